@@ -1,0 +1,59 @@
+from __future__ import annotations
+
+import pytest
+
+from gallery.models import Membership
+from tests.factories import FamilyFactory, MembershipFactory, UserFactory
+
+
+@pytest.fixture(autouse=True)
+def _media_in_tmp(settings, tmp_path):
+    """Each test stores files in its own folder, never in the developer's var/media."""
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "default": {"BACKEND": "django.core.files.storage.FileSystemStorage", "OPTIONS": {"location": tmp_path / "media"}},
+    }
+    settings.MEDIA_ROOT = tmp_path / "media"
+
+
+@pytest.fixture
+def family(db):
+    return FamilyFactory(name="Smiths")
+
+
+@pytest.fixture
+def alice(family):
+    """Admin of the Smiths."""
+    user = UserFactory(username="alice")
+    MembershipFactory(family=family, user=user, role=Membership.Role.ADMIN)
+    return user
+
+
+@pytest.fixture
+def bob(family):
+    """Plain member of the Smiths."""
+    user = UserFactory(username="bob")
+    MembershipFactory(family=family, user=user)
+    return user
+
+
+@pytest.fixture
+def other_family(db):
+    return FamilyFactory(name="Joneses")
+
+
+@pytest.fixture
+def mallory(other_family):
+    """Member of the Joneses only."""
+    user = UserFactory(username="mallory")
+    MembershipFactory(family=other_family, user=user, role=Membership.Role.ADMIN)
+    return user
+
+
+@pytest.fixture
+def client_for(client):
+    def login(user):
+        client.force_login(user)
+        return client
+
+    return login

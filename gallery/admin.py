@@ -1,0 +1,135 @@
+from __future__ import annotations
+
+from django import forms
+from django.contrib import admin, messages
+from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
+from django.shortcuts import render
+from django.urls import path, reverse
+from django.utils.html import format_html
+
+from gallery.models import Family, Membership, Photo, Tag
+from gallery.services import photos_tag_add, photos_tag_remove
+from gallery.views.media import admin_thumbnail
+
+
+class MembershipInline(admin.TabularInline):
+    model = Membership
+    extra = 1
+    autocomplete_fields = ["user"]
+
+
+@admin.register(Family)
+class FamilyAdmin(admin.ModelAdmin):
+    list_display = ["name", "member_count", "photo_count", "created_at"]
+    search_fields = ["name"]
+    inlines = [MembershipInline]
+
+    @admin.display(description="members")
+    def member_count(self, family: Family) -> int:
+        return family.memberships.count()
+
+    @admin.display(description="photos")
+    def photo_count(self, family: Family) -> int:
+        return family.photos.count()
+
+
+@admin.register(Tag)
+class TagAdmin(admin.ModelAdmin):
+    list_display = ["name", "family", "photo_count"]
+    list_filter = ["family"]
+    search_fields = ["name"]
+
+    @admin.display(description="photos")
+    def photo_count(self, tag: Tag) -> int:
+        return tag.photos.count()
+
+
+class TagActionForm(forms.Form):
+    tag = forms.CharField(max_length=64, label="Tag")
+
+
+def _tag_action(modeladmin, request, queryset, *, verb: str, service):
+    """Intermediate page asking for the tag name, then applies it to the selected photos."""
+    if "apply" in request.POST:
+        form = TagActionForm(request.POST)
+        if form.is_valid():
+            count = service(photos=queryset.select_related("family"), name=form.cleaned_data["tag"])
+            modeladmin.message_user(request, f"Tag “{form.cleaned_data['tag']}” {verb} {count} photo(s).", messages.SUCCESS)
+            return None
+    else:
+        form = TagActionForm()
+    return render(request, "admin/gallery/photo/tag_action.html", {
+        **modeladmin.admin_site.each_context(request),
+        "title": f"Tag: {verb} selected photos",
+        "form": form,
+        "photos": queryset,
+        "action": request.POST["action"],
+        "action_checkbox_name": ACTION_CHECKBOX_NAME,
+        "opts": modeladmin.model._meta,
+    })
+
+
+@admin.register(Photo)
+class PhotoAdmin(admin.ModelAdmin):
+    list_display = ["thumb", "title", "family", "uploaded_by", "taken_at", "status", "tag_list"]
+    list_display_links = ["thumb", "title"]
+    list_filter = ["family", "uploaded_by", "status", ("taken_at", admin.DateFieldListFilter), "taken_at_source"]
+    search_fields = ["title", "description", "original_filename", "tags__name", "camera_model"]
+    date_hierarchy = "taken_at"
+    filter_horizontal = ["tags"]
+    actions = ["add_tag", "remove_tag"]
+    list_select_related = ["family", "uploaded_by"]
+    readonly_fields = [
+        "preview", "family", "uploaded_by", "original_filename", "mime_type", "file_size", "width", "height",
+        "taken_at", "taken_at_source", "camera_make", "camera_model", "latitude", "longitude", "sha256", "phash",
+        "uploaded_at", "status", "status_reason", "embed_attempts",
+    ]
+    fields = ["preview", "title", "description", "tags", *readonly_fields[1:]]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).prefetch_related("tags")
+
+    def has_add_permission(self, request) -> bool:
+        return False  # photos come in through upload and import, which validate the bytes
+
+    def get_urls(self):
+        urls = [path("<int:photo_id>/thumbnail/", self.admin_site.admin_view(self.thumbnail_view),
+                     name="gallery_photo_thumbnail")]
+        return urls + super().get_urls()
+
+    def thumbnail_view(self, request, photo_id: int):
+        if not self.has_view_permission(request):
+            from django.core.exceptions import PermissionDenied
+
+            raise PermissionDenied
+        return admin_thumbnail(request, photo_id)
+
+    def formfield_for_manytomany(self, db_field, request, **kwargs):
+        if db_field.name == "tags":
+            # Only the photo's own family's tags make sense here.
+            photo_id = request.resolver_match.kwargs.get("object_id")
+            family_id = Photo.objects.filter(pk=photo_id).values_list("family_id", flat=True).first()
+            kwargs["queryset"] = Tag.objects.filter(family_id=family_id) if family_id else Tag.objects.none()
+        return super().formfield_for_manytomany(db_field, request, **kwargs)
+
+    @admin.display(description="")
+    def thumb(self, photo: Photo):
+        url = reverse("admin:gallery_photo_thumbnail", args=[photo.pk])
+        return format_html('<img src="{}" alt="" style="height:56px;width:56px;object-fit:cover;border-radius:4px">', url)
+
+    @admin.display(description="preview")
+    def preview(self, photo: Photo):
+        url = reverse("admin:gallery_photo_thumbnail", args=[photo.pk])
+        return format_html('<img src="{}" alt="" style="max-height:240px;border-radius:6px">', url)
+
+    @admin.display(description="tags")
+    def tag_list(self, photo: Photo) -> str:
+        return ", ".join(tag.name for tag in photo.tags.all())
+
+    @admin.action(description="Add a tag to the selected photos")
+    def add_tag(self, request, queryset):
+        return _tag_action(self, request, queryset, verb="added to", service=photos_tag_add)
+
+    @admin.action(description="Remove a tag from the selected photos")
+    def remove_tag(self, request, queryset):
+        return _tag_action(self, request, queryset, verb="removed from", service=photos_tag_remove)

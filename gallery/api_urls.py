@@ -1,0 +1,11 @@
+from django.urls import path
+from rest_framework.authtoken.views import obtain_auth_token
+
+from gallery import apis
+
+urlpatterns = [
+    path("auth/token/", obtain_auth_token, name="api_token"),
+    path("families/", apis.FamilyListApi.as_view(), name="api_families"),
+    path("photos/", apis.PhotoListApi.as_view(), name="api_photos"),
+    path("photos/<int:photo_id>/", apis.PhotoDetailApi.as_view(), name="api_photo_detail"),
+]

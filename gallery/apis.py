@@ -1,0 +1,158 @@
+"""REST API (DRF). Same selectors and services as the pages, so the same isolation rules."""
+
+from __future__ import annotations
+
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import ValidationError as DjangoValidationError
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers, status
+from rest_framework.exceptions import PermissionDenied, ValidationError
+from rest_framework.pagination import PageNumberPagination
+from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from gallery.models import Photo
+from gallery.selectors import family_get, family_list, photo_get, photo_list
+from gallery.services import UploadResult, parse_tags, photo_delete, photo_update, photo_upload
+
+
+class FamilyOutputSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+    photo_count = serializers.IntegerField()
+
+
+class PhotoOutputSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    family = serializers.IntegerField(source="family_id")
+    title = serializers.CharField()
+    description = serializers.CharField()
+    tags = serializers.SerializerMethodField()
+    original_filename = serializers.CharField()
+    mime_type = serializers.CharField()
+    file_size = serializers.IntegerField()
+    width = serializers.IntegerField()
+    height = serializers.IntegerField()
+    taken_at = serializers.DateTimeField()
+    taken_at_source = serializers.CharField()
+    camera_make = serializers.CharField()
+    camera_model = serializers.CharField()
+    latitude = serializers.FloatField(allow_null=True)
+    longitude = serializers.FloatField(allow_null=True)
+    sha256 = serializers.CharField()
+    phash = serializers.CharField()
+    uploaded_by = serializers.CharField(source="uploaded_by.username", allow_null=True, default=None)
+    uploaded_at = serializers.DateTimeField()
+    status = serializers.CharField()
+    status_reason = serializers.CharField()
+    url = serializers.SerializerMethodField()
+    thumbnail_url = serializers.SerializerMethodField()
+    original_url = serializers.SerializerMethodField()
+
+    def get_tags(self, photo: Photo) -> list[str]:
+        return [tag.name for tag in photo.tags.all()]
+
+    def _absolute(self, path: str) -> str:
+        request = self.context.get("request")
+        return request.build_absolute_uri(path) if request else path
+
+    def get_url(self, photo: Photo) -> str:
+        return self._absolute(photo.get_absolute_url())
+
+    def get_thumbnail_url(self, photo: Photo) -> str:
+        return self._absolute(photo.thumbnail_url)
+
+    def get_original_url(self, photo: Photo) -> str:
+        return self._absolute(photo.original_url)
+
+
+class FamilyListApi(APIView):
+    @extend_schema(responses=FamilyOutputSerializer(many=True))
+    def get(self, request):
+        families = family_list(user=request.user)
+        return Response(FamilyOutputSerializer(families, many=True).data)
+
+
+class PhotoListApi(APIView):
+    parser_classes = [MultiPartParser, FormParser, JSONParser]
+
+    class FilterSerializer(serializers.Serializer):
+        family = serializers.IntegerField(required=False)
+        tag = serializers.CharField(required=False)
+        uploaded_by = serializers.IntegerField(required=False)
+
+    class UploadInputSerializer(serializers.Serializer):
+        file = serializers.FileField()
+        family = serializers.IntegerField()
+        tags = serializers.CharField(required=False, allow_blank=True, help_text="Comma separated")
+        description = serializers.CharField(required=False, allow_blank=True, max_length=10000)
+
+    @extend_schema(parameters=[FilterSerializer], responses=PhotoOutputSerializer(many=True))
+    def get(self, request):
+        filters = self.FilterSerializer(data=request.query_params)
+        filters.is_valid(raise_exception=True)
+        photos = photo_list(
+            user=request.user,
+            family_id=filters.validated_data.get("family"),
+            tag=filters.validated_data.get("tag"),
+            uploaded_by_id=filters.validated_data.get("uploaded_by"),
+        )
+        paginator = PageNumberPagination()
+        page = paginator.paginate_queryset(photos, request, view=self)
+        return paginator.get_paginated_response(PhotoOutputSerializer(page, many=True, context={"request": request}).data)
+
+    @extend_schema(request={"multipart/form-data": UploadInputSerializer}, responses={201: PhotoOutputSerializer})
+    def post(self, request):
+        data = self.UploadInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        family = family_get(user=request.user, family_id=data.validated_data["family"])
+        upload = data.validated_data["file"]
+        result = photo_upload(
+            family=family,
+            uploaded_by=request.user,
+            stream=upload,
+            filename=upload.name,
+            tags=parse_tags(data.validated_data.get("tags", "")),
+            description=data.validated_data.get("description", ""),
+        )
+        if result.outcome == UploadResult.REJECTED:
+            raise ValidationError({"file": [result.reason]})
+        if result.outcome == UploadResult.DUPLICATE:
+            body = {"detail": result.reason, "photo": PhotoOutputSerializer(result.photo, context={"request": request}).data}
+            return Response(body, status=status.HTTP_409_CONFLICT)
+        photo = photo_get(user=request.user, photo_id=result.photo.pk)
+        return Response(PhotoOutputSerializer(photo, context={"request": request}).data, status=status.HTTP_201_CREATED)
+
+
+class PhotoDetailApi(APIView):
+    class UpdateInputSerializer(serializers.Serializer):
+        title = serializers.CharField(required=False, allow_blank=True, max_length=255)
+        description = serializers.CharField(required=False, allow_blank=True, max_length=10000)
+        tags = serializers.ListField(child=serializers.CharField(max_length=64), required=False, max_length=50)
+
+    @extend_schema(responses=PhotoOutputSerializer)
+    def get(self, request, photo_id: int):
+        photo = photo_get(user=request.user, photo_id=photo_id)
+        return Response(PhotoOutputSerializer(photo, context={"request": request}).data)
+
+    @extend_schema(request=UpdateInputSerializer, responses=PhotoOutputSerializer)
+    def patch(self, request, photo_id: int):
+        photo = photo_get(user=request.user, photo_id=photo_id)
+        data = self.UpdateInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        try:
+            photo_update(photo=photo, **data.validated_data)
+        except DjangoValidationError as exc:
+            raise ValidationError({"tags": exc.messages}) from None
+        photo = photo_get(user=request.user, photo_id=photo_id)
+        return Response(PhotoOutputSerializer(photo, context={"request": request}).data)
+
+    @extend_schema(responses={204: None})
+    def delete(self, request, photo_id: int):
+        photo = photo_get(user=request.user, photo_id=photo_id)
+        try:
+            photo_delete(photo=photo, user=request.user)
+        except DjangoPermissionDenied as exc:
+            raise PermissionDenied(str(exc)) from None
+        return Response(status=status.HTTP_204_NO_CONTENT)

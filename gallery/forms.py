@@ -1,0 +1,44 @@
+from __future__ import annotations
+
+from django import forms
+from django.contrib.auth.password_validation import validate_password
+
+from gallery.models import Membership
+
+
+class FirstAdminForm(forms.Form):
+    username = forms.CharField(max_length=150)
+    email = forms.EmailField(required=False)
+    password = forms.CharField(widget=forms.PasswordInput, strip=False)
+    password_again = forms.CharField(widget=forms.PasswordInput, strip=False, label="Password (again)")
+    family_name = forms.CharField(max_length=100, initial="My family", label="Name of your family gallery")
+
+    def clean(self):
+        data = super().clean()
+        if data.get("password") != data.get("password_again"):
+            self.add_error("password_again", "The two passwords differ.")
+        elif data.get("password"):
+            try:
+                validate_password(data["password"])
+            except forms.ValidationError as exc:
+                self.add_error("password", exc)
+        return data
+
+
+class FamilyForm(forms.Form):
+    name = forms.CharField(max_length=100, label="Family name")
+
+
+class MemberAddForm(forms.Form):
+    username = forms.CharField(max_length=150)
+    password = forms.CharField(
+        widget=forms.PasswordInput, required=False, strip=False,
+        help_text="Only for a new account: leave empty to add an existing user.",
+    )
+    role = forms.ChoiceField(choices=Membership.Role.choices, initial=Membership.Role.MEMBER)
+
+
+class PhotoEditForm(forms.Form):
+    title = forms.CharField(max_length=255, required=False)
+    tags = forms.CharField(required=False, help_text="Comma separated", max_length=2000)
+    description = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), required=False, max_length=10000)

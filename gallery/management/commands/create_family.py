@@ -1,0 +1,39 @@
+from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError
+from django.core.management.base import BaseCommand, CommandError
+from django.db import transaction
+
+from gallery.models import Family, Membership
+from gallery.services import family_create, membership_add
+
+
+class Command(BaseCommand):
+    help = "Create a family (or update an existing one's members) from the command line."
+
+    def add_arguments(self, parser):
+        parser.add_argument("name")
+        parser.add_argument("--admin", required=True, help="username of the family admin")
+        parser.add_argument("--member", action="append", default=[], help="username of a member (repeatable)")
+
+    @transaction.atomic
+    def handle(self, *args, name, admin, member, **options):
+        users = get_user_model().objects
+        try:
+            admin_user = users.get(username=admin)
+            members = [users.get(username=username) for username in member]
+        except users.model.DoesNotExist as exc:
+            raise CommandError(f"No such user: {exc}") from None
+        family = Family.objects.filter(name__iexact=name.strip()).first()
+        try:
+            if family is None:
+                family = family_create(name=name, admin=admin_user)
+                self.stdout.write(f"Created family “{family}” with admin {admin_user}.")
+            else:
+                membership_add(family=family, user=admin_user, role=Membership.Role.ADMIN)
+                self.stdout.write(f"Family “{family}” exists; {admin_user} is an admin.")
+            for user in members:
+                if user != admin_user:
+                    membership_add(family=family, user=user, role=Membership.Role.MEMBER)
+                    self.stdout.write(f"Added {user} as a member.")
+        except ValidationError as exc:
+            raise CommandError(" ".join(exc.messages)) from None

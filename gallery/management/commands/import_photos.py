@@ -1,0 +1,74 @@
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+
+from django.contrib.auth import get_user_model
+from django.core.management.base import BaseCommand, CommandError
+from tqdm import tqdm
+
+from gallery.images import ImageRejected, read_limited, sha256_of
+from gallery.models import Family, Photo
+from gallery.services import UploadResult, photo_create_from_bytes
+
+
+class Command(BaseCommand):
+    help = (
+        "Import every image below DIR into a family. Duplicates (same bytes already in the family) and "
+        "unreadable files are skipped, so the command can be re-run to resume an interrupted import."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument("directory")
+        parser.add_argument("--family", required=True, help="family name")
+        parser.add_argument("--user", required=True, help="username recorded as the uploader")
+        parser.add_argument("--tag", action="append", default=[], help="tag every imported photo (repeatable)")
+        parser.add_argument("--no-progress", action="store_true", help="no progress bar (for logs)")
+
+    def handle(self, *args, directory, family, user, tag, no_progress, **options):
+        root = Path(directory).expanduser()
+        if not root.is_dir():
+            raise CommandError(f"Not a directory: {root}")
+        family_obj = Family.objects.filter(name__iexact=family).first()
+        if family_obj is None:
+            raise CommandError(f"No family called “{family}”. Create it with create_family first.")
+        uploader = get_user_model().objects.filter(username=user).first()
+        if uploader is None:
+            raise CommandError(f"No user “{user}”.")
+        if not family_obj.memberships.filter(user=uploader).exists():
+            raise CommandError(f"{uploader} is not a member of {family_obj}.")
+
+        files = sorted(p for p in root.rglob("*") if p.is_file() and not any(part.startswith(".") for part in p.relative_to(root).parts))
+        known = set(Photo.objects.filter(family=family_obj).values_list("sha256", flat=True))
+        counts: Counter[str] = Counter()
+        problems: list[tuple[Path, str]] = []
+        bar = tqdm(files, unit="file", disable=no_progress, file=self.stderr._out, dynamic_ncols=True)
+        for path in bar:
+            bar.set_postfix_str(path.name[-30:], refresh=False)
+            try:
+                with path.open("rb") as stream:
+                    data = read_limited(stream)
+            except (OSError, ImageRejected) as exc:
+                counts[UploadResult.REJECTED] += 1
+                problems.append((path, str(exc)))
+                continue
+            # Resume cheaply: files already imported are recognised by hash without decoding them again.
+            if sha256_of(data) in known:
+                counts[UploadResult.DUPLICATE] += 1
+                continue
+            result = photo_create_from_bytes(
+                family=family_obj, uploaded_by=uploader, data=data, filename=path.name, tags=tag
+            )
+            counts[result.outcome] += 1
+            if result.outcome == UploadResult.REJECTED:
+                problems.append((path, result.reason))
+            elif result.photo is not None:
+                known.add(result.photo.sha256)
+        bar.close()
+
+        for path, reason in problems:
+            self.stdout.write(f"skipped {path.relative_to(root)}: {reason}")
+        self.stdout.write(self.style.SUCCESS(
+            f"Imported {counts[UploadResult.SAVED]}, already there {counts[UploadResult.DUPLICATE]}, "
+            f"unreadable {counts[UploadResult.REJECTED]} (of {len(files)} files) into {family_obj}."
+        ))

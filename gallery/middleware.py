@@ -1,0 +1,22 @@
+from __future__ import annotations
+
+from django.contrib.auth import get_user_model
+from django.shortcuts import redirect
+from django.urls import reverse
+
+
+class FirstRunMiddleware:
+    """Until the first account exists, every page leads to the one-time setup page."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+        self.has_users = False  # once true it stays true: no per-request query after setup
+
+    def __call__(self, request):
+        if not self.has_users:
+            self.has_users = get_user_model().objects.exists()
+            setup_url = reverse("setup")
+            exempt = (setup_url, "/static/", "/api/")
+            if not self.has_users and not request.path.startswith(exempt):
+                return redirect(setup_url)
+        return self.get_response(request)

@@ -1,0 +1,127 @@
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.db.models.functions import Lower
+from django.urls import reverse
+
+
+class Family(models.Model):
+    name = models.CharField(max_length=100, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    members = models.ManyToManyField(settings.AUTH_USER_MODEL, through="Membership", related_name="families")
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name_plural = "families"
+
+    def __str__(self) -> str:
+        return self.name
+
+    def get_absolute_url(self) -> str:
+        return reverse("gallery:family_detail", args=[self.pk])
+
+
+class Membership(models.Model):
+    class Role(models.TextChoices):
+        ADMIN = "admin", "Admin"
+        MEMBER = "member", "Member"
+
+    family = models.ForeignKey(Family, on_delete=models.CASCADE, related_name="memberships")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships")
+    role = models.CharField(max_length=10, choices=Role.choices, default=Role.MEMBER)
+    joined_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["family", "user"], name="unique_membership")]
+        ordering = ["family", "user__username"]
+
+    def __str__(self) -> str:
+        return f"{self.user} in {self.family} ({self.role})"
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == self.Role.ADMIN
+
+
+class Tag(models.Model):
+    """Tags belong to one family, so one family's vocabulary never shows up in another's."""
+
+    family = models.ForeignKey(Family, on_delete=models.CASCADE, related_name="tags")
+    name = models.CharField(max_length=64)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(Lower("name"), "family", name="unique_tag_per_family_ci")]
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+def original_upload_path(photo: Photo, filename: str) -> str:
+    return f"originals/{photo.family_id}/{photo.sha256[:2]}/{filename}"
+
+
+def thumbnail_upload_path(photo: Photo, filename: str) -> str:
+    return f"thumbnails/{photo.family_id}/{photo.sha256[:2]}/{filename}"
+
+
+class Photo(models.Model):
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        PROCESSING = "processing", "Processing"
+        READY = "ready", "Ready"
+        FAILED = "failed", "Failed"
+
+    class DateSource(models.TextChoices):
+        EXIF = "exif", "EXIF date taken"
+        UPLOAD = "upload", "Upload time"
+
+    family = models.ForeignKey(Family, on_delete=models.CASCADE, related_name="photos")
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="photos"
+    )
+    original = models.FileField(upload_to=original_upload_path, max_length=255)
+    thumbnail = models.FileField(upload_to=thumbnail_upload_path, max_length=255)
+    original_filename = models.CharField(max_length=255)
+    title = models.CharField(max_length=255, blank=True)
+    description = models.TextField(blank=True)
+    tags = models.ManyToManyField(Tag, blank=True, related_name="photos")
+
+    mime_type = models.CharField(max_length=50)
+    file_size = models.PositiveBigIntegerField()
+    width = models.PositiveIntegerField()
+    height = models.PositiveIntegerField()
+    taken_at = models.DateTimeField(db_index=True)
+    taken_at_source = models.CharField(max_length=10, choices=DateSource.choices)
+    camera_make = models.CharField(max_length=100, blank=True)
+    camera_model = models.CharField(max_length=100, blank=True)
+    latitude = models.FloatField(null=True, blank=True)
+    longitude = models.FloatField(null=True, blank=True)
+    sha256 = models.CharField(max_length=64)
+    phash = models.CharField(max_length=16, blank=True)
+    uploaded_at = models.DateTimeField(auto_now_add=True)
+
+    # Embedding state, driven by the search app's worker.
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.PENDING, db_index=True)
+    status_reason = models.TextField(blank=True)
+    embed_attempts = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["family", "sha256"], name="unique_photo_bytes_per_family")]
+        indexes = [models.Index(fields=["family", "-taken_at", "-id"], name="photo_family_timeline")]
+        ordering = ["-taken_at", "-id"]
+
+    def __str__(self) -> str:
+        return self.title or self.original_filename
+
+    def get_absolute_url(self) -> str:
+        return reverse("gallery:photo_detail", args=[self.pk])
+
+    @property
+    def thumbnail_url(self) -> str:
+        return reverse("gallery:photo_thumbnail", args=[self.pk])
+
+    @property
+    def original_url(self) -> str:
+        return reverse("gallery:photo_original", args=[self.pk])

@@ -1,0 +1,93 @@
+"""Reads from the gallery. Each selector takes the requesting user and returns only what they may see.
+
+"Missing" and "not yours" look the same from outside: both raise Http404.
+"""
+
+from __future__ import annotations
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.db.models import Count, Prefetch, Q, QuerySet
+from django.http import Http404
+
+from gallery.models import Family, Membership, Photo, Tag
+
+
+def family_list(*, user: AbstractBaseUser) -> QuerySet[Family]:
+    if not user.is_authenticated:
+        return Family.objects.none()
+    return Family.objects.filter(memberships__user=user).annotate(photo_count=Count("photos", distinct=True))
+
+
+def family_get(*, user: AbstractBaseUser, family_id: int) -> Family:
+    family = family_list(user=user).filter(pk=family_id).first()
+    if family is None:
+        raise Http404("No such family.")
+    return family
+
+
+def family_membership(*, user: AbstractBaseUser, family: Family) -> Membership | None:
+    return Membership.objects.filter(user=user, family=family).first()
+
+
+def family_is_admin(*, user: AbstractBaseUser, family: Family) -> bool:
+    return Membership.objects.filter(user=user, family=family, role=Membership.Role.ADMIN).exists()
+
+
+def family_members(*, family: Family) -> QuerySet[Membership]:
+    return family.memberships.select_related("user").order_by("user__username")
+
+
+def photo_list(
+    *,
+    user: AbstractBaseUser,
+    family_id: int | None = None,
+    uploaded_by_id: int | None = None,
+    tag: str | None = None,
+) -> QuerySet[Photo]:
+    """Photos of every family the user belongs to, newest first by date taken."""
+    if not user.is_authenticated:
+        return Photo.objects.none()
+    qs = Photo.objects.filter(family__memberships__user=user)
+    if family_id is not None:
+        qs = qs.filter(family_id=family_id)
+    if uploaded_by_id is not None:
+        qs = qs.filter(uploaded_by_id=uploaded_by_id)
+    if tag:
+        qs = qs.filter(tags__name__iexact=tag)
+    return (
+        qs.select_related("family", "uploaded_by")
+        .prefetch_related(Prefetch("tags", queryset=Tag.objects.order_by("name")))
+        .order_by("-taken_at", "-id")
+    )
+
+
+def photo_get(*, user: AbstractBaseUser, photo_id: int) -> Photo:
+    if not user.is_authenticated:
+        raise Http404("No such photo.")
+    photo = (
+        Photo.objects.filter(pk=photo_id, family__memberships__user=user)
+        .select_related("family", "uploaded_by")
+        .prefetch_related(Prefetch("tags", queryset=Tag.objects.order_by("name")))
+        .first()
+    )
+    if photo is None:
+        raise Http404("No such photo.")
+    return photo
+
+
+def family_uploaders(*, user: AbstractBaseUser):
+    from django.contrib.auth import get_user_model
+
+    families = Family.objects.filter(memberships__user=user)
+    return get_user_model().objects.filter(photos__family__in=families).distinct().order_by("username")
+
+
+def family_status_counts(*, family: Family) -> dict[str, int]:
+    counts = dict.fromkeys(Photo.Status.values, 0)
+    for row in family.photos.values("status").annotate(n=Count("id")):
+        counts[row["status"]] = row["n"]
+    return counts
+
+
+def tag_list(*, user: AbstractBaseUser) -> QuerySet[Tag]:
+    return Tag.objects.filter(family__memberships__user=user).filter(~Q(photos=None)).distinct().order_by("name")

@@ -1,0 +1,138 @@
+from __future__ import annotations
+
+import io
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.urls import reverse
+from PIL import Image
+
+from gallery.models import Photo
+from gallery.services import UploadResult, photo_upload
+from tests import images
+
+pytestmark = pytest.mark.django_db
+
+ACCEPTED = [("JPEG", "image/jpeg"), ("PNG", "image/png"), ("WEBP", "image/webp"), ("GIF", "image/gif"),
+            ("TIFF", "image/tiff"), ("HEIF", "image/heif")]
+
+
+@pytest.mark.parametrize(("fmt", "mime"), ACCEPTED)
+def test_every_accepted_format_is_stored_with_its_metadata(family, alice, fmt, mime):
+    data = images.image_bytes(fmt, size=(80, 60))
+    result = photo_upload(family=family, uploaded_by=alice, stream=io.BytesIO(data), filename=f"Beach_day-{fmt}.bin")
+
+    assert result.outcome == UploadResult.SAVED, result.reason
+    photo = result.photo
+    assert photo.mime_type == mime
+    assert (photo.width, photo.height) == (80, 60)
+    assert photo.title == f"Beach day {fmt}"
+    assert photo.status == Photo.Status.PENDING
+    assert photo.taken_at_source == Photo.DateSource.UPLOAD
+    assert len(photo.sha256) == 64 and len(photo.phash) == 16
+    with photo.original.open("rb") as f:
+        assert f.read() == data  # original bytes untouched
+    with photo.thumbnail.open("rb") as f:
+        assert Image.open(f).format == "JPEG"
+
+
+def test_exif_rotated_jpeg_gets_an_upright_thumbnail_and_its_exif_facts(family, alice):
+    result = photo_upload(family=family, uploaded_by=alice, stream=io.BytesIO(images.rotated_jpeg()), filename="r.jpg")
+    photo = result.photo
+
+    assert (photo.width, photo.height) == (100, 200)
+    with photo.thumbnail.open("rb") as f:
+        thumb = Image.open(f).convert("RGB")
+    assert thumb.height > thumb.width
+    top, bottom = thumb.getpixel((thumb.width // 2, 5)), thumb.getpixel((thumb.width // 2, thumb.height - 5))
+    assert top[0] > 200 and top[2] < 60, top  # red on top
+    assert bottom[2] > 200 and bottom[0] < 60, bottom
+    assert photo.taken_at_source == Photo.DateSource.EXIF
+    assert (photo.taken_at.year, photo.taken_at.month, photo.taken_at.day, photo.taken_at.hour) == (2019, 7, 14, 18)
+    assert (photo.camera_make, photo.camera_model) == ("Canon", "EOS 5D")
+    assert photo.latitude == pytest.approx(52 + 22 / 60 + 12 / 3600)
+    assert photo.longitude == pytest.approx(4 + 53 / 60 + 30 / 3600)
+
+
+BAD_FILES = [
+    ("truncated.jpg", images.truncated_jpeg(), "damaged or incomplete"),
+    ("empty.jpg", b"", "empty"),
+    ("notes.jpg", images.TEXT, "Not an image"),
+    ("drawing.svg", images.SVG, "Not an image"),
+    ("bomb.png", images.decompression_bomb_png(), "too large to decode safely"),
+]
+
+
+@pytest.mark.parametrize(("name", "data", "reason"), BAD_FILES, ids=[b[0] for b in BAD_FILES])
+def test_bad_files_are_rejected_with_a_reason(family, alice, name, data, reason):
+    result = photo_upload(family=family, uploaded_by=alice, stream=io.BytesIO(data), filename=name)
+    assert result.outcome == UploadResult.REJECTED
+    assert reason in result.reason
+    assert not Photo.objects.exists()
+
+
+def test_oversize_file_is_rejected_without_reading_it_all(family, alice, settings):
+    settings.UPLOAD_MAX_BYTES = 1000
+    result = photo_upload(family=family, uploaded_by=alice, stream=io.BytesIO(images.jpeg(size=(300, 300))), filename="big.jpg")
+    assert result.outcome == UploadResult.REJECTED
+    assert "too large" in result.reason
+
+
+def test_pixel_limit_is_configurable(family, alice, settings):
+    settings.UPLOAD_MAX_PIXELS = 100
+    result = photo_upload(family=family, uploaded_by=alice, stream=io.BytesIO(images.jpeg(size=(20, 20))), filename="a.jpg")
+    assert result.outcome == UploadResult.REJECTED
+    assert "400 pixels" not in result.reason and "100 pixels" in result.reason
+
+
+def test_same_bytes_twice_in_a_family_is_a_duplicate_not_a_second_copy(family, alice, other_family, mallory):
+    data = images.jpeg()
+    first = photo_upload(family=family, uploaded_by=alice, stream=io.BytesIO(data), filename="a.jpg")
+    again = photo_upload(family=family, uploaded_by=alice, stream=io.BytesIO(data), filename="copy of a.jpg")
+    elsewhere = photo_upload(family=other_family, uploaded_by=mallory, stream=io.BytesIO(data), filename="a.jpg")
+
+    assert again.outcome == UploadResult.DUPLICATE and again.photo == first.photo
+    assert elsewhere.outcome == UploadResult.SAVED  # another family keeps its own copy
+    assert Photo.objects.filter(family=family).count() == 1
+
+
+def test_upload_page_keeps_good_files_when_others_in_the_same_request_are_bad(client_for, family, alice, settings):
+    settings.UPLOAD_MAX_BYTES = 20_000
+    files = [
+        SimpleUploadedFile("good1.jpg", images.jpeg(colour=(1, 2, 3))),
+        SimpleUploadedFile("truncated.jpg", images.truncated_jpeg()),
+        SimpleUploadedFile("empty.jpg", b""),
+        SimpleUploadedFile("notes.jpg", images.TEXT),
+        SimpleUploadedFile("drawing.svg", images.SVG),
+        SimpleUploadedFile("bomb.png", images.decompression_bomb_png()),
+        SimpleUploadedFile("huge.png", images.image_bytes("PNG", size=(300, 300)) + b"\0" * 30_000),
+        SimpleUploadedFile("good2.heic", images.image_bytes("HEIF", colour=(9, 200, 9))),
+    ]
+    response = client_for(alice).post(reverse("gallery:upload"), {"family": family.pk, "files": files, "tags": "holiday, beach"})
+
+    assert response.status_code == 200
+    body = response.content.decode()
+    assert body.count('data-outcome="saved"') == 2
+    assert body.count('data-outcome="rejected"') == 6
+    assert "too large" in body and "damaged or incomplete" in body and "empty" in body
+    photos = Photo.objects.filter(family=family)
+    assert sorted(p.original_filename for p in photos) == ["good1.jpg", "good2.heic"]
+    assert all(sorted(t.name for t in p.tags.all()) == ["beach", "holiday"] for p in photos)
+
+
+def test_upload_script_request_gets_only_the_result_rows(client_for, family, alice):
+    response = client_for(alice).post(
+        reverse("gallery:upload"), {"family": family.pk, "files": [SimpleUploadedFile("x.png", images.image_bytes("PNG"))]},
+        headers={"X-Upload-Script": "1"},
+    )
+    body = response.content.decode().strip()
+    assert body.startswith("<li") and "<html" not in body
+    assert 'data-outcome="saved"' in body
+
+
+def test_cannot_upload_into_a_family_you_are_not_in(client_for, family, alice, other_family):
+    response = client_for(alice).post(
+        reverse("gallery:upload"), {"family": other_family.pk, "files": [SimpleUploadedFile("x.jpg", images.jpeg())]}
+    )
+    assert response.status_code == 404
+    assert not Photo.objects.exists()

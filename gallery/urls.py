@@ -1,0 +1,19 @@
+from django.urls import path
+
+from gallery.views import families, media, photos
+
+app_name = "gallery"
+
+urlpatterns = [
+    path("", photos.timeline, name="timeline"),
+    path("upload/", photos.upload, name="upload"),
+    path("photos/<int:photo_id>/", photos.photo_detail, name="photo_detail"),
+    path("photos/<int:photo_id>/edit/", photos.photo_edit, name="photo_edit"),
+    path("photos/<int:photo_id>/delete/", photos.photo_remove, name="photo_delete"),
+    path("photos/<int:photo_id>/thumbnail/", media.photo_thumbnail, name="photo_thumbnail"),
+    path("photos/<int:photo_id>/original/", media.photo_original, name="photo_original"),
+    path("families/", families.family_index, name="families"),
+    path("families/<int:family_id>/", families.family_detail, name="family_detail"),
+    path("families/<int:family_id>/members/", families.member_add, name="member_add"),
+    path("families/<int:family_id>/members/<int:user_id>/remove/", families.member_remove, name="member_remove"),
+]

@@ -1,0 +1,59 @@
+"""Originals and thumbnails, served only after the family membership check."""
+
+from __future__ import annotations
+
+import mimetypes
+import os
+from urllib.parse import quote
+
+from django.conf import settings
+from django.contrib.auth.decorators import login_required
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.views.decorators.http import require_GET
+
+from gallery.models import Photo
+from gallery.selectors import photo_get
+
+
+@require_GET
+@login_required
+def photo_thumbnail(request: HttpRequest, photo_id: int) -> HttpResponse:
+    photo = photo_get(user=request.user, photo_id=photo_id)
+    return serve_file(photo.thumbnail, content_type="image/jpeg")
+
+
+@require_GET
+@login_required
+def photo_original(request: HttpRequest, photo_id: int) -> HttpResponse:
+    photo = photo_get(user=request.user, photo_id=photo_id)
+    download = request.GET.get("download") == "1"
+    return serve_file(photo.original, content_type=photo.mime_type, download_name=photo.original_filename if download else None)
+
+
+def serve_file(field, *, content_type: str, download_name: str | None = None) -> HttpResponse:
+    """Stream a stored file, or hand it to the front web server when MEDIA_ACCEL says so."""
+    if not field or not field.storage.exists(field.name):
+        raise Http404("File missing.")
+    mode = settings.MEDIA_ACCEL
+    if mode in ("x-accel", "x-sendfile"):
+        response = HttpResponse(content_type=content_type)
+        if mode == "x-accel":
+            response["X-Accel-Redirect"] = quote(settings.MEDIA_ACCEL_PREFIX.rstrip("/") + "/" + field.name)
+        else:
+            response["X-Sendfile"] = field.path
+    else:
+        response = FileResponse(field.open("rb"), content_type=content_type or mimetypes.guess_type(field.name)[0])
+    if download_name:
+        response["Content-Disposition"] = f"attachment; filename*=UTF-8''{quote(os.path.basename(download_name))}"
+    # Private photos: browsers may cache, shared proxies must not.
+    response["Cache-Control"] = "private, max-age=3600"
+    response["X-Content-Type-Options"] = "nosniff"
+    return response
+
+
+def admin_thumbnail(request: HttpRequest, photo_id: int) -> HttpResponse:
+    """Thumbnail for the admin's photo list; the admin site wraps it in its own permission check."""
+    photo = Photo.objects.filter(pk=photo_id).first()
+    if photo is None:
+        raise Http404("No such photo.")
+    return serve_file(photo.thumbnail, content_type="image/jpeg")

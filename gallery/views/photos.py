@@ -1,0 +1,140 @@
+from __future__ import annotations
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from gallery.forms import PhotoEditForm
+from gallery.models import Family
+from gallery.selectors import family_get, family_list, photo_get, photo_list
+from gallery.services import (
+    UploadResult,
+    parse_tags,
+    photo_can_delete,
+    photo_delete,
+    photo_update,
+    photo_upload,
+)
+
+
+def _int_or_none(value: str | None) -> int | None:
+    try:
+        return int(value) if value else None
+    except ValueError:
+        return None
+
+
+@require_GET
+@login_required
+def timeline(request: HttpRequest) -> HttpResponse:
+    family_id = _int_or_none(request.GET.get("family"))
+    tag = request.GET.get("tag", "").strip() or None
+    photos = photo_list(user=request.user, family_id=family_id, tag=tag)
+    page = Paginator(photos, settings.GALLERY_PAGE_SIZE).get_page(request.GET.get("page"))
+    query = request.GET.copy()
+    query.pop("page", None)
+    context = {
+        "page": page,
+        "families": family_list(user=request.user),
+        "selected_family": family_id,
+        "tag": tag,
+        "base_query": query.urlencode(),
+    }
+    if request.htmx:
+        return render(request, "gallery/timeline.html#grid-page", context)
+    return render(request, "gallery/timeline.html", context)
+
+
+@require_GET
+@login_required
+def photo_detail(request: HttpRequest, photo_id: int) -> HttpResponse:
+    photo = photo_get(user=request.user, photo_id=photo_id)
+    return render(request, "gallery/photo_detail.html", _detail_context(request, photo))
+
+
+def _detail_context(request: HttpRequest, photo, form: PhotoEditForm | None = None) -> dict:
+    return {
+        "photo": photo,
+        "can_delete": photo_can_delete(photo=photo, user=request.user),
+        "form": form,
+    }
+
+
+@require_http_methods(["GET", "POST"])
+@login_required
+def photo_edit(request: HttpRequest, photo_id: int) -> HttpResponse:
+    """In-place editing of title, tags and description. GET gives the form, POST saves it."""
+    photo = photo_get(user=request.user, photo_id=photo_id)
+    if request.method == "GET":
+        if request.GET.get("cancel"):
+            return _render_meta(request, photo)
+        initial = {"title": photo.title, "description": photo.description,
+                   "tags": ", ".join(tag.name for tag in photo.tags.all())}
+        return _render_meta(request, photo, PhotoEditForm(initial=initial))
+    form = PhotoEditForm(request.POST)
+    if form.is_valid():
+        try:
+            photo_update(photo=photo, title=form.cleaned_data["title"], description=form.cleaned_data["description"],
+                         tags=parse_tags(form.cleaned_data["tags"]))
+        except ValidationError as exc:
+            form.add_error("tags", exc)
+        else:
+            photo = photo_get(user=request.user, photo_id=photo_id)  # fresh tags
+            if not request.htmx:
+                messages.success(request, "Saved.")
+                return redirect(photo)
+            return _render_meta(request, photo)
+    return _render_meta(request, photo, form, status=422 if request.htmx else 200)
+
+
+def _render_meta(request, photo, form=None, status=200):
+    context = _detail_context(request, photo, form)
+    template = "gallery/photo_detail.html#photo-meta" if request.htmx else "gallery/photo_detail.html"
+    return render(request, template, context, status=status)
+
+
+@require_POST
+@login_required
+def photo_remove(request: HttpRequest, photo_id: int) -> HttpResponse:
+    photo = photo_get(user=request.user, photo_id=photo_id)
+    try:
+        photo_delete(photo=photo, user=request.user)
+    except PermissionDenied as exc:
+        messages.error(request, str(exc))
+        return redirect(photo)
+    messages.success(request, f"Deleted “{photo}”.")
+    return redirect("gallery:timeline")
+
+
+@require_http_methods(["GET", "POST"])
+@login_required
+def upload(request: HttpRequest) -> HttpResponse:
+    """The upload page. The page's script posts one file per request (for a progress bar each);
+    without JavaScript the form posts all files at once. Both get one result row per file."""
+    families = list(family_list(user=request.user))
+    context = {"families": families, "results": None, "max_bytes": settings.UPLOAD_MAX_BYTES}
+    if request.method == "POST":
+        family_id = _int_or_none(request.POST.get("family"))
+        if family_id is None and len(families) == 1:
+            family_id = families[0].pk
+        files = request.FILES.getlist("files")
+        if family_id is None:
+            results = [UploadResult(f.name, UploadResult.REJECTED, reason="Choose a family first.") for f in files]
+        else:
+            family: Family = family_get(user=request.user, family_id=family_id)
+            tags = parse_tags(request.POST.get("tags", ""))
+            results = [
+                photo_upload(family=family, uploaded_by=request.user, stream=f, filename=f.name, tags=tags)
+                for f in files
+            ]
+        if not files:
+            results = [UploadResult("", UploadResult.REJECTED, reason="No file was received.")]
+        context["results"] = results
+        if request.htmx or request.headers.get("X-Upload-Script"):
+            return render(request, "gallery/upload.html#upload-results", context)
+    return render(request, "gallery/upload.html", context)

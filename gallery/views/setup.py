@@ -1,0 +1,38 @@
+from __future__ import annotations
+
+from django.contrib.auth import get_user_model, login
+from django.core.exceptions import ValidationError
+from django.db import connection, transaction
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_http_methods
+
+from gallery.forms import FirstAdminForm
+from gallery.services import family_create, user_create
+
+
+@require_http_methods(["GET", "POST"])
+def first_run(request: HttpRequest) -> HttpResponse:
+    """One-time page that creates the first administrator (and their family). Gone once anyone exists."""
+    if get_user_model().objects.exists():
+        return redirect("login")
+    form = FirstAdminForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            with transaction.atomic():
+                # Two browsers submitting at once must not both become "the first" administrator.
+                with connection.cursor() as cursor:
+                    cursor.execute("SELECT pg_advisory_xact_lock(hashtext('mediasearch-first-run'))")
+                if get_user_model().objects.exists():
+                    return redirect("login")
+                user = user_create(
+                    username=data["username"], email=data["email"], password=data["password"], is_superuser=True
+                )
+                family_create(name=data["family_name"], admin=user)
+        except ValidationError as exc:
+            form.add_error(None, exc)
+        else:
+            login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+            return redirect("gallery:timeline")
+    return render(request, "gallery/first_run.html", {"form": form})

