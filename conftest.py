@@ -7,8 +7,10 @@ from tests.factories import FamilyFactory, MembershipFactory, UserFactory
 
 
 @pytest.fixture(autouse=True)
-def _media_in_tmp(settings, tmp_path):
-    """Each test stores files in its own folder, never in the developer's var/media."""
+def _test_settings(settings, tmp_path):
+    """Each test stores files in its own folder, never in the developer's var/media; passwords are
+    hashed cheaply (the production hasher costs ~0.25 s per user and no test is about hashing)."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     settings.STORAGES = {
         **settings.STORAGES,
         "default": {"BACKEND": "django.core.files.storage.FileSystemStorage", "OPTIONS": {"location": tmp_path / "media"}},

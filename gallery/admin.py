@@ -8,7 +8,7 @@ from django.urls import path, reverse
 from django.utils.html import format_html
 
 from gallery.models import Family, Membership, Photo, Tag
-from gallery.services import photos_tag_add, photos_tag_remove
+from gallery.services import photos_metadata_edited, photos_tag_add, photos_tag_remove
 from gallery.views.media import admin_thumbnail
 
 
@@ -42,6 +42,11 @@ class TagAdmin(admin.ModelAdmin):
     @admin.display(description="photos")
     def photo_count(self, tag: Tag) -> int:
         return tag.photos.count()
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        if change:  # a renamed tag changes every photo that carries it
+            photos_metadata_edited(photo_ids=obj.photos.values_list("pk", flat=True))
 
 
 class TagActionForm(forms.Form):
@@ -88,6 +93,10 @@ class PhotoAdmin(admin.ModelAdmin):
 
     def get_queryset(self, request):
         return super().get_queryset(request).prefetch_related("tags")
+
+    def save_related(self, request, form, formsets, change):
+        super().save_related(request, form, formsets, change)
+        photos_metadata_edited(photo_ids=[form.instance.pk])
 
     def has_add_permission(self, request) -> bool:
         return False  # photos come in through upload and import, which validate the bytes

@@ -191,3 +191,16 @@ def human_size(num_bytes: int) -> str:
             return f"{size:.0f} {unit}" if unit == "bytes" else f"{size:.1f} {unit}"
         size /= 1024
     return f"{num_bytes} bytes"
+
+
+def open_upright(path: str, *, max_side: int | None = None) -> Image.Image:
+    """Decode a stored original as an upright RGB image, optionally shrunk so its longer side is about
+    `max_side` (JPEG decodes directly at the reduced scale, which is most of the cost for big photos)."""
+    with Image.open(path) as image:
+        if max_side and image.format == "JPEG":
+            image.draft("RGB", (max_side, max_side))
+        image.load()
+        upright = _rgb(ImageOps.exif_transpose(image))
+    if max_side and max(upright.size) > 2 * max_side:
+        upright.thumbnail((2 * max_side, 2 * max_side), Image.Resampling.BILINEAR)
+    return upright

@@ -106,6 +106,7 @@ class Photo(models.Model):
     status = models.CharField(max_length=12, choices=Status.choices, default=Status.PENDING, db_index=True)
     status_reason = models.TextField(blank=True)
     embed_attempts = models.PositiveSmallIntegerField(default=0)
+    status_changed_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["family", "sha256"], name="unique_photo_bytes_per_family")]

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.db.models import Count, Prefetch, Q, QuerySet
+from django.db.models.functions import Lower
 from django.http import Http404
 
 from gallery.models import Family, Membership, Photo, Tag
@@ -15,7 +16,12 @@ from gallery.models import Family, Membership, Photo, Tag
 def family_list(*, user: AbstractBaseUser) -> QuerySet[Family]:
     if not user.is_authenticated:
         return Family.objects.none()
-    return Family.objects.filter(memberships__user=user).annotate(photo_count=Count("photos", distinct=True))
+    # Explicit order: Django ignores Meta.ordering on GROUP BY queries such as this annotate().
+    return (
+        Family.objects.filter(memberships__user=user)
+        .annotate(photo_count=Count("photos", distinct=True))
+        .order_by("name", "pk")
+    )
 
 
 def family_get(*, user: AbstractBaseUser, family_id: int) -> Family:
@@ -37,6 +43,11 @@ def family_members(*, family: Family) -> QuerySet[Membership]:
     return family.memberships.select_related("user").order_by("user__username")
 
 
+def _tags_in_display_order() -> QuerySet[Tag]:
+    # Case-insensitive: under the C collation of the embedded database "Zoo" would sort before "apple".
+    return Tag.objects.order_by(Lower("name"), "name")
+
+
 def photo_list(
     *,
     user: AbstractBaseUser,
@@ -56,7 +67,7 @@ def photo_list(
         qs = qs.filter(tags__name__iexact=tag)
     return (
         qs.select_related("family", "uploaded_by")
-        .prefetch_related(Prefetch("tags", queryset=Tag.objects.order_by("name")))
+        .prefetch_related(Prefetch("tags", queryset=_tags_in_display_order()))
         .order_by("-taken_at", "-id")
     )
 
@@ -67,7 +78,7 @@ def photo_get(*, user: AbstractBaseUser, photo_id: int) -> Photo:
     photo = (
         Photo.objects.filter(pk=photo_id, family__memberships__user=user)
         .select_related("family", "uploaded_by")
-        .prefetch_related(Prefetch("tags", queryset=Tag.objects.order_by("name")))
+        .prefetch_related(Prefetch("tags", queryset=_tags_in_display_order()))
         .first()
     )
     if photo is None:

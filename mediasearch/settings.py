@@ -94,6 +94,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "gallery.context_processors.navigation",
+                "search.context_processors.model_banner",
             ],
             "builtins": ["template_partials.templatetags.partials"],
         },
@@ -107,7 +108,8 @@ else:
     from mediasearch.db import embedded_database_url
 
     DATABASES = {"default": dj_database_url.parse(embedded_database_url(VAR_DIR / "pgdata"))}
-DATABASES["default"].setdefault("TEST", {})
+# Separate test databases let several test runs share one server (e.g. TEST_DATABASE_NAME=test_ci).
+DATABASES["default"]["TEST"] = {"NAME": os.environ.get("TEST_DATABASE_NAME", "test_mediasearch")}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [
@@ -134,7 +136,9 @@ WHITENOISE_USE_FINDERS = True
 
 # Media: never public. Originals and thumbnails are served by views that check family membership.
 MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT", VAR_DIR / "media")).resolve()
-MEDIA_URL = None
+# Nothing is routed here: files are only reachable through the permission-checked views. (Django's
+# test live server does serve this prefix, but only inside tests.)
+MEDIA_URL = "/media-is-served-by-views/"
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage", "OPTIONS": {"location": MEDIA_ROOT}},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
@@ -157,6 +161,15 @@ SEARCH_MODEL = os.environ.get("SEARCH_MODEL", "google/siglip-base-patch16-224")
 SEARCH_DEVICE = os.environ.get("SEARCH_DEVICE", "auto")
 SEARCH_DTYPE = os.environ.get("SEARCH_DTYPE", "auto")
 SEARCH_BATCH_SIZE = env_int("SEARCH_BATCH_SIZE", 16)
+# Each query term is embedded through these templates, averaged ("|" separates them in the variable).
+SEARCH_PROMPT_TEMPLATES = os.environ.get("SEARCH_PROMPT_TEMPLATES", "a photo of {}.|{}").split("|")
+# Nearest neighbours fetched per expanded term, and metadata matches, before scoring.
+SEARCH_CANDIDATES = env_int("SEARCH_CANDIDATES", 200)
+# Embedding work: photos per queued task, tries before a photo is marked failed, sweep size.
+EMBED_TASK_SIZE = env_int("EMBED_TASK_SIZE", 64)
+EMBED_MAX_ATTEMPTS = env_int("EMBED_MAX_ATTEMPTS", 3)
+
+EMBED_SWEEP_LIMIT = env_int("EMBED_SWEEP_LIMIT", 5000)
 
 # Task queue: django-q2 on the ORM broker. timeout < retry so a task is never redelivered while
 # it still runs; a finite max_attempts so a poison task ends failed instead of looping.
@@ -175,9 +188,10 @@ Q_CLUSTER = {
 }
 
 REST_FRAMEWORK = {
+    # Token first: an unauthenticated API call then gets 401 with "WWW-Authenticate: Token".
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.SessionAuthentication",
         "rest_framework.authentication.TokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",

@@ -4,26 +4,47 @@ from __future__ import annotations
 
 import mimetypes
 import os
+from functools import wraps
 from urllib.parse import quote
 
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.views.decorators.http import require_GET
+from rest_framework.authentication import TokenAuthentication
+from rest_framework.exceptions import AuthenticationFailed
 
 from gallery.models import Photo
 from gallery.selectors import photo_get
 
 
+def login_or_token_required(view):
+    """Browsers come with a session; API clients follow the URLs the API gives them with their token."""
+
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args, **kwargs):
+        if not request.user.is_authenticated:
+            try:
+                found = TokenAuthentication().authenticate(request)
+            except AuthenticationFailed:
+                found = None
+            if found is None:
+                return login_required(view)(request, *args, **kwargs)  # the usual redirect to sign in
+            request.user = found[0]
+        return view(request, *args, **kwargs)
+
+    return wrapper
+
+
 @require_GET
-@login_required
+@login_or_token_required
 def photo_thumbnail(request: HttpRequest, photo_id: int) -> HttpResponse:
     photo = photo_get(user=request.user, photo_id=photo_id)
     return serve_file(photo.thumbnail, content_type="image/jpeg")
 
 
 @require_GET
-@login_required
+@login_or_token_required
 def photo_original(request: HttpRequest, photo_id: int) -> HttpResponse:
     photo = photo_get(user=request.user, photo_id=photo_id)
     download = request.GET.get("download") == "1"

@@ -5,11 +5,15 @@ from pathlib import Path
 
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
+from django.db import transaction
 from tqdm import tqdm
 
 from gallery.images import ImageRejected, read_limited, sha256_of
 from gallery.models import Family, Photo
 from gallery.services import UploadResult, photo_create_from_bytes
+
+
+COMMIT_EVERY = 64
 
 
 class Command(BaseCommand):
@@ -42,28 +46,18 @@ class Command(BaseCommand):
         known = set(Photo.objects.filter(family=family_obj).values_list("sha256", flat=True))
         counts: Counter[str] = Counter()
         problems: list[tuple[Path, str]] = []
-        bar = tqdm(files, unit="file", disable=no_progress, file=self.stderr._out, dynamic_ncols=True)
-        for path in bar:
-            bar.set_postfix_str(path.name[-30:], refresh=False)
-            try:
-                with path.open("rb") as stream:
-                    data = read_limited(stream)
-            except (OSError, ImageRejected) as exc:
-                counts[UploadResult.REJECTED] += 1
-                problems.append((path, str(exc)))
-                continue
-            # Resume cheaply: files already imported are recognised by hash without decoding them again.
-            if sha256_of(data) in known:
-                counts[UploadResult.DUPLICATE] += 1
-                continue
-            result = photo_create_from_bytes(
-                family=family_obj, uploaded_by=uploader, data=data, filename=path.name, tags=tag
-            )
-            counts[result.outcome] += 1
-            if result.outcome == UploadResult.REJECTED:
-                problems.append((path, result.reason))
-            elif result.photo is not None:
-                known.add(result.photo.sha256)
+        bar = tqdm(total=len(files), unit="file", disable=no_progress, file=self.stderr._out, dynamic_ncols=True)
+        # Commit every COMMIT_EVERY files: progress survives an interruption, and each commit hands
+        # its new photos to the embedding queue in one go rather than one task per photo.
+        for start in range(0, len(files), COMMIT_EVERY):
+            with transaction.atomic():
+                for path in files[start:start + COMMIT_EVERY]:
+                    bar.set_postfix_str(path.name[-30:], refresh=False)
+                    outcome, reason = self._import_one(path, family_obj, uploader, tag, known)
+                    counts[outcome] += 1
+                    if reason:
+                        problems.append((path, reason))
+                    bar.update(1)
         bar.close()
 
         for path, reason in problems:
@@ -72,3 +66,17 @@ class Command(BaseCommand):
             f"Imported {counts[UploadResult.SAVED]}, already there {counts[UploadResult.DUPLICATE]}, "
             f"unreadable {counts[UploadResult.REJECTED]} (of {len(files)} files) into {family_obj}."
         ))
+
+    def _import_one(self, path: Path, family: Family, uploader, tags: list[str], known: set[str]) -> tuple[str, str]:
+        try:
+            with path.open("rb") as stream:
+                data = read_limited(stream)
+        except (OSError, ImageRejected) as exc:
+            return UploadResult.REJECTED, str(exc)
+        # Resume cheaply: files already imported are recognised by hash without decoding them again.
+        if sha256_of(data) in known:
+            return UploadResult.DUPLICATE, ""
+        result = photo_create_from_bytes(family=family, uploaded_by=uploader, data=data, filename=path.name, tags=tags)
+        if result.photo is not None:
+            known.add(result.photo.sha256)
+        return result.outcome, result.reason if result.outcome == UploadResult.REJECTED else ""

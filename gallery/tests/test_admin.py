@@ -1,0 +1,161 @@
+from __future__ import annotations
+
+import io
+import re
+
+import pytest
+from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
+from django.contrib.auth import get_user_model
+from django.urls import reverse
+from PIL import Image
+
+from gallery.models import Photo, Tag
+from tests.factories import photo_factory
+
+pytestmark = pytest.mark.django_db
+
+CHANGELIST = reverse("admin:gallery_photo_changelist")
+
+
+
+@pytest.fixture
+def superuser(db):
+    return get_user_model().objects.create_superuser("root", "root@example.org", "admin-password-123")
+
+
+@pytest.fixture
+def admin(client, superuser):
+    client.force_login(superuser)
+    return client
+
+
+@pytest.fixture
+def photos(family, alice, other_family, mallory):
+    return {
+        "beach": photo_factory(family=family, user=alice, filename="beach.jpg", tags=["Sea"], description="sunny beach"),
+        "forest": photo_factory(family=family, user=alice, filename="forest.jpg"),
+        "jones": photo_factory(family=other_family, user=mallory, filename="jones.jpg"),
+    }
+
+
+def _changelist_ids(response) -> set[int]:
+    return {int(pk) for pk in re.findall(rf'name="{ACTION_CHECKBOX_NAME}" value="(\d+)"', response.content.decode())}
+
+
+def test_photo_changelist_shows_thumbnails_filters_and_search(admin, photos):
+    response = admin.get(CHANGELIST)
+
+    assert response.status_code == 200
+    body = response.content.decode()
+    assert _changelist_ids(response) == {p.pk for p in photos.values()}
+    for photo in photos.values():
+        assert f'<img src="{reverse("admin:gallery_photo_thumbnail", args=[photo.pk])}"' in body
+    filters = [spec.title for spec in response.context["cl"].filter_specs]
+    assert filters == ["family", "uploaded by", "status", "taken at", "taken at source"]
+    assert 'id="searchbar"' in body
+    assert "Add a tag to the selected photos" in body and "Remove a tag from the selected photos" in body
+    assert "Sea" in body  # tag column
+
+
+def test_admin_thumbnail_url_returns_an_image(admin, photos):
+    response = admin.get(reverse("admin:gallery_photo_thumbnail", args=[photos["jones"].pk]))
+    assert response.status_code == 200 and response["Content-Type"] == "image/jpeg"
+    image = Image.open(io.BytesIO(b"".join(response.streaming_content)))
+    assert image.format == "JPEG" and image.width > 0
+
+
+def test_admin_thumbnail_is_not_for_ordinary_users(client_for, alice, photos):
+    response = client_for(alice).get(reverse("admin:gallery_photo_thumbnail", args=[photos["beach"].pk]))
+    assert response.status_code == 302 and response["Location"].startswith(reverse("admin:login"))
+
+
+def test_search_and_filters_narrow_the_list(admin, photos, family):
+    assert _changelist_ids(admin.get(CHANGELIST, {"q": "beach"})) == {photos["beach"].pk}
+    assert _changelist_ids(admin.get(CHANGELIST, {"q": "sea"})) == {photos["beach"].pk}  # by tag
+    assert _changelist_ids(admin.get(CHANGELIST, {"family__id__exact": family.pk})) == {
+        photos["beach"].pk, photos["forest"].pk}
+    assert _changelist_ids(admin.get(CHANGELIST, {"status__exact": "ready"})) == set()
+
+
+def test_add_tag_action_asks_for_the_tag_then_adds_it(admin, photos, family, other_family):
+    selected = [photos["beach"].pk, photos["jones"].pk]
+
+    ask = admin.post(CHANGELIST, {"action": "add_tag", ACTION_CHECKBOX_NAME: selected})
+    assert ask.status_code == 200
+    assert "2 photo(s) selected." in ask.content.decode() and 'name="tag"' in ask.content.decode()
+    assert not Tag.objects.filter(name__iexact="holiday").exists()
+
+    done = admin.post(CHANGELIST, {"action": "add_tag", ACTION_CHECKBOX_NAME: selected, "apply": "1", "tag": "Holiday"},
+                      follow=True)
+
+    assert done.redirect_chain[-1][1] == 302
+    assert "Tag “Holiday” added to 2 photo(s)." in done.content.decode()
+    tagged = {p.pk for p in Photo.objects.filter(tags__name="Holiday")}
+    assert tagged == set(selected)
+    # Tags stay per family: each family got its own "Holiday".
+    assert set(Tag.objects.filter(name="Holiday").values_list("family", flat=True)) == {family.pk, other_family.pk}
+    assert not photos["forest"].tags.exists()
+
+
+def test_add_tag_reuses_a_tag_differently_cased(admin, photos, family):
+    admin.post(CHANGELIST, {"action": "add_tag", ACTION_CHECKBOX_NAME: [photos["forest"].pk], "apply": "1", "tag": "sea"})
+    assert Tag.objects.filter(family=family, name__iexact="sea").count() == 1
+    assert [t.name for t in photos["forest"].tags.all()] == ["Sea"]
+
+
+def test_add_tag_without_a_name_asks_again(admin, photos):
+    response = admin.post(CHANGELIST, {"action": "add_tag", ACTION_CHECKBOX_NAME: [photos["forest"].pk], "apply": "1",
+                                       "tag": ""})
+    assert response.status_code == 200 and "This field is required." in response.content.decode()
+    assert not photos["forest"].tags.exists()
+
+
+def test_remove_tag_action(admin, photos, family):
+    photo_ids = [photos["beach"].pk, photos["forest"].pk]
+    admin.post(CHANGELIST, {"action": "add_tag", ACTION_CHECKBOX_NAME: photo_ids, "apply": "1", "tag": "Keep"})
+
+    done = admin.post(CHANGELIST, {"action": "remove_tag", ACTION_CHECKBOX_NAME: photo_ids, "apply": "1", "tag": "SEA"},
+                      follow=True)
+
+    assert "Tag “SEA” removed from 1 photo(s)." in done.content.decode()
+    assert [t.name for t in photos["beach"].tags.all()] == ["Keep"]
+    assert [t.name for t in photos["forest"].tags.all()] == ["Keep"]
+
+
+def test_photo_change_page_offers_only_its_familys_tags(admin, photos, other_family):
+    Tag.objects.create(family=other_family, name="JonesOnly")
+    response = admin.get(reverse("admin:gallery_photo_change", args=[photos["beach"].pk]))
+    assert response.status_code == 200
+    body = response.content.decode()
+    assert reverse("admin:gallery_photo_thumbnail", args=[photos["beach"].pk]) in body
+    assert "Sea" in body and "JonesOnly" not in body
+
+
+def test_photo_edit_in_admin_saves_title(admin, photos):
+    photo = photos["forest"]
+    response = admin.post(reverse("admin:gallery_photo_change", args=[photo.pk]),
+                          {"title": "Woods", "description": "tall trees", "tags": []})
+    assert response.status_code == 302, response.context["adminform"].form.errors if response.context else ""
+    photo.refresh_from_db()
+    assert (photo.title, photo.description) == ("Woods", "tall trees")
+
+
+def test_photos_cannot_be_added_through_the_admin(admin):
+    assert admin.get(reverse("admin:gallery_photo_add")).status_code == 403
+
+
+@pytest.mark.parametrize("name", ["admin:gallery_tag_changelist", "admin:gallery_family_changelist", "admin:index"])
+def test_other_admin_pages_load(admin, photos, name):
+    response = admin.get(reverse(name))
+    assert response.status_code == 200
+
+
+def test_tag_and_family_admin_show_their_data(admin, photos, family):
+    tags = admin.get(reverse("admin:gallery_tag_changelist")).content.decode()
+    assert "Sea" in tags
+    families = admin.get(reverse("admin:gallery_family_changelist")).content.decode()
+    assert "Smiths" in families and "Joneses" in families
+    family_page = admin.get(reverse("admin:gallery_family_change", args=[family.pk]))
+    assert family_page.status_code == 200 and "alice" in family_page.content.decode()
+    tag = Tag.objects.get(name="Sea")
+    assert admin.get(reverse("admin:gallery_tag_change", args=[tag.pk])).status_code == 200

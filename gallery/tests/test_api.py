@@ -1,0 +1,231 @@
+from __future__ import annotations
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.test import Client
+from django.urls import reverse
+from rest_framework.pagination import PageNumberPagination
+
+from gallery.models import Membership, Photo
+from tests import images
+from tests.factories import MembershipFactory, UserFactory, photo_factory
+
+pytestmark = pytest.mark.django_db
+
+
+
+@pytest.fixture
+def api(alice):
+    """A client that authenticates like a script would: with a token from the token endpoint."""
+    client = Client()
+    response = client.post(reverse("api_token"), {"username": "alice", "password": "correct horse battery"})
+    assert response.status_code == 200, response.content
+    token = response.json()["token"]
+    return Client(headers={"Authorization": f"Token {token}"})
+
+
+def test_token_endpoint_issues_a_token_that_authenticates(client, family, alice):
+    photo = photo_factory(family=family, user=alice)
+    response = client.post(reverse("api_token"), {"username": "alice", "password": "correct horse battery"})
+    token = response.json()["token"]
+
+    anonymous = Client().get(reverse("api_photos"))
+    with_token = Client().get(reverse("api_photos"), headers={"Authorization": f"Token {token}"})
+
+    assert anonymous.status_code in (401, 403)
+    assert with_token.status_code == 200
+    assert [p["id"] for p in with_token.json()["results"]] == [photo.pk]
+    # Same token on a second request: stable.
+    again = client.post(reverse("api_token"), {"username": "alice", "password": "correct horse battery"})
+    assert again.json()["token"] == token
+
+
+def test_token_endpoint_refuses_a_wrong_password(client, alice):
+    response = client.post(reverse("api_token"), {"username": "alice", "password": "wrong"})
+    assert response.status_code == 400
+    assert "token" not in response.json()
+
+
+def test_families_lists_mine_with_photo_counts(api, family, alice, other_family, mallory):
+    MembershipFactory(family=other_family, user=alice)
+    photo_factory(family=family, user=alice)
+    photo_factory(family=family, user=alice)
+    photo_factory(family=other_family, user=mallory)
+
+    response = api.get(reverse("api_families"))
+
+    assert response.status_code == 200
+    assert response.json() == [
+        {"id": other_family.pk, "name": "Joneses", "photo_count": 1},
+        {"id": family.pk, "name": "Smiths", "photo_count": 2},
+    ]
+
+
+def test_upload_creates_a_photo(api, family, alice):
+    data = images.jpeg(colour=(12, 34, 56), size=(80, 60))
+    response = api.post(reverse("api_photos"), {
+        "file": SimpleUploadedFile("Garden_party.jpg", data, content_type="image/jpeg"),
+        "family": family.pk, "tags": "garden, Party, party", "description": "Summer",
+    })
+
+    assert response.status_code == 201, response.content
+    body = response.json()
+    photo = Photo.objects.get(pk=body["id"])
+    assert photo.family == family and photo.uploaded_by == alice
+    assert body["family"] == family.pk and body["uploaded_by"] == "alice"
+    assert body["title"] == "Garden party" and body["description"] == "Summer"
+    assert body["tags"] == ["garden", "Party"]
+    assert body["status"] == "pending"
+    assert (body["width"], body["height"], body["mime_type"], body["file_size"]) == (80, 60, "image/jpeg", len(data))
+    assert body["thumbnail_url"] == f"http://testserver{photo.thumbnail_url}"
+    assert body["original_url"] == f"http://testserver{photo.original_url}"
+    assert body["url"] == f"http://testserver{photo.get_absolute_url()}"
+    with photo.original.open("rb") as f:
+        assert f.read() == data
+
+
+def test_upload_of_a_corrupt_file_is_400_with_the_reason(api, family):
+    response = api.post(reverse("api_photos"), {
+        "file": SimpleUploadedFile("broken.jpg", images.truncated_jpeg()), "family": family.pk,
+    })
+    assert response.status_code == 400
+    (reason,) = response.json()["file"]
+    assert "damaged or incomplete" in reason
+    assert not Photo.objects.exists()
+
+
+@pytest.mark.parametrize(("name", "data", "reason"), [("notes.jpg", images.TEXT, "Not an image"), ("empty.jpg", b"", "empty")])
+def test_upload_of_other_bad_files_is_400(api, family, name, data, reason):
+    response = api.post(reverse("api_photos"), {"file": SimpleUploadedFile(name, data), "family": family.pk})
+    assert response.status_code == 400
+    assert reason in str(response.json()["file"])
+
+
+def test_upload_of_a_duplicate_is_409_pointing_at_the_existing_photo(api, family):
+    data = images.jpeg(colour=(99, 1, 1))
+    first = api.post(reverse("api_photos"), {"file": SimpleUploadedFile("a.jpg", data), "family": family.pk})
+    again = api.post(reverse("api_photos"), {"file": SimpleUploadedFile("b.jpg", data), "family": family.pk})
+
+    assert again.status_code == 409
+    assert again.json()["photo"]["id"] == first.json()["id"]
+    assert "Already in Smiths" in again.json()["detail"]
+    assert Photo.objects.count() == 1
+
+
+def test_upload_needs_file_and_family(api, family):
+    response = api.post(reverse("api_photos"), {"tags": "x"})
+    assert response.status_code == 400
+    assert set(response.json()) == {"file", "family"}
+
+
+def test_list_is_paginated_newest_first(api, family, alice, monkeypatch):
+    monkeypatch.setattr(PageNumberPagination, "page_size", 2)  # DRF reads PAGE_SIZE once at import
+    photos = [photo_factory(family=family, user=alice) for _ in range(3)]
+    newest_first = [p.pk for p in sorted(photos, key=lambda p: (p.taken_at, p.pk), reverse=True)]
+
+    first = api.get(reverse("api_photos")).json()
+    assert set(first) == {"count", "next", "previous", "results"}
+    assert first["count"] == 3 and first["previous"] is None
+    assert first["next"] == "http://testserver/api/v1/photos/?page=2"
+    second = api.get(first["next"]).json()
+    assert second["next"] is None
+    assert [p["id"] for p in first["results"] + second["results"]] == newest_first
+
+
+def test_list_filters_by_family_tag_and_uploader(api, family, alice, bob):
+    beach = photo_factory(family=family, user=alice, tags=["Beach"])
+    by_bob = photo_factory(family=family, user=bob)
+
+    assert [p["id"] for p in api.get(reverse("api_photos"), {"tag": "beach"}).json()["results"]] == [beach.pk]
+    assert [p["id"] for p in api.get(reverse("api_photos"), {"uploaded_by": bob.pk}).json()["results"]] == [by_bob.pk]
+    assert api.get(reverse("api_photos"), {"family": family.pk}).json()["count"] == 2
+    assert api.get(reverse("api_photos"), {"family": "not-a-number"}).status_code == 400
+
+
+def test_detail_get(api, family, alice):
+    photo = photo_factory(family=family, user=alice, tags=["a"])
+    body = api.get(reverse("api_photo_detail", args=[photo.pk])).json()
+    assert body["id"] == photo.pk and body["tags"] == ["a"] and body["sha256"] == photo.sha256
+
+
+def test_patch_updates_tags_and_description(api, family, alice):
+    photo = photo_factory(family=family, user=alice, tags=["old"])
+    response = api.patch(
+        reverse("api_photo_detail", args=[photo.pk]),
+        {"tags": ["Beach", "beach", " Sunset "], "description": "  Evening walk "},
+        content_type="application/json",
+    )
+
+    assert response.status_code == 200, response.content
+    assert response.json()["tags"] == ["Beach", "Sunset"]
+    assert response.json()["description"] == "Evening walk"
+    photo.refresh_from_db()
+    assert photo.description == "Evening walk"
+    assert sorted(t.name for t in photo.tags.all()) == ["Beach", "Sunset"]
+    assert photo.title  # untouched fields stay
+
+
+def test_patch_rejects_bad_input(api, family, alice):
+    photo = photo_factory(family=family, user=alice)
+    url = reverse("api_photo_detail", args=[photo.pk])
+    assert api.patch(url, {"title": "x" * 300}, content_type="application/json").status_code == 400
+    assert api.patch(url, {"tags": "not-a-list"}, content_type="application/json").status_code == 400
+    assert api.patch(url, {"tags": [f"t{i}" for i in range(51)]}, content_type="application/json").status_code == 400
+    photo.refresh_from_db()
+    assert not photo.tags.exists()
+
+
+def test_delete_is_204_and_removes_the_photo(api, family, alice, django_capture_on_commit_callbacks):
+    photo = photo_factory(family=family, user=alice)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = api.delete(reverse("api_photo_detail", args=[photo.pk]))
+    assert response.status_code == 204
+    assert not Photo.objects.filter(pk=photo.pk).exists()
+    assert not photo.original.storage.exists(photo.original.name)
+    assert api.get(reverse("api_photo_detail", args=[photo.pk])).status_code == 404
+
+
+def test_delete_by_a_plain_member_who_did_not_upload_is_403(client_for, family, alice):
+    carol = UserFactory(username="carol")
+    MembershipFactory(family=family, user=carol, role=Membership.Role.MEMBER)
+    photo = photo_factory(family=family, user=alice)
+    response = client_for(carol).delete(reverse("api_photo_detail", args=[photo.pk]))
+    assert response.status_code == 403
+    assert "Only the uploader or a family admin" in response.json()["detail"]
+    assert Photo.objects.filter(pk=photo.pk).exists()
+
+
+def test_schema_is_an_openapi_document_describing_the_photo_endpoints(client, alice):
+    response = client.get("/api/v1/schema/", {"format": "json"})
+    assert response.status_code == 200
+    schema = response.json()
+    assert schema["openapi"].startswith("3.")
+    assert "/api/v1/photos/" in schema["paths"]
+    assert {"get", "post"} <= set(schema["paths"]["/api/v1/photos/"])
+    assert {"get", "patch", "delete"} <= set(schema["paths"]["/api/v1/photos/{photo_id}/"])
+    assert "/api/v1/families/" in schema["paths"]
+    upload = schema["paths"]["/api/v1/photos/"]["post"]["requestBody"]["content"]
+    assert "multipart/form-data" in upload
+
+
+def test_schema_default_format_is_yaml_that_names_the_photos_path(client, alice):
+    response = client.get("/api/v1/schema/")
+    assert response.status_code == 200
+    assert b"/api/v1/photos/:" in response.content
+
+
+def test_token_clients_can_fetch_the_image_urls_the_api_gives_them(api, family, alice, mallory, other_family):
+    mine = photo_factory(family=family, user=alice)
+    theirs = photo_factory(family=other_family, user=mallory)
+    body = api.get(reverse("api_photo_detail", args=[mine.pk])).json()
+    for url in (body["thumbnail_url"], body["original_url"]):
+        response = api.get(url)
+        assert response.status_code == 200 and response["Content-Type"].startswith("image/")
+    assert api.get(theirs.thumbnail_url).status_code == 404
+    assert Client(headers={"Authorization": "Token not-a-token"}).get(mine.thumbnail_url).status_code == 302
+
+
+def test_unauthenticated_api_calls_get_401_with_a_token_challenge(db):
+    response = Client().get(reverse("api_photos"))
+    assert response.status_code == 401
+    assert response["WWW-Authenticate"] == "Token"

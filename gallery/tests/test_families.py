@@ -1,0 +1,178 @@
+from __future__ import annotations
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.core.management import CommandError, call_command
+from django.test import Client
+from django.urls import reverse
+
+from gallery.models import Family, Membership
+from tests.factories import MembershipFactory, UserFactory, photo_factory
+
+pytestmark = pytest.mark.django_db
+
+
+User = get_user_model()
+
+
+def _roles(family: Family) -> dict[str, str]:
+    return dict(family.memberships.values_list("user__username", "role"))
+
+
+def test_family_admin_adds_an_existing_account(client_for, family, alice):
+    carol = UserFactory(username="carol")
+    response = client_for(alice).post(
+        reverse("gallery:member_add", args=[family.pk]), {"username": "Carol", "password": "", "role": "member"}
+    )
+
+    assert response.status_code == 302 and response["Location"] == family.get_absolute_url()
+    assert _roles(family) == {"alice": "admin", "carol": "member"}
+    assert User.objects.filter(username__iexact="carol").count() == 1  # no second account
+    page = client_for(alice).get(response["Location"])
+    assert "carol is now member of Smiths." in page.content.decode()
+    assert carol.check_password("correct horse battery")  # untouched
+
+
+def test_family_admin_creates_a_new_account_that_can_sign_in(client_for, family, alice):
+    response = client_for(alice).post(
+        reverse("gallery:member_add", args=[family.pk]),
+        {"username": "dave", "password": "seaside-kite-flying-9", "role": "admin"},
+    )
+
+    assert response.status_code == 302
+    dave = User.objects.get(username="dave")
+    assert not dave.is_staff and not dave.is_superuser
+    assert _roles(family)["dave"] == "admin"
+    fresh = Client()
+    assert fresh.login(username="dave", password="seaside-kite-flying-9")
+    assert fresh.get(family.get_absolute_url()).status_code == 200
+
+
+def test_new_account_with_a_weak_password_is_refused_with_the_reason(client_for, family, alice):
+    response = client_for(alice).post(
+        reverse("gallery:member_add", args=[family.pk]), {"username": "dave", "password": "123", "role": "member"}
+    )
+    assert response.status_code == 422
+    assert "This password is too short" in response.content.decode()
+    assert not User.objects.filter(username="dave").exists()
+
+
+def test_unknown_username_without_password_asks_for_one(client_for, family, alice):
+    response = client_for(alice).post(
+        reverse("gallery:member_add", args=[family.pk]), {"username": "nobody", "password": "", "role": "member"}
+    )
+    assert response.status_code == 422
+    assert "There is no account “nobody”. Give a password to create it." in response.content.decode()
+    assert set(_roles(family)) == {"alice"}
+
+
+def test_family_page_lists_members_and_shows_admin_controls_only_to_admins(client_for, family, alice, bob):
+    as_admin = client_for(alice).get(family.get_absolute_url()).content.decode()
+    assert "alice" in as_admin and "bob" in as_admin
+    assert reverse("gallery:member_add", args=[family.pk]) in as_admin
+    assert reverse("gallery:member_remove", args=[family.pk, bob.pk]) in as_admin
+
+    as_member = Client()
+    as_member.force_login(bob)
+    body = as_member.get(family.get_absolute_url()).content.decode()
+    assert "alice" in body and "bob" in body
+    assert reverse("gallery:member_add", args=[family.pk]) not in body
+    assert "/remove/" not in body
+
+
+def test_plain_member_cannot_add_or_remove_members(client_for, family, alice, bob):
+    carol = UserFactory(username="carol")
+    client = client_for(bob)
+
+    add = client.post(reverse("gallery:member_add", args=[family.pk]), {"username": "carol", "role": "admin"})
+    new = client.post(reverse("gallery:member_add", args=[family.pk]),
+                      {"username": "eve", "password": "seaside-kite-flying-9", "role": "admin"})
+    remove = client.post(reverse("gallery:member_remove", args=[family.pk, alice.pk]))
+
+    assert (add.status_code, new.status_code, remove.status_code) == (404, 404, 404)
+    assert _roles(family) == {"alice": "admin", "bob": "member"}
+    assert not carol.memberships.exists()
+    assert not User.objects.filter(username="eve").exists()
+
+
+def test_admin_removes_a_member(client_for, family, alice, bob):
+    response = client_for(alice).post(reverse("gallery:member_remove", args=[family.pk, bob.pk]))
+    assert response.status_code == 302 and response["Location"] == family.get_absolute_url()
+    assert _roles(family) == {"alice": "admin"}
+    assert User.objects.filter(pk=bob.pk).exists()  # out of the family, account kept
+
+
+def test_the_last_admin_cannot_be_removed(client_for, family, alice, bob):
+    client = client_for(alice)
+    response = client.post(reverse("gallery:member_remove", args=[family.pk, alice.pk]), follow=True)
+
+    assert _roles(family) == {"alice": "admin", "bob": "member"}
+    assert "A family must keep at least one admin." in response.content.decode()
+
+    # With a second admin, the first may step down.
+    Membership.objects.filter(family=family, user=bob).update(role=Membership.Role.ADMIN)
+    client.post(reverse("gallery:member_remove", args=[family.pk, alice.pk]))
+    assert _roles(family) == {"bob": "admin"}
+
+
+def test_removing_someone_who_is_not_a_member_is_404(client_for, family, alice, mallory):
+    response = client_for(alice).post(reverse("gallery:member_remove", args=[family.pk, mallory.pk]))
+    assert response.status_code == 404
+    assert mallory.memberships.count() == 1
+
+
+def test_creating_a_family_makes_you_its_admin(client_for, family, bob):
+    response = client_for(bob).post(reverse("gallery:families"), {"name": "Bob's Bunch"})
+    new = Family.objects.get(name="Bob's Bunch")
+    assert response["Location"] == new.get_absolute_url()
+    assert _roles(new) == {"bob": "admin"}
+
+    again = client_for(bob).post(reverse("gallery:families"), {"name": "smiths"})
+    assert again.status_code == 200
+    assert "already exists" in again.content.decode()
+    assert Family.objects.count() == 2
+
+
+def test_a_member_of_several_families_sees_all_their_photos_on_the_timeline(client_for, family, alice, other_family, mallory):
+    MembershipFactory(family=other_family, user=alice)
+    third = Family.objects.create(name="Unrelated")
+    mine = photo_factory(family=family, user=alice)
+    theirs = photo_factory(family=other_family, user=mallory)
+    unrelated = photo_factory(family=third)
+
+    body = client_for(alice).get(reverse("gallery:timeline")).content.decode()
+
+    assert mine.get_absolute_url() in body and theirs.get_absolute_url() in body
+    assert unrelated.get_absolute_url() not in body
+    # ...and can narrow it to one family.
+    only_joneses = client_for(alice).get(reverse("gallery:timeline"), {"family": other_family.pk}).content.decode()
+    assert theirs.get_absolute_url() in only_joneses and mine.get_absolute_url() not in only_joneses
+
+
+# --- create_family command ----------------------------------------------------------------------
+
+
+def test_create_family_command_creates_the_family_and_is_safe_to_rerun(db, capsys):
+    UserFactory(username="uma")
+    UserFactory(username="vic")
+    UserFactory(username="wes")
+
+    call_command("create_family", "Millers", "--admin", "uma", "--member", "vic")
+    family = Family.objects.get(name="Millers")
+    assert _roles(family) == {"uma": "admin", "vic": "member"}
+
+    call_command("create_family", "millers", "--admin", "uma", "--member", "vic", "--member", "wes")
+    assert Family.objects.filter(name__iexact="millers").count() == 1
+    assert _roles(family) == {"uma": "admin", "vic": "member", "wes": "member"}
+    assert Membership.objects.filter(family=family).count() == 3
+    out = capsys.readouterr().out
+    assert "Created family “Millers” with admin uma." in out
+    assert "Family “Millers” exists; uma is an admin." in out
+
+
+@pytest.mark.parametrize("args", [["--admin", "ghost"], ["--admin", "uma", "--member", "ghost"]])
+def test_create_family_command_with_an_unknown_user_fails_and_creates_nothing(db, args):
+    UserFactory(username="uma")
+    with pytest.raises(CommandError, match="No such user"):
+        call_command("create_family", "Millers", *args)
+    assert not Family.objects.filter(name="Millers").exists()

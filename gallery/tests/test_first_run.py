@@ -1,0 +1,99 @@
+from __future__ import annotations
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.test import Client
+from django.urls import reverse
+
+from gallery.models import Family, Membership
+
+pytestmark = pytest.mark.django_db
+
+
+User = get_user_model()
+
+SETUP = {
+    "username": "grandma",
+    "email": "grandma@example.org",
+    "password": "knitting-by-the-fire-42",
+    "password_again": "knitting-by-the-fire-42",
+    "family_name": "The Hendersons",
+}
+
+
+@pytest.mark.parametrize("path", ["/", "/accounts/login/", "/upload/", "/families/"])
+def test_every_page_leads_to_setup_while_no_account_exists(client, path):
+    response = client.get(path)
+    assert response.status_code == 302
+    assert response["Location"] == reverse("setup")
+
+
+def test_setup_page_shows_the_form(client):
+    response = client.get(reverse("setup"))
+    assert response.status_code == 200
+    body = response.content.decode()
+    for name in ("username", "password", "password_again", "family_name"):
+        assert f'name="{name}"' in body
+
+
+def test_setup_creates_a_superuser_who_administers_a_new_family_and_is_signed_in(client):
+    response = client.post(reverse("setup"), SETUP)
+
+    assert response.status_code == 302 and response["Location"] == reverse("gallery:timeline")
+    user = User.objects.get()
+    assert user.username == "grandma" and user.email == "grandma@example.org"
+    assert user.is_superuser and user.is_staff
+    assert user.check_password("knitting-by-the-fire-42")
+    family = Family.objects.get()
+    assert family.name == "The Hendersons"
+    assert Membership.objects.get(family=family, user=user).role == Membership.Role.ADMIN
+    # Signed in: the timeline opens instead of bouncing to the login page.
+    timeline = client.get(reverse("gallery:timeline"))
+    assert timeline.status_code == 200
+    assert timeline.context["user"] == user
+    assert "No photos yet" in timeline.content.decode()
+
+
+def test_after_setup_the_page_is_gone_and_cannot_make_a_second_admin(client):
+    client.post(reverse("setup"), SETUP)
+    stranger = Client()
+
+    assert stranger.get(reverse("setup"))["Location"] == reverse("login")
+    response = stranger.post(reverse("setup"), {**SETUP, "username": "intruder", "family_name": "Takeover"})
+
+    assert response.status_code == 302 and response["Location"] == reverse("login")
+    assert list(User.objects.values_list("username", flat=True)) == ["grandma"]
+    assert list(Family.objects.values_list("name", flat=True)) == ["The Hendersons"]
+    assert "_auth_user_id" not in stranger.session
+    # The rest of the site is an ordinary signed-out site again.
+    assert stranger.get("/accounts/login/").status_code == 200
+
+
+def test_mismatched_passwords_show_an_error_and_create_nothing(client):
+    response = client.post(reverse("setup"), {**SETUP, "password_again": "something-else-entirely-7"})
+
+    assert response.status_code == 200
+    assert "The two passwords differ." in response.content.decode()
+    assert not User.objects.exists() and not Family.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("password", "message"),
+    [("abc12", "This password is too short"), ("password", "This password is too common"),
+     ("83749283749182", "This password is entirely numeric")],
+)
+def test_weak_password_shows_why_and_creates_nothing(client, password, message):
+    response = client.post(reverse("setup"), {**SETUP, "password": password, "password_again": password})
+
+    assert response.status_code == 200
+    assert message in response.content.decode()
+    assert not User.objects.exists() and not Family.objects.exists()
+    # Still in first-run mode: the form can be sent again.
+    assert client.get("/")["Location"] == reverse("setup")
+
+
+def test_missing_family_name_is_required(client):
+    response = client.post(reverse("setup"), {**SETUP, "family_name": ""})
+    assert response.status_code == 200
+    assert response.context["form"].errors["family_name"]
+    assert not User.objects.exists()

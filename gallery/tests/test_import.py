@@ -1,0 +1,111 @@
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import pytest
+from django.core.management import CommandError, call_command
+
+from gallery.models import Photo
+from tests import images
+from tests.factories import UserFactory
+
+pytestmark = pytest.mark.django_db
+
+
+RED, GREEN, BLUE = images.jpeg(colour=(220, 0, 0)), images.image_bytes("PNG", colour=(0, 220, 0)), images.image_bytes(
+    "WEBP", colour=(0, 0, 220))
+
+
+@pytest.fixture
+def photo_dir(tmp_path) -> Path:
+    root = tmp_path / "Pictures"
+    files = {
+        "2019/summer/beach.jpg": RED,
+        "2019/garden.png": GREEN,
+        "2020/winter/deep/er/snow.webp": BLUE,
+        "2020/broken.jpg": images.truncated_jpeg(),
+        "notes.txt": images.TEXT,
+        ".thumbnails/cache.jpg": images.jpeg(colour=(1, 1, 1)),  # hidden folders are not photos
+    }
+    for name, data in files.items():
+        path = root / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(data)
+    return root
+
+
+def _import(directory, *args) -> str:
+    out, err = io.StringIO(), io.StringIO()
+    call_command("import_photos", str(directory), *args, "--no-progress", stdout=out, stderr=err)
+    return out.getvalue()
+
+
+def test_import_walks_nested_folders_and_reports_what_it_skipped(photo_dir, family, alice):
+    out = _import(photo_dir, "--family", "Smiths", "--user", "alice")
+
+    photos = Photo.objects.filter(family=family)
+    assert sorted(photos.values_list("original_filename", flat=True)) == ["beach.jpg", "garden.png", "snow.webp"]
+    assert all(p.uploaded_by == alice and p.status == Photo.Status.PENDING for p in photos)
+    with photos.get(original_filename="snow.webp").original.open("rb") as f:
+        assert f.read() == BLUE
+    assert "Imported 3, already there 0, unreadable 2 (of 5 files) into Smiths." in out
+    assert "skipped 2020/broken.jpg: The image data is damaged or incomplete" in out
+    assert "skipped notes.txt: Not an image file we can read" in out
+    assert "cache.jpg" not in out
+
+
+def test_rerunning_the_import_adds_nothing(photo_dir, family, alice):
+    _import(photo_dir, "--family", "Smiths", "--user", "alice")
+    before = set(Photo.objects.values_list("pk", flat=True))
+
+    out = _import(photo_dir, "--family", "smiths", "--user", "alice")
+
+    assert set(Photo.objects.values_list("pk", flat=True)) == before
+    assert "Imported 0, already there 3, unreadable 2 (of 5 files) into Smiths." in out
+
+
+def test_a_resumed_import_adds_only_the_new_files(photo_dir, family, alice):
+    _import(photo_dir, "--family", "Smiths", "--user", "alice")
+    (photo_dir / "2021").mkdir()
+    (photo_dir / "2021" / "new.jpg").write_bytes(images.jpeg(colour=(5, 99, 5)))
+    (photo_dir / "2021" / "copy of beach.jpg").write_bytes(RED)
+
+    out = _import(photo_dir, "--family", "Smiths", "--user", "alice")
+
+    assert Photo.objects.count() == 4
+    assert "Imported 1, already there 4, unreadable 2 (of 7 files)" in out
+
+
+def test_import_tags_every_photo(photo_dir, family, alice):
+    _import(photo_dir, "--family", "Smiths", "--user", "alice", "--tag", "Scanned", "--tag", "box 3")
+    for photo in Photo.objects.all():
+        assert sorted(t.name for t in photo.tags.all()) == ["Scanned", "box 3"]
+
+
+def test_the_same_files_can_go_into_another_family(photo_dir, family, alice, other_family, mallory):
+    _import(photo_dir, "--family", "Smiths", "--user", "alice")
+    out = _import(photo_dir, "--family", "Joneses", "--user", "mallory")
+    assert "Imported 3, already there 0" in out
+    assert Photo.objects.filter(family=other_family).count() == 3
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--family", "Nobody", "--user", "alice"], "No family called “Nobody”"),
+        (["--family", "Smiths", "--user", "ghost"], "No user “ghost”"),
+        (["--family", "Smiths", "--user", "outsider"], "outsider is not a member of Smiths"),
+    ],
+    ids=["unknown-family", "unknown-user", "not-a-member"],
+)
+def test_import_refuses_unknown_family_or_user(photo_dir, family, alice, args, message):
+    UserFactory(username="outsider")
+    with pytest.raises(CommandError, match=message):
+        _import(photo_dir, *args)
+    assert not Photo.objects.exists()
+
+
+def test_import_refuses_a_missing_directory(tmp_path, family, alice):
+    with pytest.raises(CommandError, match="Not a directory"):
+        _import(tmp_path / "nope", "--family", "Smiths", "--user", "alice")

@@ -1,0 +1,101 @@
+"""Query expansion with the Synonym table.
+
+A query is split into units: the longest phrases (up to three words) found in a synonym group,
+else single words. Each matched unit can be swapped for members of its group. Variants are
+enumerated best first by the summed rank of the substitutes, and capped: "crimson ball" gives
+"crimson ball", "red ball", "crimson circle", "red circle", … never the full product.
+"""
+
+from __future__ import annotations
+
+import heapq
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from django.db.models import Q
+
+from search.models import Synonym
+
+MAX_TERMS = 12
+MAX_ALTERNATIVES = 4  # per unit
+MAX_PHRASE_WORDS = 3
+WORD = re.compile(r"[\w'-]+", re.UNICODE)
+
+
+@dataclass(frozen=True)
+class Term:
+    text: str
+    substitutions: tuple[tuple[str, str], ...] = field(default=())  # (original, replacement)
+
+    @property
+    def is_original(self) -> bool:
+        return not self.substitutions
+
+
+def synonym_groups(*, family_ids: Iterable[int]) -> dict[str, list[str]]:
+    """word/phrase → the other members of its group(s), most similar first (global and family entries)."""
+    groups: dict[str, list[str]] = {}
+    entries = Synonym.objects.filter(Q(family=None) | Q(family_id__in=list(family_ids))).order_by("family_id", "term")
+    for entry in entries:
+        members = [_norm(entry.term)] + [_norm(r) for r in entry.related if _norm(r)]
+        for index, member in enumerate(members):
+            # The head term is the best substitute for any related term; then the others in order.
+            others = members[1:] if index == 0 else [members[0]] + [m for m in members[1:] if m != member]
+            bucket = groups.setdefault(member, [])
+            bucket.extend(o for o in others if o not in bucket)
+    return groups
+
+
+def expand(query: str, *, family_ids: Iterable[int], enabled: bool = True) -> list[Term]:
+    query = " ".join(query.split())
+    if not query:
+        return []
+    original = Term(query)
+    if not enabled:
+        return [original]
+    groups = synonym_groups(family_ids=family_ids)
+    units = _units(query, groups)
+    alternatives = [[unit] + groups.get(_norm(unit), [])[:MAX_ALTERNATIVES] for unit in units]
+    if all(len(a) == 1 for a in alternatives):
+        return [original]
+    terms = [original]
+    seen = {query.lower()}
+    # Best-first over rank vectors: (0,0,…) is the query itself; each step bumps one unit's rank.
+    start = (0,) * len(units)
+    heap = [(0, start)]
+    visited = {start}
+    while heap and len(terms) < MAX_TERMS:
+        _, ranks = heapq.heappop(heap)
+        text = " ".join(alternatives[i][r] for i, r in enumerate(ranks))
+        if text.lower() not in seen:
+            seen.add(text.lower())
+            terms.append(Term(text, tuple((units[i], alternatives[i][r]) for i, r in enumerate(ranks) if r)))
+        for i in range(len(units)):
+            if ranks[i] + 1 < len(alternatives[i]):
+                nxt = ranks[:i] + (ranks[i] + 1,) + ranks[i + 1:]
+                if nxt not in visited:
+                    visited.add(nxt)
+                    heapq.heappush(heap, (sum(nxt), nxt))
+    return terms
+
+
+def _units(query: str, groups: dict[str, list[str]]) -> list[str]:
+    """Greedy longest-match segmentation into known phrases and plain words (punctuation kept with words)."""
+    words = query.split(" ")
+    units, i = [], 0
+    while i < len(words):
+        for size in range(min(MAX_PHRASE_WORDS, len(words) - i), 0, -1):
+            phrase = " ".join(words[i:i + size])
+            if _norm(phrase) in groups:
+                units.append(phrase if size > 1 else words[i])
+                i += size
+                break
+        else:
+            units.append(words[i])
+            i += 1
+    return units
+
+
+def _norm(text: str) -> str:
+    return " ".join(WORD.findall(text.lower()))

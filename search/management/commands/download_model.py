@@ -1,0 +1,27 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError
+
+
+class Command(BaseCommand):
+    help = "Download the configured SEARCH_MODEL from the Hugging Face hub into the local cache, for offline use."
+
+    def add_arguments(self, parser):
+        parser.add_argument("model", nargs="?", default=None, help="hub id (default: SEARCH_MODEL)")
+
+    def handle(self, *args, model, **options):
+        name = model or settings.SEARCH_MODEL
+        if Path(name).is_dir():
+            self.stdout.write(f"{name} is a local directory: nothing to download.")
+            return
+        from huggingface_hub import snapshot_download
+
+        self.stdout.write(f"Downloading {name} …")
+        try:
+            path = snapshot_download(name, allow_patterns=["*.json", "*.safetensors", "*.model", "*.txt"])
+        except Exception as exc:  # noqa: BLE001 - network, auth and "no such repo" all end the same way
+            raise CommandError(f"Could not download {name}: {exc}") from None
+        self.stdout.write(self.style.SUCCESS(f"Saved to {path}. Set HF_HUB_OFFLINE=1 to never touch the network."))

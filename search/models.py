@@ -1,0 +1,139 @@
+from __future__ import annotations
+
+from django.conf import settings
+from django.contrib.postgres.indexes import GinIndex
+from django.contrib.postgres.search import SearchVectorField
+from django.db import models
+from pgvector.django import VectorField
+
+from gallery.models import Family, Photo
+
+
+class PhotoEmbedding(models.Model):
+    """One unit-length SigLIP image embedding per photo and model.
+
+    The column has no fixed dimension so models of different sizes can live side by side while a
+    model switch re-embeds; each model gets its own partial HNSW index on `vector::vector(dim)`
+    (see search.vector_index), which is what pgvector recommends for mixed dimensions.
+    """
+
+    photo = models.ForeignKey(Photo, on_delete=models.CASCADE, related_name="embeddings")
+    model_name = models.CharField(max_length=255)
+    vector = VectorField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["photo", "model_name"], name="one_embedding_per_photo_model")]
+        indexes = [models.Index(fields=["model_name", "photo"], name="embedding_model_photo")]
+
+    def __str__(self) -> str:
+        return f"{self.model_name} embedding of photo {self.photo_id}"
+
+
+class EmbeddingModel(models.Model):
+    """What we know about a model: its size and calibration once loaded, or why it could not be loaded.
+
+    Written by whichever process tries to load the model, read by every page for the banner, so a
+    missing model is recorded once rather than as one failure per photo."""
+
+    name = models.CharField(max_length=255, unique=True)
+    dim = models.PositiveIntegerField(null=True, blank=True)
+    calibration_scale = models.FloatField(null=True, blank=True, help_text="a = exp(logit_scale) of the checkpoint")
+    calibration_bias = models.FloatField(null=True, blank=True, help_text="b = logit_bias of the checkpoint")
+    available = models.BooleanField(default=False)
+    error = models.TextField(blank=True)
+    checked_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class IndexedFamily(Family):
+    """Admin view of a family's indexing progress."""
+
+    class Meta:
+        proxy = True
+        verbose_name = "indexing status"
+        verbose_name_plural = "indexing status"
+
+
+class IndexedPhoto(Photo):
+    """Admin view of photos by embedding state, with retry."""
+
+    class Meta:
+        proxy = True
+        verbose_name = "photo embedding state"
+        verbose_name_plural = "photo embedding states"
+
+
+class Synonym(models.Model):
+    """A term and its related terms, used to expand queries. Global (no family) or one family's own.
+
+    Matching is two-way: a query containing any word of the group is expanded with the others."""
+
+    family = models.ForeignKey(Family, on_delete=models.CASCADE, null=True, blank=True, related_name="synonyms",
+                               help_text="Empty for an entry every family uses.")
+    term = models.CharField(max_length=100)
+    related = models.JSONField(default=list, help_text="Related terms, most similar first.")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["term"], condition=models.Q(family=None), name="unique_global_synonym"),
+            models.UniqueConstraint(fields=["family", "term"], name="unique_family_synonym"),
+        ]
+        ordering = ["term"]
+
+    def __str__(self) -> str:
+        return f"{self.term} → {', '.join(self.related)}"
+
+
+class SearchPreferences(models.Model):
+    class Sort(models.TextChoices):
+        RELEVANCE = "relevance", "Relevance"
+        DATE = "date", "Date taken (newest first)"
+
+    DEFAULT_SEMANTIC_WEIGHT = 0.6
+    DEFAULT_METADATA_WEIGHT = 0.4
+    DEFAULT_MIN_SCORE = 0.05
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="search_preferences")
+    semantic_weight = models.FloatField(default=DEFAULT_SEMANTIC_WEIGHT)
+    metadata_weight = models.FloatField(default=DEFAULT_METADATA_WEIGHT)
+    min_score = models.FloatField(default=DEFAULT_MIN_SCORE)
+    expansion_enabled = models.BooleanField(default=True)
+    default_sort = models.CharField(max_length=10, choices=Sort.choices, default=Sort.RELEVANCE)
+
+    class Meta:
+        verbose_name_plural = "search preferences"
+
+    def __str__(self) -> str:
+        return f"search preferences of {self.user}"
+
+
+class TextEmbedding(models.Model):
+    """Cache of expanded-term text embeddings, shared by every process: a repeated query costs no model call."""
+
+    model_name = models.CharField(max_length=255)
+    key = models.CharField(max_length=64, help_text="sha256 of the prompt templates and the term")
+    text = models.TextField()
+    vector = VectorField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["model_name", "key"], name="unique_text_embedding")]
+
+
+class PhotoDocument(models.Model):
+    """A photo's metadata as one weighted full-text document (tags A, title B, description C, file name D)
+    plus its plain words for trigram typo matching. Kept current from the gallery's hooks."""
+
+    photo = models.OneToOneField(Photo, on_delete=models.CASCADE, primary_key=True, related_name="search_document")
+    document = SearchVectorField()
+    words = models.TextField()
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        indexes = [
+            GinIndex(fields=["document"], name="photodocument_fts"),
+            GinIndex(fields=["words"], opclasses=["gin_trgm_ops"], name="photodocument_trgm"),
+        ]

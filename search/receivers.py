@@ -1,0 +1,42 @@
+"""The search app's answer to the gallery's `photos_added` hook: embed the new photos after commit."""
+
+from __future__ import annotations
+
+from django.db import transaction
+
+from search.metadata import documents_refresh
+from search.services import photos_enqueue
+
+_PENDING_ATTR = "_mediasearch_photos_to_embed"
+
+
+def on_photos_changed(sender, photo_ids, **kwargs) -> None:
+    """Metadata edits: rebuild the search documents in the same transaction (one cheap statement)."""
+    documents_refresh(photo_ids)
+
+
+def on_photos_added(sender, photo_ids, **kwargs) -> None:
+    """Index the new photos' metadata now; collect their ids per transaction and queue embedding once
+    it commits, so an import that adds many photos in one transaction makes a few batch-sized
+    tasks rather than one task per photo."""
+    documents_refresh(photo_ids)
+    connection = transaction.get_connection()
+    if not connection.in_atomic_block:
+        photos_enqueue(photo_ids)
+        return
+    pending = getattr(connection, _PENDING_ATTR, None)
+    # Our flush callback is gone from run_on_commit when the transaction it belonged to ended
+    # (committed or rolled back): then start a new batch for this transaction.
+    if pending is None or not any(func is _flush for _, func, _ in connection.run_on_commit):
+        pending = []
+        setattr(connection, _PENDING_ATTR, pending)
+        transaction.on_commit(_flush)
+    pending.extend(photo_ids)
+
+
+def _flush() -> None:
+    connection = transaction.get_connection()
+    ids = getattr(connection, _PENDING_ATTR, None) or []
+    setattr(connection, _PENDING_ATTR, None)
+    if ids:
+        photos_enqueue(sorted(set(ids)))

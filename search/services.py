@@ -1,0 +1,226 @@
+"""Writes of the search app: embedding photos, recording model state, re-queueing work."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import F, Q
+from django.utils import timezone
+
+from gallery.images import open_upright
+from gallery.models import Photo
+from search.embedder import Embedder, ModelUnavailable, get_embedder
+from search.metadata import documents_missing_refresh
+from search.models import EmbeddingModel, PhotoEmbedding
+from search.vector_index import ensure_index
+
+logger = logging.getLogger(__name__)
+
+# Photos are decoded at about twice the model's input size at most: enough for its own resize.
+DECODE_SIDE = 448
+
+
+@dataclass
+class EmbedReport:
+    ready: int = 0
+    failed: int = 0
+    model_error: str = ""
+    failures: list[tuple[int, str]] = field(default_factory=list)
+
+
+def active_model_name() -> str:
+    return settings.SEARCH_MODEL
+
+
+def max_attempts() -> int:
+    return settings.EMBED_MAX_ATTEMPTS
+
+
+# --- model state ---------------------------------------------------------------------------------
+
+
+def load_embedder() -> Embedder:
+    """The active model's embedder; records whether it loaded, so pages can say why search is off."""
+    name = active_model_name()
+    try:
+        embedder = get_embedder()
+    except ModelUnavailable as exc:
+        model_state_record(name=name, error=str(exc))
+        raise
+    model_state_record(name=name, embedder=embedder)
+    return embedder
+
+
+def model_state_record(*, name: str, embedder: Embedder | None = None, error: str = "") -> EmbeddingModel:
+    if embedder is not None:
+        scale, bias = embedder.calibration
+        defaults = {"dim": embedder.dim, "calibration_scale": scale, "calibration_bias": bias,
+                    "available": True, "error": ""}
+        ensure_index(model_name=name, dim=embedder.dim)
+    else:
+        defaults = {"available": False, "error": error}
+    state, _ = EmbeddingModel.objects.update_or_create(name=name, defaults=defaults)
+    return state
+
+
+# --- embedding -----------------------------------------------------------------------------------
+
+
+def _claimable() -> Q:
+    # A photo left "processing" longer than a task may run belongs to a worker that died.
+    stale = timezone.now() - timedelta(seconds=settings.Q_CLUSTER["timeout"])
+    return Q(status=Photo.Status.PENDING) | Q(status=Photo.Status.PROCESSING, status_changed_at__lt=stale)
+
+
+@transaction.atomic
+def photos_claim(*, photo_ids: Sequence[int], fill_to: int = 0) -> list[Photo]:
+    """Mark photos processing (skipping rows another worker holds) and return them.
+
+    With `fill_to`, other waiting photos join the batch, so that many small tasks still make
+    full batches for the model."""
+    claimable = Photo.objects.select_for_update(skip_locked=True).filter(_claimable())
+    claimed = list(claimable.filter(pk__in=list(photo_ids)).order_by("pk"))
+    if fill_to > len(claimed):
+        claimed += list(claimable.exclude(pk__in=[p.pk for p in claimed]).order_by("uploaded_at", "pk")[: fill_to - len(claimed)])
+    if claimed:
+        Photo.objects.filter(pk__in=[p.pk for p in claimed]).update(
+            status=Photo.Status.PROCESSING, status_changed_at=timezone.now(), embed_attempts=F("embed_attempts") + 1
+        )
+        for photo in claimed:
+            photo.embed_attempts += 1
+    return claimed
+
+
+def embed_photos(*, photo_ids: Sequence[int], fill_to: int | None = None) -> EmbedReport:
+    """Embed the given photos (and, with fill_to, other waiting ones) with the active model."""
+    report = EmbedReport()
+    try:
+        embedder = load_embedder()
+    except ModelUnavailable as exc:
+        # Recorded once on the model; the photos simply stay pending until the model is back.
+        report.model_error = str(exc)
+        return report
+    batch = embedder.batch_size
+    claimed = photos_claim(photo_ids=photo_ids, fill_to=batch if fill_to is None else fill_to)
+    chunks = [claimed[i:i + batch] for i in range(0, len(claimed), batch)]
+    # Decode the next chunk while the model runs on this one: the forward pass releases the GIL.
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        pending = pool.submit(_decode, chunks[0]) if chunks else None
+        for index in range(len(chunks)):
+            decoded = pending.result()
+            if index + 1 < len(chunks):
+                pending = pool.submit(_decode, chunks[index + 1])
+            _embed_decoded(embedder, decoded, report)
+    return report
+
+
+def _decode(photos: list[Photo]) -> list[tuple[Photo, object]]:
+    """(photo, image) for each photo; image is the failure reason (str) when it can't be read."""
+    out = []
+    for photo in photos:
+        try:
+            out.append((photo, open_upright(photo.original.path, max_side=DECODE_SIDE)))
+        except FileNotFoundError:
+            out.append((photo, "The original file is missing from storage."))
+        except Exception as exc:  # noqa: BLE001 - any decode error fails this photo only
+            out.append((photo, f"Could not read the image: {str(exc)[:200]}"))
+    return out
+
+
+def _embed_decoded(embedder: Embedder, decoded: list[tuple[Photo, object]], report: EmbedReport) -> None:
+    good = [(photo, image) for photo, image in decoded if not isinstance(image, str)]
+    for photo, reason in decoded:
+        if isinstance(reason, str):
+            _mark_failed([photo], reason, report)
+    if not good:
+        return
+    try:
+        vectors = embedder.encode_images([image for _, image in good])
+    except Exception as exc:  # noqa: BLE001 - the model failed on this batch; retry later, then give up
+        logger.exception("embedding batch failed")
+        retry = [p for p, _ in good if p.embed_attempts < max_attempts()]
+        give_up = [p for p, _ in good if p.embed_attempts >= max_attempts()]
+        Photo.objects.filter(pk__in=[p.pk for p in retry]).update(
+            status=Photo.Status.PENDING, status_reason=f"Embedding failed, will retry: {str(exc)[:200]}",
+            status_changed_at=timezone.now())
+        _mark_failed(give_up, f"Embedding failed: {str(exc)[:200]}", report)
+        return
+    _store(embedder.model_name, [p for p, _ in good], vectors)
+    report.ready += len(good)
+
+
+@transaction.atomic
+def _store(model_name: str, photos: list[Photo], vectors) -> None:
+    # Photos deleted meanwhile are skipped; upsert keeps exactly one embedding per photo and model.
+    alive = set(Photo.objects.filter(pk__in=[p.pk for p in photos]).values_list("pk", flat=True))
+    rows = [PhotoEmbedding(photo_id=p.pk, model_name=model_name, vector=v) for p, v in zip(photos, vectors) if p.pk in alive]
+    PhotoEmbedding.objects.bulk_create(
+        rows, update_conflicts=True, unique_fields=["photo", "model_name"], update_fields=["vector", "created_at"]
+    )
+    Photo.objects.filter(pk__in=alive).update(
+        status=Photo.Status.READY, status_reason="", status_changed_at=timezone.now()
+    )
+
+
+def _mark_failed(photos: Iterable[Photo], reason: str, report: EmbedReport) -> None:
+    ids = [p.pk for p in photos]
+    if not ids:
+        return
+    Photo.objects.filter(pk__in=ids).update(status=Photo.Status.FAILED, status_reason=reason, status_changed_at=timezone.now())
+    report.failed += len(ids)
+    report.failures += [(pk, reason) for pk in ids]
+
+
+# --- queueing ------------------------------------------------------------------------------------
+
+
+def photos_enqueue(photo_ids: Sequence[int]) -> int:
+    """Queue embedding tasks for these photos, in model-sized chunks. Returns the number of tasks."""
+    from django_q.tasks import async_task
+
+    chunk = settings.EMBED_TASK_SIZE
+    ids = list(photo_ids)
+    for start in range(0, len(ids), chunk):
+        async_task("search.tasks.embed_photos_task", ids[start:start + chunk], group="embed", q_options={"timeout": settings.Q_CLUSTER["timeout"]})
+    return (len(ids) + chunk - 1) // chunk
+
+
+@transaction.atomic
+def photos_retry(*, photo_ids: Sequence[int]) -> int:
+    """Give failed (or any) photos a fresh start and queue them."""
+    count = Photo.objects.filter(pk__in=list(photo_ids)).update(
+        status=Photo.Status.PENDING, status_reason="", embed_attempts=0, status_changed_at=timezone.now()
+    )
+    ids = list(photo_ids)
+    transaction.on_commit(lambda: photos_enqueue(ids))
+    return count
+
+
+def embed_missing() -> int:
+    """The periodic sweep: whatever happened to a task, every photo ends up embedded by the active model.
+
+    Requeues photos stuck in processing, marks photos lacking an embedding of the active model
+    (e.g. after a model switch) as pending, and queues all pending ones. Returns how many were queued."""
+    name = active_model_name()
+    documents_missing_refresh()
+    with transaction.atomic():
+        stale = Photo.objects.filter(_claimable() & Q(status=Photo.Status.PROCESSING))
+        stale.update(status=Photo.Status.PENDING, status_changed_at=timezone.now())
+        lacking = Photo.objects.filter(status=Photo.Status.READY).exclude(embeddings__model_name=name)
+        lacking.update(status=Photo.Status.PENDING, embed_attempts=0, status_changed_at=timezone.now())
+    try:
+        load_embedder()  # also (re)records whether the model is usable, for the banner
+    except ModelUnavailable:
+        return 0  # nothing to gain from queueing work that can't run; photos wait as pending
+    pending = list(
+        Photo.objects.filter(status=Photo.Status.PENDING).order_by("uploaded_at")
+        .values_list("pk", flat=True)[: settings.EMBED_SWEEP_LIMIT]
+    )
+    photos_enqueue(pending)
+    return len(pending)

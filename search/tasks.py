@@ -1,0 +1,14 @@
+"""django-q2 tasks: thin wrappers that call services."""
+
+from __future__ import annotations
+
+from search import services
+
+
+def embed_photos_task(photo_ids: list[int]) -> dict:
+    report = services.embed_photos(photo_ids=photo_ids)
+    return {"ready": report.ready, "failed": report.failed, "model_error": report.model_error}
+
+
+def embed_missing_task() -> int:
+    return services.embed_missing()

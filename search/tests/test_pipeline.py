@@ -1,0 +1,172 @@
+from __future__ import annotations
+
+import os
+
+import numpy as np
+import pytest
+import torch
+from django.core.management import call_command
+from django.urls import reverse
+from django_q.models import OrmQ
+from PIL import Image
+from transformers import AutoModel, AutoProcessor
+
+from gallery.models import Photo
+from search.embedder import Embedder
+from search.models import EmbeddingModel, PhotoEmbedding
+from search.services import embed_missing, photos_retry
+from tests.queue import run_queued_tasks
+
+pytestmark = pytest.mark.django_db(transaction=False)
+
+
+def test_uploaded_red_circle_becomes_ready_with_a_unit_vector_equal_to_a_direct_encode(
+    toy_model, add_shape, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        photo = add_shape("red", "circle")
+    assert OrmQ.objects.count() == 1  # queued after commit
+    run_queued_tasks()
+
+    photo.refresh_from_db()
+    assert photo.status == Photo.Status.READY and photo.status_reason == ""
+    stored = np.array(PhotoEmbedding.objects.get(photo=photo, model_name=toy_model).vector)
+    assert abs(np.linalg.norm(stored) - 1) < 1e-5
+    direct = Embedder(toy_model, dtype="float32").encode_images([Image.open(photo.original.path).convert("RGB")])[0]
+    np.testing.assert_allclose(stored, direct, atol=1e-5)
+
+
+def test_calibrated_probability_equals_transformers_sigmoid_of_logits(toy_model, add_shape, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        photo = add_shape("red", "circle")
+    run_queued_tasks()
+    state = EmbeddingModel.objects.get(name=toy_model)
+    assert state.available and state.dim
+
+    text = "a photo of a red circle"
+    embedder = Embedder(toy_model, dtype="float32")
+    image_vector = np.array(PhotoEmbedding.objects.get(photo=photo).vector)
+    cos = float(embedder.encode_texts([text])[0] @ image_vector)
+    ours = 1 / (1 + np.exp(-(state.calibration_scale * cos + state.calibration_bias)))
+
+    model, processor = AutoModel.from_pretrained(toy_model), AutoProcessor.from_pretrained(toy_model)
+    inputs = processor(text=[text], images=[Image.open(photo.original.path).convert("RGB")],
+                       padding="max_length", max_length=model.config.text_config.max_position_embeddings,
+                       truncation=True, return_tensors="pt")
+    with torch.inference_mode():
+        reference = torch.sigmoid(model(**inputs).logits_per_image)[0, 0].item()
+    assert ours == pytest.approx(reference, abs=1e-5)
+    assert ours > 0.5  # and the toy model does recognise its red circle
+
+
+def test_a_photo_whose_file_vanished_fails_with_a_reason_while_its_batch_mates_are_ready(
+    toy_model, add_shape, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        photos = [add_shape("red", "circle"), add_shape("blue", "square"), add_shape("green", "triangle")]
+    os.remove(photos[1].original.path)
+    for callback in callbacks:
+        callback()
+    run_queued_tasks()
+
+    statuses = {p.pk: (p.status, p.status_reason) for p in Photo.objects.all()}
+    assert statuses[photos[0].pk][0] == statuses[photos[2].pk][0] == Photo.Status.READY
+    assert statuses[photos[1].pk] == (Photo.Status.FAILED, "The original file is missing from storage.")
+    assert PhotoEmbedding.objects.count() == 2
+
+
+def test_missing_model_is_recorded_once_photos_stay_pending_and_every_page_says_why(
+    settings, add_shape, client_for, alice, django_capture_on_commit_callbacks
+):
+    from search.embedder import reset_embedder
+
+    settings.SEARCH_MODEL = "/nonexistent/siglip-model"
+    reset_embedder()
+    with django_capture_on_commit_callbacks(execute=True):
+        photos = [add_shape("red", "circle"), add_shape("blue", "square")]
+    run_queued_tasks()
+
+    assert set(Photo.objects.values_list("status", flat=True)) == {Photo.Status.PENDING}
+    state = EmbeddingModel.objects.get()
+    assert not state.available and "/nonexistent/siglip-model" in state.error
+    client = client_for(alice)
+    for url in (reverse("gallery:timeline"), reverse("gallery:upload"), photos[0].get_absolute_url(), reverse("search:indexing")):
+        body = client.get(url).content.decode()
+        assert "Smart search is off" in body, url
+    reset_embedder()
+
+
+def test_an_import_of_many_photos_queues_a_few_batch_sized_tasks(toy_model, family, alice, tmp_path, settings, django_capture_on_commit_callbacks):
+    from search.tests.conftest import shape_png
+
+    settings.EMBED_TASK_SIZE = 16
+    folder = tmp_path / "import"
+    folder.mkdir()
+    for i in range(40):
+        (folder / f"{i}.png").write_bytes(shape_png("red" if i % 2 else "blue", "circle", seed=i))
+    with django_capture_on_commit_callbacks(execute=True):
+        call_command("import_photos", str(folder), family=family.name, user=alice.username, no_progress=True)
+    assert OrmQ.objects.count() == 3  # 40 photos, 16 per task
+    run_queued_tasks()
+    assert Photo.objects.filter(status=Photo.Status.READY).count() == 40
+
+
+def test_model_switch_re_embeds_while_the_old_model_keeps_serving(
+    toy_model, add_shape, family, settings, other_model, django_capture_on_commit_callbacks
+):
+    from search.embedder import reset_embedder
+    from search.selectors import family_search_model
+
+    with django_capture_on_commit_callbacks(execute=True):
+        for colour in ("red", "blue", "green"):
+            add_shape(colour, "circle")
+    run_queued_tasks()
+    assert family_search_model(family_id=family.pk) == toy_model
+
+    other = other_model(projection_dim=24)
+    settings.SEARCH_MODEL = other
+    reset_embedder()
+    with django_capture_on_commit_callbacks(execute=True):
+        embed_missing()
+    assert Photo.objects.filter(status=Photo.Status.PENDING).count() == 3
+    assert family_search_model(family_id=family.pk) == toy_model  # not covered yet: old model serves
+
+    run_queued_tasks()
+    assert family_search_model(family_id=family.pk) == other
+    dims = {e.model_name: len(e.vector) for e in PhotoEmbedding.objects.all()}
+    assert dims[other] == 24 and dims[toy_model] != 24
+    assert PhotoEmbedding.objects.filter(model_name=other).count() == 3
+
+
+def test_status_page_shows_counts_polls_while_working_and_retries_failures(
+    toy_model, add_shape, client_for, alice, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        ok, broken = add_shape("red", "circle"), add_shape("blue", "square")
+    client = client_for(alice)
+    page = client.get(reverse("search:indexing")).content.decode()
+    assert "2 pending" in page and 'hx-trigger="every 2s"' in page
+
+    os.remove(broken.original.path)
+    run_queued_tasks()
+    page = client.get(reverse("search:indexing"), headers={"HX-Request": "true"}).content.decode()
+    assert "<html" not in page and "1 ready" in page and "1 failed" in page
+    assert "every 2s" not in page  # nothing left to wait for: polling stops
+    assert "The original file is missing from storage." in page
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(reverse("search:indexing_retry"), {"photo": broken.pk})
+    assert response.status_code == 302
+    broken.refresh_from_db()
+    assert broken.status == Photo.Status.PENDING and broken.embed_attempts == 0
+    assert OrmQ.objects.count() == 1
+
+
+def test_retry_never_touches_another_familys_photos(toy_model, add_shape, other_family, mallory, client_for, alice):
+    theirs = add_shape("red", "circle", target_family=other_family, user=mallory)
+    Photo.objects.filter(pk=theirs.pk).update(status=Photo.Status.FAILED, status_reason="x")
+    client_for(alice).post(reverse("search:indexing_retry"), {"photo": theirs.pk})
+    client_for(alice).post(reverse("search:indexing_retry"))
+    theirs.refresh_from_db()
+    assert theirs.status == Photo.Status.FAILED
+    assert photos_retry(photo_ids=[]) == 0
