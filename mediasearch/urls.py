@@ -7,6 +7,7 @@ from gallery.views.setup import first_run
 
 api_v1 = [
     path("", include("gallery.api_urls")),
+    path("", include("search.api_urls")),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
 ]
 

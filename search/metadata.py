@@ -87,7 +87,8 @@ def _candidate_sql(scope_sql: str) -> str:
 
 def metadata_candidates(*, query: str, scope_sql: str, scope_params: dict, limit: int) -> dict[int, MetaMatch]:
     """Photos whose metadata matches `query`, within the scope (a SQL predicate on `p`), best first."""
-    sql = _candidate_sql(scope_sql) + " ORDER BY greatest(fts, typo * %(typo_weight)s) DESC LIMIT %(limit)s"
+    sql = (f"SELECT photo_id, fts, typo FROM ({_candidate_sql(scope_sql)}) m "
+           "ORDER BY greatest(m.fts, m.typo * %(typo_weight)s) DESC LIMIT %(limit)s")
     params = {**scope_params, "cfg": TEXT_CONFIG, "q": query, "limit": limit, "typo_weight": TYPO_WEIGHT}
     with connection.cursor() as cursor:
         cursor.execute(f"SET LOCAL pg_trgm.word_similarity_threshold = {TYPO_THRESHOLD}")

@@ -17,7 +17,7 @@ from gallery.images import open_upright
 from gallery.models import Photo
 from search.embedder import Embedder, ModelUnavailable, get_embedder
 from search.metadata import documents_missing_refresh
-from search.models import EmbeddingModel, PhotoEmbedding
+from search.models import EmbeddingModel, PhotoEmbedding, SearchPreferences
 from search.vector_index import ensure_index
 
 logger = logging.getLogger(__name__)
@@ -224,3 +224,24 @@ def embed_missing() -> int:
     )
     photos_enqueue(pending)
     return len(pending)
+
+
+# --- preferences ---------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def preferences_update(*, user, semantic_weight: float, metadata_weight: float, min_score: float,
+                       expansion_enabled: bool, default_sort: str) -> SearchPreferences:
+    prefs, _ = SearchPreferences.objects.select_for_update().get_or_create(user=user)
+    prefs.semantic_weight = semantic_weight
+    prefs.metadata_weight = metadata_weight
+    prefs.min_score = min_score
+    prefs.expansion_enabled = expansion_enabled
+    prefs.default_sort = default_sort
+    prefs.save()
+    return prefs
+
+
+@transaction.atomic
+def preferences_reset(*, user) -> None:
+    SearchPreferences.objects.filter(user=user).delete()

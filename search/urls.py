@@ -5,6 +5,11 @@ from search import views
 app_name = "search"
 
 urlpatterns = [
+    path("search/", views.search, name="search"),
+    path("search/preferences/", views.preferences, name="preferences"),
+    path("search/preferences/preview/", views.preferences_preview, name="preferences_preview"),
+    path("search/preferences/reset/", views.preferences_reset_view, name="preferences_reset"),
+    path("photos/<int:photo_id>/similar/", views.similar, name="similar"),
     path("indexing/", views.indexing_status, name="indexing"),
     path("indexing/retry/", views.indexing_retry, name="indexing_retry"),
 ]

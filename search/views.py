@@ -4,10 +4,95 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from gallery.selectors import family_list, family_uploaders, photo_get, tag_list
+from search.engine import SearchParams, preferences_for, search_photos, similar_photos
+from search.forms import PreferencesForm, SearchForm
 from search.selectors import active_model_state, failed_photo_ids, failed_photos, index_status
-from search.services import photos_retry
+from search.services import photos_retry, preferences_reset, preferences_update
+
+
+@require_GET
+@login_required
+def search(request: HttpRequest) -> HttpResponse:
+    form = SearchForm(request.GET or None, families=family_list(user=request.user),
+                      uploaders=family_uploaders(user=request.user))
+    params = form.params() if request.GET else SearchParams()
+    response = search_photos(user=request.user, params=params)
+    context = {"form": form, "response": response, "tags": tag_list(user=request.user),
+               "show_hidden_url": _with(request, show_hidden="1")}
+    if request.htmx and not request.htmx.history_restore_request:
+        return render(request, "search/search.html#results", context)
+    return render(request, "search/search.html", context)
+
+
+def _with(request: HttpRequest, **changes) -> str:
+    query = request.GET.copy()
+    for key, value in changes.items():
+        query[key] = value
+    return "?" + query.urlencode()
+
+
+@require_http_methods(["GET", "POST"])
+@login_required
+def preferences(request: HttpRequest) -> HttpResponse:
+    prefs = preferences_for(request.user)
+    form = PreferencesForm(request.POST or None, initial={
+        "semantic_weight": prefs.semantic_weight, "metadata_weight": prefs.metadata_weight,
+        "min_score": prefs.min_score, "expansion_enabled": prefs.expansion_enabled,
+        "default_sort": prefs.default_sort,
+    })
+    if request.method == "POST" and form.is_valid():
+        preferences_update(user=request.user, **form.cleaned_data)
+        messages.success(request, "Search preferences saved.")
+        return redirect("search:preferences")
+    preview_query = request.GET.get("preview_q", "")
+    return render(request, "search/preferences.html", {
+        "form": form, "preview_q": preview_query,
+        "preview": _preview(request, preview_query, prefs.semantic_weight, prefs.metadata_weight, prefs.min_score,
+                            prefs.expansion_enabled),
+    })
+
+
+@require_POST
+@login_required
+def preferences_reset_view(request: HttpRequest) -> HttpResponse:
+    preferences_reset(user=request.user)
+    messages.success(request, "Search preferences are back to the defaults.")
+    return redirect("search:preferences")
+
+
+@require_GET
+@login_required
+def preferences_preview(request: HttpRequest) -> HttpResponse:
+    """Results for the preview query with the weights on the sliders, before they are saved."""
+    form = PreferencesForm(request.GET)
+    form.is_valid()
+    data = form.cleaned_data
+    prefs = preferences_for(request.user)
+    preview = _preview(
+        request, request.GET.get("preview_q", ""),
+        data.get("semantic_weight", prefs.semantic_weight), data.get("metadata_weight", prefs.metadata_weight),
+        data.get("min_score", prefs.min_score), data.get("expansion_enabled", False),
+    )
+    return render(request, "search/preferences.html#preview", {"preview": preview, "form": form})
+
+
+def _preview(request, query: str, semantic: float, metadata: float, min_score: float, expansion: bool):
+    params = SearchParams(query=query, semantic_weight=semantic, metadata_weight=metadata, min_score=min_score,
+                          expansion_enabled=expansion, sort="relevance", limit=12)
+    return search_photos(user=request.user, params=params)
+
+
+@require_GET
+@login_required
+def similar(request: HttpRequest, photo_id: int) -> HttpResponse:
+    photo = photo_get(user=request.user, photo_id=photo_id)
+    results, message = similar_photos(user=request.user, photo=photo)
+    context = {"photo": photo, "results": results, "message": message}
+    template = "search/similar.html#similar-results" if request.htmx else "search/similar.html"
+    return render(request, template, context)
 
 
 @require_GET

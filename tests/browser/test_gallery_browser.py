@@ -23,7 +23,8 @@ ALL_IMAGES_LOADED = """(expected) => {
 
 # Keep this test first in the file: the live server's FirstRunMiddleware remembers, for the rest of the
 # session, that accounts exist once it has seen one, so "no users -> redirect" can only be seen before that.
-def test_first_run_creates_the_admin_and_lands_on_the_empty_timeline(live_server, transactional_db, page, artifacts):
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_first_run_creates_the_admin_and_lands_on_the_empty_timeline(live_server, page, artifacts):
     assert not get_user_model().objects.exists()
 
     page.goto(live_server.url + "/")
@@ -57,7 +58,8 @@ def test_first_run_creates_the_admin_and_lands_on_the_empty_timeline(live_server
     assert Membership.objects.get(user=user).family == Family.objects.get(name="The Hendersons")
 
 
-def test_member_signs_in_uploads_with_progress_and_sees_thumbnails(live_server, transactional_db, page, artifacts):
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_member_signs_in_uploads_with_progress_and_sees_thumbnails(live_server, page, artifacts):
     family = FamilyFactory(name="Smiths")
     bob = UserFactory(username="bob")
     MembershipFactory(family=family, user=bob)

@@ -1,0 +1,106 @@
+"""Search API: the same engine and scope rules as the search page, with the full score breakdown."""
+
+from __future__ import annotations
+
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from gallery.selectors import photo_get
+from search.engine import SearchParams, search_photos, similar_photos
+
+
+class ExplanationSerializer(serializers.Serializer):
+    model_name = serializers.CharField(allow_null=True)
+    cosine = serializers.FloatField(allow_null=True)
+    probability = serializers.FloatField(allow_null=True, help_text="p_sem = sigmoid(a·cos + b)")
+    term = serializers.CharField(allow_null=True, help_text="the expanded term that matched best")
+    calibration_scale = serializers.FloatField(allow_null=True, help_text="a = exp(logit_scale)")
+    calibration_bias = serializers.FloatField(allow_null=True, help_text="b = logit_bias")
+    meta_score = serializers.FloatField(help_text="s_meta in [0, 1)")
+    meta_fts = serializers.FloatField()
+    meta_typo = serializers.FloatField()
+    meta_fields = serializers.ListField(child=serializers.CharField())
+    semantic_weight = serializers.FloatField()
+    metadata_weight = serializers.FloatField()
+    score = serializers.FloatField(help_text="semantic_weight·probability + metadata_weight·meta_score")
+
+
+class PhotoRefSerializer(serializers.Serializer):
+    id = serializers.IntegerField(source="photo.pk")
+    title = serializers.CharField(source="photo.__str__")
+    family = serializers.IntegerField(source="photo.family_id")
+    taken_at = serializers.DateTimeField(source="photo.taken_at")
+    url = serializers.SerializerMethodField()
+    thumbnail_url = serializers.SerializerMethodField()
+
+    def get_url(self, result) -> str:
+        return self.context["request"].build_absolute_uri(result.photo.get_absolute_url())
+
+    def get_thumbnail_url(self, result) -> str:
+        return self.context["request"].build_absolute_uri(result.photo.thumbnail_url)
+
+
+class SearchResultSerializer(PhotoRefSerializer):
+    score = serializers.FloatField()
+    below_minimum = serializers.BooleanField()
+    explanation = ExplanationSerializer()
+
+
+class SimilarResultSerializer(PhotoRefSerializer):
+    cosine = serializers.FloatField(help_text="image-to-image cosine similarity")
+    model_name = serializers.CharField()
+
+
+class SearchApi(APIView):
+    class InputSerializer(serializers.Serializer):
+        q = serializers.CharField(required=False, allow_blank=True, default="", trim_whitespace=True)
+        family = serializers.IntegerField(required=False)
+        uploader = serializers.IntegerField(required=False)
+        tag = serializers.CharField(required=False, max_length=64)
+        taken_after = serializers.DateField(required=False)
+        taken_before = serializers.DateField(required=False)
+        sort = serializers.ChoiceField(choices=["relevance", "date"], required=False)
+        limit = serializers.IntegerField(required=False, min_value=1, max_value=500, default=60)
+        min_score = serializers.FloatField(required=False, min_value=0, max_value=1)
+
+    class OutputSerializer(serializers.Serializer):
+        query = serializers.CharField()
+        terms = serializers.ListField(child=serializers.CharField())
+        semantic_available = serializers.BooleanField()
+        semantic_message = serializers.CharField()
+        min_score = serializers.FloatField()
+        hidden_count = serializers.IntegerField(help_text="matches below min_score, not returned")
+        sort = serializers.CharField()
+        results = SearchResultSerializer(many=True)
+
+    @extend_schema(parameters=[InputSerializer], responses=OutputSerializer)
+    def get(self, request):
+        data = self.InputSerializer(data=request.query_params)
+        data.is_valid(raise_exception=True)
+        v = data.validated_data
+        response = search_photos(user=request.user, params=SearchParams(
+            query=v["q"], family_id=v.get("family"), uploader_id=v.get("uploader"), tag=v.get("tag"),
+            taken_after=v.get("taken_after"), taken_before=v.get("taken_before"), sort=v.get("sort"),
+            limit=v["limit"], min_score=v.get("min_score"),
+        ))
+        body = {
+            "query": response.query,
+            "terms": [term.text for term in response.terms],
+            "semantic_available": response.semantic_available,
+            "semantic_message": response.semantic_message,
+            "min_score": response.min_score,
+            "hidden_count": response.hidden_count,
+            "sort": response.sort,
+            "results": response.results,
+        }
+        return Response(self.OutputSerializer(body, context={"request": request}).data)
+
+
+class SimilarApi(APIView):
+    @extend_schema(responses=SimilarResultSerializer(many=True))
+    def get(self, request, photo_id: int):
+        photo = photo_get(user=request.user, photo_id=photo_id)
+        results, _ = similar_photos(user=request.user, photo=photo)
+        return Response(SimilarResultSerializer(results, many=True, context={"request": request}).data)

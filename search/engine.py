@@ -1,0 +1,353 @@
+"""The search itself: expanded-query SigLIP similarity fused with metadata matching.
+
+For query q, user u and candidate photo i with unit embedding v_i (see DESIGN.md, "The scoring contract"):
+  p_sem(i)  = max over terms t of sigmoid(a · cos(e_t, v_i) + b)    a, b: the model's own calibration
+  s_meta(i) = metadata score in [0, 1) (search.metadata)
+  score(i)  = w_sem · p_sem(i) + w_meta · s_meta(i)                  weights normalised to sum 1
+Candidates are the union of each term's nearest neighbours and the metadata matches, all inside
+the families the user belongs to (and the active filters).
+"""
+
+from __future__ import annotations
+
+import time
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+
+import numpy as np
+from django.conf import settings
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import connection, transaction
+from django.db.models import Prefetch
+from django.utils import timezone
+from psycopg import sql
+
+from gallery.models import Photo, Tag
+from search.embedder import ModelUnavailable, get_embedder
+from search.expansion import Term, expand
+from search.metadata import MetaMatch, metadata_candidates, metadata_scores
+from search.models import PhotoEmbedding, SearchPreferences
+from search.selectors import family_search_model
+from search.text_embeddings import term_vectors
+
+MAX_QUERY_CHARS = 300
+SORTS = ("relevance", "date")
+
+
+@dataclass
+class SearchParams:
+    query: str = ""
+    family_id: int | None = None
+    uploader_id: int | None = None
+    tag: str | None = None
+    taken_after: date | None = None
+    taken_before: date | None = None
+    sort: str | None = None  # None: the user's default
+    limit: int = 60
+    min_score: float | None = None  # None: the user's preference
+    show_hidden: bool = False
+    # Preview overrides (the preferences page tries weights before saving them).
+    semantic_weight: float | None = None
+    metadata_weight: float | None = None
+    expansion_enabled: bool | None = None
+
+
+@dataclass
+class Explanation:
+    model_name: str | None
+    cosine: float | None
+    probability: float | None
+    term: str | None
+    calibration_scale: float | None
+    calibration_bias: float | None
+    meta_score: float
+    meta_fts: float
+    meta_typo: float
+    meta_fields: list[str]
+    semantic_weight: float
+    metadata_weight: float
+    score: float
+
+    def as_dict(self) -> dict:
+        return dict(self.__dict__)
+
+
+@dataclass
+class SearchResult:
+    photo: Photo
+    score: float
+    explanation: Explanation
+    below_minimum: bool = False
+
+
+@dataclass
+class SearchResponse:
+    query: str
+    results: list[SearchResult] = field(default_factory=list)
+    hidden_count: int = 0
+    candidate_count: int = 0
+    terms: list[Term] = field(default_factory=list)
+    semantic_available: bool = True
+    semantic_message: str = ""
+    query_truncated: bool = False
+    min_score: float = 0.0
+    semantic_weight: float = 0.6
+    metadata_weight: float = 0.4
+    sort: str = "relevance"
+    model_calls: int = 0
+    timings_ms: dict[str, float] = field(default_factory=dict)
+
+
+def preferences_for(user: AbstractBaseUser) -> SearchPreferences:
+    """The user's saved preferences, or unsaved defaults (no row is written by reading)."""
+    prefs = SearchPreferences.objects.filter(user=user).first()
+    return prefs or SearchPreferences(user=user)
+
+
+def normalised_weights(semantic: float, metadata: float) -> tuple[float, float]:
+    semantic, metadata = max(0.0, semantic), max(0.0, metadata)
+    total = semantic + metadata
+    if total <= 0:
+        return 0.5, 0.5
+    return semantic / total, metadata / total
+
+
+def sigmoid(x):
+    return 1.0 / (1.0 + np.exp(-x))
+
+
+def search_photos(*, user: AbstractBaseUser, params: SearchParams) -> SearchResponse:
+    started = time.perf_counter()
+    prefs = preferences_for(user)
+    query = " ".join((params.query or "").split())
+    response = SearchResponse(query=query[:MAX_QUERY_CHARS], query_truncated=len(query) > MAX_QUERY_CHARS)
+    query = response.query
+    w_sem, w_meta = normalised_weights(
+        prefs.semantic_weight if params.semantic_weight is None else params.semantic_weight,
+        prefs.metadata_weight if params.metadata_weight is None else params.metadata_weight,
+    )
+    response.min_score = prefs.min_score if params.min_score is None else params.min_score
+    response.sort = params.sort if params.sort in SORTS else prefs.default_sort
+    family_ids = _scope_family_ids(user, params.family_id)
+    if not query or not family_ids:
+        response.semantic_weight, response.metadata_weight = w_sem, w_meta
+        return response
+
+    expansion = prefs.expansion_enabled if params.expansion_enabled is None else params.expansion_enabled
+    response.terms = expand(query, family_ids=family_ids, enabled=expansion)
+    scope_sql, scope_params = _scope(family_ids, params)
+
+    with transaction.atomic():  # SET LOCAL of the index parameters lasts for this block only
+        semantic, models = _semantic_candidates(response, family_ids, scope_sql, scope_params)
+        response.timings_ms["semantic"] = (time.perf_counter() - started) * 1000
+        meta_hits = metadata_candidates(query=query, scope_sql=scope_sql, scope_params=scope_params,
+                                        limit=settings.SEARCH_CANDIDATES)
+    candidate_ids = set(meta_hits)
+    for ids in semantic.values():
+        candidate_ids |= ids
+    response.candidate_count = len(candidate_ids)
+    if not response.semantic_available:
+        w_sem, w_meta = 0.0, 1.0  # semantic part unknown: rank by what we do know, and say so
+    response.semantic_weight, response.metadata_weight = w_sem, w_meta
+    if not candidate_ids:
+        response.timings_ms["total"] = (time.perf_counter() - started) * 1000
+        return response
+
+    sem_scores = _semantic_scores(models, candidate_ids)
+    meta_scores = metadata_scores(query=query, photo_ids=list(candidate_ids))
+    scored = []
+    for photo_id in candidate_ids:
+        sem = sem_scores.get(photo_id)
+        meta = meta_scores.get(photo_id) or meta_hits.get(photo_id) or MetaMatch()
+        p_sem = sem[1] if sem else 0.0
+        score = w_sem * p_sem + w_meta * meta.score
+        scored.append((photo_id, score, sem, meta))
+    shown = [row for row in scored if row[1] >= response.min_score]
+    response.hidden_count = len(scored) - len(shown)
+    rows = scored if params.show_hidden else shown
+    photos = _photos(rows)
+    results = [
+        SearchResult(
+            photo=photos[photo_id],
+            score=score,
+            below_minimum=score < response.min_score,
+            explanation=Explanation(
+                model_name=sem[3] if sem else None,
+                cosine=sem[0] if sem else None,
+                probability=sem[1] if sem else None,
+                term=sem[2] if sem else None,
+                calibration_scale=models[sem[3]][1] if sem else None,
+                calibration_bias=models[sem[3]][2] if sem else None,
+                meta_score=meta.score, meta_fts=meta.fts, meta_typo=meta.typo, meta_fields=meta.fields,
+                semantic_weight=w_sem, metadata_weight=w_meta, score=score,
+            ),
+        )
+        for photo_id, score, sem, meta in rows
+        if photo_id in photos
+    ]
+    if response.sort == "date":
+        results.sort(key=lambda r: (r.photo.taken_at, r.photo.pk), reverse=True)
+    else:
+        results.sort(key=lambda r: (r.score, r.photo.taken_at, r.photo.pk), reverse=True)
+    response.results = results[: max(1, params.limit)]
+    response.timings_ms["total"] = (time.perf_counter() - started) * 1000
+    return response
+
+
+def _scope_family_ids(user: AbstractBaseUser, family_id: int | None) -> list[int]:
+    if not user.is_authenticated:
+        return []
+    ids = list(user.memberships.values_list("family_id", flat=True))
+    if family_id is not None:
+        ids = [f for f in ids if f == family_id]
+    return ids
+
+
+def _scope(family_ids: list[int], params: SearchParams) -> tuple[str, dict]:
+    """A SQL predicate on gallery_photo `p` for the user's families and the active filters."""
+    clauses = ["p.family_id = ANY(%(scope_families)s)"]
+    values: dict = {"scope_families": family_ids}
+    if params.uploader_id is not None:
+        clauses.append("p.uploaded_by_id = %(scope_uploader)s")
+        values["scope_uploader"] = params.uploader_id
+    if params.tag:
+        clauses.append(
+            "EXISTS (SELECT 1 FROM gallery_photo_tags pt JOIN gallery_tag t ON t.id = pt.tag_id "
+            "WHERE pt.photo_id = p.id AND lower(t.name) = lower(%(scope_tag)s))"
+        )
+        values["scope_tag"] = params.tag
+    if params.taken_after:
+        clauses.append("p.taken_at >= %(scope_after)s")
+        values["scope_after"] = _day_start(params.taken_after)
+    if params.taken_before:
+        clauses.append("p.taken_at < %(scope_before)s")
+        values["scope_before"] = _day_start(params.taken_before + timedelta(days=1))
+    return " AND ".join(clauses), values
+
+
+def _day_start(day: date) -> datetime:
+    return timezone.make_aware(datetime.combine(day, datetime.min.time()))
+
+
+def _semantic_candidates(response: SearchResponse, family_ids, scope_sql, scope_params):
+    """Nearest neighbours per term, per search model (families mid-switch keep their previous model).
+
+    Returns ({model: photo ids}, {model: (term vectors, a, b, [term texts])})."""
+    by_model: dict[str, list[int]] = defaultdict(list)
+    for family_id in family_ids:
+        by_model[family_search_model(family_id=family_id)].append(family_id)
+    candidates: dict[str, set[int]] = {}
+    models: dict[str, tuple] = {}
+    problems = []
+    for model_name, model_families in by_model.items():
+        try:
+            embedder = get_embedder(model_name)
+        except ModelUnavailable as exc:
+            problems.append(str(exc))
+            continue
+        texts = [term.text for term in response.terms]
+        vectors, calls = term_vectors(embedder, texts)
+        response.model_calls += calls
+        a, b = embedder.calibration
+        models[model_name] = (vectors, a, b, texts)
+        predicate = f"({scope_sql}) AND p.family_id = ANY(%(model_families)s)"
+        ids: set[int] = set()
+        for vector in vectors:
+            ids |= nearest_photo_ids(model_name=model_name, dim=embedder.dim, vector=vector, scope_sql=predicate,
+                                     scope_params={**scope_params, "model_families": model_families},
+                                     limit=settings.SEARCH_CANDIDATES)
+        candidates[model_name] = ids
+    if problems:
+        response.semantic_available = False
+        response.semantic_message = problems[0]
+    return candidates, models
+
+
+def nearest_photo_ids(*, model_name: str, dim: int, vector, scope_sql: str, scope_params: dict, limit: int,
+                      exclude_id: int | None = None) -> set[int]:
+    """HNSW nearest neighbours of `vector` among one model's embeddings, filtered by `scope_sql`.
+
+    Iterative scan lets a restrictive filter still fill `limit` rows; the cast and the literal model
+    name repeat the partial index's definition so the planner can use it. Call inside a transaction."""
+    statement = sql.SQL(
+        "SELECT e.photo_id FROM search_photoembedding e JOIN gallery_photo p ON p.id = e.photo_id "
+        "WHERE e.model_name = {model} AND {scope} {exclude} "
+        "ORDER BY (e.vector::vector({dim})) <=> %(query_vector)s::vector({dim}) LIMIT %(limit)s"
+    ).format(
+        model=sql.Literal(model_name),
+        dim=sql.Literal(int(dim)),
+        scope=sql.SQL(scope_sql),
+        exclude=sql.SQL("AND p.id <> %(exclude_id)s" if exclude_id else ""),
+    )
+    params = {**scope_params, "query_vector": _vector_literal(vector), "limit": limit, "exclude_id": exclude_id}
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL hnsw.iterative_scan = relaxed_order")
+        cursor.execute(f"SET LOCAL hnsw.ef_search = {min(1000, max(40, limit))}")
+        cursor.execute(statement.as_string(cursor.connection), params)
+        return {row[0] for row in cursor.fetchall()}
+
+
+def _vector_literal(vector) -> str:
+    return "[" + ",".join(f"{float(x):.7g}" for x in vector) + "]"
+
+
+def _semantic_scores(models: dict[str, tuple], candidate_ids: set[int]) -> dict[int, tuple]:
+    """photo id → (cosine, p_sem, winning term, model) over every term, for every candidate."""
+    out: dict[int, tuple] = {}
+    for model_name, (term_vecs, a, b, texts) in models.items():
+        rows = PhotoEmbedding.objects.filter(model_name=model_name, photo_id__in=candidate_ids).values_list("photo_id", "vector")
+        rows = list(rows)
+        if not rows:
+            continue
+        ids = [photo_id for photo_id, _ in rows]
+        matrix = np.stack([np.asarray(v, dtype=np.float32) for _, v in rows])
+        cos = matrix @ term_vecs.T  # (photos, terms)
+        best = cos.argmax(axis=1)  # sigmoid is monotonic: the best cosine gives the best probability
+        for row, photo_id in enumerate(ids):
+            c = float(cos[row, best[row]])
+            if photo_id not in out or c > out[photo_id][0]:
+                out[photo_id] = (c, float(sigmoid(a * c + b)), texts[best[row]], model_name)
+    return out
+
+
+def _photos(rows) -> dict[int, Photo]:
+    ids = [row[0] for row in rows]
+    photos = (
+        Photo.objects.filter(pk__in=ids)
+        .select_related("family", "uploaded_by")
+        .prefetch_related(Prefetch("tags", queryset=Tag.objects.order_by("name")))
+    )
+    return {photo.pk: photo for photo in photos}
+
+
+
+@dataclass
+class SimilarResult:
+    photo: Photo
+    cosine: float
+    model_name: str
+
+
+def similar_photos(*, user: AbstractBaseUser, photo: Photo, limit: int = 12) -> tuple[list[SimilarResult], str]:
+    """Photos that look like `photo` (image-to-image cosine), inside the user's families.
+
+    `photo` must come from a selector that already checked the user may see it. Returns the results and,
+    when there are none to give, why. The text calibration (a, b) is for text-image pairs only, so
+    image-to-image scores are plain cosines."""
+    model_name = family_search_model(family_id=photo.family_id)
+    source = PhotoEmbedding.objects.filter(photo=photo, model_name=model_name).first()
+    if source is None:
+        return [], "This photo is not indexed yet: similar photos appear once it is."
+    vector = np.asarray(source.vector, dtype=np.float32)
+    family_ids = [f for f in _scope_family_ids(user, None) if family_search_model(family_id=f) == model_name]
+    with transaction.atomic():
+        ids = nearest_photo_ids(model_name=model_name, dim=len(vector), vector=vector,
+                                scope_sql="p.family_id = ANY(%(scope_families)s)",
+                                scope_params={"scope_families": family_ids}, limit=limit, exclude_id=photo.pk)
+    rows = PhotoEmbedding.objects.filter(model_name=model_name, photo_id__in=ids).values_list("photo_id", "vector")
+    cosines = {pid: float(np.asarray(v, dtype=np.float32) @ vector) for pid, v in rows}
+    photos = _photos([(pid,) for pid in cosines])
+    results = [SimilarResult(photos[pid], c, model_name) for pid, c in cosines.items() if pid in photos]
+    results.sort(key=lambda r: r.cosine, reverse=True)
+    return results, "" if results else "No other indexed photos to compare with yet."

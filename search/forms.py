@@ -1,0 +1,54 @@
+from __future__ import annotations
+
+from django import forms
+
+from search.engine import SearchParams
+from search.models import SearchPreferences
+
+
+class SearchForm(forms.Form):
+    """The search page's GET parameters. Invalid filters are dropped, never a 500."""
+
+    q = forms.CharField(required=False, strip=True, label="Search")
+    family = forms.TypedChoiceField(required=False, coerce=int, empty_value=None)
+    uploader = forms.TypedChoiceField(required=False, coerce=int, empty_value=None)
+    tag = forms.CharField(required=False, max_length=64)
+    after = forms.DateField(required=False, label="Taken from", widget=forms.DateInput(attrs={"type": "date"}))
+    before = forms.DateField(required=False, label="Taken until", widget=forms.DateInput(attrs={"type": "date"}))
+    sort = forms.ChoiceField(required=False, choices=[("", "Default"), *SearchPreferences.Sort.choices])
+    show_hidden = forms.BooleanField(required=False)
+
+    def __init__(self, *args, families=(), uploaders=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["family"].choices = [("", "All my families")] + [(f.pk, f.name) for f in families]
+        self.fields["uploader"].choices = [("", "Anyone")] + [(u.pk, u.username) for u in uploaders]
+
+    def params(self) -> SearchParams:
+        data = self.cleaned_data if self.is_valid() else {}
+        if not self.is_valid():
+            # Keep what is valid: a bad date should not throw the query away.
+            data = {name: self.cleaned_data.get(name) for name in self.fields if name not in self.errors}
+        return SearchParams(
+            query=data.get("q") or "",
+            family_id=data.get("family"),
+            uploader_id=data.get("uploader"),
+            tag=data.get("tag") or None,
+            taken_after=data.get("after"),
+            taken_before=data.get("before"),
+            sort=data.get("sort") or None,
+            show_hidden=bool(data.get("show_hidden")),
+        )
+
+
+class PreferencesForm(forms.Form):
+    semantic_weight = forms.FloatField(min_value=0, max_value=1, widget=forms.NumberInput(attrs={"type": "range", "step": "0.05", "min": "0", "max": "1"}))
+    metadata_weight = forms.FloatField(min_value=0, max_value=1, widget=forms.NumberInput(attrs={"type": "range", "step": "0.05", "min": "0", "max": "1"}))
+    min_score = forms.FloatField(min_value=0, max_value=1, label="Minimum score", widget=forms.NumberInput(attrs={"type": "range", "step": "0.01", "min": "0", "max": "1"}))
+    expansion_enabled = forms.BooleanField(required=False, label="Expand queries with synonyms")
+    default_sort = forms.ChoiceField(choices=SearchPreferences.Sort.choices)
+
+    def clean(self):
+        data = super().clean()
+        if data.get("semantic_weight") == 0 and data.get("metadata_weight") == 0:
+            raise forms.ValidationError("At least one weight must be above zero.")
+        return data

@@ -1,0 +1,110 @@
+from __future__ import annotations
+
+from datetime import datetime, timezone as dt_timezone
+
+import pytest
+
+from gallery.models import Photo
+from gallery.services import photo_update
+from search.engine import SearchParams, search_photos
+from search.models import SearchPreferences, Synonym
+from tests.queue import run_queued_tasks
+
+pytestmark = pytest.mark.django_db
+
+COLOURS = ("red", "green", "blue", "yellow")
+SHAPES = ("circle", "square", "triangle")
+
+
+@pytest.fixture
+def shapes(toy_model, add_shape, django_capture_on_commit_callbacks):
+    """Two photos of each colour/shape pair, embedded by the toy model."""
+    with django_capture_on_commit_callbacks(execute=True):
+        photos = {(c, s, i): add_shape(c, s) for c in COLOURS for s in SHAPES for i in range(2)}
+    run_queued_tasks()
+    assert not Photo.objects.exclude(status=Photo.Status.READY).exists()
+    return photos
+
+
+def search(user, query, **kwargs):
+    return search_photos(user=user, params=SearchParams(query=query, **kwargs))
+
+
+def test_red_circle_ranks_every_red_circle_above_every_other_photo(shapes, alice):
+    response = search(alice, "red circle", min_score=0, show_hidden=True, limit=100)
+    ranked = [r.photo.original_filename for r in response.results]
+    red_circles = [i for i, name in enumerate(ranked) if name == "red-circle.png"]
+    assert red_circles == [0, 1], ranked[:5]
+    top = response.results[0].explanation
+    assert top.probability > 0.5 and top.term == "red circle"
+
+
+def test_unseen_words_find_red_circles_through_synonyms_and_not_without(shapes, alice, family):
+    Synonym.objects.create(family=family, term="circle", related=["ball"])  # "crimson" → red is seeded
+    expanded = search(alice, "crimson ball")
+    assert [r.photo.original_filename for r in expanded.results[:2]] == ["red-circle.png"] * 2
+    assert expanded.results[0].explanation.term == "red circle"
+
+    SearchPreferences.objects.create(user=alice, expansion_enabled=False)
+    plain = search(alice, "crimson ball")
+    assert all(r.photo.original_filename != "red-circle.png" or r.score < 0.3 for r in plain.results)
+    assert [t.text for t in plain.terms] == ["crimson ball"]
+
+
+def test_metadata_surfaces_a_tagged_photo_and_its_weight_moves_it(shapes, alice, add_shape):
+    party = add_shape("green", "square", tags=["birthday"])
+    response = search(alice, "birthday", min_score=0, show_hidden=True, limit=100)
+    ids = [r.photo.pk for r in response.results]
+    assert ids[0] == party.pk
+    explanation = response.results[0].explanation
+    assert explanation.meta_fields == ["tags"] and explanation.meta_score > 0
+
+    low = search(alice, "yellow triangle birthday", min_score=0, show_hidden=True, limit=100, metadata_weight=0.1, semantic_weight=0.9)
+    high = search(alice, "yellow triangle birthday", min_score=0, show_hidden=True, limit=100, metadata_weight=0.9, semantic_weight=0.1)
+    rank = lambda r: [x.photo.pk for x in r.results].index(party.pk)  # noqa: E731
+    assert rank(high) < rank(low)
+
+
+def test_typos_still_match_metadata(shapes, alice, add_shape):
+    party = add_shape("green", "square", tags=["birthday"])
+    response = search(alice, "birthdy", min_score=0.01)
+    assert response.results and response.results[0].photo.pk == party.pk
+    assert response.results[0].explanation.meta_typo > 0.5
+
+
+def test_minimum_score_hides_and_counts(shapes, alice):
+    everything = search(alice, "red circle", min_score=0, limit=100)
+    strict = search(alice, "red circle", min_score=0.3, limit=100)
+    assert len(strict.results) == 2
+    assert strict.hidden_count == len(everything.results) - 2
+    revealed = search(alice, "red circle", min_score=0.3, limit=100, show_hidden=True)
+    assert len(revealed.results) == len(everything.results)
+    assert sum(r.below_minimum for r in revealed.results) == strict.hidden_count
+
+
+def test_date_sort_orders_by_date_taken(shapes, alice):
+    for n, photo in enumerate(Photo.objects.order_by("pk")):
+        Photo.objects.filter(pk=photo.pk).update(taken_at=datetime(2000 + n, 1, 1, tzinfo=dt_timezone.utc))
+    response = search(alice, "circle", sort="date", min_score=0, limit=100)
+    dates = [r.photo.taken_at for r in response.results]
+    assert dates == sorted(dates, reverse=True) and len(dates) > 2
+
+
+def test_explain_numbers_recompute_to_the_shown_score(shapes, alice, add_shape):
+    add_shape("red", "circle", description="a red circle for the birthday")
+    response = search(alice, "red circle", min_score=0, limit=100)
+    for result in response.results:
+        e = result.explanation
+        p = e.probability or 0.0
+        assert e.semantic_weight + e.metadata_weight == pytest.approx(1)
+        assert e.semantic_weight * p + e.metadata_weight * e.meta_score == pytest.approx(result.score)
+        if e.probability is not None:
+            import math
+            assert 1 / (1 + math.exp(-(e.calibration_scale * e.cosine + e.calibration_bias))) == pytest.approx(p, abs=1e-6)
+
+
+def test_edits_to_tags_are_searchable_at_once(shapes, alice):
+    photo = Photo.objects.filter(original_filename="blue-square.png").first()
+    photo_update(photo=photo, tags=["grandma"], description="visit at the lake")
+    response = search(alice, "grandma", min_score=0.05)
+    assert response.results[0].photo.pk == photo.pk
