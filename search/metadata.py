@@ -1,12 +1,14 @@
 """Metadata matching: a weighted full-text document per photo, and trigram similarity for typos.
 
 s_meta(i) = max(ts_rank_cd(document, query, 32), TYPO_WEIGHT · word_similarity(query, words))
+where plain words are OR-ed (see _tsquery) and websearch syntax is honoured as written.
 ts_rank_cd with normalisation 32 is rank / (rank + 1): already squashed into [0, 1). Field weights:
 tags A (1.0), title B (0.4), description C (0.2), file name D (0.1), PostgreSQL's defaults.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
@@ -74,9 +76,21 @@ class MetaMatch:
     fields: list[str] = field(default_factory=list)
 
 
-def _candidate_sql(scope_sql: str) -> str:
+# Plain words match if ANY of them matches (ts_rank_cd rewards photos that match more of them):
+# "kids on the beach at sunset" should still find the photo tagged "beach". A query that uses
+# websearch syntax ("quoted phrase", -word, or) keeps exactly what it says.
+_ALL_WORDS = "websearch_to_tsquery(%(cfg)s, unaccent(%(q)s))"
+_ANY_WORD = "replace(websearch_to_tsquery(%(cfg)s, unaccent(%(q)s))::text, ' & ', ' | ')::tsquery"
+_SYNTAX = re.compile(r"[\"-]|\bor\b", re.IGNORECASE)
+
+
+def _tsquery(query: str) -> str:
+    return _ALL_WORDS if _SYNTAX.search(query) else _ANY_WORD
+
+
+def _candidate_sql(scope_sql: str, query: str) -> str:
     return f"""
-        WITH q AS (SELECT websearch_to_tsquery(%(cfg)s, unaccent(%(q)s)) AS tsq, lower(unaccent(%(q)s)) AS words)
+        WITH q AS (SELECT {_tsquery(query)} AS tsq, lower(unaccent(%(q)s)) AS words)
         SELECT d.photo_id,
                CASE WHEN d.document @@ q.tsq THEN ts_rank_cd(d.document, q.tsq, 32) ELSE 0 END AS fts,
                word_similarity(q.words, d.words) AS typo
@@ -87,7 +101,7 @@ def _candidate_sql(scope_sql: str) -> str:
 
 def metadata_candidates(*, query: str, scope_sql: str, scope_params: dict, limit: int) -> dict[int, MetaMatch]:
     """Photos whose metadata matches `query`, within the scope (a SQL predicate on `p`), best first."""
-    sql = (f"SELECT photo_id, fts, typo FROM ({_candidate_sql(scope_sql)}) m "
+    sql = (f"SELECT photo_id, fts, typo FROM ({_candidate_sql(scope_sql, query)}) m "
            "ORDER BY greatest(m.fts, m.typo * %(typo_weight)s) DESC LIMIT %(limit)s")
     params = {**scope_params, "cfg": TEXT_CONFIG, "q": query, "limit": limit, "typo_weight": TYPO_WEIGHT}
     with connection.cursor() as cursor:
@@ -102,7 +116,7 @@ def metadata_scores(*, query: str, photo_ids: Sequence[int]) -> dict[int, MetaMa
     if not photo_ids or not query.strip():
         return {}
     sql = f"""
-        WITH q AS (SELECT websearch_to_tsquery(%(cfg)s, unaccent(%(q)s)) AS tsq, lower(unaccent(%(q)s)) AS words)
+        WITH q AS (SELECT {_tsquery(query)} AS tsq, lower(unaccent(%(q)s)) AS words)
         SELECT p.id,
                coalesce(CASE WHEN d.document @@ q.tsq THEN ts_rank_cd(d.document, q.tsq, 32) END, 0),
                coalesce(word_similarity(q.words, d.words), 0),

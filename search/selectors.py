@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
-from django.db.models import Count
+from django.db.models import Count, Q
 
 from gallery.models import Family, Photo
 from gallery.selectors import family_list, family_status_counts
@@ -23,6 +23,11 @@ def family_search_model(*, family_id: int) -> str:
     The active model once it covers every photo that can be embedded; until then, during a model
     switch, the previous model with the best coverage keeps serving."""
     active = settings.SEARCH_MODEL
+    # Usually no other model has embeddings at all, and then the answer is the active model whatever the
+    # coverage. Two range probes of the (model_name, photo) index say so in well under a millisecond; the
+    # coverage check below reads every photo of the family (tens of ms at 10,000 photos), on every search.
+    if not PhotoEmbedding.objects.filter(Q(model_name__lt=active) | Q(model_name__gt=active)).exists():
+        return active
     embeddable = Photo.objects.filter(family_id=family_id).exclude(status=Photo.Status.FAILED)
     if not embeddable.exclude(embeddings__model_name=active).exists():
         return active

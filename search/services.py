@@ -49,7 +49,7 @@ def load_embedder() -> Embedder:
     """The active model's embedder; records whether it loaded, so pages can say why search is off."""
     name = active_model_name()
     try:
-        embedder = get_embedder()
+        embedder = get_embedder(allow_download=True)  # the worker may fetch a hub model it lacks
     except ModelUnavailable as exc:
         model_state_record(name=name, error=str(exc))
         raise
@@ -109,15 +109,41 @@ def embed_photos(*, photo_ids: Sequence[int], fill_to: int | None = None) -> Emb
     batch = embedder.batch_size
     claimed = photos_claim(photo_ids=photo_ids, fill_to=batch if fill_to is None else fill_to)
     chunks = [claimed[i:i + batch] for i in range(0, len(claimed), batch)]
-    # Decode the next chunk while the model runs on this one: the forward pass releases the GIL.
+    # Decode and preprocess the next chunk while the model runs on this one (the forward pass
+    # releases the GIL), so this thread does little but run the model.
     with ThreadPoolExecutor(max_workers=1) as pool:
-        pending = pool.submit(_decode, chunks[0]) if chunks else None
+        pending = pool.submit(_prepare, embedder, chunks[0]) if chunks else None
         for index in range(len(chunks)):
-            decoded = pending.result()
+            prepared = pending.result()
             if index + 1 < len(chunks):
-                pending = pool.submit(_decode, chunks[index + 1])
-            _embed_decoded(embedder, decoded, report)
+                pending = pool.submit(_prepare, embedder, chunks[index + 1])
+            _embed_prepared(embedder, prepared, report)
     return report
+
+
+@dataclass
+class _Prepared:
+    """One chunk made ready for the model: the photos that decoded and their model inputs (or what
+    preparing those inputs raised), and the photos that could not be read, with the reason."""
+
+    good: list[Photo]
+    unreadable: list[tuple[Photo, str]]
+    inputs: object = None
+    error: Exception | None = None
+
+
+def _prepare(embedder: Embedder, photos: list[Photo]) -> _Prepared:
+    """Runs in the worker thread: everything before the forward pass."""
+    decoded = _decode(photos)
+    good = [(photo, image) for photo, image in decoded if not isinstance(image, str)]
+    prepared = _Prepared(good=[photo for photo, _ in good],
+                         unreadable=[(photo, reason) for photo, reason in decoded if isinstance(reason, str)])
+    if good:
+        try:
+            prepared.inputs = embedder.prepare_images([image for _, image in good])
+        except Exception as exc:  # noqa: BLE001 - handled like a failed forward pass, in the calling thread
+            prepared.error = exc
+    return prepared
 
 
 def _decode(photos: list[Photo]) -> list[tuple[Photo, object]]:
@@ -133,25 +159,26 @@ def _decode(photos: list[Photo]) -> list[tuple[Photo, object]]:
     return out
 
 
-def _embed_decoded(embedder: Embedder, decoded: list[tuple[Photo, object]], report: EmbedReport) -> None:
-    good = [(photo, image) for photo, image in decoded if not isinstance(image, str)]
-    for photo, reason in decoded:
-        if isinstance(reason, str):
-            _mark_failed([photo], reason, report)
+def _embed_prepared(embedder: Embedder, prepared: _Prepared, report: EmbedReport) -> None:
+    for photo, reason in prepared.unreadable:
+        _mark_failed([photo], reason, report)
+    good = prepared.good
     if not good:
         return
     try:
-        vectors = embedder.encode_images([image for _, image in good])
+        if prepared.error is not None:
+            raise prepared.error
+        vectors = embedder.encode_prepared(prepared.inputs)
     except Exception as exc:  # noqa: BLE001 - the model failed on this batch; retry later, then give up
         logger.exception("embedding batch failed")
-        retry = [p for p, _ in good if p.embed_attempts < max_attempts()]
-        give_up = [p for p, _ in good if p.embed_attempts >= max_attempts()]
+        retry = [p for p in good if p.embed_attempts < max_attempts()]
+        give_up = [p for p in good if p.embed_attempts >= max_attempts()]
         Photo.objects.filter(pk__in=[p.pk for p in retry]).update(
             status=Photo.Status.PENDING, status_reason=f"Embedding failed, will retry: {str(exc)[:200]}",
             status_changed_at=timezone.now())
         _mark_failed(give_up, f"Embedding failed: {str(exc)[:200]}", report)
         return
-    _store(embedder.model_name, [p for p, _ in good], vectors)
+    _store(embedder.model_name, good, vectors)
     report.ready += len(good)
 
 

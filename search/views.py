@@ -5,6 +5,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django.views.decorators.vary import vary_on_headers
 
 from gallery.selectors import family_list, family_uploaders, photo_get, tag_list
 from search.engine import SearchParams, preferences_for, search_photos, similar_photos
@@ -15,6 +16,7 @@ from search.services import photos_retry, preferences_reset, preferences_update
 
 @require_GET
 @login_required
+@vary_on_headers("HX-Request")  # same URL, partial or page: without it Back can show a cached bare partial
 def search(request: HttpRequest) -> HttpResponse:
     form = SearchForm(request.GET or None, families=family_list(user=request.user),
                       uploaders=family_uploaders(user=request.user))
@@ -87,6 +89,7 @@ def _preview(request, query: str, semantic: float, metadata: float, min_score: f
 
 @require_GET
 @login_required
+@vary_on_headers("HX-Request")
 def similar(request: HttpRequest, photo_id: int) -> HttpResponse:
     photo = photo_get(user=request.user, photo_id=photo_id)
     results, message = similar_photos(user=request.user, photo=photo)
@@ -97,6 +100,7 @@ def similar(request: HttpRequest, photo_id: int) -> HttpResponse:
 
 @require_GET
 @login_required
+@vary_on_headers("HX-Request")
 def indexing_status(request: HttpRequest) -> HttpResponse:
     statuses = index_status(user=request.user)
     context = {

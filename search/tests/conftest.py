@@ -34,11 +34,13 @@ def add_shape(family, alice):
     """Store a synthetic shape photo in the Smiths' gallery, as an upload would."""
     counter = iter(range(10**6))
 
-    def add(colour: str, shape: str, *, target_family=None, user=None, **kwargs):
-        data = shape_png(colour, shape, seed=next(counter))
+    def add(colour: str, shape: str, *, target_family=None, user=None, filename: str | None = None, **kwargs):
+        n = next(counter)
+        data = shape_png(colour, shape, seed=n)
+        # A camera-style name: the file name must not tell metadata search what the picture shows.
         result = photo_create_from_bytes(
             family=target_family or family, uploaded_by=user or alice, data=data,
-            filename=f"{colour}-{shape}.png", **kwargs,
+            filename=filename or f"IMG_{n:04d}.png", **kwargs,
         )
         assert result.outcome == UploadResult.SAVED, result.reason
         return result.photo

@@ -18,12 +18,16 @@ SHAPES = ("circle", "square", "triangle")
 
 @pytest.fixture
 def shapes(toy_model, add_shape, django_capture_on_commit_callbacks):
-    """Two photos of each colour/shape pair, embedded by the toy model."""
+    """Two photos of each colour/shape pair, embedded by the toy model: photo id → "colour shape"."""
     with django_capture_on_commit_callbacks(execute=True):
-        photos = {(c, s, i): add_shape(c, s) for c in COLOURS for s in SHAPES for i in range(2)}
+        photos = {add_shape(c, s).pk: f"{c} {s}" for c in COLOURS for s in SHAPES for _ in range(2)}
     run_queued_tasks()
     assert not Photo.objects.exclude(status=Photo.Status.READY).exists()
     return photos
+
+
+def labels(response, shapes) -> list[str]:
+    return [shapes.get(r.photo.pk, "other") for r in response.results]
 
 
 def search(user, query, **kwargs):
@@ -32,8 +36,8 @@ def search(user, query, **kwargs):
 
 def test_red_circle_ranks_every_red_circle_above_every_other_photo(shapes, alice):
     response = search(alice, "red circle", min_score=0, show_hidden=True, limit=100)
-    ranked = [r.photo.original_filename for r in response.results]
-    red_circles = [i for i, name in enumerate(ranked) if name == "red-circle.png"]
+    ranked = labels(response, shapes)
+    red_circles = [i for i, name in enumerate(ranked) if name == "red circle"]
     assert red_circles == [0, 1], ranked[:5]
     top = response.results[0].explanation
     assert top.probability > 0.5 and top.term == "red circle"
@@ -42,12 +46,12 @@ def test_red_circle_ranks_every_red_circle_above_every_other_photo(shapes, alice
 def test_unseen_words_find_red_circles_through_synonyms_and_not_without(shapes, alice, family):
     Synonym.objects.create(family=family, term="circle", related=["ball"])  # "crimson" → red is seeded
     expanded = search(alice, "crimson ball")
-    assert [r.photo.original_filename for r in expanded.results[:2]] == ["red-circle.png"] * 2
+    assert labels(expanded, shapes)[:2] == ["red circle"] * 2
     assert expanded.results[0].explanation.term == "red circle"
 
     SearchPreferences.objects.create(user=alice, expansion_enabled=False)
     plain = search(alice, "crimson ball")
-    assert all(r.photo.original_filename != "red-circle.png" or r.score < 0.3 for r in plain.results)
+    assert "red circle" not in labels(plain, shapes)
     assert [t.text for t in plain.terms] == ["crimson ball"]
 
 
@@ -74,10 +78,10 @@ def test_typos_still_match_metadata(shapes, alice, add_shape):
 
 def test_minimum_score_hides_and_counts(shapes, alice):
     everything = search(alice, "red circle", min_score=0, limit=100)
-    strict = search(alice, "red circle", min_score=0.3, limit=100)
-    assert len(strict.results) == 2
+    strict = search(alice, "red circle", min_score=0.4, limit=100)
+    assert labels(strict, shapes) == ["red circle"] * 2
     assert strict.hidden_count == len(everything.results) - 2
-    revealed = search(alice, "red circle", min_score=0.3, limit=100, show_hidden=True)
+    revealed = search(alice, "red circle", min_score=0.4, limit=100, show_hidden=True)
     assert len(revealed.results) == len(everything.results)
     assert sum(r.below_minimum for r in revealed.results) == strict.hidden_count
 
@@ -104,7 +108,7 @@ def test_explain_numbers_recompute_to_the_shown_score(shapes, alice, add_shape):
 
 
 def test_edits_to_tags_are_searchable_at_once(shapes, alice):
-    photo = Photo.objects.filter(original_filename="blue-square.png").first()
+    photo = Photo.objects.get(pk=next(pk for pk, label in shapes.items() if label == "blue square"))
     photo_update(photo=photo, tags=["grandma"], description="visit at the lake")
     response = search(alice, "grandma", min_score=0.05)
     assert response.results[0].photo.pk == photo.pk

@@ -50,7 +50,7 @@ def _wait_for(predicate, timeout: float, what: str):
     raise AssertionError(f"timed out waiting for {what}")
 
 
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+@pytest.mark.django_db(transaction=True)
 def test_killing_the_worker_mid_batch_loses_nothing_and_duplicates_nothing(toy_model, add_shape, tmp_path):
     # Each add commits on its own, so the search app queues one task per photo, as for uploads.
     photos = [add_shape(("red", "blue", "green")[i % 3], ("circle", "square")[i % 2]) for i in range(PHOTOS)]

@@ -12,7 +12,7 @@
   function row(file) {
     const li = document.createElement("li");
     li.className = "upload-row pending";
-    li.innerHTML = '<span class="filename"></span><progress max="100" value="0"></progress><span class="outcome">Waiting…</span>';
+    li.innerHTML = '<span class="mini"></span><span class="filename"></span><progress max="100" value="0"></progress><span class="outcome">Waiting…</span>';
     li.querySelector(".filename").textContent = file.name;
     list.prepend(li);
     return li;

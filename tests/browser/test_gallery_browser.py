@@ -23,7 +23,7 @@ ALL_IMAGES_LOADED = """(expected) => {
 
 # Keep this test first in the file: the live server's FirstRunMiddleware remembers, for the rest of the
 # session, that accounts exist once it has seen one, so "no users -> redirect" can only be seen before that.
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+@pytest.mark.django_db(transaction=True)
 def test_first_run_creates_the_admin_and_lands_on_the_empty_timeline(live_server, page, artifacts):
     assert not get_user_model().objects.exists()
 
@@ -58,7 +58,7 @@ def test_first_run_creates_the_admin_and_lands_on_the_empty_timeline(live_server
     assert Membership.objects.get(user=user).family == Family.objects.get(name="The Hendersons")
 
 
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+@pytest.mark.django_db(transaction=True)
 def test_member_signs_in_uploads_with_progress_and_sees_thumbnails(live_server, page, artifacts):
     family = FamilyFactory(name="Smiths")
     bob = UserFactory(username="bob")

@@ -1,0 +1,257 @@
+"""Turn photos and query texts into unit vectors with a SigLIP-family model.
+
+One module owns the model so the web process (text tower, for queries) and the django-q2
+worker (vision tower, for photos) load it the same way, once per process, and agree on
+preprocessing. ``SEARCH_MODEL`` is a hub id or a local directory; the committed toy checkpoint
+in ``tests/fixtures/toy-siglip`` goes through exactly the same code path.
+
+Scores come from the model's own calibration, ``p = sigmoid(exp(logit_scale) * cos + logit_bias)``:
+SigLIP learned both numbers with its sigmoid loss, so they are read from the checkpoint,
+never chosen by hand (raw cosines are small by design; see DESIGN.md).
+
+torch and transformers are imported lazily so that importing this module (Django URL
+loading, management commands) stays cheap in processes that never embed anything.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+if TYPE_CHECKING:
+    import torch
+    from PIL import Image
+
+DEFAULT_MODEL = "google/siglip-base-patch16-224"
+RETRY_AFTER_SECONDS = 60.0  # how long a failed load is remembered before get_embedder() tries again
+_DTYPES = {"float32": "float32", "fp32": "float32", "float16": "float16", "fp16": "float16",
+           "half": "float16", "bfloat16": "bfloat16", "bf16": "bfloat16"}
+_BF16_CPU_FLAGS = {"avx512_bf16", "amx_bf16", "amx_tile"}
+
+
+class ModelUnavailable(RuntimeError):
+    """The model can't be loaded; ``reason`` is meant to be shown to people as is."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+def cpu_supports_bf16() -> bool:
+    """Whether this CPU has native bfloat16 maths (AVX512-BF16 or AMX).
+
+    Only then is bf16 a win on CPU (about 3x faster than fp32 for SigLIP-B/16 here); without
+    it PyTorch emulates bf16 and is slower than fp32.
+    """
+    try:
+        cpuinfo = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return False
+    flags = {flag for line in cpuinfo.splitlines() if line.startswith("flags") for flag in line.split()}
+    return bool(flags & _BF16_CPU_FLAGS)
+
+
+def _resolve_device_and_dtype(device: str, dtype: str) -> tuple[torch.device, torch.dtype]:
+    import torch
+
+    if device == "auto":
+        device = "cuda" if torch.cuda.is_available() else "cpu"
+    try:
+        resolved_device = torch.device(device)
+    except RuntimeError as exc:
+        raise ModelUnavailable(f"SEARCH_DEVICE {device!r} is not a valid torch device ({exc}).") from exc
+    if dtype == "auto":
+        if resolved_device.type == "cuda":
+            return resolved_device, torch.float16
+        use_bf16 = resolved_device.type == "cpu" and cpu_supports_bf16()
+        return resolved_device, torch.bfloat16 if use_bf16 else torch.float32
+    if dtype.lower() not in _DTYPES:
+        raise ModelUnavailable(f"SEARCH_DTYPE {dtype!r} is not one of: auto, {', '.join(sorted(set(_DTYPES)))}.")
+    return resolved_device, getattr(torch, _DTYPES[dtype.lower()])
+
+
+def _explain_load_failure(model_id: str, exc: Exception) -> str:
+    from huggingface_hub.constants import is_offline_mode
+
+    message = str(exc).strip()
+    detail = f"{type(exc).__name__}: {message.splitlines()[0] if message else 'no detail'}"
+    path = Path(model_id)
+    if path.is_dir():
+        return f"Could not load model from directory '{model_id}' ({detail})."
+    if path.exists():
+        return f"Could not load model '{model_id}': it is a file, SEARCH_MODEL needs a directory or a hub id."
+    if path.is_absolute() or model_id.startswith("."):
+        return f"Could not load model '{model_id}': there is no such directory."
+    where = "HF_HUB_OFFLINE is set" if is_offline_mode() else "the hub is unreachable or does not have it"
+    return (
+        f"Could not load model '{model_id}': not in the local cache and {where} ({detail}). "
+        "Run `python manage.py download_model` on a machine with network, "
+        "or set SEARCH_MODEL to a local directory."
+    )
+
+
+def _pooled(features: Any) -> torch.Tensor:
+    """transformers 5 returns a BaseModelOutputWithPooling from get_*_features, 4.x a tensor."""
+    import torch
+
+    return features if isinstance(features, torch.Tensor) else features.pooler_output
+
+
+def _load(model_cls: Any, processor_cls: Any, model_id: str, *, local_files_only: bool) -> tuple[Any, Any]:
+    import torch
+
+    # Loaded in float32 first: the calibration scalars are read at full precision
+    # (in bf16, exp(logit_scale) ~ 110 would be off by up to ~2), then the towers cast.
+    model = model_cls.from_pretrained(model_id, dtype=torch.float32, local_files_only=local_files_only)
+    return model, processor_cls.from_pretrained(model_id, local_files_only=local_files_only)
+
+
+class Embedder:
+    """A loaded SigLIP-family model plus its processor, producing L2-normalised float32 vectors."""
+
+    def __init__(self, model_id: str, device: str = "auto", dtype: str = "auto", batch_size: int = 16,
+                 allow_download: bool = True) -> None:
+        from transformers import AutoModel, AutoProcessor
+
+        self.model_name = model_id
+        self.batch_size = batch_size
+        self.device, self.dtype = _resolve_device_and_dtype(device, dtype)
+        try:
+            model, self.processor = _load(AutoModel, AutoProcessor, model_id, local_files_only=True)
+        except Exception as local_exc:  # not in the cache (or broken): maybe the hub has it
+            if not allow_download:
+                raise ModelUnavailable(_explain_load_failure(model_id, local_exc)) from local_exc
+            try:
+                model, self.processor = _load(AutoModel, AutoProcessor, model_id, local_files_only=False)
+            except Exception as exc:  # anything from files, network, config parsing: all mean "unavailable"
+                raise ModelUnavailable(_explain_load_failure(model_id, exc)) from exc
+        if not hasattr(model, "logit_bias") or not hasattr(model, "get_image_features"):
+            raise ModelUnavailable(
+                f"Model '{model_id}' is a {model.config.model_type!r} model, not a SigLIP-family "
+                "image-text model (it has no learned logit_bias)."
+            )
+        scale, bias = model.logit_scale.detach().double(), model.logit_bias.detach().double()
+        self._calibration = (scale.exp().item(), bias.item())
+        self.model = model.to(device=self.device, dtype=self.dtype).eval()
+        config = model.config
+        self.is_siglip2 = config.model_type == "siglip2"
+        self.max_length: int = config.text_config.max_position_embeddings
+        self.dim: int = getattr(config.text_config, "projection_size", None) or config.vision_config.hidden_size
+
+    @property
+    def calibration(self) -> tuple[float, float]:
+        """``(a, b)`` = ``(exp(logit_scale), logit_bias)`` of the loaded checkpoint."""
+        return self._calibration
+
+    def probability(self, cos: np.ndarray | float) -> np.ndarray:
+        """The model's calibrated match probability ``sigmoid(a * cos + b)``, element-wise."""
+        a, b = self._calibration
+        logits = a * np.asarray(cos, dtype=np.float64) + b
+        return 0.5 * (1.0 + np.tanh(0.5 * logits))  # = sigmoid, without overflow warnings
+
+    def encode_images(self, images: list[Image.Image]) -> np.ndarray:
+        """Embed photos, ``batch_size`` at a time; returns float32 (N, dim), rows of unit length."""
+        batches = []
+        for start in range(0, len(images), self.batch_size):
+            inputs = self.prepare_images(images[start:start + self.batch_size])
+            batches.append(self._embed(self.model.get_image_features, inputs))
+        return self._stack(batches)
+
+    def prepare_images(self, images: list[Image.Image]) -> Any:
+        """The model inputs for one batch of photos: CPU-only work that touches no model state,
+        so a worker thread can prepare the next batch while the model runs on this one."""
+        rgb = [image if image.mode == "RGB" else image.convert("RGB") for image in images]
+        return self.processor(images=rgb, return_tensors="pt")
+
+    def encode_prepared(self, inputs: Any) -> np.ndarray:
+        """Embed one batch made by ``prepare_images``; same vectors as ``encode_images`` of its photos."""
+        return self._stack([self._embed(self.model.get_image_features, inputs)])
+
+    def encode_texts(self, texts: list[str]) -> np.ndarray:
+        """Embed query texts; returns float32 (N, dim), rows of unit length."""
+        if self.is_siglip2:
+            texts = [text.lower() for text in texts]  # SigLIP 2 was trained on lower-cased text
+        batches = []
+        for start in range(0, len(texts), self.batch_size):
+            # SigLIP was trained on max_length-padded text and pools the last position, so
+            # any other padding changes the vector.
+            inputs = self.processor(text=texts[start:start + self.batch_size], padding="max_length",
+                                    truncation=True, max_length=self.max_length, return_tensors="pt")
+            # Only input_ids: SigLIP attends to its padding (there was no mask in training).
+            batches.append(self._embed(self.model.get_text_features, {"input_ids": inputs["input_ids"]}))
+        return self._stack(batches)
+
+    def _embed(self, features_fn: Any, inputs: Any) -> np.ndarray:
+        import torch
+
+        tensors = {key: value.to(self.device, self.dtype) if value.is_floating_point() else value.to(self.device)
+                   for key, value in inputs.items()}
+        with torch.inference_mode():
+            vectors = _pooled(features_fn(**tensors)).float()
+            vectors = vectors / vectors.norm(dim=-1, keepdim=True)
+        return vectors.cpu().numpy()
+
+    def _stack(self, batches: list[np.ndarray]) -> np.ndarray:
+        if not batches:
+            return np.empty((0, self.dim), dtype=np.float32)
+        return np.concatenate(batches).astype(np.float32, copy=False)
+
+
+_lock = threading.Lock()
+_Key = tuple[str, str, str, int]  # (model, device, dtype, batch size) an embedder was built with
+_embedders: dict[_Key, Embedder] = {}
+_failures: dict[_Key, tuple[float, str]] = {}  # when it failed, and why
+
+
+def get_embedder(model_name: str | None = None, *, allow_download: bool = False) -> Embedder:
+    """The process-wide embedder for ``model_name`` (default: settings.SEARCH_MODEL), loaded once.
+
+    Keyed by model so a family still searching with its previous model keeps working while
+    photos are re-embedded with the new one. A failed load is remembered for
+    RETRY_AFTER_SECONDS, so page views don't each pay for another attempt (and, online,
+    another hub timeout); changing the settings retries at once. Only the worker passes
+    ``allow_download``: a page view never waits on the network (offline, a hub lookup takes
+    half a minute to fail); it uses what the worker or ``download_model`` put in the cache.
+    """
+    from django.conf import settings
+
+    key: _Key = (
+        model_name or str(getattr(settings, "SEARCH_MODEL", DEFAULT_MODEL)),
+        str(getattr(settings, "SEARCH_DEVICE", "auto")),
+        str(getattr(settings, "SEARCH_DTYPE", "auto")),
+        int(getattr(settings, "SEARCH_BATCH_SIZE", 16)),
+    )
+    with _lock:  # also serialises loading: two threads never load the same model twice
+        if key in _embedders:
+            return _embedders[key]
+        failure = _failures.get(key)
+        if failure is not None and time.monotonic() - failure[0] < RETRY_AFTER_SECONDS:
+            raise ModelUnavailable(failure[1])
+        try:
+            embedder = Embedder(key[0], device=key[1], dtype=key[2], batch_size=key[3], allow_download=allow_download)
+        except ModelUnavailable as exc:
+            _failures[key] = (time.monotonic(), exc.reason)
+            raise
+        _failures.pop(key, None)
+        _embedders[key] = embedder
+        return embedder
+
+
+def reset_embedder() -> None:
+    """Forget loaded models and remembered failures (tests change settings between cases)."""
+    with _lock:
+        _embedders.clear()
+        _failures.clear()
+
+
+def model_status(model_name: str | None = None) -> tuple[bool, str]:
+    """``(available, reason)`` for pages to show; loads the model if needed, never raises."""
+    try:
+        embedder = get_embedder(model_name)
+    except ModelUnavailable as exc:
+        return False, exc.reason
+    return True, f"{embedder.model_name} on {embedder.device.type} ({str(embedder.dtype).removeprefix('torch.')})"

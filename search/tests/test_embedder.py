@@ -1,0 +1,175 @@
+"""The embedder against the committed toy SigLIP: same numbers as transformers, clear failures.
+
+No database and no network: the model is a local directory and the hub is forced offline.
+"""
+
+from __future__ import annotations
+
+import random
+import shutil
+import time
+from pathlib import Path
+
+import huggingface_hub.constants
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+from transformers import AutoModel, AutoProcessor
+
+from scripts.shapes import draw_shape
+from search import embedder as embedder_module
+from search.embedder import Embedder, ModelUnavailable, cpu_supports_bf16, get_embedder, model_status, reset_embedder
+
+FIXTURE = Path(__file__).resolve().parents[2] / "tests" / "fixtures" / "toy-siglip"
+TEXTS = ["a photo of a red circle", "a blue square", "yellow triangle", "A Purple Circle!", "crimson ball"]
+
+
+@pytest.fixture(autouse=True)
+def _offline(monkeypatch):
+    """huggingface_hub reads HF_HUB_OFFLINE at import time, so patch the constant too."""
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_OFFLINE", True)
+
+
+@pytest.fixture(scope="module")
+def toy() -> Embedder:
+    return Embedder(str(FIXTURE), dtype="float32", batch_size=3)
+
+
+@pytest.fixture(scope="module")
+def photos() -> list[Image.Image]:
+    rng = random.Random(7)
+    return [draw_shape(colour, shape, size=96, rng=rng)
+            for colour, shape in [("red", "circle"), ("blue", "square"), ("yellow", "triangle"),
+                                  ("purple", "circle"), ("green", "square"), ("orange", "triangle"), ("red", "square")]]
+
+
+@pytest.fixture
+def _fresh_singleton():
+    reset_embedder()
+    yield
+    reset_embedder()
+
+
+def test_exposes_what_callers_record(toy):
+    assert toy.model_name == str(FIXTURE)
+    assert toy.device == torch.device("cpu") and toy.dtype == torch.float32
+    assert toy.dim == 64 and not toy.is_siglip2
+    assert toy.max_length == toy.model.config.text_config.max_position_embeddings
+
+
+def test_vectors_are_float32_and_unit_length(toy, photos):
+    for vectors, count in ((toy.encode_images(photos), len(photos)), (toy.encode_texts(TEXTS), len(TEXTS))):
+        assert vectors.dtype == np.float32 and vectors.shape == (count, toy.dim)
+        np.testing.assert_allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-5)
+
+
+def test_empty_input_gives_an_empty_matrix(toy):
+    assert toy.encode_images([]).shape == (0, toy.dim)
+    assert toy.encode_texts([]).shape == (0, toy.dim)
+
+
+def test_batches_give_the_same_vectors_as_one_at_a_time(toy, photos):
+    one_by_one = np.concatenate([toy.encode_images([photo]) for photo in photos])
+    np.testing.assert_allclose(toy.encode_images(photos), one_by_one, atol=1e-5)
+    one_by_one = np.concatenate([toy.encode_texts([text]) for text in TEXTS])
+    np.testing.assert_allclose(toy.encode_texts(TEXTS), one_by_one, atol=1e-5)
+
+
+def test_non_rgb_images_are_converted_first(toy, photos):
+    rgba, grey = photos[0].convert("RGBA"), photos[1].convert("L")
+    np.testing.assert_allclose(toy.encode_images([rgba, grey]),
+                               toy.encode_images([photos[0], grey.convert("RGB")]), atol=1e-6)
+
+
+def test_probability_equals_transformers_sigmoid_of_logits(toy, photos):
+    model, processor = AutoModel.from_pretrained(FIXTURE).eval(), AutoProcessor.from_pretrained(FIXTURE)
+    inputs = processor(text=TEXTS, images=photos, padding="max_length", truncation=True,
+                       max_length=model.config.text_config.max_position_embeddings, return_tensors="pt")
+    with torch.inference_mode():
+        reference = torch.sigmoid(model(**inputs).logits_per_image).numpy()  # (images, texts)
+
+    ours = toy.probability(toy.encode_images(photos) @ toy.encode_texts(TEXTS).T)
+    np.testing.assert_allclose(ours, reference, atol=1e-5)
+    assert toy.calibration == pytest.approx((model.logit_scale.exp().item(), model.logit_bias.item()))
+    assert ours[0, 0] > 0.5 and ours[0, 1] < 0.05  # a red circle is "a photo of a red circle", not "a blue square"
+
+
+def test_probability_is_vectorised_and_saturates_without_warnings(toy):
+    with np.errstate(all="raise"):
+        p = toy.probability(np.array([-1.0, 0.0, 1.0]))
+        assert p.shape == (3,) and p[0] < p[1] < p[2]
+        assert toy.probability(1e6) == pytest.approx(1.0) and toy.probability(-1e6) == pytest.approx(0.0)
+
+
+def test_auto_dtype_uses_bf16_only_where_the_cpu_has_it(toy, photos):
+    auto = Embedder(str(FIXTURE))
+    assert auto.dtype == (torch.bfloat16 if cpu_supports_bf16() else torch.float32)
+    assert auto.calibration == toy.calibration  # read before casting, at full precision
+    cosines = np.sum(auto.encode_images(photos) * toy.encode_images(photos), axis=1)
+    assert cosines.min() > 0.99
+
+
+def test_missing_directory_says_so(tmp_path):
+    missing = tmp_path / "no-such-model"
+    with pytest.raises(ModelUnavailable) as caught:
+        Embedder(str(missing))
+    assert str(missing) in caught.value.reason and "no such directory" in caught.value.reason
+
+
+def test_directory_without_a_model_says_what_failed(tmp_path):
+    with pytest.raises(ModelUnavailable) as caught:
+        Embedder(str(tmp_path))
+    assert caught.value.reason.startswith(f"Could not load model from directory '{tmp_path}'")
+
+
+def test_uncached_hub_id_fails_fast_and_explains_what_to_do():
+    started = time.monotonic()
+    with pytest.raises(ModelUnavailable) as caught:
+        Embedder("mediasearch-tests/never-downloaded-siglip")
+    assert time.monotonic() - started < 10
+    reason = caught.value.reason
+    assert "'mediasearch-tests/never-downloaded-siglip'" in reason and "HF_HUB_OFFLINE" in reason
+    assert "python manage.py download_model" in reason and "SEARCH_MODEL" in reason
+
+
+def test_bad_dtype_is_reported_as_unavailable():
+    with pytest.raises(ModelUnavailable, match="SEARCH_DTYPE 'float8'"):
+        Embedder(str(FIXTURE), dtype="float8")
+
+
+def test_get_embedder_loads_once_and_follows_the_setting(settings, _fresh_singleton, tmp_path):
+    settings.SEARCH_MODEL, settings.SEARCH_DTYPE, settings.SEARCH_BATCH_SIZE = str(FIXTURE), "float32", 5
+    first = get_embedder()
+    assert get_embedder() is first and first.batch_size == 5
+    assert model_status() == (True, f"{FIXTURE} on cpu (float32)")
+
+    settings.SEARCH_MODEL = str(tmp_path / "elsewhere")
+    with pytest.raises(ModelUnavailable):
+        get_embedder()
+    available, reason = model_status()
+    assert not available and "no such directory" in reason
+
+
+def test_get_embedder_remembers_a_failure_then_retries(settings, _fresh_singleton, tmp_path, monkeypatch):
+    settings.SEARCH_MODEL, settings.SEARCH_DTYPE = str(tmp_path / "arrives-later"), "float32"
+    with pytest.raises(ModelUnavailable) as first:
+        get_embedder()
+    shutil.copytree(FIXTURE, tmp_path / "arrives-later")
+    with pytest.raises(ModelUnavailable) as second:
+        get_embedder()  # remembered: not retried on every call
+    assert second.value.reason == first.value.reason
+
+    monkeypatch.setattr(embedder_module, "RETRY_AFTER_SECONDS", 0.0)
+    assert get_embedder().model_name == str(tmp_path / "arrives-later")
+
+
+def test_get_embedder_keeps_one_embedder_per_model(settings, _fresh_singleton, tmp_path):
+    """A family mid-switch still searches with its previous model while the new one is active."""
+    settings.SEARCH_DTYPE = "float32"
+    shutil.copytree(FIXTURE, tmp_path / "previous")
+    settings.SEARCH_MODEL = str(FIXTURE)
+    active, previous = get_embedder(), get_embedder(str(tmp_path / "previous"))
+    assert previous is not active and previous.model_name == str(tmp_path / "previous")
+    assert get_embedder(str(FIXTURE)) is active

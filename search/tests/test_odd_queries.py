@@ -1,0 +1,238 @@
+"""Whatever is typed or put in the URL, search answers with a page (or JSON) that says what happened: never a 500,
+never SQL run from the query, and metadata search keeps working when the model is missing."""
+
+from __future__ import annotations
+
+import pytest
+from django.db import connection
+from django.test import Client
+from django.urls import reverse
+from rest_framework.authtoken.models import Token
+
+from gallery.models import Photo
+from search.embedder import reset_embedder
+from search.engine import MAX_QUERY_CHARS
+from tests.queue import run_queued_tasks
+
+pytestmark = pytest.mark.django_db
+
+HTMX = {"HX-Request": "true"}
+PROMPT = "Type what you remember about a photo"
+NOTHING = "Nothing matches"
+FOUND = 'class="grid results-grid"'
+
+ODD_QUERIES = {
+    "empty": "",
+    "whitespace": " \t \n  ",
+    "5000-chars": ("red circle " * 500)[:5000],
+    "emoji": "🎉🐶🌅 birthday 🎂",
+    "only-emoji": "👨‍👩‍👧‍👦",
+    "quotes": "grandma's \"best\" cake",
+    "sql-drop": "'; DROP TABLE gallery_photo; --",
+    "sql-or": '" OR 1=1',
+    "stop-words": "the of and",
+    "tsquery-operators": "a & | ! (",
+    "unbalanced-quote": '"unbalanced',
+    "lone-minus": "-",
+    "or-or": "or or",
+    "tsquery-syntax": "red:* <-> !circle & (",
+    "backslashes": "\\\\ \\' %s %(q)s {}",
+    "html": "<script>alert('x')</script>",
+    "accents": "crème brûlée à Noël",
+    "percent-and-underscore": "100% _fun_",
+}
+
+
+@pytest.fixture
+def photos(toy_model, add_shape, django_capture_on_commit_callbacks):
+    """A few embedded photos, one tagged, so both the semantic and the metadata paths have something to do."""
+    with django_capture_on_commit_callbacks(execute=True):
+        made = [add_shape("red", "circle"), add_shape("blue", "square", tags=["birthday"], description="grandma's cake")]
+    run_queued_tasks()
+    return made
+
+
+@pytest.fixture
+def api(alice):
+    token, _ = Token.objects.get_or_create(user=alice)
+    return Client(headers={"Authorization": f"Token {token.key}"})
+
+
+def _table_intact(expected: int) -> None:
+    assert "gallery_photo" in connection.introspection.table_names()
+    assert Photo.objects.count() == expected
+
+
+def _says_something_clear(body: str, query: str) -> None:
+    """One of: the prompt to type something, the results, or "nothing matches" naming the query."""
+    stripped = " ".join(query.split())
+    if not stripped:
+        assert PROMPT in body and FOUND not in body
+    else:
+        assert FOUND in body or NOTHING in body
+        assert ' photo for “' in body or ' photos for “' in body or NOTHING in body
+
+
+def test_odd_queries_never_fail_on_page_partial_or_api(photos, client_for, alice, api):
+    # One test over every query (the setup costs more than the requests); problems are collected per query.
+    client = client_for(alice)
+    problems = []
+    for name, query in ODD_QUERIES.items():
+        full = client.get(reverse("search:search"), {"q": query})
+        partial = client.get(reverse("search:search"), {"q": query}, headers=HTMX)
+        from_api = api.get(reverse("api_search"), {"q": query})
+        statuses = [full.status_code, partial.status_code, from_api.status_code]
+        if statuses != [200, 200, 200]:
+            problems.append((name, statuses))
+            continue
+        try:
+            full_body, partial_body = full.content.decode(), partial.content.decode()
+            assert "<html" in full_body and "<html" not in partial_body
+            for body in (full_body, partial_body):
+                _says_something_clear(body, query)
+                assert "<script>alert" not in body  # the query is echoed escaped
+            body = from_api.json()
+            assert body["query"] == " ".join(query.split())[:MAX_QUERY_CHARS]
+            assert isinstance(body["results"], list) and body["hidden_count"] >= 0
+        except AssertionError as exc:
+            problems.append((name, str(exc)[:300]))
+    assert problems == []
+    _table_intact(len(photos))
+
+
+def test_a_5000_character_query_is_cut_and_the_page_says_so(photos, client_for, alice, api):
+    query = ODD_QUERIES["5000-chars"]
+    assert len(query) == 5000
+    for headers in ({}, HTMX):
+        body = client_for(alice).get(reverse("search:search"), {"q": query}, headers=headers).content.decode()
+        assert f"only its first {MAX_QUERY_CHARS} characters were used" in body
+    short = client_for(alice).get(reverse("search:search"), {"q": "red circle"}).content.decode()
+    assert "characters were used" not in short
+    assert len(api.get(reverse("api_search"), {"q": query}).json()["query"]) == MAX_QUERY_CHARS
+
+
+def test_sql_looking_text_is_searched_for_as_text_and_drops_nothing(photos, client_for, alice, api):
+    for query in ("'; DROP TABLE gallery_photo; --", '" OR 1=1', "1; DELETE FROM search_photoembedding"):
+        client_for(alice).get(reverse("search:search"), {"q": query, "tag": query[:60]})
+        api.get(reverse("api_search"), {"q": query, "tag": query[:60]})
+    _table_intact(len(photos))
+    assert all(photo.embeddings.exists() for photo in photos)
+
+
+def test_a_nul_character_is_refused_politely(photos, client_for, alice, api):
+    # PostgreSQL text can't hold NUL: it must be stopped before the database sees it, whichever door it comes by.
+    client = client_for(alice)
+    for params in ({"q": "red\x00circle"}, {"q": "red circle", "tag": "a\x00b"}):
+        assert client.get(reverse("search:search"), params).status_code == 200, params
+        assert client.get(reverse("search:search"), params, headers=HTMX).status_code == 200, params
+    assert api.get(reverse("api_search"), {"q": "red\x00circle"}).status_code == 400
+    assert api.get(reverse("api_search"), {"q": "red circle", "tag": "a\x00b"}).status_code == 400
+    for url in (reverse("search:preferences"), reverse("search:preferences_preview")):
+        response = client.get(url, {"preview_q": "red\x00circle", "semantic_weight": "0.6", "metadata_weight": "0.4",
+                                    "min_score": "0"})
+        assert response.status_code == 200, url
+    _table_intact(len(photos))
+
+
+INVALID_PAGE_FILTERS = {
+    "family-abc": {"family": "abc"},
+    "family-huge": {"family": str(2**70)},
+    "uploader-abc": {"uploader": "abc"},
+    "after-not-a-date": {"after": "not-a-date"},
+    "before-impossible": {"before": "2023-02-30"},
+    "sort-bogus": {"sort": "bogus"},
+    "show-hidden-odd": {"show_hidden": "maybe"},
+    "tag-too-long": {"tag": "x" * 500},
+    "repeated": {"family": ["1", "2"], "sort": ["date", "bogus"]},
+}
+
+
+def test_invalid_filters_on_the_page_are_dropped_and_the_query_still_runs(photos, client_for, alice):
+    client = client_for(alice)
+    problems = []
+    for name, filters in INVALID_PAGE_FILTERS.items():
+        for headers in ({}, HTMX):
+            response = client.get(reverse("search:search"), {"q": "birthday", **filters}, headers=headers)
+            if response.status_code != 200:
+                problems.append((name, headers, response.status_code))
+                continue
+            body = response.content.decode()
+            if FOUND not in body or f'data-photo="{photos[1].pk}"' not in body:  # the tagged photo is still found
+                problems.append((name, headers, "no results"))
+    assert problems == []
+    _table_intact(len(photos))
+
+
+def test_a_date_range_that_ends_before_it_starts_finds_nothing_and_says_so(photos, client_for, alice):
+    response = client_for(alice).get(reverse("search:search"), {"q": "birthday", "after": "2024-01-01", "before": "2020-01-01"})
+    assert response.status_code == 200
+    assert "Nothing matches “birthday”" in response.content.decode()
+
+
+def test_a_bad_date_keeps_the_query_and_the_other_filters(photos, client_for, alice):
+    tagged = photos[1]
+    body = client_for(alice).get(reverse("search:search"), {"q": "birthday", "after": "not-a-date", "tag": "birthday"}).content.decode()
+    assert f'data-photo="{tagged.pk}"' in body and f'data-photo="{photos[0].pk}"' not in body  # tag filter kept
+
+
+INVALID_API_PARAMS = {
+    "family-abc": {"family": "abc"},
+    "uploader-abc": {"uploader": "abc"},
+    "after-not-a-date": {"taken_after": "not-a-date"},
+    "before-impossible": {"taken_before": "2023-02-30"},
+    "sort-bogus": {"sort": "bogus"},
+    "limit-zero": {"limit": "0"},
+    "limit-huge": {"limit": "100000"},
+    "limit-abc": {"limit": "abc"},
+    "min-score-above-1": {"min_score": "1.5"},
+    "min-score-nan": {"min_score": "nan"},
+    "min-score-negative": {"min_score": "-0.1"},
+    "tag-too-long": {"tag": "x" * 500},
+}
+
+
+@pytest.mark.parametrize("params", INVALID_API_PARAMS.values(), ids=INVALID_API_PARAMS.keys())
+def test_invalid_api_parameters_are_a_400_that_names_the_field(api, params):
+    response = api.get(reverse("api_search"), {"q": "birthday", **params})
+    assert response.status_code == 400, response.content[:300]
+    assert set(response.json()) == set(params)
+
+
+def test_ids_that_exist_nowhere_give_nothing_on_page_and_api(photos, client_for, alice, api):
+    huge = str(2**70)
+    for params in ({"family": huge}, {"uploader": huge}, {"family": "0"}, {"uploader": "-1"}):
+        response = api.get(reverse("api_search"), {"q": "birthday", "min_score": 0, **{k: v for k, v in params.items()}})
+        assert response.status_code == 200 and response.json()["results"] == [], params
+    for params in ({"family": huge}, {"uploader": huge}):
+        assert client_for(alice).get(reverse("search:search"), {"q": "birthday", **params}).status_code == 200
+
+
+def test_smart_search_off_still_finds_a_tag_and_every_page_says_so(settings, add_shape, client_for, alice, api):
+    settings.SEARCH_MODEL = "/nonexistent"
+    reset_embedder()
+    try:
+        tagged = add_shape("green", "triangle", tags=["birthday"])
+        add_shape("red", "circle")
+        client = client_for(alice)
+        for headers in ({}, HTMX):
+            response = client.get(reverse("search:search"), {"q": "birthday"}, headers=headers)
+            body = response.content.decode()
+            assert response.status_code == 200
+            assert "Smart search is off" in body and "/nonexistent" in body
+            assert f'data-photo="{tagged.pk}"' in body
+            assert "(smart search is off)" in body  # the explain panel says why there is no image match
+
+        body = api.get(reverse("api_search"), {"q": "birthday"}).json()
+        assert body["semantic_available"] is False and "/nonexistent" in body["semantic_message"]
+        assert [r["id"] for r in body["results"]] == [tagged.pk]
+        explanation = body["results"][0]["explanation"]
+        assert explanation["probability"] is None and explanation["meta_fields"] == ["tags"]
+        assert explanation["score"] == pytest.approx(explanation["meta_score"])  # all weight on what is known
+
+        for query in ODD_QUERIES.values():  # the metadata-only path copes with odd text too
+            assert client.get(reverse("search:search"), {"q": query}).status_code == 200
+        preview = client.get(reverse("search:preferences_preview"), {"preview_q": "birthday", "semantic_weight": "0.6",
+                                                                      "metadata_weight": "0.4", "min_score": "0"})
+        assert preview.status_code == 200 and str(tagged) in preview.content.decode()
+    finally:
+        reset_embedder()

@@ -1,0 +1,353 @@
+"""The search page, its HTMX partial, the explain panel, hidden results, the preferences page with its live
+preview, "More like this", and a restrictive filter over a large table still filling the page."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from datetime import datetime, timezone as dt_timezone
+from html import unescape
+
+import numpy as np
+import pytest
+from django.db import connection
+from django.template.defaultfilters import floatformat
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+
+from gallery.models import Photo
+from search import vector_index
+from search.engine import SearchParams, nearest_photo_ids, search_photos
+from search.models import PhotoEmbedding, SearchPreferences
+from search.templatetags.search_tags import signed
+from tests.factories import FamilyFactory, UserFactory
+from tests.queue import run_queued_tasks
+
+pytestmark = pytest.mark.django_db
+
+HTMX = {"HX-Request": "true"}
+
+
+@pytest.fixture
+def shapes(toy_model, add_shape, other_family, mallory, django_capture_on_commit_callbacks):
+    """The Smiths' embedded shapes (a red triangle tagged "green birthday" among them) and one Jones photo."""
+    with django_capture_on_commit_callbacks(execute=True):
+        photos = {
+            "red circle 1": add_shape("red", "circle", description="a red circle in the garden"),
+            "red circle 2": add_shape("red", "circle"),
+            "blue square": add_shape("blue", "square"),
+            "yellow square": add_shape("yellow", "square"),
+            "green circle": add_shape("green", "circle"),
+            "green triangle": add_shape("green", "triangle"),
+            # Tagged with words that name another colour: on looks alone the green shapes beat it for
+            # "green birthday", on metadata it is the only match.
+            "party": add_shape("red", "triangle", tags=["green birthday"]),
+        }
+        photos["jones"] = add_shape("red", "circle", target_family=other_family, user=mallory)
+    run_queued_tasks()
+    assert set(Photo.objects.values_list("status", flat=True)) == {Photo.Status.READY}
+    return photos
+
+
+def _result_blocks(body: str) -> dict[int, str]:
+    """photo id → the HTML of its result (tile + explain panel), in page order."""
+    parts = re.split(r'(?=<div class="result[ "])', body)
+    blocks = {}
+    for part in parts[1:]:
+        pk = int(re.search(r'data-photo="(\d+)"', part).group(1))
+        blocks[pk] = part
+    return blocks
+
+
+def _text(html: str) -> str:
+    return " ".join(unescape(re.sub(r"<[^>]+>", " ", html)).split())
+
+
+def _input_value(body: str, name: str) -> str:
+    tag = re.search(rf'<input[^>]*name="{name}"[^>]*>', body).group(0)
+    return re.search(r'value="([^"]*)"', tag).group(1)
+
+
+# --- search page ---------------------------------------------------------------------------------
+
+
+def test_results_show_score_badges_and_an_explain_panel_with_every_number(shapes, client_for, alice):
+    response = client_for(alice).get(reverse("search:search"), {"q": "red circle"})
+    body = response.content.decode()
+    assert response.status_code == 200 and "<html" in body and 'id="search-form"' in body
+
+    expected = search_photos(user=alice, params=SearchParams(query="red circle"))
+    blocks = _result_blocks(body)
+    assert list(blocks) == [r.photo.pk for r in expected.results]
+    assert shapes["jones"].pk not in blocks and len(blocks) >= 2
+    for result in expected.results:
+        e, block = result.explanation, blocks[result.photo.pk]
+        assert f'<span class="badge" title="score">{floatformat(result.score, 2)}</span>' in block
+        text = _text(block)
+        assert "Explain" in text
+        assert f"cos = {floatformat(e.cosine, 4)}" in text
+        assert (f"p = sigmoid({floatformat(e.calibration_scale, 2)} · cos {signed(e.calibration_bias)}) = "
+                f"{floatformat(e.probability, 3)}") in text
+        assert f"Best term “{e.term}”" in text
+        assert f"Metadata {floatformat(e.meta_score, 3)}" in text
+        assert f"text rank {floatformat(e.meta_fts, 3)}" in text
+        assert (f"Score {floatformat(e.semantic_weight, 2)} × {floatformat(e.probability, 3)} + "
+                f"{floatformat(e.metadata_weight, 2)} × {floatformat(e.meta_score, 3)} = {floatformat(e.score, 3)}") in text
+        assert "toy-siglip" in text  # the model, by its short name
+    # The calibration shown is the model's own, not a hand-picked temperature.
+    top = expected.results[0].explanation
+    assert 20 < top.calibration_scale < 40 and top.calibration_bias < 0
+    # Red circles were found for what they show, and the described one says which metadata matched.
+    assert {shapes["red circle 1"].pk, shapes["red circle 2"].pk} <= set(list(blocks)[:2])
+    assert "matched description" in _text(blocks[shapes["red circle 1"].pk])
+
+
+def test_htmx_request_returns_only_the_results_partial(shapes, client_for, alice):
+    client = client_for(alice)
+    full = client.get(reverse("search:search"), {"q": "red circle"}).content.decode()
+    partial = client.get(reverse("search:search"), {"q": "red circle"}, headers=HTMX).content.decode()
+    assert "<html" not in partial and "<header" not in partial and 'id="search-form"' not in partial
+    assert 'id="results"' not in partial  # the partial goes inside #results, it is not a second one
+    assert list(_result_blocks(partial)) == list(_result_blocks(full))
+    assert 'class="grid results-grid"' in partial
+    # One URL, two bodies: caches (and the browser's Back button) must keep them apart.
+    assert "HX-Request" in client.get(reverse("search:search"), {"q": "red circle"}, headers=HTMX)["Vary"]
+    assert "HX-Request" in client.get(reverse("search:similar", args=[shapes["party"].pk]))["Vary"]
+
+
+def test_results_below_the_minimum_are_counted_and_shown_on_request(shapes, client_for, alice):
+    everything = search_photos(user=alice, params=SearchParams(query="red circle", min_score=0, limit=100))
+    scores = sorted((r.score for r in everything.results), reverse=True)
+    threshold = round((scores[1] + scores[-1]) / 2, 2)  # at least two shown, at least one hidden
+    SearchPreferences.objects.create(user=alice, min_score=threshold)
+    hidden = sum(score < threshold for score in scores)
+    assert hidden >= 1
+
+    client = client_for(alice)
+    body = client.get(reverse("search:search"), {"q": "red circle"}).content.decode()
+    assert len(_result_blocks(body)) == len(scores) - hidden
+    note = re.search(r'<p class="hidden-note">(.*?)</p>', body, re.S).group(1)
+    assert f"{hidden} more below your minimum score ({floatformat(threshold, 2)})" in _text(note)
+    raw_href = re.search(r'href="([^"]+)"', note).group(1)
+    assert f'hx-get="{raw_href}"' in note  # href kept beside hx-get
+    href = unescape(raw_href)
+    assert "show_hidden=1" in href and "q=red+circle" in href
+
+    for headers in ({}, HTMX):
+        shown = client.get(reverse("search:search") + href, headers=headers).content.decode()
+        blocks = _result_blocks(shown)
+        assert len(blocks) == len(scores)
+        assert shown.count('class="result below-minimum"') == hidden
+        assert "more below your minimum score" not in shown
+
+
+def test_when_everything_is_below_the_minimum_the_page_offers_to_show_them(shapes, client_for, alice):
+    SearchPreferences.objects.create(user=alice, min_score=1.0)
+    body = client_for(alice).get(reverse("search:search"), {"q": "red circle"}).content.decode()
+    assert _result_blocks(body) == {}
+    match = re.search(r"Show (\d+) weaker match(es)?", body)
+    assert match and int(match.group(1)) == Photo.objects.filter(family__memberships__user=alice).count()
+
+
+def test_a_photo_not_indexed_yet_is_found_by_its_tags_and_the_panel_says_why_there_is_no_image_match(
+        shapes, add_shape, client_for, alice):
+    waiting = add_shape("blue", "circle", tags=["lighthouse"])  # its embedding task is never run
+    body = client_for(alice).get(reverse("search:search"), {"q": "lighthouse"}).content.decode()
+    blocks = _result_blocks(body)
+    assert waiting.pk in blocks
+    text = _text(blocks[waiting.pk])
+    assert "Image match none (not indexed, or not among the nearest)" in text
+    assert "matched tags" in text and re.search(r"Score 0\.60 × 0\.000 \+ 0\.40 × 0\.\d{3} = 0\.\d{3}", text)
+
+
+# --- preferences ---------------------------------------------------------------------------------
+
+
+def test_preferences_page_shows_sliders_at_the_saved_values(shapes, client_for, alice):
+    SearchPreferences.objects.create(user=alice, semantic_weight=0.7, metadata_weight=0.3, min_score=0.15,
+                                     expansion_enabled=False, default_sort="date")
+    body = client_for(alice).get(reverse("search:preferences")).content.decode()
+    for name, value in (("semantic_weight", "0.7"), ("metadata_weight", "0.3"), ("min_score", "0.15")):
+        assert re.search(rf'<input type="range" name="{name}"', body), name
+        assert _input_value(body, name) == value
+    outputs = re.findall(r"<output>([^<]*)</output>", body)
+    assert outputs == ["0.70", "0.30", "0.15"]
+    assert re.search(r'<input type="checkbox" name="expansion_enabled"(?![^>]*checked)[^>]*>', body)
+    assert re.search(r'<option value="date" selected>', body)
+    assert 'hx-get="/search/preferences/preview/"' in body
+
+
+def test_saving_preferences_writes_the_row_and_an_invalid_form_says_why(shapes, client_for, alice):
+    client = client_for(alice)
+    response = client.post(reverse("search:preferences"), {
+        "semantic_weight": "0.25", "metadata_weight": "0.75", "min_score": "0.2", "expansion_enabled": "on",
+        "default_sort": "date"})
+    assert response.status_code == 302 and response["Location"] == reverse("search:preferences")
+    prefs = SearchPreferences.objects.get(user=alice)
+    assert (prefs.semantic_weight, prefs.metadata_weight, prefs.min_score, prefs.expansion_enabled, prefs.default_sort) == (
+        0.25, 0.75, 0.2, True, "date")
+    assert "Search preferences saved." in client.get(reverse("search:preferences")).content.decode()
+
+    invalid = client.post(reverse("search:preferences"), {
+        "semantic_weight": "0", "metadata_weight": "0", "min_score": "0.2", "default_sort": "relevance"})
+    assert invalid.status_code == 200
+    assert "At least one weight must be above zero." in invalid.content.decode()
+    prefs.refresh_from_db()
+    assert (prefs.semantic_weight, prefs.metadata_weight) == (0.25, 0.75)
+
+    out_of_range = client.post(reverse("search:preferences"), {
+        "semantic_weight": "7", "metadata_weight": "abc", "min_score": "-1", "default_sort": "bogus"})
+    assert out_of_range.status_code == 200 and out_of_range.content.decode().count('class="errorlist') >= 4
+    prefs.refresh_from_db()
+    assert prefs.semantic_weight == 0.25
+
+
+def _preview(client, semantic_weight: float, metadata_weight: float) -> tuple[list[int], list[str], str]:
+    response = client.get(reverse("search:preferences_preview"), {
+        "preview_q": "green birthday", "semantic_weight": str(semantic_weight), "metadata_weight": str(metadata_weight),
+        "min_score": "0"}, headers=HTMX)
+    assert response.status_code == 200
+    body = response.content.decode()
+    ids = [int(pk) for pk in re.findall(r'<li data-photo="(\d+)"', body)]
+    scores = re.findall(r'<span class="badge-inline">([^<]+)</span>', body)
+    return ids, scores, body
+
+
+def test_preview_reorders_as_the_metadata_weight_rises(shapes, client_for, alice):
+    client = client_for(alice)
+    party = shapes["party"].pk
+    ranks, all_scores = [], []
+    for metadata_weight in (0, 0.4, 0.8, 1):
+        ids, scores, body = _preview(client, round(1 - metadata_weight, 2), metadata_weight)
+        assert "<html" not in body and shapes["jones"].pk not in ids
+        assert f"metadata {floatformat(metadata_weight, 2)}" in body
+        ranks.append(ids.index(party))
+        all_scores.append(scores)
+    assert ranks[0] > 0, "precondition: on looks alone the tagged red triangle is not the best match"
+    assert ranks == sorted(ranks, reverse=True) and ranks[-1] == 0, ranks
+    assert all(a != b for a, b in zip(all_scores, all_scores[1:]))
+    # Nothing was saved by previewing.
+    assert not SearchPreferences.objects.filter(user=alice).exists()
+
+
+def test_preview_with_no_query_invites_one_and_bad_slider_values_do_not_fail(shapes, client_for, alice):
+    client = client_for(alice)
+    empty = client.get(reverse("search:preferences_preview"), {"preview_q": ""}, headers=HTMX).content.decode()
+    assert "Type a search in the form" in empty
+    odd = client.get(reverse("search:preferences_preview"), {"preview_q": "birthday", "semantic_weight": "abc",
+                                                               "metadata_weight": "0", "min_score": "9"}, headers=HTMX)
+    assert odd.status_code == 200 and "<li" in odd.content.decode()
+
+
+def test_reset_restores_the_defaults(shapes, client_for, alice):
+    SearchPreferences.objects.create(user=alice, semantic_weight=0.1, metadata_weight=0.9, min_score=0.5)
+    client = client_for(alice)
+    response = client.post(reverse("search:preferences_reset"))
+    assert response.status_code == 302
+    assert not SearchPreferences.objects.filter(user=alice).exists()
+    body = client.get(reverse("search:preferences")).content.decode()
+    assert "Search preferences are back to the defaults." in body
+    assert (_input_value(body, "semantic_weight"), _input_value(body, "metadata_weight"), _input_value(body, "min_score")) == (
+        str(SearchPreferences.DEFAULT_SEMANTIC_WEIGHT), str(SearchPreferences.DEFAULT_METADATA_WEIGHT),
+        str(SearchPreferences.DEFAULT_MIN_SCORE))
+    assert client.get(reverse("search:preferences_reset")).status_code == 405
+
+
+# --- more like this ------------------------------------------------------------------------------
+
+
+def test_photo_page_loads_more_like_this_and_the_partial_lists_family_photos_by_cosine(shapes, client_for, alice):
+    photo = shapes["red circle 1"]
+    client = client_for(alice)
+    page = client.get(photo.get_absolute_url()).content.decode()
+    url = reverse("search:similar", args=[photo.pk])
+    assert re.search(rf'<div hx-get="{url}" hx-trigger="load"', page)
+    assert f'<a href="{url}">' in page  # works without JavaScript too
+
+    partial = client.get(url, headers=HTMX).content.decode()
+    assert "<html" not in partial
+    ids = [int(pk) for pk in re.findall(r'data-photo="(\d+)"', partial)]
+    family_others = {p.pk for key, p in shapes.items() if key not in ("jones", "red circle 1")}
+    assert set(ids) == family_others and len(ids) == len(family_others)
+    vectors = {e.photo_id: np.asarray(e.vector) for e in PhotoEmbedding.objects.all()}
+    cosines = [float(vectors[photo.pk] @ vectors[pk]) for pk in ids]
+    assert cosines == sorted(cosines, reverse=True)
+    assert ids[0] == shapes["red circle 2"].pk  # the other red circle looks most alike
+    badges = re.findall(r'<span class="badge" title="image-to-image cosine similarity">([^<]+)</span>', partial)
+    assert badges == [floatformat(c, 2) for c in cosines]
+
+    full = client.get(url).content.decode()
+    assert "<html" in full and "Photos like" in full and len(re.findall(r'data-photo="', full)) == len(ids)
+
+
+def test_more_like_this_for_a_photo_not_indexed_yet_says_so(toy_model, add_shape, client_for, alice):
+    photo = add_shape("red", "circle")  # never embedded: the queue is not run
+    body = client_for(alice).get(reverse("search:similar", args=[photo.pk]), headers=HTMX).content.decode()
+    assert "not indexed yet" in body and "data-photo" not in body
+
+
+# --- a restrictive filter over a large table -----------------------------------------------------
+
+
+def _bulk_photos(family, user, count: int, prefix: str) -> list[int]:
+    taken = datetime(2021, 6, 1, tzinfo=dt_timezone.utc)
+    photos = Photo.objects.bulk_create([
+        Photo(family=family, uploaded_by=user, original=f"fake/{prefix}{n}.png", thumbnail=f"fake/{prefix}{n}.jpg",
+              original_filename=f"{prefix}{n}.png", mime_type="image/png", file_size=1, width=1, height=1,
+              taken_at=taken, taken_at_source=Photo.DateSource.UPLOAD, sha256=hashlib.sha256(f"{prefix}{n}".encode()).hexdigest(),
+              status=Photo.Status.READY)
+        for n in range(count)
+    ], batch_size=1000)
+    return [p.pk for p in photos]
+
+
+def test_a_one_percent_family_still_gets_twenty_nearest_rows_from_a_large_table(toy_model, settings, alice, family):
+    from search.embedder import get_embedder
+
+    dim = get_embedder().dim
+    others = FamilyFactory(name="Big family")
+    stranger = UserFactory(username="stranger")
+    mine = _bulk_photos(family, alice, 30, "mine")
+    theirs = _bulk_photos(others, stranger, 2970, "theirs")
+    rng = np.random.default_rng(7)
+    vectors = rng.standard_normal((len(mine) + len(theirs), dim)).astype(np.float32)
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    ids = mine + theirs
+    PhotoEmbedding.objects.bulk_create(
+        [PhotoEmbedding(photo_id=pk, model_name=toy_model, vector=v) for pk, v in zip(ids, vectors)], batch_size=1000)
+    # The index may be remembered from an earlier test whose transaction rolled it back: build it for real.
+    vector_index._ensured.discard((toy_model, dim, connection.settings_dict["NAME"]))
+    vector_index.ensure_index(model_name=toy_model, dim=dim)
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE search_photoembedding")
+        cursor.execute("ANALYZE gallery_photo")
+        # Left alone, the planner rightly reads the family's 30 rows through the photo index and sorts them:
+        # exact, and no test of the vector index. Make sorting look dear so it walks the HNSW index instead.
+        cursor.execute("SET LOCAL enable_sort = off")
+        cursor.execute("SELECT 1 FROM pg_indexes WHERE indexname = %s", [vector_index.index_name(toy_model)])
+        assert cursor.fetchone()
+
+    query = vectors[0] + 0.05 * rng.standard_normal(dim).astype(np.float32)
+    query /= np.linalg.norm(query)
+    with CaptureQueriesContext(connection) as captured:
+        found = nearest_photo_ids(model_name=toy_model, dim=dim, vector=query, scope_sql="p.family_id = ANY(%(scope_families)s)",
+                                  scope_params={"scope_families": [family.pk]}, limit=20)
+    assert len(found) == 20 and found <= set(mine)
+    exact = {mine[i] for i in np.argsort(-(vectors[: len(mine)] @ query))[:20]}
+    assert len(found & exact) >= 18  # approximate search, but nearly exact here
+
+    nearest_sql = next(q["sql"] for q in captured.captured_queries if "ORDER BY" in q["sql"])
+    with connection.cursor() as cursor:
+        cursor.execute("EXPLAIN " + nearest_sql)
+        plan = "\n".join(row[0] for row in cursor.fetchall())
+        assert vector_index.index_name(toy_model) in plan, plan
+        # Control: without the iterative scan the same plan starves (one family holds 1% of the rows).
+        cursor.execute("SET LOCAL hnsw.iterative_scan = off")
+        cursor.execute(nearest_sql)
+        assert len(cursor.fetchall()) < 20
+        cursor.execute("SET LOCAL hnsw.iterative_scan = relaxed_order")
+
+    settings.SEARCH_CANDIDATES = 20
+    response = search_photos(user=alice, params=SearchParams(query="red circle", limit=20, min_score=0, expansion_enabled=False))
+    assert response.semantic_available
+    assert len(response.results) == 20 and {r.photo.pk for r in response.results} <= set(mine)

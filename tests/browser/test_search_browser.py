@@ -1,0 +1,154 @@
+"""Search in a real browser: results follow the typing, the explain panel opens, the preferences preview
+follows the sliders. Photos are real shape images embedded by the toy SigLIP before the browser opens."""
+
+from __future__ import annotations
+
+import re
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+
+from gallery.models import Membership, Photo
+from gallery.services import UploadResult, photo_create_from_bytes
+from search.models import SearchPreferences
+from search.tests.conftest import shape_png, toy_model  # noqa: F401 - toy_model is a fixture
+from tests.browser.conftest import CHROMIUM, HAVE_CHROMIUM
+from tests.factories import FamilyFactory, MembershipFactory, UserFactory
+from tests.queue import run_queued_tasks
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(not HAVE_CHROMIUM, reason=f"chromium is not installed (looked for {CHROMIUM})"),
+]
+
+RESULTS_FOR_RED_CIRCLE = """() => {
+  const summary = document.querySelector('#results .summary');
+  return summary && summary.textContent.includes('for “red circle”')
+    && document.querySelectorAll('#results .results-grid .result').length > 0;
+}"""
+
+ALL_IMAGES_LOADED = """(selector) => {
+  const imgs = Array.from(document.querySelectorAll(selector));
+  return imgs.length > 0 && imgs.every((img) => img.complete && img.naturalWidth > 0);
+}"""
+
+
+def _preview_rows(page) -> list[tuple[str, str]]:
+    return [(li.get_attribute("data-photo"), li.locator(".badge-inline").inner_text())
+            for li in page.locator("#preview li[data-photo]").all()]
+
+
+def _add_shape(family, user, colour: str, shape: str, seed: int, **kwargs) -> Photo:
+    result = photo_create_from_bytes(family=family, uploaded_by=user, data=shape_png(colour, shape, seed=seed),
+                                     filename=f"{colour}-{shape}.png", **kwargs)
+    assert result.outcome == UploadResult.SAVED, result.reason
+    return result.photo
+
+
+# The data is made in the test body, not through the db-based fixtures (family, alice, add_shape): requesting
+# `db` next to the running Playwright loop hands the test a database connection without the serialized
+# contents, so the flush after it would re-create content types and break the next serialized_rollback test.
+@pytest.mark.django_db(transaction=True)
+def test_search_as_you_type_explain_and_preferences_preview(live_server, page, artifacts, toy_model):
+    smiths, alice = FamilyFactory(name="Smiths"), UserFactory(username="alice")
+    MembershipFactory(family=smiths, user=alice, role=Membership.Role.ADMIN)
+    shapes = {"red circle 1": ("red", "circle"), "red circle 2": ("red", "circle"), "blue square": ("blue", "square"),
+              "yellow square": ("yellow", "square"), "green circle": ("green", "circle")}
+    photos = {name: _add_shape(smiths, alice, *shape, seed=n) for n, (name, shape) in enumerate(shapes.items())}
+    photos["party"] = _add_shape(smiths, alice, "red", "triangle", seed=99, tags=["birthday"])
+    # Someone else's red circle: must never show up.
+    joneses, mallory = FamilyFactory(name="Joneses"), UserFactory(username="mallory")
+    MembershipFactory(family=joneses, user=mallory)
+    jones = _add_shape(joneses, mallory, "red", "circle", seed=100)
+    run_queued_tasks()
+    assert set(Photo.objects.values_list("status", flat=True)) == {Photo.Status.READY}
+
+    page.goto(live_server.url + "/accounts/login/")
+    page.fill("#id_username", "alice")
+    page.fill("#id_password", "correct horse battery")
+    page.click("button[type=submit]")
+    page.wait_for_url(live_server.url + "/")
+
+    # --- search as you type -------------------------------------------------------------------
+    page.goto(live_server.url + "/search/")
+    assert page.get_by_text("Type what you remember about a photo").is_visible()
+    box = page.locator("#search-form input[name=q]")
+    box.press_sequentially("red circle", delay=60)  # no Enter: the page searches by itself
+    page.wait_for_function(RESULTS_FOR_RED_CIRCLE)
+    page.wait_for_function(ALL_IMAGES_LOADED, arg="#results .tile img")
+    # htmx pushes the form's GET URL (it writes the space as %20 where a plain form submit writes "+").
+    assert parse_qs(urlsplit(page.url).query)["q"] == ["red circle"], page.url
+    assert re.search(r"[?&]q=red(\+|%20)circle(&|$)", page.url), page.url
+    ids = [int(pk) for pk in page.locator("#results .result").evaluate_all("els => els.map((e) => e.dataset.photo)")]
+    assert jones.pk not in ids
+    assert set(ids[:2]) == {photos["red circle 1"].pk, photos["red circle 2"].pk}
+    badges = page.locator("#results .result .badge").all_inner_texts()
+    assert len(badges) == len(ids) and all(re.fullmatch(r"[01]\.\d\d", b) for b in badges)
+    page.screenshot(path=artifacts / "search.png", full_page=True)
+
+    # --- explain -------------------------------------------------------------------------------
+    first = page.locator("#results .result").first
+    first.locator("details.explain summary").click()
+    panel = first.locator("details.explain")
+    assert panel.get_attribute("open") is not None
+    # Clicking away from the search box must not search again (a "change" on blur would re-render the
+    # results and snap the panel shut under the reader's eyes).
+    page.wait_for_timeout(800)
+    assert first.locator("details.explain").get_attribute("open") is not None
+    text = panel.inner_text()
+    assert re.search(r"cos = -?\d\.\d{4}", text), text
+    assert re.search(r"p = sigmoid\(\d+\.\d\d · cos [+−] \d+\.\d\d\) = \d\.\d{3}", text), text
+    assert re.search(r"Best term\s+“[^”]+”", text), text
+    assert re.search(r"Metadata\s+\d\.\d{3}", text), text
+    assert re.search(r"Score\s+0\.60 × \d\.\d{3} \+ 0\.40 × \d\.\d{3} = \d\.\d{3}", text), text
+    assert panel.locator("dl").is_visible()
+    box_of_panel = panel.bounding_box()
+    assert box_of_panel["width"] > 250  # opens at a readable width, not squeezed into its tile
+    page.screenshot(path=artifacts / "explain.png", full_page=True)
+
+    # Leave and come back with the Back button: the pushed URL gives the whole page again, not the cached
+    # bare partial htmx fetched at that same URL (the view varies on HX-Request).
+    page.goto(live_server.url + "/")
+    page.go_back()
+    page.wait_for_function(RESULTS_FOR_RED_CIRCLE)
+    assert page.locator("header.topbar").is_visible() and page.locator("#search-form input[name=q]").input_value() == "red circle"
+
+    # Filters search by themselves too (a select fires "input" as well as "change").
+    page.select_option("#search-form select[name=sort]", "date")
+    page.wait_for_function("() => document.querySelector('#results .summary').textContent.includes('Sorted by date taken')")
+    assert parse_qs(urlsplit(page.url).query)["sort"] == ["date"]
+
+    # --- preferences and the live preview ------------------------------------------------------
+    page.goto(live_server.url + "/search/")
+    page.get_by_role("link", name="Search preferences").click()
+    page.wait_for_url(live_server.url + "/search/preferences/")
+    assert page.locator("input[name=semantic_weight]").input_value() == "0.6"
+    page.locator("input[name=preview_q]").press_sequentially("birthday", delay=40)
+    page.wait_for_function("() => document.querySelectorAll('#preview li[data-photo]').length > 0")
+    page.wait_for_function(ALL_IMAGES_LOADED, arg="#preview img.mini")
+    before = _preview_rows(page)
+    assert str(jones.pk) not in [pk for pk, _ in before]
+
+    # Slide all the weight to metadata: the tagged photo must rise to the top.
+    page.evaluate("""() => {
+      for (const [name, value] of [['semantic_weight', '0'], ['metadata_weight', '1']]) {
+        const input = document.querySelector(`input[name=${name}]`);
+        input.value = value;
+        input.dispatchEvent(new Event('input', {bubbles: true}));
+      }
+    }""")
+    page.wait_for_function("() => document.querySelector('#preview').textContent.includes('metadata 1.00')")
+    page.wait_for_function(ALL_IMAGES_LOADED, arg="#preview img.mini")
+    after = _preview_rows(page)
+    assert after != before
+    assert after[0][0] == str(photos["party"].pk), after
+    assert page.locator("input[name=metadata_weight] + output").inner_text() == "1.00"  # the value shown beside the slider
+    page.screenshot(path=artifacts / "preferences.png", full_page=True)
+    assert not SearchPreferences.objects.filter(user__username="alice").exists()  # previewing saves nothing
+
+    page.get_by_role("button", name="Save").click()
+    page.wait_for_url(live_server.url + "/search/preferences/")
+    assert page.get_by_text("Search preferences saved.").is_visible()
+    prefs = SearchPreferences.objects.get(user__username="alice")
+    assert (prefs.semantic_weight, prefs.metadata_weight) == (0.0, 1.0)
+    assert page.js_errors == []
