@@ -21,7 +21,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-TOKENIZER_DIRS = (ROOT / "tests" / "fixtures" / "toy-siglip", Path("/tmp/toy3"))
+TOKENIZER_DIR = ROOT / "tests" / "fixtures" / "toy-siglip"
 START = time.perf_counter()
 
 
@@ -71,9 +71,9 @@ def build_siglip_b16(dest: Path, *, seed: int = 0) -> None:
     from transformers import AutoTokenizer, SiglipConfig, SiglipImageProcessor, SiglipModel, SiglipProcessor
     from transformers.initialization import no_init_weights
 
-    tokenizer_dir = next((d for d in TOKENIZER_DIRS if (d / "tokenizer_config.json").exists()), None)
+    tokenizer_dir = TOKENIZER_DIR if (TOKENIZER_DIR / "tokenizer_config.json").exists() else None
     if tokenizer_dir is None:
-        sys.exit(f"No tokenizer found in {' or '.join(map(str, TOKENIZER_DIRS))}; run scripts/train_toy_siglip.py.")
+        sys.exit(f"No tokenizer found in {TOKENIZER_DIR}; run scripts/train_toy_siglip.py.")
     tokenizer = AutoTokenizer.from_pretrained(tokenizer_dir)
     # SiglipConfig defaults are the siglip-base-patch16-224 shape (vision and text: 768 hidden,
     # 12 layers, text max_position_embeddings 64; vision patch 16 at 224 px).

@@ -35,7 +35,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.common import build_siglip_b16, log, setup_django, throwaway_database  # noqa: E402
+from bench.common import (  # noqa: E402
+    build_siglip_b16, cpu_snapshot, log, others_cores, set_niceness, setup_django, throwaway_database, wait_for_idle,
+)
 
 setup_django()
 
@@ -106,38 +108,7 @@ def reset_to_pending(ids: list[int]) -> None:
 # --- measurements --------------------------------------------------------------------------------
 
 
-def cpu_snapshot() -> tuple[float, float, float] | None:
-    """(CPU seconds used by the whole machine, by this process, wall clock), to tell how much of the
-    machine other processes took while we measured. Linux only."""
-    try:
-        with open("/proc/stat") as stat:
-            ticks = [int(v) for v in stat.readline().split()[1:9]]
-    except OSError:
-        return None
-    busy = (sum(ticks) - ticks[3] - ticks[4]) / os.sysconf("SC_CLK_TCK")  # minus idle and iowait
-    ours = os.times()
-    return busy, ours.user + ours.system, time.perf_counter()
 
-
-def others_cores(start, end) -> float | None:
-    if start is None or end is None:
-        return None
-    return max(0.0, (end[0] - start[0]) - (end[1] - start[1])) / (end[2] - start[2])
-
-
-def wait_for_idle(deadline: float, *, threshold: float = 0.3) -> None:
-    """On a shared machine, wait (until `deadline`, a perf_counter time) for other processes to
-    leave the CPUs alone, so the rates measure our code rather than the neighbours."""
-    said = False
-    while time.perf_counter() < deadline:
-        before = cpu_snapshot()
-        time.sleep(3)
-        busy = others_cores(before, cpu_snapshot())
-        if busy is None or busy < threshold:
-            return
-        if not said:
-            log(f"other processes use {busy:.2f} cores; waiting for the machine to go idle")
-            said = True
 
 
 def features(embedder, pixel_values: torch.Tensor) -> torch.Tensor:
@@ -192,20 +163,6 @@ def pipeline_rate(ids: list[int], batch: int, *, profile: bool = False) -> tuple
         raise SystemExit(f"pipeline did not embed every photo: {report}")
     return len(ids) / elapsed, elapsed
 
-
-def set_niceness(nice: int) -> None:
-    """Run this process at `nice`. Call before torch starts its thread pool: Linux niceness is per
-    thread and new threads inherit it. With scheduler autogroups (one per session, the default on
-    most distributions) niceness only counts inside the group, so the group's own is set too."""
-    try:
-        os.nice(nice - os.nice(0))
-        Path("/proc/self/autogroup").write_text(str(nice))
-    except FileNotFoundError:
-        pass  # no autogroups here: the process niceness is what counts
-    except PermissionError:
-        log(f"not allowed to set niceness {nice} (negative values need root)")
-    log(f"niceness {os.nice(0)}; " + (Path("/proc/self/autogroup").read_text().strip()
-                                      if Path("/proc/self/autogroup").exists() else "no autogroup"))
 
 
 def main() -> int:

@@ -10,13 +10,16 @@ The vocabulary only ever sees the colour and shape names plus caption filler wor
 Synonyms ("crimson", "scarlet", "ball", ...) are kept out on purpose: tests check that query
 expansion, not the model, is what finds them.
 
-Usage: ``python scripts/train_toy_siglip.py [--out DIR] [--seed N] [--steps N]``.
-Deterministic for a given seed, thread count and machine; a minute or two on 2 CPU cores.
+Usage: ``python scripts/train_toy_siglip.py [--out DIR] [--seed N] [--threads N]``.
+Byte-for-byte deterministic for a given seed, thread count and machine. The committed fixture
+was made with ``--threads 1`` (about 150 s of CPU): on a shared machine two torch threads
+spin against other processes and run several times slower.
 """
 
 from __future__ import annotations
 
 import argparse
+import io
 import math
 import random
 import sys
@@ -118,11 +121,12 @@ def build_captions() -> tuple[list[str], list[tuple[str | None, str | None]]]:
 
 def build_processor(captions: list[str], workdir: Path) -> SiglipProcessor:
     """Train a SentencePiece vocabulary on the captions and wrap it the way SigLIP ships it."""
-    corpus = workdir / "captions.txt"
-    corpus.write_text("\n".join(captions) + "\n")
+    spiece = io.BytesIO()
     spm.SentencePieceTrainer.train(
-        input=str(corpus),
-        model_prefix=str(workdir / "spiece"),
+        # From memory, not a file: the saved model then records no temporary path and a retrain
+        # with the same seed gives byte-identical fixture files.
+        sentence_iterator=iter(captions),
+        model_writer=spiece,
         vocab_size=VOCAB_SIZE,
         model_type="unigram",
         character_coverage=1.0,
@@ -135,6 +139,7 @@ def build_processor(captions: list[str], workdir: Path) -> SiglipProcessor:
         num_threads=1,
         minloglevel=2,
     )
+    (workdir / "spiece.model").write_bytes(spiece.getvalue())
     tokenizer = SiglipTokenizer(
         vocab_file=str(workdir / "spiece.model"),
         model_max_length=MAX_TEXT_LENGTH,

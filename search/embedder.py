@@ -74,7 +74,7 @@ def _resolve_device_and_dtype(device: str, dtype: str) -> tuple[torch.device, to
     return resolved_device, getattr(torch, _DTYPES[dtype.lower()])
 
 
-def _explain_load_failure(model_id: str, exc: Exception) -> str:
+def _explain_load_failure(model_id: str, exc: Exception, *, hub_tried: bool = True) -> str:
     from huggingface_hub.constants import is_offline_mode
 
     message = str(exc).strip()
@@ -86,7 +86,12 @@ def _explain_load_failure(model_id: str, exc: Exception) -> str:
         return f"Could not load model '{model_id}': it is a file, SEARCH_MODEL needs a directory or a hub id."
     if path.is_absolute() or model_id.startswith("."):
         return f"Could not load model '{model_id}': there is no such directory."
-    where = "HF_HUB_OFFLINE is set" if is_offline_mode() else "the hub is unreachable or does not have it"
+    if not hub_tried:
+        where = "this process only loads cached models (the worker downloads them)"
+    elif is_offline_mode():
+        where = "HF_HUB_OFFLINE is set"
+    else:
+        where = "the hub is unreachable or does not have it"
     return (
         f"Could not load model '{model_id}': not in the local cache and {where} ({detail}). "
         "Run `python manage.py download_model` on a machine with network, "
@@ -124,7 +129,7 @@ class Embedder:
             model, self.processor = _load(AutoModel, AutoProcessor, model_id, local_files_only=True)
         except Exception as local_exc:  # not in the cache (or broken): maybe the hub has it
             if not allow_download:
-                raise ModelUnavailable(_explain_load_failure(model_id, local_exc)) from local_exc
+                raise ModelUnavailable(_explain_load_failure(model_id, local_exc, hub_tried=False)) from local_exc
             try:
                 model, self.processor = _load(AutoModel, AutoProcessor, model_id, local_files_only=False)
             except Exception as exc:  # anything from files, network, config parsing: all mean "unavailable"
