@@ -1,6 +1,7 @@
 """Metadata matching: a weighted full-text document per photo, and trigram similarity for typos.
 
 s_meta(i) = max(ts_rank_cd(document, query, 32), TYPO_WEIGHT · word_similarity(query, words))
+(the typo part only for queries of up to TYPO_MAX_WORDS words)
 where plain words are OR-ed (see _tsquery) and websearch syntax is honoured as written.
 ts_rank_cd with normalisation 32 is rank / (rank + 1): already squashed into [0, 1). Field weights:
 tags A (1.0), title B (0.4), description C (0.2), file name D (0.1), PostgreSQL's defaults.
@@ -17,6 +18,10 @@ from django.db import connection
 from search.models import PhotoDocument
 
 TEXT_CONFIG = "english"
+# Typo matching is for keyword-like queries: word_similarity compares the whole query with the
+# best-matching stretch of a photo's words, so a longer sentence practically never reaches the
+# threshold, yet checking it costs a trigram scan over every family's documents.
+TYPO_MAX_WORDS = 3
 # A typo match is weaker evidence than a real word match, and only counts above this similarity.
 TYPO_WEIGHT = 0.5
 TYPO_THRESHOLD = 0.5
@@ -88,14 +93,22 @@ def _tsquery(query: str) -> str:
     return _ALL_WORDS if _SYNTAX.search(query) else _ANY_WORD
 
 
+def typo_enabled(query: str) -> bool:
+    return len(query.split()) <= TYPO_MAX_WORDS
+
+
+def _typo_sql(query: str) -> str:
+    return "word_similarity(q.words, d.words)" if typo_enabled(query) else "0::real"
+
+
 def _candidate_sql(scope_sql: str, query: str) -> str:
     return f"""
         WITH q AS (SELECT {_tsquery(query)} AS tsq, lower(unaccent(%(q)s)) AS words)
         SELECT d.photo_id,
                CASE WHEN d.document @@ q.tsq THEN ts_rank_cd(d.document, q.tsq, 32) ELSE 0 END AS fts,
-               word_similarity(q.words, d.words) AS typo
+               {_typo_sql(query)} AS typo
         FROM {PhotoDocument._meta.db_table} d JOIN gallery_photo p ON p.id = d.photo_id, q
-        WHERE ({scope_sql}) AND (d.document @@ q.tsq OR q.words <%% d.words)
+        WHERE ({scope_sql}) AND (d.document @@ q.tsq{" OR q.words <%% d.words" if typo_enabled(query) else ""})
     """
 
 
@@ -119,7 +132,7 @@ def metadata_scores(*, query: str, photo_ids: Sequence[int]) -> dict[int, MetaMa
         WITH q AS (SELECT {_tsquery(query)} AS tsq, lower(unaccent(%(q)s)) AS words)
         SELECT p.id,
                coalesce(CASE WHEN d.document @@ q.tsq THEN ts_rank_cd(d.document, q.tsq, 32) END, 0),
-               coalesce(word_similarity(q.words, d.words), 0),
+               coalesce({_typo_sql(query)}, 0),
                to_tsvector(%(cfg)s, unaccent(coalesce(t.names, ''))) @@ q.tsq,
                to_tsvector(%(cfg)s, unaccent(p.title)) @@ q.tsq,
                to_tsvector(%(cfg)s, unaccent(p.description)) @@ q.tsq,
