@@ -8,6 +8,7 @@ from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django.views.decorators.vary import vary_on_headers
 
 from gallery.forms import PhotoEditForm
 from gallery.models import Family
@@ -31,6 +32,7 @@ def _int_or_none(value: str | None) -> int | None:
 
 @require_GET
 @login_required
+@vary_on_headers("HX-Request")  # same URL, page or partial: caches must keep them apart
 def timeline(request: HttpRequest) -> HttpResponse:
     family_id = _int_or_none(request.GET.get("family"))
     tag = request.GET.get("tag", "").strip() or None
