@@ -31,10 +31,6 @@ def family_get(*, user: AbstractBaseUser, family_id: int) -> Family:
     return family
 
 
-def family_membership(*, user: AbstractBaseUser, family: Family) -> Membership | None:
-    return Membership.objects.filter(user=user, family=family).first()
-
-
 def family_is_admin(*, user: AbstractBaseUser, family: Family) -> bool:
     return Membership.objects.filter(user=user, family=family, role=Membership.Role.ADMIN).exists()
 

@@ -68,3 +68,13 @@ def other_model(tmp_path):
         return str(path)
 
     return make
+
+
+@pytest.fixture
+def api(alice):
+    """A client that authenticates like a script: alice's API token."""
+    from django.test import Client
+    from rest_framework.authtoken.models import Token
+
+    token, _ = Token.objects.get_or_create(user=alice)
+    return Client(headers={"Authorization": f"Token {token.key}"})

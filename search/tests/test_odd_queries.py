@@ -5,9 +5,7 @@ from __future__ import annotations
 
 import pytest
 from django.db import connection
-from django.test import Client
 from django.urls import reverse
-from rest_framework.authtoken.models import Token
 
 from gallery.models import Photo
 from search.embedder import reset_embedder
@@ -50,12 +48,6 @@ def photos(toy_model, add_shape, django_capture_on_commit_callbacks):
         made = [add_shape("red", "circle"), add_shape("blue", "square", tags=["birthday"], description="grandma's cake")]
     run_queued_tasks()
     return made
-
-
-@pytest.fixture
-def api(alice):
-    token, _ = Token.objects.get_or_create(user=alice)
-    return Client(headers={"Authorization": f"Token {token.key}"})
 
 
 def _table_intact(expected: int) -> None:

@@ -10,7 +10,6 @@ import numpy as np
 import pytest
 from django.test import Client
 from django.urls import reverse
-from rest_framework.authtoken.models import Token
 
 from gallery.models import Membership, Photo
 from search.engine import Explanation, SearchParams, search_photos
@@ -21,12 +20,6 @@ from tests.queue import run_queued_tasks
 pytestmark = pytest.mark.django_db
 
 EXPLANATION_FIELDS = {f.name for f in fields(Explanation)}
-
-
-@pytest.fixture
-def api(alice):
-    token, _ = Token.objects.get_or_create(user=alice)
-    return Client(headers={"Authorization": f"Token {token.key}"})
 
 
 @pytest.fixture
