@@ -42,8 +42,9 @@ def log(message: str) -> None:
 
 
 @contextlib.contextmanager
-def throwaway_database(prefix: str) -> Iterator[str]:
-    """A fresh, migrated database `<prefix>_<pid>` on the same server, dropped on exit.
+def throwaway_database(prefix: str, *, keep: bool = False) -> Iterator[str]:
+    """A fresh, migrated database `<prefix>_<pid>` on the same server, dropped on exit (unless `keep`:
+    then it stays for a closer look with psql, and the caller says so; drop it by hand afterwards).
 
     Our own name, so a concurrent pytest run's test database (or another benchmark's) is never clobbered.
     Yields the database name."""
@@ -56,7 +57,11 @@ def throwaway_database(prefix: str) -> Iterator[str]:
     try:
         yield name
     finally:
-        connection.creation.destroy_test_db(old_name, verbosity=0)
+        if keep:
+            connection.close()
+            connection.settings_dict["NAME"] = old_name
+        else:
+            connection.creation.destroy_test_db(old_name, verbosity=0)
 
 
 def build_siglip_b16(dest: Path, *, seed: int = 0) -> None:

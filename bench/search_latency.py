@@ -18,13 +18,14 @@ same PostgreSQL server (dropped at the end):
   Query term vectors sit across SigLIP's modality gap: mostly a shared "text" direction plus a small
   component towards one topic, so their best cosines are ~0.1-0.2, like real text-image cosines; this is
   the harder case for HNSW than querying with a photo.
-* The HNSW index comes from `search.vector_index.ensure_index`, built after the rows are loaded (timed).
+* The HNSW indexes (one per family) come from `search.vector_index.ensure_index`, built after the rows are
+  loaded (timed, all families together).
 * Latency is `search_photos()` (expansion, candidates, scoring, metadata, photo rows: everything but text
   encoding): every expanded term's vector is pre-stored in TextEmbedding and, after the warm-up pass, in the
   in-process cache, so no model call happens (asserted via `model_calls == 0`).
-* Recall@20: `nearest_photo_ids` (family filter, iterative scan: the path search uses) against brute-force
-  numpy over the family's vectors, for every distinct term vector of the query set; both with limit 20
-  and as "exact top 20 found among the SEARCH_CANDIDATES the engine asks for".
+* Recall@20: `nearest_photos` (the family's own HNSW index, as search walks it) against brute-force numpy
+  over the family's vectors, for every distinct term vector of the query set; both with limit 20 and as
+  "exact top 20 found among the SEARCH_NEIGHBOURS the engine asks for per expanded term".
 * End to end: a full-size randomly initialised SigLIP-B/16 (bench.common.build_siglip_b16) is the
   SEARCH_MODEL; GET /search/?q=... through Django's test Client, first with terms nobody embedded yet
   (model call), then the same query again (cached); `Embedder.encode_texts` is timed.
@@ -64,8 +65,8 @@ TARGET_RECALL = 0.95
 RECALL_K = 20
 # Steps of search.engine timed separately (whichever exist; nested ones overlap their callers).
 COMPONENTS = ["preferences_for", "_scope_family_ids", "expand", "family_search_model", "term_vectors",
-              "nearest_for_terms", "nearest_photo_ids", "metadata_candidates", "_semantic_scores",
-              "_candidate_meta_scores", "metadata_scores", "_photos"]
+              "nearest_for_terms", "metadata_candidates", "_semantic_scores", "_candidate_meta_scores",
+              "metadata_scores", "_photos"]
 
 SUBJECTS = ["dog", "cat", "baby", "child", "horse", "bird", "grandmother", "friends", "cake", "boat", "car",
             "bicycle", "flower", "tree", "toy", "ball", "balloon", "pizza", "coffee", "fish", "rabbit", "sheep",
@@ -193,11 +194,11 @@ def load_rows(corpus: Corpus, start: int, stop: int, *, family_ids: list[int], u
         with cur.copy("COPY gallery_photo_tags (photo_id, tag_id) FROM STDIN") as copy:
             for row in photo_tags:
                 copy.write_row(row)
-        with cur.copy("COPY search_photoembedding (photo_id, model_name, vector, created_at) FROM STDIN "
+        with cur.copy("COPY search_photoembedding (photo_id, family_id, model_name, vector, created_at) FROM STDIN "
                       "(FORMAT BINARY)") as copy:
-            copy.set_types(["bigint", "varchar", "vector", "timestamptz"])
+            copy.set_types(["bigint", "bigint", "varchar", "vector", "timestamptz"])
             for i in range(start, stop):
-                copy.write_row((i + 1, model_name, corpus.vectors[i], now))
+                copy.write_row((i + 1, family_ids[int(corpus.family[i])], model_name, corpus.vectors[i], now))
         cur.execute("SELECT setval(pg_get_serial_sequence('gallery_photo', 'id'), %s)", [stop])
         conn.commit()
     from search.metadata import documents_refresh
@@ -210,20 +211,20 @@ def load_rows(corpus: Corpus, start: int, stop: int, *, family_ids: list[int], u
 
 
 def drop_index(model_name: str) -> None:
-    """Without the HNSW index, so that loading rows does not insert them into the graph one by one."""
+    """Without the HNSW indexes, so that loading rows does not insert them into the graphs one by one."""
     from search import vector_index
 
-    with connection.cursor() as cursor:
-        cursor.execute(f'DROP INDEX IF EXISTS "{vector_index.index_name(model_name)}"')
-    vector_index._ensured.clear()
+    vector_index.drop_indexes(model_name=model_name)
 
 
-def build_index(model_name: str) -> float:
-    """Build the model's HNSW index through ensure_index (after drop_index and loading); seconds taken."""
+def build_index(model_name: str, family_ids: list[int]) -> float:
+    """Build every family's HNSW index through ensure_index (after drop_index and loading); seconds taken."""
     from search import vector_index
 
     start = time.perf_counter()
-    vector_index.ensure_index(model_name=model_name, dim=DIM)
+    for family_id in family_ids:
+        with transaction.atomic():
+            vector_index.ensure_index(model_name=model_name, dim=DIM, family_id=family_id)
     elapsed = time.perf_counter() - start
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE search_photoembedding")
@@ -333,13 +334,13 @@ def _p50_where(durations: list[float], term_counts: list[int], keep) -> float:
 
 def recall(corpus: Corpus, n: int, family_index: int, family_id: int, terms: list[tuple[np.ndarray, int]],
            model_name: str) -> dict[str, float]:
-    """Mean recall@20 of nearest_photo_ids within the family against brute force over the family's vectors."""
-    from search.engine import nearest_photo_ids
+    """Mean recall@20 of nearest_photos within the family against brute force over the family's vectors."""
+    from search.vector_index import nearest_photos
 
     members = np.flatnonzero(corpus.family[:n] == family_index)
     matrix = corpus.vectors[members]
     strict, topical, candidates, top_cos, seconds = [], [], [], [], []
-    scope = {"scope_sql": "p.family_id = ANY(%(scope_families)s)", "scope_params": {"scope_families": [family_id]}}
+    scope = {"family_ids": [family_id]}
     for vec, cluster in terms:
         cos = matrix @ vec
         top = members[np.argpartition(-cos, RECALL_K)[:RECALL_K]]
@@ -348,11 +349,11 @@ def recall(corpus: Corpus, n: int, family_index: int, family_id: int, terms: lis
         top_cos.append(float(cos.max()))
         with transaction.atomic():
             start = time.perf_counter()
-            got = nearest_photo_ids(model_name=model_name, dim=DIM, vector=vec, limit=RECALL_K, **scope)
+            got = set(nearest_photos(model_name=model_name, dim=DIM, vector=vec, limit=RECALL_K, **scope))
             seconds.append(time.perf_counter() - start)
         with transaction.atomic():
-            wide = nearest_photo_ids(model_name=model_name, dim=DIM, vector=vec, limit=settings.SEARCH_CANDIDATES,
-                                     **scope)
+            wide = set(nearest_photos(model_name=model_name, dim=DIM, vector=vec, limit=settings.SEARCH_NEIGHBOURS,
+                                      **scope))
         strict.append(len(exact & got) / RECALL_K)
         if on_topic:
             topical.append(len(on_topic & got) / len(on_topic))
@@ -366,21 +367,19 @@ def recall(corpus: Corpus, n: int, family_index: int, family_id: int, terms: lis
 
 def explain_top_query(model_name: str, family_id: int, vec: np.ndarray, limit: int) -> str:
     """EXPLAIN (ANALYZE, BUFFERS) of the nearest-neighbour statement exactly as the engine sends it."""
-    from search import engine
+    from search import vector_index
 
     plans = []
 
     def explain(execute, statement, params, many, context):
-        if statement.lstrip().startswith("SELECT e.photo_id"):
+        if "<=>" in statement:
             raw = context["cursor"].cursor
             raw.execute("EXPLAIN (ANALYZE, BUFFERS, COSTS OFF) " + statement, params)
             plans.append(re.sub(r"'\[[^\]]*\]'", "'[…]'", "\n".join(row[0] for row in raw.fetchall())))
         return execute(statement, params, many, context)
 
     with connection.execute_wrapper(explain), transaction.atomic():
-        engine.nearest_photo_ids(model_name=model_name, dim=DIM, vector=vec, limit=limit,
-                                 scope_sql="p.family_id = ANY(%(scope_families)s)",
-                                 scope_params={"scope_families": [family_id]})
+        vector_index.nearest_photos(model_name=model_name, dim=DIM, vector=vec, limit=limit, family_ids=[family_id])
     return plans[0] if plans else "(no plan captured)"
 
 
@@ -460,6 +459,8 @@ def main() -> int:
                         help="before each timed part, wait up to this long for other processes to leave the CPUs")
     parser.add_argument("--nice", type=int, default=None,
                         help="run this process at this niceness (PostgreSQL's backend keeps its own)")
+    parser.add_argument("--keep-database", action="store_true",
+                        help="leave the throwaway database in place for a closer look (drop it by hand afterwards)")
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
     if args.nice is not None:
@@ -479,7 +480,7 @@ def main() -> int:
     rows: list[dict] = []
     e2e = None
     try:
-        with throwaway_database("bench_search") as db_name:
+        with throwaway_database("bench_search", keep=args.keep_database) as db_name:
             log(f"throwaway database {db_name}")
             from gallery.models import Family, Membership, Tag
             from search.embedder import get_embedder, reset_embedder
@@ -513,7 +514,7 @@ def main() -> int:
                           uploader_ids=[u.pk for u in uploaders], tag_ids=tag_ids, model_name=model_name)
                 loaded = n
                 log(f"{n:,} photos, embeddings and documents loaded in {time.perf_counter() - start:.1f} s")
-                build_s = build_index(model_name)
+                build_s = build_index(model_name, [f.pk for f in families])
                 log(f"HNSW index built in {build_s:.1f} s")
                 clear_process_cache()
                 term_vecs = store_term_vectors(corpus, queries, families[0].pk, model_name)
@@ -524,7 +525,7 @@ def main() -> int:
                 log(f"search p50 {percentile_ms(durations, 50):.1f} ms; measuring recall over {len(term_vecs)} terms")
                 rec = recall(corpus, n, 0, families[0].pk, list(term_vecs.values()), model_name)
                 with connection.cursor() as cursor:
-                    cursor.execute("SELECT pg_relation_size(%s::regclass)", [index_name(model_name)])
+                    cursor.execute("SELECT pg_relation_size(%s::regclass)", [index_name(model_name, families[0].pk)])
                     index_mb = cursor.fetchone()[0] / 2**20
                 rows.append({"n": n, "family_n": int((corpus.family[:n] == 0).sum()), "build_s": build_s,
                              "index_mb": index_mb, "p50": percentile_ms(durations, 50),
@@ -535,8 +536,8 @@ def main() -> int:
                              **rec})
                 if args.explain:
                     vec = next(iter(term_vecs.values()))[0]
-                    for limit in (settings.SEARCH_CANDIDATES, RECALL_K):
-                        print(f"EXPLAIN ANALYZE of nearest_photo_ids(limit={limit}) at {n:,} photos:")
+                    for limit in (settings.SEARCH_NEIGHBOURS, RECALL_K):
+                        print(f"EXPLAIN ANALYZE of nearest_photos(limit={limit}) at {n:,} photos:")
                         print(explain_top_query(model_name, families[0].pk, vec, limit))
             if not args.no_e2e:
                 log("end to end through the test Client with the full-size text tower")
@@ -545,6 +546,8 @@ def main() -> int:
         overrides.disable()
         shutil.rmtree(tmp, ignore_errors=True)
     report(rows, e2e, args)
+    if args.keep_database:
+        log(f"database {db_name} kept")
     log("done")
     return 0
 
@@ -553,7 +556,7 @@ def report(rows: list[dict], e2e: dict | None, args) -> None:
     ok = lambda good: "ok" if good else "MISSED"  # noqa: E731
     print()
     print(f"search_photos latency and recall: {args.families} families, user in one; {DIM}-d vectors; "
-          f"SEARCH_CANDIDATES={settings.SEARCH_CANDIDATES}; {args.queries} queries x {args.repeats}")
+          f"SEARCH_NEIGHBOURS={settings.SEARCH_NEIGHBOURS}; {args.queries} queries x {args.repeats}")
     print(f"machine: {os.cpu_count()} cores, load average {' / '.join(f'{x:.1f}' for x in os.getloadavg())} "
           "(1/5/15 min) when the report was printed; other processes' load inflates every time below")
     header = f"  {'':<52}" + "".join(f"{r['n']:>14,}" for r in rows) + "   target"
@@ -566,7 +569,7 @@ def report(rows: list[dict], e2e: dict | None, args) -> None:
     last = rows[-1]
     line("photos in the user's family", lambda v: f"{v:,}", "family_n")
     line("HNSW build (ensure_index), s", lambda v: f"{v:.1f}", "build_s")
-    line("HNSW index size, MB", lambda v: f"{v:.0f}", "index_mb")
+    line("HNSW index size of the user's family, MB", lambda v: f"{v:.0f}", "index_mb")
     line("expanded terms per query (mean)", lambda v: f"{v:.1f}", "terms")
     line("cores other processes used while timing", lambda v: "n/a" if v is None else f"{v:.2f}", "others",
          f"of {os.cpu_count()}; above ~0.25 every time below is inflated")
@@ -580,12 +583,12 @@ def report(rows: list[dict], e2e: dict | None, args) -> None:
     for name in COMPONENTS:
         if any(name in r["parts"] for r in rows):
             line(f"  mean ms in {name}", lambda v: f"{v:.1f}", lambda r, name=name: r["parts"].get(name, 0) * 1000)
-    line("one nearest_photo_ids(limit 20) p50, ms", lambda v: f"{v:.1f}", "knn_p50_ms")
+    line("one nearest_photos(limit 20) p50, ms", lambda v: f"{v:.1f}", "knn_p50_ms")
     line(f"recall@{RECALL_K} HNSW (limit {RECALL_K}) vs exact, mean", lambda v: f"{v:.3f}", "strict",
          f">= {TARGET_RECALL}: {ok(all(r['strict'] >= TARGET_RECALL for r in rows))}")
     line("  worst query", lambda v: f"{v:.2f}", "strict_min")
     line("  counting only photos of the term's own topic", lambda v: f"{v:.3f}", "topical")
-    line(f"exact top {RECALL_K} within the {settings.SEARCH_CANDIDATES} candidates, mean", lambda v: f"{v:.3f}",
+    line(f"exact top {RECALL_K} within a term's {settings.SEARCH_NEIGHBOURS} neighbours, mean", lambda v: f"{v:.3f}",
          "candidates", f">= {TARGET_RECALL}: {ok(all(r['candidates'] >= TARGET_RECALL for r in rows))}")
     line("  worst query", lambda v: f"{v:.2f}", "candidates_min")
     line("best cosine of a term in the family (mean)", lambda v: f"{v:.3f}", "top_cos")

@@ -6,8 +6,12 @@ class SearchConfig(AppConfig):
     verbose_name = "Search"
 
     def ready(self) -> None:
+        from django.db.models.signals import post_delete
+
+        from gallery.models import Family
         from gallery.signals import photos_added, photos_changed
-        from search.receivers import on_photos_added, on_photos_changed
+        from search.receivers import on_family_deleted, on_photos_added, on_photos_changed
 
         photos_added.connect(on_photos_added, dispatch_uid="search.embed_new_photos")
         photos_changed.connect(on_photos_changed, dispatch_uid="search.refresh_documents")
+        post_delete.connect(on_family_deleted, sender=Family, dispatch_uid="search.drop_family_indexes")

@@ -18,7 +18,7 @@ from datetime import date, datetime, timedelta
 import numpy as np
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
-from django.db import connection, transaction
+from django.db import transaction
 from django.db.models import Prefetch
 from django.utils import timezone
 
@@ -29,7 +29,7 @@ from search.metadata import MetaMatch, metadata_candidates, metadata_scores
 from search.models import PhotoEmbedding, SearchPreferences
 from search.selectors import family_search_model
 from search.text_embeddings import term_vectors
-from search.vector_index import nearest_for_terms, nearest_photo_ids
+from search.vector_index import best_term_scores, nearest_for_terms, nearest_photos
 
 MAX_QUERY_CHARS = 300
 SORTS = ("relevance", "date")
@@ -114,7 +114,7 @@ def normalised_weights(semantic: float, metadata: float) -> tuple[float, float]:
 
 
 def sigmoid(x):
-    return 1.0 / (1.0 + np.exp(-x))
+    return 0.5 * (1.0 + np.tanh(0.5 * x))  # = 1 / (1 + exp(-x)), without overflow warnings
 
 
 def search_photos(*, user: AbstractBaseUser, params: SearchParams) -> SearchResponse:
@@ -137,16 +137,15 @@ def search_photos(*, user: AbstractBaseUser, params: SearchParams) -> SearchResp
 
     expansion = prefs.expansion_enabled if params.expansion_enabled is None else params.expansion_enabled
     response.terms = expand(query, family_ids=family_ids, enabled=expansion)
-    scope_sql, scope_params = _scope(family_ids, params)
+    filter_sql, filter_params = _filters(params)
+    scope_sql, scope_params = _scope(family_ids, filter_sql, filter_params)
 
     with transaction.atomic():  # SET LOCAL of the index parameters lasts for this block only
-        semantic, models = _semantic_candidates(response, family_ids, scope_sql, scope_params)
+        sem_scores, models = _semantic_candidates(response, family_ids, filter_sql, filter_params, params.limit)
         response.timings_ms["semantic"] = (time.perf_counter() - started) * 1000
         meta_hits = metadata_candidates(query=query, scope_sql=scope_sql, scope_params=scope_params,
                                         limit=settings.SEARCH_CANDIDATES)
-    candidate_ids = set(meta_hits)
-    for ids in semantic.values():
-        candidate_ids |= ids
+    candidate_ids = set(meta_hits) | set(sem_scores)
     response.candidate_count = len(candidate_ids)
     if not response.semantic_available:
         w_sem, w_meta = 0.0, 1.0  # semantic part unknown: rank by what we do know, and say so
@@ -155,7 +154,7 @@ def search_photos(*, user: AbstractBaseUser, params: SearchParams) -> SearchResp
         response.timings_ms["total"] = (time.perf_counter() - started) * 1000
         return response
 
-    sem_scores = _semantic_scores(models, candidate_ids)
+    sem_scores.update(_semantic_scores(models, [pid for pid in meta_hits if pid not in sem_scores]))
     meta_known = _candidate_meta_scores(query, candidate_ids, meta_hits)
     scored = []
     for photo_id in candidate_ids:
@@ -212,10 +211,9 @@ def _scope_family_ids(user: AbstractBaseUser, family_id: int | None) -> list[int
     return ids
 
 
-def _scope(family_ids: list[int], params: SearchParams) -> tuple[str, dict]:
-    """A SQL predicate on gallery_photo `p` for the user's families and the active filters."""
-    clauses = ["p.family_id = ANY(%(scope_families)s)"]
-    values: dict = {"scope_families": family_ids}
+def _filters(params: SearchParams) -> tuple[str, dict]:
+    """A SQL predicate on gallery_photo `p` for the active filters other than family ('' when none)."""
+    clauses, values = [], {}
     if params.uploader_id is not None:
         clauses.append("p.uploaded_by_id = %(scope_uploader)s")
         values["scope_uploader"] = params.uploader_id
@@ -234,18 +232,25 @@ def _scope(family_ids: list[int], params: SearchParams) -> tuple[str, dict]:
     return " AND ".join(clauses), values
 
 
+def _scope(family_ids: list[int], filter_sql: str, filter_params: dict) -> tuple[str, dict]:
+    """The whole scope as a SQL predicate on gallery_photo `p`: the user's families and the active filters."""
+    clauses = ["p.family_id = ANY(%(scope_families)s)"] + ([filter_sql] if filter_sql else [])
+    return " AND ".join(clauses), {"scope_families": family_ids, **filter_params}
+
+
 def _day_start(day: date) -> datetime:
     return timezone.make_aware(datetime.combine(day, datetime.min.time()))
 
 
-def _semantic_candidates(response: SearchResponse, family_ids, scope_sql, scope_params):
-    """Nearest neighbours per term, per search model (families mid-switch keep their previous model).
+def _semantic_candidates(response: SearchResponse, family_ids, filter_sql, filter_params, limit: int):
+    """Nearest neighbours per term and search model (families mid-switch keep their previous model), scored.
 
-    Returns ({model: photo ids}, {model: (term vectors, a, b, [term texts])})."""
+    Returns ({photo id: (cosine, p_sem, winning term, model)}, {model: (term vectors, a, b, term texts, dim,
+    its families)})."""
     by_model: dict[str, list[int]] = defaultdict(list)
     for family_id in family_ids:
         by_model[family_search_model(family_id=family_id)].append(family_id)
-    candidates: dict[str, set[int]] = {}
+    scores: dict[int, tuple] = {}
     models: dict[str, tuple] = {}
     problems = []
     for model_name, model_families in by_model.items():
@@ -258,41 +263,32 @@ def _semantic_candidates(response: SearchResponse, family_ids, scope_sql, scope_
         vectors, calls = term_vectors(embedder, texts)
         response.model_calls += calls
         a, b = embedder.calibration
-        models[model_name] = (vectors, a, b, texts)
-        predicate = f"({scope_sql}) AND p.family_id = ANY(%(model_families)s)"
-        candidates[model_name] = nearest_for_terms(
-            model_name=model_name, dim=embedder.dim, vectors=vectors, scope_sql=predicate,
-            scope_params={**scope_params, "model_families": model_families}, limit=settings.SEARCH_CANDIDATES)
+        models[model_name] = (vectors, a, b, texts, embedder.dim, model_families)
+        found = nearest_for_terms(
+            model_name=model_name, dim=embedder.dim, vectors=vectors, family_ids=model_families,
+            first_limit=max(limit, settings.SEARCH_NEIGHBOURS), limit=settings.SEARCH_NEIGHBOURS,
+            filter_sql=filter_sql, filter_params=filter_params)
+        scores.update(_scored(found, model_name, models[model_name]))
     if problems:
         response.semantic_available = False
         response.semantic_message = problems[0]
-    return candidates, models
+    return scores, models
 
 
-def _semantic_scores(models: dict[str, tuple], candidate_ids: set[int]) -> dict[int, tuple]:
-    """photo id → (cosine, p_sem, winning term, model) over every term, for every candidate."""
+def _scored(found: dict[int, tuple[float, int]], model_name: str, model: tuple) -> dict[int, tuple]:
+    _, a, b, texts, _, _ = model
+    return {photo_id: (cosine, float(sigmoid(a * cosine + b)), texts[term], model_name)
+            for photo_id, (cosine, term) in found.items()}
+
+
+def _semantic_scores(models: dict[str, tuple], photo_ids: list[int]) -> dict[int, tuple]:
+    """photo id → (cosine, p_sem, winning term, model) over every term, for photos found by metadata only."""
     out: dict[int, tuple] = {}
-    ids = list(candidate_ids)
-    for model_name, (term_vecs, a, b, texts) in models.items():
-        # vector_send gives the stored float32s as bytes (a 4-byte header, then big-endian floats): the same
-        # numbers as the ORM's text form, without parsing ~1,500 characters per vector (10x faster here).
-        with connection.cursor() as cursor:
-            cursor.execute(
-                f"SELECT photo_id, vector_send(vector) FROM {PhotoEmbedding._meta.db_table} "
-                "WHERE model_name = %s AND photo_id = ANY(%s)",
-                [model_name, ids],
-            )
-            rows = cursor.fetchall()
-        if not rows:
-            continue
-        ids_found = [photo_id for photo_id, _ in rows]
-        matrix = np.stack([np.frombuffer(data, dtype=">f4", offset=4) for _, data in rows]).astype(np.float32)
-        cos = matrix @ term_vecs.T  # (photos, terms)
-        best = cos.argmax(axis=1)  # sigmoid is monotonic: the best cosine gives the best probability
-        for row, photo_id in enumerate(ids_found):
-            c = float(cos[row, best[row]])
-            if photo_id not in out or c > out[photo_id][0]:
-                out[photo_id] = (c, float(sigmoid(a * c + b)), texts[best[row]], model_name)
+    for model_name, model in models.items():
+        vectors, _, _, _, dim, model_families = model
+        found = best_term_scores(model_name=model_name, dim=dim, vectors=vectors, photo_ids=photo_ids,
+                                 family_ids=model_families)
+        out.update(_scored(found, model_name, model))
     return out
 
 
@@ -342,11 +338,8 @@ def similar_photos(*, user: AbstractBaseUser, photo: Photo, limit: int = 12) -> 
     vector = np.asarray(source.vector, dtype=np.float32)
     family_ids = [f for f in _scope_family_ids(user, None) if family_search_model(family_id=f) == model_name]
     with transaction.atomic():
-        ids = nearest_photo_ids(model_name=model_name, dim=len(vector), vector=vector,
-                                scope_sql="p.family_id = ANY(%(scope_families)s)",
-                                scope_params={"scope_families": family_ids}, limit=limit, exclude_id=photo.pk)
-    rows = PhotoEmbedding.objects.filter(model_name=model_name, photo_id__in=ids).values_list("photo_id", "vector")
-    cosines = {pid: float(np.asarray(v, dtype=np.float32) @ vector) for pid, v in rows}
+        cosines = nearest_photos(model_name=model_name, dim=len(vector), vector=vector, family_ids=family_ids,
+                                 limit=limit, exclude_id=photo.pk)
     photos = _photos([(pid,) for pid in cosines])
     results = [SimilarResult(photos[pid], c, model_name) for pid, c in cosines.items() if pid in photos]
     results.sort(key=lambda r: r.cosine, reverse=True)

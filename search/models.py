@@ -13,11 +13,14 @@ class PhotoEmbedding(models.Model):
     """One unit-length SigLIP image embedding per photo and model.
 
     The column has no fixed dimension so models of different sizes can live side by side while a
-    model switch re-embeds; each model gets its own partial HNSW index on `vector::vector(dim)`
-    (see search.vector_index), which is what pgvector recommends for mixed dimensions.
+    model switch re-embeds. Each (model, family) pair gets its own partial HNSW index on
+    `vector::vector(dim)` (see search.vector_index): pgvector's advice for mixed dimensions and for
+    tenants, since a search only ever looks inside the user's families. Hence the photo's family is
+    copied here (photos never change family).
     """
 
     photo = models.ForeignKey(Photo, on_delete=models.CASCADE, related_name="embeddings")
+    family = models.ForeignKey(Family, on_delete=models.CASCADE, related_name="+")
     model_name = models.CharField(max_length=255)
     vector = VectorField()
     created_at = models.DateTimeField(auto_now_add=True)

@@ -6,6 +6,7 @@ from django.db import transaction
 
 from search.metadata import documents_refresh
 from search.services import photos_enqueue
+from search.vector_index import drop_indexes
 
 _PENDING_ATTR = "_mediasearch_photos_to_embed"
 
@@ -13,6 +14,11 @@ _PENDING_ATTR = "_mediasearch_photos_to_embed"
 def on_photos_changed(sender, photo_ids, **kwargs) -> None:
     """Metadata edits: rebuild the search documents in the same transaction (one cheap statement)."""
     documents_refresh(photo_ids)
+
+
+def on_family_deleted(sender, instance, **kwargs) -> None:
+    """A deleted family's embeddings went with it (cascade); its HNSW indexes go too."""
+    drop_indexes(family_id=instance.pk)
 
 
 def on_photos_added(sender, photo_ids, **kwargs) -> None:

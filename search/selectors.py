@@ -32,14 +32,14 @@ def family_search_model(*, family_id: int) -> str:
     if not embeddable.exclude(embeddings__model_name=active).exists():
         return active
     previous = (
-        PhotoEmbedding.objects.filter(photo__family_id=family_id)
+        PhotoEmbedding.objects.filter(family_id=family_id)
         .exclude(model_name=active)
         .values("model_name")
         .annotate(n=Count("id"))
         .order_by("-n")
         .first()
     )
-    active_count = PhotoEmbedding.objects.filter(photo__family_id=family_id, model_name=active).count()
+    active_count = PhotoEmbedding.objects.filter(family_id=family_id, model_name=active).count()
     if previous and previous["n"] > active_count:
         return previous["model_name"]
     return active
@@ -81,7 +81,7 @@ def index_status(*, user: AbstractBaseUser) -> list[FamilyIndexStatus]:
             total=sum(counts.values()),
             search_model=family_search_model(family_id=family.pk),
             active_model=settings.SEARCH_MODEL,
-            active_covered=PhotoEmbedding.objects.filter(photo__family=family, model_name=settings.SEARCH_MODEL).count(),
+            active_covered=PhotoEmbedding.objects.filter(family=family, model_name=settings.SEARCH_MODEL).count(),
         ))
     return statuses
 

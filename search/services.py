@@ -62,7 +62,6 @@ def model_state_record(*, name: str, embedder: Embedder | None = None, error: st
         scale, bias = embedder.calibration
         defaults = {"dim": embedder.dim, "calibration_scale": scale, "calibration_bias": bias,
                     "available": True, "error": ""}
-        ensure_index(model_name=name, dim=embedder.dim)
     else:
         defaults = {"available": False, "error": error}
     state, _ = EmbeddingModel.objects.update_or_create(name=name, defaults=defaults)
@@ -186,7 +185,10 @@ def _embed_prepared(embedder: Embedder, prepared: _Prepared, report: EmbedReport
 def _store(model_name: str, photos: list[Photo], vectors) -> None:
     # Photos deleted meanwhile are skipped; upsert keeps exactly one embedding per photo and model.
     alive = set(Photo.objects.filter(pk__in=[p.pk for p in photos]).values_list("pk", flat=True))
-    rows = [PhotoEmbedding(photo_id=p.pk, model_name=model_name, vector=v) for p, v in zip(photos, vectors) if p.pk in alive]
+    rows = [PhotoEmbedding(photo_id=p.pk, family_id=p.family_id, model_name=model_name, vector=v)
+            for p, v in zip(photos, vectors) if p.pk in alive]
+    for family_id in sorted({row.family_id for row in rows}):
+        ensure_index(model_name=model_name, dim=len(vectors[0]), family_id=family_id)
     PhotoEmbedding.objects.bulk_create(
         rows, update_conflicts=True, unique_fields=["photo", "model_name"], update_fields=["vector", "created_at"]
     )

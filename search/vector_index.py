@@ -1,132 +1,185 @@
-"""One partial HNSW index per model, on the dimension-less `vector` column cast to the model's size,
-and the nearest-neighbour queries that use it.
+"""One partial HNSW index per (model, family) on the dimension-less `vector` column cast to the model's
+size, and the nearest-neighbour queries that use them.
 
-Queries must repeat the same cast and `model_name = …` predicate for PostgreSQL to use the index.
+A search only ever looks inside the user's families, so each family gets a graph of its own: walking
+one shared graph would skip every other family's rows (poor recall with a filter), and the planner
+would rather read the family's vectors exactly (slow once a family has thousands of photos).
+Queries repeat the index's cast and its `model_name = … AND family_id = …` predicate, as literals,
+for PostgreSQL to use it.
 """
 
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterable, Sequence
 
 from django.db import connection
 from psycopg import sql
 
 from search.models import PhotoEmbedding
 
-
-def index_name(model_name: str) -> str:
-    return "photoembedding_hnsw_" + hashlib.sha1(model_name.encode()).hexdigest()[:12]
-
-
-_ensured: set[tuple[str, int, str]] = set()
+TABLE = PhotoEmbedding._meta.db_table
+# HNSW candidate list size: the floor pgvector itself uses (hnsw.ef_search default 40); raised to the
+# number of rows a walk must return. Recall@20 at 40, 10,000 photos per family: ~0.96 (bench/search_latency.py).
+MIN_EF_SEARCH = 40
 
 
-def ensure_index(*, model_name: str, dim: int) -> None:
-    """Create the model's HNSW index if it does not exist (once per process and database)."""
-    key = (model_name, dim, connection.settings_dict["NAME"])
+def index_name(model_name: str, family_id: int) -> str:
+    return f"photoembedding_hnsw_{hashlib.sha1(model_name.encode()).hexdigest()[:12]}_f{int(family_id)}"
+
+
+_ensured: set[tuple[str, int, int, str]] = set()
+
+
+def ensure_index(*, model_name: str, dim: int, family_id: int) -> None:
+    """Create the (model, family) HNSW index if it does not exist (once per process and database).
+
+    Called before a family's first embeddings of a model are written, so the graph starts (almost)
+    empty and grows with each insert. Two workers creating the same index wait for each other on an
+    advisory lock, so neither fails on the other's half-made index. Call inside a transaction."""
+    key = (model_name, int(dim), int(family_id), connection.settings_dict["NAME"])
     if key in _ensured:
         return
-    table = PhotoEmbedding._meta.db_table
+    name = index_name(model_name, family_id)
     statement = sql.SQL(
         "CREATE INDEX IF NOT EXISTS {name} ON {table} USING hnsw ((vector::vector({dim})) vector_cosine_ops) "
-        "WHERE model_name = {model}"
+        "WHERE model_name = {model} AND family_id = {family}"
     ).format(
-        name=sql.Identifier(index_name(model_name)),
-        table=sql.Identifier(table),
+        name=sql.Identifier(name),
+        table=sql.Identifier(TABLE),
         dim=sql.Literal(int(dim)),
         model=sql.Literal(model_name),
+        family=sql.Literal(int(family_id)),
     )
     with connection.cursor() as cursor:
-        if connection.in_atomic_block:
-            # Django's foreign keys are checked at commit; DDL refuses to run while such checks are
-            # pending, so run them now (the constraints go back to their deferred default after).
-            cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+        cursor.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", [name])
+        # Django's foreign keys are checked at commit; DDL refuses to run while such checks are
+        # pending, so run them now (the constraints go back to their deferred default after).
+        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
         cursor.execute(statement.as_string(cursor.connection))
-        if connection.in_atomic_block:
-            cursor.execute("SET CONSTRAINTS ALL DEFERRED")
+        cursor.execute("SET CONSTRAINTS ALL DEFERRED")
     _ensured.add(key)
 
 
-def nearest_photo_ids(*, model_name: str, dim: int, vector, scope_sql: str, scope_params: dict, limit: int,
-                      exclude_id: int | None = None) -> set[int]:
-    """HNSW nearest neighbours of `vector` among one model's embeddings, filtered by `scope_sql`.
+def drop_indexes(*, family_id: int | None = None, model_name: str | None = None) -> int:
+    """Drop the HNSW indexes of a family (all models) or of a model (all families); how many were dropped."""
+    pattern = "^photoembedding_hnsw_"
+    pattern += hashlib.sha1(model_name.encode()).hexdigest()[:12] if model_name else "[0-9a-f]{12}"
+    pattern += f"_f{int(family_id)}$" if family_id is not None else "_f[0-9]+$"
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT indexname FROM pg_indexes WHERE tablename = %s AND indexname ~ %s", [TABLE, pattern])
+        names = [row[0] for row in cursor.fetchall()]
+        for name in names:
+            cursor.execute(sql.SQL("DROP INDEX IF EXISTS {}").format(sql.Identifier(name)).as_string(cursor.connection))
+    _ensured.difference_update({key for key in _ensured
+                                if (family_id is None or key[2] == family_id)
+                                and (model_name is None or key[0] == model_name)})
+    return len(names)
 
-    Iterative scan lets a restrictive filter still fill `limit` rows; the cast and the literal model
-    name repeat the partial index's definition so the planner can use it. Call inside a transaction."""
-    statement = _nearest_statement(model_name, dim, scope_sql, exclude=bool(exclude_id))
-    params = {**scope_params, "query_vector": _vector_literal(vector), "limit": limit, "exclude_id": exclude_id}
+
+def _knn_union(model_name: str, dim: int, family_ids: Sequence[int], vector: str, limit: str, filter_sql: str,
+               *, exclude: bool = False) -> sql.Composed:
+    """`(nearest in family 1) UNION ALL (nearest in family 2) …`: rows (photo_id, distance), each arm a
+    walk of that family's own index. `vector` and `limit` are SQL for the query vector and row count;
+    `filter_sql`, when given, is a predicate on the photo `p` (uploader, tag, dates)."""
+    join = "JOIN gallery_photo p ON p.id = e.photo_id" if filter_sql else ""
+    arms = [
+        sql.SQL(
+            "(SELECT e.photo_id, (e.vector::vector({dim})) <=> {vector} AS distance FROM {table} e {join} "
+            "WHERE e.model_name = {model} AND e.family_id = {family}{filter}{exclude} "
+            "ORDER BY (e.vector::vector({dim})) <=> {vector} LIMIT {limit})"
+        ).format(
+            dim=sql.Literal(int(dim)), vector=sql.SQL(vector), table=sql.Identifier(TABLE), join=sql.SQL(join),
+            model=sql.Literal(model_name), family=sql.Literal(int(family_id)),
+            filter=sql.SQL(f" AND ({filter_sql})" if filter_sql else ""),
+            exclude=sql.SQL(" AND e.photo_id <> %(exclude_id)s" if exclude else ""),
+            limit=sql.SQL(limit),
+        )
+        for family_id in sorted(set(family_ids))
+    ]
+    return sql.SQL(" UNION ALL ").join(arms)
+
+
+def _set_index_parameters(cursor, rows: int) -> None:
+    # Iterative scan: when a filter rejects rows, the walk goes on until `rows` pass (or max_scan_tuples).
+    cursor.execute("SET LOCAL hnsw.iterative_scan = relaxed_order")
+    cursor.execute(f"SET LOCAL hnsw.ef_search = {min(1000, max(MIN_EF_SEARCH, int(rows)))}")
+
+
+def nearest_photos(*, model_name: str, dim: int, vector, family_ids: Sequence[int], limit: int,
+                   filter_sql: str = "", filter_params: dict | None = None,
+                   exclude_id: int | None = None) -> dict[int, float]:
+    """The `limit` photos nearest to `vector` in the given families: photo id → cosine, best first.
+
+    Call inside a transaction (for the SET LOCAL of the index parameters)."""
+    if not family_ids:
+        return {}
+    arms = _knn_union(model_name, dim, family_ids, "%(query_vector)s::vector({dim})".format(dim=int(dim)),
+                      "%(limit)s", filter_sql, exclude=exclude_id is not None)
+    statement = sql.SQL("SELECT photo_id, 1 - distance FROM ({arms}) n ORDER BY distance LIMIT %(limit)s").format(
+        arms=arms)
+    params = {**(filter_params or {}), "query_vector": _vector_literal(vector), "limit": int(limit),
+              "exclude_id": exclude_id}
     with connection.cursor() as cursor:
         _set_index_parameters(cursor, limit)
         cursor.execute(statement.as_string(cursor.connection), params)
-        return {row[0] for row in cursor.fetchall()}
+        return {photo_id: float(cosine) for photo_id, cosine in cursor.fetchall()}
 
 
-def _nearest_statement(model_name: str, dim: int, scope_sql: str, *, exclude: bool = False) -> sql.Composed:
-    return sql.SQL(
-        "SELECT e.photo_id FROM search_photoembedding e JOIN gallery_photo p ON p.id = e.photo_id "
-        "WHERE e.model_name = {model} AND {scope} {exclude} "
-        "ORDER BY (e.vector::vector({dim})) <=> %(query_vector)s::vector({dim}) LIMIT %(limit)s"
-    ).format(
-        model=sql.Literal(model_name),
-        dim=sql.Literal(int(dim)),
-        scope=sql.SQL(scope_sql),
-        exclude=sql.SQL("AND p.id <> %(exclude_id)s" if exclude else ""),
-    )
+def nearest_for_terms(*, model_name: str, dim: int, vectors, family_ids: Sequence[int], first_limit: int,
+                      limit: int, filter_sql: str = "", filter_params: dict | None = None) -> dict[int, tuple[float, int]]:
+    """Candidates for a query's terms, scored, in one statement.
 
-
-def _set_index_parameters(cursor, limit: int) -> None:
-    cursor.execute("SET LOCAL hnsw.iterative_scan = relaxed_order")
-    cursor.execute(f"SET LOCAL hnsw.ef_search = {min(1000, max(40, limit))}")
-
-
-# Room for the scope's vectors in memory (about 3 KB each at 768 dimensions: 64 MB holds ~20,000), so the
-# single exact pass below does not spill them to a temporary file. A ceiling, not an allocation.
-EXACT_PASS_WORK_MEM = "64MB"
-
-
-def nearest_for_terms(*, model_name: str, dim: int, vectors, scope_sql: str, scope_params: dict,
-                       limit: int) -> set[int]:
-    """The union of every term's `limit` nearest photos in scope: nearest_photo_ids for each term, in one pass
-    when the planner would read the scope exactly anyway.
-
-    When the scope is a small share of the model's embeddings (one family among several), PostgreSQL rightly
-    prefers reading every embedding in scope and sorting by distance to walking the HNSW index, which would
-    have to skip all the other families' rows. Done per term, that reads and de-TOASTs the same vectors once
-    per term (several ms per 1,000 photos, every time). Then read them once, keep them in memory, and take each
-    term's `limit` nearest from there: the same ordering on the same rows, so the same photos. When the
-    planner would walk the index, each term keeps its own index walk. Call inside a transaction."""
-    if len(vectors) > 1:
-        statement = _nearest_statement(model_name, dim, scope_sql)
-        params = {**scope_params, "query_vector": _vector_literal(vectors[0]), "limit": limit}
-        with connection.cursor() as cursor:
-            _set_index_parameters(cursor, limit)
-            cursor.execute("EXPLAIN " + statement.as_string(cursor.connection), params)
-            plan = "\n".join(row[0] for row in cursor.fetchall())
-        if index_name(model_name) not in plan:
-            return _nearest_exact_pass(model_name=model_name, dim=dim, vectors=vectors, scope_sql=scope_sql,
-                                       scope_params=scope_params, limit=limit)
-    ids: set[int] = set()
-    for vector in vectors:
-        ids |= nearest_photo_ids(model_name=model_name, dim=dim, vector=vector, scope_sql=scope_sql,
-                                 scope_params=scope_params, limit=limit)
-    return ids
-
-
-def _nearest_exact_pass(*, model_name: str, dim: int, vectors, scope_sql: str, scope_params: dict,
-                        limit: int) -> set[int]:
+    Each term walks each family's index for its nearest photos: `first_limit` for the first term (the
+    query as typed), `limit` for the others (its expansions, which mostly find the same photos). Then every
+    photo found is compared with every term. Returns photo id → (best cosine, index of the term that gave
+    it). Call inside a transaction."""
+    if not family_ids or not len(vectors):
+        return {}
+    walks = []
+    for alias, arms_limit in (("term_first", "%(first_limit)s"), ("term_rest", "%(limit)s")):
+        arms = _knn_union(model_name, dim, family_ids, "t.v", arms_limit, filter_sql)
+        walks.append(sql.SQL("SELECT n.photo_id FROM {alias} t CROSS JOIN LATERAL ({arms}) n").format(
+            alias=sql.Identifier(alias), arms=arms))
     statement = sql.SQL(
-        "WITH scoped AS MATERIALIZED ("
-        "  SELECT e.photo_id, e.vector::vector({dim}) AS v"
-        "  FROM search_photoembedding e JOIN gallery_photo p ON p.id = e.photo_id"
-        "  WHERE e.model_name = {model} AND {scope}) "
-        "SELECT DISTINCT nearest.photo_id FROM unnest(%(term_vectors)s::vector({dim})[]) AS t(v) "
-        "CROSS JOIN LATERAL (SELECT s.photo_id FROM scoped s ORDER BY s.v <=> t.v LIMIT %(limit)s) nearest"
-    ).format(model=sql.Literal(model_name), dim=sql.Literal(int(dim)), scope=sql.SQL(scope_sql))
-    params = {**scope_params, "term_vectors": [_vector_literal(v) for v in vectors], "limit": limit}
+        "WITH t AS MATERIALIZED (SELECT v, i::int - 1 AS i "
+        "                        FROM unnest(%(term_vectors)s::vector({dim})[]) WITH ORDINALITY AS t(v, i)), "
+        "term_first AS (SELECT v FROM t WHERE i = 0), term_rest AS (SELECT v FROM t WHERE i > 0), "
+        "hits AS ({walks}) "
+        "SELECT h.photo_id, best.i, best.cosine FROM (SELECT DISTINCT photo_id FROM hits) h "
+        "JOIN {table} e ON e.photo_id = h.photo_id AND e.model_name = {model} "
+        "CROSS JOIN LATERAL (SELECT t.i, -((e.vector::vector({dim})) <#> t.v) AS cosine "
+        "                    FROM t ORDER BY 2 DESC, 1 LIMIT 1) best"
+    ).format(dim=sql.Literal(int(dim)), walks=sql.SQL(" UNION ALL ").join(walks), table=sql.Identifier(TABLE),
+             model=sql.Literal(model_name))
+    params = {**(filter_params or {}), "term_vectors": [_vector_literal(v) for v in vectors],
+              "first_limit": int(first_limit), "limit": int(limit)}
     with connection.cursor() as cursor:
-        cursor.execute(f"SET LOCAL work_mem = '{EXACT_PASS_WORK_MEM}'")
+        _set_index_parameters(cursor, max(first_limit, limit))
         cursor.execute(statement.as_string(cursor.connection), params)
-        return {row[0] for row in cursor.fetchall()}
+        return {photo_id: (float(cosine), int(i)) for photo_id, i, cosine in cursor.fetchall()}
+
+
+def best_term_scores(*, model_name: str, dim: int, vectors, photo_ids: Iterable[int],
+                     family_ids: Sequence[int]) -> dict[int, tuple[float, int]]:
+    """For given photos of these families: photo id → (best cosine over the terms, index of that term);
+    photos without an embedding of this model are left out."""
+    ids = list(photo_ids)
+    if not ids or not len(vectors):
+        return {}
+    statement = sql.SQL(
+        "WITH t AS MATERIALIZED (SELECT v, i::int - 1 AS i "
+        "                        FROM unnest(%(term_vectors)s::vector({dim})[]) WITH ORDINALITY AS t(v, i)) "
+        "SELECT e.photo_id, best.i, best.cosine FROM {table} e "
+        "CROSS JOIN LATERAL (SELECT t.i, -((e.vector::vector({dim})) <#> t.v) AS cosine "
+        "                    FROM t ORDER BY 2 DESC, 1 LIMIT 1) best "
+        "WHERE e.model_name = {model} AND e.photo_id = ANY(%(ids)s) AND e.family_id = ANY(%(families)s)"
+    ).format(dim=sql.Literal(int(dim)), table=sql.Identifier(TABLE), model=sql.Literal(model_name))
+    with connection.cursor() as cursor:
+        cursor.execute(statement.as_string(cursor.connection),
+                       {"term_vectors": [_vector_literal(v) for v in vectors], "ids": ids,
+                        "families": list(family_ids)})
+        return {photo_id: (float(cosine), int(i)) for photo_id, i, cosine in cursor.fetchall()}
 
 
 def _vector_literal(vector) -> str:

@@ -6,12 +6,14 @@ import numpy as np
 import pytest
 import torch
 from django.core.management import call_command
+from django.db import connection
 from django.urls import reverse
 from django_q.models import OrmQ
 from PIL import Image
 from transformers import AutoModel, AutoProcessor
 
 from gallery.models import Photo
+from search import vector_index
 from search.embedder import Embedder
 from search.models import EmbeddingModel, PhotoEmbedding
 from search.services import embed_missing, photos_retry
@@ -34,6 +36,30 @@ def test_uploaded_red_circle_becomes_ready_with_a_unit_vector_equal_to_a_direct_
     assert abs(np.linalg.norm(stored) - 1) < 1e-5
     direct = Embedder(toy_model, dtype="float32").encode_images([Image.open(photo.original.path).convert("RGB")])[0]
     np.testing.assert_allclose(stored, direct, atol=1e-5)
+
+
+def _hnsw_indexes() -> set[str]:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT indexname FROM pg_indexes WHERE indexname LIKE 'photoembedding_hnsw_%%'")
+        return {row[0] for row in cursor.fetchall()}
+
+
+def test_each_family_gets_its_own_vector_index_which_goes_with_the_family(
+    toy_model, add_shape, family, other_family, mallory, django_capture_on_commit_callbacks
+):
+    vector_index._ensured.clear()  # an earlier test's index may have been rolled back with its transaction
+    with django_capture_on_commit_callbacks(execute=True):
+        mine = add_shape("red", "circle")
+        theirs = add_shape("blue", "square", target_family=other_family, user=mallory)
+    run_queued_tasks()
+    assert PhotoEmbedding.objects.get(photo=mine).family_id == family.pk
+    assert PhotoEmbedding.objects.get(photo=theirs).family_id == other_family.pk
+    ours, joneses = vector_index.index_name(toy_model, family.pk), vector_index.index_name(toy_model, other_family.pk)
+    assert {ours, joneses} <= _hnsw_indexes()
+
+    other_family.delete()
+    assert joneses not in _hnsw_indexes() and ours in _hnsw_indexes()
+    assert not PhotoEmbedding.objects.filter(photo_id=theirs.pk).exists()
 
 
 def test_calibrated_probability_equals_transformers_sigmoid_of_logits(toy_model, add_shape, django_capture_on_commit_callbacks):
