@@ -65,7 +65,7 @@ TARGET_RECALL = 0.95
 RECALL_K = 20
 # Steps of search.engine timed separately (whichever exist; nested ones overlap their callers).
 COMPONENTS = ["preferences_for", "_scope_family_ids", "expand", "family_search_model", "term_vectors",
-              "nearest_for_terms", "metadata_candidates", "_semantic_scores", "_candidate_meta_scores",
+              "nearest_for_terms", "metadata_query", "metadata_candidates", "_candidate_meta_scores",
               "metadata_scores", "_photos"]
 
 SUBJECTS = ["dog", "cat", "baby", "child", "horse", "bird", "grandmother", "friends", "cake", "boat", "car",

@@ -25,11 +25,11 @@ from django.utils import timezone
 from gallery.models import Photo, Tag
 from search.embedder import ModelUnavailable, get_embedder
 from search.expansion import Term, expand
-from search.metadata import MetaMatch, metadata_candidates, metadata_scores
+from search.metadata import MetaMatch, MetaQuery, metadata_candidates, metadata_query, metadata_scores
 from search.models import PhotoEmbedding, SearchPreferences
 from search.selectors import family_search_model
 from search.text_embeddings import term_vectors
-from search.vector_index import best_term_scores, nearest_for_terms, nearest_photos
+from search.vector_index import nearest_for_terms, nearest_photos
 
 MAX_QUERY_CHARS = 300
 SORTS = ("relevance", "date")
@@ -138,13 +138,14 @@ def search_photos(*, user: AbstractBaseUser, params: SearchParams) -> SearchResp
     expansion = prefs.expansion_enabled if params.expansion_enabled is None else params.expansion_enabled
     response.terms = expand(query, family_ids=family_ids, enabled=expansion)
     filter_sql, filter_params = _filters(params)
-    scope_sql, scope_params = _scope(family_ids, filter_sql, filter_params)
 
+    meta_query = metadata_query(query=query, family_ids=family_ids)
+    meta_hits = metadata_candidates(meta_query, family_ids=family_ids, filter_sql=filter_sql,
+                                    filter_params=filter_params, limit=settings.SEARCH_CANDIDATES)
     with transaction.atomic():  # SET LOCAL of the index parameters lasts for this block only
-        sem_scores, models = _semantic_candidates(response, family_ids, filter_sql, filter_params, params.limit)
-        response.timings_ms["semantic"] = (time.perf_counter() - started) * 1000
-        meta_hits = metadata_candidates(query=query, scope_sql=scope_sql, scope_params=scope_params,
-                                        limit=settings.SEARCH_CANDIDATES)
+        sem_scores, models = _semantic_candidates(response, family_ids, filter_sql, filter_params, params.limit,
+                                                  meta_hits)
+    response.timings_ms["candidates"] = (time.perf_counter() - started) * 1000
     candidate_ids = set(meta_hits) | set(sem_scores)
     response.candidate_count = len(candidate_ids)
     if not response.semantic_available:
@@ -154,8 +155,7 @@ def search_photos(*, user: AbstractBaseUser, params: SearchParams) -> SearchResp
         response.timings_ms["total"] = (time.perf_counter() - started) * 1000
         return response
 
-    sem_scores.update(_semantic_scores(models, [pid for pid in meta_hits if pid not in sem_scores]))
-    meta_known = _candidate_meta_scores(query, candidate_ids, meta_hits)
+    meta_known = _candidate_meta_scores(meta_query, family_ids, candidate_ids, meta_hits)
     scored = []
     for photo_id in candidate_ids:
         sem = sem_scores.get(photo_id)
@@ -176,7 +176,7 @@ def search_photos(*, user: AbstractBaseUser, params: SearchParams) -> SearchResp
         rows.sort(key=lambda row: (row[1], taken[row[0]], row[0]), reverse=True)
     rows = rows[: max(1, params.limit)]
     photos = _photos(rows)
-    page_meta = metadata_scores(query=query, photo_ids=[row[0] for row in rows])
+    page_meta = metadata_scores(meta_query, photo_ids=[row[0] for row in rows])
     results = []
     for photo_id, score, sem, meta in rows:
         if photo_id not in photos:
@@ -232,18 +232,13 @@ def _filters(params: SearchParams) -> tuple[str, dict]:
     return " AND ".join(clauses), values
 
 
-def _scope(family_ids: list[int], filter_sql: str, filter_params: dict) -> tuple[str, dict]:
-    """The whole scope as a SQL predicate on gallery_photo `p`: the user's families and the active filters."""
-    clauses = ["p.family_id = ANY(%(scope_families)s)"] + ([filter_sql] if filter_sql else [])
-    return " AND ".join(clauses), {"scope_families": family_ids, **filter_params}
-
-
 def _day_start(day: date) -> datetime:
     return timezone.make_aware(datetime.combine(day, datetime.min.time()))
 
 
-def _semantic_candidates(response: SearchResponse, family_ids, filter_sql, filter_params, limit: int):
-    """Nearest neighbours per term and search model (families mid-switch keep their previous model), scored.
+def _semantic_candidates(response: SearchResponse, family_ids, filter_sql, filter_params, limit: int, also_ids):
+    """Nearest neighbours per term and search model (families mid-switch keep their previous model), scored
+    along with `also_ids` (the metadata matches).
 
     Returns ({photo id: (cosine, p_sem, winning term, model)}, {model: (term vectors, a, b, term texts, dim,
     its families)})."""
@@ -267,7 +262,7 @@ def _semantic_candidates(response: SearchResponse, family_ids, filter_sql, filte
         found = nearest_for_terms(
             model_name=model_name, dim=embedder.dim, vectors=vectors, family_ids=model_families,
             first_limit=max(limit, settings.SEARCH_NEIGHBOURS), limit=settings.SEARCH_NEIGHBOURS,
-            filter_sql=filter_sql, filter_params=filter_params)
+            filter_sql=filter_sql, filter_params=filter_params, also_ids=also_ids)
         scores.update(_scored(found, model_name, models[model_name]))
     if problems:
         response.semantic_available = False
@@ -281,18 +276,7 @@ def _scored(found: dict[int, tuple[float, int]], model_name: str, model: tuple) 
             for photo_id, (cosine, term) in found.items()}
 
 
-def _semantic_scores(models: dict[str, tuple], photo_ids: list[int]) -> dict[int, tuple]:
-    """photo id → (cosine, p_sem, winning term, model) over every term, for photos found by metadata only."""
-    out: dict[int, tuple] = {}
-    for model_name, model in models.items():
-        vectors, _, _, _, dim, model_families = model
-        found = best_term_scores(model_name=model_name, dim=dim, vectors=vectors, photo_ids=photo_ids,
-                                 family_ids=model_families)
-        out.update(_scored(found, model_name, model))
-    return out
-
-
-def _candidate_meta_scores(query: str, candidate_ids: set[int],
+def _candidate_meta_scores(meta_query: MetaQuery, family_ids: list[int], candidate_ids: set[int],
                            meta_hits: dict[int, MetaMatch]) -> dict[int, MetaMatch]:
     """s_meta of every candidate (without the per-field breakdown, which only the returned page needs).
 
@@ -301,9 +285,7 @@ def _candidate_meta_scores(query: str, candidate_ids: set[int],
     rest = [photo_id for photo_id in candidate_ids if photo_id not in meta_hits]
     if len(meta_hits) < settings.SEARCH_CANDIDATES or not rest:
         return meta_hits
-    with transaction.atomic():  # for metadata_candidates' SET LOCAL
-        more = metadata_candidates(query=query, scope_sql="p.id = ANY(%(meta_rest)s)",
-                                   scope_params={"meta_rest": rest}, limit=len(rest))
+    more = metadata_candidates(meta_query, family_ids=family_ids, photo_ids=rest, limit=len(rest))
     return {**meta_hits, **more}
 
 

@@ -1,10 +1,16 @@
-"""Metadata matching: a weighted full-text document per photo, and trigram similarity for typos.
+"""Metadata matching: a weighted full-text document per photo, and trigram spelling correction for typos.
 
-s_meta(i) = max(ts_rank_cd(document, query, 32), TYPO_WEIGHT · word_similarity(query, words))
-(the typo part only for queries of up to TYPO_MAX_WORDS words)
+s_meta(i) = max(ts_rank_cd(document, query, 32), TYPO_WEIGHT · typo(i))
 where plain words are OR-ed (see _tsquery) and websearch syntax is honoured as written.
 ts_rank_cd with normalisation 32 is rank / (rank + 1): already squashed into [0, 1). Field weights:
 tags A (1.0), title B (0.4), description C (0.2), file name D (0.1), PostgreSQL's defaults.
+
+Typos: each family keeps a vocabulary of the words in its photos' metadata (SearchWord). A query word
+that is not in the vocabulary is matched, by trigram similarity, to the closest vocabulary words
+(similarity >= TYPO_THRESHOLD); typo(i) is the similarity of the best such correction found in photo i's
+document. Looking words up in a small vocabulary, rather than comparing the query with every
+photo's text, keeps this to a millisecond whatever the library's size (bench/search_latency.py).
+Every query goes through the family's own rows only (PhotoDocument carries the photo's family).
 """
 
 from __future__ import annotations
@@ -15,30 +21,35 @@ from dataclasses import dataclass, field
 
 from django.db import connection
 
-from search.models import PhotoDocument
+from search.models import PhotoDocument, SearchWord
 
 TEXT_CONFIG = "english"
-# Typo matching is for keyword-like queries: word_similarity compares the whole query with the
-# best-matching stretch of a photo's words, so a longer sentence practically never reaches the
-# threshold, yet checking it costs a trigram scan over every family's documents.
-TYPO_MAX_WORDS = 3
-# A typo match is weaker evidence than a real word match, and only counts above this similarity.
+# A spelling correction is weaker evidence than a real word match, and only counts above this similarity.
 TYPO_WEIGHT = 0.5
 TYPO_THRESHOLD = 0.5
+CORRECTIONS_PER_WORD = 2
+MIN_WORD_LENGTH = 3  # shorter words have too few trigrams to correct reliably
+MAX_WORD_LENGTH = SearchWord._meta.get_field("word").max_length
 FIELDS = ("tags", "title", "description", "filename")
+FIELD_WEIGHTS = ("a", "b", "c", "d")
+
+DOCUMENTS = PhotoDocument._meta.db_table
+WORDS = SearchWord._meta.db_table
+_SPLIT_WORDS = "regexp_split_to_table({}, '[^[:alnum:]]+')"
 
 
 def documents_refresh(photo_ids: Iterable[int]) -> None:
-    """(Re)build the search documents of these photos from their current metadata."""
+    """(Re)build the search documents of these photos from their current metadata, and add their words to
+    their family's vocabulary (words that later disappear from every photo stay: a correction to them
+    then simply matches nothing)."""
     ids = list(photo_ids)
     if not ids:
         return
-    table = PhotoDocument._meta.db_table
     with connection.cursor() as cursor:
         cursor.execute(
             f"""
-            INSERT INTO {table} (photo_id, document, words, updated_at)
-            SELECT p.id,
+            INSERT INTO {DOCUMENTS} (photo_id, family_id, document, words, updated_at)
+            SELECT p.id, p.family_id,
                    setweight(to_tsvector(%(cfg)s, unaccent(coalesce(t.names, ''))), 'A')
                 || setweight(to_tsvector(%(cfg)s, unaccent(p.title)), 'B')
                 || setweight(to_tsvector(%(cfg)s, unaccent(p.description)), 'C')
@@ -58,13 +69,22 @@ def documents_refresh(photo_ids: Iterable[int]) -> None:
             """,
             {"cfg": TEXT_CONFIG, "ids": ids},
         )
+        cursor.execute(
+            f"""
+            INSERT INTO {WORDS} (family_id, word)
+            SELECT DISTINCT d.family_id, w FROM {DOCUMENTS} d CROSS JOIN LATERAL {_SPLIT_WORDS.format("d.words")} w
+            WHERE d.photo_id = ANY(%(ids)s) AND length(w) BETWEEN %(shortest)s AND %(longest)s
+            ON CONFLICT (family_id, word) DO NOTHING
+            """,
+            {"ids": ids, "shortest": MIN_WORD_LENGTH, "longest": MAX_WORD_LENGTH},
+        )
 
 
 def documents_missing_refresh(limit: int = 5000) -> int:
     """Build documents for photos that have none (photos from before this feature, or a lost hook)."""
     with connection.cursor() as cursor:
         cursor.execute(
-            f"SELECT p.id FROM gallery_photo p LEFT JOIN {PhotoDocument._meta.db_table} d ON d.photo_id = p.id "
+            f"SELECT p.id FROM gallery_photo p LEFT JOIN {DOCUMENTS} d ON d.photo_id = p.id "
             "WHERE d.photo_id IS NULL LIMIT %s",
             [limit],
         )
@@ -81,6 +101,26 @@ class MetaMatch:
     fields: list[str] = field(default_factory=list)
 
 
+@dataclass(frozen=True)
+class Correction:
+    word: str  # as typed (lower-cased, without accents)
+    replacement: str  # a word of the family's vocabulary
+    similarity: float
+    tsquery: str = ""  # the replacement as a tsquery
+
+
+@dataclass
+class MetaQuery:
+    """A query made ready for metadata matching: its tsquery and its spelling corrections.
+
+    The tsqueries are parsed once, here, and go into the matching statements as constants: written as
+    expressions, PostgreSQL would parse them again for every row it ranks (most of the time, measured)."""
+
+    text: str
+    tsquery: str = ""
+    corrections: list[Correction] = field(default_factory=list)
+
+
 # Plain words match if ANY of them matches (ts_rank_cd rewards photos that match more of them):
 # "kids on the beach at sunset" should still find the photo tagged "beach". A query that uses
 # websearch syntax ("quoted phrase", -word, or) keeps exactly what it says.
@@ -93,71 +133,123 @@ def _tsquery(query: str) -> str:
     return _ALL_WORDS if _SYNTAX.search(query) else _ANY_WORD
 
 
-def typo_enabled(query: str) -> bool:
-    return len(query.split()) <= TYPO_MAX_WORDS
+def metadata_query(*, query: str, family_ids: Sequence[int]) -> MetaQuery:
+    """Look up spelling corrections for the query's words that no photo of these families uses.
 
-
-def _typo_sql(query: str) -> str:
-    return "word_similarity(q.words, d.words)" if typo_enabled(query) else "0::real"
-
-
-def _candidate_sql(scope_sql: str, query: str) -> str:
-    return f"""
-        WITH q AS (SELECT {_tsquery(query)} AS tsq, lower(unaccent(%(q)s)) AS words)
-        SELECT d.photo_id,
-               CASE WHEN d.document @@ q.tsq THEN ts_rank_cd(d.document, q.tsq, 32) ELSE 0 END AS fts,
-               {_typo_sql(query)} AS typo
-        FROM {PhotoDocument._meta.db_table} d JOIN gallery_photo p ON p.id = d.photo_id, q
-        WHERE ({scope_sql}) AND (d.document @@ q.tsq{" OR q.words <%% d.words" if typo_enabled(query) else ""})
-    """
-
-
-def metadata_candidates(*, query: str, scope_sql: str, scope_params: dict, limit: int) -> dict[int, MetaMatch]:
-    """Photos whose metadata matches `query`, within the scope (a SQL predicate on `p`), best first."""
-    sql = (f"SELECT photo_id, fts, typo FROM ({_candidate_sql(scope_sql, query)}) m "
-           "ORDER BY greatest(m.fts, m.typo * %(typo_weight)s) DESC LIMIT %(limit)s")
-    params = {**scope_params, "cfg": TEXT_CONFIG, "q": query, "limit": limit, "typo_weight": TYPO_WEIGHT}
+    Only content words of plain queries are corrected (a query in websearch syntax says exactly what it
+    means); each gets its CORRECTIONS_PER_WORD closest vocabulary words."""
+    meta = MetaQuery(text=query)
+    if not query.strip() or not family_ids:
+        return meta
     with connection.cursor() as cursor:
-        cursor.execute(f"SET LOCAL pg_trgm.word_similarity_threshold = {TYPO_THRESHOLD}")
+        cursor.execute(f"SELECT ({_tsquery(query)})::text", {"cfg": TEXT_CONFIG, "q": query})
+        meta.tsquery = cursor.fetchone()[0]
+        if _SYNTAX.search(query):
+            return meta
+        cursor.execute(
+            f"""
+            WITH typed AS (
+                SELECT DISTINCT w FROM {_SPLIT_WORDS.format("lower(unaccent(%(q)s))")} w
+                WHERE length(w) BETWEEN %(shortest)s AND %(longest)s AND to_tsvector(%(cfg)s, w) <> ''::tsvector
+            ), unknown AS (
+                SELECT w FROM typed
+                WHERE NOT EXISTS (SELECT 1 FROM {WORDS} s WHERE s.word = typed.w AND s.family_id = ANY(%(families)s))
+            )
+            SELECT u.w, c.word, c.similarity, plainto_tsquery(%(cfg)s, c.word)::text
+            FROM unknown u CROSS JOIN LATERAL (
+                SELECT s.word, max(similarity(u.w, s.word)) AS similarity FROM {WORDS} s
+                WHERE s.word %% u.w AND s.family_id = ANY(%(families)s)
+                GROUP BY s.word HAVING max(similarity(u.w, s.word)) >= %(threshold)s
+                ORDER BY 2 DESC, 1 LIMIT %(per_word)s
+            ) c
+            ORDER BY 1, 3 DESC, 2
+            """,
+            {"q": query, "cfg": TEXT_CONFIG, "families": list(family_ids), "threshold": TYPO_THRESHOLD,
+             "per_word": CORRECTIONS_PER_WORD, "shortest": MIN_WORD_LENGTH, "longest": MAX_WORD_LENGTH},
+        )
+        meta.corrections = [Correction(word, replacement, float(sim), tsquery)
+                            for word, replacement, sim, tsquery in cursor.fetchall() if tsquery]
+    return meta
+
+
+def _typo_parts(meta: MetaQuery) -> tuple[list[str], dict]:
+    """One SQL test per correction, `d.document @@ <the corrected word>`, and their parameters."""
+    tests, params = [], {}
+    for n, correction in enumerate(meta.corrections):
+        tests.append(f"d.document @@ %(fix_{n})s::tsquery")
+        params[f"fix_{n}"] = correction.tsquery
+    return tests, params
+
+
+def _typo_sql(tests: list[str]) -> str:
+    if not tests:
+        return "0::real"
+    cases = ", ".join(f"CASE WHEN {test} THEN %(sim_{n})s ELSE 0 END" for n, test in enumerate(tests))
+    return f"greatest({cases})::real"
+
+
+def _params(meta: MetaQuery, typo_params: dict) -> dict:
+    sims = {f"sim_{n}": c.similarity for n, c in enumerate(meta.corrections)}
+    return {"tsq": meta.tsquery, **typo_params, **sims}
+
+
+def metadata_candidates(meta: MetaQuery, *, family_ids: Sequence[int], limit: int, filter_sql: str = "",
+                        filter_params: dict | None = None, photo_ids: Sequence[int] | None = None) -> dict[int, MetaMatch]:
+    """Photos of these families whose metadata matches, best first (`filter_sql`: a predicate on the photo `p`;
+    `photo_ids`: only among these)."""
+    if not meta.tsquery or not family_ids:
+        return {}
+    tests, typo_params = _typo_parts(meta)
+    match = " OR ".join(["d.document @@ q.tsq", *tests])
+    join = "JOIN gallery_photo p ON p.id = d.photo_id" if filter_sql else ""
+    sql = f"""
+        WITH q AS (SELECT %(tsq)s::tsquery AS tsq)
+        SELECT photo_id, fts, typo FROM (
+            SELECT d.photo_id,
+                   CASE WHEN d.document @@ q.tsq THEN ts_rank_cd(d.document, q.tsq, 32) ELSE 0 END AS fts,
+                   {_typo_sql(tests)} AS typo
+            FROM {DOCUMENTS} d {join}, q
+            WHERE d.family_id = ANY(%(families)s) {f"AND ({filter_sql})" if filter_sql else ""}
+              {"AND d.photo_id = ANY(%(only)s)" if photo_ids is not None else ""} AND ({match})
+        ) m
+        ORDER BY greatest(m.fts, m.typo * %(typo_weight)s) DESC, m.photo_id LIMIT %(limit)s
+    """
+    params = {**(filter_params or {}), **_params(meta, typo_params), "families": list(family_ids),
+              "only": list(photo_ids or []), "limit": limit, "typo_weight": TYPO_WEIGHT}
+    with connection.cursor() as cursor:
         cursor.execute(sql, params)
         rows = cursor.fetchall()
     return {photo_id: _match(fts, typo) for photo_id, fts, typo in rows}
 
 
-def metadata_scores(*, query: str, photo_ids: Sequence[int]) -> dict[int, MetaMatch]:
+def metadata_scores(meta: MetaQuery, *, photo_ids: Sequence[int]) -> dict[int, MetaMatch]:
     """s_meta and the matching fields for given photos (candidates found by the image search too)."""
-    if not photo_ids or not query.strip():
+    if not photo_ids or not meta.tsquery:
         return {}
+    tests, typo_params = _typo_parts(meta)
+    field_hits = ", ".join(f"ts_filter(d.document, '{{{weight}}}') @@ q.tsq" for weight in FIELD_WEIGHTS)
+    typo_hits = ", ".join(tests) or "NULL"
     sql = f"""
-        WITH q AS (SELECT {_tsquery(query)} AS tsq, lower(unaccent(%(q)s)) AS words)
-        SELECT p.id,
-               coalesce(CASE WHEN d.document @@ q.tsq THEN ts_rank_cd(d.document, q.tsq, 32) END, 0),
-               coalesce({_typo_sql(query)}, 0),
-               to_tsvector(%(cfg)s, unaccent(coalesce(t.names, ''))) @@ q.tsq,
-               to_tsvector(%(cfg)s, unaccent(p.title)) @@ q.tsq,
-               to_tsvector(%(cfg)s, unaccent(p.description)) @@ q.tsq,
-               to_tsvector(%(cfg)s, unaccent(regexp_replace(p.original_filename, '[._-]+', ' ', 'g'))) @@ q.tsq
-        FROM gallery_photo p
-        LEFT JOIN {PhotoDocument._meta.db_table} d ON d.photo_id = p.id
-        LEFT JOIN LATERAL (
-            SELECT string_agg(tag.name, ' ') AS names
-            FROM gallery_photo_tags pt JOIN gallery_tag tag ON tag.id = pt.tag_id WHERE pt.photo_id = p.id
-        ) t ON true, q
-        WHERE p.id = ANY(%(ids)s)
+        WITH q AS (SELECT %(tsq)s::tsquery AS tsq)
+        SELECT d.photo_id,
+               CASE WHEN d.document @@ q.tsq THEN ts_rank_cd(d.document, q.tsq, 32) ELSE 0 END,
+               {_typo_sql(tests)}, ARRAY[{field_hits}], ARRAY[{typo_hits}]
+        FROM {DOCUMENTS} d, q
+        WHERE d.photo_id = ANY(%(ids)s)
     """
     with connection.cursor() as cursor:
-        cursor.execute(sql, {"cfg": TEXT_CONFIG, "q": query, "ids": list(photo_ids)})
+        cursor.execute(sql, {**_params(meta, typo_params), "ids": list(photo_ids)})
         rows = cursor.fetchall()
     out = {}
-    for photo_id, fts, typo, *field_hits in rows:
+    for photo_id, fts, typo, hits, typo_hits in rows:
         match = _match(fts, typo)
-        match.fields = [name for name, hit in zip(FIELDS, field_hits) if hit]
+        match.fields = [name for name, hit in zip(FIELDS, hits) if hit]
         if not match.fields and match.typo:
-            match.fields = ["similar spelling"]
+            fixes = [c for c, hit in zip(meta.corrections, typo_hits) if hit]
+            match.fields = ["similar spelling (" + ", ".join(f"{c.word} → {c.replacement}" for c in fixes) + ")"]
         out[photo_id] = match
     return out
 
 
 def _match(fts: float, typo: float) -> MetaMatch:
-    typo = typo if typo >= TYPO_THRESHOLD else 0.0
     return MetaMatch(score=max(float(fts), TYPO_WEIGHT * float(typo)), fts=float(fts), typo=float(typo))

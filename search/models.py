@@ -131,12 +131,26 @@ class PhotoDocument(models.Model):
     plus its plain words for trigram typo matching. Kept current from the gallery's hooks."""
 
     photo = models.OneToOneField(Photo, on_delete=models.CASCADE, primary_key=True, related_name="search_document")
+    family = models.ForeignKey(Family, on_delete=models.CASCADE, related_name="+",
+                               help_text="The photo's family, so a search reads only its own families' documents.")
     document = SearchVectorField()
-    words = models.TextField()
+    words = models.TextField(help_text="The plain words of the document, for the family's vocabulary.")
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
-        indexes = [
-            GinIndex(fields=["document"], name="photodocument_fts"),
-            GinIndex(fields=["words"], opclasses=["gin_trgm_ops"], name="photodocument_trgm"),
-        ]
+        indexes = [GinIndex(fields=["document"], name="photodocument_fts")]
+
+
+class SearchWord(models.Model):
+    """A word found in the metadata of some photo of a family: the vocabulary that typo matching corrects
+    query words to, by trigram similarity (search.metadata)."""
+
+    family = models.ForeignKey(Family, on_delete=models.CASCADE, related_name="+")
+    word = models.CharField(max_length=64)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["family", "word"], name="unique_family_word")]
+        indexes = [GinIndex(fields=["word"], opclasses=["gin_trgm_ops"], name="searchword_trgm")]
+
+    def __str__(self) -> str:
+        return self.word

@@ -127,13 +127,14 @@ def nearest_photos(*, model_name: str, dim: int, vector, family_ids: Sequence[in
 
 
 def nearest_for_terms(*, model_name: str, dim: int, vectors, family_ids: Sequence[int], first_limit: int,
-                      limit: int, filter_sql: str = "", filter_params: dict | None = None) -> dict[int, tuple[float, int]]:
+                      limit: int, filter_sql: str = "", filter_params: dict | None = None,
+                      also_ids: Iterable[int] = ()) -> dict[int, tuple[float, int]]:
     """Candidates for a query's terms, scored, in one statement.
 
     Each term walks each family's index for its nearest photos: `first_limit` for the first term (the
     query as typed), `limit` for the others (its expansions, which mostly find the same photos). Then every
-    photo found is compared with every term. Returns photo id → (best cosine, index of the term that gave
-    it). Call inside a transaction."""
+    photo found, and every photo of `also_ids` (found by other means) in these families, is compared with
+    every term. Returns photo id → (best cosine, index of the term that gave it). Call inside a transaction."""
     if not family_ids or not len(vectors):
         return {}
     walks = []
@@ -141,44 +142,24 @@ def nearest_for_terms(*, model_name: str, dim: int, vectors, family_ids: Sequenc
         arms = _knn_union(model_name, dim, family_ids, "t.v", arms_limit, filter_sql)
         walks.append(sql.SQL("SELECT n.photo_id FROM {alias} t CROSS JOIN LATERAL ({arms}) n").format(
             alias=sql.Identifier(alias), arms=arms))
+    walks.append(sql.SQL("SELECT unnest(%(also_ids)s::bigint[])"))
     statement = sql.SQL(
         "WITH t AS MATERIALIZED (SELECT v, i::int - 1 AS i "
         "                        FROM unnest(%(term_vectors)s::vector({dim})[]) WITH ORDINALITY AS t(v, i)), "
         "term_first AS (SELECT v FROM t WHERE i = 0), term_rest AS (SELECT v FROM t WHERE i > 0), "
         "hits AS ({walks}) "
         "SELECT h.photo_id, best.i, best.cosine FROM (SELECT DISTINCT photo_id FROM hits) h "
-        "JOIN {table} e ON e.photo_id = h.photo_id AND e.model_name = {model} "
+        "JOIN {table} e ON e.photo_id = h.photo_id AND e.model_name = {model} AND e.family_id = ANY(%(families)s) "
         "CROSS JOIN LATERAL (SELECT t.i, -((e.vector::vector({dim})) <#> t.v) AS cosine "
         "                    FROM t ORDER BY 2 DESC, 1 LIMIT 1) best"
     ).format(dim=sql.Literal(int(dim)), walks=sql.SQL(" UNION ALL ").join(walks), table=sql.Identifier(TABLE),
              model=sql.Literal(model_name))
     params = {**(filter_params or {}), "term_vectors": [_vector_literal(v) for v in vectors],
-              "first_limit": int(first_limit), "limit": int(limit)}
+              "first_limit": int(first_limit), "limit": int(limit), "also_ids": list(also_ids),
+              "families": list(family_ids)}
     with connection.cursor() as cursor:
         _set_index_parameters(cursor, max(first_limit, limit))
         cursor.execute(statement.as_string(cursor.connection), params)
-        return {photo_id: (float(cosine), int(i)) for photo_id, i, cosine in cursor.fetchall()}
-
-
-def best_term_scores(*, model_name: str, dim: int, vectors, photo_ids: Iterable[int],
-                     family_ids: Sequence[int]) -> dict[int, tuple[float, int]]:
-    """For given photos of these families: photo id → (best cosine over the terms, index of that term);
-    photos without an embedding of this model are left out."""
-    ids = list(photo_ids)
-    if not ids or not len(vectors):
-        return {}
-    statement = sql.SQL(
-        "WITH t AS MATERIALIZED (SELECT v, i::int - 1 AS i "
-        "                        FROM unnest(%(term_vectors)s::vector({dim})[]) WITH ORDINALITY AS t(v, i)) "
-        "SELECT e.photo_id, best.i, best.cosine FROM {table} e "
-        "CROSS JOIN LATERAL (SELECT t.i, -((e.vector::vector({dim})) <#> t.v) AS cosine "
-        "                    FROM t ORDER BY 2 DESC, 1 LIMIT 1) best "
-        "WHERE e.model_name = {model} AND e.photo_id = ANY(%(ids)s) AND e.family_id = ANY(%(families)s)"
-    ).format(dim=sql.Literal(int(dim)), table=sql.Identifier(TABLE), model=sql.Literal(model_name))
-    with connection.cursor() as cursor:
-        cursor.execute(statement.as_string(cursor.connection),
-                       {"term_vectors": [_vector_literal(v) for v in vectors], "ids": ids,
-                        "families": list(family_ids)})
         return {photo_id: (float(cosine), int(i)) for photo_id, i, cosine in cursor.fetchall()}
 
 

@@ -7,6 +7,7 @@ import pytest
 from gallery.models import Photo
 from gallery.services import photo_update
 from search.engine import SearchParams, search_photos
+from search.metadata import TYPO_WEIGHT, metadata_query
 from search.models import SearchPreferences, Synonym
 from tests.queue import run_queued_tasks
 
@@ -73,7 +74,27 @@ def test_typos_still_match_metadata(shapes, alice, add_shape):
     party = add_shape("green", "square", tags=["birthday"])
     response = search(alice, "birthdy", min_score=0.01)
     assert response.results and response.results[0].photo.pk == party.pk
-    assert response.results[0].explanation.meta_typo > 0.5
+    explanation = response.results[0].explanation
+    assert explanation.meta_typo > 0.5 and explanation.meta_fts == 0
+    assert explanation.meta_score == pytest.approx(TYPO_WEIGHT * explanation.meta_typo)
+    assert explanation.meta_fields == ["similar spelling (birthdy → birthday)"]
+
+
+def test_a_typo_in_a_longer_sentence_is_corrected_too_and_known_words_are_left_alone(toy_model, alice, add_shape):
+    beach = add_shape("yellow", "circle", description="Sandcastles on the beach", tags=["holiday"])
+    response = search(alice, "kids making sandcastels at the seaside", min_score=0.01)
+    assert [r.photo.pk for r in response.results][:1] == [beach.pk]
+    assert response.results[0].explanation.meta_fields == ["similar spelling (sandcastels → sandcastles)"]
+    meta = metadata_query(query="holiday on the beach", family_ids=[beach.family_id])
+    assert meta.corrections == []  # every content word is in the family's vocabulary
+
+
+def test_spelling_corrections_come_from_the_users_own_families_only(toy_model, alice, add_shape, other_family, mallory):
+    add_shape("red", "circle", target_family=other_family, user=mallory, tags=["sunflower"])
+    mine = add_shape("blue", "square", tags=["sunflowers"])
+    meta = metadata_query(query="sunflowr", family_ids=[mine.family_id])
+    assert [c.replacement for c in meta.corrections] == ["sunflowers"]  # not the Joneses' "sunflower"
+    assert [r.photo.pk for r in search(alice, "sunflowr", min_score=0.01).results] == [mine.pk]
 
 
 def test_minimum_score_hides_and_counts(shapes, alice):
