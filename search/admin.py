@@ -1,10 +1,11 @@
 from __future__ import annotations
 
+from django import forms
 from django.contrib import admin
 from django.utils.html import format_html
 
 from gallery.selectors import family_status_counts
-from search.models import EmbeddingModel, IndexedFamily, IndexedPhoto
+from search.models import EmbeddingModel, IndexedFamily, IndexedPhoto, SearchPreferences, Synonym
 from search.services import photos_retry
 
 
@@ -73,3 +74,66 @@ class IndexedPhotoAdmin(admin.ModelAdmin):
     def retry(self, request, queryset):
         count = photos_retry(photo_ids=list(queryset.values_list("pk", flat=True)))
         self.message_user(request, f"Queued {count} photo(s) for embedding.")
+
+
+class SynonymForm(forms.ModelForm):
+    related = forms.CharField(
+        widget=forms.TextInput(attrs={"size": 80}),
+        help_text="Comma-separated, most similar first, e.g. “puppy, hound, doggy”. "
+                  "Works both ways: a query with any of these words is expanded with the others.",
+    )
+
+    class Meta:
+        model = Synonym
+        fields = ["family", "term", "related"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.instance.pk:
+            self.initial["related"] = ", ".join(self.instance.related)
+
+    def clean_term(self) -> str:
+        return " ".join(self.cleaned_data["term"].split())
+
+    def clean_related(self) -> list[str]:
+        related, seen = [], set()
+        for part in self.cleaned_data["related"].split(","):
+            text = " ".join(part.split())
+            if text and text.lower() not in seen:
+                seen.add(text.lower())
+                related.append(text)
+        if not related:
+            raise forms.ValidationError("Give at least one related term.")
+        return related
+
+    def validate_unique(self) -> None:
+        super().validate_unique()
+        # The database's unique constraints treat "no family" specially; say so before it refuses.
+        clash = Synonym.objects.filter(family=self.cleaned_data.get("family"),
+                                       term__iexact=self.cleaned_data.get("term", "")).exclude(pk=self.instance.pk)
+        if clash.exists():
+            self.add_error("term", "There is already an entry for this term here.")
+
+
+@admin.register(Synonym)
+class SynonymAdmin(admin.ModelAdmin):
+    form = SynonymForm
+    list_display = ["term", "related_terms", "scope", "updated_at"]
+    list_filter = [("family", admin.RelatedOnlyFieldListFilter)]
+    search_fields = ["term", "related"]
+    list_select_related = ["family"]
+
+    @admin.display(description="related terms")
+    def related_terms(self, obj: Synonym) -> str:
+        return ", ".join(obj.related)
+
+    @admin.display(description="used by", ordering="family__name")
+    def scope(self, obj: Synonym) -> str:
+        return obj.family.name if obj.family_id else "every family"
+
+
+@admin.register(SearchPreferences)
+class SearchPreferencesAdmin(admin.ModelAdmin):
+    list_display = ["user", "semantic_weight", "metadata_weight", "min_score", "expansion_enabled", "default_sort"]
+    list_select_related = ["user"]
+    search_fields = ["user__username"]

@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import heapq
 import re
+import threading
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from django.db.models import Q
+from django.db.models import Count, Max, Q
 
 from search.models import Synonym
 
@@ -33,17 +34,36 @@ class Term:
         return not self.substitutions
 
 
+_groups_cache: dict[tuple[int, ...], tuple[tuple, dict[str, list[str]]]] = {}
+_groups_lock = threading.Lock()
+_GROUPS_CACHE_SIZE = 256
+
+
 def synonym_groups(*, family_ids: Iterable[int]) -> dict[str, list[str]]:
-    """word/phrase → the other members of its group(s), most similar first (global and family entries)."""
+    """word/phrase → the other members of its group(s), most similar first (global and family entries).
+
+    Built once per process and scope, and rebuilt when an entry in scope is added, edited or deleted:
+    one aggregate query (count and latest change) tells, instead of reading and regrouping every entry
+    on every search. Callers must not modify the result."""
+    scope = Q(family=None) | Q(family_id__in=list(family_ids))
+    version = tuple(Synonym.objects.filter(scope).aggregate(n=Count("id"), changed=Max("updated_at")).values())
+    key = tuple(sorted(set(family_ids)))
+    with _groups_lock:
+        cached = _groups_cache.get(key)
+    if cached is not None and cached[0] == version:
+        return cached[1]
     groups: dict[str, list[str]] = {}
-    entries = Synonym.objects.filter(Q(family=None) | Q(family_id__in=list(family_ids))).order_by("family_id", "term")
-    for entry in entries:
-        members = [_norm(entry.term)] + [_norm(r) for r in entry.related if _norm(r)]
+    for term, related in Synonym.objects.filter(scope).order_by("family_id", "term").values_list("term", "related"):
+        members = [_norm(term)] + [_norm(r) for r in related if _norm(r)]
         for index, member in enumerate(members):
             # The head term is the best substitute for any related term; then the others in order.
             others = members[1:] if index == 0 else [members[0]] + [m for m in members[1:] if m != member]
             bucket = groups.setdefault(member, [])
             bucket.extend(o for o in others if o not in bucket)
+    with _groups_lock:
+        if len(_groups_cache) >= _GROUPS_CACHE_SIZE:
+            _groups_cache.clear()
+        _groups_cache[key] = (version, groups)
     return groups
 
 

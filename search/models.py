@@ -78,6 +78,8 @@ class Synonym(models.Model):
                                help_text="Empty for an entry every family uses.")
     term = models.CharField(max_length=100)
     related = models.JSONField(default=list, help_text="Related terms, most similar first.")
+    # Every process keeps the groups it built until an entry in scope changes (search.expansion).
+    updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
         constraints = [

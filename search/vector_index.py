@@ -10,9 +10,11 @@ for PostgreSQL to use it.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from collections.abc import Iterable, Sequence
 
+import numpy as np
 from django.db import connection
 from psycopg import sql
 
@@ -85,7 +87,8 @@ def _knn_union(model_name: str, dim: int, family_ids: Sequence[int], vector: str
     join = "JOIN gallery_photo p ON p.id = e.photo_id" if filter_sql else ""
     arms = [
         sql.SQL(
-            "(SELECT e.photo_id, (e.vector::vector({dim})) <=> {vector} AS distance FROM {table} e {join} "
+            "(SELECT e.photo_id, (e.vector::vector({dim})) <=> {vector} AS distance, e.vector::vector({dim}) AS v "
+            "FROM {table} e {join} "
             "WHERE e.model_name = {model} AND e.family_id = {family}{filter}{exclude} "
             "ORDER BY (e.vector::vector({dim})) <=> {vector} LIMIT {limit})"
         ).format(
@@ -140,28 +143,38 @@ def nearest_for_terms(*, model_name: str, dim: int, vectors, family_ids: Sequenc
     walks = []
     for alias, arms_limit in (("term_first", "%(first_limit)s"), ("term_rest", "%(limit)s")):
         arms = _knn_union(model_name, dim, family_ids, "t.v", arms_limit, filter_sql)
-        walks.append(sql.SQL("SELECT n.photo_id FROM {alias} t CROSS JOIN LATERAL ({arms}) n").format(
+        walks.append(sql.SQL("SELECT n.photo_id, n.v FROM {alias} t CROSS JOIN LATERAL ({arms}) n").format(
             alias=sql.Identifier(alias), arms=arms))
-    walks.append(sql.SQL("SELECT unnest(%(also_ids)s::bigint[])"))
+    walks.append(sql.SQL(
+        "SELECT e.photo_id, e.vector::vector({dim}) FROM {table} e "
+        "WHERE e.model_name = {model} AND e.family_id = ANY(%(families)s) AND e.photo_id = ANY(%(also_ids)s)"
+    ).format(dim=sql.Literal(int(dim)), table=sql.Identifier(TABLE), model=sql.Literal(model_name)))
+    # The walks return each photo's vector with it, so scoring reads no row twice.
     statement = sql.SQL(
         "WITH t AS MATERIALIZED (SELECT v, i::int - 1 AS i "
         "                        FROM unnest(%(term_vectors)s::vector({dim})[]) WITH ORDINALITY AS t(v, i)), "
         "term_first AS (SELECT v FROM t WHERE i = 0), term_rest AS (SELECT v FROM t WHERE i > 0), "
         "hits AS ({walks}) "
-        "SELECT h.photo_id, best.i, best.cosine FROM (SELECT DISTINCT photo_id FROM hits) h "
-        "JOIN {table} e ON e.photo_id = h.photo_id AND e.model_name = {model} AND e.family_id = ANY(%(families)s) "
-        "CROSS JOIN LATERAL (SELECT t.i, -((e.vector::vector({dim})) <#> t.v) AS cosine "
-        "                    FROM t ORDER BY 2 DESC, 1 LIMIT 1) best"
-    ).format(dim=sql.Literal(int(dim)), walks=sql.SQL(" UNION ALL ").join(walks), table=sql.Identifier(TABLE),
-             model=sql.Literal(model_name))
+        "SELECT h.photo_id, best.i, best.cosine FROM (SELECT photo_id, any_value(v) AS v FROM hits GROUP BY photo_id) h "
+        "CROSS JOIN LATERAL (SELECT t.i, -(h.v <#> t.v) AS cosine FROM t ORDER BY 2 DESC, 1 LIMIT 1) best"
+    ).format(dim=sql.Literal(int(dim)), walks=sql.SQL(" UNION ALL ").join(walks))
     params = {**(filter_params or {}), "term_vectors": [_vector_literal(v) for v in vectors],
               "first_limit": int(first_limit), "limit": int(limit), "also_ids": list(also_ids),
               "families": list(family_ids)}
     with connection.cursor() as cursor:
-        _set_index_parameters(cursor, max(first_limit, limit))
+        # The expansions' walks dominate the cost: keep the candidate list at its floor (the first term's longer
+        # walk simply goes on iteratively).
+        _set_index_parameters(cursor, limit)
         cursor.execute(statement.as_string(cursor.connection), params)
         return {photo_id: (float(cosine), int(i)) for photo_id, i, cosine in cursor.fetchall()}
 
 
 def _vector_literal(vector) -> str:
-    return "[" + ",".join(f"{float(x):.7g}" for x in vector) + "]"
+    return _literal(np.asarray(vector, dtype=np.float32).tobytes())
+
+
+@functools.lru_cache(maxsize=4096)
+def _literal(data: bytes) -> str:
+    """pgvector's text form of a float32 vector; remembered, since the same term vectors come back query after
+    query and writing out 768 numbers costs more than the index walk that uses them."""
+    return "[" + ",".join(f"{x:.7g}" for x in np.frombuffer(data, dtype=np.float32).tolist()) + "]"

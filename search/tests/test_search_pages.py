@@ -21,7 +21,6 @@ from search.engine import SearchParams, search_photos
 from search.vector_index import nearest_photos
 from search.models import PhotoEmbedding, SearchPreferences
 from search.templatetags.search_tags import signed
-from tests.factories import FamilyFactory, UserFactory
 from tests.queue import run_queued_tasks
 
 pytestmark = pytest.mark.django_db
