@@ -163,9 +163,9 @@ SEARCH_DTYPE = os.environ.get("SEARCH_DTYPE", "auto")
 SEARCH_BATCH_SIZE = env_int("SEARCH_BATCH_SIZE", 16)
 # Each query term is embedded through these templates, averaged ("|" separates them in the variable).
 SEARCH_PROMPT_TEMPLATES = os.environ.get("SEARCH_PROMPT_TEMPLATES", "a photo of {}.|{}").split("|")
-# Candidates scored per query: the nearest photos of each expanded term (the query as typed brings at
-# least a page's worth), and up to SEARCH_CANDIDATES metadata matches.
-SEARCH_NEIGHBOURS = env_int("SEARCH_NEIGHBOURS", 40)
+# Candidates scored per query: the nearest photos of each expansion of the query (the query as typed
+# brings a page's worth), and up to SEARCH_CANDIDATES metadata matches.
+SEARCH_NEIGHBOURS = env_int("SEARCH_NEIGHBOURS", 20)
 SEARCH_CANDIDATES = env_int("SEARCH_CANDIDATES", 200)
 # Embedding work: photos per queued task, tries before a photo is marked failed, sweep size.
 EMBED_TASK_SIZE = env_int("EMBED_TASK_SIZE", 64)

@@ -18,7 +18,7 @@ from datetime import date, datetime, timedelta
 import numpy as np
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from gallery.models import Photo
@@ -167,7 +167,7 @@ def search_photos(*, user: AbstractBaseUser, params: SearchParams) -> SearchResp
     rows = scored if params.show_hidden else shown
     # Sort every candidate on its date (one cheap query), but build Photo objects, tags and the per-field
     # metadata explanation only for the page that is returned: a 12-term query has ~2,000 candidates.
-    taken = dict(Photo.objects.filter(pk__in=[row[0] for row in rows]).values_list("pk", "taken_at"))
+    taken = _taken_at([row[0] for row in rows])
     rows = [row for row in rows if row[0] in taken]
     if response.sort == "date":
         rows.sort(key=lambda row: (taken[row[0]], row[0]), reverse=True)
@@ -286,6 +286,15 @@ def _candidate_meta_scores(meta_query: MetaQuery, family_ids: list[int], candida
         return meta_hits
     more = metadata_candidates(meta_query, family_ids=family_ids, photo_ids=rest, limit=len(rest))
     return {**meta_hits, **more}
+
+
+def _taken_at(photo_ids: list[int]) -> dict[int, float]:
+    """photo id → when it was taken (epoch seconds), for sorting; photos deleted meanwhile are left out.
+    Plain SQL: a 12-term query has hundreds of candidates, and the ORM's datetimes cost more than the query."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT id, extract(epoch FROM taken_at)::float8 FROM gallery_photo WHERE id = ANY(%s)",
+                       [photo_ids])
+        return dict(cursor.fetchall())
 
 
 # What result pages and the API show of a photo (its name, date, family and the URLs made from its id).

@@ -103,10 +103,10 @@ def _knn_union(model_name: str, dim: int, family_ids: Sequence[int], vector: str
     return sql.SQL(" UNION ALL ").join(arms)
 
 
-def _set_index_parameters(cursor, rows: int) -> None:
+def _set_index_parameters(cursor, rows: int, floor: int = MIN_EF_SEARCH) -> None:
     # Iterative scan: when a filter rejects rows, the walk goes on until `rows` pass (or max_scan_tuples).
     cursor.execute("SET LOCAL hnsw.iterative_scan = relaxed_order")
-    cursor.execute(f"SET LOCAL hnsw.ef_search = {min(1000, max(MIN_EF_SEARCH, int(rows)))}")
+    cursor.execute(f"SET LOCAL hnsw.ef_search = {min(1000, max(floor, int(rows)))}")
 
 
 def nearest_photos(*, model_name: str, dim: int, vector, family_ids: Sequence[int], limit: int,
@@ -132,39 +132,34 @@ def nearest_photos(*, model_name: str, dim: int, vector, family_ids: Sequence[in
 def nearest_for_terms(*, model_name: str, dim: int, vectors, family_ids: Sequence[int], first_limit: int,
                       limit: int, filter_sql: str = "", filter_params: dict | None = None,
                       also_ids: Iterable[int] = ()) -> dict[int, tuple[float, int]]:
-    """Candidates for a query's terms, scored, in one statement.
+    """Candidates for a query's terms, scored.
 
-    Each term walks each family's index for its nearest photos: `first_limit` for the first term (the
-    query as typed), `limit` for the others (its expansions, which mostly find the same photos). Then every
-    photo found, and every photo of `also_ids` (found by other means) in these families, is compared with
-    every term. Returns photo id → (best cosine, index of the term that gave it). Call inside a transaction."""
+    The first term (the query as typed) walks each family's index for its `first_limit` nearest photos, with
+    a candidate list at least that long (nearest_photos). Its expansions, which mostly find the same photos,
+    walk for `limit` each with a list of just `limit`: together they are most of a search's time, which
+    grows with the list. Then every photo found, and every photo of `also_ids` (found by other means) in
+    these families, is compared with every term, in the same statement as the expansions' walks.
+    Returns photo id → (best cosine, index of the term that gave it). Call inside a transaction."""
     if not family_ids or not len(vectors):
         return {}
-    walks = []
-    for alias, arms_limit in (("term_first", "%(first_limit)s"), ("term_rest", "%(limit)s")):
-        arms = _knn_union(model_name, dim, family_ids, "t.v", arms_limit, filter_sql)
-        walks.append(sql.SQL("SELECT n.photo_id, n.v FROM {alias} t CROSS JOIN LATERAL ({arms}) n").format(
-            alias=sql.Identifier(alias), arms=arms))
-    walks.append(sql.SQL(
-        "SELECT e.photo_id, e.vector::vector({dim}) FROM {table} e "
-        "WHERE e.model_name = {model} AND e.family_id = ANY(%(families)s) AND e.photo_id = ANY(%(also_ids)s)"
-    ).format(dim=sql.Literal(int(dim)), table=sql.Identifier(TABLE), model=sql.Literal(model_name)))
+    first = nearest_photos(model_name=model_name, dim=dim, vector=vectors[0], family_ids=family_ids,
+                           limit=first_limit, filter_sql=filter_sql, filter_params=filter_params)
+    arms = _knn_union(model_name, dim, family_ids, "t.v", "%(limit)s", filter_sql)
     # The walks return each photo's vector with it, so scoring reads no row twice.
     statement = sql.SQL(
         "WITH t AS MATERIALIZED (SELECT v, i::int - 1 AS i "
         "                        FROM unnest(%(term_vectors)s::vector({dim})[]) WITH ORDINALITY AS t(v, i)), "
-        "term_first AS (SELECT v FROM t WHERE i = 0), term_rest AS (SELECT v FROM t WHERE i > 0), "
-        "hits AS ({walks}) "
+        "hits AS (SELECT n.photo_id, n.v FROM t CROSS JOIN LATERAL ({arms}) n WHERE t.i > 0 "
+        "         UNION ALL "
+        "         SELECT e.photo_id, e.vector::vector({dim}) FROM {table} e WHERE e.model_name = {model} "
+        "         AND e.family_id = ANY(%(families)s) AND e.photo_id = ANY(%(also_ids)s)) "
         "SELECT h.photo_id, best.i, best.cosine FROM (SELECT photo_id, any_value(v) AS v FROM hits GROUP BY photo_id) h "
         "CROSS JOIN LATERAL (SELECT t.i, -(h.v <#> t.v) AS cosine FROM t ORDER BY 2 DESC, 1 LIMIT 1) best"
-    ).format(dim=sql.Literal(int(dim)), walks=sql.SQL(" UNION ALL ").join(walks))
-    params = {**(filter_params or {}), "term_vectors": [_vector_literal(v) for v in vectors],
-              "first_limit": int(first_limit), "limit": int(limit), "also_ids": list(also_ids),
-              "families": list(family_ids)}
+    ).format(dim=sql.Literal(int(dim)), arms=arms, table=sql.Identifier(TABLE), model=sql.Literal(model_name))
+    params = {**(filter_params or {}), "term_vectors": [_vector_literal(v) for v in vectors], "limit": int(limit),
+              "also_ids": sorted(set(also_ids) | set(first)), "families": list(family_ids)}
     with connection.cursor() as cursor:
-        # The expansions' walks dominate the cost: keep the candidate list at its floor (the first term's longer
-        # walk simply goes on iteratively).
-        _set_index_parameters(cursor, limit)
+        _set_index_parameters(cursor, limit, floor=1)
         cursor.execute(statement.as_string(cursor.connection), params)
         return {photo_id: (float(cosine), int(i)) for photo_id, i, cosine in cursor.fetchall()}
 
