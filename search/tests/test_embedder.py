@@ -14,12 +14,15 @@ import huggingface_hub.constants
 import numpy as np
 import pytest
 import torch
+import torch._dynamo
 from PIL import Image
 from transformers import AutoModel, AutoProcessor
 
 from scripts.shapes import draw_shape
 from search import embedder as embedder_module
-from search.embedder import Embedder, ModelUnavailable, cpu_supports_bf16, get_embedder, model_status, reset_embedder
+from search.embedder import (
+    Embedder, ModelUnavailable, _resolve_compile, cpu_supports_bf16, get_embedder, model_status, reset_embedder,
+)
 
 FIXTURE = Path(__file__).resolve().parents[2] / "tests" / "fixtures" / "toy-siglip"
 TEXTS = ["a photo of a red circle", "a blue square", "yellow triangle", "A Purple Circle!", "crimson ball"]
@@ -35,6 +38,13 @@ def _offline(monkeypatch):
 @pytest.fixture(scope="module")
 def toy() -> Embedder:
     return Embedder(str(FIXTURE), dtype="float32", batch_size=3)
+
+
+@pytest.fixture(scope="module")
+def auto_toy() -> Embedder:
+    """Automatic device and dtype (bf16 on CPUs that have it) with the vision tower compiled, as a
+    worker on such a CPU runs. Compiling even the toy takes ~10-20 s: one compiled model per run."""
+    return Embedder(str(FIXTURE), batch_size=3, compile="on")
 
 
 @pytest.fixture(scope="module")
@@ -103,12 +113,85 @@ def test_probability_is_vectorised_and_saturates_without_warnings(toy):
         assert toy.probability(1e6) == pytest.approx(1.0) and toy.probability(-1e6) == pytest.approx(0.0)
 
 
-def test_auto_dtype_uses_bf16_only_where_the_cpu_has_it(toy, photos):
-    auto = Embedder(str(FIXTURE))
-    assert auto.dtype == (torch.bfloat16 if cpu_supports_bf16() else torch.float32)
-    assert auto.calibration == toy.calibration  # read before casting, at full precision
-    cosines = np.sum(auto.encode_images(photos) * toy.encode_images(photos), axis=1)
+def test_auto_dtype_uses_bf16_only_where_the_cpu_has_it(toy, auto_toy, photos):
+    assert auto_toy.dtype == (torch.bfloat16 if cpu_supports_bf16() else torch.float32)
+    assert auto_toy.calibration == toy.calibration  # read before casting, at full precision
+    cosines = np.sum(auto_toy.encode_images(photos) * toy.encode_images(photos), axis=1)
     assert cosines.min() > 0.99
+
+
+def test_compiling_is_automatic_only_for_siglip_in_bf16_on_cpu():
+    cpu, cuda = torch.device("cpu"), torch.device("cuda")
+    assert _resolve_compile("auto", cpu, torch.bfloat16, "siglip")
+    assert not _resolve_compile("auto", cpu, torch.float32, "siglip")  # measured: no gain in fp32
+    assert not _resolve_compile("auto", cuda, torch.float16, "siglip")  # never measured
+    assert not _resolve_compile("auto", cpu, torch.bfloat16, "siglip2")  # images of varying patch counts
+    assert _resolve_compile("on", cpu, torch.float32, "siglip2") and _resolve_compile("TRUE", cuda, torch.float16, "x")
+    assert not _resolve_compile("off", cpu, torch.bfloat16, "siglip") and not _resolve_compile("0", cpu, torch.bfloat16, "siglip")
+    with pytest.raises(ModelUnavailable, match="SEARCH_COMPILE 'sometimes'"):
+        _resolve_compile("sometimes", cpu, torch.bfloat16, "siglip")
+
+
+def test_the_compiled_vision_tower_gives_the_eager_vectors_in_one_shape(auto_toy, photos, monkeypatch):
+    eager = Embedder(str(FIXTURE), dtype=str(auto_toy.dtype).removeprefix("torch."), batch_size=3, compile="off")
+    vectors = auto_toy.encode_images(photos)  # 7 photos: batches of 3, 3 and 1 (padded to 3)
+    assert auto_toy.compile and auto_toy.compile_seconds is not None
+    np.testing.assert_allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-5)
+    cosines = np.sum(vectors * eager.encode_images(photos), axis=1)
+    assert cosines.min() > 0.9999
+
+    # Whatever a task's batch looks like (the pipeline's entry point, other counts), one compiled shape.
+    monkeypatch.setattr(torch._dynamo.config, "error_on_recompile", True)
+    for count in (1, 2, 5):
+        again = auto_toy.encode_prepared(auto_toy.prepare_images(photos[:count]))
+        np.testing.assert_allclose(again, vectors[:count], atol=1e-6)
+    assert auto_toy.compile  # still compiled: a recompile would have raised and switched it off
+
+    # The text tower is left alone.
+    np.testing.assert_array_equal(auto_toy.encode_texts(TEXTS), eager.encode_texts(TEXTS))
+
+
+def test_compile_off_keeps_eager_pytorch(photos, monkeypatch):
+    def no_compiling(*args, **kwargs):
+        raise AssertionError("compiled although SEARCH_COMPILE is off")
+
+    monkeypatch.setattr(torch, "compile", no_compiling)
+    off = Embedder(str(FIXTURE), dtype="bfloat16", batch_size=3, compile="off")
+    assert not off.compile
+    assert off.encode_images(photos[:2]).shape == (2, off.dim) and off.compile_seconds is None
+
+
+def test_a_failed_compile_falls_back_to_eager_once_and_says_so(toy, photos, monkeypatch, caplog):
+    calls = []
+
+    def broken_compile(fn, **kwargs):
+        def compiled(*args):
+            calls.append(1)
+            raise RuntimeError("no C++ compiler")
+
+        return compiled
+
+    monkeypatch.setattr(torch, "compile", broken_compile)
+    embedder = Embedder(str(FIXTURE), dtype="float32", batch_size=3, compile="on")
+    with caplog.at_level("WARNING", logger="search.embedder"):
+        vectors = embedder.encode_images(photos)
+        embedder.encode_images(photos)
+    np.testing.assert_allclose(vectors, toy.encode_images(photos), atol=1e-6)
+    assert not embedder.compile and len(calls) == 1
+    assert [r.message for r in caplog.records] == [
+        f"could not compile the vision tower of {FIXTURE}; embedding photos without compiling "
+        "(set SEARCH_COMPILE=off to skip the attempt)"]
+    assert embedder.model.config.vision_config._attn_implementation == toy.model.config.vision_config._attn_implementation
+
+
+def test_search_compile_setting_reaches_the_embedder(settings, _fresh_singleton, monkeypatch):
+    settings.SEARCH_MODEL, settings.SEARCH_DTYPE, settings.SEARCH_COMPILE = str(FIXTURE), "bfloat16", "off"
+    assert not get_embedder().compile
+    settings.SEARCH_COMPILE = "on"
+    assert get_embedder().compile  # another setting, another embedder (nothing compiled until photos come)
+    del settings.SEARCH_COMPILE
+    monkeypatch.setenv("SEARCH_COMPILE", "off")
+    assert not get_embedder().compile
 
 
 def test_missing_directory_says_so(tmp_path):
