@@ -5,11 +5,14 @@ Run from the repository root:
 
     .venv/bin/python bench/embed_throughput.py [--photos 256] [--batch-size 16] [--nice -10]
 
-Prints images/s for (a) the bare model forward in float32 and (b) at the dtype the embedder picks
-(bfloat16 on CPUs with AVX512-BF16/AMX), both on the same preprocessed pixels, batch
-SEARCH_BATCH_SIZE, interleaved; (c) `embed_photos(photo_ids=..., fill_to=0)` over every photo,
-reset to pending first, at the automatic dtype; then the ratios pipeline/bare (target >= 0.85) and
-auto/fp32 (target >= 2.5) and how closely bf16 embeddings agree with fp32 ones. Torch keeps the
+Prints images/s for (a) the bare model forward in plain eager float32 and (b) exactly as the
+embedder runs it with its automatic settings (bfloat16 on CPUs with AVX512-BF16/AMX, and there the
+vision tower compiled, SEARCH_COMPILE=auto), both on the same preprocessed pixels, batch
+SEARCH_BATCH_SIZE, interleaved; when (b) is compiled, also float32 compiled the same way and the
+automatic dtype without compiling, so the table shows how much comes from the dtype and how much
+from compiling, and the one-off compile time; (c) `embed_photos(photo_ids=..., fill_to=0)` over
+every photo, reset to pending first, with the automatic settings; then the ratios pipeline/bare
+(target >= 0.85) and auto/fp32 (target >= 2.5) and how closely bf16 embeddings agree with fp32 ones. Torch keeps the
 thread count the embedder leaves it with. On a shared machine other people's jobs skew every rate:
 the table says how many cores they took, and `--nice -10` (root) gives this process priority.
 
@@ -111,31 +114,29 @@ def reset_to_pending(ids: list[int]) -> None:
 
 
 
-def features(embedder, pixel_values: torch.Tensor) -> torch.Tensor:
-    out = embedder.model.get_image_features(pixel_values=pixel_values)
-    return out if isinstance(out, torch.Tensor) else out.pooler_output
-
-
 class BareForward:
-    """Times the model alone on already preprocessed pixels, at the embedder's own dtype."""
+    """Times the model alone on already preprocessed pixels, through `Embedder.encode_prepared`: what the
+    worker runs for a batch (cast to the embedder's dtype, the compiled or eager forward, normalising),
+    minus decoding and preprocessing."""
 
     def __init__(self, embedder, pixel_values: torch.Tensor):
-        weight = next(embedder.model.parameters())
-        self.embedder, self.pixels = embedder, pixel_values.to(weight.device, weight.dtype)
+        self.embedder, self.inputs = embedder, {"pixel_values": pixel_values}
         self.seconds: list[float] = []
+        self.first_seconds: float | None = None  # the first batch: compiling, if the embedder compiles
 
-    @torch.inference_mode()
     def run(self, batches: int = 1, *, timed: bool = True) -> None:
         for _ in range(batches):
             start = time.perf_counter()
-            features(self.embedder, self.pixels)
-            if timed:
+            self.embedder.encode_prepared(self.inputs)
+            if self.first_seconds is None:
+                self.first_seconds = time.perf_counter() - start
+            elif timed:
                 self.seconds.append(time.perf_counter() - start)
 
     @property
     def rate(self) -> float:
         # The median batch: one batch slowed by another process on this shared machine doesn't count.
-        return len(self.pixels) / float(np.median(self.seconds))
+        return len(self.inputs["pixel_values"]) / float(np.median(self.seconds))
 
 
 def pipeline_rate(ids: list[int], batch: int, *, profile: bool = False) -> tuple[float, float]:
@@ -171,8 +172,9 @@ def main() -> int:
     parser.add_argument("--batch-size", type=int, default=settings.SEARCH_BATCH_SIZE,
                         help=f"model batch size (default SEARCH_BATCH_SIZE = {settings.SEARCH_BATCH_SIZE})")
     parser.add_argument("--size", default="1600x1200", help="photo size WxH (default 1600x1200)")
-    parser.add_argument("--rounds", type=int, default=3,
-                        help="timed bare-forward rounds: one fp32 and two auto-dtype batches each (default 3)")
+    parser.add_argument("--rounds", type=int, default=4,
+                        help="timed bare-forward rounds: one batch of each comparison model and two with the "
+                             "embedder's automatic settings each (default 4)")
     parser.add_argument("--wait-idle", type=float, default=0, metavar="SECONDS",
                         help="on a shared machine, wait up to this long in all for other processes to go idle")
     parser.add_argument("--nice", type=int, default=0,
@@ -222,28 +224,49 @@ def measure(args: argparse.Namespace, tmp: Path, batch: int, size: tuple[int, in
         images = [open_upright(path, max_side=DECODE_SIDE) for path in paths]
         pixel_values = embedder.prepare_images(images)["pixel_values"]
 
-        fp32 = Embedder(str(model_dir), dtype="float32")
+        dtype_name = str(embedder.dtype).removeprefix("torch.")
+        # The baseline: plain eager float32, no compiling.
+        fp32 = Embedder(str(model_dir), dtype="float32", batch_size=batch, compile="off")
         bare_fp32, bare_auto = BareForward(fp32, pixel_values), BareForward(embedder, pixel_values)
-        bare_fp32.run(timed=False)
-        bare_auto.run(2, timed=False)
+        # When the embedder compiles, the same models the other way round: float32 compiled exactly as
+        # the embedder compiles, and the automatic dtype eager. The first batch of a compiling embedder
+        # compiles; that is timed too.
+        others: dict[str, BareForward] = {}
+        if embedder.compile:
+            others["float32 compiled"] = BareForward(
+                Embedder(str(model_dir), dtype="float32", batch_size=batch, compile="on"), pixel_values)
+            if embedder.dtype != torch.float32:
+                others[f"{dtype_name} eager"] = BareForward(
+                    Embedder(str(model_dir), dtype=dtype_name, batch_size=batch, compile="off"), pixel_values)
+        log("first batches" + (" (compiling)" if embedder.compile else ""))
+        for bare in (bare_fp32, bare_auto, *others.values()):
+            bare.run(timed=False)
+        bare_auto.run(timed=False)
         wait_until = time.perf_counter() + args.wait_idle
         wait_for_idle(wait_until)
         cpu_bare = cpu_snapshot()
-        # Interleaved, so a change of load on the machine hits both dtypes alike.
-        log(f"bare forward, float32 and {embedder.dtype} interleaved, {args.rounds} rounds")
+        # Interleaved, so a change of load on the machine hits every variant alike.
+        log(f"bare forward, float32, {', '.join(others)}{', ' if others else ''}{dtype_name} (auto) "
+            f"interleaved, {args.rounds} rounds")
         for _ in range(args.rounds):
             bare_fp32.run()
+            for bare in others.values():
+                bare.run()
             bare_auto.run(2)
         busy_bare = others_cores(cpu_bare, cpu_snapshot())
         sample = images[:8]
         cosines = np.sum(fp32.encode_images(sample) * embedder.encode_images(sample), axis=1)
+        compile_seconds = {"auto": embedder.compile_seconds,
+                           **{name: bare.embedder.compile_seconds for name, bare in others.items()}}
         del fp32, bare_fp32.embedder
+        for bare in others.values():
+            del bare.embedder
 
         wait_for_idle(wait_until)
         log(f"pipeline, {len(ids)} photos")
         cpu_pipeline = cpu_snapshot()
         pipe_rate, pipe_seconds = pipeline_rate(ids, batch, profile=args.profile)
-        log(f"bare forward, {embedder.dtype}, after the pipeline")
+        log(f"bare forward, {dtype_name} (auto), after the pipeline")
         bare_auto.run(args.rounds)
         busy_pipeline = others_cores(cpu_pipeline, cpu_snapshot())
         fp32_rate, auto_rate = bare_fp32.rate, bare_auto.rate
@@ -251,18 +274,35 @@ def measure(args: argparse.Namespace, tmp: Path, batch: int, size: tuple[int, in
         direct = embedder.encode_images([open_upright(p, max_side=DECODE_SIDE) for p in paths[:len(sample)]])
         stored_cos = min(float(stored[pk] @ vec) for pk, vec in zip(sorted(stored), direct))
 
-    dtype_name = str(embedder.dtype).removeprefix("torch.")
     pipeline_ratio, dtype_ratio = pipe_rate / auto_rate, auto_rate / fp32_rate
     ok = lambda good: "ok" if good else "BELOW TARGET"  # noqa: E731
-    rows = [
-        ("bare forward, float32", f"{fp32_rate:7.2f} img/s", ""),
-        (f"bare forward, {dtype_name} (auto)", f"{auto_rate:7.2f} img/s", ""),
+    auto_name = f"{dtype_name}{' compiled' if embedder.compile else ''} (auto)"
+    rates = {name: bare.rate for name, bare in others.items()}
+    rows = [("bare forward, float32 (eager)", f"{fp32_rate:7.2f} img/s", "the baseline")]
+    rows += [(f"bare forward, {name}", f"{rate:7.2f} img/s", "") for name, rate in rates.items()]
+    rows += [
+        (f"bare forward, {auto_name}", f"{auto_rate:7.2f} img/s", "what the worker runs"),
         (f"pipeline embed_photos, {dtype_name}", f"{pipe_rate:7.2f} img/s", f"{len(ids)} photos in {pipe_seconds:.1f} s"),
         ("pipeline / bare (same dtype)", f"{pipeline_ratio:7.3f}", f"target ≥ {TARGET_PIPELINE_RATIO}  {ok(pipeline_ratio >= TARGET_PIPELINE_RATIO)}"),
-        (f"{dtype_name} / float32", f"{dtype_ratio:7.3f}", f"target ≥ {TARGET_DTYPE_RATIO}  {ok(dtype_ratio >= TARGET_DTYPE_RATIO)}"),
+        (f"{auto_name} / float32", f"{dtype_ratio:7.3f}", f"target ≥ {TARGET_DTYPE_RATIO}  {ok(dtype_ratio >= TARGET_DTYPE_RATIO)}"),
         (f"cosine {dtype_name} vs float32", f"{cosines.min():.5f}", f"min over {len(cosines)} images; max diff {1 - cosines.min():.2e}"),
         ("cosine stored vs direct encode", f"{stored_cos:.5f}", f"min over {len(stored)} photos"),
     ]
+    if "float32 compiled" in rates:
+        at = len(rows) - 2  # after the target ratio
+        rows[at:at] = [
+            ("  of which compiling, float32", f"{rates['float32 compiled'] / fp32_rate:7.3f}", "float32 compiled / eager"),
+            ("  of which the dtype, compiled", f"{auto_rate / rates['float32 compiled']:7.3f}",
+             f"{dtype_name} / float32, both compiled"),
+        ]
+        if f"{dtype_name} eager" in rates:
+            rows.insert(at + 2, (f"  compiling, {dtype_name}", f"{auto_rate / rates[f'{dtype_name} eager']:7.3f}",
+                                 f"{dtype_name} compiled / eager"))
+    for name, seconds in compile_seconds.items():
+        if seconds is not None:
+            label = f"{dtype_name} (auto)" if name == "auto" else name.removesuffix(" compiled")
+            rows.append((f"compile + 1st batch, {label}", f"{seconds:7.1f} s",
+                         "once per worker process, on its first photos" if name == "auto" else ""))
     if busy_bare is not None and busy_pipeline is not None:
         busy = max(busy_bare, busy_pipeline)
         note = "machine otherwise idle" if busy < 0.25 else "SHARED MACHINE: rates are low and noisy"
@@ -271,7 +311,7 @@ def measure(args: argparse.Namespace, tmp: Path, batch: int, size: tuple[int, in
     print()
     print(f"SigLIP-B/16 (random init), batch {batch}, {torch.get_num_threads()} threads, photos {size[0]}×{size[1]} JPEG")
     for name, value, note in rows:
-        print(f"  {name:<36} {value:>14}   {note}")
+        print(f"  {name:<40} {value:>14}   {note}")
     log("done")
     return 0
 
