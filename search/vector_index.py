@@ -23,9 +23,10 @@ from psycopg.types import TypeInfo
 from search.models import PhotoEmbedding
 
 TABLE = PhotoEmbedding._meta.db_table
-# HNSW candidate list size: the floor pgvector itself uses (hnsw.ef_search default 40); raised to the
-# number of rows a walk must return. Recall@20 at 40, 10,000 photos per family: ~0.96 (bench/search_latency.py).
-MIN_EF_SEARCH = 40
+# HNSW candidate list size for a walk that must return `limit` rows: max(limit, MIN_EF_SEARCH). With 10,000
+# photos in a family, recall@20 against exact search is ~0.955 at pgvector's default of 40, ~0.97 at 64
+# (bench/search_latency.py); a search's main walk asks for a page of results (60) anyway.
+MIN_EF_SEARCH = 64
 
 
 def index_name(model_name: str, family_id: int) -> str:
