@@ -161,6 +161,8 @@ SEARCH_MODEL = os.environ.get("SEARCH_MODEL", "google/siglip-base-patch16-224")
 SEARCH_DEVICE = os.environ.get("SEARCH_DEVICE", "auto")
 SEARCH_DTYPE = os.environ.get("SEARCH_DTYPE", "auto")
 SEARCH_BATCH_SIZE = env_int("SEARCH_BATCH_SIZE", 16)
+# Compile the worker's vision tower with torch.compile: auto (SigLIP on CPU in bfloat16), on, off.
+SEARCH_COMPILE = os.environ.get("SEARCH_COMPILE", "auto")
 # Each query term is embedded through these templates, averaged ("|" separates them in the variable).
 SEARCH_PROMPT_TEMPLATES = os.environ.get("SEARCH_PROMPT_TEMPLATES", "a photo of {}.|{}").split("|")
 # Candidates scored per query: the nearest photos of each expansion of the query (the query as typed

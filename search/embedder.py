@@ -20,7 +20,6 @@ matrix products get faster while attention, GELU, layer norms and copies do not.
 from __future__ import annotations
 
 import logging
-import os
 import threading
 import time
 from pathlib import Path
@@ -348,7 +347,7 @@ def get_embedder(model_name: str | None = None, *, allow_download: bool = False)
         str(getattr(settings, "SEARCH_DEVICE", "auto")),
         str(getattr(settings, "SEARCH_DTYPE", "auto")),
         int(getattr(settings, "SEARCH_BATCH_SIZE", 16)),
-        str(getattr(settings, "SEARCH_COMPILE", os.environ.get("SEARCH_COMPILE", "auto"))),
+        str(getattr(settings, "SEARCH_COMPILE", "auto")),
     )
     with _lock:  # also serialises loading: two threads never load the same model twice
         if key in _embedders:

@@ -184,14 +184,13 @@ def test_a_failed_compile_falls_back_to_eager_once_and_says_so(toy, photos, monk
     assert embedder.model.config.vision_config._attn_implementation == toy.model.config.vision_config._attn_implementation
 
 
-def test_search_compile_setting_reaches_the_embedder(settings, _fresh_singleton, monkeypatch):
+def test_search_compile_setting_reaches_the_embedder(settings, _fresh_singleton):
     settings.SEARCH_MODEL, settings.SEARCH_DTYPE, settings.SEARCH_COMPILE = str(FIXTURE), "bfloat16", "off"
     assert not get_embedder().compile
     settings.SEARCH_COMPILE = "on"
     assert get_embedder().compile  # another setting, another embedder (nothing compiled until photos come)
-    del settings.SEARCH_COMPILE
-    monkeypatch.setenv("SEARCH_COMPILE", "off")
-    assert not get_embedder().compile
+    settings.SEARCH_DTYPE, settings.SEARCH_COMPILE = "float32", "auto"
+    assert not get_embedder().compile  # auto compiles bfloat16 on CPU only
 
 
 def test_missing_directory_says_so(tmp_path):

@@ -113,6 +113,14 @@ def test_search_as_you_type_explain_and_preferences_preview(live_server, page, a
     page.wait_for_function(RESULTS_FOR_RED_CIRCLE)
     assert page.locator("header.topbar").is_visible() and page.locator("#search-form input[name=q]").input_value() == "red circle"
 
+    # A typo still finds the tagged photo through the family's vocabulary, and the explanation says how.
+    page.goto(live_server.url + "/search/?q=birthdya")
+    party = page.locator(f'#results .result[data-photo="{photos["party"].pk}"]')
+    party.locator("details.explain summary").click()
+    assert "similar spelling (birthdya → birthday)" in party.locator("details.explain").inner_text()
+    page.screenshot(path=artifacts / "explain-typo.png", full_page=True)
+    page.goto(live_server.url + "/search/?q=red+circle")
+
     # Filters search by themselves too (a select fires "input" as well as "change").
     page.select_option("#search-form select[name=sort]", "date")
     page.wait_for_function("() => document.querySelector('#results .summary').textContent.includes('Sorted by date taken')")
@@ -151,4 +159,39 @@ def test_search_as_you_type_explain_and_preferences_preview(live_server, page, a
     assert page.get_by_text("Search preferences saved.").is_visible()
     prefs = SearchPreferences.objects.get(user__username="alice")
     assert (prefs.semantic_weight, prefs.metadata_weight) == (0.0, 1.0)
+    assert page.js_errors == []
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_admin_adds_a_family_synonym_and_the_next_search_uses_it(live_server, page, artifacts, toy_model):
+    from django.contrib.auth import get_user_model
+
+    smiths = FamilyFactory(name="Smiths")
+    root = get_user_model().objects.create_superuser("root", "root@example.org", "admin-password-123")
+    MembershipFactory(family=smiths, user=root, role=Membership.Role.ADMIN)
+    circle = _add_shape(smiths, root, "red", "circle", seed=1)
+    run_queued_tasks()
+
+    page.goto(live_server.url + "/admin/login/?next=/admin/search/synonym/add/")
+    page.fill("#id_username", "root")
+    page.fill("#id_password", "admin-password-123")
+    page.click("input[type=submit]")
+    page.wait_for_url(live_server.url + "/admin/search/synonym/add/")
+    page.select_option("#id_family", label="Smiths")
+    page.fill("#id_term", "zorbly")
+    page.fill("#id_related", "red circle, crimson ball")
+    page.click("input[name=_save]")
+    page.wait_for_url(live_server.url + "/admin/search/synonym/")
+    page.fill("#searchbar", "zorbly")
+    page.press("#searchbar", "Enter")
+    row = page.locator("#result_list tbody tr").first
+    assert "red circle, crimson ball" in row.inner_text() and "Smiths" in row.inner_text()
+    page.screenshot(path=artifacts / "admin-synonyms.png", full_page=True)
+
+    # The web process picks the new entry up at once: a made-up word now finds the red circle.
+    page.goto(live_server.url + "/search/?q=zorbly")
+    first = page.locator("#results .result").first
+    assert first.get_attribute("data-photo") == str(circle.pk)
+    first.locator("details.explain summary").click()
+    assert "“red circle”" in first.locator("details.explain").inner_text()
     assert page.js_errors == []
