@@ -21,12 +21,12 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db import connection, transaction
 from django.utils import timezone
 
-from gallery.models import Photo
+from gallery.models import Membership, Photo
 from search.embedder import ModelUnavailable, get_embedder
 from search.expansion import Term, expand
 from search.metadata import MetaMatch, MetaQuery, metadata_candidates, metadata_query, metadata_scores
 from search.models import PhotoEmbedding, SearchPreferences
-from search.selectors import family_search_model
+from search.selectors import family_search_model, search_context
 from search.text_embeddings import term_vectors
 from search.vector_index import nearest_for_terms, nearest_photos
 
@@ -118,7 +118,8 @@ def sigmoid(x):
 
 def search_photos(*, user: AbstractBaseUser, params: SearchParams) -> SearchResponse:
     started = time.perf_counter()
-    prefs = preferences_for(user)
+    context = search_context(user=user)
+    prefs = context.preferences
     # NUL can't go into PostgreSQL text; the preferences preview passes its query straight from the URL.
     query = " ".join((params.query or "").replace("\x00", " ").split())
     response = SearchResponse(query=query[:MAX_QUERY_CHARS], query_truncated=len(query) > MAX_QUERY_CHARS)
@@ -129,7 +130,7 @@ def search_photos(*, user: AbstractBaseUser, params: SearchParams) -> SearchResp
     )
     response.min_score = prefs.min_score if params.min_score is None else params.min_score
     response.sort = params.sort if params.sort in SORTS else prefs.default_sort
-    family_ids = _scope_family_ids(user, params.family_id)
+    family_ids = [f for f in context.family_ids if params.family_id is None or f == params.family_id]
     if not query or not family_ids:
         response.semantic_weight, response.metadata_weight = w_sem, w_meta
         return response
@@ -143,7 +144,7 @@ def search_photos(*, user: AbstractBaseUser, params: SearchParams) -> SearchResp
                                     filter_params=filter_params, limit=settings.SEARCH_CANDIDATES)
     with transaction.atomic():  # SET LOCAL of the index parameters lasts for this block only
         sem_scores, models = _semantic_candidates(response, family_ids, filter_sql, filter_params, params.limit,
-                                                  meta_hits)
+                                                  meta_hits, context.other_models)
     response.timings_ms["candidates"] = (time.perf_counter() - started) * 1000
     candidate_ids = set(meta_hits) | set(sem_scores)
     response.candidate_count = len(candidate_ids)
@@ -204,7 +205,7 @@ def search_photos(*, user: AbstractBaseUser, params: SearchParams) -> SearchResp
 def _scope_family_ids(user: AbstractBaseUser, family_id: int | None) -> list[int]:
     if not user.is_authenticated:
         return []
-    ids = list(user.memberships.values_list("family_id", flat=True))
+    ids = list(Membership.objects.filter(user_id=user.pk).values_list("family_id", flat=True))
     if family_id is not None:
         ids = [f for f in ids if f == family_id]
     return ids
@@ -235,7 +236,8 @@ def _day_start(day: date) -> datetime:
     return timezone.make_aware(datetime.combine(day, datetime.min.time()))
 
 
-def _semantic_candidates(response: SearchResponse, family_ids, filter_sql, filter_params, limit: int, also_ids):
+def _semantic_candidates(response: SearchResponse, family_ids, filter_sql, filter_params, limit: int, also_ids,
+                         other_models: bool):
     """Nearest neighbours per term and search model (families mid-switch keep their previous model), scored
     along with `also_ids` (the metadata matches).
 
@@ -243,7 +245,7 @@ def _semantic_candidates(response: SearchResponse, family_ids, filter_sql, filte
     its families)})."""
     by_model: dict[str, list[int]] = defaultdict(list)
     for family_id in family_ids:
-        by_model[family_search_model(family_id=family_id)].append(family_id)
+        by_model[family_search_model(family_id=family_id, other_models=other_models)].append(family_id)
     scores: dict[int, tuple] = {}
     models: dict[str, tuple] = {}
     problems = []
@@ -299,11 +301,16 @@ def _taken_at(photo_ids: list[int]) -> dict[int, float]:
 
 # What result pages and the API show of a photo (its name, date, family and the URLs made from its id).
 # Loading only these keeps a page of 60 results cheap; reading another field would cost a query per photo.
-RESULT_FIELDS = ("id", "family_id", "title", "original_filename", "taken_at")
+# In the model's field order, which Model.from_db expects.
+RESULT_FIELDS = tuple(f.attname for f in Photo._meta.concrete_fields
+                      if f.attname in {"id", "family_id", "title", "original_filename", "taken_at"})
 
 
 def _photos(rows) -> dict[int, Photo]:
-    photos = Photo.objects.filter(pk__in=[row[0] for row in rows]).only(*RESULT_FIELDS)
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT {', '.join(RESULT_FIELDS)} FROM {Photo._meta.db_table} WHERE id = ANY(%s)",
+                       [[row[0] for row in rows]])
+        photos = [Photo.from_db("default", RESULT_FIELDS, values) for values in cursor.fetchall()]
     return {photo.pk: photo for photo in photos}
 
 

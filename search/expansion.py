@@ -14,11 +14,12 @@ import threading
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from django.db.models import Count, Max, Q
+from django.db import connection
+from django.db.models import Q
 
 from search.models import Synonym
 
-MAX_TERMS = 12
+MAX_TERMS = 8  # the query itself and its 7 best variants: each costs a text-tower pass and an index walk
 MAX_ALTERNATIVES = 4  # per unit
 MAX_PHRASE_WORDS = 3
 WORD = re.compile(r"[\w'-]+", re.UNICODE)
@@ -45,14 +46,17 @@ def synonym_groups(*, family_ids: Iterable[int]) -> dict[str, list[str]]:
     Built once per process and scope, and rebuilt when an entry in scope is added, edited or deleted:
     one aggregate query (count and latest change) tells, instead of reading and regrouping every entry
     on every search. Callers must not modify the result."""
-    scope = Q(family=None) | Q(family_id__in=list(family_ids))
-    version = tuple(Synonym.objects.filter(scope).aggregate(n=Count("id"), changed=Max("updated_at")).values())
     key = tuple(sorted(set(family_ids)))
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT count(*), max(updated_at) FROM {Synonym._meta.db_table} "
+                       "WHERE family_id IS NULL OR family_id = ANY(%s)", [list(key)])
+        version = cursor.fetchone()
     with _groups_lock:
         cached = _groups_cache.get(key)
     if cached is not None and cached[0] == version:
         return cached[1]
     groups: dict[str, list[str]] = {}
+    scope = Q(family=None) | Q(family_id__in=key)
     for term, related in Synonym.objects.filter(scope).order_by("family_id", "term").values_list("term", "related"):
         members = [_norm(term)] + [_norm(r) for r in related if _norm(r)]
         for index, member in enumerate(members):

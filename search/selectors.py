@@ -6,27 +6,31 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
+from django.db import connection
 from django.db.models import Count, Q
 
-from gallery.models import Family, Photo
+from gallery.models import Family, Membership, Photo
 from gallery.selectors import family_list, family_status_counts
-from search.models import EmbeddingModel, PhotoEmbedding
+from search.models import EmbeddingModel, PhotoEmbedding, SearchPreferences
 
 
 def active_model_state() -> EmbeddingModel | None:
     return EmbeddingModel.objects.filter(name=settings.SEARCH_MODEL).first()
 
 
-def family_search_model(*, family_id: int) -> str:
+def family_search_model(*, family_id: int, other_models: bool | None = None) -> str:
     """The model whose embeddings search should use for this family.
 
     The active model once it covers every photo that can be embedded; until then, during a model
-    switch, the previous model with the best coverage keeps serving."""
+    switch, the previous model with the best coverage keeps serving. `other_models`: whether any
+    embeddings of another model exist, when the caller already knows (search_context)."""
     active = settings.SEARCH_MODEL
     # Usually no other model has embeddings at all, and then the answer is the active model whatever the
     # coverage. Two range probes of the (model_name, photo) index say so in well under a millisecond; the
     # coverage check below reads every photo of the family (tens of ms at 10,000 photos), on every search.
-    if not PhotoEmbedding.objects.filter(Q(model_name__lt=active) | Q(model_name__gt=active)).exists():
+    if other_models is None:
+        other_models = PhotoEmbedding.objects.filter(Q(model_name__lt=active) | Q(model_name__gt=active)).exists()
+    if not other_models:
         return active
     embeddable = Photo.objects.filter(family_id=family_id).exclude(status=Photo.Status.FAILED)
     if not embeddable.exclude(embeddings__model_name=active).exists():
@@ -43,6 +47,42 @@ def family_search_model(*, family_id: int) -> str:
     if previous and previous["n"] > active_count:
         return previous["model_name"]
     return active
+
+
+@dataclass
+class SearchContext:
+    family_ids: list[int]
+    preferences: SearchPreferences
+    other_models: bool  # whether embeddings of a model other than the active one exist (a switch under way)
+
+
+def search_context(*, user: AbstractBaseUser) -> SearchContext:
+    """What a search needs to know before it starts, in one round trip (search-as-you-type runs one per
+    pause in typing): the user's families, their preferences (or unsaved defaults), and whether any
+    family might still be searched with a previous model."""
+    if not user.is_authenticated:
+        return SearchContext([], SearchPreferences(), False)
+    prefs_table, embeddings = SearchPreferences._meta.db_table, PhotoEmbedding._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""
+            SELECT ARRAY(SELECT m.family_id FROM {Membership._meta.db_table} m
+                         WHERE m.user_id = %(user)s ORDER BY m.family_id),
+                   EXISTS (SELECT 1 FROM {embeddings} WHERE model_name < %(active)s)
+                   OR EXISTS (SELECT 1 FROM {embeddings} WHERE model_name > %(active)s),
+                   sp.id, sp.semantic_weight, sp.metadata_weight, sp.min_score, sp.expansion_enabled, sp.default_sort
+            FROM (SELECT 1) AS one LEFT JOIN {prefs_table} sp ON sp.user_id = %(user)s
+            """,
+            {"user": user.pk, "active": settings.SEARCH_MODEL},
+        )
+        family_ids, other_models, pk, *values = cursor.fetchone()
+    if pk is None:
+        prefs = SearchPreferences(user=user)
+    else:
+        names = ("semantic_weight", "metadata_weight", "min_score", "expansion_enabled", "default_sort")
+        prefs = SearchPreferences(id=pk, user=user, **dict(zip(names, values)))
+        prefs._state.adding, prefs._state.db = False, "default"
+    return SearchContext(list(family_ids), prefs, bool(other_models))
 
 
 @dataclass

@@ -10,6 +10,7 @@ for PostgreSQL to use it.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from collections.abc import Iterable, Sequence
 
@@ -148,16 +149,23 @@ def nearest_photos(*, model_name: str, dim: int, vector, family_ids: Sequence[in
     Call inside a transaction (for the SET LOCAL of the index parameters)."""
     if not family_ids:
         return {}
-    arms = _knn_union(model_name, dim, family_ids, "%(query_vector)b::vector({dim})".format(dim=int(dim)),
-                      "%(limit)s", filter_sql, exclude=exclude_id is not None)
-    statement = sql.SQL("SELECT photo_id, 1 - distance FROM ({arms}) n ORDER BY distance LIMIT %(limit)s").format(
-        arms=arms)
+    statement = _nearest_sql(model_name, int(dim), tuple(sorted(set(family_ids))), filter_sql, exclude_id is not None)
     params = {**(filter_params or {}), "query_vector": _vector(vector), "limit": int(limit),
               "exclude_id": exclude_id}
     with _cursor() as cursor:
         _set_index_parameters(cursor, limit)
-        cursor.execute(statement.as_string(cursor.connection), params)
+        cursor.execute(statement, params)
         return {photo_id: float(cosine) for photo_id, cosine in cursor.fetchall()}
+
+
+# The statements depend only on the model, the families and the filter's SQL (values travel as parameters):
+# composed once per process, not on every keystroke.
+@functools.lru_cache(maxsize=512)
+def _nearest_sql(model_name: str, dim: int, family_ids: tuple[int, ...], filter_sql: str, exclude: bool) -> str:
+    arms = _knn_union(model_name, dim, family_ids, f"%(query_vector)b::vector({dim})", "%(limit)s", filter_sql,
+                      exclude=exclude)
+    return sql.SQL("SELECT photo_id, 1 - distance FROM ({arms}) n ORDER BY distance LIMIT %(limit)s").format(
+        arms=arms).as_string()
 
 
 def nearest_for_terms(*, model_name: str, dim: int, vectors, family_ids: Sequence[int], first_limit: int,
@@ -175,9 +183,19 @@ def nearest_for_terms(*, model_name: str, dim: int, vectors, family_ids: Sequenc
         return {}
     first = nearest_photos(model_name=model_name, dim=dim, vector=vectors[0], family_ids=family_ids,
                            limit=first_limit, filter_sql=filter_sql, filter_params=filter_params)
+    params = {**(filter_params or {}), "term_vectors": [_vector(v) for v in vectors], "limit": int(limit),
+              "also_ids": sorted(set(also_ids) | set(first)), "families": list(family_ids)}
+    with _cursor() as cursor:
+        _set_index_parameters(cursor, limit, floor=1)
+        cursor.execute(_terms_sql(model_name, int(dim), tuple(sorted(set(family_ids))), filter_sql), params)
+        return {photo_id: (float(cosine), int(i)) for photo_id, i, cosine in cursor.fetchall()}
+
+
+@functools.lru_cache(maxsize=512)
+def _terms_sql(model_name: str, dim: int, family_ids: tuple[int, ...], filter_sql: str) -> str:
     arms = _knn_union(model_name, dim, family_ids, "t.v", "%(limit)s", filter_sql)
     # The walks return each photo's vector with it, so scoring reads no row twice.
-    statement = sql.SQL(
+    return sql.SQL(
         "WITH t AS MATERIALIZED (SELECT v, i::int - 1 AS i "
         "                        FROM unnest(%(term_vectors)b::vector({dim})[]) WITH ORDINALITY AS t(v, i)), "
         "hits AS (SELECT n.photo_id, n.v FROM t CROSS JOIN LATERAL ({arms}) n WHERE t.i > 0 "
@@ -186,10 +204,4 @@ def nearest_for_terms(*, model_name: str, dim: int, vectors, family_ids: Sequenc
         "         AND e.family_id = ANY(%(families)s) AND e.photo_id = ANY(%(also_ids)s)) "
         "SELECT h.photo_id, best.i, best.cosine FROM (SELECT photo_id, any_value(v) AS v FROM hits GROUP BY photo_id) h "
         "CROSS JOIN LATERAL (SELECT t.i, -(h.v <#> t.v) AS cosine FROM t ORDER BY 2 DESC, 1 LIMIT 1) best"
-    ).format(dim=sql.Literal(int(dim)), arms=arms, table=sql.Identifier(TABLE), model=sql.Literal(model_name))
-    params = {**(filter_params or {}), "term_vectors": [_vector(v) for v in vectors], "limit": int(limit),
-              "also_ids": sorted(set(also_ids) | set(first)), "families": list(family_ids)}
-    with _cursor() as cursor:
-        _set_index_parameters(cursor, limit, floor=1)
-        cursor.execute(statement.as_string(cursor.connection), params)
-        return {photo_id: (float(cosine), int(i)) for photo_id, i, cosine in cursor.fetchall()}
+    ).format(dim=sql.Literal(dim), arms=arms, table=sql.Identifier(TABLE), model=sql.Literal(model_name)).as_string()
