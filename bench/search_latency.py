@@ -579,7 +579,9 @@ def report(rows: list[dict], e2e: dict | None, args) -> None:
     line("search_photos p95, ms", lambda v: f"{v:.1f}", "p95")
     line("  p50 of queries with 1-5 terms, ms", lambda v: f"{v:.1f}", "few_terms_p50",
          f"{last['few_terms_share']:.0%} of the queries")
-    line("  p50 of queries with 6-12 terms, ms", lambda v: f"{v:.1f}", "many_terms_p50")
+    from search.expansion import MAX_TERMS
+
+    line(f"  p50 of queries with 6-{MAX_TERMS} terms, ms", lambda v: f"{v:.1f}", "many_terms_p50")
     for name in COMPONENTS:
         if any(name in r["parts"] for r in rows):
             line(f"  mean ms in {name}", lambda v: f"{v:.1f}", lambda r, name=name: r["parts"].get(name, 0) * 1000)
