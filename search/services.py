@@ -18,7 +18,7 @@ from gallery.models import Photo
 from search.embedder import Embedder, ModelUnavailable, get_embedder
 from search.metadata import documents_missing_refresh
 from search.models import EmbeddingModel, PhotoEmbedding, SearchPreferences
-from search.vector_index import ensure_index
+from search.vector_index import drop_indexes, ensure_index
 
 logger = logging.getLogger(__name__)
 
@@ -238,6 +238,7 @@ def embed_missing() -> int:
     (e.g. after a model switch) as pending, and queues all pending ones. Returns how many were queued."""
     name = active_model_name()
     documents_missing_refresh()
+    previous_models_prune()
     with transaction.atomic():
         stale = Photo.objects.filter(_claimable() & Q(status=Photo.Status.PROCESSING))
         stale.update(status=Photo.Status.PENDING, status_changed_at=timezone.now())
@@ -253,6 +254,29 @@ def embed_missing() -> int:
     )
     photos_enqueue(pending)
     return len(pending)
+
+
+def previous_models_prune() -> int:
+    """Delete the embeddings of earlier models in every family the active model now covers completely, and
+    their HNSW graphs; returns how many embeddings went.
+
+    After a model switch they are dead weight: search has moved on to the active model, and while any
+    exist, every search has to work out which model serves each family (a scan of the family's photos)."""
+    active = active_model_name()
+    stale = PhotoEmbedding.objects.exclude(model_name=active)
+    deleted = 0
+    for family_id in sorted(set(stale.values_list("family_id", flat=True))):
+        embeddable = Photo.objects.filter(family_id=family_id).exclude(status=Photo.Status.FAILED)
+        if embeddable.exclude(embeddings__model_name=active).exists():
+            continue  # still re-embedding: the previous model may be the one serving this family
+        models = set(stale.filter(family_id=family_id).values_list("model_name", flat=True))
+        with transaction.atomic():
+            deleted += stale.filter(family_id=family_id).delete()[0]
+        for model_name in sorted(models):
+            drop_indexes(family_id=family_id, model_name=model_name)
+        logger.info("family %s: removed the embeddings of %s, now that %s covers it", family_id,
+                    ", ".join(sorted(models)), active)
+    return deleted
 
 
 # --- preferences ---------------------------------------------------------------------------------

@@ -72,11 +72,13 @@ def drop_indexes(*, family_id: int | None = None, model_name: str | None = None)
     pattern = "^photoembedding_hnsw_"
     pattern += hashlib.sha1(model_name.encode()).hexdigest()[:12] if model_name else "[0-9a-f]{12}"
     pattern += f"_f{int(family_id)}$" if family_id is not None else "_f[0-9]+$"
+    # Outside a transaction, without blocking searches and inserts while each index goes.
+    drop = "DROP INDEX IF EXISTS {}" if connection.in_atomic_block else "DROP INDEX CONCURRENTLY IF EXISTS {}"
     with connection.cursor() as cursor:
         cursor.execute("SELECT indexname FROM pg_indexes WHERE tablename = %s AND indexname ~ %s", [TABLE, pattern])
         names = [row[0] for row in cursor.fetchall()]
         for name in names:
-            cursor.execute(sql.SQL("DROP INDEX IF EXISTS {}").format(sql.Identifier(name)).as_string(cursor.connection))
+            cursor.execute(sql.SQL(drop).format(sql.Identifier(name)).as_string(cursor.connection))
     _ensured.difference_update({key for key in _ensured
                                 if (family_id is None or key[2] == family_id)
                                 and (model_name is None or key[0] == model_name)})

@@ -137,11 +137,13 @@ def test_an_import_of_many_photos_queues_a_few_batch_sized_tasks(toy_model, fami
     assert Photo.objects.filter(status=Photo.Status.READY).count() == 40
 
 
-def test_model_switch_re_embeds_while_the_old_model_keeps_serving(
-    toy_model, add_shape, family, settings, other_model, django_capture_on_commit_callbacks
+def test_model_switch_re_embeds_while_the_old_model_keeps_serving_then_goes(
+    toy_model, add_shape, family, alice, settings, other_model, django_capture_on_commit_callbacks
 ):
     from search.embedder import reset_embedder
-    from search.selectors import family_search_model
+    from search.selectors import family_search_model, search_context
+
+    vector_index._ensured.clear()  # an earlier test's index may have been rolled back with its transaction
 
     with django_capture_on_commit_callbacks(execute=True):
         for colour in ("red", "blue", "green"):
@@ -162,6 +164,15 @@ def test_model_switch_re_embeds_while_the_old_model_keeps_serving(
     dims = {e.model_name: len(e.vector) for e in PhotoEmbedding.objects.all()}
     assert dims[other] == 24 and dims[toy_model] != 24
     assert PhotoEmbedding.objects.filter(model_name=other).count() == 3
+
+    # The next sweep clears the old model away: its embeddings and its index for the family.
+    old_index = vector_index.index_name(toy_model, family.pk)
+    assert old_index in _hnsw_indexes()
+    with django_capture_on_commit_callbacks(execute=True):
+        embed_missing()
+    assert set(PhotoEmbedding.objects.values_list("model_name", flat=True)) == {other}
+    assert old_index not in _hnsw_indexes() and vector_index.index_name(other, family.pk) in _hnsw_indexes()
+    assert search_context(user=alice).other_models is False  # searches are back on the fast path
 
 
 def test_status_page_shows_counts_polls_while_working_and_retries_failures(
