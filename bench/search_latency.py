@@ -65,7 +65,7 @@ TARGET_RECALL = 0.95
 RECALL_K = 20
 PAGE = 60  # results per search page: how far the query as typed walks (search.engine.SearchParams.limit)
 # Steps of search.engine timed separately (whichever exist; nested ones overlap their callers).
-COMPONENTS = ["preferences_for", "_scope_family_ids", "expand", "family_search_model", "term_vectors",
+COMPONENTS = ["search_context", "expand", "family_search_model", "term_vectors",
               "nearest_for_terms", "metadata_query", "metadata_candidates", "_candidate_meta_scores",
               "metadata_scores", "_photos"]
 

@@ -10,7 +10,6 @@ the families the user belongs to (and the active filters).
 
 from __future__ import annotations
 
-import time
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -21,7 +20,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db import connection, transaction
 from django.utils import timezone
 
-from gallery.models import Membership, Photo
+from gallery.models import Photo
 from search.embedder import ModelUnavailable, get_embedder
 from search.expansion import Term, expand
 from search.metadata import MetaMatch, MetaQuery, metadata_candidates, metadata_query, metadata_scores
@@ -95,7 +94,6 @@ class SearchResponse:
     metadata_weight: float = 0.4
     sort: str = "relevance"
     model_calls: int = 0
-    timings_ms: dict[str, float] = field(default_factory=dict)
 
 
 def preferences_for(user: AbstractBaseUser) -> SearchPreferences:
@@ -117,7 +115,6 @@ def sigmoid(x):
 
 
 def search_photos(*, user: AbstractBaseUser, params: SearchParams) -> SearchResponse:
-    started = time.perf_counter()
     context = search_context(user=user)
     prefs = context.preferences
     # NUL can't go into PostgreSQL text; the preferences preview passes its query straight from the URL.
@@ -143,16 +140,14 @@ def search_photos(*, user: AbstractBaseUser, params: SearchParams) -> SearchResp
     meta_hits = metadata_candidates(meta_query, family_ids=family_ids, filter_sql=filter_sql,
                                     filter_params=filter_params, limit=settings.SEARCH_CANDIDATES)
     with transaction.atomic():  # SET LOCAL of the index parameters lasts for this block only
-        sem_scores, models = _semantic_candidates(response, family_ids, filter_sql, filter_params, params.limit,
-                                                  meta_hits, context.other_models)
-    response.timings_ms["candidates"] = (time.perf_counter() - started) * 1000
+        sem_scores, calibrations = _semantic_candidates(response, family_ids, filter_sql, filter_params,
+                                                        params.limit, meta_hits, context.other_models)
     candidate_ids = set(meta_hits) | set(sem_scores)
     response.candidate_count = len(candidate_ids)
     if not response.semantic_available:
         w_sem, w_meta = 0.0, 1.0  # semantic part unknown: rank by what we do know, and say so
     response.semantic_weight, response.metadata_weight = w_sem, w_meta
     if not candidate_ids:
-        response.timings_ms["total"] = (time.perf_counter() - started) * 1000
         return response
 
     meta_known = _candidate_meta_scores(meta_query, family_ids, candidate_ids, meta_hits)
@@ -166,8 +161,8 @@ def search_photos(*, user: AbstractBaseUser, params: SearchParams) -> SearchResp
     shown = [row for row in scored if row[1] >= response.min_score]
     response.hidden_count = len(scored) - len(shown)
     rows = scored if params.show_hidden else shown
-    # Sort every candidate on its date (one cheap query), but build Photo objects, tags and the per-field
-    # metadata explanation only for the page that is returned: a 12-term query has ~2,000 candidates.
+    # Sort every candidate on its date (one cheap query), but build Photo objects and the per-field metadata
+    # explanation only for the page that is returned: a query has a few hundred candidates.
     taken = _taken_at([row[0] for row in rows])
     rows = [row for row in rows if row[0] in taken]
     if response.sort == "date":
@@ -191,24 +186,14 @@ def search_photos(*, user: AbstractBaseUser, params: SearchParams) -> SearchResp
                 cosine=sem[0] if sem else None,
                 probability=sem[1] if sem else None,
                 term=sem[2] if sem else None,
-                calibration_scale=models[sem[3]][1] if sem else None,
-                calibration_bias=models[sem[3]][2] if sem else None,
+                calibration_scale=calibrations[sem[3]][0] if sem else None,
+                calibration_bias=calibrations[sem[3]][1] if sem else None,
                 meta_score=meta.score, meta_fts=meta.fts, meta_typo=meta.typo, meta_fields=meta.fields,
                 semantic_weight=w_sem, metadata_weight=w_meta, score=score,
             ),
         ))
     response.results = results[: max(1, params.limit)]
-    response.timings_ms["total"] = (time.perf_counter() - started) * 1000
     return response
-
-
-def _scope_family_ids(user: AbstractBaseUser, family_id: int | None) -> list[int]:
-    if not user.is_authenticated:
-        return []
-    ids = list(Membership.objects.filter(user_id=user.pk).values_list("family_id", flat=True))
-    if family_id is not None:
-        ids = [f for f in ids if f == family_id]
-    return ids
 
 
 def _filters(params: SearchParams) -> tuple[str, dict]:
@@ -241,13 +226,12 @@ def _semantic_candidates(response: SearchResponse, family_ids, filter_sql, filte
     """Nearest neighbours per term and search model (families mid-switch keep their previous model), scored
     along with `also_ids` (the metadata matches).
 
-    Returns ({photo id: (cosine, p_sem, winning term, model)}, {model: (term vectors, a, b, term texts, dim,
-    its families)})."""
+    Returns ({photo id: (cosine, p_sem, winning term, model)}, {model: (a, b)})."""
     by_model: dict[str, list[int]] = defaultdict(list)
     for family_id in family_ids:
         by_model[family_search_model(family_id=family_id, other_models=other_models)].append(family_id)
     scores: dict[int, tuple] = {}
-    models: dict[str, tuple] = {}
+    calibrations: dict[str, tuple[float, float]] = {}
     problems = []
     for model_name, model_families in by_model.items():
         try:
@@ -258,23 +242,17 @@ def _semantic_candidates(response: SearchResponse, family_ids, filter_sql, filte
         texts = [term.text for term in response.terms]
         vectors, calls = term_vectors(embedder, texts)
         response.model_calls += calls
-        a, b = embedder.calibration
-        models[model_name] = (vectors, a, b, texts, embedder.dim, model_families)
+        a, b = calibrations[model_name] = embedder.calibration
         found = nearest_for_terms(
             model_name=model_name, dim=embedder.dim, vectors=vectors, family_ids=model_families,
             first_limit=max(limit, settings.SEARCH_NEIGHBOURS), limit=settings.SEARCH_NEIGHBOURS,
             filter_sql=filter_sql, filter_params=filter_params, also_ids=also_ids)
-        scores.update(_scored(found, model_name, models[model_name]))
+        scores.update({photo_id: (cosine, float(sigmoid(a * cosine + b)), texts[term], model_name)
+                       for photo_id, (cosine, term) in found.items()})
     if problems:
         response.semantic_available = False
         response.semantic_message = problems[0]
-    return scores, models
-
-
-def _scored(found: dict[int, tuple[float, int]], model_name: str, model: tuple) -> dict[int, tuple]:
-    _, a, b, texts, _, _ = model
-    return {photo_id: (cosine, float(sigmoid(a * cosine + b)), texts[term], model_name)
-            for photo_id, (cosine, term) in found.items()}
+    return scores, calibrations
 
 
 def _candidate_meta_scores(meta_query: MetaQuery, family_ids: list[int], candidate_ids: set[int],
@@ -292,7 +270,7 @@ def _candidate_meta_scores(meta_query: MetaQuery, family_ids: list[int], candida
 
 def _taken_at(photo_ids: list[int]) -> dict[int, float]:
     """photo id → when it was taken (epoch seconds), for sorting; photos deleted meanwhile are left out.
-    Plain SQL: a 12-term query has hundreds of candidates, and the ORM's datetimes cost more than the query."""
+    Plain SQL: a query has hundreds of candidates, and the ORM's datetimes cost more than the query."""
     with connection.cursor() as cursor:
         cursor.execute("SELECT id, extract(epoch FROM taken_at)::float8 FROM gallery_photo WHERE id = ANY(%s)",
                        [photo_ids])
@@ -328,12 +306,14 @@ def similar_photos(*, user: AbstractBaseUser, photo: Photo, limit: int = 12) -> 
     `photo` must come from a selector that already checked the user may see it. Returns the results and,
     when there are none to give, why. The text calibration (a, b) is for text-image pairs only, so
     image-to-image scores are plain cosines."""
-    model_name = family_search_model(family_id=photo.family_id)
+    context = search_context(user=user)
+    model_name = family_search_model(family_id=photo.family_id, other_models=context.other_models)
     source = PhotoEmbedding.objects.filter(photo=photo, model_name=model_name).first()
     if source is None:
         return [], "This photo is not indexed yet: similar photos appear once it is."
     vector = np.asarray(source.vector, dtype=np.float32)
-    family_ids = [f for f in _scope_family_ids(user, None) if family_search_model(family_id=f) == model_name]
+    family_ids = [f for f in context.family_ids
+                  if family_search_model(family_id=f, other_models=context.other_models) == model_name]
     with transaction.atomic():
         cosines = nearest_photos(model_name=model_name, dim=len(vector), vector=vector, family_ids=family_ids,
                                  limit=limit, exclude_id=photo.pk)
