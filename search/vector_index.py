@@ -30,8 +30,13 @@ TABLE = PhotoEmbedding._meta.db_table
 MIN_EF_SEARCH = 64
 
 
+def _model_tag(model_name: str) -> str:
+    """A model's part of its index names (model names are paths or hub ids, too long and odd for names)."""
+    return hashlib.sha1(model_name.encode()).hexdigest()[:12]
+
+
 def index_name(model_name: str, family_id: int) -> str:
-    return f"photoembedding_hnsw_{hashlib.sha1(model_name.encode()).hexdigest()[:12]}_f{int(family_id)}"
+    return f"photoembedding_hnsw_{_model_tag(model_name)}_f{int(family_id)}"
 
 
 _ensured: set[tuple[str, int, int, str]] = set()
@@ -70,7 +75,7 @@ def ensure_index(*, model_name: str, dim: int, family_id: int) -> None:
 def drop_indexes(*, family_id: int | None = None, model_name: str | None = None) -> int:
     """Drop the HNSW indexes of a family (all models) or of a model (all families); how many were dropped."""
     pattern = "^photoembedding_hnsw_"
-    pattern += hashlib.sha1(model_name.encode()).hexdigest()[:12] if model_name else "[0-9a-f]{12}"
+    pattern += _model_tag(model_name) if model_name else "[0-9a-f]{12}"
     pattern += f"_f{int(family_id)}$" if family_id is not None else "_f[0-9]+$"
     # Outside a transaction, without blocking searches and inserts while each index goes.
     drop = "DROP INDEX IF EXISTS {}" if connection.in_atomic_block else "DROP INDEX CONCURRENTLY IF EXISTS {}"
@@ -85,15 +90,16 @@ def drop_indexes(*, family_id: int | None = None, model_name: str | None = None)
     return len(names)
 
 
-def _knn_union(model_name: str, dim: int, family_ids: Sequence[int], vector: str, limit: str, filter_sql: str,
-               *, exclude: bool = False) -> sql.Composed:
-    """`(nearest in family 1) UNION ALL (nearest in family 2) …`: rows (photo_id, distance), each arm a
-    walk of that family's own index. `vector` and `limit` are SQL for the query vector and row count;
-    `filter_sql`, when given, is a predicate on the photo `p` (uploader, tag, dates)."""
+def _knn_union(model_name: str, dim: int, family_ids: tuple[int, ...], vector: str, limit: str, filter_sql: str,
+               *, exclude: bool = False, with_vectors: bool = False) -> sql.Composed:
+    """`(nearest in family 1) UNION ALL (nearest in family 2) …`: rows (photo_id, distance[, v: the photo's
+    vector]), each arm a walk of that family's own index. `vector` and `limit` are SQL for the query vector
+    and row count; `filter_sql`, when given, is a predicate on the photo `p` (uploader, tag, dates)."""
     join = "JOIN gallery_photo p ON p.id = e.photo_id" if filter_sql else ""
+    vectors = ", e.vector::vector({dim}) AS v" if with_vectors else ""
     arms = [
         sql.SQL(
-            "(SELECT e.photo_id, (e.vector::vector({dim})) <=> {vector} AS distance, e.vector::vector({dim}) AS v "
+            "(SELECT e.photo_id, (e.vector::vector({dim})) <=> {vector} AS distance" + vectors + " "
             "FROM {table} e {join} "
             "WHERE e.model_name = {model} AND e.family_id = {family}{filter}{exclude} "
             "ORDER BY (e.vector::vector({dim})) <=> {vector} LIMIT {limit})"
@@ -104,7 +110,7 @@ def _knn_union(model_name: str, dim: int, family_ids: Sequence[int], vector: str
             exclude=sql.SQL(" AND e.photo_id <> %(exclude_id)s" if exclude else ""),
             limit=sql.SQL(limit),
         )
-        for family_id in sorted(set(family_ids))
+        for family_id in family_ids
     ]
     return sql.SQL(" UNION ALL ").join(arms)
 
@@ -195,8 +201,8 @@ def nearest_for_terms(*, model_name: str, dim: int, vectors, family_ids: Sequenc
 
 @functools.lru_cache(maxsize=512)
 def _terms_sql(model_name: str, dim: int, family_ids: tuple[int, ...], filter_sql: str) -> str:
-    arms = _knn_union(model_name, dim, family_ids, "t.v", "%(limit)s", filter_sql)
     # The walks return each photo's vector with it, so scoring reads no row twice.
+    arms = _knn_union(model_name, dim, family_ids, "t.v", "%(limit)s", filter_sql, with_vectors=True)
     return sql.SQL(
         "WITH t AS MATERIALIZED (SELECT v, i::int - 1 AS i "
         "                        FROM unnest(%(term_vectors)b::vector({dim})[]) WITH ORDINALITY AS t(v, i)), "
