@@ -172,6 +172,10 @@ def metadata_query(*, query: str, family_ids: Sequence[int]) -> MetaQuery:
     return meta
 
 
+# The full-text part of s_meta, for a document `d` against the query's tsquery `q.tsq`.
+_FTS = "CASE WHEN d.document @@ q.tsq THEN ts_rank_cd(d.document, q.tsq, 32) ELSE 0 END"
+
+
 def _typo_parts(meta: MetaQuery) -> tuple[list[str], dict]:
     """One SQL test per correction, `d.document @@ <the corrected word>`, and their parameters."""
     tests, params = [], {}
@@ -205,8 +209,7 @@ def metadata_candidates(meta: MetaQuery, *, family_ids: Sequence[int], limit: in
     sql = f"""
         WITH q AS (SELECT %(tsq)s::tsquery AS tsq)
         SELECT photo_id, fts, typo FROM (
-            SELECT d.photo_id,
-                   CASE WHEN d.document @@ q.tsq THEN ts_rank_cd(d.document, q.tsq, 32) ELSE 0 END AS fts,
+            SELECT d.photo_id, {_FTS} AS fts,
                    {_typo_sql(tests)} AS typo
             FROM {DOCUMENTS} d {join}, q
             WHERE d.family_id = ANY(%(families)s) {f"AND ({filter_sql})" if filter_sql else ""}
@@ -231,8 +234,7 @@ def metadata_scores(meta: MetaQuery, *, photo_ids: Sequence[int]) -> dict[int, M
     typo_hits = ", ".join(tests) or "NULL"
     sql = f"""
         WITH q AS (SELECT %(tsq)s::tsquery AS tsq)
-        SELECT d.photo_id,
-               CASE WHEN d.document @@ q.tsq THEN ts_rank_cd(d.document, q.tsq, 32) ELSE 0 END,
+        SELECT d.photo_id, {_FTS},
                {_typo_sql(tests)}, ARRAY[{field_hits}], ARRAY[{typo_hits}]
         FROM {DOCUMENTS} d, q
         WHERE d.photo_id = ANY(%(ids)s)

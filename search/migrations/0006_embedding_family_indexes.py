@@ -9,13 +9,17 @@ def _index_name(model_name, family_id):
     return f"photoembedding_hnsw_{hashlib.sha1(model_name.encode()).hexdigest()[:12]}_f{family_id}"
 
 
+def _drop_indexes(cursor, pattern):
+    cursor.execute("SELECT indexname FROM pg_indexes WHERE tablename = 'search_photoembedding' AND indexname ~ %s",
+                   [pattern])
+    for (name,) in cursor.fetchall():
+        cursor.execute(f'DROP INDEX IF EXISTS "{name}"')
+
+
 def per_family_indexes(apps, schema_editor):
     """Replace the one-index-per-model HNSW graphs by one per (model, family)."""
     with schema_editor.connection.cursor() as cursor:
-        cursor.execute("SELECT indexname FROM pg_indexes WHERE tablename = 'search_photoembedding' "
-                       "AND indexname ~ '^photoembedding_hnsw_[0-9a-f]{12}$'")
-        for (name,) in cursor.fetchall():
-            cursor.execute(f'DROP INDEX IF EXISTS "{name}"')
+        _drop_indexes(cursor, "^photoembedding_hnsw_[0-9a-f]{12}$")
         cursor.execute("SELECT DISTINCT model_name, family_id, vector_dims(vector) FROM search_photoembedding")
         for model_name, family_id, dim in cursor.fetchall():
             cursor.execute(
@@ -28,10 +32,7 @@ def per_family_indexes(apps, schema_editor):
 
 def per_model_indexes(apps, schema_editor):
     with schema_editor.connection.cursor() as cursor:
-        cursor.execute("SELECT indexname FROM pg_indexes WHERE tablename = 'search_photoembedding' "
-                       "AND indexname ~ '^photoembedding_hnsw_[0-9a-f]{12}_f[0-9]+$'")
-        for (name,) in cursor.fetchall():
-            cursor.execute(f'DROP INDEX IF EXISTS "{name}"')
+        _drop_indexes(cursor, "^photoembedding_hnsw_[0-9a-f]{12}_f[0-9]+$")
         cursor.execute("SELECT DISTINCT model_name, vector_dims(vector) FROM search_photoembedding")
         for model_name, dim in cursor.fetchall():
             name = "photoembedding_hnsw_" + hashlib.sha1(model_name.encode()).hexdigest()[:12]
