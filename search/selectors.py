@@ -18,6 +18,12 @@ def active_model_state() -> EmbeddingModel | None:
     return EmbeddingModel.objects.filter(name=settings.SEARCH_MODEL).first()
 
 
+def family_covered(*, family_id: int, model_name: str) -> bool:
+    """Whether every photo of the family that can be embedded (all but the failed) has an embedding of the model."""
+    embeddable = Photo.objects.filter(family_id=family_id).exclude(status=Photo.Status.FAILED)
+    return not embeddable.exclude(embeddings__model_name=model_name).exists()
+
+
 def family_search_model(*, family_id: int, other_models: bool | None = None) -> str:
     """The model whose embeddings search should use for this family.
 
@@ -30,10 +36,7 @@ def family_search_model(*, family_id: int, other_models: bool | None = None) -> 
     # coverage check below reads every photo of the family (tens of ms at 10,000 photos), on every search.
     if other_models is None:
         other_models = PhotoEmbedding.objects.filter(Q(model_name__lt=active) | Q(model_name__gt=active)).exists()
-    if not other_models:
-        return active
-    embeddable = Photo.objects.filter(family_id=family_id).exclude(status=Photo.Status.FAILED)
-    if not embeddable.exclude(embeddings__model_name=active).exists():
+    if not other_models or family_covered(family_id=family_id, model_name=active):
         return active
     previous = (
         PhotoEmbedding.objects.filter(family_id=family_id)

@@ -18,6 +18,7 @@ from gallery.models import Photo
 from search.embedder import Embedder, ModelUnavailable, get_embedder
 from search.metadata import documents_missing_refresh
 from search.models import EmbeddingModel, PhotoEmbedding, SearchPreferences
+from search.selectors import family_covered
 from search.vector_index import drop_indexes, ensure_index
 
 logger = logging.getLogger(__name__)
@@ -266,8 +267,7 @@ def previous_models_prune() -> int:
     stale = PhotoEmbedding.objects.exclude(model_name=active)
     deleted = 0
     for family_id in sorted(set(stale.values_list("family_id", flat=True))):
-        embeddable = Photo.objects.filter(family_id=family_id).exclude(status=Photo.Status.FAILED)
-        if embeddable.exclude(embeddings__model_name=active).exists():
+        if not family_covered(family_id=family_id, model_name=active):
             continue  # still re-embedding: the previous model may be the one serving this family
         models = set(stale.filter(family_id=family_id).values_list("model_name", flat=True))
         with transaction.atomic():
