@@ -8,7 +8,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from gallery.selectors import photo_get
-from search.engine import SearchParams, search_photos, similar_photos
+from search.engine import SORTS, SearchParams, search_photos, similar_photos
 
 
 class ExplanationSerializer(serializers.Serializer):
@@ -61,7 +61,7 @@ class SearchApi(APIView):
         tag = serializers.CharField(required=False, max_length=64)
         taken_after = serializers.DateField(required=False)
         taken_before = serializers.DateField(required=False)
-        sort = serializers.ChoiceField(choices=["relevance", "date"], required=False)
+        sort = serializers.ChoiceField(choices=list(SORTS), required=False)
         limit = serializers.IntegerField(required=False, min_value=1, max_value=500, default=60)
         min_score = serializers.FloatField(required=False, min_value=0, max_value=1)
 

@@ -1,4 +1,4 @@
-"""The search app's answer to the gallery's `photos_added` hook: embed the new photos after commit."""
+"""The search app's answers to gallery events: index new and edited photos, drop a deleted family's vector indexes."""
 
 from __future__ import annotations
 
