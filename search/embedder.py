@@ -22,6 +22,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -206,6 +207,11 @@ class Embedder:
         self._vision: Any = None
         self._vision_attention: str | None = None  # the attention implementation compiling replaced
         self.compile_seconds: float | None = None  # compile + first batch, once it happened
+        # Query texts are embedded on one thread of the embedder's own, whichever request thread asks. PyTorch's CPU
+        # thread pool (OpenMP) belongs to the thread that calls it: each new calling thread would build another pool
+        # on its first query (tens of ms; the warm-up can't reach request threads that don't exist yet), and several
+        # request threads encoding at once would run several pools on the same cores.
+        self._text_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="text-encoder")
 
     @property
     def calibration(self) -> tuple[float, float]:
@@ -238,6 +244,9 @@ class Embedder:
 
     def encode_texts(self, texts: list[str]) -> np.ndarray:
         """Embed query texts; returns float32 (N, dim), rows of unit length."""
+        return self._text_thread.submit(self._encode_texts, texts).result()
+
+    def _encode_texts(self, texts: list[str]) -> np.ndarray:
         if self.is_siglip2:
             texts = [text.lower() for text in texts]  # SigLIP 2 was trained on lower-cased text
         batches = []

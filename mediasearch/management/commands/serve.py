@@ -16,6 +16,9 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand
 
 
+WEB_THREADS = 4  # per gunicorn worker
+
+
 class Command(BaseCommand):
     help = "Migrate, then run the web server (gunicorn) and the django-q2 worker together until Ctrl-C."
 
@@ -30,13 +33,16 @@ class Command(BaseCommand):
         python = sys.executable
         manage = str(settings.BASE_DIR / "manage.py")
         commands = {
-            "web": [python, "-m", "gunicorn", "mediasearch.wsgi:application", "--bind", f"{host}:{port}",
-                    "--workers", str(web_workers), "--threads", "4", "--timeout", "120",
+            "web": [python, "-m", "gunicorn", "mediasearch.wsgi:application", "--config", "python:mediasearch.gunicorn_conf",
+                    "--bind", f"{host}:{port}",
+                    "--workers", str(web_workers), "--threads", str(WEB_THREADS), "--timeout", "120",
                     "--access-logfile", "-", "--graceful-timeout", "10"],
         }
         if not no_worker:
             commands["worker"] = [python, manage, "qcluster"]
-        children = {name: subprocess.Popen(cmd, cwd=settings.BASE_DIR) for name, cmd in commands.items()}
+        # Each web worker's threads share a pool of warm connections (one per thread at most).
+        env = {"web": {**os.environ, "DATABASE_POOL": os.environ.get("DATABASE_POOL", str(WEB_THREADS))}}
+        children = {name: subprocess.Popen(cmd, cwd=settings.BASE_DIR, env=env.get(name)) for name, cmd in commands.items()}
         shown = "localhost" if host in ("127.0.0.1", "0.0.0.0") else host
         self.stdout.write(self.style.SUCCESS(f"MediaSearch is running at http://{shown}:{port}/  (Ctrl-C to stop)"))
         signal.signal(signal.SIGTERM, _raise_keyboard_interrupt)  # `kill` stops it as cleanly as Ctrl-C
