@@ -17,11 +17,21 @@ req=requirements.txt
 [ "$mode" = dev ] && req=requirements-dev.txt
 stamp="$venv/.installed-$(cat requirements.txt "$req" | sha256sum | cut -c1-16)-$mode"
 if [ ! -f "$stamp" ]; then
-  "$venv/bin/python" -m pip install --quiet --upgrade pip
+  # The first install takes a few minutes (torch, transformers and PostgreSQL come to about 1.5 GB): say so, and
+  # let pip show each package as it goes rather than a silent wait.
+  echo "Installing the Python packages from $req (the first time takes 3-5 minutes; later runs skip this)"
+  pip_install() {  # pip's own failure fails the script (pipefail); only the "already satisfied" noise is dropped
+    "$venv/bin/python" -m pip install --disable-pip-version-check --progress-bar on "$@" \
+      | { grep -v '^Requirement already satisfied' || true; }
+  }
+  pip_install --quiet --upgrade pip
   # torch is pinned to the CPU build; install it on its own first so nothing drags in a CUDA build.
-  "$venv/bin/python" -m pip install --quiet "$(grep -E '^torch==' requirements.txt)"
-  "$venv/bin/python" -m pip install --quiet -r "$req"
+  echo "[1/2] torch (CPU build)"
+  pip_install "$(grep -E '^torch==' requirements.txt)"
+  echo "[2/2] everything else"
+  pip_install -r "$req"
   touch "$stamp"
+  echo "Packages installed."
 fi
 
 if [ "$mode" = dev ] && [ -z "${CHROMIUM_PATH:-}" ] && ! command -v chromium >/dev/null 2>&1; then
