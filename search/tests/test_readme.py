@@ -1,0 +1,23 @@
+"""What the README promises about search, checked against what the code does."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from search.expansion import expand
+
+README = Path(__file__).resolve().parents[2] / "README.md"
+
+
+@pytest.mark.django_db
+def test_the_readme_expansion_example_is_what_the_seeded_synonyms_produce():
+    text = " ".join(README.read_text().split())
+    example = re.search(r'"crimson ball" → ((?:"[^"]+", )+)…', text)
+    assert example, "the README no longer shows the expansion example"
+    promised = re.findall(r'"([^"]+)"', example.group(1))
+    terms = [term.text for term in expand("crimson ball", family_ids=[])]
+    assert terms[0] == "crimson ball"
+    assert terms[1 : 1 + len(promised)] == promised
