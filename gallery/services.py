@@ -12,11 +12,14 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
 from django.db import IntegrityError, transaction
+from django.db.models import FileField, Q, QuerySet, Value
+from django.db.models.functions import Lower
 from django.utils import timezone
 
 from gallery.images import EXTENSIONS, ImageRejected, inspect_image, read_limited, sha256_of
-from gallery.models import Family, Membership, Photo, Tag
+from gallery.models import Family, FileRemoval, Membership, Photo, Tag
 from gallery.signals import photos_added, photos_changed
 
 logger = logging.getLogger(__name__)
@@ -121,7 +124,7 @@ def photo_upload(
 ) -> UploadResult:
     """Store one uploaded file. Never raises for bad input: a rejected file is a result, not an error,
     so that one bad file never costs the others of the same upload."""
-    filename = os.path.basename(filename or "upload")[:255] or "upload"
+    filename = os.path.basename((filename or "upload").replace("\x00", ""))[:255] or "upload"
     try:
         data = read_limited(stream)
     except ImageRejected as exc:
@@ -129,6 +132,10 @@ def photo_upload(
     return photo_create_from_bytes(
         family=family, uploaded_by=uploaded_by, data=data, filename=filename, tags=tags, description=description
     )
+
+
+class StorageFailed(Exception):
+    """A file could not be written; nothing of the photo was kept."""
 
 
 def photo_create_from_bytes(
@@ -140,24 +147,44 @@ def photo_create_from_bytes(
     tags: Iterable[str] = (),
     description: str = "",
 ) -> UploadResult:
+    """Store a photo whole or not at all: its files, then its row. Bad input, a storage fault or the same
+    bytes already in the family are results, not exceptions."""
     existing = Photo.objects.filter(family=family, sha256=sha256_of(data)).first() if data else None
     if existing is not None:
-        return UploadResult(filename, UploadResult.DUPLICATE, photo=existing, reason=f"Already in {family} as “{existing}”.")
+        return _duplicate(filename, existing)
     try:
+        tags = tags_clean(tags)  # refused before any file is written
         info = inspect_image(data)
-    except ImageRejected as exc:
-        return UploadResult(filename, UploadResult.REJECTED, reason=str(exc))
-    try:
         photo = _photo_store(family=family, uploaded_by=uploaded_by, data=data, filename=filename, info=info,
                              tags=tags, description=description)
-    except IntegrityError:
+    except (ImageRejected, StorageFailed) as exc:
+        return UploadResult(filename, UploadResult.REJECTED, reason=str(exc))
+    except ValidationError as exc:
+        return UploadResult(filename, UploadResult.REJECTED, reason=" ".join(exc.messages))
+    except IntegrityError as exc:
+        if _constraint_name(exc) != PHOTO_BYTES_CONSTRAINT:
+            raise
         # Same bytes uploaded concurrently: the other request won; report it as the duplicate it is.
-        existing = Photo.objects.get(family=family, sha256=info.sha256)
-        return UploadResult(filename, UploadResult.DUPLICATE, photo=existing, reason=f"Already in {family} as “{existing}”.")
+        existing = Photo.objects.filter(family=family, sha256=info.sha256).first()
+        if existing is None:  # the winner was rolled back after all
+            return UploadResult(filename, UploadResult.REJECTED, reason="The same file was being uploaded at the same "
+                                "moment and did not finish. Please try again.")
+        return _duplicate(filename, existing)
     return UploadResult(filename, UploadResult.SAVED, photo=photo)
 
 
-@transaction.atomic
+PHOTO_BYTES_CONSTRAINT = "unique_photo_bytes_per_family"
+
+
+def _constraint_name(exc: IntegrityError) -> str | None:
+    """The name of the constraint PostgreSQL reported as violated (psycopg's diagnostics)."""
+    return getattr(getattr(exc.__cause__, "diag", None), "constraint_name", None)
+
+
+def _duplicate(filename: str, existing: Photo) -> UploadResult:
+    return UploadResult(filename, UploadResult.DUPLICATE, photo=existing, reason=f"Already in {existing.family} as “{existing}”.")
+
+
 def _photo_store(*, family, uploaded_by, data, filename, info, tags, description) -> Photo:
     stem, _ = os.path.splitext(filename)
     photo = Photo(
@@ -165,7 +192,7 @@ def _photo_store(*, family, uploaded_by, data, filename, info, tags, description
         uploaded_by=uploaded_by,
         original_filename=filename,
         title=_title_from_filename(stem),
-        description=description.strip(),
+        description=description.replace("\x00", "").strip(),
         mime_type=info.mime_type,
         file_size=len(data),
         width=info.width,
@@ -180,19 +207,114 @@ def _photo_store(*, family, uploaded_by, data, filename, info, tags, description
         phash=info.phash,
     )
     # The stored name is the content hash: the user's file name may be hostile or collide.
-    photo.original.save(f"{info.sha256}.{EXTENSIONS[info.mime_type]}", ContentFile(data), save=False)
-    photo.thumbnail.save(f"{info.sha256}.jpg", ContentFile(info.thumbnail), save=False)
+    _photo_files_write(photo, {
+        "original": (f"{info.sha256}.{EXTENSIONS[info.mime_type]}", data),
+        "thumbnail": (f"{info.sha256}.jpg", info.thumbnail),
+    })
     try:
         with transaction.atomic():
             photo.save()
             _set_tags(photo, tags)
-    except Exception:
+            photos_added.send(sender=Photo, photo_ids=[photo.pk])
+    except BaseException:
         # No row points at the files: remove them rather than leave orphans behind.
-        for name in (photo.original.name, photo.thumbnail.name):
-            photo.original.storage.delete(name)
+        files_remove(names=photo_file_names(photo))
         raise
-    photos_added.send(sender=Photo, photo_ids=[photo.pk])
     return photo
+
+
+# --- the files of a photo -------------------------------------------------------------------------
+
+
+def photo_file_fields() -> list[str]:
+    """Every file a photo owns (original and renditions): all of Photo's FileFields."""
+    return [field.name for field in Photo._meta.concrete_fields if isinstance(field, FileField)]
+
+
+def photo_file_names(photo: Photo) -> list[str]:
+    return [name for name in (getattr(photo, field).name for field in photo_file_fields()) if name]
+
+
+def _photo_files_write(photo: Photo, contents: dict[str, tuple[str, bytes]]) -> None:
+    """Write each field's (name, bytes) through the field's storage, all or nothing: when one write fails,
+    the ones already written are removed and StorageFailed says so plainly."""
+    written: list[str] = []
+    try:
+        for field, (name, content) in contents.items():
+            getattr(photo, field).save(name, ContentFile(content), save=False)
+            written.append(getattr(photo, field).name)
+    except Exception as exc:
+        logger.exception("could not store %s of photo %s", field, photo.sha256)
+        files_remove(names=written)
+        raise StorageFailed("Could not store the file: the photo storage refused to write it. Nothing was kept; "
+                            "please try again later, and tell the administrator if it keeps happening.") from exc
+
+
+def files_remove(*, names: Iterable[str]) -> None:
+    """Delete files that no row points at, now; whatever storage refuses is queued for a later try."""
+    failed = []
+    for name in names:
+        try:
+            default_storage.delete(name)
+        except Exception as exc:
+            logger.warning("could not delete %s, queued for later: %s", name, exc)
+            failed.append(FileRemoval(storage_name=name, attempts=1, last_error=_error_text(exc),
+                                      last_attempt_at=timezone.now()))
+    FileRemoval.objects.bulk_create(failed)
+
+
+def _error_text(exc: BaseException) -> str:
+    return f"{type(exc).__name__}: {exc}"[:1000]
+
+
+def photos_files_release(*, photos: Iterable[Photo]) -> list[int]:
+    """Queue the files of photos whose rows this transaction deletes, and delete them once it commits.
+
+    The queue rows commit or roll back with the deletion: a rolled-back delete keeps its files, and a
+    committed one never forgets them, even when storage refuses the deletion (the sweep tries again)."""
+    removals = FileRemoval.objects.bulk_create(
+        [FileRemoval(storage_name=name) for photo in photos for name in photo_file_names(photo)]
+    )
+    ids = [removal.pk for removal in removals]
+    transaction.on_commit(lambda: file_removals_process(ids=ids))
+    return ids
+
+
+def file_removals_process(*, ids: Iterable[int] | None = None, limit: int = 1000) -> int:
+    """Delete queued files from storage; returns how many went. Failures stay queued with their error.
+
+    Called after the commit of a deletion and by the periodic sweep. A name that a photo stored since
+    uses again is not deleted (the new photo owns that file now)."""
+    removed = 0
+    with transaction.atomic():
+        rows = FileRemoval.objects.select_for_update(skip_locked=True).order_by("pk")
+        if ids is not None:
+            rows = rows.filter(pk__in=list(ids))
+        rows = list(rows[:limit])
+        in_use = _file_names_in_use([row.storage_name for row in rows])
+        for row in rows:
+            try:
+                if row.storage_name not in in_use:
+                    default_storage.delete(row.storage_name)
+            except Exception as exc:
+                logger.warning("could not delete %s (try %s): %s", row.storage_name, row.attempts + 1, exc)
+                row.attempts += 1
+                row.last_error = _error_text(exc)
+                row.last_attempt_at = timezone.now()
+                row.save(update_fields=["attempts", "last_error", "last_attempt_at"])
+            else:
+                row.delete()
+                removed += 1
+    return removed
+
+
+def _file_names_in_use(names: list[str]) -> set[str]:
+    if not names:
+        return set()
+    in_use: set[str] = set()
+    for field in photo_file_fields():
+        in_use.update(Photo.objects.filter(**{f"{field}__in": names}).values_list(field, flat=True))
+    return in_use
 
 
 def _title_from_filename(stem: str) -> str:
@@ -204,21 +326,36 @@ def _set_tags(photo: Photo, names: Iterable[str]) -> None:
     photo.tags.set(tags_get_or_create(family=photo.family, names=names))
 
 
-def tags_get_or_create(*, family: Family, names: Iterable[str]) -> list[Tag]:
+def tags_clean(names: Iterable[str]) -> list[str]:
+    """Tag names as stored: whitespace collapsed, at most 64 characters, one per case-insensitive name.
+
+    Raises ValidationError for more than MAX_TAGS, so a caller can refuse before doing any work."""
     cleaned: dict[str, str] = {}
     for name in names:
-        name = " ".join(str(name).split())[:64]
+        name = " ".join(str(name).replace("\x00", "").split())[:64]
         if name:
             cleaned.setdefault(name.lower(), name)
     if len(cleaned) > MAX_TAGS:
-        raise ValidationError(f"At most {MAX_TAGS} tags per photo.")
-    tags = []
-    for name in cleaned.values():
-        tag = Tag.objects.filter(family=family, name__iexact=name).first()
-        if tag is None:
-            tag = Tag.objects.create(family=family, name=name)
-        tags.append(tag)
-    return tags
+        raise ValidationError(f"At most {MAX_TAGS} tags per photo ({len(cleaned)} given).")
+    return list(cleaned.values())
+
+
+def tags_get_or_create(*, family: Family, names: Iterable[str]) -> list[Tag]:
+    """The family's tags of these names, creating the missing ones; safe when other requests create them too.
+
+    INSERT ... ON CONFLICT DO NOTHING waits for a concurrent insert of the same name and then skips it,
+    so two uploads with the same new tag never fail; the rows are then read back by the unique key."""
+    names = tags_clean(names)
+    if not names:
+        return []
+    # Sorted: concurrent transactions take the index entries in the same order, so they can't deadlock.
+    names.sort(key=str.lower)
+    Tag.objects.bulk_create([Tag(family=family, name=name) for name in names], ignore_conflicts=True)
+    # Compared with PostgreSQL's lower(), the expression of the unique index, not Python's str.lower().
+    wanted = Q()
+    for name in names:
+        wanted |= Q(key=Lower(Value(name)))
+    return list(Tag.objects.filter(family=family).annotate(key=Lower("name")).filter(wanted).order_by("key", "pk"))
 
 
 def parse_tags(text: str) -> list[str]:
@@ -255,11 +392,23 @@ def photo_can_delete(*, photo: Photo, user: AbstractBaseUser) -> bool:
 def photo_delete(*, photo: Photo, user: AbstractBaseUser) -> None:
     if not photo_can_delete(photo=photo, user=user):
         raise PermissionDenied("Only the uploader or a family admin can delete this photo.")
-    names = [photo.original.name, photo.thumbnail.name]
-    storage = photo.original.storage
-    photo.delete()
-    # Files go only once the row is gone for good; a rolled-back delete keeps them.
-    transaction.on_commit(lambda: [storage.delete(name) for name in names if name])
+    photos_delete(photos=Photo.objects.filter(pk=photo.pk))
+
+
+@transaction.atomic
+def photos_delete(*, photos: QuerySet[Photo]) -> int:
+    """Delete photo rows; their files are queued in the same transaction and removed after it commits."""
+    doomed = list(photos.select_for_update().only("pk", *photo_file_fields()))
+    photos_files_release(photos=doomed)
+    Photo.objects.filter(pk__in=[photo.pk for photo in doomed]).delete()
+    return len(doomed)
+
+
+@transaction.atomic
+def family_delete(*, family: Family) -> None:
+    """Delete a family with everything in it; the files of its photos go through the removal queue."""
+    photos_delete(photos=Photo.objects.filter(family=family))
+    family.delete()
 
 
 @transaction.atomic
