@@ -8,7 +8,7 @@ from django.urls import path, reverse
 from django.utils.html import format_html
 
 from gallery.models import Family, Membership, Photo, Tag
-from gallery.services import photos_metadata_edited, photos_tag_add, photos_tag_remove
+from gallery.services import family_delete, photos_delete, photos_metadata_edited, photos_tag_add, photos_tag_remove
 from gallery.views.media import admin_thumbnail
 
 
@@ -23,6 +23,14 @@ class FamilyAdmin(admin.ModelAdmin):
     list_display = ["name", "member_count", "photo_count", "created_at"]
     search_fields = ["name"]
     inlines = [MembershipInline]
+
+    # Through the service: the files of the family's photos go to the removal queue, not astray.
+    def delete_model(self, request, obj):
+        family_delete(family=obj)
+
+    def delete_queryset(self, request, queryset):
+        for family in queryset:
+            family_delete(family=family)
 
     @admin.display(description="members")
     def member_count(self, family: Family) -> int:
@@ -97,6 +105,13 @@ class PhotoAdmin(admin.ModelAdmin):
     def save_related(self, request, form, formsets, change):
         super().save_related(request, form, formsets, change)
         photos_metadata_edited(photo_ids=[form.instance.pk])
+
+    # Through the service: the photos' files go to the removal queue, not astray.
+    def delete_model(self, request, obj):
+        photos_delete(photos=Photo.objects.filter(pk=obj.pk))
+
+    def delete_queryset(self, request, queryset):
+        photos_delete(photos=queryset)
 
     def has_add_permission(self, request) -> bool:
         return False  # photos come in through upload and import, which validate the bytes

@@ -398,7 +398,8 @@ def photo_delete(*, photo: Photo, user: AbstractBaseUser) -> None:
 @transaction.atomic
 def photos_delete(*, photos: QuerySet[Photo]) -> int:
     """Delete photo rows; their files are queued in the same transaction and removed after it commits."""
-    doomed = list(photos.select_for_update().only("pk", *photo_file_fields()))
+    # Re-selected by pk: the caller's queryset may carry joins or DISTINCT, which FOR UPDATE refuses.
+    doomed = list(Photo.objects.filter(pk__in=photos.values("pk")).select_for_update().only("pk", *photo_file_fields()))
     photos_files_release(photos=doomed)
     Photo.objects.filter(pk__in=[photo.pk for photo in doomed]).delete()
     return len(doomed)

@@ -6,6 +6,7 @@ separate connections."""
 from __future__ import annotations
 
 import re
+from pathlib import Path
 import threading
 import time
 import uuid
@@ -126,7 +127,7 @@ def test_parallel_uploads_with_the_same_new_tags_all_save(live_server):
         assert photo.tags.count() == expected, photo.original_filename
 
 
-def test_the_same_bytes_uploaded_at_once_are_saved_once_and_reported_as_a_duplicate_once():
+def test_the_same_bytes_uploaded_at_once_are_saved_once_and_reported_as_a_duplicate_once(settings):
     from gallery.services import UploadResult, photo_create_from_bytes
 
     family = FamilyFactory()
@@ -138,3 +139,7 @@ def test_the_same_bytes_uploaded_at_once_are_saved_once_and_reported_as_a_duplic
     outcomes = sorted(r.outcome for r in results)
     assert outcomes == [UploadResult.DUPLICATE, UploadResult.DUPLICATE, UploadResult.SAVED], results
     assert Photo.objects.filter(family=family).count() == 1
+    # The losers wrote their files before their row was refused; those files are gone again.
+    photo = Photo.objects.get(family=family)
+    stored = sorted(str(p.relative_to(settings.MEDIA_ROOT)) for p in Path(settings.MEDIA_ROOT).rglob("*") if p.is_file())
+    assert stored == sorted([photo.original.name, photo.thumbnail.name])
