@@ -336,7 +336,7 @@ def tags_clean(names: Iterable[str]) -> list[str]:
         if name:
             cleaned.setdefault(name.lower(), name)
     if len(cleaned) > MAX_TAGS:
-        raise ValidationError(f"At most {MAX_TAGS} tags per photo ({len(cleaned)} given).")
+        raise ValidationError(f"At most {MAX_TAGS} tags per photo.")
     return list(cleaned.values())
 
 

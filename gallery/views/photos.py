@@ -20,6 +20,7 @@ from gallery.services import (
     photo_delete,
     photo_update,
     photo_upload,
+    tags_clean,
 )
 
 
@@ -129,14 +130,20 @@ def upload(request: HttpRequest) -> HttpResponse:
             results = [UploadResult(f.name, UploadResult.REJECTED, reason="Choose a family first.") for f in files]
         else:
             family: Family = family_get(user=request.user, family_id=family_id)
-            tags = parse_tags(request.POST.get("tags", ""))
-            results = [
-                photo_upload(family=family, uploaded_by=request.user, stream=f, filename=f.name, tags=tags)
-                for f in files
-            ]
+            results = _upload_files(request, family, files)
         if not files:
             results = [UploadResult("", UploadResult.REJECTED, reason="No file was received.")]
         context["results"] = results
         if request.htmx or request.headers.get("X-Upload-Script"):
             return render(request, "gallery/upload.html#upload-results", context)
     return render(request, "gallery/upload.html", context)
+
+
+def _upload_files(request: HttpRequest, family: Family, files) -> list[UploadResult]:
+    try:
+        # Checked once, before any file: a tag list the service would refuse costs no file a write.
+        tags = tags_clean(parse_tags(request.POST.get("tags", "")))
+    except ValidationError as exc:
+        reason = " ".join(exc.messages) + " Nothing was uploaded; fix the tags and try again."
+        return [UploadResult(f.name, UploadResult.REJECTED, reason=reason) for f in files]
+    return [photo_upload(family=family, uploaded_by=request.user, stream=f, filename=f.name, tags=tags) for f in files]
