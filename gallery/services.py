@@ -43,14 +43,31 @@ def family_create(*, name: str, admin: AbstractBaseUser) -> Family:
     return family
 
 
+LAST_ADMIN = "A family must keep at least one admin."
+
+
+def family_lock(*, family_id: int) -> None:
+    """Serialise changes to who administers a family: every path that demotes or removes an admin takes
+    this row lock first, so two admins stepping down at once can't both see the other one remain."""
+    list(Family.objects.select_for_update().filter(pk=family_id).values_list("pk", flat=True))
+
+
+def family_keeps_an_admin(*, family_id: int, losing: Iterable[int]) -> bool:
+    """Whether an admin remains once the memberships `losing` (pks) are no longer admin. Call under family_lock."""
+    return Membership.objects.filter(family_id=family_id, role=Membership.Role.ADMIN).exclude(pk__in=list(losing)).exists()
+
+
 @transaction.atomic
 def membership_add(
     *, family: Family, user: AbstractBaseUser, role: str = Membership.Role.MEMBER
 ) -> Membership:
     if role not in Membership.Role.values:
         raise ValidationError(f"Unknown role “{role}”.")
+    family_lock(family_id=family.pk)
     membership, created = Membership.objects.get_or_create(family=family, user=user, defaults={"role": role})
     if not created and membership.role != role:
+        if membership.is_admin and not family_keeps_an_admin(family_id=family.pk, losing=[membership.pk]):
+            raise ValidationError(f"{LAST_ADMIN} Make someone else an admin before {user} steps down.")
         membership.role = role
         membership.save(update_fields=["role"])
     return membership
@@ -58,12 +75,45 @@ def membership_add(
 
 @transaction.atomic
 def membership_remove(*, family: Family, user: AbstractBaseUser) -> None:
-    membership = Membership.objects.select_for_update().filter(family=family, user=user).first()
+    family_lock(family_id=family.pk)
+    membership = Membership.objects.filter(family=family, user=user).first()
     if membership is None:
         raise ValidationError(f"{user} is not a member of {family}.")
-    if membership.is_admin and not family.memberships.filter(role=Membership.Role.ADMIN).exclude(pk=membership.pk).exists():
-        raise ValidationError("A family must keep at least one admin.")
+    if membership.is_admin and not family_keeps_an_admin(family_id=family.pk, losing=[membership.pk]):
+        raise ValidationError(LAST_ADMIN)
     membership.delete()
+
+
+def users_delete_problems(*, users: Iterable[AbstractBaseUser]) -> list[str]:
+    """Why these accounts can't be deleted together: the families they would leave without an admin.
+
+    Inside a transaction it locks those families (as family_lock does), so the answer holds until commit."""
+    user_ids = [user.pk for user in users]
+    admin_of = Membership.objects.filter(user_id__in=user_ids, role=Membership.Role.ADMIN)
+    family_ids = sorted(set(admin_of.values_list("family_id", flat=True)))
+    if transaction.get_connection().in_atomic_block:
+        for family_id in family_ids:
+            family_lock(family_id=family_id)
+    problems = []
+    for family_id in family_ids:
+        losing = admin_of.filter(family_id=family_id)
+        if not family_keeps_an_admin(family_id=family_id, losing=losing.values_list("pk", flat=True)):
+            names = ", ".join(sorted(str(m.user) for m in losing.select_related("user")))
+            family = Family.objects.get(pk=family_id)
+            problems.append(f"{names} {'is' if losing.count() == 1 else 'are'} the last admin of {family}: "
+                            "make someone else an admin of it first.")
+    return problems
+
+
+@transaction.atomic
+def users_delete(*, users: QuerySet) -> int:
+    """Delete accounts, unless that would leave a family without an admin."""
+    users = list(users)
+    if problems := users_delete_problems(users=users):
+        raise ValidationError(problems)
+    for user in users:
+        user.delete()
+    return len(users)
 
 
 @transaction.atomic

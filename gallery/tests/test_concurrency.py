@@ -143,3 +143,28 @@ def test_the_same_bytes_uploaded_at_once_are_saved_once_and_reported_as_a_duplic
     photo = Photo.objects.get(family=family)
     stored = sorted(str(p.relative_to(settings.MEDIA_ROOT)) for p in Path(settings.MEDIA_ROOT).rglob("*") if p.is_file())
     assert stored == sorted([photo.original.name, photo.thumbnail.name])
+
+
+# --- admins ---------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("second", ["demote", "remove"])
+def test_two_admins_stepping_down_at_once_leave_exactly_one_admin(second):
+    family = FamilyFactory()
+    alice, carol = UserFactory(username="alice"), UserFactory(username="carol")
+    for user in (alice, carol):
+        MembershipFactory(family=family, user=user, role=Membership.Role.ADMIN)
+
+    def work(i):
+        if i == 0:
+            return membership_add(family=family, user=alice, role=Membership.Role.MEMBER)
+        if second == "demote":
+            return membership_add(family=family, user=carol, role=Membership.Role.MEMBER)
+        return membership_remove(family=family, user=carol)
+
+    results = _in_threads(2, work)
+
+    refused = [r for r in results if isinstance(r, ValidationError)]
+    assert len(refused) == 1, results
+    assert refused[0].messages[0].startswith("A family must keep at least one admin.")
+    assert family.memberships.filter(role=Membership.Role.ADMIN).count() == 1
