@@ -13,7 +13,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, models, transaction
 from django.db.models import FileField, Q, QuerySet, Value
 from django.db.models.functions import Lower
 from django.utils import timezone
@@ -21,6 +21,7 @@ from django.utils import timezone
 from gallery.images import EXTENSIONS, ImageRejected, inspect_image, read_limited, sha256_of
 from gallery.models import Family, FileRemoval, Membership, Photo, Tag
 from gallery.signals import photos_added, photos_changed
+from gallery.text import without_nul
 
 logger = logging.getLogger(__name__)
 User = get_user_model()
@@ -174,7 +175,7 @@ def photo_upload(
 ) -> UploadResult:
     """Store one uploaded file. Never raises for bad input: a rejected file is a result, not an error,
     so that one bad file never costs the others of the same upload."""
-    filename = os.path.basename((filename or "upload").replace("\x00", ""))[:255] or "upload"
+    filename = os.path.basename(filename or "upload")[:255] or "upload"
     try:
         data = read_limited(stream)
     except ImageRejected as exc:
@@ -242,7 +243,7 @@ def _photo_store(*, family, uploaded_by, data, filename, info, tags, description
         uploaded_by=uploaded_by,
         original_filename=filename,
         title=_title_from_filename(stem),
-        description=description.replace("\x00", "").strip(),
+        description=description.strip(),
         mime_type=info.mime_type,
         file_size=len(data),
         width=info.width,
@@ -261,6 +262,7 @@ def _photo_store(*, family, uploaded_by, data, filename, info, tags, description
         "original": (f"{info.sha256}.{EXTENSIONS[info.mime_type]}", data),
         "thumbnail": (f"{info.sha256}.jpg", info.thumbnail),
     })
+    _text_without_nul(photo)
     try:
         with transaction.atomic():
             photo.save()
@@ -367,6 +369,14 @@ def _file_names_in_use(names: list[str]) -> set[str]:
     return in_use
 
 
+def _text_without_nul(instance: models.Model) -> None:
+    """Text read from inside a file (EXIF and other embedded metadata) may carry NUL characters, which
+    PostgreSQL refuses in text; request input is cleaned on the way in (gallery.text), this is file input."""
+    for field in instance._meta.concrete_fields:
+        if isinstance(field, (models.CharField, models.TextField)):
+            setattr(instance, field.attname, without_nul(getattr(instance, field.attname)))
+
+
 def _title_from_filename(stem: str) -> str:
     title = stem.replace("_", " ").replace("-", " ").strip()
     return " ".join(title.split())[:255]
@@ -382,7 +392,7 @@ def tags_clean(names: Iterable[str]) -> list[str]:
     Raises ValidationError for more than MAX_TAGS, so a caller can refuse before doing any work."""
     cleaned: dict[str, str] = {}
     for name in names:
-        name = " ".join(str(name).replace("\x00", "").split())[:64]
+        name = " ".join(without_nul(str(name)).split())[:64]
         if name:
             cleaned.setdefault(name.lower(), name)
     if len(cleaned) > MAX_TAGS:

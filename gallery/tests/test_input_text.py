@@ -169,3 +169,17 @@ def test_admin_tag_action_with_nul(client, family, alice):
         "action": "add_tag", ACTION_CHECKBOX_NAME: [photo.pk], "apply": "1", "tag": f"sea{NUL}"})
     assert response.status_code == 302
     assert [t.name for t in photo.tags.all()] == ["sea"]
+
+
+def test_text_from_inside_the_file_with_nul_is_cleaned(client_for, family, alice):
+    from PIL import Image
+
+    exif = Image.Exif()
+    exif[0x010F] = "Ca\x00non"
+    exif[0x0110] = "EOS\x005D"
+    upload = SimpleUploadedFile("cam.jpg", images.jpeg(exif=exif))
+    response = client_for(alice).post(reverse("gallery:upload"), {"family": family.pk, "files": [upload]})
+
+    assert response.status_code == 200 and 'data-outcome="saved"' in response.content.decode()
+    photo = Photo.objects.get()
+    assert (photo.camera_make, photo.camera_model) == ("Canon", "EOS5D")
