@@ -168,3 +168,26 @@ def test_two_admins_stepping_down_at_once_leave_exactly_one_admin(second):
     assert len(refused) == 1, results
     assert refused[0].messages[0].startswith("A family must keep at least one admin.")
     assert family.memberships.filter(role=Membership.Role.ADMIN).count() == 1
+
+
+def test_the_database_refuses_to_commit_a_family_without_an_admin_whatever_the_path():
+    """The services and the admin refuse with a message; the database is the net under every other path
+    (the shell, a cascade, code written later)."""
+    from django.db import IntegrityError
+
+    family = FamilyFactory()
+    alice, bob = UserFactory(username="alice"), UserFactory(username="bob")
+    MembershipFactory(family=family, user=alice, role=Membership.Role.ADMIN)
+    MembershipFactory(family=family, user=bob)
+
+    with pytest.raises(IntegrityError, match="without an admin"):
+        Membership.objects.filter(user=alice).update(role=Membership.Role.MEMBER)
+    with pytest.raises(IntegrityError, match="without an admin"):
+        alice.delete()
+    assert family.memberships.get(user=alice).role == Membership.Role.ADMIN
+
+    with transaction.atomic():  # a hand-over inside one transaction is fine, in either order
+        Membership.objects.filter(user=alice).update(role=Membership.Role.MEMBER)
+        Membership.objects.filter(user=bob).update(role=Membership.Role.ADMIN)
+    family.delete()  # and so is deleting the whole family
+    assert not Membership.objects.exists()
