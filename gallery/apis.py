@@ -8,13 +8,13 @@ from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.exceptions import PermissionDenied, ValidationError
 from rest_framework.pagination import PageNumberPagination
+from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from gallery.models import Photo
 from gallery.selectors import family_get, family_list, photo_get, photo_list
 from gallery.services import UploadResult, parse_tags, photo_delete, photo_update, photo_upload, tags_clean
-from gallery.text import FormParser, JSONParser, MultiPartParser
 
 
 class FamilyOutputSerializer(serializers.Serializer):

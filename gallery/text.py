@@ -1,77 +1,52 @@
 """NUL characters in user input. PostgreSQL refuses them in text, so a NUL that reached a query or a row
-would be a 500; no person means one, so they are dropped where input enters: the middleware below cleans
-query strings, form posts, cookies and headers, and the API's parsers clean the bodies DRF parses."""
+would be a 500.
+
+Forms and serializers refuse them (Django's and DRF's CharField validators: "Null characters are not
+allowed."), so every parameter and field is read through one. What no form reads, cookies and headers, is
+cleaned by the middleware below, and text read from inside files is cleaned before it is stored. Should a
+NUL still reach the database by a path written later, the middleware answers 400 with a plain message
+instead of a 500."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from django.http import QueryDict
-from rest_framework import parsers
+from django.db import DataError
+from django.http import HttpResponse, JsonResponse
 
 NUL = "\x00"
+REFUSED = "Text can't contain NUL characters (\\0). Remove them and try again."
 
 
 def without_nul(value: Any) -> Any:
-    """`value` with NUL removed from every string in it (nested lists and dicts, QueryDict keys and values)."""
-    if isinstance(value, str):
-        return value.replace(NUL, "") if NUL in value else value
-    if isinstance(value, QueryDict):
-        return _querydict_without_nul(value)
-    if isinstance(value, dict):
-        return {without_nul(key): without_nul(item) for key, item in value.items()}
-    if isinstance(value, list):
-        return [without_nul(item) for item in value]
+    """`value` without NUL characters when it is a string; anything else as it is."""
+    if isinstance(value, str) and NUL in value:
+        return value.replace(NUL, "")
     return value
 
 
-def _querydict_without_nul(query: QueryDict) -> QueryDict:
-    if not any(NUL in key or any(NUL in item for item in items if isinstance(item, str)) for key, items in query.lists()):
-        return query
-    clean = QueryDict(mutable=True, encoding=query.encoding)
-    for key, items in query.lists():
-        for item in items:
-            clean.appendlist(without_nul(key), without_nul(item))
-    clean._mutable = query._mutable  # as immutable as the request's own
-    return clean
+def is_nul_refusal(exc: BaseException) -> bool:
+    """Whether this is the database driver refusing a NUL in text (psycopg raises it before sending the query,
+    so the transaction is still usable)."""
+    return isinstance(exc, DataError) and "NUL (0x00)" in str(exc)
 
 
-class NulCleaningMiddleware:
-    """Drop NUL characters from everything a request carries as text before any view or session reads it."""
-
-    FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
-
+class NulGuardMiddleware:
     def __init__(self, get_response):
         self.get_response = get_response
 
     def __call__(self, request):
-        request.GET = without_nul(request.GET)
-        if request.method == "POST" and request.content_type in self.FORM_TYPES:
-            request.POST = without_nul(request.POST)
         if any(NUL in key or NUL in value for key, value in request.COOKIES.items()):
-            # A cookie with a NUL in it is no cookie we ever set.
+            # A cookie with a NUL in it is no cookie this site set: as if it had not been sent.
             request.COOKIES = {key: value for key, value in request.COOKIES.items() if NUL not in key + value}
         for key, value in request.META.items():
             if key.startswith("HTTP_") and isinstance(value, str) and NUL in value:
-                request.META[key] = without_nul(value)
+                request.META[key] = without_nul(value)  # e.g. "Authorization: Token ...": then simply no such token
         return self.get_response(request)
 
-
-class _NulCleaning:
-    def parse(self, stream, media_type=None, parser_context=None):
-        parsed = super().parse(stream, media_type, parser_context)
-        if isinstance(parsed, parsers.DataAndFiles):
-            return parsers.DataAndFiles(without_nul(parsed.data), parsed.files)
-        return without_nul(parsed)
-
-
-class JSONParser(_NulCleaning, parsers.JSONParser):
-    pass
-
-
-class FormParser(_NulCleaning, parsers.FormParser):
-    pass
-
-
-class MultiPartParser(_NulCleaning, parsers.MultiPartParser):
-    pass
+    def process_exception(self, request, exception):
+        if not is_nul_refusal(exception):
+            return None
+        if request.path.startswith("/api/"):
+            return JsonResponse({"detail": REFUSED}, status=400)
+        return HttpResponse(REFUSED, status=400, content_type="text/plain; charset=utf-8")
