@@ -10,7 +10,7 @@ from django.shortcuts import render
 from django.urls import path, reverse
 from django.utils.html import format_html
 
-from gallery.models import Family, Membership, Photo, Tag
+from gallery.models import Family, FileRemoval, Membership, Photo, Tag
 from gallery.services import (
     LAST_ADMIN,
     family_delete,
@@ -215,3 +215,21 @@ class PhotoAdmin(admin.ModelAdmin):
     @admin.action(description="Remove a tag from the selected photos")
     def remove_tag(self, request, queryset):
         return _tag_action(self, request, queryset, verb="removed from", service=photos_tag_remove)
+
+
+@admin.register(FileRemoval)
+class FileRemovalAdmin(admin.ModelAdmin):
+    """Files waiting to be deleted from storage. A row that stays says why; the sweep keeps trying
+    (or `manage.py remove_queued_files`). Read-only: deleting a row here would forget the file."""
+
+    list_display = ["storage_name", "created_at", "attempts", "last_attempt_at", "last_error"]
+    readonly_fields = list_display
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False

@@ -11,15 +11,21 @@ from typing import BinaryIO
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.core.files.base import ContentFile
-from django.core.files.storage import default_storage
 from django.db import IntegrityError, models, transaction
-from django.db.models import FileField, Q, QuerySet, Value
+from django.db.models import Q, QuerySet, Value
 from django.db.models.functions import Lower
 from django.utils import timezone
 
+from gallery.files import (
+    StorageFailed,
+    files_remove,
+    photo_file_fields,
+    photo_file_names,
+    photo_files_write,
+    photos_files_release,
+)
 from gallery.images import EXTENSIONS, ImageRejected, inspect_image, read_limited, sha256_of
-from gallery.models import Family, FileRemoval, Membership, Photo, Tag
+from gallery.models import Family, Membership, Photo, Tag
 from gallery.signals import photos_added, photos_changed
 from gallery.text import without_nul
 
@@ -185,10 +191,6 @@ def photo_upload(
     )
 
 
-class StorageFailed(Exception):
-    """A file could not be written; nothing of the photo was kept."""
-
-
 def photo_create_from_bytes(
     *,
     family: Family,
@@ -258,7 +260,7 @@ def _photo_store(*, family, uploaded_by, data, filename, info, tags, description
         phash=info.phash,
     )
     # The stored name is the content hash: the user's file name may be hostile or collide.
-    _photo_files_write(photo, {
+    photo_files_write(photo, {
         "original": (f"{info.sha256}.{EXTENSIONS[info.mime_type]}", data),
         "thumbnail": (f"{info.sha256}.jpg", info.thumbnail),
     })
@@ -275,103 +277,9 @@ def _photo_store(*, family, uploaded_by, data, filename, info, tags, description
     return photo
 
 
-# --- the files of a photo -------------------------------------------------------------------------
-
-
-def photo_file_fields() -> list[str]:
-    """Every file a photo owns (original and renditions): all of Photo's FileFields."""
-    return [field.name for field in Photo._meta.concrete_fields if isinstance(field, FileField)]
-
-
-def photo_file_names(photo: Photo) -> list[str]:
-    return [name for name in (getattr(photo, field).name for field in photo_file_fields()) if name]
-
-
-def _photo_files_write(photo: Photo, contents: dict[str, tuple[str, bytes]]) -> None:
-    """Write each field's (name, bytes) through the field's storage, all or nothing: when one write fails,
-    the ones already written are removed and StorageFailed says so plainly."""
-    written: list[str] = []
-    try:
-        for field, (name, content) in contents.items():
-            getattr(photo, field).save(name, ContentFile(content), save=False)
-            written.append(getattr(photo, field).name)
-    except Exception as exc:
-        logger.exception("could not store %s of photo %s", field, photo.sha256)
-        files_remove(names=written)
-        raise StorageFailed("Could not store the file: the photo storage refused to write it. Nothing was kept; "
-                            "please try again later, and tell the administrator if it keeps happening.") from exc
-
-
-def files_remove(*, names: Iterable[str]) -> None:
-    """Delete files that no row points at, now; whatever storage refuses is queued for a later try."""
-    failed = []
-    for name in names:
-        try:
-            default_storage.delete(name)
-        except Exception as exc:
-            logger.warning("could not delete %s, queued for later: %s", name, exc)
-            failed.append(FileRemoval(storage_name=name, attempts=1, last_error=_error_text(exc),
-                                      last_attempt_at=timezone.now()))
-    FileRemoval.objects.bulk_create(failed)
-
-
-def _error_text(exc: BaseException) -> str:
-    return f"{type(exc).__name__}: {exc}"[:1000]
-
-
-def photos_files_release(*, photos: Iterable[Photo]) -> list[int]:
-    """Queue the files of photos whose rows this transaction deletes, and delete them once it commits.
-
-    The queue rows commit or roll back with the deletion: a rolled-back delete keeps its files, and a
-    committed one never forgets them, even when storage refuses the deletion (the sweep tries again)."""
-    removals = FileRemoval.objects.bulk_create(
-        [FileRemoval(storage_name=name) for photo in photos for name in photo_file_names(photo)]
-    )
-    ids = [removal.pk for removal in removals]
-    transaction.on_commit(lambda: file_removals_process(ids=ids))
-    return ids
-
-
-def file_removals_process(*, ids: Iterable[int] | None = None, limit: int = 1000) -> int:
-    """Delete queued files from storage; returns how many went. Failures stay queued with their error.
-
-    Called after the commit of a deletion and by the periodic sweep. A name that a photo stored since
-    uses again is not deleted (the new photo owns that file now)."""
-    removed = 0
-    with transaction.atomic():
-        rows = FileRemoval.objects.select_for_update(skip_locked=True).order_by("pk")
-        if ids is not None:
-            rows = rows.filter(pk__in=list(ids))
-        rows = list(rows[:limit])
-        in_use = _file_names_in_use([row.storage_name for row in rows])
-        for row in rows:
-            try:
-                if row.storage_name not in in_use:
-                    default_storage.delete(row.storage_name)
-            except Exception as exc:
-                logger.warning("could not delete %s (try %s): %s", row.storage_name, row.attempts + 1, exc)
-                row.attempts += 1
-                row.last_error = _error_text(exc)
-                row.last_attempt_at = timezone.now()
-                row.save(update_fields=["attempts", "last_error", "last_attempt_at"])
-            else:
-                row.delete()
-                removed += 1
-    return removed
-
-
-def _file_names_in_use(names: list[str]) -> set[str]:
-    if not names:
-        return set()
-    in_use: set[str] = set()
-    for field in photo_file_fields():
-        in_use.update(Photo.objects.filter(**{f"{field}__in": names}).values_list(field, flat=True))
-    return in_use
-
-
 def _text_without_nul(instance: models.Model) -> None:
     """Text read from inside a file (EXIF and other embedded metadata) may carry NUL characters, which
-    PostgreSQL refuses in text; request input is cleaned on the way in (gallery.text), this is file input."""
+    PostgreSQL refuses in text. (Request input goes through forms and serializers, which refuse them.)"""
     for field in instance._meta.concrete_fields:
         if isinstance(field, (models.CharField, models.TextField)):
             setattr(instance, field.attname, without_nul(getattr(instance, field.attname)))

@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from gallery.images import open_upright
 from gallery.models import Photo
-from gallery.services import file_removals_process
+from gallery.files import file_removals_process
 from search.embedder import Embedder, ModelUnavailable, get_embedder
 from search.metadata import documents_missing_refresh
 from search.models import EmbeddingModel, PhotoEmbedding, SearchPreferences

@@ -15,7 +15,8 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
 from gallery.models import Family, FileRemoval, Photo
-from gallery.services import UploadResult, file_removals_process, photo_upload
+from gallery.files import file_removals_process
+from gallery.services import UploadResult, photo_upload
 from tests import images
 from tests.factories import photo_factory
 
@@ -174,3 +175,34 @@ def test_the_periodic_sweep_retries_queued_removals(family, alice, media, settin
 
     assert not (media / name).exists()
     assert not FileRemoval.objects.exists()
+
+
+def test_the_remove_queued_files_command_reports_what_is_left(family, alice, media, capsys):
+    from django.core.management import call_command
+
+    gone = photo_factory(family=family, user=alice)
+    Photo.objects.filter(pk=gone.pk).update(original="", thumbnail="")
+    FileRemoval.objects.create(storage_name=gone.original.name)
+    aside = _block(media, "thumbnails")
+    FileRemoval.objects.create(storage_name=gone.thumbnail.name)
+
+    call_command("remove_queued_files")
+
+    out = capsys.readouterr().out
+    assert "Removed 1 queued file(s); 1 still queued." in out
+    assert f"{gone.thumbnail.name}: 1 tries, last error: NotADirectoryError" in out
+    _unblock(media, "thumbnails", aside)
+    call_command("remove_queued_files")
+    assert "Removed 1 queued file(s); 0 still queued." in capsys.readouterr().out
+    assert not FileRemoval.objects.exists()
+
+
+def test_the_admin_lists_queued_removals_read_only(client, db):
+    superuser = get_user_model().objects.create_superuser("root", "root@example.org", "admin-password-123")
+    client.force_login(superuser)
+    FileRemoval.objects.create(storage_name="thumbnails/1/ab/x.jpg", attempts=3, last_error="OSError: disk on fire")
+
+    body = client.get(reverse("admin:gallery_fileremoval_changelist")).content.decode()
+
+    assert "thumbnails/1/ab/x.jpg" in body and "disk on fire" in body
+    assert reverse("admin:gallery_fileremoval_add") not in body
