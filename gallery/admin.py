@@ -3,17 +3,75 @@ from __future__ import annotations
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
+from django.contrib.auth import get_user_model
+from django.contrib.auth.admin import UserAdmin
+from django.core.exceptions import ValidationError
 from django.shortcuts import render
 from django.urls import path, reverse
 from django.utils.html import format_html
 
-from gallery.models import Family, Membership, Photo, Tag
-from gallery.services import photos_metadata_edited, photos_tag_add, photos_tag_remove
+from gallery.models import Family, FileRemoval, Membership, Photo, Tag
+from gallery.services import (
+    LAST_ADMIN,
+    family_delete,
+    family_lock,
+    photos_delete,
+    photos_metadata_edited,
+    photos_tag_add,
+    photos_tag_remove,
+    users_delete,
+    users_delete_problems,
+)
 from gallery.views.media import admin_thumbnail
+
+
+User = get_user_model()
+admin.site.unregister(User)  # replaced by the one below
+
+
+@admin.register(User)
+class FamilyAwareUserAdmin(UserAdmin):
+    """Django's user admin, except that an account can't be deleted while it is some family's only admin."""
+
+    def get_deleted_objects(self, objs, request):
+        deleted, counts, perms_needed, protected = super().get_deleted_objects(objs, request)
+        # "Protected" is how the admin already says "this deletion can't happen" on both delete pages.
+        return deleted, counts, perms_needed, [*protected, *users_delete_problems(users=objs)]
+
+    def delete_model(self, request, obj):
+        self.delete_queryset(request, User.objects.filter(pk=obj.pk))
+
+    def delete_queryset(self, request, queryset):
+        try:
+            users_delete(users=queryset)
+        except ValidationError as exc:  # an admin was demoted between the confirmation and this
+            self.message_user(request, " ".join(exc.messages), messages.ERROR)
+
+
+class MembershipFormSet(forms.BaseInlineFormSet):
+    def clean(self):
+        super().clean()
+        if self.instance.pk is None or any(self.errors):
+            return
+        # The change view runs in a transaction: the lock holds until this save commits, so a member page
+        # demoting the other admin at the same moment waits and then sees this change.
+        family_lock(family_id=self.instance.pk)
+        current = dict(Membership.objects.filter(family=self.instance).values_list("pk", "role"))
+        after = dict(current)
+        for form in self.forms:
+            if not form.has_changed() and form.instance.pk is None:
+                continue
+            if self.can_delete and self._should_delete_form(form):
+                after.pop(form.instance.pk, None)
+            elif form.cleaned_data.get("role"):
+                after[form.instance.pk or object()] = form.cleaned_data["role"]
+        if current and Membership.Role.ADMIN not in after.values():
+            raise forms.ValidationError(LAST_ADMIN)
 
 
 class MembershipInline(admin.TabularInline):
     model = Membership
+    formset = MembershipFormSet
     extra = 1
     autocomplete_fields = ["user"]
 
@@ -23,6 +81,14 @@ class FamilyAdmin(admin.ModelAdmin):
     list_display = ["name", "member_count", "photo_count", "created_at"]
     search_fields = ["name"]
     inlines = [MembershipInline]
+
+    # Through the service: the files of the family's photos go to the removal queue, not astray.
+    def delete_model(self, request, obj):
+        family_delete(family=obj)
+
+    def delete_queryset(self, request, queryset):
+        for family in queryset:
+            family_delete(family=family)
 
     @admin.display(description="members")
     def member_count(self, family: Family) -> int:
@@ -98,6 +164,13 @@ class PhotoAdmin(admin.ModelAdmin):
         super().save_related(request, form, formsets, change)
         photos_metadata_edited(photo_ids=[form.instance.pk])
 
+    # Through the service: the photos' files go to the removal queue, not astray.
+    def delete_model(self, request, obj):
+        photos_delete(photos=Photo.objects.filter(pk=obj.pk))
+
+    def delete_queryset(self, request, queryset):
+        photos_delete(photos=queryset)
+
     def has_add_permission(self, request) -> bool:
         return False  # photos come in through upload and import, which validate the bytes
 
@@ -142,3 +215,21 @@ class PhotoAdmin(admin.ModelAdmin):
     @admin.action(description="Remove a tag from the selected photos")
     def remove_tag(self, request, queryset):
         return _tag_action(self, request, queryset, verb="removed from", service=photos_tag_remove)
+
+
+@admin.register(FileRemoval)
+class FileRemovalAdmin(admin.ModelAdmin):
+    """Files waiting to be deleted from storage. A row that stays says why; the sweep keeps trying
+    (or `manage.py remove_queued_files`). Read-only: deleting a row here would forget the file."""
+
+    list_display = ["storage_name", "created_at", "attempts", "last_attempt_at", "last_error"]
+    readonly_fields = list_display
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False

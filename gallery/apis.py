@@ -14,7 +14,7 @@ from rest_framework.views import APIView
 
 from gallery.models import Photo
 from gallery.selectors import family_get, family_list, photo_get, photo_list
-from gallery.services import UploadResult, parse_tags, photo_delete, photo_update, photo_upload
+from gallery.services import UploadResult, parse_tags, photo_delete, photo_update, photo_upload, tags_clean
 
 
 class FamilyOutputSerializer(serializers.Serializer):
@@ -107,13 +107,17 @@ class PhotoListApi(APIView):
         data = self.UploadInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         family = family_get(user=request.user, family_id=data.validated_data["family"])
+        try:
+            tags = tags_clean(parse_tags(data.validated_data.get("tags", "")))
+        except DjangoValidationError as exc:
+            raise ValidationError({"tags": exc.messages}) from None
         upload = data.validated_data["file"]
         result = photo_upload(
             family=family,
             uploaded_by=request.user,
             stream=upload,
             filename=upload.name,
-            tags=parse_tags(data.validated_data.get("tags", "")),
+            tags=tags,
             description=data.validated_data.get("description", ""),
         )
         if result.outcome == UploadResult.REJECTED:

@@ -42,3 +42,29 @@ class PhotoEditForm(forms.Form):
     title = forms.CharField(max_length=255, required=False)
     tags = forms.CharField(required=False, help_text="Comma separated", max_length=2000)
     description = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), required=False, max_length=10000)
+
+
+class TimelineFilterForm(forms.Form):
+    """The timeline's GET parameters. An invalid one (not a number, a NUL, too long) is dropped, as on the
+    search page: the page still answers."""
+
+    family = forms.IntegerField(required=False)
+    tag = forms.CharField(required=False, max_length=64)
+
+    def filters(self) -> dict:
+        self.is_valid()
+        return {name: self.cleaned_data.get(name) or None for name in self.fields}
+
+
+class UploadForm(forms.Form):
+    """The upload page's fields besides the files (which the service checks one by one)."""
+
+    family = forms.IntegerField(required=False)
+    tags = forms.CharField(required=False, max_length=2000)
+
+    def problem(self) -> str:
+        """The form's errors as one plain sentence for the result rows ("" when valid)."""
+        if self.is_valid():
+            return ""
+        return " ".join(f"{self.fields[name].label or name.capitalize()}: {' '.join(errors)}"
+                        for name, errors in self.errors.items())

@@ -126,3 +126,22 @@ class Photo(models.Model):
     @property
     def original_url(self) -> str:
         return reverse("gallery:photo_original", args=[self.pk])
+
+
+class FileRemoval(models.Model):
+    """A stored file whose row is gone for good, waiting to be deleted from storage.
+
+    Rows are written in the transaction that deletes the row owning the file, so a committed deletion never
+    forgets its files; `gallery.services.file_removals_process` deletes them and retries what storage refused."""
+
+    storage_name = models.CharField(max_length=255, help_text="name in the default storage")
+    created_at = models.DateTimeField(auto_now_add=True)
+    attempts = models.PositiveIntegerField(default=0)
+    last_attempt_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["pk"]
+
+    def __str__(self) -> str:
+        return self.storage_name

@@ -11,13 +11,23 @@ from typing import BinaryIO
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.core.files.base import ContentFile
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, models, transaction
+from django.db.models import Q, QuerySet, Value
+from django.db.models.functions import Lower
 from django.utils import timezone
 
+from gallery.files import (
+    StorageFailed,
+    files_remove,
+    photo_file_fields,
+    photo_file_names,
+    photo_files_write,
+    photos_files_release,
+)
 from gallery.images import EXTENSIONS, ImageRejected, inspect_image, read_limited, sha256_of
 from gallery.models import Family, Membership, Photo, Tag
 from gallery.signals import photos_added, photos_changed
+from gallery.text import without_nul
 
 logger = logging.getLogger(__name__)
 User = get_user_model()
@@ -40,14 +50,31 @@ def family_create(*, name: str, admin: AbstractBaseUser) -> Family:
     return family
 
 
+LAST_ADMIN = "A family must keep at least one admin."
+
+
+def family_lock(*, family_id: int) -> None:
+    """Serialise changes to who administers a family: every path that demotes or removes an admin takes
+    this row lock first, so two admins stepping down at once can't both see the other one remain."""
+    list(Family.objects.select_for_update().filter(pk=family_id).values_list("pk", flat=True))
+
+
+def family_keeps_an_admin(*, family_id: int, losing: Iterable[int]) -> bool:
+    """Whether an admin remains once the memberships `losing` (pks) are no longer admin. Call under family_lock."""
+    return Membership.objects.filter(family_id=family_id, role=Membership.Role.ADMIN).exclude(pk__in=list(losing)).exists()
+
+
 @transaction.atomic
 def membership_add(
     *, family: Family, user: AbstractBaseUser, role: str = Membership.Role.MEMBER
 ) -> Membership:
     if role not in Membership.Role.values:
         raise ValidationError(f"Unknown role “{role}”.")
+    family_lock(family_id=family.pk)
     membership, created = Membership.objects.get_or_create(family=family, user=user, defaults={"role": role})
     if not created and membership.role != role:
+        if membership.is_admin and not family_keeps_an_admin(family_id=family.pk, losing=[membership.pk]):
+            raise ValidationError(f"{LAST_ADMIN} Make someone else an admin before {user} steps down.")
         membership.role = role
         membership.save(update_fields=["role"])
     return membership
@@ -55,12 +82,45 @@ def membership_add(
 
 @transaction.atomic
 def membership_remove(*, family: Family, user: AbstractBaseUser) -> None:
-    membership = Membership.objects.select_for_update().filter(family=family, user=user).first()
+    family_lock(family_id=family.pk)
+    membership = Membership.objects.filter(family=family, user=user).first()
     if membership is None:
         raise ValidationError(f"{user} is not a member of {family}.")
-    if membership.is_admin and not family.memberships.filter(role=Membership.Role.ADMIN).exclude(pk=membership.pk).exists():
-        raise ValidationError("A family must keep at least one admin.")
+    if membership.is_admin and not family_keeps_an_admin(family_id=family.pk, losing=[membership.pk]):
+        raise ValidationError(LAST_ADMIN)
     membership.delete()
+
+
+def users_delete_problems(*, users: Iterable[AbstractBaseUser]) -> list[str]:
+    """Why these accounts can't be deleted together: the families they would leave without an admin.
+
+    Inside a transaction it locks those families (as family_lock does), so the answer holds until commit."""
+    user_ids = [user.pk for user in users]
+    admin_of = Membership.objects.filter(user_id__in=user_ids, role=Membership.Role.ADMIN)
+    family_ids = sorted(set(admin_of.values_list("family_id", flat=True)))
+    if transaction.get_connection().in_atomic_block:
+        for family_id in family_ids:
+            family_lock(family_id=family_id)
+    problems = []
+    for family_id in family_ids:
+        losing = admin_of.filter(family_id=family_id)
+        if not family_keeps_an_admin(family_id=family_id, losing=losing.values_list("pk", flat=True)):
+            names = ", ".join(sorted(str(m.user) for m in losing.select_related("user")))
+            family = Family.objects.get(pk=family_id)
+            problems.append(f"{names} {'is' if losing.count() == 1 else 'are'} the last admin of {family}: "
+                            "make someone else an admin of it first.")
+    return problems
+
+
+@transaction.atomic
+def users_delete(*, users: QuerySet) -> int:
+    """Delete accounts, unless that would leave a family without an admin."""
+    users = list(users)
+    if problems := users_delete_problems(users=users):
+        raise ValidationError(problems)
+    for user in users:
+        user.delete()
+    return len(users)
 
 
 @transaction.atomic
@@ -140,24 +200,44 @@ def photo_create_from_bytes(
     tags: Iterable[str] = (),
     description: str = "",
 ) -> UploadResult:
+    """Store a photo whole or not at all: its files, then its row. Bad input, a storage fault or the same
+    bytes already in the family are results, not exceptions."""
     existing = Photo.objects.filter(family=family, sha256=sha256_of(data)).first() if data else None
     if existing is not None:
-        return UploadResult(filename, UploadResult.DUPLICATE, photo=existing, reason=f"Already in {family} as “{existing}”.")
+        return _duplicate(filename, existing)
     try:
+        tags = tags_clean(tags)  # refused before any file is written
         info = inspect_image(data)
-    except ImageRejected as exc:
-        return UploadResult(filename, UploadResult.REJECTED, reason=str(exc))
-    try:
         photo = _photo_store(family=family, uploaded_by=uploaded_by, data=data, filename=filename, info=info,
                              tags=tags, description=description)
-    except IntegrityError:
+    except (ImageRejected, StorageFailed) as exc:
+        return UploadResult(filename, UploadResult.REJECTED, reason=str(exc))
+    except ValidationError as exc:
+        return UploadResult(filename, UploadResult.REJECTED, reason=" ".join(exc.messages))
+    except IntegrityError as exc:
+        if _constraint_name(exc) != PHOTO_BYTES_CONSTRAINT:
+            raise
         # Same bytes uploaded concurrently: the other request won; report it as the duplicate it is.
-        existing = Photo.objects.get(family=family, sha256=info.sha256)
-        return UploadResult(filename, UploadResult.DUPLICATE, photo=existing, reason=f"Already in {family} as “{existing}”.")
+        existing = Photo.objects.filter(family=family, sha256=info.sha256).first()
+        if existing is None:  # the winner was rolled back after all
+            return UploadResult(filename, UploadResult.REJECTED, reason="The same file was being uploaded at the same "
+                                "moment and did not finish. Please try again.")
+        return _duplicate(filename, existing)
     return UploadResult(filename, UploadResult.SAVED, photo=photo)
 
 
-@transaction.atomic
+PHOTO_BYTES_CONSTRAINT = "unique_photo_bytes_per_family"
+
+
+def _constraint_name(exc: IntegrityError) -> str | None:
+    """The name of the constraint PostgreSQL reported as violated (psycopg's diagnostics)."""
+    return getattr(getattr(exc.__cause__, "diag", None), "constraint_name", None)
+
+
+def _duplicate(filename: str, existing: Photo) -> UploadResult:
+    return UploadResult(filename, UploadResult.DUPLICATE, photo=existing, reason=f"Already in {existing.family} as “{existing}”.")
+
+
 def _photo_store(*, family, uploaded_by, data, filename, info, tags, description) -> Photo:
     stem, _ = os.path.splitext(filename)
     photo = Photo(
@@ -180,19 +260,29 @@ def _photo_store(*, family, uploaded_by, data, filename, info, tags, description
         phash=info.phash,
     )
     # The stored name is the content hash: the user's file name may be hostile or collide.
-    photo.original.save(f"{info.sha256}.{EXTENSIONS[info.mime_type]}", ContentFile(data), save=False)
-    photo.thumbnail.save(f"{info.sha256}.jpg", ContentFile(info.thumbnail), save=False)
+    photo_files_write(photo, {
+        "original": (f"{info.sha256}.{EXTENSIONS[info.mime_type]}", data),
+        "thumbnail": (f"{info.sha256}.jpg", info.thumbnail),
+    })
+    _text_without_nul(photo)
     try:
         with transaction.atomic():
             photo.save()
             _set_tags(photo, tags)
-    except Exception:
+            photos_added.send(sender=Photo, photo_ids=[photo.pk])
+    except BaseException:
         # No row points at the files: remove them rather than leave orphans behind.
-        for name in (photo.original.name, photo.thumbnail.name):
-            photo.original.storage.delete(name)
+        files_remove(names=photo_file_names(photo))
         raise
-    photos_added.send(sender=Photo, photo_ids=[photo.pk])
     return photo
+
+
+def _text_without_nul(instance: models.Model) -> None:
+    """Text read from inside a file (EXIF and other embedded metadata) may carry NUL characters, which
+    PostgreSQL refuses in text. (Request input goes through forms and serializers, which refuse them.)"""
+    for field in instance._meta.concrete_fields:
+        if isinstance(field, (models.CharField, models.TextField)):
+            setattr(instance, field.attname, without_nul(getattr(instance, field.attname)))
 
 
 def _title_from_filename(stem: str) -> str:
@@ -204,21 +294,36 @@ def _set_tags(photo: Photo, names: Iterable[str]) -> None:
     photo.tags.set(tags_get_or_create(family=photo.family, names=names))
 
 
-def tags_get_or_create(*, family: Family, names: Iterable[str]) -> list[Tag]:
+def tags_clean(names: Iterable[str]) -> list[str]:
+    """Tag names as stored: whitespace collapsed, at most 64 characters, one per case-insensitive name.
+
+    Raises ValidationError for more than MAX_TAGS, so a caller can refuse before doing any work."""
     cleaned: dict[str, str] = {}
     for name in names:
-        name = " ".join(str(name).split())[:64]
+        name = " ".join(without_nul(str(name)).split())[:64]
         if name:
             cleaned.setdefault(name.lower(), name)
     if len(cleaned) > MAX_TAGS:
         raise ValidationError(f"At most {MAX_TAGS} tags per photo.")
-    tags = []
-    for name in cleaned.values():
-        tag = Tag.objects.filter(family=family, name__iexact=name).first()
-        if tag is None:
-            tag = Tag.objects.create(family=family, name=name)
-        tags.append(tag)
-    return tags
+    return list(cleaned.values())
+
+
+def tags_get_or_create(*, family: Family, names: Iterable[str]) -> list[Tag]:
+    """The family's tags of these names, creating the missing ones; safe when other requests create them too.
+
+    INSERT ... ON CONFLICT DO NOTHING waits for a concurrent insert of the same name and then skips it,
+    so two uploads with the same new tag never fail; the rows are then read back by the unique key."""
+    names = tags_clean(names)
+    if not names:
+        return []
+    # Sorted: concurrent transactions take the index entries in the same order, so they can't deadlock.
+    names.sort(key=str.lower)
+    Tag.objects.bulk_create([Tag(family=family, name=name) for name in names], ignore_conflicts=True)
+    # Compared with PostgreSQL's lower(), the expression of the unique index, not Python's str.lower().
+    wanted = Q()
+    for name in names:
+        wanted |= Q(key=Lower(Value(name)))
+    return list(Tag.objects.filter(family=family).annotate(key=Lower("name")).filter(wanted).order_by("key", "pk"))
 
 
 def parse_tags(text: str) -> list[str]:
@@ -255,11 +360,24 @@ def photo_can_delete(*, photo: Photo, user: AbstractBaseUser) -> bool:
 def photo_delete(*, photo: Photo, user: AbstractBaseUser) -> None:
     if not photo_can_delete(photo=photo, user=user):
         raise PermissionDenied("Only the uploader or a family admin can delete this photo.")
-    names = [photo.original.name, photo.thumbnail.name]
-    storage = photo.original.storage
-    photo.delete()
-    # Files go only once the row is gone for good; a rolled-back delete keeps them.
-    transaction.on_commit(lambda: [storage.delete(name) for name in names if name])
+    photos_delete(photos=Photo.objects.filter(pk=photo.pk))
+
+
+@transaction.atomic
+def photos_delete(*, photos: QuerySet[Photo]) -> int:
+    """Delete photo rows; their files are queued in the same transaction and removed after it commits."""
+    # Re-selected by pk: the caller's queryset may carry joins or DISTINCT, which FOR UPDATE refuses.
+    doomed = list(Photo.objects.filter(pk__in=photos.values("pk")).select_for_update().only("pk", *photo_file_fields()))
+    photos_files_release(photos=doomed)
+    Photo.objects.filter(pk__in=[photo.pk for photo in doomed]).delete()
+    return len(doomed)
+
+
+@transaction.atomic
+def family_delete(*, family: Family) -> None:
+    """Delete a family with everything in it; the files of its photos go through the removal queue."""
+    photos_delete(photos=Photo.objects.filter(family=family))
+    family.delete()
 
 
 @transaction.atomic

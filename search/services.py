@@ -15,6 +15,7 @@ from django.utils import timezone
 
 from gallery.images import open_upright
 from gallery.models import Photo
+from gallery.files import file_removals_process
 from search.embedder import Embedder, ModelUnavailable, get_embedder
 from search.metadata import documents_missing_refresh
 from search.models import EmbeddingModel, PhotoEmbedding, SearchPreferences
@@ -238,6 +239,7 @@ def embed_missing() -> int:
     Requeues photos stuck in processing, marks photos lacking an embedding of the active model
     (e.g. after a model switch) as pending, and queues all pending ones. Returns how many were queued."""
     name = active_model_name()
+    file_removals_process()  # the gallery's queue of files whose photos are gone: retried here too
     documents_missing_refresh()
     previous_models_prune()
     with transaction.atomic():

@@ -159,3 +159,65 @@ def test_tag_and_family_admin_show_their_data(admin, photos, family):
     assert family_page.status_code == 200 and "alice" in family_page.content.decode()
     tag = Tag.objects.get(name="Sea")
     assert admin.get(reverse("admin:gallery_tag_change", args=[tag.pk])).status_code == 200
+
+
+# --- a family always keeps an admin -------------------------------------------------------------
+
+
+def _change_form_data(response) -> dict:
+    """What the browser would post back from an admin change page, unchanged."""
+    data = {}
+    forms = [response.context["adminform"].form]
+    for inline in response.context["inline_admin_formsets"]:
+        forms += [inline.formset.management_form, *inline.formset.forms]
+    for form in forms:
+        for name in form.fields:
+            value = form[name].value()
+            if value not in (None, False):
+                data[form.add_prefix(name)] = value
+    return data
+
+
+def _inline_index(data: dict, user) -> str:
+    return next(key.split("-")[1] for key, value in data.items() if key.endswith("-user") and value == user.pk)
+
+
+@pytest.mark.parametrize("change", ["demote", "delete"])
+def test_admin_membership_inline_cannot_leave_a_family_without_an_admin(admin, family, alice, bob, change):
+    url = reverse("admin:gallery_family_change", args=[family.pk])
+    data = _change_form_data(admin.get(url))
+    index = _inline_index(data, alice)
+    if change == "demote":
+        data[f"memberships-{index}-role"] = "member"
+    else:
+        data[f"memberships-{index}-DELETE"] = "on"
+
+    response = admin.post(url, data)
+
+    assert response.status_code == 200
+    assert "A family must keep at least one admin." in response.content.decode()
+    assert dict(family.memberships.values_list("user__username", "role")) == {"alice": "admin", "bob": "member"}
+
+    # Promoting bob in the same save makes it fine.
+    data[f"memberships-{_inline_index(data, bob)}-role"] = "admin"
+    assert admin.post(url, data).status_code == 302
+    assert family.memberships.filter(role="admin").get().user == bob
+
+
+def test_admin_cannot_delete_the_account_of_a_familys_last_admin(admin, family, alice, bob):
+    url = reverse("admin:auth_user_delete", args=[alice.pk])
+    page = admin.get(url)
+    assert page.status_code == 200
+    assert "alice is the last admin of Smiths" in page.content.decode()
+
+    response = admin.post(url, {"post": "yes"})
+    assert get_user_model().objects.filter(pk=alice.pk).exists()
+    assert response.status_code == 200 and "alice is the last admin of Smiths" in response.content.decode()
+
+    bulk = admin.post(reverse("admin:auth_user_changelist"),
+                      {"action": "delete_selected", ACTION_CHECKBOX_NAME: [alice.pk, bob.pk], "post": "yes"})
+    assert bulk.status_code == 200 and "alice is the last admin of Smiths" in bulk.content.decode()
+    assert get_user_model().objects.filter(pk__in=[alice.pk, bob.pk]).count() == 2
+
+    assert admin.post(reverse("admin:auth_user_delete", args=[bob.pk]), {"post": "yes"}).status_code == 302
+    assert not get_user_model().objects.filter(pk=bob.pk).exists()

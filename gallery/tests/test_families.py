@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import pytest
 from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError
 from django.core.management import CommandError, call_command
 from django.test import Client
 from django.urls import reverse
@@ -176,3 +177,33 @@ def test_create_family_command_with_an_unknown_user_fails_and_creates_nothing(db
     with pytest.raises(CommandError, match="No such user"):
         call_command("create_family", "Millers", *args)
     assert not Family.objects.filter(name="Millers").exists()
+
+
+# --- a family always keeps an admin -------------------------------------------------------------
+
+
+def test_the_last_admin_cannot_demote_themselves_on_the_family_page(client_for, family, alice, bob):
+    response = client_for(alice).post(reverse("gallery:member_add", args=[family.pk]),
+                                      {"username": "alice", "password": "", "role": "member"})
+
+    assert response.status_code == 422
+    assert "A family must keep at least one admin." in response.content.decode()
+    assert _roles(family) == {"alice": "admin", "bob": "member"}
+
+
+def test_an_admin_may_step_down_while_another_admin_remains(client_for, family, alice, bob):
+    client = client_for(alice)
+    client.post(reverse("gallery:member_add", args=[family.pk]), {"username": "bob", "password": "", "role": "admin"})
+    response = client.post(reverse("gallery:member_add", args=[family.pk]),
+                           {"username": "alice", "password": "", "role": "member"})
+
+    assert response.status_code == 302
+    assert _roles(family) == {"alice": "member", "bob": "admin"}
+
+
+def test_the_last_admin_cannot_be_demoted_by_the_service_or_the_command(family, alice, bob):
+    from gallery.services import membership_add
+
+    with pytest.raises(ValidationError, match="A family must keep at least one admin."):
+        membership_add(family=family, user=alice, role=Membership.Role.MEMBER)
+    assert _roles(family) == {"alice": "admin", "bob": "member"}

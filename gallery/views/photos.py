@@ -10,7 +10,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django.views.decorators.vary import vary_on_headers
 
-from gallery.forms import PhotoEditForm
+from gallery.forms import PhotoEditForm, TimelineFilterForm, UploadForm
 from gallery.models import Family
 from gallery.selectors import family_get, family_list, photo_get, photo_list
 from gallery.services import (
@@ -20,22 +20,16 @@ from gallery.services import (
     photo_delete,
     photo_update,
     photo_upload,
+    tags_clean,
 )
-
-
-def _int_or_none(value: str | None) -> int | None:
-    try:
-        return int(value) if value else None
-    except ValueError:
-        return None
 
 
 @require_GET
 @login_required
 @vary_on_headers("HX-Request")  # same URL, page or partial: caches must keep them apart
 def timeline(request: HttpRequest) -> HttpResponse:
-    family_id = _int_or_none(request.GET.get("family"))
-    tag = request.GET.get("tag", "").strip() or None
+    filters = TimelineFilterForm(request.GET).filters()
+    family_id, tag = filters["family"], filters["tag"]
     photos = photo_list(user=request.user, family_id=family_id, tag=tag)
     page = Paginator(photos, settings.GALLERY_PAGE_SIZE).get_page(request.GET.get("page"))
     query = request.GET.copy()
@@ -121,22 +115,33 @@ def upload(request: HttpRequest) -> HttpResponse:
     families = list(family_list(user=request.user))
     context = {"families": families, "results": None, "max_bytes": settings.UPLOAD_MAX_BYTES}
     if request.method == "POST":
-        family_id = _int_or_none(request.POST.get("family"))
-        if family_id is None and len(families) == 1:
-            family_id = families[0].pk
         files = request.FILES.getlist("files")
-        if family_id is None:
-            results = [UploadResult(f.name, UploadResult.REJECTED, reason="Choose a family first.") for f in files]
-        else:
-            family: Family = family_get(user=request.user, family_id=family_id)
-            tags = parse_tags(request.POST.get("tags", ""))
-            results = [
-                photo_upload(family=family, uploaded_by=request.user, stream=f, filename=f.name, tags=tags)
-                for f in files
-            ]
+        results = _upload_files(request, UploadForm(request.POST), families, files)
         if not files:
             results = [UploadResult("", UploadResult.REJECTED, reason="No file was received.")]
         context["results"] = results
         if request.htmx or request.headers.get("X-Upload-Script"):
             return render(request, "gallery/upload.html#upload-results", context)
     return render(request, "gallery/upload.html", context)
+
+
+def _upload_files(request: HttpRequest, form: UploadForm, families: list[Family], files) -> list[UploadResult]:
+    """One result per file. What is wrong with the request as a whole (a bad tag list) is said on every row,
+    before any file is written."""
+    if problem := form.problem():
+        return _all_rejected(files, f"{problem} Nothing was uploaded.")
+    family_id = form.cleaned_data["family"]
+    if family_id is None and len(families) == 1:
+        family_id = families[0].pk
+    if family_id is None:
+        return _all_rejected(files, "Choose a family first.")
+    family = family_get(user=request.user, family_id=family_id)
+    try:
+        tags = tags_clean(parse_tags(form.cleaned_data["tags"]))
+    except ValidationError as exc:
+        return _all_rejected(files, " ".join(exc.messages) + " Nothing was uploaded; fix the tags and try again.")
+    return [photo_upload(family=family, uploaded_by=request.user, stream=f, filename=f.name, tags=tags) for f in files]
+
+
+def _all_rejected(files, reason: str) -> list[UploadResult]:
+    return [UploadResult(f.name, UploadResult.REJECTED, reason=reason) for f in files]

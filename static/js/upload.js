@@ -39,8 +39,12 @@
           const tpl = document.createElement("template");
           tpl.innerHTML = xhr.responseText.trim();
           li.replaceWith(...tpl.content.childNodes);
+        } else if (xhr.status === 413) {
+          fail(li, "The file is too large for the server.");
+        } else if (xhr.status < 500 && (xhr.getResponseHeader("Content-Type") || "").startsWith("text/plain")) {
+          fail(li, xhr.responseText);  // a plain refusal meant for the person (e.g. NUL characters)
         } else {
-          fail(li, xhr.status === 413 ? "The file is too large for the server." : "The server answered " + xhr.status + ".");
+          fail(li, "The server answered " + xhr.status + ".");
         }
         resolve();
       };

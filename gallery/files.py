@@ -1,0 +1,118 @@
+"""The files of photos in storage: written all or nothing, and removed only once their row is gone for good.
+
+Everything goes through Django's storage API (save, delete), never local paths. Files whose row was deleted
+wait in a durable queue (FileRemoval), written in the deleting transaction, so a committed deletion never
+forgets them; file_removals_process deletes them after the commit and, for what storage refused, again from
+the periodic sweep."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
+from django.db import transaction
+from django.db.models import F, FileField
+from django.utils import timezone
+
+from gallery.models import FileRemoval, Photo
+
+logger = logging.getLogger(__name__)
+
+
+class StorageFailed(Exception):
+    """A file could not be written; nothing of the photo was kept."""
+
+
+def photo_file_fields() -> list[str]:
+    """Every file a photo owns (original and renditions): all of Photo's FileFields."""
+    return [field.name for field in Photo._meta.concrete_fields if isinstance(field, FileField)]
+
+
+def photo_file_names(photo: Photo) -> list[str]:
+    return [name for name in (getattr(photo, field).name for field in photo_file_fields()) if name]
+
+
+def photo_files_write(photo: Photo, contents: dict[str, tuple[str, bytes]]) -> None:
+    """Write each field's (name, bytes) through the field's storage, all or nothing: when one write fails,
+    the ones already written are removed and StorageFailed says so plainly."""
+    written: list[str] = []
+    try:
+        for field, (name, content) in contents.items():
+            getattr(photo, field).save(name, ContentFile(content), save=False)
+            written.append(getattr(photo, field).name)
+    except Exception as exc:
+        logger.exception("could not store %s of photo %s", field, photo.sha256)
+        files_remove(names=written)
+        raise StorageFailed("Could not store the file: the photo storage refused to write it. Nothing was kept; "
+                            "please try again later, and tell the administrator if it keeps happening.") from exc
+
+
+def files_remove(*, names: Iterable[str]) -> None:
+    """Delete files that no row points at, now; whatever storage refuses is queued for a later try."""
+    failed = []
+    for name in names:
+        try:
+            default_storage.delete(name)
+        except Exception as exc:
+            logger.warning("could not delete %s, queued for later: %s", name, exc)
+            failed.append(FileRemoval(storage_name=name, attempts=1, last_error=_error_text(exc),
+                                      last_attempt_at=timezone.now()))
+    FileRemoval.objects.bulk_create(failed)
+
+
+def _error_text(exc: BaseException) -> str:
+    return f"{type(exc).__name__}: {exc}"[:1000]
+
+
+def photos_files_release(*, photos: Iterable[Photo]) -> list[int]:
+    """Queue the files of photos whose rows this transaction deletes, and delete them once it commits.
+
+    The queue rows commit or roll back with the deletion: a rolled-back delete keeps its files, and a
+    committed one never forgets them, even when storage refuses the deletion (the sweep tries again)."""
+    removals = FileRemoval.objects.bulk_create(
+        [FileRemoval(storage_name=name) for photo in photos for name in photo_file_names(photo)]
+    )
+    ids = [removal.pk for removal in removals]
+    transaction.on_commit(lambda: file_removals_process(ids=ids))
+    return ids
+
+
+def file_removals_process(*, ids: Iterable[int] | None = None, limit: int | None = 1000) -> int:
+    """Delete queued files from storage; returns how many went. Failures stay queued with their error.
+
+    Called after the commit of a deletion and by the periodic sweep. A name that a photo stored since
+    uses again is not deleted (the new photo owns that file now)."""
+    removed = 0
+    with transaction.atomic():
+        # Untried first, then the least recently tried: files that keep failing don't starve the others.
+        rows = FileRemoval.objects.select_for_update(skip_locked=True).order_by(
+            F("last_attempt_at").asc(nulls_first=True), "pk")
+        if ids is not None:
+            rows = rows.filter(pk__in=list(ids))
+        rows = list(rows[:limit] if limit else rows)
+        in_use = _file_names_in_use([row.storage_name for row in rows])
+        for row in rows:
+            try:
+                if row.storage_name not in in_use:
+                    default_storage.delete(row.storage_name)
+            except Exception as exc:
+                logger.warning("could not delete %s (try %s): %s", row.storage_name, row.attempts + 1, exc)
+                row.attempts += 1
+                row.last_error = _error_text(exc)
+                row.last_attempt_at = timezone.now()
+                row.save(update_fields=["attempts", "last_error", "last_attempt_at"])
+            else:
+                row.delete()
+                removed += 1
+    return removed
+
+
+def _file_names_in_use(names: list[str]) -> set[str]:
+    if not names:
+        return set()
+    in_use: set[str] = set()
+    for field in photo_file_fields():
+        in_use.update(Photo.objects.filter(**{f"{field}__in": names}).values_list(field, flat=True))
+    return in_use

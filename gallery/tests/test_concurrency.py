@@ -1,0 +1,193 @@
+"""Writes that race: parallel uploads creating the same new tags, admins stepping down at the same time.
+
+These tests commit for real (transactional database, live server), because the races only exist between
+separate connections."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+import threading
+import time
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from http.cookiejar import CookieJar
+from urllib.error import HTTPError
+from urllib.request import HTTPCookieProcessor, Request, build_opener
+
+import pytest
+from django.core.exceptions import ValidationError
+from django.db import connection, transaction
+from django.test import Client
+
+from gallery.models import Membership, Photo, Tag
+from gallery.services import membership_add, membership_remove, tags_get_or_create
+from tests import images
+from tests.factories import FamilyFactory, MembershipFactory, UserFactory
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def _in_threads(count: int, work) -> list:
+    """Run work(i) in `count` threads released together; each returns its value or the exception it raised."""
+    barrier = threading.Barrier(count)
+
+    def run(i):
+        try:
+            barrier.wait()
+            return work(i)
+        except Exception as exc:  # noqa: BLE001 - the test inspects what each thread met
+            return exc
+        finally:
+            connection.close()
+
+    with ThreadPoolExecutor(count) as pool:
+        return list(pool.map(run, range(count)))
+
+
+# --- tags ---------------------------------------------------------------------------------------
+
+
+def test_two_transactions_creating_the_same_new_tags_get_the_same_rows():
+    family = FamilyFactory()
+
+    def work(i):
+        with transaction.atomic():
+            tags = tags_get_or_create(family=family, names=["Beach", "sunset", "Grandma"] if i else ["beach", "Sunset"])
+            time.sleep(0.3)  # keep the transaction open so that the other one meets the uncommitted rows
+            return sorted(tag.pk for tag in tags)
+
+    first, second = _in_threads(2, work)
+
+    assert not isinstance(first, Exception) and not isinstance(second, Exception), (first, second)
+    assert Tag.objects.filter(family=family).count() == 3
+    assert set(first) <= set(second)  # thread 0 asked for two of the three
+
+
+class _Browser:
+    """What the upload page's script does, over real HTTP: a session cookie, the CSRF token, one file a request."""
+
+    def __init__(self, live_server, user):
+        client = Client()
+        client.force_login(user)
+        self.base = live_server.url
+        self.jar = CookieJar()
+        self.opener = build_opener(HTTPCookieProcessor(self.jar))
+        self.session = client.cookies["sessionid"].value
+        page = self._open(Request(f"{self.base}/upload/", headers={"Cookie": f"sessionid={self.session}"}))
+        self.csrf = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page.read().decode()).group(1)
+        self.csrf_cookie = next(c.value for c in self.jar if c.name == "csrftoken")
+
+    def _open(self, request):
+        try:
+            return self.opener.open(request, timeout=60)
+        except HTTPError as exc:
+            return exc
+
+    def upload(self, *, family_id: int, filename: str, data: bytes, tags: str) -> tuple[int, str]:
+        boundary = uuid.uuid4().hex
+        fields = {"csrfmiddlewaretoken": self.csrf, "family": str(family_id), "tags": tags}
+        body = b"".join(
+            f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n{value}\r\n'.encode()
+            for name, value in fields.items()
+        )
+        body += (f'--{boundary}\r\nContent-Disposition: form-data; name="files"; filename="{filename}"\r\n'
+                 f"Content-Type: image/jpeg\r\n\r\n").encode() + data + f"\r\n--{boundary}--\r\n".encode()
+        request = Request(f"{self.base}/upload/", data=body, method="POST", headers={
+            "Content-Type": f"multipart/form-data; boundary={boundary}",
+            "Cookie": f"sessionid={self.session}; csrftoken={self.csrf_cookie}",
+            "Referer": f"{self.base}/upload/",
+            "X-Upload-Script": "1",
+        })
+        response = self._open(request)
+        return response.status, response.read().decode()
+
+
+def test_parallel_uploads_with_the_same_new_tags_all_save(live_server):
+    family = FamilyFactory(name="Racers")
+    user = UserFactory(username="racer")
+    MembershipFactory(family=family, user=user, role=Membership.Role.ADMIN)
+    browser = _Browser(live_server, user)
+    tags = "Holiday 2026, Beach, grandma, new tag one, new tag two, Sunset"
+
+    # The second round meets the tags the first one committed, differently cased, plus one more new tag.
+    for prefix, batch_tags in (("first", tags), ("second", tags.upper() + ", another new one")):
+        batch = [(f"{prefix}{i}.jpg", images.jpeg(colour=(len(prefix) * 20 + i, 9 * i, 90), size=(60 + i, 40)))
+                 for i in range(6)]
+        results = _in_threads(len(batch), lambda i: browser.upload(
+            family_id=family.pk, filename=batch[i][0], data=batch[i][1], tags=batch_tags))
+        for status, body in results:
+            assert status == 200, body
+            assert 'data-outcome="saved"' in body, body
+
+    assert Photo.objects.filter(family=family).count() == 12
+    assert Tag.objects.filter(family=family).count() == 7
+    for photo in Photo.objects.filter(family=family):
+        expected = 6 if photo.original_filename.startswith("first") else 7
+        assert photo.tags.count() == expected, photo.original_filename
+
+
+def test_the_same_bytes_uploaded_at_once_are_saved_once_and_reported_as_a_duplicate_once(settings):
+    from gallery.services import UploadResult, photo_create_from_bytes
+
+    family = FamilyFactory()
+    data = images.jpeg(colour=(3, 140, 90))
+
+    results = _in_threads(3, lambda i: photo_create_from_bytes(
+        family=family, uploaded_by=None, data=data, filename=f"same{i}.jpg", tags=["fresh tag"]))
+
+    outcomes = sorted(r.outcome for r in results)
+    assert outcomes == [UploadResult.DUPLICATE, UploadResult.DUPLICATE, UploadResult.SAVED], results
+    assert Photo.objects.filter(family=family).count() == 1
+    # The losers wrote their files before their row was refused; those files are gone again.
+    photo = Photo.objects.get(family=family)
+    stored = sorted(str(p.relative_to(settings.MEDIA_ROOT)) for p in Path(settings.MEDIA_ROOT).rglob("*") if p.is_file())
+    assert stored == sorted([photo.original.name, photo.thumbnail.name])
+
+
+# --- admins ---------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("second", ["demote", "remove"])
+def test_two_admins_stepping_down_at_once_leave_exactly_one_admin(second):
+    family = FamilyFactory()
+    alice, carol = UserFactory(username="alice"), UserFactory(username="carol")
+    for user in (alice, carol):
+        MembershipFactory(family=family, user=user, role=Membership.Role.ADMIN)
+
+    def work(i):
+        if i == 0:
+            return membership_add(family=family, user=alice, role=Membership.Role.MEMBER)
+        if second == "demote":
+            return membership_add(family=family, user=carol, role=Membership.Role.MEMBER)
+        return membership_remove(family=family, user=carol)
+
+    results = _in_threads(2, work)
+
+    refused = [r for r in results if isinstance(r, ValidationError)]
+    assert len(refused) == 1, results
+    assert refused[0].messages[0].startswith("A family must keep at least one admin.")
+    assert family.memberships.filter(role=Membership.Role.ADMIN).count() == 1
+
+
+def test_the_database_refuses_to_commit_a_family_without_an_admin_whatever_the_path():
+    """The services and the admin refuse with a message; the database is the net under every other path
+    (the shell, a cascade, code written later)."""
+    from django.db import IntegrityError
+
+    family = FamilyFactory()
+    alice, bob = UserFactory(username="alice"), UserFactory(username="bob")
+    MembershipFactory(family=family, user=alice, role=Membership.Role.ADMIN)
+    MembershipFactory(family=family, user=bob)
+
+    with pytest.raises(IntegrityError, match="without an admin"):
+        Membership.objects.filter(user=alice).update(role=Membership.Role.MEMBER)
+    with pytest.raises(IntegrityError, match="without an admin"):
+        alice.delete()
+    assert family.memberships.get(user=alice).role == Membership.Role.ADMIN
+
+    with transaction.atomic():  # a hand-over inside one transaction is fine, in either order
+        Membership.objects.filter(user=alice).update(role=Membership.Role.MEMBER)
+        Membership.objects.filter(user=bob).update(role=Membership.Role.ADMIN)
+    family.delete()  # and so is deleting the whole family
+    assert not Membership.objects.exists()

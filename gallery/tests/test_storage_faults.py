@@ -1,0 +1,208 @@
+"""Storage faults: a photo is stored whole or not at all, and deleted files are never forgotten.
+
+Tests run as root, which ignores permission bits, so faults are made with a regular file where storage
+needs a directory."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import pytest
+from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
+from django.contrib.auth import get_user_model
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.urls import reverse
+
+from gallery.models import Family, FileRemoval, Photo
+from gallery.files import file_removals_process
+from gallery.services import UploadResult, photo_upload
+from tests import images
+from tests.factories import photo_factory
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def media(settings) -> Path:
+    root = Path(settings.MEDIA_ROOT)
+    root.mkdir(parents=True, exist_ok=True)
+    return root
+
+
+def _files(root: Path) -> list[str]:
+    return sorted(str(p.relative_to(root)) for p in root.rglob("*") if p.is_file())
+
+
+def _block(media: Path, folder: str) -> Path:
+    """Make `folder` unwritable: move it aside (if it exists) and put a regular file in its place."""
+    aside = media / f"{folder}.aside"
+    if (media / folder).exists():
+        (media / folder).rename(aside)
+    (media / folder).write_text("a file where a directory should be")
+    return aside
+
+
+def _unblock(media: Path, folder: str, aside: Path) -> None:
+    (media / folder).unlink()
+    if aside.exists():
+        aside.rename(media / folder)
+
+
+def test_a_failed_thumbnail_write_keeps_neither_the_original_nor_a_row(family, alice, media):
+    _block(media, "thumbnails")
+
+    result = photo_upload(family=family, uploaded_by=alice, stream=io.BytesIO(images.jpeg()), filename="a.jpg")
+
+    assert result.outcome == UploadResult.REJECTED
+    assert result.reason.startswith("Could not store the file")
+    assert not Photo.objects.exists()
+    assert _files(media) == ["thumbnails"]  # the original written first is gone again
+    assert not FileRemoval.objects.exists()
+
+
+def test_the_upload_page_reports_a_storage_fault_per_file_and_keeps_nothing(client_for, family, alice, media):
+    _block(media, "thumbnails")
+    response = client_for(alice).post(reverse("gallery:upload"), {
+        "family": family.pk, "files": [SimpleUploadedFile("a.jpg", images.jpeg()), SimpleUploadedFile("b.png", images.image_bytes("PNG"))],
+    }, headers={"X-Upload-Script": "1"})
+
+    assert response.status_code == 200
+    body = response.content.decode()
+    assert body.count('data-outcome="rejected"') == 2 and "Could not store the file" in body
+    assert not Photo.objects.exists()
+    assert _files(media) == ["thumbnails"]
+
+
+def test_the_api_answers_a_storage_fault_with_a_plain_400(client_for, family, alice, media):
+    _block(media, "originals")
+    response = client_for(alice).post(reverse("api_photos"), {"family": family.pk, "file": SimpleUploadedFile("a.jpg", images.jpeg())})
+
+    assert response.status_code == 400
+    assert response.json()["file"][0].startswith("Could not store the file")
+    assert not Photo.objects.exists()
+
+
+def test_delete_while_storage_refuses_removes_the_row_and_queues_the_files_until_storage_is_back(
+        client_for, family, alice, media, django_capture_on_commit_callbacks):
+    photo = photo_factory(family=family, user=alice)
+    original, thumbnail = photo.original.name, photo.thumbnail.name
+    aside = _block(media, "thumbnails")
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client_for(alice).post(reverse("gallery:photo_delete", args=[photo.pk]))
+
+    assert response.status_code == 302
+    assert not Photo.objects.filter(pk=photo.pk).exists()
+    assert not (media / original).exists()  # what storage allowed went at once
+    queued = FileRemoval.objects.get()
+    assert queued.storage_name == thumbnail and queued.attempts == 1 and "NotADirectoryError" in queued.last_error
+
+    assert file_removals_process() == 0  # still refused: stays queued
+    assert FileRemoval.objects.get().attempts == 2
+
+    _unblock(media, "thumbnails", aside)
+    assert (media / thumbnail).exists()
+    assert file_removals_process() == 1
+    assert not (media / thumbnail).exists()
+    assert not FileRemoval.objects.exists()
+
+
+def test_a_rolled_back_delete_keeps_the_files_and_queues_nothing(family, alice, media, django_capture_on_commit_callbacks):
+    from django.db import transaction
+
+    from gallery.services import photo_delete
+
+    photo = photo_factory(family=family, user=alice)
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        try:
+            with transaction.atomic():
+                photo_delete(photo=photo, user=alice)
+                raise RuntimeError("something later in the same transaction failed")
+        except RuntimeError:
+            pass
+
+    assert not callbacks
+    assert Photo.objects.filter(pk=photo.pk).exists()
+    assert (media / photo.original.name).exists() and (media / photo.thumbnail.name).exists()
+    assert not FileRemoval.objects.exists()
+
+
+def test_the_queue_never_deletes_a_file_a_photo_stored_since_uses(family, alice, media):
+    photo = photo_factory(family=family, user=alice)
+    FileRemoval.objects.create(storage_name=photo.original.name)
+
+    file_removals_process()
+
+    assert (media / photo.original.name).exists()
+    assert not FileRemoval.objects.exists()
+
+
+def test_deleting_photos_and_families_in_the_django_admin_removes_their_files(
+        client, family, alice, other_family, mallory, media, django_capture_on_commit_callbacks):
+    superuser = get_user_model().objects.create_superuser("root", "root@example.org", "admin-password-123")
+    client.force_login(superuser)
+    mine = photo_factory(family=family, user=alice)
+    theirs = photo_factory(family=other_family, user=mallory)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(reverse("admin:gallery_photo_changelist"),
+                               {"action": "delete_selected", ACTION_CHECKBOX_NAME: [mine.pk], "post": "yes"})
+    assert response.status_code == 302
+    assert not Photo.objects.filter(pk=mine.pk).exists()
+    assert not (media / mine.original.name).exists() and not (media / mine.thumbnail.name).exists()
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(reverse("admin:gallery_family_delete", args=[other_family.pk]), {"post": "yes"})
+    assert response.status_code == 302
+    assert not Family.objects.filter(pk=other_family.pk).exists()
+    assert not (media / theirs.original.name).exists() and not (media / theirs.thumbnail.name).exists()
+    assert _files(media) == []
+    assert not FileRemoval.objects.exists()
+
+
+def test_the_periodic_sweep_retries_queued_removals(family, alice, media, settings):
+    from search.services import embed_missing
+
+    photo = photo_factory(family=family, user=alice)
+    name = photo.thumbnail.name
+    Photo.objects.filter(pk=photo.pk).update(thumbnail="")  # as if the row no longer pointed at it
+    FileRemoval.objects.create(storage_name=name, attempts=1, last_error="earlier failure")
+    (media / "model.bin").write_text("")
+    settings.SEARCH_MODEL = str(media / "model.bin")  # the sweep's embedding part finds no model: fine here
+
+    embed_missing()
+
+    assert not (media / name).exists()
+    assert not FileRemoval.objects.exists()
+
+
+def test_the_remove_queued_files_command_reports_what_is_left(family, alice, media, capsys):
+    from django.core.management import call_command
+
+    gone = photo_factory(family=family, user=alice)
+    Photo.objects.filter(pk=gone.pk).update(original="", thumbnail="")
+    FileRemoval.objects.create(storage_name=gone.original.name)
+    aside = _block(media, "thumbnails")
+    FileRemoval.objects.create(storage_name=gone.thumbnail.name)
+
+    call_command("remove_queued_files")
+
+    out = capsys.readouterr().out
+    assert "Removed 1 queued file(s); 1 still queued." in out
+    assert f"{gone.thumbnail.name}: 1 tries, last error: NotADirectoryError" in out
+    _unblock(media, "thumbnails", aside)
+    call_command("remove_queued_files")
+    assert "Removed 1 queued file(s); 0 still queued." in capsys.readouterr().out
+    assert not FileRemoval.objects.exists()
+
+
+def test_the_admin_lists_queued_removals_read_only(client, db):
+    superuser = get_user_model().objects.create_superuser("root", "root@example.org", "admin-password-123")
+    client.force_login(superuser)
+    FileRemoval.objects.create(storage_name="thumbnails/1/ab/x.jpg", attempts=3, last_error="OSError: disk on fire")
+
+    body = client.get(reverse("admin:gallery_fileremoval_changelist")).content.decode()
+
+    assert "thumbnails/1/ab/x.jpg" in body and "disk on fire" in body
+    assert reverse("admin:gallery_fileremoval_add") not in body
