@@ -5,9 +5,10 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import BinaryIO
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -15,7 +16,9 @@ from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from gallery.images import EXTENSIONS, ImageRejected, inspect_image, read_limited, sha256_of
+from gallery.images import (
+    EXTENSIONS, ImageBusy, ImageRejected, decode_upright, encode_display, inspect_image, read_limited, sha256_of,
+)
 from gallery.models import Family, Membership, Photo, Tag
 from gallery.signals import photos_added, photos_changed
 
@@ -182,13 +185,14 @@ def _photo_store(*, family, uploaded_by, data, filename, info, tags, description
     # The stored name is the content hash: the user's file name may be hostile or collide.
     photo.original.save(f"{info.sha256}.{EXTENSIONS[info.mime_type]}", ContentFile(data), save=False)
     photo.thumbnail.save(f"{info.sha256}.jpg", ContentFile(info.thumbnail), save=False)
+    photo.display.save(f"{info.sha256}.jpg", ContentFile(info.display), save=False)
     try:
         with transaction.atomic():
             photo.save()
             _set_tags(photo, tags)
     except Exception:
         # No row points at the files: remove them rather than leave orphans behind.
-        for name in (photo.original.name, photo.thumbnail.name):
+        for name in (photo.original.name, photo.thumbnail.name, photo.display.name):
             photo.original.storage.delete(name)
         raise
     photos_added.send(sender=Photo, photo_ids=[photo.pk])
@@ -255,7 +259,7 @@ def photo_can_delete(*, photo: Photo, user: AbstractBaseUser) -> bool:
 def photo_delete(*, photo: Photo, user: AbstractBaseUser) -> None:
     if not photo_can_delete(photo=photo, user=user):
         raise PermissionDenied("Only the uploader or a family admin can delete this photo.")
-    names = [photo.original.name, photo.thumbnail.name]
+    names = [photo.original.name, photo.thumbnail.name, photo.display.name]
     storage = photo.original.storage
     photo.delete()
     # Files go only once the row is gone for good; a rolled-back delete keeps them.
@@ -282,6 +286,71 @@ def photos_tag_remove(*, photos: Iterable[Photo], name: str) -> int:
             changed.append(photo.pk)
     photos_changed.send(sender=Photo, photo_ids=changed)
     return len(changed)
+
+
+# --- renditions ----------------------------------------------------------------------------------
+
+
+@dataclass
+class RenditionReport:
+    made: int = 0
+    failures: list[tuple[int, str]] = field(default_factory=list)
+    busy: bool = False  # stopped early: every decode slot stayed taken
+
+
+def photos_lacking_display():
+    """Photos stored before display renditions existed (or whose rendition could not be made yet)."""
+    return Photo.objects.filter(display="").order_by("pk")
+
+
+def photo_display_make(*, photo: Photo) -> Photo:
+    """Give `photo` its display rendition, decoded from the original through the storage API with bounded
+    memory in a decode slot. Raises ImageRejected (ImageBusy when no slot came free)."""
+    with photo.original.open("rb") as stream:
+        display = encode_display(decode_upright(stream, max_side=settings.DISPLAY_SIZE))
+    photo.display.save(f"{photo.sha256}.jpg", ContentFile(display), save=False)
+    try:
+        with transaction.atomic():
+            # Only if it still lacks one (a concurrent run may have been first) and still exists.
+            updated = Photo.objects.filter(pk=photo.pk, display="").update(display=photo.display.name)
+    except Exception:
+        photo.display.storage.delete(photo.display.name)
+        raise
+    if not updated:
+        fresh = Photo.objects.filter(pk=photo.pk).values_list("display", flat=True).first()
+        if fresh != photo.display.name:
+            photo.display.storage.delete(photo.display.name)  # nobody points at our copy
+            photo.display.name = fresh or ""
+    return photo
+
+
+def photos_display_fill(*, photos: Iterable[Photo]) -> RenditionReport:
+    """Make the display rendition of each photo that lacks one; one photo's bad original doesn't stop the
+    others, a busy server stops the run (the rest wait for the next one)."""
+    report = RenditionReport()
+    for photo in photos:
+        if photo.display:
+            continue
+        try:
+            photo_display_make(photo=photo)
+        except ImageBusy:
+            report.busy = True
+            break
+        except (ImageRejected, OSError) as exc:
+            logger.warning("photo %s: no display rendition: %s", photo.pk, exc)
+            report.failures.append((photo.pk, str(exc)))
+            continue
+        report.made += 1
+    return report
+
+
+def photos_display_sweep(*, limit: int | None = None) -> RenditionReport:
+    """The periodic sweep's share: renditions for up to RENDITION_SWEEP_LIMIT photos lacking one. Photos
+    whose embedding failed are left out (their original is likely unreadable too, and would come first
+    every time); make_renditions still tries them."""
+    limit = settings.RENDITION_SWEEP_LIMIT if limit is None else limit
+    batch = photos_lacking_display().exclude(status=Photo.Status.FAILED)[:limit]
+    return photos_display_fill(photos=list(batch))
 
 
 def photos_metadata_edited(*, photo_ids: Iterable[int]) -> None:
