@@ -9,12 +9,13 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connections, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
 from gallery.images import ImageBusy, decode_upright
 from gallery.models import Photo
+from gallery.services import photos_display_sweep
 from search.embedder import Embedder, ModelUnavailable, get_embedder
 from search.metadata import documents_missing_refresh
 from search.models import EmbeddingModel, PhotoEmbedding, SearchPreferences
@@ -118,6 +119,9 @@ def embed_photos(*, photo_ids: Sequence[int], fill_to: int | None = None) -> Emb
             if index + 1 < len(chunks):
                 pending = pool.submit(_prepare, embedder, chunks[index + 1])
             _embed_prepared(embedder, prepared, report)
+        # Decoding an original takes a decode slot, i.e. a database session of the pool's thread: end it
+        # with the thread rather than leave it to the garbage collector.
+        pool.submit(connections.close_all).result()
     return report
 
 
@@ -262,8 +266,10 @@ def embed_missing() -> int:
     """The periodic sweep: whatever happened to a task, every photo ends up embedded by the active model.
 
     Requeues photos stuck in processing, marks photos lacking an embedding of the active model
-    (e.g. after a model switch) as pending, and queues all pending ones. Returns how many were queued."""
+    (e.g. after a model switch) as pending, and queues all pending ones; gives up to RENDITION_SWEEP_LIMIT
+    photos lacking one their display rendition (which the worker then embeds from). Returns how many were queued."""
     name = active_model_name()
+    photos_display_sweep()  # photos stored before display renditions existed, a batch at a time
     documents_missing_refresh()
     previous_models_prune()
     with transaction.atomic():
