@@ -11,7 +11,6 @@ from django.urls import reverse
 from PIL import Image
 
 from gallery.models import Photo
-from gallery.services import photos_display_sweep
 from tests import images
 from tests.factories import photo_factory
 
@@ -148,6 +147,8 @@ def test_make_renditions_reports_an_unreadable_original_and_carries_on(family, a
 
 
 def test_the_sweep_fills_missing_renditions_in_bounded_batches(family, alice, settings):
+    from gallery.services import photos_display_sweep
+
     settings.RENDITION_SWEEP_LIMIT = 2
     photos = [photo_factory(family=family, user=alice) for _ in range(3)]
     for photo in photos:
