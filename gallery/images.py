@@ -237,18 +237,24 @@ def _decode(stream: BinaryIO, *, max_side: int, slot: bool) -> _Decoded:
 
 
 def _reduce(image: Image.Image, *, max_side: int) -> Image.Image:
-    """An RGB copy of a loaded image with its longer side at most `max_side`, made strip by strip: the
-    full-size image is never converted (a palette or 1-bit image would grow four-fold as RGB)."""
+    """A new RGB image from a loaded one, its longer side at most `max_side`. The full-size image is never
+    copied or converted whole (a palette or 1-bit image would grow four-fold as RGB): an integer reduce()
+    first, strip by strip unless the image is RGB already, then a LANCZOS resize of the small result."""
     width, height = image.size
     factor = max(1, max(width, height) // max_side)
-    reduced = Image.new("RGB", (-(-width // factor), -(-height // factor)))
-    rows = factor * max(1, _STRIP_PIXELS // (width * factor))
-    for top in range(0, height, rows):
-        strip = _rgb(image.crop((0, top, width, min(height, top + rows))))
-        reduced.paste(strip.reduce(factor) if factor > 1 else strip, (0, top // factor))
+    if image.mode == "RGB":
+        reduced = image.reduce(factor) if factor > 1 else image
+    else:
+        reduced = Image.new("RGB", (-(-width // factor), -(-height // factor)))
+        rows = factor * max(1, _STRIP_PIXELS // (width * factor))
+        for top in range(0, height, rows):
+            strip = _rgb(image.crop((0, top, width, min(height, top + rows))))
+            reduced.paste(strip.reduce(factor) if factor > 1 else strip, (0, top // factor))
     if max(reduced.size) > max_side:
-        reduced.thumbnail((max_side, max_side), Image.Resampling.LANCZOS)
-    return reduced
+        scale = max_side / max(reduced.size)
+        return reduced.resize((max(1, round(reduced.width * scale)), max(1, round(reduced.height * scale))),
+                              Image.Resampling.LANCZOS)
+    return reduced.copy() if reduced is image else reduced
 
 
 @contextlib.contextmanager
