@@ -305,7 +305,10 @@ def photos_lacking_display():
 
 def photo_display_make(*, photo: Photo) -> Photo:
     """Give `photo` its display rendition, decoded from the original through the storage API with bounded
-    memory in a decode slot. Raises ImageRejected (ImageBusy when no slot came free)."""
+    memory in a decode slot. Raises ImageRejected (ImageBusy when no slot came free).
+
+    Not atomic as a whole on purpose: the decode (seconds for a big original) holds no transaction; only
+    the row update is one, and it only fills a rendition that is still missing."""
     with photo.original.open("rb") as stream:
         display = encode_display(decode_upright(stream, max_side=settings.DISPLAY_SIZE))
     photo.display.save(f"{photo.sha256}.jpg", ContentFile(display), save=False)
