@@ -3,7 +3,6 @@ the original (issue 8, points 2 and 7)."""
 
 from __future__ import annotations
 
-import io
 import threading
 
 import pytest
