@@ -207,7 +207,7 @@ def measure(args: argparse.Namespace, tmp: Path, batch: int, size: tuple[int, in
     )
     with overrides, throwaway_database("bench_embed") as database:
         log(f"throwaway database {database}, media in {media}")
-        from gallery.images import open_upright
+        from gallery.images import decode_upright
         from gallery.models import Photo
         from search.embedder import Embedder, reset_embedder
         from search.models import PhotoEmbedding
@@ -220,8 +220,14 @@ def measure(args: argparse.Namespace, tmp: Path, batch: int, size: tuple[int, in
         reset_embedder()
         embedder = load_embedder()  # exactly what the worker uses: settings, auto device and dtype
         log(f"embedder: device {embedder.device}, dtype {embedder.dtype}, {torch.get_num_threads()} torch threads")
-        paths = [p.original.path for p in Photo.objects.filter(pk__in=ids[:batch]).order_by("pk")]
-        images = [open_upright(path, max_side=DECODE_SIDE) for path in paths]
+        # The worker embeds from the display renditions (decoded through storage, as here from their files).
+        paths = [p.display.path for p in Photo.objects.filter(pk__in=ids[:batch]).order_by("pk")]
+
+        def open_upright(path: str):
+            with open(path, "rb") as stream:
+                return decode_upright(stream, max_side=DECODE_SIDE, slot=False)
+
+        images = [open_upright(path) for path in paths]
         pixel_values = embedder.prepare_images(images)["pixel_values"]
 
         dtype_name = str(embedder.dtype).removeprefix("torch.")
@@ -271,7 +277,7 @@ def measure(args: argparse.Namespace, tmp: Path, batch: int, size: tuple[int, in
         busy_pipeline = others_cores(cpu_pipeline, cpu_snapshot())
         fp32_rate, auto_rate = bare_fp32.rate, bare_auto.rate
         stored = {e.photo_id: np.array(e.vector) for e in PhotoEmbedding.objects.filter(photo_id__in=ids[:len(sample)])}
-        direct = embedder.encode_images([open_upright(p, max_side=DECODE_SIDE) for p in paths[:len(sample)]])
+        direct = embedder.encode_images([open_upright(p) for p in paths[:len(sample)]])
         stored_cos = min(float(stored[pk] @ vec) for pk, vec in zip(sorted(stored), direct))
 
     pipeline_ratio, dtype_ratio = pipe_rate / auto_rate, auto_rate / fp32_rate

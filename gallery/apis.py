@@ -48,6 +48,7 @@ class PhotoOutputSerializer(serializers.Serializer):
     status_reason = serializers.CharField()
     url = serializers.SerializerMethodField()
     thumbnail_url = serializers.SerializerMethodField()
+    display_url = serializers.SerializerMethodField(help_text="An upright JPEG within DISPLAY_SIZE² that every browser shows")
     original_url = serializers.SerializerMethodField()
 
     def get_tags(self, photo: Photo) -> list[str]:
@@ -62,6 +63,9 @@ class PhotoOutputSerializer(serializers.Serializer):
 
     def get_thumbnail_url(self, photo: Photo) -> str:
         return self._absolute(photo.thumbnail_url)
+
+    def get_display_url(self, photo: Photo) -> str:
+        return self._absolute(photo.display_url)
 
     def get_original_url(self, photo: Photo) -> str:
         return self._absolute(photo.original_url)

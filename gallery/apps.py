@@ -10,3 +10,10 @@ class GalleryConfig(AppConfig):
         from pillow_heif import register_heif_opener
 
         register_heif_opener()
+
+        # gallery.images checks each format's own pixel limit before decoding anything; Pillow's global
+        # guard (which refuses outright at twice this) only has to stay above those limits.
+        from django.conf import settings
+        from PIL import Image
+
+        Image.MAX_IMAGE_PIXELS = max(settings.UPLOAD_MAX_PIXELS, settings.UPLOAD_MAX_PIXELS_JPEG)

@@ -1,11 +1,13 @@
 """Decoding and inspecting uploaded image bytes.
 
-Everything here works on bytes already in memory and never trusts the file name:
-the format is whatever Pillow finds when it decodes the data.
+Nothing here trusts the file name: the format is whatever Pillow finds when it decodes the data.
+Every decode is bounded in memory (check_decodable, decode_upright) and, for originals, takes one of
+the decode slots shared by all processes (gallery.decode_slots).
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import io
 import warnings
@@ -16,7 +18,9 @@ from typing import BinaryIO
 import imagehash
 from django.conf import settings
 from django.utils import timezone
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import Image, UnidentifiedImageError
+
+from gallery.decode_slots import DecodeSlotsBusy, decode_slot
 
 # Formats we keep, by the name Pillow gives the decoded data, and the MIME type we record.
 ACCEPTED_FORMATS: dict[str, str] = {
@@ -51,6 +55,7 @@ class ImageInfo:
     sha256: str
     phash: str
     thumbnail: bytes
+    display: bytes
     taken_at: datetime | None = None
     camera_make: str = ""
     camera_model: str = ""
@@ -72,46 +77,27 @@ def sha256_of(data: bytes) -> str:
 
 
 def inspect_image(data: bytes) -> ImageInfo:
-    """Validate and decode `data` fully; return what a stored photo keeps. Raises ImageRejected."""
+    """Validate and decode `data`; return what a stored photo keeps. Raises ImageRejected (ImageBusy when
+    every decode slot stayed taken).
+
+    One decode, at reduced scale where the format allows it and with bounded memory whatever the file
+    (see decode_upright), gives the display rendition, the thumbnail and the perceptual hash."""
     if not data:
         raise ImageRejected("The file is empty.")
     if len(data) > settings.UPLOAD_MAX_BYTES:
         raise ImageRejected(f"File is too large (over {human_size(settings.UPLOAD_MAX_BYTES)}).")
-    max_pixels = settings.UPLOAD_MAX_PIXELS
-    try:
-        with warnings.catch_warnings():
-            # Pillow's own bomb check only warns below 2x its limit; we enforce ours explicitly.
-            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-            image = Image.open(io.BytesIO(data))
-            fmt = image.format
-            if fmt not in ACCEPTED_FORMATS:
-                raise ImageRejected(f"{fmt or 'This'} images are not supported; use JPEG, PNG, WebP, GIF, TIFF or HEIC.")
-            if image.width * image.height > max_pixels:
-                raise ImageRejected(
-                    f"Image is too large to decode safely ({image.width}×{image.height} pixels; "
-                    f"the limit is {max_pixels:,} pixels)."
-                )
-            image.load()  # decodes every byte: truncated or corrupt data fails here
-    except ImageRejected:
-        raise
-    except Image.DecompressionBombError:
-        raise ImageRejected(f"Image is too large to decode safely (over {max_pixels:,} pixels).") from None
-    except UnidentifiedImageError:
-        raise ImageRejected("Not an image file we can read (JPEG, PNG, WebP, GIF, TIFF or HEIC expected).") from None
-    except (OSError, SyntaxError, ValueError, EOFError) as exc:
-        raise ImageRejected(f"The image data is damaged or incomplete ({_short(exc)}).") from None
-
-    exif = image.getexif()
-    upright = ImageOps.exif_transpose(image)
+    decoded = _decode(io.BytesIO(data), max_side=settings.DISPLAY_SIZE, slot=True)
+    exif = decoded.exif
     make, model = _exif_text(exif, TAG_MAKE), _exif_text(exif, TAG_MODEL)
     latitude, longitude = _gps_position(exif)
     return ImageInfo(
-        mime_type=ACCEPTED_FORMATS[fmt],
-        width=upright.width,
-        height=upright.height,
+        mime_type=ACCEPTED_FORMATS[decoded.format],
+        width=decoded.width,
+        height=decoded.height,
         sha256=sha256_of(data),
-        phash=str(imagehash.phash(_rgb(upright))),
-        thumbnail=make_thumbnail(upright),
+        phash=str(imagehash.phash(decoded.image)),
+        thumbnail=make_thumbnail(decoded.image),
+        display=encode_display(decoded.image),
         taken_at=_taken_at(exif),
         camera_make=make,
         camera_model=model,
@@ -120,13 +106,182 @@ def inspect_image(data: bytes) -> ImageInfo:
     )
 
 
+def decode_upright(stream: BinaryIO, *, max_side: int, slot: bool = True) -> Image.Image:
+    """Decode an image file as an upright RGB image whose longer side is at most `max_side`, with bounded
+    memory: the limits of check_decodable apply, JPEGs decode directly at reduced scale, and the full-size
+    decode of other formats is shrunk strip by strip and freed before this returns.
+
+    With `slot`, the decode waits for one of the DECODE_CONCURRENCY slots shared by every process (use it
+    for originals; our own renditions are small). Raises ImageRejected."""
+    return _decode(stream, max_side=max_side, slot=slot).image
+
+
+def encode_display(upright: Image.Image) -> bytes:
+    """The display rendition: a JPEG (every browser shows it) within DISPLAY_SIZE², already upright."""
+    return _jpeg(upright, settings.DISPLAY_SIZE, quality=85)
+
+
 def make_thumbnail(upright: Image.Image) -> bytes:
     """A JPEG that fits in THUMBNAIL_SIZE², already rotated upright."""
-    thumb = _rgb(upright.copy())
-    thumb.thumbnail((settings.THUMBNAIL_SIZE, settings.THUMBNAIL_SIZE), Image.Resampling.LANCZOS)
+    return _jpeg(upright, settings.THUMBNAIL_SIZE, quality=85)
+
+
+def _jpeg(upright: Image.Image, side: int, *, quality: int) -> bytes:
+    image = _rgb(upright)
+    if max(image.size) > side:
+        image = image.copy()
+        image.thumbnail((side, side), Image.Resampling.LANCZOS)
     out = io.BytesIO()
-    thumb.save(out, "JPEG", quality=85, optimize=True)
+    image.save(out, "JPEG", quality=quality, optimize=True)
     return out.getvalue()
+
+
+# --- bounded decoding ----------------------------------------------------------------------------
+
+JPEG_FORMATS = ("JPEG", "MPO")
+# Bytes per pixel of Pillow's own buffer for a decoded image of each mode (every other mode: 4).
+_MODE_BYTES = {"1": 1, "L": 1, "P": 1, "I;16": 2, "I;16B": 2, "I;16L": 2, "I;16N": 2}
+# What a format's decoder holds beside Pillow's buffer while it decodes, in bytes per (decoded) pixel,
+# measured with Pillow 13 / pillow-heif 1.8: libwebp's canvas and its copy, libheif's planes and RGB
+# output, libtiff's RGBA strip reader. PNG and GIF decode row by row into Pillow's buffer.
+_DECODER_BYTES = {"WEBP": 12, "HEIF": 3, "TIFF": 4}
+# Strips of the full-size image are converted to RGB and reduced this many pixels at a time.
+_STRIP_PIXELS = 1_000_000
+ORIENTATION = 0x0112
+_TRANSPOSE = {
+    2: Image.Transpose.FLIP_LEFT_RIGHT, 3: Image.Transpose.ROTATE_180, 4: Image.Transpose.FLIP_TOP_BOTTOM,
+    5: Image.Transpose.TRANSPOSE, 6: Image.Transpose.ROTATE_270, 7: Image.Transpose.TRANSVERSE,
+    8: Image.Transpose.ROTATE_90,
+}
+
+
+class ImageBusy(ImageRejected):
+    """Every decode slot stayed taken: nothing is wrong with the file, try again later."""
+
+
+@dataclass
+class _Decoded:
+    image: Image.Image  # upright RGB, longer side at most the max_side asked for
+    format: str
+    width: int  # the full-size image's, upright
+    height: int
+    exif: Image.Exif
+
+
+def max_pixels_for(fmt: str) -> int:
+    """JPEGs decode at up to 1/8 scale, so their pixel limit can be far higher than other formats'."""
+    return settings.UPLOAD_MAX_PIXELS_JPEG if fmt in JPEG_FORMATS else settings.UPLOAD_MAX_PIXELS
+
+
+def decode_cost(image: Image.Image, *, full_size: tuple[int, int], max_side: int) -> int:
+    """Bytes a decode of `image` (opened, not loaded; for a JPEG, after draft()) needs at its peak: the
+    decoded buffer, what the format's decoder holds beside it, and our reduced working copies."""
+    width, height = image.size
+    pixels = width * height
+    cost = pixels * (_MODE_BYTES.get(image.mode, 4) + _DECODER_BYTES.get(image.format, 0))
+    if image.format in JPEG_FORMATS and image.info.get("progressive"):
+        # A progressive JPEG keeps every DCT coefficient of the full-size image (2 bytes each) whatever
+        # the scale it is decoded at.
+        layers = getattr(image, "layer", None) or [(0, 1, 1, 0)]
+        h_max, v_max = max(layer[1] for layer in layers) or 1, max(layer[2] for layer in layers) or 1
+        full = full_size[0] * full_size[1]
+        cost += sum(2 * full * layer[1] * layer[2] // (h_max * v_max) for layer in layers)
+    factor = max(1, max(width, height) // max_side)
+    reduced = -(-width // factor) * -(-height // factor)
+    strip = min(pixels, _STRIP_PIXELS)
+    return cost + 4 * (2 * reduced + 3 * strip)
+
+
+def check_decodable(image: Image.Image, *, max_side: int) -> None:
+    """Refuse, before decoding anything, what we can't or won't decode: unknown formats, more pixels than
+    the format's limit, or a decode that would need more than DECODE_MAX_MEMORY. JPEGs are set to decode
+    at the smallest scale that still gives `max_side` (draft mode), which is what makes big ones cheap."""
+    fmt = image.format
+    if fmt not in ACCEPTED_FORMATS:
+        raise ImageRejected(f"{fmt or 'This'} images are not supported; use JPEG, PNG, WebP, GIF, TIFF or HEIC.")
+    full_size = image.size
+    limit = max_pixels_for(fmt)
+    if image.width * image.height > limit:
+        raise ImageRejected(
+            f"Image is too large to decode safely ({image.width}×{image.height} pixels; "
+            f"the limit for {fmt} images is {limit:,} pixels)."
+        )
+    if fmt in JPEG_FORMATS:
+        longest = max(full_size)
+        image.draft("RGB", (max(1, full_size[0] * max_side // longest), max(1, full_size[1] * max_side // longest)))
+    cost = decode_cost(image, full_size=full_size, max_side=max_side)
+    if cost > settings.DECODE_MAX_MEMORY:
+        raise ImageRejected(
+            f"Image is too large to decode safely ({full_size[0]}×{full_size[1]} pixels of {fmt} would need about "
+            f"{human_size(cost)} of memory; the limit is {human_size(settings.DECODE_MAX_MEMORY)})."
+        )
+
+
+def _decode(stream: BinaryIO, *, max_side: int, slot: bool) -> _Decoded:
+    with _decode_errors(), warnings.catch_warnings():
+        # Pillow's own bomb check only warns below 2x its limit; check_decodable enforces ours.
+        warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+        with Image.open(stream) as image:
+            fmt, full_size = image.format, image.size
+            check_decodable(image, max_side=max_side)
+            with _slot_if(slot):
+                image.load()  # decodes every byte: truncated or corrupt data fails here
+                exif = image.getexif()  # (a PNG's eXIf chunk may follow its pixels: read after load)
+                reduced = _reduce(image, max_side=max_side)
+                image.close()  # the full-size buffer goes before the slot does
+    orientation = exif.get(ORIENTATION)
+    if orientation in _TRANSPOSE:
+        reduced = reduced.transpose(_TRANSPOSE[orientation])
+    width, height = (full_size[1], full_size[0]) if orientation in (5, 6, 7, 8) else full_size
+    return _Decoded(image=reduced, format=fmt, width=width, height=height, exif=exif)
+
+
+def _reduce(image: Image.Image, *, max_side: int) -> Image.Image:
+    """A new RGB image from a loaded one, its longer side at most `max_side`. The full-size image is never
+    copied or converted whole (a palette or 1-bit image would grow four-fold as RGB): an integer reduce()
+    first, strip by strip unless the image is RGB already, then a LANCZOS resize of the small result."""
+    width, height = image.size
+    factor = max(1, max(width, height) // max_side)
+    if image.mode == "RGB":
+        reduced = image.reduce(factor) if factor > 1 else image
+    else:
+        reduced = Image.new("RGB", (-(-width // factor), -(-height // factor)))
+        rows = factor * max(1, _STRIP_PIXELS // (width * factor))
+        for top in range(0, height, rows):
+            strip = _rgb(image.crop((0, top, width, min(height, top + rows))))
+            reduced.paste(strip.reduce(factor) if factor > 1 else strip, (0, top // factor))
+    if max(reduced.size) > max_side:
+        scale = max_side / max(reduced.size)
+        return reduced.resize((max(1, round(reduced.width * scale)), max(1, round(reduced.height * scale))),
+                              Image.Resampling.LANCZOS)
+    return reduced.copy() if reduced is image else reduced
+
+
+@contextlib.contextmanager
+def _slot_if(wanted: bool):
+    if not wanted:
+        yield
+        return
+    try:
+        with decode_slot():
+            yield
+    except DecodeSlotsBusy:
+        raise ImageBusy("The server is busy with other images right now; please try this file again in a minute.") from None
+
+
+@contextlib.contextmanager
+def _decode_errors():
+    """Whatever Pillow raises on bad data becomes a plain ImageRejected."""
+    try:
+        yield
+    except ImageRejected:
+        raise
+    except Image.DecompressionBombError:
+        raise ImageRejected("Image is too large to decode safely (far over the pixel limit).") from None
+    except UnidentifiedImageError:
+        raise ImageRejected("Not an image file we can read (JPEG, PNG, WebP, GIF, TIFF or HEIC expected).") from None
+    except (OSError, SyntaxError, ValueError, EOFError, MemoryError) as exc:
+        raise ImageRejected(f"The image data is damaged or incomplete ({_short(exc)}).") from None
 
 
 def _rgb(image: Image.Image) -> Image.Image:
@@ -191,16 +346,3 @@ def human_size(num_bytes: int) -> str:
             return f"{size:.0f} {unit}" if unit == "bytes" else f"{size:.1f} {unit}"
         size /= 1024
     return f"{num_bytes} bytes"
-
-
-def open_upright(path: str, *, max_side: int | None = None) -> Image.Image:
-    """Decode a stored original as an upright RGB image, optionally shrunk so its longer side is about
-    `max_side` (JPEG decodes directly at the reduced scale, which is most of the cost for big photos)."""
-    with Image.open(path) as image:
-        if max_side and image.format == "JPEG":
-            image.draft("RGB", (max_side, max_side))
-        image.load()
-        upright = _rgb(ImageOps.exif_transpose(image))
-    if max_side and max(upright.size) > 2 * max_side:
-        upright.thumbnail((2 * max_side, 2 * max_side), Image.Resampling.BILINEAR)
-    return upright

@@ -66,6 +66,10 @@ def thumbnail_upload_path(photo: Photo, filename: str) -> str:
     return f"thumbnails/{photo.family_id}/{photo.sha256[:2]}/{filename}"
 
 
+def display_upload_path(photo: Photo, filename: str) -> str:
+    return f"displays/{photo.family_id}/{photo.sha256[:2]}/{filename}"
+
+
 class Photo(models.Model):
     class Status(models.TextChoices):
         PENDING = "pending", "Pending"
@@ -83,6 +87,9 @@ class Photo(models.Model):
     )
     original = models.FileField(upload_to=original_upload_path, max_length=255)
     thumbnail = models.FileField(upload_to=thumbnail_upload_path, max_length=255)
+    # What the photo page shows: an upright JPEG within DISPLAY_SIZE² (the original may be a HEIC no browser
+    # shows, or 50 MB). Empty for photos stored before renditions existed, until make_renditions or the sweep.
+    display = models.FileField(upload_to=display_upload_path, max_length=255, blank=True)
     original_filename = models.CharField(max_length=255)
     title = models.CharField(max_length=255, blank=True)
     description = models.TextField(blank=True)
@@ -110,7 +117,11 @@ class Photo(models.Model):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["family", "sha256"], name="unique_photo_bytes_per_family")]
-        indexes = [models.Index(fields=["family", "-taken_at", "-id"], name="photo_family_timeline")]
+        indexes = [
+            models.Index(fields=["family", "-taken_at", "-id"], name="photo_family_timeline"),
+            # The sweep looks for photos still lacking a display rendition every few minutes: keep that cheap.
+            models.Index(fields=["id"], name="photo_lacking_display", condition=models.Q(display="")),
+        ]
         ordering = ["-taken_at", "-id"]
 
     def __str__(self) -> str:
@@ -122,6 +133,14 @@ class Photo(models.Model):
     @property
     def thumbnail_url(self) -> str:
         return reverse("gallery:photo_thumbnail", args=[self.pk])
+
+    @property
+    def display_url(self) -> str:
+        return reverse("gallery:photo_display", args=[self.pk])
+
+    @property
+    def download_url(self) -> str:
+        return reverse("gallery:photo_original", args=[self.pk]) + "?download=1"
 
     @property
     def original_url(self) -> str:

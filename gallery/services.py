@@ -5,9 +5,10 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import BinaryIO
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -24,7 +25,9 @@ from gallery.files import (
     photo_files_write,
     photos_files_release,
 )
-from gallery.images import EXTENSIONS, ImageRejected, inspect_image, read_limited, sha256_of
+from gallery.images import (
+    EXTENSIONS, ImageBusy, ImageRejected, decode_upright, encode_display, inspect_image, read_limited, sha256_of,
+)
 from gallery.models import Family, Membership, Photo, Tag
 from gallery.signals import photos_added, photos_changed
 from gallery.text import without_nul
@@ -263,6 +266,7 @@ def _photo_store(*, family, uploaded_by, data, filename, info, tags, description
     photo_files_write(photo, {
         "original": (f"{info.sha256}.{EXTENSIONS[info.mime_type]}", data),
         "thumbnail": (f"{info.sha256}.jpg", info.thumbnail),
+        "display": (f"{info.sha256}.jpg", info.display),
     })
     _text_without_nul(photo)
     try:
@@ -400,6 +404,74 @@ def photos_tag_remove(*, photos: Iterable[Photo], name: str) -> int:
             changed.append(photo.pk)
     photos_changed.send(sender=Photo, photo_ids=changed)
     return len(changed)
+
+
+# --- renditions ----------------------------------------------------------------------------------
+
+
+@dataclass
+class RenditionReport:
+    made: int = 0
+    failures: list[tuple[int, str]] = field(default_factory=list)
+    busy: bool = False  # stopped early: every decode slot stayed taken
+
+
+def photos_lacking_display():
+    """Photos stored before display renditions existed (or whose rendition could not be made yet)."""
+    return Photo.objects.filter(display="").order_by("pk")
+
+
+def photo_display_make(*, photo: Photo) -> Photo:
+    """Give `photo` its display rendition, decoded from the original through the storage API with bounded
+    memory in a decode slot. Raises ImageRejected (ImageBusy when no slot came free).
+
+    Not atomic as a whole on purpose: the decode (seconds for a big original) holds no transaction; only
+    the row update is one, and it only fills a rendition that is still missing."""
+    with photo.original.open("rb") as stream:
+        display = encode_display(decode_upright(stream, max_side=settings.DISPLAY_SIZE))
+    photo_files_write(photo, {"display": (f"{photo.sha256}.jpg", display)})
+    try:
+        with transaction.atomic():
+            # Only if it still lacks one (a concurrent run may have been first) and still exists.
+            updated = Photo.objects.filter(pk=photo.pk, display="").update(display=photo.display.name)
+    except Exception:
+        files_remove(names=[photo.display.name])
+        raise
+    if not updated:
+        fresh = Photo.objects.filter(pk=photo.pk).values_list("display", flat=True).first()
+        if fresh != photo.display.name:
+            files_remove(names=[photo.display.name])  # nobody points at our copy
+            photo.display.name = fresh or ""
+    return photo
+
+
+def photos_display_fill(*, photos: Iterable[Photo]) -> RenditionReport:
+    """Make the display rendition of each photo that lacks one; one photo's bad original doesn't stop the
+    others, a busy server stops the run (the rest wait for the next one)."""
+    report = RenditionReport()
+    for photo in photos:
+        if photo.display:
+            continue
+        try:
+            photo_display_make(photo=photo)
+        except ImageBusy:
+            report.busy = True
+            break
+        except (ImageRejected, OSError) as exc:
+            logger.warning("photo %s: no display rendition: %s", photo.pk, exc)
+            report.failures.append((photo.pk, str(exc)))
+            continue
+        report.made += 1
+    return report
+
+
+def photos_display_sweep(*, limit: int | None = None) -> RenditionReport:
+    """The periodic sweep's share: renditions for up to RENDITION_SWEEP_LIMIT photos lacking one. Photos
+    whose embedding failed are left out (their original is likely unreadable too, and would come first
+    every time); make_renditions still tries them."""
+    limit = settings.RENDITION_SWEEP_LIMIT if limit is None else limit
+    batch = photos_lacking_display().exclude(status=Photo.Status.FAILED)[:limit]
+    return photos_display_fill(photos=list(batch))
 
 
 def photos_metadata_edited(*, photo_ids: Iterable[int]) -> None:

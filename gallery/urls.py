@@ -11,6 +11,7 @@ urlpatterns = [
     path("photos/<int:photo_id>/edit/", photos.photo_edit, name="photo_edit"),
     path("photos/<int:photo_id>/delete/", photos.photo_remove, name="photo_delete"),
     path("photos/<int:photo_id>/thumbnail/", media.photo_thumbnail, name="photo_thumbnail"),
+    path("photos/<int:photo_id>/display/", media.photo_display, name="photo_display"),
     path("photos/<int:photo_id>/original/", media.photo_original, name="photo_original"),
     path("families/", families.family_index, name="families"),
     path("families/<int:family_id>/", families.family_detail, name="family_detail"),

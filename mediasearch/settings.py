@@ -156,8 +156,22 @@ MEDIA_ACCEL_PREFIX = os.environ.get("MEDIA_ACCEL_PREFIX", "/protected-media/")
 
 # Upload limits.
 UPLOAD_MAX_BYTES = env_int("UPLOAD_MAX_BYTES", 50 * 1024 * 1024)
+# Pixel limits by format: JPEGs decode at up to 1/8 scale (draft mode), so 200-megapixel phone photos
+# cost little; every other format decodes at full size.
 UPLOAD_MAX_PIXELS = env_int("UPLOAD_MAX_PIXELS", 100_000_000)
+UPLOAD_MAX_PIXELS_JPEG = env_int("UPLOAD_MAX_PIXELS_JPEG", 250_000_000)
+# Memory one decode may need (estimated per format and mode before decoding; bigger files are refused),
+# and how many decodes of originals run at once across every process sharing the database (web workers,
+# the task worker, commands): together at most about DECODE_CONCURRENCY x DECODE_MAX_MEMORY. A file
+# that waits DECODE_WAIT_SECONDS for a slot is refused with "the server is busy, try again".
+DECODE_MAX_MEMORY = env_int("DECODE_MAX_MEMORY", 448 * 1024 * 1024)  # a 48 MP HEIC needs ~400 MB
+DECODE_CONCURRENCY = env_int("DECODE_CONCURRENCY", 2)
+DECODE_WAIT_SECONDS = env_int("DECODE_WAIT_SECONDS", 20)
 THUMBNAIL_SIZE = env_int("THUMBNAIL_SIZE", 400)
+# The display rendition shown on the photo page (a JPEG, upright) fits in DISPLAY_SIZE².
+DISPLAY_SIZE = env_int("DISPLAY_SIZE", 2048)
+# Photos the periodic sweep gives a missing display rendition each time it runs.
+RENDITION_SWEEP_LIMIT = env_int("RENDITION_SWEEP_LIMIT", 50)
 GALLERY_PAGE_SIZE = env_int("GALLERY_PAGE_SIZE", 48)
 # Uploaded files above this size go to a temp file instead of memory.
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024

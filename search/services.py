@@ -9,13 +9,14 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connections, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
-from gallery.images import open_upright
-from gallery.models import Photo
 from gallery.files import file_removals_process
+from gallery.images import ImageBusy, decode_upright
+from gallery.models import Photo
+from gallery.services import photos_display_sweep
 from search.embedder import Embedder, ModelUnavailable, get_embedder
 from search.metadata import documents_missing_refresh
 from search.models import EmbeddingModel, PhotoEmbedding, SearchPreferences
@@ -119,6 +120,9 @@ def embed_photos(*, photo_ids: Sequence[int], fill_to: int | None = None) -> Emb
             if index + 1 < len(chunks):
                 pending = pool.submit(_prepare, embedder, chunks[index + 1])
             _embed_prepared(embedder, prepared, report)
+        # Decoding an original takes a decode slot, i.e. a database session of the pool's thread: end it
+        # with the thread rather than leave it to the garbage collector.
+        pool.submit(connections.close_all).result()
     return report
 
 
@@ -148,21 +152,47 @@ def _prepare(embedder: Embedder, photos: list[Photo]) -> _Prepared:
 
 
 def _decode(photos: list[Photo]) -> list[tuple[Photo, object]]:
-    """(photo, image) for each photo; image is the failure reason (str) when it can't be read."""
+    """(photo, image) for each photo; image is the failure reason (str) when it can't be read.
+
+    From the display rendition (a JPEG of at most DISPLAY_SIZE, so a cheap decode) when the photo has one;
+    otherwise from the original, with the same bounded decode as an upload, in a decode slot."""
     out = []
     for photo in photos:
         try:
-            out.append((photo, open_upright(photo.original.path, max_side=DECODE_SIDE)))
+            out.append((photo, _decode_one(photo)))
         except FileNotFoundError:
             out.append((photo, "The original file is missing from storage."))
+        except ImageBusy as exc:
+            out.append((photo, _Busy(str(exc))))
         except Exception as exc:  # noqa: BLE001 - any decode error fails this photo only
             out.append((photo, f"Could not read the image: {str(exc)[:200]}"))
     return out
 
 
+class _Busy(str):
+    """A decode that found every decode slot taken: the photo waits for a later task, it is not broken."""
+
+
+def _decode_one(photo: Photo):
+    if photo.display:
+        try:
+            with photo.display.open("rb") as stream:
+                return decode_upright(stream, max_side=DECODE_SIDE, slot=False)
+        except FileNotFoundError:
+            logger.warning("photo %s: display rendition %s is missing; decoding the original", photo.pk, photo.display.name)
+    with photo.original.open("rb") as stream:
+        return decode_upright(stream, max_side=DECODE_SIDE)
+
+
 def _embed_prepared(embedder: Embedder, prepared: _Prepared, report: EmbedReport) -> None:
+    busy = [(photo, reason) for photo, reason in prepared.unreadable if isinstance(reason, _Busy)]
+    if busy:
+        Photo.objects.filter(pk__in=[photo.pk for photo, _ in busy]).update(
+            status=Photo.Status.PENDING, status_reason=busy[0][1], status_changed_at=timezone.now(),
+            embed_attempts=F("embed_attempts") - 1)  # waiting is no failed attempt
     for photo, reason in prepared.unreadable:
-        _mark_failed([photo], reason, report)
+        if not isinstance(reason, _Busy):
+            _mark_failed([photo], reason, report)
     good = prepared.good
     if not good:
         return
@@ -237,9 +267,11 @@ def embed_missing() -> int:
     """The periodic sweep: whatever happened to a task, every photo ends up embedded by the active model.
 
     Requeues photos stuck in processing, marks photos lacking an embedding of the active model
-    (e.g. after a model switch) as pending, and queues all pending ones. Returns how many were queued."""
+    (e.g. after a model switch) as pending, and queues all pending ones; gives up to RENDITION_SWEEP_LIMIT
+    photos lacking one their display rendition (which the worker then embeds from). Returns how many were queued."""
     name = active_model_name()
     file_removals_process()  # the gallery's queue of files whose photos are gone: retried here too
+    photos_display_sweep()  # photos stored before display renditions existed, a batch at a time
     documents_missing_refresh()
     previous_models_prune()
     with transaction.atomic():

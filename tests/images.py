@@ -62,3 +62,25 @@ def decompression_bomb_png(width: int = 40000, height: int = 40000) -> bytes:
 
 SVG = b'<?xml version="1.0"?><svg xmlns="http://www.w3.org/2000/svg" width="10" height="10"><script>alert(1)</script></svg>'
 TEXT = b"this is not an image, whatever its name says\n"
+
+
+def _png_chunk(kind: bytes, body: bytes) -> bytes:
+    return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body) & 0xFFFFFFFF)
+
+
+def palette_bomb_png(width: int = 10_000, height: int = 9_999, colour=(200, 30, 30)) -> bytes:
+    """A genuine 1-bit palette PNG of width×height pixels (under the 100 MP limit) that is a few KB:
+    every row is blank (palette entry 0, `colour`) but for a band in the middle (entry 1, white).
+
+    Written by hand so that the test never holds the image itself: decoded in full it is 100 MB as a
+    palette image and 400 MB as RGB(A)."""
+    row_bytes = (width + 7) // 8
+    blank, band = b"\0" + b"\0" * row_bytes, b"\0" + b"\xff" * row_bytes
+    rows = [band if height // 3 <= y < height // 2 else blank for y in range(height)]
+    compressor = zlib.compressobj(9)
+    pixels = compressor.compress(b"".join(rows)) + compressor.flush()
+    return (b"\x89PNG\r\n\x1a\n"
+            + _png_chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 1, 3, 0, 0, 0))
+            + _png_chunk(b"PLTE", bytes(colour) + b"\xff\xff\xff")
+            + _png_chunk(b"IDAT", pixels)
+            + _png_chunk(b"IEND", b""))

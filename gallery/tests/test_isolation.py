@@ -32,6 +32,7 @@ def _page_requests(photo: Photo, family: Family, member_id: int):
     return [
         ("get", reverse("gallery:photo_detail", args=[photo.pk]), {}),
         ("get", reverse("gallery:photo_thumbnail", args=[photo.pk]), {}),
+        ("get", reverse("gallery:photo_display", args=[photo.pk]), {}),
         ("get", reverse("gallery:photo_original", args=[photo.pk]), {}),
         ("get", reverse("gallery:photo_original", args=[photo.pk]) + "?download=1", {}),
         ("get", reverse("gallery:photo_edit", args=[photo.pk]), {}),
@@ -44,7 +45,7 @@ def _page_requests(photo: Photo, family: Family, member_id: int):
     ]
 
 
-PAGE_IDS = ["detail", "thumbnail", "original", "download", "edit-get", "edit-post", "delete", "family", "member-add",
+PAGE_IDS = ["detail", "thumbnail", "display", "original", "download", "edit-get", "edit-post", "delete", "family", "member-add",
             "member-remove", "upload-into"]
 
 
@@ -65,7 +66,7 @@ def test_member_of_another_family_gets_404_for_every_page_of_a_photo_or_family(
 def test_404_for_another_familys_photo_is_the_same_as_for_a_missing_photo(client_for, mallory, smiths_photo):
     client = client_for(mallory)
     missing = Photo.objects.order_by("-pk").first().pk + 1000
-    for name in ("gallery:photo_detail", "gallery:photo_thumbnail", "gallery:photo_original"):
+    for name in ("gallery:photo_detail", "gallery:photo_thumbnail", "gallery:photo_display", "gallery:photo_original"):
         theirs = client.get(reverse(name, args=[smiths_photo.pk]))
         absent = client.get(reverse(name, args=[missing]))
         assert (theirs.status_code, theirs.content) == (absent.status_code, absent.content) == (404, absent.content)
@@ -155,7 +156,8 @@ def test_leaving_a_family_takes_away_access(client_for, family, alice, bob, smit
 
 
 @pytest.mark.parametrize(
-    "name", ["timeline", "upload", "families", "photo_detail", "photo_edit", "photo_thumbnail", "photo_original"]
+    "name", ["timeline", "upload", "families", "photo_detail", "photo_edit", "photo_thumbnail", "photo_display",
+             "photo_original"]
 )
 def test_anonymous_pages_redirect_to_login(client, alice, smiths_photo, name):
     args = [smiths_photo.pk] if name.startswith("photo_") else []

@@ -146,7 +146,7 @@ def test_photo_page_shows_metadata_uploader_and_status(client_for, family, alice
     assert "52.37000, 4.89167" in body
     assert "100 × 200 px" in body and "image/jpeg" in body and "Beach_walk.jpg" in body
     assert 'class="status status-failed">Failed<' in body and "model crashed" in body
-    assert f'src="{photo.original_url}"' in body
+    assert f'src="{photo.display_url}"' in body  # the display rendition, never the original
     assert f'href="{photo.original_url}?download=1"' in body
 
 

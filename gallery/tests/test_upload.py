@@ -80,9 +80,21 @@ def test_oversize_file_is_rejected_without_reading_it_all(family, alice, setting
 
 def test_pixel_limit_is_configurable(family, alice, settings):
     settings.UPLOAD_MAX_PIXELS = 100
-    result = photo_upload(family=family, uploaded_by=alice, stream=io.BytesIO(images.jpeg(size=(20, 20))), filename="a.jpg")
+    result = photo_upload(family=family, uploaded_by=alice, stream=io.BytesIO(images.image_bytes("PNG", size=(20, 20))),
+                          filename="a.png")
     assert result.outcome == UploadResult.REJECTED
     assert "400 pixels" not in result.reason and "100 pixels" in result.reason
+
+
+def test_jpeg_pixel_limit_is_its_own_setting(family, alice, settings):
+    """JPEGs decode at reduced scale, so they have a limit of their own (UPLOAD_MAX_PIXELS_JPEG)."""
+    settings.UPLOAD_MAX_PIXELS = 100
+    saved = photo_upload(family=family, uploaded_by=alice, stream=io.BytesIO(images.jpeg(size=(20, 20))), filename="a.jpg")
+    assert saved.outcome == UploadResult.SAVED, saved.reason
+    settings.UPLOAD_MAX_PIXELS_JPEG = 100
+    result = photo_upload(family=family, uploaded_by=alice, stream=io.BytesIO(images.jpeg(size=(21, 20))), filename="b.jpg")
+    assert result.outcome == UploadResult.REJECTED
+    assert "420 pixels" not in result.reason and "100 pixels" in result.reason
 
 
 def test_same_bytes_twice_in_a_family_is_a_duplicate_not_a_second_copy(family, alice, other_family, mallory):

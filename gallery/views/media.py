@@ -1,4 +1,4 @@
-"""Originals and thumbnails, served only after the family membership check."""
+"""Originals, display renditions and thumbnails, served only after the family membership check."""
 
 from __future__ import annotations
 
@@ -40,6 +40,23 @@ def login_or_token_required(view):
 @login_or_token_required
 def photo_thumbnail(request: HttpRequest, photo_id: int) -> HttpResponse:
     photo = photo_get(user=request.user, photo_id=photo_id)
+    return serve_file(photo.thumbnail, content_type="image/jpeg")
+
+
+# What browsers show natively: a photo without a display rendition yet may be shown as its original.
+BROWSER_TYPES = {"image/jpeg", "image/png", "image/webp", "image/gif"}
+
+
+@require_GET
+@login_or_token_required
+def photo_display(request: HttpRequest, photo_id: int) -> HttpResponse:
+    """The display rendition (upright JPEG). Until a photo stored before renditions existed gets one, its
+    original when browsers show that format, else its thumbnail: never a HEIC or TIFF the browser can't show."""
+    photo = photo_get(user=request.user, photo_id=photo_id)
+    if photo.display:
+        return serve_file(photo.display, content_type="image/jpeg")
+    if photo.mime_type in BROWSER_TYPES:
+        return serve_file(photo.original, content_type=photo.mime_type)
     return serve_file(photo.thumbnail, content_type="image/jpeg")
 
 

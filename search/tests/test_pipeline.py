@@ -34,7 +34,9 @@ def test_uploaded_red_circle_becomes_ready_with_a_unit_vector_equal_to_a_direct_
     assert photo.status == Photo.Status.READY and photo.status_reason == ""
     stored = np.array(PhotoEmbedding.objects.get(photo=photo, model_name=toy_model).vector)
     assert abs(np.linalg.norm(stored) - 1) < 1e-5
-    direct = Embedder(toy_model, dtype="float32").encode_images([Image.open(photo.original.path).convert("RGB")])[0]
+    # The worker embeds from the display rendition (an upright JPEG, cheap to decode whatever the original).
+    with photo.display.open("rb") as f:
+        direct = Embedder(toy_model, dtype="float32").encode_images([Image.open(f).convert("RGB")])[0]
     np.testing.assert_allclose(stored, direct, atol=1e-5)
 
 
@@ -76,7 +78,7 @@ def test_calibrated_probability_equals_transformers_sigmoid_of_logits(toy_model,
     ours = 1 / (1 + np.exp(-(state.calibration_scale * cos + state.calibration_bias)))
 
     model, processor = AutoModel.from_pretrained(toy_model), AutoProcessor.from_pretrained(toy_model)
-    inputs = processor(text=[text], images=[Image.open(photo.original.path).convert("RGB")],
+    inputs = processor(text=[text], images=[Image.open(photo.display.path).convert("RGB")],  # what the worker reads
                        padding="max_length", max_length=model.config.text_config.max_position_embeddings,
                        truncation=True, return_tensors="pt")
     with torch.inference_mode():
@@ -85,12 +87,18 @@ def test_calibrated_probability_equals_transformers_sigmoid_of_logits(toy_model,
     assert ours > 0.5  # and the toy model does recognise its red circle
 
 
+def _remove_files(photo: Photo) -> None:
+    """The photo's original and its display rendition (which the worker would embed from) vanish."""
+    os.remove(photo.original.path)
+    os.remove(photo.display.path)
+
+
 def test_a_photo_whose_file_vanished_fails_with_a_reason_while_its_batch_mates_are_ready(
     toy_model, add_shape, django_capture_on_commit_callbacks
 ):
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
         photos = [add_shape("red", "circle"), add_shape("blue", "square"), add_shape("green", "triangle")]
-    os.remove(photos[1].original.path)
+    _remove_files(photos[1])
     for callback in callbacks:
         callback()
     run_queued_tasks()
@@ -185,7 +193,7 @@ def test_status_page_shows_counts_polls_while_working_and_retries_failures(
     page = client.get(reverse("search:indexing")).content.decode()
     assert "2 pending" in page and 'hx-trigger="every 2s"' in page
 
-    os.remove(broken.original.path)
+    _remove_files(broken)
     run_queued_tasks()
     page = client.get(reverse("search:indexing"), headers={"HX-Request": "true"}).content.decode()
     assert "<html" not in page and "1 ready" in page and "1 failed" in page

@@ -36,7 +36,7 @@ DROP FUNCTION IF EXISTS gallery_family_keeps_an_admin();
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('gallery', '0002_photo_status_changed_at'),
+        ('gallery', '0003_photo_display'),
     ]
 
     operations = [

@@ -1,0 +1,168 @@
+"""The display rendition (issue 8, point 7): an upright JPEG every browser shows, made at upload, shown on
+the photo page, backfilled for older photos; the original stays a download."""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+from django.core.management import call_command
+from django.urls import reverse
+from PIL import Image
+
+from gallery.models import Photo
+from tests import images
+from tests.factories import photo_factory
+
+pytestmark = pytest.mark.django_db
+
+
+def _body(response) -> bytes:
+    return b"".join(response.streaming_content) if response.streaming else response.content
+
+
+def _image(response) -> Image.Image:
+    return Image.open(io.BytesIO(_body(response)))
+
+
+@pytest.fixture
+def heic_photo(family, alice):
+    return photo_factory(family=family, user=alice, data=images.image_bytes("HEIF", size=(640, 480), colour=(9, 200, 9)),
+                         filename="IMG_0001.HEIC")
+
+
+def test_a_heic_upload_gets_a_jpeg_display_rendition(heic_photo):
+    assert heic_photo.mime_type == "image/heif"
+    with heic_photo.display.open("rb") as f:
+        display = Image.open(f)
+        display.load()
+    assert display.format == "JPEG" and display.size == (640, 480)
+    r, g, b = display.convert("RGB").getpixel((320, 240))
+    assert g > 150 and r < 60 and b < 60
+
+
+def test_the_photo_page_shows_the_display_rendition_and_offers_the_original_as_a_download(client_for, bob, heic_photo):
+    body = client_for(bob).get(heic_photo.get_absolute_url()).content.decode()
+
+    assert f'<img src="{heic_photo.display_url}"' in body
+    assert f'src="{heic_photo.original_url}"' not in body
+    assert f'href="{heic_photo.original_url}?download=1" download>Download original</a>' in body
+
+
+def test_the_display_url_answers_a_jpeg_to_family_members_only(client, client_for, bob, mallory, heic_photo):
+    response = client_for(bob).get(heic_photo.display_url)
+    assert response.status_code == 200 and response["Content-Type"] == "image/jpeg"
+    assert _image(response).format == "JPEG"
+    assert "private" in response["Cache-Control"] and response["X-Content-Type-Options"] == "nosniff"
+
+    client.logout()
+    assert client_for(mallory).get(heic_photo.display_url).status_code == 404
+
+
+def test_the_download_link_answers_the_original_as_an_attachment(client_for, bob, heic_photo):
+    response = client_for(bob).get(heic_photo.download_url)
+
+    assert response.status_code == 200 and response["Content-Type"] == "image/heif"
+    assert response["Content-Disposition"] == "attachment; filename*=UTF-8''IMG_0001.HEIC"
+    with heic_photo.original.open("rb") as f:
+        assert _body(response) == f.read()
+
+
+def test_the_display_rendition_is_upright_and_fits_display_size(family, alice, settings):
+    settings.DISPLAY_SIZE = 120
+    photo = photo_factory(family=family, user=alice, data=images.rotated_jpeg(), filename="r.jpg")
+
+    with photo.display.open("rb") as f:
+        display = Image.open(f).convert("RGB")
+    assert display.size == (60, 120)  # 100×200 upright, shrunk to fit 120²
+    top, bottom = display.getpixel((30, 5)), display.getpixel((30, 114))
+    assert top[0] > 200 and top[2] < 60, top  # red on top, as for the thumbnail
+    assert bottom[2] > 200 and bottom[0] < 60, bottom
+
+
+def test_the_api_gives_the_display_url(client_for, alice, heic_photo):
+    from rest_framework.test import APIClient
+
+    api = APIClient()
+    api.force_authenticate(alice)
+    body = api.get(reverse("api_photo_detail", args=[heic_photo.pk])).json()
+    assert body["display_url"] == f"http://testserver{heic_photo.display_url}"
+
+
+def _forget_display(photo: Photo) -> None:
+    """As for a photo stored before display renditions existed."""
+    photo.display.storage.delete(photo.display.name)
+    Photo.objects.filter(pk=photo.pk).update(display="")
+
+
+def test_before_its_rendition_exists_a_photo_shows_its_original_if_browsers_can_else_its_thumbnail(
+    client_for, alice, family, heic_photo
+):
+    jpeg_photo = photo_factory(family=family, user=alice)
+    for photo in (jpeg_photo, heic_photo):
+        _forget_display(photo)
+    client = client_for(alice)
+
+    assert client.get(jpeg_photo.display_url)["Content-Type"] == "image/jpeg"
+    assert _body(client.get(jpeg_photo.display_url)) == jpeg_photo.original.open("rb").read()
+    heic = client.get(heic_photo.display_url)
+    assert heic.status_code == 200 and heic["Content-Type"] == "image/jpeg"  # the thumbnail, never the HEIC
+
+
+def test_make_renditions_fills_what_is_missing_and_resumes(family, alice, heic_photo):
+    others = [photo_factory(family=family, user=alice) for _ in range(3)]
+    kept = others[0]
+    kept_name = kept.display.name
+    for photo in [heic_photo, *others[1:]]:
+        _forget_display(photo)
+    out = io.StringIO()
+
+    call_command("make_renditions", "--no-progress", stdout=out)
+
+    assert "Made 3 display rendition(s); 0 photo(s)" in out.getvalue()
+    assert not Photo.objects.filter(display="").exists()
+    assert Photo.objects.get(pk=kept.pk).display.name == kept_name  # untouched
+    fresh = Photo.objects.get(pk=heic_photo.pk)
+    with fresh.display.open("rb") as f:
+        assert Image.open(f).format == "JPEG"
+
+    out = io.StringIO()
+    call_command("make_renditions", "--no-progress", stdout=out)  # nothing left to do
+    assert "Made 0 display rendition(s)" in out.getvalue()
+
+
+def test_make_renditions_reports_an_unreadable_original_and_carries_on(family, alice):
+    broken, fine = photo_factory(family=family, user=alice), photo_factory(family=family, user=alice)
+    for photo in (broken, fine):
+        _forget_display(photo)
+    with broken.original.storage.open(broken.original.name, "wb") as f:
+        f.write(images.truncated_jpeg())
+    out = io.StringIO()
+
+    call_command("make_renditions", "--no-progress", stdout=out)
+
+    assert "Made 1 display rendition(s); 1 photo(s) could not be read." in out.getvalue()
+    assert Photo.objects.get(pk=fine.pk).display
+    assert not Photo.objects.get(pk=broken.pk).display
+
+
+def test_the_sweep_fills_missing_renditions_in_bounded_batches(family, alice, settings):
+    from gallery.services import photos_display_sweep
+
+    settings.RENDITION_SWEEP_LIMIT = 2
+    photos = [photo_factory(family=family, user=alice) for _ in range(3)]
+    for photo in photos:
+        _forget_display(photo)
+
+    assert photos_display_sweep().made == 2
+    assert Photo.objects.filter(display="").count() == 1
+    assert photos_display_sweep().made == 1
+    assert not Photo.objects.filter(display="").exists()
+
+
+def test_deleting_a_photo_removes_its_display_rendition(client_for, alice, heic_photo, django_capture_on_commit_callbacks):
+    storage, name = heic_photo.display.storage, heic_photo.display.name
+    assert storage.exists(name)
+    with django_capture_on_commit_callbacks(execute=True):
+        client_for(alice).post(reverse("gallery:photo_delete", args=[heic_photo.pk]))
+    assert not storage.exists(name)
