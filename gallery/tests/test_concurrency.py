@@ -142,7 +142,7 @@ def test_the_same_bytes_uploaded_at_once_are_saved_once_and_reported_as_a_duplic
     # The losers wrote their files before their row was refused; those files are gone again.
     photo = Photo.objects.get(family=family)
     stored = sorted(str(p.relative_to(settings.MEDIA_ROOT)) for p in Path(settings.MEDIA_ROOT).rglob("*") if p.is_file())
-    assert stored == sorted([photo.original.name, photo.thumbnail.name])
+    assert stored == sorted([photo.original.name, photo.thumbnail.name, photo.display.name])
 
 
 # --- admins ---------------------------------------------------------------------------------------
