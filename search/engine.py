@@ -30,6 +30,10 @@ from search.text_embeddings import term_vectors
 from search.vector_index import nearest_for_terms, nearest_photos
 
 MAX_QUERY_CHARS = 300
+# A candidate whose image match and metadata score are both below this carries no evidence at all (both read
+# 0.00): the nearest-neighbour walk returns the nearest photos even when none is near. Such photos are neither
+# results nor "weaker matches" hidden under the minimum score.
+NO_EVIDENCE = 0.005
 SORTS = ("relevance", "date")
 
 
@@ -156,6 +160,8 @@ def search_photos(*, user: AbstractBaseUser, params: SearchParams) -> SearchResp
         sem = sem_scores.get(photo_id)
         meta = meta_known.get(photo_id) or MetaMatch()
         p_sem = sem[1] if sem else 0.0
+        if max(p_sem, meta.score) < NO_EVIDENCE:
+            continue
         score = w_sem * p_sem + w_meta * meta.score
         scored.append((photo_id, score, sem, meta))
     shown = [row for row in scored if row[1] >= response.min_score]
