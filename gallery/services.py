@@ -216,7 +216,9 @@ def tags_get_or_create(*, family: Family, names: Iterable[str]) -> list[Tag]:
     for name in cleaned.values():
         tag = Tag.objects.filter(family=family, name__iexact=name).first()
         if tag is None:
-            tag = Tag.objects.create(family=family, name=name)
+            # Parallel uploads with the same new tag race to create it: the loser waits for the winner's row.
+            Tag.objects.bulk_create([Tag(family=family, name=name)], ignore_conflicts=True)
+            tag = Tag.objects.get(family=family, name__iexact=name)
         tags.append(tag)
     return tags
 

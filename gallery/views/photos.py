@@ -133,11 +133,7 @@ def upload(request: HttpRequest) -> HttpResponse:
         else:
             family: Family = family_get(user=request.user, family_id=family_id)
             request.session[UPLOAD_FAMILY_SESSION_KEY] = family.pk  # the next visit starts from this family
-            tags = parse_tags(request.POST.get("tags", ""))
-            results = [
-                photo_upload(family=family, uploaded_by=request.user, stream=f, filename=f.name, tags=tags)
-                for f in files
-            ]
+            results = _upload_files(request, family, files)
         if not files:
             results = [UploadResult("", UploadResult.REJECTED, reason="No file was received.")]
         context["results"] = results
@@ -145,6 +141,17 @@ def upload(request: HttpRequest) -> HttpResponse:
             return render(request, "gallery/upload.html#upload-results", context)
     context["chosen_family"] = _upload_family_default(request, families)
     return render(request, "gallery/upload.html", context)
+
+
+def _upload_files(request: HttpRequest, family: Family, files) -> list[UploadResult]:
+    tags = parse_tags(request.POST.get("tags", ""))
+    results = []
+    for f in files:
+        try:
+            results.append(photo_upload(family=family, uploaded_by=request.user, stream=f, filename=f.name, tags=tags))
+        except ValidationError as exc:  # e.g. too many tags: said on every row, nothing stored
+            results.append(UploadResult(f.name, UploadResult.REJECTED, reason=" ".join(exc.messages)))
+    return results
 
 
 def _upload_family_default(request: HttpRequest, families: list[Family]) -> Family | None:
