@@ -20,6 +20,13 @@
     if (output) output.value = Number(input.value).toFixed(2);
   });
 
+  // One explanation open at a time (on a phone each one is a sheet over the bottom of the screen).
+  document.addEventListener("toggle", (e) => {
+    const opened = e.target;
+    if (!opened.matches || !opened.matches("details.explain") || !opened.open) return;
+    document.querySelectorAll("details.explain[open]").forEach((other) => { if (other !== opened) other.open = false; });
+  }, true); // "toggle" does not bubble
+
   // The folded menu closes when a tap lands outside it.
   document.addEventListener("click", (e) => {
     document.querySelectorAll("details.menu[open]").forEach((menu) => {

@@ -133,6 +133,13 @@ def _visit_every_page(page, live_server, width: int, prefix: str, artifacts, hen
     box = panel.bounding_box()
     assert box["x"] >= 0 and box["x"] + box["width"] <= width and box["width"] > 250
     _check(page, width, "search-explain", artifacts, prefix)
+    # One explanation at a time: opening another closes the first (on a phone they would stack up).
+    # (Opened by script: on a phone the open sheet covers the other tiles, as it should.)
+    other = 0 if rightmost else 1
+    results.nth(other).locator("details.explain").evaluate("(details) => { details.open = true; }")
+    page.wait_for_function("() => document.querySelectorAll('details.explain[open]').length === 1")
+    assert results.nth(other).locator("details.explain").get_attribute("open") is not None
+    results.nth(other).locator("details.explain").evaluate("(details) => { details.open = false; }")
 
     page.goto(base + long_one.get_absolute_url())
     page.wait_for_function(ALL_IMAGES_LOADED, arg=".photo-view img")
