@@ -14,6 +14,7 @@
   const target = document.getElementById("upload-target");
   const targetLead = document.getElementById("upload-target-lead");
   const PARALLEL = 3;
+  form.noValidate = true; // this script says what is missing itself (the browser's bubble is for no-JS posts)
 
   const waiting = []; // chosen, not sent yet: {file, li}
   const queue = []; // sent or to be sent: {file, li, family, tags}

@@ -220,3 +220,30 @@ def test_at_most_three_in_flight_failures_say_why_in_plain_words_and_retry(live_
     assert page.locator('#upload-list [data-outcome="saved"]').count() == 6
     assert Photo.objects.filter(family=family).count() == 6
     assert page.js_errors == []
+
+
+@pytest.mark.django_db(transaction=True)
+def test_with_several_families_and_no_history_nothing_is_sent_until_a_family_is_chosen(live_server, page):
+    aardvarks, cousins = FamilyFactory(name="Aardvarks"), FamilyFactory(name="Cousins")
+    erin = UserFactory(username="erin")
+    MembershipFactory(family=aardvarks, user=erin)
+    MembershipFactory(family=cousins, user=erin)
+    _sign_in(page, live_server, "erin")
+    page.goto(live_server.url + "/upload/")
+    assert page.locator("input[name=family]:checked").count() == 0
+    assert page.locator("#upload-target").inner_text() == "Choose a family above"
+
+    posts = []
+    page.on("request", lambda request: posts.append(request) if request.method == "POST" else None)
+    page.set_input_files("#file-input", files=_files("c.jpg"))
+    page.get_by_role("button", name="Upload 1 photo").click()
+    assert "Choose the family these photos belong to first." in page.locator("#upload-progress").inner_text()
+    page.wait_for_timeout(300)
+    assert posts == []
+
+    page.get_by_text("Cousins", exact=True).click()
+    assert page.locator("#upload-target").inner_text() == "Cousins"
+    page.get_by_role("button", name="Upload 1 photo to Cousins").click()
+    page.wait_for_function("() => document.getElementById('upload-progress').textContent === '1 of 1 done.'")
+    assert Photo.objects.get(original_filename="c.jpg").family == cousins
+    assert page.js_errors == []
