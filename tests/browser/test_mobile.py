@@ -85,6 +85,9 @@ def _sign_in(browser, live_server, options: dict):
     errors: list[str] = []
     page.on("pageerror", lambda exc: errors.append(str(exc)))
     page.js_errors = errors
+    missing: list[str] = []  # e.g. a favicon the page points at but the site does not have
+    page.on("response", lambda response: missing.append(response.url) if response.status == 404 else None)
+    page.missing = missing
     page.goto(live_server.url + "/accounts/login/")
     page.fill("#id_username", "grandma")
     page.fill("#id_password", "correct horse battery")
@@ -197,7 +200,7 @@ def test_every_page_fits_a_390_px_phone(live_server, browser, artifacts, toy_mod
     _check(page, PHONE_WIDTH, "search-filters", artifacts, "mobile")
 
     _visit_every_page(page, live_server, PHONE_WIDTH, "mobile", artifacts, hendersons, photos, long_one)
-    assert page.js_errors == []
+    assert page.js_errors == [] and page.missing == []
     context.close()
 
 
@@ -213,5 +216,5 @@ def test_desktop_keeps_the_menu_and_filters_open(live_server, browser, artifacts
     assert page.locator("#search-form select[name=family]").is_visible()
 
     _visit_every_page(page, live_server, DESKTOP_WIDTH, "desktop", artifacts, hendersons, photos, long_one)
-    assert page.js_errors == []
+    assert page.js_errors == [] and page.missing == []
     context.close()
