@@ -68,6 +68,18 @@ def photo_list(
     )
 
 
+def last_upload_family_id(*, user: AbstractBaseUser) -> int | None:
+    """The family the user last uploaded a photo into, among the families they are still in."""
+    if not user.is_authenticated:
+        return None
+    return (
+        Photo.objects.filter(uploaded_by=user, family__memberships__user=user)
+        .order_by("-uploaded_at", "-id")
+        .values_list("family_id", flat=True)
+        .first()
+    )
+
+
 def photo_get(*, user: AbstractBaseUser, photo_id: int) -> Photo:
     if not user.is_authenticated:
         raise Http404("No such photo.")

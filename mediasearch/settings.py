@@ -140,6 +140,8 @@ STATIC_ROOT = VAR_DIR / "static"  # only for `collectstatic` behind a front web 
 STATIC_ROOT.mkdir(exist_ok=True)
 # Serve straight from the source folders so the gallery runs without a collectstatic step.
 WHITENOISE_USE_FINDERS = True
+# Files browsers ask for at the site root (/favicon.ico), served as they are.
+WHITENOISE_ROOT = BASE_DIR / "static" / "root"
 
 # Media: never public. Originals and thumbnails are served by views that check family membership.
 MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT", VAR_DIR / "media")).resolve()

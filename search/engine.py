@@ -30,6 +30,10 @@ from search.text_embeddings import term_vectors
 from search.vector_index import nearest_for_terms, nearest_photos
 
 MAX_QUERY_CHARS = 300
+# A candidate whose image match and metadata score are both below this carries no evidence at all (both read
+# 0.00): the nearest-neighbour walk returns the nearest photos even when none is near. Under the minimum score
+# such photos are dropped, not offered (and counted) as "weaker matches"; a minimum of 0 still lists everything.
+NO_EVIDENCE = 0.005
 SORTS = ("relevance", "date")
 
 
@@ -159,8 +163,9 @@ def search_photos(*, user: AbstractBaseUser, params: SearchParams) -> SearchResp
         score = w_sem * p_sem + w_meta * meta.score
         scored.append((photo_id, score, sem, meta))
     shown = [row for row in scored if row[1] >= response.min_score]
-    response.hidden_count = len(scored) - len(shown)
-    rows = scored if params.show_hidden else shown
+    weaker = [row for row in scored if row[1] < response.min_score and _has_evidence(row)]
+    response.hidden_count = len(weaker)
+    rows = shown + weaker if params.show_hidden else shown
     # Sort every candidate on its date (one cheap query), but build Photo objects and the per-field metadata
     # explanation only for the page that is returned: a query has a few hundred candidates.
     taken = _taken_at([row[0] for row in rows])
@@ -194,6 +199,11 @@ def search_photos(*, user: AbstractBaseUser, params: SearchParams) -> SearchResp
         ))
     response.results = results[: max(1, params.limit)]
     return response
+
+
+def _has_evidence(row) -> bool:
+    _, _, sem, meta = row
+    return max(sem[1] if sem else 0.0, meta.score) >= NO_EVIDENCE
 
 
 def _filters(params: SearchParams) -> tuple[str, dict]:

@@ -97,3 +97,16 @@ def test_missing_family_name_is_required(client):
     assert response.status_code == 200
     assert response.context["form"].errors["family_name"]
     assert not User.objects.exists()
+
+
+def test_setup_while_signed_in_goes_to_the_timeline_not_a_sign_in_form(client):
+    client.post(reverse("setup"), SETUP)
+    response = client.get(reverse("setup"))
+    assert response.status_code == 302 and response["Location"] == reverse("gallery:timeline")
+
+
+def test_setup_signed_out_after_setup_leads_to_sign_in(client):
+    client.post(reverse("setup"), SETUP)
+    client.logout()
+    response = client.get(reverse("setup"))
+    assert response.status_code == 302 and response["Location"] == reverse("login")

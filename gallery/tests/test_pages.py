@@ -4,11 +4,12 @@ import re
 from datetime import datetime, timezone
 
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
 from gallery.models import Membership, Photo, Tag
 from tests import images
-from tests.factories import MembershipFactory, UserFactory, photo_factory
+from tests.factories import FamilyFactory, MembershipFactory, UserFactory, photo_factory
 
 pytestmark = pytest.mark.django_db
 
@@ -119,6 +120,20 @@ def test_tag_filter_shows_only_tagged_photos(client_for, family, alice):
     body = client_for(alice).get(reverse("gallery:timeline"), {"tag": "beach"}).content.decode()
     assert _tile_ids(body) == [beach.pk] and other.pk not in _tile_ids(body)
     assert "tagged “beach”" in body
+
+
+def test_an_unknown_tag_says_no_photos_have_it_and_offers_to_clear_the_filter(client_for, family, alice):
+    photo_factory(family=family, user=alice, tags=["Beach"])
+    body = client_for(alice).get(reverse("gallery:timeline"), {"tag": "zebras", "family": family.pk}).content.decode()
+    assert _tile_ids(body) == []
+    assert "No photos tagged “zebras”." in body
+    assert "No photos yet" not in body and "Upload some" not in body
+    assert f'href="{reverse("gallery:timeline")}?family={family.pk}"' in body  # clear the tag, keep the family
+
+
+def test_a_family_without_photos_still_invites_an_upload(client_for, family, alice):
+    body = client_for(alice).get(reverse("gallery:timeline")).content.decode()
+    assert "No photos yet." in body and "Upload some" in body
 
 
 def test_user_without_a_family_is_told_how_to_get_one(client_for, db):
@@ -300,8 +315,58 @@ def test_delete_needs_post(client_for, family, alice):
 # --- upload page --------------------------------------------------------------------------------
 
 
+def _checked_family(body: str) -> int | None:
+    checked = re.findall(r'<input type="radio" name="family" value="(\d+)"[^>]*checked', body)
+    assert len(checked) <= 1
+    return int(checked[0]) if checked else None
+
+
 def test_upload_page_offers_only_the_users_families(client_for, family, alice, other_family):
     body = client_for(alice).get(reverse("gallery:upload")).content.decode()
-    assert f'<option value="{family.pk}">Smiths</option>' in body
+    assert re.search(rf'<input type="radio" name="family" value="{family.pk}"[^>]*checked', body)  # the only one
     assert "Joneses" not in body
     assert 'id="file-input"' in body and "upload.js" in body
+
+
+def test_upload_page_defaults_to_the_family_of_the_users_last_upload_not_the_first_by_name(
+        client_for, family, alice, db):
+    aardvarks = FamilyFactory(name="Aardvarks")  # sorts before "Smiths"
+    MembershipFactory(family=aardvarks, user=alice)
+    photo_factory(family=aardvarks, user=alice)
+    photo_factory(family=family, user=alice)  # the latest
+    body = client_for(alice).get(reverse("gallery:upload")).content.decode()
+    assert _checked_family(body) == family.pk
+    target = re.search(r'<strong id="upload-target"[^>]*>(.*?)</strong>', body, re.S)
+    assert target and target.group(1).strip() == "Smiths"
+
+
+def test_upload_page_remembers_the_family_chosen_last_even_when_the_files_were_rejected(
+        client_for, family, alice, db):
+    aardvarks = FamilyFactory(name="Aardvarks")
+    MembershipFactory(family=aardvarks, user=alice)
+    photo_factory(family=family, user=alice)
+    client = client_for(alice)
+    client.post(reverse("gallery:upload"), {"family": aardvarks.pk,
+                                           "files": [SimpleUploadedFile("empty.jpg", b"")]})
+    assert _checked_family(client.get(reverse("gallery:upload")).content.decode()) == aardvarks.pk
+
+
+def test_upload_page_with_several_families_and_no_history_makes_the_user_choose(client_for, family, alice, db):
+    aardvarks = FamilyFactory(name="Aardvarks")
+    MembershipFactory(family=aardvarks, user=alice)
+    body = client_for(alice).get(reverse("gallery:upload")).content.decode()
+    assert _checked_family(body) is None
+    assert "Choose a family" in body
+
+
+# --- favicon ------------------------------------------------------------------------------------
+
+
+def test_every_page_links_a_favicon_and_favicon_ico_is_served(client_for, family, alice):
+    body = client_for(alice).get(reverse("gallery:timeline")).content.decode()
+    icon = re.search(r'<link rel="icon" href="([^"]+)"', body)
+    assert icon
+    client = client_for(alice)
+    assert client.get(icon.group(1)).status_code == 200
+    response = client.get("/favicon.ico", follow=True)
+    assert response.status_code == 200

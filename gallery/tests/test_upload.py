@@ -148,3 +148,42 @@ def test_cannot_upload_into_a_family_you_are_not_in(client_for, family, alice, o
     )
     assert response.status_code == 404
     assert not Photo.objects.exists()
+
+
+def test_too_many_tags_reject_the_files_with_a_reason_not_a_server_error(client_for, family, alice):
+    tags = ", ".join(f"tag{n}" for n in range(60))
+    response = client_for(alice).post(
+        reverse("gallery:upload"), {"family": family.pk, "tags": tags,
+                                    "files": [SimpleUploadedFile("x.png", images.image_bytes("PNG"))]},
+        headers={"X-Upload-Script": "1"},
+    )
+    assert response.status_code == 200
+    body = response.content.decode()
+    assert 'data-outcome="rejected"' in body and "At most 50 tags per photo." in body
+    assert not Photo.objects.exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_parallel_uploads_with_the_same_new_tag_both_succeed(family, alice):
+    """Two requests creating the same tag at once: the second waits for the first's row instead of failing."""
+    import threading
+
+    from django.db import connection
+
+    from gallery.services import photo_create_from_bytes
+    barrier, results = threading.Barrier(2), []
+
+    def upload(n):
+        barrier.wait()
+        try:
+            results.append(photo_create_from_bytes(family=family, uploaded_by=alice, data=images.jpeg(colour=(100 * n, 250 - 100 * n, 30)),
+                                                   filename=f"{n}.jpg", tags=["Beach"]).outcome)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=upload, args=(n,)) for n in (1, 2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert results == [UploadResult.SAVED] * 2

@@ -12,7 +12,7 @@ from django.views.decorators.vary import vary_on_headers
 
 from gallery.forms import PhotoEditForm, TimelineFilterForm, UploadForm
 from gallery.models import Family
-from gallery.selectors import family_get, family_list, photo_get, photo_list
+from gallery.selectors import family_get, family_list, last_upload_family_id, photo_get, photo_list
 from gallery.services import (
     UploadResult,
     parse_tags,
@@ -107,6 +107,9 @@ def photo_remove(request: HttpRequest, photo_id: int) -> HttpResponse:
     return redirect("gallery:timeline")
 
 
+UPLOAD_FAMILY_SESSION_KEY = "upload_family"
+
+
 @require_http_methods(["GET", "POST"])
 @login_required
 def upload(request: HttpRequest) -> HttpResponse:
@@ -122,6 +125,7 @@ def upload(request: HttpRequest) -> HttpResponse:
         context["results"] = results
         if request.htmx or request.headers.get("X-Upload-Script"):
             return render(request, "gallery/upload.html#upload-results", context)
+    context["chosen_family"] = _upload_family_default(request, families)
     return render(request, "gallery/upload.html", context)
 
 
@@ -136,6 +140,7 @@ def _upload_files(request: HttpRequest, form: UploadForm, families: list[Family]
     if family_id is None:
         return _all_rejected(files, "Choose a family first.")
     family = family_get(user=request.user, family_id=family_id)
+    request.session[UPLOAD_FAMILY_SESSION_KEY] = family.pk  # the next visit starts from this family
     try:
         tags = tags_clean(parse_tags(form.cleaned_data["tags"]))
     except ValidationError as exc:
@@ -145,3 +150,15 @@ def _upload_files(request: HttpRequest, form: UploadForm, families: list[Family]
 
 def _all_rejected(files, reason: str) -> list[UploadResult]:
     return [UploadResult(f.name, UploadResult.REJECTED, reason=reason) for f in files]
+
+
+def _upload_family_default(request: HttpRequest, families: list[Family]) -> Family | None:
+    """The family the upload page starts on: the one chosen last (this session), else the family of the user's
+    latest upload. With several families and no history, none: the person picks (never "first by name")."""
+    if len(families) == 1:
+        return families[0]
+    by_id = {family.pk: family for family in families}
+    for family_id in (request.session.get(UPLOAD_FAMILY_SESSION_KEY), last_upload_family_id(user=request.user)):
+        if family_id in by_id:
+            return by_id[family_id]
+    return None

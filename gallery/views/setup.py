@@ -15,7 +15,7 @@ from gallery.services import family_create, user_create
 def first_run(request: HttpRequest) -> HttpResponse:
     """One-time page that creates the first administrator (and their family). Gone once anyone exists."""
     if get_user_model().objects.exists():
-        return redirect("login")
+        return _after_setup(request)
     form = FirstAdminForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
@@ -25,7 +25,7 @@ def first_run(request: HttpRequest) -> HttpResponse:
                 with connection.cursor() as cursor:
                     cursor.execute("SELECT pg_advisory_xact_lock(hashtext('mediasearch-first-run'))")
                 if get_user_model().objects.exists():
-                    return redirect("login")
+                    return _after_setup(request)
                 user = user_create(
                     username=data["username"], email=data["email"], password=data["password"], is_superuser=True
                 )
@@ -36,3 +36,8 @@ def first_run(request: HttpRequest) -> HttpResponse:
             login(request, user, backend="django.contrib.auth.backends.ModelBackend")
             return redirect("gallery:timeline")
     return render(request, "gallery/first_run.html", {"form": form})
+
+
+def _after_setup(request: HttpRequest) -> HttpResponse:
+    """Setup is done: a signed-in person goes to their photos, anyone else to the sign-in page."""
+    return redirect("gallery:timeline" if request.user.is_authenticated else "login")

@@ -1,87 +1,234 @@
-// Uploads each file in its own request so every file gets a progress bar and its own result.
-// htmx can't report per-file upload progress for a multi-file form; without this script the
-// form still posts all files at once and the server answers with the same result rows.
+// The upload page: chosen or dropped files wait in a list until the person presses "Upload", so the family and
+// tags they set after choosing the files apply (both are read when the upload starts). Each file then goes in
+// its own request (at most three at a time) with its own progress bar and result row, under an overall
+// "12 of 21" count. A file the network or the server failed gets a plain reason and a Retry button.
+// Without this script the form posts all files at once and the server answers with the same result rows.
 (function () {
   const form = document.getElementById("upload-form");
   if (!form) return;
   const input = document.getElementById("file-input");
   const dropzone = document.getElementById("dropzone");
   const list = document.getElementById("upload-list");
+  const button = document.getElementById("upload-button");
+  const progress = document.getElementById("upload-progress");
+  const target = document.getElementById("upload-target");
+  const targetLead = document.getElementById("upload-target-lead");
   const PARALLEL = 3;
+  form.noValidate = true; // this script says what is missing itself (the browser's bubble is for no-JS posts)
 
-  function row(file) {
-    const li = document.createElement("li");
-    li.className = "upload-row pending";
-    li.innerHTML = '<span class="mini"></span><span class="filename"></span><progress max="100" value="0"></progress><span class="outcome">Waiting…</span>';
-    li.querySelector(".filename").textContent = file.name;
-    list.prepend(li);
-    return li;
+  const waiting = []; // chosen, not sent yet: {file, li}
+  const queue = []; // sent or to be sent: {file, li, family, tags}
+  const counts = { total: 0, done: 0, failed: 0 };
+  let inFlight = 0;
+
+  function chosenFamily() {
+    return form.querySelector("input[name=family]:checked");
   }
 
-  function send(file, li) {
+  function plural(n, word) {
+    return n + " " + word + (n === 1 ? "" : "s");
+  }
+
+  function refresh() {
+    const family = chosenFamily();
+    targetLead.hidden = !family;
+    target.textContent = family ? family.dataset.name : "Choose a family above";
+    target.classList.toggle("unchosen", !family);
+    button.textContent = waiting.length
+      ? "Upload " + plural(waiting.length, "photo") + (family ? " to " + family.dataset.name : "")
+      : "Upload";
+    if (counts.total) {
+      progress.hidden = false;
+      let text = counts.done + " of " + counts.total + " done";
+      if (counts.failed) text += ", " + counts.failed + " failed (use Retry)";
+      progress.textContent = text + (counts.done + counts.failed === counts.total ? "." : "…");
+    }
+  }
+
+  function setOutcome(li, text) {
+    li.querySelector(".outcome").textContent = text;
+  }
+
+  function addWaiting(files) {
+    for (const file of files) {
+      const li = document.createElement("li");
+      li.className = "upload-row waiting";
+      li.innerHTML = '<span class="mini"></span><span class="filename"></span><span class="outcome">Ready</span>' +
+        '<button type="button" class="link remove">Remove</button>';
+      li.querySelector(".filename").textContent = file.name;
+      const item = { file, li };
+      li.querySelector(".remove").addEventListener("click", () => {
+        waiting.splice(waiting.indexOf(item), 1);
+        li.remove();
+        refresh();
+      });
+      list.prepend(li);
+      waiting.push(item);
+    }
+    input.value = ""; // the same file can be chosen again; the list above is what will be sent
+    refresh();
+  }
+
+  function start() {
+    const family = chosenFamily();
+    if (!family) {
+      progress.hidden = false;
+      progress.textContent = "Choose the family these photos belong to first.";
+      form.querySelector("input[name=family]").focus();
+      return;
+    }
+    const tags = form.querySelector("[name=tags]").value;
+    for (const item of waiting.splice(0)) {
+      item.family = family.value;
+      item.tags = tags;
+      item.li.querySelector(".remove").remove();
+      enqueue(item);
+    }
+    pump();
+  }
+
+  function enqueue(item) {
+    const li = item.li;
+    li.className = "upload-row sending";
+    li.querySelector(".reason")?.remove();
+    li.querySelector(".retry")?.remove();
+    if (!li.querySelector("progress")) {
+      const bar = document.createElement("progress");
+      bar.max = 100;
+      bar.value = 0;
+      li.querySelector(".filename").after(bar);
+    }
+    setOutcome(li, "Waiting…");
+    if (!item.counted) counts.total += 1; // a retry is the same file: "N of M" keeps its M
+    item.counted = true;
+    queue.push(item);
+    refresh();
+  }
+
+  function pump() {
+    while (inFlight < PARALLEL && queue.length) {
+      const item = queue.shift();
+      inFlight += 1;
+      send(item).then(() => {
+        inFlight -= 1;
+        refresh();
+        pump();
+      });
+    }
+  }
+
+  function csrfToken() {
+    // The cookie, when readable, is current even after signing in again in another tab.
+    const cookie = document.cookie.split("; ").find((c) => c.startsWith("csrftoken="));
+    return cookie ? decodeURIComponent(cookie.split("=")[1]) : form.querySelector("[name=csrfmiddlewaretoken]").value;
+  }
+
+  function send(item) {
     return new Promise((resolve) => {
+      const { file, li } = item;
       const data = new FormData();
-      data.append("csrfmiddlewaretoken", form.querySelector("[name=csrfmiddlewaretoken]").value);
-      data.append("family", form.querySelector("[name=family]").value);
-      data.append("tags", form.querySelector("[name=tags]").value);
+      data.append("family", item.family);
+      data.append("tags", item.tags);
       data.append("files", file, file.name);
       const xhr = new XMLHttpRequest();
       xhr.open("POST", form.action);
       xhr.setRequestHeader("X-Upload-Script", "1");
+      xhr.setRequestHeader("X-CSRFToken", csrfToken());
       const bar = li.querySelector("progress");
-      xhr.upload.onprogress = (e) => {
+      xhr.upload.addEventListener("progress", (e) => {
         if (e.lengthComputable) bar.value = Math.round((100 * e.loaded) / e.total);
-        li.querySelector(".outcome").textContent = "Uploading…";
-      };
-      xhr.upload.onload = () => { li.querySelector(".outcome").textContent = "Processing…"; };
-      xhr.onload = () => {
-        if (xhr.status === 200) {
-          const tpl = document.createElement("template");
-          tpl.innerHTML = xhr.responseText.trim();
-          li.replaceWith(...tpl.content.childNodes);
-        } else if (xhr.status === 413) {
-          fail(li, "The file is too large for the server.");
-        } else if (xhr.status < 500 && (xhr.getResponseHeader("Content-Type") || "").startsWith("text/plain")) {
-          fail(li, xhr.responseText);  // a plain refusal meant for the person (e.g. NUL characters)
+        setOutcome(li, "Uploading…");
+      });
+      xhr.upload.addEventListener("load", () => setOutcome(li, "Processing…"));
+      xhr.addEventListener("load", () => {
+        const answer = answered(xhr);
+        if (answer) {
+          li.replaceWith(...answer);
+          counts.done += 1;
         } else {
-          fail(li, "The server answered " + xhr.status + ".");
+          fail(item, reasonFor(xhr));
         }
         resolve();
-      };
-      xhr.onerror = () => { fail(li, "Network error: the upload did not reach the server."); resolve(); };
+      });
+      xhr.addEventListener("error", () => {
+        fail(item, { text: "Could not reach the server. Check your connection, then retry.", retry: true });
+        resolve();
+      });
       xhr.send(data);
     });
   }
 
-  function fail(li, reason) {
-    li.className = "upload-row result-rejected";
-    li.dataset.outcome = "rejected";
-    li.querySelector("progress")?.remove();
-    li.querySelector(".outcome").textContent = "Failed";
-    const span = document.createElement("span");
-    span.className = "reason";
-    span.textContent = reason;
-    li.append(span);
+  // The result rows, when the server answered with them (not with a sign-in page or an error page).
+  function answered(xhr) {
+    if (xhr.status !== 200 || !new URL(xhr.responseURL, location.href).pathname.endsWith(new URL(form.action).pathname)) {
+      return null;
+    }
+    const tpl = document.createElement("template");
+    tpl.innerHTML = xhr.responseText.trim();
+    return tpl.content.querySelector("[data-outcome]") ? tpl.content.childNodes : null;
   }
 
-  async function uploadAll(files) {
-    const queue = Array.from(files).map((file) => [file, row(file)]);
-    const workers = Array.from({ length: PARALLEL }, async () => {
-      while (queue.length) {
-        const [file, li] = queue.shift();
-        await send(file, li);
-      }
-    });
-    await Promise.all(workers);
-    input.value = "";
+  function reasonFor(xhr) {
+    const s = xhr.status;
+    if (s === 200 || s === 401 || s === 403) {
+      return { text: "You have been signed out. Sign in again (in another tab), then retry.", retry: true };
+    }
+    if (s === 413) return { text: "This file is larger than the server accepts.", retry: false };
+    if (s === 404) {
+      return { text: "That family is no longer one of yours. Choose another family and add the file again.", retry: false };
+    }
+    if (s >= 500) return { text: "The server had a problem storing this file. Retry in a moment.", retry: true };
+    if ((xhr.getResponseHeader("Content-Type") || "").startsWith("text/plain") && xhr.responseText.trim()) {
+      return { text: xhr.responseText.trim().slice(0, 300), retry: false };  // a plain refusal meant for the person
+    }
+    return { text: "The server did not accept this file. Retry, or reload the page if it keeps failing.", retry: true };
+  }
+
+  function fail(item, reason) {
+    const li = item.li;
+    li.className = "upload-row result-failed";
+    li.dataset.outcome = "failed";
+    li.querySelector("progress")?.remove();
+    setOutcome(li, "Not uploaded");
+    if (reason.retry) {
+      counts.failed += 1;
+      const retry = document.createElement("button");
+      retry.type = "button";
+      retry.className = "retry";
+      retry.textContent = "Retry";
+      retry.addEventListener("click", () => {
+        counts.failed -= 1;
+        delete li.dataset.outcome;
+        enqueue(item);
+        pump();
+      });
+      li.append(retry);
+    } else {
+      counts.done += 1; // finished, like a file the server rejected: the reason says why
+    }
+    const span = document.createElement("span");
+    span.className = "reason";
+    span.textContent = reason.text;
+    li.append(span);
   }
 
   form.addEventListener("submit", (e) => {
     e.preventDefault();
-    if (input.files.length) uploadAll(input.files);
+    if (waiting.length) start();
+    else {
+      progress.hidden = false;
+      progress.textContent = "Choose some photos first.";
+    }
   });
-  input.addEventListener("change", () => { if (input.files.length) uploadAll(input.files); });
+  form.addEventListener("change", (e) => {
+    if (e.target === input) addWaiting(input.files);
+    else refresh();
+  });
   ["dragenter", "dragover"].forEach((ev) => dropzone.addEventListener(ev, (e) => { e.preventDefault(); dropzone.classList.add("over"); }));
   ["dragleave", "drop"].forEach((ev) => dropzone.addEventListener(ev, (e) => { e.preventDefault(); dropzone.classList.remove("over"); }));
-  dropzone.addEventListener("drop", (e) => { if (e.dataTransfer.files.length) uploadAll(e.dataTransfer.files); });
+  dropzone.addEventListener("drop", (e) => { if (e.dataTransfer.files.length) addWaiting(e.dataTransfer.files); });
+  window.addEventListener("beforeunload", (e) => {
+    if (inFlight || queue.length || waiting.length) e.preventDefault(); // the browser asks "leave the page?"
+  });
+  refresh();
 })();

@@ -82,6 +82,10 @@ def test_member_signs_in_uploads_with_progress_and_sees_thumbnails(live_server, 
         {"name": "meadow.png", "mimeType": "image/png", "buffer": images.image_bytes("PNG", colour=(60, 170, 80), size=(240, 320))},
         {"name": "broken.jpg", "mimeType": "image/jpeg", "buffer": images.truncated_jpeg()},
     ])
+    # Choosing files only lists them: nothing is sent until the person confirms.
+    page.wait_for_timeout(300)
+    assert held == [] and page.locator("#upload-list .upload-row.waiting").count() == 3
+    page.get_by_role("button", name="Upload 3 photos to Smiths").click()
     for _ in range(100):
         if len(held) == 3:
             break
@@ -115,3 +119,131 @@ def test_member_signs_in_uploads_with_progress_and_sees_thumbnails(live_server, 
 
     assert sorted(Photo.objects.filter(family=family, uploaded_by=bob).values_list("original_filename", flat=True)) == [
         "meadow.png", "sunset.jpg"]
+
+
+def _sign_in(page, live_server, username: str) -> None:
+    page.goto(live_server.url + "/accounts/login/")
+    page.fill("#id_username", username)
+    page.fill("#id_password", "correct horse battery")
+    page.click("button[type=submit]")
+    page.wait_for_url(live_server.url + "/")
+
+
+def _files(*names: str) -> list[dict]:
+    return [{"name": name, "mimeType": "image/jpeg", "buffer": images.jpeg(colour=(20 * n, 90, 200 - 20 * n), size=(64, 48))}
+            for n, name in enumerate(names)]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_upload_starts_on_the_last_used_family_and_uses_tags_typed_after_choosing(live_server, page, artifacts):
+    aardvarks, smiths = FamilyFactory(name="Aardvarks"), FamilyFactory(name="Smiths")  # Aardvarks sorts first
+    carol = UserFactory(username="carol")
+    MembershipFactory(family=aardvarks, user=carol)
+    MembershipFactory(family=smiths, user=carol)
+    from tests.factories import photo_factory
+    photo_factory(family=smiths, user=carol)  # her last upload went to the Smiths
+
+    _sign_in(page, live_server, "carol")
+    page.goto(live_server.url + "/upload/")
+    assert page.locator("input[name=family]:checked").get_attribute("data-name") == "Smiths"
+    assert page.locator("#upload-target").inner_text() == "Smiths"
+
+    page.set_input_files("#file-input", files=_files("a.jpg", "b.jpg"))
+    page.fill("input[name=tags]", "beach, summer")  # typed after choosing the files: must still apply
+    page.screenshot(path=artifacts / "upload-confirm.png", full_page=True)
+    page.get_by_role("button", name="Upload 2 photos to Smiths").click()
+    page.wait_for_function("() => document.getElementById('upload-progress').textContent.includes('2 of 2 done')")
+    assert page.locator('#upload-list [data-outcome="saved"]').count() == 2
+    assert page.js_errors == []
+
+    new = Photo.objects.filter(original_filename__in=["a.jpg", "b.jpg"])
+    assert {p.family_id for p in new} == {smiths.pk}
+    assert all(sorted(t.name for t in p.tags.all()) == ["beach", "summer"] for p in new)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_at_most_three_in_flight_failures_say_why_in_plain_words_and_retry(live_server, page, artifacts):
+    family = FamilyFactory(name="Smiths")
+    dave = UserFactory(username="dave")
+    MembershipFactory(family=family, user=dave)
+    _sign_in(page, live_server, "dave")
+    page.goto(live_server.url + "/upload/")
+
+    held, seen, retried = [], [], []
+
+    def hold(route):
+        if route.request.method != "POST":
+            return route.continue_()
+        body = route.request.post_data_buffer or b""
+        seen.append(body)
+        name = next((n for n in ("down.jpg", "boom.jpg") if n.encode() in body), None)
+        if name == "down.jpg" and not retried:
+            return route.abort("internetdisconnected")
+        if name == "boom.jpg" and not retried:
+            return route.fulfill(status=500, body="<h1>Server Error (500)</h1>")
+        held.append(route)
+
+    page.route("**/upload/", hold)
+    page.set_input_files("#file-input", files=_files("one.jpg", "two.jpg", "three.jpg", "four.jpg", "down.jpg", "boom.jpg"))
+    page.get_by_role("button", name="Upload 6 photos to Smiths").click()
+    page.wait_for_timeout(500)
+    assert len(held) <= 3, "more than three uploads in flight"
+    while len(seen) < 6:  # release the held ones as they come; the pool sends the rest
+        for _ in range(100):
+            if held:
+                break
+            page.wait_for_timeout(50)
+        while held:
+            held.pop().continue_()
+    page.wait_for_function("() => document.getElementById('upload-progress').textContent.includes('4 of 6 done')")
+    page.wait_for_function("() => document.querySelectorAll('#upload-list [data-outcome=failed]').length === 2")
+    failed = page.locator('#upload-list [data-outcome="failed"]')
+    reasons = " ".join(failed.locator(".reason").all_inner_texts())
+    assert "Could not reach the server" in reasons and "The server had a problem storing this file" in reasons
+    body = page.locator("body").inner_text()
+    assert "answered" not in body and "500" not in body
+    assert "2 failed" in page.locator("#upload-progress").inner_text()
+    page.screenshot(path=artifacts / "upload-failed.png", full_page=True)
+
+    retried.append(True)
+    retry = page.locator("#upload-list").get_by_role("button", name="Retry")
+    assert retry.count() == 2
+    while retry.count():  # each click sends its file again (and takes its button away)
+        retry.first.click()
+    for _ in range(100):
+        while held:
+            held.pop().continue_()
+        if page.locator("#upload-progress").inner_text().startswith("6 of 6 done"):
+            break
+        page.wait_for_timeout(50)
+    assert page.locator("#upload-progress").inner_text() == "6 of 6 done."
+    assert page.locator('#upload-list [data-outcome="saved"]').count() == 6
+    assert Photo.objects.filter(family=family).count() == 6
+    assert page.js_errors == []
+
+
+@pytest.mark.django_db(transaction=True)
+def test_with_several_families_and_no_history_nothing_is_sent_until_a_family_is_chosen(live_server, page):
+    aardvarks, cousins = FamilyFactory(name="Aardvarks"), FamilyFactory(name="Cousins")
+    erin = UserFactory(username="erin")
+    MembershipFactory(family=aardvarks, user=erin)
+    MembershipFactory(family=cousins, user=erin)
+    _sign_in(page, live_server, "erin")
+    page.goto(live_server.url + "/upload/")
+    assert page.locator("input[name=family]:checked").count() == 0
+    assert page.locator("#upload-target").inner_text() == "Choose a family above"
+
+    posts = []
+    page.on("request", lambda request: posts.append(request) if request.method == "POST" else None)
+    page.set_input_files("#file-input", files=_files("c.jpg"))
+    page.get_by_role("button", name="Upload 1 photo").click()
+    assert "Choose the family these photos belong to first." in page.locator("#upload-progress").inner_text()
+    page.wait_for_timeout(300)
+    assert posts == []
+
+    page.get_by_text("Cousins", exact=True).click()
+    assert page.locator("#upload-target").inner_text() == "Cousins"
+    page.get_by_role("button", name="Upload 1 photo to Cousins").click()
+    page.wait_for_function("() => document.getElementById('upload-progress').textContent === '1 of 1 done.'")
+    assert Photo.objects.get(original_filename="c.jpg").family == cousins
+    assert page.js_errors == []

@@ -1,0 +1,36 @@
+// Small behaviours every page shares, wired by data attributes so templates carry no inline script.
+(function () {
+  // <select data-autosubmit>: choosing an option submits its form (a <noscript> button covers no-JS).
+  document.addEventListener("change", (e) => {
+    const select = e.target.closest("select[data-autosubmit]");
+    if (select && select.form) select.form.requestSubmit();
+  });
+
+  // <form data-confirm="Question?">: ask before submitting.
+  document.addEventListener("submit", (e) => {
+    const form = e.target.closest("form[data-confirm]");
+    if (form && !window.confirm(form.dataset.confirm)) e.preventDefault();
+  });
+
+  // Range sliders show their value in the <output> next to them while they move.
+  document.addEventListener("input", (e) => {
+    const input = e.target;
+    if (!input.matches(".slider input[type=range]")) return;
+    const output = input.parentElement.querySelector("output");
+    if (output) output.value = Number(input.value).toFixed(2);
+  });
+
+  // One explanation open at a time (on a phone each one is a sheet over the bottom of the screen).
+  document.addEventListener("toggle", (e) => {
+    const opened = e.target;
+    if (!opened.matches || !opened.matches("details.explain") || !opened.open) return;
+    document.querySelectorAll("details.explain[open]").forEach((other) => { if (other !== opened) other.open = false; });
+  }, true); // "toggle" does not bubble
+
+  // The folded menu closes when a tap lands outside it.
+  document.addEventListener("click", (e) => {
+    document.querySelectorAll("details.menu[open]").forEach((menu) => {
+      if (!menu.contains(e.target)) menu.open = false;
+    });
+  });
+})();
