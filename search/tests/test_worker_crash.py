@@ -189,3 +189,26 @@ def test_serve_keeps_the_site_up_when_its_worker_is_killed_restarts_it_and_leave
     assert "The worker process exited with code -9" in log_path.read_text()
     assert PhotoEmbedding.objects.count() == SERVE_PHOTOS
     assert set(PhotoEmbedding.objects.values_list("photo_id", flat=True)) == {p.pk for p in photos}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_when_serve_itself_is_killed_nothing_it_started_lives_on(toy_model, tmp_path):
+    port = _free_port()
+    log_path = tmp_path / "serve.log"
+    with log_path.open("w") as log:
+        serve = subprocess.Popen(
+            [sys.executable, str(ROOT / "manage.py"), "serve", "--port", str(port), "--web-workers", "1"],
+            cwd=ROOT, env=_env(toy_model), stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+        )
+    tree = []
+    try:
+        _wait_for(lambda: _web_answers(port), 60, "the web server")
+        # gunicorn and its worker; the cluster: qcluster, sentinel, pusher, monitor, one worker
+        _wait_for(lambda: len(psutil.Process(serve.pid).children(recursive=True)) >= 7, 30, "the whole tree")
+        tree = psutil.Process(serve.pid).children(recursive=True)
+        serve.kill()  # no chance to clean up: the kernel must take the children down
+        serve.wait()
+        _wait_for(lambda: not any(_alive(p) for p in tree), 20, "every process serve started to go")
+    finally:
+        _kill_leftovers(tree)
+        print(log_path.read_text())
