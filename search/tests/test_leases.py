@@ -6,6 +6,7 @@ import time
 from datetime import timedelta
 
 import pytest
+from django.urls import reverse
 from django.utils import timezone
 from django_q.models import Schedule
 
@@ -100,3 +101,12 @@ def test_the_heartbeat_keeps_a_running_tasks_leases_alive_then_releases_them():
 def test_the_recovery_runs_every_minute():
     schedule = Schedule.objects.get(func="search.tasks.photos_recover_task")
     assert (schedule.schedule_type, schedule.minutes, schedule.repeats) == (Schedule.MINUTES, 1, -1)
+
+
+@pytest.mark.django_db
+def test_the_admin_lists_who_holds_what(admin_client, add_shape):
+    photo = add_shape("red", "circle")
+    photos_claim(photo_ids=[photo.pk], owner="elsewhere:4242:abc")
+    response = admin_client.get(reverse("admin:search_worklease_changelist"))
+    assert response.status_code == 200
+    assert "elsewhere:4242:abc" in response.content.decode()
