@@ -212,3 +212,17 @@ def test_when_serve_itself_is_killed_nothing_it_started_lives_on(toy_model, tmp_
     finally:
         _kill_leftovers(tree)
         print(log_path.read_text())
+
+
+@pytest.mark.django_db(transaction=True)
+def test_serve_stops_with_a_plain_message_when_the_web_server_cannot_start(toy_model):
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        serve = subprocess.run(
+            [sys.executable, str(ROOT / "manage.py"), "serve", "--port", str(port), "--no-worker"],
+            cwd=ROOT, env=_env(toy_model), capture_output=True, text=True, timeout=60,
+        )
+    assert serve.returncode == 1
+    assert "The web process could not start (exit code 1); stopping." in serve.stderr

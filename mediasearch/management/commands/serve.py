@@ -74,8 +74,9 @@ class Command(BaseCommand):
         call_command("migrate", interactive=False, verbosity=0)
         connections.close_all()  # the supervisor itself needs no database connection
         children = self._children(host=host, port=port, web_workers=web_workers, no_worker=no_worker)
-        for signum in (signal.SIGTERM, signal.SIGHUP):  # `kill` or a closed terminal stop it as cleanly as Ctrl-C
-            signal.signal(signum, _raise_keyboard_interrupt)
+        signal.signal(signal.SIGTERM, _raise_keyboard_interrupt)  # `kill` stops it as cleanly as Ctrl-C
+        if signal.getsignal(signal.SIGHUP) is not signal.SIG_IGN:  # and a closed terminal, unless run by nohup
+            signal.signal(signal.SIGHUP, _raise_keyboard_interrupt)
         try:
             for child in children:
                 child.start()
