@@ -23,7 +23,7 @@ def _expire(owner: str) -> None:
 
 
 @pytest.mark.django_db
-def test_a_photo_a_live_worker_elsewhere_holds_is_never_taken_however_long_it_runs(add_shape):
+def test_a_photo_a_live_worker_elsewhere_holds_is_never_taken_however_long_it_runs(toy_model, add_shape):
     photo = add_shape("red", "circle")
     other_machine = "elsewhere:4242:abc"
     assert photos_claim(photo_ids=[photo.pk], owner=other_machine) == [photo]

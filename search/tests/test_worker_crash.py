@@ -126,14 +126,23 @@ def _alive(process: psutil.Process) -> bool:
         return False
 
 
-def _worker_of(serve: subprocess.Popen) -> psutil.Process | None:
+def _child_of(serve: subprocess.Popen, *names: str) -> psutil.Process | None:
+    """serve's child running one of these programs (a dead one waiting to be reaped does not count)."""
     for child in psutil.Process(serve.pid).children():
         try:
-            if {"worker", "qcluster"} & set(child.cmdline()):
+            if set(names) & set(child.cmdline()):
                 return child
         except psutil.NoSuchProcess:
             pass
     return None
+
+
+def _start_serve(toy_model: str, port: int, log_path: Path) -> subprocess.Popen:
+    with log_path.open("w") as log:
+        return subprocess.Popen(
+            [sys.executable, str(ROOT / "manage.py"), "serve", "--port", str(port), "--web-workers", "1"],
+            cwd=ROOT, env=_env(toy_model), stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+        )
 
 
 def _kill_leftovers(processes: list[psutil.Process]) -> None:
@@ -153,16 +162,12 @@ def test_serve_keeps_the_site_up_when_its_worker_is_killed_restarts_it_and_leave
     ready = lambda: Photo.objects.filter(status=Photo.Status.READY).count()  # noqa: E731
     port = _free_port()
     log_path = tmp_path / "serve.log"
-    with log_path.open("w") as log:
-        serve = subprocess.Popen(
-            [sys.executable, str(ROOT / "manage.py"), "serve", "--port", str(port), "--web-workers", "1"],
-            cwd=ROOT, env=_env(toy_model), stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-        )
+    serve = _start_serve(toy_model, port, log_path)
     seen = []  # every process of serve's tree this test saw, to check (and clean up) at the end
     try:
         _wait_for(lambda: _web_answers(port), 60, "the web server")
         _wait_for(lambda: ready() >= 2, 60, "the first photos to be embedded")
-        killed = _worker_of(serve)
+        killed = _child_of(serve, "worker", "qcluster")
         cluster = [killed, *killed.children(recursive=True)]  # its sentinel, pusher, monitor and workers
         seen += psutil.Process(serve.pid).children(recursive=True)
         assert len(cluster) >= 4, [p.cmdline() for p in cluster]
@@ -171,7 +176,7 @@ def test_serve_keeps_the_site_up_when_its_worker_is_killed_restarts_it_and_leave
         _wait_for(lambda: not any(_alive(p) for p in cluster), 10, "every process of the killed cluster to go")
         assert ready() < SERVE_PHOTOS, "the cluster finished before it could be killed; the test proves nothing"
         assert _web_answers(port), "the site went down with the worker"
-        _wait_for(lambda: (_worker_of(serve) or killed).pid != killed.pid, 30, "serve to start a new worker")
+        _wait_for(lambda: (_child_of(serve, "worker", "qcluster") or killed).pid != killed.pid, 30, "serve to start a new worker")
 
         _wait_for(lambda: ready() == SERVE_PHOTOS, 60, "every photo to be ready after the restart")
         assert _web_answers(port) and serve.poll() is None
@@ -192,25 +197,28 @@ def test_serve_keeps_the_site_up_when_its_worker_is_killed_restarts_it_and_leave
 
 
 @pytest.mark.django_db(transaction=True)
-def test_when_serve_itself_is_killed_nothing_it_started_lives_on(toy_model, tmp_path):
+def test_a_killed_web_server_comes_back_and_when_serve_itself_is_killed_nothing_it_started_lives_on(toy_model, tmp_path):
     port = _free_port()
     log_path = tmp_path / "serve.log"
-    with log_path.open("w") as log:
-        serve = subprocess.Popen(
-            [sys.executable, str(ROOT / "manage.py"), "serve", "--port", str(port), "--web-workers", "1"],
-            cwd=ROOT, env=_env(toy_model), stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-        )
+    serve = _start_serve(toy_model, port, log_path)
     tree = []
     try:
         _wait_for(lambda: _web_answers(port), 60, "the web server")
+        web = _child_of(serve, "gunicorn")
+        tree += [web, *web.children()]
+        web.kill()
+        _wait_for(lambda: (_child_of(serve, "gunicorn") or web).pid != web.pid and _web_answers(port), 30, "the web server to come back")
+        assert not any(_alive(p) for p in tree), "the killed web server's workers live on"
+
         # gunicorn and its worker; the cluster: qcluster, sentinel, pusher, monitor, one worker
         _wait_for(lambda: len(psutil.Process(serve.pid).children(recursive=True)) >= 7, 30, "the whole tree")
-        tree = psutil.Process(serve.pid).children(recursive=True)
+        tree += psutil.Process(serve.pid).children(recursive=True)
         serve.kill()  # no chance to clean up: the kernel must take the children down
         serve.wait()
         _wait_for(lambda: not any(_alive(p) for p in tree), 20, "every process serve started to go")
     finally:
-        _kill_leftovers(tree)
+        _kill_leftovers([*tree, psutil.Process(serve.pid)] if serve.poll() is None else tree)
+        serve.wait()
         print(log_path.read_text())
 
 
