@@ -282,7 +282,8 @@ def _photos_release_abandoned() -> list[int]:
     Photo.objects.filter(pk__in=give_up).update(
         status=Photo.Status.FAILED, status_changed_at=now,
         status_reason=f"The worker stopped while embedding this photo, {max_attempts()} times.")
-    WorkLease.objects.filter(kind=leases.EMBED, object_id__in=[pk for pk, _ in abandoned], expires_at__lte=Now()).delete()
+    # An expired lease protects nothing (the next claim overwrites it); these go, with those of deleted photos.
+    WorkLease.objects.filter(kind=leases.EMBED, expires_at__lte=Now()).delete()
     if abandoned:
         logger.warning("%d photos left processing by a worker that stopped: %d re-queued, %d failed",
                        len(abandoned), len(retry), len(give_up))
