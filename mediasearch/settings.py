@@ -199,6 +199,10 @@ EMBED_TASK_SIZE = env_int("EMBED_TASK_SIZE", 64)
 EMBED_MAX_ATTEMPTS = env_int("EMBED_MAX_ATTEMPTS", 3)
 
 EMBED_SWEEP_LIMIT = env_int("EMBED_SWEEP_LIMIT", 5000)
+# A task holds each photo it works on by a lease of this many seconds, renewed every third of it while the
+# task runs. A photo whose worker died is claimable again once its lease runs out, and a task scheduled every
+# minute re-queues it; photos held by live workers (on any machine) are never taken from them.
+LEASE_SECONDS = env_int("LEASE_SECONDS", 60)
 
 # Task queue: django-q2 on the ORM broker. timeout < retry so a task is never redelivered while
 # it still runs; a finite max_attempts so a poison task ends failed instead of looping.

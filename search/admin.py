@@ -5,7 +5,7 @@ from django.contrib import admin
 from django.utils.html import format_html
 
 from gallery.selectors import family_status_counts
-from search.models import EmbeddingModel, IndexedFamily, IndexedPhoto, SearchPreferences, Synonym
+from search.models import EmbeddingModel, IndexedFamily, IndexedPhoto, SearchPreferences, Synonym, WorkLease
 from search.services import photos_retry
 
 
@@ -74,6 +74,21 @@ class IndexedPhotoAdmin(admin.ModelAdmin):
     def retry(self, request, queryset):
         count = photos_retry(photo_ids=list(queryset.values_list("pk", flat=True)))
         self.message_user(request, f"Queued {count} photo(s) for embedding.")
+
+
+@admin.register(WorkLease)
+class WorkLeaseAdmin(admin.ModelAdmin):
+    """What each worker holds right now, and until when (read only: the workers keep these themselves)."""
+
+    list_display = ["kind", "object_id", "owner", "expires_at"]
+    list_filter = ["kind"]
+    search_fields = ["owner"]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
 
 
 class SynonymForm(forms.ModelForm):

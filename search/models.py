@@ -156,3 +156,25 @@ class SearchWord(models.Model):
 
     def __str__(self) -> str:
         return self.word
+
+
+class WorkLease(models.Model):
+    """A worker's hold on one piece of work (embedding photo 42, reading its text, ...), valid until
+    `expires_at` unless its holder renews it.
+
+    The holder is one task run (`host:pid:random`); it renews its leases from a heartbeat while it works
+    and deletes them when done. A worker that dies stops renewing, so its work becomes claimable again
+    within a lease's length, while work held by live workers (on this machine or any other) is never
+    taken from them however long it runs. Times are the database's clock, shared by every machine."""
+
+    kind = models.CharField(max_length=32, help_text="What the work is, e.g. 'embed'.")
+    object_id = models.BigIntegerField(help_text="The id of the row the work is about (a photo, for 'embed').")
+    owner = models.CharField(max_length=255, help_text="The task run holding it: host:pid:random.")
+    expires_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["kind", "object_id"], name="one_lease_per_work_item")]
+        indexes = [models.Index(fields=["owner"], name="worklease_owner")]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.object_id} held by {self.owner} until {self.expires_at}"

@@ -6,20 +6,21 @@ import logging
 from collections.abc import Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import timedelta
 
 from django.conf import settings
 from django.db import connections, transaction
 from django.db.models import F, Q
+from django.db.models.functions import Now
 from django.utils import timezone
 
 from gallery.files import file_removals_process
 from gallery.images import ImageBusy, decode_upright
 from gallery.models import Photo
 from gallery.services import photos_display_sweep
+from search import leases
 from search.embedder import Embedder, ModelUnavailable, get_embedder
 from search.metadata import documents_missing_refresh
-from search.models import EmbeddingModel, PhotoEmbedding, SearchPreferences
+from search.models import EmbeddingModel, PhotoEmbedding, SearchPreferences, WorkLease
 from search.selectors import family_covered
 from search.vector_index import drop_indexes, ensure_index
 
@@ -75,21 +76,25 @@ def model_state_record(*, name: str, embedder: Embedder | None = None, error: st
 
 
 def _claimable() -> Q:
-    # A photo left "processing" longer than a task may run belongs to a worker that died.
-    stale = timezone.now() - timedelta(seconds=settings.Q_CLUSTER["timeout"])
-    return Q(status=Photo.Status.PENDING) | Q(status=Photo.Status.PROCESSING, status_changed_at__lt=stale)
+    # Waiting photos, and photos left "processing" by a worker that died: nobody renews their lease any more.
+    return Q(status=Photo.Status.PENDING) | (Q(status=Photo.Status.PROCESSING) & ~leases.live_lease(leases.EMBED))
 
 
 @transaction.atomic
-def photos_claim(*, photo_ids: Sequence[int], fill_to: int = 0) -> list[Photo]:
-    """Mark photos processing (skipping rows another worker holds) and return them.
+def photos_claim(*, photo_ids: Sequence[int], owner: str, fill_to: int = 0) -> list[Photo]:
+    """Lease photos to `owner`, mark them processing (skipping rows another worker holds) and return them.
 
     With `fill_to`, other waiting photos join the batch, so that many small tasks still make
     full batches for the model."""
     claimable = Photo.objects.select_for_update(skip_locked=True).filter(_claimable())
-    claimed = list(claimable.filter(pk__in=list(photo_ids)).order_by("pk"))
-    if fill_to > len(claimed):
-        claimed += list(claimable.exclude(pk__in=[p.pk for p in claimed]).order_by("uploaded_at", "pk")[: fill_to - len(claimed)])
+    candidates = list(claimable.filter(pk__in=list(photo_ids)).order_by("pk"))
+    if fill_to > len(candidates):
+        candidates += list(claimable.exclude(pk__in=[p.pk for p in candidates])
+                           .order_by("uploaded_at", "pk")[: fill_to - len(candidates)])
+    # The lease decides: a photo another worker leased after this transaction's snapshot is not ours.
+    won = leases.leases_acquire(kind=leases.EMBED, object_ids=[p.pk for p in candidates], owner=owner,
+                                seconds=settings.LEASE_SECONDS)
+    claimed = [photo for photo in candidates if photo.pk in won]
     if claimed:
         Photo.objects.filter(pk__in=[p.pk for p in claimed]).update(
             status=Photo.Status.PROCESSING, status_changed_at=timezone.now(), embed_attempts=F("embed_attempts") + 1
@@ -109,20 +114,23 @@ def embed_photos(*, photo_ids: Sequence[int], fill_to: int | None = None) -> Emb
         report.model_error = str(exc)
         return report
     batch = embedder.batch_size
-    claimed = photos_claim(photo_ids=photo_ids, fill_to=batch if fill_to is None else fill_to)
-    chunks = [claimed[i:i + batch] for i in range(0, len(claimed), batch)]
-    # Decode and preprocess the next chunk while the model runs on this one (the forward pass
-    # releases the GIL), so this thread does little but run the model.
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        pending = pool.submit(_prepare, embedder, chunks[0]) if chunks else None
-        for index in range(len(chunks)):
-            prepared = pending.result()
-            if index + 1 < len(chunks):
-                pending = pool.submit(_prepare, embedder, chunks[index + 1])
-            _embed_prepared(embedder, prepared, report)
-        # Decoding an original takes a decode slot, i.e. a database session of the pool's thread: end it
-        # with the thread rather than leave it to the garbage collector.
-        pool.submit(connections.close_all).result()
+    owner = leases.lease_owner()
+    # The heartbeat keeps this run's leases alive while it works, and releases them when it ends.
+    with leases.LeaseHeartbeat(owner=owner, seconds=settings.LEASE_SECONDS):
+        claimed = photos_claim(photo_ids=photo_ids, owner=owner, fill_to=batch if fill_to is None else fill_to)
+        chunks = [claimed[i:i + batch] for i in range(0, len(claimed), batch)]
+        # Decode and preprocess the next chunk while the model runs on this one (the forward pass
+        # releases the GIL), so this thread does little but run the model.
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            pending = pool.submit(_prepare, embedder, chunks[0]) if chunks else None
+            for index in range(len(chunks)):
+                prepared = pending.result()
+                if index + 1 < len(chunks):
+                    pending = pool.submit(_prepare, embedder, chunks[index + 1])
+                _embed_prepared(embedder, prepared, report, owner=owner)
+            # Decoding an original takes a decode slot, i.e. a database session of the pool's thread: end it
+            # with the thread rather than leave it to the garbage collector.
+            pool.submit(connections.close_all).result()
     return report
 
 
@@ -184,18 +192,25 @@ def _decode_one(photo: Photo):
         return decode_upright(stream, max_side=DECODE_SIDE)
 
 
-def _embed_prepared(embedder: Embedder, prepared: _Prepared, report: EmbedReport) -> None:
-    busy = [(photo, reason) for photo, reason in prepared.unreadable if isinstance(reason, _Busy)]
+def _embed_prepared(embedder: Embedder, prepared: _Prepared, report: EmbedReport, *, owner: str) -> None:
+    # A photo whose lease ran out and went to another worker (this one stalled) is that worker's to finish.
+    held = leases.leases_held(kind=leases.EMBED, owner=owner,
+                              object_ids=[p.pk for p in prepared.good] + [p.pk for p, _ in prepared.unreadable])
+    busy = [(photo, reason) for photo, reason in prepared.unreadable if isinstance(reason, _Busy) and photo.pk in held]
     if busy:
         Photo.objects.filter(pk__in=[photo.pk for photo, _ in busy]).update(
             status=Photo.Status.PENDING, status_reason=busy[0][1], status_changed_at=timezone.now(),
             embed_attempts=F("embed_attempts") - 1)  # waiting is no failed attempt
     for photo, reason in prepared.unreadable:
-        if not isinstance(reason, _Busy):
+        if photo.pk in held and not isinstance(reason, _Busy):
             _mark_failed([photo], reason, report)
-    good = prepared.good
-    if not good:
-        return
+    good = [photo for photo in prepared.good if photo.pk in held]
+    if good:
+        _embed_good(embedder, prepared, good, report, owner=owner)
+    leases.leases_release(owner=owner, kind=leases.EMBED, object_ids=held)
+
+
+def _embed_good(embedder: Embedder, prepared: _Prepared, good: list[Photo], report: EmbedReport, *, owner: str) -> None:
     try:
         if prepared.error is not None:
             raise prepared.error
@@ -209,24 +224,28 @@ def _embed_prepared(embedder: Embedder, prepared: _Prepared, report: EmbedReport
             status_changed_at=timezone.now())
         _mark_failed(give_up, f"Embedding failed: {str(exc)[:200]}", report)
         return
-    _store(embedder.model_name, good, vectors)
-    report.ready += len(good)
+    vector_of = {photo.pk: vector for photo, vector in zip(prepared.good, vectors)}
+    report.ready += _store(embedder.model_name, good, [vector_of[photo.pk] for photo in good], owner=owner)
 
 
 @transaction.atomic
-def _store(model_name: str, photos: list[Photo], vectors) -> None:
-    # Photos deleted meanwhile are skipped; upsert keeps exactly one embedding per photo and model.
-    alive = set(Photo.objects.filter(pk__in=[p.pk for p in photos]).values_list("pk", flat=True))
+def _store(model_name: str, photos: list[Photo], vectors, *, owner: str) -> int:
+    """Write the embeddings of the photos `owner` still holds and mark them ready; returns how many."""
+    # Lock the rows first (as a claim does), then look at the leases: no claim can slip in between.
+    alive = set(Photo.objects.select_for_update().filter(pk__in=[p.pk for p in photos]).values_list("pk", flat=True))
+    alive &= leases.leases_held(kind=leases.EMBED, owner=owner, object_ids=alive)
     rows = [PhotoEmbedding(photo_id=p.pk, family_id=p.family_id, model_name=model_name, vector=v)
             for p, v in zip(photos, vectors) if p.pk in alive]
     for family_id in sorted({row.family_id for row in rows}):
         ensure_index(model_name=model_name, dim=len(vectors[0]), family_id=family_id)
+    # Upsert: exactly one embedding per photo and model, whatever ran twice.
     PhotoEmbedding.objects.bulk_create(
         rows, update_conflicts=True, unique_fields=["photo", "model_name"], update_fields=["vector", "created_at"]
     )
     Photo.objects.filter(pk__in=alive).update(
         status=Photo.Status.READY, status_reason="", status_changed_at=timezone.now()
     )
+    return len(rows)
 
 
 def _mark_failed(photos: Iterable[Photo], reason: str, report: EmbedReport) -> None:
@@ -263,10 +282,48 @@ def photos_retry(*, photo_ids: Sequence[int]) -> int:
     return count
 
 
+def photos_recover() -> int:
+    """Re-queue the photos left "processing" by workers that died (their leases ran out); returns how many.
+
+    Run every minute by the schedule (migration 0009), so a dead worker's photos are retried about a lease
+    length after it stopped renewing, not a task timeout plus a sweep later."""
+    requeued = _photos_release_abandoned()
+    transaction.on_commit(lambda: photos_enqueue(requeued))
+    return len(requeued)
+
+
+@transaction.atomic
+def _photos_release_abandoned() -> list[int]:
+    """Put photos whose worker died back to pending, or to failed when dying on them is a habit (a photo that
+    crashes the worker, e.g. out of memory, would otherwise loop forever). Returns the ids now pending."""
+    candidates = list(
+        Photo.objects.select_for_update(skip_locked=True)
+        .filter(Q(status=Photo.Status.PROCESSING) & ~leases.live_lease(leases.EMBED))
+        .values_list("pk", "embed_attempts")
+    )
+    # With the rows locked, look again with a fresh snapshot: a claim that committed meanwhile holds a lease.
+    live = set(WorkLease.objects.filter(kind=leases.EMBED, object_id__in=[pk for pk, _ in candidates],
+                                        expires_at__gt=Now()).values_list("object_id", flat=True))
+    abandoned = [(pk, attempts) for pk, attempts in candidates if pk not in live]
+    retry = [pk for pk, attempts in abandoned if attempts < max_attempts()]
+    give_up = [pk for pk, attempts in abandoned if attempts >= max_attempts()]
+    now = timezone.now()
+    Photo.objects.filter(pk__in=retry).update(status=Photo.Status.PENDING, status_changed_at=now)
+    Photo.objects.filter(pk__in=give_up).update(
+        status=Photo.Status.FAILED, status_changed_at=now,
+        status_reason=f"The worker stopped while embedding this photo, {max_attempts()} times.")
+    # An expired lease protects nothing (the next claim overwrites it); these go, with those of deleted photos.
+    WorkLease.objects.filter(kind=leases.EMBED, expires_at__lte=Now()).delete()
+    if abandoned:
+        logger.warning("%d photos left processing by a worker that stopped: %d re-queued, %d failed",
+                       len(abandoned), len(retry), len(give_up))
+    return retry
+
+
 def embed_missing() -> int:
     """The periodic sweep: whatever happened to a task, every photo ends up embedded by the active model.
 
-    Requeues photos stuck in processing, marks photos lacking an embedding of the active model
+    Requeues photos whose worker died, marks photos lacking an embedding of the active model
     (e.g. after a model switch) as pending, and queues all pending ones; gives up to RENDITION_SWEEP_LIMIT
     photos lacking one their display rendition (which the worker then embeds from). Returns how many were queued."""
     name = active_model_name()
@@ -274,9 +331,8 @@ def embed_missing() -> int:
     photos_display_sweep()  # photos stored before display renditions existed, a batch at a time
     documents_missing_refresh()
     previous_models_prune()
+    _photos_release_abandoned()
     with transaction.atomic():
-        stale = Photo.objects.filter(_claimable() & Q(status=Photo.Status.PROCESSING))
-        stale.update(status=Photo.Status.PENDING, status_changed_at=timezone.now())
         lacking = Photo.objects.filter(status=Photo.Status.READY).exclude(embeddings__model_name=name)
         lacking.update(status=Photo.Status.PENDING, embed_attempts=0, status_changed_at=timezone.now())
     try:

@@ -12,3 +12,7 @@ def embed_photos_task(photo_ids: list[int]) -> dict:
 
 def embed_missing_task() -> int:
     return services.embed_missing()
+
+
+def photos_recover_task() -> int:
+    return services.photos_recover()

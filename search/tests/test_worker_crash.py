@@ -1,14 +1,18 @@
-"""A real django-q2 cluster is killed mid-batch and restarted: every photo still ends ready, once."""
+"""A real django-q2 cluster is killed mid-batch and restarted: every photo still ends ready, once. Under `serve`,
+the site stays up meanwhile, the worker comes back by itself, and nothing of the killed cluster lives on."""
 
 from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
+import urllib.request
 from pathlib import Path
 
+import psutil
 import pytest
 from django.conf import settings as django_settings
 from django.db import connection
@@ -18,7 +22,27 @@ from mediasearch.db import database_url
 from search.models import PhotoEmbedding
 
 ROOT = Path(__file__).resolve().parents[2]
-PHOTOS = 120
+PHOTOS = 60
+
+
+def _env(toy_model: str, **overrides: str) -> dict:
+    """The environment of a process that works on this test's database and media with the toy model."""
+    db = connection.settings_dict
+    return {
+        **os.environ,
+        "DATABASE_URL": database_url(socket_dir=db["HOST"], name=db["NAME"]),
+        "MEDIA_ROOT": str(django_settings.STORAGES["default"]["OPTIONS"]["location"]),
+        "SEARCH_MODEL": toy_model,
+        "SEARCH_DTYPE": "float32",  # as the toy_model fixture has it here: no bf16 compile at each start
+        "SEARCH_COMPILE": "off",
+        "SEARCH_BATCH_SIZE": "2",
+        "EMBED_TASK_SIZE": "8",
+        "Q_WORKERS": "1",
+        "Q_TIMEOUT": "3",  # a task may run 3 s; a delivered-but-unacknowledged one comes back after 4 s
+        "Q_RETRY": "4",
+        "LEASE_SECONDS": "3",  # a killed worker's photos are claimable again 3 s after its last heartbeat
+        **overrides,
+    }
 
 
 def _start_cluster(env: dict) -> subprocess.Popen:
@@ -55,18 +79,7 @@ def test_killing_the_worker_mid_batch_loses_nothing_and_duplicates_nothing(toy_m
     # Each add commits on its own, so the search app queues one task per photo, as for uploads.
     photos = [add_shape(("red", "blue", "green")[i % 3], ("circle", "square")[i % 2]) for i in range(PHOTOS)]
 
-    db = connection.settings_dict
-    env = {
-        **os.environ,
-        "DATABASE_URL": database_url(socket_dir=db["HOST"], name=db["NAME"]),
-        "MEDIA_ROOT": str(django_settings.STORAGES["default"]["OPTIONS"]["location"]),
-        "SEARCH_MODEL": toy_model,
-        "SEARCH_BATCH_SIZE": "2",
-        "EMBED_TASK_SIZE": "8",
-        "Q_WORKERS": "1",
-        "Q_TIMEOUT": "3",  # a task may run 3 s; a delivered-but-unacknowledged one comes back after 4 s
-        "Q_RETRY": "4",
-    }
+    env = _env(toy_model)
     ready = lambda: Photo.objects.filter(status=Photo.Status.READY).count()  # noqa: E731
 
     cluster = _start_cluster(env)
@@ -85,3 +98,139 @@ def test_killing_the_worker_mid_batch_loses_nothing_and_duplicates_nothing(toy_m
 
     assert PhotoEmbedding.objects.count() == PHOTOS
     assert set(PhotoEmbedding.objects.values_list("photo_id", flat=True)) == {p.pk for p in photos}
+
+
+# --- under `manage.py serve` -------------------------------------------------------------------------
+
+SERVE_PHOTOS = 48
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _web_answers(port: int) -> bool:
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/accounts/login/", timeout=5) as response:
+            return response.status == 200
+    except OSError:
+        return False
+
+
+def _alive(process: psutil.Process) -> bool:
+    try:
+        return process.is_running() and process.status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return False
+
+
+def _child_of(serve: subprocess.Popen, *names: str) -> psutil.Process | None:
+    """serve's child running one of these programs (a dead one waiting to be reaped does not count)."""
+    for child in psutil.Process(serve.pid).children():
+        try:
+            if set(names) & set(child.cmdline()):
+                return child
+        except psutil.NoSuchProcess:
+            pass
+    return None
+
+
+def _start_serve(toy_model: str, port: int, log_path: Path) -> subprocess.Popen:
+    with log_path.open("w") as log:
+        return subprocess.Popen(
+            [sys.executable, str(ROOT / "manage.py"), "serve", "--port", str(port), "--web-workers", "1"],
+            cwd=ROOT, env=_env(toy_model), stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+        )
+
+
+def _kill_leftovers(processes: list[psutil.Process]) -> None:
+    """Whatever a failed run left behind must not take tasks from the next test's database."""
+    for process in processes:
+        try:
+            process.kill()
+        except psutil.NoSuchProcess:
+            pass
+
+
+@pytest.mark.django_db(transaction=True)
+def test_serve_keeps_the_site_up_when_its_worker_is_killed_restarts_it_and_leaves_no_orphan(
+    toy_model, add_shape, tmp_path
+):
+    photos = [add_shape(("red", "blue", "green")[i % 3], ("circle", "square")[i % 2]) for i in range(SERVE_PHOTOS)]
+    ready = lambda: Photo.objects.filter(status=Photo.Status.READY).count()  # noqa: E731
+    port = _free_port()
+    log_path = tmp_path / "serve.log"
+    serve = _start_serve(toy_model, port, log_path)
+    seen = []  # every process of serve's tree this test saw, to check (and clean up) at the end
+    try:
+        _wait_for(lambda: _web_answers(port), 60, "the web server")
+        _wait_for(lambda: ready() >= 2, 60, "the first photos to be embedded")
+        killed = _child_of(serve, "worker", "qcluster")
+        cluster = [killed, *killed.children(recursive=True)]  # its sentinel, pusher, monitor and workers
+        seen += psutil.Process(serve.pid).children(recursive=True)
+        assert len(cluster) >= 4, [p.cmdline() for p in cluster]
+
+        killed.send_signal(signal.SIGKILL)  # the cluster's main process only: its children are orphaned
+        _wait_for(lambda: not any(_alive(p) for p in cluster), 10, "every process of the killed cluster to go")
+        assert ready() < SERVE_PHOTOS, "the cluster finished before it could be killed; the test proves nothing"
+        assert _web_answers(port), "the site went down with the worker"
+        _wait_for(lambda: (_child_of(serve, "worker", "qcluster") or killed).pid != killed.pid, 30, "serve to start a new worker")
+
+        _wait_for(lambda: ready() == SERVE_PHOTOS, 60, "every photo to be ready after the restart")
+        assert _web_answers(port) and serve.poll() is None
+        seen += psutil.Process(serve.pid).children(recursive=True)
+        serve.send_signal(signal.SIGTERM)
+        serve.wait(timeout=45)
+        left = [p.cmdline() for p in seen if _alive(p)]
+    finally:
+        _kill_leftovers([*seen, psutil.Process(serve.pid)] if serve.poll() is None else seen)
+        serve.wait()
+        print(log_path.read_text())
+
+    assert serve.returncode == 0
+    assert not left, f"stopping serve left processes behind: {left}"
+    assert "The worker process exited with code -9" in log_path.read_text()
+    assert PhotoEmbedding.objects.count() == SERVE_PHOTOS
+    assert set(PhotoEmbedding.objects.values_list("photo_id", flat=True)) == {p.pk for p in photos}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_killed_web_server_comes_back_and_when_serve_itself_is_killed_nothing_it_started_lives_on(toy_model, tmp_path):
+    port = _free_port()
+    log_path = tmp_path / "serve.log"
+    serve = _start_serve(toy_model, port, log_path)
+    tree = []
+    try:
+        _wait_for(lambda: _web_answers(port), 60, "the web server")
+        web = _child_of(serve, "gunicorn")
+        tree += [web, *web.children()]
+        web.kill()
+        _wait_for(lambda: (_child_of(serve, "gunicorn") or web).pid != web.pid and _web_answers(port), 30, "the web server to come back")
+        assert not any(_alive(p) for p in tree), "the killed web server's workers live on"
+
+        # gunicorn and its worker; the cluster: qcluster, sentinel, pusher, monitor, one worker
+        _wait_for(lambda: len(psutil.Process(serve.pid).children(recursive=True)) >= 7, 30, "the whole tree")
+        tree += psutil.Process(serve.pid).children(recursive=True)
+        serve.kill()  # no chance to clean up: the kernel must take the children down
+        serve.wait()
+        _wait_for(lambda: not any(_alive(p) for p in tree), 20, "every process serve started to go")
+    finally:
+        _kill_leftovers([*tree, psutil.Process(serve.pid)] if serve.poll() is None else tree)
+        serve.wait()
+        print(log_path.read_text())
+
+
+@pytest.mark.django_db(transaction=True)
+def test_serve_stops_with_a_plain_message_when_the_web_server_cannot_start(toy_model):
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        serve = subprocess.run(
+            [sys.executable, str(ROOT / "manage.py"), "serve", "--port", str(port), "--no-worker"],
+            cwd=ROOT, env=_env(toy_model), capture_output=True, text=True, timeout=60,
+        )
+    assert serve.returncode == 1
+    assert "The web process could not start (exit code 1); stopping." in serve.stderr

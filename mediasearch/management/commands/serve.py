@@ -1,6 +1,15 @@
 """Run the whole gallery: database (embedded unless DATABASE_URL), migrations, web server and worker.
 
-Ctrl-C stops the web server and the worker; the embedded database stops when the last process using it exits.
+`serve` supervises two children, each in its own session (so, its own process group): the web server (gunicorn)
+and the worker (`manage.py worker`, the django-q2 cluster). When one dies, whatever is left of its process group
+(e.g. the cluster's orphaned workers) is killed and it is started again after a back-off: 1 s, doubling up to
+60 s, back to 1 s once it has run steadily for a minute. The other keeps running, so a worker crash never takes
+the site down. A child that fails (exit code above 0) on its very first run stops `serve`: a port in use or a
+bad setting will not fix itself.
+
+Ctrl-C or SIGTERM stops both: each is asked politely, and after a grace period its whole group is killed. If
+`serve` itself is killed, the kernel kills its children (PR_SET_PDEATHSIG), and the worker's processes die with
+their parents in turn. The embedded database stops when the last process using it exits.
 """
 
 from __future__ import annotations
@@ -10,62 +19,164 @@ import signal
 import subprocess
 import sys
 import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
 
 from django.conf import settings
 from django.core.management import call_command
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
+from django.db import connections
+
+from mediasearch.processes import death_signal_setter, has_exited, kill_group
+
+BACKOFF_FIRST = 1.0  # seconds before the first restart
+BACKOFF_MAX = 60.0
+STEADY_AFTER = 60.0  # a child that ran this long was fine: its next restart is quick again
+STOP_GRACE = 30.0  # seconds between asking the children to stop and killing their groups
+POLL = 0.2
+
+
+@dataclass
+class Child:
+    """One supervised program: how to start it, ask it to stop, and what the kernel sends it if `serve` dies."""
+
+    name: str
+    command: list[str]
+    stop_signal: signal.Signals
+    death_signal: signal.Signals
+    env: dict[str, str] | None = None  # None: serve's own environment
+    process: subprocess.Popen | None = None
+    started_at: float = 0.0
+    runs: int = 0
+    delay: float = BACKOFF_FIRST
+    restart_at: float = 0.0
+
+    def start(self) -> None:
+        self.process = subprocess.Popen(self.command, cwd=settings.BASE_DIR, env=self.env, start_new_session=True,
+                                        preexec_fn=death_signal_setter(self.death_signal))
+        self.started_at = time.monotonic()
+        self.runs += 1
+
+    @property
+    def running(self) -> bool:
+        return self.process is not None
 
 
 WEB_THREADS = 4  # per gunicorn worker
 
 
 class Command(BaseCommand):
-    help = "Migrate, then run the web server (gunicorn) and the django-q2 worker together until Ctrl-C."
+    help = ("Migrate, then run the web server (gunicorn) and the django-q2 worker together until Ctrl-C, "
+            "restarting either if it dies.")
 
     def add_arguments(self, parser):
         parser.add_argument("--host", default=os.environ.get("HOST", "127.0.0.1"))
         parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8000")))
         parser.add_argument("--web-workers", type=int, default=int(os.environ.get("WEB_WORKERS", "2")))
-        parser.add_argument("--no-worker", action="store_true", help="web server only (run qcluster elsewhere)")
+        parser.add_argument("--no-worker", action="store_true", help="web server only (run `manage.py worker` elsewhere)")
 
     def handle(self, *args, host, port, web_workers, no_worker, **options):
         call_command("migrate", interactive=False, verbosity=0)
-        python = sys.executable
-        manage = str(settings.BASE_DIR / "manage.py")
-        commands = {
-            "web": [python, "-m", "gunicorn", "mediasearch.wsgi:application", "--config", "python:mediasearch.gunicorn_conf",
-                    "--bind", f"{host}:{port}",
-                    "--workers", str(web_workers), "--threads", str(WEB_THREADS), "--timeout", "120",
-                    "--access-logfile", "-", "--graceful-timeout", "10"],
-        }
-        if not no_worker:
-            commands["worker"] = [python, manage, "qcluster"]
-        # Each web worker's threads share a pool of warm connections (one per thread at most).
-        env = {"web": {**os.environ, "DATABASE_POOL": os.environ.get("DATABASE_POOL", str(WEB_THREADS))}}
-        children = {name: subprocess.Popen(cmd, cwd=settings.BASE_DIR, env=env.get(name)) for name, cmd in commands.items()}
-        shown = "localhost" if host in ("127.0.0.1", "0.0.0.0") else host
-        self.stdout.write(self.style.SUCCESS(f"MediaSearch is running at http://{shown}:{port}/  (Ctrl-C to stop)"))
+        connections.close_all()  # the supervisor itself needs no database connection
+        children = self._children(host=host, port=port, web_workers=web_workers, no_worker=no_worker)
         signal.signal(signal.SIGTERM, _raise_keyboard_interrupt)  # `kill` stops it as cleanly as Ctrl-C
+        if signal.getsignal(signal.SIGHUP) is not signal.SIG_IGN:  # and a closed terminal, unless run by nohup
+            signal.signal(signal.SIGHUP, _raise_keyboard_interrupt)
         try:
+            for child in children:
+                child.start()
+            shown = "localhost" if host in ("127.0.0.1", "0.0.0.0") else host
+            url = f"http://{shown}:{port}/"
+            self.stdout.write(f"Starting at {url}: each web process loads the search model first…")
+            announced = False
             while True:
-                for name, child in children.items():
-                    if child.poll() is not None:
-                        self.stderr.write(f"The {name} process exited with code {child.returncode}; stopping.")
-                        raise KeyboardInterrupt
-                time.sleep(0.5)
+                for child in children:
+                    self._supervise(child)
+                if not announced and _answers(f"http://{'127.0.0.1' if host == '0.0.0.0' else host}:{port}/accounts/login/"):
+                    announced = True
+                    self.stdout.write(self.style.SUCCESS(f"MediaSearch is running at {url}  (Ctrl-C to stop)"))
+                time.sleep(POLL)
         except KeyboardInterrupt:
             self.stdout.write("Stopping…")
         finally:
-            for child in children.values():
-                if child.poll() is None:
-                    child.send_signal(signal.SIGINT if child is children.get("worker") else signal.SIGTERM)
-            deadline = time.monotonic() + 30
-            for child in children.values():
-                try:
-                    child.wait(timeout=max(0.1, deadline - time.monotonic()))
-                except subprocess.TimeoutExpired:
-                    child.kill()
+            self._stop(children)
             self.stdout.write("Stopped.")
+
+    def _children(self, *, host: str, port: int, web_workers: int, no_worker: bool) -> list[Child]:
+        python = sys.executable
+        children = [Child(
+            name="web",
+            command=[python, "-m", "gunicorn", "mediasearch.wsgi:application",
+                     "--config", "python:mediasearch.gunicorn_conf",  # each worker warms up before it serves
+                     "--bind", f"{host}:{port}", "--workers", str(web_workers), "--threads", str(WEB_THREADS),
+                     "--timeout", "120", "--access-logfile", "-", "--graceful-timeout", "10"],
+            stop_signal=signal.SIGTERM, death_signal=signal.SIGTERM,  # gunicorn stops its own workers
+            # Each web worker's threads share a pool of warm database connections (one per thread at most).
+            env={**os.environ, "DATABASE_POOL": os.environ.get("DATABASE_POOL", str(WEB_THREADS))},
+        )]
+        if not no_worker:
+            children.append(Child(
+                name="worker", command=[python, str(settings.BASE_DIR / "manage.py"), "worker"],
+                stop_signal=signal.SIGTERM, death_signal=signal.SIGKILL,  # its processes follow (manage.py worker)
+            ))
+        return children
+
+    def _supervise(self, child: Child) -> None:
+        """Notice a child's death (clearing away its group), and start it again when its back-off is over."""
+        if child.running and has_exited(child.process.pid):
+            # Kill the group before reaping the leader: its id cannot have been reused yet.
+            leftovers = kill_group(child.process.pid)
+            code = child.process.wait()
+            ran = time.monotonic() - child.started_at
+            if child.runs == 1 and code > 0 and ran < STEADY_AFTER:
+                raise CommandError(f"The {child.name} process could not start (exit code {code}); stopping.")
+            if ran >= STEADY_AFTER:
+                child.delay = BACKOFF_FIRST
+            child.process = None
+            child.restart_at = time.monotonic() + child.delay
+            self.stderr.write(
+                f"The {child.name} process exited with code {code}"
+                + ("; killed what was left of its process group" if leftovers else "")
+                + f"; restarting it in {child.delay:g} s."
+            )
+            child.delay = min(child.delay * 2, BACKOFF_MAX)
+        if not child.running and time.monotonic() >= child.restart_at:
+            child.start()
+            if child.runs > 1:
+                self.stderr.write(f"Restarted the {child.name} process (pid {child.process.pid}).")
+
+    def _stop(self, children: list[Child]) -> None:
+        """Ask each running child to stop, wait up to the grace period, then kill every group (a second Ctrl-C
+        skips the wait)."""
+        running = [child for child in children if child.running]
+        try:
+            for child in running:
+                try:
+                    child.process.send_signal(child.stop_signal)
+                except ProcessLookupError:
+                    pass
+            deadline = time.monotonic() + STOP_GRACE
+            while time.monotonic() < deadline and not all(has_exited(child.process.pid) for child in running):
+                time.sleep(POLL)
+        except KeyboardInterrupt:
+            self.stdout.write("Killing the web server and the worker now.")
+        finally:
+            for child in running:
+                kill_group(child.process.pid)  # stragglers of a clean exit too
+                child.process.wait()
+                child.process = None
+
+
+def _answers(url: str) -> bool:
+    """Whether the web server answers a request (its workers warm up before they take one)."""
+    try:
+        with urllib.request.urlopen(url, timeout=POLL * 5):
+            return True
+    except urllib.error.HTTPError:
+        return True  # an answer all the same (e.g. 400 when ALLOWED_HOSTS names only the public host)
+    except (OSError, ValueError):
+        return False
 
 
 def _raise_keyboard_interrupt(signum, frame):
