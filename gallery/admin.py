@@ -217,13 +217,11 @@ class PhotoAdmin(admin.ModelAdmin):
         return _tag_action(self, request, queryset, verb="removed from", service=photos_tag_remove)
 
 
-@admin.register(FileRemoval)
-class FileRemovalAdmin(admin.ModelAdmin):
-    """Files waiting to be deleted from storage. A row that stays says why; the sweep keeps trying
-    (or `manage.py remove_queued_files`). Read-only: deleting a row here would forget the file."""
+class ReadOnlyModelAdmin(admin.ModelAdmin):
+    """A list kept by the program itself: shown, never added to or edited here; deleting rows only where
+    `can_delete` says so."""
 
-    list_display = ["storage_name", "created_at", "attempts", "last_attempt_at", "last_error"]
-    readonly_fields = list_display
+    can_delete = False
 
     def has_add_permission(self, request) -> bool:
         return False
@@ -232,4 +230,13 @@ class FileRemovalAdmin(admin.ModelAdmin):
         return False
 
     def has_delete_permission(self, request, obj=None) -> bool:
-        return False
+        return self.can_delete and super().has_delete_permission(request, obj)
+
+
+@admin.register(FileRemoval)
+class FileRemovalAdmin(ReadOnlyModelAdmin):
+    """Files waiting to be deleted from storage. A row that stays says why; the sweep keeps trying
+    (or `manage.py remove_queued_files`). Read-only: deleting a row here would forget the file."""
+
+    list_display = ["storage_name", "created_at", "attempts", "last_attempt_at", "last_error"]
+    readonly_fields = list_display

@@ -4,6 +4,7 @@ from django import forms
 from django.contrib import admin
 from django.utils.html import format_html
 
+from gallery.admin import ReadOnlyModelAdmin
 from gallery.selectors import family_status_counts
 from search.models import EmbeddingModel, IndexedFamily, IndexedPhoto, SearchPreferences, Synonym, WorkLease
 from search.services import photos_retry
@@ -19,17 +20,8 @@ class EmbeddingModelAdmin(admin.ModelAdmin):
 
 
 @admin.register(IndexedFamily)
-class IndexedFamilyAdmin(admin.ModelAdmin):
+class IndexedFamilyAdmin(ReadOnlyModelAdmin):
     list_display = ["name", "progress", "pending", "processing", "ready", "failed"]
-
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
 
     def _counts(self, family):
         if getattr(family, "_counts", None) is None:
@@ -57,18 +49,12 @@ class IndexedFamilyAdmin(admin.ModelAdmin):
 
 
 @admin.register(IndexedPhoto)
-class IndexedPhotoAdmin(admin.ModelAdmin):
+class IndexedPhotoAdmin(ReadOnlyModelAdmin):
     list_display = ["__str__", "family", "status", "status_reason", "embed_attempts", "status_changed_at"]
     list_filter = ["status", "family"]
     search_fields = ["title", "original_filename", "status_reason"]
     actions = ["retry"]
-    list_select_related = ["family"]
-
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
+    list_select_related = ["family"]  # photos are deleted from the Photo admin, which also removes their files
 
     @admin.action(description="Retry embedding of the selected photos")
     def retry(self, request, queryset):
@@ -77,18 +63,13 @@ class IndexedPhotoAdmin(admin.ModelAdmin):
 
 
 @admin.register(WorkLease)
-class WorkLeaseAdmin(admin.ModelAdmin):
+class WorkLeaseAdmin(ReadOnlyModelAdmin):
     """What each worker holds right now, and until when (read only: the workers keep these themselves)."""
 
     list_display = ["kind", "object_id", "owner", "expires_at"]
     list_filter = ["kind"]
     search_fields = ["owner"]
-
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
+    can_delete = True
 
 
 class SynonymForm(forms.ModelForm):

@@ -49,3 +49,12 @@ def artifacts() -> Path:
     ARTIFACTS.mkdir(exist_ok=True)
     return ARTIFACTS
 
+
+
+def sign_in(page, live_server, username: str, password: str = "correct horse battery") -> None:
+    """Sign in through the sign-in page, as a person would, and land on the timeline."""
+    page.goto(live_server.url + "/accounts/login/")
+    page.fill("#id_username", username)
+    page.fill("#id_password", password)
+    page.click("button[type=submit]")
+    page.wait_for_url(live_server.url + "/")

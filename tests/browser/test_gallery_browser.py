@@ -7,7 +7,7 @@ from django.contrib.auth import get_user_model
 
 from gallery.models import Family, Membership, Photo
 from tests import images
-from tests.browser.conftest import CHROMIUM, HAVE_CHROMIUM
+from tests.browser.conftest import CHROMIUM, HAVE_CHROMIUM, sign_in
 from tests.factories import FamilyFactory, MembershipFactory, UserFactory
 
 pytestmark = [
@@ -121,14 +121,6 @@ def test_member_signs_in_uploads_with_progress_and_sees_thumbnails(live_server, 
         "meadow.png", "sunset.jpg"]
 
 
-def _sign_in(page, live_server, username: str) -> None:
-    page.goto(live_server.url + "/accounts/login/")
-    page.fill("#id_username", username)
-    page.fill("#id_password", "correct horse battery")
-    page.click("button[type=submit]")
-    page.wait_for_url(live_server.url + "/")
-
-
 def _files(*names: str) -> list[dict]:
     return [{"name": name, "mimeType": "image/jpeg", "buffer": images.jpeg(colour=(20 * n, 90, 200 - 20 * n), size=(64, 48))}
             for n, name in enumerate(names)]
@@ -143,7 +135,7 @@ def test_upload_starts_on_the_last_used_family_and_uses_tags_typed_after_choosin
     from tests.factories import photo_factory
     photo_factory(family=smiths, user=carol)  # her last upload went to the Smiths
 
-    _sign_in(page, live_server, "carol")
+    sign_in(page, live_server, "carol")
     page.goto(live_server.url + "/upload/")
     assert page.locator("input[name=family]:checked").get_attribute("data-name") == "Smiths"
     assert page.locator("#upload-target").inner_text() == "Smiths"
@@ -166,7 +158,7 @@ def test_at_most_three_in_flight_failures_say_why_in_plain_words_and_retry(live_
     family = FamilyFactory(name="Smiths")
     dave = UserFactory(username="dave")
     MembershipFactory(family=family, user=dave)
-    _sign_in(page, live_server, "dave")
+    sign_in(page, live_server, "dave")
     page.goto(live_server.url + "/upload/")
 
     held, seen, retried = [], [], []
@@ -228,7 +220,7 @@ def test_with_several_families_and_no_history_nothing_is_sent_until_a_family_is_
     erin = UserFactory(username="erin")
     MembershipFactory(family=aardvarks, user=erin)
     MembershipFactory(family=cousins, user=erin)
-    _sign_in(page, live_server, "erin")
+    sign_in(page, live_server, "erin")
     page.goto(live_server.url + "/upload/")
     assert page.locator("input[name=family]:checked").count() == 0
     assert page.locator("#upload-target").inner_text() == "Choose a family above"

@@ -11,7 +11,7 @@ import pytest
 from gallery.models import Membership, Photo
 from gallery.services import UploadResult, photo_create_from_bytes
 from search.tests.conftest import shape_png, toy_model  # noqa: F401 - toy_model is a fixture
-from tests.browser.conftest import CHROMIUM, HAVE_CHROMIUM
+from tests.browser.conftest import CHROMIUM, HAVE_CHROMIUM, sign_in
 from tests.factories import FamilyFactory, MembershipFactory, UserFactory
 from tests.queue import run_queued_tasks
 
@@ -78,7 +78,7 @@ def _check(page, width: int, name: str, artifacts, prefix: str) -> None:
         assert page.evaluate(SMALL_TARGETS) == [], f"{name}: tap targets under 40 px"
 
 
-def _sign_in(browser, live_server, options: dict):
+def _signed_in_page(browser, live_server, options: dict):
     context = browser.new_context(**options)
     context.set_default_timeout(10_000)
     page = context.new_page()
@@ -88,11 +88,7 @@ def _sign_in(browser, live_server, options: dict):
     missing: list[str] = []  # e.g. a favicon the page points at but the site does not have
     page.on("response", lambda response: missing.append(response.url) if response.status == 404 else None)
     page.missing = missing
-    page.goto(live_server.url + "/accounts/login/")
-    page.fill("#id_username", "grandma")
-    page.fill("#id_password", "correct horse battery")
-    page.click("button[type=submit]")
-    page.wait_for_url(live_server.url + "/")
+    sign_in(page, live_server, "grandma")
     return context, page
 
 
@@ -177,7 +173,7 @@ def test_every_page_fits_a_390_px_phone(live_server, browser, artifacts, toy_mod
     _check(signin, PHONE_WIDTH, "signin", artifacts, "mobile")
     anonymous.close()
 
-    context, page = _sign_in(browser, live_server, PHONE)
+    context, page = _signed_in_page(browser, live_server, PHONE)
 
     # The menu folds behind one control, opens on a tap, and its links are finger-sized and on the screen.
     nav = page.locator("header nav")
@@ -207,7 +203,7 @@ def test_every_page_fits_a_390_px_phone(live_server, browser, artifacts, toy_mod
 @pytest.mark.django_db(transaction=True)
 def test_desktop_keeps_the_menu_and_filters_open(live_server, browser, artifacts, toy_model):
     hendersons, photos, long_one = _make_gallery()
-    context, page = _sign_in(browser, live_server, DESKTOP)
+    context, page = _signed_in_page(browser, live_server, DESKTOP)
 
     assert not page.locator("details.menu > summary").is_visible()
     assert page.locator("header nav").is_visible()

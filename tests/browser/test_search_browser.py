@@ -12,7 +12,7 @@ from gallery.models import Membership, Photo
 from gallery.services import UploadResult, photo_create_from_bytes
 from search.models import SearchPreferences
 from search.tests.conftest import shape_png, toy_model  # noqa: F401 - toy_model is a fixture
-from tests.browser.conftest import CHROMIUM, HAVE_CHROMIUM
+from tests.browser.conftest import CHROMIUM, HAVE_CHROMIUM, sign_in
 from tests.factories import FamilyFactory, MembershipFactory, UserFactory
 from tests.queue import run_queued_tasks
 
@@ -63,11 +63,7 @@ def test_search_as_you_type_explain_and_preferences_preview(live_server, page, a
     run_queued_tasks()
     assert set(Photo.objects.values_list("status", flat=True)) == {Photo.Status.READY}
 
-    page.goto(live_server.url + "/accounts/login/")
-    page.fill("#id_username", "alice")
-    page.fill("#id_password", "correct horse battery")
-    page.click("button[type=submit]")
-    page.wait_for_url(live_server.url + "/")
+    sign_in(page, live_server, "alice")
 
     # --- search as you type -------------------------------------------------------------------
     page.goto(live_server.url + "/search/")

@@ -7,7 +7,7 @@ import pytest
 
 from gallery.models import Membership, Photo, Tag
 from tests import images
-from tests.browser.conftest import CHROMIUM, HAVE_CHROMIUM
+from tests.browser.conftest import CHROMIUM, HAVE_CHROMIUM, sign_in
 from tests.factories import FamilyFactory, MembershipFactory, UserFactory
 
 pytestmark = [
@@ -20,11 +20,7 @@ pytestmark = [
 def test_six_files_with_new_tags_all_save_when_the_script_sends_them_three_at_a_time(live_server, page, artifacts):
     family = FamilyFactory(name="Smiths")
     MembershipFactory(family=family, user=UserFactory(username="bob"), role=Membership.Role.ADMIN)
-    page.goto(live_server.url + "/accounts/login/")
-    page.fill("#id_username", "bob")
-    page.fill("#id_password", "correct horse battery")
-    page.click("button[type=submit]")
-    page.wait_for_url(live_server.url + "/")
+    sign_in(page, live_server, "bob")
     page.goto(live_server.url + "/upload/")
 
     # Hold each wave of three requests at the network and release it at once, so they reach the server together.
