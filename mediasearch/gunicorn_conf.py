@@ -8,3 +8,8 @@ def post_worker_init(worker) -> None:
     from search.warmup import warm_up
 
     warm_up()
+
+
+# gunicorn's control socket (for `gunicornc`) defaults to one path per machine ($XDG_RUNTIME_DIR/gunicorn.ctl), shared
+# by every gunicorn on it; serve supervises the web server itself and needs none.
+control_socket_disable = True
