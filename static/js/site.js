@@ -33,4 +33,13 @@
       if (!menu.contains(e.target)) menu.open = false;
     });
   });
+
+  // Back/Forward: htmx restores the page from its history cache, where a text box holds whatever it held when
+  // the snapshot was taken. The address is the truth: put each text box of a GET form back to its value there.
+  document.addEventListener("htmx:historyRestore", () => {
+    const params = new URLSearchParams(location.search);
+    document.querySelectorAll("form[method=get] input[type=search], form[method=get] input[type=text]").forEach((input) => {
+      if (input.name) input.value = params.get(input.name) || "";
+    });
+  });
 })();

@@ -191,3 +191,26 @@ def test_an_admin_adds_a_family_synonym_and_the_next_search_uses_it(live_server,
     first.locator("details.explain summary").click()
     assert "“red circle”" in first.locator("details.explain").inner_text()
     assert page.js_errors == []
+
+
+@pytest.mark.django_db(transaction=True)
+def test_back_and_forward_put_the_query_of_the_address_back_in_the_search_box(live_server, page, alice):
+    sign_in(page, live_server, "alice")
+    page.goto(live_server.url + "/search/")
+    box = page.locator("input[name=q]")
+    for query in ("red circle", "blue square"):
+        box.fill(query)
+        page.wait_for_url(lambda url, query=query: _query_of(url) == query)
+    page.go_back()
+    page.wait_for_url(lambda url: _query_of(url) == "red circle")
+    page.wait_for_function("() => document.querySelector('input[name=q]').value === 'red circle'")
+    page.go_forward()
+    page.wait_for_url(lambda url: _query_of(url) == "blue square")
+    page.wait_for_function("() => document.querySelector('input[name=q]').value === 'blue square'")
+    assert page.js_errors == []
+
+
+def _query_of(url: str) -> str:
+    from urllib.parse import parse_qs, urlparse
+
+    return parse_qs(urlparse(url).query).get("q", [""])[0]

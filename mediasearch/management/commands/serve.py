@@ -81,6 +81,7 @@ class Command(BaseCommand):
         connections.close_all()  # the supervisor itself needs no database connection
         children = self._children(host=host, port=port, web_workers=web_workers, no_worker=no_worker)
         signal.signal(signal.SIGTERM, _raise_keyboard_interrupt)  # `kill` stops it as cleanly as Ctrl-C
+        signal.signal(signal.SIGINT, _raise_keyboard_interrupt)  # also when started in the background (SIGINT ignored)
         if signal.getsignal(signal.SIGHUP) is not signal.SIG_IGN:  # and a closed terminal, unless run by nohup
             signal.signal(signal.SIGHUP, _raise_keyboard_interrupt)
         try:
