@@ -96,7 +96,7 @@ def _when_where(ids: list[int]) -> dict[int, str]:
         "family__default_country")
     words = {}
     for pk, taken_at, latitude, city, region, country, country_code, default_country in rows:
-        day = timezone.localtime(taken_at).date()
+        day = timezone.localtime(taken_at, timezone.get_default_timezone()).date()  # as EXIF dates are read
         when = date_words(day=day, latitude=latitude, country_code=country_code or default_country)
         words[pk] = " ".join([part for part in (city, region, country) if part] + when)
     return words
