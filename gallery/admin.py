@@ -81,6 +81,8 @@ class FamilyAdmin(admin.ModelAdmin):
     list_display = ["name", "member_count", "photo_count", "created_at"]
     search_fields = ["name"]
     inlines = [MembershipInline]
+    # Set on the family page, through the service that also renews the photos' holiday words.
+    readonly_fields = ["default_country"]
 
     # Through the service: the files of the family's photos go to the removal queue, not astray.
     def delete_model(self, request, obj):
@@ -152,7 +154,8 @@ class PhotoAdmin(admin.ModelAdmin):
     list_select_related = ["family", "uploaded_by"]
     readonly_fields = [
         "preview", "family", "uploaded_by", "original_filename", "mime_type", "file_size", "width", "height",
-        "taken_at", "taken_at_source", "camera_make", "camera_model", "latitude", "longitude", "sha256", "phash",
+        "taken_at", "taken_at_source", "camera_make", "camera_model", "latitude", "longitude",
+        "place_city", "place_region", "place_country", "place_country_code", "sha256", "phash",
         "uploaded_at", "status", "status_reason", "embed_attempts",
     ]
     fields = ["preview", "title", "description", "tags", *readonly_fields[1:]]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import serializers, status
 from rest_framework.exceptions import PermissionDenied, ValidationError
 from rest_framework.pagination import PageNumberPagination
@@ -21,6 +21,13 @@ class FamilyOutputSerializer(serializers.Serializer):
     id = serializers.IntegerField()
     name = serializers.CharField()
     photo_count = serializers.IntegerField()
+
+
+class PlaceSerializer(serializers.Serializer):
+    city = serializers.CharField(source="place_city")
+    region = serializers.CharField(source="place_region")
+    country = serializers.CharField(source="place_country")
+    country_code = serializers.CharField(source="place_country_code")
 
 
 class PhotoOutputSerializer(serializers.Serializer):
@@ -40,6 +47,7 @@ class PhotoOutputSerializer(serializers.Serializer):
     camera_model = serializers.CharField()
     latitude = serializers.FloatField(allow_null=True)
     longitude = serializers.FloatField(allow_null=True)
+    place = serializers.SerializerMethodField(help_text="Where the GPS position is (offline GeoNames); null when unknown")
     sha256 = serializers.CharField()
     phash = serializers.CharField()
     uploaded_by = serializers.CharField(source="uploaded_by.username", allow_null=True, default=None)
@@ -50,6 +58,10 @@ class PhotoOutputSerializer(serializers.Serializer):
     thumbnail_url = serializers.SerializerMethodField()
     display_url = serializers.SerializerMethodField(help_text="An upright JPEG within DISPLAY_SIZE² that every browser shows")
     original_url = serializers.SerializerMethodField()
+
+    @extend_schema_field(PlaceSerializer(allow_null=True))
+    def get_place(self, photo: Photo) -> dict | None:
+        return PlaceSerializer(photo).data if photo.place_country_code else None
 
     def get_tags(self, photo: Photo) -> list[str]:
         return [tag.name for tag in photo.tags.all()]

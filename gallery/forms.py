@@ -25,6 +25,18 @@ class FirstAdminForm(forms.Form):
         return data
 
 
+class DefaultCountryForm(forms.Form):
+    default_country = forms.ChoiceField(
+        required=False, label="Default country",
+        help_text="Its public holidays name the dates of photos without GPS (search “christmas”).")
+
+    def __init__(self, *args, **kwargs):
+        from gallery.places import country_choices
+
+        super().__init__(*args, **kwargs)
+        self.fields["default_country"].choices = [("", "None")] + country_choices()
+
+
 class FamilyForm(forms.Form):
     name = forms.CharField(max_length=100, label="Family name")
 

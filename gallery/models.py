@@ -10,6 +10,8 @@ class Family(models.Model):
     name = models.CharField(max_length=100, unique=True)
     created_at = models.DateTimeField(auto_now_add=True)
     members = models.ManyToManyField(settings.AUTH_USER_MODEL, through="Membership", related_name="families")
+    # ISO 3166 code whose public holidays name the dates of photos without a place (blank: none).
+    default_country = models.CharField(max_length=2, blank=True)
 
     class Meta:
         ordering = ["name"]
@@ -105,6 +107,13 @@ class Photo(models.Model):
     camera_model = models.CharField(max_length=100, blank=True)
     latitude = models.FloatField(null=True, blank=True)
     longitude = models.FloatField(null=True, blank=True)
+    # Where the GPS position is, reverse-geocoded offline (gallery.places); blank when unknown.
+    place_city = models.CharField(max_length=200, blank=True)
+    place_region = models.CharField(max_length=200, blank=True)
+    place_country = models.CharField(max_length=100, blank=True)
+    place_country_code = models.CharField(max_length=2, blank=True, db_index=True)
+    # Whether the position has been looked up (a position at sea has none): fill_places and the sweep skip these.
+    place_checked = models.BooleanField(default=False)
     sha256 = models.CharField(max_length=64)
     phash = models.CharField(max_length=16, blank=True)
     uploaded_at = models.DateTimeField(auto_now_add=True)
@@ -121,6 +130,8 @@ class Photo(models.Model):
             models.Index(fields=["family", "-taken_at", "-id"], name="photo_family_timeline"),
             # The sweep looks for photos still lacking a display rendition every few minutes: keep that cheap.
             models.Index(fields=["id"], name="photo_lacking_display", condition=models.Q(display="")),
+            models.Index(fields=["id"], name="photo_lacking_place",
+                         condition=models.Q(place_checked=False, latitude__isnull=False)),
         ]
         ordering = ["-taken_at", "-id"]
 
@@ -129,6 +140,11 @@ class Photo(models.Model):
 
     def get_absolute_url(self) -> str:
         return reverse("gallery:photo_detail", args=[self.pk])
+
+    @property
+    def place_label(self) -> str:
+        """"Lisbon, Lisbon, Portugal": city, region, country, as far as known."""
+        return ", ".join(part for part in (self.place_city, self.place_region, self.place_country) if part)
 
     @property
     def thumbnail_url(self) -> str:

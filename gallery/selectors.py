@@ -101,6 +101,14 @@ def family_uploaders(*, user: AbstractBaseUser):
     return get_user_model().objects.filter(photos__family__in=families).distinct().order_by("username")
 
 
+def place_countries(*, user: AbstractBaseUser) -> list[tuple[str, str]]:
+    """(code, name) of the countries where photos of the user's families were taken, by name."""
+    families = Family.objects.filter(memberships__user=user)
+    rows = (Photo.objects.filter(family__in=families).exclude(place_country_code="")
+            .values_list("place_country_code", "place_country").distinct())
+    return sorted(set(rows), key=lambda row: row[1])
+
+
 def family_status_counts(*, family: Family) -> dict[str, int]:
     counts = dict.fromkeys(Photo.Status.values, 0)
     for row in family.photos.values("status").annotate(n=Count("id")):

@@ -29,6 +29,7 @@ from gallery.images import (
     EXTENSIONS, ImageBusy, ImageRejected, decode_upright, encode_display, inspect_image, read_limited, sha256_of,
 )
 from gallery.models import Family, Membership, Photo, Tag
+from gallery.places import country_name, place_for
 from gallery.signals import photos_added, photos_changed
 from gallery.text import without_nul
 
@@ -48,8 +49,24 @@ def family_create(*, name: str, admin: AbstractBaseUser) -> Family:
         raise ValidationError("A family needs a name.")
     if Family.objects.filter(name__iexact=name).exists():
         raise ValidationError(f"A family called “{name}” already exists.")
-    family = Family.objects.create(name=name)
+    default_country = settings.DEFAULT_COUNTRY if country_name(settings.DEFAULT_COUNTRY) else ""
+    family = Family.objects.create(name=name, default_country=default_country)
     Membership.objects.create(family=family, user=admin, role=Membership.Role.ADMIN)
+    return family
+
+
+@transaction.atomic
+def family_default_country_set(*, family: Family, country_code: str) -> Family:
+    """The country whose holidays name the dates of this family's photos without a place ('' for none)."""
+    code = (country_code or "").strip().upper()
+    if code and not country_name(code):
+        raise ValidationError(f"“{country_code}” is not a country code.")
+    if family.default_country != code:
+        family.default_country = code
+        family.save(update_fields=["default_country"])
+        # Their dates' holiday words change: their search documents are rebuilt.
+        ids = list(family.photos.filter(place_country_code="").values_list("pk", flat=True))
+        photos_changed.send(sender=Photo, photo_ids=ids)
     return family
 
 
@@ -262,6 +279,7 @@ def _photo_store(*, family, uploaded_by, data, filename, info, tags, description
         sha256=info.sha256,
         phash=info.phash,
     )
+    _place_set(photo)
     # The stored name is the content hash: the user's file name may be hostile or collide.
     photo_files_write(photo, {
         "original": (f"{info.sha256}.{EXTENSIONS[info.mime_type]}", data),
@@ -472,6 +490,45 @@ def photos_display_sweep(*, limit: int | None = None) -> RenditionReport:
     limit = settings.RENDITION_SWEEP_LIMIT if limit is None else limit
     batch = photos_lacking_display().exclude(status=Photo.Status.FAILED)[:limit]
     return photos_display_fill(photos=list(batch))
+
+
+# --- places -------------------------------------------------------------------------------------
+
+
+def _place_set(photo: Photo) -> None:
+    """Fill the photo's place from its GPS position (in memory; the caller saves)."""
+    place = place_for(latitude=photo.latitude, longitude=photo.longitude)
+    photo.place_city = place.city if place else ""
+    photo.place_region = place.region if place else ""
+    photo.place_country = place.country if place else ""
+    photo.place_country_code = place.country_code if place else ""
+    photo.place_checked = photo.latitude is not None
+
+
+def photos_lacking_place():
+    """Photos with a GPS position not yet looked up (stored before places existed)."""
+    return Photo.objects.filter(place_checked=False, latitude__isnull=False, longitude__isnull=False).order_by("pk")
+
+
+PLACE_FIELDS = ("place_city", "place_region", "place_country", "place_country_code", "place_checked")
+
+
+@transaction.atomic
+def photos_place_fill(*, photos: Iterable[Photo]) -> int:
+    """Reverse-geocode these photos' positions and announce the change (their search documents name the
+    place). Returns how many were looked up."""
+    photos = [photo for photo in photos if photo.latitude is not None and photo.longitude is not None]
+    for photo in photos:
+        _place_set(photo)
+    Photo.objects.bulk_update(photos, PLACE_FIELDS)
+    photos_changed.send(sender=Photo, photo_ids=[photo.pk for photo in photos])
+    return len(photos)
+
+
+def photos_place_sweep(*, limit: int | None = None) -> int:
+    """The periodic sweep's share: places for up to PLACE_SWEEP_LIMIT photos lacking one."""
+    limit = settings.PLACE_SWEEP_LIMIT if limit is None else limit
+    return photos_place_fill(photos=list(photos_lacking_place().only("pk", "latitude", "longitude")[:limit]))
 
 
 def photos_metadata_edited(*, photo_ids: Iterable[int]) -> None:

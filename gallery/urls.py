@@ -16,5 +16,6 @@ urlpatterns = [
     path("families/", families.family_index, name="families"),
     path("families/<int:family_id>/", families.family_detail, name="family_detail"),
     path("families/<int:family_id>/members/", families.member_add, name="member_add"),
+    path("families/<int:family_id>/country/", families.default_country_set, name="default_country"),
     path("families/<int:family_id>/members/<int:user_id>/remove/", families.member_remove, name="member_remove"),
 ]

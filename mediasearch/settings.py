@@ -174,6 +174,10 @@ THUMBNAIL_SIZE = env_int("THUMBNAIL_SIZE", 400)
 DISPLAY_SIZE = env_int("DISPLAY_SIZE", 2048)
 # Photos the periodic sweep gives a missing display rendition each time it runs.
 RENDITION_SWEEP_LIMIT = env_int("RENDITION_SWEEP_LIMIT", 50)
+# Places: how many photos with GPS but no place name yet each periodic sweep reverse-geocodes.
+PLACE_SWEEP_LIMIT = env_int("PLACE_SWEEP_LIMIT", 500)
+# ISO 3166 code a new family starts with as its default country (holidays for photos without GPS); blank: none.
+DEFAULT_COUNTRY = os.environ.get("DEFAULT_COUNTRY", "").strip().upper()
 GALLERY_PAGE_SIZE = env_int("GALLERY_PAGE_SIZE", 48)
 # Uploaded files above this size go to a temp file instead of memory.
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024

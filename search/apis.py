@@ -59,6 +59,9 @@ class SearchApi(APIView):
         family = serializers.IntegerField(required=False)
         uploader = serializers.IntegerField(required=False)
         tag = serializers.CharField(required=False, max_length=64)
+        country = serializers.RegexField(r"^[A-Za-z]{2}$", required=False, help_text="ISO 3166 code of the photo's place",
+                                         error_messages={"invalid": "A country is a two-letter code, like PT."})
+        place = serializers.CharField(required=False, max_length=100, help_text="part of the place's city, region or country")
         taken_after = serializers.DateField(required=False)
         taken_before = serializers.DateField(required=False)
         sort = serializers.ChoiceField(choices=list(SORTS), required=False)
@@ -82,6 +85,7 @@ class SearchApi(APIView):
         v = data.validated_data
         response = search_photos(user=request.user, params=SearchParams(
             query=v["q"], family_id=v.get("family"), uploader_id=v.get("uploader"), tag=v.get("tag"),
+            country=v.get("country"), place=v.get("place"),
             taken_after=v.get("taken_after"), taken_before=v.get("taken_before"), sort=v.get("sort"),
             limit=v["limit"], min_score=v.get("min_score"),
         ))

@@ -43,6 +43,8 @@ class SearchParams:
     family_id: int | None = None
     uploader_id: int | None = None
     tag: str | None = None
+    country: str | None = None  # ISO code of the photo's place
+    place: str | None = None  # part of its "city, region, country"
     taken_after: date | None = None
     taken_before: date | None = None
     sort: str | None = None  # None: the user's default
@@ -218,6 +220,13 @@ def _filters(params: SearchParams) -> tuple[str, dict]:
             "WHERE pt.photo_id = p.id AND lower(t.name) = lower(%(scope_tag)s))"
         )
         values["scope_tag"] = params.tag
+    if params.country:
+        clauses.append("p.place_country_code = upper(%(scope_country)s)")
+        values["scope_country"] = params.country
+    if params.place:
+        clauses.append("strpos(lower(unaccent(concat_ws(', ', p.place_city, p.place_region, p.place_country))), "
+                       "lower(unaccent(%(scope_place)s))) > 0")
+        values["scope_place"] = params.place
     if params.taken_after:
         clauses.append("p.taken_at >= %(scope_after)s")
         values["scope_after"] = _day_start(params.taken_after)

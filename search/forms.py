@@ -13,15 +13,18 @@ class SearchForm(forms.Form):
     family = forms.TypedChoiceField(required=False, coerce=int, empty_value=None)
     uploader = forms.TypedChoiceField(required=False, coerce=int, empty_value=None)
     tag = forms.CharField(required=False, max_length=64)
+    country = forms.ChoiceField(required=False)
+    place = forms.CharField(required=False, max_length=100, strip=True)
     after = forms.DateField(required=False, label="Taken from", widget=forms.DateInput(attrs={"type": "date"}))
     before = forms.DateField(required=False, label="Taken until", widget=forms.DateInput(attrs={"type": "date"}))
     sort = forms.ChoiceField(required=False, choices=[("", "Default"), *SearchPreferences.Sort.choices])
     show_hidden = forms.BooleanField(required=False)
 
-    def __init__(self, *args, families=(), uploaders=(), **kwargs):
+    def __init__(self, *args, families=(), uploaders=(), countries=(), **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["family"].choices = [("", "All my families")] + [(f.pk, f.name) for f in families]
         self.fields["uploader"].choices = [("", "Anyone")] + [(u.pk, u.username) for u in uploaders]
+        self.fields["country"].choices = [("", "Anywhere")] + list(countries)
 
     def params(self) -> SearchParams:
         data = self.cleaned_data if self.is_valid() else {}
@@ -33,6 +36,8 @@ class SearchForm(forms.Form):
             family_id=data.get("family"),
             uploader_id=data.get("uploader"),
             tag=data.get("tag") or None,
+            country=data.get("country") or None,
+            place=data.get("place") or None,
             taken_after=data.get("after"),
             taken_before=data.get("before"),
             sort=data.get("sort") or None,

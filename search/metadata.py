@@ -4,6 +4,8 @@ s_meta(i) = max(ts_rank_cd(document, query, 32), TYPO_WEIGHT · typo(i))
 where plain words are OR-ed (see _tsquery) and websearch syntax is honoured as written.
 ts_rank_cd with normalisation 32 is rank / (rank + 1): already squashed into [0, 1). Field weights:
 tags A (1.0), title B (0.4), description C (0.2), file name D (0.1), PostgreSQL's defaults.
+Place and date words ("lisbon portugal december winter 2023 christmas day", see _when_where) weigh D too: they
+are true of the photo but say little about what it shows, so a tag or title naming the query ranks higher.
 
 Typos: each family keeps a vocabulary of the words in its photos' metadata (SearchWord). A query word
 that is not in the vocabulary is matched, by trigram similarity, to the closest vocabulary words
@@ -20,7 +22,10 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 from django.db import connection
+from django.utils import timezone
 
+from gallery.date_words import date_words
+from gallery.models import Photo
 from search.models import PhotoDocument, SearchWord
 
 TEXT_CONFIG = "english"
@@ -45,6 +50,7 @@ def documents_refresh(photo_ids: Iterable[int]) -> None:
     ids = list(photo_ids)
     if not ids:
         return
+    when_where = _when_where(ids)
     with connection.cursor() as cursor:
         cursor.execute(
             f"""
@@ -53,11 +59,13 @@ def documents_refresh(photo_ids: Iterable[int]) -> None:
                    setweight(to_tsvector(%(cfg)s, unaccent(coalesce(t.names, ''))), 'A')
                 || setweight(to_tsvector(%(cfg)s, unaccent(p.title)), 'B')
                 || setweight(to_tsvector(%(cfg)s, unaccent(p.description)), 'C')
-                || setweight(to_tsvector(%(cfg)s, unaccent(regexp_replace(p.original_filename, '[._-]+', ' ', 'g'))), 'D'),
+                || setweight(to_tsvector(%(cfg)s, unaccent(regexp_replace(p.original_filename, '[._-]+', ' ', 'g'))), 'D')
+                || setweight(to_tsvector(%(cfg)s, unaccent(coalesce(ww.words, ''))), 'D'),
                    lower(unaccent(concat_ws(' ', t.names, p.title, p.description,
-                                            regexp_replace(p.original_filename, '[._-]+', ' ', 'g')))),
+                                            regexp_replace(p.original_filename, '[._-]+', ' ', 'g'), ww.words))),
                    now()
             FROM gallery_photo p
+            LEFT JOIN unnest(%(ww_ids)s::bigint[], %(ww_words)s::text[]) AS ww(photo_id, words) ON ww.photo_id = p.id
             LEFT JOIN LATERAL (
                 SELECT string_agg(tag.name, ' ') AS names
                 FROM gallery_photo_tags pt JOIN gallery_tag tag ON tag.id = pt.tag_id
@@ -67,7 +75,7 @@ def documents_refresh(photo_ids: Iterable[int]) -> None:
             ON CONFLICT (photo_id) DO UPDATE
                SET document = EXCLUDED.document, words = EXCLUDED.words, updated_at = EXCLUDED.updated_at
             """,
-            {"cfg": TEXT_CONFIG, "ids": ids},
+            {"cfg": TEXT_CONFIG, "ids": ids, "ww_ids": list(when_where), "ww_words": list(when_where.values())},
         )
         cursor.execute(
             f"""
@@ -78,6 +86,20 @@ def documents_refresh(photo_ids: Iterable[int]) -> None:
             """,
             {"ids": ids, "shortest": MIN_WORD_LENGTH, "longest": MAX_WORD_LENGTH},
         )
+
+
+def _when_where(ids: list[int]) -> dict[int, str]:
+    """Each photo's place and date in words: city, region, country; month, season, year and the public holidays
+    of its country (the photo's place, else its family's default country) on its local date."""
+    rows = Photo.objects.filter(pk__in=ids).values_list(
+        "pk", "taken_at", "latitude", "place_city", "place_region", "place_country", "place_country_code",
+        "family__default_country")
+    words = {}
+    for pk, taken_at, latitude, city, region, country, country_code, default_country in rows:
+        day = timezone.localtime(taken_at, timezone.get_default_timezone()).date()  # as EXIF dates are read
+        when = date_words(day=day, latitude=latitude, country_code=country_code or default_country)
+        words[pk] = " ".join([part for part in (city, region, country) if part] + when)
+    return words
 
 
 def documents_missing_refresh(limit: int = 5000) -> int:
@@ -235,17 +257,20 @@ def metadata_scores(meta: MetaQuery, *, photo_ids: Sequence[int]) -> dict[int, M
     sql = f"""
         WITH q AS (SELECT %(tsq)s::tsquery AS tsq)
         SELECT d.photo_id, {_FTS},
-               {_typo_sql(tests)}, ARRAY[{field_hits}], ARRAY[{typo_hits}]
-        FROM {DOCUMENTS} d, q
+               {_typo_sql(tests)}, ARRAY[{field_hits}], ARRAY[{typo_hits}],
+               to_tsvector(%(cfg)s, unaccent(regexp_replace(p.original_filename, '[._-]+', ' ', 'g'))) @@ q.tsq
+        FROM {DOCUMENTS} d JOIN gallery_photo p ON p.id = d.photo_id, q
         WHERE d.photo_id = ANY(%(ids)s)
     """
     with connection.cursor() as cursor:
-        cursor.execute(sql, {**_params(meta, typo_params), "ids": list(photo_ids)})
+        cursor.execute(sql, {**_params(meta, typo_params), "ids": list(photo_ids), "cfg": TEXT_CONFIG})
         rows = cursor.fetchall()
     out = {}
-    for photo_id, fts, typo, hits, typo_hits in rows:
+    for photo_id, fts, typo, hits, typo_hits, in_filename in rows:
         match = _match(fts, typo)
         match.fields = [name for name, hit in zip(FIELDS, hits) if hit]
+        if "filename" in match.fields and not in_filename:  # weight D holds the place and date words too
+            match.fields[match.fields.index("filename")] = "place or date"
         if not match.fields and match.typo:
             fixes = [c for c, hit in zip(meta.corrections, typo_hits) if hit]
             match.fields = ["similar spelling (" + ", ".join(f"{c.word} → {c.replacement}" for c in fixes) + ")"]

@@ -7,7 +7,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django.views.decorators.vary import vary_on_headers
 
-from gallery.selectors import family_list, family_uploaders, photo_get, tag_list
+from gallery.selectors import family_list, family_uploaders, photo_get, place_countries, tag_list
 from search.engine import SearchParams, preferences_for, search_photos, similar_photos
 from search.forms import PreferencesForm, SearchForm
 from search.selectors import active_model_state, failed_photo_ids, failed_photos, index_status
@@ -19,7 +19,7 @@ from search.services import photos_retry, preferences_reset, preferences_update
 @vary_on_headers("HX-Request")  # same URL, partial or page: without it Back can show a cached bare partial
 def search(request: HttpRequest) -> HttpResponse:
     form = SearchForm(request.GET or None, families=family_list(user=request.user),
-                      uploaders=family_uploaders(user=request.user))
+                      uploaders=family_uploaders(user=request.user), countries=place_countries(user=request.user))
     params = form.params() if request.GET else SearchParams()
     response = search_photos(user=request.user, params=params)
     context = {"form": form, "response": response, "tags": tag_list(user=request.user),

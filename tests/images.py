@@ -84,3 +84,24 @@ def palette_bomb_png(width: int = 10_000, height: int = 9_999, colour=(200, 30, 
             + _png_chunk(b"PLTE", bytes(colour) + b"\xff\xff\xff")
             + _png_chunk(b"IDAT", pixels)
             + _png_chunk(b"IEND", b""))
+
+
+def _dms(value: float) -> tuple[float, float, float]:
+    value = abs(value)
+    degrees = int(value)
+    minutes = int((value - degrees) * 60)
+    return (float(degrees), float(minutes), round((value - degrees - minutes / 60) * 3600, 4))
+
+
+def gps_jpeg(latitude: float | None, longitude: float | None, *, taken: str | None = "2023:07:14 12:00:00",
+             colour=(40, 160, 90)) -> bytes:
+    """A JPEG whose EXIF says where (GPS IFD, as cameras write it) and when (DateTimeOriginal) it was taken."""
+    exif = Image.Exif()
+    if taken:
+        exif.get_ifd(0x8769)[0x9003] = taken
+    if latitude is not None:
+        exif.get_ifd(0x8825).update({
+            1: "N" if latitude >= 0 else "S", 2: _dms(latitude),
+            3: "E" if longitude >= 0 else "W", 4: _dms(longitude),
+        })
+    return jpeg(colour=colour, exif=exif)

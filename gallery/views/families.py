@@ -8,9 +8,9 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from gallery.forms import FamilyForm, MemberAddForm
+from gallery.forms import DefaultCountryForm, FamilyForm, MemberAddForm
 from gallery.selectors import family_get, family_is_admin, family_list, family_members, family_status_counts
-from gallery.services import family_create, family_member_add, membership_remove
+from gallery.services import family_create, family_default_country_set, family_member_add, membership_remove
 
 
 @require_http_methods(["GET", "POST"])
@@ -35,8 +35,9 @@ def family_detail(request: HttpRequest, family_id: int) -> HttpResponse:
     return render(request, "gallery/family_detail.html", _context(request, family, MemberAddForm()))
 
 
-def _context(request, family, form):
+def _context(request, family, form, country_form=None):
     return {
+        "country_form": country_form or DefaultCountryForm(initial={"default_country": family.default_country}),
         "family": family,
         "members": family_members(family=family),
         "is_admin": family_is_admin(user=request.user, family=family),
@@ -67,6 +68,18 @@ def member_add(request: HttpRequest, family_id: int) -> HttpResponse:
             messages.success(request, f"{membership.user} is now {membership.get_role_display().lower()} of {family}.")
             return redirect(family)
     return render(request, "gallery/family_detail.html", _context(request, family, form), status=422)
+
+
+@require_POST
+@login_required
+def default_country_set(request: HttpRequest, family_id: int) -> HttpResponse:
+    family = _admin_family(request, family_id)
+    form = DefaultCountryForm(request.POST)
+    if form.is_valid():
+        family_default_country_set(family=family, country_code=form.cleaned_data["default_country"])
+        messages.success(request, f"Saved the default country of {family}.")
+        return redirect(family)
+    return render(request, "gallery/family_detail.html", _context(request, family, MemberAddForm(), form), status=422)
 
 
 @require_POST

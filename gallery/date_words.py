@@ -1,0 +1,70 @@
+"""A photo's date in the words people search with: month, season, year and the public holidays of its country.
+
+Holidays come from the `holidays` package (offline, named in English where the country's data has English
+names); seasons are the meteorological ones, flipped south of the equator.
+"""
+
+from __future__ import annotations
+
+import threading
+from datetime import date
+
+import holidays
+
+MONTHS = ("january", "february", "march", "april", "may", "june", "july", "august", "september", "october",
+          "november", "december")
+# Meteorological seasons of the northern hemisphere, by month (December to February is winter).
+NORTHERN_SEASONS = ("winter", "winter", "spring", "spring", "spring", "summer", "summer", "summer", "autumn", "autumn",
+                    "autumn", "winter")
+OPPOSITE = {"winter": "summer", "summer": "winter", "spring": "autumn", "autumn": "spring"}
+ENGLISH = ("en_US", "en_GB")
+
+_calendars: dict[tuple[str, int], holidays.HolidayBase | None] = {}
+_lock = threading.Lock()
+
+
+def season(*, day: date, latitude: float | None) -> str:
+    """Northern unless the latitude says south (no position: northern, where most photos are taken)."""
+    north = NORTHERN_SEASONS[day.month - 1]
+    return OPPOSITE[north] if latitude is not None and latitude < 0 else north
+
+
+def holiday_names(*, day: date, country_code: str) -> list[str]:
+    """The public holidays of this country on this day, e.g. ["christmas day"]; [] for an unknown country."""
+    calendar = _calendar(country_code.upper(), day.year) if country_code else None
+    if calendar is None:
+        return []
+    return [name.lower() for name in calendar.get_list(day)]
+
+
+def date_words(*, day: date, latitude: float | None, country_code: str) -> list[str]:
+    """Words for a photo taken on `day` (its local date): "december winter 2023 christmas day"."""
+    words = [MONTHS[day.month - 1], season(day=day, latitude=latitude)]
+    if day.year >= 1:
+        words.append(str(day.year))
+    return words + holiday_names(day=day, country_code=country_code)
+
+
+def _calendar(country_code: str, year: int) -> holidays.HolidayBase | None:
+    key = (country_code, year)
+    with _lock:
+        if key not in _calendars:
+            _calendars[key] = _load(country_code, year)
+        return _calendars[key]
+
+
+def _load(country_code: str, year: int) -> holidays.HolidayBase | None:
+    try:
+        cls = holidays.country_holidays(country_code, years=[])  # which class, and which languages it speaks
+    except (NotImplementedError, KeyError):
+        return None
+    language = next((lang for lang in ENGLISH if lang in (cls.supported_languages or ())), None)
+    try:
+        return holidays.country_holidays(country_code, years=year, language=language)
+    except (NotImplementedError, ValueError):
+        return None
+
+
+def date_words_reset() -> None:
+    with _lock:
+        _calendars.clear()

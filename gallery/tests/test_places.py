@@ -1,0 +1,104 @@
+"""Places: GPS positions named offline (city, region, country), on the photo page, in the API, filled for old photos."""
+
+from __future__ import annotations
+
+import pytest
+from django.core.management import call_command
+from django.urls import reverse
+
+from gallery.models import Photo
+from gallery.places import place_for
+from gallery.services import UploadResult, family_create, photo_create_from_bytes, photos_place_sweep
+from tests.images import gps_jpeg
+
+pytestmark = pytest.mark.django_db
+
+LISBON = (38.7223, -9.1393)
+
+
+def store(family, user, data, filename="IMG_0001.jpg") -> Photo:
+    result = photo_create_from_bytes(family=family, uploaded_by=user, data=data, filename=filename)
+    assert result.outcome == UploadResult.SAVED, result.reason
+    return result.photo
+
+
+def test_positions_are_named_like_a_person_would():
+    assert place_for(latitude=38.7223, longitude=-9.1393).city == "Lisbon"  # not the quarter it is nearest to
+    sydney = place_for(latitude=-33.8688, longitude=151.2093)
+    assert (sydney.city, sydney.region, sydney.country, sydney.country_code) == (
+        "Sydney", "New South Wales", "Australia", "AU")
+    assert place_for(latitude=51.6565, longitude=-0.3903).city == "Watford"  # a town beside London stays itself
+    assert place_for(latitude=0.0, longitude=-150.0) is None  # mid-Pacific
+    assert place_for(latitude=None, longitude=None) is None
+
+
+def test_a_photo_with_gps_of_lisbon_shows_lisbon_and_portugal(family, alice, client_for):
+    photo = store(family, alice, gps_jpeg(*LISBON))
+
+    photo.refresh_from_db()
+    assert (photo.place_city, photo.place_region, photo.place_country, photo.place_country_code) == (
+        "Lisbon", "Lisbon", "Portugal", "PT")
+    page = client_for(alice).get(photo.get_absolute_url()).content.decode()
+    assert "Lisbon, Lisbon, Portugal" in page
+
+
+def test_the_photo_api_gives_the_place_or_null(family, alice, client_for):
+    lisbon = store(family, alice, gps_jpeg(*LISBON))
+    nowhere = store(family, alice, gps_jpeg(None, None, colour=(1, 2, 3)))
+    client = client_for(alice)
+
+    body = client.get(reverse("api_photo_detail", args=[lisbon.pk])).json()
+    assert body["place"] == {"city": "Lisbon", "region": "Lisbon", "country": "Portugal", "country_code": "PT"}
+    assert client.get(reverse("api_photo_detail", args=[nowhere.pk])).json()["place"] is None
+
+
+def _forget_places(*photos):
+    """As photos stored before places existed look."""
+    Photo.objects.filter(pk__in=[p.pk for p in photos]).update(
+        place_city="", place_region="", place_country="", place_country_code="", place_checked=False)
+
+
+def test_fill_places_names_the_places_of_older_photos(family, alice):
+    lisbon = store(family, alice, gps_jpeg(*LISBON))
+    sydney = store(family, alice, gps_jpeg(-33.8688, 151.2093, colour=(9, 9, 9)))
+    no_gps = store(family, alice, gps_jpeg(None, None, colour=(7, 7, 7)))
+    _forget_places(lisbon, sydney)
+
+    call_command("fill_places", "--no-progress")
+
+    assert set(Photo.objects.values_list("pk", "place_city")) == {
+        (lisbon.pk, "Lisbon"), (sydney.pk, "Sydney"), (no_gps.pk, "")}
+    assert not Photo.objects.filter(place_checked=False, latitude__isnull=False).exists()
+
+
+def test_the_sweep_fills_places_a_batch_at_a_time(family, alice):
+    photos = [store(family, alice, gps_jpeg(*LISBON, colour=(40 * n, 50, 50))) for n in range(3)]
+    _forget_places(*photos)
+
+    assert photos_place_sweep(limit=2) == 2
+    assert Photo.objects.filter(place_city="Lisbon").count() == 2
+    assert photos_place_sweep(limit=2) == 1
+    assert photos_place_sweep(limit=2) == 0  # nothing left: each photo is looked up once
+    assert Photo.objects.filter(place_city="Lisbon").count() == 3
+
+
+def test_a_family_admin_sets_the_default_country(family, alice, bob, client_for):
+    url = reverse("gallery:default_country", args=[family.pk])
+
+    assert client_for(bob).post(url, {"default_country": "GB"}).status_code == 404  # members only look
+    family.refresh_from_db()
+    assert family.default_country == ""
+
+    response = client_for(alice).post(url, {"default_country": "GB"})
+    assert response.status_code == 302
+    family.refresh_from_db()
+    assert family.default_country == "GB"
+    assert client_for(alice).post(url, {"default_country": "XX"}).status_code == 422
+    assert "Default country" in client_for(alice).get(family.get_absolute_url()).content.decode()
+
+
+def test_new_families_start_with_the_default_country_setting(alice, settings):
+    settings.DEFAULT_COUNTRY = "PT"
+    assert family_create(name="Silvas", admin=alice).default_country == "PT"
+    settings.DEFAULT_COUNTRY = ""
+    assert family_create(name="Browns", admin=alice).default_country == ""

@@ -1,0 +1,121 @@
+"""Places and dates in words: found by metadata ("lisbon", "winter", "christmas"), filtered by country and place,
+and never across families."""
+
+from __future__ import annotations
+
+import pytest
+from django.urls import reverse
+
+from gallery.models import Photo
+from gallery.services import UploadResult, family_default_country_set, photo_create_from_bytes
+from search.models import SearchWord
+from tests.images import gps_jpeg
+
+pytestmark = pytest.mark.django_db
+
+LISBON = (38.7223, -9.1393)
+SYDNEY = (-33.8688, 151.2093)
+BUENOS_AIRES = (-34.6037, -58.3816)
+LONDON = (51.5074, -0.1278)
+_colours = iter(range(10, 250, 12))
+
+
+def store(family, user, latitude=None, longitude=None, *, taken="2023:07:14 12:00:00") -> Photo:
+    n = next(_colours)
+    data = gps_jpeg(latitude, longitude, taken=taken, colour=(n, 255 - n, (n * 7) % 256))
+    result = photo_create_from_bytes(family=family, uploaded_by=user, data=data, filename=f"IMG_{n:04d}.jpg")
+    assert result.outcome == UploadResult.SAVED, result.reason
+    return result.photo
+
+
+def _search(api, **params):
+    response = api.get(reverse("api_search"), {"min_score": 0, **params})
+    assert response.status_code == 200, response.content[:300]
+    return response.json()
+
+
+def _ids(body) -> set[int]:
+    return {r["id"] for r in body["results"]}
+
+
+def test_a_photo_with_gps_of_lisbon_is_found_by_lisbon_through_its_metadata(toy_model, family, alice, api):
+    lisbon = store(family, alice, *LISBON)
+    london = store(family, alice, *LONDON)
+
+    body = _search(api, q="lisbon")
+    assert _ids(body) == {lisbon.pk}
+    explanation = body["results"][0]["explanation"]
+    assert explanation["meta_score"] > 0
+    assert explanation["meta_fields"] == ["place or date"]
+    assert _ids(_search(api, q="portugal")) == {lisbon.pk}
+    assert london.pk in _ids(_search(api, q="england"))
+    # The place's words are in the family's vocabulary, so a typo still finds it.
+    assert SearchWord.objects.filter(family=family, word="lisbon").exists()
+    assert lisbon.pk in _ids(_search(api, q="lisbom"))
+
+
+def test_southern_hemisphere_july_is_winter(toy_model, family, alice, api):
+    sydney = store(family, alice, *SYDNEY, taken="2023:07:14 12:00:00")
+    buenos_aires = store(family, alice, *BUENOS_AIRES, taken="2023:07:20 12:00:00")
+    lisbon = store(family, alice, *LISBON, taken="2023:07:14 12:00:00")
+    no_gps = store(family, alice, taken="2023:07:14 12:00:00")  # northern by default
+
+    assert _ids(_search(api, q="winter")) == {sydney.pk, buenos_aires.pk}
+    assert _ids(_search(api, q="summer")) == {lisbon.pk, no_gps.pk}
+    assert _ids(_search(api, q="summer 2023")) >= {lisbon.pk, no_gps.pk}
+    assert _ids(_search(api, q="july")) == {sydney.pk, buenos_aires.pk, lisbon.pk, no_gps.pk}
+    assert _ids(_search(api, q="june")) == set()
+
+
+def test_a_photo_taken_on_christmas_day_in_portugal_is_found_by_christmas(toy_model, family, alice, api):
+    christmas = store(family, alice, *LISBON, taken="2023:12:25 15:00:00")
+    boxing_day = store(family, alice, *LISBON, taken="2023:12:26 15:00:00")  # not a holiday in Portugal
+    store(family, alice, *LISBON, taken="2024:01:01 10:00:00")
+
+    assert _ids(_search(api, q="christmas")) == {christmas.pk}
+    assert boxing_day.pk not in _ids(_search(api, q="christmas"))
+    assert len(_ids(_search(api, q="new year"))) == 1
+
+
+def test_without_gps_the_familys_default_country_names_the_holidays(toy_model, family, alice, api):
+    photo = store(family, alice, taken="2023:12:25 10:00:00")
+    assert _ids(_search(api, q="christmas")) == set()  # no country known: no holidays
+
+    family_default_country_set(family=family, country_code="GB")
+
+    assert _ids(_search(api, q="christmas")) == {photo.pk}
+
+
+def test_country_and_place_filter_the_search_page_and_the_api(toy_model, family, alice, api, client_for):
+    lisbon = store(family, alice, *LISBON)
+    sydney = store(family, alice, *SYDNEY)
+
+    assert _ids(_search(api, q="2023", country="PT")) == {lisbon.pk}
+    assert _ids(_search(api, q="2023", country="au")) == {sydney.pk}
+    assert _ids(_search(api, q="2023", place="new south")) == {sydney.pk}
+    assert _ids(_search(api, q="2023", place="lisb")) == {lisbon.pk}
+    assert api.get(reverse("api_search"), {"q": "2023", "country": "Portugal"}).status_code == 400
+
+    client = client_for(alice)
+    page = client.get(reverse("search:search"), {"q": "2023", "country": "PT", "show_hidden": "1"}).content.decode()
+    assert f'href="{lisbon.get_absolute_url()}' in page
+    assert f'href="{sydney.get_absolute_url()}' not in page
+    assert '<option value="AU">Australia</option>' in page
+    page = client.get(reverse("search:search"), {"q": "2023", "place": "sydney", "show_hidden": "1"}).content.decode()
+    assert f'href="{sydney.get_absolute_url()}' in page
+    assert f'href="{lisbon.get_absolute_url()}' not in page
+
+
+def test_another_familys_places_never_appear(toy_model, family, alice, other_family, mallory, api, client_for):
+    mine = store(family, alice, *LISBON)
+    theirs = store(other_family, mallory, *SYDNEY)
+
+    page = client_for(alice).get(reverse("search:search"), {"q": "sydney", "show_hidden": "1"}).content.decode()
+    assert "Australia" not in page  # not a country choice, not a result
+    assert f'href="{theirs.get_absolute_url()}' not in page
+    assert _ids(_search(api, q="sydney")) == set()
+    assert _ids(_search(api, q="australia winter")) == set()
+    assert _ids(_search(api, q="2023", country="AU")) == set()
+    assert _ids(_search(api, q="2023", place="sydney")) == set()
+    assert _ids(_search(api, q="2023")) == {mine.pk}
+    assert not SearchWord.objects.filter(family=family, word="sydney").exists()
