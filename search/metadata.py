@@ -53,9 +53,11 @@ def documents_refresh(photo_ids: Iterable[int]) -> None:
                    setweight(to_tsvector(%(cfg)s, unaccent(coalesce(t.names, ''))), 'A')
                 || setweight(to_tsvector(%(cfg)s, unaccent(p.title)), 'B')
                 || setweight(to_tsvector(%(cfg)s, unaccent(p.description)), 'C')
-                || setweight(to_tsvector(%(cfg)s, unaccent(regexp_replace(p.original_filename, '[._-]+', ' ', 'g'))), 'D'),
+                || setweight(to_tsvector(%(cfg)s, unaccent(regexp_replace(p.original_filename, '[._-]+', ' ', 'g'))), 'D')
+                || setweight(to_tsvector(%(cfg)s, unaccent(coalesce(p.text_in_photo, ''))), 'D'),
                    lower(unaccent(concat_ws(' ', t.names, p.title, p.description,
-                                            regexp_replace(p.original_filename, '[._-]+', ' ', 'g')))),
+                                            regexp_replace(p.original_filename, '[._-]+', ' ', 'g'),
+                                            p.text_in_photo))),
                    now()
             FROM gallery_photo p
             LEFT JOIN LATERAL (
@@ -230,27 +232,42 @@ def metadata_scores(meta: MetaQuery, *, photo_ids: Sequence[int]) -> dict[int, M
     if not photo_ids or not meta.tsquery:
         return {}
     tests, typo_params = _typo_parts(meta)
-    field_hits = ", ".join(f"ts_filter(d.document, '{{{weight}}}') @@ q.tsq" for weight in FIELD_WEIGHTS)
+    # The file name and the text in the photo share weight D: the file name is tested on its own.
+    field_hits = ", ".join(f"ts_filter(d.document, '{{{weight}}}') @@ q.tsq" for weight in FIELD_WEIGHTS[:-1])
     typo_hits = ", ".join(tests) or "NULL"
     sql = f"""
-        WITH q AS (SELECT %(tsq)s::tsquery AS tsq)
+        WITH q AS (SELECT %(tsq)s::tsquery AS tsq,
+                          ARRAY(SELECT (regexp_matches(%(tsq)s, '''([^'']+)''', 'g'))[1]) AS lexemes)
         SELECT d.photo_id, {_FTS},
-               {_typo_sql(tests)}, ARRAY[{field_hits}], ARRAY[{typo_hits}]
-        FROM {DOCUMENTS} d, q
+               {_typo_sql(tests)}, ARRAY[{field_hits}, {_FILENAME_HIT}], ARRAY[{typo_hits}], {_TEXT_WORDS}
+        FROM {DOCUMENTS} d JOIN gallery_photo p ON p.id = d.photo_id, q
         WHERE d.photo_id = ANY(%(ids)s)
     """
     with connection.cursor() as cursor:
-        cursor.execute(sql, {**_params(meta, typo_params), "ids": list(photo_ids)})
+        cursor.execute(sql, {**_params(meta, typo_params), "ids": list(photo_ids), "cfg": TEXT_CONFIG,
+                             "text_words": TEXT_WORDS_SHOWN})
         rows = cursor.fetchall()
     out = {}
-    for photo_id, fts, typo, hits, typo_hits in rows:
+    for photo_id, fts, typo, hits, typo_hits, text_words in rows:
         match = _match(fts, typo)
         match.fields = [name for name, hit in zip(FIELDS, hits) if hit]
+        if text_words:
+            match.fields.append("text in photo: " + " ".join(f"“{word}”" for word in dict.fromkeys(text_words)))
         if not match.fields and match.typo:
             fixes = [c for c, hit in zip(meta.corrections, typo_hits) if hit]
             match.fields = ["similar spelling (" + ", ".join(f"{c.word} → {c.replacement}" for c in fixes) + ")"]
         out[photo_id] = match
     return out
+
+
+_FILENAME_HIT = ("to_tsvector(%(cfg)s, unaccent(regexp_replace(p.original_filename, '[._-]+', ' ', 'g')))"
+                 " @@ q.tsq")
+# The words of the photo's text (OCR) that match a word of the query, as written in the photo, for the explain.
+TEXT_WORDS_SHOWN = 5
+_TEXT_WORDS = """ARRAY(
+    SELECT w FROM regexp_split_to_table(coalesce(p.text_in_photo, ''), '[^[:alnum:]]+') WITH ORDINALITY AS t(w, n)
+    WHERE w <> '' AND tsvector_to_array(to_tsvector(%(cfg)s, unaccent(w))) && q.lexemes
+    ORDER BY n LIMIT %(text_words)s)"""
 
 
 def _match(fts: float, typo: float) -> MetaMatch:
