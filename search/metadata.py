@@ -121,6 +121,7 @@ class MetaQuery:
     text: str
     tsquery: str = ""
     corrections: list[Correction] = field(default_factory=list)
+    glued: str = ""  # a tsquery OR-ing the family's words that contain a query word (see GLUED_*)
 
 
 # Plain words match if ANY of them matches (ts_rank_cd rewards photos that match more of them):
@@ -171,11 +172,37 @@ def metadata_query(*, query: str, family_ids: Sequence[int]) -> MetaQuery:
         )
         meta.corrections = [Correction(word, replacement, float(sim), tsquery)
                             for word, replacement, sim, tsquery in cursor.fetchall() if tsquery]
+        cursor.execute(_GLUED_SQL, {"q": query, "cfg": TEXT_CONFIG, "families": list(family_ids),
+                                    "shortest": GLUED_MIN_LENGTH, "longest": MAX_WORD_LENGTH,
+                                    "per_word": GLUED_PER_WORD})
+        meta.glued = " | ".join(f"( {tsq} )" for (tsq,) in cursor.fetchall() if tsq)
     return meta
 
 
-# The full-text part of s_meta, for a document `d` against the query's tsquery `q.tsq`.
-_FTS = "CASE WHEN d.document @@ q.tsq THEN ts_rank_cd(d.document, q.tsq, 32) ELSE 0 END"
+# Text read in photos (OCR) often runs words together ("BAKERYOPEN7AM": the recogniser drops spaces), and so do
+# file names. A query word of GLUED_MIN_LENGTH letters or more also matches, in those two fields only (weight D),
+# the family's words that contain it, up to GLUED_PER_WORD of them (the vocabulary's trigram index answers LIKE).
+GLUED_MIN_LENGTH = 4
+GLUED_PER_WORD = 5
+_GLUED_SQL = f"""
+    WITH typed AS (
+        SELECT DISTINCT w FROM {_SPLIT_WORDS.format("lower(unaccent(%(q)s))")} w
+        WHERE length(w) BETWEEN %(shortest)s AND %(longest)s AND to_tsvector(%(cfg)s, w) <> ''::tsvector
+    )
+    SELECT DISTINCT plainto_tsquery(%(cfg)s, g.word)::text FROM typed t CROSS JOIN LATERAL (
+        SELECT DISTINCT s.word FROM {WORDS} s
+        WHERE s.family_id = ANY(%(families)s) AND s.word LIKE '%%' || t.w || '%%' AND s.word <> t.w
+        ORDER BY s.word LIMIT %(per_word)s
+    ) g
+"""
+
+
+# The full-text part of s_meta, for a document `d` against the query's tsquery `q.tsq` and, in the file name and
+# the text in the photo (weight D), its glued words `q.glued`.
+_GLUED_HIT = "(d.document @@ q.glued AND ts_filter(d.document, '{d}') @@ q.glued)"
+_FTS = (f"greatest(CASE WHEN d.document @@ q.tsq THEN ts_rank_cd(d.document, q.tsq, 32) ELSE 0 END, "
+        f"CASE WHEN {_GLUED_HIT} THEN ts_rank_cd(ts_filter(d.document, '{{d}}'), q.glued, 32) ELSE 0 END)")
+_Q = "WITH q AS (SELECT %(tsq)s::tsquery AS tsq, %(glued)s::tsquery AS glued)"
 
 
 def _typo_parts(meta: MetaQuery) -> tuple[list[str], dict]:
@@ -196,7 +223,7 @@ def _typo_sql(tests: list[str]) -> str:
 
 def _params(meta: MetaQuery, typo_params: dict) -> dict:
     sims = {f"sim_{n}": c.similarity for n, c in enumerate(meta.corrections)}
-    return {"tsq": meta.tsquery, **typo_params, **sims}
+    return {"tsq": meta.tsquery, "glued": meta.glued, **typo_params, **sims}
 
 
 def metadata_candidates(meta: MetaQuery, *, family_ids: Sequence[int], limit: int, filter_sql: str = "",
@@ -206,10 +233,10 @@ def metadata_candidates(meta: MetaQuery, *, family_ids: Sequence[int], limit: in
     if not meta.tsquery or not family_ids:
         return {}
     tests, typo_params = _typo_parts(meta)
-    match = " OR ".join(["d.document @@ q.tsq", *tests])
+    match = " OR ".join(["d.document @@ q.tsq", _GLUED_HIT, *tests])
     join = "JOIN gallery_photo p ON p.id = d.photo_id" if filter_sql else ""
     sql = f"""
-        WITH q AS (SELECT %(tsq)s::tsquery AS tsq)
+        {_Q}
         SELECT photo_id, fts, typo FROM (
             SELECT d.photo_id, {_FTS} AS fts,
                    {_typo_sql(tests)} AS typo
@@ -236,8 +263,8 @@ def metadata_scores(meta: MetaQuery, *, photo_ids: Sequence[int]) -> dict[int, M
     field_hits = ", ".join(f"ts_filter(d.document, '{{{weight}}}') @@ q.tsq" for weight in FIELD_WEIGHTS[:-1])
     typo_hits = ", ".join(tests) or "NULL"
     sql = f"""
-        WITH q AS (SELECT %(tsq)s::tsquery AS tsq,
-                          ARRAY(SELECT (regexp_matches(%(tsq)s, '''([^'']+)''', 'g'))[1]) AS lexemes)
+        WITH q AS (SELECT %(tsq)s::tsquery AS tsq, %(glued)s::tsquery AS glued,
+                          ARRAY(SELECT (regexp_matches(%(tsq)s || ' ' || %(glued)s, '''([^'']+)''', 'g'))[1]) AS lexemes)
         SELECT d.photo_id, {_FTS},
                {_typo_sql(tests)}, ARRAY[{field_hits}, {_FILENAME_HIT}], ARRAY[{typo_hits}], {_TEXT_WORDS}
         FROM {DOCUMENTS} d JOIN gallery_photo p ON p.id = d.photo_id, q
