@@ -122,7 +122,7 @@ class Command(BaseCommand):
             ))
             if settings.OCR_ENABLED:  # OCR on its own queue, at low CPU priority: it never delays embedding
                 children.append(Child(
-                    name="OCR worker", command=["nice", "-n", "10", python, str(settings.BASE_DIR / "manage.py"), "worker"],
+                    name="OCR worker", command=[python, str(settings.BASE_DIR / "manage.py"), "ocr_worker"],
                     stop_signal=signal.SIGTERM, death_signal=signal.SIGKILL,
                     env={**os.environ, "Q_CLUSTER_NAME": settings.OCR_CLUSTER},
                 ))
