@@ -60,6 +60,7 @@ def text_jpeg(index: int, size: tuple[int, int]) -> bytes:
     draw = ImageDraw.Draw(image)
     font_size = size[1] // 10
     font = ImageFont.load_default(size=font_size)
+    draw.text((size[0] - size[0] // 5, size[1] - size[1] // 8), f"No. {index}", fill="#606060", font=font)  # unique
     for n, line in enumerate(lines):
         draw.text((size[0] // 12, size[1] // 10 + n * int(font_size * 1.6)), line, fill="#202020", font=font)
     out = io.BytesIO()
