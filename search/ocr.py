@@ -139,9 +139,14 @@ def photos_read_text(*, photo_ids: Sequence[int]) -> OcrReport:
     if not settings.OCR_ENABLED:
         return report
     owner = leases.lease_owner()
+    # Waiting for embedding must not run the task into django-q's timeout: past this, the photos left stay
+    # pending and the sweep queues them again.
+    stop_at = time.monotonic() + 0.8 * settings.Q_CLUSTER["timeout"]
     with leases.LeaseHeartbeat(owner=owner, seconds=settings.LEASE_SECONDS):
         for photo_id in photo_ids:
             _yield_to_embedding()
+            if time.monotonic() > stop_at:
+                break
             photo = _claim(photo_id=photo_id, owner=owner)
             if photo is None:
                 continue  # read already, being read by another worker, or gone

@@ -20,8 +20,8 @@ from gallery.services import photos_display_sweep
 from search import leases
 from search.embedder import Embedder, ModelUnavailable, get_embedder
 from search.metadata import documents_missing_refresh
-from search.ocr import ocr_after_embedding, ocr_missing
 from search.models import EmbeddingModel, PhotoEmbedding, SearchPreferences, WorkLease
+from search.ocr import ocr_after_embedding, ocr_missing
 from search.selectors import family_covered
 from search.vector_index import drop_indexes, ensure_index
 
