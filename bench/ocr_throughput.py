@@ -8,7 +8,7 @@ Run from the repository root:
 (1) `vision.ocr.read_text` (rapidocr-onnxruntime, PP-OCRv4) on the display renditions of photos with text
 (rendered signs and receipts) and without (camera-like shape photos), median seconds per photo, as the
 worker reads them (decode included). (2) `search.services.embed_photos(photo_ids=all, fill_to=0)` with every
-photo reset to pending: alone; then with an OCR worker process (forked, at niceness 10 as `serve` starts it)
+photo reset to pending: alone; then with an OCR worker process (spawned, at niceness 10 as `serve` starts it)
 running `search.ocr.photos_read_text` over a backlog of embedded text photos at the same time, as the
 product runs it (each OCR photo waits while photos wait to be embedded); then the same with that wait
 switched off (YIELD_SECONDS = 0: only the OS priority protects embedding). Prints the ratios
@@ -105,9 +105,14 @@ def reset(embed_ids: list[int], ocr_ids: list[int]) -> None:
                                                 text_in_photo=None)
 
 
-def _ocr_worker(ocr_ids: list[int], yield_seconds: float, done) -> None:
-    """The OCR worker, in its own process like `serve`'s: niceness 10, reads the backlog photo by photo."""
+def _ocr_worker(ocr_ids: list[int], yield_seconds: float, done, database: str, media: str) -> None:
+    """The OCR worker, in a process of its own like `serve`'s (spawned, not forked: a fork would make the
+    embedding process pay copy-on-write for every page it writes): niceness 10, reads the backlog photo by photo."""
     os.nice(10)
+    connections["default"].settings_dict["NAME"] = database
+    override_settings(STORAGES={**settings.STORAGES, "default": {
+        "BACKEND": "django.core.files.storage.FileSystemStorage", "OPTIONS": {"location": media}}},
+        MEDIA_ROOT=media, OCR_ENABLED=True).enable()
     from search import ocr
 
     ocr.YIELD_SECONDS = yield_seconds
@@ -117,29 +122,37 @@ def _ocr_worker(ocr_ids: list[int], yield_seconds: float, done) -> None:
     connections.close_all()
 
 
-def embed_rate(embed_ids: list[int], ocr_ids: list[int] | None, *, yield_seconds: float = 0.0) -> tuple[float, int]:
+def embed_rate(embed_ids: list[int], ocr_ids: list[int] | None, *,
+               yield_seconds: float = 0.0) -> tuple[float, int, float]:
     """Photos/s of embed_photos over embed_ids, with an OCR worker reading ocr_ids meanwhile (if given);
-    returns the rate and how many photos the OCR worker had read when embedding finished."""
+    returns the rate, how many photos the OCR worker had read when embedding finished and the CPU seconds
+    it used meanwhile."""
+    import psutil
+
     from gallery.models import Photo
     from search.services import embed_photos
 
     reset(embed_ids, ocr_ids or [])
-    connections.close_all()  # the forked worker must not share this process's connection
+    connections.close_all()  # the worker must not inherit this process's connection
     worker, queue = None, None
     if ocr_ids:
-        context = multiprocessing.get_context("fork")
+        context = multiprocessing.get_context("spawn")
         queue = context.Queue()
-        worker = context.Process(target=_ocr_worker, args=(ocr_ids, yield_seconds, queue))
+        worker = context.Process(target=_ocr_worker, args=(ocr_ids, yield_seconds, queue,
+                                                           connections["default"].settings_dict["NAME"],
+                                                           str(settings.MEDIA_ROOT)))
         worker.start()
-        time.sleep(2.0)  # the worker has loaded its reader and is reading when embedding starts
+        time.sleep(8.0)  # the worker has started (Django, torch, the reader) and is reading when embedding starts
+    cpu_before = sum(psutil.Process(worker.pid).cpu_times()[:2]) if worker else 0.0
     start = time.perf_counter()
     report = embed_photos(photo_ids=embed_ids, fill_to=0)
     seconds = time.perf_counter() - start
     read_meanwhile = Photo.objects.filter(pk__in=ocr_ids or [], ocr_status=Photo.OcrStatus.DONE).count()
+    cpu = sum(psutil.Process(worker.pid).cpu_times()[:2]) - cpu_before if worker else 0.0
     if worker is not None:
         worker.join(timeout=600)
     assert report.ready == len(embed_ids), report
-    return len(embed_ids) / seconds, read_meanwhile
+    return len(embed_ids) / seconds, read_meanwhile, cpu
 
 
 def main() -> int:
@@ -198,17 +211,17 @@ def measure(args, tmp: Path, size: tuple[int, int]) -> int:
         rates: dict[str, list[float]] = {"alone": [], "yielding": [], "competing": []}
         # Interleaved rounds, so that a burst of other people's work on a shared machine hits every kind alike.
         for round_ in range(1, args.rounds + 1):
-            rate, _ = embed_rate(plain_ids, None)
+            rate, _, _ = embed_rate(plain_ids, None)
             rates["alone"].append(rate)
             log(f"round {round_}: embedding alone: {rate:.2f} photos/s")
-            rate, read = embed_rate(plain_ids, text_ids, yield_seconds=120.0)
+            rate, read, cpu = embed_rate(plain_ids, text_ids, yield_seconds=120.0)
             rates["yielding"].append(rate)
             log(f"round {round_}: embedding with the OCR worker (waits for embedding): {rate:.2f} photos/s, "
-                f"{read} OCR photos read meanwhile")
-            rate, read = embed_rate(plain_ids, text_ids, yield_seconds=0.0)
+                f"{read} OCR photos read meanwhile, OCR worker CPU {cpu:.1f} s")
+            rate, read, cpu = embed_rate(plain_ids, text_ids, yield_seconds=0.0)
             rates["competing"].append(rate)
             log(f"round {round_}: embedding with the OCR worker not waiting (niceness 10 only): {rate:.2f} photos/s, "
-                f"{read} OCR photos read meanwhile")
+                f"{read} OCR photos read meanwhile, OCR worker CPU {cpu:.1f} s")
         alone, yielding, competing = (statistics.median(rates[k]) for k in ("alone", "yielding", "competing"))
         others = others_cores(cpu_start, cpu_snapshot())
 
