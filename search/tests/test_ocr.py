@@ -177,3 +177,39 @@ def test_read_text_button_reads_a_skipped_photo_for_members_only(ocr_settings, u
     assert run_queued_tasks(cluster=ocr_settings.OCR_CLUSTER) == 1
     photo.refresh_from_db()
     assert photo.ocr_status == Photo.OcrStatus.DONE and "DEMAND" in photo.text_in_photo
+
+
+def _with_text(photo, text: str):
+    from search.metadata import documents_refresh
+
+    Photo.objects.filter(pk=photo.pk).update(text_in_photo=text, ocr_status=Photo.OcrStatus.DONE)
+    documents_refresh([photo.pk])
+    return photo
+
+
+def test_words_the_recogniser_ran_together_are_found_in_the_text_only(ocr_settings, upload, alice, mallory,
+                                                                      other_family):
+    from gallery.services import photo_update
+
+    sign = _with_text(upload(rendered(["A"]), name="IMG_0001.jpg"), "BAKERYOPEN7AM")
+    tagged = upload(rendered(["B"]), name="IMG_0002.jpg")
+    photo_update(photo=tagged, tags=["training"])
+    theirs = _with_text(upload(rendered(["C"]), target_family=other_family, user=mallory, name="IMG_0003.jpg"),
+                        "BAKERY")
+    found = search(alice, "bakery")
+    assert [r.photo.pk for r in found.results] == [sign.pk]  # never the other family's bakery
+    assert "text in photo: “BAKERYOPEN7AM”" in found.results[0].explanation.meta_fields
+    assert tagged.pk not in [r.photo.pk for r in search(alice, "rain").results]  # tags are not searched inside
+    assert [r.photo.pk for r in search(mallory, "bakery").results] == [theirs.pk]
+
+
+def test_serve_starts_the_ocr_worker_only_when_ocr_is_on(settings):
+    from mediasearch.management.commands.serve import Command
+
+    def names():
+        return [child.name for child in Command()._children(host="127.0.0.1", port=8000, web_workers=1,
+                                                             no_worker=False)]
+    settings.OCR_ENABLED = True
+    assert names() == ["web", "worker", "OCR worker"]
+    settings.OCR_ENABLED = False
+    assert names() == ["web", "worker"]
