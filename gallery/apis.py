@@ -54,6 +54,8 @@ class PhotoOutputSerializer(serializers.Serializer):
     uploaded_at = serializers.DateTimeField()
     status = serializers.CharField()
     status_reason = serializers.CharField()
+    text_in_photo = serializers.SerializerMethodField(help_text='Text read in the photo (OCR); "" when none was found or it was not read')
+    ocr_status = serializers.CharField(help_text="pending, processing, skipped (no text expected), done or failed")
     url = serializers.SerializerMethodField()
     thumbnail_url = serializers.SerializerMethodField()
     display_url = serializers.SerializerMethodField(help_text="An upright JPEG within DISPLAY_SIZE² that every browser shows")
@@ -62,6 +64,8 @@ class PhotoOutputSerializer(serializers.Serializer):
     @extend_schema_field(PlaceSerializer(allow_null=True))
     def get_place(self, photo: Photo) -> dict | None:
         return PlaceSerializer(photo).data if photo.place_country_code else None
+    def get_text_in_photo(self, photo: Photo) -> str:
+        return photo.text_in_photo or ""
 
     def get_tags(self, photo: Photo) -> list[str]:
         return [tag.name for tag in photo.tags.all()]

@@ -73,6 +73,13 @@ def display_upload_path(photo: Photo, filename: str) -> str:
 
 
 class Photo(models.Model):
+    class OcrStatus(models.TextChoices):
+        PENDING = "pending", "Not read yet"
+        PROCESSING = "processing", "Being read"
+        SKIPPED = "skipped", "Skipped (no text expected)"
+        DONE = "done", "Read"
+        FAILED = "failed", "Could not be read"
+
     class Status(models.TextChoices):
         PENDING = "pending", "Pending"
         PROCESSING = "processing", "Processing"
@@ -124,6 +131,12 @@ class Photo(models.Model):
     embed_attempts = models.PositiveSmallIntegerField(default=0)
     status_changed_at = models.DateTimeField(null=True, blank=True)
 
+    # Text read in the photo (OCR), driven by the search app's OCR worker: null = not read, "" = nothing found.
+    text_in_photo = models.TextField(null=True, blank=True)
+    ocr_status = models.CharField(max_length=12, choices=OcrStatus.choices, default=OcrStatus.PENDING)
+    ocr_reason = models.TextField(blank=True)
+    ocr_attempts = models.PositiveSmallIntegerField(default=0)
+
     class Meta:
         constraints = [models.UniqueConstraint(fields=["family", "sha256"], name="unique_photo_bytes_per_family")]
         indexes = [
@@ -132,6 +145,8 @@ class Photo(models.Model):
             models.Index(fields=["id"], name="photo_lacking_display", condition=models.Q(display="")),
             models.Index(fields=["id"], name="photo_lacking_place",
                          condition=models.Q(place_checked=False, latitude__isnull=False)),
+            # The sweep looks for photos whose text is still to be read (or skipped): most are done.
+            models.Index(fields=["id"], name="photo_ocr_pending", condition=models.Q(ocr_status="pending")),
         ]
         ordering = ["-taken_at", "-id"]
 

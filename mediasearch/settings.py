@@ -208,6 +208,19 @@ EMBED_SWEEP_LIMIT = env_int("EMBED_SWEEP_LIMIT", 5000)
 # minute re-queues it; photos held by live workers (on any machine) are never taken from them.
 LEASE_SECONDS = env_int("LEASE_SECONDS", 60)
 
+# Text in photos (OCR, rapidocr's PP-OCRv4 models on CPU), read as its own tasks on its own queue (OCR_CLUSTER,
+# a second django-q2 cluster that `serve` runs) once a photo is embedded. Lines below OCR_MIN_CONFIDENCE are dropped.
+# The gate reads only photos SigLIP thinks hold text: max over text-bearing concepts of sigmoid(a·cos + b) of the
+# stored embedding >= OCR_GATE_THRESHOLD; OCR_GATE=off reads every photo. Skipped photos can be read on demand.
+OCR_ENABLED = env_bool("OCR_ENABLED", True)
+OCR_MIN_CONFIDENCE = float(os.environ.get("OCR_MIN_CONFIDENCE") or 0.5)
+OCR_GATE = env_bool("OCR_GATE", True)
+OCR_GATE_THRESHOLD = float(os.environ.get("OCR_GATE_THRESHOLD") or 0.1)
+OCR_MAX_ATTEMPTS = env_int("OCR_MAX_ATTEMPTS", 3)
+OCR_TASK_SIZE = env_int("OCR_TASK_SIZE", 8)  # photos per OCR task: ~2-4 s each on a CPU
+OCR_MAX_SIDE = env_int("OCR_MAX_SIDE", 1600)  # photos are read from their display rendition, at most this size
+OCR_CLUSTER = "mediasearch-ocr"
+
 # Task queue: django-q2 on the ORM broker. timeout < retry so a task is never redelivered while
 # it still runs; a finite max_attempts so a poison task ends failed instead of looping.
 Q_CLUSTER = {
@@ -222,6 +235,9 @@ Q_CLUSTER = {
     "poll": 0.5,
     "save_limit": 1000,
     "label": "Task queue",
+    # The OCR queue: `Q_CLUSTER_NAME=mediasearch-ocr manage.py worker` (serve starts it) takes only OCR tasks,
+    # so a slow OCR never delays embedding (django-q2 has no priorities). One process, at low CPU priority.
+    "ALT_CLUSTERS": {OCR_CLUSTER: {"workers": 1}},
 }
 
 REST_FRAMEWORK = {

@@ -15,7 +15,7 @@ fi
 
 req=requirements.txt
 [ "$mode" = dev ] && req=requirements-dev.txt
-stamp="$venv/.installed-$(cat requirements.txt "$req" | sha256sum | cut -c1-16)-$mode"
+stamp="$venv/.installed-$(cat requirements.txt requirements-nodeps.txt "$req" | sha256sum | cut -c1-16)-$mode"
 if [ ! -f "$stamp" ]; then
   # The first install takes a few minutes (torch, transformers and PostgreSQL come to about 1.5 GB): say so, and
   # let pip show each package as it goes rather than a silent wait.
@@ -26,10 +26,12 @@ if [ ! -f "$stamp" ]; then
   }
   pip_install --quiet --upgrade pip
   # torch is pinned to the CPU build; install it on its own first so nothing drags in a CUDA build.
-  echo "[1/2] torch (CPU build)"
+  echo "[1/3] torch (CPU build)"
   pip_install "$(grep -E '^torch==' requirements.txt)"
-  echo "[2/2] everything else"
+  echo "[2/3] everything else"
   pip_install -r "$req"
+  echo "[3/3] the OCR reader, without the GUI OpenCV it asks for (requirements-nodeps.txt)"
+  pip_install --no-deps -r requirements-nodeps.txt
   touch "$stamp"
   echo "Packages installed."
 fi

@@ -25,6 +25,7 @@ from search.models import WorkLease
 logger = logging.getLogger(__name__)
 
 EMBED = "embed"  # object_id is a Photo id
+OCR = "ocr"  # object_id is a Photo id whose text is being read
 
 
 def lease_owner() -> str:

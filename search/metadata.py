@@ -60,9 +60,11 @@ def documents_refresh(photo_ids: Iterable[int]) -> None:
                 || setweight(to_tsvector(%(cfg)s, unaccent(p.title)), 'B')
                 || setweight(to_tsvector(%(cfg)s, unaccent(p.description)), 'C')
                 || setweight(to_tsvector(%(cfg)s, unaccent(regexp_replace(p.original_filename, '[._-]+', ' ', 'g'))), 'D')
-                || setweight(to_tsvector(%(cfg)s, unaccent(coalesce(ww.words, ''))), 'D'),
+                || setweight(to_tsvector(%(cfg)s, unaccent(coalesce(ww.words, ''))), 'D')
+                || setweight(to_tsvector(%(cfg)s, unaccent(coalesce(p.text_in_photo, ''))), 'D'),
                    lower(unaccent(concat_ws(' ', t.names, p.title, p.description,
-                                            regexp_replace(p.original_filename, '[._-]+', ' ', 'g'), ww.words))),
+                                            regexp_replace(p.original_filename, '[._-]+', ' ', 'g'), ww.words,
+                                            p.text_in_photo))),
                    now()
             FROM gallery_photo p
             LEFT JOIN unnest(%(ww_ids)s::bigint[], %(ww_words)s::text[]) AS ww(photo_id, words) ON ww.photo_id = p.id
@@ -141,6 +143,7 @@ class MetaQuery:
     text: str
     tsquery: str = ""
     corrections: list[Correction] = field(default_factory=list)
+    glued: str = ""  # a tsquery OR-ing the family's words that contain a query word (see GLUED_*)
 
 
 # Plain words match if ANY of them matches (ts_rank_cd rewards photos that match more of them):
@@ -191,11 +194,37 @@ def metadata_query(*, query: str, family_ids: Sequence[int]) -> MetaQuery:
         )
         meta.corrections = [Correction(word, replacement, float(sim), tsquery)
                             for word, replacement, sim, tsquery in cursor.fetchall() if tsquery]
+        cursor.execute(_GLUED_SQL, {"q": query, "cfg": TEXT_CONFIG, "families": list(family_ids),
+                                    "shortest": GLUED_MIN_LENGTH, "longest": MAX_WORD_LENGTH,
+                                    "per_word": GLUED_PER_WORD})
+        meta.glued = " | ".join(f"( {tsq} )" for (tsq,) in cursor.fetchall() if tsq)
     return meta
 
 
-# The full-text part of s_meta, for a document `d` against the query's tsquery `q.tsq`.
-_FTS = "CASE WHEN d.document @@ q.tsq THEN ts_rank_cd(d.document, q.tsq, 32) ELSE 0 END"
+# Text read in photos (OCR) often runs words together ("BAKERYOPEN7AM": the recogniser drops spaces), and so do
+# file names. A query word of GLUED_MIN_LENGTH letters or more also matches, in those two fields only (weight D),
+# the family's words that contain it, up to GLUED_PER_WORD of them (the vocabulary's trigram index answers LIKE).
+GLUED_MIN_LENGTH = 4
+GLUED_PER_WORD = 5
+_GLUED_SQL = f"""
+    WITH typed AS (
+        SELECT DISTINCT w FROM {_SPLIT_WORDS.format("lower(unaccent(%(q)s))")} w
+        WHERE length(w) BETWEEN %(shortest)s AND %(longest)s AND to_tsvector(%(cfg)s, w) <> ''::tsvector
+    )
+    SELECT DISTINCT plainto_tsquery(%(cfg)s, g.word)::text FROM typed t CROSS JOIN LATERAL (
+        SELECT DISTINCT s.word FROM {WORDS} s
+        WHERE s.family_id = ANY(%(families)s) AND s.word LIKE '%%' || t.w || '%%' AND s.word <> t.w
+        ORDER BY s.word LIMIT %(per_word)s
+    ) g
+"""
+
+
+# The full-text part of s_meta, for a document `d` against the query's tsquery `q.tsq` and, in the file name and
+# the text in the photo (weight D), its glued words `q.glued`.
+_GLUED_HIT = "(d.document @@ q.glued AND ts_filter(d.document, '{d}') @@ q.glued)"
+_FTS = (f"greatest(CASE WHEN d.document @@ q.tsq THEN ts_rank_cd(d.document, q.tsq, 32) ELSE 0 END, "
+        f"CASE WHEN {_GLUED_HIT} THEN ts_rank_cd(ts_filter(d.document, '{{d}}'), q.glued, 32) ELSE 0 END)")
+_Q = "WITH q AS (SELECT %(tsq)s::tsquery AS tsq, %(glued)s::tsquery AS glued)"
 
 
 def _typo_parts(meta: MetaQuery) -> tuple[list[str], dict]:
@@ -216,7 +245,7 @@ def _typo_sql(tests: list[str]) -> str:
 
 def _params(meta: MetaQuery, typo_params: dict) -> dict:
     sims = {f"sim_{n}": c.similarity for n, c in enumerate(meta.corrections)}
-    return {"tsq": meta.tsquery, **typo_params, **sims}
+    return {"tsq": meta.tsquery, "glued": meta.glued, **typo_params, **sims}
 
 
 def metadata_candidates(meta: MetaQuery, *, family_ids: Sequence[int], limit: int, filter_sql: str = "",
@@ -226,10 +255,10 @@ def metadata_candidates(meta: MetaQuery, *, family_ids: Sequence[int], limit: in
     if not meta.tsquery or not family_ids:
         return {}
     tests, typo_params = _typo_parts(meta)
-    match = " OR ".join(["d.document @@ q.tsq", *tests])
+    match = " OR ".join(["d.document @@ q.tsq", _GLUED_HIT, *tests])
     join = "JOIN gallery_photo p ON p.id = d.photo_id" if filter_sql else ""
     sql = f"""
-        WITH q AS (SELECT %(tsq)s::tsquery AS tsq)
+        {_Q}
         SELECT photo_id, fts, typo FROM (
             SELECT d.photo_id, {_FTS} AS fts,
                    {_typo_sql(tests)} AS typo
@@ -252,30 +281,45 @@ def metadata_scores(meta: MetaQuery, *, photo_ids: Sequence[int]) -> dict[int, M
     if not photo_ids or not meta.tsquery:
         return {}
     tests, typo_params = _typo_parts(meta)
-    field_hits = ", ".join(f"ts_filter(d.document, '{{{weight}}}') @@ q.tsq" for weight in FIELD_WEIGHTS)
+    # The file name and the text in the photo share weight D: the file name is tested on its own.
+    field_hits = ", ".join(f"ts_filter(d.document, '{{{weight}}}') @@ q.tsq" for weight in FIELD_WEIGHTS[:-1])
     typo_hits = ", ".join(tests) or "NULL"
     sql = f"""
-        WITH q AS (SELECT %(tsq)s::tsquery AS tsq)
+        WITH q AS (SELECT %(tsq)s::tsquery AS tsq, %(glued)s::tsquery AS glued,
+                          ARRAY(SELECT (regexp_matches(%(tsq)s || ' ' || %(glued)s, '''([^'']+)''', 'g'))[1]) AS lexemes)
         SELECT d.photo_id, {_FTS},
-               {_typo_sql(tests)}, ARRAY[{field_hits}], ARRAY[{typo_hits}],
-               to_tsvector(%(cfg)s, unaccent(regexp_replace(p.original_filename, '[._-]+', ' ', 'g'))) @@ q.tsq
+               {_typo_sql(tests)}, ARRAY[{field_hits}, {_FILENAME_HIT}], ARRAY[{typo_hits}], {_TEXT_WORDS},
+               ts_filter(d.document, '{{d}}') @@ q.tsq
         FROM {DOCUMENTS} d JOIN gallery_photo p ON p.id = d.photo_id, q
         WHERE d.photo_id = ANY(%(ids)s)
     """
     with connection.cursor() as cursor:
-        cursor.execute(sql, {**_params(meta, typo_params), "ids": list(photo_ids), "cfg": TEXT_CONFIG})
+        cursor.execute(sql, {**_params(meta, typo_params), "ids": list(photo_ids), "cfg": TEXT_CONFIG,
+                             "text_words": TEXT_WORDS_SHOWN})
         rows = cursor.fetchall()
     out = {}
-    for photo_id, fts, typo, hits, typo_hits, in_filename in rows:
+    for photo_id, fts, typo, hits, typo_hits, text_words, d_hit in rows:
         match = _match(fts, typo)
         match.fields = [name for name, hit in zip(FIELDS, hits) if hit]
-        if "filename" in match.fields and not in_filename:  # weight D holds the place and date words too
-            match.fields[match.fields.index("filename")] = "place or date"
+        if text_words:
+            match.fields.append("text in photo: " + " ".join(f"“{word}”" for word in dict.fromkeys(text_words)))
+        elif d_hit and "filename" not in match.fields:  # weight D also holds the place and date words
+            match.fields.append("place or date")
         if not match.fields and match.typo:
             fixes = [c for c, hit in zip(meta.corrections, typo_hits) if hit]
             match.fields = ["similar spelling (" + ", ".join(f"{c.word} → {c.replacement}" for c in fixes) + ")"]
         out[photo_id] = match
     return out
+
+
+_FILENAME_HIT = ("to_tsvector(%(cfg)s, unaccent(regexp_replace(p.original_filename, '[._-]+', ' ', 'g')))"
+                 " @@ q.tsq")
+# The words of the photo's text (OCR) that match a word of the query, as written in the photo, for the explain.
+TEXT_WORDS_SHOWN = 5
+_TEXT_WORDS = """ARRAY(
+    SELECT w FROM regexp_split_to_table(coalesce(p.text_in_photo, ''), '[^[:alnum:]]+') WITH ORDINALITY AS t(w, n)
+    WHERE w <> '' AND tsvector_to_array(to_tsvector(%(cfg)s, unaccent(w))) && q.lexemes
+    ORDER BY n LIMIT %(text_words)s)"""
 
 
 def _match(fts: float, typo: float) -> MetaMatch:

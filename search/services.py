@@ -21,6 +21,7 @@ from search import leases
 from search.embedder import Embedder, ModelUnavailable, get_embedder
 from search.metadata import documents_missing_refresh
 from search.models import EmbeddingModel, PhotoEmbedding, SearchPreferences, WorkLease
+from search.ocr import ocr_after_embedding, ocr_missing
 from search.selectors import family_covered
 from search.vector_index import drop_indexes, ensure_index
 
@@ -35,6 +36,7 @@ class EmbedReport:
     ready: int = 0
     failed: int = 0
     model_error: str = ""
+    ready_ids: list[int] = field(default_factory=list)
     failures: list[tuple[int, str]] = field(default_factory=list)
 
 
@@ -131,7 +133,16 @@ def embed_photos(*, photo_ids: Sequence[int], fill_to: int | None = None) -> Emb
             # Decoding an original takes a decode slot, i.e. a database session of the pool's thread: end it
             # with the thread rather than leave it to the garbage collector.
             pool.submit(connections.close_all).result()
+    _after_embedding(report.ready_ids)
     return report
+
+
+def _after_embedding(photo_ids: list[int]) -> None:
+    """Their embeddings are committed: queue their OCR (its own queue and tasks, so it never delays this one)."""
+    try:
+        ocr_after_embedding(photo_ids)
+    except Exception:  # noqa: BLE001 - the embeddings are stored; the sweep queues what this missed
+        logger.exception("could not queue the OCR of %d photos", len(photo_ids))
 
 
 @dataclass
@@ -225,12 +236,14 @@ def _embed_good(embedder: Embedder, prepared: _Prepared, good: list[Photo], repo
         _mark_failed(give_up, f"Embedding failed: {str(exc)[:200]}", report)
         return
     vector_of = {photo.pk: vector for photo, vector in zip(prepared.good, vectors)}
-    report.ready += _store(embedder.model_name, good, [vector_of[photo.pk] for photo in good], owner=owner)
+    stored = _store(embedder.model_name, good, [vector_of[photo.pk] for photo in good], owner=owner)
+    report.ready += len(stored)
+    report.ready_ids += stored
 
 
 @transaction.atomic
-def _store(model_name: str, photos: list[Photo], vectors, *, owner: str) -> int:
-    """Write the embeddings of the photos `owner` still holds and mark them ready; returns how many."""
+def _store(model_name: str, photos: list[Photo], vectors, *, owner: str) -> list[int]:
+    """Write the embeddings of the photos `owner` still holds and mark them ready; returns their ids."""
     # Lock the rows first (as a claim does), then look at the leases: no claim can slip in between.
     alive = set(Photo.objects.select_for_update().filter(pk__in=[p.pk for p in photos]).values_list("pk", flat=True))
     alive &= leases.leases_held(kind=leases.EMBED, owner=owner, object_ids=alive)
@@ -245,7 +258,7 @@ def _store(model_name: str, photos: list[Photo], vectors, *, owner: str) -> int:
     Photo.objects.filter(pk__in=alive).update(
         status=Photo.Status.READY, status_reason="", status_changed_at=timezone.now()
     )
-    return len(rows)
+    return [row.photo_id for row in rows]
 
 
 def _mark_failed(photos: Iterable[Photo], reason: str, report: EmbedReport) -> None:
@@ -345,6 +358,10 @@ def embed_missing() -> int:
         .values_list("pk", flat=True)[: settings.EMBED_SWEEP_LIMIT]
     )
     photos_enqueue(pending)
+    try:
+        ocr_missing()
+    except Exception:  # noqa: BLE001 - OCR is extra: it never stops the sweep's embedding work
+        logger.exception("the OCR sweep failed")
     return len(pending)
 
 

@@ -16,3 +16,10 @@ def embed_missing_task() -> int:
 
 def photos_recover_task() -> int:
     return services.photos_recover()
+
+
+def read_text_task(photo_ids: list[int]) -> dict:
+    from search import ocr
+
+    report = ocr.photos_read_text(photo_ids=photo_ids)
+    return {"done": report.done, "failed": report.failed, "retry": report.retry}

@@ -10,6 +10,7 @@ urlpatterns = [
     path("search/preferences/preview/", views.preferences_preview, name="preferences_preview"),
     path("search/preferences/reset/", views.preferences_reset_view, name="preferences_reset"),
     path("photos/<int:photo_id>/similar/", views.similar, name="similar"),
+    path("photos/<int:photo_id>/read-text/", views.photo_read_text, name="photo_read_text"),
     path("indexing/", views.indexing_status, name="indexing"),
     path("indexing/retry/", views.indexing_retry, name="indexing_retry"),
 ]

@@ -10,6 +10,7 @@ from django.views.decorators.vary import vary_on_headers
 from gallery.selectors import family_list, family_uploaders, photo_get, place_countries, tag_list
 from search.engine import SearchParams, preferences_for, search_photos, similar_photos
 from search.forms import PreferencesForm, SearchForm
+from search.ocr import photos_text_request
 from search.selectors import active_model_state, failed_photo_ids, failed_photos, index_status
 from search.services import photos_retry, preferences_reset, preferences_update
 
@@ -122,3 +123,13 @@ def indexing_retry(request: HttpRequest) -> HttpResponse:
     count = photos_retry(photo_ids=ids) if ids else 0
     messages.success(request, f"Queued {count} photo{'s' if count != 1 else ''} for another try.")
     return redirect("search:indexing")
+
+
+@require_POST
+@login_required
+def photo_read_text(request: HttpRequest, photo_id: int) -> HttpResponse:
+    """Read a photo's text whatever the gate said (any member of its family may ask)."""
+    photo = photo_get(user=request.user, photo_id=photo_id)
+    photos_text_request(photo_ids=[photo.pk])
+    messages.success(request, "Reading the text in this photo: it appears here in a few seconds.")
+    return redirect(photo)

@@ -8,8 +8,9 @@ from django_q.brokers import get_broker
 from django_q.signing import SignedPackage
 
 
-def queued_tasks() -> list[dict]:
-    broker = get_broker()
+def queued_tasks(cluster: str | None = None) -> list[dict]:
+    """The tasks of the main queue (or of `cluster`'s own queue), taken off it."""
+    broker = get_broker(cluster)
     tasks = []
     while broker.queue_size():  # (dequeue on an empty queue sleeps for the poll interval)
         batch = broker.dequeue() or []
@@ -19,11 +20,11 @@ def queued_tasks() -> list[dict]:
     return tasks
 
 
-def run_queued_tasks(max_rounds: int = 10) -> int:
+def run_queued_tasks(max_rounds: int = 10, cluster: str | None = None) -> int:
     """Execute queued tasks (and any they queue) until the queue is empty. Returns how many ran."""
     ran = 0
     for _ in range(max_rounds):
-        tasks = queued_tasks()
+        tasks = queued_tasks(cluster)
         if not tasks:
             return ran
         for task in tasks:

@@ -121,6 +121,12 @@ class Command(BaseCommand):
                 name="worker", command=[python, str(settings.BASE_DIR / "manage.py"), "worker"],
                 stop_signal=signal.SIGTERM, death_signal=signal.SIGKILL,  # its processes follow (manage.py worker)
             ))
+            if settings.OCR_ENABLED:  # OCR on its own queue, at low CPU priority: it never delays embedding
+                children.append(Child(
+                    name="OCR worker", command=[python, str(settings.BASE_DIR / "manage.py"), "ocr_worker"],
+                    stop_signal=signal.SIGTERM, death_signal=signal.SIGKILL,
+                    env={**os.environ, "Q_CLUSTER_NAME": settings.OCR_CLUSTER},
+                ))
         return children
 
     def _supervise(self, child: Child) -> None:

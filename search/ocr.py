@@ -1,0 +1,249 @@
+"""Text in photos (OCR): which photos to read (the gate), reading them as tasks on their own queue, and the
+sweep's share of that work.
+
+A photo's OCR state (Photo.ocr_status): pending (not looked at yet, or waiting to be read) → skipped (the gate
+saw no text-bearing concept in it), or processing → done (text_in_photo set, "" when nothing was found) or,
+after OCR_MAX_ATTEMPTS failures, failed. Only embedded photos are looked at, after their embedding is stored:
+the gate needs the embedding, and OCR (seconds per photo on a CPU) must never delay embedding. The OCR tasks
+go to their own django-q2 cluster (settings.OCR_CLUSTER) and, before each photo, give way while photos wait
+to be embedded.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+from django.conf import settings
+from django.db import transaction
+from django.db.models import F, Q
+from django.db.models.functions import Now
+
+from gallery.images import decode_upright
+from gallery.models import Photo
+from search import leases
+from search.embedder import ModelUnavailable, get_embedder
+from search.metadata import documents_refresh
+from search.models import PhotoEmbedding, WorkLease
+from search.text_embeddings import term_vectors
+from vision.ocr import read_text
+
+logger = logging.getLogger(__name__)
+
+# What a photo holding text looks like to SigLIP. Each goes through the search prompt templates, as query terms do.
+TEXT_CONCEPTS = ("a sign", "a document", "a receipt", "a screenshot", "a poster", "handwriting", "text")
+# An OCR task gives way to embedding at most this long before each photo, then reads it anyway (embedding that
+# never finishes, e.g. the model is missing, must not stop OCR for good).
+YIELD_SECONDS = 120.0
+YIELD_POLL = 1.0
+
+
+@dataclass
+class OcrReport:
+    done: int = 0
+    failed: int = 0
+    retry: int = 0
+    texts: dict[int, str] = field(default_factory=dict)
+
+
+# --- the gate ------------------------------------------------------------------------------------
+
+
+def text_probabilities(photo_ids: Sequence[int]) -> dict[int, float]:
+    """For each photo with an embedding of the active model: max over TEXT_CONCEPTS of the model's calibrated
+    probability sigmoid(a·cos + b). Costs one cached text embedding per concept and a dot product."""
+    embedder = get_embedder()
+    concepts, _ = term_vectors(embedder, list(TEXT_CONCEPTS))
+    rows = list(PhotoEmbedding.objects.filter(photo_id__in=list(photo_ids), model_name=embedder.model_name)
+                .values_list("photo_id", "vector"))
+    if not rows:
+        return {}
+    vectors = np.stack([np.asarray(vector, dtype=np.float32) for _, vector in rows])
+    best = embedder.probability(vectors @ concepts.T).max(axis=1)
+    return {photo_id: float(p) for (photo_id, _), p in zip(rows, best)}
+
+
+def photos_text_gate(photo_ids: Sequence[int]) -> tuple[list[int], list[int]]:
+    """(to read, to skip) among these photos; with OCR_GATE off every photo is read."""
+    ids = sorted(set(photo_ids))
+    if not settings.OCR_GATE:
+        return ids, []
+    probabilities = text_probabilities(ids)
+    read = [pk for pk in ids if probabilities.get(pk, 0.0) >= settings.OCR_GATE_THRESHOLD]
+    skip = [pk for pk in ids if pk in probabilities and pk not in read]  # no embedding yet: decide later
+    return read, skip
+
+
+def ocr_after_embedding(photo_ids: Sequence[int]) -> int:
+    """The embedded photos whose text is not read yet: skip those the gate turns away, queue the others for OCR.
+    Returns how many photos were queued. Called once their embeddings are committed, and by the sweep."""
+    if not settings.OCR_ENABLED or not photo_ids:
+        return 0
+    waiting = list(Photo.objects.filter(pk__in=list(photo_ids), status=Photo.Status.READY,
+                                        ocr_status=Photo.OcrStatus.PENDING).values_list("pk", flat=True))
+    if not waiting:
+        return 0
+    try:
+        read, skip = photos_text_gate(waiting)
+    except ModelUnavailable:
+        return 0  # the gate needs the model: the sweep tries again
+    Photo.objects.filter(pk__in=skip, ocr_status=Photo.OcrStatus.PENDING).update(
+        ocr_status=Photo.OcrStatus.SKIPPED,
+        ocr_reason="The image model saw no sign, document, receipt, screenshot, poster or handwriting in it.")
+    ocr_enqueue(read)
+    return len(read)
+
+
+# --- queueing ------------------------------------------------------------------------------------
+
+
+def ocr_enqueue(photo_ids: Sequence[int]) -> int:
+    """Queue OCR tasks on the OCR cluster's own queue, OCR_TASK_SIZE photos each; returns how many tasks."""
+    from django_q.tasks import async_task
+
+    ids, chunk = list(photo_ids), settings.OCR_TASK_SIZE
+    for start in range(0, len(ids), chunk):
+        async_task("search.tasks.read_text_task", ids[start:start + chunk],
+                   q_options={"group": "ocr", "cluster": settings.OCR_CLUSTER, "timeout": settings.Q_CLUSTER["timeout"]})
+    return (len(ids) + chunk - 1) // chunk
+
+
+def ocr_queue_size() -> int:
+    from django_q.brokers import get_broker
+
+    return get_broker(settings.OCR_CLUSTER).queue_size()
+
+
+@transaction.atomic
+def photos_text_request(*, photo_ids: Sequence[int]) -> int:
+    """Read these photos' text whatever the gate said (the photo page's "Read text", `manage.py read_text`).
+    Photos being read now are left alone; returns how many were queued."""
+    ids = list(Photo.objects.filter(pk__in=list(photo_ids)).exclude(ocr_status=Photo.OcrStatus.PROCESSING)
+               .values_list("pk", flat=True))
+    Photo.objects.filter(pk__in=ids).update(ocr_status=Photo.OcrStatus.PENDING, ocr_attempts=0, ocr_reason="")
+    transaction.on_commit(lambda: ocr_enqueue(ids))
+    return len(ids)
+
+
+# --- reading -------------------------------------------------------------------------------------
+
+
+def photos_read_text(*, photo_ids: Sequence[int]) -> OcrReport:
+    """Read the text of these photos, one at a time, each under a lease (kind "ocr"); before each, give way
+    while photos wait to be embedded. A failure is retried (the photo goes back to pending for the sweep) up
+    to OCR_MAX_ATTEMPTS, then the photo is marked failed; either way the other photos go on."""
+    report = OcrReport()
+    if not settings.OCR_ENABLED:
+        return report
+    owner = leases.lease_owner()
+    # Waiting for embedding must not run the task into django-q's timeout: past this, the photos left stay
+    # pending and the sweep queues them again.
+    stop_at = time.monotonic() + 0.8 * settings.Q_CLUSTER["timeout"]
+    with leases.LeaseHeartbeat(owner=owner, seconds=settings.LEASE_SECONDS):
+        for photo_id in photo_ids:
+            _yield_to_embedding()
+            if time.monotonic() > stop_at:
+                break
+            photo = _claim(photo_id=photo_id, owner=owner)
+            if photo is None:
+                continue  # read already, being read by another worker, or gone
+            try:
+                with photo.display.open("rb") if photo.display else photo.original.open("rb") as stream:
+                    image = decode_upright(stream, max_side=settings.OCR_MAX_SIDE, slot=not photo.display)
+                text = read_text(image, min_confidence=settings.OCR_MIN_CONFIDENCE)
+            except Exception as exc:  # noqa: BLE001 - any failure fails this photo only
+                logger.warning("photo %s: OCR failed: %s", photo.pk, exc)
+                _failed(photo, f"{type(exc).__name__}: {str(exc)[:200]}", report, owner=owner)
+                continue
+            if _store(photo, text, owner=owner):
+                report.done += 1
+                report.texts[photo.pk] = text
+            leases.leases_release(owner=owner, kind=leases.OCR, object_ids=[photo.pk])
+    return report
+
+
+def _embedding_waits() -> bool:
+    return Photo.objects.filter(status__in=[Photo.Status.PENDING, Photo.Status.PROCESSING]).exists()
+
+
+def _yield_to_embedding() -> None:
+    deadline = time.monotonic() + YIELD_SECONDS
+    while time.monotonic() < deadline and _embedding_waits():
+        time.sleep(YIELD_POLL)
+
+
+def _claimable() -> Q:
+    return Q(status=Photo.Status.READY) & (
+        Q(ocr_status=Photo.OcrStatus.PENDING)
+        | (Q(ocr_status=Photo.OcrStatus.PROCESSING) & ~leases.live_lease(leases.OCR)))
+
+
+@transaction.atomic
+def _claim(*, photo_id: int, owner: str) -> Photo | None:
+    photo = Photo.objects.select_for_update(skip_locked=True).filter(_claimable(), pk=photo_id).first()
+    if photo is None or not leases.leases_acquire(kind=leases.OCR, object_ids=[photo.pk], owner=owner,
+                                                  seconds=settings.LEASE_SECONDS):
+        return None
+    Photo.objects.filter(pk=photo.pk).update(ocr_status=Photo.OcrStatus.PROCESSING, ocr_attempts=F("ocr_attempts") + 1)
+    photo.ocr_attempts += 1
+    return photo
+
+
+@transaction.atomic
+def _store(photo: Photo, text: str, *, owner: str) -> bool:
+    """Write the text if `owner` still holds the photo, and re-index its search document."""
+    if not Photo.objects.select_for_update().filter(pk=photo.pk).exists():
+        return False
+    if not leases.leases_held(kind=leases.OCR, owner=owner, object_ids=[photo.pk]):
+        return False  # its lease ran out and another worker took it: that worker's result counts
+    Photo.objects.filter(pk=photo.pk).update(text_in_photo=text, ocr_status=Photo.OcrStatus.DONE, ocr_reason="")
+    documents_refresh([photo.pk])
+    return True
+
+
+def _failed(photo: Photo, reason: str, report: OcrReport, *, owner: str) -> None:
+    with transaction.atomic():
+        held = leases.leases_held(kind=leases.OCR, owner=owner, object_ids=[photo.pk])
+        if held and photo.ocr_attempts >= settings.OCR_MAX_ATTEMPTS:
+            Photo.objects.filter(pk=photo.pk).update(ocr_status=Photo.OcrStatus.FAILED,
+                                                     ocr_reason=f"Could not read the text: {reason}")
+            report.failed += 1
+        elif held:
+            Photo.objects.filter(pk=photo.pk).update(ocr_status=Photo.OcrStatus.PENDING,
+                                                     ocr_reason=f"Reading the text failed, will retry: {reason}")
+            report.retry += 1
+        leases.leases_release(owner=owner, kind=leases.OCR, object_ids=[photo.pk])
+
+
+# --- the sweep -----------------------------------------------------------------------------------
+
+
+def ocr_missing() -> int:
+    """The sweep's share: photos a dead OCR worker left "being read" go back to pending (or to failed after
+    OCR_MAX_ATTEMPTS), embedded photos not looked at yet go through the gate, and, when the OCR queue is
+    empty, photos still waiting to be read are queued again (not while it holds work: a backlog of hours
+    would otherwise be queued again at every sweep). Returns how many photos were queued."""
+    if not settings.OCR_ENABLED:
+        return 0
+    _release_abandoned()
+    waiting = list(Photo.objects.filter(status=Photo.Status.READY, ocr_status=Photo.OcrStatus.PENDING)
+                   .order_by("pk").values_list("pk", flat=True)[: settings.EMBED_SWEEP_LIMIT])
+    if not waiting or ocr_queue_size():
+        return 0
+    return ocr_after_embedding(waiting)
+
+
+@transaction.atomic
+def _release_abandoned() -> None:
+    stuck = list(Photo.objects.select_for_update(skip_locked=True)
+                 .filter(Q(ocr_status=Photo.OcrStatus.PROCESSING) & ~leases.live_lease(leases.OCR))
+                 .values_list("pk", "ocr_attempts"))
+    Photo.objects.filter(pk__in=[pk for pk, n in stuck if n < settings.OCR_MAX_ATTEMPTS]).update(
+        ocr_status=Photo.OcrStatus.PENDING)
+    Photo.objects.filter(pk__in=[pk for pk, n in stuck if n >= settings.OCR_MAX_ATTEMPTS]).update(
+        ocr_status=Photo.OcrStatus.FAILED,
+        ocr_reason=f"The worker stopped while reading this photo's text, {settings.OCR_MAX_ATTEMPTS} times.")
+    WorkLease.objects.filter(kind=leases.OCR, expires_at__lte=Now()).delete()

@@ -1,0 +1,215 @@
+"""Text in photos: read by a real OCR model (rapidocr, PP-OCRv4) on its own queue after embedding, found by
+search with an explanation, shown on the photo page and in the API, never across families."""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+from PIL import Image, ImageDraw, ImageFont
+
+from gallery.models import Photo
+from gallery.services import UploadResult, photo_create_from_bytes
+from search.engine import SearchParams, search_photos
+from search.ocr import ocr_missing, photos_read_text
+from search.services import embed_photos
+from tests.queue import queued_tasks, run_queued_tasks
+
+pytestmark = pytest.mark.django_db
+
+
+def rendered(lines: list[str], *, size=(900, 520), font_size=60, background="white") -> bytes:
+    """Text drawn big on a plain background, as a JPEG (Pillow's scalable default font)."""
+    image = Image.new("RGB", size, background)
+    draw, font = ImageDraw.Draw(image), ImageFont.load_default(size=font_size)
+    for n, line in enumerate(lines):
+        draw.text((50, 50 + n * (font_size + 30)), line, fill="black", font=font)
+    out = io.BytesIO()
+    image.save(out, "JPEG", quality=92)
+    return out.getvalue()
+
+
+@pytest.fixture
+def ocr_settings(settings, toy_model):
+    settings.OCR_ENABLED = True
+    settings.OCR_GATE = False  # the toy model knows no signs or receipts
+    return settings
+
+
+@pytest.fixture
+def upload(family, alice):
+    def add(data: bytes, *, target_family=None, user=None, name="IMG_0001.jpg"):
+        result = photo_create_from_bytes(family=target_family or family, uploaded_by=user or alice, data=data,
+                                         filename=name)
+        assert result.outcome == UploadResult.SAVED, result.reason
+        return result.photo
+    return add
+
+
+def ocr_queue(settings) -> list[int]:
+    return sorted(pk for task in queued_tasks(settings.OCR_CLUSTER) for pk in task["args"][0])
+
+
+def search(user, query):
+    return search_photos(user=user, params=SearchParams(query=query, min_score=0, show_hidden=True, limit=50))
+
+
+@pytest.mark.slow
+def test_a_sign_and_a_receipt_are_found_by_their_words_through_real_ocr(ocr_settings, upload, alice, mallory,
+                                                                         other_family, client_for):
+    sign = upload(rendered(["BAKERY OPEN 7AM"]), name="IMG_0001.jpg")
+    receipt = upload(rendered(["MILK 1.20", "BREAD 2.50", "TOTAL 3.70"], size=(700, 520), font_size=56),
+                     name="IMG_0002.jpg")
+    theirs = upload(rendered(["BAKERY OPEN 7AM", "JONES"]), target_family=other_family, user=mallory,
+                    name="IMG_0003.jpg")
+    report = embed_photos(photo_ids=[sign.pk, receipt.pk, theirs.pk])
+    assert report.ready == 3
+    # Embedding queued the OCR on the OCR queue, not the embedding queue.
+    assert ocr_queue(ocr_settings) == sorted([sign.pk, receipt.pk, theirs.pk])
+    assert not [t for t in queued_tasks() if t["func"] == "search.tasks.read_text_task"]
+
+    read = photos_read_text(photo_ids=[sign.pk, receipt.pk, theirs.pk])
+    assert read.done == 3, read
+    sign.refresh_from_db(), receipt.refresh_from_db()
+    # PP-OCRv4 often runs words together ("BAKERYOPEN7AM"): search copes (glued words, search.metadata).
+    assert sign.ocr_status == Photo.OcrStatus.DONE
+    assert "BAKERY" in sign.text_in_photo and "7AM" in sign.text_in_photo, sign.text_in_photo
+    assert "BREAD" in receipt.text_in_photo and "TOTAL" in receipt.text_in_photo
+
+    found = search(alice, "bakery")
+    assert [r.photo.pk for r in found.results][:1] == [sign.pk]
+    assert theirs.pk not in [r.photo.pk for r in found.results]  # another family's text never shows
+    assert any(f.startswith("text in photo: “BAKERY") for f in found.results[0].explanation.meta_fields)
+    bread = search(alice, "bread")
+    assert [r.photo.pk for r in bread.results][:1] == [receipt.pk]
+    assert any(f.startswith("text in photo: “BREAD") for f in bread.results[0].explanation.meta_fields)
+
+    client = client_for(alice)
+    # Text in the photo weighs as little as a file name (D): alone (the toy model sees no bakery) it scores
+    # under the default minimum, so the page lists it among the weaker matches.
+    page = client.get("/search/", {"q": "bakery", "show_hidden": "1"}).content.decode()
+    assert "text in photo: “BAKERY" in page and "JONES" not in page
+    api = client.get(f"/api/v1/photos/{sign.pk}/").json()
+    assert api["text_in_photo"] == sign.text_in_photo
+    assert client.get(f"/api/v1/photos/{theirs.pk}/").status_code == 404
+    detail = client.get(sign.get_absolute_url()).content.decode()
+    assert "Text in photo" in detail and sign.text_in_photo in detail
+
+
+def test_api_text_in_photo_is_a_string_before_the_photo_is_read(ocr_settings, upload, client_for, alice):
+    photo = upload(rendered(["HELLO"]))
+    assert client_for(alice).get(f"/api/v1/photos/{photo.pk}/").json()["text_in_photo"] == ""
+
+
+def test_a_photo_whose_ocr_fails_is_retried_then_marked_failed_and_others_go_on(ocr_settings, upload):
+    broken = upload(rendered(["BROKEN"]), name="IMG_0001.jpg")
+    plain = upload(rendered([], size=(320, 240), background="#6a4"), name="IMG_0002.jpg")
+    embed_photos(photo_ids=[broken.pk, plain.pk])
+    with broken.display.open("wb") as stream:  # the rendition OCR reads is corrupt
+        stream.write(b"not a jpeg at all")
+    for attempt in range(1, ocr_settings.OCR_MAX_ATTEMPTS + 1):
+        report = photos_read_text(photo_ids=[broken.pk, plain.pk])
+        broken.refresh_from_db()
+        expected = Photo.OcrStatus.FAILED if attempt == ocr_settings.OCR_MAX_ATTEMPTS else Photo.OcrStatus.PENDING
+        assert broken.ocr_status == expected and broken.ocr_attempts == attempt, broken.ocr_reason
+    assert "Could not read the text" in broken.ocr_reason and broken.text_in_photo is None
+    plain.refresh_from_db()
+    assert plain.ocr_status == Photo.OcrStatus.DONE and plain.text_in_photo == ""  # read: no text found
+    assert report.failed == 1
+
+
+def test_ocr_disabled_reads_nothing(ocr_settings, upload):
+    ocr_settings.OCR_ENABLED = False
+    photo = upload(rendered(["BAKERY"]))
+    embed_photos(photo_ids=[photo.pk])
+    assert ocr_queue(ocr_settings) == []
+    assert photos_read_text(photo_ids=[photo.pk]).done == 0
+    ocr_missing()
+    photo.refresh_from_db()
+    assert photo.text_in_photo is None and photo.ocr_status == Photo.OcrStatus.PENDING
+    assert ocr_queue(ocr_settings) == []
+
+
+def test_the_gate_skips_photos_without_text_concepts_and_off_reads_every_photo(ocr_settings, upload):
+    ocr_settings.OCR_GATE = True
+    ocr_settings.OCR_GATE_THRESHOLD = 1.01  # nothing passes
+    skipped = upload(rendered(["SKIP"]), name="IMG_0001.jpg")
+    embed_photos(photo_ids=[skipped.pk])
+    skipped.refresh_from_db()
+    assert skipped.ocr_status == Photo.OcrStatus.SKIPPED and ocr_queue(ocr_settings) == []
+
+    ocr_settings.OCR_GATE_THRESHOLD = 0.0  # everything passes
+    passed = upload(rendered(["PASS"]), name="IMG_0002.jpg")
+    embed_photos(photo_ids=[passed.pk])
+    assert ocr_queue(ocr_settings) == [passed.pk]
+
+    ocr_settings.OCR_GATE = False
+    ocr_settings.OCR_GATE_THRESHOLD = 1.01
+    off = upload(rendered(["OFF"]), name="IMG_0003.jpg")
+    embed_photos(photo_ids=[off.pk])
+    assert ocr_queue(ocr_settings) == [off.pk]
+
+
+def test_the_sweep_gates_and_queues_embedded_photos_not_read_yet_once(ocr_settings, upload):
+    photo = upload(rendered(["LATER"]))
+    embed_photos(photo_ids=[photo.pk])
+    queued_tasks(ocr_settings.OCR_CLUSTER)  # the task was lost
+    assert ocr_missing() == 1
+    assert ocr_missing() == 0  # while the OCR queue holds work, the sweep does not queue it again
+    assert ocr_queue(ocr_settings) == [photo.pk]
+
+
+def test_read_text_button_reads_a_skipped_photo_for_members_only(ocr_settings, upload, client_for, alice, mallory,
+                                                                 django_capture_on_commit_callbacks):
+    ocr_settings.OCR_GATE = True
+    ocr_settings.OCR_GATE_THRESHOLD = 1.01
+    photo = upload(rendered(["ON DEMAND"]))
+    embed_photos(photo_ids=[photo.pk])
+    page = client_for(alice).get(photo.get_absolute_url()).content.decode()
+    assert "Read text" in page
+
+    assert client_for(mallory).post(f"/photos/{photo.pk}/read-text/").status_code == 404
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client_for(alice).post(f"/photos/{photo.pk}/read-text/")
+    assert response.status_code == 302
+    photo.refresh_from_db()
+    assert photo.ocr_status == Photo.OcrStatus.PENDING
+    assert run_queued_tasks(cluster=ocr_settings.OCR_CLUSTER) == 1
+    photo.refresh_from_db()
+    assert photo.ocr_status == Photo.OcrStatus.DONE and "DEMAND" in photo.text_in_photo
+
+
+def _with_text(photo, text: str):
+    from search.metadata import documents_refresh
+
+    Photo.objects.filter(pk=photo.pk).update(text_in_photo=text, ocr_status=Photo.OcrStatus.DONE)
+    documents_refresh([photo.pk])
+    return photo
+
+
+def test_words_the_recogniser_ran_together_are_found_in_the_text_only(ocr_settings, upload, alice, mallory,
+                                                                      other_family):
+    from gallery.services import photo_update
+
+    sign = _with_text(upload(rendered(["A"]), name="IMG_0001.jpg"), "BAKERYOPEN7AM")
+    tagged = upload(rendered(["B"]), name="IMG_0002.jpg")
+    photo_update(photo=tagged, tags=["training"])
+    theirs = _with_text(upload(rendered(["C"]), target_family=other_family, user=mallory, name="IMG_0003.jpg"),
+                        "BAKERY")
+    found = search(alice, "bakery")
+    assert [r.photo.pk for r in found.results] == [sign.pk]  # never the other family's bakery
+    assert "text in photo: “BAKERYOPEN7AM”" in found.results[0].explanation.meta_fields
+    assert tagged.pk not in [r.photo.pk for r in search(alice, "rain").results]  # tags are not searched inside
+    assert [r.photo.pk for r in search(mallory, "bakery").results] == [theirs.pk]
+
+
+def test_serve_starts_the_ocr_worker_only_when_ocr_is_on(settings):
+    from mediasearch.management.commands.serve import Command
+
+    def names():
+        return [child.name for child in Command()._children(host="127.0.0.1", port=8000, web_workers=1,
+                                                             no_worker=False)]
+    settings.OCR_ENABLED = True
+    assert names() == ["web", "worker", "OCR worker"]
+    settings.OCR_ENABLED = False
+    assert names() == ["web", "worker"]
