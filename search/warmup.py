@@ -11,10 +11,12 @@ the master's database socket between processes.
 from __future__ import annotations
 
 import logging
+import secrets
 import time
+from urllib.parse import urlencode
 
 from django.conf import settings
-from django.db import connections
+from django.db import connections, transaction
 from django.http import HttpRequest, QueryDict
 from django.urls import resolve, reverse
 from django_htmx.middleware import HtmxDetails
@@ -53,9 +55,9 @@ def _run_model() -> None:
 
 
 def _render_search_page() -> None:
-    """The search view, called as the first member (no session, no middleware, nothing stored but the cached
-    embedding of the query text): imports the views, compiles the templates and the engine's statements, and brings
-    the tables and indexes a search reads into the database's cache after a restart."""
+    """The search view, called as the first member (no session, no middleware, nothing stored): imports the views,
+    compiles the templates and the engine's statements, and brings the tables and indexes a search reads into the
+    database's cache after a restart."""
     from gallery.models import Membership
 
     member = Membership.objects.select_related("user").order_by("pk").first()
@@ -64,10 +66,14 @@ def _render_search_page() -> None:
     path = reverse("search:search")
     request = HttpRequest()
     request.method, request.path, request.path_info = "GET", path, path
-    request.GET = QueryDict("q=a+photo")
+    # A query new to this process and to the database, so the search takes the path of every new query (the
+    # model, storing the term embeddings), inside a transaction rolled back at the end: nothing is kept.
+    request.GET = QueryDict(urlencode({"q": f"warm-up {secrets.token_hex(4)}"}))
     request.META = {"SERVER_NAME": settings.ALLOWED_HOSTS[0] if settings.ALLOWED_HOSTS else "localhost",
                     "SERVER_PORT": "80", "REQUEST_METHOD": "GET"}
     request.user = member.user
     request.htmx = HtmxDetails(request)
     match = resolve(path)
-    match.func(request, *match.args, **match.kwargs)
+    with transaction.atomic():
+        match.func(request, *match.args, **match.kwargs)
+        transaction.set_rollback(True)
