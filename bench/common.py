@@ -181,3 +181,23 @@ def percentile_ms(seconds: list[float], q: float) -> float:
     import numpy as np
 
     return float(np.percentile(np.asarray(seconds) * 1000.0, q))
+
+
+@contextlib.contextmanager
+def random_model_world(tmp: Path, prefix: str, **settings_overrides) -> Iterator[Path]:
+    """A full-size random SigLIP-B/16 as the active model, media in `tmp`, and a throwaway database: what the
+    ingest benchmarks run in. Yields the model's folder."""
+    from django.conf import settings
+    from django.test import override_settings
+
+    model_dir, media = tmp / "model", tmp / "media"
+    log(f"building a random SigLIP-B/16 in {model_dir}")
+    build_siglip_b16(model_dir)
+    overrides = override_settings(
+        STORAGES={**settings.STORAGES, "default": {"BACKEND": "django.core.files.storage.FileSystemStorage",
+                                                   "OPTIONS": {"location": media}}},
+        MEDIA_ROOT=media, SEARCH_MODEL=str(model_dir), **settings_overrides,
+    )
+    with overrides, throwaway_database(prefix) as database:
+        log(f"throwaway database {database}, media in {media}")
+        yield model_dir

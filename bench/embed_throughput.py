@@ -39,7 +39,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.common import (  # noqa: E402
-    build_siglip_b16, cpu_snapshot, log, others_cores, set_niceness, setup_django, throwaway_database, wait_for_idle,
+    cpu_snapshot, log, others_cores, random_model_world, set_niceness, setup_django, wait_for_idle,
 )
 
 setup_django()
@@ -48,7 +48,6 @@ import numpy as np  # noqa: E402
 import torch  # noqa: E402
 import transformers  # noqa: E402
 from django.conf import settings  # noqa: E402
-from django.test.utils import override_settings  # noqa: E402
 from PIL import Image  # noqa: E402
 
 from scripts.shapes import COLOURS, SHAPES, draw_shape  # noqa: E402
@@ -195,18 +194,8 @@ def main() -> int:
 
 
 def measure(args: argparse.Namespace, tmp: Path, batch: int, size: tuple[int, int]) -> int:
-    model_dir, media = tmp / "model", tmp / "media"
-    log(f"building a random SigLIP-B/16 in {model_dir}")
-    build_siglip_b16(model_dir)
-
-    overrides = override_settings(
-        STORAGES={**settings.STORAGES, "default": {"BACKEND": "django.core.files.storage.FileSystemStorage",
-                                                   "OPTIONS": {"location": media}}},
-        MEDIA_ROOT=media, SEARCH_MODEL=str(model_dir), SEARCH_DEVICE="auto", SEARCH_DTYPE="auto",
-        SEARCH_BATCH_SIZE=batch,
-    )
-    with overrides, throwaway_database("bench_embed") as database:
-        log(f"throwaway database {database}, media in {media}")
+    with random_model_world(tmp, "bench_embed", SEARCH_DEVICE="auto", SEARCH_DTYPE="auto",
+                            SEARCH_BATCH_SIZE=batch) as model_dir:
         from gallery.images import decode_upright
         from gallery.models import Photo
         from search.embedder import Embedder, reset_embedder

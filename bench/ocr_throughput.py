@@ -34,7 +34,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.common import build_siglip_b16, cpu_snapshot, log, others_cores, setup_django, throwaway_database  # noqa: E402
+from bench.common import cpu_snapshot, log, others_cores, random_model_world, setup_django  # noqa: E402
 
 setup_django()
 
@@ -172,16 +172,7 @@ def main() -> int:
 
 
 def measure(args, tmp: Path, size: tuple[int, int]) -> int:
-    model_dir, media = tmp / "model", tmp / "media"
-    log(f"building a random SigLIP-B/16 in {model_dir}")
-    build_siglip_b16(model_dir)
-    overrides = override_settings(
-        STORAGES={**settings.STORAGES, "default": {"BACKEND": "django.core.files.storage.FileSystemStorage",
-                                                   "OPTIONS": {"location": media}}},
-        MEDIA_ROOT=media, SEARCH_MODEL=str(model_dir), OCR_ENABLED=True, OCR_GATE=False,
-    )
-    with overrides, throwaway_database("bench_ocr") as database:
-        log(f"throwaway database {database}, media in {media}")
+    with random_model_world(tmp, "bench_ocr", OCR_ENABLED=True, OCR_GATE=False):
         from gallery.models import Photo
         from gallery.services import family_create, user_create
         from search.services import embed_photos, load_embedder

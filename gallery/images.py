@@ -304,7 +304,8 @@ def _exif_text(exif: Image.Exif, tag: int) -> str:
     value = exif.get(tag)
     if isinstance(value, bytes):
         value = value.decode("utf-8", "replace")
-    return str(value).strip("\x00 ").strip()[:100] if value else ""
+    # Text from inside a file may hold NUL anywhere, which PostgreSQL refuses in text: dropped where it is read.
+    return str(value).replace("\x00", "").strip()[:100] if value else ""
 
 
 def _taken_at(exif: Image.Exif) -> datetime | None:

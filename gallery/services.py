@@ -12,7 +12,7 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import IntegrityError, models, transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Q, QuerySet, Value
 from django.db.models.functions import Lower
 from django.utils import timezone
@@ -201,7 +201,7 @@ def photo_upload(
 ) -> UploadResult:
     """Store one uploaded file. Never raises for bad input: a rejected file is a result, not an error,
     so that one bad file never costs the others of the same upload."""
-    filename = os.path.basename(filename or "upload")[:255] or "upload"
+    filename = os.path.basename(without_nul(filename or "upload"))[:255] or "upload"
     try:
         data = read_limited(stream)
     except ImageRejected as exc:
@@ -286,7 +286,6 @@ def _photo_store(*, family, uploaded_by, data, filename, info, tags, description
         "thumbnail": (f"{info.sha256}.jpg", info.thumbnail),
         "display": (f"{info.sha256}.jpg", info.display),
     })
-    _text_without_nul(photo)
     try:
         with transaction.atomic():
             photo.save()
@@ -297,14 +296,6 @@ def _photo_store(*, family, uploaded_by, data, filename, info, tags, description
         files_remove(names=photo_file_names(photo))
         raise
     return photo
-
-
-def _text_without_nul(instance: models.Model) -> None:
-    """Text read from inside a file (EXIF and other embedded metadata) may carry NUL characters, which
-    PostgreSQL refuses in text. (Request input goes through forms and serializers, which refuse them.)"""
-    for field in instance._meta.concrete_fields:
-        if isinstance(field, (models.CharField, models.TextField)):
-            setattr(instance, field.attname, without_nul(getattr(instance, field.attname)))
 
 
 def _title_from_filename(stem: str) -> str:

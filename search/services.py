@@ -33,11 +33,14 @@ DECODE_SIDE = 448
 
 @dataclass
 class EmbedReport:
-    ready: int = 0
     failed: int = 0
     model_error: str = ""
     ready_ids: list[int] = field(default_factory=list)
     failures: list[tuple[int, str]] = field(default_factory=list)
+
+    @property
+    def ready(self) -> int:
+        return len(self.ready_ids)
 
 
 def active_model_name() -> str:
@@ -237,7 +240,6 @@ def _embed_good(embedder: Embedder, prepared: _Prepared, good: list[Photo], repo
         return
     vector_of = {photo.pk: vector for photo, vector in zip(prepared.good, vectors)}
     stored = _store(embedder.model_name, good, [vector_of[photo.pk] for photo in good], owner=owner)
-    report.ready += len(stored)
     report.ready_ids += stored
 
 
