@@ -24,6 +24,7 @@ from mediasearch.db import database_url
 
 ROOT = Path(__file__).resolve().parents[2]
 LATER_QUERIES = 9
+FIRST_REQUEST_SLACK = 0.15  # seconds
 
 
 def _free_port() -> int:
@@ -66,7 +67,10 @@ def test_first_new_query_in_a_fresh_web_process_is_as_quick_as_later_ones(toy_mo
     first = min(timings[0] for timings in runs)
     later = statistics.median([t for timings in runs for t in timings[1:]])
     print(f"first new query {first * 1000:.0f} ms, later new queries {later * 1000:.0f} ms (median of {2 * LATER_QUERIES})")
-    assert first <= 1.5 * later, f"first query {first * 1000:.0f} ms, later ones {later * 1000:.0f} ms (median)"
+    # Without warm-up the first query loads the model: seconds. With it, the first may still open the process's first
+    # database connections and fill the session cache: tens of milliseconds, which on a busy CI machine is more than
+    # half a warm query. The slack allows that and nothing near a model load.
+    assert first <= 1.5 * later + FIRST_REQUEST_SLACK, f"first query {first * 1000:.0f} ms, later ones {later * 1000:.0f} ms (median)"
 
 
 def _time_new_queries(toy_model: str, cookie: str, run: int) -> list[float]:
