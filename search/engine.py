@@ -45,6 +45,8 @@ class SearchParams:
     tag: str | None = None
     country: str | None = None  # ISO code of the photo's place
     place: str | None = None  # part of its "city, region, country"
+    places: tuple[str, ...] = ()  # places named in the query (search.query_parser): a photo in any of them
+    excluded: tuple[str, ...] = ()  # concepts the query excludes ("-dog", "without dog"): lowered, not removed
     taken_after: date | None = None
     taken_before: date | None = None
     sort: str | None = None  # None: the user's default
@@ -223,10 +225,12 @@ def _filters(params: SearchParams) -> tuple[str, dict]:
     if params.country:
         clauses.append("p.place_country_code = upper(%(scope_country)s)")
         values["scope_country"] = params.country
-    if params.place:
-        clauses.append("strpos(lower(unaccent(concat_ws(', ', p.place_city, p.place_region, p.place_country))), "
-                       "lower(unaccent(%(scope_place)s))) > 0")
-        values["scope_place"] = params.place
+    places = [name for name in ([params.place] if params.place else []) + list(params.places) if name]
+    if places:
+        clauses.append("EXISTS (SELECT 1 FROM unnest(%(scope_places)s::text[]) AS named(name) WHERE "
+                       "strpos(lower(unaccent(concat_ws(', ', p.place_city, p.place_region, p.place_country))), "
+                       "lower(unaccent(named.name))) > 0)")
+        values["scope_places"] = places
     if params.taken_after:
         clauses.append("p.taken_at >= %(scope_after)s")
         values["scope_after"] = _day_start(params.taken_after)
