@@ -37,6 +37,14 @@ def holiday_names(*, day: date, country_code: str) -> list[str]:
     return [name.lower() for name in calendar.get_list(day)]
 
 
+def holiday_calendar(*, country_code: str, year: int) -> list[tuple[date, str]]:
+    """Every public holiday of this country in this year, (day, English name), by day; [] for an unknown country."""
+    calendar = _calendar(country_code.upper(), year) if country_code and 1 <= year <= 9999 else None
+    if calendar is None:
+        return []
+    return sorted((day, name) for day, names in calendar.items() for name in names.split("; "))
+
+
 def date_words(*, day: date, latitude: float | None, country_code: str) -> list[str]:
     """Words for a photo taken on `day` (its local date): "december winter 2023 christmas day"."""
     words = [MONTHS[day.month - 1], season(day=day, latitude=latitude)]

@@ -9,6 +9,9 @@ from rest_framework.views import APIView
 
 from gallery.selectors import photo_get
 from search.engine import SORTS, SearchParams, search_photos, similar_photos
+from search.forms import MAX_PLAIN
+from search.query_parser import normalise
+from search.understanding import understand_search
 
 
 class ExplanationSerializer(serializers.Serializer):
@@ -53,6 +56,16 @@ class SimilarResultSerializer(PhotoRefSerializer):
     model_name = serializers.CharField()
 
 
+class InterpretedSerializer(serializers.Serializer):
+    places = serializers.ListField(child=serializers.CharField(),
+                                   help_text="places and countries named in q that filter the search (a photo in any "
+                                             "of them); empty when an explicit place or country was given")
+    taken_after = serializers.DateField(allow_null=True, help_text="first day searched (explicit, else from q)")
+    taken_before = serializers.DateField(allow_null=True, help_text="last day searched (explicit, else from q)")
+    excluded = serializers.ListField(child=serializers.CharField(), help_text="concepts q excludes (-dog, not dog)")
+    text = serializers.CharField(allow_blank=True, help_text="what remained of q for semantic and metadata search")
+
+
 class SearchApi(APIView):
     class InputSerializer(serializers.Serializer):
         q = serializers.CharField(required=False, allow_blank=True, default="", trim_whitespace=True)
@@ -67,6 +80,9 @@ class SearchApi(APIView):
         sort = serializers.ChoiceField(choices=list(SORTS), required=False)
         limit = serializers.IntegerField(required=False, min_value=1, max_value=500, default=60)
         min_score = serializers.FloatField(required=False, min_value=0, max_value=1)
+        plain = serializers.ListField(
+            child=serializers.CharField(max_length=200), required=False, max_length=MAX_PLAIN,
+            help_text="phrases of q to search as plain words, not as a place, date or exclusion (repeat the parameter)")
 
     class OutputSerializer(serializers.Serializer):
         query = serializers.CharField()
@@ -76,6 +92,7 @@ class SearchApi(APIView):
         min_score = serializers.FloatField()
         hidden_count = serializers.IntegerField(help_text="matches below min_score, not returned")
         sort = serializers.CharField()
+        interpreted = InterpretedSerializer(help_text="how q was understood")
         results = SearchResultSerializer(many=True)
 
     @extend_schema(parameters=[InputSerializer], responses=OutputSerializer)
@@ -83,12 +100,13 @@ class SearchApi(APIView):
         data = self.InputSerializer(data=request.query_params)
         data.is_valid(raise_exception=True)
         v = data.validated_data
-        response = search_photos(user=request.user, params=SearchParams(
+        understood = understand_search(user=request.user, params=SearchParams(
             query=v["q"], family_id=v.get("family"), uploader_id=v.get("uploader"), tag=v.get("tag"),
             country=v.get("country"), place=v.get("place"),
             taken_after=v.get("taken_after"), taken_before=v.get("taken_before"), sort=v.get("sort"),
             limit=v["limit"], min_score=v.get("min_score"),
-        ))
+        ), removed=frozenset(normalise(phrase) for phrase in v.get("plain", [])))
+        response = search_photos(user=request.user, params=understood.params)
         body = {
             "query": response.query,
             "terms": [term.text for term in response.terms],
@@ -97,6 +115,7 @@ class SearchApi(APIView):
             "min_score": response.min_score,
             "hidden_count": response.hidden_count,
             "sort": response.sort,
+            "interpreted": understood.interpreted(),
             "results": response.results,
         }
         return Response(self.OutputSerializer(body, context={"request": request}).data)

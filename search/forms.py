@@ -4,6 +4,9 @@ from django import forms
 
 from search.engine import SearchParams
 from search.models import SearchPreferences
+from search.query_parser import normalise
+
+MAX_PLAIN = 20  # un-chipped phrases kept in the URL
 
 
 class SearchForm(forms.Form):
@@ -43,6 +46,21 @@ class SearchForm(forms.Form):
             sort=data.get("sort") or None,
             show_hidden=bool(data.get("show_hidden")),
         )
+
+
+    def removed(self) -> frozenset[str]:
+        """The phrases the user un-chipped (`plain`, repeated): searched as words, not as places or dates."""
+        values = self.data.getlist("plain") if hasattr(self.data, "getlist") else []
+        return frozenset(normalise(value[:200]) for value in values[:MAX_PLAIN] if normalise(value[:200]))
+
+
+class ChipEditForm(forms.Form):
+    """A chip changed on the search page: its key and the new place name or date range."""
+
+    chip = forms.CharField(max_length=300)
+    chip_place = forms.CharField(required=False, max_length=100, strip=True)
+    chip_after = forms.DateField(required=False)
+    chip_before = forms.DateField(required=False)
 
 
 class PreferencesForm(forms.Form):

@@ -178,3 +178,23 @@ class WorkLease(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} {self.object_id} held by {self.owner} until {self.expires_at}"
+
+
+class FamilyPlace(models.Model):
+    """A place (city, region, country as geocoded) where at least one photo of the family was taken: what the
+    query parser recognises as a place in that family's searches ("lisbon" → a Lisbon chip). Kept from the
+    gallery's photo hooks (search.services.family_places_add); a place whose last photo went stays listed
+    until `family_places_rebuild`, and then only makes a chip that filters to nothing."""
+
+    family = models.ForeignKey(Family, on_delete=models.CASCADE, related_name="+")
+    city = models.CharField(max_length=200, blank=True)
+    region = models.CharField(max_length=200, blank=True)
+    country = models.CharField(max_length=100, blank=True)
+    country_code = models.CharField(max_length=2, blank=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["family", "city", "region", "country_code"],
+                                               name="unique_family_place")]
+
+    def __str__(self) -> str:
+        return ", ".join(part for part in (self.city, self.region, self.country) if part)

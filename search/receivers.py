@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.db import transaction
 
+from search.family_places import family_places_add
 from search.metadata import documents_refresh
 from search.services import photos_enqueue
 from search.vector_index import drop_indexes
@@ -14,6 +15,7 @@ _PENDING_ATTR = "_mediasearch_photos_to_embed"
 def on_photos_changed(sender, photo_ids, **kwargs) -> None:
     """Metadata edits: rebuild the search documents in the same transaction (one cheap statement)."""
     documents_refresh(photo_ids)
+    family_places_add(photo_ids=photo_ids)  # a place filled in later (fill_places, the sweep)
 
 
 def on_family_deleted(sender, instance, **kwargs) -> None:
@@ -26,6 +28,7 @@ def on_photos_added(sender, photo_ids, **kwargs) -> None:
     it commits, so an import that adds many photos in one transaction makes a few batch-sized
     tasks rather than one task per photo."""
     documents_refresh(photo_ids)
+    family_places_add(photo_ids=photo_ids)
     connection = transaction.get_connection()
     if not connection.in_atomic_block:
         photos_enqueue(photo_ids)

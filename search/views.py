@@ -9,10 +9,12 @@ from django.views.decorators.vary import vary_on_headers
 
 from gallery.selectors import family_list, family_uploaders, photo_get, place_countries, tag_list
 from search.engine import SearchParams, preferences_for, search_photos, similar_photos
-from search.forms import PreferencesForm, SearchForm
+from search.forms import ChipEditForm, PreferencesForm, SearchForm
 from search.ocr import photos_text_request
+from search.query_parser import Chip, phrase_for_range, replace_chip
 from search.selectors import active_model_state, failed_photo_ids, failed_photos, index_status
 from search.services import photos_retry, preferences_reset, preferences_update
+from search.understanding import Understanding, understand_search
 
 
 @require_GET
@@ -22,12 +24,20 @@ def search(request: HttpRequest) -> HttpResponse:
     form = SearchForm(request.GET or None, families=family_list(user=request.user),
                       uploaders=family_uploaders(user=request.user), countries=place_countries(user=request.user))
     params = form.params() if request.GET else SearchParams()
-    response = search_photos(user=request.user, params=params)
+    understood = understand_search(user=request.user, params=params, removed=form.removed())
+    if "chip" in request.GET:
+        return _chip_edited(request, understood)
+    response = search_photos(user=request.user, params=understood.params)
     context = {"form": form, "response": response, "tags": tag_list(user=request.user),
-               "show_hidden_url": _with(request, show_hidden="1")}
+               "show_hidden_url": _with(request, show_hidden="1"), "understood": understood,
+               "chips": [_chip_view(request, chip) for chip in understood.parsed.chips],
+               "kept_params": [(k, v) for k, values in request.GET.lists() for v in values if k not in _CHIP_PARAMS]}
     if request.htmx and not request.htmx.history_restore_request:
         return render(request, "search/search.html#results", context)
     return render(request, "search/search.html", context)
+
+
+_CHIP_PARAMS = {"q", "chip", "chip_place", "chip_after", "chip_before"}
 
 
 def _with(request: HttpRequest, **changes) -> str:
@@ -35,6 +45,35 @@ def _with(request: HttpRequest, **changes) -> str:
     for key, value in changes.items():
         query[key] = value
     return "?" + query.urlencode()
+
+
+def _chip_view(request: HttpRequest, chip: Chip) -> dict:
+    """A chip and the URL that removes it: the same search with its words listed as plain text."""
+    query = request.GET.copy()
+    if chip.key not in query.getlist("plain"):
+        query.appendlist("plain", chip.key)
+    return {"chip": chip, "remove_url": "?" + query.urlencode()}
+
+
+def _chip_edited(request: HttpRequest, understood: Understanding) -> HttpResponse:
+    """A chip's new place or dates: rewrite its words in the query and show that search (the box stays the
+    one source of truth, so the edit survives further typing)."""
+    edit = ChipEditForm(request.GET)
+    query = request.GET.copy()
+    for name in _CHIP_PARAMS - {"q"}:
+        query.pop(name, None)
+    if edit.is_valid():
+        data = edit.cleaned_data
+        chip = next((c for c in understood.parsed.chips if c.key == data["chip"]), None)
+        if chip is not None:
+            words = (data["chip_place"] if chip.kind == "place"
+                     else phrase_for_range(data["chip_after"], data["chip_before"]) if chip.kind == "date"
+                     else chip.label)
+            query["q"] = replace_chip(understood.parsed, chip.key, words)
+    else:
+        messages.error(request, "That change could not be read (a date is written like 2023-06-14); "
+                                "the search is unchanged.")
+    return redirect(f"{request.path}?{query.urlencode()}")
 
 
 @require_http_methods(["GET", "POST"])

@@ -1,0 +1,572 @@
+"""One box that understands: the typed query → places, dates, exclusions and the text that remains.
+
+Pure: no HTTP and no database. What the parser must know about the user's families (where their photos were
+taken, which words are concepts to them, their hemisphere and country) arrives in a `ParserContext`, built by
+`search.selectors.parser_context`. Country names come from the offline list shipped with `reverse_geocode`,
+holidays from the `holidays` package (through gallery.date_words). `parse_query` never raises.
+
+Rules (issue 9, point 6):
+- A place is a family place (a city or region where some photo of the user's families was taken) or a country.
+  After "in"/"at"/"near"/"from" any of them is a place. A bare word or phrase is a place only when it is not
+  also a concept: a word of the synonym table, a tag of the family, a month, season or holiday word, or one of
+  `AMBIGUOUS` (English words that are also places: "jersey", "china", "turkey", "orange"...). The synonym
+  table is the concept vocabulary search already understands; the family's tags are the words it uses for
+  things ("turkey" tagged at Thanksgiving); the small list covers everyday words the other two may miss.
+- A date is a year ("2023"), a month, season or holiday with a year ("june 2021", "summer 2023",
+  "christmas 2019"), an ISO day or month ("2023-06-14", "2023-06"), a relative phrase ("last year",
+  "last summer", "this month") or a range of those ("between 2019 and 2021", "from june 2020 to may 2021",
+  "2019-2021", "since 2019", "before 2020"). A month, season or holiday alone is left to metadata search (the
+  photos' documents carry those words).
+- Seasons are meteorological and flip south of the equator (`ParserContext.southern`); a season that spans
+  New Year belongs to the year of its January ("winter 2023" in the north: Dec 2022 to Feb 2023).
+- Holiday + year: the days that holiday falls on that year in the family's country (`holiday_country`, from
+  `holidays`); when the country doesn't keep it, or isn't known, a window of ±2 days around its usual date
+  (`USUAL_HOLIDAYS`).
+- An exclusion is "-dog", "not dog", "without dog" (or a quoted phrase: -"hot dog"). "not in Lisbon" is
+  left as text: exclusions are concepts, not filters.
+- A chip whose key is in `removed` (the user un-chipped it) stays plain text.
+"""
+
+from __future__ import annotations
+
+import calendar
+import csv
+import re
+import unicodedata
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from functools import cache
+from importlib import resources
+from typing import Literal
+
+from dateutil.easter import easter
+
+from gallery.date_words import MONTHS, holiday_calendar
+
+ChipKind = Literal["place", "date", "exclusion"]
+
+PLACE_WORDS = frozenset({"in", "at", "near", "from", "around"})
+DATE_WORDS = frozenset({"in", "during", "of", "from"})
+NEGATIONS = frozenset({"not", "without", "except", "excluding"})
+ARTICLES = frozenset({"a", "an", "the", "any"})
+STOPWORDS = frozenset({
+    "a", "an", "the", "and", "or", "of", "in", "at", "on", "to", "for", "with", "by", "from", "near", "around",
+    "during", "is", "it", "my", "our", "we", "us", "me", "i", "you", "some", "this", "that", "these", "those",
+    "not", "without", "except", "excluding", "no", "&", "+", "-", "photo", "photos", "picture", "pictures",
+})
+SEASONS = {"spring": 3, "summer": 6, "autumn": 9, "fall": 9, "winter": 12}  # first month, northern hemisphere
+MONTH_NAMES = {name[:3]: n for n, name in enumerate(MONTHS, start=1)} | {
+    name: n for n, name in enumerate(MONTHS, start=1)} | {"sept": 9}
+# Holidays most people name, for a family whose country doesn't keep them (or isn't known): the usual day.
+USUAL_HOLIDAYS = {
+    "christmas": lambda y: date(y, 12, 25), "christmas day": lambda y: date(y, 12, 25),
+    "christmas eve": lambda y: date(y, 12, 24), "boxing day": lambda y: date(y, 12, 26),
+    "new year": lambda y: date(y, 1, 1), "new years day": lambda y: date(y, 1, 1),
+    "new year day": lambda y: date(y, 1, 1), "new years eve": lambda y: date(y, 12, 31),
+    "new year eve": lambda y: date(y, 12, 31), "easter": easter, "easter sunday": easter,
+    "halloween": lambda y: date(y, 10, 31), "valentine": lambda y: date(y, 2, 14),
+    "valentines": lambda y: date(y, 2, 14), "valentine day": lambda y: date(y, 2, 14),
+    "valentines day": lambda y: date(y, 2, 14), "thanksgiving": lambda y: _nth_weekday(y, 11, 3, 4),
+}
+HOLIDAY_WINDOW = timedelta(days=2)
+HOLIDAY_WORDS = frozenset(w for name in USUAL_HOLIDAYS for w in name.split()) | {"day", "eve"}
+# Everyday English words that are also places: bare, they keep their ordinary meaning.
+AMBIGUOUS = frozenset({
+    "jersey", "guernsey", "china", "turkey", "orange", "chile", "chad", "jordan", "georgia", "guinea", "panama",
+    "reunion", "bermuda", "nice", "reading", "bath", "split", "mobile", "cork", "sandwich", "victoria", "florence",
+    "christmas", "easter", "hope", "deal", "wells", "phoenix", "buffalo", "eagle", "mars", "java", "champagne",
+    "cognac", "burgundy", "lima", "cheddar", "man", "home", "beach", "park", "lake", "city", "sale", "battle",
+})
+# Names people use for countries whose ISO name is formal or long.
+COUNTRY_ALIASES = {
+    "usa": "US", "u.s.a.": "US", "united states of america": "US", "america": "US", "uk": "GB", "u.k.": "GB",
+    "britain": "GB", "great britain": "GB", "holland": "NL", "the netherlands": "NL", "south korea": "KR",
+    "korea": "KR", "north korea": "KP", "russia": "RU", "iran": "IR", "syria": "SY", "laos": "LA", "moldova": "MD",
+    "tanzania": "TZ", "czechia": "CZ", "vatican": "VA", "vatican city": "VA", "ivory coast": "CI",
+    "cote d'ivoire": "CI", "micronesia": "FM", "libya": "LY", "north macedonia": "MK", "east timor": "TL",
+    "burma": "MM", "eswatini": "SZ", "cabo verde": "CV", "brunei": "BN", "palestine": "PS", "drc": "CD",
+    "democratic republic of the congo": "CD", "falkland islands": "FK", "the bahamas": "BS", "the gambia": "GM",
+    "the philippines": "PH", "the united states": "US", "the united kingdom": "GB",
+}
+COUNTRY_DISPLAY = {"KR": "South Korea", "KP": "North Korea", "RU": "Russia", "IR": "Iran", "SY": "Syria",
+                   "LA": "Laos", "MD": "Moldova", "TZ": "Tanzania", "VA": "Vatican City", "FM": "Micronesia",
+                   "CD": "DR Congo", "LY": "Libya", "FK": "Falkland Islands", "VG": "British Virgin Islands",
+                   "VI": "US Virgin Islands", "CI": "Côte d'Ivoire", "BN": "Brunei"}
+NOT_COUNTRIES = frozenset({"EU", "AP"})  # "Europe", "Asia/Pacific Region" in the list
+EARLIEST_YEAR = 1826  # the oldest surviving photograph
+MAX_PHRASE = 6
+
+
+@dataclass(frozen=True)
+class KnownPlace:
+    """A city or region where some photo of the user's families was taken (or a country), as stored."""
+
+    name: str
+    country_code: str
+
+
+@dataclass(frozen=True)
+class ParserContext:
+    """What the parser knows about the user's families. Names in `places` and `concepts` are normalised
+    with `normalise` (lower case, no accents)."""
+
+    today: date
+    places: Mapping[str, KnownPlace] = field(default_factory=dict)
+    concepts: frozenset[str] = frozenset()
+    southern: bool = False
+    holiday_country: str = ""
+
+
+@dataclass(frozen=True)
+class Chip:
+    kind: ChipKind
+    key: str  # what `removed` (the URL's `plain`) names to un-chip it: the chip's words, normalised
+    label: str
+    start: int  # the chip's words: tokens[start:end] of ParsedQuery
+    end: int
+    place: str = ""
+    country_code: str = ""  # ISO code of the place's country (or of the country itself)
+    is_country: bool = False
+    after: date | None = None
+    before: date | None = None
+
+    @property
+    def range_label(self) -> str:
+        return range_label(self.after, self.before)
+
+
+@dataclass(frozen=True)
+class ParsedQuery:
+    text: str  # what remains for semantic and metadata search
+    tokens: tuple[str, ...] = ()  # the query's words as typed (chip spans index into these)
+    places: tuple[str, ...] = ()  # family places named (city or region names, as stored)
+    countries: tuple[str, ...] = ()  # ISO codes of the countries named
+    taken_after: date | None = None
+    taken_before: date | None = None
+    excluded: tuple[str, ...] = ()
+    chips: tuple[Chip, ...] = ()
+    removed: tuple[str, ...] = ()  # keys of un-chipped phrases that occur in this query
+
+    @property
+    def place_names(self) -> list[str]:
+        return [chip.label for chip in self.chips if chip.kind == "place"]
+
+
+# --- normalising ---------------------------------------------------------------------------------------------
+
+_EDGE_PUNCT = "\"'“”‘’«»()[]{}<>,.;:!?¡¿…"
+
+
+def normalise(text: str) -> str:
+    """Lower case, accents and possessive 's dropped, punctuation trimmed from each word's ends."""
+    words = []
+    for word in _fold(text).split():
+        word = word.strip(_EDGE_PUNCT)
+        word = re.sub(r"['’]s$", "", word).replace("'", "").replace("’", "")
+        if word:
+            words.append(word)
+    return " ".join(words)
+
+
+def _fold(text: str) -> str:
+    decomposed = unicodedata.normalize("NFKD", text)
+    return "".join(ch for ch in decomposed if not unicodedata.combining(ch)).casefold()
+
+
+def tokenize(query: str) -> tuple[str, ...]:
+    """The query's words as typed (control characters become spaces)."""
+    cleaned = "".join(" " if unicodedata.category(ch)[0] == "C" else ch for ch in query)
+    return tuple(cleaned.split())
+
+
+def candidate_phrases(query: str) -> list[str]:
+    """Every run of up to MAX_PHRASE words of the query, normalised: what the context needs to know about."""
+    norms = [normalise(token) for token in tokenize(query)]
+    phrases = {" ".join(norms[i:j]).strip() for i in range(len(norms))
+               for j in range(i + 1, min(len(norms), i + MAX_PHRASE) + 1)}
+    return sorted(phrase for phrase in phrases if phrase)
+
+
+def mentions_season(query: str) -> bool:
+    return any(normalise(token) in SEASONS for token in tokenize(query))
+
+
+# --- countries -------------------------------------------------------------------------------------------------
+
+@cache
+def countries() -> dict[str, KnownPlace]:
+    """normalised country name or alias → (display name, ISO code), offline (reverse_geocode's list)."""
+    with resources.files("reverse_geocode").joinpath("countries.csv").open(encoding="utf-8") as handle:
+        rows = [(code, name) for code, name in csv.reader(handle) if code not in NOT_COUNTRIES]
+    names = {}
+    for code, name in rows:
+        display = COUNTRY_DISPLAY.get(code, name)
+        if "," not in name and "(" not in name:
+            names[normalise(name)] = KnownPlace(display, code)
+        names.setdefault(normalise(display), KnownPlace(display, code))
+    display_of = {code: COUNTRY_DISPLAY.get(code, name) for code, name in rows}
+    for alias, code in COUNTRY_ALIASES.items():
+        names.setdefault(normalise(alias), KnownPlace(display_of.get(code, alias.title()), code))
+    return names
+
+
+# --- parsing ---------------------------------------------------------------------------------------------------
+
+@dataclass
+class _Match:
+    end: int  # index after the last token consumed
+    chip: Chip | None  # None: a match that stays text as a whole ("not in Lisbon")
+    excluded: str = ""
+
+
+def parse_query(query: str, context: ParserContext, *, removed: frozenset[str] | set[str] = frozenset()) -> ParsedQuery:
+    """Understand `query`. Never raises: on any internal surprise the whole query is plain text."""
+    try:
+        return _parse(query, context, frozenset(removed))
+    except Exception:  # noqa: BLE001 - a query box must never fail; the words are still searched
+        return ParsedQuery(text=" ".join(tokenize(str(query or ""))), tokens=tokenize(str(query or "")))
+
+
+def _parse(query: str, context: ParserContext, removed: frozenset[str]) -> ParsedQuery:
+    tokens = tokenize(query)
+    norms = tuple(normalise(token) for token in tokens)
+    parser = _Parser(tokens, norms, context)
+    kept, chips, excluded, used_removed = [], [], [], []
+    i = 0
+    while i < len(tokens):
+        match = parser.match_at(i)
+        if match is None:
+            kept.append(tokens[i])
+            i += 1
+            continue
+        if match.chip is None or match.chip.key in removed:
+            if match.chip is not None:
+                used_removed.append(match.chip.key)
+            kept.extend(tokens[i:match.end])
+        else:
+            chips.append(match.chip)
+            if match.excluded:
+                excluded.append(match.excluded)
+        i = match.end
+    return _result(tokens, kept, chips, excluded, used_removed)
+
+
+def _result(tokens, kept, chips, excluded, used_removed) -> ParsedQuery:
+    text = " ".join(kept)
+    if chips and all(normalise(word) in STOPWORDS or not normalise(word) for word in kept):
+        text = ""  # only connecting words are left ("Lisbon and Porto")
+    places = tuple(dict.fromkeys(c.place for c in chips if c.kind == "place" and not c.is_country))
+    codes = tuple(dict.fromkeys(c.country_code for c in chips if c.kind == "place" and c.is_country))
+    dated = [c for c in chips if c.kind == "date"]
+    after = before = None
+    if dated:  # several dates: the span that covers them all ("2019 or 2021")
+        after = None if any(c.after is None for c in dated) else min(c.after for c in dated)
+        before = None if any(c.before is None for c in dated) else max(c.before for c in dated)
+    return ParsedQuery(text=text, tokens=tokens, places=places, countries=codes, taken_after=after,
+                       taken_before=before, excluded=tuple(dict.fromkeys(excluded)), chips=tuple(chips),
+                       removed=tuple(dict.fromkeys(used_removed)))
+
+
+class _Parser:
+    def __init__(self, tokens: tuple[str, ...], norms: tuple[str, ...], context: ParserContext):
+        self.tokens, self.norms, self.context = tokens, norms, context
+
+    def match_at(self, i: int) -> _Match | None:
+        return self._exclusion(i) or self._date_chip(i) or self._place(i)
+
+    # exclusions ------------------------------------------------------------------------------------------------
+    def _exclusion(self, i: int) -> _Match | None:
+        token, norm = self.tokens[i], self.norms[i]
+        if token.startswith("-") and len(token) > 1 and not token[1].isdigit() and token[1] != "-":
+            return self._excluded_phrase(i, i, token[1:])
+        if norm in NEGATIONS and i + 1 < len(self.tokens):
+            if self._date_chip(i + 1) or self._place(i + 1) or self.norms[i + 1] in PLACE_WORDS:
+                after = self._date_chip(i + 1) or self._place(i + 1)
+                return _Match(end=after.end if after else i + 2, chip=None)  # "not in Lisbon": text
+            first = i + 2 if self.norms[i + 1] in ARTICLES and i + 2 < len(self.tokens) else i + 1
+            return self._excluded_phrase(i, first, self.tokens[first])
+        return None
+
+    def _excluded_phrase(self, start: int, first: int, head: str) -> _Match | None:
+        words, end = [head], first + 1
+        if head.startswith('"') and not (len(head) > 1 and head.endswith('"')):
+            while end < len(self.tokens) and len(words) < MAX_PHRASE:
+                words.append(self.tokens[end])
+                end += 1
+                if self.tokens[end - 1].endswith('"'):
+                    break
+        phrase = " ".join(words).strip(_EDGE_PUNCT + "-").strip()
+        concept = " ".join(phrase.lower().split())
+        if not re.search(r"[^\W\d_]", concept) or normalise(concept) in STOPWORDS:
+            return None
+        label = f"not {concept}"
+        return _Match(end=end, chip=Chip("exclusion", key=f"-{normalise(concept)}", label=label, start=start,
+                                         end=end), excluded=concept)
+
+    # places ----------------------------------------------------------------------------------------------------
+    def _place(self, i: int) -> _Match | None:
+        start = i
+        preposition = self.norms[i] in PLACE_WORDS
+        if preposition:
+            i += 1
+            if i < len(self.norms) and self.norms[i] == "the" and not self._known(i, i + 1):
+                i += 1
+        for end in range(min(len(self.norms), i + MAX_PHRASE), i, -1):
+            name = " ".join(self.norms[i:end])
+            place = self._known(i, end)
+            if place is None:
+                continue
+            if not preposition and (name in self.context.concepts or name in AMBIGUOUS or _date_word(name)):
+                continue
+            if name in STOPWORDS or len(name) < 2:
+                continue
+            chip = Chip("place", key=name, label=place.name, start=start, end=end, place=place.name,
+                        country_code=place.country_code, is_country=place is countries().get(name))
+            return _Match(end=end, chip=chip)
+        return None
+
+    def _known(self, start: int, end: int) -> KnownPlace | None:
+        name = " ".join(self.norms[start:end])
+        if not name:
+            return None
+        return self.context.places.get(name) or countries().get(name)
+
+    # dates -----------------------------------------------------------------------------------------------------
+    def _date_chip(self, i: int) -> _Match | None:
+        found = self._date_range(i) or self._date_atom(i)
+        if found:
+            return self._chip(i, found[0], found[1], key_start=i)
+        if self.norms[i] in DATE_WORDS and i + 1 < len(self.norms):  # "in 2023", "from june 2021"
+            found = self._date_range(i + 1) or self._date_atom(i + 1)
+            if found:
+                return self._chip(i, found[0], found[1], key_start=i + 1)
+        return None
+
+    def _chip(self, start: int, end: int, span: tuple[date | None, date | None], key_start: int) -> _Match:
+        key = " ".join(self.norms[key_start:end])
+        label = " ".join(self.tokens[key_start:end]).strip(_EDGE_PUNCT) or key
+        return _Match(end=end, chip=Chip("date", key=key, label=label, start=start, end=end,
+                                         after=span[0], before=span[1]))
+
+    def _date_range(self, i: int):
+        word = self.norms[i]
+        if word in ("between", "from") and i + 1 < len(self.norms):
+            first = self._date_atom(i + 1)
+            if first and first[0] < len(self.norms) and self.norms[first[0]] in ("and", "to", "until", "till", "-"):
+                second = self._date_atom(first[0] + 1)
+                if second:
+                    return second[0], _hull(first[1], second[1])
+            return None
+        if word in ("since", "after", "before", "until", "till") and i + 1 < len(self.norms):
+            atom = self._date_atom(i + 1)
+            if atom is None:
+                return None
+            begin, finish = atom[1]
+            return atom[0], {"since": (begin, None), "after": (finish + timedelta(days=1), None),
+                             "before": (None, begin - timedelta(days=1)), "until": (None, finish),
+                             "till": (None, finish)}[word]
+        years = re.fullmatch(r"(\d{4})[-–—/](\d{4})", word)
+        if years and self._year(years[1]) and self._year(years[2]):
+            return i + 1, _hull(_year_span(int(years[1])), _year_span(int(years[2])))
+        return None
+
+    def _date_atom(self, i: int):
+        """A date expression at token i: (index after it, (first day, last day))."""
+        if i >= len(self.norms):
+            return None
+        word = self.norms[i]
+        nxt = self._year_at(i + 1)
+        of_year = self._year_at(i + 2) if i + 1 < len(self.norms) and self.norms[i + 1] == "of" else None
+        if word in ("last", "this") and i + 1 < len(self.norms):
+            return self._relative(i)
+        if word in MONTH_NAMES and (nxt or of_year):
+            year = nxt or of_year
+            return (i + 2 if nxt else i + 3), _month_span(year, MONTH_NAMES[word])
+        if word in SEASONS and (nxt or of_year):
+            year = nxt or of_year
+            return (i + 2 if nxt else i + 3), self._season_span(word, year)
+        if word.isdigit() and 1 <= int(word) <= 31 and i + 2 < len(self.norms) and self.norms[i + 1] in MONTH_NAMES:
+            year = self._year_at(i + 2)
+            day = _day(year, MONTH_NAMES[self.norms[i + 1]], int(word)) if year else None
+            if day:
+                return i + 3, (day, day)
+        holiday = self._holiday(i)
+        if holiday:
+            return holiday
+        if self._year(word):
+            return i + 1, _year_span(int(word))
+        iso = re.fullmatch(r"(\d{4})-(\d{1,2})(?:-(\d{1,2}))?", word)
+        if iso and self._year(iso[1]) and 1 <= int(iso[2]) <= 12:
+            if iso[3] is None:
+                return i + 1, _month_span(int(iso[1]), int(iso[2]))
+            day = _day(int(iso[1]), int(iso[2]), int(iso[3]))
+            if day:
+                return i + 1, (day, day)
+        return None
+
+    def _relative(self, i: int):
+        word, what = self.norms[i], self.norms[i + 1]
+        today = self.context.today
+        if what == "year":
+            year = today.year - (word == "last")
+            return i + 2, (_year_span(year) if word == "last" else (date(year, 1, 1), today))
+        if what == "month":
+            first = today.replace(day=1)
+            if word == "this":
+                return i + 2, (first, today)
+            previous = first - timedelta(days=1)
+            return i + 2, (previous.replace(day=1), previous)
+        if what == "week":
+            monday = today - timedelta(days=today.weekday())
+            return i + 2, ((monday - timedelta(days=7), monday - timedelta(days=1)) if word == "last"
+                           else (monday, today))
+        if what in SEASONS:
+            spans = [self._season_span(what, year) for year in range(today.year + 1, today.year - 3, -1)]
+            if word == "last":
+                return i + 2, next(span for span in spans if span[1] < today)
+            return i + 2, next(span for span in spans if span[0] <= today)
+        return None
+
+    def _season_span(self, season: str, year: int) -> tuple[date, date]:
+        first = SEASONS[season]
+        if self.context.southern:
+            first = (first + 6 - 1) % 12 + 1
+        start_year = year - 1 if first == 12 else year  # a season across New Year belongs to its January's year
+        start = date(start_year, first, 1)
+        end_month = (first + 2 - 1) % 12 + 1
+        end_year = start_year + 1 if end_month < first else start_year
+        return start, _month_span(end_year, end_month)[1]
+
+    def _holiday(self, i: int):
+        for end in range(min(len(self.norms) - 1, i + 4), i, -1):
+            name = " ".join(self.norms[i:end])
+            if not all(word in HOLIDAY_WORDS or word.isalpha() for word in name.split()):
+                continue
+            year = self._year_at(end) or (self.norms[end] == "of" and self._year_at(end + 1))
+            if not year:
+                continue
+            span = _holiday_span(name, year, self.context.holiday_country)
+            if span:
+                return (end + 1 if self._year_at(end) else end + 2), span
+        return None
+
+    def _year_at(self, i: int) -> int | None:
+        if 0 <= i < len(self.norms) and self._year(self.norms[i]):
+            return int(self.norms[i])
+        return None
+
+    def _year(self, word: str) -> bool:
+        return len(word) == 4 and word.isdigit() and EARLIEST_YEAR <= int(word) <= self.context.today.year + 1
+
+
+# --- dates -------------------------------------------------------------------------------------------------------
+
+def _year_span(year: int) -> tuple[date, date]:
+    return date(year, 1, 1), date(year, 12, 31)
+
+
+def _month_span(year: int, month: int) -> tuple[date, date]:
+    return date(year, month, 1), date(year, month, calendar.monthrange(year, month)[1])
+
+
+def _day(year: int, month: int, day: int) -> date | None:
+    try:
+        return date(year, month, day)
+    except ValueError:
+        return None
+
+
+def _hull(a: tuple[date, date], b: tuple[date, date]) -> tuple[date, date]:
+    return min(a[0], b[0]), max(a[1], b[1])
+
+
+def _nth_weekday(year: int, month: int, weekday: int, n: int) -> date:
+    first = date(year, month, 1)
+    return first + timedelta(days=(weekday - first.weekday()) % 7 + 7 * (n - 1))
+
+
+def _date_word(name: str) -> bool:
+    return name in MONTH_NAMES or name in SEASONS or name in USUAL_HOLIDAYS or name in ("last", "this")
+
+
+def _holiday_span(name: str, year: int, country_code: str) -> tuple[date, date] | None:
+    """The days `name` falls on in `year`: from the country's calendar, else ±2 days around its usual day."""
+    days = _calendar_days(name, year, country_code)
+    if days:
+        return min(days), max(days)
+    usual = USUAL_HOLIDAYS.get(name)
+    if usual is None:
+        return None
+    day = usual(year)
+    return day - HOLIDAY_WINDOW, day + HOLIDAY_WINDOW
+
+
+def _calendar_days(name: str, year: int, country_code: str) -> list[date]:
+    if not country_code:
+        return []
+    listed = [(day, _holiday_key(holiday)) for day, holiday in holiday_calendar(country_code=country_code, year=year)]
+    wanted = _holiday_key(name)
+    if not wanted:
+        return []
+    exact = [day for day, key in listed if key == wanted]
+    if exact:
+        return exact
+    prefixed = [day for day, key in listed if key.startswith(wanted + " ")]
+    # "easter" → Easter Sunday and Easter Monday; never a spread across the year ("new year" ≠ new year's eve).
+    return prefixed if prefixed and (max(prefixed) - min(prefixed)).days <= 7 else []
+
+
+def _holiday_key(name: str) -> str:
+    words = [word for word in normalise(name).split() if word != "day"]
+    return " ".join(words)
+
+
+def range_label(after: date | None, before: date | None) -> str:
+    """"1 Jun – 31 Aug 2026", "since 1 Jan 2019", "until 31 Dec 2020"."""
+    def day(d: date, year: bool = True) -> str:
+        return f"{d.day} {MONTHS[d.month - 1][:3].title()}" + (f" {d.year}" if year else "")
+
+    if after and before:
+        if after == before:
+            return day(after)
+        return f"{day(after, after.year != before.year)} – {day(before)}"
+    if after:
+        return f"since {day(after)}"
+    if before:
+        return f"until {day(before)}"
+    return ""
+
+
+def phrase_for_range(after: date | None, before: date | None) -> str:
+    """Words the parser reads back as this range (used when a date chip is edited)."""
+    if after and before and after > before:
+        after, before = before, after
+    if after and before:
+        if (after.month, after.day, before.month, before.day) == (1, 1, 12, 31):
+            return str(after.year) if after.year == before.year else f"between {after.year} and {before.year}"
+        if after.day == 1 and before == _month_span(before.year, before.month)[1] and (after.year, after.month) == (
+                before.year, before.month):
+            return f"{MONTHS[after.month - 1]} {after.year}"
+        if after == before:
+            return after.isoformat()
+        return f"between {after.isoformat()} and {before.isoformat()}"
+    if after:
+        return f"since {after.isoformat()}"
+    if before:
+        return f"until {before.isoformat()}"
+    return ""
+
+
+def replace_chip(parsed: ParsedQuery, key: str, words: str) -> str:
+    """The query with the words of the chip `key` replaced by `words` (removed when empty)."""
+    chip = next((chip for chip in parsed.chips if chip.key == key), None)
+    if chip is None:
+        return " ".join(parsed.tokens)
+    if chip.kind == "place" and words and chip.start < chip.end - 1 and normalise(parsed.tokens[chip.start]) in PLACE_WORDS:
+        words = f"{parsed.tokens[chip.start]} {words}"  # keep "in": an edited name is read as a place again
+    elif chip.kind == "place" and words:
+        words = f"in {words}"
+    tokens = [*parsed.tokens[:chip.start], *words.split(), *parsed.tokens[chip.end:]]
+    return " ".join(tokens)
+
