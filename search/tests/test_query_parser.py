@@ -1,0 +1,256 @@
+"""The query parser on its own: no database, the family's knowledge handed in as a ParserContext."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from search.query_parser import (
+    KnownPlace,
+    ParserContext,
+    _parse,
+    normalise,
+    parse_query,
+    phrase_for_range,
+    replace_chip,
+)
+
+TODAY = date(2026, 12, 3)
+PLACES = {"lisbon": KnownPlace("Lisbon", "PT"), "sao paulo": KnownPlace("São Paulo", "BR"),
+          "orange": KnownPlace("Orange", "FR"), "new south wales": KnownPlace("New South Wales", "AU"),
+          "england": KnownPlace("England", "GB")}
+
+
+def ctx(**kwargs) -> ParserContext:
+    return ParserContext(**{"today": TODAY, "places": PLACES, **kwargs})
+
+
+def chips(parsed) -> list[tuple[str, str]]:
+    return [(chip.kind, chip.key) for chip in parsed.chips]
+
+
+# --- places --------------------------------------------------------------------------------------------------
+
+def test_a_familys_place_after_in_and_bare_becomes_a_chip_and_leaves_the_text():
+    parsed = parse_query("red circle in Lisbon 2023", ctx())
+    assert parsed.text == "red circle"
+    assert parsed.places == ("Lisbon",)
+    assert (parsed.taken_after, parsed.taken_before) == (date(2023, 1, 1), date(2023, 12, 31))
+    assert chips(parsed) == [("place", "lisbon"), ("date", "2023")]
+    assert parse_query("lisbon beach", ctx()).places == ("Lisbon",)
+    assert parse_query("lisbon beach", ctx()).text == "beach"
+
+
+def test_places_are_case_and_accent_insensitive_and_multiword():
+    assert parse_query("SAO PAULO", ctx()).places == ("São Paulo",)
+    assert parse_query("São Paulo", ctx()).places == ("São Paulo",)
+    assert parse_query("kangaroo in new south wales", ctx()).places == ("New South Wales",)
+    assert parse_query("LISBON,", ctx()).places == ("Lisbon",)
+
+
+def test_a_country_is_a_place_even_without_photos_there_and_aliases_work():
+    assert parse_query("Portugal", ctx(places={})).countries == ("PT",)
+    assert parse_query("portugal", ctx(places={})).text == ""
+    assert parse_query("beach in the netherlands", ctx(places={})).countries == ("NL",)
+    assert parse_query("usa road trip", ctx(places={})).countries == ("US",)
+    assert parse_query("Côte d'Ivoire", ctx(places={})).countries == ("CI",)
+
+
+def test_a_bare_word_that_is_no_country_nor_a_family_place_is_text():
+    parsed = parse_query("sydney opera house", ctx())  # another family's place is not in this context
+    assert parsed.text == "sydney opera house"
+    assert parsed.chips == ()
+
+
+@pytest.mark.parametrize("word, code", [("jersey", "JE"), ("china", "CN"), ("turkey", "TR"), ("Chile", "CL")])
+def test_a_place_that_is_also_a_concept_keeps_its_meaning_unless_after_in_or_at(word, code):
+    bare = parse_query(f"football {word}", ctx())
+    assert bare.text == f"football {word}" and bare.chips == ()
+    assert parse_query(f"football in {word}", ctx()).countries == (code,)
+    assert parse_query(f"football at {word}", ctx()).countries == (code,)
+
+
+def test_a_family_place_that_is_a_concept_needs_in():
+    assert parse_query("orange", ctx()).chips == ()
+    assert parse_query("in Orange", ctx()).places == ("Orange",)
+
+
+def test_the_familys_own_concepts_win_over_places():
+    # "georgia" is a tag of this family (a person): bare, it is text; "in georgia" is the country.
+    family = ctx(concepts=frozenset({"georgia"}))
+    assert parse_query("georgia birthday", family).chips == ()
+    assert parse_query("birthday in georgia", family).countries == ("GE",)
+
+
+def test_several_places_and_a_country_holding_a_place():
+    parsed = parse_query("Lisbon, Portugal and England", ctx())
+    assert parsed.places == ("Lisbon", "England")
+    assert parsed.countries == ("PT",)
+    assert parsed.text == ""
+
+
+# --- dates ---------------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("query, after, before", [
+    ("2023", date(2023, 1, 1), date(2023, 12, 31)),
+    ("in 2023", date(2023, 1, 1), date(2023, 12, 31)),
+    ("june 2021", date(2021, 6, 1), date(2021, 6, 30)),
+    ("Jun 2021", date(2021, 6, 1), date(2021, 6, 30)),
+    ("february 2024", date(2024, 2, 1), date(2024, 2, 29)),
+    ("14 june 2021", date(2021, 6, 14), date(2021, 6, 14)),
+    ("2021-06-14", date(2021, 6, 14), date(2021, 6, 14)),
+    ("2021-06", date(2021, 6, 1), date(2021, 6, 30)),
+    ("last year", date(2025, 1, 1), date(2025, 12, 31)),
+    ("this year", date(2026, 1, 1), TODAY),
+    ("last month", date(2026, 11, 1), date(2026, 11, 30)),
+    ("between 2019 and 2021", date(2019, 1, 1), date(2021, 12, 31)),
+    ("between 2021 and 2019", date(2019, 1, 1), date(2021, 12, 31)),
+    ("from june 2020 to may 2021", date(2020, 6, 1), date(2021, 5, 31)),
+    ("2019-2021", date(2019, 1, 1), date(2021, 12, 31)),
+    ("since 2019", date(2019, 1, 1), None),
+    ("after 2019", date(2020, 1, 1), None),
+    ("before 2019", None, date(2018, 12, 31)),
+    ("until 2019", None, date(2019, 12, 31)),
+    ("summer 2023", date(2023, 6, 1), date(2023, 8, 31)),
+    ("summer of 2023", date(2023, 6, 1), date(2023, 8, 31)),
+    ("winter 2023", date(2022, 12, 1), date(2023, 2, 28)),
+    ("last summer", date(2026, 6, 1), date(2026, 8, 31)),
+    ("last winter", date(2025, 12, 1), date(2026, 2, 28)),
+])
+def test_dates(query, after, before):
+    parsed = parse_query(query, ctx())
+    assert (parsed.taken_after, parsed.taken_before) == (after, before), parsed
+    assert parsed.text == ""
+    assert [chip.kind for chip in parsed.chips] == ["date"]
+
+
+def test_last_summer_in_the_southern_hemisphere_is_december_to_february():
+    parsed = parse_query("beach last summer", ctx(southern=True))
+    assert (parsed.taken_after, parsed.taken_before) == (date(2025, 12, 1), date(2026, 2, 28))
+    assert parsed.text == "beach"
+    south_winter = parse_query("winter 2023", ctx(southern=True))
+    assert (south_winter.taken_after, south_winter.taken_before) == (date(2023, 6, 1), date(2023, 8, 31))
+
+
+def test_today_is_injected():
+    parsed = parse_query("last summer", ParserContext(today=date(2027, 7, 15)))
+    assert (parsed.taken_after, parsed.taken_before) == (date(2026, 6, 1), date(2026, 8, 31))
+
+
+@pytest.mark.parametrize("query", ["june", "christmas", "summer", "easter", "winter beach", "new year"])
+def test_a_month_season_or_holiday_alone_stays_a_metadata_word(query):
+    parsed = parse_query(query, ctx(holiday_country="PT"))
+    assert parsed.text == query
+    assert parsed.chips == ()
+
+
+def test_holiday_with_a_year_uses_the_family_countrys_calendar():
+    parsed = parse_query("christmas 2019", ctx(holiday_country="PT"))
+    assert (parsed.taken_after, parsed.taken_before) == (date(2019, 12, 25), date(2019, 12, 25))
+    easter = parse_query("easter 2019", ctx(holiday_country="PT"))  # Easter Sunday in Portugal's calendar
+    assert (easter.taken_after, easter.taken_before) == (date(2019, 4, 21), date(2019, 4, 21))
+    new_year = parse_query("new year's day 2020", ctx(holiday_country="GB"))
+    assert (new_year.taken_after, new_year.taken_before) == (date(2020, 1, 1), date(2020, 1, 1))
+    boxing = parse_query("boxing day 2019", ctx(holiday_country="GB"))
+    assert (boxing.taken_after, boxing.taken_before) == (date(2019, 12, 26), date(2019, 12, 26))
+
+
+def test_holiday_without_a_known_country_is_a_window_around_its_usual_day():
+    parsed = parse_query("christmas 2019", ctx())
+    assert (parsed.taken_after, parsed.taken_before) == (date(2019, 12, 23), date(2019, 12, 27))
+    easter = parse_query("easter 2019", ctx())  # Easter Sunday 2019 was 21 April
+    assert (easter.taken_after, easter.taken_before) == (date(2019, 4, 19), date(2019, 4, 23))
+
+
+def test_numbers_that_are_no_year_stay_text():
+    for query in ("1000 piece puzzle", "3000", "route 66", "1799"):
+        assert parse_query(query, ctx()).chips == (), query
+
+
+# --- exclusions ----------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("query", ["beach -dog", "beach not dog", "beach without dog", "beach without a dog",
+                                   "-Dog beach"])
+def test_exclusions(query):
+    parsed = parse_query(query, ctx())
+    assert parsed.excluded == ("dog",)
+    assert parsed.text == "beach"
+    assert chips(parsed) == [("exclusion", "-dog")]
+
+
+def test_a_quoted_exclusion_and_what_is_no_exclusion():
+    assert parse_query('picnic -"hot dog"', ctx()).excluded == ("hot dog",)
+    assert parse_query("well-known -5 degrees", ctx()).excluded == ()
+    assert parse_query("not", ctx()).text == "not"
+    negated_place = parse_query("beach not in Lisbon", ctx())  # a place is no concept to exclude
+    assert negated_place.text == "beach not in Lisbon" and negated_place.chips == ()
+
+
+# --- removed chips and edits ---------------------------------------------------------------------------------
+
+def test_a_removed_chip_stays_text():
+    parsed = parse_query("red circle in Lisbon 2023", ctx(), removed={"lisbon"})
+    assert parsed.text == "red circle in Lisbon"
+    assert parsed.places == ()
+    assert chips(parsed) == [("date", "2023")]
+    assert parsed.removed == ("lisbon",)
+    whole = parse_query("june 2021", ctx(), removed={"june 2021"})  # its year does not become a chip on its own
+    assert whole.text == "june 2021" and whole.chips == ()
+    assert parse_query("beach -dog", ctx(), removed={"-dog"}).excluded == ()
+
+
+@pytest.mark.parametrize("after, before", [
+    (date(2023, 1, 1), date(2023, 12, 31)), (date(2021, 6, 1), date(2021, 6, 30)),
+    (date(2019, 1, 1), date(2021, 12, 31)), (date(2023, 3, 5), date(2023, 5, 9)), (date(2023, 3, 5), date(2023, 3, 5)),
+    (date(2023, 3, 5), None), (None, date(2020, 2, 29)),
+])
+def test_an_edited_range_reads_back_as_the_same_range(after, before):
+    phrase = phrase_for_range(after, before)
+    parsed = parse_query(phrase, ctx())
+    assert (parsed.taken_after, parsed.taken_before) == (after, before), phrase
+
+
+def test_replacing_a_chips_words():
+    parsed = parse_query("red circle in Lisbon 2023", ctx())
+    assert replace_chip(parsed, "lisbon", "São Paulo") == "red circle in São Paulo 2023"
+    assert replace_chip(parsed, "2023", phrase_for_range(date(2022, 6, 1), date(2022, 6, 30))) == \
+        "red circle in Lisbon june 2022"
+    assert replace_chip(parsed_bare := parse_query("lisbon beach", ctx()), "lisbon", "Orange") == "in Orange beach"
+    assert parse_query(replace_chip(parsed_bare, "lisbon", "Orange"), ctx()).places == ("Orange",)
+    assert replace_chip(parsed, "2023", "") == "red circle in Lisbon"
+
+
+# --- never fails ---------------------------------------------------------------------------------------------
+
+WORDS = st.sampled_from(["in", "at", "not", "without", "-", "-dog", '"', '-"hot', 'dog"', "between", "and", "from",
+                         "to", "since", "last", "this", "summer", "winter", "june", "christmas", "new", "year",
+                         "2019", "2023", "0000", "9999", "2019-2021", "2023-02-30", "2023-13", "31", "of", "the",
+                         "lisbon", "portugal", "jersey", "São", "paulo", "\x00", "é", "ß", "İ", "ﬁ", "🙂", "",
+                         "week", "month", "easter", "day", "eve", "'s", "’", "--", "-\"", "before", "until"])
+
+
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.one_of(WORDS, st.text(max_size=12)), max_size=14), st.booleans(),
+       st.sets(st.sampled_from(["lisbon", "2023", "-dog", "last summer", "june 2021", "x"])))
+def test_the_parser_never_raises_and_keeps_its_invariants(words, southern, removed):
+    query = " ".join(words)
+    parsed = _parse(query, ctx(southern=southern, holiday_country="PT"), frozenset(removed))
+    if parsed.taken_after and parsed.taken_before:
+        assert parsed.taken_after <= parsed.taken_before
+    assert all(term.strip() for term in parsed.excluded)
+    assert set(parsed.text.split()) <= set(parsed.tokens)
+    for chip in parsed.chips:
+        assert 0 <= chip.start < chip.end <= len(parsed.tokens)
+        assert chip.key not in removed
+    assert "\x00" not in parsed.text
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text(max_size=400))
+def test_any_text_parses(query):
+    parsed = parse_query(query, ctx())
+    assert isinstance(parsed.text, str)
+    assert normalise(query) is not None

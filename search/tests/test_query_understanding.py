@@ -1,0 +1,190 @@
+"""The query box on the search page and in the API: chips, `interpreted`, filtered results, explicit filters
+winning, removed and edited chips, the family's hemisphere and places, and isolation between families."""
+
+from __future__ import annotations
+
+import io
+import random
+from datetime import date
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+from django.urls import reverse
+from PIL import Image
+
+from gallery.models import Photo
+from gallery.services import UploadResult, family_default_country_set, photo_create_from_bytes
+from scripts.shapes import draw_shape
+from search.family_places import family_places_rebuild
+from search.models import FamilyPlace
+from search.services import embed_photos
+from search.understanding import parser_context
+from tests.images import _dms
+
+pytestmark = pytest.mark.django_db
+
+LISBON = (38.7223, -9.1393)
+LONDON = (51.5074, -0.1278)
+SYDNEY = (-33.8688, 151.2093)
+
+
+def shape_photo(family, user, colour, shape, where, taken, seed=0) -> Photo:
+    """A shape image as a camera JPEG: GPS position and date in its EXIF."""
+    exif = Image.Exif()
+    exif.get_ifd(0x8769)[0x9003] = taken
+    if where:
+        latitude, longitude = where
+        exif.get_ifd(0x8825).update({1: "N" if latitude >= 0 else "S", 2: _dms(latitude),
+                                     3: "E" if longitude >= 0 else "W", 4: _dms(longitude)})
+    out = io.BytesIO()
+    draw_shape(colour, shape, size=96, rng=random.Random(seed)).convert("RGB").save(out, "JPEG", exif=exif)
+    result = photo_create_from_bytes(family=family, uploaded_by=user, data=out.getvalue(), filename=f"IMG_{seed}.jpg")
+    assert result.outcome == UploadResult.SAVED, result.reason
+    return result.photo
+
+
+@pytest.fixture
+def trip(toy_model, family, alice):
+    photos = {
+        "lisbon 2023": shape_photo(family, alice, "red", "circle", LISBON, "2023:07:14 12:00:00", seed=1),
+        "lisbon 2022": shape_photo(family, alice, "red", "circle", LISBON, "2022:07:14 12:00:00", seed=2),
+        "london 2023": shape_photo(family, alice, "red", "circle", LONDON, "2023:05:02 12:00:00", seed=3),
+        "blue lisbon 2023": shape_photo(family, alice, "blue", "square", LISBON, "2023:08:01 12:00:00", seed=4),
+    }
+    embed_photos(photo_ids=[photo.pk for photo in photos.values()])
+    return photos
+
+
+def _api(api, **params):
+    response = api.get(reverse("api_search"), {"min_score": 0, **params})
+    assert response.status_code == 200, response.content[:300]
+    return response.json()
+
+
+def _ids(body) -> list[int]:
+    return [r["id"] for r in body["results"]]
+
+
+def test_red_circle_in_lisbon_2023_makes_two_chips_and_filters(trip, api, alice, client_for):
+    body = _api(api, q="red circle in Lisbon 2023")
+    assert body["interpreted"] == {"places": ["Lisbon"], "taken_after": "2023-01-01", "taken_before": "2023-12-31",
+                                   "excluded": [], "text": "red circle"}
+    assert _ids(body)[0] == trip["lisbon 2023"].pk
+    assert set(_ids(body)) == {trip["lisbon 2023"].pk, trip["blue lisbon 2023"].pk}
+    assert body["query"] == "red circle"
+
+    page = client_for(alice).get(reverse("search:search"), {"q": "red circle in Lisbon 2023"}).content.decode()
+    assert 'data-chip="lisbon"' in page and 'data-chip="2023"' in page
+    assert "1 Jan – 31 Dec 2023" in page
+    assert f'href="{trip["lisbon 2023"].get_absolute_url()}' in page
+    assert f'href="{trip["london 2023"].get_absolute_url()}' not in page
+    assert f'href="{trip["lisbon 2022"].get_absolute_url()}' not in page
+
+
+def test_a_country_chip_and_exclusions_in_the_api(trip, api):
+    body = _api(api, q="red circle portugal -square")
+    assert body["interpreted"]["places"] == ["Portugal"]
+    assert body["interpreted"]["excluded"] == ["square"]
+    assert body["interpreted"]["text"] == "red circle"
+    assert set(_ids(body)) == {trip["lisbon 2023"].pk, trip["lisbon 2022"].pk, trip["blue lisbon 2023"].pk}
+
+
+def test_a_query_of_only_a_place_and_a_year_lists_the_photos_there_then(trip, api):
+    body = _api(api, q="Lisbon 2023")
+    assert body["interpreted"]["text"] == ""
+    assert set(_ids(body)) == {trip["lisbon 2023"].pk, trip["blue lisbon 2023"].pk}
+
+
+def test_explicit_parameters_win_over_the_query(trip, api):
+    body = _api(api, q="red circle in Lisbon 2023", place="London")
+    assert body["interpreted"]["places"] == []
+    assert _ids(body) == [trip["london 2023"].pk]
+    body = _api(api, q="red circle in Lisbon 2023", country="GB")
+    assert _ids(body) == [trip["london 2023"].pk]
+    body = _api(api, q="red circle in Lisbon 2023", taken_after="2022-01-01", taken_before="2022-12-31")
+    assert (body["interpreted"]["taken_after"], body["interpreted"]["taken_before"]) == ("2022-01-01", "2022-12-31")
+    assert _ids(body) == [trip["lisbon 2022"].pk]
+
+
+def test_a_removed_chip_stays_removed_in_the_url_and_its_words_are_text(trip, api, alice, client_for):
+    client = client_for(alice)
+    page = client.get(reverse("search:search"), {"q": "red circle in Lisbon 2023"}).content.decode()
+    remove = next(line for line in page.splitlines() if 'class="chip-remove"' in line)
+    url = remove.split('href="')[1].split('"')[0].replace("&amp;", "&")
+    assert parse_qs(urlsplit(url).query)["plain"] == ["lisbon"]
+
+    page = client.get(reverse("search:search") + url).content.decode()
+    assert 'data-chip="lisbon"' not in page and 'data-chip="2023"' in page
+    assert '<input type="hidden" name="plain" value="lisbon" form="search-form">' in page  # kept while typing
+    body = _api(api, q="red circle in Lisbon 2023", plain="lisbon")
+    assert body["interpreted"]["places"] == [] and body["interpreted"]["text"] == "red circle in Lisbon"
+    assert trip["london 2023"].pk in _ids(body)  # only the year filters now
+    body = _api(api, q="red circle in Lisbon 2023", plain="2023")
+    assert set(_ids(body)) == {trip["lisbon 2023"].pk, trip["lisbon 2022"].pk, trip["blue lisbon 2023"].pk}
+
+
+def test_editing_a_chip_rewrites_its_words_in_the_box(trip, alice, client_for):
+    client = client_for(alice)
+    search = reverse("search:search")
+    response = client.get(search, {"q": "red circle in Lisbon 2023", "sort": "date", "chip": "2023",
+                                   "chip_after": "2022-06-01", "chip_before": "2022-06-30"})
+    assert response.status_code == 302
+    target = parse_qs(urlsplit(response.url).query)
+    assert target == {"q": ["red circle in Lisbon june 2022"], "sort": ["date"]}
+    response = client.get(search, {"q": "red circle in Lisbon 2023", "chip": "lisbon", "chip_place": "London"})
+    assert parse_qs(urlsplit(response.url).query)["q"] == ["red circle in London 2023"]
+    page = client.get(response.url + "&show_hidden=1").content.decode()
+    assert 'data-chip="london"' in page
+    assert f'href="{trip["london 2023"].get_absolute_url()}' in page
+    bad = client.get(search, {"q": "red circle 2023", "chip": "2023", "chip_after": "someday"}, follow=True)
+    assert bad.status_code == 200 and "could not be read" in bad.content.decode()
+
+
+def test_another_familys_places_never_make_chips(trip, api, alice, client_for, other_family, mallory):
+    shape_photo(other_family, mallory, "red", "circle", SYDNEY, "2023:07:14 12:00:00", seed=9)
+    assert FamilyPlace.objects.filter(family=other_family, city="Sydney").exists()
+
+    body = _api(api, q="red circle sydney")
+    assert body["interpreted"]["places"] == [] and body["interpreted"]["text"] == "red circle sydney"
+    page = client_for(alice).get(reverse("search:search"), {"q": "red circle sydney"}).content.decode()
+    assert 'class="chip' not in page
+    assert "Sydney" not in parser_context(family_ids=[trip["lisbon 2023"].family_id], query="sydney").places
+
+
+def test_the_familys_hemisphere_and_holiday_country(family, alice, other_family, mallory):
+    today = date(2026, 12, 3)
+    assert not parser_context(family_ids=[family.pk], query="last summer", today=today).southern  # north by default
+    shape_photo(other_family, mallory, "red", "circle", SYDNEY, "2023:07:14 12:00:00", seed=5)
+    shape_photo(other_family, mallory, "red", "circle", SYDNEY, "2023:07:15 12:00:00", seed=6)
+    assert parser_context(family_ids=[other_family.pk], query="last summer", today=today).southern  # its photos
+    assert parser_context(family_ids=[other_family.pk], query="christmas 2023").holiday_country == "AU"
+    family_default_country_set(family=family, country_code="NZ")
+    context = parser_context(family_ids=[family.pk], query="last summer 2023", today=today)
+    assert context.southern and context.holiday_country == "NZ"
+
+
+def test_the_family_place_list_follows_the_photos(family, alice):
+    photo = shape_photo(family, alice, "red", "circle", LISBON, "2023:07:14 12:00:00", seed=7)
+    assert list(FamilyPlace.objects.filter(family=family).values_list("city", "country_code")) == [("Lisbon", "PT")]
+    Photo.objects.filter(pk=photo.pk).delete()
+    family_places_rebuild(family_ids=[family.pk])
+    assert not FamilyPlace.objects.filter(family=family).exists()
+
+
+def test_a_tag_of_the_family_is_a_concept_not_a_place(family, alice, add_shape):
+    add_shape("red", "circle", tags=["Turkey"])
+    context = parser_context(family_ids=[family.pk], query="turkey dinner")
+    assert "turkey" in context.concepts
+
+
+@pytest.mark.parametrize("params", [
+    {"q": "\x00"}, {"q": "-"}, {"q": "not"}, {"q": "between 2019 and"}, {"q": "in in in the the"},
+    {"q": "2023-02-30 13/13/2023"}, {"q": "x" * 6000}, {"q": "lisbon " * 400}, {"q": "last", "plain": "\x00"},
+    {"q": "red", "plain": ["a"] * 100}, {"q": "red 2023", "chip": "nothing", "chip_place": "x"},
+    {"q": "red 2023", "chip": "2023"}, {"q": "-\"", "after": "garbage"}, {"q": "ÅÅÅ ǅ ﬀ 𝔘 İ"},
+])
+def test_odd_queries_never_fail(family, alice, client_for, api, params):
+    response = client_for(alice).get(reverse("search:search"), params, follow=True)
+    assert response.status_code == 200
+    assert api.get(reverse("api_search"), {k: v for k, v in params.items() if k in ("q", "plain")}).status_code in (
+        200, 400)
