@@ -135,6 +135,10 @@ class Chip:
     def range_label(self) -> str:
         return range_label(self.after, self.before)
 
+    @property
+    def shows_range(self) -> bool:
+        return self.kind == "date" and self.range_label != self.label
+
 
 @dataclass(frozen=True)
 class ParsedQuery:
@@ -346,6 +350,8 @@ class _Parser:
     def _chip(self, start: int, end: int, span: tuple[date | None, date | None], key_start: int) -> _Match:
         key = " ".join(self.norms[key_start:end])
         label = " ".join(self.tokens[key_start:end]).strip(_EDGE_PUNCT) or key
+        if re.search(r"\d{4}-\d", label):  # "between 2022-06-01 and 2023-12-31" reads better as its range
+            label = range_label(*span) or label
         return _Match(end=end, chip=Chip("date", key=key, label=label, start=start, end=end,
                                          after=span[0], before=span[1]))
 

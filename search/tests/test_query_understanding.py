@@ -188,3 +188,13 @@ def test_odd_queries_never_fail(family, alice, client_for, api, params):
     assert response.status_code == 200
     assert api.get(reverse("api_search"), {k: v for k, v in params.items() if k in ("q", "plain")}).status_code in (
         200, 400)
+
+
+def test_the_openapi_schema_documents_interpreted_and_plain(client, alice):
+    schema = client.get("/api/v1/schema/", {"format": "json"}).json()
+    search = schema["paths"]["/api/v1/search/"]["get"]
+    assert {"plain", "place", "country"} <= {p["name"] for p in search["parameters"]}
+    interpreted = schema["components"]["schemas"]["Interpreted"]
+    assert set(interpreted["properties"]) == {"places", "taken_after", "taken_before", "excluded", "text"}
+    output = search["responses"]["200"]["content"]["application/json"]["schema"]["$ref"].rsplit("/", 1)[1]
+    assert "interpreted" in schema["components"]["schemas"][output]["properties"]

@@ -1,0 +1,93 @@
+"""The search box's chips in a real browser: type "red circle in Lisbon 2023", see a place chip and a date chip,
+remove one and watch the results change, change the other, and the same on a 390 px phone. Photos are shape
+images with GPS and dates in their EXIF, embedded by the toy SigLIP before the browser opens.
+Screenshots: test-artifacts/chips-*.png."""
+
+from __future__ import annotations
+
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+
+from gallery.models import Membership, Photo
+from search.tests.conftest import toy_model  # noqa: F401 - toy_model is a fixture
+from search.tests.test_query_understanding import LISBON, LONDON, shape_photo
+from tests.browser.conftest import CHROMIUM, HAVE_CHROMIUM, sign_in
+from tests.browser.test_mobile import OVERFLOW, PHONE, PHONE_WIDTH, SMALL_TARGETS
+from tests.factories import FamilyFactory, MembershipFactory, UserFactory
+from tests.queue import run_queued_tasks
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(not HAVE_CHROMIUM, reason=f"chromium is not installed (looked for {CHROMIUM})"),
+]
+
+CHIP_KEYS = "() => Array.from(document.querySelectorAll('#results .chips .chip')).map((c) => c.dataset.chip)"
+IDLE = "() => !document.querySelector('.htmx-request')"
+RESULT_IDS = "() => Array.from(document.querySelectorAll('#results .result')).map((r) => Number(r.dataset.photo))"
+
+
+# Data made in the test body, not through the db fixtures (see test_search_browser.py for why).
+@pytest.mark.django_db(transaction=True)
+def test_chips_show_remove_and_change(live_server, page, browser, artifacts, toy_model):
+    smiths, alice = FamilyFactory(name="Smiths"), UserFactory(username="alice")
+    MembershipFactory(family=smiths, user=alice, role=Membership.Role.ADMIN)
+    lisbon_2023 = shape_photo(smiths, alice, "red", "circle", LISBON, "2023:07:14 12:00:00", seed=1)
+    lisbon_2022 = shape_photo(smiths, alice, "red", "circle", LISBON, "2022:07:14 12:00:00", seed=2)
+    london_2023 = shape_photo(smiths, alice, "red", "circle", LONDON, "2023:05:02 12:00:00", seed=3)
+    run_queued_tasks()
+    assert set(Photo.objects.values_list("status", flat=True)) == {Photo.Status.READY}
+
+    sign_in(page, live_server, "alice")
+    page.goto(live_server.url + "/search/")
+    page.locator("#search-form input[name=q]").press_sequentially("red circle in Lisbon 2023", delay=40)
+    page.wait_for_function(f"() => ({CHIP_KEYS})().join() === 'lisbon,2023'")
+    chips = page.locator("#results .chips .chip")
+    assert chips.nth(0).locator(".chip-label").inner_text() == "Lisbon"
+    assert "1 Jan – 31 Dec 2023" in chips.nth(1).inner_text()
+    assert page.evaluate(RESULT_IDS) == [lisbon_2023.pk]
+    assert "for “red circle”" in page.locator("#results .summary").inner_text()
+    page.screenshot(path=artifacts / "chips-desktop.png", full_page=True)
+
+    # Remove the date chip: "2023" is searched as a word, the Lisbon photo of 2022 comes in; the URL keeps it.
+    page.locator('#results .chip[data-chip="2023"] .chip-remove').click()
+    page.wait_for_function(f"() => ({CHIP_KEYS})().join() === 'lisbon'")
+    page.wait_for_function(f"() => ({RESULT_IDS})().includes({lisbon_2022.pk})")
+    assert set(page.evaluate(RESULT_IDS)) == {lisbon_2023.pk, lisbon_2022.pk}
+    assert parse_qs(urlsplit(page.url).query)["plain"] == ["2023"]
+    assert page.locator("#search-form input[name=q]").input_value() == "red circle in Lisbon 2023"
+    page.screenshot(path=artifacts / "chips-removed.png", full_page=True)
+
+    # Typing on keeps the removal (the un-chipped phrase travels with the form).
+    page.locator("#search-form input[name=q]").press("End")
+    page.locator("#search-form input[name=q]").press_sequentially(" red", delay=40)
+    page.wait_for_function("() => new URL(location.href).searchParams.get('q').endsWith(' red')")
+    page.wait_for_function(IDLE)
+    assert parse_qs(urlsplit(page.url).query)["plain"] == ["2023"]
+    assert page.evaluate(CHIP_KEYS) == ["lisbon"]
+
+    # Change the place chip to London: the box is rewritten and London's photo is found.
+    page.locator('#results .chip[data-chip="lisbon"] .chip-edit summary').click()
+    page.locator('#results .chip[data-chip="lisbon"] input[name=chip_place]').fill("London")
+    page.screenshot(path=artifacts / "chips-edit.png", full_page=True)
+    page.locator('#results .chip[data-chip="lisbon"] button[type=submit]').click()
+    page.wait_for_function(f"() => ({CHIP_KEYS})().join() === 'london'")
+    assert page.locator("#search-form input[name=q]").input_value() == "red circle in London 2023 red"
+    assert page.evaluate(RESULT_IDS)[0] == london_2023.pk
+    assert page.js_errors == []
+
+    # A phone: the chips wrap inside 390 px, their buttons are big enough for a finger, the editor fits.
+    phone = browser.new_context(**PHONE)
+    try:
+        mobile = phone.new_page()
+        sign_in(mobile, live_server, "alice")
+        mobile.goto(live_server.url + "/search/?q=red+circle+in+Lisbon+between+2022-06-01+and+2023-12-31")
+        mobile.wait_for_function(f"() => ({CHIP_KEYS})().length === 2")
+        mobile.screenshot(path=artifacts / "chips-mobile.png", full_page=True)
+        assert mobile.evaluate(OVERFLOW, PHONE_WIDTH) == []
+        assert mobile.evaluate(SMALL_TARGETS) == []
+        mobile.locator("#results .chip-date .chip-edit summary").click()
+        mobile.screenshot(path=artifacts / "chips-mobile-edit.png", full_page=False)
+        assert mobile.evaluate(OVERFLOW, PHONE_WIDTH) == []
+    finally:
+        phone.close()
