@@ -179,8 +179,8 @@ def _fold(text: str) -> str:
 
 
 def tokenize(query: str) -> tuple[str, ...]:
-    """The query's words as typed (control characters become spaces)."""
-    cleaned = "".join(" " if unicodedata.category(ch)[0] == "C" else ch for ch in query)
+    """The query's words as typed (control characters and lone surrogates become spaces)."""
+    cleaned = "".join(" " if unicodedata.category(ch) in ("Cc", "Cs") else ch for ch in query)  # keep ZWJ emoji
     return tuple(cleaned.split())
 
 

@@ -124,7 +124,7 @@ def preferences_preview(request: HttpRequest) -> HttpResponse:
 def _preview(request, query: str, semantic: float, metadata: float, min_score: float, expansion: bool):
     params = SearchParams(query=query, semantic_weight=semantic, metadata_weight=metadata, min_score=min_score,
                           expansion_enabled=expansion, sort="relevance", limit=12)
-    return search_photos(user=request.user, params=params)
+    return search_photos(user=request.user, params=understand_search(user=request.user, params=params).params)
 
 
 @require_GET

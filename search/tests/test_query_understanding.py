@@ -10,6 +10,8 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from django.urls import reverse
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from PIL import Image
 
 from gallery.models import Photo
@@ -198,3 +200,17 @@ def test_the_openapi_schema_documents_interpreted_and_plain(client, alice):
     assert set(interpreted["properties"]) == {"places", "taken_after", "taken_before", "excluded", "text"}
     output = search["responses"]["200"]["content"]["application/json"]["schema"]["$ref"].rsplit("/", 1)[1]
     assert "interpreted" in schema["components"]["schemas"][output]["properties"]
+
+
+@settings(max_examples=40, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(query=st.lists(st.one_of(st.sampled_from(["in", "Lisbon", "2023", "-dog", "not", "last", "summer", "between",
+                                                  "and", "christmas", "portugal", "jersey", "at", "the", '"']),
+                                st.text(max_size=8)), max_size=8).map(" ".join),
+       plain=st.lists(st.text(max_size=10), max_size=3))
+def test_no_query_makes_an_error_page(family, alice, client_for, api, query, plain):
+    FamilyPlace.objects.get_or_create(family=family, city="Lisbon", region="Lisbon", country="Portugal",
+                                      country_code="PT")
+    page = client_for(alice).get(reverse("search:search"), {"q": query, "plain": plain})
+    assert page.status_code == 200
+    assert api.get(reverse("api_search"), {"q": query, "plain": plain}).status_code in (200, 400)
