@@ -29,7 +29,6 @@ Rules (issue 9, point 6):
 
 from __future__ import annotations
 
-import calendar
 import csv
 import re
 import unicodedata
@@ -40,9 +39,19 @@ from functools import cache
 from importlib import resources
 from typing import Literal
 
-from dateutil.easter import easter
-
-from gallery.date_words import MONTHS, holiday_calendar
+from search.query_dates import (
+    HOLIDAY_WORDS,
+    MONTH_NAMES,
+    SEASONS,
+    day_or_none,
+    holiday_span,
+    hull,
+    is_date_word,
+    month_span,
+    range_label,
+    season_span,
+    year_span,
+)
 
 ChipKind = Literal["place", "date", "exclusion"]
 
@@ -55,22 +64,6 @@ STOPWORDS = frozenset({
     "during", "is", "it", "my", "our", "we", "us", "me", "i", "you", "some", "this", "that", "these", "those",
     "not", "without", "except", "excluding", "no", "&", "+", "-", "photo", "photos", "picture", "pictures",
 })
-SEASONS = {"spring": 3, "summer": 6, "autumn": 9, "fall": 9, "winter": 12}  # first month, northern hemisphere
-MONTH_NAMES = {name[:3]: n for n, name in enumerate(MONTHS, start=1)} | {
-    name: n for n, name in enumerate(MONTHS, start=1)} | {"sept": 9}
-# Holidays most people name, for a family whose country doesn't keep them (or isn't known): the usual day.
-USUAL_HOLIDAYS = {
-    "christmas": lambda y: date(y, 12, 25), "christmas day": lambda y: date(y, 12, 25),
-    "christmas eve": lambda y: date(y, 12, 24), "boxing day": lambda y: date(y, 12, 26),
-    "new year": lambda y: date(y, 1, 1), "new years day": lambda y: date(y, 1, 1),
-    "new year day": lambda y: date(y, 1, 1), "new years eve": lambda y: date(y, 12, 31),
-    "new year eve": lambda y: date(y, 12, 31), "easter": easter, "easter sunday": easter,
-    "halloween": lambda y: date(y, 10, 31), "valentine": lambda y: date(y, 2, 14),
-    "valentines": lambda y: date(y, 2, 14), "valentine day": lambda y: date(y, 2, 14),
-    "valentines day": lambda y: date(y, 2, 14), "thanksgiving": lambda y: _nth_weekday(y, 11, 3, 4),
-}
-HOLIDAY_WINDOW = timedelta(days=2)
-HOLIDAY_WORDS = frozenset(w for name in USUAL_HOLIDAYS for w in name.split()) | {"day", "eve"}
 # Everyday English words that are also places: bare, they keep their ordinary meaning.
 AMBIGUOUS = frozenset({
     "jersey", "guernsey", "china", "turkey", "orange", "chile", "chad", "jordan", "georgia", "guinea", "panama",
@@ -321,7 +314,7 @@ class _Parser:
             place = self._known(i, end)
             if place is None:
                 continue
-            if not preposition and (name in self.context.concepts or name in AMBIGUOUS or _date_word(name)):
+            if not preposition and (name in self.context.concepts or name in AMBIGUOUS or is_date_word(name)):
                 continue
             if name in STOPWORDS or len(name) < 2:
                 continue
@@ -362,7 +355,7 @@ class _Parser:
             if first and first[0] < len(self.norms) and self.norms[first[0]] in ("and", "to", "until", "till", "-"):
                 second = self._date_atom(first[0] + 1)
                 if second:
-                    return second[0], _hull(first[1], second[1])
+                    return second[0], hull(first[1], second[1])
             return None
         if word in ("since", "after", "before", "until", "till") and i + 1 < len(self.norms):
             atom = self._date_atom(i + 1)
@@ -374,7 +367,7 @@ class _Parser:
                              "till": (None, finish)}[word]
         years = re.fullmatch(r"(\d{4})[-–—/](\d{4})", word)
         if years and self._year(years[1]) and self._year(years[2]):
-            return i + 1, _hull(_year_span(int(years[1])), _year_span(int(years[2])))
+            return i + 1, hull(year_span(int(years[1])), year_span(int(years[2])))
         return None
 
     def _date_atom(self, i: int):
@@ -388,25 +381,25 @@ class _Parser:
             return self._relative(i)
         if word in MONTH_NAMES and (nxt or of_year):
             year = nxt or of_year
-            return (i + 2 if nxt else i + 3), _month_span(year, MONTH_NAMES[word])
+            return (i + 2 if nxt else i + 3), month_span(year, MONTH_NAMES[word])
         if word in SEASONS and (nxt or of_year):
             year = nxt or of_year
             return (i + 2 if nxt else i + 3), self._season_span(word, year)
         if word.isdigit() and 1 <= int(word) <= 31 and i + 2 < len(self.norms) and self.norms[i + 1] in MONTH_NAMES:
             year = self._year_at(i + 2)
-            day = _day(year, MONTH_NAMES[self.norms[i + 1]], int(word)) if year else None
+            day = day_or_none(year, MONTH_NAMES[self.norms[i + 1]], int(word)) if year else None
             if day:
                 return i + 3, (day, day)
         holiday = self._holiday(i)
         if holiday:
             return holiday
         if self._year(word):
-            return i + 1, _year_span(int(word))
+            return i + 1, year_span(int(word))
         iso = re.fullmatch(r"(\d{4})-(\d{1,2})(?:-(\d{1,2}))?", word)
         if iso and self._year(iso[1]) and 1 <= int(iso[2]) <= 12:
             if iso[3] is None:
-                return i + 1, _month_span(int(iso[1]), int(iso[2]))
-            day = _day(int(iso[1]), int(iso[2]), int(iso[3]))
+                return i + 1, month_span(int(iso[1]), int(iso[2]))
+            day = day_or_none(int(iso[1]), int(iso[2]), int(iso[3]))
             if day:
                 return i + 1, (day, day)
         return None
@@ -416,7 +409,7 @@ class _Parser:
         today = self.context.today
         if what == "year":
             year = today.year - (word == "last")
-            return i + 2, (_year_span(year) if word == "last" else (date(year, 1, 1), today))
+            return i + 2, (year_span(year) if word == "last" else (date(year, 1, 1), today))
         if what == "month":
             first = today.replace(day=1)
             if word == "this":
@@ -435,14 +428,7 @@ class _Parser:
         return None
 
     def _season_span(self, season: str, year: int) -> tuple[date, date]:
-        first = SEASONS[season]
-        if self.context.southern:
-            first = (first + 6 - 1) % 12 + 1
-        start_year = year - 1 if first == 12 else year  # a season across New Year belongs to its January's year
-        start = date(start_year, first, 1)
-        end_month = (first + 2 - 1) % 12 + 1
-        end_year = start_year + 1 if end_month < first else start_year
-        return start, _month_span(end_year, end_month)[1]
+        return season_span(season, year, southern=self.context.southern)
 
     def _holiday(self, i: int):
         for end in range(min(len(self.norms) - 1, i + 4), i, -1):
@@ -452,7 +438,7 @@ class _Parser:
             year = self._year_at(end) or (self.norms[end] == "of" and self._year_at(end + 1))
             if not year:
                 continue
-            span = _holiday_span(name, year, self.context.holiday_country)
+            span = holiday_span(name, year, self.context.holiday_country)
             if span:
                 return (end + 1 if self._year_at(end) else end + 2), span
         return None
@@ -464,104 +450,6 @@ class _Parser:
 
     def _year(self, word: str) -> bool:
         return len(word) == 4 and word.isdigit() and EARLIEST_YEAR <= int(word) <= self.context.today.year + 1
-
-
-# --- dates -------------------------------------------------------------------------------------------------------
-
-def _year_span(year: int) -> tuple[date, date]:
-    return date(year, 1, 1), date(year, 12, 31)
-
-
-def _month_span(year: int, month: int) -> tuple[date, date]:
-    return date(year, month, 1), date(year, month, calendar.monthrange(year, month)[1])
-
-
-def _day(year: int, month: int, day: int) -> date | None:
-    try:
-        return date(year, month, day)
-    except ValueError:
-        return None
-
-
-def _hull(a: tuple[date, date], b: tuple[date, date]) -> tuple[date, date]:
-    return min(a[0], b[0]), max(a[1], b[1])
-
-
-def _nth_weekday(year: int, month: int, weekday: int, n: int) -> date:
-    first = date(year, month, 1)
-    return first + timedelta(days=(weekday - first.weekday()) % 7 + 7 * (n - 1))
-
-
-def _date_word(name: str) -> bool:
-    return name in MONTH_NAMES or name in SEASONS or name in USUAL_HOLIDAYS or name in ("last", "this")
-
-
-def _holiday_span(name: str, year: int, country_code: str) -> tuple[date, date] | None:
-    """The days `name` falls on in `year`: from the country's calendar, else ±2 days around its usual day."""
-    days = _calendar_days(name, year, country_code)
-    if days:
-        return min(days), max(days)
-    usual = USUAL_HOLIDAYS.get(name)
-    if usual is None:
-        return None
-    day = usual(year)
-    return day - HOLIDAY_WINDOW, day + HOLIDAY_WINDOW
-
-
-def _calendar_days(name: str, year: int, country_code: str) -> list[date]:
-    if not country_code:
-        return []
-    listed = [(day, _holiday_key(holiday)) for day, holiday in holiday_calendar(country_code=country_code, year=year)]
-    wanted = _holiday_key(name)
-    if not wanted:
-        return []
-    exact = [day for day, key in listed if key == wanted]
-    if exact:
-        return exact
-    prefixed = [day for day, key in listed if key.startswith(wanted + " ")]
-    # "easter" → Easter Sunday and Easter Monday; never a spread across the year ("new year" ≠ new year's eve).
-    return prefixed if prefixed and (max(prefixed) - min(prefixed)).days <= 7 else []
-
-
-def _holiday_key(name: str) -> str:
-    words = [word for word in normalise(name).split() if word != "day"]
-    return " ".join(words)
-
-
-def range_label(after: date | None, before: date | None) -> str:
-    """"1 Jun – 31 Aug 2026", "since 1 Jan 2019", "until 31 Dec 2020"."""
-    def day(d: date, year: bool = True) -> str:
-        return f"{d.day} {MONTHS[d.month - 1][:3].title()}" + (f" {d.year}" if year else "")
-
-    if after and before:
-        if after == before:
-            return day(after)
-        return f"{day(after, after.year != before.year)} – {day(before)}"
-    if after:
-        return f"since {day(after)}"
-    if before:
-        return f"until {day(before)}"
-    return ""
-
-
-def phrase_for_range(after: date | None, before: date | None) -> str:
-    """Words the parser reads back as this range (used when a date chip is edited)."""
-    if after and before and after > before:
-        after, before = before, after
-    if after and before:
-        if (after.month, after.day, before.month, before.day) == (1, 1, 12, 31):
-            return str(after.year) if after.year == before.year else f"between {after.year} and {before.year}"
-        if after.day == 1 and before == _month_span(before.year, before.month)[1] and (after.year, after.month) == (
-                before.year, before.month):
-            return f"{MONTHS[after.month - 1]} {after.year}"
-        if after == before:
-            return after.isoformat()
-        return f"between {after.isoformat()} and {before.isoformat()}"
-    if after:
-        return f"since {after.isoformat()}"
-    if before:
-        return f"until {before.isoformat()}"
-    return ""
 
 
 def replace_chip(parsed: ParsedQuery, key: str, words: str) -> str:

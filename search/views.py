@@ -11,7 +11,8 @@ from gallery.selectors import family_list, family_uploaders, photo_get, place_co
 from search.engine import SearchParams, preferences_for, search_photos, similar_photos
 from search.forms import ChipEditForm, PreferencesForm, SearchForm
 from search.ocr import photos_text_request
-from search.query_parser import Chip, phrase_for_range, replace_chip
+from search.query_dates import phrase_for_range
+from search.query_parser import Chip, replace_chip
 from search.selectors import active_model_state, failed_photo_ids, failed_photos, index_status
 from search.services import photos_retry, preferences_reset, preferences_update
 from search.understanding import Understanding, understand_search

@@ -8,13 +8,13 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from search.query_dates import phrase_for_range
 from search.query_parser import (
     KnownPlace,
     ParserContext,
     _parse,
     normalise,
     parse_query,
-    phrase_for_range,
     replace_chip,
 )
 

@@ -1,0 +1,143 @@
+"""Dates for the query parser: the spans of years, months, seasons and holidays, and a span's label and words.
+
+Seasons are meteorological and flip south of the equator; a season that spans New Year belongs to the year of
+its January ("winter 2023" in the north: Dec 2022 to Feb 2023). A holiday in a given year is the days it falls
+on in the family's country (the `holidays` package, through gallery.date_words), else a window of ±2 days
+around its usual day (`USUAL_HOLIDAYS`)."""
+
+from __future__ import annotations
+
+import calendar
+import re
+import unicodedata
+from datetime import date, timedelta
+
+from dateutil.easter import easter
+
+from gallery.date_words import MONTHS, holiday_calendar
+
+SEASONS = {"spring": 3, "summer": 6, "autumn": 9, "fall": 9, "winter": 12}  # first month, northern hemisphere
+MONTH_NAMES = {name[:3]: n for n, name in enumerate(MONTHS, start=1)} | {
+    name: n for n, name in enumerate(MONTHS, start=1)} | {"sept": 9}
+# Holidays most people name, for a family whose country doesn't keep them (or isn't known): the usual day.
+USUAL_HOLIDAYS = {
+    "christmas": lambda y: date(y, 12, 25), "christmas day": lambda y: date(y, 12, 25),
+    "christmas eve": lambda y: date(y, 12, 24), "boxing day": lambda y: date(y, 12, 26),
+    "new year": lambda y: date(y, 1, 1), "new years day": lambda y: date(y, 1, 1),
+    "new year day": lambda y: date(y, 1, 1), "new years eve": lambda y: date(y, 12, 31),
+    "new year eve": lambda y: date(y, 12, 31), "easter": easter, "easter sunday": easter,
+    "halloween": lambda y: date(y, 10, 31), "valentine": lambda y: date(y, 2, 14),
+    "valentines": lambda y: date(y, 2, 14), "valentine day": lambda y: date(y, 2, 14),
+    "valentines day": lambda y: date(y, 2, 14), "thanksgiving": lambda y: _nth_weekday(y, 11, 3, 4),
+}
+HOLIDAY_WINDOW = timedelta(days=2)
+HOLIDAY_WORDS = frozenset(w for name in USUAL_HOLIDAYS for w in name.split()) | {"day", "eve"}
+
+
+def year_span(year: int) -> tuple[date, date]:
+    return date(year, 1, 1), date(year, 12, 31)
+
+
+def month_span(year: int, month: int) -> tuple[date, date]:
+    return date(year, month, 1), date(year, month, calendar.monthrange(year, month)[1])
+
+
+def day_or_none(year: int, month: int, day: int) -> date | None:
+    try:
+        return date(year, month, day)
+    except ValueError:
+        return None
+
+
+def hull(a: tuple[date, date], b: tuple[date, date]) -> tuple[date, date]:
+    return min(a[0], b[0]), max(a[1], b[1])
+
+
+def _nth_weekday(year: int, month: int, weekday: int, n: int) -> date:
+    first = date(year, month, 1)
+    return first + timedelta(days=(weekday - first.weekday()) % 7 + 7 * (n - 1))
+
+
+def season_span(season: str, year: int, *, southern: bool) -> tuple[date, date]:
+    """The days of `season` in `year`; one across New Year belongs to the year of its January."""
+    first = SEASONS[season]
+    if southern:
+        first = (first + 6 - 1) % 12 + 1
+    start_year = year - 1 if first == 12 else year
+    end_month = (first + 2 - 1) % 12 + 1
+    end_year = start_year + 1 if end_month < first else start_year
+    return date(start_year, first, 1), month_span(end_year, end_month)[1]
+
+
+def is_date_word(name: str) -> bool:
+    return name in MONTH_NAMES or name in SEASONS or name in USUAL_HOLIDAYS or name in ("last", "this")
+
+
+def holiday_span(name: str, year: int, country_code: str) -> tuple[date, date] | None:
+    """The days `name` falls on in `year`: from the country's calendar, else ±2 days around its usual day."""
+    days = _calendar_days(name, year, country_code)
+    if days:
+        return min(days), max(days)
+    usual = USUAL_HOLIDAYS.get(name)
+    if usual is None:
+        return None
+    day = usual(year)
+    return day - HOLIDAY_WINDOW, day + HOLIDAY_WINDOW
+
+
+def _calendar_days(name: str, year: int, country_code: str) -> list[date]:
+    if not country_code:
+        return []
+    listed = [(day, _holiday_key(holiday)) for day, holiday in holiday_calendar(country_code=country_code, year=year)]
+    wanted = _holiday_key(name)
+    if not wanted:
+        return []
+    exact = [day for day, key in listed if key == wanted]
+    if exact:
+        return exact
+    prefixed = [day for day, key in listed if key.startswith(wanted + " ")]
+    # "easter" → Easter Sunday and Easter Monday; never a spread across the year ("new year" ≠ new year's eve).
+    return prefixed if prefixed and (max(prefixed) - min(prefixed)).days <= 7 else []
+
+
+def _holiday_key(name: str) -> str:
+    """"New Year's Day" → "new year": lower case, no accents, possessives or "day"."""
+    folded = "".join(ch for ch in unicodedata.normalize("NFKD", name) if not unicodedata.combining(ch)).casefold()
+    folded = re.sub(r"['’]s\b", "", folded)
+    return " ".join(word for word in re.findall(r"[^\W_]+", folded) if word != "day")
+
+
+def range_label(after: date | None, before: date | None) -> str:
+    """"1 Jun – 31 Aug 2026", "since 1 Jan 2019", "until 31 Dec 2020"."""
+    def day(d: date, year: bool = True) -> str:
+        return f"{d.day} {MONTHS[d.month - 1][:3].title()}" + (f" {d.year}" if year else "")
+
+    if after and before:
+        if after == before:
+            return day(after)
+        return f"{day(after, after.year != before.year)} – {day(before)}"
+    if after:
+        return f"since {day(after)}"
+    if before:
+        return f"until {day(before)}"
+    return ""
+
+
+def phrase_for_range(after: date | None, before: date | None) -> str:
+    """Words the parser reads back as this range (used when a date chip is edited)."""
+    if after and before and after > before:
+        after, before = before, after
+    if after and before:
+        if (after.month, after.day, before.month, before.day) == (1, 1, 12, 31):
+            return str(after.year) if after.year == before.year else f"between {after.year} and {before.year}"
+        if after.day == 1 and before == month_span(before.year, before.month)[1] and (after.year, after.month) == (
+                before.year, before.month):
+            return f"{MONTHS[after.month - 1]} {after.year}"
+        if after == before:
+            return after.isoformat()
+        return f"between {after.isoformat()} and {before.isoformat()}"
+    if after:
+        return f"since {after.isoformat()}"
+    if before:
+        return f"until {before.isoformat()}"
+    return ""
