@@ -34,6 +34,7 @@ def main() -> None:
 
 def run(args) -> None:
     from django.contrib.auth import get_user_model
+    from django.db import connection
 
     from gallery.models import Family, Membership, Tag
     from search.engine import SearchParams
@@ -61,9 +62,17 @@ def run(args) -> None:
             start = time.perf_counter()
             understand_search(user=user, params=SearchParams(query=query))
             whole.append(time.perf_counter() - start)
+    trip = []
+    with connection.cursor() as cursor:
+        for _ in range(args.rounds):
+            start = time.perf_counter()
+            cursor.execute("SELECT 1")
+            cursor.fetchone()
+            trip.append(time.perf_counter() - start)
     print(f"{args.places} family places, {args.tags} tags, {len(pure)} parses")
     print(f"parse_query alone:      p50 {percentile_ms(pure, 50):.3f} ms  p95 {percentile_ms(pure, 95):.3f} ms")
     print(f"understand_search:      p50 {percentile_ms(whole, 50):.3f} ms  p95 {percentile_ms(whole, 95):.3f} ms")
+    print(f"one round trip (SELECT 1): p50 {percentile_ms(trip, 50):.3f} ms  (understanding makes 1 to 3)")
 
 
 if __name__ == "__main__":

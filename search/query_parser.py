@@ -152,14 +152,14 @@ class ParsedQuery:
 
 # --- normalising ---------------------------------------------------------------------------------------------
 
-_EDGE_PUNCT = "\"'“”‘’«»()[]{}<>,.;:!?¡¿…"
+EDGE_PUNCT = "\"'“”‘’«»()[]{}<>,.;:!?¡¿…"
 
 
 def normalise(text: str) -> str:
     """Lower case, accents and possessive 's dropped, punctuation trimmed from each word's ends."""
     words = []
     for word in _fold(text).split():
-        word = word.strip(_EDGE_PUNCT)
+        word = word.strip(EDGE_PUNCT)
         word = re.sub(r"['’]s$", "", word).replace("'", "").replace("’", "")
         if word:
             words.append(word)
@@ -293,7 +293,7 @@ class _Parser:
                 end += 1
                 if self.tokens[end - 1].endswith('"'):
                     break
-        phrase = " ".join(words).strip(_EDGE_PUNCT + "-").strip()
+        phrase = " ".join(words).strip(EDGE_PUNCT + "-").strip()
         concept = " ".join(phrase.lower().split())
         if not re.search(r"[^\W\d_]", concept) or normalise(concept) in STOPWORDS:
             return None
@@ -342,7 +342,7 @@ class _Parser:
 
     def _chip(self, start: int, end: int, span: tuple[date | None, date | None], key_start: int) -> _Match:
         key = " ".join(self.norms[key_start:end])
-        label = " ".join(self.tokens[key_start:end]).strip(_EDGE_PUNCT) or key
+        label = " ".join(self.tokens[key_start:end]).strip(EDGE_PUNCT) or key
         if re.search(r"\d{4}-\d", label):  # "between 2022-06-01 and 2023-12-31" reads better as its range
             label = range_label(*span) or label
         return _Match(end=end, chip=Chip("date", key=key, label=label, start=start, end=end,

@@ -4,6 +4,7 @@ user's families (one selector, `parser_context`), the parse, and the merge with 
 
 from __future__ import annotations
 
+import threading
 from collections import Counter
 from dataclasses import dataclass, replace
 from datetime import date
@@ -17,10 +18,13 @@ from search.engine import MAX_QUERY_CHARS, SearchParams
 from search.expansion import synonym_groups
 from search.models import FamilyPlace
 from search.query_parser import (
+    EDGE_PUNCT,
+    MAX_PHRASE,
     KnownPlace,
     ParsedQuery,
     ParserContext,
     candidate_phrases,
+    countries,
     mentions_season,
     normalise,
     parse_query,
@@ -53,44 +57,130 @@ class Understanding:
         }
 
 
-def parser_context(*, family_ids: list[int], query: str, today: date | None = None) -> ParserContext:
+def parser_context(*, family_ids: list[int], query: str, today: date | None = None,
+                   facts: _Facts | None = None) -> ParserContext:
     """What the parser must know about these families (the caller has checked they are the user's): the places
     their photos were taken in, which of the query's phrases are their concepts, their hemisphere and the
-    country whose holidays name their dates. Reads only what this query can use."""
+    country whose holidays name their dates. Reads only what this query can use: usually one round trip
+    (`facts`, when the caller has them already: none)."""
     today = today or timezone.localdate()
-    phrases = candidate_phrases(query)
-    defaults = [code for code in Family.objects.filter(pk__in=family_ids).values_list("default_country", flat=True)
-                if code]
+    facts = facts or _family_facts(family_ids=family_ids)
+    defaults = facts.defaults
+    places = family_places(family_ids=family_ids, version=facts.places_version)
+    known = countries()
+    # Only a phrase that names a place can be a place and a concept at once: ask about those alone.
+    ambiguous = [phrase for phrase in candidate_phrases(query) if phrase in places or phrase in known]
     years = any(len(word) == 4 and word.isdigit() for word in (normalise(t) for t in tokenize(query)))
     return ParserContext(
         today=today,
-        places=_family_places(family_ids),
-        concepts=_concepts(family_ids, phrases),
+        places=places,
+        concepts=_concepts(family_ids, ambiguous, query) if ambiguous else frozenset(),
         southern=_southern(family_ids, defaults) if mentions_season(query) else False,
         holiday_country=(defaults[0] if defaults else _usual_country(family_ids)) if years else "",
     )
 
 
-def _family_places(family_ids: list[int]) -> dict[str, KnownPlace]:
+_places_cache: dict[tuple[int, ...], tuple[tuple, dict[str, KnownPlace]]] = {}
+_places_lock = threading.Lock()
+_PLACES_CACHE_SIZE = 256
+
+
+@dataclass(frozen=True)
+class _Facts:
+    family_ids: list[int]
+    defaults: list[str]  # the families' default countries (set ones)
+    places_version: tuple  # of their place list (see family_places)
+
+
+def _family_facts(*, family_ids: list[int] | None = None, user_id: int | None = None,
+                  family_id: int | None = None) -> _Facts:
+    """These families (or the user's, or the user's family `family_id`), their default countries and their place
+    list's version, in one round trip."""
+    scope = ("SELECT unnest(%(ids)s::bigint[])" if family_ids is not None else
+             f"SELECT family_id FROM {Membership._meta.db_table} WHERE user_id = %(user)s"
+             " AND (%(family)s::bigint IS NULL OR family_id = %(family)s::bigint)")
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""
+            WITH scope(id) AS ({scope})
+            SELECT ARRAY(SELECT id FROM scope ORDER BY id),
+                   ARRAY(SELECT default_country FROM {Family._meta.db_table}
+                         WHERE id IN (SELECT id FROM scope) AND default_country <> '' ORDER BY id),
+                   count(*), max(id)
+            FROM {FamilyPlace._meta.db_table} WHERE family_id IN (SELECT id FROM scope)
+            """,
+            {"ids": list(family_ids or []), "user": user_id, "family": family_id},
+        )
+        ids, defaults, count, highest = cursor.fetchone()
+    return _Facts(list(ids), list(defaults), (count, highest))
+
+
+def family_places(*, family_ids: list[int], version: tuple | None = None) -> dict[str, KnownPlace]:
+    """normalised city or region name → the place, for every place these families' photos were taken in.
+
+    Built once per process and scope, and rebuilt when the list changes: it only grows between rebuilds (which
+    delete and re-insert), so its row count and highest id tell, in one index-only probe, instead of reading and
+    normalising a few thousand names on every keystroke of search-as-you-type. Callers must not modify it."""
+    key = tuple(sorted(set(family_ids)))
+    if version is None:
+        version = _family_facts(family_ids=list(key)).places_version
+    with _places_lock:
+        cached = _places_cache.get(key)
+    if cached is not None and cached[0] == version:
+        return cached[1]
     places: dict[str, KnownPlace] = {}
-    for city, region, code in FamilyPlace.objects.filter(family_id__in=family_ids).values_list(
+    for city, region, code in FamilyPlace.objects.filter(family_id__in=key).order_by("pk").values_list(
             "city", "region", "country_code"):
         for name in (city, region):
             if name and normalise(name):
                 places.setdefault(normalise(name), KnownPlace(name, code))
+    with _places_lock:
+        if len(_places_cache) >= _PLACES_CACHE_SIZE:
+            _places_cache.clear()
+        _places_cache[key] = (version, places)
     return places
 
 
-def _concepts(family_ids: list[int], phrases: list[str]) -> frozenset[str]:
-    """The query's phrases that are concepts to these families: synonym-table words or their tags."""
-    if not phrases:
-        return frozenset()
-    vocabulary = {normalise(word) for word in synonym_groups(family_ids=family_ids)}
+def family_places_cache_reset() -> None:
+    with _places_lock:
+        _places_cache.clear()
+        _vocabulary_memo.clear()
+
+
+def _concepts(family_ids: list[int], phrases: list[str], query: str) -> frozenset[str]:
+    """Which of these phrases are concepts to these families: a word of their synonym table (global or their
+    own entries; the per-process groups query expansion keeps) or a tag of theirs (on the tag index: the
+    phrases as typed, lower case, and without accents)."""
+    vocabulary = _synonym_vocabulary(synonym_groups(family_ids=family_ids))
+    concepts = {phrase for phrase in phrases if phrase in vocabulary}
+    rest = [phrase for phrase in phrases if phrase not in concepts]
+    if not rest:
+        return frozenset(concepts)
+    typed = [" ".join(words) for words in _runs([token.strip(EDGE_PUNCT).lower() for token in tokenize(query)])]
     with connection.cursor() as cursor:
-        cursor.execute(f"SELECT DISTINCT lower(unaccent(name)) FROM {Tag._meta.db_table} "
-                       "WHERE family_id = ANY(%s) AND lower(unaccent(name)) = ANY(%s)", [family_ids, phrases])
+        cursor.execute(f"SELECT DISTINCT lower(name) FROM {Tag._meta.db_table} "
+                       "WHERE lower(name) = ANY(%s) AND family_id = ANY(%s)", [[*rest, *typed], list(family_ids)])
         tags = {normalise(row[0]) for row in cursor.fetchall()}
-    return frozenset(phrase for phrase in phrases if phrase in vocabulary or phrase in tags)
+    return frozenset(concepts | {phrase for phrase in rest if phrase in tags})
+
+
+_vocabulary_memo: list[tuple[dict, frozenset[str]]] = []  # the last groups seen and their words, normalised
+
+
+def _synonym_vocabulary(groups: dict[str, list[str]]) -> frozenset[str]:
+    """The synonym groups' words as the parser normalises them; recomputed only when expansion rebuilt them."""
+    with _places_lock:
+        for seen, words in _vocabulary_memo:
+            if seen is groups:
+                return words
+    words = frozenset(normalise(word) for word in groups)
+    with _places_lock:
+        _vocabulary_memo[:] = [*_vocabulary_memo[-7:], (groups, words)]
+    return words
+
+
+def _runs(words: list[str]) -> list[list[str]]:
+    return [words[i:j] for i in range(len(words)) for j in range(i + 1, min(len(words), i + MAX_PHRASE) + 1)]
 
 
 def _southern(family_ids: list[int], defaults: list[str]) -> bool:
@@ -110,13 +200,6 @@ def _usual_country(family_ids: list[int]) -> str:
     return common[0][0] if common else ""
 
 
-def user_family_ids(*, user: AbstractBaseUser, family_id: int | None = None) -> list[int]:
-    if not user.is_authenticated:
-        return []
-    ids = Membership.objects.filter(user=user).values_list("family_id", flat=True)
-    return sorted(f for f in ids if family_id is None or f == family_id)
-
-
 def understand_search(*, user: AbstractBaseUser, params: SearchParams, removed: frozenset[str] = frozenset(),
                       today: date | None = None) -> Understanding:
     """The engine's parameters for this search: the query's places, dates and exclusions taken out of its
@@ -125,8 +208,9 @@ def understand_search(*, user: AbstractBaseUser, params: SearchParams, removed: 
     query = " ".join((params.query or "").replace("\x00", " ").split())
     truncated = len(query) > MAX_QUERY_CHARS
     query = query[:MAX_QUERY_CHARS]
-    family_ids = user_family_ids(user=user, family_id=params.family_id)
-    context = parser_context(family_ids=family_ids, query=query, today=today) if family_ids and query else None
+    facts = _family_facts(user_id=user.pk, family_id=params.family_id) if user.is_authenticated and query else None
+    context = (parser_context(family_ids=facts.family_ids, query=query, today=today, facts=facts)
+               if facts and facts.family_ids else None)
     parsed = parse_query(query, context, removed=removed) if context else ParsedQuery(text=query)
     return Understanding(params=_merged(params, parsed), parsed=parsed, truncated=truncated,
                          explicit_where=params.place is not None or params.country is not None)
