@@ -195,6 +195,8 @@ class FamilyPlace(models.Model):
     class Meta:
         constraints = [models.UniqueConstraint(fields=["family", "city", "region", "country_code"],
                                                name="unique_family_place")]
+        # A family's highest id versions its list for the per-process cache (search.understanding.family_places).
+        indexes = [models.Index(fields=["family", "id"], name="familyplace_family_id")]
 
     def __str__(self) -> str:
         return ", ".join(part for part in (self.city, self.region, self.country) if part)

@@ -11,6 +11,7 @@ import calendar
 import re
 import unicodedata
 from datetime import date, timedelta
+from functools import lru_cache
 
 from dateutil.easter import easter
 
@@ -88,7 +89,7 @@ def holiday_span(name: str, year: int, country_code: str) -> tuple[date, date] |
 def _calendar_days(name: str, year: int, country_code: str) -> list[date]:
     if not country_code:
         return []
-    listed = [(day, _holiday_key(holiday)) for day, holiday in holiday_calendar(country_code=country_code, year=year)]
+    listed = _calendar_keys(country_code.upper(), year)
     wanted = _holiday_key(name)
     if not wanted:
         return []
@@ -98,6 +99,12 @@ def _calendar_days(name: str, year: int, country_code: str) -> list[date]:
     prefixed = [day for day, key in listed if key.startswith(wanted + " ")]
     # "easter" → Easter Sunday and Easter Monday; never a spread across the year ("new year" ≠ new year's eve).
     return prefixed if prefixed and (max(prefixed) - min(prefixed)).days <= 7 else []
+
+
+@lru_cache(maxsize=512)
+def _calendar_keys(country_code: str, year: int) -> tuple[tuple[date, str], ...]:
+    """The country's holidays that year by matching key (static data of the `holidays` package)."""
+    return tuple((day, _holiday_key(holiday)) for day, holiday in holiday_calendar(country_code=country_code, year=year))
 
 
 def _holiday_key(name: str) -> str:

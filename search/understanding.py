@@ -89,7 +89,7 @@ _PLACES_CACHE_SIZE = 256
 class _Facts:
     family_ids: list[int]
     defaults: list[str]  # the families' default countries (set ones)
-    places_version: tuple  # of their place list (see family_places)
+    places_version: tuple  # of their place lists: each family's highest FamilyPlace id (see family_places)
 
 
 def _family_facts(*, family_ids: list[int] | None = None, user_id: int | None = None,
@@ -106,21 +106,22 @@ def _family_facts(*, family_ids: list[int] | None = None, user_id: int | None = 
             SELECT ARRAY(SELECT id FROM scope ORDER BY id),
                    ARRAY(SELECT default_country FROM {Family._meta.db_table}
                          WHERE id IN (SELECT id FROM scope) AND default_country <> '' ORDER BY id),
-                   count(*), max(id)
-            FROM {FamilyPlace._meta.db_table} WHERE family_id IN (SELECT id FROM scope)
+                   ARRAY(SELECT (SELECT max(p.id) FROM {FamilyPlace._meta.db_table} p WHERE p.family_id = s.id)
+                         FROM scope s ORDER BY s.id)
             """,
             {"ids": list(family_ids or []), "user": user_id, "family": family_id},
         )
-        ids, defaults, count, highest = cursor.fetchone()
-    return _Facts(list(ids), list(defaults), (count, highest))
+        ids, defaults, highest = cursor.fetchone()
+    return _Facts(list(ids), list(defaults), tuple(highest))
 
 
 def family_places(*, family_ids: list[int], version: tuple | None = None) -> dict[str, KnownPlace]:
     """normalised city or region name → the place, for every place these families' photos were taken in.
 
-    Built once per process and scope, and rebuilt when the list changes: it only grows between rebuilds (which
-    delete and re-insert), so its row count and highest id tell, in one index-only probe, instead of reading and
-    normalising a few thousand names on every keystroke of search-as-you-type. Callers must not modify it."""
+    Built once per process and scope, and rebuilt when the list changes: a family's list only grows between
+    rebuilds (which delete and re-insert), so each family's highest id tells, one index probe per family,
+    instead of reading and normalising a few thousand names on every keystroke of search-as-you-type.
+    Callers must not modify the result."""
     key = tuple(sorted(set(family_ids)))
     if version is None:
         version = _family_facts(family_ids=list(key)).places_version
