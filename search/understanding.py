@@ -188,14 +188,14 @@ def _southern(family_ids: list[int], defaults: list[str]) -> bool:
     """The families' default countries say; else most of a sample of their photos' latitudes; else north."""
     if defaults:
         return sum(code.upper() in SOUTHERN_COUNTRIES for code in defaults) * 2 > len(defaults)
-    latitudes = Photo.objects.filter(family_id__in=family_ids, latitude__isnull=False).values_list(
+    latitudes = Photo.objects.filter(family_id__in=family_ids, latitude__isnull=False).order_by().values_list(
         "latitude", flat=True)[:SAMPLE]
     south = sum(1 for latitude in latitudes if latitude < 0)
     return south * 2 > len(latitudes)
 
 
 def _usual_country(family_ids: list[int]) -> str:
-    codes = Photo.objects.filter(family_id__in=family_ids).exclude(place_country_code="").values_list(
+    codes = Photo.objects.filter(family_id__in=family_ids).exclude(place_country_code="").order_by().values_list(
         "place_country_code", flat=True)[:SAMPLE]
     common = Counter(codes).most_common(1)
     return common[0][0] if common else ""
