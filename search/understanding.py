@@ -209,7 +209,10 @@ def understand_search(*, user: AbstractBaseUser, params: SearchParams, removed: 
     query = " ".join((params.query or "").replace("\x00", " ").split())
     truncated = len(query) > MAX_QUERY_CHARS
     query = query[:MAX_QUERY_CHARS]
-    facts = _family_facts(user_id=user.pk, family_id=params.family_id) if user.is_authenticated and query else None
+    # An id no bigint can hold names no family (the engine finds nothing either); never send it to SQL.
+    in_range = params.family_id is None or -(2**63) <= params.family_id < 2**63
+    facts = (_family_facts(user_id=user.pk, family_id=params.family_id)
+             if user.is_authenticated and query and in_range else None)
     context = (parser_context(family_ids=facts.family_ids, query=query, today=today, facts=facts)
                if facts and facts.family_ids else None)
     parsed = parse_query(query, context, removed=removed) if context else ParsedQuery(text=query)
