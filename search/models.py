@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from django.conf import settings
+from django.contrib.postgres.fields import ArrayField
 from django.contrib.postgres.indexes import GinIndex
 from django.contrib.postgres.search import SearchVectorField
 from django.db import models
@@ -129,13 +130,17 @@ class TextEmbedding(models.Model):
 
 
 class PhotoDocument(models.Model):
-    """A photo's metadata as one weighted full-text document (tags A, title B, description C, file name D)
-    plus its plain words for trigram typo matching. Kept current from the gallery's hooks."""
+    """A photo's metadata as one full-text document per field (search.metadata.FIELDS, in that order), all of them
+    together in `document` (what the GIN index finds candidates with), and its plain words for trigram typo
+    matching. Kept current from the gallery's hooks; rebuilt by the sweep when the layout changes (`version`)."""
 
     photo = models.OneToOneField(Photo, on_delete=models.CASCADE, primary_key=True, related_name="search_document")
     family = models.ForeignKey(Family, on_delete=models.CASCADE, related_name="+",
                                help_text="The photo's family, so a search reads only its own families' documents.")
     document = SearchVectorField()
+    fields = ArrayField(SearchVectorField(), null=True,
+                        help_text="One document per field, in the order of search.metadata.FIELDS.")
+    version = models.PositiveSmallIntegerField(default=0, help_text="search.metadata.DOCUMENT_VERSION when built.")
     words = models.TextField(help_text="The plain words of the document, for the family's vocabulary.")
     updated_at = models.DateTimeField(auto_now=True)
 

@@ -19,7 +19,7 @@ from gallery.models import Photo
 from gallery.services import photos_display_sweep, photos_place_sweep
 from search import leases
 from search.embedder import Embedder, ModelUnavailable, get_embedder
-from search.metadata import documents_missing_refresh
+from search.metadata import documents_outdated_refresh
 from search.models import EmbeddingModel, PhotoEmbedding, SearchPreferences, WorkLease
 from search.ocr import ocr_after_embedding, ocr_missing
 from search.selectors import family_covered
@@ -345,7 +345,7 @@ def embed_missing() -> int:
     file_removals_process()  # the gallery's queue of files whose photos are gone: retried here too
     photos_display_sweep()  # photos stored before display renditions existed, a batch at a time
     photos_place_sweep()  # places for photos with GPS stored before places existed, a batch at a time
-    documents_missing_refresh()
+    documents_outdated_refresh()
     previous_models_prune()
     _photos_release_abandoned()
     with transaction.atomic():
