@@ -49,7 +49,7 @@ ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", "")
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "mediasearch.admin_site.MediaSearchAdminConfig",  # django.contrib.admin with family-scoped pages
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
