@@ -243,11 +243,11 @@ class PhotoAdmin(FamilyScopedAdmin):
     def tag_list(self, photo: Photo) -> str:
         return ", ".join(tag.name for tag in photo.tags.all())
 
-    @admin.action(description="Add a tag to the selected photos")
+    @admin.action(description="Add a tag to the selected photos", permissions=["change"])
     def add_tag(self, request, queryset):
         return _tag_action(self, request, queryset, verb="added to", service=photos_tag_add)
 
-    @admin.action(description="Remove a tag from the selected photos")
+    @admin.action(description="Remove a tag from the selected photos", permissions=["change"])
     def remove_tag(self, request, queryset):
         return _tag_action(self, request, queryset, verb="removed from", service=photos_tag_remove)
 
