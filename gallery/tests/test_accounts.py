@@ -340,3 +340,23 @@ def test_changing_password_needs_sign_in(client):
     UserFactory(username="someone")
     response = client.get(reverse("password_change"))
     assert response.status_code == 302 and response["Location"].startswith(reverse("login"))
+
+
+def test_signing_in_from_the_invite_page_comes_back_to_it(client_for, family, alice, mallory):
+    path = _make_link(client_for(alice), family)
+    visitor = Client()
+    page = visitor.get(path).content.decode()
+    assert f'href="{reverse("login")}?next={path}"' in page.replace("%2F", "/")
+
+    response = visitor.post(reverse("login"), {"username": "mallory", "password": "correct horse battery",
+                                               "next": path})
+
+    assert response.status_code == 302 and response["Location"] == path
+    assert "Join as mallory" in visitor.get(path).content.decode()
+
+
+def test_a_link_with_an_unknown_role_is_refused_plainly(client_for, family, alice):
+    response = client_for(alice).post(reverse("gallery:invite_new", args=[family.pk]), {"role": "owner"})
+    assert response.status_code == 422
+    assert "Select a valid choice" in response.content.decode()
+    assert not Invite.objects.exists()
