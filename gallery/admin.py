@@ -5,12 +5,15 @@ from django.contrib import admin, messages
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.contrib.auth import get_user_model
 from django.contrib.auth.admin import UserAdmin
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import Q
+from django.http import Http404
 from django.shortcuts import render
 from django.urls import path, reverse
 from django.utils.html import format_html
 
-from gallery.models import Family, FileRemoval, Membership, Photo, Tag
+from gallery.admin_scope import FamilyChoices, FamilyScopedAdmin, people_of
+from gallery.models import Family, FileRemoval, Invite, Membership, Photo, Tag
 from gallery.services import (
     LAST_ADMIN,
     family_delete,
@@ -30,8 +33,17 @@ admin.site.unregister(User)  # replaced by the one below
 
 
 @admin.register(User)
-class FamilyAwareUserAdmin(UserAdmin):
-    """Django's user admin, except that an account can't be deleted while it is some family's only admin."""
+class FamilyAwareUserAdmin(FamilyScopedAdmin, UserAdmin):
+    """Django's user admin, except that an account can't be deleted while it is some family's only admin.
+
+    Staff without superuser see the people of their own families, and change no account here: passwords are
+    set by their owner, or by a family admin on the family page under the family rule."""
+
+    def scope_q(self, request, *, changing: bool = False) -> Q:
+        return Q(pk__in=[]) if changing else Q(pk__in=people_of(request.user).values("pk"))
+
+    def has_add_permission(self, request) -> bool:
+        return request.user.is_superuser and super().has_add_permission(request)
 
     def get_deleted_objects(self, objs, request):
         deleted, counts, perms_needed, protected = super().get_deleted_objects(objs, request)
@@ -69,20 +81,40 @@ class MembershipFormSet(forms.BaseInlineFormSet):
             raise forms.ValidationError(LAST_ADMIN)
 
 
-class MembershipInline(admin.TabularInline):
+class MembershipInline(FamilyChoices, admin.TabularInline):
     model = Membership
     formset = MembershipFormSet
     extra = 1
     autocomplete_fields = ["user"]
 
+    # Who is in a family is changed by its admins (and superusers), as on the family page.
+    def _family_admin(self, request, obj) -> bool:
+        return request.user.is_superuser or obj is None or Membership.objects.filter(
+            family=obj, user=request.user, role=Membership.Role.ADMIN).exists()
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return super().has_add_permission(request, obj) and self._family_admin(request, obj)
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return super().has_change_permission(request, obj) and self._family_admin(request, obj)
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return super().has_delete_permission(request, obj) and self._family_admin(request, obj)
+
 
 @admin.register(Family)
-class FamilyAdmin(admin.ModelAdmin):
+class FamilyAdmin(FamilyScopedAdmin):
+    family_path = ""
+    change_roles = (Membership.Role.ADMIN,)
     list_display = ["name", "member_count", "photo_count", "created_at"]
     search_fields = ["name"]
     inlines = [MembershipInline]
     # Set on the family page, through the service that also renews the photos' holiday words.
     readonly_fields = ["default_country"]
+
+    def has_add_permission(self, request) -> bool:
+        # A family starts on the site, with its creator as admin; staff would make one they can't see.
+        return request.user.is_superuser and super().has_add_permission(request)
 
     # Through the service: the files of the family's photos go to the removal queue, not astray.
     def delete_model(self, request, obj):
@@ -102,7 +134,7 @@ class FamilyAdmin(admin.ModelAdmin):
 
 
 @admin.register(Tag)
-class TagAdmin(admin.ModelAdmin):
+class TagAdmin(FamilyScopedAdmin):
     list_display = ["name", "family", "photo_count"]
     list_filter = ["family"]
     search_fields = ["name"]
@@ -143,7 +175,7 @@ def _tag_action(modeladmin, request, queryset, *, verb: str, service):
 
 
 @admin.register(Photo)
-class PhotoAdmin(admin.ModelAdmin):
+class PhotoAdmin(FamilyScopedAdmin):
     list_display = ["thumb", "title", "family", "uploaded_by", "taken_at", "status", "tag_list"]
     list_display_links = ["thumb", "title"]
     list_filter = ["family", "uploaded_by", "status", ("taken_at", admin.DateFieldListFilter), "taken_at_source"]
@@ -184,9 +216,9 @@ class PhotoAdmin(admin.ModelAdmin):
 
     def thumbnail_view(self, request, photo_id: int):
         if not self.has_view_permission(request):
-            from django.core.exceptions import PermissionDenied
-
             raise PermissionDenied
+        if not self.get_queryset(request).filter(pk=photo_id).exists():
+            raise Http404("No such photo.")
         return admin_thumbnail(request, photo_id)
 
     def formfield_for_manytomany(self, db_field, request, **kwargs):
@@ -211,11 +243,11 @@ class PhotoAdmin(admin.ModelAdmin):
     def tag_list(self, photo: Photo) -> str:
         return ", ".join(tag.name for tag in photo.tags.all())
 
-    @admin.action(description="Add a tag to the selected photos")
+    @admin.action(description="Add a tag to the selected photos", permissions=["change"])
     def add_tag(self, request, queryset):
         return _tag_action(self, request, queryset, verb="added to", service=photos_tag_add)
 
-    @admin.action(description="Remove a tag from the selected photos")
+    @admin.action(description="Remove a tag from the selected photos", permissions=["change"])
     def remove_tag(self, request, queryset):
         return _tag_action(self, request, queryset, verb="removed from", service=photos_tag_remove)
 
@@ -243,3 +275,26 @@ class FileRemovalAdmin(ReadOnlyModelAdmin):
 
     list_display = ["storage_name", "created_at", "attempts", "last_attempt_at", "last_error"]
     readonly_fields = list_display
+
+
+@admin.register(Invite)
+class InviteAdmin(FamilyScopedAdmin):
+    """Invitation links, for the record (they are made and withdrawn on the family page). The token is not
+    stored, so no link can be read here."""
+
+    change_roles = (Membership.Role.ADMIN,)
+    list_display = ["__str__", "family", "role", "state_label", "created_by", "created_at", "expires_at", "used_by"]
+    list_filter = ["family", "role"]
+    list_select_related = ["family", "created_by", "used_by"]
+    fields = readonly_fields = ["family", "role", "note", "created_by", "created_at", "expires_at", "used_at",
+                                "used_by", "revoked_at"]
+
+    @admin.display(description="state")
+    def state_label(self, invite: Invite) -> str:
+        return invite.state_label
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False

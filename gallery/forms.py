@@ -41,13 +41,46 @@ class FamilyForm(forms.Form):
     name = forms.CharField(max_length=100, label="Family name")
 
 
-class MemberAddForm(forms.Form):
-    username = forms.CharField(max_length=150)
-    password = forms.CharField(
-        widget=forms.PasswordInput, required=False, strip=False,
-        help_text="Only for a new account: leave empty to add an existing user.",
-    )
-    role = forms.ChoiceField(choices=Membership.Role.choices, initial=Membership.Role.MEMBER)
+class MemberRoleForm(forms.Form):
+    role = forms.ChoiceField(choices=Membership.Role.choices)
+
+
+class InviteForm(forms.Form):
+    role = forms.ChoiceField(choices=Membership.Role.choices, initial=Membership.Role.MEMBER,
+                             help_text="Admins can invite, remove members and set their passwords.")
+    note = forms.CharField(max_length=100, required=False, label="For",
+                           help_text="Optional: who the link is for, to tell your links apart.")
+
+
+class InviteSignupForm(forms.Form):
+    """The invitee's own account: they pick the username and the password."""
+
+    username = forms.CharField(max_length=150, help_text="Letters, digits and @ . + - _ only.")
+    email = forms.EmailField(required=False, help_text="Optional.")
+    password = forms.CharField(widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}), strip=False)
+    password_again = forms.CharField(widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+                                     strip=False, label="Password (again)")
+
+    def clean_username(self) -> str:
+        from django.contrib.auth.validators import UnicodeUsernameValidator
+
+        username = self.cleaned_data["username"].strip()
+        UnicodeUsernameValidator()(username)
+        return username
+
+    def clean(self):
+        data = super().clean()
+        if data.get("password") != data.get("password_again"):
+            self.add_error("password_again", "The two passwords differ.")
+        elif data.get("password"):
+            from django.contrib.auth import get_user_model
+
+            try:
+                validate_password(data["password"], user=get_user_model()(username=data.get("username", ""),
+                                                                           email=data.get("email", "")))
+            except forms.ValidationError as exc:
+                self.add_error("password", exc)
+        return data
 
 
 class PhotoEditForm(forms.Form):

@@ -195,3 +195,49 @@ class FileRemoval(models.Model):
 
     def __str__(self) -> str:
         return self.storage_name
+
+
+class Invite(models.Model):
+    """A one-time link that lets someone join a family: a new account (they pick the username and password)
+    or the account they are signed in with. Only the SHA-256 of the link's token is stored: the link itself is
+    shown once, to the admin who made it."""
+
+    class State(models.TextChoices):
+        PENDING = "pending", "Waiting"
+        USED = "used", "Used"
+        REVOKED = "revoked", "Revoked"
+        EXPIRED = "expired", "Expired"
+
+    family = models.ForeignKey(Family, on_delete=models.CASCADE, related_name="invites")
+    role = models.CharField(max_length=10, choices=Membership.Role.choices, default=Membership.Role.MEMBER)
+    note = models.CharField(max_length=100, blank=True, help_text="Who the link is for, to tell links apart.")
+    token_hash = models.CharField(max_length=64, unique=True, editable=False)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField()
+    used_at = models.DateTimeField(null=True, blank=True)
+    used_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"Invite to {self.family} ({self.get_role_display().lower()}){f' for {self.note}' if self.note else ''}"
+
+    def state(self, now=None) -> str:
+        from django.utils import timezone
+
+        if self.used_at:
+            return self.State.USED
+        if self.revoked_at:
+            return self.State.REVOKED
+        if self.expires_at <= (now or timezone.now()):
+            return self.State.EXPIRED
+        return self.State.PENDING
+
+    @property
+    def state_label(self) -> str:
+        return self.State(self.state()).label

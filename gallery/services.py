@@ -12,7 +12,7 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Q, QuerySet, Value
 from django.db.models.functions import Lower
 from django.utils import timezone
@@ -144,26 +144,15 @@ def users_delete(*, users: QuerySet) -> int:
 
 
 @transaction.atomic
-def family_member_add(
-    *, family: Family, username: str, password: str = "", role: str = Membership.Role.MEMBER
-) -> Membership:
-    """Add an existing account to `family`, or create the account first when a password is given."""
-    username = username.strip()
-    user = User.objects.filter(username__iexact=username).first()
-    if user is None:
-        if not password:
-            raise ValidationError(f"There is no account “{username}”. Give a password to create it.")
-        user = user_create(username=username, password=password)
-    return membership_add(family=family, user=user, role=role)
-
-
-@transaction.atomic
 def user_create(*, username: str, password: str, email: str = "", is_superuser: bool = False) -> AbstractBaseUser:
     from django.contrib.auth.password_validation import validate_password
 
     username = username.strip()
     if not username:
         raise ValidationError("A username is required.")
+    # Two sign-ups choosing "Carol" and "carol" at once: the second waits here, then finds the name taken.
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", [f"mediasearch-username:{username.lower()}"])
     if User.objects.filter(username__iexact=username).exists():
         raise ValidationError(f"The username “{username}” is taken.")
     candidate = User(username=username, email=email)

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from gallery.views import families, media, photos
+from gallery.views import accounts, families, media, photos
 
 app_name = "gallery"
 
@@ -15,7 +15,12 @@ urlpatterns = [
     path("photos/<int:photo_id>/original/", media.photo_original, name="photo_original"),
     path("families/", families.family_index, name="families"),
     path("families/<int:family_id>/", families.family_detail, name="family_detail"),
-    path("families/<int:family_id>/members/", families.member_add, name="member_add"),
+    path("families/<int:family_id>/members/<int:user_id>/role/", families.member_role, name="member_role"),
+    path("families/<int:family_id>/members/<int:user_id>/password/", accounts.member_password,
+         name="member_password"),
+    path("families/<int:family_id>/invites/", accounts.invite_new, name="invite_new"),
+    path("families/<int:family_id>/invites/<int:invite_id>/revoke/", accounts.invite_withdraw,
+         name="invite_revoke"),
     path("families/<int:family_id>/country/", families.default_country_set, name="default_country"),
     path("families/<int:family_id>/members/<int:user_id>/remove/", families.member_remove, name="member_remove"),
 ]

@@ -49,7 +49,7 @@ ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", "")
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "mediasearch.admin_site.MediaSearchAdminConfig",  # django.contrib.admin with family-scoped pages
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -179,6 +179,8 @@ PLACE_SWEEP_LIMIT = env_int("PLACE_SWEEP_LIMIT", 500)
 # ISO 3166 code a new family starts with as its default country (holidays for photos without GPS); blank: none.
 DEFAULT_COUNTRY = os.environ.get("DEFAULT_COUNTRY", "").strip().upper()
 GALLERY_PAGE_SIZE = env_int("GALLERY_PAGE_SIZE", 48)
+# Days an invitation link to a family stays valid (it also stops working once used or revoked).
+INVITE_DAYS = env_int("INVITE_DAYS", 7)
 # Uploaded files above this size go to a temp file instead of memory.
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 DATA_UPLOAD_MAX_NUMBER_FILES = env_int("UPLOAD_MAX_FILES", 500)

@@ -2,9 +2,11 @@ from __future__ import annotations
 
 from django import forms
 from django.contrib import admin
+from django.db.models import Q
 from django.utils.html import format_html
 
 from gallery.admin import ReadOnlyModelAdmin
+from gallery.admin_scope import FamilyScopedAdmin
 from gallery.selectors import family_status_counts
 from search.models import EmbeddingModel, IndexedFamily, IndexedPhoto, SearchPreferences, Synonym, WorkLease
 from search.services import photos_retry
@@ -20,7 +22,8 @@ class EmbeddingModelAdmin(admin.ModelAdmin):
 
 
 @admin.register(IndexedFamily)
-class IndexedFamilyAdmin(ReadOnlyModelAdmin):
+class IndexedFamilyAdmin(FamilyScopedAdmin, ReadOnlyModelAdmin):
+    family_path = ""
     list_display = ["name", "progress", "pending", "processing", "ready", "failed"]
 
     def _counts(self, family):
@@ -49,7 +52,7 @@ class IndexedFamilyAdmin(ReadOnlyModelAdmin):
 
 
 @admin.register(IndexedPhoto)
-class IndexedPhotoAdmin(ReadOnlyModelAdmin):
+class IndexedPhotoAdmin(FamilyScopedAdmin, ReadOnlyModelAdmin):
     list_display = ["__str__", "family", "status", "status_reason", "embed_attempts", "status_changed_at"]
     list_filter = ["status", "family"]
     search_fields = ["title", "original_filename", "status_reason"]
@@ -112,12 +115,19 @@ class SynonymForm(forms.ModelForm):
 
 
 @admin.register(Synonym)
-class SynonymAdmin(admin.ModelAdmin):
+class SynonymAdmin(FamilyScopedAdmin):
     form = SynonymForm
+    shared_rows_visible = True  # entries every family uses: staff read them, only superusers change them
     list_display = ["term", "related_terms", "scope", "updated_at"]
     list_filter = [("family", admin.RelatedOnlyFieldListFilter)]
     search_fields = ["term", "related"]
     list_select_related = ["family"]
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        form = super().get_form(request, obj, change=change, **kwargs)
+        if not request.user.is_superuser and "family" in form.base_fields:
+            form.base_fields["family"].required = True  # an entry for every family is a superuser's call
+        return form
 
     @admin.display(description="related terms")
     def related_terms(self, obj: Synonym) -> str:
@@ -129,7 +139,18 @@ class SynonymAdmin(admin.ModelAdmin):
 
 
 @admin.register(SearchPreferences)
-class SearchPreferencesAdmin(admin.ModelAdmin):
+class SearchPreferencesAdmin(FamilyScopedAdmin):
+    """Preferences are personal: staff without superuser see and change their own only."""
+
     list_display = ["user", "semantic_weight", "metadata_weight", "min_score", "expansion_enabled", "default_sort"]
     list_select_related = ["user"]
     search_fields = ["user__username"]
+
+    def scope_q(self, request, *, changing: bool = False) -> Q:
+        return Q(user=request.user)
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        field = super().formfield_for_foreignkey(db_field, request, **kwargs)
+        if db_field.name == "user" and not request.user.is_superuser:
+            field.queryset = field.queryset.filter(pk=request.user.pk)
+        return field
