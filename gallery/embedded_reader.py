@@ -117,6 +117,8 @@ def lang_alt(text: str) -> list[str]:
 def main() -> int:
     memory, cpu = int(sys.argv[1]), int(sys.argv[2])
     limit_self(memory, cpu)
+    import pyexiv2  # noqa: F401  (loading exiv2 can fail under the limits: that is the reader failing, exit 1)
+
     data = sys.stdin.buffer.read()
     try:
         result = read(data)

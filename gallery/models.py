@@ -5,6 +5,7 @@ from django.db import models
 from django.db.models.functions import Lower
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.functional import cached_property
 
 
 class Family(models.Model):
@@ -182,6 +183,16 @@ class Photo(models.Model):
     def place_label(self) -> str:
         """"Lisbon, Lisbon, Portugal": city, region, country, as far as known."""
         return ", ".join(part for part in (self.place_city, self.place_region, self.place_country) if part)
+
+    @cached_property
+    def tag_sources(self) -> dict[int, str]:
+        """Where each of its tags came from, by tag id (PhotoTag.Source); selectors prefetch the rows."""
+        return {link.tag_id: link.source for link in self.phototag_set.all()}
+
+    @property
+    def embedded_tag_ids(self) -> set[int]:
+        """Its tags that came from the file's embedded metadata."""
+        return {tag_id for tag_id, source in self.tag_sources.items() if source == PhotoTag.Source.EMBEDDED}
 
     @property
     def taken_zone(self):
