@@ -1,9 +1,11 @@
 """The child process that reads a file's embedded metadata (EXIF, IPTC, XMP) with exiv2, through pyexiv2.
 
-Run as a script by gallery.embedded (never imported by the web process, which must not load exiv2): the image
-bytes come on stdin, a JSON object goes to stdout. exiv2 is C++ parsing hostile input, so this process limits
-itself before it reads anything (address space, CPU seconds, no core file) and the parent kills it after a
-wall-clock time limit; a crash, a limit hit or a timeout costs only the metadata, never the upload.
+Run as a script by gallery.embedded (never imported by the web process, which must not load exiv2), one per
+web or worker process, serving one file at a time: the image bytes come on stdin, a JSON object goes to
+stdout (each length-prefixed). exiv2 is C++ parsing hostile input, so this process limits itself before it
+reads anything (address space, no core file) and its CPU time for each file, and the parent kills it after a
+wall-clock time limit and starts a fresh one for the next file; a crash, a limit hit or a timeout costs only
+that file's metadata, never the upload.
 
 Only the fields we use are read and sent back, each value decoded on its own: a value that is not valid
 text is left out and named in "skipped", so one bad field never costs the others. No Django here.
@@ -32,9 +34,8 @@ MAX_ITEMS = 1_000
 IPTC_UTF8 = "\x1b%G"  # the IPTC envelope's way of saying "UTF-8"
 
 
-def limit_self(memory_bytes: int, cpu_seconds: int) -> None:
+def limit_self(memory_bytes: int) -> None:
     resource.setrlimit(resource.RLIMIT_AS, (memory_bytes, memory_bytes))
-    resource.setrlimit(resource.RLIMIT_CPU, (cpu_seconds, cpu_seconds))
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
 
 
@@ -115,18 +116,31 @@ def lang_alt(text: str) -> list[str]:
 
 
 def main() -> int:
+    """Serve files until stdin closes: each request is an 8-byte big-endian length and the file's bytes, each
+    answer an 8-byte length and the JSON. The CPU limit is re-armed per file (this many seconds from now)."""
     memory, cpu = int(sys.argv[1]), int(sys.argv[2])
-    limit_self(memory, cpu)
+    limit_self(memory)
     import pyexiv2  # noqa: F401  (loading exiv2 can fail under the limits: that is the reader failing, exit 1)
 
-    data = sys.stdin.buffer.read()
-    try:
-        result = read(data)
-    except Exception as exc:  # a file exiv2 can't open at all: nothing embedded, said plainly
-        result = {"fields": {}, "skipped": [f"unreadable: {type(exc).__name__}: {str(exc)[:200]}"]}
-    sys.stdout.buffer.write(json.dumps(result, ensure_ascii=True).encode())
-    sys.stdout.flush()
-    return 0
+    stdin, stdout = sys.stdin.buffer, sys.stdout.buffer
+    while True:
+        header = stdin.read(8)
+        if len(header) < 8:
+            return 0
+        size = int.from_bytes(header, "big")
+        data = stdin.read(size)
+        if len(data) < size:
+            return 0
+        usage = resource.getrusage(resource.RUSAGE_SELF)
+        _, hard = resource.getrlimit(resource.RLIMIT_CPU)
+        resource.setrlimit(resource.RLIMIT_CPU, (int(usage.ru_utime + usage.ru_stime) + cpu + 1, hard))
+        try:
+            result = read(data)
+        except Exception as exc:  # a file exiv2 can't open at all: nothing embedded, said plainly
+            result = {"fields": {}, "skipped": [f"unreadable: {type(exc).__name__}: {str(exc)[:200]}"]}
+        answer = json.dumps(result, ensure_ascii=True).encode()
+        stdout.write(len(answer).to_bytes(8, "big") + answer)
+        stdout.flush()
 
 
 if __name__ == "__main__":

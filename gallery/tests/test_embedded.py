@@ -308,7 +308,7 @@ def test_a_reader_that_crashes_or_times_out_costs_only_the_metadata(family, alic
     assert not crashed.tags.exists() and crashed.title == "IMG 0001"
     assert "the metadata reader failed" in caplog.text
 
-    settings.EMBEDDED_MAX_MEMORY = 256 * 1024 * 1024
+    settings.EMBEDDED_MAX_MEMORY = 512 * 1024 * 1024
     settings.EMBEDDED_TIMEOUT = 0  # no time at all: stopped at once
     assert not read_embedded(data, label="slow.jpg")
     assert "slow.jpg: embedded metadata skipped: the metadata reader took over 0 s and was stopped" in caplog.text
@@ -320,3 +320,21 @@ def test_files_without_metadata_skip_the_reader(family, alice):
     assert not inspect_image(images.jpeg()).has_metadata
     assert inspect_image(images.with_metadata(picture(), iptc=IPTC)).has_metadata
     assert inspect_image(images.with_metadata(picture(), xmp=LIGHTROOM)).has_metadata
+
+
+def test_a_reader_killed_between_files_is_replaced(family, alice):
+    import os
+    import signal
+
+    from gallery import embedded
+
+    data = images.with_metadata(picture(), iptc=IPTC)
+    assert read_embedded(data).keywords == ("tram", "Holiday")
+    first = embedded._reader._process
+    os.kill(first.pid, signal.SIGKILL)
+    first.wait()
+    # The dead reader costs at most the file it was given; the next one gets a fresh reader.
+    second = read_embedded(data)
+    assert second.keywords == ("tram", "Holiday") or not second
+    assert read_embedded(data).keywords == ("tram", "Holiday")
+    assert embedded._reader._process.pid != first.pid
