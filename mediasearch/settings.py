@@ -266,6 +266,8 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Family photo gallery with semantic search.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    # One name for the choices title_source and description_source share.
+    "ENUM_NAME_OVERRIDES": {"FieldSourceEnum": "gallery.models.Photo.FieldSource"},
 }
 
 LOGGING = {

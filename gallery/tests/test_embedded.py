@@ -338,3 +338,11 @@ def test_a_reader_killed_between_files_is_replaced(family, alice):
     assert second.keywords == ("tram", "Holiday") or not second
     assert read_embedded(data).keywords == ("tram", "Holiday")
     assert embedded._reader._process.pid != first.pid
+
+
+def test_the_openapi_schema_describes_tag_sources(client):
+    schema = client.get("/api/v1/schema/", {"format": "json"}).json()
+    photo = schema["components"]["schemas"]["PhotoOutput"]["properties"]
+    assert {"tag_details", "title_source", "description_source", "taken_tz", "taken_at_local"} <= set(photo)
+    detail = schema["components"]["schemas"]["TagDetail"]["properties"]
+    assert set(detail) == {"name", "source"}
