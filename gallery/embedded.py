@@ -51,6 +51,7 @@ PLACEHOLDERS = {
     "kodak digital still camera", "image", "picture", "photo", "untitled", "no title", "ascii", "unicode",
     "samsung", "lg", "exif_jpeg_picture", "created with gimp", "screenshot", "jpeg", "sanyo digital camera",
     "konica minolta digital camera", "panasonic", "fujifilm", "nikon", "canon", "hpim", "my beautiful picture",
+    "binary comment",  # exiv2's word for a UserComment that holds no text
 }
 
 
