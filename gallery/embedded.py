@@ -159,10 +159,12 @@ class _Reader:
         if size > MAX_ANSWER:
             raise ReaderFailed(f"the metadata reader's answer was too long ({size} bytes)")
         fd = process.stdout.fileno()
+        poller = select.poll()  # (not select(): a busy process's descriptors may pass FD_SETSIZE)
+        poller.register(fd, select.POLLIN)
         chunks, got = [], 0
         while got < size:
             remaining = deadline - time.monotonic()
-            if remaining <= 0 or not select.select([fd], [], [], remaining)[0]:
+            if remaining <= 0 or not poller.poll(remaining * 1000):
                 raise ReaderFailed(f"the metadata reader took over {settings.EMBEDDED_TIMEOUT} s and was stopped")
             chunk = os.read(fd, min(size - got, 1 << 20))
             if not chunk:
