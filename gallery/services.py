@@ -342,8 +342,9 @@ def photo_tags_add(
     if source not in _SOURCE_RANK:
         raise ValidationError(f"Unknown tag source “{source}”.")
     if source == PhotoTag.Source.EMBEDDED:
-        names = _names_clean(names)
-        room = max(0, MAX_TAGS - photo.tags.count())
+        have = {name.lower() for name in PhotoTag.objects.filter(photo=photo).values_list("tag__name", flat=True)}
+        names = [name for name in _names_clean(names) if name.lower() not in have]  # (already there: no room needed)
+        room = max(0, MAX_TAGS - len(have))
         if len(names) > room:
             logger.info("photo %s: %d embedded keyword(s) past the %d-tag limit left out: %s", photo.pk,
                         len(names) - room, MAX_TAGS, ", ".join(names[room:])[:500])
