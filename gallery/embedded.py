@@ -78,11 +78,14 @@ def read_embedded(data: bytes, *, label: str = "") -> Embedded:
     started = time.monotonic()
     try:
         fields, skipped = _reader.read(metadata_bytes(data))
+        embedded = interpret(fields, skipped=skipped)
     except ReaderFailed as exc:
         logger.warning("%s: embedded metadata skipped: %s", label, exc)
         return Embedded(problems=(str(exc),))
+    except Exception:  # a bug of ours must not cost the upload either: loud in the log, the photo still stored
+        logger.exception("%s: embedded metadata skipped: unexpected error", label)
+        return Embedded(problems=("unexpected error",))
     logger.debug("%s: embedded metadata read in %.0f ms", label, 1000 * (time.monotonic() - started))
-    embedded = interpret(fields, skipped=skipped)
     for problem in embedded.problems:
         logger.warning("%s: embedded metadata skipped: %s", label, problem)
     return embedded
