@@ -31,11 +31,11 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 from django.db import connection
-from django.utils import timezone
 from psycopg import sql
 
 from gallery.date_words import date_words
-from gallery.models import Photo, Tag
+from gallery.timezones import zone_info
+from gallery.models import Photo, PhotoTag, Tag
 from search.models import PhotoDocument, SearchWord
 from search.scope import Scope
 
@@ -80,7 +80,7 @@ FIELDS = (
 FIELD_INDEX = {f.key: n for n, f in enumerate(FIELDS, start=1)}  # PostgreSQL arrays count from 1
 _FIELD = {f.key: f for f in FIELDS}
 # Documents built by an older layout of FIELDS are rebuilt by the sweep (documents_outdated_refresh).
-DOCUMENT_VERSION = 3
+DOCUMENT_VERSION = 4
 
 DOCUMENTS = PhotoDocument._meta.db_table
 WORDS = SearchWord._meta.db_table
@@ -92,12 +92,14 @@ _FILENAME_WORDS = "regexp_replace(p.original_filename, '[._-]+', ' ', 'g')"
 
 
 def _field_sources() -> dict[str, str]:
-    """Each field's text, as SQL over the photo `p`, its tag names `t.names` and its place/date words `pw`."""
+    """Each field's text, as SQL over the photo `p`, its tag names `t.names` (typed by members or accepted
+    suggestions) and `t.keywords` (embedded in the file), and its place/date words `pw`."""
     return {
         "tags": "coalesce(t.names, '')",
-        "title": "p.title",
+        # A title nobody wrote is made from the file name: the file name field has those words already.
+        "title": "CASE WHEN p.title_source = '' THEN '' ELSE p.title END",
         "description": "p.description",
-        "keywords": "''",
+        "keywords": "coalesce(t.keywords, '')",
         "place": "coalesce(pw.place, '')",
         "date": "coalesce(pw.date, '')",
         # Split as the vocabulary is (search words are runs of letters and digits), so a word glued to a number
@@ -133,7 +135,8 @@ def documents_refresh(photo_ids: Iterable[int]) -> None:
                 LEFT JOIN unnest(%(pw_ids)s::bigint[], %(pw_place)s::text[], %(pw_date)s::text[])
                           AS pw(photo_id, place, date) ON pw.photo_id = p.id
                 LEFT JOIN LATERAL (
-                    SELECT string_agg(tag.name, ' ') AS names
+                    SELECT string_agg(tag.name, ' ') FILTER (WHERE pt.source <> %(embedded)s) AS names,
+                           string_agg(tag.name, ' ') FILTER (WHERE pt.source = %(embedded)s) AS keywords
                     FROM {PHOTO_TAGS} pt JOIN {TAGS} tag ON tag.id = pt.tag_id
                     WHERE pt.photo_id = p.id
                 ) t ON true
@@ -144,6 +147,7 @@ def documents_refresh(photo_ids: Iterable[int]) -> None:
                    version = EXCLUDED.version, updated_at = EXCLUDED.updated_at
             """,
             {"cfg": TEXT_CONFIG, "ids": ids, "version": DOCUMENT_VERSION, "pw_ids": list(when_where),
+             "embedded": PhotoTag.Source.EMBEDDED,
              "pw_place": [place for place, _ in when_where.values()],
              "pw_date": [when for _, when in when_where.values()]},
         )
@@ -160,13 +164,14 @@ def documents_refresh(photo_ids: Iterable[int]) -> None:
 
 def _when_where(ids: list[int]) -> dict[int, tuple[str, str]]:
     """Each photo's place and date in words: (city, region, country; month, season, year and the public holidays
-    of its country (the photo's place, else its family's default country) on its local date)."""
+    of its country (the photo's place, else its family's default country) on its local date, in the zone it was
+    taken in: Photo.taken_tz)."""
     rows = Photo.objects.filter(pk__in=ids).values_list(
-        "pk", "taken_at", "latitude", "place_city", "place_region", "place_country", "place_country_code",
+        "pk", "taken_at", "taken_tz", "latitude", "place_city", "place_region", "place_country", "place_country_code",
         "family__default_country")
     words = {}
-    for pk, taken_at, latitude, city, region, country, country_code, default_country in rows:
-        day = timezone.localtime(taken_at, timezone.get_default_timezone()).date()  # as EXIF dates are read
+    for pk, taken_at, taken_tz, latitude, city, region, country, country_code, default_country in rows:
+        day = taken_at.astimezone(zone_info(taken_tz)).date()  # the photo's own local date
         when = date_words(day=day, latitude=latitude, country_code=country_code or default_country)
         words[pk] = (" ".join(part for part in (city, region, country) if part), " ".join(when))
     return words
