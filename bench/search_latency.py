@@ -200,9 +200,9 @@ def load_rows(corpus: Corpus, start: int, stop: int, *, family_ids: list[int], u
                                 "image/jpeg", 2_400_000 + i % 999_983, 4032, 3024, taken, "exif", "BenchCam", "B-16",
                                 sha, f"{pk:016x}", now, "ready", "", 1, now) + rest_values)
                 photo_tags += [(pk, tag_ids[(fam, tag)]) for tag in tags]
-        with cur.copy("COPY gallery_photo_tags (photo_id, tag_id) FROM STDIN") as copy:
+        with cur.copy("COPY gallery_photo_tags (photo_id, tag_id, source, added_at) FROM STDIN") as copy:
             for row in photo_tags:
-                copy.write_row(row)
+                copy.write_row((*row, "member", now))
         with cur.copy("COPY search_photoembedding (photo_id, family_id, model_name, vector, created_at) FROM STDIN "
                       "(FORMAT BINARY)") as copy:
             copy.set_types(["bigint", "bigint", "varchar", "vector", "timestamptz"])
