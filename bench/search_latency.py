@@ -377,8 +377,9 @@ def recall(corpus: Corpus, n: int, family_index: int, family_id: int, terms: lis
 
 def search_recall(corpus: Corpus, n: int, family_index: int, user, queries: list[str],
                   term_vecs: dict[str, tuple[np.ndarray, int]]) -> dict[str, float]:
-    """Recall@20 of search_photos' image ranking: its top 20 with the metadata weight at 0 against the exact top 20
-    by the same score (the best cosine over the query's expanded terms) over every photo of the family."""
+    """Recall@20 of search_photos' image ranking: the top 20 of a page of results (PAGE, as the search page asks)
+    with the metadata weight at 0, against the exact top 20 by the same score (the best cosine over the query's
+    expanded terms) over every photo of the family."""
     from search.engine import SearchParams, search_photos
     from search.expansion import expand
 
@@ -391,8 +392,8 @@ def search_recall(corpus: Corpus, n: int, family_index: int, user, queries: list
         best = (matrix @ vectors.T).max(axis=1)
         exact = set((members[np.argpartition(-best, RECALL_K)[:RECALL_K]] + 1).tolist())
         response = search_photos(user=user, params=SearchParams(query=q, semantic_weight=1, metadata_weight=0,
-                                                                 min_score=0, show_hidden=True, limit=RECALL_K))
-        recalls.append(len(exact & {r.photo.pk for r in response.results}) / RECALL_K)
+                                                                 min_score=0, show_hidden=True, limit=PAGE))
+        recalls.append(len(exact & {r.photo.pk for r in response.results[:RECALL_K]}) / RECALL_K)
     return {"search_recall": float(np.mean(recalls)), "search_recall_min": float(np.min(recalls))}
 
 

@@ -307,7 +307,8 @@ def metadata_pass(meta: MetaQuery, *, scope: Scope, limit: int, also_ids: Sequen
     params = {**scope.params(), "tsq": meta.tsquery, "glued": meta.glued or "", "excluded": meta.excluded,
               "families": list(scope.family_ids), "limit": int(limit), "also": sorted(set(also_ids)),
               "typo_weight": TYPO_WEIGHT, "glued_fields": [FIELD_INDEX[k] for k in GLUED_FIELDS],
-              "cfg": TEXT_CONFIG, "text_words": TEXT_WORDS_SHOWN}
+              "cfg": TEXT_CONFIG, "text_words": TEXT_WORDS_SHOWN,
+              "lexemes": sorted({m.replace("''", "'") for m in _LEXEME.findall(f"{meta.tsquery} {meta.glued}")})}
     tests = [sql.SQL("d.document @@ %(tsq)s::tsquery")]
     glued_s = glued_rank = sql.SQL("")
     if meta.glued:
@@ -347,9 +348,9 @@ def metadata_pass(meta: MetaQuery, *, scope: Scope, limit: int, also_ids: Sequen
             for photo_id, s, ranks, excluded, typo, typo_hits, text_words in rows}
 
 
+_LEXEME = re.compile(r"'((?:[^']|'')+)'")  # a lexeme in a tsquery's text form
 _PASS_SQL = """
-    WITH q AS (SELECT %(tsq)s::tsquery AS tsq, %(glued)s::tsquery AS glued,
-                      ARRAY(SELECT (regexp_matches(%(tsq)s || ' ' || %(glued)s, '''([^'']+)''', 'g'))[1]) AS lexemes),
+    WITH q AS (SELECT %(tsq)s::tsquery AS tsq, %(glued)s::tsquery AS glued, %(lexemes)s::text[] AS lexemes),
     matched AS (
         SELECT d.photo_id,
                CASE WHEN d.document @@ q.tsq THEN ts_rank_cd(d.document, q.tsq) ELSE 0 END{glued_s} AS s,

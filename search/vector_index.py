@@ -31,6 +31,11 @@ PHOTOS = Photo._meta.db_table
 # photos in a family, recall@20 against exact search is ~0.955 at pgvector's default of 40, ~0.97 at 64
 # (bench/search_latency.py); a search's main walk asks for a page of results (60) anyway.
 MIN_EF_SEARCH = 64
+# A query walks once, with the mean of its terms (walk_vectors), for a page of results: a longer candidate list
+# keeps each term's own nearest photos in it. At 100,000 photos (10,000 in the family, bench/search_latency.py,
+# 20 queries of 7.7 terms), recall@20 of search's image ranking against exact max-over-terms search was 0.952 at
+# 64, 0.967 at 100 and 0.982 at 140, for a walk of 7.0, 7.4 and 9.4 ms (a loaded 2-core machine).
+QUERY_EF_SEARCH = 100
 
 
 def _model_tag(model_name: str) -> str:
@@ -176,8 +181,11 @@ def _nearest_sql(model_name: str, dim: int, shape: Scope, exclude: bool) -> str:
         arms=arms).as_string()
 
 
-# How a query walks the index (see walk_vectors); bench/search_latency.py compares them.
-WALKS = "typed+mean"
+# How a query walks the index (see walk_vectors). Measured with bench/search_latency.py's data at 100,000 photos
+# (a page of 60, ef_search 64): recall@20 of search's image ranking 0.952 "mean", 0.963 "typed+mean", 0.978
+# "each", for a walk statement of about 3-5, 9-16 and 33 ms on a loaded 2-core machine. "mean" with a longer
+# candidate list (QUERY_EF_SEARCH) gives the recall of "each" at the cost of one walk.
+WALKS = "mean"
 
 
 def walk_vectors(vectors, how: str | None = None) -> list[np.ndarray]:
@@ -218,7 +226,7 @@ def semantic_hits(*, model_name: str, dim: int, vectors, scope: Scope, limit: in
               "families": list(scope.family_ids)}
     with _cursor() as cursor:
         if walk:
-            _set_index_parameters(cursor, limit)
+            _set_index_parameters(cursor, limit, floor=QUERY_EF_SEARCH)
         cursor.execute(_hits_sql(model_name, int(dim), scope.skeleton(), len(walks), bool(len(excluded))), params)
         return {photo_id: (float(cosine), int(i), None if excluded_cosine is None else float(excluded_cosine))
                 for photo_id, i, cosine, excluded_cosine in cursor.fetchall()}
