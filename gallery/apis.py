@@ -166,7 +166,7 @@ class PhotoDetailApi(APIView):
         data = self.UpdateInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         try:
-            photo_update(photo=photo, **data.validated_data)
+            photo_update(photo=photo, **data.validated_data, user=request.user)
         except DjangoValidationError as exc:
             raise ValidationError({"tags": exc.messages}) from None
         photo = photo_get(user=request.user, photo_id=photo_id)

@@ -4,6 +4,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models.functions import Lower
 from django.urls import reverse
+from django.utils import timezone
 
 
 class Family(models.Model):
@@ -102,7 +103,7 @@ class Photo(models.Model):
     original_filename = models.CharField(max_length=255)
     title = models.CharField(max_length=255, blank=True)
     description = models.TextField(blank=True)
-    tags = models.ManyToManyField(Tag, blank=True, related_name="photos")
+    tags = models.ManyToManyField(Tag, through="PhotoTag", blank=True, related_name="photos")
 
     mime_type = models.CharField(max_length=50)
     file_size = models.PositiveBigIntegerField()
@@ -180,6 +181,30 @@ class Photo(models.Model):
     @property
     def original_url(self) -> str:
         return reverse("gallery:photo_original", args=[self.pk])
+
+
+class PhotoTag(models.Model):
+    """One tag on one photo, and where it came from: typed by a member, embedded in the file's metadata, or
+    an accepted tag suggestion. Lives on the table the plain many-to-many used (gallery_photo_tags)."""
+
+    class Source(models.TextChoices):
+        MEMBER = "member", "Typed by a member"
+        EMBEDDED = "embedded", "From the file"
+        SUGGESTION = "suggestion", "Accepted suggestion"
+
+    photo = models.ForeignKey(Photo, on_delete=models.CASCADE)
+    tag = models.ForeignKey(Tag, on_delete=models.CASCADE)
+    source = models.CharField(max_length=12, choices=Source.choices, default=Source.MEMBER)
+    added_at = models.DateTimeField(default=timezone.now)
+    added_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
+                                 related_name="+")
+
+    class Meta:
+        db_table = "gallery_photo_tags"
+        unique_together = [("photo", "tag")]
+
+    def __str__(self) -> str:
+        return f"{self.tag} on photo {self.photo_id} ({self.source})"
 
 
 class TagSuggestion(models.Model):

@@ -28,7 +28,7 @@ from gallery.files import (
 from gallery.images import (
     EXTENSIONS, ImageBusy, ImageRejected, decode_upright, encode_display, inspect_image, read_limited, sha256_of,
 )
-from gallery.models import Family, Membership, Photo, Tag
+from gallery.models import Family, Membership, Photo, PhotoTag, Tag
 from gallery.places import country_name, place_for
 from gallery.signals import photos_added, photos_changed
 from gallery.text import without_nul
@@ -289,7 +289,7 @@ def _photo_store(*, family, uploaded_by, data, filename, info, tags, description
     try:
         with transaction.atomic():
             photo.save()
-            _set_tags(photo, tags)
+            photo_tags_add(photo=photo, names=tags, source=PhotoTag.Source.MEMBER, user=uploaded_by)
             photos_added.send(sender=Photo, photo_ids=[photo.pk])
     except BaseException:
         # No row points at the files: remove them rather than leave orphans behind.
@@ -303,21 +303,69 @@ def _title_from_filename(stem: str) -> str:
     return " ".join(title.split())[:255]
 
 
-def _set_tags(photo: Photo, names: Iterable[str]) -> None:
-    photo.tags.set(tags_get_or_create(family=photo.family, names=names))
+def _set_tags(photo: Photo, names: Iterable[str], *, user: AbstractBaseUser | None = None) -> None:
+    """A member's edit of the whole tag list: tags left out are removed, new ones are the member's, tags kept
+    keep their source (the edit form lists the embedded ones too; saving it is not re-typing them)."""
+    photo.tags.set(tags_get_or_create(family=photo.family, names=names),
+                   through_defaults={"source": PhotoTag.Source.MEMBER, "added_by": user})
+
+
+# Who decided a tag, most deliberate first: a tag keeps the most deliberate source it was ever added with.
+_SOURCE_RANK = {PhotoTag.Source.MEMBER: 3, PhotoTag.Source.SUGGESTION: 2, PhotoTag.Source.EMBEDDED: 1}
+
+
+@transaction.atomic
+def photo_tags_add(
+    *, photo: Photo, names: Iterable[str], source: str, user: AbstractBaseUser | None = None
+) -> list[Tag]:
+    """Add tags to a photo, remembering where they came from (a PhotoTag.Source). Returns the photo's tags of
+    these names.
+
+    A tag the photo already has keeps its row, and takes the new source when that is more deliberate
+    (member > accepted suggestion > embedded): a member re-typing an embedded tag makes it the member's, an
+    embedded keyword never demotes a member's tag. Names are cleaned as tags_clean does; more than MAX_TAGS
+    names is refused (ValidationError) for a member or a suggestion, while a file's embedded keywords are
+    trimmed to the room the photo has left, with a log line. The caller announces the change
+    (photos_changed) when the photo already existed."""
+    if source not in _SOURCE_RANK:
+        raise ValidationError(f"Unknown tag source “{source}”.")
+    if source == PhotoTag.Source.EMBEDDED:
+        names = _names_clean(names)
+        room = max(0, MAX_TAGS - photo.tags.count())
+        if len(names) > room:
+            logger.info("photo %s: %d embedded keyword(s) past the %d-tag limit left out: %s", photo.pk,
+                        len(names) - room, MAX_TAGS, ", ".join(names[room:])[:500])
+            names = names[:room]
+    tags = tags_get_or_create(family=photo.family, names=names)
+    if not tags:
+        return []
+    existing = {link.tag_id: link for link in PhotoTag.objects.filter(photo=photo, tag__in=tags)}
+    promote = [link.pk for link in existing.values() if _SOURCE_RANK[source] > _SOURCE_RANK.get(link.source, 0)]
+    if promote:
+        PhotoTag.objects.filter(pk__in=promote).update(source=source, added_by=user, added_at=timezone.now())
+    PhotoTag.objects.bulk_create(
+        [PhotoTag(photo=photo, tag=tag, source=source, added_by=user) for tag in tags if tag.pk not in existing],
+        ignore_conflicts=True,  # the same tag added by a concurrent request: theirs stands
+    )
+    return tags
 
 
 def tags_clean(names: Iterable[str]) -> list[str]:
     """Tag names as stored: whitespace collapsed, at most 64 characters, one per case-insensitive name.
 
     Raises ValidationError for more than MAX_TAGS, so a caller can refuse before doing any work."""
+    cleaned = _names_clean(names)
+    if len(cleaned) > MAX_TAGS:
+        raise ValidationError(f"At most {MAX_TAGS} tags per photo.")
+    return cleaned
+
+
+def _names_clean(names: Iterable[str]) -> list[str]:
     cleaned: dict[str, str] = {}
     for name in names:
         name = " ".join(without_nul(str(name)).split())[:64]
         if name:
             cleaned.setdefault(name.lower(), name)
-    if len(cleaned) > MAX_TAGS:
-        raise ValidationError(f"At most {MAX_TAGS} tags per photo.")
     return list(cleaned.values())
 
 
@@ -346,8 +394,14 @@ def parse_tags(text: str) -> list[str]:
 
 @transaction.atomic
 def photo_update(
-    *, photo: Photo, tags: Iterable[str] | None = None, description: str | None = None, title: str | None = None
+    *,
+    photo: Photo,
+    tags: Iterable[str] | None = None,
+    description: str | None = None,
+    title: str | None = None,
+    user: AbstractBaseUser | None = None,
 ) -> Photo:
+    """A member's edit (photo page, API, admin)."""
     fields = []
     if description is not None:
         photo.description = description.strip()
@@ -358,7 +412,7 @@ def photo_update(
     if fields:
         photo.save(update_fields=fields)
     if tags is not None:
-        _set_tags(photo, tags)
+        _set_tags(photo, tags, user=user)
     photos_changed.send(sender=Photo, photo_ids=[photo.pk])
     return photo
 
@@ -394,17 +448,18 @@ def family_delete(*, family: Family) -> None:
 
 
 @transaction.atomic
-def photos_tag_add(*, photos: Iterable[Photo], name: str) -> int:
+def photos_tag_add(*, photos: Iterable[Photo], name: str, user: AbstractBaseUser | None = None) -> int:
+    """A member adds one tag to many photos (the admin's bulk action): it becomes the member's on each."""
     changed = []
     for photo in photos:
-        photo.tags.add(*tags_get_or_create(family=photo.family, names=[name]))
+        photo_tags_add(photo=photo, names=[name], source=PhotoTag.Source.MEMBER, user=user)
         changed.append(photo.pk)
     photos_changed.send(sender=Photo, photo_ids=changed)
     return len(changed)
 
 
 @transaction.atomic
-def photos_tag_remove(*, photos: Iterable[Photo], name: str) -> int:
+def photos_tag_remove(*, photos: Iterable[Photo], name: str, user: AbstractBaseUser | None = None) -> int:
     changed = []
     for photo in photos:
         removed = list(photo.tags.filter(name__iexact=name.strip()))

@@ -15,8 +15,8 @@ from django.db import transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
-from gallery.models import Family, Photo, TagSuggestion
-from gallery.services import MAX_TAGS, tags_get_or_create
+from gallery.models import Family, Photo, PhotoTag, TagSuggestion
+from gallery.services import MAX_TAGS, photo_tags_add
 from gallery.signals import photos_changed
 
 
@@ -105,7 +105,7 @@ def _accept(*, pks: list[int], user: AbstractBaseUser | None, skip_full: bool) -
     accepted: list[int] = []
     for photo_id, rows_of_photo in by_photo.items():
         try:
-            _photo_tags_add(rows_of_photo[0].photo, [row.name for row in rows_of_photo])
+            _photo_tags_add(rows_of_photo[0].photo, [row.name for row in rows_of_photo], user)
         except ValidationError:
             if not skip_full:
                 raise
@@ -119,13 +119,12 @@ def _accept(*, pks: list[int], user: AbstractBaseUser | None, skip_full: bool) -
     return len(accepted)
 
 
-def _photo_tags_add(photo: Photo, names: list[str]) -> None:
-    tags = tags_get_or_create(family=photo.family, names=names)
-    have = set(photo.tags.values_list("pk", flat=True))
-    if len(have | {tag.pk for tag in tags}) > MAX_TAGS:
+def _photo_tags_add(photo: Photo, names: list[str], user: AbstractBaseUser | None) -> None:
+    have = {name.lower() for name in photo.tags.values_list("name", flat=True)}
+    if len(have | {_key(name) for name in names}) > MAX_TAGS:
         raise ValidationError(f"“{photo}” already has {len(have)} tags: at most {MAX_TAGS} per photo. "
                               "Remove a tag before accepting more.")
-    photo.tags.add(*tags)
+    photo_tags_add(photo=photo, names=names, source=PhotoTag.Source.SUGGESTION, user=user)
 
 
 @transaction.atomic

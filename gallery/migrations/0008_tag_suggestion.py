@@ -9,7 +9,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('gallery', '0006_photo_text'),
+        ('gallery', '0007_phototag'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
