@@ -6,11 +6,11 @@
 from __future__ import annotations
 
 from django.contrib.auth.models import AbstractBaseUser
-from django.db.models import Count, Prefetch, Q, QuerySet
+from django.db.models import Count, Max, Prefetch, Q, QuerySet
 from django.db.models.functions import Lower
 from django.http import Http404
 
-from gallery.models import Family, Membership, Photo, Tag
+from gallery.models import Family, Membership, Photo, Tag, TagSuggestion
 
 
 def family_list(*, user: AbstractBaseUser) -> QuerySet[Family]:
@@ -44,6 +44,12 @@ def _tags_in_display_order() -> QuerySet[Tag]:
     return Tag.objects.order_by(Lower("name"), "name")
 
 
+def _open_suggestions() -> Prefetch:
+    """A photo's open tag suggestions, most probable first, as `photo.open_suggestions`."""
+    return Prefetch("tag_suggestions", to_attr="open_suggestions",
+                    queryset=TagSuggestion.objects.filter(state=TagSuggestion.State.OPEN).order_by("-probability", "name"))
+
+
 def photo_list(
     *,
     user: AbstractBaseUser,
@@ -63,7 +69,7 @@ def photo_list(
         qs = qs.filter(tags__name__iexact=tag)
     return (
         qs.select_related("family", "uploaded_by")
-        .prefetch_related(Prefetch("tags", queryset=_tags_in_display_order()))
+        .prefetch_related(Prefetch("tags", queryset=_tags_in_display_order()), _open_suggestions())
         .order_by("-taken_at", "-id")
     )
 
@@ -86,7 +92,7 @@ def photo_get(*, user: AbstractBaseUser, photo_id: int) -> Photo:
     photo = (
         Photo.objects.filter(pk=photo_id, family__memberships__user=user)
         .select_related("family", "uploaded_by")
-        .prefetch_related(Prefetch("tags", queryset=_tags_in_display_order()))
+        .prefetch_related(Prefetch("tags", queryset=_tags_in_display_order()), _open_suggestions())
         .first()
     )
     if photo is None:
@@ -118,3 +124,26 @@ def family_status_counts(*, family: Family) -> dict[str, int]:
 
 def tag_list(*, user: AbstractBaseUser) -> QuerySet[Tag]:
     return Tag.objects.filter(family__memberships__user=user).filter(~Q(photos=None)).distinct().order_by("name")
+
+
+def suggestion_get(*, user: AbstractBaseUser, photo_id: int, suggestion_id: int) -> TagSuggestion:
+    """One tag suggestion of a photo the user may see (any state); another photo's or family's is a 404."""
+    if not user.is_authenticated:
+        raise Http404("No such suggestion.")
+    suggestion = (TagSuggestion.objects.filter(pk=suggestion_id, photo_id=photo_id,
+                                               photo__family__memberships__user=user)
+                  .select_related("photo__family").first())
+    if suggestion is None:
+        raise Http404("No such suggestion.")
+    return suggestion
+
+
+def family_suggestion_summary(*, family: Family, min_probability: float) -> list[dict]:
+    """Per suggested tag of the family's open suggestions: how many photos, how many at or above
+    `min_probability`, the highest probability; most frequent first."""
+    rows = (TagSuggestion.objects.filter(photo__family=family, state=TagSuggestion.State.OPEN)
+            .values("name")
+            .annotate(photos=Count("id"), above=Count("id", filter=Q(probability__gte=min_probability)),
+                      best=Max("probability"))
+            .order_by("-above", "-photos", "name"))
+    return list(rows)

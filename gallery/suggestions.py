@@ -89,11 +89,12 @@ def _tag_keys(photo_ids: list[int]) -> dict[int, set[str]]:
 
 @transaction.atomic
 def suggestions_accept(*, suggestions: QuerySet[TagSuggestion] | Iterable[TagSuggestion],
-                       user: AbstractBaseUser | None) -> int:
+                       user: AbstractBaseUser | None, skip_full: bool = False) -> int:
     """Accept suggestions: each becomes an ordinary tag of its photo (source "suggestion"). Already accepted ones
     are left as they are; dismissed ones are accepted after all (a member changed their mind). Returns how many
-    were accepted now. Raises ValidationError when a photo would pass the tag limit (nothing is accepted then)."""
-    return _accept(pks=[s.pk for s in suggestions], user=user, skip_full=False)
+    were accepted now. A photo that would pass the tag limit raises ValidationError (nothing is accepted then), or
+    with `skip_full` keeps its suggestions open while the other photos' are accepted."""
+    return _accept(pks=[s.pk for s in suggestions], user=user, skip_full=skip_full)
 
 
 def _accept(*, pks: list[int], user: AbstractBaseUser | None, skip_full: bool) -> int:

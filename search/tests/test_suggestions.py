@@ -43,6 +43,25 @@ def test_a_red_circle_is_suggested_red_and_not_blue_right_after_embedding(embedd
     assert row.model_name == toy_model and row.state == TagSuggestion.State.OPEN
 
 
-def test_debug_print(embedded):
-    for c, s in [("red", "circle"), ("blue", "square"), ("green", "triangle")]:
-        print(c, s, open_suggestions(embedded(c, s)))
+
+def test_a_tag_the_photo_carries_is_not_suggested(embedded):
+    photo = embedded("red", "circle", tags=["Red"])
+    assert "red" not in {name.lower() for name in open_suggestions(photo)}
+
+
+def test_accepted_and_dismissed_suggestions_never_come_back_on_recompute(embedded, alice, client_for):
+    from gallery.suggestions import suggestion_dismiss, suggestions_accept
+
+    red = embedded("red", "circle")
+    blue = embedded("blue", "square")
+    suggestions_accept(suggestions=TagSuggestion.objects.filter(photo=red, name="red"), user=alice)
+    suggestion_dismiss(suggestion=TagSuggestion.objects.get(photo=blue, name="blue"), user=alice)
+    assert suggestions_recompute() == 2
+    assert "red" not in open_suggestions(red) and "blue" not in open_suggestions(blue)
+    assert TagSuggestion.objects.get(photo=red, name="red").state == TagSuggestion.State.ACCEPTED
+    assert TagSuggestion.objects.get(photo=blue, name="blue").state == TagSuggestion.State.DISMISSED
+    # Removing the accepted tag doesn't bring the suggestion back either: the member decided.
+    client_for(alice).post(f"/photos/{red.pk}/edit/", {"title": "", "description": "", "tags": ""})
+    assert not red.tags.exists()
+    photos_suggest([red.pk])
+    assert "red" not in open_suggestions(red)
