@@ -21,6 +21,14 @@ def open_suggestions(photo) -> dict[str, float]:
                 .values_list("name", "probability"))
 
 
+@pytest.fixture(autouse=True)
+def colour_concepts(db):
+    """The colours the toy model knows, as global concepts (seeded by migration; a transactional test's flush
+    elsewhere in the run may have removed the seed)."""
+    for name in ("red", "blue", "green"):
+        TagConcept.objects.get_or_create(family=None, name=name)
+
+
 @pytest.fixture
 def embedded(toy_model, add_shape):
     """A shape photo stored and embedded (which scores its suggestions)."""
