@@ -259,6 +259,16 @@ def test_the_api_lists_accepts_and_dismisses_suggestions(embedded, api, alice):
     assert api.post(f"/api/v1/photos/{photo.pk}/suggestions/999999/accept/").status_code == 404
 
 
+def test_accepting_past_the_tag_limit_says_so(embedded, api, alice, client_for):
+    photo = embedded("red", "circle", tags=[f"tag {n}" for n in range(50)])
+    red = TagSuggestion.objects.get(photo=photo, name="red")
+    response = api.post(f"/api/v1/photos/{photo.pk}/suggestions/{red.pk}/accept/")
+    assert response.status_code == 400 and "at most 50" in str(response.json())
+    response = client_for(alice).post(f"/photos/{photo.pk}/suggestions/{red.pk}/accept/", follow=True)
+    assert "at most 50" in response.content.decode()
+    assert TagSuggestion.objects.get(pk=red.pk).state == TagSuggestion.State.OPEN
+
+
 def test_the_openapi_schema_documents_suggestions():
     from drf_spectacular.generators import SchemaGenerator
 
