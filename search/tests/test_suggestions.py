@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 from django.core.management import call_command
 
-from gallery.models import Photo, TagSuggestion
+from gallery.models import TagSuggestion
 from search.models import TagConcept
 from search.services import embed_photos
 from search.suggestions import photos_suggest, suggestions_recompute
