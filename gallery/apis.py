@@ -134,6 +134,7 @@ class PhotoListApi(APIView):
             family_id=filters.validated_data.get("family"),
             tag=filters.validated_data.get("tag"),
             uploaded_by_id=filters.validated_data.get("uploaded_by"),
+            with_suggestions=True,
         )
         paginator = PageNumberPagination()
         page = paginator.paginate_queryset(photos, request, view=self)

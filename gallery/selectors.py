@@ -56,8 +56,10 @@ def photo_list(
     family_id: int | None = None,
     uploaded_by_id: int | None = None,
     tag: str | None = None,
+    with_suggestions: bool = False,
 ) -> QuerySet[Photo]:
-    """Photos of every family the user belongs to, newest first by date taken."""
+    """Photos of every family the user belongs to, newest first by date taken; `with_suggestions`: with their open
+    tag suggestions (`photo.open_suggestions`, for the API)."""
     if not user.is_authenticated:
         return Photo.objects.none()
     qs = Photo.objects.filter(family__memberships__user=user)
@@ -67,11 +69,10 @@ def photo_list(
         qs = qs.filter(uploaded_by_id=uploaded_by_id)
     if tag:
         qs = qs.filter(tags__name__iexact=tag)
-    return (
-        qs.select_related("family", "uploaded_by")
-        .prefetch_related(Prefetch("tags", queryset=_tags_in_display_order()), _open_suggestions())
-        .order_by("-taken_at", "-id")
-    )
+    qs = qs.select_related("family", "uploaded_by").prefetch_related(Prefetch("tags", queryset=_tags_in_display_order()))
+    if with_suggestions:
+        qs = qs.prefetch_related(_open_suggestions())
+    return qs.order_by("-taken_at", "-id")
 
 
 def last_upload_family_id(*, user: AbstractBaseUser) -> int | None:
