@@ -53,6 +53,9 @@ def test_accepting_a_suggestion_on_the_photo_page(live_server, browser, artifact
         red = card.locator(".suggestion[data-tag=red]")
         assert red.is_visible() and "%" in red.locator(".probability").inner_text()
         assert page.locator("#photo-meta .tags").inner_text().strip() == "No tags."
+        if phone:  # a finger hits them: at least 40 CSS pixels tall
+            heights = card.locator("button").evaluate_all("(els) => els.map((el) => el.getBoundingClientRect().height)")
+            assert heights and min(heights) >= 40, heights
         name = "mobile" if phone else "desktop"
         page.screenshot(path=artifacts / f"suggestions-{name}.png", full_page=True)
 
