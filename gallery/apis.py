@@ -12,8 +12,8 @@ from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from gallery.models import Photo, TagSuggestion
-from gallery.selectors import family_get, family_list, photo_get, photo_list, suggestion_get
+from gallery.models import Photo
+from gallery.selectors import family_get, family_list, open_suggestions, photo_get, photo_list, suggestion_get
 from gallery.services import UploadResult, parse_tags, photo_delete, photo_update, photo_upload, tags_clean
 from gallery.suggestions import suggestion_dismiss, suggestions_accept
 
@@ -81,7 +81,7 @@ class PhotoOutputSerializer(serializers.Serializer):
     def get_tag_suggestions(self, photo: Photo) -> list[dict]:
         suggestions = getattr(photo, "open_suggestions", None)  # prefetched by the selectors
         if suggestions is None:
-            suggestions = photo.tag_suggestions.filter(state=TagSuggestion.State.OPEN).order_by("-probability", "name")
+            suggestions = open_suggestions().filter(photo=photo)
         return TagSuggestionSerializer(suggestions, many=True).data
 
     def get_tags(self, photo: Photo) -> list[str]:

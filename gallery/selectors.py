@@ -6,11 +6,11 @@
 from __future__ import annotations
 
 from django.contrib.auth.models import AbstractBaseUser
-from django.db.models import Count, Max, Prefetch, Q, QuerySet
+from django.db.models import Count, Exists, Max, OuterRef, Prefetch, Q, QuerySet
 from django.db.models.functions import Lower
 from django.http import Http404
 
-from gallery.models import Family, Membership, Photo, Tag, TagSuggestion
+from gallery.models import Family, Membership, Photo, PhotoTag, Tag, TagSuggestion
 
 
 def family_list(*, user: AbstractBaseUser) -> QuerySet[Family]:
@@ -44,10 +44,17 @@ def _tags_in_display_order() -> QuerySet[Tag]:
     return Tag.objects.order_by(Lower("name"), "name")
 
 
+def open_suggestions() -> QuerySet[TagSuggestion]:
+    """Open tag suggestions, most probable first, except those a member has meanwhile given the photo as a tag
+    (the next scoring removes them; until then they would only repeat the tag)."""
+    tagged = PhotoTag.objects.filter(photo_id=OuterRef("photo_id"), tag__name__iexact=OuterRef("name"))
+    return (TagSuggestion.objects.filter(state=TagSuggestion.State.OPEN).filter(~Exists(tagged))
+            .order_by("-probability", "name"))
+
+
 def _open_suggestions() -> Prefetch:
-    """A photo's open tag suggestions, most probable first, as `photo.open_suggestions`."""
-    return Prefetch("tag_suggestions", to_attr="open_suggestions",
-                    queryset=TagSuggestion.objects.filter(state=TagSuggestion.State.OPEN).order_by("-probability", "name"))
+    """A photo's open tag suggestions as `photo.open_suggestions`."""
+    return Prefetch("tag_suggestions", to_attr="open_suggestions", queryset=open_suggestions())
 
 
 def photo_list(
@@ -142,7 +149,7 @@ def suggestion_get(*, user: AbstractBaseUser, photo_id: int, suggestion_id: int)
 def family_suggestion_summary(*, family: Family, min_probability: float) -> list[dict]:
     """Per suggested tag of the family's open suggestions: how many photos, how many at or above
     `min_probability`, the highest probability; most frequent first."""
-    rows = (TagSuggestion.objects.filter(photo__family=family, state=TagSuggestion.State.OPEN)
+    rows = (open_suggestions().filter(photo__family=family).order_by()
             .values("name")
             .annotate(photos=Count("id"), above=Count("id", filter=Q(probability__gte=min_probability)),
                       best=Max("probability"))

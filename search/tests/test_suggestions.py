@@ -57,6 +57,18 @@ def test_a_tag_the_photo_carries_is_not_suggested(embedded):
     assert "red" not in {name.lower() for name in open_suggestions(photo)}
 
 
+def test_a_tag_typed_after_the_suggestion_hides_it_until_the_next_scoring_removes_it(embedded, alice, api,
+                                                                                     client_for):
+    photo = embedded("red", "circle")
+    client = client_for(alice)
+    client.post(f"/photos/{photo.pk}/edit/", {"title": "", "description": "", "tags": "Red"})
+    assert 'data-tag="red"' not in client.get(f"/photos/{photo.pk}/").content.decode()
+    assert api.get(f"/api/v1/photos/{photo.pk}/").json()["tag_suggestions"] == []
+    assert api.get("/api/v1/photos/").json()["results"][0]["tag_suggestions"] == []
+    photos_suggest([photo.pk])
+    assert not TagSuggestion.objects.filter(photo=photo).exists()
+
+
 def test_accepted_and_dismissed_suggestions_never_come_back_on_recompute(embedded, alice, client_for):
     from gallery.suggestions import suggestion_dismiss, suggestions_accept
 
