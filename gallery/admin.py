@@ -178,8 +178,9 @@ class PhotoAdmin(admin.ModelAdmin):
     list_select_related = ["family", "uploaded_by"]
     readonly_fields = [
         "preview", "family", "uploaded_by", "original_filename", "mime_type", "file_size", "width", "height",
-        "taken_at", "taken_at_source", "camera_make", "camera_model", "latitude", "longitude",
-        "place_city", "place_region", "place_country", "place_country_code", "sha256", "phash",
+        "title_source", "description_source", "taken_at", "taken_at_source", "taken_tz", "camera_make",
+        "camera_model", "latitude", "longitude", "place_city", "place_region", "place_country", "place_country_code",
+        "place_source", "embedded_checked", "sha256", "phash",
         "uploaded_at", "status", "status_reason", "embed_attempts",
     ]
     form = PhotoAdminForm
@@ -189,6 +190,11 @@ class PhotoAdmin(admin.ModelAdmin):
         return super().get_queryset(request).prefetch_related("tags")
 
     def save_model(self, request, obj, form, change):
+        # A member's edit: the file's embedded metadata never replaces it.
+        if "title" in form.changed_data:
+            obj.title_source = Photo.FieldSource.MEMBER
+        if "description" in form.changed_data:
+            obj.description_source = Photo.FieldSource.MEMBER
         super().save_model(request, obj, form, change)
         # Through the service, as the member's edit it is: new tags are the member's, kept ones keep their source.
         photo_update(photo=obj, tags=[tag.name for tag in form.cleaned_data.get("photo_tags", [])], user=request.user)

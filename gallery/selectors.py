@@ -76,7 +76,9 @@ def photo_list(
         qs = qs.filter(uploaded_by_id=uploaded_by_id)
     if tag:
         qs = qs.filter(tags__name__iexact=tag)
-    qs = qs.select_related("family", "uploaded_by").prefetch_related(Prefetch("tags", queryset=_tags_in_display_order()))
+    qs = qs.select_related("family", "uploaded_by").prefetch_related(
+        Prefetch("tags", queryset=_tags_in_display_order()),
+        Prefetch("phototag_set", queryset=PhotoTag.objects.only("photo_id", "tag_id", "source")))
     if with_suggestions:
         qs = qs.prefetch_related(_open_suggestions())
     return qs.order_by("-taken_at", "-id")
@@ -100,7 +102,9 @@ def photo_get(*, user: AbstractBaseUser, photo_id: int) -> Photo:
     photo = (
         Photo.objects.filter(pk=photo_id, family__memberships__user=user)
         .select_related("family", "uploaded_by")
-        .prefetch_related(Prefetch("tags", queryset=_tags_in_display_order()), _open_suggestions())
+        .prefetch_related(Prefetch("tags", queryset=_tags_in_display_order()),
+                          Prefetch("phototag_set", queryset=PhotoTag.objects.only("photo_id", "tag_id", "source")),
+                          _open_suggestions())
         .first()
     )
     if photo is None:

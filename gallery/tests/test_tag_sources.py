@@ -84,3 +84,11 @@ def test_admin_edit_keeps_embedded_tags_and_adds_the_members(client_for, family,
     assert response.status_code == 302
     assert sources(photo) == {"Lisbon": "embedded"}
     assert sea.pk  # removed from the photo, the family's tag stays
+
+
+@pytest.mark.django_db
+def test_embedded_keywords_the_photo_already_has_take_no_room(family, alice):
+    photo = photo_factory(family=family, user=alice, tags=[f"mine {i}" for i in range(MAX_TAGS - 1)])
+    photo_tags_add(photo=photo, names=["MINE 0", "New"], source=PhotoTag.Source.EMBEDDED)
+    assert photo.tags.count() == MAX_TAGS
+    assert sources(photo)["New"] == "embedded" and sources(photo)["mine 0"] == "member"

@@ -9,7 +9,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('gallery', '0007_phototag'),
+        ('gallery', '0008_photo_embedded'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
