@@ -14,7 +14,7 @@ from django.urls import path, reverse
 from django.utils.html import format_html
 
 from gallery.admin_scope import FamilyChoices, FamilyScopedAdmin, people_of
-from gallery.models import Family, FileRemoval, Invite, Membership, Photo, Tag
+from gallery.models import Family, FileRemoval, Invite, Membership, Photo, Tag, TagSuggestion
 from gallery.services import (
     LAST_ADMIN,
     family_delete,
@@ -27,6 +27,7 @@ from gallery.services import (
     users_delete,
     users_delete_problems,
 )
+from gallery.suggestions import suggestion_dismiss, suggestions_accept
 from gallery.views.media import admin_thumbnail
 
 
@@ -321,3 +322,42 @@ class InviteAdmin(FamilyScopedAdmin):
 
     def has_change_permission(self, request, obj=None) -> bool:
         return False
+
+
+@admin.register(TagSuggestion)
+class TagSuggestionAdmin(FamilyScopedAdmin, ReadOnlyModelAdmin):
+    """The image model's tag suggestions; accept or dismiss them in bulk. Written by the scoring, decided here,
+    on the photo pages, the family page and the API."""
+
+    family_path = "photo__family"
+    list_display = ["name", "photo_link", "family", "probability_percent", "state", "model_name", "created_at"]
+    list_filter = ["state", ("photo__family", admin.RelatedOnlyFieldListFilter), "name"]
+    search_fields = ["name", "photo__title", "photo__original_filename"]
+    list_select_related = ["photo__family"]
+    ordering = ["-probability"]
+    actions = ["accept_selected", "dismiss_selected"]
+
+    @admin.display(description="photo")
+    def photo_link(self, suggestion: TagSuggestion):
+        return format_html('<a href="{}">{}</a>', suggestion.photo.get_absolute_url(), suggestion.photo)
+
+    @admin.display(description="family", ordering="photo__family__name")
+    def family(self, suggestion: TagSuggestion):
+        return suggestion.photo.family
+
+    @admin.display(description="probability", ordering="probability")
+    def probability_percent(self, suggestion: TagSuggestion) -> str:
+        return f"{suggestion.probability:.0%}"
+
+    @admin.action(description="Accept the selected suggestions (they become tags)")
+    def accept_selected(self, request, queryset):
+        count = suggestions_accept(suggestions=queryset, user=request.user, skip_full=True)
+        self.message_user(request, f"Accepted {count} suggestion(s).", messages.SUCCESS)
+
+    @admin.action(description="Dismiss the selected suggestions")
+    def dismiss_selected(self, request, queryset):
+        done = 0
+        for suggestion in queryset.filter(state=TagSuggestion.State.OPEN):
+            suggestion_dismiss(suggestion=suggestion, user=request.user)
+            done += 1
+        self.message_user(request, f"Dismissed {done} suggestion(s).", messages.SUCCESS)

@@ -15,8 +15,9 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from gallery.models import Photo, PhotoTag
-from gallery.selectors import family_get, family_list, photo_get, photo_list
+from gallery.selectors import family_get, family_list, open_suggestions, photo_get, photo_list, suggestion_get
 from gallery.services import UploadResult, parse_tags, photo_delete, photo_update, photo_upload, tags_clean
+from gallery.suggestions import suggestion_dismiss, suggestions_accept
 
 
 class FamilyOutputSerializer(serializers.Serializer):
@@ -30,6 +31,12 @@ class PlaceSerializer(serializers.Serializer):
     region = serializers.CharField(source="place_region")
     country = serializers.CharField(source="place_country")
     country_code = serializers.CharField(source="place_country_code")
+
+
+class TagSuggestionSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    tag = serializers.CharField(source="name")
+    probability = serializers.FloatField(help_text="The image model's calibrated probability sigmoid(a·cos + b), 0 to 1")
 
 
 class TagDetailSerializer(serializers.Serializer):
@@ -77,6 +84,9 @@ class PhotoOutputSerializer(serializers.Serializer):
     status_reason = serializers.CharField()
     text_in_photo = serializers.SerializerMethodField(help_text='Text read in the photo (OCR); "" when none was found or it was not read')
     ocr_status = serializers.CharField(help_text="pending, processing, skipped (no text expected), done or failed")
+    tag_suggestions = serializers.SerializerMethodField(
+        help_text="Open tag suggestions of the image model, most probable first; accept or dismiss them at "
+                  "/api/v1/photos/{id}/suggestions/{suggestion id}/accept/ or .../dismiss/")
     url = serializers.SerializerMethodField()
     thumbnail_url = serializers.SerializerMethodField()
     display_url = serializers.SerializerMethodField(help_text="An upright JPEG within DISPLAY_SIZE² that every browser shows")
@@ -87,6 +97,13 @@ class PhotoOutputSerializer(serializers.Serializer):
         return PlaceSerializer(photo).data if photo.place_country_code else None
     def get_text_in_photo(self, photo: Photo) -> str:
         return photo.text_in_photo or ""
+
+    @extend_schema_field(TagSuggestionSerializer(many=True))
+    def get_tag_suggestions(self, photo: Photo) -> list[dict]:
+        suggestions = getattr(photo, "open_suggestions", None)  # prefetched by the selectors
+        if suggestions is None:
+            suggestions = open_suggestions().filter(photo=photo)
+        return TagSuggestionSerializer(suggestions, many=True).data
 
     def get_tags(self, photo: Photo) -> list[str]:
         return [tag.name for tag in photo.tags.all()]
@@ -150,6 +167,7 @@ class PhotoListApi(APIView):
             family_id=filters.validated_data.get("family"),
             tag=filters.validated_data.get("tag"),
             uploaded_by_id=filters.validated_data.get("uploaded_by"),
+            with_suggestions=True,
         )
         paginator = PageNumberPagination()
         page = paginator.paginate_queryset(photos, request, view=self)
@@ -212,4 +230,31 @@ class PhotoDetailApi(APIView):
             photo_delete(photo=photo, user=request.user)
         except DjangoPermissionDenied as exc:
             raise PermissionDenied(str(exc)) from None
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class SuggestionAcceptApi(APIView):
+    """Accept a tag suggestion: it becomes an ordinary tag of the photo (source "suggestion")."""
+
+    @extend_schema(request=None, responses=PhotoOutputSerializer)
+    def post(self, request, photo_id: int, suggestion_id: int):
+        suggestion = suggestion_get(user=request.user, photo_id=photo_id, suggestion_id=suggestion_id)
+        try:
+            suggestions_accept(suggestions=[suggestion], user=request.user)
+        except DjangoValidationError as exc:
+            raise ValidationError({"detail": exc.messages}) from None
+        photo = photo_get(user=request.user, photo_id=photo_id)
+        return Response(PhotoOutputSerializer(photo, context={"request": request}).data)
+
+
+class SuggestionDismissApi(APIView):
+    """Dismiss a tag suggestion: no longer shown nor searched, and never suggested again for this photo."""
+
+    @extend_schema(request=None, responses={204: None})
+    def post(self, request, photo_id: int, suggestion_id: int):
+        suggestion = suggestion_get(user=request.user, photo_id=photo_id, suggestion_id=suggestion_id)
+        try:
+            suggestion_dismiss(suggestion=suggestion, user=request.user)
+        except DjangoValidationError as exc:
+            raise ValidationError({"detail": exc.messages}) from None
         return Response(status=status.HTTP_204_NO_CONTENT)

@@ -113,3 +113,13 @@ class UploadForm(forms.Form):
             return ""
         return " ".join(f"{self.fields[name].label or name.capitalize()}: {' '.join(errors)}"
                         for name, errors in self.errors.items())
+
+
+class AcceptAboveForm(forms.Form):
+    """The family page's "accept all suggestions above …"."""
+
+    min_probability = forms.FloatField(
+        min_value=0.0, max_value=1.0, initial=0.9, label="Accept every open suggestion with a probability of at least",
+        help_text="A number from 0 to 1: 0.9 accepts what the model is 90% sure of.",
+        widget=forms.NumberInput(attrs={"step": "0.01", "min": "0", "max": "1"}),
+        error_messages={"invalid": "Type a number from 0 to 1, e.g. 0.9."})

@@ -159,6 +159,10 @@ class Photo(models.Model):
     ocr_reason = models.TextField(blank=True)
     ocr_attempts = models.PositiveSmallIntegerField(default=0)
 
+    # The model whose embedding last scored this photo against the tag vocabulary (TagSuggestion); blank: not
+    # scored yet. The sweep scores photos whose value is not the active model.
+    suggestions_model = models.CharField(max_length=255, blank=True)
+
     class Meta:
         constraints = [models.UniqueConstraint(fields=["family", "sha256"], name="unique_photo_bytes_per_family")]
         indexes = [
@@ -245,6 +249,40 @@ class PhotoTag(models.Model):
 
     def __str__(self) -> str:
         return f"{self.tag} on photo {self.photo_id} ({self.source})"
+
+
+class TagSuggestion(models.Model):
+    """A tag the image model thinks fits a photo: one concept of the tag vocabulary (search.TagConcept) whose
+    calibrated probability sigmoid(a·cos + b) against the photo's stored embedding reached
+    TAG_SUGGESTION_THRESHOLD. Written by the search app's scoring, decided by members.
+
+    Open ones are shown on the photo page and searched at a lower weight than tags. Accepting one makes an ordinary
+    tag (source "suggestion"); accepted and dismissed ones stay as a record, so a recompute never offers them again."""
+
+    class State(models.TextChoices):
+        OPEN = "open", "Open"
+        ACCEPTED = "accepted", "Accepted"
+        DISMISSED = "dismissed", "Dismissed"
+
+    photo = models.ForeignKey(Photo, on_delete=models.CASCADE, related_name="tag_suggestions")
+    name = models.CharField(max_length=64, help_text="The tag it suggests.")
+    probability = models.FloatField(help_text="The model's calibrated probability that the concept is in the photo.")
+    model_name = models.CharField(max_length=255, help_text="The model whose embedding was scored.")
+    state = models.CharField(max_length=10, choices=State.choices, default=State.OPEN)
+    created_at = models.DateTimeField(auto_now_add=True)
+    decided_at = models.DateTimeField(null=True, blank=True)
+    decided_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
+                                   related_name="+")
+
+    class Meta:
+        constraints = [models.UniqueConstraint(Lower("name"), "photo", name="one_suggestion_per_photo_tag_ci")]
+        indexes = [models.Index(fields=["photo", "state"], name="tagsuggestion_photo_state"),
+                   models.Index(fields=["state", "-probability"], name="tagsuggestion_open_by_p",
+                                condition=models.Q(state="open"))]
+        ordering = ["-probability", "name"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.probability:.0%}) on photo {self.photo_id}"
 
 
 class FileRemoval(models.Model):

@@ -233,6 +233,14 @@ OCR_TASK_SIZE = env_int("OCR_TASK_SIZE", 8)  # photos per OCR task: ~2-4 s each 
 OCR_MAX_SIDE = env_int("OCR_MAX_SIDE", 1600)  # photos are read from their display rendition, at most this size
 OCR_CLUSTER = "mediasearch-ocr"
 
+# Tag suggestions: each photo's stored embedding is scored against the tag vocabulary (admin: suggested-tag concepts)
+# with the model's calibration, p = sigmoid(a·cos + b), right after embedding (one matrix product per batch) and
+# again in the background when the vocabulary or a family's search model changes. Concepts at or above
+# TAG_SUGGESTION_THRESHOLD are suggested, at most TAG_SUGGESTION_LIMIT per photo, most probable first.
+TAG_SUGGESTIONS_ENABLED = env_bool("TAG_SUGGESTIONS_ENABLED", True)
+TAG_SUGGESTION_THRESHOLD = float(os.environ.get("TAG_SUGGESTION_THRESHOLD") or 0.5)
+TAG_SUGGESTION_LIMIT = env_int("TAG_SUGGESTION_LIMIT", 10)
+
 # Task queue: django-q2 on the ORM broker. timeout < retry so a task is never redelivered while
 # it still runs; a finite max_attempts so a poison task ends failed instead of looping.
 Q_CLUSTER = {

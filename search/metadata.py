@@ -35,7 +35,7 @@ from psycopg import sql
 
 from gallery.date_words import date_words
 from gallery.timezones import zone_info
-from gallery.models import Photo, PhotoTag, Tag
+from gallery.models import Photo, PhotoTag, Tag, TagSuggestion
 from search.models import PhotoDocument, SearchWord
 from search.scope import Scope
 
@@ -80,20 +80,22 @@ FIELDS = (
 FIELD_INDEX = {f.key: n for n, f in enumerate(FIELDS, start=1)}  # PostgreSQL arrays count from 1
 _FIELD = {f.key: f for f in FIELDS}
 # Documents built by an older layout of FIELDS are rebuilt by the sweep (documents_outdated_refresh).
-DOCUMENT_VERSION = 4
+DOCUMENT_VERSION = 5
 
 DOCUMENTS = PhotoDocument._meta.db_table
 WORDS = SearchWord._meta.db_table
 PHOTOS = Photo._meta.db_table
 PHOTO_TAGS = Photo.tags.through._meta.db_table
 TAGS = Tag._meta.db_table
+SUGGESTIONS = TagSuggestion._meta.db_table
 _SPLIT_WORDS = "regexp_split_to_table({}, '[^[:alnum:]]+')"
 _FILENAME_WORDS = "regexp_replace(p.original_filename, '[._-]+', ' ', 'g')"
 
 
 def _field_sources() -> dict[str, str]:
     """Each field's text, as SQL over the photo `p`, its tag names `t.names` (typed by members or accepted
-    suggestions) and `t.keywords` (embedded in the file), and its place/date words `pw`."""
+    suggestions) and `t.keywords` (embedded in the file), the names of its open tag suggestions `sg.names`,
+    and its place/date words `pw`."""
     return {
         "tags": "coalesce(t.names, '')",
         # A title nobody wrote is made from the file name: the file name field has those words already.
@@ -105,7 +107,7 @@ def _field_sources() -> dict[str, str]:
         # Split as the vocabulary is (search words are runs of letters and digits), so a word glued to a number
         # ("BREAD2.50") is the vocabulary's "bread2", which the glued-word match finds for "bread".
         "text": "regexp_replace(coalesce(p.text_in_photo, ''), '[^[:alnum:]]+', ' ', 'g')",
-        "suggested": "''",
+        "suggested": "coalesce(sg.names, '')",
         "filename": _FILENAME_WORDS,
     }
 
@@ -140,6 +142,10 @@ def documents_refresh(photo_ids: Iterable[int]) -> None:
                     FROM {PHOTO_TAGS} pt JOIN {TAGS} tag ON tag.id = pt.tag_id
                     WHERE pt.photo_id = p.id
                 ) t ON true
+                LEFT JOIN LATERAL (
+                    SELECT string_agg(s.name, ' ') AS names FROM {SUGGESTIONS} s
+                    WHERE s.photo_id = p.id AND s.state = %(open)s
+                ) sg ON true
                 WHERE p.id = ANY(%(ids)s)
             ) x
             ON CONFLICT (photo_id) DO UPDATE
@@ -147,7 +153,7 @@ def documents_refresh(photo_ids: Iterable[int]) -> None:
                    version = EXCLUDED.version, updated_at = EXCLUDED.updated_at
             """,
             {"cfg": TEXT_CONFIG, "ids": ids, "version": DOCUMENT_VERSION, "pw_ids": list(when_where),
-             "embedded": PhotoTag.Source.EMBEDDED,
+             "embedded": PhotoTag.Source.EMBEDDED, "open": TagSuggestion.State.OPEN,
              "pw_place": [place for place, _ in when_where.values()],
              "pw_date": [when for _, when in when_where.values()]},
         )

@@ -5,6 +5,7 @@ from django.contrib.postgres.fields import ArrayField
 from django.contrib.postgres.indexes import GinIndex
 from django.contrib.postgres.search import SearchVectorField
 from django.db import models
+from django.db.models.functions import Lower
 from pgvector.django import VectorField
 
 from gallery.models import Family, Photo
@@ -91,6 +92,38 @@ class Synonym(models.Model):
 
     def __str__(self) -> str:
         return f"{self.term} → {', '.join(self.related)}"
+
+
+class TagConcept(models.Model):
+    """One concept of the tag-suggestion vocabulary: global (no family) or one family's own.
+
+    Every photo's stored embedding is scored against the vocabulary (search.suggestions); a concept whose calibrated
+    probability reaches TAG_SUGGESTION_THRESHOLD becomes a suggested tag of that name. A family's entry replaces the
+    global entry of the same name for that family (unticking `enabled` there turns the global one off for it)."""
+
+    family = models.ForeignKey(Family, on_delete=models.CASCADE, null=True, blank=True, related_name="tag_concepts",
+                               help_text="Empty for a concept every family uses.")
+    name = models.CharField(max_length=64, help_text="The tag it suggests, as members should see it.")
+    prompt = models.CharField(max_length=200, blank=True,
+                              help_text="What the image model is asked about (through the search prompt templates, "
+                                        "e.g. “a photo of {}.”); empty: the tag name.")
+    enabled = models.BooleanField(default=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(Lower("name"), condition=models.Q(family=None), name="unique_global_tag_concept"),
+            models.UniqueConstraint(Lower("name"), "family", name="unique_family_tag_concept"),
+        ]
+        ordering = ["name"]
+        verbose_name = "suggested-tag concept"
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def text(self) -> str:
+        return self.prompt or self.name
 
 
 class SearchPreferences(models.Model):

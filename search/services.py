@@ -23,6 +23,7 @@ from search.metadata import documents_outdated_refresh
 from search.models import EmbeddingModel, PhotoEmbedding, SearchPreferences, WorkLease
 from search.ocr import ocr_after_embedding, ocr_missing
 from search.selectors import family_covered
+from search.suggestions import suggest_after_embedding, suggestions_missing, suggestions_recompute_enqueue
 from search.vector_index import drop_indexes, ensure_index
 
 logger = logging.getLogger(__name__)
@@ -141,7 +142,12 @@ def embed_photos(*, photo_ids: Sequence[int], fill_to: int | None = None) -> Emb
 
 
 def _after_embedding(photo_ids: list[int]) -> None:
-    """Their embeddings are committed: queue their OCR (its own queue and tasks, so it never delays this one)."""
+    """Their embeddings are committed: score their tag suggestions (one matrix product, no image model run) and
+    queue their OCR (its own queue and tasks, so it never delays this one)."""
+    try:
+        suggest_after_embedding(photo_ids)
+    except Exception:  # noqa: BLE001 - the embeddings are stored; the sweep scores what this missed
+        logger.exception("could not score the tag suggestions of %d photos", len(photo_ids))
     try:
         ocr_after_embedding(photo_ids)
     except Exception:  # noqa: BLE001 - the embeddings are stored; the sweep queues what this missed
@@ -365,6 +371,10 @@ def embed_missing() -> int:
         ocr_missing()
     except Exception:  # noqa: BLE001 - OCR is extra: it never stops the sweep's embedding work
         logger.exception("the OCR sweep failed")
+    try:
+        suggestions_missing()
+    except Exception:  # noqa: BLE001 - suggestions are extra too
+        logger.exception("the tag-suggestion sweep failed")
     return len(pending)
 
 
@@ -385,6 +395,8 @@ def previous_models_prune() -> int:
             deleted += stale.filter(family_id=family_id).delete()[0]
         for model_name in sorted(models):
             drop_indexes(family_id=family_id, model_name=model_name)
+        # The family's search model changed: its suggestions are scored again with it, in the background.
+        suggestions_recompute_enqueue(family_id=family_id)
         logger.info("family %s: removed the embeddings of %s, now that %s covers it", family_id,
                     ", ".join(sorted(models)), active)
     return deleted

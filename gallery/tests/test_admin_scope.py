@@ -183,7 +183,7 @@ def test_photo_admin(world, staff):
 
 def test_photo_admin_edits_only_with_the_familys_tags(world, staff):
     response = staff.post(url(Photo, "change", world.smith_photo.pk),
-                          {"title": "t", "description": "", "tags": [world.jones_tag.pk]})
+                          {"title": "t", "description": "", "photo_tags": [world.jones_tag.pk]})
     assert response.status_code == 200 and "Select a valid choice" in response.content.decode()
     assert list(world.smith_photo.tags.all()) == [world.smith_tag]
 
