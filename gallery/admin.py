@@ -3,6 +3,7 @@ from __future__ import annotations
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
+from django.contrib.admin.widgets import FilteredSelectMultiple
 from django.contrib.auth import get_user_model
 from django.contrib.auth.admin import UserAdmin
 from django.core.exceptions import ValidationError
@@ -16,6 +17,7 @@ from gallery.services import (
     family_delete,
     family_lock,
     photos_delete,
+    photo_update,
     photos_metadata_edited,
     photos_tag_add,
     photos_tag_remove,
@@ -126,7 +128,7 @@ def _tag_action(modeladmin, request, queryset, *, verb: str, service):
     if "apply" in request.POST:
         form = TagActionForm(request.POST)
         if form.is_valid():
-            count = service(photos=queryset.select_related("family"), name=form.cleaned_data["tag"])
+            count = service(photos=queryset.select_related("family"), name=form.cleaned_data["tag"], user=request.user)
             modeladmin.message_user(request, f"Tag “{form.cleaned_data['tag']}” {verb} {count} photo(s).", messages.SUCCESS)
             return None
     else:
@@ -142,6 +144,28 @@ def _tag_action(modeladmin, request, queryset, *, verb: str, service):
     })
 
 
+class PhotoAdminForm(forms.ModelForm):
+    """The photo's tags as a plain form field: Photo.tags goes through PhotoTag (each tag's source), which the
+    admin can't edit as a many-to-many; PhotoAdmin.save_model hands the choice to photo_update."""
+
+    photo_tags = forms.ModelMultipleChoiceField(
+        queryset=Tag.objects.none(), required=False, label="Tags",
+        widget=FilteredSelectMultiple("tags", is_stacked=False),
+    )
+
+    class Meta:
+        model = Photo
+        fields = ["title", "description"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # Only the photo's own family's tags make sense here.
+        family_id = self.instance.family_id if self.instance.pk else None
+        self.fields["photo_tags"].queryset = Tag.objects.filter(family_id=family_id) if family_id else Tag.objects.none()
+        if self.instance.pk:
+            self.fields["photo_tags"].initial = list(self.instance.tags.all())
+
+
 @admin.register(Photo)
 class PhotoAdmin(admin.ModelAdmin):
     list_display = ["thumb", "title", "family", "uploaded_by", "taken_at", "status", "tag_list"]
@@ -149,23 +173,30 @@ class PhotoAdmin(admin.ModelAdmin):
     list_filter = ["family", "uploaded_by", "status", ("taken_at", admin.DateFieldListFilter), "taken_at_source"]
     search_fields = ["title", "description", "original_filename", "tags__name", "camera_model"]
     date_hierarchy = "taken_at"
-    filter_horizontal = ["tags"]
     actions = ["add_tag", "remove_tag"]
     list_select_related = ["family", "uploaded_by"]
     readonly_fields = [
         "preview", "family", "uploaded_by", "original_filename", "mime_type", "file_size", "width", "height",
-        "taken_at", "taken_at_source", "camera_make", "camera_model", "latitude", "longitude",
-        "place_city", "place_region", "place_country", "place_country_code", "sha256", "phash",
+        "title_source", "description_source", "taken_at", "taken_at_source", "taken_tz", "camera_make",
+        "camera_model", "latitude", "longitude", "place_city", "place_region", "place_country", "place_country_code",
+        "place_source", "embedded_checked", "sha256", "phash",
         "uploaded_at", "status", "status_reason", "embed_attempts",
     ]
-    fields = ["preview", "title", "description", "tags", *readonly_fields[1:]]
+    form = PhotoAdminForm
+    fields = ["preview", "title", "description", "photo_tags", *readonly_fields[1:]]
 
     def get_queryset(self, request):
         return super().get_queryset(request).prefetch_related("tags")
 
-    def save_related(self, request, form, formsets, change):
-        super().save_related(request, form, formsets, change)
-        photos_metadata_edited(photo_ids=[form.instance.pk])
+    def save_model(self, request, obj, form, change):
+        # A member's edit: the file's embedded metadata never replaces it.
+        if "title" in form.changed_data:
+            obj.title_source = Photo.FieldSource.MEMBER
+        if "description" in form.changed_data:
+            obj.description_source = Photo.FieldSource.MEMBER
+        super().save_model(request, obj, form, change)
+        # Through the service, as the member's edit it is: new tags are the member's, kept ones keep their source.
+        photo_update(photo=obj, tags=[tag.name for tag in form.cleaned_data.get("photo_tags", [])], user=request.user)
 
     # Through the service: the photos' files go to the removal queue, not astray.
     def delete_model(self, request, obj):
@@ -188,14 +219,6 @@ class PhotoAdmin(admin.ModelAdmin):
 
             raise PermissionDenied
         return admin_thumbnail(request, photo_id)
-
-    def formfield_for_manytomany(self, db_field, request, **kwargs):
-        if db_field.name == "tags":
-            # Only the photo's own family's tags make sense here.
-            photo_id = request.resolver_match.kwargs.get("object_id")
-            family_id = Photo.objects.filter(pk=photo_id).values_list("family_id", flat=True).first()
-            kwargs["queryset"] = Tag.objects.filter(family_id=family_id) if family_id else Tag.objects.none()
-        return super().formfield_for_manytomany(db_field, request, **kwargs)
 
     @admin.display(description="")
     def thumb(self, photo: Photo):

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.conf import settings
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import serializers, status
 from rest_framework.exceptions import PermissionDenied, ValidationError
@@ -12,7 +14,7 @@ from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from gallery.models import Photo
+from gallery.models import Photo, PhotoTag
 from gallery.selectors import family_get, family_list, photo_get, photo_list
 from gallery.services import UploadResult, parse_tags, photo_delete, photo_update, photo_upload, tags_clean
 
@@ -30,12 +32,26 @@ class PlaceSerializer(serializers.Serializer):
     country_code = serializers.CharField(source="place_country_code")
 
 
+class TagDetailSerializer(serializers.Serializer):
+    name = serializers.CharField()
+    source = serializers.ChoiceField(choices=PhotoTag.Source.choices,
+                                     help_text="member (typed by a member), embedded (from the file's metadata), "
+                                               "suggestion (an accepted tag suggestion)")
+
+
 class PhotoOutputSerializer(serializers.Serializer):
     id = serializers.IntegerField()
     family = serializers.IntegerField(source="family_id")
     title = serializers.CharField()
     description = serializers.CharField()
     tags = serializers.SerializerMethodField()
+    tag_details = serializers.SerializerMethodField(help_text="The tags (as in `tags`) with where each came from")
+    title_source = serializers.ChoiceField(
+        choices=Photo.FieldSource.choices,
+        help_text='Who wrote the title: "" nobody (empty, or made from the file name), "member", or "embedded" '
+                  "(the file's metadata; a member's edit is never replaced by it)")
+    description_source = serializers.ChoiceField(choices=Photo.FieldSource.choices,
+                                                 help_text="Who wrote the description, as title_source")
     original_filename = serializers.CharField()
     mime_type = serializers.CharField()
     file_size = serializers.IntegerField()
@@ -43,6 +59,11 @@ class PhotoOutputSerializer(serializers.Serializer):
     height = serializers.IntegerField()
     taken_at = serializers.DateTimeField()
     taken_at_source = serializers.CharField()
+    taken_at_local = serializers.SerializerMethodField(
+        help_text="taken_at in the zone the photo was taken in, with that zone's offset")
+    taken_tz = serializers.SerializerMethodField(
+        help_text='The zone it was taken in: an IANA name ("Europe/Lisbon") or an offset ("+05:30") from the '
+                  "camera (EXIF OffsetTimeOriginal), its GPS position, else the server's TIME_ZONE")
     camera_make = serializers.CharField()
     camera_model = serializers.CharField()
     latitude = serializers.FloatField(allow_null=True)
@@ -69,6 +90,18 @@ class PhotoOutputSerializer(serializers.Serializer):
 
     def get_tags(self, photo: Photo) -> list[str]:
         return [tag.name for tag in photo.tags.all()]
+
+    @extend_schema_field(TagDetailSerializer(many=True))
+    def get_tag_details(self, photo: Photo) -> list[dict]:
+        sources = photo.tag_sources
+        return [{"name": tag.name, "source": sources.get(tag.pk, PhotoTag.Source.MEMBER)} for tag in photo.tags.all()]
+
+    @extend_schema_field(OpenApiTypes.DATETIME)
+    def get_taken_at_local(self, photo: Photo) -> str:
+        return photo.taken_at_local.isoformat()
+
+    def get_taken_tz(self, photo: Photo) -> str:
+        return photo.taken_tz or settings.TIME_ZONE
 
     def _absolute(self, path: str) -> str:
         request = self.context.get("request")
@@ -166,7 +199,7 @@ class PhotoDetailApi(APIView):
         data = self.UpdateInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         try:
-            photo_update(photo=photo, **data.validated_data)
+            photo_update(photo=photo, **data.validated_data, user=request.user)
         except DjangoValidationError as exc:
             raise ValidationError({"tags": exc.messages}) from None
         photo = photo_get(user=request.user, photo_id=photo_id)

@@ -4,6 +4,8 @@ from django.conf import settings
 from django.db import models
 from django.db.models.functions import Lower
 from django.urls import reverse
+from django.utils import timezone
+from django.utils.functional import cached_property
 
 
 class Family(models.Model):
@@ -90,6 +92,19 @@ class Photo(models.Model):
         EXIF = "exif", "EXIF date taken"
         UPLOAD = "upload", "Upload time"
 
+    class FieldSource(models.TextChoices):
+        """Who wrote a title or description: nobody (empty, or a title made from the file name), a member, or
+        the file's embedded metadata. Embedded metadata only ever fills a field nobody wrote."""
+
+        NONE = "", "Nobody"
+        MEMBER = "member", "A member"
+        EMBEDDED = "embedded", "The file's metadata"
+
+    class PlaceSource(models.TextChoices):
+        NONE = "", "Unknown"
+        GPS = "gps", "GPS position"
+        EMBEDDED = "embedded", "The file's IPTC/XMP location"
+
     family = models.ForeignKey(Family, on_delete=models.CASCADE, related_name="photos")
     uploaded_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="photos"
@@ -102,7 +117,9 @@ class Photo(models.Model):
     original_filename = models.CharField(max_length=255)
     title = models.CharField(max_length=255, blank=True)
     description = models.TextField(blank=True)
-    tags = models.ManyToManyField(Tag, blank=True, related_name="photos")
+    title_source = models.CharField(max_length=10, choices=FieldSource.choices, blank=True, default="")
+    description_source = models.CharField(max_length=10, choices=FieldSource.choices, blank=True, default="")
+    tags = models.ManyToManyField(Tag, through="PhotoTag", blank=True, related_name="photos")
 
     mime_type = models.CharField(max_length=50)
     file_size = models.PositiveBigIntegerField()
@@ -110,6 +127,8 @@ class Photo(models.Model):
     height = models.PositiveIntegerField()
     taken_at = models.DateTimeField(db_index=True)
     taken_at_source = models.CharField(max_length=10, choices=DateSource.choices)
+    # The local zone it was taken in (gallery.timezones): an IANA name or a fixed offset ("+05:30"); blank = TIME_ZONE.
+    taken_tz = models.CharField(max_length=64, blank=True)
     camera_make = models.CharField(max_length=100, blank=True)
     camera_model = models.CharField(max_length=100, blank=True)
     latitude = models.FloatField(null=True, blank=True)
@@ -121,6 +140,9 @@ class Photo(models.Model):
     place_country_code = models.CharField(max_length=2, blank=True, db_index=True)
     # Whether the position has been looked up (a position at sea has none): fill_places and the sweep skip these.
     place_checked = models.BooleanField(default=False)
+    place_source = models.CharField(max_length=10, choices=PlaceSource.choices, blank=True, default="")
+    # Whether the file's embedded metadata (XMP, IPTC, EXIF text) has been read: read_embedded and the sweep skip these.
+    embedded_checked = models.BooleanField(default=False)
     sha256 = models.CharField(max_length=64)
     phash = models.CharField(max_length=16, blank=True)
     uploaded_at = models.DateTimeField(auto_now_add=True)
@@ -147,6 +169,7 @@ class Photo(models.Model):
                          condition=models.Q(place_checked=False, latitude__isnull=False)),
             # The sweep looks for photos whose text is still to be read (or skipped): most are done.
             models.Index(fields=["id"], name="photo_ocr_pending", condition=models.Q(ocr_status="pending")),
+            models.Index(fields=["id"], name="photo_embedded_pending", condition=models.Q(embedded_checked=False)),
         ]
         ordering = ["-taken_at", "-id"]
 
@@ -160,6 +183,28 @@ class Photo(models.Model):
     def place_label(self) -> str:
         """"Lisbon, Lisbon, Portugal": city, region, country, as far as known."""
         return ", ".join(part for part in (self.place_city, self.place_region, self.place_country) if part)
+
+    @cached_property
+    def tag_sources(self) -> dict[int, str]:
+        """Where each of its tags came from, by tag id (PhotoTag.Source); selectors prefetch the rows."""
+        return {link.tag_id: link.source for link in self.phototag_set.all()}
+
+    @property
+    def embedded_tag_ids(self) -> set[int]:
+        """Its tags that came from the file's embedded metadata."""
+        return {tag_id for tag_id, source in self.tag_sources.items() if source == PhotoTag.Source.EMBEDDED}
+
+    @property
+    def taken_zone(self):
+        """The tzinfo of the zone it was taken in (TIME_ZONE when unknown)."""
+        from gallery.timezones import zone_info
+
+        return zone_info(self.taken_tz)
+
+    @property
+    def taken_at_local(self):
+        """When it was taken, in the zone it was taken in."""
+        return self.taken_at.astimezone(self.taken_zone)
 
     @property
     def thumbnail_url(self) -> str:
@@ -176,6 +221,30 @@ class Photo(models.Model):
     @property
     def original_url(self) -> str:
         return reverse("gallery:photo_original", args=[self.pk])
+
+
+class PhotoTag(models.Model):
+    """One tag on one photo, and where it came from: typed by a member, embedded in the file's metadata, or
+    an accepted tag suggestion. Lives on the table the plain many-to-many used (gallery_photo_tags)."""
+
+    class Source(models.TextChoices):
+        MEMBER = "member", "Typed by a member"
+        EMBEDDED = "embedded", "From the file"
+        SUGGESTION = "suggestion", "Accepted suggestion"
+
+    photo = models.ForeignKey(Photo, on_delete=models.CASCADE)
+    tag = models.ForeignKey(Tag, on_delete=models.CASCADE)
+    source = models.CharField(max_length=12, choices=Source.choices, default=Source.MEMBER)
+    added_at = models.DateTimeField(default=timezone.now)
+    added_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
+                                 related_name="+")
+
+    class Meta:
+        db_table = "gallery_photo_tags"
+        unique_together = [("photo", "tag")]
+
+    def __str__(self) -> str:
+        return f"{self.tag} on photo {self.photo_id} ({self.source})"
 
 
 class FileRemoval(models.Model):

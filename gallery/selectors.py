@@ -10,7 +10,7 @@ from django.db.models import Count, Prefetch, Q, QuerySet
 from django.db.models.functions import Lower
 from django.http import Http404
 
-from gallery.models import Family, Membership, Photo, Tag
+from gallery.models import Family, Membership, Photo, PhotoTag, Tag
 
 
 def family_list(*, user: AbstractBaseUser) -> QuerySet[Family]:
@@ -63,7 +63,8 @@ def photo_list(
         qs = qs.filter(tags__name__iexact=tag)
     return (
         qs.select_related("family", "uploaded_by")
-        .prefetch_related(Prefetch("tags", queryset=_tags_in_display_order()))
+        .prefetch_related(Prefetch("tags", queryset=_tags_in_display_order()),
+                          Prefetch("phototag_set", queryset=PhotoTag.objects.only("photo_id", "tag_id", "source")))
         .order_by("-taken_at", "-id")
     )
 
@@ -86,7 +87,8 @@ def photo_get(*, user: AbstractBaseUser, photo_id: int) -> Photo:
     photo = (
         Photo.objects.filter(pk=photo_id, family__memberships__user=user)
         .select_related("family", "uploaded_by")
-        .prefetch_related(Prefetch("tags", queryset=_tags_in_display_order()))
+        .prefetch_related(Prefetch("tags", queryset=_tags_in_display_order()),
+                          Prefetch("phototag_set", queryset=PhotoTag.objects.only("photo_id", "tag_id", "source")))
         .first()
     )
     if photo is None:

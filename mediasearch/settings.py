@@ -176,6 +176,16 @@ DISPLAY_SIZE = env_int("DISPLAY_SIZE", 2048)
 RENDITION_SWEEP_LIMIT = env_int("RENDITION_SWEEP_LIMIT", 50)
 # Places: how many photos with GPS but no place name yet each periodic sweep reverse-geocodes.
 PLACE_SWEEP_LIMIT = env_int("PLACE_SWEEP_LIMIT", 500)
+# Embedded metadata (XMP, IPTC, EXIF text: keywords, title, description, IPTC location), read with exiv2 in a
+# child process (one per web/worker process, kept between files) limited to EMBEDDED_MAX_MEMORY bytes of address
+# space and EMBEDDED_TIMEOUT seconds per file; a file that breaks a limit is stored without its embedded
+# metadata. A JPEG is handed over without its pixels; other formats whole, so the memory covers a few copies of
+# the largest upload (UPLOAD_MAX_BYTES). The sweep reads up to EMBEDDED_SWEEP_LIMIT photos stored before this
+# each time (`manage.py read_embedded` does them all).
+EMBEDDED_METADATA = env_bool("EMBEDDED_METADATA", True)
+EMBEDDED_TIMEOUT = env_int("EMBEDDED_TIMEOUT", 10)
+EMBEDDED_MAX_MEMORY = env_int("EMBEDDED_MAX_MEMORY", 512 * 1024 * 1024)
+EMBEDDED_SWEEP_LIMIT = env_int("EMBEDDED_SWEEP_LIMIT", 100)
 # ISO 3166 code a new family starts with as its default country (holidays for photos without GPS); blank: none.
 DEFAULT_COUNTRY = os.environ.get("DEFAULT_COUNTRY", "").strip().upper()
 GALLERY_PAGE_SIZE = env_int("GALLERY_PAGE_SIZE", 48)
@@ -256,6 +266,8 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Family photo gallery with semantic search.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    # One name for the choices title_source and description_source share.
+    "ENUM_NAME_OVERRIDES": {"FieldSourceEnum": "gallery.models.Photo.FieldSource"},
 }
 
 LOGGING = {

@@ -92,13 +92,16 @@ def documents_refresh(photo_ids: Iterable[int]) -> None:
 
 def _when_where(ids: list[int]) -> dict[int, str]:
     """Each photo's place and date in words: city, region, country; month, season, year and the public holidays
-    of its country (the photo's place, else its family's default country) on its local date."""
+    of its country (the photo's place, else its family's default country) on its local date (in the zone it was
+    taken in: Photo.taken_tz)."""
+    from gallery.timezones import zone_info
+
     rows = Photo.objects.filter(pk__in=ids).values_list(
-        "pk", "taken_at", "latitude", "place_city", "place_region", "place_country", "place_country_code",
+        "pk", "taken_at", "taken_tz", "latitude", "place_city", "place_region", "place_country", "place_country_code",
         "family__default_country")
     words = {}
-    for pk, taken_at, latitude, city, region, country, country_code, default_country in rows:
-        day = timezone.localtime(taken_at, timezone.get_default_timezone()).date()  # as EXIF dates are read
+    for pk, taken_at, taken_tz, latitude, city, region, country, country_code, default_country in rows:
+        day = taken_at.astimezone(zone_info(taken_tz)).date()  # the photo's own local date
         when = date_words(day=day, latitude=latitude, country_code=country_code or default_country)
         words[pk] = " ".join([part for part in (city, region, country) if part] + when)
     return words

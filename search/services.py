@@ -16,7 +16,7 @@ from django.utils import timezone
 from gallery.files import file_removals_process
 from gallery.images import ImageBusy, decode_upright
 from gallery.models import Photo
-from gallery.services import photos_display_sweep, photos_place_sweep
+from gallery.services import photos_display_sweep, photos_embedded_sweep, photos_place_sweep
 from search import leases
 from search.embedder import Embedder, ModelUnavailable, get_embedder
 from search.metadata import documents_missing_refresh
@@ -345,6 +345,7 @@ def embed_missing() -> int:
     file_removals_process()  # the gallery's queue of files whose photos are gone: retried here too
     photos_display_sweep()  # photos stored before display renditions existed, a batch at a time
     photos_place_sweep()  # places for photos with GPS stored before places existed, a batch at a time
+    photos_embedded_sweep()  # embedded keywords, title, description, zone of photos stored before they were read
     documents_missing_refresh()
     previous_models_prune()
     _photos_release_abandoned()

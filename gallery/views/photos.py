@@ -92,7 +92,7 @@ def photo_edit(request: HttpRequest, photo_id: int) -> HttpResponse:
     if form.is_valid():
         try:
             photo_update(photo=photo, title=form.cleaned_data["title"], description=form.cleaned_data["description"],
-                         tags=parse_tags(form.cleaned_data["tags"]))
+                         tags=parse_tags(form.cleaned_data["tags"]), user=request.user)
         except ValidationError as exc:
             form.add_error("tags", exc)
         else:
