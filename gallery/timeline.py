@@ -5,9 +5,12 @@ A page starts from a position, never an OFFSET: the top, after a cursor (the las
 Each is one range on the (taken_at, id) order that the family timeline index serves, so a page deep in a large
 library costs what the first one does, and photos arriving meanwhile never shift or repeat tiles.
 
-Headings come from each photo's local day in the site's TIME_ZONE. A cursor carries the day it ended on, so the
-next page continues that day under the heading already shown (infinite scroll), or names it again, "continued",
-when the page is a new one (the plain link without JavaScript).
+Headings come from each photo's local day: the day in the zone it was taken in (Photo.taken_tz; the site's
+TIME_ZONE when unknown). The order stays the instant it was taken, so photos from different zones can interleave
+around midnight (22:00 in New York comes after 03:00 the next day in Lisbon); a day heading is only ever followed by
+an earlier day, and such a photo stays under the heading it falls after, so no heading is shown twice. A cursor
+carries the day it ended on, so the next page continues that day under the heading already shown (infinite
+scroll), or names it again, "continued", when the page is a new one (the plain link without JavaScript).
 """
 
 from __future__ import annotations
@@ -32,7 +35,7 @@ from gallery.selectors import photo_list
 # person left it after scrolling); further down it starts at the photo, with a link to the newer ones.
 NEAR_PAGES = 10
 # What a tile shows (its link, picture and name): the page loads nothing else of a photo.
-TILE_FIELDS = ("id", "family_id", "title", "original_filename", "taken_at")
+TILE_FIELDS = ("id", "family_id", "title", "original_filename", "taken_at", "taken_tz")
 _EPOCH = datetime(1970, 1, 1, tzinfo=dt_timezone.utc)
 _CURSOR = re.compile(r"^(-?\d{1,17})_(\d{1,18})_(\d{8})$")
 _MONTH = re.compile(r"^(\d{4})-(\d{2})$")
@@ -55,8 +58,8 @@ class Cursor:
     day: date
 
     @classmethod
-    def of(cls, photo: Photo) -> Cursor:
-        return cls(photo.taken_at, photo.pk, local_day(photo))
+    def of(cls, entry: TimelineEntry) -> Cursor:
+        return cls(entry.photo.taken_at, entry.photo.pk, entry.day)
 
     def encode(self) -> str:
         micros = (self.taken_at - _EPOCH) // timedelta(microseconds=1)
@@ -101,7 +104,7 @@ class Start:
 @dataclass
 class TimelineEntry:
     photo: Photo
-    day: date
+    day: date  # the day whose heading it is under (its own local day, but for zones interleaving at midnight)
     month_heading: bool  # a month section starts here
     day_heading: bool  # a day starts here (or is named again at the top of a new page)
     continued: bool = False  # the day started on the previous page
@@ -119,7 +122,8 @@ class TimelinePage:
 
 
 def local_day(photo: Photo) -> date:
-    return timezone.localtime(photo.taken_at).date()
+    """The day it was taken on where it was taken."""
+    return photo.taken_at_local.date()
 
 
 def timeline_photos(*, user: AbstractBaseUser, filters: TimelineFilters) -> QuerySet[Photo]:
@@ -148,9 +152,9 @@ def timeline_page(*, user: AbstractBaseUser, filters: TimelineFilters, start: St
     previous_day = start.after.day if start.after else None
     page = TimelinePage(entries=_entries(rows, previous_day=previous_day, continuing=continuing))
     if has_more:
-        page.next_cursor = Cursor.of(rows[-1])
+        page.next_cursor = Cursor.of(page.entries[-1])
     if rows and _starts_below_top(photos, start, rows[0]):
-        page.newer_cursor = Cursor.of(rows[0])
+        page.newer_cursor = Cursor.of(page.entries[0])
     return page
 
 
@@ -193,16 +197,18 @@ def _starts_below_top(photos: QuerySet[Photo], start: Start, first: Photo) -> bo
 
 def _entries(rows: list[Photo], *, previous_day: date | None, continuing: bool) -> list[TimelineEntry]:
     entries = []
-    before = previous_day if continuing else None
+    current = previous_day if continuing else None
     for photo in rows:
         day = local_day(photo)
-        new_day = day != before
+        if current is not None and day > current:
+            day = current  # a later local day after an earlier one (zones at midnight): stays under its heading
+        new_day = day != current
         entries.append(TimelineEntry(
             photo=photo, day=day, day_heading=new_day,
-            month_heading=before is None or (day.year, day.month) != (before.year, before.month),
-            continued=new_day and before is None and day == previous_day,
+            month_heading=current is None or (day.year, day.month) != (current.year, current.month),
+            continued=new_day and current is None and day == previous_day,
         ))
-        before = day
+        current = day
     return entries
 
 
