@@ -71,7 +71,8 @@ def main() -> int:
     from gallery.models import Photo
     from gallery.photo_lists import photo_viewer
     from gallery.selectors import photo_list
-    from gallery.timeline import Cursor, Start, TimelineEntry, TimelineFilters, timeline_months, timeline_page
+    from gallery.timeline import (Cursor, Start, TimelineEntry, TimelineFilters, _month_counts, timeline_months,
+                                  timeline_page)
 
     size = 48
     with throwaway_database("bench_timeline"):
@@ -86,7 +87,8 @@ def main() -> int:
                                                        continuing=True),
             "OFFSET page, top (before)": lambda: list(photo_list(user=user)[:size]),
             "OFFSET page, deep (before)": lambda: list(photo_list(user=user)[args.photos - size - 1:args.photos - 1]),
-            "month list (jump)": lambda: timeline_months(user=user, filters=filters),
+            "month list, computed": lambda: _month_counts(user, filters),
+            "month list, cached (page)": lambda: timeline_months(user=user, filters=filters),
             "viewer neighbours, deep": lambda: photo_viewer(user=user, photo=deep_photo, data=QueryDict()),
             "back near a photo 9 pages down": lambda: timeline_page(
                 user=user, filters=filters, start=Start(near=photo_list(user=user)[9 * size].pk), size=size),

@@ -247,3 +247,14 @@ def test_the_timeline_costs_the_same_queries_for_many_photos_as_for_few(client_f
         body = client.get(reverse("gallery:timeline")).content.decode()
     assert len([i for i in _items(body) if i.startswith("P:")]) == 30
     assert len(many) == len(few) <= 8
+
+
+def test_the_month_list_forgets_a_family_the_user_left(client_for, family, alice, summer, other_family, mallory):
+    from gallery.models import Membership
+
+    _photo_at(other_family, mallory, _utc(2019, 3, 3, 12))
+    membership = Membership.objects.create(family=other_family, user=alice)
+    client = client_for(alice)
+    assert "March 2019" in client.get(reverse("gallery:timeline")).content.decode()
+    membership.delete()
+    assert "March 2019" not in client.get(reverse("gallery:timeline")).content.decode()
