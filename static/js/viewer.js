@@ -69,9 +69,11 @@
     if (e.key === "ArrowLeft" && step("prev")) e.preventDefault();
     else if (e.key === "ArrowRight" && step("next")) e.preventDefault();
     else if (e.key === "Escape") {
+      const open = document.querySelector("details.menu[open], details.explain[open]");
       e.preventDefault();
       if (isFull() || document.fullscreenElement) leaveFull();
-      else back();
+      else if (open) open.open = false; // Esc closes what is open before it leaves the page
+      else if (!document.querySelector("#photo-meta form")) back(); // not while editing the title, tags, description
     } else if (e.key === "f" || e.key === "F") {
       e.preventDefault();
       if (isFull()) leaveFull(); else enterFull();

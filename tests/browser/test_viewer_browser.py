@@ -146,6 +146,16 @@ def test_open_a_photo_walk_with_the_arrow_keys_full_screen_and_esc_back(live_ser
     page.wait_for_function("() => !document.documentElement.classList.contains('viewer-full')")
     assert _photo_id(page.url) == photos[7].pk
 
+    # Mid-edit, Esc does not leave the page (nor do the arrow keys step, in a text box).
+    page.get_by_role("link", name="Edit title, tags and description").click()
+    page.locator("#photo-meta form").wait_for()
+    page.keyboard.press("Escape")
+    page.locator("#photo-meta input[name=title]").press("ArrowRight")
+    page.wait_for_timeout(300)
+    assert _photo_id(page.url) == photos[7].pk
+    page.locator("#photo-meta").get_by_role("link", name="Cancel").click()
+    page.locator("#photo-meta form").wait_for(state="detached")
+
     page.keyboard.press("Escape")  # back to the timeline, at the photo: drawn down to its page, in view, focused
     page.wait_for_url(re.compile(rf"/\?near={photos[7].pk}#photo-{photos[7].pk}$"))
     page.wait_for_function(f"() => document.activeElement && document.activeElement.id === 'photo-{photos[7].pk}'")
