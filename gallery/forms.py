@@ -101,6 +101,63 @@ class TimelineFilterForm(forms.Form):
         return {name: self.cleaned_data.get(name) or None for name in self.fields}
 
 
+class TimelineForm(TimelineFilterForm):
+    """The timeline's filters plus where the page starts (see gallery.timeline.Start). A broken position (an old or
+    edited link) is dropped with a plain message: the page then starts at the top."""
+
+    after = forms.CharField(required=False, max_length=64)
+    before = forms.CharField(required=False, max_length=64)
+    month = forms.CharField(required=False, max_length=7)
+    near = forms.IntegerField(required=False, min_value=1, max_value=2**31 - 1)
+
+    def clean_after(self):
+        return self._cursor("after")
+
+    def clean_before(self):
+        return self._cursor("before")
+
+    def _cursor(self, name: str):
+        from gallery.timeline import Cursor
+
+        if not self.cleaned_data.get(name):
+            return None
+        try:
+            return Cursor.decode(self.cleaned_data[name])
+        except ValueError:
+            raise forms.ValidationError("That link to a place in the timeline is broken.") from None
+
+    def clean_month(self):
+        from gallery.timeline import parse_month
+
+        if not self.cleaned_data.get("month"):
+            return None
+        try:
+            return parse_month(self.cleaned_data["month"])
+        except ValueError:
+            raise forms.ValidationError(f"“{self.cleaned_data['month']}” is not a month: use year-month, "
+                                        "like 2023-05.") from None
+
+    def start(self):
+        """Where the page starts: the first valid position given (after, before, month, near), else the top."""
+        from gallery.timeline import Start
+
+        self.is_valid()
+        for name in ("after", "before", "month", "near"):
+            if self.cleaned_data.get(name) is not None:
+                return Start(**{name: self.cleaned_data[name]})
+        return Start()
+
+    def problem(self) -> str:
+        """A plain sentence about a broken position ("" when there is none); bad filters are just dropped."""
+        self.is_valid()
+        for name in ("after", "before", "month", "near"):
+            if name in self.errors:
+                message = self.errors[name][0] if name in ("after", "before", "month") else \
+                    "That link to a photo in the timeline is broken."
+                return f"{message} Here are the newest photos."
+        return ""
+
+
 class UploadForm(forms.Form):
     """The upload page's fields besides the files (which the service checks one by one)."""
 

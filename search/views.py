@@ -7,24 +7,25 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django.views.decorators.vary import vary_on_headers
 
-from gallery.selectors import family_list, family_uploaders, photo_get, place_countries, tag_list
+from gallery.selectors import photo_get, tag_list
 from search.engine import SearchParams, preferences_for, search_photos, similar_photos
-from search.forms import PreferencesForm, SearchForm
+from search.forms import PreferencesForm, search_form
 from search.ocr import photos_text_request
 from search.selectors import active_model_state, failed_photo_ids, failed_photos, index_status
 from search.services import photos_retry, preferences_reset, preferences_update
+from search.viewer import SearchList
 
 
 @require_GET
 @login_required
 @vary_on_headers("HX-Request")  # same URL, partial or page: without it Back can show a cached bare partial
 def search(request: HttpRequest) -> HttpResponse:
-    form = SearchForm(request.GET or None, families=family_list(user=request.user),
-                      uploaders=family_uploaders(user=request.user), countries=place_countries(user=request.user))
+    form = search_form(user=request.user, data=request.GET)
     params = form.params() if request.GET else SearchParams()
     response = search_photos(user=request.user, params=params)
     context = {"form": form, "response": response, "tags": tag_list(user=request.user),
-               "show_hidden_url": _with(request, show_hidden="1")}
+               "show_hidden_url": _with(request, show_hidden="1"),
+               "photo_query": SearchList.context(request.GET).query}  # photos open in the viewer on these results
     if request.htmx and not request.htmx.history_restore_request:
         return render(request, "search/search.html#results", context)
     return render(request, "search/search.html", context)
