@@ -107,7 +107,7 @@ def indexing_status(request: HttpRequest) -> HttpResponse:
     statuses = index_status(user=request.user)
     context = {
         "statuses": statuses,
-        "working": any(s.remaining for s in statuses),
+        "working": any(s.remaining or (s.metadata and s.metadata.working) for s in statuses),
         "failed": failed_photos(user=request.user),
         "model_state": active_model_state(),
     }
