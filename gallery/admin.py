@@ -3,25 +3,31 @@ from __future__ import annotations
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
+from django.contrib.admin.widgets import FilteredSelectMultiple
 from django.contrib.auth import get_user_model
 from django.contrib.auth.admin import UserAdmin
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import Q
+from django.http import Http404
 from django.shortcuts import render
 from django.urls import path, reverse
 from django.utils.html import format_html
 
-from gallery.models import Family, FileRemoval, Membership, Photo, Tag
+from gallery.admin_scope import FamilyChoices, FamilyScopedAdmin, people_of
+from gallery.models import Family, FileRemoval, Invite, Membership, Photo, Tag, TagSuggestion
 from gallery.services import (
     LAST_ADMIN,
     family_delete,
     family_lock,
     photos_delete,
+    photo_update,
     photos_metadata_edited,
     photos_tag_add,
     photos_tag_remove,
     users_delete,
     users_delete_problems,
 )
+from gallery.suggestions import suggestion_dismiss, suggestions_accept
 from gallery.views.media import admin_thumbnail
 
 
@@ -30,8 +36,17 @@ admin.site.unregister(User)  # replaced by the one below
 
 
 @admin.register(User)
-class FamilyAwareUserAdmin(UserAdmin):
-    """Django's user admin, except that an account can't be deleted while it is some family's only admin."""
+class FamilyAwareUserAdmin(FamilyScopedAdmin, UserAdmin):
+    """Django's user admin, except that an account can't be deleted while it is some family's only admin.
+
+    Staff without superuser see the people of their own families, and change no account here: passwords are
+    set by their owner, or by a family admin on the family page under the family rule."""
+
+    def scope_q(self, request, *, changing: bool = False) -> Q:
+        return Q(pk__in=[]) if changing else Q(pk__in=people_of(request.user).values("pk"))
+
+    def has_add_permission(self, request) -> bool:
+        return request.user.is_superuser and super().has_add_permission(request)
 
     def get_deleted_objects(self, objs, request):
         deleted, counts, perms_needed, protected = super().get_deleted_objects(objs, request)
@@ -69,20 +84,40 @@ class MembershipFormSet(forms.BaseInlineFormSet):
             raise forms.ValidationError(LAST_ADMIN)
 
 
-class MembershipInline(admin.TabularInline):
+class MembershipInline(FamilyChoices, admin.TabularInline):
     model = Membership
     formset = MembershipFormSet
     extra = 1
     autocomplete_fields = ["user"]
 
+    # Who is in a family is changed by its admins (and superusers), as on the family page.
+    def _family_admin(self, request, obj) -> bool:
+        return request.user.is_superuser or obj is None or Membership.objects.filter(
+            family=obj, user=request.user, role=Membership.Role.ADMIN).exists()
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return super().has_add_permission(request, obj) and self._family_admin(request, obj)
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return super().has_change_permission(request, obj) and self._family_admin(request, obj)
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return super().has_delete_permission(request, obj) and self._family_admin(request, obj)
+
 
 @admin.register(Family)
-class FamilyAdmin(admin.ModelAdmin):
+class FamilyAdmin(FamilyScopedAdmin):
+    family_path = ""
+    change_roles = (Membership.Role.ADMIN,)
     list_display = ["name", "member_count", "photo_count", "created_at"]
     search_fields = ["name"]
     inlines = [MembershipInline]
     # Set on the family page, through the service that also renews the photos' holiday words.
     readonly_fields = ["default_country"]
+
+    def has_add_permission(self, request) -> bool:
+        # A family starts on the site, with its creator as admin; staff would make one they can't see.
+        return request.user.is_superuser and super().has_add_permission(request)
 
     # Through the service: the files of the family's photos go to the removal queue, not astray.
     def delete_model(self, request, obj):
@@ -102,7 +137,7 @@ class FamilyAdmin(admin.ModelAdmin):
 
 
 @admin.register(Tag)
-class TagAdmin(admin.ModelAdmin):
+class TagAdmin(FamilyScopedAdmin):
     list_display = ["name", "family", "photo_count"]
     list_filter = ["family"]
     search_fields = ["name"]
@@ -126,7 +161,7 @@ def _tag_action(modeladmin, request, queryset, *, verb: str, service):
     if "apply" in request.POST:
         form = TagActionForm(request.POST)
         if form.is_valid():
-            count = service(photos=queryset.select_related("family"), name=form.cleaned_data["tag"])
+            count = service(photos=queryset.select_related("family"), name=form.cleaned_data["tag"], user=request.user)
             modeladmin.message_user(request, f"Tag “{form.cleaned_data['tag']}” {verb} {count} photo(s).", messages.SUCCESS)
             return None
     else:
@@ -142,30 +177,59 @@ def _tag_action(modeladmin, request, queryset, *, verb: str, service):
     })
 
 
+class PhotoAdminForm(forms.ModelForm):
+    """The photo's tags as a plain form field: Photo.tags goes through PhotoTag (each tag's source), which the
+    admin can't edit as a many-to-many; PhotoAdmin.save_model hands the choice to photo_update."""
+
+    photo_tags = forms.ModelMultipleChoiceField(
+        queryset=Tag.objects.none(), required=False, label="Tags",
+        widget=FilteredSelectMultiple("tags", is_stacked=False),
+    )
+
+    class Meta:
+        model = Photo
+        fields = ["title", "description"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # Only the photo's own family's tags make sense here.
+        family_id = self.instance.family_id if self.instance.pk else None
+        self.fields["photo_tags"].queryset = Tag.objects.filter(family_id=family_id) if family_id else Tag.objects.none()
+        if self.instance.pk:
+            self.fields["photo_tags"].initial = list(self.instance.tags.all())
+
+
 @admin.register(Photo)
-class PhotoAdmin(admin.ModelAdmin):
+class PhotoAdmin(FamilyScopedAdmin):
     list_display = ["thumb", "title", "family", "uploaded_by", "taken_at", "status", "tag_list"]
     list_display_links = ["thumb", "title"]
     list_filter = ["family", "uploaded_by", "status", ("taken_at", admin.DateFieldListFilter), "taken_at_source"]
     search_fields = ["title", "description", "original_filename", "tags__name", "camera_model"]
     date_hierarchy = "taken_at"
-    filter_horizontal = ["tags"]
     actions = ["add_tag", "remove_tag"]
     list_select_related = ["family", "uploaded_by"]
     readonly_fields = [
         "preview", "family", "uploaded_by", "original_filename", "mime_type", "file_size", "width", "height",
-        "taken_at", "taken_at_source", "camera_make", "camera_model", "latitude", "longitude",
-        "place_city", "place_region", "place_country", "place_country_code", "sha256", "phash",
+        "title_source", "description_source", "taken_at", "taken_at_source", "taken_tz", "camera_make",
+        "camera_model", "latitude", "longitude", "place_city", "place_region", "place_country", "place_country_code",
+        "place_source", "embedded_checked", "sha256", "phash",
         "uploaded_at", "status", "status_reason", "embed_attempts",
     ]
-    fields = ["preview", "title", "description", "tags", *readonly_fields[1:]]
+    form = PhotoAdminForm
+    fields = ["preview", "title", "description", "photo_tags", *readonly_fields[1:]]
 
     def get_queryset(self, request):
         return super().get_queryset(request).prefetch_related("tags")
 
-    def save_related(self, request, form, formsets, change):
-        super().save_related(request, form, formsets, change)
-        photos_metadata_edited(photo_ids=[form.instance.pk])
+    def save_model(self, request, obj, form, change):
+        # A member's edit: the file's embedded metadata never replaces it.
+        if "title" in form.changed_data:
+            obj.title_source = Photo.FieldSource.MEMBER
+        if "description" in form.changed_data:
+            obj.description_source = Photo.FieldSource.MEMBER
+        super().save_model(request, obj, form, change)
+        # Through the service, as the member's edit it is: new tags are the member's, kept ones keep their source.
+        photo_update(photo=obj, tags=[tag.name for tag in form.cleaned_data.get("photo_tags", [])], user=request.user)
 
     # Through the service: the photos' files go to the removal queue, not astray.
     def delete_model(self, request, obj):
@@ -184,18 +248,10 @@ class PhotoAdmin(admin.ModelAdmin):
 
     def thumbnail_view(self, request, photo_id: int):
         if not self.has_view_permission(request):
-            from django.core.exceptions import PermissionDenied
-
             raise PermissionDenied
+        if not self.get_queryset(request).filter(pk=photo_id).exists():
+            raise Http404("No such photo.")
         return admin_thumbnail(request, photo_id)
-
-    def formfield_for_manytomany(self, db_field, request, **kwargs):
-        if db_field.name == "tags":
-            # Only the photo's own family's tags make sense here.
-            photo_id = request.resolver_match.kwargs.get("object_id")
-            family_id = Photo.objects.filter(pk=photo_id).values_list("family_id", flat=True).first()
-            kwargs["queryset"] = Tag.objects.filter(family_id=family_id) if family_id else Tag.objects.none()
-        return super().formfield_for_manytomany(db_field, request, **kwargs)
 
     @admin.display(description="")
     def thumb(self, photo: Photo):
@@ -211,11 +267,11 @@ class PhotoAdmin(admin.ModelAdmin):
     def tag_list(self, photo: Photo) -> str:
         return ", ".join(tag.name for tag in photo.tags.all())
 
-    @admin.action(description="Add a tag to the selected photos")
+    @admin.action(description="Add a tag to the selected photos", permissions=["change"])
     def add_tag(self, request, queryset):
         return _tag_action(self, request, queryset, verb="added to", service=photos_tag_add)
 
-    @admin.action(description="Remove a tag from the selected photos")
+    @admin.action(description="Remove a tag from the selected photos", permissions=["change"])
     def remove_tag(self, request, queryset):
         return _tag_action(self, request, queryset, verb="removed from", service=photos_tag_remove)
 
@@ -243,3 +299,65 @@ class FileRemovalAdmin(ReadOnlyModelAdmin):
 
     list_display = ["storage_name", "created_at", "attempts", "last_attempt_at", "last_error"]
     readonly_fields = list_display
+
+
+@admin.register(Invite)
+class InviteAdmin(FamilyScopedAdmin):
+    """Invitation links, for the record (they are made and withdrawn on the family page). The token is not
+    stored, so no link can be read here."""
+
+    change_roles = (Membership.Role.ADMIN,)
+    list_display = ["__str__", "family", "role", "state_label", "created_by", "created_at", "expires_at", "used_by"]
+    list_filter = ["family", "role"]
+    list_select_related = ["family", "created_by", "used_by"]
+    fields = readonly_fields = ["family", "role", "note", "created_by", "created_at", "expires_at", "used_at",
+                                "used_by", "revoked_at"]
+
+    @admin.display(description="state")
+    def state_label(self, invite: Invite) -> str:
+        return invite.state_label
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(TagSuggestion)
+class TagSuggestionAdmin(FamilyScopedAdmin, ReadOnlyModelAdmin):
+    """The image model's tag suggestions; accept or dismiss them in bulk. Written by the scoring, decided here,
+    on the photo pages, the family page and the API."""
+
+    family_path = "photo__family"
+    list_display = ["name", "photo_link", "family", "probability_percent", "state", "model_name", "created_at"]
+    list_filter = ["state", ("photo__family", admin.RelatedOnlyFieldListFilter), "name"]
+    search_fields = ["name", "photo__title", "photo__original_filename"]
+    list_select_related = ["photo__family"]
+    ordering = ["-probability"]
+    actions = ["accept_selected", "dismiss_selected"]
+
+    @admin.display(description="photo")
+    def photo_link(self, suggestion: TagSuggestion):
+        return format_html('<a href="{}">{}</a>', suggestion.photo.get_absolute_url(), suggestion.photo)
+
+    @admin.display(description="family", ordering="photo__family__name")
+    def family(self, suggestion: TagSuggestion):
+        return suggestion.photo.family
+
+    @admin.display(description="probability", ordering="probability")
+    def probability_percent(self, suggestion: TagSuggestion) -> str:
+        return f"{suggestion.probability:.0%}"
+
+    @admin.action(description="Accept the selected suggestions (they become tags)")
+    def accept_selected(self, request, queryset):
+        count = suggestions_accept(suggestions=queryset, user=request.user, skip_full=True)
+        self.message_user(request, f"Accepted {count} suggestion(s).", messages.SUCCESS)
+
+    @admin.action(description="Dismiss the selected suggestions")
+    def dismiss_selected(self, request, queryset):
+        done = 0
+        for suggestion in queryset.filter(state=TagSuggestion.State.OPEN):
+            suggestion_dismiss(suggestion=suggestion, user=request.user)
+            done += 1
+        self.message_user(request, f"Dismissed {done} suggestion(s).", messages.SUCCESS)

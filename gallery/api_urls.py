@@ -8,4 +8,8 @@ urlpatterns = [
     path("families/", apis.FamilyListApi.as_view(), name="api_families"),
     path("photos/", apis.PhotoListApi.as_view(), name="api_photos"),
     path("photos/<int:photo_id>/", apis.PhotoDetailApi.as_view(), name="api_photo_detail"),
+    path("photos/<int:photo_id>/suggestions/<int:suggestion_id>/accept/", apis.SuggestionAcceptApi.as_view(),
+         name="api_suggestion_accept"),
+    path("photos/<int:photo_id>/suggestions/<int:suggestion_id>/dismiss/", apis.SuggestionDismissApi.as_view(),
+         name="api_suggestion_dismiss"),
 ]

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.conf import settings
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import serializers, status
 from rest_framework.exceptions import PermissionDenied, ValidationError
@@ -12,9 +14,10 @@ from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from gallery.models import Photo
-from gallery.selectors import family_get, family_list, photo_get, photo_list
+from gallery.models import Photo, PhotoTag
+from gallery.selectors import family_get, family_list, open_suggestions, photo_get, photo_list, suggestion_get
 from gallery.services import UploadResult, parse_tags, photo_delete, photo_update, photo_upload, tags_clean
+from gallery.suggestions import suggestion_dismiss, suggestions_accept
 
 
 class FamilyOutputSerializer(serializers.Serializer):
@@ -30,12 +33,32 @@ class PlaceSerializer(serializers.Serializer):
     country_code = serializers.CharField(source="place_country_code")
 
 
+class TagSuggestionSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    tag = serializers.CharField(source="name")
+    probability = serializers.FloatField(help_text="The image model's calibrated probability sigmoid(a·cos + b), 0 to 1")
+
+
+class TagDetailSerializer(serializers.Serializer):
+    name = serializers.CharField()
+    source = serializers.ChoiceField(choices=PhotoTag.Source.choices,
+                                     help_text="member (typed by a member), embedded (from the file's metadata), "
+                                               "suggestion (an accepted tag suggestion)")
+
+
 class PhotoOutputSerializer(serializers.Serializer):
     id = serializers.IntegerField()
     family = serializers.IntegerField(source="family_id")
     title = serializers.CharField()
     description = serializers.CharField()
     tags = serializers.SerializerMethodField()
+    tag_details = serializers.SerializerMethodField(help_text="The tags (as in `tags`) with where each came from")
+    title_source = serializers.ChoiceField(
+        choices=Photo.FieldSource.choices,
+        help_text='Who wrote the title: "" nobody (empty, or made from the file name), "member", or "embedded" '
+                  "(the file's metadata; a member's edit is never replaced by it)")
+    description_source = serializers.ChoiceField(choices=Photo.FieldSource.choices,
+                                                 help_text="Who wrote the description, as title_source")
     original_filename = serializers.CharField()
     mime_type = serializers.CharField()
     file_size = serializers.IntegerField()
@@ -43,6 +66,11 @@ class PhotoOutputSerializer(serializers.Serializer):
     height = serializers.IntegerField()
     taken_at = serializers.DateTimeField()
     taken_at_source = serializers.CharField()
+    taken_at_local = serializers.SerializerMethodField(
+        help_text="taken_at in the zone the photo was taken in, with that zone's offset")
+    taken_tz = serializers.SerializerMethodField(
+        help_text='The zone it was taken in: an IANA name ("Europe/Lisbon") or an offset ("+05:30") from the '
+                  "camera (EXIF OffsetTimeOriginal), its GPS position, else the server's TIME_ZONE")
     camera_make = serializers.CharField()
     camera_model = serializers.CharField()
     latitude = serializers.FloatField(allow_null=True)
@@ -56,6 +84,9 @@ class PhotoOutputSerializer(serializers.Serializer):
     status_reason = serializers.CharField()
     text_in_photo = serializers.SerializerMethodField(help_text='Text read in the photo (OCR); "" when none was found or it was not read')
     ocr_status = serializers.CharField(help_text="pending, processing, skipped (no text expected), done or failed")
+    tag_suggestions = serializers.SerializerMethodField(
+        help_text="Open tag suggestions of the image model, most probable first; accept or dismiss them at "
+                  "/api/v1/photos/{id}/suggestions/{suggestion id}/accept/ or .../dismiss/")
     url = serializers.SerializerMethodField()
     thumbnail_url = serializers.SerializerMethodField()
     display_url = serializers.SerializerMethodField(help_text="An upright JPEG within DISPLAY_SIZE² that every browser shows")
@@ -67,8 +98,27 @@ class PhotoOutputSerializer(serializers.Serializer):
     def get_text_in_photo(self, photo: Photo) -> str:
         return photo.text_in_photo or ""
 
+    @extend_schema_field(TagSuggestionSerializer(many=True))
+    def get_tag_suggestions(self, photo: Photo) -> list[dict]:
+        suggestions = getattr(photo, "open_suggestions", None)  # prefetched by the selectors
+        if suggestions is None:
+            suggestions = open_suggestions().filter(photo=photo)
+        return TagSuggestionSerializer(suggestions, many=True).data
+
     def get_tags(self, photo: Photo) -> list[str]:
         return [tag.name for tag in photo.tags.all()]
+
+    @extend_schema_field(TagDetailSerializer(many=True))
+    def get_tag_details(self, photo: Photo) -> list[dict]:
+        sources = photo.tag_sources
+        return [{"name": tag.name, "source": sources.get(tag.pk, PhotoTag.Source.MEMBER)} for tag in photo.tags.all()]
+
+    @extend_schema_field(OpenApiTypes.DATETIME)
+    def get_taken_at_local(self, photo: Photo) -> str:
+        return photo.taken_at_local.isoformat()
+
+    def get_taken_tz(self, photo: Photo) -> str:
+        return photo.taken_tz or settings.TIME_ZONE
 
     def _absolute(self, path: str) -> str:
         request = self.context.get("request")
@@ -117,6 +167,7 @@ class PhotoListApi(APIView):
             family_id=filters.validated_data.get("family"),
             tag=filters.validated_data.get("tag"),
             uploaded_by_id=filters.validated_data.get("uploaded_by"),
+            with_suggestions=True,
         )
         paginator = PageNumberPagination()
         page = paginator.paginate_queryset(photos, request, view=self)
@@ -166,7 +217,7 @@ class PhotoDetailApi(APIView):
         data = self.UpdateInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         try:
-            photo_update(photo=photo, **data.validated_data)
+            photo_update(photo=photo, **data.validated_data, user=request.user)
         except DjangoValidationError as exc:
             raise ValidationError({"tags": exc.messages}) from None
         photo = photo_get(user=request.user, photo_id=photo_id)
@@ -179,4 +230,31 @@ class PhotoDetailApi(APIView):
             photo_delete(photo=photo, user=request.user)
         except DjangoPermissionDenied as exc:
             raise PermissionDenied(str(exc)) from None
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class SuggestionAcceptApi(APIView):
+    """Accept a tag suggestion: it becomes an ordinary tag of the photo (source "suggestion")."""
+
+    @extend_schema(request=None, responses=PhotoOutputSerializer)
+    def post(self, request, photo_id: int, suggestion_id: int):
+        suggestion = suggestion_get(user=request.user, photo_id=photo_id, suggestion_id=suggestion_id)
+        try:
+            suggestions_accept(suggestions=[suggestion], user=request.user)
+        except DjangoValidationError as exc:
+            raise ValidationError({"detail": exc.messages}) from None
+        photo = photo_get(user=request.user, photo_id=photo_id)
+        return Response(PhotoOutputSerializer(photo, context={"request": request}).data)
+
+
+class SuggestionDismissApi(APIView):
+    """Dismiss a tag suggestion: no longer shown nor searched, and never suggested again for this photo."""
+
+    @extend_schema(request=None, responses={204: None})
+    def post(self, request, photo_id: int, suggestion_id: int):
+        suggestion = suggestion_get(user=request.user, photo_id=photo_id, suggestion_id=suggestion_id)
+        try:
+            suggestion_dismiss(suggestion=suggestion, user=request.user)
+        except DjangoValidationError as exc:
+            raise ValidationError({"detail": exc.messages}) from None
         return Response(status=status.HTTP_204_NO_CONTENT)

@@ -6,6 +6,11 @@ class GalleryConfig(AppConfig):
     verbose_name = "Gallery"
 
     def ready(self) -> None:
+        from gallery import photo_lists
+        from gallery.timeline import TimelineList
+
+        photo_lists.register(TimelineList())  # the viewer's default list; search registers its results itself
+
         # pillow-heif teaches Pillow to decode HEIC/HEIF (iPhone photos).
         from pillow_heif import register_heif_opener
 

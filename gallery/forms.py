@@ -41,13 +41,46 @@ class FamilyForm(forms.Form):
     name = forms.CharField(max_length=100, label="Family name")
 
 
-class MemberAddForm(forms.Form):
-    username = forms.CharField(max_length=150)
-    password = forms.CharField(
-        widget=forms.PasswordInput, required=False, strip=False,
-        help_text="Only for a new account: leave empty to add an existing user.",
-    )
-    role = forms.ChoiceField(choices=Membership.Role.choices, initial=Membership.Role.MEMBER)
+class MemberRoleForm(forms.Form):
+    role = forms.ChoiceField(choices=Membership.Role.choices)
+
+
+class InviteForm(forms.Form):
+    role = forms.ChoiceField(choices=Membership.Role.choices, initial=Membership.Role.MEMBER,
+                             help_text="Admins can invite, remove members and set their passwords.")
+    note = forms.CharField(max_length=100, required=False, label="For",
+                           help_text="Optional: who the link is for, to tell your links apart.")
+
+
+class InviteSignupForm(forms.Form):
+    """The invitee's own account: they pick the username and the password."""
+
+    username = forms.CharField(max_length=150, help_text="Letters, digits and @ . + - _ only.")
+    email = forms.EmailField(required=False, help_text="Optional.")
+    password = forms.CharField(widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}), strip=False)
+    password_again = forms.CharField(widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+                                     strip=False, label="Password (again)")
+
+    def clean_username(self) -> str:
+        from django.contrib.auth.validators import UnicodeUsernameValidator
+
+        username = self.cleaned_data["username"].strip()
+        UnicodeUsernameValidator()(username)
+        return username
+
+    def clean(self):
+        data = super().clean()
+        if data.get("password") != data.get("password_again"):
+            self.add_error("password_again", "The two passwords differ.")
+        elif data.get("password"):
+            from django.contrib.auth import get_user_model
+
+            try:
+                validate_password(data["password"], user=get_user_model()(username=data.get("username", ""),
+                                                                           email=data.get("email", "")))
+            except forms.ValidationError as exc:
+                self.add_error("password", exc)
+        return data
 
 
 class PhotoEditForm(forms.Form):
@@ -68,6 +101,63 @@ class TimelineFilterForm(forms.Form):
         return {name: self.cleaned_data.get(name) or None for name in self.fields}
 
 
+class TimelineForm(TimelineFilterForm):
+    """The timeline's filters plus where the page starts (see gallery.timeline.Start). A broken position (an old or
+    edited link) is dropped with a plain message: the page then starts at the top."""
+
+    after = forms.CharField(required=False, max_length=64)
+    before = forms.CharField(required=False, max_length=64)
+    month = forms.CharField(required=False, max_length=7)
+    near = forms.IntegerField(required=False, min_value=1, max_value=2**31 - 1)
+
+    def clean_after(self):
+        return self._cursor("after")
+
+    def clean_before(self):
+        return self._cursor("before")
+
+    def _cursor(self, name: str):
+        from gallery.timeline import Cursor
+
+        if not self.cleaned_data.get(name):
+            return None
+        try:
+            return Cursor.decode(self.cleaned_data[name])
+        except ValueError:
+            raise forms.ValidationError("That link to a place in the timeline is broken.") from None
+
+    def clean_month(self):
+        from gallery.timeline import parse_month
+
+        if not self.cleaned_data.get("month"):
+            return None
+        try:
+            return parse_month(self.cleaned_data["month"])
+        except ValueError:
+            raise forms.ValidationError(f"“{self.cleaned_data['month']}” is not a month: use year-month, "
+                                        "like 2023-05.") from None
+
+    def start(self):
+        """Where the page starts: the first valid position given (after, before, month, near), else the top."""
+        from gallery.timeline import Start
+
+        self.is_valid()
+        for name in ("after", "before", "month", "near"):
+            if self.cleaned_data.get(name) is not None:
+                return Start(**{name: self.cleaned_data[name]})
+        return Start()
+
+    def problem(self) -> str:
+        """A plain sentence about a broken position ("" when there is none); bad filters are just dropped."""
+        self.is_valid()
+        for name in ("after", "before", "month", "near"):
+            if name in self.errors:
+                message = self.errors[name][0] if name in ("after", "before", "month") else \
+                    "That link to a photo in the timeline is broken."
+                return f"{message} Here are the newest photos."
+        return ""
+
+
 class UploadForm(forms.Form):
     """The upload page's fields besides the files (which the service checks one by one)."""
 
@@ -80,3 +170,13 @@ class UploadForm(forms.Form):
             return ""
         return " ".join(f"{self.fields[name].label or name.capitalize()}: {' '.join(errors)}"
                         for name, errors in self.errors.items())
+
+
+class AcceptAboveForm(forms.Form):
+    """The family page's "accept all suggestions above …"."""
+
+    min_probability = forms.FloatField(
+        min_value=0.0, max_value=1.0, initial=0.9, label="Accept every open suggestion with a probability of at least",
+        help_text="A number from 0 to 1: 0.9 accepts what the model is 90% sure of.",
+        widget=forms.NumberInput(attrs={"step": "0.01", "min": "0", "max": "1"}),
+        error_messages={"invalid": "Type a number from 0 to 1, e.g. 0.9."})

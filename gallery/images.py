@@ -21,6 +21,7 @@ from django.utils import timezone
 from PIL import Image, UnidentifiedImageError
 
 from gallery.decode_slots import DecodeSlotsBusy, decode_slot
+from gallery.timezones import offset_name
 
 # Formats we keep, by the name Pillow gives the decoded data, and the MIME type we record.
 ACCEPTED_FORMATS: dict[str, str] = {
@@ -41,6 +42,11 @@ TAG_MAKE = 0x010F
 TAG_MODEL = 0x0110
 TAG_DATETIME = 0x0132
 TAG_DATETIME_ORIGINAL = 0x9003
+TAG_OFFSET_TIME = 0x9010
+TAG_OFFSET_TIME_ORIGINAL = 0x9011
+# Pillow's names for the blocks (in image.info) that may hold XMP or IPTC, in formats where it finds them all.
+_METADATA_INFO = ("xmp", "XML:com.adobe.xmp", "photoshop", "iptc", "Raw profile type iptc", "Raw profile type xmp")
+_PILLOW_SEES_ALL = ("JPEG", "MPO", "PNG", "GIF")
 
 
 class ImageRejected(Exception):
@@ -56,7 +62,12 @@ class ImageInfo:
     phash: str
     thumbnail: bytes
     display: bytes
-    taken_at: datetime | None = None
+    taken_at: datetime | None = None  # the EXIF date read in the server's zone (see taken_local)
+    # The camera's wall-clock time and its offset when it wrote one ("+05:30", else "").
+    taken_local: datetime | None = None
+    taken_offset: str = ""
+    # Whether the file may carry metadata beyond what Pillow reads (XMP, IPTC, EXIF text): worth asking exiv2.
+    has_metadata: bool = True
     camera_make: str = ""
     camera_model: str = ""
     latitude: float | None = None
@@ -90,6 +101,7 @@ def inspect_image(data: bytes) -> ImageInfo:
     exif = decoded.exif
     make, model = _exif_text(exif, TAG_MAKE), _exif_text(exif, TAG_MODEL)
     latitude, longitude = _gps_position(exif)
+    taken_local, taken_offset = _taken_local(exif)
     return ImageInfo(
         mime_type=ACCEPTED_FORMATS[decoded.format],
         width=decoded.width,
@@ -98,7 +110,10 @@ def inspect_image(data: bytes) -> ImageInfo:
         phash=str(imagehash.phash(decoded.image)),
         thumbnail=make_thumbnail(decoded.image),
         display=encode_display(decoded.image),
-        taken_at=_taken_at(exif),
+        taken_at=timezone.make_aware(taken_local) if taken_local else None,
+        taken_local=taken_local,
+        taken_offset=taken_offset,
+        has_metadata=bool(exif) or decoded.format not in _PILLOW_SEES_ALL or decoded.has_metadata_block,
         camera_make=make,
         camera_model=model,
         latitude=latitude,
@@ -166,6 +181,7 @@ class _Decoded:
     width: int  # the full-size image's, upright
     height: int
     exif: Image.Exif
+    has_metadata_block: bool = False  # Pillow saw an XMP or IPTC block
 
 
 def max_pixels_for(fmt: str) -> int:
@@ -227,13 +243,14 @@ def _decode(stream: BinaryIO, *, max_side: int, slot: bool) -> _Decoded:
             with _slot_if(slot):
                 image.load()  # decodes every byte: truncated or corrupt data fails here
                 exif = image.getexif()  # (a PNG's eXIf chunk may follow its pixels: read after load)
+                has_block = any(key in image.info for key in _METADATA_INFO)
                 reduced = _reduce(image, max_side=max_side)
                 image.close()  # the full-size buffer goes before the slot does
     orientation = exif.get(ORIENTATION)
     if orientation in _TRANSPOSE:
         reduced = reduced.transpose(_TRANSPOSE[orientation])
     width, height = (full_size[1], full_size[0]) if orientation in (5, 6, 7, 8) else full_size
-    return _Decoded(image=reduced, format=fmt, width=width, height=height, exif=exif)
+    return _Decoded(image=reduced, format=fmt, width=width, height=height, exif=exif, has_metadata_block=has_block)
 
 
 def _reduce(image: Image.Image, *, max_side: int) -> Image.Image:
@@ -308,16 +325,34 @@ def _exif_text(exif: Image.Exif, tag: int) -> str:
     return str(value).replace("\x00", "").strip()[:100] if value else ""
 
 
-def _taken_at(exif: Image.Exif) -> datetime | None:
-    raw = exif.get_ifd(EXIF_IFD).get(TAG_DATETIME_ORIGINAL) or exif.get(TAG_DATETIME)
+def exif_dates(data: bytes) -> tuple[datetime | None, str]:
+    """The EXIF date taken (naive wall clock) and its offset of a stored original, without decoding pixels.
+    (None, "") for anything Pillow can't open."""
+    try:
+        with warnings.catch_warnings(), Image.open(io.BytesIO(data)) as image:
+            warnings.simplefilter("ignore")
+            return _taken_local(image.getexif())
+    except Exception:  # an original that opened once: anything odd now means "no date", not a failure
+        return None, ""
+
+
+def _taken_local(exif: Image.Exif) -> tuple[datetime | None, str]:
+    """The EXIF date taken as the camera's wall clock (naive), and the offset the camera wrote beside it
+    (OffsetTimeOriginal for DateTimeOriginal, OffsetTime for DateTime; "" when none). The zone it is read in
+    is decided by the caller (gallery.timezones)."""
+    exif_ifd = exif.get_ifd(EXIF_IFD)
+    raw, offset = exif_ifd.get(TAG_DATETIME_ORIGINAL), exif_ifd.get(TAG_OFFSET_TIME_ORIGINAL)
     if not raw:
-        return None
+        raw, offset = exif.get(TAG_DATETIME), exif_ifd.get(TAG_OFFSET_TIME)
+    if not raw:
+        return None, ""
     try:
         naive = datetime.strptime(str(raw).strip("\x00 ").strip(), "%Y:%m:%d %H:%M:%S")
     except ValueError:
-        return None
-    # EXIF dates carry no zone; read them in the server's zone rather than pretending they are UTC.
-    return timezone.make_aware(naive)
+        return None, ""
+    if isinstance(offset, bytes):
+        offset = offset.decode("ascii", "replace")
+    return naive, offset_name(str(offset) if offset else "")
 
 
 def _gps_position(exif: Image.Exif) -> tuple[float | None, float | None]:

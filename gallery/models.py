@@ -4,6 +4,8 @@ from django.conf import settings
 from django.db import models
 from django.db.models.functions import Lower
 from django.urls import reverse
+from django.utils import timezone
+from django.utils.functional import cached_property
 
 
 class Family(models.Model):
@@ -90,6 +92,19 @@ class Photo(models.Model):
         EXIF = "exif", "EXIF date taken"
         UPLOAD = "upload", "Upload time"
 
+    class FieldSource(models.TextChoices):
+        """Who wrote a title or description: nobody (empty, or a title made from the file name), a member, or
+        the file's embedded metadata. Embedded metadata only ever fills a field nobody wrote."""
+
+        NONE = "", "Nobody"
+        MEMBER = "member", "A member"
+        EMBEDDED = "embedded", "The file's metadata"
+
+    class PlaceSource(models.TextChoices):
+        NONE = "", "Unknown"
+        GPS = "gps", "GPS position"
+        EMBEDDED = "embedded", "The file's IPTC/XMP location"
+
     family = models.ForeignKey(Family, on_delete=models.CASCADE, related_name="photos")
     uploaded_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="photos"
@@ -102,7 +117,9 @@ class Photo(models.Model):
     original_filename = models.CharField(max_length=255)
     title = models.CharField(max_length=255, blank=True)
     description = models.TextField(blank=True)
-    tags = models.ManyToManyField(Tag, blank=True, related_name="photos")
+    title_source = models.CharField(max_length=10, choices=FieldSource.choices, blank=True, default="")
+    description_source = models.CharField(max_length=10, choices=FieldSource.choices, blank=True, default="")
+    tags = models.ManyToManyField(Tag, through="PhotoTag", blank=True, related_name="photos")
 
     mime_type = models.CharField(max_length=50)
     file_size = models.PositiveBigIntegerField()
@@ -110,6 +127,8 @@ class Photo(models.Model):
     height = models.PositiveIntegerField()
     taken_at = models.DateTimeField(db_index=True)
     taken_at_source = models.CharField(max_length=10, choices=DateSource.choices)
+    # The local zone it was taken in (gallery.timezones): an IANA name or a fixed offset ("+05:30"); blank = TIME_ZONE.
+    taken_tz = models.CharField(max_length=64, blank=True)
     camera_make = models.CharField(max_length=100, blank=True)
     camera_model = models.CharField(max_length=100, blank=True)
     latitude = models.FloatField(null=True, blank=True)
@@ -121,6 +140,9 @@ class Photo(models.Model):
     place_country_code = models.CharField(max_length=2, blank=True, db_index=True)
     # Whether the position has been looked up (a position at sea has none): fill_places and the sweep skip these.
     place_checked = models.BooleanField(default=False)
+    place_source = models.CharField(max_length=10, choices=PlaceSource.choices, blank=True, default="")
+    # Whether the file's embedded metadata (XMP, IPTC, EXIF text) has been read: read_embedded and the sweep skip these.
+    embedded_checked = models.BooleanField(default=False)
     sha256 = models.CharField(max_length=64)
     phash = models.CharField(max_length=16, blank=True)
     uploaded_at = models.DateTimeField(auto_now_add=True)
@@ -137,6 +159,10 @@ class Photo(models.Model):
     ocr_reason = models.TextField(blank=True)
     ocr_attempts = models.PositiveSmallIntegerField(default=0)
 
+    # The model whose embedding last scored this photo against the tag vocabulary (TagSuggestion); blank: not
+    # scored yet. The sweep scores photos whose value is not the active model.
+    suggestions_model = models.CharField(max_length=255, blank=True)
+
     class Meta:
         constraints = [models.UniqueConstraint(fields=["family", "sha256"], name="unique_photo_bytes_per_family")]
         indexes = [
@@ -147,6 +173,7 @@ class Photo(models.Model):
                          condition=models.Q(place_checked=False, latitude__isnull=False)),
             # The sweep looks for photos whose text is still to be read (or skipped): most are done.
             models.Index(fields=["id"], name="photo_ocr_pending", condition=models.Q(ocr_status="pending")),
+            models.Index(fields=["id"], name="photo_embedded_pending", condition=models.Q(embedded_checked=False)),
         ]
         ordering = ["-taken_at", "-id"]
 
@@ -160,6 +187,28 @@ class Photo(models.Model):
     def place_label(self) -> str:
         """"Lisbon, Lisbon, Portugal": city, region, country, as far as known."""
         return ", ".join(part for part in (self.place_city, self.place_region, self.place_country) if part)
+
+    @cached_property
+    def tag_sources(self) -> dict[int, str]:
+        """Where each of its tags came from, by tag id (PhotoTag.Source); selectors prefetch the rows."""
+        return {link.tag_id: link.source for link in self.phototag_set.all()}
+
+    @property
+    def embedded_tag_ids(self) -> set[int]:
+        """Its tags that came from the file's embedded metadata."""
+        return {tag_id for tag_id, source in self.tag_sources.items() if source == PhotoTag.Source.EMBEDDED}
+
+    @property
+    def taken_zone(self):
+        """The tzinfo of the zone it was taken in (TIME_ZONE when unknown)."""
+        from gallery.timezones import zone_info
+
+        return zone_info(self.taken_tz)
+
+    @property
+    def taken_at_local(self):
+        """When it was taken, in the zone it was taken in."""
+        return self.taken_at.astimezone(self.taken_zone)
 
     @property
     def thumbnail_url(self) -> str:
@@ -176,6 +225,64 @@ class Photo(models.Model):
     @property
     def original_url(self) -> str:
         return reverse("gallery:photo_original", args=[self.pk])
+
+
+class PhotoTag(models.Model):
+    """One tag on one photo, and where it came from: typed by a member, embedded in the file's metadata, or
+    an accepted tag suggestion. Lives on the table the plain many-to-many used (gallery_photo_tags)."""
+
+    class Source(models.TextChoices):
+        MEMBER = "member", "Typed by a member"
+        EMBEDDED = "embedded", "From the file"
+        SUGGESTION = "suggestion", "Accepted suggestion"
+
+    photo = models.ForeignKey(Photo, on_delete=models.CASCADE)
+    tag = models.ForeignKey(Tag, on_delete=models.CASCADE)
+    source = models.CharField(max_length=12, choices=Source.choices, default=Source.MEMBER)
+    added_at = models.DateTimeField(default=timezone.now)
+    added_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
+                                 related_name="+")
+
+    class Meta:
+        db_table = "gallery_photo_tags"
+        unique_together = [("photo", "tag")]
+
+    def __str__(self) -> str:
+        return f"{self.tag} on photo {self.photo_id} ({self.source})"
+
+
+class TagSuggestion(models.Model):
+    """A tag the image model thinks fits a photo: one concept of the tag vocabulary (search.TagConcept) whose
+    calibrated probability sigmoid(a·cos + b) against the photo's stored embedding reached
+    TAG_SUGGESTION_THRESHOLD. Written by the search app's scoring, decided by members.
+
+    Open ones are shown on the photo page and searched at a lower weight than tags. Accepting one makes an ordinary
+    tag (source "suggestion"); accepted and dismissed ones stay as a record, so a recompute never offers them again."""
+
+    class State(models.TextChoices):
+        OPEN = "open", "Open"
+        ACCEPTED = "accepted", "Accepted"
+        DISMISSED = "dismissed", "Dismissed"
+
+    photo = models.ForeignKey(Photo, on_delete=models.CASCADE, related_name="tag_suggestions")
+    name = models.CharField(max_length=64, help_text="The tag it suggests.")
+    probability = models.FloatField(help_text="The model's calibrated probability that the concept is in the photo.")
+    model_name = models.CharField(max_length=255, help_text="The model whose embedding was scored.")
+    state = models.CharField(max_length=10, choices=State.choices, default=State.OPEN)
+    created_at = models.DateTimeField(auto_now_add=True)
+    decided_at = models.DateTimeField(null=True, blank=True)
+    decided_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
+                                   related_name="+")
+
+    class Meta:
+        constraints = [models.UniqueConstraint(Lower("name"), "photo", name="one_suggestion_per_photo_tag_ci")]
+        indexes = [models.Index(fields=["photo", "state"], name="tagsuggestion_photo_state"),
+                   models.Index(fields=["state", "-probability"], name="tagsuggestion_open_by_p",
+                                condition=models.Q(state="open"))]
+        ordering = ["-probability", "name"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.probability:.0%}) on photo {self.photo_id}"
 
 
 class FileRemoval(models.Model):
@@ -195,3 +302,49 @@ class FileRemoval(models.Model):
 
     def __str__(self) -> str:
         return self.storage_name
+
+
+class Invite(models.Model):
+    """A one-time link that lets someone join a family: a new account (they pick the username and password)
+    or the account they are signed in with. Only the SHA-256 of the link's token is stored: the link itself is
+    shown once, to the admin who made it."""
+
+    class State(models.TextChoices):
+        PENDING = "pending", "Waiting"
+        USED = "used", "Used"
+        REVOKED = "revoked", "Revoked"
+        EXPIRED = "expired", "Expired"
+
+    family = models.ForeignKey(Family, on_delete=models.CASCADE, related_name="invites")
+    role = models.CharField(max_length=10, choices=Membership.Role.choices, default=Membership.Role.MEMBER)
+    note = models.CharField(max_length=100, blank=True, help_text="Who the link is for, to tell links apart.")
+    token_hash = models.CharField(max_length=64, unique=True, editable=False)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField()
+    used_at = models.DateTimeField(null=True, blank=True)
+    used_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"Invite to {self.family} ({self.get_role_display().lower()}){f' for {self.note}' if self.note else ''}"
+
+    def state(self, now=None) -> str:
+        from django.utils import timezone
+
+        if self.used_at:
+            return self.State.USED
+        if self.revoked_at:
+            return self.State.REVOKED
+        if self.expires_at <= (now or timezone.now()):
+            return self.State.EXPIRED
+        return self.State.PENDING
+
+    @property
+    def state_label(self) -> str:
+        return self.State(self.state()).label

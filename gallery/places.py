@@ -131,3 +131,26 @@ def country_name(code: str) -> str:
 def country_choices() -> list[tuple[str, str]]:
     """(ISO code, English name) of every country, by name."""
     return sorted(_country_names().items(), key=lambda item: item[1])
+
+
+# Other names people and programs write in a photo's IPTC/XMP country field.
+_COUNTRY_ALIASES = {
+    "usa": "US", "u.s.a.": "US", "united states of america": "US", "america": "US", "uk": "GB", "u.k.": "GB",
+    "england": "GB", "scotland": "GB", "wales": "GB", "great britain": "GB", "britain": "GB",
+    "south korea": "KR", "korea": "KR", "russia": "RU", "czechia": "CZ", "holland": "NL",
+    "the netherlands": "NL", "iran": "IR", "vietnam": "VN", "syria": "SY", "bolivia": "BO", "venezuela": "VE",
+    "tanzania": "TZ", "laos": "LA", "moldova": "MD", "taiwan": "TW", "macedonia": "MK", "north macedonia": "MK",
+}
+
+
+@cache
+def _country_codes() -> dict[str, str]:
+    codes = {name.lower(): code for code, name in _country_names().items()}
+    codes.update({code.lower(): code for code in _country_names()})
+    codes.update(_COUNTRY_ALIASES)
+    return codes
+
+
+def country_code_for(name: str) -> str:
+    """The ISO code of a country written by name ("Portugal", "USA") or code ("PT"); "" when unknown."""
+    return _country_codes().get(" ".join((name or "").lower().split()), "")

@@ -6,11 +6,11 @@
 from __future__ import annotations
 
 from django.contrib.auth.models import AbstractBaseUser
-from django.db.models import Count, Prefetch, Q, QuerySet
+from django.db.models import Count, Exists, Max, OuterRef, Prefetch, Q, QuerySet
 from django.db.models.functions import Lower
 from django.http import Http404
 
-from gallery.models import Family, Membership, Photo, Tag
+from gallery.models import Family, Membership, Photo, PhotoTag, Tag, TagSuggestion
 
 
 def family_list(*, user: AbstractBaseUser) -> QuerySet[Family]:
@@ -44,14 +44,29 @@ def _tags_in_display_order() -> QuerySet[Tag]:
     return Tag.objects.order_by(Lower("name"), "name")
 
 
+def open_suggestions() -> QuerySet[TagSuggestion]:
+    """Open tag suggestions, most probable first, except those a member has meanwhile given the photo as a tag
+    (the next scoring removes them; until then they would only repeat the tag)."""
+    tagged = PhotoTag.objects.filter(photo_id=OuterRef("photo_id"), tag__name__iexact=OuterRef("name"))
+    return (TagSuggestion.objects.filter(state=TagSuggestion.State.OPEN).filter(~Exists(tagged))
+            .order_by("-probability", "name"))
+
+
+def _open_suggestions() -> Prefetch:
+    """A photo's open tag suggestions as `photo.open_suggestions`."""
+    return Prefetch("tag_suggestions", to_attr="open_suggestions", queryset=open_suggestions())
+
+
 def photo_list(
     *,
     user: AbstractBaseUser,
     family_id: int | None = None,
     uploaded_by_id: int | None = None,
     tag: str | None = None,
+    with_suggestions: bool = False,
 ) -> QuerySet[Photo]:
-    """Photos of every family the user belongs to, newest first by date taken."""
+    """Photos of every family the user belongs to, newest first by date taken; `with_suggestions`: with their open
+    tag suggestions (`photo.open_suggestions`, for the API)."""
     if not user.is_authenticated:
         return Photo.objects.none()
     qs = Photo.objects.filter(family__memberships__user=user)
@@ -61,11 +76,12 @@ def photo_list(
         qs = qs.filter(uploaded_by_id=uploaded_by_id)
     if tag:
         qs = qs.filter(tags__name__iexact=tag)
-    return (
-        qs.select_related("family", "uploaded_by")
-        .prefetch_related(Prefetch("tags", queryset=_tags_in_display_order()))
-        .order_by("-taken_at", "-id")
-    )
+    qs = qs.select_related("family", "uploaded_by").prefetch_related(
+        Prefetch("tags", queryset=_tags_in_display_order()),
+        Prefetch("phototag_set", queryset=PhotoTag.objects.only("photo_id", "tag_id", "source")))
+    if with_suggestions:
+        qs = qs.prefetch_related(_open_suggestions())
+    return qs.order_by("-taken_at", "-id")
 
 
 def last_upload_family_id(*, user: AbstractBaseUser) -> int | None:
@@ -86,7 +102,9 @@ def photo_get(*, user: AbstractBaseUser, photo_id: int) -> Photo:
     photo = (
         Photo.objects.filter(pk=photo_id, family__memberships__user=user)
         .select_related("family", "uploaded_by")
-        .prefetch_related(Prefetch("tags", queryset=_tags_in_display_order()))
+        .prefetch_related(Prefetch("tags", queryset=_tags_in_display_order()),
+                          Prefetch("phototag_set", queryset=PhotoTag.objects.only("photo_id", "tag_id", "source")),
+                          _open_suggestions())
         .first()
     )
     if photo is None:
@@ -118,3 +136,26 @@ def family_status_counts(*, family: Family) -> dict[str, int]:
 
 def tag_list(*, user: AbstractBaseUser) -> QuerySet[Tag]:
     return Tag.objects.filter(family__memberships__user=user).filter(~Q(photos=None)).distinct().order_by("name")
+
+
+def suggestion_get(*, user: AbstractBaseUser, photo_id: int, suggestion_id: int) -> TagSuggestion:
+    """One tag suggestion of a photo the user may see (any state); another photo's or family's is a 404."""
+    if not user.is_authenticated:
+        raise Http404("No such suggestion.")
+    suggestion = (TagSuggestion.objects.filter(pk=suggestion_id, photo_id=photo_id,
+                                               photo__family__memberships__user=user)
+                  .select_related("photo__family").first())
+    if suggestion is None:
+        raise Http404("No such suggestion.")
+    return suggestion
+
+
+def family_suggestion_summary(*, family: Family, min_probability: float) -> list[dict]:
+    """Per suggested tag of the family's open suggestions: how many photos, how many at or above
+    `min_probability`, the highest probability; most frequent first."""
+    rows = (open_suggestions().filter(photo__family=family).order_by()
+            .values("name")
+            .annotate(photos=Count("id"), above=Count("id", filter=Q(probability__gte=min_probability)),
+                      best=Max("probability"))
+            .order_by("-above", "-photos", "name"))
+    return list(rows)

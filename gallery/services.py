@@ -12,7 +12,7 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Q, QuerySet, Value
 from django.db.models.functions import Lower
 from django.utils import timezone
@@ -25,13 +25,16 @@ from gallery.files import (
     photo_files_write,
     photos_files_release,
 )
+from gallery.embedded import Embedded, read_embedded
 from gallery.images import (
-    EXTENSIONS, ImageBusy, ImageRejected, decode_upright, encode_display, inspect_image, read_limited, sha256_of,
+    EXTENSIONS, ImageBusy, ImageRejected, decode_upright, encode_display, exif_dates, inspect_image, read_limited,
+    sha256_of,
 )
-from gallery.models import Family, Membership, Photo, Tag
-from gallery.places import country_name, place_for
+from gallery.models import Family, Membership, Photo, PhotoTag, Tag
+from gallery.places import country_code_for, country_name, place_for
 from gallery.signals import photos_added, photos_changed
 from gallery.text import without_nul
+from gallery.timezones import aware, zone_for
 
 logger = logging.getLogger(__name__)
 User = get_user_model()
@@ -144,26 +147,15 @@ def users_delete(*, users: QuerySet) -> int:
 
 
 @transaction.atomic
-def family_member_add(
-    *, family: Family, username: str, password: str = "", role: str = Membership.Role.MEMBER
-) -> Membership:
-    """Add an existing account to `family`, or create the account first when a password is given."""
-    username = username.strip()
-    user = User.objects.filter(username__iexact=username).first()
-    if user is None:
-        if not password:
-            raise ValidationError(f"There is no account “{username}”. Give a password to create it.")
-        user = user_create(username=username, password=password)
-    return membership_add(family=family, user=user, role=role)
-
-
-@transaction.atomic
 def user_create(*, username: str, password: str, email: str = "", is_superuser: bool = False) -> AbstractBaseUser:
     from django.contrib.auth.password_validation import validate_password
 
     username = username.strip()
     if not username:
         raise ValidationError("A username is required.")
+    # Two sign-ups choosing "Carol" and "carol" at once: the second waits here, then finds the name taken.
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", [f"mediasearch-username:{username.lower()}"])
     if User.objects.filter(username__iexact=username).exists():
         raise ValidationError(f"The username “{username}” is taken.")
     candidate = User(username=username, email=email)
@@ -228,8 +220,10 @@ def photo_create_from_bytes(
     try:
         tags = tags_clean(tags)  # refused before any file is written
         info = inspect_image(data)
+        # In a time- and memory-limited child process; never raises (what it skips is logged).
+        embedded = read_embedded(data, label=filename) if info.has_metadata else Embedded()
         photo = _photo_store(family=family, uploaded_by=uploaded_by, data=data, filename=filename, info=info,
-                             tags=tags, description=description)
+                             tags=tags, description=description, embedded=embedded)
     except (ImageRejected, StorageFailed) as exc:
         return UploadResult(filename, UploadResult.REJECTED, reason=str(exc))
     except ValidationError as exc:
@@ -258,20 +252,25 @@ def _duplicate(filename: str, existing: Photo) -> UploadResult:
     return UploadResult(filename, UploadResult.DUPLICATE, photo=existing, reason=f"Already in {existing.family} as “{existing}”.")
 
 
-def _photo_store(*, family, uploaded_by, data, filename, info, tags, description) -> Photo:
+def _photo_store(*, family, uploaded_by, data, filename, info, tags, description, embedded: Embedded) -> Photo:
     stem, _ = os.path.splitext(filename)
+    description = description.strip()
+    # The zone it was taken in: the camera's offset, else its GPS position's zone, else TIME_ZONE.
+    zone = zone_for(offset=info.taken_offset, latitude=info.latitude, longitude=info.longitude)
     photo = Photo(
         family=family,
         uploaded_by=uploaded_by,
         original_filename=filename,
         title=_title_from_filename(stem),
-        description=description.strip(),
+        description=description,
+        description_source=Photo.FieldSource.MEMBER if description else Photo.FieldSource.NONE,
         mime_type=info.mime_type,
         file_size=len(data),
         width=info.width,
         height=info.height,
-        taken_at=info.taken_at or timezone.now(),
-        taken_at_source=Photo.DateSource.EXIF if info.taken_at else Photo.DateSource.UPLOAD,
+        taken_at=aware(info.taken_local, zone) if info.taken_local else timezone.now(),
+        taken_at_source=Photo.DateSource.EXIF if info.taken_local else Photo.DateSource.UPLOAD,
+        taken_tz=zone,
         camera_make=info.camera_make,
         camera_model=info.camera_model,
         latitude=info.latitude,
@@ -280,6 +279,7 @@ def _photo_store(*, family, uploaded_by, data, filename, info, tags, description
         phash=info.phash,
     )
     _place_set(photo)
+    _embedded_set(photo, embedded)
     # The stored name is the content hash: the user's file name may be hostile or collide.
     photo_files_write(photo, {
         "original": (f"{info.sha256}.{EXTENSIONS[info.mime_type]}", data),
@@ -289,7 +289,8 @@ def _photo_store(*, family, uploaded_by, data, filename, info, tags, description
     try:
         with transaction.atomic():
             photo.save()
-            _set_tags(photo, tags)
+            photo_tags_add(photo=photo, names=tags, source=PhotoTag.Source.MEMBER, user=uploaded_by)
+            photo_tags_add(photo=photo, names=embedded.keywords, source=PhotoTag.Source.EMBEDDED)
             photos_added.send(sender=Photo, photo_ids=[photo.pk])
     except BaseException:
         # No row points at the files: remove them rather than leave orphans behind.
@@ -303,21 +304,70 @@ def _title_from_filename(stem: str) -> str:
     return " ".join(title.split())[:255]
 
 
-def _set_tags(photo: Photo, names: Iterable[str]) -> None:
-    photo.tags.set(tags_get_or_create(family=photo.family, names=names))
+def _set_tags(photo: Photo, names: Iterable[str], *, user: AbstractBaseUser | None = None) -> None:
+    """A member's edit of the whole tag list: tags left out are removed, new ones are the member's, tags kept
+    keep their source (the edit form lists the embedded ones too; saving it is not re-typing them)."""
+    photo.tags.set(tags_get_or_create(family=photo.family, names=names),
+                   through_defaults={"source": PhotoTag.Source.MEMBER, "added_by": user})
+
+
+# Who decided a tag, most deliberate first: a tag keeps the most deliberate source it was ever added with.
+_SOURCE_RANK = {PhotoTag.Source.MEMBER: 3, PhotoTag.Source.SUGGESTION: 2, PhotoTag.Source.EMBEDDED: 1}
+
+
+@transaction.atomic
+def photo_tags_add(
+    *, photo: Photo, names: Iterable[str], source: str, user: AbstractBaseUser | None = None
+) -> list[Tag]:
+    """Add tags to a photo, remembering where they came from (a PhotoTag.Source). Returns the photo's tags of
+    these names.
+
+    A tag the photo already has keeps its row, and takes the new source when that is more deliberate
+    (member > accepted suggestion > embedded): a member re-typing an embedded tag makes it the member's, an
+    embedded keyword never demotes a member's tag. Names are cleaned as tags_clean does; more than MAX_TAGS
+    names is refused (ValidationError) for a member or a suggestion, while a file's embedded keywords are
+    trimmed to the room the photo has left, with a log line. The caller announces the change
+    (photos_changed) when the photo already existed."""
+    if source not in _SOURCE_RANK:
+        raise ValidationError(f"Unknown tag source “{source}”.")
+    if source == PhotoTag.Source.EMBEDDED:
+        have = {name.lower() for name in PhotoTag.objects.filter(photo=photo).values_list("tag__name", flat=True)}
+        names = [name for name in _names_clean(names) if name.lower() not in have]  # (already there: no room needed)
+        room = max(0, MAX_TAGS - len(have))
+        if len(names) > room:
+            logger.info("photo %s: %d embedded keyword(s) past the %d-tag limit left out: %s", photo.pk,
+                        len(names) - room, MAX_TAGS, ", ".join(names[room:])[:500])
+            names = names[:room]
+    tags = tags_get_or_create(family=photo.family, names=names)
+    if not tags:
+        return []
+    existing = {link.tag_id: link for link in PhotoTag.objects.filter(photo=photo, tag__in=tags)}
+    promote = [link.pk for link in existing.values() if _SOURCE_RANK[source] > _SOURCE_RANK.get(link.source, 0)]
+    if promote:
+        PhotoTag.objects.filter(pk__in=promote).update(source=source, added_by=user, added_at=timezone.now())
+    PhotoTag.objects.bulk_create(
+        [PhotoTag(photo=photo, tag=tag, source=source, added_by=user) for tag in tags if tag.pk not in existing],
+        ignore_conflicts=True,  # the same tag added by a concurrent request: theirs stands
+    )
+    return tags
 
 
 def tags_clean(names: Iterable[str]) -> list[str]:
     """Tag names as stored: whitespace collapsed, at most 64 characters, one per case-insensitive name.
 
     Raises ValidationError for more than MAX_TAGS, so a caller can refuse before doing any work."""
+    cleaned = _names_clean(names)
+    if len(cleaned) > MAX_TAGS:
+        raise ValidationError(f"At most {MAX_TAGS} tags per photo.")
+    return cleaned
+
+
+def _names_clean(names: Iterable[str]) -> list[str]:
     cleaned: dict[str, str] = {}
     for name in names:
         name = " ".join(without_nul(str(name)).split())[:64]
         if name:
             cleaned.setdefault(name.lower(), name)
-    if len(cleaned) > MAX_TAGS:
-        raise ValidationError(f"At most {MAX_TAGS} tags per photo.")
     return list(cleaned.values())
 
 
@@ -346,19 +396,32 @@ def parse_tags(text: str) -> list[str]:
 
 @transaction.atomic
 def photo_update(
-    *, photo: Photo, tags: Iterable[str] | None = None, description: str | None = None, title: str | None = None
+    *,
+    photo: Photo,
+    tags: Iterable[str] | None = None,
+    description: str | None = None,
+    title: str | None = None,
+    user: AbstractBaseUser | None = None,
 ) -> Photo:
+    """A member's edit (photo page, API, admin)."""
     fields = []
     if description is not None:
+        if description.strip() != photo.description:
+            # The member wrote it (even empty): embedded metadata never replaces it.
+            photo.description_source = Photo.FieldSource.MEMBER
+            fields.append("description_source")
         photo.description = description.strip()
         fields.append("description")
     if title is not None:
+        if title.strip()[:255] != photo.title:
+            photo.title_source = Photo.FieldSource.MEMBER
+            fields.append("title_source")
         photo.title = title.strip()[:255]
         fields.append("title")
     if fields:
         photo.save(update_fields=fields)
     if tags is not None:
-        _set_tags(photo, tags)
+        _set_tags(photo, tags, user=user)
     photos_changed.send(sender=Photo, photo_ids=[photo.pk])
     return photo
 
@@ -394,17 +457,18 @@ def family_delete(*, family: Family) -> None:
 
 
 @transaction.atomic
-def photos_tag_add(*, photos: Iterable[Photo], name: str) -> int:
+def photos_tag_add(*, photos: Iterable[Photo], name: str, user: AbstractBaseUser | None = None) -> int:
+    """A member adds one tag to many photos (the admin's bulk action): it becomes the member's on each."""
     changed = []
     for photo in photos:
-        photo.tags.add(*tags_get_or_create(family=photo.family, names=[name]))
+        photo_tags_add(photo=photo, names=[name], source=PhotoTag.Source.MEMBER, user=user)
         changed.append(photo.pk)
     photos_changed.send(sender=Photo, photo_ids=changed)
     return len(changed)
 
 
 @transaction.atomic
-def photos_tag_remove(*, photos: Iterable[Photo], name: str) -> int:
+def photos_tag_remove(*, photos: Iterable[Photo], name: str, user: AbstractBaseUser | None = None) -> int:
     changed = []
     for photo in photos:
         removed = list(photo.tags.filter(name__iexact=name.strip()))
@@ -489,11 +553,14 @@ def photos_display_sweep(*, limit: int | None = None) -> RenditionReport:
 def _place_set(photo: Photo) -> None:
     """Fill the photo's place from its GPS position (in memory; the caller saves)."""
     place = place_for(latitude=photo.latitude, longitude=photo.longitude)
+    photo.place_checked = photo.latitude is not None
+    if place is None and photo.place_source == Photo.PlaceSource.EMBEDDED:
+        return  # at sea by GPS: the place the file names stays
     photo.place_city = place.city if place else ""
     photo.place_region = place.region if place else ""
     photo.place_country = place.country if place else ""
     photo.place_country_code = place.country_code if place else ""
-    photo.place_checked = photo.latitude is not None
+    photo.place_source = Photo.PlaceSource.GPS if place else Photo.PlaceSource.NONE
 
 
 def photos_lacking_place():
@@ -501,7 +568,7 @@ def photos_lacking_place():
     return Photo.objects.filter(place_checked=False, latitude__isnull=False, longitude__isnull=False).order_by("pk")
 
 
-PLACE_FIELDS = ("place_city", "place_region", "place_country", "place_country_code", "place_checked")
+PLACE_FIELDS = ("place_city", "place_region", "place_country", "place_country_code", "place_checked", "place_source")
 
 
 @transaction.atomic
@@ -525,3 +592,78 @@ def photos_place_sweep(*, limit: int | None = None) -> int:
 def photos_metadata_edited(*, photo_ids: Iterable[int]) -> None:
     """Announce metadata edits made outside these services (the admin's forms)."""
     photos_changed.send(sender=Photo, photo_ids=list(photo_ids))
+
+
+# --- embedded metadata ----------------------------------------------------------------------------
+
+
+def _embedded_set(photo: Photo, embedded: Embedded) -> None:
+    """Fill, in memory, what the file's embedded metadata says and nobody else wrote: the title (a title made
+    from the file name counts as unwritten), the description, and the place when the GPS position names none
+    (IPTC City / Province-State / Country; the country's code when we know the name). The caller saves; the
+    keywords become tags through photo_tags_add(source=embedded)."""
+    photo.embedded_checked = photo.embedded_checked or settings.EMBEDDED_METADATA
+    if embedded.title and photo.title_source != Photo.FieldSource.MEMBER:
+        photo.title, photo.title_source = embedded.title, Photo.FieldSource.EMBEDDED
+    if embedded.description and photo.description_source != Photo.FieldSource.MEMBER:
+        photo.description, photo.description_source = embedded.description, Photo.FieldSource.EMBEDDED
+    if photo.place_source != Photo.PlaceSource.GPS and (embedded.city or embedded.country):
+        code = country_code_for(embedded.country)
+        photo.place_city = embedded.city
+        photo.place_region = embedded.region
+        photo.place_country = country_name(code) or embedded.country
+        photo.place_country_code = code
+        photo.place_source = Photo.PlaceSource.EMBEDDED
+
+
+EMBEDDED_FIELDS = ("title", "title_source", "description", "description_source", "place_city", "place_region",
+                   "place_country", "place_country_code", "place_source", "embedded_checked", "taken_at", "taken_tz")
+
+
+def photos_lacking_embedded():
+    """Photos whose file's embedded metadata has not been read (stored before it was)."""
+    return Photo.objects.filter(embedded_checked=False).order_by("pk")
+
+
+def photo_embedded_read(*, photo: Photo) -> Photo:
+    """Read a stored photo's embedded metadata from its original and apply it as an upload would: keywords as
+    embedded tags, title and description where nobody wrote one, the IPTC place where GPS names none, and the
+    zone it was taken in (the EXIF date re-read in it). Idempotent: a member's edits are never overwritten,
+    tags keep their most deliberate source. The file is read outside any transaction; the row is updated in one."""
+    try:
+        with photo.original.open("rb") as stream:
+            data = read_limited(stream)
+    except (OSError, ImageRejected) as exc:
+        logger.warning("photo %s: embedded metadata not read: %s", photo.pk, exc)
+        data = b""
+    embedded = read_embedded(data, label=f"photo {photo.pk} ({photo.original_filename})") if data else Embedded()
+    taken_local, offset = exif_dates(data) if data else (None, "")
+    with transaction.atomic():
+        fresh = Photo.objects.select_for_update().filter(pk=photo.pk).first()
+        if fresh is None:
+            return photo  # deleted meanwhile
+        _embedded_set(fresh, embedded)
+        fresh.taken_tz = zone_for(offset=offset, latitude=fresh.latitude, longitude=fresh.longitude)
+        if fresh.taken_at_source == Photo.DateSource.EXIF and taken_local is not None:
+            fresh.taken_at = aware(taken_local, fresh.taken_tz)
+        fresh.save(update_fields=EMBEDDED_FIELDS)
+        photo_tags_add(photo=fresh, names=embedded.keywords, source=PhotoTag.Source.EMBEDDED)
+        photos_changed.send(sender=Photo, photo_ids=[fresh.pk])
+    return fresh
+
+
+def photos_embedded_fill(*, photos: Iterable[Photo]) -> int:
+    """Read the embedded metadata of these stored photos (one child process each). Returns how many."""
+    done = 0
+    for photo in photos:
+        photo_embedded_read(photo=photo)
+        done += 1
+    return done
+
+
+def photos_embedded_sweep(*, limit: int | None = None) -> int:
+    """The periodic sweep's share: embedded metadata for up to EMBEDDED_SWEEP_LIMIT photos stored before it was read."""
+    if not settings.EMBEDDED_METADATA:
+        return 0
+    limit = settings.EMBEDDED_SWEEP_LIMIT if limit is None else limit
+    return photos_embedded_fill(photos=list(photos_lacking_embedded().only("pk", "original", "original_filename")[:limit]))

@@ -6,5 +6,6 @@ from django.dispatch import Signal
 # Receivers that start background work should defer it with transaction.on_commit.
 photos_added = Signal()
 
-# Sent by gallery services when photos' title, description, tags or file name changed, with `photo_ids`.
+# Sent by gallery services when photos' title, description, tags, file name or open tag suggestions changed,
+# with `photo_ids`.
 photos_changed = Signal()

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from gallery.views import families, media, photos
+from gallery.views import accounts, families, media, photos, suggestions
 
 app_name = "gallery"
 
@@ -10,12 +10,22 @@ urlpatterns = [
     path("photos/<int:photo_id>/", photos.photo_detail, name="photo_detail"),
     path("photos/<int:photo_id>/edit/", photos.photo_edit, name="photo_edit"),
     path("photos/<int:photo_id>/delete/", photos.photo_remove, name="photo_delete"),
+    path("photos/<int:photo_id>/suggestions/<int:suggestion_id>/accept/", suggestions.suggestion_accept,
+         name="suggestion_accept"),
+    path("photos/<int:photo_id>/suggestions/<int:suggestion_id>/dismiss/", suggestions.suggestion_dismiss_view,
+         name="suggestion_dismiss"),
     path("photos/<int:photo_id>/thumbnail/", media.photo_thumbnail, name="photo_thumbnail"),
     path("photos/<int:photo_id>/display/", media.photo_display, name="photo_display"),
     path("photos/<int:photo_id>/original/", media.photo_original, name="photo_original"),
     path("families/", families.family_index, name="families"),
     path("families/<int:family_id>/", families.family_detail, name="family_detail"),
-    path("families/<int:family_id>/members/", families.member_add, name="member_add"),
+    path("families/<int:family_id>/members/<int:user_id>/role/", families.member_role, name="member_role"),
+    path("families/<int:family_id>/members/<int:user_id>/password/", accounts.member_password,
+         name="member_password"),
+    path("families/<int:family_id>/invites/", accounts.invite_new, name="invite_new"),
+    path("families/<int:family_id>/invites/<int:invite_id>/revoke/", accounts.invite_withdraw,
+         name="invite_revoke"),
+    path("families/<int:family_id>/suggestions/", suggestions.family_suggestions, name="family_suggestions"),
     path("families/<int:family_id>/country/", families.default_country_set, name="default_country"),
     path("families/<int:family_id>/members/<int:user_id>/remove/", families.member_remove, name="member_remove"),
 ]

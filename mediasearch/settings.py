@@ -49,7 +49,7 @@ ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", "")
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "mediasearch.admin_site.MediaSearchAdminConfig",  # django.contrib.admin with family-scoped pages
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -176,9 +176,21 @@ DISPLAY_SIZE = env_int("DISPLAY_SIZE", 2048)
 RENDITION_SWEEP_LIMIT = env_int("RENDITION_SWEEP_LIMIT", 50)
 # Places: how many photos with GPS but no place name yet each periodic sweep reverse-geocodes.
 PLACE_SWEEP_LIMIT = env_int("PLACE_SWEEP_LIMIT", 500)
+# Embedded metadata (XMP, IPTC, EXIF text: keywords, title, description, IPTC location), read with exiv2 in a
+# child process (one per web/worker process, kept between files) limited to EMBEDDED_MAX_MEMORY bytes of address
+# space and EMBEDDED_TIMEOUT seconds per file; a file that breaks a limit is stored without its embedded
+# metadata. A JPEG is handed over without its pixels; other formats whole, so the memory covers a few copies of
+# the largest upload (UPLOAD_MAX_BYTES). The sweep reads up to EMBEDDED_SWEEP_LIMIT photos stored before this
+# each time (`manage.py read_embedded` does them all).
+EMBEDDED_METADATA = env_bool("EMBEDDED_METADATA", True)
+EMBEDDED_TIMEOUT = env_int("EMBEDDED_TIMEOUT", 10)
+EMBEDDED_MAX_MEMORY = env_int("EMBEDDED_MAX_MEMORY", 512 * 1024 * 1024)
+EMBEDDED_SWEEP_LIMIT = env_int("EMBEDDED_SWEEP_LIMIT", 100)
 # ISO 3166 code a new family starts with as its default country (holidays for photos without GPS); blank: none.
 DEFAULT_COUNTRY = os.environ.get("DEFAULT_COUNTRY", "").strip().upper()
 GALLERY_PAGE_SIZE = env_int("GALLERY_PAGE_SIZE", 48)
+# Days an invitation link to a family stays valid (it also stops working once used or revoked).
+INVITE_DAYS = env_int("INVITE_DAYS", 7)
 # Uploaded files above this size go to a temp file instead of memory.
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 DATA_UPLOAD_MAX_NUMBER_FILES = env_int("UPLOAD_MAX_FILES", 500)
@@ -221,6 +233,14 @@ OCR_TASK_SIZE = env_int("OCR_TASK_SIZE", 8)  # photos per OCR task: ~2-4 s each 
 OCR_MAX_SIDE = env_int("OCR_MAX_SIDE", 1600)  # photos are read from their display rendition, at most this size
 OCR_CLUSTER = "mediasearch-ocr"
 
+# Tag suggestions: each photo's stored embedding is scored against the tag vocabulary (admin: suggested-tag concepts)
+# with the model's calibration, p = sigmoid(a·cos + b), right after embedding (one matrix product per batch) and
+# again in the background when the vocabulary or a family's search model changes. Concepts at or above
+# TAG_SUGGESTION_THRESHOLD are suggested, at most TAG_SUGGESTION_LIMIT per photo, most probable first.
+TAG_SUGGESTIONS_ENABLED = env_bool("TAG_SUGGESTIONS_ENABLED", True)
+TAG_SUGGESTION_THRESHOLD = float(os.environ.get("TAG_SUGGESTION_THRESHOLD") or 0.5)
+TAG_SUGGESTION_LIMIT = env_int("TAG_SUGGESTION_LIMIT", 10)
+
 # Task queue: django-q2 on the ORM broker. timeout < retry so a task is never redelivered while
 # it still runs; a finite max_attempts so a poison task ends failed instead of looping.
 Q_CLUSTER = {
@@ -256,6 +276,8 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Family photo gallery with semantic search.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    # One name for the choices title_source and description_source share.
+    "ENUM_NAME_OVERRIDES": {"FieldSourceEnum": "gallery.models.Photo.FieldSource"},
 }
 
 LOGGING = {

@@ -3,6 +3,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView
 
+from gallery.views.accounts import invite_open
 from gallery.views.setup import first_run
 
 api_v1 = [
@@ -15,6 +16,13 @@ urlpatterns = [
     path("setup/", first_run, name="setup"),
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("accounts/password/", auth_views.PasswordChangeView.as_view(template_name="accounts/password_change.html"),
+         name="password_change"),
+    path("accounts/password/done/",
+         auth_views.PasswordChangeDoneView.as_view(template_name="accounts/password_change_done.html"),
+         name="password_change_done"),
+    # Outside the gallery's sign-in wall: the invitee may have no account yet.
+    path("invite/<str:token>/", invite_open, name="invite"),
     path("admin/", admin.site.urls),
     path("api/v1/", include(api_v1)),
     path("", include("search.urls")),

@@ -2,12 +2,18 @@ from __future__ import annotations
 
 from django import forms
 from django.contrib import admin
+from django.db.models import Q
 from django.utils.html import format_html
 
 from gallery.admin import ReadOnlyModelAdmin
+from gallery.admin_scope import FamilyScopedAdmin
+from gallery.models import Membership
 from gallery.selectors import family_status_counts
-from search.models import EmbeddingModel, IndexedFamily, IndexedPhoto, SearchPreferences, Synonym, WorkLease
+from search.models import (
+    EmbeddingModel, IndexedFamily, IndexedPhoto, SearchPreferences, Synonym, TagConcept, WorkLease,
+)
 from search.services import photos_retry
+from search.suggestions import suggestions_recompute_enqueue
 
 
 @admin.register(EmbeddingModel)
@@ -20,7 +26,8 @@ class EmbeddingModelAdmin(admin.ModelAdmin):
 
 
 @admin.register(IndexedFamily)
-class IndexedFamilyAdmin(ReadOnlyModelAdmin):
+class IndexedFamilyAdmin(FamilyScopedAdmin, ReadOnlyModelAdmin):
+    family_path = ""
     list_display = ["name", "progress", "pending", "processing", "ready", "failed"]
 
     def _counts(self, family):
@@ -49,7 +56,7 @@ class IndexedFamilyAdmin(ReadOnlyModelAdmin):
 
 
 @admin.register(IndexedPhoto)
-class IndexedPhotoAdmin(ReadOnlyModelAdmin):
+class IndexedPhotoAdmin(FamilyScopedAdmin, ReadOnlyModelAdmin):
     list_display = ["__str__", "family", "status", "status_reason", "embed_attempts", "status_changed_at"]
     list_filter = ["status", "family"]
     search_fields = ["title", "original_filename", "status_reason"]
@@ -112,12 +119,19 @@ class SynonymForm(forms.ModelForm):
 
 
 @admin.register(Synonym)
-class SynonymAdmin(admin.ModelAdmin):
+class SynonymAdmin(FamilyScopedAdmin):
     form = SynonymForm
+    shared_rows_visible = True  # entries every family uses: staff read them, only superusers change them
     list_display = ["term", "related_terms", "scope", "updated_at"]
     list_filter = [("family", admin.RelatedOnlyFieldListFilter)]
     search_fields = ["term", "related"]
     list_select_related = ["family"]
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        form = super().get_form(request, obj, change=change, **kwargs)
+        if not request.user.is_superuser and "family" in form.base_fields:
+            form.base_fields["family"].required = True  # an entry for every family is a superuser's call
+        return form
 
     @admin.display(description="related terms")
     def related_terms(self, obj: Synonym) -> str:
@@ -129,7 +143,100 @@ class SynonymAdmin(admin.ModelAdmin):
 
 
 @admin.register(SearchPreferences)
-class SearchPreferencesAdmin(admin.ModelAdmin):
+class SearchPreferencesAdmin(FamilyScopedAdmin):
+    """Preferences are personal: staff without superuser see and change their own only."""
+
     list_display = ["user", "semantic_weight", "metadata_weight", "min_score", "expansion_enabled", "default_sort"]
     list_select_related = ["user"]
     search_fields = ["user__username"]
+
+    def scope_q(self, request, *, changing: bool = False) -> Q:
+        return Q(user=request.user)
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        field = super().formfield_for_foreignkey(db_field, request, **kwargs)
+        if db_field.name == "user" and not request.user.is_superuser:
+            field.queryset = field.queryset.filter(pk=request.user.pk)
+        return field
+
+
+
+class TagConceptForm(forms.ModelForm):
+    class Meta:
+        model = TagConcept
+        fields = ["family", "name", "prompt", "enabled"]
+
+    def clean_name(self) -> str:
+        name = " ".join(self.cleaned_data["name"].split())
+        if not name:
+            raise forms.ValidationError("Give the tag a name.")
+        return name
+
+    def clean_prompt(self) -> str:
+        prompt = " ".join(self.cleaned_data["prompt"].split())
+        if "{" in prompt or "}" in prompt:
+            raise forms.ValidationError("Write the concept itself (e.g. “a dog on a beach”): the search prompt "
+                                        "templates wrap it, so leave out braces.")
+        return prompt
+
+    def validate_unique(self) -> None:
+        super().validate_unique()
+        # The unique constraints compare lower(name), and treat "no family" specially: say so before they refuse.
+        clash = TagConcept.objects.filter(family=self.cleaned_data.get("family"),
+                                          name__iexact=self.cleaned_data.get("name", "")).exclude(pk=self.instance.pk)
+        if clash.exists():
+            self.add_error("name", "There is already a concept of this name here.")
+
+
+@admin.register(TagConcept)
+class TagConceptAdmin(FamilyScopedAdmin):
+    """The tag-suggestion vocabulary. Every change re-scores the photos concerned in the background (all families
+    for a global concept), so suggestions follow the vocabulary. Staff who are not superusers see and edit only
+    their own families' concepts."""
+
+    form = TagConceptForm
+    shared_rows_visible = True  # the global vocabulary: staff read it, only superusers change it
+    change_roles = (Membership.Role.ADMIN,)
+    list_display = ["name", "prompt", "scope", "enabled", "updated_at"]
+    list_filter = ["enabled", ("family", admin.RelatedOnlyFieldListFilter)]
+    search_fields = ["name", "prompt"]
+    list_select_related = ["family"]
+    actions = ["rescore"]
+
+    @admin.display(description="used by", ordering="family__name")
+    def scope(self, concept: TagConcept) -> str:
+        return concept.family.name if concept.family_id else "every family"
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        form = super().get_form(request, obj, change=change, **kwargs)
+        if not request.user.is_superuser and "family" in form.base_fields:
+            form.base_fields["family"].required = True  # a global concept is every family's: superusers only
+        return form
+
+    def save_model(self, request, obj, form, change):
+        before = TagConcept.objects.filter(pk=obj.pk).values_list("family_id", flat=True).first() if change else None
+        super().save_model(request, obj, form, change)
+        self._rescore({obj.family_id, before} if change else {obj.family_id})
+
+    def delete_model(self, request, obj):
+        family_id = obj.family_id
+        super().delete_model(request, obj)
+        self._rescore({family_id})
+
+    def delete_queryset(self, request, queryset):
+        family_ids = set(queryset.values_list("family_id", flat=True))
+        super().delete_queryset(request, queryset)
+        self._rescore(family_ids)
+
+    @admin.action(description="Score every photo again with the selected concepts' families' vocabularies")
+    def rescore(self, request, queryset):
+        self._rescore(set(queryset.values_list("family_id", flat=True)))
+        self.message_user(request, "The photos are being scored again in the background.")
+
+    @staticmethod
+    def _rescore(family_ids: set[int | None]) -> None:
+        if None in family_ids:
+            suggestions_recompute_enqueue(family_id=None)  # a global concept: every family
+            return
+        for family_id in sorted(family_ids):
+            suggestions_recompute_enqueue(family_id=family_id)

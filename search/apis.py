@@ -24,10 +24,18 @@ class ExplanationSerializer(serializers.Serializer):
     meta_score = serializers.FloatField(help_text="s_meta in [0, 1)")
     meta_fts = serializers.FloatField()
     meta_typo = serializers.FloatField()
-    meta_fields = serializers.ListField(child=serializers.CharField())
+    meta_fields = serializers.ListField(child=serializers.CharField(), help_text="what matched, as explain names it")
+    meta_ranks = serializers.DictField(child=serializers.FloatField(),
+                                       help_text="rank of each metadata field that matched (tags, title, …)")
     semantic_weight = serializers.FloatField()
     metadata_weight = serializers.FloatField()
-    score = serializers.FloatField(help_text="semantic_weight·probability + metadata_weight·meta_score")
+    excluded_probability = serializers.FloatField(
+        allow_null=True, help_text="calibrated probability that an excluded concept (\"-dog\") is in the photo")
+    excluded_metadata = serializers.FloatField(help_text="how surely the metadata names an excluded concept, 0-1")
+    excluded_fields = serializers.ListField(child=serializers.CharField())
+    exclusion_factor = serializers.FloatField(help_text="(1 - excluded_probability)·(1 - excluded_metadata)")
+    score = serializers.FloatField(
+        help_text="(semantic_weight·probability + metadata_weight·meta_score)·exclusion_factor")
 
 
 class PhotoRefSerializer(serializers.Serializer):

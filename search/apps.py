@@ -15,3 +15,8 @@ class SearchConfig(AppConfig):
         photos_added.connect(on_photos_added, dispatch_uid="search.embed_new_photos")
         photos_changed.connect(on_photos_changed, dispatch_uid="search.refresh_documents")
         post_delete.connect(on_family_deleted, sender=Family, dispatch_uid="search.drop_family_indexes")
+
+        from gallery import photo_lists
+        from search.viewer import SearchList
+
+        photo_lists.register(SearchList())  # the photo viewer walks search results in their order

@@ -11,23 +11,23 @@ the families the user belongs to (and the active filters).
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from dataclasses import dataclass, field, replace
+from datetime import date
 
 import numpy as np
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import connection, transaction
-from django.utils import timezone
 
 from gallery.models import Photo
 from search.embedder import ModelUnavailable, get_embedder
 from search.expansion import Term, expand
-from search.metadata import MetaMatch, MetaQuery, metadata_candidates, metadata_query, metadata_scores
+from search.metadata import MetaMatch, metadata_pass, metadata_query
 from search.models import PhotoEmbedding, SearchPreferences
 from search.selectors import family_search_model, search_context
 from search.text_embeddings import term_vectors
-from search.vector_index import nearest_for_terms, nearest_photos
+from search.scope import Scope
+from search.vector_index import nearest_photos, semantic_hits
 
 MAX_QUERY_CHARS = 300
 # A candidate whose image match and metadata score are both below this carries no evidence at all (both read
@@ -35,6 +35,7 @@ MAX_QUERY_CHARS = 300
 # such photos are dropped, not offered (and counted) as "weaker matches"; a minimum of 0 still lists everything.
 NO_EVIDENCE = 0.005
 SORTS = ("relevance", "date")
+MAX_EXCLUDED = 8
 
 
 @dataclass
@@ -74,6 +75,13 @@ class Explanation:
     semantic_weight: float
     metadata_weight: float
     score: float
+    meta_ranks: dict[str, float] = field(default_factory=dict)  # rank of each metadata field that matched
+    # Exclusions ("-dog"): the calibrated probability that an excluded concept is in the photo, the metadata
+    # evidence of one (min(1, S) of its words), and the factor both took off the score.
+    excluded_probability: float | None = None
+    excluded_metadata: float = 0.0
+    excluded_fields: list[str] = field(default_factory=list)
+    exclusion_factor: float = 1.0
 
     def as_dict(self) -> dict:
         return dict(self.__dict__)
@@ -94,6 +102,7 @@ class SearchResponse:
     hidden_count: int = 0
     candidate_count: int = 0
     terms: list[Term] = field(default_factory=list)
+    excluded: list[str] = field(default_factory=list)
     semantic_available: bool = True
     semantic_message: str = ""
     query_truncated: bool = False
@@ -122,182 +131,197 @@ def sigmoid(x):
     return 0.5 * (1.0 + np.tanh(0.5 * x))  # = 1 / (1 + exp(-x)), without overflow warnings
 
 
+@dataclass(frozen=True)
+class Plan:
+    """What a search will do, decided from the request and the user's preferences before anything is matched."""
+
+    query: str
+    scope: Scope
+    excluded: tuple[str, ...]
+    semantic_weight: float
+    metadata_weight: float
+    min_score: float
+    sort: str
+    expansion: bool
+    limit: int
+    show_hidden: bool
+    other_models: bool  # whether some family may still be searched with a previous model
+
+
+@dataclass
+class SemanticMatch:
+    cosine: float
+    probability: float
+    term: str
+    model_name: str
+    excluded_probability: float | None = None
+
+
+@dataclass
+class _Candidate:
+    photo_id: int
+    score: float
+    semantic: SemanticMatch | None
+    meta: MetaMatch
+    exclusion_factor: float
+
+
 def search_photos(*, user: AbstractBaseUser, params: SearchParams) -> SearchResponse:
+    """Plan, expand, find and score candidates (image search, then one metadata pass), rank, and load the page."""
+    plan, response = _plan(user=user, params=params)
+    if not plan.query or plan.scope.empty:
+        return response
+    response.terms = expand(plan.query, family_ids=list(plan.scope.family_ids), enabled=plan.expansion)
+    meta_query = metadata_query(query=plan.query, family_ids=plan.scope.family_ids, excluded=plan.excluded)
+    with transaction.atomic():  # SET LOCAL of the index parameters lasts for this block only
+        semantic = _SemanticSearch(response, plan)
+        found = semantic.walk()
+        meta = metadata_pass(meta_query, scope=plan.scope, limit=settings.SEARCH_CANDIDATES, also_ids=list(found))
+        found.update(semantic.score([photo_id for photo_id in meta if photo_id not in found]))
+    if not response.semantic_available:
+        # The semantic part is unknown: rank by what we do know, and say so.
+        response.semantic_weight, response.metadata_weight = 0.0, 1.0
+    candidates = _score(response, found, meta)
+    response.candidate_count = len(candidates)
+    response.results = _page(response, plan, candidates)
+    return response
+
+
+def _plan(*, user: AbstractBaseUser, params: SearchParams) -> tuple[Plan, SearchResponse]:
     context = search_context(user=user)
     prefs = context.preferences
     # NUL can't go into PostgreSQL text; the preferences preview passes its query straight from the URL.
     query = " ".join((params.query or "").replace("\x00", " ").split())
-    response = SearchResponse(query=query[:MAX_QUERY_CHARS], query_truncated=len(query) > MAX_QUERY_CHARS)
-    query = response.query
     w_sem, w_meta = normalised_weights(
         prefs.semantic_weight if params.semantic_weight is None else params.semantic_weight,
         prefs.metadata_weight if params.metadata_weight is None else params.metadata_weight,
     )
-    response.min_score = prefs.min_score if params.min_score is None else params.min_score
-    response.sort = params.sort if params.sort in SORTS else prefs.default_sort
-    family_ids = [f for f in context.family_ids if params.family_id is None or f == params.family_id]
-    if not query or not family_ids:
-        response.semantic_weight, response.metadata_weight = w_sem, w_meta
-        return response
-
-    expansion = prefs.expansion_enabled if params.expansion_enabled is None else params.expansion_enabled
-    response.terms = expand(query, family_ids=family_ids, enabled=expansion)
-    filter_sql, filter_params = _filters(params)
-
-    meta_query = metadata_query(query=query, family_ids=family_ids)
-    meta_hits = metadata_candidates(meta_query, family_ids=family_ids, filter_sql=filter_sql,
-                                    filter_params=filter_params, limit=settings.SEARCH_CANDIDATES)
-    with transaction.atomic():  # SET LOCAL of the index parameters lasts for this block only
-        sem_scores, calibrations = _semantic_candidates(response, family_ids, filter_sql, filter_params,
-                                                        params.limit, meta_hits, context.other_models)
-    candidate_ids = set(meta_hits) | set(sem_scores)
-    response.candidate_count = len(candidate_ids)
-    if not response.semantic_available:
-        w_sem, w_meta = 0.0, 1.0  # semantic part unknown: rank by what we do know, and say so
-    response.semantic_weight, response.metadata_weight = w_sem, w_meta
-    if not candidate_ids:
-        return response
-
-    meta_known = _candidate_meta_scores(meta_query, family_ids, candidate_ids, meta_hits)
-    scored = []
-    for photo_id in candidate_ids:
-        sem = sem_scores.get(photo_id)
-        meta = meta_known.get(photo_id) or MetaMatch()
-        p_sem = sem[1] if sem else 0.0
-        score = w_sem * p_sem + w_meta * meta.score
-        scored.append((photo_id, score, sem, meta))
-    shown = [row for row in scored if row[1] >= response.min_score]
-    weaker = [row for row in scored if row[1] < response.min_score and _has_evidence(row)]
-    response.hidden_count = len(weaker)
-    rows = shown + weaker if params.show_hidden else shown
-    # Sort every candidate on its date (one cheap query), but build Photo objects and the per-field metadata
-    # explanation only for the page that is returned: a query has a few hundred candidates.
-    taken = _taken_at([row[0] for row in rows])
-    rows = [row for row in rows if row[0] in taken]
-    if response.sort == "date":
-        rows.sort(key=lambda row: (taken[row[0]], row[0]), reverse=True)
-    else:
-        rows.sort(key=lambda row: (row[1], taken[row[0]], row[0]), reverse=True)
-    rows = rows[: max(1, params.limit)]
-    photos = _photos(rows)
-    page_meta = metadata_scores(meta_query, photo_ids=[row[0] for row in rows])
-    results = []
-    for photo_id, score, sem, meta in rows:
-        if photo_id not in photos:
-            continue
-        meta = page_meta.get(photo_id) or meta  # the same score, plus which fields matched
-        results.append(SearchResult(
-            photo=photos[photo_id],
-            score=score,
-            below_minimum=score < response.min_score,
-            explanation=Explanation(
-                model_name=sem[3] if sem else None,
-                cosine=sem[0] if sem else None,
-                probability=sem[1] if sem else None,
-                term=sem[2] if sem else None,
-                calibration_scale=calibrations[sem[3]][0] if sem else None,
-                calibration_bias=calibrations[sem[3]][1] if sem else None,
-                meta_score=meta.score, meta_fts=meta.fts, meta_typo=meta.typo, meta_fields=meta.fields,
-                semantic_weight=w_sem, metadata_weight=w_meta, score=score,
-            ),
-        ))
-    response.results = results[: max(1, params.limit)]
-    return response
+    scope = Scope(
+        family_ids=tuple(f for f in context.family_ids if params.family_id is None or f == params.family_id),
+        uploader_id=params.uploader_id, tag=params.tag or None, country=params.country or None,
+        places=tuple(([params.place] if params.place else []) + list(params.places)),
+        taken_after=params.taken_after, taken_before=params.taken_before,
+    )
+    excluded = tuple(dict.fromkeys(" ".join(term.replace("\x00", " ").split())[:MAX_QUERY_CHARS]
+                                   for term in params.excluded if term and term.strip()))
+    plan = Plan(
+        query=query[:MAX_QUERY_CHARS], scope=scope, excluded=excluded[:MAX_EXCLUDED],
+        semantic_weight=w_sem, metadata_weight=w_meta,
+        min_score=prefs.min_score if params.min_score is None else params.min_score,
+        sort=params.sort if params.sort in SORTS else prefs.default_sort,
+        expansion=prefs.expansion_enabled if params.expansion_enabled is None else params.expansion_enabled,
+        limit=max(1, params.limit), show_hidden=params.show_hidden, other_models=context.other_models,
+    )
+    response = SearchResponse(query=plan.query, query_truncated=len(query) > MAX_QUERY_CHARS, min_score=plan.min_score,
+                              semantic_weight=w_sem, metadata_weight=w_meta, sort=plan.sort,
+                              excluded=list(plan.excluded))
+    return plan, response
 
 
-def _has_evidence(row) -> bool:
-    _, _, sem, meta = row
-    return max(sem[1] if sem else 0.0, meta.score) >= NO_EVIDENCE
+class _SemanticSearch:
+    """The image half of a search, per search model (families mid-switch keep their previous model): the query's
+    walk of each family's index, then scores for photos found by metadata alone."""
 
-
-def _filters(params: SearchParams) -> tuple[str, dict]:
-    """A SQL predicate on gallery_photo `p` for the active filters other than family ('' when none)."""
-    clauses, values = [], {}
-    if params.uploader_id is not None:
-        clauses.append("p.uploaded_by_id = %(scope_uploader)s")
-        values["scope_uploader"] = params.uploader_id
-    if params.tag:
-        clauses.append(
-            "EXISTS (SELECT 1 FROM gallery_photo_tags pt JOIN gallery_tag t ON t.id = pt.tag_id "
-            "WHERE pt.photo_id = p.id AND lower(t.name) = lower(%(scope_tag)s))"
-        )
-        values["scope_tag"] = params.tag
-    if params.country:
-        clauses.append("p.place_country_code = upper(%(scope_country)s)")
-        values["scope_country"] = params.country
-    places = [name for name in ([params.place] if params.place else []) + list(params.places) if name]
-    if places:
-        clauses.append("EXISTS (SELECT 1 FROM unnest(%(scope_places)s::text[]) AS named(name) WHERE "
-                       "strpos(lower(unaccent(concat_ws(', ', p.place_city, p.place_region, p.place_country))), "
-                       "lower(unaccent(named.name))) > 0)")
-        values["scope_places"] = places
-    if params.taken_after:
-        clauses.append("p.taken_at >= %(scope_after)s")
-        values["scope_after"] = _day_start(params.taken_after)
-    if params.taken_before:
-        clauses.append("p.taken_at < %(scope_before)s")
-        values["scope_before"] = _day_start(params.taken_before + timedelta(days=1))
-    return " AND ".join(clauses), values
-
-
-def _day_start(day: date) -> datetime:
-    return timezone.make_aware(datetime.combine(day, datetime.min.time()))
-
-
-def _semantic_candidates(response: SearchResponse, family_ids, filter_sql, filter_params, limit: int, also_ids,
-                         other_models: bool):
-    """Nearest neighbours per term and search model (families mid-switch keep their previous model), scored
-    along with `also_ids` (the metadata matches).
-
-    Returns ({photo id: (cosine, p_sem, winning term, model)}, {model: (a, b)})."""
-    by_model: dict[str, list[int]] = defaultdict(list)
-    for family_id in family_ids:
-        by_model[family_search_model(family_id=family_id, other_models=other_models)].append(family_id)
-    scores: dict[int, tuple] = {}
-    calibrations: dict[str, tuple[float, float]] = {}
-    problems = []
-    for model_name, model_families in by_model.items():
-        try:
-            embedder = get_embedder(model_name)
-        except ModelUnavailable as exc:
-            problems.append(str(exc))
-            continue
+    def __init__(self, response: SearchResponse, plan: Plan) -> None:
+        self.response, self.plan = response, plan
+        self.groups = []  # (model name, embedder, scope of its families, term vectors, excluded vectors)
+        by_model: dict[str, list[int]] = defaultdict(list)
+        for family_id in plan.scope.family_ids:
+            by_model[family_search_model(family_id=family_id, other_models=plan.other_models)].append(family_id)
         texts = [term.text for term in response.terms]
-        vectors, calls = term_vectors(embedder, texts)
-        response.model_calls += calls
-        a, b = calibrations[model_name] = embedder.calibration
-        found = nearest_for_terms(
-            model_name=model_name, dim=embedder.dim, vectors=vectors, family_ids=model_families,
-            first_limit=max(limit, settings.SEARCH_NEIGHBOURS), limit=settings.SEARCH_NEIGHBOURS,
-            filter_sql=filter_sql, filter_params=filter_params, also_ids=also_ids)
-        scores.update({photo_id: (cosine, float(sigmoid(a * cosine + b)), texts[term], model_name)
-                       for photo_id, (cosine, term) in found.items()})
-    if problems:
-        response.semantic_available = False
-        response.semantic_message = problems[0]
-    return scores, calibrations
+        for model_name, family_ids in by_model.items():
+            try:
+                embedder = get_embedder(model_name)
+            except ModelUnavailable as exc:
+                response.semantic_available, response.semantic_message = False, str(exc)
+                continue
+            vectors, calls = term_vectors(embedder, texts + list(plan.excluded))
+            response.model_calls += calls
+            self.groups.append((model_name, embedder, replace(plan.scope, family_ids=tuple(family_ids)),
+                                vectors[: len(texts)], vectors[len(texts):]))
+
+    def walk(self) -> dict[int, SemanticMatch]:
+        return self._hits(walk=True, also_ids=())
+
+    def score(self, photo_ids: list[int]) -> dict[int, SemanticMatch]:
+        return self._hits(walk=False, also_ids=photo_ids) if photo_ids else {}
+
+    def _hits(self, *, walk: bool, also_ids) -> dict[int, SemanticMatch]:
+        found = {}
+        texts = [term.text for term in self.response.terms]
+        for model_name, embedder, scope, vectors, excluded in self.groups:
+            a, b = embedder.calibration
+            hits = semantic_hits(model_name=model_name, dim=embedder.dim, vectors=vectors, excluded=excluded,
+                                 scope=scope, limit=max(self.plan.limit, settings.SEARCH_NEIGHBOURS),
+                                 also_ids=also_ids, walk=walk)
+            found.update({photo_id: SemanticMatch(
+                cosine=cosine, probability=float(sigmoid(a * cosine + b)), term=texts[term], model_name=model_name,
+                excluded_probability=None if worst is None else float(sigmoid(a * worst + b)),
+            ) for photo_id, (cosine, term, worst) in hits.items()})
+        return found
 
 
-def _candidate_meta_scores(meta_query: MetaQuery, family_ids: list[int], candidate_ids: set[int],
-                           meta_hits: dict[int, MetaMatch]) -> dict[int, MetaMatch]:
-    """s_meta of every candidate (without the per-field breakdown, which only the returned page needs).
+def _score(response: SearchResponse, found: dict[int, SemanticMatch], meta: dict[int, MetaMatch]) -> list[_Candidate]:
+    """score = (w_sem · p_sem + w_meta · s_meta) · (1 − p_excluded) · (1 − excluded metadata)."""
+    w_sem, w_meta = response.semantic_weight, response.metadata_weight
+    candidates = []
+    for photo_id in set(found) | set(meta):
+        sem, match = found.get(photo_id), meta.get(photo_id) or MetaMatch()
+        p_excluded = sem.excluded_probability if sem and sem.excluded_probability is not None else 0.0
+        factor = (1.0 - p_excluded) * (1.0 - match.excluded)
+        score = (w_sem * (sem.probability if sem else 0.0) + w_meta * match.score) * factor
+        candidates.append(_Candidate(photo_id, score, sem, match, factor))
+    return candidates
 
-    `meta_hits` holds every metadata match in scope unless it stopped at its limit: then any other candidate
-    has no match (s_meta 0). Otherwise the candidates it left out are matched on their own (same SQL)."""
-    rest = [photo_id for photo_id in candidate_ids if photo_id not in meta_hits]
-    if len(meta_hits) < settings.SEARCH_CANDIDATES or not rest:
-        return meta_hits
-    more = metadata_candidates(meta_query, family_ids=family_ids, photo_ids=rest, limit=len(rest))
-    return {**meta_hits, **more}
+
+def _page(response: SearchResponse, plan: Plan, candidates: list[_Candidate]) -> list[SearchResult]:
+    """The candidates above the minimum score (and, on request, the weaker ones with some evidence), sorted, and
+    the page of them returned, with their photos: one statement reads every candidate's date and the page's rows."""
+    shown = [c for c in candidates if c.score >= plan.min_score]
+    weaker = [c for c in candidates if c.score < plan.min_score and _has_evidence(c)]
+    response.hidden_count = len(weaker)
+    rows = shown + weaker if plan.show_hidden else shown
+    values = _photo_rows([c.photo_id for c in rows])
+    rows = [c for c in rows if c.photo_id in values]  # deleted meanwhile
+    if plan.sort == "date":
+        rows.sort(key=lambda c: (values[c.photo_id][-1], c.photo_id), reverse=True)
+    else:
+        rows.sort(key=lambda c: (c.score, values[c.photo_id][-1], c.photo_id), reverse=True)
+    return [SearchResult(photo=_photo(values[c.photo_id]), score=c.score, below_minimum=c.score < plan.min_score,
+                         explanation=_explanation(response, c))
+            for c in rows[: plan.limit]]
 
 
-def _taken_at(photo_ids: list[int]) -> dict[int, float]:
-    """photo id → when it was taken (epoch seconds), for sorting; photos deleted meanwhile are left out.
-    Plain SQL: a query has hundreds of candidates, and the ORM's datetimes cost more than the query."""
+def _explanation(response: SearchResponse, c: _Candidate) -> Explanation:
+    sem, meta = c.semantic, c.meta
+    calibration = get_embedder(sem.model_name).calibration if sem else (None, None)
+    return Explanation(
+        model_name=sem.model_name if sem else None, cosine=sem.cosine if sem else None,
+        probability=sem.probability if sem else None, term=sem.term if sem else None,
+        calibration_scale=calibration[0], calibration_bias=calibration[1],
+        meta_score=meta.score, meta_fts=meta.fts, meta_typo=meta.typo, meta_fields=meta.fields,
+        meta_ranks=meta.ranks, semantic_weight=response.semantic_weight, metadata_weight=response.metadata_weight,
+        score=c.score, excluded_probability=sem.excluded_probability if sem else None,
+        excluded_metadata=meta.excluded, excluded_fields=meta.excluded_fields, exclusion_factor=c.exclusion_factor,
+    )
+
+
+def _has_evidence(c: _Candidate) -> bool:
+    return max(c.semantic.probability if c.semantic else 0.0, c.meta.score) >= NO_EVIDENCE
+
+
+def _photo_rows(photo_ids: list[int]) -> dict[int, tuple]:
+    """photo id → the values of RESULT_FIELDS and, last, when it was taken (epoch seconds, for sorting); photos
+    deleted meanwhile are left out. One plain statement for every candidate (hundreds): Photo objects, and the
+    ORM's datetimes, cost more than the query, so only the returned page becomes Photos (`_photo`)."""
     with connection.cursor() as cursor:
-        cursor.execute("SELECT id, extract(epoch FROM taken_at)::float8 FROM gallery_photo WHERE id = ANY(%s)",
-                       [photo_ids])
-        return dict(cursor.fetchall())
+        cursor.execute(f"SELECT {', '.join(RESULT_FIELDS)}, extract(epoch FROM taken_at)::float8 "
+                       f"FROM {Photo._meta.db_table} WHERE id = ANY(%s)", [photo_ids])
+        return {values[0]: values for values in cursor.fetchall()}
+
+
+def _photo(values: tuple) -> Photo:
+    return Photo.from_db("default", RESULT_FIELDS, values[:-1])
 
 
 # What result pages and the API show of a photo (its name, date, family and the URLs made from its id).
@@ -306,13 +330,6 @@ def _taken_at(photo_ids: list[int]) -> dict[int, float]:
 RESULT_FIELDS = tuple(f.attname for f in Photo._meta.concrete_fields
                       if f.attname in {"id", "family_id", "title", "original_filename", "taken_at"})
 
-
-def _photos(rows) -> dict[int, Photo]:
-    with connection.cursor() as cursor:
-        cursor.execute(f"SELECT {', '.join(RESULT_FIELDS)} FROM {Photo._meta.db_table} WHERE id = ANY(%s)",
-                       [[row[0] for row in rows]])
-        photos = [Photo.from_db("default", RESULT_FIELDS, values) for values in cursor.fetchall()]
-    return {photo.pk: photo for photo in photos}
 
 
 
@@ -338,9 +355,9 @@ def similar_photos(*, user: AbstractBaseUser, photo: Photo, limit: int = 12) -> 
     family_ids = [f for f in context.family_ids
                   if family_search_model(family_id=f, other_models=context.other_models) == model_name]
     with transaction.atomic():
-        cosines = nearest_photos(model_name=model_name, dim=len(vector), vector=vector, family_ids=family_ids,
+        cosines = nearest_photos(model_name=model_name, dim=len(vector), vector=vector, scope=Scope(family_ids),
                                  limit=limit, exclude_id=photo.pk)
-    photos = _photos([(pid,) for pid in cosines])
-    results = [SimilarResult(photos[pid], c, model_name) for pid, c in cosines.items() if pid in photos]
+    rows = _photo_rows(list(cosines))
+    results = [SimilarResult(_photo(rows[pid]), c, model_name) for pid, c in cosines.items() if pid in rows]
     results.sort(key=lambda r: r.cosine, reverse=True)
     return results, "" if results else "No other indexed photos to compare with yet."

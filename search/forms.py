@@ -63,6 +63,15 @@ class ChipEditForm(forms.Form):
     chip_before = forms.DateField(required=False)
 
 
+def search_form(*, user, data) -> SearchForm:
+    """The search page's form for `data` (its GET parameters), with the user's own families, uploaders and
+    countries as choices: the page and the viewer walking its results read a query the same way."""
+    from gallery.selectors import family_list, family_uploaders, place_countries
+
+    return SearchForm(data or None, families=family_list(user=user), uploaders=family_uploaders(user=user),
+                      countries=place_countries(user=user))
+
+
 class PreferencesForm(forms.Form):
     semantic_weight = forms.FloatField(min_value=0, max_value=1, widget=forms.NumberInput(attrs={"type": "range", "step": "0.05", "min": "0", "max": "1"}))
     metadata_weight = forms.FloatField(min_value=0, max_value=1, widget=forms.NumberInput(attrs={"type": "range", "step": "0.05", "min": "0", "max": "1"}))

@@ -1,18 +1,27 @@
-"""Metadata matching: a weighted full-text document per photo, and trigram spelling correction for typos.
+"""Metadata matching: per-field full-text documents per photo, and trigram spelling correction for typos.
 
-s_meta(i) = max(ts_rank_cd(document, query, 32), TYPO_WEIGHT · typo(i))
-where plain words are OR-ed (see _tsquery) and websearch syntax is honoured as written.
-ts_rank_cd with normalisation 32 is rank / (rank + 1): already squashed into [0, 1). Field weights:
-tags A (1.0), title B (0.4), description C (0.2), file name D (0.1), PostgreSQL's defaults.
-Place and date words ("lisbon portugal december winter 2023 christmas day", see _when_where) weigh D too: they
-are true of the photo but say little about what it shows, so a tag or title naming the query ranks higher.
+Each photo's metadata is kept as one text-search document per field (FIELDS: what people wrote, what the file
+carried, where and when it was taken, what the OCR read, what the model suggests, the file name), and as the whole
+of them, each field in the weight class that gives its weight. For query q:
+
+  S(i)       = ts_rank_cd(whole document of photo i, q)    with the classes' weights A 1.0, B 0.4, C 0.2, D 0.1:
+               about Σ_f weight_f · (occurrences of query words in field f), more for more of the query's words
+  s_meta(i)  = max(S / (S + 1), TYPO_WEIGHT · typo(i))     in [0, 1)
+  rank_f(i)  = ts_rank_cd(field f of photo i, q), unweighted: what explain shows, and what calibrating each kind
+               of match on its own needs
+
+Plain query words are OR-ed (see _tsquery); websearch syntax is honoured as written. A tag naming the query
+(S = 1) gives s_meta 0.5; the same word only in the place, the date or the text read in the photo gives 0.17.
 
 Typos: each family keeps a vocabulary of the words in its photos' metadata (SearchWord). A query word
 that is not in the vocabulary is matched, by trigram similarity, to the closest vocabulary words
 (similarity >= TYPO_THRESHOLD); typo(i) is the similarity of the best such correction found in photo i's
 document. Looking words up in a small vocabulary, rather than comparing the query with every
 photo's text, keeps this to a millisecond whatever the library's size (bench/search_latency.py).
-Every query goes through the family's own rows only (PhotoDocument carries the photo's family).
+
+One pass per query (`metadata_pass`): the candidates (the best matches in scope), their scores, and what
+explain shows (which fields matched, which corrections, the words read in the photo) come from one statement,
+which also scores the photos the image search found. Every statement reads the family's own rows only.
 """
 
 from __future__ import annotations
@@ -22,11 +31,13 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 from django.db import connection
-from django.utils import timezone
+from psycopg import sql
 
 from gallery.date_words import date_words
-from gallery.models import Photo
+from gallery.timezones import zone_info
+from gallery.models import Photo, PhotoTag, Tag, TagSuggestion
 from search.models import PhotoDocument, SearchWord
+from search.scope import Scope
 
 TEXT_CONFIG = "english"
 # A spelling correction is weaker evidence than a real word match, and only counts above this similarity.
@@ -35,12 +46,70 @@ TYPO_THRESHOLD = 0.5
 CORRECTIONS_PER_WORD = 2
 MIN_WORD_LENGTH = 3  # shorter words have too few trigrams to correct reliably
 MAX_WORD_LENGTH = SearchWord._meta.get_field("word").max_length
-FIELDS = ("tags", "title", "description", "filename")
-FIELD_WEIGHTS = ("a", "b", "c", "d")
+
+
+# PostgreSQL's weight classes and ts_rank's default weight of each.
+CLASS_WEIGHTS = {"A": 1.0, "B": 0.4, "C": 0.2, "D": 0.1}
+
+
+@dataclass(frozen=True)
+class Field:
+    key: str
+    label: str  # as explain names it
+    weight_class: str  # its class in the whole document, which gives its weight
+
+    @property
+    def weight(self) -> float:
+        return CLASS_WEIGHTS[self.weight_class]
+
+
+# In the order of PhotoDocument.fields. What people wrote (tags, title) weighs most; then the longer text people
+# wrote and the keywords their software embedded in the file; then what is true of the photo but says little about
+# what it shows (place, date), what the OCR read and the tags the model suggests; the file name least.
+FIELDS = (
+    Field("tags", "tags", "A"),
+    Field("title", "title", "A"),
+    Field("description", "description", "B"),
+    Field("keywords", "keywords in the file", "B"),
+    Field("place", "place", "C"),
+    Field("date", "date", "C"),
+    Field("text", "text in photo", "C"),
+    Field("suggested", "suggested tags", "C"),
+    Field("filename", "file name", "D"),
+)
+FIELD_INDEX = {f.key: n for n, f in enumerate(FIELDS, start=1)}  # PostgreSQL arrays count from 1
+_FIELD = {f.key: f for f in FIELDS}
+# Documents built by an older layout of FIELDS are rebuilt by the sweep (documents_outdated_refresh).
+DOCUMENT_VERSION = 5
 
 DOCUMENTS = PhotoDocument._meta.db_table
 WORDS = SearchWord._meta.db_table
+PHOTOS = Photo._meta.db_table
+PHOTO_TAGS = Photo.tags.through._meta.db_table
+TAGS = Tag._meta.db_table
+SUGGESTIONS = TagSuggestion._meta.db_table
 _SPLIT_WORDS = "regexp_split_to_table({}, '[^[:alnum:]]+')"
+_FILENAME_WORDS = "regexp_replace(p.original_filename, '[._-]+', ' ', 'g')"
+
+
+def _field_sources() -> dict[str, str]:
+    """Each field's text, as SQL over the photo `p`, its tag names `t.names` (typed by members or accepted
+    suggestions) and `t.keywords` (embedded in the file), the names of its open tag suggestions `sg.names`,
+    and its place/date words `pw`."""
+    return {
+        "tags": "coalesce(t.names, '')",
+        # A title nobody wrote is made from the file name: the file name field has those words already.
+        "title": "CASE WHEN p.title_source = '' THEN '' ELSE p.title END",
+        "description": "p.description",
+        "keywords": "coalesce(t.keywords, '')",
+        "place": "coalesce(pw.place, '')",
+        "date": "coalesce(pw.date, '')",
+        # Split as the vocabulary is (search words are runs of letters and digits), so a word glued to a number
+        # ("BREAD2.50") is the vocabulary's "bread2", which the glued-word match finds for "bread".
+        "text": "regexp_replace(coalesce(p.text_in_photo, ''), '[^[:alnum:]]+', ' ', 'g')",
+        "suggested": "coalesce(sg.names, '')",
+        "filename": _FILENAME_WORDS,
+    }
 
 
 def documents_refresh(photo_ids: Iterable[int]) -> None:
@@ -51,33 +120,42 @@ def documents_refresh(photo_ids: Iterable[int]) -> None:
     if not ids:
         return
     when_where = _when_where(ids)
+    sources = _field_sources()
+    texts = [sources[f.key] for f in FIELDS]
+    vectors = ", ".join(f"to_tsvector(%(cfg)s, unaccent({text}))" for text in texts)
     with connection.cursor() as cursor:
         cursor.execute(
             f"""
-            INSERT INTO {DOCUMENTS} (photo_id, family_id, document, words, updated_at)
-            SELECT p.id, p.family_id,
-                   setweight(to_tsvector(%(cfg)s, unaccent(coalesce(t.names, ''))), 'A')
-                || setweight(to_tsvector(%(cfg)s, unaccent(p.title)), 'B')
-                || setweight(to_tsvector(%(cfg)s, unaccent(p.description)), 'C')
-                || setweight(to_tsvector(%(cfg)s, unaccent(regexp_replace(p.original_filename, '[._-]+', ' ', 'g'))), 'D')
-                || setweight(to_tsvector(%(cfg)s, unaccent(coalesce(ww.words, ''))), 'D')
-                || setweight(to_tsvector(%(cfg)s, unaccent(coalesce(p.text_in_photo, ''))), 'D'),
-                   lower(unaccent(concat_ws(' ', t.names, p.title, p.description,
-                                            regexp_replace(p.original_filename, '[._-]+', ' ', 'g'), ww.words,
-                                            p.text_in_photo))),
-                   now()
-            FROM gallery_photo p
-            LEFT JOIN unnest(%(ww_ids)s::bigint[], %(ww_words)s::text[]) AS ww(photo_id, words) ON ww.photo_id = p.id
-            LEFT JOIN LATERAL (
-                SELECT string_agg(tag.name, ' ') AS names
-                FROM gallery_photo_tags pt JOIN gallery_tag tag ON tag.id = pt.tag_id
-                WHERE pt.photo_id = p.id
-            ) t ON true
-            WHERE p.id = ANY(%(ids)s)
+            INSERT INTO {DOCUMENTS} (photo_id, family_id, fields, document, words, version, updated_at)
+            SELECT x.id, x.family_id, x.fields,
+                   {" || ".join(f"setweight(x.fields[{n}], '{f.weight_class}')" for n, f in enumerate(FIELDS, start=1))},
+                   x.words, %(version)s, now()
+            FROM (
+                SELECT p.id, p.family_id, ARRAY[{vectors}] AS fields,
+                       lower(unaccent(concat_ws(' ', {", ".join(texts)}))) AS words
+                FROM {PHOTOS} p
+                LEFT JOIN unnest(%(pw_ids)s::bigint[], %(pw_place)s::text[], %(pw_date)s::text[])
+                          AS pw(photo_id, place, date) ON pw.photo_id = p.id
+                LEFT JOIN LATERAL (
+                    SELECT string_agg(tag.name, ' ') FILTER (WHERE pt.source <> %(embedded)s) AS names,
+                           string_agg(tag.name, ' ') FILTER (WHERE pt.source = %(embedded)s) AS keywords
+                    FROM {PHOTO_TAGS} pt JOIN {TAGS} tag ON tag.id = pt.tag_id
+                    WHERE pt.photo_id = p.id
+                ) t ON true
+                LEFT JOIN LATERAL (
+                    SELECT string_agg(s.name, ' ') AS names FROM {SUGGESTIONS} s
+                    WHERE s.photo_id = p.id AND s.state = %(open)s
+                ) sg ON true
+                WHERE p.id = ANY(%(ids)s)
+            ) x
             ON CONFLICT (photo_id) DO UPDATE
-               SET document = EXCLUDED.document, words = EXCLUDED.words, updated_at = EXCLUDED.updated_at
+               SET fields = EXCLUDED.fields, document = EXCLUDED.document, words = EXCLUDED.words,
+                   version = EXCLUDED.version, updated_at = EXCLUDED.updated_at
             """,
-            {"cfg": TEXT_CONFIG, "ids": ids, "ww_ids": list(when_where), "ww_words": list(when_where.values())},
+            {"cfg": TEXT_CONFIG, "ids": ids, "version": DOCUMENT_VERSION, "pw_ids": list(when_where),
+             "embedded": PhotoTag.Source.EMBEDDED, "open": TagSuggestion.State.OPEN,
+             "pw_place": [place for place, _ in when_where.values()],
+             "pw_date": [when for _, when in when_where.values()]},
         )
         cursor.execute(
             f"""
@@ -90,27 +168,29 @@ def documents_refresh(photo_ids: Iterable[int]) -> None:
         )
 
 
-def _when_where(ids: list[int]) -> dict[int, str]:
-    """Each photo's place and date in words: city, region, country; month, season, year and the public holidays
-    of its country (the photo's place, else its family's default country) on its local date."""
+def _when_where(ids: list[int]) -> dict[int, tuple[str, str]]:
+    """Each photo's place and date in words: (city, region, country; month, season, year and the public holidays
+    of its country (the photo's place, else its family's default country) on its local date, in the zone it was
+    taken in: Photo.taken_tz)."""
     rows = Photo.objects.filter(pk__in=ids).values_list(
-        "pk", "taken_at", "latitude", "place_city", "place_region", "place_country", "place_country_code",
+        "pk", "taken_at", "taken_tz", "latitude", "place_city", "place_region", "place_country", "place_country_code",
         "family__default_country")
     words = {}
-    for pk, taken_at, latitude, city, region, country, country_code, default_country in rows:
-        day = timezone.localtime(taken_at, timezone.get_default_timezone()).date()  # as EXIF dates are read
+    for pk, taken_at, taken_tz, latitude, city, region, country, country_code, default_country in rows:
+        day = taken_at.astimezone(zone_info(taken_tz)).date()  # the photo's own local date
         when = date_words(day=day, latitude=latitude, country_code=country_code or default_country)
-        words[pk] = " ".join([part for part in (city, region, country) if part] + when)
+        words[pk] = (" ".join(part for part in (city, region, country) if part), " ".join(when))
     return words
 
 
-def documents_missing_refresh(limit: int = 5000) -> int:
-    """Build documents for photos that have none (photos from before this feature, or a lost hook)."""
+def documents_outdated_refresh(limit: int = 5000) -> int:
+    """Build documents for photos that have none (photos from before this feature, or a lost hook) or whose
+    document has an older layout (DOCUMENT_VERSION)."""
     with connection.cursor() as cursor:
         cursor.execute(
-            f"SELECT p.id FROM gallery_photo p LEFT JOIN {DOCUMENTS} d ON d.photo_id = p.id "
-            "WHERE d.photo_id IS NULL LIMIT %s",
-            [limit],
+            f"SELECT p.id FROM {PHOTOS} p LEFT JOIN {DOCUMENTS} d ON d.photo_id = p.id "
+            "WHERE d.photo_id IS NULL OR d.version < %s LIMIT %s",
+            [DOCUMENT_VERSION, limit],
         )
         ids = [row[0] for row in cursor.fetchall()]
     documents_refresh(ids)
@@ -119,10 +199,13 @@ def documents_missing_refresh(limit: int = 5000) -> int:
 
 @dataclass
 class MetaMatch:
-    score: float = 0.0
-    fts: float = 0.0
-    typo: float = 0.0
-    fields: list[str] = field(default_factory=list)
+    score: float = 0.0  # s_meta
+    fts: float = 0.0  # S / (S + 1), the word-match part
+    typo: float = 0.0  # similarity of the best spelling correction found
+    ranks: dict[str, float] = field(default_factory=dict)  # rank_f of each field that matched
+    fields: list[str] = field(default_factory=list)  # what explain says matched
+    excluded: float = 0.0  # min(1, S) of the excluded concepts' words: how surely the photo holds one
+    excluded_fields: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -144,6 +227,7 @@ class MetaQuery:
     tsquery: str = ""
     corrections: list[Correction] = field(default_factory=list)
     glued: str = ""  # a tsquery OR-ing the family's words that contain a query word (see GLUED_*)
+    excluded: str = ""  # a tsquery OR-ing the words of the excluded concepts
 
 
 # Plain words match if ANY of them matches (ts_rank_cd rewards photos that match more of them):
@@ -158,169 +242,173 @@ def _tsquery(query: str) -> str:
     return _ALL_WORDS if _SYNTAX.search(query) else _ANY_WORD
 
 
-def metadata_query(*, query: str, family_ids: Sequence[int]) -> MetaQuery:
-    """Look up spelling corrections for the query's words that no photo of these families uses.
+def metadata_query(*, query: str, family_ids: Sequence[int], excluded: Sequence[str] = ()) -> MetaQuery:
+    """The query's tsquery, spelling corrections for its words that no photo of these families uses, and the
+    family's words that contain a query word (see GLUED_*), in one statement.
 
     Only content words of plain queries are corrected (a query in websearch syntax says exactly what it
     means); each gets its CORRECTIONS_PER_WORD closest vocabulary words."""
     meta = MetaQuery(text=query)
-    if not query.strip() or not family_ids:
+    if not (query.strip() or any(excluded)) or not family_ids:
         return meta
+    plain = not _SYNTAX.search(query)
     with connection.cursor() as cursor:
-        cursor.execute(f"SELECT ({_tsquery(query)})::text", {"cfg": TEXT_CONFIG, "q": query})
-        meta.tsquery = cursor.fetchone()[0]
-        if _SYNTAX.search(query):
-            return meta
         cursor.execute(
             f"""
             WITH typed AS (
                 SELECT DISTINCT w FROM {_SPLIT_WORDS.format("lower(unaccent(%(q)s))")} w
-                WHERE length(w) BETWEEN %(shortest)s AND %(longest)s AND to_tsvector(%(cfg)s, w) <> ''::tsvector
+                WHERE %(plain)s AND length(w) BETWEEN %(shortest)s AND %(longest)s
+                  AND to_tsvector(%(cfg)s, w) <> ''::tsvector
             ), unknown AS (
                 SELECT w FROM typed
                 WHERE NOT EXISTS (SELECT 1 FROM {WORDS} s WHERE s.word = typed.w AND s.family_id = ANY(%(families)s))
+            ), corrections AS (
+                SELECT u.w, c.word, c.similarity, plainto_tsquery(%(cfg)s, c.word)::text AS tsq
+                FROM unknown u CROSS JOIN LATERAL (
+                    SELECT s.word, max(similarity(u.w, s.word)) AS similarity FROM {WORDS} s
+                    WHERE s.word %% u.w AND s.family_id = ANY(%(families)s)
+                    GROUP BY s.word HAVING max(similarity(u.w, s.word)) >= %(threshold)s
+                    ORDER BY 2 DESC, 1 LIMIT %(per_word)s
+                ) c
+            ), glued AS (
+                SELECT DISTINCT plainto_tsquery(%(cfg)s, g.word)::text AS tsq FROM typed t CROSS JOIN LATERAL (
+                    SELECT DISTINCT s.word FROM {WORDS} s
+                    WHERE length(t.w) >= %(glued_shortest)s AND s.family_id = ANY(%(families)s)
+                      AND s.word LIKE '%%' || t.w || '%%' AND s.word <> t.w
+                    ORDER BY s.word LIMIT %(glued_per_word)s
+                ) g
             )
-            SELECT u.w, c.word, c.similarity, plainto_tsquery(%(cfg)s, c.word)::text
-            FROM unknown u CROSS JOIN LATERAL (
-                SELECT s.word, max(similarity(u.w, s.word)) AS similarity FROM {WORDS} s
-                WHERE s.word %% u.w AND s.family_id = ANY(%(families)s)
-                GROUP BY s.word HAVING max(similarity(u.w, s.word)) >= %(threshold)s
-                ORDER BY 2 DESC, 1 LIMIT %(per_word)s
-            ) c
-            ORDER BY 1, 3 DESC, 2
+            SELECT ({_tsquery(query)})::text,
+                   (replace(websearch_to_tsquery(%(cfg)s, unaccent(%(excluded)s))::text, ' & ', ' | ')),
+                   ARRAY(SELECT ARRAY[w, word, similarity::text, tsq] FROM corrections WHERE tsq <> ''
+                         ORDER BY w, similarity DESC, word),
+                   ARRAY(SELECT tsq FROM glued WHERE tsq <> '' ORDER BY tsq)
             """,
             {"q": query, "cfg": TEXT_CONFIG, "families": list(family_ids), "threshold": TYPO_THRESHOLD,
-             "per_word": CORRECTIONS_PER_WORD, "shortest": MIN_WORD_LENGTH, "longest": MAX_WORD_LENGTH},
+             "per_word": CORRECTIONS_PER_WORD, "shortest": MIN_WORD_LENGTH, "longest": MAX_WORD_LENGTH,
+             "plain": plain, "glued_shortest": GLUED_MIN_LENGTH, "glued_per_word": GLUED_PER_WORD,
+             "excluded": " ".join(term.replace('"', " ").replace("-", " ") for term in excluded)},
         )
-        meta.corrections = [Correction(word, replacement, float(sim), tsquery)
-                            for word, replacement, sim, tsquery in cursor.fetchall() if tsquery]
-        cursor.execute(_GLUED_SQL, {"q": query, "cfg": TEXT_CONFIG, "families": list(family_ids),
-                                    "shortest": GLUED_MIN_LENGTH, "longest": MAX_WORD_LENGTH,
-                                    "per_word": GLUED_PER_WORD})
-        meta.glued = " | ".join(f"( {tsq} )" for (tsq,) in cursor.fetchall() if tsq)
+        meta.tsquery, meta.excluded, corrections, glued = cursor.fetchone()
+    meta.corrections = [Correction(word, replacement, float(sim), tsq) for word, replacement, sim, tsq in corrections]
+    meta.glued = " | ".join(f"( {tsq} )" for tsq in glued)
     return meta
 
 
 # Text read in photos (OCR) often runs words together ("BAKERYOPEN7AM": the recogniser drops spaces), and so do
-# file names. A query word of GLUED_MIN_LENGTH letters or more also matches, in those two fields only (weight D),
-# the family's words that contain it, up to GLUED_PER_WORD of them (the vocabulary's trigram index answers LIKE).
+# file names. A query word of GLUED_MIN_LENGTH letters or more also matches, in those two fields only, the
+# family's words that contain it, up to GLUED_PER_WORD of them (the vocabulary's trigram index answers LIKE).
 GLUED_MIN_LENGTH = 4
 GLUED_PER_WORD = 5
-_GLUED_SQL = f"""
-    WITH typed AS (
-        SELECT DISTINCT w FROM {_SPLIT_WORDS.format("lower(unaccent(%(q)s))")} w
-        WHERE length(w) BETWEEN %(shortest)s AND %(longest)s AND to_tsvector(%(cfg)s, w) <> ''::tsvector
+GLUED_FIELDS = ("text", "filename")
+
+
+def metadata_pass(meta: MetaQuery, *, scope: Scope, limit: int, also_ids: Sequence[int] = ()) -> dict[int, MetaMatch]:
+    """The query's metadata matches in scope: the best `limit` of them, and every photo of `also_ids` (found by the
+    image search) that matches at all, each with its score and what explain shows. One statement: the matches are
+    ranked on the whole document (its field classes carry the field weights), and only the rows returned are
+    broken down by field."""
+    if not meta.tsquery or scope.empty:
+        return {}
+    params = {**scope.params(), "tsq": meta.tsquery, "glued": meta.glued or "", "excluded": meta.excluded,
+              "families": list(scope.family_ids), "limit": int(limit), "also": sorted(set(also_ids)),
+              "typo_weight": TYPO_WEIGHT, "glued_fields": [FIELD_INDEX[k] for k in GLUED_FIELDS],
+              "cfg": TEXT_CONFIG, "text_words": TEXT_WORDS_SHOWN,
+              "lexemes": sorted({m.replace("''", "'") for m in _LEXEME.findall(f"{meta.tsquery} {meta.glued}")})}
+    tests = [sql.SQL("d.document @@ %(tsq)s::tsquery")]
+    glued_s = glued_rank = sql.SQL("")
+    if meta.glued:
+        tests.append(sql.SQL("d.document @@ %(glued)s::tsquery"))
+        # Glued words count in the text read in the photo and the file name only (GLUED_FIELDS).
+        glued_s = sql.SQL(" + CASE WHEN d.document @@ q.glued THEN {} ELSE 0 END").format(sql.SQL(" + ").join(
+            sql.SQL("CASE WHEN d.fields[{n}] @@ q.glued THEN {w} * ts_rank_cd('{{1,1,1,1}}', d.fields[{n}], q.glued) "
+                    "ELSE 0 END").format(n=sql.Literal(FIELD_INDEX[key]), w=sql.Literal(_FIELD[key].weight))
+            for key in GLUED_FIELDS))
+        glued_rank = sql.SQL(" + CASE WHEN f.n = ANY(%(glued_fields)s) AND f.v @@ q.glued "
+                             "THEN ts_rank_cd('{1,1,1,1}', f.v, q.glued) ELSE 0 END")
+    fixes = []
+    for n, correction in enumerate(meta.corrections):
+        fixes.append(sql.SQL("d.document @@ {}::tsquery").format(sql.Placeholder(f"fix_{n}")))
+        params[f"fix_{n}"], params[f"sim_{n}"] = correction.tsquery, correction.similarity
+    typo = sql.SQL("greatest({})::real").format(sql.SQL(", ").join(
+        sql.SQL("CASE WHEN {} THEN {} ELSE 0 END").format(test, sql.Placeholder(f"sim_{n}"))
+        for n, test in enumerate(fixes))) if fixes else sql.SQL("0::real")
+    if meta.excluded:
+        also_excluded = [sql.SQL("(d.photo_id = ANY(%(also)s) AND d.document @@ %(excluded)s::tsquery)")]
+        excluded_rank = sql.SQL("least(1.0, CASE WHEN f.v @@ %(excluded)s::tsquery "
+                                "THEN ts_rank_cd('{1,1,1,1}', f.v, %(excluded)s::tsquery) ELSE 0 END)")
+    else:
+        also_excluded, excluded_rank = [], sql.SQL("0")
+    statement = sql.SQL(_PASS_SQL).format(
+        glued_s=glued_s, glued_rank=glued_rank, typo=typo, typo_hits=sql.SQL(", ").join(fixes),
+        documents=sql.Identifier(DOCUMENTS),
+        join=sql.SQL("JOIN {} p ON p.id = d.photo_id").format(sql.Identifier(PHOTOS)) if scope.filtered else sql.SQL(""),
+        scope=scope.where("p") if scope.filtered else sql.SQL("TRUE"),
+        match=sql.SQL(" OR ").join(tests + fixes + also_excluded), text=sql.Literal(FIELD_INDEX["text"]),
+        photos=sql.Identifier(PHOTOS), excluded_rank=excluded_rank,
     )
-    SELECT DISTINCT plainto_tsquery(%(cfg)s, g.word)::text FROM typed t CROSS JOIN LATERAL (
-        SELECT DISTINCT s.word FROM {WORDS} s
-        WHERE s.family_id = ANY(%(families)s) AND s.word LIKE '%%' || t.w || '%%' AND s.word <> t.w
-        ORDER BY s.word LIMIT %(per_word)s
-    ) g
+    with connection.cursor() as cursor:
+        cursor.execute(statement.as_string(), params)
+        rows = cursor.fetchall()
+    return {photo_id: _match(meta, s, ranks, excluded, typo, typo_hits, text_words)
+            for photo_id, s, ranks, excluded, typo, typo_hits, text_words in rows}
+
+
+_LEXEME = re.compile(r"'((?:[^']|'')+)'")  # a lexeme in a tsquery's text form
+_PASS_SQL = """
+    WITH q AS (SELECT %(tsq)s::tsquery AS tsq, %(glued)s::tsquery AS glued, %(lexemes)s::text[] AS lexemes),
+    matched AS (
+        SELECT d.photo_id,
+               CASE WHEN d.document @@ q.tsq THEN ts_rank_cd(d.document, q.tsq) ELSE 0 END{glued_s} AS s,
+               {typo} AS typo, ARRAY[{typo_hits}]::boolean[] AS typo_hits
+        FROM {documents} d {join} CROSS JOIN q
+        WHERE d.family_id = ANY(%(families)s) AND {scope} AND ({match})
+    ), ranked AS (
+        SELECT m.*, row_number() OVER (ORDER BY greatest(m.s / (m.s + 1), m.typo * %(typo_weight)s) DESC,
+                                                m.photo_id) AS position
+        FROM matched m
+    ), kept AS (
+        SELECT * FROM ranked r
+        WHERE r.photo_id = ANY(%(also)s) OR (r.position <= %(limit)s AND (r.s > 0 OR r.typo > 0))
+    )
+    SELECT k.photo_id, k.s, detail.ranks, detail.excluded, k.typo, k.typo_hits,
+           CASE WHEN detail.ranks[{text}] > 0 THEN ARRAY(
+               SELECT w FROM {photos} tp,
+                    regexp_split_to_table(coalesce(tp.text_in_photo, ''), '[^[:alnum:]]+') WITH ORDINALITY AS t(w, n)
+               WHERE tp.id = k.photo_id AND w <> ''
+                 AND tsvector_to_array(to_tsvector(%(cfg)s, unaccent(w))) && (SELECT lexemes FROM q)
+               ORDER BY n LIMIT %(text_words)s) END
+    FROM kept k JOIN {documents} d ON d.photo_id = k.photo_id CROSS JOIN q
+    CROSS JOIN LATERAL (
+        SELECT array_agg(x.rank ORDER BY x.n) AS ranks, array_agg(x.excluded ORDER BY x.n) AS excluded
+        FROM (SELECT f.n, CASE WHEN f.v @@ q.tsq THEN ts_rank_cd('{{1,1,1,1}}', f.v, q.tsq) ELSE 0 END
+                          {glued_rank} AS rank,
+                     {excluded_rank} AS excluded
+              FROM unnest(d.fields) WITH ORDINALITY AS f(v, n)) x
+    ) detail
 """
 
 
-# The full-text part of s_meta, for a document `d` against the query's tsquery `q.tsq` and, in the file name and
-# the text in the photo (weight D), its glued words `q.glued`.
-_GLUED_HIT = "(d.document @@ q.glued AND ts_filter(d.document, '{d}') @@ q.glued)"
-_FTS = (f"greatest(CASE WHEN d.document @@ q.tsq THEN ts_rank_cd(d.document, q.tsq, 32) ELSE 0 END, "
-        f"CASE WHEN {_GLUED_HIT} THEN ts_rank_cd(ts_filter(d.document, '{{d}}'), q.glued, 32) ELSE 0 END)")
-_Q = "WITH q AS (SELECT %(tsq)s::tsquery AS tsq, %(glued)s::tsquery AS glued)"
-
-
-def _typo_parts(meta: MetaQuery) -> tuple[list[str], dict]:
-    """One SQL test per correction, `d.document @@ <the corrected word>`, and their parameters."""
-    tests, params = [], {}
-    for n, correction in enumerate(meta.corrections):
-        tests.append(f"d.document @@ %(fix_{n})s::tsquery")
-        params[f"fix_{n}"] = correction.tsquery
-    return tests, params
-
-
-def _typo_sql(tests: list[str]) -> str:
-    if not tests:
-        return "0::real"
-    cases = ", ".join(f"CASE WHEN {test} THEN %(sim_{n})s ELSE 0 END" for n, test in enumerate(tests))
-    return f"greatest({cases})::real"
-
-
-def _params(meta: MetaQuery, typo_params: dict) -> dict:
-    sims = {f"sim_{n}": c.similarity for n, c in enumerate(meta.corrections)}
-    return {"tsq": meta.tsquery, "glued": meta.glued, **typo_params, **sims}
-
-
-def metadata_candidates(meta: MetaQuery, *, family_ids: Sequence[int], limit: int, filter_sql: str = "",
-                        filter_params: dict | None = None, photo_ids: Sequence[int] | None = None) -> dict[int, MetaMatch]:
-    """Photos of these families whose metadata matches, best first (`filter_sql`: a predicate on the photo `p`;
-    `photo_ids`: only among these)."""
-    if not meta.tsquery or not family_ids:
-        return {}
-    tests, typo_params = _typo_parts(meta)
-    match = " OR ".join(["d.document @@ q.tsq", _GLUED_HIT, *tests])
-    join = "JOIN gallery_photo p ON p.id = d.photo_id" if filter_sql else ""
-    sql = f"""
-        {_Q}
-        SELECT photo_id, fts, typo FROM (
-            SELECT d.photo_id, {_FTS} AS fts,
-                   {_typo_sql(tests)} AS typo
-            FROM {DOCUMENTS} d {join}, q
-            WHERE d.family_id = ANY(%(families)s) {f"AND ({filter_sql})" if filter_sql else ""}
-              {"AND d.photo_id = ANY(%(only)s)" if photo_ids is not None else ""} AND ({match})
-        ) m
-        ORDER BY greatest(m.fts, m.typo * %(typo_weight)s) DESC, m.photo_id LIMIT %(limit)s
-    """
-    params = {**(filter_params or {}), **_params(meta, typo_params), "families": list(family_ids),
-              "only": list(photo_ids or []), "limit": limit, "typo_weight": TYPO_WEIGHT}
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        rows = cursor.fetchall()
-    return {photo_id: _match(fts, typo) for photo_id, fts, typo in rows}
-
-
-def metadata_scores(meta: MetaQuery, *, photo_ids: Sequence[int]) -> dict[int, MetaMatch]:
-    """s_meta and the matching fields for given photos (candidates found by the image search too)."""
-    if not photo_ids or not meta.tsquery:
-        return {}
-    tests, typo_params = _typo_parts(meta)
-    # The file name and the text in the photo share weight D: the file name is tested on its own.
-    field_hits = ", ".join(f"ts_filter(d.document, '{{{weight}}}') @@ q.tsq" for weight in FIELD_WEIGHTS[:-1])
-    typo_hits = ", ".join(tests) or "NULL"
-    sql = f"""
-        WITH q AS (SELECT %(tsq)s::tsquery AS tsq, %(glued)s::tsquery AS glued,
-                          ARRAY(SELECT (regexp_matches(%(tsq)s || ' ' || %(glued)s, '''([^'']+)''', 'g'))[1]) AS lexemes)
-        SELECT d.photo_id, {_FTS},
-               {_typo_sql(tests)}, ARRAY[{field_hits}, {_FILENAME_HIT}], ARRAY[{typo_hits}], {_TEXT_WORDS},
-               ts_filter(d.document, '{{d}}') @@ q.tsq
-        FROM {DOCUMENTS} d JOIN gallery_photo p ON p.id = d.photo_id, q
-        WHERE d.photo_id = ANY(%(ids)s)
-    """
-    with connection.cursor() as cursor:
-        cursor.execute(sql, {**_params(meta, typo_params), "ids": list(photo_ids), "cfg": TEXT_CONFIG,
-                             "text_words": TEXT_WORDS_SHOWN})
-        rows = cursor.fetchall()
-    out = {}
-    for photo_id, fts, typo, hits, typo_hits, text_words, d_hit in rows:
-        match = _match(fts, typo)
-        match.fields = [name for name, hit in zip(FIELDS, hits) if hit]
-        if text_words:
-            match.fields.append("text in photo: " + " ".join(f"“{word}”" for word in dict.fromkeys(text_words)))
-        elif d_hit and "filename" not in match.fields:  # weight D also holds the place and date words
-            match.fields.append("place or date")
-        if not match.fields and match.typo:
-            fixes = [c for c, hit in zip(meta.corrections, typo_hits) if hit]
-            match.fields = ["similar spelling (" + ", ".join(f"{c.word} → {c.replacement}" for c in fixes) + ")"]
-        out[photo_id] = match
-    return out
-
-
-_FILENAME_HIT = ("to_tsvector(%(cfg)s, unaccent(regexp_replace(p.original_filename, '[._-]+', ' ', 'g')))"
-                 " @@ q.tsq")
-# The words of the photo's text (OCR) that match a word of the query, as written in the photo, for the explain.
+# How many of the words read in a photo (OCR) that match the query explain shows, as written in the photo.
 TEXT_WORDS_SHOWN = 5
-_TEXT_WORDS = """ARRAY(
-    SELECT w FROM regexp_split_to_table(coalesce(p.text_in_photo, ''), '[^[:alnum:]]+') WITH ORDINALITY AS t(w, n)
-    WHERE w <> '' AND tsvector_to_array(to_tsvector(%(cfg)s, unaccent(w))) && q.lexemes
-    ORDER BY n LIMIT %(text_words)s)"""
 
 
-def _match(fts: float, typo: float) -> MetaMatch:
-    return MetaMatch(score=max(float(fts), TYPO_WEIGHT * float(typo)), fts=float(fts), typo=float(typo))
+def _match(meta: MetaQuery, s, ranks, excluded, typo, typo_hits, text_words) -> MetaMatch:
+    s, typo = float(s or 0), float(typo or 0)
+    fts = s / (s + 1)
+    match = MetaMatch(score=max(fts, TYPO_WEIGHT * typo), fts=fts, typo=typo,
+                      ranks={f.key: float(rank) for f, rank in zip(FIELDS, ranks or []) if rank})
+    for f in FIELDS:
+        if f.key not in match.ranks:
+            continue
+        if f.key == "text" and text_words:
+            match.fields.append("text in photo: " + " ".join(f"“{word}”" for word in dict.fromkeys(text_words)))
+        else:
+            match.fields.append(f.label)
+    if excluded and any(excluded):
+        match.excluded = min(1.0, sum(f.weight * float(rank) for f, rank in zip(FIELDS, excluded)))
+        match.excluded_fields = [f.label for f, rank in zip(FIELDS, excluded) if rank]
+    if not match.fields and typo:
+        fixes = [c for c, hit in zip(meta.corrections, typo_hits or []) if hit]
+        match.fields = ["similar spelling (" + ", ".join(f"{c.word} → {c.replacement}" for c in fixes) + ")"]
+    return match

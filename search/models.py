@@ -1,9 +1,11 @@
 from __future__ import annotations
 
 from django.conf import settings
+from django.contrib.postgres.fields import ArrayField
 from django.contrib.postgres.indexes import GinIndex
 from django.contrib.postgres.search import SearchVectorField
 from django.db import models
+from django.db.models.functions import Lower
 from pgvector.django import VectorField
 
 from gallery.models import Family, Photo
@@ -92,6 +94,38 @@ class Synonym(models.Model):
         return f"{self.term} → {', '.join(self.related)}"
 
 
+class TagConcept(models.Model):
+    """One concept of the tag-suggestion vocabulary: global (no family) or one family's own.
+
+    Every photo's stored embedding is scored against the vocabulary (search.suggestions); a concept whose calibrated
+    probability reaches TAG_SUGGESTION_THRESHOLD becomes a suggested tag of that name. A family's entry replaces the
+    global entry of the same name for that family (unticking `enabled` there turns the global one off for it)."""
+
+    family = models.ForeignKey(Family, on_delete=models.CASCADE, null=True, blank=True, related_name="tag_concepts",
+                               help_text="Empty for a concept every family uses.")
+    name = models.CharField(max_length=64, help_text="The tag it suggests, as members should see it.")
+    prompt = models.CharField(max_length=200, blank=True,
+                              help_text="What the image model is asked about (through the search prompt templates, "
+                                        "e.g. “a photo of {}.”); empty: the tag name.")
+    enabled = models.BooleanField(default=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(Lower("name"), condition=models.Q(family=None), name="unique_global_tag_concept"),
+            models.UniqueConstraint(Lower("name"), "family", name="unique_family_tag_concept"),
+        ]
+        ordering = ["name"]
+        verbose_name = "suggested-tag concept"
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def text(self) -> str:
+        return self.prompt or self.name
+
+
 class SearchPreferences(models.Model):
     class Sort(models.TextChoices):
         RELEVANCE = "relevance", "Relevance"
@@ -129,13 +163,17 @@ class TextEmbedding(models.Model):
 
 
 class PhotoDocument(models.Model):
-    """A photo's metadata as one weighted full-text document (tags A, title B, description C, file name D)
-    plus its plain words for trigram typo matching. Kept current from the gallery's hooks."""
+    """A photo's metadata as one full-text document per field (search.metadata.FIELDS, in that order), all of them
+    together in `document` (what the GIN index finds candidates with), and its plain words for trigram typo
+    matching. Kept current from the gallery's hooks; rebuilt by the sweep when the layout changes (`version`)."""
 
     photo = models.OneToOneField(Photo, on_delete=models.CASCADE, primary_key=True, related_name="search_document")
     family = models.ForeignKey(Family, on_delete=models.CASCADE, related_name="+",
                                help_text="The photo's family, so a search reads only its own families' documents.")
     document = SearchVectorField()
+    fields = ArrayField(SearchVectorField(), null=True,
+                        help_text="One document per field, in the order of search.metadata.FIELDS.")
+    version = models.PositiveSmallIntegerField(default=0, help_text="search.metadata.DOCUMENT_VERSION when built.")
     words = models.TextField(help_text="The plain words of the document, for the family's vocabulary.")
     updated_at = models.DateTimeField(auto_now=True)
 

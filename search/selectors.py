@@ -89,6 +89,44 @@ def search_context(*, user: AbstractBaseUser) -> SearchContext:
 
 
 @dataclass
+class MetadataProgress:
+    """How far the background has filled a family's metadata: what the Index page shows under its bar."""
+
+    files_read: int  # embedded keywords, title, description and zone read from the file
+    with_position: int  # photos with GPS
+    places_looked_up: int
+    text_read: int  # OCR done (text found or not)
+    text_skipped: int  # the gate expected no text
+    text_waiting: int  # embedded, OCR still to come
+    text_failed: int
+    suggestions_scored: int  # embedded photos whose suggestions the active model has scored
+    embedded: int  # photos with an embedding (ready)
+
+    @property
+    def working(self) -> bool:
+        return bool(self.text_waiting or self.places_looked_up < self.with_position
+                    or self.suggestions_scored < self.embedded)
+
+
+def family_metadata_progress(*, family: Family) -> MetadataProgress:
+    """One aggregate over the family's photos (the caller already checked the user is a member)."""
+    ready = Q(status=Photo.Status.READY)
+    counts = Photo.objects.filter(family=family).aggregate(
+        files_read=Count("pk", filter=Q(embedded_checked=True)),
+        with_position=Count("pk", filter=Q(latitude__isnull=False)),
+        places_looked_up=Count("pk", filter=Q(latitude__isnull=False, place_checked=True)),
+        text_read=Count("pk", filter=Q(ocr_status=Photo.OcrStatus.DONE)),
+        text_skipped=Count("pk", filter=Q(ocr_status=Photo.OcrStatus.SKIPPED)),
+        text_waiting=Count("pk", filter=ready & Q(ocr_status__in=[Photo.OcrStatus.PENDING,
+                                                                   Photo.OcrStatus.PROCESSING])),
+        text_failed=Count("pk", filter=Q(ocr_status=Photo.OcrStatus.FAILED)),
+        suggestions_scored=Count("pk", filter=ready & Q(suggestions_model=settings.SEARCH_MODEL)),
+        embedded=Count("pk", filter=ready),
+    )
+    return MetadataProgress(**counts)
+
+
+@dataclass
 class FamilyIndexStatus:
     family: Family
     counts: dict[str, int]
@@ -96,6 +134,7 @@ class FamilyIndexStatus:
     search_model: str
     active_model: str
     active_covered: int
+    metadata: MetadataProgress | None = None
 
     @property
     def done(self) -> int:
@@ -125,6 +164,7 @@ def index_status(*, user: AbstractBaseUser) -> list[FamilyIndexStatus]:
             search_model=family_search_model(family_id=family.pk),
             active_model=settings.SEARCH_MODEL,
             active_covered=PhotoEmbedding.objects.filter(family=family, model_name=settings.SEARCH_MODEL).count(),
+            metadata=family_metadata_progress(family=family),
         ))
     return statuses
 

@@ -16,13 +16,14 @@ from django.utils import timezone
 from gallery.files import file_removals_process
 from gallery.images import ImageBusy, decode_upright
 from gallery.models import Photo
-from gallery.services import photos_display_sweep, photos_place_sweep
+from gallery.services import photos_display_sweep, photos_embedded_sweep, photos_place_sweep
 from search import leases
 from search.embedder import Embedder, ModelUnavailable, get_embedder
-from search.metadata import documents_missing_refresh
+from search.metadata import documents_outdated_refresh
 from search.models import EmbeddingModel, PhotoEmbedding, SearchPreferences, WorkLease
 from search.ocr import ocr_after_embedding, ocr_missing
 from search.selectors import family_covered
+from search.suggestions import suggest_after_embedding, suggestions_missing, suggestions_recompute_enqueue
 from search.vector_index import drop_indexes, ensure_index
 
 logger = logging.getLogger(__name__)
@@ -141,7 +142,12 @@ def embed_photos(*, photo_ids: Sequence[int], fill_to: int | None = None) -> Emb
 
 
 def _after_embedding(photo_ids: list[int]) -> None:
-    """Their embeddings are committed: queue their OCR (its own queue and tasks, so it never delays this one)."""
+    """Their embeddings are committed: score their tag suggestions (one matrix product, no image model run) and
+    queue their OCR (its own queue and tasks, so it never delays this one)."""
+    try:
+        suggest_after_embedding(photo_ids)
+    except Exception:  # noqa: BLE001 - the embeddings are stored; the sweep scores what this missed
+        logger.exception("could not score the tag suggestions of %d photos", len(photo_ids))
     try:
         ocr_after_embedding(photo_ids)
     except Exception:  # noqa: BLE001 - the embeddings are stored; the sweep queues what this missed
@@ -345,7 +351,8 @@ def embed_missing() -> int:
     file_removals_process()  # the gallery's queue of files whose photos are gone: retried here too
     photos_display_sweep()  # photos stored before display renditions existed, a batch at a time
     photos_place_sweep()  # places for photos with GPS stored before places existed, a batch at a time
-    documents_missing_refresh()
+    photos_embedded_sweep()  # embedded keywords, title, description, zone of photos stored before they were read
+    documents_outdated_refresh()
     previous_models_prune()
     _photos_release_abandoned()
     with transaction.atomic():
@@ -364,6 +371,10 @@ def embed_missing() -> int:
         ocr_missing()
     except Exception:  # noqa: BLE001 - OCR is extra: it never stops the sweep's embedding work
         logger.exception("the OCR sweep failed")
+    try:
+        suggestions_missing()
+    except Exception:  # noqa: BLE001 - suggestions are extra too
+        logger.exception("the tag-suggestion sweep failed")
     return len(pending)
 
 
@@ -384,6 +395,8 @@ def previous_models_prune() -> int:
             deleted += stale.filter(family_id=family_id).delete()[0]
         for model_name in sorted(models):
             drop_indexes(family_id=family_id, model_name=model_name)
+        # The family's search model changed: its suggestions are scored again with it, in the background.
+        suggestions_recompute_enqueue(family_id=family_id)
         logger.info("family %s: removed the embeddings of %s, now that %s covers it", family_id,
                     ", ".join(sorted(models)), active)
     return deleted

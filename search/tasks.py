@@ -23,3 +23,9 @@ def read_text_task(photo_ids: list[int]) -> dict:
 
     report = ocr.photos_read_text(photo_ids=photo_ids)
     return {"done": report.done, "failed": report.failed, "retry": report.retry}
+
+
+def suggestions_recompute_task(family_id: int | None = None) -> int:
+    from search.suggestions import suggestions_recompute
+
+    return suggestions_recompute(family_id=family_id)

@@ -21,13 +21,21 @@ from pgvector.psycopg.vector import register_vector_info
 from psycopg import sql
 from psycopg.types import TypeInfo
 
+from gallery.models import Photo
 from search.models import PhotoEmbedding
+from search.scope import Scope
 
 TABLE = PhotoEmbedding._meta.db_table
+PHOTOS = Photo._meta.db_table
 # HNSW candidate list size for a walk that must return `limit` rows: max(limit, MIN_EF_SEARCH). With 10,000
 # photos in a family, recall@20 against exact search is ~0.955 at pgvector's default of 40, ~0.97 at 64
 # (bench/search_latency.py); a search's main walk asks for a page of results (60) anyway.
 MIN_EF_SEARCH = 64
+# A query walks once, with the mean of its terms (walk_vectors), for a page of results: a longer candidate list
+# keeps each term's own nearest photos in it. At 100,000 photos (10,000 in the family, bench/search_latency.py,
+# 20 queries of 7.7 terms), recall@20 of search's image ranking against exact max-over-terms search was 0.952 at
+# 64, 0.967 at 100 and 0.982 at 140, for a walk of 7.0, 7.4 and 9.4 ms (a loaded 2-core machine).
+QUERY_EF_SEARCH = 100
 
 
 def _model_tag(model_name: str) -> str:
@@ -90,12 +98,13 @@ def drop_indexes(*, family_id: int | None = None, model_name: str | None = None)
     return len(names)
 
 
-def _knn_union(model_name: str, dim: int, family_ids: tuple[int, ...], vector: str, limit: str, filter_sql: str,
-               *, exclude: bool = False, with_vectors: bool = False) -> sql.Composed:
+def _knn_union(model_name: str, dim: int, scope: Scope, vector: str, limit: str, *, exclude: bool = False,
+               with_vectors: bool = False) -> sql.Composed:
     """`(nearest in family 1) UNION ALL (nearest in family 2) …`: rows (photo_id, distance[, v: the photo's
-    vector]), each arm a walk of that family's own index. `vector` and `limit` are SQL for the query vector
-    and row count; `filter_sql`, when given, is a predicate on the photo `p` (uploader, tag, dates)."""
-    join = "JOIN gallery_photo p ON p.id = e.photo_id" if filter_sql else ""
+    vector]), each arm a walk of that family's own index, inside the scope's filters. `vector` and `limit` are SQL
+    for the query vector and row count."""
+    join = sql.SQL("JOIN {photos} p ON p.id = e.photo_id").format(photos=sql.Identifier(PHOTOS)) if scope.filtered \
+        else sql.SQL("")
     vectors = ", e.vector::vector({dim}) AS v" if with_vectors else ""
     arms = [
         sql.SQL(
@@ -104,13 +113,13 @@ def _knn_union(model_name: str, dim: int, family_ids: tuple[int, ...], vector: s
             "WHERE e.model_name = {model} AND e.family_id = {family}{filter}{exclude} "
             "ORDER BY (e.vector::vector({dim})) <=> {vector} LIMIT {limit})"
         ).format(
-            dim=sql.Literal(int(dim)), vector=sql.SQL(vector), table=sql.Identifier(TABLE), join=sql.SQL(join),
+            dim=sql.Literal(int(dim)), vector=sql.SQL(vector), table=sql.Identifier(TABLE), join=join,
             model=sql.Literal(model_name), family=sql.Literal(int(family_id)),
-            filter=sql.SQL(f" AND ({filter_sql})" if filter_sql else ""),
+            filter=sql.SQL(" AND ({})").format(scope.where("p")) if scope.filtered else sql.SQL(""),
             exclude=sql.SQL(" AND e.photo_id <> %(exclude_id)s" if exclude else ""),
             limit=sql.SQL(limit),
         )
-        for family_id in family_ids
+        for family_id in scope.family_ids
     ]
     return sql.SQL(" UNION ALL ").join(arms)
 
@@ -149,67 +158,96 @@ def _set_index_parameters(cursor, rows: int, floor: int = MIN_EF_SEARCH) -> None
     cursor.execute(f"SET LOCAL hnsw.ef_search = {min(1000, max(floor, int(rows)))}")
 
 
-def nearest_photos(*, model_name: str, dim: int, vector, family_ids: Sequence[int], limit: int,
-                   filter_sql: str = "", filter_params: dict | None = None,
+def nearest_photos(*, model_name: str, dim: int, vector, scope: Scope, limit: int,
                    exclude_id: int | None = None) -> dict[int, float]:
-    """The `limit` photos nearest to `vector` in the given families: photo id → cosine, best first.
+    """The `limit` photos nearest to `vector` in the scope: photo id → cosine, best first.
 
     Call inside a transaction (for the SET LOCAL of the index parameters)."""
-    if not family_ids:
+    if scope.empty:
         return {}
-    statement = _nearest_sql(model_name, int(dim), tuple(sorted(set(family_ids))), filter_sql, exclude_id is not None)
-    params = {**(filter_params or {}), "query_vector": _vector(vector), "limit": int(limit),
-              "exclude_id": exclude_id}
+    statement = _nearest_sql(model_name, int(dim), scope.skeleton(), exclude_id is not None)
+    params = {**scope.params(), "query_vector": _vector(vector), "limit": int(limit), "exclude_id": exclude_id}
     with _cursor() as cursor:
         _set_index_parameters(cursor, limit)
         cursor.execute(statement, params)
         return {photo_id: float(cosine) for photo_id, cosine in cursor.fetchall()}
 
 
-# The statements depend only on the model, the families and the filter's SQL (values travel as parameters):
-# composed once per process, not on every keystroke.
+# Composed once per process and shape, not on every keystroke.
 @functools.lru_cache(maxsize=512)
-def _nearest_sql(model_name: str, dim: int, family_ids: tuple[int, ...], filter_sql: str, exclude: bool) -> str:
-    arms = _knn_union(model_name, dim, family_ids, f"%(query_vector)b::vector({dim})", "%(limit)s", filter_sql,
-                      exclude=exclude)
+def _nearest_sql(model_name: str, dim: int, shape: Scope, exclude: bool) -> str:
+    arms = _knn_union(model_name, dim, shape, f"%(query_vector)b::vector({dim})", "%(limit)s", exclude=exclude)
     return sql.SQL("SELECT photo_id, 1 - distance FROM ({arms}) n ORDER BY distance LIMIT %(limit)s").format(
         arms=arms).as_string()
 
 
-def nearest_for_terms(*, model_name: str, dim: int, vectors, family_ids: Sequence[int], first_limit: int,
-                      limit: int, filter_sql: str = "", filter_params: dict | None = None,
-                      also_ids: Iterable[int] = ()) -> dict[int, tuple[float, int]]:
-    """Candidates for a query's terms, scored.
+# How a query walks the index (see walk_vectors). Measured with bench/search_latency.py's data at 100,000 photos
+# (a page of 60, ef_search 64): recall@20 of search's image ranking 0.952 "mean", 0.963 "typed+mean", 0.978
+# "each", for a walk statement of about 3-5, 9-16 and 33 ms on a loaded 2-core machine. "mean" with a longer
+# candidate list (QUERY_EF_SEARCH) gives the recall of "each" at the cost of one walk.
+WALKS = "mean"
 
-    The first term (the query as typed) walks each family's index for its `first_limit` nearest photos, with
-    a candidate list at least that long (nearest_photos). Its expansions, which mostly find the same photos,
-    walk for `limit` each with a list of just `limit`: together they are most of a search's time, which
-    grows with the list. Then every photo found, and every photo of `also_ids` (found by other means) in
-    these families, is compared with every term, in the same statement as the expansions' walks.
-    Returns photo id → (best cosine, index of the term that gave it). Call inside a transaction."""
-    if not family_ids or not len(vectors):
+
+def walk_vectors(vectors, how: str | None = None) -> list[np.ndarray]:
+    """The vectors a query walks each family's index with, from its terms' vectors (the query as typed first):
+
+    - "typed+mean": the query as typed, and the unit mean of its expansions (the expansions of a query are near
+      each other, synonyms and rephrasings, so the photos nearest to any of them lie around their mean);
+    - "mean": the unit mean of all terms, one walk;
+    - "each": every term (the most thorough, a walk per term)."""
+    how = how or WALKS
+    vectors = [np.asarray(v, dtype=np.float32) for v in vectors]
+    if how == "each" or len(vectors) == 1:
+        return vectors
+    if how == "mean":
+        return [_unit_mean(vectors)]
+    return [vectors[0], _unit_mean(vectors[1:])] if len(vectors) > 1 else vectors
+
+
+def _unit_mean(vectors) -> np.ndarray:
+    mean = np.mean(vectors, axis=0)
+    norm = float(np.linalg.norm(mean))
+    return mean / norm if norm > 0 else vectors[0]
+
+
+def semantic_hits(*, model_name: str, dim: int, vectors, scope: Scope, limit: int, also_ids: Iterable[int] = (),
+                  excluded=(), walk: bool = True) -> dict[int, tuple[float, int, float | None]]:
+    """A query's candidates, scored: walks of each family's index with `walk_vectors(vectors)` for `limit`
+    photos each (when `walk`), plus the photos of `also_ids` (found by other means) in these families, each compared
+    with every term vector and every `excluded` vector, in one statement. Returns photo id → (best cosine of a
+    term, index of that term, best cosine of an excluded concept or None). Call inside a transaction (for the
+    SET LOCAL of the index parameters)."""
+    if scope.empty or not len(vectors) or (not walk and not also_ids):
         return {}
-    first = nearest_photos(model_name=model_name, dim=dim, vector=vectors[0], family_ids=family_ids,
-                           limit=first_limit, filter_sql=filter_sql, filter_params=filter_params)
-    params = {**(filter_params or {}), "term_vectors": [_vector(v) for v in vectors], "limit": int(limit),
-              "also_ids": sorted(set(also_ids) | set(first)), "families": list(family_ids)}
+    terms = [_vector(v) for v in vectors]
+    walks = walk_vectors(terms) if walk else []
+    params = {**scope.params(), "walk_vectors": walks, "term_vectors": terms + [_vector(v) for v in excluded],
+              "positive": len(terms), "limit": int(limit), "also_ids": sorted(set(also_ids)),
+              "families": list(scope.family_ids)}
     with _cursor() as cursor:
-        _set_index_parameters(cursor, limit, floor=1)
-        cursor.execute(_terms_sql(model_name, int(dim), tuple(sorted(set(family_ids))), filter_sql), params)
-        return {photo_id: (float(cosine), int(i)) for photo_id, i, cosine in cursor.fetchall()}
+        if walk:
+            _set_index_parameters(cursor, limit, floor=QUERY_EF_SEARCH)
+        cursor.execute(_hits_sql(model_name, int(dim), scope.skeleton(), len(walks), bool(len(excluded))), params)
+        return {photo_id: (float(cosine), int(i), None if excluded_cosine is None else float(excluded_cosine))
+                for photo_id, i, cosine, excluded_cosine in cursor.fetchall()}
 
 
 @functools.lru_cache(maxsize=512)
-def _terms_sql(model_name: str, dim: int, family_ids: tuple[int, ...], filter_sql: str) -> str:
+def _hits_sql(model_name: str, dim: int, shape: Scope, walks: int, excluded: bool) -> str:
     # The walks return each photo's vector with it, so scoring reads no row twice.
-    arms = _knn_union(model_name, dim, family_ids, "t.v", "%(limit)s", filter_sql, with_vectors=True)
+    arms = sql.SQL(" UNION ALL ").join(
+        _knn_union(model_name, dim, shape, f"(%(walk_vectors)b::vector({dim})[])[{n + 1}]", "%(limit)s",
+                   with_vectors=True) for n in range(walks))
+    walked = sql.SQL("SELECT n.photo_id, n.v FROM ({arms}) n UNION ALL ").format(arms=arms) if walks else sql.SQL("")
+    worst = sql.SQL("(SELECT max(-(h.v <#> t.v)) FROM t WHERE t.i >= %(positive)s)") if excluded else sql.SQL("NULL::float8")
     return sql.SQL(
         "WITH t AS MATERIALIZED (SELECT v, i::int - 1 AS i "
         "                        FROM unnest(%(term_vectors)b::vector({dim})[]) WITH ORDINALITY AS t(v, i)), "
-        "hits AS (SELECT n.photo_id, n.v FROM t CROSS JOIN LATERAL ({arms}) n WHERE t.i > 0 "
-        "         UNION ALL "
-        "         SELECT e.photo_id, e.vector::vector({dim}) FROM {table} e WHERE e.model_name = {model} "
+        "hits AS ({walked}"
+        "         SELECT e.photo_id, e.vector::vector({dim}) AS v FROM {table} e WHERE e.model_name = {model} "
         "         AND e.family_id = ANY(%(families)s) AND e.photo_id = ANY(%(also_ids)s)) "
-        "SELECT h.photo_id, best.i, best.cosine FROM (SELECT photo_id, any_value(v) AS v FROM hits GROUP BY photo_id) h "
-        "CROSS JOIN LATERAL (SELECT t.i, -(h.v <#> t.v) AS cosine FROM t ORDER BY 2 DESC, 1 LIMIT 1) best"
-    ).format(dim=sql.Literal(dim), arms=arms, table=sql.Identifier(TABLE), model=sql.Literal(model_name)).as_string()
+        "SELECT h.photo_id, best.i, best.cosine, {worst} FROM (SELECT photo_id, any_value(v) AS v FROM hits GROUP BY photo_id) h "
+        "CROSS JOIN LATERAL (SELECT t.i, -(h.v <#> t.v) AS cosine FROM t WHERE t.i < %(positive)s "
+        "                    ORDER BY 2 DESC, 1 LIMIT 1) best"
+    ).format(dim=sql.Literal(dim), walked=walked, table=sql.Identifier(TABLE), model=sql.Literal(model_name),
+             worst=worst).as_string()

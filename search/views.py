@@ -7,23 +7,23 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django.views.decorators.vary import vary_on_headers
 
-from gallery.selectors import family_list, family_uploaders, photo_get, place_countries, tag_list
+from gallery.selectors import photo_get, tag_list
 from search.engine import SearchParams, preferences_for, search_photos, similar_photos
-from search.forms import ChipEditForm, PreferencesForm, SearchForm
+from search.forms import ChipEditForm, PreferencesForm, SearchForm, search_form
 from search.ocr import photos_text_request
 from search.query_dates import phrase_for_range
 from search.query_parser import Chip, replace_chip
 from search.selectors import active_model_state, failed_photo_ids, failed_photos, index_status
 from search.services import photos_retry, preferences_reset, preferences_update
 from search.understanding import Understanding, understand_search
+from search.viewer import SearchList
 
 
 @require_GET
 @login_required
 @vary_on_headers("HX-Request")  # same URL, partial or page: without it Back can show a cached bare partial
 def search(request: HttpRequest) -> HttpResponse:
-    form = SearchForm(request.GET or None, families=family_list(user=request.user),
-                      uploaders=family_uploaders(user=request.user), countries=place_countries(user=request.user))
+    form = search_form(user=request.user, data=request.GET)
     params = form.params() if request.GET else SearchParams()
     understood = understand_search(user=request.user, params=params, removed=form.removed())
     if "chip" in request.GET:
@@ -32,7 +32,8 @@ def search(request: HttpRequest) -> HttpResponse:
     context = {"form": form, "response": response, "tags": tag_list(user=request.user),
                "show_hidden_url": _with(request, show_hidden="1"), "understood": understood,
                "chips": [_chip_view(request, chip) for chip in understood.parsed.chips],
-               "kept_params": [(k, v) for k, values in request.GET.lists() for v in values if k not in _CHIP_PARAMS]}
+               "kept_params": [(k, v) for k, values in request.GET.lists() for v in values if k not in _CHIP_PARAMS],
+               "photo_query": SearchList.context(request.GET).query}  # photos open in the viewer on these results
     if request.htmx and not request.htmx.history_restore_request:
         return render(request, "search/search.html#results", context)
     return render(request, "search/search.html", context)
@@ -146,7 +147,7 @@ def indexing_status(request: HttpRequest) -> HttpResponse:
     statuses = index_status(user=request.user)
     context = {
         "statuses": statuses,
-        "working": any(s.remaining for s in statuses),
+        "working": any(s.remaining or (s.metadata and s.metadata.working) for s in statuses),
         "failed": failed_photos(user=request.user),
         "model_state": active_model_state(),
     }

@@ -105,3 +105,46 @@ def gps_jpeg(latitude: float | None, longitude: float | None, *, taken: str | No
             3: "E" if longitude >= 0 else "W", 4: _dms(longitude),
         })
     return jpeg(colour=colour, exif=exif)
+
+
+def with_metadata(data: bytes, *, xmp: dict | None = None, iptc: dict | None = None, exif: dict | None = None) -> bytes:
+    """`data` (an image file's bytes) with XMP, IPTC and EXIF fields written by exiv2 itself (pyexiv2), keyed as
+    exiv2 names them: {"Xmp.dc.subject": ["Lisbon"], "Iptc.Application2.Caption": "…", "Exif.Image.XPTitle": "…"}."""
+    import pyexiv2
+
+    image = pyexiv2.ImageData(data)
+    try:
+        if exif:
+            image.modify_exif(exif)
+        if iptc:
+            image.modify_iptc(iptc)
+        if xmp:
+            image.modify_xmp(xmp)
+        return image.get_bytes()
+    finally:
+        image.close()
+
+
+def with_raw_xmp(data: bytes, packet: bytes) -> bytes:
+    """A JPEG with an XMP packet of our own bytes in an APP1 segment right after SOI: what no metadata library
+    would write (an entity bomb, invalid UTF-8, absurd nesting), as a hostile file would carry it."""
+    import struct
+
+    body = b"http://ns.adobe.com/xap/1.0/\x00" + packet
+    assert data[:2] == b"\xff\xd8" and len(body) + 2 <= 0xFFFF
+    return data[:2] + b"\xff\xe1" + struct.pack(">H", len(body) + 2) + body + data[2:]
+
+
+def xmp_packet(inner: bytes, *, doctype: bytes = b"") -> bytes:
+    """An XMP packet whose rdf:Description holds `inner` (dc namespace declared)."""
+    return (doctype + b'<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-'
+            b'syntax-ns#"><rdf:Description rdf:about="" xmlns:dc="http://purl.org/dc/elements/1.1/">' + inner
+            + b"</rdf:Description></rdf:RDF></x:xmpmeta>")
+
+
+def xmp_entity_bomb() -> bytes:
+    """'Billion laughs': ten levels of entities, each ten of the one below (10^9 'lol's once expanded)."""
+    entities = b'<!ENTITY lol0 "lol">' + b"".join(
+        b'<!ENTITY lol%d "%s">' % (level, b"&lol%d;" % (level - 1) * 10) for level in range(1, 10))
+    return xmp_packet(b"<dc:subject><rdf:Bag><rdf:li>&lol9;</rdf:li></rdf:Bag></dc:subject>",
+                      doctype=b'<?xml version="1.0"?><!DOCTYPE x:xmpmeta [' + entities + b"]>")

@@ -164,9 +164,9 @@ def test_family_and_member_forms_with_nul_are_form_errors(client_for, family, al
     client = client_for(alice)
     response = client.post(reverse("gallery:families"), {"name": f"New{NUL}"})
     assert response.status_code == 200 and "Null characters are not allowed." in response.content.decode()
-    response = client.post(reverse("gallery:member_add", args=[family.pk]),
-                           {"username": f"ne{NUL}w", "password": "seaside-kite-flying-9", "role": "member"})
+    response = client.post(reverse("gallery:invite_new", args=[family.pk]), {"note": f"Gran{NUL}", "role": "member"})
     assert response.status_code == 422 and "Null characters are not allowed." in response.content.decode()
+    assert not family.invites.exists()
     assert Family.objects.count() == 1 and not get_user_model().objects.filter(username__startswith="ne").exists()
 
 

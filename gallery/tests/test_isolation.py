@@ -39,14 +39,18 @@ def _page_requests(photo: Photo, family: Family, member_id: int):
         ("post", reverse("gallery:photo_edit", args=[photo.pk]), {"title": "hacked", "tags": "pwned", "description": "x"}),
         ("post", reverse("gallery:photo_delete", args=[photo.pk]), {}),
         ("get", reverse("gallery:family_detail", args=[family.pk]), {}),
-        ("post", reverse("gallery:member_add", args=[family.pk]), {"username": "mallory", "role": "admin"}),
+        ("post", reverse("gallery:member_role", args=[family.pk, member_id]), {"role": "member"}),
+        ("post", reverse("gallery:invite_new", args=[family.pk]), {"role": "admin"}),
+        ("get", reverse("gallery:member_password", args=[family.pk, member_id]), {}),
+        ("post", reverse("gallery:member_password", args=[family.pk, member_id]),
+         {"new_password1": "seaside-kite-flying-9", "new_password2": "seaside-kite-flying-9"}),
         ("post", reverse("gallery:member_remove", args=[family.pk, member_id]), {}),
         ("post", reverse("gallery:upload"), {"family": family.pk, "files": [SimpleUploadedFile("x.png", images.image_bytes("PNG"))]}),
     ]
 
 
-PAGE_IDS = ["detail", "thumbnail", "display", "original", "download", "edit-get", "edit-post", "delete", "family", "member-add",
-            "member-remove", "upload-into"]
+PAGE_IDS = ["detail", "thumbnail", "display", "original", "download", "edit-get", "edit-post", "delete", "family",
+            "member-role", "invite-new", "member-password-get", "member-password-post", "member-remove", "upload-into"]
 
 
 @pytest.mark.parametrize("index", range(len(PAGE_IDS)), ids=PAGE_IDS)
@@ -170,7 +174,8 @@ def test_anonymous_pages_redirect_to_login(client, alice, smiths_photo, name):
 def test_anonymous_posts_change_nothing(client, family, alice, smiths_photo):
     client.post(reverse("gallery:photo_delete", args=[smiths_photo.pk]))
     client.post(reverse("gallery:photo_edit", args=[smiths_photo.pk]), {"title": "hacked"})
-    client.post(reverse("gallery:member_add", args=[family.pk]), {"username": "x", "password": "seaside-kite-flying-9"})
+    client.post(reverse("gallery:member_role", args=[family.pk, alice.pk]), {"role": "member"})
+    client.post(reverse("gallery:invite_new", args=[family.pk]), {"role": "admin"})
     _assert_untouched(smiths_photo, family)
 
 
@@ -270,3 +275,4 @@ def _assert_untouched(photo: Photo, family: Family) -> None:
     assert fresh.original.storage.exists(fresh.original.name) and fresh.thumbnail.storage.exists(fresh.thumbnail.name)
     assert dict(family.memberships.values_list("user__username", "role")) == {"alice": "admin"}
     assert Photo.objects.filter(family=family).count() == 1
+    assert not family.invites.exists()

@@ -29,7 +29,7 @@ def _dated_photos(family, user, days: list[int]) -> list[Photo]:
 
 
 def _tile_ids(body: str) -> list[int]:
-    return [int(pk) for pk in re.findall(r'class="tile" href="/photos/(\d+)/"', body)]
+    return [int(pk) for pk in re.findall(r'class="tile" id="photo-\d+" href="/photos/(\d+)/', body)]
 
 
 def _by_day(photos: list[Photo], days: list[int]) -> dict[int, int]:
@@ -49,35 +49,15 @@ def test_timeline_is_newest_first_by_date_taken(client_for, family, alice):
     assert _tile_ids(response.content.decode()) == [by_day[d] for d in sorted(days, reverse=True)]
 
 
-def test_timeline_pages_load_more_through_htmx(client_for, family, alice, settings):
-    settings.GALLERY_PAGE_SIZE = 2
-    days = [1, 2, 3, 4, 5]
-    by_day = _by_day(_dated_photos(family, alice, days), days)
-    client = client_for(alice)
-
-    full = client.get(reverse("gallery:timeline")).content.decode()
-    assert "<html" in full and 'id="grid"' in full
-    assert _tile_ids(full) == [by_day[5], by_day[4]]
-    assert 'href="?page=2"' in full and 'hx-get="?page=2"' in full  # href kept beside hx-get
-
-    second = client.get(reverse("gallery:timeline"), {"page": 2}, headers=HTMX)
-    body = second.content.decode()
-    assert second.status_code == 200
-    assert "<html" not in body and "<header" not in body and 'id="grid"' not in body  # only the grid partial
-    assert _tile_ids(body) == [by_day[3], by_day[2]]
-    assert 'hx-get="?page=3"' in body and 'hx-trigger="revealed"' in body and 'hx-swap="outerHTML"' in body
-
-    last = client.get(reverse("gallery:timeline"), {"page": 3}, headers=HTMX).content.decode()
-    assert _tile_ids(last) == [by_day[1]]
-    assert "page=" not in last and "Load more" not in last
+# Keyset pages, headings across pages, the jump and "back near a photo": gallery/tests/test_timeline.py.
 
 
-def test_first_htmx_page_is_also_a_bare_partial_with_a_page_2_link(client_for, family, alice, settings):
+def test_first_htmx_page_is_also_a_bare_partial_with_a_next_page_link(client_for, family, alice, settings):
     settings.GALLERY_PAGE_SIZE = 2
     _dated_photos(family, alice, [1, 2, 3])
     body = client_for(alice).get(reverse("gallery:timeline"), headers=HTMX).content.decode()
     assert "<html" not in body and len(_tile_ids(body)) == 2
-    assert 'hx-get="?page=2"' in body
+    assert 'hx-get="?after=' in body
 
 
 def test_no_load_more_link_when_everything_fits(client_for, family, alice, settings):
@@ -85,25 +65,6 @@ def test_no_load_more_link_when_everything_fits(client_for, family, alice, setti
     _dated_photos(family, alice, [1, 2, 3])
     body = client_for(alice).get(reverse("gallery:timeline")).content.decode()
     assert len(_tile_ids(body)) == 3 and "Load more" not in body
-
-
-def test_page_2_without_htmx_is_a_whole_page(client_for, family, alice, settings):
-    settings.GALLERY_PAGE_SIZE = 2
-    days = [1, 2, 3, 4, 5]
-    by_day = _by_day(_dated_photos(family, alice, days), days)
-
-    body = client_for(alice).get(reverse("gallery:timeline"), {"page": 2}).content.decode()
-
-    assert "<html" in body and "<header" in body
-    assert _tile_ids(body) == [by_day[3], by_day[2]]
-    assert 'href="?page=3"' in body
-
-
-def test_load_more_keeps_the_filters(client_for, family, alice, settings):
-    settings.GALLERY_PAGE_SIZE = 1
-    _dated_photos(family, alice, [1, 2])
-    body = client_for(alice).get(reverse("gallery:timeline"), {"family": family.pk, "page": 1}).content.decode()
-    assert f'hx-get="?family={family.pk}&page=2"' in body
 
 
 def test_out_of_range_or_junk_page_numbers_do_not_crash(client_for, family, alice, settings):

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
@@ -8,9 +9,10 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from gallery.forms import DefaultCountryForm, FamilyForm, MemberAddForm
+from gallery.account_selectors import family_invites, password_settable_users
+from gallery.forms import DefaultCountryForm, FamilyForm, InviteForm, MemberRoleForm
 from gallery.selectors import family_get, family_is_admin, family_list, family_members, family_status_counts
-from gallery.services import family_create, family_default_country_set, family_member_add, membership_remove
+from gallery.services import family_create, family_default_country_set, membership_add, membership_remove
 
 
 @require_http_methods(["GET", "POST"])
@@ -32,21 +34,33 @@ def family_index(request: HttpRequest) -> HttpResponse:
 @login_required
 def family_detail(request: HttpRequest, family_id: int) -> HttpResponse:
     family = family_get(user=request.user, family_id=family_id)
-    return render(request, "gallery/family_detail.html", _context(request, family, MemberAddForm()))
+    return render(request, "gallery/family_detail.html", family_context(request, family))
 
 
-def _context(request, family, form, country_form=None):
-    return {
+def family_context(request: HttpRequest, family, *, country_form=None, invite_form=None, new_invite_link=None) -> dict:
+    """Everything the family page shows; admins also get the invitation links and the member controls."""
+    is_admin = family_is_admin(user=request.user, family=family)
+    context = {
         "country_form": country_form or DefaultCountryForm(initial={"default_country": family.default_country}),
         "family": family,
         "members": family_members(family=family),
-        "is_admin": family_is_admin(user=request.user, family=family),
+        "is_admin": is_admin,
         "status_counts": family_status_counts(family=family),
-        "form": form,
+        "roles": MemberRoleForm.base_fields["role"].choices,
     }
+    if is_admin:
+        context |= {
+            "invite_form": invite_form or InviteForm(),
+            "invite_days": settings.INVITE_DAYS,
+            "invites": family_invites(family=family),
+            "new_invite_link": new_invite_link,
+            "password_settable": set(password_settable_users(actor=request.user)
+                                     .filter(memberships__family=family).values_list("pk", flat=True)),
+        }
+    return context
 
 
-def _admin_family(request: HttpRequest, family_id: int):
+def admin_family(request: HttpRequest, family_id: int):
     family = family_get(user=request.user, family_id=family_id)
     if not family_is_admin(user=request.user, family=family):
         # Members may see the family page, but only admins change who is in it.
@@ -54,41 +68,48 @@ def _admin_family(request: HttpRequest, family_id: int):
     return family
 
 
+def family_member(family, user_id: int):
+    user = get_user_model().objects.filter(pk=user_id, memberships__family=family).first()
+    if user is None:
+        raise Http404("No such member.")
+    return user
+
+
 @require_POST
 @login_required
-def member_add(request: HttpRequest, family_id: int) -> HttpResponse:
-    family = _admin_family(request, family_id)
-    form = MemberAddForm(request.POST)
-    if form.is_valid():
-        try:
-            membership = family_member_add(family=family, **form.cleaned_data)
-        except ValidationError as exc:
-            form.add_error(None, exc)
-        else:
-            messages.success(request, f"{membership.user} is now {membership.get_role_display().lower()} of {family}.")
-            return redirect(family)
-    return render(request, "gallery/family_detail.html", _context(request, family, form), status=422)
+def member_role(request: HttpRequest, family_id: int, user_id: int) -> HttpResponse:
+    family = admin_family(request, family_id)
+    user = family_member(family, user_id)
+    form = MemberRoleForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "Choose a role: admin or member.")
+        return redirect(family)
+    try:
+        membership = membership_add(family=family, user=user, role=form.cleaned_data["role"])
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    else:
+        messages.success(request, f"{user} is now {membership.get_role_display().lower()} of {family}.")
+    return redirect(family)
 
 
 @require_POST
 @login_required
 def default_country_set(request: HttpRequest, family_id: int) -> HttpResponse:
-    family = _admin_family(request, family_id)
+    family = admin_family(request, family_id)
     form = DefaultCountryForm(request.POST)
     if form.is_valid():
         family_default_country_set(family=family, country_code=form.cleaned_data["default_country"])
         messages.success(request, f"Saved the default country of {family}.")
         return redirect(family)
-    return render(request, "gallery/family_detail.html", _context(request, family, MemberAddForm(), form), status=422)
+    return render(request, "gallery/family_detail.html", family_context(request, family, country_form=form), status=422)
 
 
 @require_POST
 @login_required
 def member_remove(request: HttpRequest, family_id: int, user_id: int) -> HttpResponse:
-    family = _admin_family(request, family_id)
-    user = get_user_model().objects.filter(pk=user_id, memberships__family=family).first()
-    if user is None:
-        raise Http404("No such member.")
+    family = admin_family(request, family_id)
+    user = family_member(family, user_id)
     try:
         membership_remove(family=family, user=user)
     except ValidationError as exc:

@@ -1,18 +1,20 @@
 from __future__ import annotations
 
+from urllib.parse import urlencode
+
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django.views.decorators.vary import vary_on_headers
 
-from gallery.forms import PhotoEditForm, TimelineFilterForm, UploadForm
+from gallery.forms import PhotoEditForm, TimelineForm, UploadForm
 from gallery.models import Family
-from gallery.selectors import family_get, family_list, last_upload_family_id, photo_get, photo_list
+from gallery.photo_lists import photo_viewer
+from gallery.selectors import family_get, family_list, last_upload_family_id, photo_get
 from gallery.services import (
     UploadResult,
     parse_tags,
@@ -22,27 +24,38 @@ from gallery.services import (
     photo_upload,
     tags_clean,
 )
+from gallery.timeline import TimelineFilters, TimelineList, timeline_months, timeline_page
 
 
 @require_GET
 @login_required
 @vary_on_headers("HX-Request")  # same URL, page or partial: caches must keep them apart
 def timeline(request: HttpRequest) -> HttpResponse:
-    filters = TimelineFilterForm(request.GET).filters()
-    family_id, tag = filters["family"], filters["tag"]
-    photos = photo_list(user=request.user, family_id=family_id, tag=tag)
-    page = Paginator(photos, settings.GALLERY_PAGE_SIZE).get_page(request.GET.get("page"))
-    query = request.GET.copy()
-    query.pop("page", None)
+    """Photos under month and day headings, in keyset pages: the first page in full, the following ones as bare
+    partials appended under it by HTMX (infinite scroll), or as whole pages through the plain link."""
+    form = TimelineForm(request.GET)
+    cleaned = form.filters()
+    filters = TimelineFilters(family_id=cleaned["family"], tag=cleaned["tag"])
+    start = form.start()
+    partial = bool(request.htmx) and not request.htmx.history_restore_request
+    page = timeline_page(user=request.user, filters=filters, start=start, size=settings.GALLERY_PAGE_SIZE,
+                         continuing=partial)
+    list_context = TimelineList.context(filters)
     context = {
         "page": page,
-        "families": family_list(user=request.user),
-        "selected_family": family_id,
-        "tag": tag,
-        "base_query": query.urlencode(),
+        "photo_query": list_context.query,
+        "base_query": urlencode(list_context.params),
     }
-    if request.htmx:
+    if partial:
         return render(request, "gallery/timeline.html#grid-page", context)
+    context.update({
+        "families": family_list(user=request.user),
+        "years": timeline_months(user=request.user, filters=filters),
+        "selected_family": filters.family_id,
+        "tag": filters.tag,
+        "start": start,
+        "problem": form.problem(),
+    })
     return render(request, "gallery/timeline.html", context)
 
 
@@ -50,15 +63,18 @@ def timeline(request: HttpRequest) -> HttpResponse:
 @login_required
 def photo_detail(request: HttpRequest, photo_id: int) -> HttpResponse:
     photo = photo_get(user=request.user, photo_id=photo_id)
-    return render(request, "gallery/photo_detail.html", _detail_context(request, photo))
+    return render(request, "gallery/photo_detail.html", _detail_context(request, photo, full_page=True))
 
 
-def _detail_context(request: HttpRequest, photo, form: PhotoEditForm | None = None) -> dict:
-    return {
+def _detail_context(request: HttpRequest, photo, form: PhotoEditForm | None = None, *, full_page: bool = False) -> dict:
+    context = {
         "photo": photo,
         "can_delete": photo_can_delete(photo=photo, user=request.user),
         "form": form,
     }
+    if full_page:  # the viewer chrome: previous/next in the list the photo was opened from, and back to it
+        context["viewer"] = photo_viewer(user=request.user, photo=photo, data=request.GET)
+    return context
 
 
 @require_http_methods(["GET", "POST"])
@@ -76,7 +92,7 @@ def photo_edit(request: HttpRequest, photo_id: int) -> HttpResponse:
     if form.is_valid():
         try:
             photo_update(photo=photo, title=form.cleaned_data["title"], description=form.cleaned_data["description"],
-                         tags=parse_tags(form.cleaned_data["tags"]))
+                         tags=parse_tags(form.cleaned_data["tags"]), user=request.user)
         except ValidationError as exc:
             form.add_error("tags", exc)
         else:
@@ -89,7 +105,7 @@ def photo_edit(request: HttpRequest, photo_id: int) -> HttpResponse:
 
 
 def _render_meta(request, photo, form=None, status=200):
-    context = _detail_context(request, photo, form)
+    context = _detail_context(request, photo, form, full_page=not request.htmx)
     template = "gallery/photo_detail.html#photo-meta" if request.htmx else "gallery/photo_detail.html"
     return render(request, template, context, status=status)
 

@@ -82,7 +82,7 @@ def test_a_sign_and_a_receipt_are_found_by_their_words_through_real_ocr(ocr_sett
     assert any(f.startswith("text in photo: “BAKERY") for f in found.results[0].explanation.meta_fields)
     bread = search(alice, "bread")
     assert [r.photo.pk for r in bread.results][:1] == [receipt.pk]
-    assert any(f.startswith("text in photo: “BREAD") for f in bread.results[0].explanation.meta_fields)
+    assert any(f.startswith("text in photo: “BREAD") for f in bread.results[0].explanation.meta_fields), (receipt.text_in_photo, bread.results[0].explanation.meta_fields, bread.results[0].explanation.meta_typo, bread.results[0].explanation.meta_fts)
 
     client = client_for(alice)
     # Text in the photo weighs as little as a file name (D): alone (the toy model sees no bakery) it scores

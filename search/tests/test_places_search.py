@@ -46,7 +46,7 @@ def test_a_photo_with_gps_of_lisbon_is_found_by_lisbon_through_its_metadata(toy_
     assert _ids(body) == {lisbon.pk}
     explanation = body["results"][0]["explanation"]
     assert explanation["meta_score"] > 0
-    assert explanation["meta_fields"] == ["place or date"]
+    assert explanation["meta_fields"] == ["place"]
     assert _ids(_search(api, q="portugal")) == {lisbon.pk}
     assert london.pk in _ids(_search(api, q="england"))
     # The place's words are in the family's vocabulary, so a typo still finds it.

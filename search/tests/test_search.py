@@ -99,14 +99,14 @@ def test_spelling_corrections_come_from_the_users_own_families_only(toy_model, a
 
 def test_minimum_score_hides_and_counts(shapes, alice):
     everything = search(alice, "red circle", min_score=0, limit=100)
-    strict = search(alice, "red circle", min_score=0.4, limit=100)
+    strict = search(alice, "red circle", min_score=0.5, limit=100)
     assert labels(strict, shapes) == ["red circle"] * 2
     # Hidden (and counted) are the weaker matches: below the minimum, with some evidence. The rest of the
     # nearest neighbours (image match and metadata both ~0) are not matches at all.
     weaker = [r for r in everything.results[2:]
               if max(r.explanation.probability or 0, r.explanation.meta_score) >= NO_EVIDENCE]
     assert 1 <= strict.hidden_count == len(weaker) < len(everything.results) - 2
-    revealed = search(alice, "red circle", min_score=0.4, limit=100, show_hidden=True)
+    revealed = search(alice, "red circle", min_score=0.5, limit=100, show_hidden=True)
     assert [r.photo.pk for r in revealed.results] == [r.photo.pk for r in everything.results[:2] + weaker]
     assert sum(r.below_minimum for r in revealed.results) == strict.hidden_count
 

@@ -17,6 +17,7 @@ from django.urls import reverse
 from gallery.models import Photo
 from search import vector_index
 from search.engine import NO_EVIDENCE, SearchParams, search_photos
+from search.scope import Scope
 from search.vector_index import nearest_photos
 from search.models import PhotoEmbedding, SearchPreferences
 from search.templatetags.search_tags import signed
@@ -334,7 +335,7 @@ def test_a_one_percent_filter_still_gets_twenty_nearest_rows_from_a_large_family
         # no test of the vector index. Make sorting look dear so it walks the family's HNSW index instead.
         cursor.execute("SET LOCAL enable_sort = off")
 
-    only_alice = {"filter_sql": "p.uploaded_by_id = %(uploader)s", "filter_params": {"uploader": alice.pk}}
+    only_alice = Scope((family.pk,), uploader_id=alice.pk)
     seen = {}
 
     def look(execute, sql, params, many, context):
@@ -350,8 +351,7 @@ def test_a_one_percent_filter_still_gets_twenty_nearest_rows_from_a_large_family
         return execute(sql, params, many, context)
 
     with connection.execute_wrapper(look), transaction.atomic():
-        found = nearest_photos(model_name=toy_model, dim=dim, vector=query, family_ids=[family.pk], limit=20,
-                               **only_alice)
+        found = nearest_photos(model_name=toy_model, dim=dim, vector=query, scope=only_alice, limit=20)
     assert len(found) == 20 and set(found) <= set(mine)  # mallory's identical vectors are another family's
     exact = {mine[i] for i in np.argsort(-(vectors[: len(mine)] @ query))[:20]}
     assert len(set(found) & exact) >= 18  # approximate search, but nearly exact here

@@ -43,3 +43,19 @@
     });
   });
 })();
+
+// <button data-copy="#id">: copy that field's text (an invitation link) and say so on the button.
+document.addEventListener("click", (e) => {
+  const button = e.target.closest("button[data-copy]");
+  if (!button) return;
+  const field = document.querySelector(button.dataset.copy);
+  if (!field) return;
+  field.select();
+  const done = () => { button.textContent = "Copied"; };
+  if (navigator.clipboard && window.isSecureContext) {
+    navigator.clipboard.writeText(field.value).then(done, () => { document.execCommand("copy"); done(); });
+  } else {
+    document.execCommand("copy");
+    done();
+  }
+});

@@ -17,7 +17,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('gallery', '0006_photo_text'),
-        ('search', '0009_work_lease_and_recovery_schedule'),
+        ('search', '0012_seed_tag_concepts'),
     ]
 
     operations = [

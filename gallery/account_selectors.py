@@ -1,0 +1,44 @@
+"""Reads about accounts: invitation links, and whose password a family admin may set."""
+
+from __future__ import annotations
+
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import AbstractBaseUser
+from django.db.models import QuerySet
+
+from gallery.models import Family, Invite, Membership
+
+User = get_user_model()
+
+
+def family_invites(*, family: Family) -> QuerySet[Invite]:
+    """A family's links, newest first, for its admins (the caller checks that the user is one)."""
+    return family.invites.select_related("created_by", "used_by").order_by("-created_at", "-id")
+
+
+def password_settable_users(*, actor: AbstractBaseUser) -> QuerySet:
+    """Accounts whose password `actor` may set: every family they are in (at least one) is administered by
+    `actor`. Never the actor (they change their own with the old one), never staff or superusers (site
+    accounts are not a family matter)."""
+    if not actor.is_authenticated:
+        return User.objects.none()
+    administered = Membership.objects.filter(user=actor, role=Membership.Role.ADMIN).values("family_id")
+    elsewhere = Membership.objects.exclude(family_id__in=administered).values("user_id")
+    return (
+        User.objects.filter(memberships__family_id__in=administered, is_staff=False, is_superuser=False)
+        .exclude(pk=actor.pk)
+        .exclude(pk__in=elsewhere)
+        .distinct()
+    )
+
+
+def member_password_problem(*, actor: AbstractBaseUser, user: AbstractBaseUser) -> str:
+    """Why `actor` may not set `user`'s password, in one sentence ("" when they may)."""
+    if password_settable_users(actor=actor).filter(pk=user.pk).exists():
+        return ""
+    if user.pk == actor.pk:
+        return "Change your own password from the account menu."
+    if user.is_staff or user.is_superuser:
+        return f"{user} is a site administrator: only they (or a superuser) can change that password."
+    return (f"{user} is also in a family you don't administer, so only they can change their password "
+            "(or an admin of every family they are in).")

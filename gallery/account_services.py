@@ -1,0 +1,150 @@
+"""Writes about accounts: invitation links to a family, and passwords a family admin sets for a member.
+
+Invitations are the only way a family admin brings someone in: the invitee chooses their own username and
+password (or joins with the account they are signed in with), so no admin ever types or knows another
+person's password, and no one is put in a family without opening its link."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from datetime import timedelta
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.password_validation import validate_password
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.utils import timezone
+
+from gallery.account_selectors import member_password_problem
+from gallery.models import Family, Invite, Membership
+from gallery.services import family_lock, membership_add, user_create
+
+User = get_user_model()
+
+
+def invite_token_hash(token: str) -> str:
+    """What is stored of a link's token. The token carries 256 random bits, so a plain SHA-256 suffices:
+    there is nothing to guess, only a database copy that must not give working links away."""
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class NewInvite:
+    invite: Invite
+    token: str  # the only copy: shown once to the admin, then gone
+
+
+class InviteUnusable(ValidationError):
+    """The link exists no more (unknown token) or no longer works (used, revoked, expired)."""
+
+    def __init__(self, message: str, *, state: str):
+        super().__init__(message)
+        self.state = state
+
+
+UNKNOWN = "unknown"
+
+
+@transaction.atomic
+def invite_create(*, family: Family, created_by: AbstractBaseUser, role: str = Membership.Role.MEMBER,
+                  note: str = "") -> NewInvite:
+    if role not in Membership.Role.values:
+        raise ValidationError(f"Unknown role “{role}”.")
+    token = secrets.token_urlsafe(32)
+    invite = Invite.objects.create(
+        family=family, role=role, note=note.strip(), token_hash=invite_token_hash(token), created_by=created_by,
+        expires_at=timezone.now() + timedelta(days=settings.INVITE_DAYS),
+    )
+    return NewInvite(invite=invite, token=token)
+
+
+@transaction.atomic
+def invite_revoke(*, invite: Invite) -> Invite:
+    invite = Invite.objects.select_for_update().get(pk=invite.pk)
+    if invite.used_at:
+        raise ValidationError("This link has already been used: remove the member instead.")
+    if not invite.revoked_at:
+        invite.revoked_at = timezone.now()
+        invite.save(update_fields=["revoked_at"])
+    return invite
+
+
+def invite_problem(invite: Invite | None) -> InviteUnusable | None:
+    """Why a link can't be used, in words its holder understands (None when it can)."""
+    if invite is None:
+        return InviteUnusable("This invitation link is not valid. Check that it was copied whole.", state=UNKNOWN)
+    state = invite.state()
+    inviter = f" Ask {invite.created_by} for a new one." if invite.created_by else " Ask the family's admin for a new one."
+    if state == Invite.State.USED:
+        return InviteUnusable("This invitation link has already been used." + inviter, state=state)
+    if state == Invite.State.REVOKED:
+        return InviteUnusable("This invitation link was withdrawn." + inviter, state=state)
+    if state == Invite.State.EXPIRED:
+        return InviteUnusable("This invitation link has expired." + inviter, state=state)
+    return None
+
+
+def _invite_lock(token: str) -> Invite:
+    """The link's row, locked until commit: of two submits of one link, the second waits, then finds it used."""
+    invite = (Invite.objects.select_for_update(of=("self",)).select_related("family", "created_by")
+              .filter(token_hash=invite_token_hash(token)).first())
+    if problem := invite_problem(invite):
+        raise problem
+    return invite
+
+
+def _invite_use(invite: Invite, user: AbstractBaseUser) -> Membership:
+    membership = membership_add(family=invite.family, user=user, role=invite.role)
+    invite.used_at = timezone.now()
+    invite.used_by = user
+    invite.save(update_fields=["used_at", "used_by"])
+    return membership
+
+
+@transaction.atomic
+def invite_accept_new_account(*, token: str, username: str, password: str, email: str = "") -> Membership:
+    """Create the invitee's account (username and password of their choosing) inside the invited family."""
+    invite = _invite_lock(token)
+    user = user_create(username=username, password=password, email=email)
+    return _invite_use(invite, user)
+
+
+@transaction.atomic
+def invite_accept_existing(*, token: str, user: AbstractBaseUser) -> Membership:
+    """Join the invited family with the account the invitee is signed in with."""
+    invite = _invite_lock(token)
+    _user_lock(user)
+    if Membership.objects.filter(family=invite.family, user=user).exists():
+        # The link stays unused: it may have been meant for someone else in the household.
+        raise ValidationError(f"You are already in {invite.family}.")
+    return _invite_use(invite, user)
+
+
+def _user_lock(user: AbstractBaseUser) -> None:
+    """Serialise what changes a user's families against an admin setting their password (see below)."""
+    list(User.objects.select_for_update().filter(pk=user.pk).values_list("pk", flat=True))
+
+
+@transaction.atomic
+def member_password_set(*, actor: AbstractBaseUser, user: AbstractBaseUser, password: str) -> None:
+    """A family admin sets a new password for a member whose only families are ones the admin administers.
+
+    The check runs under locks: the member's row (an invitation accepted meanwhile would add a family the admin
+    may not administer) and each of their families (the admin may be demoted meanwhile)."""
+    _user_lock(user)
+    for family_id in sorted(Membership.objects.filter(user=user).values_list("family_id", flat=True)):
+        family_lock(family_id=family_id)
+    user.refresh_from_db()
+    if problem := member_password_problem(actor=actor, user=user):
+        raise PermissionDenied(problem)
+    validate_password(password, user=user)
+    user.set_password(password)
+    user.save(update_fields=["password"])
+    # A new password means the old ways in stop working: sessions end by Django's session hash, API tokens here.
+    from rest_framework.authtoken.models import Token
+
+    Token.objects.filter(user=user).delete()

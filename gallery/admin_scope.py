@@ -1,0 +1,130 @@
+"""Who sees what in the Django admin.
+
+Superusers see everything. Staff without superuser see, in each admin marked `family_scoped`, only the rows
+of the families they belong to, and add, change or delete only there, whatever model permissions they hold
+(those still apply on top). Every other admin is for superusers only: `mediasearch.admin_site` wraps any
+admin registered without the mark in `superuser_only`, so a model admin added later is closed until someone
+decides its family rule.
+
+A scoped admin names the way from its model to the family (`family_path`, "" for Family itself), or
+overrides `scope_q` for rows that belong to a person rather than a family.
+"""
+
+from __future__ import annotations
+
+from django.contrib import admin
+from django.contrib.auth import get_user_model
+from django.db.models import Q, QuerySet
+
+from gallery.models import Family, Membership
+
+
+def families_of(user) -> QuerySet[Family]:
+    return Family.objects.filter(memberships__user=user)
+
+
+def people_of(user) -> QuerySet:
+    """The accounts that share a family with `user`, and `user` themself."""
+    shared = Membership.objects.filter(family__in=families_of(user)).values("user_id")
+    return get_user_model().objects.filter(Q(pk__in=shared) | Q(pk=user.pk))
+
+
+class FamilyChoices:
+    """Choices of families and people in forms (inlines included) limited to the user's own: a POST naming
+    another family's id is "not a valid choice", whatever the widget offered."""
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if not request.user.is_superuser:
+            if db_field.related_model is Family:
+                kwargs["queryset"] = families_of(request.user)
+            elif db_field.related_model is get_user_model():
+                kwargs["queryset"] = people_of(request.user)
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+
+class FamilyScopedAdmin(FamilyChoices, admin.ModelAdmin):
+    family_scoped = True
+    family_path = "family"
+    # Rows without a family (entries every family shares) are shown to staff, never changed by them.
+    shared_rows_visible = False
+    # Which memberships may change (add, change, delete) rows: any member's, or only the family admins'.
+    change_roles = (Membership.Role.ADMIN, Membership.Role.MEMBER)
+
+    def _families_q(self, families: QuerySet[Family]) -> Q:
+        return Q(pk__in=families) if not self.family_path else Q(**{f"{self.family_path}__in": families})
+
+    def scope_q(self, request, *, changing: bool = False) -> Q:
+        families = families_of(request.user)
+        if changing:
+            families = families.filter(memberships__user=request.user, memberships__role__in=self.change_roles)
+        q = self._families_q(families)
+        if self.shared_rows_visible and not changing:
+            q |= Q(**{f"{self.family_path}__isnull": True})
+        return q
+
+    def get_queryset(self, request):
+        queryset = super().get_queryset(request)
+        if request.user.is_superuser:
+            return queryset
+        return queryset.filter(self.scope_q(request))
+
+    def _in_scope(self, request, obj, *, changing: bool) -> bool:
+        if obj is None or request.user.is_superuser:
+            return True
+        return self.model._default_manager.filter(self.scope_q(request, changing=changing), pk=obj.pk).exists()
+
+    def has_view_permission(self, request, obj=None) -> bool:
+        return super().has_view_permission(request, obj) and self._in_scope(request, obj, changing=False)
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return super().has_change_permission(request, obj) and self._in_scope(request, obj, changing=True)
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return super().has_delete_permission(request, obj) and self._in_scope(request, obj, changing=True)
+
+    def get_list_filter(self, request):
+        """Related filters list only what the rows in reach point to: the plain ones list every family."""
+        filters = super().get_list_filter(request)
+        if request.user.is_superuser:
+            return filters
+        return [self._related_only(spec) for spec in filters]
+
+    def _related_only(self, spec):
+        name = spec[0] if isinstance(spec, tuple) else spec
+        if not isinstance(name, str) or "__" in name:
+            return spec
+        field = self.model._meta.get_field(name)
+        if field.is_relation and (not isinstance(spec, tuple) or spec[1] is admin.RelatedFieldListFilter):
+            return (name, admin.RelatedOnlyFieldListFilter)
+        return spec
+
+
+class SuperuserOnly:
+    """For superusers alone: program state (queues, leases, models), credentials (API tokens), groups."""
+
+    family_scoped = False
+
+    def has_module_permission(self, request) -> bool:
+        return request.user.is_superuser and super().has_module_permission(request)
+
+    def has_view_permission(self, request, obj=None) -> bool:
+        return request.user.is_superuser and super().has_view_permission(request, obj)
+
+    def has_add_permission(self, request, *args) -> bool:
+        return request.user.is_superuser and super().has_add_permission(request, *args)
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return request.user.is_superuser and super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return request.user.is_superuser and super().has_delete_permission(request, obj)
+
+    def get_queryset(self, request):
+        queryset = super().get_queryset(request)
+        return queryset if request.user.is_superuser else queryset.none()
+
+
+def superuser_only(admin_class: type) -> type:
+    if issubclass(admin_class, SuperuserOnly):
+        return admin_class
+    return type(admin_class.__name__, (SuperuserOnly, admin_class), {"__module__": admin_class.__module__})

@@ -1,0 +1,296 @@
+"""A file's embedded metadata: keywords, title, description and IPTC location, as written by Lightroom,
+digiKam, Photoshop, Windows or a phone, in XMP, IPTC and EXIF.
+
+exiv2 (through pyexiv2) does the parsing in a child process (gallery/embedded_reader.py, one per process,
+kept between files) that limits its own address space and CPU time per file and is killed after
+EMBEDDED_TIMEOUT seconds: a C++ parser fed hostile bytes can crash or hang, and that must cost the metadata
+of one file, never the web process or the upload. Whatever goes
+wrong (a crash, a limit, a timeout, a field that is not text, an XMP bomb exiv2 refuses) is a log line and an
+empty or partial result; `read_embedded` never raises.
+
+What we take, first found wins for single values:
+- keywords: XMP dc:subject, the leaf of each lr:hierarchicalSubject ("Places|Portugal|Lisbon" gives "Lisbon":
+  Lightroom writes the parents into dc:subject itself when the user asked it to) and of each digiKam TagsList
+  path ("People/Grandma"), IPTC Keywords, EXIF XPKeywords (";"-separated); deduplicated case-insensitively.
+  Keywords longer than a tag can be (64 characters) are skipped with a log line.
+- title: XMP dc:title, IPTC Headline (or XMP photoshop:Headline), EXIF XPTitle.
+- description: XMP dc:description, IPTC Caption-Abstract, EXIF ImageDescription, XPComment, UserComment,
+  leaving out the placeholders cameras write ("OLYMPUS DIGITAL CAMERA").
+- location: IPTC City / Province-State / Country (or XMP photoshop:City / State / Country).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import os
+import re
+import select
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from django.conf import settings
+
+logger = logging.getLogger(__name__)
+
+READER = Path(__file__).with_name("embedded_reader.py")
+TAG_MAX = 64
+TITLE_MAX = 255
+DESCRIPTION_MAX = 10_000
+PLACE_MAX = 100
+
+# What cameras and editors write when nobody wrote anything (compared case-insensitively, spaces collapsed).
+PLACEHOLDERS = {
+    "olympus digital camera", "sony dsc", "digital camera", "default", "minolta digital camera",
+    "kodak digital still camera", "image", "picture", "photo", "untitled", "no title", "ascii", "unicode",
+    "samsung", "lg", "exif_jpeg_picture", "created with gimp", "screenshot", "jpeg", "sanyo digital camera",
+    "konica minolta digital camera", "panasonic", "fujifilm", "nikon", "canon", "hpim", "my beautiful picture",
+    "binary comment",  # exiv2's word for a UserComment that holds no text
+}
+
+
+@dataclass(frozen=True)
+class Embedded:
+    keywords: tuple[str, ...] = ()
+    title: str = ""
+    description: str = ""
+    city: str = ""
+    region: str = ""
+    country: str = ""
+    problems: tuple[str, ...] = field(default=(), compare=False)  # what was skipped, as logged
+
+    def __bool__(self) -> bool:
+        return bool(self.keywords or self.title or self.description or self.city or self.region or self.country)
+
+
+def read_embedded(data: bytes, *, label: str = "") -> Embedded:
+    """The embedded metadata of an image file's bytes; empty when the file has none or it can't be read.
+    `label` names the file in log lines. Never raises."""
+    if not settings.EMBEDDED_METADATA or not data:
+        return Embedded()
+    label = label or "file"
+    started = time.monotonic()
+    try:
+        fields, skipped = _reader.read(metadata_bytes(data))
+        embedded = interpret(fields, skipped=skipped)
+    except ReaderFailed as exc:
+        logger.warning("%s: embedded metadata skipped: %s", label, exc)
+        return Embedded(problems=(str(exc),))
+    except Exception:  # a bug of ours must not cost the upload either: loud in the log, the photo still stored
+        logger.exception("%s: embedded metadata skipped: unexpected error", label)
+        return Embedded(problems=("unexpected error",))
+    logger.debug("%s: embedded metadata read in %.0f ms", label, 1000 * (time.monotonic() - started))
+    for problem in embedded.problems:
+        logger.warning("%s: embedded metadata skipped: %s", label, problem)
+    return embedded
+
+
+def metadata_bytes(data: bytes) -> bytes:
+    """What exiv2 needs of a file: for a JPEG, its segments up to the image data (every APPn block, where EXIF,
+    XMP and IPTC live, comes before it) and an end marker; any other file whole. Less to copy to the reader
+    and less for it to hold."""
+    if data[:2] != b"\xff\xd8":
+        return data
+    pos = 2
+    while pos + 4 <= len(data):
+        if data[pos] != 0xFF:
+            return data  # not the structure we expect: let exiv2 see it all
+        marker = data[pos + 1]
+        if marker == 0xDA:  # start of scan: the pixels follow
+            return data[:pos] + b"\xff\xd9"
+        if marker == 0xFF:  # fill byte
+            pos += 1
+            continue
+        pos += 2 + int.from_bytes(data[pos + 2:pos + 4], "big")
+    return data
+
+
+class ReaderFailed(Exception):
+    """The reader process crashed, hit a limit, timed out or answered nonsense (the message says which)."""
+
+
+class _Reader:
+    """One exiv2 reader process per Python process, started on first use and kept for the next files (starting
+    Python and loading exiv2 costs far more than reading a file), one file at a time. A reader that fails in
+    any way is killed and the next file gets a fresh one; it is also replaced after FILES_PER_PROCESS files
+    and in a forked child (gunicorn workers each start their own)."""
+
+    FILES_PER_PROCESS = 1000
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._process: subprocess.Popen | None = None
+        self._stderr = None
+        self._owner = 0
+        self._served = 0
+
+    def read(self, data: bytes) -> tuple[dict, list[str]]:
+        with self._lock:
+            try:
+                answer = self._exchange(data)
+            except ReaderFailed:
+                self._stop()
+                raise
+            if self._served >= self.FILES_PER_PROCESS:
+                self._stop()
+        try:
+            result = json.loads(answer)
+            return dict(result["fields"]), [str(s) for s in result["skipped"]]
+        except (ValueError, KeyError, TypeError) as exc:
+            raise ReaderFailed(f"the metadata reader's answer was unreadable ({type(exc).__name__})") from None
+
+    def _exchange(self, data: bytes) -> bytes:
+        process = self._running()
+        deadline = time.monotonic() + settings.EMBEDDED_TIMEOUT
+        try:
+            process.stdin.write(len(data).to_bytes(8, "big") + data)
+            process.stdin.flush()
+        except OSError:
+            raise ReaderFailed(self._death()) from None
+        header = self._read_exact(process, 8, deadline)
+        answer = self._read_exact(process, int.from_bytes(header, "big"), deadline)
+        self._served += 1
+        return answer
+
+    def _read_exact(self, process: subprocess.Popen, size: int, deadline: float) -> bytes:
+        if size > MAX_ANSWER:
+            raise ReaderFailed(f"the metadata reader's answer was too long ({size} bytes)")
+        fd = process.stdout.fileno()
+        poller = select.poll()  # (not select(): a busy process's descriptors may pass FD_SETSIZE)
+        poller.register(fd, select.POLLIN)
+        chunks, got = [], 0
+        while got < size:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0 or not poller.poll(remaining * 1000):
+                raise ReaderFailed(f"the metadata reader took over {settings.EMBEDDED_TIMEOUT} s and was stopped")
+            chunk = os.read(fd, min(size - got, 1 << 20))
+            if not chunk:
+                raise ReaderFailed(self._death())
+            chunks.append(chunk)
+            got += len(chunk)
+        return b"".join(chunks)
+
+    def _running(self) -> subprocess.Popen:
+        command = [sys.executable, "-I", str(READER), str(settings.EMBEDDED_MAX_MEMORY),
+                   str(max(1, settings.EMBEDDED_TIMEOUT))]
+        if (self._process is not None and self._owner == os.getpid() and self._process.poll() is None
+                and self._process.args == command):  # (limits changed: a new reader)
+            return self._process
+        self._stop()
+        self._stderr = tempfile.TemporaryFile()
+        try:
+            self._process = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                             stderr=self._stderr, close_fds=True)
+        except OSError as exc:
+            raise ReaderFailed(f"the metadata reader could not start ({exc})") from None
+        self._owner, self._served = os.getpid(), 0
+        return self._process
+
+    def _death(self) -> str:
+        """Why the reader stopped answering: its exit code or signal and the last line it wrote to stderr."""
+        process = self._process
+        try:
+            code = process.wait(timeout=2)
+        except subprocess.TimeoutExpired:
+            code = None
+        how = ("still running" if code is None else f"signal {-code}" if code < 0 else f"exit code {code}")
+        last = ""
+        if self._stderr is not None:
+            self._stderr.seek(0)
+            lines = self._stderr.read()[-4000:].decode("utf-8", "replace").strip().splitlines()
+            last = lines[-1][:200] if lines else ""
+        return f"the metadata reader failed ({how}) {last}".strip()
+
+    def _stop(self) -> None:
+        process, self._process = self._process, None
+        if process is not None and self._owner == os.getpid():
+            with contextlib.suppress(OSError):
+                process.kill()
+            with contextlib.suppress(Exception):
+                process.wait(timeout=5)
+            for stream in (process.stdin, process.stdout):
+                with contextlib.suppress(OSError):
+                    stream.close()
+        if self._stderr is not None:
+            self._stderr.close()
+            self._stderr = None
+
+
+MAX_ANSWER = 64 * 1024 * 1024
+_reader = _Reader()
+
+
+def reader_stop() -> None:
+    """Stop this process's reader (the next read starts a new one): for tests and shutdown."""
+    with _reader._lock:
+        _reader._stop()
+
+
+def interpret(fields: dict[str, list[str]], *, skipped: list[str] = ()) -> Embedded:
+    """What the reader's fields (exiv2 key -> values) mean to us."""
+    problems = list(skipped)
+
+    def values(key: str) -> list[str]:
+        found = fields.get(key) or []
+        return [str(v) for v in (found if isinstance(found, list) else [found])]
+
+    keywords: dict[str, str] = {}
+
+    def keyword(raw: str, key: str) -> None:
+        name = " ".join(raw.split())
+        if not name:
+            return
+        if len(name) > TAG_MAX:
+            problems.append(f"{key}: a {len(name)}-character keyword (tags hold {TAG_MAX}): {name[:40]}…")
+            return
+        keywords.setdefault(name.lower(), name)
+
+    for raw in values("Xmp.dc.subject"):
+        keyword(raw, "Xmp.dc.subject")
+    for key, separator in (("Xmp.lr.hierarchicalSubject", "|"), ("Xmp.digiKam.TagsList", "/")):
+        for raw in values(key):
+            keyword(raw.rsplit(separator, 1)[-1], key)
+    for raw in values("Iptc.Application2.Keywords"):
+        keyword(raw, "Iptc.Application2.Keywords")
+    for raw in values("Exif.Image.XPKeywords"):
+        for part in raw.split(";"):
+            keyword(part, "Exif.Image.XPKeywords")
+
+    title = _first(fields, ("Xmp.dc.title", "Iptc.Application2.Headline", "Xmp.photoshop.Headline",
+                            "Exif.Image.XPTitle"), limit=TITLE_MAX, one_line=True)
+    description = _first(fields, ("Xmp.dc.description", "Iptc.Application2.Caption", "Exif.Image.ImageDescription",
+                                  "Exif.Image.XPComment", "Exif.Photo.UserComment"), limit=DESCRIPTION_MAX)
+    return Embedded(
+        keywords=tuple(keywords.values()),
+        title=title,
+        description=description,
+        city=_first(fields, ("Iptc.Application2.City", "Xmp.photoshop.City"), limit=PLACE_MAX, one_line=True),
+        region=_first(fields, ("Iptc.Application2.ProvinceState", "Xmp.photoshop.State"), limit=PLACE_MAX,
+                      one_line=True),
+        country=_first(fields, ("Iptc.Application2.CountryName", "Xmp.photoshop.Country"), limit=PLACE_MAX,
+                       one_line=True),
+        problems=tuple(problems),
+    )
+
+
+_CHARSET_PREFIX = re.compile(r'^charset=("[^"]*"|\S+)\s?', re.IGNORECASE)
+
+
+def _first(fields: dict, keys: tuple[str, ...], *, limit: int, one_line: bool = False) -> str:
+    for key in keys:
+        for raw in fields.get(key) or []:
+            text = _CHARSET_PREFIX.sub("", str(raw)) if key == "Exif.Photo.UserComment" else str(raw)
+            text = " ".join(text.split()) if one_line else text.strip()
+            if text and not _placeholder(text):
+                return text[:limit].strip()
+    return ""
+
+
+def _placeholder(text: str) -> bool:
+    return " ".join(text.lower().split()) in PLACEHOLDERS or not any(ch.isalnum() for ch in text)

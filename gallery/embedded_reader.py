@@ -1,0 +1,147 @@
+"""The child process that reads a file's embedded metadata (EXIF, IPTC, XMP) with exiv2, through pyexiv2.
+
+Run as a script by gallery.embedded (never imported by the web process, which must not load exiv2), one per
+web or worker process, serving one file at a time: the image bytes come on stdin, a JSON object goes to
+stdout (each length-prefixed). exiv2 is C++ parsing hostile input, so this process limits itself before it
+reads anything (address space, no core file) and its CPU time for each file, and the parent kills it after a
+wall-clock time limit and starts a fresh one for the next file; a crash, a limit hit or a timeout costs only
+that file's metadata, never the upload.
+
+Only the fields we use are read and sent back, each value decoded on its own: a value that is not valid
+text is left out and named in "skipped", so one bad field never costs the others. No Django here.
+"""
+
+from __future__ import annotations
+
+import json
+import resource
+import sys
+
+# What we read, by exiv2 key. Values longer than MAX_VALUE characters are cut here (the parent decides what
+# is too long for its use); at most MAX_ITEMS values per key.
+KEYS = (
+    "Xmp.dc.subject", "Xmp.dc.title", "Xmp.dc.description", "Xmp.lr.hierarchicalSubject", "Xmp.digiKam.TagsList",
+    "Xmp.photoshop.City", "Xmp.photoshop.State", "Xmp.photoshop.Country", "Xmp.photoshop.Headline",
+    "Iptc.Envelope.CharacterSet", "Iptc.Application2.Keywords", "Iptc.Application2.Caption",
+    "Iptc.Application2.Headline", "Iptc.Application2.City", "Iptc.Application2.ProvinceState",
+    "Iptc.Application2.CountryName",
+    "Exif.Image.ImageDescription", "Exif.Image.XPKeywords", "Exif.Image.XPTitle", "Exif.Image.XPComment",
+    "Exif.Photo.UserComment",
+)
+UCS2_KEYS = {"Exif.Image.XPKeywords", "Exif.Image.XPTitle", "Exif.Image.XPComment"}
+MAX_VALUE = 20_000
+MAX_ITEMS = 1_000
+IPTC_UTF8 = "\x1b%G"  # the IPTC envelope's way of saying "UTF-8"
+
+
+def limit_self(memory_bytes: int) -> None:
+    resource.setrlimit(resource.RLIMIT_AS, (memory_bytes, memory_bytes))
+    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+
+
+def decode(raw: bytes, *, key: str, latin1_ok: bool) -> str:
+    """A value as text: UTF-8, or Latin-1 for IPTC that does not declare UTF-8 (IPTC's old default);
+    raises UnicodeDecodeError otherwise. EXIF's XP* tags are UCS-2, which exiv2 hands over as byte numbers."""
+    if key in UCS2_KEYS:
+        numbers = raw.decode("ascii").split()
+        text = bytes(int(n) for n in numbers).decode("utf-16le")
+    else:
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError:
+            if not latin1_ok:
+                raise
+            text = raw.decode("latin-1")
+    return text.replace("\x00", "")[:MAX_VALUE]
+
+
+def read(data: bytes) -> dict:
+    import pyexiv2
+
+    pyexiv2.set_log_level(4)  # exiv2's own warnings go to stderr otherwise: we report what we skip
+    fields: dict[str, list[str]] = {}
+    skipped: list[str] = []
+    image = pyexiv2.ImageData(data)
+    try:
+        raw = []
+        for family, reader in (("exif", image._exiv2api_image.read_exif), ("iptc", image._exiv2api_image.read_iptc),
+                               ("xmp", image._exiv2api_image.read_xmp)):
+            try:
+                raw.extend(reader())
+            except Exception as exc:  # exiv2 refused this block (e.g. XMP it can't parse): the others stay
+                skipped.append(f"{family}: {type(exc).__name__}: {str(exc)[:200]}")
+        if not any(datum.get("tag", b"").startswith(b"Xmp.") for datum in raw):
+            # exiv2 (its log muted) drops an XMP packet it can't parse (bad XML, bad UTF-8, entity tricks)
+            # and goes on with the rest: say so.
+            try:
+                packet = image._exiv2api_image.read_raw_xmp()
+            except Exception:
+                packet = b""
+            if packet.strip():
+                skipped.append(f"xmp: a {len(packet)}-byte XMP packet exiv2 could not parse")
+    finally:
+        image.close()
+    wanted = [(d.get("tag", b"").decode("ascii", "replace"), d.get("value", b""), d.get("typeName", ""))
+              for d in raw]
+    wanted = [(key, value, type_name) for key, value, type_name in wanted if key in KEYS]
+    charset = next((value for key, value, _ in wanted if key == "Iptc.Envelope.CharacterSet"), b"")
+    iptc_latin1 = charset != IPTC_UTF8.encode()
+    for key, value, type_name in wanted:
+        values = value if isinstance(value, (list, tuple)) else [value]
+        for item in values[:MAX_ITEMS]:
+            try:
+                text = decode(item, key=key, latin1_ok=key.startswith("Iptc.") and iptc_latin1)
+            except (UnicodeDecodeError, ValueError) as exc:
+                skipped.append(f"{key}: not valid text ({type(exc).__name__})")
+                continue
+            if type_name == "LangAlt":
+                fields.setdefault(key, []).extend(lang_alt(text))
+            else:
+                fields.setdefault(key, []).append(text)
+        if len(values) > MAX_ITEMS:
+            skipped.append(f"{key}: {len(values) - MAX_ITEMS} values past the first {MAX_ITEMS}")
+    return {"fields": fields, "skipped": skipped}
+
+
+def lang_alt(text: str) -> list[str]:
+    """exiv2 writes a language alternative as 'lang="x-default" Text, lang="de-DE" Text': the default first."""
+    import re
+
+    if not text.startswith("lang="):
+        return [text]
+    parts = re.split(r'(?:^|, )lang="([^"]*)" ', text)[1:]
+    pairs = list(zip(parts[0::2], parts[1::2]))
+    pairs.sort(key=lambda pair: pair[0] != "x-default")
+    return [content for _, content in pairs[:1]]
+
+
+def main() -> int:
+    """Serve files until stdin closes: each request is an 8-byte big-endian length and the file's bytes, each
+    answer an 8-byte length and the JSON. The CPU limit is re-armed per file (this many seconds from now)."""
+    memory, cpu = int(sys.argv[1]), int(sys.argv[2])
+    limit_self(memory)
+    import pyexiv2  # noqa: F401  (loading exiv2 can fail under the limits: that is the reader failing, exit 1)
+
+    stdin, stdout = sys.stdin.buffer, sys.stdout.buffer
+    while True:
+        header = stdin.read(8)
+        if len(header) < 8:
+            return 0
+        size = int.from_bytes(header, "big")
+        data = stdin.read(size)
+        if len(data) < size:
+            return 0
+        usage = resource.getrusage(resource.RUSAGE_SELF)
+        _, hard = resource.getrlimit(resource.RLIMIT_CPU)
+        resource.setrlimit(resource.RLIMIT_CPU, (int(usage.ru_utime + usage.ru_stime) + cpu + 1, hard))
+        try:
+            result = read(data)
+        except Exception as exc:  # a file exiv2 can't open at all: nothing embedded, said plainly
+            result = {"fields": {}, "skipped": [f"unreadable: {type(exc).__name__}: {str(exc)[:200]}"]}
+        answer = json.dumps(result, ensure_ascii=True).encode()
+        stdout.write(len(answer).to_bytes(8, "big") + answer)
+        stdout.flush()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,153 @@
+"""Writes of tag suggestions: storing what the search app's scoring found, and members accepting or dismissing.
+
+A suggestion is open until a member decides: accepted (it became an ordinary tag, source "suggestion") or
+dismissed. Decided ones are kept as a record, so scoring again (new vocabulary, new model) never offers them
+again; nor does it offer a tag the photo already carries."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import QuerySet
+from django.utils import timezone
+
+from gallery.models import Family, Photo, PhotoTag, TagSuggestion
+from gallery.services import MAX_TAGS, photo_tags_add
+from gallery.signals import photos_changed
+
+
+def _key(name: str) -> str:
+    return " ".join(name.split()).lower()
+
+
+@transaction.atomic
+def photos_suggestions_replace(*, found: Mapping[int, Mapping[str, float]], model_name: str) -> list[int]:
+    """Make the open suggestions of the photos in `found` (photo id -> {tag name: probability}, every photo that
+    was scored, with {} for none) exactly what was found, and record the model that scored them.
+
+    Accepted and dismissed suggestions are left alone and never reopened; names the photo already carries as tags
+    are not suggested. Returns the ids of photos whose open suggestions changed (their search documents are
+    rebuilt through `photos_changed`)."""
+    ids = sorted(found)
+    if not ids:
+        return []
+    # Locks the photos' rows, so two scorings of the same photos (a batch and a recompute) take turns.
+    ids = list(Photo.objects.select_for_update().filter(pk__in=ids).order_by("pk").values_list("pk", flat=True))
+    decided, open_ = _current(ids)
+    tagged = _tag_keys(ids)
+    create, update, delete, changed = [], [], [], set()
+    for photo_id in ids:
+        wanted = {_key(name): (name, p) for name, p in found[photo_id].items()
+                  if _key(name) not in decided[photo_id] and _key(name) not in tagged[photo_id]}
+        for key, row in open_[photo_id].items():
+            if key not in wanted:
+                delete.append(row.pk)
+                changed.add(photo_id)
+            elif abs(row.probability - wanted[key][1]) > 5e-4 or row.model_name != model_name:
+                row.probability, row.model_name = wanted[key][1], model_name
+                update.append(row)
+                changed.add(photo_id)  # the probability is part of what search weighs
+        for key, (name, p) in wanted.items():
+            if key not in open_[photo_id]:
+                create.append(TagSuggestion(photo_id=photo_id, name=name[:64], probability=p, model_name=model_name))
+                changed.add(photo_id)
+    TagSuggestion.objects.filter(pk__in=delete).delete()
+    TagSuggestion.objects.bulk_update(update, ["probability", "model_name"])
+    TagSuggestion.objects.bulk_create(create, ignore_conflicts=True)  # a name only differing in spaces: first wins
+    Photo.objects.filter(pk__in=ids).exclude(suggestions_model=model_name).update(suggestions_model=model_name)
+    if changed:
+        photos_changed.send(sender=Photo, photo_ids=sorted(changed))
+    return sorted(changed)
+
+
+def _current(photo_ids: list[int]) -> tuple[dict[int, set[str]], dict[int, dict[str, TagSuggestion]]]:
+    decided: dict[int, set[str]] = defaultdict(set)
+    open_: dict[int, dict[str, TagSuggestion]] = defaultdict(dict)
+    for row in TagSuggestion.objects.filter(photo_id__in=photo_ids).only("pk", "photo_id", "name", "state",
+                                                                          "probability", "model_name"):
+        if row.state == TagSuggestion.State.OPEN:
+            open_[row.photo_id][_key(row.name)] = row
+        else:
+            decided[row.photo_id].add(_key(row.name))
+    return decided, open_
+
+
+def _tag_keys(photo_ids: list[int]) -> dict[int, set[str]]:
+    keys: dict[int, set[str]] = defaultdict(set)
+    through = Photo.tags.through
+    for photo_id, name in through.objects.filter(photo_id__in=photo_ids).values_list("photo_id", "tag__name"):
+        keys[photo_id].add(_key(name))
+    return keys
+
+
+# --- members' decisions --------------------------------------------------------------------------
+
+
+@transaction.atomic
+def suggestions_accept(*, suggestions: QuerySet[TagSuggestion] | Iterable[TagSuggestion],
+                       user: AbstractBaseUser | None, skip_full: bool = False) -> int:
+    """Accept suggestions: each becomes an ordinary tag of its photo (source "suggestion"). Already accepted ones
+    are left as they are; dismissed ones are accepted after all (a member changed their mind). Returns how many
+    were accepted now. A photo that would pass the tag limit raises ValidationError (nothing is accepted then), or
+    with `skip_full` keeps its suggestions open while the other photos' are accepted."""
+    return _accept(pks=[s.pk for s in suggestions], user=user, skip_full=skip_full)
+
+
+def _accept(*, pks: list[int], user: AbstractBaseUser | None, skip_full: bool) -> int:
+    rows = list(TagSuggestion.objects.select_for_update().filter(pk__in=pks)
+                .exclude(state=TagSuggestion.State.ACCEPTED).select_related("photo__family").order_by("pk"))
+    by_photo: dict[int, list[TagSuggestion]] = defaultdict(list)
+    for row in rows:
+        by_photo[row.photo_id].append(row)
+    accepted: list[int] = []
+    for photo_id, rows_of_photo in by_photo.items():
+        try:
+            _photo_tags_add(rows_of_photo[0].photo, [row.name for row in rows_of_photo], user)
+        except ValidationError:
+            if not skip_full:
+                raise
+            continue  # this photo is full: its suggestions stay open, the others go ahead
+        accepted += [row.pk for row in rows_of_photo]
+    TagSuggestion.objects.filter(pk__in=accepted).update(
+        state=TagSuggestion.State.ACCEPTED, decided_at=timezone.now(), decided_by=user)
+    changed = sorted({row.photo_id for row in rows if row.pk in set(accepted)})
+    if changed:
+        photos_changed.send(sender=Photo, photo_ids=changed)
+    return len(accepted)
+
+
+def _photo_tags_add(photo: Photo, names: list[str], user: AbstractBaseUser | None) -> None:
+    have = {name.lower() for name in photo.tags.values_list("name", flat=True)}
+    if len(have | {_key(name) for name in names}) > MAX_TAGS:
+        raise ValidationError(f"“{photo}” already has {len(have)} tags: at most {MAX_TAGS} per photo. "
+                              "Remove a tag before accepting more.")
+    photo_tags_add(photo=photo, names=names, source=PhotoTag.Source.SUGGESTION, user=user)
+
+
+@transaction.atomic
+def suggestion_dismiss(*, suggestion: TagSuggestion, user: AbstractBaseUser | None) -> TagSuggestion:
+    """Dismiss an open suggestion: it is no longer shown nor searched, and never suggested again for this photo.
+    An accepted one is a tag by now: remove the tag instead."""
+    row = TagSuggestion.objects.select_for_update().get(pk=suggestion.pk)
+    if row.state == TagSuggestion.State.ACCEPTED:
+        raise ValidationError(f"“{row.name}” was accepted and is a tag of this photo now: remove the tag instead.")
+    if row.state == TagSuggestion.State.OPEN:
+        row.state, row.decided_at, row.decided_by = TagSuggestion.State.DISMISSED, timezone.now(), user
+        row.save(update_fields=["state", "decided_at", "decided_by"])
+        photos_changed.send(sender=Photo, photo_ids=[row.photo_id])
+    return row
+
+
+@transaction.atomic
+def suggestions_accept_above(*, family: Family, min_probability: float, user: AbstractBaseUser | None) -> int:
+    """Accept every open suggestion of the family's photos at or above `min_probability` (the family page's
+    "accept all above 0.9"). Photos at the tag limit keep theirs open; returns how many were accepted."""
+    if not 0.0 <= min_probability <= 1.0:
+        raise ValidationError("The probability is a number from 0 to 1, e.g. 0.9.")
+    pks = list(TagSuggestion.objects.filter(photo__family=family, state=TagSuggestion.State.OPEN,
+                                            probability__gte=min_probability).values_list("pk", flat=True))
+    return _accept(pks=pks, user=user, skip_full=True)

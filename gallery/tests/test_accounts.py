@@ -1,0 +1,362 @@
+"""Accounts: invitation links, passwords a family admin sets, changing one's own password."""
+
+from __future__ import annotations
+
+import html
+import re
+from datetime import timedelta
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.db import connection
+from django.test import Client
+from django.urls import reverse
+from django.utils import timezone
+from rest_framework.authtoken.models import Token
+
+from gallery.account_services import invite_create, invite_token_hash
+from gallery.models import Invite, Membership
+from tests.factories import FamilyFactory, MembershipFactory, UserFactory
+
+pytestmark = pytest.mark.django_db
+
+User = get_user_model()
+PASSWORD = "seaside-kite-flying-9"
+SIGNUP = {"username": "carol", "email": "", "password": PASSWORD, "password_again": PASSWORD}
+
+
+def _roles(family) -> dict[str, str]:
+    return dict(family.memberships.values_list("user__username", "role"))
+
+
+def _make_link(client, family, **data) -> str:
+    response = client.post(reverse("gallery:invite_new", args=[family.pk]), {"role": "member", **data})
+    assert response.status_code == 201, response.content.decode()[:2000]
+    match = re.search(r'value="(http://testserver/invite/[^"]+/)"', response.content.decode())
+    assert match, "the new link is shown"
+    return match.group(1).removeprefix("http://testserver")
+
+
+def _token(path: str) -> str:
+    return path.rstrip("/").rsplit("/", 1)[1]
+
+
+# --- making, listing and withdrawing links ------------------------------------------------------
+
+
+def test_a_new_link_is_shown_once_and_only_its_hash_is_stored(client_for, family, alice):
+    client = client_for(alice)
+    path = _make_link(client, family, note="Grandma")
+
+    token = _token(path)
+    invite = Invite.objects.get()
+    assert invite.token_hash == invite_token_hash(token) != token
+    assert invite.note == "Grandma" and invite.role == "member" and invite.created_by == alice
+    with connection.cursor() as cursor:  # the token is nowhere in the table
+        cursor.execute(f"SELECT * FROM {Invite._meta.db_table}")
+        assert not any(token in str(value) for row in cursor.fetchall() for value in row)
+    page = client.get(family.get_absolute_url()).content.decode()
+    assert token not in page  # listed, but the link itself is gone
+    assert "Grandma" in page and "Open until" in page
+
+
+def test_links_expire_after_invite_days(client_for, family, alice, settings):
+    settings.INVITE_DAYS = 3
+    before = timezone.now()
+    new = invite_create(family=family, created_by=alice)
+    assert before + timedelta(days=3) <= new.invite.expires_at <= timezone.now() + timedelta(days=3)
+
+
+def test_the_family_page_lists_links_with_their_state(client_for, family, alice, bob):
+    pending = invite_create(family=family, created_by=alice, note="pending one").invite
+    used = invite_create(family=family, created_by=alice, note="used one").invite
+    Invite.objects.filter(pk=used.pk).update(used_at=timezone.now(), used_by=bob)
+    revoked = invite_create(family=family, created_by=alice, note="revoked one").invite
+    Invite.objects.filter(pk=revoked.pk).update(revoked_at=timezone.now())
+    expired = invite_create(family=family, created_by=alice, note="expired one").invite
+    Invite.objects.filter(pk=expired.pk).update(expires_at=timezone.now() - timedelta(minutes=1))
+
+    body = client_for(alice).get(family.get_absolute_url()).content.decode()
+
+    assert 'class="invite-pending"' in body and "Used by bob" in body
+    assert "Withdrawn" in body and "Expired" in body
+    # Only the pending link can be withdrawn.
+    assert reverse("gallery:invite_revoke", args=[family.pk, pending.pk]) in body
+    for invite in (used, revoked, expired):
+        assert reverse("gallery:invite_revoke", args=[family.pk, invite.pk]) not in body
+
+
+def test_members_see_no_links(client_for, family, alice, bob):
+    invite_create(family=family, created_by=alice, note="for Gran")
+    body = client_for(bob).get(family.get_absolute_url()).content.decode()
+    assert "for Gran" not in body and "Invite someone" not in body
+
+
+def test_a_withdrawn_link_no_longer_works(client_for, family, alice):
+    client = client_for(alice)
+    path = _make_link(client, family)
+    invite = Invite.objects.get()
+
+    response = client.post(reverse("gallery:invite_revoke", args=[family.pk, invite.pk]))
+    assert response.status_code == 302
+    invite.refresh_from_db()
+    assert invite.state() == Invite.State.REVOKED
+
+    fresh = Client()
+    assert fresh.get(path).status_code == 410
+    response = fresh.post(path, SIGNUP)
+    assert response.status_code == 410 and "withdrawn" in response.content.decode()
+    assert not User.objects.filter(username="carol").exists()
+
+
+def test_a_used_link_cannot_be_withdrawn(client_for, family, alice):
+    path = _make_link(client_for(alice), family)
+    Client().post(path, SIGNUP)
+    response = client_for(alice).post(reverse("gallery:invite_revoke", args=[family.pk, Invite.objects.get().pk]),
+                                      follow=True)
+    assert "already been used" in response.content.decode()
+    assert Invite.objects.get().state() == Invite.State.USED
+
+
+def test_only_the_familys_admins_withdraw_its_links(client_for, family, alice, bob, other_family, mallory):
+    invite = invite_create(family=family, created_by=alice).invite
+    theirs = invite_create(family=other_family, created_by=mallory).invite
+
+    assert client_for(bob).post(reverse("gallery:invite_revoke", args=[family.pk, invite.pk])).status_code == 404
+    assert client_for(mallory).post(reverse("gallery:invite_revoke", args=[family.pk, invite.pk])).status_code == 404
+    # Alice can't reach the Joneses' link through her own family either.
+    assert client_for(alice).post(reverse("gallery:invite_revoke", args=[family.pk, theirs.pk])).status_code == 404
+    assert Invite.objects.filter(revoked_at__isnull=False).count() == 0
+
+
+# --- opening a link ------------------------------------------------------------------------------
+
+
+def test_a_new_person_signs_up_through_the_link_and_lands_in_the_family(client_for, family, alice):
+    path = _make_link(client_for(alice), family)
+    visitor = Client()
+
+    page = visitor.get(path)
+    assert page.status_code == 200
+    assert "Join Smiths" in page.content.decode() and "alice invites you" in page.content.decode()
+
+    response = visitor.post(path, SIGNUP)
+
+    assert response.status_code == 302 and response["Location"] == family.get_absolute_url()
+    carol = User.objects.get(username="carol")
+    assert carol.check_password(PASSWORD) and not carol.is_staff and not carol.is_superuser
+    assert _roles(family) == {"alice": "admin", "carol": "member"}
+    invite = Invite.objects.get()
+    assert invite.used_by == carol and invite.state() == Invite.State.USED
+    welcome = visitor.get(response["Location"]).content.decode()  # signed in
+    assert "Welcome to Smiths! You are a member." in welcome
+
+    again = Client().post(path, {**SIGNUP, "username": "dave"})
+    assert again.status_code == 410 and "already been used" in again.content.decode()
+    assert not User.objects.filter(username="dave").exists()
+
+
+def test_an_admin_link_makes_an_admin(client_for, family, alice):
+    path = _make_link(client_for(alice), family, role="admin")
+    Client().post(path, SIGNUP)
+    assert _roles(family)["carol"] == "admin"
+
+
+def test_an_expired_link_says_so_and_creates_nothing(client_for, family, alice):
+    path = _make_link(client_for(alice), family)
+    Invite.objects.update(expires_at=timezone.now() - timedelta(seconds=1))
+
+    response = Client().post(path, SIGNUP)
+
+    assert response.status_code == 410
+    assert "This invitation link has expired. Ask alice for a new one." in response.content.decode()
+    assert not User.objects.filter(username="carol").exists()
+
+
+@pytest.mark.parametrize("token", ["nonsense", "x" * 43, "a%00b"])
+def test_an_unknown_link_is_404_with_a_plain_message(client, alice, token):
+    response = client.get(f"/invite/{token}/")
+    assert response.status_code == 404
+    assert "This invitation link is not valid" in response.content.decode()
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        ({"password": "123", "password_again": "123"}, "This password is too short"),
+        ({"password_again": PASSWORD + "x"}, "The two passwords differ."),
+        ({"username": "Alice"}, "The username “Alice” is taken."),
+        ({"username": "no spaces"}, "Enter a valid username"),
+        ({"email": "not-an-email"}, "Enter a valid email address."),
+    ],
+    ids=["weak", "differ", "taken", "bad-username", "bad-email"],
+)
+def test_bad_signups_say_why_and_keep_the_link(client_for, family, alice, data, message):
+    path = _make_link(client_for(alice), family)
+
+    response = Client().post(path, {**SIGNUP, **data})
+
+    assert response.status_code == 422
+    assert message in response.content.decode()
+    assert User.objects.count() == 1
+    assert Invite.objects.get().state() == Invite.State.PENDING
+
+
+def test_a_signed_in_user_joins_with_their_existing_account(client_for, family, alice, other_family, mallory):
+    path = _make_link(client_for(alice), family)
+    client = client_for(mallory)
+
+    page = client.get(path).content.decode()
+    assert "Join as mallory" in page and 'name="password"' not in page
+    response = client.post(path)
+
+    assert response.status_code == 302 and response["Location"] == family.get_absolute_url()
+    assert set(mallory.memberships.values_list("family__name", flat=True)) == {"Smiths", "Joneses"}
+    assert mallory.check_password("correct horse battery")  # untouched
+    assert Invite.objects.get().used_by == mallory
+    assert User.objects.count() == 2
+
+
+def test_a_member_opening_a_link_to_their_own_family_leaves_it_unused(client_for, family, alice, bob):
+    path = _make_link(client_for(alice), family, role="admin")
+    client = client_for(bob)
+
+    assert "already in Smiths" in client.get(path).content.decode()
+    response = client.post(path, follow=True)
+
+    assert "You are already in Smiths." in response.content.decode()
+    assert _roles(family) == {"alice": "admin", "bob": "member"}  # not promoted by someone else's link
+    assert Invite.objects.get().state() == Invite.State.PENDING
+
+
+def test_a_signup_with_nul_is_a_form_error(client_for, family, alice):
+    path = _make_link(client_for(alice), family)
+    response = Client().post(path, {**SIGNUP, "username": "car\x00ol"})
+    assert response.status_code == 422 and "Null characters are not allowed." in response.content.decode()
+    assert Invite.objects.get().state() == Invite.State.PENDING
+
+
+# --- a family admin sets a member's password ----------------------------------------------------
+
+
+def _set_password(client, family, user, password=PASSWORD):
+    return client.post(reverse("gallery:member_password", args=[family.pk, user.pk]),
+                       {"new_password1": password, "new_password2": password})
+
+
+def test_an_admin_sets_the_password_of_a_member_of_only_their_families(client_for, family, alice, bob):
+    other = FamilyFactory(name="Cousins")
+    MembershipFactory(family=other, user=alice, role=Membership.Role.ADMIN)
+    MembershipFactory(family=other, user=bob)
+    bob_session = Client()
+    bob_session.force_login(bob)
+    Token.objects.create(user=bob)
+    assert f'href="{reverse("gallery:member_password", args=[family.pk, bob.pk])}"' in (
+        client_for(alice).get(family.get_absolute_url()).content.decode())
+
+    response = _set_password(client_for(alice), family, bob)
+
+    assert response.status_code == 302 and response["Location"] == family.get_absolute_url()
+    bob.refresh_from_db()
+    assert bob.check_password(PASSWORD)
+    assert bob_session.get(reverse("gallery:timeline")).status_code == 302  # signed out everywhere
+    assert not Token.objects.filter(user=bob).exists()
+
+
+def test_no_one_sets_the_password_of_someone_also_in_a_family_they_dont_administer(
+    client_for, family, alice, bob, other_family
+):
+    MembershipFactory(family=other_family, user=bob)  # bob is also a Jones
+    client = client_for(alice)
+
+    assert reverse("gallery:member_password", args=[family.pk, bob.pk]) not in (
+        client.get(family.get_absolute_url()).content.decode())
+    page = client.get(reverse("gallery:member_password", args=[family.pk, bob.pk]))
+    response = _set_password(client, family, bob)
+
+    assert page.status_code == response.status_code == 403
+    assert "bob is also in a family you don't administer" in html.unescape(response.content.decode())
+    bob.refresh_from_db()
+    assert bob.check_password("correct horse battery")
+
+
+@pytest.mark.parametrize("who", ["staff", "superuser", "self", "co-admin-elsewhere", "plain-member-actor"])
+def test_password_setting_is_refused(client_for, family, alice, bob, who):
+    actor, target = alice, bob
+    if who == "staff":
+        User.objects.filter(pk=bob.pk).update(is_staff=True)
+    elif who == "superuser":
+        User.objects.filter(pk=bob.pk).update(is_superuser=True)
+    elif who == "self":
+        target = alice
+    elif who == "co-admin-elsewhere":  # bob is admin of a family alice isn't in
+        MembershipFactory(family=FamilyFactory(name="Bobs"), user=bob, role=Membership.Role.ADMIN)
+    elif who == "plain-member-actor":
+        actor, target = bob, alice
+
+    response = _set_password(client_for(actor), family, target)
+
+    assert response.status_code == (404 if who == "plain-member-actor" else 403)
+    target.refresh_from_db()
+    assert target.check_password("correct horse battery")
+
+
+def test_setting_a_password_of_someone_outside_the_family_is_404(client_for, family, alice, mallory):
+    assert _set_password(client_for(alice), family, mallory).status_code == 404
+    mallory.refresh_from_db()
+    assert mallory.check_password("correct horse battery")
+
+
+def test_a_weak_password_set_by_an_admin_is_refused_with_the_reason(client_for, family, alice, bob):
+    response = _set_password(client_for(alice), family, bob, password="bob")
+    assert response.status_code == 422
+    assert "This password is too short" in response.content.decode()
+
+
+# --- changing one's own password ----------------------------------------------------------------
+
+
+def test_changing_ones_own_password(client_for, alice):
+    client = client_for(alice)
+    menu = client.get(reverse("gallery:timeline")).content.decode()
+    assert f'href="{reverse("password_change")}"' in menu
+
+    page = client.get(reverse("password_change"))
+    assert page.status_code == 200 and 'class="topbar"' in page.content.decode()  # our layout, not the admin's
+    wrong = client.post(reverse("password_change"),
+                        {"old_password": "nope", "new_password1": PASSWORD, "new_password2": PASSWORD})
+    assert wrong.status_code == 200 and "Your old password was entered incorrectly" in wrong.content.decode()
+
+    response = client.post(reverse("password_change"), {"old_password": "correct horse battery",
+                                                        "new_password1": PASSWORD, "new_password2": PASSWORD})
+
+    assert response.status_code == 302 and response["Location"] == reverse("password_change_done")
+    assert client.get(reverse("gallery:timeline")).status_code == 200  # still signed in here
+    alice.refresh_from_db()
+    assert alice.check_password(PASSWORD)
+
+
+def test_changing_password_needs_sign_in(client):
+    UserFactory(username="someone")
+    response = client.get(reverse("password_change"))
+    assert response.status_code == 302 and response["Location"].startswith(reverse("login"))
+
+
+def test_signing_in_from_the_invite_page_comes_back_to_it(client_for, family, alice, mallory):
+    path = _make_link(client_for(alice), family)
+    visitor = Client()
+    page = visitor.get(path).content.decode()
+    assert f'href="{reverse("login")}?next={path}"' in page.replace("%2F", "/")
+
+    response = visitor.post(reverse("login"), {"username": "mallory", "password": "correct horse battery",
+                                               "next": path})
+
+    assert response.status_code == 302 and response["Location"] == path
+    assert "Join as mallory" in visitor.get(path).content.decode()
+
+
+def test_a_link_with_an_unknown_role_is_refused_plainly(client_for, family, alice):
+    response = client_for(alice).post(reverse("gallery:invite_new", args=[family.pk]), {"role": "owner"})
+    assert response.status_code == 422
+    assert "Select a valid choice" in response.content.decode()
+    assert not Invite.objects.exists()

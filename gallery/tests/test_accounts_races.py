@@ -1,0 +1,144 @@
+"""Invitation links under races: these commit for real, because the races only exist between connections."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import connection, transaction
+from django.test import Client
+
+from gallery.account_services import (
+    InviteUnusable, invite_accept_existing, invite_accept_new_account, invite_create, member_password_set,
+)
+from gallery.models import Invite, Membership
+from gallery.services import membership_add
+from gallery.tests.test_concurrency import _in_threads
+from tests.factories import FamilyFactory, MembershipFactory, UserFactory
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+User = get_user_model()
+PASSWORD = "seaside-kite-flying-9"
+
+
+@pytest.fixture
+def smiths():
+    family = FamilyFactory(name="Smiths")
+    alice = UserFactory(username="alice")
+    MembershipFactory(family=family, user=alice, role=Membership.Role.ADMIN)
+    return family, alice
+
+
+def test_two_submits_of_one_link_make_one_account(smiths):
+    family, alice = smiths
+    path = f"/invite/{invite_create(family=family, created_by=alice).token}/"
+
+    def submit(i):
+        return Client().post(path, {"username": f"carol{i}", "password": PASSWORD, "password_again": PASSWORD})
+
+    responses = _in_threads(2, submit)
+
+    assert sorted(r.status_code for r in responses) == [302, 410], responses
+    assert User.objects.filter(username__startswith="carol").count() == 1
+    assert family.memberships.count() == 2
+    invite = Invite.objects.get()
+    assert invite.used_by.username.startswith("carol")
+
+
+def test_a_signup_and_a_signed_in_join_on_one_link_use_it_once(smiths):
+    family, alice = smiths
+    token = invite_create(family=family, created_by=alice).token
+    mallory = UserFactory(username="mallory")
+
+    def work(i):
+        if i == 0:
+            return invite_accept_new_account(token=token, username="carol", password=PASSWORD)
+        return invite_accept_existing(token=token, user=mallory)
+
+    results = _in_threads(2, work)
+
+    refused = [r for r in results if isinstance(r, InviteUnusable)]
+    assert len(refused) == 1 and refused[0].state == "used", results
+    assert family.memberships.count() == 2
+
+
+def test_two_links_choosing_one_username_at_once_make_one_account(smiths):
+    family, alice = smiths
+    tokens = [invite_create(family=family, created_by=alice).token for _ in range(2)]
+
+    results = _in_threads(2, lambda i: invite_accept_new_account(token=tokens[i], username=["Carol", "carol"][i],
+                                                                 password=PASSWORD))
+
+    refused = [r for r in results if isinstance(r, ValidationError)]
+    assert len(refused) == 1 and "is taken" in refused[0].messages[0], results
+    assert User.objects.filter(username__iexact="carol").count() == 1
+    assert Invite.objects.filter(used_at__isnull=False).count() == 1
+
+
+# --- an admin setting a password while the member's families change ------------------------------
+
+
+def _in_background(work):
+    """Start work() in a thread of its own (own connection); returns a function that waits for its outcome."""
+    outcome = {}
+
+    def run():
+        try:
+            outcome["value"] = work()
+        except Exception as exc:  # noqa: BLE001 - the test inspects it
+            outcome["value"] = exc
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=run)
+    thread.start()
+
+    def wait():
+        thread.join(timeout=30)
+        return outcome.get("value")
+
+    return wait
+
+
+def test_a_password_set_while_the_member_joins_another_family_is_refused(smiths):
+    """The member opens a link to a family the admin doesn't administer while the admin sets their password:
+    whichever commits second sees the other. Here the join holds its locks first."""
+
+    family, alice = smiths
+    bob = UserFactory(username="bob")
+    MembershipFactory(family=family, user=bob)
+    joneses = FamilyFactory(name="Joneses")
+    mallory = UserFactory(username="mallory")
+    MembershipFactory(family=joneses, user=mallory, role=Membership.Role.ADMIN)
+    token = invite_create(family=joneses, created_by=mallory).token
+
+    with transaction.atomic():
+        invite_accept_existing(token=token, user=bob)  # not committed yet: its locks are held
+        wait = _in_background(lambda: member_password_set(actor=alice, user=bob, password=PASSWORD))
+        time.sleep(1)
+
+    outcome = wait()
+    assert isinstance(outcome, PermissionDenied), outcome
+    bob.refresh_from_db()
+    assert bob.check_password("correct horse battery")
+
+
+def test_a_password_set_while_the_admin_is_demoted_is_refused(smiths):
+    family, alice = smiths
+    bob, carol = UserFactory(username="bob"), UserFactory(username="carol")
+    MembershipFactory(family=family, user=bob)
+    MembershipFactory(family=family, user=carol, role=Membership.Role.ADMIN)
+
+    with transaction.atomic():
+        membership_add(family=family, user=alice, role=Membership.Role.MEMBER)  # carol demotes alice
+        wait = _in_background(lambda: member_password_set(actor=alice, user=bob, password=PASSWORD))
+        time.sleep(1)
+
+    outcome = wait()
+    assert isinstance(outcome, PermissionDenied), outcome
+    bob.refresh_from_db()
+    assert bob.check_password("correct horse battery")

@@ -1,0 +1,223 @@
+"""The Django admin: superusers see everything; staff without superuser see only the families they belong to,
+with add, change and delete limited the same way, whatever model permissions they were given. Every other
+admin (the program's own queues, tokens, groups, the task queue) is for superusers only."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import pytest
+from django.contrib import admin
+from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Permission
+from django.test import Client
+from django.urls import reverse
+
+from gallery.account_services import invite_create
+from gallery.models import Family, Invite, Membership, Photo, Tag
+from tests.factories import FamilyFactory, MembershipFactory, UserFactory, photo_factory
+
+pytestmark = pytest.mark.django_db
+
+User = get_user_model()
+
+
+@dataclass
+class World:
+    smiths: Family
+    joneses: Family
+    sam: object  # staff, admin of the Smiths, every model permission
+    alice: object  # Smith
+    mallory: object  # Jones only
+    smith_photo: Photo
+    jones_photo: Photo
+    smith_tag: Tag
+    jones_tag: Tag
+
+
+@pytest.fixture
+def world(db) -> World:
+    smiths, joneses = FamilyFactory(name="Smiths"), FamilyFactory(name="Joneses")
+    sam = UserFactory(username="sam", is_staff=True)
+    sam.user_permissions.set(Permission.objects.all())
+    alice, mallory = UserFactory(username="alice"), UserFactory(username="mallory")
+    MembershipFactory(family=smiths, user=sam, role=Membership.Role.ADMIN)
+    MembershipFactory(family=smiths, user=alice)
+    MembershipFactory(family=joneses, user=mallory, role=Membership.Role.ADMIN)
+    smith_photo = photo_factory(family=smiths, user=alice, filename="smith.jpg", tags=["smithtag"])
+    jones_photo = photo_factory(family=joneses, user=mallory, filename="jones.jpg", tags=["jonestag"])
+    return World(smiths, joneses, sam, alice, mallory, smith_photo, jones_photo,
+                 Tag.objects.get(name="smithtag"), Tag.objects.get(name="jonestag"))
+
+
+@pytest.fixture
+def staff(world) -> Client:
+    client = Client()
+    client.force_login(world.sam)
+    return client
+
+
+@pytest.fixture
+def root(world) -> Client:
+    client = Client()
+    client.force_login(User.objects.create_superuser("root", "", "root-password-123"))
+    return client
+
+
+def url(model, view: str = "changelist", *args) -> str:
+    return reverse(f"admin:{model._meta.app_label}_{model._meta.model_name}_{view}", args=args)
+
+
+def listed(response) -> set[int]:
+    """The rows of a change list: by their checkboxes, or by their links where a list has no actions."""
+    assert response.status_code == 200, response.status_code
+    body = response.content.decode()
+    boxes = re.findall(rf'name="{ACTION_CHECKBOX_NAME}" value="(\d+)"', body)
+    opts = response.context["cl"].opts
+    links = re.findall(rf'href="/admin/{opts.app_label}/{opts.model_name}/(\d+)/change/', body)
+    return {int(pk) for pk in boxes + links}
+
+
+def refused(response) -> bool:
+    """The admin's answers to an object out of reach: 403, or "doesn't exist" (a redirect to the index)."""
+    return response.status_code == 403 or (response.status_code == 302 and response["Location"] == reverse("admin:index"))
+
+
+# --- the rule, for every registered admin ---------------------------------------------------------
+
+
+def test_every_registered_admin_is_family_scoped_or_for_superusers_only(world, staff, root):
+    for model, model_admin in admin.site._registry.items():
+        assert root.get(url(model)).status_code == 200, model
+        if getattr(model_admin, "family_scoped", False):
+            assert staff.get(url(model)).status_code == 200, model
+        else:
+            assert staff.get(url(model)).status_code == 403, model
+
+
+def test_the_admin_index_lists_only_what_staff_may_see(world, staff):
+    body = staff.get(reverse("admin:index")).content.decode()
+    assert "Photos" in body and "Families" in body
+    for hidden in ("Groups", "Tokens", "File removals", "Work leases", "Embedding models", "Scheduled tasks"):
+        assert hidden not in body, hidden
+
+
+# --- gallery --------------------------------------------------------------------------------------
+
+
+def test_family_admin(world, staff, root):
+    assert listed(root.get(url(Family))) == {world.smiths.pk, world.joneses.pk}
+    assert listed(staff.get(url(Family))) == {world.smiths.pk}
+    assert staff.get(url(Family, "change", world.smiths.pk)).status_code == 200
+    assert refused(staff.get(url(Family, "change", world.joneses.pk)))
+    assert refused(staff.post(url(Family, "delete", world.joneses.pk), {"post": "yes"}))
+    assert staff.get(url(Family, "add")).status_code == 403  # families start on the site, with their admin
+    assert Family.objects.filter(pk=world.joneses.pk).exists()
+
+
+def test_family_admin_changes_need_the_family_admin_role(world, staff):
+    Membership.objects.filter(user=world.alice).update(role=Membership.Role.ADMIN)
+    Membership.objects.filter(user=world.sam).update(role=Membership.Role.MEMBER)
+    page = staff.get(url(Family, "change", world.smiths.pk))
+    assert page.status_code == 200 and 'name="_save"' not in page.content.decode()  # view only
+    assert refused(staff.post(url(Family, "delete", world.smiths.pk), {"post": "yes"}))
+    assert Family.objects.filter(pk=world.smiths.pk).exists()
+
+
+def _family_form(world, family, memberships, extra_user=None) -> dict:
+    data = {
+        "name": family.name,
+        "memberships-TOTAL_FORMS": str(len(memberships) + 1), "memberships-INITIAL_FORMS": str(len(memberships)),
+        "memberships-MIN_NUM_FORMS": "0", "memberships-MAX_NUM_FORMS": "1000",
+    }
+    for i, membership in enumerate(memberships):
+        data |= {f"memberships-{i}-id": membership.pk, f"memberships-{i}-family": family.pk,
+                 f"memberships-{i}-user": membership.user_id, f"memberships-{i}-role": membership.role}
+    n = len(memberships)
+    data |= {f"memberships-{n}-family": family.pk, f"memberships-{n}-role": "member",
+             f"memberships-{n}-user": extra_user.pk if extra_user else ""}
+    return data
+
+
+def test_membership_inline_offers_only_people_of_ones_families(world, staff):
+    memberships = list(world.smiths.memberships.order_by("pk"))
+
+    response = staff.post(url(Family, "change", world.smiths.pk), _family_form(world, world.smiths, memberships,
+                                                                              extra_user=world.mallory))
+
+    assert response.status_code == 200  # the form again, with the error
+    assert "Select a valid choice" in response.content.decode()
+    assert not world.smiths.memberships.filter(user=world.mallory).exists()
+    autocomplete = staff.get(reverse("admin:autocomplete"), {"term": "mal", "app_label": "gallery",
+                                                             "model_name": "membership", "field_name": "user"})
+    assert "mallory" not in autocomplete.content.decode()
+
+
+def test_tag_admin(world, staff):
+    assert listed(staff.get(url(Tag))) == {world.smith_tag.pk}
+    assert refused(staff.get(url(Tag, "change", world.jones_tag.pk)))
+    assert refused(staff.post(url(Tag, "delete", world.jones_tag.pk), {"post": "yes"}))
+    response = staff.post(url(Tag, "add"), {"name": "planted", "family": world.joneses.pk})
+    assert response.status_code == 200 and "Select a valid choice" in response.content.decode()
+    assert staff.post(url(Tag, "add"), {"name": "ours", "family": world.smiths.pk}).status_code == 302
+    assert set(Tag.objects.filter(family=world.joneses).values_list("name", flat=True)) == {"jonestag"}
+    filters = staff.get(url(Tag)).content.decode()
+    assert "Joneses" not in filters
+
+
+def test_photo_admin(world, staff):
+    response = staff.get(url(Photo))
+    assert listed(response) == {world.smith_photo.pk}
+    body = response.content.decode()
+    assert "Joneses" not in body and "mallory" not in body  # not even in the filters
+    assert refused(staff.get(url(Photo, "change", world.jones_photo.pk)))
+    assert refused(staff.post(url(Photo, "delete", world.jones_photo.pk), {"post": "yes"}))
+    assert staff.get(reverse("admin:gallery_photo_thumbnail", args=[world.jones_photo.pk])).status_code == 404
+    assert staff.get(reverse("admin:gallery_photo_thumbnail", args=[world.smith_photo.pk])).status_code == 200
+    # A bulk action posted with a foreign id acts on nothing of theirs.
+    staff.post(url(Photo), {"action": "delete_selected", ACTION_CHECKBOX_NAME: [world.jones_photo.pk], "post": "yes"})
+    assert Photo.objects.filter(pk=world.jones_photo.pk).exists()
+
+
+def test_photo_admin_edits_only_with_the_familys_tags(world, staff):
+    response = staff.post(url(Photo, "change", world.smith_photo.pk),
+                          {"title": "t", "description": "", "photo_tags": [world.jones_tag.pk]})
+    assert response.status_code == 200 and "Select a valid choice" in response.content.decode()
+    assert list(world.smith_photo.tags.all()) == [world.smith_tag]
+
+
+def test_invite_admin(world, staff, root):
+    ours = invite_create(family=world.smiths, created_by=world.sam).invite
+    theirs = invite_create(family=world.joneses, created_by=world.mallory).invite
+    assert listed(root.get(url(Invite))) == {ours.pk, theirs.pk}
+    assert listed(staff.get(url(Invite))) == {ours.pk}
+    assert refused(staff.get(url(Invite, "change", theirs.pk)))
+    page = root.get(url(Invite, "change", ours.pk)).content.decode()
+    assert "token_hash" not in page and ours.token_hash not in page
+
+
+def test_user_admin(world, staff, root):
+    assert listed(root.get(url(User))) == set(User.objects.values_list("pk", flat=True))
+    assert listed(staff.get(url(User))) == {world.sam.pk, world.alice.pk}  # people of one's families
+    assert refused(staff.get(url(User, "change", world.mallory.pk)))
+    # Accounts are not changed by staff here: no password set for someone, no one made superuser, no new account.
+    for user in (world.alice, world.sam):
+        assert staff.post(url(User, "password_change", user.pk),
+                          {"password1": "new-pass-word-77", "password2": "new-pass-word-77"}).status_code in (403, 302)
+        user.refresh_from_db()
+        assert user.check_password("correct horse battery")
+    response = staff.post(url(User, "change", world.sam.pk),
+                          {"username": "sam", "is_staff": "on", "is_superuser": "on", "is_active": "on",
+                           "date_joined_0": "2026-01-01", "date_joined_1": "00:00:00"})
+    assert response.status_code == 403
+    assert not User.objects.get(pk=world.sam.pk).is_superuser
+    assert staff.get(url(User, "add")).status_code == 403
+
+
+def test_staff_outside_every_family_see_no_family_data(world, staff):
+    Membership.objects.filter(user=world.alice).update(role=Membership.Role.ADMIN)
+    Membership.objects.filter(user=world.sam).delete()
+    for model in (Family, Tag, Photo):
+        assert listed(staff.get(url(model))) == set()

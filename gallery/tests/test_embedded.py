@@ -1,0 +1,348 @@
+"""Embedded metadata: keywords, title, description and location written into the file by photo programs (XMP,
+IPTC, EXIF, written here by exiv2 itself) fill the photo on upload and import, never over a member's edit;
+the local time zone comes from the camera's offset or the GPS position; hostile metadata never stops an upload."""
+
+from __future__ import annotations
+
+import io
+import logging
+from datetime import datetime, timezone as dt_timezone
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.core.management import call_command
+from django.urls import reverse
+from PIL import Image
+
+from gallery.embedded import read_embedded
+from gallery.models import Photo, PhotoTag, Tag
+from gallery.services import MAX_TAGS, UploadResult, photo_create_from_bytes, photo_update
+from tests import images
+
+pytestmark = pytest.mark.django_db
+
+_colours = iter(range(3, 250, 7))
+
+LISBON = (38.7223, -9.1393)
+
+
+def picture(fmt: str = "JPEG", *, exif: Image.Exif | None = None) -> bytes:
+    n = next(_colours)
+    return images.image_bytes(fmt, colour=(n, 255 - n, (n * 5) % 256), size=(64, 48), exif=exif)
+
+
+LIGHTROOM = {
+    "Xmp.dc.subject": ["Lisbon", "Tram", "Places", "Portugal"],
+    "Xmp.lr.hierarchicalSubject": ["Places|Portugal|Lisbon", "Vehicles|Tram", "People|Grandma Rosa"],
+    "Xmp.dc.title": {'lang="x-default"': "Tram 28 up the hill"},
+    "Xmp.dc.description": {'lang="x-default"': "The yellow tram climbing to the castle"},
+}
+IPTC = {
+    "Iptc.Application2.Keywords": ["tram", "Holiday"],
+    "Iptc.Application2.Caption": "An IPTC caption",
+    "Iptc.Application2.City": "Porto",
+    "Iptc.Application2.CountryName": "Portugal",
+}
+
+
+def upload(family, user, data: bytes, filename: str = "IMG_0001.jpg", **kwargs) -> Photo:
+    result = photo_create_from_bytes(family=family, uploaded_by=user, data=data, filename=filename, **kwargs)
+    assert result.outcome == UploadResult.SAVED, result.reason
+    return Photo.objects.get(pk=result.photo.pk)
+
+
+def sources(photo) -> dict[str, str]:
+    return {link.tag.name: link.source for link in PhotoTag.objects.filter(photo=photo).select_related("tag")}
+
+
+def test_xmp_and_iptc_fill_tags_title_description_and_place(family, alice, client_for):
+    data = images.with_metadata(picture(), xmp=LIGHTROOM, iptc=IPTC)
+    photo = upload(family, alice, data, tags=["Family trip"])
+
+    assert sources(photo) == {
+        "Family trip": "member",
+        # dc:subject as written, the leaf of each hierarchy, IPTC keywords; case-insensitively once each.
+        "Lisbon": "embedded", "Tram": "embedded", "Places": "embedded", "Portugal": "embedded",
+        "Grandma Rosa": "embedded", "Holiday": "embedded",
+    }
+    assert (photo.title, photo.title_source) == ("Tram 28 up the hill", "embedded")  # "IMG 0001" counts as empty
+    assert (photo.description, photo.description_source) == ("The yellow tram climbing to the castle", "embedded")
+    # No GPS: the IPTC location is the photo's place.
+    assert (photo.place_city, photo.place_country, photo.place_country_code, photo.place_source) == \
+        ("Porto", "Portugal", "PT", "embedded")
+    assert photo.embedded_checked
+
+    body = client_for(alice).get(photo.get_absolute_url()).content.decode()
+    assert "Tram 28 up the hill" in body and "The yellow tram climbing" in body and "Porto" in body
+    assert body.count('class="tag-source"') == 6  # "from the file" beside each embedded tag, not the member's
+
+    api = client_for(alice).get(reverse("api_photo_detail", args=[photo.pk])).json()
+    assert "Family trip" in api["tags"] and "Lisbon" in api["tags"]
+    assert {"name": "Lisbon", "source": "embedded"} in api["tag_details"]
+    assert {"name": "Family trip", "source": "member"} in api["tag_details"]
+    assert (api["title_source"], api["description_source"]) == ("embedded", "embedded")
+
+
+def test_exif_text_fields_are_read_too(family, alice):
+    data = images.with_metadata(picture(), exif={
+        "Exif.Image.XPKeywords": "Beach;Sunset", "Exif.Image.XPTitle": "Évora evening",
+        "Exif.Image.ImageDescription": "OLYMPUS DIGITAL CAMERA",  # a camera's placeholder: not a description
+        "Exif.Photo.UserComment": "charset=Unicode Grandpa's boat",
+    })
+    photo = upload(family, alice, data)
+    assert sources(photo) == {"Beach": "embedded", "Sunset": "embedded"}
+    assert photo.title == "Évora evening"
+    assert photo.description == "Grandpa's boat"
+
+
+def test_a_gps_place_wins_over_the_iptc_location(family, alice):
+    data = images.with_metadata(images.gps_jpeg(*LISBON), iptc=IPTC)
+    photo = upload(family, alice, data)
+    assert (photo.place_city, photo.place_source) == ("Lisbon", "gps")
+
+
+def test_a_member_title_or_description_is_never_replaced(family, alice, client_for, settings):
+    data = images.with_metadata(picture(), xmp=LIGHTROOM)
+    # Typed at upload: the member's.
+    photo = upload(family, alice, data, description="Our day out")
+    assert (photo.description, photo.description_source) == ("Our day out", "member")
+    assert photo.title_source == "embedded"
+    # Edited through the API: the member's, and reading the file again changes nothing.
+    response = client_for(alice).patch(reverse("api_photo_detail", args=[photo.pk]), {"title": "Tram!"},
+                                       content_type="application/json")
+    assert response.status_code == 200 and response.json()["title_source"] == "member"
+    call_command("read_embedded", "--all", "--no-progress", stdout=io.StringIO())
+    photo.refresh_from_db()
+    assert (photo.title, photo.title_source, photo.description) == ("Tram!", "member", "Our day out")
+    # Re-typing an embedded tag makes it the member's; reading the file again keeps it so.
+    photo_update(photo=photo, tags=["Lisbon", "Tram", "Boat"], user=alice)
+    assert sources(photo) == {"Lisbon": "embedded", "Tram": "embedded", "Boat": "member"}
+
+
+def test_page_form_and_admin_edits_are_the_members(family, alice, client_for):
+    from django.contrib.auth import get_user_model
+
+    photo = upload(family, alice, images.with_metadata(picture(), xmp=LIGHTROOM))
+    client = client_for(alice)
+    response = client.post(reverse("gallery:photo_edit", args=[photo.pk]),
+                           {"title": photo.title, "description": "Mine now", "tags": "Lisbon"})
+    assert response.status_code in (200, 302)
+    photo.refresh_from_db()
+    # An unchanged title stays the file's; the changed description is the member's.
+    assert (photo.title_source, photo.description_source) == ("embedded", "member")
+
+    root = get_user_model().objects.create_superuser("root", password="pw-pw-pw-123")
+    response = client_for(root).post(reverse("admin:gallery_photo_change", args=[photo.pk]),
+                                     {"title": "Admin title", "description": "Mine now", "photo_tags": []})
+    assert response.status_code == 302
+    photo.refresh_from_db()
+    assert (photo.title, photo.title_source) == ("Admin title", "member")
+
+
+def test_reimporting_a_folder_keeps_member_edits(family, alice, tmp_path):
+    folder = tmp_path / "import"
+    folder.mkdir()
+    (folder / "tram.jpg").write_bytes(images.with_metadata(picture(), xmp=LIGHTROOM, iptc=IPTC))
+    call_command("import_photos", str(folder), family="Smiths", user="alice", no_progress=True, stdout=io.StringIO())
+    photo = Photo.objects.get(family=family)
+    assert photo.title == "Tram 28 up the hill" and sources(photo)["Lisbon"] == "embedded"
+
+    photo_update(photo=photo, title="Grandma's tram", description="", tags=["Tram"], user=alice)
+    call_command("import_photos", str(folder), family="Smiths", user="alice", no_progress=True, stdout=io.StringIO())
+    call_command("read_embedded", "--all", "--no-progress", stdout=io.StringIO())
+    photo.refresh_from_db()
+    assert (photo.title, photo.description) == ("Grandma's tram", "")
+    assert (photo.title_source, photo.description_source) == ("member", "member")
+
+
+def test_read_embedded_fills_photos_stored_before_and_is_idempotent(family, alice, other_family, mallory, settings):
+    settings.EMBEDDED_METADATA = False
+    ours = upload(family, alice, images.with_metadata(picture(), xmp=LIGHTROOM))
+    theirs = upload(other_family, mallory, images.with_metadata(picture(), iptc=IPTC))
+    assert not ours.embedded_checked and not ours.tags.exists()
+    settings.EMBEDDED_METADATA = True
+
+    out = io.StringIO()
+    call_command("read_embedded", "--family", "smiths", "--no-progress", stdout=out)
+    assert "1 photo(s)" in out.getvalue()
+    ours.refresh_from_db()
+    theirs.refresh_from_db()
+    assert ours.embedded_checked and ours.title == "Tram 28 up the hill"
+    assert sources(ours)["Grandma Rosa"] == "embedded"
+    assert not theirs.embedded_checked and not theirs.tags.exists()  # --family: the Joneses wait
+
+    call_command("read_embedded", "--no-progress", stdout=out)  # the rest: the Joneses' photo only
+    call_command("read_embedded", "--all", "--no-progress", stdout=out)  # again: nothing changes
+    theirs.refresh_from_db()
+    assert sources(theirs) == {"tram": "embedded", "Holiday": "embedded"}
+    assert sources(ours) == {name: "embedded" for name in ("Lisbon", "Tram", "Places", "Portugal", "Grandma Rosa")}
+
+
+def test_the_sweep_reads_photos_stored_before(family, alice, settings):
+    from gallery.services import photos_embedded_sweep
+
+    settings.EMBEDDED_METADATA = False
+    photo = upload(family, alice, images.with_metadata(picture(), iptc=IPTC))
+    settings.EMBEDDED_METADATA = True
+    assert photos_embedded_sweep() == 1
+    assert photos_embedded_sweep() == 0
+    assert sources(photo) == {"tram": "embedded", "Holiday": "embedded"}
+
+
+def test_tags_and_sources_stay_inside_their_family(family, alice, other_family, mallory, client_for):
+    data = images.with_metadata(picture(), xmp=LIGHTROOM)
+    ours = upload(family, alice, data, tags=["Lisbon"])  # typed by Alice as well
+    theirs = upload(other_family, mallory, data)  # the same file in another family
+    assert sources(ours)["Lisbon"] == "member"
+    assert sources(theirs)["Lisbon"] == "embedded"
+    assert {tag.family_id for tag in theirs.tags.all()} == {other_family.pk}
+    assert Tag.objects.filter(name__iexact="lisbon").count() == 2
+    # Neither family's API shows the other's photo or tags.
+    assert client_for(mallory).get(reverse("api_photo_detail", args=[ours.pk])).status_code == 404
+    listing = client_for(alice).get(reverse("api_photos")).json()["results"]
+    assert [p["id"] for p in listing] == [ours.pk]
+    assert all(detail["source"] == "member" for detail in listing[0]["tag_details"] if detail["name"] == "Lisbon")
+
+
+def test_many_keywords_are_trimmed_never_refused(family, alice, caplog):
+    keywords = [f"keyword {i:03d}" for i in range(MAX_TAGS + 30)]
+    data = images.with_metadata(picture(), iptc={"Iptc.Application2.Keywords": keywords})
+    with caplog.at_level(logging.INFO, logger="gallery"):
+        photo = upload(family, alice, data, tags=["mine"])
+    assert photo.tags.count() == MAX_TAGS
+    assert sources(photo)["mine"] == "member"
+    assert "past the 50-tag limit" in caplog.text
+
+
+# --- time zones ---------------------------------------------------------------------------------
+
+
+def exif_when(taken: str, offset: str | None = None) -> Image.Exif:
+    exif = Image.Exif()
+    exif.get_ifd(0x8769)[0x9003] = taken
+    if offset:
+        exif.get_ifd(0x8769)[0x9011] = offset
+    return exif
+
+
+def test_offset_time_original_is_honoured(family, alice, client_for):
+    photo = upload(family, alice, picture(exif=exif_when("2023:07:14 12:00:00", "+05:30")))
+    assert photo.taken_tz == "+05:30"
+    assert photo.taken_at == datetime(2023, 7, 14, 6, 30, tzinfo=dt_timezone.utc)
+    body = client_for(alice).get(photo.get_absolute_url()).content.decode()
+    assert "14 Jul 2023 12:00" in body  # the local time, not the server's
+    api = client_for(alice).get(reverse("api_photo_detail", args=[photo.pk])).json()
+    assert api["taken_at_local"] == "2023-07-14T12:00:00+05:30" and api["taken_tz"] == "+05:30"
+
+
+def test_without_an_offset_the_gps_position_gives_the_zone(family, alice, settings, client_for):
+    settings.TIME_ZONE = "UTC"
+    lisbon = upload(family, alice, images.gps_jpeg(*LISBON, taken="2023:07:14 12:00:00"))
+    assert lisbon.taken_tz == "Europe/Lisbon"
+    assert lisbon.taken_at == datetime(2023, 7, 14, 11, 0, tzinfo=dt_timezone.utc)  # WEST, UTC+1
+    assert "14 Jul 2023 12:00" in client_for(alice).get(lisbon.get_absolute_url()).content.decode()
+    nowhere = upload(family, alice, images.gps_jpeg(None, None, taken="2023:07:14 12:00:00"))
+    assert nowhere.taken_tz == "UTC" and nowhere.taken_at == datetime(2023, 7, 14, 12, tzinfo=dt_timezone.utc)
+
+
+def test_dates_in_words_use_the_photos_own_zone(family, alice, settings):
+    from search.metadata import _when_where
+
+    settings.TIME_ZONE = "UTC"
+    # 00:30 on New Year's Day in India is still 31 December in UTC.
+    photo = upload(family, alice, picture(exif=exif_when("2024:01:01 00:30:00", "+05:30")))
+    words = _when_where([photo.pk])[photo.pk][1].split()  # (place words, date words)
+    assert "january" in words and "2024" in words and "december" not in words
+
+
+# --- hostile metadata ---------------------------------------------------------------------------
+
+
+def test_hostile_metadata_never_stops_an_upload(client_for, family, alice, caplog):
+    png = io.BytesIO()
+    Image.new("RGB", (40, 30), (9, 9, 9)).save(png, "PNG")
+    huge_keyword = images.with_metadata(png.getvalue(), xmp={"Xmp.dc.subject": ["k" * 100_000, "Kept"]})
+    invalid_utf8 = images.with_raw_xmp(
+        images.with_metadata(picture(), iptc={"Iptc.Application2.Keywords": ["Survivor"]}),
+        images.xmp_packet(b"<dc:subject><rdf:Bag><rdf:li>caf\xe9 \xff\xfe</rdf:li></rdf:Bag></dc:subject>"))
+    bomb = images.with_raw_xmp(
+        images.with_metadata(picture(), exif={"Exif.Image.XPKeywords": "AfterTheBomb"}), images.xmp_entity_bomb())
+    deep = images.with_raw_xmp(picture(), images.xmp_packet(
+        b"<dc:subject>" + b"<rdf:Bag><rdf:li>" * 1500 + b"x" + b"</rdf:li></rdf:Bag>" * 1500 + b"</dc:subject>"))
+    good = images.with_metadata(picture(), xmp={"Xmp.dc.subject": ["Fine"]})
+    files = [SimpleUploadedFile(name, data) for name, data in (
+        ("huge.png", huge_keyword), ("utf8.jpg", invalid_utf8), ("bomb.jpg", bomb), ("deep.jpg", deep),
+        ("good.jpg", good))]
+
+    with caplog.at_level(logging.WARNING, logger="gallery"):
+        response = client_for(alice).post(reverse("gallery:upload"), {"family": family.pk, "files": files})
+
+    assert response.status_code == 200
+    stored = {photo.original_filename: photo for photo in Photo.objects.filter(family=family)}
+    assert set(stored) == {"huge.png", "utf8.jpg", "bomb.jpg", "deep.jpg", "good.jpg"}
+    assert sources(stored["huge.png"]) == {"Kept": "embedded"}  # the 100 KB keyword alone is skipped
+    assert sources(stored["utf8.jpg"]) == {"Survivor": "embedded"}  # the bad XMP alone is skipped
+    assert sources(stored["bomb.jpg"]) == {"AfterTheBomb": "embedded"}
+    assert sources(stored["good.jpg"]) == {"Fine": "embedded"}
+    assert "huge.png: embedded metadata skipped: Xmp.dc.subject: a 20000-character keyword" in caplog.text
+    assert "bomb.jpg: embedded metadata skipped: xmp:" in caplog.text
+    assert "utf8.jpg: embedded metadata skipped: xmp:" in caplog.text
+
+
+def test_invalid_utf8_in_an_exif_field_skips_that_field_only(family, alice, caplog):
+    exif = Image.Exif()
+    exif[0x010E] = b"caf\xe9 \xff"  # ImageDescription, not UTF-8
+    exif[0x9C9E] = "Kept".encode("utf-16le")  # XPKeywords
+    with caplog.at_level(logging.WARNING, logger="gallery"):
+        photo = upload(family, alice, picture(exif=exif))
+    assert sources(photo) == {"Kept": "embedded"}
+    assert photo.description == ""
+    assert "Exif.Image.ImageDescription: not valid text" in caplog.text
+
+
+def test_a_reader_that_crashes_or_times_out_costs_only_the_metadata(family, alice, settings, caplog):
+    data = images.with_metadata(picture(), xmp=LIGHTROOM)
+    settings.EMBEDDED_MAX_MEMORY = 1  # the child can't even start Python within this
+    with caplog.at_level(logging.WARNING, logger="gallery"):
+        crashed = upload(family, alice, data)
+    assert not crashed.tags.exists() and crashed.title == "IMG 0001"
+    assert "the metadata reader failed" in caplog.text
+
+    settings.EMBEDDED_MAX_MEMORY = 512 * 1024 * 1024
+    settings.EMBEDDED_TIMEOUT = 0  # no time at all: stopped at once
+    assert not read_embedded(data, label="slow.jpg")
+    assert "slow.jpg: embedded metadata skipped: the metadata reader took over 0 s and was stopped" in caplog.text
+
+
+def test_files_without_metadata_skip_the_reader(family, alice):
+    from gallery.images import inspect_image
+
+    assert not inspect_image(images.jpeg()).has_metadata
+    assert inspect_image(images.with_metadata(picture(), iptc=IPTC)).has_metadata
+    assert inspect_image(images.with_metadata(picture(), xmp=LIGHTROOM)).has_metadata
+
+
+def test_a_reader_killed_between_files_is_replaced(family, alice):
+    import os
+    import signal
+
+    from gallery import embedded
+
+    data = images.with_metadata(picture(), iptc=IPTC)
+    assert read_embedded(data).keywords == ("tram", "Holiday")
+    first = embedded._reader._process
+    os.kill(first.pid, signal.SIGKILL)
+    first.wait()
+    # The dead reader costs at most the file it was given; the next one gets a fresh reader.
+    second = read_embedded(data)
+    assert second.keywords == ("tram", "Holiday") or not second
+    assert read_embedded(data).keywords == ("tram", "Holiday")
+    assert embedded._reader._process.pid != first.pid
+
+
+def test_the_openapi_schema_describes_tag_sources(client):
+    schema = client.get("/api/v1/schema/", {"format": "json"}).json()
+    photo = schema["components"]["schemas"]["PhotoOutput"]["properties"]
+    assert {"tag_details", "title_source", "description_source", "taken_tz", "taken_at_local"} <= set(photo)
+    detail = schema["components"]["schemas"]["TagDetail"]["properties"]
+    assert set(detail) == {"name", "source"}

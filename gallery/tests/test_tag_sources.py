@@ -1,0 +1,94 @@
+"""Tags remember where they came from: typed by a member, embedded in the file, an accepted suggestion."""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+from django.core.exceptions import ValidationError
+from django.urls import reverse
+
+from gallery.models import PhotoTag
+from gallery.services import MAX_TAGS, photo_tags_add, photo_update, photos_tag_add
+from tests.factories import photo_factory
+
+
+def sources(photo) -> dict[str, str]:
+    return {link.tag.name: link.source for link in PhotoTag.objects.filter(photo=photo).select_related("tag")}
+
+
+@pytest.mark.django_db
+def test_tags_typed_at_upload_are_the_members(family, alice):
+    photo = photo_factory(family=family, user=alice, tags=["Beach"])
+    link = PhotoTag.objects.get(photo=photo)
+    assert (link.tag.name, link.source, link.added_by) == ("Beach", "member", alice)
+    assert link.added_at is not None
+
+
+@pytest.mark.django_db
+def test_embedded_tag_becomes_the_members_when_a_member_types_it(family, alice):
+    photo = photo_factory(family=family, user=alice)
+    photo_tags_add(photo=photo, names=["Lisbon", "Sea"], source=PhotoTag.Source.EMBEDDED)
+    assert sources(photo) == {"Lisbon": "embedded", "Sea": "embedded"}
+    photos_tag_add(photos=[photo], name="lisbon", user=alice)
+    assert sources(photo) == {"Lisbon": "member", "Sea": "embedded"}
+    assert PhotoTag.objects.get(photo=photo, tag__name="Lisbon").added_by == alice
+
+
+@pytest.mark.django_db
+def test_a_members_tag_is_never_demoted(family, alice):
+    photo = photo_factory(family=family, user=alice, tags=["Sea"])
+    photo_tags_add(photo=photo, names=["SEA"], source=PhotoTag.Source.EMBEDDED)
+    photo_tags_add(photo=photo, names=["sea"], source=PhotoTag.Source.SUGGESTION)
+    assert sources(photo) == {"Sea": "member"}
+    photo_tags_add(photo=photo, names=["Dog"], source=PhotoTag.Source.EMBEDDED)
+    photo_tags_add(photo=photo, names=["dog"], source=PhotoTag.Source.SUGGESTION, user=alice)
+    assert sources(photo) == {"Sea": "member", "Dog": "suggestion"}
+
+
+@pytest.mark.django_db
+def test_editing_the_tag_list_keeps_the_sources_of_kept_tags(family, alice):
+    photo = photo_factory(family=family, user=alice, tags=["Sea"])
+    photo_tags_add(photo=photo, names=["Lisbon", "Tram"], source=PhotoTag.Source.EMBEDDED)
+    photo_update(photo=photo, tags=["Sea", "Lisbon", "Friends"], user=alice)
+    assert sources(photo) == {"Sea": "member", "Lisbon": "embedded", "Friends": "member"}
+
+
+@pytest.mark.django_db
+def test_embedded_keywords_past_the_limit_are_trimmed_with_a_log_line(family, alice, caplog):
+    photo = photo_factory(family=family, user=alice, tags=["Mine"])
+    names = [f"keyword {i}" for i in range(MAX_TAGS + 20)]
+    with caplog.at_level(logging.INFO, logger="gallery.services"):
+        photo_tags_add(photo=photo, names=names, source=PhotoTag.Source.EMBEDDED)
+    assert photo.tags.count() == MAX_TAGS
+    assert "past the 50-tag limit" in caplog.text
+    with pytest.raises(ValidationError):
+        photo_tags_add(photo=photo, names=names, source=PhotoTag.Source.MEMBER)
+    with pytest.raises(ValidationError):
+        photo_tags_add(photo=photo, names=["x"], source="robot")
+
+
+@pytest.mark.django_db
+def test_admin_edit_keeps_embedded_tags_and_adds_the_members(client_for, family, alice):
+    from django.contrib.auth import get_user_model
+
+    root = get_user_model().objects.create_superuser("root", password="pw-pw-pw-123")
+    photo = photo_factory(family=family, user=alice, tags=["Sea"])
+    [lisbon] = photo_tags_add(photo=photo, names=["Lisbon"], source=PhotoTag.Source.EMBEDDED)
+    [sea] = list(photo.tags.filter(name="Sea"))
+    client = client_for(root)
+    page = client.get(reverse("admin:gallery_photo_change", args=[photo.pk]))
+    assert page.status_code == 200 and "Lisbon" in page.content.decode()
+    response = client.post(reverse("admin:gallery_photo_change", args=[photo.pk]),
+                           {"title": "T", "description": "", "photo_tags": [lisbon.pk]})
+    assert response.status_code == 302
+    assert sources(photo) == {"Lisbon": "embedded"}
+    assert sea.pk  # removed from the photo, the family's tag stays
+
+
+@pytest.mark.django_db
+def test_embedded_keywords_the_photo_already_has_take_no_room(family, alice):
+    photo = photo_factory(family=family, user=alice, tags=[f"mine {i}" for i in range(MAX_TAGS - 1)])
+    photo_tags_add(photo=photo, names=["MINE 0", "New"], source=PhotoTag.Source.EMBEDDED)
+    assert photo.tags.count() == MAX_TAGS
+    assert sources(photo)["New"] == "embedded" and sources(photo)["mine 0"] == "member"

@@ -1,0 +1,83 @@
+"""The local time zone a photo was taken in.
+
+In order: the camera's own offset (EXIF OffsetTimeOriginal, "+05:30"), else the zone at the photo's GPS position
+(timezonefinder's offline polygons, shipped in the timezonefinder-data wheel), else settings.TIME_ZONE. A photo
+stores the zone's name (`Photo.taken_tz`): an IANA name ("Europe/Lisbon") or a fixed offset ("+05:30"); blank
+means TIME_ZONE (photos stored before zones were kept).
+
+The polygon index is loaded lazily, once per process (~0.2 s, file-backed), and only by processes that place a
+photo with GPS and no offset.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from datetime import datetime, timedelta, timezone as dt_timezone, tzinfo
+from functools import lru_cache
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from django.conf import settings
+
+_OFFSET = re.compile(r"^([+-])(\d{2}):?(\d{2})$")
+_finder = {}
+_lock = threading.Lock()
+
+
+def offset_name(raw: str | None) -> str:
+    """An EXIF offset ("+05:30", "-0800", "Z") as we store it ("+05:30"), or "" when it is not a real offset."""
+    raw = (raw or "").strip().strip("\x00").strip()
+    if raw.upper() == "Z":
+        return "+00:00"
+    match = _OFFSET.match(raw)
+    if not match:
+        return ""
+    sign, hours, minutes = match.groups()
+    if int(hours) > 14 or int(minutes) >= 60:
+        return ""
+    return f"{sign}{hours}:{minutes}"
+
+
+def zone_at(*, latitude: float | None, longitude: float | None) -> str:
+    """The IANA zone at a position ("" without one, or where the polygons name none)."""
+    if latitude is None or longitude is None or not (-90 <= latitude <= 90 and -180 <= longitude <= 180):
+        return ""
+    with _lock:
+        if "finder" not in _finder:
+            from timezonefinder import TimezoneFinder
+
+            _finder["finder"] = TimezoneFinder()
+        name = _finder["finder"].timezone_at(lat=latitude, lng=longitude)
+    return name or ""
+
+
+def zone_for(*, offset: str = "", latitude: float | None = None, longitude: float | None = None) -> str:
+    """The zone name a new photo stores: its camera's offset, else its position's zone, else TIME_ZONE."""
+    return offset_name(offset) or zone_at(latitude=latitude, longitude=longitude) or settings.TIME_ZONE
+
+
+def zone_info(name: str) -> tzinfo:
+    """The tzinfo of a stored zone name; TIME_ZONE for blank or unknown names."""
+    return _zone_info(name or settings.TIME_ZONE) or ZoneInfo(settings.TIME_ZONE)
+
+
+@lru_cache(maxsize=512)
+def _zone_info(name: str) -> tzinfo | None:
+    if match := _OFFSET.match(name):
+        sign, hours, minutes = match.groups()
+        delta = timedelta(hours=int(hours), minutes=int(minutes))
+        return dt_timezone(-delta if sign == "-" else delta)
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return None
+
+
+def aware(naive: datetime, name: str) -> datetime:
+    """A camera's wall-clock time read in the photo's zone."""
+    return naive.replace(tzinfo=zone_info(name))
+
+
+def local(moment: datetime, name: str) -> datetime:
+    """A stored instant as the photo's local time."""
+    return moment.astimezone(zone_info(name))

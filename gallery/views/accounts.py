@@ -1,0 +1,137 @@
+"""Invitation links (made and revoked on the family page, opened by the invitee) and passwords a family
+admin sets for a member. Changing one's own password is Django's view (mediasearch/urls.py)."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth import login
+from django.contrib.auth.decorators import login_required
+from django.contrib.auth.forms import SetPasswordForm
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_http_methods, require_POST
+
+from gallery.account_selectors import member_password_problem
+from gallery.account_services import (
+    InviteUnusable,
+    invite_accept_existing,
+    invite_accept_new_account,
+    invite_create,
+    invite_problem,
+    invite_revoke,
+    invite_token_hash,
+    member_password_set,
+)
+from gallery.forms import InviteForm, InviteSignupForm
+from gallery.models import Invite, Membership
+from gallery.views.families import admin_family, family_context, family_member
+
+
+@require_POST
+@login_required
+@never_cache
+def invite_new(request: HttpRequest, family_id: int) -> HttpResponse:
+    """Make a link and show it in this response only: nothing but its hash is kept, so a reload can't show it."""
+    family = admin_family(request, family_id)
+    form = InviteForm(request.POST)
+    link = None
+    if form.is_valid():
+        new = invite_create(family=family, created_by=request.user, **form.cleaned_data)
+        link = request.build_absolute_uri(reverse("invite", args=[new.token]))
+        form = InviteForm()
+    context = family_context(request, family, invite_form=form, new_invite_link=link)
+    return render(request, "gallery/family_detail.html", context, status=201 if link else 422)
+
+
+@require_POST
+@login_required
+def invite_withdraw(request: HttpRequest, family_id: int, invite_id: int) -> HttpResponse:
+    family = admin_family(request, family_id)
+    invite = Invite.objects.filter(pk=invite_id, family=family).first()
+    if invite is None:
+        raise Http404("No such invitation.")
+    try:
+        invite_revoke(invite=invite)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    else:
+        messages.success(request, "The link is withdrawn: it no longer works.")
+    return redirect(family)
+
+
+@require_http_methods(["GET", "POST"])
+@never_cache
+def invite_open(request: HttpRequest, token: str) -> HttpResponse:
+    """The invitee's page: sign up (or, signed in, join with this account) into the family of the link."""
+    invite = Invite.objects.select_related("family", "created_by").filter(token_hash=invite_token_hash(token)).first()
+    if problem := invite_problem(invite):
+        return _invite_gone(request, problem)
+    signed_in = request.user.is_authenticated
+    form = None if signed_in else InviteSignupForm(request.POST or None)
+    if request.method == "POST":
+        try:
+            if signed_in:
+                membership = invite_accept_existing(token=token, user=request.user)
+            elif form.is_valid():
+                membership = _accept_with_new_account(request, token, form)
+            else:
+                membership = None
+        except InviteUnusable as exc:  # used or withdrawn while the page was open
+            return _invite_gone(request, exc)
+        except ValidationError as exc:
+            if form is None:
+                messages.info(request, " ".join(exc.messages))
+                return redirect(invite.family)
+            form.add_error(None, exc)
+        else:
+            if membership is not None:
+                messages.success(request, f"Welcome to {membership.family}! You are {_role_words(membership)}.")
+                return redirect(membership.family)
+    already = signed_in and Membership.objects.filter(family=invite.family, user=request.user).exists()
+    status = 422 if form is not None and form.is_bound else 200
+    return render(request, "gallery/invite.html", {"invite": invite, "form": form, "already_member": already},
+                  status=status)
+
+
+def _accept_with_new_account(request: HttpRequest, token: str, form: InviteSignupForm) -> Membership:
+    data = form.cleaned_data
+    membership = invite_accept_new_account(token=token, username=data["username"], password=data["password"],
+                                           email=data["email"])
+    login(request, membership.user, backend="django.contrib.auth.backends.ModelBackend")
+    return membership
+
+
+def _role_words(membership: Membership) -> str:
+    return "one of its admins" if membership.is_admin else "a member"
+
+
+def _invite_gone(request: HttpRequest, problem: InviteUnusable) -> HttpResponse:
+    status = 404 if problem.state == "unknown" else 410
+    return render(request, "gallery/invite.html", {"problem": " ".join(problem.messages)}, status=status)
+
+
+@require_http_methods(["GET", "POST"])
+@login_required
+def member_password(request: HttpRequest, family_id: int, user_id: int) -> HttpResponse:
+    family = admin_family(request, family_id)
+    member = family_member(family, user_id)
+    context = {"family": family, "member": member}
+    if problem := member_password_problem(actor=request.user, user=member):
+        return render(request, "gallery/member_password.html", context | {"problem": problem}, status=403)
+    form = SetPasswordForm(member, request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            member_password_set(actor=request.user, user=member, password=form.cleaned_data["new_password1"])
+        except PermissionDenied as exc:  # they joined another family meanwhile, or you are no longer admin
+            return render(request, "gallery/member_password.html", context | {"problem": str(exc)}, status=403)
+        except ValidationError as exc:
+            form.add_error("new_password1", exc)
+        else:
+            messages.success(request, f"New password set for {member}. Tell them, and ask them to change it "
+                                      "from their account menu.")
+            return redirect(family)
+    return render(request, "gallery/member_password.html", context | {"form": form},
+                  status=422 if form.is_bound else 200)

@@ -1,0 +1,70 @@
+"""Tag suggestions on the photo page (Accept / Dismiss, HTMX or plain forms) and the family's bulk page."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_http_methods, require_POST
+
+from gallery.forms import AcceptAboveForm
+from gallery.selectors import family_get, family_is_admin, family_suggestion_summary, photo_get, suggestion_get
+from gallery.suggestions import suggestion_dismiss, suggestions_accept, suggestions_accept_above
+
+
+@require_POST
+@login_required
+def suggestion_accept(request: HttpRequest, photo_id: int, suggestion_id: int) -> HttpResponse:
+    suggestion = suggestion_get(user=request.user, photo_id=photo_id, suggestion_id=suggestion_id)
+    try:
+        suggestions_accept(suggestions=[suggestion], user=request.user)
+    except ValidationError as exc:
+        return _after(request, photo_id, error=" ".join(exc.messages))
+    return _after(request, photo_id, done=f"Added the tag “{suggestion.name}”.")
+
+
+@require_POST
+@login_required
+def suggestion_dismiss_view(request: HttpRequest, photo_id: int, suggestion_id: int) -> HttpResponse:
+    suggestion = suggestion_get(user=request.user, photo_id=photo_id, suggestion_id=suggestion_id)
+    try:
+        suggestion_dismiss(suggestion=suggestion, user=request.user)
+    except ValidationError as exc:
+        return _after(request, photo_id, error=" ".join(exc.messages))
+    return _after(request, photo_id, done=f"Dismissed “{suggestion.name}”: it won't be suggested again.")
+
+
+def _after(request: HttpRequest, photo_id: int, *, done: str = "", error: str = "") -> HttpResponse:
+    """HTMX: the suggestions card again, with the photo's tags for an out-of-band swap; else back to the page."""
+    photo = photo_get(user=request.user, photo_id=photo_id)  # fresh tags and suggestions
+    if request.htmx:
+        context = {"photo": photo, "suggestion_note": done, "suggestion_error": error, "with_meta": True}
+        return render(request, "gallery/photo_suggestions.html", context, status=422 if error else 200)
+    if error:
+        messages.error(request, error)
+    else:
+        messages.success(request, done)
+    return redirect(photo)
+
+
+@require_http_methods(["GET", "POST"])
+@login_required
+def family_suggestions(request: HttpRequest, family_id: int) -> HttpResponse:
+    """The family's open suggestions by tag; its admins accept every one above a probability they type."""
+    family = family_get(user=request.user, family_id=family_id)
+    is_admin = family_is_admin(user=request.user, family=family)
+    form = AcceptAboveForm(request.POST or request.GET or None)
+    if request.method == "POST":
+        if not is_admin:
+            raise Http404("Only family admins accept suggestions in bulk.")
+        if form.is_valid():
+            count = suggestions_accept_above(family=family, min_probability=form.cleaned_data["min_probability"],
+                                             user=request.user)
+            messages.success(request, f"Accepted {count} suggestion{'s' if count != 1 else ''}: they are tags now.")
+            return redirect("gallery:family_suggestions", family_id=family.pk)
+    threshold = form.cleaned_data["min_probability"] if form.is_bound and form.is_valid() else 0.9
+    context = {"family": family, "is_admin": is_admin, "form": form if form.is_bound else AcceptAboveForm(),
+               "threshold": threshold, "summary": family_suggestion_summary(family=family, min_probability=threshold)}
+    return render(request, "gallery/family_suggestions.html", context, status=422 if form.errors else 200)

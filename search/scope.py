@@ -1,0 +1,107 @@
+"""Which photos a search may look at: the user's families and the active filters, as one typed value.
+
+Every part of the engine that reads photos (the nearest-neighbour walks, the metadata pass) compiles the same
+`Scope` into its own statement with `Scope.where()`: a psycopg `sql.Composed` predicate on the photo table with named
+parameters (`Scope.params()`), so no module hands SQL text to another, and table names come from the models.
+The predicate's text depends only on which filters are set (`Scope.shape`), so statements built from it can be
+cached per shape while the values travel as parameters.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+from django.utils import timezone
+from psycopg import sql
+
+from gallery.models import Photo, Tag
+
+PHOTOS = Photo._meta.db_table
+PHOTO_TAGS = Photo.tags.through._meta.db_table
+TAGS = Tag._meta.db_table
+
+
+@dataclass(frozen=True)
+class Scope:
+    family_ids: tuple[int, ...]
+    uploader_id: int | None = None
+    tag: str | None = None  # a tag name, any case
+    country: str | None = None  # ISO 3166 code of the photo's place
+    places: tuple[str, ...] = ()  # a photo in any of them: part of its "city, region, country"
+    taken_after: date | None = None  # inclusive, in the site's time zone
+    taken_before: date | None = None  # inclusive
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "family_ids", tuple(sorted({int(f) for f in self.family_ids})))
+        object.__setattr__(self, "places", tuple(name for name in self.places if name))
+
+    @property
+    def empty(self) -> bool:
+        return not self.family_ids
+
+    @property
+    def shape(self) -> tuple[str, ...]:
+        """The filters that are set: what the SQL text of `where()` depends on."""
+        return tuple(name for name in ("uploader_id", "tag", "country", "places", "taken_after", "taken_before")
+                     if getattr(self, name) not in (None, "", ()))
+
+    @property
+    def filtered(self) -> bool:
+        """Whether anything beyond the families narrows the photos (then statements must read the photo row)."""
+        return bool(self.shape)
+
+    def skeleton(self) -> Scope:
+        """The same families and filters with placeholder values: a cache key for statements built from `where()`
+        (equal for every scope of the same shape)."""
+        return Scope(family_ids=self.family_ids, uploader_id=0 if self.uploader_id is not None else None,
+                     tag="-" if self.tag else None, country="-" if self.country else None,
+                     places=("-",) if self.places else (), taken_after=date.min if self.taken_after else None,
+                     taken_before=date.min if self.taken_before else None)
+
+    def where(self, photo: str = "p") -> sql.Composed:
+        """A predicate on the photo table aliased `photo`, for the filters (families are each caller's own:
+        their indexes are per family). TRUE when nothing is filtered."""
+        p = sql.Identifier(photo)
+        clauses = []
+        if self.uploader_id is not None:
+            clauses.append(sql.SQL("{p}.uploaded_by_id = %(scope_uploader)s").format(p=p))
+        if self.tag:
+            clauses.append(sql.SQL(
+                "EXISTS (SELECT 1 FROM {photo_tags} pt JOIN {tags} t ON t.id = pt.tag_id "
+                "WHERE pt.photo_id = {p}.id AND lower(t.name) = lower(%(scope_tag)s))"
+            ).format(photo_tags=sql.Identifier(PHOTO_TAGS), tags=sql.Identifier(TAGS), p=p))
+        if self.country:
+            clauses.append(sql.SQL("{p}.place_country_code = upper(%(scope_country)s)").format(p=p))
+        if self.places:
+            clauses.append(sql.SQL(
+                "EXISTS (SELECT 1 FROM unnest(%(scope_places)s::text[]) AS named(name) WHERE "
+                "strpos(lower(unaccent(concat_ws(', ', {p}.place_city, {p}.place_region, {p}.place_country))), "
+                "lower(unaccent(named.name))) > 0)"
+            ).format(p=p))
+        if self.taken_after:
+            clauses.append(sql.SQL("{p}.taken_at >= %(scope_after)s").format(p=p))
+        if self.taken_before:
+            clauses.append(sql.SQL("{p}.taken_at < %(scope_before)s").format(p=p))
+        return sql.SQL(" AND ").join(clauses) if clauses else sql.SQL("TRUE")
+
+    def params(self) -> dict:
+        """The values of `where()`'s parameters."""
+        values: dict = {}
+        if self.uploader_id is not None:
+            values["scope_uploader"] = self.uploader_id
+        if self.tag:
+            values["scope_tag"] = self.tag
+        if self.country:
+            values["scope_country"] = self.country
+        if self.places:
+            values["scope_places"] = list(self.places)
+        if self.taken_after:
+            values["scope_after"] = _day_start(self.taken_after)
+        if self.taken_before:
+            values["scope_before"] = _day_start(self.taken_before + timedelta(days=1))
+        return values
+
+
+def _day_start(day: date) -> datetime:
+    return timezone.make_aware(datetime.combine(day, datetime.min.time()))

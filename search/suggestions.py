@@ -1,0 +1,143 @@
+"""Tag suggestions: scoring photos' stored embeddings against the tag vocabulary (search.TagConcept) with the model's
+own calibration, p = sigmoid(a·cos + b), and keeping the gallery's TagSuggestion rows current.
+
+When: right after photos are embedded (search.services._after_embedding: one matrix product per batch, no new
+image forward pass; each concept's text embedding comes from the shared cache of query terms), in the background
+when the vocabulary changes (admin) or a family's search model changes (search.services.previous_models_prune), from
+`manage.py suggest_tags`, and in the periodic sweep for photos the active model has not scored yet.
+
+Photos are scored with the active model's embedding. During a model switch a re-embedded photo is scored by the
+new model at once; the sweep and the family's switch catch the rest.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Q
+
+from gallery.models import Photo
+from gallery.suggestions import photos_suggestions_replace
+from search.embedder import Embedder, ModelUnavailable, get_embedder
+from search.models import PhotoEmbedding, TagConcept
+from search.text_embeddings import term_vectors
+from vision.concepts import concept_probabilities, concepts_above
+
+logger = logging.getLogger(__name__)
+
+RECOMPUTE_CHUNK = 1000  # photos scored (and written) per transaction by a recompute
+
+
+@dataclass(frozen=True)
+class Concept:
+    name: str
+    text: str  # what the model is asked: the prompt, else the name
+
+
+def vocabularies(family_ids: Sequence[int]) -> dict[int, list[Concept]]:
+    """Each family's vocabulary: the global concepts, where the family has its own entry of the same name (any
+    case) that entry instead, without the disabled ones."""
+    rows = list(TagConcept.objects.filter(Q(family=None) | Q(family_id__in=list(family_ids))).order_by("pk"))
+    shared = {row.name.lower(): row for row in rows if row.family_id is None}
+    out = {}
+    for family_id in family_ids:
+        entries = dict(shared)
+        entries.update({row.name.lower(): row for row in rows if row.family_id == family_id})
+        out[family_id] = [Concept(row.name, row.text) for row in entries.values() if row.enabled]
+    return out
+
+
+def photos_suggest(photo_ids: Sequence[int], *, embedder: Embedder | None = None) -> int:
+    """Score these photos (those with an embedding of the active model) against their families' vocabularies and
+    store what reaches TAG_SUGGESTION_THRESHOLD. Returns how many photos were scored."""
+    if not settings.TAG_SUGGESTIONS_ENABLED or not photo_ids:
+        return 0
+    embedder = embedder or get_embedder()
+    rows = list(PhotoEmbedding.objects.filter(photo_id__in=list(photo_ids), model_name=embedder.model_name)
+                .values_list("photo_id", "family_id", "vector"))
+    if not rows:
+        return 0
+    found = _score(embedder, rows)
+    photos_suggestions_replace(found=found, model_name=embedder.model_name)
+    return len(found)
+
+
+def _score(embedder: Embedder, rows: list[tuple[int, int, object]]) -> dict[int, dict[str, float]]:
+    """{photo id: {tag name: probability}} for the embeddings in `rows` (photo id, family id, vector)."""
+    family_ids = sorted({family_id for _, family_id, _ in rows})
+    vocabulary = vocabularies(family_ids)
+    columns = sorted({concept for concepts in vocabulary.values() for concept in concepts}, key=lambda c: c.name)
+    if not columns:
+        return {photo_id: {} for photo_id, _, _ in rows}
+    index = {concept: j for j, concept in enumerate(columns)}
+    family_mask = {family_id: np.zeros(len(columns), dtype=bool) for family_id in family_ids}
+    for family_id, concepts in vocabulary.items():
+        family_mask[family_id][[index[c] for c in concepts]] = True
+    concept_vectors, _ = term_vectors(embedder, [concept.text for concept in columns])
+    images = np.stack([np.asarray(vector, dtype=np.float32) for _, _, vector in rows])
+    scale, bias = embedder.calibration
+    probabilities = concept_probabilities(images, concept_vectors, scale=scale, bias=bias)  # one matrix product
+    allowed = np.stack([family_mask[family_id] for _, family_id, _ in rows])
+    best = concepts_above(probabilities, allowed=allowed, threshold=settings.TAG_SUGGESTION_THRESHOLD,
+                          limit=settings.TAG_SUGGESTION_LIMIT)
+    return {photo_id: {columns[s.concept].name: round(s.probability, 4) for s in suggestions}
+            for (photo_id, _, _), suggestions in zip(rows, best)}
+
+
+def suggest_after_embedding(photo_ids: Sequence[int]) -> int:
+    """The hook after embedding: the photos' embeddings are committed, score them now (cheap)."""
+    try:
+        return photos_suggest(photo_ids)
+    except ModelUnavailable:
+        return 0  # the sweep scores them once the model is back
+
+
+# --- recomputing ---------------------------------------------------------------------------------
+
+
+def suggestions_recompute(*, family_id: int | None = None, progress=None) -> int:
+    """Score every embedded photo again (of one family, or all), RECOMPUTE_CHUNK photos per transaction, e.g. after
+    the vocabulary changed. `progress(n)` is called after each chunk. Returns how many photos were scored."""
+    if not settings.TAG_SUGGESTIONS_ENABLED:
+        return 0
+    embedder = get_embedder()
+    photos = PhotoEmbedding.objects.filter(model_name=embedder.model_name)
+    if family_id is not None:
+        photos = photos.filter(family_id=family_id)
+    ids = list(photos.order_by("photo_id").values_list("photo_id", flat=True))
+    scored = 0
+    for start in range(0, len(ids), RECOMPUTE_CHUNK):
+        chunk = ids[start:start + RECOMPUTE_CHUNK]
+        scored += photos_suggest(chunk, embedder=embedder)
+        if progress is not None:
+            progress(len(chunk))
+    return scored
+
+
+def suggestions_recompute_enqueue(*, family_id: int | None = None) -> None:
+    """Queue a background recompute (of one family, or of all for a global change) once the current transaction
+    commits. The task is cheap (no image model run): it goes on the main queue, between embedding tasks."""
+    from django_q.tasks import async_task
+
+    transaction.on_commit(lambda: async_task("search.tasks.suggestions_recompute_task", family_id, group="suggest",
+                                             q_options={"timeout": settings.Q_CLUSTER["timeout"]}))
+
+
+def suggestions_missing(*, limit: int | None = None) -> int:
+    """The sweep's share: embedded photos the active model has not scored yet (the hook after embedding failed,
+    the model was missing, photos embedded before suggestions existed), up to EMBED_SWEEP_LIMIT of them."""
+    if not settings.TAG_SUGGESTIONS_ENABLED:
+        return 0
+    model = settings.SEARCH_MODEL
+    limit = settings.EMBED_SWEEP_LIMIT if limit is None else limit
+    waiting = list(Photo.objects.filter(status=Photo.Status.READY, embeddings__model_name=model)
+                   .exclude(suggestions_model=model).order_by("pk").values_list("pk", flat=True)[:limit])
+    scored = 0
+    for start in range(0, len(waiting), RECOMPUTE_CHUNK):
+        scored += photos_suggest(waiting[start:start + RECOMPUTE_CHUNK])
+    return scored

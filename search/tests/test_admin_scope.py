@@ -1,0 +1,75 @@
+"""The search app's admin pages under the family rule (see gallery/tests/test_admin_scope.py): staff without
+superuser see the indexing state, synonyms and preferences of their own families only."""
+
+from __future__ import annotations
+
+import pytest
+
+from gallery.tests.test_admin_scope import listed, refused, root, staff, url, world  # noqa: F401 - fixtures
+from search.models import EmbeddingModel, IndexedFamily, IndexedPhoto, SearchPreferences, Synonym, WorkLease
+
+pytestmark = pytest.mark.django_db
+
+
+def test_indexed_family_admin(world, staff, root):
+    assert listed(root.get(url(IndexedFamily))) == {world.smiths.pk, world.joneses.pk}
+    assert listed(staff.get(url(IndexedFamily))) == {world.smiths.pk}
+    assert refused(staff.get(url(IndexedFamily, "change", world.joneses.pk)))
+
+
+def test_indexed_photo_admin(world, staff, root):
+    assert listed(root.get(url(IndexedPhoto))) == {world.smith_photo.pk, world.jones_photo.pk}
+    response = staff.get(url(IndexedPhoto))
+    assert listed(response) == {world.smith_photo.pk}
+    assert "Joneses" not in response.content.decode()  # not in the family filter either
+    assert refused(staff.get(url(IndexedPhoto, "change", world.jones_photo.pk)))
+    # The retry action, posted with a foreign id, queues nothing of theirs.
+    staff.post(url(IndexedPhoto), {"action": "retry", "_selected_action": [world.jones_photo.pk]})
+    world.jones_photo.refresh_from_db()
+    assert world.jones_photo.embed_attempts == 0
+
+
+def test_synonym_admin(world, staff, root):
+    ours = Synonym.objects.create(family=world.smiths, term="nan", related=["grandma"])
+    theirs = Synonym.objects.create(family=world.joneses, term="jonesy", related=["secret"])
+    shared = Synonym.objects.create(family=None, term="zebu", related=["ox"])
+
+    def rows(client, term):  # the list is long (global entries ship with the app): search narrows it
+        return listed(client.get(url(Synonym), {"q": term})) & {ours.pk, theirs.pk, shared.pk}
+
+    assert rows(root, "nan") | rows(root, "jonesy") | rows(root, "zebu") == {ours.pk, theirs.pk, shared.pk}
+    assert rows(staff, "nan") | rows(staff, "jonesy") | rows(staff, "zebu") == {ours.pk, shared.pk}
+    response = staff.get(url(Synonym))
+    assert "Joneses" not in response.content.decode()
+    assert refused(staff.get(url(Synonym, "change", theirs.pk)))
+    assert refused(staff.post(url(Synonym, "delete", theirs.pk), {"post": "yes"}))
+    # Entries every family uses are shown, not changed: they would change every family's search.
+    assert staff.post(url(Synonym, "change", shared.pk), {"family": world.smiths.pk, "term": "zebu",
+                                                           "related": "hound"}).status_code == 403
+    assert refused(staff.post(url(Synonym, "delete", shared.pk), {"post": "yes"}))
+    for family in (world.joneses.pk, ""):
+        response = staff.post(url(Synonym, "add"), {"family": family, "term": "planted", "related": "x"})
+        assert response.status_code == 200, family  # the form again, with the error
+    assert not Synonym.objects.filter(term="planted").exists()
+    assert staff.post(url(Synonym, "add"), {"family": world.smiths.pk, "term": "gran", "related": "nan"}).status_code == 302
+    assert Synonym.objects.get(pk=shared.pk).related == ["ox"]
+
+
+def test_search_preferences_admin(world, staff, root):
+    own = SearchPreferences.objects.create(user=world.sam)
+    family_member = SearchPreferences.objects.create(user=world.alice)
+    stranger = SearchPreferences.objects.create(user=world.mallory)
+
+    assert listed(root.get(url(SearchPreferences))) == {own.pk, family_member.pk, stranger.pk}
+    assert listed(staff.get(url(SearchPreferences))) == {own.pk}  # preferences are personal
+    assert refused(staff.get(url(SearchPreferences, "change", stranger.pk)))
+    response = staff.post(url(SearchPreferences, "add"), {"user": world.mallory.pk, "semantic_weight": 1,
+                                                          "metadata_weight": 0, "min_score": 0, "default_sort": "date"})
+    assert response.status_code == 200  # mallory is not a choice
+    assert SearchPreferences.objects.get(user=world.mallory).default_sort == "relevance"
+
+
+@pytest.mark.parametrize("model", [EmbeddingModel, WorkLease], ids=["embedding-model", "work-lease"])
+def test_program_state_admins_are_for_superusers(world, staff, root, model):
+    assert root.get(url(model)).status_code == 200
+    assert staff.get(url(model)).status_code == 403

@@ -1,0 +1,62 @@
+"""A photo whose keywords and caption were written into the file (XMP and IPTC, by exiv2 itself) is found by
+those words, and only by its own family."""
+
+from __future__ import annotations
+
+import pytest
+
+from gallery.models import Photo
+from gallery.services import UploadResult, photo_create_from_bytes
+from search.engine import SearchParams, search_photos
+from search.tests.conftest import shape_png
+from tests import images
+from tests.queue import run_queued_tasks
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def stored(toy_model, add_shape, family, alice, django_capture_on_commit_callbacks):
+    """A red circle whose file names it in words no pixel shows, beside plain shapes with nothing embedded."""
+    data = images.with_metadata(
+        shape_png("red", "circle", seed=99),
+        xmp={"Xmp.dc.subject": ["Grandma", "Azulejos"], "Xmp.lr.hierarchicalSubject": ["Places|Portugal|Sintra"]},
+        iptc={"Iptc.Application2.Keywords": ["Quinta"], "Iptc.Application2.Caption": "Picnic at the palace garden"},
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        result = photo_create_from_bytes(family=family, uploaded_by=alice, data=data, filename="IMG_9999.png")
+        assert result.outcome == UploadResult.SAVED, result.reason
+        tagged = result.photo
+        others = [add_shape(colour, "square") for colour in ("red", "blue", "green")]
+    run_queued_tasks()
+    assert not Photo.objects.exclude(status=Photo.Status.READY).exists()
+    return tagged, others
+
+
+def ids(user, query: str) -> list[int]:
+    response = search_photos(user=user, params=SearchParams(query=query, min_score=0.0, limit=50))
+    return [result.photo.pk for result in response.results if result.explanation.meta_score > 0]
+
+
+@pytest.mark.parametrize("query", ["grandma", "azulejos", "sintra", "quinta", "picnic palace"])
+def test_embedded_keywords_and_caption_are_found_by_search(stored, alice, query):
+    tagged, _ = stored
+    assert ids(alice, query) == [tagged.pk]
+
+
+def test_the_embedded_tags_show_in_the_explanation_and_on_the_page(stored, alice, client_for):
+    tagged, _ = stored
+    [result] = [r for r in search_photos(user=alice, params=SearchParams(query="azulejos", min_score=0.0)).results
+                if r.photo.pk == tagged.pk]
+    assert result.explanation.meta_fields == ["keywords in the file"]
+    assert result.explanation.meta_ranks == {"keywords": 1.0}
+    # Keywords weigh as a description does: below a tag a member typed, above a place or a date.
+    caption = [r for r in search_photos(user=alice, params=SearchParams(query="palace", min_score=0.0)).results
+               if r.photo.pk == tagged.pk][0].explanation
+    assert caption.meta_fields == ["description"] and caption.meta_score == pytest.approx(result.explanation.meta_score)
+    body = client_for(alice).get(tagged.get_absolute_url()).content.decode()
+    assert "Azulejos" in body and "Picnic at the palace garden" in body and "from the file" in body
+
+
+def test_another_familys_embedded_words_are_never_found(stored, other_family, mallory):
+    assert ids(mallory, "azulejos") == []

@@ -1,0 +1,118 @@
+"""The engine's shape (issue 9, points 0 and 7): one typed scope compiled by each module, one metadata pass per
+query, per-field metadata documents with their own weights, and exclusions that lower photos by the calibrated
+probability that the excluded concept is in them."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from gallery.models import Photo
+from gallery.services import photo_update
+from search.engine import SearchParams, search_photos
+from search.metadata import DOCUMENT_VERSION, FIELDS, documents_outdated_refresh, metadata_pass, metadata_query
+from search.models import PhotoDocument
+from search.scope import Scope
+from search.tests.test_search import labels, search, shapes  # noqa: F401 - fixture
+
+pytestmark = pytest.mark.django_db
+
+
+def test_red_minus_circle_pushes_red_circles_below_other_red_shapes_with_no_tag_involved(shapes, alice):
+    plain = labels(search(alice, "red", min_score=0, show_hidden=True, limit=100), shapes)
+    assert "red circle" in plain[:2]  # without the exclusion, a red circle is among the best
+    response = search(alice, "red", excluded=("circle",), min_score=0, show_hidden=True, limit=100)
+    ranked = labels(response, shapes)
+    reds = [name for name in ranked if name.startswith("red")]
+    assert set(reds[:4]) == {"red square", "red triangle"}, ranked[:8]
+    assert ranked.index("red circle") > max(i for i, name in enumerate(ranked) if name in ("red square", "red triangle"))
+    circle = next(r for r in response.results if shapes[r.photo.pk] == "red circle").explanation
+    assert circle.excluded_probability > 0.5 and circle.exclusion_factor < 0.5
+    assert circle.score == pytest.approx((circle.semantic_weight * circle.probability
+                                          + circle.metadata_weight * circle.meta_score) * circle.exclusion_factor)
+    square = next(r for r in response.results if shapes[r.photo.pk] == "red square").explanation
+    assert square.excluded_probability < 0.5 and square.exclusion_factor > 0.5
+
+
+def test_an_excluded_word_in_the_metadata_lowers_the_photo_too(shapes, alice, add_shape):
+    dog = add_shape("green", "square", tags=["garden", "dog"])
+    lawn = add_shape("green", "square", tags=["garden"])
+    response = search(alice, "garden", excluded=("dog",), min_score=0, show_hidden=True, limit=100)
+    ids = [r.photo.pk for r in response.results]
+    assert ids.index(lawn.pk) < ids.index(dog.pk)
+    dog_explained = next(r for r in response.results if r.photo.pk == dog.pk).explanation
+    assert dog_explained.excluded_fields == ["tags"] and dog_explained.excluded_metadata == 1.0
+    assert dog_explained.score == 0  # a tag naming the excluded concept takes the photo out of the running
+
+
+def test_each_field_is_named_and_weighed_on_its_own(shapes, alice, add_shape):
+    tagged = add_shape("green", "square", tags=["picnic"])
+    titled = add_shape("green", "square")
+    photo_update(photo=titled, title="Picnic")
+    described = add_shape("green", "square", description="we had a picnic by the river")
+    named = add_shape("green", "square", filename="picnic_0001.png")
+    response = search(alice, "picnic", min_score=0, show_hidden=True, limit=100, semantic_weight=0, metadata_weight=1)
+    by_id = {r.photo.pk: r.explanation for r in response.results}
+    assert by_id[tagged.pk].meta_fields == ["tags"]
+    assert by_id[titled.pk].meta_fields == ["title"]
+    assert by_id[described.pk].meta_fields == ["description"]
+    assert by_id[named.pk].meta_fields == ["file name"]  # the title made from it is nobody's title
+    weights = {f.key: f.weight for f in FIELDS}
+    assert weights["tags"] == weights["title"] > weights["description"] >= weights["keywords"] > weights["place"]
+    assert weights["place"] == weights["date"] == weights["text"] == weights["suggested"] > weights["filename"]
+    score = {pk: e.meta_score for pk, e in by_id.items()}
+    assert score[tagged.pk] == score[titled.pk] > score[described.pk] > score[named.pk]
+    assert by_id[tagged.pk].meta_ranks == {"tags": 1.0}
+
+
+def test_one_metadata_statement_per_query_and_one_walk_per_model(shapes, alice, add_shape):
+    add_shape("green", "square", tags=["birthday"])
+    search(alice, "warm-up birthday")  # embeds the query's terms, loads the model: not what is counted
+    with CaptureQueriesContext(connection) as queries:
+        response = search(alice, "birthday")
+    assert response.results
+    statements = [q["sql"] for q in queries.captured_queries]
+    documents = PhotoDocument._meta.db_table
+    assert sum(documents in s for s in statements) == 1, statements  # candidates, scores and explain at once
+    assert sum("<=>" in s for s in statements) == 1, statements  # one walk of the index
+
+
+def test_the_scope_is_one_typed_value_each_module_compiles(shapes, alice, family):
+    scope = Scope((family.pk,), uploader_id=alice.pk, tag="x", country="pt", places=("lisbon",),
+                  taken_after=date(2020, 1, 1), taken_before=date(2020, 12, 31))
+    assert scope.shape == ("uploader_id", "tag", "country", "places", "taken_after", "taken_before")
+    assert scope.skeleton() == Scope((family.pk,), uploader_id=1, tag="y", country="es", places=("porto",),
+                                     taken_after=date(2021, 1, 1), taken_before=date(2021, 1, 2)).skeleton()
+    assert set(scope.params()) == {"scope_uploader", "scope_tag", "scope_country", "scope_places", "scope_after",
+                                   "scope_before"}
+    assert not Scope((family.pk,), uploader_id=0).skeleton() == Scope((family.pk,)).skeleton()
+    meta = metadata_query(query="red", family_ids=[family.pk])
+    assert metadata_pass(meta, scope=Scope(()), limit=10) == {}
+
+
+def test_documents_of_an_older_layout_are_rebuilt_by_the_sweep(shapes, alice, add_shape):
+    photo = add_shape("green", "square", tags=["lantern"])
+    PhotoDocument.objects.filter(photo=photo).update(version=DOCUMENT_VERSION - 1, fields=None)
+    PhotoDocument.objects.filter(photo__in=Photo.objects.exclude(pk=photo.pk)).update(version=DOCUMENT_VERSION)
+    assert documents_outdated_refresh() == 1
+    document = PhotoDocument.objects.get(photo=photo)
+    assert document.version == DOCUMENT_VERSION and len(document.fields) == len(FIELDS)
+    assert [r.photo.pk for r in search(alice, "lantern", semantic_weight=0, metadata_weight=1).results] == [photo.pk]
+
+
+def test_a_scope_filter_reaches_the_walk_and_the_metadata_pass(shapes, alice, bob, family, add_shape):
+    from gallery.models import Membership
+
+    Membership.objects.get_or_create(family=family, user=bob)
+    bobs = add_shape("red", "circle", user=bob, tags=["red"])
+    response = search_photos(user=alice, params=SearchParams(query="red circle", uploader_id=bob.pk, min_score=0,
+                                                             show_hidden=True, limit=100))
+    assert [r.photo.pk for r in response.results] == [bobs.pk]
+    photo_update(photo=bobs, tags=["blue"])
+    assert bobs.pk not in [r.photo.pk for r in search_photos(user=alice, params=SearchParams(
+        query="blue", uploader_id=alice.pk, min_score=0, show_hidden=True, limit=100)).results]
+    assert bobs.pk in [r.photo.pk for r in search_photos(user=alice, params=SearchParams(
+        query="blue", uploader_id=bob.pk, semantic_weight=0, metadata_weight=1)).results]

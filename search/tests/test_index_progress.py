@@ -1,0 +1,36 @@
+"""The Index page shows, per family, how far the background has filled each photo's metadata: what was read
+from the files, places, text in photos, tag suggestions; only for the user's own families."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from django.urls import reverse
+
+from gallery.models import Photo
+from search.selectors import family_metadata_progress
+from search.services import embed_photos
+
+pytestmark = pytest.mark.django_db
+
+
+def test_the_index_page_counts_what_the_background_filled_per_family(toy_model, add_shape, family, other_family,
+                                                                     mallory, client_for, alice, settings):
+    settings.OCR_GATE = False
+    photos = [add_shape("red", "circle"), add_shape("blue", "square"), add_shape("green", "triangle")]
+    Photo.objects.filter(pk=photos[0].pk).update(latitude=38.72, longitude=-9.14)
+    add_shape("red", "circle", target_family=other_family, user=mallory)
+    embed_photos(photo_ids=[p.pk for p in photos[:2]], fill_to=0)
+    progress = family_metadata_progress(family=family)
+    assert progress.embedded == 2 and progress.suggestions_scored == 2
+    assert progress.with_position == 1 and progress.places_looked_up == 0
+    assert progress.text_waiting == 2 and progress.working
+    assert progress.files_read == Photo.objects.filter(family=family, embedded_checked=True).count()
+
+    page = client_for(alice).get(reverse("search:indexing")).content.decode()
+    section = re.search(rf'data-family="{family.pk}">(.*?)</section>', page, re.S).group(1)
+    assert "places: 0 of 1 with GPS" in section
+    assert "tag suggestions: 2 of 2 indexed" in section
+    assert "2 waiting" in section
+    assert f'data-family="{other_family.pk}"' not in page  # another family's progress is not shown

@@ -1,0 +1,116 @@
+"""Accounts in a real browser, at desktop width and on a phone: a family admin makes an invitation link, a new
+person opens it in another browser, signs up and lands in the family; they change their password; the admin
+sees the link used and may set that member's password. Screenshots: test-artifacts/accounts-*-{desktop,mobile}.png."""
+
+from __future__ import annotations
+
+import pytest
+
+from gallery.models import Invite, Membership
+from tests.browser.conftest import CHROMIUM, HAVE_CHROMIUM, sign_in
+from tests.browser.test_mobile import DESKTOP, OVERFLOW, PHONE, SMALL_TARGETS
+from tests.factories import FamilyFactory, MembershipFactory, UserFactory
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(not HAVE_CHROMIUM, reason=f"chromium is not installed (looked for {CHROMIUM})"),
+    pytest.mark.django_db(transaction=True),
+]
+
+NEW_PASSWORD = "lighthouse-at-dawn-31"
+NEWER_PASSWORD = "harbour-lights-at-dusk-77"
+
+
+def _new_page(browser, options: dict):
+    context = browser.new_context(**options)
+    context.set_default_timeout(10_000)
+    page = context.new_page()
+    page.js_errors = []
+    page.on("pageerror", lambda exc: page.js_errors.append(str(exc)))
+    return context, page
+
+
+def _check(page, name: str, artifacts, prefix: str, width: int) -> None:
+    page.screenshot(path=artifacts / f"accounts-{name}-{prefix}.png", full_page=True)
+    assert page.evaluate(OVERFLOW, width) == [], f"{name} overflows {width} px"
+    if prefix == "mobile":
+        assert page.evaluate(SMALL_TARGETS) == [], f"{name}: tap targets under 40 px"
+
+
+def _open_menu(page, prefix: str) -> None:
+    if prefix == "mobile":
+        page.locator("details.menu > summary").click()
+
+
+@pytest.mark.parametrize(("prefix", "options"), [("desktop", DESKTOP), ("mobile", PHONE)], ids=["desktop", "mobile"])
+def test_invite_sign_up_and_change_password(browser, live_server, artifacts, prefix, options):
+    width = options["viewport"]["width"]
+    family = FamilyFactory(name="The Hendersons of Little Whinging-on-the-Marsh")
+    grandma = UserFactory(username="grandma")
+    MembershipFactory(family=family, user=grandma, role=Membership.Role.ADMIN)
+    base = live_server.url
+
+    admin_context, admin = _new_page(browser, options)
+    sign_in(admin, live_server, "grandma")
+    admin.goto(base + family.get_absolute_url())
+    admin.fill("#id_note", "Cousin Ann")
+    admin.select_option("#id_role", "member")
+    admin.get_by_role("button", name="Make an invitation link").click()
+    link = admin.locator("#new-invite-link").input_value()
+    assert link.startswith(base + "/invite/")
+    admin.get_by_role("button", name="Copy link").click()
+    assert admin.get_by_role("button", name="Copied").is_visible()
+    _check(admin, "invite-made", artifacts, prefix, width)
+
+    # The invitee, in a browser of their own.
+    invitee_context, invitee = _new_page(browser, options)
+    invitee.goto(link)
+    assert invitee.get_by_role("heading", name=f"Join {family.name}").is_visible()
+    invitee.fill("#id_username", "ann")
+    invitee.fill("#id_password", NEW_PASSWORD)
+    invitee.fill("#id_password_again", NEW_PASSWORD + "x")
+    invitee.get_by_role("button", name="Create my account and join").click()
+    assert invitee.get_by_text("The two passwords differ.").is_visible()
+    _check(invitee, "invite-signup-error", artifacts, prefix, width)
+    invitee.fill("#id_password", NEW_PASSWORD)
+    invitee.fill("#id_password_again", NEW_PASSWORD)
+    _check(invitee, "invite-signup", artifacts, prefix, width)
+    invitee.get_by_role("button", name="Create my account and join").click()
+
+    invitee.wait_for_url(base + family.get_absolute_url())
+    assert invitee.get_by_text(f"Welcome to {family.name}! You are a member.").is_visible()
+    assert invitee.locator(".members td", has_text="ann").count() == 1
+    assert invitee.locator(".who").text_content() == "ann"
+    _check(invitee, "invite-joined", artifacts, prefix, width)
+
+    # The link is spent: opening it again says so.
+    invitee.goto(link)
+    assert invitee.get_by_text("This invitation link has already been used.").is_visible()
+
+    # Ann changes her password from the account menu.
+    invitee.goto(base + "/")
+    _open_menu(invitee, prefix)
+    _check(invitee, "menu", artifacts, prefix, width)
+    invitee.get_by_role("link", name="Change password").click()
+    invitee.fill("#id_old_password", NEW_PASSWORD)
+    invitee.fill("#id_new_password1", NEWER_PASSWORD)
+    invitee.fill("#id_new_password2", NEWER_PASSWORD)
+    _check(invitee, "password-change", artifacts, prefix, width)
+    invitee.get_by_role("button", name="Change password").click()
+    assert invitee.get_by_role("heading", name="Password changed").is_visible()
+    _check(invitee, "password-changed", artifacts, prefix, width)
+    invitee_context.clear_cookies()
+    sign_in(invitee, live_server, "ann", NEWER_PASSWORD)
+
+    # The admin sees the link used, and may set Ann's password (her only family is one grandma administers).
+    admin.goto(base + family.get_absolute_url())
+    assert admin.get_by_text("Used by ann").is_visible()
+    _check(admin, "family-admin", artifacts, prefix, width)
+    admin.get_by_role("link", name="Set password").click()
+    assert admin.get_by_role("heading", name="New password for ann").is_visible()
+    _check(admin, "member-password", artifacts, prefix, width)
+
+    assert Invite.objects.get().used_by.username == "ann"
+    assert admin.js_errors == [] and invitee.js_errors == []
+    admin_context.close()
+    invitee_context.close()

@@ -1,0 +1,76 @@
+"""Accepting a tag suggestion on a photo page, in a real browser (HTMX: the card and the tags update in place),
+at desktop width and on a phone. Screenshots: test-artifacts/suggestions-*.png."""
+
+from __future__ import annotations
+
+import pytest
+
+from gallery.models import Membership, Photo, PhotoTag, TagSuggestion
+from gallery.services import UploadResult, photo_create_from_bytes
+from search.models import TagConcept
+from search.tests.conftest import shape_png, toy_model  # noqa: F401 - toy_model is a fixture
+from tests.browser.conftest import CHROMIUM, HAVE_CHROMIUM, sign_in
+from tests.factories import FamilyFactory, MembershipFactory, UserFactory
+from tests.queue import run_queued_tasks
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(not HAVE_CHROMIUM, reason=f"chromium is not installed (looked for {CHROMIUM})"),
+]
+
+
+def _add_shape(family, user, colour: str, shape: str, seed: int) -> Photo:
+    result = photo_create_from_bytes(family=family, uploaded_by=user, data=shape_png(colour, shape, seed=seed),
+                                     filename=f"IMG_{seed:04d}.png")
+    assert result.outcome == UploadResult.SAVED, result.reason
+    return result.photo
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("width", [1280, 390])
+def test_accepting_a_suggestion_on_the_photo_page(live_server, browser, artifacts, toy_model, width):
+    smiths, alice = FamilyFactory(name="Smiths"), UserFactory(username="alice")
+    MembershipFactory(family=smiths, user=alice, role=Membership.Role.ADMIN)
+    # Created here: the seeded vocabulary went with the flush of an earlier transactional test.
+    TagConcept.objects.get_or_create(family=None, name="red")
+    TagConcept.objects.create(family=None, name="circle", prompt="a circle")
+    photo = _add_shape(smiths, alice, "red", "circle", seed=0)
+    run_queued_tasks()  # embeds, which scores the suggestions
+    assert {"red", "circle"} <= set(TagSuggestion.objects.filter(photo=photo).values_list("name", flat=True))
+
+    phone = width < 500
+    options = ({"viewport": {"width": width, "height": 844}, "is_mobile": True, "has_touch": True,
+                "device_scale_factor": 2} if phone else {"viewport": {"width": width, "height": 800}})
+    context = browser.new_context(**options)
+    context.set_default_timeout(10_000)
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    try:
+        sign_in(page, live_server, "alice")
+        page.goto(live_server.url + photo.get_absolute_url())
+        card = page.locator("#tag-suggestions")
+        red = card.locator(".suggestion[data-tag=red]")
+        assert red.is_visible() and "%" in red.locator(".probability").inner_text()
+        assert page.locator("#photo-meta .tags").inner_text().strip() == "No tags."
+        if phone:  # a finger hits them: at least 40 CSS pixels tall
+            heights = card.locator("button").evaluate_all("(els) => els.map((el) => el.getBoundingClientRect().height)")
+            assert heights and min(heights) >= 40, heights
+        name = "mobile" if phone else "desktop"
+        page.screenshot(path=artifacts / f"suggestions-{name}.png", full_page=True)
+
+        url_before = page.url
+        red.get_by_role("button", name="Accept").click()
+        # In place: the tag appears among the photo's tags, the suggestion leaves the card, no page load.
+        page.locator("#photo-meta a.tag", has_text="red").wait_for()
+        assert card.locator(".suggestion[data-tag=red]").count() == 0
+        assert card.locator(".suggestion[data-tag=circle]").is_visible()
+        assert "Added the tag" in card.inner_text()
+        assert page.url == url_before
+        page.screenshot(path=artifacts / f"suggestions-accepted-{name}.png", full_page=True)
+        assert page.evaluate("document.documentElement.scrollWidth") <= width
+        assert errors == []
+    finally:
+        context.close()
+    link = PhotoTag.objects.get(photo=photo, tag__name="red")
+    assert link.source == PhotoTag.Source.SUGGESTION

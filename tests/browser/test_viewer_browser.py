@@ -1,0 +1,248 @@
+"""The timeline by date and the photo viewer in a real browser: scroll the grouped timeline (infinite scroll) and
+jump to a month; open a photo, walk with the arrow keys, full screen, Esc back to the list at the photo; the same
+on search results; a swipe on a touch screen. Screenshots at desktop width and 390 px go to test-artifacts/
+(viewer-*.png)."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime, timedelta, timezone as dt_timezone
+
+import pytest
+
+from gallery.models import Membership, Photo
+from gallery.services import UploadResult, photo_create_from_bytes
+from search.tests.conftest import shape_png, toy_model  # noqa: F401 - toy_model is a fixture
+from tests.browser.conftest import CHROMIUM, HAVE_CHROMIUM, sign_in
+from tests.factories import FamilyFactory, MembershipFactory, UserFactory
+from tests.queue import run_queued_tasks
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(not HAVE_CHROMIUM, reason=f"chromium is not installed (looked for {CHROMIUM})"),
+]
+
+PHONE = {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touch": True, "device_scale_factor": 2}
+DESKTOP = {"viewport": {"width": 1280, "height": 800}}
+SHAPES = [("red", "circle"), ("blue", "square"), ("green", "triangle"), ("yellow", "circle"), ("red", "square"),
+          ("blue", "circle"), ("green", "square"), ("yellow", "triangle")]
+HEADINGS = "() => Array.from(document.querySelectorAll('#grid h2, #grid h3')).map((h) => h.textContent.trim())"
+TILES = "() => Array.from(document.querySelectorAll('#grid .tile')).map((a) => a.id)"
+
+
+def _gallery(count: int = 22, size: int = 96):
+    """grandma's family with `count` photos, two or three a day going back from 20 May 2024 across three months,
+    and a stranger's family with a photo on one of those days."""
+    family = FamilyFactory(name="Hendersons")
+    grandma = UserFactory(username="grandma")
+    MembershipFactory(family=family, user=grandma, role=Membership.Role.ADMIN)
+    strangers = FamilyFactory(name="Strangers")
+    stranger = UserFactory(username="stranger")
+    MembershipFactory(family=strangers, user=stranger)
+    photos = []
+    when = datetime(2024, 5, 20, 18, tzinfo=dt_timezone.utc)
+    for n in range(count):
+        colour, shape = SHAPES[n % len(SHAPES)]
+        photos.append(_store(family, grandma, colour, shape, n, when, size))
+        when -= timedelta(hours=5 if n % 3 else 200)
+    foreign = _store(strangers, stranger, "red", "circle", 999, datetime(2024, 5, 20, 15, tzinfo=dt_timezone.utc), size)
+    return family, photos, foreign
+
+
+def _store(family, user, colour, shape, seed, when, size) -> Photo:
+    result = photo_create_from_bytes(family=family, uploaded_by=user, data=shape_png(colour, shape, seed=seed, size=size),
+                                     filename=f"{colour}-{shape}-{seed}.png")
+    assert result.outcome == UploadResult.SAVED, result.reason
+    Photo.objects.filter(pk=result.photo.pk).update(taken_at=when)
+    return result.photo
+
+
+def _page(browser, live_server, options):
+    context = browser.new_context(**options)
+    context.set_default_timeout(10_000)
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.js_errors = errors
+    sign_in(page, live_server, "grandma")
+    return context, page
+
+
+def _scroll_to_the_end(page) -> None:
+    for _ in range(30):
+        if page.locator("#grid .more").count() == 0:
+            return
+        count = page.locator("#grid .tile").count()
+        page.locator("#grid .more").scroll_into_view_if_needed()
+        page.wait_for_function(f"() => document.querySelectorAll('#grid .tile').length > {count}")
+    raise AssertionError("the timeline never finished loading")
+
+
+def _photo_id(url: str) -> int:
+    return int(re.search(r"/photos/(\d+)/", url).group(1))
+
+
+@pytest.mark.django_db(transaction=True)
+def test_scroll_the_grouped_timeline_and_jump_to_a_month(live_server, browser, artifacts, settings):
+    settings.GALLERY_PAGE_SIZE = 5
+    family, photos, foreign = _gallery()
+    context, page = _page(browser, live_server, DESKTOP)
+
+    _scroll_to_the_end(page)  # infinite scroll, five photos at a time
+    headings = page.evaluate(HEADINGS)
+    assert len(headings) == len(set(headings)), f"a heading repeats across pages: {headings}"
+    assert headings[0] == "May 2024" and headings[1].startswith("Monday 20 May")
+    assert [h for h in headings if re.fullmatch(r"\w+ \d{4}", h)] == ["May 2024", "April 2024", "March 2024"]
+    assert page.evaluate(TILES) == [f"photo-{photo.pk}" for photo in photos]  # every photo once, newest first
+    assert f"photo-{foreign.pk}" not in page.evaluate(TILES)
+    page.screenshot(path=artifacts / "viewer-timeline-desktop.png", full_page=True)
+
+    page.select_option("#jump-month", "2024-03")  # the jump list: choosing a month goes there
+    page.wait_for_url(re.compile(r"month=2024-03"))
+    assert page.evaluate(HEADINGS)[0] == "March 2024"
+    assert page.get_by_role("link", name="Newer photos").is_visible()
+    page.screenshot(path=artifacts / "viewer-timeline-jumped-desktop.png")
+    page.get_by_role("navigation", name="Jump to a year").get_by_role("link", name="2024").click()
+    page.wait_for_url(re.compile(r"month=2024-05"))
+    assert page.evaluate(HEADINGS)[0] == "May 2024"
+    assert page.js_errors == []
+    context.close()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_open_a_photo_walk_with_the_arrow_keys_full_screen_and_esc_back(live_server, browser, artifacts, settings):
+    settings.GALLERY_PAGE_SIZE = 5
+    family, photos, foreign = _gallery(size=480)
+    context, page = _page(browser, live_server, DESKTOP)
+    _scroll_to_the_end(page)
+    page.locator(f"#photo-{photos[6].pk}").click()  # on the second page loaded by infinite scroll
+    page.wait_for_url(re.compile(rf"/photos/{photos[6].pk}/"))
+    image = page.locator(".photo-view img")
+    assert image.get_attribute("src") == photos[6].display_url
+    page.screenshot(path=artifacts / "viewer-photo-desktop.png")
+
+    page.keyboard.press("ArrowRight")
+    page.wait_for_url(re.compile(rf"/photos/{photos[7].pk}/"))
+    assert image.get_attribute("src") == photos[7].display_url
+    page.keyboard.press("ArrowLeft")
+    page.keyboard.press("ArrowLeft")
+    page.wait_for_url(re.compile(rf"/photos/{photos[5].pk}/"))
+    # The buttons do the same, and keep the keyboard focus where it was.
+    page.get_by_role("link", name="Next photo").focus()
+    page.keyboard.press("Enter")
+    page.wait_for_url(re.compile(rf"/photos/{photos[6].pk}/"))
+    page.wait_for_function("() => document.activeElement && document.activeElement.getAttribute('aria-label') === 'Next photo'")
+
+    # Full screen lasts while stepping; Esc leaves it first, then goes back.
+    page.get_by_role("button", name="Full screen").click()
+    page.wait_for_function("() => document.documentElement.classList.contains('viewer-full')")
+    page.keyboard.press("ArrowRight")
+    page.wait_for_url(re.compile(rf"/photos/{photos[7].pk}/"))
+    assert page.evaluate("() => document.documentElement.classList.contains('viewer-full')")
+    box = image.bounding_box()
+    assert box["height"] > 700 or box["width"] > 1200  # fills the screen
+    page.screenshot(path=artifacts / "viewer-fullscreen-desktop.png")
+    page.keyboard.press("Escape")
+    page.wait_for_function("() => !document.documentElement.classList.contains('viewer-full')")
+    assert _photo_id(page.url) == photos[7].pk
+
+    # Mid-edit, Esc does not leave the page (nor do the arrow keys step, in a text box).
+    page.get_by_role("link", name="Edit title, tags and description").click()
+    page.locator("#photo-meta form").wait_for()
+    page.keyboard.press("Escape")
+    page.locator("#photo-meta input[name=title]").press("ArrowRight")
+    page.wait_for_timeout(300)
+    assert _photo_id(page.url) == photos[7].pk
+    page.locator("#photo-meta").get_by_role("link", name="Cancel").click()
+    page.locator("#photo-meta form").wait_for(state="detached")
+
+    page.keyboard.press("Escape")  # back to the timeline, at the photo: drawn down to its page, in view, focused
+    page.wait_for_url(re.compile(rf"/\?near={photos[7].pk}#photo-{photos[7].pk}$"))
+    page.wait_for_function(f"() => document.activeElement && document.activeElement.id === 'photo-{photos[7].pk}'")
+    tile = page.locator(f"#photo-{photos[7].pk}").bounding_box()
+    assert 0 <= tile["y"] and tile["y"] + tile["height"] <= 800
+    headings = page.evaluate(HEADINGS)
+    assert len(headings) == len(set(headings))
+    assert page.js_errors == []
+    context.close()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_search_results_are_walked_in_their_order_and_esc_returns_to_them(live_server, browser, toy_model,
+                                                                          artifacts):
+    family, photos, foreign = _gallery(count=10)
+    run_queued_tasks()
+    context, page = _page(browser, live_server, DESKTOP)
+    page.goto(live_server.url + "/search/?q=red+circle")
+    order = [int(pk) for pk in page.evaluate(
+        "() => Array.from(document.querySelectorAll('#results .result')).map((r) => r.dataset.photo)")]
+    assert len(order) >= 3 and foreign.pk not in order
+    page.locator(f"#photo-{order[1]} a.tile").click()
+    page.wait_for_url(re.compile(rf"/photos/{order[1]}/\?from=search&q=red\+circle"))
+    assert page.get_by_text(f"2 of {len(order)}").is_visible()
+    page.keyboard.press("ArrowRight")
+    page.wait_for_url(re.compile(rf"/photos/{order[2]}/\?from=search"))
+    page.keyboard.press("ArrowLeft")
+    page.keyboard.press("ArrowLeft")
+    page.wait_for_url(re.compile(rf"/photos/{order[0]}/\?from=search"))
+    assert page.locator("[data-viewer-step=prev]").count() == 0  # the first result: nothing before it
+    page.keyboard.press("Escape")
+    page.wait_for_url(re.compile(rf"/search/\?q=red\+circle#photo-{order[0]}$"))
+    page.wait_for_function(f"() => document.activeElement && document.activeElement.closest('#photo-{order[0]}')")
+    assert page.js_errors == []
+    context.close()
+
+
+def _swipe(page, cdp, selector: str, dx: int) -> None:
+    box = page.locator(selector).bounding_box()
+    x, y = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+    cdp.send("Input.dispatchTouchEvent", {"type": "touchStart", "touchPoints": [{"x": x, "y": y}]})
+    for step in range(1, 6):
+        cdp.send("Input.dispatchTouchEvent", {"type": "touchMove", "touchPoints": [{"x": x + dx * step / 5, "y": y}]})
+    cdp.send("Input.dispatchTouchEvent", {"type": "touchEnd", "touchPoints": []})
+
+
+@pytest.mark.django_db(transaction=True)
+def test_on_a_phone_the_timeline_jumps_and_a_swipe_steps(live_server, browser, artifacts, settings):
+    settings.GALLERY_PAGE_SIZE = 12
+    family, photos, foreign = _gallery(size=480)
+    context, page = _page(browser, live_server, PHONE)
+    page.wait_for_function("() => Array.from(document.querySelectorAll('.tile img')).every((i) => i.complete)")
+    page.screenshot(path=artifacts / "viewer-timeline-mobile.png", full_page=True)
+    assert page.evaluate("() => document.documentElement.scrollWidth") <= 390
+    jump = page.locator("#jump-month")
+    assert jump.is_visible() and jump.bounding_box()["height"] >= 40
+    page.evaluate("() => window.scrollBy(0, 1500)")
+    page.wait_for_timeout(300)
+    assert 0 <= jump.bounding_box()["y"] < 60  # the jump stays at hand while scrolling
+    jump.select_option("2024-04")
+    page.wait_for_url(re.compile(r"month=2024-04"))
+    page.screenshot(path=artifacts / "viewer-timeline-jumped-mobile.png")
+
+    first = page.locator("#grid .tile").first
+    opened = _photo_id(first.get_attribute("href"))
+    first.tap()
+    page.wait_for_url(re.compile(rf"/photos/{opened}/"))
+    page.wait_for_function("() => document.querySelector('.photo-view img').complete")
+    page.screenshot(path=artifacts / "viewer-photo-mobile.png")
+    page.get_by_role("button", name="Full screen").tap()
+    page.wait_for_function("() => document.documentElement.classList.contains('viewer-full')")
+    page.wait_for_timeout(300)
+    page.screenshot(path=artifacts / "viewer-fullscreen-mobile.png")
+    page.get_by_role("button", name="Leave full screen").tap()
+    page.wait_for_function("() => !document.documentElement.classList.contains('viewer-full')")
+
+    index = [photo.pk for photo in photos].index(opened)
+    cdp = context.new_cdp_session(page)
+    _swipe(page, cdp, ".photo-view", -200)  # finger right to left: the next photo
+    page.wait_for_url(re.compile(rf"/photos/{photos[index + 1].pk}/"))
+    _swipe(page, cdp, ".photo-view", 200)
+    page.wait_for_url(re.compile(rf"/photos/{opened}/"))
+    _swipe(page, cdp, ".photo-view", -30)  # too short: stays
+    page.wait_for_timeout(300)
+    assert _photo_id(page.url) == opened
+    page.get_by_role("link", name=re.compile("Back to photos")).click()
+    page.wait_for_url(re.compile(rf"near={opened}#photo-{opened}$"))
+    assert page.evaluate("() => document.documentElement.scrollWidth") <= 390
+    assert page.js_errors == []
+    context.close()
