@@ -6,23 +6,31 @@ from django.contrib.auth.password_validation import validate_password
 from gallery.models import Membership
 
 
-class FirstAdminForm(forms.Form):
-    username = forms.CharField(max_length=150)
-    email = forms.EmailField(required=False)
-    password = forms.CharField(widget=forms.PasswordInput, strip=False)
-    password_again = forms.CharField(widget=forms.PasswordInput, strip=False, label="Password (again)")
-    family_name = forms.CharField(max_length=100, initial="My family", label="Name of your family gallery")
+class NewPasswordMixin:
+    """`password` typed twice, checked against the site's password validators for the account it will belong to
+    (its `username` and `email`, so "alice" can't be Alice's password)."""
 
     def clean(self):
         data = super().clean()
         if data.get("password") != data.get("password_again"):
             self.add_error("password_again", "The two passwords differ.")
         elif data.get("password"):
+            from django.contrib.auth import get_user_model
+
             try:
-                validate_password(data["password"])
+                validate_password(data["password"], user=get_user_model()(username=data.get("username", ""),
+                                                                           email=data.get("email", "")))
             except forms.ValidationError as exc:
                 self.add_error("password", exc)
         return data
+
+
+class FirstAdminForm(NewPasswordMixin, forms.Form):
+    username = forms.CharField(max_length=150)
+    email = forms.EmailField(required=False)
+    password = forms.CharField(widget=forms.PasswordInput, strip=False)
+    password_again = forms.CharField(widget=forms.PasswordInput, strip=False, label="Password (again)")
+    family_name = forms.CharField(max_length=100, initial="My family", label="Name of your family gallery")
 
 
 class DefaultCountryForm(forms.Form):
@@ -52,7 +60,7 @@ class InviteForm(forms.Form):
                            help_text="Optional: who the link is for, to tell your links apart.")
 
 
-class InviteSignupForm(forms.Form):
+class InviteSignupForm(NewPasswordMixin, forms.Form):
     """The invitee's own account: they pick the username and the password."""
 
     username = forms.CharField(max_length=150, help_text="Letters, digits and @ . + - _ only.")
@@ -67,20 +75,6 @@ class InviteSignupForm(forms.Form):
         username = self.cleaned_data["username"].strip()
         UnicodeUsernameValidator()(username)
         return username
-
-    def clean(self):
-        data = super().clean()
-        if data.get("password") != data.get("password_again"):
-            self.add_error("password_again", "The two passwords differ.")
-        elif data.get("password"):
-            from django.contrib.auth import get_user_model
-
-            try:
-                validate_password(data["password"], user=get_user_model()(username=data.get("username", ""),
-                                                                           email=data.get("email", "")))
-            except forms.ValidationError as exc:
-                self.add_error("password", exc)
-        return data
 
 
 class PhotoEditForm(forms.Form):

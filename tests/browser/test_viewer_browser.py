@@ -73,8 +73,10 @@ def _scroll_to_the_end(page) -> None:
         if page.locator("#grid .more").count() == 0:
             return
         count = page.locator("#grid .tile").count()
-        page.locator("#grid .more").scroll_into_view_if_needed()
-        page.wait_for_function(f"() => document.querySelectorAll('#grid .tile').length > {count}")
+        # Scroll the window, not an element: infinite scroll may swap the "more" link out at any moment.
+        page.evaluate("() => window.scrollTo(0, document.documentElement.scrollHeight)")
+        page.wait_for_function(f"() => document.querySelectorAll('#grid .tile').length > {count}"
+                               " || !document.querySelector('#grid .more')")
     raise AssertionError("the timeline never finished loading")
 
 
@@ -134,7 +136,7 @@ def test_open_a_photo_walk_with_the_arrow_keys_full_screen_and_esc_back(live_ser
     page.wait_for_function("() => document.activeElement && document.activeElement.getAttribute('aria-label') === 'Next photo'")
 
     # Full screen lasts while stepping; Esc leaves it first, then goes back.
-    page.get_by_role("button", name="Full screen").click()
+    page.get_by_role("button", name="Full screen", exact=True).click()
     page.wait_for_function("() => document.documentElement.classList.contains('viewer-full')")
     page.keyboard.press("ArrowRight")
     page.wait_for_url(re.compile(rf"/photos/{photos[7].pk}/"))
