@@ -358,7 +358,7 @@ _LEXEME = re.compile(r"'((?:[^']|'')+)'")  # a lexeme in a tsquery's text form
 _PASS_SQL = """
     WITH q AS (SELECT %(tsq)s::tsquery AS tsq, %(glued)s::tsquery AS glued, %(lexemes)s::text[] AS lexemes),
     matched AS (
-        SELECT d.photo_id,
+        SELECT d.photo_id, d.fields,
                CASE WHEN d.document @@ q.tsq THEN ts_rank_cd(d.document, q.tsq) ELSE 0 END{glued_s} AS s,
                {typo} AS typo, ARRAY[{typo_hits}]::boolean[] AS typo_hits
         FROM {documents} d {join} CROSS JOIN q
@@ -378,13 +378,13 @@ _PASS_SQL = """
                WHERE tp.id = k.photo_id AND w <> ''
                  AND tsvector_to_array(to_tsvector(%(cfg)s, unaccent(w))) && (SELECT lexemes FROM q)
                ORDER BY n LIMIT %(text_words)s) END
-    FROM kept k JOIN {documents} d ON d.photo_id = k.photo_id CROSS JOIN q
+    FROM kept k CROSS JOIN q
     CROSS JOIN LATERAL (
         SELECT array_agg(x.rank ORDER BY x.n) AS ranks, array_agg(x.excluded ORDER BY x.n) AS excluded
         FROM (SELECT f.n, CASE WHEN f.v @@ q.tsq THEN ts_rank_cd('{{1,1,1,1}}', f.v, q.tsq) ELSE 0 END
                           {glued_rank} AS rank,
                      {excluded_rank} AS excluded
-              FROM unnest(d.fields) WITH ORDINALITY AS f(v, n)) x
+              FROM unnest(k.fields) WITH ORDINALITY AS f(v, n)) x
     ) detail
 """
 
