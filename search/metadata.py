@@ -363,13 +363,13 @@ _PASS_SQL = """
                {typo} AS typo, ARRAY[{typo_hits}]::boolean[] AS typo_hits
         FROM {documents} d {join} CROSS JOIN q
         WHERE d.family_id = ANY(%(families)s) AND {scope} AND ({match})
-    ), ranked AS (
-        SELECT m.*, row_number() OVER (ORDER BY greatest(m.s / (m.s + 1), m.typo * %(typo_weight)s) DESC,
-                                                m.photo_id) AS position
-        FROM matched m
+    ), best AS (
+        SELECT * FROM matched m WHERE m.s > 0 OR m.typo > 0
+        ORDER BY greatest(m.s / (m.s + 1), m.typo * %(typo_weight)s) DESC, m.photo_id LIMIT %(limit)s
     ), kept AS (
-        SELECT * FROM ranked r
-        WHERE r.photo_id = ANY(%(also)s) OR (r.position <= %(limit)s AND (r.s > 0 OR r.typo > 0))
+        SELECT * FROM best
+        UNION ALL
+        SELECT * FROM matched m WHERE m.photo_id = ANY(%(also)s) AND m.photo_id NOT IN (SELECT photo_id FROM best)
     )
     SELECT k.photo_id, k.s, detail.ranks, detail.excluded, k.typo, k.typo_hits,
            CASE WHEN detail.ranks[{text}] > 0 THEN ARRAY(
