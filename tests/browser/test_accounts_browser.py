@@ -59,18 +59,18 @@ def test_invite_sign_up_and_change_password(browser, live_server, artifacts, pre
     link = admin.locator("#new-invite-link").input_value()
     assert link.startswith(base + "/invite/")
     admin.get_by_role("button", name="Copy link").click()
-    assert admin.get_by_role("button", name="Copied").is_visible()
+    admin.get_by_role("button", name="Copied").wait_for()  # the clipboard answers asynchronously
     _check(admin, "invite-made", artifacts, prefix, width)
 
     # The invitee, in a browser of their own.
     invitee_context, invitee = _new_page(browser, options)
     invitee.goto(link)
-    assert invitee.get_by_role("heading", name=f"Join {family.name}").is_visible()
+    invitee.get_by_role("heading", name=f"Join {family.name}").wait_for()
     invitee.fill("#id_username", "ann")
     invitee.fill("#id_password", NEW_PASSWORD)
     invitee.fill("#id_password_again", NEW_PASSWORD + "x")
     invitee.get_by_role("button", name="Create my account and join").click()
-    assert invitee.get_by_text("The two passwords differ.").is_visible()
+    invitee.get_by_text("The two passwords differ.").wait_for()
     _check(invitee, "invite-signup-error", artifacts, prefix, width)
     invitee.fill("#id_password", NEW_PASSWORD)
     invitee.fill("#id_password_again", NEW_PASSWORD)
@@ -78,14 +78,14 @@ def test_invite_sign_up_and_change_password(browser, live_server, artifacts, pre
     invitee.get_by_role("button", name="Create my account and join").click()
 
     invitee.wait_for_url(base + family.get_absolute_url())
-    assert invitee.get_by_text(f"Welcome to {family.name}! You are a member.").is_visible()
+    invitee.get_by_text(f"Welcome to {family.name}! You are a member.").wait_for()
     assert invitee.locator(".members td", has_text="ann").count() == 1
     assert invitee.locator(".who").text_content() == "ann"
     _check(invitee, "invite-joined", artifacts, prefix, width)
 
     # The link is spent: opening it again says so.
     invitee.goto(link)
-    assert invitee.get_by_text("This invitation link has already been used.").is_visible()
+    invitee.get_by_text("This invitation link has already been used.").wait_for()
 
     # Ann changes her password from the account menu.
     invitee.goto(base + "/")
@@ -97,17 +97,17 @@ def test_invite_sign_up_and_change_password(browser, live_server, artifacts, pre
     invitee.fill("#id_new_password2", NEWER_PASSWORD)
     _check(invitee, "password-change", artifacts, prefix, width)
     invitee.get_by_role("button", name="Change password").click()
-    assert invitee.get_by_role("heading", name="Password changed").is_visible()
+    invitee.get_by_role("heading", name="Password changed").wait_for()
     _check(invitee, "password-changed", artifacts, prefix, width)
     invitee_context.clear_cookies()
     sign_in(invitee, live_server, "ann", NEWER_PASSWORD)
 
     # The admin sees the link used, and may set Ann's password (her only family is one grandma administers).
     admin.goto(base + family.get_absolute_url())
-    assert admin.get_by_text("Used by ann").is_visible()
+    admin.get_by_text("Used by ann").wait_for()
     _check(admin, "family-admin", artifacts, prefix, width)
     admin.get_by_role("link", name="Set password").click()
-    assert admin.get_by_role("heading", name="New password for ann").is_visible()
+    admin.get_by_role("heading", name="New password for ann").wait_for()
     _check(admin, "member-password", artifacts, prefix, width)
 
     assert Invite.objects.get().used_by.username == "ann"
