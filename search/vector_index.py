@@ -31,7 +31,7 @@ PHOTOS = Photo._meta.db_table
 # photos in a family, recall@20 against exact search is ~0.955 at pgvector's default of 40, ~0.97 at 64
 # (bench/search_latency.py); a search's main walk asks for a page of results (60) anyway.
 MIN_EF_SEARCH = 64
-# A query walks once, with the mean of its terms (walk_vectors), for a page of results: a longer candidate list
+# A query walks once, with the mean of its terms (walk_vector), for a page of results: a longer candidate list
 # keeps each term's own nearest photos in it. At 100,000 photos (10,000 in the family, bench/search_latency.py,
 # 20 queries of 7.7 terms), recall@20 of search's image ranking against exact max-over-terms search was 0.952 at
 # 64, 0.967 at 100 and 0.982 at 140, for a walk of 7.0, 7.4 and 9.4 ms (a loaded 2-core machine).
@@ -181,64 +181,44 @@ def _nearest_sql(model_name: str, dim: int, shape: Scope, exclude: bool) -> str:
         arms=arms).as_string()
 
 
-# How a query walks the index (see walk_vectors). Measured with bench/search_latency.py's data at 100,000 photos
-# (a page of 60, ef_search 64): recall@20 of search's image ranking 0.952 "mean", 0.963 "typed+mean", 0.978
-# "each", for a walk statement of about 3-5, 9-16 and 33 ms on a loaded 2-core machine. "mean" with a longer
-# candidate list (QUERY_EF_SEARCH) gives the recall of "each" at the cost of one walk.
-WALKS = "mean"
-
-
-def walk_vectors(vectors, how: str | None = None) -> list[np.ndarray]:
-    """The vectors a query walks each family's index with, from its terms' vectors (the query as typed first):
-
-    - "typed+mean": the query as typed, and the unit mean of its expansions (the expansions of a query are near
-      each other, synonyms and rephrasings, so the photos nearest to any of them lie around their mean);
-    - "mean": the unit mean of all terms, one walk;
-    - "each": every term (the most thorough, a walk per term)."""
-    how = how or WALKS
-    vectors = [np.asarray(v, dtype=np.float32) for v in vectors]
-    if how == "each" or len(vectors) == 1:
-        return vectors
-    if how == "mean":
-        return [_unit_mean(vectors)]
-    return [vectors[0], _unit_mean(vectors[1:])] if len(vectors) > 1 else vectors
-
-
-def _unit_mean(vectors) -> np.ndarray:
-    mean = np.mean(vectors, axis=0)
+def walk_vector(vectors) -> np.ndarray:
+    """What a query walks each family's index with: the unit mean of its terms' vectors. The expansions of a query
+    are near each other (synonyms, rephrasings), so the photos nearest to any of them lie around their mean.
+    Measured with bench/search_latency.py's data at 100,000 photos (a page of 60, ef_search 64), recall@20 of
+    search's image ranking was 0.952 for this one walk, 0.963 for the query as typed plus the mean of the others,
+    0.978 for a walk per term, for a walk statement of about 3-5, 9-16 and 33 ms (a loaded 2-core machine); with
+    the longer candidate list of QUERY_EF_SEARCH the one walk gives 0.967."""
+    mean = np.mean(np.asarray(vectors, dtype=np.float32), axis=0)
     norm = float(np.linalg.norm(mean))
-    return mean / norm if norm > 0 else vectors[0]
+    return mean / norm if norm > 0 else np.asarray(vectors[0], dtype=np.float32)
 
 
 def semantic_hits(*, model_name: str, dim: int, vectors, scope: Scope, limit: int, also_ids: Iterable[int] = (),
                   excluded=(), walk: bool = True) -> dict[int, tuple[float, int, float | None]]:
-    """A query's candidates, scored: walks of each family's index with `walk_vectors(vectors)` for `limit`
-    photos each (when `walk`), plus the photos of `also_ids` (found by other means) in these families, each compared
+    """A query's candidates, scored: a walk of each family's index with `walk_vector(vectors)` for `limit`
+    photos (when `walk`), plus the photos of `also_ids` (found by other means) in these families, each compared
     with every term vector and every `excluded` vector, in one statement. Returns photo id → (best cosine of a
     term, index of that term, best cosine of an excluded concept or None). Call inside a transaction (for the
     SET LOCAL of the index parameters)."""
     if scope.empty or not len(vectors) or (not walk and not also_ids):
         return {}
     terms = [_vector(v) for v in vectors]
-    walks = walk_vectors(terms) if walk else []
-    params = {**scope.params(), "walk_vectors": walks, "term_vectors": terms + [_vector(v) for v in excluded],
+    params = {**scope.params(), "walk_vector": walk_vector(terms), "term_vectors": terms + [_vector(v) for v in excluded],
               "positive": len(terms), "limit": int(limit), "also_ids": sorted(set(also_ids)),
               "families": list(scope.family_ids)}
     with _cursor() as cursor:
         if walk:
             _set_index_parameters(cursor, limit, floor=QUERY_EF_SEARCH)
-        cursor.execute(_hits_sql(model_name, int(dim), scope.skeleton(), len(walks), bool(len(excluded))), params)
+        cursor.execute(_hits_sql(model_name, int(dim), scope.skeleton(), walk, bool(len(excluded))), params)
         return {photo_id: (float(cosine), int(i), None if excluded_cosine is None else float(excluded_cosine))
                 for photo_id, i, cosine, excluded_cosine in cursor.fetchall()}
 
 
 @functools.lru_cache(maxsize=512)
-def _hits_sql(model_name: str, dim: int, shape: Scope, walks: int, excluded: bool) -> str:
-    # The walks return each photo's vector with it, so scoring reads no row twice.
-    arms = sql.SQL(" UNION ALL ").join(
-        _knn_union(model_name, dim, shape, f"(%(walk_vectors)b::vector({dim})[])[{n + 1}]", "%(limit)s",
-                   with_vectors=True) for n in range(walks))
-    walked = sql.SQL("SELECT n.photo_id, n.v FROM ({arms}) n UNION ALL ").format(arms=arms) if walks else sql.SQL("")
+def _hits_sql(model_name: str, dim: int, shape: Scope, walk: bool, excluded: bool) -> str:
+    # The walk returns each photo's vector with it, so scoring reads no row twice.
+    arms = _knn_union(model_name, dim, shape, f"%(walk_vector)b::vector({dim})", "%(limit)s", with_vectors=True)
+    walked = sql.SQL("SELECT n.photo_id, n.v FROM ({arms}) n UNION ALL ").format(arms=arms) if walk else sql.SQL("")
     worst = sql.SQL("(SELECT max(-(h.v <#> t.v)) FROM t WHERE t.i >= %(positive)s)") if excluded else sql.SQL("NULL::float8")
     return sql.SQL(
         "WITH t AS MATERIALIZED (SELECT v, i::int - 1 AS i "
