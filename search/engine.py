@@ -154,6 +154,7 @@ class SemanticMatch:
     probability: float
     term: str
     model_name: str
+    calibration: tuple[float, float]  # the model's (a, b) that made `probability`
     excluded_probability: float | None = None
 
 
@@ -256,6 +257,7 @@ class _SemanticSearch:
                                  also_ids=also_ids, walk=walk)
             found.update({photo_id: SemanticMatch(
                 cosine=cosine, probability=float(sigmoid(a * cosine + b)), term=texts[term], model_name=model_name,
+                calibration=(a, b),
                 excluded_probability=None if worst is None else float(sigmoid(a * worst + b)),
             ) for photo_id, (cosine, term, worst) in hits.items()})
         return found
@@ -294,7 +296,7 @@ def _page(response: SearchResponse, plan: Plan, candidates: list[_Candidate]) ->
 
 def _explanation(response: SearchResponse, c: _Candidate) -> Explanation:
     sem, meta = c.semantic, c.meta
-    calibration = get_embedder(sem.model_name).calibration if sem else (None, None)
+    calibration = sem.calibration if sem else (None, None)
     return Explanation(
         model_name=sem.model_name if sem else None, cosine=sem.cosine if sem else None,
         probability=sem.probability if sem else None, term=sem.term if sem else None,
