@@ -79,7 +79,24 @@ class WorkLeaseAdmin(ReadOnlyModelAdmin):
     can_delete = True
 
 
-class SynonymForm(forms.ModelForm):
+class UniqueInFamilyForm(forms.ModelForm):
+    """A row named `unique_name` once per family (and once among the rows every family shares, family null). The
+    database's unique constraints compare lower() and treat "no family" specially: say so before they refuse."""
+
+    unique_name: str
+    unique_message: str
+
+    def validate_unique(self) -> None:
+        super().validate_unique()
+        clash = self._meta.model.objects.filter(
+            family=self.cleaned_data.get("family"),
+            **{f"{self.unique_name}__iexact": self.cleaned_data.get(self.unique_name, "")},
+        ).exclude(pk=self.instance.pk)
+        if clash.exists():
+            self.add_error(self.unique_name, self.unique_message)
+
+
+class SynonymForm(UniqueInFamilyForm):
     related = forms.CharField(
         widget=forms.TextInput(attrs={"size": 80}),
         help_text="Comma-separated, most similar first, e.g. “puppy, hound, doggy”. "
@@ -109,13 +126,7 @@ class SynonymForm(forms.ModelForm):
             raise forms.ValidationError("Give at least one related term.")
         return related
 
-    def validate_unique(self) -> None:
-        super().validate_unique()
-        # The database's unique constraints treat "no family" specially; say so before it refuses.
-        clash = Synonym.objects.filter(family=self.cleaned_data.get("family"),
-                                       term__iexact=self.cleaned_data.get("term", "")).exclude(pk=self.instance.pk)
-        if clash.exists():
-            self.add_error("term", "There is already an entry for this term here.")
+    unique_name, unique_message = "term", "There is already an entry for this term here."
 
 
 @admin.register(Synonym)
@@ -161,7 +172,7 @@ class SearchPreferencesAdmin(FamilyScopedAdmin):
 
 
 
-class TagConceptForm(forms.ModelForm):
+class TagConceptForm(UniqueInFamilyForm):
     class Meta:
         model = TagConcept
         fields = ["family", "name", "prompt", "enabled"]
@@ -179,13 +190,7 @@ class TagConceptForm(forms.ModelForm):
                                         "templates wrap it, so leave out braces.")
         return prompt
 
-    def validate_unique(self) -> None:
-        super().validate_unique()
-        # The unique constraints compare lower(name), and treat "no family" specially: say so before they refuse.
-        clash = TagConcept.objects.filter(family=self.cleaned_data.get("family"),
-                                          name__iexact=self.cleaned_data.get("name", "")).exclude(pk=self.instance.pk)
-        if clash.exists():
-            self.add_error("name", "There is already a concept of this name here.")
+    unique_name, unique_message = "name", "There is already a concept of this name here."
 
 
 @admin.register(TagConcept)
