@@ -32,14 +32,20 @@ def browser():
         browser.close()
 
 
-@pytest.fixture
-def page(browser):
-    context = browser.new_context(viewport={"width": 1200, "height": 800})
+def new_page(browser, **options):
+    """A page in a browser context of its own (`options`: viewport, is_mobile, …) whose uncaught JavaScript
+    errors collect in `page.js_errors`. Returns (context, page); close the context when done."""
+    context = browser.new_context(**options)
     context.set_default_timeout(10_000)
     page = context.new_page()
-    errors: list[str] = []
-    page.on("pageerror", lambda exc: errors.append(str(exc)))
-    page.js_errors = errors
+    page.js_errors = []
+    page.on("pageerror", lambda exc: page.js_errors.append(str(exc)))
+    return context, page
+
+
+@pytest.fixture
+def page(browser):
+    context, page = new_page(browser, viewport={"width": 1200, "height": 800})
     yield page
     context.close()
 

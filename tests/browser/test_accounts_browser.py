@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 
 from gallery.models import Invite, Membership
-from tests.browser.conftest import CHROMIUM, HAVE_CHROMIUM, sign_in
+from tests.browser.conftest import CHROMIUM, HAVE_CHROMIUM, new_page, sign_in
 from tests.browser.test_mobile import DESKTOP, OVERFLOW, PHONE, SMALL_TARGETS
 from tests.factories import FamilyFactory, MembershipFactory, UserFactory
 
@@ -19,15 +19,6 @@ pytestmark = [
 
 NEW_PASSWORD = "lighthouse-at-dawn-31"
 NEWER_PASSWORD = "harbour-lights-at-dusk-77"
-
-
-def _new_page(browser, options: dict):
-    context = browser.new_context(**options)
-    context.set_default_timeout(10_000)
-    page = context.new_page()
-    page.js_errors = []
-    page.on("pageerror", lambda exc: page.js_errors.append(str(exc)))
-    return context, page
 
 
 def _check(page, name: str, artifacts, prefix: str, width: int) -> None:
@@ -50,7 +41,7 @@ def test_invite_sign_up_and_change_password(browser, live_server, artifacts, pre
     MembershipFactory(family=family, user=grandma, role=Membership.Role.ADMIN)
     base = live_server.url
 
-    admin_context, admin = _new_page(browser, options)
+    admin_context, admin = new_page(browser, **options)
     sign_in(admin, live_server, "grandma")
     admin.goto(base + family.get_absolute_url())
     admin.fill("#id_note", "Cousin Ann")
@@ -63,7 +54,7 @@ def test_invite_sign_up_and_change_password(browser, live_server, artifacts, pre
     _check(admin, "invite-made", artifacts, prefix, width)
 
     # The invitee, in a browser of their own.
-    invitee_context, invitee = _new_page(browser, options)
+    invitee_context, invitee = new_page(browser, **options)
     invitee.goto(link)
     invitee.get_by_role("heading", name=f"Join {family.name}").wait_for()
     invitee.fill("#id_username", "ann")

@@ -11,7 +11,7 @@ import pytest
 from gallery.models import Membership, Photo
 from gallery.services import UploadResult, photo_create_from_bytes
 from search.tests.conftest import shape_png, toy_model  # noqa: F401 - toy_model is a fixture
-from tests.browser.conftest import CHROMIUM, HAVE_CHROMIUM, sign_in
+from tests.browser.conftest import CHROMIUM, HAVE_CHROMIUM, new_page, sign_in
 from tests.factories import FamilyFactory, MembershipFactory, UserFactory
 from tests.queue import run_queued_tasks
 
@@ -79,12 +79,7 @@ def _check(page, width: int, name: str, artifacts, prefix: str) -> None:
 
 
 def _signed_in_page(browser, live_server, options: dict):
-    context = browser.new_context(**options)
-    context.set_default_timeout(10_000)
-    page = context.new_page()
-    errors: list[str] = []
-    page.on("pageerror", lambda exc: errors.append(str(exc)))
-    page.js_errors = errors
+    context, page = new_page(browser, **options)
     missing: list[str] = []  # e.g. a favicon the page points at but the site does not have
     page.on("response", lambda response: missing.append(response.url) if response.status == 404 else None)
     page.missing = missing

@@ -9,7 +9,7 @@ from gallery.models import Membership, Photo, PhotoTag, TagSuggestion
 from gallery.services import UploadResult, photo_create_from_bytes
 from search.models import TagConcept
 from search.tests.conftest import shape_png, toy_model  # noqa: F401 - toy_model is a fixture
-from tests.browser.conftest import CHROMIUM, HAVE_CHROMIUM, sign_in
+from tests.browser.conftest import CHROMIUM, HAVE_CHROMIUM, new_page, sign_in
 from tests.factories import FamilyFactory, MembershipFactory, UserFactory
 from tests.queue import run_queued_tasks
 
@@ -41,11 +41,7 @@ def test_accepting_a_suggestion_on_the_photo_page(live_server, browser, artifact
     phone = width < 500
     options = ({"viewport": {"width": width, "height": 844}, "is_mobile": True, "has_touch": True,
                 "device_scale_factor": 2} if phone else {"viewport": {"width": width, "height": 800}})
-    context = browser.new_context(**options)
-    context.set_default_timeout(10_000)
-    page = context.new_page()
-    errors: list[str] = []
-    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    context, page = new_page(browser, **options)
     try:
         sign_in(page, live_server, "alice")
         page.goto(live_server.url + photo.get_absolute_url())
@@ -69,7 +65,7 @@ def test_accepting_a_suggestion_on_the_photo_page(live_server, browser, artifact
         assert page.url == url_before
         page.screenshot(path=artifacts / f"suggestions-accepted-{name}.png", full_page=True)
         assert page.evaluate("document.documentElement.scrollWidth") <= width
-        assert errors == []
+        assert page.js_errors == []
     finally:
         context.close()
     link = PhotoTag.objects.get(photo=photo, tag__name="red")
