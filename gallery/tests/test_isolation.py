@@ -276,3 +276,12 @@ def _assert_untouched(photo: Photo, family: Family) -> None:
     assert dict(family.memberships.values_list("user__username", "role")) == {"alice": "admin"}
     assert Photo.objects.filter(family=family).count() == 1
     assert not family.invites.exists()
+
+
+@pytest.mark.django_db
+def test_a_photo_of_another_family_is_the_sites_own_not_found_page(client_for, alice, settings):
+    settings.DEBUG = False
+    response = client_for(alice).get("/photos/999999/")
+    assert response.status_code == 404
+    body = response.content.decode()
+    assert 'name="viewport"' in body and "not in any of your families" in body  # readable on a phone too
