@@ -26,7 +26,7 @@ from search.metadata import MetaMatch, metadata_pass, metadata_query
 from search.models import PhotoEmbedding, SearchPreferences
 from search.selectors import family_search_model, search_context
 from search.text_embeddings import term_vectors
-from search.scope import Scope
+from search.scope import Scope, id_array
 from search.vector_index import nearest_photos, semantic_hits
 
 MAX_QUERY_CHARS = 300
@@ -146,6 +146,7 @@ class Plan:
     limit: int
     show_hidden: bool
     other_models: bool  # whether some family may still be searched with a previous model
+    synonyms_version: tuple | None = None  # of the user's families' synonyms (search.expansion)
 
 
 @dataclass
@@ -172,7 +173,8 @@ def search_photos(*, user: AbstractBaseUser, params: SearchParams) -> SearchResp
     plan, response = _plan(user=user, params=params)
     if not plan.query or plan.scope.empty:
         return response
-    response.terms = expand(plan.query, family_ids=list(plan.scope.family_ids), enabled=plan.expansion)
+    response.terms = expand(plan.query, family_ids=list(plan.scope.family_ids), enabled=plan.expansion,
+                            synonyms_version=plan.synonyms_version)
     meta_query = metadata_query(query=plan.query, family_ids=plan.scope.family_ids, excluded=plan.excluded)
     with transaction.atomic():  # SET LOCAL of the index parameters lasts for this block only
         semantic = _SemanticSearch(response, plan)
@@ -212,6 +214,8 @@ def _plan(*, user: AbstractBaseUser, params: SearchParams) -> tuple[Plan, Search
         sort=params.sort if params.sort in SORTS else prefs.default_sort,
         expansion=prefs.expansion_enabled if params.expansion_enabled is None else params.expansion_enabled,
         limit=max(1, params.limit), show_hidden=params.show_hidden, other_models=context.other_models,
+        # The version read covers all the user's families: it versions the cache entry of exactly those.
+        synonyms_version=context.synonyms_version if scope.family_ids == tuple(sorted(context.family_ids)) else None,
     )
     response = SearchResponse(query=plan.query, query_truncated=len(query) > MAX_QUERY_CHARS, min_score=plan.min_score,
                               semantic_weight=w_sem, metadata_weight=w_meta, sort=plan.sort,
@@ -320,7 +324,8 @@ def _photo_rows(photo_ids: list[int]) -> dict[int, tuple]:
     columns = [f"to_char({name} AT TIME ZONE 'UTC', '{_UTC_TEXT}')" if name == "taken_at" else name
                for name in RESULT_FIELDS]
     with connection.cursor() as cursor:
-        cursor.execute(f"SELECT {', '.join(columns)} FROM {Photo._meta.db_table} WHERE id = ANY(%s)", [photo_ids])
+        cursor.execute(f"SELECT {', '.join(columns)} FROM {Photo._meta.db_table} WHERE id = ANY(%s::bigint[])",
+                       [id_array(photo_ids)])
         return {values[0]: (*values, values[_TAKEN]) for values in cursor.fetchall()}
 
 

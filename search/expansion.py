@@ -35,22 +35,29 @@ class Term:
         return not self.substitutions
 
 
+# What tells a process that its synonym groups for some families are outdated: how many entries are in scope and
+# when the latest changed. `{families}`: SQL for the families' ids (an int array).
+SYNONYMS_VERSION_SQL = (f"SELECT count(*), max(updated_at) FROM {Synonym._meta.db_table} "
+                        "WHERE family_id IS NULL OR family_id = ANY({families})")
 _groups_cache: dict[tuple[int, ...], tuple[tuple, dict[str, list[str]]]] = {}
 _groups_lock = threading.Lock()
 _GROUPS_CACHE_SIZE = 256
 
 
-def synonym_groups(*, family_ids: Iterable[int]) -> dict[str, list[str]]:
+def synonym_groups(*, family_ids: Iterable[int], version: tuple | None = None) -> dict[str, list[str]]:
     """word/phrase → the other members of its group(s), most similar first (global and family entries).
 
     Built once per process and scope, and rebuilt when an entry in scope is added, edited or deleted:
     one aggregate query (count and latest change) tells, instead of reading and regrouping every entry
-    on every search. Callers must not modify the result."""
+    on every search. `version`: that aggregate (SYNONYMS_VERSION_SQL) when the caller already read it, for these
+    families or more of them (search_context reads it with the user's families, saving a round trip per search).
+    Callers must not modify the result."""
     key = tuple(sorted(set(family_ids)))
-    with connection.cursor() as cursor:
-        cursor.execute(f"SELECT count(*), max(updated_at) FROM {Synonym._meta.db_table} "
-                       "WHERE family_id IS NULL OR family_id = ANY(%s)", [list(key)])
-        version = cursor.fetchone()
+    if version is None:
+        with connection.cursor() as cursor:
+            cursor.execute(SYNONYMS_VERSION_SQL.format(families="%s"), [list(key)])
+            version = cursor.fetchone()
+    version = tuple(version)
     with _groups_lock:
         cached = _groups_cache.get(key)
     if cached is not None and cached[0] == version:
@@ -71,14 +78,15 @@ def synonym_groups(*, family_ids: Iterable[int]) -> dict[str, list[str]]:
     return groups
 
 
-def expand(query: str, *, family_ids: Iterable[int], enabled: bool = True) -> list[Term]:
+def expand(query: str, *, family_ids: Iterable[int], enabled: bool = True,
+           synonyms_version: tuple | None = None) -> list[Term]:
     query = " ".join(query.split())
     if not query:
         return []
     original = Term(query)
     if not enabled:
         return [original]
-    groups = synonym_groups(family_ids=family_ids)
+    groups = synonym_groups(family_ids=family_ids, version=synonyms_version)
     units = _units(query, groups)
     alternatives = [[unit] + groups.get(_norm(unit), [])[:MAX_ALTERNATIVES] for unit in units]
     if all(len(a) == 1 for a in alternatives):

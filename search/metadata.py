@@ -26,6 +26,7 @@ which also scores the photos the image search found. Every statement reads the f
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -37,7 +38,7 @@ from gallery.date_words import date_words
 from gallery.timezones import zone_info
 from gallery.models import Photo, PhotoTag, Tag, TagSuggestion
 from search.models import PhotoDocument, SearchWord
-from search.scope import Scope
+from search.scope import Scope, id_array
 
 TEXT_CONFIG = "english"
 # A spelling correction is weaker evidence than a real word match, and only counts above this similarity.
@@ -311,13 +312,26 @@ def metadata_pass(meta: MetaQuery, *, scope: Scope, limit: int, also_ids: Sequen
     if not meta.tsquery or scope.empty:
         return {}
     params = {**scope.params(), "tsq": meta.tsquery, "glued": meta.glued or "", "excluded": meta.excluded,
-              "families": list(scope.family_ids), "limit": int(limit), "also": sorted(set(also_ids)),
+              "families": list(scope.family_ids), "limit": int(limit), "also": id_array(sorted(set(also_ids))),
               "typo_weight": TYPO_WEIGHT, "glued_fields": [FIELD_INDEX[k] for k in GLUED_FIELDS],
               "cfg": TEXT_CONFIG, "text_words": TEXT_WORDS_SHOWN,
               "lexemes": sorted({m.replace("''", "'") for m in _LEXEME.findall(f"{meta.tsquery} {meta.glued}")})}
+    for n, correction in enumerate(meta.corrections):
+        params[f"fix_{n}"], params[f"sim_{n}"] = correction.tsquery, correction.similarity
+    statement = _pass_sql(scope.skeleton(), bool(meta.glued), len(meta.corrections), bool(meta.excluded))
+    with connection.cursor() as cursor:
+        cursor.execute(statement, params)
+        rows = cursor.fetchall()
+    return {photo_id: _match(meta, s, ranks, excluded, typo, typo_hits, text_words)
+            for photo_id, s, ranks, excluded, typo, typo_hits, text_words in rows}
+
+
+@functools.lru_cache(maxsize=256)
+def _pass_sql(shape: Scope, glued: bool, corrections: int, excluded: bool) -> str:
+    """metadata_pass's statement for a scope's shape and a query's parts (composed once per process and shape)."""
     tests = [sql.SQL("d.document @@ %(tsq)s::tsquery")]
     glued_s = glued_rank = sql.SQL("")
-    if meta.glued:
+    if glued:
         tests.append(sql.SQL("d.document @@ %(glued)s::tsquery"))
         # Glued words count in the text read in the photo and the file name only (GLUED_FIELDS).
         glued_s = sql.SQL(" + CASE WHEN d.document @@ q.glued THEN {} ELSE 0 END").format(sql.SQL(" + ").join(
@@ -326,32 +340,24 @@ def metadata_pass(meta: MetaQuery, *, scope: Scope, limit: int, also_ids: Sequen
             for key in GLUED_FIELDS))
         glued_rank = sql.SQL(" + CASE WHEN f.n = ANY(%(glued_fields)s) AND f.v @@ q.glued "
                              "THEN ts_rank_cd('{1,1,1,1}', f.v, q.glued) ELSE 0 END")
-    fixes = []
-    for n, correction in enumerate(meta.corrections):
-        fixes.append(sql.SQL("d.document @@ {}::tsquery").format(sql.Placeholder(f"fix_{n}")))
-        params[f"fix_{n}"], params[f"sim_{n}"] = correction.tsquery, correction.similarity
+    fixes = [sql.SQL("d.document @@ {}::tsquery").format(sql.Placeholder(f"fix_{n}")) for n in range(corrections)]
     typo = sql.SQL("greatest({})::real").format(sql.SQL(", ").join(
         sql.SQL("CASE WHEN {} THEN {} ELSE 0 END").format(test, sql.Placeholder(f"sim_{n}"))
         for n, test in enumerate(fixes))) if fixes else sql.SQL("0::real")
-    if meta.excluded:
-        also_excluded = [sql.SQL("(d.photo_id = ANY(%(also)s) AND d.document @@ %(excluded)s::tsquery)")]
+    if excluded:
+        also_excluded = [sql.SQL("(d.photo_id = ANY(%(also)s::bigint[]) AND d.document @@ %(excluded)s::tsquery)")]
         excluded_rank = sql.SQL("least(1.0, CASE WHEN f.v @@ %(excluded)s::tsquery "
                                 "THEN ts_rank_cd('{1,1,1,1}', f.v, %(excluded)s::tsquery) ELSE 0 END)")
     else:
         also_excluded, excluded_rank = [], sql.SQL("0")
-    statement = sql.SQL(_PASS_SQL).format(
+    return sql.SQL(_PASS_SQL).format(
         glued_s=glued_s, glued_rank=glued_rank, typo=typo, typo_hits=sql.SQL(", ").join(fixes),
         documents=sql.Identifier(DOCUMENTS),
-        join=sql.SQL("JOIN {} p ON p.id = d.photo_id").format(sql.Identifier(PHOTOS)) if scope.filtered else sql.SQL(""),
-        scope=scope.where("p") if scope.filtered else sql.SQL("TRUE"),
+        join=sql.SQL("JOIN {} p ON p.id = d.photo_id").format(sql.Identifier(PHOTOS)) if shape.filtered else sql.SQL(""),
+        scope=shape.where("p") if shape.filtered else sql.SQL("TRUE"),
         match=sql.SQL(" OR ").join(tests + fixes + also_excluded), text=sql.Literal(FIELD_INDEX["text"]),
         photos=sql.Identifier(PHOTOS), excluded_rank=excluded_rank,
-    )
-    with connection.cursor() as cursor:
-        cursor.execute(statement.as_string(), params)
-        rows = cursor.fetchall()
-    return {photo_id: _match(meta, s, ranks, excluded, typo, typo_hits, text_words)
-            for photo_id, s, ranks, excluded, typo, typo_hits, text_words in rows}
+    ).as_string()
 
 
 _LEXEME = re.compile(r"'((?:[^']|'')+)'")  # a lexeme in a tsquery's text form
@@ -369,7 +375,7 @@ _PASS_SQL = """
     ), kept AS (
         SELECT * FROM best
         UNION ALL
-        SELECT * FROM matched m WHERE m.photo_id = ANY(%(also)s) AND m.photo_id NOT IN (SELECT photo_id FROM best)
+        SELECT * FROM matched m WHERE m.photo_id = ANY(%(also)s::bigint[]) AND m.photo_id NOT IN (SELECT photo_id FROM best)
     )
     SELECT k.photo_id, k.s, detail.ranks, detail.excluded, k.typo, k.typo_hits,
            CASE WHEN detail.ranks[{text}] > 0 THEN ARRAY(

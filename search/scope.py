@@ -22,6 +22,12 @@ PHOTO_TAGS = Photo.tags.through._meta.db_table
 TAGS = Tag._meta.db_table
 
 
+def id_array(ids) -> str:
+    """Photo ids as the text of a PostgreSQL array ('{1,2,3}'), for a `%(name)s::bigint[]` parameter: a few hundred
+    ids cost a join of their digits this way, against ~2 µs each when the driver adapts a list item by item."""
+    return "{" + ",".join(str(int(i)) for i in ids) + "}"
+
+
 @dataclass(frozen=True)
 class Scope:
     family_ids: tuple[int, ...]

@@ -11,6 +11,7 @@ from django.db.models import Count, Q
 
 from gallery.models import Family, Membership, Photo
 from gallery.selectors import family_list, family_status_counts
+from search.expansion import SYNONYMS_VERSION_SQL
 from search.models import EmbeddingModel, PhotoEmbedding, SearchPreferences
 
 
@@ -57,15 +58,19 @@ class SearchContext:
     family_ids: list[int]
     preferences: SearchPreferences
     other_models: bool  # whether embeddings of a model other than the active one exist (a switch under way)
+    synonyms_version: tuple | None = None  # search.expansion's version of the synonyms of the user's families
 
 
 def search_context(*, user: AbstractBaseUser) -> SearchContext:
     """What a search needs to know before it starts, in one round trip (search-as-you-type runs one per
     pause in typing): the user's families, their preferences (or unsaved defaults), and whether any
-    family might still be searched with a previous model."""
+    family might still be searched with a previous model (and the version of the synonyms in scope, for
+    search.expansion)."""
     if not user.is_authenticated:
         return SearchContext([], SearchPreferences(), False)
     prefs_table, embeddings = SearchPreferences._meta.db_table, PhotoEmbedding._meta.db_table
+    synonyms = SYNONYMS_VERSION_SQL.format(families=f"ARRAY(SELECT m.family_id FROM {Membership._meta.db_table} m "
+                                                    "WHERE m.user_id = %(user)s)")
     with connection.cursor() as cursor:
         cursor.execute(
             f"""
@@ -73,19 +78,20 @@ def search_context(*, user: AbstractBaseUser) -> SearchContext:
                          WHERE m.user_id = %(user)s ORDER BY m.family_id),
                    EXISTS (SELECT 1 FROM {embeddings} WHERE model_name < %(active)s)
                    OR EXISTS (SELECT 1 FROM {embeddings} WHERE model_name > %(active)s),
+                   synonyms.*,
                    sp.id, sp.semantic_weight, sp.metadata_weight, sp.min_score, sp.expansion_enabled, sp.default_sort
-            FROM (SELECT 1) AS one LEFT JOIN {prefs_table} sp ON sp.user_id = %(user)s
+            FROM ({synonyms}) AS synonyms LEFT JOIN {prefs_table} sp ON sp.user_id = %(user)s
             """,
             {"user": user.pk, "active": settings.SEARCH_MODEL},
         )
-        family_ids, other_models, pk, *values = cursor.fetchone()
+        family_ids, other_models, synonym_count, synonym_changed, pk, *values = cursor.fetchone()
     if pk is None:
         prefs = SearchPreferences(user=user)
     else:
         names = ("semantic_weight", "metadata_weight", "min_score", "expansion_enabled", "default_sort")
         prefs = SearchPreferences(id=pk, user=user, **dict(zip(names, values)))
         prefs._state.adding, prefs._state.db = False, "default"
-    return SearchContext(list(family_ids), prefs, bool(other_models))
+    return SearchContext(list(family_ids), prefs, bool(other_models), (synonym_count, synonym_changed))
 
 
 @dataclass

@@ -23,7 +23,7 @@ from psycopg.types import TypeInfo
 
 from gallery.models import Photo
 from search.models import PhotoEmbedding
-from search.scope import Scope
+from search.scope import Scope, id_array
 
 TABLE = PhotoEmbedding._meta.db_table
 PHOTOS = Photo._meta.db_table
@@ -154,8 +154,9 @@ def _vector(vector) -> np.ndarray:
 
 def _set_index_parameters(cursor, rows: int, floor: int = MIN_EF_SEARCH) -> None:
     # Iterative scan: when a filter rejects rows, the walk goes on until `rows` pass (or max_scan_tuples).
-    cursor.execute("SET LOCAL hnsw.iterative_scan = relaxed_order")
-    cursor.execute(f"SET LOCAL hnsw.ef_search = {min(1000, max(floor, int(rows)))}")
+    # set_config(…, true) is SET LOCAL; both in one statement, one round trip.
+    cursor.execute("SELECT set_config('hnsw.iterative_scan', 'relaxed_order', true), "
+                   f"set_config('hnsw.ef_search', '{min(1000, max(floor, int(rows)))}', true)")
 
 
 def nearest_photos(*, model_name: str, dim: int, vector, scope: Scope, limit: int,
@@ -204,7 +205,7 @@ def semantic_hits(*, model_name: str, dim: int, vectors, scope: Scope, limit: in
         return {}
     terms = [_vector(v) for v in vectors]
     params = {**scope.params(), "walk_vector": walk_vector(terms), "term_vectors": terms + [_vector(v) for v in excluded],
-              "positive": len(terms), "limit": int(limit), "also_ids": sorted(set(also_ids)),
+              "positive": len(terms), "limit": int(limit), "also_ids": id_array(sorted(set(also_ids))),
               "families": list(scope.family_ids)}
     with _cursor() as cursor:
         if walk:
@@ -225,7 +226,7 @@ def _hits_sql(model_name: str, dim: int, shape: Scope, walk: bool, excluded: boo
         "                        FROM unnest(%(term_vectors)b::vector({dim})[]) WITH ORDINALITY AS t(v, i)), "
         "hits AS ({walked}"
         "         SELECT e.photo_id, e.vector::vector({dim}) AS v FROM {table} e WHERE e.model_name = {model} "
-        "         AND e.family_id = ANY(%(families)s) AND e.photo_id = ANY(%(also_ids)s)) "
+        "         AND e.family_id = ANY(%(families)s) AND e.photo_id = ANY(%(also_ids)s::bigint[])) "
         "SELECT h.photo_id, best.i, best.cosine, {worst} FROM (SELECT photo_id, any_value(v) AS v FROM hits GROUP BY photo_id) h "
         "CROSS JOIN LATERAL (SELECT t.i, -(h.v <#> t.v) AS cosine FROM t WHERE t.i < %(positive)s "
         "                    ORDER BY 2 DESC, 1 LIMIT 1) best"
