@@ -320,7 +320,8 @@ def _photo_rows(photo_ids: list[int]) -> dict[int, tuple]:
     columns = [f"to_char({name} AT TIME ZONE 'UTC', '{_UTC_TEXT}')" if name == "taken_at" else name
                for name in RESULT_FIELDS]
     with connection.cursor() as cursor:
-        cursor.execute(f"SELECT {', '.join(columns)} FROM {Photo._meta.db_table} WHERE id = ANY(%s)", [photo_ids])
+        cursor.execute(f"SELECT {', '.join(columns)} FROM {Photo._meta.db_table} WHERE id = ANY(%s) "
+                       "AND trashed_at IS NULL", [photo_ids])  # trashed meanwhile: gone too
         return {values[0]: (*values, values[_TAKEN]) for values in cursor.fetchall()}
 
 
