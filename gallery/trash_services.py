@@ -65,7 +65,8 @@ def _visible(user: AbstractBaseUser, ids: list[int], *, lock: bool = True) -> di
     return {photo.pk: photo for photo in photos.only("pk", "family_id", "uploaded_by_id", "trashed_at")}
 
 
-def _admin_of(user: AbstractBaseUser) -> set[int]:
+def admin_family_ids(user: AbstractBaseUser) -> set[int]:
+    """The families the user administers (their photos the user may trash, restore and delete for good)."""
     return set(Membership.objects.filter(user=user, role=Membership.Role.ADMIN).values_list("family_id", flat=True))
 
 
@@ -74,14 +75,14 @@ def photo_may_manage(*, photo: Photo, user: AbstractBaseUser, admin_of: set[int]
     admin of its family."""
     if photo.uploaded_by_id is not None and photo.uploaded_by_id == user.pk:
         return True
-    return photo.family_id in (_admin_of(user) if admin_of is None else admin_of)
+    return photo.family_id in (admin_family_ids(user) if admin_of is None else admin_of)
 
 
 def _decide(user, photo_ids, *, verb: str, want_trashed: bool) -> tuple[list[PhotoResult], list[int]]:
     """Each photo's result for moving it in or out of the trash (or deleting it for good), and the ids that may go."""
     ids = _ids(photo_ids)
     photos = _visible(user, ids)
-    admin_of = _admin_of(user)
+    admin_of = admin_family_ids(user)
     results, chosen = [], []
     for pk in ids:
         photo = photos.get(pk)
@@ -157,6 +158,11 @@ def trash_empty(*, user: AbstractBaseUser, family: Family) -> int:
 def trash_expiry(*, now: datetime | None = None) -> datetime:
     """Photos trashed before this are due for deletion."""
     return (now or timezone.now()) - timedelta(days=settings.TRASH_DAYS)
+
+
+def purge_at(photo: Photo) -> datetime:
+    """When a photo in the trash will be deleted for good."""
+    return photo.trashed_at + timedelta(days=settings.TRASH_DAYS)
 
 
 def trash_purge_expired(*, now: datetime | None = None) -> int:
