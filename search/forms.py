@@ -9,6 +9,19 @@ from search.query_parser import normalise
 MAX_PLAIN = 20  # un-chipped phrases kept in the URL
 
 
+def photo_ids(text: str | None, *, strict: bool = False) -> tuple[int, ...]:
+    """Photo ids separated by commas ("12,15"), as refine's like/unlike carry them. What is not an id is dropped
+    (a page never fails on a hand-edited URL), or with `strict` (the API) raises ValueError."""
+    ids = []
+    for part in (text or "").split(","):
+        part = part.strip()
+        if part.isascii() and part.isdigit() and 0 < int(part) < 2**63:
+            ids.append(int(part))
+        elif part and strict:
+            raise ValueError(part)
+    return tuple(dict.fromkeys(ids))
+
+
 class SearchForm(forms.Form):
     """The search page's GET parameters. Invalid filters are dropped, never a 500."""
 

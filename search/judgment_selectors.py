@@ -6,6 +6,7 @@ from collections.abc import Iterable
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.db.models import QuerySet
+from django.http import Http404
 
 from search.models import Judgment, judgment_query
 
@@ -19,6 +20,13 @@ def judgment_list(*, user: AbstractBaseUser, family_id: int | None = None, query
     if query is not None:
         judgments = judgments.filter(query=judgment_query(query))
     return judgments.order_by("-updated_at", "-id")
+
+
+def judgment_get(*, user: AbstractBaseUser, judgment_id: int) -> Judgment:
+    judgment = judgment_list(user=user).filter(pk=judgment_id).first()
+    if judgment is None:
+        raise Http404("No such judgment.")
+    return judgment
 
 
 def judgment_verdicts(*, user: AbstractBaseUser, query: str, photo_ids: Iterable[int]) -> dict[int, bool]:

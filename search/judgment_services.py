@@ -8,7 +8,7 @@ from django.db import transaction
 from django.http import Http404
 
 from gallery.models import Membership, Photo
-from search.engine import MAX_QUERY_CHARS, SearchParams, explain_photo
+from search.engine import SearchParams, explain_photo
 from search.models import Judgment, judgment_query
 from search.understanding import understand_search
 
@@ -32,8 +32,6 @@ def judgment_record(*, user: AbstractBaseUser, photo: Photo, query: str, relevan
     normalised = judgment_query(query)
     if not normalised:
         raise ValidationError({"query": "A judgment needs the query it is about."})
-    if len(normalised) > MAX_QUERY_CHARS:
-        raise ValidationError({"query": f"A query is at most {MAX_QUERY_CHARS} characters."})
     components = judgment_components(user=user, photo=photo, query=" ".join(query.split()))
     judgment, created = Judgment.objects.update_or_create(
         user=user, photo=photo, query=normalised,

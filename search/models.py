@@ -241,8 +241,9 @@ class FamilyPlace(models.Model):
 
 
 def judgment_query(query: str) -> str:
-    """A query as judgments store and match it: whitespace collapsed, case folded ("Red  Square" = "red square")."""
-    return " ".join(query.replace("\x00", " ").split()).casefold()
+    """A query as judgments store and match it: whitespace collapsed, case folded ("Red  Square" = "red square"),
+    as long as the engine reads (search.engine.MAX_QUERY_CHARS)."""
+    return " ".join(query.replace("\x00", " ").split()).casefold()[:300].strip()
 
 
 class Judgment(models.Model):
