@@ -35,6 +35,9 @@ class SearchForm(forms.Form):
     before = forms.DateField(required=False, label="Taken until", widget=forms.DateInput(attrs={"type": "date"}))
     sort = forms.ChoiceField(required=False, choices=[("", "Default"), *SearchPreferences.Sort.choices])
     show_hidden = forms.BooleanField(required=False)
+    # Refine: results marked right (like) and wrong (unlike) in this search, "12,15"; unreadable ids are dropped.
+    like = forms.CharField(required=False, max_length=2000, widget=forms.HiddenInput)
+    unlike = forms.CharField(required=False, max_length=2000, widget=forms.HiddenInput)
 
     def __init__(self, *args, families=(), uploaders=(), countries=(), **kwargs):
         super().__init__(*args, **kwargs)
@@ -58,6 +61,8 @@ class SearchForm(forms.Form):
             taken_before=data.get("before"),
             sort=data.get("sort") or None,
             show_hidden=bool(data.get("show_hidden")),
+            like=photo_ids(data.get("like")),
+            unlike=photo_ids(data.get("unlike")),
         )
 
 
@@ -65,6 +70,15 @@ class SearchForm(forms.Form):
         """The phrases the user un-chipped (`plain`, repeated): searched as words, not as places or dates."""
         values = self.data.getlist("plain") if hasattr(self.data, "getlist") else []
         return frozenset(normalise(value[:200]) for value in values[:MAX_PLAIN] if normalise(value[:200]))
+
+
+class JudgeForm(forms.Form):
+    """A verdict on one search result: right, wrong, or undo (take the verdict back)."""
+
+    photo = forms.IntegerField(min_value=1, max_value=2**63 - 1)
+    q = forms.CharField(max_length=5000)
+    verdict = forms.ChoiceField(choices=[("right", "Right"), ("wrong", "Wrong"), ("undo", "Undo")])
+    search = forms.CharField(required=False, max_length=10000)  # the search page's query string, to refine it
 
 
 class ChipEditForm(forms.Form):

@@ -29,6 +29,17 @@ def judgment_get(*, user: AbstractBaseUser, judgment_id: int) -> Judgment:
     return judgment
 
 
+def judgment_refine_ids(*, user: AbstractBaseUser, query: str, limit: int = 50) -> tuple[list[int], list[int]]:
+    """The photos the user marked right and wrong for `query` (most recent first, up to `limit` each): what
+    "more like these / fewer like those" refines the search with."""
+    if not user.is_authenticated or not judgment_query(query):
+        return [], []
+    rows = judgment_list(user=user, query=query).values_list("photo_id", "relevant")
+    right = [photo_id for photo_id, relevant in rows if relevant][:limit]
+    wrong = [photo_id for photo_id, relevant in rows if not relevant][:limit]
+    return right, wrong
+
+
 def judgment_verdicts(*, user: AbstractBaseUser, query: str, photo_ids: Iterable[int]) -> dict[int, bool]:
     """photo id → the user's verdict for `query`, for those of `photo_ids` they judged (a results page's state)."""
     ids = list(photo_ids)
