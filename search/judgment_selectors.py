@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.db.models import QuerySet
@@ -47,3 +47,22 @@ def judgment_verdicts(*, user: AbstractBaseUser, query: str, photo_ids: Iterable
         return {}
     return dict(Judgment.objects.filter(user_id=user.pk, query=judgment_query(query), photo_id__in=ids)
                 .values_list("photo_id", "relevant"))
+
+
+def judgments_export_rows(*, family_id: int | None = None, username: str | None = None) -> Iterator[dict]:
+    """Every judgment (of one family and/or user) as a JSON-ready row for `manage.py judgments export`. The photo is
+    named by its id, its family and its content (sha256 of its bytes, perceptual hash), so an import finds it again
+    after a model switch, a restore or in another installation holding the same photos."""
+    judgments = Judgment.objects.select_related("user", "family", "photo").order_by("id")
+    if family_id is not None:
+        judgments = judgments.filter(family_id=family_id)
+    if username is not None:
+        judgments = judgments.filter(user__username=username)
+    for j in judgments.iterator(chunk_size=500):
+        yield {
+            "user": j.user.get_username(), "family": j.family_id, "family_name": j.family.name,
+            "photo": j.photo_id, "sha256": j.photo.sha256, "phash": j.photo.phash,
+            "original_filename": j.photo.original_filename, "query": j.query, "relevant": j.relevant,
+            "model_name": j.model_name, "components": j.components,
+            "created_at": j.created_at.isoformat(), "updated_at": j.updated_at.isoformat(),
+        }
