@@ -53,9 +53,10 @@ _REFINE_PARAMS = {"like", "unlike"}
 
 def _judge_context(request: HttpRequest, query: str, search: QueryDict) -> dict:
     """What the page's right/wrong buttons and refine bar need: the query judged, the search's own parameters
-    (without a refine) and the URLs that refine it with this query's verdicts, or clear the refine."""
+    (`search`, refine included: a verdict given on refined results keeps them refined) and the URLs that refine the
+    search with this query's verdicts, or clear the refine."""
     base = search.copy()
-    for name in _REFINE_PARAMS | {"show_hidden"}:
+    for name in _REFINE_PARAMS:
         base.pop(name, None)
     like, unlike = judgment_refine_ids(user=request.user, query=query)
     refine = base.copy()
@@ -64,7 +65,7 @@ def _judge_context(request: HttpRequest, query: str, search: QueryDict) -> dict:
     if unlike:
         refine["unlike"] = ",".join(map(str, unlike))
     current = (search.get("like", ""), search.get("unlike", ""))
-    return {"query": query, "search": base.urlencode(), "right": len(like), "wrong": len(unlike),
+    return {"query": query, "search": search.urlencode(), "right": len(like), "wrong": len(unlike),
             "refine_url": f"{reverse('search:search')}?{refine.urlencode()}" if like or unlike else "",
             "refined": any(current), "clear_url": f"{reverse('search:search')}?{base.urlencode()}",
             "up_to_date": current == (refine.get("like", ""), refine.get("unlike", ""))}
