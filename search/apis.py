@@ -10,7 +10,7 @@ from rest_framework.pagination import PageNumberPagination
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from gallery.selectors import photo_get
+from gallery.selectors import family_get, photo_get
 from search.engine import MAX_QUERY_CHARS, SORTS, SearchParams, search_photos, similar_photos
 from search.forms import MAX_PLAIN, photo_ids
 from search.judgment_selectors import judgment_get, judgment_list, judgment_verdicts
@@ -194,6 +194,8 @@ class JudgmentListApi(APIView):
     def get(self, request):
         filters = self.FilterSerializer(data=request.query_params)
         filters.is_valid(raise_exception=True)
+        if filters.validated_data.get("family") is not None:  # another family's: 404, as everywhere
+            family_get(user=request.user, family_id=filters.validated_data["family"])
         judgments = judgment_list(user=request.user, family_id=filters.validated_data.get("family"),
                                   query=filters.validated_data.get("query"))
         paginator = PageNumberPagination()

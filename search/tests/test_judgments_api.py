@@ -53,7 +53,7 @@ def test_list_is_paginated_own_only_and_filtered(api, shapes, alice, bob, family
     assert {j["query"] for j in api.get(URL, {"query": "RED"}).json()["results"]} == {"red"}
     assert api.get(URL, {"query": "RED"}).json()["count"] == 2
     assert api.get(URL, {"family": family.pk}).json()["count"] == 3
-    assert api.get(URL, {"family": family.pk + 99}).json()["count"] == 0
+    assert api.get(URL, {"family": family.pk + 99}).status_code == 404
     assert api.get(URL, {"family": "x"}).status_code == 400
 
 
@@ -64,6 +64,8 @@ def test_delete_is_204_and_anothers_is_404(api, shapes, bob, mallory):
     assert token_client(bob).delete(detail).status_code == 404
     assert token_client(mallory).delete(detail).status_code == 404
     assert token_client(mallory).get(detail).status_code == 404
+    assert token_client(mallory).get(URL, {"family": body["family"]}).status_code == 404
+    assert token_client(mallory).get(URL).json()["count"] == 0
     assert api.get(detail).json()["id"] == body["id"]
     assert api.delete(detail).status_code == 204
     assert api.delete(detail).status_code == 404
