@@ -27,7 +27,6 @@ which also scores the photos the image search found. Every statement reads the f
 from __future__ import annotations
 
 import re
-import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
@@ -273,8 +272,16 @@ def metadata_query(*, query: str, family_ids: Sequence[int], excluded: Sequence[
                 ) c
             ), edits AS (
                 SELECT DISTINCT u.w, s.word, greatest(similarity(u.w, s.word), %(edit_similarity)s) AS similarity
-                FROM unknown u JOIN unnest(%(edit_from)s::text[], %(edit_to)s::text[]) AS e(w, variant) ON e.w = u.w
-                JOIN {WORDS} s ON s.word = e.variant AND s.family_id = ANY(%(families)s)
+                FROM unknown u CROSS JOIN LATERAL (
+                    SELECT left(u.w, i - 1) || substr(u.w, i + 1, 1) || substr(u.w, i, 1) || substr(u.w, i + 2) AS v
+                    FROM generate_series(1, length(u.w) - 1) i
+                    UNION ALL SELECT left(u.w, i - 1) || substr(u.w, i + 1) FROM generate_series(1, length(u.w)) i
+                    UNION ALL SELECT left(u.w, i) || letter || substr(u.w, i + 1)
+                    FROM generate_series(0, length(u.w)) i, unnest(%(letters)s::text[]) letter
+                ) e CROSS JOIN LATERAL (
+                    SELECT s.word FROM {WORDS} s WHERE s.word = e.v AND s.family_id = ANY(%(families)s) LIMIT 1
+                ) s
+                WHERE length(u.w) >= %(edit_shortest)s AND e.v <> u.w
             ), corrections AS (
                 SELECT w, word, similarity, plainto_tsquery(%(cfg)s, word)::text AS tsq FROM (
                     SELECT w, word, similarity,
@@ -299,7 +306,7 @@ def metadata_query(*, query: str, family_ids: Sequence[int], excluded: Sequence[
             {"q": query, "cfg": TEXT_CONFIG, "families": list(family_ids), "threshold": TYPO_THRESHOLD,
              "per_word": CORRECTIONS_PER_WORD, "shortest": MIN_WORD_LENGTH, "longest": MAX_WORD_LENGTH,
              "plain": plain, "glued_shortest": GLUED_MIN_LENGTH, "glued_per_word": GLUED_PER_WORD,
-             "edit_similarity": EDIT_SIMILARITY, **_edit_variants(query if plain else ""),
+             "edit_similarity": EDIT_SIMILARITY, "edit_shortest": EDIT_MIN_LENGTH, "letters": list(_LETTERS),
              "excluded": " ".join(term.replace('"', " ").replace("-", " ") for term in excluded)},
         )
         meta.tsquery, meta.excluded, corrections, glued = cursor.fetchone()
@@ -310,29 +317,13 @@ def metadata_query(*, query: str, family_ids: Sequence[int], excluded: Sequence[
 
 # Typos people make, which trigrams miss in short words ("sqaure" shares 3 of 11 trigrams with "square"): one
 # transposition of neighbouring letters, one dropped letter, one extra (doubled) letter, in a word of
-# EDIT_MIN_LENGTH letters or more. Each typed word's variants (about 30 per letter) are made here and looked up
-# in the family's vocabulary with its unique index, in the same statement as the trigram corrections. A variant
-# found is one edit away, as telling as a close trigram match: its similarity is at least EDIT_SIMILARITY.
+# EDIT_MIN_LENGTH letters or more. The variants of each query word the family's vocabulary lacks (about 28 per
+# letter; usually no word is unknown and none are made) are looked up in the vocabulary with its unique index, in
+# the same statement as the trigram corrections. A variant found is one edit away, as telling as a close trigram
+# match: its similarity is at least EDIT_SIMILARITY.
 EDIT_MIN_LENGTH = 4
 EDIT_SIMILARITY = 0.7
 _LETTERS = "abcdefghijklmnopqrstuvwxyz"
-
-
-def _edit_variants(query: str) -> dict[str, list[str]]:
-    """The one-edit variants of the query's words (as the statement splits them: lower-cased, without accents),
-    as two parallel arrays for the statement: edit_from (the word) and edit_to (a variant)."""
-    pairs = set()
-    text = "".join(ch for ch in unicodedata.normalize("NFKD", query.lower()) if not unicodedata.combining(ch))
-    for word in set(re.findall(r"[^\W_]+", text)):
-        if not EDIT_MIN_LENGTH <= len(word) <= MAX_WORD_LENGTH:
-            continue
-        letters = set(_LETTERS) | set(word)
-        variants = {word[:i] + word[i + 1] + word[i] + word[i + 2:] for i in range(len(word) - 1)}
-        variants |= {word[:i] + word[i + 1:] for i in range(len(word))}
-        variants |= {word[:i] + ch + word[i:] for i in range(len(word) + 1) for ch in letters}
-        pairs |= {(word, variant) for variant in variants if variant != word and len(variant) >= MIN_WORD_LENGTH}
-    ordered = sorted(pairs)
-    return {"edit_from": [w for w, _ in ordered], "edit_to": [v for _, v in ordered]}
 
 
 # Text read in photos (OCR) often runs words together ("BAKERYOPEN7AM": the recogniser drops spaces), and so do
