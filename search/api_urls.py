@@ -4,5 +4,7 @@ from search import apis
 
 urlpatterns = [
     path("search/", apis.SearchApi.as_view(), name="api_search"),
+    path("search/judgments/", apis.JudgmentListApi.as_view(), name="api_judgments"),
+    path("search/judgments/<int:judgment_id>/", apis.JudgmentDetailApi.as_view(), name="api_judgment_detail"),
     path("photos/<int:photo_id>/similar/", apis.SimilarApi.as_view(), name="api_photo_similar"),
 ]

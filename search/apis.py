@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+from django.core.exceptions import ValidationError as DjangoValidationError
 from drf_spectacular.utils import extend_schema
-from rest_framework import serializers
+from rest_framework import serializers, status
+from rest_framework.exceptions import ValidationError
+from rest_framework.pagination import PageNumberPagination
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from gallery.selectors import photo_get
-from search.engine import SORTS, SearchParams, search_photos, similar_photos
-from search.forms import MAX_PLAIN
+from gallery.selectors import family_get, photo_get
+from search.engine import MAX_QUERY_CHARS, SORTS, SearchParams, search_photos, similar_photos
+from search.forms import MAX_PLAIN, photo_ids
+from search.judgment_selectors import judgment_get, judgment_list, judgment_verdicts
+from search.judgment_services import judgment_delete, judgment_record
 from search.query_parser import normalise
 from search.understanding import understand_search
 
@@ -57,6 +62,22 @@ class SearchResultSerializer(PhotoRefSerializer):
     score = serializers.FloatField()
     below_minimum = serializers.BooleanField()
     explanation = ExplanationSerializer()
+    judgment = serializers.SerializerMethodField(
+        help_text="your verdict on this result for this query: true (right), false (wrong), null (not judged); "
+                  "POST /api/v1/search/judgments/ to judge")
+
+    def get_judgment(self, result) -> bool | None:
+        return self.context.get("verdicts", {}).get(result.photo.pk)
+
+
+class PhotoIdsField(serializers.CharField):
+    """Photo ids separated by commas ("12,15"), as the search page's URL carries them."""
+
+    def to_internal_value(self, data) -> tuple[int, ...]:
+        try:
+            return photo_ids(super().to_internal_value(data), strict=True)
+        except ValueError:
+            raise ValidationError("Photo ids separated by commas, like 12,15.") from None
 
 
 class SimilarResultSerializer(PhotoRefSerializer):
@@ -92,6 +113,11 @@ class SearchApi(APIView):
         plain = serializers.ListField(
             child=serializers.CharField(max_length=200), required=False, max_length=MAX_PLAIN,
             help_text="phrases of q to search as plain words, not as a place, date or exclusion (repeat the parameter)")
+        like = PhotoIdsField(required=False, allow_blank=True, max_length=2000,
+                             help_text="refine: ids of results that are right (\"12,15\"); the query moves towards "
+                                       "them (ids you can't see are ignored)")
+        unlike = PhotoIdsField(required=False, allow_blank=True, max_length=2000,
+                               help_text="refine: ids of results that are wrong; the query moves away from them")
 
     class OutputSerializer(serializers.Serializer):
         query = serializers.CharField()
@@ -102,6 +128,8 @@ class SearchApi(APIView):
         hidden_count = serializers.IntegerField(help_text="matches below min_score, not returned")
         sort = serializers.CharField()
         interpreted = InterpretedSerializer(help_text="how q was understood")
+        like = serializers.ListField(child=serializers.IntegerField(), help_text="the like ids that refined it")
+        unlike = serializers.ListField(child=serializers.IntegerField(), help_text="the unlike ids that refined it")
         results = SearchResultSerializer(many=True)
 
     @extend_schema(parameters=[InputSerializer], responses=OutputSerializer)
@@ -114,6 +142,7 @@ class SearchApi(APIView):
             country=v.get("country"), place=v.get("place"),
             taken_after=v.get("taken_after"), taken_before=v.get("taken_before"), sort=v.get("sort"),
             limit=v["limit"], min_score=v.get("min_score"), favourite=v["favourite"],
+            like=v.get("like") or (), unlike=v.get("unlike") or (),
         ), removed=frozenset(normalise(phrase) for phrase in v.get("plain", [])))
         response = search_photos(user=request.user, params=understood.params)
         body = {
@@ -125,9 +154,12 @@ class SearchApi(APIView):
             "hidden_count": response.hidden_count,
             "sort": response.sort,
             "interpreted": understood.interpreted(),
+            "like": response.liked,
+            "unlike": response.unliked,
             "results": response.results,
         }
-        return Response(self.OutputSerializer(body, context={"request": request}).data)
+        verdicts = judgment_verdicts(user=request.user, query=v["q"], photo_ids=[r.photo.pk for r in response.results])
+        return Response(self.OutputSerializer(body, context={"request": request, "verdicts": verdicts}).data)
 
 
 class SimilarApi(APIView):
@@ -136,3 +168,65 @@ class SimilarApi(APIView):
         photo = photo_get(user=request.user, photo_id=photo_id)
         results, _ = similar_photos(user=request.user, photo=photo)
         return Response(SimilarResultSerializer(results, many=True, context={"request": request}).data)
+
+
+class JudgmentSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    query = serializers.CharField(help_text="normalised: whitespace collapsed, case folded")
+    photo = serializers.IntegerField(source="photo_id")
+    family = serializers.IntegerField(source="family_id")
+    relevant = serializers.BooleanField()
+    model_name = serializers.CharField(help_text="the image model that scored the photo (blank: none did)")
+    components = serializers.DictField(help_text="every score component of the result when judged (as explanation)")
+    created_at = serializers.DateTimeField()
+    updated_at = serializers.DateTimeField()
+
+
+class JudgmentListApi(APIView):
+    class FilterSerializer(serializers.Serializer):
+        family = serializers.IntegerField(required=False)
+        query = serializers.CharField(required=False, max_length=MAX_QUERY_CHARS * 2)
+
+    class InputSerializer(serializers.Serializer):
+        query = serializers.CharField(max_length=MAX_QUERY_CHARS * 2, help_text="the search the result came from")
+        photo = serializers.IntegerField(min_value=1, max_value=2**63 - 1)
+        relevant = serializers.BooleanField(help_text="true: right for the query; false: wrong")
+
+    @extend_schema(parameters=[FilterSerializer], responses=JudgmentSerializer(many=True))
+    def get(self, request):
+        filters = self.FilterSerializer(data=request.query_params)
+        filters.is_valid(raise_exception=True)
+        if filters.validated_data.get("family") is not None:  # another family's: 404, as everywhere
+            family_get(user=request.user, family_id=filters.validated_data["family"])
+        judgments = judgment_list(user=request.user, family_id=filters.validated_data.get("family"),
+                                  query=filters.validated_data.get("query"))
+        paginator = PageNumberPagination()
+        page = paginator.paginate_queryset(judgments, request, view=self)
+        return paginator.get_paginated_response(JudgmentSerializer(page, many=True).data)
+
+    @extend_schema(request=InputSerializer, responses={201: JudgmentSerializer, 200: JudgmentSerializer},
+                   description="Judge a search result: the same normalised query and photo again replaces the "
+                               "verdict (200, same id). The server records the result's score components.")
+    def post(self, request):
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        v = data.validated_data
+        photo = photo_get(user=request.user, photo_id=v["photo"])
+        try:
+            judgment, created = judgment_record(user=request.user, photo=photo, query=v["query"],
+                                                relevant=v["relevant"])
+        except DjangoValidationError as exc:
+            raise ValidationError(exc.message_dict if hasattr(exc, "error_dict") else exc.messages) from None
+        return Response(JudgmentSerializer(judgment).data,
+                        status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
+
+
+class JudgmentDetailApi(APIView):
+    @extend_schema(responses=JudgmentSerializer)
+    def get(self, request, judgment_id: int):
+        return Response(JudgmentSerializer(judgment_get(user=request.user, judgment_id=judgment_id)).data)
+
+    @extend_schema(responses={204: None})
+    def delete(self, request, judgment_id: int):
+        judgment_delete(user=request.user, judgment_id=judgment_id)
+        return Response(status=status.HTTP_204_NO_CONTENT)

@@ -9,6 +9,19 @@ from search.query_parser import normalise
 MAX_PLAIN = 20  # un-chipped phrases kept in the URL
 
 
+def photo_ids(text: str | None, *, strict: bool = False) -> tuple[int, ...]:
+    """Photo ids separated by commas ("12,15"), as refine's like/unlike carry them. What is not an id is dropped
+    (a page never fails on a hand-edited URL), or with `strict` (the API) raises ValueError."""
+    ids = []
+    for part in (text or "").split(","):
+        part = part.strip()
+        if part.isascii() and part.isdigit() and 0 < int(part) < 2**63:
+            ids.append(int(part))
+        elif part and strict:
+            raise ValueError(part)
+    return tuple(dict.fromkeys(ids))
+
+
 class SearchForm(forms.Form):
     """The search page's GET parameters. Invalid filters are dropped, never a 500."""
 
@@ -23,6 +36,9 @@ class SearchForm(forms.Form):
     sort = forms.ChoiceField(required=False, choices=[("", "Default"), *SearchPreferences.Sort.choices])
     show_hidden = forms.BooleanField(required=False)
     favourite = forms.BooleanField(required=False, label="Favourites only")
+    # Refine: results marked right (like) and wrong (unlike) in this search, "12,15"; unreadable ids are dropped.
+    like = forms.CharField(required=False, max_length=2000, widget=forms.HiddenInput)
+    unlike = forms.CharField(required=False, max_length=2000, widget=forms.HiddenInput)
 
     def __init__(self, *args, families=(), uploaders=(), countries=(), **kwargs):
         super().__init__(*args, **kwargs)
@@ -47,6 +63,8 @@ class SearchForm(forms.Form):
             sort=data.get("sort") or None,
             show_hidden=bool(data.get("show_hidden")),
             favourite=bool(data.get("favourite")),
+            like=photo_ids(data.get("like")),
+            unlike=photo_ids(data.get("unlike")),
         )
 
 
@@ -54,6 +72,15 @@ class SearchForm(forms.Form):
         """The phrases the user un-chipped (`plain`, repeated): searched as words, not as places or dates."""
         values = self.data.getlist("plain") if hasattr(self.data, "getlist") else []
         return frozenset(normalise(value[:200]) for value in values[:MAX_PLAIN] if normalise(value[:200]))
+
+
+class JudgeForm(forms.Form):
+    """A verdict on one search result: right, wrong, or undo (take the verdict back)."""
+
+    photo = forms.IntegerField(min_value=1, max_value=2**63 - 1)
+    q = forms.CharField(max_length=5000)
+    verdict = forms.ChoiceField(choices=[("right", "Right"), ("wrong", "Wrong"), ("undo", "Undo")])
+    search = forms.CharField(required=False, max_length=10000)  # the search page's query string, to refine it
 
 
 class ChipEditForm(forms.Form):

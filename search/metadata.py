@@ -263,14 +263,33 @@ def metadata_query(*, query: str, family_ids: Sequence[int], excluded: Sequence[
             ), unknown AS (
                 SELECT w FROM typed
                 WHERE NOT EXISTS (SELECT 1 FROM {WORDS} s WHERE s.word = typed.w AND s.family_id = ANY(%(families)s))
-            ), corrections AS (
-                SELECT u.w, c.word, c.similarity, plainto_tsquery(%(cfg)s, c.word)::text AS tsq
+            ), trigram AS (
+                SELECT u.w, c.word, c.similarity
                 FROM unknown u CROSS JOIN LATERAL (
                     SELECT s.word, max(similarity(u.w, s.word)) AS similarity FROM {WORDS} s
                     WHERE s.word %% u.w AND s.family_id = ANY(%(families)s)
                     GROUP BY s.word HAVING max(similarity(u.w, s.word)) >= %(threshold)s
                     ORDER BY 2 DESC, 1 LIMIT %(per_word)s
                 ) c
+            ), edits AS (
+                SELECT DISTINCT u.w, s.word, greatest(similarity(u.w, s.word), %(edit_similarity)s) AS similarity
+                FROM unknown u CROSS JOIN LATERAL (
+                    SELECT left(u.w, i - 1) || substr(u.w, i + 1, 1) || substr(u.w, i, 1) || substr(u.w, i + 2) AS v
+                    FROM generate_series(1, length(u.w) - 1) i
+                    UNION ALL SELECT left(u.w, i - 1) || substr(u.w, i + 1) FROM generate_series(1, length(u.w)) i
+                    UNION ALL SELECT left(u.w, i) || letter || substr(u.w, i + 1)
+                    FROM generate_series(0, length(u.w)) i, unnest(%(letters)s::text[]) letter
+                ) e CROSS JOIN LATERAL (
+                    SELECT s.word FROM {WORDS} s WHERE s.word = e.v AND s.family_id = ANY(%(families)s) LIMIT 1
+                ) s
+                WHERE length(u.w) >= %(edit_shortest)s AND e.v <> u.w
+            ), corrections AS (
+                SELECT w, word, similarity, plainto_tsquery(%(cfg)s, word)::text AS tsq FROM (
+                    SELECT w, word, similarity,
+                           row_number() OVER (PARTITION BY w ORDER BY similarity DESC, word) AS n
+                    FROM (SELECT w, word, max(similarity) AS similarity FROM (
+                              SELECT * FROM trigram UNION ALL SELECT * FROM edits) c GROUP BY w, word) c
+                ) ranked WHERE n <= %(per_word)s
             ), glued AS (
                 SELECT DISTINCT plainto_tsquery(%(cfg)s, g.word)::text AS tsq FROM typed t CROSS JOIN LATERAL (
                     SELECT DISTINCT s.word FROM {WORDS} s
@@ -288,12 +307,24 @@ def metadata_query(*, query: str, family_ids: Sequence[int], excluded: Sequence[
             {"q": query, "cfg": TEXT_CONFIG, "families": list(family_ids), "threshold": TYPO_THRESHOLD,
              "per_word": CORRECTIONS_PER_WORD, "shortest": MIN_WORD_LENGTH, "longest": MAX_WORD_LENGTH,
              "plain": plain, "glued_shortest": GLUED_MIN_LENGTH, "glued_per_word": GLUED_PER_WORD,
+             "edit_similarity": EDIT_SIMILARITY, "edit_shortest": EDIT_MIN_LENGTH, "letters": list(_LETTERS),
              "excluded": " ".join(term.replace('"', " ").replace("-", " ") for term in excluded)},
         )
         meta.tsquery, meta.excluded, corrections, glued = cursor.fetchone()
     meta.corrections = [Correction(word, replacement, float(sim), tsq) for word, replacement, sim, tsq in corrections]
     meta.glued = " | ".join(f"( {tsq} )" for tsq in glued)
     return meta
+
+
+# Typos people make, which trigrams miss in short words ("sqaure" shares 3 of 11 trigrams with "square"): one
+# transposition of neighbouring letters, one dropped letter, one extra (doubled) letter, in a word of
+# EDIT_MIN_LENGTH letters or more. The variants of each query word the family's vocabulary lacks (about 28 per
+# letter; usually no word is unknown and none are made) are looked up in the vocabulary with its unique index, in
+# the same statement as the trigram corrections. A variant found is one edit away, as telling as a close trigram
+# match: its similarity is at least EDIT_SIMILARITY.
+EDIT_MIN_LENGTH = 4
+EDIT_SIMILARITY = 0.7
+_LETTERS = "abcdefghijklmnopqrstuvwxyz"
 
 
 # Text read in photos (OCR) often runs words together ("BAKERYOPEN7AM": the recogniser drops spaces), and so do

@@ -2,14 +2,18 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django.views.decorators.vary import vary_on_headers
 
 from gallery.selectors import favourite_ids, photo_get, tag_list
 from search.engine import SearchParams, preferences_for, search_photos, similar_photos
-from search.forms import ChipEditForm, PreferencesForm, SearchForm, search_form
+from search.forms import ChipEditForm, JudgeForm, PreferencesForm, SearchForm, search_form
+from search.judgment_selectors import judgment_refine_ids, judgment_verdicts
+from search.judgment_services import judgment_record, judgment_withdraw
 from search.ocr import photos_text_request
 from search.query_dates import phrase_for_range
 from search.query_parser import Chip, replace_chip
@@ -29,7 +33,11 @@ def search(request: HttpRequest) -> HttpResponse:
     if "chip" in request.GET:
         return _chip_edited(request, understood)
     response = search_photos(user=request.user, params=understood.params)
+    query = form.cleaned_data.get("q", "") if form.is_valid() else request.GET.get("q", "")
     context = {"form": form, "response": response, "tags": tag_list(user=request.user),
+               "judge": _judge_context(request, query, request.GET),
+               "verdicts": judgment_verdicts(user=request.user, query=query,
+                                             photo_ids=[r.photo.pk for r in response.results]),
                "show_hidden_url": _with(request, show_hidden="1"), "understood": understood,
                "chips": [_chip_view(request, chip) for chip in understood.parsed.chips],
                "kept_params": [(k, v) for k, values in request.GET.lists() for v in values if k not in _CHIP_PARAMS],
@@ -41,6 +49,50 @@ def search(request: HttpRequest) -> HttpResponse:
 
 
 _CHIP_PARAMS = {"q", "chip", "chip_place", "chip_after", "chip_before"}
+_REFINE_PARAMS = {"like", "unlike"}
+
+
+def _judge_context(request: HttpRequest, query: str, search: QueryDict) -> dict:
+    """What the page's right/wrong buttons and refine bar need: the query judged, the search's own parameters
+    (`search`, refine included: a verdict given on refined results keeps them refined) and the URLs that refine the
+    search with this query's verdicts, or clear the refine."""
+    base = search.copy()
+    for name in _REFINE_PARAMS:
+        base.pop(name, None)
+    like, unlike = judgment_refine_ids(user=request.user, query=query)
+    refine = base.copy()
+    if like:
+        refine["like"] = ",".join(map(str, like))
+    if unlike:
+        refine["unlike"] = ",".join(map(str, unlike))
+    current = (search.get("like", ""), search.get("unlike", ""))
+    return {"query": query, "search": search.urlencode(), "right": len(like), "wrong": len(unlike),
+            "refine_url": f"{reverse('search:search')}?{refine.urlencode()}" if like or unlike else "",
+            "refined": any(current), "clear_url": f"{reverse('search:search')}?{base.urlencode()}",
+            "up_to_date": current == (refine.get("like", ""), refine.get("unlike", ""))}
+
+
+@require_POST
+@login_required
+def judge(request: HttpRequest) -> HttpResponse:
+    """Mark a search result right or wrong for its query, or take the verdict back (one click each way). HTMX
+    swaps the buttons and, out of band, the refine bar; without JavaScript the search page is shown again."""
+    form = JudgeForm(request.POST)
+    if not form.is_valid():
+        return HttpResponse("That verdict could not be read; reload the search and try again.", status=400)
+    data = form.cleaned_data
+    photo = photo_get(user=request.user, photo_id=data["photo"])
+    if data["verdict"] == "undo":
+        judgment_withdraw(user=request.user, photo=photo, query=data["q"])
+    else:
+        judgment_record(user=request.user, photo=photo, query=data["q"], relevant=data["verdict"] == "right")
+    search = QueryDict(data["search"])
+    if not request.htmx:
+        target = f"{reverse('search:search')}?{data['search']}#photo-{photo.pk}"
+        return redirect(target if url_has_allowed_host_and_scheme(target, allowed_hosts=None) else "search:search")
+    verdict = judgment_verdicts(user=request.user, query=data["q"], photo_ids=[photo.pk]).get(photo.pk)
+    return render(request, "search/search.html#judged", {
+        "photo_id": photo.pk, "verdict": verdict, "judge": _judge_context(request, data["q"], search)})
 
 
 def _with(request: HttpRequest, **changes) -> str:

@@ -21,3 +21,9 @@ def basename(path) -> str:
     """A model's short name: a hub id stays as it is, a local directory shows its last part."""
     text = str(path or "")
     return os.path.basename(text.rstrip("/")) if text.startswith(("/", ".")) else text
+
+
+@register.filter
+def get_item(mapping, key):
+    """mapping[key], or None: a result's verdict from the page's {photo id: verdict}."""
+    return mapping.get(key) if hasattr(mapping, "get") else None

@@ -1,0 +1,147 @@
+"""Writes of judgments: a member's "right" / "wrong" verdict on a search result (search.models.Judgment)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import AbstractBaseUser
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.http import Http404
+from django.utils.dateparse import parse_datetime
+
+from gallery.models import Family, Membership, Photo
+from search.engine import SearchParams, explain_photo
+from search.models import Judgment, judgment_query
+from search.understanding import understand_search
+
+
+def judgment_components(*, user: AbstractBaseUser, photo: Photo, query: str) -> dict:
+    """Every score component the search for `query` (understood as the search page understands it) gives `photo`,
+    searched in the photo's family: Explanation.as_dict(). Always the query's own components, also when the
+    verdict was given on a refined search: a refined cosine is not a text-image one, and calibrations are
+    fitted from these."""
+    understood = understand_search(user=user, params=SearchParams(query=query, family_id=photo.family_id))
+    explanation = explain_photo(user=user, params=understood.params, photo_id=photo.pk)
+    return explanation.as_dict() if explanation else {}
+
+
+@transaction.atomic
+def judgment_record(*, user: AbstractBaseUser, photo: Photo, query: str, relevant: bool) -> tuple[Judgment, bool]:
+    """Record (or replace) the user's verdict on `photo` for `query`, with the result's score components now.
+    Returns the judgment and whether it is new. A photo the user may not see is a 404, like everywhere."""
+    if not Membership.objects.filter(user_id=user.pk, family_id=photo.family_id).exists():
+        raise Http404("No such photo.")
+    normalised = judgment_query(query)
+    if not normalised:
+        raise ValidationError({"query": "A judgment needs the query it is about."})
+    components = judgment_components(user=user, photo=photo, query=" ".join(query.split()))
+    judgment, created = Judgment.objects.update_or_create(
+        user=user, photo=photo, query=normalised,
+        defaults={"family_id": photo.family_id, "relevant": bool(relevant),
+                  "model_name": components.get("model_name") or "", "components": components},
+    )
+    return judgment, created
+
+
+@transaction.atomic
+def judgment_delete(*, user: AbstractBaseUser, judgment_id: int) -> None:
+    """Take back one of the user's own judgments (undo); another's, or a missing one, is a 404."""
+    deleted, _ = Judgment.objects.filter(pk=judgment_id, user_id=user.pk,
+                                         family__memberships__user_id=user.pk).delete()
+    if not deleted:
+        raise Http404("No such judgment.")
+
+
+@transaction.atomic
+def judgment_withdraw(*, user: AbstractBaseUser, photo: Photo, query: str) -> None:
+    """Take back the user's verdict on `photo` for `query`, if any (the page's undo, which knows no id)."""
+    Judgment.objects.filter(user_id=user.pk, photo=photo, query=judgment_query(query)).delete()
+
+
+@dataclass
+class ImportReport:
+    created: int = 0
+    updated: int = 0
+    skipped: list[str] = field(default_factory=list)  # "line 7: no photo with these bytes in family 3"
+
+
+def judgments_import(*, lines: Iterable[str], family: Family | None = None, user: AbstractBaseUser | None = None,
+                     recompute: bool = False) -> ImportReport:
+    """Load judgments exported by `judgments_export_rows` (JSONL), each row on its own: a row that can't be read or
+    matched is skipped and reported, never the end of the import. The photo is found in the row's family (or
+    `family`) by its id when its bytes are the same, else by its bytes (sha256), else by its perceptual hash; the
+    judge is the row's user (or `user`), who must be a member of that family. The recorded components are kept
+    (they are what the search gave then), or computed afresh with `recompute`."""
+    report = ImportReport()
+    users: dict[str, AbstractBaseUser | None] = {}
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        try:
+            outcome = _import_row(json.loads(line), family=family, user=user, users=users, recompute=recompute)
+        except (ValueError, TypeError, KeyError, AttributeError, ValidationError) as exc:
+            outcome = f"not a judgment ({exc.__class__.__name__}: {exc})"
+        if outcome == "created":
+            report.created += 1
+        elif outcome == "updated":
+            report.updated += 1
+        else:
+            report.skipped.append(f"line {number}: {outcome}")
+    return report
+
+
+def _import_row(row: dict, *, family: Family | None, user: AbstractBaseUser | None, users: dict,
+                recompute: bool) -> str:
+    query, relevant = judgment_query(str(row["query"])), row["relevant"]
+    if not query or not isinstance(relevant, bool):
+        return "a judgment needs a query and relevant true or false"
+    family_id = family.pk if family else int(row["family"])
+    judge = user or _user_named(str(row["user"]), users)
+    if judge is None:
+        return f"no user called “{row['user']}” (give --user)"
+    if not Membership.objects.filter(user_id=judge.pk, family_id=family_id).exists():
+        return f"{judge} is not a member of family {family_id}"
+    photo = _photo_for(row, family_id)
+    if photo is None:
+        return f"no photo with these bytes in family {family_id} (photo {row.get('photo')}, sha256 {row.get('sha256')})"
+    if recompute:
+        _, created = judgment_record(user=judge, photo=photo, query=query, relevant=relevant)
+        return "created" if created else "updated"
+    components = row.get("components") or {}
+    if not isinstance(components, dict):
+        return "components must be an object"
+    with transaction.atomic():
+        judgment, created = Judgment.objects.update_or_create(
+            user=judge, photo=photo, query=query,
+            defaults={"family_id": family_id, "relevant": relevant, "model_name": str(row.get("model_name") or ""),
+                      "components": components})
+        times = {name: parse_datetime(str(row[name])) for name in ("created_at", "updated_at") if row.get(name)}
+        if all(times.values()) and times:
+            Judgment.objects.filter(pk=judgment.pk).update(**times)
+    return "created" if created else "updated"
+
+
+def _user_named(username: str, users: dict) -> AbstractBaseUser | None:
+    if username not in users:
+        users[username] = get_user_model().objects.filter(username=username).first()
+    return users[username]
+
+
+def _photo_for(row: dict, family_id: int) -> Photo | None:
+    photos = Photo.objects.filter(family_id=family_id)
+    sha, phash, photo_id = str(row.get("sha256") or ""), str(row.get("phash") or ""), row.get("photo")
+    if isinstance(photo_id, int) and 0 < photo_id < 2**63:
+        same = photos.filter(pk=photo_id).first()
+        if same is not None and (not sha or same.sha256 == sha):
+            return same
+    if sha:
+        found = photos.filter(sha256=sha).first()
+        if found is not None:
+            return found
+    if phash:
+        return photos.filter(phash=phash).order_by("pk").first()
+    return None

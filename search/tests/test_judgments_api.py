@@ -1,0 +1,112 @@
+"""/api/v1/search/judgments/ and refine in /api/v1/search/ (issue 10, points 2 and 7)."""
+
+from __future__ import annotations
+
+import pytest
+from django.test import Client
+from rest_framework.authtoken.models import Token
+
+from gallery.models import Photo
+from search.models import Judgment
+from tests.queue import run_queued_tasks
+
+pytestmark = pytest.mark.django_db
+URL = "/api/v1/search/judgments/"
+
+
+@pytest.fixture
+def shapes(toy_model, add_shape, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        photos = {name: add_shape(*name.split()) for name in ("red square", "red circle", "blue circle")}
+    run_queued_tasks()
+    assert not Photo.objects.exclude(status=Photo.Status.READY).exists()
+    return photos
+
+
+def token_client(user) -> Client:
+    token, _ = Token.objects.get_or_create(user=user)
+    return Client(headers={"Authorization": f"Token {token.key}"})
+
+
+def test_post_creates_then_replaces_with_the_same_id(api, shapes):
+    photo = shapes["red square"]
+    created = api.post(URL, {"query": "Red Square", "photo": photo.pk, "relevant": True}, content_type="application/json")
+    assert created.status_code == 201, created.content
+    body = created.json()
+    assert body["query"] == "red square" and body["photo"] == photo.pk and body["relevant"] is True
+    assert body["components"]["probability"] > 0.5 and body["model_name"]
+    replaced = api.post(URL, {"query": " red  square", "photo": photo.pk, "relevant": False},
+                        content_type="application/json")
+    assert replaced.status_code == 200 and replaced.json()["id"] == body["id"] and replaced.json()["relevant"] is False
+    assert Judgment.objects.count() == 1
+
+
+def test_list_is_paginated_own_only_and_filtered(api, shapes, alice, bob, family):
+    for name in ("red square", "red circle"):
+        api.post(URL, {"query": "red", "photo": shapes[name].pk, "relevant": True}, content_type="application/json")
+    api.post(URL, {"query": "circle", "photo": shapes["blue circle"].pk, "relevant": True},
+             content_type="application/json")
+    token_client(bob).post(URL, {"query": "red", "photo": shapes["red square"].pk, "relevant": False},
+                           content_type="application/json")
+    page = api.get(URL).json()
+    assert page["count"] == 3 and {"next", "previous", "results"} <= set(page)
+    assert {j["query"] for j in api.get(URL, {"query": "RED"}).json()["results"]} == {"red"}
+    assert api.get(URL, {"query": "RED"}).json()["count"] == 2
+    assert api.get(URL, {"family": family.pk}).json()["count"] == 3
+    assert api.get(URL, {"family": family.pk + 99}).status_code == 404
+    assert api.get(URL, {"family": "x"}).status_code == 400
+
+
+def test_delete_is_204_and_anothers_is_404(api, shapes, bob, mallory):
+    body = api.post(URL, {"query": "red", "photo": shapes["red square"].pk, "relevant": True},
+                    content_type="application/json").json()
+    detail = f"{URL}{body['id']}/"
+    assert token_client(bob).delete(detail).status_code == 404
+    assert token_client(mallory).delete(detail).status_code == 404
+    assert token_client(mallory).get(detail).status_code == 404
+    assert token_client(mallory).get(URL, {"family": body["family"]}).status_code == 404
+    assert token_client(mallory).get(URL).json()["count"] == 0
+    assert api.get(detail).json()["id"] == body["id"]
+    assert api.delete(detail).status_code == 204
+    assert api.delete(detail).status_code == 404
+    assert not Judgment.objects.exists()
+
+
+def test_another_familys_photo_is_404_and_bad_input_400(api, toy_model, add_shape, other_family, mallory):
+    foreign = add_shape("red", "square", target_family=other_family, user=mallory)
+    response = api.post(URL, {"query": "red", "photo": foreign.pk, "relevant": True}, content_type="application/json")
+    assert response.status_code == 404
+    assert api.post(URL, {"query": "red", "photo": 10**30, "relevant": True},
+                    content_type="application/json").status_code == 400
+    assert api.post(URL, {"query": "red", "photo": foreign.pk}, content_type="application/json").status_code == 400
+    blank = api.post(URL, {"query": "   ", "photo": foreign.pk, "relevant": True}, content_type="application/json")
+    assert blank.status_code == 400
+    assert not Judgment.objects.exists()
+
+
+def test_search_results_carry_the_users_verdict(api, shapes):
+    photo = shapes["red square"]
+    api.post(URL, {"query": "red square", "photo": photo.pk, "relevant": True}, content_type="application/json")
+    results = api.get("/api/v1/search/", {"q": "Red square", "min_score": 0}).json()["results"]
+    verdicts = {r["id"]: r["judgment"] for r in results}
+    assert verdicts[photo.pk] is True and verdicts[shapes["blue circle"].pk] is None
+
+
+def test_search_api_refines_with_like_and_unlike_and_ignores_foreign_ids(api, shapes, add_shape, other_family, mallory):
+    foreign = add_shape("red", "square", target_family=other_family, user=mallory)
+    like = f"{shapes['red square'].pk},{foreign.pk}"
+    body = api.get("/api/v1/search/", {"q": "red shape", "like": like, "unlike": str(shapes["blue circle"].pk),
+                                       "min_score": 0}).json()
+    assert body["like"] == [shapes["red square"].pk] and body["unlike"] == [shapes["blue circle"].pk]
+    assert body["results"][0]["id"] == shapes["red square"].pk
+    assert foreign.pk not in [r["id"] for r in body["results"]]
+    bad = api.get("/api/v1/search/", {"q": "red", "like": "1,two"})
+    assert bad.status_code == 400 and "separated by commas" in str(bad.json())
+
+
+def test_openapi_schema_has_the_judgments(api):
+    schema = api.get("/api/v1/schema/")
+    assert schema.status_code == 200
+    text = schema.content.decode()
+    assert "/api/v1/search/judgments/" in text and "/api/v1/search/judgments/{judgment_id}/" in text
+    assert "unlike" in text

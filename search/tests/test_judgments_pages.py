@@ -1,0 +1,88 @@
+"""Right / wrong on the search page, undo, and refine by URL (issue 10, points 2 and 7)."""
+
+from __future__ import annotations
+
+import pytest
+
+from gallery.models import Photo
+from search.models import Judgment
+from tests.queue import run_queued_tasks
+
+pytestmark = pytest.mark.django_db
+HTMX = {"HX-Request": "true"}
+
+
+@pytest.fixture
+def shapes(toy_model, add_shape, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        photos = {name: add_shape(*name.split()) for name in ("red square", "red circle", "blue circle")}
+    run_queued_tasks()
+    assert not Photo.objects.exclude(status=Photo.Status.READY).exists()
+    return photos
+
+
+def judge(client, photo, verdict, q="red shape", search="q=red+shape", htmx=True):
+    return client.post("/search/judge/", {"photo": photo.pk, "q": q, "verdict": verdict, "search": search},
+                       headers=HTMX if htmx else {})
+
+
+def test_every_result_has_right_and_wrong_buttons_showing_the_verdict(client_for, alice, shapes):
+    client = client_for(alice)
+    judge(client, shapes["red square"], "right")
+    page = client.get("/search/", {"q": "red shape", "min_score": 0}).content.decode()
+    assert page.count('<form class="judge') == page.count('class="tile"') >= 2
+    assert f'id="judge-{shapes["red square"].pk}"' in page and "judged-right" in page
+    assert page.count('aria-pressed="true"') == 1
+
+
+def test_one_click_marks_and_swaps_the_buttons_and_the_refine_bar(client_for, alice, shapes, family):
+    client = client_for(alice)
+    response = judge(client, shapes["red square"], "right")
+    html = response.content.decode()
+    assert response.status_code == 200 and "judged-right" in html and 'value="undo"' in html
+    assert 'id="refine" class="refine" hx-swap-oob="true"' in html
+    assert f"like={shapes['red square'].pk}" in html and "More like these" in html
+    judgment = Judgment.objects.get()
+    assert judgment.relevant and judgment.query == "red shape" and judgment.family == family
+    assert judgment.components["probability"] is not None
+
+    html = judge(client, shapes["blue circle"], "wrong").content.decode()
+    assert "judged-wrong" in html and "fewer like those" in html and f"unlike={shapes['blue circle'].pk}" in html
+
+
+def test_clicking_the_pressed_verdict_again_or_undo_takes_it_back(client_for, alice, shapes):
+    client = client_for(alice)
+    judge(client, shapes["red square"], "right")
+    html = judge(client, shapes["red square"], "undo").content.decode()
+    assert not Judgment.objects.exists()
+    assert 'aria-pressed="true"' not in html and "More like these" not in html
+
+
+def test_without_javascript_the_search_page_comes_back(client_for, alice, shapes):
+    client = client_for(alice)
+    response = judge(client, shapes["red square"], "wrong", htmx=False)
+    assert response.status_code == 302 and response["Location"].startswith("/search/?q=red+shape")
+    assert Judgment.objects.get().relevant is False
+
+
+def test_foreign_photos_and_bad_posts(client_for, alice, mallory, other_family, add_shape, toy_model):
+    client = client_for(alice)
+    foreign = add_shape("red", "square", target_family=other_family, user=mallory)
+    assert judge(client, foreign, "right").status_code == 404
+    bad = client.post("/search/judge/", {"photo": "x", "q": "red", "verdict": "maybe"}, headers=HTMX)
+    assert bad.status_code == 400 and "could not be read" in bad.content.decode()
+    assert client.get("/search/judge/").status_code == 405
+    assert not Judgment.objects.exists()
+
+
+def test_refine_url_is_shareable_and_ignores_foreign_ids(client_for, alice, mallory, other_family, add_shape, shapes):
+    foreign = add_shape("red", "square", target_family=other_family, user=mallory)
+    client = client_for(alice)
+    url = f"/search/?q=red+shape&like={shapes['red square'].pk},{foreign.pk},junk&unlike={shapes['blue circle'].pk}"
+    page = client.get(url).content.decode()
+    assert "Refined by your marks" in page and "Show the search without refining" in page
+    first = page.index('class="result')
+    assert f'data-photo="{shapes["red square"].pk}"' in page[first:first + 200]
+    assert f'data-photo="{foreign.pk}"' not in page
+    # Photos open in the viewer on the same refined results.
+    assert f"like={shapes['red square'].pk}" in page.split('class="tile" href="', 1)[1].split('"', 1)[0]

@@ -1,0 +1,112 @@
+"""manage.py judgments export|import (issue 10, point 2)."""
+
+from __future__ import annotations
+
+import io
+import json
+
+import pytest
+from django.core.management import CommandError, call_command
+
+from gallery.models import Photo
+from gallery.services import photo_delete
+from search.judgment_services import judgment_record
+from search.models import Judgment
+from tests.factories import photo_factory
+
+pytestmark = pytest.mark.django_db
+
+
+def export(tmp_path, *args) -> list[dict]:
+    path = tmp_path / "judgments.jsonl"
+    call_command("judgments", "export", "-o", str(path), *args, stderr=io.StringIO())
+    return [json.loads(line) for line in path.read_text().splitlines()]
+
+
+def load(path, *args) -> tuple[str, str]:
+    out, err = io.StringIO(), io.StringIO()
+    call_command("judgments", "import", str(path), *args, stdout=out, stderr=err)
+    return out.getvalue(), err.getvalue()
+
+
+def snapshot():
+    return sorted((j.user.username, j.family_id, j.photo.sha256, j.query, j.relevant, j.model_name,
+                   json.dumps(j.components, sort_keys=True)) for j in Judgment.objects.select_related("user", "photo"))
+
+
+@pytest.fixture
+def judged(family, alice, bob):
+    photos = [photo_factory(family=family, user=alice, tags=[tag]) for tag in ("beach", "birthday", "garden")]
+    for n, photo in enumerate(photos):
+        judgment_record(user=alice, photo=photo, query="Beach party", relevant=n == 0)
+    judgment_record(user=bob, photo=photos[1], query="birthday", relevant=True)
+    return photos
+
+
+def test_export_then_import_gives_the_same_judgments(tmp_path, judged):
+    before = snapshot()
+    rows = export(tmp_path)
+    assert len(rows) == 4 and {"photo", "family", "sha256", "phash", "query", "relevant", "components"} <= set(rows[0])
+    Judgment.objects.all().delete()
+    out, err = load(tmp_path / "judgments.jsonl")
+    assert "Imported 4 new and 0 updated judgments; skipped 0." in out and err == ""
+    assert snapshot() == before
+    out, _ = load(tmp_path / "judgments.jsonl")
+    assert "0 new and 4 updated" in out and snapshot() == before
+
+
+def test_a_photo_uploaded_again_is_found_by_its_bytes(tmp_path, judged, family, alice):
+    export(tmp_path, "--family", str(family.pk))
+    original = judged[0]
+    data = original.original.open("rb").read()
+    photo_delete(photo=original, user=alice)
+    again = photo_factory(family=family, user=alice, data=data)
+    assert again.pk != original.pk
+    out, err = load(tmp_path / "judgments.jsonl")
+    assert "skipped 0" in out, err
+    assert Judgment.objects.get(photo=again, user=alice).relevant is True
+
+
+def test_rows_that_cannot_be_matched_are_skipped_and_reported(tmp_path, judged, family, other_family, mallory):
+    rows = export(tmp_path)
+    good = rows[0]
+    bad = [
+        "{not json",
+        json.dumps({**good, "user": "nobody"}),
+        json.dumps({**good, "family": other_family.pk}),  # alice is not a Jones
+        json.dumps({**good, "photo": 10**9, "sha256": "0" * 64, "phash": ""}),
+        json.dumps({**good, "relevant": "yes"}),
+        json.dumps({**good, "family": "x"}),
+        json.dumps([1, 2]),
+        "",
+    ]
+    path = tmp_path / "mixed.jsonl"
+    path.write_text("\n".join([json.dumps(good), *bad]) + "\n")
+    Judgment.objects.all().delete()
+    out, err = load(path)
+    assert "Imported 1 new and 0 updated judgment; skipped 7." in out
+    for expected in ("line 2: not a judgment", "no user called “nobody”", "alice is not a member",
+                     "no photo with these bytes", "relevant true or false"):
+        assert expected in err, err
+    assert Judgment.objects.count() == 1
+
+
+def test_import_into_another_family_and_user(tmp_path, judged, other_family, mallory):
+    export(tmp_path, "--user", "bob")
+    photo = Photo.objects.get(pk=judged[1].pk)
+    photo_factory(family=other_family, user=mallory, data=photo.original.open("rb").read())
+    out, _ = load(tmp_path / "judgments.jsonl", "--family", str(other_family.pk), "--user", "mallory")
+    assert "1 new" in out
+    assert Judgment.objects.filter(user=mallory, family=other_family, query="birthday").exists()
+
+
+def test_recompute_and_plain_errors(tmp_path, judged):
+    export(tmp_path)
+    out, _ = load(tmp_path / "judgments.jsonl", "--recompute")
+    assert "0 new and 4 updated" in out
+    with pytest.raises(CommandError, match="Could not read"):
+        load(tmp_path / "missing.jsonl")
+    with pytest.raises(CommandError, match="no family"):
+        load(tmp_path / "judgments.jsonl", "--family", "999999")
+    with pytest.raises(CommandError, match="no user"):
+        load(tmp_path / "judgments.jsonl", "--user", "nobody")

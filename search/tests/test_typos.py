@@ -1,0 +1,54 @@
+"""Typos people make: a transposition, a dropped or a doubled letter in a word of 4+ letters (issue 10, point 8)."""
+
+from __future__ import annotations
+
+import pytest
+
+from search.engine import SearchParams, search_photos
+from search.metadata import metadata_query
+from tests.factories import photo_factory
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def vocabulary(family, alice):
+    return {
+        "square": photo_factory(family=family, user=alice, tags=["square"]),
+        "birthday": photo_factory(family=family, user=alice, tags=["birthday"]),
+        "grandma": photo_factory(family=family, user=alice, description="Grandma at the lake"),
+    }
+
+
+@pytest.mark.parametrize("typed, meant", [
+    ("sqaure", "square"),  # transposition
+    ("brithday", "birthday"),  # transposition
+    ("grandam", "grandma"),  # transposition at the end
+    ("squre", "square"),  # dropped letter
+    ("birthdday", "birthday"),  # doubled letter
+    ("squaer", "square"),  # transposition at the end
+])
+def test_common_typos_are_corrected_within_the_familys_vocabulary(vocabulary, family, typed, meant):
+    meta = metadata_query(query=typed, family_ids=[family.pk])
+    assert meant in [c.replacement for c in meta.corrections], meta.corrections
+
+
+@pytest.mark.parametrize("typed, meant", [("sqaure", "square"), ("brithday", "birthday"), ("grandam", "grandma"),
+                                          ("squre", "square")])
+def test_a_search_with_the_typo_finds_the_photo(vocabulary, alice, typed, meant):
+    response = search_photos(user=alice, params=SearchParams(query=typed, min_score=0.01))
+    assert [r.photo.pk for r in response.results][:1] == [vocabulary[meant].pk]
+    assert response.results[0].explanation.meta_fields == [f"similar spelling ({typed} → {meant})"]
+
+
+def test_short_words_and_other_families_words_are_not_corrections(vocabulary, family, other_family, mallory):
+    photo_factory(family=other_family, user=mallory, tags=["sunflower"])
+    assert metadata_query(query="sunflowre", family_ids=[family.pk]).corrections == []
+    photo_factory(family=family, tags=["cat"])
+    assert [c.replacement for c in metadata_query(query="cta", family_ids=[family.pk]).corrections] == []
+
+
+def test_a_typo_in_a_sentence_and_known_words_left_alone(vocabulary, family):
+    meta = metadata_query(query="Grandam's brithday", family_ids=[family.pk])
+    assert {(c.word, c.replacement) for c in meta.corrections} >= {("grandam", "grandma"), ("brithday", "birthday")}
+    assert metadata_query(query="square birthday", family_ids=[family.pk]).corrections == []

@@ -1,0 +1,119 @@
+"""Judgments and refine in a real browser: mark results right and wrong with one click (and take it back), by
+mouse and keyboard, then "more like these / fewer like those"; the same on a 390 px phone. Screenshots saved."""
+
+from __future__ import annotations
+
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+
+from gallery.models import Membership, Photo
+from search.models import Judgment
+from search.tests.conftest import toy_model  # noqa: F401 - toy_model is a fixture
+from tests.browser.conftest import CHROMIUM, HAVE_CHROMIUM, new_page, sign_in
+from tests.browser.test_search_browser import _add_shape
+from tests.factories import FamilyFactory, MembershipFactory, UserFactory
+from tests.queue import run_queued_tasks
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(not HAVE_CHROMIUM, reason=f"chromium is not installed (looked for {CHROMIUM})"),
+]
+
+
+def _result_ids(page) -> list[int]:
+    return [int(pk) for pk in page.locator("#results .result").evaluate_all("els => els.map((e) => e.dataset.photo)")]
+
+
+def _button(page, photo_id: int, which: str):
+    return page.locator(f"#judge-{photo_id} .judge-{which}")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_mark_right_and_wrong_undo_and_refine_on_desktop_and_phone(live_server, browser, artifacts, toy_model):
+    smiths, alice = FamilyFactory(name="Smiths"), UserFactory(username="alice")
+    MembershipFactory(family=smiths, user=alice, role=Membership.Role.ADMIN)
+    photos: dict[str, list[Photo]] = {}
+    seed = 0
+    for colour in ("red", "yellow", "blue"):
+        for shape in ("square", "circle", "triangle"):
+            for _ in range(2):
+                photos.setdefault(f"{colour} {shape}", []).append(_add_shape(smiths, alice, colour, shape, seed=seed))
+                seed += 1
+    run_queued_tasks()
+    assert set(Photo.objects.values_list("status", flat=True)) == {Photo.Status.READY}
+    red_squares = {p.pk for p in photos["red square"]}
+
+    context, page = new_page(browser, viewport={"width": 1200, "height": 900})
+    sign_in(page, live_server, "alice")
+    page.goto(live_server.url + "/search/?q=square")
+    page.wait_for_selector("#results .result")
+    before = _result_ids(page)
+    assert not set(before[:2]) <= red_squares, before  # the word alone ranks other squares first
+
+    # One click marks a result right; the button shows it pressed.
+    first, second = photos["red square"]
+    _button(page, first.pk, "right").click()
+    page.wait_for_selector(f"#judge-{first.pk} .judge-right[aria-pressed=true]")
+    # Clicking the pressed one again takes it back; then mark it again.
+    _button(page, first.pk, "right").click()
+    page.wait_for_selector(f"#judge-{first.pk} .judge-right[aria-pressed=false]")
+    assert not Judgment.objects.exists()
+    _button(page, first.pk, "right").click()
+    page.wait_for_selector(f"#judge-{first.pk} .judge-right[aria-pressed=true]")
+    # By keyboard: focus the second red square's Right button and press Enter.
+    _button(page, second.pk, "right").focus()
+    page.keyboard.press("Enter")
+    page.wait_for_selector(f"#judge-{second.pk} .judge-right[aria-pressed=true]")
+    # Mark the top result wrong (when it is not a red square), then undo with the Undo button and mark it again.
+    wrong = next(pk for pk in before if pk not in red_squares)
+    _button(page, wrong, "wrong").click()
+    page.wait_for_selector(f"#judge-{wrong} .judge-wrong[aria-pressed=true]")
+    page.locator(f"#judge-{wrong} .judge-undo").click()
+    page.wait_for_selector(f"#judge-{wrong} .judge-wrong[aria-pressed=false]")
+    _button(page, wrong, "wrong").click()
+    page.wait_for_selector(f"#judge-{wrong} .judge-wrong[aria-pressed=true]")
+    assert sorted(Judgment.objects.values_list("photo_id", "relevant")) == sorted(
+        [(first.pk, True), (second.pk, True), (wrong, False)])
+    refine = page.locator("#refine a", has_text="More like these")
+    assert "2 right and 1 wrong" in page.locator("#refine").inner_text()
+    page.screenshot(path=str(artifacts / "judgments-desktop-marked.png"), full_page=True)
+
+    # More like these, fewer like those: the search again, refined, the refine kept in the URL.
+    refine.click()
+    page.wait_for_selector("#refine .refined")
+    query = parse_qs(urlsplit(page.url).query)
+    assert set(query["like"][0].split(",")) == {str(first.pk), str(second.pk)} and query["unlike"] == [str(wrong)]
+    after = _result_ids(page)
+    assert set(after[:2]) <= red_squares, after[:4]
+    assert wrong not in after[:3]
+    # The marks stay shown on the refined results.
+    assert _button(page, first.pk, "right").get_attribute("aria-pressed") == "true"
+    page.screenshot(path=str(artifacts / "judgments-desktop-refined.png"), full_page=True)
+    refined_url = page.url
+    assert page.js_errors == []
+    context.close()
+
+    # On a phone: the shared refined URL gives the same results; the buttons fit and work with a tap.
+    context, phone = new_page(browser, viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)
+    sign_in(phone, live_server, "alice")
+    phone.goto(refined_url)
+    phone.wait_for_selector("#refine .refined")
+    assert _result_ids(phone)[:2] == after[:2]
+    third = Photo.objects.get(pk=next(pk for pk in after if pk not in {first.pk, second.pk, wrong}))
+    wrong_button = _button(phone, third.pk, "wrong")
+    wrong_button.scroll_into_view_if_needed()
+    box = wrong_button.bounding_box()
+    assert box["x"] >= 0 and box["x"] + box["width"] <= 390 and box["height"] >= 40, box
+    wrong_button.tap()
+    phone.wait_for_selector(f"#judge-{third.pk} .judge-wrong[aria-pressed=true]")
+    # Marked on refined results, the bar still says they are refined and offers the newer refine.
+    assert "Refined by your marks" in phone.locator("#refine").inner_text()
+    assert phone.locator("#refine a", has_text="fewer like those").is_visible()
+    assert phone.evaluate("document.documentElement.scrollWidth") <= 390
+    phone.screenshot(path=str(artifacts / "judgments-phone.png"), full_page=False)
+    phone.locator("#refine").scroll_into_view_if_needed()
+    phone.screenshot(path=str(artifacts / "judgments-phone-refine.png"), full_page=False)
+    assert Judgment.objects.filter(photo=third, relevant=False).exists()
+    assert phone.js_errors == []
+    context.close()
