@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('search', '0013_family_place'),
+        ('search', '0014_judgment'),
     ]
 
     operations = [
