@@ -9,7 +9,7 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from gallery.models import Photo
-from gallery.services import photo_delete
+from gallery.trash_services import photos_purge, photos_trash
 from search.judgment_services import judgment_record
 from search.models import Judgment
 from tests.factories import photo_factory
@@ -59,7 +59,8 @@ def test_a_photo_uploaded_again_is_found_by_its_bytes(tmp_path, judged, family, 
     export(tmp_path, "--family", str(family.pk))
     original = judged[0]
     data = original.original.open("rb").read()
-    photo_delete(photo=original, user=alice)
+    photos_trash(user=alice, photo_ids=[original.pk])
+    photos_purge(user=alice, photo_ids=[original.pk])  # for good: a re-upload is a new photo, not a restore
     again = photo_factory(family=family, user=alice, data=data)
     assert again.pk != original.pk
     out, err = load(tmp_path / "judgments.jsonl")
