@@ -193,6 +193,9 @@ GALLERY_PAGE_SIZE = env_int("GALLERY_PAGE_SIZE", 48)
 ALBUM_MAX_PHOTOS = env_int("ALBUM_MAX_PHOTOS", 500)
 # Days a new album share link lasts unless its maker picks otherwise (1 to 365).
 SHARE_DAYS = env_int("SHARE_DAYS", 30)
+# Wrong passwords for one share link from one address before it stops checking them, and for how many seconds.
+SHARE_PASSWORD_TRIES = env_int("SHARE_PASSWORD_TRIES", 5)
+SHARE_PASSWORD_WINDOW = env_int("SHARE_PASSWORD_WINDOW", 900)
 # Days an invitation link to a family stays valid (it also stops working once used or revoked).
 INVITE_DAYS = env_int("INVITE_DAYS", 7)
 # Uploaded files above this size go to a temp file instead of memory.
