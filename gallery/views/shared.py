@@ -56,7 +56,7 @@ def shared(view):
     def wrapper(request: HttpRequest, token: str, *args, **kwargs):
         share = share_resolve(token=token)
         if not _unlocked(request, share):
-            if view is not shared_album:
+            if view.__name__ != "shared_album":  # media of a locked link: as missing as any other
                 raise Http404("No such photo.")
             return _private(_password_page(request, share, token))
         return _private(view(request, share, token, *args, **kwargs))
