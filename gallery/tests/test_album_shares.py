@@ -55,7 +55,7 @@ def test_a_visitor_sees_the_album_and_nothing_of_the_family(album, alice, bob, p
         for url in _urls(token, pk):
             response = visitor.get(url)
             assert response.status_code == 200, url
-            assert response["Referrer-Policy"] == "no-referrer" and "no-store" in response["Cache-Control"]
+            assert response["Referrer-Policy"] == "same-origin" and "no-store" in response["Cache-Control"]
     page = visitor.get(reverse("shared_photo", args=[token, photos[0].pk])).content.decode()
     assert "1 of 2" in page and family.name not in page and alice.username not in page and "smith-secret" not in page
     # Another photo of the same family, through the link: as missing as a photo that does not exist.

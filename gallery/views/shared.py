@@ -43,7 +43,7 @@ def _unlocked(request: HttpRequest, share: AlbumShare) -> bool:
 def _private(response: HttpResponse) -> HttpResponse:
     """What every share response carries: the token in the URL must not leak through a Referer, search engines
     must not index it, and browsers must ask again rather than keep a copy past a revocation."""
-    response["Referrer-Policy"] = "no-referrer"
+    response["Referrer-Policy"] = "same-origin"  # (no-referrer would make the password form's Origin "null")
     response["X-Robots-Tag"] = "noindex, nofollow"
     response["Cache-Control"] = "private, no-store"
     return response
