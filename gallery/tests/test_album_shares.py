@@ -182,3 +182,15 @@ def test_a_shared_smart_album_shows_only_its_familys_matches(family, alice, othe
     shown = {int(pk) for pk in re.findall(r"/shared/[^/]+/photos/(\d+)/", body)}
     assert photos[2].pk in shown and theirs.pk not in shown
     assert visitor.get(reverse("shared_thumbnail", args=[token, theirs.pk])).status_code == 404
+
+
+def test_a_photo_moved_to_the_trash_is_gone_from_the_link(album, alice, photos):
+    from gallery.trash_services import photos_trash
+
+    _, token = _share(album, alice)
+    photos_trash(user=alice, photo_ids=[photos[0].pk])
+    visitor = Client()
+    body = visitor.get(reverse("shared_album", args=[token])).content.decode()
+    assert f"/photos/{photos[0].pk}/" not in body and "1 photo" in body
+    for url in _urls(token, photos[0].pk):
+        assert visitor.get(url).status_code == 404

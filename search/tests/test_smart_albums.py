@@ -112,3 +112,14 @@ def test_save_as_smart_album_from_the_search_page(client_for, family, alice, oth
     assert "not saved" in response.content.decode() and not Album.objects.filter(name="Empty").exists()
     assert client.post(url, {"q": "dog", "name": "Theirs", "family": other_family.pk}).status_code == 404
     assert client.post(url, {"q": "dog", "name": "No family"}).status_code == 302
+
+
+def test_a_photo_in_the_trash_never_shows_in_a_smart_album(toy_model, family, alice, add_shape, indexed):
+    from gallery.trash_services import photos_restore, photos_trash
+
+    circles = [indexed(add_shape, "red", "circle") for _ in range(2)]
+    album = album_create(user=alice, family=family, name="Circles", search={"q": "a red circle", "min_score": 0.3})
+    photos_trash(user=alice, photo_ids=[circles[0].pk])
+    assert album_photo_ids(album=album) == [circles[1].pk]
+    photos_restore(user=alice, photo_ids=[circles[0].pk])
+    assert set(album_photo_ids(album=album)) == {p.pk for p in circles}
