@@ -197,3 +197,28 @@ def test_share_an_album_and_open_the_link_signed_out(live_server, browser, artif
         page.screenshot(path=artifacts / f"albums-shared-photo-{name}.png")
         assert page.js_errors == []
         context.close()
+
+
+def test_album_pages_fit_a_390_px_phone(live_server, browser, artifacts):
+    """Nothing sticks out past 390 px and every control a finger must hit is at least 40 px tall (the rules of
+    tests/browser/test_mobile.py), on every album page and the shared pages."""
+    from gallery.album_services import album_add_photos, album_create, share_create
+    from tests.browser.test_mobile import OVERFLOW, SMALL_TARGETS
+
+    family, grandma = _family()
+    photos = [_store(family, grandma, "blue", "circle", n) for n in range(3)]
+    album = album_create(user=grandma, family=family, name="A rather long album name for a phone screen",
+                         description="Words " * 40)
+    album_add_photos(user=grandma, album=album, photo_ids=[p.pk for p in photos])
+    token = share_create(user=grandma, album=album, days=3, note="for the neighbours").token
+    context, page = new_page(browser, **PHONE)
+    sign_in(page, live_server, "grandma")
+    for path, name in (("/albums/", "list"), (album.get_absolute_url(), "album"), (f"/albums/{album.pk}/add/", "add"),
+                       (f"/albums/{album.pk}/shares/", "shares"), (f"/shared/{token}/", "shared"),
+                       (f"/shared/{token}/photos/{photos[0].pk}/", "shared-photo")):
+        page.goto(live_server.url + path)
+        page.screenshot(path=artifacts / f"albums-mobile-{name}.png", full_page=True)
+        assert page.evaluate(OVERFLOW, 390) == [], f"{name} overflows 390 px"
+        assert page.evaluate(SMALL_TARGETS) == [], f"{name}: tap targets under 40 px"
+    assert page.js_errors == []
+    context.close()
