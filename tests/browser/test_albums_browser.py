@@ -199,7 +199,7 @@ def test_share_an_album_and_open_the_link_signed_out(live_server, browser, artif
         context.close()
 
 
-def test_album_pages_fit_a_390_px_phone(live_server, browser, artifacts):
+def test_album_pages_fit_a_390_px_phone(live_server, browser, artifacts, toy_model):
     """Nothing sticks out past 390 px and every control a finger must hit is at least 40 px tall (the rules of
     tests/browser/test_mobile.py), on every album page and the shared pages."""
     from gallery.album_services import album_add_photos, album_create, share_create
@@ -211,6 +211,7 @@ def test_album_pages_fit_a_390_px_phone(live_server, browser, artifacts):
                          description="Words " * 40)
     album_add_photos(user=grandma, album=album, photo_ids=[p.pk for p in photos])
     token = share_create(user=grandma, album=album, days=3, note="for the neighbours").token
+    run_queued_tasks()
     context, page = new_page(browser, **PHONE)
     sign_in(page, live_server, "grandma")
     for path, name in (("/albums/", "list"), (album.get_absolute_url(), "album"), (f"/albums/{album.pk}/add/", "add"),
@@ -220,5 +221,14 @@ def test_album_pages_fit_a_390_px_phone(live_server, browser, artifacts):
         page.screenshot(path=artifacts / f"albums-mobile-{name}.png", full_page=True)
         assert page.evaluate(OVERFLOW, 390) == [], f"{name} overflows 390 px"
         assert page.evaluate(SMALL_TARGETS) == [], f"{name}: tap targets under 40 px"
+    # "Save as smart album" on the search page, opened.
+    page.goto(live_server.url + "/search/?q=blue+circle", wait_until="domcontentloaded", timeout=60_000)
+    page.locator(".save-smart summary").click()
+    page.screenshot(path=artifacts / "albums-mobile-save-smart.png", full_page=True)
+    small = page.evaluate("""() => Array.from(document.querySelectorAll('.save-smart summary, .save-smart button, '
+        + '.save-smart input:not([type=hidden]), .save-smart select'))
+        .filter((el) => el.getBoundingClientRect().height < 40).map((el) => el.outerHTML.slice(0, 60))""")
+    assert small == []
+    assert page.evaluate(OVERFLOW, 390) == []
     assert page.js_errors == []
     context.close()
