@@ -189,6 +189,13 @@ EMBEDDED_SWEEP_LIMIT = env_int("EMBEDDED_SWEEP_LIMIT", 100)
 # ISO 3166 code a new family starts with as its default country (holidays for photos without GPS); blank: none.
 DEFAULT_COUNTRY = os.environ.get("DEFAULT_COUNTRY", "").strip().upper()
 GALLERY_PAGE_SIZE = env_int("GALLERY_PAGE_SIZE", 48)
+# The most photos an album page (and a smart album's search) shows.
+ALBUM_MAX_PHOTOS = env_int("ALBUM_MAX_PHOTOS", 500)
+# Days a new album share link lasts unless its maker picks otherwise (1 to 365).
+SHARE_DAYS = env_int("SHARE_DAYS", 30)
+# Wrong passwords for one share link from one address before it stops checking them, and for how many seconds.
+SHARE_PASSWORD_TRIES = env_int("SHARE_PASSWORD_TRIES", 5)
+SHARE_PASSWORD_WINDOW = env_int("SHARE_PASSWORD_WINDOW", 900)
 # Days a photo stays in the trash (restorable) before the scheduled purge deletes it and its files for good.
 TRASH_DAYS = env_int("TRASH_DAYS", 30)
 # Days an invitation link to a family stays valid (it also stops working once used or revoked).
