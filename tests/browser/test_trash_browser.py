@@ -7,7 +7,9 @@ import pytest
 
 from gallery.models import Favourite, Membership, Photo
 from tests.browser.conftest import CHROMIUM, HAVE_CHROMIUM, new_page, sign_in
+from search.tests.conftest import toy_model  # noqa: F401 (a fixture)
 from tests.factories import FamilyFactory, MembershipFactory, UserFactory, photo_factory
+from tests.queue import run_queued_tasks
 
 pytestmark = [
     pytest.mark.browser,
@@ -50,6 +52,30 @@ def test_favourite_heart_and_filter(live_server, page, artifacts, smiths):
     photo_heart.click()
     page.wait_for_selector(".photo-favourite button.heart[aria-pressed=false]")
     assert not Favourite.objects.filter(user=bob, photo=target).exists()
+    assert page.js_errors == []
+
+
+def test_favourite_heart_on_search_results(live_server, page, artifacts, smiths, toy_model):
+    family, alice, bob, photos = smiths
+    from search.models import SearchPreferences
+
+    SearchPreferences.objects.create(user=bob, min_score=0)  # file-name matches only: show them all
+    run_queued_tasks()  # embedded, so the page loads the model once, here rather than on a timer
+    sign_in(page, live_server, "bob")
+    page.goto(live_server.url + "/search/?q=garden", timeout=60_000)
+    target = photos[0]
+    heart = page.locator(f"#photo-{target.pk} .heart-form button.heart")
+    assert heart.get_attribute("aria-pressed") == "false"
+    heart.click()
+    page.wait_for_selector(f"#photo-{target.pk} .heart-form button.heart[aria-pressed=true]")
+    assert Favourite.objects.filter(user=bob, photo=target).exists()
+    page.wait_for_function("() => Array.from(document.querySelectorAll('#results .tile img'))"
+                           ".every((i) => i.complete && i.naturalWidth > 0)")
+    page.screenshot(path=artifacts / "favourite-search.png", full_page=True)
+    page.locator("label.check input[name=favourite]").check(force=True)
+    page.wait_for_function("() => document.querySelectorAll('#results .result').length === 1", timeout=30_000)
+    assert "favourite=1" in page.url
+    assert page.locator(f"#photo-{target.pk}").is_visible()
     assert page.js_errors == []
 
 
