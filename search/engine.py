@@ -60,6 +60,10 @@ class SearchParams:
     semantic_weight: float | None = None
     metadata_weight: float | None = None
     expansion_enabled: bool | None = None
+    # Refine ("more like these / fewer like those"): photos marked right / wrong in this search (ids outside the
+    # user's families are ignored), which move the query vector (see _refined).
+    like: tuple[int, ...] = ()
+    unlike: tuple[int, ...] = ()
 
 
 @dataclass
@@ -118,6 +122,9 @@ class SearchResponse:
     metadata_weight: float = 0.4
     sort: str = "relevance"
     model_calls: int = 0
+    # Refine: the photos of `like`/`unlike` that moved the query (those the user may see, with an embedding).
+    liked: list[int] = field(default_factory=list)
+    unliked: list[int] = field(default_factory=list)
 
 
 def preferences_for(user: AbstractBaseUser) -> SearchPreferences:
@@ -153,6 +160,8 @@ class Plan:
     limit: int
     show_hidden: bool
     other_models: bool  # whether some family may still be searched with a previous model
+    like: tuple[int, ...] = ()  # refine: photos marked right in this search
+    unlike: tuple[int, ...] = ()  # and wrong
 
 
 @dataclass
@@ -224,6 +233,7 @@ def _plan(*, user: AbstractBaseUser, params: SearchParams) -> tuple[Plan, Search
         sort=params.sort if params.sort in SORTS else prefs.default_sort,
         expansion=prefs.expansion_enabled if params.expansion_enabled is None else params.expansion_enabled,
         limit=max(1, params.limit), show_hidden=params.show_hidden, other_models=context.other_models,
+        like=_refine_ids(params.like), unlike=_refine_ids(params.unlike),
     )
     response = SearchResponse(query=plan.query, query_truncated=len(query) > MAX_QUERY_CHARS, min_score=plan.min_score,
                               semantic_weight=w_sem, metadata_weight=w_meta, sort=plan.sort,
@@ -256,6 +266,8 @@ class _SemanticSearch:
                 continue
             vectors, calls = term_vectors(embedder, texts + list(plan.excluded))
             response.model_calls += calls
+            if plan.like or plan.unlike:
+                vectors = _refined(response, plan, model_name, embedder.calibration[0], family_ids, vectors, len(texts))
             self.groups.append((model_name, embedder, replace(plan.scope, family_ids=tuple(family_ids)),
                                 vectors[: len(texts)], vectors[len(texts):], calibration))
 
@@ -279,6 +291,55 @@ class _SemanticSearch:
                 excluded_probability=None if worst is None else float(sigmoid(a * worst + b)),
             ) for photo_id, (cosine, term, worst) in hits.items()})
         return found
+
+
+# Refine, Rocchio-style: each term vector q of the query moves towards the photos marked right in this search
+# and away from those marked wrong, then back to unit length; the walk and every candidate's score use the moved
+# vectors (one extra input to the same single walk, no extra pass):
+#     q' = α·q + λ·(β·mean(right) − γ·mean(wrong)),   q' ← q' / |q'|
+# α 1, β 0.75, γ 0.25: the classic relevance-feedback weights (Rocchio/SMART; Manning et al., "Introduction to
+# Information Retrieval" §9.1.1: γ < β, what people mark wrong says less than what they mark right).
+# λ = REFINE_LOGITS / a puts the images' part on the text's scale. Image vectors sit in their own cone (the
+# modality gap): photos are 0.5-0.9 alike where a query and its photo are 0.1-0.2, so unscaled right photos would
+# swamp the words and push calibrated probabilities to exactly 1.0 (ties). Scaled, a photo identical to the mean
+# of the right ones gains about β·REFINE_LOGITS = 15 in logit, whatever the model's scale a: about the span
+# between an unrelated and a relevant photo for the words alone, so right photos count about as much as the
+# words. The probability is the model's calibration applied to the moved vector.
+REFINE_ALPHA, REFINE_BETA, REFINE_GAMMA = 1.0, 0.75, 0.25
+REFINE_LOGITS = 20.0
+MAX_REFINE = 50  # photos per side a URL may name
+
+
+def _refine_ids(ids) -> tuple[int, ...]:
+    """Valid photo ids of a refine, in order, without repeats; anything else is dropped (never sent to SQL)."""
+    kept = dict.fromkeys(i for i in ids if isinstance(i, int) and 0 < i < 2**63)
+    return tuple(kept)[:MAX_REFINE]
+
+
+def _refined(response: SearchResponse, plan: Plan, model_name: str, scale: float, family_ids: list[int], vectors,
+             terms: int) -> np.ndarray:
+    """The query's term vectors moved by the refine's photos (only those of these families: another family's ids
+    are ignored like any foreign id), the excluded concepts' vectors after them unchanged."""
+    rows = dict(PhotoEmbedding.objects.filter(model_name=model_name, family_id__in=family_ids,
+                                              photo_id__in=plan.like + plan.unlike)
+                .values_list("photo_id", "vector"))
+    right = [np.asarray(rows[i], dtype=np.float32) for i in plan.like if i in rows and i not in plan.unlike]
+    wrong = [np.asarray(rows[i], dtype=np.float32) for i in plan.unlike if i in rows]
+    response.liked += [i for i in plan.like if i in rows and i not in plan.unlike]
+    response.unliked += [i for i in plan.unlike if i in rows]
+    if not right and not wrong:
+        return vectors
+    vectors = np.array(vectors, dtype=np.float32)
+    shift = np.zeros(vectors.shape[1], dtype=np.float32)
+    image_scale = REFINE_LOGITS / scale if scale > 0 else 1.0  # λ
+    if right:
+        shift += image_scale * REFINE_BETA * np.mean(right, axis=0)
+    if wrong:
+        shift -= image_scale * REFINE_GAMMA * np.mean(wrong, axis=0)
+    moved = REFINE_ALPHA * vectors[:terms] + shift
+    norms = np.linalg.norm(moved, axis=1, keepdims=True)
+    vectors[:terms] = np.where(norms > 0, moved / np.where(norms > 0, norms, 1), vectors[:terms])
+    return vectors
 
 
 def _score(response: SearchResponse, found: dict[int, SemanticMatch], meta: dict[int, MetaMatch],
@@ -332,6 +393,27 @@ def _explanation(response: SearchResponse, c: _Candidate) -> Explanation:
         score=c.score, excluded_probability=sem.excluded_probability if sem else None,
         excluded_metadata=meta.excluded, excluded_fields=meta.excluded_fields, exclusion_factor=c.exclusion_factor,
     )
+
+
+def explain_photo(*, user: AbstractBaseUser, params: SearchParams, photo_id: int) -> Explanation | None:
+    """How the search `params` scores one photo, every component as a result's explain shows it, without walking
+    any index: the same plan, expansion, scoring and fusion as `search_photos`, for that photo alone (what a
+    judgment records). The caller has checked the user may see the photo; None when the query is empty."""
+    plan, response = _plan(user=user, params=params)
+    if not plan.query or plan.scope.empty:
+        return None
+    response.terms = expand(plan.query, family_ids=list(plan.scope.family_ids), enabled=plan.expansion)
+    meta_query = metadata_query(query=plan.query, family_ids=plan.scope.family_ids, excluded=plan.excluded)
+    with transaction.atomic():
+        semantic = _SemanticSearch(response, plan)
+        found = semantic.score([photo_id])
+        meta = metadata_pass(meta_query, scope=plan.scope, limit=0, also_ids=[photo_id])
+    if not response.semantic_available:
+        response.semantic_weight, response.metadata_weight = 0.0, 1.0
+    meta.setdefault(photo_id, MetaMatch())  # scored even when neither half matched it
+    candidate = next(c for c in _score(response, found, meta, semantic.meta_calibration,
+                                       query_word_count(meta_query.tsquery)) if c.photo_id == photo_id)
+    return _explanation(response, candidate)
 
 
 def _has_evidence(c: _Candidate) -> bool:

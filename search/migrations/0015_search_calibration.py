@@ -24,7 +24,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('gallery', '0010_tag_suggestion'),
-        ('search', '0013_family_place'),
+        ('search', '0014_judgment'),
         ('django_q', '0019_alter_task_options_alter_ormq_key_alter_ormq_lock_and_more'),
     ]
 
