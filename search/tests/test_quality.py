@@ -1,0 +1,113 @@
+"""Points 3 and 4 of "relevance you can measure": a family's calibration fitted from its judgments, and the
+figures the quality page and API show. A synthetic member judges by colour and shape; the model is the toy SigLIP
+with its bias shifted, so that its own calibration is wrong (the toy model as trained is already well calibrated)."""
+
+from __future__ import annotations
+
+import shutil
+
+import pytest
+import torch
+from django.urls import reverse
+
+from gallery.models import Photo
+from search.calibration import DEFAULT, active_calibrations
+from search.engine import SearchParams, search_photos
+from search.models import Judgment, SearchCalibration
+from search.quality import (IMPROVEMENT, MIN_JUDGMENTS, NotEnoughJudgments, calibration_fit, calibration_rollback,
+                            calibrations_fit_due, family_quality, judged_data)
+from search.tests.conftest import TOY_MODEL
+from search.embedder import reset_embedder
+from tests.queue import run_queued_tasks
+
+pytestmark = pytest.mark.django_db
+
+COLOURS = ("red", "green", "blue", "yellow")
+SHAPES = ("circle", "square", "triangle")
+BIAS_SHIFT = 5.0  # logits: the shifted model says "likely" of photos that are not
+
+
+@pytest.fixture
+def shifted_model(settings, tmp_path):
+    """The toy SigLIP with its logit_bias shifted: a deliberately miscalibrated checkpoint."""
+    from transformers import AutoModel
+
+    path = tmp_path / "toy-siglip-shifted"
+    model = AutoModel.from_pretrained(TOY_MODEL)
+    with torch.no_grad():
+        model.logit_bias += BIAS_SHIFT
+    model.save_pretrained(path)
+    for name in TOY_MODEL.iterdir():
+        if not (path / name.name).exists():
+            shutil.copy(name, path / name.name)
+    settings.SEARCH_MODEL, settings.SEARCH_DTYPE = str(path), "float32"
+    reset_embedder()
+    yield str(path)
+    reset_embedder()
+
+
+@pytest.fixture
+def judged_family(shifted_model, add_shape, family, alice, django_capture_on_commit_callbacks):
+    """Three photos of each colour and shape (one tagged with its colour, one with its shape), and a member's
+    verdicts on every photo for each colour, each shape and each colour-shape query: right when the photo is
+    what the query names."""
+    with django_capture_on_commit_callbacks(execute=True):
+        photos = {}
+        for c in COLOURS:
+            for s in SHAPES:
+                for n, tags in enumerate(([c], [s], [])):
+                    photos[add_shape(c, s, tags=tags).pk] = (c, s)
+    run_queued_tasks()
+    assert not Photo.objects.exclude(status=Photo.Status.READY).exists()
+    queries = list(COLOURS) + list(SHAPES) + [f"{c} {s}" for c in COLOURS for s in SHAPES]
+    Judgment.objects.bulk_create([
+        Judgment(user=alice, family=family, photo_id=pk, query=q, relevant=all(w in (c, s) for w in q.split()),
+                 model_name=shifted_model)
+        for q in queries for pk, (c, s) in photos.items()])
+    return photos
+
+
+def test_the_fit_calibrates_a_miscalibrated_model_on_held_out_queries(judged_family, family, alice):
+    data = judged_data(family_id=family.pk)
+    assert len(data) >= 400 and len(set(data.queries)) == 19
+
+    fitted = calibration_fit(family_id=family.pk, data=data)
+    before, after = fitted.metrics["before"], fitted.metrics["after"]
+    assert before["ece"] > 0.1  # the shifted bias: far from what the member says
+    assert after["ece"] <= 0.05 and after["ece"] < before["ece"]
+    assert after["log_loss"] < before["log_loss"]
+    assert after["ndcg_at_10"] >= before["ndcg_at_10"] - 1e-9
+    assert fitted.applied
+    a, b = data.model_calibration
+    assert fitted.semantic_bias < b - 1  # it found the bias too high
+    # Suggested weights only when they beat the defaults on held-out queries.
+    if fitted.suggested_weights is not None:
+        assert after["log_loss"] < (1 - IMPROVEMENT) * fitted.metrics["after_default_weights"]["log_loss"]
+    else:
+        assert after == fitted.metrics["after_default_weights"]
+
+    # Search now speaks the fitted calibration.
+    result = search_photos(user=alice, params=SearchParams(query="red circle", min_score=0)).results[0]
+    assert result.explanation.calibration_fitted
+    assert (result.explanation.calibration_scale, result.explanation.calibration_bias) == pytest.approx(
+        (fitted.semantic_scale, fitted.semantic_bias))
+
+    # A second fit from the same judgments gains little on held-out queries (the noise of refitting): kept, not
+    # applied.
+    again = calibration_fit(family_id=family.pk)
+    assert not again.applied
+    assert active_calibrations([(family.pk, data.model_name)])[(family.pk, data.model_name)].id == fitted.pk
+    # Rolled back, the defaults are in force again, and the fit stays on record.
+    assert calibration_rollback(family_id=family.pk).pk == fitted.pk
+    assert active_calibrations([(family.pk, data.model_name)]) == {}
+    assert SearchCalibration.objects.filter(family=family).count() == 2
+
+
+def test_too_few_judgments_say_how_many_are_needed(shifted_model, add_shape, family, alice):
+    photo = add_shape("red", "circle")
+    Judgment.objects.create(user=alice, family=family, photo=photo, query="red", relevant=True)
+    with pytest.raises(NotEnoughJudgments, match=f"{MIN_JUDGMENTS - 1} more judgments"):
+        calibration_fit(family_id=family.pk)
+    quality = family_quality(user=alice, family_id=family.pk)
+    assert quality.needed == MIN_JUDGMENTS - 1 and quality.fit is None
+    assert calibrations_fit_due() == []
