@@ -338,3 +338,17 @@ def family_quality(*, user: AbstractBaseUser, family_id: int) -> Quality:
     return Quality(family_id=family_id, judged_queries=queries, judgments=len(data),
                    needed=needed(len(data), queries), current=figures(data, predicted), weights=weights,
                    fit=fit_row, per_query=sorted(per_query.values(), key=lambda q: q.query))
+
+
+def calibration_fit_request(*, family_id: int) -> None:
+    """Fit the family's calibration in the worker, once the current transaction commits."""
+    from django_q.tasks import async_task
+
+    transaction.on_commit(lambda: async_task("search.tasks.calibration_fit_task", family_id, group="calibration"))
+
+
+def suggested_weights(*, family_id: int) -> tuple[float, float] | None:
+    """The weights the family's latest fit (for its search model) suggests, if it suggests any."""
+    latest = SearchCalibration.objects.filter(family_id=family_id,
+                                              model_name=family_search_model(family_id=family_id)).first()
+    return latest.suggested_weights if latest else None

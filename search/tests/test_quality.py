@@ -111,3 +111,73 @@ def test_too_few_judgments_say_how_many_are_needed(shifted_model, add_shape, fam
     quality = family_quality(user=alice, family_id=family.pk)
     assert quality.needed == MIN_JUDGMENTS - 1 and quality.fit is None
     assert calibrations_fit_due() == []
+
+
+def test_the_quality_page_shows_figures_plots_and_lets_an_admin_fit_and_a_member_apply_weights(
+        judged_family, family, alice, bob, client_for, django_capture_on_commit_callbacks):
+    page = client_for(bob).get(reverse("search:quality", args=[family.pk]))
+    body = page.content.decode()
+    assert page.status_code == 200
+    assert 'class="count-queries">19<' in body and f'class="count-judgments">{len(judged_family) * 19}<' in body
+    assert "No fit yet" in body and body.count("<svg") == 2 and "Fit now" not in body  # bob is not an admin
+    assert "shows how many of them members marked right" in body  # each plot says what it shows
+    assert client_for(bob).post(reverse("search:quality_fit", args=[family.pk])).status_code == 403
+
+    client = client_for(alice)
+    with django_capture_on_commit_callbacks(execute=True):
+        assert client.post(reverse("search:quality_fit", args=[family.pk])).status_code == 302
+    assert run_queued_tasks() == 1  # the fit runs in the worker
+    fitted = SearchCalibration.objects.get(family=family)
+    body = client.get(reverse("search:quality", args=[family.pk])).content.decode()
+    assert "in force" in body and "before the fit" in body and "after the fit" in body
+    assert f"{fitted.metrics['after']['ndcg_at_10']:.3f}" in body
+
+    weights = fitted.suggested_weights
+    assert weights is not None  # the defaults weigh the misleading colour tags too much here
+    assert "Apply suggested weights for me" in body
+    client.post(reverse("search:quality_apply_weights", args=[family.pk]))
+    alice.search_preferences.refresh_from_db()
+    assert (alice.search_preferences.semantic_weight, alice.search_preferences.metadata_weight) == weights
+    assert not hasattr(bob, "search_preferences") or bob.search_preferences.semantic_weight != weights[0]
+
+    client.post(reverse("search:quality_rollback", args=[family.pk]))
+    assert not SearchCalibration.objects.get(family=family).applied
+
+
+def test_quality_api_reports_the_figures_and_keeps_families_apart(judged_family, family, api, mallory, other_family):
+    url = reverse("api_search_quality")
+    assert api.get(url).status_code == 400
+    assert api.get(url, {"family": other_family.pk}).status_code == 404
+    assert api.get(url, {"family": 10**9}).status_code == 404
+    body = api.get(url, {"family": family.pk}).json()
+    assert set(body) == {"judged_queries", "judgments", "needed", "precision_at_5", "precision_at_10", "ndcg_at_10",
+                         "ece", "fitted", "suggested_weights"}
+    assert body["judged_queries"] == 19 and body["needed"] == 0 and body["fitted"] is None
+    assert body["suggested_weights"] is None and 0 <= body["ece"] <= 1
+
+    fitted = calibration_fit(family_id=family.pk)
+    body = api.get(url, {"family": family.pk}).json()
+    assert body["fitted"] == pytest.approx({"ece": fitted.metrics["after"]["ece"],
+                                            "precision_at_5": fitted.metrics["after"]["precision_at_5"],
+                                            "precision_at_10": fitted.metrics["after"]["precision_at_10"],
+                                            "ndcg_at_10": fitted.metrics["after"]["ndcg_at_10"], "applied": True})
+    assert body["ece"] <= 0.05  # the fit is in force: the final score is now calibrated
+    assert body["suggested_weights"] == {"semantic": fitted.suggested_semantic_weight,
+                                         "metadata": fitted.suggested_metadata_weight}
+
+    # Another family sees none of it: its own (empty) figures, and 404 for ours, page and API alike.
+    from django.test import Client
+    from rest_framework.authtoken.models import Token
+
+    theirs = Client(headers={"Authorization": f"Token {Token.objects.get_or_create(user=mallory)[0].key}"})
+    assert theirs.get(url, {"family": family.pk}).status_code == 404
+    mine = theirs.get(url, {"family": other_family.pk}).json()
+    assert mine["judgments"] == 0 and mine["fitted"] is None and mine["needed"] == MIN_JUDGMENTS
+    page = Client()
+    page.force_login(mallory)
+    assert page.get(reverse("search:quality", args=[family.pk])).status_code == 404
+    for name in ("search:quality_fit", "search:quality_apply_weights", "search:quality_rollback"):
+        assert page.post(reverse(name, args=[family.pk])).status_code == 404
+    # The search of a family without a fit keeps the defaults.
+    assert active_calibrations([(other_family.pk, fitted.model_name)]) == {}
+    assert DEFAULT.semantic is None
