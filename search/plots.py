@@ -37,17 +37,15 @@ def _axes(x_label: str, y_label: str, width: float = WIDTH) -> list[str]:
 
 
 def reliability_svg(series: Sequence[tuple[str, str, Sequence[Bin]]], *, label: str) -> SafeString:
-    """A reliability diagram: for each series (name, css class, bins) a line through the bins' (mean predicted,
-    observed) points, each point's area by its count; the diagonal is perfect calibration."""
+    """A reliability diagram: for each series (name, css class, bins) the bins' (mean predicted, observed) points,
+    each point's area by its count (a line through them would make a bin of one judgment look like a trend); the
+    diagonal is perfect calibration."""
     parts = _axes("predicted probability", "observed share right")
     for tick in (0.25, 0.5, 0.75, 1):
         parts.append(f'<text class="plot-tick" x="{MARGIN - 4}" y="{_y(tick) + 4:.1f}" text-anchor="end">{tick:g}</text>')
     parts.append(f'<line class="plot-diagonal" x1="{_x(0)}" y1="{_y(0)}" x2="{_x(1):.1f}" y2="{_y(1):.1f}"/>')
     most = max((b.count for _, _, bins in series for b in bins), default=1)
     for n, (name, css, bins) in enumerate(series):
-        points = " ".join(f"{_x(b.predicted):.1f},{_y(b.observed):.1f}" for b in bins)
-        if points:
-            parts.append(f'<polyline class="plot-line {css}" points="{points}"/>')
         for b in bins:
             r = 2.5 + 5.5 * (b.count / most) ** 0.5
             parts.append(f'<circle class="plot-point {css}" cx="{_x(b.predicted):.1f}" cy="{_y(b.observed):.1f}" '
@@ -64,7 +62,7 @@ ROW = 22
 def score_strips_svg(rows: Sequence[tuple[str, Sequence[float], Sequence[float]]], *, label: str) -> SafeString:
     """Per query (name, scores of the results judged right, of those judged wrong): a strip of the scores from 0
     to 1, right ones as filled dots above the line, wrong ones as rings below it."""
-    width, left = 640, 150
+    width, left = 420, 118
     height = 30 + ROW * len(rows) + 24
 
     def x(p: float) -> float:
@@ -76,7 +74,7 @@ def score_strips_svg(rows: Sequence[tuple[str, Sequence[float], Sequence[float]]
         parts.append(f'<text class="plot-tick" x="{x(tick):.1f}" y="{height - 10}" text-anchor="middle">{tick:g}</text>')
     for n, (query, right, wrong) in enumerate(rows):
         y = 20 + ROW * n
-        short = query if len(query) <= 22 else query[:21] + "…"
+        short = query if len(query) <= 18 else query[:17] + "…"
         parts.append(f'<text class="plot-query" x="{left - 8}" y="{y + 4}" text-anchor="end">'
                      f'<title>{escape(query)}</title>{escape(short)}</text>')
         parts.append(f'<line class="plot-axis" x1="{x(0)}" y1="{y}" x2="{x(1):.1f}" y2="{y}"/>')
@@ -111,7 +109,7 @@ def quality_plots(quality) -> dict:
                   ("after the fit", "series-after", bins(fit.metrics.get("after")))]
         reliability_text = (
             "Each point groups judged results by the probability search gave them (across) and shows how many of "
-            "them members marked right (up): on the diagonal, a score of 0.8 is right 8 times in 10. Both lines are "
+            "them members marked right (up): on the diagonal, a score of 0.8 is right 8 times in 10. Both series are "
             "held-out: each query was scored by a fit that had not seen it.")
     else:
         series = [("now", "series-after", bins(quality.current))]
