@@ -6,15 +6,17 @@ from __future__ import annotations
 
 import shutil
 
+import numpy as np
 import pytest
 import torch
 from django.urls import reverse
 
 from gallery.models import Photo
+from search import evaluation
 from search.calibration import DEFAULT, active_calibrations
 from search.engine import SearchParams, search_photos
 from search.models import Judgment, SearchCalibration
-from search.quality import (IMPROVEMENT, MIN_JUDGMENTS, NotEnoughJudgments, calibration_fit, calibration_rollback,
+from search.quality import (DEFAULT_WEIGHTS, IMPROVEMENT, MIN_JUDGMENTS, fit, scores, NotEnoughJudgments, calibration_fit, calibration_rollback,
                             calibrations_fit_due, family_quality, judged_data)
 from search.tests.conftest import TOY_MODEL
 from search.embedder import reset_embedder
@@ -28,14 +30,17 @@ BIAS_SHIFT = 5.0  # logits: the shifted model says "likely" of photos that are n
 
 
 @pytest.fixture
-def shifted_model(settings, tmp_path):
-    """The toy SigLIP with its logit_bias shifted: a deliberately miscalibrated checkpoint."""
+def shifted_model(settings, tmp_path, request):
+    """The toy SigLIP with its logit_bias shifted: a deliberately miscalibrated checkpoint (the shift: BIAS_SHIFT,
+    or the test's indirect parameter)."""
     from transformers import AutoModel
+
+    shift = getattr(request, "param", BIAS_SHIFT)
 
     path = tmp_path / "toy-siglip-shifted"
     model = AutoModel.from_pretrained(TOY_MODEL)
     with torch.no_grad():
-        model.logit_bias += BIAS_SHIFT
+        model.logit_bias += shift
     model.save_pretrained(path)
     for name in TOY_MODEL.iterdir():
         if not (path / name.name).exists():
@@ -181,3 +186,23 @@ def test_quality_api_reports_the_figures_and_keeps_families_apart(judged_family,
     # The search of a family without a fit keeps the defaults.
     assert active_calibrations([(other_family.pk, fitted.model_name)]) == {}
     assert DEFAULT.semantic is None
+
+
+@pytest.mark.parametrize("shifted_model", [0.0], indirect=True)  # the toy model as trained: well calibrated
+def test_from_the_minimum_number_of_judgments_a_fit_beats_the_defaults_on_queries_it_never_saw(judged_family, family):
+    """Where MIN_JUDGMENTS comes from. Measured (8 draws each, 6 unseen queries, log-loss ratio fitted/defaults):
+    15 judgments lost once (worst 1.04), 30 won every draw (worst 0.56), 60 (worst 0.48), 250 (worst 0.34); with
+    the shifted model every size won. Each draw trains on MIN_JUDGMENTS judgments of 13 queries and is measured
+    on the other 6."""
+    data = judged_data(family_id=family.pk)
+    queries = np.array(data.queries)
+    rng = np.random.default_rng(0)
+    for _ in range(8):
+        unseen = rng.permutation(sorted(set(data.queries)))[:6]
+        pool = np.flatnonzero(~np.isin(queries, unseen))
+        train = np.zeros(len(data), dtype=bool)
+        train[rng.choice(pool, size=MIN_JUDGMENTS, replace=False)] = True
+        test = data.subset(np.isin(queries, unseen))
+        calibration, _ = fit(data.subset(train), DEFAULT)
+        fitted = evaluation.log_loss(scores(test, calibration, DEFAULT_WEIGHTS), test.relevant)
+        assert fitted < evaluation.log_loss(scores(test, DEFAULT, DEFAULT_WEIGHTS), test.relevant)
