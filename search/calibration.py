@@ -77,7 +77,7 @@ class MetaCalibration:
         """The probability each kind of match found in the photo gives on its own."""
         x = match_features(match, query_words)
         intercepts = self.by_kind
-        return {kind: float(sigmoid(intercepts[kind] + (self.typo_slope if kind == TYPO else self.rank_slope) * v))
+        return {kind: _sigmoid(intercepts[kind] + (self.typo_slope if kind == TYPO else self.rank_slope) * v)
                 for kind, v in x.items()}
 
     def probability(self, match: MetaMatch, query_words: int = 1) -> float:
@@ -100,7 +100,8 @@ def match_features(match: MetaMatch, query_words: int = 1) -> dict[str, float]:
     """Each kind of match in `match` → its strength: log(rank / query words) of a field (ts_rank_cd of an OR-ed
     query counts the occurrences of its words), log(similarity) of a correction."""
     n = max(1, query_words)
-    x = {key: float(np.clip(math.log(rank / n), *LOG_RANK_RANGE))
+    low, high = LOG_RANK_RANGE
+    x = {key: min(high, max(low, math.log(rank / n)))
          for key, rank in match.ranks.items() if rank > 0 and key in KIND_LABELS}
     if match.typo > 0:
         x[TYPO] = math.log(min(1.0, match.typo))
@@ -136,6 +137,18 @@ class Calibration:
 
 
 DEFAULT = Calibration()
+
+
+def _sigmoid(x: float) -> float:
+    return 0.5 * (1.0 + math.tanh(0.5 * x))
+
+
+def fuse_one(p_semantic: float, p_metadata: float, w_semantic: float, w_metadata: float) -> float:
+    """`fuse` for one candidate, in plain floats (search scores hundreds per query: numpy's per-call cost shows)."""
+    total = w_semantic + w_metadata
+    w_semantic, w_metadata = (0.5, 0.5) if total <= 0 else (w_semantic / total, w_metadata / total)
+    miss_sem, miss_meta = min(1.0, max(0.0, 1.0 - p_semantic)), min(1.0, max(0.0, 1.0 - p_metadata))
+    return 1.0 - miss_sem ** (2 * w_semantic) * miss_meta ** (2 * w_metadata)
 
 
 def fuse(p_semantic, p_metadata, w_semantic: float, w_metadata: float):

@@ -20,8 +20,8 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db import connection, transaction
 
 from gallery.models import Photo
-from search.calibration import DEFAULT as DEFAULT_CALIBRATION, Calibration, active_calibrations, fuse, noisy_or, \
-    query_word_count
+from search.calibration import DEFAULT as DEFAULT_CALIBRATION
+from search.calibration import Calibration, active_calibrations, fuse_one, noisy_or, query_word_count
 from search.embedder import ModelUnavailable, get_embedder
 from search.expansion import Term, expand
 from search.metadata import MetaMatch, metadata_pass, metadata_query
@@ -355,7 +355,7 @@ def _score(response: SearchResponse, found: dict[int, SemanticMatch], meta: dict
         kinds = calibration.meta.kind_probabilities(match, query_words) if photo_id in meta else {}
         p_sem, p_meta = (sem.probability if sem else 0.0), noisy_or(kinds.values())
         # Smart search off: the metadata's probability is all that is known, and is the score.
-        fused = p_meta if not response.semantic_available else float(fuse(p_sem, p_meta, w_sem, w_meta))
+        fused = p_meta if not response.semantic_available else fuse_one(p_sem, p_meta, w_sem, w_meta)
         score = fused * factor
         candidates.append(_Candidate(photo_id, score, sem, match, factor, p_sem, p_meta, kinds, calibration))
     return candidates
