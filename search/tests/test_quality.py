@@ -4,12 +4,15 @@ with its bias shifted, so that its own calibration is wrong (the toy model as tr
 
 from __future__ import annotations
 
+import io
 import shutil
 
 import numpy as np
 import pytest
 import torch
+from django.core.management import call_command
 from django.urls import reverse
+from django_q.models import Schedule
 
 from gallery.models import Photo
 from search import evaluation
@@ -160,7 +163,13 @@ def test_quality_api_reports_the_figures_and_keeps_families_apart(judged_family,
     assert body["judged_queries"] == 19 and body["needed"] == 0 and body["fitted"] is None
     assert body["suggested_weights"] is None and 0 <= body["ece"] <= 1
 
-    fitted = calibration_fit(family_id=family.pk)
+    assert calibrations_fit_due() == [family.pk]  # what the nightly schedule fits
+    assert Schedule.objects.filter(func="search.tasks.calibrations_fit_task", schedule_type=Schedule.DAILY).exists()
+    out = io.StringIO()
+    call_command("fit_calibration", "--family", family.name, stdout=out)
+    assert "judgments on 19 queries" in out.getvalue() and "applied" in out.getvalue()
+    assert calibrations_fit_due() == []  # nothing new since
+    fitted = SearchCalibration.objects.get(family=family)
     body = api.get(url, {"family": family.pk}).json()
     assert body["fitted"] == pytest.approx({"ece": fitted.metrics["after"]["ece"],
                                             "precision_at_5": fitted.metrics["after"]["precision_at_5"],
