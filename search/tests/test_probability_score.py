@@ -70,3 +70,32 @@ def test_raising_the_metadata_weight_raises_tag_only_matches_against_image_only_
 
     ratios = [ratio(1 - m, m) for m in (0.2, 0.4, 0.6, 0.8)]
     assert ratios == sorted(ratios) and ratios[0] < ratios[-1]
+
+
+def test_each_family_is_scored_with_its_own_calibration(toy_model, alice, add_shape, other_family,
+                                                       django_capture_on_commit_callbacks):
+    from gallery.models import Membership
+    from search.embedder import get_embedder
+    from search.models import SearchCalibration
+    from tests.factories import MembershipFactory
+    from tests.queue import run_queued_tasks
+
+    MembershipFactory(family=other_family, user=alice, role=Membership.Role.MEMBER)
+    with django_capture_on_commit_callbacks(execute=True):
+        mine = add_shape("red", "circle", tags=["ball"])
+        theirs = add_shape("red", "circle", target_family=other_family, tags=["ball"])
+    run_queued_tasks()
+    a, b = get_embedder().calibration
+    SearchCalibration.objects.create(
+        family=other_family, model_name=toy_model, semantic_scale=a, semantic_bias=b - 6,
+        metadata={"intercepts": {"tags": -1.0}}, applied=True)
+    results = {r.photo.pk: r.explanation for r in search(alice, "red circle ball", min_score=0).results}
+    assert not results[mine.pk].calibration_fitted and results[mine.pk].calibration_bias == pytest.approx(b)
+    fitted = results[theirs.pk]
+    assert fitted.calibration_fitted and fitted.calibration_bias == pytest.approx(b - 6)
+    assert fitted.probability_semantic < results[mine.pk].probability_semantic
+    assert fitted.meta_probabilities["tags"] < results[mine.pk].meta_probabilities["tags"]
+    # A fit that was not applied changes nothing.
+    SearchCalibration.objects.update(applied=False)
+    again = {r.photo.pk: r.explanation for r in search(alice, "red circle ball", min_score=0).results}
+    assert again[theirs.pk].probability_semantic == pytest.approx(results[mine.pk].probability_semantic, abs=0.05)
