@@ -160,6 +160,7 @@ class Plan:
     limit: int
     show_hidden: bool
     other_models: bool  # whether some family may still be searched with a previous model
+    calibrated: bool = True  # whether some family may have a fitted calibration in force (search.calibration)
     like: tuple[int, ...] = ()  # refine: photos marked right in this search
     unlike: tuple[int, ...] = ()  # and wrong
 
@@ -233,6 +234,7 @@ def _plan(*, user: AbstractBaseUser, params: SearchParams) -> tuple[Plan, Search
         sort=params.sort if params.sort in SORTS else prefs.default_sort,
         expansion=prefs.expansion_enabled if params.expansion_enabled is None else params.expansion_enabled,
         limit=max(1, params.limit), show_hidden=params.show_hidden, other_models=context.other_models,
+        calibrated=context.calibrated,
         like=_refine_ids(params.like), unlike=_refine_ids(params.unlike),
     )
     response = SearchResponse(query=plan.query, query_truncated=len(query) > MAX_QUERY_CHARS, min_score=plan.min_score,
@@ -250,7 +252,7 @@ class _SemanticSearch:
         self.groups = []  # (model name, embedder, scope of its families, term vectors, excluded vectors, calibration)
         models = {f: family_search_model(family_id=f, other_models=plan.other_models) for f in plan.scope.family_ids}
         # Families with a fitted calibration (search.calibration) are scored with it: one group per calibration.
-        fitted = active_calibrations(models.items())
+        fitted = active_calibrations(models.items()) if plan.calibrated else {}
         by_model: dict[tuple[str, Calibration], list[int]] = defaultdict(list)
         for family_id, model_name in models.items():
             by_model[(model_name, fitted.get((family_id, model_name), DEFAULT_CALIBRATION))].append(family_id)

@@ -11,7 +11,7 @@ from django.db.models import Count, Q
 
 from gallery.models import Family, Membership, Photo
 from gallery.selectors import family_list, family_status_counts
-from search.models import EmbeddingModel, PhotoEmbedding, SearchPreferences
+from search.models import EmbeddingModel, PhotoEmbedding, SearchCalibration, SearchPreferences
 
 
 def active_model_state() -> EmbeddingModel | None:
@@ -57,15 +57,17 @@ class SearchContext:
     family_ids: list[int]
     preferences: SearchPreferences
     other_models: bool  # whether embeddings of a model other than the active one exist (a switch under way)
+    calibrated: bool = False  # whether some family of the user has a fitted calibration in force (search.quality)
 
 
 def search_context(*, user: AbstractBaseUser) -> SearchContext:
     """What a search needs to know before it starts, in one round trip (search-as-you-type runs one per
-    pause in typing): the user's families, their preferences (or unsaved defaults), and whether any
-    family might still be searched with a previous model."""
+    pause in typing): the user's families, their preferences (or unsaved defaults), whether any
+    family might still be searched with a previous model, and whether any has a fitted calibration."""
     if not user.is_authenticated:
         return SearchContext([], SearchPreferences(), False)
     prefs_table, embeddings = SearchPreferences._meta.db_table, PhotoEmbedding._meta.db_table
+    calibrations = SearchCalibration._meta.db_table
     with connection.cursor() as cursor:
         cursor.execute(
             f"""
@@ -73,19 +75,21 @@ def search_context(*, user: AbstractBaseUser) -> SearchContext:
                          WHERE m.user_id = %(user)s ORDER BY m.family_id),
                    EXISTS (SELECT 1 FROM {embeddings} WHERE model_name < %(active)s)
                    OR EXISTS (SELECT 1 FROM {embeddings} WHERE model_name > %(active)s),
-                   sp.id, sp.semantic_weight, sp.metadata_weight, sp.min_score, sp.expansion_enabled, sp.default_sort
+                   sp.id, sp.semantic_weight, sp.metadata_weight, sp.min_score, sp.expansion_enabled, sp.default_sort,
+                   EXISTS (SELECT 1 FROM {calibrations} c JOIN {Membership._meta.db_table} cm
+                           ON cm.family_id = c.family_id AND cm.user_id = %(user)s WHERE c.applied)
             FROM (SELECT 1) AS one LEFT JOIN {prefs_table} sp ON sp.user_id = %(user)s
             """,
             {"user": user.pk, "active": settings.SEARCH_MODEL},
         )
-        family_ids, other_models, pk, *values = cursor.fetchone()
+        family_ids, other_models, pk, *values, calibrated = cursor.fetchone()
     if pk is None:
         prefs = SearchPreferences(user=user)
     else:
         names = ("semantic_weight", "metadata_weight", "min_score", "expansion_enabled", "default_sort")
         prefs = SearchPreferences(id=pk, user=user, **dict(zip(names, values)))
         prefs._state.adding, prefs._state.db = False, "default"
-    return SearchContext(list(family_ids), prefs, bool(other_models))
+    return SearchContext(list(family_ids), prefs, bool(other_models), bool(calibrated))
 
 
 @dataclass
