@@ -147,39 +147,42 @@ class SimilarApi(APIView):
         return Response(SimilarResultSerializer(results, many=True, context={"request": request}).data)
 
 
+class QualitySerializer(serializers.Serializer):
+    """GET /api/v1/search/quality/: a family's search quality on its judged queries."""
+
+    judged_queries = serializers.IntegerField()
+    judgments = serializers.IntegerField()
+    needed = serializers.IntegerField(help_text="judgments still needed before a fit (0: enough)")
+    precision_at_5 = serializers.FloatField(help_text="on judged queries, under your current settings")
+    precision_at_10 = serializers.FloatField()
+    ndcg_at_10 = serializers.FloatField()
+    ece = serializers.FloatField(help_text="expected calibration error of the final score")
+    fitted = serializers.SerializerMethodField()
+    suggested_weights = serializers.SerializerMethodField()
+
+    @extend_schema_field(inline_serializer("QualityFitted", {
+        "ece": serializers.FloatField(), "precision_at_5": serializers.FloatField(),
+        "precision_at_10": serializers.FloatField(), "ndcg_at_10": serializers.FloatField(),
+        "applied": serializers.BooleanField()}, allow_null=True))
+    def get_fitted(self, body) -> dict | None:
+        return body["fitted"]
+
+    @extend_schema_field(inline_serializer("QualityWeights", {
+        "semantic": serializers.FloatField(), "metadata": serializers.FloatField()}, allow_null=True))
+    def get_suggested_weights(self, body) -> dict | None:
+        return body["suggested_weights"]
+
+
 class QualityApi(APIView):
     """A family's search quality on its judged queries (the quality page's figures)."""
 
     class InputSerializer(serializers.Serializer):
         family = serializers.IntegerField(help_text="the family's id (one of yours)")
 
-    class OutputSerializer(serializers.Serializer):
-        judged_queries = serializers.IntegerField()
-        judgments = serializers.IntegerField()
-        needed = serializers.IntegerField(help_text="judgments still needed before a fit (0: enough)")
-        precision_at_5 = serializers.FloatField(help_text="on judged queries, under your current settings")
-        precision_at_10 = serializers.FloatField()
-        ndcg_at_10 = serializers.FloatField()
-        ece = serializers.FloatField(help_text="expected calibration error of the final score")
-        fitted = serializers.SerializerMethodField()
-        suggested_weights = serializers.SerializerMethodField()
-
-        @extend_schema_field(inline_serializer("QualityFitted", {
-            "ece": serializers.FloatField(), "precision_at_5": serializers.FloatField(),
-            "precision_at_10": serializers.FloatField(), "ndcg_at_10": serializers.FloatField(),
-            "applied": serializers.BooleanField()}, allow_null=True))
-        def get_fitted(self, body) -> dict | None:
-            return body["fitted"]
-
-        @extend_schema_field(inline_serializer("QualityWeights", {
-            "semantic": serializers.FloatField(), "metadata": serializers.FloatField()}, allow_null=True))
-        def get_suggested_weights(self, body) -> dict | None:
-            return body["suggested_weights"]
-
-    @extend_schema(parameters=[InputSerializer], responses=OutputSerializer)
+    @extend_schema(parameters=[InputSerializer], responses=QualitySerializer)
     def get(self, request):
         data = self.InputSerializer(data=request.query_params)
         data.is_valid(raise_exception=True)
         family = family_get(user=request.user, family_id=data.validated_data["family"])
         quality = family_quality(user=request.user, family_id=family.pk)
-        return Response(self.OutputSerializer(quality.as_api()).data)
+        return Response(QualitySerializer(quality.as_api()).data)

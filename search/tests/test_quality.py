@@ -215,3 +215,12 @@ def test_from_the_minimum_number_of_judgments_a_fit_beats_the_defaults_on_querie
         calibration, _ = fit(data.subset(train), DEFAULT)
         fitted = evaluation.log_loss(scores(test, calibration, DEFAULT_WEIGHTS), test.relevant)
         assert fitted < evaluation.log_loss(scores(test, DEFAULT, DEFAULT_WEIGHTS), test.relevant)
+
+
+def test_the_quality_endpoint_is_in_the_schema(client, db):
+    schema = client.get("/api/v1/schema/", {"format": "json"}).json()
+    quality = schema["paths"]["/api/v1/search/quality/"]["get"]
+    assert [(p["name"], p["required"]) for p in quality["parameters"]] == [("family", True)]
+    body = schema["components"]["schemas"]["Quality"]
+    assert set(body["properties"]) == {"judged_queries", "judgments", "needed", "precision_at_5", "precision_at_10",
+                                       "ndcg_at_10", "ece", "fitted", "suggested_weights"}
