@@ -10,7 +10,7 @@ from gallery.admin_scope import FamilyScopedAdmin
 from gallery.models import Membership
 from gallery.selectors import family_status_counts
 from search.models import (
-    EmbeddingModel, IndexedFamily, IndexedPhoto, SearchPreferences, Synonym, TagConcept, WorkLease,
+    EmbeddingModel, IndexedFamily, IndexedPhoto, SearchCalibration, SearchPreferences, Synonym, TagConcept, WorkLease,
 )
 from search.services import photos_retry
 from search.suggestions import suggestions_recompute_enqueue
@@ -245,3 +245,19 @@ class TagConceptAdmin(FamilyScopedAdmin):
             return
         for family_id in sorted(family_ids):
             suggestions_recompute_enqueue(family_id=family_id)
+
+
+@admin.register(SearchCalibration)
+class SearchCalibrationAdmin(admin.ModelAdmin):
+    """Each family's fits from its judgments (search.quality), for superusers (admin_scope). Read-only: fits come
+    from the quality page, the nightly schedule or `manage.py fit_calibration`; unticking "applied" rolls one
+    back."""
+
+    list_display = ("family", "model_name", "created_at", "judgments", "judged_queries", "applied")
+    list_filter = ("applied", "family")
+    fields = ("family", "model_name", "created_at", "judgments", "judged_queries", "semantic_scale", "semantic_bias",
+              "metadata", "suggested_semantic_weight", "suggested_metadata_weight", "metrics", "applied")
+    readonly_fields = tuple(f for f in fields if f != "applied")
+
+    def has_add_permission(self, request) -> bool:
+        return False

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from django.core.exceptions import ValidationError as DjangoValidationError
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import extend_schema, extend_schema_field, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.exceptions import ValidationError
 from rest_framework.pagination import PageNumberPagination
@@ -15,6 +15,7 @@ from search.engine import MAX_QUERY_CHARS, SORTS, SearchParams, search_photos, s
 from search.forms import MAX_PLAIN, photo_ids
 from search.judgment_selectors import judgment_get, judgment_list, judgment_verdicts
 from search.judgment_services import judgment_delete, judgment_record
+from search.quality import family_quality
 from search.query_parser import normalise
 from search.understanding import understand_search
 
@@ -26,7 +27,7 @@ class ExplanationSerializer(serializers.Serializer):
     term = serializers.CharField(allow_null=True, help_text="the expanded term that matched best")
     calibration_scale = serializers.FloatField(allow_null=True, help_text="a = exp(logit_scale)")
     calibration_bias = serializers.FloatField(allow_null=True, help_text="b = logit_bias")
-    meta_score = serializers.FloatField(help_text="s_meta in [0, 1)")
+    meta_score = serializers.FloatField(help_text="s_meta in [0, 1): the metadata's text rank, squashed")
     meta_fts = serializers.FloatField()
     meta_typo = serializers.FloatField()
     meta_fields = serializers.ListField(child=serializers.CharField(), help_text="what matched, as explain names it")
@@ -34,13 +35,22 @@ class ExplanationSerializer(serializers.Serializer):
                                        help_text="rank of each metadata field that matched (tags, title, …)")
     semantic_weight = serializers.FloatField()
     metadata_weight = serializers.FloatField()
+    probability_semantic = serializers.FloatField(
+        help_text="p_sem: probability of relevance from the image match (0 without one)")
+    probability_metadata = serializers.FloatField(
+        help_text="p_meta = 1 − Π(1 − p_k) over the kinds of metadata match found (0 without one)")
+    meta_probabilities = serializers.DictField(
+        child=serializers.FloatField(), help_text="p_k of each kind of metadata match found (tags, title, …, typo)")
+    calibration_fitted = serializers.BooleanField(
+        help_text="whether the family's calibration fitted from its judgments made these probabilities")
     excluded_probability = serializers.FloatField(
         allow_null=True, help_text="calibrated probability that an excluded concept (\"-dog\") is in the photo")
     excluded_metadata = serializers.FloatField(help_text="how surely the metadata names an excluded concept, 0-1")
     excluded_fields = serializers.ListField(child=serializers.CharField())
     exclusion_factor = serializers.FloatField(help_text="(1 - excluded_probability)·(1 - excluded_metadata)")
     score = serializers.FloatField(
-        help_text="(semantic_weight·probability + metadata_weight·meta_score)·exclusion_factor")
+        help_text="probability of relevance: (1 − (1 − probability_semantic)^(2·semantic_weight)"
+                  " · (1 − probability_metadata)^(2·metadata_weight)) · exclusion_factor")
 
 
 class PhotoRefSerializer(serializers.Serializer):
@@ -230,3 +240,44 @@ class JudgmentDetailApi(APIView):
     def delete(self, request, judgment_id: int):
         judgment_delete(user=request.user, judgment_id=judgment_id)
         return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class QualitySerializer(serializers.Serializer):
+    """GET /api/v1/search/quality/: a family's search quality on its judged queries."""
+
+    judged_queries = serializers.IntegerField()
+    judgments = serializers.IntegerField()
+    needed = serializers.IntegerField(help_text="judgments still needed before a fit (0: enough)")
+    precision_at_5 = serializers.FloatField(help_text="on judged queries, under your current settings")
+    precision_at_10 = serializers.FloatField()
+    ndcg_at_10 = serializers.FloatField()
+    ece = serializers.FloatField(help_text="expected calibration error of the final score")
+    fitted = serializers.SerializerMethodField()
+    suggested_weights = serializers.SerializerMethodField()
+
+    @extend_schema_field(inline_serializer("QualityFitted", {
+        "ece": serializers.FloatField(), "precision_at_5": serializers.FloatField(),
+        "precision_at_10": serializers.FloatField(), "ndcg_at_10": serializers.FloatField(),
+        "applied": serializers.BooleanField()}, allow_null=True))
+    def get_fitted(self, body) -> dict | None:
+        return body["fitted"]
+
+    @extend_schema_field(inline_serializer("QualityWeights", {
+        "semantic": serializers.FloatField(), "metadata": serializers.FloatField()}, allow_null=True))
+    def get_suggested_weights(self, body) -> dict | None:
+        return body["suggested_weights"]
+
+
+class QualityApi(APIView):
+    """A family's search quality on its judged queries (the quality page's figures)."""
+
+    class InputSerializer(serializers.Serializer):
+        family = serializers.IntegerField(help_text="the family's id (one of yours)")
+
+    @extend_schema(parameters=[InputSerializer], responses=QualitySerializer)
+    def get(self, request):
+        data = self.InputSerializer(data=request.query_params)
+        data.is_valid(raise_exception=True)
+        family = family_get(user=request.user, family_id=data.validated_data["family"])
+        quality = family_quality(user=request.user, family_id=family.pk)
+        return Response(QualitySerializer(quality.as_api()).data)

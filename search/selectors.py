@@ -12,7 +12,7 @@ from django.db.models import Count, Q
 from gallery.models import Family, Membership, Photo
 from gallery.selectors import family_list, family_status_counts
 from search.expansion import SYNONYMS_VERSION_SQL
-from search.models import EmbeddingModel, PhotoEmbedding, SearchPreferences
+from search.models import EmbeddingModel, PhotoEmbedding, SearchCalibration, SearchPreferences
 
 
 def active_model_state() -> EmbeddingModel | None:
@@ -59,16 +59,18 @@ class SearchContext:
     preferences: SearchPreferences
     other_models: bool  # whether embeddings of a model other than the active one exist (a switch under way)
     synonyms_version: tuple | None = None  # search.expansion's version of the synonyms of the user's families
+    calibrated: bool = False  # whether some family of the user has a fitted calibration in force (search.quality)
 
 
 def search_context(*, user: AbstractBaseUser) -> SearchContext:
     """What a search needs to know before it starts, in one round trip (search-as-you-type runs one per
-    pause in typing): the user's families, their preferences (or unsaved defaults), and whether any
-    family might still be searched with a previous model (and the version of the synonyms in scope, for
-    search.expansion)."""
+    pause in typing): the user's families, their preferences (or unsaved defaults), whether any
+    family might still be searched with a previous model, whether any has a fitted calibration, and the
+    version of the synonyms in scope (for search.expansion)."""
     if not user.is_authenticated:
         return SearchContext([], SearchPreferences(), False)
     prefs_table, embeddings = SearchPreferences._meta.db_table, PhotoEmbedding._meta.db_table
+    calibrations = SearchCalibration._meta.db_table
     synonyms = SYNONYMS_VERSION_SQL.format(families=f"ARRAY(SELECT m.family_id FROM {Membership._meta.db_table} m "
                                                     "WHERE m.user_id = %(user)s)")
     with connection.cursor() as cursor:
@@ -79,19 +81,22 @@ def search_context(*, user: AbstractBaseUser) -> SearchContext:
                    EXISTS (SELECT 1 FROM {embeddings} WHERE model_name < %(active)s)
                    OR EXISTS (SELECT 1 FROM {embeddings} WHERE model_name > %(active)s),
                    synonyms.*,
-                   sp.id, sp.semantic_weight, sp.metadata_weight, sp.min_score, sp.expansion_enabled, sp.default_sort
+                   sp.id, sp.semantic_weight, sp.metadata_weight, sp.min_score, sp.expansion_enabled, sp.default_sort,
+                   EXISTS (SELECT 1 FROM {calibrations} c JOIN {Membership._meta.db_table} cm
+                           ON cm.family_id = c.family_id AND cm.user_id = %(user)s WHERE c.applied)
             FROM ({synonyms}) AS synonyms LEFT JOIN {prefs_table} sp ON sp.user_id = %(user)s
             """,
             {"user": user.pk, "active": settings.SEARCH_MODEL},
         )
-        family_ids, other_models, synonym_count, synonym_changed, pk, *values = cursor.fetchone()
+        family_ids, other_models, synonym_count, synonym_changed, pk, *values, calibrated = cursor.fetchone()
     if pk is None:
         prefs = SearchPreferences(user=user)
     else:
         names = ("semantic_weight", "metadata_weight", "min_score", "expansion_enabled", "default_sort")
         prefs = SearchPreferences(id=pk, user=user, **dict(zip(names, values)))
         prefs._state.adding, prefs._state.db = False, "default"
-    return SearchContext(list(family_ids), prefs, bool(other_models), (synonym_count, synonym_changed))
+    return SearchContext(list(family_ids), prefs, bool(other_models), (synonym_count, synonym_changed),
+                         bool(calibrated))
 
 
 @dataclass

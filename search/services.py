@@ -419,5 +419,14 @@ def preferences_update(*, user, semantic_weight: float, metadata_weight: float, 
 
 
 @transaction.atomic
+def preferences_weights_update(*, user, semantic_weight: float, metadata_weight: float) -> SearchPreferences:
+    """Change only the user's two weights (e.g. to the ones their family's fit suggests)."""
+    prefs, _ = SearchPreferences.objects.select_for_update().get_or_create(user=user)
+    prefs.semantic_weight, prefs.metadata_weight = semantic_weight, metadata_weight
+    prefs.save(update_fields=["semantic_weight", "metadata_weight"])
+    return prefs
+
+
+@transaction.atomic
 def preferences_reset(*, user) -> None:
     SearchPreferences.objects.filter(user=user).delete()

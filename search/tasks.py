@@ -29,3 +29,21 @@ def suggestions_recompute_task(family_id: int | None = None) -> int:
     from search.suggestions import suggestions_recompute
 
     return suggestions_recompute(family_id=family_id)
+
+
+def calibration_fit_task(family_id: int) -> dict:
+    """Fit one family's calibration from its judgments (the quality page's button)."""
+    from search.quality import NotEnoughJudgments, calibration_fit
+
+    try:
+        fitted = calibration_fit(family_id=family_id)
+    except NotEnoughJudgments as exc:
+        return {"family": family_id, "fitted": False, "reason": str(exc)}
+    return {"family": family_id, "fitted": True, "applied": fitted.applied, "id": fitted.pk}
+
+
+def calibrations_fit_task() -> list[dict]:
+    """Nightly: fit every family with judgments newer than its latest fit."""
+    from search.quality import calibrations_fit_due
+
+    return [calibration_fit_task(family_id) for family_id in calibrations_fit_due()]

@@ -13,6 +13,11 @@ urlpatterns = [
     path("search/preferences/reset/", views.preferences_reset_view, name="preferences_reset"),
     path("photos/<int:photo_id>/similar/", views.similar, name="similar"),
     path("photos/<int:photo_id>/read-text/", views.photo_read_text, name="photo_read_text"),
+    path("search/quality/", views.quality_index, name="quality_index"),
+    path("search/quality/<int:family_id>/", views.quality, name="quality"),
+    path("search/quality/<int:family_id>/fit/", views.quality_fit, name="quality_fit"),
+    path("search/quality/<int:family_id>/rollback/", views.quality_rollback, name="quality_rollback"),
+    path("search/quality/<int:family_id>/apply-weights/", views.quality_apply_weights, name="quality_apply_weights"),
     path("indexing/", views.indexing_status, name="indexing"),
     path("indexing/retry/", views.indexing_retry, name="indexing_retry"),
 ]

@@ -5,7 +5,7 @@ from urllib.parse import urlencode
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import HttpRequest, HttpResponse, QueryDict
+from django.http import Http404, HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -13,7 +13,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from django.views.decorators.vary import vary_on_headers
 
 from gallery.album_services import album_create
-from gallery.selectors import family_get, favourite_ids, photo_get, tag_list
+from gallery.selectors import family_get, family_is_admin, family_list, favourite_ids, photo_get, tag_list
 from search.engine import SearchParams, preferences_for, search_photos, similar_photos
 from search.forms import ChipEditForm, JudgeForm, PreferencesForm, search_form
 from search.judgment_selectors import judgment_refine_ids, judgment_verdicts
@@ -22,7 +22,9 @@ from search.ocr import photos_text_request
 from search.query_dates import phrase_for_range
 from search.query_parser import Chip, replace_chip
 from search.selectors import active_model_state, failed_photo_ids, failed_photos, index_status
-from search.services import photos_retry, preferences_reset, preferences_update
+from search.plots import quality_plots
+from search.quality import calibration_fit_request, calibration_rollback, family_quality, suggested_weights
+from search.services import photos_retry, preferences_reset, preferences_update, preferences_weights_update
 from search.understanding import Understanding, understand_search
 from search.viewer import SearchList
 
@@ -236,6 +238,28 @@ def photo_read_text(request: HttpRequest, photo_id: int) -> HttpResponse:
 SMART_SEARCH_FIELDS = ("q", "tag", "uploader", "country", "place", "after", "before", "min_score", "weights")
 
 
+# --- search quality (search.quality) ---------------------------------------------------------------------------
+
+@require_GET
+@login_required
+def quality_index(request: HttpRequest) -> HttpResponse:
+    """The quality page of the user's first family (each family's page links to the others)."""
+    family = family_list(user=request.user).order_by("name", "pk").first()
+    if family is None:
+        raise Http404("You belong to no family yet.")
+    return redirect("search:quality", family_id=family.pk)
+
+
+@require_GET
+@login_required
+def quality(request: HttpRequest, family_id: int) -> HttpResponse:
+    family = family_get(user=request.user, family_id=family_id)
+    figures = family_quality(user=request.user, family_id=family.pk)
+    return render(request, "search/quality.html", {
+        "family": family, "families": family_list(user=request.user).order_by("name", "pk"), "q": figures,
+        "is_admin": family_is_admin(user=request.user, family=family), **quality_plots(figures)})
+
+
 @require_POST
 @login_required
 def smart_album_save(request: HttpRequest) -> HttpResponse:
@@ -257,3 +281,41 @@ def smart_album_save(request: HttpRequest) -> HttpResponse:
         return redirect(back)
     messages.success(request, f"Saved the smart album “{album}”: new photos that match appear in it by themselves.")
     return redirect(album)
+
+
+@require_POST
+@login_required
+def quality_fit(request: HttpRequest, family_id: int) -> HttpResponse:
+    family = family_get(user=request.user, family_id=family_id)
+    if not family_is_admin(user=request.user, family=family):
+        raise PermissionDenied("Only the family's admins can fit its calibration.")
+    calibration_fit_request(family_id=family.pk)
+    messages.success(request, "Fitting from your family's judgments: the figures below update in a minute or so.")
+    return redirect("search:quality", family_id=family.pk)
+
+
+@require_POST
+@login_required
+def quality_rollback(request: HttpRequest, family_id: int) -> HttpResponse:
+    family = family_get(user=request.user, family_id=family_id)
+    if not family_is_admin(user=request.user, family=family):
+        raise PermissionDenied("Only the family's admins can roll its calibration back.")
+    withdrawn = calibration_rollback(family_id=family.pk)
+    messages.success(request, "The calibration in force was withdrawn: the one before it applies again."
+                     if withdrawn else "Nothing to roll back: the defaults are in force.")
+    return redirect("search:quality", family_id=family.pk)
+
+
+@require_POST
+@login_required
+def quality_apply_weights(request: HttpRequest, family_id: int) -> HttpResponse:
+    """Set my own search weights to the ones the family's latest fit suggests."""
+    family = family_get(user=request.user, family_id=family_id)
+    weights = suggested_weights(family_id=family.pk)
+    if weights is None:
+        messages.error(request, "There are no suggested weights for this family (yet).")
+    else:
+        preferences_weights_update(user=request.user, semantic_weight=weights[0], metadata_weight=weights[1])
+        messages.success(request, f"Your searches now weigh the image match {weights[0]:.2f} and the metadata "
+                                  f"{weights[1]:.2f}. The preferences page can change them back.")
+    return redirect("search:quality", family_id=family.pk)

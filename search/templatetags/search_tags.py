@@ -27,3 +27,17 @@ def basename(path) -> str:
 def get_item(mapping, key):
     """mapping[key], or None: a result's verdict from the page's {photo id: verdict}."""
     return mapping.get(key) if hasattr(mapping, "get") else None
+
+
+@register.filter
+def exponent(weight) -> str:
+    """A fusion weight w as the exponent it becomes, 2·w (search.calibration.fuse)."""
+    return f"{2 * float(weight or 0):.2f}"
+
+
+@register.filter
+def match_kind(kind) -> str:
+    """A kind of metadata match as explain names it (search.calibration.KIND_LABELS)."""
+    from search.calibration import KIND_LABELS
+
+    return KIND_LABELS.get(kind, kind)

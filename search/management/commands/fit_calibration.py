@@ -1,0 +1,55 @@
+"""`manage.py fit_calibration`: fit families' search calibration from their judgments, now, in this process."""
+
+from __future__ import annotations
+
+from django.core.management.base import BaseCommand, CommandError
+
+from gallery.models import Family
+from search.quality import NotEnoughJudgments, calibration_fit, calibration_rollback, calibrations_fit_due
+
+
+class Command(BaseCommand):
+    help = (
+        "Fit a family's search calibration (image match a', b'; metadata per kind of match; suggested weights) from "
+        "its members' judgments, cross-validated by query, and apply it if it lowers held-out log-loss. Without "
+        "--family: every family with judgments newer than its latest fit (what the worker does nightly). "
+        "--rollback withdraws the family's calibration in force instead (the one before it, or the defaults, "
+        "is used again)."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument("--family", help="family id or name")
+        parser.add_argument("--rollback", action="store_true", help="withdraw the family's calibration in force")
+
+    def handle(self, *args, family=None, rollback=False, **options):
+        if rollback and not family:
+            raise CommandError("--rollback needs --family.")
+        family_ids = [self._family(family).pk] if family else calibrations_fit_due()
+        if rollback:
+            withdrawn = calibration_rollback(family_id=family_ids[0])
+            self.stdout.write("Nothing to roll back: the defaults are in force." if withdrawn is None
+                              else f"Withdrew the calibration of {withdrawn.created_at:%Y-%m-%d %H:%M}.")
+            return
+        if not family_ids:
+            self.stdout.write("No family has new judgments to fit.")
+        for family_id in family_ids:
+            name = Family.objects.get(pk=family_id).name
+            try:
+                fitted = calibration_fit(family_id=family_id)
+            except NotEnoughJudgments as exc:
+                self.stdout.write(f"{name}: {exc}")
+                continue
+            before, after = fitted.metrics["before"], fitted.metrics["after"]
+            weights = fitted.suggested_weights
+            self.stdout.write(
+                f"{name}: {fitted.judgments} judgments on {fitted.judged_queries} queries; held-out log-loss "
+                f"{before['log_loss']:.3f} → {after['log_loss']:.3f}, ECE {before['ece']:.3f} → {after['ece']:.3f}, "
+                f"nDCG@10 {before['ndcg_at_10']:.3f} → {after['ndcg_at_10']:.3f}; "
+                f"{'applied' if fitted.applied else 'not applied (no better than the calibration in force)'}"
+                + (f"; suggested weights {weights[0]:.2f}/{weights[1]:.2f}" if weights else ""))
+
+    def _family(self, key: str) -> Family:
+        found = (Family.objects.filter(pk=int(key)) if key.isdigit() else Family.objects.filter(name__iexact=key)).first()
+        if found is None:
+            raise CommandError(f"No family called “{key}”.")
+        return found

@@ -1,0 +1,52 @@
+"""The search quality page in a real browser, at desktop width and on a phone: its figures and both plots render
+(inline SVG, no JavaScript needed) and nothing runs off the screen. Screenshots: test-artifacts/quality-*.png."""
+
+from __future__ import annotations
+
+import pytest
+
+from search.quality import calibration_fit
+from search.tests.conftest import add_shape  # noqa: F401 - fixtures
+from search.tests.test_quality import judged_family, shifted_model  # noqa: F401 - fixtures
+from tests.browser.conftest import CHROMIUM, HAVE_CHROMIUM, new_page, sign_in
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(not HAVE_CHROMIUM, reason=f"chromium is not installed (looked for {CHROMIUM})"),
+]
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("width", [1280, 390])
+def test_the_quality_page_renders_its_plots(live_server, browser, artifacts, judged_family, family, alice, width):
+    fitted = calibration_fit(family_id=family.pk)
+    assert fitted.applied
+    phone = width < 500
+    options = ({"viewport": {"width": width, "height": 844}, "is_mobile": True, "has_touch": True,
+                "device_scale_factor": 2} if phone else {"viewport": {"width": width, "height": 800}})
+    context, page = new_page(browser, **options)
+    try:
+        sign_in(page, live_server, "alice")
+        page.goto(live_server.url + "/search/quality/")  # the user's (first) family
+        assert page.url.endswith(f"/search/quality/{family.pk}/")
+        assert page.locator(".count-queries").inner_text() == "19"
+        plots = page.locator("svg.plot")
+        assert plots.count() == 2
+        for n in range(2):
+            box = plots.nth(n).bounding_box()
+            assert box and box["width"] > 200 and box["height"] > 150, box
+            assert box["x"] >= 0 and box["x"] + box["width"] <= width + 1
+        # Both series of the reliability diagram, and a dot per judged result in the strips.
+        assert page.locator("#reliability .plot-point.series-before").count() > 1
+        assert page.locator("#reliability .plot-point.series-after").count() > 1
+        assert page.locator("#per-query .plot-right").count() + page.locator("#per-query .plot-wrong").count() \
+            == fitted.judgments
+        assert page.get_by_role("button", name="Apply suggested weights for me").is_visible()
+        overflow = page.evaluate("document.documentElement.scrollWidth")
+        assert overflow <= width, overflow
+        page.screenshot(path=artifacts / f"quality-{'mobile' if phone else 'desktop'}.png", full_page=True)
+        page.get_by_role("button", name="Apply suggested weights for me").click()
+        assert "Your searches now weigh the image match" in page.locator("body").inner_text()
+        assert page.js_errors == []
+    finally:
+        context.close()
