@@ -58,6 +58,10 @@ class SearchParams:
     semantic_weight: float | None = None
     metadata_weight: float | None = None
     expansion_enabled: bool | None = None
+    # Refine ("more like these / fewer like those"): photos marked right / wrong in this search (ids outside the
+    # user's families are ignored), which move the query vector (see _refined).
+    like: tuple[int, ...] = ()
+    unlike: tuple[int, ...] = ()
 
 
 @dataclass
@@ -306,6 +310,25 @@ def _explanation(response: SearchResponse, c: _Candidate) -> Explanation:
         score=c.score, excluded_probability=sem.excluded_probability if sem else None,
         excluded_metadata=meta.excluded, excluded_fields=meta.excluded_fields, exclusion_factor=c.exclusion_factor,
     )
+
+
+def explain_photo(*, user: AbstractBaseUser, params: SearchParams, photo_id: int) -> Explanation | None:
+    """How the search `params` scores one photo, every component as a result's explain shows it, without walking
+    any index: the same plan, expansion, scoring and fusion as `search_photos`, for that photo alone (what a
+    judgment records). The caller has checked the user may see the photo; None when the query is empty."""
+    plan, response = _plan(user=user, params=params)
+    if not plan.query or plan.scope.empty:
+        return None
+    response.terms = expand(plan.query, family_ids=list(plan.scope.family_ids), enabled=plan.expansion)
+    meta_query = metadata_query(query=plan.query, family_ids=plan.scope.family_ids, excluded=plan.excluded)
+    with transaction.atomic():
+        found = _SemanticSearch(response, plan).score([photo_id])
+        meta = metadata_pass(meta_query, scope=plan.scope, limit=0, also_ids=[photo_id])
+    if not response.semantic_available:
+        response.semantic_weight, response.metadata_weight = 0.0, 1.0
+    meta.setdefault(photo_id, MetaMatch())  # scored even when neither half matched it
+    candidate = next(c for c in _score(response, found, meta) if c.photo_id == photo_id)
+    return _explanation(response, candidate)
 
 
 def _has_evidence(c: _Candidate) -> bool:

@@ -238,3 +238,35 @@ class FamilyPlace(models.Model):
 
     def __str__(self) -> str:
         return ", ".join(part for part in (self.city, self.region, self.country) if part)
+
+
+def judgment_query(query: str) -> str:
+    """A query as judgments store and match it: whitespace collapsed, case folded ("Red  Square" = "red square")."""
+    return " ".join(query.replace("\x00", " ").split()).casefold()
+
+
+class Judgment(models.Model):
+    """A member's verdict that a photo is (or is not) a right result for a query, with every score component the
+    search gave that photo for the query at that moment (search.engine.Explanation.as_dict()): the labelled data
+    that calibrations, weights and quality figures are fitted and measured from. Per user and family; one verdict
+    per (user, photo, query), the query normalised by `judgment_query`."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="judgments")
+    family = models.ForeignKey(Family, on_delete=models.CASCADE, related_name="judgments")
+    photo = models.ForeignKey(Photo, on_delete=models.CASCADE, related_name="judgments")
+    query = models.CharField(max_length=300, help_text="Normalised: whitespace collapsed, case folded.")
+    relevant = models.BooleanField(help_text="Right (true) or wrong (false) for the query.")
+    model_name = models.CharField(max_length=255, blank=True,
+                                  help_text="The image model that scored the photo; blank when none did.")
+    components = models.JSONField(default=dict, help_text="The result's score components when judged (explain).")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["user", "photo", "query"], name="one_judgment_per_user_photo_query")]
+        indexes = [models.Index(fields=["family", "query"], name="judgment_family_query"),
+                   models.Index(fields=["user", "-updated_at"], name="judgment_user_recent")]
+        ordering = ["-updated_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.user} judged photo {self.photo_id} {'right' if self.relevant else 'wrong'} for “{self.query}”"
