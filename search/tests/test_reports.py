@@ -1,0 +1,103 @@
+"""search_report / photo_report: the commands print what the report selectors return, computed with the toy model
+over real stored photos; the pages show the same to members only."""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+from django.core.management import CommandError, call_command
+from django.http import Http404
+
+from gallery.models import Photo
+from search.judgment_services import judgment_record
+from search.models import Synonym, TagConcept
+from search.reports import photo_report, search_report
+from tests.queue import run_queued_tasks
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def shapes(toy_model, add_shape, django_capture_on_commit_callbacks):
+    for name in ("red", "blue", "green", "circle", "square"):
+        TagConcept.objects.get_or_create(family=None, name=name)
+    with django_capture_on_commit_callbacks(execute=True):
+        photos = {name: add_shape(*name.split()) for name in
+                  ("red square", "red circle", "blue circle", "green triangle", "yellow square")}
+    run_queued_tasks()
+    assert not Photo.objects.exclude(status=Photo.Status.READY).exists()
+    return photos
+
+
+def command(name: str, *args) -> str:
+    out = io.StringIO()
+    call_command(name, *map(str, args), stdout=out)
+    return out.getvalue()
+
+
+def test_search_report_shows_terms_distributions_and_every_component(shapes, alice, family):
+    Synonym.objects.update_or_create(family=None, term="red", defaults={"related": ["crimson"]})
+    report = search_report(user=alice, query="red square", family_id=family.pk)
+    assert report.indexed == 5 and report.model_calibration.source == "model" and report.fitted_calibration is None
+    terms = [t.term for t in report.terms]
+    assert terms[0] == "red square" and "crimson square" in terms
+    first = report.terms[0]
+    assert first.cosines.total == first.probabilities.total == 5
+    assert sum(bar.count for bar in first.probabilities.bars) == 5
+    assert first.above_half >= 1 and first.cosine_max > first.cosine_median
+    assert report.response.results[0].photo == shapes["red square"]
+
+    output = command("search_report", "red square", "--user", "alice")
+    assert "expanded terms" in output and "crimson square" in output
+    assert "no fitted calibration for this family yet" in output
+    assert "█" in output  # the histograms
+    assert f"photo {shapes['red square'].pk}" in output.split("top ")[1].splitlines()[1]
+    for component in ("cosine", "probability", "meta score", "semantic weight", "score"):
+        assert f"       {component}: " in output
+
+
+def test_search_report_needs_a_family_of_the_user(shapes, alice, family, other_family, mallory):
+    with pytest.raises(Http404):
+        search_report(user=mallory, query="red", family_id=family.pk)
+    with pytest.raises(CommandError, match="not in a family called"):
+        command("search_report", "red", "--user", "mallory", "--family", "Smiths")
+    with pytest.raises(CommandError, match="No user"):
+        command("search_report", "red", "--user", "nobody")
+    from tests.factories import MembershipFactory
+    MembershipFactory(family=other_family, user=alice)
+    with pytest.raises(CommandError, match="pick one with --family"):
+        command("search_report", "red", "--user", "alice")
+    assert "in Joneses" in command("search_report", "red", "--user", "alice", "--family", "joneses")
+
+
+def test_photo_report_ranks_what_the_photo_shows_first(shapes, alice, bob, family, mallory):
+    photo = shapes["red square"]
+    judgment_record(user=alice, photo=photo, query="red square", relevant=True)
+    judgment_record(user=bob, photo=photo, query="red square", relevant=True)
+    judgment_record(user=alice, photo=photo, query="blue circle", relevant=False)
+    report = photo_report(user=alice, photo_id=photo.pk)
+    names = [c.name for c in report.concepts]
+    assert set(names[:2]) == {"red", "square"}, names[:5]
+    assert report.concepts[0].probability > 0.5 > report.concepts[-1].probability
+    assert {c.source for c in report.concepts} >= {"tag vocabulary"}
+    assert [j.query for j in report.best_queries] == ["red square"] and report.best_queries[0].judges == 2
+    assert [j.query for j in report.worst_queries] == ["blue circle"]
+    assert {"suggested tags", "file name"} <= {f.label for f in report.fields}
+    with pytest.raises(Http404):
+        photo_report(user=mallory, photo_id=photo.pk)
+
+    output = command("photo_report", photo.pk)
+    profile = output.split("most probable first):")[1].splitlines()
+    assert {profile[1].split()[2], profile[2].split()[2]} == {"red", "square"}, output
+    assert "judged right for:\n  “red square”" in output and "(2 members)" in output
+    assert "judged wrong for:\n  “blue circle”" in output
+    with pytest.raises(CommandError, match="No photo"):
+        command("photo_report", 10**9)
+
+
+def test_photo_report_of_a_photo_not_indexed_yet(toy_model, add_shape, alice):
+    photo = add_shape("red", "circle")  # no worker ran
+    report = photo_report(user=alice, photo_id=photo.pk)
+    assert report.concepts == [] and "not indexed yet" in report.message
+    assert "not indexed yet" in command("photo_report", photo.pk)
