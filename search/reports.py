@@ -107,6 +107,11 @@ class SearchReport:
     def calibration(self) -> Calibration | None:
         return self.fitted_calibration or self.model_calibration
 
+    @property
+    def result_rows(self) -> list[tuple]:
+        """Each top result with its score components as (name, value) text."""
+        return [(result, explanation_items(result.explanation)) for result in (self.response.results if self.response else [])]
+
 
 @dataclass(frozen=True)
 class ConceptScore:

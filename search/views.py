@@ -2,17 +2,18 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django.views.decorators.vary import vary_on_headers
 
-from gallery.selectors import photo_get, tag_list
+from gallery.selectors import family_list, photo_get, tag_list
 from search.engine import SearchParams, preferences_for, search_photos, similar_photos
-from search.forms import ChipEditForm, PreferencesForm, SearchForm, search_form
+from search.forms import ChipEditForm, PreferencesForm, SearchForm, SearchReportForm, search_form
 from search.ocr import photos_text_request
 from search.query_dates import phrase_for_range
 from search.query_parser import Chip, replace_chip
+from search.reports import photo_report, search_report
 from search.selectors import active_model_state, failed_photo_ids, failed_photos, index_status
 from search.services import photos_retry, preferences_reset, preferences_update
 from search.understanding import Understanding, understand_search
@@ -174,3 +175,27 @@ def photo_read_text(request: HttpRequest, photo_id: int) -> HttpResponse:
     photos_text_request(photo_ids=[photo.pk])
     messages.success(request, "Reading the text in this photo: it appears here in a few seconds.")
     return redirect(photo)
+
+
+@require_GET
+@login_required
+def search_report_view(request: HttpRequest) -> HttpResponse:
+    """What the search does with a query in one of the user's families (the page of `manage.py search_report`)."""
+    families = list(family_list(user=request.user))
+    data = request.GET.copy()
+    if families and not data.get("family"):
+        data["family"] = str(families[0].pk)
+    form = SearchReportForm(data, families=families)
+    report = None
+    if form.is_valid() and form.cleaned_data["q"]:
+        report = search_report(user=request.user, query=form.cleaned_data["q"], family_id=form.cleaned_data["family"])
+    elif "family" in form.errors and request.GET.get("family"):
+        raise Http404("No such family.")  # not one of theirs: the same answer as a missing one
+    return render(request, "search/search_report.html", {"form": form, "report": report, "families": families})
+
+
+@require_GET
+@login_required
+def photo_report_view(request: HttpRequest, photo_id: int) -> HttpResponse:
+    """One photo's semantic profile (the page of `manage.py photo_report`)."""
+    return render(request, "search/photo_report.html", {"report": photo_report(user=request.user, photo_id=photo_id)})

@@ -101,3 +101,34 @@ def test_photo_report_of_a_photo_not_indexed_yet(toy_model, add_shape, alice):
     report = photo_report(user=alice, photo_id=photo.pk)
     assert report.concepts == [] and "not indexed yet" in report.message
     assert "not indexed yet" in command("photo_report", photo.pk)
+
+
+def test_report_pages_for_members_only(shapes, client_for, alice, mallory, family, other_family):
+    photo = shapes["red square"]
+    judgment_record(user=alice, photo=photo, query="red square", relevant=True)
+    client = client_for(alice)
+    page = client.get("/search/report/", {"q": "red square"})
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert "“red square” in Smiths" in html and 'class="histogram"' in html and "Top results" in html
+    assert f'/photos/{photo.pk}/profile/' in html and "semantic weight" in html
+    assert client.get("/search/report/").status_code == 200  # just the form
+    profile = client.get(f"/photos/{photo.pk}/profile/")
+    assert profile.status_code == 200
+    html = profile.content.decode()
+    assert "Semantic profile" in html and "“red square”" in html and "suggested tags" in html
+    assert f'/photos/{photo.pk}/profile/' in client.get(photo.get_absolute_url()).content.decode()
+
+    intruder = client_for(mallory)
+    assert intruder.get(f"/photos/{photo.pk}/profile/").status_code == 404
+    assert intruder.get(f"/photos/{10**9}/profile/").status_code == 404
+    assert intruder.get("/search/report/", {"q": "red", "family": family.pk}).status_code == 404
+    assert intruder.get("/search/report/", {"q": "red", "family": "x"}).status_code == 404
+    own = intruder.get("/search/report/", {"q": "red square"})
+    assert own.status_code == 200 and "in Joneses" in own.content.decode()
+    assert "IMG" not in own.content.decode()  # none of the Smiths' photos
+
+
+def test_report_pages_need_sign_in(shapes, client):
+    assert client.get("/search/report/", {"q": "red"}).status_code == 302
+    assert client.get(f"/photos/{shapes['red square'].pk}/profile/").status_code == 302
