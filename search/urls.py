@@ -15,4 +15,5 @@ urlpatterns = [
     path("photos/<int:photo_id>/read-text/", views.photo_read_text, name="photo_read_text"),
     path("indexing/", views.indexing_status, name="indexing"),
     path("indexing/retry/", views.indexing_retry, name="indexing_retry"),
+    path("indexing/confirm-switch/", views.model_switch_confirm_view, name="model_switch_confirm"),
 ]

@@ -7,7 +7,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django.views.decorators.vary import vary_on_headers
 
-from gallery.selectors import family_list, photo_get, tag_list
+from gallery.selectors import family_get, family_list, photo_get, tag_list
 from search.engine import SearchParams, preferences_for, search_photos, similar_photos
 from search.forms import ChipEditForm, PreferencesForm, SearchForm, SearchReportForm, search_form
 from search.ocr import photos_text_request
@@ -15,7 +15,7 @@ from search.query_dates import phrase_for_range
 from search.query_parser import Chip, replace_chip
 from search.reports import photo_report, search_report
 from search.selectors import active_model_state, failed_photo_ids, failed_photos, index_status
-from search.services import photos_retry, preferences_reset, preferences_update
+from search.services import model_switch_confirm, photos_retry, preferences_reset, preferences_update
 from search.understanding import Understanding, understand_search
 from search.viewer import SearchList
 
@@ -199,3 +199,18 @@ def search_report_view(request: HttpRequest) -> HttpResponse:
 def photo_report_view(request: HttpRequest, photo_id: int) -> HttpResponse:
     """One photo's semantic profile (the page of `manage.py photo_report`)."""
     return render(request, "search/photo_report.html", {"report": photo_report(user=request.user, photo_id=photo_id)})
+
+
+@require_POST
+@login_required
+def model_switch_confirm_view(request: HttpRequest) -> HttpResponse:
+    """A family admin confirms the family's switch to the active model (family=<id>): the previous model's kept
+    embeddings go with the next sweep. Another family is a 404; a member who is no admin, a 403."""
+    family_id = request.POST.get("family", "")
+    family = family_get(user=request.user, family_id=int(family_id)) if family_id.isdigit() else None
+    if family is None:
+        raise Http404("No such family.")
+    count = model_switch_confirm(user=request.user, family=family)
+    messages.success(request, "Switch confirmed: the previous model's embeddings go with the next sweep."
+                     if count else "There was no switch left to confirm.")
+    return redirect("search:indexing")
