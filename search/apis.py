@@ -21,7 +21,7 @@ class ExplanationSerializer(serializers.Serializer):
     term = serializers.CharField(allow_null=True, help_text="the expanded term that matched best")
     calibration_scale = serializers.FloatField(allow_null=True, help_text="a = exp(logit_scale)")
     calibration_bias = serializers.FloatField(allow_null=True, help_text="b = logit_bias")
-    meta_score = serializers.FloatField(help_text="s_meta in [0, 1)")
+    meta_score = serializers.FloatField(help_text="s_meta in [0, 1): the metadata's text rank, squashed")
     meta_fts = serializers.FloatField()
     meta_typo = serializers.FloatField()
     meta_fields = serializers.ListField(child=serializers.CharField(), help_text="what matched, as explain names it")
@@ -29,13 +29,22 @@ class ExplanationSerializer(serializers.Serializer):
                                        help_text="rank of each metadata field that matched (tags, title, …)")
     semantic_weight = serializers.FloatField()
     metadata_weight = serializers.FloatField()
+    probability_semantic = serializers.FloatField(
+        help_text="p_sem: probability of relevance from the image match (0 without one)")
+    probability_metadata = serializers.FloatField(
+        help_text="p_meta = 1 − Π(1 − p_k) over the kinds of metadata match found (0 without one)")
+    meta_probabilities = serializers.DictField(
+        child=serializers.FloatField(), help_text="p_k of each kind of metadata match found (tags, title, …, typo)")
+    calibration_fitted = serializers.BooleanField(
+        help_text="whether the family's calibration fitted from its judgments made these probabilities")
     excluded_probability = serializers.FloatField(
         allow_null=True, help_text="calibrated probability that an excluded concept (\"-dog\") is in the photo")
     excluded_metadata = serializers.FloatField(help_text="how surely the metadata names an excluded concept, 0-1")
     excluded_fields = serializers.ListField(child=serializers.CharField())
     exclusion_factor = serializers.FloatField(help_text="(1 - excluded_probability)·(1 - excluded_metadata)")
     score = serializers.FloatField(
-        help_text="(semantic_weight·probability + metadata_weight·meta_score)·exclusion_factor")
+        help_text="probability of relevance: (1 − (1 − probability_semantic)^(2·semantic_weight)"
+                  " · (1 − probability_metadata)^(2·metadata_weight)) · exclusion_factor")
 
 
 class PhotoRefSerializer(serializers.Serializer):

@@ -1,9 +1,9 @@
 """The search itself: expanded-query SigLIP similarity fused with metadata matching.
 
 For query q, user u and candidate photo i with unit embedding v_i (see DESIGN.md, "The scoring contract"):
-  p_sem(i)  = max over terms t of sigmoid(a · cos(e_t, v_i) + b)    a, b: the model's own calibration
-  s_meta(i) = metadata score in [0, 1) (search.metadata)
-  score(i)  = w_sem · p_sem(i) + w_meta · s_meta(i)                  weights normalised to sum 1
+  p_sem(i)  = max over terms t of sigmoid(a · cos(e_t, v_i) + b)    a, b: the model's own, or the family's fitted
+  p_meta(i) = the metadata match's probability (search.calibration, by field and kind of match)
+  score(i)  = 1 − (1 − p_sem)^(2·w_sem) · (1 − p_meta)^(2·w_meta)   weights normalised to sum 1 (search.calibration)
 Candidates are the union of each term's nearest neighbours and the metadata matches, all inside
 the families the user belongs to (and the active filters).
 """
@@ -20,6 +20,8 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db import connection, transaction
 
 from gallery.models import Photo
+from search.calibration import DEFAULT as DEFAULT_CALIBRATION, Calibration, active_calibrations, fuse, noisy_or, \
+    query_word_count
 from search.embedder import ModelUnavailable, get_embedder
 from search.expansion import Term, expand
 from search.metadata import MetaMatch, metadata_pass, metadata_query
@@ -80,6 +82,11 @@ class Explanation:
     metadata_weight: float
     score: float
     meta_ranks: dict[str, float] = field(default_factory=dict)  # rank of each metadata field that matched
+    # The two halves as probabilities (search.calibration) and what fused them into `score`.
+    probability_semantic: float = 0.0
+    probability_metadata: float = 0.0
+    meta_probabilities: dict[str, float] = field(default_factory=dict)  # each kind of metadata match's own
+    calibration_fitted: bool = False  # the family's fitted calibration made these probabilities
     # Exclusions ("-dog"): the calibrated probability that an excluded concept is in the photo, the metadata
     # evidence of one (min(1, S) of its words), and the factor both took off the score.
     excluded_probability: float | None = None
@@ -115,6 +122,9 @@ class SearchResponse:
     metadata_weight: float = 0.4
     sort: str = "relevance"
     model_calls: int = 0
+    # Refine: the photos of `like`/`unlike` that moved the query (those the user may see, with an embedding).
+    liked: list[int] = field(default_factory=list)
+    unliked: list[int] = field(default_factory=list)
 
 
 def preferences_for(user: AbstractBaseUser) -> SearchPreferences:
@@ -150,6 +160,8 @@ class Plan:
     limit: int
     show_hidden: bool
     other_models: bool  # whether some family may still be searched with a previous model
+    like: tuple[int, ...] = ()  # refine: photos marked right in this search
+    unlike: tuple[int, ...] = ()  # and wrong
 
 
 @dataclass
@@ -158,8 +170,9 @@ class SemanticMatch:
     probability: float
     term: str
     model_name: str
-    calibration: tuple[float, float]  # the model's (a, b) that made `probability`
+    calibration: tuple[float, float]  # the (a, b) that made `probability`: the model's own or the family's fitted
     excluded_probability: float | None = None
+    family_calibration: Calibration = DEFAULT_CALIBRATION  # the photo's family's, for its metadata half too
 
 
 @dataclass
@@ -169,6 +182,10 @@ class _Candidate:
     semantic: SemanticMatch | None
     meta: MetaMatch
     exclusion_factor: float
+    p_semantic: float = 0.0
+    p_metadata: float = 0.0
+    meta_probabilities: dict[str, float] = field(default_factory=dict)
+    calibration: Calibration = DEFAULT_CALIBRATION
 
 
 def search_photos(*, user: AbstractBaseUser, params: SearchParams) -> SearchResponse:
@@ -186,7 +203,7 @@ def search_photos(*, user: AbstractBaseUser, params: SearchParams) -> SearchResp
     if not response.semantic_available:
         # The semantic part is unknown: rank by what we do know, and say so.
         response.semantic_weight, response.metadata_weight = 0.0, 1.0
-    candidates = _score(response, found, meta)
+    candidates = _score(response, found, meta, semantic.meta_calibration, query_word_count(meta_query.tsquery))
     response.candidate_count = len(candidates)
     response.results = _page(response, plan, candidates)
     return response
@@ -216,6 +233,7 @@ def _plan(*, user: AbstractBaseUser, params: SearchParams) -> tuple[Plan, Search
         sort=params.sort if params.sort in SORTS else prefs.default_sort,
         expansion=prefs.expansion_enabled if params.expansion_enabled is None else params.expansion_enabled,
         limit=max(1, params.limit), show_hidden=params.show_hidden, other_models=context.other_models,
+        like=_refine_ids(params.like), unlike=_refine_ids(params.unlike),
     )
     response = SearchResponse(query=plan.query, query_truncated=len(query) > MAX_QUERY_CHARS, min_score=plan.min_score,
                               semantic_weight=w_sem, metadata_weight=w_meta, sort=plan.sort,
@@ -229,12 +247,18 @@ class _SemanticSearch:
 
     def __init__(self, response: SearchResponse, plan: Plan) -> None:
         self.response, self.plan = response, plan
-        self.groups = []  # (model name, embedder, scope of its families, term vectors, excluded vectors)
-        by_model: dict[str, list[int]] = defaultdict(list)
-        for family_id in plan.scope.family_ids:
-            by_model[family_search_model(family_id=family_id, other_models=plan.other_models)].append(family_id)
+        self.groups = []  # (model name, embedder, scope of its families, term vectors, excluded vectors, calibration)
+        models = {f: family_search_model(family_id=f, other_models=plan.other_models) for f in plan.scope.family_ids}
+        # Families with a fitted calibration (search.calibration) are scored with it: one group per calibration.
+        fitted = active_calibrations(models.items())
+        by_model: dict[tuple[str, Calibration], list[int]] = defaultdict(list)
+        for family_id, model_name in models.items():
+            by_model[(model_name, fitted.get((family_id, model_name), DEFAULT_CALIBRATION))].append(family_id)
+        # What a photo found by metadata alone is calibrated with: its families' only calibration, if they share one.
+        self.meta_calibration = (next(iter(by_model))[1] if len({c for _, c in by_model}) == 1
+                                 else DEFAULT_CALIBRATION)
         texts = [term.text for term in response.terms]
-        for model_name, family_ids in by_model.items():
+        for (model_name, calibration), family_ids in by_model.items():
             try:
                 embedder = get_embedder(model_name)
             except ModelUnavailable as exc:
@@ -242,8 +266,10 @@ class _SemanticSearch:
                 continue
             vectors, calls = term_vectors(embedder, texts + list(plan.excluded))
             response.model_calls += calls
+            if plan.like or plan.unlike:
+                vectors = _refined(response, plan, model_name, embedder.calibration[0], family_ids, vectors, len(texts))
             self.groups.append((model_name, embedder, replace(plan.scope, family_ids=tuple(family_ids)),
-                                vectors[: len(texts)], vectors[len(texts):]))
+                                vectors[: len(texts)], vectors[len(texts):], calibration))
 
     def walk(self) -> dict[int, SemanticMatch]:
         return self._hits(walk=True, also_ids=())
@@ -254,29 +280,84 @@ class _SemanticSearch:
     def _hits(self, *, walk: bool, also_ids) -> dict[int, SemanticMatch]:
         found = {}
         texts = [term.text for term in self.response.terms]
-        for model_name, embedder, scope, vectors, excluded in self.groups:
-            a, b = embedder.calibration
+        for model_name, embedder, scope, vectors, excluded, family_calibration in self.groups:
+            a, b = family_calibration.semantic_for(embedder.calibration)
             hits = semantic_hits(model_name=model_name, dim=embedder.dim, vectors=vectors, excluded=excluded,
                                  scope=scope, limit=max(self.plan.limit, settings.SEARCH_NEIGHBOURS),
                                  also_ids=also_ids, walk=walk)
             found.update({photo_id: SemanticMatch(
                 cosine=cosine, probability=float(sigmoid(a * cosine + b)), term=texts[term], model_name=model_name,
-                calibration=(a, b),
+                calibration=(a, b), family_calibration=family_calibration,
                 excluded_probability=None if worst is None else float(sigmoid(a * worst + b)),
             ) for photo_id, (cosine, term, worst) in hits.items()})
         return found
 
 
-def _score(response: SearchResponse, found: dict[int, SemanticMatch], meta: dict[int, MetaMatch]) -> list[_Candidate]:
-    """score = (w_sem · p_sem + w_meta · s_meta) · (1 − p_excluded) · (1 − excluded metadata)."""
+# Refine, Rocchio-style: each term vector q of the query moves towards the photos marked right in this search
+# and away from those marked wrong, then back to unit length; the walk and every candidate's score use the moved
+# vectors (one extra input to the same single walk, no extra pass):
+#     q' = α·q + λ·(β·mean(right) − γ·mean(wrong)),   q' ← q' / |q'|
+# α 1, β 0.75, γ 0.25: the classic relevance-feedback weights (Rocchio/SMART; Manning et al., "Introduction to
+# Information Retrieval" §9.1.1: γ < β, what people mark wrong says less than what they mark right).
+# λ = REFINE_LOGITS / a puts the images' part on the text's scale. Image vectors sit in their own cone (the
+# modality gap): photos are 0.5-0.9 alike where a query and its photo are 0.1-0.2, so unscaled right photos would
+# swamp the words and push calibrated probabilities to exactly 1.0 (ties). Scaled, a photo identical to the mean
+# of the right ones gains about β·REFINE_LOGITS = 15 in logit, whatever the model's scale a: about the span
+# between an unrelated and a relevant photo for the words alone, so right photos count about as much as the
+# words. The probability is the model's calibration applied to the moved vector.
+REFINE_ALPHA, REFINE_BETA, REFINE_GAMMA = 1.0, 0.75, 0.25
+REFINE_LOGITS = 20.0
+MAX_REFINE = 50  # photos per side a URL may name
+
+
+def _refine_ids(ids) -> tuple[int, ...]:
+    """Valid photo ids of a refine, in order, without repeats; anything else is dropped (never sent to SQL)."""
+    kept = dict.fromkeys(i for i in ids if isinstance(i, int) and 0 < i < 2**63)
+    return tuple(kept)[:MAX_REFINE]
+
+
+def _refined(response: SearchResponse, plan: Plan, model_name: str, scale: float, family_ids: list[int], vectors,
+             terms: int) -> np.ndarray:
+    """The query's term vectors moved by the refine's photos (only those of these families: another family's ids
+    are ignored like any foreign id), the excluded concepts' vectors after them unchanged."""
+    rows = dict(PhotoEmbedding.objects.filter(model_name=model_name, family_id__in=family_ids,
+                                              photo_id__in=plan.like + plan.unlike)
+                .values_list("photo_id", "vector"))
+    right = [np.asarray(rows[i], dtype=np.float32) for i in plan.like if i in rows and i not in plan.unlike]
+    wrong = [np.asarray(rows[i], dtype=np.float32) for i in plan.unlike if i in rows]
+    response.liked += [i for i in plan.like if i in rows and i not in plan.unlike]
+    response.unliked += [i for i in plan.unlike if i in rows]
+    if not right and not wrong:
+        return vectors
+    vectors = np.array(vectors, dtype=np.float32)
+    shift = np.zeros(vectors.shape[1], dtype=np.float32)
+    image_scale = REFINE_LOGITS / scale if scale > 0 else 1.0  # λ
+    if right:
+        shift += image_scale * REFINE_BETA * np.mean(right, axis=0)
+    if wrong:
+        shift -= image_scale * REFINE_GAMMA * np.mean(wrong, axis=0)
+    moved = REFINE_ALPHA * vectors[:terms] + shift
+    norms = np.linalg.norm(moved, axis=1, keepdims=True)
+    vectors[:terms] = np.where(norms > 0, moved / np.where(norms > 0, norms, 1), vectors[:terms])
+    return vectors
+
+
+def _score(response: SearchResponse, found: dict[int, SemanticMatch], meta: dict[int, MetaMatch],
+           meta_calibration: Calibration = DEFAULT_CALIBRATION, query_words: int = 1) -> list[_Candidate]:
+    """score = fuse(p_sem, p_meta) · (1 − p_excluded) · (1 − excluded metadata) (search.calibration.fuse)."""
     w_sem, w_meta = response.semantic_weight, response.metadata_weight
     candidates = []
     for photo_id in set(found) | set(meta):
         sem, match = found.get(photo_id), meta.get(photo_id) or MetaMatch()
         p_excluded = sem.excluded_probability if sem and sem.excluded_probability is not None else 0.0
         factor = (1.0 - p_excluded) * (1.0 - match.excluded)
-        score = (w_sem * (sem.probability if sem else 0.0) + w_meta * match.score) * factor
-        candidates.append(_Candidate(photo_id, score, sem, match, factor))
+        calibration = sem.family_calibration if sem else meta_calibration
+        kinds = calibration.meta.kind_probabilities(match, query_words) if photo_id in meta else {}
+        p_sem, p_meta = (sem.probability if sem else 0.0), noisy_or(kinds.values())
+        # Smart search off: the metadata's probability is all that is known, and is the score.
+        fused = p_meta if not response.semantic_available else float(fuse(p_sem, p_meta, w_sem, w_meta))
+        score = fused * factor
+        candidates.append(_Candidate(photo_id, score, sem, match, factor, p_sem, p_meta, kinds, calibration))
     return candidates
 
 
@@ -307,6 +388,8 @@ def _explanation(response: SearchResponse, c: _Candidate) -> Explanation:
         calibration_scale=calibration[0], calibration_bias=calibration[1],
         meta_score=meta.score, meta_fts=meta.fts, meta_typo=meta.typo, meta_fields=meta.fields,
         meta_ranks=meta.ranks, semantic_weight=response.semantic_weight, metadata_weight=response.metadata_weight,
+        probability_semantic=c.p_semantic, probability_metadata=c.p_metadata, meta_probabilities=c.meta_probabilities,
+        calibration_fitted=c.calibration.id is not None,
         score=c.score, excluded_probability=sem.excluded_probability if sem else None,
         excluded_metadata=meta.excluded, excluded_fields=meta.excluded_fields, exclusion_factor=c.exclusion_factor,
     )
@@ -322,17 +405,19 @@ def explain_photo(*, user: AbstractBaseUser, params: SearchParams, photo_id: int
     response.terms = expand(plan.query, family_ids=list(plan.scope.family_ids), enabled=plan.expansion)
     meta_query = metadata_query(query=plan.query, family_ids=plan.scope.family_ids, excluded=plan.excluded)
     with transaction.atomic():
-        found = _SemanticSearch(response, plan).score([photo_id])
+        semantic = _SemanticSearch(response, plan)
+        found = semantic.score([photo_id])
         meta = metadata_pass(meta_query, scope=plan.scope, limit=0, also_ids=[photo_id])
     if not response.semantic_available:
         response.semantic_weight, response.metadata_weight = 0.0, 1.0
     meta.setdefault(photo_id, MetaMatch())  # scored even when neither half matched it
-    candidate = next(c for c in _score(response, found, meta) if c.photo_id == photo_id)
+    candidate = next(c for c in _score(response, found, meta, semantic.meta_calibration,
+                                       query_word_count(meta_query.tsquery)) if c.photo_id == photo_id)
     return _explanation(response, candidate)
 
 
 def _has_evidence(c: _Candidate) -> bool:
-    return max(c.semantic.probability if c.semantic else 0.0, c.meta.score) >= NO_EVIDENCE
+    return max(c.p_semantic, c.p_metadata) >= NO_EVIDENCE
 
 
 def _photo_rows(photo_ids: list[int]) -> dict[int, tuple]:
@@ -364,6 +449,37 @@ RESULT_FIELDS = tuple(f.attname for f in Photo._meta.concrete_fields
 _TAKEN = RESULT_FIELDS.index("taken_at")
 
 
+
+@dataclass
+class JudgedComponents:
+    """What a family's search sees of some photos for one query, before calibration: the raw cosine of each
+    (best term) under the family's search model and that model's own (a, b), and their metadata matches."""
+
+    model_name: str
+    model_calibration: tuple[float, float] | None  # None: the model could not be loaded
+    query_words: int  # the query's words as metadata matching counts them
+    cosines: dict[int, float]
+    meta: dict[int, MetaMatch]
+
+
+def judged_components(*, family_id: int, query: str, photo_ids: list[int]) -> JudgedComponents:
+    """The uncalibrated evidence for judged results (search.quality fits and measures with it): the same
+    expansion, text embeddings, cosines and metadata matching a search of this family uses, for these photos
+    only (no walk)."""
+    scope = Scope(family_ids=(family_id,))
+    model_name = family_search_model(family_id=family_id)
+    meta_query = metadata_query(query=query, family_ids=[family_id])
+    meta = metadata_pass(meta_query, scope=scope, limit=0, also_ids=photo_ids)
+    words = query_word_count(meta_query.tsquery)
+    try:
+        embedder = get_embedder(model_name)
+    except ModelUnavailable:
+        return JudgedComponents(model_name, None, words, {}, meta)
+    vectors, _ = term_vectors(embedder, [term.text for term in expand(query, family_ids=[family_id])])
+    with transaction.atomic():
+        hits = semantic_hits(model_name=model_name, dim=embedder.dim, vectors=vectors, scope=scope, limit=1,
+                             also_ids=photo_ids, walk=False)
+    return JudgedComponents(model_name, tuple(embedder.calibration), words, {pid: c for pid, (c, _, _) in hits.items()}, meta)
 
 
 @dataclass

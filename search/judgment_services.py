@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -15,19 +13,18 @@ from search.models import Judgment, judgment_query
 from search.understanding import understand_search
 
 
-def judgment_components(*, user: AbstractBaseUser, photo: Photo, query: str, like: Sequence[int] = (),
-                        unlike: Sequence[int] = ()) -> dict:
-    """Every score component the search for `query` (understood as the search page understands it, refined by
-    `like`/`unlike` when given) gives `photo`, searched in the photo's family: Explanation.as_dict()."""
-    understood = understand_search(user=user, params=SearchParams(
-        query=query, family_id=photo.family_id, like=tuple(like), unlike=tuple(unlike)))
+def judgment_components(*, user: AbstractBaseUser, photo: Photo, query: str) -> dict:
+    """Every score component the search for `query` (understood as the search page understands it) gives `photo`,
+    searched in the photo's family: Explanation.as_dict(). Always the query's own components, also when the
+    verdict was given on a refined search: a refined cosine is not a text-image one, and calibrations are
+    fitted from these."""
+    understood = understand_search(user=user, params=SearchParams(query=query, family_id=photo.family_id))
     explanation = explain_photo(user=user, params=understood.params, photo_id=photo.pk)
     return explanation.as_dict() if explanation else {}
 
 
 @transaction.atomic
-def judgment_record(*, user: AbstractBaseUser, photo: Photo, query: str, relevant: bool,
-                    like: Sequence[int] = (), unlike: Sequence[int] = ()) -> tuple[Judgment, bool]:
+def judgment_record(*, user: AbstractBaseUser, photo: Photo, query: str, relevant: bool) -> tuple[Judgment, bool]:
     """Record (or replace) the user's verdict on `photo` for `query`, with the result's score components now.
     Returns the judgment and whether it is new. A photo the user may not see is a 404, like everywhere."""
     if not Membership.objects.filter(user_id=user.pk, family_id=photo.family_id).exists():
@@ -37,7 +34,7 @@ def judgment_record(*, user: AbstractBaseUser, photo: Photo, query: str, relevan
         raise ValidationError({"query": "A judgment needs the query it is about."})
     if len(normalised) > MAX_QUERY_CHARS:
         raise ValidationError({"query": f"A query is at most {MAX_QUERY_CHARS} characters."})
-    components = judgment_components(user=user, photo=photo, query=" ".join(query.split()), like=like, unlike=unlike)
+    components = judgment_components(user=user, photo=photo, query=" ".join(query.split()))
     judgment, created = Judgment.objects.update_or_create(
         user=user, photo=photo, query=normalised,
         defaults={"family_id": photo.family_id, "relevant": bool(relevant),

@@ -293,3 +293,44 @@ class ModelSwitch(models.Model):
 
     def __str__(self) -> str:
         return f"{self.family}: {self.previous_model} → {self.model_name}"
+
+
+class SearchCalibration(models.Model):
+    """One fit of a family's search calibration from its judgments (search.quality): the semantic (a', b') on the
+    cosine, the metadata calibration per kind of match, the weights it suggests, and the held-out figures before
+    and after (cross-validated by query). `applied` when it beat the calibration in force on held-out log-loss;
+    search uses the family's latest applied fit for its model, so rolling one back (applied = False) brings back
+    the one before."""
+
+    family = models.ForeignKey(Family, on_delete=models.CASCADE, related_name="search_calibrations")
+    model_name = models.CharField(max_length=255)
+    semantic_scale = models.FloatField(help_text="a' (the model's own a = exp(logit_scale) before fitting)")
+    semantic_bias = models.FloatField(help_text="b' (the model's own b = logit_bias before fitting)")
+    metadata = models.JSONField(default=dict, help_text="search.calibration.MetaCalibration.as_dict()")
+    suggested_semantic_weight = models.FloatField(null=True, blank=True)
+    suggested_metadata_weight = models.FloatField(null=True, blank=True)
+    judgments = models.PositiveIntegerField(default=0)
+    judged_queries = models.PositiveIntegerField(default=0)
+    metrics = models.JSONField(default=dict, help_text="held-out figures before and after, reliability bins")
+    applied = models.BooleanField(default=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["family", "model_name", "-created_at"], name="calibration_family_latest")]
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"calibration of {self.family} for {self.model_name} ({'applied' if self.applied else 'not applied'})"
+
+    @property
+    def calibration(self):
+        from search.calibration import Calibration, MetaCalibration
+
+        return Calibration(semantic=(self.semantic_scale, self.semantic_bias),
+                           meta=MetaCalibration.from_dict(self.metadata), id=self.pk)
+
+    @property
+    def suggested_weights(self) -> tuple[float, float] | None:
+        if self.suggested_semantic_weight is None or self.suggested_metadata_weight is None:
+            return None
+        return self.suggested_semantic_weight, self.suggested_metadata_weight

@@ -21,3 +21,17 @@ def basename(path) -> str:
     """A model's short name: a hub id stays as it is, a local directory shows its last part."""
     text = str(path or "")
     return os.path.basename(text.rstrip("/")) if text.startswith(("/", ".")) else text
+
+
+@register.filter
+def exponent(weight) -> str:
+    """A fusion weight w as the exponent it becomes, 2·w (search.calibration.fuse)."""
+    return f"{2 * float(weight or 0):.2f}"
+
+
+@register.filter
+def match_kind(kind) -> str:
+    """A kind of metadata match as explain names it (search.calibration.KIND_LABELS)."""
+    from search.calibration import KIND_LABELS
+
+    return KIND_LABELS.get(kind, kind)

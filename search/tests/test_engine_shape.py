@@ -12,6 +12,7 @@ from django.test.utils import CaptureQueriesContext
 
 from gallery.models import Photo
 from gallery.services import photo_update
+from search.calibration import fuse
 from search.engine import SearchParams, search_photos
 from search.metadata import DOCUMENT_VERSION, FIELDS, documents_outdated_refresh, metadata_pass, metadata_query
 from search.models import PhotoDocument
@@ -31,8 +32,9 @@ def test_red_minus_circle_pushes_red_circles_below_other_red_shapes_with_no_tag_
     assert ranked.index("red circle") > max(i for i, name in enumerate(ranked) if name in ("red square", "red triangle"))
     circle = next(r for r in response.results if shapes[r.photo.pk] == "red circle").explanation
     assert circle.excluded_probability > 0.5 and circle.exclusion_factor < 0.5
-    assert circle.score == pytest.approx((circle.semantic_weight * circle.probability
-                                          + circle.metadata_weight * circle.meta_score) * circle.exclusion_factor)
+    assert circle.score == pytest.approx(float(fuse(circle.probability_semantic, circle.probability_metadata,
+                                                    circle.semantic_weight, circle.metadata_weight))
+                                         * circle.exclusion_factor)
     square = next(r for r in response.results if shapes[r.photo.pk] == "red square").explanation
     assert square.excluded_probability < 0.5 and square.exclusion_factor > 0.5
 

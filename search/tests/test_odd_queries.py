@@ -219,7 +219,9 @@ def test_smart_search_off_still_finds_a_tag_and_every_page_says_so(settings, add
         assert [r["id"] for r in body["results"]] == [tagged.pk]
         explanation = body["results"][0]["explanation"]
         assert explanation["probability"] is None and explanation["meta_fields"] == ["tags"]
-        assert explanation["score"] == pytest.approx(explanation["meta_score"])  # all weight on what is known
+        # What is known is all there is: the score is the metadata's probability (a tag: ≥ 0.8).
+        assert explanation["score"] == pytest.approx(explanation["probability_metadata"])
+        assert explanation["score"] >= 0.8
 
         for query in ODD_QUERIES.values():  # the metadata-only path copes with odd text too
             assert client.get(reverse("search:search"), {"q": query}).status_code == 200

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import math
 from datetime import datetime, timezone as dt_timezone
 
 import pytest
@@ -99,14 +100,14 @@ def test_spelling_corrections_come_from_the_users_own_families_only(toy_model, a
 
 def test_minimum_score_hides_and_counts(shapes, alice):
     everything = search(alice, "red circle", min_score=0, limit=100)
-    strict = search(alice, "red circle", min_score=0.5, limit=100)
+    strict = search(alice, "red circle", min_score=0.95, limit=100)  # the fused probability (search.calibration)
     assert labels(strict, shapes) == ["red circle"] * 2
     # Hidden (and counted) are the weaker matches: below the minimum, with some evidence. The rest of the
     # nearest neighbours (image match and metadata both ~0) are not matches at all.
     weaker = [r for r in everything.results[2:]
-              if max(r.explanation.probability or 0, r.explanation.meta_score) >= NO_EVIDENCE]
+              if max(r.explanation.probability_semantic, r.explanation.probability_metadata) >= NO_EVIDENCE]
     assert 1 <= strict.hidden_count == len(weaker) < len(everything.results) - 2
-    revealed = search(alice, "red circle", min_score=0.5, limit=100, show_hidden=True)
+    revealed = search(alice, "red circle", min_score=0.95, limit=100, show_hidden=True)
     assert [r.photo.pk for r in revealed.results] == [r.photo.pk for r in everything.results[:2] + weaker]
     assert sum(r.below_minimum for r in revealed.results) == strict.hidden_count
 
@@ -126,9 +127,11 @@ def test_explain_numbers_recompute_to_the_shown_score(shapes, alice, add_shape):
         e = result.explanation
         p = e.probability or 0.0
         assert e.semantic_weight + e.metadata_weight == pytest.approx(1)
-        assert e.semantic_weight * p + e.metadata_weight * e.meta_score == pytest.approx(result.score)
+        assert e.probability_semantic == p
+        assert 1 - math.prod(1 - q for q in e.meta_probabilities.values()) == pytest.approx(e.probability_metadata)
+        assert 1 - ((1 - p) ** (2 * e.semantic_weight) * (1 - e.probability_metadata) ** (2 * e.metadata_weight)) \
+            == pytest.approx(result.score)
         if e.probability is not None:
-            import math
             assert 1 / (1 + math.exp(-(e.calibration_scale * e.cosine + e.calibration_bias))) == pytest.approx(p, abs=1e-6)
 
 

@@ -83,7 +83,9 @@ def test_search_returns_ordered_results_with_links_score_and_the_full_explanatio
             assert e[key] == (pytest.approx(value) if isinstance(value, float) else value), key
         if e["probability"] is not None:
             assert 1 / (1 + math.exp(-(e["calibration_scale"] * e["cosine"] + e["calibration_bias"]))) == pytest.approx(e["probability"])
-        assert e["semantic_weight"] * (e["probability"] or 0) + e["metadata_weight"] * e["meta_score"] == pytest.approx(item["score"])
+        assert e["probability_semantic"] == (e["probability"] or 0)
+        assert 1 - (1 - e["probability_semantic"]) ** (2 * e["semantic_weight"]) \
+            * (1 - e["probability_metadata"]) ** (2 * e["metadata_weight"]) == pytest.approx(item["score"])
     # The URLs it hands out work with the same token.
     first = body["results"][0]
     assert api.get(first["thumbnail_url"]).status_code == 200
@@ -131,7 +133,7 @@ def test_limit_and_min_score(shapes, api):
     strict = _search(api, q="red circle", min_score=threshold)
     assert _ids(strict) == _ids(everything)[:3]
     # Only the photos under the minimum that carry some evidence count as hidden weaker matches.
-    evidence = [max(r["explanation"]["probability"] or 0, r["explanation"]["meta_score"]) >= NO_EVIDENCE
+    evidence = [max(r["explanation"]["probability_semantic"], r["explanation"]["probability_metadata"]) >= NO_EVIDENCE
                 for r in everything["results"]]
     assert strict["hidden_count"] == sum(evidence[3:]) and strict["min_score"] == pytest.approx(threshold)
 

@@ -64,7 +64,7 @@ def _text(html: str) -> str:
 
 
 def _has_evidence(result) -> bool:
-    return max(result.explanation.probability or 0, result.explanation.meta_score) >= NO_EVIDENCE
+    return max(result.explanation.probability_semantic, result.explanation.probability_metadata) >= NO_EVIDENCE
 
 
 def _input_value(body: str, name: str) -> str:
@@ -86,17 +86,21 @@ def test_results_show_score_badges_and_an_explain_panel_with_every_number(shapes
     assert shapes["jones"].pk not in blocks and len(blocks) >= 2
     for result in expected.results:
         e, block = result.explanation, blocks[result.photo.pk]
-        assert f'<span class="badge" title="score">{floatformat(result.score, 2)}</span>' in block
+        assert f'<span class="badge" title="probability that this is a right result (Explain shows how)">' \
+               f'{floatformat(result.score, 2)}</span>' in block
         text = _text(block)
         assert "Explain" in text
         assert f"cos = {floatformat(e.cosine, 4)}" in text
-        assert (f"p = sigmoid({floatformat(e.calibration_scale, 2)} · cos {signed(e.calibration_bias)}) = "
+        assert (f"p image = sigmoid({floatformat(e.calibration_scale, 2)} · cos {signed(e.calibration_bias)}) = "
                 f"{floatformat(e.probability, 3)}") in text
         assert f"Best term “{e.term}”" in text
-        assert f"Metadata {floatformat(e.meta_score, 3)}" in text
+        assert f"p metadata = {floatformat(e.probability_metadata, 3)}" in text or \
+            f"p metadata = 1 − Π(1 − p) = {floatformat(e.probability_metadata, 3)}" in text
         assert f"text rank {floatformat(e.meta_fts, 3)}" in text
-        assert (f"Score {floatformat(e.semantic_weight, 2)} × {floatformat(e.probability, 3)} + "
-                f"{floatformat(e.metadata_weight, 2)} × {floatformat(e.meta_score, 3)} = {floatformat(e.score, 3)}") in text
+        # The fusion, written out with this result's numbers (search.calibration.fuse).
+        assert (f"= 1 − (1 − {floatformat(e.probability_semantic, 3)}) {2 * e.semantic_weight:.2f} · "
+                f"(1 − {floatformat(e.probability_metadata, 3)}) {2 * e.metadata_weight:.2f} = "
+                f"{floatformat(e.score, 3)}") in text
         assert "toy-siglip" in text  # the model, by its short name
     # The calibration shown is the model's own, not a hand-picked temperature.
     top = expected.results[0].explanation
@@ -163,7 +167,7 @@ def test_a_photo_not_indexed_yet_is_found_by_its_tags_and_the_panel_says_why_the
     assert waiting.pk in blocks
     text = _text(blocks[waiting.pk])
     assert "Image match none (not indexed, or not among the nearest)" in text
-    assert "matched tags" in text and re.search(r"Score 0\.60 × 0\.000 \+ 0\.40 × 0\.\d{3} = 0\.\d{3}", text)
+    assert "matched tags" in text and re.search(r"= 1 − \(1 − 0\.000\) 1\.20 · \(1 − 0\.\d{3}\) 0\.80 = 0\.\d{3}", text)
 
 
 # --- preferences ---------------------------------------------------------------------------------

@@ -9,7 +9,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('gallery', '0010_tag_suggestion'),
-        ('search', '0014_judgment'),
+        ('search', '0015_search_calibration'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

@@ -1,0 +1,76 @@
+from __future__ import annotations
+
+import pytest
+
+from gallery.models import Photo
+from search.engine import SearchParams, search_photos
+from tests.queue import run_queued_tasks
+
+pytestmark = pytest.mark.django_db
+
+COLOURS = ("red", "green", "blue", "yellow")
+SHAPES = ("circle", "square", "triangle")
+
+
+@pytest.fixture
+def shapes(toy_model, add_shape, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        photos = {add_shape(c, s).pk: f"{c} {s}" for c in COLOURS for s in SHAPES for _ in range(3)}
+    run_queued_tasks()
+    assert not Photo.objects.exclude(status=Photo.Status.READY).exists()
+    return photos
+
+
+def ranked(user, shapes, **kwargs) -> list[str]:
+    response = search_photos(user=user, params=SearchParams(min_score=0, show_hidden=True, limit=100, **kwargs))
+    return [shapes.get(r.photo.pk, "other") for r in response.results]
+
+
+def ids_of(shapes, name) -> list[int]:
+    return [pk for pk, label in shapes.items() if label == name]
+
+
+def test_two_right_red_squares_rank_red_squares_first_for_red_shape(shapes, alice):
+    like = tuple(ids_of(shapes, "red square")[:2])
+    refined = ranked(alice, shapes, query="red shape", like=like)
+    assert refined[:3] == ["red square"] * 3, refined[:6]
+
+
+def test_right_ones_move_a_query_that_did_not_rank_them_first(shapes, alice):
+    plain = ranked(alice, shapes, query="shape")
+    assert "red square" not in plain[:3], plain[:6]
+    like = tuple(ids_of(shapes, "red square")[:2])
+    refined = ranked(alice, shapes, query="shape", like=like)
+    assert refined[:3] == ["red square"] * 3, refined[:6]
+
+
+def test_wrong_ones_move_the_query_away(shapes, alice):
+    def position(ranking, photo_id):
+        return [r.photo.pk for r in ranking.results].index(photo_id)
+
+    params = dict(query="square", min_score=0, show_hidden=True, limit=100)
+    plain = search_photos(user=alice, params=SearchParams(**params))
+    wrong = plain.results[0].photo.pk
+    refined = search_photos(user=alice, params=SearchParams(**params, unlike=(wrong,)))
+    assert position(refined, wrong) > position(plain, wrong)
+    assert refined.results[0].score < plain.results[0].score or refined.results[0].photo.pk != wrong
+
+
+def test_foreign_and_unknown_ids_are_ignored(shapes, alice, mallory, other_family, add_shape,
+                                             django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        foreign = add_shape("red", "square", target_family=other_family, user=mallory)
+    run_queued_tasks()
+    plain = search_photos(user=alice, params=SearchParams(query="red shape", min_score=0))
+    refined = search_photos(user=alice, params=SearchParams(query="red shape", min_score=0,
+                                                            like=(foreign.pk, 10**12), unlike=(-3,)))
+    assert [r.photo.pk for r in refined.results] == [r.photo.pk for r in plain.results]
+    assert refined.liked == [] and refined.unliked == []
+    assert foreign.pk not in [r.photo.pk for r in refined.results]
+
+
+def test_the_response_says_which_photos_refined_it(shapes, alice):
+    like = tuple(ids_of(shapes, "red square")[:2])
+    unlike = tuple(ids_of(shapes, "blue circle")[:1])
+    response = search_photos(user=alice, params=SearchParams(query="red shape", like=like, unlike=unlike))
+    assert response.liked == list(like) and response.unliked == list(unlike)
