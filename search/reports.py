@@ -22,6 +22,7 @@ from pgvector.django import CosineDistance
 
 from gallery.models import Family, Photo
 from gallery.selectors import family_get, family_list, photo_get
+from search.calibration import active_calibrations
 from search.embedder import Embedder, ModelUnavailable, get_embedder
 from search.engine import SearchParams, SearchResponse, search_photos, sigmoid
 from search.metadata import FIELDS
@@ -235,11 +236,7 @@ def _calibrations(embedder: Embedder, family_id: int) -> tuple[Calibration, Cali
 
 def fitted_calibration(*, family_id: int, model_name: str) -> Calibration | None:
     """The family's applied semantic calibration for the model, fitted from its judgments; None while the model's
-    own is in force. (Per-family fits arrive with search.calibration: until then there are none.)"""
-    try:
-        from search.calibration import active_calibrations
-    except ImportError:
-        return None
+    own is in force."""
     fitted = active_calibrations([(family_id, model_name)]).get((family_id, model_name))
     semantic = getattr(fitted, "semantic", None)
     return Calibration(semantic[0], semantic[1], "fitted") if semantic else None

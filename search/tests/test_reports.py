@@ -132,3 +132,21 @@ def test_report_pages_for_members_only(shapes, client_for, alice, mallory, famil
 def test_report_pages_need_sign_in(shapes, client):
     assert client.get("/search/report/", {"q": "red"}).status_code == 302
     assert client.get(f"/photos/{shapes['red square'].pk}/profile/").status_code == 302
+
+
+def test_reports_show_what_the_fitted_calibration_changed(shapes, alice, family, toy_model):
+    from search.models import SearchCalibration
+
+    model = search_report(user=alice, query="red square", family_id=family.pk).terms[0]
+    SearchCalibration.objects.create(family=family, model_name=toy_model, semantic_scale=27.0, semantic_bias=-30.0,
+                                     applied=True)  # a fit that believes far fewer matches
+    report = search_report(user=alice, query="red square", family_id=family.pk)
+    assert report.fitted_calibration.source == "fitted" and report.calibration.bias == -30.0
+    term = report.terms[0]
+    assert term.model_above_half == model.above_half >= 1 and term.above_half == 0
+    output = command("search_report", "red square", "--user", "alice")
+    assert "fitted from the family's judgments a' = 27.00, b' = -30.00 (in force)" in output
+    assert f"0 photo(s) with p ≥ 0.5 ({model.above_half} under the model's own)" in output
+    profile = photo_report(user=alice, photo_id=shapes["red square"].pk)
+    assert profile.concepts[0].model_probability > 0.5 > profile.concepts[0].probability
+    assert "model's own" in command("photo_report", shapes["red square"].pk)
