@@ -150,3 +150,8 @@ def test_reports_show_what_the_fitted_calibration_changed(shapes, alice, family,
     profile = photo_report(user=alice, photo_id=shapes["red square"].pk)
     assert profile.concepts[0].model_probability > 0.5 > profile.concepts[0].probability
     assert "model's own" in command("photo_report", shapes["red square"].pk)
+
+
+def test_the_search_page_links_to_its_report(shapes, client_for, alice, family):
+    html = client_for(alice).get("/search/", {"q": "red square", "family": family.pk}).content.decode()
+    assert f'/search/report/?q=red%20square&amp;family={family.pk}' in html
