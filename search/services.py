@@ -419,6 +419,9 @@ def _switches_expired(*, family_id: int, previous_models: set[str], model_name: 
         switch, created = ModelSwitch.objects.get_or_create(
             family_id=family_id, previous_model=previous, model_name=model_name, defaults={"covered_at": now})
         if created:
+            # A switch to the previous model is over (it is the one left behind now): its record would tell
+            # family_search_model that model serves, should it become the active one again before covering.
+            ModelSwitch.objects.filter(family_id=family_id, model_name=previous).delete()
             # The family's search model changed: its suggestions are scored again with it, in the background.
             suggestions_recompute_enqueue(family_id=family_id)
         switches[previous] = switch

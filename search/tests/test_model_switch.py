@@ -130,3 +130,25 @@ def test_evaluate_says_what_is_missing(toy_model, family, alice):
         evaluate("--family", "Smiths", "--compare")
     with pytest.raises(CommandError, match="No family"):
         evaluate("--family", "Nobody")
+
+
+def test_switching_back_and_forth_never_serves_a_model_without_embeddings(
+        switched, family, toy_model, worse_model, settings, alice, django_capture_on_commit_callbacks):
+    from search.services import model_switch_confirm
+
+    settings.SEARCH_MODEL = toy_model  # back to the real model: its embeddings were kept, so it covers at once
+    reset_embedder()
+    embed_missing()
+    assert family_search_model(family_id=family.pk) == toy_model
+    model_switch_confirm(user=alice, family=family)
+    embed_missing()
+    assert not PhotoEmbedding.objects.filter(model_name=worse_model).exists()
+
+    settings.SEARCH_MODEL = worse_model  # and forth again: it has nothing now, the real model serves meanwhile
+    reset_embedder()
+    assert family_search_model(family_id=family.pk) == toy_model
+    with django_capture_on_commit_callbacks(execute=True):
+        embed_missing()
+    run_queued_tasks()
+    embed_missing()
+    assert family_search_model(family_id=family.pk) == worse_model
