@@ -59,6 +59,16 @@ def previous_model(*, family_id: int) -> str | None:
     return row["model_name"] if row else None
 
 
+def family_model_comparison(*, user, family_id: int) -> Comparison:
+    """The active model against the family's previous one (when one's embeddings are kept) on its judgments, for a
+    member of the family (anyone else: 404)."""
+    from gallery.selectors import family_get
+
+    family = family_get(user=user, family_id=family_id)
+    previous = previous_model(family_id=family.pk)
+    return compare_models(family=family, model_names=[settings.SEARCH_MODEL] + ([previous] if previous else []))
+
+
 def compare_models(*, family: Family, model_names: list[str]) -> Comparison:
     """Each model's figures over the family's judged queries (the first model is reported as the active one)."""
     comparison = Comparison(family=family)

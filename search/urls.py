@@ -16,4 +16,5 @@ urlpatterns = [
     path("indexing/", views.indexing_status, name="indexing"),
     path("indexing/retry/", views.indexing_retry, name="indexing_retry"),
     path("indexing/confirm-switch/", views.model_switch_confirm_view, name="model_switch_confirm"),
+    path("indexing/compare/<int:family_id>/", views.model_comparison_view, name="model_comparison"),
 ]

@@ -7,14 +7,15 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django.views.decorators.vary import vary_on_headers
 
-from gallery.selectors import family_get, family_list, photo_get, tag_list
+from gallery.selectors import family_get, family_is_admin, family_list, photo_get, tag_list
 from search.engine import SearchParams, preferences_for, search_photos, similar_photos
 from search.forms import ChipEditForm, PreferencesForm, SearchForm, SearchReportForm, search_form
 from search.ocr import photos_text_request
 from search.query_dates import phrase_for_range
+from search.model_comparison import PRECISION_KS, family_model_comparison
 from search.query_parser import Chip, replace_chip
 from search.reports import photo_report, search_report
-from search.selectors import active_model_state, failed_photo_ids, failed_photos, index_status
+from search.selectors import active_model_state, failed_photo_ids, failed_photos, index_status, kept_models
 from search.services import model_switch_confirm, photos_retry, preferences_reset, preferences_update
 from search.understanding import Understanding, understand_search
 from search.viewer import SearchList
@@ -214,3 +215,14 @@ def model_switch_confirm_view(request: HttpRequest) -> HttpResponse:
     messages.success(request, "Switch confirmed: the previous model's embeddings go with the next sweep."
                      if count else "There was no switch left to confirm.")
     return redirect("search:indexing")
+
+
+@require_GET
+@login_required
+def model_comparison_view(request: HttpRequest, family_id: int) -> HttpResponse:
+    """The active and the previous model on the family's own judgments (what `manage.py evaluate --compare` prints),
+    with the admin's button to confirm the switch."""
+    comparison = family_model_comparison(user=request.user, family_id=family_id)
+    return render(request, "search/model_comparison.html", {
+        "comparison": comparison, "kept": kept_models(family_id=family_id), "ks": PRECISION_KS,
+        "is_admin": family_is_admin(user=request.user, family=comparison.family)})

@@ -152,3 +152,12 @@ def test_switching_back_and_forth_never_serves_a_model_without_embeddings(
     run_queued_tasks()
     embed_missing()
     assert family_search_model(family_id=family.pk) == worse_model
+
+
+def test_the_comparison_page_for_members_only(switched, family, client_for, alice, mallory, toy_model, worse_model):
+    page = client_for(alice).get("/indexing/").content.decode()
+    assert f"/indexing/compare/{family.pk}/" in page
+    html = client_for(alice).get(f"/indexing/compare/{family.pk}/").content.decode()
+    assert "9 judged queries, 81 judgments" in html and worse_model in html and toy_model in html
+    assert 'class="model-previous"' in html and "Confirm the switch" in html
+    assert client_for(mallory).get(f"/indexing/compare/{family.pk}/").status_code == 404
