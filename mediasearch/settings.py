@@ -219,6 +219,10 @@ SEARCH_PROMPT_TEMPLATES = os.environ.get("SEARCH_PROMPT_TEMPLATES", "a photo of 
 # brings a page's worth), and up to SEARCH_CANDIDATES metadata matches.
 SEARCH_NEIGHBOURS = env_int("SEARCH_NEIGHBOURS", 20)
 SEARCH_CANDIDATES = env_int("SEARCH_CANDIDATES", 200)
+# After a model switch, the previous model's embeddings stay this many days (or until a family admin confirms the
+# switch on the Index page) so both can be compared on the family's judgments (manage.py evaluate --compare).
+# 0 deletes them as soon as the new model covers the family.
+MODEL_SWITCH_KEEP_DAYS = env_int("MODEL_SWITCH_KEEP_DAYS", 30)
 # Embedding work: photos per queued task, tries before a photo is marked failed, sweep size.
 EMBED_TASK_SIZE = env_int("EMBED_TASK_SIZE", 64)
 EMBED_MAX_ATTEMPTS = env_int("EMBED_MAX_ATTEMPTS", 3)

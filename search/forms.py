@@ -113,3 +113,15 @@ class PreferencesForm(forms.Form):
         if data.get("semantic_weight") == 0 and data.get("metadata_weight") == 0:
             raise forms.ValidationError("At least one weight must be above zero.")
         return data
+
+
+class SearchReportForm(forms.Form):
+    """The search report page's GET parameters: a query and one of the user's families."""
+
+    q = forms.CharField(required=False, strip=True, max_length=300, label="Query")
+    family = forms.TypedChoiceField(coerce=int, label="Family")
+
+    def __init__(self, *args, families=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["family"].choices = [(f.pk, f.name) for f in families]
+        self.fields["family"].error_messages["invalid_choice"] = "Pick one of your families."

@@ -276,6 +276,29 @@ class Judgment(models.Model):
         return f"{self.user} judged photo {self.photo_id} {'right' if self.relevant else 'wrong'} for “{self.query}”"
 
 
+class ModelSwitch(models.Model):
+    """A family's move from a previous model to the active one, recorded when the active model first covers every
+    photo of the family. From then on search uses the active model, but the previous model's embeddings are kept
+    (so the two can be compared on the family's judgments: `manage.py evaluate --compare`) until a family admin
+    confirms the switch or MODEL_SWITCH_KEEP_DAYS pass; then the sweep deletes them and their index."""
+
+    family = models.ForeignKey(Family, on_delete=models.CASCADE, related_name="+")
+    previous_model = models.CharField(max_length=255)
+    model_name = models.CharField(max_length=255, help_text="The model switched to.")
+    covered_at = models.DateTimeField(help_text="When the model switched to covered the family.")
+    confirmed_at = models.DateTimeField(null=True, blank=True)
+    confirmed_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
+                                     related_name="+")
+    removed_at = models.DateTimeField(null=True, blank=True, help_text="When the previous model's embeddings went.")
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["family", "previous_model", "model_name"],
+                                               name="unique_model_switch")]
+
+    def __str__(self) -> str:
+        return f"{self.family}: {self.previous_model} → {self.model_name}"
+
+
 class SearchCalibration(models.Model):
     """One fit of a family's search calibration from its judgments (search.quality): the semantic (a', b') on the
     cosine, the metadata calibration per kind of match, the weights it suggests, and the held-out figures before

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
@@ -10,9 +11,9 @@ from django.db import connection
 from django.db.models import Count, Q
 
 from gallery.models import Family, Membership, Photo
-from gallery.selectors import family_list, family_status_counts
+from gallery.selectors import family_is_admin, family_list, family_status_counts
 from search.expansion import SYNONYMS_VERSION_SQL
-from search.models import EmbeddingModel, PhotoEmbedding, SearchCalibration, SearchPreferences
+from search.models import EmbeddingModel, ModelSwitch, PhotoEmbedding, SearchCalibration, SearchPreferences
 
 
 def active_model_state() -> EmbeddingModel | None:
@@ -37,7 +38,14 @@ def family_search_model(*, family_id: int, other_models: bool | None = None) -> 
     # coverage check below reads every photo of the family (tens of ms at 10,000 photos), on every search.
     if other_models is None:
         other_models = PhotoEmbedding.objects.filter(Q(model_name__lt=active) | Q(model_name__gt=active)).exists()
-    if not other_models or family_covered(family_id=family_id, model_name=active):
+    if not other_models:
+        return active
+    # A switch to the active model the family completed: the previous model's embeddings are only kept for comparing
+    # (MODEL_SWITCH_KEEP_DAYS), and the active model has at least as many of the family's photos as any other from
+    # then on (new photos get only its embeddings), so it serves: one indexed probe instead of the coverage scan.
+    if ModelSwitch.objects.filter(family_id=family_id, model_name=active).exists():
+        return active
+    if family_covered(family_id=family_id, model_name=active):
         return active
     previous = (
         PhotoEmbedding.objects.filter(family_id=family_id)
@@ -137,6 +145,23 @@ def family_metadata_progress(*, family: Family) -> MetadataProgress:
     return MetadataProgress(**counts)
 
 
+@dataclass(frozen=True)
+class KeptModel:
+    """A previous model whose embeddings a family keeps after switching (search.models.ModelSwitch)."""
+
+    name: str
+    covered_at: datetime  # when the active model covered the family
+    keep_until: datetime  # when the sweep deletes them unless an admin confirms sooner
+    confirmed: bool
+
+
+def kept_models(*, family_id: int) -> list[KeptModel]:
+    keep = timedelta(days=settings.MODEL_SWITCH_KEEP_DAYS)
+    switches = ModelSwitch.objects.filter(family_id=family_id, model_name=settings.SEARCH_MODEL, removed_at=None)
+    return [KeptModel(s.previous_model, s.covered_at, s.covered_at + keep, s.confirmed_at is not None)
+            for s in switches.order_by("covered_at", "pk")]
+
+
 @dataclass
 class FamilyIndexStatus:
     family: Family
@@ -146,6 +171,8 @@ class FamilyIndexStatus:
     active_model: str
     active_covered: int
     metadata: MetadataProgress | None = None
+    kept: list[KeptModel] = field(default_factory=list)  # previous models kept after a completed switch
+    is_admin: bool = False
 
     @property
     def done(self) -> int:
@@ -176,6 +203,8 @@ def index_status(*, user: AbstractBaseUser) -> list[FamilyIndexStatus]:
             active_model=settings.SEARCH_MODEL,
             active_covered=PhotoEmbedding.objects.filter(family=family, model_name=settings.SEARCH_MODEL).count(),
             metadata=family_metadata_progress(family=family),
+            kept=kept_models(family_id=family.pk),
+            is_admin=family_is_admin(user=user, family=family),
         ))
     return statuses
 

@@ -6,8 +6,10 @@ import logging
 from collections.abc import Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 from django.conf import settings
+from django.core.exceptions import PermissionDenied
 from django.db import connections, transaction
 from django.db.models import F, Q
 from django.db.models.functions import Now
@@ -15,12 +17,12 @@ from django.utils import timezone
 
 from gallery.files import file_removals_process
 from gallery.images import ImageBusy, decode_upright
-from gallery.models import Photo
+from gallery.models import Family, Membership, Photo
 from gallery.services import photos_display_sweep, photos_embedded_sweep, photos_place_sweep
 from search import leases
 from search.embedder import Embedder, ModelUnavailable, get_embedder
 from search.metadata import documents_outdated_refresh
-from search.models import EmbeddingModel, PhotoEmbedding, SearchPreferences, WorkLease
+from search.models import EmbeddingModel, ModelSwitch, PhotoEmbedding, SearchPreferences, WorkLease
 from search.ocr import ocr_after_embedding, ocr_missing
 from search.selectors import family_covered
 from search.suggestions import suggest_after_embedding, suggestions_missing, suggestions_recompute_enqueue
@@ -379,11 +381,13 @@ def embed_missing() -> int:
 
 
 def previous_models_prune() -> int:
-    """Delete the embeddings of earlier models in every family the active model now covers completely, and
-    their HNSW graphs; returns how many embeddings went.
+    """Record each model switch a family completed (the active model now covers it), and delete the embeddings of
+    earlier models, and their HNSW graphs, in families whose switch a family admin confirmed or that completed
+    MODEL_SWITCH_KEEP_DAYS ago; returns how many embeddings went.
 
-    After a model switch they are dead weight: search has moved on to the active model, and while any
-    exist, every search has to work out which model serves each family (a scan of the family's photos)."""
+    Until then they are kept to compare the two models on the family's judgments (`manage.py evaluate --compare`);
+    search already uses the active model (search.selectors.family_search_model). After that they are dead weight:
+    while any exist, every search has to work out which model serves each family."""
     active = active_model_name()
     stale = PhotoEmbedding.objects.exclude(model_name=active)
     deleted = 0
@@ -391,15 +395,50 @@ def previous_models_prune() -> int:
         if not family_covered(family_id=family_id, model_name=active):
             continue  # still re-embedding: the previous model may be the one serving this family
         models = set(stale.filter(family_id=family_id).values_list("model_name", flat=True))
+        expired = _switches_expired(family_id=family_id, previous_models=models, model_name=active)
+        if not expired:
+            continue
         with transaction.atomic():
-            deleted += stale.filter(family_id=family_id).delete()[0]
-        for model_name in sorted(models):
+            deleted += stale.filter(family_id=family_id, model_name__in=expired).delete()[0]
+            ModelSwitch.objects.filter(family_id=family_id, previous_model__in=expired, model_name=active,
+                                       removed_at=None).update(removed_at=timezone.now())
+        for model_name in sorted(expired):
             drop_indexes(family_id=family_id, model_name=model_name)
-        # The family's search model changed: its suggestions are scored again with it, in the background.
-        suggestions_recompute_enqueue(family_id=family_id)
         logger.info("family %s: removed the embeddings of %s, now that %s covers it", family_id,
-                    ", ".join(sorted(models)), active)
+                    ", ".join(sorted(expired)), active)
     return deleted
+
+
+@transaction.atomic
+def _switches_expired(*, family_id: int, previous_models: set[str], model_name: str) -> list[str]:
+    """Record the family's switch from each of `previous_models` (the first time it is seen complete), and return
+    those whose embeddings may go now: confirmed by an admin, or complete for MODEL_SWITCH_KEEP_DAYS."""
+    now = timezone.now()
+    switches = {}
+    for previous in sorted(previous_models):
+        switch, created = ModelSwitch.objects.get_or_create(
+            family_id=family_id, previous_model=previous, model_name=model_name, defaults={"covered_at": now})
+        if created:
+            # A switch to the previous model is over (it is the one left behind now): its record would tell
+            # family_search_model that model serves, should it become the active one again before covering.
+            ModelSwitch.objects.filter(family_id=family_id, model_name=previous).delete()
+            # The family's search model changed: its suggestions are scored again with it, in the background.
+            suggestions_recompute_enqueue(family_id=family_id)
+        switches[previous] = switch
+    keep = timedelta(days=settings.MODEL_SWITCH_KEEP_DAYS)
+    return [previous for previous, switch in switches.items()
+            if switch.confirmed_at is not None or switch.covered_at + keep <= now]
+
+
+@transaction.atomic
+def model_switch_confirm(*, user, family: Family) -> int:
+    """A family admin confirms the family's completed switch to the active model: the previous models' embeddings
+    go with the next sweep instead of after MODEL_SWITCH_KEEP_DAYS. Returns how many switches were confirmed.
+    Anyone else gets a PermissionDenied."""
+    if not Membership.objects.filter(user=user, family=family, role=Membership.Role.ADMIN).exists():
+        raise PermissionDenied("Only an admin of the family can confirm a model switch.")
+    return ModelSwitch.objects.filter(family=family, model_name=active_model_name(), confirmed_at=None,
+                                      removed_at=None).update(confirmed_at=timezone.now(), confirmed_by=user)
 
 
 # --- preferences ---------------------------------------------------------------------------------

@@ -41,7 +41,7 @@ def term_vectors(embedder: Embedder, terms: list[str]) -> tuple[np.ndarray, int]
             found[row.key] = np.asarray(row.vector, dtype=np.float32)
     to_encode = [(key, term) for key, term in zip(keys, terms) if key not in found]
     if to_encode:
-        vectors = _encode_terms(embedder, [term for _, term in to_encode])
+        vectors = encode_terms(embedder, [term for _, term in to_encode])
         TextEmbedding.objects.bulk_create(
             [TextEmbedding(model_name=model, key=key, text=term[:2000], vector=vec) for (key, term), vec in zip(to_encode, vectors)],
             ignore_conflicts=True,
@@ -55,7 +55,8 @@ def term_vectors(embedder: Embedder, terms: list[str]) -> tuple[np.ndarray, int]
     return np.stack([found[key] for key in keys]), len(to_encode)
 
 
-def _encode_terms(embedder: Embedder, terms: list[str]) -> np.ndarray:
+def encode_terms(embedder: Embedder, terms: list[str]) -> np.ndarray:
+    """Each term's vector: the normalised mean over SEARCH_PROMPT_TEMPLATES, uncached."""
     templates = settings.SEARCH_PROMPT_TEMPLATES
     texts = [template.format(term) for term in terms for template in templates]
     encoded = embedder.encode_texts(texts).reshape(len(terms), len(templates), -1).mean(axis=1)

@@ -11,6 +11,8 @@ urlpatterns = [
     path("search/preferences/", views.preferences, name="preferences"),
     path("search/preferences/preview/", views.preferences_preview, name="preferences_preview"),
     path("search/preferences/reset/", views.preferences_reset_view, name="preferences_reset"),
+    path("search/report/", views.search_report_view, name="search_report"),
+    path("photos/<int:photo_id>/profile/", views.photo_report_view, name="photo_report"),
     path("photos/<int:photo_id>/similar/", views.similar, name="similar"),
     path("photos/<int:photo_id>/read-text/", views.photo_read_text, name="photo_read_text"),
     path("search/quality/", views.quality_index, name="quality_index"),
@@ -20,4 +22,6 @@ urlpatterns = [
     path("search/quality/<int:family_id>/apply-weights/", views.quality_apply_weights, name="quality_apply_weights"),
     path("indexing/", views.indexing_status, name="indexing"),
     path("indexing/retry/", views.indexing_retry, name="indexing_retry"),
+    path("indexing/confirm-switch/", views.model_switch_confirm_view, name="model_switch_confirm"),
+    path("indexing/compare/<int:family_id>/", views.model_comparison_view, name="model_comparison"),
 ]

@@ -15,16 +15,20 @@ from django.views.decorators.vary import vary_on_headers
 from gallery.album_services import album_create
 from gallery.selectors import family_get, family_is_admin, family_list, favourite_ids, photo_get, tag_list
 from search.engine import SearchParams, preferences_for, search_photos, similar_photos
-from search.forms import ChipEditForm, JudgeForm, PreferencesForm, search_form
+from search.forms import ChipEditForm, JudgeForm, PreferencesForm, SearchReportForm, search_form
 from search.judgment_selectors import judgment_refine_ids, judgment_verdicts
 from search.judgment_services import judgment_record, judgment_withdraw
 from search.ocr import photos_text_request
+from search.model_comparison import PRECISION_KS, family_model_comparison
 from search.query_dates import phrase_for_range
 from search.query_parser import Chip, replace_chip
-from search.selectors import active_model_state, failed_photo_ids, failed_photos, index_status
+from search.reports import photo_report, search_report
+from search.selectors import active_model_state, failed_photo_ids, failed_photos, index_status, kept_models
 from search.plots import quality_plots
 from search.quality import calibration_fit_request, calibration_rollback, family_quality, suggested_weights
-from search.services import photos_retry, preferences_reset, preferences_update, preferences_weights_update
+from search.services import (
+    model_switch_confirm, photos_retry, preferences_reset, preferences_update, preferences_weights_update,
+)
 from search.understanding import Understanding, understand_search
 from search.viewer import SearchList
 
@@ -319,3 +323,56 @@ def quality_apply_weights(request: HttpRequest, family_id: int) -> HttpResponse:
         messages.success(request, f"Your searches now weigh the image match {weights[0]:.2f} and the metadata "
                                   f"{weights[1]:.2f}. The preferences page can change them back.")
     return redirect("search:quality", family_id=family.pk)
+
+
+
+# --- reports and model comparison (search.reports, search.model_comparison) -------------------------------------
+
+@require_GET
+@login_required
+def search_report_view(request: HttpRequest) -> HttpResponse:
+    """What the search does with a query in one of the user's families (the page of `manage.py search_report`)."""
+    families = list(family_list(user=request.user))
+    data = request.GET.copy()
+    if families and not data.get("family"):
+        data["family"] = str(families[0].pk)
+    form = SearchReportForm(data, families=families)
+    report = None
+    if form.is_valid() and form.cleaned_data["q"]:
+        report = search_report(user=request.user, query=form.cleaned_data["q"], family_id=form.cleaned_data["family"])
+    elif "family" in form.errors and request.GET.get("family"):
+        raise Http404("No such family.")  # not one of theirs: the same answer as a missing one
+    return render(request, "search/search_report.html", {"form": form, "report": report, "families": families})
+
+
+@require_GET
+@login_required
+def photo_report_view(request: HttpRequest, photo_id: int) -> HttpResponse:
+    """One photo's semantic profile (the page of `manage.py photo_report`)."""
+    return render(request, "search/photo_report.html", {"report": photo_report(user=request.user, photo_id=photo_id)})
+
+
+@require_POST
+@login_required
+def model_switch_confirm_view(request: HttpRequest) -> HttpResponse:
+    """A family admin confirms the family's switch to the active model (family=<id>): the previous model's kept
+    embeddings go with the next sweep. Another family is a 404; a member who is no admin, a 403."""
+    family_id = request.POST.get("family", "")
+    family = family_get(user=request.user, family_id=int(family_id)) if family_id.isdigit() else None
+    if family is None:
+        raise Http404("No such family.")
+    count = model_switch_confirm(user=request.user, family=family)
+    messages.success(request, "Switch confirmed: the previous model's embeddings go with the next sweep."
+                     if count else "There was no switch left to confirm.")
+    return redirect("search:indexing")
+
+
+@require_GET
+@login_required
+def model_comparison_view(request: HttpRequest, family_id: int) -> HttpResponse:
+    """The active and the previous model on the family's own judgments (what `manage.py evaluate --compare` prints),
+    with the admin's button to confirm the switch."""
+    comparison = family_model_comparison(user=request.user, family_id=family_id)
+    return render(request, "search/model_comparison.html", {
+        "comparison": comparison, "kept": kept_models(family_id=family_id), "ks": PRECISION_KS,
+        "is_admin": family_is_admin(user=request.user, family=comparison.family)})

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('search', '0014_judgment'),
+        ('search', '0016_model_switch'),
     ]
 
     operations = [

@@ -150,6 +150,7 @@ def test_model_switch_re_embeds_while_the_old_model_keeps_serving_then_goes(
 ):
     from search.embedder import reset_embedder
     from search.selectors import family_search_model, search_context
+    from search.services import model_switch_confirm
 
     vector_index._ensured.clear()  # an earlier test's index may have been rolled back with its transaction
 
@@ -173,9 +174,15 @@ def test_model_switch_re_embeds_while_the_old_model_keeps_serving_then_goes(
     assert dims[other] == 24 and dims[toy_model] != 24
     assert PhotoEmbedding.objects.filter(model_name=other).count() == 3
 
-    # The next sweep clears the old model away: its embeddings and its index for the family.
+    # The next sweep keeps the old model's embeddings (to compare the two on the family's judgments) while search
+    # serves the new one; once a family admin confirms the switch, the sweep after clears them and their index away.
     old_index = vector_index.index_name(toy_model, family.pk)
     assert old_index in _hnsw_indexes()
+    with django_capture_on_commit_callbacks(execute=True):
+        embed_missing()
+    assert PhotoEmbedding.objects.filter(model_name=toy_model).count() == 3
+    assert family_search_model(family_id=family.pk) == other
+    model_switch_confirm(user=alice, family=family)
     with django_capture_on_commit_callbacks(execute=True):
         embed_missing()
     assert set(PhotoEmbedding.objects.values_list("model_name", flat=True)) == {other}

@@ -1,0 +1,29 @@
+"""`manage.py photo_report ID`: one photo's semantic profile, metadata fields and judged queries, as text."""
+
+from __future__ import annotations
+
+from django.core.management.base import BaseCommand, CommandError
+
+from gallery.models import Membership, Photo
+from search.reports import photo_report, photo_report_lines
+
+
+class Command(BaseCommand):
+    help = (
+        "Print a photo's semantic profile (the tag vocabulary's concepts and the synonym table's terms ranked by "
+        "calibrated probability), its metadata fields as search matches them, and the queries its family judged it "
+        "right and wrong for."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument("photo_id", type=int)
+
+    def handle(self, *args, photo_id, **options):
+        photo = Photo.objects.filter(pk=photo_id).first()
+        if photo is None:
+            raise CommandError(f"No photo {photo_id}.")
+        # An operator's command: read as a member of the photo's family would (the report's selector checks that).
+        membership = Membership.objects.filter(family_id=photo.family_id).select_related("user").order_by("pk").first()
+        if membership is None:
+            raise CommandError(f"Photo {photo_id}'s family has no members to read it as.")
+        self.stdout.write("\n".join(photo_report_lines(photo_report(user=membership.user, photo_id=photo_id))))

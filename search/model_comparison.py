@@ -1,0 +1,166 @@
+"""Compare search models on a family's own judgments: P@k, nDCG@10 and ECE of the active model and, during a model
+switch (the previous model's embeddings are kept: search.models.ModelSwitch), of the previous one, on exactly the
+same judged queries and photos. What `manage.py evaluate --family F [--compare]` prints.
+
+What is scored is the part a model changes: the semantic probability p_sem = max over the query's expanded terms of
+sigmoid(a · cos + b), with each model's calibration in force for the family (its own a, b, or the family's fit for
+it). Metadata matching is the same whichever model runs, so it is left out of the comparison. Judged photos that some
+compared model has not embedded are left out for every model (and counted), so both are measured on the same rows.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+import numpy as np
+from django.conf import settings
+from django.db.models import Count
+
+from gallery.models import Family
+from search.embedder import ModelUnavailable, get_embedder
+from search.engine import SearchParams
+from search.evaluation import ece, ndcg_at_k, precision_at_k
+from search.expansion import expand
+from search.models import Judgment, PhotoEmbedding
+from search.reports import Calibration, fitted_calibration
+from search.text_embeddings import term_vectors
+from search.understanding import understand_search
+
+PRECISION_KS = (1, 5, 10)
+
+
+@dataclass(frozen=True)
+class ModelEvaluation:
+    model_name: str
+    role: str  # "active" or "previous"
+    calibration: Calibration | None = None
+    precision: dict[int, float] = field(default_factory=dict)  # k → mean P@k over queries
+    ndcg_at_10: float = 0.0
+    ece: float = 0.0
+    error: str = ""  # why it could not be evaluated (the model can't be loaded)
+
+
+@dataclass
+class Comparison:
+    family: Family
+    queries: int = 0  # judged queries evaluated
+    judgments: int = 0  # judgments evaluated
+    left_out: int = 0  # judgments of photos some compared model has not embedded
+    skipped_queries: list[str] = field(default_factory=list)  # only a place or date: nothing for a model to match
+    models: list[ModelEvaluation] = field(default_factory=list)
+
+
+def previous_model(*, family_id: int) -> str | None:
+    """The model, other than the active one, with the most embeddings of the family's photos (kept after a switch,
+    or still serving during one); None when only the active model has any."""
+    row = (PhotoEmbedding.objects.filter(family_id=family_id).exclude(model_name=settings.SEARCH_MODEL)
+           .values("model_name").annotate(n=Count("id")).order_by("-n", "model_name").first())
+    return row["model_name"] if row else None
+
+
+def family_model_comparison(*, user, family_id: int) -> Comparison:
+    """The active model against the family's previous one (when one's embeddings are kept) on its judgments, for a
+    member of the family (anyone else: 404)."""
+    from gallery.selectors import family_get
+
+    family = family_get(user=user, family_id=family_id)
+    previous = previous_model(family_id=family.pk)
+    return compare_models(family=family, model_names=[settings.SEARCH_MODEL] + ([previous] if previous else []))
+
+
+def compare_models(*, family: Family, model_names: list[str]) -> Comparison:
+    """Each model's figures over the family's judged queries (the first model is reported as the active one)."""
+    comparison = Comparison(family=family)
+    rows = list(Judgment.objects.filter(family=family).values_list("query", "photo_id", "relevant", "user_id")
+                .order_by("query", "photo_id", "pk"))
+    if not rows:
+        comparison.models = [ModelEvaluation(name, _role(n)) for n, name in enumerate(model_names)]
+        return comparison
+    terms = _query_terms(family, rows, comparison)
+    vectors = {name: dict(PhotoEmbedding.objects.filter(family=family, model_name=name,
+                                                        photo_id__in={photo for _, photo, _, _ in rows})
+                          .values_list("photo_id", "vector")) for name in model_names}
+    usable = [r for r in rows if r[0] in terms and all(r[1] in vectors[name] for name in model_names)]
+    comparison.left_out = sum(1 for r in rows if r[0] in terms) - len(usable)
+    comparison.queries = len({r[0] for r in usable})
+    comparison.judgments = len(usable)
+    comparison.models = [_evaluate(name, _role(n), family, terms, vectors[name], usable)
+                         for n, name in enumerate(model_names)]
+    return comparison
+
+
+def _role(index: int) -> str:
+    return "active" if index == 0 else "previous"
+
+
+def _query_terms(family: Family, rows: list[tuple], comparison: Comparison) -> dict[str, list[str]]:
+    """Each judged query's expanded terms, understood as its first judge's search understood it (its places and
+    dates are filters, not words for the model)."""
+    from django.contrib.auth import get_user_model
+
+    first_judge: dict[str, int] = {}
+    for query, _, _, user_id in rows:
+        first_judge.setdefault(query, user_id)
+    users = get_user_model().objects.in_bulk(set(first_judge.values()))
+    out = {}
+    for query, user_id in first_judge.items():
+        text = query
+        if user_id in users:
+            text = understand_search(user=users[user_id], params=SearchParams(query=query, family_id=family.pk)).params.query
+        found = [term.text for term in expand(text, family_ids=[family.pk])] if text else []
+        if found:
+            out[query] = found
+        else:
+            comparison.skipped_queries.append(query)
+    return out
+
+
+def _evaluate(model_name: str, role: str, family: Family, terms: dict[str, list[str]], vectors: dict,
+              rows: list[tuple]) -> ModelEvaluation:
+    try:
+        embedder = get_embedder(model_name)
+    except ModelUnavailable as exc:
+        return ModelEvaluation(model_name, role, error=str(exc))
+    a, b = embedder.calibration
+    calibration = fitted_calibration(family_id=family.pk, model_name=model_name) or Calibration(a, b, "model")
+    by_query: dict[str, list[tuple[float, bool]]] = defaultdict(list)
+    probabilities, labels = [], []
+    for query, texts in terms.items():
+        judged = [(photo, relevant) for q, photo, relevant, _ in rows if q == query]
+        if not judged:
+            continue
+        term_matrix, _ = term_vectors(embedder, texts)
+        photos = np.stack([np.asarray(vectors[photo], dtype=np.float32) for photo, _ in judged])
+        p = calibration.probability((photos @ term_matrix.T).max(axis=1))
+        by_query[query] = [(float(score), relevant) for score, (_, relevant) in zip(p, judged)]
+        probabilities += list(p)
+        labels += [relevant for _, relevant in judged]
+    if not by_query:
+        return ModelEvaluation(model_name, role, calibration)
+    precision = {k: float(np.mean([precision_at_k([s for s, _ in r], [y for _, y in r], k) for r in by_query.values()]))
+                 for k in PRECISION_KS}
+    ndcg = float(np.mean([ndcg_at_k([s for s, _ in r], [y for _, y in r], 10) for r in by_query.values()]))
+    return ModelEvaluation(model_name, role, calibration, precision, ndcg, ece(probabilities, labels))
+
+
+def comparison_lines(comparison: Comparison) -> list[str]:
+    lines = [f"{comparison.family.name}: {comparison.queries} judged quer{'y' if comparison.queries == 1 else 'ies'}, "
+             f"{comparison.judgments} judgment(s)"
+             + (f"; {comparison.left_out} left out (photos a compared model has not embedded)" if comparison.left_out else "")]
+    if comparison.skipped_queries:
+        lines.append(f"left out (only places or dates): {', '.join(comparison.skipped_queries)}")
+    if not comparison.judgments:
+        return lines + ["No judgments to evaluate yet: mark search results right or wrong first."]
+    header = "".join(f"{'P@' + str(k):>7}" for k in PRECISION_KS) + f"{'nDCG@10':>9}{'ECE':>8}"
+    lines += ["", f"{'':10}{header}   model (calibration)"]
+    for m in comparison.models:
+        if m.error:
+            lines.append(f"{m.role:10}{'could not be loaded: ' + m.error}")
+            continue
+        c = m.calibration
+        figures = "".join(f"{m.precision.get(k, 0.0):7.3f}" for k in PRECISION_KS) + f"{m.ndcg_at_10:9.3f}{m.ece:8.3f}"
+        lines.append(f"{m.role:10}{figures}   {m.model_name} ({c.source}: a = {c.scale:.2f}, b = {c.bias:.2f})")
+    return lines + ["", "Scores: the semantic probability of each judged photo for its query (the part a model "
+                        "changes; metadata matching is the same for every model). ECE: mean gap between predicted "
+                        "probability and observed share of right results, in ten bins."]

@@ -1,0 +1,420 @@
+"""The two diagnostic reports, the seeds' debug scripts done right: what a search does with a query over one
+family (`search_report`) and what the model sees in one photo (`photo_report`).
+
+Selectors: they take the requesting user and show only what that user may see (another family's photo or family
+is the same 404 as a missing one). `manage.py search_report` / `photo_report` print exactly what they return
+(`search_report_lines`, `photo_report_lines`); the report pages render the same values.
+
+Calibration: every probability here is sigmoid(a · cos + b) with the family's calibration in force, which is the
+model's own (a = exp(logit_scale), b = logit_bias) until a fit from the family's judgments is applied; when one is,
+the reports show both, and how many photos each puts above one half.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+from django.contrib.auth.models import AbstractBaseUser
+from django.db.models import Q
+from django.http import Http404
+from pgvector.django import CosineDistance
+
+from gallery.models import Family, Photo
+from gallery.selectors import family_get, family_list, photo_get
+from search.calibration import active_calibrations
+from search.embedder import Embedder, ModelUnavailable, get_embedder
+from search.engine import SearchParams, SearchResponse, search_photos, sigmoid
+from search.metadata import FIELDS
+from search.models import Judgment, PhotoDocument, PhotoEmbedding, Synonym
+from search.selectors import family_search_model
+from search.suggestions import vocabularies
+from search.text_embeddings import term_vectors
+from search.understanding import understand_search
+
+COSINE_BINS = 12
+PROBABILITY_BINS = 10
+TOP_RESULTS = 10
+PROFILE_SIZE = 25  # concepts listed at each end of a photo's profile
+JUDGED_QUERIES = 10
+
+
+# --- values the reports are made of ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Calibration:
+    scale: float  # a
+    bias: float  # b
+    source: str  # "model" (the checkpoint's own) or "fitted" (from the family's judgments)
+
+    def probability(self, cosines) -> np.ndarray:
+        return sigmoid(self.scale * np.asarray(cosines, dtype=np.float64) + self.bias)
+
+
+@dataclass(frozen=True)
+class Bar:
+    low: float
+    high: float
+    count: int
+    percent: float  # of the tallest bar, for drawing
+
+
+@dataclass(frozen=True)
+class Histogram:
+    bars: list[Bar]
+    total: int
+
+    @classmethod
+    def of(cls, values, low: float, high: float, bins: int) -> Histogram:
+        values = np.asarray(values, dtype=np.float64)
+        if high <= low:
+            high = low + 1e-3
+        counts, edges = np.histogram(np.clip(values, low, high), bins=bins, range=(low, high))
+        tallest = max(int(counts.max()) if len(counts) else 0, 1)
+        return cls([Bar(float(edges[i]), float(edges[i + 1]), int(c), 100.0 * int(c) / tallest)
+                    for i, c in enumerate(counts)], int(len(values)))
+
+
+@dataclass(frozen=True)
+class TermDistribution:
+    """One expanded term against every indexed photo of the family."""
+
+    term: str
+    original: bool  # the query as typed (not a synonym's rewrite)
+    cosine_min: float
+    cosine_median: float
+    cosine_max: float
+    cosines: Histogram
+    probabilities: Histogram  # under the calibration in force
+    above_half: int  # photos with p ≥ 0.5
+    model_above_half: int  # the same under the model's own calibration (differs once a fit is applied)
+
+
+@dataclass
+class SearchReport:
+    query: str
+    family: Family
+    model_name: str | None
+    indexed: int  # photos of the family with an embedding of the search model
+    model_calibration: Calibration | None
+    fitted_calibration: Calibration | None  # the family's applied fit, if any
+    terms: list[TermDistribution] = field(default_factory=list)
+    interpreted: dict = field(default_factory=dict)
+    response: SearchResponse | None = None
+    message: str = ""  # why the semantic part is missing, when it is
+
+    @property
+    def calibration(self) -> Calibration | None:
+        return self.fitted_calibration or self.model_calibration
+
+    @property
+    def result_rows(self) -> list[tuple]:
+        """Each top result with its score components as (name, value) text."""
+        return [(result, explanation_items(result.explanation)) for result in (self.response.results if self.response else [])]
+
+
+@dataclass(frozen=True)
+class ConceptScore:
+    name: str
+    source: str  # "tag vocabulary" or "synonym table"
+    cosine: float
+    probability: float  # under the calibration in force
+    model_probability: float  # under the model's own
+
+
+@dataclass(frozen=True)
+class FieldWords:
+    label: str
+    words: list[str]  # the field's lexemes as the metadata search matches them
+
+
+@dataclass(frozen=True)
+class JudgedQuery:
+    query: str
+    relevant: bool
+    score: float | None  # the final score the search gave the photo when it was judged
+    judges: int  # members who gave this verdict for this query
+
+
+@dataclass
+class PhotoReport:
+    photo: Photo
+    model_name: str | None
+    model_calibration: Calibration | None
+    fitted_calibration: Calibration | None
+    concepts: list[ConceptScore] = field(default_factory=list)  # most probable first
+    fields: list[FieldWords] = field(default_factory=list)
+    best_queries: list[JudgedQuery] = field(default_factory=list)  # judged right, highest score first
+    worst_queries: list[JudgedQuery] = field(default_factory=list)  # judged wrong, highest score first
+    message: str = ""
+
+    @property
+    def calibration(self) -> Calibration | None:
+        return self.fitted_calibration or self.model_calibration
+
+    @property
+    def top_concepts(self) -> list[ConceptScore]:
+        return self.concepts[:PROFILE_SIZE]
+
+    @property
+    def bottom_concepts(self) -> list[ConceptScore]:
+        return self.concepts[max(PROFILE_SIZE, len(self.concepts) - PROFILE_SIZE // 5):]
+
+
+# --- selectors -----------------------------------------------------------------------------------------------------
+
+
+def report_family(*, user: AbstractBaseUser, family_id: int | None) -> Family:
+    """The family a report is about: the given one if the user is a member (else 404), or the user's first."""
+    if family_id is not None:
+        return family_get(user=user, family_id=family_id)
+    families = list(family_list(user=user)[:2])
+    if not families:
+        raise Http404("You are not in any family.")
+    return families[0]
+
+
+def search_report(*, user: AbstractBaseUser, query: str, family_id: int | None = None) -> SearchReport:
+    """What the search does with `query` in one of the user's families: the terms it expands to, each term's
+    cosine and probability over every indexed photo of the family, and the top results with every component."""
+    family = report_family(user=user, family_id=family_id)
+    understood = understand_search(user=user, params=SearchParams(query=query, family_id=family.pk, limit=TOP_RESULTS,
+                                                                  min_score=0.0))
+    response = search_photos(user=user, params=understood.params)
+    report = SearchReport(query=response.query, family=family, model_name=None, indexed=0, model_calibration=None,
+                          fitted_calibration=None, interpreted=understood.interpreted(), response=response,
+                          message=response.semantic_message)
+    model_name = family_search_model(family_id=family.pk)
+    try:
+        embedder = get_embedder(model_name)
+    except ModelUnavailable as exc:
+        report.message = str(exc)
+        return report
+    report.model_name = model_name
+    report.model_calibration, report.fitted_calibration = _calibrations(embedder, family.pk)
+    texts = [term.text for term in response.terms]
+    if texts:
+        vectors, _ = term_vectors(embedder, texts)
+        for term, vector in zip(response.terms, vectors):
+            cosines = _family_cosines(family.pk, model_name, vector)
+            report.indexed = len(cosines)
+            report.terms.append(_distribution(term.text, term.is_original, cosines, report))
+    return report
+
+
+def photo_report(*, user: AbstractBaseUser, photo_id: int) -> PhotoReport:
+    """One photo's semantic profile: the tag vocabulary's concepts and the synonym table's terms ranked by the
+    calibrated probability that the photo shows them, its metadata fields as search matches them, and the queries
+    the family's members judged it right and wrong for."""
+    photo = photo_get(user=user, photo_id=photo_id)
+    report = PhotoReport(photo=photo, model_name=None, model_calibration=None, fitted_calibration=None,
+                         fields=_fields(photo), **_judged_queries(photo))
+    model_name = family_search_model(family_id=photo.family_id)
+    row = PhotoEmbedding.objects.filter(photo=photo, model_name=model_name).values_list("vector", flat=True).first()
+    if row is None:
+        report.message = "This photo is not indexed yet: its profile appears once it is."
+        return report
+    try:
+        embedder = get_embedder(model_name)
+    except ModelUnavailable as exc:
+        report.message = str(exc)
+        return report
+    report.model_name = model_name
+    report.model_calibration, report.fitted_calibration = _calibrations(embedder, photo.family_id)
+    report.concepts = _profile(embedder, photo.family_id, np.asarray(row, dtype=np.float32), report)
+    return report
+
+
+# --- steps ---------------------------------------------------------------------------------------------------------
+
+
+def _calibrations(embedder: Embedder, family_id: int) -> tuple[Calibration, Calibration | None]:
+    a, b = embedder.calibration
+    return Calibration(a, b, "model"), fitted_calibration(family_id=family_id, model_name=embedder.model_name)
+
+
+def fitted_calibration(*, family_id: int, model_name: str) -> Calibration | None:
+    """The family's applied semantic calibration for the model, fitted from its judgments; None while the model's
+    own is in force."""
+    fitted = active_calibrations([(family_id, model_name)]).get((family_id, model_name))
+    semantic = getattr(fitted, "semantic", None)
+    return Calibration(semantic[0], semantic[1], "fitted") if semantic else None
+
+
+def _family_cosines(family_id: int, model_name: str, vector: np.ndarray) -> np.ndarray:
+    """The term's cosine with every photo of the family that the model has embedded (one exact scan: a report
+    reads the whole family on purpose)."""
+    distances = (PhotoEmbedding.objects.filter(family_id=family_id, model_name=model_name)
+                 .annotate(distance=CosineDistance("vector", [float(x) for x in vector]))
+                 .values_list("distance", flat=True))
+    return 1.0 - np.asarray(list(distances), dtype=np.float64)
+
+
+def _distribution(text: str, original: bool, cosines: np.ndarray, report: SearchReport) -> TermDistribution:
+    probabilities = report.calibration.probability(cosines)
+    empty = not len(cosines)
+    low, high = (0.0, 0.0) if empty else (float(cosines.min()), float(cosines.max()))
+    return TermDistribution(
+        term=text, original=original, cosine_min=low, cosine_median=0.0 if empty else float(np.median(cosines)),
+        cosine_max=high, cosines=Histogram.of(cosines, low, high, COSINE_BINS),
+        probabilities=Histogram.of(probabilities, 0.0, 1.0, PROBABILITY_BINS),
+        above_half=int((probabilities >= 0.5).sum()),
+        model_above_half=int((report.model_calibration.probability(cosines) >= 0.5).sum()),
+    )
+
+
+def _profile(embedder: Embedder, family_id: int, vector: np.ndarray, report: PhotoReport) -> list[ConceptScore]:
+    named: dict[str, tuple[str, str]] = {}  # lower-cased name → (name as shown, text the model is asked)
+    sources: dict[str, str] = {}
+    for concept in vocabularies([family_id])[family_id]:
+        named.setdefault(concept.name.lower(), (concept.name, concept.text))
+        sources.setdefault(concept.name.lower(), "tag vocabulary")
+    for term in (Synonym.objects.filter(Q(family=None) | Q(family_id=family_id))
+                 .order_by("term").values_list("term", flat=True)):
+        named.setdefault(term.lower(), (term, term))
+        sources.setdefault(term.lower(), "synonym table")
+    if not named:
+        return []
+    keys = list(named)
+    vectors, _ = term_vectors(embedder, [named[key][1] for key in keys])
+    cosines = vectors @ vector
+    probabilities = report.calibration.probability(cosines)
+    model_probabilities = report.model_calibration.probability(cosines)
+    scores = [ConceptScore(named[key][0], sources[key], float(c), float(p), float(m))
+              for key, c, p, m in zip(keys, cosines, probabilities, model_probabilities)]
+    return sorted(scores, key=lambda s: (-s.probability, -s.cosine, s.name))
+
+
+def _fields(photo: Photo) -> list[FieldWords]:
+    document = PhotoDocument.objects.filter(photo=photo).values_list("fields", flat=True).first() or []
+    out = []
+    for spec, vector in zip(FIELDS, document):
+        words = _lexemes(vector)
+        if words:
+            out.append(FieldWords(spec.label, words))
+    return out
+
+
+def _lexemes(tsvector: str | None) -> list[str]:
+    """"'red':1 'squar':2A" → ["red", "squar"] (the stemmed words the full-text search matches)."""
+    if not tsvector:
+        return []
+    words = []
+    for part in str(tsvector).split("' "):
+        word = part.strip().lstrip("'").split("':")[0].rstrip("'")
+        if word:
+            words.append(word.replace("''", "'"))
+    return words
+
+
+def _judged_queries(photo: Photo) -> dict[str, list[JudgedQuery]]:
+    grouped: dict[tuple[str, bool], list[float | None]] = {}
+    for query, relevant, components in (Judgment.objects.filter(photo=photo, family_id=photo.family_id)
+                                        .values_list("query", "relevant", "components")):
+        score = (components or {}).get("score")
+        grouped.setdefault((query, relevant), []).append(float(score) if isinstance(score, (int, float)) else None)
+    judged = [JudgedQuery(query, relevant, max((s for s in scores if s is not None), default=None), len(scores))
+              for (query, relevant), scores in grouped.items()]
+    judged.sort(key=lambda j: (-(j.score if j.score is not None else -1.0), j.query))
+    return {"best_queries": [j for j in judged if j.relevant][:JUDGED_QUERIES],
+            "worst_queries": [j for j in judged if not j.relevant][:JUDGED_QUERIES]}
+
+
+# --- as text (the commands) ----------------------------------------------------------------------------------------
+
+
+def histogram_lines(histogram: Histogram, *, width: int = 40, digits: int = 3) -> list[str]:
+    """A terminal histogram: one row per bin, `low–high  ████  count`."""
+    tallest = max((bar.count for bar in histogram.bars), default=0) or 1
+    return [f"  {bar.low:+.{digits}f} – {bar.high:+.{digits}f}  {'█' * round(width * bar.count / tallest):<{width}}  "
+            f"{bar.count}" for bar in histogram.bars]
+
+
+def _calibration_line(report: SearchReport | PhotoReport) -> str:
+    model, fitted = report.model_calibration, report.fitted_calibration
+    line = f"calibration: model a = {model.scale:.2f}, b = {model.bias:.2f}"
+    if fitted is None:
+        return line + "; no fitted calibration for this family yet (the model's own is in force)"
+    return line + f"; fitted from the family's judgments a' = {fitted.scale:.2f}, b' = {fitted.bias:.2f} (in force)"
+
+
+def search_report_lines(report: SearchReport) -> list[str]:
+    lines = [f"Search report for “{report.query}” in {report.family.name}"]
+    if report.interpreted:
+        places, excluded = report.interpreted.get("places"), report.interpreted.get("excluded")
+        after, before = report.interpreted.get("taken_after"), report.interpreted.get("taken_before")
+        if places:
+            lines.append(f"places: {', '.join(places)}")
+        if after or before:
+            lines.append(f"taken: {after or '…'} to {before or '…'}")
+        if excluded:
+            lines.append(f"excluded: {', '.join(excluded)}")
+    if report.model_name is None:
+        return lines + [f"semantic search is off: {report.message}", ""] + _results_lines(report)
+    lines += [f"model: {report.model_name}; {report.indexed} indexed photo(s)", _calibration_line(report), ""]
+    lines.append(f"expanded terms ({len(report.terms)}):")
+    for t in report.terms:
+        lines.append(f"  {'*' if t.original else '-'} {t.term}")
+    for t in report.terms:
+        lines += ["", f"term “{t.term}”: cosine min {t.cosine_min:+.4f}, median {t.cosine_median:+.4f}, "
+                      f"max {t.cosine_max:+.4f}; {t.above_half} photo(s) with p ≥ 0.5"
+                      + ("" if report.fitted_calibration is None else f" ({t.model_above_half} under the model's own)"),
+                  "cosine:"]
+        lines += histogram_lines(t.cosines, digits=3)
+        lines.append("probability:")
+        lines += histogram_lines(t.probabilities, digits=2)
+    return lines + [""] + _results_lines(report)
+
+
+def _results_lines(report: SearchReport) -> list[str]:
+    results = report.response.results if report.response else []
+    lines = [f"top {len(results)} result(s):"]
+    for n, result in enumerate(results, start=1):
+        lines.append(f"{n:3}. photo {result.photo.pk} “{result.photo}”  score {result.score:.4f}")
+        for name, value in explanation_items(result.explanation):
+            lines.append(f"       {name}: {value}")
+    return lines
+
+
+def explanation_items(explanation) -> list[tuple[str, str]]:
+    """Every component of a result's score, as (name, value) text, whatever the engine's explanation carries."""
+    items = []
+    for name, value in explanation.as_dict().items():
+        if isinstance(value, float):
+            text = f"{value:.4f}"
+        elif isinstance(value, dict):
+            text = ", ".join(f"{k} {v:.4f}" if isinstance(v, float) else f"{k} {v}" for k, v in value.items()) or "—"
+        elif isinstance(value, (list, tuple)):
+            text = ", ".join(map(str, value)) or "—"
+        else:
+            text = "—" if value is None else str(value)
+        items.append((name.replace("_", " "), text))
+    return items
+
+
+def photo_report_lines(report: PhotoReport) -> list[str]:
+    photo = report.photo
+    lines = [f"Photo report for photo {photo.pk} “{photo}” ({photo.family.name})"]
+    if report.model_name is None:
+        lines.append(f"no semantic profile: {report.message}")
+    else:
+        lines += [f"model: {report.model_name}", _calibration_line(report), "",
+                  f"semantic profile ({len(report.concepts)} concepts of the tag vocabulary and the synonym table, "
+                  "most probable first):"]
+        lines += [_concept_line(c, report) for c in report.top_concepts]
+        if report.bottom_concepts:
+            lines += ["  …", "least probable:"] + [_concept_line(c, report) for c in report.bottom_concepts]
+    lines += ["", "metadata fields (the words search matches):"]
+    lines += [f"  {f.label}: {' '.join(f.words)}" for f in report.fields] or ["  (none)"]
+    for title, judged in (("judged right for", report.best_queries), ("judged wrong for", report.worst_queries)):
+        lines += ["", f"{title}:"]
+        lines += [f"  “{j.query}”  score then {'—' if j.score is None else f'{j.score:.4f}'}"
+                  f"{f'  ({j.judges} members)' if j.judges > 1 else ''}" for j in judged] or ["  (no judgments)"]
+    return lines
+
+
+def _concept_line(c: ConceptScore, report: PhotoReport) -> str:
+    bar = "█" * round(20 * c.probability)
+    fitted = "" if report.fitted_calibration is None else f"  (model's own {c.model_probability:.3f})"
+    return f"  {c.probability:6.3f} {bar:<20} {c.name}  [{c.source}, cos {c.cosine:+.4f}]{fitted}"

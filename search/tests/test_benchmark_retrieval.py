@@ -1,0 +1,110 @@
+"""`manage.py benchmark_retrieval`: recall over a folder in the Flickr30k/COCO Karpathy layout, made here with the
+toy model's own shapes, through the product's embedder and pgvector walks in a schema that vanishes afterwards."""
+
+from __future__ import annotations
+
+import io
+import json
+import random
+import re
+
+import pytest
+from django.core.management import CommandError, call_command
+
+from scripts.shapes import COLOURS, SHAPES, draw_shape
+from search.models import PhotoEmbedding
+from search.retrieval_benchmark import published_figure
+
+pytestmark = pytest.mark.django_db
+
+
+def _draw(folder, name: str, colour: str, shape: str, seed: int) -> None:
+    draw_shape(colour, shape, size=96, rng=random.Random(seed)).save(folder / name, "JPEG")
+
+
+@pytest.fixture
+def karpathy(tmp_path):
+    """A Karpathy split file (test split, one train image that must be left out), images in images/."""
+    (tmp_path / "images").mkdir()
+    entries = []
+    for n, (colour, shape) in enumerate((c, s) for c in COLOURS for s in SHAPES):
+        name = f"{n:04d}.jpg"
+        _draw(tmp_path / "images", name, colour, shape, seed=n)
+        entries.append({"filename": name, "split": "test", "imgid": n, "sentences": [
+            {"raw": f"a {colour} {shape}."}, {"raw": f"A photo of a {colour} {shape}"}]})
+    _draw(tmp_path / "images", "train.jpg", "red", "circle", seed=99)
+    entries.append({"filename": "train.jpg", "split": "train", "sentences": [{"raw": "a red circle"}]})
+    (tmp_path / "dataset_flickr30k.json").write_text(json.dumps({"dataset": "flickr30k", "images": entries}))
+    return tmp_path
+
+
+def run(*args) -> str:
+    out = io.StringIO()
+    call_command("benchmark_retrieval", *map(str, args), "--no-progress", stdout=out)
+    return out.getvalue()
+
+
+def recalls(output: str, label: str) -> list[float]:
+    line = next(line for line in output.splitlines() if line.startswith(label))
+    return [float(x) for x in line[len(label):].split()[:4]]
+
+
+def test_toy_model_finds_its_own_shapes_both_ways(toy_model, karpathy, family, add_shape):
+    add_shape("red", "circle")  # a real photo, which the benchmark must neither read nor change
+    before = list(PhotoEmbedding.objects.values_list("pk", "model_name"))
+    output = run(karpathy)
+    assert "flickr30k: 18 images, 36 captions" in output
+    t2i = recalls(output, "text → image")
+    i2t = recalls(output, "image → text")
+    r1, r5, r10, exact_r1 = t2i
+    assert r1 >= 80 and r5 >= 95 and r10 == 100, output
+    assert abs(r1 - exact_r1) <= 10, output  # the HNSW walk loses next to nothing on 18 images
+    assert i2t[0] >= 80 and i2t[2] == 100, output
+    assert "no published figure" in output  # the toy model has none
+    p_match, p_other = (float(x) for x in re.search(r"p\(match\): ([\d.]+) .*, ([\d.]+) for other", output).groups())
+    assert p_match > 0.5 > p_other
+    # Nothing left behind: no schema, no index, the real embeddings untouched.
+    assert list(PhotoEmbedding.objects.values_list("pk", "model_name")) == before
+    from django.db import connection
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM pg_namespace WHERE nspname LIKE 'retrieval_benchmark_%'")
+        assert cursor.fetchone()[0] == 0
+        cursor.execute("SELECT count(*) FROM pg_indexes WHERE indexname ~ '_f(0|-1)$'")
+        assert cursor.fetchone()[0] == 0
+    assert run(karpathy) == output  # and it can run again in the same process
+
+
+def test_tab_separated_captions_and_limit(toy_model, tmp_path):
+    lines = ["image\tcaption"]
+    for n, colour in enumerate(("red", "blue", "green", "yellow")):
+        _draw(tmp_path, f"{colour}.jpg", colour, "square", seed=n)
+        lines += [f"{colour}.jpg#0\ta {colour} square", f"{colour}.jpg#1\t{colour} square"]
+    (tmp_path / "captions.txt").write_text("\n".join(lines) + "\n")
+    output = run(tmp_path, "--limit", 3)
+    assert ": 3 images, 6 captions" in output
+    assert recalls(output, "text → image")[2] == 100
+    assert "text → image" in run(tmp_path, "--prompts", "search")
+
+
+def test_published_figures_by_checkpoint_name():
+    assert published_figure("google/siglip-base-patch16-224", "flickr30k", "t2i") == 74.7
+    assert published_figure("/models/siglip-base-patch16-224/", "coco", "t2i") == 47.8
+    assert published_figure("google/siglip2-base-patch16-224", "coco", "t2i") == 52.1
+    assert published_figure("google/siglip2-base-patch16-224", "flickr30k", "t2i") is None
+
+
+def test_bad_folders_say_what_is_wrong(toy_model, tmp_path):
+    with pytest.raises(CommandError, match="No captions file"):
+        run(tmp_path)
+    (tmp_path / "captions.txt").write_text("missing.jpg\ta cat\n")
+    with pytest.raises(CommandError, match="not in"):
+        run(tmp_path)
+    (tmp_path / "captions.txt").write_text("just one column\n")
+    with pytest.raises(CommandError, match="image<TAB>caption"):
+        run(tmp_path)
+    (tmp_path / "captions.txt").unlink()
+    (tmp_path / "dataset_coco.json").write_text("{\"images\": []}")
+    with pytest.raises(CommandError, match="no images of split"):
+        run(tmp_path)
+    with pytest.raises(CommandError, match="not a folder"):
+        run(tmp_path / "nope")

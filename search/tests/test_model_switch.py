@@ -1,0 +1,163 @@
+"""A model switch keeps the previous model's embeddings (search already uses the new one) until a family admin
+confirms it or MODEL_SWITCH_KEEP_DAYS pass; meanwhile `manage.py evaluate --compare` measures both models on the
+family's own judgments, and ranks a deliberately worse checkpoint below the real one."""
+
+from __future__ import annotations
+
+import io
+import shutil
+from datetime import timedelta
+from itertools import product
+
+import pytest
+import torch
+from django.core.management import CommandError, call_command
+from django.utils import timezone
+
+from gallery.models import Photo
+from search import vector_index
+from search.embedder import reset_embedder
+from search.model_comparison import compare_models
+from search.models import Judgment, ModelSwitch, PhotoEmbedding
+from search.selectors import family_search_model
+from search.services import embed_missing
+from search.tests.conftest import TOY_MODEL
+from tests.factories import MembershipFactory, UserFactory
+from tests.queue import run_queued_tasks
+
+pytestmark = pytest.mark.django_db
+
+COLOURS, SHAPES = ("red", "blue", "green"), ("circle", "square", "triangle")
+
+
+@pytest.fixture
+def worse_model(tmp_path):
+    """The toy model with its text token embeddings shuffled: same image tower (same photo vectors), garbled text."""
+    from transformers import AutoModel
+
+    path = tmp_path / "toy-shuffled-text"
+    model = AutoModel.from_pretrained(TOY_MODEL)
+    weight = model.text_model.embeddings.token_embedding.weight
+    generator = torch.Generator().manual_seed(7)
+    with torch.no_grad():
+        weight.copy_(weight[torch.randperm(weight.shape[0], generator=generator)])
+    model.save_pretrained(path)
+    for name in TOY_MODEL.iterdir():
+        if name.suffix in (".model", ".json") and not (path / name.name).exists():
+            shutil.copy(name, path / name.name)
+    return str(path)
+
+
+@pytest.fixture
+def switched(toy_model, add_shape, alice, family, settings, worse_model, django_capture_on_commit_callbacks):
+    """Nine shapes embedded by the toy model and judged by colour and shape for nine queries, then a switch to the
+    worse model, complete (every photo re-embedded) and seen by a sweep."""
+    vector_index._ensured.clear()  # an earlier test's index may have been rolled back with its transaction
+    with django_capture_on_commit_callbacks(execute=True):
+        photos = {f"{c} {s}": add_shape(c, s) for c, s in product(COLOURS, SHAPES)}
+    run_queued_tasks()
+    Judgment.objects.bulk_create([
+        Judgment(user=alice, family=family, photo=photo, query=query, relevant=(name == query), model_name=toy_model)
+        for query in photos for name, photo in photos.items()])
+    settings.SEARCH_MODEL = worse_model
+    reset_embedder()
+    with django_capture_on_commit_callbacks(execute=True):
+        embed_missing()
+    run_queued_tasks()
+    with django_capture_on_commit_callbacks(execute=True):
+        embed_missing()
+    assert not Photo.objects.exclude(status=Photo.Status.READY).exists()
+    return photos
+
+
+def evaluate(*args) -> str:
+    out = io.StringIO()
+    call_command("evaluate", *args, stdout=out)
+    return out.getvalue()
+
+
+def test_previous_embeddings_stay_until_keep_days_pass(switched, family, toy_model, worse_model, settings):
+    assert family_search_model(family_id=family.pk) == worse_model  # search moved on at once
+    assert PhotoEmbedding.objects.filter(model_name=toy_model).count() == 9
+    switch = ModelSwitch.objects.get(family=family)
+    assert (switch.previous_model, switch.model_name, switch.removed_at) == (toy_model, worse_model, None)
+    ModelSwitch.objects.filter(pk=switch.pk).update(covered_at=timezone.now() - timedelta(days=settings.MODEL_SWITCH_KEEP_DAYS, minutes=1))
+    embed_missing()
+    assert not PhotoEmbedding.objects.filter(model_name=toy_model).exists()
+    assert ModelSwitch.objects.get(pk=switch.pk).removed_at is not None
+    assert family_search_model(family_id=family.pk) == worse_model
+
+
+def test_a_family_admin_confirms_the_switch_on_the_index_page(switched, family, toy_model, alice, client_for,
+                                                            mallory):
+    bob = UserFactory(username="bob")
+    MembershipFactory(family=family, user=bob)
+    page = client_for(alice).get("/indexing/").content.decode()
+    assert "are kept so the two can be compared" in page and "Confirm the switch" in page
+    assert "Confirm the switch" not in client_for(bob).get("/indexing/").content.decode()  # members see, admins act
+    assert client_for(bob).post("/indexing/confirm-switch/", {"family": family.pk}).status_code == 403
+    assert client_for(mallory).post("/indexing/confirm-switch/", {"family": family.pk}).status_code == 404
+    assert client_for(mallory).post("/indexing/confirm-switch/", {"family": "x"}).status_code == 404
+    assert PhotoEmbedding.objects.filter(model_name=toy_model).count() == 9
+
+    response = client_for(alice).post("/indexing/confirm-switch/", {"family": family.pk})
+    assert response.status_code == 302
+    assert ModelSwitch.objects.get(family=family).confirmed_by == alice
+    embed_missing()
+    assert not PhotoEmbedding.objects.filter(model_name=toy_model).exists()
+
+
+def test_evaluate_compare_ranks_the_worse_checkpoint_below_the_real_one(switched, family, toy_model, worse_model):
+    comparison = compare_models(family=family, model_names=[worse_model, toy_model])
+    assert comparison.queries == 9 and comparison.judgments == 81 and comparison.left_out == 0
+    worse, real = comparison.models
+    assert (worse.role, real.role) == ("active", "previous")
+    assert real.precision[1] == 1.0 and real.ndcg_at_10 > 0.95 and real.ece < 0.1
+    assert worse.ndcg_at_10 < real.ndcg_at_10 - 0.2 and worse.precision[1] < real.precision[1]
+
+    output = evaluate("--family", "Smiths", "--compare")
+    assert "9 judged queries, 81 judgment(s)" in output
+    rows = {line.split()[0]: [float(x) for x in line.split()[1:6]] for line in output.splitlines()
+            if line.startswith(("active", "previous"))}
+    assert rows["previous"][3] > rows["active"][3]  # nDCG@10
+    assert worse_model in output and toy_model in output
+    assert "previous" not in evaluate("--family", str(family.pk)).split("model (calibration)")[1]
+
+
+def test_evaluate_says_what_is_missing(toy_model, family, alice):
+    assert "No judgments to evaluate yet" in evaluate("--family", "Smiths")
+    with pytest.raises(CommandError, match="no embeddings of a previous model"):
+        evaluate("--family", "Smiths", "--compare")
+    with pytest.raises(CommandError, match="No family"):
+        evaluate("--family", "Nobody")
+
+
+def test_switching_back_and_forth_never_serves_a_model_without_embeddings(
+        switched, family, toy_model, worse_model, settings, alice, django_capture_on_commit_callbacks):
+    from search.services import model_switch_confirm
+
+    settings.SEARCH_MODEL = toy_model  # back to the real model: its embeddings were kept, so it covers at once
+    reset_embedder()
+    embed_missing()
+    assert family_search_model(family_id=family.pk) == toy_model
+    model_switch_confirm(user=alice, family=family)
+    embed_missing()
+    assert not PhotoEmbedding.objects.filter(model_name=worse_model).exists()
+
+    settings.SEARCH_MODEL = worse_model  # and forth again: it has nothing now, the real model serves meanwhile
+    reset_embedder()
+    assert family_search_model(family_id=family.pk) == toy_model
+    with django_capture_on_commit_callbacks(execute=True):
+        embed_missing()
+    run_queued_tasks()
+    embed_missing()
+    assert family_search_model(family_id=family.pk) == worse_model
+
+
+def test_the_comparison_page_for_members_only(switched, family, client_for, alice, mallory, toy_model, worse_model):
+    page = client_for(alice).get("/indexing/").content.decode()
+    assert f"/indexing/compare/{family.pk}/" in page
+    html = client_for(alice).get(f"/indexing/compare/{family.pk}/").content.decode()
+    assert "9 judged queries, 81 judgments" in html and worse_model in html and toy_model in html
+    assert 'class="model-previous"' in html and "Confirm the switch" in html
+    assert client_for(mallory).get(f"/indexing/compare/{family.pk}/").status_code == 404

@@ -1,0 +1,157 @@
+"""search_report / photo_report: the commands print what the report selectors return, computed with the toy model
+over real stored photos; the pages show the same to members only."""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+from django.core.management import CommandError, call_command
+from django.http import Http404
+
+from gallery.models import Photo
+from search.judgment_services import judgment_record
+from search.models import Synonym, TagConcept
+from search.reports import photo_report, search_report
+from tests.queue import run_queued_tasks
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def shapes(toy_model, add_shape, django_capture_on_commit_callbacks):
+    for name in ("red", "blue", "green", "circle", "square"):
+        TagConcept.objects.get_or_create(family=None, name=name)
+    with django_capture_on_commit_callbacks(execute=True):
+        photos = {name: add_shape(*name.split()) for name in
+                  ("red square", "red circle", "blue circle", "green triangle", "yellow square")}
+    run_queued_tasks()
+    assert not Photo.objects.exclude(status=Photo.Status.READY).exists()
+    return photos
+
+
+def command(name: str, *args) -> str:
+    out = io.StringIO()
+    call_command(name, *map(str, args), stdout=out)
+    return out.getvalue()
+
+
+def test_search_report_shows_terms_distributions_and_every_component(shapes, alice, family):
+    Synonym.objects.update_or_create(family=None, term="red", defaults={"related": ["crimson"]})
+    report = search_report(user=alice, query="red square", family_id=family.pk)
+    assert report.indexed == 5 and report.model_calibration.source == "model" and report.fitted_calibration is None
+    terms = [t.term for t in report.terms]
+    assert terms[0] == "red square" and "crimson square" in terms
+    first = report.terms[0]
+    assert first.cosines.total == first.probabilities.total == 5
+    assert sum(bar.count for bar in first.probabilities.bars) == 5
+    assert first.above_half >= 1 and first.cosine_max > first.cosine_median
+    assert report.response.results[0].photo == shapes["red square"]
+
+    output = command("search_report", "red square", "--user", "alice")
+    assert "expanded terms" in output and "crimson square" in output
+    assert "no fitted calibration for this family yet" in output
+    assert "█" in output  # the histograms
+    assert f"photo {shapes['red square'].pk}" in output.split("top ")[1].splitlines()[1]
+    for component in ("cosine", "probability", "meta score", "semantic weight", "score"):
+        assert f"       {component}: " in output
+
+
+def test_search_report_needs_a_family_of_the_user(shapes, alice, family, other_family, mallory):
+    with pytest.raises(Http404):
+        search_report(user=mallory, query="red", family_id=family.pk)
+    with pytest.raises(CommandError, match="not in a family called"):
+        command("search_report", "red", "--user", "mallory", "--family", "Smiths")
+    with pytest.raises(CommandError, match="No user"):
+        command("search_report", "red", "--user", "nobody")
+    from tests.factories import MembershipFactory
+    MembershipFactory(family=other_family, user=alice)
+    with pytest.raises(CommandError, match="pick one with --family"):
+        command("search_report", "red", "--user", "alice")
+    assert "in Joneses" in command("search_report", "red", "--user", "alice", "--family", "joneses")
+
+
+def test_photo_report_ranks_what_the_photo_shows_first(shapes, alice, bob, family, mallory):
+    photo = shapes["red square"]
+    judgment_record(user=alice, photo=photo, query="red square", relevant=True)
+    judgment_record(user=bob, photo=photo, query="red square", relevant=True)
+    judgment_record(user=alice, photo=photo, query="blue circle", relevant=False)
+    report = photo_report(user=alice, photo_id=photo.pk)
+    names = [c.name for c in report.concepts]
+    assert set(names[:2]) == {"red", "square"}, names[:5]
+    assert report.concepts[0].probability > 0.5 > report.concepts[-1].probability
+    assert {c.source for c in report.concepts} >= {"tag vocabulary"}
+    assert [j.query for j in report.best_queries] == ["red square"] and report.best_queries[0].judges == 2
+    assert [j.query for j in report.worst_queries] == ["blue circle"]
+    assert {"suggested tags", "file name"} <= {f.label for f in report.fields}
+    with pytest.raises(Http404):
+        photo_report(user=mallory, photo_id=photo.pk)
+
+    output = command("photo_report", photo.pk)
+    profile = output.split("most probable first):")[1].splitlines()
+    assert {profile[1].split()[2], profile[2].split()[2]} == {"red", "square"}, output
+    assert "judged right for:\n  “red square”" in output and "(2 members)" in output
+    assert "judged wrong for:\n  “blue circle”" in output
+    with pytest.raises(CommandError, match="No photo"):
+        command("photo_report", 10**9)
+
+
+def test_photo_report_of_a_photo_not_indexed_yet(toy_model, add_shape, alice):
+    photo = add_shape("red", "circle")  # no worker ran
+    report = photo_report(user=alice, photo_id=photo.pk)
+    assert report.concepts == [] and "not indexed yet" in report.message
+    assert "not indexed yet" in command("photo_report", photo.pk)
+
+
+def test_report_pages_for_members_only(shapes, client_for, alice, mallory, family, other_family):
+    photo = shapes["red square"]
+    judgment_record(user=alice, photo=photo, query="red square", relevant=True)
+    client = client_for(alice)
+    page = client.get("/search/report/", {"q": "red square"})
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert "“red square” in Smiths" in html and 'class="histogram"' in html and "Top results" in html
+    assert f'/photos/{photo.pk}/profile/' in html and "semantic weight" in html
+    assert client.get("/search/report/").status_code == 200  # just the form
+    profile = client.get(f"/photos/{photo.pk}/profile/")
+    assert profile.status_code == 200
+    html = profile.content.decode()
+    assert "Semantic profile" in html and "“red square”" in html and "suggested tags" in html
+    assert f'/photos/{photo.pk}/profile/' in client.get(photo.get_absolute_url()).content.decode()
+
+    intruder = client_for(mallory)
+    assert intruder.get(f"/photos/{photo.pk}/profile/").status_code == 404
+    assert intruder.get(f"/photos/{10**9}/profile/").status_code == 404
+    assert intruder.get("/search/report/", {"q": "red", "family": family.pk}).status_code == 404
+    assert intruder.get("/search/report/", {"q": "red", "family": "x"}).status_code == 404
+    own = intruder.get("/search/report/", {"q": "red square"})
+    assert own.status_code == 200 and "in Joneses" in own.content.decode()
+    assert "IMG" not in own.content.decode()  # none of the Smiths' photos
+
+
+def test_report_pages_need_sign_in(shapes, client):
+    assert client.get("/search/report/", {"q": "red"}).status_code == 302
+    assert client.get(f"/photos/{shapes['red square'].pk}/profile/").status_code == 302
+
+
+def test_reports_show_what_the_fitted_calibration_changed(shapes, alice, family, toy_model):
+    from search.models import SearchCalibration
+
+    model = search_report(user=alice, query="red square", family_id=family.pk).terms[0]
+    SearchCalibration.objects.create(family=family, model_name=toy_model, semantic_scale=27.0, semantic_bias=-30.0,
+                                     applied=True)  # a fit that believes far fewer matches
+    report = search_report(user=alice, query="red square", family_id=family.pk)
+    assert report.fitted_calibration.source == "fitted" and report.calibration.bias == -30.0
+    term = report.terms[0]
+    assert term.model_above_half == model.above_half >= 1 and term.above_half == 0
+    output = command("search_report", "red square", "--user", "alice")
+    assert "fitted from the family's judgments a' = 27.00, b' = -30.00 (in force)" in output
+    assert f"0 photo(s) with p ≥ 0.5 ({model.above_half} under the model's own)" in output
+    profile = photo_report(user=alice, photo_id=shapes["red square"].pk)
+    assert profile.concepts[0].model_probability > 0.5 > profile.concepts[0].probability
+    assert "model's own" in command("photo_report", shapes["red square"].pk)
+
+
+def test_the_search_page_links_to_its_report(shapes, client_for, alice, family):
+    html = client_for(alice).get("/search/", {"q": "red square", "family": family.pk}).content.decode()
+    assert f'/search/report/?q=red%20square&amp;family={family.pk}' in html
