@@ -8,6 +8,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from django.views.decorators.vary import vary_on_headers
 
 from gallery.selectors import photo_get, tag_list
+from gallery.views.bulk import selection_context
 from search.engine import SearchParams, preferences_for, search_photos, similar_photos
 from search.forms import ChipEditForm, PreferencesForm, SearchForm, search_form
 from search.ocr import photos_text_request
@@ -36,7 +37,7 @@ def search(request: HttpRequest) -> HttpResponse:
                "photo_query": SearchList.context(request.GET).query}  # photos open in the viewer on these results
     if request.htmx and not request.htmx.history_restore_request:
         return render(request, "search/search.html#results", context)
-    return render(request, "search/search.html", context)
+    return render(request, "search/search.html", {**context, **selection_context(user=request.user)})
 
 
 _CHIP_PARAMS = {"q", "chip", "chip_place", "chip_after", "chip_before"}

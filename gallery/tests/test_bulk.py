@@ -2,6 +2,12 @@
 
 from __future__ import annotations
 
+import io
+import json
+import os
+import re
+import zipfile
+
 import pytest
 from django.core.exceptions import ValidationError
 from django.test import Client
@@ -171,3 +177,178 @@ def test_api_bulk_is_in_the_openapi_schema(client, alice):
     assert "200" in operation["responses"]
     body = schema["components"]["schemas"]
     assert "add_tags" in str(body)
+
+
+# --- the pages: selection bar and its endpoint ---------------------------------------------------------------------
+
+
+def test_timeline_and_search_tiles_carry_boxes_of_the_selection_form(client_for, family, alice):
+    photo = photo_factory(family=family, user=alice, filename="beach day.jpg")
+    client = client_for(alice)
+
+    for url in (reverse("gallery:timeline"), reverse("search:search") + "?q=beach"):
+        body = client.get(url).content.decode()
+        assert 'id="bulk-form"' in body, url
+        assert f'name="photos" value="{photo.pk}" form="bulk-form"' in body, url
+        assert "js/select.js" in body
+    timeline = client.get(reverse("gallery:timeline")).content.decode()
+    assert 'data-select-group="' in timeline  # "select all" of a day
+
+
+def test_the_infinite_scroll_partial_has_boxes_but_no_second_bar(client_for, family, alice, settings):
+    settings.GALLERY_PAGE_SIZE = 1
+    photos = [photo_factory(family=family, user=alice) for _ in range(2)]
+    client = client_for(alice)
+    first = client.get(reverse("gallery:timeline")).content.decode()
+    more = re.search(r'hx-get="([^"]+)"', first).group(1).replace("&amp;", "&")
+
+    partial = client.get(reverse("gallery:timeline") + more, headers={"HX-Request": "true"}).content.decode()
+
+    assert 'form="bulk-form"' in partial
+    assert 'id="bulk-form"' not in partial
+    assert {str(p.pk) for p in photos} <= set(re.findall(r'name="photos" value="(\d+)"', first + partial))
+
+
+def test_bulk_page_post_without_javascript_tags_and_goes_back_with_a_message(client_for, family, alice, other_family,
+                                                                              mallory):
+    mine = photo_factory(family=family, user=alice)
+    theirs = photo_factory(family=other_family, user=mallory)
+    client = client_for(alice)
+
+    response = client.post(reverse("gallery:photos_bulk"), {"action": "add_tags", "photos": [mine.pk, theirs.pk],
+                                                            "tags": "sea, sand", "next": "/?family=1"}, follow=True)
+
+    assert response.redirect_chain[-1][0] == "/?family=1"
+    body = response.content.decode()
+    assert "Tags added to 1 photo." in body and "1 was not: No such photo." in body
+    assert tag_names(mine) == ["sand", "sea"]
+    assert tag_names(theirs) == []
+
+
+def test_bulk_page_never_redirects_off_site(client_for, family, alice):
+    photo = photo_factory(family=family, user=alice)
+    response = client_for(alice).post(reverse("gallery:photos_bulk"), {
+        "action": "add_tags", "photos": [photo.pk], "tags": "x", "next": "https://evil.example/"})
+    assert response.status_code == 302
+    assert response["Location"] == reverse("gallery:timeline")
+
+
+def test_bulk_page_htmx_answers_the_status_line_and_names_the_photos_done(client_for, family, alice):
+    photo = photo_factory(family=family, user=alice)
+    gone = missing_id()
+
+    response = client_for(alice).post(reverse("gallery:photos_bulk"),
+                                      {"action": "add_tags", "photos": [photo.pk, gone], "tags": "x"},
+                                      headers={"HX-Request": "true"})
+
+    assert response.status_code == 200
+    assert "Tags added to 1 photo." in response.content.decode()
+    assert json.loads(response["HX-Trigger"]) == {"bulk-done": {"action": "add_tags", "ok": [photo.pk],
+                                                                "remove": False}}
+
+
+@pytest.mark.parametrize("data, message", [
+    ({"action": "add_tags", "tags": "x"}, "Select at least one photo."),
+    ({"action": "add_tags", "photos": ["1"], "tags": ""}, "Type at least one tag."),
+    ({"action": "melt", "photos": ["1"]}, "Unknown action"),
+    ({"action": "add_tags", "photos": ["1", "x"], "tags": "a"}, "is not a photo id"),
+])
+def test_bulk_page_says_plainly_what_is_wrong(client_for, alice, data, message):
+    response = client_for(alice).post(reverse("gallery:photos_bulk"), data, headers={"HX-Request": "true"})
+    assert response.status_code == 200
+    assert message in response.content.decode()
+    assert json.loads(response["HX-Trigger"])["bulk-done"]["ok"] == []
+
+
+def test_bulk_page_needs_sign_in_and_post(client, family, alice):
+    photo = photo_factory(family=family, user=alice)
+    assert client.post(reverse("gallery:photos_bulk"), {"action": "add_tags", "photos": [photo.pk], "tags": "x"}
+                       ).status_code == 302
+    assert tag_names(photo) == []
+    client.force_login(alice)
+    assert client.get(reverse("gallery:photos_bulk")).status_code == 405
+
+
+# --- the ZIP download ---------------------------------------------------------------------------
+
+
+def _zip(response) -> zipfile.ZipFile:
+    assert response.status_code == 200, response
+    assert response.streaming
+    assert response["Content-Type"] == "application/zip"
+    assert response["Content-Disposition"].startswith('attachment; filename="photos-')
+    return zipfile.ZipFile(io.BytesIO(b"".join(response.streaming_content)))
+
+
+def test_download_streams_the_originals_with_unique_names_and_only_my_photos(client_for, family, alice, other_family,
+                                                                              mallory):
+    first = photo_factory(family=family, user=alice, filename="IMG_0001.JPG")
+    second = photo_factory(family=family, user=alice, filename="img_0001.jpg")  # same name on a case-blind disk
+    third = photo_factory(family=family, user=alice, filename="../../etc/pass:wd.jpg")
+    theirs = photo_factory(family=other_family, user=mallory, filename="secret.jpg")
+
+    archive = _zip(client_for(alice).post(reverse("gallery:photos_download"),
+                                          {"photos": [first.pk, second.pk, theirs.pk, missing_id(), third.pk]}))
+
+    assert archive.namelist() == ["IMG_0001.JPG", "img_0001 (2).jpg", "pass_wd.jpg"]
+    for name, photo in zip(archive.namelist(), (first, second, third)):
+        with photo.original.open("rb") as stored:
+            assert archive.read(name) == stored.read()
+        assert archive.getinfo(name).compress_type == zipfile.ZIP_STORED
+    assert archive.testzip() is None
+
+
+def test_download_names_an_original_missing_from_storage_inside_the_archive(client_for, family, alice):
+    kept = photo_factory(family=family, user=alice, filename="kept.jpg")
+    lost = photo_factory(family=family, user=alice, filename="lost.jpg")
+    lost.original.storage.delete(lost.original.name)
+
+    archive = _zip(client_for(alice).post(reverse("gallery:photos_download"), {"photos": [kept.pk, lost.pk]}))
+
+    assert archive.namelist() == ["kept.jpg", "not-included.txt"]
+    assert "lost.jpg" in archive.read("not-included.txt").decode()
+
+
+def test_download_over_the_cap_is_refused_with_a_message(client_for, family, alice, settings):
+    settings.DOWNLOAD_MAX_PHOTOS = 2
+    photos = [photo_factory(family=family, user=alice) for _ in range(3)]
+    client = client_for(alice)
+
+    response = client.post(reverse("gallery:photos_download"), {"photos": [p.pk for p in photos]}, follow=True)
+
+    assert not getattr(response, "streaming", False)
+    assert "at most 2 photos; 3 were selected" in response.content.decode()
+    assert _zip(client.post(reverse("gallery:photos_download"), {"photos": [p.pk for p in photos[:2]]})).namelist()
+
+
+def test_download_of_only_foreign_or_missing_ids_gives_no_archive(client_for, family, alice, other_family, mallory):
+    theirs = photo_factory(family=other_family, user=mallory)
+
+    response = client_for(alice).post(reverse("gallery:photos_download"), {"photos": [theirs.pk, missing_id()]},
+                                      follow=True)
+
+    assert not getattr(response, "streaming", False)
+    assert "Select the photos to download first." in response.content.decode()
+
+
+def test_download_needs_sign_in(client, family, alice):
+    photo = photo_factory(family=family, user=alice)
+    response = client.post(reverse("gallery:photos_download"), {"photos": [photo.pk]})
+    assert response.status_code == 302 and "/accounts/login/" in response["Location"]
+
+
+def test_zip_stream_holds_at_most_about_one_chunk_at_a_time(family, alice):
+    """Big originals go through in CHUNK-sized pieces: no piece of the stream is much larger than one chunk."""
+    from gallery import downloads
+
+    photos = [photo_factory(family=family, user=alice) for _ in range(3)]
+    for photo in photos:  # make each original ~2.5 chunks long (the archive does not care what the bytes are)
+        with photo.original.storage.open(photo.original.name, "wb") as stored:
+            stored.write(os.urandom(int(downloads.CHUNK * 2.5)))
+        photo.file_size = int(downloads.CHUNK * 2.5)
+
+    pieces = list(downloads.zip_stream(photos))
+
+    assert max(len(piece) for piece in pieces) <= downloads.CHUNK + 4096
+    archive = zipfile.ZipFile(io.BytesIO(b"".join(pieces)))
+    assert [archive.getinfo(n).file_size for n in archive.namelist()] == [int(downloads.CHUNK * 2.5)] * 3

@@ -25,6 +25,7 @@ from gallery.services import (
     tags_clean,
 )
 from gallery.timeline import TimelineFilters, TimelineList, timeline_months, timeline_page
+from gallery.views.bulk import selection_context
 
 
 @require_GET
@@ -55,6 +56,7 @@ def timeline(request: HttpRequest) -> HttpResponse:
         "tag": filters.tag,
         "start": start,
         "problem": form.problem(),
+        **selection_context(user=request.user),
     })
     return render(request, "gallery/timeline.html", context)
 
