@@ -348,3 +348,103 @@ class Invite(models.Model):
     @property
     def state_label(self) -> str:
         return self.State(self.state()).label
+
+
+class Album(models.Model):
+    """A family's album: a named, ordered set of its photos (AlbumPhoto), or a smart album whose photos are a saved
+    search's results in the family, current whenever it is looked at. The search itself lives in the search app
+    (gallery.albums' registry): the gallery only keeps its saved parameters, as JSON it never interprets."""
+
+    class Kind(models.TextChoices):
+        MANUAL = "manual", "Album"
+        SMART = "smart", "Smart album"
+
+    family = models.ForeignKey(Family, on_delete=models.CASCADE, related_name="albums")
+    name = models.CharField(max_length=100)
+    description = models.TextField(blank=True)
+    kind = models.CharField(max_length=10, choices=Kind.choices, default=Kind.MANUAL)
+    # Smart albums: the search's saved parameters (query, filters, minimum score, the owner's weights at save time
+    # or none: the owner's weights when it is looked at). Empty for plain albums.
+    search = models.JSONField(default=dict, blank=True)
+    # The photo its tile shows; null: its first photo.
+    cover = models.ForeignKey(Photo, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    photos = models.ManyToManyField(Photo, through="AlbumPhoto", related_name="albums", blank=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
+                                   related_name="albums_created")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = [Lower("name"), "pk"]
+        indexes = [models.Index(fields=["family", "-updated_at"], name="album_family_recent")]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def get_absolute_url(self) -> str:
+        return reverse("gallery:album_detail", args=[self.pk])
+
+    @property
+    def is_smart(self) -> bool:
+        return self.kind == self.Kind.SMART
+
+
+class AlbumPhoto(models.Model):
+    """One photo in one album, at a position (ascending; ties broken by id). A photo may be in several albums."""
+
+    album = models.ForeignKey(Album, on_delete=models.CASCADE, related_name="entries")
+    photo = models.ForeignKey(Photo, on_delete=models.CASCADE, related_name="album_entries")
+    position = models.PositiveIntegerField()
+    added_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
+                                 related_name="+")
+    added_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["album", "photo"], name="unique_album_photo")]
+        indexes = [models.Index(fields=["album", "position", "id"], name="albumphoto_order")]
+        ordering = ["position", "id"]
+
+    def __str__(self) -> str:
+        return f"photo {self.photo_id} in album {self.album_id} at {self.position}"
+
+
+class AlbumShare(models.Model):
+    """A link that shows one album to people outside the family: read-only, expiring, revocable, optionally behind
+    a password (hashed as account passwords are), with or without the originals to download. Only the SHA-256 of
+    the link's token is stored: the link is shown once, to whoever made it."""
+
+    class State(models.TextChoices):
+        ACTIVE = "active", "Active"
+        REVOKED = "revoked", "Revoked"
+        EXPIRED = "expired", "Expired"
+
+    album = models.ForeignKey(Album, on_delete=models.CASCADE, related_name="shares")
+    token_hash = models.CharField(max_length=64, unique=True, editable=False)
+    note = models.CharField(max_length=100, blank=True, help_text="Who the link is for, to tell links apart.")
+    password_hash = models.CharField(max_length=128, blank=True, editable=False)
+    allow_download = models.BooleanField(default=False, help_text="Visitors may download the originals.")
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField()
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"Share of {self.album}{f' for {self.note}' if self.note else ''}"
+
+    @property
+    def has_password(self) -> bool:
+        return bool(self.password_hash)
+
+    def state(self, now=None) -> str:
+        if self.revoked_at:
+            return self.State.REVOKED
+        if self.expires_at <= (now or timezone.now()):
+            return self.State.EXPIRED
+        return self.State.ACTIVE
+
+    @property
+    def state_label(self) -> str:
+        return self.State(self.state()).label

@@ -191,6 +191,10 @@ DEFAULT_COUNTRY = os.environ.get("DEFAULT_COUNTRY", "").strip().upper()
 GALLERY_PAGE_SIZE = env_int("GALLERY_PAGE_SIZE", 48)
 # The most photos one "Download" of a selection puts in its ZIP (streamed, so the cap is about time, not memory).
 DOWNLOAD_MAX_PHOTOS = env_int("DOWNLOAD_MAX_PHOTOS", 500)
+# The most photos an album page (and a smart album's search) shows.
+ALBUM_MAX_PHOTOS = env_int("ALBUM_MAX_PHOTOS", 500)
+# Days a new album share link lasts unless its maker picks otherwise (1 to 365).
+SHARE_DAYS = env_int("SHARE_DAYS", 30)
 # Days an invitation link to a family stays valid (it also stops working once used or revoked).
 INVITE_DAYS = env_int("INVITE_DAYS", 7)
 # Uploaded files above this size go to a temp file instead of memory.

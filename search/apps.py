@@ -20,3 +20,8 @@ class SearchConfig(AppConfig):
         from search.viewer import SearchList
 
         photo_lists.register(SearchList())  # the photo viewer walks search results in their order
+
+        from gallery import smart_albums
+        from search.smart_albums import SmartAlbumSearch
+
+        smart_albums.register(SmartAlbumSearch())  # smart albums' photos are a saved search's results

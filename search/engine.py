@@ -24,7 +24,7 @@ from search.embedder import ModelUnavailable, get_embedder
 from search.expansion import Term, expand
 from search.metadata import MetaMatch, metadata_pass, metadata_query
 from search.models import PhotoEmbedding, SearchPreferences
-from search.selectors import family_search_model, search_context
+from search.selectors import SearchContext, family_search_model, search_context
 from search.text_embeddings import term_vectors
 from search.scope import Scope
 from search.vector_index import nearest_photos, semantic_hits
@@ -167,9 +167,12 @@ class _Candidate:
     exclusion_factor: float
 
 
-def search_photos(*, user: AbstractBaseUser, params: SearchParams) -> SearchResponse:
-    """Plan, expand, find and score candidates (image search, then one metadata pass), rank, and load the page."""
-    plan, response = _plan(user=user, params=params)
+def search_photos(*, user: AbstractBaseUser | None, params: SearchParams,
+                  context: SearchContext | None = None) -> SearchResponse:
+    """Plan, expand, find and score candidates (image search, then one metadata pass), rank, and load the page.
+    `context`: the families and preferences to search with instead of the user's (a smart album: its one family,
+    its owner's weights, whoever looks)."""
+    plan, response = _plan(user=user, params=params, context=context)
     if not plan.query or plan.scope.empty:
         return response
     response.terms = expand(plan.query, family_ids=list(plan.scope.family_ids), enabled=plan.expansion)
@@ -188,8 +191,9 @@ def search_photos(*, user: AbstractBaseUser, params: SearchParams) -> SearchResp
     return response
 
 
-def _plan(*, user: AbstractBaseUser, params: SearchParams) -> tuple[Plan, SearchResponse]:
-    context = search_context(user=user)
+def _plan(*, user: AbstractBaseUser | None, params: SearchParams,
+          context: SearchContext | None = None) -> tuple[Plan, SearchResponse]:
+    context = context or search_context(user=user)
     prefs = context.preferences
     # NUL can't go into PostgreSQL text; the preferences preview passes its query straight from the URL.
     query = " ".join((params.query or "").replace("\x00", " ").split())

@@ -213,6 +213,21 @@ def understand_search(*, user: AbstractBaseUser, params: SearchParams, removed: 
     in_range = params.family_id is None or -(2**63) <= params.family_id < 2**63
     facts = (_family_facts(user_id=user.pk, family_id=params.family_id)
              if user.is_authenticated and query and in_range else None)
+    return _understood(params, query, facts, removed=removed, truncated=truncated, today=today)
+
+
+def understand_family_search(*, family_id: int, params: SearchParams, removed: frozenset[str] = frozenset(),
+                             today: date | None = None) -> Understanding:
+    """As understand_search, for one family whoever asks (a smart album, which the caller has checked)."""
+    query = " ".join((params.query or "").replace("\x00", " ").split())
+    truncated = len(query) > MAX_QUERY_CHARS
+    query = query[:MAX_QUERY_CHARS]
+    facts = _family_facts(family_ids=[family_id]) if query else None
+    return _understood(params, query, facts, removed=removed, truncated=truncated, today=today)
+
+
+def _understood(params: SearchParams, query: str, facts: _Facts | None, *, removed: frozenset[str],
+                truncated: bool, today: date | None) -> Understanding:
     context = (parser_context(family_ids=facts.family_ids, query=query, today=today, facts=facts)
                if facts and facts.family_ids else None)
     parsed = parse_query(query, context, removed=removed) if context else ParsedQuery(text=query)

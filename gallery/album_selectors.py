@@ -1,0 +1,127 @@
+"""Reads of albums and share links. Albums are seen by the members of their family only: another family's album
+and a missing one are the same 404. A share link's visitor sees the one album it names, nothing else."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.contrib.auth.models import AbstractBaseUser
+from django.core.cache import cache
+from django.db.models import Count, QuerySet
+from django.http import Http404
+
+from gallery import smart_albums
+from gallery.album_services import share_token_hash, share_token_matches
+from gallery.models import Album, AlbumShare, Photo
+
+# What an album's tile and grid show of a photo (as the timeline's tiles).
+TILE_FIELDS = ("id", "family_id", "title", "original_filename", "taken_at", "taken_tz")
+
+
+def album_list(*, user: AbstractBaseUser, family_id: int | None = None) -> QuerySet[Album]:
+    """The albums of the user's families (one of them with `family_id`), by name, with `entry_count`."""
+    if not user.is_authenticated:
+        return Album.objects.none()
+    albums = Album.objects.filter(family__memberships__user=user)
+    if family_id is not None:
+        albums = albums.filter(family_id=family_id)
+    return (albums.select_related("family", "created_by")
+            .annotate(entry_count=Count("entries", distinct=True)).order_by(*Album._meta.ordering))
+
+
+def album_get(*, user: AbstractBaseUser, album_id: int) -> Album:
+    if not user.is_authenticated or not 0 < album_id < 2**63:
+        raise Http404("No such album.")
+    album = Album.objects.filter(pk=album_id, family__memberships__user=user).select_related(
+        "family", "created_by").first()
+    if album is None:
+        raise Http404("No such album.")
+    return album
+
+
+def album_visible_photos(*, album: Album) -> QuerySet[Photo]:
+    """The photos an album may show, whoever looks: its family's, and never one in the trash. The one place that
+    says which photos an album can ever show (members' pages, the API and share links all read through it)."""
+    return Photo.objects.filter(family_id=album.family_id)
+
+
+def album_photo_ids(*, album: Album, limit: int | None = None) -> list[int]:
+    """The album's photos in its order: a plain album's positions, a smart album's search results (best first)."""
+    limit = limit or settings.ALBUM_MAX_PHOTOS
+    if album.is_smart:
+        ids = smart_albums.engine().photo_ids(album=album, limit=limit)
+        visible = set(album_visible_photos(album=album).filter(pk__in=ids).values_list("pk", flat=True))
+        return [pk for pk in ids if pk in visible]
+    return list(album_visible_photos(album=album).filter(album_entries__album=album)
+                .order_by("album_entries__position", "album_entries__id").values_list("pk", flat=True)[:limit])
+
+
+def album_photos(*, album: Album, limit: int | None = None) -> list[Photo]:
+    """The album's photos in its order, with only what tiles show."""
+    ids = album_photo_ids(album=album, limit=limit)
+    rows = Photo.objects.filter(pk__in=ids).only(*TILE_FIELDS).in_bulk()
+    return [rows[pk] for pk in ids if pk in rows]
+
+
+def album_cover_id(*, album: Album, photo_ids: list[int] | None = None) -> int | None:
+    """The photo the album's tile shows: its cover while it still shows it, else its first photo."""
+    if photo_ids is None:
+        if album.cover_id and album_visible_photos(album=album).filter(pk=album.cover_id).exists():
+            return album.cover_id
+        photo_ids = album_photo_ids(album=album, limit=1)
+    if album.cover_id and album.cover_id in photo_ids:
+        return album.cover_id
+    return photo_ids[0] if photo_ids else None
+
+
+# --- share links ----------------------------------------------------------------------------------
+
+
+def share_list(*, album: Album) -> QuerySet[AlbumShare]:
+    return album.shares.select_related("created_by").order_by("-created_at", "-id")
+
+
+def share_get(*, user: AbstractBaseUser, album: Album, share_id: int) -> AlbumShare:
+    """One share link of an album the caller already got through album_get."""
+    share = album.shares.filter(pk=share_id).select_related("album").first()
+    if share is None:
+        raise Http404("No such link.")
+    return share
+
+
+def share_resolve(*, token: str) -> AlbumShare:
+    """The active share link with this token: a missing, revoked or expired link is the same 404 (no oracle)."""
+    token = (token or "")[:200]
+    share = AlbumShare.objects.filter(token_hash=share_token_hash(token)).select_related("album").first()
+    if share is None or not share_token_matches(share, token) or share.state() != AlbumShare.State.ACTIVE:
+        raise Http404("This link does not work (it may have expired or been withdrawn).")
+    return share
+
+
+# Smart albums run a search: a shared one's photo list is kept this long, so its thumbnails don't each rerun it.
+SHARE_IDS_SECONDS = 120
+
+
+def share_photo_ids(*, share: AlbumShare) -> list[int]:
+    """The photos a share link shows now (cached briefly for smart albums; plain albums are read every time)."""
+    album = share.album
+    if not album.is_smart:
+        return album_photo_ids(album=album)
+    key = f"album-share-ids:{share.pk}:{album.updated_at.timestamp()}"
+    ids = cache.get(key)
+    if ids is None:
+        ids = album_photo_ids(album=album)
+        cache.set(key, ids, SHARE_IDS_SECONDS)
+    return ids
+
+
+def share_photo_get(*, share: AlbumShare, photo_id: int) -> Photo:
+    """A photo of the shared album (checked against the album's photos now); any other is a 404."""
+    album = share.album
+    photos = album_visible_photos(album=album).filter(pk=photo_id)
+    if album.is_smart:
+        photo = photos.first() if photo_id in share_photo_ids(share=share) else None
+    else:
+        photo = photos.filter(album_entries__album=album).first()
+    if photo is None:
+        raise Http404("No such photo.")
+    return photo

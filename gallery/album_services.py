@@ -1,0 +1,302 @@
+"""Writes to albums and their share links.
+
+Rights: any member of an album's family creates albums, adds photos and arranges them (remove, reorder, cover);
+the album's creator or a family admin renames, deletes and shares it. A smart album's photos come from its search:
+they are never added or removed by hand.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import NamedTuple
+
+from django.contrib.auth.hashers import make_password
+from django.contrib.auth.models import AbstractBaseUser
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.db.models import Max
+from django.utils import timezone
+
+from gallery import smart_albums
+from gallery.models import Album, AlbumPhoto, AlbumShare, Family, Membership, Photo
+from gallery.text import without_nul
+
+MAX_NAME = 100
+MAX_DESCRIPTION = 5000
+MAX_PHOTOS_PER_CALL = 500
+SHARE_MAX_DAYS = 365
+NOT_FOUND = "No such photo."
+OTHER_FAMILY = "This photo belongs to another family than the album."
+ALREADY = "Already in the album."
+NOT_IN_ALBUM = "Not in the album."
+
+
+class PhotoOutcome(NamedTuple):
+    """What happened to one photo id of a request: `(id, ok, reason)`."""
+
+    id: int
+    ok: bool
+    reason: str = ""
+
+
+def _member_role(user: AbstractBaseUser, family_id: int) -> str | None:
+    if not user.is_authenticated:
+        return None
+    return Membership.objects.filter(user=user, family_id=family_id).values_list("role", flat=True).first()
+
+
+def album_can_manage(*, user: AbstractBaseUser, album: Album) -> bool:
+    """Rename, delete, share: the album's creator (while still in the family) or an admin of its family."""
+    role = _member_role(user, album.family_id)
+    return role == Membership.Role.ADMIN or (role is not None and album.created_by_id == user.pk)
+
+
+def _require_member(user: AbstractBaseUser, family_id: int) -> None:
+    if _member_role(user, family_id) is None:
+        raise PermissionDenied("Only members of the album's family can change it.")
+
+
+def _require_manager(user: AbstractBaseUser, album: Album) -> None:
+    if not album_can_manage(user=user, album=album):
+        raise PermissionDenied("Only the album's creator or a family admin can do that.")
+
+
+def _require_manual(album: Album) -> None:
+    if album.is_smart:
+        raise ValidationError("A smart album's photos come from its search: they can't be added, removed or "
+                              "reordered by hand.")
+
+
+def _clean_text(name: str, description: str) -> tuple[str, str]:
+    name = " ".join(without_nul(name or "").split())
+    description = without_nul(description or "").strip()
+    if not name:
+        raise ValidationError("An album needs a name.")
+    if len(name) > MAX_NAME:
+        raise ValidationError(f"An album's name can be at most {MAX_NAME} characters.")
+    if len(description) > MAX_DESCRIPTION:
+        raise ValidationError(f"An album's description can be at most {MAX_DESCRIPTION} characters.")
+    return name, description
+
+
+def _lock(album: Album) -> Album:
+    """The album's row, locked (changes to one album's photos and positions happen one at a time), and the
+    caller's instance brought up to date with it."""
+    if not Album.objects.select_for_update().filter(pk=album.pk).exists():
+        raise ValidationError("This album no longer exists.")
+    album.refresh_from_db()
+    return album
+
+
+# --- albums -------------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def album_create(*, user: AbstractBaseUser, family: Family, name: str, description: str = "",
+                 search: dict | None = None) -> Album:
+    """A new album of `family` (any member). With `search`: a smart album of that saved search (its parameters are
+    checked by the search app; the owner's weights are kept when it says so)."""
+    _require_member(user, family.pk)
+    name, description = _clean_text(name, description)
+    kind = Album.Kind.MANUAL
+    if search is not None:
+        search = smart_albums.engine().clean(search=search, family=family, owner=user)
+        kind = Album.Kind.SMART
+    return Album.objects.create(family=family, name=name, description=description, kind=kind, search=search or {},
+                                created_by=user)
+
+
+@transaction.atomic
+def album_update(*, user: AbstractBaseUser, album: Album, name: str | None = None, description: str | None = None,
+                 search: dict | None = None) -> Album:
+    """Rename, describe, or change a smart album's search (the creator or a family admin)."""
+    _require_manager(user, album)
+    album = _lock(album)
+    album.name, album.description = _clean_text(album.name if name is None else name,
+                                                album.description if description is None else description)
+    if search is not None:
+        if not album.is_smart:
+            raise ValidationError("Only a smart album has a search.")
+        album.search = smart_albums.engine().clean(search=search, family=album.family, owner=user)
+    album.save()
+    return album
+
+
+@transaction.atomic
+def album_delete(*, user: AbstractBaseUser, album: Album) -> None:
+    """Delete the album (its photos stay in the family; its share links stop working)."""
+    _require_manager(user, album)
+    album.delete()
+
+
+@transaction.atomic
+def album_add_photos(*, user: AbstractBaseUser, album: Album, photo_ids: Iterable[int]) -> list[PhotoOutcome]:
+    """Add photos at the end of the album, in the order given. Each id is checked: a photo the user can't see
+    (another family's, or missing) is answered "No such photo." either way; one of the user's other families
+    can't go into this family's album. Adding a photo already there changes nothing and is ok."""
+    _require_member(user, album.family_id)
+    _require_manual(album)
+    ids = _ids(photo_ids)
+    album = _lock(album)
+    families = dict(Photo.objects.filter(pk__in=ids, family__memberships__user=user)
+                    .values_list("pk", "family_id"))
+    present = set(album.entries.filter(photo_id__in=ids).values_list("photo_id", flat=True))
+    position = (album.entries.aggregate(top=Max("position"))["top"] or 0) + 1
+    outcomes, rows = [], []
+    for photo_id in ids:
+        if photo_id not in families:
+            outcomes.append(PhotoOutcome(photo_id, False, NOT_FOUND))
+        elif families[photo_id] != album.family_id:
+            outcomes.append(PhotoOutcome(photo_id, False, OTHER_FAMILY))
+        elif photo_id in present:
+            outcomes.append(PhotoOutcome(photo_id, True, ALREADY))
+        else:
+            present.add(photo_id)
+            rows.append(AlbumPhoto(album=album, photo_id=photo_id, position=position, added_by=user))
+            position += 1
+            outcomes.append(PhotoOutcome(photo_id, True))
+    AlbumPhoto.objects.bulk_create(rows)
+    if rows:
+        album.save(update_fields=["updated_at"])
+    return outcomes
+
+
+@transaction.atomic
+def album_remove_photos(*, user: AbstractBaseUser, album: Album, photo_ids: Iterable[int]) -> list[PhotoOutcome]:
+    """Take photos out of the album (they stay in the family). An id not in the album is answered "Not in the
+    album." (whether it exists elsewhere or not)."""
+    _require_member(user, album.family_id)
+    _require_manual(album)
+    ids = _ids(photo_ids)
+    album = _lock(album)
+    present = set(album.entries.filter(photo_id__in=ids).values_list("photo_id", flat=True))
+    album.entries.filter(photo_id__in=present).delete()
+    if present:
+        if album.cover_id in present:
+            album.cover = None
+        album.save(update_fields=["cover", "updated_at"])
+    return [PhotoOutcome(pk, pk in present, "" if pk in present else NOT_IN_ALBUM) for pk in ids]
+
+
+@transaction.atomic
+def album_move_photo(*, user: AbstractBaseUser, album: Album, photo_id: int, to: int) -> None:
+    """Move a photo to 1-based position `to` (clamped to the album), shifting the others; positions are
+    renumbered 1..n."""
+    _require_member(user, album.family_id)
+    _require_manual(album)
+    album = _lock(album)
+    order = list(album.entries.order_by("position", "id").values_list("photo_id", flat=True))
+    if photo_id not in order:
+        raise ValidationError(NOT_IN_ALBUM)
+    order.remove(photo_id)
+    order.insert(min(max(int(to), 1), len(order) + 1) - 1, photo_id)
+    _renumber(album, order)
+
+
+@transaction.atomic
+def album_reorder(*, user: AbstractBaseUser, album: Album, photo_ids: list[int]) -> None:
+    """Put the album in this order (a drag and drop's result). Ids not in the album are ignored; photos left out
+    keep their relative order after those given."""
+    _require_member(user, album.family_id)
+    _require_manual(album)
+    album = _lock(album)
+    current = list(album.entries.order_by("position", "id").values_list("photo_id", flat=True))
+    present = set(current)
+    given = [pk for pk in dict.fromkeys(_ids(photo_ids)) if pk in present]
+    _renumber(album, given + [pk for pk in current if pk not in set(given)])
+
+
+def _renumber(album: Album, order: list[int]) -> None:
+    entries = {entry.photo_id: entry for entry in album.entries.all()}
+    changed = []
+    for position, photo_id in enumerate(order, start=1):
+        entry = entries[photo_id]
+        if entry.position != position:
+            entry.position = position
+            changed.append(entry)
+    AlbumPhoto.objects.bulk_update(changed, ["position"])
+    album.save(update_fields=["updated_at"])
+
+
+@transaction.atomic
+def album_set_cover(*, user: AbstractBaseUser, album: Album, photo_id: int | None) -> Album:
+    """The photo the album's tile shows (one of its photos); None: its first photo."""
+    _require_member(user, album.family_id)
+    album = _lock(album)
+    if photo_id is not None:
+        if album.is_smart:
+            if photo_id not in smart_albums.engine().photo_ids(album=album, limit=SMART_COVER_LOOKAHEAD):
+                raise ValidationError("The cover must be one of the album's photos.")
+        elif not album.entries.filter(photo_id=photo_id).exists():
+            raise ValidationError("The cover must be one of the album's photos.")
+    album.cover_id = photo_id
+    album.save(update_fields=["cover", "updated_at"])
+    return album
+
+
+SMART_COVER_LOOKAHEAD = 500
+
+
+def _ids(photo_ids: Iterable[int]) -> list[int]:
+    """The ids as ints, each once, in the order given; at most MAX_PHOTOS_PER_CALL."""
+    try:
+        ids = list(dict.fromkeys(int(pk) for pk in photo_ids))
+    except (TypeError, ValueError) as exc:
+        raise ValidationError("Photo ids must be whole numbers.") from exc
+    if len(ids) > MAX_PHOTOS_PER_CALL:
+        raise ValidationError(f"At most {MAX_PHOTOS_PER_CALL} photos at a time.")
+    if any(not 0 < pk < 2**63 for pk in ids):
+        raise ValidationError("Photo ids must be positive whole numbers.")
+    return ids
+
+
+# --- share links ----------------------------------------------------------------------------------
+
+
+def share_token_hash(token: str) -> str:
+    """What is stored of a share link's token: 256 random bits, so a plain SHA-256 suffices."""
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def share_token_matches(share: AlbumShare, token: str) -> bool:
+    """Constant-time check of a token against a share (after the lookup by its hash)."""
+    return hmac.compare_digest(share.token_hash, share_token_hash(token))
+
+
+@dataclass(frozen=True)
+class NewShare:
+    share: AlbumShare
+    token: str  # the only copy: shown once to whoever made the link
+
+
+@transaction.atomic
+def share_create(*, user: AbstractBaseUser, album: Album, days: int, password: str = "", note: str = "",
+                 allow_download: bool = False) -> NewShare:
+    """A link to the album for people outside the family (the album's creator or a family admin)."""
+    _require_manager(user, album)
+    if not 1 <= int(days) <= SHARE_MAX_DAYS:
+        raise ValidationError(f"A link lasts from 1 to {SHARE_MAX_DAYS} days.")
+    note = " ".join(without_nul(note or "").split())[:100]
+    password = without_nul(password or "")
+    token = secrets.token_urlsafe(32)
+    share = AlbumShare.objects.create(
+        album=album, token_hash=share_token_hash(token), note=note,
+        password_hash=make_password(password) if password else "", allow_download=bool(allow_download),
+        created_by=user, expires_at=timezone.now() + timedelta(days=int(days)),
+    )
+    return NewShare(share=share, token=token)
+
+
+@transaction.atomic
+def share_revoke(*, user: AbstractBaseUser, share: AlbumShare) -> AlbumShare:
+    """The link stops working at once (every request checks it)."""
+    _require_manager(user, share.album)
+    if share.revoked_at is None:
+        share.revoked_at = timezone.now()
+        share.save(update_fields=["revoked_at"])
+    return share

@@ -1,0 +1,132 @@
+"""Album services: rights (any member adds, creator or admin renames and deletes), order, isolation per family."""
+
+from __future__ import annotations
+
+import pytest
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import Http404
+
+from gallery.album_selectors import album_get, album_list, album_photo_ids, album_cover_id
+from gallery.album_services import (
+    ALREADY, NOT_FOUND, NOT_IN_ALBUM, OTHER_FAMILY, album_add_photos, album_create, album_delete, album_move_photo,
+    album_remove_photos, album_reorder, album_set_cover, album_update,
+)
+from gallery.models import Album, Membership
+from tests.factories import FamilyFactory, MembershipFactory, UserFactory, photo_factory
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def photos(family, alice):
+    return [photo_factory(family=family, user=alice) for _ in range(4)]
+
+
+def test_any_member_creates_and_adds_in_order(family, bob, photos):
+    album = album_create(user=bob, family=family, name="  Summer   2024 ", description="At the lake")
+    assert (album.name, album.created_by, album.kind) == ("Summer 2024", bob, Album.Kind.MANUAL)
+    outcomes = album_add_photos(user=bob, album=album, photo_ids=[photos[2].pk, photos[0].pk])
+    assert outcomes == [(photos[2].pk, True, ""), (photos[0].pk, True, "")]
+    album_add_photos(user=bob, album=album, photo_ids=[photos[1].pk, photos[2].pk])
+    assert album_photo_ids(album=album) == [photos[2].pk, photos[0].pk, photos[1].pk]
+
+
+def test_adding_checks_each_photo_family_and_answers_foreign_like_missing(family, alice, photos, other_family,
+                                                                           mallory):
+    jones_photo = photo_factory(family=other_family, user=mallory)
+    second = FamilyFactory(name="Alice's other family")
+    MembershipFactory(family=second, user=alice)
+    own_other = photo_factory(family=second, user=alice)
+    album = album_create(user=alice, family=family, name="Mixed")
+    album_add_photos(user=alice, album=album, photo_ids=[photos[0].pk])
+    outcomes = album_add_photos(user=alice, album=album,
+                                photo_ids=[jones_photo.pk, 999999, own_other.pk, photos[0].pk, photos[1].pk])
+    assert outcomes == [(jones_photo.pk, False, NOT_FOUND), (999999, False, NOT_FOUND),
+                        (own_other.pk, False, OTHER_FAMILY), (photos[0].pk, True, ALREADY), (photos[1].pk, True, "")]
+    assert album_photo_ids(album=album) == [photos[0].pk, photos[1].pk]
+
+
+def test_outsiders_cannot_add_or_see(family, alice, photos, mallory):
+    album = album_create(user=alice, family=family, name="Ours")
+    with pytest.raises(PermissionDenied):
+        album_add_photos(user=mallory, album=album, photo_ids=[photos[0].pk])
+    with pytest.raises(PermissionDenied):
+        album_create(user=mallory, family=family, name="Sneaky")
+    with pytest.raises(Http404):
+        album_get(user=mallory, album_id=album.pk)
+    assert list(album_list(user=mallory)) == []
+    assert [a.pk for a in album_list(user=alice)] == [album.pk]
+
+
+def test_rename_and_delete_are_for_the_creator_or_an_admin(family, alice, bob, photos):
+    carol = UserFactory(username="carol")
+    MembershipFactory(family=family, user=carol)
+    album = album_create(user=bob, family=family, name="Bob's")
+    with pytest.raises(PermissionDenied):
+        album_update(user=carol, album=album, name="Carol's now")
+    album_update(user=bob, album=album, name="Bob's best")
+    album_update(user=alice, album=album, description="Admin was here")
+    album.refresh_from_db()
+    assert (album.name, album.description) == ("Bob's best", "Admin was here")
+    with pytest.raises(PermissionDenied):
+        album_delete(user=carol, album=album)
+    # Carol can still add and arrange: an album is the family's.
+    album_add_photos(user=carol, album=album, photo_ids=[photos[0].pk])
+    album_delete(user=alice, album=album)
+    assert not Album.objects.filter(pk=album.pk).exists()
+
+
+def test_creator_who_left_the_family_can_no_longer_manage(family, alice, bob):
+    album = album_create(user=bob, family=family, name="Bob's")
+    Membership.objects.filter(user=bob, family=family).delete()
+    with pytest.raises(PermissionDenied):
+        album_update(user=bob, album=album, name="Mine still?")
+
+
+def test_names_are_checked(family, alice):
+    with pytest.raises(ValidationError, match="needs a name"):
+        album_create(user=alice, family=family, name="   ")
+    with pytest.raises(ValidationError, match="at most 100"):
+        album_create(user=alice, family=family, name="x" * 101)
+    album = album_create(user=alice, family=family, name="a\x00b")
+    assert album.name == "ab"
+
+
+def test_move_reorder_remove_and_cover(family, alice, photos):
+    album = album_create(user=alice, family=family, name="Order")
+    album_add_photos(user=alice, album=album, photo_ids=[p.pk for p in photos])
+    a, b, c, d = (p.pk for p in photos)
+    album_move_photo(user=alice, album=album, photo_id=d, to=1)
+    assert album_photo_ids(album=album) == [d, a, b, c]
+    album_move_photo(user=alice, album=album, photo_id=d, to=99)
+    assert album_photo_ids(album=album) == [a, b, c, d]
+    album_reorder(user=alice, album=album, photo_ids=[c, a, 424242])
+    assert album_photo_ids(album=album) == [c, a, b, d]
+    assert album_cover_id(album=album) == c
+    album_set_cover(user=alice, album=album, photo_id=b)
+    assert album_cover_id(album=album) == b
+    with pytest.raises(ValidationError):
+        album_set_cover(user=alice, album=album, photo_id=999999)
+    assert album_remove_photos(user=alice, album=album, photo_ids=[b, 999999]) == [(b, True, ""),
+                                                                                  (999999, False, NOT_IN_ALBUM)]
+    album.refresh_from_db()
+    assert album.cover_id is None and album_cover_id(album=album) == c
+    with pytest.raises(ValidationError):
+        album_move_photo(user=alice, album=album, photo_id=b, to=1)
+
+
+def test_a_photo_can_be_in_several_albums_and_deleting_it_leaves_them(family, alice, photos):
+    first = album_create(user=alice, family=family, name="One")
+    second = album_create(user=alice, family=family, name="Two")
+    for album in (first, second):
+        album_add_photos(user=alice, album=album, photo_ids=[photos[0].pk, photos[1].pk])
+    photos[0].delete()
+    assert album_photo_ids(album=first) == album_photo_ids(album=second) == [photos[1].pk]
+
+
+def test_bad_ids_are_a_plain_message(family, alice):
+    album = album_create(user=alice, family=family, name="Ids")
+    with pytest.raises(ValidationError, match="whole numbers"):
+        album_add_photos(user=alice, album=album, photo_ids=["x"])
+    with pytest.raises(ValidationError, match="At most 500"):
+        album_add_photos(user=alice, album=album, photo_ids=range(1, 502))

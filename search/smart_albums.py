@@ -1,0 +1,153 @@
+"""Smart albums: a saved search whose results, in the album's family only, are the album's photos whenever it is
+looked at (registered with gallery.smart_albums by SearchConfig.ready).
+
+What is saved (Album.search, JSON): the query, the search page's filters, the minimum score, and the owner's
+weights at save time (`"weights": {"semantic", "metadata", "expansion"}`) or `"weights": "live"` (the owner's
+preferences when the album is looked at; the defaults once the owner's account is gone).
+
+Isolation rests on the scope, not on who looks: the search runs with a context holding the album's family alone,
+so a smart album never shows another family's photo, whatever families its owner or the visitor belong to.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.core.exceptions import ValidationError
+from django.db.models import Q
+
+from gallery.models import Album, Family
+from search.engine import MAX_QUERY_CHARS, SearchParams, preferences_for, search_photos
+from search.models import PhotoEmbedding, SearchPreferences
+from search.selectors import SearchContext
+from search.understanding import understand_family_search
+from django.conf import settings
+
+TEXT_FILTERS = {"tag": 64, "place": 100}
+LIVE = "live"
+MAX_PLAIN = 20
+
+
+def _text(value, limit: int, name: str) -> str:
+    if value is None:
+        return ""
+    if not isinstance(value, str):
+        raise ValidationError(f"“{name}” must be text.")
+    value = " ".join(value.replace("\x00", " ").split())
+    if len(value) > limit:
+        raise ValidationError(f"“{name}” can be at most {limit} characters.")
+    return value
+
+
+def _day(value, name: str) -> str:
+    if value in (None, ""):
+        return ""
+    try:
+        return date.fromisoformat(str(value)).isoformat()
+    except ValueError as exc:
+        raise ValidationError(f"“{name}” must be a date like 2024-06-14.") from exc
+
+
+def _number(value, name: str, *, low: float, high: float) -> float:
+    try:
+        number = float(value)
+    except (TypeError, ValueError) as exc:
+        raise ValidationError(f"“{name}” must be a number.") from exc
+    if not low <= number <= high:
+        raise ValidationError(f"“{name}” must be between {low:g} and {high:g}.")
+    return number
+
+
+class SmartAlbumSearch:
+    """The search app's side of smart albums (gallery.smart_albums.SmartAlbumEngine)."""
+
+    def clean(self, *, search: dict, family: Family, owner: AbstractBaseUser | None) -> dict:
+        if not isinstance(search, dict):
+            raise ValidationError("A smart album's search must be an object with at least “q”.")
+        query = _text(search.get("q"), MAX_QUERY_CHARS, "q")
+        if not query:
+            raise ValidationError("A smart album needs something to search for (“q”).")
+        prefs = preferences_for(owner) if owner is not None and owner.is_authenticated else SearchPreferences()
+        cleaned = {"q": query, **{name: _text(search.get(name), limit, name) for name, limit in TEXT_FILTERS.items()}}
+        country = _text(search.get("country"), 2, "country").upper()
+        if country and not (len(country) == 2 and country.isalpha()):
+            raise ValidationError("“country” must be a two-letter country code.")
+        cleaned["country"] = country
+        uploader = search.get("uploader")
+        cleaned["uploader"] = int(_number(uploader, "uploader", low=1, high=2**63 - 1)) if uploader not in (
+            None, "") else None
+        cleaned["after"], cleaned["before"] = _day(search.get("after"), "after"), _day(search.get("before"), "before")
+        if cleaned["after"] and cleaned["before"] and cleaned["after"] > cleaned["before"]:
+            raise ValidationError("“after” must not be later than “before”.")
+        min_score = search.get("min_score")
+        cleaned["min_score"] = (prefs.min_score if min_score in (None, "")
+                                else _number(min_score, "min_score", low=0, high=1))
+        plain = search.get("plain") or []
+        if not isinstance(plain, list):
+            raise ValidationError("“plain” must be a list of phrases.")
+        cleaned["plain"] = [_text(p, 200, "plain") for p in plain[:MAX_PLAIN] if isinstance(p, str) and p.strip()]
+        weights = search.get("weights", "saved")
+        if weights == LIVE:
+            cleaned["weights"] = LIVE
+        elif weights in (None, "", "saved"):
+            cleaned["weights"] = {"semantic": prefs.semantic_weight, "metadata": prefs.metadata_weight,
+                                  "expansion": prefs.expansion_enabled}
+        elif isinstance(weights, dict):
+            cleaned["weights"] = {"semantic": _number(weights.get("semantic"), "weights.semantic", low=0, high=1),
+                                  "metadata": _number(weights.get("metadata"), "weights.metadata", low=0, high=1),
+                                  "expansion": bool(weights.get("expansion", True))}
+            if cleaned["weights"]["semantic"] == cleaned["weights"]["metadata"] == 0:
+                raise ValidationError("At least one weight must be above zero.")
+        else:
+            raise ValidationError("“weights” is “saved” (the owner's now), “live”, or "
+                                  "{\"semantic\", \"metadata\", \"expansion\"}.")
+        return cleaned
+
+    def photo_ids(self, *, album: Album, limit: int) -> list[int]:
+        search = album.search or {}
+        if not search.get("q"):
+            return []
+        params, prefs = self._params(album, limit)
+        understood = understand_family_search(family_id=album.family_id, params=params,
+                                              removed=frozenset(search.get("plain") or ()))
+        context = SearchContext(family_ids=[album.family_id], preferences=prefs, other_models=_other_models())
+        response = search_photos(user=AnonymousUser(), params=understood.params, context=context)
+        return [result.photo.pk for result in response.results if result.photo.family_id == album.family_id]
+
+    def describe(self, *, album: Album) -> str:
+        search = album.search or {}
+        parts = [f"“{search.get('q', '')}”"]
+        for name, label in (("tag", "tagged"), ("place", "in"), ("country", "in"), ("after", "from"),
+                            ("before", "until")):
+            if search.get(name):
+                parts.append(f"{label} {search[name]}")
+        parts.append(f"score at least {float(search.get('min_score') or 0):.2f}")
+        parts.append("the owner's current weights" if search.get("weights") == LIVE else "weights saved with it")
+        return ", ".join(parts)
+
+    @staticmethod
+    def _params(album: Album, limit: int) -> tuple[SearchParams, SearchPreferences]:
+        search = album.search
+        owner = album.created_by
+        prefs = preferences_for(owner) if owner is not None else SearchPreferences()
+        weights = search.get("weights")
+        if isinstance(weights, dict):
+            prefs = SearchPreferences(semantic_weight=weights["semantic"], metadata_weight=weights["metadata"],
+                                      expansion_enabled=weights["expansion"], min_score=prefs.min_score)
+        params = SearchParams(
+            query=search["q"], family_id=album.family_id, uploader_id=search.get("uploader"),
+            tag=search.get("tag") or None, country=search.get("country") or None, place=search.get("place") or None,
+            taken_after=date.fromisoformat(search["after"]) if search.get("after") else None,
+            taken_before=date.fromisoformat(search["before"]) if search.get("before") else None,
+            sort="relevance", limit=limit, min_score=search.get("min_score"),
+            semantic_weight=prefs.semantic_weight, metadata_weight=prefs.metadata_weight,
+            expansion_enabled=prefs.expansion_enabled,
+        )
+        return params, prefs
+
+
+def _other_models() -> bool:
+    """Whether embeddings of a model other than the active one exist (a switch under way), as search_context asks."""
+    active = settings.SEARCH_MODEL
+    return PhotoEmbedding.objects.filter(Q(model_name__lt=active) | Q(model_name__gt=active)).exists()

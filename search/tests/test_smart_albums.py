@@ -1,0 +1,91 @@
+"""Smart albums: a saved search, current as photos arrive, in the album's family only, whoever looks and whatever
+families its owner joins or leaves; weights saved or live."""
+
+from __future__ import annotations
+
+import pytest
+from django.core.exceptions import ValidationError
+
+from gallery.album_selectors import album_photo_ids
+from gallery.album_services import album_add_photos, album_create
+from gallery.models import Membership
+from search.models import SearchPreferences
+from search.services import preferences_update
+from tests.factories import FamilyFactory, MembershipFactory
+from tests.queue import run_queued_tasks
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def indexed(django_capture_on_commit_callbacks):
+    """Store photos through `add` and index them (the queue run in this process)."""
+
+    def add(add_shape, *args, **kwargs):
+        with django_capture_on_commit_callbacks(execute=True):
+            photo = add_shape(*args, **kwargs)
+        run_queued_tasks()
+        return photo
+
+    return add
+
+
+def test_a_smart_album_shows_its_search_and_a_new_matching_upload(toy_model, family, alice, add_shape, indexed):
+    circles = [indexed(add_shape, "red", "circle") for _ in range(2)]
+    square = indexed(add_shape, "blue", "square")
+    album = album_create(user=alice, family=family, name="Red circles", search={"q": "a red circle", "min_score": 0.3})
+    assert album.is_smart and album.search["weights"]["semantic"] == SearchPreferences.DEFAULT_SEMANTIC_WEIGHT
+    assert set(album_photo_ids(album=album)) == {p.pk for p in circles}
+    newcomer = indexed(add_shape, "red", "circle")
+    ids = album_photo_ids(album=album)
+    assert newcomer.pk in ids and square.pk not in ids
+
+
+def test_a_smart_album_never_shows_another_familys_photo_as_its_owner_joins_and_leaves(
+        toy_model, family, alice, bob, add_shape, indexed, other_family, mallory):
+    ours = indexed(add_shape, "red", "circle")
+    theirs = [indexed(add_shape, "red", "circle", target_family=other_family, user=mallory) for _ in range(2)]
+    album = album_create(user=bob, family=family, name="Circles", search={"q": "a red circle", "min_score": 0.3})
+    assert album_photo_ids(album=album) == [ours.pk]
+    MembershipFactory(family=other_family, user=bob)  # the owner joins the Joneses
+    assert album_photo_ids(album=album) == [ours.pk]
+    Membership.objects.filter(family=family, user=bob).delete()  # and leaves the Smiths
+    assert album_photo_ids(album=album) == [ours.pk]
+    third = FamilyFactory(name="Third")
+    MembershipFactory(family=third, user=bob)
+    assert not set(album_photo_ids(album=album)) & {p.pk for p in theirs}
+
+
+def test_weights_saved_or_live(toy_model, family, alice, bob):
+    saved = album_create(user=alice, family=family, name="Saved", search={"q": "dog"})
+    live = album_create(user=alice, family=family, name="Live", search={"q": "dog", "weights": "live"})
+    assert saved.search["weights"] == {"semantic": 0.6, "metadata": 0.4, "expansion": True}
+    assert live.search["weights"] == "live"
+    preferences_update(user=alice, semantic_weight=0.2, metadata_weight=0.8, min_score=0.5, expansion_enabled=False,
+                       default_sort="relevance")
+    from search.smart_albums import SmartAlbumSearch
+
+    params, _ = SmartAlbumSearch._params(saved, 10)
+    assert (params.semantic_weight, params.metadata_weight) == (0.6, 0.4)
+    params, _ = SmartAlbumSearch._params(live, 10)
+    assert (params.semantic_weight, params.metadata_weight, params.expansion_enabled) == (0.2, 0.8, False)
+
+
+@pytest.mark.parametrize("search, message", [
+    ({}, "needs something to search for"),
+    ({"q": "dog", "min_score": 2}, "between 0 and 1"),
+    ({"q": "dog", "after": "yesterday"}, "must be a date"),
+    ({"q": "dog", "after": "2024-05-01", "before": "2024-01-01"}, "must not be later"),
+    ({"q": "dog", "weights": "sometimes"}, "weights"),
+    ({"q": "dog", "country": "Portugal"}, "country"),
+    ("dog", "must be an object"),
+])
+def test_bad_searches_are_plain_messages(family, alice, search, message):
+    with pytest.raises(ValidationError, match=message):
+        album_create(user=alice, family=family, name="Bad", search=search)
+
+
+def test_a_smart_albums_photos_are_not_added_by_hand(family, alice):
+    album = album_create(user=alice, family=family, name="Smart", search={"q": "dog"})
+    with pytest.raises(ValidationError, match="come from its search"):
+        album_add_photos(user=alice, album=album, photo_ids=[1])
