@@ -17,8 +17,11 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Q, Value
 from django.db.models.functions import Lower
+from django.http import Http404
 
-from gallery.models import Photo, PhotoTag
+from gallery.album_selectors import album_get, album_list
+from gallery.album_services import album_add_photos
+from gallery.models import Album, Photo, PhotoTag
 from gallery.services import MAX_TAGS, photo_tags_add, tags_clean
 from gallery.signals import photos_changed
 
@@ -45,7 +48,7 @@ class BulkInput:
 @dataclass(frozen=True)
 class BulkAction:
     name: str
-    label: str  # what the selection bar's summary says was done: "Tags added to"
+    label: str  # what the selection bar's summary says was done: "Tags added to {photos}." ("3 photos")
     run: Callable[..., list[BulkResult]]  # run(*, user, data: BulkInput) -> one BulkResult per photo id
     needs_tags: bool = False
     needs_album: bool = False
@@ -121,7 +124,7 @@ def _visible(*, user: AbstractBaseUser, photo_ids: Sequence[int]) -> dict[int, P
 # --- tags ---------------------------------------------------------------------------------------
 
 
-@bulk_action("add_tags", label="Tags added to", needs_tags=True)
+@bulk_action("add_tags", label="Tags added to {photos}.", needs_tags=True)
 @transaction.atomic
 def _add_tags(*, user: AbstractBaseUser, data: BulkInput) -> list[BulkResult]:
     """Each visible photo gets the tags as a member's (any member of its family may tag it), unless that would
@@ -143,7 +146,7 @@ def _add_tags(*, user: AbstractBaseUser, data: BulkInput) -> list[BulkResult]:
     return results
 
 
-@bulk_action("remove_tags", label="Tags removed from", needs_tags=True)
+@bulk_action("remove_tags", label="Tags removed from {photos}.", needs_tags=True)
 @transaction.atomic
 def _remove_tags(*, user: AbstractBaseUser, data: BulkInput) -> list[BulkResult]:
     """The tags (any source, case-insensitive) come off each visible photo that has them; a photo without them is
@@ -159,3 +162,22 @@ def _remove_tags(*, user: AbstractBaseUser, data: BulkInput) -> list[BulkResult]
     changed = sorted({photo_id for _, photo_id in links})
     photos_changed.send(sender=Photo, photo_ids=changed)
     return [BulkResult(photo_id, True) for photo_id in photos]
+
+
+# --- albums -------------------------------------------------------------------------------------
+
+
+@bulk_action("add_to_album", label="{photos} added to the album.", needs_album=True)
+def _add_to_album(*, user: AbstractBaseUser, data: BulkInput) -> list[BulkResult]:
+    """Add the photos at the end of a (plain) album of the user's families; a photo of another of their families is
+    refused by album_add_photos, as is a smart album."""
+    try:
+        album = album_get(user=user, album_id=data.album_id)
+    except Http404:
+        raise ValidationError("No such album.") from None
+    return [BulkResult(*outcome) for outcome in album_add_photos(user=user, album=album, photo_ids=data.photo_ids)]
+
+
+def bulk_albums(*, user: AbstractBaseUser) -> list:
+    """The albums the selection bar offers to add to: the plain albums of the user's families."""
+    return list(album_list(user=user).filter(kind=Album.Kind.MANUAL))

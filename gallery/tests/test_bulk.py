@@ -16,7 +16,7 @@ from django.urls import reverse
 from gallery.bulk import BULK_MAX_PHOTOS, NOT_FOUND, BulkResult, photos_bulk_apply
 from gallery.models import Photo, PhotoTag
 from gallery.services import MAX_TAGS, photo_tags_add
-from tests.factories import photo_factory
+from tests.factories import MembershipFactory, photo_factory
 
 pytestmark = pytest.mark.django_db
 
@@ -352,3 +352,80 @@ def test_zip_stream_holds_at_most_about_one_chunk_at_a_time(family, alice):
     assert max(len(piece) for piece in pieces) <= downloads.CHUNK + 4096
     archive = zipfile.ZipFile(io.BytesIO(b"".join(pieces)))
     assert [archive.getinfo(n).file_size for n in archive.namelist()] == [int(downloads.CHUNK * 2.5)] * 3
+
+
+# --- add to album -------------------------------------------------------------------------------
+
+
+def test_add_to_album_checks_each_photo_and_the_album(family, alice, bob, other_family, mallory):
+    from gallery.album_services import album_create
+
+    album = album_create(user=alice, family=family, name="Summer")
+    mine = photo_factory(family=family, user=alice)
+    theirs = photo_factory(family=other_family, user=mallory)
+    gone = missing_id()
+
+    results = photos_bulk_apply(user=bob, action="add_to_album", photo_ids=[mine.pk, theirs.pk, gone], album_id=album.pk)
+
+    assert results == [BulkResult(mine.pk, True), BulkResult(theirs.pk, False, NOT_FOUND),
+                       BulkResult(gone, False, NOT_FOUND)]
+    assert list(album.photos.values_list("pk", flat=True)) == [mine.pk]
+
+
+def test_add_to_album_refuses_a_photo_of_my_other_family(family, alice, other_family, mallory):
+    from gallery.album_services import album_create
+
+    MembershipFactory(family=other_family, user=alice)
+    album = album_create(user=alice, family=family, name="Summer")
+    elsewhere = photo_factory(family=other_family, user=mallory)
+
+    [result] = photos_bulk_apply(user=alice, action="add_to_album", photo_ids=[elsewhere.pk], album_id=album.pk)
+
+    assert result.ok is False and "another family" in result.reason
+    assert not album.photos.exists()
+
+
+def test_add_to_another_familys_album_is_no_such_album(family, alice, other_family, mallory):
+    from gallery.album_services import album_create
+
+    theirs = album_create(user=mallory, family=other_family, name="Private")
+    photo = photo_factory(family=family, user=alice)
+
+    for album_id in (theirs.pk, theirs.pk + 1000):
+        with pytest.raises(ValidationError) as caught:
+            photos_bulk_apply(user=alice, action="add_to_album", photo_ids=[photo.pk], album_id=album_id)
+        assert caught.value.messages == ["No such album."]
+    with pytest.raises(ValidationError, match="Choose an album"):
+        photos_bulk_apply(user=alice, action="add_to_album", photo_ids=[photo.pk])
+
+
+def test_api_bulk_add_to_album(api, family, alice, other_family, mallory):
+    from gallery.album_services import album_create
+
+    album = album_create(user=alice, family=family, name="Summer")
+    mine = photo_factory(family=family, user=alice)
+    theirs = photo_factory(family=other_family, user=mallory)
+    foreign_album = album_create(user=mallory, family=other_family, name="Theirs")
+
+    response = api.post(reverse("api_photos_bulk"), {"action": "add_to_album", "photos": [mine.pk, theirs.pk],
+                                                     "album": album.pk}, content_type="application/json")
+    refused = api.post(reverse("api_photos_bulk"), {"action": "add_to_album", "photos": [mine.pk],
+                                                    "album": foreign_album.pk}, content_type="application/json")
+
+    assert response.json()["results"] == [{"id": mine.pk, "ok": True, "reason": ""},
+                                          {"id": theirs.pk, "ok": False, "reason": NOT_FOUND}]
+    assert refused.status_code == 400 and "No such album." in str(refused.json())
+    assert not foreign_album.photos.exists()
+
+
+def test_the_bar_offers_only_plain_albums_of_my_families(client_for, family, alice, other_family, mallory):
+    from gallery.album_services import album_create
+
+    photo_factory(family=family, user=alice)
+    album_create(user=alice, family=family, name="Summer trip")
+    album_create(user=mallory, family=other_family, name="Not for alice")
+
+    body = client_for(alice).get(reverse("gallery:timeline")).content.decode()
+
+    assert "Summer trip" in body and 'value="add_to_album"' in body
+    assert "Not for alice" not in body

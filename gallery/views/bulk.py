@@ -16,7 +16,7 @@ from django.shortcuts import redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
-from gallery.bulk import BULK_ACTIONS, BULK_MAX_PHOTOS, BulkResult, photos_bulk_apply
+from gallery.bulk import BULK_ACTIONS, BULK_MAX_PHOTOS, BulkResult, bulk_albums, photos_bulk_apply
 from gallery.downloads import photos_for_download, zip_stream
 from gallery.selectors import tag_list
 from gallery.services import parse_tags
@@ -30,6 +30,7 @@ def selection_context(*, user) -> dict:
         "max": BULK_MAX_PHOTOS,
         "download_max": settings.DOWNLOAD_MAX_PHOTOS,
         "tags": tag_list(user=user),
+        "albums": bulk_albums(user=user) if "add_to_album" in BULK_ACTIONS else [],
     }}
 
 
@@ -81,8 +82,9 @@ REMOVES_FROM_LIST = {"trash", "restore"}
 def bulk_summary(action: str, results: list[BulkResult]) -> str:
     """"Tags added to 3 photos. 2 were not: No such photo. (1) …" in one line."""
     done = sum(result.ok for result in results)
-    label = BULK_ACTIONS[action].label
-    text = f"{label} {done} photo{'' if done == 1 else 's'}." if done else "Nothing was done."
+    photos = f"{done} photo{'' if done == 1 else 's'}"
+    text = BULK_ACTIONS[action].label.format(photos=photos) if done else "Nothing was done."
+    text = text[0].upper() + text[1:]
     reasons = Counter(result.reason for result in results if not result.ok)
     if reasons:
         failed = sum(reasons.values())
