@@ -113,6 +113,7 @@
   let press = null;
   let swallowClick = false;
   document.addEventListener("touchstart", (e) => {
+    swallowClick = false; // a long-press that ended without a click must not eat the next tap
     const item = e.touches.length === 1 && e.target.closest("[data-select-item]");
     if (!item || e.target.closest("input, button, details")) { press = null; return; }
     const start = { x: e.touches[0].clientX, y: e.touches[0].clientY };
