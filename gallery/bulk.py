@@ -24,6 +24,7 @@ from gallery.album_services import album_add_photos
 from gallery.models import Album, Photo, PhotoTag
 from gallery.services import MAX_TAGS, photo_tags_add, tags_clean
 from gallery.signals import photos_changed
+from gallery.trash_services import photos_favourite, photos_restore, photos_trash
 
 BULK_MAX_PHOTOS = 500
 NOT_FOUND = "No such photo."
@@ -181,3 +182,27 @@ def _add_to_album(*, user: AbstractBaseUser, data: BulkInput) -> list[BulkResult
 def bulk_albums(*, user: AbstractBaseUser) -> list:
     """The albums the selection bar offers to add to: the plain albums of the user's families."""
     return list(album_list(user=user).filter(kind=Album.Kind.MANUAL))
+
+
+# --- favourites and the trash (gallery.trash_services checks each photo's family and the user's rights) -----------
+
+
+@bulk_action("favourite", label="{photos} added to your favourites.")
+def _favourite(*, user: AbstractBaseUser, data: BulkInput) -> list[BulkResult]:
+    return [BulkResult(*result) for result in photos_favourite(user=user, photo_ids=data.photo_ids, on=True)]
+
+
+@bulk_action("unfavourite", label="{photos} taken out of your favourites.")
+def _unfavourite(*, user: AbstractBaseUser, data: BulkInput) -> list[BulkResult]:
+    return [BulkResult(*result) for result in photos_favourite(user=user, photo_ids=data.photo_ids, on=False)]
+
+
+@bulk_action("trash", label="{photos} moved to the trash.")
+def _trash(*, user: AbstractBaseUser, data: BulkInput) -> list[BulkResult]:
+    """Only the uploader or a family admin may: a member's own photos go, others' answer why not."""
+    return [BulkResult(*result) for result in photos_trash(user=user, photo_ids=data.photo_ids)]
+
+
+@bulk_action("restore", label="{photos} restored from the trash.")
+def _restore(*, user: AbstractBaseUser, data: BulkInput) -> list[BulkResult]:
+    return [BulkResult(*result) for result in photos_restore(user=user, photo_ids=data.photo_ids)]

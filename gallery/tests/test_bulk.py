@@ -429,3 +429,102 @@ def test_the_bar_offers_only_plain_albums_of_my_families(client_for, family, ali
 
     assert "Summer trip" in body and 'value="add_to_album"' in body
     assert "Not for alice" not in body
+
+
+# --- favourites and the trash -------------------------------------------------------------------
+
+
+def test_a_member_trashes_own_photos_but_not_others_and_foreign_or_missing_ones_look_alike(family, alice, bob,
+                                                                                           other_family, mallory):
+    own = photo_factory(family=family, user=bob)
+    alices = photo_factory(family=family, user=alice)
+    theirs = photo_factory(family=other_family, user=mallory)
+    gone = missing_id()
+
+    results = photos_bulk_apply(user=bob, action="trash", photo_ids=[own.pk, alices.pk, theirs.pk, gone])
+
+    assert [r.ok for r in results] == [True, False, False, False]
+    assert "uploader or a family admin" in results[1].reason
+    assert results[2] == BulkResult(theirs.pk, False, NOT_FOUND) and results[3] == BulkResult(gone, False, NOT_FOUND)
+    assert not Photo.objects.filter(pk=own.pk).exists()  # in the trash: out of every list
+    assert Photo.all_objects.get(pk=own.pk).trashed_at is not None
+    assert Photo.objects.filter(pk=alices.pk).exists() and Photo.objects.filter(pk=theirs.pk).exists()
+
+
+def test_an_admin_trashes_and_restores_a_members_photo(family, alice, bob):
+    photo = photo_factory(family=family, user=bob)
+
+    assert photos_bulk_apply(user=alice, action="trash", photo_ids=[photo.pk])[0].ok
+    # In the trash, a photo can't be tagged any more (it is in no list), only restored.
+    assert photos_bulk_apply(user=alice, action="add_tags", photo_ids=[photo.pk], tags=["x"])[0].reason == NOT_FOUND
+    assert photos_bulk_apply(user=alice, action="restore", photo_ids=[photo.pk])[0].ok
+    assert Photo.objects.filter(pk=photo.pk).exists()
+    again = photos_bulk_apply(user=alice, action="restore", photo_ids=[photo.pk])[0]
+    assert again.ok is False and again.reason == "Not in the trash."
+
+
+def test_favourite_and_unfavourite_many(family, alice, bob, other_family, mallory):
+    from gallery.models import Favourite
+
+    mine = [photo_factory(family=family, user=alice) for _ in range(2)]
+    theirs = photo_factory(family=other_family, user=mallory)
+
+    results = photos_bulk_apply(user=bob, action="favourite", photo_ids=[mine[0].pk, mine[1].pk, theirs.pk])
+
+    assert [r.ok for r in results] == [True, True, False] and results[2].reason == NOT_FOUND
+    assert set(Favourite.objects.filter(user=bob).values_list("photo_id", flat=True)) == {mine[0].pk, mine[1].pk}
+    assert not Favourite.objects.filter(user=alice).exists()  # favourites are each user's own
+    photos_bulk_apply(user=bob, action="unfavourite", photo_ids=[mine[0].pk])
+    assert set(Favourite.objects.filter(user=bob).values_list("photo_id", flat=True)) == {mine[1].pk}
+
+
+def test_api_bulk_trash_and_restore_mixed_ids(api, family, alice, other_family, mallory):
+    mine = photo_factory(family=family, user=alice)
+    theirs = photo_factory(family=other_family, user=mallory)
+
+    trashed = api.post(reverse("api_photos_bulk"), {"action": "trash", "photos": [mine.pk, theirs.pk]},
+                       content_type="application/json").json()
+    restored = api.post(reverse("api_photos_bulk"), {"action": "restore", "photos": [theirs.pk, mine.pk]},
+                        content_type="application/json").json()
+
+    assert trashed == {"results": [{"id": mine.pk, "ok": True, "reason": ""},
+                                   {"id": theirs.pk, "ok": False, "reason": NOT_FOUND}]}
+    assert restored == {"results": [{"id": theirs.pk, "ok": False, "reason": NOT_FOUND},
+                                    {"id": mine.pk, "ok": True, "reason": ""}]}
+    assert Photo.objects.filter(pk__in=[mine.pk, theirs.pk]).count() == 2
+
+
+def test_bulk_page_trash_tells_the_page_to_take_the_photos_off_the_grid(client_for, family, alice):
+    photo = photo_factory(family=family, user=alice)
+
+    response = client_for(alice).post(reverse("gallery:photos_bulk"), {"action": "trash", "photos": [photo.pk]},
+                                      headers={"HX-Request": "true"})
+
+    assert "1 photo moved to the trash." in response.content.decode()
+    assert json.loads(response["HX-Trigger"])["bulk-done"] == {"action": "trash", "ok": [photo.pk], "remove": True}
+    timeline = client_for(alice).get(reverse("gallery:timeline")).content.decode()
+    assert f'value="{photo.pk}"' not in timeline
+
+
+def test_bulk_page_favourite_swaps_the_hearts_of_the_photos_done(client_for, family, alice, other_family, mallory):
+    photo = photo_factory(family=family, user=alice)
+    theirs = photo_factory(family=other_family, user=mallory)
+
+    response = client_for(alice).post(reverse("gallery:photos_bulk"),
+                                      {"action": "favourite", "photos": [photo.pk, theirs.pk], "next": "/"},
+                                      headers={"HX-Request": "true"})
+
+    body = response.content.decode()
+    assert f'id="heart-{photo.pk}" hx-swap-oob="true"' in body
+    assert 'aria-pressed="true"' in body
+    assert f"heart-{theirs.pk}" not in body
+
+
+def test_download_leaves_out_photos_in_the_trash(client_for, family, alice):
+    kept = photo_factory(family=family, user=alice, filename="kept.jpg")
+    binned = photo_factory(family=family, user=alice, filename="binned.jpg")
+    photos_bulk_apply(user=alice, action="trash", photo_ids=[binned.pk])
+
+    archive = _zip(client_for(alice).post(reverse("gallery:photos_download"), {"photos": [kept.pk, binned.pk]}))
+
+    assert archive.namelist() == ["kept.jpg"]

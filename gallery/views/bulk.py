@@ -18,19 +18,27 @@ from django.views.decorators.http import require_POST
 
 from gallery.bulk import BULK_ACTIONS, BULK_MAX_PHOTOS, BulkResult, bulk_albums, photos_bulk_apply
 from gallery.downloads import photos_for_download, zip_stream
+from gallery.models import Photo
 from gallery.selectors import tag_list
 from gallery.services import parse_tags
 
 
-def selection_context(*, user) -> dict:
+# What the bar offers on a list of photos (timeline, search results, an album); the trash page offers "restore".
+LIST_ACTIONS = ("add_tags", "remove_tags", "add_to_album", "favourite", "download", "trash")
+TRASH_ACTIONS = ("restore",)
+
+
+def selection_context(*, user, actions: tuple[str, ...] = LIST_ACTIONS) -> dict:
     """What the selection bar (templates/gallery/_select_bar.html) needs: a page that shows a selectable grid adds
-    this to its context."""
+    this to its context, naming the actions its bar offers (registered ones only, and "download")."""
+    offered = [name for name in actions if name in BULK_ACTIONS or name == "download"]
     return {"bulk": {
-        "actions": [name for name in BULK_ACTIONS],
+        "actions": offered,
         "max": BULK_MAX_PHOTOS,
         "download_max": settings.DOWNLOAD_MAX_PHOTOS,
+        "trash_days": settings.TRASH_DAYS,
         "tags": tag_list(user=user),
-        "albums": bulk_albums(user=user) if "add_to_album" in BULK_ACTIONS else [],
+        "albums": bulk_albums(user=user) if "add_to_album" in offered else [],
     }}
 
 
@@ -68,8 +76,12 @@ def photos_bulk(request: HttpRequest) -> HttpResponse:
     if not request.htmx:
         (messages.error if problem else messages.success)(request, summary)
         return _back(request)
-    response = render(request, "gallery/_select_bar.html#bulk-status", {"summary": summary, "problem": problem})
     done = [result.id for result in results if result.ok]
+    context = {"summary": summary, "problem": problem, "back_to": request.POST.get("next", "")}
+    if action in HEART_ACTIONS and done:  # the hearts of the photos done, swapped in out of band
+        context.update(hearts=Photo.objects.filter(pk__in=done).only("pk", "title", "original_filename"),
+                       hearts_on=HEART_ACTIONS[action])
+    response = render(request, "gallery/_select_bar.html#bulk-status", context)
     response["HX-Trigger"] = json.dumps({"bulk-done": {"action": action, "ok": done,
                                                        "remove": action in REMOVES_FROM_LIST}})
     return response
@@ -77,6 +89,8 @@ def photos_bulk(request: HttpRequest) -> HttpResponse:
 
 # After these actions the photos done are no longer in the list they were picked from.
 REMOVES_FROM_LIST = {"trash", "restore"}
+# After these the hearts of the photos done show the new state (on or off).
+HEART_ACTIONS = {"favourite": True, "unfavourite": False}
 
 
 def bulk_summary(action: str, results: list[BulkResult]) -> str:
