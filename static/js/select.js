@@ -46,8 +46,12 @@
       const own = Number(button.dataset.selectMax || 0); // the download's own cap
       button.disabled = count === 0 || over || (own > 0 && count > own);
     });
+    if (count > 0) form.classList.remove("reporting");
     const clear = form.querySelector("[data-select-clear]");
-    if (clear) clear.hidden = count === 0;
+    if (clear) {
+      clear.hidden = count === 0 && !form.classList.contains("reporting");
+      clear.textContent = count === 0 ? "Close" : "Clear";
+    }
     document.querySelectorAll("button[data-select-group]").forEach((button) => {
       const members = all.filter((box) => box.dataset.selectIn === button.dataset.selectGroup);
       const allTicked = members.length > 0 && members.every((box) => box.checked);
@@ -74,7 +78,25 @@
   function clearAll() {
     boxes().forEach((box) => { box.checked = false; });
     anchor = null;
+    const form = bar();
+    if (form) {
+      form.classList.remove("reporting");
+      const status = form.querySelector(".select-status");
+      if (status) status.textContent = "";
+    }
     update();
+  }
+
+  // Headings left with no photo under them (all of a day's photos went to the trash) go too. From the end, so a
+  // month whose days all went is seen empty after them.
+  function dropEmptyHeadings() {
+    const headings = Array.from(document.querySelectorAll("[data-select-heading]")).reverse();
+    headings.forEach((heading) => {
+      const next = heading.nextElementSibling;
+      const level = Number(heading.tagName.slice(1));
+      const nextLevel = next && /^H[1-6]$/.test(next.tagName) ? Number(next.tagName.slice(1)) : 0;
+      if (!next || next.matches(".more") || (nextLevel && nextLevel <= level)) heading.remove();
+    });
   }
 
   document.addEventListener("click", (e) => {
@@ -157,6 +179,9 @@
         if (item) item.remove();
       }
     });
+    if (detail.remove && done.size) dropEmptyHeadings();
+    const form = bar();
+    if (form) form.classList.add("reporting"); // the bar stays to show what happened until closed or used again
     if (detail.action === "add_tags" || detail.action === "remove_tags") {
       const tags = bar() && bar().querySelector("input[name=tags]");
       if (tags && done.size) tags.value = "";

@@ -195,3 +195,41 @@ def test_select_on_search_results(live_server, browser, artifacts, toy_model):
     page.screenshot(path=artifacts / "select-search-desktop.png")
     assert page.js_errors == []
     context.close()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_favourite_and_trash_a_selection(live_server, browser, artifacts):
+    from gallery.models import Favourite
+
+    photos, foreign, album = _gallery(count=6)
+    context, page = new_page(browser, **DESKTOP)
+    sign_in(page, live_server, "grandma")
+    page.on("dialog", lambda dialog: dialog.accept())  # "Move the selected photos to the trash?"
+
+    page.locator(f"#photo-{photos[0].pk}").hover()
+    page.click(_box(photos[0]))
+    page.click(_box(photos[2]), modifiers=["Shift"])
+    _wait_count(page, 3)
+    page.get_by_role("button", name="Favourite", exact=True).click()
+    page.wait_for_function("() => /3 photos added to your favourites/.test(document.querySelector('#bulk-status').textContent)")
+    assert set(Favourite.objects.values_list("photo_id", flat=True)) == {p.pk for p in photos[:3]}
+    # Their hearts show it at once (swapped by the same answer).
+    for photo in photos[:3]:
+        assert page.locator(f"#heart-{photo.pk} .heart").get_attribute("aria-pressed") == "true"
+    assert page.locator(f"#heart-{photos[3].pk} .heart").get_attribute("aria-pressed") == "false"
+
+    page.locator(f"#photo-{photos[1].pk}").hover()
+    page.click(_box(photos[1]))
+    page.click(_box(photos[5]), modifiers=["Shift"])
+    _wait_count(page, 5)
+    page.get_by_role("button", name="Move to trash").click()
+    page.wait_for_function("() => /5 photos moved to the trash/.test(document.querySelector('#bulk-status').textContent)")
+    assert page.evaluate(BOXES) == [photos[0].pk]  # off the grid at once, and so is the day left empty
+    assert page.evaluate("() => Array.from(document.querySelectorAll('#grid h2, #grid h3')).length") == 2
+    assert page.locator("#bulk-status").is_visible()  # the bar stays to say what happened
+    assert sorted(Photo.objects.values_list("pk", flat=True)) == sorted([photos[0].pk, foreign.pk])
+    page.screenshot(path=artifacts / "select-trashed-desktop.png")
+    page.get_by_role("button", name="Close").click()
+    assert not page.locator("#bulk-form").is_visible()
+    assert page.js_errors == []
+    context.close()
