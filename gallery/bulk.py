@@ -22,7 +22,7 @@ from django.http import Http404
 from gallery.album_selectors import album_get, album_list
 from gallery.album_services import album_add_photos
 from gallery.models import Album, Photo, PhotoTag
-from gallery.services import MAX_TAGS, photo_tags_add, tags_clean
+from gallery.services import MAX_TAGS, photos_tags_add_many, tags_clean
 from gallery.signals import photos_changed
 from gallery.trash_services import photos_favourite, photos_restore, photos_trash
 
@@ -135,16 +135,11 @@ def _add_tags(*, user: AbstractBaseUser, data: BulkInput) -> list[BulkResult]:
     have: dict[int, set[str]] = {pk: set() for pk in photos}
     for photo_id, name in PhotoTag.objects.filter(photo_id__in=list(photos)).values_list("photo_id", "tag__name"):
         have[photo_id].add(name.lower())
-    results, changed = [], []
-    for photo_id, photo in photos.items():
-        if len(have[photo_id] | wanted) > MAX_TAGS:
-            results.append(BulkResult(photo_id, False, f"It would have more than {MAX_TAGS} tags."))
-            continue
-        photo_tags_add(photo=photo, names=data.tags, source=PhotoTag.Source.MEMBER, user=user)
-        results.append(BulkResult(photo_id, True))
-        changed.append(photo_id)
-    photos_changed.send(sender=Photo, photo_ids=changed)
-    return results
+    full = {pk for pk in photos if len(have[pk] | wanted) > MAX_TAGS}
+    photos_tags_add_many(photos=[photo for pk, photo in photos.items() if pk not in full], names=data.tags, user=user)
+    photos_changed.send(sender=Photo, photo_ids=[pk for pk in photos if pk not in full])
+    return [BulkResult(pk, False, f"It would have more than {MAX_TAGS} tags.") if pk in full else BulkResult(pk, True)
+            for pk in photos]
 
 
 @bulk_action("remove_tags", label="Tags removed from {photos}.", needs_tags=True)

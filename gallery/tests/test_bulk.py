@@ -11,6 +11,7 @@ import zipfile
 import pytest
 from django.core.exceptions import ValidationError
 from django.test import Client
+from django.db.models import F
 from django.urls import reverse
 
 from gallery.bulk import BULK_MAX_PHOTOS, NOT_FOUND, BulkResult, photos_bulk_apply
@@ -54,6 +55,32 @@ def test_add_tags_to_own_photos_and_the_same_answer_for_foreign_and_missing(fami
         assert set(PhotoTag.objects.filter(photo=photo).values_list("source", flat=True)) == {PhotoTag.Source.MEMBER}
     assert tag_names(theirs) == []
     assert not theirs.family.tags.filter(name="Beach").exists()  # no tag leaked into their vocabulary
+
+
+def test_add_tags_makes_a_tag_from_the_file_the_members_and_keeps_its_name(family, alice):
+    photo = photo_factory(family=family, user=alice)
+    photo_tags_add(photo=photo, names=["Beach"], source=PhotoTag.Source.EMBEDDED)
+
+    photos_bulk_apply(user=alice, action="add_tags", photo_ids=[photo.pk], tags=["beach", "sea"])
+
+    links = {link.tag.name: link for link in PhotoTag.objects.filter(photo=photo).select_related("tag")}
+    assert sorted(links) == ["Beach", "sea"]
+    assert {link.source for link in links.values()} == {PhotoTag.Source.MEMBER}
+    assert {link.added_by_id for link in links.values()} == {alice.pk}
+
+
+def test_add_tags_to_many_photos_takes_a_few_queries_not_a_few_per_photo(family, alice, other_family,
+                                                                        django_assert_max_num_queries):
+    MembershipFactory(family=other_family, user=alice)
+    photos = [photo_factory(family=family if n % 2 else other_family, user=alice) for n in range(30)]
+
+    with django_assert_max_num_queries(30):
+        results = photos_bulk_apply(user=alice, action="add_tags", photo_ids=[p.pk for p in photos], tags=["a", "b"])
+
+    assert all(r.ok for r in results)
+    assert {tag_names(p) == ["a", "b"] for p in photos} == {True}
+    # Each family's photos got that family's tag: no tag row is shared across families.
+    assert PhotoTag.objects.filter(photo__in=photos).exclude(tag__family_id=F("photo__family_id")).count() == 0
 
 
 def test_a_plain_member_tags_photos_someone_else_uploaded(family, alice, bob):
