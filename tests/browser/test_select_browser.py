@@ -233,3 +233,20 @@ def test_favourite_and_trash_a_selection(live_server, browser, artifacts):
     assert not page.locator("#bulk-form").is_visible()
     assert page.js_errors == []
     context.close()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_without_javascript_the_boxes_and_the_bar_are_a_plain_form(live_server, browser):
+    photos, foreign, album = _gallery(count=3)
+    context, page = new_page(browser, java_script_enabled=False, **DESKTOP)
+    sign_in(page, live_server, "grandma")
+
+    assert page.locator("#bulk-form").is_visible()
+    page.check(_box(photos[0]))
+    page.check(_box(photos[2]))
+    page.fill("#bulk-form input[name=tags]", "garden")
+    page.get_by_role("button", name="Add tags").click()
+    page.wait_for_url(live_server.url + "/")
+    assert "Tags added to 2 photos." in page.locator(".messages").inner_text()
+    assert [list(p.tags.values_list("name", flat=True)) for p in photos] == [["garden"], [], ["garden"]]
+    context.close()
