@@ -8,10 +8,12 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.core.cache import cache
 from django.db.models import Count, QuerySet
 from django.http import Http404
+from django.urls import reverse
 
 from gallery import smart_albums
 from gallery.album_services import share_token_hash, share_token_matches
 from gallery.models import Album, AlbumShare, Photo
+from gallery.photo_lists import ListContext, Neighbours, PhotoListKind
 
 # What an album's tile and grid show of a photo (as the timeline's tiles).
 TILE_FIELDS = ("id", "family_id", "title", "original_filename", "taken_at", "taken_tz")
@@ -125,3 +127,41 @@ def share_photo_get(*, share: AlbumShare, photo_id: int) -> Photo:
     if photo is None:
         raise Http404("No such photo.")
     return photo
+
+
+# --- the viewer -----------------------------------------------------------------------------------
+
+
+class AlbumList(PhotoListKind):
+    """An album as a list the photo viewer walks, in the album's order (`?from=album&album=<id>`)."""
+
+    name = "album"
+    params = ("album",)
+
+    @staticmethod
+    def _album(user: AbstractBaseUser, params: dict[str, str]) -> Album | None:
+        value = params.get("album") or ""
+        if not value.isdigit():
+            return None
+        try:
+            return album_get(user=user, album_id=int(value))
+        except Http404:
+            return None
+
+    def label(self, *, user: AbstractBaseUser, params: dict[str, str]) -> str:
+        album = self._album(user, params)
+        return f"the album “{album.name}”" if album else "albums"
+
+    def neighbours(self, *, user: AbstractBaseUser, photo: Photo, params: dict[str, str]) -> Neighbours:
+        album = self._album(user, params)
+        if album is None:
+            return Neighbours(in_list=False)
+        return Neighbours.in_sequence(album_photo_ids(album=album), photo.pk)
+
+    def list_url(self, *, user: AbstractBaseUser, photo: Photo, params: dict[str, str]) -> str:
+        album = self._album(user, params)
+        return album.get_absolute_url() if album else reverse("gallery:albums")
+
+    @classmethod
+    def context(cls, album: Album) -> ListContext:
+        return ListContext(cls.name, (("album", str(album.pk)),))

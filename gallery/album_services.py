@@ -185,16 +185,23 @@ def album_remove_photos(*, user: AbstractBaseUser, album: Album, photo_ids: Iter
 
 @transaction.atomic
 def album_move_photo(*, user: AbstractBaseUser, album: Album, photo_id: int, to: int) -> None:
-    """Move a photo to 1-based position `to` (clamped to the album), shifting the others; positions are
-    renumbered 1..n."""
+    """Move a photo to 1-based position `to` among the photos the album shows (clamped), shifting the others;
+    positions are renumbered 1..n. Photos it does not show (in the trash) keep their place among the others, so a
+    restored photo comes back where it was."""
     _require_member(user, album.family_id)
     _require_manual(album)
     album = _lock(album)
     order = list(album.entries.order_by("position", "id").values_list("photo_id", flat=True))
-    if photo_id not in order:
+    shown = set(Photo.objects.filter(family_id=album.family_id, pk__in=order).values_list("pk", flat=True))
+    if photo_id not in shown:
         raise ValidationError(NOT_IN_ALBUM)
     order.remove(photo_id)
-    order.insert(min(max(int(to), 1), len(order) + 1) - 1, photo_id)
+    visible = [pk for pk in order if pk in shown]
+    target = min(max(int(to), 1), len(visible) + 1) - 1
+    if target < len(visible):
+        order.insert(order.index(visible[target]), photo_id)
+    else:
+        order.insert(order.index(visible[-1]) + 1 if visible else len(order), photo_id)
     _renumber(album, order)
 
 

@@ -1,7 +1,7 @@
 from django.urls import path
 from rest_framework.authtoken.views import obtain_auth_token
 
-from gallery import apis
+from gallery import album_apis, apis
 
 urlpatterns = [
     path("auth/token/", obtain_auth_token, name="api_token"),
@@ -18,4 +18,7 @@ urlpatterns = [
          name="api_suggestion_accept"),
     path("photos/<int:photo_id>/suggestions/<int:suggestion_id>/dismiss/", apis.SuggestionDismissApi.as_view(),
          name="api_suggestion_dismiss"),
+    path("albums/", album_apis.AlbumListApi.as_view(), name="api_albums"),
+    path("albums/<int:album_id>/", album_apis.AlbumDetailApi.as_view(), name="api_album_detail"),
+    path("albums/<int:album_id>/photos/", album_apis.AlbumPhotosApi.as_view(), name="api_album_photos"),
 ]

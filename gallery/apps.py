@@ -11,6 +11,10 @@ class GalleryConfig(AppConfig):
 
         photo_lists.register(TimelineList())  # the viewer's default list; search registers its results itself
 
+        from gallery.album_selectors import AlbumList
+
+        photo_lists.register(AlbumList())  # the viewer walks an album in its order
+
         # pillow-heif teaches Pillow to decode HEIC/HEIF (iPhone photos).
         from pillow_heif import register_heif_opener
 

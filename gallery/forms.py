@@ -175,3 +175,52 @@ class AcceptAboveForm(forms.Form):
         help_text="A number from 0 to 1: 0.9 accepts what the model is 90% sure of.",
         widget=forms.NumberInput(attrs={"step": "0.01", "min": "0", "max": "1"}),
         error_messages={"invalid": "Type a number from 0 to 1, e.g. 0.9."})
+
+
+class AlbumForm(forms.Form):
+    name = forms.CharField(max_length=100)
+    description = forms.CharField(required=False, max_length=5000, widget=forms.Textarea(attrs={"rows": 3}))
+
+
+class AlbumCreateForm(AlbumForm):
+    family = forms.TypedChoiceField(coerce=int, label="Family")
+
+    def __init__(self, *args, families=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["family"].choices = [(f.pk, f.name) for f in families]
+        if len(self.fields["family"].choices) == 1:
+            self.fields["family"].initial = self.fields["family"].choices[0][0]
+
+
+class AlbumArrangeForm(forms.Form):
+    """One arranging step on an album page: move a photo up or down (or to a position), make it the cover,
+    take it out."""
+
+    action = forms.ChoiceField(choices=[("up", "Move up"), ("down", "Move down"), ("to", "Move to"),
+                                        ("cover", "Make cover"), ("remove", "Remove")])
+    photo = forms.IntegerField(min_value=1, max_value=2**63 - 1)
+    position = forms.IntegerField(required=False, min_value=1, max_value=10**6)
+
+
+class AlbumPhotosForm(forms.Form):
+    """Photo ids to add to an album (checkboxes of the picker, or one photo from its page)."""
+
+    photos = forms.TypedMultipleChoiceField(coerce=int, required=True, choices=())
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # Any id: the service checks each against the user's families and answers per photo.
+        self.fields["photos"].valid_value = lambda value: str(value).isdigit() and 0 < int(value) < 2**63
+
+
+class ShareForm(forms.Form):
+    days = forms.IntegerField(min_value=1, max_value=365, label="Works for (days)")
+    password = forms.CharField(required=False, max_length=128, strip=False, widget=forms.PasswordInput,
+                               help_text="Optional: visitors must type it.")
+    allow_download = forms.BooleanField(required=False, label="Visitors may download the originals")
+    note = forms.CharField(required=False, max_length=100, label="For whom",
+                           help_text="Only you see this, to tell links apart.")
+
+
+class SharePasswordForm(forms.Form):
+    password = forms.CharField(max_length=128, strip=False, widget=forms.PasswordInput)

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from gallery.views import accounts, bulk, families, media, photos, suggestions, trash
+from gallery.views import accounts, albums, bulk, families, media, photos, suggestions, trash
 
 app_name = "gallery"
 
@@ -20,6 +20,16 @@ urlpatterns = [
     path("photos/<int:photo_id>/thumbnail/", media.photo_thumbnail, name="photo_thumbnail"),
     path("photos/<int:photo_id>/display/", media.photo_display, name="photo_display"),
     path("photos/<int:photo_id>/original/", media.photo_original, name="photo_original"),
+    path("albums/", albums.album_index, name="albums"),
+    path("albums/add-photo/", albums.album_add_photo, name="album_add_photo"),
+    path("albums/<int:album_id>/", albums.album_detail, name="album_detail"),
+    path("albums/<int:album_id>/edit/", albums.album_edit, name="album_edit"),
+    path("albums/<int:album_id>/delete/", albums.album_remove, name="album_delete"),
+    path("albums/<int:album_id>/add/", albums.album_add, name="album_add"),
+    path("albums/<int:album_id>/arrange/", albums.album_arrange, name="album_arrange"),
+    path("albums/<int:album_id>/order/", albums.album_order, name="album_order"),
+    path("albums/<int:album_id>/shares/", albums.album_shares, name="album_shares"),
+    path("albums/<int:album_id>/shares/<int:share_id>/revoke/", albums.album_share_revoke, name="album_share_revoke"),
     path("families/", families.family_index, name="families"),
     path("families/<int:family_id>/", families.family_detail, name="family_detail"),
     path("families/<int:family_id>/members/<int:user_id>/role/", families.member_role, name="member_role"),

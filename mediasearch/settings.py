@@ -195,6 +195,9 @@ DOWNLOAD_MAX_PHOTOS = env_int("DOWNLOAD_MAX_PHOTOS", 500)
 ALBUM_MAX_PHOTOS = env_int("ALBUM_MAX_PHOTOS", 500)
 # Days a new album share link lasts unless its maker picks otherwise (1 to 365).
 SHARE_DAYS = env_int("SHARE_DAYS", 30)
+# Wrong passwords for one share link from one address before it stops checking them, and for how many seconds.
+SHARE_PASSWORD_TRIES = env_int("SHARE_PASSWORD_TRIES", 5)
+SHARE_PASSWORD_WINDOW = env_int("SHARE_PASSWORD_WINDOW", 900)
 # Days a photo stays in the trash (restorable) before the scheduled purge deletes it and its files for good.
 TRASH_DAYS = env_int("TRASH_DAYS", 30)
 # Days an invitation link to a family stays valid (it also stops working once used or revoked).

@@ -3,6 +3,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView
 
+from gallery.views import shared
 from gallery.views.accounts import invite_open
 from gallery.views.setup import first_run
 
@@ -23,6 +24,12 @@ urlpatterns = [
          name="password_change_done"),
     # Outside the gallery's sign-in wall: the invitee may have no account yet.
     path("invite/<str:token>/", invite_open, name="invite"),
+    # A shared album: for anyone holding the link; every one of these URLs checks it.
+    path("shared/<str:token>/", shared.shared_album, name="shared_album"),
+    path("shared/<str:token>/photos/<int:photo_id>/", shared.shared_photo, name="shared_photo"),
+    path("shared/<str:token>/photos/<int:photo_id>/thumbnail/", shared.shared_thumbnail, name="shared_thumbnail"),
+    path("shared/<str:token>/photos/<int:photo_id>/display/", shared.shared_display, name="shared_display"),
+    path("shared/<str:token>/photos/<int:photo_id>/original/", shared.shared_original, name="shared_original"),
     path("admin/", admin.site.urls),
     path("api/v1/", include(api_v1)),
     path("", include("search.urls")),

@@ -6,6 +6,7 @@ app_name = "search"
 
 urlpatterns = [
     path("search/", views.search, name="search"),
+    path("search/smart-album/", views.smart_album_save, name="smart_album_save"),
     path("search/preferences/", views.preferences, name="preferences"),
     path("search/preferences/preview/", views.preferences_preview, name="preferences_preview"),
     path("search/preferences/reset/", views.preferences_reset_view, name="preferences_reset"),

@@ -1,13 +1,18 @@
 from __future__ import annotations
 
+from urllib.parse import urlencode
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django.views.decorators.vary import vary_on_headers
 
-from gallery.selectors import favourite_ids, photo_get, tag_list
+from gallery.album_services import album_create
+from gallery.selectors import family_get, favourite_ids, photo_get, tag_list
 from gallery.views.bulk import selection_context
 from search.engine import SearchParams, preferences_for, search_photos, similar_photos
 from search.forms import ChipEditForm, PreferencesForm, SearchForm, search_form
@@ -176,3 +181,29 @@ def photo_read_text(request: HttpRequest, photo_id: int) -> HttpResponse:
     photos_text_request(photo_ids=[photo.pk])
     messages.success(request, "Reading the text in this photo: it appears here in a few seconds.")
     return redirect(photo)
+
+
+SMART_SEARCH_FIELDS = ("q", "tag", "uploader", "country", "place", "after", "before", "min_score", "weights")
+
+
+@require_POST
+@login_required
+def smart_album_save(request: HttpRequest) -> HttpResponse:
+    """"Save as smart album" on the search page: the search's words and filters, in one of the user's families."""
+    data = request.POST
+    search = {name: data.get(name, "") for name in SMART_SEARCH_FIELDS}
+    search["plain"] = data.getlist("plain")
+    back = reverse("search:search") + "?" + urlencode([(k, v) for k in ("q", "tag", "place", "after", "before")
+                                                       for v in data.getlist(k) if v])
+    family_id = data.get("family", "")
+    if not family_id.isdigit():
+        messages.error(request, "Choose the family whose photos the smart album shows.")
+        return redirect(back)
+    family = family_get(user=request.user, family_id=int(family_id))
+    try:
+        album = album_create(user=request.user, family=family, name=data.get("name", ""), search=search)
+    except (ValidationError, PermissionDenied) as exc:
+        messages.error(request, " ".join(getattr(exc, "messages", [str(exc)])) + " The smart album was not saved.")
+        return redirect(back)
+    messages.success(request, f"Saved the smart album “{album}”: new photos that match appear in it by themselves.")
+    return redirect(album)

@@ -130,3 +130,20 @@ def test_bad_ids_are_a_plain_message(family, alice):
         album_add_photos(user=alice, album=album, photo_ids=["x"])
     with pytest.raises(ValidationError, match="At most 500"):
         album_add_photos(user=alice, album=album, photo_ids=range(1, 502))
+
+
+def test_a_photo_in_the_trash_leaves_the_album_and_comes_back_in_its_place(family, alice, photos):
+    from gallery.trash_services import photos_restore, photos_trash
+
+    album = album_create(user=alice, family=family, name="Trash")
+    album_add_photos(user=alice, album=album, photo_ids=[p.pk for p in photos])
+    a, b, c, d = (p.pk for p in photos)
+    photos_trash(user=alice, photo_ids=[b])
+    assert album_photo_ids(album=album) == [a, c, d]
+    assert album_add_photos(user=alice, album=album, photo_ids=[b]) == [(b, False, NOT_FOUND)]
+    album_set_cover(user=alice, album=album, photo_id=c)
+    # Moves count the photos the album shows: d one step up lands before c, not before the hidden b.
+    album_move_photo(user=alice, album=album, photo_id=d, to=2)
+    assert album_photo_ids(album=album) == [a, d, c]
+    photos_restore(user=alice, photo_ids=[b])
+    assert album_photo_ids(album=album) == [a, b, d, c]

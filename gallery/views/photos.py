@@ -13,7 +13,8 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from django.views.decorators.vary import vary_on_headers
 
 from gallery.forms import PhotoEditForm, TimelineForm, UploadForm
-from gallery.models import Family
+from gallery.album_selectors import album_list
+from gallery.models import Album, Family
 from gallery.photo_lists import photo_viewer
 from gallery.selectors import family_get, family_list, last_upload_family_id, photo_get
 from gallery.services import (
@@ -80,6 +81,7 @@ def _detail_context(request: HttpRequest, photo, form: PhotoEditForm | None = No
     }
     if full_page:  # the viewer chrome: previous/next in the list the photo was opened from, and back to it
         context["viewer"] = photo_viewer(user=request.user, photo=photo, data=request.GET)
+        context["albums"] = album_list(user=request.user, family_id=photo.family_id).filter(kind=Album.Kind.MANUAL)
     return context
 
 

@@ -89,3 +89,37 @@ def test_a_smart_albums_photos_are_not_added_by_hand(family, alice):
     album = album_create(user=alice, family=family, name="Smart", search={"q": "dog"})
     with pytest.raises(ValidationError, match="come from its search"):
         album_add_photos(user=alice, album=album, photo_ids=[1])
+
+
+def test_save_as_smart_album_from_the_search_page(client_for, family, alice, other_family):
+    from django.urls import reverse
+
+    from gallery.models import Album
+
+    client = client_for(alice)
+    page = client.get(reverse("search:search"), {"q": "dog in Lisbon", "tag": "pets"}).content.decode()
+    assert "Save as smart album" in page
+    url = reverse("search:smart_album_save")
+    response = client.post(url, {"q": "dog in Lisbon", "tag": "pets", "plain": ["lisbon"], "name": "Dogs",
+                                 "family": family.pk, "min_score": "0.25", "weights": "live"})
+    album = Album.objects.get(name="Dogs")
+    assert response.url == album.get_absolute_url()
+    assert (album.family, album.search["q"], album.search["tag"], album.search["plain"], album.search["min_score"],
+            album.search["weights"]) == (family, "dog in Lisbon", "pets", ["lisbon"], 0.25, "live")
+    assert "Smart album" in client.get(album.get_absolute_url()).content.decode()
+    # Bad input is a plain message and no album; another family is a 404.
+    response = client.post(url, {"q": "", "name": "Empty", "family": family.pk}, follow=True)
+    assert "not saved" in response.content.decode() and not Album.objects.filter(name="Empty").exists()
+    assert client.post(url, {"q": "dog", "name": "Theirs", "family": other_family.pk}).status_code == 404
+    assert client.post(url, {"q": "dog", "name": "No family"}).status_code == 302
+
+
+def test_a_photo_in_the_trash_never_shows_in_a_smart_album(toy_model, family, alice, add_shape, indexed):
+    from gallery.trash_services import photos_restore, photos_trash
+
+    circles = [indexed(add_shape, "red", "circle") for _ in range(2)]
+    album = album_create(user=alice, family=family, name="Circles", search={"q": "a red circle", "min_score": 0.3})
+    photos_trash(user=alice, photo_ids=[circles[0].pk])
+    assert album_photo_ids(album=album) == [circles[1].pk]
+    photos_restore(user=alice, photo_ids=[circles[0].pk])
+    assert set(album_photo_ids(album=album)) == {p.pk for p in circles}

@@ -1,0 +1,190 @@
+"""Albums in the REST API: the same selectors and services as the pages, so the same rights and isolation
+(another family's album is a 404, exactly like a missing one)."""
+
+from __future__ import annotations
+
+from django.core.exceptions import ValidationError as DjangoValidationError
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema, extend_schema_field
+from rest_framework import serializers, status
+from rest_framework.exceptions import ValidationError
+from rest_framework.pagination import PageNumberPagination
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from gallery.album_selectors import album_cover_id, album_get, album_list, album_photo_ids
+from gallery.album_services import (
+    MAX_PHOTOS_PER_CALL, album_add_photos, album_can_manage, album_create, album_delete, album_remove_photos,
+    album_update,
+)
+from gallery.apis import PhotoOutputSerializer
+from gallery.models import Album
+from gallery.selectors import family_get, photo_list
+
+
+def _service(call, *args, **kwargs):
+    """Run a service; its ValidationError (a plain message) becomes a 400."""
+    try:
+        return call(*args, **kwargs)
+    except DjangoValidationError as exc:
+        raise ValidationError({"detail": exc.messages}) from None
+
+
+class SmartSearchSerializer(serializers.Serializer):
+    """A smart album's saved search (for the schema; the search app checks it)."""
+
+    q = serializers.CharField(help_text="What to search for, as typed in the search box (places and dates in it work)")
+    tag = serializers.CharField(required=False, allow_blank=True)
+    uploader = serializers.IntegerField(required=False, allow_null=True, help_text="A user id")
+    country = serializers.CharField(required=False, allow_blank=True, help_text="ISO 3166 two-letter code")
+    place = serializers.CharField(required=False, allow_blank=True, help_text="Part of a city, region or country")
+    after = serializers.DateField(required=False, allow_null=True, help_text="Taken on or after")
+    before = serializers.DateField(required=False, allow_null=True, help_text="Taken on or before")
+    min_score = serializers.FloatField(required=False, min_value=0, max_value=1,
+                                       help_text="Results below it are left out; default: the owner's minimum now")
+    weights = serializers.JSONField(
+        required=False,
+        help_text='"saved" (default: the owner\'s weights now, kept), "live" (the owner\'s weights whenever it is '
+                  'read), or {"semantic": 0-1, "metadata": 0-1, "expansion": bool}')
+
+
+class AlbumOutputSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+    description = serializers.CharField()
+    family = serializers.IntegerField(source="family_id")
+    kind = serializers.ChoiceField(choices=Album.Kind.choices, help_text="manual, or smart (a saved search)")
+    search = serializers.SerializerMethodField(help_text="A smart album's saved search; null for a plain album")
+    cover = serializers.SerializerMethodField(help_text="The id of the photo its tile shows (null: no photo)")
+    photo_count = serializers.SerializerMethodField()
+    created_by = serializers.CharField(source="created_by.username", allow_null=True, default=None)
+    can_manage = serializers.SerializerMethodField(help_text="Whether you may rename, delete and share it")
+    created_at = serializers.DateTimeField()
+    updated_at = serializers.DateTimeField()
+    url = serializers.SerializerMethodField()
+
+    @extend_schema_field(SmartSearchSerializer(allow_null=True))
+    def get_search(self, album: Album) -> dict | None:
+        return album.search if album.is_smart else None
+
+    @extend_schema_field(OpenApiTypes.INT)
+    def get_cover(self, album: Album) -> int | None:
+        return album_cover_id(album=album, photo_ids=self._ids(album))
+
+    def get_photo_count(self, album: Album) -> int:
+        return len(self._ids(album))
+
+    def get_can_manage(self, album: Album) -> bool:
+        return album_can_manage(user=self.context["request"].user, album=album)
+
+    def get_url(self, album: Album) -> str:
+        return self.context["request"].build_absolute_uri(album.get_absolute_url())
+
+    def _ids(self, album: Album) -> list[int]:
+        cache = self.context.setdefault("album_ids", {})
+        if album.pk not in cache:
+            cache[album.pk] = album_photo_ids(album=album)
+        return cache[album.pk]
+
+
+class AlbumListApi(APIView):
+    class AlbumFilterSerializer(serializers.Serializer):
+        family = serializers.IntegerField(required=False, min_value=1, max_value=2**63 - 1)
+
+    class AlbumCreateInputSerializer(serializers.Serializer):
+        name = serializers.CharField(max_length=100)
+        family = serializers.IntegerField(min_value=1, max_value=2**63 - 1)
+        description = serializers.CharField(required=False, allow_blank=True, max_length=5000)
+        search = serializers.JSONField(required=False, help_text="Makes it a smart album: see SmartSearch")
+
+    @extend_schema(parameters=[AlbumFilterSerializer], responses=AlbumOutputSerializer(many=True))
+    def get(self, request):
+        filters = self.AlbumFilterSerializer(data=request.query_params)
+        filters.is_valid(raise_exception=True)
+        albums = album_list(user=request.user, family_id=filters.validated_data.get("family"))
+        return Response(AlbumOutputSerializer(albums, many=True, context={"request": request}).data)
+
+    @extend_schema(request=AlbumCreateInputSerializer, responses={201: AlbumOutputSerializer})
+    def post(self, request):
+        data = self.AlbumCreateInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        values = data.validated_data
+        family = family_get(user=request.user, family_id=values["family"])
+        album = _service(album_create, user=request.user, family=family, name=values["name"],
+                         description=values.get("description", ""), search=values.get("search"))
+        album = album_get(user=request.user, album_id=album.pk)
+        return Response(AlbumOutputSerializer(album, context={"request": request}).data,
+                        status=status.HTTP_201_CREATED)
+
+
+class AlbumDetailApi(APIView):
+    class AlbumUpdateInputSerializer(serializers.Serializer):
+        name = serializers.CharField(required=False, max_length=100)
+        description = serializers.CharField(required=False, allow_blank=True, max_length=5000)
+        search = serializers.JSONField(required=False, help_text="A smart album's new search")
+
+    @extend_schema(responses=AlbumOutputSerializer)
+    def get(self, request, album_id: int):
+        album = album_get(user=request.user, album_id=album_id)
+        return Response(AlbumOutputSerializer(album, context={"request": request}).data)
+
+    @extend_schema(request=AlbumUpdateInputSerializer, responses=AlbumOutputSerializer)
+    def patch(self, request, album_id: int):
+        album = album_get(user=request.user, album_id=album_id)
+        data = self.AlbumUpdateInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        _service(album_update, user=request.user, album=album, **data.validated_data)
+        album = album_get(user=request.user, album_id=album_id)
+        return Response(AlbumOutputSerializer(album, context={"request": request}).data)
+
+    @extend_schema(responses={204: None})
+    def delete(self, request, album_id: int):
+        album = album_get(user=request.user, album_id=album_id)
+        album_delete(user=request.user, album=album)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class PhotoOutcomeSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    ok = serializers.BooleanField()
+    reason = serializers.CharField(help_text='Why not (or "Already in the album."); "" when done')
+
+
+class PhotoOutcomesSerializer(serializers.Serializer):
+    results = PhotoOutcomeSerializer(many=True)
+
+
+class AlbumPhotosApi(APIView):
+    """An album's photos in its order (a smart album: its search's results now, best first); add or remove
+    photos of a plain album. Each id is answered on its own: another family's or a missing photo is ok: false,
+    "No such photo.", alike."""
+
+    class AlbumPhotosInputSerializer(serializers.Serializer):
+        photos = serializers.ListField(child=serializers.IntegerField(min_value=1, max_value=2**63 - 1),
+                                       allow_empty=False, max_length=MAX_PHOTOS_PER_CALL)
+
+    @extend_schema(responses=PhotoOutputSerializer(many=True))
+    def get(self, request, album_id: int):
+        album = album_get(user=request.user, album_id=album_id)
+        ids = album_photo_ids(album=album)
+        paginator = PageNumberPagination()
+        page_ids = paginator.paginate_queryset(ids, request, view=self)
+        rows = photo_list(user=request.user, with_suggestions=True).filter(pk__in=page_ids).in_bulk()
+        photos = [rows[pk] for pk in page_ids if pk in rows]
+        return paginator.get_paginated_response(
+            PhotoOutputSerializer(photos, many=True, context={"request": request}).data)
+
+    @extend_schema(request=AlbumPhotosInputSerializer, responses=PhotoOutcomesSerializer)
+    def post(self, request, album_id: int):
+        return self._change(request, album_id, album_add_photos)
+
+    @extend_schema(request=AlbumPhotosInputSerializer, responses=PhotoOutcomesSerializer)
+    def delete(self, request, album_id: int):
+        return self._change(request, album_id, album_remove_photos)
+
+    def _change(self, request, album_id: int, service):
+        album = album_get(user=request.user, album_id=album_id)
+        data = self.AlbumPhotosInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        outcomes = _service(service, user=request.user, album=album, photo_ids=data.validated_data["photos"])
+        return Response({"results": [outcome._asdict() for outcome in outcomes]})

@@ -1,0 +1,117 @@
+"""/api/v1/albums/: list, create (plain and smart), read, rename, delete, photos in order, add and remove with a mix
+of own and foreign ids; another family's album is a 404; all in the OpenAPI schema."""
+
+from __future__ import annotations
+
+import pytest
+from django.test import Client
+from rest_framework.authtoken.models import Token
+
+from gallery.album_services import album_add_photos, album_create
+from gallery.models import Album
+from tests.factories import photo_factory
+
+pytestmark = pytest.mark.django_db
+
+
+def _client(user) -> Client:
+    token, _ = Token.objects.get_or_create(user=user)
+    return Client(headers={"Authorization": f"Token {token.key}"})
+
+
+@pytest.fixture
+def photos(family, alice):
+    return [photo_factory(family=family, user=alice) for _ in range(3)]
+
+
+def test_create_list_read_rename_delete(family, alice, bob, photos):
+    api = _client(bob)
+    response = api.post("/api/v1/albums/", {"name": "Trip", "family": family.pk, "description": "Hills"},
+                        content_type="application/json")
+    assert response.status_code == 201, response.content
+    body = response.json()
+    assert (body["name"], body["family"], body["kind"], body["search"], body["photo_count"], body["created_by"],
+            body["can_manage"]) == ("Trip", family.pk, "manual", None, 0, "bob", True)
+    album_id = body["id"]
+    assert [a["id"] for a in api.get("/api/v1/albums/").json()] == [album_id]
+    assert api.get("/api/v1/albums/", {"family": family.pk + 1000}).json() == []
+    assert api.patch(f"/api/v1/albums/{album_id}/", {"name": "Hill trip"},
+                     content_type="application/json").json()["name"] == "Hill trip"
+    assert api.patch(f"/api/v1/albums/{album_id}/", {"name": "  "},
+                     content_type="application/json").status_code == 400
+    assert _client(alice).get(f"/api/v1/albums/{album_id}/").json()["can_manage"] is True  # the admin
+    assert api.delete(f"/api/v1/albums/{album_id}/").status_code == 204
+    assert not Album.objects.exists()
+
+
+def test_photos_in_order_and_a_mix_of_own_and_foreign_ids(family, alice, photos, other_family, mallory):
+    theirs = photo_factory(family=other_family, user=mallory)
+    api = _client(alice)
+    album_id = api.post("/api/v1/albums/", {"name": "Mix", "family": family.pk},
+                        content_type="application/json").json()["id"]
+    url = f"/api/v1/albums/{album_id}/photos/"
+    response = api.post(url, {"photos": [photos[2].pk, theirs.pk, 987654, photos[0].pk]},
+                        content_type="application/json")
+    assert response.json() == {"results": [
+        {"id": photos[2].pk, "ok": True, "reason": ""},
+        {"id": theirs.pk, "ok": False, "reason": "No such photo."},
+        {"id": 987654, "ok": False, "reason": "No such photo."},
+        {"id": photos[0].pk, "ok": True, "reason": ""},
+    ]}
+    listed = api.get(url).json()
+    assert [p["id"] for p in listed["results"]] == [photos[2].pk, photos[0].pk] and listed["count"] == 2
+    assert api.get(f"/api/v1/albums/{album_id}/").json()["cover"] == photos[2].pk
+    response = api.delete(url, {"photos": [photos[2].pk, theirs.pk]}, content_type="application/json")
+    assert response.json()["results"] == [{"id": photos[2].pk, "ok": True, "reason": ""},
+                                          {"id": theirs.pk, "ok": False, "reason": "Not in the album."}]
+    for bad in ({"photos": []}, {"photos": ["x"]}, {"photos": list(range(1, 502))}, {}):
+        assert api.post(url, bad, content_type="application/json").status_code == 400
+
+
+def test_another_familys_album_is_a_404_everywhere(family, alice, photos, mallory):
+    album = album_create(user=alice, family=family, name="Ours")
+    album_add_photos(user=alice, album=album, photo_ids=[photos[0].pk])
+    api = _client(mallory)
+    assert api.get("/api/v1/albums/").json() == []
+    for method, url in (("get", f"/api/v1/albums/{album.pk}/"), ("patch", f"/api/v1/albums/{album.pk}/"),
+                        ("delete", f"/api/v1/albums/{album.pk}/"), ("get", f"/api/v1/albums/{album.pk}/photos/"),
+                        ("post", f"/api/v1/albums/{album.pk}/photos/"),
+                        ("delete", f"/api/v1/albums/{album.pk}/photos/"), ("get", "/api/v1/albums/999999/")):
+        response = getattr(api, method)(url, {"photos": [photos[0].pk], "name": "x"}, content_type="application/json")
+        assert response.status_code == 404, (method, url)
+    assert api.post("/api/v1/albums/", {"name": "In theirs", "family": family.pk},
+                    content_type="application/json").status_code == 404
+    assert Album.objects.get().name == "Ours"
+
+
+def test_a_member_who_is_not_the_creator_cannot_rename_or_delete(family, alice, bob):
+    album = album_create(user=alice, family=family, name="Alice's")
+    api = _client(bob)
+    assert api.get(f"/api/v1/albums/{album.pk}/").json()["can_manage"] is False
+    assert api.patch(f"/api/v1/albums/{album.pk}/", {"name": "Bob's"},
+                     content_type="application/json").status_code == 403
+    assert api.delete(f"/api/v1/albums/{album.pk}/").status_code == 403
+
+
+def test_smart_album_through_the_api(family, alice):
+    api = _client(alice)
+    response = api.post("/api/v1/albums/", {"name": "Dogs", "family": family.pk,
+                                            "search": {"q": "dog", "tag": "pets", "min_score": 0.4, "weights": "live"}},
+                        content_type="application/json")
+    assert response.status_code == 201, response.content
+    body = response.json()
+    assert body["kind"] == "smart"
+    assert (body["search"]["q"], body["search"]["tag"], body["search"]["min_score"], body["search"]["weights"]) == (
+        "dog", "pets", 0.4, "live")
+    bad = api.post("/api/v1/albums/", {"name": "Bad", "family": family.pk, "search": {"q": ""}},
+                   content_type="application/json")
+    assert bad.status_code == 400 and "search for" in str(bad.json())
+    assert api.post(f"/api/v1/albums/{body['id']}/photos/", {"photos": [1]},
+                    content_type="application/json").status_code == 400
+
+
+def test_albums_are_in_the_schema(client):
+    paths = client.get("/api/v1/schema/", {"format": "json"}).json()["paths"]
+    assert {"get", "post"} <= set(paths["/api/v1/albums/"])
+    assert {"get", "patch", "delete"} <= set(paths["/api/v1/albums/{album_id}/"])
+    assert {"get", "post", "delete"} <= set(paths["/api/v1/albums/{album_id}/photos/"])

@@ -1,0 +1,129 @@
+"""Album pages: list, create, add, arrange (no JavaScript), the viewer walking an album, rights and isolation."""
+
+from __future__ import annotations
+
+import re
+from html import unescape
+
+import pytest
+from django.urls import reverse
+
+from gallery.album_selectors import album_photo_ids
+from gallery.album_services import album_add_photos, album_create
+from gallery.models import Album
+from tests.factories import photo_factory
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def photos(family, alice):
+    return [photo_factory(family=family, user=alice, filename=f"p{n}.jpg") for n in range(3)]
+
+
+@pytest.fixture
+def album(family, alice, photos):
+    album = album_create(user=alice, family=family, name="Holidays")
+    album_add_photos(user=alice, album=album, photo_ids=[p.pk for p in photos])
+    return album
+
+
+def _href(body: str, marker: str) -> str | None:
+    tag = re.search(rf'<a [^>]*{marker}[^>]*>', body)
+    return unescape(re.search(r'href="([^"]*)"', tag.group(0)).group(1)) if tag else None
+
+
+def test_a_member_creates_an_album_and_adds_photos_through_the_pages(client_for, family, bob, photos):
+    client = client_for(bob)
+    response = client.post(reverse("gallery:albums"), {"name": "Picnic", "family": family.pk})
+    album = Album.objects.get(name="Picnic")
+    assert response.url == album.get_absolute_url() and album.created_by == bob
+    picker = client.get(reverse("gallery:album_add", args=[album.pk])).content.decode()
+    assert all(f'value="{p.pk}"' in picker for p in photos)
+    client.post(reverse("gallery:album_add", args=[album.pk]), {"photos": [photos[1].pk, photos[0].pk]})
+    assert album_photo_ids(album=album) == [photos[1].pk, photos[0].pk]
+    # And from a photo's own page.
+    page = client.get(photos[2].get_absolute_url()).content.decode()
+    assert "Add to album" in page and f'<option value="{album.pk}">Picnic</option>' in page
+    client.post(reverse("gallery:album_add_photo"), {"album": album.pk, "photos": photos[2].pk})
+    assert album_photo_ids(album=album) == [photos[1].pk, photos[0].pk, photos[2].pk]
+    listing = client.get(reverse("gallery:albums")).content.decode()
+    assert "Picnic" in listing and "3 photos" in listing
+
+
+def test_the_album_page_uses_the_timeline_tiles_and_the_viewer_walks_it_in_order(client_for, alice, album, photos):
+    client = client_for(alice)
+    body = client.get(album.get_absolute_url()).content.decode()
+    ids = [int(pk) for pk in re.findall(r'<a class="tile" id="photo-(\d+)"', body)]
+    assert ids == [p.pk for p in photos]
+    assert f'{photos[0].get_absolute_url()}?from=album&amp;album={album.pk}' in body
+    middle = client.get(f"{photos[1].get_absolute_url()}?from=album&album={album.pk}").content.decode()
+    assert _href(middle, 'data-viewer-step="prev"') == f"{photos[0].get_absolute_url()}?from=album&album={album.pk}"
+    assert _href(middle, 'data-viewer-step="next"') == f"{photos[2].get_absolute_url()}?from=album&album={album.pk}"
+    assert _href(middle, "data-viewer-back") == f"{album.get_absolute_url()}#photo-{photos[1].pk}"
+    assert "2 of 3" in middle and "Back to the album “Holidays”" in middle
+
+
+def test_move_buttons_cover_and_remove_work_without_javascript(client_for, bob, album, photos):
+    client = client_for(bob)
+    arrange = reverse("gallery:album_arrange", args=[album.pk])
+    client.post(arrange, {"action": "down", "photo": photos[0].pk})
+    assert album_photo_ids(album=album) == [photos[1].pk, photos[0].pk, photos[2].pk]
+    client.post(arrange, {"action": "up", "photo": photos[2].pk})
+    assert album_photo_ids(album=album) == [photos[1].pk, photos[2].pk, photos[0].pk]
+    client.post(arrange, {"action": "cover", "photo": photos[0].pk})
+    album.refresh_from_db()
+    assert album.cover_id == photos[0].pk
+    client.post(arrange, {"action": "remove", "photo": photos[1].pk})
+    assert album_photo_ids(album=album) == [photos[2].pk, photos[0].pk]
+    response = client.post(arrange, {"action": "explode", "photo": "x"})
+    assert response.status_code == 302  # a plain message, never a 500
+
+
+def test_drag_and_drop_order_is_posted_as_a_list(client_for, bob, album, photos):
+    response = client_for(bob).post(reverse("gallery:album_order", args=[album.pk]),
+                                    {"photos": [photos[2].pk, photos[0].pk, photos[1].pk]})
+    assert response.json() == {"photos": [photos[2].pk, photos[0].pk, photos[1].pk]}
+    assert client_for(bob).post(reverse("gallery:album_order", args=[album.pk]), {"photos": "x"}).status_code == 400
+
+
+def test_rename_and_delete_pages_are_for_the_creator_or_an_admin(client_for, family, alice, bob, album):
+    client = client_for(bob)
+    assert "Rename, describe or delete" not in client.get(album.get_absolute_url()).content.decode()
+    client.post(reverse("gallery:album_edit", args=[album.pk]), {"name": "Bob's now"})
+    client.post(reverse("gallery:album_delete", args=[album.pk]))
+    album.refresh_from_db()
+    assert album.name == "Holidays"
+    assert client.get(reverse("gallery:album_shares", args=[album.pk])).status_code == 403
+    client = client_for(alice)
+    assert "Rename, describe or delete" in client.get(album.get_absolute_url()).content.decode()
+    client.post(reverse("gallery:album_edit", args=[album.pk]), {"name": "Summer", "description": "Sun"})
+    album.refresh_from_db()
+    assert (album.name, album.description) == ("Summer", "Sun")
+    assert client.post(reverse("gallery:album_edit", args=[album.pk]), {"name": ""}).status_code == 422
+    client.post(reverse("gallery:album_delete", args=[album.pk]))
+    assert not Album.objects.filter(pk=album.pk).exists()
+
+
+def test_another_familys_album_is_a_404_on_every_page(client_for, mallory, album, photos):
+    client = client_for(mallory)
+    for name in ("album_detail", "album_add", "album_shares"):
+        assert client.get(reverse(f"gallery:{name}", args=[album.pk])).status_code == 404
+    for name in ("album_edit", "album_delete", "album_arrange", "album_order", "album_add"):
+        assert client.post(reverse(f"gallery:{name}", args=[album.pk]),
+                           {"name": "x", "photos": photos[0].pk, "action": "remove", "photo": photos[0].pk}
+                           ).status_code == 404
+    assert client.post(reverse("gallery:album_add_photo"), {"album": album.pk, "photos": 1}).status_code == 404
+    assert "Holidays" not in client.get(reverse("gallery:albums")).content.decode()
+    # Through a URL of the viewer: the album isn't theirs, so it names no album and walks nothing.
+    assert client.get(f"{photos[0].get_absolute_url()}?from=album&album={album.pk}").status_code == 404
+    assert Album.objects.get(pk=album.pk).name == "Holidays"
+
+
+def test_viewer_with_a_foreign_or_broken_album_param_is_not_a_500(client_for, alice, other_family, mallory, photos):
+    theirs = album_create(user=mallory, family=other_family, name="Jones secrets")
+    client = client_for(alice)
+    for value in (str(theirs.pk), "x", "99999999999999999999999", ""):
+        response = client.get(photos[0].get_absolute_url(), {"from": "album", "album": value})
+        assert response.status_code == 200
+        assert "Jones secrets" not in response.content.decode()

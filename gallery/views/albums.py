@@ -1,0 +1,244 @@
+"""Album pages: the list of albums, an album (the timeline's tiles, the viewer in its order), adding and arranging
+photos, renaming and deleting, and the share links made for it."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from gallery import smart_albums
+from gallery.album_selectors import (
+    AlbumList, album_cover_id, album_get, album_list, album_photo_ids, album_photos, share_get, share_list,
+)
+from gallery.album_services import (
+    album_add_photos, album_can_manage, album_create, album_delete, album_move_photo, album_remove_photos,
+    album_reorder, album_set_cover, album_update, share_create, share_revoke,
+)
+from gallery.forms import AlbumArrangeForm, AlbumCreateForm, AlbumForm, AlbumPhotosForm, ShareForm
+from gallery.selectors import family_get, family_list, photo_get, photo_list
+
+PICKER_SIZE = 200
+
+
+def _problem(exc: ValidationError | PermissionDenied) -> str:
+    return " ".join(exc.messages) if isinstance(exc, ValidationError) else str(exc)
+
+
+@require_http_methods(["GET", "POST"])
+@login_required
+def album_index(request: HttpRequest) -> HttpResponse:
+    """Every album of the user's families, and a form to start one."""
+    families = list(family_list(user=request.user))
+    form = AlbumCreateForm(request.POST or None, families=families)
+    if request.method == "POST" and form.is_valid():
+        family = family_get(user=request.user, family_id=form.cleaned_data["family"])
+        try:
+            album = album_create(user=request.user, family=family, name=form.cleaned_data["name"],
+                                 description=form.cleaned_data["description"])
+        except (ValidationError, PermissionDenied) as exc:
+            form.add_error(None, _problem(exc))
+        else:
+            messages.success(request, f"Created the album “{album}”. Add photos to it below.")
+            return redirect(album)
+    albums = list(album_list(user=request.user))
+    covers = {album.pk: album_cover_id(album=album) for album in albums}
+    return render(request, "gallery/albums.html", {
+        "albums": [(album, covers[album.pk]) for album in albums], "form": form, "families": families,
+        "several_families": len(families) > 1,
+    })
+
+
+@require_GET
+@login_required
+def album_detail(request: HttpRequest, album_id: int) -> HttpResponse:
+    album = album_get(user=request.user, album_id=album_id)
+    return render(request, "gallery/album_detail.html", _album_context(request, album))
+
+
+def _album_context(request: HttpRequest, album, *, edit_form=None) -> dict:
+    photos = album_photos(album=album)
+    can_manage = album_can_manage(user=request.user, album=album)
+    return {
+        "album": album,
+        "photos": photos,
+        "cover_id": album_cover_id(album=album, photo_ids=[p.pk for p in photos]),
+        "photo_query": AlbumList.context(album).query,
+        "can_manage": can_manage,
+        "can_arrange": not album.is_smart,
+        "edit_form": edit_form or AlbumForm(initial={"name": album.name, "description": album.description}),
+        "smart_description": smart_albums.engine().describe(album=album) if album.is_smart else "",
+        "limit": settings.ALBUM_MAX_PHOTOS,
+    }
+
+
+@require_POST
+@login_required
+def album_edit(request: HttpRequest, album_id: int) -> HttpResponse:
+    album = album_get(user=request.user, album_id=album_id)
+    form = AlbumForm(request.POST)
+    if form.is_valid():
+        try:
+            album_update(user=request.user, album=album, name=form.cleaned_data["name"],
+                         description=form.cleaned_data["description"])
+        except (ValidationError, PermissionDenied) as exc:
+            form.add_error(None, _problem(exc))
+        else:
+            messages.success(request, "Saved.")
+            return redirect(album)
+    return render(request, "gallery/album_detail.html", _album_context(request, album, edit_form=form), status=422)
+
+
+@require_POST
+@login_required
+def album_remove(request: HttpRequest, album_id: int) -> HttpResponse:
+    album = album_get(user=request.user, album_id=album_id)
+    try:
+        album_delete(user=request.user, album=album)
+    except PermissionDenied as exc:
+        messages.error(request, str(exc))
+        return redirect(album)
+    messages.success(request, f"Deleted the album “{album}”. Its photos are still in the family.")
+    return redirect("gallery:albums")
+
+
+@require_POST
+@login_required
+def album_arrange(request: HttpRequest, album_id: int) -> HttpResponse:
+    """Move up/down/to, make cover, remove: the buttons under each tile (they work without JavaScript)."""
+    album = album_get(user=request.user, album_id=album_id)
+    form = AlbumArrangeForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "That change could not be read; the album is unchanged.")
+        return redirect(album)
+    action, photo_id = form.cleaned_data["action"], form.cleaned_data["photo"]
+    try:
+        _arrange(request, album, action, photo_id, form.cleaned_data["position"])
+    except (ValidationError, PermissionDenied) as exc:
+        messages.error(request, _problem(exc))
+    return redirect(f"{album.get_absolute_url()}#photo-{photo_id}")
+
+
+def _arrange(request: HttpRequest, album, action: str, photo_id: int, position: int | None) -> None:
+    if action == "cover":
+        album_set_cover(user=request.user, album=album, photo_id=photo_id)
+        messages.success(request, "The album's cover is changed.")
+    elif action == "remove":
+        album_remove_photos(user=request.user, album=album, photo_ids=[photo_id])
+        messages.success(request, "Taken out of the album (the photo is still in the family).")
+    else:
+        order = album_photo_ids(album=album)
+        if photo_id not in order:
+            raise ValidationError("That photo is not in the album.")
+        current = order.index(photo_id) + 1
+        target = {"up": current - 1, "down": current + 1}.get(action, position or current)
+        album_move_photo(user=request.user, album=album, photo_id=photo_id, to=max(1, target))
+
+
+@require_POST
+@login_required
+def album_order(request: HttpRequest, album_id: int) -> HttpResponse:
+    """The album's new order after a drag and drop (static/js/albums.js): `photos`, every id in order."""
+    album = album_get(user=request.user, album_id=album_id)
+    form = AlbumPhotosForm(request.POST)
+    if not form.is_valid():
+        return JsonResponse({"error": "Send the photos in their new order."}, status=400)
+    try:
+        album_reorder(user=request.user, album=album, photo_ids=form.cleaned_data["photos"])
+    except (ValidationError, PermissionDenied) as exc:
+        return JsonResponse({"error": _problem(exc)}, status=400)
+    return JsonResponse({"photos": album_photo_ids(album=album)})
+
+
+@require_http_methods(["GET", "POST"])
+@login_required
+def album_add(request: HttpRequest, album_id: int) -> HttpResponse:
+    """Pick photos of the album's family to add (checkboxes; newest first). The selection of the timeline and
+    search pages adds through the same service."""
+    album = album_get(user=request.user, album_id=album_id)
+    if album.is_smart:
+        messages.error(request, "A smart album's photos come from its search.")
+        return redirect(album)
+    if request.method == "POST":
+        return _add_posted(request, album, back=album.get_absolute_url())
+    present = set(album_photo_ids(album=album))
+    candidates = [p for p in photo_list(user=request.user, family_id=album.family_id)
+                  .select_related(None).prefetch_related(None)[:PICKER_SIZE + len(present)] if p.pk not in present]
+    return render(request, "gallery/album_add.html", {"album": album, "candidates": candidates[:PICKER_SIZE]})
+
+
+@require_POST
+@login_required
+def album_add_photo(request: HttpRequest) -> HttpResponse:
+    """From a photo's page: add it to one of its family's albums (`album`, `photos`)."""
+    album_id = request.POST.get("album", "")
+    if not album_id.isdigit():
+        messages.error(request, "Choose an album.")
+        return redirect(request.POST.get("next") or "gallery:albums")
+    album = album_get(user=request.user, album_id=int(album_id))
+    photo_id = request.POST.get("photos", "")
+    back = photo_get(user=request.user, photo_id=int(photo_id)).get_absolute_url() if photo_id.isdigit() else (
+        album.get_absolute_url())
+    return _add_posted(request, album, back=back)
+
+
+def _add_posted(request: HttpRequest, album, *, back: str) -> HttpResponse:
+    form = AlbumPhotosForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "Choose at least one photo.")
+        return redirect(back)
+    try:
+        outcomes = album_add_photos(user=request.user, album=album, photo_ids=form.cleaned_data["photos"])
+    except (ValidationError, PermissionDenied) as exc:
+        messages.error(request, _problem(exc))
+        return redirect(back)
+    added = sum(1 for outcome in outcomes if outcome.ok and not outcome.reason)
+    refused = [outcome for outcome in outcomes if not outcome.ok]
+    messages.success(request, f"Added {added} photo{'s' if added != 1 else ''} to “{album}”."
+                     + (f" {len(refused)} could not be added: {refused[0].reason}" if refused else ""))
+    return redirect(back)
+
+
+# --- share links ----------------------------------------------------------------------------------
+
+
+@require_http_methods(["GET", "POST"])
+@login_required
+def album_shares(request: HttpRequest, album_id: int) -> HttpResponse:
+    """The album's share links (the creator or a family admin): make one (the link is shown once), see them,
+    revoke them."""
+    album = album_get(user=request.user, album_id=album_id)
+    if not album_can_manage(user=request.user, album=album):
+        raise PermissionDenied("Only the album's creator or a family admin can share it.")
+    form = ShareForm(request.POST or None, initial={"days": settings.SHARE_DAYS})
+    new_link = None
+    if request.method == "POST" and form.is_valid():
+        try:
+            made = share_create(user=request.user, album=album, **form.cleaned_data)
+        except (ValidationError, PermissionDenied) as exc:
+            form.add_error(None, _problem(exc))
+        else:
+            new_link = request.build_absolute_uri(reverse("shared_album", args=[made.token]))
+            form = ShareForm(initial={"days": settings.SHARE_DAYS})
+    return render(request, "gallery/album_shares.html", {
+        "album": album, "form": form, "shares": share_list(album=album), "new_link": new_link,
+    })
+
+
+@require_POST
+@login_required
+def album_share_revoke(request: HttpRequest, album_id: int, share_id: int) -> HttpResponse:
+    album = album_get(user=request.user, album_id=album_id)
+    share = share_get(user=request.user, album=album, share_id=share_id)
+    try:
+        share_revoke(user=request.user, share=share)
+    except PermissionDenied as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(request, "The link no longer works.")
+    return redirect("gallery:album_shares", album.pk)

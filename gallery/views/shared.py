@@ -1,0 +1,140 @@
+"""An album shown through a share link, to anyone holding it (signed in or not): that album's photos and nothing
+else. No search, no other photos, no family or member names, no file names. Every request (page, thumbnail,
+display rendition, original) looks the link up again, so a revoked or expired link stops at once, and the images
+are only ever served through these URLs: there is no media path that outlives the link.
+
+Wrong passwords: the same answer whatever was typed, and after SHARE_PASSWORD_TRIES failures from one address in
+SHARE_PASSWORD_WINDOW seconds the password is not even checked until the window has passed (no oracle to grind)."""
+
+from __future__ import annotations
+
+from functools import wraps
+
+from django.conf import settings
+from django.contrib.auth.hashers import check_password
+from django.core.cache import cache
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.crypto import constant_time_compare, salted_hmac
+from django.views.decorators.http import require_GET, require_http_methods
+
+from gallery.album_selectors import share_photo_get, share_photo_ids, share_resolve
+from gallery.forms import SharePasswordForm
+from gallery.models import AlbumShare, Photo
+from gallery.views.media import BROWSER_TYPES, serve_file
+
+
+def _unlock_key(share: AlbumShare) -> str:
+    return f"album-share-{share.pk}"
+
+
+def _unlock_value(share: AlbumShare) -> str:
+    # Changes with the password hash: a new password locks out sessions unlocked with the old one.
+    return salted_hmac("gallery.album-share", share.password_hash).hexdigest()
+
+
+def _unlocked(request: HttpRequest, share: AlbumShare) -> bool:
+    if not share.has_password:
+        return True
+    return constant_time_compare(request.session.get(_unlock_key(share), ""), _unlock_value(share))
+
+
+def _private(response: HttpResponse) -> HttpResponse:
+    """What every share response carries: the token in the URL must not leak through a Referer, search engines
+    must not index it, and browsers must ask again rather than keep a copy past a revocation."""
+    response["Referrer-Policy"] = "same-origin"  # (no-referrer would make the password form's Origin "null")
+    response["X-Robots-Tag"] = "noindex, nofollow"
+    response["Cache-Control"] = "private, no-store"
+    return response
+
+
+def shared(view):
+    """Resolve the link on every request (404 when missing, revoked or expired) and require its password."""
+
+    @wraps(view)
+    def wrapper(request: HttpRequest, token: str, *args, **kwargs):
+        share = share_resolve(token=token)
+        if not _unlocked(request, share):
+            if view.__name__ != "shared_album":  # media of a locked link: as missing as any other
+                raise Http404("No such photo.")
+            return _private(_password_page(request, share, token))
+        return _private(view(request, share, token, *args, **kwargs))
+
+    return wrapper
+
+
+def _tries_key(request: HttpRequest, share: AlbumShare) -> str:
+    return f"album-share-tries:{share.pk}:{request.META.get('REMOTE_ADDR', '')}"
+
+
+def _password_page(request: HttpRequest, share: AlbumShare, token: str) -> HttpResponse:
+    form = SharePasswordForm(request.POST or None)
+    problem = ""
+    if request.method == "POST":
+        key = _tries_key(request, share)
+        tries = cache.get(key, 0)
+        if tries >= settings.SHARE_PASSWORD_TRIES:
+            problem = "Too many wrong passwords. Wait a while, then try again."
+        elif form.is_valid() and check_password(form.cleaned_data["password"], share.password_hash):
+            request.session[_unlock_key(share)] = _unlock_value(share)
+            cache.delete(key)
+            return redirect("shared_album", token)
+        else:
+            cache.set(key, tries + 1, settings.SHARE_PASSWORD_WINDOW)
+            problem = "That is not the password."
+    return render(request, "gallery/shared_album.html", {"locked": True, "form": form, "problem": problem},
+                  status=403 if problem else 200)
+
+
+@require_http_methods(["GET", "POST"])
+@shared
+def shared_album(request: HttpRequest, share: AlbumShare, token: str) -> HttpResponse:
+    album = share.album
+    ids = share_photo_ids(share=share)
+    return render(request, "gallery/shared_album.html", {
+        "album": album, "share": share, "token": token, "photo_ids": ids,
+    })
+
+
+@require_GET
+@shared
+def shared_photo(request: HttpRequest, share: AlbumShare, token: str, photo_id: int) -> HttpResponse:
+    """One photo of the shared album, with the previous and next ones."""
+    photo = share_photo_get(share=share, photo_id=photo_id)
+    ids = share_photo_ids(share=share)
+    index = ids.index(photo.pk) if photo.pk in ids else 0
+    return render(request, "gallery/shared_photo.html", {
+        "album": share.album, "share": share, "token": token, "photo": photo, "position": index + 1,
+        "total": len(ids), "previous_id": ids[index - 1] if index > 0 else None,
+        "next_id": ids[index + 1] if index + 1 < len(ids) else None,
+    })
+
+
+@require_GET
+@shared
+def shared_thumbnail(request: HttpRequest, share: AlbumShare, token: str, photo_id: int) -> HttpResponse:
+    return serve_file(share_photo_get(share=share, photo_id=photo_id).thumbnail, content_type="image/jpeg")
+
+
+@require_GET
+@shared
+def shared_display(request: HttpRequest, share: AlbumShare, token: str, photo_id: int) -> HttpResponse:
+    photo = share_photo_get(share=share, photo_id=photo_id)
+    if photo.display:
+        return serve_file(photo.display, content_type="image/jpeg")
+    if photo.mime_type in BROWSER_TYPES:
+        return serve_file(photo.original, content_type=photo.mime_type)
+    return serve_file(photo.thumbnail, content_type="image/jpeg")
+
+
+@require_GET
+@shared
+def shared_original(request: HttpRequest, share: AlbumShare, token: str, photo_id: int) -> HttpResponse:
+    """The original file, as a download, when the link allows it. Named by its position, not its file name."""
+    if not share.allow_download:
+        raise Http404("Originals are not shared through this link.")
+    photo: Photo = share_photo_get(share=share, photo_id=photo_id)
+    extension = photo.original.name.rsplit(".", 1)[-1] if "." in photo.original.name else "jpg"
+    return serve_file(photo.original, content_type=photo.mime_type, download_name=f"photo-{photo.pk}.{extension}")
+

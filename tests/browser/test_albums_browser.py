@@ -1,0 +1,197 @@
+"""Albums in a real browser: create an album, add photos, arrange it, open it in the viewer and walk it with the
+arrow keys; save a search as a smart album and see a new matching upload appear in it; share an album and open the
+link signed out. Screenshots at desktop width and 390 px go to test-artifacts/ (albums-*.png)."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from gallery.models import Album, Membership, Photo
+from gallery.services import UploadResult, photo_create_from_bytes
+from search.tests.conftest import shape_png, toy_model  # noqa: F401 - toy_model is a fixture
+from tests.browser.conftest import CHROMIUM, HAVE_CHROMIUM, new_page, sign_in
+from tests.factories import FamilyFactory, MembershipFactory, UserFactory
+from tests.queue import run_queued_tasks
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(not HAVE_CHROMIUM, reason=f"chromium is not installed (looked for {CHROMIUM})"),
+    pytest.mark.django_db(transaction=True),
+]
+
+PHONE = {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touch": True, "device_scale_factor": 2}
+DESKTOP = {"viewport": {"width": 1280, "height": 800}}
+TILES = "() => Array.from(document.querySelectorAll('#grid .tile')).map((a) => Number(a.dataset.photo))"
+
+
+def _family():
+    family = FamilyFactory(name="Hendersons")
+    grandma = UserFactory(username="grandma")
+    MembershipFactory(family=family, user=grandma, role=Membership.Role.ADMIN)
+    return family, grandma
+
+
+def _store(family, user, colour, shape, seed) -> Photo:
+    result = photo_create_from_bytes(family=family, uploaded_by=user, data=shape_png(colour, shape, seed=seed),
+                                     filename=f"IMG_{seed:04d}.png")
+    assert result.outcome == UploadResult.SAVED, result.reason
+    return result.photo
+
+
+def _photo_id(url: str) -> int:
+    return int(re.search(r"/photos/(\d+)/", url).group(1))
+
+
+def test_create_an_album_add_photos_arrange_and_walk_it_in_the_viewer(live_server, browser, artifacts):
+    family, grandma = _family()
+    photos = [_store(family, grandma, colour, "square", n) for n, colour in enumerate(("red", "blue", "green", "yellow"))]
+    for options, name in ((DESKTOP, "desktop"), (PHONE, "phone")):
+        context, page = new_page(browser, **options)
+        sign_in(page, live_server, "grandma")
+        page.goto(live_server.url + "/albums/")
+        page.fill("#id_name", f"Squares {name}")
+        page.get_by_role("button", name="Create album").click()
+        page.wait_for_url(re.compile(r"/albums/\d+/$"))
+        page.get_by_role("link", name="Add photos").click()
+        for photo in (photos[2], photos[0], photos[3]):
+            page.check(f'input[name=photos][value="{photo.pk}"]')
+        page.screenshot(path=artifacts / f"albums-picker-{name}.png", full_page=True)
+        page.get_by_role("button", name="Add to album").click()
+        page.wait_for_url(re.compile(r"/albums/\d+/$"))
+        # Newest first on the picker, so the order ticked is the page's order: green, red... as checked in DOM.
+        order = page.evaluate(TILES)
+        assert sorted(order) == sorted([photos[2].pk, photos[0].pk, photos[3].pk])
+        # Move the last photo one step earlier with its button (a plain form post).
+        last = order[-1]
+        page.locator(f'.album-item[data-photo="{last}"] button[value=up]').click()
+        page.wait_for_load_state()
+        expected = order[:-2] + [last, order[-2]]
+        assert page.evaluate(TILES) == expected
+        page.screenshot(path=artifacts / f"albums-album-{name}.png", full_page=True)
+        # Open the first photo: the viewer walks the album in its order.
+        page.locator(f'#grid .tile[data-photo="{expected[0]}"]').click()
+        page.wait_for_url(re.compile(r"/photos/\d+/\?from=album"))
+        assert page.locator(".viewer-position").text_content().strip() == "1 of 3"
+        page.locator(".viewer-back").wait_for()
+        seen = [_photo_id(page.url)]
+        for _ in range(2):
+            page.keyboard.press("ArrowRight")
+            page.wait_for_function(f"() => !location.pathname.includes('/photos/{seen[-1]}/')")
+            seen.append(_photo_id(page.url))
+        assert seen == expected
+        page.screenshot(path=artifacts / f"albums-viewer-{name}.png", full_page=False)
+        page.keyboard.press("Escape")
+        page.wait_for_url(re.compile(r"/albums/\d+/#photo-\d+$"))
+        assert page.js_errors == []
+        context.close()
+
+
+def test_drag_a_photo_to_reorder_the_album(live_server, browser):
+    from gallery.album_selectors import album_photo_ids
+    from gallery.album_services import album_add_photos, album_create
+
+    family, grandma = _family()
+    photos = [_store(family, grandma, "red", "circle", n) for n in range(3)]
+    album = album_create(user=grandma, family=family, name="Drag")
+    album_add_photos(user=grandma, album=album, photo_ids=[p.pk for p in photos])
+    context, page = new_page(browser, **DESKTOP)
+    sign_in(page, live_server, "grandma")
+    page.goto(live_server.url + album.get_absolute_url())
+    page.drag_to = None
+    source = page.locator(f'.album-item[data-photo="{photos[2].pk}"]')
+    target = page.locator(f'.album-item[data-photo="{photos[0].pk}"]')
+    box = target.bounding_box()
+    source.drag_to(target, target_position={"x": 5, "y": box["height"] / 2})
+    page.wait_for_function(f"() => document.querySelector('#grid .album-item').dataset.photo === '{photos[2].pk}'")
+    for _ in range(50):
+        if album_photo_ids(album=album)[0] == photos[2].pk:
+            break
+        page.wait_for_timeout(100)
+    assert album_photo_ids(album=album) == [photos[2].pk, photos[0].pk, photos[1].pk]
+    assert page.js_errors == []
+    context.close()
+
+
+def test_save_a_search_as_a_smart_album_and_a_new_matching_upload_appears(live_server, browser, artifacts, toy_model):
+    family, grandma = _family()
+    for n in range(2):
+        _store(family, grandma, "red", "circle", n)
+    _store(family, grandma, "blue", "square", 10)
+    run_queued_tasks()
+    context, page = new_page(browser, **DESKTOP)
+    sign_in(page, live_server, "grandma")
+    page.goto(live_server.url + "/search/?q=a+red+circle")
+    page.locator(".save-smart summary").click()
+    page.fill(".save-smart input[name=name]", "Red circles")
+    page.fill(".save-smart input[name=min_score]", "0.3")
+    page.screenshot(path=artifacts / "albums-save-smart-desktop.png", full_page=True)
+    page.locator(".save-smart button[type=submit]").click()
+    page.wait_for_url(re.compile(r"/albums/\d+/$"))
+    album = Album.objects.get(name="Red circles")
+    assert album.is_smart
+    before = set(page.evaluate(TILES))
+    assert len(before) == 2
+    # A new red circle arrives (through the upload page) and is indexed: it appears in the album by itself.
+    page.goto(live_server.url + "/upload/")
+    page.set_input_files("#file-input", files=[{"name": "IMG_0099.png", "mimeType": "image/png",
+                                                "buffer": shape_png("red", "circle", seed=99)}])
+    page.get_by_role("button", name=re.compile(r"Upload 1 photo")).click()
+    page.wait_for_function("() => document.getElementById('upload-progress').textContent.includes('1 of 1 done')")
+    run_queued_tasks()
+    newcomer = Photo.objects.get(original_filename="IMG_0099.png")
+    page.goto(live_server.url + album.get_absolute_url())
+    after = set(page.evaluate(TILES))
+    assert after == before | {newcomer.pk}
+    page.screenshot(path=artifacts / "albums-smart-desktop.png", full_page=True)
+    context.close()
+    context, page = new_page(browser, **PHONE)
+    sign_in(page, live_server, "grandma")
+    page.goto(live_server.url + album.get_absolute_url())
+    assert set(page.evaluate(TILES)) == after
+    page.screenshot(path=artifacts / "albums-smart-phone.png", full_page=True)
+    assert page.js_errors == []
+    context.close()
+
+
+def test_share_an_album_and_open_the_link_signed_out(live_server, browser, artifacts):
+    from gallery.album_services import album_add_photos, album_create
+
+    family, grandma = _family()
+    photos = [_store(family, grandma, colour, "triangle", n) for n, colour in enumerate(("red", "green", "blue"))]
+    album = album_create(user=grandma, family=family, name="Garden party", description="Sunday in the garden")
+    album_add_photos(user=grandma, album=album, photo_ids=[photos[0].pk, photos[1].pk])
+    context, page = new_page(browser, **DESKTOP)
+    sign_in(page, live_server, "grandma")
+    page.goto(live_server.url + album.get_absolute_url())
+    page.get_by_role("link", name="Share by link").click()
+    page.fill("#id_days", "7")
+    page.fill("#id_password", "lemonade")
+    page.check("#id_allow_download")
+    page.get_by_role("button", name="Make a link").click()
+    link = page.locator("input.share-link").input_value()
+    page.screenshot(path=artifacts / "albums-share-desktop.png", full_page=True)
+    context.close()
+    for options, name in ((DESKTOP, "desktop"), (PHONE, "phone")):
+        context, page = new_page(browser, **options)  # a stranger: no account, no session
+        page.goto(link)
+        assert "protected" in page.content()
+        page.fill("#id_password", "lemonade")
+        page.get_by_role("button", name="Open").click()
+        page.wait_for_selector("#grid, .grid")
+        body = page.content()
+        assert "Garden party" in body and "Hendersons" not in body and "grandma" not in body
+        assert page.locator(".grid .tile").count() == 2
+        # Every picture is loaded through the link (and shown).
+        page.wait_for_function("() => Array.from(document.images).every((img) => img.complete && img.naturalWidth > 0)")
+        page.screenshot(path=artifacts / f"albums-shared-{name}.png", full_page=True)
+        page.locator(".grid .tile").first.click()
+        page.wait_for_selector(".photo-view img")
+        assert page.locator(".viewer-position").text_content().strip() == "1 of 2"
+        assert page.get_by_role("link", name="Download original").count() == 1
+        page.keyboard.press("ArrowRight")
+        page.wait_for_function("() => document.querySelector('.viewer-position').textContent.includes('2 of 2')")
+        page.screenshot(path=artifacts / f"albums-shared-photo-{name}.png")
+        assert page.js_errors == []
+        context.close()
