@@ -555,3 +555,16 @@ def test_download_leaves_out_photos_in_the_trash(client_for, family, alice):
     archive = _zip(client_for(alice).post(reverse("gallery:photos_download"), {"photos": [kept.pk, binned.pk]}))
 
     assert archive.namelist() == ["kept.jpg"]
+
+
+def test_an_album_page_has_the_selection_bar_and_boxes(client_for, family, alice):
+    from gallery.album_services import album_add_photos, album_create
+
+    album = album_create(user=alice, family=family, name="Summer")
+    photo = photo_factory(family=family, user=alice)
+    album_add_photos(user=alice, album=album, photo_ids=[photo.pk])
+
+    body = client_for(alice).get(reverse("gallery:album_detail", args=[album.pk])).content.decode()
+
+    assert 'id="bulk-form"' in body and f'name="photos" value="{photo.pk}" form="bulk-form"' in body
+    assert "js/select.js" in body

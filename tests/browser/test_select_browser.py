@@ -250,3 +250,26 @@ def test_without_javascript_the_boxes_and_the_bar_are_a_plain_form(live_server, 
     assert "Tags added to 2 photos." in page.locator(".messages").inner_text()
     assert [list(p.tags.values_list("name", flat=True)) for p in photos] == [["garden"], [], ["garden"]]
     context.close()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_select_a_range_in_an_album_and_tag_it(live_server, browser, artifacts):
+    from gallery.album_services import album_add_photos
+
+    photos, foreign, album = _gallery(count=5)
+    album_add_photos(user=album.created_by, album=album, photo_ids=[p.pk for p in reversed(photos)])
+    context, page = new_page(browser, **PHONE)
+    sign_in(page, live_server, "grandma")
+    page.goto(live_server.url + f"/albums/{album.pk}/")
+    assert page.evaluate(BOXES) == [p.pk for p in reversed(photos)]  # the album's own order
+
+    page.check(_box(photos[4]))
+    page.locator(_box(photos[1])).click(modifiers=["Shift"])
+    _wait_count(page, 4)
+    page.fill("#bulk-form input[name=tags]", "holiday")
+    page.get_by_role("button", name="Add tags").tap()
+    page.wait_for_function("() => /Tags added to 4 photos/.test(document.querySelector('#bulk-status').textContent)")
+    assert [p.tags.exists() for p in photos] == [False, True, True, True, True]
+    page.screenshot(path=artifacts / "select-album-phone.png")
+    assert page.js_errors == []
+    context.close()
