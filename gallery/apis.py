@@ -396,8 +396,12 @@ class PhotoBulkApi(APIView):
     """Do one action to many photos. Each photo is checked on its own: the answer has one result per distinct id, in
     the order sent; a photo of another family and an id that names no photo both answer ok=false, "No such photo."."""
 
-    class InputSerializer(serializers.Serializer):
-        action = serializers.ChoiceField(choices=list(BULK_ACTIONS))
+    class BulkInputSerializer(serializers.Serializer):
+        action = serializers.ChoiceField(
+            choices=list(BULK_ACTIONS),
+            help_text="add_tags and remove_tags need `tags`, add_to_album needs `album` (a plain album of the photo's "
+                      "family); favourite and unfavourite are the user's own; trash and restore are for the photo's "
+                      "uploader or a family admin")
         photos = serializers.ListField(child=serializers.IntegerField(min_value=1, max_value=2**63 - 1),
                                        min_length=1, max_length=BULK_MAX_PHOTOS,
                                        help_text=f"Photo ids, at most {BULK_MAX_PHOTOS}")
@@ -405,15 +409,15 @@ class PhotoBulkApi(APIView):
                                      max_length=MAX_TAGS, help_text="For add_tags and remove_tags")
         album = serializers.IntegerField(required=False, min_value=1, help_text="For add_to_album")
 
-    class ResultSerializer(serializers.Serializer):
+    class BulkResultSerializer(serializers.Serializer):
         id = serializers.IntegerField()
         ok = serializers.BooleanField()
         reason = serializers.CharField(help_text='Why not, when ok is false ("" when ok)')
 
-    @extend_schema(request=InputSerializer, responses=inline_serializer(
-        "PhotoBulkOutput", {"results": ResultSerializer(many=True)}))
+    @extend_schema(request=BulkInputSerializer, responses=inline_serializer(
+        "PhotoBulkOutput", {"results": BulkResultSerializer(many=True)}))
     def post(self, request):
-        data = self.InputSerializer(data=request.data)
+        data = self.BulkInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         try:
             results = photos_bulk_apply(user=request.user, action=data.validated_data["action"],
@@ -423,4 +427,4 @@ class PhotoBulkApi(APIView):
         except DjangoValidationError as exc:
             raise ValidationError({"detail": exc.messages}) from None
         body = [{"id": r.id, "ok": r.ok, "reason": r.reason} for r in results]
-        return Response({"results": self.ResultSerializer(body, many=True).data})
+        return Response({"results": self.BulkResultSerializer(body, many=True).data})
