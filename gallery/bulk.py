@@ -102,6 +102,7 @@ def _photo_ids(values: Iterable) -> list[int]:
     return ids
 
 
+@transaction.atomic
 def photos_bulk_apply(*, user: AbstractBaseUser, action: str, photo_ids: Iterable, tags: Iterable[str] = (),
                       album_id: int | None = None) -> list[BulkResult]:
     """Do `action` to each photo the user may do it to; one result per distinct id, in the order given.

@@ -568,3 +568,14 @@ def test_an_album_page_has_the_selection_bar_and_boxes(client_for, family, alice
 
     assert 'id="bulk-form"' in body and f'name="photos" value="{photo.pk}" form="bulk-form"' in body
     assert "js/select.js" in body
+
+
+def test_download_of_ids_past_the_database_range_is_no_archive_not_an_error(client_for, family, alice):
+    photo = photo_factory(family=family, user=alice, filename="mine.jpg")
+
+    archive = _zip(client_for(alice).post(reverse("gallery:photos_download"),
+                                          {"photos": [str(2**70), "-3", "0", photo.pk]}))
+    junk = client_for(alice).post(reverse("gallery:photos_download"), {"photos": ["abc", "1.5"]}, follow=True)
+
+    assert archive.namelist() == ["mine.jpg"]
+    assert junk.status_code == 200 and "Select the photos to download first." in junk.content.decode()
