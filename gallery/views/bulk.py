@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from datetime import date
 
 from django.conf import settings
 from django.contrib import messages
@@ -13,6 +12,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
@@ -126,7 +126,7 @@ def photos_download(request: HttpRequest) -> HttpResponse:
         messages.error(request, "Select the photos to download first.")
         return _back(request)
     response = StreamingHttpResponse(zip_stream(photos), content_type="application/zip")
-    response["Content-Disposition"] = f'attachment; filename="photos-{date.today():%Y-%m-%d}.zip"'
+    response["Content-Disposition"] = f'attachment; filename="photos-{timezone.localdate():%Y-%m-%d}.zip"'
     response["Cache-Control"] = "private, no-store"
     response["X-Content-Type-Options"] = "nosniff"
     return response
