@@ -55,7 +55,7 @@
     document.querySelectorAll("button[data-select-group]").forEach((button) => {
       const members = all.filter((box) => box.dataset.selectIn === button.dataset.selectGroup);
       const allTicked = members.length > 0 && members.every((box) => box.checked);
-      button.setAttribute("aria-pressed", allTicked ? "true" : "false");
+      button.classList.toggle("all", allTicked);
       button.firstChild.textContent = allTicked ? "Unselect all" : "Select all";
     });
   }
