@@ -21,7 +21,8 @@ from gallery.selectors import (
 )
 from gallery.services import MAX_TAGS, UploadResult, parse_tags, photo_update, photo_upload, tags_clean
 from gallery.trash_services import (
-    admin_family_ids, photo_may_manage, photos_favourite, photos_purge, photos_restore, photos_trash, purge_at, trash_empty,
+    admin_family_ids, photo_may_manage, photos_favourite, photos_purge, photos_restore, photos_trash, purge_at,
+    trash_empty,
 )
 from gallery.suggestions import suggestion_dismiss, suggestions_accept
 

@@ -152,7 +152,14 @@ def trash_empty(*, user: AbstractBaseUser, family: Family) -> int:
     """Delete for good every photo in a family's trash (a family admin's button). Returns how many."""
     if not Membership.objects.filter(user=user, family=family, role=Membership.Role.ADMIN).exists():
         raise PermissionDenied("Only a family admin can empty the trash.")
-    return photos_delete(photos=Photo.all_objects.filter(family=family, trashed_at__isnull=False))
+    return photos_delete(photos=Photo.all_objects.filter(pk__in=_lock_trashed(
+        Photo.all_objects.filter(family=family, trashed_at__isnull=False))))
+
+
+def _lock_trashed(photos) -> list[int]:
+    """Lock these photos and keep those still in the trash: a photo restored by a concurrent request is re-checked
+    on its new row version (a plain condition, which PostgreSQL re-evaluates under the lock), and stays."""
+    return list(photos.order_by("pk").select_for_update().values_list("pk", flat=True))
 
 
 def trash_expiry(*, now: datetime | None = None) -> datetime:
@@ -176,8 +183,8 @@ def trash_purge_expired(*, now: datetime | None = None) -> int:
                          .values_list("pk", flat=True)[:PURGE_BATCH])
             if not batch:
                 return purged
-            # Re-checked under the lock by photos_delete's own select: a photo restored meanwhile stays.
-            purged += photos_delete(photos=Photo.all_objects.filter(pk__in=batch, trashed_at__lt=cutoff))
+            locked = _lock_trashed(Photo.all_objects.filter(pk__in=batch, trashed_at__lt=cutoff))
+            purged += photos_delete(photos=Photo.all_objects.filter(pk__in=locked))
 
 
 @transaction.atomic

@@ -28,7 +28,7 @@ class PhotoEmbedding(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     # The photo is in the trash: copied here (as `family` is) so the walk skips it without reading the photo table;
     # set and cleared by the trash and restore hooks (search.receivers).
-    trashed = models.BooleanField(default=False)
+    trashed = models.BooleanField(default=False, db_default=False)
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["photo", "model_name"], name="one_embedding_per_photo_model")]

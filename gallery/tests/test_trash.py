@@ -155,7 +155,8 @@ def test_purge_task_runs_the_service(family, alice, settings, django_capture_on_
 
     photo = photo_factory(family=family, user=alice)
     photos_trash(user=alice, photo_ids=[photo.pk])
-    Photo.all_objects.filter(pk=photo.pk).update(trashed_at=timezone.now() - timedelta(days=settings.TRASH_DAYS, seconds=1))
+    expired = timezone.now() - timedelta(days=settings.TRASH_DAYS, seconds=1)
+    Photo.all_objects.filter(pk=photo.pk).update(trashed_at=expired)
     with django_capture_on_commit_callbacks(execute=True):
         assert trash_purge_task() == 1
 

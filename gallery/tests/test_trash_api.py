@@ -65,7 +65,8 @@ def test_foreign_ids_are_404_on_every_trash_and_favourite_endpoint(api, other_fa
     assert not Favourite.objects.exists()
 
 
-def test_delete_for_good_only_from_the_trash_and_only_with_rights(family, alice, bob, django_capture_on_commit_callbacks):
+def test_delete_for_good_only_from_the_trash_and_only_with_rights(family, alice, bob,
+                                                                  django_capture_on_commit_callbacks):
     photo = photo_factory(family=family, user=alice)
     assert _api(alice).delete(reverse("api_trash_detail", args=[photo.pk])).status_code == 404  # not in the trash
     photos_trash(user=alice, photo_ids=[photo.pk])
