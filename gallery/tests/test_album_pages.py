@@ -127,3 +127,20 @@ def test_viewer_with_a_foreign_or_broken_album_param_is_not_a_500(client_for, al
         response = client.get(photos[0].get_absolute_url(), {"from": "album", "album": value})
         assert response.status_code == 200
         assert "Jones secrets" not in response.content.decode()
+
+
+def test_the_album_page_reads_a_fixed_number_of_queries_whatever_its_size(client_for, family, alice):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    album = album_create(user=alice, family=family, name="Big")
+    client = client_for(alice)
+    client.get(album.get_absolute_url())  # the session's first request writes it
+    counts = []
+    for size in (2, 12):
+        more = [photo_factory(family=family, user=alice) for _ in range(size - len(album_photo_ids(album=album)))]
+        album_add_photos(user=alice, album=album, photo_ids=[p.pk for p in more])
+        with CaptureQueriesContext(connection) as queries:
+            assert client.get(album.get_absolute_url()).status_code == 200
+        counts.append(len(queries))
+    assert counts[0] == counts[1], counts

@@ -181,7 +181,7 @@ def album_add_photo(request: HttpRequest) -> HttpResponse:
     album_id = request.POST.get("album", "")
     if not album_id.isdigit():
         messages.error(request, "Choose an album.")
-        return redirect(request.POST.get("next") or "gallery:albums")
+        return redirect("gallery:albums")
     album = album_get(user=request.user, album_id=int(album_id))
     photo_id = request.POST.get("photos", "")
     back = photo_get(user=request.user, photo_id=int(photo_id)).get_absolute_url() if photo_id.isdigit() else (

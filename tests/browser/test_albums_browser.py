@@ -84,6 +84,9 @@ def test_create_an_album_add_photos_arrange_and_walk_it_in_the_viewer(live_serve
         page.screenshot(path=artifacts / f"albums-viewer-{name}.png", full_page=False)
         page.keyboard.press("Escape")
         page.wait_for_url(re.compile(r"/albums/\d+/#photo-\d+$"))
+        page.goto(live_server.url + "/albums/")
+        assert page.locator(".album-card").count() >= 1
+        page.screenshot(path=artifacts / f"albums-list-{name}.png", full_page=True)
         assert page.js_errors == []
         context.close()
 
@@ -99,7 +102,6 @@ def test_drag_a_photo_to_reorder_the_album(live_server, browser):
     context, page = new_page(browser, **DESKTOP)
     sign_in(page, live_server, "grandma")
     page.goto(live_server.url + album.get_absolute_url())
-    page.drag_to = None
     source = page.locator(f'.album-item[data-photo="{photos[2].pk}"]')
     target = page.locator(f'.album-item[data-photo="{photos[0].pk}"]')
     box = target.bounding_box()
@@ -195,3 +197,38 @@ def test_share_an_album_and_open_the_link_signed_out(live_server, browser, artif
         page.screenshot(path=artifacts / f"albums-shared-photo-{name}.png")
         assert page.js_errors == []
         context.close()
+
+
+def test_album_pages_fit_a_390_px_phone(live_server, browser, artifacts, toy_model):
+    """Nothing sticks out past 390 px and every control a finger must hit is at least 40 px tall (the rules of
+    tests/browser/test_mobile.py), on every album page and the shared pages."""
+    from gallery.album_services import album_add_photos, album_create, share_create
+    from tests.browser.test_mobile import OVERFLOW, SMALL_TARGETS
+
+    family, grandma = _family()
+    photos = [_store(family, grandma, "blue", "circle", n) for n in range(3)]
+    album = album_create(user=grandma, family=family, name="A rather long album name for a phone screen",
+                         description="Words " * 40)
+    album_add_photos(user=grandma, album=album, photo_ids=[p.pk for p in photos])
+    token = share_create(user=grandma, album=album, days=3, note="for the neighbours").token
+    run_queued_tasks()
+    context, page = new_page(browser, **PHONE)
+    sign_in(page, live_server, "grandma")
+    for path, name in (("/albums/", "list"), (album.get_absolute_url(), "album"), (f"/albums/{album.pk}/add/", "add"),
+                       (f"/albums/{album.pk}/shares/", "shares"), (f"/shared/{token}/", "shared"),
+                       (f"/shared/{token}/photos/{photos[0].pk}/", "shared-photo")):
+        page.goto(live_server.url + path)
+        page.screenshot(path=artifacts / f"albums-mobile-{name}.png", full_page=True)
+        assert page.evaluate(OVERFLOW, 390) == [], f"{name} overflows 390 px"
+        assert page.evaluate(SMALL_TARGETS) == [], f"{name}: tap targets under 40 px"
+    # "Save as smart album" on the search page, opened.
+    page.goto(live_server.url + "/search/?q=blue+circle", wait_until="domcontentloaded", timeout=60_000)
+    page.locator(".save-smart summary").click()
+    page.screenshot(path=artifacts / "albums-mobile-save-smart.png", full_page=True)
+    small = page.evaluate("""() => Array.from(document.querySelectorAll('.save-smart summary, .save-smart button, '
+        + '.save-smart input:not([type=hidden]), .save-smart select'))
+        .filter((el) => el.getBoundingClientRect().height < 40).map((el) => el.outerHTML.slice(0, 60))""")
+    assert small == []
+    assert page.evaluate(OVERFLOW, 390) == []
+    assert page.js_errors == []
+    context.close()
