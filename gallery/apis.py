@@ -6,7 +6,7 @@ from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.conf import settings
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import extend_schema, extend_schema_field
+from drf_spectacular.utils import extend_schema, extend_schema_field, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.exceptions import PermissionDenied, ValidationError
 from rest_framework.pagination import PageNumberPagination
@@ -14,11 +14,12 @@ from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from gallery.bulk import BULK_ACTIONS, BULK_MAX_PHOTOS, photos_bulk_apply
 from gallery.models import Photo, PhotoTag
 from gallery.selectors import (
     family_get, family_list, open_suggestions, photo_get, photo_list, suggestion_get, trash_list, trash_photo_get,
 )
-from gallery.services import UploadResult, parse_tags, photo_update, photo_upload, tags_clean
+from gallery.services import MAX_TAGS, UploadResult, parse_tags, photo_update, photo_upload, tags_clean
 from gallery.trash_services import (
     admin_family_ids, photo_may_manage, photos_favourite, photos_purge, photos_restore, photos_trash, purge_at,
     trash_empty,
@@ -390,3 +391,41 @@ class SuggestionDismissApi(APIView):
         except DjangoValidationError as exc:
             raise ValidationError({"detail": exc.messages}) from None
         return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class PhotoBulkApi(APIView):
+    """Do one action to many photos. Each photo is checked on its own: the answer has one result per distinct id, in
+    the order sent; a photo of another family and an id that names no photo both answer ok=false, "No such photo."."""
+
+    class BulkInputSerializer(serializers.Serializer):
+        action = serializers.ChoiceField(
+            choices=list(BULK_ACTIONS),
+            help_text="add_tags and remove_tags need `tags`, add_to_album needs `album` (a plain album of the photo's "
+                      "family); favourite and unfavourite are the user's own; trash and restore are for the photo's "
+                      "uploader or a family admin")
+        photos = serializers.ListField(child=serializers.IntegerField(min_value=1, max_value=2**63 - 1),
+                                       min_length=1, max_length=BULK_MAX_PHOTOS,
+                                       help_text=f"Photo ids, at most {BULK_MAX_PHOTOS}")
+        tags = serializers.ListField(child=serializers.CharField(max_length=64), required=False,
+                                     max_length=MAX_TAGS, help_text="For add_tags and remove_tags")
+        album = serializers.IntegerField(required=False, min_value=1, help_text="For add_to_album")
+
+    class BulkResultSerializer(serializers.Serializer):
+        id = serializers.IntegerField()
+        ok = serializers.BooleanField()
+        reason = serializers.CharField(help_text='Why not, when ok is false ("" when ok)')
+
+    @extend_schema(request=BulkInputSerializer, responses=inline_serializer(
+        "PhotoBulkOutput", {"results": BulkResultSerializer(many=True)}))
+    def post(self, request):
+        data = self.BulkInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        try:
+            results = photos_bulk_apply(user=request.user, action=data.validated_data["action"],
+                                        photo_ids=data.validated_data["photos"],
+                                        tags=data.validated_data.get("tags", ()),
+                                        album_id=data.validated_data.get("album"))
+        except DjangoValidationError as exc:
+            raise ValidationError({"detail": exc.messages}) from None
+        body = [{"id": r.id, "ok": r.ok, "reason": r.reason} for r in results]
+        return Response({"results": self.BulkResultSerializer(body, many=True).data})

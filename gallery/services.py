@@ -463,6 +463,29 @@ def family_delete(*, family: Family) -> None:
 
 
 @transaction.atomic
+def photos_tags_add_many(*, photos: Iterable[Photo], names: Iterable[str], user: AbstractBaseUser | None = None) -> None:
+    """A member's tags on many photos at once, as photo_tags_add(source=member) does one by one but in a few queries
+    per family (a selection of 500 photos): the tags are the member's on each photo, a tag already there from the
+    file or a suggestion becomes the member's. The caller checks rights and the tag limit, and announces the change."""
+    by_family: dict[int, list[Photo]] = {}
+    for photo in photos:
+        by_family.setdefault(photo.family_id, []).append(photo)
+    now = timezone.now()
+    for family_photos in by_family.values():
+        tags = tags_get_or_create(family=family_photos[0].family, names=names)
+        ids = [photo.pk for photo in family_photos]
+        existing = PhotoTag.objects.filter(photo_id__in=ids, tag__in=tags)
+        existing.exclude(source=PhotoTag.Source.MEMBER).update(source=PhotoTag.Source.MEMBER, added_by=user,
+                                                                added_at=now)
+        have = set(existing.values_list("photo_id", "tag_id"))
+        PhotoTag.objects.bulk_create(
+            [PhotoTag(photo_id=pk, tag=tag, source=PhotoTag.Source.MEMBER, added_by=user, added_at=now)
+             for pk in ids for tag in tags if (pk, tag.pk) not in have],
+            ignore_conflicts=True,  # the same tag added by a concurrent request: theirs stands
+        )
+
+
+@transaction.atomic
 def photos_tag_add(*, photos: Iterable[Photo], name: str, user: AbstractBaseUser | None = None) -> int:
     """A member adds one tag to many photos (the admin's bulk action): it becomes the member's on each."""
     changed = []

@@ -1,12 +1,14 @@
 from django.urls import path
 
-from gallery.views import accounts, albums, families, media, photos, suggestions, trash
+from gallery.views import accounts, albums, bulk, families, media, photos, suggestions, trash
 
 app_name = "gallery"
 
 urlpatterns = [
     path("", photos.timeline, name="timeline"),
     path("upload/", photos.upload, name="upload"),
+    path("photos/bulk/", bulk.photos_bulk, name="photos_bulk"),
+    path("photos/download/", bulk.photos_download, name="photos_download"),
     path("photos/<int:photo_id>/", photos.photo_detail, name="photo_detail"),
     path("photos/<int:photo_id>/edit/", photos.photo_edit, name="photo_edit"),
     path("photos/<int:photo_id>/delete/", photos.photo_remove, name="photo_delete"),

@@ -14,6 +14,7 @@ from django.views.decorators.vary import vary_on_headers
 
 from gallery.album_services import album_create
 from gallery.selectors import family_get, family_is_admin, family_list, favourite_ids, photo_get, tag_list
+from gallery.views.bulk import selection_context
 from search.engine import SearchParams, preferences_for, search_photos, similar_photos
 from search.forms import ChipEditForm, JudgeForm, PreferencesForm, SearchReportForm, search_form
 from search.judgment_selectors import judgment_refine_ids, judgment_verdicts
@@ -55,7 +56,7 @@ def search(request: HttpRequest) -> HttpResponse:
                "favourite_ids": favourite_ids(user=request.user, photo_ids=[r.photo.pk for r in response.results])}
     if request.htmx and not request.htmx.history_restore_request:
         return render(request, "search/search.html#results", context)
-    return render(request, "search/search.html", context)
+    return render(request, "search/search.html", {**context, **selection_context(user=request.user)})
 
 
 _CHIP_PARAMS = {"q", "chip", "chip_place", "chip_after", "chip_before"}

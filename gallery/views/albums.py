@@ -22,6 +22,7 @@ from gallery.album_services import (
 )
 from gallery.forms import AlbumArrangeForm, AlbumCreateForm, AlbumForm, AlbumPhotosForm, ShareForm
 from gallery.selectors import family_get, family_list, photo_get, photo_list
+from gallery.views.bulk import selection_context
 
 PICKER_SIZE = 200
 
@@ -74,6 +75,7 @@ def _album_context(request: HttpRequest, album, *, edit_form=None) -> dict:
         "edit_form": edit_form or AlbumForm(initial={"name": album.name, "description": album.description}),
         "smart_description": smart_albums.engine().describe(album=album) if album.is_smart else "",
         "limit": settings.ALBUM_MAX_PHOTOS,
+        **selection_context(user=request.user),
     }
 
 

@@ -27,6 +27,7 @@ from gallery.services import (
 )
 from gallery.trash_services import photos_trash
 from gallery.timeline import TimelineFilters, TimelineList, timeline_months, timeline_page
+from gallery.views.bulk import selection_context
 
 
 @require_GET
@@ -59,6 +60,7 @@ def timeline(request: HttpRequest) -> HttpResponse:
         "all_photos_query": urlencode(TimelineList.context(replace(filters, favourite=False)).params),
         "start": start,
         "problem": form.problem(),
+        **selection_context(user=request.user),
     })
     return render(request, "gallery/timeline.html", context)
 

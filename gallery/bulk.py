@@ -1,0 +1,204 @@
+"""Bulk actions on many photos at once: one service behind the selection bar of the pages and POST /api/v1/photos/bulk/.
+
+An action is a small entry in BULK_ACTIONS: its name (the API's `action`), what it needs besides the photos (tags,
+an album), and a function that does it to the photos and answers one BulkResult per photo. Every action checks each
+photo itself: a photo outside the user's families, and an id that names no photo, get the same answer (NOT_FOUND), so
+the answer never tells another family's photo from a missing one. What the user may see but not do (a member moving
+someone else's photo to the trash) is ok=False with the reason.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import Q, Value
+from django.db.models.functions import Lower
+from django.http import Http404
+
+from gallery.album_selectors import album_get, album_list
+from gallery.album_services import album_add_photos
+from gallery.models import Album, Photo, PhotoTag
+from gallery.services import MAX_TAGS, photos_tags_add_many, tags_clean
+from gallery.signals import photos_changed
+from gallery.trash_services import photos_favourite, photos_restore, photos_trash
+
+BULK_MAX_PHOTOS = 500
+NOT_FOUND = "No such photo."
+
+
+@dataclass(frozen=True)
+class BulkResult:
+    id: int
+    ok: bool
+    reason: str = ""
+
+
+@dataclass(frozen=True)
+class BulkInput:
+    """What an action works on: the photo ids (deduplicated, in the order given) and its own options."""
+
+    photo_ids: list[int]
+    tags: list[str] = field(default_factory=list)
+    album_id: int | None = None
+
+
+@dataclass(frozen=True)
+class BulkAction:
+    name: str
+    label: str  # what the selection bar's summary says was done: "Tags added to {photos}." ("3 photos")
+    run: Callable[..., list[BulkResult]]  # run(*, user, data: BulkInput) -> one BulkResult per photo id
+    needs_tags: bool = False
+    needs_album: bool = False
+
+
+BULK_ACTIONS: dict[str, BulkAction] = {}
+
+
+def bulk_action(name: str, *, label: str, needs_tags: bool = False, needs_album: bool = False):
+    """Register `run` as the bulk action `name`."""
+
+    def register(run: Callable[..., list[BulkResult]]) -> Callable[..., list[BulkResult]]:
+        BULK_ACTIONS[name] = BulkAction(name=name, label=label, run=run, needs_tags=needs_tags,
+                                        needs_album=needs_album)
+        return run
+
+    return register
+
+
+def bulk_input_clean(*, action: str, photo_ids: Iterable, tags: Iterable[str] = (),
+                     album_id: int | None = None) -> tuple[BulkAction, BulkInput]:
+    """The action and its input, or ValidationError with a plain sentence (unknown action, no photos, too many,
+    tags or album missing for an action that needs them)."""
+    entry = BULK_ACTIONS.get(action)
+    if entry is None:
+        raise ValidationError(f"Unknown action “{action}”. Choose one of: {', '.join(BULK_ACTIONS)}.")
+    ids = list(dict.fromkeys(_photo_ids(photo_ids)))
+    if not ids:
+        raise ValidationError("Select at least one photo.")
+    if len(ids) > BULK_MAX_PHOTOS:
+        raise ValidationError(f"At most {BULK_MAX_PHOTOS} photos at a time ({len(ids)} were selected).")
+    cleaned_tags = tags_clean(tags) if entry.needs_tags else []
+    if entry.needs_tags and not cleaned_tags:
+        raise ValidationError("Type at least one tag.")
+    if entry.needs_album and album_id is None:
+        raise ValidationError("Choose an album.")
+    return entry, BulkInput(photo_ids=ids, tags=cleaned_tags, album_id=album_id if entry.needs_album else None)
+
+
+def _photo_ids(values: Iterable) -> list[int]:
+    ids = []
+    for value in values:
+        try:
+            number = int(value)
+        except (TypeError, ValueError):
+            raise ValidationError(f"“{value}” is not a photo id.") from None
+        if number < 1 or number > 2**63 - 1:
+            raise ValidationError(f"“{value}” is not a photo id.")
+        ids.append(number)
+    return ids
+
+
+@transaction.atomic
+def photos_bulk_apply(*, user: AbstractBaseUser, action: str, photo_ids: Iterable, tags: Iterable[str] = (),
+                      album_id: int | None = None) -> list[BulkResult]:
+    """Do `action` to each photo the user may do it to; one result per distinct id, in the order given.
+
+    Raises ValidationError for a request that can't be done at all (see bulk_input_clean); a photo that can't be
+    done is a result with ok=False, never an error, so one photo never costs the others."""
+    entry, data = bulk_input_clean(action=action, photo_ids=photo_ids, tags=tags, album_id=album_id)
+    results = {result.id: result for result in entry.run(user=user, data=data)}
+    return [results.get(photo_id, BulkResult(photo_id, False, NOT_FOUND)) for photo_id in data.photo_ids]
+
+
+def _visible(*, user: AbstractBaseUser, photo_ids: Sequence[int]) -> dict[int, Photo]:
+    """The photos among `photo_ids` in the user's families, locked for this transaction, by id."""
+    if not user.is_authenticated:
+        return {}
+    rows = (Photo.objects.filter(pk__in=photo_ids, family__memberships__user=user)
+            .select_related("family").select_for_update(of=("self",)).order_by("pk"))
+    return {photo.pk: photo for photo in rows}
+
+
+# --- tags ---------------------------------------------------------------------------------------
+
+
+@bulk_action("add_tags", label="Tags added to {photos}.", needs_tags=True)
+@transaction.atomic
+def _add_tags(*, user: AbstractBaseUser, data: BulkInput) -> list[BulkResult]:
+    """Each visible photo gets the tags as a member's (any member of its family may tag it), unless that would
+    give it more than MAX_TAGS tags."""
+    photos = _visible(user=user, photo_ids=data.photo_ids)
+    wanted = {name.lower() for name in data.tags}
+    have: dict[int, set[str]] = {pk: set() for pk in photos}
+    for photo_id, name in PhotoTag.objects.filter(photo_id__in=list(photos)).values_list("photo_id", "tag__name"):
+        have[photo_id].add(name.lower())
+    full = {pk for pk in photos if len(have[pk] | wanted) > MAX_TAGS}
+    photos_tags_add_many(photos=[photo for pk, photo in photos.items() if pk not in full], names=data.tags, user=user)
+    photos_changed.send(sender=Photo, photo_ids=[pk for pk in photos if pk not in full])
+    return [BulkResult(pk, False, f"It would have more than {MAX_TAGS} tags.") if pk in full else BulkResult(pk, True)
+            for pk in photos]
+
+
+@bulk_action("remove_tags", label="Tags removed from {photos}.", needs_tags=True)
+@transaction.atomic
+def _remove_tags(*, user: AbstractBaseUser, data: BulkInput) -> list[BulkResult]:
+    """The tags (any source, case-insensitive) come off each visible photo that has them; a photo without them is
+    left as it is and still ok."""
+    photos = _visible(user=user, photo_ids=data.photo_ids)
+    # Compared with PostgreSQL's lower(), as tags_get_or_create does.
+    named = Q()
+    for name in data.tags:
+        named |= Q(key=Lower(Value(name)))
+    links = list(PhotoTag.objects.filter(photo_id__in=list(photos)).annotate(key=Lower("tag__name")).filter(named)
+                 .values_list("pk", "photo_id"))
+    PhotoTag.objects.filter(pk__in=[pk for pk, _ in links]).delete()
+    changed = sorted({photo_id for _, photo_id in links})
+    photos_changed.send(sender=Photo, photo_ids=changed)
+    return [BulkResult(photo_id, True) for photo_id in photos]
+
+
+# --- albums -------------------------------------------------------------------------------------
+
+
+@bulk_action("add_to_album", label="{photos} added to the album.", needs_album=True)
+def _add_to_album(*, user: AbstractBaseUser, data: BulkInput) -> list[BulkResult]:
+    """Add the photos at the end of a (plain) album of the user's families; a photo of another of their families is
+    refused by album_add_photos, as is a smart album."""
+    try:
+        album = album_get(user=user, album_id=data.album_id)
+    except Http404:
+        raise ValidationError("No such album.") from None
+    return [BulkResult(*outcome) for outcome in album_add_photos(user=user, album=album, photo_ids=data.photo_ids)]
+
+
+def bulk_albums(*, user: AbstractBaseUser) -> list:
+    """The albums the selection bar offers to add to: the plain albums of the user's families."""
+    return list(album_list(user=user).filter(kind=Album.Kind.MANUAL))
+
+
+# --- favourites and the trash (gallery.trash_services checks each photo's family and the user's rights) -----------
+
+
+@bulk_action("favourite", label="{photos} added to your favourites.")
+def _favourite(*, user: AbstractBaseUser, data: BulkInput) -> list[BulkResult]:
+    return [BulkResult(*result) for result in photos_favourite(user=user, photo_ids=data.photo_ids, on=True)]
+
+
+@bulk_action("unfavourite", label="{photos} taken out of your favourites.")
+def _unfavourite(*, user: AbstractBaseUser, data: BulkInput) -> list[BulkResult]:
+    return [BulkResult(*result) for result in photos_favourite(user=user, photo_ids=data.photo_ids, on=False)]
+
+
+@bulk_action("trash", label="{photos} moved to the trash.")
+def _trash(*, user: AbstractBaseUser, data: BulkInput) -> list[BulkResult]:
+    """Only the uploader or a family admin may: a member's own photos go, others' answer why not."""
+    return [BulkResult(*result) for result in photos_trash(user=user, photo_ids=data.photo_ids)]
+
+
+@bulk_action("restore", label="{photos} restored from the trash.")
+def _restore(*, user: AbstractBaseUser, data: BulkInput) -> list[BulkResult]:
+    return [BulkResult(*result) for result in photos_restore(user=user, photo_ids=data.photo_ids)]

@@ -1,0 +1,123 @@
+"""Many originals as one ZIP, streamed as it is written: no temporary file of the whole set, memory bounded by one
+read chunk. Entries are stored, not deflated (photos are compressed already), with a data descriptor after each (the
+stream can't seek back), and ZIP64 where sizes need it."""
+
+from __future__ import annotations
+
+import os
+import re
+import unicodedata
+import zipfile
+from collections.abc import Iterable, Iterator
+
+from django.contrib.auth.models import AbstractBaseUser
+
+from gallery.models import Photo
+
+CHUNK = 1024 * 1024
+MISSING_NOTE = "not-included.txt"
+
+
+def photos_for_download(*, user: AbstractBaseUser, photo_ids: Iterable[int]) -> list[Photo]:
+    """The photos among `photo_ids` that the user may see, in the order given (ids of other families' photos and
+    missing ones are left out alike)."""
+    ids = list(dict.fromkeys(photo_ids))
+    if not user.is_authenticated or not ids:
+        return []
+    rows = (Photo.objects.filter(pk__in=ids, family__memberships__user=user)
+            .only("pk", "original", "original_filename", "mime_type", "file_size", "taken_at", "taken_tz"))
+    by_id = {photo.pk: photo for photo in rows}
+    return [by_id[pk] for pk in ids if pk in by_id]
+
+
+_UNSAFE = re.compile(r'[\x00-\x1f\x7f/\\:*?"<>|]+')
+
+
+def _safe_name(photo: Photo) -> str:
+    """The file name the photo was uploaded with, safe as one name in any file system (no folders, no characters
+    Windows refuses, no leading dots); photo-<id>.<ext> when nothing of it is left."""
+    name = unicodedata.normalize("NFC", os.path.basename((photo.original_filename or "").replace("\\", "/")))
+    name = _UNSAFE.sub("_", name).strip(" .")[:200]
+    if not name:
+        extension = os.path.splitext(photo.original.name or "")[1] or ".jpg"
+        name = f"photo-{photo.pk}{extension}"
+    return name
+
+
+def zip_names(photos: Iterable[Photo]) -> list[str]:
+    """One name per photo, unique inside the archive even on case-insensitive file systems: a second
+    "IMG_0001.JPG" becomes "IMG_0001 (2).JPG"."""
+    taken: set[str] = {MISSING_NOTE}
+    names = []
+    for photo in photos:
+        name = _safe_name(photo)
+        stem, extension = os.path.splitext(name)
+        n = 1
+        while name.casefold() in taken:
+            n += 1
+            name = f"{stem} ({n}){extension}"
+        taken.add(name.casefold())
+        names.append(name)
+    return names
+
+
+class _Sink:
+    """A write-only file for zipfile that keeps what was written until it is taken: tell() but no seek()."""
+
+    def __init__(self) -> None:
+        self._chunks: list[bytes] = []
+        self._offset = 0
+
+    def write(self, data) -> int:
+        self._chunks.append(bytes(data))
+        self._offset += len(data)
+        return len(data)
+
+    def tell(self) -> int:
+        return self._offset
+
+    def flush(self) -> None:
+        pass
+
+    def take(self) -> bytes:
+        data = b"".join(self._chunks)
+        self._chunks.clear()
+        return data
+
+
+def _entry(name: str, photo: Photo) -> zipfile.ZipInfo:
+    local = photo.taken_at_local
+    # ZIP dates start in 1980: an older scan's date can't be said.
+    when = (local.year, local.month, local.day, local.hour, local.minute, local.second)
+    info = zipfile.ZipInfo(name, date_time=when if local.year >= 1980 else (1980, 1, 1, 0, 0, 0))
+    info.compress_type = zipfile.ZIP_STORED
+    info.file_size = photo.file_size  # what it expects: decides ZIP64 up front (the real size is written after)
+    return info
+
+
+def zip_stream(photos: list[Photo]) -> Iterator[bytes]:
+    """The ZIP of these photos' originals, chunk by chunk. An original missing from storage is left out and named in
+    not-included.txt inside the archive."""
+    sink = _Sink()
+    missing = []
+    with zipfile.ZipFile(sink, "w", compression=zipfile.ZIP_STORED, allowZip64=True) as archive:
+        for name, photo in zip(zip_names(photos), photos):
+            try:
+                source = photo.original.open("rb")
+            except (OSError, ValueError):
+                missing.append(name)
+                continue
+            with source, archive.open(_entry(name, photo), "w", force_zip64=photo.file_size > zipfile.ZIP64_LIMIT) as entry:
+                while chunk := source.read(CHUNK):
+                    entry.write(chunk)
+                    yield from _nonempty(sink.take())
+            yield from _nonempty(sink.take())
+        if missing:
+            archive.writestr(MISSING_NOTE, "These photos' original files could not be read, so they are not in "
+                                           "this archive:\n" + "\n".join(missing) + "\n")
+    yield from _nonempty(sink.take())
+
+
+def _nonempty(data: bytes) -> Iterator[bytes]:
+    if data:
+        yield data

@@ -1,0 +1,581 @@
+"""Bulk actions: the service, the API and the selection bar's endpoint, with own, foreign and missing ids."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import re
+import zipfile
+
+import pytest
+from django.core.exceptions import ValidationError
+from django.test import Client
+from django.db.models import F
+from django.urls import reverse
+
+from gallery.bulk import BULK_MAX_PHOTOS, NOT_FOUND, BulkResult, photos_bulk_apply
+from gallery.models import Photo, PhotoTag
+from gallery.services import MAX_TAGS, photo_tags_add
+from tests.factories import MembershipFactory, photo_factory
+
+pytestmark = pytest.mark.django_db
+
+
+def tag_names(photo: Photo) -> list[str]:
+    return sorted(photo.tags.values_list("name", flat=True))
+
+
+def missing_id() -> int:
+    return (Photo.objects.order_by("-pk").values_list("pk", flat=True).first() or 0) + 1000
+
+
+@pytest.fixture
+def api(alice):
+    client = Client()
+    token = client.post(reverse("api_token"), {"username": "alice", "password": "correct horse battery"}).json()["token"]
+    return Client(headers={"Authorization": f"Token {token}"})
+
+
+# --- the service --------------------------------------------------------------------------------
+
+
+def test_add_tags_to_own_photos_and_the_same_answer_for_foreign_and_missing(family, alice, other_family, mallory):
+    mine = [photo_factory(family=family, user=alice) for _ in range(2)]
+    theirs = photo_factory(family=other_family, user=mallory)
+    gone = missing_id()
+
+    results = photos_bulk_apply(user=alice, action="add_tags", photo_ids=[mine[0].pk, theirs.pk, gone, mine[1].pk],
+                                tags=["Beach", " summer  holiday "])
+
+    assert results == [BulkResult(mine[0].pk, True), BulkResult(theirs.pk, False, NOT_FOUND),
+                       BulkResult(gone, False, NOT_FOUND), BulkResult(mine[1].pk, True)]
+    for photo in mine:
+        assert tag_names(photo) == ["Beach", "summer holiday"]
+        assert set(PhotoTag.objects.filter(photo=photo).values_list("source", flat=True)) == {PhotoTag.Source.MEMBER}
+    assert tag_names(theirs) == []
+    assert not theirs.family.tags.filter(name="Beach").exists()  # no tag leaked into their vocabulary
+
+
+def test_add_tags_makes_a_tag_from_the_file_the_members_and_keeps_its_name(family, alice):
+    photo = photo_factory(family=family, user=alice)
+    photo_tags_add(photo=photo, names=["Beach"], source=PhotoTag.Source.EMBEDDED)
+
+    photos_bulk_apply(user=alice, action="add_tags", photo_ids=[photo.pk], tags=["beach", "sea"])
+
+    links = {link.tag.name: link for link in PhotoTag.objects.filter(photo=photo).select_related("tag")}
+    assert sorted(links) == ["Beach", "sea"]
+    assert {link.source for link in links.values()} == {PhotoTag.Source.MEMBER}
+    assert {link.added_by_id for link in links.values()} == {alice.pk}
+
+
+def test_add_tags_to_many_photos_takes_a_few_queries_not_a_few_per_photo(family, alice, other_family,
+                                                                        django_assert_max_num_queries):
+    MembershipFactory(family=other_family, user=alice)
+    photos = [photo_factory(family=family if n % 2 else other_family, user=alice) for n in range(30)]
+
+    with django_assert_max_num_queries(30):
+        results = photos_bulk_apply(user=alice, action="add_tags", photo_ids=[p.pk for p in photos], tags=["a", "b"])
+
+    assert all(r.ok for r in results)
+    assert {tag_names(p) == ["a", "b"] for p in photos} == {True}
+    # Each family's photos got that family's tag: no tag row is shared across families.
+    assert PhotoTag.objects.filter(photo__in=photos).exclude(tag__family_id=F("photo__family_id")).count() == 0
+
+
+def test_a_plain_member_tags_photos_someone_else_uploaded(family, alice, bob):
+    photo = photo_factory(family=family, user=alice)
+
+    [result] = photos_bulk_apply(user=bob, action="add_tags", photo_ids=[photo.pk], tags=["cat"])
+
+    assert result.ok
+    assert tag_names(photo) == ["cat"]
+
+
+def test_add_tags_refuses_a_photo_that_would_pass_the_tag_limit(family, alice):
+    full = photo_factory(family=family, user=alice)
+    photo_tags_add(photo=full, names=[f"t{i}" for i in range(MAX_TAGS)], source=PhotoTag.Source.MEMBER)
+    room = photo_factory(family=family, user=alice)
+
+    results = photos_bulk_apply(user=alice, action="add_tags", photo_ids=[full.pk, room.pk], tags=["new"])
+
+    assert results[0].ok is False and str(MAX_TAGS) in results[0].reason
+    assert results[1].ok
+    assert "new" not in tag_names(full)
+    # Re-adding a tag it already has is not "more tags".
+    assert photos_bulk_apply(user=alice, action="add_tags", photo_ids=[full.pk], tags=["T1"])[0].ok
+
+
+def test_remove_tags_any_case_from_own_photos_only(family, alice, other_family, mallory):
+    mine = photo_factory(family=family, user=alice, tags=["Beach", "dog"])
+    bare = photo_factory(family=family, user=alice)
+    theirs = photo_factory(family=other_family, user=mallory, tags=["beach"])
+
+    results = photos_bulk_apply(user=alice, action="remove_tags", photo_ids=[mine.pk, bare.pk, theirs.pk],
+                                tags=["BEACH"])
+
+    assert [r.ok for r in results] == [True, True, False]
+    assert results[2].reason == NOT_FOUND
+    assert tag_names(mine) == ["dog"]
+    assert tag_names(theirs) == ["beach"]
+
+
+def test_duplicate_ids_are_answered_once_in_the_order_given(family, alice):
+    a, b = photo_factory(family=family, user=alice), photo_factory(family=family, user=alice)
+
+    results = photos_bulk_apply(user=alice, action="add_tags", photo_ids=[b.pk, a.pk, b.pk], tags=["x"])
+
+    assert [r.id for r in results] == [b.pk, a.pk]
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    ({"action": "explode", "photo_ids": [1], "tags": ["x"]}, "Unknown action"),
+    ({"action": "add_tags", "photo_ids": [], "tags": ["x"]}, "at least one photo"),
+    ({"action": "add_tags", "photo_ids": list(range(1, BULK_MAX_PHOTOS + 2)), "tags": ["x"]},
+     f"At most {BULK_MAX_PHOTOS} photos"),
+    ({"action": "add_tags", "photo_ids": [1], "tags": ["  "]}, "at least one tag"),
+    ({"action": "add_tags", "photo_ids": ["abc"], "tags": ["x"]}, "not a photo id"),
+    ({"action": "add_tags", "photo_ids": [1], "tags": [f"t{i}" for i in range(MAX_TAGS + 1)]}, f"At most {MAX_TAGS}"),
+])
+def test_requests_that_cannot_be_done_at_all_say_why(alice, kwargs, message):
+    with pytest.raises(ValidationError) as caught:
+        photos_bulk_apply(user=alice, **kwargs)
+    assert message in " ".join(caught.value.messages)
+
+
+def test_exactly_the_limit_is_accepted(family, alice):
+    photo = photo_factory(family=family, user=alice)
+    ids = [photo.pk] + [missing_id() + i for i in range(BULK_MAX_PHOTOS - 1)]
+
+    results = photos_bulk_apply(user=alice, action="add_tags", photo_ids=ids, tags=["x"])
+
+    assert len(results) == BULK_MAX_PHOTOS
+    assert sum(r.ok for r in results) == 1
+
+
+# --- the API ------------------------------------------------------------------------------------
+
+
+def test_api_bulk_add_tags_mixed_ids(api, family, alice, other_family, mallory):
+    mine = photo_factory(family=family, user=alice)
+    theirs = photo_factory(family=other_family, user=mallory)
+    gone = missing_id()
+
+    response = api.post(reverse("api_photos_bulk"), {"action": "add_tags", "photos": [mine.pk, theirs.pk, gone],
+                                                     "tags": ["picnic"]}, content_type="application/json")
+
+    assert response.status_code == 200, response.content
+    assert response.json() == {"results": [
+        {"id": mine.pk, "ok": True, "reason": ""},
+        {"id": theirs.pk, "ok": False, "reason": NOT_FOUND},
+        {"id": gone, "ok": False, "reason": NOT_FOUND},
+    ]}
+    assert tag_names(mine) == ["picnic"]
+    assert tag_names(theirs) == []
+
+
+@pytest.mark.parametrize("body", [
+    {"action": "add_tags", "photos": list(range(1, BULK_MAX_PHOTOS + 2)), "tags": ["x"]},
+    {"action": "add_tags", "photos": [], "tags": ["x"]},
+    {"action": "add_tags", "photos": [1]},
+    {"action": "nope", "photos": [1]},
+    {"action": "add_tags", "photos": ["one"], "tags": ["x"]},
+    {"action": "add_tags", "photos": [1], "tags": "x"},
+    {"photos": [1]},
+])
+def test_api_bulk_refuses_bad_requests_with_400(api, body):
+    response = api.post(reverse("api_photos_bulk"), body, content_type="application/json")
+    assert response.status_code == 400, response.content
+    assert response.json()
+
+
+def test_api_bulk_needs_authentication(family, alice):
+    photo = photo_factory(family=family, user=alice)
+    response = Client().post(reverse("api_photos_bulk"), {"action": "add_tags", "photos": [photo.pk], "tags": ["x"]},
+                             content_type="application/json")
+    assert response.status_code in (401, 403)
+    assert tag_names(photo) == []
+
+
+def test_api_bulk_is_in_the_openapi_schema(client, alice):
+    client.force_login(alice)
+    schema = client.get("/api/v1/schema/", {"format": "json"}).json()
+    operation = schema["paths"]["/api/v1/photos/bulk/"]["post"]
+    assert "200" in operation["responses"]
+    body = schema["components"]["schemas"]
+    assert "add_tags" in str(body)
+
+
+# --- the pages: selection bar and its endpoint ---------------------------------------------------------------------
+
+
+def test_timeline_and_search_tiles_carry_boxes_of_the_selection_form(client_for, family, alice):
+    photo = photo_factory(family=family, user=alice, filename="beach day.jpg")
+    client = client_for(alice)
+
+    for url in (reverse("gallery:timeline"), reverse("search:search") + "?q=beach"):
+        body = client.get(url).content.decode()
+        assert 'id="bulk-form"' in body, url
+        assert f'name="photos" value="{photo.pk}" form="bulk-form"' in body, url
+        assert "js/select.js" in body
+    timeline = client.get(reverse("gallery:timeline")).content.decode()
+    assert 'data-select-group="' in timeline  # "select all" of a day
+
+
+def test_the_infinite_scroll_partial_has_boxes_but_no_second_bar(client_for, family, alice, settings):
+    settings.GALLERY_PAGE_SIZE = 1
+    photos = [photo_factory(family=family, user=alice) for _ in range(2)]
+    client = client_for(alice)
+    first = client.get(reverse("gallery:timeline")).content.decode()
+    more = re.search(r'hx-get="([^"]+)"', first).group(1).replace("&amp;", "&")
+
+    partial = client.get(reverse("gallery:timeline") + more, headers={"HX-Request": "true"}).content.decode()
+
+    assert 'form="bulk-form"' in partial
+    assert 'id="bulk-form"' not in partial
+    assert {str(p.pk) for p in photos} <= set(re.findall(r'name="photos" value="(\d+)"', first + partial))
+
+
+def test_bulk_page_post_without_javascript_tags_and_goes_back_with_a_message(client_for, family, alice, other_family,
+                                                                              mallory):
+    mine = photo_factory(family=family, user=alice)
+    theirs = photo_factory(family=other_family, user=mallory)
+    client = client_for(alice)
+
+    response = client.post(reverse("gallery:photos_bulk"), {"action": "add_tags", "photos": [mine.pk, theirs.pk],
+                                                            "tags": "sea, sand", "next": "/?family=1"}, follow=True)
+
+    assert response.redirect_chain[-1][0] == "/?family=1"
+    body = response.content.decode()
+    assert "Tags added to 1 photo." in body and "1 was not: No such photo." in body
+    assert tag_names(mine) == ["sand", "sea"]
+    assert tag_names(theirs) == []
+
+
+def test_bulk_page_never_redirects_off_site(client_for, family, alice):
+    photo = photo_factory(family=family, user=alice)
+    response = client_for(alice).post(reverse("gallery:photos_bulk"), {
+        "action": "add_tags", "photos": [photo.pk], "tags": "x", "next": "https://evil.example/"})
+    assert response.status_code == 302
+    assert response["Location"] == reverse("gallery:timeline")
+
+
+def test_bulk_page_htmx_answers_the_status_line_and_names_the_photos_done(client_for, family, alice):
+    photo = photo_factory(family=family, user=alice)
+    gone = missing_id()
+
+    response = client_for(alice).post(reverse("gallery:photos_bulk"),
+                                      {"action": "add_tags", "photos": [photo.pk, gone], "tags": "x"},
+                                      headers={"HX-Request": "true"})
+
+    assert response.status_code == 200
+    assert "Tags added to 1 photo." in response.content.decode()
+    assert json.loads(response["HX-Trigger"]) == {"bulk-done": {"action": "add_tags", "ok": [photo.pk],
+                                                                "remove": False}}
+
+
+@pytest.mark.parametrize("data, message", [
+    ({"action": "add_tags", "tags": "x"}, "Select at least one photo."),
+    ({"action": "add_tags", "photos": ["1"], "tags": ""}, "Type at least one tag."),
+    ({"action": "melt", "photos": ["1"]}, "Unknown action"),
+    ({"action": "add_tags", "photos": ["1", "x"], "tags": "a"}, "is not a photo id"),
+])
+def test_bulk_page_says_plainly_what_is_wrong(client_for, alice, data, message):
+    response = client_for(alice).post(reverse("gallery:photos_bulk"), data, headers={"HX-Request": "true"})
+    assert response.status_code == 200
+    assert message in response.content.decode()
+    assert json.loads(response["HX-Trigger"])["bulk-done"]["ok"] == []
+
+
+def test_bulk_page_needs_sign_in_and_post(client, family, alice):
+    photo = photo_factory(family=family, user=alice)
+    assert client.post(reverse("gallery:photos_bulk"), {"action": "add_tags", "photos": [photo.pk], "tags": "x"}
+                       ).status_code == 302
+    assert tag_names(photo) == []
+    client.force_login(alice)
+    assert client.get(reverse("gallery:photos_bulk")).status_code == 405
+
+
+# --- the ZIP download ---------------------------------------------------------------------------
+
+
+def _zip(response) -> zipfile.ZipFile:
+    assert response.status_code == 200, response
+    assert response.streaming
+    assert response["Content-Type"] == "application/zip"
+    assert response["Content-Disposition"].startswith('attachment; filename="photos-')
+    return zipfile.ZipFile(io.BytesIO(b"".join(response.streaming_content)))
+
+
+def test_download_streams_the_originals_with_unique_names_and_only_my_photos(client_for, family, alice, other_family,
+                                                                              mallory):
+    first = photo_factory(family=family, user=alice, filename="IMG_0001.JPG")
+    second = photo_factory(family=family, user=alice, filename="img_0001.jpg")  # same name on a case-blind disk
+    third = photo_factory(family=family, user=alice, filename="../../etc/pass:wd.jpg")
+    theirs = photo_factory(family=other_family, user=mallory, filename="secret.jpg")
+
+    archive = _zip(client_for(alice).post(reverse("gallery:photos_download"),
+                                          {"photos": [first.pk, second.pk, theirs.pk, missing_id(), third.pk]}))
+
+    assert archive.namelist() == ["IMG_0001.JPG", "img_0001 (2).jpg", "pass_wd.jpg"]
+    for name, photo in zip(archive.namelist(), (first, second, third)):
+        with photo.original.open("rb") as stored:
+            assert archive.read(name) == stored.read()
+        assert archive.getinfo(name).compress_type == zipfile.ZIP_STORED
+    assert archive.testzip() is None
+
+
+def test_download_names_an_original_missing_from_storage_inside_the_archive(client_for, family, alice):
+    kept = photo_factory(family=family, user=alice, filename="kept.jpg")
+    lost = photo_factory(family=family, user=alice, filename="lost.jpg")
+    lost.original.storage.delete(lost.original.name)
+
+    archive = _zip(client_for(alice).post(reverse("gallery:photos_download"), {"photos": [kept.pk, lost.pk]}))
+
+    assert archive.namelist() == ["kept.jpg", "not-included.txt"]
+    assert "lost.jpg" in archive.read("not-included.txt").decode()
+
+
+def test_download_over_the_cap_is_refused_with_a_message(client_for, family, alice, settings):
+    settings.DOWNLOAD_MAX_PHOTOS = 2
+    photos = [photo_factory(family=family, user=alice) for _ in range(3)]
+    client = client_for(alice)
+
+    response = client.post(reverse("gallery:photos_download"), {"photos": [p.pk for p in photos]}, follow=True)
+
+    assert not getattr(response, "streaming", False)
+    assert "at most 2 photos; 3 were selected" in response.content.decode()
+    assert _zip(client.post(reverse("gallery:photos_download"), {"photos": [p.pk for p in photos[:2]]})).namelist()
+
+
+def test_download_of_only_foreign_or_missing_ids_gives_no_archive(client_for, family, alice, other_family, mallory):
+    theirs = photo_factory(family=other_family, user=mallory)
+
+    response = client_for(alice).post(reverse("gallery:photos_download"), {"photos": [theirs.pk, missing_id()]},
+                                      follow=True)
+
+    assert not getattr(response, "streaming", False)
+    assert "Select the photos to download first." in response.content.decode()
+
+
+def test_download_needs_sign_in(client, family, alice):
+    photo = photo_factory(family=family, user=alice)
+    response = client.post(reverse("gallery:photos_download"), {"photos": [photo.pk]})
+    assert response.status_code == 302 and "/accounts/login/" in response["Location"]
+
+
+def test_zip_stream_holds_at_most_about_one_chunk_at_a_time(family, alice):
+    """Big originals go through in CHUNK-sized pieces: no piece of the stream is much larger than one chunk."""
+    from gallery import downloads
+
+    photos = [photo_factory(family=family, user=alice) for _ in range(3)]
+    for photo in photos:  # make each original ~2.5 chunks long (the archive does not care what the bytes are)
+        with photo.original.storage.open(photo.original.name, "wb") as stored:
+            stored.write(os.urandom(int(downloads.CHUNK * 2.5)))
+        photo.file_size = int(downloads.CHUNK * 2.5)
+
+    pieces = list(downloads.zip_stream(photos))
+
+    assert max(len(piece) for piece in pieces) <= downloads.CHUNK + 4096
+    archive = zipfile.ZipFile(io.BytesIO(b"".join(pieces)))
+    assert [archive.getinfo(n).file_size for n in archive.namelist()] == [int(downloads.CHUNK * 2.5)] * 3
+
+
+# --- add to album -------------------------------------------------------------------------------
+
+
+def test_add_to_album_checks_each_photo_and_the_album(family, alice, bob, other_family, mallory):
+    from gallery.album_services import album_create
+
+    album = album_create(user=alice, family=family, name="Summer")
+    mine = photo_factory(family=family, user=alice)
+    theirs = photo_factory(family=other_family, user=mallory)
+    gone = missing_id()
+
+    results = photos_bulk_apply(user=bob, action="add_to_album", photo_ids=[mine.pk, theirs.pk, gone], album_id=album.pk)
+
+    assert results == [BulkResult(mine.pk, True), BulkResult(theirs.pk, False, NOT_FOUND),
+                       BulkResult(gone, False, NOT_FOUND)]
+    assert list(album.photos.values_list("pk", flat=True)) == [mine.pk]
+
+
+def test_add_to_album_refuses_a_photo_of_my_other_family(family, alice, other_family, mallory):
+    from gallery.album_services import album_create
+
+    MembershipFactory(family=other_family, user=alice)
+    album = album_create(user=alice, family=family, name="Summer")
+    elsewhere = photo_factory(family=other_family, user=mallory)
+
+    [result] = photos_bulk_apply(user=alice, action="add_to_album", photo_ids=[elsewhere.pk], album_id=album.pk)
+
+    assert result.ok is False and "another family" in result.reason
+    assert not album.photos.exists()
+
+
+def test_add_to_another_familys_album_is_no_such_album(family, alice, other_family, mallory):
+    from gallery.album_services import album_create
+
+    theirs = album_create(user=mallory, family=other_family, name="Private")
+    photo = photo_factory(family=family, user=alice)
+
+    for album_id in (theirs.pk, theirs.pk + 1000):
+        with pytest.raises(ValidationError) as caught:
+            photos_bulk_apply(user=alice, action="add_to_album", photo_ids=[photo.pk], album_id=album_id)
+        assert caught.value.messages == ["No such album."]
+    with pytest.raises(ValidationError, match="Choose an album"):
+        photos_bulk_apply(user=alice, action="add_to_album", photo_ids=[photo.pk])
+
+
+def test_api_bulk_add_to_album(api, family, alice, other_family, mallory):
+    from gallery.album_services import album_create
+
+    album = album_create(user=alice, family=family, name="Summer")
+    mine = photo_factory(family=family, user=alice)
+    theirs = photo_factory(family=other_family, user=mallory)
+    foreign_album = album_create(user=mallory, family=other_family, name="Theirs")
+
+    response = api.post(reverse("api_photos_bulk"), {"action": "add_to_album", "photos": [mine.pk, theirs.pk],
+                                                     "album": album.pk}, content_type="application/json")
+    refused = api.post(reverse("api_photos_bulk"), {"action": "add_to_album", "photos": [mine.pk],
+                                                    "album": foreign_album.pk}, content_type="application/json")
+
+    assert response.json()["results"] == [{"id": mine.pk, "ok": True, "reason": ""},
+                                          {"id": theirs.pk, "ok": False, "reason": NOT_FOUND}]
+    assert refused.status_code == 400 and "No such album." in str(refused.json())
+    assert not foreign_album.photos.exists()
+
+
+def test_the_bar_offers_only_plain_albums_of_my_families(client_for, family, alice, other_family, mallory):
+    from gallery.album_services import album_create
+
+    photo_factory(family=family, user=alice)
+    album_create(user=alice, family=family, name="Summer trip")
+    album_create(user=mallory, family=other_family, name="Not for alice")
+
+    body = client_for(alice).get(reverse("gallery:timeline")).content.decode()
+
+    assert "Summer trip" in body and 'value="add_to_album"' in body
+    assert "Not for alice" not in body
+
+
+# --- favourites and the trash -------------------------------------------------------------------
+
+
+def test_a_member_trashes_own_photos_but_not_others_and_foreign_or_missing_ones_look_alike(family, alice, bob,
+                                                                                           other_family, mallory):
+    own = photo_factory(family=family, user=bob)
+    alices = photo_factory(family=family, user=alice)
+    theirs = photo_factory(family=other_family, user=mallory)
+    gone = missing_id()
+
+    results = photos_bulk_apply(user=bob, action="trash", photo_ids=[own.pk, alices.pk, theirs.pk, gone])
+
+    assert [r.ok for r in results] == [True, False, False, False]
+    assert "uploader or a family admin" in results[1].reason
+    assert results[2] == BulkResult(theirs.pk, False, NOT_FOUND) and results[3] == BulkResult(gone, False, NOT_FOUND)
+    assert not Photo.objects.filter(pk=own.pk).exists()  # in the trash: out of every list
+    assert Photo.all_objects.get(pk=own.pk).trashed_at is not None
+    assert Photo.objects.filter(pk=alices.pk).exists() and Photo.objects.filter(pk=theirs.pk).exists()
+
+
+def test_an_admin_trashes_and_restores_a_members_photo(family, alice, bob):
+    photo = photo_factory(family=family, user=bob)
+
+    assert photos_bulk_apply(user=alice, action="trash", photo_ids=[photo.pk])[0].ok
+    # In the trash, a photo can't be tagged any more (it is in no list), only restored.
+    assert photos_bulk_apply(user=alice, action="add_tags", photo_ids=[photo.pk], tags=["x"])[0].reason == NOT_FOUND
+    assert photos_bulk_apply(user=alice, action="restore", photo_ids=[photo.pk])[0].ok
+    assert Photo.objects.filter(pk=photo.pk).exists()
+    again = photos_bulk_apply(user=alice, action="restore", photo_ids=[photo.pk])[0]
+    assert again.ok is False and again.reason == "Not in the trash."
+
+
+def test_favourite_and_unfavourite_many(family, alice, bob, other_family, mallory):
+    from gallery.models import Favourite
+
+    mine = [photo_factory(family=family, user=alice) for _ in range(2)]
+    theirs = photo_factory(family=other_family, user=mallory)
+
+    results = photos_bulk_apply(user=bob, action="favourite", photo_ids=[mine[0].pk, mine[1].pk, theirs.pk])
+
+    assert [r.ok for r in results] == [True, True, False] and results[2].reason == NOT_FOUND
+    assert set(Favourite.objects.filter(user=bob).values_list("photo_id", flat=True)) == {mine[0].pk, mine[1].pk}
+    assert not Favourite.objects.filter(user=alice).exists()  # favourites are each user's own
+    photos_bulk_apply(user=bob, action="unfavourite", photo_ids=[mine[0].pk])
+    assert set(Favourite.objects.filter(user=bob).values_list("photo_id", flat=True)) == {mine[1].pk}
+
+
+def test_api_bulk_trash_and_restore_mixed_ids(api, family, alice, other_family, mallory):
+    mine = photo_factory(family=family, user=alice)
+    theirs = photo_factory(family=other_family, user=mallory)
+
+    trashed = api.post(reverse("api_photos_bulk"), {"action": "trash", "photos": [mine.pk, theirs.pk]},
+                       content_type="application/json").json()
+    restored = api.post(reverse("api_photos_bulk"), {"action": "restore", "photos": [theirs.pk, mine.pk]},
+                        content_type="application/json").json()
+
+    assert trashed == {"results": [{"id": mine.pk, "ok": True, "reason": ""},
+                                   {"id": theirs.pk, "ok": False, "reason": NOT_FOUND}]}
+    assert restored == {"results": [{"id": theirs.pk, "ok": False, "reason": NOT_FOUND},
+                                    {"id": mine.pk, "ok": True, "reason": ""}]}
+    assert Photo.objects.filter(pk__in=[mine.pk, theirs.pk]).count() == 2
+
+
+def test_bulk_page_trash_tells_the_page_to_take_the_photos_off_the_grid(client_for, family, alice):
+    photo = photo_factory(family=family, user=alice)
+
+    response = client_for(alice).post(reverse("gallery:photos_bulk"), {"action": "trash", "photos": [photo.pk]},
+                                      headers={"HX-Request": "true"})
+
+    assert "1 photo moved to the trash." in response.content.decode()
+    assert json.loads(response["HX-Trigger"])["bulk-done"] == {"action": "trash", "ok": [photo.pk], "remove": True}
+    timeline = client_for(alice).get(reverse("gallery:timeline")).content.decode()
+    assert f'value="{photo.pk}"' not in timeline
+
+
+def test_bulk_page_favourite_swaps_the_hearts_of_the_photos_done(client_for, family, alice, other_family, mallory):
+    photo = photo_factory(family=family, user=alice)
+    theirs = photo_factory(family=other_family, user=mallory)
+
+    response = client_for(alice).post(reverse("gallery:photos_bulk"),
+                                      {"action": "favourite", "photos": [photo.pk, theirs.pk], "next": "/"},
+                                      headers={"HX-Request": "true"})
+
+    body = response.content.decode()
+    assert f'id="heart-{photo.pk}" hx-swap-oob="true"' in body
+    assert 'aria-pressed="true"' in body
+    assert f"heart-{theirs.pk}" not in body
+
+
+def test_download_leaves_out_photos_in_the_trash(client_for, family, alice):
+    kept = photo_factory(family=family, user=alice, filename="kept.jpg")
+    binned = photo_factory(family=family, user=alice, filename="binned.jpg")
+    photos_bulk_apply(user=alice, action="trash", photo_ids=[binned.pk])
+
+    archive = _zip(client_for(alice).post(reverse("gallery:photos_download"), {"photos": [kept.pk, binned.pk]}))
+
+    assert archive.namelist() == ["kept.jpg"]
+
+
+def test_an_album_page_has_the_selection_bar_and_boxes(client_for, family, alice):
+    from gallery.album_services import album_add_photos, album_create
+
+    album = album_create(user=alice, family=family, name="Summer")
+    photo = photo_factory(family=family, user=alice)
+    album_add_photos(user=alice, album=album, photo_ids=[photo.pk])
+
+    body = client_for(alice).get(reverse("gallery:album_detail", args=[album.pk])).content.decode()
+
+    assert 'id="bulk-form"' in body and f'name="photos" value="{photo.pk}" form="bulk-form"' in body
+    assert "js/select.js" in body
+
+
+def test_download_of_ids_past_the_database_range_is_no_archive_not_an_error(client_for, family, alice):
+    photo = photo_factory(family=family, user=alice, filename="mine.jpg")
+
+    archive = _zip(client_for(alice).post(reverse("gallery:photos_download"),
+                                          {"photos": [str(2**70), "-3", "0", photo.pk]}))
+    junk = client_for(alice).post(reverse("gallery:photos_download"), {"photos": ["abc", "1.5"]}, follow=True)
+
+    assert archive.namelist() == ["mine.jpg"]
+    assert junk.status_code == 200 and "Select the photos to download first." in junk.content.decode()

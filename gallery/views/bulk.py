@@ -1,0 +1,132 @@
+"""The selection bar's endpoints: an action on the ticked photos (the same service as POST /api/v1/photos/bulk/), and
+the ticked photos' originals as one streamed ZIP. Both work as plain form posts without JavaScript."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.http import require_POST
+
+from gallery.bulk import BULK_ACTIONS, BULK_MAX_PHOTOS, BulkResult, bulk_albums, photos_bulk_apply
+from gallery.downloads import photos_for_download, zip_stream
+from gallery.models import Photo
+from gallery.selectors import tag_list
+from gallery.services import parse_tags
+
+
+# What the bar offers on a list of photos (timeline, search results, an album); the trash page offers "restore".
+LIST_ACTIONS = ("add_tags", "remove_tags", "add_to_album", "favourite", "download", "trash")
+TRASH_ACTIONS = ("restore",)
+
+
+def selection_context(*, user, actions: tuple[str, ...] = LIST_ACTIONS) -> dict:
+    """What the selection bar (templates/gallery/_select_bar.html) needs: a page that shows a selectable grid adds
+    this to its context, naming the actions its bar offers (registered ones only, and "download")."""
+    offered = [name for name in actions if name in BULK_ACTIONS or name == "download"]
+    return {"bulk": {
+        "actions": offered,
+        "max": BULK_MAX_PHOTOS,
+        "download_max": settings.DOWNLOAD_MAX_PHOTOS,
+        "trash_days": settings.TRASH_DAYS,
+        "tags": tag_list(user=user),
+        "albums": bulk_albums(user=user) if "add_to_album" in offered else [],
+    }}
+
+
+def _back(request: HttpRequest) -> HttpResponse:
+    """Back to the page the bar was on (a local address only), else the timeline."""
+    target = request.POST.get("next", "")
+    if target and url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()},
+                                                  require_https=request.is_secure()):
+        return redirect(target)
+    return redirect("gallery:timeline")
+
+
+def _album_id(value: str | None) -> int | None:
+    try:
+        return int(value) if value else None
+    except ValueError:
+        return None
+
+
+@require_POST
+@login_required
+def photos_bulk(request: HttpRequest) -> HttpResponse:
+    """Do one action to the ticked photos. HTMX gets the bar's status line and a `bulk-done` event naming the photos
+    done (the page's script unticks them, and takes them off the grid after "Move to trash"); a plain post gets a
+    message and goes back to the page."""
+    action = request.POST.get("action", "")
+    try:
+        results = photos_bulk_apply(user=request.user, action=action, photo_ids=request.POST.getlist("photos"),
+                                    tags=parse_tags(request.POST.get("tags", "")),
+                                    album_id=_album_id(request.POST.get("album")))
+    except ValidationError as exc:
+        results, summary, problem = [], " ".join(exc.messages), True
+    else:
+        summary, problem = bulk_summary(action, results), not any(result.ok for result in results)
+    if not request.htmx:
+        (messages.error if problem else messages.success)(request, summary)
+        return _back(request)
+    done = [result.id for result in results if result.ok]
+    context = {"summary": summary, "problem": problem, "back_to": request.POST.get("next", "")}
+    if action in HEART_ACTIONS and done:  # the hearts of the photos done, swapped in out of band
+        context.update(hearts=Photo.objects.filter(pk__in=done).only("pk", "title", "original_filename"),
+                       hearts_on=HEART_ACTIONS[action])
+    response = render(request, "gallery/_select_bar.html#bulk-status", context)
+    response["HX-Trigger"] = json.dumps({"bulk-done": {"action": action, "ok": done,
+                                                       "remove": action in REMOVES_FROM_LIST}})
+    return response
+
+
+# After these actions the photos done are no longer in the list they were picked from.
+REMOVES_FROM_LIST = {"trash", "restore"}
+# After these the hearts of the photos done show the new state (on or off).
+HEART_ACTIONS = {"favourite": True, "unfavourite": False}
+
+
+def bulk_summary(action: str, results: list[BulkResult]) -> str:
+    """"Tags added to 3 photos. 2 were not: No such photo. (1) …" in one line."""
+    done = sum(result.ok for result in results)
+    photos = f"{done} photo{'' if done == 1 else 's'}"
+    text = BULK_ACTIONS[action].label.format(photos=photos) if done else "Nothing was done."
+    text = text[0].upper() + text[1:]
+    reasons = Counter(result.reason for result in results if not result.ok)
+    if reasons:
+        failed = sum(reasons.values())
+        why = " ".join(f"{reason} ({count})" if len(reasons) > 1 else reason for reason, count in reasons.items())
+        text += f" {failed} {'was' if failed == 1 else 'were'} not: {why}"
+    return text
+
+
+@require_POST
+@login_required
+def photos_download(request: HttpRequest) -> HttpResponse:
+    """The ticked photos' originals as one ZIP, streamed; only photos the user may see, at most DOWNLOAD_MAX_PHOTOS
+    (more is refused with a message rather than cut short without a word)."""
+    try:
+        ids = [int(value) for value in request.POST.getlist("photos")]
+    except ValueError:
+        ids = []
+    cap = settings.DOWNLOAD_MAX_PHOTOS
+    if len(set(ids)) > cap:
+        messages.error(request, f"A download holds at most {cap} photos; {len(set(ids))} were selected. "
+                                "Download them in smaller parts.")
+        return _back(request)
+    photos = photos_for_download(user=request.user, photo_ids=ids)
+    if not photos:
+        messages.error(request, "Select the photos to download first.")
+        return _back(request)
+    response = StreamingHttpResponse(zip_stream(photos), content_type="application/zip")
+    response["Content-Disposition"] = f'attachment; filename="photos-{timezone.localdate():%Y-%m-%d}.zip"'
+    response["Cache-Control"] = "private, no-store"
+    response["X-Content-Type-Options"] = "nosniff"
+    return response

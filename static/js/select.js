@@ -1,0 +1,196 @@
+// Selecting many photos of a grid (timeline, search results, an album) for the selection bar's actions
+// (templates/gallery/_select_bar.html). Everything is wired by data attributes, so any page with the bar works:
+//  - form[data-select-bar] is the bar; each tile's box is an input[data-select-box] with form="<the bar's id>",
+//    inside the tile's [data-select-item]. Boxes added later (infinite scroll) join in by themselves.
+//  - [data-select-count] shows how many are ticked; [data-select-clear] unticks all (so does Esc).
+//  - Shift-click (or Shift+Space on a box) ticks the range from the box used last to this one, in page order.
+//  - button[data-select-group="K"] ticks (or, when all are ticked, unticks) every box with data-select-in="K"
+//    (a day of the timeline: the day's photos loaded so far).
+//  - Long-press on a tile (touch) ticks it; once something is ticked, a tap or click on a tile ticks it instead of
+//    opening the photo (Ctrl/Cmd-click still opens it).
+//  - After an action the server's `bulk-done` event names the photos done: they are unticked, and after "Move to
+//    trash" (and "Restore" on the trash page) taken off the grid.
+// Without this script the boxes are plain checkboxes of a plain form at the foot of the page.
+(function () {
+  const root = document.documentElement;
+  root.classList.add("select-js");
+  const LONG_PRESS_MS = 500;
+  let anchor = null; // the box used last: a range starts there
+  let shiftSpace = false;
+
+  function bar() { return document.querySelector("form[data-select-bar]"); }
+
+  function boxes() {
+    const form = bar();
+    return form ? Array.from(document.querySelectorAll(`input[data-select-box][form="${form.id}"]`)) : [];
+  }
+
+  function update() {
+    const form = bar();
+    if (!form) return;
+    const all = boxes();
+    const ticked = all.filter((box) => box.checked);
+    const count = ticked.length;
+    all.forEach((box) => {
+      const item = box.closest("[data-select-item]");
+      if (item) item.classList.toggle("selected", box.checked);
+    });
+    root.classList.toggle("selecting", count > 0);
+    form.classList.toggle("active", count > 0);
+    form.querySelectorAll("[data-select-count]").forEach((el) => { el.textContent = String(count); });
+    const max = Number(form.dataset.selectMax || 0);
+    const over = max > 0 && count > max;
+    const limit = form.querySelector("[data-select-limit]");
+    if (limit) limit.hidden = !over;
+    form.querySelectorAll("[data-select-action]").forEach((button) => {
+      const own = Number(button.dataset.selectMax || 0); // the download's own cap
+      button.disabled = count === 0 || over || (own > 0 && count > own);
+    });
+    if (count > 0) form.classList.remove("reporting");
+    const clear = form.querySelector("[data-select-clear]");
+    if (clear) {
+      clear.hidden = count === 0 && !form.classList.contains("reporting");
+      clear.textContent = count === 0 ? "Close" : "Clear";
+    }
+    document.querySelectorAll("button[data-select-group]").forEach((button) => {
+      const members = all.filter((box) => box.dataset.selectIn === button.dataset.selectGroup);
+      const allTicked = members.length > 0 && members.every((box) => box.checked);
+      button.classList.toggle("all", allTicked);
+      button.firstChild.textContent = allTicked ? "Unselect all" : "Select all";
+    });
+  }
+
+  function tickRange(from, to, checked) {
+    const all = boxes();
+    const a = all.indexOf(from);
+    const b = all.indexOf(to);
+    if (a < 0 || b < 0) return;
+    all.slice(Math.min(a, b), Math.max(a, b) + 1).forEach((box) => { box.checked = checked; });
+  }
+
+  // A box was toggled (its new state is box.checked): with Shift, the whole range from the anchor follows it.
+  function used(box, shift) {
+    if (shift && anchor && anchor !== box && anchor.isConnected) tickRange(anchor, box, box.checked);
+    anchor = box;
+    update();
+  }
+
+  function clearAll() {
+    boxes().forEach((box) => { box.checked = false; });
+    anchor = null;
+    const form = bar();
+    if (form) {
+      form.classList.remove("reporting");
+      const status = form.querySelector(".select-status");
+      if (status) status.textContent = "";
+    }
+    update();
+  }
+
+  // Headings left with no photo under them (all of a day's photos went to the trash) go too. From the end, so a
+  // month whose days all went is seen empty after them.
+  function dropEmptyHeadings() {
+    const headings = Array.from(document.querySelectorAll("[data-select-heading]")).reverse();
+    headings.forEach((heading) => {
+      const next = heading.nextElementSibling;
+      const level = Number(heading.tagName.slice(1));
+      const nextLevel = next && /^H[1-6]$/.test(next.tagName) ? Number(next.tagName.slice(1)) : 0;
+      if (!next || next.matches(".more") || (nextLevel && nextLevel <= level)) heading.remove();
+    });
+  }
+
+  document.addEventListener("click", (e) => {
+    const box = e.target.closest("input[data-select-box]");
+    if (box) { used(box, e.shiftKey || shiftSpace); shiftSpace = false; return; }
+    const group = e.target.closest("button[data-select-group]");
+    if (group) {
+      const members = boxes().filter((b) => b.dataset.selectIn === group.dataset.selectGroup);
+      const tick = !members.every((b) => b.checked);
+      members.forEach((b) => { b.checked = tick; });
+      update();
+      return;
+    }
+    if (e.target.closest("[data-select-clear]")) { clearAll(); return; }
+    // While selecting, a click on a tile ticks it (Ctrl/Cmd-click or a middle click still opens the photo).
+    const item = e.target.closest("[data-select-item]");
+    if (!item || !root.classList.contains("selecting") || e.ctrlKey || e.metaKey || !e.target.closest("a")) return;
+    const itemBox = item.querySelector("input[data-select-box]");
+    if (!itemBox) return;
+    e.preventDefault();
+    itemBox.checked = !itemBox.checked;
+    used(itemBox, e.shiftKey);
+  });
+
+  // Shift+Space on a box: the click the key makes does not carry shiftKey in every browser, so remember it here.
+  document.addEventListener("keydown", (e) => {
+    if (e.key === " " && e.target.matches && e.target.matches("input[data-select-box]")) shiftSpace = e.shiftKey;
+    if (e.key === "Escape" && root.classList.contains("selecting") && !e.defaultPrevented
+        && !(e.target.closest && e.target.closest("input[type=text], input[type=search], textarea, select"))) {
+      e.preventDefault();
+      clearAll();
+    }
+  });
+
+  // Long-press on touch: ticks the tile; the click that follows the finger lifting must not open the photo.
+  let press = null;
+  let swallowClick = false;
+  document.addEventListener("touchstart", (e) => {
+    swallowClick = false; // a long-press that ended without a click must not eat the next tap
+    const item = e.touches.length === 1 && e.target.closest("[data-select-item]");
+    if (!item || e.target.closest("input, button, details")) { press = null; return; }
+    const start = { x: e.touches[0].clientX, y: e.touches[0].clientY };
+    const timer = setTimeout(() => {
+      const box = item.querySelector("input[data-select-box]");
+      if (!box) return;
+      box.checked = !box.checked;
+      used(box, false);
+      swallowClick = true;
+      if (navigator.vibrate) navigator.vibrate(15);
+    }, LONG_PRESS_MS);
+    press = { start, timer };
+  }, { passive: true });
+  function cancelPress() { if (press) { clearTimeout(press.timer); press = null; } }
+  document.addEventListener("touchmove", (e) => {
+    if (!press) return;
+    const t = e.touches[0];
+    if (e.touches.length > 1 || Math.abs(t.clientX - press.start.x) > 10 || Math.abs(t.clientY - press.start.y) > 10) cancelPress();
+  }, { passive: true });
+  document.addEventListener("touchend", cancelPress, { passive: true });
+  document.addEventListener("touchcancel", cancelPress, { passive: true });
+  document.addEventListener("click", (e) => {
+    if (!swallowClick) return;
+    swallowClick = false;
+    if (e.target.closest("[data-select-item]")) { e.preventDefault(); e.stopImmediatePropagation(); }
+  }, true);
+  // The long-press menu of the browser (save image, open in new tab) would cover the tile.
+  document.addEventListener("contextmenu", (e) => {
+    if (swallowClick && e.target.closest("[data-select-item]")) e.preventDefault();
+  });
+
+  // The server did an action: untick what was done; after trash/restore those photos leave this list.
+  document.addEventListener("bulk-done", (e) => {
+    const detail = e.detail || {};
+    const done = new Set((detail.ok || []).map(String));
+    boxes().forEach((box) => {
+      if (!done.has(box.value)) return;
+      box.checked = false;
+      if (detail.remove) {
+        const item = box.closest("[data-select-item]");
+        if (item) item.remove();
+      }
+    });
+    if (detail.remove && done.size) dropEmptyHeadings();
+    const form = bar();
+    if (form) form.classList.add("reporting"); // the bar stays to show what happened until closed or used again
+    if (detail.action === "add_tags" || detail.action === "remove_tags") {
+      const tags = bar() && bar().querySelector("input[name=tags]");
+      if (tags && done.size) tags.value = "";
+    }
+    update();
+  });
+
+  // New tiles (infinite scroll) or new results (a search): the count and the day buttons follow.
+  document.addEventListener("htmx:afterSettle", update);
+  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", update);
+  else update();
+})();

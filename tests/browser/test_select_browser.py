@@ -1,0 +1,275 @@
+"""Select many in a real browser: tick a tile, shift-click a range (across a page added by infinite scroll), select a
+whole day, the keyboard (Space, Shift+Space, Esc), long-press and tap on a phone, then apply actions (add to an album,
+add tags) and download the ZIP. Screenshots at desktop width and 390 px go to test-artifacts/ (select-*.png)."""
+
+from __future__ import annotations
+
+import io
+import re
+import zipfile
+from datetime import datetime, timedelta, timezone as dt_timezone
+
+import pytest
+
+from gallery.album_services import album_create
+from gallery.models import Membership, Photo
+from gallery.services import UploadResult, photo_create_from_bytes
+from search.tests.conftest import shape_png, toy_model  # noqa: F401 - toy_model is a fixture
+from tests.browser.conftest import CHROMIUM, HAVE_CHROMIUM, new_page, sign_in
+from tests.factories import FamilyFactory, MembershipFactory, UserFactory
+from tests.queue import run_queued_tasks
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(not HAVE_CHROMIUM, reason=f"chromium is not installed (looked for {CHROMIUM})"),
+]
+
+PHONE = {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touch": True, "device_scale_factor": 2}
+DESKTOP = {"viewport": {"width": 1280, "height": 800}}
+COUNT = "() => Number(document.querySelector('[data-select-count]').textContent)"
+TICKED = "() => Array.from(document.querySelectorAll('input[data-select-box]:checked')).map((b) => Number(b.value))"
+BOXES = "() => Array.from(document.querySelectorAll('input[data-select-box]')).map((b) => Number(b.value))"
+
+
+def _gallery(count: int = 9):
+    """grandma's family with `count` photos, three a day on consecutive days from 20 May 2024 back, newest first;
+    a stranger's family with one photo; an album "Summer" of grandma's family."""
+    family = FamilyFactory(name="Hendersons")
+    grandma = UserFactory(username="grandma")
+    MembershipFactory(family=family, user=grandma, role=Membership.Role.ADMIN)
+    strangers = FamilyFactory(name="Strangers")
+    stranger = UserFactory(username="stranger")
+    MembershipFactory(family=strangers, user=stranger)
+    photos = []
+    for n in range(count):
+        when = datetime(2024, 5, 20, 18, tzinfo=dt_timezone.utc) - timedelta(days=n // 3, hours=n % 3)
+        photos.append(_store(family, grandma, n, when))
+    foreign = _store(strangers, stranger, 999, datetime(2024, 5, 20, 12, tzinfo=dt_timezone.utc))
+    album = album_create(user=grandma, family=family, name="Summer")
+    return photos, foreign, album
+
+
+def _store(family, user, seed, when) -> Photo:
+    colours = ["red", "blue", "green", "yellow"]
+    result = photo_create_from_bytes(family=family, uploaded_by=user, filename=f"shape-{seed}.png",
+                                     data=shape_png(colours[seed % 4], ["circle", "square", "triangle"][seed % 3], seed=seed))
+    assert result.outcome == UploadResult.SAVED, result.reason
+    Photo.objects.filter(pk=result.photo.pk).update(taken_at=when)
+    result.photo.taken_at = when
+    return result.photo
+
+
+def _box(photo) -> str:
+    return f"input[data-select-box][value='{photo.pk}']"
+
+
+def _wait_count(page, n: int) -> None:
+    page.wait_for_function(f"() => ({COUNT})() === {n}")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_shift_click_a_range_across_infinite_scroll_and_add_it_to_an_album(live_server, browser, artifacts, settings):
+    settings.GALLERY_PAGE_SIZE = 5
+    photos, foreign, album = _gallery()
+    context, page = new_page(browser, **DESKTOP)
+    sign_in(page, live_server, "grandma")
+    assert not page.locator("#bulk-form").is_visible()  # nothing ticked: no bar
+
+    page.locator(f"#photo-{photos[1].pk}").hover()
+    page.click(_box(photos[1]))
+    _wait_count(page, 1)
+    assert page.locator("#bulk-form").is_visible()
+    # The next page comes by infinite scroll; the selection stays and a shift-click reaches into it.
+    page.evaluate("() => window.scrollTo(0, document.documentElement.scrollHeight)")
+    page.wait_for_selector(_box(photos[7]), state="attached")
+    page.click(_box(photos[7]), modifiers=["Shift"])
+    _wait_count(page, 7)
+    assert page.evaluate(TICKED) == [p.pk for p in photos[1:8]]
+    assert foreign.pk not in page.evaluate(BOXES)
+
+    # While selecting, a click on a tile ticks it instead of opening the photo.
+    page.locator(f"#photo-{photos[8].pk}").click()
+    _wait_count(page, 8)
+    assert "/photos/" not in page.url
+    page.locator(f"#photo-{photos[8].pk}").click()
+    _wait_count(page, 7)
+
+    page.select_option("select[name=album]", str(album.pk))
+    page.get_by_role("button", name="Add to album").click()
+    page.wait_for_function("() => /7 photos added to the album/.test(document.querySelector('#bulk-status').textContent)")
+    assert list(album.entries.order_by("position").values_list("photo_id", flat=True)) == [p.pk for p in photos[1:8]]
+    _wait_count(page, 0)  # what was done is unticked
+
+    # Select the whole of a day from its heading, then tag it.
+    page.evaluate("() => window.scrollTo(0, 0)")
+    day = photos[3].taken_at.strftime("%Y-%m-%d")
+    page.click(f"button[data-select-group='{day}']")
+    _wait_count(page, 3)
+    assert sorted(page.evaluate(TICKED)) == sorted(p.pk for p in photos[3:6])
+    page.fill("#bulk-form input[name=tags]", "picnic, family")
+    page.screenshot(path=artifacts / "select-timeline-desktop.png")
+    page.get_by_role("button", name="Add tags").click()
+    page.wait_for_function("() => /Tags added to 3 photos/.test(document.querySelector('#bulk-status').textContent)")
+    for photo in photos[3:6]:
+        assert sorted(photo.tags.values_list("name", flat=True)) == ["family", "picnic"]
+    assert not photos[2].tags.exists()
+    assert page.js_errors == []
+    context.close()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_keyboard_selects_ranges_and_esc_clears(live_server, browser):
+    photos, foreign, album = _gallery(count=6)
+    context, page = new_page(browser, **DESKTOP)
+    sign_in(page, live_server, "grandma")
+
+    page.focus(_box(photos[0]))
+    page.keyboard.press("Space")
+    _wait_count(page, 1)
+    page.focus(_box(photos[3]))
+    page.keyboard.press("Shift+Space")
+    _wait_count(page, 4)
+    assert page.evaluate(TICKED) == [p.pk for p in photos[:4]]
+    # The bar's actions are reachable with Tab and the count is said.
+    page.keyboard.press("Escape")
+    _wait_count(page, 0)
+    assert not page.locator("#bulk-form").is_visible()
+    assert page.js_errors == []
+    context.close()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_phone_long_press_tap_and_download_the_zip(live_server, browser, artifacts):
+    photos, foreign, album = _gallery(count=6)
+    context, page = new_page(browser, **PHONE)
+    sign_in(page, live_server, "grandma")
+    page.wait_for_function("() => Array.from(document.querySelectorAll('.tile img')).every((i) => i.complete)")
+
+    # Long-press the first tile (a real touch held for 700 ms), then tap two more: each tap ticks, none opens.
+    tile = page.locator(f"#photo-{photos[0].pk}").bounding_box()
+    cdp = context.new_cdp_session(page)
+    point = {"x": tile["x"] + tile["width"] / 2, "y": tile["y"] + tile["height"] / 2}
+    cdp.send("Input.dispatchTouchEvent", {"type": "touchStart", "touchPoints": [point]})
+    page.wait_for_timeout(700)
+    cdp.send("Input.dispatchTouchEvent", {"type": "touchEnd", "touchPoints": []})
+    _wait_count(page, 1)
+    for photo in photos[1:3]:
+        page.locator(f"#photo-{photo.pk}").tap()
+    _wait_count(page, 3)
+    assert "/photos/" not in page.url
+    bar = page.locator("#bulk-form").bounding_box()
+    assert bar["width"] <= 390 and bar["y"] + bar["height"] <= 844 + 1  # the whole bar on screen
+    assert page.evaluate("() => document.documentElement.scrollWidth") <= 390  # nothing sideways
+    page.wait_for_timeout(200)  # the boxes fade in
+    page.screenshot(path=artifacts / "select-timeline-phone.png")
+
+    with page.expect_download() as download:
+        page.get_by_role("button", name="Download").tap()
+    archive = zipfile.ZipFile(io.BytesIO(open(download.value.path(), "rb").read()))
+    assert archive.namelist() == [f"shape-{n}.png" for n in range(3)]
+    with photos[0].original.open("rb") as original:
+        assert archive.read("shape-0.png") == original.read()
+    assert page.js_errors == []
+    context.close()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_select_on_search_results(live_server, browser, artifacts, toy_model):
+    photos, foreign, album = _gallery(count=4)
+    run_queued_tasks()
+    context, page = new_page(browser, **DESKTOP)
+    sign_in(page, live_server, "grandma")
+    page.goto(live_server.url + "/search/?q=circle")
+    page.wait_for_selector("#results .result")
+    boxes = page.evaluate(BOXES)
+    assert foreign.pk not in boxes and sorted(boxes) == sorted([photos[0].pk, photos[3].pk])  # the two circles
+
+    page.locator(".result").first.hover()
+    page.locator("input[data-select-box]").first.click()
+    page.locator("input[data-select-box]").nth(1).click(modifiers=["Shift"])
+    _wait_count(page, 2)
+    page.select_option("select[name=album]", str(album.pk))
+    page.get_by_role("button", name="Add to album").click()
+    page.wait_for_function("() => /2 photos added to the album/.test(document.querySelector('#bulk-status').textContent)")
+    assert sorted(album.photos.values_list("pk", flat=True)) == sorted(boxes)
+    page.screenshot(path=artifacts / "select-search-desktop.png")
+    assert page.js_errors == []
+    context.close()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_favourite_and_trash_a_selection(live_server, browser, artifacts):
+    from gallery.models import Favourite
+
+    photos, foreign, album = _gallery(count=6)
+    context, page = new_page(browser, **DESKTOP)
+    sign_in(page, live_server, "grandma")
+    page.on("dialog", lambda dialog: dialog.accept())  # "Move the selected photos to the trash?"
+
+    page.locator(f"#photo-{photos[0].pk}").hover()
+    page.click(_box(photos[0]))
+    page.click(_box(photos[2]), modifiers=["Shift"])
+    _wait_count(page, 3)
+    page.get_by_role("button", name="Favourite", exact=True).click()
+    page.wait_for_function("() => /3 photos added to your favourites/.test(document.querySelector('#bulk-status').textContent)")
+    assert set(Favourite.objects.values_list("photo_id", flat=True)) == {p.pk for p in photos[:3]}
+    # Their hearts show it at once (swapped by the same answer).
+    for photo in photos[:3]:
+        assert page.locator(f"#heart-{photo.pk} .heart").get_attribute("aria-pressed") == "true"
+    assert page.locator(f"#heart-{photos[3].pk} .heart").get_attribute("aria-pressed") == "false"
+
+    page.locator(f"#photo-{photos[1].pk}").hover()
+    page.click(_box(photos[1]))
+    page.click(_box(photos[5]), modifiers=["Shift"])
+    _wait_count(page, 5)
+    page.get_by_role("button", name="Move to trash").click()
+    page.wait_for_function("() => /5 photos moved to the trash/.test(document.querySelector('#bulk-status').textContent)")
+    assert page.evaluate(BOXES) == [photos[0].pk]  # off the grid at once, and so is the day left empty
+    assert page.evaluate("() => Array.from(document.querySelectorAll('#grid h2, #grid h3')).length") == 2
+    assert page.locator("#bulk-status").is_visible()  # the bar stays to say what happened
+    assert sorted(Photo.objects.values_list("pk", flat=True)) == sorted([photos[0].pk, foreign.pk])
+    page.screenshot(path=artifacts / "select-trashed-desktop.png")
+    page.get_by_role("button", name="Close").click()
+    assert not page.locator("#bulk-form").is_visible()
+    assert page.js_errors == []
+    context.close()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_without_javascript_the_boxes_and_the_bar_are_a_plain_form(live_server, browser):
+    photos, foreign, album = _gallery(count=3)
+    context, page = new_page(browser, java_script_enabled=False, **DESKTOP)
+    sign_in(page, live_server, "grandma")
+
+    assert page.locator("#bulk-form").is_visible()
+    page.check(_box(photos[0]))
+    page.check(_box(photos[2]))
+    page.fill("#bulk-form input[name=tags]", "garden")
+    page.get_by_role("button", name="Add tags").click()
+    page.wait_for_url(live_server.url + "/")
+    assert "Tags added to 2 photos." in page.locator(".messages").inner_text()
+    assert [list(p.tags.values_list("name", flat=True)) for p in photos] == [["garden"], [], ["garden"]]
+    context.close()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_select_a_range_in_an_album_and_tag_it(live_server, browser, artifacts):
+    from gallery.album_services import album_add_photos
+
+    photos, foreign, album = _gallery(count=5)
+    album_add_photos(user=album.created_by, album=album, photo_ids=[p.pk for p in reversed(photos)])
+    context, page = new_page(browser, **PHONE)
+    sign_in(page, live_server, "grandma")
+    page.goto(live_server.url + f"/albums/{album.pk}/")
+    assert page.evaluate(BOXES) == [p.pk for p in reversed(photos)]  # the album's own order
+
+    page.check(_box(photos[4]))
+    page.locator(_box(photos[1])).click(modifiers=["Shift"])
+    _wait_count(page, 4)
+    page.fill("#bulk-form input[name=tags]", "holiday")
+    page.get_by_role("button", name="Add tags").tap()
+    page.wait_for_function("() => /Tags added to 4 photos/.test(document.querySelector('#bulk-status').textContent)")
+    assert [p.tags.exists() for p in photos] == [False, True, True, True, True]
+    page.screenshot(path=artifacts / "select-album-phone.png")
+    assert page.js_errors == []
+    context.close()
