@@ -197,16 +197,16 @@ def test_an_admin_adds_a_family_synonym_and_the_next_search_uses_it(live_server,
 def test_back_and_forward_put_the_query_of_the_address_back_in_the_search_box(live_server, page, alice):
     sign_in(page, live_server, "alice")
     page.goto(live_server.url + "/search/")
-    box = page.locator("input[name=q]")
+    box = page.locator("#search-form input[name=q]")
     for query in ("red circle", "blue square"):
         box.fill(query)
         page.wait_for_url(lambda url, query=query: _query_of(url) == query)
     page.go_back()
     page.wait_for_url(lambda url: _query_of(url) == "red circle")
-    page.wait_for_function("() => document.querySelector('input[name=q]').value === 'red circle'")
+    page.wait_for_function("() => document.querySelector('#search-form input[name=q]').value === 'red circle'")
     page.go_forward()
     page.wait_for_url(lambda url: _query_of(url) == "blue square")
-    page.wait_for_function("() => document.querySelector('input[name=q]').value === 'blue square'")
+    page.wait_for_function("() => document.querySelector('#search-form input[name=q]').value === 'blue square'")
     assert page.js_errors == []
 
 
