@@ -93,10 +93,11 @@ def test_search_as_you_type_explain_and_preferences_preview(live_server, page, a
     assert first.locator("details.explain").get_attribute("open") is not None
     text = panel.inner_text()
     assert re.search(r"cos = -?\d\.\d{4}", text), text
-    assert re.search(r"p = sigmoid\(\d+\.\d\d · cos [+−] \d+\.\d\d\) = \d\.\d{3}", text), text
+    assert re.search(r"p ?image = sigmoid\(\d+\.\d\d · cos [+−] \d+\.\d\d\) = \d\.\d{3}", text), text
     assert re.search(r"Best term\s+“[^”]+”", text), text
-    assert re.search(r"Metadata\s+\d\.\d{3}", text), text
-    assert re.search(r"Score\s+0\.60 × \d\.\d{3} \+ 0\.40 × \d\.\d{3} = \d\.\d{3}", text), text
+    assert re.search(r"p ?metadata = (1 − Π\(1 − p\) = )?\d\.\d{3}|p ?metadata = 0", text), text
+    # The fusion written out with the result's numbers (search.calibration.fuse), exponents 2·0.60 and 2·0.40.
+    assert re.search(r"= 1 − \(1 − \d\.\d{3}\) ?1\.20 · \(1 − \d\.\d{3}\) ?0\.80 = \d\.\d{3}", text), text
     assert panel.locator("dl").is_visible()
     box_of_panel = panel.bounding_box()
     assert box_of_panel["width"] > 250  # opens at a readable width, not squeezed into its tile
