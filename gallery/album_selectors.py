@@ -14,6 +14,7 @@ from gallery import smart_albums
 from gallery.album_services import share_token_hash, share_token_matches
 from gallery.models import Album, AlbumShare, Photo
 from gallery.photo_lists import ListContext, Neighbours, PhotoListKind
+from gallery.text import id_from_text
 
 # What an album's tile and grid show of a photo (as the timeline's tiles).
 TILE_FIELDS = ("id", "family_id", "title", "original_filename", "taken_at", "taken_tz")
@@ -140,11 +141,11 @@ class AlbumList(PhotoListKind):
 
     @staticmethod
     def _album(user: AbstractBaseUser, params: dict[str, str]) -> Album | None:
-        value = params.get("album") or ""
-        if not value.isdigit():
+        album_id = id_from_text(params.get("album") or "")
+        if album_id is None:
             return None
         try:
-            return album_get(user=user, album_id=int(value))
+            return album_get(user=user, album_id=album_id)
         except Http404:
             return None
 

@@ -4,6 +4,7 @@ from django import forms
 from django.contrib.auth.password_validation import validate_password
 
 from gallery.models import Membership
+from gallery.text import id_from_text
 
 
 class NewPasswordMixin:
@@ -210,7 +211,7 @@ class AlbumPhotosForm(forms.Form):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         # Any id: the service checks each against the user's families and answers per photo.
-        self.fields["photos"].valid_value = lambda value: str(value).isdigit() and 0 < int(value) < 2**63
+        self.fields["photos"].valid_value = lambda value: id_from_text(str(value)) is not None
 
 
 class ShareForm(forms.Form):

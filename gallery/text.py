@@ -18,6 +18,14 @@ NUL = "\x00"
 REFUSED = "Text can't contain NUL characters (\\0). Remove them and try again."
 
 
+def id_from_text(value: Any) -> int | None:
+    """A database id typed into a form or URL ("42"), or None: only ASCII digits, from 1 to bigint's largest.
+    (str.isdigit() is also true for "²" and "፩", which int() refuses, and digits can run past bigint.)"""
+    if isinstance(value, str) and value.isascii() and value.isdigit() and 0 < int(value) < 2**63:
+        return int(value)
+    return None
+
+
 def without_nul(value: Any) -> Any:
     """`value` without NUL characters when it is a string; anything else as it is."""
     if isinstance(value, str) and NUL in value:

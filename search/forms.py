@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from django import forms
 
+from gallery.text import id_from_text
 from search.engine import SearchParams
 from search.models import SearchPreferences
 from search.query_parser import normalise
@@ -15,8 +16,8 @@ def photo_ids(text: str | None, *, strict: bool = False) -> tuple[int, ...]:
     ids = []
     for part in (text or "").split(","):
         part = part.strip()
-        if part.isascii() and part.isdigit() and 0 < int(part) < 2**63:
-            ids.append(int(part))
+        if id_from_text(part) is not None:
+            ids.append(id_from_text(part))
         elif part and strict:
             raise ValueError(part)
     return tuple(dict.fromkeys(ids))

@@ -385,7 +385,7 @@ class _Parser:
         if word in SEASONS and (nxt or of_year):
             year = nxt or of_year
             return (i + 2 if nxt else i + 3), self._season_span(word, year)
-        if word.isdigit() and 1 <= int(word) <= 31 and i + 2 < len(self.norms) and self.norms[i + 1] in MONTH_NAMES:
+        if word.isdecimal() and 1 <= int(word) <= 31 and i + 2 < len(self.norms) and self.norms[i + 1] in MONTH_NAMES:
             year = self._year_at(i + 2)
             day = day_or_none(year, MONTH_NAMES[self.norms[i + 1]], int(word)) if year else None
             if day:
@@ -449,7 +449,7 @@ class _Parser:
         return None
 
     def _year(self, word: str) -> bool:
-        return len(word) == 4 and word.isdigit() and EARLIEST_YEAR <= int(word) <= self.context.today.year + 1
+        return len(word) == 4 and word.isdecimal() and EARLIEST_YEAR <= int(word) <= self.context.today.year + 1
 
 
 def replace_chip(parsed: ParsedQuery, key: str, words: str) -> str:

@@ -70,7 +70,7 @@ def parser_context(*, family_ids: list[int], query: str, today: date | None = No
     known = countries()
     # Only a phrase that names a place can be a place and a concept at once: ask about those alone.
     ambiguous = [phrase for phrase in candidate_phrases(query) if phrase in places or phrase in known]
-    years = any(len(word) == 4 and word.isdigit() for word in (normalise(t) for t in tokenize(query)))
+    years = any(len(word) == 4 and word.isdecimal() for word in (normalise(t) for t in tokenize(query)))
     return ParserContext(
         today=today,
         places=places,

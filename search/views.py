@@ -14,6 +14,7 @@ from django.views.decorators.vary import vary_on_headers
 
 from gallery.album_services import album_create
 from gallery.selectors import family_get, family_is_admin, family_list, favourite_ids, photo_get, tag_list
+from gallery.text import id_from_text
 from gallery.views.bulk import selection_context
 from search.engine import SearchParams, preferences_for, search_photos, similar_photos
 from search.forms import ChipEditForm, JudgeForm, PreferencesForm, SearchReportForm, search_form
@@ -224,7 +225,8 @@ def indexing_status(request: HttpRequest) -> HttpResponse:
 def indexing_retry(request: HttpRequest) -> HttpResponse:
     """Retry one failed photo (photo=<id>) or all failed photos of the user's families."""
     photo_id = request.POST.get("photo", "")
-    ids = failed_photo_ids(user=request.user, photo_ids=[int(photo_id)] if photo_id.isdigit() else None)
+    # No photo named: all of them; a photo named by something that is no id: none.
+    ids = failed_photo_ids(user=request.user, photo_ids=[id_from_text(photo_id)] if photo_id else None)
     count = photos_retry(photo_ids=ids) if ids else 0
     messages.success(request, f"Queued {count} photo{'s' if count != 1 else ''} for another try.")
     return redirect("search:indexing")
@@ -274,11 +276,11 @@ def smart_album_save(request: HttpRequest) -> HttpResponse:
     search["plain"] = data.getlist("plain")
     back = reverse("search:search") + "?" + urlencode([(k, v) for k in ("q", "tag", "place", "after", "before")
                                                        for v in data.getlist(k) if v])
-    family_id = data.get("family", "")
-    if not family_id.isdigit():
+    family_id = id_from_text(data.get("family", ""))
+    if family_id is None:
         messages.error(request, "Choose the family whose photos the smart album shows.")
         return redirect(back)
-    family = family_get(user=request.user, family_id=int(family_id))
+    family = family_get(user=request.user, family_id=family_id)
     try:
         album = album_create(user=request.user, family=family, name=data.get("name", ""), search=search)
     except (ValidationError, PermissionDenied) as exc:
@@ -358,10 +360,10 @@ def photo_report_view(request: HttpRequest, photo_id: int) -> HttpResponse:
 def model_switch_confirm_view(request: HttpRequest) -> HttpResponse:
     """A family admin confirms the family's switch to the active model (family=<id>): the previous model's kept
     embeddings go with the next sweep. Another family is a 404; a member who is no admin, a 403."""
-    family_id = request.POST.get("family", "")
-    family = family_get(user=request.user, family_id=int(family_id)) if family_id.isdigit() else None
-    if family is None:
+    family_id = id_from_text(request.POST.get("family", ""))
+    if family_id is None:
         raise Http404("No such family.")
+    family = family_get(user=request.user, family_id=family_id)
     count = model_switch_confirm(user=request.user, family=family)
     messages.success(request, "Switch confirmed: the previous model's embeddings go with the next sweep."
                      if count else "There was no switch left to confirm.")

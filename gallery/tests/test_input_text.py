@@ -225,3 +225,18 @@ def test_text_from_inside_the_file_with_nul_is_cleaned(client_for, family, alice
     assert response.status_code == 200 and 'data-outcome="saved"' in response.content.decode()
     photo = Photo.objects.get()
     assert (photo.camera_make, photo.camera_model) == ("Canon", "EOS5D")
+
+
+# Digits that are not ASCII: "፩" (Ethiopic one) and "²" pass str.isdigit() but int() refuses them, and a run of
+# ASCII digits can be far past the database's bigint. An id in a form or URL is read as an id or not at all.
+ODD_IDS = ["፩", "²", "99999999999999999999999", "-1", "0"]
+
+
+@pytest.mark.parametrize("value", ODD_IDS)
+def test_odd_ids_in_posted_forms_and_query_strings_are_not_a_500(client_for, alice, family, value):
+    client = client_for(alice)
+    assert client.post(reverse("search:indexing_retry"), {"photo": value}).status_code == 302
+    assert client.post(reverse("search:model_switch_confirm"), {"family": value}).status_code == 404
+    photo = photo_factory(family=family, user=alice)
+    assert client.get(photo.get_absolute_url(), {"from": "album", "album": value}).status_code == 200
+

@@ -7,7 +7,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -22,6 +22,7 @@ from gallery.album_services import (
 )
 from gallery.forms import AlbumArrangeForm, AlbumCreateForm, AlbumForm, AlbumPhotosForm, ShareForm
 from gallery.selectors import family_get, family_list, photo_get, photo_list
+from gallery.text import id_from_text
 from gallery.views.bulk import selection_context
 
 PICKER_SIZE = 200
@@ -178,13 +179,13 @@ def album_add(request: HttpRequest, album_id: int) -> HttpResponse:
 @login_required
 def album_add_photo(request: HttpRequest) -> HttpResponse:
     """From a photo's page: add it to one of its family's albums (`album`, `photos`)."""
-    album_id = request.POST.get("album", "")
-    if not album_id.isdigit():
+    album_id = id_from_text(request.POST.get("album", ""))
+    if album_id is None:
         messages.error(request, "Choose an album.")
         return redirect("gallery:albums")
-    album = album_get(user=request.user, album_id=int(album_id))
-    photo_id = request.POST.get("photos", "")
-    back = photo_get(user=request.user, photo_id=int(photo_id)).get_absolute_url() if photo_id.isdigit() else (
+    album = album_get(user=request.user, album_id=album_id)
+    photo_id = id_from_text(request.POST.get("photos", ""))
+    back = photo_get(user=request.user, photo_id=photo_id).get_absolute_url() if photo_id else (
         album.get_absolute_url())
     return _add_posted(request, album, back=back)
 

@@ -232,6 +232,18 @@ WORDS = st.sampled_from(["in", "at", "not", "without", "-", "-dog", '"', '-"hot'
                          "week", "month", "easter", "day", "eve", "'s", "’", "--", "-\"", "before", "until"])
 
 
+@pytest.mark.parametrize("query", ["፩", "፩ june 2023", "in ፩", "፩፪፫፬"])
+def test_digits_int_refuses_are_plain_words(query):
+    # str.isdigit() is true for "፩" (Ethiopic one), but int() refuses it: found by the test below.
+    parsed = _parse(query, ctx(holiday_country="PT"), frozenset())
+    odd = next(word for word in query.split() if not word.isascii())
+    assert odd in parsed.text.split()  # searched as a word, never read as a day or a year
+
+
+def test_decimal_digits_of_other_scripts_are_digits():
+    assert _parse("٣ june 2023", ctx(), frozenset()).taken_after == date(2023, 6, 3)  # Arabic-Indic 3
+
+
 @settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(st.one_of(WORDS, st.text(max_size=12)), max_size=14), st.booleans(),
        st.sets(st.sampled_from(["lisbon", "2023", "-dog", "last summer", "june 2021", "x"])))
