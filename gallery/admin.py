@@ -19,7 +19,6 @@ from gallery.services import (
     LAST_ADMIN,
     family_delete,
     family_lock,
-    photos_delete,
     photo_update,
     photos_metadata_edited,
     photos_tag_add,
@@ -28,6 +27,7 @@ from gallery.services import (
     users_delete_problems,
 )
 from gallery.suggestions import suggestion_dismiss, suggestions_accept
+from gallery.trash_services import photos_trash_by_site_admin
 from gallery.views.media import admin_thumbnail
 
 
@@ -231,12 +231,12 @@ class PhotoAdmin(FamilyScopedAdmin):
         # Through the service, as the member's edit it is: new tags are the member's, kept ones keep their source.
         photo_update(photo=obj, tags=[tag.name for tag in form.cleaned_data.get("photo_tags", [])], user=request.user)
 
-    # Through the service: the photos' files go to the removal queue, not astray.
+    # Delete moves to the trash, as everywhere (restorable from the family's trash page for TRASH_DAYS).
     def delete_model(self, request, obj):
-        photos_delete(photos=Photo.objects.filter(pk=obj.pk))
+        photos_trash_by_site_admin(user=request.user, photos=Photo.objects.filter(pk=obj.pk))
 
     def delete_queryset(self, request, queryset):
-        photos_delete(photos=queryset)
+        photos_trash_by_site_admin(user=request.user, photos=queryset)
 
     def has_add_permission(self, request) -> bool:
         return False  # photos come in through upload and import, which validate the bytes

@@ -15,8 +15,13 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from gallery.models import Photo, PhotoTag
-from gallery.selectors import family_get, family_list, open_suggestions, photo_get, photo_list, suggestion_get
-from gallery.services import UploadResult, parse_tags, photo_delete, photo_update, photo_upload, tags_clean
+from gallery.selectors import (
+    family_get, family_list, open_suggestions, photo_get, photo_list, suggestion_get, trash_list, trash_photo_get,
+)
+from gallery.services import UploadResult, parse_tags, photo_update, photo_upload, tags_clean
+from gallery.trash_services import (
+    admin_family_ids, photo_may_manage, photos_favourite, photos_purge, photos_restore, photos_trash, purge_at, trash_empty,
+)
 from gallery.suggestions import suggestion_dismiss, suggestions_accept
 
 
@@ -80,6 +85,8 @@ class PhotoOutputSerializer(serializers.Serializer):
     phash = serializers.CharField()
     uploaded_by = serializers.CharField(source="uploaded_by.username", allow_null=True, default=None)
     uploaded_at = serializers.DateTimeField()
+    favourite = serializers.BooleanField(source="is_favourite", default=False, read_only=True,
+                                         help_text="One of your favourites (each member has their own)")
     status = serializers.CharField()
     status_reason = serializers.CharField()
     text_in_photo = serializers.SerializerMethodField(help_text='Text read in the photo (OCR); "" when none was found or it was not read')
@@ -151,6 +158,7 @@ class PhotoListApi(APIView):
         family = serializers.IntegerField(required=False)
         tag = serializers.CharField(required=False)
         uploaded_by = serializers.IntegerField(required=False)
+        favourite = serializers.BooleanField(required=False, default=False, help_text="1: your favourites only")
 
     class UploadInputSerializer(serializers.Serializer):
         file = serializers.FileField()
@@ -167,13 +175,17 @@ class PhotoListApi(APIView):
             family_id=filters.validated_data.get("family"),
             tag=filters.validated_data.get("tag"),
             uploaded_by_id=filters.validated_data.get("uploaded_by"),
+            favourite=filters.validated_data["favourite"],
             with_suggestions=True,
         )
         paginator = PageNumberPagination()
         page = paginator.paginate_queryset(photos, request, view=self)
         return paginator.get_paginated_response(PhotoOutputSerializer(page, many=True, context={"request": request}).data)
 
-    @extend_schema(request={"multipart/form-data": UploadInputSerializer}, responses={201: PhotoOutputSerializer})
+    @extend_schema(request={"multipart/form-data": UploadInputSerializer},
+                   responses={201: PhotoOutputSerializer, 200: PhotoOutputSerializer},
+                   description="201: stored. 200: the same file was in the family's trash, and is restored. "
+                               "409: the same file is already in the family.")
     def post(self, request):
         data = self.UploadInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -193,6 +205,9 @@ class PhotoListApi(APIView):
         )
         if result.outcome == UploadResult.REJECTED:
             raise ValidationError({"file": [result.reason]})
+        if result.outcome == UploadResult.RESTORED:
+            photo = photo_get(user=request.user, photo_id=result.photo.pk)
+            return Response(PhotoOutputSerializer(photo, context={"request": request}).data, status=status.HTTP_200_OK)
         if result.outcome == UploadResult.DUPLICATE:
             body = {"detail": result.reason, "photo": PhotoOutputSerializer(result.photo, context={"request": request}).data}
             return Response(body, status=status.HTTP_409_CONFLICT)
@@ -223,14 +238,130 @@ class PhotoDetailApi(APIView):
         photo = photo_get(user=request.user, photo_id=photo_id)
         return Response(PhotoOutputSerializer(photo, context={"request": request}).data)
 
-    @extend_schema(responses={204: None})
+    @extend_schema(responses={204: None}, description="Moves the photo to its family's trash (restorable for "
+                                                       "TRASH_DAYS by its uploader or a family admin).")
     def delete(self, request, photo_id: int):
         photo = photo_get(user=request.user, photo_id=photo_id)
+        _one(photos_trash(user=request.user, photo_ids=[photo.pk]))
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+def _one(results) -> None:
+    """A single-photo action's result as the API answers it: nothing when done, else 403 with the reason (the
+    photo was fetched by a selector first, so "missing" and "not yours" were already a 404)."""
+    [result] = results
+    if not result.ok:
+        raise PermissionDenied(result.reason)
+
+
+class PhotoRestoreApi(APIView):
+    """Take a photo out of the trash (its uploader or a family admin)."""
+
+    @extend_schema(request=None, responses=PhotoOutputSerializer)
+    def post(self, request, photo_id: int):
+        photo = trash_photo_get(user=request.user, photo_id=photo_id)
+        _one(photos_restore(user=request.user, photo_ids=[photo.pk]))
+        photo = photo_get(user=request.user, photo_id=photo_id)
+        return Response(PhotoOutputSerializer(photo, context={"request": request}).data)
+
+
+class FavouriteOutputSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    favourite = serializers.BooleanField()
+
+
+class PhotoFavouriteApi(APIView):
+    """Your heart on a photo: POST marks it as one of your favourites, DELETE unmarks it (both idempotent)."""
+
+    @extend_schema(request=None, responses=FavouriteOutputSerializer)
+    def post(self, request, photo_id: int):
+        return self._set(request, photo_id, on=True)
+
+    @extend_schema(request=None, responses=FavouriteOutputSerializer)
+    def delete(self, request, photo_id: int):
+        return self._set(request, photo_id, on=False)
+
+    def _set(self, request, photo_id: int, *, on: bool) -> Response:
+        photo = photo_get(user=request.user, photo_id=photo_id)
+        _one(photos_favourite(user=request.user, photo_ids=[photo.pk], on=on))
+        return Response({"id": photo.pk, "favourite": on})
+
+
+class TrashedPhotoSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    family = serializers.IntegerField(source="family_id")
+    title = serializers.CharField(source="__str__")
+    original_filename = serializers.CharField()
+    taken_at = serializers.DateTimeField()
+    uploaded_by = serializers.CharField(source="uploaded_by.username", allow_null=True, default=None)
+    trashed_at = serializers.DateTimeField()
+    trashed_by = serializers.CharField(source="trashed_by.username", allow_null=True, default=None)
+    purge_at = serializers.SerializerMethodField(help_text="When it will be deleted for good (trashed_at + TRASH_DAYS)")
+    can_restore = serializers.SerializerMethodField(
+        help_text="Whether you may restore it or delete it for good (its uploader or a family admin)")
+    thumbnail_url = serializers.SerializerMethodField()
+
+    @extend_schema_field(OpenApiTypes.DATETIME)
+    def get_purge_at(self, photo: Photo) -> str:
+        return serializers.DateTimeField().to_representation(purge_at(photo))
+
+    def get_can_restore(self, photo: Photo) -> bool:
+        return photo_may_manage(photo=photo, user=self.context["request"].user, admin_of=self.context["admin_of"])
+
+    def get_thumbnail_url(self, photo: Photo) -> str:
+        return self.context["request"].build_absolute_uri(photo.thumbnail_url)
+
+
+class TrashListApi(APIView):
+    """The photos in the trash of your families (or of one), most recently trashed first."""
+
+    class FilterSerializer(serializers.Serializer):
+        family = serializers.IntegerField(required=False)
+
+    @extend_schema(parameters=[FilterSerializer], responses=TrashedPhotoSerializer(many=True))
+    def get(self, request):
+        filters = self.FilterSerializer(data=request.query_params)
+        filters.is_valid(raise_exception=True)
+        family_id = filters.validated_data.get("family")
+        if family_id is not None:
+            family_get(user=request.user, family_id=family_id)  # another family's trash is a 404
+        photos = trash_list(user=request.user, family_id=family_id)
+        paginator = PageNumberPagination()
+        page = paginator.paginate_queryset(photos, request, view=self)
+        context = {"request": request, "admin_of": admin_family_ids(request.user)}
+        return paginator.get_paginated_response(TrashedPhotoSerializer(page, many=True, context=context).data)
+
+
+class TrashDetailApi(APIView):
+    """Delete a photo in the trash for good (its uploader or a family admin): its row now, its files right after."""
+
+    @extend_schema(responses={204: None})
+    def delete(self, request, photo_id: int):
+        photo = trash_photo_get(user=request.user, photo_id=photo_id)
+        _one(photos_purge(user=request.user, photo_ids=[photo.pk]))
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class TrashEmptyOutputSerializer(serializers.Serializer):
+    deleted = serializers.IntegerField(help_text="How many photos were deleted for good")
+
+
+class TrashEmptyApi(APIView):
+    """Empty a family's trash: every photo in it deleted for good (family admins)."""
+
+    class FilterSerializer(serializers.Serializer):
+        family = serializers.IntegerField(help_text="The family whose trash to empty")
+
+    @extend_schema(request=None, parameters=[FilterSerializer], responses=TrashEmptyOutputSerializer)
+    def post(self, request):
+        filters = self.FilterSerializer(data=request.query_params)
+        filters.is_valid(raise_exception=True)
+        family = family_get(user=request.user, family_id=filters.validated_data["family"])
         try:
-            photo_delete(photo=photo, user=request.user)
+            deleted = trash_empty(user=request.user, family=family)
         except DjangoPermissionDenied as exc:
             raise PermissionDenied(str(exc)) from None
-        return Response(status=status.HTTP_204_NO_CONTENT)
+        return Response({"deleted": deleted})
 
 
 class SuggestionAcceptApi(APIView):

@@ -114,5 +114,6 @@ def _file_names_in_use(names: list[str]) -> set[str]:
         return set()
     in_use: set[str] = set()
     for field in photo_file_fields():
-        in_use.update(Photo.objects.filter(**{f"{field}__in": names}).values_list(field, flat=True))
+        # Photos in the trash still own their files.
+        in_use.update(Photo.all_objects.filter(**{f"{field}__in": names}).values_list(field, flat=True))
     return in_use

@@ -89,6 +89,7 @@ class TimelineFilterForm(forms.Form):
 
     family = forms.IntegerField(required=False)
     tag = forms.CharField(required=False, max_length=64)
+    favourite = forms.BooleanField(required=False)  # ?favourite=1: the user's favourites only
 
     def filters(self) -> dict:
         self.is_valid()

@@ -74,6 +74,15 @@ def display_upload_path(photo: Photo, filename: str) -> str:
     return f"displays/{photo.family_id}/{photo.sha256[:2]}/{filename}"
 
 
+class LivePhotoManager(models.Manager):
+    """Photos that are not in the trash: what every page, list, search, album and selector shows. The default
+    manager, so forgetting the trash is impossible; `Photo.all_objects` reaches the trash too (the trash page,
+    restore, purge, the duplicate check of uploads, the file-removal queue)."""
+
+    def get_queryset(self):
+        return super().get_queryset().filter(trashed_at__isnull=True)
+
+
 class Photo(models.Model):
     class OcrStatus(models.TextChoices):
         PENDING = "pending", "Not read yet"
@@ -163,9 +172,22 @@ class Photo(models.Model):
     # scored yet. The sweep scores photos whose value is not the active model.
     suggestions_model = models.CharField(max_length=255, blank=True)
 
+    # In the trash since (null: not in the trash). A trashed photo is gone from every list and search at once,
+    # restorable by its uploader or a family admin for TRASH_DAYS, then deleted for good with its files.
+    trashed_at = models.DateTimeField(null=True, blank=True)
+    trashed_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
+                                   related_name="+")
+
+    objects = LivePhotoManager()
+    all_objects = models.Manager()
+
     class Meta:
+        default_manager_name = "objects"
         constraints = [models.UniqueConstraint(fields=["family", "sha256"], name="unique_photo_bytes_per_family")]
         indexes = [
+            # The trash page and the purge read the (few) trashed photos only.
+            models.Index(fields=["family", "-trashed_at"], name="photo_trash",
+                         condition=models.Q(trashed_at__isnull=False)),
             models.Index(fields=["family", "-taken_at", "-id"], name="photo_family_timeline"),
             # The sweep looks for photos still lacking a display rendition every few minutes: keep that cheap.
             models.Index(fields=["id"], name="photo_lacking_display", condition=models.Q(display="")),
@@ -249,6 +271,21 @@ class PhotoTag(models.Model):
 
     def __str__(self) -> str:
         return f"{self.tag} on photo {self.photo_id} ({self.source})"
+
+
+class Favourite(models.Model):
+    """A photo one member marked with a heart: favourites are each member's own, never shared."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="favourites")
+    photo = models.ForeignKey(Photo, on_delete=models.CASCADE, related_name="favourites")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["user", "photo"], name="one_favourite_per_user_photo")]
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.user} ♥ photo {self.photo_id}"
 
 
 class TagSuggestion(models.Model):

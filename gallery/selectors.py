@@ -10,7 +10,7 @@ from django.db.models import Count, Exists, Max, OuterRef, Prefetch, Q, QuerySet
 from django.db.models.functions import Lower
 from django.http import Http404
 
-from gallery.models import Family, Membership, Photo, PhotoTag, Tag, TagSuggestion
+from gallery.models import Family, Favourite, Membership, Photo, PhotoTag, Tag, TagSuggestion
 
 
 def family_list(*, user: AbstractBaseUser) -> QuerySet[Family]:
@@ -19,7 +19,7 @@ def family_list(*, user: AbstractBaseUser) -> QuerySet[Family]:
     # Explicit order: Django ignores Meta.ordering on GROUP BY queries such as this annotate().
     return (
         Family.objects.filter(memberships__user=user)
-        .annotate(photo_count=Count("photos", distinct=True))
+        .annotate(photo_count=Count("photos", distinct=True, filter=Q(photos__trashed_at__isnull=True)))
         .order_by("name", "pk")
     )
 
@@ -48,7 +48,8 @@ def open_suggestions() -> QuerySet[TagSuggestion]:
     """Open tag suggestions, most probable first, except those a member has meanwhile given the photo as a tag
     (the next scoring removes them; until then they would only repeat the tag)."""
     tagged = PhotoTag.objects.filter(photo_id=OuterRef("photo_id"), tag__name__iexact=OuterRef("name"))
-    return (TagSuggestion.objects.filter(state=TagSuggestion.State.OPEN).filter(~Exists(tagged))
+    return (TagSuggestion.objects.filter(state=TagSuggestion.State.OPEN, photo__trashed_at__isnull=True)
+            .filter(~Exists(tagged))
             .order_by("-probability", "name"))
 
 
@@ -63,9 +64,11 @@ def photo_list(
     family_id: int | None = None,
     uploaded_by_id: int | None = None,
     tag: str | None = None,
+    favourite: bool = False,
     with_suggestions: bool = False,
 ) -> QuerySet[Photo]:
-    """Photos of every family the user belongs to, newest first by date taken; `with_suggestions`: with their open
+    """Photos of every family the user belongs to (not in the trash), newest first by date taken, each with
+    `is_favourite` (the user's heart); `favourite`: the user's favourites only; `with_suggestions`: with their open
     tag suggestions (`photo.open_suggestions`, for the API)."""
     if not user.is_authenticated:
         return Photo.objects.none()
@@ -76,12 +79,28 @@ def photo_list(
         qs = qs.filter(uploaded_by_id=uploaded_by_id)
     if tag:
         qs = qs.filter(tags__name__iexact=tag)
+    qs = qs.annotate(is_favourite=favourite_of(user))
+    if favourite:
+        qs = qs.filter(is_favourite=True)
     qs = qs.select_related("family", "uploaded_by").prefetch_related(
         Prefetch("tags", queryset=_tags_in_display_order()),
         Prefetch("phototag_set", queryset=PhotoTag.objects.only("photo_id", "tag_id", "source")))
     if with_suggestions:
         qs = qs.prefetch_related(_open_suggestions())
     return qs.order_by("-taken_at", "-id")
+
+
+def favourite_of(user: AbstractBaseUser) -> Exists:
+    """Whether the photo of the outer query is one of the user's favourites (an annotation)."""
+    return Exists(Favourite.objects.filter(user_id=user.pk, photo_id=OuterRef("pk")))
+
+
+def favourite_ids(*, user: AbstractBaseUser, photo_ids) -> set[int]:
+    """Which of these photos are the user's favourites (one query; for tiles drawn from other lists, like search)."""
+    ids = list(photo_ids)
+    if not ids or not user.is_authenticated:
+        return set()
+    return set(Favourite.objects.filter(user=user, photo_id__in=ids).values_list("photo_id", flat=True))
 
 
 def last_upload_family_id(*, user: AbstractBaseUser) -> int | None:
@@ -96,11 +115,15 @@ def last_upload_family_id(*, user: AbstractBaseUser) -> int | None:
     )
 
 
-def photo_get(*, user: AbstractBaseUser, photo_id: int) -> Photo:
+def photo_get(*, user: AbstractBaseUser, photo_id: int, include_trashed: bool = False) -> Photo:
+    """A photo of the user's families, with `is_favourite`. One in the trash is a 404 like a missing one, unless
+    `include_trashed` (its files for the trash page)."""
     if not user.is_authenticated:
         raise Http404("No such photo.")
+    photos = Photo.all_objects if include_trashed else Photo.objects
     photo = (
-        Photo.objects.filter(pk=photo_id, family__memberships__user=user)
+        photos.filter(pk=photo_id, family__memberships__user=user)
+        .annotate(is_favourite=favourite_of(user))
         .select_related("family", "uploaded_by")
         .prefetch_related(Prefetch("tags", queryset=_tags_in_display_order()),
                           Prefetch("phototag_set", queryset=PhotoTag.objects.only("photo_id", "tag_id", "source")),
@@ -116,7 +139,8 @@ def family_uploaders(*, user: AbstractBaseUser):
     from django.contrib.auth import get_user_model
 
     families = Family.objects.filter(memberships__user=user)
-    return get_user_model().objects.filter(photos__family__in=families).distinct().order_by("username")
+    return (get_user_model().objects.filter(photos__family__in=families, photos__trashed_at__isnull=True)
+            .distinct().order_by("username"))
 
 
 def place_countries(*, user: AbstractBaseUser) -> list[tuple[str, str]]:
@@ -135,7 +159,8 @@ def family_status_counts(*, family: Family) -> dict[str, int]:
 
 
 def tag_list(*, user: AbstractBaseUser) -> QuerySet[Tag]:
-    return Tag.objects.filter(family__memberships__user=user).filter(~Q(photos=None)).distinct().order_by("name")
+    return (Tag.objects.filter(family__memberships__user=user, photos__isnull=False, photos__trashed_at__isnull=True)
+            .distinct().order_by("name"))
 
 
 def suggestion_get(*, user: AbstractBaseUser, photo_id: int, suggestion_id: int) -> TagSuggestion:
@@ -159,3 +184,22 @@ def family_suggestion_summary(*, family: Family, min_probability: float) -> list
                       best=Max("probability"))
             .order_by("-above", "-photos", "name"))
     return list(rows)
+
+
+def trash_list(*, user: AbstractBaseUser, family_id: int | None = None) -> QuerySet[Photo]:
+    """The photos in the trash of the user's families (members see their family's trash), most recently
+    trashed first."""
+    if not user.is_authenticated:
+        return Photo.all_objects.none()
+    qs = Photo.all_objects.filter(family__memberships__user=user, trashed_at__isnull=False)
+    if family_id is not None:
+        qs = qs.filter(family_id=family_id)
+    return qs.select_related("family", "uploaded_by", "trashed_by").order_by("-trashed_at", "-id")
+
+
+def trash_photo_get(*, user: AbstractBaseUser, photo_id: int) -> Photo:
+    """A photo in the trash of the user's families; any other (live, foreign, missing) is a 404."""
+    photo = trash_list(user=user).filter(pk=photo_id).first()
+    if photo is None:
+        raise Http404("No such photo in the trash.")
+    return photo

@@ -11,7 +11,7 @@ from typing import BinaryIO
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Q, QuerySet, Value
 from django.db.models.functions import Lower
@@ -170,7 +170,7 @@ def user_create(*, username: str, password: str, email: str = "", is_superuser: 
 
 @dataclass(frozen=True)
 class UploadResult:
-    """What happened to one file of an upload. `outcome` is saved, duplicate or rejected."""
+    """What happened to one file of an upload. `outcome` is saved, duplicate, restored or rejected."""
 
     filename: str
     outcome: str
@@ -179,6 +179,7 @@ class UploadResult:
 
     SAVED = "saved"
     DUPLICATE = "duplicate"
+    RESTORED = "restored"  # the same bytes were in the family's trash: that photo is back
     REJECTED = "rejected"
 
 
@@ -214,7 +215,7 @@ def photo_create_from_bytes(
 ) -> UploadResult:
     """Store a photo whole or not at all: its files, then its row. Bad input, a storage fault or the same
     bytes already in the family are results, not exceptions."""
-    existing = Photo.objects.filter(family=family, sha256=sha256_of(data)).first() if data else None
+    existing = Photo.all_objects.filter(family=family, sha256=sha256_of(data)).first() if data else None
     if existing is not None:
         return _duplicate(filename, existing)
     try:
@@ -232,7 +233,7 @@ def photo_create_from_bytes(
         if _constraint_name(exc) != PHOTO_BYTES_CONSTRAINT:
             raise
         # Same bytes uploaded concurrently: the other request won; report it as the duplicate it is.
-        existing = Photo.objects.filter(family=family, sha256=info.sha256).first()
+        existing = Photo.all_objects.filter(family=family, sha256=info.sha256).first()
         if existing is None:  # the winner was rolled back after all
             return UploadResult(filename, UploadResult.REJECTED, reason="The same file was being uploaded at the same "
                                 "moment and did not finish. Please try again.")
@@ -249,6 +250,16 @@ def _constraint_name(exc: IntegrityError) -> str | None:
 
 
 def _duplicate(filename: str, existing: Photo) -> UploadResult:
+    """The same bytes are in the family already. In its trash: the upload restores that photo (the uploader holds
+    the file, so they get the photo back with its tags, albums and favourites, not a "duplicate" they can't see)."""
+    if existing.trashed_at is not None:
+        from gallery.trash_services import photos_untrash
+
+        with transaction.atomic():
+            photos_untrash(photo_ids=[existing.pk])
+        existing.trashed_at, existing.trashed_by = None, None
+        return UploadResult(filename, UploadResult.RESTORED, photo=existing,
+                            reason=f"It was in the trash of {existing.family}: restored “{existing}”.")
     return UploadResult(filename, UploadResult.DUPLICATE, photo=existing, reason=f"Already in {existing.family} as “{existing}”.")
 
 
@@ -433,26 +444,21 @@ def photo_can_delete(*, photo: Photo, user: AbstractBaseUser) -> bool:
 
 
 @transaction.atomic
-def photo_delete(*, photo: Photo, user: AbstractBaseUser) -> None:
-    if not photo_can_delete(photo=photo, user=user):
-        raise PermissionDenied("Only the uploader or a family admin can delete this photo.")
-    photos_delete(photos=Photo.objects.filter(pk=photo.pk))
-
-
-@transaction.atomic
 def photos_delete(*, photos: QuerySet[Photo]) -> int:
-    """Delete photo rows; their files are queued in the same transaction and removed after it commits."""
+    """Delete photo rows for good (in the trash or not: members only ever do it from the trash, through
+    gallery.trash_services); their files are queued in the same transaction and removed after it commits."""
     # Re-selected by pk: the caller's queryset may carry joins or DISTINCT, which FOR UPDATE refuses.
-    doomed = list(Photo.objects.filter(pk__in=photos.values("pk")).select_for_update().only("pk", *photo_file_fields()))
+    doomed = list(Photo.all_objects.filter(pk__in=photos.values("pk")).select_for_update()
+                  .only("pk", *photo_file_fields()))
     photos_files_release(photos=doomed)
-    Photo.objects.filter(pk__in=[photo.pk for photo in doomed]).delete()
+    Photo.all_objects.filter(pk__in=[photo.pk for photo in doomed]).delete()
     return len(doomed)
 
 
 @transaction.atomic
 def family_delete(*, family: Family) -> None:
-    """Delete a family with everything in it; the files of its photos go through the removal queue."""
-    photos_delete(photos=Photo.objects.filter(family=family))
+    """Delete a family with everything in it, its trash too; the files of its photos go through the removal queue."""
+    photos_delete(photos=Photo.all_objects.filter(family=family))
     family.delete()
 
 

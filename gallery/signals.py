@@ -9,3 +9,10 @@ photos_added = Signal()
 # Sent by gallery services when photos' title, description, tags, file name or open tag suggestions changed,
 # with `photo_ids`.
 photos_changed = Signal()
+
+# Sent by the trash services inside the transaction that moved photos to the trash (`photo_ids`): they must be gone
+# from every search at once. The rows stay (restorable); their search data may stay too, marked or dropped.
+photos_trashed = Signal()
+
+# Sent inside the transaction that took photos out of the trash (restore, or a re-upload of the same bytes).
+photos_restored = Signal()

@@ -47,6 +47,7 @@ _MONTH = re.compile(r"^(\d{4})-(\d{2})$")
 class TimelineFilters:
     family_id: int | None = None
     tag: str | None = None
+    favourite: bool = False  # the user's favourites only
 
 
 @dataclass(frozen=True)
@@ -129,8 +130,9 @@ def local_day(photo: Photo) -> date:
 
 
 def timeline_photos(*, user: AbstractBaseUser, filters: TimelineFilters) -> QuerySet[Photo]:
-    """The photos of the timeline (the user's families, the filters), newest first, with only what tiles show."""
-    return (photo_list(user=user, family_id=filters.family_id, tag=filters.tag)
+    """The photos of the timeline (the user's families, the filters), newest first, with only what tiles show (and
+    `is_favourite`, the tile's heart)."""
+    return (photo_list(user=user, family_id=filters.family_id, tag=filters.tag, favourite=filters.favourite)
             .select_related(None).prefetch_related(None).only(*TILE_FIELDS))
 
 
@@ -251,7 +253,7 @@ def timeline_months(*, user: AbstractBaseUser, filters: TimelineFilters) -> list
     aggregate query, cached briefly): what the jump list offers."""
     family_ids = sorted(Family.objects.filter(memberships__user=user).values_list("pk", flat=True))
     key = "timeline-months:" + hashlib.sha256(repr(
-        (user.pk, family_ids, filters.family_id, filters.tag, timezone.get_current_timezone_name())
+        (user.pk, family_ids, filters.family_id, filters.tag, filters.favourite, timezone.get_current_timezone_name())
     ).encode()).hexdigest()
     rows = cache.get(key)
     if rows is None:
@@ -276,24 +278,25 @@ class TimelineList(PhotoListKind):
     """The timeline as a list the viewer walks: newest first, with the timeline's filters."""
 
     name = "timeline"
-    params = ("family", "tag")
+    params = ("family", "tag", "favourite")
 
     @staticmethod
     def filters(params: dict[str, str]) -> TimelineFilters:
         from gallery.forms import TimelineFilterForm
 
         cleaned = TimelineFilterForm(params).filters()
-        return TimelineFilters(family_id=cleaned["family"], tag=cleaned["tag"])
+        return TimelineFilters(family_id=cleaned["family"], tag=cleaned["tag"], favourite=bool(cleaned["favourite"]))
 
     @classmethod
     def context(cls, filters: TimelineFilters) -> ListContext:
         """The list context of the timeline with these filters (what its tiles add to photo URLs)."""
-        values = {"family": filters.family_id, "tag": filters.tag}
+        values = {"family": filters.family_id, "tag": filters.tag, "favourite": 1 if filters.favourite else None}
         return ListContext(cls.name, tuple((name, str(values[name])) for name in cls.params if values[name]))
 
     def label(self, *, user: AbstractBaseUser, params: dict[str, str]) -> str:
-        tag = self.filters(params).tag
-        return f"photos tagged “{tag}”" if tag else "photos"
+        filters = self.filters(params)
+        photos = "your favourite photos" if filters.favourite else "photos"
+        return f"{photos} tagged “{filters.tag}”" if filters.tag else photos
 
     def neighbours(self, *, user: AbstractBaseUser, photo: Photo, params: dict[str, str]) -> Neighbours:
         photos = timeline_photos(user=user, filters=self.filters(params))

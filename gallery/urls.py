@@ -1,6 +1,6 @@
 from django.urls import path
 
-from gallery.views import accounts, families, media, photos, suggestions
+from gallery.views import accounts, families, media, photos, suggestions, trash
 
 app_name = "gallery"
 
@@ -10,6 +10,7 @@ urlpatterns = [
     path("photos/<int:photo_id>/", photos.photo_detail, name="photo_detail"),
     path("photos/<int:photo_id>/edit/", photos.photo_edit, name="photo_edit"),
     path("photos/<int:photo_id>/delete/", photos.photo_remove, name="photo_delete"),
+    path("photos/<int:photo_id>/favourite/", trash.photo_favourite, name="photo_favourite"),
     path("photos/<int:photo_id>/suggestions/<int:suggestion_id>/accept/", suggestions.suggestion_accept,
          name="suggestion_accept"),
     path("photos/<int:photo_id>/suggestions/<int:suggestion_id>/dismiss/", suggestions.suggestion_dismiss_view,
@@ -26,6 +27,10 @@ urlpatterns = [
     path("families/<int:family_id>/invites/<int:invite_id>/revoke/", accounts.invite_withdraw,
          name="invite_revoke"),
     path("families/<int:family_id>/suggestions/", suggestions.family_suggestions, name="family_suggestions"),
+    path("families/<int:family_id>/trash/", trash.family_trash, name="family_trash"),
+    path("families/<int:family_id>/trash/restore/", trash.trash_restore, name="trash_restore"),
+    path("families/<int:family_id>/trash/delete/", trash.trash_delete, name="trash_delete"),
+    path("families/<int:family_id>/trash/empty/", trash.trash_empty_view, name="trash_empty"),
     path("families/<int:family_id>/country/", families.default_country_set, name="default_country"),
     path("families/<int:family_id>/members/<int:user_id>/remove/", families.member_remove, name="member_remove"),
 ]

@@ -189,6 +189,8 @@ EMBEDDED_SWEEP_LIMIT = env_int("EMBEDDED_SWEEP_LIMIT", 100)
 # ISO 3166 code a new family starts with as its default country (holidays for photos without GPS); blank: none.
 DEFAULT_COUNTRY = os.environ.get("DEFAULT_COUNTRY", "").strip().upper()
 GALLERY_PAGE_SIZE = env_int("GALLERY_PAGE_SIZE", 48)
+# Days a photo stays in the trash (restorable) before the scheduled purge deletes it and its files for good.
+TRASH_DAYS = env_int("TRASH_DAYS", 30)
 # Days an invitation link to a family stays valid (it also stops working once used or revoked).
 INVITE_DAYS = env_int("INVITE_DAYS", 7)
 # Uploaded files above this size go to a temp file instead of memory.

@@ -88,6 +88,7 @@ class SearchApi(APIView):
         sort = serializers.ChoiceField(choices=list(SORTS), required=False)
         limit = serializers.IntegerField(required=False, min_value=1, max_value=500, default=60)
         min_score = serializers.FloatField(required=False, min_value=0, max_value=1)
+        favourite = serializers.BooleanField(required=False, default=False, help_text="1: your favourites only")
         plain = serializers.ListField(
             child=serializers.CharField(max_length=200), required=False, max_length=MAX_PLAIN,
             help_text="phrases of q to search as plain words, not as a place, date or exclusion (repeat the parameter)")
@@ -112,7 +113,7 @@ class SearchApi(APIView):
             query=v["q"], family_id=v.get("family"), uploader_id=v.get("uploader"), tag=v.get("tag"),
             country=v.get("country"), place=v.get("place"),
             taken_after=v.get("taken_after"), taken_before=v.get("taken_before"), sort=v.get("sort"),
-            limit=v["limit"], min_score=v.get("min_score"),
+            limit=v["limit"], min_score=v.get("min_score"), favourite=v["favourite"],
         ), removed=frozenset(normalise(phrase) for phrase in v.get("plain", [])))
         response = search_photos(user=request.user, params=understood.params)
         body = {

@@ -9,11 +9,15 @@ class SearchConfig(AppConfig):
         from django.db.models.signals import post_delete
 
         from gallery.models import Family
-        from gallery.signals import photos_added, photos_changed
-        from search.receivers import on_family_deleted, on_photos_added, on_photos_changed
+        from gallery.signals import photos_added, photos_changed, photos_restored, photos_trashed
+        from search.receivers import (
+            on_family_deleted, on_photos_added, on_photos_changed, on_photos_restored, on_photos_trashed,
+        )
 
         photos_added.connect(on_photos_added, dispatch_uid="search.embed_new_photos")
         photos_changed.connect(on_photos_changed, dispatch_uid="search.refresh_documents")
+        photos_trashed.connect(on_photos_trashed, dispatch_uid="search.hide_trashed_photos")
+        photos_restored.connect(on_photos_restored, dispatch_uid="search.show_restored_photos")
         post_delete.connect(on_family_deleted, sender=Family, dispatch_uid="search.drop_family_indexes")
 
         from gallery import photo_lists

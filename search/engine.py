@@ -50,6 +50,7 @@ class SearchParams:
     excluded: tuple[str, ...] = ()  # concepts the query excludes ("-dog", "without dog"): lowered, not removed
     taken_after: date | None = None
     taken_before: date | None = None
+    favourite: bool = False  # the user's favourites only
     sort: str | None = None  # None: the user's default
     limit: int = 60
     min_score: float | None = None  # None: the user's preference
@@ -204,6 +205,7 @@ def _plan(*, user: AbstractBaseUser, params: SearchParams) -> tuple[Plan, Search
         uploader_id=params.uploader_id, tag=params.tag or None, country=params.country or None,
         places=tuple(([params.place] if params.place else []) + list(params.places)),
         taken_after=params.taken_after, taken_before=params.taken_before,
+        favourite_of=user.pk if params.favourite else None,
     )
     excluded = tuple(dict.fromkeys(" ".join(term.replace("\x00", " ").split())[:MAX_QUERY_CHARS]
                                    for term in params.excluded if term and term.strip()))
@@ -324,8 +326,8 @@ def _photo_rows(photo_ids: list[int]) -> dict[int, tuple]:
     columns = [f"to_char({name} AT TIME ZONE 'UTC', '{_UTC_TEXT}')" if name == "taken_at" else name
                for name in RESULT_FIELDS]
     with connection.cursor() as cursor:
-        cursor.execute(f"SELECT {', '.join(columns)} FROM {Photo._meta.db_table} WHERE id = ANY(%s::bigint[])",
-                       [id_array(photo_ids)])
+        cursor.execute(f"SELECT {', '.join(columns)} FROM {Photo._meta.db_table} WHERE id = ANY(%s::bigint[]) "
+                       "AND trashed_at IS NULL", [id_array(photo_ids)])  # trashed meanwhile: gone too
         return {values[0]: (*values, values[_TAKEN]) for values in cursor.fetchall()}
 
 

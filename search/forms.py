@@ -22,6 +22,7 @@ class SearchForm(forms.Form):
     before = forms.DateField(required=False, label="Taken until", widget=forms.DateInput(attrs={"type": "date"}))
     sort = forms.ChoiceField(required=False, choices=[("", "Default"), *SearchPreferences.Sort.choices])
     show_hidden = forms.BooleanField(required=False)
+    favourite = forms.BooleanField(required=False, label="Favourites only")
 
     def __init__(self, *args, families=(), uploaders=(), countries=(), **kwargs):
         super().__init__(*args, **kwargs)
@@ -45,6 +46,7 @@ class SearchForm(forms.Form):
             taken_before=data.get("before"),
             sort=data.get("sort") or None,
             show_hidden=bool(data.get("show_hidden")),
+            favourite=bool(data.get("favourite")),
         )
 
 

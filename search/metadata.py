@@ -147,7 +147,7 @@ def documents_refresh(photo_ids: Iterable[int]) -> None:
                     SELECT string_agg(s.name, ' ') AS names FROM {SUGGESTIONS} s
                     WHERE s.photo_id = p.id AND s.state = %(open)s
                 ) sg ON true
-                WHERE p.id = ANY(%(ids)s)
+                WHERE p.id = ANY(%(ids)s) AND p.trashed_at IS NULL  -- a photo in the trash has no document
             ) x
             ON CONFLICT (photo_id) DO UPDATE
                SET fields = EXCLUDED.fields, document = EXCLUDED.document, words = EXCLUDED.words,
@@ -190,7 +190,7 @@ def documents_outdated_refresh(limit: int = 5000) -> int:
     with connection.cursor() as cursor:
         cursor.execute(
             f"SELECT p.id FROM {PHOTOS} p LEFT JOIN {DOCUMENTS} d ON d.photo_id = p.id "
-            "WHERE d.photo_id IS NULL OR d.version < %s LIMIT %s",
+            "WHERE (d.photo_id IS NULL OR d.version < %s) AND p.trashed_at IS NULL LIMIT %s",
             [DOCUMENT_VERSION, limit],
         )
         ids = [row[0] for row in cursor.fetchall()]

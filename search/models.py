@@ -26,6 +26,9 @@ class PhotoEmbedding(models.Model):
     model_name = models.CharField(max_length=255)
     vector = VectorField()
     created_at = models.DateTimeField(auto_now_add=True)
+    # The photo is in the trash: copied here (as `family` is) so the walk skips it without reading the photo table;
+    # set and cleared by the trash and restore hooks (search.receivers).
+    trashed = models.BooleanField(default=False, db_default=False)
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["photo", "model_name"], name="one_embedding_per_photo_model")]

@@ -6,6 +6,7 @@ from django.db import transaction
 
 from search.family_places import family_places_add
 from search.metadata import documents_refresh
+from search.models import PhotoDocument, PhotoEmbedding
 from search.services import photos_enqueue
 from search.vector_index import drop_indexes
 
@@ -16,6 +17,21 @@ def on_photos_changed(sender, photo_ids, **kwargs) -> None:
     """Metadata edits: rebuild the search documents in the same transaction (one cheap statement)."""
     documents_refresh(photo_ids)
     family_places_add(photo_ids=photo_ids)  # a place filled in later (fill_places, the sweep)
+
+
+def on_photos_trashed(sender, photo_ids, **kwargs) -> None:
+    """Gone from every search at once: the walks skip embeddings marked trashed (no join with the photo table),
+    the metadata pass finds no document. The vectors stay, so a restore needs no model."""
+    ids = list(photo_ids)
+    PhotoEmbedding.objects.filter(photo_id__in=ids).update(trashed=True)
+    PhotoDocument.objects.filter(photo_id__in=ids).delete()
+
+
+def on_photos_restored(sender, photo_ids, **kwargs) -> None:
+    """Back in search: the embeddings unmarked, the documents rebuilt from the current metadata."""
+    ids = list(photo_ids)
+    PhotoEmbedding.objects.filter(photo_id__in=ids).update(trashed=False)
+    documents_refresh(ids)
 
 
 def on_family_deleted(sender, instance, **kwargs) -> None:

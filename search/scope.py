@@ -15,11 +15,12 @@ from datetime import date, datetime, timedelta
 from django.utils import timezone
 from psycopg import sql
 
-from gallery.models import Photo, Tag
+from gallery.models import Favourite, Photo, Tag
 
 PHOTOS = Photo._meta.db_table
 PHOTO_TAGS = Photo.tags.through._meta.db_table
 TAGS = Tag._meta.db_table
+FAVOURITES = Favourite._meta.db_table
 
 
 def id_array(ids) -> str:
@@ -37,6 +38,7 @@ class Scope:
     places: tuple[str, ...] = ()  # a photo in any of them: part of its "city, region, country"
     taken_after: date | None = None  # inclusive, in the site's time zone
     taken_before: date | None = None  # inclusive
+    favourite_of: int | None = None  # a user's id: their favourites only
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "family_ids", tuple(sorted({int(f) for f in self.family_ids})))
@@ -49,7 +51,8 @@ class Scope:
     @property
     def shape(self) -> tuple[str, ...]:
         """The filters that are set: what the SQL text of `where()` depends on."""
-        return tuple(name for name in ("uploader_id", "tag", "country", "places", "taken_after", "taken_before")
+        return tuple(name for name in ("uploader_id", "tag", "country", "places", "taken_after", "taken_before",
+                                             "favourite_of")
                      if getattr(self, name) not in (None, "", ()))
 
     @property
@@ -63,7 +66,8 @@ class Scope:
         return Scope(family_ids=self.family_ids, uploader_id=0 if self.uploader_id is not None else None,
                      tag="-" if self.tag else None, country="-" if self.country else None,
                      places=("-",) if self.places else (), taken_after=date.min if self.taken_after else None,
-                     taken_before=date.min if self.taken_before else None)
+                     taken_before=date.min if self.taken_before else None,
+                     favourite_of=0 if self.favourite_of is not None else None)
 
     def where(self, photo: str = "p") -> sql.Composed:
         """A predicate on the photo table aliased `photo`, for the filters (families are each caller's own:
@@ -89,6 +93,10 @@ class Scope:
             clauses.append(sql.SQL("{p}.taken_at >= %(scope_after)s").format(p=p))
         if self.taken_before:
             clauses.append(sql.SQL("{p}.taken_at < %(scope_before)s").format(p=p))
+        if self.favourite_of is not None:
+            clauses.append(sql.SQL(
+                "EXISTS (SELECT 1 FROM {favourites} f WHERE f.photo_id = {p}.id AND f.user_id = %(scope_favourite)s)"
+            ).format(favourites=sql.Identifier(FAVOURITES), p=p))
         return sql.SQL(" AND ").join(clauses) if clauses else sql.SQL("TRUE")
 
     def params(self) -> dict:
@@ -106,6 +114,8 @@ class Scope:
             values["scope_after"] = _day_start(self.taken_after)
         if self.taken_before:
             values["scope_before"] = _day_start(self.taken_before + timedelta(days=1))
+        if self.favourite_of is not None:
+            values["scope_favourite"] = self.favourite_of
         return values
 
 

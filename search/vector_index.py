@@ -110,7 +110,7 @@ def _knn_union(model_name: str, dim: int, scope: Scope, vector: str, limit: str,
         sql.SQL(
             "(SELECT e.photo_id, (e.vector::vector({dim})) <=> {vector} AS distance" + vectors + " "
             "FROM {table} e {join} "
-            "WHERE e.model_name = {model} AND e.family_id = {family}{filter}{exclude} "
+            "WHERE e.model_name = {model} AND e.family_id = {family} AND NOT e.trashed{filter}{exclude} "
             "ORDER BY (e.vector::vector({dim})) <=> {vector} LIMIT {limit})"
         ).format(
             dim=sql.Literal(int(dim)), vector=sql.SQL(vector), table=sql.Identifier(TABLE), join=join,
@@ -226,7 +226,7 @@ def _hits_sql(model_name: str, dim: int, shape: Scope, walk: bool, excluded: boo
         "                        FROM unnest(%(term_vectors)b::vector({dim})[]) WITH ORDINALITY AS t(v, i)), "
         "hits AS ({walked}"
         "         SELECT e.photo_id, e.vector::vector({dim}) AS v FROM {table} e WHERE e.model_name = {model} "
-        "         AND e.family_id = ANY(%(families)s) AND e.photo_id = ANY(%(also_ids)s::bigint[])) "
+        "         AND e.family_id = ANY(%(families)s) AND e.photo_id = ANY(%(also_ids)s::bigint[]) AND NOT e.trashed) "
         "SELECT h.photo_id, best.i, best.cosine, {worst} FROM (SELECT photo_id, any_value(v) AS v FROM hits GROUP BY photo_id) h "
         "CROSS JOIN LATERAL (SELECT t.i, -(h.v <#> t.v) AS cosine FROM t WHERE t.i < %(positive)s "
         "                    ORDER BY 2 DESC, 1 LIMIT 1) best"

@@ -7,7 +7,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django.views.decorators.vary import vary_on_headers
 
-from gallery.selectors import photo_get, tag_list
+from gallery.selectors import favourite_ids, photo_get, tag_list
 from search.engine import SearchParams, preferences_for, search_photos, similar_photos
 from search.forms import ChipEditForm, PreferencesForm, SearchForm, search_form
 from search.ocr import photos_text_request
@@ -33,7 +33,8 @@ def search(request: HttpRequest) -> HttpResponse:
                "show_hidden_url": _with(request, show_hidden="1"), "understood": understood,
                "chips": [_chip_view(request, chip) for chip in understood.parsed.chips],
                "kept_params": [(k, v) for k, values in request.GET.lists() for v in values if k not in _CHIP_PARAMS],
-               "photo_query": SearchList.context(request.GET).query}  # photos open in the viewer on these results
+               "photo_query": SearchList.context(request.GET).query,  # photos open in the viewer on these results
+               "favourite_ids": favourite_ids(user=request.user, photo_ids=[r.photo.pk for r in response.results])}
     if request.htmx and not request.htmx.history_restore_request:
         return render(request, "search/search.html#results", context)
     return render(request, "search/search.html", context)

@@ -175,13 +175,14 @@ def test_patch_rejects_bad_input(api, family, alice):
     assert not photo.tags.exists()
 
 
-def test_delete_is_204_and_removes_the_photo(api, family, alice, django_capture_on_commit_callbacks):
+def test_delete_is_204_and_moves_the_photo_to_the_trash(api, family, alice, django_capture_on_commit_callbacks):
     photo = photo_factory(family=family, user=alice)
     with django_capture_on_commit_callbacks(execute=True):
         response = api.delete(reverse("api_photo_detail", args=[photo.pk]))
     assert response.status_code == 204
     assert not Photo.objects.filter(pk=photo.pk).exists()
-    assert not photo.original.storage.exists(photo.original.name)
+    assert Photo.all_objects.get(pk=photo.pk).trashed_at is not None
+    assert photo.original.storage.exists(photo.original.name)  # until deleted for good
     assert api.get(reverse("api_photo_detail", args=[photo.pk])).status_code == 404
 
 
@@ -191,7 +192,7 @@ def test_delete_by_a_plain_member_who_did_not_upload_is_403(client_for, family, 
     photo = photo_factory(family=family, user=alice)
     response = client_for(carol).delete(reverse("api_photo_detail", args=[photo.pk]))
     assert response.status_code == 403
-    assert "Only the uploader or a family admin" in response.json()["detail"]
+    assert "Only the uploader or a family admin can move this photo to the trash" in response.json()["detail"]
     assert Photo.objects.filter(pk=photo.pk).exists()
 
 

@@ -227,7 +227,7 @@ def _files_exist(photo: Photo) -> tuple[bool, bool]:
     return storage.exists(photo.original.name), storage.exists(photo.thumbnail.name)
 
 
-def test_uploader_deletes_their_photo_and_its_files(client_for, family, bob, django_capture_on_commit_callbacks):
+def test_uploader_moves_their_photo_to_the_trash(client_for, family, bob, django_capture_on_commit_callbacks):
     photo = photo_factory(family=family, user=bob)
     assert _files_exist(photo) == (True, True)
 
@@ -236,19 +236,22 @@ def test_uploader_deletes_their_photo_and_its_files(client_for, family, bob, dja
 
     assert response.status_code == 302 and response["Location"] == reverse("gallery:timeline")
     assert not Photo.objects.filter(pk=photo.pk).exists()
-    assert _files_exist(photo) == (False, False)
-    assert "Deleted" in client_for(bob).get(response["Location"]).content.decode()
+    assert Photo.all_objects.get(pk=photo.pk).trashed_at is not None
+    assert _files_exist(photo) == (True, True)  # restorable: files stay until the trash is emptied
+    assert "Moved “" in client_for(bob).get(response["Location"]).content.decode()
+    assert client_for(bob).get(photo.get_absolute_url()).status_code == 404
 
 
-def test_family_admin_deletes_a_members_photo(client_for, family, alice, bob, django_capture_on_commit_callbacks):
+def test_family_admin_moves_a_members_photo_to_the_trash(client_for, family, alice, bob,
+                                                        django_capture_on_commit_callbacks):
     photo = photo_factory(family=family, user=bob)
-    assert 'class="danger">Delete photo' in client_for(alice).get(photo.get_absolute_url()).content.decode()
+    assert 'class="danger">Move to trash' in client_for(alice).get(photo.get_absolute_url()).content.decode()
 
     with django_capture_on_commit_callbacks(execute=True):
         client_for(alice).post(reverse("gallery:photo_delete", args=[photo.pk]))
 
     assert not Photo.objects.filter(pk=photo.pk).exists()
-    assert _files_exist(photo) == (False, False)
+    assert Photo.all_objects.filter(pk=photo.pk).exists()
 
 
 def test_another_plain_member_cannot_delete(client_for, family, alice, bob, django_capture_on_commit_callbacks):
@@ -256,13 +259,13 @@ def test_another_plain_member_cannot_delete(client_for, family, alice, bob, djan
     MembershipFactory(family=family, user=carol, role=Membership.Role.MEMBER)
     photo = photo_factory(family=family, user=bob)
     client = client_for(carol)
-    assert "Delete photo" not in client.get(photo.get_absolute_url()).content.decode()
+    assert "Move to trash" not in client.get(photo.get_absolute_url()).content.decode()
 
     with django_capture_on_commit_callbacks(execute=True):
         response = client.post(reverse("gallery:photo_delete", args=[photo.pk]), follow=True)
 
     assert response.redirect_chain == [(photo.get_absolute_url(), 302)]
-    assert "Only the uploader or a family admin can delete this photo." in response.content.decode()
+    assert "Only the uploader or a family admin can move this photo to the trash." in response.content.decode()
     assert Photo.objects.filter(pk=photo.pk).exists()
     assert _files_exist(photo) == (True, True)
 

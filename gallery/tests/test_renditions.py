@@ -160,9 +160,12 @@ def test_the_sweep_fills_missing_renditions_in_bounded_batches(family, alice, se
     assert not Photo.objects.filter(display="").exists()
 
 
-def test_deleting_a_photo_removes_its_display_rendition(client_for, alice, heic_photo, django_capture_on_commit_callbacks):
+def test_deleting_a_photo_for_good_removes_its_display_rendition(client_for, alice, heic_photo,
+                                                                 django_capture_on_commit_callbacks):
     storage, name = heic_photo.display.storage, heic_photo.display.name
     assert storage.exists(name)
+    client_for(alice).post(reverse("gallery:photo_delete", args=[heic_photo.pk]))  # to the trash
+    assert storage.exists(name)
     with django_capture_on_commit_callbacks(execute=True):
-        client_for(alice).post(reverse("gallery:photo_delete", args=[heic_photo.pk]))
+        client_for(alice).post(reverse("gallery:trash_delete", args=[heic_photo.family_id]), {"photo": heic_photo.pk})
     assert not storage.exists(name)

@@ -17,6 +17,7 @@ from django.urls import reverse
 from gallery.models import Family, FileRemoval, Photo
 from gallery.files import file_removals_process
 from gallery.services import UploadResult, photo_upload
+from gallery.trash_services import photos_trash
 from tests import images
 from tests.factories import photo_factory
 
@@ -89,11 +90,12 @@ def test_delete_while_storage_refuses_removes_the_row_and_queues_the_files_until
     original, thumbnail = photo.original.name, photo.thumbnail.name
     aside = _block(media, "thumbnails")
 
+    client_for(alice).post(reverse("gallery:photo_delete", args=[photo.pk]))  # to the trash: files stay
     with django_capture_on_commit_callbacks(execute=True):
-        response = client_for(alice).post(reverse("gallery:photo_delete", args=[photo.pk]))
+        response = client_for(alice).post(reverse("gallery:trash_delete", args=[family.pk]), {"photo": photo.pk})
 
     assert response.status_code == 302
-    assert not Photo.objects.filter(pk=photo.pk).exists()
+    assert not Photo.all_objects.filter(pk=photo.pk).exists()
     assert not (media / original).exists()  # what storage allowed went at once
     queued = FileRemoval.objects.get()
     assert queued.storage_name == thumbnail and queued.attempts == 1 and "NotADirectoryError" in queued.last_error
@@ -111,19 +113,20 @@ def test_delete_while_storage_refuses_removes_the_row_and_queues_the_files_until
 def test_a_rolled_back_delete_keeps_the_files_and_queues_nothing(family, alice, media, django_capture_on_commit_callbacks):
     from django.db import transaction
 
-    from gallery.services import photo_delete
+    from gallery.trash_services import photos_purge, photos_trash
 
     photo = photo_factory(family=family, user=alice)
+    photos_trash(user=alice, photo_ids=[photo.pk])
     with django_capture_on_commit_callbacks(execute=True) as callbacks:
         try:
             with transaction.atomic():
-                photo_delete(photo=photo, user=alice)
+                assert photos_purge(user=alice, photo_ids=[photo.pk])[0].ok
                 raise RuntimeError("something later in the same transaction failed")
         except RuntimeError:
             pass
 
     assert not callbacks
-    assert Photo.objects.filter(pk=photo.pk).exists()
+    assert Photo.all_objects.filter(pk=photo.pk).exists()
     assert (media / photo.original.name).exists() and (media / photo.thumbnail.name).exists()
     assert not FileRemoval.objects.exists()
 
@@ -138,7 +141,7 @@ def test_the_queue_never_deletes_a_file_a_photo_stored_since_uses(family, alice,
     assert not FileRemoval.objects.exists()
 
 
-def test_deleting_photos_and_families_in_the_django_admin_removes_their_files(
+def test_deleting_photos_in_the_django_admin_trashes_them_and_deleting_families_removes_their_files(
         client, family, alice, other_family, mallory, media, django_capture_on_commit_callbacks):
     superuser = get_user_model().objects.create_superuser("root", "root@example.org", "admin-password-123")
     client.force_login(superuser)
@@ -150,14 +153,16 @@ def test_deleting_photos_and_families_in_the_django_admin_removes_their_files(
                                {"action": "delete_selected", ACTION_CHECKBOX_NAME: [mine.pk], "post": "yes"})
     assert response.status_code == 302
     assert not Photo.objects.filter(pk=mine.pk).exists()
-    assert not (media / mine.original.name).exists() and not (media / mine.thumbnail.name).exists()
+    assert Photo.all_objects.get(pk=mine.pk).trashed_by == superuser  # in the trash, restorable
+    assert (media / mine.original.name).exists()
+    photos_trash(user=mallory, photo_ids=[theirs.pk])  # a family's trash goes with the family too
 
     with django_capture_on_commit_callbacks(execute=True):
         response = client.post(reverse("admin:gallery_family_delete", args=[other_family.pk]), {"post": "yes"})
     assert response.status_code == 302
     assert not Family.objects.filter(pk=other_family.pk).exists()
     assert not (media / theirs.original.name).exists() and not (media / theirs.thumbnail.name).exists()
-    assert _files(media) == []
+    assert _files(media) == sorted(name for name in (mine.original.name, mine.thumbnail.name, mine.display.name))
     assert not FileRemoval.objects.exists()
 
 

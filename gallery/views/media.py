@@ -39,7 +39,7 @@ def login_or_token_required(view):
 @require_GET
 @login_or_token_required
 def photo_thumbnail(request: HttpRequest, photo_id: int) -> HttpResponse:
-    photo = photo_get(user=request.user, photo_id=photo_id)
+    photo = photo_get(user=request.user, photo_id=photo_id, include_trashed=True)  # the trash page shows it too
     return serve_file(photo.thumbnail, content_type="image/jpeg")
 
 
@@ -52,7 +52,7 @@ BROWSER_TYPES = {"image/jpeg", "image/png", "image/webp", "image/gif"}
 def photo_display(request: HttpRequest, photo_id: int) -> HttpResponse:
     """The display rendition (upright JPEG). Until a photo stored before renditions existed gets one, its
     original when browsers show that format, else its thumbnail: never a HEIC or TIFF the browser can't show."""
-    photo = photo_get(user=request.user, photo_id=photo_id)
+    photo = photo_get(user=request.user, photo_id=photo_id, include_trashed=True)  # the trash page shows it too
     if photo.display:
         return serve_file(photo.display, content_type="image/jpeg")
     if photo.mime_type in BROWSER_TYPES:
@@ -63,7 +63,7 @@ def photo_display(request: HttpRequest, photo_id: int) -> HttpResponse:
 @require_GET
 @login_or_token_required
 def photo_original(request: HttpRequest, photo_id: int) -> HttpResponse:
-    photo = photo_get(user=request.user, photo_id=photo_id)
+    photo = photo_get(user=request.user, photo_id=photo_id, include_trashed=True)  # the trash page shows it too
     download = request.GET.get("download") == "1"
     return serve_file(photo.original, content_type=photo.mime_type, download_name=photo.original_filename if download else None)
 

@@ -1,11 +1,12 @@
 from __future__ import annotations
 
+from dataclasses import replace
 from urllib.parse import urlencode
 
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -19,11 +20,11 @@ from gallery.services import (
     UploadResult,
     parse_tags,
     photo_can_delete,
-    photo_delete,
     photo_update,
     photo_upload,
     tags_clean,
 )
+from gallery.trash_services import photos_trash
 from gallery.timeline import TimelineFilters, TimelineList, timeline_months, timeline_page
 
 
@@ -35,7 +36,7 @@ def timeline(request: HttpRequest) -> HttpResponse:
     partials appended under it by HTMX (infinite scroll), or as whole pages through the plain link."""
     form = TimelineForm(request.GET)
     cleaned = form.filters()
-    filters = TimelineFilters(family_id=cleaned["family"], tag=cleaned["tag"])
+    filters = TimelineFilters(family_id=cleaned["family"], tag=cleaned["tag"], favourite=bool(cleaned["favourite"]))
     start = form.start()
     partial = bool(request.htmx) and not request.htmx.history_restore_request
     page = timeline_page(user=request.user, filters=filters, start=start, size=settings.GALLERY_PAGE_SIZE,
@@ -53,6 +54,8 @@ def timeline(request: HttpRequest) -> HttpResponse:
         "years": timeline_months(user=request.user, filters=filters),
         "selected_family": filters.family_id,
         "tag": filters.tag,
+        "favourite": filters.favourite,
+        "all_photos_query": urlencode(TimelineList.context(replace(filters, favourite=False)).params),
         "start": start,
         "problem": form.problem(),
     })
@@ -70,6 +73,7 @@ def _detail_context(request: HttpRequest, photo, form: PhotoEditForm | None = No
     context = {
         "photo": photo,
         "can_delete": photo_can_delete(photo=photo, user=request.user),
+        "trash_days": settings.TRASH_DAYS,
         "form": form,
     }
     if full_page:  # the viewer chrome: previous/next in the list the photo was opened from, and back to it
@@ -113,13 +117,14 @@ def _render_meta(request, photo, form=None, status=200):
 @require_POST
 @login_required
 def photo_remove(request: HttpRequest, photo_id: int) -> HttpResponse:
+    """Delete from the photo page: the photo moves to its family's trash (restorable for TRASH_DAYS)."""
     photo = photo_get(user=request.user, photo_id=photo_id)
-    try:
-        photo_delete(photo=photo, user=request.user)
-    except PermissionDenied as exc:
-        messages.error(request, str(exc))
+    [result] = photos_trash(user=request.user, photo_ids=[photo.pk])
+    if not result.ok:
+        messages.error(request, result.reason)
         return redirect(photo)
-    messages.success(request, f"Deleted “{photo}”.")
+    messages.success(request, f"Moved “{photo}” to the trash of {photo.family}: it can be restored from there for "
+                              f"{settings.TRASH_DAYS} days.")
     return redirect("gallery:timeline")
 
 

@@ -64,6 +64,7 @@ class Command(BaseCommand):
             self.stdout.write(f"skipped {path.relative_to(root)}: {reason}")
         self.stdout.write(self.style.SUCCESS(
             f"Imported {counts[UploadResult.SAVED]}, already there {counts[UploadResult.DUPLICATE]}, "
+            + (f"restored from the trash {counts[UploadResult.RESTORED]}, " if counts[UploadResult.RESTORED] else "") +
             f"unreadable {counts[UploadResult.REJECTED]} (of {len(files)} files) into {family_obj}."
         ))
 

@@ -1,0 +1,150 @@
+"""The trash page, the favourite heart and the favourites filter on the server-rendered pages."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from django.urls import reverse
+
+from gallery.models import Favourite, Photo
+from gallery.trash_services import photos_favourite, photos_trash
+from tests.factories import MembershipFactory, UserFactory, photo_factory
+
+HTMX = {"HX-Request": "true"}
+
+
+def _tile_ids(body: str) -> list[int]:
+    return [int(pk) for pk in re.findall(r'class="tile" id="photo-(\d+)"', body)]
+
+
+@pytest.fixture
+def carol(family):
+    user = UserFactory(username="carol")
+    MembershipFactory(family=family, user=user)
+    return user
+
+
+def test_a_trashed_photo_is_gone_from_the_timeline_and_its_viewer_neighbours(client_for, family, alice):
+    first, middle, last = (photo_factory(family=family, user=alice) for _ in range(3))
+    client = client_for(alice)
+    photos_trash(user=alice, photo_ids=[middle.pk])
+    assert middle.pk not in _tile_ids(client.get(reverse("gallery:timeline")).content.decode())
+    body = client.get(reverse("gallery:photo_detail", args=[first.pk])).content.decode()
+    assert f"/photos/{middle.pk}/" not in body
+    assert client.get(reverse("gallery:photo_detail", args=[middle.pk])).status_code == 404
+    assert client.get(reverse("gallery:photo_edit", args=[middle.pk])).status_code == 404
+    assert client.post(reverse("gallery:photo_favourite", args=[middle.pk])).status_code == 404
+
+
+def test_trash_page_lists_the_familys_trash_with_restore_where_allowed(client_for, family, alice, bob, carol):
+    bobs = photo_factory(family=family, user=bob)
+    carols = photo_factory(family=family, user=carol)
+    photos_trash(user=alice, photo_ids=[bobs.pk, carols.pk])
+    body = client_for(carol).get(reverse("gallery:family_trash", args=[family.pk])).content.decode()
+    assert f'id="trashed-{bobs.pk}"' in body and f'id="trashed-{carols.pk}"' in body
+    # Carol may restore her own photo only, and may not empty the trash.
+    assert body.count(">Restore</button>") == 1
+    assert "Empty trash" not in body
+    # The trash page's thumbnails load for members.
+    assert client_for(carol).get(reverse("gallery:photo_thumbnail", args=[bobs.pk])).status_code == 200
+    admin_body = client_for(alice).get(reverse("gallery:family_trash", args=[family.pk])).content.decode()
+    assert admin_body.count(">Restore</button>") == 2 and "Empty trash" in admin_body
+
+
+def test_restore_and_delete_for_good_from_the_trash_page(client_for, family, alice, bob, carol,
+                                                         django_capture_on_commit_callbacks):
+    keep, gone = photo_factory(family=family, user=bob), photo_factory(family=family, user=bob)
+    photos_trash(user=bob, photo_ids=[keep.pk, gone.pk])
+    url = reverse("gallery:trash_restore", args=[family.pk])
+
+    response = client_for(carol).post(url, {"photo": keep.pk}, follow=True)
+    assert "Only the uploader or a family admin can restore this photo." in response.content.decode()
+    assert not Photo.objects.filter(pk=keep.pk).exists()
+
+    response = client_for(bob).post(url, {"photo": keep.pk}, follow=True)
+    assert "Restored 1 photo." in response.content.decode()
+    assert Photo.objects.filter(pk=keep.pk).exists()
+
+    with django_capture_on_commit_callbacks(execute=True):
+        client_for(bob).post(reverse("gallery:trash_delete", args=[family.pk]), {"photo": gone.pk})
+    assert not Photo.all_objects.filter(pk=gone.pk).exists()
+    assert not gone.original.storage.exists(gone.original.name)
+
+
+def test_empty_trash_button_is_for_admins(client_for, family, alice, bob, django_capture_on_commit_callbacks):
+    photo = photo_factory(family=family, user=bob)
+    photos_trash(user=bob, photo_ids=[photo.pk])
+    url = reverse("gallery:trash_empty", args=[family.pk])
+    response = client_for(bob).post(url, follow=True)
+    assert "Only a family admin can empty the trash." in response.content.decode()
+    assert Photo.all_objects.filter(pk=photo.pk).exists()
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client_for(alice).post(url, follow=True)
+    assert "1 photo deleted for good" in response.content.decode()
+    assert not Photo.all_objects.filter(pk=photo.pk).exists()
+
+
+def test_another_familys_trash_is_a_404_everywhere(client_for, family, alice, other_family, mallory):
+    theirs = photo_factory(family=other_family, user=mallory)
+    photos_trash(user=mallory, photo_ids=[theirs.pk])
+    client = client_for(alice)
+    assert client.get(reverse("gallery:family_trash", args=[other_family.pk])).status_code == 404
+    for name in ("trash_restore", "trash_delete", "trash_empty"):
+        assert client.post(reverse(f"gallery:{name}", args=[other_family.pk]), {"photo": theirs.pk}).status_code == 404
+    # Posting a foreign id to one's own family's trash changes nothing either.
+    response = client.post(reverse("gallery:trash_restore", args=[family.pk]), {"photo": theirs.pk}, follow=True)
+    assert "No such photo." in response.content.decode()
+    for name in ("photo_thumbnail", "photo_display", "photo_original"):
+        assert client.get(reverse(f"gallery:{name}", args=[theirs.pk])).status_code == 404
+    assert Photo.all_objects.get(pk=theirs.pk).trashed_at is not None
+
+
+def test_bad_trash_posts_are_plain_messages_not_errors(client_for, family, alice):
+    url = reverse("gallery:trash_restore", args=[family.pk])
+    response = client_for(alice).post(url, {"photo": ["abc", "99999999999999999999"]}, follow=True)
+    assert response.status_code == 200
+    response = client_for(alice).post(url, {}, follow=True)
+    assert "No photo was chosen." in response.content.decode()
+
+
+def test_the_heart_toggles_with_htmx_and_without_javascript(client_for, family, alice, bob):
+    photo = photo_factory(family=family, user=alice)
+    client = client_for(bob)
+    url = reverse("gallery:photo_favourite", args=[photo.pk])
+
+    response = client.post(url, {"on": "1", "next": "/?family=1"})
+    assert response.status_code == 302 and response["Location"] == "/?family=1"
+    assert Favourite.objects.filter(user=bob, photo=photo).exists()
+
+    response = client.post(url, {"on": "0"}, headers=HTMX)
+    assert response.status_code == 200 and 'aria-pressed="false"' in response.content.decode()
+    assert not Favourite.objects.exists()
+
+    response = client.post(url, {"on": "1", "next": "https://evil.example/"})
+    assert response["Location"] == photo.get_absolute_url()  # never off-site
+    assert client.get(url).status_code == 405
+
+
+def test_favourites_filter_on_the_timeline(client_for, family, alice, bob):
+    one, two = photo_factory(family=family, user=alice), photo_factory(family=family, user=alice)
+    photos_favourite(user=bob, photo_ids=[two.pk], on=True)
+    body = client_for(bob).get(reverse("gallery:timeline"), {"favourite": "1"}).content.decode()
+    assert _tile_ids(body) == [two.pk]
+    assert 'aria-pressed="true"' in body
+    assert _tile_ids(client_for(alice).get(reverse("gallery:timeline"), {"favourite": "1"}).content.decode()) == []
+    body = client_for(bob).get(reverse("gallery:timeline")).content.decode()
+    assert set(_tile_ids(body)) == {one.pk, two.pk}
+    # Opened from the favourites, the viewer walks the favourites only.
+    body = client_for(bob).get(reverse("gallery:photo_detail", args=[two.pk]), {"favourite": "1"}).content.decode()
+    assert f"/photos/{one.pk}/" not in body
+    # A broken value is ignored, as other filters are.
+    assert client_for(bob).get(reverse("gallery:timeline"), {"favourite": "yes please"}).status_code == 200
+
+
+def test_photo_page_shows_the_heart_and_move_to_trash(client_for, family, alice):
+    photo = photo_factory(family=family, user=alice)
+    photos_favourite(user=alice, photo_ids=[photo.pk], on=True)
+    body = client_for(alice).get(photo.get_absolute_url()).content.decode()
+    assert 'class="heart on"' in body and "Move to trash" in body
+    assert reverse("gallery:family_trash", args=[family.pk]) in body

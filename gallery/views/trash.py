@@ -1,0 +1,91 @@
+"""A family's trash (members see it; the uploader or a family admin restores or deletes for good; admins empty it),
+and the favourite heart of tiles and the photo page."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.http import require_GET, require_POST
+
+from gallery.selectors import family_get, family_is_admin, photo_get, trash_list
+from gallery.trash_services import (
+    PhotoResult, photo_may_manage, photos_favourite, photos_purge, photos_restore, purge_at, trash_empty,
+)
+
+
+@require_GET
+@login_required
+def family_trash(request: HttpRequest, family_id: int) -> HttpResponse:
+    family = family_get(user=request.user, family_id=family_id)
+    is_admin = family_is_admin(user=request.user, family=family)
+    admin_of = {family.pk} if is_admin else set()
+    entries = [{"photo": photo, "purge_at": purge_at(photo),
+                "can_manage": photo_may_manage(photo=photo, user=request.user, admin_of=admin_of)}
+               for photo in trash_list(user=request.user, family_id=family.pk)]
+    return render(request, "gallery/trash.html", {"family": family, "entries": entries, "is_admin": is_admin,
+                                                  "trash_days": settings.TRASH_DAYS})
+
+
+def _posted_ids(request: HttpRequest) -> list[str]:
+    return request.POST.getlist("photo")[:500]
+
+
+def _report(request: HttpRequest, results: list[PhotoResult], done: str) -> None:
+    """One message for what was done, one per distinct reason something was not."""
+    ok = sum(result.ok for result in results)
+    if ok:
+        messages.success(request, f"{done} {ok} photo{'s' if ok != 1 else ''}.")
+    for reason in dict.fromkeys(result.reason for result in results if not result.ok):
+        messages.error(request, reason)
+    if not results:
+        messages.error(request, "No photo was chosen.")
+
+
+@require_POST
+@login_required
+def trash_restore(request: HttpRequest, family_id: int) -> HttpResponse:
+    family = family_get(user=request.user, family_id=family_id)
+    _report(request, photos_restore(user=request.user, photo_ids=_posted_ids(request)), "Restored")
+    return redirect("gallery:family_trash", family.pk)
+
+
+@require_POST
+@login_required
+def trash_delete(request: HttpRequest, family_id: int) -> HttpResponse:
+    family = family_get(user=request.user, family_id=family_id)
+    _report(request, photos_purge(user=request.user, photo_ids=_posted_ids(request)), "Deleted for good")
+    return redirect("gallery:family_trash", family.pk)
+
+
+@require_POST
+@login_required
+def trash_empty_view(request: HttpRequest, family_id: int) -> HttpResponse:
+    family = family_get(user=request.user, family_id=family_id)
+    try:
+        count = trash_empty(user=request.user, family=family)
+    except PermissionDenied as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(request, f"Emptied the trash: {count} photo{'s' if count != 1 else ''} deleted for good.")
+    return redirect("gallery:family_trash", family.pk)
+
+
+@require_POST
+@login_required
+def photo_favourite(request: HttpRequest, photo_id: int) -> HttpResponse:
+    """The heart: `on=1` marks the photo as the user's favourite, `on=0` unmarks it. HTMX swaps the heart; without
+    JavaScript the form posts and comes back to the page it was on (`next`)."""
+    photo = photo_get(user=request.user, photo_id=photo_id)
+    on = request.POST.get("on", "1") != "0"
+    photos_favourite(user=request.user, photo_ids=[photo.pk], on=on)
+    target = request.POST.get("next", "")
+    if request.htmx:
+        return render(request, "gallery/_heart.html", {"photo": photo, "favourite": on, "next": target})
+    if url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}, require_https=request.is_secure()):
+        return redirect(target)
+    return redirect(photo)
