@@ -7,7 +7,8 @@ from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from gallery.selectors import photo_get
+from gallery.selectors import family_get, photo_get
+from search.duplicates import duplicate_groups
 from search.engine import SORTS, SearchParams, search_photos, similar_photos
 from search.forms import MAX_PLAIN
 from search.query_parser import normalise
@@ -136,3 +137,47 @@ class SimilarApi(APIView):
         photo = photo_get(user=request.user, photo_id=photo_id)
         results, _ = similar_photos(user=request.user, photo=photo)
         return Response(SimilarResultSerializer(results, many=True, context={"request": request}).data)
+
+
+class DuplicatePhotoSerializer(serializers.Serializer):
+    id = serializers.IntegerField(source="photo.pk")
+    title = serializers.CharField(source="photo.__str__")
+    taken_at = serializers.DateTimeField(source="photo.taken_at")
+    width = serializers.IntegerField(source="photo.width")
+    height = serializers.IntegerField(source="photo.height")
+    file_size = serializers.IntegerField(source="photo.file_size", help_text="bytes of the original")
+    keep = serializers.BooleanField(help_text="the suggestion: keep the largest (pixels, then bytes), then the earliest")
+    reason = serializers.CharField(help_text="why it is in the group: its closest match, by hash distance or cosine")
+    url = serializers.SerializerMethodField()
+    thumbnail_url = serializers.SerializerMethodField()
+
+    def get_url(self, member) -> str:
+        return self.context["request"].build_absolute_uri(member.photo.get_absolute_url())
+
+    def get_thumbnail_url(self, member) -> str:
+        return self.context["request"].build_absolute_uri(member.photo.thumbnail_url)
+
+
+class DuplicateGroupSerializer(serializers.Serializer):
+    signals = serializers.ListField(child=serializers.ChoiceField(choices=["hash", "embedding"]),
+                                    help_text="what grouped them: perceptual hash distance and/or embedding cosine")
+    keep = serializers.IntegerField(source="keep.pk", help_text="the photo suggested to keep")
+    photos = DuplicatePhotoSerializer(source="members", many=True, help_text="the keeper first")
+
+
+class DuplicatesApi(APIView):
+    """A family's near-duplicate groups (photos not in the trash); another family's is 404."""
+
+    class InputSerializer(serializers.Serializer):
+        family = serializers.IntegerField(help_text="family id")
+
+    class OutputSerializer(serializers.Serializer):
+        groups = DuplicateGroupSerializer(many=True)
+
+    @extend_schema(parameters=[InputSerializer], responses=OutputSerializer)
+    def get(self, request):
+        data = self.InputSerializer(data=request.query_params)
+        data.is_valid(raise_exception=True)
+        family = family_get(user=request.user, family_id=data.validated_data["family"])
+        groups = duplicate_groups(user=request.user, family=family)
+        return Response(self.OutputSerializer({"groups": groups}, context={"request": request}).data)

@@ -18,6 +18,7 @@ from gallery.images import ImageBusy, decode_upright
 from gallery.models import Photo
 from gallery.services import photos_display_sweep, photos_embedded_sweep, photos_place_sweep
 from search import leases
+from search.duplicates import duplicates_find
 from search.embedder import Embedder, ModelUnavailable, get_embedder
 from search.metadata import documents_outdated_refresh
 from search.models import EmbeddingModel, PhotoEmbedding, SearchPreferences, WorkLease
@@ -152,6 +153,10 @@ def _after_embedding(photo_ids: list[int]) -> None:
         ocr_after_embedding(photo_ids)
     except Exception:  # noqa: BLE001 - the embeddings are stored; the sweep queues what this missed
         logger.exception("could not queue the OCR of %d photos", len(photo_ids))
+    try:
+        duplicates_find(photo_ids=photo_ids)
+    except Exception:  # noqa: BLE001 - the embeddings are stored; `find_duplicates` finds what this missed
+        logger.exception("could not look for near-duplicates of %d photos", len(photo_ids))
 
 
 @dataclass

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
@@ -7,7 +8,9 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django.views.decorators.vary import vary_on_headers
 
-from gallery.selectors import favourite_ids, photo_get, tag_list
+from gallery.selectors import family_get, favourite_ids, photo_get, tag_list
+from gallery.trash_services import admin_family_ids, photo_may_manage, photos_trash
+from search.duplicates import duplicate_groups
 from search.engine import SearchParams, preferences_for, search_photos, similar_photos
 from search.forms import ChipEditForm, PreferencesForm, SearchForm, search_form
 from search.ocr import photos_text_request
@@ -175,3 +178,34 @@ def photo_read_text(request: HttpRequest, photo_id: int) -> HttpResponse:
     photos_text_request(photo_ids=[photo.pk])
     messages.success(request, "Reading the text in this photo: it appears here in a few seconds.")
     return redirect(photo)
+
+
+@require_GET
+@login_required
+def duplicates(request: HttpRequest, family_id: int) -> HttpResponse:
+    """A family's near-duplicate groups, side by side, the suggested keeper first and the rest ticked for the trash
+    (only the photos the member may trash: their own uploads, or all for a family admin)."""
+    family = family_get(user=request.user, family_id=family_id)
+    admin_of = admin_family_ids(request.user) & {family.pk}
+    groups = duplicate_groups(user=request.user, family=family)
+    may_trash = {member.photo.pk for group in groups for member in group.members
+                 if photo_may_manage(photo=member.photo, user=request.user, admin_of=admin_of)}
+    return render(request, "search/duplicates.html", {"family": family, "groups": groups, "may_trash": may_trash,
+                                                      "hash_distance": settings.DUPLICATE_HASH_DISTANCE,
+                                                      "cosine": settings.DUPLICATE_COSINE})
+
+
+@require_POST
+@login_required
+def duplicates_trash(request: HttpRequest, family_id: int) -> HttpResponse:
+    """Move the ticked photos of a group to the trash (the trash service checks each against the user's rights)."""
+    family = family_get(user=request.user, family_id=family_id)
+    results = photos_trash(user=request.user, photo_ids=request.POST.getlist("photo")[:500])
+    moved = sum(result.ok for result in results)
+    if moved:
+        messages.success(request, f"Moved {moved} photo{'s' if moved != 1 else ''} to the trash.")
+    for reason in dict.fromkeys(result.reason for result in results if not result.ok):
+        messages.error(request, reason)
+    if not results:
+        messages.error(request, "No photo was ticked: nothing moved to the trash.")
+    return redirect("search:duplicates", family.pk)
