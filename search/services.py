@@ -14,7 +14,7 @@ from django.db.models.functions import Now
 from django.utils import timezone
 
 from gallery.files import file_removals_process
-from gallery.images import ImageBusy, decode_upright
+from gallery.images import ImageBusy, decode_upright, turned
 from gallery.models import Photo
 from gallery.services import photos_display_sweep, photos_embedded_sweep, photos_place_sweep
 from search import leases
@@ -214,7 +214,7 @@ def _decode_one(photo: Photo):
         except FileNotFoundError:
             logger.warning("photo %s: display rendition %s is missing; decoding the original", photo.pk, photo.display.name)
     with photo.original.open("rb") as stream:
-        return decode_upright(stream, max_side=DECODE_SIDE)
+        return turned(decode_upright(stream, max_side=DECODE_SIDE), photo.rotation)  # as a member turned it
 
 
 def _embed_prepared(embedder: Embedder, prepared: _Prepared, report: EmbedReport, *, owner: str) -> None:
