@@ -595,7 +595,7 @@ def photos_place_fill(*, photos: Iterable[Photo]) -> int:
 def photos_place_sweep(*, limit: int | None = None) -> int:
     """The periodic sweep's share: places for up to PLACE_SWEEP_LIMIT photos lacking one."""
     limit = settings.PLACE_SWEEP_LIMIT if limit is None else limit
-    return photos_place_fill(photos=list(photos_lacking_place().only("pk", "latitude", "longitude")[:limit]))
+    return photos_place_fill(photos=list(photos_lacking_place().only("pk", "latitude", "longitude", "place_source")[:limit]))
 
 
 def photos_metadata_edited(*, photo_ids: Iterable[int]) -> None:

@@ -12,10 +12,10 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django.views.decorators.vary import vary_on_headers
 
-from gallery.forms import PhotoEditForm, TimelineForm, UploadForm
+from gallery.forms import PhotoDateForm, PhotoEditForm, PhotoPlaceForm, PhotoShiftForm, TimelineForm, UploadForm
 from gallery.models import Family
 from gallery.photo_lists import photo_viewer
-from gallery.selectors import family_get, family_list, last_upload_family_id, photo_get
+from gallery.selectors import family_get, family_known_places, family_list, last_upload_family_id, photo_get
 from gallery.services import (
     UploadResult,
     parse_tags,
@@ -76,6 +76,12 @@ def _detail_context(request: HttpRequest, photo, form: PhotoEditForm | None = No
         "trash_days": settings.TRASH_DAYS,
         "form": form,
     }
+    if full_page:  # the corrections card: date taken, shift, place, rotation
+        context.update({"date_form": PhotoDateForm(initial={"date": photo.taken_at_local.date(),
+                                                            "time": photo.taken_at_local.time().replace(microsecond=0)}),
+                        "shift_form": PhotoShiftForm(),
+                        "place_form": PhotoPlaceForm(places=family_known_places(family_id=photo.family_id),
+                                                     initial={"latitude": photo.latitude, "longitude": photo.longitude})})
     if full_page:  # the viewer chrome: previous/next in the list the photo was opened from, and back to it
         context["viewer"] = photo_viewer(user=request.user, photo=photo, data=request.GET)
     return context
