@@ -237,13 +237,20 @@ class Photo(models.Model):
         """When it was taken, in the zone it was taken in."""
         return self.taken_at.astimezone(self.taken_zone)
 
+    def _rendition_url(self, name: str) -> str:
+        """A rendition's URL, versioned by the rotation (browsers cache renditions for an hour: a turned photo must
+        not show its old picture). A rotation left out of a query's columns is taken as 0 rather than fetched."""
+        rotation = self.__dict__.get("rotation", 0)
+        url = reverse(name, args=[self.pk])
+        return f"{url}?r={rotation}" if rotation else url
+
     @property
     def thumbnail_url(self) -> str:
-        return reverse("gallery:photo_thumbnail", args=[self.pk])
+        return self._rendition_url("gallery:photo_thumbnail")
 
     @property
     def display_url(self) -> str:
-        return reverse("gallery:photo_display", args=[self.pk])
+        return self._rendition_url("gallery:photo_display")
 
     @property
     def download_url(self) -> str:

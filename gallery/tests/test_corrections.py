@@ -204,6 +204,9 @@ def test_turning_a_photo_renders_it_turned_re_embeds_it_and_leaves_the_original(
     assert fresh.thumbnail.name != old_thumbnail
     assert (fresh.original.name, fresh.original.open("rb").read()) == original
     assert fresh.status == Photo.Status.PENDING
+    # Browsers cache renditions: the turned photo's URLs are new, on its page and on the timeline's tiles.
+    assert f'src="/photos/{photo.pk}/display/?r=90"' in response.content.decode()
+    assert f"/photos/{photo.pk}/thumbnail/?r=90" in client_for(alice).get(reverse("gallery:timeline")).content.decode()
     assert [task["func"] for task in queued_tasks()] == ["search.tasks.embed_photos_task"]
     # A display rendition made again later (make_renditions, the sweep) is turned too.
     Photo.objects.filter(pk=photo.pk).update(display="")

@@ -77,11 +77,12 @@ def _detail_context(request: HttpRequest, photo, form: PhotoEditForm | None = No
         "form": form,
     }
     if full_page:  # the corrections card: date taken, shift, place, rotation
-        context.update({"date_form": PhotoDateForm(initial={"date": photo.taken_at_local.date(),
-                                                            "time": photo.taken_at_local.time().replace(microsecond=0)}),
+        known = photo.taken_at_source != photo.DateSource.UPLOAD  # a scan's upload time is no start for its date
+        taken = photo.taken_at_local
+        context.update({"date_form": PhotoDateForm(initial={"date": taken.date(), "time": taken.strftime("%H:%M")}
+                                                   if known else None),
                         "shift_form": PhotoShiftForm(),
-                        "place_form": PhotoPlaceForm(places=family_known_places(family_id=photo.family_id),
-                                                     initial={"latitude": photo.latitude, "longitude": photo.longitude})})
+                        "place_form": PhotoPlaceForm(places=family_known_places(family_id=photo.family_id))})
     if full_page:  # the viewer chrome: previous/next in the list the photo was opened from, and back to it
         context["viewer"] = photo_viewer(user=request.user, photo=photo, data=request.GET)
     return context
