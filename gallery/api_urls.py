@@ -7,6 +7,7 @@ urlpatterns = [
     path("auth/token/", obtain_auth_token, name="api_token"),
     path("families/", apis.FamilyListApi.as_view(), name="api_families"),
     path("photos/", apis.PhotoListApi.as_view(), name="api_photos"),
+    path("photos/shift-dates/", apis.ShiftDatesApi.as_view(), name="api_photos_shift_dates"),
     path("photos/<int:photo_id>/", apis.PhotoDetailApi.as_view(), name="api_photo_detail"),
     path("photos/<int:photo_id>/restore/", apis.PhotoRestoreApi.as_view(), name="api_photo_restore"),
     path("photos/<int:photo_id>/favourite/", apis.PhotoFavouriteApi.as_view(), name="api_photo_favourite"),

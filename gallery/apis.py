@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.conf import settings
@@ -427,6 +429,36 @@ class TrashEmptyApi(APIView):
         except DjangoPermissionDenied as exc:
             raise PermissionDenied(str(exc)) from None
         return Response({"deleted": deleted})
+
+
+class PhotoResultSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    ok = serializers.BooleanField()
+    reason = serializers.CharField(allow_blank=True, help_text="why not, when not ok; another family's photo and a "
+                                                                 "missing one get the same answer")
+
+
+class ShiftDatesApi(APIView):
+    """Move the date taken of photos by an offset (a camera whose clock was wrong); each is marked as edited."""
+
+    class InputSerializer(serializers.Serializer):
+        photos = serializers.ListField(child=serializers.IntegerField(), min_length=1, max_length=500)
+        seconds = serializers.IntegerField(min_value=-100 * 366 * 86400, max_value=100 * 366 * 86400,
+                                           help_text="the offset: negative for earlier")
+
+    class OutputSerializer(serializers.Serializer):
+        results = PhotoResultSerializer(many=True)
+
+    @extend_schema(request=InputSerializer, responses=OutputSerializer)
+    def post(self, request):
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        try:
+            results = photos_shift_dates(user=request.user, photo_ids=data.validated_data["photos"],
+                                         delta=timedelta(seconds=data.validated_data["seconds"]))
+        except DjangoValidationError as exc:
+            raise ValidationError({"seconds": exc.messages}) from None
+        return Response(self.OutputSerializer({"results": [r._asdict() for r in results]}).data)
 
 
 class SuggestionAcceptApi(APIView):

@@ -23,12 +23,12 @@ from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import connection, transaction
 from django.utils import timezone
+from psycopg import sql
 
 from gallery.models import Family, Photo
 from search.models import DuplicatePair, PhotoEmbedding
-from search.scope import Scope, id_array
+from search.scope import id_array
 from search.selectors import family_search_model
-from search.vector_index import nearest_photos
 
 PHOTOS = Photo._meta.db_table
 EMBEDDINGS = PhotoEmbedding._meta.db_table
@@ -67,22 +67,29 @@ def _hash_candidates(ids: list[int]) -> set[tuple[int, int]]:
 
 
 def _embedding_candidates(ids: list[int]) -> set[tuple[int, int]]:
-    """Pairs of these photos with their nearest neighbours in the family's index (the walk a "similar photos"
-    page does), the cosine threshold applied later."""
+    """Pairs of these photos with their DUPLICATE_NEIGHBOURS nearest neighbours in the family's HNSW index (the walk
+    of "similar photos"), the cosine threshold applied later: one statement per family and model, each photo's
+    walk a LATERAL subquery that repeats the index's cast and predicate as literals (search.vector_index)."""
     pairs: set[tuple[int, int]] = set()
-    models: dict[int, str] = {}
-    embeddings = PhotoEmbedding.objects.filter(photo_id__in=ids, trashed=False).values_list(
-        "photo_id", "family_id", "model_name", "vector")
-    for photo_id, family_id, model_name, vector in embeddings:
-        if family_id not in models:
-            models[family_id] = family_search_model(family_id=family_id)
-        if model_name != models[family_id]:
+    rows = (PhotoEmbedding.objects.filter(photo_id__in=ids, trashed=False)
+            .values_list("family_id", "model_name").distinct())
+    for family_id, model_name in sorted(set(rows)):
+        if model_name != family_search_model(family_id=family_id):
             continue
-        with transaction.atomic():
-            near = nearest_photos(model_name=model_name, dim=len(vector), vector=vector, scope=Scope((family_id,)),
-                                  limit=settings.DUPLICATE_NEIGHBOURS, exclude_id=photo_id)
-        pairs.update((min(photo_id, other), max(photo_id, other)) for other, cosine in near.items()
-                     if cosine >= settings.DUPLICATE_COSINE - 1e-6)
+        dim = PhotoEmbedding.objects.filter(family_id=family_id, model_name=model_name).extra(
+            select={"dim": "vector_dims(vector)"}).values_list("dim", flat=True).first()
+        statement = sql.SQL(
+            "SELECT b.photo_id, n.photo_id FROM {table} b CROSS JOIN LATERAL ("
+            " SELECT e.photo_id FROM {table} e WHERE e.model_name = {model} AND e.family_id = {family} "
+            " AND NOT e.trashed AND e.photo_id <> b.photo_id "
+            " ORDER BY (e.vector::vector({dim})) <=> (b.vector::vector({dim})) LIMIT {limit}) n "
+            "WHERE b.model_name = {model} AND b.family_id = {family} AND b.photo_id = ANY(%s::bigint[])"
+        ).format(table=sql.Identifier(EMBEDDINGS), model=sql.Literal(model_name), family=sql.Literal(int(family_id)),
+                 dim=sql.Literal(int(dim)), limit=sql.Literal(int(settings.DUPLICATE_NEIGHBOURS)))
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute("SELECT set_config('hnsw.ef_search', %s, true)", [str(max(40, settings.DUPLICATE_NEIGHBOURS))])
+            cursor.execute(statement.as_string(cursor.connection), [id_array(ids)])
+            pairs.update((min(a, b), max(a, b)) for a, b in cursor.fetchall())
     return pairs
 
 

@@ -295,3 +295,28 @@ def test_patch_of_another_familys_photo_is_404(family, alice, other_family, mall
     theirs = _gps_photo(other_family, mallory)
     assert _patch(api_client, theirs, {"taken_at": "2001-02-03T04:05:00Z"}).status_code == 404
     assert _fresh(theirs).taken_at_source == Photo.DateSource.EXIF
+
+
+def test_the_shift_api_moves_own_photos_and_answers_foreign_ones_like_missing_ones(family, alice, other_family,
+                                                                                 mallory, api_client):
+    mine, theirs = _gps_photo(family, alice), _gps_photo(other_family, mallory)
+    before = mine.taken_at
+    response = api_client.post("/api/v1/photos/shift-dates/", {"photos": [mine.pk, theirs.pk], "seconds": -7200},
+                               content_type="application/json")
+    assert response.status_code == 200
+    assert response.json() == {"results": [{"id": mine.pk, "ok": True, "reason": ""},
+                                           {"id": theirs.pk, "ok": False, "reason": "No such photo."}]}
+    assert _fresh(mine).taken_at == before - timedelta(hours=2)
+    assert _fresh(theirs).taken_at_source == Photo.DateSource.EXIF
+    bad = api_client.post("/api/v1/photos/shift-dates/", {"photos": [mine.pk], "seconds": 10**12},
+                          content_type="application/json")
+    assert bad.status_code == 400 and "seconds" in bad.json()
+
+
+def test_the_schema_describes_corrections(client, alice):
+    schema = client.get("/api/v1/schema/", {"format": "json"}).json()
+    assert "/api/v1/photos/shift-dates/" in schema["paths"]
+    patch = schema["paths"]["/api/v1/photos/{photo_id}/"]["patch"]
+    assert patch["requestBody"]
+    body = str(schema["components"]["schemas"])
+    assert "rotation" in body and "place_source" in body
