@@ -146,6 +146,11 @@ def main() -> int:
             start = time.perf_counter()
             groups = duplicate_groups(user=user, family=Family.objects.get(pk=family.pk))
             page_times.append(time.perf_counter() - start)
+        from django.test.utils import CaptureQueriesContext
+
+        with CaptureQueriesContext(connection) as queries:
+            client.get(f"/families/{family.pk}/duplicates/")
+        log(f"the review page ran {len(queries)} statements")
         get_times = []
         for _ in range(5):
             start = time.perf_counter()

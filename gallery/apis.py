@@ -272,7 +272,7 @@ class PhotoDetailApi(APIView):
                 photo_update(photo=photo, **values, user=request.user)
             except DjangoValidationError as exc:
                 raise ValidationError({"tags": exc.messages}) from None
-        photo_correct(photo=photo, **corrections)
+        _apply_corrections(photo=photo, **corrections)
         photo = photo_get(user=request.user, photo_id=photo_id)
         return Response(PhotoOutputSerializer(photo, context={"request": request}).data)
 
@@ -287,7 +287,7 @@ class PhotoDetailApi(APIView):
 _UNSET = object()
 
 
-def photo_correct(*, photo: Photo, taken_at=None, latitude=_UNSET, longitude=None, place=None,
+def _apply_corrections(*, photo: Photo, taken_at=None, latitude=_UNSET, longitude=None, place=None,
                   rotation=None) -> None:
     """The corrections of a PATCH, each through its service; a bad value is a 400 naming its field. A latitude and
     longitude of null clear the place."""

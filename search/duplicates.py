@@ -34,7 +34,9 @@ PHOTOS = Photo._meta.db_table
 EMBEDDINGS = PhotoEmbedding._meta.db_table
 # Photos per statement when scanning a whole family (`duplicates_scan`).
 SCAN_BATCH = 200
-# The hash as a 64-bit string: '0x' + 16 hex digits read as bit(64), XORed, counted (PostgreSQL 14's bit_count).
+# The hash as 64 bits ('x' + its 16 hex digits read as bit(64)); two hashes' distance is the bit_count (PostgreSQL
+# 14) of their XOR.
+_BITS = "('x' || phash)::bit(64)"
 _DISTANCE = "bit_count(('x' || {a}.phash)::bit(64) # ('x' || {b}.phash)::bit(64))"
 
 
@@ -55,13 +57,15 @@ def duplicates_find(*, photo_ids: Iterable[int]) -> int:
 
 def _hash_candidates(ids: list[int]) -> set[tuple[int, int]]:
     """Pairs (smaller id first) of these photos with any photo of their family whose hash is near enough: one
-    statement (a sequential read of the family's hashes, done by the worker, not by a page)."""
-    distance = _DISTANCE.format(a="a", b="b")
+    statement, each hash turned into bits once (a sequential read of the family's hashes, by the worker)."""
     with connection.cursor() as cursor:
         cursor.execute(
-            f"SELECT a.id, b.id FROM {PHOTOS} a JOIN {PHOTOS} b ON b.family_id = a.family_id AND b.id <> a.id "
-            "AND length(b.phash) = 16 "
-            f"WHERE a.id = ANY(%s::bigint[]) AND length(a.phash) = 16 AND {distance} <= %s",
+            f"WITH batch AS (SELECT id, family_id, {_BITS} AS h FROM {PHOTOS} "
+            "                WHERE id = ANY(%s::bigint[]) AND length(phash) = 16), "
+            f"family AS MATERIALIZED (SELECT id, family_id, {_BITS} AS h FROM {PHOTOS} "
+            "                WHERE family_id IN (SELECT family_id FROM batch) AND length(phash) = 16) "
+            "SELECT batch.id, family.id FROM batch JOIN family ON family.family_id = batch.family_id "
+            "AND family.id <> batch.id WHERE bit_count(batch.h # family.h) <= %s",
             [id_array(ids), settings.DUPLICATE_HASH_DISTANCE])
         return {(min(a, b), max(a, b)) for a, b in cursor.fetchall()}
 

@@ -180,3 +180,13 @@ def test_the_page_reads_a_few_statements_whatever_the_number_of_groups(toy_model
     assert len(duplicate_groups(user=alice, family=family)) >= 3
     with django_assert_max_num_queries(12):
         assert client.get(reverse("search:duplicates", args=[family.pk])).status_code == 200
+
+
+def test_a_copy_in_another_family_is_never_paired_across_families(trio, family, other_family, mallory, alice):
+    theirs = _upload(other_family, mallory, _jpeg_copy(shape_png("red", "circle", seed=1), 150), "copy.jpg")
+    duplicates_find(photo_ids=[theirs.pk, trio["original"].pk])
+    assert not DuplicatePair.objects.filter(family=other_family).exists()
+    assert not DuplicatePair.objects.filter(photo_a=theirs).exists() and \
+        not DuplicatePair.objects.filter(photo_b=theirs).exists()
+    assert duplicate_groups(user=mallory, family=other_family) == []
+    assert len(duplicate_groups(user=alice, family=family)) == 1
