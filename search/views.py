@@ -190,6 +190,7 @@ def duplicates(request: HttpRequest, family_id: int) -> HttpResponse:
     groups = duplicate_groups(user=request.user, family=family)
     may_trash = {member.photo.pk for group in groups for member in group.members
                  if photo_may_manage(photo=member.photo, user=request.user, admin_of=admin_of)}
+    groups = [(group, any(member.photo.pk in may_trash for member in group.members[1:])) for group in groups]
     return render(request, "search/duplicates.html", {"family": family, "groups": groups, "may_trash": may_trash,
                                                       "hash_distance": settings.DUPLICATE_HASH_DISTANCE,
                                                       "cosine": settings.DUPLICATE_COSINE})

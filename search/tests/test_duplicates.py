@@ -97,6 +97,7 @@ def test_a_plain_member_can_not_trash_others_uploads(trio, family, client_for, b
     client = client_for(bob)
     html = client.get(reverse("search:duplicates", args=[family.pk])).content.decode()
     assert "Suggested to keep" in html and 'name="photo"' not in html and "or a family admin can trash it" in html
+    assert "Move ticked to trash" not in html
     response = client.post(reverse("search:duplicates_trash", args=[family.pk]), {"photo": [trio["original"].pk]},
                            follow=True)
     assert "Only the uploader or a family admin" in response.content.decode()
