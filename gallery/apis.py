@@ -438,27 +438,29 @@ class PhotoResultSerializer(serializers.Serializer):
                                                                  "missing one get the same answer")
 
 
+class ShiftDatesInputSerializer(serializers.Serializer):
+    photos = serializers.ListField(child=serializers.IntegerField(), min_length=1, max_length=500)
+    seconds = serializers.IntegerField(min_value=-100 * 366 * 86400, max_value=100 * 366 * 86400,
+                                       help_text="the offset: negative for earlier")
+
+
+class ShiftDatesOutputSerializer(serializers.Serializer):
+    results = PhotoResultSerializer(many=True)
+
+
 class ShiftDatesApi(APIView):
     """Move the date taken of photos by an offset (a camera whose clock was wrong); each is marked as edited."""
 
-    class InputSerializer(serializers.Serializer):
-        photos = serializers.ListField(child=serializers.IntegerField(), min_length=1, max_length=500)
-        seconds = serializers.IntegerField(min_value=-100 * 366 * 86400, max_value=100 * 366 * 86400,
-                                           help_text="the offset: negative for earlier")
-
-    class OutputSerializer(serializers.Serializer):
-        results = PhotoResultSerializer(many=True)
-
-    @extend_schema(request=InputSerializer, responses=OutputSerializer)
+    @extend_schema(request=ShiftDatesInputSerializer, responses=ShiftDatesOutputSerializer)
     def post(self, request):
-        data = self.InputSerializer(data=request.data)
+        data = ShiftDatesInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         try:
             results = photos_shift_dates(user=request.user, photo_ids=data.validated_data["photos"],
                                          delta=timedelta(seconds=data.validated_data["seconds"]))
         except DjangoValidationError as exc:
             raise ValidationError({"seconds": exc.messages}) from None
-        return Response(self.OutputSerializer({"results": [r._asdict() for r in results]}).data)
+        return Response(ShiftDatesOutputSerializer({"results": [r._asdict() for r in results]}).data)
 
 
 class SuggestionAcceptApi(APIView):

@@ -165,19 +165,21 @@ class DuplicateGroupSerializer(serializers.Serializer):
     photos = DuplicatePhotoSerializer(source="members", many=True, help_text="the keeper first")
 
 
+class DuplicatesQuerySerializer(serializers.Serializer):
+    family = serializers.IntegerField(help_text="family id")
+
+
+class DuplicatesOutputSerializer(serializers.Serializer):
+    groups = DuplicateGroupSerializer(many=True)
+
+
 class DuplicatesApi(APIView):
     """A family's near-duplicate groups (photos not in the trash); another family's is 404."""
 
-    class InputSerializer(serializers.Serializer):
-        family = serializers.IntegerField(help_text="family id")
-
-    class OutputSerializer(serializers.Serializer):
-        groups = DuplicateGroupSerializer(many=True)
-
-    @extend_schema(parameters=[InputSerializer], responses=OutputSerializer)
+    @extend_schema(parameters=[DuplicatesQuerySerializer], responses=DuplicatesOutputSerializer)
     def get(self, request):
-        data = self.InputSerializer(data=request.query_params)
+        data = DuplicatesQuerySerializer(data=request.query_params)
         data.is_valid(raise_exception=True)
         family = family_get(user=request.user, family_id=data.validated_data["family"])
         groups = duplicate_groups(user=request.user, family=family)
-        return Response(self.OutputSerializer({"groups": groups}, context={"request": request}).data)
+        return Response(DuplicatesOutputSerializer({"groups": groups}, context={"request": request}).data)
