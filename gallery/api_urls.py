@@ -8,6 +8,7 @@ urlpatterns = [
     path("families/", apis.FamilyListApi.as_view(), name="api_families"),
     path("photos/", apis.PhotoListApi.as_view(), name="api_photos"),
     path("photos/bulk/", apis.PhotoBulkApi.as_view(), name="api_photos_bulk"),
+    path("photos/shift-dates/", apis.ShiftDatesApi.as_view(), name="api_photos_shift_dates"),
     path("photos/<int:photo_id>/", apis.PhotoDetailApi.as_view(), name="api_photo_detail"),
     path("photos/<int:photo_id>/restore/", apis.PhotoRestoreApi.as_view(), name="api_photo_restore"),
     path("photos/<int:photo_id>/favourite/", apis.PhotoFavouriteApi.as_view(), name="api_photo_favourite"),

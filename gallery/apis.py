@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.conf import settings
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema, extend_schema_field, inline_serializer
 from rest_framework import serializers, status
-from rest_framework.exceptions import PermissionDenied, ValidationError
+from rest_framework.exceptions import PermissionDenied, Throttled, ValidationError
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.response import Response
@@ -17,8 +19,10 @@ from rest_framework.views import APIView
 from gallery.bulk import BULK_ACTIONS, BULK_MAX_PHOTOS, photos_bulk_apply
 from gallery.models import Photo, PhotoTag
 from gallery.selectors import (
-    family_get, family_list, open_suggestions, photo_get, photo_list, suggestion_get, trash_list, trash_photo_get,
+    family_get, family_known_places, family_list, open_suggestions, photo_get, photo_list, suggestion_get, trash_list, trash_photo_get,
 )
+from gallery.correction_services import photo_date_set, photo_place_set, photo_rotate, photos_shift_dates
+from gallery.images import ImageBusy, ImageRejected
 from gallery.services import MAX_TAGS, UploadResult, parse_tags, photo_update, photo_upload, tags_clean
 from gallery.trash_services import (
     admin_family_ids, photo_may_manage, photos_favourite, photos_purge, photos_restore, photos_trash, purge_at,
@@ -72,7 +76,8 @@ class PhotoOutputSerializer(serializers.Serializer):
     width = serializers.IntegerField()
     height = serializers.IntegerField()
     taken_at = serializers.DateTimeField()
-    taken_at_source = serializers.CharField()
+    taken_at_source = serializers.CharField(help_text='exif, upload (no date in the file: the upload time) or member '
+                                                      '(edited; re-reading the file keeps it)')
     taken_at_local = serializers.SerializerMethodField(
         help_text="taken_at in the zone the photo was taken in, with that zone's offset")
     taken_tz = serializers.SerializerMethodField(
@@ -83,6 +88,9 @@ class PhotoOutputSerializer(serializers.Serializer):
     latitude = serializers.FloatField(allow_null=True)
     longitude = serializers.FloatField(allow_null=True)
     place = serializers.SerializerMethodField(help_text="Where the GPS position is (offline GeoNames); null when unknown")
+    place_source = serializers.CharField(help_text='"" unknown, gps, embedded (the file names it) or member (edited)')
+    rotation = serializers.IntegerField(help_text="Degrees clockwise a member turned it (renditions and search show "
+                                                  "it turned; the original is untouched)")
     sha256 = serializers.CharField()
     phash = serializers.CharField()
     uploaded_by = serializers.CharField(source="uploaded_by.username", allow_null=True, default=None)
@@ -217,11 +225,36 @@ class PhotoListApi(APIView):
         return Response(PhotoOutputSerializer(photo, context={"request": request}).data, status=status.HTTP_201_CREATED)
 
 
+class PlaceInputSerializer(serializers.Serializer):
+    city = serializers.CharField(allow_blank=True, default="", max_length=200)
+    region = serializers.CharField(allow_blank=True, default="", max_length=200)
+    country_code = serializers.CharField(allow_blank=True, default="", max_length=2)
+
+
 class PhotoDetailApi(APIView):
     class UpdateInputSerializer(serializers.Serializer):
         title = serializers.CharField(required=False, allow_blank=True, max_length=255)
         description = serializers.CharField(required=False, allow_blank=True, max_length=10000)
         tags = serializers.ListField(child=serializers.CharField(max_length=64), required=False, max_length=50)
+        taken_at = serializers.DateTimeField(
+            required=False, help_text="A member's date taken (taken_at_source becomes \"member\"); without an offset "
+                                      "it is read in the server's TIME_ZONE")
+        latitude = serializers.FloatField(required=False, allow_null=True, min_value=-90, max_value=90,
+                                          help_text="With longitude: a position, reverse-geocoded offline; both "
+                                                    "null clear the place")
+        longitude = serializers.FloatField(required=False, allow_null=True, min_value=-180, max_value=180)
+        place = PlaceInputSerializer(required=False, help_text="One of the family's known places (as in a photo's "
+                                                               "`place`); the position is cleared")
+        rotation = serializers.ChoiceField(choices=[0, 90, 180, 270], required=False,
+                                           help_text="Degrees clockwise from the original's upright orientation")
+
+        def validate(self, data):
+            if "place" in data and ("latitude" in data or "longitude" in data):
+                raise ValidationError("Give a place or a position, not both.")
+            if ("latitude" in data) != ("longitude" in data) or \
+                    (data.get("latitude") is None) != (data.get("longitude") is None):
+                raise ValidationError("A position needs both a latitude and a longitude.")
+            return data
 
     @extend_schema(responses=PhotoOutputSerializer)
     def get(self, request, photo_id: int):
@@ -233,10 +266,15 @@ class PhotoDetailApi(APIView):
         photo = photo_get(user=request.user, photo_id=photo_id)
         data = self.UpdateInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        try:
-            photo_update(photo=photo, **data.validated_data, user=request.user)
-        except DjangoValidationError as exc:
-            raise ValidationError({"tags": exc.messages}) from None
+        values = data.validated_data
+        corrections = {name: values.pop(name) for name in ("taken_at", "latitude", "longitude", "place", "rotation")
+                       if name in values}
+        if values:
+            try:
+                photo_update(photo=photo, **values, user=request.user)
+            except DjangoValidationError as exc:
+                raise ValidationError({"tags": exc.messages}) from None
+        _apply_corrections(photo=photo, **corrections)
         photo = photo_get(user=request.user, photo_id=photo_id)
         return Response(PhotoOutputSerializer(photo, context={"request": request}).data)
 
@@ -246,6 +284,35 @@ class PhotoDetailApi(APIView):
         photo = photo_get(user=request.user, photo_id=photo_id)
         _one(photos_trash(user=request.user, photo_ids=[photo.pk]))
         return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+_UNSET = object()
+
+
+def _apply_corrections(*, photo: Photo, taken_at=None, latitude=_UNSET, longitude=None, place=None,
+                  rotation=None) -> None:
+    """The corrections of a PATCH, each through its service; a bad value is a 400 naming its field. A latitude and
+    longitude of null clear the place."""
+    try:
+        if taken_at is not None:
+            photo_date_set(photo=photo, taken_at=taken_at)
+    except DjangoValidationError as exc:
+        raise ValidationError({"taken_at": exc.messages}) from None
+    if place is not None:
+        known = {(p.city, p.region, p.country_code.upper()): p for p in family_known_places(family_id=photo.family_id)}
+        chosen = known.get((place["city"], place["region"], place["country_code"].upper()))
+        if chosen is None:
+            raise ValidationError({"place": ["Not one of the family's places (see the places of its photos)."]})
+        photo_place_set(photo=photo, place=chosen)
+    elif latitude is not _UNSET:
+        photo_place_set(photo=photo, latitude=latitude, longitude=longitude)
+    if rotation is not None and rotation != photo.rotation:
+        try:
+            photo_rotate(photo=photo, quarter_turns=(rotation - photo.rotation) // 90)
+        except ImageBusy:
+            raise Throttled(wait=5, detail="The server is busy with other pictures: try again in a moment.") from None
+        except (ImageRejected, OSError, DjangoValidationError) as exc:
+            raise ValidationError({"rotation": [str(exc)]}) from None
 
 
 def _one(results) -> None:
@@ -364,6 +431,38 @@ class TrashEmptyApi(APIView):
         except DjangoPermissionDenied as exc:
             raise PermissionDenied(str(exc)) from None
         return Response({"deleted": deleted})
+
+
+class PhotoResultSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    ok = serializers.BooleanField()
+    reason = serializers.CharField(allow_blank=True, help_text="why not, when not ok; another family's photo and a "
+                                                                 "missing one get the same answer")
+
+
+class ShiftDatesInputSerializer(serializers.Serializer):
+    photos = serializers.ListField(child=serializers.IntegerField(), min_length=1, max_length=500)
+    seconds = serializers.IntegerField(min_value=-100 * 366 * 86400, max_value=100 * 366 * 86400,
+                                       help_text="the offset: negative for earlier")
+
+
+class ShiftDatesOutputSerializer(serializers.Serializer):
+    results = PhotoResultSerializer(many=True)
+
+
+class ShiftDatesApi(APIView):
+    """Move the date taken of photos by an offset (a camera whose clock was wrong); each is marked as edited."""
+
+    @extend_schema(request=ShiftDatesInputSerializer, responses=ShiftDatesOutputSerializer)
+    def post(self, request):
+        data = ShiftDatesInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        try:
+            results = photos_shift_dates(user=request.user, photo_ids=data.validated_data["photos"],
+                                         delta=timedelta(seconds=data.validated_data["seconds"]))
+        except DjangoValidationError as exc:
+            raise ValidationError({"seconds": exc.messages}) from None
+        return Response(ShiftDatesOutputSerializer({"results": [r._asdict() for r in results]}).data)
 
 
 class SuggestionAcceptApi(APIView):

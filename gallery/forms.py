@@ -225,3 +225,69 @@ class ShareForm(forms.Form):
 
 class SharePasswordForm(forms.Form):
     password = forms.CharField(max_length=128, strip=False, widget=forms.PasswordInput)
+
+
+class PhotoDateForm(forms.Form):
+    """A photo's date taken, in the zone it was taken in; a scan may only know the day (noon then)."""
+
+    date = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}),
+                           error_messages={"invalid": "Write the date like 1987-06-14."})
+    time = forms.TimeField(required=False, widget=forms.TimeInput(attrs={"type": "time"}),
+                           error_messages={"invalid": "Write the time like 14:30."})
+
+
+class PhotoShiftForm(forms.Form):
+    """Move dates taken by an offset (a camera whose clock was wrong): this photo, or every photo of the family
+    taken with the same camera on the same day."""
+
+    SCOPES = [("photo", "This photo"), ("camera_day", "Every photo from this camera that day")]
+    days = forms.IntegerField(required=False, min_value=-36600, max_value=36600)
+    hours = forms.IntegerField(required=False, min_value=-10000, max_value=10000)
+    minutes = forms.IntegerField(required=False, min_value=-100000, max_value=100000)
+    scope = forms.ChoiceField(choices=SCOPES, initial="photo")
+
+    def clean(self):
+        data = super().clean()
+        if not self.errors and not self.delta():
+            raise forms.ValidationError("Give a shift in days, hours or minutes (negative for earlier).")
+        return data
+
+    def delta(self):
+        from datetime import timedelta
+
+        data = self.cleaned_data
+        return timedelta(days=data.get("days") or 0, hours=data.get("hours") or 0, minutes=data.get("minutes") or 0)
+
+
+class PhotoPlaceForm(forms.Form):
+    """One of the family's known places, or a position typed in decimal degrees."""
+
+    known = forms.ChoiceField(required=False)
+    latitude = forms.FloatField(required=False, min_value=-90, max_value=90)
+    longitude = forms.FloatField(required=False, min_value=-180, max_value=180)
+
+    def __init__(self, *args, places=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.places = list(places)
+        self.fields["known"].choices = [("", "—")] + [(str(n), _place_label(p)) for n, p in enumerate(self.places)]
+
+    def clean(self):
+        data = super().clean()
+        if self.errors:
+            return data
+        typed = data.get("latitude") is not None or data.get("longitude") is not None
+        if data.get("known") and typed:
+            raise forms.ValidationError("Choose a place or type a position, not both.")
+        if typed and (data.get("latitude") is None or data.get("longitude") is None):
+            raise forms.ValidationError("A position needs both a latitude and a longitude.")
+        if not data.get("known") and not typed:
+            raise forms.ValidationError("Choose a place or type a position.")
+        return data
+
+    def place(self):
+        known = self.cleaned_data.get("known")
+        return self.places[int(known)] if known else None
+
+
+def _place_label(place) -> str:
+    return ", ".join(part for part in (place.city, place.region, place.country) if part)

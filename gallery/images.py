@@ -131,6 +131,12 @@ def decode_upright(stream: BinaryIO, *, max_side: int, slot: bool = True) -> Ima
     return _decode(stream, max_side=max_side, slot=slot).image
 
 
+def turned(upright: Image.Image, rotation: int) -> Image.Image:
+    """The upright image turned `rotation` degrees clockwise (a member's correction: 0, 90, 180 or 270)."""
+    transpose = {90: Image.Transpose.ROTATE_270, 180: Image.Transpose.ROTATE_180, 270: Image.Transpose.ROTATE_90}
+    return upright.transpose(transpose[rotation % 360]) if rotation % 360 else upright
+
+
 def encode_display(upright: Image.Image) -> bytes:
     """The display rendition: a JPEG (every browser shows it) within DISPLAY_SIZE², already upright."""
     return _jpeg(upright, settings.DISPLAY_SIZE, quality=85)

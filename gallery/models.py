@@ -100,6 +100,7 @@ class Photo(models.Model):
     class DateSource(models.TextChoices):
         EXIF = "exif", "EXIF date taken"
         UPLOAD = "upload", "Upload time"
+        MEMBER = "member", "Edited by a member"  # re-reading the file never replaces it
 
     class FieldSource(models.TextChoices):
         """Who wrote a title or description: nobody (empty, or a title made from the file name), a member, or
@@ -113,6 +114,7 @@ class Photo(models.Model):
         NONE = "", "Unknown"
         GPS = "gps", "GPS position"
         EMBEDDED = "embedded", "The file's IPTC/XMP location"
+        MEMBER = "member", "Edited by a member"  # re-reading the file or re-geocoding never replaces it
 
     family = models.ForeignKey(Family, on_delete=models.CASCADE, related_name="photos")
     uploaded_by = models.ForeignKey(
@@ -154,6 +156,9 @@ class Photo(models.Model):
     embedded_checked = models.BooleanField(default=False)
     sha256 = models.CharField(max_length=64)
     phash = models.CharField(max_length=16, blank=True)
+    # Degrees clockwise a member turned the photo, on top of the original's EXIF orientation (0, 90, 180, 270):
+    # the thumbnail, the display rendition and the embedding show it turned; the original stays as it was.
+    rotation = models.PositiveSmallIntegerField(default=0, db_default=0)
     uploaded_at = models.DateTimeField(auto_now_add=True)
 
     # Embedding state, driven by the search app's worker.
@@ -232,13 +237,20 @@ class Photo(models.Model):
         """When it was taken, in the zone it was taken in."""
         return self.taken_at.astimezone(self.taken_zone)
 
+    def _rendition_url(self, name: str) -> str:
+        """A rendition's URL, versioned by the rotation (browsers cache renditions for an hour: a turned photo must
+        not show its old picture). A rotation left out of a query's columns is taken as 0 rather than fetched."""
+        rotation = self.__dict__.get("rotation", 0)
+        url = reverse(name, args=[self.pk])
+        return f"{url}?r={rotation}" if rotation else url
+
     @property
     def thumbnail_url(self) -> str:
-        return reverse("gallery:photo_thumbnail", args=[self.pk])
+        return self._rendition_url("gallery:photo_thumbnail")
 
     @property
     def display_url(self) -> str:
-        return reverse("gallery:photo_display", args=[self.pk])
+        return self._rendition_url("gallery:photo_display")
 
     @property
     def download_url(self) -> str:

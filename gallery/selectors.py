@@ -203,3 +203,27 @@ def trash_photo_get(*, user: AbstractBaseUser, photo_id: int) -> Photo:
     if photo is None:
         raise Http404("No such photo in the trash.")
     return photo
+
+
+def family_known_places(*, family_id: int, limit: int = 500):
+    """The places where the family's photos were taken (as geocoded, or as the file or a member named them), by
+    country then city: what a member picks from to correct a photo's place."""
+    from gallery.places import Place
+
+    rows = (Photo.objects.filter(family_id=family_id).exclude(place_country="", place_city="")
+            .values_list("place_city", "place_region", "place_country", "place_country_code")
+            .distinct().order_by("place_country", "place_region", "place_city")[:limit])
+    return [Place(city=city, region=region, country=country, country_code=code) for city, region, country, code in rows]
+
+
+def photos_same_camera_day(*, user: AbstractBaseUser, photo: Photo) -> list[int]:
+    """The ids of the photos of `photo`'s family taken with the same camera on the same local day (the photo's
+    zone): the set a wrong camera clock got wrong together. `photo` came from a selector."""
+    from datetime import datetime, time, timedelta
+
+    day = photo.taken_at_local.date()
+    start = datetime.combine(day, time.min, tzinfo=photo.taken_zone)
+    return list(Photo.objects.filter(
+        family_id=photo.family_id, family__memberships__user=user, camera_make=photo.camera_make,
+        camera_model=photo.camera_model, taken_at__gte=start, taken_at__lt=start + timedelta(days=1),
+    ).order_by("pk").values_list("pk", flat=True)[:500])

@@ -28,7 +28,7 @@ from gallery.files import (
 from gallery.embedded import Embedded, read_embedded
 from gallery.images import (
     EXTENSIONS, ImageBusy, ImageRejected, decode_upright, encode_display, exif_dates, inspect_image, read_limited,
-    sha256_of,
+    sha256_of, turned,
 )
 from gallery.models import Family, Membership, Photo, PhotoTag, Tag
 from gallery.places import country_code_for, country_name, place_for
@@ -530,7 +530,7 @@ def photo_display_make(*, photo: Photo) -> Photo:
     Not atomic as a whole on purpose: the decode (seconds for a big original) holds no transaction; only
     the row update is one, and it only fills a rendition that is still missing."""
     with photo.original.open("rb") as stream:
-        display = encode_display(decode_upright(stream, max_side=settings.DISPLAY_SIZE))
+        display = encode_display(turned(decode_upright(stream, max_side=settings.DISPLAY_SIZE), photo.rotation))
     photo_files_write(photo, {"display": (f"{photo.sha256}.jpg", display)})
     try:
         with transaction.atomic():
@@ -581,6 +581,9 @@ def photos_display_sweep(*, limit: int | None = None) -> RenditionReport:
 
 def _place_set(photo: Photo) -> None:
     """Fill the photo's place from its GPS position (in memory; the caller saves)."""
+    if photo.place_source == Photo.PlaceSource.MEMBER:
+        photo.place_checked = True
+        return  # a member's place: no lookup replaces it
     place = place_for(latitude=photo.latitude, longitude=photo.longitude)
     photo.place_checked = photo.latitude is not None
     if place is None and photo.place_source == Photo.PlaceSource.EMBEDDED:
@@ -615,7 +618,7 @@ def photos_place_fill(*, photos: Iterable[Photo]) -> int:
 def photos_place_sweep(*, limit: int | None = None) -> int:
     """The periodic sweep's share: places for up to PLACE_SWEEP_LIMIT photos lacking one."""
     limit = settings.PLACE_SWEEP_LIMIT if limit is None else limit
-    return photos_place_fill(photos=list(photos_lacking_place().only("pk", "latitude", "longitude")[:limit]))
+    return photos_place_fill(photos=list(photos_lacking_place().only("pk", "latitude", "longitude", "place_source")[:limit]))
 
 
 def photos_metadata_edited(*, photo_ids: Iterable[int]) -> None:
@@ -636,7 +639,7 @@ def _embedded_set(photo: Photo, embedded: Embedded) -> None:
         photo.title, photo.title_source = embedded.title, Photo.FieldSource.EMBEDDED
     if embedded.description and photo.description_source != Photo.FieldSource.MEMBER:
         photo.description, photo.description_source = embedded.description, Photo.FieldSource.EMBEDDED
-    if photo.place_source != Photo.PlaceSource.GPS and (embedded.city or embedded.country):
+    if photo.place_source not in (Photo.PlaceSource.GPS, Photo.PlaceSource.MEMBER) and (embedded.city or embedded.country):
         code = country_code_for(embedded.country)
         photo.place_city = embedded.city
         photo.place_region = embedded.region
@@ -672,7 +675,8 @@ def photo_embedded_read(*, photo: Photo) -> Photo:
         if fresh is None:
             return photo  # deleted meanwhile
         _embedded_set(fresh, embedded)
-        fresh.taken_tz = zone_for(offset=offset, latitude=fresh.latitude, longitude=fresh.longitude)
+        if fresh.taken_at_source != Photo.DateSource.MEMBER:  # a member's date keeps the zone it was given in
+            fresh.taken_tz = zone_for(offset=offset, latitude=fresh.latitude, longitude=fresh.longitude)
         if fresh.taken_at_source == Photo.DateSource.EXIF and taken_local is not None:
             fresh.taken_at = aware(taken_local, fresh.taken_tz)
         fresh.save(update_fields=EMBEDDED_FIELDS)

@@ -16,3 +16,7 @@ photos_trashed = Signal()
 
 # Sent inside the transaction that took photos out of the trash (restore, or a re-upload of the same bytes).
 photos_restored = Signal()
+
+# Sent inside the transaction that turned photos (a member's rotation): their renditions are new, and whatever was
+# computed from the picture (the embedding, its near-duplicates, tag suggestions) is to be computed again.
+photos_rotated = Signal()

@@ -37,7 +37,7 @@ from gallery.selectors import photo_list
 # person left it after scrolling); further down it starts at the photo, with a link to the newer ones.
 NEAR_PAGES = 10
 # What a tile shows (its link, picture and name): the page loads nothing else of a photo.
-TILE_FIELDS = ("id", "family_id", "title", "original_filename", "taken_at", "taken_tz")
+TILE_FIELDS = ("id", "family_id", "title", "original_filename", "taken_at", "taken_tz", "rotation")
 _EPOCH = datetime(1970, 1, 1, tzinfo=dt_timezone.utc)
 _CURSOR = re.compile(r"^(-?\d{1,17})_(\d{1,18})_(\d{8})$")
 _MONTH = re.compile(r"^(\d{4})-(\d{2})$")

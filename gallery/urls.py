@@ -1,6 +1,6 @@
 from django.urls import path
 
-from gallery.views import accounts, albums, bulk, families, media, photos, suggestions, trash
+from gallery.views import accounts, albums, bulk, corrections, families, media, photos, suggestions, trash
 
 app_name = "gallery"
 
@@ -11,6 +11,10 @@ urlpatterns = [
     path("photos/download/", bulk.photos_download, name="photos_download"),
     path("photos/<int:photo_id>/", photos.photo_detail, name="photo_detail"),
     path("photos/<int:photo_id>/edit/", photos.photo_edit, name="photo_edit"),
+    path("photos/<int:photo_id>/date/", corrections.photo_date, name="photo_date"),
+    path("photos/<int:photo_id>/shift/", corrections.photo_shift, name="photo_shift"),
+    path("photos/<int:photo_id>/place/", corrections.photo_place, name="photo_place"),
+    path("photos/<int:photo_id>/turn/", corrections.photo_turn, name="photo_turn"),
     path("photos/<int:photo_id>/delete/", photos.photo_remove, name="photo_delete"),
     path("photos/<int:photo_id>/favourite/", trash.photo_favourite, name="photo_favourite"),
     path("photos/<int:photo_id>/suggestions/<int:suggestion_id>/accept/", suggestions.suggestion_accept,

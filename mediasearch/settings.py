@@ -225,6 +225,15 @@ SEARCH_CANDIDATES = env_int("SEARCH_CANDIDATES", 200)
 # switch on the Index page) so both can be compared on the family's judgments (manage.py evaluate --compare).
 # 0 deletes them as soon as the new model covers the family.
 MODEL_SWITCH_KEEP_DAYS = env_int("MODEL_SWITCH_KEEP_DAYS", 30)
+
+
+# Near-duplicates (search.duplicates): two photos of a family are grouped when their 64-bit perceptual hashes differ
+# by at most DUPLICATE_HASH_DISTANCE bits (a re-encoded or resized copy: 0-6; different pictures: 18+), or when their
+# image embeddings' cosine is at least DUPLICATE_COSINE (bursts, crops, edits); each photo's DUPLICATE_NEIGHBOURS
+# nearest neighbours (HNSW) are the candidates for the latter.
+DUPLICATE_HASH_DISTANCE = env_int("DUPLICATE_HASH_DISTANCE", 6)
+DUPLICATE_COSINE = float(os.environ.get("DUPLICATE_COSINE") or 0.95)
+DUPLICATE_NEIGHBOURS = env_int("DUPLICATE_NEIGHBOURS", 8)
 # Embedding work: photos per queued task, tries before a photo is marked failed, sweep size.
 EMBED_TASK_SIZE = env_int("EMBED_TASK_SIZE", 64)
 EMBED_MAX_ATTEMPTS = env_int("EMBED_MAX_ATTEMPTS", 3)

@@ -11,6 +11,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from gallery.selectors import family_get, photo_get
+from search.duplicates import duplicate_groups
 from search.engine import MAX_QUERY_CHARS, SORTS, SearchParams, search_photos, similar_photos
 from search.forms import MAX_PLAIN, photo_ids
 from search.judgment_selectors import judgment_get, judgment_list, judgment_verdicts
@@ -281,3 +282,49 @@ class QualityApi(APIView):
         family = family_get(user=request.user, family_id=data.validated_data["family"])
         quality = family_quality(user=request.user, family_id=family.pk)
         return Response(QualitySerializer(quality.as_api()).data)
+
+
+class DuplicatePhotoSerializer(serializers.Serializer):
+    id = serializers.IntegerField(source="photo.pk")
+    title = serializers.CharField(source="photo.__str__")
+    taken_at = serializers.DateTimeField(source="photo.taken_at")
+    width = serializers.IntegerField(source="photo.width")
+    height = serializers.IntegerField(source="photo.height")
+    file_size = serializers.IntegerField(source="photo.file_size", help_text="bytes of the original")
+    keep = serializers.BooleanField(help_text="the suggestion: keep the largest (pixels, then bytes), then the earliest")
+    reason = serializers.CharField(help_text="why it is in the group: its closest match, by hash distance or cosine")
+    url = serializers.SerializerMethodField()
+    thumbnail_url = serializers.SerializerMethodField()
+
+    def get_url(self, member) -> str:
+        return self.context["request"].build_absolute_uri(member.photo.get_absolute_url())
+
+    def get_thumbnail_url(self, member) -> str:
+        return self.context["request"].build_absolute_uri(member.photo.thumbnail_url)
+
+
+class DuplicateGroupSerializer(serializers.Serializer):
+    signals = serializers.ListField(child=serializers.ChoiceField(choices=["hash", "embedding"]),
+                                    help_text="what grouped them: perceptual hash distance and/or embedding cosine")
+    keep = serializers.IntegerField(source="keep.pk", help_text="the photo suggested to keep")
+    photos = DuplicatePhotoSerializer(source="members", many=True, help_text="the keeper first")
+
+
+class DuplicatesQuerySerializer(serializers.Serializer):
+    family = serializers.IntegerField(help_text="family id")
+
+
+class DuplicatesOutputSerializer(serializers.Serializer):
+    groups = DuplicateGroupSerializer(many=True)
+
+
+class DuplicatesApi(APIView):
+    """A family's near-duplicate groups (photos not in the trash); another family's is 404."""
+
+    @extend_schema(parameters=[DuplicatesQuerySerializer], responses=DuplicatesOutputSerializer)
+    def get(self, request):
+        data = DuplicatesQuerySerializer(data=request.query_params)
+        data.is_valid(raise_exception=True)
+        family = family_get(user=request.user, family_id=data.validated_data["family"])
+        groups = duplicate_groups(user=request.user, family=family)
+        return Response(DuplicatesOutputSerializer({"groups": groups}, context={"request": request}).data)

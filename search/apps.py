@@ -9,14 +9,16 @@ class SearchConfig(AppConfig):
         from django.db.models.signals import post_delete
 
         from gallery.models import Family
-        from gallery.signals import photos_added, photos_changed, photos_restored, photos_trashed
+        from gallery.signals import photos_added, photos_changed, photos_restored, photos_rotated, photos_trashed
         from search.receivers import (
-            on_family_deleted, on_photos_added, on_photos_changed, on_photos_restored, on_photos_trashed,
+            on_family_deleted, on_photos_added, on_photos_changed, on_photos_restored, on_photos_rotated,
+            on_photos_trashed,
         )
 
         photos_added.connect(on_photos_added, dispatch_uid="search.embed_new_photos")
         photos_changed.connect(on_photos_changed, dispatch_uid="search.refresh_documents")
         photos_trashed.connect(on_photos_trashed, dispatch_uid="search.hide_trashed_photos")
+        photos_rotated.connect(on_photos_rotated, dispatch_uid="search.reembed_rotated_photos")
         photos_restored.connect(on_photos_restored, dispatch_uid="search.show_restored_photos")
         post_delete.connect(on_family_deleted, sender=Family, dispatch_uid="search.drop_family_indexes")
 

@@ -338,3 +338,30 @@ class SearchCalibration(models.Model):
         if self.suggested_semantic_weight is None or self.suggested_metadata_weight is None:
             return None
         return self.suggested_semantic_weight, self.suggested_metadata_weight
+
+
+class DuplicatePair(models.Model):
+    """Two photos of a family that look like the same picture, and why: their perceptual hashes differ by at most
+    DUPLICATE_HASH_DISTANCE of 64 bits (`hash_distance`), and/or their image embeddings' cosine is at least
+    DUPLICATE_COSINE (`cosine`, with the model that said so). Found by the worker after each photo is embedded
+    (search.duplicates.duplicates_find), so the review page only reads a family's few pairs. `photo_a` < `photo_b`.
+    A pair stays while one of them is in the trash (hidden), so a restore brings it back."""
+
+    family = models.ForeignKey(Family, on_delete=models.CASCADE, related_name="+")
+    photo_a = models.ForeignKey(Photo, on_delete=models.CASCADE, related_name="+")
+    photo_b = models.ForeignKey(Photo, on_delete=models.CASCADE, related_name="+")
+    hash_distance = models.PositiveSmallIntegerField(null=True, blank=True)
+    cosine = models.FloatField(null=True, blank=True)
+    model_name = models.CharField(max_length=255, blank=True)
+    found_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["photo_a", "photo_b"], name="one_duplicate_pair"),
+            models.CheckConstraint(condition=models.Q(photo_a__lt=models.F("photo_b")), name="duplicate_pair_ordered"),
+        ]
+        indexes = [models.Index(fields=["family"], name="duplicatepair_family"),
+                   models.Index(fields=["photo_b"], name="duplicatepair_photo_b")]
+
+    def __str__(self) -> str:
+        return f"photos {self.photo_a_id} and {self.photo_b_id}"

@@ -7,7 +7,7 @@ from django.db import transaction
 from search.family_places import family_places_add
 from search.metadata import documents_refresh
 from search.models import PhotoDocument, PhotoEmbedding
-from search.services import photos_enqueue
+from search.services import photos_enqueue, photos_retry
 from search.vector_index import drop_indexes
 
 _PENDING_ATTR = "_mediasearch_photos_to_embed"
@@ -32,6 +32,12 @@ def on_photos_restored(sender, photo_ids, **kwargs) -> None:
     ids = list(photo_ids)
     PhotoEmbedding.objects.filter(photo_id__in=ids).update(trashed=False)
     documents_refresh(ids)
+
+
+def on_photos_rotated(sender, photo_ids, **kwargs) -> None:
+    """A member turned them: embed them again as they now look (pending, queued on commit). The old embedding keeps
+    serving searches until the new one replaces it; the worker then finds their near-duplicates again."""
+    photos_retry(photo_ids=list(photo_ids))
 
 
 def on_family_deleted(sender, instance, **kwargs) -> None:

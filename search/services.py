@@ -16,10 +16,11 @@ from django.db.models.functions import Now
 from django.utils import timezone
 
 from gallery.files import file_removals_process
-from gallery.images import ImageBusy, decode_upright
+from gallery.images import ImageBusy, decode_upright, turned
 from gallery.models import Family, Membership, Photo
 from gallery.services import photos_display_sweep, photos_embedded_sweep, photos_place_sweep
 from search import leases
+from search.duplicates import duplicates_find
 from search.embedder import Embedder, ModelUnavailable, get_embedder
 from search.metadata import documents_outdated_refresh
 from search.models import EmbeddingModel, ModelSwitch, PhotoEmbedding, SearchPreferences, WorkLease
@@ -154,6 +155,10 @@ def _after_embedding(photo_ids: list[int]) -> None:
         ocr_after_embedding(photo_ids)
     except Exception:  # noqa: BLE001 - the embeddings are stored; the sweep queues what this missed
         logger.exception("could not queue the OCR of %d photos", len(photo_ids))
+    try:
+        duplicates_find(photo_ids=photo_ids)
+    except Exception:  # noqa: BLE001 - the embeddings are stored; `find_duplicates` finds what this missed
+        logger.exception("could not look for near-duplicates of %d photos", len(photo_ids))
 
 
 @dataclass
@@ -211,7 +216,7 @@ def _decode_one(photo: Photo):
         except FileNotFoundError:
             logger.warning("photo %s: display rendition %s is missing; decoding the original", photo.pk, photo.display.name)
     with photo.original.open("rb") as stream:
-        return decode_upright(stream, max_side=DECODE_SIDE)
+        return turned(decode_upright(stream, max_side=DECODE_SIDE), photo.rotation)  # as a member turned it
 
 
 def _embed_prepared(embedder: Embedder, prepared: _Prepared, report: EmbedReport, *, owner: str) -> None:

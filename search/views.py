@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from urllib.parse import urlencode
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -15,7 +16,9 @@ from django.views.decorators.vary import vary_on_headers
 from gallery.album_services import album_create
 from gallery.selectors import family_get, family_is_admin, family_list, favourite_ids, photo_get, tag_list
 from gallery.text import id_from_text
+from gallery.trash_services import admin_family_ids, photo_may_manage, photos_trash
 from gallery.views.bulk import selection_context
+from search.duplicates import duplicate_groups
 from search.engine import SearchParams, preferences_for, search_photos, similar_photos
 from search.forms import ChipEditForm, JudgeForm, PreferencesForm, SearchReportForm, search_form
 from search.judgment_selectors import judgment_refine_ids, judgment_verdicts
@@ -267,6 +270,22 @@ def quality(request: HttpRequest, family_id: int) -> HttpResponse:
         "is_admin": family_is_admin(user=request.user, family=family), **quality_plots(figures)})
 
 
+@require_GET
+@login_required
+def duplicates(request: HttpRequest, family_id: int) -> HttpResponse:
+    """A family's near-duplicate groups, side by side, the suggested keeper first and the rest ticked for the trash
+    (only the photos the member may trash: their own uploads, or all for a family admin)."""
+    family = family_get(user=request.user, family_id=family_id)
+    admin_of = admin_family_ids(request.user) & {family.pk}
+    groups = duplicate_groups(user=request.user, family=family)
+    may_trash = {member.photo.pk for group in groups for member in group.members
+                 if photo_may_manage(photo=member.photo, user=request.user, admin_of=admin_of)}
+    groups = [(group, any(member.photo.pk in may_trash for member in group.members[1:])) for group in groups]
+    return render(request, "search/duplicates.html", {"family": family, "groups": groups, "may_trash": may_trash,
+                                                      "hash_distance": settings.DUPLICATE_HASH_DISTANCE,
+                                                      "cosine": settings.DUPLICATE_COSINE})
+
+
 @require_POST
 @login_required
 def smart_album_save(request: HttpRequest) -> HttpResponse:
@@ -379,3 +398,19 @@ def model_comparison_view(request: HttpRequest, family_id: int) -> HttpResponse:
     return render(request, "search/model_comparison.html", {
         "comparison": comparison, "kept": kept_models(family_id=family_id), "ks": PRECISION_KS,
         "is_admin": family_is_admin(user=request.user, family=comparison.family)})
+
+
+@require_POST
+@login_required
+def duplicates_trash(request: HttpRequest, family_id: int) -> HttpResponse:
+    """Move the ticked photos of a group to the trash (the trash service checks each against the user's rights)."""
+    family = family_get(user=request.user, family_id=family_id)
+    results = photos_trash(user=request.user, photo_ids=request.POST.getlist("photo")[:500])
+    moved = sum(result.ok for result in results)
+    if moved:
+        messages.success(request, f"Moved {moved} photo{'s' if moved != 1 else ''} to the trash.")
+    for reason in dict.fromkeys(result.reason for result in results if not result.ok):
+        messages.error(request, reason)
+    if not results:
+        messages.error(request, "No photo was ticked: nothing moved to the trash.")
+    return redirect("search:duplicates", family.pk)

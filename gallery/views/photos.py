@@ -12,11 +12,11 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django.views.decorators.vary import vary_on_headers
 
-from gallery.forms import PhotoEditForm, TimelineForm, UploadForm
+from gallery.forms import PhotoDateForm, PhotoEditForm, PhotoPlaceForm, PhotoShiftForm, TimelineForm, UploadForm
 from gallery.album_selectors import album_list
 from gallery.models import Album, Family
 from gallery.photo_lists import photo_viewer
-from gallery.selectors import family_get, family_list, last_upload_family_id, photo_get
+from gallery.selectors import family_get, family_known_places, family_list, last_upload_family_id, photo_get
 from gallery.services import (
     UploadResult,
     parse_tags,
@@ -79,6 +79,13 @@ def _detail_context(request: HttpRequest, photo, form: PhotoEditForm | None = No
         "trash_days": settings.TRASH_DAYS,
         "form": form,
     }
+    if full_page:  # the corrections card: date taken, shift, place, rotation
+        known = photo.taken_at_source != photo.DateSource.UPLOAD  # a scan's upload time is no start for its date
+        taken = photo.taken_at_local
+        context.update({"date_form": PhotoDateForm(initial={"date": taken.date(), "time": taken.strftime("%H:%M")}
+                                                   if known else None),
+                        "shift_form": PhotoShiftForm(),
+                        "place_form": PhotoPlaceForm(places=family_known_places(family_id=photo.family_id))})
     if full_page:  # the viewer chrome: previous/next in the list the photo was opened from, and back to it
         context["viewer"] = photo_viewer(user=request.user, photo=photo, data=request.GET)
         context["albums"] = album_list(user=request.user, family_id=photo.family_id).filter(kind=Album.Kind.MANUAL)

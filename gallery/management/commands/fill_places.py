@@ -21,6 +21,6 @@ class Command(PhotoBackfillCommand):
             for start in range(0, len(ids), BATCH):
                 chunk = ids[start:start + BATCH]
                 # Re-read: photos deleted or filled by the sweep meanwhile drop out.
-                done += photos_place_fill(photos=list(photos.filter(pk__in=chunk).only("pk", "latitude", "longitude")))
+                done += photos_place_fill(photos=list(photos.filter(pk__in=chunk).only("pk", "latitude", "longitude", "place_source")))
                 bar.update(len(chunk))
         self.stdout.write(self.style.SUCCESS(f"Named the place of {done} photo(s)."))

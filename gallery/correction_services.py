@@ -1,0 +1,161 @@
+"""Correcting what the camera got wrong: the date taken (one photo, or a set shifted by the offset of a camera
+whose clock was wrong; a scan without EXIF gets one), the place (one of the family's known places, or typed
+coordinates, reverse-geocoded offline) and the rotation (90° steps: new thumbnail and display rendition, embedded
+again; the original is never touched).
+
+Any member of the photo's family may correct it, like editing its title. Each correction marks its source as the
+member's (`DateSource.MEMBER`, `PlaceSource.MEMBER`, `rotation`), which re-reading the file (read_embedded, the
+sweep), geocoding (fill_places) and making renditions respect; photo pages and the API show it as edited. The
+search document is rebuilt through `photos_changed` in the same transaction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime, timedelta
+from datetime import timezone as dt_timezone
+
+from django.conf import settings
+from django.contrib.auth.models import AbstractBaseUser
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+
+from gallery.files import file_removals_process, files_remove, photo_files_write
+from gallery.images import decode_upright, encode_display, make_thumbnail, turned
+from gallery.models import FileRemoval, Membership, Photo
+from gallery.places import Place, place_for
+from gallery.signals import photos_changed, photos_rotated
+from gallery.trash_services import NOT_FOUND, PhotoResult, _ids
+
+# The first photograph that survives was taken in 1826; a date before is a typing mistake.
+EARLIEST_TAKEN = datetime(1826, 1, 1, tzinfo=dt_timezone.utc)
+# A camera's clock may be off by years (never set, a dead battery), not by centuries.
+MAX_SHIFT = timedelta(days=100 * 366)
+MAX_SHIFT_PHOTOS = 500
+
+
+def _check_taken(value: datetime) -> None:
+    if timezone.is_naive(value):
+        raise ValidationError("A date taken needs a time zone.")
+    latest = timezone.now() + timedelta(days=1)
+    if not EARLIEST_TAKEN <= value <= latest:
+        raise ValidationError(f"A date taken lies between 1826 and today; {value:%Y-%m-%d} does not.")
+
+
+def _editable(user: AbstractBaseUser, ids: list[int]) -> dict[int, Photo]:
+    """The photos of `ids` (not in the trash) in the user's families, locked for this transaction."""
+    if not ids or not user.is_authenticated:
+        return {}
+    families = Membership.objects.filter(user=user).values("family_id")
+    photos = Photo.objects.filter(pk__in=ids, family_id__in=families).order_by("pk").select_for_update(of=("self",))
+    return {photo.pk: photo for photo in photos.only("pk", "family_id", "taken_at")}
+
+
+@transaction.atomic
+def photo_date_set(*, photo: Photo, taken_at: datetime) -> Photo:
+    """A member's date taken for one photo (checked by the selector that fetched it): marked as the member's, so
+    re-reading the file keeps it. A naive `taken_at` is read in the zone the photo was taken in."""
+    if timezone.is_naive(taken_at):
+        taken_at = timezone.make_aware(taken_at, photo.taken_zone)
+    _check_taken(taken_at)
+    photo.taken_at, photo.taken_at_source = taken_at, Photo.DateSource.MEMBER
+    photo.save(update_fields=["taken_at", "taken_at_source"])
+    photos_changed.send(sender=Photo, photo_ids=[photo.pk])
+    return photo
+
+
+@transaction.atomic
+def photos_shift_dates(*, user: AbstractBaseUser, photo_ids: Iterable, delta: timedelta) -> list[PhotoResult]:
+    """Move the date taken of each photo by `delta` (a camera whose clock was off): one result per id, in the order
+    given; a photo of another family or a missing one gets `NOT_FOUND`, one the shift would take outside 1826 to
+    today a reason of its own. Raises ValidationError for a shift of more than 100 years or over 500 photos."""
+    if abs(delta) > MAX_SHIFT:
+        raise ValidationError("A shift is at most 100 years.")
+    ids = _ids(photo_ids)
+    if len(ids) > MAX_SHIFT_PHOTOS:
+        raise ValidationError(f"At most {MAX_SHIFT_PHOTOS} photos at a time.")
+    photos = _editable(user, ids)
+    results, chosen = [], []
+    for pk in ids:
+        photo = photos.get(pk)
+        if photo is None:
+            results.append(PhotoResult(pk, False, NOT_FOUND))
+            continue
+        try:
+            _check_taken(photo.taken_at + delta)
+        except ValidationError as exc:
+            results.append(PhotoResult(pk, False, exc.messages[0]))
+            continue
+        results.append(PhotoResult(pk, True))
+        chosen.append(pk)
+    if chosen and delta:
+        Photo.objects.filter(pk__in=chosen).update(taken_at=F("taken_at") + delta,
+                                                   taken_at_source=Photo.DateSource.MEMBER)
+        photos_changed.send(sender=Photo, photo_ids=chosen)
+    return results
+
+
+def _check_position(latitude: float, longitude: float) -> None:
+    if not (-90 <= latitude <= 90 and -180 <= longitude <= 180):
+        raise ValidationError("A latitude lies between -90 and 90, a longitude between -180 and 180 "
+                              "(decimal degrees, like 38.7223, -9.1393).")
+
+
+@transaction.atomic
+def photo_place_set(*, photo: Photo, place: Place | None = None, latitude: float | None = None,
+                    longitude: float | None = None) -> Photo:
+    """A member's place for one photo: one of the family's known places (`place`: the position is dropped, it was
+    what was wrong), or a position (reverse-geocoded offline; at sea it names no place), or neither to clear it.
+    Marked as the member's: geocoding and re-reading the file leave it alone."""
+    if place is not None and (latitude is not None or longitude is not None):
+        raise ValidationError("Choose a place or type a position, not both.")
+    if (latitude is None) != (longitude is None):
+        raise ValidationError("A position needs both a latitude and a longitude.")
+    if latitude is not None:
+        _check_position(latitude, longitude)
+        place = place_for(latitude=latitude, longitude=longitude)
+    photo.latitude, photo.longitude = latitude, longitude
+    photo.place_city = place.city if place else ""
+    photo.place_region = place.region if place else ""
+    photo.place_country = place.country if place else ""
+    photo.place_country_code = place.country_code if place else ""
+    photo.place_checked, photo.place_source = True, Photo.PlaceSource.MEMBER
+    photo.save(update_fields=["latitude", "longitude", "place_city", "place_region", "place_country",
+                              "place_country_code", "place_checked", "place_source"])
+    photos_changed.send(sender=Photo, photo_ids=[photo.pk])
+    return photo
+
+
+def photo_rotate(*, photo: Photo, quarter_turns: int) -> Photo:
+    """Turn a photo by `quarter_turns` × 90° clockwise (negative: anticlockwise): new thumbnail and display
+    rendition from the original (decoded with bounded memory in a decode slot, outside any transaction), the old
+    ones queued for removal, and the photo queued to be embedded again as it now looks. Raises ImageRejected
+    (ImageBusy when no decode slot came free)."""
+    rotation = (photo.rotation + 90 * int(quarter_turns)) % 360
+    if rotation == photo.rotation:
+        return photo
+    before = (photo.rotation, photo.thumbnail.name, photo.display.name)
+    with photo.original.open("rb") as stream:
+        upright = turned(decode_upright(stream, max_side=settings.DISPLAY_SIZE), rotation)
+    photo_files_write(photo, {"thumbnail": (f"{photo.sha256}-r{rotation}.jpg", make_thumbnail(upright)),
+                              "display": (f"{photo.sha256}-r{rotation}.jpg", encode_display(upright))})
+    new_names = [photo.thumbnail.name, photo.display.name]
+    odd = (rotation - before[0]) % 180 != 0
+    width, height = (photo.height, photo.width) if odd else (photo.width, photo.height)
+    with transaction.atomic():
+        # Only over the rotation we started from: two members turning at once don't both apply.
+        updated = Photo.objects.filter(pk=photo.pk, rotation=before[0]).update(
+            rotation=rotation, thumbnail=new_names[0], display=new_names[1], width=width, height=height)
+        if updated:
+            stale = [name for name in before[1:] if name and name not in new_names]
+            ids = [removal.pk for removal in FileRemoval.objects.bulk_create(
+                [FileRemoval(storage_name=name) for name in stale])]
+            transaction.on_commit(lambda: file_removals_process(ids=ids))
+            photos_rotated.send(sender=Photo, photo_ids=[photo.pk])
+    if not updated:
+        files_remove(names=[name for name in new_names if name not in before[1:]])
+        raise ValidationError("The photo was turned by someone else meanwhile: look again and retry.")
+    photo.rotation, photo.width, photo.height = rotation, width, height
+    return photo

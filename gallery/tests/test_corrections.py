@@ -1,0 +1,322 @@
+"""Correcting what the camera got wrong: date taken (one photo, a shift for a wrong camera clock, a scan without
+EXIF), place (a known place or typed coordinates) and rotation; marked as edited, kept by re-processing, checked
+against the user's families, on the photo page and through the API."""
+
+from __future__ import annotations
+
+import io
+from datetime import datetime, timedelta
+from datetime import timezone as dt_timezone
+
+import pytest
+from django.core.exceptions import ValidationError
+from django.urls import reverse
+from PIL import Image
+
+from gallery.correction_services import photo_date_set, photo_place_set, photo_rotate, photos_shift_dates
+from gallery.models import Photo
+from gallery.services import photo_display_make, photo_embedded_read, photos_place_fill, photos_place_sweep
+from search.models import PhotoDocument
+from tests import images
+from tests.factories import photo_factory
+from tests.queue import queued_tasks
+
+pytestmark = pytest.mark.django_db
+
+LISBON = (38.7223, -9.1393)
+PORTO = (41.1579, -8.6291)
+
+
+_colours = iter(range(1, 10**6))
+
+
+def _gps_photo(family, user, position=LISBON, taken="2023:07:14 12:00:00") -> Photo:
+    n = next(_colours)  # distinct bytes for each photo
+    colour = (n * 53 % 256, n * 97 % 256, (n * 29 + 100) % 256)
+    return photo_factory(family=family, user=user, data=images.gps_jpeg(*position, taken=taken, colour=colour))
+
+
+def _fresh(photo: Photo) -> Photo:
+    return Photo.all_objects.get(pk=photo.pk)
+
+
+# --- date taken ---------------------------------------------------------------------------------
+
+
+def test_a_scan_without_exif_gets_a_date_on_its_page_and_shows_it_as_edited(family, alice, client_for):
+    scan = photo_factory(family=family, user=alice)
+    assert scan.taken_at_source == Photo.DateSource.UPLOAD
+    client = client_for(alice)
+    page = client.get(scan.get_absolute_url()).content.decode()
+    assert "unknown: a scan?" in page and 'id="corrections"' in page
+    response = client.post(reverse("gallery:photo_date", args=[scan.pk]), {"date": "1987-06-14"}, follow=True)
+    assert "Date taken set to 14 Jun 1987 12:00." in response.content.decode()
+    scan = _fresh(scan)
+    assert scan.taken_at_source == Photo.DateSource.MEMBER
+    assert scan.taken_at_local.replace(tzinfo=None) == datetime(1987, 6, 14, 12, 0)
+    assert '<small class="edited">edited</small>' in response.content.decode()
+    assert PhotoDocument.objects.filter(photo=scan).exists()
+
+
+def test_a_bad_date_is_a_plain_message_not_an_error(family, alice, client_for):
+    photo = photo_factory(family=family, user=alice)
+    client = client_for(alice)
+    for data, message in [({"date": "14/06/87"}, "Write the date like 1987-06-14."),
+                          ({"date": "1700-01-01"}, "between 1826 and today"),
+                          ({"date": "9999-12-31", "time": "23:59"}, "between 1826 and today"),
+                          ({"date": "2020-01-01", "time": "25:00"}, "Write the time like 14:30.")]:
+        response = client.post(reverse("gallery:photo_date", args=[photo.pk]), data, follow=True)
+        assert response.status_code == 200 and message in response.content.decode(), data
+    assert _fresh(photo).taken_at_source == Photo.DateSource.UPLOAD
+
+
+def test_shift_dates_moves_own_photos_and_answers_a_foreign_one_like_a_missing_one(family, alice, other_family,
+                                                                                  mallory):
+    mine = [_gps_photo(family, alice) for n in range(2)]
+    theirs = _gps_photo(other_family, mallory)
+    before = {p.pk: p.taken_at for p in mine + [theirs]}
+    results = photos_shift_dates(user=alice, photo_ids=[mine[0].pk, theirs.pk, mine[1].pk, 10**9],
+                                 delta=timedelta(hours=-3, minutes=-5))
+    assert [(r.id, r.ok, r.reason) for r in results] == [
+        (mine[0].pk, True, ""), (theirs.pk, False, "No such photo."), (mine[1].pk, True, ""),
+        (10**9, False, "No such photo.")]
+    for photo in mine:
+        fresh = _fresh(photo)
+        assert fresh.taken_at == before[photo.pk] - timedelta(hours=3, minutes=5)
+        assert fresh.taken_at_source == Photo.DateSource.MEMBER
+    assert _fresh(theirs).taken_at == before[theirs.pk]
+
+
+def test_a_shift_out_of_range_is_refused_for_that_photo_and_a_huge_one_at_all(family, alice):
+    photo = _gps_photo(family, alice)
+    [result] = photos_shift_dates(user=alice, photo_ids=[photo.pk], delta=timedelta(days=365 * 99))
+    assert not result.ok and "between 1826 and today" in result.reason
+    with pytest.raises(ValidationError):
+        photos_shift_dates(user=alice, photo_ids=[photo.pk], delta=timedelta(days=366 * 101))
+    assert _fresh(photo).taken_at_source == Photo.DateSource.EXIF
+
+
+def test_the_page_shifts_every_photo_of_that_camera_that_day(family, alice, client_for):
+    same_day = [_gps_photo(family, alice, taken=f"2023:07:14 {9 + n:02d}:00:00") for n in range(3)]
+    other_day = _gps_photo(family, alice, taken="2023:07:15 09:00:00")
+    before = {p.pk: p.taken_at for p in same_day + [other_day]}
+    response = client_for(alice).post(reverse("gallery:photo_shift", args=[same_day[0].pk]),
+                                      {"days": "1", "hours": "-2", "scope": "camera_day"}, follow=True)
+    assert "Shifted the date taken of 3 photos." in response.content.decode()
+    for photo in same_day:
+        assert _fresh(photo).taken_at == before[photo.pk] + timedelta(days=1, hours=-2)
+    assert _fresh(other_day).taken_at == before[other_day.pk]
+    response = client_for(alice).post(reverse("gallery:photo_shift", args=[same_day[0].pk]),
+                                      {"days": "", "scope": "photo"}, follow=True)
+    assert "Give a shift in days, hours or minutes" in response.content.decode()
+
+
+# --- place --------------------------------------------------------------------------------------
+
+
+def test_a_place_is_picked_from_the_familys_places_or_typed_and_geocoded(family, alice, client_for):
+    _gps_photo(family, alice, position=PORTO)
+    photo = _gps_photo(family, alice, position=LISBON)
+    assert photo.place_city == "Lisbon"
+    client = client_for(alice)
+    page = client.get(photo.get_absolute_url()).content.decode()
+    assert "Porto" in page and 'name="known"' in page
+    response = client.get(photo.get_absolute_url())
+    choices = dict((label, value) for value, label in response.context["place_form"].fields["known"].choices)
+    porto = next(value for label, value in choices.items() if label.startswith("Porto"))
+    response = client.post(reverse("gallery:photo_place", args=[photo.pk]), {"known": porto}, follow=True)
+    assert "Place set to Porto" in response.content.decode()
+    fresh = _fresh(photo)
+    assert (fresh.place_city, fresh.place_source, fresh.latitude) == ("Porto", Photo.PlaceSource.MEMBER, None)
+    assert "porto" in PhotoDocument.objects.get(photo=photo).words.lower()  # the search document was rebuilt
+
+    response = client.post(reverse("gallery:photo_place", args=[photo.pk]),
+                           {"latitude": str(LISBON[0]), "longitude": str(LISBON[1])}, follow=True)
+    assert "Place set to Lisbon" in response.content.decode()
+    fresh = _fresh(photo)
+    assert (fresh.place_city, fresh.place_source, fresh.latitude) == ("Lisbon", Photo.PlaceSource.MEMBER, LISBON[0])
+
+
+@pytest.mark.parametrize("data, message", [
+    ({"latitude": "91", "longitude": "0"}, "less than or equal to 90"),
+    ({"latitude": "nan", "longitude": "0"}, "Enter a number."),
+    ({"latitude": "10"}, "both a latitude and a longitude"),
+    ({}, "Choose a place or type a position."),
+    ({"known": "7", "latitude": "1", "longitude": "1"}, "Select a valid choice"),
+])
+def test_a_bad_place_is_a_plain_message(family, alice, client_for, data, message):
+    photo = _gps_photo(family, alice)
+    response = client_for(alice).post(reverse("gallery:photo_place", args=[photo.pk]), data, follow=True)
+    assert response.status_code == 200 and message in response.content.decode()
+    assert _fresh(photo).place_source == Photo.PlaceSource.GPS
+
+
+# --- survives re-processing -------------------------------------------------------------------------
+
+
+def test_edits_survive_reading_the_file_again_and_geocoding_again(family, alice, settings):
+    photo = _gps_photo(family, alice, position=LISBON)
+    photo_date_set(photo=photo, taken_at=datetime(1999, 12, 31, 23, 0, tzinfo=dt_timezone.utc))
+    photo_place_set(photo=_fresh(photo), latitude=PORTO[0], longitude=PORTO[1])
+    edited = _fresh(photo)
+    # What the sweep and the commands do: read the file's metadata again, geocode again.
+    photo_embedded_read(photo=edited)
+    photos_place_fill(photos=[_fresh(photo)])
+    Photo.objects.filter(pk=photo.pk).update(place_checked=False)  # as if never looked up
+    photos_place_sweep()
+    fresh = _fresh(photo)
+    assert fresh.taken_at == datetime(1999, 12, 31, 23, 0, tzinfo=dt_timezone.utc)
+    assert fresh.taken_at_source == Photo.DateSource.MEMBER and fresh.taken_tz == edited.taken_tz
+    assert (fresh.place_city, fresh.place_source) == ("Porto", Photo.PlaceSource.MEMBER)
+
+
+def test_a_member_place_survives_the_files_own_iptc_place(family, alice):
+    data = images.with_metadata(images.jpeg(colour=(7, 7, 7)), iptc={"Iptc.Application2.City": "Faro", "Iptc.Application2.CountryName": "Portugal"})
+    photo = photo_factory(family=family, user=alice, data=data)
+    assert photo.place_city == "Faro"
+    photo_place_set(photo=photo, latitude=PORTO[0], longitude=PORTO[1])
+    photo_embedded_read(photo=_fresh(photo))
+    assert _fresh(photo).place_city == "Porto"
+
+
+# --- rotation ---------------------------------------------------------------------------------------
+
+
+def _size(field) -> tuple[int, int]:
+    with field.open("rb") as stream:
+        return Image.open(io.BytesIO(stream.read())).size
+
+
+def test_turning_a_photo_renders_it_turned_re_embeds_it_and_leaves_the_original(family, alice, client_for,
+                                                                               django_capture_on_commit_callbacks):
+    photo = photo_factory(family=family, user=alice, data=images.jpeg(size=(80, 40)))
+    Photo.objects.filter(pk=photo.pk).update(status=Photo.Status.READY)
+    original = (photo.original.name, photo.original.open("rb").read())
+    old_thumbnail = photo.thumbnail.name
+    queued_tasks()  # the upload's own embedding task
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client_for(alice).post(reverse("gallery:photo_turn", args=[photo.pk]), {"turn": "right"},
+                                          follow=True)
+    assert "Turned." in response.content.decode() and "turned 90° clockwise" in response.content.decode()
+    fresh = _fresh(photo)
+    assert (fresh.rotation, fresh.width, fresh.height) == (90, 40, 80)
+    assert _size(fresh.thumbnail) == (40, 80) and _size(fresh.display) == (40, 80)
+    assert fresh.thumbnail.name != old_thumbnail
+    assert (fresh.original.name, fresh.original.open("rb").read()) == original
+    assert fresh.status == Photo.Status.PENDING
+    # Browsers cache renditions: the turned photo's URLs are new, on its page and on the timeline's tiles.
+    assert f'src="/photos/{photo.pk}/display/?r=90"' in response.content.decode()
+    assert f"/photos/{photo.pk}/thumbnail/?r=90" in client_for(alice).get(reverse("gallery:timeline")).content.decode()
+    assert [task["func"] for task in queued_tasks()] == ["search.tasks.embed_photos_task"]
+    # A display rendition made again later (make_renditions, the sweep) is turned too.
+    Photo.objects.filter(pk=photo.pk).update(display="")
+    assert _size(photo_display_make(photo=_fresh(photo)).display) == (40, 80)
+    # Back to where it was: left.
+    photo_rotate(photo=_fresh(photo), quarter_turns=-1)
+    assert (_fresh(photo).rotation, _fresh(photo).width) == (0, 80)
+
+
+def test_a_bad_turn_is_a_plain_message(family, alice, client_for):
+    photo = photo_factory(family=family, user=alice)
+    response = client_for(alice).post(reverse("gallery:photo_turn", args=[photo.pk]), {"turn": "up"}, follow=True)
+    assert "Turn the photo left or right." in response.content.decode()
+
+
+# --- rights -----------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name, data", [
+    ("gallery:photo_date", {"date": "2001-01-01"}),
+    ("gallery:photo_shift", {"days": "1", "scope": "camera_day"}),
+    ("gallery:photo_place", {"latitude": "1", "longitude": "1"}),
+    ("gallery:photo_place", {"clear": "1"}),
+    ("gallery:photo_turn", {"turn": "left"}),
+])
+def test_another_family_can_not_correct_our_photos(family, alice, mallory, client_for, name, data):
+    photo = _gps_photo(family, alice)
+    before = _fresh(photo)
+    assert client_for(mallory).post(reverse(name, args=[photo.pk]), data).status_code == 404
+    after = _fresh(photo)
+    assert (after.taken_at, after.place_city, after.rotation) == (before.taken_at, before.place_city, 0)
+
+
+def test_a_plain_member_may_correct_a_photo_of_their_family(family, alice, bob, client_for):
+    photo = _gps_photo(family, alice)
+    client_for(bob).post(reverse("gallery:photo_date", args=[photo.pk]), {"date": "2001-02-03"})
+    assert _fresh(photo).taken_at_local.date().isoformat() == "2001-02-03"
+
+
+# --- API --------------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def api_client(alice):
+    from django.test import Client
+    from rest_framework.authtoken.models import Token
+
+    token, _ = Token.objects.get_or_create(user=alice)
+    return Client(headers={"Authorization": f"Token {token.key}"})
+
+
+def _patch(client, photo, body):
+    return client.patch(f"/api/v1/photos/{photo.pk}/", body, content_type="application/json")
+
+
+def test_patch_corrects_date_position_place_and_rotation(family, alice, api_client):
+    lisbon = _gps_photo(family, alice, position=LISBON)
+    photo = _gps_photo(family, alice, position=LISBON)
+    body = _patch(api_client, photo, {"taken_at": "2001-02-03T04:05:00+00:00"}).json()
+    assert body["taken_at"].startswith("2001-02-03T04:05:00") and body["taken_at_source"] == "member"
+    body = _patch(api_client, photo, {"latitude": PORTO[0], "longitude": PORTO[1]}).json()
+    assert body["place"]["city"] == "Porto" and body["place_source"] == "member"
+    body = _patch(api_client, photo, {"place": {"city": "Lisbon", "region": lisbon.place_region, "country_code": "pt"}}).json()
+    assert body["place"]["city"] == "Lisbon" and body["latitude"] is None
+    body = _patch(api_client, photo, {"rotation": 270}).json()
+    assert body["rotation"] == 270 and body["status"] == "pending"
+    body = _patch(api_client, photo, {"latitude": None, "longitude": None}).json()
+    assert body["place"] is None and body["place_source"] == "member"
+
+
+@pytest.mark.parametrize("body, field", [
+    ({"taken_at": "yesterday"}, "taken_at"),
+    ({"taken_at": "1700-01-01T00:00:00Z"}, "taken_at"),
+    ({"latitude": 100, "longitude": 0}, "latitude"),
+    ({"latitude": 10}, "non_field_errors"),
+    ({"place": {"city": "Atlantis", "country_code": "XX"}}, "place"),
+    ({"rotation": 45}, "rotation"),
+])
+def test_patch_refuses_bad_corrections_with_a_400(family, alice, api_client, body, field):
+    photo = _gps_photo(family, alice)
+    response = _patch(api_client, photo, body)
+    assert response.status_code == 400 and field in response.json(), response.json()
+
+
+def test_patch_of_another_familys_photo_is_404(family, alice, other_family, mallory, api_client):
+    theirs = _gps_photo(other_family, mallory)
+    assert _patch(api_client, theirs, {"taken_at": "2001-02-03T04:05:00Z"}).status_code == 404
+    assert _fresh(theirs).taken_at_source == Photo.DateSource.EXIF
+
+
+def test_the_shift_api_moves_own_photos_and_answers_foreign_ones_like_missing_ones(family, alice, other_family,
+                                                                                 mallory, api_client):
+    mine, theirs = _gps_photo(family, alice), _gps_photo(other_family, mallory)
+    before = mine.taken_at
+    response = api_client.post("/api/v1/photos/shift-dates/", {"photos": [mine.pk, theirs.pk], "seconds": -7200},
+                               content_type="application/json")
+    assert response.status_code == 200
+    assert response.json() == {"results": [{"id": mine.pk, "ok": True, "reason": ""},
+                                           {"id": theirs.pk, "ok": False, "reason": "No such photo."}]}
+    assert _fresh(mine).taken_at == before - timedelta(hours=2)
+    assert _fresh(theirs).taken_at_source == Photo.DateSource.EXIF
+    bad = api_client.post("/api/v1/photos/shift-dates/", {"photos": [mine.pk], "seconds": 10**12},
+                          content_type="application/json")
+    assert bad.status_code == 400 and "seconds" in bad.json()
+
+
+def test_the_schema_describes_corrections(client, alice):
+    schema = client.get("/api/v1/schema/", {"format": "json"}).json()
+    assert "/api/v1/photos/shift-dates/" in schema["paths"]
+    patch = schema["paths"]["/api/v1/photos/{photo_id}/"]["patch"]
+    assert patch["requestBody"]
+    body = str(schema["components"]["schemas"])
+    assert "rotation" in body and "place_source" in body

@@ -1,0 +1,112 @@
+"""Correcting a photo from its page: date taken, a shift of dates (a wrong camera clock), place, rotation. Plain
+posts that come back to the photo with a message; any member of the photo's family may correct it."""
+
+from __future__ import annotations
+
+from datetime import datetime, time
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect
+from django.views.decorators.http import require_POST
+
+from gallery.correction_services import photo_date_set, photo_place_set, photo_rotate, photos_shift_dates
+from gallery.forms import PhotoDateForm, PhotoPlaceForm, PhotoShiftForm
+from gallery.images import ImageBusy, ImageRejected
+from gallery.selectors import family_known_places, photo_get, photos_same_camera_day
+
+
+def _form_errors(request: HttpRequest, form) -> None:
+    for errors in form.errors.values():
+        for error in errors:
+            messages.error(request, error)
+
+
+def _back(photo) -> HttpResponse:
+    return redirect(photo.get_absolute_url() + "#corrections")
+
+
+@require_POST
+@login_required
+def photo_date(request: HttpRequest, photo_id: int) -> HttpResponse:
+    photo = photo_get(user=request.user, photo_id=photo_id)
+    form = PhotoDateForm(request.POST)
+    if not form.is_valid():
+        _form_errors(request, form)
+        return _back(photo)
+    taken = datetime.combine(form.cleaned_data["date"], form.cleaned_data["time"] or time(12, 0))
+    try:
+        photo_date_set(photo=photo, taken_at=taken)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    else:
+        messages.success(request, f"Date taken set to {photo.taken_at_local:%d %b %Y %H:%M}.")
+    return _back(photo)
+
+
+@require_POST
+@login_required
+def photo_shift(request: HttpRequest, photo_id: int) -> HttpResponse:
+    photo = photo_get(user=request.user, photo_id=photo_id)
+    form = PhotoShiftForm(request.POST)
+    if not form.is_valid():
+        _form_errors(request, form)
+        return _back(photo)
+    ids = [photo.pk] if form.cleaned_data["scope"] == "photo" else photos_same_camera_day(user=request.user,
+                                                                                          photo=photo)
+    try:
+        results = photos_shift_dates(user=request.user, photo_ids=ids, delta=form.delta())
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+        return _back(photo)
+    moved = sum(result.ok for result in results)
+    if moved:
+        messages.success(request, f"Shifted the date taken of {moved} photo{'s' if moved != 1 else ''}.")
+    for reason in dict.fromkeys(result.reason for result in results if not result.ok):
+        messages.error(request, reason)
+    return _back(photo)
+
+
+@require_POST
+@login_required
+def photo_place(request: HttpRequest, photo_id: int) -> HttpResponse:
+    photo = photo_get(user=request.user, photo_id=photo_id)
+    if request.POST.get("clear"):
+        photo_place_set(photo=photo)
+        messages.success(request, "Place cleared.")
+        return _back(photo)
+    form = PhotoPlaceForm(request.POST, places=family_known_places(family_id=photo.family_id))
+    if not form.is_valid():
+        _form_errors(request, form)
+        return _back(photo)
+    try:
+        photo_place_set(photo=photo, place=form.place(), latitude=form.cleaned_data.get("latitude"),
+                        longitude=form.cleaned_data.get("longitude"))
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    else:
+        messages.success(request, f"Place set to {photo.place_label or 'no named place (open country or sea)'}.")
+    return _back(photo)
+
+
+@require_POST
+@login_required
+def photo_turn(request: HttpRequest, photo_id: int) -> HttpResponse:
+    photo = photo_get(user=request.user, photo_id=photo_id)
+    turns = {"left": -1, "right": 1}.get(request.POST.get("turn", ""))
+    if turns is None:
+        messages.error(request, "Turn the photo left or right.")
+        return _back(photo)
+    try:
+        photo_rotate(photo=photo, quarter_turns=turns)
+    except ImageBusy:
+        messages.error(request, "The server is busy with other pictures: try again in a moment.")
+    except (ImageRejected, OSError) as exc:
+        messages.error(request, f"The original could not be read: {exc}")
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    else:
+        messages.success(request, "Turned. Search sees the new orientation once the photo is indexed again.")
+    return _back(photo)

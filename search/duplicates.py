@@ -1,0 +1,219 @@
+"""Near-duplicates: photos of a family that are the same picture (re-encoded, resized, sent twice) or nearly so
+(a burst, a crop), grouped for a member to keep one and trash the rest.
+
+Two signals, each said on the review page:
+- the perceptual hash stored at upload (`Photo.phash`, imagehash's 64-bit DCT hash of the grey picture): a copy
+  re-encoded or resized differs by 0-6 bits, different pictures by 18 or more (measured on the toy shapes of
+  scripts/shapes.py); blind to colour, so a recoloured copy counts as the same;
+- the cosine of the image embeddings of the family's search model (at least DUPLICATE_COSINE): sees through crops
+  and small edits the hash misses.
+
+Finding pairs is the worker's job, after each photo is embedded (`duplicates_find`: one statement over the family's
+hashes, one HNSW walk per photo for its DUPLICATE_NEIGHBOURS nearest), and is stored as `DuplicatePair` rows, so
+a page view reads the family's pairs (a few hundred at most) and joins them into groups: nothing quadratic, nothing
+over the whole family. `duplicates_scan` finds them for photos stored before (command `find_duplicates`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from django.conf import settings
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import connection, transaction
+from django.utils import timezone
+from psycopg import sql
+
+from gallery.models import Family, Photo
+from search.models import DuplicatePair, PhotoEmbedding
+from search.scope import id_array
+from search.selectors import family_search_model
+
+PHOTOS = Photo._meta.db_table
+EMBEDDINGS = PhotoEmbedding._meta.db_table
+# Photos per statement when scanning a whole family (`duplicates_scan`).
+SCAN_BATCH = 200
+# The hash as 64 bits ('x' + its 16 hex digits read as bit(64)); two hashes' distance is the bit_count (PostgreSQL
+# 14) of their XOR.
+_BITS = "('x' || phash)::bit(64)"
+_DISTANCE = "bit_count(('x' || {a}.phash)::bit(64) # ('x' || {b}.phash)::bit(64))"
+
+
+def duplicates_find(*, photo_ids: Iterable[int]) -> int:
+    """Find (again) the near-duplicates of these photos in their families and store them, replacing what was
+    stored for them (a rotated photo is re-embedded, and its pairs change). Returns how many pairs are stored."""
+    ids = sorted({int(pk) for pk in photo_ids})
+    if not ids:
+        return 0
+    candidates = _hash_candidates(ids) | _embedding_candidates(ids)
+    with transaction.atomic():
+        DuplicatePair.objects.filter(photo_a_id__in=ids).delete()
+        DuplicatePair.objects.filter(photo_b_id__in=ids).delete()
+        rows = _measured(candidates)
+        DuplicatePair.objects.bulk_create(rows, ignore_conflicts=True)
+    return len(rows)
+
+
+def _hash_candidates(ids: list[int]) -> set[tuple[int, int]]:
+    """Pairs (smaller id first) of these photos with any photo of their family whose hash is near enough: one
+    statement, each hash turned into bits once (a sequential read of the family's hashes, by the worker)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"WITH batch AS (SELECT id, family_id, {_BITS} AS h FROM {PHOTOS} "
+            "                WHERE id = ANY(%s::bigint[]) AND length(phash) = 16), "
+            f"family AS MATERIALIZED (SELECT id, family_id, {_BITS} AS h FROM {PHOTOS} "
+            "                WHERE family_id IN (SELECT family_id FROM batch) AND length(phash) = 16) "
+            "SELECT batch.id, family.id FROM batch JOIN family ON family.family_id = batch.family_id "
+            "AND family.id <> batch.id WHERE bit_count(batch.h # family.h) <= %s",
+            [id_array(ids), settings.DUPLICATE_HASH_DISTANCE])
+        return {(min(a, b), max(a, b)) for a, b in cursor.fetchall()}
+
+
+def _embedding_candidates(ids: list[int]) -> set[tuple[int, int]]:
+    """Pairs of these photos with their DUPLICATE_NEIGHBOURS nearest neighbours in the family's HNSW index (the walk
+    of "similar photos"), the cosine threshold applied later: one statement per family and model, each photo's
+    walk a LATERAL subquery that repeats the index's cast and predicate as literals (search.vector_index)."""
+    pairs: set[tuple[int, int]] = set()
+    rows = (PhotoEmbedding.objects.filter(photo_id__in=ids, trashed=False)
+            .values_list("family_id", "model_name").distinct())
+    for family_id, model_name in sorted(set(rows)):
+        if model_name != family_search_model(family_id=family_id):
+            continue
+        dim = PhotoEmbedding.objects.filter(family_id=family_id, model_name=model_name).extra(
+            select={"dim": "vector_dims(vector)"}).values_list("dim", flat=True).first()
+        statement = sql.SQL(
+            "SELECT b.photo_id, n.photo_id FROM {table} b CROSS JOIN LATERAL ("
+            " SELECT e.photo_id FROM {table} e WHERE e.model_name = {model} AND e.family_id = {family} "
+            " AND NOT e.trashed AND e.photo_id <> b.photo_id "
+            " ORDER BY (e.vector::vector({dim})) <=> (b.vector::vector({dim})) LIMIT {limit}) n "
+            "WHERE b.model_name = {model} AND b.family_id = {family} AND b.photo_id = ANY(%s::bigint[])"
+        ).format(table=sql.Identifier(EMBEDDINGS), model=sql.Literal(model_name), family=sql.Literal(int(family_id)),
+                 dim=sql.Literal(int(dim)), limit=sql.Literal(int(settings.DUPLICATE_NEIGHBOURS)))
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute("SELECT set_config('hnsw.ef_search', %s, true)", [str(max(40, settings.DUPLICATE_NEIGHBOURS))])
+            cursor.execute(statement.as_string(cursor.connection), [id_array(ids)])
+            pairs.update((min(a, b), max(a, b)) for a, b in cursor.fetchall())
+    return pairs
+
+
+def _measured(candidates: set[tuple[int, int]]) -> list[DuplicatePair]:
+    """Both signals of each candidate pair, measured in one statement; the pairs either signal keeps."""
+    if not candidates:
+        return []
+    pairs = sorted(candidates)
+    distance = _DISTANCE.format(a="pa", b="pb")
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT x.a, x.b, pa.family_id, CASE WHEN length(pa.phash) = 16 AND length(pb.phash) = 16 "
+            f"THEN {distance} END, 1 - (ea.vector <=> eb.vector), ea.model_name "
+            "FROM unnest(%s::bigint[], %s::bigint[]) AS x(a, b) "
+            f"JOIN {PHOTOS} pa ON pa.id = x.a JOIN {PHOTOS} pb ON pb.id = x.b AND pb.family_id = pa.family_id "
+            f"LEFT JOIN {EMBEDDINGS} ea ON ea.photo_id = x.a AND ea.model_name = %s "
+            f"LEFT JOIN {EMBEDDINGS} eb ON eb.photo_id = x.b AND eb.model_name = ea.model_name",
+            [id_array(a for a, _ in pairs), id_array(b for _, b in pairs), settings.SEARCH_MODEL])
+        rows = cursor.fetchall()
+    now = timezone.now()
+    return [DuplicatePair(photo_a_id=a, photo_b_id=b, family_id=family_id, hash_distance=hamming,
+                          cosine=cosine, model_name=model_name or "", found_at=now)
+            for a, b, family_id, hamming, cosine, model_name in rows
+            if _near(hamming, cosine)]
+
+
+def _near(hamming: int | None, cosine: float | None) -> bool:
+    return (hamming is not None and hamming <= settings.DUPLICATE_HASH_DISTANCE) or \
+        (cosine is not None and cosine >= settings.DUPLICATE_COSINE - 1e-6)
+
+
+def duplicates_scan(*, family_id: int | None = None) -> int:
+    """Find the near-duplicates of every photo (of one family), a batch at a time: for photos stored before
+    duplicates were looked for, or after changing the thresholds. Returns how many photos were looked at."""
+    photos = Photo.objects.order_by("pk")
+    if family_id is not None:
+        photos = photos.filter(family_id=family_id)
+    last, seen = 0, 0
+    while batch := list(photos.filter(pk__gt=last).values_list("pk", flat=True)[:SCAN_BATCH]):
+        duplicates_find(photo_ids=batch)
+        last, seen = batch[-1], seen + len(batch)
+    return seen
+
+
+# Reading: a family's groups, for the review page and the API.
+
+
+@dataclass
+class DuplicateMember:
+    photo: Photo
+    keep: bool  # the suggestion: the largest (pixels, then bytes), then the earliest taken
+    reason: str  # why it is in the group: its closest match in it, by the signal that found it
+
+
+@dataclass
+class DuplicateGroup:
+    members: list[DuplicateMember]
+    signals: list[str] = field(default_factory=list)  # "hash", "embedding"
+
+    @property
+    def keep(self) -> Photo:
+        return self.members[0].photo
+
+    @property
+    def rest(self) -> list[Photo]:
+        return [member.photo for member in self.members[1:]]
+
+
+def _keep_order(photo: Photo) -> tuple:
+    return (-(photo.width * photo.height), -photo.file_size, photo.taken_at, photo.pk)
+
+
+def _why(pair: DuplicatePair) -> tuple[str, str]:
+    """The signal that grouped the pair and a sentence saying why."""
+    if pair.hash_distance is not None and pair.hash_distance <= settings.DUPLICATE_HASH_DISTANCE:
+        bits = "identical" if pair.hash_distance == 0 else \
+            f"{pair.hash_distance} of 64 bits apart (at most {settings.DUPLICATE_HASH_DISTANCE})"
+        return "hash", f"Same picture: perceptual hashes {bits}."
+    return "embedding", (f"Looks alike: image embeddings' cosine {pair.cosine:.3f} "
+                         f"(at least {settings.DUPLICATE_COSINE:g}).")
+
+
+def duplicate_groups(*, user: AbstractBaseUser, family: Family) -> list[DuplicateGroup]:
+    """The family's near-duplicate groups among photos not in the trash, largest group first. `family` must come
+    from a selector that checked the user's membership (gallery.selectors.family_get)."""
+    pairs = list(DuplicatePair.objects.filter(family=family, photo_a__trashed_at__isnull=True,
+                                              photo_b__trashed_at__isnull=True).order_by("pk"))
+    parent: dict[int, int] = {}
+
+    def root(pk: int) -> int:
+        while parent.setdefault(pk, pk) != pk:
+            parent[pk] = parent[parent[pk]]
+            pk = parent[pk]
+        return pk
+
+    for pair in pairs:
+        parent[root(pair.photo_a_id)] = root(pair.photo_b_id)
+    photos = {photo.pk: photo for photo in Photo.objects.filter(pk__in=list(parent), family=family)}
+    best: dict[int, DuplicatePair] = {}  # each photo's closest match: the lowest hash distance, else highest cosine
+    for pair in pairs:
+        for pk in (pair.photo_a_id, pair.photo_b_id):
+            if pk not in best or _closeness(pair) < _closeness(best[pk]):
+                best[pk] = pair
+    members: dict[int, list[Photo]] = {}
+    for pk, photo in photos.items():
+        members.setdefault(root(pk), []).append(photo)
+    groups = []
+    for group_photos in members.values():
+        if len(group_photos) < 2:
+            continue
+        group_photos.sort(key=_keep_order)
+        whys = [_why(best[photo.pk]) for photo in group_photos]
+        groups.append(DuplicateGroup(
+            members=[DuplicateMember(photo, index == 0, why[1]) for index, (photo, why) in
+                     enumerate(zip(group_photos, whys))],
+            signals=sorted({why[0] for why in whys})))
+    groups.sort(key=lambda group: (-len(group.members), group.keep.taken_at))
+    return groups
+
+
+def _closeness(pair: DuplicatePair) -> tuple:
+    hash_near = pair.hash_distance is not None and pair.hash_distance <= settings.DUPLICATE_HASH_DISTANCE
+    return (0, pair.hash_distance) if hash_near else (1, -(pair.cosine or 0.0))

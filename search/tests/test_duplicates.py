@@ -1,0 +1,193 @@
+"""Near-duplicates: the same picture re-encoded and resized is grouped with its original (perceptual hash), a
+different picture is not; the review page suggests the larger, trashes the rest through the trash service with its
+rights; other families see nothing (404)."""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+from django.urls import reverse
+from PIL import Image
+
+from gallery.models import Photo
+from gallery.services import UploadResult, photo_create_from_bytes
+from gallery.trash_services import photos_restore
+from search.duplicates import duplicate_groups, duplicates_find, duplicates_scan
+from search.models import DuplicatePair
+from search.tests.conftest import shape_png
+from tests.queue import run_queued_tasks
+
+pytestmark = pytest.mark.django_db
+
+
+def _jpeg_copy(png: bytes, size: int, quality: int = 80) -> bytes:
+    out = io.BytesIO()
+    Image.open(io.BytesIO(png)).convert("RGB").resize((size, size)).save(out, "JPEG", quality=quality)
+    return out.getvalue()
+
+
+def _upload(family, user, data: bytes, name: str) -> Photo:
+    result = photo_create_from_bytes(family=family, uploaded_by=user, data=data, filename=name)
+    assert result.outcome == UploadResult.SAVED, result.reason
+    return result.photo
+
+
+@pytest.fixture
+def trio(toy_model, family, alice, django_capture_on_commit_callbacks):
+    """An original, the same picture re-saved as a larger JPEG, and a different picture; embedded by the worker
+    (which looks for near-duplicates after embedding)."""
+    original = shape_png("red", "circle", seed=1)
+    with django_capture_on_commit_callbacks(execute=True):
+        photos = {"original": _upload(family, alice, original, "IMG_0001.png"),
+                  "copy": _upload(family, alice, _jpeg_copy(original, 192), "IMG_0001 (1).jpg"),
+                  "other": _upload(family, alice, shape_png("green", "triangle", seed=2), "IMG_0002.png")}
+    run_queued_tasks()
+    assert {p.status for p in Photo.objects.all()} == {Photo.Status.READY}
+    return photos
+
+
+def test_a_resized_reencoded_copy_is_grouped_with_its_original_and_a_different_picture_is_not(trio, family, alice):
+    groups = duplicate_groups(user=alice, family=family)
+    assert len(groups) == 1
+    group = groups[0]
+    assert {m.photo.pk for m in group.members} == {trio["original"].pk, trio["copy"].pk}
+    assert "hash" in group.signals
+    # The larger (192² against 96²) is the one to keep, listed first.
+    assert group.keep.pk == trio["copy"].pk and group.members[0].keep and not group.members[1].keep
+    assert "perceptual hash" in group.members[1].reason
+    pair = DuplicatePair.objects.get()
+    assert pair.hash_distance <= 6 and pair.family_id == family.pk
+
+
+def test_with_equal_sizes_the_earliest_taken_is_kept(toy_model, family, alice, django_capture_on_commit_callbacks):
+    picture = shape_png("blue", "square", seed=3)
+    with django_capture_on_commit_callbacks(execute=True):
+        later = _upload(family, alice, _jpeg_copy(picture, 96, quality=90), "later.jpg")
+        earlier = _upload(family, alice, _jpeg_copy(picture, 96, quality=91), "earlier.jpg")
+    Photo.objects.filter(pk=earlier.pk).update(taken_at=later.taken_at.replace(year=2001))
+    Photo.objects.filter(pk__in=[later.pk, earlier.pk]).update(file_size=1000)
+    run_queued_tasks()
+    [group] = duplicate_groups(user=alice, family=family)
+    assert group.keep.pk == earlier.pk
+
+
+def test_the_review_page_shows_the_group_side_by_side_and_trashes_the_rest_in_one_click(trio, family, client_for,
+                                                                                          alice):
+    client = client_for(alice)
+    page = client.get(reverse("search:duplicates", args=[family.pk]))
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert "Suggested to keep" in html and "192 × 192" in html and "96 × 96" in html
+    assert f'data-photo="{trio["other"].pk}"' not in html
+    # The rest is ticked, the keeper is not: one click trashes the original, keeps the copy.
+    assert f'name="photo" value="{trio["original"].pk}" checked' in html
+    assert f'name="photo" value="{trio["copy"].pk}">' in html
+    response = client.post(reverse("search:duplicates_trash", args=[family.pk]), {"photo": [trio["original"].pk]},
+                           follow=True)
+    assert "Moved 1 photo to the trash." in response.content.decode()
+    assert Photo.all_objects.get(pk=trio["original"].pk).trashed_at is not None
+    assert duplicate_groups(user=alice, family=family) == []  # a group of one is no group
+    # Restored, the pair is back (it was only hidden).
+    photos_restore(user=alice, photo_ids=[trio["original"].pk])
+    assert len(duplicate_groups(user=alice, family=family)) == 1
+
+
+def test_a_plain_member_can_not_trash_others_uploads(trio, family, client_for, bob):
+    client = client_for(bob)
+    html = client.get(reverse("search:duplicates", args=[family.pk])).content.decode()
+    assert "Suggested to keep" in html and 'name="photo"' not in html and "or a family admin can trash it" in html
+    assert "Move ticked to trash" not in html
+    response = client.post(reverse("search:duplicates_trash", args=[family.pk]), {"photo": [trio["original"].pk]},
+                           follow=True)
+    assert "Only the uploader or a family admin" in response.content.decode()
+    assert Photo.objects.filter(pk=trio["original"].pk).exists()
+
+
+def test_another_family_gets_404_on_the_page_the_trash_button_and_the_api(trio, family, client_for, mallory):
+    client = client_for(mallory)
+    assert client.get(reverse("search:duplicates", args=[family.pk])).status_code == 404
+    assert client.post(reverse("search:duplicates_trash", args=[family.pk]),
+                       {"photo": [trio["original"].pk]}).status_code == 404
+    assert client.get("/api/v1/duplicates/", {"family": family.pk}).status_code == 404
+    assert Photo.objects.filter(pk=trio["original"].pk).exists()
+    # Their own family, with photos of their own, has no group of ours.
+    response = client.get("/api/v1/duplicates/", {"family": mallory.memberships.get().family_id})
+    assert response.status_code == 200 and response.json() == {"groups": []}
+
+
+def test_a_foreign_photo_id_posted_to_our_trash_button_is_refused(trio, family, other_family, mallory, client_for,
+                                                                  alice):
+    theirs = _upload(other_family, mallory, shape_png("red", "square", seed=9), "x.png")
+    response = client_for(alice).post(reverse("search:duplicates_trash", args=[family.pk]), {"photo": [theirs.pk]},
+                                      follow=True)
+    assert "No such photo." in response.content.decode()
+    assert Photo.objects.filter(pk=theirs.pk).exists()
+
+
+def test_the_api_lists_groups_with_sizes_dates_resolution_and_the_reason(trio, family, api):
+    response = api.get("/api/v1/duplicates/", {"family": family.pk})
+    assert response.status_code == 200
+    [group] = response.json()["groups"]
+    assert group["keep"] == trio["copy"].pk and "hash" in group["signals"]
+    first, second = group["photos"]
+    assert first["id"] == trio["copy"].pk and first["keep"] and (first["width"], first["height"]) == (192, 192)
+    assert second["id"] == trio["original"].pk and not second["keep"] and second["file_size"] > 0
+    assert second["taken_at"] and "64 bits" in second["reason"] or "identical" in second["reason"]
+
+
+def test_the_api_asks_for_a_family(api, family):
+    response = api.get("/api/v1/duplicates/")
+    assert response.status_code == 400 and "family" in response.json()
+    assert api.get("/api/v1/duplicates/", {"family": "x"}).status_code == 400
+
+
+def test_the_schema_describes_the_duplicates_endpoint(client, alice):
+    schema = client.get("/api/v1/schema/", {"format": "json"}).json()
+    assert "/api/v1/duplicates/" in schema["paths"]
+
+
+def test_the_embedding_signal_groups_what_the_hash_misses(trio, family, alice, settings):
+    """A hash threshold of 0 bits misses nothing here but proves the other signal: with a cosine threshold the
+    copy and the original pass, they are grouped "by embedding", with the cosine said."""
+    settings.DUPLICATE_HASH_DISTANCE = -1
+    settings.DUPLICATE_COSINE = 0.0
+    duplicates_scan(family_id=family.pk)
+    groups = duplicate_groups(user=alice, family=family)
+    assert groups and all(group.signals == ["embedding"] for group in groups)
+    assert all("cosine" in member.reason for group in groups for member in group.members)
+    settings.DUPLICATE_COSINE = 1.01  # nothing is that close: no group
+    duplicates_scan(family_id=family.pk)
+    assert duplicate_groups(user=alice, family=family) == []
+
+
+def test_finding_again_replaces_what_was_stored(trio, family, alice, settings):
+    settings.DUPLICATE_HASH_DISTANCE = -1
+    settings.DUPLICATE_COSINE = 1.01
+    duplicates_find(photo_ids=[trio["copy"].pk])
+    assert not DuplicatePair.objects.exists()
+
+
+def test_the_page_reads_a_few_statements_whatever_the_number_of_groups(toy_model, family, alice, client_for,
+                                                                      django_capture_on_commit_callbacks,
+                                                                      django_assert_max_num_queries):
+    with django_capture_on_commit_callbacks(execute=True):
+        for n, shape in enumerate(["circle", "square", "triangle"]):
+            picture = shape_png("red", shape, seed=20 + n)
+            _upload(family, alice, picture, f"{n}.png")
+            _upload(family, alice, _jpeg_copy(picture, 150), f"{n}.jpg")
+    run_queued_tasks()
+    client = client_for(alice)
+    assert len(duplicate_groups(user=alice, family=family)) >= 3
+    with django_assert_max_num_queries(12):
+        assert client.get(reverse("search:duplicates", args=[family.pk])).status_code == 200
+
+
+def test_a_copy_in_another_family_is_never_paired_across_families(trio, family, other_family, mallory, alice):
+    theirs = _upload(other_family, mallory, _jpeg_copy(shape_png("red", "circle", seed=1), 150), "copy.jpg")
+    duplicates_find(photo_ids=[theirs.pk, trio["original"].pk])
+    assert not DuplicatePair.objects.filter(family=other_family).exists()
+    assert not DuplicatePair.objects.filter(photo_a=theirs).exists() and \
+        not DuplicatePair.objects.filter(photo_b=theirs).exists()
+    assert duplicate_groups(user=mallory, family=other_family) == []
+    assert len(duplicate_groups(user=alice, family=family)) == 1

@@ -1,0 +1,76 @@
+"""In a real browser, as a family admin: from the family's photos to its near-duplicates, the groups side by side,
+trash the rest of a group in one click; the same page on a 390 px phone."""
+
+from __future__ import annotations
+
+import pytest
+
+from gallery.models import Membership, Photo
+from search.duplicates import duplicates_find
+from search.tests.conftest import shape_png
+from search.tests.test_duplicates import _jpeg_copy
+from tests.browser.conftest import CHROMIUM, HAVE_CHROMIUM, new_page, sign_in
+from tests.factories import FamilyFactory, MembershipFactory, UserFactory, photo_factory
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(not HAVE_CHROMIUM, reason=f"chromium is not installed (looked for {CHROMIUM})"),
+]
+
+
+@pytest.fixture
+def smiths(transactional_db):
+    family = FamilyFactory(name="Smiths")
+    alice = UserFactory(username="alice")
+    MembershipFactory(family=family, user=alice, role=Membership.Role.ADMIN)
+    groups = []
+    for n, shape in enumerate(["circle", "square"]):
+        picture = shape_png("red", shape, seed=40 + n)
+        groups.append([photo_factory(family=family, user=alice, data=picture, filename=f"IMG_{n}.png"),
+                       photo_factory(family=family, user=alice, data=_jpeg_copy(picture, 240), filename=f"IMG_{n}.jpg"),
+                       photo_factory(family=family, user=alice, data=_jpeg_copy(picture, 120, 60),
+                                     filename=f"IMG_{n}-small.jpg")])
+    photo_factory(family=family, user=alice, data=shape_png("green", "triangle", seed=50), filename="other.png")
+    # What the worker does after embedding (no model needed for the hash signal).
+    duplicates_find(photo_ids=Photo.objects.values_list("pk", flat=True))
+    return family, groups
+
+
+def test_review_duplicates(live_server, page, artifacts, smiths):
+    family, groups = smiths
+    sign_in(page, live_server, "alice")
+    page.goto(live_server.url + f"/?family={family.pk}")
+    page.get_by_role("link", name="Near-duplicates").click()
+    page.wait_for_url(f"**/families/{family.pk}/duplicates/")
+    assert page.locator(".duplicate-group").count() == 2
+    page.wait_for_function("() => Array.from(document.querySelectorAll('.duplicate-thumb'))"
+                           ".every((i) => i.complete && i.naturalWidth > 0)")
+    page.screenshot(path=artifacts / "duplicates.png", full_page=True)
+    first = groups[0]
+    keeper = first[1]  # the 240 px copy: the largest
+    group = page.locator(f"#duplicates-{keeper.pk}")
+    assert group.locator(".duplicate-item.keep").get_attribute("data-photo") == str(keeper.pk)
+    assert group.get_by_text("Suggested to keep").is_visible()
+    assert group.get_by_text("240 × 240").is_visible()
+    group.get_by_role("button", name="Move ticked to trash").click()
+    assert page.get_by_text("Moved 2 photos to the trash.").is_visible()
+    assert page.locator(".duplicate-group").count() == 1
+    assert set(Photo.objects.filter(pk__in=[p.pk for p in first]).values_list("pk", flat=True)) == {keeper.pk}
+    assert page.js_errors == []
+
+
+def test_review_duplicates_on_a_phone(live_server, browser, artifacts, smiths):
+    family, groups = smiths
+    context, phone = new_page(browser, viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True,
+                              device_scale_factor=2)
+    try:
+        sign_in(phone, live_server, "alice")
+        phone.goto(live_server.url + f"/families/{family.pk}/duplicates/")
+        assert phone.locator(".duplicate-item").count() == 6
+        phone.wait_for_function("() => Array.from(document.querySelectorAll('.duplicate-thumb'))"
+                                ".every((i) => i.complete && i.naturalWidth > 0)")
+        assert phone.evaluate("() => document.documentElement.scrollWidth") <= 390
+        phone.screenshot(path=artifacts / "duplicates-390.png", full_page=True)
+        assert phone.js_errors == []
+    finally:
+        context.close()
