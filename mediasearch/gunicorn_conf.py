@@ -13,3 +13,7 @@ def post_worker_init(worker) -> None:
 # gunicorn's control socket (for `gunicornc`) defaults to one path per machine ($XDG_RUNTIME_DIR/gunicorn.ctl), shared
 # by every gunicorn on it; serve supervises the web server itself and needs none.
 control_socket_disable = True
+
+# gunicorn's largest request line (the default is 4094 bytes): a search URL carries the query percent-encoded (up to
+# 12 bytes per character) beside its filters and refine ids (search/tests/test_odd_queries.py checks the longest).
+limit_request_line = 8190

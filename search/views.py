@@ -19,7 +19,7 @@ from gallery.text import id_from_text
 from gallery.trash_services import admin_family_ids, photo_may_manage, photos_trash
 from gallery.views.bulk import selection_context
 from search.duplicates import duplicate_groups
-from search.engine import SearchParams, preferences_for, search_photos, similar_photos
+from search.engine import MAX_QUERY_CHARS, SearchParams, preferences_for, search_photos, similar_photos
 from search.forms import ChipEditForm, JudgeForm, PreferencesForm, SearchReportForm, search_form
 from search.judgment_selectors import judgment_refine_ids, judgment_verdicts
 from search.judgment_services import judgment_record, judgment_withdraw
@@ -50,6 +50,7 @@ def search(request: HttpRequest) -> HttpResponse:
     response = search_photos(user=request.user, params=understood.params)
     query = form.cleaned_data.get("q", "") if form.is_valid() else request.GET.get("q", "")
     context = {"form": form, "response": response, "tags": tag_list(user=request.user),
+               "max_query_chars": MAX_QUERY_CHARS,
                "judge": _judge_context(request, query, request.GET),
                "verdicts": judgment_verdicts(user=request.user, query=query,
                                              photo_ids=[r.photo.pk for r in response.results]),

@@ -230,3 +230,19 @@ def test_smart_search_off_still_finds_a_tag_and_every_page_says_so(settings, add
         assert preview.status_code == 200 and str(tagged) in preview.content.decode()
     finally:
         reset_embedder()
+
+
+def test_the_search_box_takes_no_more_than_is_used_and_the_longest_query_fits_the_web_servers_request_line(
+        client_for, alice):
+    """A search box longer than what is used let 800 Cyrillic letters become a URL past gunicorn's request-line
+    limit (4094 bytes by default): a 414 that left the previous results on screen."""
+    from urllib.parse import urlencode
+
+    from mediasearch import gunicorn_conf
+
+    page = client_for(alice).get(reverse("search:search")).content.decode()
+    assert f'aria-label="Search" maxlength="{MAX_QUERY_CHARS}"' in page
+    longest = "/search/?" + urlencode({"q": "🙂" * MAX_QUERY_CHARS, "tag": "x" * 64, "place": "y" * 100,
+                                       "after": "2020-01-01", "before": "2020-12-31", "sort": "relevance",
+                                       "like": ",".join(["9" * 18] * 50), "unlike": ",".join(["9" * 18] * 50)})
+    assert len(f"GET {longest} HTTP/1.1") <= gunicorn_conf.limit_request_line
