@@ -18,6 +18,7 @@ from gallery.selectors import family_get, family_is_admin, family_list, favourit
 from gallery.text import id_from_text
 from gallery.trash_services import admin_family_ids, photo_may_manage, photos_trash
 from gallery.views.bulk import selection_context
+from gallery.views.trash import results_message
 from search.duplicates import duplicate_groups
 from search.engine import MAX_QUERY_CHARS, SearchParams, preferences_for, search_photos, similar_photos
 from search.forms import ChipEditForm, JudgeForm, PreferencesForm, SearchReportForm, search_form
@@ -406,12 +407,6 @@ def model_comparison_view(request: HttpRequest, family_id: int) -> HttpResponse:
 def duplicates_trash(request: HttpRequest, family_id: int) -> HttpResponse:
     """Move the ticked photos of a group to the trash (the trash service checks each against the user's rights)."""
     family = family_get(user=request.user, family_id=family_id)
-    results = photos_trash(user=request.user, photo_ids=request.POST.getlist("photo")[:500])
-    moved = sum(result.ok for result in results)
-    if moved:
-        messages.success(request, f"Moved {moved} photo{'s' if moved != 1 else ''} to the trash.")
-    for reason in dict.fromkeys(result.reason for result in results if not result.ok):
-        messages.error(request, reason)
-    if not results:
-        messages.error(request, "No photo was ticked: nothing moved to the trash.")
+    results_message(request, photos_trash(user=request.user, photo_ids=request.POST.getlist("photo")[:500]), "Moved",
+                    where=" to the trash", empty="No photo was ticked: nothing moved to the trash.")
     return redirect("search:duplicates", family.pk)

@@ -53,6 +53,12 @@ def photo_display(request: HttpRequest, photo_id: int) -> HttpResponse:
     """The display rendition (upright JPEG). Until a photo stored before renditions existed gets one, its
     original when browsers show that format, else its thumbnail: never a HEIC or TIFF the browser can't show."""
     photo = photo_get(user=request.user, photo_id=photo_id, include_trashed=True)  # the trash page shows it too
+    return display_response(photo)
+
+
+def display_response(photo) -> HttpResponse:
+    """What shows `photo` large: its display rendition, else its original when browsers show that format, else its
+    thumbnail (the caller has checked who may see it)."""
     if photo.display:
         return serve_file(photo.display, content_type="image/jpeg")
     if photo.mime_type in BROWSER_TYPES:

@@ -21,7 +21,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 from gallery.album_selectors import share_photo_get, share_photo_ids, share_resolve
 from gallery.forms import SharePasswordForm
 from gallery.models import AlbumShare, Photo
-from gallery.views.media import BROWSER_TYPES, serve_file
+from gallery.views.media import display_response, serve_file
 
 
 def _unlock_key(share: AlbumShare) -> str:
@@ -119,12 +119,7 @@ def shared_thumbnail(request: HttpRequest, share: AlbumShare, token: str, photo_
 @require_GET
 @shared
 def shared_display(request: HttpRequest, share: AlbumShare, token: str, photo_id: int) -> HttpResponse:
-    photo = share_photo_get(share=share, photo_id=photo_id)
-    if photo.display:
-        return serve_file(photo.display, content_type="image/jpeg")
-    if photo.mime_type in BROWSER_TYPES:
-        return serve_file(photo.original, content_type=photo.mime_type)
-    return serve_file(photo.thumbnail, content_type="image/jpeg")
+    return display_response(share_photo_get(share=share, photo_id=photo_id))
 
 
 @require_GET

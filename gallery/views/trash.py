@@ -35,22 +35,23 @@ def _posted_ids(request: HttpRequest) -> list[str]:
     return request.POST.getlist("photo")[:500]
 
 
-def _report(request: HttpRequest, results: list[PhotoResult], done: str) -> None:
-    """One message for what was done, one per distinct reason something was not."""
+def results_message(request: HttpRequest, results: list[PhotoResult], done: str, *, where: str = "",
+                    empty: str = "No photo was chosen.") -> None:
+    """One message for what was done ("{done} 3 photos{where}."), one per distinct reason something was not."""
     ok = sum(result.ok for result in results)
     if ok:
-        messages.success(request, f"{done} {ok} photo{'s' if ok != 1 else ''}.")
+        messages.success(request, f"{done} {ok} photo{'s' if ok != 1 else ''}{where}.")
     for reason in dict.fromkeys(result.reason for result in results if not result.ok):
         messages.error(request, reason)
     if not results:
-        messages.error(request, "No photo was chosen.")
+        messages.error(request, empty)
 
 
 @require_POST
 @login_required
 def trash_restore(request: HttpRequest, family_id: int) -> HttpResponse:
     family = family_get(user=request.user, family_id=family_id)
-    _report(request, photos_restore(user=request.user, photo_ids=_posted_ids(request)), "Restored")
+    results_message(request, photos_restore(user=request.user, photo_ids=_posted_ids(request)), "Restored")
     return redirect("gallery:family_trash", family.pk)
 
 
@@ -58,7 +59,7 @@ def trash_restore(request: HttpRequest, family_id: int) -> HttpResponse:
 @login_required
 def trash_delete(request: HttpRequest, family_id: int) -> HttpResponse:
     family = family_get(user=request.user, family_id=family_id)
-    _report(request, photos_purge(user=request.user, photo_ids=_posted_ids(request)), "Deleted for good")
+    results_message(request, photos_purge(user=request.user, photo_ids=_posted_ids(request)), "Deleted for good")
     return redirect("gallery:family_trash", family.pk)
 
 
