@@ -53,7 +53,13 @@ def shared(view):
 
     @wraps(view)
     def wrapper(request: HttpRequest, token: str, *args, **kwargs):
-        share = share_resolve(token=token)
+        try:
+            share = share_resolve(token=token)
+        except Http404:
+            if view.__name__ != "shared_album":  # media of a dead link: as missing as any other
+                raise
+            # The album page tells whoever holds the link what happened (the members' 404 speaks of families).
+            return _private(render(request, "gallery/shared_gone.html", status=404))
         if not _unlocked(request, share):
             if view.__name__ != "shared_album":  # media of a locked link: as missing as any other
                 raise Http404("No such photo.")
