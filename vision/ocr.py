@@ -28,13 +28,14 @@ def read_text(image: Image.Image, *, min_confidence: float = 0.5) -> str:
     """The text lines found in the image, top to bottom, one per line; "" when there is none.
 
     Lines the recogniser is less sure of than `min_confidence` (0..1) are dropped: on photos without text it
-    mostly "reads" textures, with low confidence."""
+    mostly "reads" textures, with low confidence. So are lines without a letter or digit: a plain square or
+    triangle is read as "■" or "▼", surely, and says nothing a search could use."""
     rgb = image if image.mode == "RGB" else image.convert("RGB")
     result, _ = get_reader()(np.asarray(rgb))
     lines = []
     for box, text, confidence in result or []:
         text = " ".join(str(text).split())
-        if text and float(confidence) >= min_confidence:
+        if float(confidence) >= min_confidence and any(char.isalnum() for char in text):
             top = min(point[1] for point in box)
             left = min(point[0] for point in box)
             lines.append((top, left, text))

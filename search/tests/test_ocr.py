@@ -213,3 +213,16 @@ def test_serve_starts_the_ocr_worker_only_when_ocr_is_on(settings):
     assert names() == ["web", "worker", "OCR worker"]
     settings.OCR_ENABLED = False
     assert names() == ["web", "worker"]
+
+
+@pytest.mark.slow
+def test_a_shape_read_as_a_symbol_is_no_text():
+    """The recogniser "reads" a plain square or triangle as "■" or "▼" with high confidence (a new user saw "Text in
+    photo: ■"): a line without a letter or digit says nothing a search could use."""
+    import random
+
+    from scripts.shapes import draw_shape
+    from vision.ocr import read_text
+
+    assert read_text(draw_shape("red", "square", size=600, rng=random.Random(1))) == ""
+    assert read_text(draw_shape("red", "triangle", size=600, rng=random.Random(10))) == ""
