@@ -500,14 +500,17 @@ class PhotoBulkApi(APIView):
         action = serializers.ChoiceField(
             choices=list(BULK_ACTIONS),
             help_text="add_tags and remove_tags need `tags`, add_to_album needs `album` (a plain album of the photo's "
-                      "family); favourite and unfavourite are the user's own; trash and restore are for the photo's "
-                      "uploader or a family admin")
+                      "family), shift_dates needs `seconds`; favourite and unfavourite are the user's own; trash and "
+                      "restore are for the photo's uploader or a family admin")
         photos = serializers.ListField(child=serializers.IntegerField(min_value=1, max_value=2**63 - 1),
                                        min_length=1, max_length=BULK_MAX_PHOTOS,
                                        help_text=f"Photo ids, at most {BULK_MAX_PHOTOS}")
         tags = serializers.ListField(child=serializers.CharField(max_length=64), required=False,
                                      max_length=MAX_TAGS, help_text="For add_tags and remove_tags")
         album = serializers.IntegerField(required=False, min_value=1, help_text="For add_to_album")
+        seconds = serializers.IntegerField(required=False, min_value=-100 * 366 * 86400, max_value=100 * 366 * 86400,
+                                           help_text="For shift_dates: the offset of the dates taken, negative for "
+                                                     "earlier")
 
     class BulkResultSerializer(serializers.Serializer):
         id = serializers.IntegerField()
@@ -523,7 +526,8 @@ class PhotoBulkApi(APIView):
             results = photos_bulk_apply(user=request.user, action=data.validated_data["action"],
                                         photo_ids=data.validated_data["photos"],
                                         tags=data.validated_data.get("tags", ()),
-                                        album_id=data.validated_data.get("album"))
+                                        album_id=data.validated_data.get("album"),
+                                        seconds=data.validated_data.get("seconds"))
         except DjangoValidationError as exc:
             raise ValidationError({"detail": exc.messages}) from None
         body = [{"id": r.id, "ok": r.ok, "reason": r.reason} for r in results]

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
@@ -21,6 +22,7 @@ from django.http import Http404
 
 from gallery.album_selectors import album_get, album_list
 from gallery.album_services import album_add_photos
+from gallery.correction_services import MAX_SHIFT, photos_shift_dates
 from gallery.models import Album, Photo, PhotoTag
 from gallery.services import MAX_TAGS, photos_tags_add_many, tags_clean
 from gallery.signals import photos_changed
@@ -44,6 +46,7 @@ class BulkInput:
     photo_ids: list[int]
     tags: list[str] = field(default_factory=list)
     album_id: int | None = None
+    seconds: int | None = None  # shift_dates: the offset, negative for earlier
 
 
 @dataclass(frozen=True)
@@ -53,26 +56,28 @@ class BulkAction:
     run: Callable[..., list[BulkResult]]  # run(*, user, data: BulkInput) -> one BulkResult per photo id
     needs_tags: bool = False
     needs_album: bool = False
+    needs_seconds: bool = False
 
 
 BULK_ACTIONS: dict[str, BulkAction] = {}
 
 
-def bulk_action(name: str, *, label: str, needs_tags: bool = False, needs_album: bool = False):
+def bulk_action(name: str, *, label: str, needs_tags: bool = False, needs_album: bool = False,
+                needs_seconds: bool = False):
     """Register `run` as the bulk action `name`."""
 
     def register(run: Callable[..., list[BulkResult]]) -> Callable[..., list[BulkResult]]:
         BULK_ACTIONS[name] = BulkAction(name=name, label=label, run=run, needs_tags=needs_tags,
-                                        needs_album=needs_album)
+                                        needs_album=needs_album, needs_seconds=needs_seconds)
         return run
 
     return register
 
 
 def bulk_input_clean(*, action: str, photo_ids: Iterable, tags: Iterable[str] = (),
-                     album_id: int | None = None) -> tuple[BulkAction, BulkInput]:
+                     album_id: int | None = None, seconds: int | None = None) -> tuple[BulkAction, BulkInput]:
     """The action and its input, or ValidationError with a plain sentence (unknown action, no photos, too many,
-    tags or album missing for an action that needs them)."""
+    tags, album or offset missing for an action that needs them, an offset of nothing or over 100 years)."""
     entry = BULK_ACTIONS.get(action)
     if entry is None:
         raise ValidationError(f"Unknown action “{action}”. Choose one of: {', '.join(BULK_ACTIONS)}.")
@@ -86,7 +91,13 @@ def bulk_input_clean(*, action: str, photo_ids: Iterable, tags: Iterable[str] = 
         raise ValidationError("Type at least one tag.")
     if entry.needs_album and album_id is None:
         raise ValidationError("Choose an album.")
-    return entry, BulkInput(photo_ids=ids, tags=cleaned_tags, album_id=album_id if entry.needs_album else None)
+    if entry.needs_seconds:
+        if not seconds:
+            raise ValidationError("Type how far to shift the dates (for example -1 hour or 2 days).")
+        if abs(seconds) > MAX_SHIFT.total_seconds():
+            raise ValidationError("A shift is at most 100 years.")
+    return entry, BulkInput(photo_ids=ids, tags=cleaned_tags, album_id=album_id if entry.needs_album else None,
+                            seconds=seconds if entry.needs_seconds else None)
 
 
 def _photo_ids(values: Iterable) -> list[int]:
@@ -104,12 +115,13 @@ def _photo_ids(values: Iterable) -> list[int]:
 
 @transaction.atomic
 def photos_bulk_apply(*, user: AbstractBaseUser, action: str, photo_ids: Iterable, tags: Iterable[str] = (),
-                      album_id: int | None = None) -> list[BulkResult]:
+                      album_id: int | None = None, seconds: int | None = None) -> list[BulkResult]:
     """Do `action` to each photo the user may do it to; one result per distinct id, in the order given.
 
     Raises ValidationError for a request that can't be done at all (see bulk_input_clean); a photo that can't be
     done is a result with ok=False, never an error, so one photo never costs the others."""
-    entry, data = bulk_input_clean(action=action, photo_ids=photo_ids, tags=tags, album_id=album_id)
+    entry, data = bulk_input_clean(action=action, photo_ids=photo_ids, tags=tags, album_id=album_id,
+                                   seconds=seconds)
     results = {result.id: result for result in entry.run(user=user, data=data)}
     return [results.get(photo_id, BulkResult(photo_id, False, NOT_FOUND)) for photo_id in data.photo_ids]
 
@@ -202,3 +214,14 @@ def _trash(*, user: AbstractBaseUser, data: BulkInput) -> list[BulkResult]:
 @bulk_action("restore", label="{photos} restored from the trash.")
 def _restore(*, user: AbstractBaseUser, data: BulkInput) -> list[BulkResult]:
     return [BulkResult(*result) for result in photos_restore(user=user, photo_ids=data.photo_ids)]
+
+
+# --- dates (gallery.correction_services checks each photo's family; any member may correct a date) ---------------
+
+
+@bulk_action("shift_dates", label="Dates of {photos} shifted.", needs_seconds=True)
+def _shift_dates(*, user: AbstractBaseUser, data: BulkInput) -> list[BulkResult]:
+    """Move each photo's date taken by the offset (a camera whose clock was wrong); a shift that would take a photo
+    outside 1826 to today answers why."""
+    delta = timedelta(seconds=data.seconds)
+    return [BulkResult(*result) for result in photos_shift_dates(user=user, photo_ids=data.photo_ids, delta=delta)]

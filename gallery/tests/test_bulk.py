@@ -579,3 +579,133 @@ def test_download_of_ids_past_the_database_range_is_no_archive_not_an_error(clie
 
     assert archive.namelist() == ["mine.jpg"]
     assert junk.status_code == 200 and "Select the photos to download first." in junk.content.decode()
+
+
+# --- shifting dates (a camera with a wrong clock) ------------------------------------------------------------------
+
+
+def dated(photo: Photo, when: str = "2023-07-14T10:00:00+00:00") -> Photo:
+    from datetime import datetime
+    Photo.objects.filter(pk=photo.pk).update(taken_at=datetime.fromisoformat(when))
+    photo.refresh_from_db()
+    return photo
+
+
+def test_shift_dates_moves_own_photos_and_answers_foreign_and_missing_alike(family, alice, other_family, mallory):
+    from datetime import timedelta
+    mine = [dated(photo_factory(family=family, user=alice)) for _ in range(2)]
+    theirs = dated(photo_factory(family=other_family, user=mallory))
+    gone = missing_id()
+
+    results = photos_bulk_apply(user=alice, action="shift_dates", photo_ids=[mine[0].pk, theirs.pk, gone, mine[1].pk],
+                                seconds=-3600)
+
+    assert results == [BulkResult(mine[0].pk, True), BulkResult(theirs.pk, False, NOT_FOUND),
+                       BulkResult(gone, False, NOT_FOUND), BulkResult(mine[1].pk, True)]
+    for photo in mine:
+        fresh = Photo.objects.get(pk=photo.pk)
+        assert fresh.taken_at == photo.taken_at - timedelta(hours=1)
+        assert fresh.taken_at_source == Photo.DateSource.MEMBER
+    assert Photo.objects.get(pk=theirs.pk).taken_at == theirs.taken_at
+
+
+def test_a_plain_member_shifts_photos_someone_else_uploaded_and_a_shift_out_of_range_says_why(family, alice, bob):
+    from datetime import timedelta
+    # Any member of the family may correct a date (gallery.correction_services), so bob's shift of alice's photo
+    # is done; a shift that would take a photo past today is refused for that photo with the service's reason.
+    photo = dated(photo_factory(family=family, user=alice))
+    recent = dated(photo_factory(family=family, user=alice), "2026-01-01T00:00:00+00:00")
+
+    results = photos_bulk_apply(user=bob, action="shift_dates", photo_ids=[photo.pk, recent.pk],
+                                seconds=365 * 86400 * 2)
+
+    assert results[0] == BulkResult(photo.pk, True)
+    assert not results[1].ok and "between 1826 and today" in results[1].reason
+    assert Photo.objects.get(pk=photo.pk).taken_at == photo.taken_at + timedelta(days=365 * 2)
+    assert Photo.objects.get(pk=recent.pk).taken_at == recent.taken_at
+
+
+@pytest.mark.parametrize("seconds, message", [
+    (None, "Type how far to shift the dates"),
+    (0, "Type how far to shift the dates"),
+    (101 * 366 * 86400, "A shift is at most 100 years."),
+    (-101 * 366 * 86400, "A shift is at most 100 years."),
+])
+def test_shift_dates_needs_a_sensible_offset(family, alice, seconds, message):
+    photo = dated(photo_factory(family=family, user=alice))
+    with pytest.raises(ValidationError) as caught:
+        photos_bulk_apply(user=alice, action="shift_dates", photo_ids=[photo.pk], seconds=seconds)
+    assert message in " ".join(caught.value.messages)
+    assert Photo.objects.get(pk=photo.pk).taken_at == photo.taken_at
+
+
+def test_api_bulk_shift_dates_mixed_ids_and_bad_offsets(api, family, alice, other_family, mallory):
+    from datetime import timedelta
+    mine = dated(photo_factory(family=family, user=alice))
+    theirs = dated(photo_factory(family=other_family, user=mallory))
+    gone = missing_id()
+    url = reverse("api_photos_bulk")
+
+    response = api.post(url, {"action": "shift_dates", "photos": [mine.pk, theirs.pk, gone], "seconds": 86400},
+                        content_type="application/json")
+
+    assert response.status_code == 200, response.content
+    assert response.json() == {"results": [
+        {"id": mine.pk, "ok": True, "reason": ""},
+        {"id": theirs.pk, "ok": False, "reason": NOT_FOUND},
+        {"id": gone, "ok": False, "reason": NOT_FOUND},
+    ]}
+    assert Photo.objects.get(pk=mine.pk).taken_at == mine.taken_at + timedelta(days=1)
+    assert Photo.objects.get(pk=theirs.pk).taken_at == theirs.taken_at
+    for body in ({"action": "shift_dates", "photos": [mine.pk]}, {"action": "shift_dates", "photos": [mine.pk],
+                                                                   "seconds": 0},
+                 {"action": "shift_dates", "photos": [mine.pk], "seconds": 10**12}):
+        bad = api.post(url, body, content_type="application/json")
+        assert bad.status_code == 400, bad.content
+    assert Photo.objects.get(pk=mine.pk).taken_at == mine.taken_at + timedelta(days=1)
+
+
+def test_api_bulk_schema_names_shift_dates_and_seconds(client, alice):
+    client.force_login(alice)
+    schema = client.get("/api/v1/schema/", {"format": "json"}).json()
+    body = str(schema["components"]["schemas"])
+    assert "shift_dates" in body and "seconds" in body
+
+
+def test_bulk_page_shifts_dates_without_javascript(client_for, family, alice, other_family, mallory):
+    from datetime import timedelta
+    mine = [dated(photo_factory(family=family, user=alice)) for _ in range(2)]
+    theirs = dated(photo_factory(family=other_family, user=mallory))
+    client = client_for(alice)
+
+    page = client.get(reverse("gallery:timeline")).content.decode()
+    assert 'name="shift_amount"' in page and 'value="shift_dates"' in page
+
+    response = client.post(reverse("gallery:photos_bulk"), {
+        "action": "shift_dates", "photos": [mine[0].pk, mine[1].pk, theirs.pk], "shift_amount": "−2",
+        "shift_unit": "hours", "next": "/"}, follow=True)
+
+    assert response.redirect_chain[-1][0] == "/"
+    body = response.content.decode()
+    assert "Dates of 2 photos shifted." in body and "1 was not: No such photo." in body
+    for photo in mine:
+        assert Photo.objects.get(pk=photo.pk).taken_at == photo.taken_at - timedelta(hours=2)
+    assert Photo.objects.get(pk=theirs.pk).taken_at == theirs.taken_at
+
+
+@pytest.mark.parametrize("amount, unit, message", [
+    ("", "hours", "Type how far to shift the dates"),
+    ("0", "days", "Type how far to shift the dates"),
+    ("1.5", "hours", "Type how far to shift the dates"),
+    ("3", "fortnights", "Type how far to shift the dates"),
+    ("40000", "days", "A shift is at most 100 years."),
+])
+def test_bulk_page_shift_says_plainly_what_is_wrong(client_for, family, alice, amount, unit, message):
+    photo = dated(photo_factory(family=family, user=alice))
+    response = client_for(alice).post(reverse("gallery:photos_bulk"), {
+        "action": "shift_dates", "photos": [photo.pk], "shift_amount": amount, "shift_unit": unit},
+        headers={"HX-Request": "true"})
+    assert response.status_code == 200
+    assert message in response.content.decode()
+    assert json.loads(response["HX-Trigger"])["bulk-done"]["ok"] == []
+    assert Photo.objects.get(pk=photo.pk).taken_at == photo.taken_at

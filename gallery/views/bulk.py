@@ -24,7 +24,7 @@ from gallery.services import parse_tags
 
 
 # What the bar offers on a list of photos (timeline, search results, an album); the trash page offers "restore".
-LIST_ACTIONS = ("add_tags", "remove_tags", "add_to_album", "favourite", "download", "trash")
+LIST_ACTIONS = ("add_tags", "remove_tags", "add_to_album", "favourite", "shift_dates", "download", "trash")
 TRASH_ACTIONS = ("restore",)
 
 
@@ -58,6 +58,19 @@ def _album_id(value: str | None) -> int | None:
         return None
 
 
+# The units the bar's "Shift dates" offers, in seconds.
+SHIFT_UNITS = {"minutes": 60, "hours": 3600, "days": 86400}
+
+
+def _shift_seconds(amount: str | None, unit: str | None) -> int | None:
+    """The bar's offset ("-1" and "hours") in seconds; None when it isn't a whole number of a known unit."""
+    try:
+        number = int((amount or "").strip().replace("\u2212", "-"))  # a typed minus sign too
+    except ValueError:
+        return None
+    return number * SHIFT_UNITS[unit] if unit in SHIFT_UNITS else None
+
+
 @require_POST
 @login_required
 def photos_bulk(request: HttpRequest) -> HttpResponse:
@@ -68,7 +81,9 @@ def photos_bulk(request: HttpRequest) -> HttpResponse:
     try:
         results = photos_bulk_apply(user=request.user, action=action, photo_ids=request.POST.getlist("photos"),
                                     tags=parse_tags(request.POST.get("tags", "")),
-                                    album_id=_album_id(request.POST.get("album")))
+                                    album_id=_album_id(request.POST.get("album")),
+                                    seconds=_shift_seconds(request.POST.get("shift_amount"),
+                                                           request.POST.get("shift_unit")))
     except ValidationError as exc:
         results, summary, problem = [], " ".join(exc.messages), True
     else:

@@ -273,3 +273,47 @@ def test_select_a_range_in_an_album_and_tag_it(live_server, browser, artifacts):
     page.screenshot(path=artifacts / "select-album-phone.png")
     assert page.js_errors == []
     context.close()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_phone_shift_the_dates_of_two_photos_by_a_day(live_server, browser, artifacts):
+    photos, foreign, album = _gallery(count=6)
+    before = {photo.pk: photo.taken_at for photo in photos}
+    context, page = new_page(browser, **PHONE)
+    sign_in(page, live_server, "grandma")
+    page.wait_for_function("() => Array.from(document.querySelectorAll('.tile img')).every((i) => i.complete)")
+
+    # Long-press the first tile (a real touch held for 700 ms), then tap the one beside it.
+    tile = page.locator(f"#photo-{photos[0].pk}").bounding_box()
+    cdp = context.new_cdp_session(page)
+    point = {"x": tile["x"] + tile["width"] / 2, "y": tile["y"] + tile["height"] / 2}
+    cdp.send("Input.dispatchTouchEvent", {"type": "touchStart", "touchPoints": [point]})
+    page.wait_for_timeout(700)
+    cdp.send("Input.dispatchTouchEvent", {"type": "touchEnd", "touchPoints": []})
+    _wait_count(page, 1)
+    page.locator(f"#photo-{photos[1].pk}").tap()
+    _wait_count(page, 2)
+    page.fill("input[name=shift_amount]", "1")
+    page.select_option("select[name=shift_unit]", "days")
+    page.get_by_role("button", name="Shift dates").tap()
+    page.wait_for_function("() => /Dates of 2 photos shifted/.test(document.querySelector('#bulk-status').textContent)")
+
+    for photo in photos:
+        expected = before[photo.pk] + (timedelta(days=1) if photo in photos[:2] else timedelta(0))
+        assert Photo.objects.get(pk=photo.pk).taken_at == expected
+    assert Photo.objects.get(pk=photos[0].pk).taken_at_source == Photo.DateSource.MEMBER
+    bar = page.locator("#bulk-form").bounding_box()
+    assert bar["width"] <= 390 and bar["y"] + bar["height"] <= 844 + 1  # the whole bar, shift row too, on screen
+    assert page.evaluate("() => document.documentElement.scrollWidth") <= 390  # nothing sideways
+    shift = page.locator(".select-shift").bounding_box()
+    assert shift["x"] >= 0 and shift["x"] + shift["width"] <= 390
+    page.screenshot(path=artifacts / "select-shift-phone.png")
+
+    # Reloaded, the two shifted photos sit a day later, under a day of their own.
+    page.reload()
+    page.wait_for_selector(f"#photo-{photos[0].pk}")
+    assert "Tuesday 21 May" in page.locator("#grid").inner_text()
+    order = page.evaluate(BOXES)
+    assert set(order[:2]) == {photos[0].pk, photos[1].pk}
+    assert page.js_errors == []
+    context.close()
