@@ -160,6 +160,12 @@ def test_phone_long_press_tap_and_download_the_zip(live_server, browser, artifac
     bar = page.locator("#bulk-form").bounding_box()
     assert bar["width"] <= 390 and bar["y"] + bar["height"] <= 844 + 1  # the whole bar on screen
     assert page.evaluate("() => document.documentElement.scrollWidth") <= 390  # nothing sideways
+    # Scrolled to the end, the last tile clears the bar: every photo stays tappable while selecting.
+    page.evaluate("() => window.scrollTo(0, document.documentElement.scrollHeight)")
+    page.wait_for_timeout(200)
+    last, bar = page.locator("[data-select-item]").last.bounding_box(), page.locator("#bulk-form").bounding_box()
+    assert last["y"] + last["height"] <= bar["y"], (last, bar)
+    page.evaluate("() => window.scrollTo(0, 0)")
     page.wait_for_timeout(200)  # the boxes fade in
     page.screenshot(path=artifacts / "select-timeline-phone.png")
 
