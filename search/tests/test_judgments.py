@@ -89,3 +89,13 @@ def test_lists_show_only_ones_own_and_filter_by_family_and_query(alice, bob, add
     assert [j.query for j in judgment_list(user=alice, query=" RED ")] == ["red"]
     assert judgment_list(user=alice, family_id=family.pk + 1000).count() == 0
     assert judgment_verdicts(user=alice, query="Square", photo_ids=[photo.pk]) == {photo.pk: False}
+
+
+def test_judgments_in_a_family_one_has_left_are_no_longer_ones_own(alice, bob, add_shape, family):
+    from gallery.models import Membership
+
+    judgment, _ = judgment_record(user=bob, photo=add_shape("red", "square"), query="red", relevant=True)
+    Membership.objects.filter(user=bob, family=family).delete()
+    assert judgment_list(user=bob).count() == 0
+    with pytest.raises(Http404):
+        judgment_delete(user=bob, judgment_id=judgment.pk)
