@@ -5,7 +5,6 @@ add tags) and download the ZIP. Screenshots at desktop width and 390 px go to te
 from __future__ import annotations
 
 import io
-import re
 import zipfile
 from datetime import datetime, timedelta, timezone as dt_timezone
 
@@ -138,6 +137,16 @@ def test_keyboard_selects_ranges_and_esc_clears(live_server, browser):
     context.close()
 
 
+def _long_press(context, page, selector: str) -> None:
+    """A real touch held for 700 ms on the middle of the element."""
+    box = page.locator(selector).bounding_box()
+    cdp = context.new_cdp_session(page)
+    point = {"x": box["x"] + box["width"] / 2, "y": box["y"] + box["height"] / 2}
+    cdp.send("Input.dispatchTouchEvent", {"type": "touchStart", "touchPoints": [point]})
+    page.wait_for_timeout(700)
+    cdp.send("Input.dispatchTouchEvent", {"type": "touchEnd", "touchPoints": []})
+
+
 @pytest.mark.django_db(transaction=True)
 def test_phone_long_press_tap_and_download_the_zip(live_server, browser, artifacts):
     photos, foreign, album = _gallery(count=6)
@@ -146,12 +155,7 @@ def test_phone_long_press_tap_and_download_the_zip(live_server, browser, artifac
     page.wait_for_function("() => Array.from(document.querySelectorAll('.tile img')).every((i) => i.complete)")
 
     # Long-press the first tile (a real touch held for 700 ms), then tap two more: each tap ticks, none opens.
-    tile = page.locator(f"#photo-{photos[0].pk}").bounding_box()
-    cdp = context.new_cdp_session(page)
-    point = {"x": tile["x"] + tile["width"] / 2, "y": tile["y"] + tile["height"] / 2}
-    cdp.send("Input.dispatchTouchEvent", {"type": "touchStart", "touchPoints": [point]})
-    page.wait_for_timeout(700)
-    cdp.send("Input.dispatchTouchEvent", {"type": "touchEnd", "touchPoints": []})
+    _long_press(context, page, f"#photo-{photos[0].pk}")
     _wait_count(page, 1)
     for photo in photos[1:3]:
         page.locator(f"#photo-{photo.pk}").tap()
@@ -290,12 +294,7 @@ def test_phone_shift_the_dates_of_two_photos_by_a_day(live_server, browser, arti
     page.wait_for_function("() => Array.from(document.querySelectorAll('.tile img')).every((i) => i.complete)")
 
     # Long-press the first tile (a real touch held for 700 ms), then tap the one beside it.
-    tile = page.locator(f"#photo-{photos[0].pk}").bounding_box()
-    cdp = context.new_cdp_session(page)
-    point = {"x": tile["x"] + tile["width"] / 2, "y": tile["y"] + tile["height"] / 2}
-    cdp.send("Input.dispatchTouchEvent", {"type": "touchStart", "touchPoints": [point]})
-    page.wait_for_timeout(700)
-    cdp.send("Input.dispatchTouchEvent", {"type": "touchEnd", "touchPoints": []})
+    _long_press(context, page, f"#photo-{photos[0].pk}")
     _wait_count(page, 1)
     page.locator(f"#photo-{photos[1].pk}").tap()
     _wait_count(page, 2)
