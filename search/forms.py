@@ -16,8 +16,8 @@ def photo_ids(text: str | None, *, strict: bool = False) -> tuple[int, ...]:
     ids = []
     for part in (text or "").split(","):
         part = part.strip()
-        if id_from_text(part) is not None:
-            ids.append(id_from_text(part))
+        if (photo_id := id_from_text(part)) is not None:
+            ids.append(photo_id)
         elif part and strict:
             raise ValueError(part)
     return tuple(dict.fromkeys(ids))
