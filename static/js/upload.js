@@ -230,5 +230,7 @@
   window.addEventListener("beforeunload", (e) => {
     if (inFlight || queue.length || waiting.length) e.preventDefault(); // the browser asks "leave the page?"
   });
-  refresh();
+  // Files chosen before this script ran (a slow connection, or a quick hand) are in the list too.
+  if (input.files.length) addWaiting(input.files);
+  else refresh();
 })();
