@@ -184,3 +184,14 @@ def test_the_parser_finds_what_the_policy_forbids():
     assert forbidden_markup('<script src="/static/js/site.js"></script><script type="application/json">{}</script>') == []
     assert len(forbidden_markup('<script>alert(1)</script><a onclick="x()" href="javascript:x()">')) == 3
     assert len(forbidden_markup('<span style="width: 5%"></span><style>p{}</style><b hx-on:click="x">')) == 3
+
+
+def test_a_refused_form_gets_a_page_that_keeps_to_the_policy(alice):
+    """Django's own CSRF failure page has an inline <style>: ours replaces it."""
+    client = Client(enforce_csrf_checks=True)
+    response = client.post(reverse("login"), {"username": "alice", "password": "correct horse battery"})
+    assert response.status_code == 403
+    body = response.content.decode()
+    assert "This form could not be sent" in body
+    assert forbidden_markup(body) == []
+    assert "Content-Security-Policy" in response
