@@ -19,7 +19,8 @@ pytestmark = pytest.mark.django_db
 
 ROOT = Path(__file__).resolve().parents[1]
 SWITCHED = ["SESSION_COOKIE_SECURE", "CSRF_COOKIE_SECURE", "SECURE_SSL_REDIRECT", "SECURE_HSTS_SECONDS",
-            "SECURE_HSTS_INCLUDE_SUBDOMAINS", "SECURE_HSTS_PRELOAD", "SECURE_PROXY_SSL_HEADER"]
+            "SECURE_HSTS_INCLUDE_SUBDOMAINS", "SECURE_HSTS_PRELOAD", "SECURE_PROXY_SSL_HEADER",
+            "CONTENT_SECURITY_POLICY", "CONTENT_SECURITY_POLICY_REPORT_ONLY"]
 # Settings read from a fresh process (the settings module reads the environment once, at import), and the deploy
 # checks run there at warning level.
 PROBE = f"""
@@ -34,7 +35,8 @@ print(json.dumps({{name: getattr(settings, name, None) for name in {SWITCHED!r}}
 
 def _settings_with(**env) -> dict:
     environment = {k: v for k, v in os.environ.items()
-                   if k not in {"HTTPS", "DEBUG", "SECURE_PROXY_SSL_HEADER"} and not k.startswith("SECURE_HSTS")}
+                   if k not in {"HTTPS", "DEBUG", "SECURE_PROXY_SSL_HEADER", "CSP_REPORT_ONLY"}
+                   and not k.startswith("SECURE_HSTS")}
     environment.update(env, DJANGO_SETTINGS_MODULE="mediasearch.settings")
     result = subprocess.run([sys.executable, "-c", PROBE], cwd=ROOT, env=environment, capture_output=True,
                             text=True, timeout=120)
@@ -43,8 +45,12 @@ def _settings_with(**env) -> dict:
 
 
 def test_https_on_switches_on_the_secure_settings_and_the_deploy_check_is_clean():
-    values = _settings_with(HTTPS="on", SECURE_PROXY_SSL_HEADER="HTTP_X_FORWARDED_PROTO,https")
+    # (One process for two switches: each start costs seconds. The report-only policy leaves the deploy check as clean.)
+    values = _settings_with(HTTPS="on", SECURE_PROXY_SSL_HEADER="HTTP_X_FORWARDED_PROTO,https", CSP_REPORT_ONLY="on")
 
+    assert values.pop("CONTENT_SECURITY_POLICY") is None
+    report_only = values.pop("CONTENT_SECURITY_POLICY_REPORT_ONLY")["DIRECTIVES"]
+    assert report_only["script-src"] == ["'self'"] and report_only["frame-ancestors"] == ["'none'"]
     assert values == {
         "SESSION_COOKIE_SECURE": True, "CSRF_COOKIE_SECURE": True, "SECURE_SSL_REDIRECT": True,
         "SECURE_HSTS_SECONDS": 31536000, "SECURE_HSTS_INCLUDE_SUBDOMAINS": True, "SECURE_HSTS_PRELOAD": False,
