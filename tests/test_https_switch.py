@@ -85,6 +85,8 @@ def test_behind_an_https_proxy_plain_http_is_redirected_and_cookies_are_secure(s
 
     plain = client.get("/accounts/login/")
     assert plain.status_code == 301 and plain["Location"] == "https://testserver/accounts/login/"
+    # A load balancer's plain-HTTP health check is answered, not redirected.
+    assert client.get("/health/").status_code != 301
 
     proxied = client.get("/accounts/login/", headers={"X-Forwarded-Proto": "https"})
     assert proxied.status_code == 200
