@@ -35,6 +35,9 @@ ACCEPTED_FORMATS: dict[str, str] = {
 }
 EXTENSIONS = {"image/jpeg": "jpg", "image/png": "png", "image/webp": "webp", "image/gif": "gif",
               "image/tiff": "tif", "image/heif": "heic"}
+# Every extension that names each format (lower case): a download keeps the uploaded one when it is among these.
+EXTENSION_ALIASES = {"image/jpeg": {"jpg", "jpeg", "jpe", "jfif"}, "image/png": {"png"}, "image/webp": {"webp"},
+                     "image/gif": {"gif"}, "image/tiff": {"tif", "tiff"}, "image/heif": {"heic", "heif", "hif"}}
 
 EXIF_IFD = 0x8769
 GPS_IFD = 0x8825

@@ -62,6 +62,7 @@ INSTALLED_APPS = [
     "rest_framework.authtoken",
     "drf_spectacular",
     "django_q",
+    "csp",
     "mediasearch",
     "gallery",
     "search",
@@ -69,6 +70,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",  # the Content-Security-Policy header (CONTENT_SECURITY_POLICY below)
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "gallery.text.NulGuardMiddleware",  # before anything reads a cookie or a header
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -80,6 +82,61 @@ MIDDLEWARE = [
     "django_htmx.middleware.HtmxMiddleware",
     "gallery.middleware.FirstRunMiddleware",
 ]
+
+# --- Security headers and cookies ---------------------------------------------------------------------------------
+# Behind HTTPS (directly or through a proxy that terminates it), HTTPS=on switches on everything that needs it:
+# session and CSRF cookies only sent over HTTPS, HSTS (SECURE_HSTS_SECONDS, default a year, with subdomains unless
+# SECURE_HSTS_INCLUDE_SUBDOMAINS=off; the preload token only with SECURE_HSTS_PRELOAD=on) and a redirect of plain
+# HTTP to HTTPS. Off by default, so `make run` works on http://localhost.
+HTTPS = env_bool("HTTPS", False)
+SESSION_COOKIE_SECURE = HTTPS
+CSRF_COOKIE_SECURE = HTTPS
+SECURE_SSL_REDIRECT = HTTPS
+# A load balancer's health check may come over plain HTTP from inside: answer it rather than redirect it.
+SECURE_REDIRECT_EXEMPT = [r"^health/$"]
+SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 365 * 24 * 3600) if HTTPS else 0
+SECURE_HSTS_INCLUDE_SUBDOMAINS = HTTPS and env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", True)
+SECURE_HSTS_PRELOAD = HTTPS and env_bool("SECURE_HSTS_PRELOAD", False)
+# Asking browsers to preload HSTS for the whole domain is its owner's decision (it binds every subdomain for good),
+# not a default: `check --deploy` is not to warn that it is off.
+SILENCED_SYSTEM_CHECKS = [] if SECURE_HSTS_PRELOAD else ["security.W021"]
+# A proxy that terminates HTTPS tells Django so in a header: "HEADER,value", e.g.
+# SECURE_PROXY_SSL_HEADER=HTTP_X_FORWARDED_PROTO,https (the proxy must set that header itself, always, and strip
+# it from what clients send). Blank (the default): no proxy header is trusted.
+if _proxy_header := os.environ.get("SECURE_PROXY_SSL_HEADER", "").strip():
+    _name, _sep, _value = (part.strip() for part in _proxy_header.partition(","))
+    if not (_name and _value):
+        raise ValueError("SECURE_PROXY_SSL_HEADER must be HEADER,value, e.g. HTTP_X_FORWARDED_PROTO,https")
+    SECURE_PROXY_SSL_HEADER = (_name, _value)
+# Always: cookies out of reach of scripts and of other sites' requests, no MIME sniffing, no framing, and the
+# referrer only to this site.
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+CSRF_COOKIE_SAMESITE = "Lax"
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+# Content-Security-Policy on every response (django-csp; Django has its own only from 6.0): scripts, styles and
+# everything else only from this site, no inline script, event handler or style attribute, no framing by anyone.
+# Page behaviour lives in static/js/ wired by data- attributes; htmx is told not to inject its indicator <style>
+# nor to eval (templates/base.html, meta htmx-config). CSP_REPORT_ONLY=on sends the same policy as
+# Content-Security-Policy-Report-Only instead (browsers report violations in their console but block nothing).
+_CSP_DIRECTIVES = {
+    "default-src": ["'self'"],
+    "script-src": ["'self'"],
+    "style-src": ["'self'"],
+    "img-src": ["'self'", "data:", "blob:"],
+    "connect-src": ["'self'"],
+    "font-src": ["'self'"],
+    "frame-ancestors": ["'none'"],
+    "form-action": ["'self'"],
+    "base-uri": ["'self'"],
+    "object-src": ["'none'"],
+}
+if env_bool("CSP_REPORT_ONLY", False):
+    CONTENT_SECURITY_POLICY_REPORT_ONLY = {"DIRECTIVES": _CSP_DIRECTIVES}
+else:
+    CONTENT_SECURITY_POLICY = {"DIRECTIVES": _CSP_DIRECTIVES}
 
 ROOT_URLCONF = "mediasearch.urls"
 WSGI_APPLICATION = "mediasearch.wsgi.application"
@@ -300,6 +357,9 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Family photo gallery with semantic search.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    # The schema (GET /api/v1/schema/) is for signed-in users and token holders only: 401 for anyone else. No
+    # Swagger/Redoc page is served (they would load their scripts from a CDN); generate clients from the schema.
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
     # One name for the choices title_source and description_source share.
     "ENUM_NAME_OVERRIDES": {"FieldSourceEnum": "gallery.models.Photo.FieldSource"},
 }

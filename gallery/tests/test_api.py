@@ -197,6 +197,7 @@ def test_delete_by_a_plain_member_who_did_not_upload_is_403(client_for, family, 
 
 
 def test_schema_is_an_openapi_document_describing_the_photo_endpoints(client, alice):
+    client.force_login(alice)  # the schema is for signed-in users
     response = client.get("/api/v1/schema/", {"format": "json"})
     assert response.status_code == 200
     schema = response.json()
@@ -210,6 +211,7 @@ def test_schema_is_an_openapi_document_describing_the_photo_endpoints(client, al
 
 
 def test_schema_default_format_is_yaml_that_names_the_photos_path(client, alice):
+    client.force_login(alice)
     response = client.get("/api/v1/schema/")
     assert response.status_code == 200
     assert b"/api/v1/photos/:" in response.content

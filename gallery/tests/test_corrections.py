@@ -314,6 +314,7 @@ def test_the_shift_api_moves_own_photos_and_answers_foreign_ones_like_missing_on
 
 
 def test_the_schema_describes_corrections(client, alice):
+    client.force_login(alice)  # the schema is for signed-in users
     schema = client.get("/api/v1/schema/", {"format": "json"}).json()
     assert "/api/v1/photos/shift-dates/" in schema["paths"]
     patch = schema["paths"]["/api/v1/photos/{photo_id}/"]["patch"]

@@ -217,7 +217,8 @@ def test_from_the_minimum_number_of_judgments_a_fit_beats_the_defaults_on_querie
         assert fitted < evaluation.log_loss(scores(test, DEFAULT, DEFAULT_WEIGHTS), test.relevant)
 
 
-def test_the_quality_endpoint_is_in_the_schema(client, db):
+def test_the_quality_endpoint_is_in_the_schema(client, alice):
+    client.force_login(alice)  # the schema is for signed-in users
     schema = client.get("/api/v1/schema/", {"format": "json"}).json()
     quality = schema["paths"]["/api/v1/search/quality/"]["get"]
     assert [(p["name"], p["required"]) for p in quality["parameters"]] == [("family", True)]
