@@ -195,3 +195,12 @@ def test_a_refused_form_gets_a_page_that_keeps_to_the_policy(alice):
     assert "This form could not be sent" in body
     assert forbidden_markup(body) == []
     assert "Content-Security-Policy" in response
+
+
+def test_the_api_answers_a_browser_with_json_not_the_browsable_pages(client_for, alice):
+    """DRF's browsable API pages carry style attributes and a <style> the policy refuses: the API speaks JSON only,
+    whatever a browser's Accept header asks for."""
+    response = client_for(alice).get("/api/v1/families/", HTTP_ACCEPT="text/html,application/xhtml+xml,*/*;q=0.8")
+    assert response.status_code == 200
+    assert response["Content-Type"] == "application/json"
+    assert "Content-Security-Policy" in response
