@@ -11,6 +11,7 @@ from django.db import transaction
 from django.db.models import QuerySet
 from django.http import Http404
 from django.utils import timezone
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from knox.auth import TokenAuthentication as KnoxTokenAuthentication
 from knox.settings import knox_settings
 
@@ -30,6 +31,17 @@ class TokenAuthentication(KnoxTokenAuthentication):
             token.last_used = now
             ApiToken.objects.filter(pk=token.pk).update(last_used=now)
         return user, token
+
+
+class TokenScheme(OpenApiAuthenticationExtension):
+    """The OpenAPI schema's name for it: the same "tokenAuth" as DRF's token, which clients were generated from."""
+
+    target_class = TokenAuthentication
+    name = "tokenAuth"
+
+    def get_security_definition(self, auto_schema):
+        return {"type": "apiKey", "in": "header", "name": "Authorization",
+                "description": 'Token-based authentication with required prefix "Token"'}
 
 
 def api_token_create(*, user: AbstractBaseUser, label: str = "") -> tuple[ApiToken, str]:

@@ -22,9 +22,10 @@ def keep_drf_tokens(apps, schema_editor):
         cursor.execute("SELECT key, user_id, created FROM authtoken_token")
         rows = cursor.fetchall()
     for key, user_id, created in rows:
-        token = ApiToken.objects.create(token_key=key[:CONSTANTS.TOKEN_KEY_LENGTH], digest=hash_token(key),
-                                        user_id=user_id, expiry=expiry, label="Token from before the upgrade")
-        ApiToken.objects.filter(pk=token.pk).update(created=created)
+        token = ApiToken(token_key=key[:CONSTANTS.TOKEN_KEY_LENGTH], digest=hash_token(key), user_id=user_id,
+                         expiry=expiry, label="Token from before the upgrade")
+        token.save()
+        ApiToken.objects.filter(pk=token.pk).update(created=created)  # created is auto_now_add
     with connection.cursor() as cursor:
         cursor.execute("DELETE FROM authtoken_token")  # plain-text keys are not kept beside their hashes
 
