@@ -109,7 +109,7 @@ class MembershipInline(FamilyChoices, admin.TabularInline):
 class FamilyAdmin(FamilyScopedAdmin):
     family_path = ""
     change_roles = (Membership.Role.ADMIN,)
-    list_display = ["name", "member_count", "photo_count", "created_at"]
+    list_display = ["name", "id", "member_count", "photo_count", "created_at"]  # names repeat: the id tells apart
     search_fields = ["name"]
     inlines = [MembershipInline]
     # Set on the family page, through the service that also renews the photos' holiday words.

@@ -186,9 +186,11 @@ def test_an_unknown_link_is_404_with_a_plain_message(client, alice, token):
         ({"password_again": PASSWORD + "x"}, "The two passwords differ."),
         ({"username": "Alice"}, "The username “Alice” is taken."),
         ({"username": "no spaces"}, "Enter a valid username"),
+        ({"username": "a b/c"}, "Enter a valid username"),
+        ({"username": "x" * 151}, "at most 150 characters"),
         ({"email": "not-an-email"}, "Enter a valid email address."),
     ],
-    ids=["weak", "differ", "taken", "bad-username", "bad-email"],
+    ids=["weak", "differ", "taken", "bad-username", "slash-username", "long-username", "bad-email"],
 )
 def test_bad_signups_say_why_and_keep_the_link(client_for, family, alice, data, message):
     path = _make_link(client_for(alice), family)
