@@ -178,3 +178,38 @@ def test_the_migration_keeps_drf_tokens_working(alice):
 def test_no_table_of_knoxs_own_model_is_made(db):
     """knox's migrations would make a table for the model ours replaces, which then blocks Django's flush."""
     assert "knox_authtoken" not in connection.introspection.table_names()
+
+
+def test_the_schema_describes_the_token_endpoints_as_they_answer(client_for, alice):
+    schema = client_for(alice).get("/api/v1/schema/", {"format": "json"}).json()
+    paths, components = schema["paths"], schema["components"]["schemas"]
+
+    def body(operation, status):
+        ref = operation["responses"][status]["content"]["application/json"]["schema"]
+        ref = ref.get("items", ref)["$ref"].rsplit("/", 1)[1]
+        return set(components[ref]["properties"])
+
+    obtain = paths["/api/v1/auth/token/"]["post"]
+    assert body(obtain, "200") == {"token", "id", "expires"}
+    assert body(obtain, "400") == {"detail"} and body(obtain, "429") == {"detail", "retry_after"}
+    listing = paths["/api/v1/auth/tokens/"]["get"]
+    assert body(listing, "200") == {"id", "label", "created", "last_used", "expires", "current"}
+    revoke = paths["/api/v1/auth/tokens/{token_id}/"]["delete"]
+    assert set(revoke["responses"]) == {"204", "401", "404"} and body(revoke, "404") == {"detail"}
+    assert {"tokenAuth": []} in listing["security"]
+    assert schema["components"]["securitySchemes"]["tokenAuth"]["name"] == "Authorization"
+
+
+@pytest.mark.parametrize("data", [
+    {"username": "ali\x00ce", "password": PASSWORD},
+    {"username": "alice", "password": PASSWORD, "label": "x\x00y"},
+    {"username": "alice", "password": PASSWORD, "label": "x" * 201},
+    {"username": ["alice"], "password": PASSWORD},
+    {"username": "x" * 151, "password": PASSWORD},
+    {"username": "alice"},
+    {},
+], ids=["nul-username", "nul-label", "long-label", "list-username", "long-username", "no-password", "empty"])
+def test_bad_token_requests_are_400_with_a_reason(alice, data):
+    response = Client().post(reverse("api_token"), data, content_type="application/json")
+    assert response.status_code == 400 and response.json()
+    assert not ApiToken.objects.exists()
