@@ -6,9 +6,11 @@ here: remembering when a token was last used, and the owner's reads and writes."
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 from django.db.models import QuerySet
+from django.db.models.functions import Coalesce
 from django.http import Http404
 from django.utils import timezone
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
@@ -44,9 +46,18 @@ class TokenScheme(OpenApiAuthenticationExtension):
                 "description": 'Token-based authentication with required prefix "Token"'}
 
 
+@transaction.atomic
 def api_token_create(*, user: AbstractBaseUser, label: str = "") -> tuple[ApiToken, str]:
-    """A new token for `user`: the row, and the key (shown this once; only its hash is kept)."""
-    return ApiToken.objects.create(user=user, label=label.strip()[:LABEL_MAX])
+    """A new token for `user`: the row, and the key (shown this once; only its hash is kept).
+
+    Beyond API_TOKEN_MAX tokens the user's least recently used ones are revoked: a script written for the old
+    one-token-per-user API asks for a token on every run, and must not pile up thousands of them (knox also
+    walks all of a user's tokens on each request)."""
+    token, key = ApiToken.objects.create(user=user, label=label.strip()[:LABEL_MAX])
+    keep = (ApiToken.objects.filter(user=user)
+            .order_by(Coalesce("last_used", "created").desc(), "-id")[:settings.API_TOKEN_MAX].values("pk"))
+    ApiToken.objects.filter(user=user).exclude(pk__in=keep).delete()
+    return token, key
 
 
 def api_tokens_of(*, user: AbstractBaseUser) -> QuerySet[ApiToken]:

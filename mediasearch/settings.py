@@ -310,6 +310,9 @@ AXES_VERBOSE = False
 # revoked at /api/v1/auth/tokens/ and on the account page. Only a hash is stored. A token unused for
 # API_TOKEN_IDLE_DAYS days stops working (each use pushes its expiry back); 0: tokens never expire.
 API_TOKEN_IDLE_DAYS = env_int("API_TOKEN_IDLE_DAYS", 30)
+# Most tokens one user keeps: a new one beyond this revokes their least recently used (scripts that ask for a token
+# on every run must not pile them up).
+API_TOKEN_MAX = env_int("API_TOKEN_MAX", 25)
 KNOX_TOKEN_MODEL = "gallery.ApiToken"
 REST_KNOX = {
     "TOKEN_TTL": timedelta(days=API_TOKEN_IDLE_DAYS) if API_TOKEN_IDLE_DAYS > 0 else None,

@@ -213,3 +213,19 @@ def test_bad_token_requests_are_400_with_a_reason(alice, data):
     response = Client().post(reverse("api_token"), data, content_type="application/json")
     assert response.status_code == 400 and response.json()
     assert not ApiToken.objects.exists()
+
+
+def test_beyond_the_most_tokens_a_user_keeps_the_least_recently_used_go(alice, bob, settings):
+    settings.API_TOKEN_MAX = 3
+    in_use = api_token_key(alice, "in use")
+    for label in ("old 1", "old 2"):
+        api_token_key(alice, label)
+    bobs = api_token_key(bob, "bob's")
+    ApiToken.objects.filter(label="in use").update(last_used=timezone.now())
+    ApiToken.objects.filter(label="old 1").update(created=timezone.now() - timedelta(days=3))
+
+    newest = api_token_key(alice, "new")
+
+    assert set(ApiToken.objects.filter(user=alice).values_list("label", flat=True)) == {"in use", "old 2", "new"}
+    for key in (in_use, newest, bobs):
+        assert with_token(key).get(reverse("api_photos")).status_code == 200
