@@ -229,3 +229,9 @@ def test_beyond_the_most_tokens_a_user_keeps_the_least_recently_used_go(alice, b
     assert set(ApiToken.objects.filter(user=alice).values_list("label", flat=True)) == {"in use", "old 2", "new"}
     for key in (in_use, newest, bobs):
         assert with_token(key).get(reverse("api_photos")).status_code == 200
+
+
+def test_an_id_past_any_integer_is_a_404(client_for, alice):
+    key = api_token_key(alice)
+    assert with_token(key).delete(f"/api/v1/auth/tokens/{2**70}/").status_code == 404
+    assert client_for(alice).post(f"/accounts/tokens/{2**70}/revoke/").status_code == 404

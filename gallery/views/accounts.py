@@ -13,7 +13,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_http_methods, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from gallery.account_selectors import member_password_problem
 from gallery.account_services import (
@@ -139,7 +139,7 @@ def member_password(request: HttpRequest, family_id: int, user_id: int) -> HttpR
                   status=422 if form.is_bound else 200)
 
 
-@require_http_methods(["GET"])
+@require_GET
 @login_required
 def api_tokens_page(request: HttpRequest) -> HttpResponse:
     """The signed-in person's API tokens (scripts, apps), each with a Revoke button. Keys are never shown again."""
