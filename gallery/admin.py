@@ -14,7 +14,7 @@ from django.urls import path, reverse
 from django.utils.html import format_html
 
 from gallery.admin_scope import FamilyChoices, FamilyScopedAdmin, people_of
-from gallery.models import Family, FileRemoval, Invite, Membership, Photo, Tag, TagSuggestion
+from gallery.models import ApiToken, Family, FileRemoval, Invite, Membership, Photo, Tag, TagSuggestion
 from gallery.services import (
     LAST_ADMIN,
     family_delete,
@@ -109,7 +109,7 @@ class MembershipInline(FamilyChoices, admin.TabularInline):
 class FamilyAdmin(FamilyScopedAdmin):
     family_path = ""
     change_roles = (Membership.Role.ADMIN,)
-    list_display = ["name", "member_count", "photo_count", "created_at"]
+    list_display = ["name", "id", "member_count", "photo_count", "created_at"]  # names repeat: the id tells apart
     search_fields = ["name"]
     inlines = [MembershipInline]
     # Set on the family page, through the service that also renews the photos' holiday words.
@@ -364,3 +364,28 @@ class TagSuggestionAdmin(FamilyScopedAdmin, ReadOnlyModelAdmin):
             suggestion_dismiss(suggestion=suggestion, user=request.user)
             done += 1
         self.message_user(request, f"Dismissed {done} suggestion(s).", messages.SUCCESS)
+
+
+# knox registers its own token model, which KNOX_TOKEN_MODEL replaces with ours: show ours (superusers only, as
+# every admin not family-scoped), without the digest; tokens are made through the API, only revoked here.
+try:
+    from knox.models import AuthToken as KnoxAuthToken
+
+    admin.site.unregister(KnoxAuthToken)
+except admin.sites.NotRegistered:
+    pass
+
+
+@admin.register(ApiToken)
+class ApiTokenAdmin(admin.ModelAdmin):
+    list_display = ["id", "user", "label", "created", "last_used", "expiry"]
+    search_fields = ["user__username", "label"]
+    list_select_related = ["user"]
+    fields = ["user", "label", "created", "last_used", "expiry"]
+    readonly_fields = fields
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False

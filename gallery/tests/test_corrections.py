@@ -252,10 +252,10 @@ def test_a_plain_member_may_correct_a_photo_of_their_family(family, alice, bob, 
 @pytest.fixture
 def api_client(alice):
     from django.test import Client
-    from rest_framework.authtoken.models import Token
+    from tests.factories import api_token_key
 
-    token, _ = Token.objects.get_or_create(user=alice)
-    return Client(headers={"Authorization": f"Token {token.key}"})
+    token = api_token_key(alice)
+    return Client(headers={"Authorization": f"Token {token}"})
 
 
 def _patch(client, photo, body):

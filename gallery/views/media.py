@@ -11,12 +11,12 @@ from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.views.decorators.http import require_GET
-from rest_framework.authentication import TokenAuthentication
 from rest_framework.exceptions import AuthenticationFailed
 
 from gallery.downloads import download_name
 from gallery.models import Photo
 from gallery.selectors import photo_get
+from gallery.tokens import TokenAuthentication
 
 
 def login_or_token_required(view):

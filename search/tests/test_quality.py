@@ -181,9 +181,9 @@ def test_quality_api_reports_the_figures_and_keeps_families_apart(judged_family,
 
     # Another family sees none of it: its own (empty) figures, and 404 for ours, page and API alike.
     from django.test import Client
-    from rest_framework.authtoken.models import Token
+    from tests.factories import api_token_key
 
-    theirs = Client(headers={"Authorization": f"Token {Token.objects.get_or_create(user=mallory)[0].key}"})
+    theirs = Client(headers={"Authorization": f"Token {api_token_key(mallory)}"})
     assert theirs.get(url, {"family": family.pk}).status_code == 404
     mine = theirs.get(url, {"family": other_family.pk}).json()
     assert mine["judgments"] == 0 and mine["fitted"] is None and mine["needed"] == MIN_JUDGMENTS
