@@ -16,6 +16,7 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from gallery.account_services import invite_create
 from gallery.album_services import album_add_photos, album_create, share_create
 from gallery.models import Membership
+from gallery.tokens import api_token_create
 from gallery.trash_services import photos_trash
 from tests.factories import photo_factory
 
@@ -87,7 +88,8 @@ def site(family, alice, bob):
     album_add_photos(user=alice, album=album, photo_ids=[photo.pk])
     share = share_create(user=alice, album=album, days=7, allow_download=True)
     invite = invite_create(family=family, created_by=alice, role=Membership.Role.MEMBER)
-    return {"photo_id": photo.pk, "family_id": family.pk, "album_id": album.pk, "user_id": bob.pk,
+    token, _key = api_token_create(user=alice, label="phone")
+    return {"token_id": token.pk, "photo_id": photo.pk, "family_id": family.pk, "album_id": album.pk, "user_id": bob.pk,
             "share_id": share.share.pk, "invite_id": invite.invite.pk, "suggestion_id": 1,
             "shared_token": share.token, "invite_token": invite.token}
 
