@@ -22,13 +22,14 @@ from gallery.selectors import (
     family_get, family_known_places, family_list, open_suggestions, photo_get, photo_list, suggestion_get, trash_list, trash_photo_get,
 )
 from gallery.correction_services import photo_date_set, photo_place_set, photo_rotate, photos_shift_dates
-from gallery.images import ImageBusy, ImageRejected
+from gallery.images import ImageBusy, ImageRejected, too_large
 from gallery.services import MAX_TAGS, UploadResult, parse_tags, photo_update, photo_upload, tags_clean
 from gallery.trash_services import (
     admin_family_ids, photo_may_manage, photos_favourite, photos_purge, photos_restore, photos_trash, purge_at,
     trash_empty,
 )
 from gallery.suggestions import suggestion_dismiss, suggestions_accept
+from gallery.upload_limits import upload_report
 
 
 class FamilyOutputSerializer(serializers.Serializer):
@@ -197,6 +198,8 @@ class PhotoListApi(APIView):
                    description="201: stored. 200: the same file was in the family's trash, and is restored. "
                                "409: the same file is already in the family.")
     def post(self, request):
+        if refused := _upload_refused(request):
+            return refused
         data = self.UploadInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         family = family_get(user=request.user, family_id=data.validated_data["family"])
@@ -223,6 +226,19 @@ class PhotoListApi(APIView):
             return Response(body, status=status.HTTP_409_CONFLICT)
         photo = photo_get(user=request.user, photo_id=result.photo.pk)
         return Response(PhotoOutputSerializer(photo, context={"request": request}).data, status=status.HTTP_201_CREATED)
+
+
+def _upload_refused(request) -> Response | None:
+    """The answer when the upload handler refused the body while it streamed in (see gallery/upload_limits.py)."""
+    report = upload_report(request)
+    if problem := report.problem():
+        status_code, message = problem
+        return Response({"detail": message}, status=status_code)
+    if report.too_large:
+        reason = too_large(settings.UPLOAD_MAX_BYTES)
+        return Response({"detail": " ".join(f"{name}: {reason}" for name in report.too_large)},
+                        status=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE)
+    return None
 
 
 class PlaceInputSerializer(serializers.Serializer):
