@@ -162,7 +162,13 @@ class FamilyListApi(APIView):
         return Response(FamilyOutputSerializer(families, many=True).data)
 
 
+class UploadConflictSerializer(serializers.Serializer):
+    detail = serializers.CharField(help_text="Where the same file already is")
+    photo = PhotoOutputSerializer(help_text="The photo already holding these bytes")
+
+
 class PhotoListApi(APIView):
+    pagination_class = PageNumberPagination  # also tells the schema the list is a paginated object
     parser_classes = [MultiPartParser, FormParser, JSONParser]
 
     class FilterSerializer(serializers.Serializer):
@@ -189,14 +195,15 @@ class PhotoListApi(APIView):
             favourite=filters.validated_data["favourite"],
             with_suggestions=True,
         )
-        paginator = PageNumberPagination()
+        paginator = self.pagination_class()
         page = paginator.paginate_queryset(photos, request, view=self)
         return paginator.get_paginated_response(PhotoOutputSerializer(page, many=True, context={"request": request}).data)
 
     @extend_schema(request={"multipart/form-data": UploadInputSerializer},
-                   responses={201: PhotoOutputSerializer, 200: PhotoOutputSerializer},
+                   responses={201: PhotoOutputSerializer, 200: PhotoOutputSerializer, 409: UploadConflictSerializer},
                    description="201: stored. 200: the same file was in the family's trash, and is restored. "
-                               "409: the same file is already in the family.")
+                               "409: the same file is already in the family. 413: the file is over UPLOAD_MAX_BYTES "
+                               "(or the body over UPLOAD_MAX_REQUEST_BYTES).")
     def post(self, request):
         if refused := _upload_refused(request):
             return refused
@@ -400,6 +407,8 @@ class TrashedPhotoSerializer(serializers.Serializer):
 class TrashListApi(APIView):
     """The photos in the trash of your families (or of one), most recently trashed first."""
 
+    pagination_class = PageNumberPagination
+
     class FilterSerializer(serializers.Serializer):
         family = serializers.IntegerField(required=False)
 
@@ -411,7 +420,7 @@ class TrashListApi(APIView):
         if family_id is not None:
             family_get(user=request.user, family_id=family_id)  # another family's trash is a 404
         photos = trash_list(user=request.user, family_id=family_id)
-        paginator = PageNumberPagination()
+        paginator = self.pagination_class()
         page = paginator.paginate_queryset(photos, request, view=self)
         context = {"request": request, "admin_of": admin_family_ids(request.user)}
         return paginator.get_paginated_response(TrashedPhotoSerializer(page, many=True, context=context).data)

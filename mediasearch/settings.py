@@ -307,7 +307,8 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    # drf-spectacular's, plus the error answers every operation shares (400/401/403/404/413/429, with bodies).
+    "DEFAULT_SCHEMA_CLASS": "mediasearch.openapi.MediaSearchAutoSchema",
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "MediaSearch API",
