@@ -77,3 +77,18 @@ def test_an_album_without_photos_has_a_null_cover_and_the_schema_allows_it(api_s
 
     assert body[0]["cover"] is None
     assert component(api_schema, "AlbumOutput")["properties"]["cover"].get("nullable") is True
+
+
+@pytest.mark.django_db
+def test_every_operation_without_credentials_answers_the_documented_401(api_schema, client):
+    for path, methods in api_schema["paths"].items():
+        if path == "/api/v1/auth/token/":
+            continue
+        url = path.replace("{", "").replace("}", "")
+        for name in ("photo_id", "album_id", "judgment_id", "suggestion_id"):
+            url = url.replace(name, "1")
+        for method, op in methods.items():
+            response = client.generic(method.upper(), url)
+            assert response.status_code == 401, (method, url)
+            assert set(response.json()) == {"detail"}, (method, url)
+            assert "401" in op["responses"], (method, path)
