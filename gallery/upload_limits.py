@@ -22,8 +22,9 @@ from dataclasses import dataclass, field
 from django.conf import settings
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.files.uploadhandler import FileUploadHandler, SkipFile, StopFutureHandlers, StopUpload
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse, QueryDict
 from django.http.multipartparser import MultiPartParser
+from django.utils.datastructures import MultiValueDict
 
 from gallery.images import human_size
 
@@ -109,6 +110,7 @@ class LimitedUploadHandler(FileUploadHandler):
             raise StopFutureHandlers()
 
     def receive_data_chunk(self, raw_data: bytes, start: int) -> bytes | None:
+        # Files' bytes only: form fields are held to DATA_UPLOAD_MAX_MEMORY_SIZE by Django's parser.
         self._body_bytes += len(raw_data)
         if self._body_bytes > settings.UPLOAD_MAX_REQUEST_BYTES:
             self.report.request_too_large = True
@@ -129,10 +131,7 @@ class LimitedUploadHandler(FileUploadHandler):
         return None
 
 
-def _empty_form():
-    from django.http import QueryDict
-    from django.utils.datastructures import MultiValueDict
-
+def _empty_form() -> tuple[QueryDict, MultiValueDict]:
     return QueryDict(), MultiValueDict()
 
 
