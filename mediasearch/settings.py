@@ -75,6 +75,7 @@ MIDDLEWARE = [
     "csp.middleware.CSPMiddleware",  # the Content-Security-Policy header (CONTENT_SECURITY_POLICY below)
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "gallery.text.NulGuardMiddleware",  # before anything reads a cookie or a header
+    "gallery.upload_limits.UploadLimitMiddleware",  # before anything reads the body (CSRF reads POST)
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -267,7 +268,20 @@ TRASH_DAYS = env_int("TRASH_DAYS", 30)
 INVITE_DAYS = env_int("INVITE_DAYS", 7)
 # Uploaded files above this size go to a temp file instead of memory.
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
-DATA_UPLOAD_MAX_NUMBER_FILES = env_int("UPLOAD_MAX_FILES", 500)
+# Files per upload request. Enforced by gallery.upload_limits (which says "at most 500 files per upload; you sent
+# 612"), not by Django's DATA_UPLOAD_MAX_NUMBER_FILES (a bare 400, and no count); files past the limit are counted,
+# never stored.
+UPLOAD_MAX_FILES = env_int("UPLOAD_MAX_FILES", 500)
+DATA_UPLOAD_MAX_NUMBER_FILES = None
+# The largest upload request body (all its files together), refused by its Content-Length before it is read and cut
+# off while streaming. UPLOAD_MAX_BYTES is the per-file limit, also enforced while streaming.
+UPLOAD_MAX_REQUEST_BYTES = env_int("UPLOAD_MAX_REQUEST_BYTES", 2 * 1024**3)
+# The first handler caps and counts each chunk before the memory and temp-file handlers store it.
+FILE_UPLOAD_HANDLERS = [
+    "gallery.upload_limits.LimitedUploadHandler",
+    "django.core.files.uploadhandler.MemoryFileUploadHandler",
+    "django.core.files.uploadhandler.TemporaryFileUploadHandler",
+]
 
 # Semantic search model (see README "Using a real SigLIP model").
 SEARCH_MODEL = os.environ.get("SEARCH_MODEL", "google/siglip-base-patch16-224")
@@ -396,7 +410,8 @@ REST_FRAMEWORK = {
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    # drf-spectacular's, plus the error answers every operation shares (400/401/403/404/413/429, with bodies).
+    "DEFAULT_SCHEMA_CLASS": "mediasearch.openapi.MediaSearchAutoSchema",
     "DEFAULT_THROTTLE_RATES": {"api_token": API_TOKEN_RATE},
 }
 SPECTACULAR_SETTINGS = {
