@@ -74,7 +74,12 @@ class TokenObtainApi(APIView):
     )
     def post(self, request):
         serializer = TokenObtainInputSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
+        if not serializer.is_valid():
+            # One body for every 400 of this endpoint, as its schema says: what is wrong, in a sentence.
+            problems = "; ".join(f"{field}: {' '.join(str(m) for m in messages)}"
+                                 for field, messages in serializer.errors.items())
+            return Response({"detail": f"Give a username and a password ({problems})."},
+                            status=status.HTTP_400_BAD_REQUEST)
         data = serializer.validated_data
         # axes reads and marks the plain Django request (its middleware answers for it as for the sign-in page).
         django_request = request._request

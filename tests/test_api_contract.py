@@ -18,12 +18,11 @@ from django.db import close_old_connections
 from hypothesis import HealthCheck, Phase, given, settings as hypothesis_settings
 from hypothesis import strategies as st
 from hypothesis.errors import Unsatisfiable
-from rest_framework.authtoken.models import Token
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import response_schema_conformance, status_code_conformance
 
 from tests import images
-from tests.factories import photo_factory
+from tests.factories import api_token_key, photo_factory
 
 TOY_MODEL = Path(__file__).resolve().parent / "fixtures" / "toy-siglip"
 CHECKS = [not_a_server_error, status_code_conformance, response_schema_conformance]
@@ -78,7 +77,7 @@ def known(wsgi_app, family, alice, bob) -> Known:
     photos_trash(user=alice, photo_ids=[photos[2].pk])
     judgment, _ = judgment_record(user=alice, photo=photos[0], query="a red circle", relevant=True)
     photo_ids = [p.pk for p in photos]
-    return Known(token=Token.objects.create(user=alice).key, ids={
+    return Known(token=api_token_key(alice), ids={
         "photo_id": photo_ids, "photo": photo_ids, "photos": photo_ids, "album_id": [album.pk], "album": [album.pk],
         "judgment_id": [judgment.pk], "family": [family.pk],
     }, files=[images.jpeg(colour=(10, 200, 90)), images.image_bytes("PNG", colour=(90, 10, 200))])

@@ -9,7 +9,8 @@ import re
 import pytest
 from django.core.management import call_command
 from django.urls import reverse
-from rest_framework.authtoken.models import Token
+
+from tests.factories import api_token_key
 
 
 @pytest.fixture(scope="module")
@@ -72,7 +73,7 @@ def test_an_album_without_photos_has_a_null_cover_and_the_schema_allows_it(api_s
     from gallery.album_services import album_create
 
     album_create(user=alice, family=family, name="Empty")
-    token = Token.objects.create(user=alice).key
+    token = api_token_key(alice)
 
     body = client.get(reverse("api_albums"), headers={"Authorization": f"Token {token}"}).json()
 

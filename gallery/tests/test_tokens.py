@@ -195,7 +195,7 @@ def test_the_schema_describes_the_token_endpoints_as_they_answer(client_for, ali
     listing = paths["/api/v1/auth/tokens/"]["get"]
     assert body(listing, "200") == {"id", "label", "created", "last_used", "expires", "current"}
     revoke = paths["/api/v1/auth/tokens/{token_id}/"]["delete"]
-    assert set(revoke["responses"]) == {"204", "401", "404"} and body(revoke, "404") == {"detail"}
+    assert {"204", "401", "404"} <= set(revoke["responses"]) and body(revoke, "404") == {"detail"}
     assert {"tokenAuth": []} in listing["security"]
     assert schema["components"]["securitySchemes"]["tokenAuth"]["name"] == "Authorization"
 
@@ -211,7 +211,7 @@ def test_the_schema_describes_the_token_endpoints_as_they_answer(client_for, ali
 ], ids=["nul-username", "nul-label", "long-label", "list-username", "long-username", "no-password", "empty"])
 def test_bad_token_requests_are_400_with_a_reason(alice, data):
     response = Client().post(reverse("api_token"), data, content_type="application/json")
-    assert response.status_code == 400 and response.json()
+    assert response.status_code == 400 and set(response.json()) == {"detail"}  # the one 400 body the schema names
     assert not ApiToken.objects.exists()
 
 
