@@ -29,7 +29,7 @@ def env_list(name: str, default: str) -> list[str]:
 
 # Runtime state (embedded database, media, generated secret key) lives here unless overridden.
 VAR_DIR = Path(os.environ.get("MEDIASEARCH_VAR_DIR", BASE_DIR / "var")).resolve()
-VAR_DIR.mkdir(parents=True, exist_ok=True)
+VAR_DIR.mkdir(mode=0o700, parents=True, exist_ok=True)  # the database, the media and the key: the service user's only
 
 
 def _secret_key() -> str:
@@ -152,6 +152,10 @@ STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage", "OPTIONS": {"location": MEDIA_ROOT}},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
+# Media files and the folders holding them are created readable by the service user only. A front web server that
+# sends them itself (MEDIA_ACCEL) and runs as another user needs group access: e.g. 640 and 750 with a shared group.
+FILE_UPLOAD_PERMISSIONS = int(os.environ.get("MEDIA_FILE_MODE") or "600", 8)
+FILE_UPLOAD_DIRECTORY_PERMISSIONS = int(os.environ.get("MEDIA_DIRECTORY_MODE") or "700", 8)
 # "" (Django streams the file), "x-accel" (nginx) or "x-sendfile" (Apache, lighttpd).
 MEDIA_ACCEL = os.environ.get("MEDIA_ACCEL", "").lower()
 MEDIA_ACCEL_PREFIX = os.environ.get("MEDIA_ACCEL_PREFIX", "/protected-media/")

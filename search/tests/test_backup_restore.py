@@ -92,6 +92,7 @@ def test_backup_then_restore_into_an_empty_installation_brings_everything_back(
             assert _rows(after, table) == _rows(before, table), table
         index_of = "SELECT indexdef FROM pg_indexes WHERE tablename = 'search_photoembedding' ORDER BY 1"
         assert after.execute(index_of).fetchall() == before.execute(index_of).fetchall()  # per-family HNSW too
+    assert all(_mode(path) == (0o700 if path.is_dir() else 0o600) for path in [media, *media.rglob("*")])
     source_media = Path(django_settings.STORAGES["default"]["OPTIONS"]["location"])
     for photo in Photo.all_objects.all():
         for field in (photo.original, photo.thumbnail, photo.display):
