@@ -69,6 +69,19 @@ def test_anyone_gets_it_before_the_first_account_without_a_cookie_and_no_worker_
 
 
 @pytest.mark.django_db
+def test_migrations_not_applied_yet_degrade_the_database_check(client):
+    with connection.cursor() as cursor:  # as when new code runs before `migrate` (rolled back with the test)
+        cursor.execute("DELETE FROM django_migrations WHERE app = 'search' AND name = '0019_worker_heartbeat'")
+
+    response, body = _get(client)
+
+    assert response.status_code == 200
+    assert body["checks"]["database"]["status"] == "degraded"
+    assert "1 migration(s) of this version not applied yet" in body["checks"]["database"]["detail"]
+    assert body["status"] == "degraded"
+
+
+@pytest.mark.django_db
 def test_a_model_that_cannot_be_loaded_degrades_it_without_saying_why_in_detail(client):
     EmbeddingModel.objects.create(name=django_settings.SEARCH_MODEL, available=False,
                                   error="/home/secret/path: not a checkpoint")
@@ -115,38 +128,48 @@ def _worker_env(**overrides: str) -> dict:
             "WORKER_HEARTBEAT_SECONDS": "1", "Q_WORKERS": "1", **overrides}
 
 
+def _start(command: str) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, str(ROOT / "manage.py"), command], cwd=ROOT, env=_worker_env(),
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+
+
 @pytest.mark.django_db(transaction=True)
 def test_a_running_worker_is_ok_and_one_killed_without_goodbye_is_down_within_a_few_beats(client, settings):
     settings.WORKER_HEARTBEAT_SECONDS = 1
     EmbeddingModel.objects.create(name=settings.SEARCH_MODEL, available=True, dim=768)
     assert _get(client)[1]["checks"]["worker"]["status"] == "down"
 
-    worker = subprocess.Popen([sys.executable, str(ROOT / "manage.py"), "worker"], cwd=ROOT, env=_worker_env(),
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    workers = [_start("worker")]
     try:
         body = _wait_for(lambda: (b := _get(client)[1])["checks"]["worker"]["status"] == "ok" and b, 60,
                          "the worker's heartbeat")
         assert body["status"] == "ok"
         assert body["checks"]["worker"]["detail"] == "main queue: 1 running"
-        # With OCR on, its queue has no worker here: degraded, and it says which.
+        # With OCR on and no OCR worker: degraded, and it says which queue lacks one.
         settings.OCR_ENABLED = True
         response, body = _get(client)
         assert response.status_code == 200
         assert body["checks"]["worker"]["status"] == "degraded"
-        assert "OCR queue: none running" in body["checks"]["worker"]["detail"]
-        settings.OCR_ENABLED = False
+        assert body["checks"]["worker"]["detail"] == "main queue: 1 running; OCR queue: none running"
+        workers.append(_start("ocr_worker"))  # the OCR queue's own cluster, as `serve` runs it
+        body = _wait_for(lambda: (b := _get(client)[1])["checks"]["worker"]["status"] == "ok" and b, 60,
+                         "the OCR worker's heartbeat")
+        assert body["checks"]["worker"]["detail"] == "main queue: 1 running; OCR queue: 1 running"
     finally:
-        os.killpg(worker.pid, signal.SIGKILL)  # no goodbye: its row stays, and goes stale
-        worker.wait()
-    assert WorkerHeartbeat.objects.count() == 1
-    _wait_for(lambda: _get(client)[1]["checks"]["worker"]["status"] == "down", 10, "the dead worker to be noticed")
+        for worker in workers:
+            os.killpg(worker.pid, signal.SIGKILL)  # no goodbye: their rows stay, and go stale
+            worker.wait()
+    assert WorkerHeartbeat.objects.count() == 2
+    dead = "main queue: none running; OCR queue: none running"
+    body = _wait_for(lambda: (b := _get(client)[1])["checks"]["worker"]["detail"].startswith(dead) and b, 10,
+                     "the dead workers to be noticed")
+    assert body["checks"]["worker"]["status"] == "down" and body["status"] == "degraded"
 
 
 @pytest.mark.django_db(transaction=True)
 def test_a_worker_stopped_properly_removes_its_heartbeat(client, settings):
     settings.WORKER_HEARTBEAT_SECONDS = 1
-    worker = subprocess.Popen([sys.executable, str(ROOT / "manage.py"), "worker"], cwd=ROOT, env=_worker_env(),
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    worker = _start("worker")
     try:
         _wait_for(lambda: WorkerHeartbeat.objects.exists(), 60, "the worker's heartbeat")
         worker.terminate()
