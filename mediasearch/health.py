@@ -47,7 +47,7 @@ def check_database() -> dict:
             cursor.execute("SELECT 1")
             cursor.fetchone()
         answered = (time.monotonic() - started) * 1000
-        unapplied = _unapplied_migrations()
+        unapplied = unapplied_migrations()  # ~20 ms once the migration modules are imported
     except Exception:  # noqa: BLE001 - whatever the driver raises, the answer is "down", never a 500
         logger.warning("health: the database does not answer", exc_info=True)
         _drop_connection()
@@ -58,8 +58,11 @@ def check_database() -> dict:
     return _check(OK, f"answering in {answered:.0f} ms")
 
 
-def _unapplied_migrations() -> int:
-    loader = MigrationLoader(connection)  # ~20 ms once the migration modules are imported
+
+
+def unapplied_migrations() -> int:
+    """How many migrations of this code the database lacks."""
+    loader = MigrationLoader(connection)
     return sum(1 for node in loader.graph.nodes if node not in loader.applied_migrations)
 
 

@@ -13,7 +13,7 @@ from pathlib import Path
 import psycopg
 import pytest
 from django.conf import settings as django_settings
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
 from django.db import connection
 
 from gallery.album_services import album_add_photos, album_create
@@ -98,10 +98,19 @@ def test_backup_then_restore_into_an_empty_installation_brings_everything_back(
         for field in (photo.original, photo.thumbnail, photo.display):
             assert (media / field.name).read_bytes() == (source_media / field.name).read_bytes(), field.name
 
-    # A second restore into what is now a gallery with photos is refused, plainly, and changes nothing.
+    # A second restore into what is now a gallery with photos is refused, plainly, and changes nothing...
     again = _restore(backup, empty_database, media)
     assert again.returncode != 0
     assert "already has 3 photo(s)" in again.stderr
+    # ...unless forced: then what is there (tables, rows, files) is replaced, as for a new installation that was
+    # started once (migrated, no photos) before the restore.
+    with psycopg.connect(empty_database, autocommit=True) as after:
+        after.execute("DELETE FROM search_judgment")
+    forced = _restore(backup, empty_database, media, "--force")
+    assert forced.returncode == 0, forced.stderr[-3000:]
+    with psycopg.connect(_url(connection.settings_dict["NAME"])) as before, psycopg.connect(empty_database) as after:
+        assert _rows(after, "search_judgment") == _rows(before, "search_judgment") != []
+        assert _rows(after, "gallery_photo") == _rows(before, "gallery_photo")
 
 
 @pytest.mark.django_db(transaction=True)
@@ -130,3 +139,18 @@ def test_backing_up_into_a_folder_that_holds_something_is_refused(tmp_path):
     (tmp_path / "old" / "something").write_text("x")
     with pytest.raises(Exception, match="not empty"):
         call_command("backup", str(tmp_path / "old"))
+
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_backup_from_a_newer_version_is_refused(add_shape, tmp_path):
+    add_shape("red", "circle")  # (and this installation has a photo: two reasons to touch nothing)
+    backup = tmp_path / "backup"
+    call_command("backup", str(backup))
+    manifest = json.loads((backup / "manifest.json").read_text())
+    manifest["migrations"]["search"].append("9999_from_the_future")
+    (backup / "manifest.json").write_text(json.dumps(manifest))
+
+    with pytest.raises(CommandError, match=r"newer version of MediaSearch .*search\.9999_from_the_future"):
+        call_command("restore", str(backup))
+    assert Photo.objects.count() == 1

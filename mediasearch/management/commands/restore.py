@@ -8,6 +8,7 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 
 from mediasearch.backup import BackupError, backup_restore
+from mediasearch.health import unapplied_migrations
 
 
 class Command(BaseCommand):
@@ -25,7 +26,9 @@ class Command(BaseCommand):
             summary = backup_restore(source=directory.resolve(), force=force, progress=self.stdout.write)
         except BackupError as exc:
             raise CommandError(str(exc)) from None
-        call_command("migrate", interactive=False, verbosity=0)  # a backup from an older version catches up
+        if unapplied_migrations():  # a backup from an older version catches up
+            self.stdout.write("applying this version's newer migrations")
+            call_command("migrate", interactive=False, verbosity=0)
         photos = summary.counts.get("gallery.Photo", 0)
         self.stdout.write(self.style.SUCCESS(
             f"Restored {photos} photo(s) and {summary.files} media file(s) from {directory}."))
