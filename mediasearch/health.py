@@ -23,7 +23,7 @@ from django.db import connection
 from django.db.migrations.loader import MigrationLoader
 from django.http import JsonResponse
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_safe
 
 logger = logging.getLogger(__name__)
 
@@ -165,7 +165,7 @@ def health_forget() -> None:
 
 
 @never_cache
-@require_GET
+@require_safe  # GET, and HEAD for probes that only look at the status
 def health(request):
     report = health_report()
     return JsonResponse(report, status=503 if report["status"] == DOWN else 200)

@@ -63,6 +63,8 @@ def test_anyone_gets_it_before_the_first_account_without_a_cookie_and_no_worker_
     assert body["checks"]["model"]["status"] == "ok"
     assert body["checks"]["worker"] == {"status": "down", "detail": body["checks"]["worker"]["detail"]}
     assert "main queue: none running" in body["checks"]["worker"]["detail"]
+    assert client.head("/health/").status_code == 200  # probes that only look at the status
+    assert client.post("/health/").status_code == 405
     # The storage probe left nothing behind.
     media = Path(django_settings.STORAGES["default"]["OPTIONS"]["location"])
     assert not any(path.is_file() for path in media.rglob("*"))
