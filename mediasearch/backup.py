@@ -96,7 +96,10 @@ def _pg_env(alias: str = "default") -> dict[str, str]:
 
 
 def _run(command: list[str], what: str) -> str:
-    result = subprocess.run(command, env=_pg_env(), capture_output=True, text=True)
+    try:
+        result = subprocess.run(command, env=_pg_env(), capture_output=True, text=True)
+    except OSError as exc:
+        raise BackupError(f"{what}: {command[0]} could not be run ({exc.strerror})") from None
     if result.returncode != 0:
         raise BackupError(f"{what} failed (exit {result.returncode}): {result.stderr.strip()[-2000:]}")
     return result.stdout

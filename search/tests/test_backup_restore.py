@@ -77,6 +77,9 @@ def test_backup_then_restore_into_an_empty_installation_brings_everything_back(
     assert manifest["counts"]["gallery.Photo"] == 3
     assert manifest["counts"]["search.PhotoEmbedding"] == 3
     assert "0019_worker_heartbeat" in manifest["migrations"]["search"]
+    # The embedded package's own pg_dump, of the server's major version (an older client refuses a newer server).
+    major = manifest["versions"]["postgresql"].split(".")[0]
+    assert f"(PostgreSQL) {major}." in manifest["versions"]["pg_dump"]
     names = {entry["name"] for entry in manifest["media"]}
     for photo in photos:
         assert {photo.original.name, photo.thumbnail.name, photo.display.name} <= names
@@ -154,3 +157,11 @@ def test_a_backup_from_a_newer_version_is_refused(add_shape, tmp_path):
     with pytest.raises(CommandError, match=r"newer version of MediaSearch .*search\.9999_from_the_future"):
         call_command("restore", str(backup))
     assert Photo.objects.count() == 1
+
+
+@pytest.mark.django_db
+def test_a_pg_dump_that_cannot_run_is_a_plain_error_and_leaves_no_half_backup(settings, tmp_path):
+    settings.PG_DUMP = str(tmp_path / "no-such-pg_dump")
+    with pytest.raises(CommandError, match="no-such-pg_dump could not be run"):
+        call_command("backup", str(tmp_path / "backup"))
+    assert not (tmp_path / "backup").exists()
