@@ -52,57 +52,75 @@ def _hide_from_others(var_dir: Path) -> None:
         var_dir.chmod(var_dir.stat().st_mode & ~0o066)
 
 
-# Beside the package's list of holder pids: when each holder process started. A pid alone can't tell a holder that
-# died in a crash from an unrelated process that got the same pid later (after a reboot, pids start over).
+# Beside the package's list of holder pids: which process each holder was. A pid alone can't tell a holder that died
+# in a crash from an unrelated process that got the same pid later (pids wrap around, and start over at each boot).
 STARTED_FILE = ".handle_pids_started.json"
 
 
-def _started_at(pid: int) -> float | None:
-    """When process `pid` started (seconds since the epoch), None when there is no such live process."""
+def _process_identity(pid: int) -> str | None:
+    """A name for the live process `pid` that no other process will have: on Linux the boot's id and the process's
+    start in clock ticks since boot (neither moves when the wall clock is set, unlike a start time in seconds);
+    elsewhere psutil's start time. None when no such process lives (a zombie is dead, only not yet reaped)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+        boot = Path("/proc/sys/kernel/random/boot_id").read_text().strip()
+    except FileNotFoundError:
+        return None if Path("/proc/self/stat").exists() else _psutil_identity(pid)
+    except OSError:
+        return None
+    fields = stat[stat.rindex(")") + 2:].split()  # the name in parentheses may hold spaces
+    if fields[0] == "Z":
+        return None
+    return f"{boot}:{fields[19]}"  # field 22 of the file: starttime
+
+
+def _psutil_identity(pid: int) -> str | None:
     import psutil
 
     try:
         process = psutil.Process(pid)
-        if process.status() == psutil.STATUS_ZOMBIE:  # dead, only not yet reaped by its parent
+        if process.status() == psutil.STATUS_ZOMBIE:
             return None
-        return process.create_time()
-    except psutil.Error:
+        return f"{process.create_time():.2f}"
+    except psutil.NoSuchProcess:
         return None
+    except psutil.Error:  # not ours to look at: it lives
+        return "unknown"
 
 
-def _read_started(server) -> dict[int, float]:
+def _read_started(server) -> dict[int, str]:
     try:
-        return {int(pid): float(at) for pid, at in json.loads((server.pgdata / STARTED_FILE).read_text()).items()}
+        return {int(pid): str(who) for pid, who in json.loads((server.pgdata / STARTED_FILE).read_text()).items()}
     except (FileNotFoundError, ValueError, AttributeError):
         return {}
 
 
-def _write_started(server, started: dict[int, float]) -> None:
-    (server.pgdata / STARTED_FILE).write_text(json.dumps({str(pid): at for pid, at in started.items()}))
+def _write_started(server, started: dict[int, str]) -> None:
+    (server.pgdata / STARTED_FILE).write_text(json.dumps({str(pid): who for pid, who in started.items()}))
 
 
 def _remember_start(server) -> None:
-    """Record when this process, now a holder, started."""
+    """Record which process this holder is."""
     with server._lock:
         started = _read_started(server)
-        started[os.getpid()] = _started_at(os.getpid())
+        started[os.getpid()] = _process_identity(os.getpid())
         _write_started(server, started)
 
 
-def _is_holder_alive(pid: int, recorded_start: float | None) -> bool:
-    started = _started_at(pid)
-    if started is None:
+def _is_holder_alive(pid: int, recorded: str | None) -> bool:
+    current = _process_identity(pid)
+    if current is None:
         return False
-    if recorded_start is None:  # joined before start times were recorded: the pid is all there is
+    if recorded is None or "unknown" in (current, recorded):  # joined before identities were recorded
         return True
-    return abs(started - recorded_start) < 0.5  # the same process; a reused pid started later
+    return current == recorded  # another process with the same pid is not the holder
 
 
 def _forget_dead_holders(server) -> None:
     """Drop processes that died without exiting (SIGKILL, OOM killer, a power cut) from the server's list of
     holders. The package removes a process from that list only in its exit hook, so without this a killed worker
     would keep the server running for ever after every other process had gone, on this run and every later one.
-    A pid now used by another process (pid reuse, a reboot) is recognised by its start time and dropped too."""
+    A pid now used by another process (pid reuse, a reboot) is recognised as another process and dropped too."""
     holders = server.global_process_id_list
     with server._lock:  # the package's own inter-process lock around that list
         pids = holders.get()

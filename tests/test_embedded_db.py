@@ -116,3 +116,21 @@ def test_the_data_directory_is_readable_by_its_owner_only(tmp_path):
     else:
         assert stat.S_IMODE(var.stat().st_mode) == 0o700
     assert stat.S_IMODE((var / "pgdata").stat().st_mode) == 0o700
+
+
+def test_a_process_is_named_by_more_than_its_pid_and_a_zombie_is_no_one():
+    from mediasearch.db import _process_identity
+
+    child = subprocess.Popen(["sleep", "30"])
+    try:
+        alive = _process_identity(child.pid)
+        assert alive is not None and alive != _process_identity(os.getpid())
+        assert _process_identity(child.pid) == alive  # stable while it lives
+        child.kill()
+        deadline = time.monotonic() + 10
+        while _process_identity(child.pid) is not None and time.monotonic() < deadline:  # a zombie until reaped
+            time.sleep(0.05)
+        assert _process_identity(child.pid) is None
+    finally:
+        child.kill()
+        child.wait()
