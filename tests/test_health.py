@@ -85,6 +85,14 @@ def test_migrations_not_applied_yet_degrade_the_database_check(client):
 
 
 @pytest.mark.django_db
+def test_behind_https_a_plain_http_probe_is_answered_not_redirected(client, settings):
+    settings.SECURE_SSL_REDIRECT = True
+    assert client.get("/accounts/login/").status_code == 301  # (what every other page does)
+    response = client.get("/health/")
+    assert response.status_code == 200 and json.loads(response.content)["checks"]["database"]["status"] == "ok"
+
+
+@pytest.mark.django_db
 def test_a_model_that_cannot_be_loaded_degrades_it_without_saying_why_in_detail(client):
     EmbeddingModel.objects.create(name=django_settings.SEARCH_MODEL, available=False,
                                   error="/home/secret/path: not a checkpoint")
