@@ -293,6 +293,15 @@ def _photos_here() -> int:
     return Photo.all_objects.count()
 
 
+def _workers_here() -> int:
+    from search.models import WorkerHeartbeat
+    from search.worker_heartbeats import workers_alive
+
+    if WorkerHeartbeat._meta.db_table not in connection.introspection.table_names():
+        return 0
+    return workers_alive()
+
+
 @dataclass
 class RestoreSummary:
     files: int
@@ -310,6 +319,9 @@ def backup_restore(*, source: Path, force: bool = False, progress: Progress = _q
     if (photos := _photos_here()) and not force:
         raise BackupError(f"this installation already has {photos} photo(s); restore into an empty one "
                           "(a new database and media storage), or pass --force to replace its data")
+    if workers := _workers_here():
+        raise BackupError(f"{workers} task worker(s) use this database right now; stop them (and the web "
+                          "servers) before restoring")
     progress("restoring the database")
     connections.close_all()  # nothing of ours holds a lock on what pg_restore drops
     _run([pg_tool("pg_restore"), "--clean", "--if-exists", "--no-owner", "--no-privileges", "--single-transaction",

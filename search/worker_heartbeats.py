@@ -38,10 +38,11 @@ def heartbeat_forget(*, host: str, pid: int) -> None:
     WorkerHeartbeat.objects.filter(host=host, pid=pid).delete()
 
 
-def workers_alive(cluster: str) -> int:
-    """How many worker processes (on any machine) took part in `cluster` within the last few beats."""
+def workers_alive(cluster: str | None = None) -> int:
+    """How many worker processes (on any machine) took part in `cluster` (or any) within the last few beats."""
     window = timedelta(seconds=MISSED_BEATS * settings.WORKER_HEARTBEAT_SECONDS)
-    return WorkerHeartbeat.objects.filter(cluster=cluster, seen_at__gte=Now() - window).count()
+    alive = WorkerHeartbeat.objects.filter(seen_at__gte=Now() - window)
+    return (alive if cluster is None else alive.filter(cluster=cluster)).count()
 
 
 def beat_while_cluster_runs(cluster: str) -> None:

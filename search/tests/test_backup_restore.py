@@ -21,6 +21,7 @@ from gallery.models import Photo
 from mediasearch.db import database_url
 from search.judgment_services import judgment_record
 from search.models import PhotoEmbedding
+from search.worker_heartbeats import heartbeat_beat
 from tests.queue import run_queued_tasks
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -165,3 +166,14 @@ def test_a_pg_dump_that_cannot_run_is_a_plain_error_and_leaves_no_half_backup(se
     with pytest.raises(CommandError, match="no-such-pg_dump could not be run"):
         call_command("backup", str(tmp_path / "backup"))
     assert not (tmp_path / "backup").exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_forced_restore_is_refused_while_workers_use_the_database(add_shape, tmp_path):
+    add_shape("red", "circle")
+    backup = tmp_path / "backup"
+    call_command("backup", str(backup))
+    heartbeat_beat(cluster="mediasearch", host="another-machine", pid=4242)  # a worker, as it says it is alive
+
+    with pytest.raises(CommandError, match="1 task worker.* use this database right now"):
+        call_command("restore", str(backup), "--force")
