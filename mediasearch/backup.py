@@ -326,12 +326,17 @@ def backup_restore(*, source: Path, force: bool = False, progress: Progress = _q
     connections.close_all()  # nothing of ours holds a lock on what pg_restore drops
     _run([pg_tool("pg_restore"), "--clean", "--if-exists", "--no-owner", "--no-privileges", "--single-transaction",
           "--exit-on-error", f"--dbname={connection.settings_dict['NAME']}", str(source / DUMP)], "pg_restore")
+    media_restore(source=source, manifest=manifest, progress=progress)
+    return RestoreSummary(files=len(manifest["media"]), counts=manifest["counts"])
+
+
+def media_restore(*, source: Path, manifest: dict, progress: Progress = _quiet) -> None:
+    """Write every media file of the backup back through the storage, under its own name."""
     progress("restoring the media")
     for count, entry in enumerate(manifest["media"], 1):
         _restore_file(source, entry["name"])
         if count % 100 == 0:
             progress(f"restored {count} of {len(manifest['media'])} media files")
-    return RestoreSummary(files=len(manifest["media"]), counts=manifest["counts"])
 
 
 def _restore_file(source: Path, name: str) -> None:
