@@ -45,7 +45,7 @@ MANIFEST = "manifest.json"
 DUMP = "database.dump"
 MEDIA = "media"
 CHUNK = 1024 * 1024
-COUNTED_APPS = ("auth", "authtoken", "gallery", "search")
+COUNTED_APPS = ("auth", "gallery", "search")
 
 
 class BackupError(Exception):
