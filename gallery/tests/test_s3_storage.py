@@ -252,3 +252,26 @@ def test_import_photos_copies_a_local_folder_into_the_store(s3_media, family, al
     assert [p.original_filename for p in photos] == ["beach.jpg", "garden.png"]
     assert s3_media.names() == sorted(name for p in photos for name in _stored(p))
     assert s3_media.read(photos[0].original.name) == (folder / "2019" / "beach.jpg").read_bytes()
+
+
+def test_media_accel_with_the_store_is_a_start_up_warning(s3_media, settings):
+    from django.core import checks
+
+    assert not [m for m in checks.run_checks() if m.id == "gallery.W001"]
+    settings.MEDIA_ACCEL = "x-accel"
+    assert [m.id for m in checks.run_checks() if m.id == "gallery.W001"] == ["gallery.W001"]
+
+
+def test_the_storage_settings_refuse_what_cannot_work():
+    from django.core.exceptions import ImproperlyConfigured
+
+    from mediasearch.settings import media_storage
+
+    assert media_storage({})["BACKEND"] == "django.core.files.storage.FileSystemStorage"
+    with pytest.raises(ImproperlyConfigured, match="S3_BUCKET"):
+        media_storage({"MEDIA_STORAGE": "s3"})
+    with pytest.raises(ImproperlyConfigured, match="'filesystem' or 's3'"):
+        media_storage({"MEDIA_STORAGE": "ftp"})
+    options = media_storage({"MEDIA_STORAGE": "S3", "S3_BUCKET": "b", "S3_PREFIX": "/photos/"})["OPTIONS"]
+    assert options["location"] == "photos" and options["default_acl"] is None
+    assert options["querystring_auth"] is False and options["file_overwrite"] is False
