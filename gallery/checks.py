@@ -14,7 +14,7 @@ def media_accel_needs_the_file_system(app_configs=None, **kwargs) -> list[checks
     if settings.MEDIA_ACCEL in ("x-accel", "x-sendfile") and not isinstance(default_storage, FileSystemStorage):
         return [checks.Warning(
             f"MEDIA_ACCEL={settings.MEDIA_ACCEL} is ignored: media is not on the file system "
-            f"({type(default_storage).__name__}), so Django streams the files itself.",
+            f"({default_storage.__class__.__name__}), so Django streams the files itself.",
             hint="Unset MEDIA_ACCEL, or keep media on the file system (MEDIA_STORAGE=filesystem).",
             id="gallery.W001")]
     return []
