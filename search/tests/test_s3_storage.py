@@ -1,6 +1,7 @@
 """The upload-to-search path with media in an S3-compatible store (a real S3 server the tests start, moto's server
 mode: tests/s3.py): photos uploaded through the API are embedded by the worker's own task from the objects,
-searched, paired as near-duplicates, read by OCR; and a separate process configured by the environment alone
+searched, paired as near-duplicates, served through the API's URLs, deleted for good with their objects, read by
+OCR; and a separate process configured by the environment alone
 (MEDIA_STORAGE=s3, S3_*) imports a folder into the store."""
 
 from __future__ import annotations
@@ -24,6 +25,11 @@ from tests.memory import ROOT, child_env
 from tests.queue import run_queued_tasks
 
 pytestmark = pytest.mark.django_db
+
+
+def _body(response) -> bytes:
+    assert response.status_code == 200, response.status_code
+    return b"".join(response.streaming_content)
 
 
 def _copy(png: bytes, size: int) -> bytes:
@@ -55,6 +61,18 @@ def test_uploaded_through_the_api_embedded_by_the_worker_from_the_store_and_foun
     assert client_for(mallory).get(reverse("api_search"), {"q": "red circle"}).json()["results"] == []
     groups = duplicate_groups(user=alice, family=family)
     assert [{m.photo.pk for m in g.members} for g in groups] == [{photos["IMG_0001.png"].pk, photos["IMG_0002.jpg"].pk}]
+
+    # The URLs the API gives stream the objects to the token's holder (the script's client, no session).
+    square = api.get(reverse("api_photo_detail", args=[photos["IMG_0003.png"].pk])).json()
+    assert _body(api.get(square["original_url"])) == uploads["IMG_0003.png"]
+    for url in (square["thumbnail_url"], square["display_url"]):
+        assert Image.open(io.BytesIO(_body(api.get(url)))).format == "JPEG"
+    # Deleted for good: its objects go once the deletion commits; the others' stay.
+    with django_capture_on_commit_callbacks(execute=True):
+        assert api.delete(reverse("api_photo_detail", args=[square["id"]])).status_code == 204
+        assert api.delete(reverse("api_trash_detail", args=[square["id"]])).status_code == 204
+    assert len(s3_media.names()) == 6
+    assert square["id"] not in [r["id"] for r in api.get(reverse("api_search"), {"q": "blue square"}).json()["results"]]
 
 
 @pytest.mark.slow
