@@ -8,7 +8,8 @@ the periodic sweep."""
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from datetime import timedelta
 
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
@@ -117,3 +118,32 @@ def _file_names_in_use(names: list[str]) -> set[str]:
         # Photos in the trash still own their files.
         in_use.update(Photo.all_objects.filter(**{f"{field}__in": names}).values_list(field, flat=True))
     return in_use
+
+
+# The folders the upload_to functions of Photo's files put them in (gallery.models).
+PHOTO_FOLDERS = ("originals", "thumbnails", "displays")
+
+
+def _stored_names(storage, folder: str) -> Iterator[str]:
+    """Every file name under `folder` in `storage`, recursively (file system or object store alike)."""
+    try:
+        folders, files = storage.listdir(folder)
+    except FileNotFoundError:  # nothing stored there yet
+        return
+    yield from (f"{folder}/{name}" for name in files)
+    for sub in folders:
+        yield from _stored_names(storage, f"{folder}/{sub}")
+
+
+def orphan_files(*, older_than: timedelta) -> Iterator[str]:
+    """Stored photo files that no photo (trash included) points at and that are older than `older_than`: what a
+    process killed between writing a photo's files and committing its row leaves behind. Younger files are left
+    alone, since an upload in progress writes its files before its row."""
+    in_use: set[str] = set()
+    for field in photo_file_fields():
+        in_use.update(Photo.all_objects.exclude(**{field: ""}).values_list(field, flat=True))
+    cutoff = timezone.now() - older_than
+    for folder in PHOTO_FOLDERS:
+        for name in _stored_names(default_storage, folder):
+            if name not in in_use and default_storage.get_modified_time(name) < cutoff:
+                yield name
