@@ -7,6 +7,7 @@ the periodic sweep."""
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections.abc import Iterable, Iterator
 from datetime import timedelta
@@ -24,6 +25,33 @@ logger = logging.getLogger(__name__)
 
 class StorageFailed(Exception):
     """A file could not be written; nothing of the photo was kept."""
+
+
+class StorageUnavailable(Exception):
+    """The storage did not answer (an object store's network or service fault): try again later. The file is not
+    known to be missing or broken."""
+
+
+def stored_open(field):
+    """A stored file (a FieldFile) opened for reading with its bytes fetched: FileNotFoundError when it is missing,
+    StorageUnavailable when the storage can't answer. Errors in decoding what was read are the caller's to judge.
+    The caller closes it (or use stored_file_open)."""
+    try:
+        stream = field.storage.open(field.name, "rb")
+        stream.read(0)  # an object store fetches the object here, so its faults show now, as storage faults
+    except FileNotFoundError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - whatever the backend raises (botocore, OSError) is a storage fault
+        logger.warning("storage did not answer for %s: %s", field.name, exc)
+        raise StorageUnavailable(f"The photo storage did not answer: {exc}"[:300]) from exc
+    return stream
+
+
+@contextlib.contextmanager
+def stored_file_open(field) -> Iterator:
+    """stored_open as a context manager: the file is closed after the block."""
+    with stored_open(field) as stream:
+        yield stream
 
 
 def photo_file_fields() -> list[str]:

@@ -275,3 +275,15 @@ def test_the_storage_settings_refuse_what_cannot_work():
     options = media_storage({"MEDIA_STORAGE": "S3", "S3_BUCKET": "b", "S3_PREFIX": "/photos/"})["OPTIONS"]
     assert options["location"] == "photos" and options["default_acl"] is None
     assert options["querystring_auth"] is False and options["file_overwrite"] is False
+
+
+def test_a_store_that_does_not_answer_gets_a_plain_503_not_a_500(s3_media, client_for, family, alice, settings):
+    photo = photo_upload(family=family, uploaded_by=alice, stream=io.BytesIO(images.jpeg()), filename="a.jpg").photo
+    working = settings.STORAGES["default"]
+    settings.STORAGES = {**settings.STORAGES, "default": {
+        **working, "OPTIONS": {**working["OPTIONS"], "endpoint_url": "http://127.0.0.1:9"}}}  # nothing listens
+
+    response = client_for(alice).get(reverse("gallery:photo_thumbnail", args=[photo.pk]))
+
+    assert response.status_code == 503 and response["Retry-After"]
+    assert "storage is not answering" in response.content.decode()

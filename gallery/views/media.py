@@ -15,6 +15,7 @@ from django.views.decorators.http import require_GET
 from rest_framework.authentication import TokenAuthentication
 from rest_framework.exceptions import AuthenticationFailed
 
+from gallery.files import StorageUnavailable, stored_open
 from gallery.models import Photo
 from gallery.selectors import photo_get
 
@@ -84,9 +85,12 @@ def serve_file(field, *, content_type: str, download_name: str | None = None) ->
         response = _accel_response(field, content_type=content_type)
     else:
         try:  # opened, not checked then opened: a file removed in between is still a 404, not a 500
-            stream = field.storage.open(field.name, "rb")
+            stream = stored_open(field)
         except FileNotFoundError:
             raise Http404("File missing.") from None
+        except StorageUnavailable:
+            return HttpResponse("The photo storage is not answering. Please try again in a moment.", status=503,
+                                content_type="text/plain; charset=utf-8", headers={"Retry-After": "30"})
         response = FileResponse(stream, content_type=content_type or mimetypes.guess_type(field.name)[0])
     if download_name:
         response["Content-Disposition"] = f"attachment; filename*=UTF-8''{quote(os.path.basename(download_name))}"

@@ -105,3 +105,21 @@ def test_a_process_configured_by_the_environment_alone_imports_into_the_store(s3
     assert s3_media.names() == sorted([photo.original.name, photo.thumbnail.name, photo.display.name])
     assert s3_media.read(photo.original.name) == (folder / "circle.png").read_bytes()
     assert not (tmp_path / "must-stay-empty").exists()
+
+
+def test_a_store_that_does_not_answer_leaves_photos_waiting_not_failed(s3_media, toy_model, settings, add_shape):
+    """A network blip or an outage of the store is not a broken photo: the photos wait (pending, no attempt
+    counted) and are embedded once the store answers again."""
+    photo = add_shape("red", "circle")
+    working = settings.STORAGES["default"]
+    settings.STORAGES = {**settings.STORAGES, "default": {
+        **working, "OPTIONS": {**working["OPTIONS"], "endpoint_url": "http://127.0.0.1:9"}}}  # nothing listens
+
+    embed_photos(photo_ids=[photo.pk])
+
+    photo.refresh_from_db()
+    assert photo.status == Photo.Status.PENDING and photo.embed_attempts == 0, (photo.status, photo.status_reason)
+    assert "storage" in photo.status_reason
+
+    settings.STORAGES = {**settings.STORAGES, "default": working}
+    assert embed_photos(photo_ids=[photo.pk]).ready == 1
