@@ -168,6 +168,7 @@ def media_storage(env: Mapping[str, str]) -> dict:
         raise ImproperlyConfigured("MEDIA_STORAGE=s3 needs S3_BUCKET (and usually S3_ENDPOINT_URL, S3_REGION, "
                                    "S3_ACCESS_KEY_ID, S3_SECRET_ACCESS_KEY): see README, Configuration.")
     from boto3.s3.transfer import TransferConfig
+    from botocore.config import Config
 
     return {"BACKEND": "storages.backends.s3.S3Storage", "OPTIONS": {
         "bucket_name": env["S3_BUCKET"],
@@ -179,8 +180,12 @@ def media_storage(env: Mapping[str, str]) -> dict:
         "secret_key": env.get("S3_SECRET_ACCESS_KEY") or None,
         # Keys under this prefix, so one bucket can hold several installations (or other things).
         "location": env.get("S3_PREFIX", "").strip("/"),
-        # "auto" (boto3's choice), "path" (most self-hosted servers: http://host/bucket/key) or "virtual".
-        "addressing_style": env.get("S3_ADDRESSING_STYLE", "").strip().lower() or None,
+        "client_config": Config(
+            # "auto" (boto3's choice), "path" (most self-hosted servers: http://host/bucket/key) or "virtual".
+            s3={"addressing_style": env.get("S3_ADDRESSING_STYLE", "").strip().lower() or None},
+            # A store that doesn't answer is told within seconds (a request waits, a worker moves on and the
+            # photo waits for the sweep), not after boto3's default minute per try.
+            connect_timeout=5, read_timeout=60, retries={"mode": "standard", "max_attempts": 3}),
         # Private objects: no ACL is sent, so the bucket's own (private) policy applies; never public-read.
         "default_acl": None,
         # Media is served by our permission-checked views, never by a storage URL: a URL made by mistake is a

@@ -123,3 +123,19 @@ def test_a_store_that_does_not_answer_leaves_photos_waiting_not_failed(s3_media,
 
     settings.STORAGES = {**settings.STORAGES, "default": working}
     assert embed_photos(photo_ids=[photo.pk]).ready == 1
+
+
+def test_ocr_waits_for_a_store_that_does_not_answer(s3_media, toy_model, settings, add_shape):
+    settings.OCR_ENABLED, settings.OCR_GATE = True, False
+    photo = add_shape("red", "circle")
+    assert embed_photos(photo_ids=[photo.pk]).ready == 1
+    working = settings.STORAGES["default"]
+    settings.STORAGES = {**settings.STORAGES, "default": {
+        **working, "OPTIONS": {**working["OPTIONS"], "endpoint_url": "http://127.0.0.1:9"}}}  # nothing listens
+
+    for _ in range(settings.OCR_MAX_ATTEMPTS + 1):
+        photos_read_text(photo_ids=[photo.pk])
+
+    photo.refresh_from_db()
+    assert photo.ocr_status == Photo.OcrStatus.PENDING and photo.ocr_attempts == 0, (photo.ocr_status, photo.ocr_reason)
+    assert "storage" in photo.ocr_reason
