@@ -36,12 +36,15 @@ def stored_open(field):
     """A stored file (a FieldFile) opened for reading with its bytes fetched: FileNotFoundError when it is missing,
     StorageUnavailable when the storage can't answer. Errors in decoding what was read are the caller's to judge.
     The caller closes it (or use stored_file_open)."""
+    stream = None
     try:
         stream = field.storage.open(field.name, "rb")
         stream.read(0)  # an object store fetches the object here, so its faults show now, as storage faults
     except FileNotFoundError:
         raise
     except Exception as exc:  # noqa: BLE001 - whatever the backend raises (botocore, OSError) is a storage fault
+        if stream is not None:
+            stream.close()
         logger.warning("storage did not answer for %s: %s", field.name, exc)
         raise StorageUnavailable(f"The photo storage did not answer: {exc}"[:300]) from exc
     return stream
