@@ -5,6 +5,9 @@ import pytest
 from gallery.models import Membership
 from tests.factories import FamilyFactory, MembershipFactory, UserFactory
 
+# s3_server, s3_media: a real S3-compatible server (moto) for the storage tests.
+pytest_plugins = ["tests.s3"]
+
 
 @pytest.fixture(autouse=True)
 def _test_settings(settings, tmp_path):

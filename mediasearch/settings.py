@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import secrets
+from collections.abc import Mapping
 from datetime import timedelta
 from pathlib import Path
 
@@ -212,15 +213,70 @@ MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT", VAR_DIR / "media")).resolve()
 # Nothing is routed here: files are only reachable through the permission-checked views. (Django's
 # test live server does serve this prefix, but only inside tests.)
 MEDIA_URL = "/media-is-served-by-views/"
+
+
+# Where originals and renditions live: "filesystem" (MEDIA_ROOT, the default) or "s3" (any S3-compatible
+# object store, through django-storages; what several web and worker machines share). Every read and write of
+# media goes through Django's storage API, so the choice is this setting alone.
+def media_storage(env: Mapping[str, str]) -> dict:
+    """The default storage that the MEDIA_STORAGE and S3_* variables of `env` describe (the S3 tests build theirs
+    through this too)."""
+    from django.core.exceptions import ImproperlyConfigured
+
+    kind = env.get("MEDIA_STORAGE", "").strip().lower() or "filesystem"
+    if kind == "filesystem":
+        return {"BACKEND": "django.core.files.storage.FileSystemStorage", "OPTIONS": {"location": MEDIA_ROOT}}
+    if kind != "s3":
+        raise ImproperlyConfigured(f"MEDIA_STORAGE must be 'filesystem' or 's3', not {kind!r}.")
+    if not env.get("S3_BUCKET"):
+        raise ImproperlyConfigured("MEDIA_STORAGE=s3 needs S3_BUCKET (and usually S3_ENDPOINT_URL, S3_REGION, "
+                                   "S3_ACCESS_KEY_ID, S3_SECRET_ACCESS_KEY): see README, Configuration.")
+    from boto3.s3.transfer import TransferConfig
+    from botocore.config import Config
+
+    return {"BACKEND": "storages.backends.s3.S3Storage", "OPTIONS": {
+        "bucket_name": env["S3_BUCKET"],
+        # Unset: AWS itself. MinIO, Ceph, Garage, R2, B2...: their URL, e.g. http://minio:9000.
+        "endpoint_url": env.get("S3_ENDPOINT_URL") or None,
+        "region_name": env.get("S3_REGION") or None,
+        # Unset: boto3's own chain (AWS_* variables, ~/.aws, an instance or container role).
+        "access_key": env.get("S3_ACCESS_KEY_ID") or None,
+        "secret_key": env.get("S3_SECRET_ACCESS_KEY") or None,
+        # Keys under this prefix, so one bucket can hold several installations (or other things).
+        "location": env.get("S3_PREFIX", "").strip("/"),
+        "client_config": Config(
+            # "auto" (boto3's choice), "path" (most self-hosted servers: http://host/bucket/key) or "virtual".
+            s3={"addressing_style": env.get("S3_ADDRESSING_STYLE", "").strip().lower() or None},
+            # A store that doesn't answer is told within seconds (a request waits, a worker moves on and the
+            # photo waits for the sweep), not after boto3's default minute per try.
+            connect_timeout=5, read_timeout=60, retries={"mode": "standard", "max_attempts": 3}),
+        # Private objects: no ACL is sent, so the bucket's own (private) policy applies; never public-read.
+        "default_acl": None,
+        # Media is served by our permission-checked views, never by a storage URL: a URL made by mistake is a
+        # plain unsigned one that a private bucket refuses, not a pre-signed link that would work for anyone.
+        "querystring_auth": False,
+        # Never overwrite: a name in use gets a fresh suffix, so two uploads of the same bytes at the same moment
+        # (one then rolled back, removing what it wrote) or two turns of a photo can't remove each other's file.
+        "file_overwrite": False,
+        # Reading an object downloads it into a temporary file; the first 8 MiB stay in memory (thumbnails and
+        # display renditions), a bigger original spills to the local temporary folder. One transfer thread: a
+        # request serving a 38 MB original then peaks at +6 MB, against +10-45 MB with boto3's ten threads
+        # each buffering a part (bench/media_storage.py); our files are at most UPLOAD_MAX_BYTES.
+        "max_memory_size": 8 * 1024 * 1024,
+        "transfer_config": TransferConfig(use_threads=False),
+    }}
+
+
 STORAGES = {
-    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage", "OPTIONS": {"location": MEDIA_ROOT}},
+    "default": media_storage(os.environ),
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
 # Media files and the folders holding them are created readable by the service user only. A front web server that
 # sends them itself (MEDIA_ACCEL) and runs as another user needs group access: e.g. 640 and 750 with a shared group.
 FILE_UPLOAD_PERMISSIONS = int(os.environ.get("MEDIA_FILE_MODE") or "600", 8)
 FILE_UPLOAD_DIRECTORY_PERMISSIONS = int(os.environ.get("MEDIA_DIRECTORY_MODE") or "700", 8)
-# "" (Django streams the file), "x-accel" (nginx) or "x-sendfile" (Apache, lighttpd).
+# "" (Django streams the file), "x-accel" (nginx) or "x-sendfile" (Apache, lighttpd). Only for the file-system
+# storage: with S3 the files are not on the web server's disk, and Django streams them whatever this says.
 MEDIA_ACCEL = os.environ.get("MEDIA_ACCEL", "").lower()
 MEDIA_ACCEL_PREFIX = os.environ.get("MEDIA_ACCEL_PREFIX", "/protected-media/")
 

@@ -15,7 +15,7 @@ from django.db.models import F, Q
 from django.db.models.functions import Now
 from django.utils import timezone
 
-from gallery.files import file_removals_process
+from gallery.files import StorageUnavailable, file_removals_process, stored_file_open
 from gallery.images import ImageBusy, decode_upright, turned
 from gallery.models import Family, Membership, Photo
 from gallery.services import photos_display_sweep, photos_embedded_sweep, photos_place_sweep
@@ -197,7 +197,7 @@ def _decode(photos: list[Photo]) -> list[tuple[Photo, object]]:
             out.append((photo, _decode_one(photo)))
         except FileNotFoundError:
             out.append((photo, "The original file is missing from storage."))
-        except ImageBusy as exc:
+        except (ImageBusy, StorageUnavailable) as exc:  # the photo is fine: it waits, no attempt counted
             out.append((photo, _Busy(str(exc))))
         except Exception as exc:  # noqa: BLE001 - any decode error fails this photo only
             out.append((photo, f"Could not read the image: {str(exc)[:200]}"))
@@ -205,17 +205,18 @@ def _decode(photos: list[Photo]) -> list[tuple[Photo, object]]:
 
 
 class _Busy(str):
-    """A decode that found every decode slot taken: the photo waits for a later task, it is not broken."""
+    """A decode that found every decode slot taken, or a storage that did not answer: the photo waits for a later
+    task, it is not broken."""
 
 
 def _decode_one(photo: Photo):
     if photo.display:
         try:
-            with photo.display.open("rb") as stream:
+            with stored_file_open(photo.display) as stream:
                 return decode_upright(stream, max_side=DECODE_SIDE, slot=False)
         except FileNotFoundError:
             logger.warning("photo %s: display rendition %s is missing; decoding the original", photo.pk, photo.display.name)
-    with photo.original.open("rb") as stream:
+    with stored_file_open(photo.original) as stream:
         return turned(decode_upright(stream, max_side=DECODE_SIDE), photo.rotation)  # as a member turned it
 
 

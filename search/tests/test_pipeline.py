@@ -1,7 +1,5 @@
 from __future__ import annotations
 
-import os
-
 import numpy as np
 import pytest
 import torch
@@ -78,7 +76,9 @@ def test_calibrated_probability_equals_transformers_sigmoid_of_logits(toy_model,
     ours = 1 / (1 + np.exp(-(state.calibration_scale * cos + state.calibration_bias)))
 
     model, processor = AutoModel.from_pretrained(toy_model), AutoProcessor.from_pretrained(toy_model)
-    inputs = processor(text=[text], images=[Image.open(photo.display.path).convert("RGB")],  # what the worker reads
+    with photo.display.open("rb") as stream:  # what the worker reads
+        shown = Image.open(stream).convert("RGB")
+    inputs = processor(text=[text], images=[shown],
                        padding="max_length", max_length=model.config.text_config.max_position_embeddings,
                        truncation=True, return_tensors="pt")
     with torch.inference_mode():
@@ -89,8 +89,8 @@ def test_calibrated_probability_equals_transformers_sigmoid_of_logits(toy_model,
 
 def _remove_files(photo: Photo) -> None:
     """The photo's original and its display rendition (which the worker would embed from) vanish."""
-    os.remove(photo.original.path)
-    os.remove(photo.display.path)
+    for field in (photo.original, photo.display):
+        field.storage.delete(field.name)
 
 
 def test_a_photo_whose_file_vanished_fails_with_a_reason_while_its_batch_mates_are_ready(
