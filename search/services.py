@@ -10,7 +10,7 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied
-from django.db import connections, transaction
+from django.db import DatabaseError, connections, transaction
 from django.db.models import F, Q
 from django.db.models.functions import Now
 from django.utils import timezone
@@ -252,8 +252,21 @@ def _embed_good(embedder: Embedder, prepared: _Prepared, good: list[Photo], repo
         _mark_failed(give_up, f"Embedding failed: {str(exc)[:200]}", report)
         return
     vector_of = {photo.pk: vector for photo, vector in zip(prepared.good, vectors)}
+    _indexes_ensure(embedder.model_name, dim=len(vectors[0]), family_ids={photo.family_id for photo in good})
     stored = _store(embedder.model_name, good, [vector_of[photo.pk] for photo in good], owner=owner)
     report.ready_ids += stored
+
+
+def _indexes_ensure(model_name: str, *, dim: int, family_ids: Iterable[int]) -> None:
+    """Each family's HNSW index for the model, made in its own step before the batch's transaction (no DDL inside
+    it: search.vector_index). A build that fails is logged and the batch stored all the same: searches read the
+    family's rows without the graph (slower) until the next batch builds it."""
+    for family_id in sorted(family_ids):
+        try:
+            ensure_index(model_name=model_name, dim=dim, family_id=family_id)
+        except DatabaseError:
+            logger.exception("could not build the vector index of family %s for %s; the next batch tries again",
+                             family_id, model_name)
 
 
 @transaction.atomic
@@ -264,8 +277,6 @@ def _store(model_name: str, photos: list[Photo], vectors, *, owner: str) -> list
     alive &= leases.leases_held(kind=leases.EMBED, owner=owner, object_ids=alive)
     rows = [PhotoEmbedding(photo_id=p.pk, family_id=p.family_id, model_name=model_name, vector=v)
             for p, v in zip(photos, vectors) if p.pk in alive]
-    for family_id in sorted({row.family_id for row in rows}):
-        ensure_index(model_name=model_name, dim=len(vectors[0]), family_id=family_id)
     # Upsert: exactly one embedding per photo and model, whatever ran twice.
     PhotoEmbedding.objects.bulk_create(
         rows, update_conflicts=True, unique_fields=["photo", "model_name"], update_fields=["vector", "created_at"]
