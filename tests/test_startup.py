@@ -180,3 +180,23 @@ def test_static_files_are_served_under_content_hashed_names_after_collectstatic(
     assert response["Content-Encoding"] == "gzip"  # compressed once, at collectstatic
     assert "immutable" in response["Cache-Control"]  # a new version gets a new name: cached for ever
     b"".join(response.streaming_content)
+
+
+BROKER = """
+import django
+django.setup()
+from django.conf import settings
+from django_q.brokers import get_broker
+print(sorted(k for k in ("orm", "redis") if k in settings.Q_CLUSTER), settings.Q_CLUSTER.get("redis"),
+      type(get_broker()).__name__)
+"""
+
+
+def test_q_broker_picks_the_database_queue_by_default_a_redis_url_or_refuses_anything_else(tmp_path):
+    env = _env(tmp_path / "var", SECRET_KEY="s" * 50)
+    assert _python(BROKER, env).stdout.split() == ["['orm']", "None", "ORM"]
+    done = _python(BROKER, {**env, "Q_BROKER": "redis://cache.internal:6379/2"})
+    assert done.stdout.split() == ["['redis']", "redis://cache.internal:6379/2", "Redis"], done.stderr[-2000:]
+    refused = _python(BROKER, {**env, "Q_BROKER": "rabbitmq://queue"})
+    assert refused.returncode != 0
+    assert "Q_BROKER='rabbitmq://queue' is not understood: use `orm`" in refused.stderr
