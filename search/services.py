@@ -27,7 +27,7 @@ from search.models import EmbeddingModel, ModelSwitch, PhotoEmbedding, SearchPre
 from search.ocr import ocr_after_embedding, ocr_missing
 from search.selectors import family_covered
 from search.suggestions import suggest_after_embedding, suggestions_missing, suggestions_recompute_enqueue
-from search.vector_index import drop_indexes, ensure_index
+from search.vector_index import drop_indexes, drop_orphaned_indexes, ensure_index
 
 logger = logging.getLogger(__name__)
 
@@ -310,6 +310,14 @@ def photos_enqueue(photo_ids: Sequence[int]) -> int:
     return (len(ids) + chunk - 1) // chunk
 
 
+def family_indexes_drop_later(*, family_id: int) -> None:
+    """Queue the dropping of a deleted family's HNSW indexes for the worker (DROP INDEX CONCURRENTLY, outside any
+    transaction); the sweep drops any a lost task left (vector_index.drop_orphaned_indexes)."""
+    from django_q.tasks import async_task
+
+    async_task("search.tasks.family_indexes_drop_task", family_id, q_options={"timeout": settings.Q_CLUSTER["timeout"]})
+
+
 @transaction.atomic
 def photos_retry(*, photo_ids: Sequence[int]) -> int:
     """Give failed (or any) photos a fresh start and queue them."""
@@ -372,6 +380,10 @@ def embed_missing() -> int:
     photos_embedded_sweep()  # embedded keywords, title, description, zone of photos stored before they were read
     documents_outdated_refresh()
     previous_models_prune()
+    try:
+        drop_orphaned_indexes()
+    except DatabaseError:  # e.g. a lock timeout: the next sweep tries again
+        logger.exception("could not drop the vector indexes of deleted families")
     _photos_release_abandoned()
     with transaction.atomic():
         lacking = Photo.objects.filter(status=Photo.Status.READY).exclude(embeddings__model_name=name)

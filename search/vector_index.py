@@ -22,7 +22,7 @@ from pgvector.psycopg.vector import register_vector_info
 from psycopg import sql
 from psycopg.types import TypeInfo
 
-from gallery.models import Photo
+from gallery.models import Family, Photo
 from search.models import PhotoEmbedding
 from search.scope import Scope, id_array
 
@@ -134,6 +134,17 @@ def drop_indexes(*, family_id: int | None = None, model_name: str | None = None)
                                 if (family_id is None or key[2] == family_id)
                                 and (model_name is None or key[0] == model_name)})
     return len(names)
+
+
+def drop_orphaned_indexes() -> int:
+    """Drop the HNSW indexes of families that no longer exist (their rows went with them); how many went. The
+    sweep's safety net for a lost family_indexes_drop_task (Redis has no delivery receipts; a worker may die)."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT indexname FROM pg_indexes WHERE tablename = %s AND indexname ~ %s",
+                       [TABLE, "^photoembedding_hnsw_[0-9a-f]{12}_f[0-9]+$"])
+        indexed = {int(row[0].rsplit("_f", 1)[1]) for row in cursor.fetchall()}
+    gone = indexed - set(Family.objects.filter(pk__in=indexed).values_list("pk", flat=True))
+    return sum(drop_indexes(family_id=family_id) for family_id in sorted(gone))
 
 
 def _knn_union(model_name: str, dim: int, scope: Scope, vector: str, limit: str, *, exclude: bool = False,

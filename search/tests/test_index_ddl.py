@@ -96,3 +96,41 @@ def test_outside_a_transaction_the_index_is_built_concurrently_and_valid(toy_mod
     creates = [s for s in statements if "CREATE INDEX" in s]
     assert creates and all("CREATE INDEX CONCURRENTLY" in s for s in creates), creates
     assert _index_state(name) is True
+
+
+def test_deleting_a_family_runs_no_ddl_in_the_request_the_worker_drops_its_indexes(
+    toy_model, add_shape, family, other_family, mallory, fresh_index_cache
+):
+    from tests.queue import run_queued_tasks
+
+    theirs = add_shape("blue", "square", target_family=other_family, user=mallory)
+    embed_photos(photo_ids=[theirs.pk])
+    name = vector_index.index_name(toy_model, other_family.pk)
+    assert _index_state(name) is True
+    statements = []
+
+    def record(execute, sql, params, many, context):
+        statements.append(sql)
+        return execute(sql, params, many, context)
+
+    with connection.execute_wrapper(record):
+        other_family.delete()  # as the admin's delete does, in the web process
+    assert not [s for s in statements if "INDEX" in s.upper()], "DDL in the web request (needs table ownership)"
+    assert _index_state(name) is True
+    run_queued_tasks()  # the worker
+    assert _index_state(name) is None
+
+
+def test_the_sweep_drops_the_indexes_of_families_that_are_gone(toy_model, add_shape, family, other_family, mallory,
+                                                               fresh_index_cache):
+    from django_q.models import OrmQ
+
+    mine = add_shape("red", "circle")
+    theirs = add_shape("blue", "square", target_family=other_family, user=mallory)
+    embed_photos(photo_ids=[mine.pk, theirs.pk])
+    gone = vector_index.index_name(toy_model, other_family.pk)
+    other_family.delete()
+    OrmQ.objects.all().delete()  # the task that would have dropped them is lost (e.g. Redis, a worker killed)
+    assert vector_index.drop_orphaned_indexes() >= 1  # (with those of earlier tests' families, if any)
+    assert _index_state(gone) is None
+    assert _index_state(vector_index.index_name(toy_model, family.pk)) is True
