@@ -65,14 +65,30 @@ var_dir = Path(os.environ["MEDIASEARCH_VAR_DIR"])
 print("after setup:", var_dir.exists(), flush=True)
 sys.stdin.readline()  # the test looks for a postgres process now
 from django.db import connection
+with connection._nodb_cursor() as cursor:  # as the test runner does first: a copy of the settings, to "postgres"
+    cursor.execute("SELECT 1")
+assert connection.settings_dict["HOST"], "the configured settings do not know the server's socket folder"
 with connection.cursor() as cursor:
     cursor.execute("SELECT 1")
 print("queried:", (var_dir / "pgdata" / "postmaster.pid").exists(), flush=True)
 """
 
 
-def test_importing_settings_creates_nothing_and_starts_no_database_until_the_first_query(tmp_path):
-    var_dir = tmp_path / "fresh-var"
+@pytest.fixture
+def server_tmp():
+    """A folder the embedded server's own system user can reach: not under pytest's tmp_path, whose shared parent
+    (/tmp/pytest-of-USER) every other pytest run on the machine sets back to mode 0700."""
+    import shutil
+    import tempfile
+
+    folder = Path(tempfile.mkdtemp(prefix="mediasearch-test-"))
+    folder.chmod(0o755)
+    yield folder
+    shutil.rmtree(folder, ignore_errors=True)
+
+
+def test_importing_settings_creates_nothing_and_starts_no_database_until_the_first_query(server_tmp):
+    var_dir = server_tmp / "fresh-var"
     child = subprocess.Popen([sys.executable, "-c", SETUP_THEN_QUERY], cwd=ROOT, env=_env(var_dir, SECRET_KEY="k" * 50),
                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
@@ -192,9 +208,12 @@ print(sorted(k for k in ("orm", "redis") if k in settings.Q_CLUSTER), settings.Q
 """
 
 
+@pytest.mark.django_db
 def test_q_broker_picks_the_database_queue_by_default_a_redis_url_or_refuses_anything_else(tmp_path):
-    env = _env(tmp_path / "var", SECRET_KEY="s" * 50)
-    assert _python(BROKER, env).stdout.split() == ["['orm']", "None", "ORM"]
+    url = database_url(socket_dir=connection.settings_dict["HOST"], name=connection.settings_dict["NAME"])
+    env = _env(tmp_path / "var", SECRET_KEY="s" * 50, DATABASE_URL=url)  # (the ORM broker connects at once)
+    done = _python(BROKER, env)
+    assert done.stdout.split() == ["['orm']", "None", "ORM"], done.stderr[-3000:]
     done = _python(BROKER, {**env, "Q_BROKER": "redis://cache.internal:6379/2"})
     assert done.stdout.split() == ["['redis']", "redis://cache.internal:6379/2", "Redis"], done.stderr[-2000:]
     refused = _python(BROKER, {**env, "Q_BROKER": "rabbitmq://queue"})
