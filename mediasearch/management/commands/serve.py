@@ -78,7 +78,7 @@ class Command(BaseCommand):
 
     def handle(self, *args, host, port, web_workers, no_worker, **options):
         call_command("migrate", interactive=False, verbosity=0)  # its connection starts the embedded database
-        # Static files under content-hashed names for WhiteNoise (about a second when nothing changed).
+        # Static files under content-hashed names for WhiteNoise (about 2 s when nothing changed).
         call_command("collectstatic", interactive=False, verbosity=0)
         connections.close_all()  # the supervisor itself needs no database connection
         children = self._children(host=host, port=port, web_workers=web_workers, no_worker=no_worker)
