@@ -150,3 +150,56 @@ def test_photos_are_embedded_searchable_and_read_through_redis_queues(toy_model,
     assert not OrmQ.objects.exists()
     results = search_photos(user=alice, params=SearchParams(query="a red circle", min_score=0.0)).results
     assert results and results[0].photo.original_filename == "IMG_0000.png"
+
+
+@pytest.mark.slow
+@pytest.mark.django_db(transaction=True)
+def test_with_redis_a_killed_workers_lost_tasks_are_recovered_by_the_sweep_nothing_lost_or_doubled(toy_model, redis_url, family, alice,
+                                                                                  tmp_path):
+    """Redis has no delivery receipts: the tasks a killed worker had taken off the queue (running, or fetched ahead
+    by its pusher) are gone. Their photos come back through the sweep the schedule runs, which re-queues the photos
+    left processing once their leases expire and those still pending (run here as soon as the leases expire)."""
+    import redis
+    from django_q.signing import SignedPackage
+
+    queue = redis.Redis.from_url(redis_url)
+    folder = tmp_path / "import"
+    folder.mkdir()
+    count = 24
+    for n in range(count):
+        colour, shape = SHAPES[n % len(SHAPES)]
+        (folder / f"IMG_{n:04d}.png").write_bytes(shape_png(colour, shape, seed=n))
+    env = {**_env(toy_model, redis_url), "OCR_ENABLED": "off", "EMBED_TASK_SIZE": "4", "SEARCH_BATCH_SIZE": "2",
+           "LEASE_SECONDS": "3", "Q_WORKERS": "1"}
+    imported = subprocess.run([sys.executable, str(ROOT / "manage.py"), "import_photos", str(folder), "--family",
+                               family.name, "--user", alice.username, "--no-progress"],
+                              cwd=ROOT, env=env, capture_output=True, text=True, timeout=180)
+    assert imported.returncode == 0, imported.stderr
+    ready = lambda: Photo.objects.filter(status=Photo.Status.READY).count()  # noqa: E731
+
+    worker = _start("worker", env, tmp_path / "worker.log")
+    try:
+        _wait_for(lambda: ready() >= 2, 90, "the first photos to be embedded")
+    finally:
+        os.killpg(worker.pid, signal.SIGKILL)  # no goodbye: the tasks it had taken from Redis are lost
+        worker.wait()
+    assert ready() < count, "the worker finished before it could be killed; the test proves nothing"
+
+    queued = {pk for payload in queue.lrange("django_q:mediasearch:q", 0, -1)
+              for pk in SignedPackage.loads(payload)["args"][0]}
+    lost = set(Photo.objects.exclude(status=Photo.Status.READY).values_list("pk", flat=True)) - queued
+    assert lost, "every unfinished photo still has its task on Redis; the test proves nothing"
+    time.sleep(4)  # the killed worker's leases expire
+    # What the schedules run (every minute: recovery; every five: the sweep, which also recovers), run now.
+    swept = subprocess.run([sys.executable, str(ROOT / "manage.py"), "shell", "-c",
+                            "from search.tasks import embed_missing_task; embed_missing_task()"],
+                           cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+    assert swept.returncode == 0, swept.stderr
+    worker = _start("worker", env, tmp_path / "worker2.log")
+    try:
+        _wait_for(lambda: ready() == count, 120, "every photo to be ready after the recovery")
+    finally:
+        _stop(worker)
+
+    assert PhotoEmbedding.objects.count() == count
+    assert not OrmQ.objects.exists()
