@@ -1,5 +1,9 @@
 from __future__ import annotations
 
+import shutil
+import tempfile
+from pathlib import Path
+
 import pytest
 
 from gallery.models import Membership
@@ -16,6 +20,17 @@ def _test_settings(settings, tmp_path):
         "default": {"BACKEND": "django.core.files.storage.FileSystemStorage", "OPTIONS": {"location": tmp_path / "media"}},
     }
     settings.MEDIA_ROOT = tmp_path / "media"
+
+
+@pytest.fixture
+def server_tmp():
+    """A temporary folder an embedded PostgreSQL (which runs as its own system user) can reach for its data: not
+    under pytest's tmp_path, whose shared parent (/tmp/pytest-of-USER) any other pytest run on the machine sets back
+    to mode 0700."""
+    folder = Path(tempfile.mkdtemp(prefix="mediasearch-test-"))
+    folder.chmod(0o755)
+    yield folder
+    shutil.rmtree(folder, ignore_errors=True)
 
 
 @pytest.fixture

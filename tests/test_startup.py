@@ -74,19 +74,6 @@ print("queried:", (var_dir / "pgdata" / "postmaster.pid").exists(), flush=True)
 """
 
 
-@pytest.fixture
-def server_tmp():
-    """A folder the embedded server's own system user can reach: not under pytest's tmp_path, whose shared parent
-    (/tmp/pytest-of-USER) every other pytest run on the machine sets back to mode 0700."""
-    import shutil
-    import tempfile
-
-    folder = Path(tempfile.mkdtemp(prefix="mediasearch-test-"))
-    folder.chmod(0o755)
-    yield folder
-    shutil.rmtree(folder, ignore_errors=True)
-
-
 def test_importing_settings_creates_nothing_and_starts_no_database_until_the_first_query(server_tmp):
     var_dir = server_tmp / "fresh-var"
     child = subprocess.Popen([sys.executable, "-c", SETUP_THEN_QUERY], cwd=ROOT, env=_env(var_dir, SECRET_KEY="k" * 50),
