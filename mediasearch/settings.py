@@ -97,7 +97,7 @@ TEMPLATES = [
 # Database: PostgreSQL only. DATABASE_URL wins; otherwise the embedded server in VAR_DIR/pgdata, which our backend
 # starts (or joins) when the process opens its first connection, not here.
 if os.environ.get("DATABASE_URL"):
-    # Persistent connections are checked before a request reuses one (a database restart costs no request an error).
+    # Persistent connections are checked before a request reuses one (after a database restart, none is dead).
     DATABASES = {"default": dj_database_url.parse(os.environ["DATABASE_URL"], conn_max_age=60, conn_health_checks=True)}
 else:
     from mediasearch.db import DATABASE_NAME
