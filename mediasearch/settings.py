@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import os
-import secrets
 from collections.abc import Mapping
 from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
+
+from mediasearch import runtime
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -29,23 +31,13 @@ def env_list(name: str, default: str) -> list[str]:
     return [item.strip() for item in os.environ.get(name, default).split(",") if item.strip()]
 
 
+# Importing these settings writes nothing and starts nothing: folders are made by what fills them, the embedded
+# database starts with the first connection (mediasearch.db_backend), the key file is made by the entry points.
 # Runtime state (embedded database, media, generated secret key) lives here unless overridden.
-VAR_DIR = Path(os.environ.get("MEDIASEARCH_VAR_DIR", BASE_DIR / "var")).resolve()
-VAR_DIR.mkdir(mode=0o700, parents=True, exist_ok=True)  # the database, the media and the key: the service user's only
-
-
-def _secret_key() -> str:
-    if key := os.environ.get("SECRET_KEY"):
-        return key
-    # A self-hosted install should not need a manual step: generate once, keep it beside the data.
-    key_file = VAR_DIR / "secret_key"
-    if not key_file.exists():
-        key_file.write_text(secrets.token_urlsafe(50))
-        key_file.chmod(0o600)
-    return key_file.read_text().strip()
-
-
-SECRET_KEY = _secret_key()
+VAR_DIR = runtime.var_dir()
+# SECRET_KEY: required when DATABASE_URL is set (web and workers on several machines must share it); on a single
+# machine, generated once into VAR_DIR/secret_key by manage.py, wsgi.py or asgi.py (mediasearch.runtime).
+SECRET_KEY = runtime.secret_key()
 DEBUG = env_bool("DEBUG", False)
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", "")
@@ -165,18 +157,24 @@ TEMPLATES = [
     },
 ]
 
-# Database: PostgreSQL only. DATABASE_URL wins; otherwise the embedded server in VAR_DIR/pgdata.
+# Database: PostgreSQL only. DATABASE_URL wins; otherwise the embedded server in VAR_DIR/pgdata, which our backend
+# starts (or joins) when the process opens its first connection, not here.
 if os.environ.get("DATABASE_URL"):
-    DATABASES = {"default": dj_database_url.parse(os.environ["DATABASE_URL"], conn_max_age=60)}
+    # Persistent connections are checked before a request reuses one (after a database restart, none is dead).
+    DATABASES = {"default": dj_database_url.parse(os.environ["DATABASE_URL"], conn_max_age=60, conn_health_checks=True)}
 else:
-    from mediasearch.db import embedded_database_url
+    from mediasearch.db import DATABASE_NAME
 
-    DATABASES = {"default": dj_database_url.parse(embedded_database_url(VAR_DIR / "pgdata"))}
-# A pool of connections per process, for the threaded web workers (`serve` sets it for them): a request borrows a
-# connection that is already open and warm instead of opening one. 0: a connection per thread, as Django does.
+    DATABASES = {"default": {"ENGINE": "mediasearch.db_backend", "NAME": DATABASE_NAME, "USER": "postgres",
+                             "HOST": "", "PORT": "", "PGDATA": VAR_DIR / "pgdata", "CONN_MAX_AGE": 0}}
+# A pool of connections per process, for the threaded web workers (`serve` sets it to gunicorn's threads per
+# worker, so each thread can hold one): a request borrows a connection that is already open instead of opening
+# one. Each connection is checked (one round trip) as it leaves the pool, so after a database restart the pool
+# replaces dead connections instead of handing them to requests. 0: a connection per thread, as Django does.
 DATABASE_POOL = env_int("DATABASE_POOL", 0)
 if DATABASE_POOL > 0:
     DATABASES["default"]["CONN_MAX_AGE"] = 0  # the pool keeps connections; Django must hand them back after each request
+    DATABASES["default"]["CONN_HEALTH_CHECKS"] = True  # with a pool: psycopg_pool's check=ConnectionPool.check_connection
     DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {"min_size": 1, "max_size": DATABASE_POOL, "timeout": 30}
 # Separate test databases let several test runs share one server (e.g. TEST_DATABASE_NAME=test_ci).
 DATABASES["default"]["TEST"] = {"NAME": os.environ.get("TEST_DATABASE_NAME", "test_mediasearch")}
@@ -201,10 +199,10 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
-STATIC_ROOT = VAR_DIR / "static"  # only for `collectstatic` behind a front web server
-STATIC_ROOT.mkdir(exist_ok=True)
-# Serve straight from the source folders so the gallery runs without a collectstatic step.
-WHITENOISE_USE_FINDERS = True
+# `collectstatic` (which `serve` runs before it starts the web server) copies them here with content-hashed names
+# and compressed copies (WhiteNoise's manifest storage, below), so browsers may cache them for ever; WhiteNoise
+# serves them from here (from the source folders only with DEBUG on, its default).
+STATIC_ROOT = VAR_DIR / "static"
 # Files browsers ask for at the site root (/favicon.ico), served as they are.
 WHITENOISE_ROOT = BASE_DIR / "static" / "root"
 
@@ -269,7 +267,7 @@ def media_storage(env: Mapping[str, str]) -> dict:
 
 STORAGES = {
     "default": media_storage(os.environ),
-    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
 }
 # Media files and the folders holding them are created readable by the service user only. A front web server that
 # sends them itself (MEDIA_ACCEL) and runs as another user needs group access: e.g. 640 and 750 with a shared group.
@@ -402,11 +400,19 @@ TAG_SUGGESTIONS_ENABLED = env_bool("TAG_SUGGESTIONS_ENABLED", True)
 TAG_SUGGESTION_THRESHOLD = float(os.environ.get("TAG_SUGGESTION_THRESHOLD") or 0.5)
 TAG_SUGGESTION_LIMIT = env_int("TAG_SUGGESTION_LIMIT", 10)
 
-# Task queue: django-q2 on the ORM broker. timeout < retry so a task is never redelivered while
-# it still runs; a finite max_attempts so a poison task ends failed instead of looping.
+# Task queue: django-q2, on the ORM broker (the database) unless Q_BROKER names a Redis server. timeout < retry so a
+# task is never redelivered while it still runs; a finite max_attempts so a poison task ends failed instead of
+# looping (both for the ORM broker: Redis has no delivery receipts, so a task whose worker dies is not delivered
+# again; the photos it held come back through their leases and the every-minute recovery, see LEASE_SECONDS).
+Q_BROKER = os.environ.get("Q_BROKER", "orm").strip() or "orm"
+if Q_BROKER != "orm" and not Q_BROKER.startswith(("redis://", "rediss://", "unix://")):
+    raise ImproperlyConfigured(
+        f"Q_BROKER={Q_BROKER!r} is not understood: use `orm` (the default: tasks queue in the database) or a Redis "
+        "URL such as redis://localhost:6379/0 (rediss:// for TLS, unix:///path/to/redis.sock for a socket)."
+    )
 Q_CLUSTER = {
     "name": "mediasearch",
-    "orm": "default",
+    **({"orm": "default"} if Q_BROKER == "orm" else {"redis": Q_BROKER}),
     "workers": env_int("Q_WORKERS", 1),
     "timeout": env_int("Q_TIMEOUT", 600),
     "retry": env_int("Q_RETRY", 720),

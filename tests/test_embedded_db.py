@@ -56,8 +56,8 @@ def _user(pgdata: Path, mode: str) -> subprocess.Popen:
     return process
 
 
-def test_the_server_stops_with_the_last_process_even_after_one_was_killed(tmp_path):
-    pgdata = tmp_path / "pgdata"
+def test_the_server_stops_with_the_last_process_even_after_one_was_killed(server_tmp):
+    pgdata = server_tmp / "pgdata"
     killed = _user(pgdata, "hold")  # e.g. a worker that gets SIGKILLed: it never says goodbye
     try:
         assert _postmaster_running(pgdata)
