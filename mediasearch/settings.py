@@ -109,6 +109,10 @@ else:
     from mediasearch.db import embedded_database_url
 
     DATABASES = {"default": dj_database_url.parse(embedded_database_url(VAR_DIR / "pgdata"))}
+# After the database restarts (or a proxy drops idle connections), a kept connection is dead: check it before use
+# instead of failing a request with it. Django checks a persistent connection once per request, and a pooled one as
+# the pool hands it out (psycopg_pool's check_connection, which Django passes when this is on); a cheap round trip.
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 # A pool of connections per process, for the threaded web workers (`serve` sets it for them): a request borrows a
 # connection that is already open and warm instead of opening one. 0: a connection per thread, as Django does.
 DATABASE_POOL = env_int("DATABASE_POOL", 0)
