@@ -404,16 +404,19 @@ def run_baseline(base, sessions, family, rounds: int) -> Record:
     return record
 
 
-def wait_drained(pgdata: Path, timeout: float) -> float:
-    """Until no photo waits to be embedded and the task queue is empty; returns the seconds it took."""
+def wait_drained(pgdata: Path, timeout: float) -> tuple[float, int]:
+    """Until no photo waits to be embedded and no task waits to run. Returns the seconds it took and the tasks still
+    held by a delivery (a killed worker's: django-q2 hands them out again after Q_RETRY; their photos are done by
+    then through the leases and the sweep, so they find nothing left to do)."""
     begun = time.perf_counter()
     while time.perf_counter() - begun < timeout:
         waiting = query(pgdata, "SELECT count(*) FROM gallery_photo WHERE status IN ('pending', 'processing')")[0][0]
-        queued = query(pgdata, "SELECT count(*) FROM django_q_ormq")[0][0]
-        if waiting == 0 and queued == 0:
-            return time.perf_counter() - begun
+        runnable, held = query(pgdata, "SELECT count(*) FILTER (WHERE lock <= now()), count(*) FILTER (WHERE lock > now()) "
+                                       "FROM django_q_ormq")[0]
+        if waiting == 0 and runnable == 0:
+            return time.perf_counter() - begun, held
         time.sleep(1)
-    raise SystemExit(f"the queue did not drain in {timeout:.0f} s: {waiting} photos waiting, {queued} tasks queued")
+    raise SystemExit(f"the queue did not drain in {timeout:.0f} s: {waiting} photos waiting, {runnable} tasks queued")
 
 
 def verify(pgdata: Path, media: Path, uploads: list[Upload]) -> dict[str, int]:
@@ -440,6 +443,9 @@ def verify(pgdata: Path, media: Path, uploads: list[Upload]) -> dict[str, int]:
                                "GROUP BY photo_id, model_name")
     per_photo = Counter(photo for photo, _, _ in embeddings)
     ready_ids = {row[0] for row in rows if row[3] == "ready"}
+    # Every photo, trashed ones too: an original on disk that no row names was left behind by a failed upload.
+    named = {row[0] for row in query(pgdata, "SELECT original FROM gallery_photo")}
+    orphans = [f for f in (media / "originals").rglob("*") if f.is_file() and str(f.relative_to(media)) not in named]
     return {
         "uploads answered 2xx": len(answered),
         "lost (answered 2xx, no photo)": lost,
@@ -448,6 +454,7 @@ def verify(pgdata: Path, media: Path, uploads: list[Upload]) -> dict[str, int]:
         "photos stored twice for one file": sum(len(v) - 1 for v in by_sha.values() if len(v) > 1),
         "embeddings duplicated (photo, model)": sum(count - 1 for _, _, count in embeddings if count > 1),
         "ready photos without an embedding": len(ready_ids - set(per_photo)),
+        "original files no photo names": len(orphans),
         "stored without a 2xx answer (request failed after storing)":
             sum(1 for digest in by_sha if digest in sent and digest not in answered),
     }
@@ -485,8 +492,8 @@ def report(title: str, record: Record, baseline: Record, elapsed: float, peaks: 
     print("errors by kind: " + (", ".join(f"{kind} × {n}" for kind, n in Counter(
         f"{c.endpoint}: {c.outcome}" for c in errors).most_common()) or "none"))
     if window:
-        print(f"errors inside the database restart window ({window[1] - window[0]:.1f} s): {len(inside)}; "
-              f"outside it: {len(outside)}")
+        print(f"errors inside the database restart window ({window[1] - window[0]:.1f} s, requests overlapping it): "
+              f"{len(inside)}; outside it: {len(outside)}")
         for c in outside[:10]:
             print(f"  outside: {c.endpoint} {c.outcome} at {c.started - window[0]:+.1f} s from the restart")
     print(f"web workers' peak RSS: largest worker {peaks.get('worker', 0) / 2**20:.0f} MiB, "
@@ -506,11 +513,13 @@ def main() -> int:
     parser.add_argument("--baseline-rounds", type=int, default=10, help="1-client requests per endpoint")
     parser.add_argument("--web-workers", type=int, default=2, help="gunicorn workers (serve --web-workers)")
     parser.add_argument("--faults", action="store_true", help="SIGKILL the worker twice, restart the database once")
-    parser.add_argument("--restart-grace", type=float, default=2.0,
-                        help="seconds after the database is back that still count as its restart window")
+    parser.add_argument("--restart-grace", type=float, default=0.0,
+                        help="seconds after the database is back that still count as its restart window (default 0: "
+                             "the window is from pg_ctl restart's start until it reports the server ready)")
     parser.add_argument("--drain-timeout", type=float, default=300.0)
     parser.add_argument("--keep", action="store_true", help="leave the temp dir (database, media, serve.log)")
     args = parser.parse_args()
+    log("load average (1, 5, 15 min): {:.1f} {:.1f} {:.1f} on {} cores".format(*os.getloadavg(), os.cpu_count()))
 
     tmp = Path(tempfile.mkdtemp(prefix="mediasearch-load-"))
     tmp.chmod(0o755)  # the embedded server runs as its own user when we are root
@@ -531,14 +540,15 @@ def main() -> int:
         for i in range(args.seed_photos):
             upload_once(seeded, sessions[0][1], family, rng, 200_000 + i)
         pgdata = var_dir / "pgdata"
-        log(f"seeded {args.seed_photos} photos; embedded in {wait_drained(pgdata, args.drain_timeout):.1f} s")
+        log(f"seeded {args.seed_photos} photos; embedded in {wait_drained(pgdata, args.drain_timeout)[0]:.1f} s")
         baseline = run_baseline(base, sessions, family, args.baseline_rounds)
         log(f"baseline: {len(baseline.calls)} requests, one at a time")
         faults = Faults() if args.faults else None
         log(f"load: {args.searchers} searchers, {args.uploaders} uploaders for {args.duration:.0f} s"
             + (" with faults" if faults else ""))
         record, peaks, elapsed = run_load(base, serve, pgdata, sessions, family, args, faults)
-        log(f"drained the queue in {wait_drained(pgdata, args.drain_timeout):.1f} s")
+        drained, held = wait_drained(pgdata, args.drain_timeout)
+        log(f"drained the queue in {drained:.1f} s; {held} task(s) still held by a killed worker's delivery")
         checks = verify(pgdata, var_dir / "media", seeded.uploads + baseline.uploads + record.uploads)
         window = None
         if faults and faults.restart:
@@ -549,6 +559,8 @@ def main() -> int:
                   + "".join(f"\n  {note}" for note in faults.notes))
         restarts = open(tmp / "serve.log").read().count("Restarted the worker process")
         print(f"serve restarted the worker {restarts} time(s)")
+        print("load average (1, 5, 15 min) at the end: {:.1f} {:.1f} {:.1f} on {} cores".format(*os.getloadavg(),
+                                                                                             os.cpu_count()))
         print("checks after the queue drained:")
         for name, value in checks.items():
             print(f"  {name}: {value}")
