@@ -13,6 +13,9 @@ api_v1 = [
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
 ]
 
+# A database out of reach answers 503 with Retry-After, not 500 (mediasearch/views.py).
+handler500 = "mediasearch.views.server_error"
+
 urlpatterns = [
     path("setup/", first_run, name="setup"),
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),

@@ -101,3 +101,33 @@ def test_requests_right_after_the_database_dropped_every_connection_succeed(toy_
             os.killpg(server.pid, signal.SIGKILL)
             server.wait()
     assert after == [200] * len(after), f"statuses after the connections were dropped: {after}"
+
+
+@pytest.fixture
+def database_gone(transactional_db):
+    """While it is in effect, this process's database connection points at a server that is not there (a socket
+    folder nobody listens in): what a request meets while the database restarts."""
+    connection.close()
+    host = connection.settings_dict["HOST"]
+    connection.settings_dict["HOST"] = "/nonexistent-mediasearch-socket-dir"
+    try:
+        yield
+    finally:
+        connection.close()
+        connection.settings_dict["HOST"] = host
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("path", ["/search/?q=red", "/api/v1/search/?q=red", "/"])
+def test_while_the_database_is_unreachable_pages_and_the_api_answer_503_with_retry_after(alice, path, request):
+    client = Client(raise_request_exception=False)
+    client.force_login(alice)
+    request.getfixturevalue("database_gone")
+    response = client.get(path)
+    assert response.status_code == 503
+    assert int(response.headers["Retry-After"]) > 0
+    text = response.content.decode()
+    assert "database" in text and "try again" in text
+    if path.startswith("/api/"):
+        assert response.headers["Content-Type"] == "application/json"
+        assert response.json()["detail"].startswith("The database")
