@@ -178,6 +178,7 @@ class Upload:
     sha256: str
     status: int | None
     photo_id: int | None
+    file: tuple[str, bytes, str] | None = None  # kept when it failed, to send it again after the run
 
 
 @dataclass
@@ -275,7 +276,20 @@ def upload_once(record: Record, api: httpx.Client, family: int, rng: random.Rand
     status = response.status_code if response is not None else None
     photo_id = response.json().get("id") if status in (200, 201) else None
     with record.lock:
-        record.uploads.append(Upload(digest, status, photo_id))
+        record.uploads.append(Upload(digest, status, photo_id, None if photo_id else (name, data, mime)))
+
+
+def upload_again(record: Record, api: httpx.Client, family: int) -> Counter:
+    """Each upload that got no 2xx, sent once more as a person (or the upload page) would: 201 if it was not stored,
+    409 ("already in the family") if it was; never a second photo."""
+    answers = Counter()
+    for upload in [u for u in record.uploads if u.file is not None]:
+        name, data, mime = upload.file
+        response = api.post("/api/v1/photos/", data={"family": str(family)}, files={"file": (name, data, mime)})
+        answers[response.status_code] += 1
+        if response.status_code in (200, 201):
+            record.uploads.append(Upload(upload.sha256, response.status_code, response.json()["id"]))
+    return answers
 
 
 # --- the run -----------------------------------------------------------------------------------------
@@ -556,8 +570,12 @@ def main() -> int:
         log(f"load: {args.searchers} searchers, {args.uploaders} uploaders for {args.duration:.0f} s"
             + (" with faults" if faults else ""))
         record, peaks, elapsed = run_load(base, serve, pgdata, sessions, family, args, faults)
+        again = upload_again(record, sessions[0][1], family)
+        if again:
+            log("failed uploads sent again: " + ", ".join(f"HTTP {code} × {n}" for code, n in sorted(again.items())))
         drained, held = wait_drained(pgdata, args.drain_timeout)
-        log(f"drained the queue in {drained:.1f} s; {held} task(s) still held by a killed worker's delivery")
+        log(f"drained the queue in {drained:.1f} s; {held} task(s) taken but not acknowledged (running now, or held "
+            "until Q_RETRY by a killed worker)")
         checks = verify(pgdata, var_dir / "media", seeded.uploads + baseline.uploads + record.uploads)
         window = None
         if faults and faults.restart:
