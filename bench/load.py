@@ -14,7 +14,6 @@ from __future__ import annotations
 import argparse
 import hashlib
 import io
-import json
 import os
 import random
 import re
@@ -303,7 +302,9 @@ class Limits:
     stop: threading.Event = field(default_factory=threading.Event)
 
     def over(self, record: Record) -> bool:
-        return (self.stop.is_set() or time.perf_counter() >= self.until or len(record.calls) >= self.max_requests)
+        if time.perf_counter() >= self.until or len(record.calls) >= self.max_requests:
+            self.stop.set()  # the fault injector stops too
+        return self.stop.is_set()
 
 
 def searcher(record: Record, limits: Limits, browser, api, seed: int) -> None:
@@ -384,7 +385,7 @@ def inject_faults(serve: subprocess.Popen, pgdata: Path, started: float, duratio
             log(f"restarted the database in {faults.restart[1] - begun:.1f} s")
 
 
-def run_load(base, serve, pgdata, sessions, family, args, faults: Faults | None) -> tuple[Record, dict, float]:
+def run_load(serve, pgdata, sessions, family, args, faults: Faults | None) -> tuple[Record, dict, float]:
     record, peaks = Record(), {}
     started = time.perf_counter()
     limits = Limits(until=started + args.duration, max_requests=args.max_requests, max_uploads=args.max_uploads)
@@ -409,7 +410,7 @@ def run_load(base, serve, pgdata, sessions, family, args, faults: Faults | None)
     return record, peaks, time.perf_counter() - started
 
 
-def run_baseline(base, sessions, family, rounds: int) -> Record:
+def run_baseline(sessions, family, rounds: int) -> Record:
     """The same endpoints, one client, one request at a time."""
     record = Record()
     rng = random.Random(7)
@@ -564,12 +565,12 @@ def main() -> int:
             upload_once(seeded, sessions[0][1], family, rng, 200_000 + i)
         pgdata = var_dir / "pgdata"
         log(f"seeded {args.seed_photos} photos; embedded in {wait_drained(pgdata, args.drain_timeout)[0]:.1f} s")
-        baseline = run_baseline(base, sessions, family, args.baseline_rounds)
+        baseline = run_baseline(sessions, family, args.baseline_rounds)
         log(f"baseline: {len(baseline.calls)} requests, one at a time")
         faults = Faults() if args.faults else None
         log(f"load: {args.searchers} searchers, {args.uploaders} uploaders for {args.duration:.0f} s"
             + (" with faults" if faults else ""))
-        record, peaks, elapsed = run_load(base, serve, pgdata, sessions, family, args, faults)
+        record, peaks, elapsed = run_load(serve, pgdata, sessions, family, args, faults)
         again = upload_again(record, sessions[0][1], family)
         if again:
             log("failed uploads sent again: " + ", ".join(f"HTTP {code} × {n}" for code, n in sorted(again.items())))
