@@ -16,6 +16,10 @@ def _test_settings(settings, tmp_path):
         "default": {"BACKEND": "django.core.files.storage.FileSystemStorage", "OPTIONS": {"location": tmp_path / "media"}},
     }
     settings.MEDIA_ROOT = tmp_path / "media"
+    # Throttle counts (DRF keeps them in the cache) belong to one test: the next starts from none.
+    from django.core.cache import cache
+
+    cache.clear()
 
 
 @pytest.fixture

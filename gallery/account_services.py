@@ -145,6 +145,6 @@ def member_password_set(*, actor: AbstractBaseUser, user: AbstractBaseUser, pass
     user.set_password(password)
     user.save(update_fields=["password"])
     # A new password means the old ways in stop working: sessions end by Django's session hash, API tokens here.
-    from rest_framework.authtoken.models import Token
+    from gallery.tokens import api_tokens_revoke_all
 
-    Token.objects.filter(user=user).delete()
+    api_tokens_revoke_all(user=user)

@@ -14,7 +14,7 @@ from django.urls import path, reverse
 from django.utils.html import format_html
 
 from gallery.admin_scope import FamilyChoices, FamilyScopedAdmin, people_of
-from gallery.models import Family, FileRemoval, Invite, Membership, Photo, Tag, TagSuggestion
+from gallery.models import ApiToken, Family, FileRemoval, Invite, Membership, Photo, Tag, TagSuggestion
 from gallery.services import (
     LAST_ADMIN,
     family_delete,
@@ -109,7 +109,7 @@ class MembershipInline(FamilyChoices, admin.TabularInline):
 class FamilyAdmin(FamilyScopedAdmin):
     family_path = ""
     change_roles = (Membership.Role.ADMIN,)
-    list_display = ["name", "member_count", "photo_count", "created_at"]
+    list_display = ["name", "id", "member_count", "photo_count", "created_at"]  # names repeat: the id tells apart
     search_fields = ["name"]
     inlines = [MembershipInline]
     # Set on the family page, through the service that also renews the photos' holiday words.
@@ -201,6 +201,9 @@ class PhotoAdminForm(forms.ModelForm):
 
 @admin.register(Photo)
 class PhotoAdmin(FamilyScopedAdmin):
+    class Media:
+        css = {"all": ["css/admin.css"]}  # the thumbnails' sizes: a stylesheet, as the CSP allows no style attribute
+
     list_display = ["thumb", "title", "family", "uploaded_by", "taken_at", "status", "tag_list"]
     list_display_links = ["thumb", "title"]
     list_filter = ["family", "uploaded_by", "status", ("taken_at", admin.DateFieldListFilter), "taken_at_source"]
@@ -256,12 +259,12 @@ class PhotoAdmin(FamilyScopedAdmin):
     @admin.display(description="")
     def thumb(self, photo: Photo):
         url = reverse("admin:gallery_photo_thumbnail", args=[photo.pk])
-        return format_html('<img src="{}" alt="" style="height:56px;width:56px;object-fit:cover;border-radius:4px">', url)
+        return format_html('<img src="{}" alt="" class="photo-thumb">', url)
 
     @admin.display(description="preview")
     def preview(self, photo: Photo):
         url = reverse("admin:gallery_photo_thumbnail", args=[photo.pk])
-        return format_html('<img src="{}" alt="" style="max-height:240px;border-radius:6px">', url)
+        return format_html('<img src="{}" alt="" class="photo-preview">', url)
 
     @admin.display(description="tags")
     def tag_list(self, photo: Photo) -> str:
@@ -361,3 +364,28 @@ class TagSuggestionAdmin(FamilyScopedAdmin, ReadOnlyModelAdmin):
             suggestion_dismiss(suggestion=suggestion, user=request.user)
             done += 1
         self.message_user(request, f"Dismissed {done} suggestion(s).", messages.SUCCESS)
+
+
+# knox registers its own token model, which KNOX_TOKEN_MODEL replaces with ours: show ours (superusers only, as
+# every admin not family-scoped), without the digest; tokens are made through the API, only revoked here.
+try:
+    from knox.models import AuthToken as KnoxAuthToken
+
+    admin.site.unregister(KnoxAuthToken)
+except admin.sites.NotRegistered:
+    pass
+
+
+@admin.register(ApiToken)
+class ApiTokenAdmin(admin.ModelAdmin):
+    list_display = ["id", "user", "label", "created", "last_used", "expiry"]
+    search_fields = ["user__username", "label"]
+    list_select_related = ["user"]
+    fields = ["user", "label", "created", "last_used", "expiry"]
+    readonly_fields = fields
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False

@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 from django.core.exceptions import ValidationError as DjangoValidationError
-from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import serializers, status
 from rest_framework.exceptions import ValidationError
@@ -67,7 +66,7 @@ class AlbumOutputSerializer(serializers.Serializer):
     def get_search(self, album: Album) -> dict | None:
         return album.search if album.is_smart else None
 
-    @extend_schema_field(OpenApiTypes.INT)
+    @extend_schema_field(serializers.IntegerField(allow_null=True))
     def get_cover(self, album: Album) -> int | None:
         return album_cover_id(album=album, photo_ids=self._ids(album))
 
@@ -159,6 +158,8 @@ class AlbumPhotosApi(APIView):
     photos of a plain album. Each id is answered on its own: another family's or a missing photo is ok: false,
     "No such photo.", alike."""
 
+    pagination_class = PageNumberPagination  # for GET; also tells the schema the list is a paginated object
+
     class AlbumPhotosInputSerializer(serializers.Serializer):
         photos = serializers.ListField(child=serializers.IntegerField(min_value=1, max_value=2**63 - 1),
                                        allow_empty=False, max_length=MAX_PHOTOS_PER_CALL)
@@ -167,7 +168,7 @@ class AlbumPhotosApi(APIView):
     def get(self, request, album_id: int):
         album = album_get(user=request.user, album_id=album_id)
         ids = album_photo_ids(album=album)
-        paginator = PageNumberPagination()
+        paginator = self.pagination_class()
         page_ids = paginator.paginate_queryset(ids, request, view=self)
         rows = photo_list(user=request.user, with_suggestions=True).filter(pk__in=page_ids).in_bulk()
         photos = [rows[pk] for pk in page_ids if pk in rows]

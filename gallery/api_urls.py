@@ -1,10 +1,11 @@
 from django.urls import path
-from rest_framework.authtoken.views import obtain_auth_token
 
-from gallery import album_apis, apis
+from gallery import album_apis, apis, token_apis
 
 urlpatterns = [
-    path("auth/token/", obtain_auth_token, name="api_token"),
+    path("auth/token/", token_apis.TokenObtainApi.as_view(), name="api_token"),
+    path("auth/tokens/", token_apis.TokenListApi.as_view(), name="api_tokens"),
+    path("auth/tokens/<int:token_id>/", token_apis.TokenDetailApi.as_view(), name="api_token_detail"),
     path("families/", apis.FamilyListApi.as_view(), name="api_families"),
     path("photos/", apis.PhotoListApi.as_view(), name="api_photos"),
     path("photos/bulk/", apis.PhotoBulkApi.as_view(), name="api_photos_bulk"),

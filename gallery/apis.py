@@ -22,13 +22,14 @@ from gallery.selectors import (
     family_get, family_known_places, family_list, open_suggestions, photo_get, photo_list, suggestion_get, trash_list, trash_photo_get,
 )
 from gallery.correction_services import photo_date_set, photo_place_set, photo_rotate, photos_shift_dates
-from gallery.images import ImageBusy, ImageRejected
+from gallery.images import ImageBusy, ImageRejected, too_large
 from gallery.services import MAX_TAGS, UploadResult, parse_tags, photo_update, photo_upload, tags_clean
 from gallery.trash_services import (
     admin_family_ids, photo_may_manage, photos_favourite, photos_purge, photos_restore, photos_trash, purge_at,
     trash_empty,
 )
 from gallery.suggestions import suggestion_dismiss, suggestions_accept
+from gallery.upload_limits import upload_report
 
 
 class FamilyOutputSerializer(serializers.Serializer):
@@ -161,7 +162,13 @@ class FamilyListApi(APIView):
         return Response(FamilyOutputSerializer(families, many=True).data)
 
 
+class UploadConflictSerializer(serializers.Serializer):
+    detail = serializers.CharField(help_text="Where the same file already is")
+    photo = PhotoOutputSerializer(help_text="The photo already holding these bytes")
+
+
 class PhotoListApi(APIView):
+    pagination_class = PageNumberPagination  # also tells the schema the list is a paginated object
     parser_classes = [MultiPartParser, FormParser, JSONParser]
 
     class FilterSerializer(serializers.Serializer):
@@ -188,15 +195,18 @@ class PhotoListApi(APIView):
             favourite=filters.validated_data["favourite"],
             with_suggestions=True,
         )
-        paginator = PageNumberPagination()
+        paginator = self.pagination_class()
         page = paginator.paginate_queryset(photos, request, view=self)
         return paginator.get_paginated_response(PhotoOutputSerializer(page, many=True, context={"request": request}).data)
 
     @extend_schema(request={"multipart/form-data": UploadInputSerializer},
-                   responses={201: PhotoOutputSerializer, 200: PhotoOutputSerializer},
+                   responses={201: PhotoOutputSerializer, 200: PhotoOutputSerializer, 409: UploadConflictSerializer},
                    description="201: stored. 200: the same file was in the family's trash, and is restored. "
-                               "409: the same file is already in the family.")
+                               "409: the same file is already in the family. 413: the file is over UPLOAD_MAX_BYTES "
+                               "(or the body over UPLOAD_MAX_REQUEST_BYTES).")
     def post(self, request):
+        if refused := _upload_refused(request):
+            return refused
         data = self.UploadInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         family = family_get(user=request.user, family_id=data.validated_data["family"])
@@ -223,6 +233,19 @@ class PhotoListApi(APIView):
             return Response(body, status=status.HTTP_409_CONFLICT)
         photo = photo_get(user=request.user, photo_id=result.photo.pk)
         return Response(PhotoOutputSerializer(photo, context={"request": request}).data, status=status.HTTP_201_CREATED)
+
+
+def _upload_refused(request) -> Response | None:
+    """The answer when the upload handler refused the body while it streamed in (see gallery/upload_limits.py)."""
+    report = upload_report(request)
+    if problem := report.problem():
+        status_code, message = problem
+        return Response({"detail": message}, status=status_code)
+    if report.too_large:
+        reason = too_large(settings.UPLOAD_MAX_BYTES)
+        return Response({"detail": " ".join(f"{name}: {reason}" for name in report.too_large)},
+                        status=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE)
+    return None
 
 
 class PlaceInputSerializer(serializers.Serializer):
@@ -384,6 +407,8 @@ class TrashedPhotoSerializer(serializers.Serializer):
 class TrashListApi(APIView):
     """The photos in the trash of your families (or of one), most recently trashed first."""
 
+    pagination_class = PageNumberPagination
+
     class FilterSerializer(serializers.Serializer):
         family = serializers.IntegerField(required=False)
 
@@ -395,7 +420,7 @@ class TrashListApi(APIView):
         if family_id is not None:
             family_get(user=request.user, family_id=family_id)  # another family's trash is a 404
         photos = trash_list(user=request.user, family_id=family_id)
-        paginator = PageNumberPagination()
+        paginator = self.pagination_class()
         page = paginator.paginate_queryset(photos, request, view=self)
         context = {"request": request, "admin_of": admin_family_ids(request.user)}
         return paginator.get_paginated_response(TrashedPhotoSerializer(page, many=True, context=context).data)

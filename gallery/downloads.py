@@ -4,6 +4,7 @@ stream can't seek back), and ZIP64 where sizes need it."""
 
 from __future__ import annotations
 
+import mimetypes
 import os
 import re
 import unicodedata
@@ -12,6 +13,7 @@ from collections.abc import Iterable, Iterator
 
 from django.contrib.auth.models import AbstractBaseUser
 
+from gallery.images import EXTENSION_ALIASES, EXTENSIONS
 from gallery.models import Photo
 
 CHUNK = 1024 * 1024
@@ -33,15 +35,37 @@ def photos_for_download(*, user: AbstractBaseUser, photo_ids: Iterable[int]) -> 
 _UNSAFE = re.compile(r'[\x00-\x1f\x7f/\\:*?"<>|]+')
 
 
-def _safe_name(photo: Photo) -> str:
-    """The file name the photo was uploaded with, safe as one name in any file system (no folders, no characters
-    Windows refuses, no leading dots); photo-<id>.<ext> when nothing of it is left."""
+def download_name(photo: Photo) -> str:
+    """The name an original downloads as: the file name it was uploaded with, safe as one name in any file system
+    (no folders, no characters Windows refuses, no leading dots), with the extension of its real format (a PNG
+    uploaded as "photo.jpg" is "photo.png"; an extension that already names the format is kept as it was);
+    photo-<id>.<ext> when nothing of the name is left."""
     name = unicodedata.normalize("NFC", os.path.basename((photo.original_filename or "").replace("\\", "/")))
     name = _UNSAFE.sub("_", name).strip(" .")[:200]
     if not name:
-        extension = os.path.splitext(photo.original.name or "")[1] or ".jpg"
-        name = f"photo-{photo.pk}{extension}"
-    return name
+        extension = EXTENSIONS.get(photo.mime_type) or os.path.splitext(photo.original.name or "")[1][1:] or "jpg"
+        return f"photo-{photo.pk}.{extension}"
+    return with_real_extension(name, photo.mime_type)
+
+
+def with_real_extension(name: str, mime_type: str) -> str:
+    """`name` ending in an extension of `mime_type`: kept when it has one, replaced when it names another image
+    format, added otherwise ("holiday.2024" becomes "holiday.2024.png")."""
+    if mime_type not in EXTENSIONS:
+        return name
+    stem, extension = os.path.splitext(name)
+    extension = extension[1:].lower()
+    if extension in EXTENSION_ALIASES[mime_type]:
+        return name
+    if extension and _names_an_image_format(extension):
+        return f"{stem}.{EXTENSIONS[mime_type]}"
+    return f"{name}.{EXTENSIONS[mime_type]}"
+
+
+def _names_an_image_format(extension: str) -> bool:
+    if any(extension in aliases for aliases in EXTENSION_ALIASES.values()):
+        return True
+    return (mimetypes.guess_type(f"x.{extension}")[0] or "").startswith("image/")
 
 
 def zip_names(photos: Iterable[Photo]) -> list[str]:
@@ -50,7 +74,7 @@ def zip_names(photos: Iterable[Photo]) -> list[str]:
     taken: set[str] = {MISSING_NOTE}
     names = []
     for photo in photos:
-        name = _safe_name(photo)
+        name = download_name(photo)
         stem, extension = os.path.splitext(name)
         n = 1
         while name.casefold() in taken:

@@ -26,8 +26,18 @@ class NewPasswordMixin:
         return data
 
 
+class UsernameField(forms.CharField):
+    """A new account's username, checked by Django's rules for usernames (gallery.services.username_validate)."""
+
+    def __init__(self, **kwargs):
+        from gallery.services import username_validate
+
+        kwargs.setdefault("help_text", "Letters, digits and @ . + - _ only.")
+        super().__init__(max_length=150, validators=[username_validate], **kwargs)
+
+
 class FirstAdminForm(NewPasswordMixin, forms.Form):
-    username = forms.CharField(max_length=150)
+    username = UsernameField()
     email = forms.EmailField(required=False)
     password = forms.CharField(widget=forms.PasswordInput, strip=False)
     password_again = forms.CharField(widget=forms.PasswordInput, strip=False, label="Password (again)")
@@ -64,18 +74,11 @@ class InviteForm(forms.Form):
 class InviteSignupForm(NewPasswordMixin, forms.Form):
     """The invitee's own account: they pick the username and the password."""
 
-    username = forms.CharField(max_length=150, help_text="Letters, digits and @ . + - _ only.")
+    username = UsernameField()
     email = forms.EmailField(required=False, help_text="Optional.")
     password = forms.CharField(widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}), strip=False)
     password_again = forms.CharField(widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
                                      strip=False, label="Password (again)")
-
-    def clean_username(self) -> str:
-        from django.contrib.auth.validators import UnicodeUsernameValidator
-
-        username = self.cleaned_data["username"].strip()
-        UnicodeUsernameValidator()(username)
-        return username
 
 
 class PhotoEditForm(forms.Form):

@@ -35,6 +35,9 @@ ACCEPTED_FORMATS: dict[str, str] = {
 }
 EXTENSIONS = {"image/jpeg": "jpg", "image/png": "png", "image/webp": "webp", "image/gif": "gif",
               "image/tiff": "tif", "image/heif": "heic"}
+# Every extension that names each format (lower case): a download keeps the uploaded one when it is among these.
+EXTENSION_ALIASES = {"image/jpeg": {"jpg", "jpeg", "jpe", "jfif"}, "image/png": {"png"}, "image/webp": {"webp"},
+                     "image/gif": {"gif"}, "image/tiff": {"tif", "tiff"}, "image/heif": {"heic", "heif", "hif"}}
 
 EXIF_IFD = 0x8769
 GPS_IFD = 0x8825
@@ -79,7 +82,7 @@ def read_limited(stream: BinaryIO, *, max_bytes: int | None = None) -> bytes:
     limit = max_bytes if max_bytes is not None else settings.UPLOAD_MAX_BYTES
     data = stream.read(limit + 1)
     if len(data) > limit:
-        raise ImageRejected(f"File is too large (over {human_size(limit)}).")
+        raise ImageRejected(too_large(limit))
     return data
 
 
@@ -96,7 +99,7 @@ def inspect_image(data: bytes) -> ImageInfo:
     if not data:
         raise ImageRejected("The file is empty.")
     if len(data) > settings.UPLOAD_MAX_BYTES:
-        raise ImageRejected(f"File is too large (over {human_size(settings.UPLOAD_MAX_BYTES)}).")
+        raise ImageRejected(too_large(settings.UPLOAD_MAX_BYTES))
     decoded = _decode(io.BytesIO(data), max_side=settings.DISPLAY_SIZE, slot=True)
     exif = decoded.exif
     make, model = _exif_text(exif, TAG_MAKE), _exif_text(exif, TAG_MODEL)
@@ -379,6 +382,11 @@ def _dms_to_degrees(dms, ref) -> float:
     if isinstance(ref, bytes):
         ref = ref.decode()
     return -value if str(ref).upper().startswith(("S", "W")) else value
+
+
+def too_large(limit: int) -> str:
+    """The reason a file over `limit` bytes is refused, wherever it is noticed (while streaming or after)."""
+    return f"File is too large (over {human_size(limit)})."
 
 
 def human_size(num_bytes: int) -> str:

@@ -9,7 +9,8 @@ from django.utils.functional import cached_property
 
 
 class Family(models.Model):
-    name = models.CharField(max_length=100, unique=True)
+    # Not unique: two households may both be "The Smiths", and a name taken must not tell anyone it exists.
+    name = models.CharField(max_length=100)
     created_at = models.DateTimeField(auto_now_add=True)
     members = models.ManyToManyField(settings.AUTH_USER_MODEL, through="Membership", related_name="families")
     # ISO 3166 code whose public holidays name the dates of photos without a place (blank: none).
@@ -497,3 +498,25 @@ class AlbumShare(models.Model):
     @property
     def state_label(self) -> str:
         return self.State(self.state()).label
+
+
+from knox.models import AbstractAuthToken  # noqa: E402 (beside the one model that uses it)
+
+
+class ApiToken(AbstractAuthToken):
+    """An API token (django-rest-knox's model, KNOX_TOKEN_MODEL): only a SHA-512 of its key is kept (`digest`),
+    with the key's first 15 characters (`token_key`) to find it. Knox makes `digest` the primary key; a plain id
+    is ours so that its owner can name it (list, revoke) without any part of the secret. `expiry` moves forward
+    on each use (API_TOKEN_IDLE_DAYS), so it is the idle time that ends a token."""
+
+    id = models.BigAutoField(primary_key=True)
+    digest = models.CharField(max_length=128, unique=True, editable=False)
+    label = models.CharField(max_length=200, blank=True, help_text="What the token is for, or the client that asked.")
+    last_used = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created", "-id"]
+        verbose_name = "API token"
+
+    def __str__(self) -> str:
+        return f"API token {self.pk} of {self.user}{f' ({self.label})' if self.label else ''}"

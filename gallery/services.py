@@ -50,8 +50,10 @@ def family_create(*, name: str, admin: AbstractBaseUser) -> Family:
     name = name.strip()
     if not name:
         raise ValidationError("A family needs a name.")
-    if Family.objects.filter(name__iexact=name).exists():
-        raise ValidationError(f"A family called “{name}” already exists.")
+    # Names are not unique across the site (nor may a name taken elsewhere reveal that family): only among the
+    # families of one person, so that they can tell their own apart.
+    if Family.objects.filter(name__iexact=name, memberships__user=admin).exists():
+        raise ValidationError(f"You already have a family called “{name}”: choose another name.")
     default_country = settings.DEFAULT_COUNTRY if country_name(settings.DEFAULT_COUNTRY) else ""
     family = Family.objects.create(name=name, default_country=default_country)
     Membership.objects.create(family=family, user=admin, role=Membership.Role.ADMIN)
@@ -146,6 +148,12 @@ def users_delete(*, users: QuerySet) -> int:
     return len(users)
 
 
+def username_validate(username: str) -> None:
+    """Django's own rules for a username (UnicodeUsernameValidator: letters, digits and @ . + - _; at most 150
+    characters), as the admin and createsuperuser apply them: every way an account is made goes through these."""
+    User._meta.get_field(User.USERNAME_FIELD).run_validators(username)
+
+
 @transaction.atomic
 def user_create(*, username: str, password: str, email: str = "", is_superuser: bool = False) -> AbstractBaseUser:
     from django.contrib.auth.password_validation import validate_password
@@ -153,6 +161,7 @@ def user_create(*, username: str, password: str, email: str = "", is_superuser: 
     username = username.strip()
     if not username:
         raise ValidationError("A username is required.")
+    username_validate(username)
     # Two sign-ups choosing "Carol" and "carol" at once: the second waits here, then finds the name taken.
     with connection.cursor() as cursor:
         cursor.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", [f"mediasearch-username:{username.lower()}"])

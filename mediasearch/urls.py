@@ -4,7 +4,7 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView
 
 from gallery.views import shared
-from gallery.views.accounts import invite_open
+from gallery.views.accounts import api_token_revoke_view, api_tokens_page, invite_open
 from gallery.views.setup import first_run
 
 api_v1 = [
@@ -25,6 +25,8 @@ urlpatterns = [
     path("accounts/password/done/",
          auth_views.PasswordChangeDoneView.as_view(template_name="accounts/password_change_done.html"),
          name="password_change_done"),
+    path("accounts/tokens/", api_tokens_page, name="api_tokens_page"),
+    path("accounts/tokens/<int:token_id>/revoke/", api_token_revoke_view, name="api_token_revoke"),
     # Outside the gallery's sign-in wall: the invitee may have no account yet.
     path("invite/<str:token>/", invite_open, name="invite"),
     # A shared album: for anyone holding the link; every one of these URLs checks it.

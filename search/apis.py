@@ -194,6 +194,8 @@ class JudgmentSerializer(serializers.Serializer):
 
 
 class JudgmentListApi(APIView):
+    pagination_class = PageNumberPagination
+
     class FilterSerializer(serializers.Serializer):
         family = serializers.IntegerField(required=False)
         query = serializers.CharField(required=False, max_length=MAX_QUERY_CHARS * 2)
@@ -211,7 +213,7 @@ class JudgmentListApi(APIView):
             family_get(user=request.user, family_id=filters.validated_data["family"])
         judgments = judgment_list(user=request.user, family_id=filters.validated_data.get("family"),
                                   query=filters.validated_data.get("query"))
-        paginator = PageNumberPagination()
+        paginator = self.pagination_class()
         page = paginator.paginate_queryset(judgments, request, view=self)
         return paginator.get_paginated_response(JudgmentSerializer(page, many=True).data)
 

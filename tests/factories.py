@@ -44,3 +44,10 @@ def photo_factory(*, family: Family, user=None, data: bytes | None = None, filen
     result = photo_create_from_bytes(family=family, uploaded_by=user, data=data, filename=filename, **kwargs)
     assert result.outcome == UploadResult.SAVED, result
     return result.photo
+
+
+def api_token_key(user, label: str = "tests") -> str:
+    """A working API token's key for `user` (what POST /api/v1/auth/token/ returns), made without the endpoint."""
+    from gallery.tokens import api_token_create
+
+    return api_token_create(user=user, label=label)[1]

@@ -12,11 +12,10 @@ from django.db import connection
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
-from rest_framework.authtoken.models import Token
 
 from gallery.account_services import invite_create, invite_token_hash
-from gallery.models import Invite, Membership
-from tests.factories import FamilyFactory, MembershipFactory, UserFactory
+from gallery.models import ApiToken, Invite, Membership
+from tests.factories import FamilyFactory, MembershipFactory, UserFactory, api_token_key
 
 pytestmark = pytest.mark.django_db
 
@@ -187,9 +186,11 @@ def test_an_unknown_link_is_404_with_a_plain_message(client, alice, token):
         ({"password_again": PASSWORD + "x"}, "The two passwords differ."),
         ({"username": "Alice"}, "The username “Alice” is taken."),
         ({"username": "no spaces"}, "Enter a valid username"),
+        ({"username": "a b/c"}, "Enter a valid username"),
+        ({"username": "x" * 151}, "at most 150 characters"),
         ({"email": "not-an-email"}, "Enter a valid email address."),
     ],
-    ids=["weak", "differ", "taken", "bad-username", "bad-email"],
+    ids=["weak", "differ", "taken", "bad-username", "slash-username", "long-username", "bad-email"],
 )
 def test_bad_signups_say_why_and_keep_the_link(client_for, family, alice, data, message):
     path = _make_link(client_for(alice), family)
@@ -250,7 +251,7 @@ def test_an_admin_sets_the_password_of_a_member_of_only_their_families(client_fo
     MembershipFactory(family=other, user=bob)
     bob_session = Client()
     bob_session.force_login(bob)
-    Token.objects.create(user=bob)
+    bob_token = api_token_key(bob)
     assert f'href="{reverse("gallery:member_password", args=[family.pk, bob.pk])}"' in (
         client_for(alice).get(family.get_absolute_url()).content.decode())
 
@@ -260,7 +261,8 @@ def test_an_admin_sets_the_password_of_a_member_of_only_their_families(client_fo
     bob.refresh_from_db()
     assert bob.check_password(PASSWORD)
     assert bob_session.get(reverse("gallery:timeline")).status_code == 302  # signed out everywhere
-    assert not Token.objects.filter(user=bob).exists()
+    assert not ApiToken.objects.filter(user=bob).exists()
+    assert Client(headers={"Authorization": f"Token {bob_token}"}).get(reverse("api_photos")).status_code == 401
 
 
 def test_no_one_sets_the_password_of_someone_also_in_a_family_they_dont_administer(

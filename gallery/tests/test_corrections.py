@@ -252,10 +252,10 @@ def test_a_plain_member_may_correct_a_photo_of_their_family(family, alice, bob, 
 @pytest.fixture
 def api_client(alice):
     from django.test import Client
-    from rest_framework.authtoken.models import Token
+    from tests.factories import api_token_key
 
-    token, _ = Token.objects.get_or_create(user=alice)
-    return Client(headers={"Authorization": f"Token {token.key}"})
+    token = api_token_key(alice)
+    return Client(headers={"Authorization": f"Token {token}"})
 
 
 def _patch(client, photo, body):
@@ -314,6 +314,7 @@ def test_the_shift_api_moves_own_photos_and_answers_foreign_ones_like_missing_on
 
 
 def test_the_schema_describes_corrections(client, alice):
+    client.force_login(alice)  # the schema is for signed-in users
     schema = client.get("/api/v1/schema/", {"format": "json"}).json()
     assert "/api/v1/photos/shift-dates/" in schema["paths"]
     patch = schema["paths"]["/api/v1/photos/{photo_id}/"]["patch"]

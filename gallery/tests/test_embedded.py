@@ -340,7 +340,8 @@ def test_a_reader_killed_between_files_is_replaced(family, alice):
     assert embedded._reader._process.pid != first.pid
 
 
-def test_the_openapi_schema_describes_tag_sources(client):
+def test_the_openapi_schema_describes_tag_sources(client, alice):
+    client.force_login(alice)  # the schema is for signed-in users
     schema = client.get("/api/v1/schema/", {"format": "json"}).json()
     photo = schema["components"]["schemas"]["PhotoOutput"]["properties"]
     assert {"tag_details", "title_source", "description_source", "taken_tz", "taken_at_local"} <= set(photo)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from django.test import Client
 from django.urls import reverse
-from rest_framework.authtoken.models import Token
+from tests.factories import api_token_key
 
 from gallery.models import Favourite, Photo
 from gallery.trash_services import photos_favourite, photos_trash
@@ -14,8 +14,8 @@ from tests.images import jpeg
 
 
 def _api(user) -> Client:
-    token, _ = Token.objects.get_or_create(user=user)
-    return Client(headers={"Authorization": f"Token {token.key}"})
+    token = api_token_key(user)
+    return Client(headers={"Authorization": f"Token {token}"})
 
 
 @pytest.fixture

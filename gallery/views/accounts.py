@@ -1,8 +1,9 @@
-"""Invitation links (made and revoked on the family page, opened by the invitee) and passwords a family
-admin sets for a member. Changing one's own password is Django's view (mediasearch/urls.py)."""
+"""Invitation links (made and revoked on the family page, opened by the invitee), passwords a family admin sets
+for a member, and one's own API tokens. Changing one's own password is Django's view (mediasearch/urls.py)."""
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth.decorators import login_required
@@ -12,7 +13,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_http_methods, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from gallery.account_selectors import member_password_problem
 from gallery.account_services import (
@@ -27,6 +28,7 @@ from gallery.account_services import (
 )
 from gallery.forms import InviteForm, InviteSignupForm
 from gallery.models import Invite, Membership
+from gallery.tokens import api_token_revoke, api_tokens_of
 from gallery.views.families import admin_family, family_context, family_member
 
 
@@ -135,3 +137,19 @@ def member_password(request: HttpRequest, family_id: int, user_id: int) -> HttpR
             return redirect(family)
     return render(request, "gallery/member_password.html", context | {"form": form},
                   status=422 if form.is_bound else 200)
+
+
+@require_GET
+@login_required
+def api_tokens_page(request: HttpRequest) -> HttpResponse:
+    """The signed-in person's API tokens (scripts, apps), each with a Revoke button. Keys are never shown again."""
+    return render(request, "accounts/api_tokens.html",
+                  {"tokens": api_tokens_of(user=request.user), "idle_days": settings.API_TOKEN_IDLE_DAYS})
+
+
+@require_POST
+@login_required
+def api_token_revoke_view(request: HttpRequest, token_id: int) -> HttpResponse:
+    api_token_revoke(user=request.user, token_id=token_id)  # another person's token: 404
+    messages.success(request, "The token is revoked: it no longer works.")
+    return redirect("api_tokens_page")

@@ -11,11 +11,12 @@ from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.views.decorators.http import require_GET
-from rest_framework.authentication import TokenAuthentication
 from rest_framework.exceptions import AuthenticationFailed
 
+from gallery.downloads import download_name
 from gallery.models import Photo
 from gallery.selectors import photo_get
+from gallery.tokens import TokenAuthentication
 
 
 def login_or_token_required(view):
@@ -71,7 +72,7 @@ def display_response(photo) -> HttpResponse:
 def photo_original(request: HttpRequest, photo_id: int) -> HttpResponse:
     photo = photo_get(user=request.user, photo_id=photo_id, include_trashed=True)  # the trash page shows it too
     download = request.GET.get("download") == "1"
-    return serve_file(photo.original, content_type=photo.mime_type, download_name=photo.original_filename if download else None)
+    return serve_file(photo.original, content_type=photo.mime_type, download_name=download_name(photo) if download else None)
 
 
 def serve_file(field, *, content_type: str, download_name: str | None = None) -> HttpResponse:

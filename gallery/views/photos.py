@@ -26,6 +26,8 @@ from gallery.services import (
     tags_clean,
 )
 from gallery.trash_services import photos_trash
+from gallery.upload_limits import refusal, upload_report
+from gallery.images import too_large
 from gallery.timeline import TimelineFilters, TimelineList, timeline_months, timeline_page
 from gallery.views.bulk import selection_context
 
@@ -150,12 +152,24 @@ def upload(request: HttpRequest) -> HttpResponse:
     families = list(family_list(user=request.user))
     context = {"families": families, "results": None, "max_bytes": settings.UPLOAD_MAX_BYTES}
     if request.method == "POST":
+        scripted = request.htmx or request.headers.get("X-Upload-Script")
+        report = upload_report(request)
+        if problem := report.problem():
+            status, message = problem
+            if scripted:
+                return refusal(request, status, message)  # upload.js shows a plain refusal as the row's reason
+            context["results"] = [UploadResult("This upload", UploadResult.REJECTED, reason=message)]
+            context["chosen_family"] = _upload_family_default(request, families)
+            return render(request, "gallery/upload.html", context, status=status)
         files = request.FILES.getlist("files")
         results = _upload_files(request, UploadForm(request.POST), families, files)
-        if not files:
+        # Files skipped while streaming for their size: their own rows, beside the files that were kept.
+        results += [UploadResult(name, UploadResult.REJECTED, reason=too_large(settings.UPLOAD_MAX_BYTES))
+                    for name in report.too_large]
+        if not results:
             results = [UploadResult("", UploadResult.REJECTED, reason="No file was received.")]
         context["results"] = results
-        if request.htmx or request.headers.get("X-Upload-Script"):
+        if scripted:
             return render(request, "gallery/upload.html#upload-results", context)
     context["chosen_family"] = _upload_family_default(request, families)
     return render(request, "gallery/upload.html", context)

@@ -74,7 +74,7 @@ def other_model(tmp_path):
 def api(alice):
     """A client that authenticates like a script: alice's API token."""
     from django.test import Client
-    from rest_framework.authtoken.models import Token
+    from tests.factories import api_token_key
 
-    token, _ = Token.objects.get_or_create(user=alice)
-    return Client(headers={"Authorization": f"Token {token.key}"})
+    token = api_token_key(alice)
+    return Client(headers={"Authorization": f"Token {token}"})

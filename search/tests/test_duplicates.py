@@ -143,6 +143,7 @@ def test_the_api_asks_for_a_family(api, family):
 
 
 def test_the_schema_describes_the_duplicates_endpoint(client, alice):
+    client.force_login(alice)  # the schema is for signed-in users
     schema = client.get("/api/v1/schema/", {"format": "json"}).json()
     assert "/api/v1/duplicates/" in schema["paths"]
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 from django.test import Client
-from rest_framework.authtoken.models import Token
+from tests.factories import api_token_key
 
 from gallery.models import Photo
 from search.models import Judgment
@@ -24,8 +24,8 @@ def shapes(toy_model, add_shape, django_capture_on_commit_callbacks):
 
 
 def token_client(user) -> Client:
-    token, _ = Token.objects.get_or_create(user=user)
-    return Client(headers={"Authorization": f"Token {token.key}"})
+    token = api_token_key(user)
+    return Client(headers={"Authorization": f"Token {token}"})
 
 
 def test_post_creates_then_replaces_with_the_same_id(api, shapes):

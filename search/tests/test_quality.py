@@ -181,9 +181,9 @@ def test_quality_api_reports_the_figures_and_keeps_families_apart(judged_family,
 
     # Another family sees none of it: its own (empty) figures, and 404 for ours, page and API alike.
     from django.test import Client
-    from rest_framework.authtoken.models import Token
+    from tests.factories import api_token_key
 
-    theirs = Client(headers={"Authorization": f"Token {Token.objects.get_or_create(user=mallory)[0].key}"})
+    theirs = Client(headers={"Authorization": f"Token {api_token_key(mallory)}"})
     assert theirs.get(url, {"family": family.pk}).status_code == 404
     mine = theirs.get(url, {"family": other_family.pk}).json()
     assert mine["judgments"] == 0 and mine["fitted"] is None and mine["needed"] == MIN_JUDGMENTS
@@ -217,7 +217,8 @@ def test_from_the_minimum_number_of_judgments_a_fit_beats_the_defaults_on_querie
         assert fitted < evaluation.log_loss(scores(test, DEFAULT, DEFAULT_WEIGHTS), test.relevant)
 
 
-def test_the_quality_endpoint_is_in_the_schema(client, db):
+def test_the_quality_endpoint_is_in_the_schema(client, alice):
+    client.force_login(alice)  # the schema is for signed-in users
     schema = client.get("/api/v1/schema/", {"format": "json"}).json()
     quality = schema["paths"]["/api/v1/search/quality/"]["get"]
     assert [(p["name"], p["required"]) for p in quality["parameters"]] == [("family", True)]

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from django.test import Client
 from django.urls import reverse
-from rest_framework.authtoken.models import Token
+from tests.factories import api_token_key
 
 from gallery.models import Photo
 from gallery.services import UploadResult, photo_create_from_bytes, photo_update
@@ -68,8 +68,8 @@ def _leaks(body: str, typed: str = "") -> list[str]:
 @pytest.fixture
 def api_for():
     def make(user) -> Client:
-        token, _ = Token.objects.get_or_create(user=user)
-        return Client(headers={"Authorization": f"Token {token.key}"})
+        token = api_token_key(user)
+        return Client(headers={"Authorization": f"Token {token}"})
 
     return make
 

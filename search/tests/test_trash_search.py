@@ -8,7 +8,7 @@ import re
 import pytest
 from django.test import Client
 from django.urls import reverse
-from rest_framework.authtoken.models import Token
+from tests.factories import api_token_key
 
 from gallery.models import Photo
 from gallery.services import photo_update
@@ -77,8 +77,8 @@ def test_search_pages_and_api_leave_out_the_trash(shapes, alice, client_for):
     photos_trash(user=alice, photo_ids=[tagged.pk])
     body = client_for(alice).get(reverse("search:search"), {"q": "red circle", "min_score": 0}).content.decode()
     assert f'data-photo="{tagged.pk}"' not in body
-    token, _ = Token.objects.get_or_create(user=alice)
-    api = Client(headers={"Authorization": f"Token {token.key}"})
+    token = api_token_key(alice)
+    api = Client(headers={"Authorization": f"Token {token}"})
     ids = [r["id"] for r in api.get("/api/v1/search/", {"q": "red circle", "min_score": 0}).json()["results"]]
     assert ids and tagged.pk not in ids
     assert client_for(alice).get(reverse("search:similar", args=[tagged.pk])).status_code == 404
@@ -137,8 +137,8 @@ def test_favourite_filter_on_the_search_page_and_api(shapes, alice, client_for):
     assert 'aria-pressed="true"' in body  # its heart is on
     body = client.get(reverse("search:search"), {"q": "red circle", "min_score": 0}).content.decode()
     assert len(set(re.findall(r'data-photo="(\d+)"', body))) > 1
-    token, _ = Token.objects.get_or_create(user=alice)
-    api = Client(headers={"Authorization": f"Token {token.key}"})
+    token = api_token_key(alice)
+    api = Client(headers={"Authorization": f"Token {token}"})
     results = api.get("/api/v1/search/", {"q": "red circle", "min_score": 0, "favourite": "1"}).json()["results"]
     assert [r["id"] for r in results] == [one.pk]
     assert api.get("/api/v1/search/", {"q": "red circle", "favourite": "maybe"}).status_code == 400

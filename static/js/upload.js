@@ -173,14 +173,15 @@
     if (s === 200 || s === 401 || s === 403) {
       return { text: "You have been signed out. Sign in again (in another tab), then retry.", retry: true };
     }
+    const plain = (xhr.getResponseHeader("Content-Type") || "").startsWith("text/plain") && xhr.responseText.trim();
+    if (plain && s >= 400 && s < 500 && s !== 404) {
+      return { text: plain.slice(0, 300), retry: false };  // a plain refusal meant for the person (e.g. too large)
+    }
     if (s === 413) return { text: "This file is larger than the server accepts.", retry: false };
     if (s === 404) {
       return { text: "That family is no longer one of yours. Choose another family and add the file again.", retry: false };
     }
     if (s >= 500) return { text: "The server had a problem storing this file. Retry in a moment.", retry: true };
-    if ((xhr.getResponseHeader("Content-Type") || "").startsWith("text/plain") && xhr.responseText.trim()) {
-      return { text: xhr.responseText.trim().slice(0, 300), retry: false };  // a plain refusal meant for the person
-    }
     return { text: "The server did not accept this file. Retry, or reload the page if it keeps failing.", retry: true };
   }
 

@@ -50,7 +50,7 @@ def test_report_pages_render_their_histograms(live_server, browser, artifacts, t
         page.fill("#id_q", "red square")
         page.get_by_role("button", name="Report").click()
         page.wait_for_selector(".term-report")
-        bars = page.locator(".term-report .histogram-row .bar > span")
+        bars = page.locator(".term-report .histogram-row .bar rect")
         assert bars.count() >= 12
         widths = bars.evaluate_all("(els) => els.map((el) => el.getBoundingClientRect().width)")
         assert max(widths) > 40, widths  # the tallest bin is drawn, not just listed

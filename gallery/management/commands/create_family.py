@@ -23,7 +23,8 @@ class Command(BaseCommand):
             members = [users.get(username=username) for username in member]
         except users.model.DoesNotExist as exc:
             raise CommandError(f"No such user: {exc}") from None
-        family = Family.objects.filter(name__iexact=name.strip()).first()
+        # Names are not unique on the site: a rerun updates the family of that name the admin is already in.
+        family = Family.objects.filter(name__iexact=name.strip(), memberships__user=admin_user).order_by("pk").first()
         try:
             if family is None:
                 family = family_create(name=name, admin=admin_user)

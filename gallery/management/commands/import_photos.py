@@ -9,6 +9,7 @@ from django.db import transaction
 from tqdm import tqdm
 
 from gallery.images import ImageRejected, read_limited, sha256_of
+from gallery.management.families import family_from_option
 from gallery.models import Family, Photo
 from gallery.services import UploadResult, photo_create_from_bytes
 
@@ -24,7 +25,7 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("directory")
-        parser.add_argument("--family", required=True, help="family name")
+        parser.add_argument("--family", required=True, help="the family (name or id)")
         parser.add_argument("--user", required=True, help="username recorded as the uploader")
         parser.add_argument("--tag", action="append", default=[], help="tag every imported photo (repeatable)")
         parser.add_argument("--no-progress", action="store_true", help="no progress bar (for logs)")
@@ -33,9 +34,7 @@ class Command(BaseCommand):
         root = Path(directory).expanduser()
         if not root.is_dir():
             raise CommandError(f"Not a directory: {root}")
-        family_obj = Family.objects.filter(name__iexact=family).first()
-        if family_obj is None:
-            raise CommandError(f"No family called “{family}”. Create it with create_family first.")
+        family_obj = family_from_option(family)
         uploader = get_user_model().objects.filter(username=user).first()
         if uploader is None:
             raise CommandError(f"No user “{user}”.")

@@ -4,7 +4,8 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db.models import Q
 from tqdm import tqdm
 
-from gallery.models import Family, Photo
+from gallery.management.families import family_from_option
+from gallery.models import Photo
 from search.embedder import ModelUnavailable
 from search.services import active_model_name, embed_photos, load_embedder
 
@@ -17,7 +18,7 @@ class Command(BaseCommand):
         which.add_argument("--missing", action="store_true", help="photos without an embedding of the active model (default)")
         which.add_argument("--failed", action="store_true", help="only photos that failed before")
         which.add_argument("--all", action="store_true", help="every photo, replacing existing embeddings")
-        parser.add_argument("--family", help="only this family (name)")
+        parser.add_argument("--family", help="only this family (name or id)")
         parser.add_argument("--no-progress", action="store_true")
 
     def handle(self, *args, missing, failed, all, family, no_progress, **options):
@@ -27,10 +28,7 @@ class Command(BaseCommand):
             raise CommandError(str(exc)) from None
         photos = Photo.objects.all()
         if family:
-            family_obj = Family.objects.filter(name__iexact=family).first()
-            if family_obj is None:
-                raise CommandError(f"No family called “{family}”.")
-            photos = photos.filter(family=family_obj)
+            photos = photos.filter(family=family_from_option(family))
         if failed:
             photos = photos.filter(status=Photo.Status.FAILED)
         elif not all:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from gallery.models import Family
+from gallery.management.families import family_from_option
 from search.model_comparison import compare_models, comparison_lines, previous_model
 
 
@@ -22,10 +22,7 @@ class Command(BaseCommand):
         parser.add_argument("--compare", action="store_true", help="also evaluate the previous model")
 
     def handle(self, *args, family, compare, **options):
-        found = (Family.objects.filter(pk=int(family)) if family.isdigit()
-                 else Family.objects.filter(name__iexact=family)).first()
-        if found is None:
-            raise CommandError(f"No family called “{family}”.")
+        found = family_from_option(family)
         models = [settings.SEARCH_MODEL]
         if compare:
             previous = previous_model(family_id=found.pk)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.core.management.base import BaseCommand, CommandError
 
+from gallery.management.families import family_from_option
 from gallery.models import Family
 from search.quality import NotEnoughJudgments, calibration_fit, calibration_rollback, calibrations_fit_due
 
@@ -49,7 +50,4 @@ class Command(BaseCommand):
                 + (f"; suggested weights {weights[0]:.2f}/{weights[1]:.2f}" if weights else ""))
 
     def _family(self, key: str) -> Family:
-        found = (Family.objects.filter(pk=int(key)) if key.isdigit() else Family.objects.filter(name__iexact=key)).first()
-        if found is None:
-            raise CommandError(f"No family called “{key}”.")
-        return found
+        return family_from_option(key)

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand
 from django.db import transaction
 
-from gallery.models import Family, Photo
+from gallery.management.families import family_from_option
+from gallery.models import Photo
 from search.ocr import photos_text_request
 
 
@@ -20,10 +21,7 @@ class Command(BaseCommand):
     def handle(self, *args, family=None, all=False, **options):
         photos = Photo.objects.filter(status=Photo.Status.READY)
         if family:
-            found = Family.objects.filter(pk=int(family)) if family.isdigit() else Family.objects.filter(name=family)
-            if not found.exists():
-                raise CommandError(f"No family {family!r}.")
-            photos = photos.filter(family__in=found)
+            photos = photos.filter(family=family_from_option(family))
         if not all:
             photos = photos.filter(ocr_status__in=[Photo.OcrStatus.SKIPPED, Photo.OcrStatus.FAILED])
         with transaction.atomic():

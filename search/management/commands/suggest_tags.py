@@ -6,7 +6,7 @@ from django.conf import settings
 from django.core.management.base import CommandError
 
 from gallery.management.backfill import PhotoBackfillCommand
-from gallery.models import Family
+from gallery.management.families import family_from_option
 from search.embedder import ModelUnavailable, get_embedder
 from search.models import PhotoEmbedding
 from search.suggestions import suggestions_recompute
@@ -25,11 +25,7 @@ class Command(PhotoBackfillCommand):
             raise CommandError("Tag suggestions are off (TAG_SUGGESTIONS_ENABLED).")
         family_id = None
         if family:
-            found = (Family.objects.filter(pk=int(family)) if family.isdigit()
-                     else Family.objects.filter(name__iexact=family)).first()
-            if found is None:
-                raise CommandError(f"No family called “{family}”.")
-            family_id = found.pk
+            family_id = family_from_option(family).pk
         try:
             embedder = get_embedder(allow_download=True)
         except ModelUnavailable as exc:

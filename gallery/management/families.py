@@ -1,0 +1,22 @@
+"""How a command names a family: its id, or its name when no other family has it (names are not unique)."""
+
+from __future__ import annotations
+
+from django.core.management.base import CommandError
+
+from gallery.models import Family
+
+
+def family_from_option(key: str) -> Family:
+    """The family `key` names (an id, or a name, any case), or a CommandError saying what to type instead."""
+    key = key.strip()
+    if key.isdigit():
+        found = list(Family.objects.filter(pk=int(key)))
+    else:
+        found = list(Family.objects.filter(name__iexact=key).order_by("pk"))
+    if not found:
+        raise CommandError(f"No family called “{key}”.")
+    if len(found) > 1:
+        ids = ", ".join(str(family.pk) for family in found)
+        raise CommandError(f"{len(found)} families are called “{key}” (ids {ids}): give the id instead.")
+    return found[0]

@@ -1,0 +1,65 @@
+"""Sign-in lockout: what django-axes needs from us (settings AXES_*), for the sign-in page and the API token alike.
+
+axes counts failures per account and per address and refuses sign-ins over the limit; here we only say who the
+client is (its address behind N proxies) and how a refusal reads: the sign-in page with its message, or JSON with
+`detail` for the API, both 429 with Retry-After, and both saying for how long."""
+
+from __future__ import annotations
+
+import math
+from datetime import datetime
+
+from django.conf import settings
+from django.contrib.auth.forms import AuthenticationForm
+from django.db.models import Max, Q
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import render
+from django.utils import timezone
+
+
+def client_ip(request: HttpRequest) -> str | None:
+    """The client's address: REMOTE_ADDR, or behind SIGNIN_PROXY_COUNT proxies the address the outermost of them
+    saw (X-Forwarded-For read from the right, so a client can't choose its address by sending the header)."""
+    proxies = settings.SIGNIN_PROXY_COUNT
+    if proxies > 0:
+        forwarded = [part.strip() for part in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",") if part.strip()]
+        if len(forwarded) >= proxies:
+            return forwarded[-proxies]
+    return request.META.get("REMOTE_ADDR")
+
+
+def lockout_ends(*, username: str | None, ip_address: str | None) -> datetime:
+    """When the lockout of this account or address ends: the cool-off after the last failure counted against it."""
+    from axes.models import AccessAttempt
+
+    matching = Q(ip_address=ip_address) if ip_address else Q(pk__in=[])
+    if username:
+        matching |= Q(username=username)
+    last = AccessAttempt.objects.filter(matching).aggregate(last=Max("attempt_time"))["last"] or timezone.now()
+    return last + settings.AXES_COOLOFF_TIME
+
+
+def lockout_message(*, username: str | None, ip_address: str | None) -> tuple[str, int]:
+    """The sentence a locked-out client reads, and the seconds until it may try again."""
+    seconds = max(1, math.ceil((lockout_ends(username=username, ip_address=ip_address) - timezone.now())
+                               .total_seconds()))
+    minutes = math.ceil(seconds / 60)
+    wait = f"{minutes} minute{'s' if minutes != 1 else ''}"
+    return (f"Too many failed sign-ins for this account or from this address: signing in is locked for {wait}. "
+            "Try again then, or ask the site's administrator to unlock it."), seconds
+
+
+def lockout_response(request: HttpRequest, original_response: HttpResponse | None = None,
+                     credentials: dict | None = None) -> HttpResponse:
+    """AXES_LOCKOUT_CALLABLE: the answer to a sign-in refused because of the lockout."""
+    username = (credentials or {}).get("username") or request.POST.get("username")
+    message, seconds = lockout_message(username=username, ip_address=client_ip(request))
+    if request.path.startswith("/api/"):
+        response = JsonResponse({"detail": message, "retry_after": seconds}, status=429)
+    else:
+        # A fresh form keeping the typed username, the lockout as its only error.
+        form = AuthenticationForm(request, initial={"username": username or ""})
+        response = render(request, "registration/login.html",
+                          {"form": form, "lockout": message, "next": request.POST.get("next", "")}, status=429)
+    response["Retry-After"] = str(seconds)
+    return response

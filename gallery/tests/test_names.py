@@ -1,0 +1,146 @@
+"""Usernames follow Django's rules wherever an account is made; family names repeat across the site (only one
+person's own families must be told apart), and nothing tells a family admin which accounts exist elsewhere."""
+
+from __future__ import annotations
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError
+from django.core.management import CommandError, call_command
+from django.test import Client
+from django.urls import reverse
+
+from gallery.management.families import family_from_option
+from gallery.models import Family, Membership
+from gallery.services import family_create, user_create
+from tests.factories import FamilyFactory, UserFactory
+
+pytestmark = pytest.mark.django_db
+
+User = get_user_model()
+BAD_USERNAMES = ["a b/c", "semi;colon", "x" * 151, "<script>"]
+
+
+@pytest.mark.parametrize("username", BAD_USERNAMES)
+def test_the_service_refuses_usernames_djangos_validators_refuse(username):
+    with pytest.raises(ValidationError):
+        user_create(username=username, password="knitting-by-the-fire-42")
+    assert not User.objects.exists()
+
+
+def test_the_service_takes_what_django_allows():
+    user = user_create(username="anna.maria+1@home_x-y", password="knitting-by-the-fire-42")
+    assert user.username == "anna.maria+1@home_x-y"
+
+
+@pytest.mark.parametrize("username", ["a b/c", "x" * 151])
+def test_the_first_run_page_refuses_a_bad_username_on_the_form(client, username):
+    response = client.post(reverse("setup"), {
+        "username": username, "email": "", "password": "knitting-by-the-fire-42",
+        "password_again": "knitting-by-the-fire-42", "family_name": "Hendersons"})
+
+    page = response.content.decode()
+    assert response.status_code == 200
+    assert "Enter a valid username" in page or "at most 150 characters" in page
+    assert not User.objects.exists() and not Family.objects.exists()
+
+
+def test_the_admin_refuses_a_bad_username(client):
+    client.force_login(UserFactory(username="root", is_staff=True, is_superuser=True))
+    response = client.post(reverse("admin:auth_user_add"), {
+        "username": "a b/c", "password1": "knitting-by-the-fire-42", "password2": "knitting-by-the-fire-42",
+        "usable_password": "true"})
+    assert response.status_code == 200 and "Enter a valid username" in response.content.decode()
+    assert not User.objects.filter(username="a b/c").exists()
+
+
+# --- no member by username ------------------------------------------------------------------------
+
+
+def test_the_family_page_adds_people_only_by_invitation(client_for, family, alice, mallory):
+    page = client_for(alice).get(family.get_absolute_url()).content.decode()
+
+    assert "Make an invitation link" in page
+    assert 'name="username"' not in page and "mallory" not in page
+
+
+def test_member_urls_answer_alike_for_an_account_elsewhere_and_one_that_does_not_exist(client_for, family, alice,
+                                                                                       mallory):
+    client = client_for(alice)
+    missing = max(User.objects.values_list("pk", flat=True)) + 100
+    for name in ("gallery:member_role", "gallery:member_remove", "gallery:member_password"):
+        elsewhere = client.post(reverse(name, args=[family.pk, mallory.pk]), {"role": "member"})
+        nobody = client.post(reverse(name, args=[family.pk, missing]), {"role": "member"})
+        assert elsewhere.status_code == nobody.status_code == 404
+        assert elsewhere.content == nobody.content
+    assert not Membership.objects.filter(family=family, user=mallory).exists()
+
+
+# --- family names ---------------------------------------------------------------------------------
+
+
+def test_two_families_may_have_the_same_name(client_for, family, alice, mallory):
+    response = client_for(mallory).post(reverse("gallery:families"), {"name": "smiths"})
+
+    assert response.status_code == 302
+    assert Family.objects.filter(name__iexact="smiths").count() == 2
+    theirs = Family.objects.get(name="smiths")
+    assert list(theirs.memberships.values_list("user__username", "role")) == [("mallory", "admin")]
+    # Each sees their own only.
+    assert client_for(alice).get(theirs.get_absolute_url()).status_code == 404
+
+
+def test_ones_own_families_keep_distinct_names(client_for, family, alice):
+    response = client_for(alice).post(reverse("gallery:families"), {"name": "SMITHS"})
+
+    assert response.status_code == 200
+    assert "You already have a family called “SMITHS”" in response.content.decode()
+    assert Family.objects.count() == 1
+
+
+def test_the_first_run_may_name_a_family_like_any_other(client):
+    FamilyFactory(name="Hendersons")  # e.g. made by a command before anyone signed up
+    response = client.post(reverse("setup"), {
+        "username": "grandma", "email": "", "password": "knitting-by-the-fire-42",
+        "password_again": "knitting-by-the-fire-42", "family_name": "Hendersons"})
+    assert response.status_code == 302 and Family.objects.filter(name="Hendersons").count() == 2
+
+
+def test_create_family_reruns_update_the_admins_own_family_and_others_get_their_own(capsys):
+    uma, vic = UserFactory(username="uma"), UserFactory(username="vic")
+
+    call_command("create_family", "Millers", "--admin", "uma")
+    call_command("create_family", "Millers", "--admin", "vic")
+    call_command("create_family", "millers", "--admin", "uma", "--member", "vic")
+
+    umas, vics = Family.objects.get(memberships__user=uma, memberships__role="admin"), \
+        Family.objects.get(memberships__user=vic, memberships__role="admin")
+    assert umas != vics and Family.objects.filter(name="Millers").count() == 2
+    assert set(umas.memberships.values_list("user__username", flat=True)) == {"uma", "vic"}
+
+
+def test_commands_name_a_family_by_id_when_its_name_is_shared():
+    first, second = FamilyFactory(name="Millers"), FamilyFactory(name="millers")
+    only = FamilyFactory(name="Lones")
+
+    with pytest.raises(CommandError, match=rf"2 families are called “Millers” \(ids {first.pk}, {second.pk}\)"):
+        family_from_option("Millers")
+    assert family_from_option(str(second.pk)) == second
+    assert family_from_option("lones") == only
+    with pytest.raises(CommandError, match="No family called “Nobody”"):
+        family_from_option("Nobody")
+
+
+def test_a_command_with_a_shared_family_name_stops_with_the_ids():
+    FamilyFactory(name="Millers")
+    FamilyFactory(name="Millers")
+    with pytest.raises(CommandError, match="give the id instead"):
+        call_command("read_text", "--family", "Millers")
+
+
+def test_the_service_allows_a_name_taken_in_another_family():
+    alice, bob = UserFactory(username="alice2"), UserFactory(username="bob2")
+    family_create(name="Home", admin=alice)
+    family_create(name="Home", admin=bob)
+    with pytest.raises(ValidationError, match="already have a family"):
+        family_create(name="home", admin=alice)

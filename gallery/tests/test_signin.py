@@ -1,0 +1,162 @@
+"""Brute force on the sign-in page and on POST /api/v1/auth/token/: locked per account and per address (django-axes),
+with a message saying so and for how long, and unlocked by the administrator's command or admin page."""
+
+from __future__ import annotations
+
+import pytest
+from axes.models import AccessAttempt
+from django.core.management import call_command
+from django.test import Client
+from django.urls import reverse
+
+from tests.factories import UserFactory
+
+PASSWORD = "correct horse battery"
+
+
+@pytest.fixture(autouse=True)
+def _limit(settings):
+    settings.AXES_FAILURE_LIMIT = 3
+
+
+def sign_in(client: Client, username: str, password: str, address: str = "10.0.0.1"):
+    return client.post(reverse("login"), {"username": username, "password": password}, REMOTE_ADDR=address)
+
+
+def token(username: str, password: str, address: str = "10.0.0.1"):
+    return Client().post(reverse("api_token"), {"username": username, "password": password}, REMOTE_ADDR=address)
+
+
+def fail(times: int, username: str, address: str = "10.0.0.1") -> None:
+    for _ in range(times):
+        sign_in(Client(), username, "wrong password", address)
+
+
+def test_the_sign_in_page_locks_an_account_after_the_failure_limit_and_says_for_how_long(client, alice):
+    for _ in range(2):
+        response = sign_in(client, "alice", "wrong password")
+        assert response.status_code == 200
+        assert "correct username and password" in response.content.decode()
+
+    locked = sign_in(client, "alice", "wrong password")  # the third: the limit
+    again = sign_in(client, "alice", PASSWORD)  # even the right password, now
+
+    for response in (locked, again):
+        page = response.content.decode()
+        assert response.status_code == 429
+        assert "signing in is locked for 15 minutes" in page
+        assert '<form method="post">' in page and 'value="alice"' in page  # the sign-in form, with its message
+        assert response["Retry-After"] and int(response["Retry-After"]) <= 15 * 60
+    assert "_auth_user_id" not in client.session
+
+
+def test_the_lockout_time_is_the_setting_and_counts_from_the_last_failure(client, alice, settings):
+    from datetime import timedelta
+
+    settings.AXES_COOLOFF_TIME = timedelta(minutes=2)
+    fail(3, "alice")
+    response = sign_in(client, "alice", PASSWORD)
+    assert response.status_code == 429 and "locked for 2 minutes" in response.content.decode()
+    AccessAttempt.objects.update(attempt_time=AccessAttempt.objects.get().attempt_time - timedelta(minutes=3))
+    assert sign_in(client, "alice", PASSWORD).status_code == 302  # the lockout is over
+
+
+def test_failures_under_the_limit_lock_nothing(client, alice):
+    fail(2, "alice")
+    assert sign_in(client, "alice", PASSWORD).status_code == 302
+
+
+def test_an_account_is_locked_whatever_address_the_failures_came_from(alice, bob):
+    for address in ("10.0.0.1", "10.0.0.2", "10.0.0.3"):
+        fail(1, "alice", address)
+
+    assert sign_in(Client(), "alice", PASSWORD, "10.9.9.9").status_code == 429
+    assert sign_in(Client(), "bob", PASSWORD, "10.9.9.9").status_code == 302  # the address is not locked
+
+
+def test_an_address_is_locked_whatever_accounts_it_tried(alice, bob):
+    for username in ("alice", "carol", "dave"):
+        fail(1, username, "10.6.6.6")
+
+    assert sign_in(Client(), "bob", PASSWORD, "10.6.6.6").status_code == 429
+    assert sign_in(Client(), "bob", PASSWORD, "10.0.0.7").status_code == 302  # bob, elsewhere: fine
+
+
+def test_the_token_endpoint_locks_too_with_a_json_detail(alice):
+    for _ in range(2):
+        response = token("alice", "wrong password")
+        assert response.status_code == 400 and "detail" in response.json()
+
+    locked = token("alice", "wrong password")
+    again = token("alice", PASSWORD)
+
+    for response in (locked, again):
+        assert response.status_code == 429
+        assert response["Content-Type"] == "application/json"
+        body = response.json()
+        assert "locked for 15 minutes" in body["detail"] and "token" not in body
+        assert 0 < body["retry_after"] <= 15 * 60 and response["Retry-After"] == str(body["retry_after"])
+
+
+def test_failures_on_either_path_count_together(alice):
+    fail(2, "alice")
+    assert token("alice", "wrong").status_code == 429
+    assert sign_in(Client(), "alice", PASSWORD).status_code == 429
+
+
+def test_the_unlock_commands_restore_sign_in(alice, bob):
+    fail(3, "alice", "10.0.0.1")
+    fail(3, "mallory", "10.5.5.5")
+    assert sign_in(Client(), "alice", PASSWORD, "10.0.0.2").status_code == 429
+    assert sign_in(Client(), "bob", PASSWORD, "10.5.5.5").status_code == 429
+
+    call_command("axes_reset_username", "alice")
+    call_command("axes_reset_ip", "10.5.5.5")
+
+    assert sign_in(Client(), "alice", PASSWORD, "10.0.0.2").status_code == 302
+    assert token("bob", PASSWORD, "10.5.5.5").status_code == 200
+
+
+def test_a_superuser_unlocks_from_the_admin(alice, client):
+    fail(3, "alice")
+    assert token("alice", PASSWORD).status_code == 429
+    admin = UserFactory(username="root", is_staff=True, is_superuser=True)
+    client.force_login(admin)
+    listing = client.get(reverse("admin:axes_accessattempt_changelist"))
+    assert listing.status_code == 200 and "alice" in listing.content.decode()
+
+    ids = [str(pk) for pk in AccessAttempt.objects.values_list("pk", flat=True)]
+    response = client.post(reverse("admin:axes_accessattempt_changelist"),
+                           {"action": "delete_selected", "_selected_action": ids, "post": "yes"})
+
+    assert response.status_code == 302 and not AccessAttempt.objects.exists()
+    assert token("alice", PASSWORD).status_code == 200
+
+
+def test_staff_who_are_not_superusers_see_no_attempts(alice, client):
+    fail(1, "alice")
+    client.force_login(UserFactory(username="helper", is_staff=True))
+    assert client.get(reverse("admin:axes_accessattempt_changelist")).status_code in (302, 403)
+
+
+def test_behind_a_proxy_the_forwarded_address_is_the_one_locked(alice, bob, settings):
+    settings.SIGNIN_PROXY_COUNT = 1
+    for username in ("alice", "carol", "dave"):
+        Client().post(reverse("login"), {"username": username, "password": "wrong"}, REMOTE_ADDR="127.0.0.1",
+                      HTTP_X_FORWARDED_FOR="10.6.6.6")
+    # A client can't pick its address: what the proxy appends (the rightmost entry) is what counts.
+    spoofed = Client().post(reverse("login"), {"username": "bob", "password": PASSWORD}, REMOTE_ADDR="127.0.0.1",
+                            HTTP_X_FORWARDED_FOR="10.1.1.1, 10.6.6.6")
+    other = Client().post(reverse("login"), {"username": "bob", "password": PASSWORD}, REMOTE_ADDR="127.0.0.1",
+                          HTTP_X_FORWARDED_FOR="10.0.0.9")
+
+    assert spoofed.status_code == 429
+    assert other.status_code == 302
+
+
+def test_the_token_endpoint_is_throttled_per_address(alice):
+    for _ in range(20):
+        assert token("alice", PASSWORD).status_code == 200
+    response = token("alice", PASSWORD)
+    assert response.status_code == 429 and "throttled" in response.json()["detail"].lower()
+    assert token("alice", PASSWORD, "10.0.0.2").status_code == 200  # another address has its own allowance

@@ -1,0 +1,123 @@
+"""API tokens over the API: get one with a username and password, list and revoke one's own."""
+
+from __future__ import annotations
+
+from axes.handlers.proxy import AxesProxyHandler
+from django.contrib.auth import authenticate
+from django.http import HttpResponse
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework import serializers, status
+from rest_framework.permissions import AllowAny
+from rest_framework.response import Response
+from rest_framework.throttling import ScopedRateThrottle
+from rest_framework.views import APIView
+
+from gallery.signin import lockout_response
+from gallery.tokens import LABEL_MAX, api_token_create, api_token_revoke, api_tokens_of
+
+
+class TokenObtainInputSerializer(serializers.Serializer):
+    username = serializers.CharField(max_length=150)
+    password = serializers.CharField(max_length=4096, trim_whitespace=False, style={"input_type": "password"})
+    label = serializers.CharField(max_length=LABEL_MAX, required=False, allow_blank=True,
+                                  help_text="What the token is for (shown in the token list); the client's "
+                                            "User-Agent when left out.")
+
+
+class TokenObtainOutputSerializer(serializers.Serializer):
+    token = serializers.CharField(help_text="The key, shown this once: send it as `Authorization: Token <key>`.")
+    id = serializers.IntegerField(help_text="The token's id in GET /api/v1/auth/tokens/ (for revoking it).")
+    expires = serializers.DateTimeField(source="expiry", allow_null=True,
+                                        help_text="When it stops working unless used before (each use pushes this "
+                                                  "back by API_TOKEN_IDLE_DAYS); null: never.")
+
+
+class TokenOutputSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    label = serializers.CharField()
+    created = serializers.DateTimeField()
+    last_used = serializers.DateTimeField(allow_null=True)
+    expires = serializers.DateTimeField(source="expiry", allow_null=True,
+                                        help_text="Ends then unless used before; null: never.")
+    current = serializers.SerializerMethodField(help_text="Whether this request was made with this token.")
+
+    def get_current(self, token) -> bool:
+        return token.pk == getattr(self.context.get("current"), "pk", None)
+
+
+class DetailSerializer(serializers.Serializer):
+    detail = serializers.CharField()
+
+
+class LockedSerializer(serializers.Serializer):
+    detail = serializers.CharField(help_text="Locked, and for how long.")
+    retry_after = serializers.IntegerField(help_text="Seconds until sign-in may be tried again (also Retry-After).")
+
+
+class TokenObtainApi(APIView):
+    """A username and password buy a new token (several per user: one per device or script)."""
+
+    authentication_classes: list = []
+    permission_classes = [AllowAny]
+    throttle_classes = [ScopedRateThrottle]
+    throttle_scope = "api_token"
+
+    @extend_schema(
+        request=TokenObtainInputSerializer,
+        responses={
+            200: TokenObtainOutputSerializer,
+            400: OpenApiResponse(DetailSerializer, description="Missing fields, or a wrong username or password."),
+            429: OpenApiResponse(LockedSerializer, description="Too many failed sign-ins for this account or "
+                                                               "from this address, or too many requests."),
+        },
+        auth=[],
+    )
+    def post(self, request):
+        serializer = TokenObtainInputSerializer(data=request.data)
+        if not serializer.is_valid():
+            # One body for every 400 of this endpoint, as its schema says: what is wrong, in a sentence.
+            problems = "; ".join(f"{field}: {' '.join(str(m) for m in messages)}"
+                                 for field, messages in serializer.errors.items())
+            return Response({"detail": f"Give a username and a password ({problems})."},
+                            status=status.HTTP_400_BAD_REQUEST)
+        data = serializer.validated_data
+        # axes reads and marks the plain Django request (its middleware answers for it as for the sign-in page).
+        django_request = request._request
+        credentials = {"username": data["username"]}
+        if not AxesProxyHandler.is_allowed(django_request, credentials):
+            return _locked(django_request, credentials)
+        user = authenticate(django_request, username=data["username"], password=data["password"])
+        if user is None:
+            if getattr(django_request, "axes_locked_out", False):
+                return _locked(django_request, credentials)
+            return Response({"detail": "Unable to sign in with that username and password."},
+                            status=status.HTTP_400_BAD_REQUEST)
+        label = data.get("label") or request.META.get("HTTP_USER_AGENT", "")
+        token, key = api_token_create(user=user, label=label)
+        return Response(TokenObtainOutputSerializer({"token": key, "id": token.pk, "expiry": token.expiry}).data)
+
+
+def _locked(django_request, credentials) -> HttpResponse:
+    """429 with {"detail": "... locked for N minutes ...", "retry_after": seconds} and Retry-After."""
+    django_request.axes_locked_out = False  # answered here: axes' middleware need not answer again
+    return lockout_response(django_request, None, credentials)
+
+
+class TokenListApi(APIView):
+    """The caller's tokens that still work (never their keys)."""
+
+    @extend_schema(responses={200: TokenOutputSerializer(many=True),
+                              401: OpenApiResponse(DetailSerializer, description="Not signed in.")})
+    def get(self, request):
+        tokens = api_tokens_of(user=request.user)
+        return Response(TokenOutputSerializer(tokens, many=True, context={"current": request.auth}).data)
+
+
+class TokenDetailApi(APIView):
+    @extend_schema(responses={204: None,
+                              401: OpenApiResponse(DetailSerializer, description="Not signed in."),
+                              404: OpenApiResponse(DetailSerializer, description="No such token of yours.")})
+    def delete(self, request, token_id: int):
+        """Revoke one of the caller's tokens (it stops working at once; revoking the one in use signs it out)."""
+        api_token_revoke(user=request.user, token_id=token_id)
+        return Response(status=status.HTTP_204_NO_CONTENT)

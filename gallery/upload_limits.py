@@ -1,0 +1,163 @@
+"""Limits on upload requests, enforced while the body streams in, before anything is spooled to disk.
+
+Django's own limits come too late or say too little: DATA_UPLOAD_MAX_MEMORY_SIZE covers form fields only, every
+file is written to FILE_UPLOAD_TEMP_DIR whole before our code could look at its size (a 1 GiB body landed in /tmp
+before it was refused), DATA_UPLOAD_MAX_NUMBER_FILES answers a bare 400, and a file whose name reduces to nothing
+("../", "\\x00") is silently dropped. So:
+
+- `UploadLimitMiddleware` refuses a body whose Content-Length is over UPLOAD_MAX_REQUEST_BYTES before anyone reads
+  it, and a multipart body sent chunked without a Content-Length (Django would read it as empty);
+- `LimitedUploadHandler`, first in FILE_UPLOAD_HANDLERS, sees every chunk before the memory and temp-file handlers:
+  a file over UPLOAD_MAX_BYTES is skipped at the chunk that crosses the limit (the other files of the same upload are
+  kept), files past UPLOAD_MAX_FILES are counted but never stored, and the body is cut off at
+  UPLOAD_MAX_REQUEST_BYTES. What it refused is reported, not raised: parsing also happens inside the CSRF middleware
+  and DRF's authentication, where an exception would become a 500. The upload page and API read the report through
+  `upload_report(request)` and answer with a row, or a 400/413, for each refusal.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from django.conf import settings
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.core.files.uploadhandler import FileUploadHandler, SkipFile, StopFutureHandlers, StopUpload
+from django.http import HttpRequest, HttpResponse, JsonResponse, QueryDict
+from django.http.multipartparser import MultiPartParser
+from django.utils.datastructures import MultiValueDict
+
+from gallery.images import human_size
+
+# A file whose name reduces to nothing ("../", "///", "\x00", only control characters) is kept under this name
+# (gallery.services.photo_upload uses the same when a name is empty), so it gets a result row like any other.
+UNNAMED_FILE = "upload"
+
+
+@dataclass
+class UploadReport:
+    """What the upload handler refused in one request."""
+
+    files_sent: int = 0  # files in the body, whether stored or not
+    too_large: list[str] = field(default_factory=list)  # names of the files skipped for their size
+    request_too_large: bool = False  # the body passed UPLOAD_MAX_REQUEST_BYTES: the rest was not read
+
+    @property
+    def too_many_files(self) -> bool:
+        return self.files_sent > settings.UPLOAD_MAX_FILES
+
+    def problem(self) -> tuple[int, str] | None:
+        """(HTTP status, message) when the request as a whole is refused; None otherwise."""
+        if self.request_too_large:
+            return 413, request_too_large_message()
+        if self.too_many_files:
+            return 400, (f"At most {settings.UPLOAD_MAX_FILES} files per upload; you sent {self.files_sent}. "
+                         "Nothing was uploaded; send them in smaller batches.")
+        return None
+
+
+def request_too_large_message() -> str:
+    return (f"The upload is too large: at most {human_size(settings.UPLOAD_MAX_REQUEST_BYTES)} per request. "
+            "Nothing was uploaded; send fewer files at a time.")
+
+
+def upload_report(request: HttpRequest) -> UploadReport:
+    """What the upload handler refused while reading `request`'s body (an empty report when it read none)."""
+    request.FILES  # noqa: B018 - parse the body now, if nothing has yet
+    for handler in request.upload_handlers:
+        if isinstance(handler, LimitedUploadHandler):
+            return handler.report
+    return UploadReport()
+
+
+class _NamingMultiPartParser(MultiPartParser):
+    """Django's parser, but a file whose name reduces to nothing keeps a generated name instead of vanishing.
+    (A part with no name at all, an empty file input, is still no file.)"""
+
+    def sanitize_file_name(self, file_name: str) -> str:
+        return super().sanitize_file_name(file_name) or UNNAMED_FILE
+
+
+class LimitedUploadHandler(FileUploadHandler):
+    """Counts and caps while streaming; must be the first upload handler (see the module docstring)."""
+
+    def __init__(self, request=None):
+        super().__init__(request)
+        self.report = UploadReport()
+        self._parsing = False
+        self._body_bytes = 0
+        self._file_bytes = 0
+        self._discard = False  # a file past UPLOAD_MAX_FILES: counted, its bytes dropped
+
+    def handle_raw_input(self, input_data, META, content_length, boundary, encoding=None):
+        if self._parsing:
+            return None  # called again by the parser started below
+        if content_length > settings.UPLOAD_MAX_REQUEST_BYTES:  # the middleware answers first; API clients too
+            self.report.request_too_large = True
+            return _empty_form()
+        self._parsing = True
+        # Parse with the naming parser instead (the hook Django documents for replacing the parsing).
+        return _NamingMultiPartParser(META, input_data, self.request.upload_handlers, encoding).parse()
+
+    def new_file(self, field_name, file_name, content_type, content_length, charset=None, content_type_extra=None):
+        super().new_file(field_name, file_name, content_type, content_length, charset, content_type_extra)
+        self.report.files_sent += 1
+        self._file_bytes = 0
+        self._discard = self.report.too_many_files
+        if self._discard:
+            # No other handler opens a file for it (no temp file, no open descriptor per extra file). SkipFile is
+            # not raised here: the parser would close the other handlers' current file, which is the previous,
+            # finished upload.
+            raise StopFutureHandlers()
+
+    def receive_data_chunk(self, raw_data: bytes, start: int) -> bytes | None:
+        # Files' bytes only: form fields are held to DATA_UPLOAD_MAX_MEMORY_SIZE by Django's parser.
+        self._body_bytes += len(raw_data)
+        if self._body_bytes > settings.UPLOAD_MAX_REQUEST_BYTES:
+            self.report.request_too_large = True
+            raise StopUpload(connection_reset=True)  # nothing more is read; the view refuses the request
+        if self._discard:
+            return None
+        self._file_bytes += len(raw_data)
+        if self._file_bytes > settings.UPLOAD_MAX_BYTES:
+            self.report.too_large.append(self.file_name)
+            raise SkipFile()  # the temp file written so far (at most UPLOAD_MAX_BYTES) is closed and deleted
+        return raw_data
+
+    def file_complete(self, file_size: int):
+        if self._discard:
+            # Stands in for the dropped file so no later handler hands back its previous file again; the request
+            # is refused as a whole (UploadReport.problem), so nobody reads it.
+            return SimpleUploadedFile(self.file_name, b"")
+        return None
+
+
+def _empty_form() -> tuple[QueryDict, MultiValueDict]:
+    return QueryDict(), MultiValueDict()
+
+
+class UploadLimitMiddleware:
+    """Answers before the body is read: over UPLOAD_MAX_REQUEST_BYTES by its Content-Length (413), or a multipart
+    body without one (411: Django would read it as empty and the person would hear "no file was received")."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest):
+        try:
+            length = int(request.META.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            length = 0
+        if length > settings.UPLOAD_MAX_REQUEST_BYTES:
+            return refusal(request, 413, request_too_large_message())
+        if (not length and "chunked" in request.META.get("HTTP_TRANSFER_ENCODING", "").lower()
+                and request.content_type == "multipart/form-data"):
+            return refusal(request, 411, "Uploads need a Content-Length header; this one was sent without one.")
+        return self.get_response(request)
+
+
+def refusal(request: HttpRequest, status: int, message: str) -> HttpResponse:
+    """A refused request: JSON `{"detail": ...}` for the API, plain text for a page (upload.js shows it as is)."""
+    if request.path.startswith("/api/"):
+        return JsonResponse({"detail": message}, status=status)
+    return HttpResponse(message, status=status, content_type="text/plain; charset=utf-8")
+

@@ -1,0 +1,82 @@
+"""Upload limits as a person meets them in the browser: with the page's script (one request per file) and without
+it (one form post), at desktop width and on a phone."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from gallery.models import Photo
+from tests import images
+from tests.browser.conftest import CHROMIUM, HAVE_CHROMIUM, new_page, sign_in
+from tests.factories import FamilyFactory, MembershipFactory, UserFactory
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(not HAVE_CHROMIUM, reason=f"chromium is not installed (looked for {CHROMIUM})"),
+]
+
+PHONE = {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touch": True}
+
+
+@pytest.fixture
+def bob(transactional_db):
+    family = FamilyFactory(name="Smiths")
+    user = UserFactory(username="bob")
+    MembershipFactory(family=family, user=user)
+    return user
+
+
+def _file(name: str, data: bytes) -> dict:
+    return {"name": name, "mimeType": "image/jpeg", "buffer": data}
+
+
+@pytest.mark.parametrize("device", ["desktop", "phone"])
+def test_with_the_script_each_refused_file_says_why_and_the_others_are_kept(live_server, browser, bob, settings,
+                                                                             artifacts, device):
+    settings.UPLOAD_MAX_BYTES = 30_000
+    settings.UPLOAD_MAX_REQUEST_BYTES = 200_000
+    context, page = new_page(browser, **(PHONE if device == "phone" else {"viewport": {"width": 1200, "height": 800}}))
+    sign_in(page, live_server, "bob")
+    page.goto(live_server.url + "/upload/")
+
+    page.set_input_files("#file-input", files=[
+        _file("kept.jpg", images.jpeg(colour=(20, 120, 200))),
+        _file("big.jpg", os.urandom(100_000)),  # over the per-file limit: the server's own row
+        _file("huge.jpg", os.urandom(300_000)),  # over the per-request limit: refused before it is read
+    ])
+    page.get_by_role("button", name="Upload 3 photos to Smiths").click()
+    page.wait_for_function("() => document.getElementById('upload-progress').textContent.includes('3 of 3 done')")
+
+    assert page.locator('#upload-list [data-outcome="saved"] .filename').all_inner_texts() == ["kept.jpg"]
+    big = page.locator("#upload-list li", has=page.locator(".filename", has_text="big.jpg"))
+    assert big.locator(".reason").inner_text() == "File is too large (over 29.3 KB)."
+    huge = page.locator("#upload-list li", has=page.locator(".filename", has_text="huge.jpg"))
+    assert huge.locator(".reason").inner_text().startswith("The upload is too large: at most 195.3 KB per request.")
+    assert huge.locator(".retry").count() == 0  # retrying would not help
+    page.screenshot(path=artifacts / f"upload-limits-script-{device}.png", full_page=True)
+    assert page.js_errors == []
+    assert list(Photo.objects.values_list("original_filename", flat=True)) == ["kept.jpg"]
+    context.close()
+
+
+@pytest.mark.parametrize("device", ["desktop", "phone"])
+def test_without_the_script_too_many_files_says_how_many(live_server, browser, bob, settings, artifacts, device):
+    settings.UPLOAD_MAX_FILES = 2
+    options = PHONE if device == "phone" else {"viewport": {"width": 1200, "height": 800}}
+    context, page = new_page(browser, java_script_enabled=False, **options)
+    sign_in(page, live_server, "bob")
+    page.goto(live_server.url + "/upload/")
+
+    page.set_input_files("#file-input", files=[_file(f"p{n}.jpg", images.jpeg(colour=(n * 60, 90, 30))) for n in range(3)])
+    page.get_by_role("button", name="Upload").click()
+    page.wait_for_load_state()
+
+    reason = page.locator('#upload-list [data-outcome="rejected"] .reason')
+    assert reason.inner_text() == ("At most 2 files per upload; you sent 3. Nothing was uploaded; "
+                                   "send them in smaller batches.")
+    assert page.locator("#upload-form").is_visible()  # the form is there to try again
+    page.screenshot(path=artifacts / f"upload-limits-too-many-{device}.png", full_page=True)
+    assert not Photo.objects.exists()
+    context.close()

@@ -1,0 +1,94 @@
+"""The OpenAPI schema itself: valid, and saying what the API really answers (issue 12, point 8). The fuzzing of
+every operation against it is tests/test_api_contract.py; each mismatch it found has its plain test here."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+from django.core.management import call_command
+from django.urls import reverse
+
+from tests.factories import api_token_key
+
+
+@pytest.fixture(scope="module")
+def api_schema() -> dict:
+    from drf_spectacular.generators import SchemaGenerator
+    from drf_spectacular.renderers import OpenApiJsonRenderer
+
+    return json.loads(OpenApiJsonRenderer().render(SchemaGenerator().get_schema(request=None, public=True)))
+
+
+def operation(api_schema: dict, path: str, method: str) -> dict:
+    return api_schema["paths"][path][method]
+
+
+def component(api_schema: dict, ref: str) -> dict:
+    return api_schema["components"]["schemas"][ref.removeprefix("#/components/schemas/")]
+
+
+def test_the_schema_validates_without_a_warning(tmp_path):
+    call_command("spectacular", "--validate", "--fail-on-warn", "--file", str(tmp_path / "schema.yaml"))
+
+
+@pytest.mark.parametrize("path", ["/api/v1/photos/", "/api/v1/albums/{album_id}/photos/", "/api/v1/trash/",
+                                  "/api/v1/search/judgments/"])
+def test_paginated_lists_are_typed_as_paginated_objects(api_schema, path):
+    get = operation(api_schema, path, "get")
+    page = component(api_schema, get["responses"]["200"]["content"]["application/json"]["schema"]["$ref"])
+
+    assert page["type"] == "object"
+    assert {"count", "next", "previous", "results"} <= set(page["properties"])
+    assert page["properties"]["results"]["type"] == "array"
+    assert "page" in {p["name"] for p in get["parameters"]}
+
+
+def test_every_operation_names_its_error_answers_with_their_bodies(api_schema):
+    for path, methods in api_schema["paths"].items():
+        for method, op in methods.items():
+            codes = set(op["responses"])
+            assert "429" in codes, (method, path)
+            if path != "/api/v1/auth/token/":
+                assert {"401", "403"} <= codes, (method, path)
+            if "{" in path or method in ("post", "patch", "put"):
+                assert {"400", "404"} <= codes or path == "/api/v1/auth/token/", (method, path)
+            for code in codes - {"200", "201", "204"}:
+                assert "application/json" in op["responses"][code]["content"], (method, path, code)
+    upload = operation(api_schema, "/api/v1/photos/", "post")["responses"]
+    assert {"400", "409", "413"} <= set(upload)
+    conflict = component(api_schema, upload["409"]["content"]["application/json"]["schema"]["$ref"])
+    assert set(conflict["properties"]) == {"detail", "photo"}
+
+
+def test_integer_path_parameters_admit_only_ids_that_reach_a_view(api_schema):
+    for parameter in operation(api_schema, "/api/v1/photos/{photo_id}/", "get")["parameters"]:
+        if parameter["in"] == "path":
+            assert parameter["schema"] == {"type": "integer", "minimum": 1, "maximum": 2**63 - 1}
+
+
+def test_an_album_without_photos_has_a_null_cover_and_the_schema_allows_it(api_schema, client, family, alice):
+    """Found by the fuzzer: the cover was typed as a plain integer."""
+    from gallery.album_services import album_create
+
+    album_create(user=alice, family=family, name="Empty")
+    token = api_token_key(alice)
+
+    body = client.get(reverse("api_albums"), headers={"Authorization": f"Token {token}"}).json()
+
+    assert body[0]["cover"] is None
+    assert component(api_schema, "AlbumOutput")["properties"]["cover"].get("nullable") is True
+
+
+@pytest.mark.django_db
+def test_every_operation_without_credentials_answers_the_documented_401(api_schema, client):
+    for path, methods in api_schema["paths"].items():
+        if path == "/api/v1/auth/token/":
+            continue
+        url = re.sub(r"\{[^}]+\}", "1", path)
+        for method, op in methods.items():
+            response = client.generic(method.upper(), url)
+            assert response.status_code == 401, (method, url)
+            assert set(response.json()) == {"detail"}, (method, url)
+            assert "401" in op["responses"], (method, path)

@@ -1,0 +1,125 @@
+"""HTTPS=on switches on everything a site behind HTTPS needs (secure cookies, HSTS, the redirect) and leaves
+`manage.py check --deploy` with nothing to say; off (the default) none of it, so http://localhost works. The proxy
+header that says "this came in over HTTPS" is configurable. The schema needs a signed-in user or a token."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+from django.test import Client
+from django.urls import reverse
+
+pytestmark = pytest.mark.django_db
+
+ROOT = Path(__file__).resolve().parents[1]
+SWITCHED = ["SESSION_COOKIE_SECURE", "CSRF_COOKIE_SECURE", "SECURE_SSL_REDIRECT", "SECURE_HSTS_SECONDS",
+            "SECURE_HSTS_INCLUDE_SUBDOMAINS", "SECURE_HSTS_PRELOAD", "SECURE_PROXY_SSL_HEADER",
+            "CONTENT_SECURITY_POLICY", "CONTENT_SECURITY_POLICY_REPORT_ONLY"]
+# Settings read from a fresh process (the settings module reads the environment once, at import), and the deploy
+# checks run there at warning level.
+PROBE = f"""
+import json, django
+from django.conf import settings
+from django.core.management import call_command
+django.setup()
+call_command("check", deploy=True, fail_level="WARNING")
+print(json.dumps({{name: getattr(settings, name, None) for name in {SWITCHED!r}}}))
+"""
+
+
+def _settings_with(**env) -> dict:
+    environment = {k: v for k, v in os.environ.items()
+                   if k not in {"HTTPS", "DEBUG", "SECURE_PROXY_SSL_HEADER", "CSP_REPORT_ONLY"}
+                   and not k.startswith("SECURE_HSTS")}
+    environment.update(env, DJANGO_SETTINGS_MODULE="mediasearch.settings")
+    result = subprocess.run([sys.executable, "-c", PROBE], cwd=ROOT, env=environment, capture_output=True,
+                            text=True, timeout=120)
+    assert result.returncode == 0, result.stderr[-3000:]
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def test_https_on_switches_on_the_secure_settings_and_the_deploy_check_is_clean():
+    # (One process for two switches: each start costs seconds. The report-only policy leaves the deploy check as clean.)
+    values = _settings_with(HTTPS="on", SECURE_PROXY_SSL_HEADER="HTTP_X_FORWARDED_PROTO,https", CSP_REPORT_ONLY="on")
+
+    assert values.pop("CONTENT_SECURITY_POLICY") is None
+    report_only = values.pop("CONTENT_SECURITY_POLICY_REPORT_ONLY")["DIRECTIVES"]
+    assert report_only["script-src"] == ["'self'"] and report_only["frame-ancestors"] == ["'none'"]
+    assert values == {
+        "SESSION_COOKIE_SECURE": True, "CSRF_COOKIE_SECURE": True, "SECURE_SSL_REDIRECT": True,
+        "SECURE_HSTS_SECONDS": 31536000, "SECURE_HSTS_INCLUDE_SUBDOMAINS": True, "SECURE_HSTS_PRELOAD": False,
+        "SECURE_PROXY_SSL_HEADER": ["HTTP_X_FORWARDED_PROTO", "https"],
+    }
+
+
+@pytest.mark.skipif(bool(os.environ.get("HTTPS")), reason="this run has HTTPS set")
+def test_https_off_by_default_so_plain_http_on_localhost_works(client, alice):
+    assert not settings.HTTPS
+    assert not settings.SESSION_COOKIE_SECURE and not settings.CSRF_COOKIE_SECURE
+    assert not settings.SECURE_SSL_REDIRECT and settings.SECURE_HSTS_SECONDS == 0
+    # Always on, whatever HTTPS says.
+    assert settings.SESSION_COOKIE_HTTPONLY and settings.SESSION_COOKIE_SAMESITE == "Lax"
+    response = client.post(reverse("login"), {"username": "alice", "password": "correct horse battery"})
+    assert response.status_code == 302
+    cookie = response.cookies["sessionid"]
+    assert cookie["httponly"] and cookie["samesite"] == "Lax" and not cookie["secure"]
+    assert "Strict-Transport-Security" not in response
+
+
+def _https_settings(settings) -> None:
+    """What HTTPS=on with SECURE_PROXY_SSL_HEADER=HTTP_X_FORWARDED_PROTO,https makes (checked above)."""
+    settings.SESSION_COOKIE_SECURE = settings.CSRF_COOKIE_SECURE = settings.SECURE_SSL_REDIRECT = True
+    settings.SECURE_HSTS_SECONDS, settings.SECURE_HSTS_INCLUDE_SUBDOMAINS = 31536000, True
+    settings.SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+
+
+def test_behind_an_https_proxy_plain_http_is_redirected_and_cookies_are_secure(settings, alice):
+    _https_settings(settings)
+    client = Client()  # made after the override: its middleware reads the new settings
+
+    plain = client.get("/accounts/login/")
+    assert plain.status_code == 301 and plain["Location"] == "https://testserver/accounts/login/"
+    # A load balancer's plain-HTTP health check is answered, not redirected.
+    assert client.get("/health/").status_code != 301
+
+    proxied = client.get("/accounts/login/", headers={"X-Forwarded-Proto": "https"})
+    assert proxied.status_code == 200
+    assert proxied["Strict-Transport-Security"] == "max-age=31536000; includeSubDomains"
+    assert proxied.cookies["csrftoken"]["secure"]
+
+    signed_in = client.post("/accounts/login/", {"username": "alice", "password": "correct horse battery"},
+                            headers={"X-Forwarded-Proto": "https"})
+    assert signed_in.status_code == 302
+    assert signed_in.cookies["sessionid"]["secure"] and signed_in.cookies["sessionid"]["httponly"]
+
+
+def test_a_malformed_proxy_header_setting_stops_start_up_with_a_clear_message():
+    environment = {**os.environ, "SECURE_PROXY_SSL_HEADER": "HTTP_X_FORWARDED_PROTO",
+                   "DJANGO_SETTINGS_MODULE": "mediasearch.settings"}
+    # Only the settings module is imported: the message comes before anything else would start.
+    result = subprocess.run([sys.executable, "-c", "import mediasearch.settings"], cwd=ROOT, env=environment,
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode != 0
+    assert "SECURE_PROXY_SSL_HEADER must be HEADER,value" in result.stderr
+
+
+# --- the API schema -----------------------------------------------------------------------------------------------
+
+
+def test_the_schema_needs_sign_in_or_a_token(client, alice):
+    url = reverse("schema")
+    anonymous = client.get(url)
+    assert anonymous.status_code == 401
+
+    token = client.post(reverse("api_token"), {"username": "alice", "password": "correct horse battery"}).json()["token"]
+    with_token = Client(headers={"Authorization": f"Token {token}"}).get(url)
+    assert with_token.status_code == 200 and b"openapi" in with_token.content
+
+    client.force_login(alice)
+    assert client.get(url).status_code == 200
