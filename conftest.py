@@ -1,9 +1,16 @@
 from __future__ import annotations
 
+import shutil
+import tempfile
+from pathlib import Path
+
 import pytest
 
 from gallery.models import Membership
 from tests.factories import FamilyFactory, MembershipFactory, UserFactory
+
+# s3_server, s3_media: a real S3-compatible server (moto) for the storage tests.
+pytest_plugins = ["tests.s3"]
 
 
 @pytest.fixture(autouse=True)
@@ -20,6 +27,17 @@ def _test_settings(settings, tmp_path):
     from django.core.cache import cache
 
     cache.clear()
+
+
+@pytest.fixture
+def server_tmp():
+    """A temporary folder an embedded PostgreSQL (which runs as its own system user) can reach for its data: not
+    under pytest's tmp_path, whose shared parent (/tmp/pytest-of-USER) any other pytest run on the machine sets back
+    to mode 0700."""
+    folder = Path(tempfile.mkdtemp(prefix="mediasearch-test-"))
+    folder.chmod(0o755)
+    yield folder
+    shutil.rmtree(folder, ignore_errors=True)
 
 
 @pytest.fixture

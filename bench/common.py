@@ -33,6 +33,10 @@ def setup_django() -> None:
     os.environ.setdefault("LOG_LEVEL", "WARNING")
     import django
 
+    from mediasearch.runtime import ensure_secret_key_file
+
+    ensure_secret_key_file()  # as manage.py does: settings only read the key
+
     django.setup()
 
 

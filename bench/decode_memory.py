@@ -192,6 +192,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--parallel", type=int, default=8, help="uploads at once in the last part (0: skip it)")
     args = parser.parse_args()
+    from mediasearch.runtime import ensure_secret_key_file
+
+    ensure_secret_key_file()  # its children set Django up with the site's settings, which only read the key
     with tempfile.TemporaryDirectory(prefix="decode-memory-") as tmp:
         folder = Path(tmp)
         files = make_files(folder, args.parallel)

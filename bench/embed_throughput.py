@@ -209,14 +209,14 @@ def measure(args: argparse.Namespace, tmp: Path, batch: int, size: tuple[int, in
         reset_embedder()
         embedder = load_embedder()  # exactly what the worker uses: settings, auto device and dtype
         log(f"embedder: device {embedder.device}, dtype {embedder.dtype}, {torch.get_num_threads()} torch threads")
-        # The worker embeds from the display renditions (decoded through storage, as here from their files).
-        paths = [p.display.path for p in Photo.objects.filter(pk__in=ids[:batch]).order_by("pk")]
+        # The worker embeds from the display renditions, read through the storage API as here.
+        displays = [p.display for p in Photo.objects.filter(pk__in=ids[:batch]).order_by("pk")]
 
-        def open_upright(path: str):
-            with open(path, "rb") as stream:
+        def open_upright(display):
+            with display.open("rb") as stream:
                 return decode_upright(stream, max_side=DECODE_SIDE, slot=False)
 
-        images = [open_upright(path) for path in paths]
+        images = [open_upright(display) for display in displays]
         pixel_values = embedder.prepare_images(images)["pixel_values"]
 
         dtype_name = str(embedder.dtype).removeprefix("torch.")

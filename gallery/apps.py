@@ -6,7 +6,7 @@ class GalleryConfig(AppConfig):
     verbose_name = "Gallery"
 
     def ready(self) -> None:
-        from gallery import photo_lists
+        from gallery import checks, photo_lists  # noqa: F401 - checks registers itself
         from gallery.timeline import TimelineList
 
         photo_lists.register(TimelineList())  # the viewer's default list; search registers its results itself

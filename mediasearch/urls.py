@@ -6,6 +6,7 @@ from drf_spectacular.views import SpectacularAPIView
 from gallery.views import shared
 from gallery.views.accounts import api_token_revoke_view, api_tokens_page, invite_open
 from gallery.views.setup import first_run
+from mediasearch.health import health
 
 api_v1 = [
     path("", include("gallery.api_urls")),
@@ -17,6 +18,8 @@ api_v1 = [
 handler500 = "mediasearch.views.server_error"
 
 urlpatterns = [
+    # For load balancers and orchestrators: no sign-in, no session, no first-run redirect (gallery.middleware).
+    path("health/", health, name="health"),
     path("setup/", first_run, name="setup"),
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),

@@ -46,3 +46,13 @@ if [ "$mode" = dev ] && [ -z "${CHROMIUM_PATH:-}" ] && ! command -v chromium >/d
     echo "chromium is not installed: browser tests will be skipped (sudo apt-get install chromium)" >&2
   fi
 fi
+if [ "$mode" = dev ] && ! command -v redis-server >/dev/null 2>&1; then
+  # The Redis task-queue tests start a redis-server of their own (Debian's package; nothing runs as a service).
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    echo "Installing redis-server for the Redis broker tests"
+    apt-get update -qq >/dev/null
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server >/dev/null
+  else
+    echo "redis-server is not installed: the Redis broker tests will be skipped (sudo apt-get install redis-server)" >&2
+  fi
+fi

@@ -10,7 +10,8 @@ from gallery.admin_scope import FamilyScopedAdmin
 from gallery.models import Membership
 from gallery.selectors import family_status_counts
 from search.models import (
-    EmbeddingModel, IndexedFamily, IndexedPhoto, SearchCalibration, SearchPreferences, Synonym, TagConcept, WorkLease,
+    EmbeddingModel, IndexedFamily, IndexedPhoto, SearchCalibration, SearchPreferences, Synonym, TagConcept,
+    WorkerHeartbeat, WorkLease,
 )
 from search.services import photos_retry
 from search.suggestions import suggestions_recompute_enqueue
@@ -76,6 +77,15 @@ class WorkLeaseAdmin(ReadOnlyModelAdmin):
     list_display = ["kind", "object_id", "owner", "expires_at"]
     list_filter = ["kind"]
     search_fields = ["owner"]
+    can_delete = True
+
+
+@admin.register(WorkerHeartbeat)
+class WorkerHeartbeatAdmin(ReadOnlyModelAdmin):
+    """The task workers that said they are alive, and when they last did (what /health/ counts)."""
+
+    list_display = ["cluster", "host", "pid", "started_at", "seen_at"]
+    list_filter = ["cluster"]
     can_delete = True
 
 

@@ -221,6 +221,27 @@ class WorkLease(models.Model):
         return f"{self.kind} {self.object_id} held by {self.owner} until {self.expires_at}"
 
 
+class WorkerHeartbeat(models.Model):
+    """A running task worker (`manage.py worker` / `ocr_worker`) saying it is alive: its main process writes this row
+    every WORKER_HEARTBEAT_SECONDS while its django-q2 cluster runs, and deletes it when the cluster stops. A row
+    not renewed for three beats is a worker that died without saying so. This is what `/health/` reads: django-q2's
+    own cluster status lives in the cache, which is per process unless a shared cache is set up. Times are the
+    database's clock, shared by every machine."""
+
+    cluster = models.CharField(max_length=100, help_text="The django-q2 cluster (queue) it takes tasks from.")
+    host = models.CharField(max_length=255)
+    pid = models.IntegerField()
+    started_at = models.DateTimeField()
+    seen_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["host", "pid"], name="one_heartbeat_per_process")]
+        indexes = [models.Index(fields=["cluster", "seen_at"], name="heartbeat_cluster_seen")]
+
+    def __str__(self) -> str:
+        return f"{self.cluster} worker {self.host}:{self.pid}, last seen {self.seen_at}"
+
+
 class FamilyPlace(models.Model):
     """A place (city, region, country as geocoded) where at least one photo of the family was taken: what the
     query parser recognises as a place in that family's searches ("lisbon" → a Lisbon chip). Kept from the

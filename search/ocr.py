@@ -22,6 +22,7 @@ from django.db import transaction
 from django.db.models import F, Q
 from django.db.models.functions import Now
 
+from gallery.files import StorageUnavailable, stored_file_open
 from gallery.images import decode_upright
 from gallery.models import Photo
 from search import leases
@@ -151,9 +152,12 @@ def photos_read_text(*, photo_ids: Sequence[int]) -> OcrReport:
             if photo is None:
                 continue  # read already, being read by another worker, or gone
             try:
-                with photo.display.open("rb") if photo.display else photo.original.open("rb") as stream:
+                with stored_file_open(photo.display if photo.display else photo.original) as stream:
                     image = decode_upright(stream, max_side=settings.OCR_MAX_SIDE, slot=not photo.display)
                 text = read_text(image, min_confidence=settings.OCR_MIN_CONFIDENCE)
+            except StorageUnavailable as exc:  # the photo is fine: it waits for the sweep, no attempt counted
+                _wait(photo, str(exc), owner=owner)
+                break  # the others would only wait for the same store
             except Exception as exc:  # noqa: BLE001 - any failure fails this photo only
                 logger.warning("photo %s: OCR failed: %s", photo.pk, exc)
                 _failed(photo, f"{type(exc).__name__}: {str(exc)[:200]}", report, owner=owner)
@@ -202,6 +206,14 @@ def _store(photo: Photo, text: str, *, owner: str) -> bool:
     Photo.objects.filter(pk=photo.pk).update(text_in_photo=text, ocr_status=Photo.OcrStatus.DONE, ocr_reason="")
     documents_refresh([photo.pk])
     return True
+
+
+def _wait(photo: Photo, reason: str, *, owner: str) -> None:
+    with transaction.atomic():
+        if leases.leases_held(kind=leases.OCR, owner=owner, object_ids=[photo.pk]):
+            Photo.objects.filter(pk=photo.pk).update(ocr_status=Photo.OcrStatus.PENDING, ocr_reason=reason,
+                                                     ocr_attempts=F("ocr_attempts") - 1)
+        leases.leases_release(owner=owner, kind=leases.OCR, object_ids=[photo.pk])
 
 
 def _failed(photo: Photo, reason: str, report: OcrReport, *, owner: str) -> None:

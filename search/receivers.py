@@ -7,8 +7,7 @@ from django.db import transaction
 from search.family_places import family_places_add
 from search.metadata import documents_refresh
 from search.models import PhotoDocument, PhotoEmbedding
-from search.services import photos_enqueue, photos_retry
-from search.vector_index import drop_indexes
+from search.services import family_indexes_drop_later, photos_enqueue, photos_retry
 
 _PENDING_ATTR = "_mediasearch_photos_to_embed"
 
@@ -41,8 +40,10 @@ def on_photos_rotated(sender, photo_ids, **kwargs) -> None:
 
 
 def on_family_deleted(sender, instance, **kwargs) -> None:
-    """A deleted family's embeddings went with it (cascade); its HNSW indexes go too."""
-    drop_indexes(family_id=instance.pk)
+    """A deleted family's embeddings went with it (cascade); its HNSW indexes go too, dropped by the worker once the
+    deletion commits (no DDL in the web request: the web's database role needs no ownership of the table)."""
+    family_id = instance.pk
+    transaction.on_commit(lambda: family_indexes_drop_later(family_id=family_id))
 
 
 def on_photos_added(sender, photo_ids, **kwargs) -> None:

@@ -10,12 +10,12 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied
-from django.db import connections, transaction
+from django.db import DatabaseError, connections, transaction
 from django.db.models import F, Q
 from django.db.models.functions import Now
 from django.utils import timezone
 
-from gallery.files import file_removals_process
+from gallery.files import StorageUnavailable, file_removals_process, stored_file_open
 from gallery.images import ImageBusy, decode_upright, turned
 from gallery.models import Family, Membership, Photo
 from gallery.services import photos_display_sweep, photos_embedded_sweep, photos_place_sweep
@@ -27,7 +27,7 @@ from search.models import EmbeddingModel, ModelSwitch, PhotoEmbedding, SearchPre
 from search.ocr import ocr_after_embedding, ocr_missing
 from search.selectors import family_covered
 from search.suggestions import suggest_after_embedding, suggestions_missing, suggestions_recompute_enqueue
-from search.vector_index import drop_indexes, ensure_index
+from search.vector_index import drop_indexes, drop_orphaned_indexes, ensure_index
 
 logger = logging.getLogger(__name__)
 
@@ -197,7 +197,7 @@ def _decode(photos: list[Photo]) -> list[tuple[Photo, object]]:
             out.append((photo, _decode_one(photo)))
         except FileNotFoundError:
             out.append((photo, "The original file is missing from storage."))
-        except ImageBusy as exc:
+        except (ImageBusy, StorageUnavailable) as exc:  # the photo is fine: it waits, no attempt counted
             out.append((photo, _Busy(str(exc))))
         except Exception as exc:  # noqa: BLE001 - any decode error fails this photo only
             out.append((photo, f"Could not read the image: {str(exc)[:200]}"))
@@ -205,17 +205,18 @@ def _decode(photos: list[Photo]) -> list[tuple[Photo, object]]:
 
 
 class _Busy(str):
-    """A decode that found every decode slot taken: the photo waits for a later task, it is not broken."""
+    """A decode that found every decode slot taken, or a storage that did not answer: the photo waits for a later
+    task, it is not broken."""
 
 
 def _decode_one(photo: Photo):
     if photo.display:
         try:
-            with photo.display.open("rb") as stream:
+            with stored_file_open(photo.display) as stream:
                 return decode_upright(stream, max_side=DECODE_SIDE, slot=False)
         except FileNotFoundError:
             logger.warning("photo %s: display rendition %s is missing; decoding the original", photo.pk, photo.display.name)
-    with photo.original.open("rb") as stream:
+    with stored_file_open(photo.original) as stream:
         return turned(decode_upright(stream, max_side=DECODE_SIDE), photo.rotation)  # as a member turned it
 
 
@@ -252,8 +253,21 @@ def _embed_good(embedder: Embedder, prepared: _Prepared, good: list[Photo], repo
         _mark_failed(give_up, f"Embedding failed: {str(exc)[:200]}", report)
         return
     vector_of = {photo.pk: vector for photo, vector in zip(prepared.good, vectors)}
+    _indexes_ensure(embedder.model_name, dim=len(vectors[0]), family_ids={photo.family_id for photo in good})
     stored = _store(embedder.model_name, good, [vector_of[photo.pk] for photo in good], owner=owner)
     report.ready_ids += stored
+
+
+def _indexes_ensure(model_name: str, *, dim: int, family_ids: Iterable[int]) -> None:
+    """Each family's HNSW index for the model, made in its own step before the batch's transaction (no DDL inside
+    it: search.vector_index). A build that fails is logged and the batch stored all the same: searches read the
+    family's rows without the graph (slower) until the next batch builds it."""
+    for family_id in sorted(family_ids):
+        try:
+            ensure_index(model_name=model_name, dim=dim, family_id=family_id)
+        except DatabaseError:
+            logger.exception("could not build the vector index of family %s for %s; the next batch tries again",
+                             family_id, model_name)
 
 
 @transaction.atomic
@@ -264,8 +278,6 @@ def _store(model_name: str, photos: list[Photo], vectors, *, owner: str) -> list
     alive &= leases.leases_held(kind=leases.EMBED, owner=owner, object_ids=alive)
     rows = [PhotoEmbedding(photo_id=p.pk, family_id=p.family_id, model_name=model_name, vector=v)
             for p, v in zip(photos, vectors) if p.pk in alive]
-    for family_id in sorted({row.family_id for row in rows}):
-        ensure_index(model_name=model_name, dim=len(vectors[0]), family_id=family_id)
     # Upsert: exactly one embedding per photo and model, whatever ran twice.
     PhotoEmbedding.objects.bulk_create(
         rows, update_conflicts=True, unique_fields=["photo", "model_name"], update_fields=["vector", "created_at"]
@@ -297,6 +309,14 @@ def photos_enqueue(photo_ids: Sequence[int]) -> int:
     for start in range(0, len(ids), chunk):
         async_task("search.tasks.embed_photos_task", ids[start:start + chunk], group="embed", q_options={"timeout": settings.Q_CLUSTER["timeout"]})
     return (len(ids) + chunk - 1) // chunk
+
+
+def family_indexes_drop_later(*, family_id: int) -> None:
+    """Queue the dropping of a deleted family's HNSW indexes for the worker (DROP INDEX CONCURRENTLY, outside any
+    transaction); the sweep drops any a lost task left (vector_index.drop_orphaned_indexes)."""
+    from django_q.tasks import async_task
+
+    async_task("search.tasks.family_indexes_drop_task", family_id, q_options={"timeout": settings.Q_CLUSTER["timeout"]})
 
 
 @transaction.atomic
@@ -361,6 +381,10 @@ def embed_missing() -> int:
     photos_embedded_sweep()  # embedded keywords, title, description, zone of photos stored before they were read
     documents_outdated_refresh()
     previous_models_prune()
+    try:
+        drop_orphaned_indexes()
+    except DatabaseError:  # e.g. a lock timeout: the next sweep tries again
+        logger.exception("could not drop the vector indexes of deleted families")
     _photos_release_abandoned()
     with transaction.atomic():
         lacking = Photo.objects.filter(status=Photo.Status.READY).exclude(embeddings__model_name=name)

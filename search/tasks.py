@@ -14,6 +14,12 @@ def embed_missing_task() -> int:
     return services.embed_missing()
 
 
+def family_indexes_drop_task(family_id: int) -> int:
+    from search.vector_index import drop_indexes
+
+    return drop_indexes(family_id=family_id)
+
+
 def photos_recover_task() -> int:
     return services.photos_recover()
 

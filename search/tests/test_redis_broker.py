@@ -1,0 +1,205 @@
+"""The task queue on Redis (Q_BROKER=redis://…) instead of the database: photos imported by one process are
+embedded by a real worker cluster that takes its tasks from a real redis-server, become searchable, and their OCR
+goes through the OCR cluster's own Redis queue to the OCR worker. Nothing passes through the ORM queue."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from django.conf import settings as django_settings
+from django.db import connection
+from django_q.models import OrmQ
+
+from gallery.models import Photo
+from mediasearch.db import database_url
+from search.engine import SearchParams, search_photos
+from search.models import PhotoEmbedding
+from search.tests.conftest import shape_png
+
+ROOT = Path(__file__).resolve().parents[2]
+REDIS_SERVER = shutil.which("redis-server")
+SHAPES = [("red", "circle"), ("blue", "square"), ("green", "circle"), ("red", "square")]
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _wait_for(predicate, timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(0.1)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+@pytest.fixture
+def redis_url(tmp_path):
+    """A redis-server of this test's own, on a free port, keeping nothing on disk."""
+    if REDIS_SERVER is None:
+        pytest.skip("redis-server is not installed (Debian package redis-server; .ci/run and "
+                    "`scripts/setup.sh dev` install it when run as root)")
+    import redis
+
+    port = _free_port()
+    server = subprocess.Popen([REDIS_SERVER, "--port", str(port), "--bind", "127.0.0.1", "--dir", str(tmp_path),
+                               "--save", "", "--appendonly", "no"],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    url = f"redis://127.0.0.1:{port}/0"
+    client = redis.Redis.from_url(url)
+
+    def answers() -> bool:
+        try:
+            return client.ping()
+        except redis.ConnectionError:
+            return False
+
+    try:
+        _wait_for(answers, 20, "redis-server to answer")
+        yield url
+    finally:
+        client.close()
+        server.terminate()
+        server.wait(timeout=10)
+
+
+def _env(toy_model: str, redis_url: str) -> dict[str, str]:
+    """A process on this test's database and media with the toy model, its tasks on Redis: a machine of a
+    multi-machine site (DATABASE_URL, so SECRET_KEY too: the tests' own, from the environment)."""
+    db = connection.settings_dict
+    return {
+        **os.environ,
+        "DATABASE_URL": database_url(socket_dir=db["HOST"], name=db["NAME"]),
+        "MEDIA_ROOT": str(django_settings.STORAGES["default"]["OPTIONS"]["location"]),
+        "Q_BROKER": redis_url,
+        "SEARCH_MODEL": toy_model,
+        "SEARCH_DTYPE": "float32",
+        "SEARCH_COMPILE": "off",
+        "OCR_GATE": "off",  # every photo is read: the OCR queue gets work whatever SigLIP thinks of shapes
+        "LOG_LEVEL": "WARNING",
+    }
+
+
+def _start(command: str, env: dict[str, str], log: Path) -> subprocess.Popen:
+    with log.open("w") as stream:
+        return subprocess.Popen([sys.executable, str(ROOT / "manage.py"), command], cwd=ROOT, env=env,
+                                stdout=stream, stderr=subprocess.STDOUT, start_new_session=True)
+
+
+def _stop(process: subprocess.Popen) -> None:
+    process.terminate()
+    try:
+        process.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        pass
+    try:
+        os.killpg(process.pid, signal.SIGKILL)  # nothing of the cluster outlives the test
+    except ProcessLookupError:
+        pass
+    process.wait()
+
+
+@pytest.mark.slow
+@pytest.mark.django_db(transaction=True)
+def test_photos_are_embedded_searchable_and_read_through_redis_queues(toy_model, redis_url, family, alice, tmp_path):
+    import redis
+
+    queue = redis.Redis.from_url(redis_url)
+    folder = tmp_path / "import"
+    folder.mkdir()
+    for n, (colour, shape) in enumerate(SHAPES):
+        (folder / f"IMG_{n:04d}.png").write_bytes(shape_png(colour, shape, seed=n))
+    env = _env(toy_model, redis_url)
+
+    imported = subprocess.run([sys.executable, str(ROOT / "manage.py"), "import_photos", str(folder), "--family",
+                               family.name, "--user", alice.username, "--no-progress"],
+                              cwd=ROOT, env=env, capture_output=True, text=True, timeout=180)
+    assert imported.returncode == 0, imported.stderr
+    assert Photo.objects.filter(status=Photo.Status.PENDING).count() == len(SHAPES)
+    assert queue.llen("django_q:mediasearch:q") >= 1, "the embedding tasks are not on Redis"
+    assert not OrmQ.objects.exists(), "a task went through the database queue"
+
+    logs = {name: tmp_path / f"{name}.log" for name in ("worker", "ocr_worker")}
+    workers = [_start(name, env, log) for name, log in logs.items()]
+    try:
+        _wait_for(lambda: Photo.objects.filter(status=Photo.Status.READY).count() == len(SHAPES), 120,
+                  "every photo to be embedded")
+        _wait_for(lambda: Photo.objects.filter(ocr_status=Photo.OcrStatus.DONE).count() == len(SHAPES), 120,
+                  "every photo's text to be read by the OCR worker")
+    except AssertionError:
+        for name, log in logs.items():
+            print(f"--- {name}\n{log.read_text()}")
+        raise
+    finally:
+        for worker in workers:
+            _stop(worker)
+
+    assert PhotoEmbedding.objects.filter(model_name=toy_model).count() == len(SHAPES)
+    assert queue.llen("django_q:mediasearch:q") == 0 and queue.llen("django_q:mediasearch-ocr:q") == 0
+    assert not OrmQ.objects.exists()
+    results = search_photos(user=alice, params=SearchParams(query="a red circle", min_score=0.0)).results
+    assert results and results[0].photo.original_filename == "IMG_0000.png"
+
+
+@pytest.mark.slow
+@pytest.mark.django_db(transaction=True)
+def test_with_redis_a_killed_workers_lost_tasks_are_recovered_by_the_sweep_nothing_lost_or_doubled(toy_model, redis_url, family, alice,
+                                                                                  tmp_path):
+    """Redis has no delivery receipts: the tasks a killed worker had taken off the queue (running, or fetched ahead
+    by its pusher) are gone. Their photos come back through the sweep the schedule runs, which re-queues the photos
+    left processing once their leases expire and those still pending (run here as soon as the leases expire)."""
+    import redis
+    from django_q.signing import SignedPackage
+
+    queue = redis.Redis.from_url(redis_url)
+    folder = tmp_path / "import"
+    folder.mkdir()
+    count = 24
+    for n in range(count):
+        colour, shape = SHAPES[n % len(SHAPES)]
+        (folder / f"IMG_{n:04d}.png").write_bytes(shape_png(colour, shape, seed=n))
+    env = {**_env(toy_model, redis_url), "OCR_ENABLED": "off", "EMBED_TASK_SIZE": "4", "SEARCH_BATCH_SIZE": "2",
+           "LEASE_SECONDS": "3", "Q_WORKERS": "1"}
+    imported = subprocess.run([sys.executable, str(ROOT / "manage.py"), "import_photos", str(folder), "--family",
+                               family.name, "--user", alice.username, "--no-progress"],
+                              cwd=ROOT, env=env, capture_output=True, text=True, timeout=180)
+    assert imported.returncode == 0, imported.stderr
+    ready = lambda: Photo.objects.filter(status=Photo.Status.READY).count()  # noqa: E731
+
+    worker = _start("worker", env, tmp_path / "worker.log")
+    try:
+        _wait_for(lambda: ready() >= 2, 90, "the first photos to be embedded")
+    finally:
+        os.killpg(worker.pid, signal.SIGKILL)  # no goodbye: the tasks it had taken from Redis are lost
+        worker.wait()
+    assert ready() < count, "the worker finished before it could be killed; the test proves nothing"
+
+    queued = {pk for payload in queue.lrange("django_q:mediasearch:q", 0, -1)
+              for pk in SignedPackage.loads(payload)["args"][0]}
+    lost = set(Photo.objects.exclude(status=Photo.Status.READY).values_list("pk", flat=True)) - queued
+    assert lost, "every unfinished photo still has its task on Redis; the test proves nothing"
+    time.sleep(4)  # the killed worker's leases expire
+    # What the schedules run (every minute: recovery; every five: the sweep, which also recovers), run now.
+    swept = subprocess.run([sys.executable, str(ROOT / "manage.py"), "shell", "-c",
+                            "from search.tasks import embed_missing_task; embed_missing_task()"],
+                           cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+    assert swept.returncode == 0, swept.stderr
+    worker = _start("worker", env, tmp_path / "worker2.log")
+    try:
+        _wait_for(lambda: ready() == count, 120, "every photo to be ready after the recovery")
+    finally:
+        _stop(worker)
+
+    assert PhotoEmbedding.objects.count() == count
+    assert not OrmQ.objects.exists()

@@ -1,0 +1,208 @@
+"""Starting up: importing settings writes nothing and starts nothing (the embedded database starts with the first
+connection), the secret key is required where machines must share it, the connection pool survives a database
+restart, and static files get content-hashed names."""
+
+from __future__ import annotations
+
+import os
+import signal
+import stat
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from django.db import connection
+
+from mediasearch.db import database_url
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _env(var_dir: Path | None = None, *, drop: tuple[str, ...] = (), **extra: str) -> dict[str, str]:
+    """A child's environment with the real settings (not the tests'), a runtime folder of its own, no key."""
+    env = {key: value for key, value in os.environ.items()
+           if key not in {"SECRET_KEY", "DATABASE_URL", "DATABASE_POOL", "Q_BROKER", *drop}}
+    env["DJANGO_SETTINGS_MODULE"] = "mediasearch.settings"
+    env["LOG_LEVEL"] = "WARNING"
+    if var_dir is not None:
+        env["MEDIASEARCH_VAR_DIR"] = str(var_dir)
+    return {**env, **extra}
+
+
+def _python(code: str, env: dict[str, str], timeout: float = 120) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True,
+                          timeout=timeout)
+
+
+def _postmaster_pid(pgdata: Path) -> int | None:
+    try:
+        pid = int((pgdata / "postmaster.pid").read_text().split()[0])
+        os.kill(pid, 0)
+    except (FileNotFoundError, ProcessLookupError, ValueError, IndexError):
+        return None
+    return pid
+
+
+def _postgres_processes_for(pgdata: Path) -> list[str]:
+    import psutil
+
+    found = []
+    for process in psutil.process_iter(["cmdline"]):
+        cmdline = process.info["cmdline"] or []
+        if cmdline and "postgres" in Path(cmdline[0]).name and str(pgdata) in cmdline:
+            found.append(" ".join(cmdline))
+    return found
+
+
+SETUP_THEN_QUERY = """
+import os, sys
+from pathlib import Path
+import django
+django.setup()
+var_dir = Path(os.environ["MEDIASEARCH_VAR_DIR"])
+print("after setup:", var_dir.exists(), flush=True)
+sys.stdin.readline()  # the test looks for a postgres process now
+from django.db import connection
+with connection._nodb_cursor() as cursor:  # as the test runner does first: a copy of the settings, to "postgres"
+    cursor.execute("SELECT 1")
+assert connection.settings_dict["HOST"], "the configured settings do not know the server's socket folder"
+with connection.cursor() as cursor:
+    cursor.execute("SELECT 1")
+print("queried:", (var_dir / "pgdata" / "postmaster.pid").exists(), flush=True)
+"""
+
+
+def test_importing_settings_creates_nothing_and_starts_no_database_until_the_first_query(server_tmp):
+    var_dir = server_tmp / "fresh-var"
+    child = subprocess.Popen([sys.executable, "-c", SETUP_THEN_QUERY], cwd=ROOT, env=_env(var_dir, SECRET_KEY="k" * 50),
+                             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert child.stdout.readline().strip() == "after setup: False", child.stderr.read()
+        assert not var_dir.exists(), "django.setup() created the runtime folder"
+        assert not _postgres_processes_for(var_dir / "pgdata"), "django.setup() started PostgreSQL"
+        child.stdin.write("\n")
+        child.stdin.flush()
+        assert child.stdout.readline().strip() == "queried: True", child.stderr.read()
+        assert child.wait(timeout=60) == 0
+        deadline = time.monotonic() + 30  # the last (only) process using it exited: the server stops
+        while _postmaster_pid(var_dir / "pgdata") and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert not _postmaster_pid(var_dir / "pgdata")
+    finally:
+        child.kill()
+        child.wait()
+        if pid := _postmaster_pid(var_dir / "pgdata"):
+            os.kill(pid, signal.SIGKILL)
+
+
+def test_with_database_url_start_up_refuses_to_run_without_a_secret_key(tmp_path):
+    env = _env(tmp_path / "var", DATABASE_URL="postgres://mediasearch@db.example/mediasearch")
+    done = subprocess.run([sys.executable, "manage.py", "check"], cwd=ROOT, env=env, capture_output=True, text=True,
+                          timeout=120)
+    assert done.returncode != 0
+    assert "ImproperlyConfigured: SECRET_KEY is not set. With DATABASE_URL set" in done.stderr
+    assert "Set SECRET_KEY to one long random value everywhere" in done.stderr
+    assert not (tmp_path / "var").exists(), "no key file may be generated when machines must share the key"
+
+    env["SECRET_KEY"] = "s" * 50
+    assert subprocess.run([sys.executable, "manage.py", "check"], cwd=ROOT, env=env, capture_output=True,
+                          timeout=120).returncode == 0
+
+
+def test_on_one_machine_the_key_is_generated_once_by_manage_py_and_settings_only_read_it(tmp_path):
+    var_dir = tmp_path / "var"
+    setup = "import django; django.setup(); from django.conf import settings; print(settings.SECRET_KEY)"
+    refused = _python(setup, _env(var_dir))
+    assert refused.returncode != 0
+    assert f"SECRET_KEY is not set and {var_dir / 'secret_key'} does not exist yet" in refused.stderr
+    assert not var_dir.exists()
+
+    for _ in range(2):
+        done = subprocess.run([sys.executable, "manage.py", "check"], cwd=ROOT, env=_env(var_dir),
+                              capture_output=True, text=True, timeout=120)
+        assert done.returncode == 0, done.stderr
+    key_file = var_dir / "secret_key"
+    assert stat.S_IMODE(key_file.stat().st_mode) == 0o600
+    assert len(key_file.read_text()) >= 50
+    assert sorted(p.name for p in var_dir.iterdir()) == ["secret_key"]  # no draft left, nothing else made
+    assert _python(setup, _env(var_dir)).stdout.strip() == key_file.read_text().strip()
+
+
+POOL_AFTER_RESTART = """
+import django
+django.setup()
+from django.db import connection, connections
+import psycopg
+with connection.cursor() as cursor:
+    cursor.execute("SELECT pg_backend_pid()")
+    pid = cursor.fetchone()[0]
+connections.close_all()  # back to the pool, still open
+# What a database restart does to every open connection: the server ends it.
+with psycopg.connect(URL, autocommit=True) as admin:
+    admin.execute("SELECT pg_terminate_backend(%s)", [pid])
+for _ in range(3):  # each request borrows a connection: none may be the dead one
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        assert cursor.fetchone()[0] != pid
+    connections.close_all()
+print("ok")
+"""
+
+
+@pytest.mark.django_db
+def test_the_connection_pool_hands_out_no_dead_connection_after_a_database_restart():
+    url = database_url(socket_dir=connection.settings_dict["HOST"], name=connection.settings_dict["NAME"])
+    env = _env(DATABASE_URL=url, SECRET_KEY="s" * 50, DATABASE_POOL="2")
+    done = _python(f"URL = {url!r}\n" + POOL_AFTER_RESTART, env)
+    assert done.returncode == 0 and done.stdout.strip() == "ok", done.stderr[-3000:]
+
+
+def test_static_files_are_served_under_content_hashed_names_after_collectstatic(settings, tmp_path, client, alice):
+    import re
+
+    from django.core.management import call_command
+
+    from mediasearch import settings as site_settings
+
+    # The site's own settings (the tests read the source folders instead, with no collectstatic step).
+    assert site_settings.STORAGES["staticfiles"]["BACKEND"] == "whitenoise.storage.CompressedManifestStaticFilesStorage"
+    assert not hasattr(site_settings, "WHITENOISE_USE_FINDERS")  # WhiteNoise's default: finders only with DEBUG
+    settings.STORAGES = {**settings.STORAGES, "staticfiles": site_settings.STORAGES["staticfiles"]}
+    settings.STATIC_ROOT = tmp_path / "static"
+    settings.WHITENOISE_USE_FINDERS = False
+    call_command("collectstatic", interactive=False, verbosity=0)  # as `serve` does before it starts gunicorn
+
+    page = client.get("/accounts/login/")
+    assert page.status_code == 200
+    css = re.search(r'href="(/static/css/app\.[0-9a-f]{12}\.css)"', page.content.decode())
+    assert css, "the page links the stylesheet by its hashed name"
+    response = client.get(css.group(1), HTTP_ACCEPT_ENCODING="gzip")
+    assert response.status_code == 200
+    assert response["Content-Encoding"] == "gzip"  # compressed once, at collectstatic
+    assert "immutable" in response["Cache-Control"]  # a new version gets a new name: cached for ever
+    b"".join(response.streaming_content)
+
+
+BROKER = """
+import django
+django.setup()
+from django.conf import settings
+from django_q.brokers import get_broker
+print(sorted(k for k in ("orm", "redis") if k in settings.Q_CLUSTER), settings.Q_CLUSTER.get("redis"),
+      type(get_broker()).__name__)
+"""
+
+
+@pytest.mark.django_db
+def test_q_broker_picks_the_database_queue_by_default_a_redis_url_or_refuses_anything_else(tmp_path):
+    url = database_url(socket_dir=connection.settings_dict["HOST"], name=connection.settings_dict["NAME"])
+    env = _env(tmp_path / "var", SECRET_KEY="s" * 50, DATABASE_URL=url)  # (the ORM broker connects at once)
+    done = _python(BROKER, env)
+    assert done.stdout.split() == ["['orm']", "None", "ORM"], done.stderr[-3000:]
+    done = _python(BROKER, {**env, "Q_BROKER": "redis://cache.internal:6379/2"})
+    assert done.stdout.split() == ["['redis']", "redis://cache.internal:6379/2", "Redis"], done.stderr[-2000:]
+    refused = _python(BROKER, {**env, "Q_BROKER": "rabbitmq://queue"})
+    assert refused.returncode != 0
+    assert "Q_BROKER='rabbitmq://queue' is not understood: use `orm`" in refused.stderr
