@@ -105,16 +105,16 @@ def test_requests_right_after_the_database_dropped_every_connection_succeed(toy_
 
 @pytest.fixture
 def database_gone(transactional_db):
-    """While it is in effect, this process's database connection points at a server that is not there (a socket
-    folder nobody listens in): what a request meets while the database restarts."""
+    """While it is in effect, this process's database connection points at a server that is not there (a port
+    nobody listens on: a socket file that does not exist): what a request meets while the database restarts."""
     connection.close()
-    host = connection.settings_dict["HOST"]
-    connection.settings_dict["HOST"] = "/nonexistent-mediasearch-socket-dir"
+    port = connection.settings_dict["PORT"]
+    connection.settings_dict["PORT"] = "1"
     try:
         yield
     finally:
         connection.close()
-        connection.settings_dict["HOST"] = host
+        connection.settings_dict["PORT"] = port
 
 
 @pytest.mark.django_db(transaction=True)
