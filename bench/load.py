@@ -159,7 +159,10 @@ def database_stopped(pgdata: Path, timeout: float = 30) -> bool:
             pid = int((pgdata / "postmaster.pid").read_text().split()[0])
         except (OSError, ValueError, IndexError):
             return True
-        if not psutil.pid_exists(pid) or psutil.Process(pid).status() == psutil.STATUS_ZOMBIE:
+        try:
+            if psutil.Process(pid).status() == psutil.STATUS_ZOMBIE:
+                return True
+        except psutil.NoSuchProcess:
             return True
         time.sleep(0.5)
     return False
