@@ -23,6 +23,7 @@ from mediasearch.db import database_url
 from search.engine import SearchParams, search_photos
 from search.models import PhotoEmbedding
 from search.tests.conftest import shape_png
+from tests.processes import stop_process_group
 
 ROOT = Path(__file__).resolve().parents[2]
 REDIS_SERVER = shutil.which("redis-server")
@@ -97,19 +98,6 @@ def _start(command: str, env: dict[str, str], log: Path) -> subprocess.Popen:
                                 stdout=stream, stderr=subprocess.STDOUT, start_new_session=True)
 
 
-def _stop(process: subprocess.Popen) -> None:
-    process.terminate()
-    try:
-        process.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-        pass
-    try:
-        os.killpg(process.pid, signal.SIGKILL)  # nothing of the cluster outlives the test
-    except ProcessLookupError:
-        pass
-    process.wait()
-
-
 @pytest.mark.slow
 @pytest.mark.django_db(transaction=True)
 def test_photos_are_embedded_searchable_and_read_through_redis_queues(toy_model, redis_url, family, alice, tmp_path):
@@ -143,7 +131,7 @@ def test_photos_are_embedded_searchable_and_read_through_redis_queues(toy_model,
         raise
     finally:
         for worker in workers:
-            _stop(worker)
+            stop_process_group(worker)
 
     assert PhotoEmbedding.objects.filter(model_name=toy_model).count() == len(SHAPES)
     assert queue.llen("django_q:mediasearch:q") == 0 and queue.llen("django_q:mediasearch-ocr:q") == 0
@@ -199,7 +187,7 @@ def test_with_redis_a_killed_workers_lost_tasks_are_recovered_by_the_sweep_nothi
     try:
         _wait_for(lambda: ready() == count, 120, "every photo to be ready after the recovery")
     finally:
-        _stop(worker)
+        stop_process_group(worker)
 
     assert PhotoEmbedding.objects.count() == count
     assert not OrmQ.objects.exists()

@@ -20,6 +20,7 @@ from django.db import connection
 from gallery.models import Photo
 from mediasearch.db import database_url
 from search.models import PhotoEmbedding
+from tests.processes import stop_process_group
 
 ROOT = Path(__file__).resolve().parents[2]
 PHOTOS = 60
@@ -52,19 +53,6 @@ def _start_cluster(env: dict) -> subprocess.Popen:
     )
 
 
-def _stop(cluster: subprocess.Popen) -> None:
-    cluster.terminate()  # the cluster's own graceful shutdown
-    try:
-        cluster.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-        pass
-    try:
-        os.killpg(cluster.pid, signal.SIGKILL)  # and nothing of it outlives the test
-    except ProcessLookupError:
-        pass
-    cluster.wait()
-
-
 def _wait_for(predicate, timeout: float, what: str):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -94,7 +82,7 @@ def test_killing_the_worker_mid_batch_loses_nothing_and_duplicates_nothing(toy_m
     try:
         _wait_for(lambda: ready() == PHOTOS, 120, "every photo to be ready after the restart")
     finally:
-        _stop(cluster)
+        stop_process_group(cluster)
 
     assert PhotoEmbedding.objects.count() == PHOTOS
     assert set(PhotoEmbedding.objects.values_list("photo_id", flat=True)) == {p.pk for p in photos}
