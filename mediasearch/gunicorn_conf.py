@@ -22,3 +22,10 @@ limit_request_line = 8190
 # UPLOAD_MAX_REQUEST_BYTES by its Content-Length before reading a byte, and caps each file while it streams; gunicorn
 # then drains at most 64 KiB of what was left unread before it closes the connection. Behind nginx, keep
 # client_max_body_size at least UPLOAD_MAX_REQUEST_BYTES so the refusal is ours, in plain words.
+
+# Seconds an idle keep-alive connection stays open (gunicorn's default is 2). A client that reuses a connection just
+# as the server closes it sees it reset (HTTP/1.1 lets either side close an idle connection at any time); the
+# margin between this and clients' own idle limits (browsers ~ 5 s or more, bench/load.py 1 s) makes that rarer on
+# a busy machine, where the server may close late or early by a second. Behind nginx, its upstream keepalive_timeout
+# should stay below this.
+keepalive = 5

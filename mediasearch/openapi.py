@@ -3,7 +3,8 @@
 drf-spectacular documents what each view declares (its success responses, paginated lists as paginated objects
 when the view names its `pagination_class`). What no view declares, the error answers every operation shares, this
 AutoSchema adds: 400 (a field's or the request's errors), 401 (no or a bad token), 403, 404, 413 (a body over the
-upload limits), 429 (throttled, locked out, or the server busy decoding), each with its body. A view that answers
+upload limits), 429 (throttled, locked out, or the server busy decoding), 503 (the database out of reach, e.g.
+restarting: mediasearch/views.py), each with its body. A view that answers
 something more (409 on an upload of a photo already there) says so in its own `extend_schema`, which wins.
 Integer path parameters get the range the URL and the database accept, so a client never builds a URL that
 reaches no view."""
@@ -47,6 +48,7 @@ DESCRIPTIONS = {
     "404": "Not found, or not in one of your families (the two read alike).",
     "413": "The upload is over the size or file-count limits.",
     "429": "Too many requests, or the server is busy: try again later (see `Retry-After`).",
+    "503": "The database is out of reach (restarting or failing over): try again in a few seconds (see `Retry-After`).",
 }
 
 
@@ -73,7 +75,7 @@ class MediaSearchAutoSchema(AutoSchema):
             codes.append("404")
         if has_body:
             codes.append("413")
-        codes.append("429")
+        codes += ["429", "503"]
         return codes
 
     def _error_component(self, schema: dict, name: str) -> ResolvedComponent:

@@ -14,6 +14,9 @@ api_v1 = [
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
 ]
 
+# A database out of reach answers 503 with Retry-After, not 500 (mediasearch/views.py).
+handler500 = "mediasearch.views.server_error"
+
 urlpatterns = [
     # For load balancers and orchestrators: no sign-in, no session, no first-run redirect (gallery.middleware).
     path("health/", health, name="health"),

