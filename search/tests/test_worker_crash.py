@@ -184,6 +184,46 @@ def test_serve_keeps_the_site_up_when_its_worker_is_killed_restarts_it_and_leave
     assert set(PhotoEmbedding.objects.values_list("photo_id", flat=True)) == {p.pk for p in photos}
 
 
+def _idle_task_worker(worker: psutil.Process) -> psutil.Process:
+    """The django-q2 worker process of `manage.py worker` (qcluster → sentinel → workers, monitor, pusher): the
+    sentinel spawns its pool first, so with Q_WORKERS=1 it is the sentinel's oldest child."""
+    (sentinel,) = worker.children()
+    return min(sentinel.children(), key=lambda p: (p.create_time(), p.pid))
+
+
+@pytest.mark.django_db(transaction=True)
+def test_serve_keeps_embedding_after_an_idle_task_worker_of_the_cluster_is_killed(toy_model, add_shape, tmp_path):
+    # A django-q2 worker waiting for a task holds the task queue's lock (multiprocessing.Queue.get); killed there, it
+    # takes the lock with it, and the worker django-q2 starts in its place waits for that lock forever: the cluster
+    # looks alive and never runs a task again (django-q2 issue #23). Found by QA: `kill -9` of the idle worker
+    # under `serve`, then an upload that stayed "pending".
+    first = [add_shape("red", "circle"), add_shape("blue", "square")]
+    ready = lambda: Photo.objects.filter(status=Photo.Status.READY).count()  # noqa: E731
+    port = _free_port()
+    log_path = tmp_path / "serve.log"
+    serve = _start_serve(toy_model, port, log_path)
+    seen = []
+    try:
+        _wait_for(lambda: ready() == len(first), 90, "the first photos to be embedded")
+        time.sleep(1)  # the worker is back in the queue's get(), holding its lock
+        worker = _child_of(serve, "worker", "qcluster")
+        seen += psutil.Process(serve.pid).children(recursive=True)
+        _idle_task_worker(worker).send_signal(signal.SIGKILL)
+
+        later = [add_shape("green", "circle"), add_shape("red", "square")]
+        _wait_for(lambda: ready() == len(first) + len(later), 60, "photos uploaded after the kill to be embedded")
+        assert _web_answers(port) and serve.poll() is None
+        seen += psutil.Process(serve.pid).children(recursive=True)
+        serve.send_signal(signal.SIGTERM)
+        serve.wait(timeout=45)
+    finally:
+        _kill_leftovers([*seen, psutil.Process(serve.pid)] if serve.poll() is None else seen)
+        serve.wait()
+        print(log_path.read_text())
+    assert serve.returncode == 0
+    assert set(PhotoEmbedding.objects.values_list("photo_id", flat=True)) == {p.pk for p in first + later}
+
+
 @pytest.mark.django_db(transaction=True)
 def test_a_killed_web_server_comes_back_and_when_serve_itself_is_killed_nothing_it_started_lives_on(toy_model, tmp_path):
     port = _free_port()

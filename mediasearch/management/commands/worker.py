@@ -1,11 +1,13 @@
 """`manage.py worker`: django-q2's `qcluster`, except that none of its processes can outlive the one that forked it,
-and that it says it is alive (search.worker_heartbeats) for `/health/`."""
+that it ends (to be started afresh) when one of them dies by itself (mediasearch.cluster), and that it says it is
+alive (search.worker_heartbeats) for `/health/`."""
 
 from __future__ import annotations
 
 from django_q.conf import Conf
 from django_q.management.commands.qcluster import Command as QclusterCommand
 
+from mediasearch.cluster import use_restarting_sentinel
 from mediasearch.processes import die_with_parent_at_every_fork
 from search.worker_heartbeats import beat_while_cluster_runs
 
@@ -16,6 +18,7 @@ class Command(QclusterCommand):
 
     def handle(self, *args, **options):
         die_with_parent_at_every_fork()
+        use_restarting_sentinel()
         super().handle(*args, **options)  # returns once the cluster runs (its sentinel is our child process)
         # The main process only waited for the sentinel until now; it beats while it waits instead. A SIGTERM still
         # reaches the cluster's own handler, which stops the sentinel; the loop then ends.
