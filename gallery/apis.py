@@ -207,6 +207,10 @@ class PhotoListApi(APIView):
     def post(self, request):
         if refused := _upload_refused(request):
             return refused
+        if (count := len(request.FILES.getlist("file"))) > 1:
+            # One photo per request (each gets its own answer: stored, duplicate, refused): never keep one silently.
+            raise ValidationError({"file": [f"One file per request: this one carried {count}. "
+                                            "Send each photo in its own POST."]})
         data = self.UploadInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         family = family_get(user=request.user, family_id=data.validated_data["family"])

@@ -113,6 +113,18 @@ def test_upload_of_a_duplicate_is_409_pointing_at_the_existing_photo(api, family
     assert Photo.objects.count() == 1
 
 
+def test_an_upload_of_several_files_in_one_request_is_refused_not_cut_to_the_last(api, family):
+    """The API stores one photo per request: several `file` parts are refused with the reason, none silently
+    dropped (the QA trial saw only the last of three stored)."""
+    files = [SimpleUploadedFile(f"{n}.jpg", images.jpeg(colour=(n, 2, 3))) for n in (10, 20, 30)]
+    response = api.post(reverse("api_photos"), {"file": files, "family": family.pk})
+
+    assert response.status_code == 400
+    (reason,) = response.json()["file"]
+    assert "One file per request" in reason and "3" in reason
+    assert not Photo.objects.exists()
+
+
 def test_upload_needs_file_and_family(api, family):
     response = api.post(reverse("api_photos"), {"tags": "x"})
     assert response.status_code == 400
