@@ -150,7 +150,8 @@ def upload(request: HttpRequest) -> HttpResponse:
     """The upload page. The page's script posts one file per request (for a progress bar each);
     without JavaScript the form posts all files at once. Both get one result row per file."""
     families = list(family_list(user=request.user))
-    context = {"families": families, "results": None, "max_bytes": settings.UPLOAD_MAX_BYTES}
+    context = {"families": families, "results": None, "max_bytes": settings.UPLOAD_MAX_BYTES,
+               "too_large": too_large(settings.UPLOAD_MAX_BYTES)}
     if request.method == "POST":
         scripted = request.htmx or request.headers.get("X-Upload-Script")
         report = upload_report(request)

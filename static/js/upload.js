@@ -1,7 +1,8 @@
 // The upload page: chosen or dropped files wait in a list until the person presses "Upload", so the family and
 // tags they set after choosing the files apply (both are read when the upload starts). Each file then goes in
 // its own request (at most three at a time) with its own progress bar and result row, under an overall
-// "12 of 21" count. A file the network or the server failed gets a plain reason and a Retry button.
+// "12 of 21" count. A file the network or the server failed gets a plain reason and a Retry button. A file over
+// the per-file limit is refused as soon as it is chosen, with the server's own words: not sent for nothing.
 // Without this script the form posts all files at once and the server answers with the same result rows.
 (function () {
   const form = document.getElementById("upload-form");
@@ -14,6 +15,7 @@
   const target = document.getElementById("upload-target");
   const targetLead = document.getElementById("upload-target-lead");
   const PARALLEL = 3;
+  const maxBytes = Number(form.dataset.maxBytes) || 0; // UPLOAD_MAX_BYTES (the server checks it too)
   form.noValidate = true; // this script says what is missing itself (the browser's bubble is for no-JS posts)
 
   const waiting = []; // chosen, not sent yet: {file, li}
@@ -49,8 +51,24 @@
     li.querySelector(".outcome").textContent = text;
   }
 
+  function refuseAtOnce(file) {
+    // The same row the server gives a file it refused (templates/gallery/upload.html).
+    const li = document.createElement("li");
+    li.className = "upload-row result-rejected";
+    li.dataset.outcome = "rejected";
+    li.innerHTML = '<span class="mini"></span><span class="filename"></span><span class="outcome">Rejected</span>' +
+      '<span class="reason"></span>';
+    li.querySelector(".filename").textContent = file.name;
+    li.querySelector(".reason").textContent = form.dataset.tooLarge;
+    list.prepend(li);
+  }
+
   function addWaiting(files) {
     for (const file of files) {
+      if (maxBytes && file.size > maxBytes) {
+        refuseAtOnce(file);
+        continue;
+      }
       const li = document.createElement("li");
       li.className = "upload-row waiting";
       li.innerHTML = '<span class="mini"></span><span class="filename"></span><span class="outcome">Ready</span>' +
