@@ -9,10 +9,8 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
-import time
 import urllib.error
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor
@@ -24,15 +22,10 @@ from django.db import connection
 from django.test import Client
 
 from mediasearch.db import database_url
+from tests.processes import free_port, wait_until_serving
 
 ROOT = Path(__file__).resolve().parents[2]
 THREADS = 4  # serve's threads per web worker, and so its pool size
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def _status(url: str, cookie: str) -> int:
@@ -43,18 +36,6 @@ def _status(url: str, cookie: str) -> int:
             return response.status
     except urllib.error.HTTPError as exc:
         return exc.code
-
-
-def _wait_until_serving(url: str, process: subprocess.Popen, timeout: float) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        assert process.poll() is None, "the web server exited while starting"
-        try:
-            with urllib.request.urlopen(url, timeout=5):
-                return
-        except OSError:
-            time.sleep(0.1)
-    raise AssertionError("the web server did not start")
 
 
 def _drop_every_other_connection() -> int:
@@ -70,7 +51,7 @@ def test_requests_right_after_the_database_dropped_every_connection_succeed(toy_
     client.force_login(alice)
     cookie = f"{django_settings.SESSION_COOKIE_NAME}={client.cookies[django_settings.SESSION_COOKIE_NAME].value}"
     db = connection.settings_dict
-    port = _free_port()
+    port = free_port()
     env = {
         **os.environ,
         "DATABASE_URL": database_url(socket_dir=db["HOST"], name=db["NAME"]),
@@ -86,7 +67,7 @@ def test_requests_right_after_the_database_dropped_every_connection_succeed(toy_
     )
     url = f"http://127.0.0.1:{port}/search/?q=red+circle"
     try:
-        _wait_until_serving(f"http://127.0.0.1:{port}/accounts/login/", server, timeout=120)
+        wait_until_serving(f"http://127.0.0.1:{port}/accounts/login/", server, timeout=120)
         with ThreadPoolExecutor(THREADS * 2) as pool:
             # Every thread busy at once: the pool opens a connection for each.
             assert set(pool.map(lambda _: _status(url, cookie), range(THREADS * 4))) == {200}

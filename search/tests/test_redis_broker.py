@@ -7,7 +7,6 @@ from __future__ import annotations
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -23,17 +22,11 @@ from mediasearch.db import database_url
 from search.engine import SearchParams, search_photos
 from search.models import PhotoEmbedding
 from search.tests.conftest import shape_png
-from tests.processes import stop_process_group
+from tests.processes import free_port, stop_process_group
 
 ROOT = Path(__file__).resolve().parents[2]
 REDIS_SERVER = shutil.which("redis-server")
 SHAPES = [("red", "circle"), ("blue", "square"), ("green", "circle"), ("red", "square")]
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def _wait_for(predicate, timeout: float, what: str) -> None:
@@ -53,7 +46,7 @@ def redis_url(tmp_path):
                     "`scripts/setup.sh dev` install it when run as root)")
     import redis
 
-    port = _free_port()
+    port = free_port()
     server = subprocess.Popen([REDIS_SERVER, "--port", str(port), "--bind", "127.0.0.1", "--dir", str(tmp_path),
                                "--save", "", "--appendonly", "no"],
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -21,16 +20,11 @@ from django.db import connection
 from django.test import Client
 
 from mediasearch.db import database_url
+from tests.processes import free_port, wait_until_serving
 
 ROOT = Path(__file__).resolve().parents[2]
 LATER_QUERIES = 9
 FIRST_REQUEST_SLACK = 0.15  # seconds
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def _get(url: str, cookie: str) -> tuple[int, float]:
@@ -39,18 +33,6 @@ def _get(url: str, cookie: str) -> tuple[int, float]:
     with urllib.request.urlopen(request, timeout=60) as response:
         response.read()
         return response.status, time.perf_counter() - started
-
-
-def _wait_until_serving(url: str, process: subprocess.Popen, timeout: float) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        assert process.poll() is None, "the web server exited while starting"
-        try:
-            with urllib.request.urlopen(url, timeout=5):
-                return
-        except OSError:
-            time.sleep(0.1)
-    raise AssertionError("the web server did not start")
 
 
 @pytest.mark.django_db(transaction=True)
@@ -76,7 +58,7 @@ def test_first_new_query_in_a_fresh_web_process_is_as_quick_as_later_ones(toy_mo
 def _time_new_queries(toy_model: str, cookie: str, run: int) -> list[float]:
     """Start `manage.py serve --no-worker` with one web worker, time LATER_QUERIES + 1 queries new to it, stop it."""
     db = connection.settings_dict
-    port = _free_port()
+    port = free_port()
     env = {
         **os.environ,
         "DATABASE_URL": database_url(socket_dir=db["HOST"], name=db["NAME"]),
@@ -91,7 +73,7 @@ def _time_new_queries(toy_model: str, cookie: str, run: int) -> list[float]:
     )
     try:
         base = f"http://127.0.0.1:{port}"
-        _wait_until_serving(f"{base}/accounts/login/", server, timeout=120)
+        wait_until_serving(f"{base}/accounts/login/", server, timeout=120)
         # Each query is new to the process and to the database's text-embedding cache: the model runs every time.
         words = ["sunset", "beach", "mountain", "garden", "kitchen", "market", "harbour", "forest", "meadow", "castle"]
         timings = []

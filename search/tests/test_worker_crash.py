@@ -20,7 +20,7 @@ from django.db import connection
 from gallery.models import Photo
 from mediasearch.db import database_url
 from search.models import PhotoEmbedding
-from tests.processes import stop_process_group
+from tests.processes import free_port, stop_process_group
 
 ROOT = Path(__file__).resolve().parents[2]
 PHOTOS = 60
@@ -93,12 +93,6 @@ def test_killing_the_worker_mid_batch_loses_nothing_and_duplicates_nothing(toy_m
 SERVE_PHOTOS = 48
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def _web_answers(port: int) -> bool:
     try:
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/accounts/login/", timeout=5) as response:
@@ -148,7 +142,7 @@ def test_serve_keeps_the_site_up_when_its_worker_is_killed_restarts_it_and_leave
 ):
     photos = [add_shape(("red", "blue", "green")[i % 3], ("circle", "square")[i % 2]) for i in range(SERVE_PHOTOS)]
     ready = lambda: Photo.objects.filter(status=Photo.Status.READY).count()  # noqa: E731
-    port = _free_port()
+    port = free_port()
     log_path = tmp_path / "serve.log"
     serve = _start_serve(toy_model, port, log_path)
     seen = []  # every process of serve's tree this test saw, to check (and clean up) at the end
@@ -199,7 +193,7 @@ def test_serve_keeps_embedding_after_an_idle_task_worker_of_the_cluster_is_kille
     # under `serve`, then an upload that stayed "pending".
     first = [add_shape("red", "circle"), add_shape("blue", "square")]
     ready = lambda: Photo.objects.filter(status=Photo.Status.READY).count()  # noqa: E731
-    port = _free_port()
+    port = free_port()
     log_path = tmp_path / "serve.log"
     serve = _start_serve(toy_model, port, log_path)
     seen = []
@@ -226,7 +220,7 @@ def test_serve_keeps_embedding_after_an_idle_task_worker_of_the_cluster_is_kille
 
 @pytest.mark.django_db(transaction=True)
 def test_a_killed_web_server_comes_back_and_when_serve_itself_is_killed_nothing_it_started_lives_on(toy_model, tmp_path):
-    port = _free_port()
+    port = free_port()
     log_path = tmp_path / "serve.log"
     serve = _start_serve(toy_model, port, log_path)
     tree = []
