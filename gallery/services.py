@@ -35,6 +35,7 @@ from gallery.places import country_code_for, country_name, place_for
 from gallery.signals import photos_added, photos_changed
 from gallery.text import without_nul
 from gallery.timezones import aware, zone_for
+from gallery.upload_limits import UNNAMED_FILE
 
 logger = logging.getLogger(__name__)
 User = get_user_model()
@@ -203,7 +204,7 @@ def photo_upload(
 ) -> UploadResult:
     """Store one uploaded file. Never raises for bad input: a rejected file is a result, not an error,
     so that one bad file never costs the others of the same upload."""
-    filename = os.path.basename(without_nul(filename or "upload"))[:255] or "upload"
+    filename = os.path.basename(without_nul(filename or UNNAMED_FILE))[:255] or UNNAMED_FILE
     try:
         data = read_limited(stream)
     except ImageRejected as exc:

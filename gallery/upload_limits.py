@@ -29,7 +29,7 @@ from django.utils.datastructures import MultiValueDict
 from gallery.images import human_size
 
 # A file whose name reduces to nothing ("../", "///", "\x00", only control characters) is kept under this name
-# (gallery.services.photo_upload uses the same when a name is empty), so it gets a result row like any other.
+# (gallery.services.photo_upload keeps an empty name under it too), so it gets a result row like any other.
 UNNAMED_FILE = "upload"
 
 
