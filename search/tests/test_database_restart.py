@@ -21,7 +21,7 @@ from django.conf import settings as django_settings
 from django.db import connection
 from django.test import Client
 
-from mediasearch.db import database_url
+from tests.memory import child_env
 from tests.processes import free_port, wait_until_serving
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -50,16 +50,8 @@ def test_requests_right_after_the_database_dropped_every_connection_succeed(toy_
     client = Client()
     client.force_login(alice)
     cookie = f"{django_settings.SESSION_COOKIE_NAME}={client.cookies[django_settings.SESSION_COOKIE_NAME].value}"
-    db = connection.settings_dict
     port = free_port()
-    env = {
-        **os.environ,
-        "DATABASE_URL": database_url(socket_dir=db["HOST"], name=db["NAME"]),
-        "MEDIA_ROOT": str(django_settings.STORAGES["default"]["OPTIONS"]["location"]),
-        "SEARCH_MODEL": toy_model,
-        "SEARCH_DTYPE": "float32",
-        "SECRET_KEY": django_settings.SECRET_KEY,
-    }
+    env = child_env(SEARCH_MODEL=toy_model, SEARCH_DTYPE="float32", SECRET_KEY=django_settings.SECRET_KEY)
     env.pop("DATABASE_POOL", None)  # serve's own default: a pool of one connection per thread
     server = subprocess.Popen(
         [sys.executable, str(ROOT / "manage.py"), "serve", "--no-worker", "--port", str(port), "--web-workers", "1"],

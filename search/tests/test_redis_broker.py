@@ -13,15 +13,13 @@ import time
 from pathlib import Path
 
 import pytest
-from django.conf import settings as django_settings
-from django.db import connection
 from django_q.models import OrmQ
 
 from gallery.models import Photo
-from mediasearch.db import database_url
 from search.engine import SearchParams, search_photos
 from search.models import PhotoEmbedding
 from search.tests.conftest import shape_png
+from tests.memory import child_env
 from tests.processes import free_port, stop_process_group
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -71,18 +69,10 @@ def redis_url(tmp_path):
 def _env(toy_model: str, redis_url: str) -> dict[str, str]:
     """A process on this test's database and media with the toy model, its tasks on Redis: a machine of a
     multi-machine site (DATABASE_URL, so SECRET_KEY too: the tests' own, from the environment)."""
-    db = connection.settings_dict
-    return {
-        **os.environ,
-        "DATABASE_URL": database_url(socket_dir=db["HOST"], name=db["NAME"]),
-        "MEDIA_ROOT": str(django_settings.STORAGES["default"]["OPTIONS"]["location"]),
-        "Q_BROKER": redis_url,
-        "SEARCH_MODEL": toy_model,
-        "SEARCH_DTYPE": "float32",
-        "SEARCH_COMPILE": "off",
-        "OCR_GATE": "off",  # every photo is read: the OCR queue gets work whatever SigLIP thinks of shapes
-        "LOG_LEVEL": "WARNING",
-    }
+    return child_env(
+        Q_BROKER=redis_url, SEARCH_MODEL=toy_model, SEARCH_DTYPE="float32", SEARCH_COMPILE="off",
+        OCR_GATE="off",  # every photo is read: the OCR queue gets work whatever SigLIP thinks of shapes
+    )
 
 
 def _start(command: str, env: dict[str, str], log: Path) -> subprocess.Popen:

@@ -16,10 +16,9 @@ from pathlib import Path
 
 import pytest
 from django.conf import settings as django_settings
-from django.db import connection
 from django.test import Client
 
-from mediasearch.db import database_url
+from tests.memory import child_env
 from tests.processes import free_port, wait_until_serving
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -57,16 +56,8 @@ def test_first_new_query_in_a_fresh_web_process_is_as_quick_as_later_ones(toy_mo
 
 def _time_new_queries(toy_model: str, cookie: str, run: int) -> list[float]:
     """Start `manage.py serve --no-worker` with one web worker, time LATER_QUERIES + 1 queries new to it, stop it."""
-    db = connection.settings_dict
     port = free_port()
-    env = {
-        **os.environ,
-        "DATABASE_URL": database_url(socket_dir=db["HOST"], name=db["NAME"]),
-        "MEDIA_ROOT": str(django_settings.STORAGES["default"]["OPTIONS"]["location"]),
-        "SEARCH_MODEL": toy_model,
-        "SEARCH_DTYPE": "float32",
-        "SECRET_KEY": django_settings.SECRET_KEY,
-    }
+    env = child_env(SEARCH_MODEL=toy_model, SEARCH_DTYPE="float32", SECRET_KEY=django_settings.SECRET_KEY)
     server = subprocess.Popen(
         [sys.executable, str(ROOT / "manage.py"), "serve", "--no-worker", "--port", str(port), "--web-workers", "1"],
         cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,

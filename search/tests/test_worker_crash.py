@@ -14,12 +14,10 @@ from pathlib import Path
 
 import psutil
 import pytest
-from django.conf import settings as django_settings
-from django.db import connection
 
 from gallery.models import Photo
-from mediasearch.db import database_url
 from search.models import PhotoEmbedding
+from tests.memory import child_env
 from tests.processes import free_port, stop_process_group
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -28,11 +26,7 @@ PHOTOS = 60
 
 def _env(toy_model: str, **overrides: str) -> dict:
     """The environment of a process that works on this test's database and media with the toy model."""
-    db = connection.settings_dict
-    return {
-        **os.environ,
-        "DATABASE_URL": database_url(socket_dir=db["HOST"], name=db["NAME"]),
-        "MEDIA_ROOT": str(django_settings.STORAGES["default"]["OPTIONS"]["location"]),
+    return child_env(**{
         "SEARCH_MODEL": toy_model,
         "SEARCH_DTYPE": "float32",  # as the toy_model fixture has it here: no bf16 compile at each start
         "SEARCH_COMPILE": "off",
@@ -43,7 +37,7 @@ def _env(toy_model: str, **overrides: str) -> dict:
         "Q_RETRY": "4",
         "LEASE_SECONDS": "3",  # a killed worker's photos are claimable again 3 s after its last heartbeat
         **overrides,
-    }
+    })
 
 
 def _start_cluster(env: dict) -> subprocess.Popen:
