@@ -215,8 +215,10 @@ def load_rows(corpus: Corpus, start: int, stop: int, *, family_ids: list[int], u
     for chunk in range(start, stop, 25000):
         documents_refresh(range(chunk + 1, min(stop, chunk + 25000) + 1))
     with connection.cursor() as cursor:
-        for table in ("gallery_photo", "gallery_photo_tags", "search_photoembedding", "search_photodocument"):
-            cursor.execute(f"VACUUM ANALYZE {table}")
+        # Every table, not only those written here: documents_refresh fills the family's vocabulary (spelling
+        # corrections) too, and a table the planner has no statistics for gets guessed plans. A library that has
+        # been in use for a while has had autovacuum do this; the minute after a bulk load has not.
+        cursor.execute("VACUUM ANALYZE")
 
 
 def drop_index(model_name: str) -> None:
