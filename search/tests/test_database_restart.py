@@ -7,8 +7,6 @@ a fast restart does to them (bench/load.py --faults restarts the whole server)."
 
 from __future__ import annotations
 
-import os
-import signal
 import subprocess
 import sys
 import urllib.error
@@ -22,7 +20,7 @@ from django.db import connection
 from django.test import Client
 
 from tests.memory import child_env
-from tests.processes import free_port, wait_until_serving
+from tests.processes import free_port, stop_process_group, wait_until_serving
 
 ROOT = Path(__file__).resolve().parents[2]
 THREADS = 4  # serve's threads per web worker, and so its pool size
@@ -67,12 +65,7 @@ def test_requests_right_after_the_database_dropped_every_connection_succeed(toy_
             assert dropped >= 2, f"the pool held {dropped} connection(s); the test proves nothing"
             after = list(pool.map(lambda _: _status(url, cookie), range(THREADS * 4)))
     finally:
-        os.killpg(server.pid, signal.SIGTERM)
-        try:
-            server.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(server.pid, signal.SIGKILL)
-            server.wait()
+        stop_process_group(server, grace=30)
     assert after == [200] * len(after), f"statuses after the connections were dropped: {after}"
 
 

@@ -5,8 +5,6 @@ and times new (uncached) queries through the search page, as a person would type
 
 from __future__ import annotations
 
-import os
-import signal
 import statistics
 import subprocess
 import sys
@@ -19,7 +17,7 @@ from django.conf import settings as django_settings
 from django.test import Client
 
 from tests.memory import child_env
-from tests.processes import free_port, wait_until_serving
+from tests.processes import free_port, stop_process_group, wait_until_serving
 
 ROOT = Path(__file__).resolve().parents[2]
 LATER_QUERIES = 9
@@ -73,10 +71,5 @@ def _time_new_queries(toy_model: str, cookie: str, run: int) -> list[float]:
             assert status == 200
             timings.append(seconds)
     finally:
-        os.killpg(server.pid, signal.SIGTERM)
-        try:
-            server.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(server.pid, signal.SIGKILL)
-            server.wait()
+        stop_process_group(server, grace=30)
     return timings
