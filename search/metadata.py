@@ -366,8 +366,7 @@ def _pass_sql(shape: Scope, glued: bool, corrections: int, excluded: bool) -> st
         tests.append(sql.SQL("d.document @@ %(glued)s::tsquery"))
         # Glued words count in the text read in the photo and the file name only (GLUED_FIELDS).
         glued_s = sql.SQL(" + CASE WHEN d.document @@ q.glued THEN {} ELSE 0 END").format(sql.SQL(" + ").join(
-            sql.SQL("CASE WHEN d.fields[{n}] @@ q.glued THEN {w} * ts_rank_cd('{{1,1,1,1}}', d.fields[{n}], q.glued) "
-                    "ELSE 0 END").format(n=sql.Literal(FIELD_INDEX[key]), w=sql.Literal(_FIELD[key].weight))
+            sql.SQL("{} * {}").format(sql.Literal(_FIELD[key].weight), _rank(_field("d", key), sql.SQL("q.glued")))
             for key in GLUED_FIELDS))
     fixes = [sql.SQL("d.document @@ {}::tsquery").format(sql.Placeholder(f"fix_{n}")) for n in range(corrections)]
     typo = sql.SQL("greatest({})::real").format(sql.SQL(", ").join(
@@ -377,16 +376,13 @@ def _pass_sql(shape: Scope, glued: bool, corrections: int, excluded: bool) -> st
         if excluded else []
     # Each field's rank (and the excluded words' rank), one array element per field, written out: unnesting the
     # fields and aggregating them back cost more than the ranking (0.6 ms of the pass at 100,000 photos).
-    field = "k.fields[{n}]"
-    ranks = [sql.SQL("CASE WHEN {f} @@ q.tsq THEN ts_rank_cd('{{1,1,1,1}}', {f}, q.tsq) ELSE 0 END{g}").format(
-        f=sql.SQL(field.format(n=n)),
-        g=sql.SQL(" + CASE WHEN {f} @@ q.glued THEN ts_rank_cd('{{1,1,1,1}}', {f}, q.glued) ELSE 0 END").format(
-            f=sql.SQL(field.format(n=n))) if glued and f.key in GLUED_FIELDS else sql.SQL(""))
-        for n, f in enumerate(FIELDS, start=1)]
+    ranks = [sql.SQL("{}{}").format(
+        _rank(_field("k", f.key), sql.SQL("q.tsq")),
+        sql.SQL(" + {}").format(_rank(_field("k", f.key), sql.SQL("q.glued"))) if glued and f.key in GLUED_FIELDS
+        else sql.SQL("")) for f in FIELDS]
     excluded_ranks = sql.SQL("ARRAY[{}]::real[]").format(sql.SQL(", ").join(
-        sql.SQL("least(1.0, CASE WHEN {f} @@ %(excluded)s::tsquery THEN ts_rank_cd('{{1,1,1,1}}', {f}, "
-                "%(excluded)s::tsquery) ELSE 0 END)").format(f=sql.SQL(field.format(n=n)))
-        for n in range(1, len(FIELDS) + 1))) if excluded else sql.SQL("NULL::real[]")
+        sql.SQL("least(1.0, {})").format(_rank(_field("k", f.key), sql.SQL("%(excluded)s::tsquery")))
+        for f in FIELDS)) if excluded else sql.SQL("NULL::real[]")
     return sql.SQL(_PASS_SQL).format(
         glued_s=glued_s, ranks=sql.SQL("ARRAY[{}]::real[]").format(sql.SQL(", ").join(ranks)),
         excluded_ranks=excluded_ranks, typo=typo, typo_hits=sql.SQL(", ").join(fixes),
@@ -396,6 +392,17 @@ def _pass_sql(shape: Scope, glued: bool, corrections: int, excluded: bool) -> st
         match=sql.SQL(" OR ").join(tests + fixes + also_excluded), text=sql.Literal(FIELD_INDEX["text"]),
         photos=sql.Identifier(PHOTOS),
     ).as_string()
+
+
+def _field(alias: str, key: str) -> sql.Composable:
+    """A field's own tsvector in a document row (PostgreSQL arrays count from 1)."""
+    return sql.SQL("{}.fields[{}]").format(sql.Identifier(alias), sql.Literal(FIELD_INDEX[key]))
+
+
+def _rank(vector: sql.Composable, query: sql.Composable) -> sql.Composable:
+    """How well `vector` matches `query`, 0 when it does not: every occurrence counts the same (the field's weight
+    is applied by whoever adds the ranks up)."""
+    return sql.SQL("CASE WHEN {v} @@ {q} THEN ts_rank_cd('{{1,1,1,1}}', {v}, {q}) ELSE 0 END").format(v=vector, q=query)
 
 
 _LEXEME = re.compile(r"'((?:[^']|'')+)'")  # a lexeme in a tsquery's text form
