@@ -155,15 +155,16 @@ def _file_names_in_use(names: list[str]) -> set[str]:
 PHOTO_FOLDERS = ("originals", "thumbnails", "displays")
 
 
-def _stored_names(storage, folder: str) -> Iterator[str]:
-    """Every file name under `folder` in `storage`, recursively (file system or object store alike)."""
+def stored_names(storage, folder: str = "") -> Iterator[str]:
+    """Every file name under `folder` (the whole storage by default) in `storage`, recursively and in name order
+    (file system or object store alike)."""
     try:
         folders, files = storage.listdir(folder)
     except FileNotFoundError:  # nothing stored there yet
         return
-    yield from (f"{folder}/{name}" for name in files)
-    for sub in folders:
-        yield from _stored_names(storage, f"{folder}/{sub}")
+    yield from (f"{folder}/{name}" if folder else name for name in sorted(files))
+    for sub in sorted(folders):
+        yield from stored_names(storage, f"{folder}/{sub}" if folder else sub)
 
 
 def orphan_files(*, older_than: timedelta) -> Iterator[str]:
@@ -175,6 +176,6 @@ def orphan_files(*, older_than: timedelta) -> Iterator[str]:
         in_use.update(Photo.all_objects.exclude(**{field: ""}).values_list(field, flat=True))
     cutoff = timezone.now() - older_than
     for folder in PHOTO_FOLDERS:
-        for name in _stored_names(default_storage, folder):
+        for name in stored_names(default_storage, folder):
             if name not in in_use and default_storage.get_modified_time(name) < cutoff:
                 yield name

@@ -24,7 +24,7 @@ import platform
 import shutil
 import subprocess
 import warnings
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
@@ -38,6 +38,7 @@ from django.db.migrations.loader import MigrationLoader
 from django.db.migrations.recorder import MigrationRecorder
 from django.utils import timezone
 
+from gallery.files import stored_names
 from mediasearch.health import PROBE_PREFIX
 
 FORMAT = 1
@@ -82,18 +83,15 @@ def pg_tool(name: str) -> str:
     return found
 
 
-def _pg_env(alias: str = "default") -> dict[str, str]:
-    """The environment that points libpq tools at Django's database (a password included, never in argv)."""
-    db = connections[alias].settings_dict
-    env = {**os.environ}
-    for key, variable in (("HOST", "PGHOST"), ("PORT", "PGPORT"), ("USER", "PGUSER"), ("PASSWORD", "PGPASSWORD"),
-                          ("NAME", "PGDATABASE")):
+def _pg_env() -> dict[str, str]:
+    """The environment that points libpq tools at Django's database: Django's own for its client (password, service,
+    passfile and SSL options, never in argv) plus where the server is and which database."""
+    db = connection.settings_dict
+    _, client_env = connection.client.settings_to_cmd_args_env(db, [])
+    env = {**os.environ, **(client_env or {})}
+    for key, variable in (("HOST", "PGHOST"), ("PORT", "PGPORT"), ("USER", "PGUSER"), ("NAME", "PGDATABASE")):
         if db.get(key):
             env[variable] = str(db[key])
-    for option, variable in (("sslmode", "PGSSLMODE"), ("sslrootcert", "PGSSLROOTCERT"), ("sslcert", "PGSSLCERT"),
-                             ("sslkey", "PGSSLKEY")):
-        if db.get("OPTIONS", {}).get(option):
-            env[variable] = str(db["OPTIONS"][option])
     return env
 
 
@@ -127,26 +125,8 @@ def _private_file(path: Path) -> int:
 
 
 def sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
     with path.open("rb") as stream:
-        while chunk := stream.read(CHUNK):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
-def storage_files(storage=None, path: str = "") -> Iterator[str]:
-    """Every file name in the storage, walked through its API (local folders and S3 buckets alike)."""
-    storage = storage or default_storage
-    try:
-        directories, files = storage.listdir(path)
-    except FileNotFoundError:  # a storage nobody wrote to yet
-        return
-    for name in sorted(files):
-        full = f"{path}/{name}" if path else name
-        if not full.startswith(PROBE_PREFIX):
-            yield full
-    for directory in sorted(directories):
-        yield from storage_files(storage, f"{path}/{directory}" if path else directory)
+        return hashlib.file_digest(stream, "sha256").hexdigest()
 
 
 def _safe_media_path(root: Path, name: str) -> Path:
@@ -225,7 +205,9 @@ def _backup_into(target: Path, progress: Progress) -> BackupSummary:
 def _copy_media(root: Path, progress: Progress) -> tuple[list[dict], list[str]]:
     _private_dir(root)
     entries, missing = [], []
-    for name in storage_files():
+    for name in stored_names(default_storage):
+        if name.startswith(PROBE_PREFIX):
+            continue
         destination = _safe_media_path(root, name)
         _private_dir(destination.parent)
         digest, size = hashlib.sha256(), 0
