@@ -118,16 +118,22 @@ def _try_lock(cursor) -> bool:
     return cursor.fetchone()[0]
 
 
-def drop_indexes(*, family_id: int | None = None, model_name: str | None = None) -> int:
-    """Drop the HNSW indexes of a family (all models) or of a model (all families); how many were dropped."""
+def _index_names(*, family_id: int | None = None, model_name: str | None = None) -> list[str]:
+    """The HNSW indexes there are of a family (all models), of a model (all families), or all of them."""
     pattern = "^photoembedding_hnsw_"
     pattern += _model_tag(model_name) if model_name else "[0-9a-f]{12}"
     pattern += f"_f{int(family_id)}$" if family_id is not None else "_f[0-9]+$"
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT indexname FROM pg_indexes WHERE tablename = %s AND indexname ~ %s", [TABLE, pattern])
+        return [row[0] for row in cursor.fetchall()]
+
+
+def drop_indexes(*, family_id: int | None = None, model_name: str | None = None) -> int:
+    """Drop the HNSW indexes of a family (all models) or of a model (all families); how many were dropped."""
+    names = _index_names(family_id=family_id, model_name=model_name)
     # Outside a transaction, without blocking searches and inserts while each index goes.
     drop = "DROP INDEX IF EXISTS {}" if connection.in_atomic_block else "DROP INDEX CONCURRENTLY IF EXISTS {}"
     with connection.cursor() as cursor:
-        cursor.execute("SELECT indexname FROM pg_indexes WHERE tablename = %s AND indexname ~ %s", [TABLE, pattern])
-        names = [row[0] for row in cursor.fetchall()]
         for name in names:
             cursor.execute(sql.SQL(drop).format(sql.Identifier(name)).as_string(cursor.connection))
     _ensured.difference_update({key for key in _ensured
@@ -139,10 +145,7 @@ def drop_indexes(*, family_id: int | None = None, model_name: str | None = None)
 def drop_orphaned_indexes() -> int:
     """Drop the HNSW indexes of families that no longer exist (their rows went with them); how many went. The
     sweep's safety net for a lost family_indexes_drop_task (Redis has no delivery receipts; a worker may die)."""
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT indexname FROM pg_indexes WHERE tablename = %s AND indexname ~ %s",
-                       [TABLE, "^photoembedding_hnsw_[0-9a-f]{12}_f[0-9]+$"])
-        indexed = {int(row[0].rsplit("_f", 1)[1]) for row in cursor.fetchall()}
+    indexed = {int(name.rsplit("_f", 1)[1]) for name in _index_names()}
     gone = indexed - set(Family.objects.filter(pk__in=indexed).values_list("pk", flat=True))
     return sum(drop_indexes(family_id=family_id) for family_id in sorted(gone))
 
