@@ -34,12 +34,11 @@ from django.conf import settings
 from django.core.files import File
 from django.core.files.storage import default_storage
 from django.db import connection, connections
-from django.db.migrations.loader import MigrationLoader
 from django.db.migrations.recorder import MigrationRecorder
 from django.utils import timezone
 
 from gallery.files import stored_names
-from mediasearch.health import PROBE_PREFIX
+from mediasearch.health import PROBE_PREFIX, code_migrations
 
 FORMAT = 1
 MANIFEST = "manifest.json"
@@ -262,7 +261,7 @@ def backup_read(source: Path) -> dict:
 
 def _newer_migrations(manifest: dict) -> list[str]:
     """Migrations the backup has applied that this code does not know: the backup comes from a newer version."""
-    known = set(MigrationLoader(None, ignore_no_migrations=True).disk_migrations)
+    known = code_migrations()
     return [f"{app}.{name}" for app, names in manifest["migrations"].items() for name in names
             if (app, name) not in known]
 
