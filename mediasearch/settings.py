@@ -12,7 +12,7 @@ from django.core.exceptions import ImproperlyConfigured
 
 from mediasearch import runtime
 
-BASE_DIR = Path(__file__).resolve().parent.parent
+BASE_DIR = runtime.BASE_DIR
 
 
 def env_bool(name: str, default: bool) -> bool:
@@ -219,8 +219,6 @@ MEDIA_URL = "/media-is-served-by-views/"
 def media_storage(env: Mapping[str, str]) -> dict:
     """The default storage that the MEDIA_STORAGE and S3_* variables of `env` describe (the S3 tests build theirs
     through this too)."""
-    from django.core.exceptions import ImproperlyConfigured
-
     kind = env.get("MEDIA_STORAGE", "").strip().lower() or "filesystem"
     if kind == "filesystem":
         return {"BACKEND": "django.core.files.storage.FileSystemStorage", "OPTIONS": {"location": MEDIA_ROOT}}
@@ -450,13 +448,12 @@ API_TOKEN_IDLE_DAYS = env_int("API_TOKEN_IDLE_DAYS", 30)
 # Most tokens one user keeps: a new one beyond this revokes their least recently used (scripts that ask for a token
 # on every run must not pile them up).
 API_TOKEN_MAX = env_int("API_TOKEN_MAX", 25)
-KNOX_TOKEN_MODEL = "gallery.ApiToken"
+KNOX_TOKEN_MODEL = "gallery.ApiToken"  # REST_KNOX["TOKEN_MODEL"] follows it
 REST_KNOX = {
     "TOKEN_TTL": timedelta(days=API_TOKEN_IDLE_DAYS) if API_TOKEN_IDLE_DAYS > 0 else None,
     "AUTO_REFRESH": True,
     "MIN_REFRESH_INTERVAL": 60,  # a token used many times a minute is written at most once a minute
     "AUTH_HEADER_PREFIX": "Token",
-    "TOKEN_MODEL": "gallery.ApiToken",
 }
 # knox's own migrations create its token table even when KNOX_TOKEN_MODEL replaces it (then no model knows that
 # table, and Django's flush can't truncate auth_user past its foreign key). Without them nothing of knox's is made.

@@ -27,9 +27,8 @@ def heartbeat_beat(*, cluster: str, host: str, pid: int) -> None:
     """Say that the worker `host:pid` on `cluster` is alive now (the first beat also records when it started)."""
     updated = WorkerHeartbeat.objects.filter(host=host, pid=pid).update(cluster=cluster, seen_at=Now())
     if not updated:
-        WorkerHeartbeat.objects.update_or_create(host=host, pid=pid, defaults={"cluster": cluster, "seen_at": Now()},
-                                                 create_defaults={"cluster": cluster, "seen_at": Now(),
-                                                                  "started_at": Now()})
+        # Only this process beats for host:pid, so nothing can have made its row since.
+        WorkerHeartbeat.objects.create(cluster=cluster, host=host, pid=pid, seen_at=Now(), started_at=Now())
         WorkerHeartbeat.objects.filter(seen_at__lt=Now() - FORGET_AFTER).delete()
 
 

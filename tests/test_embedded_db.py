@@ -19,8 +19,8 @@ ROOT = Path(__file__).resolve().parents[1]
 HOLD = """
 import sys, time
 from pathlib import Path
-from mediasearch.db import embedded_database_url
-embedded_database_url(Path(sys.argv[1]))
+from mediasearch.db import embedded_socket_dir
+embedded_socket_dir(Path(sys.argv[1]))
 print("up", flush=True)
 if sys.argv[2] == "hold":
     time.sleep(120)
@@ -139,8 +139,8 @@ def test_a_process_is_named_by_more_than_its_pid_and_a_zombie_is_no_one():
 HOLD_UNTIL_TOLD = """
 import sys
 from pathlib import Path
-from mediasearch.db import embedded_database_url
-embedded_database_url(Path(sys.argv[1]))
+from mediasearch.db import embedded_socket_dir
+embedded_socket_dir(Path(sys.argv[1]))
 print("up", flush=True)
 sys.stdin.readline()  # then exit normally, running the exit hooks
 """

@@ -25,7 +25,7 @@ class Command(BaseCommand):
     def handle(self, *args, family=None, rollback=False, **options):
         if rollback and not family:
             raise CommandError("--rollback needs --family.")
-        family_ids = [self._family(family).pk] if family else calibrations_fit_due()
+        family_ids = [family_from_option(family).pk] if family else calibrations_fit_due()
         if rollback:
             withdrawn = calibration_rollback(family_id=family_ids[0])
             self.stdout.write("Nothing to roll back: the defaults are in force." if withdrawn is None
@@ -48,6 +48,3 @@ class Command(BaseCommand):
                 f"nDCG@10 {before['ndcg_at_10']:.3f} → {after['ndcg_at_10']:.3f}; "
                 f"{'applied' if fitted.applied else 'not applied (no better than the calibration in force)'}"
                 + (f"; suggested weights {weights[0]:.2f}/{weights[1]:.2f}" if weights else ""))
-
-    def _family(self, key: str) -> Family:
-        return family_from_option(key)
