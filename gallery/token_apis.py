@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from axes.handlers.proxy import AxesProxyHandler
 from django.contrib.auth import authenticate
-from django.http import HttpResponse
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers, status
 from rest_framework.permissions import AllowAny
@@ -12,7 +10,6 @@ from rest_framework.response import Response
 from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
-from gallery.signin import lockout_response
 from gallery.tokens import LABEL_MAX, api_token_create, api_token_revoke, api_tokens_of
 
 
@@ -81,26 +78,16 @@ class TokenObtainApi(APIView):
             return Response({"detail": f"Give a username and a password ({problems})."},
                             status=status.HTTP_400_BAD_REQUEST)
         data = serializer.validated_data
-        # axes reads and marks the plain Django request (its middleware answers for it as for the sign-in page).
-        django_request = request._request
-        credentials = {"username": data["username"]}
-        if not AxesProxyHandler.is_allowed(django_request, credentials):
-            return _locked(django_request, credentials)
-        user = authenticate(django_request, username=data["username"], password=data["password"])
+        # The plain Django request, which axes reads and marks: a sign-in refused by the lockout (before this attempt
+        # or because of it) is answered by axes' middleware instead, with gallery.signin.lockout_response's 429, as
+        # on the sign-in page.
+        user = authenticate(request._request, username=data["username"], password=data["password"])
         if user is None:
-            if getattr(django_request, "axes_locked_out", False):
-                return _locked(django_request, credentials)
             return Response({"detail": "Unable to sign in with that username and password."},
                             status=status.HTTP_400_BAD_REQUEST)
         label = data.get("label") or request.META.get("HTTP_USER_AGENT", "")
         token, key = api_token_create(user=user, label=label)
         return Response(TokenObtainOutputSerializer({"token": key, "id": token.pk, "expiry": token.expiry}).data)
-
-
-def _locked(django_request, credentials) -> HttpResponse:
-    """429 with {"detail": "... locked for N minutes ...", "retry_after": seconds} and Retry-After."""
-    django_request.axes_locked_out = False  # answered here: axes' middleware need not answer again
-    return lockout_response(django_request, None, credentials)
 
 
 class TokenListApi(APIView):
