@@ -36,23 +36,21 @@ if [ ! -f "$stamp" ]; then
   echo "Packages installed."
 fi
 
-if [ "$mode" = dev ] && [ -z "${CHROMIUM_PATH:-}" ] && ! command -v chromium >/dev/null 2>&1; then
-  # Browser tests drive Debian's chromium through Playwright (no browser download).
-  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
-    echo "Installing chromium for the browser tests"
-    apt-get update -qq >/dev/null
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
-  else
-    echo "chromium is not installed: browser tests will be skipped (sudo apt-get install chromium)" >&2
-  fi
-fi
-if [ "$mode" = dev ] && ! command -v redis-server >/dev/null 2>&1; then
-  # The Redis task-queue tests start a redis-server of their own (Debian's package; nothing runs as a service).
-  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
-    echo "Installing redis-server for the Redis broker tests"
-    apt-get update -qq >/dev/null
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server >/dev/null
-  else
-    echo "redis-server is not installed: the Redis broker tests will be skipped (sudo apt-get install redis-server)" >&2
+if [ "$mode" = dev ]; then
+  # Debian programs the tests use, none run as a service: chromium (browser tests, driven through Playwright with no
+  # browser download) and redis-server (the Redis task-queue tests start their own). Missing ones are installed
+  # when we can (root with apt-get: CI, a fresh machine); otherwise their tests are skipped, with a reason.
+  missing=""
+  [ -z "${CHROMIUM_PATH:-}" ] && ! command -v chromium >/dev/null 2>&1 && missing="$missing chromium"
+  command -v redis-server >/dev/null 2>&1 || missing="$missing redis-server"
+  if [ -n "$missing" ]; then
+    if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+      echo "Installing$missing for the tests"
+      apt-get update -qq >/dev/null
+      # shellcheck disable=SC2086
+      DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $missing >/dev/null
+    else
+      echo "Not installed:$missing; their tests will be skipped (sudo apt-get install$missing)" >&2
+    fi
   fi
 fi
