@@ -126,6 +126,14 @@ def test_a_nul_character_is_refused_politely(photos, client_for, alice, api):
     _table_intact(len(photos))
 
 
+def test_a_nul_character_in_the_query_is_said_on_the_page_not_taken_for_an_empty_search(photos, client_for, alice):
+    client = client_for(alice)
+    for headers in ({}, HTMX):
+        page = client.get(reverse("search:search"), {"q": "red\x00circle"}, headers=headers).content.decode()
+        assert "Null characters are not allowed." in page
+        assert "Type what you remember" not in page
+
+
 INVALID_PAGE_FILTERS = {
     "family-abc": {"family": "abc"},
     "family-huge": {"family": str(2**70)},
