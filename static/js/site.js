@@ -27,11 +27,19 @@
     document.querySelectorAll("details.explain[open]").forEach((other) => { if (other !== opened) other.open = false; });
   }, true); // "toggle" does not bubble
 
-  // The folded menu closes when a tap lands outside it.
+  // The folded menu and an open explanation close when a tap or click lands outside them, and on Esc.
+  const openPanels = () => document.querySelectorAll("details.menu[open], details.explain[open]");
   document.addEventListener("click", (e) => {
-    document.querySelectorAll("details.menu[open]").forEach((menu) => {
-      if (!menu.contains(e.target)) menu.open = false;
+    openPanels().forEach((panel) => {
+      if (!panel.contains(e.target)) panel.open = false;
     });
+  });
+  document.addEventListener("keydown", (e) => {
+    if (e.key !== "Escape" || e.defaultPrevented) return;
+    const open = openPanels();
+    if (!open.length) return;
+    open.forEach((panel) => { panel.open = false; });
+    e.preventDefault(); // this Esc only closes: the viewer's (back to the list) waits for the next one
   });
 
   // Back/Forward: htmx restores the page from its history cache, where a text box holds whatever it held when

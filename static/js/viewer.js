@@ -69,10 +69,9 @@
     if (e.key === "ArrowLeft" && step("prev")) e.preventDefault();
     else if (e.key === "ArrowRight" && step("next")) e.preventDefault();
     else if (e.key === "Escape") {
-      const open = document.querySelector("details.menu[open], details.explain[open]");
+      // (An Esc that closed an open menu or explanation, in site.js, is marked handled and stops at the guard above.)
       e.preventDefault();
       if (isFull() || document.fullscreenElement) leaveFull();
-      else if (open) open.open = false; // Esc closes what is open before it leaves the page
       else if (!document.querySelector("#photo-meta form")) back(); // not while editing the title, tags, description
     } else if (e.key === "f" || e.key === "F") {
       e.preventDefault();

@@ -102,6 +102,13 @@ def test_search_as_you_type_explain_and_preferences_preview(live_server, page, a
     box_of_panel = panel.bounding_box()
     assert box_of_panel["width"] > 250  # opens at a readable width, not squeezed into its tile
     page.screenshot(path=artifacts / "explain.png", full_page=True)
+    # It closes as the menu does: on Esc, and on a click anywhere else.
+    page.keyboard.press("Escape")
+    page.wait_for_function("() => !document.querySelector('details.explain[open]')")
+    first.locator("details.explain summary").click()
+    assert panel.get_attribute("open") is not None
+    page.locator("#results p.summary").click(position={"x": 2, "y": 2})  # plain text beside the results
+    page.wait_for_function("() => !document.querySelector('details.explain[open]')")
 
     # Leave and come back with the Back button: the pushed URL gives the whole page again, not the cached
     # bare partial htmx fetched at that same URL (the view varies on HX-Request).
