@@ -22,11 +22,12 @@ from dataclasses import dataclass, field
 from django.conf import settings
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.files.uploadhandler import FileUploadHandler, SkipFile, StopFutureHandlers, StopUpload
-from django.http import HttpRequest, HttpResponse, JsonResponse, QueryDict
+from django.http import HttpRequest, QueryDict
 from django.http.multipartparser import MultiPartParser
 from django.utils.datastructures import MultiValueDict
 
 from gallery.images import human_size
+from gallery.text import refusal
 
 # A file whose name reduces to nothing ("../", "///", "\x00", only control characters) is kept under this name
 # (gallery.services.photo_upload keeps an empty name under it too), so it gets a result row like any other.
@@ -153,11 +154,3 @@ class UploadLimitMiddleware:
                 and request.content_type == "multipart/form-data"):
             return refusal(request, 411, "Uploads need a Content-Length header; this one was sent without one.")
         return self.get_response(request)
-
-
-def refusal(request: HttpRequest, status: int, message: str) -> HttpResponse:
-    """A refused request: JSON `{"detail": ...}` for the API, plain text for a page (upload.js shows it as is)."""
-    if request.path.startswith("/api/"):
-        return JsonResponse({"detail": message}, status=status)
-    return HttpResponse(message, status=status, content_type="text/plain; charset=utf-8")
-
