@@ -22,9 +22,8 @@ from dataclasses import dataclass, field
 from django.conf import settings
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.files.uploadhandler import FileUploadHandler, SkipFile, StopFutureHandlers, StopUpload
-from django.http import HttpRequest, QueryDict
+from django.http import HttpRequest
 from django.http.multipartparser import MultiPartParser
-from django.utils.datastructures import MultiValueDict
 
 from gallery.images import human_size
 from gallery.text import refusal
@@ -92,9 +91,8 @@ class LimitedUploadHandler(FileUploadHandler):
     def handle_raw_input(self, input_data, META, content_length, boundary, encoding=None):
         if self._parsing:
             return None  # called again by the parser started below
-        if content_length > settings.UPLOAD_MAX_REQUEST_BYTES:  # the middleware answers first; API clients too
-            self.report.request_too_large = True
-            return _empty_form()
+        # A Content-Length over UPLOAD_MAX_REQUEST_BYTES never gets here (UploadLimitMiddleware answered it); a body
+        # longer than its Content-Length is cut off in receive_data_chunk.
         self._parsing = True
         # Parse with the naming parser instead (the hook Django documents for replacing the parsing).
         return _NamingMultiPartParser(META, input_data, self.request.upload_handlers, encoding).parse()
@@ -130,10 +128,6 @@ class LimitedUploadHandler(FileUploadHandler):
             # is refused as a whole (UploadReport.problem), so nobody reads it.
             return SimpleUploadedFile(self.file_name, b"")
         return None
-
-
-def _empty_form() -> tuple[QueryDict, MultiValueDict]:
-    return QueryDict(), MultiValueDict()
 
 
 class UploadLimitMiddleware:
