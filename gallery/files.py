@@ -7,7 +7,6 @@ the periodic sweep."""
 
 from __future__ import annotations
 
-import contextlib
 import logging
 from collections.abc import Iterable, Iterator
 from datetime import timedelta
@@ -35,7 +34,7 @@ class StorageUnavailable(Exception):
 def stored_open(field):
     """A stored file (a FieldFile) opened for reading with its bytes fetched: FileNotFoundError when it is missing,
     StorageUnavailable when the storage can't answer. Errors in decoding what was read are the caller's to judge.
-    The caller closes it (or use stored_file_open)."""
+    The caller closes it (a Django File: `with stored_open(field) as stream:`)."""
     stream = None
     try:
         stream = field.storage.open(field.name, "rb")
@@ -48,13 +47,6 @@ def stored_open(field):
         logger.warning("storage did not answer for %s: %s", field.name, exc)
         raise StorageUnavailable(f"The photo storage did not answer: {exc}"[:300]) from exc
     return stream
-
-
-@contextlib.contextmanager
-def stored_file_open(field) -> Iterator:
-    """stored_open as a context manager: the file is closed after the block."""
-    with stored_open(field) as stream:
-        yield stream
 
 
 def photo_file_fields() -> list[str]:

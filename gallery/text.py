@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.db import DataError
-from django.http import HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 
 NUL = "\x00"
 REFUSED = "Text can't contain NUL characters (\\0). Remove them and try again."
@@ -55,6 +55,12 @@ class NulGuardMiddleware:
     def process_exception(self, request, exception):
         if not is_nul_refusal(exception):
             return None
-        if request.path.startswith("/api/"):
-            return JsonResponse({"detail": REFUSED}, status=400)
-        return HttpResponse(REFUSED, status=400, content_type="text/plain; charset=utf-8")
+        return refusal(request, 400, REFUSED)
+
+
+def refusal(request: HttpRequest, status: int, message: str) -> HttpResponse:
+    """A refused request: JSON `{"detail": ...}` for the API, plain text for a page (upload.js shows it as is).
+    Here, in a module that imports nothing of the project's, so any middleware or view can use it."""
+    if request.path.startswith("/api/"):
+        return JsonResponse({"detail": message}, status=status)
+    return HttpResponse(message, status=status, content_type="text/plain; charset=utf-8")

@@ -93,8 +93,7 @@ class TokenObtainApi(APIView):
 class TokenListApi(APIView):
     """The caller's tokens that still work (never their keys)."""
 
-    @extend_schema(responses={200: TokenOutputSerializer(many=True),
-                              401: OpenApiResponse(DetailSerializer, description="Not signed in.")})
+    @extend_schema(responses={200: TokenOutputSerializer(many=True)})
     def get(self, request):
         tokens = api_tokens_of(user=request.user)
         return Response(TokenOutputSerializer(tokens, many=True, context={"current": request.auth}).data)
@@ -102,7 +101,6 @@ class TokenListApi(APIView):
 
 class TokenDetailApi(APIView):
     @extend_schema(responses={204: None,
-                              401: OpenApiResponse(DetailSerializer, description="Not signed in."),
                               404: OpenApiResponse(DetailSerializer, description="No such token of yours.")})
     def delete(self, request, token_id: int):
         """Revoke one of the caller's tokens (it stops working at once; revoking the one in use signs it out)."""

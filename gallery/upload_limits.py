@@ -22,11 +22,11 @@ from dataclasses import dataclass, field
 from django.conf import settings
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.files.uploadhandler import FileUploadHandler, SkipFile, StopFutureHandlers, StopUpload
-from django.http import HttpRequest, HttpResponse, JsonResponse, QueryDict
+from django.http import HttpRequest
 from django.http.multipartparser import MultiPartParser
-from django.utils.datastructures import MultiValueDict
 
 from gallery.images import human_size
+from gallery.text import refusal
 
 # A file whose name reduces to nothing ("../", "///", "\x00", only control characters) is kept under this name
 # (gallery.services.photo_upload keeps an empty name under it too), so it gets a result row like any other.
@@ -91,9 +91,8 @@ class LimitedUploadHandler(FileUploadHandler):
     def handle_raw_input(self, input_data, META, content_length, boundary, encoding=None):
         if self._parsing:
             return None  # called again by the parser started below
-        if content_length > settings.UPLOAD_MAX_REQUEST_BYTES:  # the middleware answers first; API clients too
-            self.report.request_too_large = True
-            return _empty_form()
+        # A Content-Length over UPLOAD_MAX_REQUEST_BYTES never gets here (UploadLimitMiddleware answered it); a body
+        # longer than its Content-Length is cut off in receive_data_chunk.
         self._parsing = True
         # Parse with the naming parser instead (the hook Django documents for replacing the parsing).
         return _NamingMultiPartParser(META, input_data, self.request.upload_handlers, encoding).parse()
@@ -131,10 +130,6 @@ class LimitedUploadHandler(FileUploadHandler):
         return None
 
 
-def _empty_form() -> tuple[QueryDict, MultiValueDict]:
-    return QueryDict(), MultiValueDict()
-
-
 class UploadLimitMiddleware:
     """Answers before the body is read: over UPLOAD_MAX_REQUEST_BYTES by its Content-Length (413), or a multipart
     body without one (411: Django would read it as empty and the person would hear "no file was received")."""
@@ -153,11 +148,3 @@ class UploadLimitMiddleware:
                 and request.content_type == "multipart/form-data"):
             return refusal(request, 411, "Uploads need a Content-Length header; this one was sent without one.")
         return self.get_response(request)
-
-
-def refusal(request: HttpRequest, status: int, message: str) -> HttpResponse:
-    """A refused request: JSON `{"detail": ...}` for the API, plain text for a page (upload.js shows it as is)."""
-    if request.path.startswith("/api/"):
-        return JsonResponse({"detail": message}, status=status)
-    return HttpResponse(message, status=status, content_type="text/plain; charset=utf-8")
-

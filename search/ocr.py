@@ -22,7 +22,7 @@ from django.db import transaction
 from django.db.models import F, Q
 from django.db.models.functions import Now
 
-from gallery.files import StorageUnavailable, stored_file_open
+from gallery.files import StorageUnavailable, stored_open
 from gallery.images import decode_upright
 from gallery.models import Photo
 from search import leases
@@ -152,7 +152,7 @@ def photos_read_text(*, photo_ids: Sequence[int]) -> OcrReport:
             if photo is None:
                 continue  # read already, being read by another worker, or gone
             try:
-                with stored_file_open(photo.display if photo.display else photo.original) as stream:
+                with stored_open(photo.display if photo.display else photo.original) as stream:
                     image = decode_upright(stream, max_side=settings.OCR_MAX_SIDE, slot=not photo.display)
                 text = read_text(image, min_confidence=settings.OCR_MIN_CONFIDENCE)
             except StorageUnavailable as exc:  # the photo is fine: it waits for the sweep, no attempt counted

@@ -15,7 +15,7 @@ from django.db.models import F, Q
 from django.db.models.functions import Now
 from django.utils import timezone
 
-from gallery.files import StorageUnavailable, file_removals_process, stored_file_open
+from gallery.files import StorageUnavailable, file_removals_process, stored_open
 from gallery.images import ImageBusy, decode_upright, turned
 from gallery.models import Family, Membership, Photo
 from gallery.services import photos_display_sweep, photos_embedded_sweep, photos_place_sweep
@@ -212,11 +212,11 @@ class _Busy(str):
 def _decode_one(photo: Photo):
     if photo.display:
         try:
-            with stored_file_open(photo.display) as stream:
+            with stored_open(photo.display) as stream:
                 return decode_upright(stream, max_side=DECODE_SIDE, slot=False)
         except FileNotFoundError:
             logger.warning("photo %s: display rendition %s is missing; decoding the original", photo.pk, photo.display.name)
-    with stored_file_open(photo.original) as stream:
+    with stored_open(photo.original) as stream:
         return turned(decode_upright(stream, max_side=DECODE_SIDE), photo.rotation)  # as a member turned it
 
 

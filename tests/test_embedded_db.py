@@ -4,16 +4,12 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import signal
 import stat
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
-
-import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 HOLD = """
@@ -25,17 +21,6 @@ print("up", flush=True)
 if sys.argv[2] == "hold":
     time.sleep(120)
 """
-
-
-@pytest.fixture
-def tmp_path():
-    """A folder outside pytest's own temporary root: pytest makes /tmp/pytest-of-<user> private (0700) whenever any
-    session starts, and run as root the server runs as another user, who must pass through every folder above its
-    data; another test session starting meanwhile would lock it out."""
-    path = Path(tempfile.mkdtemp(prefix="mediasearch-embedded-"))
-    path.chmod(0o755)
-    yield path
-    shutil.rmtree(path, ignore_errors=True)
 
 
 def _postmaster_running(pgdata: Path) -> bool:
@@ -74,8 +59,8 @@ def test_the_server_stops_with_the_last_process_even_after_one_was_killed(server
             os.kill(int((pgdata / "postmaster.pid").read_text().split()[0]), signal.SIGKILL)
 
 
-def test_a_dead_holders_pid_reused_by_an_unrelated_process_does_not_keep_the_server_up(tmp_path):
-    pgdata = tmp_path / "pgdata"
+def test_a_dead_holders_pid_reused_by_an_unrelated_process_does_not_keep_the_server_up(server_tmp):
+    pgdata = server_tmp / "pgdata"
     crashed = _user(pgdata, "hold")  # a holder that will die without saying goodbye
     stranger = subprocess.Popen(["sleep", "120"])  # a live process that has nothing to do with the database
     try:
@@ -107,8 +92,8 @@ def test_a_dead_holders_pid_reused_by_an_unrelated_process_does_not_keep_the_ser
             os.kill(int((pgdata / "postmaster.pid").read_text().split()[0]), signal.SIGKILL)
 
 
-def test_the_data_directory_is_readable_by_its_owner_only(tmp_path):
-    var = tmp_path / "var"
+def test_the_data_directory_is_readable_by_its_owner_only(server_tmp):
+    var = server_tmp / "var"
     last = _user(var / "pgdata", "exit")
     last.wait(timeout=60)
     if os.geteuid() == 0:  # PostgreSQL then runs as the package's own user, who must be able to pass through

@@ -5,13 +5,14 @@ from __future__ import annotations
 from django.core.management.base import CommandError
 
 from gallery.models import Family
+from gallery.text import id_from_text
 
 
 def family_from_option(key: str) -> Family:
     """The family `key` names (an id, or a name, any case), or a CommandError saying what to type instead."""
     key = key.strip()
-    if key.isdigit():
-        found = list(Family.objects.filter(pk=int(key)))
+    if (family_id := id_from_text(key)) is not None:
+        found = list(Family.objects.filter(pk=family_id))
     else:
         found = list(Family.objects.filter(name__iexact=key).order_by("pk"))
     if not found:

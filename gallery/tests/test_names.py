@@ -131,6 +131,15 @@ def test_commands_name_a_family_by_id_when_its_name_is_shared():
         family_from_option("Nobody")
 
 
+@pytest.mark.parametrize("key", ["²", "፩", "9" * 20])
+def test_a_family_option_that_only_looks_like_an_id_is_no_such_family(key):
+    FamilyFactory(name="Millers")
+    with pytest.raises(CommandError, match=f"No family called “{key}”"):
+        family_from_option(key)
+    with pytest.raises(CommandError, match=f"No family called “{key}”"):
+        call_command("read_text", "--family", key)
+
+
 def test_a_command_with_a_shared_family_name_stops_with_the_ids():
     FamilyFactory(name="Millers")
     FamilyFactory(name="Millers")

@@ -25,8 +25,9 @@ from gallery.services import (
     photo_upload,
     tags_clean,
 )
+from gallery.text import refusal
 from gallery.trash_services import photos_trash
-from gallery.upload_limits import refusal, upload_report
+from gallery.upload_limits import upload_report
 from gallery.images import too_large
 from gallery.timeline import TimelineFilters, TimelineList, timeline_months, timeline_page
 from gallery.views.bulk import selection_context
