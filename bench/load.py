@@ -19,7 +19,6 @@ import random
 import re
 import shutil
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -30,8 +29,13 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import httpx  # a maintained client with multipart uploads, cookies and keep-alive (requirements-dev.txt)
-import psutil
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench.common import log  # noqa: E402
+from tests.processes import free_port  # noqa: E402
+
+import httpx  # noqa: E402 - a maintained client with multipart uploads, cookies and keep-alive (requirements-dev.txt)
+import psutil  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 TOY_MODEL = ROOT / "tests" / "fixtures" / "toy-siglip"
@@ -40,20 +44,9 @@ USERS = [f"loaduser{i}" for i in range(5)]
 COLOURS = {"red": (220, 30, 30), "green": (30, 170, 40), "blue": (30, 60, 220), "yellow": (235, 215, 30),
            "purple": (130, 40, 170), "orange": (240, 130, 20)}
 SHAPES = ("circle", "square", "triangle")
-START = time.perf_counter()
-
-
-def log(message: str) -> None:
-    print(f"[{time.perf_counter() - START:6.1f}s] {message}", flush=True)
 
 
 # --- the server ------------------------------------------------------------------------------------
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def server_env(var_dir: Path, port: int) -> dict[str, str]:

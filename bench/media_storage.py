@@ -21,7 +21,6 @@ import argparse
 import io
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -41,12 +40,7 @@ from django.urls import reverse  # noqa: E402
 from PIL import Image  # noqa: E402
 
 from mediasearch.settings import media_storage  # noqa: E402
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+from tests.processes import free_port  # noqa: E402
 
 
 def _status(key: str) -> int:
@@ -178,7 +172,7 @@ def main() -> None:
     args.big = _big_tiff()
 
     tmp = Path(tempfile.mkdtemp(prefix="bench-media-"))
-    port = _free_port()
+    port = free_port()
     server = subprocess.Popen([sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
