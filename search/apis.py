@@ -251,6 +251,9 @@ class QualitySerializer(serializers.Serializer):
     judged_queries = serializers.IntegerField()
     judgments = serializers.IntegerField()
     needed = serializers.IntegerField(help_text="judgments still needed before a fit (0: enough)")
+    waiting_queries = serializers.IntegerField(
+        help_text="judged queries left out of these figures until the worker has encoded their words (after a model "
+                  "switch or an import of judgments); ask again in a minute")
     precision_at_5 = serializers.FloatField(help_text="on judged queries, under your current settings")
     precision_at_10 = serializers.FloatField()
     ndcg_at_10 = serializers.FloatField()

@@ -27,7 +27,7 @@ from search.expansion import Term, expand
 from search.metadata import MetaMatch, metadata_pass, metadata_query
 from search.models import PhotoEmbedding, SearchPreferences
 from search.selectors import SearchContext, family_search_model, search_context
-from search.text_embeddings import term_vectors
+from search.text_embeddings import EncodeBudget, term_vectors, term_vectors_within
 from search.scope import Scope, id_array
 from search.vector_index import nearest_photos, semantic_hits
 
@@ -473,22 +473,30 @@ class JudgedComponents:
     query_words: int  # the query's words as metadata matching counts them
     cosines: dict[int, float]
     meta: dict[int, MetaMatch]
+    waiting: bool = False  # its terms' text embeddings are left to the worker (search.text_embeddings)
 
 
-def judged_components(*, family_id: int, query: str, photo_ids: list[int]) -> JudgedComponents:
+def judged_components(*, family_id: int, query: str, photo_ids: list[int],
+                      budget: EncodeBudget | None = None) -> JudgedComponents:
     """The uncalibrated evidence for judged results (search.quality fits and measures with it): the same
     expansion, text embeddings, cosines and metadata matching a search of this family uses, for these photos
-    only (no walk)."""
+    only (no walk). With a `budget` (a web page), a query whose terms it cannot encode is left to the worker and
+    comes back `waiting`, with no evidence."""
     scope = Scope(family_ids=(family_id,))
     model_name = family_search_model(family_id=family_id)
-    meta_query = metadata_query(query=query, family_ids=[family_id])
-    meta = metadata_pass(meta_query, scope=scope, limit=0, also_ids=photo_ids)
-    words = query_word_count(meta_query.tsquery)
     try:
         embedder = get_embedder(model_name)
     except ModelUnavailable:
+        embedder = vectors = None
+    else:
+        vectors = term_vectors_within(embedder, [term.text for term in expand(query, family_ids=[family_id])], budget)
+        if vectors is None:
+            return JudgedComponents(model_name, tuple(embedder.calibration), 0, {}, {}, waiting=True)
+    meta_query = metadata_query(query=query, family_ids=[family_id])
+    meta = metadata_pass(meta_query, scope=scope, limit=0, also_ids=photo_ids)
+    words = query_word_count(meta_query.tsquery)
+    if embedder is None:
         return JudgedComponents(model_name, None, words, {}, meta)
-    vectors, _ = term_vectors(embedder, [term.text for term in expand(query, family_ids=[family_id])])
     with transaction.atomic():
         hits = semantic_hits(model_name=model_name, dim=embedder.dim, vectors=vectors, scope=scope, limit=1,
                              also_ids=photo_ids, walk=False)

@@ -24,7 +24,7 @@ from search.evaluation import ece, ndcg_at_k, precision_at_k
 from search.expansion import expand
 from search.models import Judgment, PhotoEmbedding
 from search.reports import Calibration, fitted_calibration
-from search.text_embeddings import term_vectors
+from search.text_embeddings import EncodeBudget, term_vectors_within
 from search.understanding import understand_search
 
 PRECISION_KS = (1, 5, 10)
@@ -48,6 +48,7 @@ class Comparison:
     judgments: int = 0  # judgments evaluated
     left_out: int = 0  # judgments of photos some compared model has not embedded
     skipped_queries: list[str] = field(default_factory=list)  # only a place or date: nothing for a model to match
+    waiting_queries: list[str] = field(default_factory=list)  # left out until the worker has encoded their words
     models: list[ModelEvaluation] = field(default_factory=list)
 
 
@@ -61,16 +62,19 @@ def previous_model(*, family_id: int) -> str | None:
 
 def family_model_comparison(*, user, family_id: int) -> Comparison:
     """The active model against the family's previous one (when one's embeddings are kept) on its judgments, for a
-    member of the family (anyone else: 404)."""
+    member of the family (anyone else: 404). A page: words the models have not encoded yet go to the worker."""
     from gallery.selectors import family_get
 
     family = family_get(user=user, family_id=family_id)
     previous = previous_model(family_id=family.pk)
-    return compare_models(family=family, model_names=[settings.SEARCH_MODEL] + ([previous] if previous else []))
+    return compare_models(family=family, model_names=[settings.SEARCH_MODEL] + ([previous] if previous else []),
+                          budget=EncodeBudget())
 
 
-def compare_models(*, family: Family, model_names: list[str]) -> Comparison:
-    """Each model's figures over the family's judged queries (the first model is reported as the active one)."""
+def compare_models(*, family: Family, model_names: list[str], budget: EncodeBudget | None = None) -> Comparison:
+    """Each model's figures over the family's judged queries (the first model is reported as the active one). With
+    a `budget` (a web page), queries whose words some model has not encoded yet are left out for every model, and
+    their words queued for the worker (search.text_embeddings.EncodeBudget)."""
     comparison = Comparison(family=family)
     rows = list(Judgment.objects.filter(family=family).values_list("query", "photo_id", "relevant", "user_id")
                 .order_by("query", "photo_id", "pk"))
@@ -78,6 +82,12 @@ def compare_models(*, family: Family, model_names: list[str]) -> Comparison:
         comparison.models = [ModelEvaluation(name, _role(n)) for n, name in enumerate(model_names)]
         return comparison
     terms = _query_terms(family, rows, comparison)
+    models = {name: _term_matrices(name, terms, budget) for name in model_names}
+    loaded = [model[1] for model in models.values() if not isinstance(model, str)]  # each model's matrices
+    comparison.waiting_queries = [query for query in terms if any(query not in matrices for matrices in loaded)]
+    if budget is not None:
+        budget.defer_to_worker()
+    terms = {q: texts for q, texts in terms.items() if q not in comparison.waiting_queries}
     vectors = {name: dict(PhotoEmbedding.objects.filter(family=family, model_name=name,
                                                         photo_id__in={photo for _, photo, _, _ in rows})
                           .values_list("photo_id", "vector")) for name in model_names}
@@ -85,7 +95,7 @@ def compare_models(*, family: Family, model_names: list[str]) -> Comparison:
     comparison.left_out = sum(1 for r in rows if r[0] in terms) - len(usable)
     comparison.queries = len({r[0] for r in usable})
     comparison.judgments = len(usable)
-    comparison.models = [_evaluate(name, _role(n), family, terms, vectors[name], usable)
+    comparison.models = [_evaluate(name, _role(n), family, models[name], vectors[name], usable)
                          for n, name in enumerate(model_names)]
     return comparison
 
@@ -116,21 +126,30 @@ def _query_terms(family: Family, rows: list[tuple], comparison: Comparison) -> d
     return out
 
 
-def _evaluate(model_name: str, role: str, family: Family, terms: dict[str, list[str]], vectors: dict,
-              rows: list[tuple]) -> ModelEvaluation:
+def _term_matrices(model_name: str, terms: dict[str, list[str]], budget: EncodeBudget | None) -> dict | str:
+    """The model's (embedder, {query: its terms' vectors}) for the queries whose vectors it has or may encode now,
+    or why the model can't be loaded."""
     try:
         embedder = get_embedder(model_name)
     except ModelUnavailable as exc:
-        return ModelEvaluation(model_name, role, error=str(exc))
+        return str(exc)
+    matrices = {query: term_vectors_within(embedder, texts, budget) for query, texts in terms.items()}
+    return embedder, {query: matrix for query, matrix in matrices.items() if matrix is not None}
+
+
+def _evaluate(model_name: str, role: str, family: Family, model: tuple | str, vectors: dict,
+              rows: list[tuple]) -> ModelEvaluation:
+    if isinstance(model, str):
+        return ModelEvaluation(model_name, role, error=model)
+    embedder, matrices = model
     a, b = embedder.calibration
     calibration = fitted_calibration(family_id=family.pk, model_name=model_name) or Calibration(a, b, "model")
     by_query: dict[str, list[tuple[float, bool]]] = defaultdict(list)
     probabilities, labels = [], []
-    for query, texts in terms.items():
+    for query, term_matrix in matrices.items():
         judged = [(photo, relevant) for q, photo, relevant, _ in rows if q == query]
         if not judged:
             continue
-        term_matrix, _ = term_vectors(embedder, texts)
         photos = np.stack([np.asarray(vectors[photo], dtype=np.float32) for photo, _ in judged])
         p = calibration.probability((photos @ term_matrix.T).max(axis=1))
         by_query[query] = [(float(score), relevant) for score, (_, relevant) in zip(p, judged)]

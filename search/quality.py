@@ -32,6 +32,7 @@ from search.calibration import (DEFAULT, KINDS, TYPO, Calibration, MetaCalibrati
 from search.engine import judged_components, preferences_for
 from search.models import Judgment, SearchCalibration, SearchPreferences
 from search.selectors import family_search_model
+from search.text_embeddings import EncodeBudget
 
 FOLDS = 5
 # The fit needs queries to hold out (FOLDS of them at least) and enough verdicts for a dozen parameters. Measured
@@ -61,6 +62,7 @@ class JudgedData:
     relevant: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=bool))
     cosines: np.ndarray = field(default_factory=lambda: np.zeros(0))
     meta: np.ndarray = field(default_factory=lambda: np.zeros((0, len(KINDS))))
+    waiting_queries: list[str] = field(default_factory=list)  # left out: their words are with the worker
 
     def __len__(self) -> int:
         return len(self.queries)
@@ -71,9 +73,10 @@ class JudgedData:
                           [self.photo_ids[i] for i in idx], self.relevant[idx], self.cosines[idx], self.meta[idx])
 
 
-def judged_data(*, family_id: int) -> JudgedData:
+def judged_data(*, family_id: int, budget: EncodeBudget | None = None) -> JudgedData:
     """Every judgment of the family, its evidence re-scored now (one metadata pass and one scoring statement per
-    judged query)."""
+    judged query). With a `budget` (a web page), the judgments of queries whose words it cannot encode in time are
+    left out, their queries listed in `waiting_queries`, and their words queued for the worker."""
     rows = list(Judgment.objects.filter(family_id=family_id).order_by("query", "photo_id", "id")
                 .values_list("query", "photo_id", "relevant"))
     by_query: dict[str, list[int]] = defaultdict(list)
@@ -83,9 +86,15 @@ def judged_data(*, family_id: int) -> JudgedData:
     data = JudgedData(model_name, None)
     components = {}
     for query, photo_ids in by_query.items():
-        found = judged_components(family_id=family_id, query=query, photo_ids=sorted(set(photo_ids)))
+        found = judged_components(family_id=family_id, query=query, photo_ids=sorted(set(photo_ids)), budget=budget)
+        if found.waiting:
+            data.waiting_queries.append(query)
+            continue
         data.model_name, data.model_calibration = found.model_name, found.model_calibration or data.model_calibration
         components[query] = found
+    if budget is not None:
+        budget.defer_to_worker()
+    rows = [row for row in rows if row[0] in components]
     cosines, meta = [], []
     for query, photo_id, relevant in rows:
         found = components[query]
@@ -304,6 +313,7 @@ class Quality:
     weights: tuple[float, float]  # the user's
     fit: SearchCalibration | None  # the latest fit, applied or not
     per_query: list[QueryScores]
+    waiting_queries: int = 0  # judged queries left out until the worker has encoded their words
 
     @property
     def suggested_weights(self) -> tuple[float, float] | None:
@@ -317,6 +327,7 @@ class Quality:
             fitted["applied"] = self.fit.applied
         weights = self.suggested_weights
         return {"judged_queries": self.judged_queries, "judgments": self.judgments, "needed": self.needed,
+                "waiting_queries": self.waiting_queries,
                 **{key: self.current[key] for key in ("precision_at_5", "precision_at_10", "ndcg_at_10", "ece")},
                 "fitted": fitted,
                 "suggested_weights": {"semantic": weights[0], "metadata": weights[1]} if weights else None}
@@ -325,7 +336,7 @@ class Quality:
 def family_quality(*, user: AbstractBaseUser, family_id: int) -> Quality:
     """The family's judged queries scored as this user's searches score them now, and its latest fit. The caller
     has checked that the user belongs to the family."""
-    data = judged_data(family_id=family_id)
+    data = judged_data(family_id=family_id, budget=EncodeBudget())
     prefs = preferences_for(user)
     weights = (prefs.semantic_weight, prefs.metadata_weight)
     current = active_calibrations([(family_id, data.model_name)]).get((family_id, data.model_name), DEFAULT)
@@ -336,9 +347,13 @@ def family_quality(*, user: AbstractBaseUser, family_id: int) -> Quality:
         (entry.right if y else entry.wrong).append(float(p))
     fit_row = SearchCalibration.objects.filter(family_id=family_id, model_name=data.model_name).first()
     queries = len(per_query)
+    # What a fit needs counts the waiting queries' judgments too: the fit runs in the worker, with all of them.
+    waiting = Judgment.objects.filter(family_id=family_id, query__in=data.waiting_queries).count() \
+        if data.waiting_queries else 0
     return Quality(family_id=family_id, judged_queries=queries, judgments=len(data),
-                   needed=needed(len(data), queries), current=figures(data, predicted), weights=weights,
-                   fit=fit_row, per_query=sorted(per_query.values(), key=lambda q: q.query))
+                   needed=needed(len(data) + waiting, queries + len(data.waiting_queries)), current=figures(data, predicted), weights=weights,
+                   fit=fit_row, per_query=sorted(per_query.values(), key=lambda q: q.query),
+                   waiting_queries=len(data.waiting_queries))
 
 
 def calibration_fit_request(*, family_id: int) -> None:

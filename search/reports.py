@@ -29,7 +29,7 @@ from search.metadata import FIELDS
 from search.models import Judgment, PhotoDocument, PhotoEmbedding, Synonym
 from search.selectors import family_search_model
 from search.suggestions import vocabularies
-from search.text_embeddings import term_vectors
+from search.text_embeddings import EncodeBudget, term_vectors, term_vectors_within
 from search.understanding import understand_search
 
 COSINE_BINS = 12
@@ -203,10 +203,11 @@ def search_report(*, user: AbstractBaseUser, query: str, family_id: int | None =
     return report
 
 
-def photo_report(*, user: AbstractBaseUser, photo_id: int) -> PhotoReport:
+def photo_report(*, user: AbstractBaseUser, photo_id: int, budget: EncodeBudget | None = None) -> PhotoReport:
     """One photo's semantic profile: the tag vocabulary's concepts and the synonym table's terms ranked by the
     calibrated probability that the photo shows them, its metadata fields as search matches them, and the queries
-    the family's members judged it right and wrong for."""
+    the family's members judged it right and wrong for. With a `budget` (a web page), concepts the model has not
+    encoded yet are left to the worker, and the profile says so."""
     photo = photo_get(user=user, photo_id=photo_id)
     report = PhotoReport(photo=photo, model_name=None, model_calibration=None, fitted_calibration=None,
                          fields=_fields(photo), **_judged_queries(photo))
@@ -222,7 +223,7 @@ def photo_report(*, user: AbstractBaseUser, photo_id: int) -> PhotoReport:
         return report
     report.model_name = model_name
     report.model_calibration, report.fitted_calibration = _calibrations(embedder, photo.family_id)
-    report.concepts = _profile(embedder, photo.family_id, np.asarray(row, dtype=np.float32), report)
+    report.concepts = _profile(embedder, photo.family_id, np.asarray(row, dtype=np.float32), report, budget)
     return report
 
 
@@ -264,7 +265,8 @@ def _distribution(text: str, original: bool, cosines: np.ndarray, report: Search
     )
 
 
-def _profile(embedder: Embedder, family_id: int, vector: np.ndarray, report: PhotoReport) -> list[ConceptScore]:
+def _profile(embedder: Embedder, family_id: int, vector: np.ndarray, report: PhotoReport,
+             budget: EncodeBudget | None) -> list[ConceptScore]:
     named: dict[str, tuple[str, str]] = {}  # lower-cased name → (name as shown, text the model is asked)
     sources: dict[str, str] = {}
     for concept in vocabularies([family_id])[family_id]:
@@ -277,7 +279,13 @@ def _profile(embedder: Embedder, family_id: int, vector: np.ndarray, report: Pho
     if not named:
         return []
     keys = list(named)
-    vectors, _ = term_vectors(embedder, [named[key][1] for key in keys])
+    vectors = term_vectors_within(embedder, [named[key][1] for key in keys], budget)
+    if vectors is None:
+        budget.defer_to_worker()
+        report.message = ("The search model is still reading the words of the tag vocabulary and the synonym table "
+                          "(in the background, after a model switch or a change to them): this profile appears once "
+                          "it is done. Reload the page in a minute.")
+        return []
     cosines = vectors @ vector
     probabilities = report.calibration.probability(cosines)
     model_probabilities = report.model_calibration.probability(cosines)

@@ -53,3 +53,16 @@ def calibrations_fit_task() -> list[dict]:
     from search.quality import calibrations_fit_due
 
     return [calibration_fit_task(family_id) for family_id in calibrations_fit_due()]
+
+
+def text_embeddings_task(model_name: str, terms: list[str]) -> int:
+    """Encode and cache the text embeddings a page left to the worker (search.text_embeddings.EncodeBudget); how many
+    the model had to encode (0 when another task got there first)."""
+    from search.embedder import ModelUnavailable, get_embedder
+    from search.text_embeddings import term_vectors
+
+    try:
+        embedder = get_embedder(model_name, allow_download=True)
+    except ModelUnavailable:
+        return 0  # the page says the model is missing; nothing to cache until it is back
+    return term_vectors(embedder, list(terms))[1]

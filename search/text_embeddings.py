@@ -8,6 +8,7 @@ from __future__ import annotations
 import hashlib
 import threading
 from collections import OrderedDict
+from dataclasses import dataclass, field
 
 import numpy as np
 from django.conf import settings
@@ -27,8 +28,65 @@ def cache_key(term: str) -> str:
 
 def term_vectors(embedder: Embedder, terms: list[str]) -> tuple[np.ndarray, int]:
     """(len(terms), dim) unit vectors, and how many terms needed the model (0 when all were cached)."""
-    model = embedder.model_name
     keys = [cache_key(term) for term in terms]
+    found = _cached(embedder.model_name, keys)
+    to_encode = [(key, term) for key, term in zip(keys, terms) if key not in found]
+    found.update(_encode_and_store(embedder, to_encode))
+    return np.stack([found[key] for key in keys]), len(to_encode)
+
+
+# Pages that need the words of many queries at once (the quality and model comparison pages, a photo's profile) must
+# not run the text model for all of them inside one web request: after a model switch or an import of judgments none
+# is cached, and encoding hundreds of terms takes minutes with a real SigLIP on a CPU, far past a web server's
+# timeout. Such a page encodes at most PAGE_ENCODE_TERMS terms itself and queues the rest for the worker
+# (text_embeddings_task), showing what it could compute meanwhile.
+PAGE_ENCODE_TERMS = 32
+
+
+@dataclass
+class EncodeBudget:
+    """How many uncached terms a web request may still encode itself, and the terms it left for the worker."""
+
+    terms: int = field(default_factory=lambda: PAGE_ENCODE_TERMS)
+    deferred: dict[str, dict[str, None]] = field(default_factory=dict)  # model name → terms, in order
+
+    def defer_to_worker(self) -> int:
+        """Queue the deferred terms for the worker, once the current transaction commits; how many there were."""
+        from django.db import transaction
+        from django_q.tasks import async_task
+
+        for model_name, terms in self.deferred.items():
+            terms = list(terms)
+            for start in range(0, len(terms), WORKER_TERMS_PER_TASK):
+                chunk = terms[start:start + WORKER_TERMS_PER_TASK]
+                transaction.on_commit(lambda chunk=chunk, model_name=model_name: async_task(
+                    "search.tasks.text_embeddings_task", model_name, chunk, group="text embeddings"))
+        return sum(len(terms) for terms in self.deferred.values())
+
+
+WORKER_TERMS_PER_TASK = 256  # well inside Q_TIMEOUT with a real SigLIP on 2 cores
+
+
+def term_vectors_within(embedder: Embedder, terms: list[str], budget: EncodeBudget | None) -> np.ndarray | None:
+    """term_vectors' vectors when every term is cached or the budget can still encode the missing ones; otherwise
+    None, with the missing terms deferred to the worker (see EncodeBudget). No budget: always encode (the worker,
+    commands)."""
+    if budget is None:
+        return term_vectors(embedder, terms)[0]
+    keys = [cache_key(term) for term in terms]
+    found = _cached(embedder.model_name, keys)
+    missing = list(dict.fromkeys((key, term) for key, term in zip(keys, terms) if key not in found))
+    if len(missing) > budget.terms:
+        budget.deferred.setdefault(embedder.model_name, {}).update(dict.fromkeys(term for _, term in missing))
+        return None
+    budget.terms -= len(missing)
+    found.update(_encode_and_store(embedder, missing))
+    return np.stack([found[key] for key in keys])
+
+
+def _cached(model: str, keys: list[str]) -> dict[str, np.ndarray]:
+    """key → vector of the keys cached in this process or in the database (those from the database are kept in the
+    process's cache too)."""
     found: dict[str, np.ndarray] = {}
     with _lock:
         for key in keys:
@@ -37,22 +95,35 @@ def term_vectors(embedder: Embedder, terms: list[str]) -> tuple[np.ndarray, int]
                 found[key] = _cache[(model, key)]
     missing = [k for k in keys if k not in found]
     if missing:
-        for row in TextEmbedding.objects.filter(model_name=model, key__in=missing):
-            found[row.key] = np.asarray(row.vector, dtype=np.float32)
-    to_encode = [(key, term) for key, term in zip(keys, terms) if key not in found]
-    if to_encode:
-        vectors = encode_terms(embedder, [term for _, term in to_encode])
-        TextEmbedding.objects.bulk_create(
-            [TextEmbedding(model_name=model, key=key, text=term[:2000], vector=vec) for (key, term), vec in zip(to_encode, vectors)],
-            ignore_conflicts=True,
-        )
-        found.update({key: vec for (key, _), vec in zip(to_encode, vectors)})
+        rows = {row.key: np.asarray(row.vector, dtype=np.float32)
+                for row in TextEmbedding.objects.filter(model_name=model, key__in=missing)}
+        found.update(rows)
+        _remember(model, rows)
+    return found
+
+
+def _encode_and_store(embedder: Embedder, to_encode: list[tuple[str, str]]) -> dict[str, np.ndarray]:
+    """Encode (key, term) pairs with the model, store them in the database and the process's cache: key → vector."""
+    if not to_encode:
+        return {}
+    vectors = encode_terms(embedder, [term for _, term in to_encode])
+    TextEmbedding.objects.bulk_create(
+        [TextEmbedding(model_name=embedder.model_name, key=key, text=term[:2000], vector=vec)
+         for (key, term), vec in zip(to_encode, vectors)],
+        ignore_conflicts=True,
+    )
+    encoded = {key: vec for (key, _), vec in zip(to_encode, vectors)}
+    _remember(embedder.model_name, encoded)
+    return encoded
+
+
+def _remember(model: str, vectors: dict[str, np.ndarray]) -> None:
     with _lock:
-        for key in keys:
-            _cache[(model, key)] = found[key]
+        for key, vector in vectors.items():
+            _cache[(model, key)] = vector
+            _cache.move_to_end((model, key))
         while len(_cache) > _CACHE_SIZE:
             _cache.popitem(last=False)
-    return np.stack([found[key] for key in keys]), len(to_encode)
 
 
 def encode_terms(embedder: Embedder, terms: list[str]) -> np.ndarray:

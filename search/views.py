@@ -29,6 +29,7 @@ from search.model_comparison import PRECISION_KS, family_model_comparison
 from search.query_dates import phrase_for_range
 from search.query_parser import Chip, replace_chip
 from search.reports import photo_report, search_report
+from search.text_embeddings import EncodeBudget
 from search.selectors import active_model_state, failed_photo_ids, failed_photos, index_status, kept_models
 from search.plots import quality_plots
 from search.quality import calibration_fit_request, calibration_rollback, family_quality, suggested_weights
@@ -373,7 +374,8 @@ def search_report_view(request: HttpRequest) -> HttpResponse:
 @login_required
 def photo_report_view(request: HttpRequest, photo_id: int) -> HttpResponse:
     """One photo's semantic profile (the page of `manage.py photo_report`)."""
-    return render(request, "search/photo_report.html", {"report": photo_report(user=request.user, photo_id=photo_id)})
+    report = photo_report(user=request.user, photo_id=photo_id, budget=EncodeBudget())
+    return render(request, "search/photo_report.html", {"report": report})
 
 
 @require_POST

@@ -154,10 +154,33 @@ def test_switching_back_and_forth_never_serves_a_model_without_embeddings(
     assert family_search_model(family_id=family.pk) == worse_model
 
 
-def test_the_comparison_page_for_members_only(switched, family, client_for, alice, mallory, toy_model, worse_model):
+def test_the_comparison_page_for_members_only(switched, family, client_for, alice, mallory, toy_model, worse_model,
+                                             django_capture_on_commit_callbacks):
     page = client_for(alice).get("/indexing/").content.decode()
     assert f"/indexing/compare/{family.pk}/" in page
+    with django_capture_on_commit_callbacks(execute=True):  # the first view leaves the new model's words to the worker
+        client_for(alice).get(f"/indexing/compare/{family.pk}/")
+    run_queued_tasks()
     html = client_for(alice).get(f"/indexing/compare/{family.pk}/").content.decode()
     assert "9 judged queries, 81 judgments" in html and worse_model in html and toy_model in html
     assert 'class="model-previous"' in html and "Confirm the switch" in html
     assert client_for(mallory).get(f"/indexing/compare/{family.pk}/").status_code == 404
+
+
+def test_the_comparison_page_leaves_uncached_words_to_the_worker(switched, family, client_for, alice, monkeypatch,
+                                                                 django_capture_on_commit_callbacks):
+    """Right after a switch the new model has encoded none of the judged queries' words: the page encodes a few and
+    the worker the rest, instead of running both models over every query inside the request."""
+    from search import text_embeddings
+    from search.models import TextEmbedding
+
+    TextEmbedding.objects.all().delete()
+    text_embeddings.clear_process_cache()
+    monkeypatch.setattr(text_embeddings, "PAGE_ENCODE_TERMS", 2)
+    with django_capture_on_commit_callbacks(execute=True):
+        html = client_for(alice).get(f"/indexing/compare/{family.pk}/").content.decode()
+    assert TextEmbedding.objects.count() <= 2
+    assert 'class="count-waiting">' in html and "being prepared" in html and "9 judged queries" not in html
+    assert run_queued_tasks() >= 1
+    html = client_for(alice).get(f"/indexing/compare/{family.pk}/").content.decode()
+    assert "9 judged queries, 81 judgments" in html and "being prepared" not in html

@@ -68,6 +68,9 @@ def judged_family(shifted_model, add_shape, family, alice, django_capture_on_com
     run_queued_tasks()
     assert not Photo.objects.exclude(status=Photo.Status.READY).exists()
     queries = list(COLOURS) + list(SHAPES) + [f"{c} {s}" for c in COLOURS for s in SHAPES]
+    searcher = type(alice).objects.get(pk=alice.pk)  # (a copy: searching caches unsaved preferences on the user)
+    for q in queries:  # judged from its results, as members do (which caches the query's text embeddings)
+        search_photos(user=searcher, params=SearchParams(query=q))
     Judgment.objects.bulk_create([
         Judgment(user=alice, family=family, photo_id=pk, query=q, relevant=all(w in (c, s) for w in q.split()),
                  model_name=shifted_model)
@@ -158,8 +161,8 @@ def test_quality_api_reports_the_figures_and_keeps_families_apart(judged_family,
     assert api.get(url, {"family": other_family.pk}).status_code == 404
     assert api.get(url, {"family": 10**9}).status_code == 404
     body = api.get(url, {"family": family.pk}).json()
-    assert set(body) == {"judged_queries", "judgments", "needed", "precision_at_5", "precision_at_10", "ndcg_at_10",
-                         "ece", "fitted", "suggested_weights"}
+    assert set(body) == {"judged_queries", "judgments", "needed", "waiting_queries", "precision_at_5", "precision_at_10",
+                         "ndcg_at_10", "ece", "fitted", "suggested_weights"}
     assert body["judged_queries"] == 19 and body["needed"] == 0 and body["fitted"] is None
     assert body["suggested_weights"] is None and 0 <= body["ece"] <= 1
 
@@ -223,5 +226,33 @@ def test_the_quality_endpoint_is_in_the_schema(client, alice):
     quality = schema["paths"]["/api/v1/search/quality/"]["get"]
     assert [(p["name"], p["required"]) for p in quality["parameters"]] == [("family", True)]
     body = schema["components"]["schemas"]["Quality"]
-    assert set(body["properties"]) == {"judged_queries", "judgments", "needed", "precision_at_5", "precision_at_10",
+    assert set(body["properties"]) == {"judged_queries", "judgments", "needed", "waiting_queries", "precision_at_5", "precision_at_10",
                                        "ndcg_at_10", "ece", "fitted", "suggested_weights"}
+
+
+def test_the_quality_page_leaves_uncached_words_to_the_worker_instead_of_running_the_model_for_every_query(
+        judged_family, family, alice, client_for, monkeypatch, django_capture_on_commit_callbacks):
+    """After a model switch or `judgments import`, no judged query's words have a text embedding yet: encoding them
+    all inside the request (minutes with a real SigLIP on a CPU) would outlast the web server's timeout. The page
+    encodes a few, counts the queries still waiting, and the worker does the rest."""
+    from search import text_embeddings
+    from search.models import TextEmbedding
+
+    TextEmbedding.objects.all().delete()
+    text_embeddings.clear_process_cache()
+    monkeypatch.setattr(text_embeddings, "PAGE_ENCODE_TERMS", 3)
+    client = client_for(alice)
+    with django_capture_on_commit_callbacks(execute=True):
+        page = client.get(reverse("search:quality", args=[family.pk]))
+    body = page.content.decode()
+    assert page.status_code == 200
+    assert TextEmbedding.objects.count() <= 3  # the model ran for at most the page's share
+    waiting = page.context["q"].waiting_queries
+    assert 0 < waiting < 19 and page.context["q"].judged_queries == 19 - waiting
+    assert f'class="count-waiting">{waiting}<' in body and "being prepared" in body
+    assert client.get(reverse("api_search_quality"), {"family": family.pk}).json()["waiting_queries"] == waiting
+
+    assert run_queued_tasks() >= 1  # the worker encodes the rest
+    page = client.get(reverse("search:quality", args=[family.pk]))
+    assert page.context["q"].waiting_queries == 0 and page.context["q"].judged_queries == 19
+    assert "being prepared" not in page.content.decode()

@@ -129,6 +129,25 @@ def test_report_pages_for_members_only(shapes, client_for, alice, mallory, famil
     assert "IMG" not in own.content.decode()  # none of the Smiths' photos
 
 
+def test_the_profile_page_leaves_uncached_concepts_to_the_worker(shapes, client_for, alice, monkeypatch,
+                                                                   django_capture_on_commit_callbacks):
+    """After a model switch or a change to the vocabulary, the model has encoded none of the concepts: the page
+    doesn't run it over the whole vocabulary and synonym table inside the request, it says the profile is coming."""
+    from search import text_embeddings
+    from search.models import TextEmbedding
+
+    TextEmbedding.objects.all().delete()
+    text_embeddings.clear_process_cache()
+    monkeypatch.setattr(text_embeddings, "PAGE_ENCODE_TERMS", 2)
+    url = f"/photos/{shapes['red square'].pk}/profile/"
+    with django_capture_on_commit_callbacks(execute=True):
+        html = client_for(alice).get(url).content.decode()
+    assert TextEmbedding.objects.count() == 0 and "still reading the words" in html and "most probable" not in html
+    assert run_queued_tasks() >= 1
+    html = client_for(alice).get(url).content.decode()
+    assert "still reading" not in html and 'class="histogram concepts"' in html
+
+
 def test_report_pages_need_sign_in(shapes, client):
     assert client.get("/search/report/", {"q": "red"}).status_code == 302
     assert client.get(f"/photos/{shapes['red square'].pk}/profile/").status_code == 302
