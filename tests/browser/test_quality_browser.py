@@ -50,3 +50,29 @@ def test_the_quality_page_renders_its_plots(live_server, browser, artifacts, jud
         assert page.js_errors == []
     finally:
         context.close()
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("width", [1280, 390])
+def test_the_quality_page_says_which_queries_are_still_being_prepared(live_server, browser, artifacts, judged_family,
+                                                                     family, alice, width, monkeypatch):
+    from search import text_embeddings
+    from search.models import TextEmbedding
+
+    TextEmbedding.objects.all().delete()  # as after a model switch: no judged query's words encoded yet
+    text_embeddings.clear_process_cache()
+    monkeypatch.setattr(text_embeddings, "PAGE_ENCODE_TERMS", 3)
+    options = {"viewport": {"width": width, "height": 844 if width < 500 else 800}}
+    context, page = new_page(browser, **options)
+    try:
+        sign_in(page, live_server, "alice")
+        page.goto(live_server.url + f"/search/quality/{family.pk}/")
+        notice = page.locator(".notice.waiting")
+        assert notice.is_visible() and "being prepared" in notice.inner_text()
+        waiting = int(page.locator(".count-waiting").inner_text())
+        assert 0 < waiting < 19 and int(page.locator(".count-queries").inner_text()) == 19 - waiting
+        assert page.evaluate("document.documentElement.scrollWidth") <= width
+        page.screenshot(path=artifacts / f"quality-waiting-{width}.png", full_page=True)
+        assert page.js_errors == []
+    finally:
+        context.close()
