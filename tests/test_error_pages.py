@@ -136,3 +136,16 @@ def test_error_pages_hold_no_inline_script_or_style(client_for, alice):
     body = client_for(alice).get("/no-such-page/").content.decode()
     assert "<style" not in body and " style=" not in body
     assert "<script>" not in body and " onclick=" not in body
+
+
+def test_the_500_page_still_answers_when_its_template_can_not_be_drawn(alice, settings, tmp_path, caplog):
+    """Static files not collected (a manifest without the stylesheet): the layout's {% static %} raises, and the
+    person still gets a page that says what happened."""
+    settings.STATIC_ROOT = tmp_path / "static"
+    settings.STORAGES = {**settings.STORAGES,
+                         "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.ManifestStaticFilesStorage"}}
+    response = _failing(_signed_in_request(alice), RuntimeError("boom"), server_error)
+    body = response.content.decode()
+    assert response.status_code == 500
+    assert "<h1>Something went wrong</h1>" in body and "boom" not in body
+    assert any("could not be drawn" in r.getMessage() for r in caplog.records)
