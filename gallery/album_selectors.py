@@ -3,9 +3,12 @@ and a missing one are the same 404. A share link's visitor sees the one album it
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.cache import cache
+from django.core.paginator import Paginator
 from django.db.models import Count, QuerySet
 from django.http import Http404
 from django.urls import reverse
@@ -48,21 +51,56 @@ def album_visible_photos(*, album: Album) -> QuerySet[Photo]:
 
 
 def album_photo_ids(*, album: Album, limit: int | None = None) -> list[int]:
-    """The album's photos in its order: a plain album's positions, a smart album's search results (best first)."""
-    limit = limit or settings.ALBUM_MAX_PHOTOS
+    """The album's photos in its order: a plain album's positions (all of them: its pages show them a page at a
+    time), a smart album's search results (best first, at most ALBUM_MAX_PHOTOS)."""
     if album.is_smart:
-        ids = smart_albums.engine().photo_ids(album=album, limit=limit)
+        ids = smart_albums.engine().photo_ids(album=album, limit=limit or settings.ALBUM_MAX_PHOTOS)
         visible = set(album_visible_photos(album=album).filter(pk__in=ids).values_list("pk", flat=True))
         return [pk for pk in ids if pk in visible]
-    return list(album_visible_photos(album=album).filter(album_entries__album=album)
-                .order_by("album_entries__position", "album_entries__id").values_list("pk", flat=True)[:limit])
+    ids = (album_visible_photos(album=album).filter(album_entries__album=album)
+           .order_by("album_entries__position", "album_entries__id").values_list("pk", flat=True))
+    return list(ids[:limit] if limit else ids)
 
 
-def album_photos(*, album: Album, limit: int | None = None) -> list[Photo]:
-    """The album's photos in its order, with only what tiles show."""
-    ids = album_photo_ids(album=album, limit=limit)
-    rows = Photo.objects.filter(pk__in=ids).only(*TILE_FIELDS).in_bulk()
-    return [rows[pk] for pk in ids if pk in rows]
+@dataclass
+class AlbumPage:
+    """One page of an album's photos: each with its position in the whole album (1-based)."""
+
+    entries: list[tuple[int, Photo]]
+    number: int
+    total: int  # photos in the whole album
+    next_number: int | None
+    previous_number: int | None
+    ids: list[int]  # the whole album's, in order (the cover is looked for among them)
+
+    @property
+    def from_start(self) -> bool:
+        return self.number == 1
+
+
+def album_page(*, album: Album, number: str | int | None, size: int) -> AlbumPage:
+    """The page `number` of the album (in its order), `size` photos a page. A number that is not one gives the
+    first page, one past the end the last (as a broken link shows something rather than an error)."""
+    ids = album_photo_ids(album=album)
+    page = Paginator(ids, size).get_page(number)
+    offset = page.start_index() - 1 if ids else 0
+    rows = Photo.objects.filter(pk__in=page.object_list).only(*TILE_FIELDS).in_bulk()
+    entries = [(offset + index + 1, rows[pk]) for index, pk in enumerate(page.object_list) if pk in rows]
+    return AlbumPage(entries=entries, number=page.number, total=len(ids), ids=ids,
+                     next_number=page.next_page_number() if page.has_next() else None,
+                     previous_number=page.previous_page_number() if page.has_previous() else None)
+
+
+def album_page_of(*, album: Album, photo_id: int, size: int) -> int:
+    """The number of the album page that shows `photo_id` (1 when it is not in the album)."""
+    ids = album_photo_ids(album=album)
+    return ids.index(photo_id) // size + 1 if photo_id in ids else 1
+
+
+def album_page_url(*, album: Album, number: int, photo_id: int | None = None) -> str:
+    """An album page's URL (the plain one for the first), with the photo's anchor."""
+    url = album.get_absolute_url() + (f"?page={number}" if number > 1 else "")
+    return url + (f"#photo-{photo_id}" if photo_id else "")
 
 
 def album_cover_id(*, album: Album, photo_ids: list[int] | None = None) -> int | None:
@@ -161,7 +199,10 @@ class AlbumList(PhotoListKind):
 
     def list_url(self, *, user: AbstractBaseUser, photo: Photo, params: dict[str, str]) -> str:
         album = self._album(user, params)
-        return album.get_absolute_url() if album else reverse("gallery:albums")
+        if album is None:
+            return reverse("gallery:albums")
+        return album_page_url(album=album, number=album_page_of(album=album, photo_id=photo.pk,
+                                                                size=settings.GALLERY_PAGE_SIZE))
 
     @classmethod
     def context(cls, album: Album) -> ListContext:

@@ -53,7 +53,32 @@ _PILLOW_SEES_ALL = ("JPEG", "MPO", "PNG", "GIF")
 
 
 class ImageRejected(Exception):
-    """The bytes are not an image we accept; the message is shown to the user as is."""
+    """The bytes are not an image we accept; the message is shown to the user as is. `detail`: what the decoder
+    itself said (for the log, never for the person)."""
+
+    def __init__(self, message: str, *, detail: str = "") -> None:
+        super().__init__(message)
+        self.detail = detail
+
+    def reason_for(self, filename: str) -> str:
+        """The message about the file called `filename` (where the caller knows its name)."""
+        return str(self)
+
+
+class ImageIncomplete(ImageRejected):
+    """The data ends before the picture does: a copy or download that was cut off."""
+
+    def __init__(self, *, detail: str = "") -> None:
+        super().__init__(INCOMPLETE + ": it ends before its picture does. " + INCOMPLETE_ADVICE, detail=detail)
+
+    def reason_for(self, filename: str) -> str:
+        return f"{INCOMPLETE}: {filename} ends before its picture does. {INCOMPLETE_ADVICE}"
+
+
+# The words for a file whose data stops short (Pillow: "image file is truncated (N bytes not processed)").
+INCOMPLETE = "The file is incomplete (cut off)"
+INCOMPLETE_ADVICE = "A copy or download of it was probably interrupted: upload it again from the original."
+DAMAGED = "The image data is damaged or incomplete: it could not be decoded. Upload it again from the original."
 
 
 @dataclass
@@ -307,7 +332,10 @@ def _decode_errors():
     except UnidentifiedImageError:
         raise ImageRejected("Not an image file we can read (JPEG, PNG, WebP, GIF, TIFF or HEIC expected).") from None
     except (OSError, SyntaxError, ValueError, EOFError, MemoryError) as exc:
-        raise ImageRejected(f"The image data is damaged or incomplete ({_short(exc)}).") from None
+        # Our words for the person; Pillow's stay in `detail`, for the log.
+        if "truncated" in str(exc).lower() or isinstance(exc, EOFError):
+            raise ImageIncomplete(detail=_short(exc)) from None
+        raise ImageRejected(DAMAGED, detail=_short(exc)) from None
 
 
 def _rgb(image: Image.Image) -> Image.Image:

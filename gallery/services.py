@@ -208,7 +208,7 @@ def photo_upload(
     try:
         data = read_limited(stream)
     except ImageRejected as exc:
-        return UploadResult(filename, UploadResult.REJECTED, reason=str(exc))
+        return _rejected(filename, exc)
     return photo_create_from_bytes(
         family=family, uploaded_by=uploaded_by, data=data, filename=filename, tags=tags, description=description
     )
@@ -235,7 +235,9 @@ def photo_create_from_bytes(
         embedded = read_embedded(data, label=filename) if info.has_metadata else Embedded()
         photo = _photo_store(family=family, uploaded_by=uploaded_by, data=data, filename=filename, info=info,
                              tags=tags, description=description, embedded=embedded)
-    except (ImageRejected, StorageFailed) as exc:
+    except ImageRejected as exc:
+        return _rejected(filename, exc)
+    except StorageFailed as exc:
         return UploadResult(filename, UploadResult.REJECTED, reason=str(exc))
     except ValidationError as exc:
         return UploadResult(filename, UploadResult.REJECTED, reason=" ".join(exc.messages))
@@ -249,6 +251,14 @@ def photo_create_from_bytes(
                                 "moment and did not finish. Please try again.")
         return _duplicate(filename, existing)
     return UploadResult(filename, UploadResult.SAVED, photo=photo)
+
+
+def _rejected(filename: str, exc: ImageRejected) -> UploadResult:
+    """A file refused for what it holds: the person reads our words (gallery.images words them all), the log keeps
+    what the decoder said."""
+    if exc.detail:
+        logger.info("upload %r rejected: %s", filename, exc.detail)
+    return UploadResult(filename, UploadResult.REJECTED, reason=exc.reason_for(filename))
 
 
 PHOTO_BYTES_CONSTRAINT = "unique_photo_bytes_per_family"

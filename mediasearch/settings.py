@@ -309,9 +309,11 @@ EMBEDDED_SWEEP_LIMIT = env_int("EMBEDDED_SWEEP_LIMIT", 100)
 # ISO 3166 code a new family starts with as its default country (holidays for photos without GPS); blank: none.
 DEFAULT_COUNTRY = os.environ.get("DEFAULT_COUNTRY", "").strip().upper()
 GALLERY_PAGE_SIZE = env_int("GALLERY_PAGE_SIZE", 48)
+# Near-duplicate groups per page of a family's review page (each group is a card of several photos).
+DUPLICATE_GROUPS_PAGE_SIZE = env_int("DUPLICATE_GROUPS_PAGE_SIZE", 20)
 # The most photos one "Download" of a selection puts in its ZIP (streamed, so the cap is about time, not memory).
 DOWNLOAD_MAX_PHOTOS = env_int("DOWNLOAD_MAX_PHOTOS", 500)
-# The most photos an album page (and a smart album's search) shows.
+# The most photos a smart album's search shows (a plain album shows all of its photos, a page at a time).
 ALBUM_MAX_PHOTOS = env_int("ALBUM_MAX_PHOTOS", 500)
 # Days a new album share link lasts unless its maker picks otherwise (1 to 365).
 SHARE_DAYS = env_int("SHARE_DAYS", 30)

@@ -14,8 +14,10 @@ api_v1 = [
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
 ]
 
-# A database out of reach answers 503 with Retry-After, not 500 (mediasearch/views.py).
+# A database out of reach answers 503 with Retry-After, not 500; the 400 and 500 pages are drawn without the database
+# (mediasearch/views.py).
 handler500 = "mediasearch.views.server_error"
+handler400 = "mediasearch.views.bad_request"
 
 urlpatterns = [
     # For load balancers and orchestrators: no sign-in, no session, no first-run redirect (gallery.middleware).

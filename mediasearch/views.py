@@ -2,24 +2,30 @@
 
 from __future__ import annotations
 
+import logging
 import sys
 
 from django.db import InterfaceError, OperationalError
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.template.loader import render_to_string
-from django.views.defaults import server_error as django_server_error
+from django.utils.functional import SimpleLazyObject, empty
+
+logger = logging.getLogger(__name__)
 
 DATABASE_RETRY_SECONDS = 5
 DATABASE_GONE = "The database is not reachable right now (it may be restarting); try again in a few seconds."
+# What is left to say when even the error page can't be drawn (a template or static file gone missing).
+_BARE = ("<!doctype html><html lang=\"en\"><meta charset=\"utf-8\"><title>{title} · MediaSearch</title>"
+         "<h1>{title}</h1><p><a href=\"/\">Back to the photos</a></p></html>")
 
 
 def server_error(request: HttpRequest) -> HttpResponse:
     """handler500: an unhandled exception. When it is the database being out of reach (restarting, failing over, a
     network cut), answer 503 with Retry-After, as load balancers, clients and people can act on that; anything else
-    stays Django's plain 500."""
+    is the site's 500 page, in the layout but drawn without the database."""
     exc = sys.exc_info()[1]  # Django calls this inside its `except` block
     if not isinstance(exc, (OperationalError, InterfaceError)):
-        return django_server_error(request)
+        return _error_page(request, "500.html", 500, "Something went wrong")
     if request.path.startswith("/api/"):
         response = JsonResponse({"detail": DATABASE_GONE}, status=503)
     else:
@@ -27,3 +33,29 @@ def server_error(request: HttpRequest) -> HttpResponse:
         response = HttpResponse(render_to_string("503.html", {"message": DATABASE_GONE}), status=503)
     response["Retry-After"] = str(DATABASE_RETRY_SECONDS)
     return response
+
+
+def bad_request(request: HttpRequest, exception: Exception) -> HttpResponse:
+    """handler400 (a bad Host header, a malformed request): the site's page. It can come before the middleware that
+    knows the user ran, so it is drawn as the 500 page is."""
+    return _error_page(request, "400.html", 400, "Bad request")
+
+
+def _error_page(request: HttpRequest, template: str, status: int, title: str) -> HttpResponse:
+    """An error page drawn without the request's context processors (they ask the database, which may be what
+    failed): the menu shows when the request had already looked up a signed-in user, else the sign-in link. Never
+    raises: when even this fails, a bare page says the same."""
+    try:
+        body = render_to_string(template, {"user": _known_user(request)})
+    except Exception:  # the error page must not become a second error
+        logger.exception("the %s page could not be drawn", status)
+        body = _BARE.format(title=title)
+    return HttpResponse(body, status=status)
+
+
+def _known_user(request: HttpRequest):
+    """The request's user when it was already looked up (no query here), else None."""
+    user = request.__dict__.get("user")
+    if isinstance(user, SimpleLazyObject):
+        user = None if user._wrapped is empty else user._wrapped
+    return user if user is not None and user.is_authenticated else None

@@ -210,7 +210,7 @@ def duplicate_groups(*, user: AbstractBaseUser, family: Family) -> list[Duplicat
             members=[DuplicateMember(photo, index == 0, why[1]) for index, (photo, why) in
                      enumerate(zip(group_photos, whys))],
             signals=sorted({why[0] for why in whys})))
-    groups.sort(key=lambda group: (-len(group.members), group.keep.taken_at))
+    groups.sort(key=lambda group: (-len(group.members), group.keep.taken_at, group.keep.pk))  # stable, for pages
     return groups
 
 

@@ -6,6 +6,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -275,17 +276,22 @@ def quality(request: HttpRequest, family_id: int) -> HttpResponse:
 
 @require_GET
 @login_required
+@vary_on_headers("HX-Request")  # same URL, page or partial: caches must keep them apart
 def duplicates(request: HttpRequest, family_id: int) -> HttpResponse:
     """A family's near-duplicate groups, side by side, the suggested keeper first and the rest ticked for the trash
-    (only the photos the member may trash: their own uploads, or all for a family admin)."""
+    (only the photos the member may trash: their own uploads, or all for a family admin). DUPLICATE_GROUPS_PAGE_SIZE
+    groups a page, the following pages loaded as the timeline's are (HTMX partials, or whole pages by the link)."""
     family = family_get(user=request.user, family_id=family_id)
     admin_of = admin_family_ids(request.user) & {family.pk}
-    groups = duplicate_groups(user=request.user, family=family)
-    may_trash = {member.photo.pk for group in groups for member in group.members
+    all_groups = duplicate_groups(user=request.user, family=family)
+    page = Paginator(all_groups, settings.DUPLICATE_GROUPS_PAGE_SIZE).get_page(request.GET.get("page"))
+    may_trash = {member.photo.pk for group in page.object_list for member in group.members
                  if photo_may_manage(photo=member.photo, user=request.user, admin_of=admin_of)}
-    groups = [(group, any(member.photo.pk in may_trash for member in group.members[1:])) for group in groups]
-    return render(request, "search/duplicates.html", {"family": family, "groups": groups, "may_trash": may_trash,
-                                                      "hash_distance": settings.DUPLICATE_HASH_DISTANCE,
+    groups = [(group, any(member.photo.pk in may_trash for member in group.members[1:])) for group in page]
+    context = {"family": family, "groups": groups, "page": page, "total": len(all_groups), "may_trash": may_trash}
+    if request.htmx and not request.htmx.history_restore_request:
+        return render(request, "search/duplicates.html#groups-page", context)
+    return render(request, "search/duplicates.html", {**context, "hash_distance": settings.DUPLICATE_HASH_DISTANCE,
                                                       "cosine": settings.DUPLICATE_COSINE})
 
 

@@ -144,3 +144,90 @@ def test_the_album_page_reads_a_fixed_number_of_queries_whatever_its_size(client
             assert client.get(album.get_absolute_url()).status_code == 200
         counts.append(len(queries))
     assert counts[0] == counts[1], counts
+
+
+# --- pages ------------------------------------------------------------------------------------------------------
+
+
+HTMX = {"HX-Request": "true"}
+
+
+def _album_tile_ids(body: str) -> list[int]:
+    return [int(pk) for pk in re.findall(r'<a class="tile" id="photo-(\d+)"', body)]
+
+
+@pytest.fixture
+def big_album(settings, family, alice):
+    """Six photos, four a page, in an album that is larger than ALBUM_MAX_PHOTOS (a smart album's search cap)."""
+    settings.GALLERY_PAGE_SIZE = 4
+    settings.ALBUM_MAX_PHOTOS = 3
+    photos = [photo_factory(family=family, user=alice, filename=f"b{n}.jpg") for n in range(6)]
+    album = album_create(user=alice, family=family, name="Big")
+    album_add_photos(user=alice, album=album, photo_ids=[p.pk for p in reversed(photos)])
+    return album, [p.pk for p in reversed(photos)]
+
+
+def test_an_album_page_shows_a_page_of_tiles_and_loads_the_rest_as_the_timeline_does(client_for, alice, big_album):
+    album, order = big_album
+    client = client_for(alice)
+    body = client.get(album.get_absolute_url()).content.decode()
+    assert _album_tile_ids(body) == order[:4]
+    assert "6 photos" in body  # the whole album, not the page
+    more = re.search(r'<a class="more" href="([^"]*)"\s+hx-get="([^"]*)"\s+hx-trigger="revealed"', body)
+    assert more and unescape(more.group(1)) == unescape(more.group(2)) == "?page=2"
+    partial = client.get(album.get_absolute_url() + "?page=2", headers=HTMX)
+    assert partial.status_code == 200 and "<html" not in partial.content.decode()
+    assert _album_tile_ids(partial.content.decode()) == order[4:]
+    assert 'class="more"' not in partial.content.decode()
+    assert partial.headers["Vary"] and "HX-Request" in partial.headers["Vary"]
+
+
+def test_a_later_album_page_without_javascript_is_a_whole_page_with_a_way_back(client_for, alice, big_album):
+    album, order = big_album
+    body = client_for(alice).get(album.get_absolute_url() + "?page=2").content.decode()
+    assert "<html" in body and _album_tile_ids(body) == order[4:]
+    assert "6 photos" in body and 'href="?page=1"' in body
+    # No drag and drop here (it posts the grid's order, which must start at the album's first photo).
+    assert 'data-album-order=""' in body
+
+
+def test_a_broken_page_number_shows_a_page_not_an_error(client_for, alice, big_album):
+    album, order = big_album
+    client = client_for(alice)
+    for page in ("x", "0", "-1", "99", "1" * 40):
+        response = client.get(album.get_absolute_url(), {"page": page})
+        assert response.status_code == 200
+        assert _album_tile_ids(response.content.decode()) in (order[:4], order[4:])
+
+
+def test_arrange_buttons_know_the_albums_ends_not_the_pages(client_for, alice, big_album):
+    album, order = big_album
+    client = client_for(alice)
+    first = client.get(album.get_absolute_url()).content.decode()
+    second = client.get(album.get_absolute_url() + "?page=2").content.decode()
+
+    def later_disabled(body, pk):
+        form = re.search(rf'name="photo" value="{pk}">(.*?)</form>', body, re.S).group(1)
+        return 'aria-label="Move later" disabled' in form
+
+    assert not later_disabled(first, order[3])  # the last of page 1 can still move later
+    assert later_disabled(second, order[5])
+    # Moving a photo comes back to the page it is on now: still page 2 (6th → 5th), then page 1 (5th → 4th).
+    response = client.post(reverse("gallery:album_arrange", args=[album.pk]), {"photo": order[5], "action": "up"})
+    assert response.url == f"{album.get_absolute_url()}?page=2#photo-{order[5]}"
+    response = client.post(reverse("gallery:album_arrange", args=[album.pk]), {"photo": order[5], "action": "up"})
+    assert response.url == f"{album.get_absolute_url()}#photo-{order[5]}"
+    assert album_photo_ids(album=album)[3] == order[5]
+
+
+def test_the_viewer_goes_back_to_the_album_page_the_photo_is_on(client_for, alice, big_album):
+    album, order = big_album
+    body = client_for(alice).get(f"/photos/{order[5]}/?from=album&album={album.pk}").content.decode()
+    assert f'href="{album.get_absolute_url()}?page=2#photo-{order[5]}"' in body
+
+
+def test_another_family_gets_the_404_for_every_page_of_an_album(client_for, mallory, big_album):
+    album, _ = big_album
+    client = client_for(mallory)
+    for headers in ({}, HTMX):
+        assert client.get(album.get_absolute_url() + "?page=2", headers=headers).status_code == 404

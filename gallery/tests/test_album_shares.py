@@ -201,3 +201,25 @@ def test_a_photo_moved_to_the_trash_is_gone_from_the_link(album, alice, photos):
     assert f"/photos/{photos[0].pk}/" not in body and "1 photo" in body
     for url in _urls(token, photos[0].pk):
         assert visitor.get(url).status_code == 404
+
+
+def test_a_shared_album_is_shown_a_page_at_a_time(family, alice, settings):
+    settings.GALLERY_PAGE_SIZE = 2
+    settings.ALBUM_MAX_PHOTOS = 2  # a smart album's cap: a plain album shows all of its photos, page by page
+    photos = [photo_factory(family=family, user=alice, filename=f"s{n}.jpg") for n in range(3)]
+    album = album_create(user=alice, family=family, name="Trip")
+    album_add_photos(user=alice, album=album, photo_ids=[p.pk for p in photos])
+    _, token = _share(album, alice)
+    visitor = Client()
+    url = reverse("shared_album", args=[token])
+    body = visitor.get(url).content.decode()
+    assert "3 photos" in body
+    assert [int(pk) for pk in re.findall(r'class="tile" id="photo-(\d+)"', body)] == [photos[0].pk, photos[1].pk]
+    assert re.search(r'<a class="more" href="\?page=2"\s+hx-get="\?page=2"', body)
+    partial = visitor.get(url + "?page=2", headers={"HX-Request": "true"})
+    assert "<html" not in partial.content.decode() and partial["Cache-Control"] == "private, no-store"
+    assert [int(pk) for pk in re.findall(r'class="tile" id="photo-(\d+)"', partial.content.decode())] == [photos[2].pk]
+    assert 'alt="Photo 3"' in partial.content.decode()
+    # Back from the last photo: to the page it is on.
+    page = visitor.get(reverse("shared_photo", args=[token, photos[2].pk])).content.decode()
+    assert "3 of 3" in page and f'href="{url}?page=2#photo-{photos[2].pk}"' in page

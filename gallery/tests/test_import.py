@@ -50,7 +50,7 @@ def test_import_walks_nested_folders_and_reports_what_it_skipped(photo_dir, fami
     with photos.get(original_filename="snow.webp").original.open("rb") as f:
         assert f.read() == BLUE
     assert "Imported 3, already there 0, unreadable 2 (of 5 files) into Smiths." in out
-    assert "skipped 2020/broken.jpg: The image data is damaged or incomplete" in out
+    assert "skipped 2020/broken.jpg: The file is incomplete (cut off)" in out
     assert "skipped notes.txt: Not an image file we can read" in out
     assert "cache.jpg" not in out
 

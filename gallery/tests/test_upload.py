@@ -55,7 +55,7 @@ def test_exif_rotated_jpeg_gets_an_upright_thumbnail_and_its_exif_facts(family, 
 
 
 BAD_FILES = [
-    ("truncated.jpg", images.truncated_jpeg(), "damaged or incomplete"),
+    ("truncated.jpg", images.truncated_jpeg(), "The file is incomplete (cut off): truncated.jpg"),
     ("empty.jpg", b"", "empty"),
     ("notes.jpg", images.TEXT, "Not an image"),
     ("drawing.svg", images.SVG, "Not an image"),
@@ -97,6 +97,27 @@ def test_jpeg_pixel_limit_is_its_own_setting(family, alice, settings):
     assert "420 pixels" not in result.reason and "100 pixels" in result.reason
 
 
+def test_a_cut_off_file_is_said_in_our_words_and_pillows_go_to_the_log(family, alice, caplog):
+    caplog.set_level("INFO", logger="gallery")
+    result = photo_upload(family=family, uploaded_by=alice, stream=io.BytesIO(images.truncated_jpeg()),
+                          filename="IMG_0042.jpg")
+    assert result.outcome == UploadResult.REJECTED
+    assert result.reason.startswith("The file is incomplete (cut off): IMG_0042.jpg ")
+    assert "truncated" not in result.reason and "bytes not processed" not in result.reason
+    assert any("IMG_0042.jpg" in r.getMessage() and "image file is truncated" in r.getMessage() for r in caplog.records)
+
+
+def test_other_damage_is_said_in_our_words_too(family, alice, caplog):
+    caplog.set_level("INFO", logger="gallery")
+    webp = images.image_bytes("WEBP", size=(200, 200))
+    result = photo_upload(family=family, uploaded_by=alice, stream=io.BytesIO(webp[: len(webp) // 2]),
+                          filename="half.webp")
+    assert result.outcome == UploadResult.REJECTED
+    assert result.reason.startswith("The image data is damaged or incomplete")
+    assert "decoder" not in result.reason  # Pillow's "could not create decoder object" goes to the log
+    assert any("half.webp" in r.getMessage() and "decoder" in r.getMessage() for r in caplog.records)
+
+
 def test_same_bytes_twice_in_a_family_is_a_duplicate_not_a_second_copy(family, alice, other_family, mallory):
     data = images.jpeg()
     first = photo_upload(family=family, uploaded_by=alice, stream=io.BytesIO(data), filename="a.jpg")
@@ -126,7 +147,7 @@ def test_upload_page_keeps_good_files_when_others_in_the_same_request_are_bad(cl
     body = response.content.decode()
     assert body.count('data-outcome="saved"') == 2
     assert body.count('data-outcome="rejected"') == 6
-    assert "too large" in body and "damaged or incomplete" in body and "empty" in body
+    assert "too large" in body and "The file is incomplete (cut off): truncated.jpg" in body and "empty" in body
     photos = Photo.objects.filter(family=family)
     assert sorted(p.original_filename for p in photos) == ["good1.jpg", "good2.heic"]
     assert all(sorted(t.name for t in p.tags.all()) == ["beach", "holiday"] for p in photos)

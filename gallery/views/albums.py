@@ -11,10 +11,12 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django.views.decorators.vary import vary_on_headers
 
 from gallery import smart_albums
 from gallery.album_selectors import (
-    AlbumList, album_cover_id, album_get, album_list, album_photo_ids, album_photos, share_get, share_list,
+    AlbumList, album_cover_id, album_get, album_list, album_page, album_page_of, album_page_url, album_photo_ids,
+    share_get, share_list,
 )
 from gallery.album_services import (
     album_add_photos, album_can_manage, album_create, album_delete, album_move_photo, album_remove_photos,
@@ -58,21 +60,31 @@ def album_index(request: HttpRequest) -> HttpResponse:
 
 @require_GET
 @login_required
+@vary_on_headers("HX-Request")  # same URL, page or partial: caches must keep them apart
 def album_detail(request: HttpRequest, album_id: int) -> HttpResponse:
+    """The album's photos a page at a time, as the timeline: the first page in full, the following ones as bare
+    partials appended under it by HTMX (infinite scroll), or as whole pages through the plain link."""
     album = album_get(user=request.user, album_id=album_id)
+    if request.htmx and not request.htmx.history_restore_request:
+        return render(request, "gallery/album_detail.html#grid-page", _page_context(request, album))
     return render(request, "gallery/album_detail.html", _album_context(request, album))
 
 
-def _album_context(request: HttpRequest, album, *, edit_form=None) -> dict:
-    photos = album_photos(album=album)
-    can_manage = album_can_manage(user=request.user, album=album)
+def _page_context(request: HttpRequest, album) -> dict:
+    page = album_page(album=album, number=request.GET.get("page"), size=settings.GALLERY_PAGE_SIZE)
     return {
         "album": album,
-        "photos": photos,
-        "cover_id": album_cover_id(album=album, photo_ids=[p.pk for p in photos]),
+        "page": page,
+        "cover_id": album_cover_id(album=album, photo_ids=page.ids),
         "photo_query": AlbumList.context(album).query,
-        "can_manage": can_manage,
         "can_arrange": not album.is_smart,
+    }
+
+
+def _album_context(request: HttpRequest, album, *, edit_form=None) -> dict:
+    return {
+        **_page_context(request, album),
+        "can_manage": album_can_manage(user=request.user, album=album),
         "edit_form": edit_form or AlbumForm(initial={"name": album.name, "description": album.description}),
         "smart_description": smart_albums.engine().describe(album=album) if album.is_smart else "",
         "limit": settings.ALBUM_MAX_PHOTOS,
@@ -124,7 +136,9 @@ def album_arrange(request: HttpRequest, album_id: int) -> HttpResponse:
         _arrange(request, album, action, photo_id, form.cleaned_data["position"])
     except (ValidationError, PermissionDenied) as exc:
         messages.error(request, _problem(exc))
-    return redirect(f"{album.get_absolute_url()}#photo-{photo_id}")
+    # Back to the page the photo is on now (a move can take it to the next or previous page).
+    number = album_page_of(album=album, photo_id=photo_id, size=settings.GALLERY_PAGE_SIZE)
+    return redirect(album_page_url(album=album, number=number, photo_id=photo_id))
 
 
 def _arrange(request: HttpRequest, album, action: str, photo_id: int, position: int | None) -> None:

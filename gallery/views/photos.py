@@ -28,7 +28,7 @@ from gallery.services import (
 from gallery.text import refusal
 from gallery.trash_services import photos_trash
 from gallery.upload_limits import upload_report
-from gallery.images import too_large
+from gallery.images import human_size, too_large
 from gallery.timeline import TimelineFilters, TimelineList, timeline_months, timeline_page
 from gallery.views.bulk import selection_context
 
@@ -152,7 +152,7 @@ def upload(request: HttpRequest) -> HttpResponse:
     without JavaScript the form posts all files at once. Both get one result row per file."""
     families = list(family_list(user=request.user))
     context = {"families": families, "results": None, "max_bytes": settings.UPLOAD_MAX_BYTES,
-               "too_large": too_large(settings.UPLOAD_MAX_BYTES)}
+               "too_large": too_large(settings.UPLOAD_MAX_BYTES), "max_size": human_size(settings.UPLOAD_MAX_BYTES)}
     if request.method == "POST":
         scripted = request.htmx or request.headers.get("X-Upload-Script")
         report = upload_report(request)

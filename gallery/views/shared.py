@@ -13,10 +13,12 @@ from functools import wraps
 from django.conf import settings
 from django.contrib.auth.hashers import check_password
 from django.core.cache import cache
+from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.crypto import constant_time_compare, salted_hmac
 from django.views.decorators.http import require_GET, require_http_methods
+from django.views.decorators.vary import vary_on_headers
 
 from gallery.album_selectors import share_photo_get, share_photo_ids, share_resolve
 from gallery.forms import SharePasswordForm
@@ -93,13 +95,16 @@ def _password_page(request: HttpRequest, share: AlbumShare, token: str) -> HttpR
 
 
 @require_http_methods(["GET", "POST"])
+@vary_on_headers("HX-Request")  # same URL, page or partial
 @shared
 def shared_album(request: HttpRequest, share: AlbumShare, token: str) -> HttpResponse:
-    album = share.album
+    """The album's photos a page at a time, loaded as the members' album page loads them."""
     ids = share_photo_ids(share=share)
-    return render(request, "gallery/shared_album.html", {
-        "album": album, "share": share, "token": token, "photo_ids": ids,
-    })
+    page = Paginator(ids, settings.GALLERY_PAGE_SIZE).get_page(request.GET.get("page"))
+    context = {"album": share.album, "share": share, "token": token, "total": len(ids), "page": page}
+    if request.htmx and not request.htmx.history_restore_request:
+        return render(request, "gallery/shared_album.html#grid-page", context)
+    return render(request, "gallery/shared_album.html", context)
 
 
 @require_GET
@@ -111,6 +116,7 @@ def shared_photo(request: HttpRequest, share: AlbumShare, token: str, photo_id: 
     index = ids.index(photo.pk) if photo.pk in ids else 0
     return render(request, "gallery/shared_photo.html", {
         "album": share.album, "share": share, "token": token, "photo": photo, "position": index + 1,
+        "album_page": index // settings.GALLERY_PAGE_SIZE + 1,
         "total": len(ids), "previous_id": ids[index - 1] if index > 0 else None,
         "next_id": ids[index + 1] if index + 1 < len(ids) else None,
     })

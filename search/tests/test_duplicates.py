@@ -5,6 +5,7 @@ rights; other families see nothing (404)."""
 from __future__ import annotations
 
 import io
+import re
 
 import pytest
 from django.urls import reverse
@@ -192,3 +193,44 @@ def test_a_copy_in_another_family_is_never_paired_across_families(trio, family, 
         not DuplicatePair.objects.filter(photo_b=theirs).exists()
     assert duplicate_groups(user=mallory, family=other_family) == []
     assert len(duplicate_groups(user=alice, family=family)) == 1
+
+
+def _pairs(family, user, count: int) -> list[tuple[Photo, Photo]]:
+    """`count` groups of two, stored as the worker stores them (the rows directly: no model needed)."""
+    from tests.factories import photo_factory
+
+    groups = []
+    for n in range(count):
+        a, b = (photo_factory(family=family, user=user, filename=f"g{n}-{side}.jpg") for side in "ab")
+        DuplicatePair.objects.create(family=family, photo_a=a, photo_b=b, hash_distance=0)
+        groups.append((a, b))
+    return groups
+
+
+def test_the_review_page_shows_a_page_of_groups_and_loads_the_rest(family, alice, client_for, settings):
+    settings.DUPLICATE_GROUPS_PAGE_SIZE = 2
+    _pairs(family, alice, 3)
+    client = client_for(alice)
+    url = reverse("search:duplicates", args=[family.pk])
+    order = [group.keep.pk for group in duplicate_groups(user=alice, family=family)]
+    body = client.get(url).content.decode()
+    shown = [int(pk) for pk in re.findall(r'data-group="(\d+)"', body)]
+    assert shown == order[:2]
+    assert "3 groups" in body  # all of them, not the page's
+    more = re.search(r'<a class="more" href="([^"]*)"\s+hx-get="([^"]*)"', body)
+    assert more and more.group(1) == more.group(2) == "?page=2"
+    partial = client.get(url + "?page=2", headers={"HX-Request": "true"}).content.decode()
+    assert "<html" not in partial and 'class="more"' not in partial
+    assert [int(pk) for pk in re.findall(r'data-group="(\d+)"', partial)] == order[2:]
+    whole = client.get(url + "?page=2").content.decode()
+    assert "<html" in whole and "3 groups" in whole and 'href="?page=1"' in whole
+    assert [int(pk) for pk in re.findall(r'data-group="(\d+)"', whole)] == order[2:]
+
+
+def test_groups_of_the_same_size_and_date_keep_one_order(family, alice):
+    groups = _pairs(family, alice, 4)
+    Photo.objects.update(taken_at=Photo.objects.first().taken_at)  # every tie the sort can meet
+    first = [group.keep.pk for group in duplicate_groups(user=alice, family=family)]
+    DuplicatePair.objects.filter(photo_a=groups[0][0]).delete()
+    DuplicatePair.objects.create(family=family, photo_a=groups[0][0], photo_b=groups[0][1], hash_distance=0)
+    assert [group.keep.pk for group in duplicate_groups(user=alice, family=family)] == first

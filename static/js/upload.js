@@ -2,7 +2,8 @@
 // tags they set after choosing the files apply (both are read when the upload starts). Each file then goes in
 // its own request (at most three at a time) with its own progress bar and result row, under an overall
 // "12 of 21" count. A file the network or the server failed gets a plain reason and a Retry button. A file over
-// the per-file limit is refused as soon as it is chosen, with the server's own words: not sent for nothing.
+// the per-file limit is refused as soon as it is chosen, with the server's own words: not sent for nothing. The
+// count is of every file chosen, refused ones included, and names those refused and why.
 // Without this script the form posts all files at once and the server answers with the same result rows.
 (function () {
   const form = document.getElementById("upload-form");
@@ -20,7 +21,8 @@
 
   const waiting = []; // chosen, not sent yet: {file, li}
   const queue = []; // sent or to be sent: {file, li, family, tags}
-  const counts = { total: 0, done: 0, failed: 0 };
+  const counts = { total: 0, done: 0, failed: 0 }; // of the files sent
+  const refused = []; // names of the files refused as soon as they were chosen (over the per-file limit)
   let inFlight = 0;
 
   function chosenFamily() {
@@ -39,11 +41,16 @@
     button.textContent = waiting.length
       ? "Upload " + plural(waiting.length, "photo") + (family ? " to " + family.dataset.name : "")
       : "Upload";
-    if (counts.total) {
+    if (counts.total || refused.length) {
+      // done + failed + refused + still going = every file chosen: the numbers add up.
+      const parts = [];
+      if (counts.total) parts.push(counts.done + " of " + (counts.total + refused.length) + " done");
+      if (counts.failed) parts.push(counts.failed + " failed (use Retry)");
+      if (refused.length) {
+        parts.push(refused.length + " refused, over the " + form.dataset.maxSize + " limit per file: " + refused.join(", "));
+      }
       progress.hidden = false;
-      let text = counts.done + " of " + counts.total + " done";
-      if (counts.failed) text += ", " + counts.failed + " failed (use Retry)";
-      progress.textContent = text + (counts.done + counts.failed === counts.total ? "." : "…");
+      progress.textContent = parts.join("; ") + (counts.done + counts.failed === counts.total ? "." : "…");
     }
   }
 
@@ -61,6 +68,7 @@
     li.querySelector(".filename").textContent = file.name;
     li.querySelector(".reason").textContent = form.dataset.tooLarge;
     list.prepend(li);
+    refused.push(file.name);
   }
 
   function addWaiting(files) {

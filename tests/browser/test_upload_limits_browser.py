@@ -52,8 +52,12 @@ def test_with_the_script_each_refused_file_says_why_and_the_others_are_kept(live
         assert row.get_attribute("data-outcome") == "rejected"
         assert row.locator(".reason").inner_text() == "File is too large (over 29.3 KB)."
         assert row.locator(".retry").count() == 0  # retrying would not help
+    # The count is of every file chosen: the refused ones are named, with why, from the start.
+    progress = page.locator("#upload-progress")
+    assert progress.inner_text() == "2 refused, over the 29.3 KB limit per file: big.jpg, huge.jpg."
     page.get_by_role("button", name="Upload 1 photo to Smiths").click()
-    page.wait_for_function("() => document.getElementById('upload-progress').textContent.includes('1 of 1 done')")
+    page.wait_for_function("() => document.getElementById('upload-progress').textContent.includes('1 of 3 done')")
+    assert progress.inner_text() == "1 of 3 done; 2 refused, over the 29.3 KB limit per file: big.jpg, huge.jpg."
 
     assert page.locator('#upload-list [data-outcome="saved"] .filename').all_inner_texts() == ["kept.jpg"]
     assert len(posts) == 1

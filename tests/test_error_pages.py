@@ -1,0 +1,151 @@
+"""The site's error pages (400, 403, 404, 500) are drawn in the normal layout: the menu for a signed-in person (a
+way back other than the browser's), a sign-in link otherwise; without leaking anything, and the 500 page without
+the database."""
+
+from __future__ import annotations
+
+import pytest
+from django.core.exceptions import PermissionDenied
+from django.db import connection
+from django.test import Client, RequestFactory
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+
+from gallery.models import Photo
+from mediasearch.views import bad_request, server_error
+from gallery.album_services import album_create
+from tests.factories import photo_factory
+
+pytestmark = pytest.mark.django_db
+
+MENU = ('<nav aria-label="Main">', 'href="/albums/"', 'href="/upload/"')
+
+
+def _has_menu(body: str, username: str) -> bool:
+    return all(part in body for part in MENU) and f'<span class="who">{username}</span>' in body
+
+
+def test_404_for_a_signed_in_person_has_the_menu(client_for, alice):
+    response = client_for(alice).get(reverse("gallery:photo_detail", args=[999999]))
+    body = response.content.decode()
+    assert response.status_code == 404
+    assert "<h1>Not found</h1>" in body and _has_menu(body, "alice")
+    assert 'href="/accounts/login/"' not in body
+
+
+def test_404_for_another_familys_photo_is_the_same_bytes_as_for_a_missing_one(client_for, alice, mallory,
+                                                                            other_family):
+    theirs = photo_factory(family=other_family, user=mallory, filename="jones-beach.jpg")
+    missing = Photo.objects.order_by("-pk").first().pk + 1000
+    client = client_for(alice)
+    not_mine = client.get(reverse("gallery:photo_detail", args=[theirs.pk]))
+    absent = client.get(reverse("gallery:photo_detail", args=[missing]))
+    assert not_mine.status_code == absent.status_code == 404
+    assert not_mine.content == absent.content
+    assert _has_menu(not_mine.content.decode(), "alice")
+    assert "jones-beach" not in not_mine.content.decode() and "Joneses" not in not_mine.content.decode()
+
+
+def test_404_for_someone_signed_out_offers_to_sign_in(client, alice):
+    response = client.get("/no-such-page/")
+    body = response.content.decode()
+    assert response.status_code == 404
+    assert "<h1>Not found</h1>" in body and 'href="/accounts/login/"' in body
+    assert '<nav aria-label="Main">' not in body
+
+
+def test_403_has_the_menu(client_for, family, alice, bob):
+    album = album_create(user=alice, family=family, name="Holidays")
+    response = client_for(bob).get(reverse("gallery:album_shares", args=[album.pk]))
+    body = response.content.decode()
+    assert response.status_code == 403
+    assert "Only the album" in body and _has_menu(body, "bob")
+
+
+def _failing(request, exc: Exception, handler):
+    """Call a handler as Django does: inside the `except` block of the exception it answers."""
+    try:
+        raise exc
+    except Exception:
+        return handler(request) if handler is server_error else handler(request, exc)
+
+
+def _signed_in_request(user):
+    request = RequestFactory().get("/photos/")
+    request.user = user  # resolved during the request, as any signed-in page does before it fails
+    return request
+
+
+def test_500_has_the_menu_and_asks_nothing_of_the_database(alice):
+    request = _signed_in_request(alice)
+    with CaptureQueriesContext(connection) as queries:
+        response = _failing(request, RuntimeError("boom"), server_error)
+    body = response.content.decode()
+    assert response.status_code == 500
+    assert len(queries) == 0
+    assert "Something went wrong" in body and _has_menu(body, "alice")
+    assert "boom" not in body  # the exception stays in the log
+
+
+def test_500_before_the_user_is_known_shows_no_menu_and_does_not_look_them_up(client_for, alice):
+    session_key = client_for(alice).session.session_key
+    request = RequestFactory().get("/photos/")
+    from django.conf import settings
+    from django.contrib.auth.middleware import AuthenticationMiddleware
+    from django.contrib.sessions.middleware import SessionMiddleware
+
+    request.COOKIES[settings.SESSION_COOKIE_NAME] = session_key
+    SessionMiddleware(lambda r: None).process_request(request)
+    AuthenticationMiddleware(lambda r: None).process_request(request)  # request.user is lazy, not looked up yet
+    with CaptureQueriesContext(connection) as queries:
+        response = _failing(request, RuntimeError("boom"), server_error)
+    body = response.content.decode()
+    assert response.status_code == 500 and len(queries) == 0
+    assert "Something went wrong" in body and '<nav aria-label="Main">' not in body
+    assert 'href="/accounts/login/"' in body
+
+
+def test_500_from_a_view_is_the_sites_page(client_for, alice, settings):
+    """End to end: a view that fails answers the 500 page in the layout (not Django's bare one)."""
+    settings.ROOT_URLCONF = "tests.error_urls"
+    client = Client(raise_request_exception=False)
+    client.force_login(alice)
+    response = client.get("/fail/")
+    body = response.content.decode()
+    assert response.status_code == 500
+    assert "Something went wrong" in body and _has_menu(body, "alice")
+
+
+def test_400_has_the_menu_when_the_user_is_known(alice):
+    response = _failing(_signed_in_request(alice), PermissionDenied("x"), bad_request)
+    body = response.content.decode()
+    assert response.status_code == 400
+    assert "<h1>Bad request</h1>" in body and _has_menu(body, "alice")
+
+
+def test_400_for_a_bad_host_is_the_sites_page(alice):
+    client = Client(raise_request_exception=False, HTTP_HOST="not-this-site.example")
+    client.force_login(alice)
+    response = client.get("/")
+    body = response.content.decode()
+    assert response.status_code == 400
+    assert "<h1>Bad request</h1>" in body and "MediaSearch" in body
+
+
+def test_error_pages_hold_no_inline_script_or_style(client_for, alice):
+    body = client_for(alice).get("/no-such-page/").content.decode()
+    assert "<style" not in body and " style=" not in body
+    assert "<script>" not in body and " onclick=" not in body
+
+
+def test_the_500_page_still_answers_when_its_template_can_not_be_drawn(alice, settings, tmp_path, caplog):
+    """Static files not collected (a manifest without the stylesheet): the layout's {% static %} raises, and the
+    person still gets a page that says what happened."""
+    settings.STATIC_ROOT = tmp_path / "static"
+    settings.STORAGES = {**settings.STORAGES,
+                         "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.ManifestStaticFilesStorage"}}
+    response = _failing(_signed_in_request(alice), RuntimeError("boom"), server_error)
+    body = response.content.decode()
+    assert response.status_code == 500
+    assert "<h1>Something went wrong</h1>" in body and "boom" not in body
+    assert any("could not be drawn" in r.getMessage() for r in caplog.records)
