@@ -52,6 +52,7 @@ def search(request: HttpRequest) -> HttpResponse:
     query = form.cleaned_data.get("q", "") if form.is_valid() else request.GET.get("q", "")
     context = {"form": form, "response": response, "tags": tag_list(user=request.user),
                "max_query_chars": MAX_QUERY_CHARS,
+               "refused": form.refused(), "refused_notice": form.refused_labels(),
                "judge": _judge_context(request, query, request.GET),
                "verdicts": judgment_verdicts(user=request.user, query=query,
                                              photo_ids=[r.photo.pk for r in response.results]),
