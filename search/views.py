@@ -21,6 +21,7 @@ from gallery.views.bulk import selection_context
 from gallery.views.trash import results_message
 from search.duplicates import duplicate_groups
 from search.engine import MAX_QUERY_CHARS, SearchParams, preferences_for, search_photos, similar_photos
+from search.expansion import also_searched_as
 from search.forms import ChipEditForm, JudgeForm, PreferencesForm, SearchReportForm, search_form
 from search.judgment_selectors import judgment_refine_ids, judgment_verdicts
 from search.judgment_services import judgment_record, judgment_withdraw
@@ -53,6 +54,7 @@ def search(request: HttpRequest) -> HttpResponse:
     context = {"form": form, "response": response, "tags": tag_list(user=request.user),
                "max_query_chars": MAX_QUERY_CHARS,
                "refused": form.refused(), "refused_notice": form.refused_labels(),
+               "also_searched": also_searched_as(response.terms),
                "judge": _judge_context(request, query, request.GET),
                "verdicts": judgment_verdicts(user=request.user, query=query,
                                              photo_ids=[r.photo.pk for r in response.results]),
