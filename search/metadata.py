@@ -230,6 +230,13 @@ class MetaQuery:
     glued: str = ""  # a tsquery OR-ing the family's words that contain a query word (see GLUED_*)
     excluded: str = ""  # a tsquery OR-ing the words of the excluded concepts
     excluded_glued: str = ""  # as `glued`, for the excluded concepts' words
+    compounds: str = ""  # a tsquery OR-ing the query's words as the family writes them joined or split (COMPOUND_*)
+
+    @property
+    def matching(self) -> str:
+        """The tsquery that matches and ranks: the query's words or their compounds. (`tsquery` alone is what
+        counts the query's words, n: "sunglasses" found as "sun glasses" holds the query's one word.)"""
+        return f"( {self.tsquery} ) | {self.compounds}" if self.tsquery and self.compounds else self.tsquery
 
 
 # Plain words match if ANY of them matches (ts_rank_cd rewards photos that match more of them):
@@ -246,8 +253,9 @@ def _tsquery(query: str) -> str:
 
 def metadata_query(*, query: str, family_ids: Sequence[int], excluded: Sequence[str] = ()) -> MetaQuery:
     """The query's tsquery, spelling corrections for its words that no photo of these families uses, and the
-    family's words that contain a query word (see GLUED_*), in one statement. The excluded concepts' words are
-    read by the same steps (`typed`, `glued`), so an exclusion reaches what the same word searched for finds.
+    family's words that contain a query word (see GLUED_*), and the query's words as the family writes them joined
+    or split (see COMPOUND_*), in one statement. The excluded concepts' words are read by the same steps (`typed`,
+    `glued`, `compounds`), so an exclusion reaches what the same words searched for find.
 
     Only content words of plain queries are corrected (a query in websearch syntax says exactly what it
     means); each gets its CORRECTIONS_PER_WORD closest vocabulary words."""
@@ -258,13 +266,27 @@ def metadata_query(*, query: str, family_ids: Sequence[int], excluded: Sequence[
     with connection.cursor() as cursor:
         cursor.execute(
             f"""
-            WITH typed AS (
-                -- The query's words (excluded false), and the excluded concepts' words (true).
-                SELECT DISTINCT w.excluded, w.w FROM (
-                    SELECT false AS excluded, w FROM {_SPLIT_WORDS.format("lower(unaccent(%(q)s))")} w WHERE %(plain)s
-                    UNION ALL SELECT true, w FROM {_SPLIT_WORDS.format("lower(unaccent(%(excluded)s))")} w
-                ) w
-                WHERE length(w.w) BETWEEN %(shortest)s AND %(longest)s AND to_tsvector(%(cfg)s, w.w) <> ''::tsvector
+            WITH said AS (
+                -- The query's words (excluded false), and the excluded concepts' words (true), in order.
+                SELECT false AS excluded, w, n FROM {_SPLIT_WORDS.format("lower(unaccent(%(q)s))")} WITH ORDINALITY AS t(w, n)
+                WHERE %(plain)s
+                UNION ALL
+                SELECT true, w, n FROM {_SPLIT_WORDS.format("lower(unaccent(%(excluded)s))")} WITH ORDINALITY AS t(w, n)
+            ), typed AS (
+                SELECT DISTINCT excluded, w FROM said
+                WHERE length(w) BETWEEN %(shortest)s AND %(longest)s AND to_tsvector(%(cfg)s, w) <> ''::tsvector
+            ), compounds AS (
+                -- Two neighbouring words the family writes as one ("sun glasses": its photos say "sunglasses") ...
+                SELECT DISTINCT a.excluded, plainto_tsquery(%(cfg)s, s.word)::text AS tsq
+                FROM said a JOIN said b ON b.excluded = a.excluded AND b.n = a.n + 1
+                JOIN {WORDS} s ON s.word = a.w || b.w AND s.family_id = ANY(%(families)s)
+                WHERE length(a.w) >= %(compound_part)s AND length(b.w) >= %(compound_part)s
+                UNION
+                -- ... and one word the family writes as two ("sunglasses": its photos say "sun glasses").
+                SELECT DISTINCT t.excluded, phraseto_tsquery(%(cfg)s, left(t.w, i) || ' ' || substr(t.w, i + 1))::text
+                FROM typed t CROSS JOIN generate_series(%(compound_part)s, length(t.w) - %(compound_part)s) i
+                WHERE EXISTS (SELECT 1 FROM {WORDS} s WHERE s.word = left(t.w, i) AND s.family_id = ANY(%(families)s))
+                  AND EXISTS (SELECT 1 FROM {WORDS} s WHERE s.word = substr(t.w, i + 1) AND s.family_id = ANY(%(families)s))
             ), unknown AS (
                 SELECT w FROM typed
                 WHERE NOT typed.excluded AND NOT EXISTS (SELECT 1 FROM {WORDS} s WHERE s.word = typed.w AND s.family_id = ANY(%(families)s))
@@ -308,23 +330,37 @@ def metadata_query(*, query: str, family_ids: Sequence[int], excluded: Sequence[
                    ARRAY(SELECT ARRAY[w, word, similarity::text, tsq] FROM corrections WHERE tsq <> ''
                          ORDER BY w, similarity DESC, word),
                    ARRAY(SELECT tsq FROM glued WHERE NOT excluded AND tsq <> '' ORDER BY tsq),
-                   ARRAY(SELECT tsq FROM glued WHERE excluded AND tsq <> '' ORDER BY tsq)
+                   ARRAY(SELECT tsq FROM glued WHERE excluded AND tsq <> '' ORDER BY tsq),
+                   ARRAY(SELECT tsq FROM compounds WHERE NOT excluded AND tsq <> '' ORDER BY tsq),
+                   ARRAY(SELECT tsq FROM compounds WHERE excluded AND tsq <> '' ORDER BY tsq)
             """,
             {"q": query, "cfg": TEXT_CONFIG, "families": list(family_ids), "threshold": TYPO_THRESHOLD,
              "per_word": CORRECTIONS_PER_WORD, "shortest": MIN_WORD_LENGTH, "longest": MAX_WORD_LENGTH,
              "plain": plain, "glued_shortest": GLUED_MIN_LENGTH, "glued_per_word": GLUED_PER_WORD,
-             "edit_similarity": EDIT_SIMILARITY, "edit_shortest": EDIT_MIN_LENGTH, "letters": list(_LETTERS),
+             "compound_part": COMPOUND_PART_LENGTH, "edit_similarity": EDIT_SIMILARITY, "edit_shortest": EDIT_MIN_LENGTH, "letters": list(_LETTERS),
              "excluded": " ".join(term.replace('"', " ").replace("-", " ") for term in excluded)},
         )
-        meta.tsquery, meta.excluded, corrections, glued, excluded_glued = cursor.fetchone()
+        (meta.tsquery, meta.excluded, corrections, glued, excluded_glued, compounds,
+         excluded_compounds) = cursor.fetchone()
     meta.corrections = [Correction(word, replacement, float(sim), tsq) for word, replacement, sim, tsq in corrections]
     meta.glued = _any_of(glued)
-    meta.excluded_glued = _any_of(excluded_glued) if meta.excluded else ""
+    meta.compounds = _any_of(compounds)
+    if meta.excluded:
+        meta.excluded_glued = _any_of(excluded_glued)
+        if excluded_compounds:
+            meta.excluded = f"( {meta.excluded} ) | {_any_of(excluded_compounds)}"
     return meta
 
 
 def _any_of(tsqueries: Sequence[str]) -> str:
     return " | ".join(f"( {tsq} )" for tsq in tsqueries)
+
+
+# A word is written as one or as two ("sunglasses", "sun glasses"; "sunset", "sun set"): two neighbouring query
+# words whose concatenation is in the family's vocabulary also match that word, and a query word that is two
+# vocabulary words of COMPOUND_PART_LENGTH letters or more, one after the other, also matches them as a phrase, in
+# every field (it is the same word). The query still counts as the words typed (MetaQuery.tsquery).
+COMPOUND_PART_LENGTH = 3
 
 
 # Typos people make, which trigrams miss in short words ("sqaure" shares 3 of 11 trigrams with "square"): one
@@ -353,12 +389,12 @@ def metadata_pass(meta: MetaQuery, *, scope: Scope, limit: int, also_ids: Sequen
     broken down by field."""
     if not meta.tsquery or scope.empty:
         return {}
-    params = {**scope.params(), "tsq": meta.tsquery, "glued": meta.glued or "", "excluded": meta.excluded,
+    params = {**scope.params(), "tsq": meta.matching, "glued": meta.glued or "", "excluded": meta.excluded,
               "excluded_glued": meta.excluded_glued,
               "families": list(scope.family_ids), "limit": int(limit), "also": id_array(sorted(set(also_ids))),
               "typo_weight": TYPO_WEIGHT,
               "cfg": TEXT_CONFIG, "text_words": TEXT_WORDS_SHOWN,
-              "lexemes": sorted({m.replace("''", "'") for m in _LEXEME.findall(f"{meta.tsquery} {meta.glued}")})}
+              "lexemes": sorted({m.replace("''", "'") for m in _LEXEME.findall(f"{meta.matching} {meta.glued}")})}
     for n, correction in enumerate(meta.corrections):
         params[f"fix_{n}"], params[f"sim_{n}"] = correction.tsquery, correction.similarity
     statement = _pass_sql(scope.skeleton(), bool(meta.glued), len(meta.corrections), bool(meta.excluded),
