@@ -159,6 +159,18 @@ def test_a_nul_character_in_a_plain_phrase_is_refused_too(photos, client_for, al
     assert "Null characters are not allowed." in body and FOUND not in body
 
 
+def test_a_nul_character_in_the_preferences_preview_search_is_said_and_nothing_is_previewed(photos, client_for,
+                                                                                         alice):
+    client = client_for(alice)
+    sliders = {"semantic_weight": "0.6", "metadata_weight": "0.4", "min_score": "0"}
+    for url in (reverse("search:preferences"), reverse("search:preferences_preview")):
+        body = client.get(url, {"preview_q": "birth\x00day", **sliders}).content.decode()
+        assert "Null characters are not allowed." in body, url
+        assert 'class="preview-list"' not in body and "Type a search in the form" not in body, url
+    found = client.get(reverse("search:preferences_preview"), {"preview_q": "birthday", **sliders}).content.decode()
+    assert f'data-photo="{photos[1].pk}"' in found and "Null characters" not in found
+
+
 @pytest.mark.parametrize("name", [*NUL_TEXT_FIELDS, "q", "country", "plain"])
 def test_a_nul_character_in_any_api_parameter_is_a_400_that_names_it(photos, api, name):
     params = {"q": "birthday", name: {"q": "birth\x00day", "country": "P\x00T", "plain": "birth\x00day"}.get(
