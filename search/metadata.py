@@ -277,16 +277,23 @@ def metadata_query(*, query: str, family_ids: Sequence[int], excluded: Sequence[
                 WHERE length(w) BETWEEN %(shortest)s AND %(longest)s AND to_tsvector(%(cfg)s, w) <> ''::tsvector
             ), compounds AS (
                 -- Two neighbouring words the family writes as one ("sun glasses": its photos say "sunglasses") ...
-                SELECT DISTINCT a.excluded, plainto_tsquery(%(cfg)s, s.word)::text AS tsq
-                FROM said a JOIN said b ON b.excluded = a.excluded AND b.n = a.n + 1
-                JOIN {WORDS} s ON s.word = a.w || b.w AND s.family_id = ANY(%(families)s)
-                WHERE length(a.w) >= %(compound_part)s AND length(b.w) >= %(compound_part)s
+                -- (each candidate looked up in the vocabulary's unique index, as `edits` does)
+                SELECT DISTINCT c.excluded, plainto_tsquery(%(cfg)s, c.word)::text AS tsq FROM (
+                    SELECT a.excluded, a.w || b.w AS word FROM said a JOIN said b ON b.excluded = a.excluded AND b.n = a.n + 1
+                    WHERE length(a.w) >= %(compound_part)s AND length(b.w) >= %(compound_part)s
+                ) c CROSS JOIN LATERAL (
+                    SELECT 1 FROM {WORDS} s WHERE s.word = c.word AND s.family_id = ANY(%(families)s) LIMIT 1
+                ) known
                 UNION
                 -- ... and one word the family writes as two ("sunglasses": its photos say "sun glasses").
-                SELECT DISTINCT t.excluded, phraseto_tsquery(%(cfg)s, left(t.w, i) || ' ' || substr(t.w, i + 1))::text
-                FROM typed t CROSS JOIN generate_series(%(compound_part)s, length(t.w) - %(compound_part)s) i
-                WHERE EXISTS (SELECT 1 FROM {WORDS} s WHERE s.word = left(t.w, i) AND s.family_id = ANY(%(families)s))
-                  AND EXISTS (SELECT 1 FROM {WORDS} s WHERE s.word = substr(t.w, i + 1) AND s.family_id = ANY(%(families)s))
+                SELECT DISTINCT c.excluded, phraseto_tsquery(%(cfg)s, c.head || ' ' || c.tail)::text FROM (
+                    SELECT t.excluded, left(t.w, i) AS head, substr(t.w, i + 1) AS tail
+                    FROM typed t CROSS JOIN generate_series(%(compound_part)s, length(t.w) - %(compound_part)s) i
+                ) c CROSS JOIN LATERAL (
+                    SELECT 1 FROM {WORDS} s WHERE s.word = c.head AND s.family_id = ANY(%(families)s) LIMIT 1
+                ) head CROSS JOIN LATERAL (
+                    SELECT 1 FROM {WORDS} s WHERE s.word = c.tail AND s.family_id = ANY(%(families)s) LIMIT 1
+                ) tail
             ), unknown AS (
                 SELECT w FROM typed
                 WHERE NOT typed.excluded AND NOT EXISTS (SELECT 1 FROM {WORDS} s WHERE s.word = typed.w AND s.family_id = ANY(%(families)s))
