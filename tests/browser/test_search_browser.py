@@ -228,8 +228,8 @@ def _query_of(url: str) -> str:
 def test_refused_text_long_expansions_and_look_alike_badges_fit_phone_and_desktop(live_server, browser, artifacts,
                                                                                   toy_model):
     """The search page with a NUL in the tag (said under the field, nothing searched), with a long query's "also
-    searched as", and the photo page's "More like this" badges (a percent, never a raw cosine), at 390 and 1280 px.
-    Screenshots: test-artifacts/search-{nul,long,similar}-{phone,desktop}.png."""
+    searched as", the preferences preview refusing a NUL, and the photo page's "More like this" badges (a percent, never a raw cosine), at 390 and 1280 px.
+    Screenshots: test-artifacts/search-{nul,preferences-nul,long,similar}-{phone,desktop}.png."""
     from tests.browser.conftest import new_page
     from tests.browser.test_mobile import DESKTOP, OVERFLOW, PHONE
 
@@ -256,6 +256,12 @@ def test_refused_text_long_expansions_and_look_alike_badges_fit_phone_and_deskto
             assert page.locator("#results .result").count() == 0
             assert page.evaluate(OVERFLOW, width) == []
             page.screenshot(path=str(artifacts / f"search-nul-{name}.png"), full_page=True)
+
+            page.goto(live_server.url + "/search/preferences/?preview_q=birth%00day")
+            assert page.locator("#preview .notice").inner_text().startswith(
+                "Preview search: Null characters are not allowed.")
+            assert page.evaluate(OVERFLOW, width) == []
+            page.screenshot(path=str(artifacts / f"search-preferences-nul-{name}.png"), full_page=True)
 
             page.goto(live_server.url + "/search/?" + urlencode({"q": long_query, "min_score": "0"}))
             summary = page.locator("#results .summary").inner_text()
