@@ -92,7 +92,10 @@ class PhotoIdsField(serializers.CharField):
 
 
 class SimilarResultSerializer(PhotoRefSerializer):
-    cosine = serializers.FloatField(help_text="image-to-image cosine similarity")
+    cosine = serializers.FloatField(help_text="raw image-to-image cosine similarity, -1 to 1: uncalibrated, not a "
+                                              "probability (search's scores are)")
+    similarity = serializers.FloatField(help_text="look-alike similarity, 0 to 1: the cosine, below 0 taken as 0 "
+                                                  "(the photo page shows it as a percent); not a probability")
     model_name = serializers.CharField()
 
 

@@ -506,8 +506,18 @@ def judged_components(*, family_id: int, query: str, photo_ids: list[int],
 @dataclass
 class SimilarResult:
     photo: Photo
-    cosine: float
+    cosine: float  # image-to-image, uncalibrated: no (a, b) exists for it, so it is no probability
     model_name: str
+
+    @property
+    def similarity(self) -> float:
+        """How alike the two pictures look, 0 to 1: the cosine, below 0 taken as 0 (pictures that look nothing alike
+        have cosines around 0, a few below; what sign they have says nothing to a reader)."""
+        return min(1.0, max(0.0, self.cosine))
+
+    @property
+    def similarity_percent(self) -> int:
+        return round(100 * self.similarity)
 
 
 def similar_photos(*, user: AbstractBaseUser, photo: Photo, limit: int = 12) -> tuple[list[SimilarResult], str]:

@@ -112,6 +112,36 @@ def expand(query: str, *, family_ids: Iterable[int], enabled: bool = True,
     return terms
 
 
+MAX_SHOWN = 5  # swaps the search page names after "also searched as"; the rest are counted ("and 3 more")
+
+
+@dataclass(frozen=True)
+class Swap:
+    replacement: str
+    original: str  # "" when the replacement stands for the whole query ("dog" also searched as "puppy")
+
+
+@dataclass(frozen=True)
+class AlsoSearched:
+    swaps: list[Swap]
+    more: int  # distinct swaps not shown
+
+
+def also_searched_as(terms: list[Term], *, limit: int = MAX_SHOWN) -> AlsoSearched:
+    """What the search page says a query was also searched as. Each term past the first is the whole query with a
+    unit or two swapped, so listing the terms repeats a long query once per variant, and a word typed twice
+    ("beach beach", "Dog, dog") is swapped in two variants: name each swap once instead (normalised, best first,
+    never a no-op), as the replacement alone when it replaced the whole query."""
+    if not terms:
+        return AlsoSearched([], 0)
+    query = _norm(terms[0].text)
+    swaps = dict.fromkeys(
+        Swap(_norm(new), "" if _norm(old) == query else _norm(old))
+        for term in terms[1:] for old, new in term.substitutions if _norm(new) not in (_norm(old), query))
+    swaps = list(swaps)
+    return AlsoSearched(swaps[:limit], max(0, len(swaps) - limit))
+
+
 def _units(query: str, groups: dict[str, list[str]]) -> list[str]:
     """Greedy longest-match segmentation into known phrases and plain words (punctuation kept with words)."""
     words = query.split(" ")

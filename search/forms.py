@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from django import forms
+from django.core.validators import ProhibitNullCharactersValidator
 
 from gallery.text import id_from_text
 from search.engine import SearchParams
@@ -8,6 +9,9 @@ from search.models import SearchPreferences
 from search.query_parser import normalise
 
 MAX_PLAIN = 20  # un-chipped phrases kept in the URL
+NUL = "\x00"
+NUL_ERROR = ProhibitNullCharactersValidator.code
+NUL_MESSAGE = str(ProhibitNullCharactersValidator.message)  # "Null characters are not allowed."
 
 
 def photo_ids(text: str | None, *, strict: bool = False) -> tuple[int, ...]:
@@ -38,8 +42,8 @@ class SearchForm(forms.Form):
     show_hidden = forms.BooleanField(required=False)
     favourite = forms.BooleanField(required=False, label="Favourites only")
     # Refine: results marked right (like) and wrong (unlike) in this search, "12,15"; unreadable ids are dropped.
-    like = forms.CharField(required=False, max_length=2000, widget=forms.HiddenInput)
-    unlike = forms.CharField(required=False, max_length=2000, widget=forms.HiddenInput)
+    like = forms.CharField(required=False, max_length=2000, widget=forms.HiddenInput, label="Marked right")
+    unlike = forms.CharField(required=False, max_length=2000, widget=forms.HiddenInput, label="Marked wrong")
 
     def __init__(self, *args, families=(), uploaders=(), countries=(), **kwargs):
         super().__init__(*args, **kwargs)
@@ -48,6 +52,8 @@ class SearchForm(forms.Form):
         self.fields["country"].choices = [("", "Anywhere")] + list(countries)
 
     def params(self) -> SearchParams:
+        if self.refused():
+            return SearchParams()  # nothing is searched: the rest of the form alone is not what was asked
         data = self.cleaned_data if self.is_valid() else {}
         if not self.is_valid():
             # Keep what is valid: a bad date should not throw the query away.
@@ -68,6 +74,25 @@ class SearchForm(forms.Form):
             unlike=photo_ids(data.get("unlike")),
         )
 
+
+    def refused(self) -> dict[str, str]:
+        """The text the search can't take, by parameter → the message: a NUL character in any text field (Django's
+        CharField refuses it) or in a `plain` phrase. Unlike an invalid filter, which is dropped, such text is said
+        and nothing is searched: dropping or mangling it would search for something else than was typed."""
+        if not self.is_bound:
+            return {}
+        self.is_valid()
+        refused = {name: " ".join(message for error in errors if error.code == NUL_ERROR for message in error.messages)
+                   for name, errors in self.errors.as_data().items()
+                   if any(error.code == NUL_ERROR for error in errors)}
+        if hasattr(self.data, "getlist") and any(NUL in value for value in self.data.getlist("plain")):
+            refused["plain"] = NUL_MESSAGE
+        return refused
+
+    def refused_labels(self) -> list[tuple[str, str]]:
+        """refused() as (what the user calls the field, message), for the notice above the results."""
+        return [(self.fields[name].label or name.capitalize() if name in self.fields else "Searched as plain words",
+                 message) for name, message in self.refused().items()]
 
     def removed(self) -> frozenset[str]:
         """The phrases the user un-chipped (`plain`, repeated): searched as words, not as places or dates."""

@@ -229,6 +229,14 @@ class MetaQuery:
     corrections: list[Correction] = field(default_factory=list)
     glued: str = ""  # a tsquery OR-ing the family's words that contain a query word (see GLUED_*)
     excluded: str = ""  # a tsquery OR-ing the words of the excluded concepts
+    excluded_glued: str = ""  # as `glued`, for the excluded concepts' words
+    compounds: str = ""  # a tsquery OR-ing the query's words as the family writes them joined or split (COMPOUND_*)
+
+    @property
+    def matching(self) -> str:
+        """The tsquery that matches and ranks: the query's words or their compounds. (`tsquery` alone is what
+        counts the query's words, n: "sunglasses" found as "sun glasses" holds the query's one word.)"""
+        return f"( {self.tsquery} ) | {self.compounds}" if self.tsquery and self.compounds else self.tsquery
 
 
 # Plain words match if ANY of them matches (ts_rank_cd rewards photos that match more of them):
@@ -245,7 +253,9 @@ def _tsquery(query: str) -> str:
 
 def metadata_query(*, query: str, family_ids: Sequence[int], excluded: Sequence[str] = ()) -> MetaQuery:
     """The query's tsquery, spelling corrections for its words that no photo of these families uses, and the
-    family's words that contain a query word (see GLUED_*), in one statement.
+    family's words that contain a query word (see GLUED_*), and the query's words as the family writes them joined
+    or split (see COMPOUND_*), in one statement. The excluded concepts' words are read by the same steps (`typed`,
+    `glued`, `compounds`), so an exclusion reaches what the same words searched for find.
 
     Only content words of plain queries are corrected (a query in websearch syntax says exactly what it
     means); each gets its CORRECTIONS_PER_WORD closest vocabulary words."""
@@ -256,13 +266,37 @@ def metadata_query(*, query: str, family_ids: Sequence[int], excluded: Sequence[
     with connection.cursor() as cursor:
         cursor.execute(
             f"""
-            WITH typed AS (
-                SELECT DISTINCT w FROM {_SPLIT_WORDS.format("lower(unaccent(%(q)s))")} w
-                WHERE %(plain)s AND length(w) BETWEEN %(shortest)s AND %(longest)s
-                  AND to_tsvector(%(cfg)s, w) <> ''::tsvector
+            WITH said AS (
+                -- The query's words (excluded false), and the excluded concepts' words (true), in order.
+                SELECT false AS excluded, w, n FROM {_SPLIT_WORDS.format("lower(unaccent(%(q)s))")} WITH ORDINALITY AS t(w, n)
+                WHERE %(plain)s
+                UNION ALL
+                SELECT true, w, n FROM {_SPLIT_WORDS.format("lower(unaccent(%(excluded)s))")} WITH ORDINALITY AS t(w, n)
+            ), typed AS (
+                SELECT DISTINCT excluded, w FROM said
+                WHERE length(w) BETWEEN %(shortest)s AND %(longest)s AND to_tsvector(%(cfg)s, w) <> ''::tsvector
+            ), compounds AS (
+                -- Two neighbouring words the family writes as one ("sun glasses": its photos say "sunglasses") ...
+                -- (each candidate looked up in the vocabulary's unique index, as `edits` does)
+                SELECT DISTINCT c.excluded, plainto_tsquery(%(cfg)s, c.word)::text AS tsq FROM (
+                    SELECT a.excluded, a.w || b.w AS word FROM said a JOIN said b ON b.excluded = a.excluded AND b.n = a.n + 1
+                    WHERE length(a.w) >= %(compound_part)s AND length(b.w) >= %(compound_part)s
+                ) c CROSS JOIN LATERAL (
+                    SELECT 1 FROM {WORDS} s WHERE s.word = c.word AND s.family_id = ANY(%(families)s) LIMIT 1
+                ) known
+                UNION
+                -- ... and one word the family writes as two ("sunglasses": its photos say "sun glasses").
+                SELECT DISTINCT c.excluded, phraseto_tsquery(%(cfg)s, c.head || ' ' || c.tail)::text FROM (
+                    SELECT t.excluded, left(t.w, i) AS head, substr(t.w, i + 1) AS tail
+                    FROM typed t CROSS JOIN generate_series(%(compound_part)s, length(t.w) - %(compound_part)s) i
+                ) c CROSS JOIN LATERAL (
+                    SELECT 1 FROM {WORDS} s WHERE s.word = c.head AND s.family_id = ANY(%(families)s) LIMIT 1
+                ) head CROSS JOIN LATERAL (
+                    SELECT 1 FROM {WORDS} s WHERE s.word = c.tail AND s.family_id = ANY(%(families)s) LIMIT 1
+                ) tail
             ), unknown AS (
                 SELECT w FROM typed
-                WHERE NOT EXISTS (SELECT 1 FROM {WORDS} s WHERE s.word = typed.w AND s.family_id = ANY(%(families)s))
+                WHERE NOT typed.excluded AND NOT EXISTS (SELECT 1 FROM {WORDS} s WHERE s.word = typed.w AND s.family_id = ANY(%(families)s))
             ), trigram AS (
                 SELECT u.w, c.word, c.similarity
                 FROM unknown u CROSS JOIN LATERAL (
@@ -291,7 +325,7 @@ def metadata_query(*, query: str, family_ids: Sequence[int], excluded: Sequence[
                               SELECT * FROM trigram UNION ALL SELECT * FROM edits) c GROUP BY w, word) c
                 ) ranked WHERE n <= %(per_word)s
             ), glued AS (
-                SELECT DISTINCT plainto_tsquery(%(cfg)s, g.word)::text AS tsq FROM typed t CROSS JOIN LATERAL (
+                SELECT DISTINCT t.excluded, plainto_tsquery(%(cfg)s, g.word)::text AS tsq FROM typed t CROSS JOIN LATERAL (
                     SELECT DISTINCT s.word FROM {WORDS} s
                     WHERE length(t.w) >= %(glued_shortest)s AND s.family_id = ANY(%(families)s)
                       AND s.word LIKE '%%' || t.w || '%%' AND s.word <> t.w
@@ -302,18 +336,38 @@ def metadata_query(*, query: str, family_ids: Sequence[int], excluded: Sequence[
                    (replace(websearch_to_tsquery(%(cfg)s, unaccent(%(excluded)s))::text, ' & ', ' | ')),
                    ARRAY(SELECT ARRAY[w, word, similarity::text, tsq] FROM corrections WHERE tsq <> ''
                          ORDER BY w, similarity DESC, word),
-                   ARRAY(SELECT tsq FROM glued WHERE tsq <> '' ORDER BY tsq)
+                   ARRAY(SELECT tsq FROM glued WHERE NOT excluded AND tsq <> '' ORDER BY tsq),
+                   ARRAY(SELECT tsq FROM glued WHERE excluded AND tsq <> '' ORDER BY tsq),
+                   ARRAY(SELECT tsq FROM compounds WHERE NOT excluded AND tsq <> '' ORDER BY tsq),
+                   ARRAY(SELECT tsq FROM compounds WHERE excluded AND tsq <> '' ORDER BY tsq)
             """,
             {"q": query, "cfg": TEXT_CONFIG, "families": list(family_ids), "threshold": TYPO_THRESHOLD,
              "per_word": CORRECTIONS_PER_WORD, "shortest": MIN_WORD_LENGTH, "longest": MAX_WORD_LENGTH,
              "plain": plain, "glued_shortest": GLUED_MIN_LENGTH, "glued_per_word": GLUED_PER_WORD,
-             "edit_similarity": EDIT_SIMILARITY, "edit_shortest": EDIT_MIN_LENGTH, "letters": list(_LETTERS),
+             "compound_part": COMPOUND_PART_LENGTH, "edit_similarity": EDIT_SIMILARITY, "edit_shortest": EDIT_MIN_LENGTH, "letters": list(_LETTERS),
              "excluded": " ".join(term.replace('"', " ").replace("-", " ") for term in excluded)},
         )
-        meta.tsquery, meta.excluded, corrections, glued = cursor.fetchone()
+        (meta.tsquery, meta.excluded, corrections, glued, excluded_glued, compounds,
+         excluded_compounds) = cursor.fetchone()
     meta.corrections = [Correction(word, replacement, float(sim), tsq) for word, replacement, sim, tsq in corrections]
-    meta.glued = " | ".join(f"( {tsq} )" for tsq in glued)
+    meta.glued = _any_of(glued)
+    meta.compounds = _any_of(compounds)
+    if meta.excluded:
+        meta.excluded_glued = _any_of(excluded_glued)
+        if excluded_compounds:
+            meta.excluded = f"( {meta.excluded} ) | {_any_of(excluded_compounds)}"
     return meta
+
+
+def _any_of(tsqueries: Sequence[str]) -> str:
+    return " | ".join(f"( {tsq} )" for tsq in tsqueries)
+
+
+# A word is written as one or as two ("sunglasses", "sun glasses"; "sunset", "sun set"): two neighbouring query
+# words whose concatenation is in the family's vocabulary also match that word, and a query word that is two
+# vocabulary words of COMPOUND_PART_LENGTH letters or more, one after the other, also matches them as a phrase, in
+# every field (it is the same word). The query still counts as the words typed (MetaQuery.tsquery).
+COMPOUND_PART_LENGTH = 3
 
 
 # Typos people make, which trigrams miss in short words ("sqaure" shares 3 of 11 trigrams with "square"): one
@@ -342,14 +396,16 @@ def metadata_pass(meta: MetaQuery, *, scope: Scope, limit: int, also_ids: Sequen
     broken down by field."""
     if not meta.tsquery or scope.empty:
         return {}
-    params = {**scope.params(), "tsq": meta.tsquery, "glued": meta.glued or "", "excluded": meta.excluded,
+    params = {**scope.params(), "tsq": meta.matching, "glued": meta.glued or "", "excluded": meta.excluded,
+              "excluded_glued": meta.excluded_glued,
               "families": list(scope.family_ids), "limit": int(limit), "also": id_array(sorted(set(also_ids))),
               "typo_weight": TYPO_WEIGHT,
               "cfg": TEXT_CONFIG, "text_words": TEXT_WORDS_SHOWN,
-              "lexemes": sorted({m.replace("''", "'") for m in _LEXEME.findall(f"{meta.tsquery} {meta.glued}")})}
+              "lexemes": sorted({m.replace("''", "'") for m in _LEXEME.findall(f"{meta.matching} {meta.glued}")})}
     for n, correction in enumerate(meta.corrections):
         params[f"fix_{n}"], params[f"sim_{n}"] = correction.tsquery, correction.similarity
-    statement = _pass_sql(scope.skeleton(), bool(meta.glued), len(meta.corrections), bool(meta.excluded))
+    statement = _pass_sql(scope.skeleton(), bool(meta.glued), len(meta.corrections), bool(meta.excluded),
+                          bool(meta.excluded and meta.excluded_glued))
     with connection.cursor() as cursor:
         cursor.execute(statement, params)
         rows = cursor.fetchall()
@@ -358,7 +414,7 @@ def metadata_pass(meta: MetaQuery, *, scope: Scope, limit: int, also_ids: Sequen
 
 
 @functools.lru_cache(maxsize=256)
-def _pass_sql(shape: Scope, glued: bool, corrections: int, excluded: bool) -> str:
+def _pass_sql(shape: Scope, glued: bool, corrections: int, excluded: bool, excluded_glued: bool = False) -> str:
     """metadata_pass's statement for a scope's shape and a query's parts (composed once per process and shape)."""
     tests = [sql.SQL("d.document @@ %(tsq)s::tsquery")]
     glued_s = sql.SQL("")
@@ -372,16 +428,21 @@ def _pass_sql(shape: Scope, glued: bool, corrections: int, excluded: bool) -> st
     typo = sql.SQL("greatest({})::real").format(sql.SQL(", ").join(
         sql.SQL("CASE WHEN {} THEN {} ELSE 0 END").format(test, sql.Placeholder(f"sim_{n}"))
         for n, test in enumerate(fixes))) if fixes else sql.SQL("0::real")
-    also_excluded = [sql.SQL("(d.photo_id = ANY(%(also)s::bigint[]) AND d.document @@ %(excluded)s::tsquery)")] \
-        if excluded else []
+    also_excluded = [sql.SQL("(d.photo_id = ANY(%(also)s::bigint[]) AND d.document @@ {})").format(
+        sql.SQL("(%(excluded)s::tsquery || %(excluded_glued)s::tsquery)") if excluded_glued
+        else sql.SQL("%(excluded)s::tsquery"))] if excluded else []
     # Each field's rank (and the excluded words' rank), one array element per field, written out: unnesting the
     # fields and aggregating them back cost more than the ranking (0.6 ms of the pass at 100,000 photos).
     ranks = [sql.SQL("{}{}").format(
         _rank(_field("k", f.key), sql.SQL("q.tsq")),
         sql.SQL(" + {}").format(_rank(_field("k", f.key), sql.SQL("q.glued"))) if glued and f.key in GLUED_FIELDS
         else sql.SQL("")) for f in FIELDS]
+    # The excluded words rank as the query's do: glued words count in GLUED_FIELDS only.
     excluded_ranks = sql.SQL("ARRAY[{}]::real[]").format(sql.SQL(", ").join(
-        sql.SQL("least(1.0, {})").format(_rank(_field("k", f.key), sql.SQL("%(excluded)s::tsquery")))
+        sql.SQL("least(1.0, {}{})").format(
+            _rank(_field("k", f.key), sql.SQL("%(excluded)s::tsquery")),
+            sql.SQL(" + {}").format(_rank(_field("k", f.key), sql.SQL("%(excluded_glued)s::tsquery")))
+            if excluded_glued and f.key in GLUED_FIELDS else sql.SQL(""))
         for f in FIELDS)) if excluded else sql.SQL("NULL::real[]")
     return sql.SQL(_PASS_SQL).format(
         glued_s=glued_s, ranks=sql.SQL("ARRAY[{}]::real[]").format(sql.SQL(", ").join(ranks)),

@@ -22,7 +22,8 @@ from gallery.views.bulk import selection_context
 from gallery.views.trash import results_message
 from search.duplicates import duplicate_groups
 from search.engine import MAX_QUERY_CHARS, SearchParams, preferences_for, search_photos, similar_photos
-from search.forms import ChipEditForm, JudgeForm, PreferencesForm, SearchReportForm, search_form
+from search.expansion import also_searched_as
+from search.forms import NUL, NUL_MESSAGE, ChipEditForm, JudgeForm, PreferencesForm, SearchReportForm, search_form
 from search.judgment_selectors import judgment_refine_ids, judgment_verdicts
 from search.judgment_services import judgment_record, judgment_withdraw
 from search.ocr import photos_text_request
@@ -54,6 +55,8 @@ def search(request: HttpRequest) -> HttpResponse:
     query = form.cleaned_data.get("q", "") if form.is_valid() else request.GET.get("q", "")
     context = {"form": form, "response": response, "tags": tag_list(user=request.user),
                "max_query_chars": MAX_QUERY_CHARS,
+               "refused": form.refused(), "refused_notice": form.refused_labels(),
+               "also_searched": also_searched_as(response.terms),
                "judge": _judge_context(request, query, request.GET),
                "verdicts": judgment_verdicts(user=request.user, query=query,
                                              photo_ids=[r.photo.pk for r in response.results]),
@@ -165,7 +168,7 @@ def preferences(request: HttpRequest) -> HttpResponse:
         return redirect("search:preferences")
     preview_query = request.GET.get("preview_q", "")
     return render(request, "search/preferences.html", {
-        "form": form, "preview_q": preview_query,
+        "form": form, "preview_q": preview_query, "preview_refused": _refused_text(preview_query),
         "preview": _preview(request, preview_query, prefs.semantic_weight, prefs.metadata_weight, prefs.min_score,
                             prefs.expansion_enabled),
     })
@@ -192,10 +195,18 @@ def preferences_preview(request: HttpRequest) -> HttpResponse:
         data.get("semantic_weight", prefs.semantic_weight), data.get("metadata_weight", prefs.metadata_weight),
         data.get("min_score", prefs.min_score), data.get("expansion_enabled", False),
     )
-    return render(request, "search/preferences.html#preview", {"preview": preview, "form": form})
+    return render(request, "search/preferences.html#preview", {
+        "preview": preview, "form": form, "preview_refused": _refused_text(request.GET.get("preview_q", ""))})
+
+
+def _refused_text(text: str) -> str:
+    """Why `text` can't be searched for (a NUL character, as the search form says), or ""."""
+    return NUL_MESSAGE if NUL in text else ""
 
 
 def _preview(request, query: str, semantic: float, metadata: float, min_score: float, expansion: bool):
+    if _refused_text(query):
+        return None  # said instead (preview_refused): never a preview of other words than were typed
     params = SearchParams(query=query, semantic_weight=semantic, metadata_weight=metadata, min_score=min_score,
                           expansion_enabled=expansion, sort="relevance", limit=12)
     return search_photos(user=request.user, params=understand_search(user=request.user, params=params).params)

@@ -28,3 +28,75 @@ def test_red_minus_circle_puts_red_circles_below_the_other_red_shapes(shapes, al
 def test_the_explain_panel_shows_the_exclusion(shapes, alice, client_for):
     page = client_for(alice).get("/search/", {"q": "red -circle", "min_score": "0"}).content.decode()
     assert "Excluded" in page and "“circle”" in page and "that the photo shows it" in page
+
+
+@pytest.fixture
+def glued_files(settings, add_shape):
+    """Metadata only (no model): beach photos whose file names hold "sunglasses" as a word, glued to others, or
+    not at all (OCR text and file names run words together: search.metadata's glued words)."""
+    from search.embedder import reset_embedder
+
+    settings.SEARCH_MODEL = "/nonexistent"
+    reset_embedder()
+    made = {name: add_shape("red", "circle", tags=["beach"], filename=name).pk
+            for name in ("IMG_sunglasses.png", "beachsunglasses2.png", "IMG_0001.png")}
+    yield made
+    reset_embedder()
+
+
+def _explained(client, query):
+    body = client.get("/api/v1/search/", {"q": query, "min_score": 0, "limit": 100}).json()
+    return {r["id"]: r["explanation"] for r in body["results"]}
+
+
+@pytest.mark.parametrize("word", ["sunglasses", "glasses"])
+def test_an_excluded_word_reaches_the_words_glued_to_it_as_the_searched_word_does(glued_files, alice, client_for,
+                                                                                 word):
+    client = client_for(alice)
+    found = _explained(client, word)  # the word searched: "beachsunglasses2" matches it in the file name
+    assert glued_files["beachsunglasses2.png"] in found and glued_files["IMG_0001.png"] not in found
+    lowered = _explained(client, f"beach -{word}")
+    for name, photo in glued_files.items():
+        e = lowered[photo]
+        if photo in found:  # what the word finds, its exclusion lowers, by the same field's weight
+            assert e["excluded_metadata"] > 0 and e["exclusion_factor"] < 1, (name, e)
+            assert "file name" in e["excluded_fields"], (name, e)
+        else:
+            assert e["excluded_metadata"] == 0 and e["exclusion_factor"] == 1, (name, e)
+    assert lowered[glued_files["beachsunglasses2.png"]]["exclusion_factor"] == pytest.approx(
+        lowered[glued_files["IMG_sunglasses.png"]]["exclusion_factor"])
+
+
+@pytest.fixture
+def compound_tags(settings, add_shape):
+    """Metadata only (no model): beach photos tagged "sun glasses", "sunglasses", or neither."""
+    from search.embedder import reset_embedder
+
+    settings.SEARCH_MODEL = "/nonexistent"
+    reset_embedder()
+    made = {name: add_shape("red", "circle", tags=["beach", *([name] if name else [])]).pk
+            for name in ("sun glasses", "sunglasses", "")}
+    yield made
+    reset_embedder()
+
+
+@pytest.mark.parametrize("written", ["sunglasses", "sun glasses"])
+def test_a_word_written_as_one_or_two_finds_both_spellings(compound_tags, alice, client_for, written):
+    found = _explained(client_for(alice), written)
+    assert set(found) == {compound_tags["sun glasses"], compound_tags["sunglasses"]}
+    assert all(e["meta_fields"] == ["tags"] for e in found.values())
+
+
+@pytest.mark.parametrize("query", ["beach -sunglasses", 'beach -"sun glasses"', "beach without sunglasses"])
+def test_an_exclusion_written_as_one_or_two_words_lowers_both_spellings_the_same_way(compound_tags, alice,
+                                                                                     client_for, query):
+    client = client_for(alice)
+    lowered = _explained(client, query)
+    assert lowered[compound_tags[""]]["exclusion_factor"] == 1  # a beach without either spelling
+    for name in ("sun glasses", "sunglasses"):
+        e = lowered[compound_tags[name]]
+        assert e["excluded_fields"] == ["tags"] and e["exclusion_factor"] < 0.5, (name, e)
+    # However the exclusion is written, a tag in either spelling is lowered by the same factor.
+    reference = _explained(client, 'beach -"sun glasses"')[compound_tags["sun glasses"]]["exclusion_factor"]
+    for name in ("sun glasses", "sunglasses"):
+        assert lowered[compound_tags[name]]["exclusion_factor"] == pytest.approx(reference, abs=0.02), name

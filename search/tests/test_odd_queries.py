@@ -134,6 +134,52 @@ def test_a_nul_character_in_the_query_is_said_on_the_page_not_taken_for_an_empty
         assert "Type what you remember" not in page
 
 
+# Every text parameter of the search (the form's and the API's): a NUL in any of them is refused as in q, never
+# dropped so that the rest is searched as if it had not been typed.
+NUL_TEXT_FIELDS = {"tag": "birth\x00day", "place": "Lis\x00bon", "like": "1\x00", "unlike": "\x002"}
+
+
+@pytest.mark.parametrize("name", NUL_TEXT_FIELDS)
+def test_a_nul_character_in_any_text_field_is_said_and_nothing_is_searched(photos, client_for, alice, name):
+    client = client_for(alice)
+    params = {"q": "birthday", name: NUL_TEXT_FIELDS[name]}
+    for headers in ({}, HTMX):
+        body = client.get(reverse("search:search"), params, headers=headers).content.decode()
+        assert "Null characters are not allowed." in body, headers
+        assert FOUND not in body and "Nothing matches" not in body, headers  # no results from the rest of the form
+        assert "Type what you remember" not in body, headers
+    if name in ("tag", "place"):  # a field the page shows: its error is next to it, and it is marked invalid
+        page = client.get(reverse("search:search"), params).content.decode()
+        assert f'aria-describedby="{name}-error"' in page and 'aria-invalid="true"' in page
+        assert f'<span class="field-error" id="{name}-error">Null characters are not allowed.</span>' in page
+
+
+def test_a_nul_character_in_a_plain_phrase_is_refused_too(photos, client_for, alice):
+    body = client_for(alice).get(reverse("search:search"), {"q": "birthday", "plain": "birth\x00day"}).content.decode()
+    assert "Null characters are not allowed." in body and FOUND not in body
+
+
+def test_a_nul_character_in_the_preferences_preview_search_is_said_and_nothing_is_previewed(photos, client_for,
+                                                                                         alice):
+    client = client_for(alice)
+    sliders = {"semantic_weight": "0.6", "metadata_weight": "0.4", "min_score": "0"}
+    for url in (reverse("search:preferences"), reverse("search:preferences_preview")):
+        body = client.get(url, {"preview_q": "birth\x00day", **sliders}).content.decode()
+        assert "Null characters are not allowed." in body, url
+        assert 'class="preview-list"' not in body and "Type a search in the form" not in body, url
+    found = client.get(reverse("search:preferences_preview"), {"preview_q": "birthday", **sliders}).content.decode()
+    assert f'data-photo="{photos[1].pk}"' in found and "Null characters" not in found
+
+
+@pytest.mark.parametrize("name", [*NUL_TEXT_FIELDS, "q", "country", "plain"])
+def test_a_nul_character_in_any_api_parameter_is_a_400_that_names_it(photos, api, name):
+    params = {"q": "birthday", name: {"q": "birth\x00day", "country": "P\x00T", "plain": "birth\x00day"}.get(
+        name, NUL_TEXT_FIELDS.get(name))}
+    response = api.get(reverse("api_search"), params)
+    assert response.status_code == 400, response.content[:300]
+    assert set(response.json()) == {name}
+
+
 INVALID_PAGE_FILTERS = {
     "family-abc": {"family": "abc"},
     "family-huge": {"family": str(2**70)},

@@ -164,6 +164,7 @@ def test_similar_lists_the_users_photos_by_cosine_without_the_photo_itself(shape
     vectors = {e.photo_id: np.asarray(e.vector) for e in PhotoEmbedding.objects.all()}
     for item in items:
         assert item["cosine"] == pytest.approx(float(vectors[photo.pk] @ vectors[item["id"]]), abs=1e-5)
+        assert item["similarity"] == pytest.approx(max(0.0, item["cosine"]))  # what the page's badge shows, in %
         assert item["model_name"] == toy_model
         assert item["url"].endswith(f"/photos/{item['id']}/") and item["thumbnail_url"].startswith("http://testserver/")
     cosines = [item["cosine"] for item in items]

@@ -283,8 +283,14 @@ def test_photo_page_loads_more_like_this_and_the_partial_lists_family_photos_by_
     cosines = [float(vectors[photo.pk] @ vectors[pk]) for pk in ids]
     assert cosines == sorted(cosines, reverse=True)
     assert ids[0] == shapes["red circle 2"].pk  # the other red circle looks most alike
-    badges = re.findall(r'<span class="badge" title="image-to-image cosine similarity">([^<]+)</span>', partial)
-    assert badges == [floatformat(c, 2) for c in cosines]
+    # The badge is a look-alike percent (the cosine, below 0 shown as 0%), said to be no match probability; the
+    # raw cosine is in the explain panel only.
+    assert any(c < 0 for c in cosines)  # the toy model has pairs that look nothing alike: their badge is 0%
+    badges = re.findall(r'<span class="badge similarity" title="([^"]+)">([^<]+)</span>', partial)
+    assert [text for _, text in badges] == [f"{round(100 * max(0.0, c))}% alike" for c in cosines]
+    assert all("not a probability" in title and "Look-alike similarity" in title for title, _ in badges)
+    assert "−" not in "".join(text for _, text in badges) and "-" not in "".join(text for _, text in badges)
+    assert all(f"{floatformat(c, 4)}" in partial for c in cosines)  # explain: the raw cosine, named as such
 
     full = client.get(url).content.decode()
     assert "<html" in full and "Photos like" in full and len(re.findall(r'data-photo="', full)) == len(ids)

@@ -79,6 +79,12 @@ def test_weights_saved_or_live(toy_model, family, alice, bob):
     ({"q": "dog", "weights": "sometimes"}, "weights"),
     ({"q": "dog", "country": "Portugal"}, "country"),
     ("dog", "must be an object"),
+    # A NUL character is refused, never dropped (that would save a search for other words than were typed).
+    ({"q": "do\x00g"}, "“q”: Null characters are not allowed."),
+    ({"q": "dog", "tag": "pe\x00ts"}, "“tag”: Null characters are not allowed."),
+    ({"q": "dog", "place": "Lis\x00bon"}, "“place”: Null characters are not allowed."),
+    ({"q": "dog", "country": "P\x00"}, "“country”: Null characters are not allowed."),
+    ({"q": "dog", "plain": ["lis\x00bon"]}, "“plain”: Null characters are not allowed."),
 ])
 def test_bad_searches_are_plain_messages(family, alice, search, message):
     with pytest.raises(ValidationError, match=message):
@@ -112,6 +118,10 @@ def test_save_as_smart_album_from_the_search_page(client_for, family, alice, oth
     assert "not saved" in response.content.decode() and not Album.objects.filter(name="Empty").exists()
     assert client.post(url, {"q": "dog", "name": "Theirs", "family": other_family.pk}).status_code == 404
     assert client.post(url, {"q": "dog", "name": "No family"}).status_code == 302
+    response = client.post(url, {"q": "dog", "tag": "pe\x00ts", "name": "Nul", "family": family.pk}, follow=True)
+    page = response.content.decode()
+    assert "Null characters are not allowed." in page and "not saved" in page
+    assert not Album.objects.filter(name="Nul").exists()
 
 
 def test_a_photo_in_the_trash_never_shows_in_a_smart_album(toy_model, family, alice, add_shape, indexed):

@@ -63,3 +63,68 @@ def test_another_familys_entries_never_expand_my_queries(family, other_family):
     Synonym.objects.create(family=other_family, term="zorbly", related=["wibble"])
     assert texts("zorbly", family) == ["zorbly"]
     assert texts("zorbly", other_family) == ["zorbly", "wibble"]
+
+
+# "also searched as" on the search page: each expansion term is the whole query with a word or two swapped, so
+# listing the terms repeated a long query up to seven times, and a word used twice ("beach beach", "Dog, dog")
+# gave the same swap more than once.
+LONG_QUERIES = [
+    "kids playing with the dog on the beach at sunset with grandma and grandpa",
+    "Dog, dog and DOG! on the beach beach at the sea near the ocean",
+    "an old photo of my family at home in the living room by the sofa and the couch",
+    "red car parked near the old stone bridge over a quiet river in autumn",
+    "zorbly quibble wamp flonk dreeble snorf plim gorp",  # nothing to expand
+]
+
+
+@pytest.fixture
+def family_synonyms(family):
+    """The family's own entries for the words of LONG_QUERIES (the seeded ones may have been flushed by a
+    transaction test run before)."""
+    for term, related in {"dog": ["puppy", "canine", "pet", "hound"], "beach": ["seaside", "shore", "coast"],
+                          "sea": ["ocean", "waves"], "sunset": ["dusk"], "grandma": ["grandmother"],
+                          "grandpa": ["grandfather", "granddad"], "kids": ["children", "child"],
+                          "living room": ["lounge", "sofa", "couch"], "home": ["house"], "river": ["stream"],
+                          "bridge": ["viaduct"], "autumn": ["fall"], "red": ["crimson"]}.items():
+        Synonym.objects.create(family=family, term=term, related=related)
+    return family
+
+
+@pytest.mark.parametrize("query", LONG_QUERIES)
+def test_also_searched_as_names_each_swap_once_never_the_query_and_is_capped(family_synonyms, query):
+    family = family_synonyms
+    from search.expansion import MAX_SHOWN, also_searched_as
+
+    terms = expand(query, family_ids=[family.pk])
+    shown = also_searched_as(terms)
+    keys = [(swap.replacement, swap.original) for swap in shown.swaps]
+    assert len(keys) == len(set(keys))  # each once
+    assert len(shown.swaps) <= MAX_SHOWN
+    for swap in shown.swaps:
+        assert swap.replacement and swap.replacement != swap.original
+        assert swap.replacement not in (query, query.lower())
+        assert len(swap.replacement.split()) <= 3 and len(swap.original.split()) <= 3  # a phrase, not a query
+    every = {(new, old) for term in terms for old, new in term.substitutions}
+    assert len(shown.swaps) + shown.more >= len({(n.lower(), o.lower().strip(",!")) for n, o in every})
+    if len(terms) == 1:
+        assert shown.swaps == [] and shown.more == 0
+    else:
+        assert shown.swaps and len(terms) == 8  # these queries have plenty to swap
+
+
+def test_a_one_word_query_is_also_searched_as_its_synonyms_alone(family):
+    from search.expansion import also_searched_as
+
+    Synonym.objects.create(family=family, term="zorbly", related=["wibble", "flumph", "quax"])
+    shown = also_searched_as(expand("Zorbly!", family_ids=[family.pk]))
+    assert [(s.replacement, s.original) for s in shown.swaps] == [("wibble", ""), ("flumph", ""), ("quax", "")]
+    assert shown.more == 0
+
+
+def test_the_page_says_each_swap_once(toy_model, add_shape, client_for, alice, family_synonyms):
+    add_shape("blue", "square", tags=["beach", "dog"])
+    page = client_for(alice).get(reverse("search:search"), {"q": LONG_QUERIES[1]}).content.decode()
+    summary = page.split('<p class="summary muted">', 1)[1].split("</p>", 1)[0]
+    said = summary.split("also searched as", 1)[1]
+    assert LONG_QUERIES[1] not in said
+    assert said.count("“seaside” for “beach”") == 1 and said.count("“puppy” for “dog”") == 1

@@ -4,13 +4,13 @@ follows the sliders. Photos are real shape images embedded by the toy SigLIP bef
 from __future__ import annotations
 
 import re
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, urlencode, urlsplit
 
 import pytest
 
 from gallery.models import Membership, Photo
 from gallery.services import UploadResult, photo_create_from_bytes
-from search.models import SearchPreferences
+from search.models import SearchPreferences, Synonym
 from search.tests.conftest import shape_png, toy_model  # noqa: F401 - toy_model is a fixture
 from tests.browser.conftest import CHROMIUM, HAVE_CHROMIUM, sign_in
 from tests.factories import FamilyFactory, MembershipFactory, UserFactory
@@ -222,3 +222,65 @@ def _query_of(url: str) -> str:
     from urllib.parse import parse_qs, urlparse
 
     return parse_qs(urlparse(url).query).get("q", [""])[0]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_refused_text_long_expansions_and_look_alike_badges_fit_phone_and_desktop(live_server, browser, artifacts,
+                                                                                  toy_model):
+    """The search page with a NUL in the tag (said under the field, nothing searched), with a long query's "also
+    searched as", the preferences preview refusing a NUL, and the photo page's "More like this" badges (a percent, never a raw cosine), at 390 and 1280 px.
+    Screenshots: test-artifacts/search-{nul,preferences-nul,long,similar}-{phone,desktop}.png."""
+    from tests.browser.conftest import new_page
+    from tests.browser.test_mobile import DESKTOP, OVERFLOW, PHONE
+
+    smiths, alice = FamilyFactory(name="Smiths"), UserFactory(username="alice")
+    MembershipFactory(family=smiths, user=alice, role=Membership.Role.ADMIN)
+    photos = [_add_shape(smiths, alice, colour, shape, seed=n, tags=["beach", "dog"])
+              for n, (colour, shape) in enumerate([("red", "circle"), ("red", "circle"), ("blue", "square"),
+                                                   ("yellow", "triangle"), ("green", "square")])]
+    run_queued_tasks()
+    # The family's own synonyms: a transaction test before this one may have flushed the seeded ones.
+    for term, related in {"dog": ["puppy", "canine"], "beach": ["seaside", "shore"], "sunset": ["dusk"],
+                          "grandma": ["grandmother"], "grandpa": ["grandfather"], "kids": ["children"]}.items():
+        Synonym.objects.create(family=smiths, term=term, related=related)
+    long_query = "kids playing with the dog on the beach at sunset with grandma and grandpa"
+    for name, options in (("phone", PHONE), ("desktop", DESKTOP)):
+        width = options["viewport"]["width"]
+        context, page = new_page(browser, **options)
+        try:
+            sign_in(page, live_server, "alice")
+            page.goto(live_server.url + "/search/?q=beach&tag=be%00ach")
+            error = page.locator("#tag-error")
+            assert error.is_visible() and error.inner_text() == "Null characters are not allowed."
+            assert page.locator("#results .notice").inner_text().startswith("Tag: Null characters are not allowed.")
+            assert page.locator("#results .result").count() == 0
+            assert page.evaluate(OVERFLOW, width) == []
+            page.screenshot(path=str(artifacts / f"search-nul-{name}.png"), full_page=True)
+
+            page.goto(live_server.url + "/search/preferences/?preview_q=birth%00day")
+            assert page.locator("#preview .notice").inner_text().startswith(
+                "Preview search: Null characters are not allowed.")
+            assert page.evaluate(OVERFLOW, width) == []
+            page.screenshot(path=str(artifacts / f"search-preferences-nul-{name}.png"), full_page=True)
+
+            page.goto(live_server.url + "/search/?" + urlencode({"q": long_query, "min_score": "0"}))
+            summary = page.locator("#results .summary").inner_text()
+            said = summary.split("also searched as", 1)[1]
+            assert long_query not in said and " more." in said, summary
+            assert page.evaluate(OVERFLOW, width) == []
+            page.screenshot(path=str(artifacts / f"search-long-{name}.png"), full_page=True)
+
+            page.goto(live_server.url + photos[0].get_absolute_url())
+            badges = page.locator(".similar .badge.similarity")
+            badges.first.wait_for()
+            texts = badges.all_inner_texts()
+            assert len(texts) == len(photos) - 1 and all(re.fullmatch(r"\d{1,3}% alike", t) for t in texts), texts
+            for badge in badges.all():  # inside its tile
+                tile = badge.locator("xpath=..").bounding_box()
+                box = badge.bounding_box()
+                assert box["x"] >= tile["x"] and box["x"] + box["width"] <= tile["x"] + tile["width"] + 0.5
+            assert page.evaluate(OVERFLOW, width) == []
+            page.locator(".more-like-this").scroll_into_view_if_needed()
+            page.screenshot(path=str(artifacts / f"search-similar-{name}.png"), full_page=True)
+        finally:
+            context.close()
