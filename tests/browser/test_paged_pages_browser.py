@@ -7,10 +7,9 @@ from __future__ import annotations
 import pytest
 
 from gallery.album_services import album_add_photos, album_create
-from gallery.models import Membership
 from search.models import DuplicatePair
 from tests.browser.conftest import CHROMIUM, HAVE_CHROMIUM, new_page, sign_in
-from tests.factories import FamilyFactory, MembershipFactory, UserFactory, photo_factory
+from tests.factories import MembershipFactory, UserFactory, photo_factory
 
 pytestmark = [
     pytest.mark.browser,
@@ -25,20 +24,12 @@ DEVICES = {
 TILES = "() => document.querySelectorAll('#grid .tile').length"
 
 
-@pytest.fixture
-def smiths():
-    family = FamilyFactory(name="Smiths")
-    alice = UserFactory(username="alice")
-    MembershipFactory(family=family, user=alice, role=Membership.Role.ADMIN)
-    return family, alice
-
-
 def _no_sideways_scroll(page) -> bool:
     return page.evaluate("() => document.documentElement.scrollWidth <= window.innerWidth")
 
 
 @pytest.mark.parametrize("device", DEVICES)
-def test_a_missing_photo_page_has_the_menu_and_the_way_back(live_server, browser, artifacts, smiths, device):
+def test_a_missing_photo_page_has_the_menu_and_the_way_back(live_server, browser, artifacts, family, alice, device):
     context, page = new_page(browser, **DEVICES[device])
     sign_in(page, live_server, "alice")
     response = page.goto(live_server.url + "/photos/999999/")
@@ -62,9 +53,8 @@ def test_a_missing_photo_page_has_the_menu_and_the_way_back(live_server, browser
 
 
 @pytest.mark.parametrize("device", DEVICES)
-def test_the_403_and_500_pages_have_the_menu(live_server, browser, artifacts, smiths, settings, device):
+def test_the_403_and_500_pages_have_the_menu(live_server, browser, artifacts, family, alice, settings, device):
     settings.ROOT_URLCONF = "tests.error_urls"  # the site's URLs and /fail/, a view that raises
-    family, alice = smiths
     bob = UserFactory(username="bob")
     MembershipFactory(family=family, user=bob)
     album = album_create(user=alice, family=family, name="Alice's")
@@ -85,10 +75,9 @@ def test_the_403_and_500_pages_have_the_menu(live_server, browser, artifacts, sm
 
 
 @pytest.mark.parametrize("device", DEVICES)
-def test_an_album_loads_its_next_page_when_scrolled_to_the_end(live_server, browser, artifacts, smiths, settings,
+def test_an_album_loads_its_next_page_when_scrolled_to_the_end(live_server, browser, artifacts, family, alice, settings,
                                                                 device):
     settings.GALLERY_PAGE_SIZE = 6
-    family, alice = smiths
     photos = [photo_factory(family=family, user=alice, filename=f"a{n}.jpg") for n in range(9)]
     album = album_create(user=alice, family=family, name="Seaside")
     album_add_photos(user=alice, album=album, photo_ids=[p.pk for p in photos])
@@ -109,10 +98,9 @@ def test_an_album_loads_its_next_page_when_scrolled_to_the_end(live_server, brow
 
 
 @pytest.mark.parametrize("device", DEVICES)
-def test_near_duplicates_load_their_next_page_when_scrolled_to_the_end(live_server, browser, artifacts, smiths,
+def test_near_duplicates_load_their_next_page_when_scrolled_to_the_end(live_server, browser, artifacts, family, alice,
                                                                        settings, device):
     settings.DUPLICATE_GROUPS_PAGE_SIZE = 2
-    family, alice = smiths
     for n in range(3):
         a, b = (photo_factory(family=family, user=alice, filename=f"g{n}{side}.jpg") for side in "ab")
         DuplicatePair.objects.create(family=family, photo_a=a, photo_b=b, hash_distance=0)
