@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 from django.conf import settings
+from django.core.cache import cache
 
 from search.embedder import Embedder
 from search.models import TextEmbedding
@@ -59,8 +60,11 @@ class EncodeBudget:
             terms = list(terms)
             for start in range(0, len(terms), WORKER_TERMS_PER_TASK):
                 chunk = terms[start:start + WORKER_TERMS_PER_TASK]
-                transaction.on_commit(lambda chunk=chunk, model_name=model_name: async_task(
-                    "search.tasks.text_embeddings_task", model_name, chunk, group="text embeddings"))
+                # Reloading the page while the worker is at it queues nothing more (until a lost task's time is up).
+                key = "text-embeddings:" + hashlib.sha256("\x1e".join([model_name, *chunk]).encode()).hexdigest()
+                if cache.add(key, True, settings.Q_CLUSTER["timeout"]):
+                    transaction.on_commit(lambda chunk=chunk, model_name=model_name: async_task(
+                        "search.tasks.text_embeddings_task", model_name, chunk, group="text embeddings"))
         return sum(len(terms) for terms in self.deferred.values())
 
 
