@@ -476,14 +476,14 @@ class JudgedComponents:
     waiting: bool = False  # its terms' text embeddings are left to the worker (search.text_embeddings)
 
 
-def judged_components(*, family_id: int, query: str, photo_ids: list[int],
-                      budget: EncodeBudget | None = None) -> JudgedComponents:
+def judged_components(*, family_id: int, query: str, photo_ids: list[int], budget: EncodeBudget | None = None,
+                      model_name: str | None = None) -> JudgedComponents:
     """The uncalibrated evidence for judged results (search.quality fits and measures with it): the same
     expansion, text embeddings, cosines and metadata matching a search of this family uses, for these photos
     only (no walk). With a `budget` (a web page), a query whose terms it cannot encode is left to the worker and
-    comes back `waiting`, with no evidence."""
+    comes back `waiting`, with no evidence. `model_name`: the family's search model, when the caller knows it."""
     scope = Scope(family_ids=(family_id,))
-    model_name = family_search_model(family_id=family_id)
+    model_name = model_name or family_search_model(family_id=family_id)
     try:
         embedder = get_embedder(model_name)
     except ModelUnavailable:
@@ -497,10 +497,11 @@ def judged_components(*, family_id: int, query: str, photo_ids: list[int],
     words = query_word_count(meta_query.tsquery)
     if embedder is None:
         return JudgedComponents(model_name, None, words, {}, meta)
-    with transaction.atomic():
-        hits = semantic_hits(model_name=model_name, dim=embedder.dim, vectors=vectors, scope=scope, limit=1,
-                             also_ids=photo_ids, walk=False)
-    return JudgedComponents(model_name, tuple(embedder.calibration), words, {pid: c for pid, (c, _, _) in hits.items()}, meta)
+    # (No walk, so no SET LOCAL of index parameters: this needs no transaction of its own.)
+    hits = semantic_hits(model_name=model_name, dim=embedder.dim, vectors=vectors, scope=scope, limit=1,
+                         also_ids=photo_ids, walk=False)
+    return JudgedComponents(model_name, tuple(embedder.calibration), words,
+                            {pid: c for pid, (c, _, _) in hits.items()}, meta)
 
 
 @dataclass

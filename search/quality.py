@@ -86,7 +86,8 @@ def judged_data(*, family_id: int, budget: EncodeBudget | None = None) -> Judged
     data = JudgedData(model_name, None)
     components = {}
     for query, photo_ids in by_query.items():
-        found = judged_components(family_id=family_id, query=query, photo_ids=sorted(set(photo_ids)), budget=budget)
+        found = judged_components(family_id=family_id, query=query, photo_ids=sorted(set(photo_ids)), budget=budget,
+                                  model_name=model_name)
         if found.waiting:
             data.waiting_queries.append(query)
             continue
