@@ -12,6 +12,7 @@ the reports show both, and how many photos each puts above one half.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -297,15 +298,17 @@ def _fields(photo: Photo) -> list[FieldWords]:
 
 
 def _lexemes(tsvector: str | None) -> list[str]:
-    """"'red':1 'squar':2A" → ["red", "squar"] (the stemmed words the full-text search matches)."""
+    """"'red':1 'squar':2A" → ["red", "squar"] (the stemmed words the full-text search matches).
+
+    PostgreSQL writes each lexeme in single quotes, a quote inside it doubled and a backslash escaped,
+    followed by its positions (":1,2A") when it has any."""
     if not tsvector:
         return []
-    words = []
-    for part in str(tsvector).split("' "):
-        word = part.strip().lstrip("'").split("':")[0].rstrip("'")
-        if word:
-            words.append(word.replace("''", "'"))
-    return words
+    return [word.replace("''", "'").replace("\\\\", "\\")
+            for word in _TSVECTOR_LEXEME.findall(str(tsvector)) if word]
+
+
+_TSVECTOR_LEXEME = re.compile(r"'((?:[^'\\]|''|\\.)*)'(?::[0-9A-D,]+)?")
 
 
 def _judged_queries(photo: Photo) -> dict[str, list[JudgedQuery]]:

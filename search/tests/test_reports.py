@@ -155,3 +155,19 @@ def test_reports_show_what_the_fitted_calibration_changed(shapes, alice, family,
 def test_the_search_page_links_to_its_report(shapes, client_for, alice, family):
     html = client_for(alice).get("/search/", {"q": "red square", "family": family.pk}).content.decode()
     assert f'/search/report/?q=red%20square&amp;family={family.pk}' in html
+
+
+def test_photo_report_lists_every_word_of_each_field(toy_model, add_shape, alice, client_for,
+                                                     django_capture_on_commit_callbacks):
+    """Each field shows all the words search matches in it, not just the first lexeme of its tsvector."""
+    from gallery.services import photo_update
+    with django_capture_on_commit_callbacks(execute=True):
+        photo = add_shape("red", "square", filename="garden party.png")
+        photo_update(photo=photo, title="Grandma birthday picnic", tags=["beach", "holiday"], user=alice)
+    run_queued_tasks()
+    fields = {f.label: f.words for f in photo_report(user=alice, photo_id=photo.pk).fields}
+    assert sorted(fields["title"]) == ["birthday", "grandma", "picnic"], fields
+    assert {"garden", "parti", "png"} <= set(fields["file name"]), fields
+    assert "birthday grandma picnic" in command("photo_report", photo.pk)
+    html = client_for(alice).get(f"/photos/{photo.pk}/profile/").content.decode()
+    assert "birthday grandma picnic" in html
