@@ -192,3 +192,19 @@ def test_a_copy_in_another_family_is_never_paired_across_families(trio, family, 
         not DuplicatePair.objects.filter(photo_b=theirs).exists()
     assert duplicate_groups(user=mallory, family=other_family) == []
     assert len(duplicate_groups(user=alice, family=family)) == 1
+
+
+def test_the_command_takes_the_family_by_name_or_id(trio, family, other_family):
+    """README: commands that take --family accept its name or its id."""
+    from django.core.management import CommandError, call_command
+
+    def run(*args) -> str:
+        out = io.StringIO()
+        call_command("find_duplicates", *args, stdout=out)
+        return out.getvalue()
+
+    assert run("--family", family.name.lower()) == "Looked for near-duplicates of 3 photos.\n"
+    assert run("--family", str(other_family.pk)) == "Looked for near-duplicates of 0 photos.\n"
+    assert run() == "Looked for near-duplicates of 3 photos.\n"
+    with pytest.raises(CommandError, match="No family called “Nobodies”"):
+        run("--family", "Nobodies")
