@@ -147,6 +147,9 @@ def test_the_quality_page_shows_figures_plots_and_lets_an_admin_fit_and_a_member
     alice.search_preferences.refresh_from_db()
     assert (alice.search_preferences.semantic_weight, alice.search_preferences.metadata_weight) == weights
     assert not hasattr(bob, "search_preferences") or bob.search_preferences.semantic_weight != weights[0]
+    # Once mine, the page says so instead of offering them again.
+    body = client.get(reverse("search:quality", args=[family.pk])).content.decode()
+    assert "Apply suggested weights for me" not in body and "your searches use them" in body
 
     client.post(reverse("search:quality_rollback", args=[family.pk]))
     assert not SearchCalibration.objects.get(family=family).applied
