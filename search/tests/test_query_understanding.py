@@ -116,6 +116,15 @@ def test_a_query_of_only_dates_scores_each_photo_in_them_as_one_year_does(trip, 
         {**lisbon, trip["lisbon 2022"].pk: lisbon[trip["lisbon 2023"].pk]})
 
 
+def test_a_query_of_only_a_filter_is_named_as_typed_not_by_its_browse_words(trip, alice, client_for):
+    client = client_for(alice)
+    page = client.get(reverse("search:search"), {"q": "between 2021 and 2023"}).content.decode()
+    assert "4 photos for “between 2021 and 2023”" in page and "<title>between 2021 and 2023 · Search" in page
+    assert 'name="name" value="between 2021 and 2023"' in page  # "Save as smart album" suggests it as the name
+    page = client.get(reverse("search:search"), {"q": "Lisbon 1990"}).content.decode()
+    assert "Nothing matches “Lisbon 1990”" in page
+
+
 def test_explicit_parameters_win_over_the_query(trip, api):
     body = _api(api, q="red circle in Lisbon 2023", place="London")
     assert body["interpreted"]["places"] == []
