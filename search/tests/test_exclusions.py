@@ -28,3 +28,10 @@ def test_red_minus_circle_puts_red_circles_below_the_other_red_shapes(shapes, al
 def test_the_explain_panel_shows_the_exclusion(shapes, alice, client_for):
     page = client_for(alice).get("/search/", {"q": "red -circle", "min_score": "0"}).content.decode()
     assert "Excluded" in page and "“circle”" in page and "that the photo shows it" in page
+
+
+@pytest.mark.parametrize("query", ["-circle", "without circle -red"])
+def test_a_query_of_only_exclusions_says_what_to_add(shapes, alice, client_for, query):
+    """Exclusions lower photos; alone they find none, and the page says so instead of its first-visit hint."""
+    page = client_for(alice).get("/search/", {"q": query}).content.decode()
+    assert "only says what to leave out" in page and "Type what you remember" not in page
