@@ -110,6 +110,17 @@ class SearchReport:
         return self.fitted_calibration or self.model_calibration
 
     @property
+    def understood(self) -> list[str]:
+        """What the box understood, in words: places, dates, exclusions, and the text left to look for, if any."""
+        i = self.interpreted or {}
+        parts = [f"in {', '.join(i['places'])}"] if i.get("places") else []
+        if i.get("taken_after") or i.get("taken_before"):
+            parts.append(f"taken {i.get('taken_after') or '…'} to {i.get('taken_before') or '…'}")
+        if i.get("excluded"):
+            parts.append(f"without {', '.join(i['excluded'])}")
+        return parts + ([f"looking for “{i['text']}”"] if i.get("text") else [])
+
+    @property
     def result_rows(self) -> list[tuple]:
         """Each top result with its score components as (name, value) text."""
         return [(result, explanation_items(result.explanation)) for result in (self.response.results if self.response else [])]
@@ -359,6 +370,8 @@ def search_report_lines(report: SearchReport) -> list[str]:
     lines.append(f"expanded terms ({len(report.terms)}):")
     for t in report.terms:
         lines.append(f"  {'*' if t.original else '-'} {t.term}")
+    if not report.indexed:
+        return lines + ["", f"no photo of {report.family.name} is indexed yet: there is nothing to score."]
     for t in report.terms:
         lines += ["", f"term “{t.term}”: cosine min {t.cosine_min:+.4f}, median {t.cosine_median:+.4f}, "
                       f"max {t.cosine_max:+.4f}; {t.above_half} photo(s) with p ≥ 0.5"

@@ -171,3 +171,14 @@ def test_photo_report_lists_every_word_of_each_field(toy_model, add_shape, alice
     assert "birthday grandma picnic" in command("photo_report", photo.pk)
     html = client_for(alice).get(f"/photos/{photo.pk}/profile/").content.decode()
     assert "birthday grandma picnic" in html
+
+
+def test_report_of_a_family_with_nothing_indexed_says_so_instead_of_zero_figures(toy_model, alice, family, client_for):
+    html = client_for(alice).get("/search/report/", {"q": "red -circle"}).content.decode()
+    assert "Cosine from 0.0000 to 0.0000" not in html and "No photo of Smiths is indexed yet" in html
+    assert "looking for “red”" in html
+    assert "Understood: without circle." in client_for(alice).get("/search/report/", {"q": "-circle"}).content.decode()
+    assert "Understood: taken 2019-01-01 to 2021-12-31." in client_for(alice).get(
+        "/search/report/", {"q": "between 2019 and 2021"}).content.decode()
+    output = command("search_report", "red", "--user", "alice")
+    assert "min +0.0000" not in output and "no photo of Smiths is indexed yet" in output
