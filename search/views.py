@@ -245,7 +245,7 @@ def photo_read_text(request: HttpRequest, photo_id: int) -> HttpResponse:
     """Read a photo's text whatever the gate said (any member of its family may ask)."""
     photo = photo_get(user=request.user, photo_id=photo_id)
     photos_text_request(photo_ids=[photo.pk])
-    messages.success(request, "Reading the text in this photo: it appears here in a few seconds.")
+    messages.success(request, "Reading the text in this photo: reload this page in a few seconds to see it.")
     return redirect(photo)
 
 
