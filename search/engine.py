@@ -65,6 +65,9 @@ class SearchParams:
     # user's families are ignored), which move the query vector (see _refined).
     like: tuple[int, ...] = ()
     unlike: tuple[int, ...] = ()
+    # How many of the query's words a photo matching all it can counts as (search.understanding, for a query made
+    # of a filter's alternatives: each year of a range, each place); None: the query's own word count.
+    query_words: int | None = None
 
 
 @dataclass
@@ -165,6 +168,7 @@ class Plan:
     calibrated: bool = True  # whether some family may have a fitted calibration in force (search.calibration)
     like: tuple[int, ...] = ()  # refine: photos marked right in this search
     unlike: tuple[int, ...] = ()  # and wrong
+    query_words: int | None = None  # SearchParams.query_words
 
 
 @dataclass
@@ -210,7 +214,8 @@ def search_photos(*, user: AbstractBaseUser | None, params: SearchParams,
     if not response.semantic_available:
         # The semantic part is unknown: rank by what we do know, and say so.
         response.semantic_weight, response.metadata_weight = 0.0, 1.0
-    candidates = _score(response, found, meta, semantic.meta_calibration, query_word_count(meta_query.tsquery))
+    candidates = _score(response, found, meta, semantic.meta_calibration,
+                        plan.query_words or query_word_count(meta_query.tsquery))
     response.candidate_count = len(candidates)
     response.results = _page(response, plan, candidates)
     return response
@@ -245,7 +250,7 @@ def _plan(*, user: AbstractBaseUser | None, params: SearchParams,
         # The version read covers all the user's families: it versions the cache entry of exactly those.
         synonyms_version=context.synonyms_version if scope.family_ids == tuple(sorted(context.family_ids)) else None,
         calibrated=context.calibrated,
-        like=_refine_ids(params.like), unlike=_refine_ids(params.unlike),
+        like=_refine_ids(params.like), unlike=_refine_ids(params.unlike), query_words=params.query_words,
     )
     response = SearchResponse(query=plan.query, query_truncated=len(query) > MAX_QUERY_CHARS, min_score=plan.min_score,
                               semantic_weight=w_sem, metadata_weight=w_meta, sort=plan.sort,
@@ -424,7 +429,8 @@ def explain_photo(*, user: AbstractBaseUser, params: SearchParams, photo_id: int
         response.semantic_weight, response.metadata_weight = 0.0, 1.0
     meta.setdefault(photo_id, MetaMatch())  # scored even when neither half matched it
     candidate = next(c for c in _score(response, found, meta, semantic.meta_calibration,
-                                       query_word_count(meta_query.tsquery)) if c.photo_id == photo_id)
+                                       plan.query_words or query_word_count(meta_query.tsquery))
+                     if c.photo_id == photo_id)
     return _explanation(response, candidate)
 
 

@@ -320,6 +320,13 @@ class Quality:
     def suggested_weights(self) -> tuple[float, float] | None:
         return self.fit.suggested_weights if self.fit else None
 
+    @property
+    def suggested_weights_mine(self) -> bool:
+        """Whether the user's weights are the suggested ones already (as the page shows them, to 2 decimals)."""
+        suggested = self.suggested_weights
+        return suggested is not None and all(round(mine, 2) == round(them, 2)
+                                             for mine, them in zip(self.weights, suggested))
+
     def as_api(self) -> dict:
         fitted = None
         if self.fit is not None:

@@ -12,6 +12,7 @@ the reports show both, and how many photos each puts above one half.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -107,6 +108,17 @@ class SearchReport:
     @property
     def calibration(self) -> Calibration | None:
         return self.fitted_calibration or self.model_calibration
+
+    @property
+    def understood(self) -> list[str]:
+        """What the box understood, in words: places, dates, exclusions, and the text left to look for, if any."""
+        i = self.interpreted or {}
+        parts = [f"in {', '.join(i['places'])}"] if i.get("places") else []
+        if i.get("taken_after") or i.get("taken_before"):
+            parts.append(f"taken {i.get('taken_after') or '…'} to {i.get('taken_before') or '…'}")
+        if i.get("excluded"):
+            parts.append(f"without {', '.join(i['excluded'])}")
+        return parts + ([f"looking for “{i['text']}”"] if i.get("text") else [])
 
     @property
     def result_rows(self) -> list[tuple]:
@@ -305,15 +317,17 @@ def _fields(photo: Photo) -> list[FieldWords]:
 
 
 def _lexemes(tsvector: str | None) -> list[str]:
-    """"'red':1 'squar':2A" → ["red", "squar"] (the stemmed words the full-text search matches)."""
+    """"'red':1 'squar':2A" → ["red", "squar"] (the stemmed words the full-text search matches).
+
+    PostgreSQL writes each lexeme in single quotes, a quote inside it doubled and a backslash escaped,
+    followed by its positions (":1,2A") when it has any."""
     if not tsvector:
         return []
-    words = []
-    for part in str(tsvector).split("' "):
-        word = part.strip().lstrip("'").split("':")[0].rstrip("'")
-        if word:
-            words.append(word.replace("''", "'"))
-    return words
+    return [word.replace("''", "'").replace("\\\\", "\\")
+            for word in _TSVECTOR_LEXEME.findall(str(tsvector)) if word]
+
+
+_TSVECTOR_LEXEME = re.compile(r"'((?:[^'\\]|''|\\.)*)'(?::[0-9A-D,]+)?")
 
 
 def _judged_queries(photo: Photo) -> dict[str, list[JudgedQuery]]:
@@ -364,6 +378,8 @@ def search_report_lines(report: SearchReport) -> list[str]:
     lines.append(f"expanded terms ({len(report.terms)}):")
     for t in report.terms:
         lines.append(f"  {'*' if t.original else '-'} {t.term}")
+    if not report.indexed:
+        return lines + ["", f"no photo of {report.family.name} is indexed yet: there is nothing to score."]
     for t in report.terms:
         lines += ["", f"term “{t.term}”: cosine min {t.cosine_min:+.4f}, median {t.cosine_median:+.4f}, "
                       f"max {t.cosine_max:+.4f}; {t.above_half} photo(s) with p ≥ 0.5"

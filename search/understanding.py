@@ -251,7 +251,9 @@ def _merged(params: SearchParams, parsed: ParsedQuery) -> SearchParams:
     when = {}
     if params.taken_after is None and params.taken_before is None:
         when = {"taken_after": parsed.taken_after, "taken_before": parsed.taken_before}
-    return replace(params, query=parsed.text or _browse_words(parsed), excluded=parsed.excluded, **where, **when)
+    browse = {"query": parsed.text} if parsed.text else {"query": _browse_words(parsed),
+                                                         "query_words": _browse_word_count(parsed)}
+    return replace(params, excluded=parsed.excluded, **where, **when, **browse)
 
 
 def _browse_words(parsed: ParsedQuery) -> str:
@@ -264,3 +266,12 @@ def _browse_words(parsed: ParsedQuery) -> str:
         last = (parsed.taken_before or timezone.localdate()).year
         words += [str(year) for year in range(max(first, last - 60), last + 1)]
     return " ".join(words)[:MAX_QUERY_CHARS]
+
+
+def _browse_word_count(parsed: ParsedQuery) -> int | None:
+    """How many of the browse words a photo in the filter carries, for metadata search to count the share of the
+    query it holds: the words of one place name (places are alternatives) and one year (so are a range's years),
+    not every alternative listed, which made a photo of "2019 2023" one word of five and hid it."""
+    count = max((len(name.split()) for name in parsed.place_names), default=0)
+    count += 1 if parsed.taken_after or parsed.taken_before else 0
+    return count or None

@@ -61,6 +61,8 @@ def search(request: HttpRequest) -> HttpResponse:
                "verdicts": judgment_verdicts(user=request.user, query=query,
                                              photo_ids=[r.photo.pk for r in response.results]),
                "show_hidden_url": _with(request, show_hidden="1"), "understood": understood,
+               # A query of only places and dates is searched by its filter's words ("2021 2022 2023"): name it as typed.
+               "query_shown": response.query if understood.parsed.text else query,
                "chips": [_chip_view(request, chip) for chip in understood.parsed.chips],
                "kept_params": [(k, v) for k, values in request.GET.lists() for v in values if k not in _CHIP_PARAMS],
                "photo_query": SearchList.context(request.GET).query,  # photos open in the viewer on these results
@@ -256,7 +258,7 @@ def photo_read_text(request: HttpRequest, photo_id: int) -> HttpResponse:
     """Read a photo's text whatever the gate said (any member of its family may ask)."""
     photo = photo_get(user=request.user, photo_id=photo_id)
     photos_text_request(photo_ids=[photo.pk])
-    messages.success(request, "Reading the text in this photo: it appears here in a few seconds.")
+    messages.success(request, "Reading the text in this photo: reload this page in a few seconds to see it.")
     return redirect(photo)
 
 

@@ -234,3 +234,19 @@ def test_groups_of_the_same_size_and_date_keep_one_order(family, alice):
     DuplicatePair.objects.filter(photo_a=groups[0][0]).delete()
     DuplicatePair.objects.create(family=family, photo_a=groups[0][0], photo_b=groups[0][1], hash_distance=0)
     assert [group.keep.pk for group in duplicate_groups(user=alice, family=family)] == first
+
+
+def test_the_command_takes_the_family_by_name_or_id(trio, family, other_family):
+    """README: commands that take --family accept its name or its id."""
+    from django.core.management import CommandError, call_command
+
+    def run(*args) -> str:
+        out = io.StringIO()
+        call_command("find_duplicates", *args, stdout=out)
+        return out.getvalue()
+
+    assert run("--family", family.name.lower()) == "Looked for near-duplicates of 3 photos.\n"
+    assert run("--family", str(other_family.pk)) == "Looked for near-duplicates of 0 photos.\n"
+    assert run() == "Looked for near-duplicates of 3 photos.\n"
+    with pytest.raises(CommandError, match="No family called “Nobodies”"):
+        run("--family", "Nobodies")

@@ -100,3 +100,10 @@ def test_an_exclusion_written_as_one_or_two_words_lowers_both_spellings_the_same
     reference = _explained(client, 'beach -"sun glasses"')[compound_tags["sun glasses"]]["exclusion_factor"]
     for name in ("sun glasses", "sunglasses"):
         assert lowered[compound_tags[name]]["exclusion_factor"] == pytest.approx(reference, abs=0.02), name
+
+
+@pytest.mark.parametrize("query", ["-circle", "without circle -red"])
+def test_a_query_of_only_exclusions_says_what_to_add(shapes, alice, client_for, query):
+    """Exclusions lower photos; alone they find none, and the page says so instead of its first-visit hint."""
+    page = client_for(alice).get("/search/", {"q": query}).content.decode()
+    assert "only says what to leave out" in page and "Type what you remember" not in page

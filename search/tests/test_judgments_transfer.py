@@ -107,7 +107,20 @@ def test_recompute_and_plain_errors(tmp_path, judged):
     assert "0 new and 4 updated" in out
     with pytest.raises(CommandError, match="Could not read"):
         load(tmp_path / "missing.jsonl")
-    with pytest.raises(CommandError, match="no family"):
+    with pytest.raises(CommandError, match="No family called “999999”"):
         load(tmp_path / "judgments.jsonl", "--family", "999999")
     with pytest.raises(CommandError, match="no user"):
         load(tmp_path / "judgments.jsonl", "--user", "nobody")
+
+
+def test_family_by_name_as_every_command_takes_it(tmp_path, judged, family, other_family, mallory):
+    """README: commands that take --family accept its name or its id."""
+    assert len(export(tmp_path, "--family", family.name.upper())) == 4
+    assert export(tmp_path, "--family", str(other_family.pk)) == []
+    photo = Photo.objects.get(pk=judged[1].pk)
+    photo_factory(family=other_family, user=mallory, data=photo.original.open("rb").read())
+    export(tmp_path, "--user", "bob")
+    out, _ = load(tmp_path / "judgments.jsonl", "--family", other_family.name, "--user", "mallory")
+    assert "1 new" in out
+    with pytest.raises(CommandError, match="No family called “Nobodies”"):
+        export(tmp_path, "--family", "Nobodies")

@@ -174,6 +174,9 @@ def test_read_text_button_reads_a_skipped_photo_for_members_only(ocr_settings, u
     assert response.status_code == 302
     photo.refresh_from_db()
     assert photo.ocr_status == Photo.OcrStatus.PENDING
+    # The page says what is going on and what to do: the text shows on the page once read, not by itself.
+    page = client_for(alice).get(response.url).content.decode()
+    assert "reload this page in a few seconds" in page and "Being read" in page and "Read text" not in page
     assert run_queued_tasks(cluster=ocr_settings.OCR_CLUSTER) == 1
     photo.refresh_from_db()
     assert photo.ocr_status == Photo.OcrStatus.DONE and "DEMAND" in photo.text_in_photo

@@ -150,6 +150,9 @@ def test_the_quality_page_shows_figures_plots_and_lets_an_admin_fit_and_a_member
     alice.search_preferences.refresh_from_db()
     assert (alice.search_preferences.semantic_weight, alice.search_preferences.metadata_weight) == weights
     assert not hasattr(bob, "search_preferences") or bob.search_preferences.semantic_weight != weights[0]
+    # Once mine, the page says so instead of offering them again.
+    body = client.get(reverse("search:quality", args=[family.pk])).content.decode()
+    assert "Apply suggested weights for me" not in body and "your searches use them" in body
 
     client.post(reverse("search:quality_rollback", args=[family.pk]))
     assert not SearchCalibration.objects.get(family=family).applied
@@ -259,3 +262,10 @@ def test_the_quality_page_leaves_uncached_words_to_the_worker_instead_of_running
     page = client.get(reverse("search:quality", args=[family.pk]))
     assert page.context["q"].waiting_queries == 0 and page.context["q"].judged_queries == 19
     assert "being prepared" not in page.content.decode()
+
+
+def test_with_no_judgments_the_page_shows_no_figures_rather_than_zeros(family, alice, client_for):
+    """P@5 0.000 and ECE 0.000 would read as "search finds nothing, perfectly calibrated": there is nothing to measure."""
+    body = client_for(alice).get(reverse("search:quality", args=[family.pk])).content.decode()
+    now = body.split('class="row-current"')[1].split("</tr>")[0]
+    assert "0.000" not in now and now.count("<td>—</td>") == 4, now

@@ -97,6 +97,34 @@ def test_a_query_of_only_a_place_and_a_year_lists_the_photos_there_then(trip, ap
     assert set(_ids(body)) == {trip["lisbon 2023"].pk, trip["blue lisbon 2023"].pk}
 
 
+def test_a_query_of_only_dates_scores_each_photo_in_them_as_one_year_does(trip, api):
+    """A range lists each of its years for metadata search: a photo carries one of them, which must count as the
+    whole query (as one year's does), not as one word of five, which hid every photo under the minimum score."""
+    def metadata(body) -> dict[int, float]:
+        return {r["id"]: r["explanation"]["probability_metadata"] for r in body["results"]}
+
+    one_year = metadata(_api(api, q="2022"))
+    assert set(one_year) == {trip["lisbon 2022"].pk} and one_year[trip["lisbon 2022"].pk] == pytest.approx(0.5)
+    for query in ("2019 2023", "between 2018 and 2023", "since 2020"):
+        body = api.get(reverse("api_search"), {"q": query}).json()  # the default minimum score
+        assert set(_ids(body)) == {photo.pk for photo in trip.values()}, (query, body["hidden_count"])
+        assert list(metadata(body).values()) == pytest.approx([0.5] * len(trip)), query
+    # A place and a year: both words count, as before; a place and a range the same.
+    lisbon = metadata(_api(api, q="Lisbon 2023"))
+    assert set(lisbon) == {trip["lisbon 2023"].pk, trip["blue lisbon 2023"].pk}
+    assert metadata(_api(api, q="Lisbon between 2021 and 2023")) == pytest.approx(
+        {**lisbon, trip["lisbon 2022"].pk: lisbon[trip["lisbon 2023"].pk]})
+
+
+def test_a_query_of_only_a_filter_is_named_as_typed_not_by_its_browse_words(trip, alice, client_for):
+    client = client_for(alice)
+    page = client.get(reverse("search:search"), {"q": "between 2021 and 2023"}).content.decode()
+    assert "4 photos for “between 2021 and 2023”" in page and "<title>between 2021 and 2023 · Search" in page
+    assert 'name="name" value="between 2021 and 2023"' in page  # "Save as smart album" suggests it as the name
+    page = client.get(reverse("search:search"), {"q": "Lisbon 1990"}).content.decode()
+    assert "Nothing matches “Lisbon 1990”" in page
+
+
 def test_explicit_parameters_win_over_the_query(trip, api):
     body = _api(api, q="red circle in Lisbon 2023", place="London")
     assert body["interpreted"]["places"] == []

@@ -174,3 +174,30 @@ def test_reports_show_what_the_fitted_calibration_changed(shapes, alice, family,
 def test_the_search_page_links_to_its_report(shapes, client_for, alice, family):
     html = client_for(alice).get("/search/", {"q": "red square", "family": family.pk}).content.decode()
     assert f'/search/report/?q=red%20square&amp;family={family.pk}' in html
+
+
+def test_photo_report_lists_every_word_of_each_field(toy_model, add_shape, alice, client_for,
+                                                     django_capture_on_commit_callbacks):
+    """Each field shows all the words search matches in it, not just the first lexeme of its tsvector."""
+    from gallery.services import photo_update
+    with django_capture_on_commit_callbacks(execute=True):
+        photo = add_shape("red", "square", filename="garden party.png")
+        photo_update(photo=photo, title="Grandma birthday picnic", tags=["beach", "holiday"], user=alice)
+    run_queued_tasks()
+    fields = {f.label: f.words for f in photo_report(user=alice, photo_id=photo.pk).fields}
+    assert sorted(fields["title"]) == ["birthday", "grandma", "picnic"], fields
+    assert {"garden", "parti", "png"} <= set(fields["file name"]), fields
+    assert "birthday grandma picnic" in command("photo_report", photo.pk)
+    html = client_for(alice).get(f"/photos/{photo.pk}/profile/").content.decode()
+    assert "birthday grandma picnic" in html
+
+
+def test_report_of_a_family_with_nothing_indexed_says_so_instead_of_zero_figures(toy_model, alice, family, client_for):
+    html = client_for(alice).get("/search/report/", {"q": "red -circle"}).content.decode()
+    assert "Cosine from 0.0000 to 0.0000" not in html and "No photo of Smiths is indexed yet" in html
+    assert "looking for “red”" in html
+    assert "Understood: without circle." in client_for(alice).get("/search/report/", {"q": "-circle"}).content.decode()
+    assert "Understood: taken 2019-01-01 to 2021-12-31." in client_for(alice).get(
+        "/search/report/", {"q": "between 2019 and 2021"}).content.decode()
+    output = command("search_report", "red", "--user", "alice")
+    assert "min +0.0000" not in output and "no photo of Smiths is indexed yet" in output

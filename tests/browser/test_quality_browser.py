@@ -74,5 +74,16 @@ def test_the_quality_page_says_which_queries_are_still_being_prepared(live_serve
         assert page.evaluate("document.documentElement.scrollWidth") <= width
         page.screenshot(path=artifacts / f"quality-waiting-{width}.png", full_page=True)
         assert page.js_errors == []
+
+
+def test_fit_now_looks_unavailable_until_there_are_enough_judgments(live_server, browser, family, alice):
+    context, page = new_page(browser, viewport={"width": 390, "height": 844})
+    try:
+        sign_in(page, live_server, "alice")
+        page.goto(live_server.url + f"/search/quality/{family.pk}/")
+        fit = page.get_by_role("button", name="Fit now")
+        assert fit.is_disabled()
+        style = fit.evaluate("(b) => { const s = getComputedStyle(b); return [s.opacity, s.cursor]; }")
+        assert float(style[0]) < 1 and style[1] == "not-allowed", style  # not a button that silently does nothing
     finally:
         context.close()

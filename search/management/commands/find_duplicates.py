@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from django.core.management.base import BaseCommand
 
+from gallery.management.families import family_from_option
 from search.duplicates import duplicates_scan
 
 
@@ -10,8 +11,8 @@ class Command(BaseCommand):
             "looked for them after embedding, or after changing DUPLICATE_HASH_DISTANCE / DUPLICATE_COSINE.")
 
     def add_arguments(self, parser):
-        parser.add_argument("--family", type=int, help="family id (default: every family)")
+        parser.add_argument("--family", help="the family (name or id; default: every family)")
 
     def handle(self, *args, family=None, **options):
-        seen = duplicates_scan(family_id=family)
+        seen = duplicates_scan(family_id=family_from_option(family).pk if family is not None else None)
         self.stdout.write(f"Looked for near-duplicates of {seen} photos.")

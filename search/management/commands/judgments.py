@@ -6,7 +6,7 @@ import sys
 from django.core.management.base import BaseCommand, CommandError
 from django.contrib.auth import get_user_model
 
-from gallery.models import Family
+from gallery.management.families import family_from_option
 from search.judgment_selectors import judgments_export_rows
 from search.judgment_services import judgments_import
 
@@ -19,33 +19,30 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         sub = parser.add_subparsers(dest="action", required=True)
         export = sub.add_parser("export", help="write judgments as JSON lines")
-        export.add_argument("--family", type=int, help="only this family's (id)")
+        export.add_argument("--family", help="only this family's (name or id)")
         export.add_argument("--user", help="only this user's (username)")
         export.add_argument("-o", "--output", help="file to write (default: standard output)")
         load = sub.add_parser("import", help="read judgments from JSON lines")
         load.add_argument("file", help="a file written by export, or - for standard input")
-        load.add_argument("--family", type=int, help="put every row in this family (id) instead of the row's own")
+        load.add_argument("--family", help="put every row in this family (name or id) instead of the row's own")
         load.add_argument("--user", help="record every row as this user's (username) instead of the row's own")
         load.add_argument("--recompute", action="store_true",
                           help="compute each result's score components afresh with the current model")
 
     def handle(self, *args, action, **options):
-        family = user = None
-        if options.get("family") is not None and action == "import":
-            family = Family.objects.filter(pk=options["family"]).first()
-            if family is None:
-                raise CommandError(f"There is no family {options['family']}.")
+        family = family_from_option(options["family"]) if options.get("family") is not None else None
+        user = None
         if options.get("user") and action == "import":
             user = get_user_model().objects.filter(username=options["user"]).first()
             if user is None:
                 raise CommandError(f"There is no user called “{options['user']}”.")
         if action == "export":
-            self._export(options)
+            self._export(options, family_id=family.pk if family else None)
         else:
             self._import(options["file"], family=family, user=user, recompute=options["recompute"])
 
-    def _export(self, options) -> None:
-        rows = judgments_export_rows(family_id=options.get("family"), username=options.get("user"))
+    def _export(self, options, *, family_id: int | None) -> None:
+        rows = judgments_export_rows(family_id=family_id, username=options.get("user"))
         try:
             out = open(options["output"], "w", encoding="utf-8") if options.get("output") else self.stdout
         except OSError as exc:

@@ -1,0 +1,49 @@
+"""In a real browser: editing a photo's title, tags and description in place. A refused edit shows why, in the
+form (the view answers 422 with it, which htmx must swap in, not drop), on a phone and at desktop width."""
+
+from __future__ import annotations
+
+import pytest
+
+from gallery.models import Photo
+from tests.browser.conftest import CHROMIUM, HAVE_CHROMIUM, new_page, sign_in
+from tests.factories import FamilyFactory, MembershipFactory, UserFactory, photo_factory
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(not HAVE_CHROMIUM, reason=f"chromium is not installed (looked for {CHROMIUM})"),
+]
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("width", [1280, 390])
+def test_a_refused_edit_says_why_and_a_fixed_one_saves(live_server, browser, artifacts, width):
+    family = FamilyFactory(name="Smiths")
+    alice = UserFactory(username="alice")
+    MembershipFactory(family=family, user=alice)
+    photo = photo_factory(family=family, user=alice)
+    context, page = new_page(browser, viewport={"width": width, "height": 844})
+    errors = []
+    page.on("console", lambda message: errors.append(message.text) if message.type == "error" else None)
+    try:
+        sign_in(page, live_server, "alice")
+        page.goto(live_server.url + photo.get_absolute_url())
+        page.get_by_role("link", name="Edit title, tags and description").click()
+        page.locator("#photo-meta input[name=title]").fill("Beach day")
+        page.locator("#photo-meta input[name=tags]").fill(", ".join(f"tag{n}" for n in range(60)))
+        page.get_by_role("button", name="Save").click()
+        page.get_by_text("At most 50 tags per photo.").wait_for()
+        assert page.locator("#photo-meta input[name=title]").input_value() == "Beach day"  # what was typed stays
+        page.screenshot(path=artifacts / f"photo-edit-refused-{width}.png", full_page=True)
+        assert Photo.objects.get(pk=photo.pk).title != "Beach day"
+
+        page.locator("#photo-meta input[name=tags]").fill("beach, sea")
+        page.get_by_role("button", name="Save").click()
+        page.get_by_role("link", name="Edit title, tags and description").wait_for()
+        assert "Beach day" in page.locator("#photo-meta").inner_text()
+        assert sorted(t.name for t in Photo.objects.get(pk=photo.pk).tags.all()) == ["beach", "sea"]
+        assert page.js_errors == [] and [e for e in errors if "422" not in e] == [], errors
+        overflow = page.evaluate("document.documentElement.scrollWidth")
+        assert overflow <= width, overflow
+    finally:
+        context.close()
