@@ -74,8 +74,11 @@ def test_the_quality_page_says_which_queries_are_still_being_prepared(live_serve
         assert page.evaluate("document.documentElement.scrollWidth") <= width
         page.screenshot(path=artifacts / f"quality-waiting-{width}.png", full_page=True)
         assert page.js_errors == []
+    finally:
+        context.close()
 
 
+@pytest.mark.django_db(transaction=True)
 def test_fit_now_looks_unavailable_until_there_are_enough_judgments(live_server, browser, family, alice):
     context, page = new_page(browser, viewport={"width": 390, "height": 844})
     try:
