@@ -289,6 +289,9 @@ def metadata_query(*, query: str, family_ids: Sequence[int], excluded: Sequence[
                 SELECT DISTINCT c.excluded, phraseto_tsquery(%(cfg)s, c.head || ' ' || c.tail)::text FROM (
                     SELECT t.excluded, left(t.w, i) AS head, substr(t.w, i + 1) AS tail
                     FROM typed t CROSS JOIN generate_series(%(compound_part)s, length(t.w) - %(compound_part)s) i
+                    -- Both halves content words: the phrase drops a stopword ("outdoor" as "out door" is "door").
+                    WHERE to_tsvector(%(cfg)s, left(t.w, i)) <> ''::tsvector
+                      AND to_tsvector(%(cfg)s, substr(t.w, i + 1)) <> ''::tsvector
                 ) c CROSS JOIN LATERAL (
                     SELECT 1 FROM {WORDS} s WHERE s.word = c.head AND s.family_id = ANY(%(families)s) LIMIT 1
                 ) head CROSS JOIN LATERAL (

@@ -102,6 +102,31 @@ def test_an_exclusion_written_as_one_or_two_words_lowers_both_spellings_the_same
         assert lowered[compound_tags[name]]["exclusion_factor"] == pytest.approx(reference, abs=0.02), name
 
 
+@pytest.fixture
+def stopword_halves(settings, add_shape):
+    """Metadata only (no model): the family's words include "out" and "under" (stopwords, from tags "day out"
+    and "under the bridge") beside "door" and "water"."""
+    from search.embedder import reset_embedder
+
+    settings.SEARCH_MODEL = "/nonexistent"
+    reset_embedder()
+    made = {tag: add_shape("red", "circle", tags=["beach", tag, phrase]).pk
+            for tag, phrase in (("door", "day out"), ("water", "under the bridge"))}
+    yield made
+    reset_embedder()
+
+
+@pytest.mark.parametrize("word, half", [("outdoor", "door"), ("underwater", "water")])
+def test_a_word_split_through_a_stopword_is_not_its_other_half(stopword_halves, alice, client_for, word,
+                                                                          half):
+    """"outdoor" is not "door": the full-text search drops the stopword "out" from the phrase "out door", so
+    splitting through it would search for "door" alone (and excluding "outdoor" would drop every door)."""
+    client = client_for(alice)
+    assert stopword_halves[half] not in _explained(client, word)
+    lowered = _explained(client, f"beach -{word}")
+    assert lowered[stopword_halves[half]]["exclusion_factor"] == 1
+
+
 @pytest.mark.parametrize("query", ["-circle", "without circle -red"])
 def test_a_query_of_only_exclusions_says_what_to_add(shapes, alice, client_for, query):
     """Exclusions lower photos; alone they find none, and the page says so instead of its first-visit hint."""
