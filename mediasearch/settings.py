@@ -356,6 +356,9 @@ SEARCH_PROMPT_TEMPLATES = os.environ.get("SEARCH_PROMPT_TEMPLATES", "a photo of 
 # brings a page's worth), and up to SEARCH_CANDIDATES metadata matches.
 SEARCH_NEIGHBOURS = env_int("SEARCH_NEIGHBOURS", 20)
 SEARCH_CANDIDATES = env_int("SEARCH_CANDIDATES", 200)
+# Uncached terms a page (quality, model comparison, a photo's profile) may run the text model for itself; the rest
+# go to the worker (search.text_embeddings.EncodeBudget). 0: the worker encodes them all.
+SEARCH_PAGE_ENCODE_TERMS = max(0, env_int("SEARCH_PAGE_ENCODE_TERMS", 32))
 # After a model switch, the previous model's embeddings stay this many days (or until a family admin confirms the
 # switch on the Index page) so both can be compared on the family's judgments (manage.py evaluate --compare).
 # 0 deletes them as soon as the new model covers the family.

@@ -17,6 +17,7 @@ from search.forms import MAX_PLAIN, photo_ids
 from search.judgment_selectors import judgment_get, judgment_list, judgment_verdicts
 from search.judgment_services import judgment_delete, judgment_record
 from search.quality import family_quality
+from search.text_embeddings import EncodeBudget
 from search.query_parser import normalise
 from search.understanding import understand_search
 
@@ -256,7 +257,7 @@ class QualitySerializer(serializers.Serializer):
     needed = serializers.IntegerField(help_text="judgments still needed before a fit (0: enough)")
     waiting_queries = serializers.IntegerField(
         help_text="judged queries left out of these figures until the worker has encoded their words (after a model "
-                  "switch or an import of judgments); ask again in a minute")
+                  "switch or an import of judgments); ask again later")
     precision_at_5 = serializers.FloatField(help_text="on judged queries, under your current settings")
     precision_at_10 = serializers.FloatField()
     ndcg_at_10 = serializers.FloatField()
@@ -288,7 +289,9 @@ class QualityApi(APIView):
         data = self.InputSerializer(data=request.query_params)
         data.is_valid(raise_exception=True)
         family = family_get(user=request.user, family_id=data.validated_data["family"])
-        quality = family_quality(user=request.user, family_id=family.pk)
+        budget = EncodeBudget()  # as the page: words the model has not read yet go to the worker
+        quality = family_quality(user=request.user, family_id=family.pk, budget=budget)
+        budget.defer_to_worker()
         return Response(QualitySerializer(quality.as_api()).data)
 
 

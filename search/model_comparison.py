@@ -60,21 +60,22 @@ def previous_model(*, family_id: int) -> str | None:
     return row["model_name"] if row else None
 
 
-def family_model_comparison(*, user, family_id: int) -> Comparison:
+def family_model_comparison(*, user, family_id: int, budget: EncodeBudget) -> Comparison:
     """The active model against the family's previous one (when one's embeddings are kept) on its judgments, for a
-    member of the family (anyone else: 404). A page: words the models have not encoded yet go to the worker."""
+    member of the family (anyone else: 404). A page: words the models have not encoded yet are noted in its
+    `budget` for the worker."""
     from gallery.selectors import family_get
 
     family = family_get(user=user, family_id=family_id)
     previous = previous_model(family_id=family.pk)
     return compare_models(family=family, model_names=[settings.SEARCH_MODEL] + ([previous] if previous else []),
-                          budget=EncodeBudget())
+                          budget=budget)
 
 
 def compare_models(*, family: Family, model_names: list[str], budget: EncodeBudget | None = None) -> Comparison:
     """Each model's figures over the family's judged queries (the first model is reported as the active one). With
     a `budget` (a web page), queries whose words some model has not encoded yet are left out for every model, and
-    their words queued for the worker (search.text_embeddings.EncodeBudget)."""
+    their words noted in the budget for the worker (search.text_embeddings.EncodeBudget)."""
     comparison = Comparison(family=family)
     rows = list(Judgment.objects.filter(family=family).values_list("query", "photo_id", "relevant", "user_id")
                 .order_by("query", "photo_id", "pk"))
@@ -85,8 +86,6 @@ def compare_models(*, family: Family, model_names: list[str], budget: EncodeBudg
     models = {name: _term_matrices(name, terms, budget) for name in model_names}
     loaded = [model[1] for model in models.values() if not isinstance(model, str)]  # each model's matrices
     comparison.waiting_queries = [query for query in terms if any(query not in matrices for matrices in loaded)]
-    if budget is not None:
-        budget.defer_to_worker()
     terms = {q: texts for q, texts in terms.items() if q not in comparison.waiting_queries}
     vectors = {name: dict(PhotoEmbedding.objects.filter(family=family, model_name=name,
                                                         photo_id__in={photo for _, photo, _, _ in rows})

@@ -76,7 +76,7 @@ class JudgedData:
 def judged_data(*, family_id: int, budget: EncodeBudget | None = None) -> JudgedData:
     """Every judgment of the family, its evidence re-scored now (one metadata pass and one scoring statement per
     judged query). With a `budget` (a web page), the judgments of queries whose words it cannot encode in time are
-    left out, their queries listed in `waiting_queries`, and their words queued for the worker."""
+    left out, their queries listed in `waiting_queries`, and their words noted in the budget for the worker."""
     rows = list(Judgment.objects.filter(family_id=family_id).order_by("query", "photo_id", "id")
                 .values_list("query", "photo_id", "relevant"))
     by_query: dict[str, list[int]] = defaultdict(list)
@@ -93,8 +93,6 @@ def judged_data(*, family_id: int, budget: EncodeBudget | None = None) -> Judged
             continue
         data.model_name, data.model_calibration = found.model_name, found.model_calibration or data.model_calibration
         components[query] = found
-    if budget is not None:
-        budget.defer_to_worker()
     rows = [row for row in rows if row[0] in components]
     cosines, meta = [], []
     for query, photo_id, relevant in rows:
@@ -341,10 +339,10 @@ class Quality:
                 "suggested_weights": {"semantic": weights[0], "metadata": weights[1]} if weights else None}
 
 
-def family_quality(*, user: AbstractBaseUser, family_id: int) -> Quality:
+def family_quality(*, user: AbstractBaseUser, family_id: int, budget: EncodeBudget | None = None) -> Quality:
     """The family's judged queries scored as this user's searches score them now, and its latest fit. The caller
-    has checked that the user belongs to the family."""
-    data = judged_data(family_id=family_id, budget=EncodeBudget())
+    has checked that the user belongs to the family. `budget`: a page's (see judged_data)."""
+    data = judged_data(family_id=family_id, budget=budget)
     prefs = preferences_for(user)
     weights = (prefs.semantic_weight, prefs.metadata_weight)
     current = active_calibrations([(family_id, data.model_name)]).get((family_id, data.model_name), DEFAULT)

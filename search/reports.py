@@ -219,7 +219,7 @@ def photo_report(*, user: AbstractBaseUser, photo_id: int, budget: EncodeBudget 
     """One photo's semantic profile: the tag vocabulary's concepts and the synonym table's terms ranked by the
     calibrated probability that the photo shows them, its metadata fields as search matches them, and the queries
     the family's members judged it right and wrong for. With a `budget` (a web page), concepts the model has not
-    encoded yet are left to the worker, and the profile says so."""
+    encoded yet are noted in it for the worker, and the profile says so."""
     photo = photo_get(user=user, photo_id=photo_id)
     report = PhotoReport(photo=photo, model_name=None, model_calibration=None, fitted_calibration=None,
                          fields=_fields(photo), **_judged_queries(photo))
@@ -293,10 +293,9 @@ def _profile(embedder: Embedder, family_id: int, vector: np.ndarray, report: Pho
     keys = list(named)
     vectors = term_vectors_within(embedder, [named[key][1] for key in keys], budget)
     if vectors is None:
-        budget.defer_to_worker()
         report.message = ("The search model is still reading the words of the tag vocabulary and the synonym table "
-                          "(in the background, after a model switch or a change to them): this profile appears once "
-                          "it is done. Reload the page in a minute.")
+                          "(in the background, after a model switch or a change to them; re-indexing photos comes "
+                          "first): this profile appears once it is done. Reload the page later.")
         return []
     cosines = vectors @ vector
     probabilities = report.calibration.probability(cosines)

@@ -39,41 +39,43 @@ def term_vectors(embedder: Embedder, terms: list[str]) -> tuple[np.ndarray, int]
 # Pages that need the words of many queries at once (the quality and model comparison pages, a photo's profile) must
 # not run the text model for all of them inside one web request: after a model switch or an import of judgments none
 # is cached, and encoding hundreds of terms takes minutes with a real SigLIP on a CPU, far past a web server's
-# timeout. Such a page encodes at most PAGE_ENCODE_TERMS terms itself and queues the rest for the worker
-# (text_embeddings_task), showing what it could compute meanwhile.
-PAGE_ENCODE_TERMS = 32
+# timeout. Such a page encodes at most SEARCH_PAGE_ENCODE_TERMS terms itself and its view queues the rest for the
+# worker (text_embeddings_task), showing what it could compute meanwhile.
+WORKER_TERMS_PER_TASK = 256  # well inside Q_TIMEOUT with a real SigLIP on 2 cores
+# How long a term queued for the worker stays claimed: a page reloaded meanwhile queues it no more. Long, as the
+# worker may be re-indexing every photo first (a model switch); a lost task is retried once the claim runs out (and
+# the nightly fit encodes every judged query's words anyway).
+DEFER_CLAIM_SECONDS = 6 * 3600
 
 
 @dataclass
 class EncodeBudget:
     """How many uncached terms a web request may still encode itself, and the terms it left for the worker."""
 
-    terms: int = field(default_factory=lambda: PAGE_ENCODE_TERMS)
+    terms: int = field(default_factory=lambda: settings.SEARCH_PAGE_ENCODE_TERMS)
     deferred: dict[str, dict[str, None]] = field(default_factory=dict)  # model name → terms, in order
 
     def defer_to_worker(self) -> int:
-        """Queue the deferred terms for the worker, once the current transaction commits; how many there were."""
+        """Queue the deferred terms not already queued (by this or an earlier request) for the worker, once the
+        current transaction commits; how many were queued now."""
         from django.db import transaction
         from django_q.tasks import async_task
 
+        queued = 0
         for model_name, terms in self.deferred.items():
-            terms = list(terms)
-            for start in range(0, len(terms), WORKER_TERMS_PER_TASK):
-                chunk = terms[start:start + WORKER_TERMS_PER_TASK]
-                # Reloading the page while the worker is at it queues nothing more (until a lost task's time is up).
-                key = "text-embeddings:" + hashlib.sha256("\x1e".join([model_name, *chunk]).encode()).hexdigest()
-                if cache.add(key, True, settings.Q_CLUSTER["timeout"]):
-                    transaction.on_commit(lambda chunk=chunk, model_name=model_name: async_task(
-                        "search.tasks.text_embeddings_task", model_name, chunk, group="text embeddings"))
-        return sum(len(terms) for terms in self.deferred.values())
-
-
-WORKER_TERMS_PER_TASK = 256  # well inside Q_TIMEOUT with a real SigLIP on 2 cores
+            claimed = [term for term in terms
+                       if cache.add(f"text-embeddings:{model_name}:{cache_key(term)}", True, DEFER_CLAIM_SECONDS)]
+            for start in range(0, len(claimed), WORKER_TERMS_PER_TASK):
+                chunk = claimed[start:start + WORKER_TERMS_PER_TASK]
+                transaction.on_commit(lambda chunk=chunk, model_name=model_name: async_task(
+                    "search.tasks.text_embeddings_task", model_name, chunk, group="text embeddings"))
+            queued += len(claimed)
+        return queued
 
 
 def term_vectors_within(embedder: Embedder, terms: list[str], budget: EncodeBudget | None) -> np.ndarray | None:
     """term_vectors' vectors when every term is cached or the budget can still encode the missing ones; otherwise
-    None, with the missing terms deferred to the worker (see EncodeBudget). No budget: always encode (the worker,
+    None, with the missing terms noted in the budget for the worker (see EncodeBudget). No budget: always encode (the worker,
     commands)."""
     if budget is None:
         return term_vectors(embedder, terms)[0]

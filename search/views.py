@@ -281,7 +281,9 @@ def quality_index(request: HttpRequest) -> HttpResponse:
 @login_required
 def quality(request: HttpRequest, family_id: int) -> HttpResponse:
     family = family_get(user=request.user, family_id=family_id)
-    figures = family_quality(user=request.user, family_id=family.pk)
+    budget = EncodeBudget()  # words the model has not read yet: a few now, the rest by the worker
+    figures = family_quality(user=request.user, family_id=family.pk, budget=budget)
+    budget.defer_to_worker()
     return render(request, "search/quality.html", {
         "family": family, "families": family_list(user=request.user).order_by("name", "pk"), "q": figures,
         "is_admin": family_is_admin(user=request.user, family=family), **quality_plots(figures)})
@@ -393,7 +395,9 @@ def search_report_view(request: HttpRequest) -> HttpResponse:
 @login_required
 def photo_report_view(request: HttpRequest, photo_id: int) -> HttpResponse:
     """One photo's semantic profile (the page of `manage.py photo_report`)."""
-    report = photo_report(user=request.user, photo_id=photo_id, budget=EncodeBudget())
+    budget = EncodeBudget()
+    report = photo_report(user=request.user, photo_id=photo_id, budget=budget)
+    budget.defer_to_worker()
     return render(request, "search/photo_report.html", {"report": report})
 
 
@@ -417,7 +421,9 @@ def model_switch_confirm_view(request: HttpRequest) -> HttpResponse:
 def model_comparison_view(request: HttpRequest, family_id: int) -> HttpResponse:
     """The active and the previous model on the family's own judgments (what `manage.py evaluate --compare` prints),
     with the admin's button to confirm the switch."""
-    comparison = family_model_comparison(user=request.user, family_id=family_id)
+    budget = EncodeBudget()
+    comparison = family_model_comparison(user=request.user, family_id=family_id, budget=budget)
+    budget.defer_to_worker()
     return render(request, "search/model_comparison.html", {
         "comparison": comparison, "kept": kept_models(family_id=family_id), "ks": PRECISION_KS,
         "is_admin": family_is_admin(user=request.user, family=comparison.family)})

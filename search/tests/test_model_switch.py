@@ -167,7 +167,7 @@ def test_the_comparison_page_for_members_only(switched, family, client_for, alic
     assert client_for(mallory).get(f"/indexing/compare/{family.pk}/").status_code == 404
 
 
-def test_the_comparison_page_leaves_uncached_words_to_the_worker(switched, family, client_for, alice, monkeypatch,
+def test_the_comparison_page_leaves_uncached_words_to_the_worker(switched, family, client_for, alice, settings,
                                                                  django_capture_on_commit_callbacks):
     """Right after a switch the new model has encoded none of the judged queries' words: the page encodes a few and
     the worker the rest, instead of running both models over every query inside the request."""
@@ -176,7 +176,7 @@ def test_the_comparison_page_leaves_uncached_words_to_the_worker(switched, famil
 
     TextEmbedding.objects.all().delete()
     text_embeddings.clear_process_cache()
-    monkeypatch.setattr(text_embeddings, "PAGE_ENCODE_TERMS", 2)
+    settings.SEARCH_PAGE_ENCODE_TERMS = 2
     with django_capture_on_commit_callbacks(execute=True):
         html = client_for(alice).get(f"/indexing/compare/{family.pk}/").content.decode()
     assert TextEmbedding.objects.count() <= 2

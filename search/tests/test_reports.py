@@ -129,7 +129,7 @@ def test_report_pages_for_members_only(shapes, client_for, alice, mallory, famil
     assert "IMG" not in own.content.decode()  # none of the Smiths' photos
 
 
-def test_the_profile_page_leaves_uncached_concepts_to_the_worker(shapes, client_for, alice, monkeypatch,
+def test_the_profile_page_leaves_uncached_concepts_to_the_worker(shapes, client_for, alice, settings,
                                                                    django_capture_on_commit_callbacks):
     """After a model switch or a change to the vocabulary, the model has encoded none of the concepts: the page
     doesn't run it over the whole vocabulary and synonym table inside the request, it says the profile is coming."""
@@ -138,7 +138,7 @@ def test_the_profile_page_leaves_uncached_concepts_to_the_worker(shapes, client_
 
     TextEmbedding.objects.all().delete()
     text_embeddings.clear_process_cache()
-    monkeypatch.setattr(text_embeddings, "PAGE_ENCODE_TERMS", 2)
+    settings.SEARCH_PAGE_ENCODE_TERMS = 2
     url = f"/photos/{shapes['red square'].pk}/profile/"
     with django_capture_on_commit_callbacks(execute=True):
         html = client_for(alice).get(url).content.decode()

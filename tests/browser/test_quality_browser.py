@@ -55,13 +55,13 @@ def test_the_quality_page_renders_its_plots(live_server, browser, artifacts, jud
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.parametrize("width", [1280, 390])
 def test_the_quality_page_says_which_queries_are_still_being_prepared(live_server, browser, artifacts, judged_family,
-                                                                     family, alice, width, monkeypatch):
+                                                                     family, alice, width, settings):
     from search import text_embeddings
     from search.models import TextEmbedding
 
     TextEmbedding.objects.all().delete()  # as after a model switch: no judged query's words encoded yet
     text_embeddings.clear_process_cache()
-    monkeypatch.setattr(text_embeddings, "PAGE_ENCODE_TERMS", 3)
+    settings.SEARCH_PAGE_ENCODE_TERMS = 3
     options = {"viewport": {"width": width, "height": 844 if width < 500 else 800}}
     context, page = new_page(browser, **options)
     try:
