@@ -18,3 +18,14 @@ def media_accel_needs_the_file_system(app_configs=None, **kwargs) -> list[checks
             hint="Unset MEDIA_ACCEL, or keep media on the file system (MEDIA_STORAGE=filesystem).",
             id="gallery.W001")]
     return []
+
+
+# Settings that cut a list into pages: a page of 0 photos (or groups) can't be drawn.
+PAGE_SIZES = ("GALLERY_PAGE_SIZE", "DUPLICATE_GROUPS_PAGE_SIZE")
+
+
+@checks.register()
+def page_sizes_are_positive(app_configs=None, **kwargs) -> list[checks.CheckMessage]:
+    return [checks.Error(f"{name}={getattr(settings, name)}: a page must hold at least one item.",
+                         hint=f"Set {name} to 1 or more, or unset it for the default.", id="gallery.E001")
+            for name in PAGE_SIZES if getattr(settings, name) < 1]
