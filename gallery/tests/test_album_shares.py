@@ -223,3 +223,17 @@ def test_a_shared_album_is_shown_a_page_at_a_time(family, alice, settings):
     # Back from the last photo: to the page it is on.
     page = visitor.get(reverse("shared_photo", args=[token, photos[2].pk])).content.decode()
     assert "3 of 3" in page and f'href="{url}?page=2#photo-{photos[2].pk}"' in page
+
+
+def test_a_link_locked_or_ended_while_a_visitor_scrolls_sends_the_whole_page_there(album, alice):
+    """The next page is fetched by HTMX into the grid: the password page (or the "link ended" page) must not be
+    swapped in there as if it were photos; the browser goes to the link's own page instead."""
+    share, token = _share(album, alice, password="open sesame")
+    url = reverse("shared_album", args=[token])
+    visitor = Client()  # never unlocked (or a session whose unlock the new password ended)
+    response = visitor.get(url + "?page=2", headers={"HX-Request": "true"})
+    assert response["HX-Redirect"] == url and b"protected" not in response.content
+    share_revoke(user=alice, share=share)
+    response = visitor.get(url + "?page=2", headers={"HX-Request": "true"})
+    assert response["HX-Redirect"] == url
+    assert visitor.get(url).status_code == 404  # the page itself says the link ended

@@ -19,6 +19,7 @@ from django.shortcuts import redirect, render
 from django.utils.crypto import constant_time_compare, salted_hmac
 from django.views.decorators.http import require_GET, require_http_methods
 from django.views.decorators.vary import vary_on_headers
+from django_htmx.http import HttpResponseClientRedirect
 
 from gallery.album_selectors import share_photo_get, share_photo_ids, share_resolve
 from gallery.forms import SharePasswordForm
@@ -60,11 +61,15 @@ def shared(view):
         except Http404:
             if view.__name__ != "shared_album":  # media of a dead link: as missing as any other
                 raise
+            if request.htmx:  # the next page of a grid: the link's own page says it, not a grid swapped for it
+                return _private(HttpResponseClientRedirect(request.path))
             # The album page tells whoever holds the link what happened (the members' 404 speaks of families).
             return _private(render(request, "gallery/shared_gone.html", status=404))
         if not _unlocked(request, share):
             if view.__name__ != "shared_album":  # media of a locked link: as missing as any other
                 raise Http404("No such photo.")
+            if request.htmx:
+                return _private(HttpResponseClientRedirect(request.path))
             return _private(_password_page(request, share, token))
         return _private(view(request, share, token, *args, **kwargs))
 
