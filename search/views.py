@@ -18,6 +18,7 @@ from gallery.album_services import album_create
 from gallery.selectors import family_get, family_is_admin, family_list, favourite_ids, photo_get, tag_list
 from gallery.text import id_from_text
 from gallery.trash_services import admin_family_ids, photo_may_manage, photos_trash
+from gallery.views import wants_partial
 from gallery.views.bulk import selection_context
 from gallery.views.trash import results_message
 from search.duplicates import duplicate_groups
@@ -67,7 +68,7 @@ def search(request: HttpRequest) -> HttpResponse:
                "kept_params": [(k, v) for k, values in request.GET.lists() for v in values if k not in _CHIP_PARAMS],
                "photo_query": SearchList.context(request.GET).query,  # photos open in the viewer on these results
                "favourite_ids": favourite_ids(user=request.user, photo_ids=[r.photo.pk for r in response.results])}
-    if request.htmx and not request.htmx.history_restore_request:
+    if wants_partial(request):
         return render(request, "search/search.html#results", context)
     return render(request, "search/search.html", {**context, **selection_context(user=request.user)})
 
@@ -304,7 +305,7 @@ def duplicates(request: HttpRequest, family_id: int) -> HttpResponse:
                  if photo_may_manage(photo=member.photo, user=request.user, admin_of=admin_of)}
     groups = [(group, any(member.photo.pk in may_trash for member in group.members[1:])) for group in page]
     context = {"family": family, "groups": groups, "page": page, "total": len(all_groups), "may_trash": may_trash}
-    if request.htmx and not request.htmx.history_restore_request:
+    if wants_partial(request):
         return render(request, "search/duplicates.html#groups-page", context)
     return render(request, "search/duplicates.html", {**context, "hash_distance": settings.DUPLICATE_HASH_DISTANCE,
                                                       "cosine": settings.DUPLICATE_COSINE})

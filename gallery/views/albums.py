@@ -25,6 +25,7 @@ from gallery.album_services import (
 from gallery.forms import AlbumArrangeForm, AlbumCreateForm, AlbumForm, AlbumPhotosForm, ShareForm
 from gallery.selectors import family_get, family_list, photo_get, photo_list
 from gallery.text import id_from_text
+from gallery.views import wants_partial
 from gallery.views.bulk import selection_context
 
 PICKER_SIZE = 200
@@ -65,7 +66,7 @@ def album_detail(request: HttpRequest, album_id: int) -> HttpResponse:
     """The album's photos a page at a time, as the timeline: the first page in full, the following ones as bare
     partials appended under it by HTMX (infinite scroll), or as whole pages through the plain link."""
     album = album_get(user=request.user, album_id=album_id)
-    if request.htmx and not request.htmx.history_restore_request:
+    if wants_partial(request):
         return render(request, "gallery/album_detail.html#grid-page", _page_context(request, album))
     return render(request, "gallery/album_detail.html", _album_context(request, album))
 

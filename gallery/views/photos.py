@@ -30,6 +30,7 @@ from gallery.trash_services import photos_trash
 from gallery.upload_limits import upload_report
 from gallery.images import human_size, too_large
 from gallery.timeline import TimelineFilters, TimelineList, timeline_months, timeline_page
+from gallery.views import wants_partial
 from gallery.views.bulk import selection_context
 
 
@@ -43,7 +44,7 @@ def timeline(request: HttpRequest) -> HttpResponse:
     cleaned = form.filters()
     filters = TimelineFilters(family_id=cleaned["family"], tag=cleaned["tag"], favourite=bool(cleaned["favourite"]))
     start = form.start()
-    partial = bool(request.htmx) and not request.htmx.history_restore_request
+    partial = wants_partial(request)
     page = timeline_page(user=request.user, filters=filters, start=start, size=settings.GALLERY_PAGE_SIZE,
                          continuing=partial)
     list_context = TimelineList.context(filters)

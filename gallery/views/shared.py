@@ -24,6 +24,7 @@ from django_htmx.http import HttpResponseClientRedirect
 from gallery.album_selectors import share_photo_get, share_photo_ids, share_resolve
 from gallery.forms import SharePasswordForm
 from gallery.models import AlbumShare, Photo
+from gallery.views import wants_partial
 from gallery.views.media import display_response, serve_file
 
 
@@ -107,7 +108,7 @@ def shared_album(request: HttpRequest, share: AlbumShare, token: str) -> HttpRes
     ids = share_photo_ids(share=share)
     page = Paginator(ids, settings.GALLERY_PAGE_SIZE).get_page(request.GET.get("page"))
     context = {"album": share.album, "share": share, "token": token, "total": len(ids), "page": page}
-    if request.htmx and not request.htmx.history_restore_request:
+    if wants_partial(request):
         return render(request, "gallery/shared_album.html#grid-page", context)
     return render(request, "gallery/shared_album.html", context)
 
