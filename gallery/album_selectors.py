@@ -50,16 +50,32 @@ def album_visible_photos(*, album: Album) -> QuerySet[Photo]:
     return Photo.objects.filter(family_id=album.family_id)
 
 
-def album_photo_ids(*, album: Album, limit: int | None = None) -> list[int]:
+def album_photo_ids(*, album: Album, limit: int | None = None, reuse: bool = False) -> list[int]:
     """The album's photos in its order: a plain album's positions (all of them: its pages show them a page at a
-    time), a smart album's search results (best first, at most ALBUM_MAX_PHOTOS)."""
+    time), a smart album's search results (best first, at most ALBUM_MAX_PHOTOS; `reuse`: its last results if they
+    are recent, see _smart_album_ids)."""
     if album.is_smart:
-        ids = smart_albums.engine().photo_ids(album=album, limit=limit or settings.ALBUM_MAX_PHOTOS)
+        ids = _smart_album_ids(album, limit or settings.ALBUM_MAX_PHOTOS, reuse=reuse)
         visible = set(album_visible_photos(album=album).filter(pk__in=ids).values_list("pk", flat=True))
         return [pk for pk in ids if pk in visible]
     ids = (album_visible_photos(album=album).filter(album_entries__album=album)
            .order_by("album_entries__position", "album_entries__id").values_list("pk", flat=True))
     return list(ids[:limit] if limit else ids)
+
+
+# A smart album's search results are kept this long: its next pages (loaded as it is scrolled), the viewer's steps
+# through it and a shared link's thumbnails reuse the list its page searched for, instead of searching again each
+# time (and showing a list that changed under the visitor). Its page itself searches afresh; a changed album, anew.
+SMART_IDS_SECONDS = 120
+
+
+def _smart_album_ids(album: Album, limit: int, *, reuse: bool) -> list[int]:
+    key = f"smart-album-ids:{album.pk}:{album.updated_at.timestamp()}:{limit}"
+    ids = cache.get(key) if reuse else None
+    if ids is None:
+        ids = smart_albums.engine().photo_ids(album=album, limit=limit)
+        cache.set(key, ids, SMART_IDS_SECONDS)
+    return ids
 
 
 @dataclass
@@ -78,10 +94,15 @@ class AlbumPage:
         return self.number == 1
 
 
-def album_page(*, album: Album, number: str | int | None, size: int) -> AlbumPage:
-    """The page `number` of the album (in its order), `size` photos a page. A number that is not one gives the
-    first page, one past the end the last (as a broken link shows something rather than an error)."""
-    ids = album_photo_ids(album=album)
+def album_page(*, album: Album, number: str | int | None, size: int, reuse: bool = False) -> AlbumPage:
+    """The page `number` of the album (in its order), `size` photos a page. A number that is not one, or below 1,
+    gives the first page, one past the end the last (as a broken link shows something rather than an error).
+    `reuse`: a smart album's last results (the pages scrolled to) rather than a search now (its page)."""
+    ids = album_photo_ids(album=album, reuse=reuse)
+    try:
+        number = max(1, int(number))
+    except (TypeError, ValueError):
+        number = 1
     page = Paginator(ids, size).get_page(number)
     offset = page.start_index() - 1 if ids else 0
     rows = Photo.objects.filter(pk__in=page.object_list).only(*TILE_FIELDS).in_bulk()
@@ -93,7 +114,7 @@ def album_page(*, album: Album, number: str | int | None, size: int) -> AlbumPag
 
 def album_page_of(*, album: Album, photo_id: int, size: int) -> int:
     """The number of the album page that shows `photo_id` (1 when it is not in the album)."""
-    ids = album_photo_ids(album=album)
+    ids = album_photo_ids(album=album, reuse=True)
     return ids.index(photo_id) // size + 1 if photo_id in ids else 1
 
 
@@ -138,21 +159,9 @@ def share_resolve(*, token: str) -> AlbumShare:
     return share
 
 
-# Smart albums run a search: a shared one's photo list is kept this long, so its thumbnails don't each rerun it.
-SHARE_IDS_SECONDS = 120
-
-
 def share_photo_ids(*, share: AlbumShare) -> list[int]:
-    """The photos a share link shows now (cached briefly for smart albums; plain albums are read every time)."""
-    album = share.album
-    if not album.is_smart:
-        return album_photo_ids(album=album)
-    key = f"album-share-ids:{share.pk}:{album.updated_at.timestamp()}"
-    ids = cache.get(key)
-    if ids is None:
-        ids = album_photo_ids(album=album)
-        cache.set(key, ids, SHARE_IDS_SECONDS)
-    return ids
+    """The photos a share link shows now (a smart album's search kept briefly: SMART_IDS_SECONDS)."""
+    return album_photo_ids(album=share.album, reuse=True)
 
 
 def share_photo_get(*, share: AlbumShare, photo_id: int) -> Photo:
@@ -195,7 +204,7 @@ class AlbumList(PhotoListKind):
         album = self._album(user, params)
         if album is None:
             return Neighbours(in_list=False)
-        return Neighbours.in_sequence(album_photo_ids(album=album), photo.pk)
+        return Neighbours.in_sequence(album_photo_ids(album=album, reuse=True), photo.pk)
 
     def list_url(self, *, user: AbstractBaseUser, photo: Photo, params: dict[str, str]) -> str:
         album = self._album(user, params)

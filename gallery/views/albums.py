@@ -67,12 +67,13 @@ def album_detail(request: HttpRequest, album_id: int) -> HttpResponse:
     partials appended under it by HTMX (infinite scroll), or as whole pages through the plain link."""
     album = album_get(user=request.user, album_id=album_id)
     if wants_partial(request):
-        return render(request, "gallery/album_detail.html#grid-page", _page_context(request, album))
+        # The next page as it is scrolled: a smart album's list as its page searched it.
+        return render(request, "gallery/album_detail.html#grid-page", _page_context(request, album, reuse=True))
     return render(request, "gallery/album_detail.html", _album_context(request, album))
 
 
-def _page_context(request: HttpRequest, album) -> dict:
-    page = album_page(album=album, number=request.GET.get("page"), size=settings.GALLERY_PAGE_SIZE)
+def _page_context(request: HttpRequest, album, *, reuse: bool = False) -> dict:
+    page = album_page(album=album, number=request.GET.get("page"), size=settings.GALLERY_PAGE_SIZE, reuse=reuse)
     return {
         "album": album,
         "page": page,

@@ -133,3 +133,28 @@ def test_a_photo_in_the_trash_never_shows_in_a_smart_album(toy_model, family, al
     assert album_photo_ids(album=album) == [circles[1].pk]
     photos_restore(user=alice, photo_ids=[circles[0].pk])
     assert set(album_photo_ids(album=album)) == {p.pk for p in circles}
+
+
+def test_a_smart_album_searches_once_for_its_page_and_not_again_while_scrolled_or_stepped_through(
+        toy_model, family, alice, add_shape, indexed, client_for, settings):
+    """Its next pages (HTMX, as it is scrolled) and the viewer's steps through it use the list its page searched
+    for, so they neither rerun the search each time nor show a list that changed under the visitor; loading the
+    page again searches again (a photo just tagged shows)."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    settings.GALLERY_PAGE_SIZE = 1
+    circles = [indexed(add_shape, "red", "circle") for _ in range(2)]
+    album = album_create(user=alice, family=family, name="Red circles", search={"q": "a red circle", "min_score": 0.3})
+    client = client_for(alice)
+
+    def searches(url, **headers) -> int:
+        with CaptureQueriesContext(connection) as queries:
+            assert client.get(url, headers=headers).status_code == 200
+        return sum("ORDER BY (e.vector" in q["sql"] for q in queries.captured_queries)  # walks of the index
+
+    url = album.get_absolute_url()
+    assert searches(url) == 1
+    assert searches(url + "?page=2", **{"HX-Request": "true"}) == 0
+    assert searches(f"{circles[1].get_absolute_url()}?from=album&album={album.pk}") == 0
+    assert searches(url) == 1
