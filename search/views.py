@@ -437,4 +437,6 @@ def duplicates_trash(request: HttpRequest, family_id: int) -> HttpResponse:
     family = family_get(user=request.user, family_id=family_id)
     results_message(request, photos_trash(user=request.user, photo_ids=request.POST.getlist("photo")[:500]), "Moved",
                     where=" to the trash", empty="No photo was ticked: nothing moved to the trash.")
-    return redirect("search:duplicates", family.pk)
+    page = id_from_text(request.POST.get("page", ""))  # back to the page the member was working through
+    url = reverse("search:duplicates", args=[family.pk])
+    return redirect(f"{url}?page={page}" if page and page > 1 else url)

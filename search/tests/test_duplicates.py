@@ -227,6 +227,22 @@ def test_the_review_page_shows_a_page_of_groups_and_loads_the_rest(family, alice
     assert [int(pk) for pk in re.findall(r'data-group="(\d+)"', whole)] == order[2:]
 
 
+def test_trashing_a_group_on_a_later_page_comes_back_to_that_page(family, alice, client_for, settings):
+    """Working through page 3 of the groups, each click used to send the member back to the first."""
+    settings.DUPLICATE_GROUPS_PAGE_SIZE = 1
+    groups = _pairs(family, alice, 3)
+    client = client_for(alice)
+    url = reverse("search:duplicates", args=[family.pk])
+    body = client.get(url + "?page=2").content.decode()
+    assert '<input type="hidden" name="page" value="2">' in body
+    keep = int(re.search(r'data-group="(\d+)"', body).group(1))
+    extra = next(b if a.pk == keep else a for a, b in groups if keep in (a.pk, b.pk))
+    response = client.post(reverse("search:duplicates_trash", args=[family.pk]), {"photo": [extra.pk], "page": "2"})
+    assert response.status_code == 302 and response["Location"] == url + "?page=2"
+    response = client.post(reverse("search:duplicates_trash", args=[family.pk]), {"photo": [], "page": "x"})
+    assert response["Location"] == url
+
+
 def test_groups_of_the_same_size_and_date_keep_one_order(family, alice):
     groups = _pairs(family, alice, 4)
     Photo.objects.update(taken_at=Photo.objects.first().taken_at)  # every tie the sort can meet
