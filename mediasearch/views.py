@@ -54,7 +54,9 @@ def _error_page(request: HttpRequest, template: str, status: int, title: str) ->
 
 
 def _known_user(request: HttpRequest):
-    """The request's user when it was already looked up (no query here), else None."""
+    """The request's user when it was already looked up (no query here), else None. Django offers no public way to
+    ask whether the lazy `request.user` was evaluated: this reads SimpleLazyObject's `_wrapped` (stable since
+    Django 1.4; tests/test_error_pages.py would catch a change)."""
     user = request.__dict__.get("user")
     if isinstance(user, SimpleLazyObject):
         user = None if user._wrapped is empty else user._wrapped

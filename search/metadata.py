@@ -347,7 +347,8 @@ def metadata_query(*, query: str, family_ids: Sequence[int], excluded: Sequence[
             {"q": query, "cfg": TEXT_CONFIG, "families": list(family_ids), "threshold": TYPO_THRESHOLD,
              "per_word": CORRECTIONS_PER_WORD, "shortest": MIN_WORD_LENGTH, "longest": MAX_WORD_LENGTH,
              "plain": plain, "glued_shortest": GLUED_MIN_LENGTH, "glued_per_word": GLUED_PER_WORD,
-             "compound_part": COMPOUND_PART_LENGTH, "edit_similarity": EDIT_SIMILARITY, "edit_shortest": EDIT_MIN_LENGTH, "letters": list(_LETTERS),
+             "compound_part": COMPOUND_PART_LENGTH, "edit_similarity": EDIT_SIMILARITY,
+             "edit_shortest": EDIT_MIN_LENGTH, "letters": list(_LETTERS),
              "excluded": " ".join(term.replace('"', " ").replace("-", " ") for term in excluded)},
         )
         (meta.tsquery, meta.excluded, corrections, glued, excluded_glued, compounds,

@@ -357,7 +357,8 @@ def family_quality(*, user: AbstractBaseUser, family_id: int, budget: EncodeBudg
     waiting = Judgment.objects.filter(family_id=family_id, query__in=data.waiting_queries).count() \
         if data.waiting_queries else 0
     return Quality(family_id=family_id, judged_queries=queries, judgments=len(data),
-                   needed=needed(len(data) + waiting, queries + len(data.waiting_queries)), current=figures(data, predicted), weights=weights,
+                   needed=needed(len(data) + waiting, queries + len(data.waiting_queries)),
+                   current=figures(data, predicted), weights=weights,
                    fit=fit_row, per_query=sorted(per_query.values(), key=lambda q: q.query),
                    waiting_queries=len(data.waiting_queries))
 

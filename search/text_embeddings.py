@@ -75,8 +75,8 @@ class EncodeBudget:
 
 def term_vectors_within(embedder: Embedder, terms: list[str], budget: EncodeBudget | None) -> np.ndarray | None:
     """term_vectors' vectors when every term is cached or the budget can still encode the missing ones; otherwise
-    None, with the missing terms noted in the budget for the worker (see EncodeBudget). No budget: always encode (the worker,
-    commands)."""
+    None, with the missing terms noted in the budget for the worker (see EncodeBudget). No budget: always encode
+    (the worker, commands)."""
     if budget is None:
         return term_vectors(embedder, terms)[0]
     keys = [cache_key(term) for term in terms]

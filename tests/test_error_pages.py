@@ -5,7 +5,7 @@ the database."""
 from __future__ import annotations
 
 import pytest
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import SuspiciousOperation
 from django.db import connection
 from django.test import Client, RequestFactory
 from django.test.utils import CaptureQueriesContext
@@ -117,7 +117,7 @@ def test_500_from_a_view_is_the_sites_page(client_for, alice, settings):
 
 
 def test_400_has_the_menu_when_the_user_is_known(alice):
-    response = _failing(_signed_in_request(alice), PermissionDenied("x"), bad_request)
+    response = _failing(_signed_in_request(alice), SuspiciousOperation("x"), bad_request)
     body = response.content.decode()
     assert response.status_code == 400
     assert "<h1>Bad request</h1>" in body and _has_menu(body, "alice")

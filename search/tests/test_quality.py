@@ -229,8 +229,8 @@ def test_the_quality_endpoint_is_in_the_schema(client, alice):
     quality = schema["paths"]["/api/v1/search/quality/"]["get"]
     assert [(p["name"], p["required"]) for p in quality["parameters"]] == [("family", True)]
     body = schema["components"]["schemas"]["Quality"]
-    assert set(body["properties"]) == {"judged_queries", "judgments", "needed", "waiting_queries", "precision_at_5", "precision_at_10",
-                                       "ndcg_at_10", "ece", "fitted", "suggested_weights"}
+    assert set(body["properties"]) == {"judged_queries", "judgments", "needed", "waiting_queries", "precision_at_5",
+                                       "precision_at_10", "ndcg_at_10", "ece", "fitted", "suggested_weights"}
 
 
 def test_the_quality_page_leaves_uncached_words_to_the_worker_instead_of_running_the_model_for_every_query(
@@ -270,7 +270,8 @@ def test_the_quality_page_leaves_uncached_words_to_the_worker_instead_of_running
 
 
 def test_with_no_judgments_the_page_shows_no_figures_rather_than_zeros(family, alice, client_for):
-    """P@5 0.000 and ECE 0.000 would read as "search finds nothing, perfectly calibrated": there is nothing to measure."""
+    """P@5 0.000 and ECE 0.000 would read as "search finds nothing, perfectly calibrated": there is nothing to
+    measure."""
     body = client_for(alice).get(reverse("search:quality", args=[family.pk])).content.decode()
     now = body.split('class="row-current"')[1].split("</tr>")[0]
     assert "0.000" not in now and now.count("<td>—</td>") == 4, now
