@@ -18,6 +18,7 @@ api_v1 = [
 # (mediasearch/views.py).
 handler500 = "mediasearch.views.server_error"
 handler400 = "mediasearch.views.bad_request"
+handler404 = "mediasearch.views.page_not_found"
 
 urlpatterns = [
     # For load balancers and orchestrators: no sign-in, no session, no first-run redirect (gallery.middleware).

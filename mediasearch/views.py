@@ -9,6 +9,7 @@ from django.db import InterfaceError, OperationalError
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.template.loader import render_to_string
 from django.utils.functional import SimpleLazyObject, empty
+from django.views.defaults import page_not_found as django_page_not_found
 
 logger = logging.getLogger(__name__)
 
@@ -33,6 +34,14 @@ def server_error(request: HttpRequest) -> HttpResponse:
         response = HttpResponse(render_to_string("503.html", {"message": DATABASE_GONE}), status=503)
     response["Retry-After"] = str(DATABASE_RETRY_SECONDS)
     return response
+
+
+def page_not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
+    """handler404: under /api/ the API's own error shape, {"detail": "Not found."} (a URL no route matches: a word
+    where an id goes, a typo in the path), as DRF answers for a missing object; elsewhere the site's page."""
+    if request.path.startswith("/api/"):
+        return JsonResponse({"detail": "Not found."}, status=404)
+    return django_page_not_found(request, exception)
 
 
 def bad_request(request: HttpRequest, exception: Exception) -> HttpResponse:

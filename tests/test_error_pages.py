@@ -149,3 +149,20 @@ def test_the_500_page_still_answers_when_its_template_can_not_be_drawn(alice, se
     assert response.status_code == 500
     assert "<h1>Something went wrong</h1>" in body and "boom" not in body
     assert any("could not be drawn" in r.getMessage() for r in caplog.records)
+
+
+@pytest.mark.parametrize("path", ["/api/v1/photos/abc/", "/api/v1/search/judgments/abc/", "/api/v1/no-such-thing/",
+                                  "/api/"])
+def test_an_api_path_that_matches_no_url_answers_json_like_every_other_api_error(alice, path):
+    """README: every API error is {"detail": "…"}; a URL no route matches (a word where an id goes) was the site's
+    HTML page."""
+    from tests.factories import api_token_key
+
+    response = Client(headers={"Authorization": f"Token {api_token_key(alice)}"}).get(path)
+    assert response.status_code == 404 and response["Content-Type"] == "application/json"
+    assert response.json() == {"detail": "Not found."}
+
+
+def test_a_page_that_matches_no_url_is_still_the_sites_page(client_for, alice):
+    response = client_for(alice).get("/no-such-page/")
+    assert response.status_code == 404 and "<h1>Not found</h1>" in response.content.decode()
