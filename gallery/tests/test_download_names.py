@@ -41,6 +41,14 @@ def test_the_original_downloads_with_its_real_formats_extension(client_for, fami
     assert _disposition(client_for(alice), photo) == f"attachment; filename*=UTF-8''{downloaded_as}"
 
 
+def test_the_original_viewed_in_the_browser_carries_its_name_for_save_as(client_for, family, alice):
+    """Opened inline ("View original"), the browser's "Save image as" offered the stored file's hash as its name."""
+    photo = photo_factory(family=family, user=alice, data=images.image_bytes("PNG"), filename="Grandma's garden.jpg")
+    response = client_for(alice).get(photo.original_url)
+    b"".join(response.streaming_content)
+    assert response["Content-Disposition"] == "inline; filename*=UTF-8''Grandma%27s%20garden.png"
+
+
 def test_the_zip_names_each_original_by_its_real_format(client_for, family, alice):
     png = photo_factory(family=family, user=alice, data=images.image_bytes("PNG", colour=(1, 2, 3)), filename="a.jpg")
     jpeg = photo_factory(family=family, user=alice, data=images.image_bytes("JPEG", colour=(9, 9, 9)), filename="a.jpg")

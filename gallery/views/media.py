@@ -73,13 +73,15 @@ def display_response(photo) -> HttpResponse:
 @login_or_token_required
 def photo_original(request: HttpRequest, photo_id: int) -> HttpResponse:
     photo = photo_get(user=request.user, photo_id=photo_id, include_trashed=True)  # the trash page shows it too
-    download = request.GET.get("download") == "1"
-    return serve_file(photo.original, content_type=photo.mime_type, download_name=download_name(photo) if download else None)
+    # Named either way: downloaded, or shown by the browser (whose "Save image as" would offer the stored file's hash).
+    return serve_file(photo.original, content_type=photo.mime_type, download_name=download_name(photo),
+                      inline=request.GET.get("download") != "1")
 
 
-def serve_file(field, *, content_type: str, download_name: str | None = None) -> HttpResponse:
+def serve_file(field, *, content_type: str, download_name: str | None = None, inline: bool = False) -> HttpResponse:
     """Stream a stored file through the storage API, or hand it to the front web server when MEDIA_ACCEL says
-    so and the storage is the file system (the only storage whose files that server can reach)."""
+    so and the storage is the file system (the only storage whose files that server can reach). `download_name`:
+    the name it is saved as (a download, or with `inline` one the browser shows)."""
     if not field:
         raise Http404("File missing.")
     if settings.MEDIA_ACCEL in ("x-accel", "x-sendfile") and isinstance(field.storage, FileSystemStorage):
@@ -94,7 +96,8 @@ def serve_file(field, *, content_type: str, download_name: str | None = None) ->
                                 content_type="text/plain; charset=utf-8", headers={"Retry-After": "30"})
         response = FileResponse(stream, content_type=content_type or mimetypes.guess_type(field.name)[0])
     if download_name:
-        response["Content-Disposition"] = f"attachment; filename*=UTF-8''{quote(os.path.basename(download_name))}"
+        disposition = "inline" if inline else "attachment"
+        response["Content-Disposition"] = f"{disposition}; filename*=UTF-8''{quote(os.path.basename(download_name))}"
     # Private photos: browsers may cache, shared proxies must not.
     response["Cache-Control"] = "private, max-age=3600"
     response["X-Content-Type-Options"] = "nosniff"
