@@ -14,6 +14,7 @@ from django.http import Http404
 from django.utils.dateparse import parse_datetime
 
 from gallery.models import Family, Membership, Photo
+from gallery.text import id_from_text
 from search.engine import SearchParams, explain_photo
 from search.models import Judgment, judgment_query
 from search.understanding import understand_search
@@ -82,9 +83,18 @@ def judgments_import(*, lines: Iterable[str], family: Family | None = None, user
         if not line.strip():
             continue
         try:
-            outcome = _import_row(json.loads(line), family=family, user=user, users=users, recompute=recompute)
-        except (ValueError, TypeError, KeyError, AttributeError, ValidationError) as exc:
-            outcome = f"not a judgment ({exc.__class__.__name__}: {exc})"
+            row = json.loads(line)
+        except ValueError:
+            row = None
+        if not isinstance(row, dict):
+            outcome = "not a judgment (each line is one JSON object, as `judgments export` writes)"
+        else:
+            try:
+                outcome = _import_row(row, family=family, user=user, users=users, recompute=recompute)
+            except KeyError as exc:
+                outcome = f"not a judgment (it has no “{exc.args[0]}”)"
+            except (ValueError, TypeError, AttributeError, ValidationError) as exc:
+                outcome = f"not a judgment ({exc})"
         if outcome == "created":
             report.created += 1
         elif outcome == "updated":
@@ -99,7 +109,9 @@ def _import_row(row: dict, *, family: Family | None, user: AbstractBaseUser | No
     query, relevant = judgment_query(str(row["query"])), row["relevant"]
     if not query or not isinstance(relevant, bool):
         return "a judgment needs a query and relevant true or false"
-    family_id = family.pk if family else int(row["family"])
+    family_id = family.pk if family else id_from_text(str(row["family"]))
+    if family_id is None:
+        return f"“family” must be a family's id, not “{row['family']}” (or give --family)"
     judge = user or _user_named(str(row["user"]), users)
     if judge is None:
         return f"no user called “{row['user']}” (give --user)"

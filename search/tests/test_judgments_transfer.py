@@ -79,15 +79,18 @@ def test_rows_that_cannot_be_matched_are_skipped_and_reported(tmp_path, judged, 
         json.dumps({**good, "relevant": "yes"}),
         json.dumps({**good, "family": "x"}),
         json.dumps([1, 2]),
+        json.dumps({key: value for key, value in good.items() if key != "query"}),
         "",
     ]
     path = tmp_path / "mixed.jsonl"
     path.write_text("\n".join([json.dumps(good), *bad]) + "\n")
     Judgment.objects.all().delete()
     out, err = load(path)
-    assert "Imported 1 new and 0 updated judgment; skipped 7." in out
-    for expected in ("line 2: not a judgment", "no user called “nobody”", "alice is not a member",
-                     "no photo with these bytes", "relevant true or false"):
+    assert "Imported 1 new and 0 updated judgment; skipped 8." in out
+    for expected in ("line 2: not a judgment (each line is one JSON object", "no user called “nobody”",
+                     "alice is not a member", "no photo with these bytes", "relevant true or false",
+                     "line 7: “family” must be a family's id, not “x”", "line 8: not a judgment (each line",
+                     "line 9: not a judgment (it has no “query”)"):
         assert expected in err, err
     assert Judgment.objects.count() == 1
 
