@@ -48,6 +48,21 @@ _INDUCTOR_OPTIONS = {"freezing": True, "cpp.enable_concat_linear": True}
 logger = logging.getLogger(__name__)
 
 
+class _DefaultTextConfigNoise(logging.Filter):
+    """transformers diffs a checkpoint's config against a default SiglipTextConfig (to_diff_dict), and its validator
+    then warns about that default's own token ids (49406 and 49407 in a vocabulary of 32,000): every load of any
+    SigLIP printed two warnings about a config no one uses. Only those two are dropped; a checkpoint's own bad ids
+    still say so (other numbers)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        return not ("within the vocabulary (between 0 and 31999)" in message
+                    and message.rstrip().split("got ")[-1].startswith(("49406.", "49407.")))
+
+
+logging.getLogger("transformers.configuration_utils").addFilter(_DefaultTextConfigNoise())
+
+
 class ModelUnavailable(RuntimeError):
     """The model can't be loaded; ``reason`` is meant to be shown to people as is."""
 

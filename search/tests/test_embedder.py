@@ -255,3 +255,18 @@ def test_get_embedder_keeps_one_embedder_per_model(settings, _fresh_singleton, t
     active, previous = get_embedder(), get_embedder(str(tmp_path / "previous"))
     assert previous is not active and previous.model_name == str(tmp_path / "previous")
     assert get_embedder(str(FIXTURE)) is active
+
+
+def test_loading_a_siglip_prints_no_warning_about_a_default_config_nobody_uses():
+    """transformers diffs a checkpoint's config against a default SiglipTextConfig, whose own token ids (49406 in a
+    32,000-word vocabulary) its validator then warns about: every command that loaded the model printed two
+    warnings a person can do nothing about. (In a fresh process: transformers warns once per process.)"""
+    import subprocess
+    import sys
+
+    probe = ("import django, os; os.environ.setdefault('DJANGO_SETTINGS_MODULE', 'mediasearch.settings'); django.setup();"
+             "from search.embedder import get_embedder; print(get_embedder('tests/fixtures/toy-siglip').dim)")
+    root = Path(__file__).resolve().parents[2]
+    result = subprocess.run([sys.executable, "-c", probe], cwd=root, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    assert "must be `None` or an integer within the vocabulary" not in result.stderr, result.stderr
