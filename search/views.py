@@ -198,8 +198,9 @@ def preferences_preview(request: HttpRequest) -> HttpResponse:
         data.get("semantic_weight", prefs.semantic_weight), data.get("metadata_weight", prefs.metadata_weight),
         data.get("min_score", prefs.min_score), data.get("expansion_enabled", False),
     )
+    preview_query = request.GET.get("preview_q", "")
     return render(request, "search/preferences.html#preview", {
-        "preview": preview, "form": form, "preview_refused": _refused_text(request.GET.get("preview_q", ""))})
+        "preview": preview, "form": form, "preview_q": preview_query, "preview_refused": _refused_text(preview_query)})
 
 
 def _refused_text(text: str) -> str:

@@ -247,6 +247,9 @@ def test_preview_with_no_query_invites_one_and_bad_slider_values_do_not_fail(sha
     odd = client.get(reverse("search:preferences_preview"), {"preview_q": "birthday", "semantic_weight": "abc",
                                                                "metadata_weight": "0", "min_score": "9"}, headers=HTMX)
     assert odd.status_code == 200 and "<li" in odd.content.decode()
+    only_exclusions = client.get(reverse("search:preferences_preview"), {"preview_q": "-dog"}, headers=HTMX)
+    body = only_exclusions.content.decode()
+    assert "“-dog” only says what to leave out" in body and "Type a search in the form" not in body
 
 
 def test_reset_restores_the_defaults(shapes, client_for, alice):
