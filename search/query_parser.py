@@ -149,6 +149,14 @@ class ParsedQuery:
     def place_names(self) -> list[str]:
         return [chip.label for chip in self.chips if chip.kind == "place"]
 
+    @property
+    def dates_span(self) -> str:
+        """With several dates, the range they are searched as ("1 Jan 2019 – 31 Dec 2023": the span that covers
+        them all, so the photos between show too); "" with one or none."""
+        if sum(chip.kind == "date" for chip in self.chips) < 2:
+            return ""
+        return range_label(self.taken_after, self.taken_before)
+
 
 # --- normalising ---------------------------------------------------------------------------------------------
 

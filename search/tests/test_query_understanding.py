@@ -243,3 +243,12 @@ def test_no_query_makes_an_error_page(family, alice, client_for, api, query, pla
     page = client_for(alice).get(reverse("search:search"), {"q": query, "plain": plain})
     assert page.status_code == 200
     assert api.get(reverse("api_search"), {"q": query, "plain": plain}).status_code in (200, 400)
+
+
+def test_several_dates_say_they_are_searched_as_the_span_that_covers_them(trip, alice, client_for):
+    """"2019 2023" makes a chip per year, yet the filter is 2019 to 2023 (a 2021 photo shows): the page says so."""
+    page = client_for(alice).get(reverse("search:search"), {"q": "2019 2023"}).content.decode()
+    assert page.count('class="chip chip-date"') == 2
+    assert "Taken 1 Jan 2019 – 31 Dec 2023: the span that covers all the dates you named." in page
+    one = client_for(alice).get(reverse("search:search"), {"q": "2022"}).content.decode()
+    assert "the span that covers" not in one
