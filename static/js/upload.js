@@ -21,7 +21,7 @@
 
   const waiting = []; // chosen, not sent yet: {file, li}
   const queue = []; // sent or to be sent: {file, li, family, tags}
-  const counts = { total: 0, done: 0, failed: 0 }; // of the files sent
+  const counts = { total: 0, done: 0, failed: 0, rejected: 0 }; // of the files sent (rejected: by the server)
   const refused = []; // names of the files refused as soon as they were chosen (over the per-file limit)
   let inFlight = 0;
 
@@ -45,6 +45,7 @@
       // done + failed + refused + still going = every file chosen: the numbers add up.
       const parts = [];
       if (counts.total) parts.push(counts.done + " of " + (counts.total + refused.length) + " done");
+      if (counts.rejected) parts.push(counts.rejected + " rejected (why is under each)");
       if (counts.failed) parts.push(counts.failed + " failed (use Retry)");
       if (refused.length) {
         parts.push(refused.length + " refused, over the " + form.dataset.maxSize + " limit per file: " + refused.join(", "));
@@ -169,8 +170,11 @@
       xhr.addEventListener("load", () => {
         const answer = answered(xhr);
         if (answer) {
+          // (answer is live: read before its rows move into the list)
+          const rejected = Array.from(answer).some((row) => row.dataset && row.dataset.outcome === "rejected");
           li.replaceWith(...answer);
           counts.done += 1;
+          if (rejected) counts.rejected += 1;
         } else {
           fail(item, reasonFor(xhr));
         }

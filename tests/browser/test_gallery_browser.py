@@ -144,12 +144,15 @@ def test_upload_starts_on_the_last_used_family_and_uses_tags_typed_after_choosin
     assert page.locator("input[name=family]:checked").get_attribute("data-name") == "Smiths"
     assert page.locator("#upload-target").inner_text() == "Smiths"
 
-    page.set_input_files("#file-input", files=_files("a.jpg", "b.jpg"))
+    notes = {"name": "notes.jpg", "mimeType": "image/jpeg", "buffer": b"not a picture at all"}
+    page.set_input_files("#file-input", files=_files("a.jpg", "b.jpg") + [notes])
     page.fill("input[name=tags]", "beach, summer")  # typed after choosing the files: must still apply
     page.screenshot(path=artifacts / "upload-confirm.png", full_page=True)
-    page.get_by_role("button", name="Upload 2 photos to Smiths").click()
-    page.wait_for_function("() => document.getElementById('upload-progress').textContent.includes('2 of 2 done')")
+    page.get_by_role("button", name="Upload 3 photos to Smiths").click()
+    page.wait_for_function("() => document.getElementById('upload-progress').textContent.includes('3 of 3 done')")
     assert page.locator('#upload-list [data-outcome="saved"]').count() == 2
+    # "Done" is not "saved": the summary counts the files the server turned down.
+    assert page.locator("#upload-progress").inner_text() == "3 of 3 done; 1 rejected (why is under each)."
     assert page.js_errors == []
 
     new = Photo.objects.filter(original_filename__in=["a.jpg", "b.jpg"])
