@@ -96,7 +96,7 @@ def test_results_show_score_badges_and_an_explain_panel_with_every_number(shapes
         assert f"Best term “{e.term}”" in text
         assert f"p metadata = {floatformat(e.probability_metadata, 3)}" in text or \
             f"p metadata = 1 − Π(1 − p) = {floatformat(e.probability_metadata, 3)}" in text
-        assert f"text rank {floatformat(e.meta_fts, 3)}" in text
+        assert f"full-text rank {floatformat(e.meta_fts, 3)}, for reference" in text
         # The fusion, written out with this result's numbers (search.calibration.fuse).
         assert (f"= 1 − (1 − {floatformat(e.probability_semantic, 3)}) {2 * e.semantic_weight:.2f} · "
                 f"(1 − {floatformat(e.probability_metadata, 3)}) {2 * e.metadata_weight:.2f} = "
