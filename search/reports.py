@@ -23,7 +23,7 @@ from pgvector.django import CosineDistance
 
 from gallery.models import Family, Photo
 from gallery.selectors import family_get, family_list, photo_get
-from search.calibration import active_calibrations
+from search.calibration import KIND_LABELS, active_calibrations
 from search.embedder import Embedder, ModelUnavailable, get_embedder
 from search.engine import SearchParams, SearchResponse, search_photos, sigmoid
 from search.metadata import FIELDS
@@ -406,8 +406,9 @@ def explanation_items(explanation) -> list[tuple[str, str]]:
     for name, value in explanation.as_dict().items():
         if isinstance(value, float):
             text = f"{value:.4f}"
-        elif isinstance(value, dict):
-            text = ", ".join(f"{k} {v:.4f}" if isinstance(v, float) else f"{k} {v}" for k, v in value.items()) or "—"
+        elif isinstance(value, dict):  # by kind of metadata match: named as explain names them
+            text = ", ".join(f"{KIND_LABELS.get(k, k)} " + (f"{v:.4f}" if isinstance(v, float) else str(v))
+                             for k, v in value.items()) or "—"
         elif isinstance(value, (list, tuple)):
             text = ", ".join(map(str, value)) or "—"
         else:

@@ -201,3 +201,19 @@ def test_report_of_a_family_with_nothing_indexed_says_so_instead_of_zero_figures
         "/search/report/", {"q": "between 2019 and 2021"}).content.decode()
     output = command("search_report", "red", "--user", "alice")
     assert "min +0.0000" not in output and "no photo of Smiths is indexed yet" in output
+
+
+def test_report_components_name_metadata_kinds_as_explain_does():
+    """The report listed meta ranks under internal keys ("filename", "suggested") beside explain's labels."""
+    from search.calibration import KIND_LABELS
+    from search.engine import Explanation
+    from search.reports import explanation_items
+
+    e = Explanation(model_name=None, cosine=None, probability=None, term=None, calibration_scale=None,
+                    calibration_bias=None, meta_score=0.2, meta_fts=0.2, meta_typo=0.0, meta_fields=["file name"],
+                    semantic_weight=0.6, metadata_weight=0.4, score=0.3,
+                    meta_ranks={"filename": 0.1, "suggested": 0.25}, meta_probabilities={"filename": 0.12})
+    items = dict(explanation_items(e))
+    assert items["meta ranks"] == f"{KIND_LABELS['filename']} 0.1000, {KIND_LABELS['suggested']} 0.2500"
+    assert items["meta probabilities"] == f"{KIND_LABELS['filename']} 0.1200"
+    assert "filename" not in items["meta ranks"]
