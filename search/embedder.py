@@ -177,11 +177,20 @@ def _pooled(features: Any) -> torch.Tensor:
 
 def _load(model_cls: Any, processor_cls: Any, model_id: str, *, local_files_only: bool) -> tuple[Any, Any]:
     import torch
+    from transformers.utils import logging as transformers_logging
 
-    # Loaded in float32 first: the calibration scalars are read at full precision
-    # (in bf16, exp(logit_scale) ~ 110 would be off by up to ~2), then the towers cast.
-    model = model_cls.from_pretrained(model_id, dtype=torch.float32, local_files_only=local_files_only)
-    return model, processor_cls.from_pretrained(model_id, local_files_only=local_files_only)
+    # transformers draws a "Loading weights" progress bar on stderr: noise in every command's output and in the
+    # worker's log (a hub download's own bars are huggingface_hub's, and stay).
+    bar = transformers_logging.is_progress_bar_enabled()
+    transformers_logging.disable_progress_bar()
+    try:
+        # Loaded in float32 first: the calibration scalars are read at full precision
+        # (in bf16, exp(logit_scale) ~ 110 would be off by up to ~2), then the towers cast.
+        model = model_cls.from_pretrained(model_id, dtype=torch.float32, local_files_only=local_files_only)
+        return model, processor_cls.from_pretrained(model_id, local_files_only=local_files_only)
+    finally:
+        if bar:
+            transformers_logging.enable_progress_bar()
 
 
 class Embedder:

@@ -257,7 +257,7 @@ def test_get_embedder_keeps_one_embedder_per_model(settings, _fresh_singleton, t
     assert get_embedder(str(FIXTURE)) is active
 
 
-def test_loading_a_siglip_prints_no_warning_about_a_default_config_nobody_uses():
+def test_loading_a_siglip_prints_no_warning_about_a_default_config_nobody_uses_nor_a_progress_bar():
     """transformers diffs a checkpoint's config against a default SiglipTextConfig, whose own token ids (49406 in a
     32,000-word vocabulary) its validator then warns about: every command that loaded the model printed two
     warnings a person can do nothing about. (In a fresh process: transformers warns once per process.)"""
@@ -270,3 +270,4 @@ def test_loading_a_siglip_prints_no_warning_about_a_default_config_nobody_uses()
     result = subprocess.run([sys.executable, "-c", probe], cwd=root, capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr
     assert "must be `None` or an integer within the vocabulary" not in result.stderr, result.stderr
+    assert "Loading weights" not in result.stderr, result.stderr  # nor a progress bar in every command's output
