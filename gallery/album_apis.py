@@ -16,7 +16,7 @@ from gallery.album_services import (
     MAX_PHOTOS_PER_CALL, album_add_photos, album_can_manage, album_create, album_delete, album_remove_photos,
     album_update,
 )
-from gallery.apis import PhotoOutputSerializer
+from gallery.apis import DATE_ERRORS, PhotoOutputSerializer
 from gallery.models import Album
 from gallery.selectors import family_get, photo_list
 
@@ -37,8 +37,10 @@ class SmartSearchSerializer(serializers.Serializer):
     uploader = serializers.IntegerField(required=False, allow_null=True, help_text="A user id")
     country = serializers.CharField(required=False, allow_blank=True, help_text="ISO 3166 two-letter code")
     place = serializers.CharField(required=False, allow_blank=True, help_text="Part of a city, region or country")
-    after = serializers.DateField(required=False, allow_null=True, help_text="Taken on or after")
-    before = serializers.DateField(required=False, allow_null=True, help_text="Taken on or before")
+    after = serializers.DateField(required=False, allow_null=True, help_text="Taken on or after",
+                                  error_messages=DATE_ERRORS)
+    before = serializers.DateField(required=False, allow_null=True, help_text="Taken on or before",
+                                   error_messages=DATE_ERRORS)
     min_score = serializers.FloatField(required=False, min_value=0, max_value=1,
                                        help_text="Results below it are left out; default: the owner's minimum now")
     weights = serializers.JSONField(

@@ -32,6 +32,10 @@ from gallery.suggestions import suggestion_dismiss, suggestions_accept
 from gallery.upload_limits import upload_report
 
 
+# DRF says "Date has wrong format" of 2023-02-30 too, which is in the right format but not a day.
+DATE_ERRORS = {"invalid": "Not a day on the calendar: write it YYYY-MM-DD, e.g. 2023-02-28."}
+
+
 class FamilyOutputSerializer(serializers.Serializer):
     id = serializers.IntegerField()
     name = serializers.CharField()

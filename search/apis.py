@@ -10,6 +10,7 @@ from rest_framework.pagination import PageNumberPagination
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from gallery.apis import DATE_ERRORS
 from gallery.selectors import family_get, photo_get
 from search.duplicates import duplicate_groups
 from search.engine import MAX_QUERY_CHARS, SORTS, SearchParams, search_photos, similar_photos
@@ -119,8 +120,8 @@ class SearchApi(APIView):
         country = serializers.RegexField(r"^[A-Za-z]{2}$", required=False, help_text="ISO 3166 code of the photo's place",
                                          error_messages={"invalid": "A country is a two-letter code, like PT."})
         place = serializers.CharField(required=False, max_length=100, help_text="part of the place's city, region or country")
-        taken_after = serializers.DateField(required=False)
-        taken_before = serializers.DateField(required=False)
+        taken_after = serializers.DateField(required=False, error_messages=DATE_ERRORS)
+        taken_before = serializers.DateField(required=False, error_messages=DATE_ERRORS)
         sort = serializers.ChoiceField(choices=list(SORTS), required=False)
         limit = serializers.IntegerField(required=False, min_value=1, max_value=500, default=60)
         min_score = serializers.FloatField(required=False, min_value=0, max_value=1)

@@ -148,6 +148,13 @@ def test_invalid_parameters_are_a_400_naming_the_field(api, params):
     assert list(response.json()) == list(params)
 
 
+@pytest.mark.parametrize("day", ["2023-02-30", "2023-13-01", "yesterday"])
+def test_a_date_that_does_not_exist_is_said_so_not_called_a_wrong_format(api, day):
+    """2023-02-30 is written in the right format; DRF's "Date has wrong format" sent people looking for another."""
+    body = api.get(reverse("api_search"), {"q": "red", "taken_after": day}).json()
+    assert body == {"taken_after": ["Not a day on the calendar: write it YYYY-MM-DD, e.g. 2023-02-28."]}
+
+
 def test_anonymous_and_bad_tokens_get_401(db):
     assert Client().get(reverse("api_search"), {"q": "x"}).status_code == 401
     assert Client(headers={"Authorization": "Token nope"}).get(reverse("api_search"), {"q": "x"}).status_code == 401
