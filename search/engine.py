@@ -482,14 +482,13 @@ class JudgedComponents:
     waiting: bool = False  # its terms' text embeddings are left to the worker (search.text_embeddings)
 
 
-def judged_components(*, family_id: int, query: str, photo_ids: list[int], budget: EncodeBudget | None = None,
-                      model_name: str | None = None) -> JudgedComponents:
+def judged_components(*, family_id: int, model_name: str, query: str, photo_ids: list[int],
+                      budget: EncodeBudget | None = None) -> JudgedComponents:
     """The uncalibrated evidence for judged results (search.quality fits and measures with it): the same
     expansion, text embeddings, cosines and metadata matching a search of this family uses, for these photos
     only (no walk). With a `budget` (a web page), a query whose terms it cannot encode is left to the worker and
-    comes back `waiting`, with no evidence. `model_name`: the family's search model, when the caller knows it."""
+    comes back `waiting`, with no evidence. `model_name`: the family's search model (family_search_model)."""
     scope = Scope(family_ids=(family_id,))
-    model_name = model_name or family_search_model(family_id=family_id)
     try:
         embedder = get_embedder(model_name)
     except ModelUnavailable:

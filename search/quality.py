@@ -63,6 +63,7 @@ class JudgedData:
     cosines: np.ndarray = field(default_factory=lambda: np.zeros(0))
     meta: np.ndarray = field(default_factory=lambda: np.zeros((0, len(KINDS))))
     waiting_queries: list[str] = field(default_factory=list)  # left out: their words are with the worker
+    waiting_judgments: int = 0  # the judgments of those queries
 
     def __len__(self) -> int:
         return len(self.queries)
@@ -90,6 +91,7 @@ def judged_data(*, family_id: int, budget: EncodeBudget | None = None) -> Judged
                                   model_name=model_name)
         if found.waiting:
             data.waiting_queries.append(query)
+            data.waiting_judgments += len(photo_ids)
             continue
         data.model_name, data.model_calibration = found.model_name, found.model_calibration or data.model_calibration
         components[query] = found
@@ -354,10 +356,8 @@ def family_quality(*, user: AbstractBaseUser, family_id: int, budget: EncodeBudg
     fit_row = SearchCalibration.objects.filter(family_id=family_id, model_name=data.model_name).first()
     queries = len(per_query)
     # What a fit needs counts the waiting queries' judgments too: the fit runs in the worker, with all of them.
-    waiting = Judgment.objects.filter(family_id=family_id, query__in=data.waiting_queries).count() \
-        if data.waiting_queries else 0
     return Quality(family_id=family_id, judged_queries=queries, judgments=len(data),
-                   needed=needed(len(data) + waiting, queries + len(data.waiting_queries)),
+                   needed=needed(len(data) + data.waiting_judgments, queries + len(data.waiting_queries)),
                    current=figures(data, predicted), weights=weights,
                    fit=fit_row, per_query=sorted(per_query.values(), key=lambda q: q.query),
                    waiting_queries=len(data.waiting_queries))
