@@ -290,9 +290,8 @@ class QualityApi(APIView):
         data = self.InputSerializer(data=request.query_params)
         data.is_valid(raise_exception=True)
         family = family_get(user=request.user, family_id=data.validated_data["family"])
-        budget = EncodeBudget()  # as the page: words the model has not read yet go to the worker
-        quality = family_quality(user=request.user, family_id=family.pk, budget=budget)
-        budget.defer_to_worker()
+        with EncodeBudget() as budget:  # as the page: words the model has not read yet go to the worker
+            quality = family_quality(user=request.user, family_id=family.pk, budget=budget)
         return Response(QualitySerializer(quality.as_api()).data)
 
 

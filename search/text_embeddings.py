@@ -55,13 +55,20 @@ class EncodeBudget:
     terms: int = field(default_factory=lambda: settings.SEARCH_PAGE_ENCODE_TERMS)
     deferred: dict[str, dict[str, None]] = field(default_factory=dict)  # model name → terms, in order
 
-    def defer_to_worker(self) -> int:
+    def __enter__(self) -> EncodeBudget:
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        """A page built with the budget (`with EncodeBudget() as budget:`) queues what it left for the worker."""
+        if exc_type is None:
+            self.defer_to_worker()
+
+    def defer_to_worker(self) -> None:
         """Queue the deferred terms not already queued (by this or an earlier request) for the worker, once the
-        current transaction commits; how many were queued now."""
+        current transaction commits."""
         from django.db import transaction
         from django_q.tasks import async_task
 
-        queued = 0
         for model_name, terms in self.deferred.items():
             claimed = [term for term in terms
                        if cache.add(f"text-embeddings:{model_name}:{cache_key(term)}", True, DEFER_CLAIM_SECONDS)]
@@ -69,8 +76,6 @@ class EncodeBudget:
                 chunk = claimed[start:start + WORKER_TERMS_PER_TASK]
                 transaction.on_commit(lambda chunk=chunk, model_name=model_name: async_task(
                     "search.tasks.text_embeddings_task", model_name, chunk, group="text embeddings"))
-            queued += len(claimed)
-        return queued
 
 
 def term_vectors_within(embedder: Embedder, terms: list[str], budget: EncodeBudget | None) -> np.ndarray | None:

@@ -283,9 +283,8 @@ def quality_index(request: HttpRequest) -> HttpResponse:
 @login_required
 def quality(request: HttpRequest, family_id: int) -> HttpResponse:
     family = family_get(user=request.user, family_id=family_id)
-    budget = EncodeBudget()  # words the model has not read yet: a few now, the rest by the worker
-    figures = family_quality(user=request.user, family_id=family.pk, budget=budget)
-    budget.defer_to_worker()
+    with EncodeBudget() as budget:  # words the model has not read yet: a few now, the rest by the worker
+        figures = family_quality(user=request.user, family_id=family.pk, budget=budget)
     return render(request, "search/quality.html", {
         "family": family, "families": family_list(user=request.user).order_by("name", "pk"), "q": figures,
         "is_admin": family_is_admin(user=request.user, family=family), **quality_plots(figures)})
@@ -397,9 +396,8 @@ def search_report_view(request: HttpRequest) -> HttpResponse:
 @login_required
 def photo_report_view(request: HttpRequest, photo_id: int) -> HttpResponse:
     """One photo's semantic profile (the page of `manage.py photo_report`)."""
-    budget = EncodeBudget()
-    report = photo_report(user=request.user, photo_id=photo_id, budget=budget)
-    budget.defer_to_worker()
+    with EncodeBudget() as budget:
+        report = photo_report(user=request.user, photo_id=photo_id, budget=budget)
     return render(request, "search/photo_report.html", {"report": report})
 
 
@@ -423,9 +421,8 @@ def model_switch_confirm_view(request: HttpRequest) -> HttpResponse:
 def model_comparison_view(request: HttpRequest, family_id: int) -> HttpResponse:
     """The active and the previous model on the family's own judgments (what `manage.py evaluate --compare` prints),
     with the admin's button to confirm the switch."""
-    budget = EncodeBudget()
-    comparison = family_model_comparison(user=request.user, family_id=family_id, budget=budget)
-    budget.defer_to_worker()
+    with EncodeBudget() as budget:
+        comparison = family_model_comparison(user=request.user, family_id=family_id, budget=budget)
     return render(request, "search/model_comparison.html", {
         "comparison": comparison, "kept": kept_models(family_id=family_id), "ks": PRECISION_KS,
         "is_admin": family_is_admin(user=request.user, family=comparison.family)})
