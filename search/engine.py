@@ -24,7 +24,7 @@ from search.calibration import DEFAULT as DEFAULT_CALIBRATION
 from search.calibration import Calibration, active_calibrations, fuse_one, noisy_or, query_word_count
 from search.embedder import ModelUnavailable, get_embedder
 from search.expansion import Term, expand
-from search.metadata import MetaMatch, metadata_pass, metadata_query
+from search.metadata import MetaMatch, MetaQuery, metadata_pass, metadata_query
 from search.models import PhotoEmbedding, SearchPreferences
 from search.selectors import SearchContext, family_search_model, search_context
 from search.text_embeddings import EncodeBudget, term_vectors, term_vectors_within
@@ -170,6 +170,10 @@ class Plan:
     unlike: tuple[int, ...] = ()  # and wrong
     query_words: int | None = None  # SearchParams.query_words
 
+    def words_of(self, meta_query: MetaQuery) -> int:
+        """The query's words as metadata scores count them: as given (a query of only filters), else its tsquery's."""
+        return self.query_words or query_word_count(meta_query.tsquery)
+
 
 @dataclass
 class SemanticMatch:
@@ -214,8 +218,7 @@ def search_photos(*, user: AbstractBaseUser | None, params: SearchParams,
     if not response.semantic_available:
         # The semantic part is unknown: rank by what we do know, and say so.
         response.semantic_weight, response.metadata_weight = 0.0, 1.0
-    candidates = _score(response, found, meta, semantic.meta_calibration,
-                        plan.query_words or query_word_count(meta_query.tsquery))
+    candidates = _score(response, found, meta, semantic.meta_calibration, plan.words_of(meta_query))
     response.candidate_count = len(candidates)
     response.results = _page(response, plan, candidates)
     return response
@@ -428,8 +431,7 @@ def explain_photo(*, user: AbstractBaseUser, params: SearchParams, photo_id: int
     if not response.semantic_available:
         response.semantic_weight, response.metadata_weight = 0.0, 1.0
     meta.setdefault(photo_id, MetaMatch())  # scored even when neither half matched it
-    candidate = next(c for c in _score(response, found, meta, semantic.meta_calibration,
-                                       plan.query_words or query_word_count(meta_query.tsquery))
+    candidate = next(c for c in _score(response, found, meta, semantic.meta_calibration, plan.words_of(meta_query))
                      if c.photo_id == photo_id)
     return _explanation(response, candidate)
 

@@ -409,7 +409,7 @@ def metadata_pass(meta: MetaQuery, *, scope: Scope, limit: int, also_ids: Sequen
     for n, correction in enumerate(meta.corrections):
         params[f"fix_{n}"], params[f"sim_{n}"] = correction.tsquery, correction.similarity
     statement = _pass_sql(scope.skeleton(), bool(meta.glued), len(meta.corrections), bool(meta.excluded),
-                          bool(meta.excluded and meta.excluded_glued))
+                          bool(meta.excluded_glued))
     with connection.cursor() as cursor:
         cursor.execute(statement, params)
         rows = cursor.fetchall()
@@ -418,7 +418,7 @@ def metadata_pass(meta: MetaQuery, *, scope: Scope, limit: int, also_ids: Sequen
 
 
 @functools.lru_cache(maxsize=256)
-def _pass_sql(shape: Scope, glued: bool, corrections: int, excluded: bool, excluded_glued: bool = False) -> str:
+def _pass_sql(shape: Scope, glued: bool, corrections: int, excluded: bool, excluded_glued: bool) -> str:
     """metadata_pass's statement for a scope's shape and a query's parts (composed once per process and shape)."""
     tests = [sql.SQL("d.document @@ %(tsq)s::tsquery")]
     glued_s = sql.SQL("")
