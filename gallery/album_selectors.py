@@ -70,11 +70,14 @@ SMART_IDS_SECONDS = 120
 
 
 def _smart_album_ids(album: Album, limit: int, *, reuse: bool) -> list[int]:
-    key = f"smart-album-ids:{album.pk}:{album.updated_at.timestamp()}:{limit}"
-    ids = cache.get(key) if reuse else None
+    # Only the whole list is kept: the pages, the viewer and a shared link read it; a cover's one photo is not.
+    whole = limit == settings.ALBUM_MAX_PHOTOS
+    key = f"smart-album-ids:{album.pk}:{album.updated_at.timestamp()}"
+    ids = cache.get(key) if reuse and whole else None
     if ids is None:
         ids = smart_albums.engine().photo_ids(album=album, limit=limit)
-        cache.set(key, ids, SMART_IDS_SECONDS)
+        if whole:
+            cache.set(key, ids, SMART_IDS_SECONDS)
     return ids
 
 
