@@ -209,12 +209,14 @@ class AlbumList(PhotoListKind):
             return Neighbours(in_list=False)
         return Neighbours.in_sequence(album_photo_ids(album=album, reuse=True), photo.pk)
 
-    def list_url(self, *, user: AbstractBaseUser, photo: Photo, params: dict[str, str]) -> str:
+    def list_url(self, *, user: AbstractBaseUser, photo: Photo, params: dict[str, str],
+                 neighbours: Neighbours) -> str:
         album = self._album(user, params)
         if album is None:
             return reverse("gallery:albums")
-        return album_page_url(album=album, number=album_page_of(album=album, photo_id=photo.pk,
-                                                                size=settings.GALLERY_PAGE_SIZE))
+        # The page the photo is on, from its position in the list `neighbours` just read (not read again).
+        position = neighbours.position or 1
+        return album_page_url(album=album, number=(position - 1) // settings.GALLERY_PAGE_SIZE + 1)
 
     @classmethod
     def context(cls, album: Album) -> ListContext:

@@ -82,8 +82,10 @@ class PhotoListKind:
     def neighbours(self, *, user: AbstractBaseUser, photo: Photo, params: dict[str, str]) -> Neighbours:
         raise NotImplementedError
 
-    def list_url(self, *, user: AbstractBaseUser, photo: Photo, params: dict[str, str]) -> str:
-        """The list's page drawn so that `photo` is on it (the viewer adds the #photo-<id> anchor)."""
+    def list_url(self, *, user: AbstractBaseUser, photo: Photo, params: dict[str, str],
+                 neighbours: Neighbours) -> str:
+        """The list's page drawn so that `photo` is on it (the viewer adds the #photo-<id> anchor). `neighbours`:
+        what `neighbours` just answered for the photo (its position, when the kind knows it)."""
         raise NotImplementedError
 
     @staticmethod
@@ -160,12 +162,12 @@ def photo_viewer(*, user: AbstractBaseUser, photo: Photo, data: QueryDict) -> Vi
     params = QueryDict(mutable=True)  # .get gives a parameter's value, .getlist all of a repeated one
     for name, value in context.params:
         params.appendlist(name, value)
-    neighbours = kind.neighbours(user=user, photo=photo, params=params)
-    neighbours = _visible_only(user, neighbours)
+    found = kind.neighbours(user=user, photo=photo, params=params)
+    neighbours = _visible_only(user, found)
     return Viewer(
         context=context,
         photo_id=photo.pk,
-        back_url=f"{kind.list_url(user=user, photo=photo, params=params)}#photo-{photo.pk}",
+        back_url=f"{kind.list_url(user=user, photo=photo, params=params, neighbours=found)}#photo-{photo.pk}",
         back_label=kind.label(user=user, params=params),
         neighbours=neighbours,
     )

@@ -305,6 +305,7 @@ class TimelineList(PhotoListKind):
         older = photos.filter(older_than(key)).values_list("pk", flat=True).first()
         return Neighbours(previous_id=newer, next_id=older)
 
-    def list_url(self, *, user: AbstractBaseUser, photo: Photo, params: dict[str, str]) -> str:
+    def list_url(self, *, user: AbstractBaseUser, photo: Photo, params: dict[str, str],
+                 neighbours: Neighbours) -> str:
         context = self.context(self.filters(params))
         return reverse("gallery:timeline") + "?" + urlencode([*context.params, ("near", photo.pk)])

@@ -41,6 +41,7 @@ class SearchList(PhotoListKind):
         response = search_photos(user=user, params=understood.params)
         return Neighbours.in_sequence([result.photo.pk for result in response.results], photo.pk)
 
-    def list_url(self, *, user: AbstractBaseUser, photo: Photo, params: dict[str, str]) -> str:
+    def list_url(self, *, user: AbstractBaseUser, photo: Photo, params: dict[str, str],
+                 neighbours: Neighbours) -> str:
         query = params.urlencode() if hasattr(params, "urlencode") else urlencode(list(params.items()))
         return reverse("search:search") + (f"?{query}" if query else "")

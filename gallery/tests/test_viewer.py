@@ -128,7 +128,7 @@ class _Chosen(PhotoListKind):
         ids = [pk for pk in ids if pk in visible]
         return Neighbours.in_sequence(ids, photo.pk)
 
-    def list_url(self, *, user, photo, params) -> str:
+    def list_url(self, *, user, photo, params, neighbours) -> str:
         return "/chosen/"
 
 
