@@ -3,13 +3,12 @@ from __future__ import annotations
 from django import forms
 from django.core.validators import ProhibitNullCharactersValidator
 
-from gallery.text import id_from_text
+from gallery.text import NUL, id_from_text
 from search.engine import SearchParams
 from search.models import SearchPreferences
 from search.query_parser import normalise
 
 MAX_PLAIN = 20  # un-chipped phrases kept in the URL
-NUL = "\x00"
 NUL_ERROR = ProhibitNullCharactersValidator.code
 NUL_MESSAGE = str(ProhibitNullCharactersValidator.message)  # "Null characters are not allowed."
 

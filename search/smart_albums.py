@@ -19,6 +19,7 @@ from django.core.validators import ProhibitNullCharactersValidator
 from django.db.models import Q
 
 from gallery.models import Album, Family
+from gallery.text import NUL
 from search.engine import MAX_QUERY_CHARS, SearchParams, preferences_for, search_photos
 from search.models import PhotoEmbedding, SearchPreferences
 from search.selectors import SearchContext
@@ -35,7 +36,7 @@ def _text(value, limit: int, name: str) -> str:
         return ""
     if not isinstance(value, str):
         raise ValidationError(f"“{name}” must be text.")
-    if "\x00" in value:  # refused as on the search page: dropping it would save a search for other words
+    if NUL in value:  # refused as on the search page: dropping it would save a search for other words
         raise ValidationError(f"“{name}”: {ProhibitNullCharactersValidator.message}")
     value = " ".join(value.split())
     if len(value) > limit:

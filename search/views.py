@@ -16,7 +16,7 @@ from django.views.decorators.vary import vary_on_headers
 
 from gallery.album_services import album_create
 from gallery.selectors import family_get, family_is_admin, family_list, favourite_ids, photo_get, tag_list
-from gallery.text import id_from_text
+from gallery.text import NUL, id_from_text
 from gallery.trash_services import admin_family_ids, photo_may_manage, photos_trash
 from gallery.views import wants_partial
 from gallery.views.bulk import selection_context
@@ -24,7 +24,7 @@ from gallery.views.trash import results_message
 from search.duplicates import duplicate_groups
 from search.engine import MAX_QUERY_CHARS, SearchParams, preferences_for, search_photos, similar_photos
 from search.expansion import also_searched_as
-from search.forms import NUL, NUL_MESSAGE, ChipEditForm, JudgeForm, PreferencesForm, SearchReportForm, search_form
+from search.forms import NUL_MESSAGE, ChipEditForm, JudgeForm, PreferencesForm, SearchReportForm, search_form
 from search.judgment_selectors import judgment_refine_ids, judgment_verdicts
 from search.judgment_services import judgment_record, judgment_withdraw
 from search.ocr import photos_text_request
