@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 import numpy as np
 from django.conf import settings
@@ -84,8 +85,8 @@ def compare_models(*, family: Family, model_names: list[str], budget: EncodeBudg
         return comparison
     terms = _query_terms(family, rows, comparison)
     models = {name: _term_matrices(name, terms, budget) for name in model_names}
-    loaded = [model[1] for model in models.values() if not isinstance(model, str)]  # each model's matrices
-    comparison.waiting_queries = [query for query in terms if any(query not in matrices for matrices in loaded)]
+    comparison.waiting_queries = [query for query in terms
+                                  if any(query not in model.matrices for model in models.values() if not model.error)]
     terms = {q: texts for q, texts in terms.items() if q not in comparison.waiting_queries}
     vectors = {name: dict(PhotoEmbedding.objects.filter(family=family, model_name=name,
                                                         photo_id__in={photo for _, photo, _, _ in rows})
@@ -125,23 +126,28 @@ def _query_terms(family: Family, rows: list[tuple], comparison: Comparison) -> d
     return out
 
 
-def _term_matrices(model_name: str, terms: dict[str, list[str]], budget: EncodeBudget | None) -> dict | str:
-    """The model's (embedder, {query: its terms' vectors}) for the queries whose vectors it has or may encode now,
-    or why the model can't be loaded."""
+class _ModelTerms(NamedTuple):
+    calibration: tuple[float, float] | None  # the model's own (a, b); None when it could not be loaded
+    matrices: dict[str, np.ndarray]  # query → its terms' vectors, for the queries it has or may encode now
+    error: str = ""  # why the model could not be loaded
+
+
+def _term_matrices(model_name: str, terms: dict[str, list[str]], budget: EncodeBudget | None) -> _ModelTerms:
     try:
         embedder = get_embedder(model_name)
     except ModelUnavailable as exc:
-        return str(exc)
+        return _ModelTerms(None, {}, str(exc))
     matrices = {query: term_vectors_within(embedder, texts, budget) for query, texts in terms.items()}
-    return embedder, {query: matrix for query, matrix in matrices.items() if matrix is not None}
+    return _ModelTerms(tuple(embedder.calibration),
+                       {query: matrix for query, matrix in matrices.items() if matrix is not None})
 
 
-def _evaluate(model_name: str, role: str, family: Family, model: tuple | str, vectors: dict,
+def _evaluate(model_name: str, role: str, family: Family, model: _ModelTerms, vectors: dict,
               rows: list[tuple]) -> ModelEvaluation:
-    if isinstance(model, str):
-        return ModelEvaluation(model_name, role, error=model)
-    embedder, matrices = model
-    a, b = embedder.calibration
+    if model.error:
+        return ModelEvaluation(model_name, role, error=model.error)
+    matrices = model.matrices
+    a, b = model.calibration
     calibration = fitted_calibration(family_id=family.pk, model_name=model_name) or Calibration(a, b, "model")
     by_query: dict[str, list[tuple[float, bool]]] = defaultdict(list)
     probabilities, labels = [], []

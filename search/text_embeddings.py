@@ -29,11 +29,7 @@ def cache_key(term: str) -> str:
 
 def term_vectors(embedder: Embedder, terms: list[str]) -> tuple[np.ndarray, int]:
     """(len(terms), dim) unit vectors, and how many terms needed the model (0 when all were cached)."""
-    keys = [cache_key(term) for term in terms]
-    found = _cached(embedder.model_name, keys)
-    to_encode = [(key, term) for key, term in zip(keys, terms) if key not in found]
-    found.update(_encode_and_store(embedder, to_encode))
-    return np.stack([found[key] for key in keys]), len(to_encode)
+    return _vectors(embedder, terms, None)
 
 
 # Pages that need the words of many queries at once (the quality and model comparison pages, a photo's profile) must
@@ -82,17 +78,21 @@ def term_vectors_within(embedder: Embedder, terms: list[str], budget: EncodeBudg
     """term_vectors' vectors when every term is cached or the budget can still encode the missing ones; otherwise
     None, with the missing terms noted in the budget for the worker (see EncodeBudget). No budget: always encode
     (the worker, commands)."""
-    if budget is None:
-        return term_vectors(embedder, terms)[0]
+    return _vectors(embedder, terms, budget)[0]
+
+
+def _vectors(embedder: Embedder, terms: list[str], budget: EncodeBudget | None) -> tuple[np.ndarray | None, int]:
+    """The terms' vectors (None when a `budget` can't encode the missing ones) and how many terms the model encoded."""
     keys = [cache_key(term) for term in terms]
     found = _cached(embedder.model_name, keys)
     missing = list(dict.fromkeys((key, term) for key, term in zip(keys, terms) if key not in found))
-    if len(missing) > budget.terms:
-        budget.deferred.setdefault(embedder.model_name, {}).update(dict.fromkeys(term for _, term in missing))
-        return None
-    budget.terms -= len(missing)
+    if budget is not None:
+        if len(missing) > budget.terms:
+            budget.deferred.setdefault(embedder.model_name, {}).update(dict.fromkeys(term for _, term in missing))
+            return None, 0
+        budget.terms -= len(missing)
     found.update(_encode_and_store(embedder, missing))
-    return np.stack([found[key] for key in keys])
+    return np.stack([found[key] for key in keys]), len(missing)
 
 
 def _cached(model: str, keys: list[str]) -> dict[str, np.ndarray]:
