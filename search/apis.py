@@ -325,17 +325,18 @@ class DuplicatesQuerySerializer(serializers.Serializer):
     family = serializers.IntegerField(help_text="family id")
 
 
-class DuplicatesOutputSerializer(serializers.Serializer):
-    groups = DuplicateGroupSerializer(many=True)
-
-
 class DuplicatesApi(APIView):
-    """A family's near-duplicate groups (photos not in the trash); another family's is 404."""
+    """A family's near-duplicate groups (photos not in the trash), largest first, a page at a time; another family's
+    is 404."""
 
-    @extend_schema(parameters=[DuplicatesQuerySerializer], responses=DuplicatesOutputSerializer)
+    pagination_class = PageNumberPagination
+
+    @extend_schema(parameters=[DuplicatesQuerySerializer], responses=DuplicateGroupSerializer(many=True))
     def get(self, request):
         data = DuplicatesQuerySerializer(data=request.query_params)
         data.is_valid(raise_exception=True)
         family = family_get(user=request.user, family_id=data.validated_data["family"])
-        groups = duplicate_groups(user=request.user, family=family)
-        return Response(DuplicatesOutputSerializer({"groups": groups}, context={"request": request}).data)
+        paginator = self.pagination_class()
+        page = paginator.paginate_queryset(duplicate_groups(user=request.user, family=family), request, view=self)
+        return paginator.get_paginated_response(
+            DuplicateGroupSerializer(page, many=True, context={"request": request}).data)

@@ -10,6 +10,7 @@ import re
 import pytest
 from django.urls import reverse
 from PIL import Image
+from rest_framework.pagination import PageNumberPagination
 
 from gallery.models import Photo
 from gallery.services import UploadResult, photo_create_from_bytes
@@ -114,7 +115,8 @@ def test_another_family_gets_404_on_the_page_the_trash_button_and_the_api(trio, 
     assert Photo.objects.filter(pk=trio["original"].pk).exists()
     # Their own family, with photos of their own, has no group of ours.
     response = client.get("/api/v1/duplicates/", {"family": mallory.memberships.get().family_id})
-    assert response.status_code == 200 and response.json() == {"groups": []}
+    assert response.status_code == 200
+    assert response.json() == {"count": 0, "next": None, "previous": None, "results": []}
 
 
 def test_a_foreign_photo_id_posted_to_our_trash_button_is_refused(trio, family, other_family, mallory, client_for,
@@ -129,12 +131,30 @@ def test_a_foreign_photo_id_posted_to_our_trash_button_is_refused(trio, family, 
 def test_the_api_lists_groups_with_sizes_dates_resolution_and_the_reason(trio, family, api):
     response = api.get("/api/v1/duplicates/", {"family": family.pk})
     assert response.status_code == 200
-    [group] = response.json()["groups"]
+    assert response.json()["count"] == 1
+    [group] = response.json()["results"]
     assert group["keep"] == trio["copy"].pk and "hash" in group["signals"]
     first, second = group["photos"]
     assert first["id"] == trio["copy"].pk and first["keep"] and (first["width"], first["height"]) == (192, 192)
     assert second["id"] == trio["original"].pk and not second["keep"] and second["file_size"] > 0
     assert second["taken_at"] and "64 bits" in second["reason"] or "identical" in second["reason"]
+
+
+def test_the_api_pages_groups_like_every_other_list(trio, family, alice, api, monkeypatch,
+                                                     django_capture_on_commit_callbacks):
+    picture = shape_png("green", "triangle", seed=2)  # a copy of the trio's other picture: a second group
+    with django_capture_on_commit_callbacks(execute=True):
+        _upload(family, alice, _jpeg_copy(picture, 192), "IMG_0002 (1).jpg")
+    run_queued_tasks()
+    assert len(duplicate_groups(user=alice, family=family)) == 2
+    monkeypatch.setattr(PageNumberPagination, "page_size", 1)  # read from REST_FRAMEWORK once, at import
+    first = api.get("/api/v1/duplicates/", {"family": family.pk}).json()
+    assert first["count"] == 2 and len(first["results"]) == 1 and first["previous"] is None
+    second = api.get(first["next"]).json()
+    assert len(second["results"]) == 1 and second["next"] is None
+    assert {first["results"][0]["keep"], second["results"][0]["keep"]} == \
+        {group.keep.pk for group in duplicate_groups(user=alice, family=family)}
+    assert api.get("/api/v1/duplicates/", {"family": family.pk, "page": 3}).status_code == 404
 
 
 def test_the_api_asks_for_a_family(api, family):
