@@ -1,7 +1,10 @@
 from __future__ import annotations
 
 from django import forms
+from django.contrib.admin.forms import AdminAuthenticationForm
+from django.contrib.auth.forms import AuthenticationForm
 from django.contrib.auth.password_validation import validate_password
+from django.core.validators import MaxLengthValidator
 
 from gallery.models import Membership
 from gallery.text import id_from_text
@@ -24,6 +27,25 @@ class NewPasswordMixin:
             except forms.ValidationError as exc:
                 self.add_error("password", exc)
         return data
+
+
+class UsernameLengthMixin:
+    """Django's sign-in form sets only the username input's maxlength, not a check: a longer username reached
+    authenticate(), where the lockout's record of the failure (axes, 255 characters) was a 500. It can be no
+    account's, so it is refused as a field error, before anything is tried or counted."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        field = self.fields["username"]
+        field.validators.append(MaxLengthValidator(field.max_length))
+
+
+class SignInForm(UsernameLengthMixin, AuthenticationForm):
+    """The sign-in page's form (mediasearch/urls.py)."""
+
+
+class AdminSignInForm(UsernameLengthMixin, AdminAuthenticationForm):
+    """The admin's sign-in form (mediasearch.admin_site)."""
 
 
 class UsernameField(forms.CharField):

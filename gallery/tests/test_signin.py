@@ -160,3 +160,14 @@ def test_the_token_endpoint_is_throttled_per_address(alice):
     response = token("alice", PASSWORD)
     assert response.status_code == 429 and "throttled" in response.json()["detail"].lower()
     assert token("alice", PASSWORD, "10.0.0.2").status_code == 200  # another address has its own allowance
+
+
+@pytest.mark.parametrize("url", [reverse("login"), reverse("admin:login")], ids=["site", "admin"])
+def test_a_username_longer_than_any_account_is_said_on_the_page_not_a_500(alice, url):
+    """Django's sign-in form only set the input's maxlength: a longer username reached authenticate(), and axes's
+    record of the failure (255 characters) was a 500. It can be no account, so it is refused like any bad field."""
+    response = Client().post(url, {"username": "x" * 300, "password": "anything"}, REMOTE_ADDR="10.0.0.1")
+    assert response.status_code == 200
+    assert "Ensure this value has at most 150 characters (it has 300)." in response.content.decode()
+    assert "_auth_user_id" not in Client().session
+    assert not AccessAttempt.objects.exists()  # nothing to count: no account was tried
