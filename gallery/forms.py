@@ -113,7 +113,7 @@ class TimelineFilterForm(forms.Form):
     """The timeline's GET parameters. An invalid one (not a number, a NUL, too long) is dropped, as on the
     search page: the page still answers."""
 
-    family = forms.IntegerField(required=False)
+    family = forms.IntegerField(required=False, min_value=1, max_value=2**63 - 1)  # an id, or no filter
     tag = forms.CharField(required=False, max_length=64)
     favourite = forms.BooleanField(required=False)  # ?favourite=1: the user's favourites only
 
