@@ -154,6 +154,19 @@ def test_behind_a_proxy_the_forwarded_address_is_the_one_locked(alice, bob, sett
     assert other.status_code == 302
 
 
+@pytest.mark.parametrize("forwarded", ["999.1.1.1", "unknown", "10.0.0.1:443", "_hidden"])
+def test_a_forwarded_entry_that_is_no_address_counts_as_the_proxys_not_a_500(alice, settings, forwarded):
+    """What a proxy forwards is not always an address ("unknown", a port, an obfuscated name: RFC 7239 allows them),
+    and axes refused it with a 500 on every sign-in. Such an entry names no client: the proxy's own address counts."""
+    settings.SIGNIN_PROXY_COUNT = 1
+    for _ in range(3):
+        response = Client().post(reverse("login"), {"username": "alice", "password": "wrong"},
+                                 REMOTE_ADDR="127.0.0.1", HTTP_X_FORWARDED_FOR=forwarded)
+        assert response.status_code in (200, 429)
+    assert set(AccessAttempt.objects.values_list("ip_address", flat=True)) == {"127.0.0.1"}
+    assert token("alice", "wrong", address="127.0.0.1").status_code == 429
+
+
 def test_the_token_endpoint_is_throttled_per_address(alice):
     for _ in range(20):
         assert token("alice", PASSWORD).status_code == 200
