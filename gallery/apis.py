@@ -12,7 +12,7 @@ from drf_spectacular.utils import extend_schema, extend_schema_field, inline_ser
 from rest_framework import serializers, status
 from rest_framework.exceptions import PermissionDenied, Throttled, ValidationError
 from rest_framework.pagination import PageNumberPagination
-from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -30,6 +30,7 @@ from gallery.trash_services import (
 )
 from gallery.suggestions import suggestion_dismiss, suggestions_accept
 from gallery.upload_limits import upload_report
+from mediasearch.parsers import JSONParser
 
 
 # DRF says "Date has wrong format" of 2023-02-30 too, which is in the right format but not a day.

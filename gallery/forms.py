@@ -1,7 +1,10 @@
 from __future__ import annotations
 
 from django import forms
+from django.contrib.admin.forms import AdminAuthenticationForm
+from django.contrib.auth.forms import AuthenticationForm
 from django.contrib.auth.password_validation import validate_password
+from django.core.validators import MaxLengthValidator
 
 from gallery.models import Membership
 from gallery.text import id_from_text
@@ -24,6 +27,25 @@ class NewPasswordMixin:
             except forms.ValidationError as exc:
                 self.add_error("password", exc)
         return data
+
+
+class UsernameLengthMixin:
+    """Django's sign-in form sets only the username input's maxlength, not a check: a longer username reached
+    authenticate(), where the lockout's record of the failure (axes, 255 characters) was a 500. It can be no
+    account's, so it is refused as a field error, before anything is tried or counted."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        field = self.fields["username"]
+        field.validators.append(MaxLengthValidator(field.max_length))
+
+
+class SignInForm(UsernameLengthMixin, AuthenticationForm):
+    """The sign-in page's form (mediasearch/urls.py)."""
+
+
+class AdminSignInForm(UsernameLengthMixin, AdminAuthenticationForm):
+    """The admin's sign-in form (mediasearch.admin_site)."""
 
 
 class UsernameField(forms.CharField):
@@ -91,7 +113,7 @@ class TimelineFilterForm(forms.Form):
     """The timeline's GET parameters. An invalid one (not a number, a NUL, too long) is dropped, as on the
     search page: the page still answers."""
 
-    family = forms.IntegerField(required=False)
+    family = forms.IntegerField(required=False, min_value=1, max_value=2**63 - 1)  # an id, or no filter
     tag = forms.CharField(required=False, max_length=64)
     favourite = forms.BooleanField(required=False)  # ?favourite=1: the user's favourites only
 

@@ -6,6 +6,7 @@ client is (its address behind N proxies) and how a refusal reads: the sign-in pa
 
 from __future__ import annotations
 
+import ipaddress
 import math
 from datetime import datetime
 
@@ -19,13 +20,23 @@ from django.utils import timezone
 
 def client_ip(request: HttpRequest) -> str | None:
     """The client's address: REMOTE_ADDR, or behind SIGNIN_PROXY_COUNT proxies the address the outermost of them
-    saw (X-Forwarded-For read from the right, so a client can't choose its address by sending the header)."""
+    saw (X-Forwarded-For read from the right, so a client can't choose its address by sending the header). An entry
+    that is no address ("unknown", one with a port, an obfuscated name) names no client: the proxy's address counts
+    (axes can only record an address)."""
     proxies = settings.SIGNIN_PROXY_COUNT
     if proxies > 0:
         forwarded = [part.strip() for part in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",") if part.strip()]
-        if len(forwarded) >= proxies:
+        if len(forwarded) >= proxies and _is_address(forwarded[-proxies]):
             return forwarded[-proxies]
     return request.META.get("REMOTE_ADDR")
+
+
+def _is_address(text: str) -> bool:
+    try:
+        ipaddress.ip_address(text)
+    except ValueError:
+        return False
+    return True
 
 
 def lockout_ends(*, username: str | None, ip_address: str | None) -> datetime:

@@ -16,6 +16,7 @@ from django.utils import timezone
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from knox.auth import TokenAuthentication as KnoxTokenAuthentication
 from knox.settings import knox_settings
+from rest_framework import exceptions
 
 from gallery.models import ApiToken
 
@@ -25,6 +26,12 @@ LABEL_MAX = ApiToken._meta.get_field("label").max_length
 class TokenAuthentication(KnoxTokenAuthentication):
     """knox's `Authorization: Token <key>`, also noting when each token was last used (at most once a minute, as
     knox writes the pushed-back expiry)."""
+
+    def authenticate_credentials(self, token: bytes):
+        # A key is hex. knox decodes whatever came as UTF-8, and a header byte that is none was a 500.
+        if not token.isascii():
+            raise exceptions.AuthenticationFailed("Invalid token.")
+        return super().authenticate_credentials(token)
 
     def validate_user(self, auth_token: ApiToken):
         user, token = super().validate_user(auth_token)

@@ -8,6 +8,12 @@ from django.contrib.admin.apps import AdminConfig
 
 
 class MediaSearchAdminSite(admin.AdminSite):
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        from gallery.forms import AdminSignInForm  # made in AdminConfig.ready(): the forms need the apps loaded
+
+        self.login_form = AdminSignInForm
+
     def register(self, model_or_iterable, admin_class=None, **options):
         from gallery.admin_scope import superuser_only
 

@@ -485,6 +485,9 @@ REST_FRAMEWORK = {
     # JSON only: DRF's browsable HTML pages carry inline styles the Content-Security-Policy refuses (and the OpenAPI
     # schema is the API's documentation).
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    # DRF's three, the JSON one refusing lone surrogates (mediasearch/parsers.py).
+    "DEFAULT_PARSER_CLASSES": ["mediasearch.parsers.JSONParser", "rest_framework.parsers.FormParser",
+                               "rest_framework.parsers.MultiPartParser"],
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,
     # drf-spectacular's, plus the error answers every operation shares (400/401/403/404/413/429, with bodies).

@@ -3,6 +3,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView
 
+from gallery.forms import SignInForm
 from gallery.views import shared
 from gallery.views.accounts import api_token_revoke_view, api_tokens_page, invite_open
 from gallery.views.setup import first_run
@@ -24,7 +25,7 @@ urlpatterns = [
     # For load balancers and orchestrators: no sign-in, no session, no first-run redirect (gallery.middleware).
     path("health/", health, name="health"),
     path("setup/", first_run, name="setup"),
-    path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
+    path("accounts/login/", auth_views.LoginView.as_view(authentication_form=SignInForm), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("accounts/password/", auth_views.PasswordChangeView.as_view(template_name="accounts/password_change.html"),
          name="password_change"),

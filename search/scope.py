@@ -43,6 +43,10 @@ class Scope:
     def __post_init__(self) -> None:
         object.__setattr__(self, "family_ids", tuple(sorted({int(f) for f in self.family_ids})))
         object.__setattr__(self, "places", tuple(name for name in self.places if name))
+        if self.taken_before == date.max:
+            # Nothing is taken after the last day a date can name, and the bound is "before the next day", which
+            # no date can name: no bound.
+            object.__setattr__(self, "taken_before", None)
 
     @property
     def empty(self) -> bool:

@@ -260,6 +260,21 @@ def test_bulk_page_never_redirects_off_site(client_for, family, alice):
     assert response["Location"] == reverse("gallery:timeline")
 
 
+@pytest.mark.parametrize("target", ["0", "home", "-1", "2023-02-30", "\ufffd", "photos"])
+@pytest.mark.parametrize("name", ["gallery:photos_bulk", "gallery:photos_download"])
+def test_a_next_that_is_no_address_on_the_site_goes_to_the_timeline_not_a_500(client_for, family, alice, name,
+                                                                                target):
+    """redirect() takes a `next` without "/" or "." ("0", "home") for the name of a URL, and failing to find one
+    was a 500: only a path on this site is followed."""
+    photo = photo_factory(family=family, user=alice)
+    data = {"action": "favourite", "photos": [photo.pk], "next": target}
+    if name == "gallery:photos_download":
+        data["photos"] = [missing_id()]  # nothing to download: back where the bar was
+    response = client_for(alice).post(reverse(name), data)
+    assert response.status_code == 302
+    assert response["Location"] == reverse("gallery:timeline")
+
+
 def test_bulk_page_htmx_answers_the_status_line_and_names_the_photos_done(client_for, family, alice):
     photo = photo_factory(family=family, user=alice)
     gone = missing_id()

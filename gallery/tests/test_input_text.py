@@ -240,3 +240,22 @@ def test_odd_ids_in_posted_forms_and_query_strings_are_not_a_500(client_for, ali
     photo = photo_factory(family=family, user=alice)
     assert client.get(photo.get_absolute_url(), {"from": "album", "album": value}).status_code == 200
 
+
+
+LONE_SURROGATE = '"a\\ud800b"'  # valid JSON syntax for a string no UTF-8 can hold
+
+
+@pytest.mark.parametrize(("method", "name", "body"), [
+    ("post", "api_photos_bulk", '{"action": %s, "photos": [1]}' % LONE_SURROGATE),
+    ("post", "api_albums", '{"name": "n", "family": 1, "search": {"q": %s}}' % LONE_SURROGATE),
+    ("post", "api_judgments", '{"photo": 1, "query": %s, "relevant": true}' % LONE_SURROGATE),
+    ("post", "api_token", '{"username": "alice", "password": "x", %s: 1}' % LONE_SURROGATE),  # a key too
+    ("patch", "api_photo_detail", '{"tags": ["ok", %s]}' % LONE_SURROGATE),
+], ids=["bulk-action", "album-search", "judgment-query", "key", "tag-in-list"])
+def test_api_json_with_a_lone_surrogate_is_a_400_that_says_so(api, family, alice, method, name, body):
+    """JSON may spell a lone surrogate ("\\ud800"), which is no character: echoed in an error it failed the JSON
+    answer's encoding, stored it failed the database's (a 500 either way). The API reads no such text."""
+    args = [photo_factory(family=family, user=alice).pk] if name == "api_photo_detail" else []
+    response = getattr(api, method)(reverse(name, args=args), body, content_type="application/json")
+    assert response.status_code == 400
+    assert "surrogate" in response.json()["detail"]

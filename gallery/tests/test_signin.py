@@ -154,9 +154,33 @@ def test_behind_a_proxy_the_forwarded_address_is_the_one_locked(alice, bob, sett
     assert other.status_code == 302
 
 
+@pytest.mark.parametrize("forwarded", ["999.1.1.1", "unknown", "10.0.0.1:443", "_hidden"])
+def test_a_forwarded_entry_that_is_no_address_counts_as_the_proxys_not_a_500(alice, settings, forwarded):
+    """What a proxy forwards is not always an address ("unknown", a port, an obfuscated name: RFC 7239 allows them),
+    and axes refused it with a 500 on every sign-in. Such an entry names no client: the proxy's own address counts."""
+    settings.SIGNIN_PROXY_COUNT = 1
+    for _ in range(3):
+        response = Client().post(reverse("login"), {"username": "alice", "password": "wrong"},
+                                 REMOTE_ADDR="127.0.0.1", HTTP_X_FORWARDED_FOR=forwarded)
+        assert response.status_code in (200, 429)
+    assert set(AccessAttempt.objects.values_list("ip_address", flat=True)) == {"127.0.0.1"}
+    assert token("alice", "wrong", address="127.0.0.1").status_code == 429
+
+
 def test_the_token_endpoint_is_throttled_per_address(alice):
     for _ in range(20):
         assert token("alice", PASSWORD).status_code == 200
     response = token("alice", PASSWORD)
     assert response.status_code == 429 and "throttled" in response.json()["detail"].lower()
     assert token("alice", PASSWORD, "10.0.0.2").status_code == 200  # another address has its own allowance
+
+
+@pytest.mark.parametrize("url", [reverse("login"), reverse("admin:login")], ids=["site", "admin"])
+def test_a_username_longer_than_any_account_is_said_on_the_page_not_a_500(alice, url):
+    """Django's sign-in form only set the input's maxlength: a longer username reached authenticate(), and axes's
+    record of the failure (255 characters) was a 500. It can be no account, so it is refused like any bad field."""
+    response = Client().post(url, {"username": "x" * 300, "password": "anything"}, REMOTE_ADDR="10.0.0.1")
+    assert response.status_code == 200
+    assert "Ensure this value has at most 150 characters (it has 300)." in response.content.decode()
+    assert "_auth_user_id" not in Client().session
+    assert not AccessAttempt.objects.exists()  # nothing to count: no account was tried

@@ -193,6 +193,18 @@ def test_bad_positions_get_a_plain_message_not_an_error(client_for, alice, summe
     assert f"P:{summer['jul5-evening'].pk}" in _items(body) or params.get("month") == "9999-12"
 
 
+@pytest.mark.parametrize("value", ["-1", "0", str(2**63), "99999999999999999999"])
+def test_a_family_filter_that_is_no_id_is_dropped_not_a_500(client_for, alice, summer, value):
+    """A negative family went through the filter form and the page's "Near-duplicates" link could not be drawn for
+    it (a 500): a value that can be no id is dropped like any broken filter, on the page and in the viewer."""
+    client = client_for(alice)
+    body = client.get(reverse("gallery:timeline"), {"family": value}).content.decode()
+    assert f"P:{summer['jul5-evening'].pk}" in _items(body)  # all of the user's photos: no filter
+    assert "Near-duplicates" not in body
+    photo = summer["jul5-evening"]
+    assert client.get(reverse("gallery:photo_detail", args=[photo.pk]), {"family": value}).status_code == 200
+
+
 def test_newer_photos_link_goes_one_page_up(client_for, alice, summer, settings):
     settings.GALLERY_PAGE_SIZE = 2
     client = client_for(alice)

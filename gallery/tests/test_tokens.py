@@ -235,3 +235,12 @@ def test_an_id_past_any_integer_is_a_404(client_for, alice):
     key = api_token_key(alice)
     assert with_token(key).delete(f"/api/v1/auth/tokens/{2**70}/").status_code == 404
     assert client_for(alice).post(f"/accounts/tokens/{2**70}/revoke/").status_code == 404
+
+
+@pytest.mark.parametrize("key", ["\u00ff", "caf\u00e9" * 16, "\u00ff" + "a" * 63], ids=["byte", "accents", "key-length"])
+def test_a_key_that_is_not_ascii_is_an_invalid_token_not_a_500(alice, key):
+    """knox decoded the key as UTF-8, and a header byte that is none (HTTP headers arrive as Latin-1) was a 500. A key
+    is hex: anything else is no key."""
+    response = with_token(key).get(reverse("api_photos"))
+    assert response.status_code in (401, 403)
+    assert response.json() == {"detail": "Invalid token."}

@@ -148,3 +148,14 @@ def test_photo_page_shows_the_heart_and_move_to_trash(client_for, family, alice)
     body = client_for(alice).get(photo.get_absolute_url()).content.decode()
     assert 'class="heart on"' in body and "Move to trash" in body
     assert reverse("gallery:family_trash", args=[family.pk]) in body
+
+
+@pytest.mark.parametrize("target", ["0", "home", "-1", "\ufffd"])
+def test_the_hearts_next_that_is_no_address_on_the_site_goes_back_to_the_photo_not_a_500(client_for, family, alice,
+                                                                                        target):
+    """redirect() took a `next` without "/" or "." for the name of a URL (a 500): only a path on this site is
+    followed."""
+    photo = photo_factory(family=family, user=alice)
+    response = client_for(alice).post(reverse("gallery:photo_favourite", args=[photo.pk]), {"on": "1", "next": target})
+    assert response.status_code == 302 and response["Location"] == photo.get_absolute_url()
+    assert photo.favourites.filter(user=alice).exists()

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponseRedirect
+from django.shortcuts import redirect
+from django.utils.http import url_has_allowed_host_and_scheme
 
 
 def wants_partial(request: HttpRequest) -> bool:
@@ -10,3 +12,13 @@ def wants_partial(request: HttpRequest) -> bool:
     search) rather than the whole page. HTMX restoring a page from history when its cache misses asks for the whole
     page, with the same HX-Request header: it gets the whole page."""
     return bool(request.htmx) and not request.htmx.history_restore_request
+
+
+def redirect_back(request: HttpRequest, target: str, fallback) -> HttpResponseRedirect:
+    """To `target` (a form's `next`: the page it was posted from) when it is a path on this site, else to `fallback`
+    (what `redirect()` takes). The path is used as it is: `redirect()` would read a `next` like "0" or "home" as the
+    name of a URL, and failing to find one is a 500; a relative one ("photos") would land on no page."""
+    if target.startswith("/") and url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()},
+                                                                  require_https=request.is_secure()):
+        return HttpResponseRedirect(target)
+    return redirect(fallback)

@@ -11,9 +11,8 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
-from django.shortcuts import redirect, render
+from django.shortcuts import render
 from django.utils import timezone
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
 from gallery.bulk import BULK_ACTIONS, BULK_MAX_PHOTOS, BulkResult, bulk_albums, photos_bulk_apply
@@ -21,6 +20,7 @@ from gallery.downloads import photos_for_download, zip_stream
 from gallery.models import Photo
 from gallery.selectors import tag_list
 from gallery.services import parse_tags
+from gallery.views import redirect_back
 
 
 # What the bar offers on a list of photos (timeline, search results, an album); the trash page offers "restore".
@@ -44,11 +44,7 @@ def selection_context(*, user, actions: tuple[str, ...] = LIST_ACTIONS) -> dict:
 
 def _back(request: HttpRequest) -> HttpResponse:
     """Back to the page the bar was on (a local address only), else the timeline."""
-    target = request.POST.get("next", "")
-    if target and url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()},
-                                                  require_https=request.is_secure()):
-        return redirect(target)
-    return redirect("gallery:timeline")
+    return redirect_back(request, request.POST.get("next", ""), "gallery:timeline")
 
 
 def _album_id(value: str | None) -> int | None:

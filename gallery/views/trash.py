@@ -9,13 +9,13 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
 
 from gallery.selectors import family_get, family_is_admin, photo_get, trash_list
 from gallery.trash_services import (
     PhotoResult, photo_may_manage, photos_favourite, photos_purge, photos_restore, purge_at, trash_empty,
 )
+from gallery.views import redirect_back
 
 
 @require_GET
@@ -87,6 +87,4 @@ def photo_favourite(request: HttpRequest, photo_id: int) -> HttpResponse:
     target = request.POST.get("next", "")
     if request.htmx:
         return render(request, "gallery/_heart.html", {"photo": photo, "favourite": on, "next": target})
-    if url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}, require_https=request.is_secure()):
-        return redirect(target)
-    return redirect(photo)
+    return redirect_back(request, target, photo)

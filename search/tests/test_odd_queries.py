@@ -244,6 +244,20 @@ def test_invalid_api_parameters_are_a_400_that_names_the_field(api, params):
     assert set(response.json()) == set(params)
 
 
+def test_the_last_day_a_date_can_name_is_no_bound_not_a_500(photos, client_for, alice, api):
+    """"Taken until 9999-12-31" was searched as "before the day after", which no date can name (a 500). Nothing is
+    taken after it: the filter excludes nothing."""
+    tagged = photos[1]
+    client = client_for(alice)
+    for headers in ({}, HTMX):
+        response = client.get(reverse("search:search"), {"q": "birthday", "before": "9999-12-31"}, headers=headers)
+        assert response.status_code == 200
+        assert f'data-photo="{tagged.pk}"' in response.content.decode()
+    response = api.get(reverse("api_search"), {"q": "birthday", "taken_before": "9999-12-31", "min_score": 0})
+    assert response.status_code == 200
+    assert tagged.pk in [result["id"] for result in response.json()["results"]]
+
+
 def test_ids_that_exist_nowhere_give_nothing_on_page_and_api(photos, client_for, alice, api):
     huge = str(2**70)
     for params in ({"family": huge}, {"uploader": huge}, {"family": "0"}, {"uploader": "-1"}):

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 from django.core.exceptions import ValidationError
+from django.urls import reverse
 
 from gallery.album_selectors import album_photo_ids
 from gallery.album_services import album_add_photos, album_create
@@ -89,6 +90,18 @@ def test_weights_saved_or_live(toy_model, family, alice, bob):
 def test_bad_searches_are_plain_messages(family, alice, search, message):
     with pytest.raises(ValidationError, match=message):
         album_create(user=alice, family=family, name="Bad", search=search)
+
+
+def test_a_smart_album_until_the_last_day_a_date_can_name_shows_its_photos_and_its_lists_answer(
+        toy_model, family, alice, add_shape, indexed, client_for):
+    """Saved with "before": "9999-12-31", the album's search failed on the day after it (a 500 on every page that
+    lists the album, for as long as the album was there)."""
+    tagged = indexed(add_shape, "red", "circle", tags=["dog"])
+    album = album_create(user=alice, family=family, name="Forever", search={"q": "dog", "before": "9999-12-31"})
+    assert album_photo_ids(album=album) == [tagged.pk]
+    client = client_for(alice)
+    for url in (reverse("gallery:albums"), reverse("gallery:album_detail", args=[album.pk]), reverse("api_albums")):
+        assert client.get(url).status_code == 200, url
 
 
 def test_a_smart_albums_photos_are_not_added_by_hand(family, alice):

@@ -1,0 +1,35 @@
+"""The API's JSON parser (REST_FRAMEWORK["DEFAULT_PARSER_CLASSES"])."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rest_framework import parsers
+from rest_framework.exceptions import ParseError
+
+
+def _has_lone_surrogate(value: Any) -> bool:
+    if isinstance(value, str):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            return True
+        return False
+    if isinstance(value, dict):
+        return any(_has_lone_surrogate(key) or _has_lone_surrogate(item) for key, item in value.items())
+    if isinstance(value, list):
+        return any(_has_lone_surrogate(item) for item in value)
+    return False
+
+
+class JSONParser(parsers.JSONParser):
+    """DRF's, refusing a lone surrogate ("\\ud800"). JSON may spell one, but it is no character: no field can take it,
+    and whichever reached it failed (an error message echoing it could not be encoded as UTF-8, nor could a row
+    holding it). Form and query-string text never holds one: Django decodes it with replacement characters."""
+
+    def parse(self, stream, media_type=None, parser_context=None):
+        data = super().parse(stream, media_type, parser_context)
+        if _has_lone_surrogate(data):
+            raise ParseError("JSON parse error - a string holds a lone surrogate (\\ud800 to \\udfff), which is no "
+                             "character: send text as UTF-8.")
+        return data
