@@ -23,13 +23,18 @@ def _has_lone_surrogate(value: Any) -> bool:
 
 
 class JSONParser(parsers.JSONParser):
-    """DRF's, refusing a lone surrogate ("\\ud800"). JSON may spell one, but it is no character: no field can take it,
+    """DRF's, refusing JSON nested past Python's recursion limit (a RecursionError, which DRF doesn't take for a
+    parse error) and a lone surrogate ("\\ud800"). JSON may spell one, but it is no character: no field can take it,
     and whichever reached it failed (an error message echoing it could not be encoded as UTF-8, nor could a row
     holding it). Form and query-string text never holds one: Django decodes it with replacement characters."""
 
     def parse(self, stream, media_type=None, parser_context=None):
-        data = super().parse(stream, media_type, parser_context)
-        if _has_lone_surrogate(data):
+        try:
+            data = super().parse(stream, media_type, parser_context)
+            surrogate = _has_lone_surrogate(data)
+        except RecursionError:  # Python's decoder (and the walk above) take one call per level
+            raise ParseError("JSON parse error - nested too deeply.") from None
+        if surrogate:
             raise ParseError("JSON parse error - a string holds a lone surrogate (\\ud800 to \\udfff), which is no "
                              "character: send text as UTF-8.")
         return data

@@ -259,3 +259,14 @@ def test_api_json_with_a_lone_surrogate_is_a_400_that_says_so(api, family, alice
     response = getattr(api, method)(reverse(name, args=args), body, content_type="application/json")
     assert response.status_code == 400
     assert "surrogate" in response.json()["detail"]
+
+
+@pytest.mark.parametrize("opening", ["[", '{"a":'])
+def test_api_json_nested_past_the_parser_s_depth_is_a_400_that_says_so(api, opening):
+    """Python's JSON decoder recurses per level: 100,000 levels raised RecursionError, which DRF's parser doesn't
+    take for a parse error (a 500)."""
+    closing = "]" if opening == "[" else "}"
+    body = opening * 100_000 + "1" + closing * 100_000
+    response = api.generic("POST", reverse("api_judgments"), body, content_type="application/json")
+    assert response.status_code == 400
+    assert "nested" in response.json()["detail"]
