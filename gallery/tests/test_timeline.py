@@ -270,3 +270,23 @@ def test_the_month_list_forgets_a_family_the_user_left(client_for, family, alice
     assert "March 2019" in client.get(reverse("gallery:timeline")).content.decode()
     membership.delete()
     assert "March 2019" not in client.get(reverse("gallery:timeline")).content.decode()
+
+
+def test_a_family_filter_of_no_family_of_the_user_shows_all_their_photos_and_says_so(client_for, alice, summer,
+                                                                                    other_family, mallory):
+    """A bookmark of a family the user left (or another family's id) read "No photos" under "All my families", with a
+    Near-duplicates link to a 404. It is dropped like any broken filter, and the page says so, alike for a family
+    that does not exist."""
+    _photo_at(other_family, mallory, _utc(2019, 3, 3, 12))
+    client = client_for(alice)
+    foreign = client.get(reverse("gallery:timeline"), {"family": other_family.pk}).content.decode()
+    missing = client.get(reverse("gallery:timeline"), {"family": other_family.pk + 1000}).content.decode()
+    for body in (foreign, missing):
+        assert f"P:{summer['jul5-evening'].pk}" in _items(body)
+        assert "Near-duplicates" not in body and "March 2019" not in body
+        assert "None of your families has that number" in body
+    def without_tokens(body: str) -> str:
+        body = re.sub(r"[A-Za-z0-9]{64}", "", body)  # the CSRF tokens
+        return re.sub(r"\?family=\d+", "", body)  # the request's own address, as the hearts' "next"
+
+    assert without_tokens(foreign) == without_tokens(missing)

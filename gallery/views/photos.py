@@ -45,6 +45,13 @@ def timeline(request: HttpRequest) -> HttpResponse:
     filters = TimelineFilters(family_id=cleaned["family"], tag=cleaned["tag"], favourite=bool(cleaned["favourite"]))
     start = form.start()
     partial = wants_partial(request)
+    problem = form.problem()
+    families = None if partial else list(family_list(user=request.user))
+    if families is not None and filters.family_id and filters.family_id not in {f.pk for f in families}:
+        # A family the user left (a bookmark), or no family at all: alike, dropped as a broken filter is. (Later
+        # pages come from this page's links, which no longer carry it.)
+        filters = replace(filters, family_id=None)
+        problem = problem or "None of your families has that number: here are the photos of all your families."
     page = timeline_page(user=request.user, filters=filters, start=start, size=settings.GALLERY_PAGE_SIZE,
                          continuing=partial)
     list_context = TimelineList.context(filters)
@@ -56,14 +63,14 @@ def timeline(request: HttpRequest) -> HttpResponse:
     if partial:
         return render(request, "gallery/timeline.html#grid-page", context)
     context.update({
-        "families": family_list(user=request.user),
+        "families": families,
         "years": timeline_months(user=request.user, filters=filters),
         "selected_family": filters.family_id,
         "tag": filters.tag,
         "favourite": filters.favourite,
         "all_photos_query": urlencode(TimelineList.context(replace(filters, favourite=False)).params),
         "start": start,
-        "problem": form.problem(),
+        "problem": problem,
         **selection_context(user=request.user),
     })
     return render(request, "gallery/timeline.html", context)
