@@ -7,7 +7,8 @@ from django.contrib.admin.widgets import FilteredSelectMultiple
 from django.contrib.auth import get_user_model
 from django.contrib.auth.admin import UserAdmin
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db.models import Q
+from django.db.models import Q, Value
+from django.db.models.functions import Lower
 from django.http import Http404
 from django.shortcuts import render
 from django.urls import path, reverse
@@ -27,6 +28,7 @@ from gallery.services import (
     users_delete_problems,
 )
 from gallery.suggestions import suggestion_dismiss, suggestions_accept
+from gallery.text import without_nul
 from gallery.trash_services import photos_trash_by_site_admin
 from gallery.views.media import admin_thumbnail
 
@@ -136,8 +138,32 @@ class FamilyAdmin(FamilyScopedAdmin):
         return family.photos.count()
 
 
+class TagForm(forms.ModelForm):
+    class Meta:
+        model = Tag
+        fields = ["family", "name"]
+
+    def clean_name(self) -> str:
+        # As every other path stores tag names (tags_clean): whitespace collapsed, no NUL.
+        name = " ".join(without_nul(self.cleaned_data["name"]).split())
+        if not name:
+            raise forms.ValidationError("Give the tag a name.")
+        return name
+
+    def clean(self):
+        cleaned = super().clean()
+        family_id = cleaned["family"].pk if cleaned.get("family") else self.instance.family_id
+        name = cleaned.get("name")
+        # The unique index compares lower(name); the family is read-only on change, so Django can't check it.
+        if family_id and name and (Tag.objects.filter(family_id=family_id).exclude(pk=self.instance.pk)
+                                   .annotate(key=Lower("name")).filter(key=Lower(Value(name))).exists()):
+            self.add_error("name", "This family already has a tag of this name (letter case aside).")
+        return cleaned
+
+
 @admin.register(Tag)
 class TagAdmin(FamilyScopedAdmin):
+    form = TagForm
     list_display = ["name", "family", "photo_count"]
     list_filter = ["family"]
     search_fields = ["name"]
@@ -146,10 +172,23 @@ class TagAdmin(FamilyScopedAdmin):
     def photo_count(self, tag: Tag) -> int:
         return tag.photos.count()
 
+    def get_readonly_fields(self, request, obj=None):
+        # A tag stays in its family: its photos are that family's, and never carry another family's tag.
+        return ["family"] if obj is not None else []
+
     def save_model(self, request, obj, form, change):
         super().save_model(request, obj, form, change)
         if change:  # a renamed tag changes every photo that carries it
             photos_metadata_edited(photo_ids=obj.photos.values_list("pk", flat=True))
+
+    # A deleted tag leaves every photo that carried it: their search documents are rebuilt without it.
+    def delete_model(self, request, obj):
+        self.delete_queryset(request, Tag.objects.filter(pk=obj.pk))
+
+    def delete_queryset(self, request, queryset):
+        photo_ids = list(Photo.all_objects.filter(tags__in=queryset).values_list("pk", flat=True).distinct())
+        queryset.delete()
+        photos_metadata_edited(photo_ids=photo_ids)
 
 
 class TagActionForm(forms.Form):

@@ -221,3 +221,54 @@ def test_admin_cannot_delete_the_account_of_a_familys_last_admin(admin, family, 
 
     assert admin.post(reverse("admin:auth_user_delete", args=[bob.pk]), {"post": "yes"}).status_code == 302
     assert not get_user_model().objects.filter(pk=bob.pk).exists()
+
+
+# --- tags edited in the admin keep the search documents and the family rule -----------------------------
+
+
+def _words(photo) -> str:
+    from search.models import PhotoDocument
+
+    return PhotoDocument.objects.get(photo=photo).words.lower()
+
+
+def test_deleting_a_tag_in_the_admin_takes_it_out_of_the_search_documents(admin, photos):
+    tag = Tag.objects.get(name="Sea")
+    assert "sea" in _words(photos["beach"])
+    response = admin.post(reverse("admin:gallery_tag_delete", args=[tag.pk]), {"post": "yes"})
+    assert response.status_code == 302
+    assert "sea" not in _words(photos["beach"])
+
+
+def test_deleting_tags_in_bulk_in_the_admin_takes_them_out_of_the_search_documents(admin, photos, family, alice):
+    other = photo_factory(family=family, user=alice, filename="pond.jpg", tags=["Lake"])
+    tags = Tag.objects.filter(name__in=["Sea", "Lake"])
+    assert "sea" in _words(photos["beach"]) and "lake" in _words(other)
+    response = admin.post(reverse("admin:gallery_tag_changelist"),
+                          {"action": "delete_selected", ACTION_CHECKBOX_NAME: [t.pk for t in tags], "post": "yes"})
+    assert response.status_code == 302
+    assert "sea" not in _words(photos["beach"]) and "lake" not in _words(other)
+
+
+def test_a_tag_cannot_be_moved_to_another_family_in_the_admin(admin, photos, family, other_family):
+    tag = Tag.objects.get(name="Sea")
+    response = admin.post(reverse("admin:gallery_tag_change", args=[tag.pk]),
+                          {"name": "Sea", "family": other_family.pk})
+    assert response.status_code == 302
+    tag.refresh_from_db()
+    assert tag.family_id == family.pk  # photos of one family never carry another family's tag
+
+
+def test_renaming_a_tag_onto_an_existing_one_is_a_form_error(admin, photos, family):
+    Tag.objects.create(family=family, name="Ocean")
+    tag = Tag.objects.get(name="Sea")
+    response = admin.post(reverse("admin:gallery_tag_change", args=[tag.pk]), {"name": "OCEAN"})
+    assert response.status_code == 200 and response.context["adminform"].form.errors
+
+
+def test_a_tag_renamed_in_the_admin_is_cleaned_as_everywhere(admin, photos):
+    tag = Tag.objects.get(name="Sea")
+    response = admin.post(reverse("admin:gallery_tag_change", args=[tag.pk]), {"name": "  Deep   sea "})
+    assert response.status_code == 302
+    tag.refresh_from_db()
+    assert tag.name == "Deep sea" and "deep" in _words(photos["beach"])
