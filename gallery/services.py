@@ -51,6 +51,8 @@ def family_create(*, name: str, admin: AbstractBaseUser) -> Family:
     name = name.strip()
     if not name:
         raise ValidationError("A family needs a name.")
+    if len(name) > (longest := Family._meta.get_field("name").max_length):
+        raise ValidationError(f"A family's name has at most {longest} characters.")
     # Names are not unique across the site (nor may a name taken elsewhere reveal that family): only among the
     # families of one person, so that they can tell their own apart.
     if Family.objects.filter(name__iexact=name, memberships__user=admin).exists():
