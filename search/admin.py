@@ -13,6 +13,7 @@ from search.models import (
     EmbeddingModel, IndexedFamily, IndexedPhoto, SearchCalibration, SearchPreferences, Synonym, TagConcept,
     WorkerHeartbeat, WorkLease,
 )
+from search.forms import PreferencesAdminForm
 from search.services import photos_retry
 from search.suggestions import suggestions_recompute_enqueue
 
@@ -167,6 +168,7 @@ class SynonymAdmin(FamilyScopedAdmin):
 class SearchPreferencesAdmin(FamilyScopedAdmin):
     """Preferences are personal: staff without superuser see and change their own only."""
 
+    form = PreferencesAdminForm
     list_display = ["user", "semantic_weight", "metadata_weight", "min_score", "expansion_enabled", "default_sort"]
     list_select_related = ["user"]
     search_fields = ["user__username"]

@@ -73,3 +73,16 @@ def test_search_preferences_admin(world, staff, root):
 def test_program_state_admins_are_for_superusers(world, staff, root, model):
     assert root.get(url(model)).status_code == 200
     assert staff.get(url(model)).status_code == 403
+
+
+@pytest.mark.parametrize("values", [{"semantic_weight": 0, "metadata_weight": 0}, {"semantic_weight": -3},
+                                    {"metadata_weight": 7}, {"min_score": 5}, {"min_score": -1}],
+                         ids=["both-zero", "negative", "above-one", "min-above-one", "min-negative"])
+def test_search_preferences_admin_refuses_what_the_preferences_page_refuses(world, root, values):
+    prefs = SearchPreferences.objects.create(user=world.alice)
+    data = {"user": world.alice.pk, "semantic_weight": 0.6, "metadata_weight": 0.4, "min_score": 0.05,
+            "expansion_enabled": "on", "default_sort": "relevance", **values}
+    response = root.post(url(SearchPreferences, "change", prefs.pk), data)
+    assert response.status_code == 200 and response.context["adminform"].form.errors
+    prefs.refresh_from_db()
+    assert (prefs.semantic_weight, prefs.metadata_weight, prefs.min_score) == (0.6, 0.4, 0.05)
