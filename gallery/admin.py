@@ -15,6 +15,7 @@ from django.urls import path, reverse
 from django.utils.html import format_html
 
 from gallery.admin_scope import FamilyChoices, FamilyScopedAdmin, people_of
+from gallery.forms import DESCRIPTION_MAX_CHARS
 from gallery.models import ApiToken, Family, FileRemoval, Invite, Membership, Photo, Tag, TagSuggestion
 from gallery.services import (
     LAST_ADMIN,
@@ -224,6 +225,8 @@ class PhotoAdminForm(forms.ModelForm):
         queryset=Tag.objects.none(), required=False, label="Tags",
         widget=FilteredSelectMultiple("tags", is_stacked=False),
     )
+
+    description = forms.CharField(widget=forms.Textarea, required=False, max_length=DESCRIPTION_MAX_CHARS)
 
     class Meta:
         model = Photo

@@ -272,3 +272,12 @@ def test_a_tag_renamed_in_the_admin_is_cleaned_as_everywhere(admin, photos):
     assert response.status_code == 302
     tag.refresh_from_db()
     assert tag.name == "Deep sea" and "deep" in _words(photos["beach"])
+
+
+def test_the_admin_refuses_a_description_longer_than_the_photo_page_takes(admin, photos):
+    photo = photos["forest"]
+    response = admin.post(reverse("admin:gallery_photo_change", args=[photo.pk]),
+                          {"title": "Woods", "description": "x" * 10001})
+    assert response.status_code == 200 and "description" in response.context["adminform"].form.errors
+    photo.refresh_from_db()
+    assert photo.title != "Woods"
