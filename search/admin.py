@@ -107,6 +107,10 @@ class UniqueInFamilyForm(forms.ModelForm):
             self.add_error(self.unique_name, self.unique_message)
 
 
+SYNONYM_MAX_RELATED = 20
+TERM_MAX = Synonym._meta.get_field("term").max_length
+
+
 class SynonymForm(UniqueInFamilyForm):
     related = forms.CharField(
         widget=forms.TextInput(attrs={"size": 80}),
@@ -135,6 +139,12 @@ class SynonymForm(UniqueInFamilyForm):
                 related.append(text)
         if not related:
             raise forms.ValidationError("Give at least one related term.")
+        # Each search regroups every entry in its scope (a global one is in every family's): keep entries small.
+        if len(related) > SYNONYM_MAX_RELATED:
+            raise forms.ValidationError(f"At most {SYNONYM_MAX_RELATED} related terms (a search uses the first "
+                                        "few); split a longer list into several entries.")
+        if any(len(text) > TERM_MAX for text in related):
+            raise forms.ValidationError(f"A related term has at most {TERM_MAX} characters.")
         return related
 
     unique_name, unique_message = "term", "There is already an entry for this term here."

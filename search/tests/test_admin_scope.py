@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 
 from gallery.tests.test_admin_scope import listed, refused, root, staff, url, world  # noqa: F401 - fixtures
+from search.admin import SYNONYM_MAX_RELATED
 from search.models import EmbeddingModel, IndexedFamily, IndexedPhoto, SearchPreferences, Synonym, WorkLease
 
 pytestmark = pytest.mark.django_db
@@ -86,3 +87,16 @@ def test_search_preferences_admin_refuses_what_the_preferences_page_refuses(worl
     assert response.status_code == 200 and response.context["adminform"].form.errors
     prefs.refresh_from_db()
     assert (prefs.semantic_weight, prefs.metadata_weight, prefs.min_score) == (0.6, 0.4, 0.05)
+
+
+def test_a_synonym_entry_is_limited_to_a_few_related_terms(world, root):
+    # Every search regroups the entries in scope: thousands of related terms in one global entry made every
+    # search on the site take minutes.
+    many = ", ".join(f"word{n}" for n in range(SYNONYM_MAX_RELATED + 1))
+    response = root.post(url(Synonym, "add"), {"term": "throng", "related": many})
+    assert response.status_code == 200 and "related" in response.context["adminform"].form.errors
+    response = root.post(url(Synonym, "add"), {"term": "throng", "related": "x" * 101})
+    assert response.status_code == 200 and "related" in response.context["adminform"].form.errors
+    assert not Synonym.objects.filter(term="throng").exists()
+    few = ", ".join(f"word{n}" for n in range(SYNONYM_MAX_RELATED))
+    assert root.post(url(Synonym, "add"), {"term": "throng", "related": few}).status_code == 302
