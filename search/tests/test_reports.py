@@ -226,3 +226,9 @@ def test_a_query_of_only_exclusions_still_counts_the_indexed_photos(shapes, alic
     assert "no photo of Smiths is indexed yet" not in output and "5 indexed photo(s)" in output
     html = client_for(alice).get("/search/report/", {"q": "-circle"}).content.decode()
     assert "No photo of Smiths is indexed yet" not in html
+
+
+@pytest.mark.parametrize("family_option", ["²", "99999999999999999999999"])
+def test_search_report_with_a_family_that_is_no_id_says_so(shapes, alice, family_option):
+    with pytest.raises(CommandError, match="not in a family called"):
+        command("search_report", "red", "--user", "alice", "--family", family_option)
