@@ -21,6 +21,7 @@ from search.understanding import understand_search
 
 
 MODEL_NAME_MAX = Judgment._meta.get_field("model_name").max_length
+LINE_MAX_CHARS = 1_000_000  # an exported row with its score components is a few thousand characters
 
 
 def judgment_components(*, user: AbstractBaseUser, photo: Photo, query: str) -> dict:
@@ -84,6 +85,10 @@ def judgments_import(*, lines: Iterable[str], family: Family | None = None, user
     users: dict[str, AbstractBaseUser | None] = {}
     for number, line in enumerate(lines, start=1):
         if not line.strip():
+            continue
+        if len(line) > LINE_MAX_CHARS:
+            report.skipped.append(f"line {number}: not a judgment (longer than {LINE_MAX_CHARS:,} characters: an "
+                                  "exported row is a few thousand)")
             continue
         try:
             row = json.loads(line, parse_constant=_no_constant)

@@ -159,3 +159,12 @@ def test_export_of_an_unknown_user_is_an_error(tmp_path, judged):
     with pytest.raises(CommandError, match="ghost"):
         call_command("judgments", "export", "--user", "ghost", "-o", str(tmp_path / "x.jsonl"), stderr=io.StringIO())
     assert not (tmp_path / "x.jsonl").exists()
+
+
+def test_a_line_far_longer_than_any_export_writes_is_skipped(tmp_path, judged):
+    good = export(tmp_path)[0]
+    path = tmp_path / "huge.jsonl"
+    path.write_text(json.dumps({**good, "query": "huge", "components": {"padding": "x" * 2_000_000}}) + "\n")
+    out, err = load(path)
+    assert "skipped 1" in out and "line 1:" in err and "longer" in err
+    assert not Judgment.objects.filter(query="huge").exists()
