@@ -19,6 +19,7 @@ from gallery.forms import DESCRIPTION_MAX_CHARS
 from gallery.models import ApiToken, Family, FileRemoval, Invite, Membership, Photo, Tag, TagSuggestion
 from gallery.services import (
     LAST_ADMIN,
+    MAX_TAGS,
     family_delete,
     family_lock,
     photo_update,
@@ -201,8 +202,12 @@ def _tag_action(modeladmin, request, queryset, *, verb: str, service):
     if "apply" in request.POST:
         form = TagActionForm(request.POST)
         if form.is_valid():
-            count = service(photos=queryset.select_related("family"), name=form.cleaned_data["tag"], user=request.user)
+            photos = list(queryset.select_related("family"))
+            count = service(photos=photos, name=form.cleaned_data["tag"], user=request.user)
             modeladmin.message_user(request, f"Tag “{form.cleaned_data['tag']}” {verb} {count} photo(s).", messages.SUCCESS)
+            if service is photos_tag_add and count < len(photos):
+                modeladmin.message_user(request, f"{len(photos) - count} photo(s) already have {MAX_TAGS} tags, the "
+                                                 "most a photo may carry: left as they were.", messages.WARNING)
             return None
     else:
         form = TagActionForm()
@@ -231,6 +236,12 @@ class PhotoAdminForm(forms.ModelForm):
     class Meta:
         model = Photo
         fields = ["title", "description"]
+
+    def clean_photo_tags(self):
+        tags = self.cleaned_data["photo_tags"]
+        if len(tags) > MAX_TAGS:
+            raise forms.ValidationError(f"At most {MAX_TAGS} tags per photo.")
+        return tags
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

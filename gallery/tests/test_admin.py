@@ -10,6 +10,7 @@ from django.urls import reverse
 from PIL import Image
 
 from gallery.models import Photo, Tag
+from gallery.services import MAX_TAGS, photo_update
 from tests.factories import photo_factory
 
 pytestmark = pytest.mark.django_db
@@ -281,3 +282,23 @@ def test_the_admin_refuses_a_description_longer_than_the_photo_page_takes(admin,
     assert response.status_code == 200 and "description" in response.context["adminform"].form.errors
     photo.refresh_from_db()
     assert photo.title != "Woods"
+
+
+def test_the_photo_form_refuses_more_tags_than_a_photo_may_carry(admin, photos, family):
+    photo = photos["forest"]
+    tags = [Tag.objects.create(family=family, name=f"t{n}") for n in range(MAX_TAGS + 1)]
+    response = admin.post(reverse("admin:gallery_photo_change", args=[photo.pk]),
+                          {"title": "Woods", "description": "", "photo_tags": [t.pk for t in tags]})
+    assert response.status_code == 200 and "photo_tags" in response.context["adminform"].form.errors
+    photo.refresh_from_db()
+    assert photo.title != "Woods" and not photo.tags.exists()
+
+
+def test_the_add_tag_action_leaves_a_photo_that_has_every_tag_it_may_carry(admin, photos, family, alice):
+    full, beach = photos["forest"], photos["beach"]
+    photo_update(photo=full, tags=[f"t{n}" for n in range(MAX_TAGS)], user=alice)
+    done = admin.post(CHANGELIST, {"action": "add_tag", ACTION_CHECKBOX_NAME: [full.pk, beach.pk], "apply": "1",
+                                   "tag": "Holiday"}, follow=True)
+    assert "Tag “Holiday” added to 1 photo(s)." in done.content.decode()
+    assert f"1 photo(s) already have {MAX_TAGS} tags" in done.content.decode()
+    assert full.tags.count() == MAX_TAGS and beach.tags.filter(name="Holiday").exists()
