@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from django import forms
+from django.core.exceptions import NON_FIELD_ERRORS
 from django.contrib import admin
 from django.db.models import Q
 from django.utils.html import format_html
@@ -104,6 +105,10 @@ class UniqueInFamilyForm(forms.ModelForm):
             **{f"{self.unique_name}__iexact": self.cleaned_data.get(self.unique_name, "")},
         ).exclude(pk=self.instance.pk)
         if clash.exists():
+            # Said once, plainly, by the field: Django's own messages for the same clash ("Constraint
+            # “unique_global_synonym” is violated.", "… with this Family and Term already exists.") are the only
+            # errors these forms have for the whole form, so they go.
+            self.errors.pop(NON_FIELD_ERRORS, None)
             self.add_error(self.unique_name, self.unique_message)
 
 

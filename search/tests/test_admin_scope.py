@@ -7,7 +7,9 @@ import pytest
 
 from gallery.tests.test_admin_scope import listed, refused, root, staff, url, world  # noqa: F401 - fixtures
 from search.admin import SYNONYM_MAX_RELATED
-from search.models import EmbeddingModel, IndexedFamily, IndexedPhoto, SearchPreferences, Synonym, WorkLease
+from search.models import (
+    EmbeddingModel, IndexedFamily, IndexedPhoto, SearchPreferences, Synonym, TagConcept, WorkLease,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -100,3 +102,15 @@ def test_a_synonym_entry_is_limited_to_a_few_related_terms(world, root):
     assert not Synonym.objects.filter(term="throng").exists()
     few = ", ".join(f"word{n}" for n in range(SYNONYM_MAX_RELATED))
     assert root.post(url(Synonym, "add"), {"term": "throng", "related": few}).status_code == 302
+
+
+def test_a_duplicate_synonym_or_concept_gets_one_plain_message(world, root):
+    Synonym.objects.create(family=None, term="zebu", related=["ox"])
+    response = root.post(url(Synonym, "add"), {"term": "ZEBU", "related": "cattle"})
+    form = response.context["adminform"].form
+    assert form.errors == {"term": ["There is already an entry for this term here."]}
+    TagConcept.objects.get_or_create(family=None, name="zebu")
+    response = root.post(url(TagConcept, "add"), {"name": "Zebu", "enabled": "on"})
+    form = response.context["adminform"].form
+    assert form.errors == {"name": ["There is already a concept of this name here."]}
+    assert "Constraint" not in response.content.decode()
