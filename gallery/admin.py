@@ -22,6 +22,7 @@ from gallery.services import (
     MAX_TAGS,
     family_delete,
     family_lock,
+    photo_can_delete,
     photo_update,
     photos_metadata_edited,
     photos_tag_add,
@@ -289,10 +290,26 @@ class PhotoAdmin(FamilyScopedAdmin):
 
     # Delete moves to the trash, as everywhere (restorable from the family's trash page for TRASH_DAYS).
     def delete_model(self, request, obj):
-        photos_trash_by_site_admin(user=request.user, photos=Photo.objects.filter(pk=obj.pk))
+        self.delete_queryset(request, Photo.objects.filter(pk=obj.pk))
 
     def delete_queryset(self, request, queryset):
-        photos_trash_by_site_admin(user=request.user, photos=queryset)
+        allowed = self._deletable(request, queryset)
+        trashed = photos_trash_by_site_admin(user=request.user, photos=allowed)
+        if trashed < queryset.count():
+            self.message_user(request, f"{queryset.count() - trashed} photo(s) left as they were: a photo goes to the "
+                                       "trash by its uploader or a family admin.", messages.WARNING)
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        # The gallery's rule (photo_can_delete): staff who are ordinary members delete only their own uploads.
+        return super().has_delete_permission(request, obj) and (
+            obj is None or request.user.is_superuser or photo_can_delete(photo=obj, user=request.user))
+
+    @staticmethod
+    def _deletable(request, photos):
+        if request.user.is_superuser:
+            return photos
+        administered = Family.objects.filter(memberships__user=request.user, memberships__role=Membership.Role.ADMIN)
+        return photos.filter(Q(uploaded_by=request.user) | Q(family__in=administered))
 
     def has_add_permission(self, request) -> bool:
         return False  # photos come in through upload and import, which validate the bytes
