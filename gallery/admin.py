@@ -7,18 +7,22 @@ from django.contrib.admin.widgets import FilteredSelectMultiple
 from django.contrib.auth import get_user_model
 from django.contrib.auth.admin import UserAdmin
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db.models import Q
+from django.db.models import Q, Value
+from django.db.models.functions import Lower
 from django.http import Http404
 from django.shortcuts import render
 from django.urls import path, reverse
 from django.utils.html import format_html
 
 from gallery.admin_scope import FamilyChoices, FamilyScopedAdmin, people_of
+from gallery.forms import DESCRIPTION_MAX_CHARS
 from gallery.models import ApiToken, Family, FileRemoval, Invite, Membership, Photo, Tag, TagSuggestion
 from gallery.services import (
     LAST_ADMIN,
+    MAX_TAGS,
     family_delete,
     family_lock,
+    photo_can_delete,
     photo_update,
     photos_metadata_edited,
     photos_tag_add,
@@ -27,6 +31,7 @@ from gallery.services import (
     users_delete_problems,
 )
 from gallery.suggestions import suggestion_dismiss, suggestions_accept
+from gallery.text import without_nul
 from gallery.trash_services import photos_trash_by_site_admin
 from gallery.views.media import admin_thumbnail
 
@@ -136,8 +141,32 @@ class FamilyAdmin(FamilyScopedAdmin):
         return family.photos.count()
 
 
+class TagForm(forms.ModelForm):
+    class Meta:
+        model = Tag
+        fields = ["family", "name"]
+
+    def clean_name(self) -> str:
+        # As every other path stores tag names (tags_clean): whitespace collapsed, no NUL.
+        name = " ".join(without_nul(self.cleaned_data["name"]).split())
+        if not name:
+            raise forms.ValidationError("Give the tag a name.")
+        return name
+
+    def clean(self):
+        cleaned = super().clean()
+        family_id = cleaned["family"].pk if cleaned.get("family") else self.instance.family_id
+        name = cleaned.get("name")
+        # The unique index compares lower(name); the family is read-only on change, so Django can't check it.
+        if family_id and name and (Tag.objects.filter(family_id=family_id).exclude(pk=self.instance.pk)
+                                   .annotate(key=Lower("name")).filter(key=Lower(Value(name))).exists()):
+            self.add_error("name", "This family already has a tag of this name (letter case aside).")
+        return cleaned
+
+
 @admin.register(Tag)
 class TagAdmin(FamilyScopedAdmin):
+    form = TagForm
     list_display = ["name", "family", "photo_count"]
     list_filter = ["family"]
     search_fields = ["name"]
@@ -146,10 +175,23 @@ class TagAdmin(FamilyScopedAdmin):
     def photo_count(self, tag: Tag) -> int:
         return tag.photos.count()
 
+    def get_readonly_fields(self, request, obj=None):
+        # A tag stays in its family: its photos are that family's, and never carry another family's tag.
+        return ["family"] if obj is not None else []
+
     def save_model(self, request, obj, form, change):
         super().save_model(request, obj, form, change)
         if change:  # a renamed tag changes every photo that carries it
             photos_metadata_edited(photo_ids=obj.photos.values_list("pk", flat=True))
+
+    # A deleted tag leaves every photo that carried it: their search documents are rebuilt without it.
+    def delete_model(self, request, obj):
+        self.delete_queryset(request, Tag.objects.filter(pk=obj.pk))
+
+    def delete_queryset(self, request, queryset):
+        photo_ids = list(Photo.all_objects.filter(tags__in=queryset).values_list("pk", flat=True).distinct())
+        queryset.delete()
+        photos_metadata_edited(photo_ids=photo_ids)
 
 
 class TagActionForm(forms.Form):
@@ -161,8 +203,12 @@ def _tag_action(modeladmin, request, queryset, *, verb: str, service):
     if "apply" in request.POST:
         form = TagActionForm(request.POST)
         if form.is_valid():
-            count = service(photos=queryset.select_related("family"), name=form.cleaned_data["tag"], user=request.user)
+            photos = list(queryset.select_related("family"))
+            count = service(photos=photos, name=form.cleaned_data["tag"], user=request.user)
             modeladmin.message_user(request, f"Tag “{form.cleaned_data['tag']}” {verb} {count} photo(s).", messages.SUCCESS)
+            if service is photos_tag_add and count < len(photos):
+                modeladmin.message_user(request, f"{len(photos) - count} photo(s) already have {MAX_TAGS} tags, the "
+                                                 "most a photo may carry: left as they were.", messages.WARNING)
             return None
     else:
         form = TagActionForm()
@@ -186,9 +232,17 @@ class PhotoAdminForm(forms.ModelForm):
         widget=FilteredSelectMultiple("tags", is_stacked=False),
     )
 
+    description = forms.CharField(widget=forms.Textarea, required=False, max_length=DESCRIPTION_MAX_CHARS)
+
     class Meta:
         model = Photo
         fields = ["title", "description"]
+
+    def clean_photo_tags(self):
+        tags = self.cleaned_data["photo_tags"]
+        if len(tags) > MAX_TAGS:
+            raise forms.ValidationError(f"At most {MAX_TAGS} tags per photo.")
+        return tags
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -236,10 +290,26 @@ class PhotoAdmin(FamilyScopedAdmin):
 
     # Delete moves to the trash, as everywhere (restorable from the family's trash page for TRASH_DAYS).
     def delete_model(self, request, obj):
-        photos_trash_by_site_admin(user=request.user, photos=Photo.objects.filter(pk=obj.pk))
+        self.delete_queryset(request, Photo.objects.filter(pk=obj.pk))
 
     def delete_queryset(self, request, queryset):
-        photos_trash_by_site_admin(user=request.user, photos=queryset)
+        allowed = self._deletable(request, queryset)
+        trashed = photos_trash_by_site_admin(user=request.user, photos=allowed)
+        if trashed < queryset.count():
+            self.message_user(request, f"{queryset.count() - trashed} photo(s) left as they were: a photo goes to the "
+                                       "trash by its uploader or a family admin.", messages.WARNING)
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        # The gallery's rule (photo_can_delete): staff who are ordinary members delete only their own uploads.
+        return super().has_delete_permission(request, obj) and (
+            obj is None or request.user.is_superuser or photo_can_delete(photo=obj, user=request.user))
+
+    @staticmethod
+    def _deletable(request, photos):
+        if request.user.is_superuser:
+            return photos
+        administered = Family.objects.filter(memberships__user=request.user, memberships__role=Membership.Role.ADMIN)
+        return photos.filter(Q(uploaded_by=request.user) | Q(family__in=administered))
 
     def has_add_permission(self, request) -> bool:
         return False  # photos come in through upload and import, which validate the bytes

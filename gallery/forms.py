@@ -103,10 +103,14 @@ class InviteSignupForm(NewPasswordMixin, forms.Form):
                                      strip=False, label="Password (again)")
 
 
+DESCRIPTION_MAX_CHARS = 10000  # a photo's description, however it is edited (photo page, API, admin)
+
+
 class PhotoEditForm(forms.Form):
     title = forms.CharField(max_length=255, required=False)
     tags = forms.CharField(required=False, help_text="Comma separated", max_length=2000)
-    description = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), required=False, max_length=10000)
+    description = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), required=False,
+                                  max_length=DESCRIPTION_MAX_CHARS)
 
 
 class TimelineFilterForm(forms.Form):

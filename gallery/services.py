@@ -51,6 +51,8 @@ def family_create(*, name: str, admin: AbstractBaseUser) -> Family:
     name = name.strip()
     if not name:
         raise ValidationError("A family needs a name.")
+    if len(name) > (longest := Family._meta.get_field("name").max_length):
+        raise ValidationError(f"A family's name has at most {longest} characters.")
     # Names are not unique across the site (nor may a name taken elsewhere reveal that family): only among the
     # families of one person, so that they can tell their own apart.
     if Family.objects.filter(name__iexact=name, memberships__user=admin).exists():
@@ -507,9 +509,14 @@ def photos_tags_add_many(*, photos: Iterable[Photo], names: Iterable[str], user:
 
 @transaction.atomic
 def photos_tag_add(*, photos: Iterable[Photo], name: str, user: AbstractBaseUser | None = None) -> int:
-    """A member adds one tag to many photos (the admin's bulk action): it becomes the member's on each."""
+    """A member adds one tag to many photos (the admin's bulk action): it becomes the member's on each, except on
+    photos that already carry MAX_TAGS other tags (left as they are). Returns how many photos carry it now."""
     changed = []
+    key = " ".join(name.split()).lower()
     for photo in photos:
+        have = {tag.lower() for tag in PhotoTag.objects.filter(photo=photo).values_list("tag__name", flat=True)}
+        if key not in have and len(have) >= MAX_TAGS:
+            continue
         photo_tags_add(photo=photo, names=[name], source=PhotoTag.Source.MEMBER, user=user)
         changed.append(photo.pk)
     photos_changed.send(sender=Photo, photo_ids=changed)

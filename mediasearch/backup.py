@@ -174,10 +174,15 @@ class BackupSummary:
 
 def backup_create(*, target: Path, progress: Progress = _quiet) -> BackupSummary:
     """Write a backup of the database and the media storage into the new or empty folder `target`."""
+    if target.exists() and not target.is_dir():
+        raise BackupError(f"{target} is not a folder: back up into a new folder")
     if target.exists() and any(target.iterdir()):
         raise BackupError(f"{target} is not empty: back up into a new folder")
-    _private_dir(target)
-    target.chmod(0o700)
+    try:
+        _private_dir(target)
+        target.chmod(0o700)
+    except OSError as exc:
+        raise BackupError(f"could not create the folder {target}: {exc.strerror} ({exc.filename})") from None
     try:
         return _backup_into(target, progress)
     except BaseException:
@@ -242,16 +247,24 @@ def backup_read(source: Path) -> dict:
         raise BackupError(f"{source} holds no {MANIFEST}: not a MediaSearch backup") from None
     except ValueError as exc:
         raise BackupError(f"{source / MANIFEST} is not valid JSON ({exc})") from None
+    if not isinstance(manifest, dict):
+        raise BackupError(f"{source / MANIFEST} is not a MediaSearch backup's manifest (no JSON object)")
     if manifest.get("format") != FORMAT:
         raise BackupError(f"backup format {manifest.get('format')!r} is not one this version reads ({FORMAT})")
     problems = []
-    listed = [(source / DUMP, manifest["database"])] + [
-        (_safe_media_path(source / MEDIA, entry["name"]), entry) for entry in manifest["media"]]
-    for path, entry in listed:
-        if not path.is_file():
-            problems.append(f"missing: {path.relative_to(source)}")
-        elif path.stat().st_size != entry["size"] or sha256_file(path) != entry["sha256"]:
-            problems.append(f"damaged (size or checksum differs): {path.relative_to(source)}")
+    try:
+        listed = [(source / DUMP, manifest["database"])] + [
+            (_safe_media_path(source / MEDIA, entry["name"]), entry) for entry in manifest["media"]]
+        for path, entry in listed:
+            if not path.is_file():
+                problems.append(f"missing: {path.relative_to(source)}")
+            elif path.stat().st_size != entry["size"] or sha256_file(path) != entry["sha256"]:
+                problems.append(f"damaged (size or checksum differs): {path.relative_to(source)}")
+        for key in ("migrations", "counts"):  # what the restore reads next
+            if not isinstance(manifest[key], dict):
+                raise TypeError(f"“{key}” is no JSON object")
+    except (KeyError, TypeError, AttributeError) as exc:
+        raise BackupError(f"{source / MANIFEST} is damaged: it lacks what `backup` writes ({exc!r})") from None
     if problems:
         shown = "\n  ".join(problems[:20])
         raise BackupError(f"the backup is incomplete or damaged; nothing was restored:\n  {shown}"

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from django import forms
+from django.core.exceptions import NON_FIELD_ERRORS
 from django.contrib import admin
 from django.db.models import Q
 from django.utils.html import format_html
@@ -13,6 +14,7 @@ from search.models import (
     EmbeddingModel, IndexedFamily, IndexedPhoto, SearchCalibration, SearchPreferences, Synonym, TagConcept,
     WorkerHeartbeat, WorkLease,
 )
+from search.forms import PreferencesAdminForm
 from search.services import photos_retry
 from search.suggestions import suggestions_recompute_enqueue
 
@@ -103,7 +105,15 @@ class UniqueInFamilyForm(forms.ModelForm):
             **{f"{self.unique_name}__iexact": self.cleaned_data.get(self.unique_name, "")},
         ).exclude(pk=self.instance.pk)
         if clash.exists():
+            # Said once, plainly, by the field: Django's own messages for the same clash ("Constraint
+            # “unique_global_synonym” is violated.", "… with this Family and Term already exists.") are the only
+            # errors these forms have for the whole form, so they go.
+            self.errors.pop(NON_FIELD_ERRORS, None)
             self.add_error(self.unique_name, self.unique_message)
+
+
+SYNONYM_MAX_RELATED = 20
+TERM_MAX = Synonym._meta.get_field("term").max_length
 
 
 class SynonymForm(UniqueInFamilyForm):
@@ -134,6 +144,12 @@ class SynonymForm(UniqueInFamilyForm):
                 related.append(text)
         if not related:
             raise forms.ValidationError("Give at least one related term.")
+        # Each search regroups every entry in its scope (a global one is in every family's): keep entries small.
+        if len(related) > SYNONYM_MAX_RELATED:
+            raise forms.ValidationError(f"At most {SYNONYM_MAX_RELATED} related terms (a search uses the first "
+                                        "few); split a longer list into several entries.")
+        if any(len(text) > TERM_MAX for text in related):
+            raise forms.ValidationError(f"A related term has at most {TERM_MAX} characters.")
         return related
 
     unique_name, unique_message = "term", "There is already an entry for this term here."
@@ -167,6 +183,7 @@ class SynonymAdmin(FamilyScopedAdmin):
 class SearchPreferencesAdmin(FamilyScopedAdmin):
     """Preferences are personal: staff without superuser see and change their own only."""
 
+    form = PreferencesAdminForm
     list_display = ["user", "semantic_weight", "metadata_weight", "min_score", "expansion_enabled", "default_sort"]
     list_select_related = ["user"]
     search_fields = ["user__username"]

@@ -135,8 +135,30 @@ class PreferencesForm(forms.Form):
 
     def clean(self):
         data = super().clean()
-        if data.get("semantic_weight") == 0 and data.get("metadata_weight") == 0:
-            raise forms.ValidationError("At least one weight must be above zero.")
+        weights_check(data)
+        return data
+
+
+def weights_check(data: dict) -> None:
+    """What the preferences page and the admin both refuse: no weight at all (the range 0–1 is each field's)."""
+    if data.get("semantic_weight") == 0 and data.get("metadata_weight") == 0:
+        raise forms.ValidationError("At least one weight must be above zero.")
+
+
+class PreferencesAdminForm(forms.ModelForm):
+    """The admin's form of a user's preferences, refusing what the preferences page refuses."""
+
+    semantic_weight = forms.FloatField(min_value=0, max_value=1)
+    metadata_weight = forms.FloatField(min_value=0, max_value=1)
+    min_score = forms.FloatField(min_value=0, max_value=1)
+
+    class Meta:
+        model = SearchPreferences
+        fields = ["user", "semantic_weight", "metadata_weight", "min_score", "expansion_enabled", "default_sort"]
+
+    def clean(self):
+        data = super().clean()
+        weights_check(data)
         return data
 
 

@@ -20,6 +20,10 @@ from search.models import Judgment, judgment_query
 from search.understanding import understand_search
 
 
+MODEL_NAME_MAX = Judgment._meta.get_field("model_name").max_length
+LINE_MAX_CHARS = 1_000_000  # an exported row with its score components is a few thousand characters
+
+
 def judgment_components(*, user: AbstractBaseUser, photo: Photo, query: str) -> dict:
     """Every score component the search for `query` (understood as the search page understands it) gives `photo`,
     searched in the photo's family: Explanation.as_dict(). Always the query's own components, also when the
@@ -82,12 +86,18 @@ def judgments_import(*, lines: Iterable[str], family: Family | None = None, user
     for number, line in enumerate(lines, start=1):
         if not line.strip():
             continue
+        if len(line) > LINE_MAX_CHARS:
+            report.skipped.append(f"line {number}: not a judgment (longer than {LINE_MAX_CHARS:,} characters: an "
+                                  "exported row is a few thousand)")
+            continue
         try:
-            row = json.loads(line)
-        except ValueError:
+            row = json.loads(line, parse_constant=_no_constant)
+        except (ValueError, RecursionError):  # RecursionError: nested deeper than any export writes
             row = None
         if not isinstance(row, dict):
             outcome = "not a judgment (each line is one JSON object, as `judgments export` writes)"
+        elif _holds_nul(row):
+            outcome = "not a judgment (it holds a NUL character, which the database can't store)"
         else:
             try:
                 outcome = _import_row(row, family=family, user=user, users=users, recompute=recompute)
@@ -126,15 +136,32 @@ def _import_row(row: dict, *, family: Family | None, user: AbstractBaseUser | No
     components = row.get("components") or {}
     if not isinstance(components, dict):
         return "components must be an object"
+    model_name = str(row.get("model_name") or "")
+    if len(model_name) > MODEL_NAME_MAX:
+        return f"“model_name” is longer than {MODEL_NAME_MAX} characters"
     with transaction.atomic():
         judgment, created = Judgment.objects.update_or_create(
             user=judge, photo=photo, query=query,
-            defaults={"family_id": family_id, "relevant": relevant, "model_name": str(row.get("model_name") or ""),
+            defaults={"family_id": family_id, "relevant": relevant, "model_name": model_name,
                       "components": components})
         times = {name: parse_datetime(str(row[name])) for name in ("created_at", "updated_at") if row.get(name)}
         if all(times.values()) and times:
             Judgment.objects.filter(pk=judgment.pk).update(**times)
     return "created" if created else "updated"
+
+
+def _no_constant(name: str):
+    raise ValueError(f"{name} is no number JSON allows")  # NaN, Infinity: Python writes them, jsonb refuses them
+
+
+def _holds_nul(value) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_holds_nul(k) or _holds_nul(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_holds_nul(v) for v in value)
+    return False
 
 
 def _user_named(username: str, users: dict) -> AbstractBaseUser | None:

@@ -238,9 +238,10 @@ def calibration_fit(*, family_id: int, data: JudgedData | None = None) -> Search
     it lowers held-out log-loss. The weights are suggested only when they beat the default ones held out."""
     data = data if data is not None else judged_data(family_id=family_id)
     queries = len(set(data.queries))
-    if needed(len(data), queries) or data.model_calibration is None:
-        raise NotEnoughJudgments(f"{needed(len(data), queries)} more judgments are needed before a fit."
-                                 if data.model_calibration else "The family's image model is not available.")
+    if missing := needed(len(data), queries):
+        raise NotEnoughJudgments(f"{missing} more judgments are needed before a fit.")
+    if data.model_calibration is None:
+        raise NotEnoughJudgments("The family's image model is not available.")
     current = active_calibrations([(family_id, data.model_name)]).get((family_id, data.model_name), DEFAULT)
     held = cross_validate(data, current)
     before, at_default, at_suggested = (figures(data, p) for p in (held.before, held.fitted_default,

@@ -205,13 +205,14 @@ def search_report(*, user: AbstractBaseUser, query: str, family_id: int | None =
         return report
     report.model_name = model_name
     report.model_calibration, report.fitted_calibration = _calibrations(embedder, family.pk)
+    # Counted on its own: a query of only exclusions, places or dates has no term to measure, yet photos to score.
+    report.indexed = PhotoEmbedding.objects.filter(family_id=family.pk, model_name=model_name).count()
     texts = [term.text for term in response.terms]
     if texts:
         vectors, _ = term_vectors(embedder, texts)
         for term, vector in zip(response.terms, vectors):
-            cosines = _family_cosines(family.pk, model_name, vector)
-            report.indexed = len(cosines)
-            report.terms.append(_distribution(term.text, term.is_original, cosines, report))
+            report.terms.append(_distribution(term.text, term.is_original, _family_cosines(family.pk, model_name, vector),
+                                              report))
     return report
 
 

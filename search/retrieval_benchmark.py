@@ -100,10 +100,18 @@ def load_dataset(directory: Path, *, captions: Path | None = None, split: str = 
     if not directory.is_dir():
         raise DatasetError(f"{directory} is not a folder.")
     path = captions or _find_captions(directory)
-    if path.suffix == ".json":
-        name, pairs = _karpathy(path, directory, split)
-    else:
-        name, pairs = _tab_separated(path, directory)
+    if not path.is_file():
+        raise DatasetError(f"{path} is not a file: give the captions file (dataset_*.json, captions.txt), "
+                           "not a folder." if path.is_dir() else f"There is no captions file {path}.")
+    try:
+        if path.suffix == ".json":
+            name, pairs = _karpathy(path, directory, split)
+        else:
+            name, pairs = _tab_separated(path, directory)
+    except UnicodeDecodeError:
+        raise DatasetError(f"{path.name} is not UTF-8 text.") from None
+    except OSError as exc:
+        raise DatasetError(f"Could not read {path}: {exc.strerror}.") from None
     images: dict[Path, int] = {}
     texts, owners = [], []
     for image, caption in pairs:
@@ -145,12 +153,16 @@ def _karpathy(path: Path, directory: Path, split: str) -> tuple[str, list[tuple[
         entries = data["images"]
     except (ValueError, KeyError, TypeError) as exc:
         raise DatasetError(f"{path.name} is not a Karpathy split file (a JSON object with “images”).") from exc
-    pairs = []
-    for entry in entries:
-        if entry.get("split") != split:
-            continue
-        image = _image_path(directory, entry.get("filepath", ""), entry["filename"])
-        pairs += [(image, sentence["raw"].strip()) for sentence in entry.get("sentences", [])]
+    pairs, number = [], 0
+    try:
+        for number, entry in enumerate(entries, start=1):
+            if entry.get("split") != split:
+                continue
+            image = _image_path(directory, str(entry.get("filepath", "")), str(entry["filename"]))
+            pairs += [(image, str(sentence["raw"]).strip()) for sentence in entry.get("sentences", [])]
+    except (KeyError, TypeError, AttributeError) as exc:
+        raise DatasetError(f"{path.name} is not a Karpathy split file: each of its “images” is an object with "
+                           f"“filename” and “sentences”, each sentence with “raw” (entry {number}: {exc!r}).") from None
     return _dataset_name(str(data.get("dataset") or path.stem)), pairs
 
 

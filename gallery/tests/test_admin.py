@@ -10,6 +10,7 @@ from django.urls import reverse
 from PIL import Image
 
 from gallery.models import Photo, Tag
+from gallery.services import MAX_TAGS, photo_update
 from tests.factories import photo_factory
 
 pytestmark = pytest.mark.django_db
@@ -221,3 +222,83 @@ def test_admin_cannot_delete_the_account_of_a_familys_last_admin(admin, family, 
 
     assert admin.post(reverse("admin:auth_user_delete", args=[bob.pk]), {"post": "yes"}).status_code == 302
     assert not get_user_model().objects.filter(pk=bob.pk).exists()
+
+
+# --- tags edited in the admin keep the search documents and the family rule -----------------------------
+
+
+def _words(photo) -> str:
+    from search.models import PhotoDocument
+
+    return PhotoDocument.objects.get(photo=photo).words.lower()
+
+
+def test_deleting_a_tag_in_the_admin_takes_it_out_of_the_search_documents(admin, photos):
+    tag = Tag.objects.get(name="Sea")
+    assert "sea" in _words(photos["beach"])
+    response = admin.post(reverse("admin:gallery_tag_delete", args=[tag.pk]), {"post": "yes"})
+    assert response.status_code == 302
+    assert "sea" not in _words(photos["beach"])
+
+
+def test_deleting_tags_in_bulk_in_the_admin_takes_them_out_of_the_search_documents(admin, photos, family, alice):
+    other = photo_factory(family=family, user=alice, filename="pond.jpg", tags=["Lake"])
+    tags = Tag.objects.filter(name__in=["Sea", "Lake"])
+    assert "sea" in _words(photos["beach"]) and "lake" in _words(other)
+    response = admin.post(reverse("admin:gallery_tag_changelist"),
+                          {"action": "delete_selected", ACTION_CHECKBOX_NAME: [t.pk for t in tags], "post": "yes"})
+    assert response.status_code == 302
+    assert "sea" not in _words(photos["beach"]) and "lake" not in _words(other)
+
+
+def test_a_tag_cannot_be_moved_to_another_family_in_the_admin(admin, photos, family, other_family):
+    tag = Tag.objects.get(name="Sea")
+    response = admin.post(reverse("admin:gallery_tag_change", args=[tag.pk]),
+                          {"name": "Sea", "family": other_family.pk})
+    assert response.status_code == 302
+    tag.refresh_from_db()
+    assert tag.family_id == family.pk  # photos of one family never carry another family's tag
+
+
+def test_renaming_a_tag_onto_an_existing_one_is_a_form_error(admin, photos, family):
+    Tag.objects.create(family=family, name="Ocean")
+    tag = Tag.objects.get(name="Sea")
+    response = admin.post(reverse("admin:gallery_tag_change", args=[tag.pk]), {"name": "OCEAN"})
+    assert response.status_code == 200 and response.context["adminform"].form.errors
+
+
+def test_a_tag_renamed_in_the_admin_is_cleaned_as_everywhere(admin, photos):
+    tag = Tag.objects.get(name="Sea")
+    response = admin.post(reverse("admin:gallery_tag_change", args=[tag.pk]), {"name": "  Deep   sea "})
+    assert response.status_code == 302
+    tag.refresh_from_db()
+    assert tag.name == "Deep sea" and "deep" in _words(photos["beach"])
+
+
+def test_the_admin_refuses_a_description_longer_than_the_photo_page_takes(admin, photos):
+    photo = photos["forest"]
+    response = admin.post(reverse("admin:gallery_photo_change", args=[photo.pk]),
+                          {"title": "Woods", "description": "x" * 10001})
+    assert response.status_code == 200 and "description" in response.context["adminform"].form.errors
+    photo.refresh_from_db()
+    assert photo.title != "Woods"
+
+
+def test_the_photo_form_refuses_more_tags_than_a_photo_may_carry(admin, photos, family):
+    photo = photos["forest"]
+    tags = [Tag.objects.create(family=family, name=f"t{n}") for n in range(MAX_TAGS + 1)]
+    response = admin.post(reverse("admin:gallery_photo_change", args=[photo.pk]),
+                          {"title": "Woods", "description": "", "photo_tags": [t.pk for t in tags]})
+    assert response.status_code == 200 and "photo_tags" in response.context["adminform"].form.errors
+    photo.refresh_from_db()
+    assert photo.title != "Woods" and not photo.tags.exists()
+
+
+def test_the_add_tag_action_leaves_a_photo_that_has_every_tag_it_may_carry(admin, photos, family, alice):
+    full, beach = photos["forest"], photos["beach"]
+    photo_update(photo=full, tags=[f"t{n}" for n in range(MAX_TAGS)], user=alice)
+    done = admin.post(CHANGELIST, {"action": "add_tag", ACTION_CHECKBOX_NAME: [full.pk, beach.pk], "apply": "1",
+                                   "tag": "Holiday"}, follow=True)
+    assert "Tag “Holiday” added to 1 photo(s)." in done.content.decode()
+    assert f"1 photo(s) already have {MAX_TAGS} tags" in done.content.decode()
+    assert full.tags.count() == MAX_TAGS and beach.tags.filter(name="Holiday").exists()

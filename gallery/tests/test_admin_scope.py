@@ -181,6 +181,25 @@ def test_photo_admin(world, staff):
     assert Photo.objects.filter(pk=world.jones_photo.pk).exists()
 
 
+def test_a_staff_member_who_is_no_family_admin_deletes_only_their_own_photos(world):
+    # As on the gallery's pages: a photo is moved to the trash by its uploader or a family admin.
+    stan = UserFactory(username="stan", is_staff=True)
+    stan.user_permissions.set(Permission.objects.all())
+    MembershipFactory(family=world.smiths, user=stan, role=Membership.Role.MEMBER)
+    own = photo_factory(family=world.smiths, user=stan, filename="stan.jpg")
+    client = Client()
+    client.force_login(stan)
+    assert refused(client.post(url(Photo, "delete", world.smith_photo.pk), {"post": "yes"}))
+    # A selection with someone else's photo is refused whole (Django: "you don't have permission to delete").
+    client.post(url(Photo), {"action": "delete_selected", ACTION_CHECKBOX_NAME: [world.smith_photo.pk, own.pk],
+                             "post": "yes"})
+    assert Photo.objects.filter(pk__in=[world.smith_photo.pk, own.pk]).count() == 2
+    client.post(url(Photo), {"action": "delete_selected", ACTION_CHECKBOX_NAME: [own.pk], "post": "yes"})
+    assert Photo.objects.filter(pk=world.smith_photo.pk).exists()  # alice's stays
+    assert not Photo.objects.filter(pk=own.pk).exists()  # stan's own went to the trash
+    assert Photo.all_objects.get(pk=own.pk).trashed_at is not None
+
+
 def test_photo_admin_edits_only_with_the_familys_tags(world, staff):
     response = staff.post(url(Photo, "change", world.smith_photo.pk),
                           {"title": "t", "description": "", "photo_tags": [world.jones_tag.pk]})

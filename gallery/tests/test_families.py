@@ -150,9 +150,16 @@ def test_create_family_command_creates_the_family_and_is_safe_to_rerun(db, capsy
 @pytest.mark.parametrize("args", [["--admin", "ghost"], ["--admin", "uma", "--member", "ghost"]])
 def test_create_family_command_with_an_unknown_user_fails_and_creates_nothing(db, args):
     UserFactory(username="uma")
-    with pytest.raises(CommandError, match="No such user"):
+    with pytest.raises(CommandError, match="No such user: ghost"):
         call_command("create_family", "Millers", *args)
     assert not Family.objects.filter(name="Millers").exists()
+
+
+def test_create_family_command_refuses_a_name_longer_than_the_column(db):
+    UserFactory(username="uma")
+    with pytest.raises(CommandError, match="at most 100 characters"):
+        call_command("create_family", "x" * 101, "--admin", "uma")
+    assert not Family.objects.exists()
 
 
 # --- a family always keeps an admin -------------------------------------------------------------

@@ -109,3 +109,10 @@ def test_import_refuses_unknown_family_or_user(photo_dir, family, alice, args, m
 def test_import_refuses_a_missing_directory(tmp_path, family, alice):
     with pytest.raises(CommandError, match="Not a directory"):
         _import(tmp_path / "nope", "--family", "Smiths", "--user", "alice")
+
+
+def test_import_with_more_tags_than_a_photo_may_carry_is_refused_before_reading_any_file(photo_dir, family, alice):
+    tags = [arg for n in range(51) for arg in ("--tag", f"t{n}")]
+    with pytest.raises(CommandError, match="At most 50 tags"):
+        _import(photo_dir, "--family", family.name, "--user", alice.username, *tags)
+    assert not Photo.objects.exists()

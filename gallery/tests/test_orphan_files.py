@@ -56,6 +56,12 @@ def test_a_threshold_under_an_hour_is_refused(db):
         call_command("remove_orphan_files", "--hours", "0.1")
 
 
+@pytest.mark.parametrize("hours", ["nan", "inf", "1e300"])
+def test_a_threshold_that_is_no_usable_number_is_refused(db, hours):
+    with pytest.raises(CommandError, match="--hours"):
+        call_command("remove_orphan_files", "--hours", hours, "--dry-run", stdout=io.StringIO())
+
+
 def test_orphans_in_the_s3_store_are_found_through_the_storage_api(s3_media, family, alice):
     kept, trashed = _photos(family, alice)
     orphan = default_storage.save(f"thumbnails/{family.pk}/ef/orphan.jpg", ContentFile(b"left behind"))

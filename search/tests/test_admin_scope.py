@@ -6,7 +6,10 @@ from __future__ import annotations
 import pytest
 
 from gallery.tests.test_admin_scope import listed, refused, root, staff, url, world  # noqa: F401 - fixtures
-from search.models import EmbeddingModel, IndexedFamily, IndexedPhoto, SearchPreferences, Synonym, WorkLease
+from search.admin import SYNONYM_MAX_RELATED
+from search.models import (
+    EmbeddingModel, IndexedFamily, IndexedPhoto, SearchPreferences, Synonym, TagConcept, WorkLease,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -73,3 +76,41 @@ def test_search_preferences_admin(world, staff, root):
 def test_program_state_admins_are_for_superusers(world, staff, root, model):
     assert root.get(url(model)).status_code == 200
     assert staff.get(url(model)).status_code == 403
+
+
+@pytest.mark.parametrize("values", [{"semantic_weight": 0, "metadata_weight": 0}, {"semantic_weight": -3},
+                                    {"metadata_weight": 7}, {"min_score": 5}, {"min_score": -1}],
+                         ids=["both-zero", "negative", "above-one", "min-above-one", "min-negative"])
+def test_search_preferences_admin_refuses_what_the_preferences_page_refuses(world, root, values):
+    prefs = SearchPreferences.objects.create(user=world.alice)
+    data = {"user": world.alice.pk, "semantic_weight": 0.6, "metadata_weight": 0.4, "min_score": 0.05,
+            "expansion_enabled": "on", "default_sort": "relevance", **values}
+    response = root.post(url(SearchPreferences, "change", prefs.pk), data)
+    assert response.status_code == 200 and response.context["adminform"].form.errors
+    prefs.refresh_from_db()
+    assert (prefs.semantic_weight, prefs.metadata_weight, prefs.min_score) == (0.6, 0.4, 0.05)
+
+
+def test_a_synonym_entry_is_limited_to_a_few_related_terms(world, root):
+    # Every search regroups the entries in scope: thousands of related terms in one global entry made every
+    # search on the site take minutes.
+    many = ", ".join(f"word{n}" for n in range(SYNONYM_MAX_RELATED + 1))
+    response = root.post(url(Synonym, "add"), {"term": "throng", "related": many})
+    assert response.status_code == 200 and "related" in response.context["adminform"].form.errors
+    response = root.post(url(Synonym, "add"), {"term": "throng", "related": "x" * 101})
+    assert response.status_code == 200 and "related" in response.context["adminform"].form.errors
+    assert not Synonym.objects.filter(term="throng").exists()
+    few = ", ".join(f"word{n}" for n in range(SYNONYM_MAX_RELATED))
+    assert root.post(url(Synonym, "add"), {"term": "throng", "related": few}).status_code == 302
+
+
+def test_a_duplicate_synonym_or_concept_gets_one_plain_message(world, root):
+    Synonym.objects.create(family=None, term="zebu", related=["ox"])
+    response = root.post(url(Synonym, "add"), {"term": "ZEBU", "related": "cattle"})
+    form = response.context["adminform"].form
+    assert form.errors == {"term": ["There is already an entry for this term here."]}
+    TagConcept.objects.get_or_create(family=None, name="zebu")
+    response = root.post(url(TagConcept, "add"), {"name": "Zebu", "enabled": "on"})
+    form = response.context["adminform"].form
+    assert form.errors == {"name": ["There is already a concept of this name here."]}
+    assert "Constraint" not in response.content.decode()

@@ -146,6 +146,24 @@ def test_backing_up_into_a_folder_that_holds_something_is_refused(tmp_path):
 
 
 
+@pytest.mark.django_db
+def test_backing_up_into_a_file_or_under_one_is_a_plain_error(tmp_path):
+    (tmp_path / "a-file").write_text("x")
+    with pytest.raises(CommandError, match="not a folder"):
+        call_command("backup", str(tmp_path / "a-file"))
+    with pytest.raises(CommandError, match="could not create"):
+        call_command("backup", str(tmp_path / "a-file" / "backup"))
+    assert (tmp_path / "a-file").read_text() == "x"
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("manifest", ["[]", '{"format": 1}', '{"format": 1, "database": {}, "media": [1]}'])
+def test_a_manifest_of_the_wrong_shape_is_a_plain_error(tmp_path, manifest):
+    (tmp_path / "manifest.json").write_text(manifest)
+    with pytest.raises(CommandError, match="manifest.json"):
+        call_command("restore", str(tmp_path))
+
+
 @pytest.mark.django_db(transaction=True)
 def test_a_backup_from_a_newer_version_is_refused(add_shape, tmp_path):
     add_shape("red", "circle")  # (and this installation has a photo: two reasons to touch nothing)

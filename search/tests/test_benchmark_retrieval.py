@@ -108,3 +108,22 @@ def test_bad_folders_say_what_is_wrong(toy_model, tmp_path):
         run(tmp_path)
     with pytest.raises(CommandError, match="not a folder"):
         run(tmp_path / "nope")
+
+
+@pytest.mark.parametrize("content", ['{"images": 5}', '{"images": [5]}', '{"images": [{"split": "test"}]}',
+                                     '{"images": [{"split": "test", "filename": "a.jpg", "sentences": [{}]}]}',
+                                     '{"images": [{"split": "test", "filename": 7, "sentences": "x"}]}'])
+def test_a_split_file_of_the_wrong_shape_says_so(toy_model, tmp_path, content):
+    (tmp_path / "dataset_flickr30k.json").write_text(content)
+    with pytest.raises(CommandError, match="dataset_flickr30k.json"):
+        run(tmp_path)
+
+
+def test_a_captions_file_that_cannot_be_read_says_so(toy_model, tmp_path):
+    with pytest.raises(CommandError, match="nope.txt"):
+        run(tmp_path, "--captions", str(tmp_path / "nope.txt"))
+    with pytest.raises(CommandError, match="folder"):
+        run(tmp_path, "--captions", str(tmp_path))
+    (tmp_path / "captions.txt").write_bytes(b"\xff\xfe\x00a.jpg\tcat\n")
+    with pytest.raises(CommandError, match="UTF-8"):
+        run(tmp_path)

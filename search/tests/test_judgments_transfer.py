@@ -127,3 +127,44 @@ def test_family_by_name_as_every_command_takes_it(tmp_path, judged, family, othe
     assert "1 new" in out
     with pytest.raises(CommandError, match="No family called “Nobodies”"):
         export(tmp_path, "--family", "Nobodies")
+
+
+def test_rows_the_database_cannot_store_are_skipped_with_a_reason(tmp_path, judged):
+    rows = export(tmp_path)
+    good = rows[0]
+    bad = [
+        {**good, "query": "nul in components", "components": {"note": "a\u0000b"}},
+        {**good, "query": "nul in a key", "components": {"a\u0000": 1}},
+        {**good, "query": "nul in model", "model_name": "m\u0000"},
+        {**good, "query": "nul in user", "user": "al\u0000ice"},
+        {**good, "query": "nul in sha", "photo": None, "sha256": "ab\u0000"},
+        {**good, "query": "long model", "model_name": "m" * 1000},
+    ]
+    lines = [json.dumps(row) for row in bad] + [
+        json.dumps({**good, "query": "not a number"})[:-1] + ', "components": {"score": NaN}}',
+        json.dumps({**good, "query": "infinite"})[:-1] + ', "components": {"score": Infinity}}',
+        '{"a": ' * 100_000 + "1" + "}" * 100_000,
+        json.dumps({**good, "query": "a good one"}),
+    ]
+    path = tmp_path / "bad.jsonl"
+    path.write_text("\n".join(lines) + "\n")
+    out, err = load(path)
+    assert "Imported 1 new and 0 updated judgment; skipped 9." in out
+    assert err.count("Skipped line") == 9
+    assert Judgment.objects.filter(query="a good one").exists()
+    assert not Judgment.objects.filter(query__in=[row["query"] for row in bad]).exists()
+
+
+def test_export_of_an_unknown_user_is_an_error(tmp_path, judged):
+    with pytest.raises(CommandError, match="ghost"):
+        call_command("judgments", "export", "--user", "ghost", "-o", str(tmp_path / "x.jsonl"), stderr=io.StringIO())
+    assert not (tmp_path / "x.jsonl").exists()
+
+
+def test_a_line_far_longer_than_any_export_writes_is_skipped(tmp_path, judged):
+    good = export(tmp_path)[0]
+    path = tmp_path / "huge.jsonl"
+    path.write_text(json.dumps({**good, "query": "huge", "components": {"padding": "x" * 2_000_000}}) + "\n")
+    out, err = load(path)
+    assert "skipped 1" in out and "line 1:" in err and "longer" in err
+    assert not Judgment.objects.filter(query="huge").exists()

@@ -10,7 +10,7 @@ import shutil
 import numpy as np
 import pytest
 import torch
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
 from django.urls import reverse
 from django_q.models import Schedule
 
@@ -275,3 +275,9 @@ def test_with_no_judgments_the_page_shows_no_figures_rather_than_zeros(family, a
     body = client_for(alice).get(reverse("search:quality", args=[family.pk])).content.decode()
     now = body.split('class="row-current"')[1].split("</tr>")[0]
     assert "0.000" not in now and now.count("<td>—</td>") == 4, now
+
+
+def test_fit_calibration_of_a_family_without_enough_judgments_says_how_many_more(toy_model, family, alice):
+    with pytest.raises(CommandError, match="30 more judgments are needed"):
+        call_command("fit_calibration", "--family", family.name, stdout=io.StringIO())
+    assert not SearchCalibration.objects.filter(family=family).exists()

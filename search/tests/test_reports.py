@@ -217,3 +217,18 @@ def test_report_components_name_metadata_kinds_as_explain_does():
     assert items["meta ranks"] == f"{KIND_LABELS['filename']} 0.1000, {KIND_LABELS['suggested']} 0.2500"
     assert items["meta probabilities"] == f"{KIND_LABELS['filename']} 0.1200"
     assert "filename" not in items["meta ranks"]
+
+
+def test_a_query_of_only_exclusions_still_counts_the_indexed_photos(shapes, alice, family, client_for):
+    report = search_report(user=alice, query="-circle", family_id=family.pk)
+    assert report.terms == [] and report.indexed == 5
+    output = command("search_report", "--user", "alice", "--", "-circle")
+    assert "no photo of Smiths is indexed yet" not in output and "5 indexed photo(s)" in output
+    html = client_for(alice).get("/search/report/", {"q": "-circle"}).content.decode()
+    assert "No photo of Smiths is indexed yet" not in html
+
+
+@pytest.mark.parametrize("family_option", ["²", "99999999999999999999999"])
+def test_search_report_with_a_family_that_is_no_id_says_so(shapes, alice, family_option):
+    with pytest.raises(CommandError, match="not in a family called"):
+        command("search_report", "red", "--user", "alice", "--family", family_option)

@@ -18,11 +18,11 @@ class Command(BaseCommand):
     @transaction.atomic
     def handle(self, *args, name, admin, member, **options):
         users = get_user_model().objects
-        try:
-            admin_user = users.get(username=admin)
-            members = [users.get(username=username) for username in member]
-        except users.model.DoesNotExist as exc:
-            raise CommandError(f"No such user: {exc}") from None
+        found = {user.username: user for user in users.filter(username__in=[admin, *member])}
+        unknown = [username for username in [admin, *member] if username not in found]
+        if unknown:
+            raise CommandError(f"No such user: {', '.join(unknown)}.")
+        admin_user, members = found[admin], [found[username] for username in member]
         # Names are not unique on the site: a rerun updates the family of that name the admin is already in.
         family = Family.objects.filter(name__iexact=name.strip(), memberships__user=admin_user).order_by("pk").first()
         try:

@@ -4,6 +4,7 @@ from collections import Counter
 from pathlib import Path
 
 from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 from tqdm import tqdm
@@ -11,7 +12,7 @@ from tqdm import tqdm
 from gallery.images import ImageRejected, read_limited, sha256_of
 from gallery.management.families import family_from_option
 from gallery.models import Family, Photo
-from gallery.services import UploadResult, photo_create_from_bytes
+from gallery.services import UploadResult, photo_create_from_bytes, tags_clean
 
 
 COMMIT_EVERY = 64
@@ -40,6 +41,10 @@ class Command(BaseCommand):
             raise CommandError(f"No user “{user}”.")
         if not family_obj.memberships.filter(user=uploader).exists():
             raise CommandError(f"{uploader} is not a member of {family_obj}.")
+        try:
+            tag = tags_clean(tag)  # refused now, not once per file
+        except ValidationError as exc:
+            raise CommandError(" ".join(exc.messages)) from None
 
         files = sorted(p for p in root.rglob("*") if p.is_file() and not any(part.startswith(".") for part in p.relative_to(root).parts))
         known = set(Photo.objects.filter(family=family_obj).values_list("sha256", flat=True))

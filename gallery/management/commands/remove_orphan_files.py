@@ -4,6 +4,8 @@ from django.core.management.base import BaseCommand, CommandError
 
 from gallery.files import files_remove, orphan_files
 
+MAX_HOURS = 24 * 365 * 100
+
 
 class Command(BaseCommand):
     help = (
@@ -18,8 +20,10 @@ class Command(BaseCommand):
         parser.add_argument("--dry-run", action="store_true", help="list them, delete nothing")
 
     def handle(self, *args, hours: float, dry_run: bool, **options):
-        if hours < 1:
+        if not hours >= 1:  # also NaN
             raise CommandError("--hours must be at least 1: younger files may belong to an upload in progress.")
+        if hours > MAX_HOURS:
+            raise CommandError(f"--hours must be at most {MAX_HOURS} (a century).")
         names = list(orphan_files(older_than=timedelta(hours=hours)))
         for name in names:
             self.stdout.write(f"  {name}")

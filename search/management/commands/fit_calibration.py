@@ -38,6 +38,8 @@ class Command(BaseCommand):
             try:
                 fitted = calibration_fit(family_id=family_id)
             except NotEnoughJudgments as exc:
+                if family:  # the one family asked for: an error, with its reason
+                    raise CommandError(f"{name}: {exc}") from None
                 self.stdout.write(f"{name}: {exc}")
                 continue
             before, after = fitted.metrics["before"], fitted.metrics["after"]

@@ -32,7 +32,7 @@ class Command(BaseCommand):
     def handle(self, *args, action, **options):
         family = family_from_option(options["family"]) if options.get("family") is not None else None
         user = None
-        if options.get("user") and action == "import":
+        if options.get("user"):
             user = get_user_model().objects.filter(username=options["user"]).first()
             if user is None:
                 raise CommandError(f"There is no user called “{options['user']}”.")

@@ -6,6 +6,7 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 
 from gallery.selectors import family_list
+from gallery.text import id_from_text
 from search.reports import search_report, search_report_lines
 
 
@@ -39,7 +40,7 @@ class Command(BaseCommand):
                 raise CommandError(f"{user.username} is in {len(families)} families "
                                    f"({', '.join(f.name for f in families)}): pick one with --family.")
             return families[0].pk
-        found = [f for f in families if (name.isdigit() and f.pk == int(name)) or f.name.lower() == name.lower()]
+        found = [f for f in families if f.pk == id_from_text(name.strip()) or f.name.lower() == name.strip().lower()]
         if not found:
             raise CommandError(f"{user.username} is not in a family called “{name}”.")
         return found[0].pk
