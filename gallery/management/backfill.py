@@ -17,7 +17,7 @@ class PhotoBackfillCommand(BaseCommand):
         parser.add_argument("--no-progress", action="store_true", help="no progress bar (for logs)")
 
     def of_family(self, photos: QuerySet, family: str | None) -> QuerySet:
-        if not family:
+        if family is None:
             return photos
         return photos.filter(family=family_from_option(family))
 

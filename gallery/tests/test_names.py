@@ -153,3 +153,16 @@ def test_the_service_allows_a_name_taken_in_another_family():
     family_create(name="Home", admin=bob)
     with pytest.raises(ValidationError, match="already have a family"):
         family_create(name="home", admin=alice)
+
+
+@pytest.mark.parametrize("command", [
+    ["read_text"], ["fill_places"], ["read_embedded"], ["make_renditions"], ["suggest_tags"], ["fit_calibration"],
+    ["embed_photos"], ["find_duplicates"], ["judgments", "export"],
+])
+def test_an_empty_family_option_is_no_family_not_every_family(command, settings):
+    """`--family ""` (an unset shell variable) read as "every family" in most commands: OCR or re-embedding of the
+    whole site instead of one family. It names no family, as find_duplicates already said."""
+    settings.SEARCH_MODEL = "no/such-model"  # a command that loaded its model first would fail on it, not on --family
+    FamilyFactory(name="Millers")
+    with pytest.raises(CommandError, match="No family called “”"):
+        call_command(*command, "--family", "")

@@ -22,13 +22,13 @@ class Command(BaseCommand):
         parser.add_argument("--no-progress", action="store_true")
 
     def handle(self, *args, missing, failed, all, family, no_progress, **options):
+        photos = Photo.objects.all()
+        if family is not None:  # checked before the model loads: a typo costs no model load
+            photos = photos.filter(family=family_from_option(family))
         try:
             embedder = load_embedder()
         except ModelUnavailable as exc:
             raise CommandError(str(exc)) from None
-        photos = Photo.objects.all()
-        if family:
-            photos = photos.filter(family=family_from_option(family))
         if failed:
             photos = photos.filter(status=Photo.Status.FAILED)
         elif not all:

@@ -23,9 +23,9 @@ class Command(BaseCommand):
         parser.add_argument("--rollback", action="store_true", help="withdraw the family's calibration in force")
 
     def handle(self, *args, family=None, rollback=False, **options):
-        if rollback and not family:
+        if rollback and family is None:
             raise CommandError("--rollback needs --family.")
-        family_ids = [family_from_option(family).pk] if family else calibrations_fit_due()
+        family_ids = [family_from_option(family).pk] if family is not None else calibrations_fit_due()
         if rollback:
             withdrawn = calibration_rollback(family_id=family_ids[0])
             self.stdout.write("Nothing to roll back: the defaults are in force." if withdrawn is None
@@ -38,7 +38,7 @@ class Command(BaseCommand):
             try:
                 fitted = calibration_fit(family_id=family_id)
             except NotEnoughJudgments as exc:
-                if family:  # the one family asked for: an error, with its reason
+                if family is not None:  # the one family asked for: an error, with its reason
                     raise CommandError(f"{name}: {exc}") from None
                 self.stdout.write(f"{name}: {exc}")
                 continue

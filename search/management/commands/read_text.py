@@ -20,7 +20,7 @@ class Command(BaseCommand):
 
     def handle(self, *args, family=None, all=False, **options):
         photos = Photo.objects.filter(status=Photo.Status.READY)
-        if family:
+        if family is not None:
             photos = photos.filter(family=family_from_option(family))
         if not all:
             photos = photos.filter(ocr_status__in=[Photo.OcrStatus.SKIPPED, Photo.OcrStatus.FAILED])

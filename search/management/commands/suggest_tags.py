@@ -24,7 +24,7 @@ class Command(PhotoBackfillCommand):
         if not settings.TAG_SUGGESTIONS_ENABLED:
             raise CommandError("Tag suggestions are off (TAG_SUGGESTIONS_ENABLED).")
         family_id = None
-        if family:
+        if family is not None:
             family_id = family_from_option(family).pk
         try:
             embedder = get_embedder(allow_download=True)
