@@ -11,7 +11,7 @@ from gallery.admin_scope import FamilyScopedAdmin
 from gallery.models import Membership
 from gallery.selectors import family_status_counts
 from search.models import (
-    EmbeddingModel, IndexedFamily, IndexedPhoto, SearchCalibration, SearchPreferences, Synonym, TagConcept,
+    EmbeddingModel, IndexedFamily, IndexedPhoto, Judgment, SearchCalibration, SearchPreferences, Synonym, TagConcept,
     WorkerHeartbeat, WorkLease,
 )
 from search.forms import PreferencesAdminForm
@@ -272,6 +272,26 @@ class TagConceptAdmin(FamilyScopedAdmin):
             return
         for family_id in sorted(family_ids):
             suggestions_recompute_enqueue(family_id=family_id)
+
+
+@admin.register(Judgment)
+class JudgmentAdmin(FamilyScopedAdmin, ReadOnlyModelAdmin):
+    """Members' right/wrong verdicts on search results, which the family's calibration is fitted from. Made only from
+    a search (with the result's score components at that moment), never here; a family admin may delete a wrong
+    label (fits from then on leave it out)."""
+
+    can_delete = True
+    change_roles = (Membership.Role.ADMIN,)
+    list_display = ["query", "verdict", "photo", "user", "family", "model_name", "updated_at"]
+    list_filter = ["relevant", "family", "model_name"]
+    search_fields = ["query", "user__username"]
+    list_select_related = ["user", "family", "photo"]
+    date_hierarchy = "updated_at"
+    fields = ["query", "relevant", "photo", "user", "family", "model_name", "components", "created_at", "updated_at"]
+
+    @admin.display(description="verdict", ordering="relevant")
+    def verdict(self, judgment: Judgment) -> str:
+        return "right" if judgment.relevant else "wrong"
 
 
 @admin.register(SearchCalibration)

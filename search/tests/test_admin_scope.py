@@ -114,3 +114,49 @@ def test_a_duplicate_synonym_or_concept_gets_one_plain_message(world, root):
     form = response.context["adminform"].form
     assert form.errors == {"name": ["There is already a concept of this name here."]}
     assert "Constraint" not in response.content.decode()
+
+
+def test_judgment_admin_lists_the_familys_judgments_and_lets_its_admins_delete_wrong_labels(world, staff, root):
+    from search.models import Judgment
+
+    ours = Judgment.objects.create(user=world.alice, family=world.smiths, photo=world.smith_photo, query="beach",
+                                   relevant=False, components={"score": 0.91})
+    theirs = Judgment.objects.create(user=world.mallory, family=world.joneses, photo=world.jones_photo,
+                                     query="secret", relevant=True)
+    assert listed(root.get(url(Judgment))) == {ours.pk, theirs.pk}
+    response = staff.get(url(Judgment))
+    assert listed(response) == {ours.pk} and "secret" not in response.content.decode()
+    assert "beach" in listed_text(staff.get(url(Judgment), {"q": "beach"}))
+    detail = staff.get(url(Judgment, "change", ours.pk))
+    assert detail.status_code == 200 and "0.91" in detail.content.decode()
+    # Judgments come from search results (with the score components at that moment): never made or edited here.
+    assert staff.get(url(Judgment, "add")).status_code == 403
+    staff.post(url(Judgment, "change", ours.pk), {"query": "sea", "relevant": "on"})
+    ours.refresh_from_db()
+    assert (ours.query, ours.relevant) == ("beach", False)
+    assert refused(staff.get(url(Judgment, "change", theirs.pk)))
+    assert refused(staff.post(url(Judgment, "delete", theirs.pk), {"post": "yes"}))
+    assert staff.post(url(Judgment, "delete", ours.pk), {"post": "yes"}).status_code == 302  # sam: a family admin
+    assert list(Judgment.objects.all()) == [theirs]
+
+
+def test_judgment_admin_deletes_only_as_a_family_admin(world):
+    from django.test import Client
+
+    from search.models import Judgment
+
+    mine = Judgment.objects.create(user=world.sam, family=world.smiths, photo=world.smith_photo, query="dog",
+                                   relevant=True)
+    world.alice.is_staff = True
+    world.alice.save()
+    world.alice.user_permissions.set(world.sam.user_permissions.all())
+    alice = Client()
+    alice.force_login(world.alice)  # a plain member of the Smiths
+    assert listed(alice.get(url(Judgment))) == {mine.pk}
+    assert refused(alice.post(url(Judgment, "delete", mine.pk), {"post": "yes"}))
+    assert Judgment.objects.filter(pk=mine.pk).exists()
+
+
+def listed_text(response) -> str:
+    assert response.status_code == 200
+    return response.content.decode()
