@@ -67,10 +67,24 @@ def search(request: HttpRequest) -> HttpResponse:
                "chips": [_chip_view(request, chip) for chip in understood.parsed.chips],
                "kept_params": [(k, v) for k, values in request.GET.lists() for v in values if k not in _CHIP_PARAMS],
                "photo_query": SearchList.context(request.GET).query,  # photos open in the viewer on these results
-               "favourite_ids": favourite_ids(user=request.user, photo_ids=[r.photo.pk for r in response.results])}
+               "favourite_ids": favourite_ids(user=request.user, photo_ids=[r.photo.pk for r in response.results]),
+               "filters_only": _filters_only(params)}
     if wants_partial(request):
         return render(request, "search/search.html#results", context)
     return render(request, "search/search.html", {**context, **selection_context(user=request.user)})
+
+
+def _filters_only(params: SearchParams) -> dict | None:
+    """For filters chosen with no words to search (they only narrow a search): None when there are none, else
+    the timeline's address for the photos a tag or favourites filter picks (the timeline lists those without
+    words), or "" when no timeline filter matches what was chosen."""
+    if params.query or not (params.tag or params.country or params.place or params.taken_after
+                            or params.taken_before or params.uploader_id or params.favourite):
+        return None
+    timeline = {k: v for k, v in (("family", params.family_id), ("tag", params.tag),
+                                  ("favourite", "1" if params.favourite else None)) if v}
+    url = f"{reverse('gallery:timeline')}?{urlencode(timeline)}" if params.tag or params.favourite else ""
+    return {"tag": params.tag, "favourite": params.favourite, "timeline_url": url}
 
 
 _CHIP_PARAMS = {"q", "chip", "chip_place", "chip_after", "chip_before"}
