@@ -148,3 +148,33 @@ def test_photo_page_shows_the_heart_and_move_to_trash(client_for, family, alice)
     body = client_for(alice).get(photo.get_absolute_url()).content.decode()
     assert 'class="heart on"' in body and "Move to trash" in body
     assert reverse("gallery:family_trash", args=[family.pk]) in body
+
+
+def test_a_link_to_a_photo_in_the_trash_says_so_to_its_family_and_nothing_to_others(client_for, family, alice, bob,
+                                                                                    other_family, mallory):
+    """A photo page bookmarked or sent in a message, opened after someone moved the photo to the trash, said "There
+    is nothing here": the family thought it lost (QA). Its members are told where it is and who can restore it; it
+    is still a 404 (no photo page), and to anyone else exactly the 404 of a photo that does not exist."""
+    photo = photo_factory(family=family, user=alice)
+    Photo.objects.filter(pk=photo.pk).update(title="Grandma's garden")
+    photos_trash(user=alice, photo_ids=[photo.pk])
+    url = reverse("gallery:photo_detail", args=[photo.pk])
+    for user in (alice, bob):
+        response = client_for(user).get(url)
+        body = " ".join(response.content.decode().split())
+        assert response.status_code == 404
+        assert "“Grandma's garden” is in the trash of" in body.replace("&#x27;", "'")
+        assert reverse("gallery:family_trash", args=[family.pk]) in body
+    assert "Only alice or a family admin can restore it." in " ".join(client_for(bob).get(url).content.decode().split())
+    stranger = client_for(mallory).get(url)
+    missing = client_for(mallory).get(reverse("gallery:photo_detail", args=[photo.pk + 1000]))
+    assert stranger.status_code == missing.status_code == 404
+    assert "trash" not in stranger.content.decode().lower() and "Grandma" not in stranger.content.decode()
+    # Restored from there, the photo's page is back.
+    restored = client_for(alice).post(reverse("gallery:trash_restore", args=[family.pk]),
+                                      {"photo": photo.pk, "next": url}, follow=True)
+    assert restored.redirect_chain[-1][0] == url and "Restored 1 photo." in restored.content.decode()
+    assert client_for(bob).get(url).status_code == 200
+    outside = client_for(alice).post(reverse("gallery:trash_restore", args=[family.pk]),
+                                     {"photo": photo.pk, "next": "https://example.com/"})
+    assert outside["Location"] == reverse("gallery:family_trash", args=[family.pk])

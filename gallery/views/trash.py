@@ -52,6 +52,10 @@ def results_message(request: HttpRequest, results: list[PhotoResult], done: str,
 def trash_restore(request: HttpRequest, family_id: int) -> HttpResponse:
     family = family_get(user=request.user, family_id=family_id)
     results_message(request, photos_restore(user=request.user, photo_ids=_posted_ids(request)), "Restored")
+    target = request.POST.get("next", "")  # the photo's own page, restored from there (gallery/photo_trashed.html)
+    if target and url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()},
+                                                  require_https=request.is_secure()):
+        return redirect(target)
     return redirect("gallery:family_trash", family.pk)
 
 
