@@ -7,6 +7,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
+from django.db.models import Count
 from django.http import Http404, HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -286,8 +287,10 @@ SMART_SEARCH_FIELDS = ("q", "tag", "uploader", "country", "place", "after", "bef
 @require_GET
 @login_required
 def quality_index(request: HttpRequest) -> HttpResponse:
-    """The quality page of the user's first family (each family's page links to the others)."""
-    family = family_list(user=request.user).order_by("name", "pk").first()
+    """The quality page of the user's family with the most judgments, else the first by name (each family's page
+    links to the others): a family just made, with nothing judged, would say "0 judged queries"."""
+    family = (family_list(user=request.user).annotate(judged=Count("judgments", distinct=True))
+              .order_by("-judged", "name", "pk").first())
     if family is None:
         raise Http404("You belong to no family yet.")
     return redirect("search:quality", family_id=family.pk)
