@@ -7,6 +7,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
+from django.db.models import Count
 from django.http import Http404, HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -67,10 +68,24 @@ def search(request: HttpRequest) -> HttpResponse:
                "chips": [_chip_view(request, chip) for chip in understood.parsed.chips],
                "kept_params": [(k, v) for k, values in request.GET.lists() for v in values if k not in _CHIP_PARAMS],
                "photo_query": SearchList.context(request.GET).query,  # photos open in the viewer on these results
-               "favourite_ids": favourite_ids(user=request.user, photo_ids=[r.photo.pk for r in response.results])}
+               "favourite_ids": favourite_ids(user=request.user, photo_ids=[r.photo.pk for r in response.results]),
+               "filters_only": _filters_only(params)}
     if wants_partial(request):
         return render(request, "search/search.html#results", context)
     return render(request, "search/search.html", {**context, **selection_context(user=request.user)})
+
+
+def _filters_only(params: SearchParams) -> dict | None:
+    """For filters chosen with no words to search (they only narrow a search): None when there are none, else
+    the timeline's address for the photos a tag or favourites filter picks (the timeline lists those without
+    words), or "" when no timeline filter matches what was chosen."""
+    if params.query or not (params.tag or params.country or params.place or params.taken_after
+                            or params.taken_before or params.uploader_id or params.favourite):
+        return None
+    timeline = {k: v for k, v in (("family", params.family_id), ("tag", params.tag),
+                                  ("favourite", "1" if params.favourite else None)) if v}
+    url = f"{reverse('gallery:timeline')}?{urlencode(timeline)}" if params.tag or params.favourite else ""
+    return {"tag": params.tag, "favourite": params.favourite, "timeline_url": url}
 
 
 _CHIP_PARAMS = {"q", "chip", "chip_place", "chip_after", "chip_before"}
@@ -272,8 +287,10 @@ SMART_SEARCH_FIELDS = ("q", "tag", "uploader", "country", "place", "after", "bef
 @require_GET
 @login_required
 def quality_index(request: HttpRequest) -> HttpResponse:
-    """The quality page of the user's first family (each family's page links to the others)."""
-    family = family_list(user=request.user).order_by("name", "pk").first()
+    """The quality page of the user's family with the most judgments, else the first by name (each family's page
+    links to the others): a family just made, with nothing judged, would say "0 judged queries"."""
+    family = (family_list(user=request.user).annotate(judged=Count("judgments", distinct=True))
+              .order_by("-judged", "name", "pk").first())
     if family is None:
         raise Http404("You belong to no family yet.")
     return redirect("search:quality", family_id=family.pk)

@@ -321,3 +321,27 @@ def test_the_schema_describes_corrections(client, alice):
     assert patch["requestBody"]
     body = str(schema["components"]["schemas"])
     assert "rotation" in body and "place_source" in body
+
+
+def _corrections_section(page: str) -> str:
+    start = page.index('id="corrections"')
+    return page[start:page.index("</section>", start)]
+
+
+def test_what_a_correction_did_or_why_not_is_said_in_the_corrections_box_it_comes_back_to(family, alice,
+                                                                                         client_for):
+    """Every correction comes back to the photo at #corrections, far down the page (a phone scrolls 1,700 px): the
+    message at the top of the page was out of sight, so an empty "Shift" or a refused date looked like a button that
+    does nothing (QA). It is shown at the top of the box instead, and only there."""
+    photo = photo_factory(family=family, user=alice)
+    client = client_for(alice)
+    for url, data, message in [
+            (reverse("gallery:photo_shift", args=[photo.pk]), {"scope": "photo"}, "Give a shift in days"),
+            (reverse("gallery:photo_date", args=[photo.pk]), {"date": "1700-01-01"}, "between 1826 and today"),
+            (reverse("gallery:photo_date", args=[photo.pk]), {"date": "1987-06-14"}, "Date taken set to 14 Jun 1987"),
+            (reverse("gallery:photo_turn", args=[photo.pk]), {"turn": "up"}, "Turn the photo left or right.")]:
+        response = client.post(url, data)
+        assert response["Location"].endswith("#corrections")
+        page = client.get(response["Location"]).content.decode()
+        assert message in _corrections_section(page), data
+        assert page.count(message) == 1, data

@@ -159,3 +159,33 @@ def test_the_hearts_next_that_is_no_address_on_the_site_goes_back_to_the_photo_n
     response = client_for(alice).post(reverse("gallery:photo_favourite", args=[photo.pk]), {"on": "1", "next": target})
     assert response.status_code == 302 and response["Location"] == photo.get_absolute_url()
     assert photo.favourites.filter(user=alice).exists()
+
+
+def test_a_link_to_a_photo_in_the_trash_says_so_to_its_family_and_nothing_to_others(client_for, family, alice, bob,
+                                                                                    other_family, mallory):
+    """A photo page bookmarked or sent in a message, opened after someone moved the photo to the trash, said "There
+    is nothing here": the family thought it lost (QA). Its members are told where it is and who can restore it; it
+    is still a 404 (no photo page), and to anyone else exactly the 404 of a photo that does not exist."""
+    photo = photo_factory(family=family, user=alice)
+    Photo.objects.filter(pk=photo.pk).update(title="Grandma's garden")
+    photos_trash(user=alice, photo_ids=[photo.pk])
+    url = reverse("gallery:photo_detail", args=[photo.pk])
+    for user in (alice, bob):
+        response = client_for(user).get(url)
+        body = " ".join(response.content.decode().split())
+        assert response.status_code == 404
+        assert "“Grandma's garden” is in the trash of" in body.replace("&#x27;", "'")
+        assert reverse("gallery:family_trash", args=[family.pk]) in body
+    assert "Only alice or a family admin can restore it." in " ".join(client_for(bob).get(url).content.decode().split())
+    stranger = client_for(mallory).get(url)
+    missing = client_for(mallory).get(reverse("gallery:photo_detail", args=[photo.pk + 1000]))
+    assert stranger.status_code == missing.status_code == 404
+    assert "trash" not in stranger.content.decode().lower() and "Grandma" not in stranger.content.decode()
+    # Restored from there, the photo's page is back.
+    restored = client_for(alice).post(reverse("gallery:trash_restore", args=[family.pk]),
+                                      {"photo": photo.pk, "next": url}, follow=True)
+    assert restored.redirect_chain[-1][0] == url and "Restored 1 photo." in restored.content.decode()
+    assert client_for(bob).get(url).status_code == 200
+    outside = client_for(alice).post(reverse("gallery:trash_restore", args=[family.pk]),
+                                     {"photo": photo.pk, "next": "https://example.com/"})
+    assert outside["Location"] == reverse("gallery:family_trash", args=[family.pk])

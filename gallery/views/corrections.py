@@ -18,10 +18,15 @@ from gallery.images import ImageBusy, ImageRejected
 from gallery.selectors import family_known_places, photo_get, photos_same_camera_day
 
 
+# Every correction comes back to #corrections, far down the page: its messages carry this tag and are shown in that
+# box (templates/gallery/photo_detail.html), where the person who pressed the button is looking.
+WHERE = "corrections"
+
+
 def _form_errors(request: HttpRequest, form) -> None:
     for errors in form.errors.values():
         for error in errors:
-            messages.error(request, error)
+            messages.error(request, error, extra_tags=WHERE)
 
 
 def _back(photo) -> HttpResponse:
@@ -40,9 +45,9 @@ def photo_date(request: HttpRequest, photo_id: int) -> HttpResponse:
     try:
         photo_date_set(photo=photo, taken_at=taken)
     except ValidationError as exc:
-        messages.error(request, " ".join(exc.messages))
+        messages.error(request, " ".join(exc.messages), extra_tags=WHERE)
     else:
-        messages.success(request, f"Date taken set to {photo.taken_at_local:%d %b %Y %H:%M}.")
+        messages.success(request, f"Date taken set to {photo.taken_at_local:%d %b %Y %H:%M}.", extra_tags=WHERE)
     return _back(photo)
 
 
@@ -59,13 +64,14 @@ def photo_shift(request: HttpRequest, photo_id: int) -> HttpResponse:
     try:
         results = photos_shift_dates(user=request.user, photo_ids=ids, delta=form.delta())
     except ValidationError as exc:
-        messages.error(request, " ".join(exc.messages))
+        messages.error(request, " ".join(exc.messages), extra_tags=WHERE)
         return _back(photo)
     moved = sum(result.ok for result in results)
     if moved:
-        messages.success(request, f"Shifted the date taken of {moved} photo{'s' if moved != 1 else ''}.")
+        messages.success(request, f"Shifted the date taken of {moved} photo{'s' if moved != 1 else ''}.",
+                         extra_tags=WHERE)
     for reason in dict.fromkeys(result.reason for result in results if not result.ok):
-        messages.error(request, reason)
+        messages.error(request, reason, extra_tags=WHERE)
     return _back(photo)
 
 
@@ -75,7 +81,7 @@ def photo_place(request: HttpRequest, photo_id: int) -> HttpResponse:
     photo = photo_get(user=request.user, photo_id=photo_id)
     if request.POST.get("clear"):
         photo_place_set(photo=photo)
-        messages.success(request, "Place cleared.")
+        messages.success(request, "Place cleared.", extra_tags=WHERE)
         return _back(photo)
     form = PhotoPlaceForm(request.POST, places=family_known_places(family_id=photo.family_id))
     if not form.is_valid():
@@ -85,9 +91,10 @@ def photo_place(request: HttpRequest, photo_id: int) -> HttpResponse:
         photo_place_set(photo=photo, place=form.place(), latitude=form.cleaned_data.get("latitude"),
                         longitude=form.cleaned_data.get("longitude"))
     except ValidationError as exc:
-        messages.error(request, " ".join(exc.messages))
+        messages.error(request, " ".join(exc.messages), extra_tags=WHERE)
     else:
-        messages.success(request, f"Place set to {photo.place_label or 'no named place (open country or sea)'}.")
+        messages.success(request, f"Place set to {photo.place_label or 'no named place (open country or sea)'}.",
+                         extra_tags=WHERE)
     return _back(photo)
 
 
@@ -97,16 +104,17 @@ def photo_turn(request: HttpRequest, photo_id: int) -> HttpResponse:
     photo = photo_get(user=request.user, photo_id=photo_id)
     turns = {"left": -1, "right": 1}.get(request.POST.get("turn", ""))
     if turns is None:
-        messages.error(request, "Turn the photo left or right.")
+        messages.error(request, "Turn the photo left or right.", extra_tags=WHERE)
         return _back(photo)
     try:
         photo_rotate(photo=photo, quarter_turns=turns)
     except ImageBusy:
-        messages.error(request, "The server is busy with other pictures: try again in a moment.")
+        messages.error(request, "The server is busy with other pictures: try again in a moment.", extra_tags=WHERE)
     except (ImageRejected, OSError) as exc:
-        messages.error(request, f"The original could not be read: {exc}")
+        messages.error(request, f"The original could not be read: {exc}", extra_tags=WHERE)
     except ValidationError as exc:
-        messages.error(request, " ".join(exc.messages))
+        messages.error(request, " ".join(exc.messages), extra_tags=WHERE)
     else:
-        messages.success(request, "Turned. Search sees the new orientation once the photo is indexed again.")
+        messages.success(request, "Turned. Search sees the new orientation once the photo is indexed again.",
+                         extra_tags=WHERE)
     return _back(photo)

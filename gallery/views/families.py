@@ -11,6 +11,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from gallery.account_selectors import family_invites, password_settable_users
 from gallery.forms import DefaultCountryForm, FamilyForm, InviteForm, MemberRoleForm
+from gallery.models import Membership
 from gallery.selectors import family_get, family_is_admin, family_list, family_members, family_status_counts
 from gallery.services import family_create, family_default_country_set, membership_add, membership_remove
 
@@ -89,7 +90,8 @@ def member_role(request: HttpRequest, family_id: int, user_id: int) -> HttpRespo
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
     else:
-        messages.success(request, f"{user} is now {membership.get_role_display().lower()} of {family}.")
+        role = "an admin" if membership.role == Membership.Role.ADMIN else "a member"
+        messages.success(request, f"{user} is now {role} of {family}.")
     return redirect(family)
 
 

@@ -7,7 +7,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django.views.decorators.vary import vary_on_headers
@@ -16,7 +16,9 @@ from gallery.forms import PhotoDateForm, PhotoEditForm, PhotoPlaceForm, PhotoShi
 from gallery.album_selectors import album_list
 from gallery.models import Album, Family
 from gallery.photo_lists import photo_viewer
-from gallery.selectors import family_get, family_known_places, family_list, last_upload_family_id, photo_get
+from gallery.selectors import (
+    family_get, family_is_admin, family_known_places, family_list, last_upload_family_id, photo_get, trash_photo_get,
+)
 from gallery.services import (
     UploadResult,
     parse_tags,
@@ -26,7 +28,7 @@ from gallery.services import (
     tags_clean,
 )
 from gallery.text import refusal
-from gallery.trash_services import photos_trash
+from gallery.trash_services import photo_may_manage, photos_trash, purge_at
 from gallery.upload_limits import upload_report
 from gallery.images import human_size, too_large
 from gallery.timeline import TimelineFilters, TimelineList, timeline_months, timeline_page
@@ -79,7 +81,16 @@ def timeline(request: HttpRequest) -> HttpResponse:
 @require_GET
 @login_required
 def photo_detail(request: HttpRequest, photo_id: int) -> HttpResponse:
-    photo = photo_get(user=request.user, photo_id=photo_id)
+    try:
+        photo = photo_get(user=request.user, photo_id=photo_id)
+    except Http404:
+        # A link to a photo someone moved to the trash: its family is told where it is (anyone else gets the 404 of
+        # a photo that does not exist: trash_photo_get only finds the trash of the user's own families).
+        trashed = trash_photo_get(user=request.user, photo_id=photo_id)
+        admin_of = {trashed.family_id} if family_is_admin(user=request.user, family=trashed.family) else set()
+        return render(request, "gallery/photo_trashed.html", {
+            "photo": trashed, "purge_at": purge_at(trashed),
+            "can_manage": photo_may_manage(photo=trashed, user=request.user, admin_of=admin_of)}, status=404)
     return render(request, "gallery/photo_detail.html", _detail_context(request, photo, full_page=True))
 
 

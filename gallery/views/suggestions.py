@@ -65,6 +65,7 @@ def family_suggestions(request: HttpRequest, family_id: int) -> HttpResponse:
             messages.success(request, f"Accepted {count} suggestion{'s' if count != 1 else ''}: they are tags now.")
             return redirect("gallery:family_suggestions", family_id=family.pk)
     threshold = form.cleaned_data["min_probability"] if form.is_bound and form.is_valid() else 0.9
+    summary = family_suggestion_summary(family=family, min_probability=threshold)
     context = {"family": family, "is_admin": is_admin, "form": form if form.is_bound else AcceptAboveForm(),
-               "threshold": threshold, "summary": family_suggestion_summary(family=family, min_probability=threshold)}
+               "threshold": threshold, "summary": summary, "above": sum(row["above"] for row in summary)}
     return render(request, "gallery/family_suggestions.html", context, status=422 if form.errors else 200)

@@ -9,6 +9,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
 from gallery.selectors import family_get, family_is_admin, photo_get, trash_list
@@ -52,7 +53,8 @@ def results_message(request: HttpRequest, results: list[PhotoResult], done: str,
 def trash_restore(request: HttpRequest, family_id: int) -> HttpResponse:
     family = family_get(user=request.user, family_id=family_id)
     results_message(request, photos_restore(user=request.user, photo_ids=_posted_ids(request)), "Restored")
-    return redirect("gallery:family_trash", family.pk)
+    # Back to the photo's own page when restored from there (gallery/photo_trashed.html), else to the trash.
+    return redirect_back(request, request.POST.get("next", ""), reverse("gallery:family_trash", args=[family.pk]))
 
 
 @require_POST

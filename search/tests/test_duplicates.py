@@ -286,3 +286,18 @@ def test_the_command_takes_the_family_by_name_or_id(trio, family, other_family):
     assert run() == "Looked for near-duplicates of 3 photos.\n"
     with pytest.raises(CommandError, match="No family called “Nobodies”"):
         run("--family", "Nobodies")
+
+
+def test_the_review_page_says_when_each_photo_was_taken_in_its_own_zone_as_the_photo_page_does(trio, family,
+                                                                                                 client_for, alice):
+    """A photo taken at 17:30 in Lisbon showed "16:30" on this page (the site's zone: the template turned the local
+    time back) and "17:30" on its own page (QA)."""
+    from datetime import datetime, timezone as dt_timezone
+
+    Photo.objects.filter(pk=trio["copy"].pk).update(
+        taken_at=datetime(2023, 7, 14, 16, 30, tzinfo=dt_timezone.utc), taken_tz="Europe/Lisbon")
+    client = client_for(alice)
+    html = client.get(reverse("search:duplicates", args=[family.pk])).content.decode()
+    photo_page = client.get(reverse("gallery:photo_detail", args=[trio["copy"].pk])).content.decode()
+    assert "14 Jul 2023 17:30" in photo_page  # precondition: the photo page says Lisbon's time
+    assert "14 Jul 2023 17:30" in html and "14 Jul 2023 16:30" not in html

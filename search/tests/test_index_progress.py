@@ -34,3 +34,12 @@ def test_the_index_page_counts_what_the_background_filled_per_family(toy_model, 
     assert "tag suggestions: 2 of 2 indexed" in section
     assert "2 waiting" in section
     assert f'data-family="{other_family.pk}"' not in page  # another family's progress is not shown
+
+
+def test_a_family_with_no_photos_says_so_instead_of_a_full_bar_of_zeros(family, alice, client_for):
+    """An empty family showed a full progress bar, "0 ready · … (100% of 0)" and "Read from the files: 0 of 0 ·
+    places: 0 of 0 with GPS · …" (QA): it says there are no photos yet, with the way to the upload page."""
+    page = client_for(alice).get(reverse("search:indexing")).content.decode()
+    section = " ".join(re.search(rf'data-family="{family.pk}">(.*?)</section>', page, re.S).group(1).split())
+    assert "No photos yet." in section and reverse("gallery:upload") in section
+    assert "<progress" not in section and "of 0" not in section

@@ -86,3 +86,21 @@ def test_refine_url_is_shareable_and_ignores_foreign_ids(client_for, alice, mall
     assert f'data-photo="{foreign.pk}"' not in page
     # Photos open in the viewer on the same refined results.
     assert f"like={shapes['red square'].pk}" in page.split('class="tile" href="', 1)[1].split('"', 1)[0]
+
+
+def test_the_quality_link_opens_the_family_that_has_judgments_not_the_first_by_name(client_for, alice, shapes,
+                                                                                    family):
+    """Search preferences' "Search quality" link opened the user's first family by name: one just made, with no
+    photos, read "0 judged queries" while the Smiths had them (QA). It opens the family with the most judgments."""
+    from django.urls import reverse
+
+    from gallery.models import Membership
+    from search.judgment_services import judgment_record
+    from tests.factories import FamilyFactory
+
+    empty = FamilyFactory(name="Aardvarks")  # first by name
+    Membership.objects.create(family=empty, user=alice, role=Membership.Role.ADMIN)
+    client = client_for(alice)
+    assert client.get(reverse("search:quality_index"))["Location"] == reverse("search:quality", args=[empty.pk])
+    judgment_record(user=alice, photo=shapes["red circle"], query="red shape", relevant=True)
+    assert client.get(reverse("search:quality_index"))["Location"] == reverse("search:quality", args=[family.pk])

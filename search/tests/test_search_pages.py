@@ -408,3 +408,24 @@ def test_weaker_matches_count_and_show_only_photos_with_some_evidence(shapes, cl
     assert match and int(match.group(1)) == len(with_evidence)
     shown = client.get(reverse("search:search"), {"q": "red circle", "show_hidden": "1"}).content.decode()
     assert set(_result_blocks(shown)) == with_evidence
+
+
+def test_filters_without_words_say_the_filters_narrow_a_search_and_offer_the_tags_photos(shapes, client_for, alice):
+    """A tag, country or date chosen with the box empty searched nothing and showed only the generic prompt, as if
+    the filter had been ignored (QA): the page says the filters only narrow a search, and a tag (or favourites) links
+    to the timeline that lists exactly those photos."""
+    client = client_for(alice)
+    body = _text(client.get(reverse("search:search"), {"q": "", "tag": "green birthday"}).content.decode())
+    assert "Type what you remember" not in body
+    assert "The filters only narrow a search" in body
+    page = client.get(reverse("search:search"), {"q": "", "tag": "green birthday"}).content.decode()
+    link = re.search(r'<a href="([^"]+)">Every photo tagged “green birthday”', page)
+    assert link, "a link to the tag's photos on the timeline"
+    timeline = client.get(unescape(link.group(1))).content.decode()
+    assert f'/photos/{shapes["party"].pk}/' in timeline and f'/photos/{shapes["blue square"].pk}/' not in timeline
+    dated = _text(client.get(reverse("search:search"), {"after": "2020-01-01"}).content.decode())
+    assert "The filters only narrow a search" in dated and "Every photo tagged" not in dated
+    # The bare page still invites a search as before.
+    assert "Type what you remember" in _text(client.get(reverse("search:search")).content.decode())
+    favourites = _text(client.get(reverse("search:search"), {"favourite": "1"}).content.decode())
+    assert "All your favourites are on the Photos page." in favourites

@@ -231,6 +231,12 @@ def test_the_family_page_accepts_every_suggestion_above_what_the_admin_types(emb
     bad = client.post(f"/families/{family.pk}/suggestions/", {"min_probability": "lots"})
     assert bad.status_code == 422 and "Type a number from 0 to 1" in bad.content.decode()
     assert client.post(f"/families/{family.pk}/suggestions/", {"min_probability": "1.5"}).status_code == 422
+    # "Count them" says how many "Accept them" would accept (it showed nothing new at the same threshold: QA).
+    counted = " ".join(client.get(f"/families/{family.pk}/suggestions/", {"min_probability": "0.9"})
+                       .content.decode().split())
+    assert "“Accept them” would accept 2 suggestions (at least 0.9)." in counted
+    low = " ".join(client.get(f"/families/{family.pk}/suggestions/", {"min_probability": "0.5"}).content.decode().split())
+    assert "would accept 3 suggestions (at least 0.5)." in low
     response = client.post(f"/families/{family.pk}/suggestions/", {"min_probability": "0.9"}, follow=True)
     assert "Accepted 2 suggestions" in response.content.decode()
     assert set(photos[0].tags.values_list("name", flat=True)) == {"red"}

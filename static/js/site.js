@@ -52,7 +52,7 @@
   });
 })();
 
-// <button data-copy="#id">: copy that field's text (an invitation link) and say so on the button.
+// <button data-copy="#id">: copy that field's text (an invitation or share link) and say so on the button.
 document.addEventListener("click", (e) => {
   const button = e.target.closest("button[data-copy]");
   if (!button) return;

@@ -18,6 +18,7 @@
   const PARALLEL = 3;
   const maxBytes = Number(form.dataset.maxBytes) || 0; // UPLOAD_MAX_BYTES (the server checks it too)
   form.noValidate = true; // this script says what is missing itself (the browser's bubble is for no-JS posts)
+  dropzone.classList.add("scripted"); // the list shows what is chosen: the input's own "No file chosen" is hidden
 
   const waiting = []; // chosen, not sent yet: {file, li}
   const queue = []; // sent or to be sent: {file, li, family, tags}

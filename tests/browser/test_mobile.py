@@ -90,7 +90,8 @@ def _signed_in_page(browser, live_server, options: dict):
 def _make_gallery():
     """Two families with long names, a few embedded shapes (one with a long name and many tags)."""
     hendersons = FamilyFactory(name="The Hendersons of Little Whinging-on-the-Marsh")
-    cousins = FamilyFactory(name="Cousins")
+    # One word longer than a phone is wide (QA: a compound name, a pasted link): it breaks instead of widening the page.
+    cousins = FamilyFactory(name="Großelternseitederfamiliewhingingonthemarsh")
     grandma = UserFactory(username="grandma")
     MembershipFactory(family=hendersons, user=grandma, role=Membership.Role.ADMIN)
     MembershipFactory(family=cousins, user=grandma)
@@ -102,8 +103,9 @@ def _make_gallery():
         family=hendersons, uploaded_by=grandma, data=shape_png("red", "triangle", seed=50),
         filename="IMG_20240812_183455_HDR_Portrait_Mode_Extremely_Long_Filename_From_A_Phone.png",
         tags=["birthday", "garden party", "summer holidays", "grandchildren", "cake"],
-        description="A very long description " * 10,
+        description="A very long description " * 10 + "https://example.com/albums/2024/gardenparty/photos/fullsize/IMG20240812183455.jpg",
     ).photo
+    Photo.objects.filter(pk=long_one.pk).update(title="Grandmothersninetiethbirthdaycelebrationinthegarden")
     run_queued_tasks()
     return hendersons, photos, long_one
 
@@ -156,6 +158,9 @@ def _visit_every_page(page, live_server, width: int, prefix: str, artifacts, hen
 
     page.goto(base + "/indexing/")
     _check(page, width, "index", artifacts, prefix)
+
+    page.goto(base + f"/search/quality/{hendersons.pk}/")  # the families' switch: one name is a single long word
+    _check(page, width, "quality", artifacts, prefix)
 
 
 @pytest.mark.django_db(transaction=True)
