@@ -274,6 +274,19 @@ class TagConceptAdmin(FamilyScopedAdmin):
             suggestions_recompute_enqueue(family_id=family_id)
 
 
+class VerdictFilter(admin.SimpleListFilter):
+    title = "verdict"
+    parameter_name = "verdict"
+
+    def lookups(self, request, model_admin):
+        return [("right", "right"), ("wrong", "wrong")]
+
+    def queryset(self, request, queryset):
+        if self.value() in ("right", "wrong"):
+            return queryset.filter(relevant=self.value() == "right")
+        return queryset
+
+
 @admin.register(Judgment)
 class JudgmentAdmin(FamilyScopedAdmin, ReadOnlyModelAdmin):
     """Members' right/wrong verdicts on search results, which the family's calibration is fitted from. Made only from
@@ -283,7 +296,7 @@ class JudgmentAdmin(FamilyScopedAdmin, ReadOnlyModelAdmin):
     can_delete = True
     change_roles = (Membership.Role.ADMIN,)
     list_display = ["query", "verdict", "photo", "user", "family", "model_name", "updated_at"]
-    list_filter = ["relevant", "family", "model_name"]
+    list_filter = [VerdictFilter, "family", "model_name"]
     search_fields = ["query", "user__username"]
     list_select_related = ["user", "family", "photo"]
     date_hierarchy = "updated_at"

@@ -126,6 +126,8 @@ class SearchResponse:
     metadata_weight: float = 0.4
     sort: str = "relevance"
     model_calls: int = 0
+    other_models: bool = False  # some family may still be searched with a previous model (SearchContext)
+    family_ids: tuple[int, ...] = ()  # the families searched
     # Refine: the photos of `like`/`unlike` that moved the query (those the user may see, with an embedding).
     liked: list[int] = field(default_factory=list)
     unliked: list[int] = field(default_factory=list)
@@ -257,7 +259,8 @@ def _plan(*, user: AbstractBaseUser | None, params: SearchParams,
     )
     response = SearchResponse(query=plan.query, query_truncated=len(query) > MAX_QUERY_CHARS, min_score=plan.min_score,
                               semantic_weight=w_sem, metadata_weight=w_meta, sort=plan.sort,
-                              excluded=list(plan.excluded))
+                              excluded=list(plan.excluded), other_models=plan.other_models,
+                              family_ids=scope.family_ids)
     return plan, response
 
 

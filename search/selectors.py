@@ -217,6 +217,17 @@ def failed_photos(*, user: AbstractBaseUser, limit: int = 200):
     )
 
 
+# Beyond this many, "more than N": the count reads at most this many rows of the status index.
+INDEXING_SHOWN = 1000
+
+
+def photos_indexing_count(*, family_ids: list[int]) -> int:
+    """How many photos of these families the worker has still to embed (waiting or being read), up to
+    INDEXING_SHOWN + 1: image search does not see them yet (the search page says so)."""
+    return Photo.objects.filter(family_id__in=family_ids, status__in=[Photo.Status.PENDING, Photo.Status.PROCESSING]
+                                ).values("pk")[:INDEXING_SHOWN + 1].count()
+
+
 def failed_photo_ids(*, user: AbstractBaseUser, photo_ids: list[int] | None = None) -> list[int]:
     """Ids of the user's failed photos, optionally only among `photo_ids`."""
     qs = Photo.objects.filter(family__memberships__user=user, status=Photo.Status.FAILED)

@@ -23,7 +23,7 @@ from gallery.views import wants_partial
 from gallery.views.bulk import selection_context
 from gallery.views.trash import results_message
 from search.duplicates import duplicate_groups
-from search.engine import MAX_QUERY_CHARS, SearchParams, preferences_for, search_photos, similar_photos
+from search.engine import MAX_QUERY_CHARS, SearchParams, SearchResponse, preferences_for, search_photos, similar_photos
 from search.expansion import also_searched_as
 from search.forms import NUL_MESSAGE, ChipEditForm, JudgeForm, PreferencesForm, SearchReportForm, search_form
 from search.judgment_selectors import judgment_refine_ids, judgment_verdicts
@@ -34,7 +34,10 @@ from search.query_dates import phrase_for_range
 from search.query_parser import Chip, replace_chip
 from search.reports import photo_report, search_report
 from search.text_embeddings import EncodeBudget
-from search.selectors import active_model_state, failed_photo_ids, failed_photos, index_status, kept_models
+from search.selectors import (
+    INDEXING_SHOWN, active_model_state, failed_photo_ids, failed_photos, index_status, kept_models,
+    photos_indexing_count,
+)
 from search.plots import quality_plots
 from search.quality import calibration_fit_request, calibration_rollback, family_quality, suggested_weights
 from search.services import (
@@ -69,10 +72,19 @@ def search(request: HttpRequest) -> HttpResponse:
                "kept_params": [(k, v) for k, values in request.GET.lists() for v in values if k not in _CHIP_PARAMS],
                "photo_query": SearchList.context(request.GET).query,  # photos open in the viewer on these results
                "favourite_ids": favourite_ids(user=request.user, photo_ids=[r.photo.pk for r in response.results]),
-               "filters_only": _filters_only(params)}
+               "filters_only": _filters_only(params), "indexing": _indexing(response),
+               "indexing_shown": INDEXING_SHOWN}
     if wants_partial(request):
         return render(request, "search/search.html#results", context)
     return render(request, "search/search.html", {**context, **selection_context(user=request.user)})
+
+
+def _indexing(response: SearchResponse) -> int:
+    """How many of the searched photos image search does not see yet, for a search it ran. Not said during a model
+    switch, when waiting photos are still searched with the previous model."""
+    if not response.query or not response.semantic_available or response.other_models:
+        return 0
+    return photos_indexing_count(family_ids=list(response.family_ids))
 
 
 def _filters_only(params: SearchParams) -> dict | None:

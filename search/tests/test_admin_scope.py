@@ -127,6 +127,8 @@ def test_judgment_admin_lists_the_familys_judgments_and_lets_its_admins_delete_w
     response = staff.get(url(Judgment))
     assert listed(response) == {ours.pk} and "secret" not in response.content.decode()
     assert "beach" in listed_text(staff.get(url(Judgment), {"q": "beach"}))
+    assert listed(staff.get(url(Judgment), {"verdict": "wrong"})) == {ours.pk}
+    assert listed(staff.get(url(Judgment), {"verdict": "right"})) == set()
     detail = staff.get(url(Judgment, "change", ours.pk))
     assert detail.status_code == 200 and "0.91" in detail.content.decode()
     # Judgments come from search results (with the score components at that moment): never made or edited here.

@@ -170,6 +170,26 @@ def test_a_photo_not_indexed_yet_is_found_by_its_tags_and_the_panel_says_why_the
     assert "matched tags" in text and re.search(r"= 1 − \(1 − 0\.000\) 1\.20 · \(1 − 0\.\d{3}\) 0\.80 = 0\.\d{3}", text)
 
 
+def test_the_page_says_how_many_photos_image_search_does_not_see_yet(shapes, add_shape, client_for, alice,
+                                                                       other_family, mallory,
+                                                                       django_capture_on_commit_callbacks):
+    """Right after an upload the worker has not read the new photos yet (the first one also loads the model): a
+    search found them by file name only, scores of 0.29 with no word why (QA). The page says how many of the user's
+    photos are still being indexed; another family's waiting photos are not counted."""
+    client = client_for(alice)
+    assert "still being indexed" not in client.get(reverse("search:search"), {"q": "circle"}).content.decode()
+    with django_capture_on_commit_callbacks(execute=True):  # queued for the worker, not run yet
+        for n in range(2):
+            add_shape("blue", "circle", tags=["lighthouse"])
+        add_shape("red", "square", target_family=other_family, user=mallory)
+    for headers in ({}, HTMX):
+        body = _text(client.get(reverse("search:search"), {"q": "lighthouse"}, headers=headers).content.decode())
+        assert "2 of your photos are still being indexed" in body, headers
+        assert "Index page" in body
+    run_queued_tasks()
+    assert "still being indexed" not in client.get(reverse("search:search"), {"q": "lighthouse"}).content.decode()
+
+
 # --- preferences ---------------------------------------------------------------------------------
 
 
