@@ -48,6 +48,8 @@ class PlaceSerializer(serializers.Serializer):
     region = serializers.CharField(source="place_region")
     country = serializers.CharField(source="place_country")
     country_code = serializers.CharField(source="place_country_code")
+    label = serializers.CharField(source="place_label", read_only=True,
+                                  help_text='"Lisbon, Portugal": city, region and country, each name once, as pages show it')
 
 
 class TagSuggestionSerializer(serializers.Serializer):

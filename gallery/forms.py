@@ -298,7 +298,7 @@ class PhotoPlaceForm(forms.Form):
     def __init__(self, *args, places=(), **kwargs):
         super().__init__(*args, **kwargs)
         self.places = list(places)
-        self.fields["known"].choices = [("", "—")] + [(str(n), _place_label(p)) for n, p in enumerate(self.places)]
+        self.fields["known"].choices = [("", "—")] + [(str(n), p.label()) for n, p in enumerate(self.places)]
 
     def clean(self):
         data = super().clean()
@@ -317,6 +317,3 @@ class PhotoPlaceForm(forms.Form):
         known = self.cleaned_data.get("known")
         return self.places[int(known)] if known else None
 
-
-def _place_label(place) -> str:
-    return ", ".join(part for part in (place.city, place.region, place.country) if part)

@@ -7,6 +7,8 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.functional import cached_property
 
+from gallery.places import place_label
+
 
 class Family(models.Model):
     # Not unique: two households may both be "The Smiths", and a name taken must not tell anyone it exists.
@@ -213,8 +215,8 @@ class Photo(models.Model):
 
     @property
     def place_label(self) -> str:
-        """"Lisbon, Lisbon, Portugal": city, region, country, as far as known."""
-        return ", ".join(part for part in (self.place_city, self.place_region, self.place_country) if part)
+        """"Lisbon, Portugal": city, region, country, as far as known, each name once (gallery.places.place_label)."""
+        return place_label(self.place_city, self.place_region, self.place_country)
 
     @cached_property
     def tag_sources(self) -> dict[int, str]:

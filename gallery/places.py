@@ -31,6 +31,17 @@ REGION_KM = 150.0
 NEIGHBOURS = 16
 
 
+def place_label(city: str, region: str, country: str) -> str:
+    """"Lisbon, Portugal": city, region, country as far as known, each distinct name once (GeoNames often names
+    the region after its city: Lisbon in Lisbon). The one place a place's label is made; matching (search's
+    place filter and documents) keeps every part."""
+    parts: list[str] = []
+    for part in (city, region, country):
+        if part and part.casefold() not in {p.casefold() for p in parts}:
+            parts.append(part)
+    return ", ".join(parts)
+
+
 @dataclass(frozen=True)
 class Place:
     city: str
@@ -39,7 +50,7 @@ class Place:
     country_code: str
 
     def label(self) -> str:
-        return ", ".join(part for part in (self.city, self.region, self.country) if part)
+        return place_label(self.city, self.region, self.country)
 
 
 class _Gazetteer:

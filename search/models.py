@@ -9,6 +9,7 @@ from django.db.models.functions import Lower
 from pgvector.django import VectorField
 
 from gallery.models import Family, Photo
+from gallery.places import place_label
 
 
 class PhotoEmbedding(models.Model):
@@ -261,7 +262,7 @@ class FamilyPlace(models.Model):
         indexes = [models.Index(fields=["family", "id"], name="familyplace_family_id")]
 
     def __str__(self) -> str:
-        return ", ".join(part for part in (self.city, self.region, self.country) if part)
+        return place_label(self.city, self.region, self.country)
 
 
 def judgment_query(query: str) -> str:

@@ -39,7 +39,30 @@ def test_a_photo_with_gps_of_lisbon_shows_lisbon_and_portugal(family, alice, cli
     assert (photo.place_city, photo.place_region, photo.place_country, photo.place_country_code) == (
         "Lisbon", "Lisbon", "Portugal", "PT")
     page = client_for(alice).get(photo.get_absolute_url()).content.decode()
-    assert "Lisbon, Lisbon, Portugal" in page
+    assert "Lisbon, Portugal" in page
+    assert "Lisbon, Lisbon" not in page  # the region named like its city is said once
+
+
+def test_a_place_label_says_each_name_once():
+    from gallery.places import Place, place_label
+
+    assert place_label("Lisbon", "Lisbon", "Portugal") == "Lisbon, Portugal"
+    assert place_label("Porto", "PORTO", "Portugal") == "Porto, Portugal"  # case does not make another name
+    assert place_label("Sydney", "New South Wales", "Australia") == "Sydney, New South Wales, Australia"
+    assert place_label("", "Algarve", "Portugal") == "Algarve, Portugal"
+    assert place_label("", "", "") == ""
+    assert Place("Lisbon", "Lisbon", "Portugal", "PT").label() == "Lisbon, Portugal"
+    assert Photo(place_city="Lisbon", place_region="Lisbon", place_country="Portugal").place_label == "Lisbon, Portugal"
+
+
+def test_the_place_picker_and_the_search_place_list_say_each_name_once(family, alice):
+    from gallery.forms import PhotoPlaceForm
+    from gallery.places import Place
+    from search.models import FamilyPlace
+
+    form = PhotoPlaceForm(places=[Place("Lisbon", "Lisbon", "Portugal", "PT")])
+    assert [label for _, label in form.fields["known"].choices][1:] == ["Lisbon, Portugal"]
+    assert str(FamilyPlace(family=family, city="Lisbon", region="Lisbon", country="Portugal")) == "Lisbon, Portugal"
 
 
 def test_the_photo_api_gives_the_place_or_null(family, alice, client_for):
@@ -48,7 +71,8 @@ def test_the_photo_api_gives_the_place_or_null(family, alice, client_for):
     client = client_for(alice)
 
     body = client.get(reverse("api_photo_detail", args=[lisbon.pk])).json()
-    assert body["place"] == {"city": "Lisbon", "region": "Lisbon", "country": "Portugal", "country_code": "PT"}
+    assert body["place"] == {"city": "Lisbon", "region": "Lisbon", "country": "Portugal", "country_code": "PT",
+                             "label": "Lisbon, Portugal"}
     assert client.get(reverse("api_photo_detail", args=[nowhere.pk])).json()["place"] is None
 
 
