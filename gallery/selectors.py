@@ -116,14 +116,18 @@ def last_upload_family_id(*, user: AbstractBaseUser) -> int | None:
 
 
 def photo_get(*, user: AbstractBaseUser, photo_id: int, include_trashed: bool = False) -> Photo:
-    """A photo of the user's families, with `is_favourite`. One in the trash is a 404 like a missing one, unless
+    """A photo of the user's families, with `is_favourite`, `suggestions_decided` (a member accepted or
+    dismissed one of its tag suggestions) and its open suggestions. One in the trash is a 404 like a missing one, unless
     `include_trashed` (its files for the trash page)."""
     if not user.is_authenticated:
         raise Http404("No such photo.")
     photos = Photo.all_objects if include_trashed else Photo.objects
     photo = (
         photos.filter(pk=photo_id, family__memberships__user=user)
-        .annotate(is_favourite=favourite_of(user))
+        .annotate(is_favourite=favourite_of(user),
+                  # "No suggestions left" only once some were decided, not for a photo the model suggested nothing for.
+                  suggestions_decided=Exists(TagSuggestion.objects.filter(photo_id=OuterRef("pk"))
+                                             .exclude(state=TagSuggestion.State.OPEN)))
         .select_related("family", "uploaded_by")
         .prefetch_related(Prefetch("tags", queryset=_tags_in_display_order()),
                           Prefetch("phototag_set", queryset=PhotoTag.objects.only("photo_id", "tag_id", "source")),

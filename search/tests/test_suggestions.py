@@ -200,6 +200,24 @@ def test_accept_on_the_photo_page_makes_a_tag_with_source_suggestion(embedded, a
     assert 'href="/?tag=red"' in page  # an ordinary tag now
 
 
+def test_no_suggestions_left_is_said_only_after_the_last_one_was_decided(embedded, alice, client_for):
+    photo = embedded("red", "circle")
+    client = client_for(alice)
+    TagSuggestion.objects.filter(photo=photo).exclude(name="red").delete()
+    red = TagSuggestion.objects.get(photo=photo, name="red")
+    body = client.post(f"/photos/{photo.pk}/suggestions/{red.pk}/dismiss/", headers={"HX-Request": "true"}
+                       ).content.decode()
+    assert 'id="tag-suggestions"' in body and "No suggestions left for this photo." in body
+    assert "No suggestions left for this photo." in client.get(f"/photos/{photo.pk}/").content.decode()
+
+    never = embedded("blue", "square", filename="never.png")
+    TagSuggestion.objects.filter(photo=never).delete()  # scored, and the model suggested nothing
+    page = client.get(f"/photos/{never.pk}/").content.decode()
+    assert "No suggestions left" not in page
+    assert 'id="tag-suggestions"' not in page  # no card for suggestions it never had
+    assert never.suggestions_model  # not the "once the photo is indexed" case
+
+
 def test_dismiss_with_htmx_answers_the_card_and_the_tags(embedded, alice, client_for):
     photo = embedded("red", "circle")
     TagConcept.objects.create(family=None, name="circle")
