@@ -24,6 +24,7 @@
   const queue = []; // sent or to be sent: {file, li, family, tags}
   const counts = { total: 0, done: 0, failed: 0, rejected: 0 }; // of the files sent (rejected: by the server)
   const refused = []; // names of the files refused as soon as they were chosen (over the per-file limit)
+  let chosenRows = []; // the rows of the files chosen since the last "Upload", in the order chosen (top of the list)
   let inFlight = 0;
 
   function chosenFamily() {
@@ -60,6 +61,14 @@
     li.querySelector(".outcome").textContent = text;
   }
 
+  // Files chosen since the last "Upload" head the list, in the order chosen (above the rows of earlier uploads).
+  function place(li) {
+    const last = chosenRows.filter((row) => row.isConnected).pop();
+    if (last) last.after(li);
+    else list.prepend(li);
+    chosenRows.push(li);
+  }
+
   function refuseAtOnce(file) {
     // The same row the server gives a file it refused (templates/gallery/upload.html).
     const li = document.createElement("li");
@@ -69,7 +78,7 @@
       '<span class="reason"></span>';
     li.querySelector(".filename").textContent = file.name;
     li.querySelector(".reason").textContent = form.dataset.tooLarge;
-    list.prepend(li);
+    place(li);
     refused.push(file.name);
   }
 
@@ -90,7 +99,7 @@
         li.remove();
         refresh();
       });
-      list.prepend(li);
+      place(li);
       waiting.push(item);
     }
     input.value = ""; // the same file can be chosen again; the list above is what will be sent
@@ -106,6 +115,7 @@
       return;
     }
     const tags = form.querySelector("[name=tags]").value;
+    chosenRows = []; // the next files chosen go above these
     for (const item of waiting.splice(0)) {
       item.family = family.value;
       item.tags = tags;

@@ -246,3 +246,30 @@ def test_with_several_families_and_no_history_nothing_is_sent_until_a_family_is_
     page.wait_for_function("() => document.getElementById('upload-progress').textContent === '1 of 1 done.'")
     assert Photo.objects.get(original_filename="c.jpg").family == cousins
     assert page.js_errors == []
+
+
+@pytest.mark.django_db(transaction=True)
+def test_chosen_files_are_listed_in_the_order_chosen(live_server, page):
+    family = FamilyFactory(name="Smiths")
+    bob = UserFactory(username="bob")
+    MembershipFactory(family=family, user=bob)
+    sign_in(page, live_server, "bob")
+    page.goto(live_server.url + "/upload/")
+
+    def png(name, colour):
+        return {"name": name, "mimeType": "image/png", "buffer": images.image_bytes("PNG", colour=colour, size=(40, 30))}
+
+    page.set_input_files("#file-input", files=[png("1-first.png", (200, 0, 0)), png("2-second.png", (0, 200, 0)),
+                                               png("3-third.png", (0, 0, 200))])
+    page.wait_for_function("() => document.querySelectorAll('#upload-list .upload-row.waiting').length === 3")
+    # A second choice goes after the first, and removing one keeps the others' order.
+    page.set_input_files("#file-input", files=[png("4-fourth.png", (9, 9, 9)), png("5-fifth.png", (99, 99, 99))])
+    page.wait_for_function("() => document.querySelectorAll('#upload-list .upload-row.waiting').length === 5")
+    assert page.locator("#upload-list .filename").all_inner_texts() == [
+        "1-first.png", "2-second.png", "3-third.png", "4-fourth.png", "5-fifth.png"]
+    page.locator("#upload-list .upload-row", has_text="5-fifth.png").get_by_role("button", name="Remove").click()
+    page.set_input_files("#file-input", files=[png("6-sixth.png", (1, 2, 3))])
+    page.wait_for_function("() => document.querySelectorAll('#upload-list .upload-row.waiting').length === 5")
+    assert page.locator("#upload-list .filename").all_inner_texts() == [
+        "1-first.png", "2-second.png", "3-third.png", "4-fourth.png", "6-sixth.png"]
+    assert page.js_errors == []
