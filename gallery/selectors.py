@@ -13,15 +13,21 @@ from django.http import Http404
 from gallery.models import Family, Favourite, Membership, Photo, PhotoTag, Tag, TagSuggestion
 
 
-def family_list(*, user: AbstractBaseUser) -> QuerySet[Family]:
+def family_list(*, user: AbstractBaseUser, favourite_counts: bool = False) -> QuerySet[Family]:
+    """The user's families with `photo_count` (not in the trash); `favourite_counts`: also `favourite_count`, how
+    many of those are the user's favourites (the timeline's picker with "Favourites only"), in the same query."""
     if not user.is_authenticated:
         return Family.objects.none()
     # Explicit order: Django ignores Meta.ordering on GROUP BY queries such as this annotate().
-    return (
+    qs = (
         Family.objects.filter(memberships__user=user)
         .annotate(photo_count=Count("photos", distinct=True, filter=Q(photos__trashed_at__isnull=True)))
         .order_by("name", "pk")
     )
+    if favourite_counts:
+        qs = qs.annotate(favourite_count=Count("photos", distinct=True, filter=Q(
+            photos__trashed_at__isnull=True, photos__in=Favourite.objects.filter(user_id=user.pk).values("photo_id"))))
+    return qs
 
 
 def family_get(*, user: AbstractBaseUser, family_id: int) -> Family:

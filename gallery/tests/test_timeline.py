@@ -290,3 +290,41 @@ def test_a_family_filter_of_no_family_of_the_user_shows_all_their_photos_and_say
         return re.sub(r"\?family=\d+", "", body)  # the request's own address, as the hearts' "next"
 
     assert without_tokens(foreign) == without_tokens(missing)
+
+
+def test_the_family_picker_counts_your_favourites_when_favourites_only(client_for, family, alice, bob, other_family):
+    from gallery.models import Favourite, Membership
+    from tests.factories import FamilyFactory, MembershipFactory
+
+    MembershipFactory(family=other_family, user=alice, role=Membership.Role.MEMBER)
+    photos = [photo_factory(family=family, user=alice) for _ in range(4)]
+    jones = [photo_factory(family=other_family, user=alice) for _ in range(2)]
+    Favourite.objects.create(user=alice, photo=photos[0])
+    Favourite.objects.create(user=alice, photo=photos[1])
+    Favourite.objects.create(user=bob, photo=photos[2])  # bob's heart is not alice's
+    Favourite.objects.create(user=bob, photo=photos[1])  # nor does it count twice
+    trashed = photo_factory(family=family, user=alice)
+    Favourite.objects.create(user=alice, photo=trashed)
+    Photo.objects.filter(pk=trashed.pk).update(trashed_at=_utc(2024, 1, 1))
+    client = client_for(alice)
+
+    options = _family_options(client.get(reverse("gallery:timeline")).content.decode())
+    assert options == {"Smiths": "Smiths (4)", "Joneses": "Joneses (2)"}
+    with CaptureQueriesContext(connection) as two_families:
+        body = client.get(reverse("gallery:timeline") + "?favourite=1").content.decode()
+    assert _family_options(body) == {"Smiths": "Smiths (2 favourites)", "Joneses": "Joneses (0 favourites)"}
+    assert jones  # the Joneses' photos are nobody's favourites
+    # No query per family: a third family costs nothing more.
+    third = FamilyFactory(name="Browns")
+    MembershipFactory(family=third, user=alice, role=Membership.Role.MEMBER)
+    Favourite.objects.create(user=alice, photo=photo_factory(family=third, user=alice))
+    with CaptureQueriesContext(connection) as three_families:
+        body = client.get(reverse("gallery:timeline") + "?favourite=1").content.decode()
+    assert _family_options(body)["Browns"] == "Browns (1 favourite)"
+    assert len(three_families) == len(two_families)
+
+
+def _family_options(body: str) -> dict[str, str]:
+    select = re.search(r'<select name="family".*?</select>', body, re.S).group(0)
+    return {text.split(" (")[0]: text for text in
+            (unescape(t).strip() for t in re.findall(r'<option value="\d+"[^>]*>([^<]+)</option>', select))}

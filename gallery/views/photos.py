@@ -48,7 +48,7 @@ def timeline(request: HttpRequest) -> HttpResponse:
     start = form.start()
     partial = wants_partial(request)
     problem = form.problem()
-    families = None if partial else list(family_list(user=request.user))
+    families = None if partial else list(family_list(user=request.user, favourite_counts=filters.favourite))
     if families is not None and filters.family_id and filters.family_id not in {f.pk for f in families}:
         # A family the user left (a bookmark), or no family at all: alike, dropped as a broken filter is. (Later
         # pages come from this page's links, which no longer carry it.)
