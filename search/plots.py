@@ -57,12 +57,14 @@ def reliability_svg(series: Sequence[tuple[str, str, Sequence[Bin]]], *, label: 
 
 
 ROW = 22
+QUERY_CHARS = 16  # a longer query is cut, with "…" (its <title> says it whole)
 
 
 def score_strips_svg(rows: Sequence[tuple[str, Sequence[float], Sequence[float]]], *, label: str) -> SafeString:
     """Per query (name, scores of the results judged right, of those judged wrong): a strip of the scores from 0
     to 1, right ones as filled dots above the line, wrong ones as rings below it."""
-    width, left = 420, 118
+    # Room at the left for a query of QUERY_CHARS in the phone's larger letters (app.css: .plot-strips).
+    width, left = 420, 150
     height = 30 + ROW * len(rows) + 24
 
     def x(p: float) -> float:
@@ -74,7 +76,7 @@ def score_strips_svg(rows: Sequence[tuple[str, Sequence[float], Sequence[float]]
         parts.append(f'<text class="plot-tick" x="{x(tick):.1f}" y="{height - 10}" text-anchor="middle">{tick:g}</text>')
     for n, (query, right, wrong) in enumerate(rows):
         y = 20 + ROW * n
-        short = query if len(query) <= 18 else query[:17] + "…"
+        short = query if len(query) <= QUERY_CHARS else query[:QUERY_CHARS - 1] + "…"
         parts.append(f'<text class="plot-query" x="{left - 8}" y="{y + 4}" text-anchor="end">'
                      f'<title>{escape(query)}</title>{escape(short)}</text>')
         parts.append(f'<line class="plot-axis" x1="{x(0)}" y1="{y}" x2="{x(1):.1f}" y2="{y}"/>')
@@ -84,12 +86,12 @@ def score_strips_svg(rows: Sequence[tuple[str, Sequence[float], Sequence[float]]
         for p in wrong:
             parts.append(f'<circle class="plot-wrong" cx="{x(p):.1f}" cy="{y + 4}" r="3.5">'
                          f'<title>wrong: {p:.3f}</title></circle>')
-    return _svg(parts, label, width, height)
+    return _svg(parts, label, width, height, css="plot plot-strips")
 
 
-def _svg(parts: list[str], label: str, width: float, height: float) -> SafeString:
+def _svg(parts: list[str], label: str, width: float, height: float, css: str = "plot") -> SafeString:
     return mark_safe(  # noqa: S308 - every text inside was escaped above
-        f'<svg class="plot" viewBox="0 0 {width} {height}" role="img" aria-label="{escape(label)}" '
+        f'<svg class="{css}" viewBox="0 0 {width} {height}" role="img" aria-label="{escape(label)}" '
         f'xmlns="http://www.w3.org/2000/svg"><title>{escape(label)}</title>{"".join(parts)}</svg>')
 
 

@@ -15,6 +15,15 @@ pytestmark = [
     pytest.mark.skipif(not HAVE_CHROMIUM, reason=f"chromium is not installed (looked for {CHROMIUM})"),
 ]
 
+# Each plot text's size as drawn: its font size in the SVG's units times the SVG's scale; and its left edge from the
+# SVG's own left edge, in those units.
+RENDERED_TEXT = """() => Array.from(document.querySelectorAll('svg.plot')).flatMap((svg) => {
+  const scale = svg.getBoundingClientRect().width / svg.viewBox.baseVal.width;
+  return Array.from(svg.querySelectorAll('text')).map((t) => ({
+    text: t.textContent, px: parseFloat(getComputedStyle(t).fontSize) * scale,
+    left: t.getBoundingClientRect().left - svg.getBoundingClientRect().left }));
+})"""
+
 
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.parametrize("width", [1280, 390])
@@ -44,6 +53,12 @@ def test_the_quality_page_renders_its_plots(live_server, browser, artifacts, jud
         assert page.get_by_role("button", name="Apply suggested weights for me").is_visible()
         overflow = page.evaluate("document.documentElement.scrollWidth")
         assert overflow <= width, overflow
+        # Every word in the plots is readable on a phone (11 px or more as drawn, after the SVG's scaling), and
+        # none grows to a headline on a desktop; nothing is cut off at the plot's left edge.
+        sizes = page.evaluate(RENDERED_TEXT)
+        assert sizes and min(s["px"] for s in sizes) >= 11, sorted(sizes, key=lambda s: s["px"])[:3]
+        assert max(s["px"] for s in sizes) <= 17, sorted(sizes, key=lambda s: -s["px"])[:3]
+        assert min(s["left"] for s in sizes) >= -0.5, sorted(sizes, key=lambda s: s["left"])[:3]
         page.screenshot(path=artifacts / f"quality-{'mobile' if phone else 'desktop'}.png", full_page=True)
         page.get_by_role("button", name="Apply suggested weights for me").click()
         assert "Your searches now weigh the image match" in page.locator("body").inner_text()
