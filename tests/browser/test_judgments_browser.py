@@ -3,6 +3,7 @@ mouse and keyboard, then "more like these / fewer like those"; the same on a 390
 
 from __future__ import annotations
 
+import re
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -29,6 +30,16 @@ def _button(page, photo_id: int, which: str):
     return page.locator(f"#judge-{photo_id} .judge-{which}")
 
 
+def _assert_undo_says_undo(page, photo_id: int) -> None:
+    """A judged result's Undo shows the word (not only an arrow), is named Undo, and fits inside its tile."""
+    undo = page.locator(f"#judge-{photo_id}").get_by_role("button", name=re.compile(r"^Undo"))
+    assert undo.is_visible()
+    assert "Undo" in undo.inner_text()
+    assert undo.evaluate("(b) => b.scrollWidth <= b.clientWidth"), "the word is cut off"
+    box, tile = undo.bounding_box(), page.locator(f'#results .result[data-photo="{photo_id}"]').bounding_box()
+    assert tile["x"] - 0.5 <= box["x"] and box["x"] + box["width"] <= tile["x"] + tile["width"] + 0.5, (box, tile)
+
+
 @pytest.mark.django_db(transaction=True)
 def test_mark_right_and_wrong_undo_and_refine_on_desktop_and_phone(live_server, browser, artifacts, toy_model):
     smiths, alice = FamilyFactory(name="Smiths"), UserFactory(username="alice")
@@ -44,7 +55,7 @@ def test_mark_right_and_wrong_undo_and_refine_on_desktop_and_phone(live_server, 
     assert set(Photo.objects.values_list("status", flat=True)) == {Photo.Status.READY}
     red_squares = {p.pk for p in photos["red square"]}
 
-    context, page = new_page(browser, viewport={"width": 1200, "height": 900})
+    context, page = new_page(browser, viewport={"width": 1280, "height": 900})
     sign_in(page, live_server, "alice")
     page.goto(live_server.url + "/search/?q=square")
     page.wait_for_selector("#results .result")
@@ -69,6 +80,7 @@ def test_mark_right_and_wrong_undo_and_refine_on_desktop_and_phone(live_server, 
     wrong = next(pk for pk in before if pk not in red_squares)
     _button(page, wrong, "wrong").click()
     page.wait_for_selector(f"#judge-{wrong} .judge-wrong[aria-pressed=true]")
+    _assert_undo_says_undo(page, wrong)
     page.locator(f"#judge-{wrong} .judge-undo").click()
     page.wait_for_selector(f"#judge-{wrong} .judge-wrong[aria-pressed=false]")
     _button(page, wrong, "wrong").click()
@@ -107,6 +119,7 @@ def test_mark_right_and_wrong_undo_and_refine_on_desktop_and_phone(live_server, 
     assert box["x"] >= 0 and box["x"] + box["width"] <= 390 and box["height"] >= 40, box
     wrong_button.tap()
     phone.wait_for_selector(f"#judge-{third.pk} .judge-wrong[aria-pressed=true]")
+    _assert_undo_says_undo(phone, third.pk)
     # Marked on refined results, the bar still says they are refined and offers the newer refine.
     assert "Refined by your marks" in phone.locator("#refine").inner_text()
     assert phone.locator("#refine a", has_text="fewer like those").is_visible()
