@@ -43,6 +43,8 @@ class SmartSearchSerializer(serializers.Serializer):
                                    error_messages=DATE_ERRORS)
     min_score = serializers.FloatField(required=False, min_value=0, max_value=1,
                                        help_text="Results below it are left out; default: the owner's minimum now")
+    plain = serializers.ListField(child=serializers.CharField(max_length=200), required=False,
+                                  help_text="Phrases of q searched as plain words, not as a place, date or exclusion")
     weights = serializers.JSONField(
         required=False,
         help_text='"saved" (default: the owner\'s weights now, kept), "live" (the owner\'s weights whenever it is '
@@ -66,7 +68,8 @@ class AlbumOutputSerializer(serializers.Serializer):
 
     @extend_schema_field(SmartSearchSerializer(allow_null=True))
     def get_search(self, album: Album) -> dict | None:
-        return album.search if album.is_smart else None
+        # Through its own serializer, so the answer is what the schema says (a saved "" date is null).
+        return SmartSearchSerializer(album.search).data if album.is_smart else None
 
     @extend_schema_field(serializers.IntegerField(allow_null=True))
     def get_cover(self, album: Album) -> int | None:
