@@ -14,11 +14,14 @@ from rest_framework.views import APIView
 from gallery.album_selectors import album_cover_id, album_get, album_list, album_photo_ids
 from gallery.album_services import (
     MAX_PHOTOS_PER_CALL, album_add_photos, album_can_manage, album_create, album_delete, album_remove_photos,
-    album_update,
+    album_reorder, album_set_cover, album_update,
 )
 from gallery.apis import DATE_ERRORS, PhotoOutputSerializer
 from gallery.models import Album
 from gallery.selectors import family_get, photo_list
+
+
+_UNSET = object()
 
 
 def _service(call, *args, **kwargs):
@@ -126,6 +129,9 @@ class AlbumDetailApi(APIView):
         name = serializers.CharField(required=False, max_length=100)
         description = serializers.CharField(required=False, allow_blank=True, max_length=5000)
         search = serializers.JSONField(required=False, help_text="A smart album's new search")
+        cover = serializers.IntegerField(
+            required=False, allow_null=True, min_value=1, max_value=2**63 - 1,
+            help_text="The photo its tile shows (one of its photos; any member may pick it); null: its first photo")
 
     @extend_schema(responses=AlbumOutputSerializer)
     def get(self, request, album_id: int):
@@ -137,7 +143,15 @@ class AlbumDetailApi(APIView):
         album = album_get(user=request.user, album_id=album_id)
         data = self.AlbumUpdateInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        _service(album_update, user=request.user, album=album, **data.validated_data)
+        values = dict(data.validated_data)
+        cover = values.pop("cover", _UNSET)
+        if values:
+            _service(album_update, user=request.user, album=album, **values)
+        if cover is not _UNSET:
+            try:
+                album_set_cover(user=request.user, album=album, photo_id=cover)
+            except DjangoValidationError as exc:
+                raise ValidationError({"cover": exc.messages}) from None
         album = album_get(user=request.user, album_id=album_id)
         return Response(AlbumOutputSerializer(album, context={"request": request}).data)
 
@@ -158,8 +172,12 @@ class PhotoOutcomesSerializer(serializers.Serializer):
     results = PhotoOutcomeSerializer(many=True)
 
 
+class AlbumOrderSerializer(serializers.Serializer):
+    photos = serializers.ListField(child=serializers.IntegerField(), help_text="The album's photos in their new order")
+
+
 class AlbumPhotosApi(APIView):
-    """An album's photos in its order (a smart album: its search's results now, best first); add or remove
+    """An album's photos in its order (a smart album: its search's results now, best first); add, remove or reorder
     photos of a plain album. Each id is answered on its own: another family's or a missing photo is ok: false,
     "No such photo.", alike."""
 
@@ -187,6 +205,16 @@ class AlbumPhotosApi(APIView):
     @extend_schema(request=AlbumPhotosInputSerializer, responses=PhotoOutcomesSerializer)
     def delete(self, request, album_id: int):
         return self._change(request, album_id, album_remove_photos)
+
+    @extend_schema(request=AlbumPhotosInputSerializer, responses=AlbumOrderSerializer,
+                   description="Put a plain album's photos in this order (any member): ids not in the album are "
+                               "ignored, and the photos left out follow those given, in their order.")
+    def put(self, request, album_id: int):
+        album = album_get(user=request.user, album_id=album_id)
+        data = self.AlbumPhotosInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        _service(album_reorder, user=request.user, album=album, photo_ids=data.validated_data["photos"])
+        return Response({"photos": album_photo_ids(album=album)})
 
     def _change(self, request, album_id: int, service):
         album = album_get(user=request.user, album_id=album_id)

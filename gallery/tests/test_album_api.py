@@ -143,3 +143,35 @@ def test_a_smart_albums_search_is_answered_as_its_schema_says(client, family, al
     assert (dated["search"]["after"], dated["search"]["before"], dated["search"]["plain"]) == ("2023-01-01", None, ["red"])
     assert smart["after"]["format"] == "date" and smart["after"]["nullable"] is True
     assert smart["plain"]["type"] == "array"
+
+
+def test_a_member_reorders_an_album_and_picks_its_cover(family, alice, bob, photos, other_family, mallory):
+    """What the album page's arrange buttons do: PUT .../photos/ puts them in an order, PATCH "cover" picks the tile's
+    photo. A PATCH with "cover" used to answer 200 and change nothing, and there was no way to reorder."""
+    album = album_create(user=alice, family=family, name="Trip")
+    album_add_photos(user=alice, album=album, photo_ids=[p.pk for p in photos])
+    api = _client(bob)  # a member, not the creator: members arrange albums
+    url = f"/api/v1/albums/{album.pk}/photos/"
+
+    response = api.put(url, {"photos": [photos[2].pk, photos[0].pk]}, content_type="application/json")
+    assert response.status_code == 200, response.content
+    assert response.json() == {"photos": [photos[2].pk, photos[0].pk, photos[1].pk]}
+    assert [p["id"] for p in api.get(url).json()["results"]] == [photos[2].pk, photos[0].pk, photos[1].pk]
+
+    response = api.patch(f"/api/v1/albums/{album.pk}/", {"cover": photos[1].pk}, content_type="application/json")
+    assert response.status_code == 200, response.content
+    assert response.json()["cover"] == photos[1].pk
+    assert api.patch(f"/api/v1/albums/{album.pk}/", {"cover": None},
+                     content_type="application/json").json()["cover"] == photos[2].pk  # null: its first photo
+    theirs = photo_factory(family=other_family, user=mallory)
+    bad = api.patch(f"/api/v1/albums/{album.pk}/", {"cover": theirs.pk}, content_type="application/json")
+    assert bad.status_code == 400 and "cover" in bad.json(), bad.content
+    assert api.patch(f"/api/v1/albums/{album.pk}/", {"name": "Mine"},
+                     content_type="application/json").status_code == 403  # renaming stays the creator's
+    for body in ({"photos": []}, {"photos": ["x"]}, {}):
+        assert api.put(url, body, content_type="application/json").status_code == 400
+    assert _client(mallory).put(url, {"photos": [photos[0].pk]}, content_type="application/json").status_code == 404
+    smart = album_create(user=alice, family=family, name="Red", search={"q": "red"})
+    refused = api.put(f"/api/v1/albums/{smart.pk}/photos/", {"photos": [photos[0].pk]},
+                      content_type="application/json")
+    assert refused.status_code == 400 and "smart album" in str(refused.json())
