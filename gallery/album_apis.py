@@ -108,6 +108,8 @@ class AlbumListApi(APIView):
     def get(self, request):
         filters = self.AlbumFilterSerializer(data=request.query_params)
         filters.is_valid(raise_exception=True)
+        if filters.validated_data.get("family") is not None:  # another family's: 404, as every list answers
+            family_get(user=request.user, family_id=filters.validated_data["family"])
         albums = album_list(user=request.user, family_id=filters.validated_data.get("family"))
         return Response(AlbumOutputSerializer(albums, many=True, context={"request": request}).data)
 

@@ -192,6 +192,8 @@ class PhotoListApi(APIView):
     def get(self, request):
         filters = self.FilterSerializer(data=request.query_params)
         filters.is_valid(raise_exception=True)
+        if filters.validated_data.get("family") is not None:  # another family's: 404, as every list answers
+            family_get(user=request.user, family_id=filters.validated_data["family"])
         photos = photo_list(
             user=request.user,
             family_id=filters.validated_data.get("family"),

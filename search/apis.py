@@ -153,6 +153,8 @@ class SearchApi(APIView):
         data = self.InputSerializer(data=request.query_params)
         data.is_valid(raise_exception=True)
         v = data.validated_data
+        if v.get("family") is not None:  # another family's: 404, as every list answers
+            family_get(user=request.user, family_id=v["family"])
         understood = understand_search(user=request.user, params=SearchParams(
             query=v["q"], family_id=v.get("family"), uploader_id=v.get("uploader"), tag=v.get("tag"),
             country=v.get("country"), place=v.get("place"),

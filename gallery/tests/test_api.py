@@ -8,7 +8,7 @@ from rest_framework.pagination import PageNumberPagination
 
 from gallery.models import Membership, Photo
 from tests import images
-from tests.factories import MembershipFactory, UserFactory, photo_factory
+from tests.factories import MembershipFactory, UserFactory, api_token_key, photo_factory
 
 pytestmark = pytest.mark.django_db
 
@@ -245,3 +245,16 @@ def test_unauthenticated_api_calls_get_401_with_a_token_challenge(db):
     response = Client().get(reverse("api_photos"))
     assert response.status_code == 401
     assert response["WWW-Authenticate"] == "Token"
+
+
+def test_a_family_filter_naming_another_or_no_family_is_a_404_on_every_list(family, alice, other_family, mallory):
+    """The trash, judgments, duplicates and quality answered 404 for another family's id, but photos, albums and
+    search answered an empty 200: a client could not tell "no photos" from "wrong family". Now all alike."""
+    api = Client(headers={"Authorization": f"Token {api_token_key(alice)}"})
+    photo_factory(family=family, user=alice)
+    for url, params in (("api_photos", {}), ("api_albums", {}), ("api_search", {"q": "red"}), ("api_trash", {}),
+                        ("api_judgments", {})):
+        assert api.get(reverse(url), {**params, "family": family.pk}).status_code == 200, url
+        for family_id in (other_family.pk, other_family.pk + 1000):
+            response = api.get(reverse(url), {**params, "family": family_id})
+            assert (response.status_code, response.json()) == (404, {"detail": "No such family."}), url
