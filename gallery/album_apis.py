@@ -11,10 +11,10 @@ from rest_framework.pagination import PageNumberPagination
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from gallery.album_selectors import album_cover_id, album_get, album_list, album_photo_ids
+from gallery.album_selectors import album_cover_id, album_get, album_list, album_photo_ids, albums_photo_ids
 from gallery.album_services import (
     MAX_PHOTOS_PER_CALL, album_add_photos, album_can_manage, album_create, album_delete, album_remove_photos,
-    album_reorder, album_set_cover, album_update,
+    album_reorder, album_set_cover, album_update, member_roles,
 )
 from gallery.apis import DATE_ERRORS, PhotoOutputSerializer
 from gallery.models import Album
@@ -82,7 +82,7 @@ class AlbumOutputSerializer(serializers.Serializer):
         return len(self._ids(album))
 
     def get_can_manage(self, album: Album) -> bool:
-        return album_can_manage(user=self.context["request"].user, album=album)
+        return album_can_manage(user=self.context["request"].user, album=album, roles=self.context.get("roles"))
 
     def get_url(self, album: Album) -> str:
         return self.context["request"].build_absolute_uri(album.get_absolute_url())
@@ -110,8 +110,11 @@ class AlbumListApi(APIView):
         filters.is_valid(raise_exception=True)
         if filters.validated_data.get("family") is not None:  # another family's: 404, as every list answers
             family_get(user=request.user, family_id=filters.validated_data["family"])
-        albums = album_list(user=request.user, family_id=filters.validated_data.get("family"))
-        return Response(AlbumOutputSerializer(albums, many=True, context={"request": request}).data)
+        albums = list(album_list(user=request.user, family_id=filters.validated_data.get("family")))
+        # Each album's photos and the reader's roles asked once for the whole list, not once per album.
+        context = {"request": request, "album_ids": albums_photo_ids(albums=albums),
+                   "roles": member_roles(user=request.user)}
+        return Response(AlbumOutputSerializer(albums, many=True, context=context).data)
 
     @extend_schema(request=AlbumCreateInputSerializer, responses={201: AlbumOutputSerializer})
     def post(self, request):

@@ -175,3 +175,42 @@ def test_a_member_reorders_an_album_and_picks_its_cover(family, alice, bob, phot
     refused = api.put(f"/api/v1/albums/{smart.pk}/photos/", {"photos": [photos[0].pk]},
                       content_type="application/json")
     assert refused.status_code == 400 and "smart album" in str(refused.json())
+
+
+def test_the_album_list_asks_the_database_the_same_number_of_times_for_2_or_7_plain_albums(family, alice, bob,
+                                                                                             photos):
+    """Each album's photos and the reader's right to manage it were asked once per album (2 + 2n queries)."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from gallery.trash_services import photos_trash
+
+    api = _client(alice)
+
+    def make(n: int) -> None:
+        for i in range(n):
+            album = album_create(user=bob if i % 2 else alice, family=family, name=f"Album {Album.objects.count()}")
+            album_add_photos(user=alice, album=album, photo_ids=[photos[i % 3].pk, photos[(i + 1) % 3].pk])
+
+    def queries() -> tuple[int, list[dict]]:
+        with CaptureQueriesContext(connection) as ctx:
+            response = api.get("/api/v1/albums/")
+        assert response.status_code == 200
+        return len(ctx.captured_queries), response.json()
+
+    make(2)
+    queries()  # the token's first use of the test writes its last use: not the list's
+    few, _ = queries()
+    make(5)
+    photos_trash(user=alice, photo_ids=[photos[1].pk])  # a photo in the trash is in no album's count nor cover
+    many, body = queries()
+    assert few == many, (few, many)
+    assert len(body) == 7
+    for album in body:  # the same as each album's own answer
+        alone = api.get(f"/api/v1/albums/{album['id']}/").json()
+        assert (album["photo_count"], album["cover"], album["can_manage"]) == (
+            alone["photo_count"], alone["cover"], alone["can_manage"])
+        assert photos[1].pk != album["cover"]
+    assert sum(a["photo_count"] for a in body) == 7 * 2 - 6  # six albums held the trashed photo
+    assert sorted(a["can_manage"] for a in body) == [True] * 7  # alice is the family's admin
+    assert sorted(a["can_manage"] for a in _client(bob).get("/api/v1/albums/").json()) == [False] * 4 + [True] * 3
