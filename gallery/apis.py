@@ -167,6 +167,23 @@ class FamilyListApi(APIView):
         return Response(FamilyOutputSerializer(families, many=True).data)
 
 
+class FamilyPlaceSerializer(serializers.Serializer):
+    city = serializers.CharField()
+    region = serializers.CharField()
+    country = serializers.CharField()
+    country_code = serializers.CharField()
+
+
+class FamilyPlacesApi(APIView):
+    """The places where a family's photos were taken, by country then city: what PATCH /api/v1/photos/{id}/ takes
+    as "place" (the photo page's picker)."""
+
+    @extend_schema(responses=FamilyPlaceSerializer(many=True))
+    def get(self, request, family_id: int):
+        family = family_get(user=request.user, family_id=family_id)
+        return Response(FamilyPlaceSerializer(family_known_places(family_id=family.pk), many=True).data)
+
+
 class UploadConflictSerializer(serializers.Serializer):
     detail = serializers.CharField(help_text="Where the same file already is")
     photo = PhotoOutputSerializer(help_text="The photo already holding these bytes")
@@ -277,8 +294,9 @@ class PhotoDetailApi(APIView):
                                           help_text="With longitude: a position, reverse-geocoded offline; both "
                                                     "null clear the place")
         longitude = serializers.FloatField(required=False, allow_null=True, min_value=-180, max_value=180)
-        place = PlaceInputSerializer(required=False, help_text="One of the family's known places (as in a photo's "
-                                                               "`place`); the position is cleared")
+        place = PlaceInputSerializer(required=False, help_text="One of the family's known places (GET "
+                                                               "/api/v1/families/{id}/places/, or a photo's `place`); "
+                                                               "the position is cleared")
         rotation = serializers.ChoiceField(choices=[0, 90, 180, 270], required=False,
                                            help_text="Degrees clockwise from the original's upright orientation")
 
@@ -336,7 +354,7 @@ def _apply_corrections(*, photo: Photo, taken_at=None, latitude=_UNSET, longitud
         known = {(p.city, p.region, p.country_code.upper()): p for p in family_known_places(family_id=photo.family_id)}
         chosen = known.get((place["city"], place["region"], place["country_code"].upper()))
         if chosen is None:
-            raise ValidationError({"place": ["Not one of the family's places (see the places of its photos)."]})
+            raise ValidationError({"place": ["Not one of the family's places (GET /api/v1/families/{id}/places/)."]})
         photo_place_set(photo=photo, place=chosen)
     elif latitude is not _UNSET:
         photo_place_set(photo=photo, latitude=latitude, longitude=longitude)
