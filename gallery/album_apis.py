@@ -16,7 +16,7 @@ from gallery.album_services import (
     MAX_PHOTOS_PER_CALL, album_add_photos, album_can_manage, album_create, album_delete, album_remove_photos,
     album_reorder, album_set_cover, album_update, member_roles,
 )
-from gallery.apis import DATE_ERRORS, PhotoOutputSerializer
+from gallery.apis import DATE_ERRORS, PhotoOutputSerializer, created
 from gallery.models import Album
 from gallery.selectors import family_get, photo_list
 
@@ -125,8 +125,8 @@ class AlbumListApi(APIView):
         album = _service(album_create, user=request.user, family=family, name=values["name"],
                          description=values.get("description", ""), search=values.get("search"))
         album = album_get(user=request.user, album_id=album.pk)
-        return Response(AlbumOutputSerializer(album, context={"request": request}).data,
-                        status=status.HTTP_201_CREATED)
+        return created(request, AlbumOutputSerializer(album, context={"request": request}).data,
+                       view_name="api_album_detail", pk=album.pk)
 
 
 class AlbumDetailApi(APIView):

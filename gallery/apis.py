@@ -7,6 +7,7 @@ from datetime import timedelta
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.conf import settings
+from django.urls import reverse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema, extend_schema_field, inline_serializer
 from rest_framework import serializers, status
@@ -31,6 +32,12 @@ from gallery.trash_services import (
 from gallery.suggestions import suggestion_dismiss, suggestions_accept
 from gallery.upload_limits import upload_report
 from mediasearch.parsers import JSONParser
+
+
+def created(request, data, *, view_name: str, pk: int) -> Response:
+    """A 201 that names what it created in Location (RFC 9110), so a client follows it instead of building the URL."""
+    return Response(data, status=status.HTTP_201_CREATED,
+                    headers={"Location": request.build_absolute_uri(reverse(view_name, args=[pk]))})
 
 
 # DRF says "Date has wrong format" of 2023-02-30 too, which is in the right format but not a day.
@@ -260,7 +267,8 @@ class PhotoListApi(APIView):
             body = {"detail": result.reason, "photo": PhotoOutputSerializer(result.photo, context={"request": request}).data}
             return Response(body, status=status.HTTP_409_CONFLICT)
         photo = photo_get(user=request.user, photo_id=result.photo.pk)
-        return Response(PhotoOutputSerializer(photo, context={"request": request}).data, status=status.HTTP_201_CREATED)
+        return created(request, PhotoOutputSerializer(photo, context={"request": request}).data,
+                       view_name="api_photo_detail", pk=photo.pk)
 
 
 def _upload_refused(request) -> Response | None:

@@ -10,7 +10,7 @@ from rest_framework.pagination import PageNumberPagination
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from gallery.apis import DATE_ERRORS
+from gallery.apis import DATE_ERRORS, created
 from gallery.selectors import family_get, photo_get
 from search.duplicates import duplicate_groups
 from search.engine import MAX_QUERY_CHARS, SORTS, SearchParams, search_photos, similar_photos
@@ -233,12 +233,13 @@ class JudgmentListApi(APIView):
         v = data.validated_data
         photo = photo_get(user=request.user, photo_id=v["photo"])
         try:
-            judgment, created = judgment_record(user=request.user, photo=photo, query=v["query"],
+            judgment, new = judgment_record(user=request.user, photo=photo, query=v["query"],
                                                 relevant=v["relevant"])
         except DjangoValidationError as exc:
             raise ValidationError(exc.message_dict if hasattr(exc, "error_dict") else exc.messages) from None
-        return Response(JudgmentSerializer(judgment).data,
-                        status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
+        if new:
+            return created(request, JudgmentSerializer(judgment).data, view_name="api_judgment_detail", pk=judgment.pk)
+        return Response(JudgmentSerializer(judgment).data)
 
 
 class JudgmentDetailApi(APIView):

@@ -258,3 +258,18 @@ def test_a_family_filter_naming_another_or_no_family_is_a_404_on_every_list(fami
         for family_id in (other_family.pk, other_family.pk + 1000):
             response = api.get(reverse(url), {**params, "family": family_id})
             assert (response.status_code, response.json()) == (404, {"detail": "No such family."}), url
+
+
+def test_what_a_post_creates_is_answered_with_its_location(api, family, alice):
+    """A 201 names the new resource in Location (RFC 9110), so a client follows it instead of building the URL."""
+    upload = api.post(reverse("api_photos"), {
+        "file": SimpleUploadedFile("a.jpg", images.jpeg(colour=(1, 2, 3)), content_type="image/jpeg"),
+        "family": family.pk})
+    album = api.post(reverse("api_albums"), {"name": "Trip", "family": family.pk}, content_type="application/json")
+    judgment = api.post(reverse("api_judgments"), {"query": "red", "photo": upload.json()["id"], "relevant": True},
+                        content_type="application/json")
+    for response, name in ((upload, "api_photo_detail"), (album, "api_album_detail"),
+                           (judgment, "api_judgment_detail")):
+        assert response.status_code == 201, response.content
+        assert response["Location"] == f"http://testserver{reverse(name, args=[response.json()['id']])}"
+        assert api.get(response["Location"]).json()["id"] == response.json()["id"]
