@@ -18,7 +18,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from gallery.bulk import BULK_ACTIONS, BULK_MAX_PHOTOS, photos_bulk_apply
-from gallery.models import Photo, PhotoTag
+from gallery.models import Membership, Photo, PhotoTag
 from gallery.selectors import (
     family_get, family_known_places, family_list, open_suggestions, photo_get, photo_list, suggestion_get, trash_list, trash_photo_get,
 )
@@ -44,10 +44,18 @@ def created(request, data, *, view_name: str, pk: int) -> Response:
 DATE_ERRORS = {"invalid": "Not a day on the calendar: write it YYYY-MM-DD, e.g. 2023-02-28."}
 
 
+class FamilyMemberSerializer(serializers.Serializer):
+    id = serializers.IntegerField(source="user_id", help_text="The user's id: what `uploaded_by` and search's "
+                                                              "`uploader` filter by")
+    username = serializers.CharField(source="user.username")
+    role = serializers.ChoiceField(choices=Membership.Role.choices)
+
+
 class FamilyOutputSerializer(serializers.Serializer):
     id = serializers.IntegerField()
     name = serializers.CharField()
     photo_count = serializers.IntegerField()
+    members = FamilyMemberSerializer(source="membership_list", many=True, help_text="By username")
 
 
 class PlaceSerializer(serializers.Serializer):
@@ -170,7 +178,7 @@ class PhotoOutputSerializer(serializers.Serializer):
 class FamilyListApi(APIView):
     @extend_schema(responses=FamilyOutputSerializer(many=True))
     def get(self, request):
-        families = family_list(user=request.user)
+        families = family_list(user=request.user, with_members=True)
         return Response(FamilyOutputSerializer(families, many=True).data)
 
 

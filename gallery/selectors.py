@@ -13,15 +13,22 @@ from django.http import Http404
 from gallery.models import Family, Favourite, Membership, Photo, PhotoTag, Tag, TagSuggestion
 
 
-def family_list(*, user: AbstractBaseUser) -> QuerySet[Family]:
+def family_list(*, user: AbstractBaseUser, with_members: bool = False) -> QuerySet[Family]:
+    """The user's families with `photo_count`; `with_members`: each one's memberships (with their users, by
+    username) fetched in one more query, as `membership_list`."""
     if not user.is_authenticated:
         return Family.objects.none()
     # Explicit order: Django ignores Meta.ordering on GROUP BY queries such as this annotate().
-    return (
+    families = (
         Family.objects.filter(memberships__user=user)
         .annotate(photo_count=Count("photos", distinct=True, filter=Q(photos__trashed_at__isnull=True)))
         .order_by("name", "pk")
     )
+    if with_members:
+        families = families.prefetch_related(Prefetch(
+            "memberships", queryset=Membership.objects.select_related("user").order_by("user__username"),
+            to_attr="membership_list"))
+    return families
 
 
 def family_get(*, user: AbstractBaseUser, family_id: int) -> Family:

@@ -56,7 +56,7 @@ def test_families_lists_mine_with_photo_counts(api, family, alice, other_family,
     response = api.get(reverse("api_families"))
 
     assert response.status_code == 200
-    assert response.json() == [
+    assert [{k: f[k] for k in ("id", "name", "photo_count")} for f in response.json()] == [
         {"id": other_family.pk, "name": "Joneses", "photo_count": 1},
         {"id": family.pk, "name": "Smiths", "photo_count": 2},
     ]
@@ -273,3 +273,28 @@ def test_what_a_post_creates_is_answered_with_its_location(api, family, alice):
         assert response.status_code == 201, response.content
         assert response["Location"] == f"http://testserver{reverse(name, args=[response.json()['id']])}"
         assert api.get(response["Location"]).json()["id"] == response.json()["id"]
+
+
+def test_families_name_their_members_so_a_client_can_filter_by_uploader(api, family, alice, bob, other_family,
+                                                                         mallory):
+    """The photo list's `uploaded_by` and search's `uploader` take a user id, but the API gave no user's id anywhere
+    (a photo names its uploader by username): a client could not use either filter."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    by_bob = photo_factory(family=family, user=bob)
+    photo_factory(family=family, user=alice)
+    api.get(reverse("api_families"))
+    with CaptureQueriesContext(connection) as one_family:
+        body = api.get(reverse("api_families")).json()
+    [smiths] = body
+    assert smiths["members"] == [{"id": alice.pk, "username": "alice", "role": "admin"},
+                                 {"id": bob.pk, "username": "bob", "role": "member"}]
+    bobs_id = next(m["id"] for m in smiths["members"] if m["username"] == "bob")
+    assert [p["id"] for p in api.get(reverse("api_photos"), {"uploaded_by": bobs_id}).json()["results"]] == [by_bob.pk]
+
+    MembershipFactory(family=other_family, user=alice)
+    with CaptureQueriesContext(connection) as two_families:
+        body = api.get(reverse("api_families")).json()
+    assert [len(f["members"]) for f in body] == [2, 2]  # Joneses: mallory and alice
+    assert len(two_families.captured_queries) == len(one_family.captured_queries)
