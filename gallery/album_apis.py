@@ -16,7 +16,7 @@ from gallery.album_services import (
     MAX_PHOTOS_PER_CALL, album_add_photos, album_can_manage, album_create, album_delete, album_remove_photos,
     album_reorder, album_set_cover, album_update, member_roles,
 )
-from gallery.apis import DATE_ERRORS, PhotoOutputSerializer, created
+from gallery.apis import DATE_ERRORS, LOCATION, PhotoOutputSerializer, created
 from gallery.models import Album
 from gallery.selectors import family_get, photo_list
 
@@ -116,7 +116,7 @@ class AlbumListApi(APIView):
                    "roles": member_roles(user=request.user)}
         return Response(AlbumOutputSerializer(albums, many=True, context=context).data)
 
-    @extend_schema(request=AlbumCreateInputSerializer, responses={201: AlbumOutputSerializer})
+    @extend_schema(request=AlbumCreateInputSerializer, responses={201: AlbumOutputSerializer}, parameters=[LOCATION])
     def post(self, request):
         data = self.AlbumCreateInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)

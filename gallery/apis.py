@@ -9,7 +9,7 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.conf import settings
 from django.urls import reverse
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import extend_schema, extend_schema_field, inline_serializer
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.exceptions import PermissionDenied, Throttled, ValidationError
 from rest_framework.pagination import PageNumberPagination
@@ -32,6 +32,11 @@ from gallery.trash_services import (
 from gallery.suggestions import suggestion_dismiss, suggestions_accept
 from gallery.upload_limits import upload_report
 from mediasearch.parsers import JSONParser
+
+
+# For the schema of an operation answering created(...).
+LOCATION = OpenApiParameter("Location", OpenApiTypes.URI, OpenApiParameter.HEADER, response=[201],
+                            description="The API URL of what was created")
 
 
 def created(request, data, *, view_name: str, pk: int) -> Response:
@@ -238,7 +243,7 @@ class PhotoListApi(APIView):
         page = paginator.paginate_queryset(photos, request, view=self)
         return paginator.get_paginated_response(PhotoOutputSerializer(page, many=True, context={"request": request}).data)
 
-    @extend_schema(request={"multipart/form-data": UploadInputSerializer},
+    @extend_schema(request={"multipart/form-data": UploadInputSerializer}, parameters=[LOCATION],
                    responses={201: PhotoOutputSerializer, 200: PhotoOutputSerializer, 409: UploadConflictSerializer},
                    description="201: stored. 200: the same file was in the family's trash, and is restored. "
                                "409: the same file is already in the family. 413: the file is over UPLOAD_MAX_BYTES "

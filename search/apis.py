@@ -10,7 +10,7 @@ from rest_framework.pagination import PageNumberPagination
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from gallery.apis import DATE_ERRORS, created
+from gallery.apis import DATE_ERRORS, LOCATION, created
 from gallery.selectors import family_get, photo_get
 from search.duplicates import duplicate_groups
 from search.engine import MAX_QUERY_CHARS, SORTS, SearchParams, search_photos, similar_photos
@@ -225,6 +225,7 @@ class JudgmentListApi(APIView):
         return paginator.get_paginated_response(JudgmentSerializer(page, many=True).data)
 
     @extend_schema(request=InputSerializer, responses={201: JudgmentSerializer, 200: JudgmentSerializer},
+                   parameters=[LOCATION],
                    description="Judge a search result: the same normalised query and photo again replaces the "
                                "verdict (200, same id). The server records the result's score components.")
     def post(self, request):

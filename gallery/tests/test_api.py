@@ -298,3 +298,10 @@ def test_families_name_their_members_so_a_client_can_filter_by_uploader(api, fam
         body = api.get(reverse("api_families")).json()
     assert [len(f["members"]) for f in body] == [2, 2]  # Joneses: mallory and alice
     assert len(two_families.captured_queries) == len(one_family.captured_queries)
+
+
+def test_the_schema_says_which_answers_carry_a_location(client, alice):
+    client.force_login(alice)
+    paths = client.get("/api/v1/schema/", {"format": "json"}).json()["paths"]
+    for path in ("/api/v1/photos/", "/api/v1/albums/", "/api/v1/search/judgments/"):
+        assert "Location" in paths[path]["post"]["responses"]["201"]["headers"], path
