@@ -11,14 +11,17 @@ from rest_framework.pagination import PageNumberPagination
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from gallery.album_selectors import album_cover_id, album_get, album_list, album_photo_ids
+from gallery.album_selectors import album_cover_id, album_get, album_list, album_photo_ids, albums_photo_ids
 from gallery.album_services import (
     MAX_PHOTOS_PER_CALL, album_add_photos, album_can_manage, album_create, album_delete, album_remove_photos,
-    album_update,
+    album_reorder, album_set_cover, album_update, member_roles,
 )
-from gallery.apis import DATE_ERRORS, PhotoOutputSerializer
+from gallery.apis import DATE_ERRORS, LOCATION, PhotoOutputSerializer, created
 from gallery.models import Album
 from gallery.selectors import family_get, photo_list
+
+
+_UNSET = object()
 
 
 def _service(call, *args, **kwargs):
@@ -43,6 +46,8 @@ class SmartSearchSerializer(serializers.Serializer):
                                    error_messages=DATE_ERRORS)
     min_score = serializers.FloatField(required=False, min_value=0, max_value=1,
                                        help_text="Results below it are left out; default: the owner's minimum now")
+    plain = serializers.ListField(child=serializers.CharField(max_length=200), required=False,
+                                  help_text="Phrases of q searched as plain words, not as a place, date or exclusion")
     weights = serializers.JSONField(
         required=False,
         help_text='"saved" (default: the owner\'s weights now, kept), "live" (the owner\'s weights whenever it is '
@@ -66,7 +71,8 @@ class AlbumOutputSerializer(serializers.Serializer):
 
     @extend_schema_field(SmartSearchSerializer(allow_null=True))
     def get_search(self, album: Album) -> dict | None:
-        return album.search if album.is_smart else None
+        # Through its own serializer, so the answer is what the schema says (a saved "" date is null).
+        return SmartSearchSerializer(album.search).data if album.is_smart else None
 
     @extend_schema_field(serializers.IntegerField(allow_null=True))
     def get_cover(self, album: Album) -> int | None:
@@ -76,7 +82,7 @@ class AlbumOutputSerializer(serializers.Serializer):
         return len(self._ids(album))
 
     def get_can_manage(self, album: Album) -> bool:
-        return album_can_manage(user=self.context["request"].user, album=album)
+        return album_can_manage(user=self.context["request"].user, album=album, roles=self.context.get("roles"))
 
     def get_url(self, album: Album) -> str:
         return self.context["request"].build_absolute_uri(album.get_absolute_url())
@@ -102,10 +108,15 @@ class AlbumListApi(APIView):
     def get(self, request):
         filters = self.AlbumFilterSerializer(data=request.query_params)
         filters.is_valid(raise_exception=True)
-        albums = album_list(user=request.user, family_id=filters.validated_data.get("family"))
-        return Response(AlbumOutputSerializer(albums, many=True, context={"request": request}).data)
+        if filters.validated_data.get("family") is not None:  # another family's: 404, as every list answers
+            family_get(user=request.user, family_id=filters.validated_data["family"])
+        albums = list(album_list(user=request.user, family_id=filters.validated_data.get("family")))
+        # Each album's photos and the reader's roles asked once for the whole list, not once per album.
+        context = {"request": request, "album_ids": albums_photo_ids(albums=albums),
+                   "roles": member_roles(user=request.user)}
+        return Response(AlbumOutputSerializer(albums, many=True, context=context).data)
 
-    @extend_schema(request=AlbumCreateInputSerializer, responses={201: AlbumOutputSerializer})
+    @extend_schema(request=AlbumCreateInputSerializer, responses={201: AlbumOutputSerializer}, parameters=[LOCATION])
     def post(self, request):
         data = self.AlbumCreateInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -114,8 +125,8 @@ class AlbumListApi(APIView):
         album = _service(album_create, user=request.user, family=family, name=values["name"],
                          description=values.get("description", ""), search=values.get("search"))
         album = album_get(user=request.user, album_id=album.pk)
-        return Response(AlbumOutputSerializer(album, context={"request": request}).data,
-                        status=status.HTTP_201_CREATED)
+        return created(request, AlbumOutputSerializer(album, context={"request": request}).data,
+                       view_name="api_album_detail", pk=album.pk)
 
 
 class AlbumDetailApi(APIView):
@@ -123,6 +134,9 @@ class AlbumDetailApi(APIView):
         name = serializers.CharField(required=False, max_length=100)
         description = serializers.CharField(required=False, allow_blank=True, max_length=5000)
         search = serializers.JSONField(required=False, help_text="A smart album's new search")
+        cover = serializers.IntegerField(
+            required=False, allow_null=True, min_value=1, max_value=2**63 - 1,
+            help_text="The photo its tile shows (one of its photos; any member may pick it); null: its first photo")
 
     @extend_schema(responses=AlbumOutputSerializer)
     def get(self, request, album_id: int):
@@ -134,7 +148,15 @@ class AlbumDetailApi(APIView):
         album = album_get(user=request.user, album_id=album_id)
         data = self.AlbumUpdateInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        _service(album_update, user=request.user, album=album, **data.validated_data)
+        values = dict(data.validated_data)
+        cover = values.pop("cover", _UNSET)
+        if values:
+            _service(album_update, user=request.user, album=album, **values)
+        if cover is not _UNSET:
+            try:
+                album_set_cover(user=request.user, album=album, photo_id=cover)
+            except DjangoValidationError as exc:
+                raise ValidationError({"cover": exc.messages}) from None
         album = album_get(user=request.user, album_id=album_id)
         return Response(AlbumOutputSerializer(album, context={"request": request}).data)
 
@@ -155,8 +177,12 @@ class PhotoOutcomesSerializer(serializers.Serializer):
     results = PhotoOutcomeSerializer(many=True)
 
 
+class AlbumOrderSerializer(serializers.Serializer):
+    photos = serializers.ListField(child=serializers.IntegerField(), help_text="The album's photos in their new order")
+
+
 class AlbumPhotosApi(APIView):
-    """An album's photos in its order (a smart album: its search's results now, best first); add or remove
+    """An album's photos in its order (a smart album: its search's results now, best first); add, remove or reorder
     photos of a plain album. Each id is answered on its own: another family's or a missing photo is ok: false,
     "No such photo.", alike."""
 
@@ -184,6 +210,16 @@ class AlbumPhotosApi(APIView):
     @extend_schema(request=AlbumPhotosInputSerializer, responses=PhotoOutcomesSerializer)
     def delete(self, request, album_id: int):
         return self._change(request, album_id, album_remove_photos)
+
+    @extend_schema(request=AlbumPhotosInputSerializer, responses=AlbumOrderSerializer,
+                   description="Put a plain album's photos in this order (any member): ids not in the album are "
+                               "ignored, and the photos left out follow those given, in their order.")
+    def put(self, request, album_id: int):
+        album = album_get(user=request.user, album_id=album_id)
+        data = self.AlbumPhotosInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        _service(album_reorder, user=request.user, album=album, photo_ids=data.validated_data["photos"])
+        return Response({"photos": album_photo_ids(album=album)})
 
     def _change(self, request, album_id: int, service):
         album = album_get(user=request.user, album_id=album_id)

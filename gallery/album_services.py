@@ -50,9 +50,17 @@ def _member_role(user: AbstractBaseUser, family_id: int) -> str | None:
     return Membership.objects.filter(user=user, family_id=family_id).values_list("role", flat=True).first()
 
 
-def album_can_manage(*, user: AbstractBaseUser, album: Album) -> bool:
-    """Rename, delete, share: the album's creator (while still in the family) or an admin of its family."""
-    role = _member_role(user, album.family_id)
+def member_roles(*, user: AbstractBaseUser) -> dict[int, str]:
+    """The user's role in each of their families (family id → role), for album_can_manage over many albums."""
+    if not user.is_authenticated:
+        return {}
+    return dict(Membership.objects.filter(user=user).values_list("family_id", "role"))
+
+
+def album_can_manage(*, user: AbstractBaseUser, album: Album, roles: dict[int, str] | None = None) -> bool:
+    """Rename, delete, share: the album's creator (while still in the family) or an admin of its family. `roles`:
+    member_roles(user), when asking of many albums."""
+    role = roles.get(album.family_id) if roles is not None else _member_role(user, album.family_id)
     return role == Membership.Role.ADMIN or (role is not None and album.created_by_id == user.pk)
 
 

@@ -7,6 +7,7 @@ urlpatterns = [
     path("auth/tokens/", token_apis.TokenListApi.as_view(), name="api_tokens"),
     path("auth/tokens/<int:token_id>/", token_apis.TokenDetailApi.as_view(), name="api_token_detail"),
     path("families/", apis.FamilyListApi.as_view(), name="api_families"),
+    path("families/<int:family_id>/places/", apis.FamilyPlacesApi.as_view(), name="api_family_places"),
     path("photos/", apis.PhotoListApi.as_view(), name="api_photos"),
     path("photos/bulk/", apis.PhotoBulkApi.as_view(), name="api_photos_bulk"),
     path("photos/shift-dates/", apis.ShiftDatesApi.as_view(), name="api_photos_shift_dates"),

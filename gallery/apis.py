@@ -7,8 +7,9 @@ from datetime import timedelta
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.conf import settings
+from django.urls import reverse
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import extend_schema, extend_schema_field, inline_serializer
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.exceptions import PermissionDenied, Throttled, ValidationError
 from rest_framework.pagination import PageNumberPagination
@@ -17,7 +18,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from gallery.bulk import BULK_ACTIONS, BULK_MAX_PHOTOS, photos_bulk_apply
-from gallery.models import Photo, PhotoTag
+from gallery.models import Membership, Photo, PhotoTag
 from gallery.selectors import (
     family_get, family_known_places, family_list, open_suggestions, photo_get, photo_list, suggestion_get, trash_list, trash_photo_get,
 )
@@ -33,14 +34,33 @@ from gallery.upload_limits import upload_report
 from mediasearch.parsers import JSONParser
 
 
+# For the schema of an operation answering created(...).
+LOCATION = OpenApiParameter("Location", OpenApiTypes.URI, OpenApiParameter.HEADER, response=[201],
+                            description="The API URL of what was created")
+
+
+def created(request, data, *, view_name: str, pk: int) -> Response:
+    """A 201 that names what it created in Location (RFC 9110), so a client follows it instead of building the URL."""
+    return Response(data, status=status.HTTP_201_CREATED,
+                    headers={"Location": request.build_absolute_uri(reverse(view_name, args=[pk]))})
+
+
 # DRF says "Date has wrong format" of 2023-02-30 too, which is in the right format but not a day.
 DATE_ERRORS = {"invalid": "Not a day on the calendar: write it YYYY-MM-DD, e.g. 2023-02-28."}
+
+
+class FamilyMemberSerializer(serializers.Serializer):
+    id = serializers.IntegerField(source="user_id", help_text="The user's id: what `uploaded_by` and search's "
+                                                              "`uploader` filter by")
+    username = serializers.CharField(source="user.username")
+    role = serializers.ChoiceField(choices=Membership.Role.choices)
 
 
 class FamilyOutputSerializer(serializers.Serializer):
     id = serializers.IntegerField()
     name = serializers.CharField()
     photo_count = serializers.IntegerField()
+    members = FamilyMemberSerializer(source="membership_list", many=True, help_text="By username")
 
 
 class PlaceSerializer(serializers.Serializer):
@@ -165,8 +185,25 @@ class PhotoOutputSerializer(serializers.Serializer):
 class FamilyListApi(APIView):
     @extend_schema(responses=FamilyOutputSerializer(many=True))
     def get(self, request):
-        families = family_list(user=request.user)
+        families = family_list(user=request.user, with_members=True)
         return Response(FamilyOutputSerializer(families, many=True).data)
+
+
+class FamilyPlaceSerializer(serializers.Serializer):
+    city = serializers.CharField()
+    region = serializers.CharField()
+    country = serializers.CharField()
+    country_code = serializers.CharField()
+
+
+class FamilyPlacesApi(APIView):
+    """The places where a family's photos were taken, by country then city: what PATCH /api/v1/photos/{id}/ takes
+    as "place" (the photo page's picker)."""
+
+    @extend_schema(responses=FamilyPlaceSerializer(many=True))
+    def get(self, request, family_id: int):
+        family = family_get(user=request.user, family_id=family_id)
+        return Response(FamilyPlaceSerializer(family_known_places(family_id=family.pk), many=True).data)
 
 
 class UploadConflictSerializer(serializers.Serializer):
@@ -194,6 +231,8 @@ class PhotoListApi(APIView):
     def get(self, request):
         filters = self.FilterSerializer(data=request.query_params)
         filters.is_valid(raise_exception=True)
+        if filters.validated_data.get("family") is not None:  # another family's: 404, as every list answers
+            family_get(user=request.user, family_id=filters.validated_data["family"])
         photos = photo_list(
             user=request.user,
             family_id=filters.validated_data.get("family"),
@@ -206,7 +245,7 @@ class PhotoListApi(APIView):
         page = paginator.paginate_queryset(photos, request, view=self)
         return paginator.get_paginated_response(PhotoOutputSerializer(page, many=True, context={"request": request}).data)
 
-    @extend_schema(request={"multipart/form-data": UploadInputSerializer},
+    @extend_schema(request={"multipart/form-data": UploadInputSerializer}, parameters=[LOCATION],
                    responses={201: PhotoOutputSerializer, 200: PhotoOutputSerializer, 409: UploadConflictSerializer},
                    description="201: stored. 200: the same file was in the family's trash, and is restored. "
                                "409: the same file is already in the family. 413: the file is over UPLOAD_MAX_BYTES "
@@ -243,7 +282,8 @@ class PhotoListApi(APIView):
             body = {"detail": result.reason, "photo": PhotoOutputSerializer(result.photo, context={"request": request}).data}
             return Response(body, status=status.HTTP_409_CONFLICT)
         photo = photo_get(user=request.user, photo_id=result.photo.pk)
-        return Response(PhotoOutputSerializer(photo, context={"request": request}).data, status=status.HTTP_201_CREATED)
+        return created(request, PhotoOutputSerializer(photo, context={"request": request}).data,
+                       view_name="api_photo_detail", pk=photo.pk)
 
 
 def _upload_refused(request) -> Response | None:
@@ -277,8 +317,9 @@ class PhotoDetailApi(APIView):
                                           help_text="With longitude: a position, reverse-geocoded offline; both "
                                                     "null clear the place")
         longitude = serializers.FloatField(required=False, allow_null=True, min_value=-180, max_value=180)
-        place = PlaceInputSerializer(required=False, help_text="One of the family's known places (as in a photo's "
-                                                               "`place`); the position is cleared")
+        place = PlaceInputSerializer(required=False, help_text="One of the family's known places (GET "
+                                                               "/api/v1/families/{id}/places/, or a photo's `place`); "
+                                                               "the position is cleared")
         rotation = serializers.ChoiceField(choices=[0, 90, 180, 270], required=False,
                                            help_text="Degrees clockwise from the original's upright orientation")
 
@@ -336,7 +377,7 @@ def _apply_corrections(*, photo: Photo, taken_at=None, latitude=_UNSET, longitud
         known = {(p.city, p.region, p.country_code.upper()): p for p in family_known_places(family_id=photo.family_id)}
         chosen = known.get((place["city"], place["region"], place["country_code"].upper()))
         if chosen is None:
-            raise ValidationError({"place": ["Not one of the family's places (see the places of its photos)."]})
+            raise ValidationError({"place": ["Not one of the family's places (GET /api/v1/families/{id}/places/)."]})
         photo_place_set(photo=photo, place=chosen)
     elif latitude is not _UNSET:
         photo_place_set(photo=photo, latitude=latitude, longitude=longitude)

@@ -13,21 +13,28 @@ from django.http import Http404
 from gallery.models import Family, Favourite, Membership, Photo, PhotoTag, Tag, TagSuggestion
 
 
-def family_list(*, user: AbstractBaseUser, favourite_counts: bool = False) -> QuerySet[Family]:
+def family_list(*, user: AbstractBaseUser, favourite_counts: bool = False,
+                with_members: bool = False) -> QuerySet[Family]:
     """The user's families with `photo_count` (not in the trash); `favourite_counts`: also `favourite_count`, how
-    many of those are the user's favourites (the timeline's picker with "Favourites only"), in the same query."""
+    many of those are the user's favourites (the timeline's picker with "Favourites only"), in the same query;
+    `with_members`: each one's memberships (with their users, by username) fetched in one more query, as
+    `membership_list`."""
     if not user.is_authenticated:
         return Family.objects.none()
     # Explicit order: Django ignores Meta.ordering on GROUP BY queries such as this annotate().
-    qs = (
+    families = (
         Family.objects.filter(memberships__user=user)
         .annotate(photo_count=Count("photos", distinct=True, filter=Q(photos__trashed_at__isnull=True)))
         .order_by("name", "pk")
     )
     if favourite_counts:
-        qs = qs.annotate(favourite_count=Count("photos", distinct=True, filter=Q(
+        families = families.annotate(favourite_count=Count("photos", distinct=True, filter=Q(
             photos__trashed_at__isnull=True, photos__in=Favourite.objects.filter(user_id=user.pk).values("photo_id"))))
-    return qs
+    if with_members:
+        families = families.prefetch_related(Prefetch(
+            "memberships", queryset=Membership.objects.select_related("user").order_by("user__username"),
+            to_attr="membership_list"))
+    return families
 
 
 def family_get(*, user: AbstractBaseUser, family_id: int) -> Family:

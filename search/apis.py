@@ -10,7 +10,7 @@ from rest_framework.pagination import PageNumberPagination
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from gallery.apis import DATE_ERRORS
+from gallery.apis import DATE_ERRORS, LOCATION, created
 from gallery.selectors import family_get, photo_get
 from search.duplicates import duplicate_groups
 from search.engine import MAX_QUERY_CHARS, SORTS, SearchParams, search_photos, similar_photos
@@ -153,6 +153,8 @@ class SearchApi(APIView):
         data = self.InputSerializer(data=request.query_params)
         data.is_valid(raise_exception=True)
         v = data.validated_data
+        if v.get("family") is not None:  # another family's: 404, as every list answers
+            family_get(user=request.user, family_id=v["family"])
         understood = understand_search(user=request.user, params=SearchParams(
             query=v["q"], family_id=v.get("family"), uploader_id=v.get("uploader"), tag=v.get("tag"),
             country=v.get("country"), place=v.get("place"),
@@ -223,6 +225,7 @@ class JudgmentListApi(APIView):
         return paginator.get_paginated_response(JudgmentSerializer(page, many=True).data)
 
     @extend_schema(request=InputSerializer, responses={201: JudgmentSerializer, 200: JudgmentSerializer},
+                   parameters=[LOCATION],
                    description="Judge a search result: the same normalised query and photo again replaces the "
                                "verdict (200, same id). The server records the result's score components.")
     def post(self, request):
@@ -231,12 +234,13 @@ class JudgmentListApi(APIView):
         v = data.validated_data
         photo = photo_get(user=request.user, photo_id=v["photo"])
         try:
-            judgment, created = judgment_record(user=request.user, photo=photo, query=v["query"],
+            judgment, new = judgment_record(user=request.user, photo=photo, query=v["query"],
                                                 relevant=v["relevant"])
         except DjangoValidationError as exc:
             raise ValidationError(exc.message_dict if hasattr(exc, "error_dict") else exc.messages) from None
-        return Response(JudgmentSerializer(judgment).data,
-                        status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
+        if new:
+            return created(request, JudgmentSerializer(judgment).data, view_name="api_judgment_detail", pk=judgment.pk)
+        return Response(JudgmentSerializer(judgment).data)
 
 
 class JudgmentDetailApi(APIView):

@@ -8,7 +8,7 @@ from rest_framework.pagination import PageNumberPagination
 
 from gallery.models import Membership, Photo
 from tests import images
-from tests.factories import MembershipFactory, UserFactory, photo_factory
+from tests.factories import MembershipFactory, UserFactory, api_token_key, photo_factory
 
 pytestmark = pytest.mark.django_db
 
@@ -56,7 +56,7 @@ def test_families_lists_mine_with_photo_counts(api, family, alice, other_family,
     response = api.get(reverse("api_families"))
 
     assert response.status_code == 200
-    assert response.json() == [
+    assert [{k: f[k] for k in ("id", "name", "photo_count")} for f in response.json()] == [
         {"id": other_family.pk, "name": "Joneses", "photo_count": 1},
         {"id": family.pk, "name": "Smiths", "photo_count": 2},
     ]
@@ -245,3 +245,63 @@ def test_unauthenticated_api_calls_get_401_with_a_token_challenge(db):
     response = Client().get(reverse("api_photos"))
     assert response.status_code == 401
     assert response["WWW-Authenticate"] == "Token"
+
+
+def test_a_family_filter_naming_another_or_no_family_is_a_404_on_every_list(family, alice, other_family, mallory):
+    """The trash, judgments, duplicates and quality answered 404 for another family's id, but photos, albums and
+    search answered an empty 200: a client could not tell "no photos" from "wrong family". Now all alike."""
+    api = Client(headers={"Authorization": f"Token {api_token_key(alice)}"})
+    photo_factory(family=family, user=alice)
+    for url, params in (("api_photos", {}), ("api_albums", {}), ("api_search", {"q": "red"}), ("api_trash", {}),
+                        ("api_judgments", {})):
+        assert api.get(reverse(url), {**params, "family": family.pk}).status_code == 200, url
+        for family_id in (other_family.pk, other_family.pk + 1000):
+            response = api.get(reverse(url), {**params, "family": family_id})
+            assert (response.status_code, response.json()) == (404, {"detail": "No such family."}), url
+
+
+def test_what_a_post_creates_is_answered_with_its_location(api, family, alice):
+    """A 201 names the new resource in Location (RFC 9110), so a client follows it instead of building the URL."""
+    upload = api.post(reverse("api_photos"), {
+        "file": SimpleUploadedFile("a.jpg", images.jpeg(colour=(1, 2, 3)), content_type="image/jpeg"),
+        "family": family.pk})
+    album = api.post(reverse("api_albums"), {"name": "Trip", "family": family.pk}, content_type="application/json")
+    judgment = api.post(reverse("api_judgments"), {"query": "red", "photo": upload.json()["id"], "relevant": True},
+                        content_type="application/json")
+    for response, name in ((upload, "api_photo_detail"), (album, "api_album_detail"),
+                           (judgment, "api_judgment_detail")):
+        assert response.status_code == 201, response.content
+        assert response["Location"] == f"http://testserver{reverse(name, args=[response.json()['id']])}"
+        assert api.get(response["Location"]).json()["id"] == response.json()["id"]
+
+
+def test_families_name_their_members_so_a_client_can_filter_by_uploader(api, family, alice, bob, other_family,
+                                                                         mallory):
+    """The photo list's `uploaded_by` and search's `uploader` take a user id, but the API gave no user's id anywhere
+    (a photo names its uploader by username): a client could not use either filter."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    by_bob = photo_factory(family=family, user=bob)
+    photo_factory(family=family, user=alice)
+    api.get(reverse("api_families"))
+    with CaptureQueriesContext(connection) as one_family:
+        body = api.get(reverse("api_families")).json()
+    [smiths] = body
+    assert smiths["members"] == [{"id": alice.pk, "username": "alice", "role": "admin"},
+                                 {"id": bob.pk, "username": "bob", "role": "member"}]
+    bobs_id = next(m["id"] for m in smiths["members"] if m["username"] == "bob")
+    assert [p["id"] for p in api.get(reverse("api_photos"), {"uploaded_by": bobs_id}).json()["results"]] == [by_bob.pk]
+
+    MembershipFactory(family=other_family, user=alice)
+    with CaptureQueriesContext(connection) as two_families:
+        body = api.get(reverse("api_families")).json()
+    assert [len(f["members"]) for f in body] == [2, 2]  # Joneses: mallory and alice
+    assert len(two_families.captured_queries) == len(one_family.captured_queries)
+
+
+def test_the_schema_says_which_answers_carry_a_location(client, alice):
+    client.force_login(alice)
+    paths = client.get("/api/v1/schema/", {"format": "json"}).json()["paths"]
+    for path in ("/api/v1/photos/", "/api/v1/albums/", "/api/v1/search/judgments/"):
+        assert "Location" in paths[path]["post"]["responses"]["201"]["headers"], path

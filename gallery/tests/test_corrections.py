@@ -345,3 +345,22 @@ def test_what_a_correction_did_or_why_not_is_said_in_the_corrections_box_it_come
         page = client.get(response["Location"]).content.decode()
         assert message in _corrections_section(page), data
         assert page.count(message) == 1, data
+
+
+def test_a_client_reads_the_familys_places_and_patches_one_of_them(family, alice, api_client, other_family, mallory):
+    """PATCH "place" takes one of the family's places, but no endpoint listed them (the page's picker has them):
+    a client had to guess the region the geocoder wrote."""
+    _gps_photo(family, alice, position=LISBON)
+    _gps_photo(other_family, mallory, position=PORTO)
+    photo = _gps_photo(family, alice, position=PORTO)
+    _patch(api_client, photo, {"latitude": None, "longitude": None})
+
+    response = api_client.get(f"/api/v1/families/{family.pk}/places/")
+    assert response.status_code == 200, response.content
+    places = response.json()
+    assert [p["city"] for p in places] == ["Lisbon"]  # the other family's Porto is not listed
+    assert set(places[0]) == {"city", "region", "country", "country_code"}
+    body = _patch(api_client, photo, {"place": places[0]}).json()
+    assert body["place"] == places[0] and body["place_source"] == "member"
+    for family_id in (other_family.pk, other_family.pk + 1000):
+        assert api_client.get(f"/api/v1/families/{family_id}/places/").status_code == 404

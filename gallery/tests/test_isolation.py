@@ -128,12 +128,14 @@ def test_another_familys_photos_never_appear_in_lists(client_for, family, alice,
 
     api = client.get(reverse("api_photos")).json()
     assert [p["id"] for p in api["results"]] == [joneses_photo.pk] and api["count"] == 1
-    for params in ({"family": family.pk}, {"tag": "private-smith-tag"}, {"uploaded_by": alice.pk}):
+    assert client.get(reverse("api_photos"), {"family": family.pk}).json() == {"detail": "No such family."}
+    for params in ({"tag": "private-smith-tag"}, {"uploaded_by": alice.pk}):
         filtered = client.get(reverse("api_photos"), params).json()
         assert filtered["count"] == 0 and filtered["results"] == [], params
 
     families = client.get(reverse("api_families")).json()
-    assert families == [{"id": joneses_photo.family_id, "name": "Joneses", "photo_count": 1}]
+    assert families == [{"id": joneses_photo.family_id, "name": "Joneses", "photo_count": 1,
+                         "members": [{"id": mallory.pk, "username": "mallory", "role": "admin"}]}]
 
     family_index = client.get(reverse("gallery:families")).content.decode()
     assert "Smiths" not in family_index and family.get_absolute_url() not in family_index

@@ -171,7 +171,9 @@ def test_api_search_returns_none_of_theirs_and_counts_none_of_theirs(world, api_
     assert len(body["results"]) + body["hidden_count"] <= len(world["smiths"])
     assert _leaks(str(body)) == []
 
-    for params in ({"family": other_family.pk}, {"uploader": mallory.pk}, {"tag": "jonesonly"}):
+    response = api.get(reverse("api_search"), {"q": "red circle", "min_score": 0, "family": other_family.pk})
+    assert (response.status_code, response.json()) == (404, {"detail": "No such family."})  # as a missing family
+    for params in ({"uploader": mallory.pk}, {"tag": "jonesonly"}):
         response = api.get(reverse("api_search"), {"q": "red circle", "min_score": 0, **params})
         assert response.status_code == 200, params
         assert response.json()["results"] == [] and response.json()["hidden_count"] == 0, params
