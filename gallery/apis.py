@@ -194,6 +194,7 @@ class FamilyPlaceSerializer(serializers.Serializer):
     region = serializers.CharField()
     country = serializers.CharField()
     country_code = serializers.CharField()
+    label = serializers.CharField(read_only=True, help_text="as a photo's place.label")
 
 
 class FamilyPlacesApi(APIView):

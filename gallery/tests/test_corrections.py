@@ -359,7 +359,7 @@ def test_a_client_reads_the_familys_places_and_patches_one_of_them(family, alice
     assert response.status_code == 200, response.content
     places = response.json()
     assert [p["city"] for p in places] == ["Lisbon"]  # the other family's Porto is not listed
-    assert set(places[0]) == {"city", "region", "country", "country_code"}
+    assert set(places[0]) == {"city", "region", "country", "country_code", "label"}
     body = _patch(api_client, photo, {"place": places[0]}).json()
     assert body["place"] == places[0] and body["place_source"] == "member"
     for family_id in (other_family.pk, other_family.pk + 1000):
