@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from drf_spectacular.utils import extend_schema, extend_schema_field
+from django.db import transaction
 from rest_framework import serializers, status
 from rest_framework.exceptions import ValidationError
 from rest_framework.pagination import PageNumberPagination
@@ -150,13 +151,14 @@ class AlbumDetailApi(APIView):
         data.is_valid(raise_exception=True)
         values = dict(data.validated_data)
         cover = values.pop("cover", _UNSET)
-        if values:
-            _service(album_update, user=request.user, album=album, **values)
-        if cover is not _UNSET:
-            try:
-                album_set_cover(user=request.user, album=album, photo_id=cover)
-            except DjangoValidationError as exc:
-                raise ValidationError({"cover": exc.messages}) from None
+        with transaction.atomic():  # a refused cover leaves the name and description as they were too
+            if values:
+                _service(album_update, user=request.user, album=album, **values)
+            if cover is not _UNSET:
+                try:
+                    album_set_cover(user=request.user, album=album, photo_id=cover)
+                except DjangoValidationError as exc:
+                    raise ValidationError({"cover": exc.messages}) from None
         album = album_get(user=request.user, album_id=album_id)
         return Response(AlbumOutputSerializer(album, context={"request": request}).data)
 

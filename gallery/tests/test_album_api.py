@@ -166,6 +166,9 @@ def test_a_member_reorders_an_album_and_picks_its_cover(family, alice, bob, phot
     theirs = photo_factory(family=other_family, user=mallory)
     bad = api.patch(f"/api/v1/albums/{album.pk}/", {"cover": theirs.pk}, content_type="application/json")
     assert bad.status_code == 400 and "cover" in bad.json(), bad.content
+    both = _client(alice).patch(f"/api/v1/albums/{album.pk}/", {"name": "Renamed", "cover": theirs.pk},
+                                content_type="application/json")
+    assert both.status_code == 400 and api.get(f"/api/v1/albums/{album.pk}/").json()["name"] == "Trip"  # all or none
     assert api.patch(f"/api/v1/albums/{album.pk}/", {"name": "Mine"},
                      content_type="application/json").status_code == 403  # renaming stays the creator's
     for body in ({"photos": []}, {"photos": ["x"]}, {}):
