@@ -221,7 +221,8 @@ def media_storage(env: Mapping[str, str]) -> dict:
     through this too)."""
     kind = env.get("MEDIA_STORAGE", "").strip().lower() or "filesystem"
     if kind == "filesystem":
-        return {"BACKEND": "django.core.files.storage.FileSystemStorage", "OPTIONS": {"location": MEDIA_ROOT}}
+        # Django's, except that a file whose write fails half way (a full disk) is removed again.
+        return {"BACKEND": "gallery.storage.MediaFileSystemStorage", "OPTIONS": {"location": MEDIA_ROOT}}
     if kind != "s3":
         raise ImproperlyConfigured(f"MEDIA_STORAGE must be 'filesystem' or 's3', not {kind!r}.")
     if not env.get("S3_BUCKET"):
