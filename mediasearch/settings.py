@@ -339,7 +339,8 @@ UPLOAD_MAX_REQUEST_BYTES = env_int("UPLOAD_MAX_REQUEST_BYTES", 2 * 1024**3)
 FILE_UPLOAD_HANDLERS = [
     "gallery.upload_limits.LimitedUploadHandler",
     "django.core.files.uploadhandler.MemoryFileUploadHandler",
-    "django.core.files.uploadhandler.TemporaryFileUploadHandler",
+    # Django's temp-file handler, but a full temporary space skips the file with a reason instead of a 500.
+    "gallery.upload_limits.SpoolUploadHandler",
 ]
 
 # Semantic search model (see README "Using a real SigLIP model").

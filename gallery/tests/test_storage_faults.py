@@ -7,10 +7,7 @@ from __future__ import annotations
 
 import io
 import random
-import resource
-import signal
 import subprocess
-from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -25,6 +22,7 @@ from gallery.files import file_removals_process
 from gallery.services import UploadResult, photo_upload
 from gallery.trash_services import photos_trash
 from tests import images
+from tests.disk import disk_full_past
 from tests.factories import photo_factory
 
 pytestmark = pytest.mark.django_db
@@ -219,22 +217,8 @@ def test_the_admin_lists_queued_removals_read_only(client, db):
     assert reverse("admin:gallery_fileremoval_add") not in body
 
 
-@contextmanager
-def _disk_full_past(limit: int):
-    """Every file this process writes stops at `limit` bytes with a real write error from the kernel (EFBIG), as on
-    a disk that fills up in the middle of a file; PostgreSQL, another process, is not limited."""
-    previous_limit = resource.getrlimit(resource.RLIMIT_FSIZE)
-    previous_handler = signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a write error, not the default kill
-    resource.setrlimit(resource.RLIMIT_FSIZE, (limit, previous_limit[1]))
-    try:
-        yield
-    finally:
-        resource.setrlimit(resource.RLIMIT_FSIZE, previous_limit)
-        signal.signal(signal.SIGXFSZ, previous_handler)
-
-
 def _noisy_jpeg(seed: int) -> bytes:
-    """A JPEG of about 100 KB (noise does not compress): its original is cut off by _disk_full_past(50_000)."""
+    """A JPEG of about 100 KB (noise does not compress): its original is cut off by disk_full_past(50_000)."""
     rng = random.Random(seed)
     image = Image.frombytes("RGB", (300, 200), bytes(rng.randrange(256) for _ in range(300 * 200 * 3)))
     out = io.BytesIO()
@@ -249,7 +233,7 @@ def test_a_disk_that_fills_up_mid_upload_keeps_the_photos_before_and_leaves_no_p
     assert before.outcome == UploadResult.SAVED
     kept_files = _files(media)
 
-    with _disk_full_past(50_000):
+    with disk_full_past(50_000):
         response = client_for(alice).post(reverse("gallery:upload"), {
             "family": family.pk, "files": [SimpleUploadedFile(f"big{i}.jpg", _noisy_jpeg(i)) for i in range(2)],
         })
