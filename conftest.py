@@ -20,7 +20,7 @@ def _test_settings(settings, tmp_path):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     settings.STORAGES = {
         **settings.STORAGES,
-        "default": {"BACKEND": "django.core.files.storage.FileSystemStorage", "OPTIONS": {"location": tmp_path / "media"}},
+        "default": {"BACKEND": "gallery.storage.MediaFileSystemStorage", "OPTIONS": {"location": tmp_path / "media"}},
     }
     settings.MEDIA_ROOT = tmp_path / "media"
     # Throttle counts (DRF keeps them in the cache) belong to one test: the next starts from none.

@@ -297,6 +297,9 @@ def _upload_refused(request) -> Response | None:
         reason = too_large(settings.UPLOAD_MAX_BYTES)
         return Response({"detail": " ".join(f"{name}: {reason}" for name in report.too_large)},
                         status=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE)
+    if report.not_received:  # the server's temporary space was full: said like a storage fault
+        return Response({"file": [f"{name}: {reason}" for name, reason in report.not_received]},
+                        status=status.HTTP_400_BAD_REQUEST)
     return None
 
 

@@ -7,6 +7,7 @@ the periodic sweep."""
 
 from __future__ import annotations
 
+import errno
 import logging
 from collections.abc import Iterable, Iterator
 from datetime import timedelta
@@ -69,8 +70,20 @@ def photo_files_write(photo: Photo, contents: dict[str, tuple[str, bytes]]) -> N
     except Exception as exc:
         logger.exception("could not store %s of photo %s", field, photo.sha256)
         files_remove(names=written)
-        raise StorageFailed("Could not store the file: the photo storage refused to write it. Nothing was kept; "
-                            "please try again later, and tell the administrator if it keeps happening.") from exc
+        raise StorageFailed(f"Could not store the file: {_write_fault_words(exc)}") from exc
+
+
+def _write_fault_words(exc: BaseException) -> str:
+    """Why a write failed, in words a person (and the administrator they tell) can act on."""
+    errno_ = getattr(exc, "errno", None)
+    if errno_ in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG):
+        return ("the photo storage is full. Nothing of this file was kept (photos stored before are safe); "
+                "tell the administrator to free some space, then try again.")
+    if errno_ in (errno.EROFS, errno.EACCES, errno.EPERM):
+        return ("the photo storage is read-only or the server may not write to it. Nothing of this file was kept; "
+                "tell the administrator, then try again.")
+    return ("the photo storage refused to write it. Nothing was kept; please try again later, and tell the "
+            "administrator if it keeps happening.")
 
 
 def files_remove(*, names: Iterable[str]) -> None:

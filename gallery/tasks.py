@@ -8,3 +8,15 @@ def trash_purge_task() -> int:
     from gallery.trash_services import trash_purge_expired
 
     return trash_purge_expired()
+
+
+def orphan_files_remove_task() -> int:
+    """Delete stored files no photo points at, older than a day (the daily schedule; `remove_orphan_files` does the
+    same on demand): what a process killed between writing a photo's files and committing its row left behind."""
+    from datetime import timedelta
+
+    from gallery.files import files_remove, orphan_files
+
+    names = list(orphan_files(older_than=timedelta(hours=24)))
+    files_remove(names=names)  # what storage refuses waits in the removal queue
+    return len(names)

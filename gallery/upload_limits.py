@@ -12,21 +12,33 @@ before it was refused), DATA_UPLOAD_MAX_NUMBER_FILES answers a bare 400, and a f
   kept), files past UPLOAD_MAX_FILES are counted but never stored, and the body is cut off at
   UPLOAD_MAX_REQUEST_BYTES. What it refused is reported, not raised: parsing also happens inside the CSRF middleware
   and DRF's authentication, where an exception would become a 500. The upload page and API read the report through
-  `upload_report(request)` and answer with a row, or a 400/413, for each refusal.
+  `upload_report(request)` and answer with a row, or a 400/413, for each refusal;
+- `SpoolUploadHandler`, last, is Django's temp-file handler, except that a temporary space that is full (or can't be
+  written) skips that file with a reason in the same report instead of failing the whole request with a 500.
 """
 
 from __future__ import annotations
 
+import errno
+import logging
 from dataclasses import dataclass, field
 
 from django.conf import settings
-from django.core.files.uploadedfile import SimpleUploadedFile
-from django.core.files.uploadhandler import FileUploadHandler, SkipFile, StopFutureHandlers, StopUpload
+from django.core.files.uploadedfile import SimpleUploadedFile, TemporaryUploadedFile
+from django.core.files.uploadhandler import (
+    FileUploadHandler,
+    SkipFile,
+    StopFutureHandlers,
+    StopUpload,
+    TemporaryFileUploadHandler,
+)
 from django.http import HttpRequest
 from django.http.multipartparser import MultiPartParser
 
 from gallery.images import human_size
 from gallery.text import refusal
+
+logger = logging.getLogger(__name__)
 
 # A file whose name reduces to nothing ("../", "///", "\x00", only control characters) is kept under this name
 # (gallery.services.photo_upload keeps an empty name under it too), so it gets a result row like any other.
@@ -40,6 +52,7 @@ class UploadReport:
     files_sent: int = 0  # files in the body, whether stored or not
     too_large: list[str] = field(default_factory=list)  # names of the files skipped for their size
     request_too_large: bool = False  # the body passed UPLOAD_MAX_REQUEST_BYTES: the rest was not read
+    not_received: list[tuple[str, str]] = field(default_factory=list)  # (name, reason): the server could not spool it
 
     @property
     def too_many_files(self) -> bool:
@@ -63,6 +76,10 @@ def request_too_large_message() -> str:
 def upload_report(request: HttpRequest) -> UploadReport:
     """What the upload handler refused while reading `request`'s body (an empty report when it read none)."""
     request.FILES  # noqa: B018 - parse the body now, if nothing has yet
+    return _report(request)
+
+
+def _report(request: HttpRequest) -> UploadReport:
     for handler in request.upload_handlers:
         if isinstance(handler, LimitedUploadHandler):
             return handler.report
@@ -128,6 +145,60 @@ class LimitedUploadHandler(FileUploadHandler):
             # is refused as a whole (UploadReport.problem), so nobody reads it.
             return SimpleUploadedFile(self.file_name, b"")
         return None
+
+
+class SpoolUploadHandler(TemporaryFileUploadHandler):
+    """Django's temp-file handler (files of a body over FILE_UPLOAD_MAX_MEMORY_SIZE go to FILE_UPLOAD_TEMP_DIR, /tmp
+    by default). When that space is full or can't be written, the file is skipped with a reason in the request's
+    UploadReport, and what was spooled of it is deleted; the other files of the upload go on."""
+
+    def new_file(self, *args, **kwargs):
+        try:
+            super().new_file(*args, **kwargs)
+        except OSError as exc:
+            # The parser closes each handler's `file` on SkipFile: never the previous, finished upload's.
+            self.file = SimpleUploadedFile(self.file_name or UNNAMED_FILE, b"")
+            self._not_received(exc)
+            raise SkipFile() from exc
+
+    def receive_data_chunk(self, raw_data: bytes, start: int) -> bytes | None:
+        try:
+            return super().receive_data_chunk(raw_data, start)
+        except OSError as exc:
+            self._drop_spooled(exc)
+            raise SkipFile() from exc
+
+    def file_complete(self, file_size: int):
+        try:
+            return super().file_complete(file_size)  # its seek writes what was still buffered
+        except OSError as exc:
+            self._drop_spooled(exc)
+            return None  # no file for this part; the report says why
+
+    def upload_interrupted(self):
+        # Called when no file of the body was kept: only a real temporary file is Django's to remove.
+        if isinstance(getattr(self, "file", None), TemporaryUploadedFile):
+            super().upload_interrupted()
+
+    def _drop_spooled(self, exc: OSError) -> None:
+        """Delete the temporary file (closing it flushes its buffer, which fails again on a full disk: the file is
+        deleted all the same) and leave a harmless stand-in for the parser to close."""
+        try:
+            self.file.close()
+        except OSError:
+            pass
+        self.file = SimpleUploadedFile(self.file_name or UNNAMED_FILE, b"")
+        self._not_received(exc)
+
+    def _not_received(self, exc: OSError) -> None:
+        logger.warning("upload %r: could not spool it to the temporary space: %s", self.file_name, exc)
+        if exc.errno in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG):
+            reason = ("The server has no room to receive this file right now (its temporary space is full). "
+                      "Nothing of it was kept; tell the administrator, then try again.")
+        else:
+            reason = (f"The server could not receive this file (writing it to its temporary space failed: "
+                      f"{exc.strerror or exc}). Nothing of it was kept; tell the administrator, then try again.")
+        _report(self.request).not_received.append((self.file_name or UNNAMED_FILE, reason))
 
 
 class UploadLimitMiddleware:

@@ -221,7 +221,8 @@ def media_storage(env: Mapping[str, str]) -> dict:
     through this too)."""
     kind = env.get("MEDIA_STORAGE", "").strip().lower() or "filesystem"
     if kind == "filesystem":
-        return {"BACKEND": "django.core.files.storage.FileSystemStorage", "OPTIONS": {"location": MEDIA_ROOT}}
+        # Django's, except that a file whose write fails half way (a full disk) is removed again.
+        return {"BACKEND": "gallery.storage.MediaFileSystemStorage", "OPTIONS": {"location": MEDIA_ROOT}}
     if kind != "s3":
         raise ImproperlyConfigured(f"MEDIA_STORAGE must be 'filesystem' or 's3', not {kind!r}.")
     if not env.get("S3_BUCKET"):
@@ -338,7 +339,8 @@ UPLOAD_MAX_REQUEST_BYTES = env_int("UPLOAD_MAX_REQUEST_BYTES", 2 * 1024**3)
 FILE_UPLOAD_HANDLERS = [
     "gallery.upload_limits.LimitedUploadHandler",
     "django.core.files.uploadhandler.MemoryFileUploadHandler",
-    "django.core.files.uploadhandler.TemporaryFileUploadHandler",
+    # Django's temp-file handler, but a full temporary space skips the file with a reason instead of a 500.
+    "gallery.upload_limits.SpoolUploadHandler",
 ]
 
 # Semantic search model (see README "Using a real SigLIP model").

@@ -248,14 +248,31 @@ def ocr_missing() -> int:
     return ocr_after_embedding(waiting)
 
 
+def ocr_recover() -> int:
+    """The every-minute share (with the embeddings' recovery): photos a dead OCR worker left "being read" go back to
+    pending and are queued again at once, not at the next sweep; returns how many."""
+    if not settings.OCR_ENABLED:
+        return 0
+    released = _release_abandoned()
+    transaction.on_commit(lambda: ocr_enqueue(released))
+    return len(released)
+
+
 @transaction.atomic
-def _release_abandoned() -> None:
+def _release_abandoned() -> list[int]:
+    """Photos whose OCR worker died (their lease ran out) back to pending, or failed after OCR_MAX_ATTEMPTS; returns
+    the ids now pending."""
     stuck = list(Photo.objects.select_for_update(skip_locked=True)
                  .filter(Q(ocr_status=Photo.OcrStatus.PROCESSING) & ~leases.live_lease(leases.OCR))
                  .values_list("pk", "ocr_attempts"))
-    Photo.objects.filter(pk__in=[pk for pk, n in stuck if n < settings.OCR_MAX_ATTEMPTS]).update(
-        ocr_status=Photo.OcrStatus.PENDING)
+    # With the rows locked, look again with a fresh snapshot: a claim that committed meanwhile holds a lease.
+    live = set(WorkLease.objects.filter(kind=leases.OCR, object_id__in=[pk for pk, _ in stuck],
+                                        expires_at__gt=Now()).values_list("object_id", flat=True))
+    stuck = [(pk, n) for pk, n in stuck if pk not in live]
+    retry = [pk for pk, n in stuck if n < settings.OCR_MAX_ATTEMPTS]
+    Photo.objects.filter(pk__in=retry).update(ocr_status=Photo.OcrStatus.PENDING)
     Photo.objects.filter(pk__in=[pk for pk, n in stuck if n >= settings.OCR_MAX_ATTEMPTS]).update(
         ocr_status=Photo.OcrStatus.FAILED,
         ocr_reason=f"The worker stopped while reading this photo's text, {settings.OCR_MAX_ATTEMPTS} times.")
     WorkLease.objects.filter(kind=leases.OCR, expires_at__lte=Now()).delete()
+    return retry

@@ -21,7 +21,10 @@ def family_indexes_drop_task(family_id: int) -> int:
 
 
 def photos_recover_task() -> int:
-    return services.photos_recover()
+    """Every minute: photos dead workers left "processing" (embedding, then reading text) are queued again."""
+    from search import ocr
+
+    return services.photos_recover() + ocr.ocr_recover()
 
 
 def read_text_task(photo_ids: list[int]) -> dict:

@@ -45,6 +45,7 @@ from search.services import (
 )
 from search.understanding import Understanding, understand_search
 from search.viewer import SearchList
+from search.worker_heartbeats import workers_alive
 
 
 @require_GET
@@ -259,9 +260,12 @@ def similar(request: HttpRequest, photo_id: int) -> HttpResponse:
 @vary_on_headers("HX-Request")
 def indexing_status(request: HttpRequest) -> HttpResponse:
     statuses = index_status(user=request.user)
+    waiting = any(s.remaining for s in statuses)
     context = {
         "statuses": statuses,
         "working": any(s.remaining or (s.metadata and s.metadata.working) for s in statuses),
+        # Photos wait and no worker beats: say why they don't move (serve restarts a dead worker by itself).
+        "worker_down": waiting and not workers_alive(settings.Q_CLUSTER["name"]),
         "failed": failed_photos(user=request.user),
         "model_state": active_model_state(),
     }

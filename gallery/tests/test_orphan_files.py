@@ -68,3 +68,25 @@ def test_orphans_in_the_s3_store_are_found_through_the_storage_api(s3_media, fam
 
     assert list(orphan_files(older_than=timedelta(hours=1))) == []  # too young to tell
     assert list(orphan_files(older_than=timedelta(0))) == [orphan]
+
+
+def test_a_daily_task_removes_old_orphans_without_anyone_running_the_command(family, alice, settings):
+    """A process killed between writing a photo's files and its row (kill -9, the OOM killer, a power cut) leaves
+    files no photo points at; the self-hoster who never reads about remove_orphan_files gets that space back."""
+    from django_q.models import Schedule
+
+    from gallery.tasks import orphan_files_remove_task
+
+    kept, trashed = _photos(family, alice)
+    old = default_storage.save(f"originals/{family.pk}/ab/orphan.jpg", ContentFile(b"left behind"))
+    young = default_storage.save(f"displays/{family.pk}/cd/young.jpg", ContentFile(b"upload in progress"))
+    two_days_ago = time.time() - 2 * 86400
+    os.utime(Path(settings.MEDIA_ROOT) / old, (two_days_ago, two_days_ago))
+
+    assert orphan_files_remove_task() == 1
+
+    assert not default_storage.exists(old) and default_storage.exists(young)
+    for photo in (kept, trashed):
+        assert all(default_storage.exists(field.name) for field in (photo.original, photo.thumbnail, photo.display))
+    schedule = Schedule.objects.get(func="gallery.tasks.orphan_files_remove_task")
+    assert schedule.repeats < 0 and schedule.schedule_type == Schedule.DAILY

@@ -267,7 +267,7 @@ def test_the_storage_settings_refuse_what_cannot_work():
 
     from mediasearch.settings import media_storage
 
-    assert media_storage({})["BACKEND"] == "django.core.files.storage.FileSystemStorage"
+    assert media_storage({})["BACKEND"] == "gallery.storage.MediaFileSystemStorage"
     with pytest.raises(ImproperlyConfigured, match="S3_BUCKET"):
         media_storage({"MEDIA_STORAGE": "s3"})
     with pytest.raises(ImproperlyConfigured, match="'filesystem' or 's3'"):

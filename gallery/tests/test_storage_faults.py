@@ -6,6 +6,8 @@ needs a directory."""
 from __future__ import annotations
 
 import io
+import random
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -13,12 +15,14 @@ from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.contrib.auth import get_user_model
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
+from PIL import Image
 
 from gallery.models import Family, FileRemoval, Photo
 from gallery.files import file_removals_process
 from gallery.services import UploadResult, photo_upload
 from gallery.trash_services import photos_trash
 from tests import images
+from tests.disk import disk_full_past
 from tests.factories import photo_factory
 
 pytestmark = pytest.mark.django_db
@@ -211,3 +215,49 @@ def test_the_admin_lists_queued_removals_read_only(client, db):
 
     assert "thumbnails/1/ab/x.jpg" in body and "disk on fire" in body
     assert reverse("admin:gallery_fileremoval_add") not in body
+
+
+def _noisy_jpeg(seed: int) -> bytes:
+    """A JPEG of about 100 KB (noise does not compress): its original is cut off by disk_full_past(50_000)."""
+    rng = random.Random(seed)
+    image = Image.frombytes("RGB", (300, 200), bytes(rng.randrange(256) for _ in range(300 * 200 * 3)))
+    out = io.BytesIO()
+    image.save(out, "JPEG", quality=95)
+    assert len(out.getvalue()) > 60_000
+    return out.getvalue()
+
+
+def test_a_disk_that_fills_up_mid_upload_keeps_the_photos_before_and_leaves_no_partial_file(
+        client_for, family, alice, media):
+    before = photo_upload(family=family, uploaded_by=alice, stream=io.BytesIO(images.jpeg()), filename="kept.jpg")
+    assert before.outcome == UploadResult.SAVED
+    kept_files = _files(media)
+
+    with disk_full_past(50_000):
+        response = client_for(alice).post(reverse("gallery:upload"), {
+            "family": family.pk, "files": [SimpleUploadedFile(f"big{i}.jpg", _noisy_jpeg(i)) for i in range(2)],
+        })
+
+    body = response.content.decode()
+    assert response.status_code == 200
+    assert body.count('data-outcome="rejected"') == 2
+    assert _files(media) == kept_files  # no half-written original left under a photo's name
+    assert list(Photo.objects.values_list("original_filename", flat=True)) == ["kept.jpg"]
+    assert "the photo storage is full" in body  # why, in words the administrator can act on
+    assert not FileRemoval.objects.exists()
+
+
+def test_a_read_only_storage_is_named_as_such(family, alice, media):
+    readonly = media / "originals"
+    readonly.mkdir(exist_ok=True)
+    chattr = subprocess.run(["chattr", "+i", str(readonly)], capture_output=True)
+    if chattr.returncode != 0:
+        pytest.skip(f"cannot make a folder immutable here: {chattr.stderr.decode().strip()}")
+    try:
+        result = photo_upload(family=family, uploaded_by=alice, stream=io.BytesIO(images.jpeg()), filename="a.jpg")
+    finally:
+        subprocess.run(["chattr", "-i", str(readonly)], check=True)
+
+    assert result.outcome == UploadResult.REJECTED
+    assert result.reason.startswith("Could not store the file: the photo storage is read-only")
+    assert not Photo.objects.exists() and _files(media) == []

@@ -17,6 +17,7 @@ from django.urls import reverse
 from gallery.models import Photo
 from gallery.upload_limits import UNNAMED_FILE, upload_report
 from tests import images
+from tests.disk import disk_full_past
 
 pytestmark = pytest.mark.django_db
 
@@ -230,3 +231,32 @@ def test_the_body_is_cut_off_while_streaming_when_its_length_was_understated(set
     assert stream.largest_spooled <= 1 * MB
     request.close()  # what Django does at the end of every request: the files kept so far go too
     assert not list(spool.iterdir())
+
+
+def test_a_full_temporary_space_skips_the_file_with_a_reason_and_keeps_the_others(client_for, alice, family, spool):
+    """Django spools a large upload to FILE_UPLOAD_TEMP_DIR (/tmp); when that disk is full, the file that does not fit
+    gets its own row and the others of the same upload are stored, instead of a 500 that loses them all."""
+    good = [images.jpeg(colour=(200, 30, 30)), images.jpeg(colour=(30, 200, 30))]
+    body = multipart({"family": str(family.pk)}, [("first.jpg", good[0]), ("big.jpg", os.urandom(MB)),
+                                                  ("last.jpg", good[1])])
+
+    with disk_full_past(300_000):
+        response = post(client_for(alice), reverse("gallery:upload"), MeasuringStream(body, spool), len(body))
+
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert html.count('data-outcome="saved"') == 2 and html.count('data-outcome="rejected"') == 1
+    assert "big.jpg" in html and "no room to receive" in html
+    assert sorted(Photo.objects.values_list("original_filename", flat=True)) == ["first.jpg", "last.jpg"]
+    assert not list(spool.iterdir())  # the part that was spooled is gone
+
+
+def test_a_full_temporary_space_through_the_api_is_a_400_that_says_so(client_for, alice, family, spool):
+    body = multipart({"family": str(family.pk)}, [("big.jpg", os.urandom(MB))], field_name="file")
+
+    with disk_full_past(300_000):
+        response = post(client_for(alice), reverse("api_photos"), MeasuringStream(body, spool), len(body))
+
+    assert response.status_code == 400
+    assert "big.jpg" in response.json()["file"][0] and "no room to receive" in response.json()["file"][0]
+    assert not Photo.objects.exists() and not list(spool.iterdir())

@@ -188,6 +188,7 @@ def upload(request: HttpRequest) -> HttpResponse:
         # Files skipped while streaming for their size: their own rows, beside the files that were kept.
         results += [UploadResult(name, UploadResult.REJECTED, reason=too_large(settings.UPLOAD_MAX_BYTES))
                     for name in report.too_large]
+        results += [UploadResult(name, UploadResult.REJECTED, reason=reason) for name, reason in report.not_received]
         if not results:
             results = [UploadResult("", UploadResult.REJECTED, reason="No file was received.")]
         context["results"] = results

@@ -9,6 +9,7 @@ import pytest
 from django.urls import reverse
 
 from gallery.models import Photo
+from search.models import WorkerHeartbeat
 from search.selectors import family_metadata_progress
 from search.services import embed_photos
 
@@ -43,3 +44,23 @@ def test_a_family_with_no_photos_says_so_instead_of_a_full_bar_of_zeros(family, 
     section = " ".join(re.search(rf'data-family="{family.pk}">(.*?)</section>', page, re.S).group(1).split())
     assert "No photos yet." in section and reverse("gallery:upload") in section
     assert "<progress" not in section and "of 0" not in section
+
+
+def test_photos_waiting_while_no_worker_runs_are_explained_and_the_notice_goes_once_one_beats(
+        add_shape, family, alice, client_for, settings):
+    """A worker that is down (killed and being restarted, crashing in a loop, or never started by someone running
+    the programs themselves) leaves photos pending or "processing" with no word why."""
+    from search.worker_heartbeats import heartbeat_beat
+
+    add_shape("red", "circle")  # pending: nothing embeds it in this test
+    client = client_for(alice)
+
+    page = client.get(reverse("search:indexing")).content.decode()
+    assert "No worker is running" in page and "manage.py worker" in page
+
+    heartbeat_beat(cluster=settings.Q_CLUSTER["name"], host="here", pid=1)
+    assert "No worker is running" not in client.get(reverse("search:indexing")).content.decode()
+    # Nothing waits: nothing to explain, whether a worker runs or not.
+    Photo.objects.update(status=Photo.Status.READY)
+    WorkerHeartbeat.objects.all().delete()
+    assert "No worker is running" not in client.get(reverse("search:indexing")).content.decode()

@@ -110,3 +110,31 @@ def test_the_admin_lists_who_holds_what(admin_client, add_shape):
     response = admin_client.get(reverse("admin:search_worklease_changelist"))
     assert response.status_code == 200
     assert "elsewhere:4242:abc" in response.content.decode()
+
+
+@pytest.mark.django_db
+def test_a_photo_a_killed_ocr_worker_was_reading_is_queued_again_by_the_every_minute_recovery(
+        add_shape, settings, django_capture_on_commit_callbacks):
+    """It stayed "processing" until the next sweep (up to 5 minutes), and the photos queued behind it in the dead
+    worker's task longer still; now it is back within a minute of its lease running out, like an embedding."""
+    from django_q.models import OrmQ
+
+    from search.ocr import _claim
+    from search.tasks import photos_recover_task
+
+    settings.OCR_ENABLED = True
+    photo = add_shape("red", "circle")
+    Photo.objects.filter(pk=photo.pk).update(status=Photo.Status.READY)
+    dead = "killed:98:ocr"
+    assert _claim(photo_id=photo.pk, owner=dead) is not None
+    with django_capture_on_commit_callbacks(execute=True):
+        photos_recover_task()
+    assert Photo.objects.get(pk=photo.pk).ocr_status == Photo.OcrStatus.PROCESSING  # its lease still runs
+
+    _expire(dead)
+    OrmQ.objects.all().delete()
+    with django_capture_on_commit_callbacks(execute=True):
+        photos_recover_task()
+
+    assert Photo.objects.get(pk=photo.pk).ocr_status == Photo.OcrStatus.PENDING
+    assert OrmQ.objects.filter(key=settings.OCR_CLUSTER).count() == 1  # read again now, not at the next sweep

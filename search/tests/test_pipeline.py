@@ -225,3 +225,37 @@ def test_retry_never_touches_another_familys_photos(toy_model, add_shape, other_
     theirs.refresh_from_db()
     assert theirs.status == Photo.Status.FAILED
     assert photos_retry(photo_ids=[]) == 0
+
+
+def test_a_model_that_cannot_load_says_what_to_do_and_the_index_page_does_not_promise_a_re_read(
+    toy_model, settings, add_shape, client_for, alice, bob, django_capture_on_commit_callbacks
+):
+    from gallery.models import Membership
+    from search.embedder import reset_embedder
+    from tests.factories import MembershipFactory, UserFactory
+
+    with django_capture_on_commit_callbacks(execute=True):
+        add_shape("red", "circle")
+    run_queued_tasks()
+    assert Photo.objects.get().status == Photo.Status.READY  # embedded by the toy model
+
+    settings.SEARCH_MODEL = "/nonexistent/siglip-model"  # the administrator's typo, then a restart
+    reset_embedder()
+    embed_missing()
+    run_queued_tasks()
+    assert not EmbeddingModel.objects.get(name="/nonexistent/siglip-model").available
+
+    root = UserFactory(username="root", is_superuser=True, is_staff=True)
+    MembershipFactory(family=alice.memberships.get().family, user=root, role=Membership.Role.ADMIN)
+    admin_page = client_for(root).get(reverse("gallery:timeline")).content.decode()
+    assert "Smart search is off" in admin_page
+    # The person who can fix it is told how: the setting, and where the README explains it.
+    assert "set <code>SEARCH_MODEL</code>" in admin_page and "Using a real SigLIP model" in admin_page
+    member_page = client_for(bob).get(reverse("gallery:timeline")).content.decode()
+    assert "Smart search is off" in member_page and "the site administrator" in member_page
+    assert "set <code>SEARCH_MODEL</code>" not in member_page
+
+    index = client_for(alice).get(reverse("search:indexing")).content.decode()
+    assert "re-reads the photos" not in index  # it reads nothing while it can't load
+    assert "can&#x27;t be loaded" in index or "can't be loaded" in index
+    reset_embedder()
