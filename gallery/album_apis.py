@@ -19,7 +19,7 @@ from gallery.album_services import (
 )
 from gallery.apis import DATE_ERRORS, LOCATION, PhotoOutputSerializer, created
 from gallery.models import Album
-from gallery.selectors import family_get, photo_list
+from gallery.selectors import family_filter, family_get, photo_list
 
 
 _UNSET = object()
@@ -109,8 +109,7 @@ class AlbumListApi(APIView):
     def get(self, request):
         filters = self.AlbumFilterSerializer(data=request.query_params)
         filters.is_valid(raise_exception=True)
-        if filters.validated_data.get("family") is not None:  # another family's: 404, as every list answers
-            family_get(user=request.user, family_id=filters.validated_data["family"])
+        family_filter(user=request.user, family_id=filters.validated_data.get("family"))
         albums = list(album_list(user=request.user, family_id=filters.validated_data.get("family")))
         # Each album's photos and the reader's roles asked once for the whole list, not once per album.
         context = {"request": request, "album_ids": albums_photo_ids(albums=albums),

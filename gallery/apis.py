@@ -20,7 +20,7 @@ from rest_framework.views import APIView
 from gallery.bulk import BULK_ACTIONS, BULK_MAX_PHOTOS, photos_bulk_apply
 from gallery.models import Membership, Photo, PhotoTag
 from gallery.selectors import (
-    family_get, family_known_places, family_list, open_suggestions, photo_get, photo_list, suggestion_get, trash_list, trash_photo_get,
+    family_filter, family_get, family_known_places, family_list, open_suggestions, photo_get, photo_list, suggestion_get, trash_list, trash_photo_get,
 )
 from gallery.correction_services import photo_date_set, photo_place_set, photo_rotate, photos_shift_dates
 from gallery.images import ImageBusy, ImageRejected, too_large
@@ -232,8 +232,7 @@ class PhotoListApi(APIView):
     def get(self, request):
         filters = self.FilterSerializer(data=request.query_params)
         filters.is_valid(raise_exception=True)
-        if filters.validated_data.get("family") is not None:  # another family's: 404, as every list answers
-            family_get(user=request.user, family_id=filters.validated_data["family"])
+        family_filter(user=request.user, family_id=filters.validated_data.get("family"))
         photos = photo_list(
             user=request.user,
             family_id=filters.validated_data.get("family"),

@@ -73,10 +73,14 @@ def photo_files_write(photo: Photo, contents: dict[str, tuple[str, bytes]]) -> N
         raise StorageFailed(f"Could not store the file: {_write_fault_words(exc)}") from exc
 
 
+# A write that failed for want of room: the disk or a quota is full, or a file-size limit was reached.
+NO_ROOM = (errno.ENOSPC, errno.EDQUOT, errno.EFBIG)
+
+
 def _write_fault_words(exc: BaseException) -> str:
     """Why a write failed, in words a person (and the administrator they tell) can act on."""
     errno_ = getattr(exc, "errno", None)
-    if errno_ in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG):
+    if errno_ in NO_ROOM:
         return ("the photo storage is full. Nothing of this file was kept (photos stored before are safe); "
                 "tell the administrator to free some space, then try again.")
     if errno_ in (errno.EROFS, errno.EACCES, errno.EPERM):

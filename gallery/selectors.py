@@ -44,6 +44,14 @@ def family_get(*, user: AbstractBaseUser, family_id: int) -> Family:
     return family
 
 
+def family_filter(*, user: AbstractBaseUser, family_id: int | None) -> int | None:
+    """A list's `family` filter, checked: None (no filter) or the id of one of the user's families; any other id is
+    a 404 like a missing family, as every list of the API answers (a membership lookup, no photo count)."""
+    if family_id is not None and not Membership.objects.filter(user_id=user.pk, family_id=family_id).exists():
+        raise Http404("No such family.")
+    return family_id
+
+
 def family_is_admin(*, user: AbstractBaseUser, family: Family) -> bool:
     return Membership.objects.filter(user=user, family=family, role=Membership.Role.ADMIN).exists()
 

@@ -9,6 +9,7 @@ instead of a 500."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 from django.db import DataError
@@ -24,6 +25,20 @@ def id_from_text(value: Any) -> int | None:
     if isinstance(value, str) and value.isascii() and value.isdigit() and 0 < int(value) < 2**63:
         return int(value)
     return None
+
+
+def json_strings(value: Any) -> Iterator[str]:
+    """Every string in a parsed JSON value, keys included, walked without recursion (so however deep it nests)."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            yield item
+        elif isinstance(item, dict):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
 
 
 def without_nul(value: Any) -> Any:

@@ -19,7 +19,6 @@ before it was refused), DATA_UPLOAD_MAX_NUMBER_FILES answers a bare 400, and a f
 
 from __future__ import annotations
 
-import errno
 import logging
 from dataclasses import dataclass, field
 
@@ -35,6 +34,7 @@ from django.core.files.uploadhandler import (
 from django.http import HttpRequest
 from django.http.multipartparser import MultiPartParser
 
+from gallery.files import NO_ROOM
 from gallery.images import human_size
 from gallery.text import refusal
 
@@ -192,7 +192,7 @@ class SpoolUploadHandler(TemporaryFileUploadHandler):
 
     def _not_received(self, exc: OSError) -> None:
         logger.warning("upload %r: could not spool it to the temporary space: %s", self.file_name, exc)
-        if exc.errno in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG):
+        if exc.errno in NO_ROOM:
             reason = ("The server has no room to receive this file right now (its temporary space is full). "
                       "Nothing of it was kept; tell the administrator, then try again.")
         else:

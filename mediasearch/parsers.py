@@ -7,19 +7,19 @@ from typing import Any
 from rest_framework import parsers
 from rest_framework.exceptions import ParseError
 
+from gallery.text import json_strings
+
 
 def _has_lone_surrogate(value: Any) -> bool:
-    if isinstance(value, str):
-        try:
-            value.encode("utf-8")
-        except UnicodeEncodeError:
-            return True
+    return not all(_encodable(text) for text in json_strings(value))
+
+
+def _encodable(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
         return False
-    if isinstance(value, dict):
-        return any(_has_lone_surrogate(key) or _has_lone_surrogate(item) for key, item in value.items())
-    if isinstance(value, list):
-        return any(_has_lone_surrogate(item) for item in value)
-    return False
+    return True
 
 
 class JSONParser(parsers.JSONParser):
@@ -31,10 +31,9 @@ class JSONParser(parsers.JSONParser):
     def parse(self, stream, media_type=None, parser_context=None):
         try:
             data = super().parse(stream, media_type, parser_context)
-            surrogate = _has_lone_surrogate(data)
-        except RecursionError:  # Python's decoder (and the walk above) take one call per level
+        except RecursionError:  # Python's decoder takes one call per level
             raise ParseError("JSON parse error - nested too deeply.") from None
-        if surrogate:
+        if _has_lone_surrogate(data):
             raise ParseError("JSON parse error - a string holds a lone surrogate (\\ud800 to \\udfff), which is no "
                              "character: send text as UTF-8.")
         return data

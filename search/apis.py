@@ -11,7 +11,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from gallery.apis import DATE_ERRORS, LOCATION, created
-from gallery.selectors import family_get, photo_get
+from gallery.selectors import family_filter, family_get, photo_get
 from search.duplicates import duplicate_groups
 from search.engine import MAX_QUERY_CHARS, SORTS, SearchParams, search_photos, similar_photos
 from search.forms import MAX_PLAIN, photo_ids
@@ -153,8 +153,7 @@ class SearchApi(APIView):
         data = self.InputSerializer(data=request.query_params)
         data.is_valid(raise_exception=True)
         v = data.validated_data
-        if v.get("family") is not None:  # another family's: 404, as every list answers
-            family_get(user=request.user, family_id=v["family"])
+        family_filter(user=request.user, family_id=v.get("family"))
         understood = understand_search(user=request.user, params=SearchParams(
             query=v["q"], family_id=v.get("family"), uploader_id=v.get("uploader"), tag=v.get("tag"),
             country=v.get("country"), place=v.get("place"),
@@ -216,8 +215,7 @@ class JudgmentListApi(APIView):
     def get(self, request):
         filters = self.FilterSerializer(data=request.query_params)
         filters.is_valid(raise_exception=True)
-        if filters.validated_data.get("family") is not None:  # another family's: 404, as everywhere
-            family_get(user=request.user, family_id=filters.validated_data["family"])
+        family_filter(user=request.user, family_id=filters.validated_data.get("family"))
         judgments = judgment_list(user=request.user, family_id=filters.validated_data.get("family"),
                                   query=filters.validated_data.get("query"))
         paginator = self.pagination_class()

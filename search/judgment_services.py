@@ -14,7 +14,7 @@ from django.http import Http404
 from django.utils.dateparse import parse_datetime
 
 from gallery.models import Family, Membership, Photo
-from gallery.text import id_from_text
+from gallery.text import NUL, id_from_text, json_strings
 from search.engine import SearchParams, explain_photo
 from search.models import Judgment, judgment_query
 from search.understanding import understand_search
@@ -155,13 +155,7 @@ def _no_constant(name: str):
 
 
 def _holds_nul(value) -> bool:
-    if isinstance(value, str):
-        return "\x00" in value
-    if isinstance(value, dict):
-        return any(_holds_nul(k) or _holds_nul(v) for k, v in value.items())
-    if isinstance(value, list):
-        return any(_holds_nul(v) for v in value)
-    return False
+    return any(NUL in text for text in json_strings(value))
 
 
 def _user_named(username: str, users: dict) -> AbstractBaseUser | None:

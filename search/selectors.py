@@ -217,6 +217,13 @@ def failed_photos(*, user: AbstractBaseUser, limit: int = 200):
     )
 
 
+def family_most_judged(*, user: AbstractBaseUser) -> Family | None:
+    """The user's family with the most judgments, then the first by name (the quality page to open). Only judgments
+    are joined: with the family list's photo count too, the join would pair every photo with every judgment."""
+    return (Family.objects.filter(memberships__user=user).annotate(judged=Count("judgments"))
+            .order_by("-judged", "name", "pk").first())
+
+
 # Beyond this many, "more than N": the count reads at most this many rows of the status index.
 INDEXING_SHOWN = 1000
 

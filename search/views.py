@@ -7,7 +7,6 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
-from django.db.models import Count
 from django.http import Http404, HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -35,7 +34,7 @@ from search.query_parser import Chip, replace_chip
 from search.reports import photo_report, search_report
 from search.text_embeddings import EncodeBudget
 from search.selectors import (
-    INDEXING_SHOWN, active_model_state, failed_photo_ids, failed_photos, index_status, kept_models,
+    INDEXING_SHOWN, active_model_state, failed_photo_ids, failed_photos, family_most_judged, index_status, kept_models,
     photos_indexing_count,
 )
 from search.plots import quality_plots
@@ -305,8 +304,7 @@ SMART_SEARCH_FIELDS = ("q", "tag", "uploader", "country", "place", "after", "bef
 def quality_index(request: HttpRequest) -> HttpResponse:
     """The quality page of the user's family with the most judgments, else the first by name (each family's page
     links to the others): a family just made, with nothing judged, would say "0 judged queries"."""
-    family = (family_list(user=request.user).annotate(judged=Count("judgments", distinct=True))
-              .order_by("-judged", "name", "pk").first())
+    family = family_most_judged(user=request.user)
     if family is None:
         raise Http404("You belong to no family yet.")
     return redirect("search:quality", family_id=family.pk)
