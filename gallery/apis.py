@@ -496,16 +496,30 @@ class TrashEmptyOutputSerializer(serializers.Serializer):
 
 
 class TrashEmptyApi(APIView):
-    """Empty a family's trash: every photo in it deleted for good (family admins)."""
+    """Empty a family's trash: every photo in it deleted for good (family admins). The family is named in the body
+    (`{"family": id}`) or in the query string (`?family=id`, as before)."""
 
     class FilterSerializer(serializers.Serializer):
-        family = serializers.IntegerField(help_text="The family whose trash to empty")
+        family = serializers.IntegerField(required=False, min_value=1, max_value=2**63 - 1,
+                                          help_text="The family whose trash to empty (or in the body)")
 
-    @extend_schema(request=None, parameters=[FilterSerializer], responses=TrashEmptyOutputSerializer)
+    class TrashEmptyInputSerializer(serializers.Serializer):
+        family = serializers.IntegerField(required=False, min_value=1, max_value=2**63 - 1,
+                                          help_text="The family whose trash to empty (or in the query string)")
+
+    @extend_schema(request=TrashEmptyInputSerializer, parameters=[FilterSerializer], responses=TrashEmptyOutputSerializer)
     def post(self, request):
-        filters = self.FilterSerializer(data=request.query_params)
-        filters.is_valid(raise_exception=True)
-        family = family_get(user=request.user, family_id=filters.validated_data["family"])
+        query = self.FilterSerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        body = self.TrashEmptyInputSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        named = {query.validated_data.get("family"), body.validated_data.get("family")} - {None}
+        if not named:
+            raise ValidationError({"family": ["Name the family whose trash to empty: {\"family\": id} in the body "
+                                              "or ?family=id."]})
+        if len(named) > 1:
+            raise ValidationError({"family": ["The body and the query string name different families."]})
+        family = family_get(user=request.user, family_id=named.pop())
         try:
             deleted = trash_empty(user=request.user, family=family)
         except DjangoPermissionDenied as exc:
