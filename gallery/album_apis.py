@@ -17,7 +17,7 @@ from gallery.album_services import (
     MAX_PHOTOS_PER_CALL, album_add_photos, album_can_manage, album_create, album_delete, album_remove_photos,
     album_reorder, album_set_cover, album_update, member_roles,
 )
-from gallery.apis import DATE_ERRORS, LOCATION, PhotoOutputSerializer, created
+from gallery.apis import DATE_ERRORS, LOCATION, PhotoOutputSerializer, api_errors, created
 from gallery.models import Album
 from gallery.selectors import family_filter, family_get, photo_list
 
@@ -26,11 +26,12 @@ _UNSET = object()
 
 
 def _service(call, *args, **kwargs):
-    """Run a service; its ValidationError (a plain message) becomes a 400."""
+    """Run a service; its ValidationError becomes a 400: per field when the service names the field (as DRF's own
+    errors are), else under "detail"."""
     try:
         return call(*args, **kwargs)
     except DjangoValidationError as exc:
-        raise ValidationError({"detail": exc.messages}) from None
+        raise ValidationError(api_errors(exc)) from None
 
 
 class SmartSearchSerializer(serializers.Serializer):

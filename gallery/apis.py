@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from django.core.exceptions import NON_FIELD_ERRORS
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.conf import settings
@@ -43,6 +44,15 @@ def created(request, data, *, view_name: str, pk: int) -> Response:
     """A 201 that names what it created in Location (RFC 9110), so a client follows it instead of building the URL."""
     return Response(data, status=status.HTTP_201_CREATED,
                     headers={"Location": request.build_absolute_uri(reverse(view_name, args=[pk]))})
+
+
+def api_errors(exc: DjangoValidationError) -> dict[str, list[str]]:
+    """A service's ValidationError as a 400's body: field → messages when it names its fields (the request as a
+    whole as "non_field_errors", as DRF says it), else its messages under "detail"."""
+    if not hasattr(exc, "error_dict"):
+        return {"detail": exc.messages}
+    return {("non_field_errors" if field == NON_FIELD_ERRORS else field): messages
+            for field, messages in exc.message_dict.items()}
 
 
 # DRF says "Date has wrong format" of 2023-02-30 too, which is in the right format but not a day.

@@ -180,6 +180,36 @@ def test_a_member_reorders_an_album_and_picks_its_cover(family, alice, bob, phot
     assert refused.status_code == 400 and "smart album" in str(refused.json())
 
 
+@pytest.mark.parametrize("body, errors", [
+    ({"name": "Dogs", "search": {"q": ""}}, {"search": ["A smart album needs something to search for (“q”)."]}),
+    ({"name": "Dogs", "search": {"q": "dog", "after": "2023-02-30"}},
+     {"search": ["“after” must be a date like 2024-06-14."]}),
+    ({"name": "Dogs", "search": {"q": "dog", "weights": {"semantic": 0, "metadata": 0}}},
+     {"search": ["At least one weight must be above zero."]}),
+    ({"name": "Dogs", "search": "dog"}, {"search": ["A smart album's search must be an object with at least “q”."]}),
+    ({"name": "  ", "search": {"q": "dog"}}, {"name": ["This field may not be blank."]}),
+])
+def test_a_refused_album_says_which_field_is_wrong_like_drf(family, alice, body, errors):
+    """The services' messages were all answered under "detail"; a client shows each under its own field."""
+    response = _client(alice).post("/api/v1/albums/", {**body, "family": family.pk}, content_type="application/json")
+    assert response.status_code == 400 and response.json() == errors
+    assert not Album.objects.exists()
+
+
+def test_a_refused_album_change_says_which_field_is_wrong(family, alice):
+    api = _client(alice)
+    plain = album_create(user=alice, family=family, name="Trip")
+    smart = album_create(user=alice, family=family, name="Red", search={"q": "red"})
+    assert api.patch(f"/api/v1/albums/{plain.pk}/", {"search": {"q": "dog"}},
+                     content_type="application/json").json() == {"search": ["Only a smart album has a search."]}
+    assert api.patch(f"/api/v1/albums/{smart.pk}/", {"search": {"q": "dog", "country": "Portugal"}},
+                     content_type="application/json").json() == {
+        "search": ["“country” can be at most 2 characters."]}
+    assert api.patch(f"/api/v1/albums/{smart.pk}/", {"name": "x", "description": "y" * 5001},
+                     content_type="application/json").status_code == 400
+    assert Album.objects.get(pk=smart.pk).search["q"] == "red"
+
+
 def test_the_album_list_asks_the_database_the_same_number_of_times_for_2_or_7_plain_albums(family, alice, bob,
                                                                                              photos):
     """Each album's photos and the reader's right to manage it were asked once per album (2 + 2n queries)."""
