@@ -97,6 +97,10 @@ class AlbumOutputSerializer(serializers.Serializer):
 
 
 class AlbumListApi(APIView):
+    """The albums of your families (or of one), by name, a page at a time."""
+
+    pagination_class = PageNumberPagination  # also tells the schema the list is a paginated object
+
     class AlbumFilterSerializer(serializers.Serializer):
         family = serializers.IntegerField(required=False, min_value=1, max_value=2**63 - 1)
 
@@ -111,11 +115,13 @@ class AlbumListApi(APIView):
         filters = self.AlbumFilterSerializer(data=request.query_params)
         filters.is_valid(raise_exception=True)
         family_filter(user=request.user, family_id=filters.validated_data.get("family"))
-        albums = list(album_list(user=request.user, family_id=filters.validated_data.get("family")))
-        # Each album's photos and the reader's roles asked once for the whole list, not once per album.
+        paginator = self.pagination_class()
+        albums = paginator.paginate_queryset(
+            album_list(user=request.user, family_id=filters.validated_data.get("family")), request, view=self)
+        # Each album's photos and the reader's roles asked once for the whole page, not once per album.
         context = {"request": request, "album_ids": albums_photo_ids(albums=albums),
                    "roles": member_roles(user=request.user)}
-        return Response(AlbumOutputSerializer(albums, many=True, context=context).data)
+        return paginator.get_paginated_response(AlbumOutputSerializer(albums, many=True, context=context).data)
 
     @extend_schema(request=AlbumCreateInputSerializer, responses={201: AlbumOutputSerializer}, parameters=[LOCATION])
     def post(self, request):

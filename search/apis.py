@@ -179,11 +179,22 @@ class SearchApi(APIView):
         return Response(self.OutputSerializer(body, context={"request": request, "verdicts": verdicts}).data)
 
 
+SIMILAR_DEFAULT, SIMILAR_MAX = 12, 60
+
+
 class SimilarApi(APIView):
-    @extend_schema(responses=SimilarResultSerializer(many=True))
+    """The photos that look most like this one, most alike first: at most `limit` (a bounded list, not a page)."""
+
+    class SimilarFilterSerializer(serializers.Serializer):
+        limit = serializers.IntegerField(required=False, min_value=1, max_value=SIMILAR_MAX, default=SIMILAR_DEFAULT,
+                                         help_text=f"How many at most (default {SIMILAR_DEFAULT}, up to {SIMILAR_MAX})")
+
+    @extend_schema(parameters=[SimilarFilterSerializer], responses=SimilarResultSerializer(many=True))
     def get(self, request, photo_id: int):
+        filters = self.SimilarFilterSerializer(data=request.query_params)
+        filters.is_valid(raise_exception=True)
         photo = photo_get(user=request.user, photo_id=photo_id)
-        results, _ = similar_photos(user=request.user, photo=photo)
+        results, _ = similar_photos(user=request.user, photo=photo, limit=filters.validated_data["limit"])
         return Response(SimilarResultSerializer(results, many=True, context={"request": request}).data)
 
 
