@@ -10,14 +10,16 @@ from rest_framework.pagination import PageNumberPagination
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from gallery.apis import DATE_ERRORS, LOCATION, created
+from gallery.apis import DATE_ERRORS, LOCATION, api_errors, created
 from gallery.selectors import family_filter, family_get, photo_get
 from search.duplicates import duplicate_groups
-from search.engine import MAX_QUERY_CHARS, SORTS, SearchParams, search_photos, similar_photos
-from search.forms import MAX_PLAIN, photo_ids
+from search.engine import MAX_QUERY_CHARS, SORTS, SearchParams, preferences_for, search_photos, similar_photos
+from search.forms import MAX_PLAIN, PreferencesForm, photo_ids
 from search.judgment_selectors import judgment_get, judgment_list, judgment_verdicts
 from search.judgment_services import judgment_delete, judgment_record
+from search.models import SearchPreferences
 from search.quality import family_quality
+from search.services import preferences_reset, preferences_update
 from search.text_embeddings import EncodeBudget
 from search.query_parser import normalise
 from search.understanding import understand_search
@@ -353,3 +355,42 @@ class DuplicatesApi(APIView):
         page = paginator.paginate_queryset(duplicate_groups(user=request.user, family=family), request, view=self)
         return paginator.get_paginated_response(
             DuplicateGroupSerializer(page, many=True, context={"request": request}).data)
+
+
+class PreferencesSerializer(serializers.Serializer):
+    """Your search preferences (what the search preferences page sets); each user has their own."""
+
+    semantic_weight = serializers.FloatField(min_value=0, max_value=1,
+                                             help_text="How much the image match counts, 0 to 1 (weights are "
+                                                       "normalised to sum 1; at least one above 0)")
+    metadata_weight = serializers.FloatField(min_value=0, max_value=1,
+                                             help_text="How much tags, titles, places… count, 0 to 1")
+    min_score = serializers.FloatField(min_value=0, max_value=1, help_text="Results scoring below it are hidden")
+    expansion_enabled = serializers.BooleanField(help_text="Expand queries with synonyms")
+    default_sort = serializers.ChoiceField(choices=SearchPreferences.Sort.choices,
+                                           help_text="The order of results when a search names none")
+
+
+class PreferencesApi(APIView):
+    """Your own search preferences: read them, change some (PATCH: the fields left out keep their values; the same
+    rules as the preferences page), or go back to the defaults (DELETE)."""
+
+    @extend_schema(responses=PreferencesSerializer)
+    def get(self, request):
+        return Response(PreferencesSerializer(preferences_for(request.user)).data)
+
+    @extend_schema(request=PreferencesSerializer(partial=True), responses=PreferencesSerializer)
+    def patch(self, request):
+        changes = PreferencesSerializer(data=request.data, partial=True)
+        changes.is_valid(raise_exception=True)
+        current = PreferencesSerializer(preferences_for(request.user)).data
+        form = PreferencesForm({**current, **changes.validated_data})  # the page's form: the page's rules
+        if not form.is_valid():
+            raise ValidationError(api_errors(DjangoValidationError(form.errors.as_data())))
+        prefs = preferences_update(user=request.user, **form.cleaned_data)
+        return Response(PreferencesSerializer(prefs).data)
+
+    @extend_schema(responses={204: None}, description="Back to the defaults.")
+    def delete(self, request):
+        preferences_reset(user=request.user)
+        return Response(status=status.HTTP_204_NO_CONTENT)
