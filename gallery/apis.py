@@ -231,6 +231,9 @@ class PhotoListApi(APIView):
         tag = serializers.CharField(required=False)
         uploaded_by = serializers.IntegerField(required=False)
         favourite = serializers.BooleanField(required=False, default=False, help_text="1: your favourites only")
+        status = serializers.ChoiceField(choices=Photo.Status.choices, required=False,
+                                         help_text="Only photos in this state of indexing (failed: those "
+                                                   "POST /api/v1/photos/{id}/retry/ tries again)")
 
     class UploadInputSerializer(serializers.Serializer):
         file = serializers.FileField()
@@ -250,6 +253,7 @@ class PhotoListApi(APIView):
             uploaded_by_id=filters.validated_data.get("uploaded_by"),
             favourite=filters.validated_data["favourite"],
             with_suggestions=True,
+            status=filters.validated_data.get("status"),
         )
         paginator = self.pagination_class()
         page = paginator.paginate_queryset(photos, request, view=self)
