@@ -24,4 +24,7 @@ urlpatterns = [
     path("albums/", album_apis.AlbumListApi.as_view(), name="api_albums"),
     path("albums/<int:album_id>/", album_apis.AlbumDetailApi.as_view(), name="api_album_detail"),
     path("albums/<int:album_id>/photos/", album_apis.AlbumPhotosApi.as_view(), name="api_album_photos"),
+    path("albums/<int:album_id>/shares/", album_apis.AlbumSharesApi.as_view(), name="api_album_shares"),
+    path("albums/<int:album_id>/shares/<int:share_id>/", album_apis.AlbumShareDetailApi.as_view(),
+         name="api_album_share_detail"),
 ]

@@ -40,10 +40,12 @@ LOCATION = OpenApiParameter("Location", OpenApiTypes.URI, OpenApiParameter.HEADE
                             description="The API URL of what was created")
 
 
-def created(request, data, *, view_name: str, pk: int) -> Response:
-    """A 201 that names what it created in Location (RFC 9110), so a client follows it instead of building the URL."""
+def created(request, data, *, view_name: str, pk: int | tuple[int, ...]) -> Response:
+    """A 201 that names what it created in Location (RFC 9110), so a client follows it instead of building the URL.
+    `pk`: the URL's id, or its ids in order (a nested resource)."""
+    args = list(pk) if isinstance(pk, tuple) else [pk]
     return Response(data, status=status.HTTP_201_CREATED,
-                    headers={"Location": request.build_absolute_uri(reverse(view_name, args=[pk]))})
+                    headers={"Location": request.build_absolute_uri(reverse(view_name, args=args))})
 
 
 def api_errors(exc: DjangoValidationError) -> dict[str, list[str]]:

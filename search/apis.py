@@ -431,7 +431,8 @@ class PhotosRetryApi(APIView):
         family = serializers.IntegerField(required=False, min_value=1, max_value=2**63 - 1,
                                           help_text="Only this family's (one of yours); all of them when left out")
 
-    @extend_schema(request=RetryAllInputSerializer, responses=RetryAllOutputSerializer)
+    @extend_schema(request=RetryAllInputSerializer, responses=RetryAllOutputSerializer,
+                   operation_id="photos_retry_all")
     def post(self, request):
         data = self.RetryAllInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
