@@ -20,8 +20,10 @@ from rest_framework.views import APIView
 
 from gallery.bulk import BULK_ACTIONS, BULK_MAX_PHOTOS, photos_bulk_apply
 from gallery.models import Membership, Photo, PhotoTag
+from gallery.forms import AcceptAboveForm
 from gallery.selectors import (
-    family_filter, family_get, family_known_places, family_list, open_suggestions, photo_get, photo_list, suggestion_get, trash_list, trash_photo_get,
+    family_filter, family_get, family_is_admin, family_known_places, family_list, family_suggestion_summary,
+    open_suggestions, photo_get, photo_list, suggestion_get, trash_list, trash_photo_get,
 )
 from gallery.correction_services import photo_date_set, photo_place_set, photo_rotate, photos_shift_dates
 from gallery.images import ImageBusy, ImageRejected, too_large
@@ -30,7 +32,7 @@ from gallery.trash_services import (
     admin_family_ids, photo_may_manage, photos_favourite, photos_purge, photos_restore, photos_trash, purge_at,
     trash_empty,
 )
-from gallery.suggestions import suggestion_dismiss, suggestions_accept
+from gallery.suggestions import suggestion_dismiss, suggestions_accept, suggestions_accept_above
 from gallery.upload_limits import upload_report
 from mediasearch.parsers import JSONParser
 
@@ -642,3 +644,65 @@ class PhotoBulkApi(APIView):
             raise ValidationError({"detail": exc.messages}) from None
         body = [{"id": r.id, "ok": r.ok, "reason": r.reason} for r in results]
         return Response({"results": self.BulkResultSerializer(body, many=True).data})
+
+
+MIN_PROBABILITY_HELP = "A probability from 0 to 1 (default 0.9: what the model is 90% sure of)"
+
+
+class FamilySuggestionSerializer(serializers.Serializer):
+    tag = serializers.CharField(source="name")
+    photos = serializers.IntegerField(help_text="The family's photos with this open suggestion")
+    above = serializers.IntegerField(help_text="Those at or above min_probability")
+    best = serializers.FloatField(help_text="The highest probability among them")
+
+
+class FamilySuggestionsApi(APIView):
+    """A family's open tag suggestions by tag, most often above `min_probability` first (the family's "Suggested
+    tags" page; any member). Each photo's own are in its `tag_suggestions`, to accept or dismiss one by one."""
+
+    pagination_class = PageNumberPagination
+
+    class SuggestionFilterSerializer(serializers.Serializer):
+        min_probability = serializers.FloatField(required=False, default=0.9, min_value=0, max_value=1,
+                                                 help_text=MIN_PROBABILITY_HELP)
+
+    @extend_schema(parameters=[SuggestionFilterSerializer], responses=FamilySuggestionSerializer(many=True))
+    def get(self, request, family_id: int):
+        family = family_get(user=request.user, family_id=family_id)
+        filters = self.SuggestionFilterSerializer(data=request.query_params)
+        filters.is_valid(raise_exception=True)
+        summary = family_suggestion_summary(family=family, min_probability=filters.validated_data["min_probability"])
+        paginator = self.pagination_class()
+        page = paginator.paginate_queryset(summary, request, view=self)
+        return paginator.get_paginated_response(FamilySuggestionSerializer(page, many=True).data)
+
+
+class SuggestionsAcceptedSerializer(serializers.Serializer):
+    accepted = serializers.IntegerField(help_text="How many suggestions became tags (a photo at the tag limit keeps "
+                                                  "its suggestions open)")
+
+
+class FamilySuggestionsAcceptApi(APIView):
+    """Accept every open suggestion of the family's photos at or above a probability: each becomes a tag (source
+    "suggestion"). For the family's admins, as on its "Suggested tags" page."""
+
+    class AcceptAboveInputSerializer(serializers.Serializer):
+        min_probability = serializers.FloatField(required=False, default=0.9, min_value=0, max_value=1,
+                                                 help_text=MIN_PROBABILITY_HELP)
+
+    @extend_schema(request=AcceptAboveInputSerializer, responses=SuggestionsAcceptedSerializer)
+    def post(self, request, family_id: int):
+        family = family_get(user=request.user, family_id=family_id)
+        if not family_is_admin(user=request.user, family=family):
+            raise PermissionDenied("Only the family's admins accept suggestions in bulk.")
+        data = self.AcceptAboveInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        form = AcceptAboveForm(data.validated_data)  # the page's form: the page's rules
+        if not form.is_valid():
+            raise ValidationError(api_errors(DjangoValidationError(form.errors.as_data())))
+        try:
+            accepted = suggestions_accept_above(family=family, min_probability=form.cleaned_data["min_probability"],
+                                                user=request.user)
+        except DjangoValidationError as exc:
+            raise ValidationError({"min_probability": exc.messages}) from None
+        return Response({"accepted": accepted})
