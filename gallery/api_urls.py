@@ -16,6 +16,7 @@ urlpatterns = [
     path("photos/shift-dates/", apis.ShiftDatesApi.as_view(), name="api_photos_shift_dates"),
     path("photos/<int:photo_id>/", apis.PhotoDetailApi.as_view(), name="api_photo_detail"),
     path("photos/<int:photo_id>/restore/", apis.PhotoRestoreApi.as_view(), name="api_photo_restore"),
+    path("photos/<int:photo_id>/read-metadata/", apis.PhotoReadMetadataApi.as_view(), name="api_photo_read_metadata"),
     path("photos/<int:photo_id>/favourite/", apis.PhotoFavouriteApi.as_view(), name="api_photo_favourite"),
     path("trash/", apis.TrashListApi.as_view(), name="api_trash"),
     path("trash/empty/", apis.TrashEmptyApi.as_view(), name="api_trash_empty"),

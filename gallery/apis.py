@@ -27,7 +27,9 @@ from gallery.selectors import (
 )
 from gallery.correction_services import photo_date_set, photo_place_set, photo_rotate, photos_shift_dates
 from gallery.images import ImageBusy, ImageRejected, too_large
-from gallery.services import MAX_TAGS, UploadResult, parse_tags, photo_update, photo_upload, tags_clean
+from gallery.services import (
+    MAX_TAGS, UploadResult, parse_tags, photo_embedded_read, photo_update, photo_upload, tags_clean,
+)
 from gallery.trash_services import (
     admin_family_ids, photo_may_manage, photos_favourite, photos_purge, photos_restore, photos_trash, purge_at,
     trash_empty,
@@ -426,6 +428,22 @@ class PhotoRestoreApi(APIView):
     def post(self, request, photo_id: int):
         photo = trash_photo_get(user=request.user, photo_id=photo_id)
         _one(photos_restore(user=request.user, photo_ids=[photo.pk]))
+        photo = photo_get(user=request.user, photo_id=photo_id)
+        return Response(PhotoOutputSerializer(photo, context={"request": request}).data)
+
+
+class PhotoReadMetadataApi(APIView):
+    """Read the photo's file again for its embedded metadata (XMP, IPTC, EXIF: keywords, title, description,
+    place, time zone) and apply it as an upload does: a member's edits are never replaced (`manage.py
+    read_embedded` for one photo; any member of its family). Answers the photo as it is now."""
+
+    @extend_schema(request=None, responses=PhotoOutputSerializer)
+    def post(self, request, photo_id: int):
+        photo = photo_get(user=request.user, photo_id=photo_id)
+        if not settings.EMBEDDED_METADATA:
+            raise ValidationError({"detail": ["Reading embedded metadata is switched off on this server "
+                                              "(EMBEDDED_METADATA)."]})
+        photo_embedded_read(photo=photo)
         photo = photo_get(user=request.user, photo_id=photo_id)
         return Response(PhotoOutputSerializer(photo, context={"request": request}).data)
 
