@@ -84,12 +84,21 @@ def _clean_text(name: str, description: str) -> tuple[str, str]:
     name = " ".join(without_nul(name or "").split())
     description = without_nul(description or "").strip()
     if not name:
-        raise ValidationError("An album needs a name.")
+        raise ValidationError({"name": "An album needs a name."})
     if len(name) > MAX_NAME:
-        raise ValidationError(f"An album's name can be at most {MAX_NAME} characters.")
+        raise ValidationError({"name": f"An album's name can be at most {MAX_NAME} characters."})
     if len(description) > MAX_DESCRIPTION:
-        raise ValidationError(f"An album's description can be at most {MAX_DESCRIPTION} characters.")
+        raise ValidationError({"description": f"An album's description can be at most {MAX_DESCRIPTION} characters."})
     return name, description
+
+
+def _clean_search(*, search, family: Family, owner: AbstractBaseUser) -> dict:
+    """A smart album's search as the search app checks it; what it refuses is said of the field `search` (its
+    messages name the part of the search that is wrong)."""
+    try:
+        return smart_albums.engine().clean(search=search, family=family, owner=owner)
+    except ValidationError as exc:
+        raise ValidationError({"search": exc.messages}) from exc
 
 
 def _lock(album: Album) -> Album:
@@ -113,7 +122,7 @@ def album_create(*, user: AbstractBaseUser, family: Family, name: str, descripti
     name, description = _clean_text(name, description)
     kind = Album.Kind.MANUAL
     if search is not None:
-        search = smart_albums.engine().clean(search=search, family=family, owner=user)
+        search = _clean_search(search=search, family=family, owner=user)
         kind = Album.Kind.SMART
     return Album.objects.create(family=family, name=name, description=description, kind=kind, search=search or {},
                                 created_by=user)
@@ -129,8 +138,8 @@ def album_update(*, user: AbstractBaseUser, album: Album, name: str | None = Non
                                                 album.description if description is None else description)
     if search is not None:
         if not album.is_smart:
-            raise ValidationError("Only a smart album has a search.")
-        album.search = smart_albums.engine().clean(search=search, family=album.family, owner=user)
+            raise ValidationError({"search": "Only a smart album has a search."})
+        album.search = _clean_search(search=search, family=album.family, owner=user)
     album.save()
     return album
 
