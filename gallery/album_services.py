@@ -137,9 +137,10 @@ def album_update(*, user: AbstractBaseUser, album: Album, name: str | None = Non
 
 @transaction.atomic
 def album_delete(*, user: AbstractBaseUser, album: Album) -> None:
-    """Delete the album (its photos stay in the family; its share links stop working)."""
+    """Delete the album (its photos stay in the family; its share links stop working). Locked first: photos being
+    added to it meanwhile are committed (and deleted with it) before the delete collects its entries."""
     _require_manager(user, album)
-    album.delete()
+    _lock(album).delete()
 
 
 @transaction.atomic

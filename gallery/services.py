@@ -87,6 +87,18 @@ def family_lock(*, family_id: int) -> None:
     list(Family.objects.select_for_update().filter(pk=family_id).values_list("pk", flat=True))
 
 
+def rows_key_share(queryset: QuerySet) -> list:
+    """The first column of the queryset's rows (a values_list), locked FOR KEY SHARE until the transaction ends.
+
+    What a new row's foreign key needs: the rows it points at can't be deleted before this transaction commits (the
+    delete waits, then sees the new row), while others locking them the same way don't wait for each other. Django's
+    select_for_update has no such mode; the locking clause goes after the compiled query, as FOR UPDATE does."""
+    sql, params = queryset.query.sql_with_params()
+    with connection.cursor() as cursor:
+        cursor.execute(f"{sql} FOR KEY SHARE", params)
+        return [row[0] for row in cursor.fetchall()]
+
+
 def family_keeps_an_admin(*, family_id: int, losing: Iterable[int]) -> bool:
     """Whether an admin remains once the memberships `losing` (pks) are no longer admin. Call under family_lock."""
     return Membership.objects.filter(family_id=family_id, role=Membership.Role.ADMIN).exclude(pk__in=list(losing)).exists()
@@ -321,6 +333,7 @@ def _photo_store(*, family, uploaded_by, data, filename, info, tags, description
     })
     try:
         with transaction.atomic():
+            _uploader_hold(family, uploaded_by)
             photo.save()
             photo_tags_add(photo=photo, names=tags, source=PhotoTag.Source.MEMBER, user=uploaded_by)
             photo_tags_add(photo=photo, names=embedded.keywords, source=PhotoTag.Source.EMBEDDED)
@@ -330,6 +343,14 @@ def _photo_store(*, family, uploaded_by, data, filename, info, tags, description
         files_remove(names=photo_file_names(photo))
         raise
     return photo
+
+
+def _uploader_hold(family: Family, uploaded_by: AbstractBaseUser | None) -> None:
+    """The uploader's membership, checked when the request came in, held until the photo is stored: a member
+    removed meanwhile stores nothing here, and a removal waits for an upload being stored."""
+    if uploaded_by is not None and not rows_key_share(
+            Membership.objects.filter(family=family, user_id=uploaded_by.pk).values_list("pk")):
+        raise ValidationError(f"You are no longer a member of {family}.")
 
 
 def _title_from_filename(stem: str) -> str:
@@ -414,12 +435,36 @@ def tags_get_or_create(*, family: Family, names: Iterable[str]) -> list[Tag]:
         return []
     # Sorted: concurrent transactions take the index entries in the same order, so they can't deadlock.
     names.sort(key=str.lower)
-    Tag.objects.bulk_create([Tag(family=family, name=name) for name in names], ignore_conflicts=True)
     # Compared with PostgreSQL's lower(), the expression of the unique index, not Python's str.lower().
     wanted = Q()
     for name in names:
         wanted |= Q(key=Lower(Value(name)))
-    return list(Tag.objects.filter(family=family).annotate(key=Lower("name")).filter(wanted).order_by("key", "pk"))
+    named = Tag.objects.filter(family=family).annotate(key=Lower("name")).filter(wanted)
+    for _ in range(TAG_DELETED_RETRIES):
+        Tag.objects.bulk_create([Tag(family=family, name=name) for name in names], ignore_conflicts=True)
+        # Held until this transaction ends, so that a tag deleted meanwhile (tags_delete) can't leave the caller's
+        # new photo-tag rows pointing at nothing; one deleted before the lock came is made again.
+        held = rows_key_share(named.order_by("pk").values_list("pk"))
+        if len(held) == len(names):
+            break
+    return list(named.filter(pk__in=held).order_by("key", "pk"))
+
+
+TAG_DELETED_RETRIES = 3  # each retry follows a committed delete of one of the tags: more than one is already rare
+
+
+@transaction.atomic
+def tags_delete(*, tags: QuerySet[Tag]) -> int:
+    """Delete tags (the admin): they leave every photo that carried them, whose search documents are rebuilt.
+
+    The tags are locked first, so a member's transaction putting one on a photo (tags_get_or_create holds them) ends
+    before the delete collects the photo-tag rows, and its row goes with the tag instead of breaking the delete."""
+    ids = list(Tag.objects.filter(pk__in=tags.values("pk")).order_by("pk").select_for_update()
+               .values_list("pk", flat=True))
+    photo_ids = list(Photo.all_objects.filter(tags__in=ids).values_list("pk", flat=True).distinct())
+    Tag.objects.filter(pk__in=ids).delete()
+    photos_metadata_edited(photo_ids=photo_ids)
+    return len(ids)
 
 
 def parse_tags(text: str) -> list[str]:
@@ -436,7 +481,13 @@ def photo_update(
     title: str | None = None,
     user: AbstractBaseUser | None = None,
 ) -> Photo:
-    """A member's edit (photo page, API, admin)."""
+    """A member's edit (photo page, API, admin). Edits of one photo take turns on its row (the later one stands),
+    so two saving at once never insert the same photo-tag pair twice."""
+    fresh = Photo.all_objects.select_for_update(of=("self",)).filter(pk=photo.pk).first()
+    if fresh is None:
+        raise ValidationError("This photo is no longer there: it was deleted meanwhile.")
+    photo.title, photo.title_source = fresh.title, fresh.title_source
+    photo.description, photo.description_source = fresh.description, fresh.description_source
     fields = []
     if description is not None:
         if description.strip() != photo.description:

@@ -7,42 +7,24 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-import threading
 import time
 import uuid
-from concurrent.futures import ThreadPoolExecutor
 from http.cookiejar import CookieJar
 from urllib.error import HTTPError
 from urllib.request import HTTPCookieProcessor, Request, build_opener
 
 import pytest
 from django.core.exceptions import ValidationError
-from django.db import connection, transaction
+from django.db import transaction
 from django.test import Client
 
 from gallery.models import Membership, Photo, Tag
 from gallery.services import membership_add, membership_remove, tags_get_or_create
 from tests import images
 from tests.factories import FamilyFactory, MembershipFactory, UserFactory
+from tests.races import in_threads as _in_threads
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-def _in_threads(count: int, work) -> list:
-    """Run work(i) in `count` threads released together; each returns its value or the exception it raised."""
-    barrier = threading.Barrier(count)
-
-    def run(i):
-        try:
-            barrier.wait()
-            return work(i)
-        except Exception as exc:  # noqa: BLE001 - the test inspects what each thread met
-            return exc
-        finally:
-            connection.close()
-
-    with ThreadPoolExecutor(count) as pool:
-        return list(pool.map(run, range(count)))
 
 
 # --- tags ---------------------------------------------------------------------------------------

@@ -1,0 +1,190 @@
+"""Two members (or a member and an admin) changing the same thing at the same moment.
+
+Each test fixes one interleaving with tests.races.first_holds_then_second: the first change runs in a transaction
+that stays open until the second one is blocked by it (or done), so the outcome never depends on timing."""
+
+from __future__ import annotations
+
+import pytest
+from django.contrib import admin
+from django.core.exceptions import ValidationError
+from django.db import transaction
+
+from gallery.admin import TagAdmin
+from gallery.album_services import album_add_photos, album_create, album_delete
+from gallery.bulk import photos_bulk_apply
+from gallery.models import Album, AlbumPhoto, Membership, Photo, PhotoTag, Tag
+from gallery.services import UploadResult, membership_remove, photo_create_from_bytes, photo_update
+from tests import images
+from tests.factories import FamilyFactory, MembershipFactory, UserFactory, photo_factory
+from tests.races import first_holds_then_second
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture
+def smiths():
+    family = FamilyFactory(name="Smiths")
+    alice, bob = UserFactory(username="alice"), UserFactory(username="bob")
+    MembershipFactory(family=family, user=alice, role=Membership.Role.ADMIN)
+    MembershipFactory(family=family, user=bob)
+    return family, alice, bob
+
+
+def _tag_names(photo: Photo) -> list[str]:
+    return sorted(PhotoTag.objects.filter(photo=photo).values_list("tag__name", flat=True))
+
+
+def _fails(result) -> bool:
+    return isinstance(result, Exception)
+
+
+# --- one photo's tags, title and description ----------------------------------------------------
+
+
+def test_two_members_saving_the_same_photos_edit_form_at_once_both_save(smiths):
+    """Both add a tag the family already has: the second save used to insert the same photo-tag pair and die on
+    the unique key (a 500). Now the edits take turns on the photo's row; the later one is what stays."""
+    family, alice, bob = smiths
+    photo = photo_factory(family=family, user=alice, tags=["kids"])
+    photo_factory(family=family, user=alice, tags=["Beach"])
+
+    run = first_holds_then_second(
+        lambda: photo_update(photo=Photo.objects.get(pk=photo.pk), title="Alice's", tags=["kids", "beach"], user=alice),
+        lambda: photo_update(photo=Photo.objects.get(pk=photo.pk), title="Bob's", tags=["beach", "sea"], user=bob))
+
+    assert not _fails(run.first) and not _fails(run.second), run
+    photo.refresh_from_db()
+    assert photo.title == "Bob's"
+    assert _tag_names(photo) == ["Beach", "sea"]
+
+
+def test_a_bulk_tag_add_and_an_edit_of_one_of_its_photos_at_once_both_save(smiths):
+    family, alice, bob = smiths
+    photos = [photo_factory(family=family, user=alice) for _ in range(3)]
+    photo_factory(family=family, user=alice, tags=["Beach"])
+
+    run = first_holds_then_second(
+        lambda: photos_bulk_apply(user=alice, action="add_tags", photo_ids=[p.pk for p in photos], tags=["beach"]),
+        lambda: photo_update(photo=Photo.objects.get(pk=photos[1].pk), tags=["beach", "sea"], user=bob))
+
+    assert not _fails(run.first) and not _fails(run.second), run
+    assert [_tag_names(p) for p in photos] == [["Beach"], ["Beach", "sea"], ["Beach"]]
+
+
+# --- a tag deleted (admin) while members put it on photos ---------------------------------------
+
+
+def _tag_delete(tag_id: int) -> None:
+    """What the admin's delete of a tag does (its change views run in a transaction)."""
+    with transaction.atomic():
+        TagAdmin(Tag, admin.site).delete_queryset(None, Tag.objects.filter(pk=tag_id))
+
+
+ADDS = {
+    "edit": lambda photo, user: photo_update(photo=Photo.objects.get(pk=photo.pk), tags=["beach"], user=user),
+    "bulk": lambda photo, user: photos_bulk_apply(user=user, action="add_tags", photo_ids=[photo.pk], tags=["beach"]),
+    "upload": lambda photo, user: photo_create_from_bytes(family=photo.family, uploaded_by=user, filename="new.jpg",
+                                                          data=images.jpeg(colour=(1, 2, 3)), tags=["beach"]),
+}
+
+
+@pytest.mark.parametrize("add", sorted(ADDS))
+def test_a_tag_deleted_while_a_member_adds_it_waits_and_takes_it_off_again(smiths, add):
+    """The member's transaction read the tag before the delete committed: its new photo-tag row then pointed at
+    nothing, and the commit failed on the foreign key (a 500). Now the delete waits for the member's commit and
+    takes the tag off that photo too."""
+    family, alice, bob = smiths
+    photo = photo_factory(family=family, user=alice)
+    tag = Tag.objects.get(photos=photo_factory(family=family, user=alice, tags=["Beach"]))
+
+    run = first_holds_then_second(lambda: ADDS[add](photo, bob), lambda: _tag_delete(tag.pk))
+
+    assert not _fails(run.first) and not _fails(run.second), run
+    assert run.second_waited
+    assert not Tag.objects.filter(family=family).exists()
+    assert not PhotoTag.objects.exists()
+
+
+@pytest.mark.parametrize("add", sorted(ADDS))
+def test_a_tag_added_while_an_admin_deletes_it_is_made_again(smiths, add):
+    family, alice, bob = smiths
+    photo = photo_factory(family=family, user=alice)
+    tag = Tag.objects.get(photos=photo_factory(family=family, user=alice, tags=["Beach"]))
+
+    run = first_holds_then_second(lambda: _tag_delete(tag.pk), lambda: ADDS[add](photo, bob))
+
+    assert not _fails(run.first) and not _fails(run.second), run
+    fresh = Tag.objects.get(family=family)
+    assert fresh.pk != tag.pk and fresh.name == "beach"
+    tagged = photo if add != "upload" else Photo.objects.get(original_filename="new.jpg")
+    assert _tag_names(tagged) == ["beach"]
+
+
+# --- albums -------------------------------------------------------------------------------------
+
+
+def test_an_album_deleted_while_a_member_adds_photos_to_it_is_deleted_with_them(smiths):
+    """The delete collected the album's entries before the add committed, then found the added ones pointing at
+    the album it removed: its commit failed on the foreign key (a 500). Now it waits for the album's lock."""
+    family, alice, bob = smiths
+    album = album_create(user=alice, family=family, name="Summer")
+    photos = [photo_factory(family=family, user=bob) for _ in range(2)]
+
+    run = first_holds_then_second(
+        lambda: album_add_photos(user=bob, album=Album.objects.get(pk=album.pk), photo_ids=[p.pk for p in photos]),
+        lambda: album_delete(user=alice, album=Album.objects.get(pk=album.pk)))
+
+    assert not _fails(run.first) and not _fails(run.second), run
+    assert run.second_waited
+    assert not Album.objects.exists() and not AlbumPhoto.objects.exists()
+    assert Photo.objects.filter(family=family).count() == 2
+
+
+def test_photos_added_to_an_album_being_deleted_are_refused_plainly(smiths):
+    family, alice, bob = smiths
+    album = album_create(user=alice, family=family, name="Summer")
+    photo = photo_factory(family=family, user=bob)
+
+    run = first_holds_then_second(
+        lambda: album_delete(user=alice, album=Album.objects.get(pk=album.pk)),
+        lambda: album_add_photos(user=bob, album=Album.objects.get(pk=album.pk), photo_ids=[photo.pk]))
+
+    assert not _fails(run.first), run
+    assert isinstance(run.second, ValidationError) and run.second.messages == ["This album no longer exists."], run
+    assert not Album.objects.exists() and not AlbumPhoto.objects.exists()
+
+
+# --- family membership --------------------------------------------------------------------------
+
+
+def test_a_member_removed_while_their_upload_is_being_stored_is_not_left_with_a_photo_there(smiths):
+    """The upload checked the membership when the request came in; the file is stored afterwards. The removal
+    now waits for an upload being stored, then goes through: the photo is the family's, the uploader is out."""
+    family, alice, bob = smiths
+
+    run = first_holds_then_second(
+        lambda: photo_create_from_bytes(family=family, uploaded_by=bob, data=images.jpeg(colour=(9, 9, 9)),
+                                        filename="bob.jpg"),
+        lambda: membership_remove(family=family, user=bob))
+
+    assert not _fails(run.first) and not _fails(run.second), run
+    assert run.first.outcome == UploadResult.SAVED
+    assert run.second_waited
+    assert not family.memberships.filter(user=bob).exists()
+
+
+def test_an_upload_by_a_member_removed_meanwhile_is_refused_and_stores_nothing(smiths, settings):
+    family, alice, bob = smiths
+
+    run = first_holds_then_second(
+        lambda: membership_remove(family=family, user=bob),
+        lambda: photo_create_from_bytes(family=family, uploaded_by=bob, data=images.jpeg(colour=(9, 9, 9)),
+                                        filename="bob.jpg"))
+
+    assert not _fails(run.first) and not _fails(run.second), run
+    assert run.second.outcome == UploadResult.REJECTED
+    assert run.second.reason == "You are no longer a member of Smiths."
+    assert not Photo.all_objects.exists()
+    from pathlib import Path
+    assert not [p for p in Path(settings.MEDIA_ROOT).rglob("*") if p.is_file()]
