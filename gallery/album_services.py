@@ -24,6 +24,7 @@ from django.utils import timezone
 
 from gallery import smart_albums
 from gallery.models import Album, AlbumPhoto, AlbumShare, Family, Membership, Photo
+from gallery.services import rows_key_share
 from gallery.text import without_nul
 
 MAX_NAME = 100
@@ -154,6 +155,9 @@ def album_add_photos(*, user: AbstractBaseUser, album: Album, photo_ids: Iterabl
     album = _lock(album)
     families = dict(Photo.objects.filter(pk__in=ids, family__memberships__user=user)
                     .values_list("pk", "family_id"))
+    # Held until the entries are in: a photo deleted for good meanwhile waits, then takes its entry along.
+    held = set(rows_key_share(Photo.objects.filter(pk__in=families).order_by("pk").values_list("pk")))
+    families = {pk: family_id for pk, family_id in families.items() if pk in held}
     present = set(album.entries.filter(photo_id__in=ids).values_list("photo_id", flat=True))
     position = (album.entries.aggregate(top=Max("position"))["top"] or 0) + 1
     outcomes, rows = [], []

@@ -11,7 +11,7 @@ from typing import BinaryIO
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
-from django.core.exceptions import ValidationError
+from django.core.exceptions import EmptyResultSet, ValidationError
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Q, QuerySet, Value
 from django.db.models.functions import Lower
@@ -93,7 +93,10 @@ def rows_key_share(queryset: QuerySet) -> list:
     What a new row's foreign key needs: the rows it points at can't be deleted before this transaction commits (the
     delete waits, then sees the new row), while others locking them the same way don't wait for each other. Django's
     select_for_update has no such mode; the locking clause goes after the compiled query, as FOR UPDATE does."""
-    sql, params = queryset.query.sql_with_params()
+    try:
+        sql, params = queryset.query.sql_with_params()
+    except EmptyResultSet:  # e.g. pk__in=[]: no rows, nothing to lock
+        return []
     with connection.cursor() as cursor:
         cursor.execute(f"{sql} FOR KEY SHARE", params)
         return [row[0] for row in cursor.fetchall()]

@@ -13,11 +13,12 @@ from django.db import transaction
 from gallery.admin import TagAdmin
 from gallery.album_services import album_add_photos, album_create, album_delete
 from gallery.bulk import photos_bulk_apply
-from gallery.models import Album, AlbumPhoto, Membership, Photo, PhotoTag, Tag
-from gallery.services import UploadResult, membership_remove, photo_create_from_bytes, photo_update
+from gallery.models import Album, AlbumPhoto, Favourite, Membership, Photo, PhotoTag, Tag
+from gallery.services import UploadResult, membership_add, membership_remove, photo_create_from_bytes, photo_update
+from gallery.trash_services import photos_favourite, photos_purge, photos_trash
 from tests import images
 from tests.factories import FamilyFactory, MembershipFactory, UserFactory, photo_factory
-from tests.races import first_holds_then_second
+from tests.races import first_holds_then_second, in_threads
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -188,3 +189,59 @@ def test_an_upload_by_a_member_removed_meanwhile_is_refused_and_stores_nothing(s
     assert not Photo.all_objects.exists()
     from pathlib import Path
     assert not [p for p in Path(settings.MEDIA_ROOT).rglob("*") if p.is_file()]
+
+
+# --- a photo deleted for good while a member marks it -------------------------------------------
+
+
+def _trash_and_purge(photo: Photo, user) -> None:
+    """Its uploader moves it to the trash and deletes it for good: two requests, both done in a moment."""
+    assert photos_trash(user=user, photo_ids=[photo.pk])[0].ok
+    assert photos_purge(user=user, photo_ids=[photo.pk])[0].ok
+
+
+MARKS = {
+    "favourite": lambda photo, album, user: photos_favourite(user=user, photo_ids=[photo.pk], on=True),
+    "album": lambda photo, album, user: album_add_photos(user=user, album=Album.objects.get(pk=album.pk),
+                                                         photo_ids=[photo.pk]),
+}
+
+
+@pytest.mark.parametrize("mark", sorted(MARKS))
+def test_a_photo_deleted_for_good_while_a_member_marks_it_goes_with_the_mark(smiths, mark):
+    """The member's new row (a favourite, an album entry) pointed at a photo deleted before it committed: the
+    commit failed on the foreign key (a 500). Now the photo is held while the row is added: the delete waits,
+    then takes the new row with the photo."""
+    family, alice, bob = smiths
+    photo = photo_factory(family=family, user=bob)
+    album = album_create(user=alice, family=family, name="Summer")
+
+    run = first_holds_then_second(lambda: MARKS[mark](photo, album, alice), lambda: _trash_and_purge(photo, bob))
+
+    assert not _fails(run.first) and not _fails(run.second), run
+    assert [result.ok for result in run.first] == [True]
+    assert run.second_waited
+    assert not Photo.all_objects.exists() and not Favourite.objects.exists() and not AlbumPhoto.objects.exists()
+
+
+# --- admins ---------------------------------------------------------------------------------------
+
+
+def test_an_admin_leaving_twice_at_once_leaves_once_and_the_family_keeps_its_other_admin(smiths):
+    family, alice, bob = smiths
+    membership_add(family=family, user=bob, role=Membership.Role.ADMIN)
+
+    results = in_threads(2, lambda i: membership_remove(family=family, user=alice))
+
+    assert sorted(type(r).__name__ for r in results) == ["NoneType", "ValidationError"], results
+    assert [r for r in results if r is not None][0].messages == ["alice is not a member of Smiths."]
+    assert list(family.memberships.values_list("user__username", "role")) == [("bob", Membership.Role.ADMIN)]
+
+
+def test_the_last_admin_leaving_twice_at_once_is_refused_twice(smiths):
+    family, alice, bob = smiths
+
+    results = in_threads(2, lambda i: membership_remove(family=family, user=alice))
+
+    assert all(isinstance(r, ValidationError) for r in results), results
+    assert family.memberships.filter(role=Membership.Role.ADMIN).count() == 1

@@ -64,6 +64,35 @@ def test_an_undo_racing_its_mark_never_fails(alice, add_shape, order):
     assert list(Judgment.objects.values_list("relevant", flat=True)) == ([] if order == "mark first" else [False])
 
 
+def test_a_photo_deleted_for_good_while_it_is_judged_takes_the_judgment_along(alice, bob, add_shape):
+    """The judgment's row pointed at a photo deleted before it committed: a 500 on the foreign key. Now the photo
+    is held while the judgment is written; the delete waits, then removes it with the photo."""
+    photo = add_shape("red", "square", user=bob)
+
+    def trash_and_purge():
+        assert photos_trash(user=bob, photo_ids=[photo.pk])[0].ok
+        assert photos_purge(user=bob, photo_ids=[photo.pk])[0].ok
+
+    run = first_holds_then_second(lambda: judgment_record(user=alice, photo=photo, query="red", relevant=True),
+                                  trash_and_purge)
+
+    assert not _fails(run.first) and not _fails(run.second), run
+    assert run.second_waited
+    assert not Judgment.objects.exists() and not Photo.all_objects.exists()
+
+
+def test_a_photo_deleted_for_good_before_it_is_judged_is_a_404(alice, bob, add_shape):
+    from django.http import Http404
+
+    photo = add_shape("red", "square", user=bob)
+    photos_trash(user=bob, photo_ids=[photo.pk])
+    photos_purge(user=bob, photo_ids=[photo.pk])
+
+    with pytest.raises(Http404):
+        judgment_record(user=alice, photo=photo, query="red", relevant=True)
+    assert not Judgment.objects.exists()
+
+
 def test_a_favourite_double_toggle_leaves_one_favourite(alice, add_shape):
     photo = add_shape("red", "square")
 
