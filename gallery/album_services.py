@@ -250,9 +250,12 @@ def album_set_cover(*, user: AbstractBaseUser, album: Album, photo_id: int | Non
     album = _lock(album)
     if photo_id is not None:
         if album.is_smart:
-            if photo_id not in smart_albums.engine().photo_ids(album=album, limit=SMART_COVER_LOOKAHEAD):
-                raise ValidationError("The cover must be one of the album's photos.")
-        elif not album.entries.filter(photo_id=photo_id).exists():
+            shown = photo_id in smart_albums.engine().photo_ids(album=album, limit=SMART_COVER_LOOKAHEAD)
+        else:
+            shown = album.entries.filter(photo_id=photo_id).exists()
+        # Out of the trash, and held until the cover is set: a photo deleted for good meanwhile waits, then clears it.
+        if not shown or not rows_key_share(Photo.objects.filter(pk=photo_id, family_id=album.family_id)
+                                           .values_list("pk")):
             raise ValidationError("The cover must be one of the album's photos.")
     album.cover_id = photo_id
     album.save(update_fields=["cover", "updated_at"])

@@ -243,8 +243,8 @@ def photo_create_from_bytes(
     """Store a photo whole or not at all: its files, then its row. Bad input, a storage fault or the same
     bytes already in the family are results, not exceptions."""
     existing = Photo.all_objects.filter(family=family, sha256=sha256_of(data)).first() if data else None
-    if existing is not None:
-        return _duplicate(filename, existing)
+    if existing is not None and (duplicate := _duplicate(filename, existing)) is not None:
+        return duplicate
     try:
         tags = tags_clean(tags)  # refused before any file is written
         info = inspect_image(data)
@@ -263,10 +263,11 @@ def photo_create_from_bytes(
             raise
         # Same bytes uploaded concurrently: the other request won; report it as the duplicate it is.
         existing = Photo.all_objects.filter(family=family, sha256=info.sha256).first()
-        if existing is None:  # the winner was rolled back after all
+        duplicate = _duplicate(filename, existing) if existing is not None else None
+        if duplicate is None:  # the winner was rolled back after all, or deleted for good since
             return UploadResult(filename, UploadResult.REJECTED, reason="The same file was being uploaded at the same "
                                 "moment and did not finish. Please try again.")
-        return _duplicate(filename, existing)
+        return duplicate
     return UploadResult(filename, UploadResult.SAVED, photo=photo)
 
 
@@ -286,13 +287,16 @@ def _constraint_name(exc: IntegrityError) -> str | None:
     return getattr(getattr(exc.__cause__, "diag", None), "constraint_name", None)
 
 
-def _duplicate(filename: str, existing: Photo) -> UploadResult:
+def _duplicate(filename: str, existing: Photo) -> UploadResult | None:
     """The same bytes are in the family already. In its trash: the upload restores that photo (the uploader holds
-    the file, so they get the photo back with its tags, albums and favourites, not a "duplicate" they can't see)."""
+    the file, so they get the photo back with its tags, albums and favourites, not a "duplicate" they can't see).
+    None when that photo was deleted for good meanwhile (the trash emptied at the same moment): store the file anew."""
     if existing.trashed_at is not None:
         from gallery.trash_services import photos_untrash
 
         with transaction.atomic():
+            if not Photo.all_objects.select_for_update().filter(pk=existing.pk).exists():
+                return None
             photos_untrash(photo_ids=[existing.pk])
         existing.trashed_at, existing.trashed_by = None, None
         return UploadResult(filename, UploadResult.RESTORED, photo=existing,

@@ -11,11 +11,14 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from gallery.admin import TagAdmin
-from gallery.album_services import album_add_photos, album_create, album_delete
+from gallery.album_selectors import album_photo_ids
+from gallery.album_services import (
+    album_add_photos, album_create, album_delete, album_move_photo, album_remove_photos, album_reorder, album_set_cover,
+)
 from gallery.bulk import photos_bulk_apply
 from gallery.models import Album, AlbumPhoto, Favourite, Membership, Photo, PhotoTag, Tag
 from gallery.services import UploadResult, membership_add, membership_remove, photo_create_from_bytes, photo_update
-from gallery.trash_services import photos_favourite, photos_purge, photos_trash
+from gallery.trash_services import photos_favourite, photos_purge, photos_restore, photos_trash
 from tests import images
 from tests.factories import FamilyFactory, MembershipFactory, UserFactory, photo_factory
 from tests.races import first_holds_then_second, in_threads
@@ -245,3 +248,111 @@ def test_the_last_admin_leaving_twice_at_once_is_refused_twice(smiths):
 
     assert all(isinstance(r, ValidationError) for r in results), results
     assert family.memberships.filter(role=Membership.Role.ADMIN).count() == 1
+
+
+# --- a photo deleted for good while it is edited, re-uploaded or made an album's cover ------------
+
+
+def test_an_edit_of_a_photo_deleted_for_good_meanwhile_is_refused_plainly(smiths):
+    family, alice, bob = smiths
+    photo = photo_factory(family=family, user=bob)
+    photos_trash(user=bob, photo_ids=[photo.pk])
+
+    run = first_holds_then_second(lambda: photos_purge(user=bob, photo_ids=[photo.pk]),
+                                  lambda: photo_update(photo=photo, title="Too late", tags=["beach"], user=alice))
+
+    assert not _fails(run.first), run
+    assert run.second_waited
+    assert isinstance(run.second, ValidationError), run
+    assert run.second.messages == ["This photo is no longer there: it was deleted meanwhile."]
+    assert not Photo.all_objects.exists() and not PhotoTag.objects.exists()
+
+
+def test_the_same_file_uploaded_again_while_its_trashed_copy_is_deleted_for_good_is_stored_anew(smiths):
+    """The upload found the copy in the trash and 'restored' a photo the purge was deleting: it answered restored,
+    with a photo that no longer existed (the API's next read of it was a 404), and stored nothing."""
+    family, alice, bob = smiths
+    data = images.jpeg(colour=(50, 60, 70))
+    photo = photo_factory(family=family, user=bob, data=data)
+    photos_trash(user=bob, photo_ids=[photo.pk])
+
+    run = first_holds_then_second(lambda: photos_purge(user=bob, photo_ids=[photo.pk]),
+                                  lambda: photo_create_from_bytes(family=family, uploaded_by=bob, data=data,
+                                                                  filename="again.jpg"))
+
+    assert not _fails(run.first) and not _fails(run.second), run
+    assert run.second_waited
+    assert run.second.outcome == UploadResult.SAVED, run.second
+    assert list(Photo.objects.values_list("original_filename", flat=True)) == ["again.jpg"]
+
+
+def test_the_same_file_uploaded_again_while_its_copy_is_restored_is_restored_once(smiths):
+    family, alice, bob = smiths
+    data = images.jpeg(colour=(50, 60, 70))
+    photo = photo_factory(family=family, user=bob, data=data)
+    photos_trash(user=bob, photo_ids=[photo.pk])
+
+    run = first_holds_then_second(lambda: photos_restore(user=bob, photo_ids=[photo.pk]),
+                                  lambda: photo_create_from_bytes(family=family, uploaded_by=bob, data=data,
+                                                                  filename="again.jpg"))
+
+    assert not _fails(run.first) and not _fails(run.second), run
+    assert run.second.outcome in (UploadResult.RESTORED, UploadResult.DUPLICATE), run.second
+    assert list(Photo.objects.values_list("pk", flat=True)) == [photo.pk]
+
+
+def test_a_cover_chosen_while_its_photo_is_deleted_for_good_goes_with_the_photo(smiths):
+    family, alice, bob = smiths
+    photos = [photo_factory(family=family, user=bob) for _ in range(2)]
+    album = album_create(user=alice, family=family, name="Summer")
+    album_add_photos(user=alice, album=album, photo_ids=[p.pk for p in photos])
+
+    run = first_holds_then_second(
+        lambda: album_set_cover(user=alice, album=Album.objects.get(pk=album.pk), photo_id=photos[1].pk),
+        lambda: _trash_and_purge(photos[1], bob))
+
+    assert not _fails(run.first) and not _fails(run.second), run
+    assert run.second_waited
+    album.refresh_from_db()
+    assert album.cover_id is None and list(album.entries.values_list("photo_id", flat=True)) == [photos[0].pk]
+
+
+def test_a_photo_in_the_trash_cannot_become_the_cover(smiths):
+    family, alice, bob = smiths
+    photo = photo_factory(family=family, user=bob)
+    album = album_create(user=alice, family=family, name="Summer")
+    album_add_photos(user=alice, album=album, photo_ids=[photo.pk])
+    photos_trash(user=bob, photo_ids=[photo.pk])
+
+    with pytest.raises(ValidationError, match="The cover must be one of the album's photos."):
+        album_set_cover(user=alice, album=album, photo_id=photo.pk)
+
+
+# --- one album changed from two pages -----------------------------------------------------------
+
+
+@pytest.mark.parametrize("change", ["reorder", "move", "cover"])
+def test_an_album_changed_while_photos_are_taken_out_of_it_stays_whole(smiths, change):
+    family, alice, bob = smiths
+    photos = [photo_factory(family=family, user=bob) for _ in range(4)]
+    album = album_create(user=alice, family=family, name="Summer")
+    album_add_photos(user=alice, album=album, photo_ids=[p.pk for p in photos])
+    a, b, c, d = (p.pk for p in photos)
+    changes = {
+        "reorder": lambda: album_reorder(user=bob, album=Album.objects.get(pk=album.pk), photo_ids=[d, c, b, a]),
+        "move": lambda: album_move_photo(user=bob, album=Album.objects.get(pk=album.pk), photo_id=b, to=4),
+        "cover": lambda: album_set_cover(user=bob, album=Album.objects.get(pk=album.pk), photo_id=b),
+    }
+
+    run = first_holds_then_second(
+        lambda: album_remove_photos(user=alice, album=Album.objects.get(pk=album.pk), photo_ids=[b, c]),
+        changes[change])
+
+    assert not _fails(run.first), run
+    assert run.second_waited
+    album.refresh_from_db()
+    assert album_photo_ids(album=album) == {"reorder": [d, a], "move": [a, d], "cover": [a, d]}[change]
+    if change != "reorder":  # b is gone from the album: it can be neither moved nor its cover
+        assert isinstance(run.second, ValidationError), run
+    assert album.cover_id is None
+    assert list(album.entries.order_by("position").values_list("position", flat=True)) in ([1, 2], [1, 4])
