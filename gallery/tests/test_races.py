@@ -356,3 +356,42 @@ def test_an_album_changed_while_photos_are_taken_out_of_it_stays_whole(smiths, c
         assert isinstance(run.second, ValidationError), run
     assert album.cover_id is None
     assert list(album.entries.order_by("position").values_list("position", flat=True)) in ([1, 2], [1, 4])
+
+
+# --- over HTTP: what two tabs (or two scripts) do -------------------------------------------------
+
+
+def test_parallel_api_edits_of_one_photos_tags_all_answer_200(live_server, smiths):
+    """Six edits at once, each adding a tag the family already has to the same photo: they used to meet on the
+    photo-tag unique key, and all but one answered 500."""
+    import json
+    from concurrent.futures import ThreadPoolExecutor
+    from urllib.error import HTTPError
+    from urllib.request import Request, urlopen
+
+    from django.urls import reverse
+
+    from tests.factories import api_token_key
+
+    family, alice, bob = smiths
+    photo = photo_factory(family=family, user=alice)
+    photo_factory(family=family, user=alice, tags=["Beach"])
+    keys = [api_token_key(alice), api_token_key(bob)]
+    url = live_server.url + reverse("api_photo_detail", args=[photo.pk])
+
+    def patch(i: int) -> int:
+        request = Request(url, method="PATCH", data=json.dumps({"tags": ["beach", f"mine {i}"]}).encode(), headers={
+            "Authorization": f"Token {keys[i % 2]}", "Content-Type": "application/json"})
+        try:
+            with urlopen(request, timeout=60) as response:
+                return response.status
+        except HTTPError as exc:
+            return exc.code
+
+    for _ in range(3):
+        PhotoTag.objects.filter(photo=photo).delete()
+        with ThreadPoolExecutor(6) as pool:
+            statuses = list(pool.map(patch, range(6)))
+        assert statuses == [200] * 6
+        names = _tag_names(photo)
+        assert len(names) == 2 and names[0] == "Beach" and names[1].startswith("mine "), names
