@@ -109,6 +109,22 @@ def test_parallel_uploads_with_the_same_new_tags_all_save(live_server):
         assert photo.tags.count() == expected, photo.original_filename
 
 
+def test_the_same_file_uploaded_from_four_tabs_at_once_is_stored_once_and_the_others_say_already_there(live_server):
+    family = FamilyFactory(name="Racers")
+    user = UserFactory(username="racer")
+    MembershipFactory(family=family, user=user, role=Membership.Role.ADMIN)
+    browser = _Browser(live_server, user)
+    data = images.jpeg(colour=(200, 30, 60), size=(80, 60))
+
+    results = _in_threads(4, lambda i: browser.upload(family_id=family.pk, filename=f"tab{i}.jpg", data=data, tags=""))
+
+    assert [status for status, _ in results] == [200] * 4, results
+    outcomes = sorted(re.search(r'data-outcome="(\w+)"', body).group(1) for _, body in results)
+    assert outcomes == ["duplicate", "duplicate", "duplicate", "saved"], outcomes
+    assert all("Already in Racers" in body for _, body in results if 'data-outcome="duplicate"' in body)
+    assert Photo.all_objects.filter(family=family).count() == 1
+
+
 def test_the_same_bytes_uploaded_at_once_are_saved_once_and_reported_as_a_duplicate_once(settings):
     from gallery.services import UploadResult, photo_create_from_bytes
 

@@ -12,7 +12,7 @@ from gallery.services import family_delete
 from gallery.trash_services import photos_favourite, photos_purge, photos_restore, photos_trash, trash_empty
 from search import leases, ocr
 from search.judgment_services import judgment_record, judgment_withdraw
-from search.models import Judgment, PhotoEmbedding
+from search.models import Judgment, PhotoEmbedding, WorkLease
 from search.services import embed_photos, photos_claim
 from search.services import _store as embeddings_store
 from tests.races import first_holds_then_second, in_threads
@@ -145,6 +145,18 @@ def test_two_workers_on_the_same_photo_embed_it_once(toy_model, add_shape):
     assert set(Photo.objects.values_list("status", flat=True)) == {Photo.Status.READY}
     assert embed_photos(photo_ids=ids).ready_ids == []  # a retried task finds nothing left to do
     assert PhotoEmbedding.objects.count() == 2
+
+
+def test_a_task_naming_a_photo_deleted_since_it_was_queued_embeds_the_others(alice, toy_model, add_shape):
+    gone, kept = add_shape("red", "square"), add_shape("blue", "circle")
+    photos_trash(user=alice, photo_ids=[gone.pk])
+    photos_purge(user=alice, photo_ids=[gone.pk])
+
+    report = embed_photos(photo_ids=[gone.pk, kept.pk])
+
+    assert report.ready_ids == [kept.pk] and report.failed == 0
+    assert list(PhotoEmbedding.objects.values_list("photo_id", flat=True)) == [kept.pk]
+    assert not WorkLease.objects.exists()  # nothing left held
 
 
 @pytest.mark.parametrize("how", ["purged from the trash", "family deleted"])
