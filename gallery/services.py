@@ -340,7 +340,7 @@ def _photo_store(*, family, uploaded_by, data, filename, info, tags, description
     })
     try:
         with transaction.atomic():
-            _uploader_hold(family, uploaded_by)
+            _upload_hold(family, uploaded_by)
             photo.save()
             photo_tags_add(photo=photo, names=tags, source=PhotoTag.Source.MEMBER, user=uploaded_by)
             photo_tags_add(photo=photo, names=embedded.keywords, source=PhotoTag.Source.EMBEDDED)
@@ -352,9 +352,12 @@ def _photo_store(*, family, uploaded_by, data, filename, info, tags, description
     return photo
 
 
-def _uploader_hold(family: Family, uploaded_by: AbstractBaseUser | None) -> None:
-    """The uploader's membership, checked when the request came in, held until the photo is stored: a member
-    removed meanwhile stores nothing here, and a removal waits for an upload being stored."""
+def _upload_hold(family: Family, uploaded_by: AbstractBaseUser | None) -> None:
+    """The family and the uploader's membership, checked when the request came in, held until the photo is stored:
+    a family deleted or a member removed meanwhile stores nothing, and the delete or the removal waits for an
+    upload being stored (then takes its photo along)."""
+    if not rows_key_share(Family.objects.filter(pk=family.pk).values_list("pk")):
+        raise ValidationError(f"The family {family} no longer exists.")
     if uploaded_by is not None and not rows_key_share(
             Membership.objects.filter(family=family, user_id=uploaded_by.pk).values_list("pk")):
         raise ValidationError(f"You are no longer a member of {family}.")
@@ -537,7 +540,9 @@ def photos_delete(*, photos: QuerySet[Photo]) -> int:
 
 @transaction.atomic
 def family_delete(*, family: Family) -> None:
-    """Delete a family with everything in it, its trash too; the files of its photos go through the removal queue."""
+    """Delete a family with everything in it, its trash too; the files of its photos go through the removal queue.
+    Locked first: what is being added to it meanwhile (an upload being stored) commits before the delete collects."""
+    family_lock(family_id=family.pk)
     photos_delete(photos=Photo.all_objects.filter(family=family))
     family.delete()
 

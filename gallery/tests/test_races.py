@@ -16,8 +16,8 @@ from gallery.album_services import (
     album_add_photos, album_create, album_delete, album_move_photo, album_remove_photos, album_reorder, album_set_cover,
 )
 from gallery.bulk import photos_bulk_apply
-from gallery.models import Album, AlbumPhoto, Favourite, Membership, Photo, PhotoTag, Tag
-from gallery.services import UploadResult, membership_add, membership_remove, photo_create_from_bytes, photo_update
+from gallery.models import Album, AlbumPhoto, Family, Favourite, Membership, Photo, PhotoTag, Tag
+from gallery.services import UploadResult, family_delete, membership_add, membership_remove, photo_create_from_bytes, photo_update
 from gallery.trash_services import photos_favourite, photos_purge, photos_restore, photos_trash
 from tests import images
 from tests.factories import FamilyFactory, MembershipFactory, UserFactory, photo_factory
@@ -395,3 +395,35 @@ def test_parallel_api_edits_of_one_photos_tags_all_answer_200(live_server, smith
         assert statuses == [200] * 6
         names = _tag_names(photo)
         assert len(names) == 2 and names[0] == "Beach" and names[1].startswith("mine "), names
+
+
+# --- a family deleted (site admin) while a member uploads to it ---------------------------------
+
+
+def test_a_family_deleted_while_a_photo_is_stored_in_it_waits_and_takes_the_photo_along(smiths):
+    """The delete collected the family's photos before the upload committed, then removed the family the new
+    photo pointed at: its commit failed on the foreign key (a 500 in the admin)."""
+    family, alice, bob = smiths
+
+    run = first_holds_then_second(
+        lambda: photo_create_from_bytes(family=family, uploaded_by=bob, data=images.jpeg(colour=(9, 9, 9)),
+                                        filename="bob.jpg"),
+        lambda: family_delete(family=Family.objects.get(pk=family.pk)))
+
+    assert not _fails(run.first) and not _fails(run.second), run
+    assert run.first.outcome == UploadResult.SAVED and run.second_waited
+    assert not Family.objects.exists() and not Photo.all_objects.exists()
+
+
+def test_an_upload_to_a_family_deleted_meanwhile_is_refused_plainly(smiths):
+    family, alice, bob = smiths
+
+    run = first_holds_then_second(
+        lambda: family_delete(family=Family.objects.get(pk=family.pk)),
+        lambda: photo_create_from_bytes(family=family, uploaded_by=bob, data=images.jpeg(colour=(9, 9, 9)),
+                                        filename="bob.jpg"))
+
+    assert not _fails(run.first) and not _fails(run.second), run
+    assert run.second.outcome == UploadResult.REJECTED, run.second
+    assert run.second.reason == "The family Smiths no longer exists."
+    assert not Photo.all_objects.exists()
