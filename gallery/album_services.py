@@ -302,6 +302,7 @@ def share_create(*, user: AbstractBaseUser, album: Album, days: int, password: s
                  allow_download: bool = False) -> NewShare:
     """A link to the album for people outside the family (the album's creator or a family admin)."""
     _require_manager(user, album)
+    album = _lock(album)  # an album deleted meanwhile: said plainly, never a link pointing at nothing
     if not 1 <= int(days) <= SHARE_MAX_DAYS:
         raise ValidationError(f"A link lasts from 1 to {SHARE_MAX_DAYS} days.")
     note = " ".join(without_nul(note or "").split())[:100]

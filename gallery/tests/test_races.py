@@ -14,10 +14,14 @@ from gallery.admin import TagAdmin
 from gallery.album_selectors import album_photo_ids
 from gallery.album_services import (
     album_add_photos, album_create, album_delete, album_move_photo, album_remove_photos, album_reorder, album_set_cover,
+    share_create,
 )
 from gallery.bulk import photos_bulk_apply
-from gallery.models import Album, AlbumPhoto, Family, Favourite, Membership, Photo, PhotoTag, Tag
+from gallery.models import (
+    Album, AlbumPhoto, AlbumShare, Family, Favourite, Membership, Photo, PhotoTag, Tag, TagSuggestion,
+)
 from gallery.services import UploadResult, family_delete, membership_add, membership_remove, photo_create_from_bytes, photo_update
+from gallery.suggestions import suggestions_accept
 from gallery.trash_services import photos_favourite, photos_purge, photos_restore, photos_trash
 from tests import images
 from tests.factories import FamilyFactory, MembershipFactory, UserFactory, photo_factory
@@ -427,3 +431,38 @@ def test_an_upload_to_a_family_deleted_meanwhile_is_refused_plainly(smiths):
     assert run.second.outcome == UploadResult.REJECTED, run.second
     assert run.second.reason == "The family Smiths no longer exists."
     assert not Photo.all_objects.exists()
+
+
+# --- a share link made while its album is deleted; a suggestion accepted while its photo is deleted ---------
+
+
+@pytest.mark.parametrize("order", ["share first", "delete first"])
+def test_a_share_link_made_while_its_album_is_deleted_never_fails(smiths, order):
+    family, alice, bob = smiths
+    album = album_create(user=alice, family=family, name="Summer")
+    share = lambda: share_create(user=alice, album=Album.objects.get(pk=album.pk), days=7)  # noqa: E731
+    delete = lambda: album_delete(user=alice, album=Album.objects.get(pk=album.pk))  # noqa: E731
+
+    run = first_holds_then_second(*((share, delete) if order == "share first" else (delete, share)))
+
+    assert run.second_waited
+    if order == "share first":
+        assert not _fails(run.first) and not _fails(run.second), run
+    else:
+        assert not _fails(run.first), run
+        assert isinstance(run.second, ValidationError) and run.second.messages == ["This album no longer exists."]
+    assert not Album.objects.exists() and not AlbumShare.objects.exists()
+
+
+def test_a_suggestion_accepted_while_its_photo_is_deleted_for_good_goes_with_the_photo(smiths):
+    family, alice, bob = smiths
+    photo = photo_factory(family=family, user=bob)
+    suggestion = TagSuggestion.objects.create(photo=photo, name="beach", probability=0.9, model_name="toy")
+
+    run = first_holds_then_second(
+        lambda: suggestions_accept(suggestions=TagSuggestion.objects.filter(pk=suggestion.pk), user=alice),
+        lambda: _trash_and_purge(photo, bob))
+
+    assert not _fails(run.first) and not _fails(run.second), run
+    assert run.first == 1
+    assert not Photo.all_objects.exists() and not PhotoTag.objects.exists() and not TagSuggestion.objects.exists()
