@@ -36,7 +36,8 @@ class Interleaving:
     second_waited: bool  # the second session waited on a lock the first one held
 
 
-def first_holds_then_second(first: Callable[[], Any], second: Callable[[], Any], *, timeout: float = 30) -> Interleaving:
+def first_holds_then_second(first: Callable[[], Any], second: Callable[[], Any], *,
+                            timeout: float = 30) -> Interleaving:
     """One exact interleaving, decided by the database rather than by timing: first() runs in a transaction that
     stays open; then second() runs on its own connection; the first transaction commits as soon as the second
     session is blocked by one of its locks (or has finished without waiting). Each side's exception is its result."""

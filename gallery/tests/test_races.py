@@ -5,6 +5,8 @@ that stays open until the second one is blocked by it (or done), so the outcome 
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from django.contrib import admin
 from django.core.exceptions import ValidationError
@@ -20,7 +22,9 @@ from gallery.bulk import photos_bulk_apply
 from gallery.models import (
     Album, AlbumPhoto, AlbumShare, Family, Favourite, Membership, Photo, PhotoTag, Tag, TagSuggestion,
 )
-from gallery.services import UploadResult, family_delete, membership_add, membership_remove, photo_create_from_bytes, photo_update
+from gallery.services import (
+    UploadResult, family_delete, membership_add, membership_remove, photo_create_from_bytes, photo_update,
+)
 from gallery.suggestions import suggestions_accept
 from gallery.trash_services import photos_favourite, photos_purge, photos_restore, photos_trash
 from tests import images
@@ -194,7 +198,6 @@ def test_an_upload_by_a_member_removed_meanwhile_is_refused_and_stores_nothing(s
     assert run.second.outcome == UploadResult.REJECTED
     assert run.second.reason == "You are no longer a member of Smiths."
     assert not Photo.all_objects.exists()
-    from pathlib import Path
     assert not [p for p in Path(settings.MEDIA_ROOT).rglob("*") if p.is_file()]
 
 
