@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
 import os
 from collections.abc import Iterable
@@ -490,12 +492,17 @@ def photo_update(
     description: str | None = None,
     title: str | None = None,
     user: AbstractBaseUser | None = None,
+    seen: str = "",
 ) -> Photo:
-    """A member's edit (photo page, API, admin). Edits of one photo take turns on its row (the later one stands),
-    so two saving at once never insert the same photo-tag pair twice."""
+    """A member's edit (photo page, API, admin). Edits of one photo take turns on its row, so two saving at once
+    never insert the same photo-tag pair twice. With `seen` (photo_edit_version of what the member's form showed),
+    an edit over someone else's change saved meanwhile is refused (code "edit_conflict", saying what the photo reads
+    now) instead of silently replacing it; without it the later edit stands."""
     fresh = Photo.all_objects.select_for_update(of=("self",)).filter(pk=photo.pk).first()
     if fresh is None:
         raise ValidationError("This photo is no longer there: it was deleted meanwhile.")
+    if seen and seen != photo_edit_version(fresh):
+        raise _edit_conflict(fresh)
     photo.title, photo.title_source = fresh.title, fresh.title_source
     photo.description, photo.description_source = fresh.description, fresh.description_source
     fields = []
@@ -518,6 +525,22 @@ def photo_update(
         _set_tags(photo, tags, user=user)
     photos_changed.send(sender=Photo, photo_ids=[photo.pk])
     return photo
+
+
+def photo_edit_version(photo: Photo) -> str:
+    """A digest of what the edit form shows of the photo (title, description, tags): the form carries it, and
+    photo_update(seen=...) compares it with the photo's when saving."""
+    tags = sorted(PhotoTag.objects.filter(photo_id=photo.pk).values_list("tag__name", flat=True), key=str.lower)
+    return hashlib.sha256(json.dumps([photo.title, photo.description, tags]).encode()).hexdigest()[:32]
+
+
+def _edit_conflict(photo: Photo) -> ValidationError:
+    tags = sorted(PhotoTag.objects.filter(photo_id=photo.pk).values_list("tag__name", flat=True), key=str.lower)
+    now = f"title “{photo.title}”" if photo.title else "no title"
+    now += f", tags {', '.join(tags)}" if tags else ", no tags"
+    return ValidationError(
+        f"Someone else saved this photo while you were editing it. It now reads: {now[:600]}. Your changes are still "
+        "in the form: save again to put them in place of that, or cancel to keep it.", code="edit_conflict")
 
 
 def photo_can_delete(*, photo: Photo, user: AbstractBaseUser) -> bool:

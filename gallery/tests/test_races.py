@@ -5,6 +5,7 @@ that stays open until the second one is blocked by it (or done), so the outcome 
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -469,3 +470,73 @@ def test_a_suggestion_accepted_while_its_photo_is_deleted_for_good_goes_with_the
     assert not _fails(run.first) and not _fails(run.second), run
     assert run.first == 1
     assert not Photo.all_objects.exists() and not PhotoTag.objects.exists() and not TagSuggestion.objects.exists()
+
+
+# --- two members editing one photo from their own pages (lost update) ---------------------------
+
+
+def _edit_form(client, photo) -> dict:
+    """The photo's edit form as the page serves it: its fields' values, the hidden one too."""
+    from django.urls import reverse
+
+    html = client.get(reverse("gallery:photo_edit", args=[photo.pk]), HTTP_HX_REQUEST="true").content.decode()
+    values = dict(re.findall(r'<input type="(?:text|hidden)" name="(\w+)" value="([^"]*)"', html))
+    values["description"] = re.search(r'<textarea name="description"[^>]*>\s*([^<]*)</textarea>', html).group(1)
+    values.pop("csrfmiddlewaretoken", None)
+    return values
+
+
+def test_a_member_saving_over_anothers_edit_made_meanwhile_is_told_and_keeps_what_they_typed(smiths):
+    """Alice and Bob open the edit form; Alice saves; Bob's save used to replace her title and tags without a word.
+    Now Bob is shown what the photo reads now, keeps his typing, and a second save is his decision."""
+    from django.test import Client
+    from django.urls import reverse
+
+    family, alice, bob = smiths
+    photo = photo_factory(family=family, user=alice, tags=["kids"])
+    alices, bobs = Client(), Client()
+    alices.force_login(alice)
+    bobs.force_login(bob)
+    url = reverse("gallery:photo_edit", args=[photo.pk])
+    alice_form, bob_form = _edit_form(alices, photo), _edit_form(bobs, photo)
+    assert alice_form["seen"] and alice_form["seen"] == bob_form["seen"]
+
+    assert alices.post(url, {**alice_form, "title": "Grandma's birthday", "tags": "kids, cake"},
+                       HTTP_HX_REQUEST="true").status_code == 200
+    response = bobs.post(url, {**bob_form, "title": "Beach day", "tags": "kids, sea"}, HTTP_HX_REQUEST="true")
+
+    assert response.status_code == 422
+    page = response.content.decode()
+    assert "Someone else saved this photo while you were editing it" in page
+    assert "“Grandma&#x27;s birthday”" in page and "cake, kids" in page
+    assert 'value="Beach day"' in page  # his typing is still in the form
+    photo.refresh_from_db()
+    assert photo.title == "Grandma's birthday" and _tag_names(photo) == ["cake", "kids"]
+
+    again = dict(re.findall(r'<input type="(?:text|hidden)" name="(\w+)" value="([^"]*)"', page))
+    assert again["seen"] != bob_form["seen"]
+    assert bobs.post(url, {**bob_form, "seen": again["seen"], "title": "Beach day", "tags": "kids, sea"},
+                     HTTP_HX_REQUEST="true").status_code == 200
+    photo.refresh_from_db()
+    assert photo.title == "Beach day" and _tag_names(photo) == ["kids", "sea"]
+
+
+def test_two_saves_from_the_same_form_at_once_the_second_is_told(smiths):
+    from django.core.exceptions import ValidationError as DjangoValidationError
+
+    from gallery.services import photo_edit_version
+
+    family, alice, bob = smiths
+    photo = photo_factory(family=family, user=alice, tags=["kids"])
+    seen = photo_edit_version(photo)
+
+    run = first_holds_then_second(
+        lambda: photo_update(photo=Photo.objects.get(pk=photo.pk), title="Alice's", tags=["kids"], seen=seen,
+                             user=alice),
+        lambda: photo_update(photo=Photo.objects.get(pk=photo.pk), title="Bob's", tags=["sea"], seen=seen, user=bob))
+
+    assert not _fails(run.first), run
+    assert run.second_waited
+    assert isinstance(run.second, DjangoValidationError) and run.second.code == "edit_conflict", run
+    photo.refresh_from_db()
+    assert photo.title == "Alice's" and _tag_names(photo) == ["kids"]
