@@ -540,3 +540,31 @@ def test_two_saves_from_the_same_form_at_once_the_second_is_told(smiths):
     assert isinstance(run.second, DjangoValidationError) and run.second.code == "edit_conflict", run
     photo.refresh_from_db()
     assert photo.title == "Alice's" and _tag_names(photo) == ["kids"]
+
+
+# --- a suggestion decided while the worker scores the photo again --------------------------------
+
+
+@pytest.mark.parametrize("decide", ["dismiss", "accept"])
+def test_a_suggestion_decided_while_the_worker_rescoring_drops_it_stays_decided(smiths, decide):
+    """The worker read the suggestion as open before the member's decision committed, then deleted it: a dismissed
+    suggestion came back at the next scoring, an accepted one lost its record."""
+    from gallery.suggestions import photos_suggestions_replace, suggestion_dismiss
+
+    family, alice, bob = smiths
+    photo = photo_factory(family=family, user=bob)
+    suggestion = TagSuggestion.objects.create(photo=photo, name="beach", probability=0.9, model_name="toy")
+    decisions = {
+        "dismiss": lambda: suggestion_dismiss(suggestion=suggestion, user=alice),
+        "accept": lambda: suggestions_accept(suggestions=TagSuggestion.objects.filter(pk=suggestion.pk), user=alice),
+    }
+
+    run = first_holds_then_second(decisions[decide],
+                                  lambda: photos_suggestions_replace(found={photo.pk: {}}, model_name="toy"))
+
+    assert not _fails(run.first) and not _fails(run.second), run
+    assert run.second_waited
+    state = {"dismiss": TagSuggestion.State.DISMISSED, "accept": TagSuggestion.State.ACCEPTED}[decide]
+    assert list(TagSuggestion.objects.values_list("name", "state")) == [("beach", state)]
+    photos_suggestions_replace(found={photo.pk: {"beach": 0.95}}, model_name="toy")  # the next scoring
+    assert list(TagSuggestion.objects.values_list("name", "state")) == [("beach", state)]
