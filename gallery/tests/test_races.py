@@ -568,3 +568,23 @@ def test_a_suggestion_decided_while_the_worker_rescoring_drops_it_stays_decided(
     assert list(TagSuggestion.objects.values_list("name", "state")) == [("beach", state)]
     photos_suggestions_replace(found={photo.pk: {"beach": 0.95}}, model_name="toy")  # the next scoring
     assert list(TagSuggestion.objects.values_list("name", "state")) == [("beach", state)]
+
+
+def test_an_account_deleted_while_its_upload_is_stored_waits_and_the_photo_stays_the_familys(smiths):
+    """The delete cleared the uploader of the account's photos before the upload committed, then removed the
+    account the new photo still named: its commit failed on the foreign key (a 500 in the admin)."""
+    from django.contrib.auth import get_user_model
+
+    from gallery.services import users_delete
+
+    family, alice, bob = smiths
+
+    run = first_holds_then_second(
+        lambda: photo_create_from_bytes(family=family, uploaded_by=bob, data=images.jpeg(colour=(9, 9, 9)),
+                                        filename="bob.jpg"),
+        lambda: users_delete(users=get_user_model().objects.filter(pk=bob.pk)))
+
+    assert not _fails(run.first) and not _fails(run.second), run
+    assert run.second_waited
+    assert not get_user_model().objects.filter(username="bob").exists()
+    assert list(Photo.objects.values_list("original_filename", "uploaded_by")) == [("bob.jpg", None)]
