@@ -24,6 +24,7 @@ from django.utils import timezone
 
 from gallery import smart_albums
 from gallery.models import Album, AlbumPhoto, AlbumShare, Family, Membership, Photo
+from gallery.services import rows_key_share
 from gallery.text import without_nul
 
 MAX_NAME = 100
@@ -146,9 +147,10 @@ def album_update(*, user: AbstractBaseUser, album: Album, name: str | None = Non
 
 @transaction.atomic
 def album_delete(*, user: AbstractBaseUser, album: Album) -> None:
-    """Delete the album (its photos stay in the family; its share links stop working)."""
+    """Delete the album (its photos stay in the family; its share links stop working). Locked first: photos being
+    added to it meanwhile are committed (and deleted with it) before the delete collects its entries."""
     _require_manager(user, album)
-    album.delete()
+    _lock(album).delete()
 
 
 @transaction.atomic
@@ -162,6 +164,9 @@ def album_add_photos(*, user: AbstractBaseUser, album: Album, photo_ids: Iterabl
     album = _lock(album)
     families = dict(Photo.objects.filter(pk__in=ids, family__memberships__user=user)
                     .values_list("pk", "family_id"))
+    # Held until the entries are in: a photo deleted for good meanwhile waits, then takes its entry along.
+    held = set(rows_key_share(Photo.objects.filter(pk__in=families).order_by("pk").values_list("pk")))
+    families = {pk: family_id for pk, family_id in families.items() if pk in held}
     present = set(album.entries.filter(photo_id__in=ids).values_list("photo_id", flat=True))
     position = (album.entries.aggregate(top=Max("position"))["top"] or 0) + 1
     outcomes, rows = [], []
@@ -254,9 +259,12 @@ def album_set_cover(*, user: AbstractBaseUser, album: Album, photo_id: int | Non
     album = _lock(album)
     if photo_id is not None:
         if album.is_smart:
-            if photo_id not in smart_albums.engine().photo_ids(album=album, limit=SMART_COVER_LOOKAHEAD):
-                raise ValidationError("The cover must be one of the album's photos.")
-        elif not album.entries.filter(photo_id=photo_id).exists():
+            shown = photo_id in smart_albums.engine().photo_ids(album=album, limit=SMART_COVER_LOOKAHEAD)
+        else:
+            shown = album.entries.filter(photo_id=photo_id).exists()
+        # Out of the trash, and held until the cover is set: a photo deleted for good meanwhile waits, then clears it.
+        if not shown or not rows_key_share(Photo.objects.filter(pk=photo_id, family_id=album.family_id)
+                                           .values_list("pk")):
             raise ValidationError("The cover must be one of the album's photos.")
     album.cover_id = photo_id
     album.save(update_fields=["cover", "updated_at"])
@@ -303,6 +311,7 @@ def share_create(*, user: AbstractBaseUser, album: Album, days: int, password: s
                  allow_download: bool = False) -> NewShare:
     """A link to the album for people outside the family (the album's creator or a family admin)."""
     _require_manager(user, album)
+    album = _lock(album)  # an album deleted meanwhile: said plainly, never a link pointing at nothing
     if not 1 <= int(days) <= SHARE_MAX_DAYS:
         raise ValidationError(f"A link lasts from 1 to {SHARE_MAX_DAYS} days.")
     note = " ".join(without_nul(note or "").split())[:100]

@@ -111,6 +111,9 @@ class PhotoEditForm(forms.Form):
     tags = forms.CharField(required=False, help_text="Comma separated", max_length=2000)
     description = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), required=False,
                                   max_length=DESCRIPTION_MAX_CHARS)
+    # What the form showed (gallery.services.photo_edit_version): a save over someone else's edit made meanwhile
+    # is then said, not done silently.
+    seen = forms.CharField(required=False, max_length=64, widget=forms.HiddenInput)
 
 
 class TimelineFilterForm(forms.Form):
