@@ -93,8 +93,17 @@ def photos_shift_dates(*, user: AbstractBaseUser, photo_ids: Iterable, delta: ti
     if chosen and delta:
         Photo.objects.filter(pk__in=chosen).update(taken_at=F("taken_at") + delta,
                                                    taken_at_source=Photo.DateSource.MEMBER)
+        taken_days_refresh(chosen)
         photos_changed.send(sender=Photo, photo_ids=chosen)
     return results
+
+
+def taken_days_refresh(ids: list[int]) -> None:
+    """`Photo.taken_day` again for photos whose date or zone an UPDATE changed (save() keeps it otherwise)."""
+    photos = list(Photo.objects.filter(pk__in=ids).only("pk", "taken_at", "taken_tz"))
+    for photo in photos:
+        photo.taken_day = photo.taken_at_local.date()
+    Photo.objects.bulk_update(photos, ["taken_day"])
 
 
 def _check_position(latitude: float, longitude: float) -> None:

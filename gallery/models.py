@@ -143,6 +143,9 @@ class Photo(models.Model):
     taken_at_source = models.CharField(max_length=10, choices=DateSource.choices)
     # The local zone it was taken in (gallery.timezones): an IANA name or a fixed offset ("+05:30"); blank = TIME_ZONE.
     taken_tz = models.CharField(max_length=64, blank=True)
+    # The day it was taken on where it was taken (taken_at in taken_tz), kept by save() and taken_days_refresh: what
+    # date filters compare, so a photo at 23:30 on the 31st counts on the 31st whatever the server's TIME_ZONE.
+    taken_day = models.DateField(null=True, editable=False)
     camera_make = models.CharField(max_length=100, blank=True)
     camera_model = models.CharField(max_length=100, blank=True)
     latitude = models.FloatField(null=True, blank=True)
@@ -209,6 +212,15 @@ class Photo(models.Model):
 
     def __str__(self) -> str:
         return self.title or self.original_filename
+
+    def save(self, *args, **kwargs) -> None:
+        """Keeps `taken_day` with `taken_at` and `taken_tz` (a save naming neither leaves it alone)."""
+        update_fields = kwargs.get("update_fields")
+        if update_fields is None or {"taken_at", "taken_tz"} & set(update_fields):
+            self.taken_day = self.taken_at_local.date() if self.taken_at else None
+            if update_fields is not None:
+                kwargs["update_fields"] = {*update_fields, "taken_day"}
+        super().save(*args, **kwargs)
 
     def get_absolute_url(self) -> str:
         return reverse("gallery:photo_detail", args=[self.pk])

@@ -1,0 +1,115 @@
+"""When a photo was taken, for a family spread across time zones: the camera's offset, else the zone of its GPS
+position, else TIME_ZONE; the local day it counts on (Photo.taken_day) and its date in words follow every way the
+date changes (upload, a member's date, a shift), across DST changes and midnight."""
+
+from __future__ import annotations
+
+import importlib
+from datetime import date, datetime, timedelta, timezone as dt_timezone
+
+import pytest
+from django.apps import apps
+from django.urls import reverse
+from PIL import Image
+
+from gallery.correction_services import photo_date_set, photos_shift_dates
+from gallery.models import Photo
+from gallery.services import UploadResult, photo_create_from_bytes
+from search.metadata import _when_where
+from tests import images
+
+pytestmark = pytest.mark.django_db
+
+LOS_ANGELES = (34.0522, -118.2437)
+SYDNEY = (-33.8688, 151.2093)
+LISBON = (38.7223, -9.1393)
+_colours = iter(range(5, 250, 11))
+
+
+def upload(family, user, data: bytes) -> Photo:
+    result = photo_create_from_bytes(family=family, uploaded_by=user, data=data, filename="IMG_0001.jpg")
+    assert result.outcome == UploadResult.SAVED, result.reason
+    return Photo.objects.get(pk=result.photo.pk)
+
+
+def camera(taken: str | None, *, offset: str | None = None, position: tuple[float, float] | None = None) -> bytes:
+    n = next(_colours)
+    exif = Image.Exif()
+    if taken:
+        exif.get_ifd(0x8769)[0x9003] = taken
+    if offset:
+        exif.get_ifd(0x8769)[0x9011] = offset
+    if position:
+        latitude, longitude = position
+        exif.get_ifd(0x8825).update({1: "N" if latitude >= 0 else "S", 2: images._dms(latitude),
+                                     3: "E" if longitude >= 0 else "W", 4: images._dms(longitude)})
+    return images.jpeg(colour=(n, 255 - n, (n * 3) % 256), exif=exif)
+
+
+def words(photo: Photo) -> list[str]:
+    return _when_where([photo.pk])[photo.pk][1].split()
+
+
+def test_each_source_of_a_zone_gives_the_local_day(family, alice, settings, client_for):
+    settings.TIME_ZONE = "UTC"
+    offset = upload(family, alice, camera("2023:12:31 23:30:00", offset="-08:00"))
+    gps = upload(family, alice, camera("2023:12:31 23:30:00", position=LOS_ANGELES))
+    neither = upload(family, alice, camera("2023:12:31 23:30:00"))
+    bare = upload(family, alice, images.jpeg(colour=(1, 2, 3)))
+
+    assert (offset.taken_tz, offset.taken_at) == ("-08:00", datetime(2024, 1, 1, 7, 30, tzinfo=dt_timezone.utc))
+    assert (gps.taken_tz, gps.taken_at) == ("America/Los_Angeles", datetime(2024, 1, 1, 7, 30, tzinfo=dt_timezone.utc))
+    assert (neither.taken_tz, neither.taken_at) == ("UTC", datetime(2023, 12, 31, 23, 30, tzinfo=dt_timezone.utc))
+    assert [p.taken_at_source for p in (offset, gps, neither)] == ["exif"] * 3
+    for photo in (offset, gps, neither):
+        assert photo.taken_day == date(2023, 12, 31)
+        assert {"december", "2023", "winter"} <= set(words(photo)) and "january" not in words(photo)
+    assert bare.taken_at_source == "upload" and bare.taken_day == bare.taken_at.date()
+
+    client = client_for(alice)
+    page = client.get(gps.get_absolute_url()).content.decode()
+    assert "31 Dec 2023 23:30" in page and "America/Los_Angeles" in page
+    assert "(no EXIF date: upload time)" in client.get(bare.get_absolute_url()).content.decode()
+    api = client.get(reverse("api_photo_detail", args=[gps.pk])).json()
+    assert api["taken_at_local"] == "2023-12-31T23:30:00-08:00" and api["taken_at_source"] == "exif"
+
+
+def test_a_dst_change_is_read_in_the_offset_of_that_day(family, alice, settings):
+    settings.TIME_ZONE = "UTC"
+    # Lisbon moves from WET (UTC+0) to WEST (UTC+1) at 01:00 on 26 March 2023.
+    before = upload(family, alice, camera("2023:03:26 00:30:00", position=LISBON))
+    after = upload(family, alice, camera("2023:03:26 02:30:00", position=LISBON))
+    assert before.taken_at == datetime(2023, 3, 26, 0, 30, tzinfo=dt_timezone.utc)
+    assert after.taken_at == datetime(2023, 3, 26, 1, 30, tzinfo=dt_timezone.utc)
+    assert before.taken_day == after.taken_day == date(2023, 3, 26)
+    assert after.taken_at_local.isoformat() == "2023-03-26T02:30:00+01:00"
+
+
+def test_a_members_date_and_a_shift_move_the_local_day_and_the_date_words(family, alice, settings):
+    settings.TIME_ZONE = "Asia/Tokyo"
+    los_angeles = upload(family, alice, camera("2023:12:31 23:30:00", position=LOS_ANGELES))
+    sydney = upload(family, alice, camera("2023:12:24 12:00:00", position=SYDNEY))
+
+    results = photos_shift_dates(user=alice, photo_ids=[los_angeles.pk, sydney.pk], delta=timedelta(hours=1))
+    assert all(result.ok for result in results)
+    los_angeles.refresh_from_db()
+    sydney.refresh_from_db()
+    assert los_angeles.taken_day == date(2024, 1, 1) and los_angeles.taken_at_local.hour == 0
+    assert {"january", "2024", "new", "year's"} <= set(words(los_angeles)) and "december" not in words(los_angeles)
+    assert sydney.taken_day == date(2023, 12, 24)
+
+    # A member's date without a zone is read in the zone the photo was taken in.
+    photo_date_set(photo=sydney, taken_at=datetime(2023, 12, 25, 0, 30))
+    sydney.refresh_from_db()
+    assert sydney.taken_at == datetime(2023, 12, 24, 13, 30, tzinfo=dt_timezone.utc)  # AEDT, UTC+11
+    assert sydney.taken_day == date(2023, 12, 25) and sydney.taken_at_source == "member"
+    assert {"december", "summer", "2023", "christmas"} <= set(words(sydney))
+
+
+def test_photos_stored_before_get_their_local_day(family, alice, settings):
+    settings.TIME_ZONE = "UTC"
+    photo = upload(family, alice, camera("2023:12:31 23:30:00", position=LOS_ANGELES))
+    Photo.objects.filter(pk=photo.pk).update(taken_day=None)
+    importlib.import_module("gallery.migrations.0018_photo_taken_day").fill_taken_days(apps, None)
+    photo.refresh_from_db()
+    assert photo.taken_day == date(2023, 12, 31)
