@@ -77,7 +77,17 @@ def display_upload_path(photo: Photo, filename: str) -> str:
     return f"displays/{photo.family_id}/{photo.sha256[:2]}/{filename}"
 
 
-class LivePhotoManager(models.Manager):
+class PhotoQuerySet(models.QuerySet):
+    def bulk_create(self, objs, *args, **kwargs):
+        """As save() does, each new photo's `taken_day` from its `taken_at` and `taken_tz`."""
+        objs = list(objs)
+        for photo in objs:
+            if photo.taken_day is None and photo.taken_at is not None:
+                photo.taken_day = photo.taken_at_local.date()
+        return super().bulk_create(objs, *args, **kwargs)
+
+
+class LivePhotoManager(models.Manager.from_queryset(PhotoQuerySet)):
     """Photos that are not in the trash: what every page, list, search, album and selector shows. The default
     manager, so forgetting the trash is impossible; `Photo.all_objects` reaches the trash too (the trash page,
     restore, purge, the duplicate check of uploads, the file-removal queue)."""
@@ -190,7 +200,7 @@ class Photo(models.Model):
                                    related_name="+")
 
     objects = LivePhotoManager()
-    all_objects = models.Manager()
+    all_objects = models.Manager.from_queryset(PhotoQuerySet)()
 
     class Meta:
         default_manager_name = "objects"

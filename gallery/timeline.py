@@ -32,6 +32,7 @@ from django.utils import timezone
 from gallery.models import Family, Photo
 from gallery.photo_lists import ListContext, Neighbours, PhotoListKind
 from gallery.selectors import photo_list
+from gallery.timezones import ZONE_SPREAD
 
 # Back from the viewer, the list is drawn from the top when the photo is within this many pages of it (as the
 # person left it after scrolling); further down it starts at the photo, with a link to the newer ones.
@@ -174,7 +175,10 @@ def _rows(photos: QuerySet[Photo], start: Start, size: int) -> tuple[list[Photo]
     if start.after:
         photos = photos.filter(older_than(start.after.key))
     elif start.month and start.month < date(9999, 12, 1):
-        photos = photos.filter(taken_at__lt=_month_end(start.month))
+        newest = _month_newest(photos, start.month)
+        if newest is None:
+            return [], False
+        photos = photos.filter(older_than((newest[0], newest[1] + 1)))  # from it, inclusive
     rows = list(photos[: size + 1])
     return rows[:size], len(rows) > size
 
@@ -216,10 +220,12 @@ def _entries(rows: list[Photo], *, previous_day: date | None, continuing: bool) 
     return entries
 
 
-def _month_end(month: date) -> datetime:
-    """The first instant after `month` in the site's time zone."""
+def _month_newest(photos: QuerySet[Photo], month: date) -> tuple[datetime, int] | None:
+    """The (taken_at, id) of the newest photo taken in `month` or before, by its local day (Photo.taken_day). The
+    instant bound lets the timeline index seek: a local day ends at most ZONE_SPREAD after its UTC midnight."""
     following = date(month.year + month.month // 12, month.month % 12 + 1, 1)
-    return timezone.make_aware(datetime.combine(following, datetime.min.time()))
+    bound = datetime.combine(following, datetime.min.time(), tzinfo=dt_timezone.utc) + ZONE_SPREAD
+    return photos.filter(taken_at__lt=bound, taken_day__lt=following).values_list("taken_at", "id").first()
 
 
 @dataclass(frozen=True)
@@ -269,9 +275,9 @@ def timeline_months(*, user: AbstractBaseUser, filters: TimelineFilters) -> list
 
 def _month_counts(user: AbstractBaseUser, filters: TimelineFilters) -> list[tuple[date, int]]:
     rows = (timeline_photos(user=user, filters=filters).order_by()
-            .annotate(month=TruncMonth("taken_at")).values_list("month").annotate(count=Count("id")).order_by("-month"))
-    return [(timezone.localtime(month).date() if timezone.is_aware(month) else month.date(), count)
-            for month, count in rows]
+            .annotate(month=TruncMonth("taken_day")).values_list("month").annotate(count=Count("id"))
+            .order_by("-month"))
+    return [(month, count) for month, count in rows if month is not None]
 
 
 class TimelineList(PhotoListKind):

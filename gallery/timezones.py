@@ -19,6 +19,9 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from django.conf import settings
 
+# More than any zone's distance from UTC (−12 to +14 hours; offsets are taken up to ±14:59): a local day's photos
+# were taken within this of its midnight in UTC.
+ZONE_SPREAD = timedelta(hours=15)
 _OFFSET = re.compile(r"^([+-])(\d{2}):?(\d{2})$")
 _finder = {}
 _lock = threading.Lock()

@@ -14,13 +14,12 @@ from datetime import date, datetime, timedelta, timezone as dt_timezone
 from psycopg import sql
 
 from gallery.models import Favourite, Photo, Tag
+from gallery.timezones import ZONE_SPREAD
 
 PHOTOS = Photo._meta.db_table
 PHOTO_TAGS = Photo.tags.through._meta.db_table
 TAGS = Tag._meta.db_table
 FAVOURITES = Favourite._meta.db_table
-# More than any zone's distance from UTC (−12 to +14 hours; offsets are checked at ±14:59).
-ZONE_SPREAD = timedelta(hours=15)
 
 
 def id_array(ids) -> str:

@@ -5,6 +5,7 @@ date changes (upload, a member's date, a shift), across DST changes and midnight
 from __future__ import annotations
 
 import importlib
+import re
 from datetime import date, datetime, timedelta, timezone as dt_timezone
 
 import pytest
@@ -113,3 +114,26 @@ def test_photos_stored_before_get_their_local_day(family, alice, settings):
     importlib.import_module("gallery.migrations.0018_photo_taken_day").fill_taken_days(apps, None)
     photo.refresh_from_db()
     assert photo.taken_day == date(2023, 12, 31)
+
+
+def test_the_timeline_months_are_the_photos_local_months(family, alice, settings, client_for):
+    settings.TIME_ZONE = "UTC"
+    los_angeles = upload(family, alice, camera("2023:12:31 23:30:00", position=LOS_ANGELES))  # 07:30 UTC on the 1st
+    at_home = upload(family, alice, camera("2023:12:31 12:00:00"))
+    january = upload(family, alice, camera("2024:01:01 03:00:00"))  # older than Los Angeles' New Year's Eve
+
+    body = client_for(alice).get(reverse("gallery:timeline"), {"month": "2023-12"}).content.decode()
+    assert '<option value="2023-12" selected>December 2023 (2)</option>' in body
+    assert '<option value="2024-01">January 2024 (1)</option>' in body
+    tiles = [int(pk) for pk in re.findall(r'<a class="tile" id="photo-(\d+)"', body)]
+    assert tiles[0] == los_angeles.pk and at_home.pk in tiles  # the jump starts at the month's newest local day
+    assert tiles == [los_angeles.pk, january.pk, at_home.pk]  # one unbroken stretch of the timeline from there
+
+
+def test_bulk_created_photos_get_their_local_day(family, alice):
+    when = datetime(2024, 1, 1, 7, 30, tzinfo=dt_timezone.utc)
+    [photo] = Photo.objects.bulk_create([Photo(
+        family=family, uploaded_by=alice, original="fake/a.png", thumbnail="fake/a.jpg", original_filename="a.png",
+        mime_type="image/png", file_size=1, width=1, height=1, taken_at=when, taken_tz="America/Los_Angeles",
+        taken_at_source=Photo.DateSource.UPLOAD, sha256="a" * 64)])
+    assert Photo.objects.get(pk=photo.pk).taken_day == date(2023, 12, 31)
