@@ -15,7 +15,7 @@ from PIL import Image
 
 from gallery.correction_services import photo_date_set, photos_shift_dates
 from gallery.models import Photo
-from gallery.services import UploadResult, photo_create_from_bytes
+from gallery.services import UploadResult, photo_create_from_bytes, photo_embedded_read
 from search.metadata import _when_where
 from tests import images
 
@@ -137,3 +137,49 @@ def test_bulk_created_photos_get_their_local_day(family, alice):
         mime_type="image/png", file_size=1, width=1, height=1, taken_at=when, taken_tz="America/Los_Angeles",
         taken_at_source=Photo.DateSource.UPLOAD, sha256="a" * 64)])
     assert Photo.objects.get(pk=photo.pk).taken_day == date(2023, 12, 31)
+
+
+def gps_clock(data_exif: Image.Exif, utc: str) -> None:
+    """The GPS receiver's UTC date and time, as cameras write them (GPSDateStamp, GPSTimeStamp)."""
+    day, clock = utc.split(" ")
+    gps = data_exif.get_ifd(0x8825)
+    gps[29] = day
+    gps[7] = tuple(float(part) for part in clock.split(":"))
+
+
+def test_the_gps_time_dates_a_photo_without_a_camera_date(family, alice, settings, client_for):
+    settings.TIME_ZONE = "UTC"
+    n = next(_colours)
+    exif = Image.Exif()
+    latitude, longitude = LOS_ANGELES
+    exif.get_ifd(0x8825).update({1: "N", 2: images._dms(latitude), 3: "W", 4: images._dms(longitude)})
+    gps_clock(exif, "2024:01:01 07:30:00")
+    photo = upload(family, alice, images.jpeg(colour=(n, 9, 9), exif=exif))
+
+    assert photo.taken_at_source == "exif" and photo.taken_tz == "America/Los_Angeles"
+    assert photo.taken_at == datetime(2024, 1, 1, 7, 30, tzinfo=dt_timezone.utc)
+    assert photo.taken_day == date(2023, 12, 31)
+    assert "31 Dec 2023 23:30" in client_for(alice).get(photo.get_absolute_url()).content.decode()
+    again = photo_embedded_read(photo=photo)  # reading the file again (the sweep) comes to the same
+    assert (again.taken_at, again.taken_tz, again.taken_day) == (photo.taken_at, photo.taken_tz, photo.taken_day)
+
+
+def test_without_offset_or_position_the_gps_time_gives_the_offset(family, alice, settings):
+    settings.TIME_ZONE = "UTC"
+    n = next(_colours)
+    exif = Image.Exif()
+    exif.get_ifd(0x8769)[0x9003] = "2023:12:31 23:30:00"
+    gps_clock(exif, "2024:01:01 04:31:12")  # the camera's clock ran 1 min 12 s behind, in UTC−5
+    photo = upload(family, alice, images.jpeg(colour=(n, 19, 9), exif=exif))
+    assert photo.taken_tz == "-05:00" and photo.taken_at == datetime(2024, 1, 1, 4, 30, tzinfo=dt_timezone.utc)
+    assert photo.taken_day == date(2023, 12, 31)
+
+
+@pytest.mark.parametrize("stamp, clock", [("2024:13:01", (1.0, 2.0, 3.0)), ("junk", (1.0, 2.0, 3.0)),
+                                          ("2024:01:01", (25.0, 0.0, 0.0)), ("2024:01:01", (1.0, 2.0))])
+def test_a_bad_gps_time_is_no_date_not_a_failure(family, alice, stamp, clock):
+    n = next(_colours)
+    exif = Image.Exif()
+    exif.get_ifd(0x8825).update({29: stamp, 7: clock})
+    photo = upload(family, alice, images.jpeg(colour=(n, 29, 9), exif=exif))
+    assert photo.taken_at_source == "upload"
