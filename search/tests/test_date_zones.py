@@ -102,3 +102,15 @@ def _date_matches(api, q: str) -> set[int]:
     response = api.get(reverse("api_search"), {"q": q, "min_score": 0})
     assert response.status_code == 200, response.content[:300]
     return {r["id"] for r in response.json()["results"] if "date" in r["explanation"]["meta_fields"]}
+
+
+def test_results_say_when_each_photo_was_taken_with_its_own_offset(toy_model, new_year, api, settings):
+    settings.TIME_ZONE = "Europe/Lisbon"
+    los_angeles, sydney = new_year
+    body = api.get(reverse("api_search"), {"q": "photo", "min_score": 0, "sort": "date"}).json()
+    local = {r["id"]: r["taken_at_local"] for r in body["results"]}
+    assert local == {los_angeles.pk: "2023-12-31T23:30:00-08:00", sydney.pk: "2024-01-01T00:30:00+11:00"}
+    similar = api.get(reverse("api_photo_similar", args=[sydney.pk]), {"min_score": 0})
+    assert similar.status_code == 200
+    assert {r["id"]: r["taken_at_local"] for r in similar.json()} == {
+        los_angeles.pk: "2023-12-31T23:30:00-08:00"}
