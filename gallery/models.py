@@ -155,7 +155,7 @@ class Photo(models.Model):
     taken_tz = models.CharField(max_length=64, blank=True)
     # The day it was taken on where it was taken (taken_at in taken_tz), kept by save() and taken_days_refresh: what
     # date filters compare, so a photo at 23:30 on the 31st counts on the 31st whatever the server's TIME_ZONE.
-    taken_day = models.DateField(null=True, editable=False)
+    taken_day = models.DateField("day taken (local)", null=True, editable=False)
     camera_make = models.CharField(max_length=100, blank=True)
     camera_model = models.CharField(max_length=100, blank=True)
     latitude = models.FloatField(null=True, blank=True)

@@ -26,7 +26,7 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name="photo",
             name="taken_day",
-            field=models.DateField(editable=False, null=True),
+            field=models.DateField(editable=False, null=True, verbose_name="day taken (local)"),
         ),
         migrations.RunPython(fill_taken_days, migrations.RunPython.noop),
     ]

@@ -10,6 +10,7 @@ from datetime import date, datetime, timedelta, timezone as dt_timezone
 
 import pytest
 from django.apps import apps
+from django.contrib.auth import get_user_model
 from django.urls import reverse
 from PIL import Image
 
@@ -183,3 +184,20 @@ def test_a_bad_gps_time_is_no_date_not_a_failure(family, alice, stamp, clock):
     exif.get_ifd(0x8825).update({29: stamp, 7: clock})
     photo = upload(family, alice, images.jpeg(colour=(n, 29, 9), exif=exif))
     assert photo.taken_at_source == "upload"
+
+
+def test_the_admin_shows_and_filters_the_local_time(family, alice, settings, client):
+    settings.TIME_ZONE = "UTC"
+    los_angeles = upload(family, alice, camera("2023:12:31 23:30:00", position=LOS_ANGELES))
+    client.force_login(get_user_model().objects.create_superuser("root", "root@example.org", "admin-password-123"))
+    changelist = reverse("admin:gallery_photo_changelist")
+
+    body = client.get(changelist).content.decode()
+    assert "31 Dec 2023 23:30 America/Los_Angeles" in body
+    for params, shown in [({"taken_day__year": "2023", "taken_day__month": "12", "taken_day__day": "31"}, True),
+                          ({"taken_day__year": "2024"}, False),
+                          ({"taken_day__gte": "2023-12-31", "taken_day__lt": "2024-01-01"}, True)]:
+        body = client.get(changelist, params).content.decode()
+        assert (f'value="{los_angeles.pk}"' in body) is shown, params
+    page = client.get(reverse("admin:gallery_photo_change", args=[los_angeles.pk])).content.decode()
+    assert "31 Dec 2023 23:30 America/Los_Angeles" in page
