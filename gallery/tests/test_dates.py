@@ -201,3 +201,28 @@ def test_the_admin_shows_and_filters_the_local_time(family, alice, settings, cli
         assert (f'value="{los_angeles.pk}"' in body) is shown, params
     page = client.get(reverse("admin:gallery_photo_change", args=[los_angeles.pk])).content.decode()
     assert "31 Dec 2023 23:30 America/Los_Angeles" in page
+
+
+def test_a_members_place_gives_a_camera_date_without_an_offset_its_zone(family, alice, settings):
+    settings.TIME_ZONE = "UTC"
+    from gallery.correction_services import photo_place_set
+
+    unplaced = upload(family, alice, camera("2023:12:31 23:30:00"))  # read as UTC: nothing said otherwise
+    photo_place_set(photo=unplaced, latitude=LOS_ANGELES[0], longitude=LOS_ANGELES[1])
+    unplaced.refresh_from_db()
+    assert unplaced.taken_tz == "America/Los_Angeles"
+    assert unplaced.taken_at_local.isoformat() == "2023-12-31T23:30:00-08:00"  # the camera's clock, now placed
+    assert unplaced.taken_day == date(2023, 12, 31)
+    assert photo_embedded_read(photo=unplaced).taken_at == unplaced.taken_at  # re-reading the file agrees
+
+    offset = upload(family, alice, camera("2023:12:31 23:30:00", offset="+01:00"))
+    photo_place_set(photo=offset, latitude=SYDNEY[0], longitude=SYDNEY[1])
+    offset.refresh_from_db()
+    assert offset.taken_tz == "+01:00"  # the camera said where its clock was: kept
+    assert {"summer", "december"} <= set(words(offset))  # the place still gives its hemisphere
+
+    scan = upload(family, alice, images.jpeg(colour=(7, 7, 7)))  # no date: the upload time, an instant
+    instant = scan.taken_at
+    photo_place_set(photo=scan, latitude=SYDNEY[0], longitude=SYDNEY[1])
+    scan.refresh_from_db()
+    assert scan.taken_at == instant and scan.taken_tz == "Australia/Sydney"
