@@ -155,7 +155,7 @@ class Photo(models.Model):
     taken_tz = models.CharField(max_length=64, blank=True)
     # The day it was taken on where it was taken (taken_at in taken_tz), kept by save() and taken_days_refresh: what
     # date filters compare, so a photo at 23:30 on the 31st counts on the 31st whatever the server's TIME_ZONE.
-    taken_day = models.DateField("day taken (local)", null=True, editable=False)
+    taken_day = models.DateField("day taken (local)", editable=False)
     camera_make = models.CharField(max_length=100, blank=True)
     camera_model = models.CharField(max_length=100, blank=True)
     latitude = models.FloatField(null=True, blank=True)
@@ -210,6 +210,8 @@ class Photo(models.Model):
             models.Index(fields=["family", "-trashed_at"], name="photo_trash",
                          condition=models.Q(trashed_at__isnull=False)),
             models.Index(fields=["family", "-taken_at", "-id"], name="photo_family_timeline"),
+            # The timeline's order: each photo's local day, then the instant (gallery.timeline.ORDER).
+            models.Index(fields=["family", "-taken_day", "-taken_at", "-id"], name="photo_family_days"),
             # The sweep looks for photos still lacking a display rendition every few minutes: keep that cheap.
             models.Index(fields=["id"], name="photo_lacking_display", condition=models.Q(display="")),
             models.Index(fields=["id"], name="photo_lacking_place",

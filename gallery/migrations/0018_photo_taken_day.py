@@ -29,4 +29,13 @@ class Migration(migrations.Migration):
             field=models.DateField(editable=False, null=True, verbose_name="day taken (local)"),
         ),
         migrations.RunPython(fill_taken_days, migrations.RunPython.noop),
+        migrations.AlterField(
+            model_name="photo",
+            name="taken_day",
+            field=models.DateField(editable=False, verbose_name="day taken (local)"),
+        ),
+        migrations.AddIndex(
+            model_name="photo",
+            index=models.Index(fields=["family", "-taken_day", "-taken_at", "-id"], name="photo_family_days"),
+        ),
     ]
