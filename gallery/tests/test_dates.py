@@ -229,3 +229,16 @@ def test_a_members_place_gives_a_camera_date_without_an_offset_its_zone(family, 
     photo_place_set(photo=scan, latitude=SYDNEY[0], longitude=SYDNEY[1])
     scan.refresh_from_db()
     assert scan.taken_at == instant and scan.taken_tz == "Australia/Sydney"
+
+
+def test_the_api_reads_a_date_without_an_offset_in_the_photos_zone_as_the_page_does(family, alice, settings,
+                                                                                     client_for):
+    settings.TIME_ZONE = "Europe/Lisbon"
+    sydney = upload(family, alice, camera("2023:12:20 12:00:00", position=SYDNEY))
+    client = client_for(alice)
+    url = reverse("api_photo_detail", args=[sydney.pk])
+    body = client.patch(url, {"taken_at": "2023-12-25T00:30:00"}, content_type="application/json").json()
+    assert body["taken_at_local"] == "2023-12-25T00:30:00+11:00" and body["taken_at_source"] == "member"
+    body = client.patch(url, {"taken_at": "2023-12-25T00:30:00Z"}, content_type="application/json").json()
+    assert body["taken_at_local"] == "2023-12-25T11:30:00+11:00"  # an offset given is kept: the same instant
+    assert Photo.objects.get(pk=sydney.pk).taken_day == date(2023, 12, 25)
