@@ -3,8 +3,9 @@
 In order: the camera's own offset (EXIF OffsetTimeOriginal, "+05:30"), else the zone at the photo's GPS position
 (timezonefinder's offline polygons, shipped in the timezonefinder-data wheel), else the offset between the camera's
 clock and its GPS receiver's UTC time (GPSDateStamp/GPSTimeStamp, to the quarter hour), else settings.TIME_ZONE.
-A file whose only date is the GPS time was taken at that instant. A photo stores the zone's name (`Photo.taken_tz`): an IANA name ("Europe/Lisbon") or a fixed offset ("+05:30"); blank
-means TIME_ZONE (photos stored before zones were kept).
+A file whose only date is the GPS time was taken at that instant. A photo stores the zone's name (`Photo.taken_tz`):
+an IANA name ("Europe/Lisbon") or a fixed offset ("+05:30"); blank means TIME_ZONE (photos stored before zones were
+kept), and the local day it was taken on (`Photo.taken_day`), which date filters, the timeline and the admin use.
 
 The polygon index is loaded lazily, once per process (~0.2 s, file-backed), and only by processes that place a
 photo with GPS and no offset.
