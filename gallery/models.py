@@ -212,6 +212,8 @@ class Photo(models.Model):
             models.Index(fields=["family", "-taken_at", "-id"], name="photo_family_timeline"),
             # The timeline's order: each photo's local day, then the instant (gallery.timeline.ORDER).
             models.Index(fields=["family", "-taken_day", "-taken_at", "-id"], name="photo_family_days"),
+            # …and across all of a user's families, as taken_at's own index serves the other lists.
+            models.Index(fields=["-taken_day", "-taken_at", "-id"], name="photo_days"),
             # The sweep looks for photos still lacking a display rendition every few minutes: keep that cheap.
             models.Index(fields=["id"], name="photo_lacking_display", condition=models.Q(display="")),
             models.Index(fields=["id"], name="photo_lacking_place",

@@ -24,7 +24,8 @@ from urllib.parse import urlencode
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.cache import cache
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, F, QuerySet
+from django.db.models.fields.tuple_lookups import Tuple, TupleGreaterThan, TupleLessThan
 from django.db.models.functions import TruncMonth
 from django.urls import reverse
 from django.utils import timezone
@@ -43,6 +44,7 @@ _EPOCH = datetime(1970, 1, 1, tzinfo=dt_timezone.utc)
 # midnight), then the instant, then the id; the index photo_family_days serves it.
 ORDER = ("-taken_day", "-taken_at", "-id")
 OLDEST_FIRST = ("taken_day", "taken_at", "id")
+_ORDER_COLUMNS = Tuple(F("taken_day"), F("taken_at"), F("id"))
 _CURSOR = re.compile(r"^(-?\d{1,17})_(\d{1,18})_(\d{8})$")
 _MONTH = re.compile(r"^(\d{4})-(\d{2})$")
 
@@ -140,15 +142,14 @@ def timeline_photos(*, user: AbstractBaseUser, filters: TimelineFilters) -> Quer
             .select_related(None).prefetch_related(None).only(*TILE_FIELDS).order_by(*ORDER))
 
 
-def older_than(key: tuple[date, datetime, int]) -> Q:
-    """After `key` in the newest-first order. The plain `taken_day <=` lets the index seek; the rest breaks ties."""
-    day, taken_at, pk = key
-    return Q(taken_day__lte=day) & (Q(taken_day__lt=day) | Q(taken_at__lt=taken_at) | Q(taken_at=taken_at, pk__lt=pk))
+def older_than(key: tuple[date, datetime, int]) -> TupleLessThan:
+    """After `key` in the newest-first order: one row comparison, (taken_day, taken_at, id) < key, which the index
+    serves as a range (an OR of per-column conditions it could not)."""
+    return TupleLessThan(_ORDER_COLUMNS, tuple(key))
 
 
-def newer_than(key: tuple[date, datetime, int]) -> Q:
-    day, taken_at, pk = key
-    return Q(taken_day__gte=day) & (Q(taken_day__gt=day) | Q(taken_at__gt=taken_at) | Q(taken_at=taken_at, pk__gt=pk))
+def newer_than(key: tuple[date, datetime, int]) -> TupleGreaterThan:
+    return TupleGreaterThan(_ORDER_COLUMNS, tuple(key))
 
 
 def timeline_page(*, user: AbstractBaseUser, filters: TimelineFilters, start: Start, size: int,

@@ -38,4 +38,8 @@ class Migration(migrations.Migration):
             model_name="photo",
             index=models.Index(fields=["family", "-taken_day", "-taken_at", "-id"], name="photo_family_days"),
         ),
+        migrations.AddIndex(
+            model_name="photo",
+            index=models.Index(fields=["-taken_day", "-taken_at", "-id"], name="photo_days"),
+        ),
     ]
