@@ -262,6 +262,15 @@ class Photo(models.Model):
         return zone_info(self.taken_tz)
 
     @property
+    def taken_zone_assumed(self) -> bool:
+        """Whether the camera's date is read in TIME_ZONE only because neither its offset nor a position told the
+        zone (the photo page says so: the time shown is the camera's clock, the instant a guess)."""
+        from gallery.timezones import offset_name
+
+        return (self.taken_at_source == self.DateSource.EXIF and self.latitude is None
+                and not offset_name(self.taken_tz))
+
+    @property
     def taken_at_local(self):
         """When it was taken, in the zone it was taken in."""
         return self.taken_at.astimezone(self.taken_zone)

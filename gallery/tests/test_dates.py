@@ -71,6 +71,9 @@ def test_each_source_of_a_zone_gives_the_local_day(family, alice, settings, clie
     client = client_for(alice)
     page = client.get(gps.get_absolute_url()).content.decode()
     assert "31 Dec 2023 23:30" in page and "America/Los_Angeles" in page
+    assert "assumed" not in page and "assumed" not in client.get(offset.get_absolute_url()).content.decode()
+    page = client.get(neither.get_absolute_url()).content.decode()
+    assert "31 Dec 2023 23:30 <small class=\"muted\">(UTC: assumed, the file tells no zone or position)</small>" in page
     assert "(no EXIF date: upload time)" in client.get(bare.get_absolute_url()).content.decode()
     api = client.get(reverse("api_photo_detail", args=[gps.pk])).json()
     assert api["taken_at_local"] == "2023-12-31T23:30:00-08:00" and api["taken_at_source"] == "exif"

@@ -30,6 +30,9 @@ def new_year(transactional_db, settings):
                                 data=images.gps_jpeg(34.0522, -118.2437, taken="2023:12:31 23:30:00", colour=(200, 40, 40)))
     sydney = photo_factory(family=family, user=bob, filename="sydney.jpg",
                            data=images.gps_jpeg(-33.8688, 151.2093, taken="2024:01:01 00:30:00", colour=(40, 40, 200)))
+    # No offset, no position: read in TIME_ZONE, and the page says that is an assumption.
+    photo_factory(family=family, user=bob, filename="no-zone.jpg",
+                  data=images.gps_jpeg(None, None, taken="2023:12:31 12:00:00", colour=(40, 160, 40)))
     return los_angeles, sydney
 
 
@@ -40,7 +43,7 @@ def test_the_timeline_and_photo_page_show_local_days(live_server, browser, artif
     try:
         sign_in(page, live_server, "bob")
         page.goto(live_server.url + "/?month=2023-12")
-        assert page.locator("option[value='2023-12']").inner_text() == "December 2023 (1)"
+        assert page.locator("option[value='2023-12']").inner_text() == "December 2023 (2)"
         assert page.locator("option[value='2024-01']").inner_text() == "January 2024 (1)"
         headings = page.locator("h2.month-heading, h3.day-heading").all_inner_texts()
         assert [h.strip().split("\n")[0] for h in headings][:2] == ["December 2023", "Sunday 31 December Select all"]
@@ -52,6 +55,11 @@ def test_the_timeline_and_photo_page_show_local_days(live_server, browser, artif
         taken = page.locator("dt:text-is('Taken') + dd").inner_text()
         assert re.match(r"31 Dec 2023 23:30 \(America/Los_Angeles\)", taken), taken
         page.screenshot(path=artifacts / f"dates-photo-{width}.png", full_page=True)
+        page.goto(live_server.url + "/")
+        page.locator("a.tile").last.click()
+        taken = page.locator("dt:text-is('Taken') + dd").inner_text()
+        assert taken.startswith("31 Dec 2023 12:00 (UTC: assumed"), taken
+        page.screenshot(path=artifacts / f"dates-photo-assumed-{width}.png", full_page=True)
     finally:
         context.close()
 
