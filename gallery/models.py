@@ -230,10 +230,12 @@ class Photo(models.Model):
     def save(self, *args, **kwargs) -> None:
         """Keeps `taken_day` with `taken_at` and `taken_tz` (a save naming neither leaves it alone)."""
         update_fields = kwargs.get("update_fields")
-        if update_fields is None or {"taken_at", "taken_tz"} & set(update_fields):
+        if update_fields is not None:
+            update_fields = kwargs["update_fields"] = set(update_fields)
+        if update_fields is None or {"taken_at", "taken_tz"} & update_fields:
             self.taken_day = self.taken_at_local.date() if self.taken_at else None
             if update_fields is not None:
-                kwargs["update_fields"] = {*update_fields, "taken_day"}
+                update_fields.add("taken_day")
         super().save(*args, **kwargs)
 
     def get_absolute_url(self) -> str:
