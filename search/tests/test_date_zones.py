@@ -63,6 +63,9 @@ def test_date_filters_count_a_photo_on_its_own_local_day(toy_model, new_year, ap
     assert _ids(api, taken_after="2023-12-31", taken_before="2023-12-31") == {los_angeles.pk}
     assert _ids(api, taken_after="2024-01-01", taken_before="2024-01-01") == {sydney.pk}
     assert _ids(api, taken_after="2023-12-31", taken_before="2024-01-01") == {los_angeles.pk, sydney.pk}
+    # The first and last days a date can name are bounds like any other, never an overflow.
+    assert _ids(api, taken_after="0001-01-01", taken_before="9999-12-30") == {los_angeles.pk, sydney.pk}
+    assert _ids(api, taken_before="0001-01-01") == set() and _ids(api, taken_after="9999-12-31") == set()
 
 
 def test_date_chips_of_the_query_count_local_days(toy_model, new_year, api, settings):
