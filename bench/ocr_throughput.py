@@ -272,7 +272,7 @@ PROCESSING_PARTS = {
 UPLOAD_PARTS = {
     "embedded metadata (read_embedded)": [("gallery.services", "read_embedded")],
     "place (reverse geocoder)": [("gallery.services", "place_for")],
-    "time zone from GPS": [("gallery.services", "zone_for")],
+    "time zone from GPS": [("gallery.services", "when_taken")],
     "search document": [("search.receivers", "documents_refresh")],
 }
 

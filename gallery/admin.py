@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from django import forms
+from django.conf import settings
 from django.contrib import admin, messages
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.contrib.admin.widgets import FilteredSelectMultiple
@@ -257,16 +258,17 @@ class PhotoAdmin(FamilyScopedAdmin):
     class Media:
         css = {"all": ["css/admin.css"]}  # the thumbnails' sizes: a stylesheet, as the CSP allows no style attribute
 
-    list_display = ["thumb", "title", "family", "uploaded_by", "taken_at", "status", "tag_list"]
+    list_display = ["thumb", "title", "family", "uploaded_by", "taken", "status", "tag_list"]
     list_display_links = ["thumb", "title"]
-    list_filter = ["family", "uploaded_by", "status", ("taken_at", admin.DateFieldListFilter), "taken_at_source"]
+    # Dates as the photo's own local day (Photo.taken_day), whatever the server's TIME_ZONE.
+    list_filter = ["family", "uploaded_by", "status", ("taken_day", admin.DateFieldListFilter), "taken_at_source"]
     search_fields = ["title", "description", "original_filename", "tags__name", "camera_model"]
-    date_hierarchy = "taken_at"
+    date_hierarchy = "taken_day"
     actions = ["add_tag", "remove_tag"]
     list_select_related = ["family", "uploaded_by"]
     readonly_fields = [
         "preview", "family", "uploaded_by", "original_filename", "mime_type", "file_size", "width", "height",
-        "title_source", "description_source", "taken_at", "taken_at_source", "taken_tz", "camera_make",
+        "title_source", "description_source", "taken", "taken_at", "taken_at_source", "taken_tz", "camera_make",
         "camera_model", "latitude", "longitude", "place_city", "place_region", "place_country", "place_country_code",
         "place_source", "embedded_checked", "sha256", "phash",
         "uploaded_at", "status", "status_reason", "embed_attempts",
@@ -276,6 +278,11 @@ class PhotoAdmin(FamilyScopedAdmin):
 
     def get_queryset(self, request):
         return super().get_queryset(request).prefetch_related("tags")
+
+    @admin.display(description="taken (local time)", ordering="taken_at")
+    def taken(self, photo: Photo) -> str:
+        """When it was taken where it was taken, and that zone ("31 Dec 2023 23:30 America/Los_Angeles")."""
+        return f"{photo.taken_at_local:%d %b %Y %H:%M} {photo.taken_tz or settings.TIME_ZONE}"
 
     def save_model(self, request, obj, form, change):
         # A member's edit: the file's embedded metadata never replaces it.

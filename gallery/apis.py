@@ -9,6 +9,7 @@ from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.conf import settings
 from django.urls import reverse
+from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field, inline_serializer
 from rest_framework import serializers, status
@@ -322,6 +323,13 @@ def _upload_refused(request) -> Response | None:
     return None
 
 
+class LocalDateTimeField(serializers.DateTimeField):
+    """A date and time that stays naive when it comes without an offset: the service reads it in the photo's zone."""
+
+    def enforce_timezone(self, value):
+        return value if timezone.is_naive(value) else super().enforce_timezone(value)
+
+
 class PlaceInputSerializer(serializers.Serializer):
     city = serializers.CharField(allow_blank=True, default="", max_length=200)
     region = serializers.CharField(allow_blank=True, default="", max_length=200)
@@ -333,9 +341,10 @@ class PhotoDetailApi(APIView):
         title = serializers.CharField(required=False, allow_blank=True, max_length=255)
         description = serializers.CharField(required=False, allow_blank=True, max_length=10000)
         tags = serializers.ListField(child=serializers.CharField(max_length=64), required=False, max_length=50)
-        taken_at = serializers.DateTimeField(
+        taken_at = LocalDateTimeField(
             required=False, help_text="A member's date taken (taken_at_source becomes \"member\"); without an offset "
-                                      "it is read in the server's TIME_ZONE")
+                                      "it is read in the zone the photo was taken in (taken_tz), as the photo page "
+                                      "reads it")
         latitude = serializers.FloatField(required=False, allow_null=True, min_value=-90, max_value=90,
                                           help_text="With longitude: a position, reverse-geocoded offline; both "
                                                     "null clear the place")

@@ -27,6 +27,7 @@ from gallery.images import decode_upright, encode_display, make_thumbnail, turne
 from gallery.models import FileRemoval, Membership, Photo
 from gallery.places import Place, place_for
 from gallery.signals import photos_changed, photos_rotated
+from gallery.timezones import aware, offset_name, zone_at
 from gallery.trash_services import NOT_FOUND, PhotoResult, _ids
 
 # The first photograph that survives was taken in 1826; a date before is a typing mistake.
@@ -93,8 +94,17 @@ def photos_shift_dates(*, user: AbstractBaseUser, photo_ids: Iterable, delta: ti
     if chosen and delta:
         Photo.objects.filter(pk__in=chosen).update(taken_at=F("taken_at") + delta,
                                                    taken_at_source=Photo.DateSource.MEMBER)
+        taken_days_refresh(chosen)
         photos_changed.send(sender=Photo, photo_ids=chosen)
     return results
+
+
+def taken_days_refresh(ids: list[int]) -> None:
+    """`Photo.taken_day` again for photos whose date or zone an UPDATE changed (save() keeps it otherwise)."""
+    photos = list(Photo.objects.filter(pk__in=ids).only("pk", "taken_at", "taken_tz"))
+    for photo in photos:
+        photo.taken_day = photo.taken_at_local.date()
+    Photo.objects.bulk_update(photos, ["taken_day"])
 
 
 def _check_position(latitude: float, longitude: float) -> None:
@@ -108,7 +118,8 @@ def photo_place_set(*, photo: Photo, place: Place | None = None, latitude: float
                     longitude: float | None = None) -> Photo:
     """A member's place for one photo: one of the family's known places (`place`: the position is dropped, it was
     what was wrong), or a position (reverse-geocoded offline; at sea it names no place), or neither to clear it.
-    Marked as the member's: geocoding and re-reading the file leave it alone."""
+    Marked as the member's: geocoding and re-reading the file leave it alone. A position also places the date's zone
+    when nothing better did (`_rezone`), as re-reading the file would."""
     if place is not None and (latitude is not None or longitude is not None):
         raise ValidationError("Choose a place or type a position, not both.")
     if (latitude is None) != (longitude is None):
@@ -122,10 +133,24 @@ def photo_place_set(*, photo: Photo, place: Place | None = None, latitude: float
     photo.place_country = place.country if place else ""
     photo.place_country_code = place.country_code if place else ""
     photo.place_checked, photo.place_source = True, Photo.PlaceSource.MEMBER
+    rezoned = _rezone(photo, zone_at(latitude=latitude, longitude=longitude))
     photo.save(update_fields=["latitude", "longitude", "place_city", "place_region", "place_country",
-                              "place_country_code", "place_checked", "place_source"])
+                              "place_country_code", "place_checked", "place_source", *rezoned])
     photos_changed.send(sender=Photo, photo_ids=[photo.pk])
     return photo
+
+
+def _rezone(photo: Photo, zone: str) -> list[str]:
+    """A new position's zone for a photo whose zone was only guessed (no camera offset; a member's date keeps the
+    zone it was given in, as re-reading the file does): a camera date keeps its wall-clock time, now read in that
+    zone; an upload time stays the instant it was. Returns the fields changed."""
+    if not zone or zone == photo.taken_tz or offset_name(photo.taken_tz) or \
+            photo.taken_at_source == Photo.DateSource.MEMBER:
+        return []
+    if photo.taken_at_source == Photo.DateSource.EXIF:
+        photo.taken_at = aware(photo.taken_at_local.replace(tzinfo=None), zone)
+    photo.taken_tz = zone
+    return ["taken_at", "taken_tz"]
 
 
 def photo_rotate(*, photo: Photo, quarter_turns: int) -> Photo:

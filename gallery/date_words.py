@@ -1,7 +1,8 @@
 """A photo's date in the words people search with: month, season, year and the public holidays of its country.
 
 Holidays come from the `holidays` package (offline, named in English where the country's data has English
-names); seasons are the meteorological ones, flipped south of the equator.
+names); seasons are the meteorological ones, flipped south of the equator: by the photo's latitude, else by its
+country (its place's, else its family's default country).
 """
 
 from __future__ import annotations
@@ -18,15 +19,22 @@ NORTHERN_SEASONS = ("winter", "winter", "spring", "spring", "spring", "summer", 
                     "autumn", "winter")
 OPPOSITE = {"winter": "summer", "summer": "winter", "spring": "autumn", "autumn": "spring"}
 ENGLISH = ("en_US", "en_GB")
+# Countries whose people live mostly south of the equator: their seasons are flipped.
+SOUTHERN_COUNTRIES = frozenset({
+    "AR", "AU", "BO", "BR", "BW", "CL", "FJ", "LS", "MG", "MW", "MZ", "NA", "NZ", "PE", "PY", "SZ", "UY", "ZA",
+    "ZM", "ZW", "AO", "FK", "NC", "PF", "RE", "MU", "CK", "TO", "WS", "ID", "TL", "PG", "SB", "VU",
+})
 
 _calendars: dict[tuple[str, int], holidays.HolidayBase | None] = {}
 _lock = threading.Lock()
 
 
-def season(*, day: date, latitude: float | None) -> str:
-    """Northern unless the latitude says south (no position: northern, where most photos are taken)."""
+def season(*, day: date, latitude: float | None, country_code: str = "") -> str:
+    """Northern unless the latitude says south; without a position, unless the country lies mostly south (neither
+    known: northern, where most photos are taken)."""
     north = NORTHERN_SEASONS[day.month - 1]
-    return OPPOSITE[north] if latitude is not None and latitude < 0 else north
+    southern = latitude < 0 if latitude is not None else (country_code or "").upper() in SOUTHERN_COUNTRIES
+    return OPPOSITE[north] if southern else north
 
 
 def holiday_names(*, day: date, country_code: str) -> list[str]:
@@ -47,7 +55,7 @@ def holiday_calendar(*, country_code: str, year: int) -> list[tuple[date, str]]:
 
 def date_words(*, day: date, latitude: float | None, country_code: str) -> list[str]:
     """Words for a photo taken on `day` (its local date): "december winter 2023 christmas day"."""
-    words = [MONTHS[day.month - 1], season(day=day, latitude=latitude)]
+    words = [MONTHS[day.month - 1], season(day=day, latitude=latitude, country_code=country_code)]
     if day.year >= 1:
         words.append(str(day.year))
     return words + holiday_names(day=day, country_code=country_code)

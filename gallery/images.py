@@ -12,7 +12,7 @@ import hashlib
 import io
 import warnings
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta, timezone as dt_timezone
 from typing import BinaryIO
 
 import imagehash
@@ -47,6 +47,8 @@ TAG_DATETIME = 0x0132
 TAG_DATETIME_ORIGINAL = 0x9003
 TAG_OFFSET_TIME = 0x9010
 TAG_OFFSET_TIME_ORIGINAL = 0x9011
+TAG_GPS_TIME = 0x0007
+TAG_GPS_DATE = 0x001D
 # Pillow's names for the blocks (in image.info) that may hold XMP or IPTC, in formats where it finds them all.
 _METADATA_INFO = ("xmp", "XML:com.adobe.xmp", "photoshop", "iptc", "Raw profile type iptc", "Raw profile type xmp")
 _PILLOW_SEES_ALL = ("JPEG", "MPO", "PNG", "GIF")
@@ -94,6 +96,8 @@ class ImageInfo:
     # The camera's wall-clock time and its offset when it wrote one ("+05:30", else "").
     taken_local: datetime | None = None
     taken_offset: str = ""
+    # The GPS receiver's date and time (GPSDateStamp, GPSTimeStamp: UTC), when the file has them.
+    taken_utc: datetime | None = None
     # Whether the file may carry metadata beyond what Pillow reads (XMP, IPTC, EXIF text): worth asking exiv2.
     has_metadata: bool = True
     camera_make: str = ""
@@ -130,6 +134,7 @@ def inspect_image(data: bytes) -> ImageInfo:
     make, model = _exif_text(exif, TAG_MAKE), _exif_text(exif, TAG_MODEL)
     latitude, longitude = _gps_position(exif)
     taken_local, taken_offset = _taken_local(exif)
+    taken_utc = _gps_utc(exif)
     return ImageInfo(
         mime_type=ACCEPTED_FORMATS[decoded.format],
         width=decoded.width,
@@ -141,6 +146,7 @@ def inspect_image(data: bytes) -> ImageInfo:
         taken_at=timezone.make_aware(taken_local) if taken_local else None,
         taken_local=taken_local,
         taken_offset=taken_offset,
+        taken_utc=taken_utc,
         has_metadata=bool(exif) or decoded.format not in _PILLOW_SEES_ALL or decoded.has_metadata_block,
         camera_make=make,
         camera_model=model,
@@ -362,15 +368,16 @@ def _exif_text(exif: Image.Exif, tag: int) -> str:
     return str(value).replace("\x00", "").strip()[:100] if value else ""
 
 
-def exif_dates(data: bytes) -> tuple[datetime | None, str]:
-    """The EXIF date taken (naive wall clock) and its offset of a stored original, without decoding pixels.
-    (None, "") for anything Pillow can't open."""
+def exif_dates(data: bytes) -> tuple[datetime | None, str, datetime | None]:
+    """The EXIF date taken (naive wall clock), its offset and the GPS time (UTC) of a stored original, without
+    decoding pixels. (None, "", None) for anything Pillow can't open."""
     try:
         with warnings.catch_warnings(), Image.open(io.BytesIO(data)) as image:
             warnings.simplefilter("ignore")
-            return _taken_local(image.getexif())
+            exif = image.getexif()
+            return *_taken_local(exif), _gps_utc(exif)
     except Exception:  # an original that opened once: anything odd now means "no date", not a failure
-        return None, ""
+        return None, "", None
 
 
 def _taken_local(exif: Image.Exif) -> tuple[datetime | None, str]:
@@ -390,6 +397,26 @@ def _taken_local(exif: Image.Exif) -> tuple[datetime | None, str]:
     if isinstance(offset, bytes):
         offset = offset.decode("ascii", "replace")
     return naive, offset_name(str(offset) if offset else "")
+
+
+def _gps_utc(exif: Image.Exif) -> datetime | None:
+    """The GPS receiver's time (GPSDateStamp "2023:12:31" and GPSTimeStamp (h, m, s), UTC); None when either is
+    missing or not a real time."""
+    gps = exif.get_ifd(GPS_IFD)
+    stamp, clock = gps.get(TAG_GPS_DATE), gps.get(TAG_GPS_TIME)
+    if not stamp or not clock:
+        return None
+    try:
+        if isinstance(stamp, bytes):
+            stamp = stamp.decode("ascii")
+        day = datetime.strptime(str(stamp).strip("\x00 ").strip(), "%Y:%m:%d")
+        hours, minutes, seconds = (float(part) for part in clock)
+        if not (0 <= hours < 24 and 0 <= minutes < 60 and 0 <= seconds < 61):
+            return None
+        return (day + timedelta(hours=int(hours), minutes=int(minutes), seconds=int(seconds))).replace(
+            tzinfo=dt_timezone.utc)
+    except (TypeError, ValueError, ZeroDivisionError, UnicodeDecodeError, OverflowError):
+        return None
 
 
 def _gps_position(exif: Image.Exif) -> tuple[float | None, float | None]:

@@ -77,7 +77,17 @@ def display_upload_path(photo: Photo, filename: str) -> str:
     return f"displays/{photo.family_id}/{photo.sha256[:2]}/{filename}"
 
 
-class LivePhotoManager(models.Manager):
+class PhotoQuerySet(models.QuerySet):
+    def bulk_create(self, objs, *args, **kwargs):
+        """As save() does, each new photo's `taken_day` from its `taken_at` and `taken_tz`."""
+        objs = list(objs)
+        for photo in objs:
+            if photo.taken_day is None and photo.taken_at is not None:
+                photo.taken_day = photo.taken_at_local.date()
+        return super().bulk_create(objs, *args, **kwargs)
+
+
+class LivePhotoManager(models.Manager.from_queryset(PhotoQuerySet)):
     """Photos that are not in the trash: what every page, list, search, album and selector shows. The default
     manager, so forgetting the trash is impossible; `Photo.all_objects` reaches the trash too (the trash page,
     restore, purge, the duplicate check of uploads, the file-removal queue)."""
@@ -143,6 +153,9 @@ class Photo(models.Model):
     taken_at_source = models.CharField(max_length=10, choices=DateSource.choices)
     # The local zone it was taken in (gallery.timezones): an IANA name or a fixed offset ("+05:30"); blank = TIME_ZONE.
     taken_tz = models.CharField(max_length=64, blank=True)
+    # The day it was taken on where it was taken (taken_at in taken_tz), kept by save() and taken_days_refresh: what
+    # date filters compare, so a photo at 23:30 on the 31st counts on the 31st whatever the server's TIME_ZONE.
+    taken_day = models.DateField("day taken (local)", editable=False)
     camera_make = models.CharField(max_length=100, blank=True)
     camera_model = models.CharField(max_length=100, blank=True)
     latitude = models.FloatField(null=True, blank=True)
@@ -187,7 +200,7 @@ class Photo(models.Model):
                                    related_name="+")
 
     objects = LivePhotoManager()
-    all_objects = models.Manager()
+    all_objects = models.Manager.from_queryset(PhotoQuerySet)()
 
     class Meta:
         default_manager_name = "objects"
@@ -197,6 +210,10 @@ class Photo(models.Model):
             models.Index(fields=["family", "-trashed_at"], name="photo_trash",
                          condition=models.Q(trashed_at__isnull=False)),
             models.Index(fields=["family", "-taken_at", "-id"], name="photo_family_timeline"),
+            # The timeline's order: each photo's local day, then the instant (gallery.timeline.ORDER).
+            models.Index(fields=["family", "-taken_day", "-taken_at", "-id"], name="photo_family_days"),
+            # …and across all of a user's families, as taken_at's own index serves the other lists.
+            models.Index(fields=["-taken_day", "-taken_at", "-id"], name="photo_days"),
             # The sweep looks for photos still lacking a display rendition every few minutes: keep that cheap.
             models.Index(fields=["id"], name="photo_lacking_display", condition=models.Q(display="")),
             models.Index(fields=["id"], name="photo_lacking_place",
@@ -209,6 +226,17 @@ class Photo(models.Model):
 
     def __str__(self) -> str:
         return self.title or self.original_filename
+
+    def save(self, *args, **kwargs) -> None:
+        """Keeps `taken_day` with `taken_at` and `taken_tz` (a save naming neither leaves it alone)."""
+        update_fields = kwargs.get("update_fields")
+        if update_fields is not None:
+            update_fields = kwargs["update_fields"] = set(update_fields)
+        if update_fields is None or {"taken_at", "taken_tz"} & update_fields:
+            self.taken_day = self.taken_at_local.date() if self.taken_at else None
+            if update_fields is not None:
+                update_fields.add("taken_day")
+        super().save(*args, **kwargs)
 
     def get_absolute_url(self) -> str:
         return reverse("gallery:photo_detail", args=[self.pk])
@@ -234,6 +262,15 @@ class Photo(models.Model):
         from gallery.timezones import zone_info
 
         return zone_info(self.taken_tz)
+
+    @property
+    def taken_zone_assumed(self) -> bool:
+        """Whether the camera's date is read in TIME_ZONE only because neither its offset nor a position told the
+        zone (the photo page says so: the time shown is the camera's clock, the instant a guess)."""
+        from gallery.timezones import offset_name
+
+        return (self.taken_at_source == self.DateSource.EXIF and self.latitude is None
+                and not offset_name(self.taken_tz))
 
     @property
     def taken_at_local(self):

@@ -36,7 +36,7 @@ from gallery.models import Family, Membership, Photo, PhotoTag, Tag
 from gallery.places import country_code_for, country_name, place_for
 from gallery.signals import photos_added, photos_changed
 from gallery.text import without_nul
-from gallery.timezones import aware, zone_for
+from gallery.timezones import when_taken
 from gallery.upload_limits import UNNAMED_FILE
 
 logger = logging.getLogger(__name__)
@@ -310,7 +310,8 @@ def _photo_store(*, family, uploaded_by, data, filename, info, tags, description
     stem, _ = os.path.splitext(filename)
     description = description.strip()
     # The zone it was taken in: the camera's offset, else its GPS position's zone, else TIME_ZONE.
-    zone = zone_for(offset=info.taken_offset, latitude=info.latitude, longitude=info.longitude)
+    taken_at, zone = when_taken(local=info.taken_local, offset=info.taken_offset, utc=info.taken_utc,
+                                latitude=info.latitude, longitude=info.longitude)
     photo = Photo(
         family=family,
         uploaded_by=uploaded_by,
@@ -322,8 +323,8 @@ def _photo_store(*, family, uploaded_by, data, filename, info, tags, description
         file_size=len(data),
         width=info.width,
         height=info.height,
-        taken_at=aware(info.taken_local, zone) if info.taken_local else timezone.now(),
-        taken_at_source=Photo.DateSource.EXIF if info.taken_local else Photo.DateSource.UPLOAD,
+        taken_at=taken_at or timezone.now(),
+        taken_at_source=Photo.DateSource.EXIF if taken_at else Photo.DateSource.UPLOAD,
         taken_tz=zone,
         camera_make=info.camera_make,
         camera_model=info.camera_model,
@@ -782,16 +783,17 @@ def photo_embedded_read(*, photo: Photo) -> Photo:
         logger.warning("photo %s: embedded metadata not read: %s", photo.pk, exc)
         data = b""
     embedded = read_embedded(data, label=f"photo {photo.pk} ({photo.original_filename})") if data else Embedded()
-    taken_local, offset = exif_dates(data) if data else (None, "")
+    taken_local, offset, taken_utc = exif_dates(data) if data else (None, "", None)
     with transaction.atomic():
         fresh = Photo.objects.select_for_update().filter(pk=photo.pk).first()
         if fresh is None:
             return photo  # deleted meanwhile
         _embedded_set(fresh, embedded)
         if fresh.taken_at_source != Photo.DateSource.MEMBER:  # a member's date keeps the zone it was given in
-            fresh.taken_tz = zone_for(offset=offset, latitude=fresh.latitude, longitude=fresh.longitude)
-        if fresh.taken_at_source == Photo.DateSource.EXIF and taken_local is not None:
-            fresh.taken_at = aware(taken_local, fresh.taken_tz)
+            taken_at, fresh.taken_tz = when_taken(local=taken_local, offset=offset, utc=taken_utc,
+                                                  latitude=fresh.latitude, longitude=fresh.longitude)
+            if fresh.taken_at_source == Photo.DateSource.EXIF and taken_at is not None:
+                fresh.taken_at = taken_at
         fresh.save(update_fields=EMBEDDED_FIELDS)
         photo_tags_add(photo=fresh, names=embedded.keywords, source=PhotoTag.Source.EMBEDDED)
         photos_changed.send(sender=Photo, photo_ids=[fresh.pk])

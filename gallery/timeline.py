@@ -1,16 +1,16 @@
 """The timeline: a user's photos newest first by date taken, under month and day headings, read in keyset pages.
 
-A page starts from a position, never an OFFSET: the top, after a cursor (the last photo shown: its taken_at and id,
-"load more"), before one ("newer photos"), the end of a month (the jump) or around a photo (back from the viewer).
-Each is one range on the (taken_at, id) order that the family timeline index serves, so a page deep in a large
-library costs what the first one does, and photos arriving meanwhile never shift or repeat tiles.
+A page starts from a position, never an OFFSET: the top, after a cursor (the last photo shown: its day, taken_at and
+id, "load more"), before one ("newer photos"), the start of a month (the jump) or around a photo (back from the
+viewer). Each is one range on the (taken_day, taken_at, id) order that the family days index serves, so a page deep
+in a large library costs what the first one does, and photos arriving meanwhile never shift or repeat tiles.
 
-Headings come from each photo's local day: the day in the zone it was taken in (Photo.taken_tz; the site's
-TIME_ZONE when unknown). The order stays the instant it was taken, so photos from different zones can interleave
-around midnight (22:00 in New York comes after 03:00 the next day in Lisbon); a day heading is only ever followed by
-an earlier day, and such a photo stays under the heading it falls after, so no heading is shown twice. A cursor
-carries the day it ended on, so the next page continues that day under the heading already shown (infinite
-scroll), or names it again, "continued", when the page is a new one (the plain link without JavaScript).
+Days are each photo's local day: the day in the zone it was taken in (Photo.taken_day, from Photo.taken_tz; the
+site's TIME_ZONE when unknown), and the order is by that day first, then the instant: 00:30 on New Year's Day in
+Sydney is under 1 January even though 23:30 on New Year's Eve in Los Angeles came later, and the month list and the
+jump to a month count the same days. A cursor carries the day it ended on, so the next page continues that day
+under the heading already shown (infinite scroll), or names it again, "continued", when the page is a new one (the
+plain link without JavaScript).
 """
 
 from __future__ import annotations
@@ -24,7 +24,8 @@ from urllib.parse import urlencode
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.cache import cache
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, F, QuerySet
+from django.db.models.fields.tuple_lookups import Tuple, TupleGreaterThan, TupleLessThan
 from django.db.models.functions import TruncMonth
 from django.urls import reverse
 from django.utils import timezone
@@ -37,8 +38,13 @@ from gallery.selectors import photo_list
 # person left it after scrolling); further down it starts at the photo, with a link to the newer ones.
 NEAR_PAGES = 10
 # What a tile shows (its link, picture and name): the page loads nothing else of a photo.
-TILE_FIELDS = ("id", "family_id", "title", "original_filename", "taken_at", "taken_tz", "rotation")
+TILE_FIELDS = ("id", "family_id", "title", "original_filename", "taken_at", "taken_tz", "taken_day", "rotation")
 _EPOCH = datetime(1970, 1, 1, tzinfo=dt_timezone.utc)
+# The timeline's order: by the local day taken (each photo under its own day's heading, whatever zones interleave at
+# midnight), then the instant, then the id; the index photo_family_days serves it.
+ORDER = ("-taken_day", "-taken_at", "-id")
+OLDEST_FIRST = ("taken_day", "taken_at", "id")
+_ORDER_COLUMNS = Tuple(F("taken_day"), F("taken_at"), F("id"))
 _CURSOR = re.compile(r"^(-?\d{1,17})_(\d{1,18})_(\d{8})$")
 _MONTH = re.compile(r"^(\d{4})-(\d{2})$")
 
@@ -82,8 +88,8 @@ class Cursor:
             raise ValueError("not a timeline position") from exc
 
     @property
-    def key(self) -> tuple[datetime, int]:
-        return self.taken_at, self.photo_id
+    def key(self) -> tuple[date, datetime, int]:
+        return self.day, self.taken_at, self.photo_id
 
 
 def parse_month(text: str) -> date:
@@ -126,25 +132,24 @@ class TimelinePage:
 
 def local_day(photo: Photo) -> date:
     """The day it was taken on where it was taken."""
-    return photo.taken_at_local.date()
+    return photo.taken_day or photo.taken_at_local.date()
 
 
 def timeline_photos(*, user: AbstractBaseUser, filters: TimelineFilters) -> QuerySet[Photo]:
     """The photos of the timeline (the user's families, the filters), newest first, with only what tiles show (and
     `is_favourite`, the tile's heart)."""
     return (photo_list(user=user, family_id=filters.family_id, tag=filters.tag, favourite=filters.favourite)
-            .select_related(None).prefetch_related(None).only(*TILE_FIELDS))
+            .select_related(None).prefetch_related(None).only(*TILE_FIELDS).order_by(*ORDER))
 
 
-def older_than(key: tuple[datetime, int]) -> Q:
-    """After `key` in the newest-first order. The plain `taken_at <=` lets the index seek; the rest breaks ties."""
-    taken_at, pk = key
-    return Q(taken_at__lte=taken_at) & (Q(taken_at__lt=taken_at) | Q(pk__lt=pk))
+def older_than(key: tuple[date, datetime, int]) -> TupleLessThan:
+    """After `key` in the newest-first order: one row comparison, (taken_day, taken_at, id) < key, which the index
+    serves as a range (an OR of per-column conditions it could not)."""
+    return TupleLessThan(_ORDER_COLUMNS, tuple(key))
 
 
-def newer_than(key: tuple[datetime, int]) -> Q:
-    taken_at, pk = key
-    return Q(taken_at__gte=taken_at) & (Q(taken_at__gt=taken_at) | Q(pk__gt=pk))
+def newer_than(key: tuple[date, datetime, int]) -> TupleGreaterThan:
+    return TupleGreaterThan(_ORDER_COLUMNS, tuple(key))
 
 
 def timeline_page(*, user: AbstractBaseUser, filters: TimelineFilters, start: Start, size: int,
@@ -165,7 +170,7 @@ def timeline_page(*, user: AbstractBaseUser, filters: TimelineFilters, start: St
 def _rows(photos: QuerySet[Photo], start: Start, size: int) -> tuple[list[Photo], bool]:
     """The page's photos, newest first, and whether older ones follow (one query: a row past the page says so)."""
     if start.before:
-        above = list(photos.filter(newer_than(start.before.key)).order_by("taken_at", "id")[:size])
+        above = list(photos.filter(newer_than(start.before.key)).order_by(*OLDEST_FIRST)[:size])
         if len(above) == size:
             return above[::-1], True
         start = Start()  # less than a page above: that is the top
@@ -174,7 +179,7 @@ def _rows(photos: QuerySet[Photo], start: Start, size: int) -> tuple[list[Photo]
     if start.after:
         photos = photos.filter(older_than(start.after.key))
     elif start.month and start.month < date(9999, 12, 1):
-        photos = photos.filter(taken_at__lt=_month_end(start.month))
+        photos = photos.filter(taken_day__lt=_month_after(start.month))
     rows = list(photos[: size + 1])
     return rows[:size], len(rows) > size
 
@@ -183,20 +188,20 @@ def _near(photos: QuerySet[Photo], photo_id: int, size: int) -> tuple[Start, int
     """The start and size of a page showing `photo_id`: from the top through the end of its page when it is at
     most NEAR_PAGES pages down (what the person had after scrolling), else from the photo itself.
     A photo that is not in the list (another family's, deleted) changes nothing: the top."""
-    key = photos.filter(pk=photo_id).values_list("taken_at", "id").first()
+    key = photos.filter(pk=photo_id).values_list("taken_day", "taken_at", "id").first()
     if key is None:
         return Start(), size
     above = photos.filter(newer_than(key)).order_by()[: NEAR_PAGES * size].count()
     if above < NEAR_PAGES * size:
         return Start(), (above // size + 1) * size
-    # Inclusive of the photo: start after a position one microsecond newer than it (ties broken by id).
-    return Start(after=Cursor(key[0], key[1] + 1, date.min)), size
+    # Inclusive of the photo: start after the position of a photo id one above it at the same day and instant.
+    return Start(after=Cursor(key[1], key[2] + 1, key[0])), size
 
 
 def _starts_below_top(photos: QuerySet[Photo], start: Start, first: Photo) -> bool:
     if start.after is None and start.before is None and start.month is None and start.near is None:
         return False
-    return photos.filter(newer_than((first.taken_at, first.pk))).exists()
+    return photos.filter(newer_than((local_day(first), first.taken_at, first.pk))).exists()
 
 
 def _entries(rows: list[Photo], *, previous_day: date | None, continuing: bool) -> list[TimelineEntry]:
@@ -216,10 +221,9 @@ def _entries(rows: list[Photo], *, previous_day: date | None, continuing: bool) 
     return entries
 
 
-def _month_end(month: date) -> datetime:
-    """The first instant after `month` in the site's time zone."""
-    following = date(month.year + month.month // 12, month.month % 12 + 1, 1)
-    return timezone.make_aware(datetime.combine(following, datetime.min.time()))
+def _month_after(month: date) -> date:
+    """The first day after `month`."""
+    return date(month.year + month.month // 12, month.month % 12 + 1, 1)
 
 
 @dataclass(frozen=True)
@@ -269,9 +273,9 @@ def timeline_months(*, user: AbstractBaseUser, filters: TimelineFilters) -> list
 
 def _month_counts(user: AbstractBaseUser, filters: TimelineFilters) -> list[tuple[date, int]]:
     rows = (timeline_photos(user=user, filters=filters).order_by()
-            .annotate(month=TruncMonth("taken_at")).values_list("month").annotate(count=Count("id")).order_by("-month"))
-    return [(timezone.localtime(month).date() if timezone.is_aware(month) else month.date(), count)
-            for month, count in rows]
+            .annotate(month=TruncMonth("taken_day")).values_list("month").annotate(count=Count("id"))
+            .order_by("-month"))
+    return [(month, count) for month, count in rows if month is not None]
 
 
 class TimelineList(PhotoListKind):
@@ -300,8 +304,8 @@ class TimelineList(PhotoListKind):
 
     def neighbours(self, *, user: AbstractBaseUser, photo: Photo, params: dict[str, str]) -> Neighbours:
         photos = timeline_photos(user=user, filters=self.filters(params))
-        key = (photo.taken_at, photo.pk)
-        newer = photos.filter(newer_than(key)).order_by("taken_at", "id").values_list("pk", flat=True).first()
+        key = (local_day(photo), photo.taken_at, photo.pk)
+        newer = photos.filter(newer_than(key)).order_by(*OLDEST_FIRST).values_list("pk", flat=True).first()
         older = photos.filter(older_than(key)).values_list("pk", flat=True).first()
         return Neighbours(previous_id=newer, next_id=older)
 

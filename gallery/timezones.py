@@ -1,9 +1,11 @@
 """The local time zone a photo was taken in.
 
 In order: the camera's own offset (EXIF OffsetTimeOriginal, "+05:30"), else the zone at the photo's GPS position
-(timezonefinder's offline polygons, shipped in the timezonefinder-data wheel), else settings.TIME_ZONE. A photo
-stores the zone's name (`Photo.taken_tz`): an IANA name ("Europe/Lisbon") or a fixed offset ("+05:30"); blank
-means TIME_ZONE (photos stored before zones were kept).
+(timezonefinder's offline polygons, shipped in the timezonefinder-data wheel), else the offset between the camera's
+clock and its GPS receiver's UTC time (GPSDateStamp/GPSTimeStamp, to the quarter hour), else settings.TIME_ZONE.
+A file whose only date is the GPS time was taken at that instant. A photo stores the zone's name (`Photo.taken_tz`):
+an IANA name ("Europe/Lisbon") or a fixed offset ("+05:30"); blank means TIME_ZONE (photos stored before zones were
+kept), and the local day it was taken on (`Photo.taken_day`), which date filters, the timeline and the admin use.
 
 The polygon index is loaded lazily, once per process (~0.2 s, file-backed), and only by processes that place a
 photo with GPS and no offset.
@@ -19,6 +21,9 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from django.conf import settings
 
+# More than any zone's distance from UTC (−12 to +14 hours; offsets are taken up to ±14:59): a local day's photos
+# were taken within this of its midnight in UTC.
+ZONE_SPREAD = timedelta(hours=15)
 _OFFSET = re.compile(r"^([+-])(\d{2}):?(\d{2})$")
 _finder = {}
 _lock = threading.Lock()
@@ -51,9 +56,26 @@ def zone_at(*, latitude: float | None, longitude: float | None) -> str:
     return name or ""
 
 
-def zone_for(*, offset: str = "", latitude: float | None = None, longitude: float | None = None) -> str:
-    """The zone name a new photo stores: its camera's offset, else its position's zone, else TIME_ZONE."""
-    return offset_name(offset) or zone_at(latitude=latitude, longitude=longitude) or settings.TIME_ZONE
+def when_taken(*, local: datetime | None, offset: str = "", utc: datetime | None = None,
+               latitude: float | None = None, longitude: float | None = None) -> tuple[datetime | None, str]:
+    """When a photo was taken (aware; None when the file says nothing) and the zone name it stores, from the camera's
+    wall clock `local` and `offset`, the GPS receiver's `utc` time and the GPS position."""
+    zone = offset_name(offset) or zone_at(latitude=latitude, longitude=longitude)
+    if not zone and local is not None and utc is not None:
+        zone = _offset_between(local, utc)
+    zone = zone or settings.TIME_ZONE
+    if local is not None:
+        return aware(local, zone), zone
+    return utc, zone
+
+
+def _offset_between(local: datetime, utc: datetime) -> str:
+    """The offset a camera's clock kept from UTC, to the quarter hour ("" beyond any zone's)."""
+    quarters = round((local - utc.replace(tzinfo=None)).total_seconds() / 900)
+    if abs(quarters) > 14 * 4:
+        return ""
+    sign, minutes = ("-" if quarters < 0 else "+"), abs(quarters) * 15
+    return f"{sign}{minutes // 60:02d}:{minutes % 60:02d}"
 
 
 def zone_info(name: str) -> tzinfo:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.core.exceptions import ValidationError as DjangoValidationError
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema, extend_schema_field, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.exceptions import ValidationError
@@ -66,8 +67,14 @@ class PhotoRefSerializer(serializers.Serializer):
     title = serializers.CharField(source="photo.__str__")
     family = serializers.IntegerField(source="photo.family_id")
     taken_at = serializers.DateTimeField(source="photo.taken_at")
+    taken_at_local = serializers.SerializerMethodField(
+        help_text="taken_at in the zone the photo was taken in, with that zone's offset")
     url = serializers.SerializerMethodField()
     thumbnail_url = serializers.SerializerMethodField()
+
+    @extend_schema_field(OpenApiTypes.DATETIME)
+    def get_taken_at_local(self, result) -> str:
+        return result.photo.taken_at_local.isoformat()
 
     def get_url(self, result) -> str:
         return self.context["request"].build_absolute_uri(result.photo.get_absolute_url())
@@ -317,6 +324,8 @@ class DuplicatePhotoSerializer(serializers.Serializer):
     id = serializers.IntegerField(source="photo.pk")
     title = serializers.CharField(source="photo.__str__")
     taken_at = serializers.DateTimeField(source="photo.taken_at")
+    taken_at_local = serializers.SerializerMethodField(
+        help_text="taken_at in the zone the photo was taken in, with that zone's offset")
     width = serializers.IntegerField(source="photo.width")
     height = serializers.IntegerField(source="photo.height")
     file_size = serializers.IntegerField(source="photo.file_size", help_text="bytes of the original")
@@ -324,6 +333,10 @@ class DuplicatePhotoSerializer(serializers.Serializer):
     reason = serializers.CharField(help_text="why it is in the group: its closest match, by hash distance or cosine")
     url = serializers.SerializerMethodField()
     thumbnail_url = serializers.SerializerMethodField()
+
+    @extend_schema_field(OpenApiTypes.DATETIME)
+    def get_taken_at_local(self, member) -> str:
+        return member.photo.taken_at_local.isoformat()
 
     def get_url(self, member) -> str:
         return self.context["request"].build_absolute_uri(member.photo.get_absolute_url())

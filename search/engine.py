@@ -469,7 +469,8 @@ def _photo(values: tuple) -> Photo:
 # Loading only these keeps a page of 60 results cheap; reading another field would cost a query per photo.
 # In the model's field order, which Model.from_db expects.
 RESULT_FIELDS = tuple(f.attname for f in Photo._meta.concrete_fields
-                      if f.attname in {"id", "family_id", "title", "original_filename", "taken_at", "rotation"})
+                      if f.attname in {"id", "family_id", "title", "original_filename", "taken_at", "taken_tz",
+                                       "rotation"})
 _TAKEN = RESULT_FIELDS.index("taken_at")
 
 

@@ -80,8 +80,9 @@ FIELDS = (
 )
 FIELD_INDEX = {f.key: n for n, f in enumerate(FIELDS, start=1)}  # PostgreSQL arrays count from 1
 _FIELD = {f.key: f for f in FIELDS}
-# Documents built by an older layout of FIELDS are rebuilt by the sweep (documents_outdated_refresh).
-DOCUMENT_VERSION = 5
+# Documents built by an older layout of FIELDS (or older date words: 6 gives a photo without a position its
+# country's season) are rebuilt by the sweep (documents_outdated_refresh).
+DOCUMENT_VERSION = 6
 
 DOCUMENTS = PhotoDocument._meta.db_table
 WORDS = SearchWord._meta.db_table

@@ -10,12 +10,11 @@ cached per shape while the values travel as parameters.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
-
-from django.utils import timezone
+from datetime import date, datetime, timedelta, timezone as dt_timezone
 from psycopg import sql
 
 from gallery.models import Favourite, Photo, Tag
+from gallery.timezones import ZONE_SPREAD
 
 PHOTOS = Photo._meta.db_table
 PHOTO_TAGS = Photo.tags.through._meta.db_table
@@ -36,7 +35,7 @@ class Scope:
     tag: str | None = None  # a tag name, any case
     country: str | None = None  # ISO 3166 code of the photo's place
     places: tuple[str, ...] = ()  # a photo in any of them: part of its "city, region, country"
-    taken_after: date | None = None  # inclusive, in the site's time zone
+    taken_after: date | None = None  # inclusive: the day it was taken on where it was taken (Photo.taken_day)
     taken_before: date | None = None  # inclusive
     favourite_of: int | None = None  # a user's id: their favourites only
 
@@ -93,10 +92,12 @@ class Scope:
                 "strpos(lower(unaccent(concat_ws(', ', {p}.place_city, {p}.place_region, {p}.place_country))), "
                 "lower(unaccent(named.name))) > 0)"
             ).format(p=p))
+        # The local day decides; the instant, within the widest spread of zones, keeps taken_at's index of use.
         if self.taken_after:
-            clauses.append(sql.SQL("{p}.taken_at >= %(scope_after)s").format(p=p))
+            clauses.append(sql.SQL("{p}.taken_at >= %(scope_after_at)s AND {p}.taken_day >= %(scope_after)s").format(p=p))
         if self.taken_before:
-            clauses.append(sql.SQL("{p}.taken_at < %(scope_before)s").format(p=p))
+            clauses.append(sql.SQL("{p}.taken_at < %(scope_before_at)s AND {p}.taken_day <= %(scope_before)s"
+                                   ).format(p=p))
         if self.favourite_of is not None:
             clauses.append(sql.SQL(
                 "EXISTS (SELECT 1 FROM {favourites} f WHERE f.photo_id = {p}.id AND f.user_id = %(scope_favourite)s)"
@@ -115,13 +116,22 @@ class Scope:
         if self.places:
             values["scope_places"] = list(self.places)
         if self.taken_after:
-            values["scope_after"] = _day_start(self.taken_after)
+            values["scope_after"] = self.taken_after
+            values["scope_after_at"] = _day_start(self.taken_after, -ZONE_SPREAD)
         if self.taken_before:
-            values["scope_before"] = _day_start(self.taken_before + timedelta(days=1))
+            values["scope_before"] = self.taken_before
+            values["scope_before_at"] = _day_start(self.taken_before, timedelta(days=1) + ZONE_SPREAD)
         if self.favourite_of is not None:
             values["scope_favourite"] = self.favourite_of
         return values
 
 
-def _day_start(day: date) -> datetime:
-    return timezone.make_aware(datetime.combine(day, datetime.min.time()))
+def _day_start(day: date, shift: timedelta) -> datetime:
+    """Midnight starting `day` in UTC moved by `shift` (within the dates Python can name: the first and last days
+    are open-ended anyway). A day starts up to 14 hours before (UTC+14) and 12 after (UTC−12) that midnight."""
+    start = datetime.combine(day, datetime.min.time(), tzinfo=dt_timezone.utc)
+    try:
+        return start + shift
+    except OverflowError:
+        return datetime.min.replace(tzinfo=dt_timezone.utc) if shift < timedelta(0) else datetime.max.replace(
+            tzinfo=dt_timezone.utc)

@@ -13,6 +13,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db import connection
 from django.utils import timezone
 
+from gallery.date_words import SOUTHERN_COUNTRIES
 from gallery.models import Family, Membership, Photo, Tag
 from search.engine import MAX_QUERY_CHARS, SearchParams
 from search.expansion import synonym_groups
@@ -31,11 +32,6 @@ from search.query_parser import (
     tokenize,
 )
 
-# Countries whose people live mostly south of the equator: their families' seasons are flipped.
-SOUTHERN_COUNTRIES = frozenset({
-    "AR", "AU", "BO", "BR", "BW", "CL", "FJ", "LS", "MG", "MW", "MZ", "NA", "NZ", "PE", "PY", "SZ", "UY", "ZA",
-    "ZM", "ZW", "AO", "FK", "NC", "PF", "RE", "MU", "CK", "TO", "WS", "ID", "TL", "PG", "SB", "VU",
-})
 SAMPLE = 500  # photos read to guess a family's hemisphere or country when no default country is set
 
 

@@ -52,7 +52,7 @@ def test_photo_changelist_shows_thumbnails_filters_and_search(admin, photos):
     for photo in photos.values():
         assert f'<img src="{reverse("admin:gallery_photo_thumbnail", args=[photo.pk])}"' in body
     filters = [spec.title for spec in response.context["cl"].filter_specs]
-    assert filters == ["family", "uploaded by", "status", "taken at", "taken at source"]
+    assert filters == ["family", "uploaded by", "status", "day taken (local)", "taken at source"]
     assert 'id="searchbar"' in body
     assert "Add a tag to the selected photos" in body and "Remove a tag from the selected photos" in body
     assert "Sea" in body  # tag column

@@ -15,6 +15,7 @@ from django.db.models import F
 from django.urls import reverse
 
 from gallery.bulk import BULK_MAX_PHOTOS, NOT_FOUND, BulkResult, photos_bulk_apply
+from gallery.correction_services import taken_days_refresh
 from gallery.models import Photo, PhotoTag
 from gallery.services import MAX_TAGS, photo_tags_add
 from tests.factories import MembershipFactory, photo_factory
@@ -602,6 +603,7 @@ def test_download_of_ids_past_the_database_range_is_no_archive_not_an_error(clie
 def dated(photo: Photo, when: str = "2023-07-14T10:00:00+00:00") -> Photo:
     from datetime import datetime
     Photo.objects.filter(pk=photo.pk).update(taken_at=datetime.fromisoformat(when))
+    taken_days_refresh([photo.pk])
     photo.refresh_from_db()
     return photo
 

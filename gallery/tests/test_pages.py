@@ -7,6 +7,7 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
+from gallery.correction_services import taken_days_refresh
 from gallery.models import Membership, Photo, Tag
 from tests import images
 from tests.factories import FamilyFactory, MembershipFactory, UserFactory, photo_factory
@@ -24,6 +25,7 @@ def _dated_photos(family, user, days: list[int]) -> list[Photo]:
     for day in days:
         photo = photo_factory(family=family, user=user)
         Photo.objects.filter(pk=photo.pk).update(taken_at=datetime(2020, 7, day, 12, tzinfo=timezone.utc))
+        taken_days_refresh([photo.pk])
         photos.append(photo)
     return photos
 

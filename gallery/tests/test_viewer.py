@@ -11,6 +11,7 @@ import pytest
 from django.urls import reverse
 
 from gallery import photo_lists
+from gallery.correction_services import taken_days_refresh
 from gallery.models import Photo
 from gallery.photo_lists import ListContext, Neighbours, PhotoListKind
 from tests.factories import MembershipFactory, photo_factory
@@ -22,6 +23,7 @@ def _photo_at(family, user, day: int, **kwargs) -> Photo:
     photo = photo_factory(family=family, user=user, **kwargs)
     when = datetime(2022, 3, day, 12, tzinfo=dt_timezone.utc)
     Photo.objects.filter(pk=photo.pk).update(taken_at=when)
+    taken_days_refresh([photo.pk])
     photo.taken_at = when
     return photo
 

@@ -11,6 +11,7 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
+from gallery.correction_services import taken_days_refresh
 from gallery.models import Membership, Photo
 from search.engine import NO_EVIDENCE, Explanation, SearchParams, search_photos
 from search.models import PhotoEmbedding
@@ -45,6 +46,7 @@ def shapes(toy_model, add_shape, bob, grandparents, other_family, mallory, djang
     run_queued_tasks()
     for day, photo in enumerate(photos.values(), start=1):
         Photo.objects.filter(pk=photo.pk).update(taken_at=datetime(2020, 7, day, 12, tzinfo=dt_timezone.utc))
+    taken_days_refresh([photo.pk for photo in photos.values()])
     assert set(Photo.objects.values_list("status", flat=True)) == {Photo.Status.READY}
     return photos
 

@@ -11,6 +11,7 @@ from datetime import datetime, timedelta, timezone as dt_timezone
 import pytest
 
 from gallery.album_services import album_create
+from gallery.correction_services import taken_days_refresh
 from gallery.models import Membership, Photo
 from gallery.services import UploadResult, photo_create_from_bytes
 from search.tests.conftest import shape_png, toy_model  # noqa: F401 - toy_model is a fixture
@@ -54,6 +55,7 @@ def _store(family, user, seed, when) -> Photo:
                                      data=shape_png(colours[seed % 4], ["circle", "square", "triangle"][seed % 3], seed=seed))
     assert result.outcome == UploadResult.SAVED, result.reason
     Photo.objects.filter(pk=result.photo.pk).update(taken_at=when)
+    taken_days_refresh([result.photo.pk])
     result.photo.taken_at = when
     return result.photo
 

@@ -10,6 +10,7 @@ from datetime import datetime, timedelta, timezone as dt_timezone
 
 import pytest
 
+from gallery.correction_services import taken_days_refresh
 from gallery.models import Membership, Photo
 from gallery.services import UploadResult, photo_create_from_bytes
 from search.tests.conftest import shape_png, toy_model  # noqa: F401 - toy_model is a fixture
@@ -54,6 +55,7 @@ def _store(family, user, colour, shape, seed, when, size) -> Photo:
                                      filename=f"{colour}-{shape}-{seed}.png")
     assert result.outcome == UploadResult.SAVED, result.reason
     Photo.objects.filter(pk=result.photo.pk).update(taken_at=when)
+    taken_days_refresh([result.photo.pk])
     return result.photo
 
 

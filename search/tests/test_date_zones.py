@@ -1,0 +1,119 @@
+"""Dates of a family spread across time zones: a photo counts on the day it was taken where it was taken, in date
+filters (the API, the search page, smart albums, date chips), whatever the server's TIME_ZONE; seasons follow the
+hemisphere (the photo's latitude, else its family's country)."""
+
+from __future__ import annotations
+
+import pytest
+from django.urls import reverse
+
+from gallery.album_selectors import album_photo_ids
+from gallery.album_services import album_create
+from gallery.models import Photo
+from gallery.services import UploadResult, family_default_country_set, photo_create_from_bytes
+from tests.images import gps_jpeg
+from tests.queue import run_queued_tasks
+
+pytestmark = pytest.mark.django_db
+
+LOS_ANGELES = (34.0522, -118.2437)
+SYDNEY = (-33.8688, 151.2093)
+LISBON = (38.7223, -9.1393)
+_colours = iter(range(10, 250, 9))
+
+
+@pytest.fixture
+def store(django_capture_on_commit_callbacks):
+    """Upload a photo taken at a place and a camera time, and index it (the queue run in this process)."""
+
+    def upload(family, user, latitude=None, longitude=None, *, taken: str) -> Photo:
+        n = next(_colours)
+        data = gps_jpeg(latitude, longitude, taken=taken, colour=(n, 255 - n, (n * 7) % 256))
+        with django_capture_on_commit_callbacks(execute=True):
+            result = photo_create_from_bytes(family=family, uploaded_by=user, data=data, filename=f"IMG_{n:04d}.jpg")
+        run_queued_tasks()
+        assert result.outcome == UploadResult.SAVED, result.reason
+        return Photo.objects.get(pk=result.photo.pk)
+
+    return upload
+
+
+def _ids(api, **params) -> set[int]:
+    response = api.get(reverse("api_search"), {"q": "photo", "min_score": 0, **params})
+    assert response.status_code == 200, response.content[:300]
+    return {r["id"] for r in response.json()["results"]}
+
+
+@pytest.fixture
+def new_year(store, family, alice):
+    """23:30 on New Year's Eve in Los Angeles (07:30 UTC on the 1st) and 00:30 on New Year's Day in Sydney (13:30
+    UTC on the 31st): each on its own local day."""
+    return (store(family, alice, *LOS_ANGELES, taken="2023:12:31 23:30:00"),
+            store(family, alice, *SYDNEY, taken="2024:01:01 00:30:00"))
+
+
+@pytest.mark.parametrize("server_zone", ["UTC", "Europe/Lisbon", "Pacific/Kiritimati", "America/Anchorage"])
+def test_date_filters_count_a_photo_on_its_own_local_day(toy_model, new_year, api, settings, server_zone):
+    settings.TIME_ZONE = server_zone
+    los_angeles, sydney = new_year
+    assert los_angeles.taken_at_local.day == 31 and sydney.taken_at_local.day == 1
+
+    assert _ids(api, taken_before="2023-12-31") == {los_angeles.pk}
+    assert _ids(api, taken_after="2024-01-01") == {sydney.pk}
+    assert _ids(api, taken_after="2023-12-31", taken_before="2023-12-31") == {los_angeles.pk}
+    assert _ids(api, taken_after="2024-01-01", taken_before="2024-01-01") == {sydney.pk}
+    assert _ids(api, taken_after="2023-12-31", taken_before="2024-01-01") == {los_angeles.pk, sydney.pk}
+    # The first and last days a date can name are bounds like any other, never an overflow.
+    assert _ids(api, taken_after="0001-01-01", taken_before="9999-12-30") == {los_angeles.pk, sydney.pk}
+    assert _ids(api, taken_before="0001-01-01") == set() and _ids(api, taken_after="9999-12-31") == set()
+
+
+def test_date_chips_of_the_query_count_local_days(toy_model, new_year, api, settings):
+    settings.TIME_ZONE = "UTC"
+    los_angeles, sydney = new_year
+    assert _ids(api, q="december 2023") == {los_angeles.pk}
+    assert _ids(api, q="2024") == {sydney.pk}
+    assert _ids(api, q="since 2024") == {sydney.pk}
+    assert _ids(api, q="between 2020 and 2023") == {los_angeles.pk}
+
+
+def test_the_search_page_and_smart_albums_count_local_days(toy_model, new_year, family, alice, client_for,
+                                                             settings):
+    settings.TIME_ZONE = "Asia/Tokyo"
+    los_angeles, sydney = new_year
+    page = client_for(alice).get(reverse("search:search"), {"q": "photo", "before": "2023-12-31",
+                                                             "min_score": "0", "show_hidden": "1"}).content.decode()
+    assert f'href="{los_angeles.get_absolute_url()}' in page
+    assert f'href="{sydney.get_absolute_url()}' not in page
+    album = album_create(user=alice, family=family, name="New Year's Day",
+                         search={"q": "photo", "after": "2024-01-01", "before": "2024-01-01", "min_score": 0})
+    assert album_photo_ids(album=album) == [sydney.pk]
+
+
+def test_a_photo_without_gps_takes_its_season_from_its_familys_country(toy_model, store, family, alice, api):
+    family_default_country_set(family=family, country_code="AU")
+    july = store(family, alice, taken="2023:07:14 12:00:00")
+    sydney_july = store(family, alice, *SYDNEY, taken="2023:07:14 12:00:00")
+    lisbon_july = store(family, alice, *LISBON, taken="2023:07:14 12:00:00")
+    assert _date_matches(api, "winter") == {july.pk, sydney_july.pk}  # explain says: the date matched
+    assert _date_matches(api, "summer") == {lisbon_july.pk}
+    assert _date_matches(api, "july") == {july.pk, sydney_july.pk, lisbon_july.pk}
+
+
+def _date_matches(api, q: str) -> set[int]:
+    """The results whose explanation says their date matched the words of `q`."""
+    response = api.get(reverse("api_search"), {"q": q, "min_score": 0})
+    assert response.status_code == 200, response.content[:300]
+    return {r["id"] for r in response.json()["results"] if "date" in r["explanation"]["meta_fields"]}
+
+
+def test_results_say_when_each_photo_was_taken_with_its_own_offset(toy_model, new_year, api, settings):
+    settings.TIME_ZONE = "Europe/Lisbon"
+    los_angeles, sydney = new_year
+    body = api.get(reverse("api_search"), {"q": "photo", "min_score": 0, "sort": "date"}).json()
+    local = {r["id"]: r["taken_at_local"] for r in body["results"]}
+    assert local == {los_angeles.pk: "2023-12-31T23:30:00-08:00", sydney.pk: "2024-01-01T00:30:00+11:00"}
+    similar = api.get(reverse("api_photo_similar", args=[sydney.pk]), {"min_score": 0})
+    assert similar.status_code == 200
+    assert {r["id"]: r["taken_at_local"] for r in similar.json()} == {
+        los_angeles.pk: "2023-12-31T23:30:00-08:00"}
