@@ -31,6 +31,7 @@ from gallery.trash_services import (
 )
 from gallery.suggestions import suggestion_dismiss, suggestions_accept
 from gallery.upload_limits import upload_report
+from gallery.text import DESCRIPTION_TEXT, TITLE_TEXT
 from mediasearch.parsers import JSONParser
 
 
@@ -226,7 +227,8 @@ class PhotoListApi(APIView):
         file = serializers.FileField()
         family = serializers.IntegerField()
         tags = serializers.CharField(required=False, allow_blank=True, help_text="Comma separated")
-        description = serializers.CharField(required=False, allow_blank=True, max_length=10000)
+        description = serializers.CharField(required=False, allow_blank=True, max_length=10000,
+                                            validators=[DESCRIPTION_TEXT])
 
     @extend_schema(parameters=[FilterSerializer], responses=PhotoOutputSerializer(many=True))
     def get(self, request):
@@ -310,8 +312,9 @@ class PlaceInputSerializer(serializers.Serializer):
 
 class PhotoDetailApi(APIView):
     class UpdateInputSerializer(serializers.Serializer):
-        title = serializers.CharField(required=False, allow_blank=True, max_length=255)
-        description = serializers.CharField(required=False, allow_blank=True, max_length=10000)
+        title = serializers.CharField(required=False, allow_blank=True, max_length=255, validators=[TITLE_TEXT])
+        description = serializers.CharField(required=False, allow_blank=True, max_length=10000,
+                                            validators=[DESCRIPTION_TEXT])
         tags = serializers.ListField(child=serializers.CharField(max_length=64), required=False, max_length=50)
         taken_at = serializers.DateTimeField(
             required=False, help_text="A member's date taken (taken_at_source becomes \"member\"); without an offset "
