@@ -7,6 +7,7 @@ from datetime import timedelta
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.conf import settings
+from django.db import transaction
 from django.urls import reverse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field, inline_serializer
@@ -348,14 +349,19 @@ class PhotoDetailApi(APIView):
         data = self.UpdateInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         values = data.validated_data
-        corrections = {name: values.pop(name) for name in ("taken_at", "latitude", "longitude", "place", "rotation")
+        corrections = {name: values.pop(name) for name in ("taken_at", "latitude", "longitude", "place")
                        if name in values}
-        if values:
-            try:
-                photo_update(photo=photo, **values, user=request.user)
-            except DjangoValidationError as exc:
-                raise ValidationError({"tags": exc.messages}) from None
-        _apply_corrections(photo=photo, **corrections)
+        rotation = values.pop("rotation", None)
+        # All or nothing: a refused place or date leaves the title and tags of the same request unsaved too.
+        with transaction.atomic():
+            if values:
+                try:
+                    photo_update(photo=photo, **values, user=request.user)
+                except DjangoValidationError as exc:
+                    raise ValidationError({"tags": exc.messages}) from None
+            _apply_corrections(photo=photo, **corrections)
+        if rotation is not None:  # last and on its own: it decodes the picture, outside any transaction
+            _apply_rotation(photo=photo, rotation=rotation)
         photo = photo_get(user=request.user, photo_id=photo_id)
         return Response(PhotoOutputSerializer(photo, context={"request": request}).data)
 
@@ -370,15 +376,10 @@ class PhotoDetailApi(APIView):
 _UNSET = object()
 
 
-def _apply_corrections(*, photo: Photo, taken_at=None, latitude=_UNSET, longitude=None, place=None,
-                  rotation=None) -> None:
+def _apply_corrections(*, photo: Photo, taken_at=None, latitude=_UNSET, longitude=None, place=None) -> None:
     """The corrections of a PATCH, each through its service; a bad value is a 400 naming its field. A latitude and
-    longitude of null clear the place."""
-    try:
-        if taken_at is not None:
-            photo_date_set(photo=photo, taken_at=taken_at)
-    except DjangoValidationError as exc:
-        raise ValidationError({"taken_at": exc.messages}) from None
+    longitude of null clear the place. The place first: it moves the photo's zone, and a date given with it is then
+    read in the new zone (or kept as given, with its offset)."""
     if place is not None:
         known = {(p.city, p.region, p.country_code.upper()): p for p in family_known_places(family_id=photo.family_id)}
         chosen = known.get((place["city"], place["region"], place["country_code"].upper()))
@@ -387,7 +388,15 @@ def _apply_corrections(*, photo: Photo, taken_at=None, latitude=_UNSET, longitud
         photo_place_set(photo=photo, place=chosen)
     elif latitude is not _UNSET:
         photo_place_set(photo=photo, latitude=latitude, longitude=longitude)
-    if rotation is not None and rotation != photo.rotation:
+    try:
+        if taken_at is not None:
+            photo_date_set(photo=photo, taken_at=taken_at)
+    except DjangoValidationError as exc:
+        raise ValidationError({"taken_at": exc.messages}) from None
+
+
+def _apply_rotation(*, photo: Photo, rotation: int) -> None:
+    if rotation != photo.rotation:
         try:
             photo_rotate(photo=photo, quarter_turns=(rotation - photo.rotation) // 90)
         except ImageBusy:
