@@ -31,7 +31,7 @@ from gallery.text import refusal
 from gallery.trash_services import photo_may_manage, photos_trash, purge_at
 from gallery.upload_limits import upload_report
 from gallery.images import human_size, too_large
-from gallery.timeline import TimelineFilters, TimelineList, timeline_months, timeline_page
+from gallery.timeline import TimelineFilters, TimelineList, timeline_families, timeline_months, timeline_page
 from gallery.views import wants_partial
 from gallery.views.bulk import selection_context
 
@@ -48,7 +48,7 @@ def timeline(request: HttpRequest) -> HttpResponse:
     start = form.start()
     partial = wants_partial(request)
     problem = form.problem()
-    families = None if partial else list(family_list(user=request.user, favourite_counts=filters.favourite))
+    families = None if partial else timeline_families(user=request.user, filters=filters)
     if families is not None and filters.family_id and filters.family_id not in {f.pk for f in families}:
         # A family the user left (a bookmark), or no family at all: alike, dropped as a broken filter is. (Later
         # pages come from this page's links, which no longer carry it.)
