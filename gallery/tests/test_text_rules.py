@@ -228,3 +228,20 @@ def test_a_plain_duplicate_says_its_tags_were_not_applied(family, alice):
     photo_factory(family=family, user=alice, data=data)
     result = photo_create_from_bytes(family=family, uploaded_by=alice, data=data, filename="b.jpg", tags=["x"])
     assert result.outcome == UploadResult.DUPLICATE and "not applied" in result.reason
+
+
+def test_the_migration_renames_old_tags_with_commas_and_merges_into_an_existing_name(family, alice):
+    import importlib
+
+    from django.apps import apps
+
+    migration = importlib.import_module("gallery.migrations.0019_tag_names_without_commas")
+    one, two = photo_factory(family=family, user=alice, tags=["Smith John"]), photo_factory(family=family, user=alice)
+    old = Tag.objects.create(family=family, name="Smith, John")  # as the API let it be written before
+    other = Tag.objects.create(family=family, name="a,b")
+    PhotoTag.objects.create(photo=one, tag=old)
+    PhotoTag.objects.create(photo=two, tag=old)
+    PhotoTag.objects.create(photo=two, tag=other)
+    migration.rename_tags_with_commas(apps, None)
+    assert names(one) == {"Smith John"} and names(two) == {"Smith John", "a b"}
+    assert not Tag.objects.filter(name__contains=",").exists()
