@@ -74,3 +74,12 @@ def test_a_new_model_that_covers_the_family_but_cant_load_leaves_search_to_the_p
     assert family_search_model(family_id=family.pk) == toy_model
     body = client_for(alice).get(reverse("search:search"), {"q": "a red circle"}).content.decode()
     assert "Smart search is off" not in body and mid_switch[0].get_absolute_url() in body
+
+
+def test_an_empty_family_beside_does_not_bring_the_banner_back(mid_switch, client_for, alice):
+    from gallery.services import family_create
+
+    family_create(name="Grandparents", admin=alice)
+    assert "Smart search is off" not in client_for(alice).get(reverse("gallery:timeline")).content.decode()
+    body = client_for(alice).get(reverse("search:search"), {"q": "a red circle"}).content.decode()
+    assert "Smart search is off" not in body and mid_switch[0].get_absolute_url() in body
