@@ -284,8 +284,8 @@ def _duplicate(filename: str, existing: Photo, *, tags: list[str] = (), descript
     with what this upload asked for besides: its tags added, its description where the photo had none. What could
     not be applied is said, never dropped without a word."""
     if existing.trashed_at is None:
-        unused = " The tags and description given with this upload were not applied." if tags or description.strip() \
-            else ""
+        given = " and ".join(what for what, there in (("tags", tags), ("description", description.strip())) if there)
+        unused = f" The {given} given with this upload {'were' if tags else 'was'} not applied." if given else ""
         return UploadResult(filename, UploadResult.DUPLICATE, photo=existing,
                             reason=f"Already in {existing.family} as “{existing}”.{unused}")
     from gallery.trash_services import photos_untrash
