@@ -40,6 +40,8 @@ def test_setting_a_position_moves_the_zone_and_keeps_the_cameras_wall_clock(fami
     response = client_for(alice).post(reverse("gallery:photo_place", args=[photo.pk]),
                                       {"latitude": NEW_YORK[0], "longitude": NEW_YORK[1]})
     assert response.status_code == 302
+    said = client_for(alice).get(response["Location"]).content.decode()
+    assert "America/New_York" in said and "14 Jul 2023 12:00" in said
     photo = fresh(photo)
     assert photo.taken_tz == "America/New_York"
     assert photo.taken_at_local.replace(tzinfo=None) == datetime(2023, 7, 14, 12, 0)

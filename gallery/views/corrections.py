@@ -87,14 +87,17 @@ def photo_place(request: HttpRequest, photo_id: int) -> HttpResponse:
     if not form.is_valid():
         _form_errors(request, form)
         return _back(photo)
+    zone = photo.taken_tz
     try:
         photo_place_set(photo=photo, place=form.place(), latitude=form.cleaned_data.get("latitude"),
                         longitude=form.cleaned_data.get("longitude"))
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages), extra_tags=WHERE)
     else:
-        messages.success(request, f"Place set to {photo.place_label or 'no named place (open country or sea)'}.",
-                         extra_tags=WHERE)
+        moved = (f" Its time is now read in that place's zone ({photo.taken_tz}): taken "
+                 f"{photo.taken_at_local:%d %b %Y %H:%M}.") if photo.taken_tz != zone else ""
+        messages.success(request, f"Place set to {photo.place_label or 'no named place (open country or sea)'}."
+                                  f"{moved}", extra_tags=WHERE)
     return _back(photo)
 
 
