@@ -31,6 +31,7 @@ from gallery.text import refusal
 from gallery.trash_services import photo_may_manage, photos_trash, purge_at
 from gallery.upload_limits import upload_report
 from gallery.images import human_size, too_large
+from gallery.views.corrections import shift_undo_offer
 from gallery.timeline import TimelineFilters, TimelineList, timeline_families, timeline_months, timeline_page
 from gallery.views import wants_partial
 from gallery.views.bulk import selection_context
@@ -108,6 +109,7 @@ def _detail_context(request: HttpRequest, photo, form: PhotoEditForm | None = No
         context.update({"date_form": PhotoDateForm(initial={"date": taken.date(), "time": taken.strftime("%H:%M")}
                                                    if known else None),
                         "shift_form": PhotoShiftForm(),
+                        "shift_undo": shift_undo_offer(request, photo),
                         "place_form": PhotoPlaceForm(places=family_known_places(family_id=photo.family_id))})
     if full_page:  # the viewer chrome: previous/next in the list the photo was opened from, and back to it
         context["viewer"] = photo_viewer(user=request.user, photo=photo, data=request.GET)
