@@ -505,6 +505,30 @@ def photo_update(
     return photo
 
 
+def photo_edit_changes(*, photo: Photo, typed: dict, seen: dict | None) -> dict:
+    """photo_update's arguments for a member's form (`typed`: title, description, tags) opened on what `seen` holds:
+    only the fields they changed from it, and for tags the ones they added and took off, applied to the photo's
+    tags as they are now. Another member's edit saved meanwhile (another field, other tags) is kept, not undone.
+    Without `seen` (a form from before it was sent), everything typed."""
+    if seen is None:
+        return typed
+    changes = {name: typed[name] for name in ("title", "description")
+               if _as_compared(typed[name]) != _as_compared(seen[name])}
+    before = {name.lower() for name in seen["tags"]}
+    after = {name.lower() for name in typed["tags"]}
+    if before != after:
+        current = list(photo.tags.values_list("name", flat=True))
+        have = {name.lower() for name in current}
+        changes["tags"] = ([name for name in current if name.lower() not in before - after]
+                           + [name for name in typed["tags"] if name.lower() not in have])
+    return changes
+
+
+def _as_compared(text: str) -> str:
+    """Text as a form gives it back, for comparing: browsers send line breaks as CRLF; ends trimmed."""
+    return (text or "").replace("\r\n", "\n").strip()
+
+
 def photo_can_delete(*, photo: Photo, user: AbstractBaseUser) -> bool:
     if photo.uploaded_by_id == user.pk:
         return True

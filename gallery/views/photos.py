@@ -22,6 +22,7 @@ from gallery.selectors import (
 from gallery.services import (
     UploadResult,
     parse_tags,
+    photo_edit_changes,
     photo_can_delete,
     photo_update,
     photo_upload,
@@ -125,14 +126,19 @@ def photo_edit(request: HttpRequest, photo_id: int) -> HttpResponse:
     if request.method == "GET":
         if request.GET.get("cancel"):
             return _render_meta(request, photo)
-        initial = {"title": photo.title, "description": photo.description,
-                   "tags": ", ".join(tag.name for tag in photo.tags.all())}
+        initial = PhotoEditForm.initial_for(title=photo.title, description=photo.description,
+                                            tags=", ".join(tag.name for tag in photo.tags.all()))
         return _render_meta(request, photo, PhotoEditForm(initial=initial))
     form = PhotoEditForm(request.POST)
     if form.is_valid():
+        data = form.cleaned_data
+        seen = {"title": data["seen_title"], "description": data["seen_description"],
+                "tags": parse_tags(data["seen_tags"])} if data["seen"] else None
         try:
-            photo_update(photo=photo, title=form.cleaned_data["title"], description=form.cleaned_data["description"],
-                         tags=parse_tags(form.cleaned_data["tags"]), user=request.user)
+            photo_update(photo=photo, **photo_edit_changes(
+                photo=photo, seen=seen,
+                typed={"title": data["title"], "description": data["description"], "tags": parse_tags(data["tags"])},
+            ), user=request.user)
         except ValidationError as exc:
             form.add_error("tags", exc)
         else:
