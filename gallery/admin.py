@@ -431,8 +431,11 @@ class TagSuggestionAdmin(FamilyScopedAdmin, ReadOnlyModelAdmin):
 
     @admin.action(description="Accept the selected suggestions (they become tags)")
     def accept_selected(self, request, queryset):
-        count = suggestions_accept(suggestions=queryset, user=request.user, skip_full=True)
+        kept_open: list[str] = []
+        count = suggestions_accept(suggestions=queryset, user=request.user, skip_full=True, kept_open=kept_open)
         self.message_user(request, f"Accepted {count} suggestion(s).", messages.SUCCESS)
+        for reason in kept_open:
+            self.message_user(request, f"{reason} Its suggestions stay open.", messages.WARNING)
 
     @admin.action(description="Dismiss the selected suggestions")
     def dismiss_selected(self, request, queryset):
