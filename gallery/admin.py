@@ -27,6 +27,7 @@ from gallery.services import (
     photos_metadata_edited,
     photos_tag_add,
     photos_tag_remove,
+    tags_delete,
     users_delete,
     users_delete_problems,
 )
@@ -190,9 +191,7 @@ class TagAdmin(FamilyScopedAdmin):
         self.delete_queryset(request, Tag.objects.filter(pk=obj.pk))
 
     def delete_queryset(self, request, queryset):
-        photo_ids = list(Photo.all_objects.filter(tags__in=queryset).values_list("pk", flat=True).distinct())
-        queryset.delete()
-        photos_metadata_edited(photo_ids=photo_ids)
+        tags_delete(tags=queryset)
 
 
 class TagActionForm(forms.Form):

@@ -3,22 +3,28 @@
 
 from __future__ import annotations
 
+from django.conf import settings
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.urls import reverse
 from drf_spectacular.utils import extend_schema, extend_schema_field
 from django.db import transaction
 from rest_framework import serializers, status
-from rest_framework.exceptions import ValidationError
+from rest_framework.exceptions import PermissionDenied, ValidationError
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from gallery.album_selectors import album_cover_id, album_get, album_list, album_photo_ids, albums_photo_ids
-from gallery.album_services import (
-    MAX_PHOTOS_PER_CALL, album_add_photos, album_can_manage, album_create, album_delete, album_remove_photos,
-    album_reorder, album_set_cover, album_update, member_roles,
+from gallery.album_selectors import (
+    album_cover_id, album_get, album_list, album_photo_ids, albums_photo_ids, share_get, share_list,
 )
-from gallery.apis import DATE_ERRORS, LOCATION, PhotoOutputSerializer, created
-from gallery.models import Album
+from gallery.album_services import (
+    MAX_PHOTOS_PER_CALL, SHARE_MAX_DAYS, album_add_photos, album_can_manage, album_create, album_delete,
+    album_remove_photos, album_reorder, album_set_cover, album_update, member_roles, share_create, share_revoke,
+)
+from gallery.forms import ShareForm
+from gallery.apis import DATE_ERRORS, LOCATION, PhotoOutputSerializer, api_errors, created
+from gallery.models import Album, AlbumShare
 from gallery.selectors import family_filter, family_get, photo_list
 from gallery.text import DESCRIPTION_TEXT, NAME_TEXT
 
@@ -27,11 +33,12 @@ _UNSET = object()
 
 
 def _service(call, *args, **kwargs):
-    """Run a service; its ValidationError (a plain message) becomes a 400."""
+    """Run a service; its ValidationError becomes a 400: per field when the service names the field (as DRF's own
+    errors are), else under "detail"."""
     try:
         return call(*args, **kwargs)
     except DjangoValidationError as exc:
-        raise ValidationError({"detail": exc.messages}) from None
+        raise ValidationError(api_errors(exc)) from None
 
 
 class SmartSearchSerializer(serializers.Serializer):
@@ -97,6 +104,10 @@ class AlbumOutputSerializer(serializers.Serializer):
 
 
 class AlbumListApi(APIView):
+    """The albums of your families (or of one), by name, a page at a time."""
+
+    pagination_class = PageNumberPagination  # also tells the schema the list is a paginated object
+
     class AlbumFilterSerializer(serializers.Serializer):
         family = serializers.IntegerField(required=False, min_value=1, max_value=2**63 - 1)
 
@@ -112,11 +123,13 @@ class AlbumListApi(APIView):
         filters = self.AlbumFilterSerializer(data=request.query_params)
         filters.is_valid(raise_exception=True)
         family_filter(user=request.user, family_id=filters.validated_data.get("family"))
-        albums = list(album_list(user=request.user, family_id=filters.validated_data.get("family")))
-        # Each album's photos and the reader's roles asked once for the whole list, not once per album.
+        paginator = self.pagination_class()
+        albums = paginator.paginate_queryset(
+            album_list(user=request.user, family_id=filters.validated_data.get("family")), request, view=self)
+        # Each album's photos and the reader's roles asked once for the whole page, not once per album.
         context = {"request": request, "album_ids": albums_photo_ids(albums=albums),
                    "roles": member_roles(user=request.user)}
-        return Response(AlbumOutputSerializer(albums, many=True, context=context).data)
+        return paginator.get_paginated_response(AlbumOutputSerializer(albums, many=True, context=context).data)
 
     @extend_schema(request=AlbumCreateInputSerializer, responses={201: AlbumOutputSerializer}, parameters=[LOCATION])
     def post(self, request):
@@ -231,3 +244,100 @@ class AlbumPhotosApi(APIView):
         data.is_valid(raise_exception=True)
         outcomes = _service(service, user=request.user, album=album, photo_ids=data.validated_data["photos"])
         return Response({"results": [outcome._asdict() for outcome in outcomes]})
+
+
+# --- share links ----------------------------------------------------------------------------------
+
+
+class ShareOutputSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    album = serializers.IntegerField(source="album_id")
+    note = serializers.CharField(help_text="Who the link is for (only members see it)")
+    has_password = serializers.BooleanField(help_text="Visitors must type a password")
+    allow_download = serializers.BooleanField(help_text="Visitors may download the originals")
+    created_by = serializers.CharField(source="created_by.username", allow_null=True, default=None)
+    created_at = serializers.DateTimeField()
+    expires_at = serializers.DateTimeField()
+    revoked_at = serializers.DateTimeField(allow_null=True)
+    state = serializers.SerializerMethodField(help_text="active, revoked or expired: only an active link works")
+
+    @extend_schema_field(serializers.ChoiceField(choices=AlbumShare.State.choices))
+    def get_state(self, share: AlbumShare) -> str:
+        return share.state()
+
+
+class NewShareOutputSerializer(ShareOutputSerializer):
+    link = serializers.SerializerMethodField(help_text="The link to give visitors: shown this once (only its hash "
+                                                       "is kept)")
+
+    def get_link(self, share: AlbumShare) -> str:
+        return self.context["link"]
+
+
+def _managed_album(request, album_id: int) -> Album:
+    """The album (a 404 when not in one of the caller's families), if the caller may share it (else 403, as on the
+    album's share page)."""
+    album = album_get(user=request.user, album_id=album_id)
+    if not album_can_manage(user=request.user, album=album):
+        raise PermissionDenied("Only the album's creator or a family admin can share it.")
+    return album
+
+
+class AlbumSharesApi(APIView):
+    """An album's share links, newest first (revoked and expired ones too), and a new one: for the album's creator
+    or a family admin, as on the album's share page. The link itself is answered once, when it is made."""
+
+    pagination_class = PageNumberPagination
+
+    class ShareCreateInputSerializer(serializers.Serializer):
+        days = serializers.IntegerField(required=False, min_value=1, max_value=SHARE_MAX_DAYS,
+                                        help_text=f"How long it works (default SHARE_DAYS, at most {SHARE_MAX_DAYS})")
+        password = serializers.CharField(required=False, allow_blank=True, max_length=128, trim_whitespace=False,
+                                         help_text="Optional: visitors must type it")
+        allow_download = serializers.BooleanField(required=False, default=False)
+        note = serializers.CharField(required=False, allow_blank=True, max_length=100, help_text="Who it is for")
+
+    @extend_schema(responses=ShareOutputSerializer(many=True))
+    def get(self, request, album_id: int):
+        album = _managed_album(request, album_id)
+        paginator = self.pagination_class()
+        page = paginator.paginate_queryset(share_list(album=album), request, view=self)
+        return paginator.get_paginated_response(ShareOutputSerializer(page, many=True).data)
+
+    @extend_schema(request=ShareCreateInputSerializer, responses={201: NewShareOutputSerializer},
+                   parameters=[LOCATION])
+    def post(self, request, album_id: int):
+        album = _managed_album(request, album_id)
+        data = self.ShareCreateInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        form = ShareForm({"days": settings.SHARE_DAYS, **data.validated_data})  # the share page's form and rules
+        if not form.is_valid():
+            raise ValidationError(api_errors(DjangoValidationError(form.errors.as_data())))
+        try:
+            made = share_create(user=request.user, album=album, **form.cleaned_data)
+        except DjangoPermissionDenied as exc:
+            raise PermissionDenied(str(exc)) from None
+        except DjangoValidationError as exc:
+            raise ValidationError(api_errors(exc)) from None
+        link = request.build_absolute_uri(reverse("shared_album", args=[made.token]))
+        return created(request, NewShareOutputSerializer(made.share, context={"link": link}).data,
+                       view_name="api_album_share_detail", pk=(album.pk, made.share.pk))
+
+
+class AlbumShareDetailApi(APIView):
+    """One share link of an album (never the link itself: it was shown once); DELETE revokes it (it stops working
+    at once and stays listed as revoked)."""
+
+    @extend_schema(responses=ShareOutputSerializer)
+    def get(self, request, album_id: int, share_id: int):
+        share = share_get(user=request.user, album=_managed_album(request, album_id), share_id=share_id)
+        return Response(ShareOutputSerializer(share).data)
+
+    @extend_schema(responses={204: None})
+    def delete(self, request, album_id: int, share_id: int):
+        share = share_get(user=request.user, album=_managed_album(request, album_id), share_id=share_id)
+        try:
+            share_revoke(user=request.user, share=share)
+        except DjangoPermissionDenied as exc:
+            raise PermissionDenied(str(exc)) from None
+        return Response(status=status.HTTP_204_NO_CONTENT)

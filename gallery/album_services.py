@@ -24,6 +24,7 @@ from django.utils import timezone
 
 from gallery import smart_albums
 from gallery.models import Album, AlbumPhoto, AlbumShare, Family, Membership, Photo
+from gallery.services import rows_key_share
 from gallery.text import control_characters_refuse, one_line, without_nul
 
 MAX_NAME = 100
@@ -83,15 +84,24 @@ def _require_manual(album: Album) -> None:
 def _clean_text(name: str, description: str) -> tuple[str, str]:
     name = one_line(name or "")
     description = without_nul(description or "").strip()
-    control_characters_refuse(name, what="An album's name")
-    control_characters_refuse(description, what="An album's description", multiline=True)
+    control_characters_refuse(name, what="An album's name", field="name")
+    control_characters_refuse(description, what="An album's description", multiline=True, field="description")
     if not name:
-        raise ValidationError("An album needs a name.")
+        raise ValidationError({"name": "An album needs a name."})
     if len(name) > MAX_NAME:
-        raise ValidationError(f"An album's name can be at most {MAX_NAME} characters.")
+        raise ValidationError({"name": f"An album's name can be at most {MAX_NAME} characters."})
     if len(description) > MAX_DESCRIPTION:
-        raise ValidationError(f"An album's description can be at most {MAX_DESCRIPTION} characters.")
+        raise ValidationError({"description": f"An album's description can be at most {MAX_DESCRIPTION} characters."})
     return name, description
+
+
+def _clean_search(*, search, family: Family, owner: AbstractBaseUser) -> dict:
+    """A smart album's search as the search app checks it; what it refuses is said of the field `search` (its
+    messages name the part of the search that is wrong)."""
+    try:
+        return smart_albums.engine().clean(search=search, family=family, owner=owner)
+    except ValidationError as exc:
+        raise ValidationError({"search": exc.messages}) from exc
 
 
 def _lock(album: Album) -> Album:
@@ -115,7 +125,7 @@ def album_create(*, user: AbstractBaseUser, family: Family, name: str, descripti
     name, description = _clean_text(name, description)
     kind = Album.Kind.MANUAL
     if search is not None:
-        search = smart_albums.engine().clean(search=search, family=family, owner=user)
+        search = _clean_search(search=search, family=family, owner=user)
         kind = Album.Kind.SMART
     return Album.objects.create(family=family, name=name, description=description, kind=kind, search=search or {},
                                 created_by=user)
@@ -131,17 +141,18 @@ def album_update(*, user: AbstractBaseUser, album: Album, name: str | None = Non
                                                 album.description if description is None else description)
     if search is not None:
         if not album.is_smart:
-            raise ValidationError("Only a smart album has a search.")
-        album.search = smart_albums.engine().clean(search=search, family=album.family, owner=user)
+            raise ValidationError({"search": "Only a smart album has a search."})
+        album.search = _clean_search(search=search, family=album.family, owner=user)
     album.save()
     return album
 
 
 @transaction.atomic
 def album_delete(*, user: AbstractBaseUser, album: Album) -> None:
-    """Delete the album (its photos stay in the family; its share links stop working)."""
+    """Delete the album (its photos stay in the family; its share links stop working). Locked first: photos being
+    added to it meanwhile are committed (and deleted with it) before the delete collects its entries."""
     _require_manager(user, album)
-    album.delete()
+    _lock(album).delete()
 
 
 @transaction.atomic
@@ -155,6 +166,9 @@ def album_add_photos(*, user: AbstractBaseUser, album: Album, photo_ids: Iterabl
     album = _lock(album)
     families = dict(Photo.objects.filter(pk__in=ids, family__memberships__user=user)
                     .values_list("pk", "family_id"))
+    # Held until the entries are in: a photo deleted for good meanwhile waits, then takes its entry along.
+    held = set(rows_key_share(Photo.objects.filter(pk__in=families).order_by("pk").values_list("pk")))
+    families = {pk: family_id for pk, family_id in families.items() if pk in held}
     present = set(album.entries.filter(photo_id__in=ids).values_list("photo_id", flat=True))
     position = (album.entries.aggregate(top=Max("position"))["top"] or 0) + 1
     outcomes, rows = [], []
@@ -247,9 +261,12 @@ def album_set_cover(*, user: AbstractBaseUser, album: Album, photo_id: int | Non
     album = _lock(album)
     if photo_id is not None:
         if album.is_smart:
-            if photo_id not in smart_albums.engine().photo_ids(album=album, limit=SMART_COVER_LOOKAHEAD):
-                raise ValidationError("The cover must be one of the album's photos.")
-        elif not album.entries.filter(photo_id=photo_id).exists():
+            shown = photo_id in smart_albums.engine().photo_ids(album=album, limit=SMART_COVER_LOOKAHEAD)
+        else:
+            shown = album.entries.filter(photo_id=photo_id).exists()
+        # Out of the trash, and held until the cover is set: a photo deleted for good meanwhile waits, then clears it.
+        if not shown or not rows_key_share(Photo.objects.filter(pk=photo_id, family_id=album.family_id)
+                                           .values_list("pk")):
             raise ValidationError("The cover must be one of the album's photos.")
     album.cover_id = photo_id
     album.save(update_fields=["cover", "updated_at"])
@@ -296,6 +313,7 @@ def share_create(*, user: AbstractBaseUser, album: Album, days: int, password: s
                  allow_download: bool = False) -> NewShare:
     """A link to the album for people outside the family (the album's creator or a family admin)."""
     _require_manager(user, album)
+    album = _lock(album)  # an album deleted meanwhile: said plainly, never a link pointing at nothing
     if not 1 <= int(days) <= SHARE_MAX_DAYS:
         raise ValidationError(f"A link lasts from 1 to {SHARE_MAX_DAYS} days.")
     note = " ".join(without_nul(note or "").split())[:100]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from django.core.exceptions import NON_FIELD_ERRORS
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.conf import settings
@@ -20,17 +21,21 @@ from rest_framework.views import APIView
 
 from gallery.bulk import BULK_ACTIONS, BULK_MAX_PHOTOS, photos_bulk_apply
 from gallery.models import Membership, Photo, PhotoTag
+from gallery.forms import AcceptAboveForm
 from gallery.selectors import (
-    family_filter, family_get, family_known_places, family_list, open_suggestions, photo_get, photo_list, suggestion_get, trash_list, trash_photo_get,
+    family_filter, family_get, family_is_admin, family_known_places, family_list, family_suggestion_summary,
+    open_suggestions, photo_get, photo_list, suggestion_get, trash_list, trash_photo_get,
 )
 from gallery.correction_services import photo_date_set, photo_place_set, photo_rotate, photos_shift_dates
 from gallery.images import ImageBusy, ImageRejected, too_large
-from gallery.services import MAX_TAGS, UploadResult, parse_tags, photo_update, photo_upload, tags_clean
+from gallery.services import (
+    MAX_TAGS, UploadResult, parse_tags, photo_embedded_read, photo_update, photo_upload, tags_clean,
+)
 from gallery.trash_services import (
     admin_family_ids, photo_may_manage, photos_favourite, photos_purge, photos_restore, photos_trash, purge_at,
     trash_empty,
 )
-from gallery.suggestions import suggestion_dismiss, suggestions_accept
+from gallery.suggestions import suggestion_dismiss, suggestions_accept, suggestions_accept_above
 from gallery.upload_limits import upload_report
 from gallery.text import DESCRIPTION_TEXT, TITLE_TEXT
 from mediasearch.parsers import JSONParser
@@ -41,10 +46,21 @@ LOCATION = OpenApiParameter("Location", OpenApiTypes.URI, OpenApiParameter.HEADE
                             description="The API URL of what was created")
 
 
-def created(request, data, *, view_name: str, pk: int) -> Response:
-    """A 201 that names what it created in Location (RFC 9110), so a client follows it instead of building the URL."""
+def created(request, data, *, view_name: str, pk: int | tuple[int, ...]) -> Response:
+    """A 201 that names what it created in Location (RFC 9110), so a client follows it instead of building the URL.
+    `pk`: the URL's id, or its ids in order (a nested resource)."""
+    args = list(pk) if isinstance(pk, tuple) else [pk]
     return Response(data, status=status.HTTP_201_CREATED,
-                    headers={"Location": request.build_absolute_uri(reverse(view_name, args=[pk]))})
+                    headers={"Location": request.build_absolute_uri(reverse(view_name, args=args))})
+
+
+def api_errors(exc: DjangoValidationError) -> dict[str, list[str]]:
+    """A service's ValidationError as a 400's body: field → messages when it names its fields (the request as a
+    whole as "non_field_errors", as DRF says it), else its messages under "detail"."""
+    if not hasattr(exc, "error_dict"):
+        return {"detail": exc.messages}
+    return {("non_field_errors" if field == NON_FIELD_ERRORS else field): messages
+            for field, messages in exc.message_dict.items()}
 
 
 # DRF says "Date has wrong format" of 2023-02-30 too, which is in the right format but not a day.
@@ -223,6 +239,9 @@ class PhotoListApi(APIView):
         tag = serializers.CharField(required=False)
         uploaded_by = serializers.IntegerField(required=False)
         favourite = serializers.BooleanField(required=False, default=False, help_text="1: your favourites only")
+        status = serializers.ChoiceField(choices=Photo.Status.choices, required=False,
+                                         help_text="Only photos in this state of indexing (failed: those "
+                                                   "POST /api/v1/photos/{id}/retry/ tries again)")
 
     class UploadInputSerializer(serializers.Serializer):
         file = serializers.FileField()
@@ -243,6 +262,7 @@ class PhotoListApi(APIView):
             uploaded_by_id=filters.validated_data.get("uploaded_by"),
             favourite=filters.validated_data["favourite"],
             with_suggestions=True,
+            status=filters.validated_data.get("status"),
         )
         paginator = self.pagination_class()
         page = paginator.paginate_queryset(photos, request, view=self)
@@ -424,6 +444,22 @@ class PhotoRestoreApi(APIView):
         return Response(PhotoOutputSerializer(photo, context={"request": request}).data)
 
 
+class PhotoReadMetadataApi(APIView):
+    """Read the photo's file again for its embedded metadata (XMP, IPTC, EXIF: keywords, title, description,
+    place, time zone) and apply it as an upload does: a member's edits are never replaced (`manage.py
+    read_embedded` for one photo; any member of its family). Answers the photo as it is now."""
+
+    @extend_schema(request=None, responses=PhotoOutputSerializer)
+    def post(self, request, photo_id: int):
+        photo = photo_get(user=request.user, photo_id=photo_id)
+        if not settings.EMBEDDED_METADATA:
+            raise ValidationError({"detail": ["Reading embedded metadata is switched off on this server "
+                                              "(EMBEDDED_METADATA)."]})
+        photo_embedded_read(photo=photo)
+        photo = photo_get(user=request.user, photo_id=photo_id)
+        return Response(PhotoOutputSerializer(photo, context={"request": request}).data)
+
+
 class FavouriteOutputSerializer(serializers.Serializer):
     id = serializers.IntegerField()
     favourite = serializers.BooleanField()
@@ -508,16 +544,30 @@ class TrashEmptyOutputSerializer(serializers.Serializer):
 
 
 class TrashEmptyApi(APIView):
-    """Empty a family's trash: every photo in it deleted for good (family admins)."""
+    """Empty a family's trash: every photo in it deleted for good (family admins). The family is named in the body
+    (`{"family": id}`) or in the query string (`?family=id`, as before)."""
 
     class FilterSerializer(serializers.Serializer):
-        family = serializers.IntegerField(help_text="The family whose trash to empty")
+        family = serializers.IntegerField(required=False, min_value=1, max_value=2**63 - 1,
+                                          help_text="The family whose trash to empty (or in the body)")
 
-    @extend_schema(request=None, parameters=[FilterSerializer], responses=TrashEmptyOutputSerializer)
+    class TrashEmptyInputSerializer(serializers.Serializer):
+        family = serializers.IntegerField(required=False, min_value=1, max_value=2**63 - 1,
+                                          help_text="The family whose trash to empty (or in the query string)")
+
+    @extend_schema(request=TrashEmptyInputSerializer, parameters=[FilterSerializer], responses=TrashEmptyOutputSerializer)
     def post(self, request):
-        filters = self.FilterSerializer(data=request.query_params)
-        filters.is_valid(raise_exception=True)
-        family = family_get(user=request.user, family_id=filters.validated_data["family"])
+        query = self.FilterSerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        body = self.TrashEmptyInputSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        named = {query.validated_data.get("family"), body.validated_data.get("family")} - {None}
+        if not named:
+            raise ValidationError({"family": ["Name the family whose trash to empty: {\"family\": id} in the body "
+                                              "or ?family=id."]})
+        if len(named) > 1:
+            raise ValidationError({"family": ["The body and the query string name different families."]})
+        family = family_get(user=request.user, family_id=named.pop())
         try:
             deleted = trash_empty(user=request.user, family=family)
         except DjangoPermissionDenied as exc:
@@ -624,3 +674,68 @@ class PhotoBulkApi(APIView):
             raise ValidationError({"detail": exc.messages}) from None
         body = [{"id": r.id, "ok": r.ok, "reason": r.reason} for r in results]
         return Response({"results": self.BulkResultSerializer(body, many=True).data})
+
+
+MIN_PROBABILITY_HELP = "A probability from 0 to 1 (default 0.9: what the model is 90% sure of)"
+
+
+class FamilySuggestionSerializer(serializers.Serializer):
+    tag = serializers.CharField(source="name")
+    photos = serializers.IntegerField(help_text="The family's photos with this open suggestion")
+    above = serializers.IntegerField(help_text="Those at or above min_probability")
+    best = serializers.FloatField(help_text="The highest probability among them")
+
+
+class FamilySuggestionsApi(APIView):
+    """A family's open tag suggestions by tag, most often above `min_probability` first (the family's "Suggested
+    tags" page; any member). Each photo's own are in its `tag_suggestions`, to accept or dismiss one by one."""
+
+    pagination_class = PageNumberPagination
+
+    class SuggestionFilterSerializer(serializers.Serializer):
+        min_probability = serializers.FloatField(required=False, default=0.9, min_value=0, max_value=1,
+                                                 help_text=MIN_PROBABILITY_HELP)
+
+    @extend_schema(parameters=[SuggestionFilterSerializer], responses=FamilySuggestionSerializer(many=True))
+    def get(self, request, family_id: int):
+        family = family_get(user=request.user, family_id=family_id)
+        filters = self.SuggestionFilterSerializer(data=request.query_params)
+        filters.is_valid(raise_exception=True)
+        summary = family_suggestion_summary(family=family, min_probability=filters.validated_data["min_probability"])
+        paginator = self.pagination_class()
+        page = paginator.paginate_queryset(summary, request, view=self)
+        return paginator.get_paginated_response(FamilySuggestionSerializer(page, many=True).data)
+
+
+class SuggestionsAcceptedSerializer(serializers.Serializer):
+    accepted = serializers.IntegerField(help_text="How many suggestions became tags (a photo at the tag limit keeps "
+                                                  "its suggestions open)")
+    kept_open = serializers.ListField(child=serializers.CharField(),
+                                      help_text="One sentence per photo at the tag limit whose suggestions stay open")
+
+
+class FamilySuggestionsAcceptApi(APIView):
+    """Accept every open suggestion of the family's photos at or above a probability: each becomes a tag (source
+    "suggestion"). For the family's admins, as on its "Suggested tags" page."""
+
+    class AcceptAboveInputSerializer(serializers.Serializer):
+        min_probability = serializers.FloatField(required=False, default=0.9, min_value=0, max_value=1,
+                                                 help_text=MIN_PROBABILITY_HELP)
+
+    @extend_schema(request=AcceptAboveInputSerializer, responses=SuggestionsAcceptedSerializer)
+    def post(self, request, family_id: int):
+        family = family_get(user=request.user, family_id=family_id)
+        if not family_is_admin(user=request.user, family=family):
+            raise PermissionDenied("Only the family's admins accept suggestions in bulk.")
+        data = self.AcceptAboveInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        form = AcceptAboveForm(data.validated_data)  # the page's form: the page's rules
+        if not form.is_valid():
+            raise ValidationError(api_errors(DjangoValidationError(form.errors.as_data())))
+        kept_open: list[str] = []
+        try:
+            accepted = suggestions_accept_above(family=family, min_probability=form.cleaned_data["min_probability"],
+                                                user=request.user, kept_open=kept_open)
+        except DjangoValidationError as exc:
+            raise ValidationError({"min_probability": exc.messages}) from None
+        return Response({"accepted": accepted, "kept_open": kept_open})

@@ -112,18 +112,9 @@ class PhotoEditForm(forms.Form):
     tags = forms.CharField(required=False, help_text="Comma separated", max_length=2000)
     description = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), required=False,
                                   max_length=DESCRIPTION_MAX_CHARS, validators=[DESCRIPTION_TEXT])
-    # What the form showed when it was opened: saving changes only what the member changed from it, so an edit
-    # another member saved meanwhile (another field, other tags) is not undone by this one.
-    seen_title = forms.CharField(required=False, strip=False, widget=forms.HiddenInput, max_length=255)
-    seen_tags = forms.CharField(required=False, strip=False, widget=forms.HiddenInput, max_length=4000)
-    seen_description = forms.CharField(required=False, strip=False, widget=forms.HiddenInput,
-                                       max_length=DESCRIPTION_MAX_CHARS)
-    seen = forms.BooleanField(required=False, widget=forms.HiddenInput)
-
-    @staticmethod
-    def initial_for(*, title: str, description: str, tags: str) -> dict:
-        return {"title": title, "description": description, "tags": tags, "seen_title": title,
-                "seen_description": description, "seen_tags": tags, "seen": True}
+    # What the form showed (gallery.services.photo_edit_version): a save over someone else's edit made meanwhile
+    # is then said, not done silently.
+    seen = forms.CharField(required=False, max_length=64, widget=forms.HiddenInput)
 
 
 class TimelineFilterForm(forms.Form):

@@ -82,15 +82,18 @@ def photo_list(
     tag: str | None = None,
     favourite: bool = False,
     with_suggestions: bool = False,
+    status: str | None = None,
 ) -> QuerySet[Photo]:
     """Photos of every family the user belongs to (not in the trash), newest first by date taken, each with
     `is_favourite` (the user's heart); `favourite`: the user's favourites only; `with_suggestions`: with their open
-    tag suggestions (`photo.open_suggestions`, for the API)."""
+    tag suggestions (`photo.open_suggestions`, for the API); `status`: in that state of indexing only."""
     if not user.is_authenticated:
         return Photo.objects.none()
     qs = Photo.objects.filter(family__memberships__user=user)
     if family_id is not None:
         qs = qs.filter(family_id=family_id)
+    if status:
+        qs = qs.filter(status=status)
     if uploaded_by_id is not None:
         qs = qs.filter(uploaded_by_id=uploaded_by_id)
     if tag:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
 import os
 from collections.abc import Iterable
@@ -11,7 +13,7 @@ from typing import BinaryIO
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
-from django.core.exceptions import ValidationError
+from django.core.exceptions import EmptyResultSet, ValidationError
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Q, QuerySet, Value
 from django.db.models.functions import Lower
@@ -86,6 +88,21 @@ def family_lock(*, family_id: int) -> None:
     """Serialise changes to who administers a family: every path that demotes or removes an admin takes
     this row lock first, so two admins stepping down at once can't both see the other one remain."""
     list(Family.objects.select_for_update().filter(pk=family_id).values_list("pk", flat=True))
+
+
+def rows_key_share(queryset: QuerySet) -> list:
+    """The first column of the queryset's rows (a values_list), locked FOR KEY SHARE until the transaction ends.
+
+    What a new row's foreign key needs: the rows it points at can't be deleted before this transaction commits (the
+    delete waits, then sees the new row), while others locking them the same way don't wait for each other. Django's
+    select_for_update has no such mode; the locking clause goes after the compiled query, as FOR UPDATE does."""
+    try:
+        sql, params = queryset.query.sql_with_params()
+    except EmptyResultSet:  # e.g. pk__in=[]: no rows, nothing to lock
+        return []
+    with connection.cursor() as cursor:
+        cursor.execute(f"{sql} FOR KEY SHARE", params)
+        return [row[0] for row in cursor.fetchall()]
 
 
 def family_keeps_an_admin(*, family_id: int, losing: Iterable[int]) -> bool:
@@ -235,8 +252,9 @@ def photo_create_from_bytes(
     except ValidationError as exc:
         return UploadResult(filename, UploadResult.REJECTED, reason=" ".join(exc.messages))
     existing = Photo.all_objects.filter(family=family, sha256=sha256_of(data)).first() if data else None
-    if existing is not None:
-        return _duplicate(filename, existing, tags=tags, description=description, user=uploaded_by)
+    if existing is not None and (duplicate := _duplicate(filename, existing, tags=tags, description=description,
+                                                         user=uploaded_by)) is not None:
+        return duplicate
     try:
         info = inspect_image(data)
         # In a time- and memory-limited child process; never raises (what it skips is logged).
@@ -254,10 +272,12 @@ def photo_create_from_bytes(
             raise
         # Same bytes uploaded concurrently: the other request won; report it as the duplicate it is.
         existing = Photo.all_objects.filter(family=family, sha256=info.sha256).first()
-        if existing is None:  # the winner was rolled back after all
+        duplicate = _duplicate(filename, existing, tags=tags, description=description,
+                               user=uploaded_by) if existing is not None else None
+        if duplicate is None:  # the winner was rolled back after all, or deleted for good since
             return UploadResult(filename, UploadResult.REJECTED, reason="The same file was being uploaded at the same "
                                 "moment and did not finish. Please try again.")
-        return _duplicate(filename, existing, tags=tags, description=description, user=uploaded_by)
+        return duplicate
     return UploadResult(filename, UploadResult.SAVED, photo=photo)
 
 
@@ -278,11 +298,12 @@ def _constraint_name(exc: IntegrityError) -> str | None:
 
 
 def _duplicate(filename: str, existing: Photo, *, tags: list[str] = (), description: str = "",
-               user: AbstractBaseUser | None = None) -> UploadResult:
+               user: AbstractBaseUser | None = None) -> UploadResult | None:
     """The same bytes are in the family already. In its trash: the upload restores that photo (the uploader holds
     the file, so they get the photo back with its tags, albums and favourites, not a "duplicate" they can't see),
     with what this upload asked for besides: its tags added, its description where the photo had none. What could
-    not be applied is said, never dropped without a word."""
+    not be applied is said, never dropped without a word. None when that photo was deleted for good meanwhile (the
+    trash emptied at the same moment): store the file anew."""
     if existing.trashed_at is None:
         given = " and ".join(what for what, there in (("tags", tags), ("description", description.strip())) if there)
         unused = f" The {given} given with this upload {'were' if tags else 'was'} not applied." if given else ""
@@ -291,6 +312,8 @@ def _duplicate(filename: str, existing: Photo, *, tags: list[str] = (), descript
     from gallery.trash_services import photos_untrash
 
     with transaction.atomic():
+        if not Photo.all_objects.select_for_update().filter(pk=existing.pk).exists():
+            return None
         photos_untrash(photo_ids=[existing.pk])
         notes = _restored_with(existing, tags=tags, description=description, user=user)
     existing.trashed_at, existing.trashed_by = None, None
@@ -359,6 +382,7 @@ def _photo_store(*, family, uploaded_by, data, filename, info, tags, description
     })
     try:
         with transaction.atomic():
+            _upload_hold(family, uploaded_by)
             photo.save()
             photo_tags_add(photo=photo, names=tags, source=PhotoTag.Source.MEMBER, user=uploaded_by)
             photo_tags_add(photo=photo, names=embedded.keywords, source=PhotoTag.Source.EMBEDDED)
@@ -368,6 +392,17 @@ def _photo_store(*, family, uploaded_by, data, filename, info, tags, description
         files_remove(names=photo_file_names(photo))
         raise
     return photo
+
+
+def _upload_hold(family: Family, uploaded_by: AbstractBaseUser | None) -> None:
+    """The family and the uploader's membership, checked when the request came in, held until the photo is stored:
+    a family deleted or a member removed meanwhile stores nothing, and the delete or the removal waits for an
+    upload being stored (then takes its photo along)."""
+    if not rows_key_share(Family.objects.filter(pk=family.pk).values_list("pk")):
+        raise ValidationError(f"The family {family} no longer exists.")
+    if uploaded_by is not None and not rows_key_share(
+            Membership.objects.filter(family=family, user_id=uploaded_by.pk).values_list("pk")):
+        raise ValidationError(f"You are no longer a member of {family}.")
 
 
 def _title_from_filename(stem: str) -> str:
@@ -453,12 +488,36 @@ def tags_get_or_create(*, family: Family, names: Iterable[str]) -> list[Tag]:
         return []
     # Sorted: concurrent transactions take the index entries in the same order, so they can't deadlock.
     names.sort(key=str.lower)
-    Tag.objects.bulk_create([Tag(family=family, name=name) for name in names], ignore_conflicts=True)
     # Compared with PostgreSQL's lower(), the expression of the unique index, not Python's str.lower().
     wanted = Q()
     for name in names:
         wanted |= Q(key=Lower(Value(name)))
-    return list(Tag.objects.filter(family=family).annotate(key=Lower("name")).filter(wanted).order_by("key", "pk"))
+    named = Tag.objects.filter(family=family).annotate(key=Lower("name")).filter(wanted)
+    for _ in range(TAG_DELETED_RETRIES):
+        Tag.objects.bulk_create([Tag(family=family, name=name) for name in names], ignore_conflicts=True)
+        # Held until this transaction ends, so that a tag deleted meanwhile (tags_delete) can't leave the caller's
+        # new photo-tag rows pointing at nothing; one deleted before the lock came is made again.
+        held = rows_key_share(named.order_by("pk").values_list("pk"))
+        if len(held) == len(names):
+            break
+    return list(named.filter(pk__in=held).order_by("key", "pk"))
+
+
+TAG_DELETED_RETRIES = 3  # each retry follows a committed delete of one of the tags: more than one is already rare
+
+
+@transaction.atomic
+def tags_delete(*, tags: QuerySet[Tag]) -> int:
+    """Delete tags (the admin): they leave every photo that carried them, whose search documents are rebuilt.
+
+    The tags are locked first, so a member's transaction putting one on a photo (tags_get_or_create holds them) ends
+    before the delete collects the photo-tag rows, and its row goes with the tag instead of breaking the delete."""
+    ids = list(Tag.objects.filter(pk__in=tags.values("pk")).order_by("pk").select_for_update()
+               .values_list("pk", flat=True))
+    photo_ids = list(Photo.all_objects.filter(tags__in=ids).values_list("pk", flat=True).distinct())
+    Tag.objects.filter(pk__in=ids).delete()
+    photos_metadata_edited(photo_ids=photo_ids)
+    return len(ids)
 
 
 def parse_tags(text: str) -> list[str]:
@@ -474,9 +533,20 @@ def photo_update(
     description: str | None = None,
     title: str | None = None,
     user: AbstractBaseUser | None = None,
+    seen: str = "",
 ) -> Photo:
-    """A member's edit (photo page, API, admin). A title is one line; text with a control character in it is
-    refused (ValidationError), not changed behind the member's back."""
+    """A member's edit (photo page, API, admin). Edits of one photo take turns on its row, so two saving at once
+    never insert the same photo-tag pair twice. With `seen` (photo_edit_version of what the member's form showed),
+    an edit over someone else's change saved meanwhile is refused (code "edit_conflict", saying what the photo reads
+    now) instead of silently replacing it; without it the later edit stands. A title is one line; text with a
+    control character in it is refused (ValidationError), not changed behind the member's back."""
+    fresh = Photo.all_objects.select_for_update(of=("self",)).filter(pk=photo.pk).first()
+    if fresh is None:
+        raise ValidationError("This photo is no longer there: it was deleted meanwhile.")
+    if seen and seen != photo_edit_version(fresh):
+        raise _edit_conflict(fresh)
+    photo.title, photo.title_source = fresh.title, fresh.title_source
+    photo.description, photo.description_source = fresh.description, fresh.description_source
     fields = []
     if title is not None:
         title = one_line(title)[:255].strip()
@@ -505,28 +575,20 @@ def photo_update(
     return photo
 
 
-def photo_edit_changes(*, photo: Photo, typed: dict, seen: dict | None) -> dict:
-    """photo_update's arguments for a member's form (`typed`: title, description, tags) opened on what `seen` holds:
-    only the fields they changed from it, and for tags the ones they added and took off, applied to the photo's
-    tags as they are now. Another member's edit saved meanwhile (another field, other tags) is kept, not undone.
-    Without `seen` (a form from before it was sent), everything typed."""
-    if seen is None:
-        return typed
-    changes = {name: typed[name] for name in ("title", "description")
-               if _as_compared(typed[name]) != _as_compared(seen[name])}
-    before = {name.lower() for name in seen["tags"]}
-    after = {name.lower() for name in typed["tags"]}
-    if before != after:
-        current = list(photo.tags.values_list("name", flat=True))
-        have = {name.lower() for name in current}
-        changes["tags"] = ([name for name in current if name.lower() not in before - after]
-                           + [name for name in typed["tags"] if name.lower() not in have])
-    return changes
+def photo_edit_version(photo: Photo) -> str:
+    """A digest of what the edit form shows of the photo (title, description, tags): the form carries it, and
+    photo_update(seen=...) compares it with the photo's when saving."""
+    tags = sorted(PhotoTag.objects.filter(photo_id=photo.pk).values_list("tag__name", flat=True), key=str.lower)
+    return hashlib.sha256(json.dumps([photo.title, photo.description, tags]).encode()).hexdigest()[:32]
 
 
-def _as_compared(text: str) -> str:
-    """Text as a form gives it back, for comparing: browsers send line breaks as CRLF; ends trimmed."""
-    return (text or "").replace("\r\n", "\n").strip()
+def _edit_conflict(photo: Photo) -> ValidationError:
+    tags = sorted(PhotoTag.objects.filter(photo_id=photo.pk).values_list("tag__name", flat=True), key=str.lower)
+    now = f"title “{photo.title}”" if photo.title else "no title"
+    now += f", tags {', '.join(tags)}" if tags else ", no tags"
+    return ValidationError(
+        f"Someone else saved this photo while you were editing it. It now reads: {now[:600]}. Your changes are still "
+        "in the form: save again to put them in place of that, or cancel to keep it.", code="edit_conflict")
 
 
 def photo_can_delete(*, photo: Photo, user: AbstractBaseUser) -> bool:
@@ -549,7 +611,9 @@ def photos_delete(*, photos: QuerySet[Photo]) -> int:
 
 @transaction.atomic
 def family_delete(*, family: Family) -> None:
-    """Delete a family with everything in it, its trash too; the files of its photos go through the removal queue."""
+    """Delete a family with everything in it, its trash too; the files of its photos go through the removal queue.
+    Locked first: what is being added to it meanwhile (an upload being stored) commits before the delete collects."""
+    family_lock(family_id=family.pk)
     photos_delete(photos=Photo.all_objects.filter(family=family))
     family.delete()
 

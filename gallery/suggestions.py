@@ -55,7 +55,8 @@ def photos_suggestions_replace(*, found: Mapping[int, Mapping[str, float]], mode
             if key not in open_[photo_id]:
                 create.append(TagSuggestion(photo_id=photo_id, name=name[:64], probability=p, model_name=model_name))
                 changed.add(photo_id)
-    TagSuggestion.objects.filter(pk__in=delete).delete()
+    # Still open: a member's decision committed since they were read (the delete waited for its row) stands.
+    TagSuggestion.objects.filter(pk__in=delete, state=TagSuggestion.State.OPEN).delete()
     TagSuggestion.objects.bulk_update(update, ["probability", "model_name"])
     TagSuggestion.objects.bulk_create(create, ignore_conflicts=True)  # a name only differing in spaces: first wins
     Photo.objects.filter(pk__in=ids).exclude(suggestions_model=model_name).update(suggestions_model=model_name)

@@ -108,12 +108,14 @@ def _controls(value: str, *, multiline: bool) -> list[str]:
     return list(found)
 
 
-def control_characters_refuse(value: str, *, what: str, multiline: bool = False) -> None:
-    """Raise ValidationError when `value` holds a control character (other than whitespace), naming it."""
+def control_characters_refuse(value: str, *, what: str, multiline: bool = False, field: str | None = None) -> None:
+    """Raise ValidationError when `value` holds a control character (other than whitespace), naming it (under
+    `field`, when given, for the form or the API to show it there)."""
     if bad := _controls(value or "", multiline=multiline):
         codes = ", ".join(f"U+{ord(ch):04X}" for ch in bad)
-        raise ValidationError(f"{what} can't contain control characters (invisible codes; here {codes}). "
-                              "Remove them and try again.", code="control_characters")
+        error = ValidationError(f"{what} can't contain control characters (invisible codes; here {codes}). "
+                                "Remove them and try again.", code="control_characters")
+        raise ValidationError({field: error}) if field else error
 
 
 def without_controls(value: str, *, multiline: bool = False) -> str:

@@ -10,6 +10,7 @@ from rest_framework.response import Response
 from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
+from gallery.apis import LOCATION, created
 from gallery.tokens import LABEL_MAX, api_token_create, api_token_revoke, api_tokens_of
 
 
@@ -62,12 +63,14 @@ class TokenObtainApi(APIView):
     @extend_schema(
         request=TokenObtainInputSerializer,
         responses={
-            200: TokenObtainOutputSerializer,
+            201: TokenObtainOutputSerializer,
             400: OpenApiResponse(DetailSerializer, description="Missing fields, or a wrong username or password."),
             429: OpenApiResponse(LockedSerializer, description="Too many failed sign-ins for this account or "
                                                                "from this address, or too many requests."),
         },
         auth=[],
+        parameters=[LOCATION],
+        description="201 with the new token; `Location` is its URL in the token list (DELETE it to revoke it).",
     )
     def post(self, request):
         serializer = TokenObtainInputSerializer(data=request.data)
@@ -87,7 +90,8 @@ class TokenObtainApi(APIView):
                             status=status.HTTP_400_BAD_REQUEST)
         label = data.get("label") or request.META.get("HTTP_USER_AGENT", "")
         token, key = api_token_create(user=user, label=label)
-        return Response(TokenObtainOutputSerializer({"token": key, "id": token.pk, "expiry": token.expiry}).data)
+        return created(request, TokenObtainOutputSerializer({"token": key, "id": token.pk, "expiry": token.expiry}).data,
+                       view_name="api_token_detail", pk=token.pk)
 
 
 class TokenListApi(APIView):

@@ -23,7 +23,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from gallery.models import Family, Favourite, Membership, Photo
-from gallery.services import photos_delete
+from gallery.services import photos_delete, rows_key_share
 from gallery.signals import photos_restored, photos_trashed
 
 
@@ -192,6 +192,8 @@ def photos_favourite(*, user: AbstractBaseUser, photo_ids: Iterable[int], on: bo
     """Mark (on) or unmark photos as the user's favourites; idempotent. Photos in the trash can't be reached."""
     ids = _ids(photo_ids)
     visible = {pk for pk, photo in _visible(user, ids, lock=False).items() if photo.trashed_at is None}
+    if on:  # held until the favourites are in: a photo deleted for good meanwhile waits, then takes them along
+        visible &= set(rows_key_share(Photo.objects.filter(pk__in=visible).order_by("pk").values_list("pk")))
     chosen = [pk for pk in ids if pk in visible]
     if on:
         Favourite.objects.bulk_create([Favourite(user=user, photo_id=pk) for pk in chosen], ignore_conflicts=True)

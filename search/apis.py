@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.core.exceptions import ValidationError as DjangoValidationError
 from drf_spectacular.utils import extend_schema, extend_schema_field, inline_serializer
 from rest_framework import serializers, status
@@ -10,14 +11,18 @@ from rest_framework.pagination import PageNumberPagination
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from gallery.apis import DATE_ERRORS, LOCATION, created
+from gallery.apis import DATE_ERRORS, LOCATION, PhotoOutputSerializer, api_errors, created
 from gallery.selectors import family_filter, family_get, photo_get
 from search.duplicates import duplicate_groups
-from search.engine import MAX_QUERY_CHARS, SORTS, SearchParams, search_photos, similar_photos
-from search.forms import MAX_PLAIN, photo_ids
+from search.engine import MAX_QUERY_CHARS, SORTS, SearchParams, preferences_for, search_photos, similar_photos
+from search.forms import MAX_PLAIN, PreferencesForm, photo_ids
 from search.judgment_selectors import judgment_get, judgment_list, judgment_verdicts
 from search.judgment_services import judgment_delete, judgment_record
+from search.models import SearchPreferences
 from search.quality import family_quality
+from search.ocr import photos_text_request
+from search.selectors import failed_photo_ids
+from search.services import photos_retry, preferences_reset, preferences_update
 from search.text_embeddings import EncodeBudget
 from search.query_parser import normalise
 from search.understanding import understand_search
@@ -179,11 +184,22 @@ class SearchApi(APIView):
         return Response(self.OutputSerializer(body, context={"request": request, "verdicts": verdicts}).data)
 
 
+SIMILAR_DEFAULT, SIMILAR_MAX = 12, 60
+
+
 class SimilarApi(APIView):
-    @extend_schema(responses=SimilarResultSerializer(many=True))
+    """The photos that look most like this one, most alike first: at most `limit` (a bounded list, not a page)."""
+
+    class SimilarFilterSerializer(serializers.Serializer):
+        limit = serializers.IntegerField(required=False, min_value=1, max_value=SIMILAR_MAX, default=SIMILAR_DEFAULT,
+                                         help_text=f"How many at most (default {SIMILAR_DEFAULT}, up to {SIMILAR_MAX})")
+
+    @extend_schema(parameters=[SimilarFilterSerializer], responses=SimilarResultSerializer(many=True))
     def get(self, request, photo_id: int):
+        filters = self.SimilarFilterSerializer(data=request.query_params)
+        filters.is_valid(raise_exception=True)
         photo = photo_get(user=request.user, photo_id=photo_id)
-        results, _ = similar_photos(user=request.user, photo=photo)
+        results, _ = similar_photos(user=request.user, photo=photo, limit=filters.validated_data["limit"])
         return Response(SimilarResultSerializer(results, many=True, context={"request": request}).data)
 
 
@@ -342,3 +358,100 @@ class DuplicatesApi(APIView):
         page = paginator.paginate_queryset(duplicate_groups(user=request.user, family=family), request, view=self)
         return paginator.get_paginated_response(
             DuplicateGroupSerializer(page, many=True, context={"request": request}).data)
+
+
+class PreferencesSerializer(serializers.Serializer):
+    """Your search preferences (what the search preferences page sets); each user has their own."""
+
+    semantic_weight = serializers.FloatField(min_value=0, max_value=1,
+                                             help_text="How much the image match counts, 0 to 1 (weights are "
+                                                       "normalised to sum 1; at least one above 0)")
+    metadata_weight = serializers.FloatField(min_value=0, max_value=1,
+                                             help_text="How much tags, titles, places… count, 0 to 1")
+    min_score = serializers.FloatField(min_value=0, max_value=1, help_text="Results scoring below it are hidden")
+    expansion_enabled = serializers.BooleanField(help_text="Expand queries with synonyms")
+    default_sort = serializers.ChoiceField(choices=SearchPreferences.Sort.choices,
+                                           help_text="The order of results when a search names none")
+
+
+class PreferencesApi(APIView):
+    """Your own search preferences: read them, change some (PATCH: the fields left out keep their values; the same
+    rules as the preferences page), or go back to the defaults (DELETE)."""
+
+    @extend_schema(responses=PreferencesSerializer)
+    def get(self, request):
+        return Response(PreferencesSerializer(preferences_for(request.user)).data)
+
+    @extend_schema(request=PreferencesSerializer(partial=True), responses=PreferencesSerializer)
+    def patch(self, request):
+        changes = PreferencesSerializer(data=request.data, partial=True)
+        changes.is_valid(raise_exception=True)
+        current = PreferencesSerializer(preferences_for(request.user)).data
+        form = PreferencesForm({**current, **changes.validated_data})  # the page's form: the page's rules
+        if not form.is_valid():
+            raise ValidationError(api_errors(DjangoValidationError(form.errors.as_data())))
+        prefs = preferences_update(user=request.user, **form.cleaned_data)
+        return Response(PreferencesSerializer(prefs).data)
+
+    @extend_schema(responses={204: None}, description="Back to the defaults.")
+    def delete(self, request):
+        preferences_reset(user=request.user)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+def _photo(request, photo_id: int) -> Response:
+    photo = photo_get(user=request.user, photo_id=photo_id)
+    return Response(PhotoOutputSerializer(photo, context={"request": request}).data)
+
+
+class PhotoRetryApi(APIView):
+    """Index a photo again that could not be indexed (`status` failed): it goes back to pending and the worker
+    tries anew (the indexing page's "Retry"; any member of its family)."""
+
+    @extend_schema(request=None, responses=PhotoOutputSerializer)
+    def post(self, request, photo_id: int):
+        photo = photo_get(user=request.user, photo_id=photo_id)
+        ids = failed_photo_ids(user=request.user, photo_ids=[photo.pk])
+        if not ids:
+            raise ValidationError({"detail": [f"This photo's indexing has not failed (it is {photo.status}): "
+                                              "there is nothing to retry."]})
+        photos_retry(photo_ids=ids)
+        return _photo(request, photo.pk)
+
+
+class RetryAllOutputSerializer(serializers.Serializer):
+    queued = serializers.IntegerField(help_text="How many failed photos were queued again")
+
+
+class PhotosRetryApi(APIView):
+    """Index again every photo of your families (or of one) that could not be indexed (the indexing page's "Retry
+    all")."""
+
+    class RetryAllInputSerializer(serializers.Serializer):
+        family = serializers.IntegerField(required=False, min_value=1, max_value=2**63 - 1,
+                                          help_text="Only this family's (one of yours); all of them when left out")
+
+    @extend_schema(request=RetryAllInputSerializer, responses=RetryAllOutputSerializer,
+                   operation_id="photos_retry_all")
+    def post(self, request):
+        data = self.RetryAllInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        family_id = data.validated_data.get("family")
+        family_filter(user=request.user, family_id=family_id)
+        ids = failed_photo_ids(user=request.user, family_id=family_id)
+        return Response({"queued": photos_retry(photo_ids=ids) if ids else 0})
+
+
+class PhotoReadTextApi(APIView):
+    """Read the text in a photo (OCR) whatever the gate decided, e.g. when `ocr_status` is skipped or failed (the
+    photo page's "Read text"; any member of its family). The answer is the photo, its `ocr_status` pending until
+    the worker has read it (a photo being read now is left alone)."""
+
+    @extend_schema(request=None, responses=PhotoOutputSerializer)
+    def post(self, request, photo_id: int):
+        photo = photo_get(user=request.user, photo_id=photo_id)
+        if not settings.OCR_ENABLED:
+            raise ValidationError({"detail": ["Reading text in photos is switched off on this server "
+                                              "(OCR_ENABLED)."]})
+        photos_text_request(photo_ids=[photo.pk])
+        return _photo(request, photo.pk)

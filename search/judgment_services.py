@@ -14,6 +14,7 @@ from django.http import Http404
 from django.utils.dateparse import parse_datetime
 
 from gallery.models import Family, Membership, Photo
+from gallery.services import rows_key_share
 from gallery.text import NUL, id_from_text, json_strings
 from search.engine import SearchParams, explain_photo
 from search.models import Judgment, judgment_query
@@ -39,6 +40,9 @@ def judgment_record(*, user: AbstractBaseUser, photo: Photo, query: str, relevan
     """Record (or replace) the user's verdict on `photo` for `query`, with the result's score components now.
     Returns the judgment and whether it is new. A photo the user may not see is a 404, like everywhere."""
     if not Membership.objects.filter(user_id=user.pk, family_id=photo.family_id).exists():
+        raise Http404("No such photo.")
+    # Held until the judgment is in: a photo deleted for good meanwhile waits, then takes the judgment along.
+    if not rows_key_share(Photo.all_objects.filter(pk=photo.pk).values_list("pk")):
         raise Http404("No such photo.")
     normalised = judgment_query(query)
     if not normalised:

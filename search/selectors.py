@@ -257,9 +257,12 @@ def photos_indexing_count(*, family_ids: list[int]) -> int:
                                 ).values("pk")[:INDEXING_SHOWN + 1].count()
 
 
-def failed_photo_ids(*, user: AbstractBaseUser, photo_ids: list[int] | None = None) -> list[int]:
-    """Ids of the user's failed photos, optionally only among `photo_ids`."""
+def failed_photo_ids(*, user: AbstractBaseUser, photo_ids: list[int] | None = None,
+                     family_id: int | None = None) -> list[int]:
+    """Ids of the user's failed photos, optionally only among `photo_ids` or of one family."""
     qs = Photo.objects.filter(family__memberships__user=user, status=Photo.Status.FAILED)
     if photo_ids is not None:
         qs = qs.filter(pk__in=photo_ids)
+    if family_id is not None:
+        qs = qs.filter(family_id=family_id)
     return list(qs.values_list("pk", flat=True))

@@ -68,8 +68,8 @@ class Known:
 @pytest.fixture
 def known(wsgi_app, family, alice, bob) -> Known:
     """alice's token, and something to find: photos of her family (one in the trash), an empty album, a smart album,
-    a judgment."""
-    from gallery.album_services import album_create
+    a judgment, a share link."""
+    from gallery.album_services import album_create, share_create
     from gallery.trash_services import photos_trash
     from search.judgment_services import judgment_record
 
@@ -78,10 +78,11 @@ def known(wsgi_app, family, alice, bob) -> Known:
     smart = album_create(user=alice, family=family, name="Red", search={"q": "a red circle"})  # its saved search too
     photos_trash(user=alice, photo_ids=[photos[2].pk])
     judgment, _ = judgment_record(user=alice, photo=photos[0], query="a red circle", relevant=True)
+    share = share_create(user=alice, album=album, days=3).share
     photo_ids = [p.pk for p in photos]
     return Known(token=api_token_key(alice), ids={
         "photo_id": photo_ids, "photo": photo_ids, "photos": photo_ids, "album_id": [album.pk, smart.pk], "album": [album.pk],
-        "judgment_id": [judgment.pk], "family": [family.pk],
+        "judgment_id": [judgment.pk], "family": [family.pk], "family_id": [family.pk], "share_id": [share.pk],
     }, files=[images.jpeg(colour=(10, 200, 90)), images.image_bytes("PNG", colour=(90, 10, 200))])
 
 

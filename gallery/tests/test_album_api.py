@@ -33,7 +33,7 @@ def test_create_list_read_rename_delete(family, alice, bob, photos):
     assert (body["name"], body["family"], body["kind"], body["search"], body["photo_count"], body["created_by"],
             body["can_manage"]) == ("Trip", family.pk, "manual", None, 0, "bob", True)
     album_id = body["id"]
-    assert [a["id"] for a in api.get("/api/v1/albums/").json()] == [album_id]
+    assert [a["id"] for a in api.get("/api/v1/albums/").json()["results"]] == [album_id]
     assert api.get("/api/v1/albums/", {"family": family.pk + 1000}).status_code == 404
     assert api.patch(f"/api/v1/albums/{album_id}/", {"name": "Hill trip"},
                      content_type="application/json").json()["name"] == "Hill trip"
@@ -72,7 +72,7 @@ def test_another_familys_album_is_a_404_everywhere(family, alice, photos, mallor
     album = album_create(user=alice, family=family, name="Ours")
     album_add_photos(user=alice, album=album, photo_ids=[photos[0].pk])
     api = _client(mallory)
-    assert api.get("/api/v1/albums/").json() == []
+    assert api.get("/api/v1/albums/").json()["results"] == []
     for method, url in (("get", f"/api/v1/albums/{album.pk}/"), ("patch", f"/api/v1/albums/{album.pk}/"),
                         ("delete", f"/api/v1/albums/{album.pk}/"), ("get", f"/api/v1/albums/{album.pk}/photos/"),
                         ("post", f"/api/v1/albums/{album.pk}/photos/"),
@@ -136,7 +136,7 @@ def test_a_smart_albums_search_is_answered_as_its_schema_says(client, family, al
     client.force_login(alice)
     smart = _component(client, "SmartSearch")["properties"]
     for body in (created.json(), api.get(f"/api/v1/albums/{created.json()['id']}/").json(),
-                 *api.get("/api/v1/albums/").json()):
+                 *api.get("/api/v1/albums/").json()["results"]):
         search = body["search"]
         assert set(search) <= set(smart), set(search) - set(smart)
         assert search["after"] is None and search["before"] is None or body["id"] == dated["id"]
@@ -180,6 +180,51 @@ def test_a_member_reorders_an_album_and_picks_its_cover(family, alice, bob, phot
     assert refused.status_code == 400 and "smart album" in str(refused.json())
 
 
+@pytest.mark.parametrize("body, errors", [
+    ({"name": "Dogs", "search": {"q": ""}}, {"search": ["A smart album needs something to search for (“q”)."]}),
+    ({"name": "Dogs", "search": {"q": "dog", "after": "2023-02-30"}},
+     {"search": ["“after” must be a date like 2024-06-14."]}),
+    ({"name": "Dogs", "search": {"q": "dog", "weights": {"semantic": 0, "metadata": 0}}},
+     {"search": ["At least one weight must be above zero."]}),
+    ({"name": "Dogs", "search": "dog"}, {"search": ["A smart album's search must be an object with at least “q”."]}),
+    ({"name": "  ", "search": {"q": "dog"}}, {"name": ["This field may not be blank."]}),
+])
+def test_a_refused_album_says_which_field_is_wrong_like_drf(family, alice, body, errors):
+    """The services' messages were all answered under "detail"; a client shows each under its own field."""
+    response = _client(alice).post("/api/v1/albums/", {**body, "family": family.pk}, content_type="application/json")
+    assert response.status_code == 400 and response.json() == errors
+    assert not Album.objects.exists()
+
+
+def test_a_refused_album_change_says_which_field_is_wrong(family, alice):
+    api = _client(alice)
+    plain = album_create(user=alice, family=family, name="Trip")
+    smart = album_create(user=alice, family=family, name="Red", search={"q": "red"})
+    assert api.patch(f"/api/v1/albums/{plain.pk}/", {"search": {"q": "dog"}},
+                     content_type="application/json").json() == {"search": ["Only a smart album has a search."]}
+    assert api.patch(f"/api/v1/albums/{smart.pk}/", {"search": {"q": "dog", "country": "Portugal"}},
+                     content_type="application/json").json() == {
+        "search": ["“country” can be at most 2 characters."]}
+    assert api.patch(f"/api/v1/albums/{smart.pk}/", {"name": "x", "description": "y" * 5001},
+                     content_type="application/json").status_code == 400
+    assert Album.objects.get(pk=smart.pk).search["q"] == "red"
+
+
+def test_the_album_list_is_paginated_like_every_other_list(family, alice, other_family, mallory):
+    for n in range(52):
+        album_create(user=alice, family=family, name=f"Album {n:02}")
+    album_create(user=mallory, family=other_family, name="Theirs")
+    api = _client(alice)
+
+    first = api.get("/api/v1/albums/").json()
+    assert set(first) == {"count", "next", "previous", "results"}
+    assert first["count"] == 52 and len(first["results"]) == 50 and first["previous"] is None
+    second = api.get(first["next"]).json()
+    assert [a["name"] for a in second["results"]] == ["Album 50", "Album 51"] and second["next"] is None
+    assert api.get("/api/v1/albums/", {"family": family.pk, "page": 2}).json()["count"] == 52
+    assert api.get("/api/v1/albums/", {"page": 3}).status_code == 404
+
+
 def test_the_album_list_asks_the_database_the_same_number_of_times_for_2_or_7_plain_albums(family, alice, bob,
                                                                                              photos):
     """Each album's photos and the reader's right to manage it were asked once per album (2 + 2n queries)."""
@@ -199,7 +244,7 @@ def test_the_album_list_asks_the_database_the_same_number_of_times_for_2_or_7_pl
         with CaptureQueriesContext(connection) as ctx:
             response = api.get("/api/v1/albums/")
         assert response.status_code == 200
-        return len(ctx.captured_queries), response.json()
+        return len(ctx.captured_queries), response.json()["results"]
 
     make(2)
     queries()  # the token's first use of the test writes its last use: not the list's
@@ -216,4 +261,4 @@ def test_the_album_list_asks_the_database_the_same_number_of_times_for_2_or_7_pl
         assert photos[1].pk != album["cover"]
     assert sum(a["photo_count"] for a in body) == 7 * 2 - 6  # six albums held the trashed photo
     assert sorted(a["can_manage"] for a in body) == [True] * 7  # alice is the family's admin
-    assert sorted(a["can_manage"] for a in _client(bob).get("/api/v1/albums/").json()) == [False] * 4 + [True] * 3
+    assert sorted(a["can_manage"] for a in _client(bob).get("/api/v1/albums/").json()["results"]) == [False] * 4 + [True] * 3

@@ -19,7 +19,7 @@ def api(alice):
     """A client that authenticates like a script would: with a token from the token endpoint."""
     client = Client()
     response = client.post(reverse("api_token"), {"username": "alice", "password": "correct horse battery"})
-    assert response.status_code == 200, response.content
+    assert response.status_code == 201, response.content
     token = response.json()["token"]
     return Client(headers={"Authorization": f"Token {token}"})
 

@@ -7,42 +7,24 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-import threading
 import time
 import uuid
-from concurrent.futures import ThreadPoolExecutor
 from http.cookiejar import CookieJar
 from urllib.error import HTTPError
 from urllib.request import HTTPCookieProcessor, Request, build_opener
 
 import pytest
 from django.core.exceptions import ValidationError
-from django.db import connection, transaction
+from django.db import transaction
 from django.test import Client
 
 from gallery.models import Membership, Photo, Tag
 from gallery.services import membership_add, membership_remove, tags_get_or_create
 from tests import images
 from tests.factories import FamilyFactory, MembershipFactory, UserFactory
+from tests.races import in_threads as _in_threads
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-def _in_threads(count: int, work) -> list:
-    """Run work(i) in `count` threads released together; each returns its value or the exception it raised."""
-    barrier = threading.Barrier(count)
-
-    def run(i):
-        try:
-            barrier.wait()
-            return work(i)
-        except Exception as exc:  # noqa: BLE001 - the test inspects what each thread met
-            return exc
-        finally:
-            connection.close()
-
-    with ThreadPoolExecutor(count) as pool:
-        return list(pool.map(run, range(count)))
 
 
 # --- tags ---------------------------------------------------------------------------------------
@@ -125,6 +107,22 @@ def test_parallel_uploads_with_the_same_new_tags_all_save(live_server):
     for photo in Photo.objects.filter(family=family):
         expected = 6 if photo.original_filename.startswith("first") else 7
         assert photo.tags.count() == expected, photo.original_filename
+
+
+def test_the_same_file_uploaded_from_four_tabs_at_once_is_stored_once_and_the_others_say_already_there(live_server):
+    family = FamilyFactory(name="Racers")
+    user = UserFactory(username="racer")
+    MembershipFactory(family=family, user=user, role=Membership.Role.ADMIN)
+    browser = _Browser(live_server, user)
+    data = images.jpeg(colour=(200, 30, 60), size=(80, 60))
+
+    results = _in_threads(4, lambda i: browser.upload(family_id=family.pk, filename=f"tab{i}.jpg", data=data, tags=""))
+
+    assert [status for status, _ in results] == [200] * 4, results
+    outcomes = sorted(re.search(r'data-outcome="(\w+)"', body).group(1) for _, body in results)
+    assert outcomes == ["duplicate", "duplicate", "duplicate", "saved"], outcomes
+    assert all("Already in Racers" in body for _, body in results if 'data-outcome="duplicate"' in body)
+    assert Photo.all_objects.filter(family=family).count() == 1
 
 
 def test_the_same_bytes_uploaded_at_once_are_saved_once_and_reported_as_a_duplicate_once(settings):

@@ -114,7 +114,7 @@ def test_the_unlock_commands_restore_sign_in(alice, bob):
     call_command("axes_reset_ip", "10.5.5.5")
 
     assert sign_in(Client(), "alice", PASSWORD, "10.0.0.2").status_code == 302
-    assert token("bob", PASSWORD, "10.5.5.5").status_code == 200
+    assert token("bob", PASSWORD, "10.5.5.5").status_code == 201
 
 
 def test_a_superuser_unlocks_from_the_admin(alice, client):
@@ -130,7 +130,7 @@ def test_a_superuser_unlocks_from_the_admin(alice, client):
                            {"action": "delete_selected", "_selected_action": ids, "post": "yes"})
 
     assert response.status_code == 302 and not AccessAttempt.objects.exists()
-    assert token("alice", PASSWORD).status_code == 200
+    assert token("alice", PASSWORD).status_code == 201
 
 
 def test_staff_who_are_not_superusers_see_no_attempts(alice, client):
@@ -169,10 +169,10 @@ def test_a_forwarded_entry_that_is_no_address_counts_as_the_proxys_not_a_500(ali
 
 def test_the_token_endpoint_is_throttled_per_address(alice):
     for _ in range(20):
-        assert token("alice", PASSWORD).status_code == 200
+        assert token("alice", PASSWORD).status_code == 201
     response = token("alice", PASSWORD)
     assert response.status_code == 429 and "throttled" in response.json()["detail"].lower()
-    assert token("alice", PASSWORD, "10.0.0.2").status_code == 200  # another address has its own allowance
+    assert token("alice", PASSWORD, "10.0.0.2").status_code == 201  # another address has its own allowance
 
 
 @pytest.mark.parametrize("url", [reverse("login"), reverse("admin:login")], ids=["site", "admin"])

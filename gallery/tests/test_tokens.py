@@ -26,7 +26,8 @@ def test_the_token_endpoint_answers_the_key_once_and_keeps_only_its_hash(alice):
 
     body = response.json()
     stored = ApiToken.objects.get(pk=body["id"])
-    assert response.status_code == 200 and set(body) == {"token", "id", "expires"}
+    assert response.status_code == 201 and set(body) == {"token", "id", "expires"}
+    assert response["Location"] == f"http://testserver/api/v1/auth/tokens/{body['id']}/"  # what DELETE revokes
     assert len(body["token"]) == 64 and body["token"] not in stored.digest
     assert stored.user == alice and stored.label == "backup script"
     assert with_token(body["token"]).get(reverse("api_photos")).status_code == 200
@@ -190,7 +191,7 @@ def test_the_schema_describes_the_token_endpoints_as_they_answer(client_for, ali
         return set(components[ref]["properties"])
 
     obtain = paths["/api/v1/auth/token/"]["post"]
-    assert body(obtain, "200") == {"token", "id", "expires"}
+    assert body(obtain, "201") == {"token", "id", "expires"}
     assert body(obtain, "400") == {"detail"} and body(obtain, "429") == {"detail", "retry_after"}
     listing = paths["/api/v1/auth/tokens/"]["get"]
     assert body(listing, "200") == {"id", "label", "created", "last_used", "expires", "current"}

@@ -91,6 +91,32 @@ def test_empty_trash_is_for_family_admins(family, alice, bob, django_capture_on_
     assert not Photo.all_objects.exists()
 
 
+def test_empty_trash_takes_the_family_in_the_body_too(family, alice, other_family, mallory,
+                                                     django_capture_on_commit_callbacks):
+    ours, theirs = photo_factory(family=family, user=alice), photo_factory(family=other_family, user=mallory)
+    photos_trash(user=alice, photo_ids=[ours.pk])
+    photos_trash(user=mallory, photo_ids=[theirs.pk])
+    url, api = reverse("api_trash_empty"), _api(alice)
+
+    # Another family's id in the body answers exactly as an id of no family.
+    foreign = api.post(url, {"family": other_family.pk}, content_type="application/json")
+    missing = api.post(url, {"family": 2**62}, content_type="application/json")
+    assert foreign.status_code == missing.status_code == 404 and foreign.json() == missing.json()
+    refused = api.post(f"{url}?family={family.pk}", {"family": other_family.pk}, content_type="application/json")
+    assert refused.status_code == 400 and "different families" in refused.json()["family"][0]
+    nameless = api.post(url, {}, content_type="application/json")
+    assert nameless.status_code == 400 and "Name the family" in nameless.json()["family"][0]
+    assert api.post(url, ["x"], content_type="application/json").status_code == 400
+    assert api.post(url, {"family": "ours"}, content_type="application/json").json() == \
+        {"family": ["A valid integer is required."]}
+    assert Photo.all_objects.filter(pk=ours.pk).exists() and Photo.all_objects.filter(pk=theirs.pk).exists()
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = api.post(url, {"family": family.pk}, content_type="application/json")
+    assert response.status_code == 200 and response.json() == {"deleted": 1}
+    assert not Photo.all_objects.filter(pk=ours.pk).exists() and Photo.all_objects.filter(pk=theirs.pk).exists()
+
+
 def test_favourite_endpoints_and_filter(api, family, alice, bob):
     one, two = photo_factory(family=family, user=bob), photo_factory(family=family, user=bob)
     url = reverse("api_photo_favourite", args=[one.pk])

@@ -22,8 +22,8 @@ from gallery.selectors import (
 from gallery.services import (
     UploadResult,
     parse_tags,
-    photo_edit_changes,
     photo_can_delete,
+    photo_edit_version,
     photo_update,
     photo_upload,
     tags_clean,
@@ -126,21 +126,20 @@ def photo_edit(request: HttpRequest, photo_id: int) -> HttpResponse:
     if request.method == "GET":
         if request.GET.get("cancel"):
             return _render_meta(request, photo)
-        initial = PhotoEditForm.initial_for(title=photo.title, description=photo.description,
-                                            tags=", ".join(tag.name for tag in photo.tags.all()))
+        initial = {"title": photo.title, "description": photo.description,
+                   "tags": ", ".join(tag.name for tag in photo.tags.all()), "seen": photo_edit_version(photo)}
         return _render_meta(request, photo, PhotoEditForm(initial=initial))
     form = PhotoEditForm(request.POST)
     if form.is_valid():
-        data = form.cleaned_data
-        seen = {"title": data["seen_title"], "description": data["seen_description"],
-                "tags": parse_tags(data["seen_tags"])} if data["seen"] else None
         try:
-            photo_update(photo=photo, **photo_edit_changes(
-                photo=photo, seen=seen,
-                typed={"title": data["title"], "description": data["description"], "tags": parse_tags(data["tags"])},
-            ), user=request.user)
+            photo_update(photo=photo, title=form.cleaned_data["title"], description=form.cleaned_data["description"],
+                         tags=parse_tags(form.cleaned_data["tags"]), user=request.user, seen=form.cleaned_data["seen"])
         except ValidationError as exc:
-            form.add_error("tags", exc)
+            if exc.code == "edit_conflict":  # the member has seen it now: the next save is theirs to make
+                photo = photo_get(user=request.user, photo_id=photo_id)
+                form = PhotoEditForm({**request.POST.dict(), "seen": photo_edit_version(photo)})
+                form.is_valid()
+            form.add_error(None if exc.code == "edit_conflict" else "tags", exc)
         else:
             photo = photo_get(user=request.user, photo_id=photo_id)  # fresh tags
             if not request.htmx:

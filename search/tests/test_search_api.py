@@ -179,6 +179,21 @@ def test_similar_lists_the_users_photos_by_cosine_without_the_photo_itself(shape
     assert ids[0] in {shapes["red circle by bob"].pk, shapes["red circle at grandparents"].pk}
 
 
+def test_similar_answers_at_most_limit_photos(shapes, api):
+    """A bounded list (12 unless `limit` says, at most 60), never every photo of the families."""
+    url = reverse("api_photo_similar", args=[shapes["red circle"].pk])
+    everything = [item["id"] for item in api.get(url).json()]
+    assert len(everything) == 4
+    assert [item["id"] for item in api.get(url, {"limit": 2}).json()] == everything[:2]
+    for bad in ("0", "61", "many"):
+        response = api.get(url, {"limit": bad})
+        assert response.status_code == 400 and list(response.json()) == ["limit"], bad
+    theirs = reverse("api_photo_similar", args=[shapes["jones red circle"].pk])
+    missing = reverse("api_photo_similar", args=[2**62])
+    assert api.get(theirs).status_code == api.get(missing).status_code == 404
+    assert api.get(theirs).json() == api.get(missing).json()
+
+
 def test_both_endpoints_are_in_the_schema_with_their_parameters(client, alice):
     client.force_login(alice)  # the schema is for signed-in users
     schema = client.get("/api/v1/schema/", {"format": "json"}).json()
@@ -188,6 +203,8 @@ def test_both_endpoints_are_in_the_schema_with_their_parameters(client, alice):
     assert "200" in search["responses"]
     similar = schema["paths"]["/api/v1/photos/{photo_id}/similar/"]["get"]
     assert "200" in similar["responses"]
+    limit = next(p for p in similar["parameters"] if p["name"] == "limit")["schema"]
+    assert (limit["minimum"], limit["maximum"], limit["default"]) == (1, 60, 12)
     components = schema["components"]["schemas"]
     explanation = next(s for name, s in components.items() if name.startswith("Explanation"))
     assert EXPLANATION_FIELDS <= set(explanation["properties"])

@@ -47,3 +47,47 @@ def test_a_refused_edit_says_why_and_a_fixed_one_saves(live_server, browser, art
         assert overflow <= width, overflow
     finally:
         context.close()
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("width", [1280, 390])
+def test_two_members_editing_at_once_the_later_save_is_told_and_saves_on_a_second_click(
+        live_server, browser, artifacts, width):
+    family = FamilyFactory(name="Smiths")
+    for name in ("alice", "bob"):
+        MembershipFactory(family=family, user=UserFactory(username=name))
+    photo = photo_factory(family=family, user=None, tags=["kids"])
+    pages = {}
+    try:
+        for name in ("alice", "bob"):  # both open the form before either saves
+            context, page = new_page(browser, viewport={"width": width, "height": 844})
+            pages[name] = (context, page)
+            sign_in(page, live_server, name)
+            page.goto(live_server.url + photo.get_absolute_url())
+            page.get_by_role("link", name="Edit title, tags and description").click()
+            page.locator("#photo-meta input[name=title]").wait_for()
+        alice, bob = pages["alice"][1], pages["bob"][1]
+        alice.locator("#photo-meta input[name=title]").fill("Grandma's birthday")
+        alice.locator("#photo-meta input[name=tags]").fill("kids, cake")
+        alice.get_by_role("button", name="Save").click()
+        alice.get_by_role("link", name="Edit title, tags and description").wait_for()
+
+        bob.locator("#photo-meta input[name=title]").fill("Beach day")
+        bob.locator("#photo-meta input[name=tags]").fill("kids, sea")
+        bob.get_by_role("button", name="Save").click()
+        bob.get_by_text("Someone else saved this photo while you were editing it.").wait_for()
+        assert "“Grandma's birthday”, tags cake, kids" in bob.locator("#photo-meta").inner_text()
+        assert bob.locator("#photo-meta input[name=title]").input_value() == "Beach day"
+        bob.screenshot(path=artifacts / f"photo-edit-conflict-{width}.png", full_page=True)
+        assert Photo.objects.get(pk=photo.pk).title == "Grandma's birthday"
+        overflow = bob.evaluate("document.documentElement.scrollWidth")
+        assert overflow <= width, overflow
+
+        bob.get_by_role("button", name="Save").click()  # he has seen hers: now his stands
+        bob.get_by_role("link", name="Edit title, tags and description").wait_for()
+        assert "Beach day" in bob.locator("#photo-meta").inner_text()
+        assert sorted(t.name for t in Photo.objects.get(pk=photo.pk).tags.all()) == ["kids", "sea"]
+        assert alice.js_errors == [] and bob.js_errors == []
+    finally:
+        for context, _ in pages.values():
+            context.close()

@@ -1,0 +1,590 @@
+"""Two members (or a member and an admin) changing the same thing at the same moment.
+
+Each test fixes one interleaving with tests.races.first_holds_then_second: the first change runs in a transaction
+that stays open until the second one is blocked by it (or done), so the outcome never depends on timing."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+from django.contrib import admin
+from django.core.exceptions import ValidationError
+from django.db import transaction
+
+from gallery.admin import TagAdmin
+from gallery.album_selectors import album_photo_ids
+from gallery.album_services import (
+    album_add_photos, album_create, album_delete, album_move_photo, album_remove_photos, album_reorder, album_set_cover,
+    share_create,
+)
+from gallery.bulk import photos_bulk_apply
+from gallery.models import (
+    Album, AlbumPhoto, AlbumShare, Family, Favourite, Membership, Photo, PhotoTag, Tag, TagSuggestion,
+)
+from gallery.services import (
+    UploadResult, family_delete, membership_add, membership_remove, photo_create_from_bytes, photo_update,
+)
+from gallery.suggestions import suggestions_accept
+from gallery.trash_services import photos_favourite, photos_purge, photos_restore, photos_trash
+from tests import images
+from tests.factories import FamilyFactory, MembershipFactory, UserFactory, photo_factory
+from tests.races import first_holds_then_second, in_threads
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture
+def smiths():
+    family = FamilyFactory(name="Smiths")
+    alice, bob = UserFactory(username="alice"), UserFactory(username="bob")
+    MembershipFactory(family=family, user=alice, role=Membership.Role.ADMIN)
+    MembershipFactory(family=family, user=bob)
+    return family, alice, bob
+
+
+def _tag_names(photo: Photo) -> list[str]:
+    return sorted(PhotoTag.objects.filter(photo=photo).values_list("tag__name", flat=True))
+
+
+def _fails(result) -> bool:
+    return isinstance(result, Exception)
+
+
+# --- one photo's tags, title and description ----------------------------------------------------
+
+
+def test_two_members_saving_the_same_photos_edit_form_at_once_both_save(smiths):
+    """Both add a tag the family already has: the second save used to insert the same photo-tag pair and die on
+    the unique key (a 500). Now the edits take turns on the photo's row; the later one is what stays."""
+    family, alice, bob = smiths
+    photo = photo_factory(family=family, user=alice, tags=["kids"])
+    photo_factory(family=family, user=alice, tags=["Beach"])
+
+    run = first_holds_then_second(
+        lambda: photo_update(photo=Photo.objects.get(pk=photo.pk), title="Alice's", tags=["kids", "beach"], user=alice),
+        lambda: photo_update(photo=Photo.objects.get(pk=photo.pk), title="Bob's", tags=["beach", "sea"], user=bob))
+
+    assert not _fails(run.first) and not _fails(run.second), run
+    photo.refresh_from_db()
+    assert photo.title == "Bob's"
+    assert _tag_names(photo) == ["Beach", "sea"]
+
+
+def test_a_bulk_tag_add_and_an_edit_of_one_of_its_photos_at_once_both_save(smiths):
+    family, alice, bob = smiths
+    photos = [photo_factory(family=family, user=alice) for _ in range(3)]
+    photo_factory(family=family, user=alice, tags=["Beach"])
+
+    run = first_holds_then_second(
+        lambda: photos_bulk_apply(user=alice, action="add_tags", photo_ids=[p.pk for p in photos], tags=["beach"]),
+        lambda: photo_update(photo=Photo.objects.get(pk=photos[1].pk), tags=["beach", "sea"], user=bob))
+
+    assert not _fails(run.first) and not _fails(run.second), run
+    assert [_tag_names(p) for p in photos] == [["Beach"], ["Beach", "sea"], ["Beach"]]
+
+
+# --- a tag deleted (admin) while members put it on photos ---------------------------------------
+
+
+def _tag_delete(tag_id: int) -> None:
+    """What the admin's delete of a tag does (its change views run in a transaction)."""
+    with transaction.atomic():
+        TagAdmin(Tag, admin.site).delete_queryset(None, Tag.objects.filter(pk=tag_id))
+
+
+ADDS = {
+    "edit": lambda photo, user: photo_update(photo=Photo.objects.get(pk=photo.pk), tags=["beach"], user=user),
+    "bulk": lambda photo, user: photos_bulk_apply(user=user, action="add_tags", photo_ids=[photo.pk], tags=["beach"]),
+    "upload": lambda photo, user: photo_create_from_bytes(family=photo.family, uploaded_by=user, filename="new.jpg",
+                                                          data=images.jpeg(colour=(1, 2, 3)), tags=["beach"]),
+}
+
+
+@pytest.mark.parametrize("add", sorted(ADDS))
+def test_a_tag_deleted_while_a_member_adds_it_waits_and_takes_it_off_again(smiths, add):
+    """The member's transaction read the tag before the delete committed: its new photo-tag row then pointed at
+    nothing, and the commit failed on the foreign key (a 500). Now the delete waits for the member's commit and
+    takes the tag off that photo too."""
+    family, alice, bob = smiths
+    photo = photo_factory(family=family, user=alice)
+    tag = Tag.objects.get(photos=photo_factory(family=family, user=alice, tags=["Beach"]))
+
+    run = first_holds_then_second(lambda: ADDS[add](photo, bob), lambda: _tag_delete(tag.pk))
+
+    assert not _fails(run.first) and not _fails(run.second), run
+    assert run.second_waited
+    assert not Tag.objects.filter(family=family).exists()
+    assert not PhotoTag.objects.exists()
+
+
+@pytest.mark.parametrize("add", sorted(ADDS))
+def test_a_tag_added_while_an_admin_deletes_it_is_made_again(smiths, add):
+    family, alice, bob = smiths
+    photo = photo_factory(family=family, user=alice)
+    tag = Tag.objects.get(photos=photo_factory(family=family, user=alice, tags=["Beach"]))
+
+    run = first_holds_then_second(lambda: _tag_delete(tag.pk), lambda: ADDS[add](photo, bob))
+
+    assert not _fails(run.first) and not _fails(run.second), run
+    fresh = Tag.objects.get(family=family)
+    assert fresh.pk != tag.pk and fresh.name == "beach"
+    tagged = photo if add != "upload" else Photo.objects.get(original_filename="new.jpg")
+    assert _tag_names(tagged) == ["beach"]
+
+
+# --- albums -------------------------------------------------------------------------------------
+
+
+def test_an_album_deleted_while_a_member_adds_photos_to_it_is_deleted_with_them(smiths):
+    """The delete collected the album's entries before the add committed, then found the added ones pointing at
+    the album it removed: its commit failed on the foreign key (a 500). Now it waits for the album's lock."""
+    family, alice, bob = smiths
+    album = album_create(user=alice, family=family, name="Summer")
+    photos = [photo_factory(family=family, user=bob) for _ in range(2)]
+
+    run = first_holds_then_second(
+        lambda: album_add_photos(user=bob, album=Album.objects.get(pk=album.pk), photo_ids=[p.pk for p in photos]),
+        lambda: album_delete(user=alice, album=Album.objects.get(pk=album.pk)))
+
+    assert not _fails(run.first) and not _fails(run.second), run
+    assert run.second_waited
+    assert not Album.objects.exists() and not AlbumPhoto.objects.exists()
+    assert Photo.objects.filter(family=family).count() == 2
+
+
+def test_photos_added_to_an_album_being_deleted_are_refused_plainly(smiths):
+    family, alice, bob = smiths
+    album = album_create(user=alice, family=family, name="Summer")
+    photo = photo_factory(family=family, user=bob)
+
+    run = first_holds_then_second(
+        lambda: album_delete(user=alice, album=Album.objects.get(pk=album.pk)),
+        lambda: album_add_photos(user=bob, album=Album.objects.get(pk=album.pk), photo_ids=[photo.pk]))
+
+    assert not _fails(run.first), run
+    assert isinstance(run.second, ValidationError) and run.second.messages == ["This album no longer exists."], run
+    assert not Album.objects.exists() and not AlbumPhoto.objects.exists()
+
+
+# --- family membership --------------------------------------------------------------------------
+
+
+def test_a_member_removed_while_their_upload_is_being_stored_is_not_left_with_a_photo_there(smiths):
+    """The upload checked the membership when the request came in; the file is stored afterwards. The removal
+    now waits for an upload being stored, then goes through: the photo is the family's, the uploader is out."""
+    family, alice, bob = smiths
+
+    run = first_holds_then_second(
+        lambda: photo_create_from_bytes(family=family, uploaded_by=bob, data=images.jpeg(colour=(9, 9, 9)),
+                                        filename="bob.jpg"),
+        lambda: membership_remove(family=family, user=bob))
+
+    assert not _fails(run.first) and not _fails(run.second), run
+    assert run.first.outcome == UploadResult.SAVED
+    assert run.second_waited
+    assert not family.memberships.filter(user=bob).exists()
+
+
+def test_an_upload_by_a_member_removed_meanwhile_is_refused_and_stores_nothing(smiths, settings):
+    family, alice, bob = smiths
+
+    run = first_holds_then_second(
+        lambda: membership_remove(family=family, user=bob),
+        lambda: photo_create_from_bytes(family=family, uploaded_by=bob, data=images.jpeg(colour=(9, 9, 9)),
+                                        filename="bob.jpg"))
+
+    assert not _fails(run.first) and not _fails(run.second), run
+    assert run.second.outcome == UploadResult.REJECTED
+    assert run.second.reason == "You are no longer a member of Smiths."
+    assert not Photo.all_objects.exists()
+    assert not [p for p in Path(settings.MEDIA_ROOT).rglob("*") if p.is_file()]
+
+
+# --- a photo deleted for good while a member marks it -------------------------------------------
+
+
+def _trash_and_purge(photo: Photo, user) -> None:
+    """Its uploader moves it to the trash and deletes it for good: two requests, both done in a moment."""
+    assert photos_trash(user=user, photo_ids=[photo.pk])[0].ok
+    assert photos_purge(user=user, photo_ids=[photo.pk])[0].ok
+
+
+MARKS = {
+    "favourite": lambda photo, album, user: photos_favourite(user=user, photo_ids=[photo.pk], on=True),
+    "album": lambda photo, album, user: album_add_photos(user=user, album=Album.objects.get(pk=album.pk),
+                                                         photo_ids=[photo.pk]),
+}
+
+
+@pytest.mark.parametrize("mark", sorted(MARKS))
+def test_a_photo_deleted_for_good_while_a_member_marks_it_goes_with_the_mark(smiths, mark):
+    """The member's new row (a favourite, an album entry) pointed at a photo deleted before it committed: the
+    commit failed on the foreign key (a 500). Now the photo is held while the row is added: the delete waits,
+    then takes the new row with the photo."""
+    family, alice, bob = smiths
+    photo = photo_factory(family=family, user=bob)
+    album = album_create(user=alice, family=family, name="Summer")
+
+    run = first_holds_then_second(lambda: MARKS[mark](photo, album, alice), lambda: _trash_and_purge(photo, bob))
+
+    assert not _fails(run.first) and not _fails(run.second), run
+    assert [result.ok for result in run.first] == [True]
+    assert run.second_waited
+    assert not Photo.all_objects.exists() and not Favourite.objects.exists() and not AlbumPhoto.objects.exists()
+
+
+# --- admins ---------------------------------------------------------------------------------------
+
+
+def test_an_admin_leaving_twice_at_once_leaves_once_and_the_family_keeps_its_other_admin(smiths):
+    family, alice, bob = smiths
+    membership_add(family=family, user=bob, role=Membership.Role.ADMIN)
+
+    results = in_threads(2, lambda i: membership_remove(family=family, user=alice))
+
+    assert sorted(type(r).__name__ for r in results) == ["NoneType", "ValidationError"], results
+    assert [r for r in results if r is not None][0].messages == ["alice is not a member of Smiths."]
+    assert list(family.memberships.values_list("user__username", "role")) == [("bob", Membership.Role.ADMIN)]
+
+
+def test_the_last_admin_leaving_twice_at_once_is_refused_twice(smiths):
+    family, alice, bob = smiths
+
+    results = in_threads(2, lambda i: membership_remove(family=family, user=alice))
+
+    assert all(isinstance(r, ValidationError) for r in results), results
+    assert family.memberships.filter(role=Membership.Role.ADMIN).count() == 1
+
+
+# --- a photo deleted for good while it is edited, re-uploaded or made an album's cover ------------
+
+
+def test_an_edit_of_a_photo_deleted_for_good_meanwhile_is_refused_plainly(smiths):
+    family, alice, bob = smiths
+    photo = photo_factory(family=family, user=bob)
+    photos_trash(user=bob, photo_ids=[photo.pk])
+
+    run = first_holds_then_second(lambda: photos_purge(user=bob, photo_ids=[photo.pk]),
+                                  lambda: photo_update(photo=photo, title="Too late", tags=["beach"], user=alice))
+
+    assert not _fails(run.first), run
+    assert run.second_waited
+    assert isinstance(run.second, ValidationError), run
+    assert run.second.messages == ["This photo is no longer there: it was deleted meanwhile."]
+    assert not Photo.all_objects.exists() and not PhotoTag.objects.exists()
+
+
+def test_the_same_file_uploaded_again_while_its_trashed_copy_is_deleted_for_good_is_stored_anew(smiths):
+    """The upload found the copy in the trash and 'restored' a photo the purge was deleting: it answered restored,
+    with a photo that no longer existed (the API's next read of it was a 404), and stored nothing."""
+    family, alice, bob = smiths
+    data = images.jpeg(colour=(50, 60, 70))
+    photo = photo_factory(family=family, user=bob, data=data)
+    photos_trash(user=bob, photo_ids=[photo.pk])
+
+    run = first_holds_then_second(lambda: photos_purge(user=bob, photo_ids=[photo.pk]),
+                                  lambda: photo_create_from_bytes(family=family, uploaded_by=bob, data=data,
+                                                                  filename="again.jpg"))
+
+    assert not _fails(run.first) and not _fails(run.second), run
+    assert run.second_waited
+    assert run.second.outcome == UploadResult.SAVED, run.second
+    assert list(Photo.objects.values_list("original_filename", flat=True)) == ["again.jpg"]
+
+
+def test_the_same_file_uploaded_again_while_its_copy_is_restored_is_restored_once(smiths):
+    family, alice, bob = smiths
+    data = images.jpeg(colour=(50, 60, 70))
+    photo = photo_factory(family=family, user=bob, data=data)
+    photos_trash(user=bob, photo_ids=[photo.pk])
+
+    run = first_holds_then_second(lambda: photos_restore(user=bob, photo_ids=[photo.pk]),
+                                  lambda: photo_create_from_bytes(family=family, uploaded_by=bob, data=data,
+                                                                  filename="again.jpg"))
+
+    assert not _fails(run.first) and not _fails(run.second), run
+    assert run.second.outcome in (UploadResult.RESTORED, UploadResult.DUPLICATE), run.second
+    assert list(Photo.objects.values_list("pk", flat=True)) == [photo.pk]
+
+
+def test_a_cover_chosen_while_its_photo_is_deleted_for_good_goes_with_the_photo(smiths):
+    family, alice, bob = smiths
+    photos = [photo_factory(family=family, user=bob) for _ in range(2)]
+    album = album_create(user=alice, family=family, name="Summer")
+    album_add_photos(user=alice, album=album, photo_ids=[p.pk for p in photos])
+
+    run = first_holds_then_second(
+        lambda: album_set_cover(user=alice, album=Album.objects.get(pk=album.pk), photo_id=photos[1].pk),
+        lambda: _trash_and_purge(photos[1], bob))
+
+    assert not _fails(run.first) and not _fails(run.second), run
+    assert run.second_waited
+    album.refresh_from_db()
+    assert album.cover_id is None and list(album.entries.values_list("photo_id", flat=True)) == [photos[0].pk]
+
+
+def test_a_photo_in_the_trash_cannot_become_the_cover(smiths):
+    family, alice, bob = smiths
+    photo = photo_factory(family=family, user=bob)
+    album = album_create(user=alice, family=family, name="Summer")
+    album_add_photos(user=alice, album=album, photo_ids=[photo.pk])
+    photos_trash(user=bob, photo_ids=[photo.pk])
+
+    with pytest.raises(ValidationError, match="The cover must be one of the album's photos."):
+        album_set_cover(user=alice, album=album, photo_id=photo.pk)
+
+
+# --- one album changed from two pages -----------------------------------------------------------
+
+
+@pytest.mark.parametrize("change", ["reorder", "move", "cover"])
+def test_an_album_changed_while_photos_are_taken_out_of_it_stays_whole(smiths, change):
+    family, alice, bob = smiths
+    photos = [photo_factory(family=family, user=bob) for _ in range(4)]
+    album = album_create(user=alice, family=family, name="Summer")
+    album_add_photos(user=alice, album=album, photo_ids=[p.pk for p in photos])
+    a, b, c, d = (p.pk for p in photos)
+    changes = {
+        "reorder": lambda: album_reorder(user=bob, album=Album.objects.get(pk=album.pk), photo_ids=[d, c, b, a]),
+        "move": lambda: album_move_photo(user=bob, album=Album.objects.get(pk=album.pk), photo_id=b, to=4),
+        "cover": lambda: album_set_cover(user=bob, album=Album.objects.get(pk=album.pk), photo_id=b),
+    }
+
+    run = first_holds_then_second(
+        lambda: album_remove_photos(user=alice, album=Album.objects.get(pk=album.pk), photo_ids=[b, c]),
+        changes[change])
+
+    assert not _fails(run.first), run
+    assert run.second_waited
+    album.refresh_from_db()
+    assert album_photo_ids(album=album) == {"reorder": [d, a], "move": [a, d], "cover": [a, d]}[change]
+    if change != "reorder":  # b is gone from the album: it can be neither moved nor its cover
+        assert isinstance(run.second, ValidationError), run
+    assert album.cover_id is None
+    assert list(album.entries.order_by("position").values_list("position", flat=True)) in ([1, 2], [1, 4])
+
+
+# --- over HTTP: what two tabs (or two scripts) do -------------------------------------------------
+
+
+def test_parallel_api_edits_of_one_photos_tags_all_answer_200(live_server, smiths):
+    """Six edits at once, each adding a tag the family already has to the same photo: they used to meet on the
+    photo-tag unique key, and all but one answered 500."""
+    import json
+    from concurrent.futures import ThreadPoolExecutor
+    from urllib.error import HTTPError
+    from urllib.request import Request, urlopen
+
+    from django.urls import reverse
+
+    from tests.factories import api_token_key
+
+    family, alice, bob = smiths
+    photo = photo_factory(family=family, user=alice)
+    photo_factory(family=family, user=alice, tags=["Beach"])
+    keys = [api_token_key(alice), api_token_key(bob)]
+    url = live_server.url + reverse("api_photo_detail", args=[photo.pk])
+
+    def patch(i: int) -> int:
+        request = Request(url, method="PATCH", data=json.dumps({"tags": ["beach", f"mine {i}"]}).encode(), headers={
+            "Authorization": f"Token {keys[i % 2]}", "Content-Type": "application/json"})
+        try:
+            with urlopen(request, timeout=60) as response:
+                return response.status
+        except HTTPError as exc:
+            return exc.code
+
+    for _ in range(3):
+        PhotoTag.objects.filter(photo=photo).delete()
+        with ThreadPoolExecutor(6) as pool:
+            statuses = list(pool.map(patch, range(6)))
+        assert statuses == [200] * 6
+        names = _tag_names(photo)
+        assert len(names) == 2 and names[0] == "Beach" and names[1].startswith("mine "), names
+
+
+# --- a family deleted (site admin) while a member uploads to it ---------------------------------
+
+
+def test_a_family_deleted_while_a_photo_is_stored_in_it_waits_and_takes_the_photo_along(smiths):
+    """The delete collected the family's photos before the upload committed, then removed the family the new
+    photo pointed at: its commit failed on the foreign key (a 500 in the admin)."""
+    family, alice, bob = smiths
+
+    run = first_holds_then_second(
+        lambda: photo_create_from_bytes(family=family, uploaded_by=bob, data=images.jpeg(colour=(9, 9, 9)),
+                                        filename="bob.jpg"),
+        lambda: family_delete(family=Family.objects.get(pk=family.pk)))
+
+    assert not _fails(run.first) and not _fails(run.second), run
+    assert run.first.outcome == UploadResult.SAVED and run.second_waited
+    assert not Family.objects.exists() and not Photo.all_objects.exists()
+
+
+def test_an_upload_to_a_family_deleted_meanwhile_is_refused_plainly(smiths):
+    family, alice, bob = smiths
+
+    run = first_holds_then_second(
+        lambda: family_delete(family=Family.objects.get(pk=family.pk)),
+        lambda: photo_create_from_bytes(family=family, uploaded_by=bob, data=images.jpeg(colour=(9, 9, 9)),
+                                        filename="bob.jpg"))
+
+    assert not _fails(run.first) and not _fails(run.second), run
+    assert run.second.outcome == UploadResult.REJECTED, run.second
+    assert run.second.reason == "The family Smiths no longer exists."
+    assert not Photo.all_objects.exists()
+
+
+# --- a share link made while its album is deleted; a suggestion accepted while its photo is deleted ---------
+
+
+@pytest.mark.parametrize("order", ["share first", "delete first"])
+def test_a_share_link_made_while_its_album_is_deleted_never_fails(smiths, order):
+    family, alice, bob = smiths
+    album = album_create(user=alice, family=family, name="Summer")
+    share = lambda: share_create(user=alice, album=Album.objects.get(pk=album.pk), days=7)  # noqa: E731
+    delete = lambda: album_delete(user=alice, album=Album.objects.get(pk=album.pk))  # noqa: E731
+
+    run = first_holds_then_second(*((share, delete) if order == "share first" else (delete, share)))
+
+    assert run.second_waited
+    if order == "share first":
+        assert not _fails(run.first) and not _fails(run.second), run
+    else:
+        assert not _fails(run.first), run
+        assert isinstance(run.second, ValidationError) and run.second.messages == ["This album no longer exists."]
+    assert not Album.objects.exists() and not AlbumShare.objects.exists()
+
+
+def test_a_suggestion_accepted_while_its_photo_is_deleted_for_good_goes_with_the_photo(smiths):
+    family, alice, bob = smiths
+    photo = photo_factory(family=family, user=bob)
+    suggestion = TagSuggestion.objects.create(photo=photo, name="beach", probability=0.9, model_name="toy")
+
+    run = first_holds_then_second(
+        lambda: suggestions_accept(suggestions=TagSuggestion.objects.filter(pk=suggestion.pk), user=alice),
+        lambda: _trash_and_purge(photo, bob))
+
+    assert not _fails(run.first) and not _fails(run.second), run
+    assert run.first == 1
+    assert not Photo.all_objects.exists() and not PhotoTag.objects.exists() and not TagSuggestion.objects.exists()
+
+
+# --- two members editing one photo from their own pages (lost update) ---------------------------
+
+
+def _edit_form(client, photo) -> dict:
+    """The photo's edit form as the page serves it: its fields' values, the hidden one too."""
+    from django.urls import reverse
+
+    html = client.get(reverse("gallery:photo_edit", args=[photo.pk]), HTTP_HX_REQUEST="true").content.decode()
+    values = dict(re.findall(r'<input type="(?:text|hidden)" name="(\w+)" value="([^"]*)"', html))
+    values["description"] = re.search(r'<textarea name="description"[^>]*>\s*([^<]*)</textarea>', html).group(1)
+    values.pop("csrfmiddlewaretoken", None)
+    return values
+
+
+def test_a_member_saving_over_anothers_edit_made_meanwhile_is_told_and_keeps_what_they_typed(smiths):
+    """Alice and Bob open the edit form; Alice saves; Bob's save used to replace her title and tags without a word.
+    Now Bob is shown what the photo reads now, keeps his typing, and a second save is his decision."""
+    from django.test import Client
+    from django.urls import reverse
+
+    family, alice, bob = smiths
+    photo = photo_factory(family=family, user=alice, tags=["kids"])
+    alices, bobs = Client(), Client()
+    alices.force_login(alice)
+    bobs.force_login(bob)
+    url = reverse("gallery:photo_edit", args=[photo.pk])
+    alice_form, bob_form = _edit_form(alices, photo), _edit_form(bobs, photo)
+    assert alice_form["seen"] and alice_form["seen"] == bob_form["seen"]
+
+    assert alices.post(url, {**alice_form, "title": "Grandma's birthday", "tags": "kids, cake"},
+                       HTTP_HX_REQUEST="true").status_code == 200
+    response = bobs.post(url, {**bob_form, "title": "Beach day", "tags": "kids, sea"}, HTTP_HX_REQUEST="true")
+
+    assert response.status_code == 422
+    page = response.content.decode()
+    assert "Someone else saved this photo while you were editing it" in page
+    assert "“Grandma&#x27;s birthday”" in page and "cake, kids" in page
+    assert 'value="Beach day"' in page  # his typing is still in the form
+    photo.refresh_from_db()
+    assert photo.title == "Grandma's birthday" and _tag_names(photo) == ["cake", "kids"]
+
+    again = dict(re.findall(r'<input type="(?:text|hidden)" name="(\w+)" value="([^"]*)"', page))
+    assert again["seen"] != bob_form["seen"]
+    assert bobs.post(url, {**bob_form, "seen": again["seen"], "title": "Beach day", "tags": "kids, sea"},
+                     HTTP_HX_REQUEST="true").status_code == 200
+    photo.refresh_from_db()
+    assert photo.title == "Beach day" and _tag_names(photo) == ["kids", "sea"]
+
+
+def test_two_saves_from_the_same_form_at_once_the_second_is_told(smiths):
+    from django.core.exceptions import ValidationError as DjangoValidationError
+
+    from gallery.services import photo_edit_version
+
+    family, alice, bob = smiths
+    photo = photo_factory(family=family, user=alice, tags=["kids"])
+    seen = photo_edit_version(photo)
+
+    run = first_holds_then_second(
+        lambda: photo_update(photo=Photo.objects.get(pk=photo.pk), title="Alice's", tags=["kids"], seen=seen,
+                             user=alice),
+        lambda: photo_update(photo=Photo.objects.get(pk=photo.pk), title="Bob's", tags=["sea"], seen=seen, user=bob))
+
+    assert not _fails(run.first), run
+    assert run.second_waited
+    assert isinstance(run.second, DjangoValidationError) and run.second.code == "edit_conflict", run
+    photo.refresh_from_db()
+    assert photo.title == "Alice's" and _tag_names(photo) == ["kids"]
+
+
+# --- a suggestion decided while the worker scores the photo again --------------------------------
+
+
+@pytest.mark.parametrize("decide", ["dismiss", "accept"])
+def test_a_suggestion_decided_while_the_worker_rescoring_drops_it_stays_decided(smiths, decide):
+    """The worker read the suggestion as open before the member's decision committed, then deleted it: a dismissed
+    suggestion came back at the next scoring, an accepted one lost its record."""
+    from gallery.suggestions import photos_suggestions_replace, suggestion_dismiss
+
+    family, alice, bob = smiths
+    photo = photo_factory(family=family, user=bob)
+    suggestion = TagSuggestion.objects.create(photo=photo, name="beach", probability=0.9, model_name="toy")
+    decisions = {
+        "dismiss": lambda: suggestion_dismiss(suggestion=suggestion, user=alice),
+        "accept": lambda: suggestions_accept(suggestions=TagSuggestion.objects.filter(pk=suggestion.pk), user=alice),
+    }
+
+    run = first_holds_then_second(decisions[decide],
+                                  lambda: photos_suggestions_replace(found={photo.pk: {}}, model_name="toy"))
+
+    assert not _fails(run.first) and not _fails(run.second), run
+    assert run.second_waited
+    state = {"dismiss": TagSuggestion.State.DISMISSED, "accept": TagSuggestion.State.ACCEPTED}[decide]
+    assert list(TagSuggestion.objects.values_list("name", "state")) == [("beach", state)]
+    photos_suggestions_replace(found={photo.pk: {"beach": 0.95}}, model_name="toy")  # the next scoring
+    assert list(TagSuggestion.objects.values_list("name", "state")) == [("beach", state)]
+
+
+def test_an_account_deleted_while_its_upload_is_stored_waits_and_the_photo_stays_the_familys(smiths):
+    """The delete cleared the uploader of the account's photos before the upload committed, then removed the
+    account the new photo still named: its commit failed on the foreign key (a 500 in the admin)."""
+    from django.contrib.auth import get_user_model
+
+    from gallery.services import users_delete
+
+    family, alice, bob = smiths
+
+    run = first_holds_then_second(
+        lambda: photo_create_from_bytes(family=family, uploaded_by=bob, data=images.jpeg(colour=(9, 9, 9)),
+                                        filename="bob.jpg"),
+        lambda: users_delete(users=get_user_model().objects.filter(pk=bob.pk)))
+
+    assert not _fails(run.first) and not _fails(run.second), run
+    assert run.second_waited
+    assert not get_user_model().objects.filter(username="bob").exists()
+    assert list(Photo.objects.values_list("original_filename", "uploaded_by")) == [("bob.jpg", None)]

@@ -1,0 +1,199 @@
+"""Races around the index and the judgments: a double click, an undo racing its mark, two workers (or a retried
+task) on one photo, a photo deleted for good while the worker reads it, the trash emptied while a photo is restored.
+
+Real commits on separate connections (tests.races); one interleaving per test, fixed by the database's locks."""
+
+from __future__ import annotations
+
+import pytest
+
+from gallery.models import Favourite, Photo
+from gallery.services import family_delete
+from gallery.trash_services import photos_favourite, photos_purge, photos_restore, photos_trash, trash_empty
+from search import leases, ocr
+from search.judgment_services import judgment_record, judgment_withdraw
+from search.models import Judgment, PhotoEmbedding, WorkLease
+from search.services import embed_photos, photos_claim
+from search.services import _store as embeddings_store
+from tests.races import first_holds_then_second, in_threads
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def _fails(result) -> bool:
+    return isinstance(result, Exception)
+
+
+# --- judgments and favourites -------------------------------------------------------------------
+
+
+def test_a_double_click_on_right_records_one_judgment(alice, add_shape):
+    photo = add_shape("red", "square")
+
+    run = first_holds_then_second(
+        lambda: judgment_record(user=alice, photo=photo, query="red square", relevant=True),
+        lambda: judgment_record(user=alice, photo=photo, query="Red  square", relevant=False))
+
+    assert not _fails(run.first) and not _fails(run.second), run
+    assert run.second_waited  # on the unique key, then it replaced the first one's verdict
+    assert run.first[1] is True and run.second[1] is False
+    assert list(Judgment.objects.values_list("query", "relevant")) == [("red square", False)]
+
+
+def test_many_clicks_at_once_on_right_and_wrong_leave_one_judgment(alice, add_shape):
+    photo = add_shape("red", "square")
+
+    results = in_threads(4, lambda i: judgment_record(user=alice, photo=photo, query="red square", relevant=i % 2 == 0))
+
+    assert not any(_fails(r) for r in results), results
+    assert Judgment.objects.count() == 1
+
+
+@pytest.mark.parametrize("order", ["mark first", "undo first"])
+def test_an_undo_racing_its_mark_never_fails(alice, add_shape, order):
+    photo = add_shape("red", "square")
+    judgment_record(user=alice, photo=photo, query="red", relevant=True)
+    mark = lambda: judgment_record(user=alice, photo=photo, query="red", relevant=False)  # noqa: E731
+    undo = lambda: judgment_withdraw(user=alice, photo=photo, query="red")  # noqa: E731
+
+    run = first_holds_then_second(*((mark, undo) if order == "mark first" else (undo, mark)))
+
+    assert not _fails(run.first) and not _fails(run.second), run
+    assert run.second_waited
+    # Whichever came second is what stands.
+    assert list(Judgment.objects.values_list("relevant", flat=True)) == ([] if order == "mark first" else [False])
+
+
+def test_a_photo_deleted_for_good_while_it_is_judged_takes_the_judgment_along(alice, bob, add_shape):
+    """The judgment's row pointed at a photo deleted before it committed: a 500 on the foreign key. Now the photo
+    is held while the judgment is written; the delete waits, then removes it with the photo."""
+    photo = add_shape("red", "square", user=bob)
+
+    def trash_and_purge():
+        assert photos_trash(user=bob, photo_ids=[photo.pk])[0].ok
+        assert photos_purge(user=bob, photo_ids=[photo.pk])[0].ok
+
+    run = first_holds_then_second(lambda: judgment_record(user=alice, photo=photo, query="red", relevant=True),
+                                  trash_and_purge)
+
+    assert not _fails(run.first) and not _fails(run.second), run
+    assert run.second_waited
+    assert not Judgment.objects.exists() and not Photo.all_objects.exists()
+
+
+def test_a_photo_deleted_for_good_before_it_is_judged_is_a_404(alice, bob, add_shape):
+    from django.http import Http404
+
+    photo = add_shape("red", "square", user=bob)
+    photos_trash(user=bob, photo_ids=[photo.pk])
+    photos_purge(user=bob, photo_ids=[photo.pk])
+
+    with pytest.raises(Http404):
+        judgment_record(user=alice, photo=photo, query="red", relevant=True)
+    assert not Judgment.objects.exists()
+
+
+def test_a_favourite_double_toggle_leaves_one_favourite(alice, add_shape):
+    photo = add_shape("red", "square")
+
+    results = in_threads(3, lambda i: photos_favourite(user=alice, photo_ids=[photo.pk], on=True))
+
+    assert not any(_fails(r) for r in results), results
+    assert Favourite.objects.filter(user=alice, photo=photo).count() == 1
+
+
+# --- the trash ----------------------------------------------------------------------------------
+
+
+def test_a_restore_racing_empty_trash_keeps_the_photo_when_the_restore_came_first(alice, bob, add_shape):
+    photo = add_shape("red", "square", user=bob)
+    photos_trash(user=bob, photo_ids=[photo.pk])
+
+    run = first_holds_then_second(lambda: photos_restore(user=bob, photo_ids=[photo.pk]),
+                                  lambda: trash_empty(user=alice, family=photo.family))
+
+    assert not _fails(run.first) and not _fails(run.second), run
+    assert run.second_waited and run.second == 0
+    assert Photo.objects.filter(pk=photo.pk).exists()
+
+
+def test_a_restore_racing_empty_trash_says_the_photo_is_gone_when_the_empty_came_first(alice, bob, add_shape):
+    photo = add_shape("red", "square", user=bob)
+    photos_trash(user=bob, photo_ids=[photo.pk])
+
+    run = first_holds_then_second(lambda: trash_empty(user=alice, family=photo.family),
+                                  lambda: photos_restore(user=bob, photo_ids=[photo.pk]))
+
+    assert not _fails(run.first) and not _fails(run.second), run
+    assert run.second_waited and run.first == 1
+    assert [result.ok for result in run.second] == [False]
+    assert not Photo.all_objects.filter(pk=photo.pk).exists()
+
+
+# --- the worker ---------------------------------------------------------------------------------
+
+
+def test_two_workers_on_the_same_photo_embed_it_once(toy_model, add_shape):
+    photos = [add_shape("red", "square"), add_shape("blue", "circle")]
+    ids = [p.pk for p in photos]
+
+    reports = in_threads(2, lambda i: embed_photos(photo_ids=ids))
+
+    assert not any(_fails(r) for r in reports), reports
+    assert sorted(pk for r in reports for pk in r.ready_ids) == sorted(ids)  # each photo by one of them
+    assert PhotoEmbedding.objects.count() == 2
+    assert set(Photo.objects.values_list("status", flat=True)) == {Photo.Status.READY}
+    assert embed_photos(photo_ids=ids).ready_ids == []  # a retried task finds nothing left to do
+    assert PhotoEmbedding.objects.count() == 2
+
+
+def test_a_task_naming_a_photo_deleted_since_it_was_queued_embeds_the_others(alice, toy_model, add_shape):
+    gone, kept = add_shape("red", "square"), add_shape("blue", "circle")
+    photos_trash(user=alice, photo_ids=[gone.pk])
+    photos_purge(user=alice, photo_ids=[gone.pk])
+
+    report = embed_photos(photo_ids=[gone.pk, kept.pk])
+
+    assert report.ready_ids == [kept.pk] and report.failed == 0
+    assert list(PhotoEmbedding.objects.values_list("photo_id", flat=True)) == [kept.pk]
+    assert not WorkLease.objects.exists()  # nothing left held
+
+
+@pytest.mark.parametrize("how", ["purged from the trash", "family deleted"])
+def test_a_photo_deleted_for_good_while_the_worker_embeds_it_gets_no_embedding(alice, toy_model, add_shape, how):
+    photo = add_shape("red", "square")
+    owner = leases.lease_owner()
+    assert photos_claim(photo_ids=[photo.pk], owner=owner) == [photo]  # the worker has it, and runs the model
+    if how == "purged from the trash":
+        photos_trash(user=alice, photo_ids=[photo.pk])
+        delete = lambda: photos_purge(user=alice, photo_ids=[photo.pk])  # noqa: E731
+    else:
+        delete = lambda: family_delete(family=photo.family)  # noqa: E731
+
+    run = first_holds_then_second(delete, lambda: embeddings_store("toy", [photo], [[1.0, 0.0, 0.0]], owner=owner))
+
+    assert not _fails(run.first) and not _fails(run.second), run
+    assert run.second == []
+    # A live photo's row is locked by the delete: the worker waits for it, then finds the photo gone.
+    assert run.second_waited == (how == "family deleted")
+    assert not PhotoEmbedding.objects.exists() and not Photo.all_objects.exists()
+
+
+def test_a_photo_deleted_for_good_while_it_is_read_for_text_gets_no_text_and_the_queue_goes_on(
+        alice, toy_model, add_shape, settings):
+    gone, other = add_shape("red", "square"), add_shape("blue", "circle")
+    Photo.objects.update(status=Photo.Status.READY, ocr_status=Photo.OcrStatus.PENDING)  # embedded, text to read
+    owner = leases.lease_owner()
+    assert ocr._claim(photo_id=gone.pk, owner=owner) is not None  # the reader has it
+    photos_trash(user=alice, photo_ids=[gone.pk])
+
+    run = first_holds_then_second(lambda: photos_purge(user=alice, photo_ids=[gone.pk]),
+                                  lambda: ocr._store(gone, "STOP", owner=owner))
+
+    assert not _fails(run.first) and not _fails(run.second), run
+    assert run.second is False
+    assert not Photo.all_objects.filter(pk=gone.pk).exists()
+    # A task naming the deleted photo and a live one: the live one is read, nothing fails.
+    report = ocr.photos_read_text(photo_ids=[gone.pk, other.pk])
+    other.refresh_from_db()
+    assert other.ocr_status == Photo.OcrStatus.DONE, report
