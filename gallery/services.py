@@ -317,8 +317,8 @@ def _duplicate(filename: str, existing: Photo, *, tags: list[str] = (), descript
         photos_untrash(photo_ids=[existing.pk])
         notes = _restored_with(existing, tags=tags, description=description, user=user)
     existing.trashed_at, existing.trashed_by = None, None
-    return UploadResult(filename, UploadResult.RESTORED, photo=existing,
-                        reason=" ".join([f"It was in the trash of {existing.family}: restored “{existing}”.", *notes]))
+    restored = f"It was in the trash of {existing.family}: restored “{existing}”."
+    return UploadResult(filename, UploadResult.RESTORED, photo=existing, reason=" ".join([restored, *notes]))
 
 
 def _restored_with(photo: Photo, *, tags: list[str], description: str, user) -> list[str]:

@@ -1,4 +1,6 @@
-"""NUL characters in user input. PostgreSQL refuses them in text, so a NUL that reached a query or a row
+"""Rules for text people type: NUL characters (below), control characters and tag names (the end of the module).
+
+NUL characters in user input. PostgreSQL refuses them in text, so a NUL that reached a query or a row
 would be a 500.
 
 Forms and serializers refuse them (Django's and DRF's CharField validators: "Null characters are not
@@ -103,7 +105,8 @@ def _controls(value: str, *, multiline: bool) -> list[str]:
     its own rule and message (above), read before this one."""
     found: dict[str, None] = {}
     for ch in value:
-        if ch != NUL and unicodedata.category(ch) == "Cc" and not (ch in MULTILINE_ALLOWED if multiline else ch.isspace()):
+        allowed = ch in MULTILINE_ALLOWED if multiline else ch.isspace()
+        if ch != NUL and not allowed and unicodedata.category(ch) == "Cc":
             found.setdefault(ch)
     return list(found)
 
