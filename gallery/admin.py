@@ -33,7 +33,7 @@ from gallery.services import (
     users_delete_problems,
 )
 from gallery.suggestions import suggestion_dismiss, suggestions_accept
-from gallery.text import without_nul
+from gallery.text import tag_name_clean
 from gallery.trash_services import photos_trash_by_site_admin
 from gallery.views.media import admin_thumbnail
 
@@ -149,8 +149,9 @@ class TagForm(forms.ModelForm):
         fields = ["family", "name"]
 
     def clean_name(self) -> str:
-        # As every other path stores tag names (tags_clean): whitespace collapsed, no NUL.
-        name = " ".join(without_nul(self.cleaned_data["name"]).split())
+        # As every other path stores tag names (tags_clean): whitespace collapsed, no NUL, no comma nor control
+        # character (refused).
+        name = tag_name_clean(self.cleaned_data["name"])
         if not name:
             raise forms.ValidationError("Give the tag a name.")
         return name
@@ -196,6 +197,12 @@ class TagAdmin(FamilyScopedAdmin):
 
 class TagActionForm(forms.Form):
     tag = forms.CharField(max_length=64, label="Tag")
+
+    def clean_tag(self) -> str:
+        # A tag added is named as everywhere (tag_name_clean); one removed may be an old name with a comma in it.
+        if self.data.get("action") == "add_tag":
+            return tag_name_clean(self.cleaned_data["tag"])
+        return self.cleaned_data["tag"]
 
 
 def _tag_action(modeladmin, request, queryset, *, verb: str, service):
@@ -430,8 +437,11 @@ class TagSuggestionAdmin(FamilyScopedAdmin, ReadOnlyModelAdmin):
 
     @admin.action(description="Accept the selected suggestions (they become tags)")
     def accept_selected(self, request, queryset):
-        count = suggestions_accept(suggestions=queryset, user=request.user, skip_full=True)
+        kept_open: list[str] = []
+        count = suggestions_accept(suggestions=queryset, user=request.user, skip_full=True, kept_open=kept_open)
         self.message_user(request, f"Accepted {count} suggestion(s).", messages.SUCCESS)
+        for reason in kept_open:
+            self.message_user(request, f"{reason} Its suggestions stay open.", messages.WARNING)
 
     @admin.action(description="Dismiss the selected suggestions")
     def dismiss_selected(self, request, queryset):

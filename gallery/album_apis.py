@@ -26,6 +26,7 @@ from gallery.forms import ShareForm
 from gallery.apis import DATE_ERRORS, LOCATION, PhotoOutputSerializer, api_errors, created
 from gallery.models import Album, AlbumShare
 from gallery.selectors import family_filter, family_get, photo_list
+from gallery.text import DESCRIPTION_TEXT, NAME_TEXT
 
 
 _UNSET = object()
@@ -111,9 +112,10 @@ class AlbumListApi(APIView):
         family = serializers.IntegerField(required=False, min_value=1, max_value=2**63 - 1)
 
     class AlbumCreateInputSerializer(serializers.Serializer):
-        name = serializers.CharField(max_length=100)
+        name = serializers.CharField(max_length=100, validators=[NAME_TEXT])
         family = serializers.IntegerField(min_value=1, max_value=2**63 - 1)
-        description = serializers.CharField(required=False, allow_blank=True, max_length=5000)
+        description = serializers.CharField(required=False, allow_blank=True, max_length=5000,
+                                            validators=[DESCRIPTION_TEXT])
         search = serializers.JSONField(required=False, help_text="Makes it a smart album: see SmartSearch")
 
     @extend_schema(parameters=[AlbumFilterSerializer], responses=AlbumOutputSerializer(many=True))
@@ -144,8 +146,9 @@ class AlbumListApi(APIView):
 
 class AlbumDetailApi(APIView):
     class AlbumUpdateInputSerializer(serializers.Serializer):
-        name = serializers.CharField(required=False, max_length=100)
-        description = serializers.CharField(required=False, allow_blank=True, max_length=5000)
+        name = serializers.CharField(required=False, max_length=100, validators=[NAME_TEXT])
+        description = serializers.CharField(required=False, allow_blank=True, max_length=5000,
+                                            validators=[DESCRIPTION_TEXT])
         search = serializers.JSONField(required=False, help_text="A smart album's new search")
         cover = serializers.IntegerField(
             required=False, allow_null=True, min_value=1, max_value=2**63 - 1,

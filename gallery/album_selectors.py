@@ -9,7 +9,7 @@ from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.cache import cache
 from django.core.paginator import Paginator
-from django.db.models import Count, F, QuerySet
+from django.db.models import Count, F, Q, QuerySet
 from django.http import Http404
 from django.urls import reverse
 
@@ -24,14 +24,17 @@ TILE_FIELDS = ("id", "family_id", "title", "original_filename", "taken_at", "tak
 
 
 def album_list(*, user: AbstractBaseUser, family_id: int | None = None) -> QuerySet[Album]:
-    """The albums of the user's families (one of them with `family_id`), by name, with `entry_count`."""
+    """The albums of the user's families (one of them with `family_id`), by name, with `entry_count`: the photos
+    a plain album shows (as album_visible_photos: its family's, none in the trash)."""
     if not user.is_authenticated:
         return Album.objects.none()
     albums = Album.objects.filter(family__memberships__user=user)
     if family_id is not None:
         albums = albums.filter(family_id=family_id)
     return (albums.select_related("family", "created_by")
-            .annotate(entry_count=Count("entries", distinct=True)).order_by(*Album._meta.ordering))
+            .annotate(entry_count=Count("entries", distinct=True, filter=Q(
+                entries__photo__trashed_at__isnull=True, entries__photo__family_id=F("family_id"))))
+            .order_by(*Album._meta.ordering))
 
 
 def album_get(*, user: AbstractBaseUser, album_id: int) -> Album:

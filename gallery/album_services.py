@@ -25,7 +25,7 @@ from django.utils import timezone
 from gallery import smart_albums
 from gallery.models import Album, AlbumPhoto, AlbumShare, Family, Membership, Photo
 from gallery.services import rows_key_share
-from gallery.text import without_nul
+from gallery.text import control_characters_refuse, one_line, without_nul
 
 MAX_NAME = 100
 MAX_DESCRIPTION = 5000
@@ -82,8 +82,10 @@ def _require_manual(album: Album) -> None:
 
 
 def _clean_text(name: str, description: str) -> tuple[str, str]:
-    name = " ".join(without_nul(name or "").split())
+    name = one_line(name or "")
     description = without_nul(description or "").strip()
+    control_characters_refuse(name, what="An album's name", field="name")
+    control_characters_refuse(description, what="An album's description", multiline=True, field="description")
     if not name:
         raise ValidationError({"name": "An album needs a name."})
     if len(name) > MAX_NAME:

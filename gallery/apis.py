@@ -8,6 +8,7 @@ from django.core.exceptions import NON_FIELD_ERRORS
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.conf import settings
+from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
@@ -37,6 +38,7 @@ from gallery.trash_services import (
 )
 from gallery.suggestions import suggestion_dismiss, suggestions_accept, suggestions_accept_above
 from gallery.upload_limits import upload_report
+from gallery.text import DESCRIPTION_TEXT, TITLE_TEXT
 from mediasearch.parsers import JSONParser
 
 
@@ -246,7 +248,8 @@ class PhotoListApi(APIView):
         file = serializers.FileField()
         family = serializers.IntegerField()
         tags = serializers.CharField(required=False, allow_blank=True, help_text="Comma separated")
-        description = serializers.CharField(required=False, allow_blank=True, max_length=10000)
+        description = serializers.CharField(required=False, allow_blank=True, max_length=10000,
+                                            validators=[DESCRIPTION_TEXT])
 
     @extend_schema(parameters=[FilterSerializer], responses=PhotoOutputSerializer(many=True))
     def get(self, request):
@@ -338,8 +341,9 @@ class PlaceInputSerializer(serializers.Serializer):
 
 class PhotoDetailApi(APIView):
     class UpdateInputSerializer(serializers.Serializer):
-        title = serializers.CharField(required=False, allow_blank=True, max_length=255)
-        description = serializers.CharField(required=False, allow_blank=True, max_length=10000)
+        title = serializers.CharField(required=False, allow_blank=True, max_length=255, validators=[TITLE_TEXT])
+        description = serializers.CharField(required=False, allow_blank=True, max_length=10000,
+                                            validators=[DESCRIPTION_TEXT])
         tags = serializers.ListField(child=serializers.CharField(max_length=64), required=False, max_length=50)
         taken_at = LocalDateTimeField(
             required=False, help_text="A member's date taken (taken_at_source becomes \"member\"); without an offset "
@@ -374,14 +378,19 @@ class PhotoDetailApi(APIView):
         data = self.UpdateInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         values = data.validated_data
-        corrections = {name: values.pop(name) for name in ("taken_at", "latitude", "longitude", "place", "rotation")
+        corrections = {name: values.pop(name) for name in ("taken_at", "latitude", "longitude", "place")
                        if name in values}
-        if values:
-            try:
-                photo_update(photo=photo, **values, user=request.user)
-            except DjangoValidationError as exc:
-                raise ValidationError({"tags": exc.messages}) from None
-        _apply_corrections(photo=photo, **corrections)
+        rotation = values.pop("rotation", None)
+        # All or nothing: a refused place or date leaves the title and tags of the same request unsaved too.
+        with transaction.atomic():
+            if values:
+                try:
+                    photo_update(photo=photo, **values, user=request.user)
+                except DjangoValidationError as exc:
+                    raise ValidationError({"tags": exc.messages}) from None
+            _apply_corrections(photo=photo, **corrections)
+        if rotation is not None:  # last and on its own: it decodes the picture, outside any transaction
+            _apply_rotation(photo=photo, rotation=rotation)
         photo = photo_get(user=request.user, photo_id=photo_id)
         return Response(PhotoOutputSerializer(photo, context={"request": request}).data)
 
@@ -396,15 +405,10 @@ class PhotoDetailApi(APIView):
 _UNSET = object()
 
 
-def _apply_corrections(*, photo: Photo, taken_at=None, latitude=_UNSET, longitude=None, place=None,
-                  rotation=None) -> None:
+def _apply_corrections(*, photo: Photo, taken_at=None, latitude=_UNSET, longitude=None, place=None) -> None:
     """The corrections of a PATCH, each through its service; a bad value is a 400 naming its field. A latitude and
-    longitude of null clear the place."""
-    try:
-        if taken_at is not None:
-            photo_date_set(photo=photo, taken_at=taken_at)
-    except DjangoValidationError as exc:
-        raise ValidationError({"taken_at": exc.messages}) from None
+    longitude of null clear the place. The place first: it moves the photo's zone, and a date given with it is then
+    read in the new zone (or kept as given, with its offset)."""
     if place is not None:
         known = {(p.city, p.region, p.country_code.upper()): p for p in family_known_places(family_id=photo.family_id)}
         chosen = known.get((place["city"], place["region"], place["country_code"].upper()))
@@ -413,7 +417,15 @@ def _apply_corrections(*, photo: Photo, taken_at=None, latitude=_UNSET, longitud
         photo_place_set(photo=photo, place=chosen)
     elif latitude is not _UNSET:
         photo_place_set(photo=photo, latitude=latitude, longitude=longitude)
-    if rotation is not None and rotation != photo.rotation:
+    try:
+        if taken_at is not None:
+            photo_date_set(photo=photo, taken_at=taken_at)
+    except DjangoValidationError as exc:
+        raise ValidationError({"taken_at": exc.messages}) from None
+
+
+def _apply_rotation(*, photo: Photo, rotation: int) -> None:
+    if rotation != photo.rotation:
         try:
             photo_rotate(photo=photo, quarter_turns=(rotation - photo.rotation) // 90)
         except ImageBusy:
@@ -707,6 +719,8 @@ class FamilySuggestionsApi(APIView):
 class SuggestionsAcceptedSerializer(serializers.Serializer):
     accepted = serializers.IntegerField(help_text="How many suggestions became tags (a photo at the tag limit keeps "
                                                   "its suggestions open)")
+    kept_open = serializers.ListField(child=serializers.CharField(),
+                                      help_text="One sentence per photo at the tag limit whose suggestions stay open")
 
 
 class FamilySuggestionsAcceptApi(APIView):
@@ -727,9 +741,10 @@ class FamilySuggestionsAcceptApi(APIView):
         form = AcceptAboveForm(data.validated_data)  # the page's form: the page's rules
         if not form.is_valid():
             raise ValidationError(api_errors(DjangoValidationError(form.errors.as_data())))
+        kept_open: list[str] = []
         try:
             accepted = suggestions_accept_above(family=family, min_probability=form.cleaned_data["min_probability"],
-                                                user=request.user)
+                                                user=request.user, kept_open=kept_open)
         except DjangoValidationError as exc:
             raise ValidationError({"min_probability": exc.messages}) from None
-        return Response({"accepted": accepted})
+        return Response({"accepted": accepted, "kept_open": kept_open})

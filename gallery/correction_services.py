@@ -27,7 +27,7 @@ from gallery.images import decode_upright, encode_display, make_thumbnail, turne
 from gallery.models import FileRemoval, Membership, Photo
 from gallery.places import Place, place_for
 from gallery.signals import photos_changed, photos_rotated
-from gallery.timezones import aware, offset_name, zone_at
+from gallery.timezones import aware, local, offset_name, zone_at
 from gallery.trash_services import NOT_FOUND, PhotoResult, _ids
 
 # The first photograph that survives was taken in 1826; a date before is a typing mistake.
@@ -118,8 +118,12 @@ def photo_place_set(*, photo: Photo, place: Place | None = None, latitude: float
                     longitude: float | None = None) -> Photo:
     """A member's place for one photo: one of the family's known places (`place`: the position is dropped, it was
     what was wrong), or a position (reverse-geocoded offline; at sea it names no place), or neither to clear it.
-    Marked as the member's: geocoding and re-reading the file leave it alone. A position also places the date's zone
-    when nothing better did (`_rezone`), as re-reading the file would."""
+    Marked as the member's: geocoding and re-reading the file leave it alone.
+
+    The zone it was taken in follows the new position, as on upload (gallery.timezones.when_taken): the zone at the
+    position, or for a known place the zone at the position of another of the family's photos there. A camera's own
+    offset stays (it said where its clock was); the wall-clock time the camera or a member gave stays too, now read
+    in the new zone, while a photo dated by its upload keeps that moment."""
     if place is not None and (latitude is not None or longitude is not None):
         raise ValidationError("Choose a place or type a position, not both.")
     if (latitude is None) != (longitude is None):
@@ -133,24 +137,32 @@ def photo_place_set(*, photo: Photo, place: Place | None = None, latitude: float
     photo.place_country = place.country if place else ""
     photo.place_country_code = place.country_code if place else ""
     photo.place_checked, photo.place_source = True, Photo.PlaceSource.MEMBER
-    rezoned = _rezone(photo, zone_at(latitude=latitude, longitude=longitude))
+    if latitude is not None:
+        _zone_move(photo, zone_at(latitude=latitude, longitude=longitude))
+    elif place is not None:
+        _zone_move(photo, _known_place_zone(photo.family_id, place))
     photo.save(update_fields=["latitude", "longitude", "place_city", "place_region", "place_country",
-                              "place_country_code", "place_checked", "place_source", *rezoned])
+                              "place_country_code", "place_checked", "place_source", "taken_at", "taken_tz"])
     photos_changed.send(sender=Photo, photo_ids=[photo.pk])
     return photo
 
 
-def _rezone(photo: Photo, zone: str) -> list[str]:
-    """A new position's zone for a photo whose zone was only guessed (no camera offset; a member's date keeps the
-    zone it was given in, as re-reading the file does): a camera date keeps its wall-clock time, now read in that
-    zone; an upload time stays the instant it was. Returns the fields changed."""
-    if not zone or zone == photo.taken_tz or offset_name(photo.taken_tz) or \
-            photo.taken_at_source == Photo.DateSource.MEMBER:
-        return []
-    if photo.taken_at_source == Photo.DateSource.EXIF:
-        photo.taken_at = aware(photo.taken_at_local.replace(tzinfo=None), zone)
+def _zone_move(photo: Photo, zone: str) -> None:
+    """Set, in memory, the zone of a photo moved to where `zone` is ("": no zone known there, nothing changes)."""
+    if not zone or zone == photo.taken_tz or offset_name(photo.taken_tz):
+        return
+    if photo.taken_at_source != Photo.DateSource.UPLOAD:  # a wall-clock time: the same, in the new zone
+        photo.taken_at = aware(local(photo.taken_at, photo.taken_tz).replace(tzinfo=None), zone)
     photo.taken_tz = zone
-    return ["taken_at", "taken_tz"]
+
+
+def _known_place_zone(family_id: int, place: Place) -> str:
+    """The zone at the position of one of the family's photos at this known place ("" when none has a position)."""
+    there = (Photo.all_objects.filter(family_id=family_id, place_city=place.city, place_region=place.region,
+                                      place_country_code=place.country_code, latitude__isnull=False,
+                                      longitude__isnull=False)
+             .order_by("pk").values_list("latitude", "longitude").first())
+    return zone_at(latitude=there[0], longitude=there[1]) if there else ""
 
 
 def photo_rotate(*, photo: Photo, quarter_turns: int) -> Photo:

@@ -12,7 +12,8 @@ What we take, first found wins for single values:
 - keywords: XMP dc:subject, the leaf of each lr:hierarchicalSubject ("Places|Portugal|Lisbon" gives "Lisbon":
   Lightroom writes the parents into dc:subject itself when the user asked it to) and of each digiKam TagsList
   path ("People/Grandma"), IPTC Keywords, EXIF XPKeywords (";"-separated); deduplicated case-insensitively.
-  Keywords longer than a tag can be (64 characters) are skipped with a log line.
+  Keywords longer than a tag can be (64 characters) are skipped with a log line; a keyword with commas is as
+  many tags (as typed ones), and control characters are removed from every text.
 - title: XMP dc:title, IPTC Headline (or XMP photoshop:Headline), EXIF XPTitle.
 - description: XMP dc:description, IPTC Caption-Abstract, EXIF ImageDescription, XPComment, UserComment,
   leaving out the placeholders cameras write ("OLYMPUS DIGITAL CAMERA").
@@ -36,6 +37,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from django.conf import settings
+
+from gallery.text import tag_names_from_file, without_controls
 
 logger = logging.getLogger(__name__)
 
@@ -243,13 +246,11 @@ def interpret(fields: dict[str, list[str]], *, skipped: list[str] = ()) -> Embed
     keywords: dict[str, str] = {}
 
     def keyword(raw: str, key: str) -> None:
-        name = " ".join(raw.split())
-        if not name:
-            return
-        if len(name) > TAG_MAX:
-            problems.append(f"{key}: a {len(name)}-character keyword (tags hold {TAG_MAX}): {name[:40]}…")
-            return
-        keywords.setdefault(name.lower(), name)
+        for name in tag_names_from_file(raw):  # a tag name holds no comma nor control character
+            if len(name) > TAG_MAX:
+                problems.append(f"{key}: a {len(name)}-character keyword (tags hold {TAG_MAX}): {name[:40]}…")
+                continue
+            keywords.setdefault(name.lower(), name)
 
     for raw in values("Xmp.dc.subject"):
         keyword(raw, "Xmp.dc.subject")
@@ -286,6 +287,7 @@ def _first(fields: dict, keys: tuple[str, ...], *, limit: int, one_line: bool = 
     for key in keys:
         for raw in fields.get(key) or []:
             text = _CHARSET_PREFIX.sub("", str(raw)) if key == "Exif.Photo.UserComment" else str(raw)
+            text = without_controls(text, multiline=not one_line)
             text = " ".join(text.split()) if one_line else text.strip()
             if text and not _placeholder(text):
                 return text[:limit].strip()

@@ -7,7 +7,7 @@ from django.contrib.auth.password_validation import validate_password
 from django.core.validators import MaxLengthValidator
 
 from gallery.models import Membership
-from gallery.text import id_from_text
+from gallery.text import DESCRIPTION_TEXT, NAME_TEXT, TITLE_TEXT, id_from_text
 
 
 class NewPasswordMixin:
@@ -63,7 +63,8 @@ class FirstAdminForm(NewPasswordMixin, forms.Form):
     email = forms.EmailField(required=False)
     password = forms.CharField(widget=forms.PasswordInput, strip=False)
     password_again = forms.CharField(widget=forms.PasswordInput, strip=False, label="Password (again)")
-    family_name = forms.CharField(max_length=100, initial="My family", label="Name of your family gallery")
+    family_name = forms.CharField(max_length=100, initial="My family", label="Name of your family gallery",
+                                  validators=[NAME_TEXT])
 
 
 class DefaultCountryForm(forms.Form):
@@ -79,7 +80,7 @@ class DefaultCountryForm(forms.Form):
 
 
 class FamilyForm(forms.Form):
-    name = forms.CharField(max_length=100, label="Family name")
+    name = forms.CharField(max_length=100, label="Family name", validators=[NAME_TEXT])
 
 
 class MemberRoleForm(forms.Form):
@@ -107,10 +108,10 @@ DESCRIPTION_MAX_CHARS = 10000  # a photo's description, however it is edited (ph
 
 
 class PhotoEditForm(forms.Form):
-    title = forms.CharField(max_length=255, required=False)
+    title = forms.CharField(max_length=255, required=False, validators=[TITLE_TEXT])
     tags = forms.CharField(required=False, help_text="Comma separated", max_length=2000)
     description = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), required=False,
-                                  max_length=DESCRIPTION_MAX_CHARS)
+                                  max_length=DESCRIPTION_MAX_CHARS, validators=[DESCRIPTION_TEXT])
     # What the form showed (gallery.services.photo_edit_version): a save over someone else's edit made meanwhile
     # is then said, not done silently.
     seen = forms.CharField(required=False, max_length=64, widget=forms.HiddenInput)
@@ -211,8 +212,9 @@ class AcceptAboveForm(forms.Form):
 
 
 class AlbumForm(forms.Form):
-    name = forms.CharField(max_length=100)
-    description = forms.CharField(required=False, max_length=5000, widget=forms.Textarea(attrs={"rows": 3}))
+    name = forms.CharField(max_length=100, validators=[NAME_TEXT])
+    description = forms.CharField(required=False, max_length=5000, widget=forms.Textarea(attrs={"rows": 3}),
+                                  validators=[DESCRIPTION_TEXT])
 
 
 class AlbumCreateForm(AlbumForm):

@@ -8,11 +8,12 @@ from django.utils import timezone
 from django.utils.functional import cached_property
 
 from gallery.places import place_label
+from gallery.text import DESCRIPTION_TEXT, NAME_TEXT, TITLE_TEXT
 
 
 class Family(models.Model):
     # Not unique: two households may both be "The Smiths", and a name taken must not tell anyone it exists.
-    name = models.CharField(max_length=100)
+    name = models.CharField(max_length=100, validators=[NAME_TEXT])
     created_at = models.DateTimeField(auto_now_add=True)
     members = models.ManyToManyField(settings.AUTH_USER_MODEL, through="Membership", related_name="families")
     # ISO 3166 code whose public holidays name the dates of photos without a place (blank: none).
@@ -55,7 +56,7 @@ class Tag(models.Model):
     """Tags belong to one family, so one family's vocabulary never shows up in another's."""
 
     family = models.ForeignKey(Family, on_delete=models.CASCADE, related_name="tags")
-    name = models.CharField(max_length=64)
+    name = models.CharField(max_length=64, validators=[NAME_TEXT])
 
     class Meta:
         constraints = [models.UniqueConstraint(Lower("name"), "family", name="unique_tag_per_family_ci")]
@@ -139,8 +140,8 @@ class Photo(models.Model):
     # shows, or 50 MB). Empty for photos stored before renditions existed, until make_renditions or the sweep.
     display = models.FileField(upload_to=display_upload_path, max_length=255, blank=True)
     original_filename = models.CharField(max_length=255)
-    title = models.CharField(max_length=255, blank=True)
-    description = models.TextField(blank=True)
+    title = models.CharField(max_length=255, blank=True, validators=[TITLE_TEXT])
+    description = models.TextField(blank=True, validators=[DESCRIPTION_TEXT])
     title_source = models.CharField(max_length=10, choices=FieldSource.choices, blank=True, default="")
     description_source = models.CharField(max_length=10, choices=FieldSource.choices, blank=True, default="")
     tags = models.ManyToManyField(Tag, through="PhotoTag", blank=True, related_name="photos")
@@ -449,8 +450,8 @@ class Album(models.Model):
         SMART = "smart", "Smart album"
 
     family = models.ForeignKey(Family, on_delete=models.CASCADE, related_name="albums")
-    name = models.CharField(max_length=100)
-    description = models.TextField(blank=True)
+    name = models.CharField(max_length=100, validators=[NAME_TEXT])
+    description = models.TextField(blank=True, validators=[DESCRIPTION_TEXT])
     kind = models.CharField(max_length=10, choices=Kind.choices, default=Kind.MANUAL)
     # Smart albums: the search's saved parameters (query, filters, minimum score, the owner's weights at save time
     # or none: the owner's weights when it is looked at). Empty for plain albums.

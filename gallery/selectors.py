@@ -13,12 +13,10 @@ from django.http import Http404
 from gallery.models import Family, Favourite, Membership, Photo, PhotoTag, Tag, TagSuggestion
 
 
-def family_list(*, user: AbstractBaseUser, favourite_counts: bool = False,
-                with_members: bool = False) -> QuerySet[Family]:
-    """The user's families with `photo_count` (not in the trash); `favourite_counts`: also `favourite_count`, how
-    many of those are the user's favourites (the timeline's picker with "Favourites only"), in the same query;
-    `with_members`: each one's memberships (with their users, by username) fetched in one more query, as
-    `membership_list`."""
+def family_list(*, user: AbstractBaseUser, with_members: bool = False) -> QuerySet[Family]:
+    """The user's families with `photo_count` (not in the trash); `with_members`: each one's memberships (with
+    their users, by username) fetched in one more query, as `membership_list`. (The timeline's picker counts what
+    its filters show: gallery.timeline.timeline_family_counts.)"""
     if not user.is_authenticated:
         return Family.objects.none()
     # Explicit order: Django ignores Meta.ordering on GROUP BY queries such as this annotate().
@@ -27,9 +25,6 @@ def family_list(*, user: AbstractBaseUser, favourite_counts: bool = False,
         .annotate(photo_count=Count("photos", distinct=True, filter=Q(photos__trashed_at__isnull=True)))
         .order_by("name", "pk")
     )
-    if favourite_counts:
-        families = families.annotate(favourite_count=Count("photos", distinct=True, filter=Q(
-            photos__trashed_at__isnull=True, photos__in=Favourite.objects.filter(user_id=user.pk).values("photo_id"))))
     if with_members:
         families = families.prefetch_related(Prefetch(
             "memberships", queryset=Membership.objects.select_related("user").order_by("user__username"),

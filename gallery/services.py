@@ -35,7 +35,7 @@ from gallery.images import (
 from gallery.models import Family, Membership, Photo, PhotoTag, Tag
 from gallery.places import country_code_for, country_name, place_for
 from gallery.signals import photos_added, photos_changed
-from gallery.text import without_nul
+from gallery.text import control_characters_refuse, one_line, tag_name_clean, without_controls, without_nul
 from gallery.timezones import when_taken
 from gallery.upload_limits import UNNAMED_FILE
 
@@ -50,7 +50,8 @@ MAX_TAGS = 50
 
 @transaction.atomic
 def family_create(*, name: str, admin: AbstractBaseUser) -> Family:
-    name = name.strip()
+    name = one_line(name)
+    control_characters_refuse(name, what="A family's name")
     if not name:
         raise ValidationError("A family needs a name.")
     if len(name) > (longest := Family._meta.get_field("name").max_length):
@@ -244,11 +245,17 @@ def photo_create_from_bytes(
 ) -> UploadResult:
     """Store a photo whole or not at all: its files, then its row. Bad input, a storage fault or the same
     bytes already in the family are results, not exceptions."""
+    try:
+        tags = tags_clean(tags)  # refused before any file is written (or a trashed photo restored)
+        description = without_nul(description or "")
+        control_characters_refuse(description, what="A description", multiline=True)
+    except ValidationError as exc:
+        return UploadResult(filename, UploadResult.REJECTED, reason=" ".join(exc.messages))
     existing = Photo.all_objects.filter(family=family, sha256=sha256_of(data)).first() if data else None
-    if existing is not None and (duplicate := _duplicate(filename, existing)) is not None:
+    if existing is not None and (duplicate := _duplicate(filename, existing, tags=tags, description=description,
+                                                         user=uploaded_by)) is not None:
         return duplicate
     try:
-        tags = tags_clean(tags)  # refused before any file is written
         info = inspect_image(data)
         # In a time- and memory-limited child process; never raises (what it skips is logged).
         embedded = read_embedded(data, label=filename) if info.has_metadata else Embedded()
@@ -265,7 +272,8 @@ def photo_create_from_bytes(
             raise
         # Same bytes uploaded concurrently: the other request won; report it as the duplicate it is.
         existing = Photo.all_objects.filter(family=family, sha256=info.sha256).first()
-        duplicate = _duplicate(filename, existing) if existing is not None else None
+        duplicate = _duplicate(filename, existing, tags=tags, description=description,
+                               user=uploaded_by) if existing is not None else None
         if duplicate is None:  # the winner was rolled back after all, or deleted for good since
             return UploadResult(filename, UploadResult.REJECTED, reason="The same file was being uploaded at the same "
                                 "moment and did not finish. Please try again.")
@@ -289,21 +297,53 @@ def _constraint_name(exc: IntegrityError) -> str | None:
     return getattr(getattr(exc.__cause__, "diag", None), "constraint_name", None)
 
 
-def _duplicate(filename: str, existing: Photo) -> UploadResult | None:
+def _duplicate(filename: str, existing: Photo, *, tags: list[str] = (), description: str = "",
+               user: AbstractBaseUser | None = None) -> UploadResult | None:
     """The same bytes are in the family already. In its trash: the upload restores that photo (the uploader holds
-    the file, so they get the photo back with its tags, albums and favourites, not a "duplicate" they can't see).
-    None when that photo was deleted for good meanwhile (the trash emptied at the same moment): store the file anew."""
-    if existing.trashed_at is not None:
-        from gallery.trash_services import photos_untrash
+    the file, so they get the photo back with its tags, albums and favourites, not a "duplicate" they can't see),
+    with what this upload asked for besides: its tags added, its description where the photo had none. What could
+    not be applied is said, never dropped without a word. None when that photo was deleted for good meanwhile (the
+    trash emptied at the same moment): store the file anew."""
+    if existing.trashed_at is None:
+        given = " and ".join(what for what, there in (("tags", tags), ("description", description.strip())) if there)
+        unused = f" The {given} given with this upload {'were' if tags else 'was'} not applied." if given else ""
+        return UploadResult(filename, UploadResult.DUPLICATE, photo=existing,
+                            reason=f"Already in {existing.family} as “{existing}”.{unused}")
+    from gallery.trash_services import photos_untrash
 
-        with transaction.atomic():
-            if not Photo.all_objects.select_for_update().filter(pk=existing.pk).exists():
-                return None
-            photos_untrash(photo_ids=[existing.pk])
-        existing.trashed_at, existing.trashed_by = None, None
-        return UploadResult(filename, UploadResult.RESTORED, photo=existing,
-                            reason=f"It was in the trash of {existing.family}: restored “{existing}”.")
-    return UploadResult(filename, UploadResult.DUPLICATE, photo=existing, reason=f"Already in {existing.family} as “{existing}”.")
+    with transaction.atomic():
+        if not Photo.all_objects.select_for_update().filter(pk=existing.pk).exists():
+            return None
+        photos_untrash(photo_ids=[existing.pk])
+        notes = _restored_with(existing, tags=tags, description=description, user=user)
+    existing.trashed_at, existing.trashed_by = None, None
+    restored = f"It was in the trash of {existing.family}: restored “{existing}”."
+    return UploadResult(filename, UploadResult.RESTORED, photo=existing, reason=" ".join([restored, *notes]))
+
+
+def _restored_with(photo: Photo, *, tags: list[str], description: str, user) -> list[str]:
+    """Apply a re-upload's tags and description to the photo it restored; sentences about what was not applied."""
+    notes = []
+    have = {name.lower() for name in PhotoTag.objects.filter(photo=photo).values_list("tag__name", flat=True)}
+    new = [name for name in tags if name.lower() not in have]
+    room = max(0, MAX_TAGS - len(have))
+    if new[room:]:
+        notes.append(f"It already has {len(have)} tags ({MAX_TAGS} at most): not added: {', '.join(new[room:])}.")
+    changed = bool(new[:room])
+    photo_tags_add(photo=photo, names=[*[n for n in tags if n.lower() in have], *new[:room]],
+                   source=PhotoTag.Source.MEMBER, user=user)
+    description = description.strip()
+    if description and description != photo.description:
+        if photo.description:
+            notes.append("It already had a description, kept: the one given with this upload was not saved.")
+        else:
+            Photo.all_objects.filter(pk=photo.pk).update(description=description,
+                                                         description_source=Photo.FieldSource.MEMBER)
+            photo.description, photo.description_source = description, Photo.FieldSource.MEMBER
+            changed = True
+    if changed or tags:
+        photos_changed.send(sender=Photo, photo_ids=[photo.pk])
+    return notes
 
 
 def _photo_store(*, family, uploaded_by, data, filename, info, tags, description, embedded: Embedded) -> Photo:
@@ -367,8 +407,8 @@ def _upload_hold(family: Family, uploaded_by: AbstractBaseUser | None) -> None:
 
 
 def _title_from_filename(stem: str) -> str:
-    title = stem.replace("_", " ").replace("-", " ").strip()
-    return " ".join(title.split())[:255]
+    title = without_controls(stem.replace("_", " ").replace("-", " "))
+    return " ".join(title.split())[:255].strip()
 
 
 def _set_tags(photo: Photo, names: Iterable[str], *, user: AbstractBaseUser | None = None) -> None:
@@ -422,7 +462,8 @@ def photo_tags_add(
 def tags_clean(names: Iterable[str]) -> list[str]:
     """Tag names as stored: whitespace collapsed, at most 64 characters, one per case-insensitive name.
 
-    Raises ValidationError for more than MAX_TAGS, so a caller can refuse before doing any work."""
+    Raises ValidationError for more than MAX_TAGS, or a name with a comma or a control character in it
+    (gallery.text.tag_name_clean), so a caller can refuse before doing any work."""
     cleaned = _names_clean(names)
     if len(cleaned) > MAX_TAGS:
         raise ValidationError(f"At most {MAX_TAGS} tags per photo.")
@@ -432,7 +473,7 @@ def tags_clean(names: Iterable[str]) -> list[str]:
 def _names_clean(names: Iterable[str]) -> list[str]:
     cleaned: dict[str, str] = {}
     for name in names:
-        name = " ".join(without_nul(str(name)).split())[:64]
+        name = tag_name_clean(name)[:64].strip()
         if name:
             cleaned.setdefault(name.lower(), name)
     return list(cleaned.values())
@@ -498,7 +539,8 @@ def photo_update(
     """A member's edit (photo page, API, admin). Edits of one photo take turns on its row, so two saving at once
     never insert the same photo-tag pair twice. With `seen` (photo_edit_version of what the member's form showed),
     an edit over someone else's change saved meanwhile is refused (code "edit_conflict", saying what the photo reads
-    now) instead of silently replacing it; without it the later edit stands."""
+    now) instead of silently replacing it; without it the later edit stands. A title is one line; text with a
+    control character in it is refused (ValidationError), not changed behind the member's back."""
     fresh = Photo.all_objects.select_for_update(of=("self",)).filter(pk=photo.pk).first()
     if fresh is None:
         raise ValidationError("This photo is no longer there: it was deleted meanwhile.")
@@ -507,6 +549,12 @@ def photo_update(
     photo.title, photo.title_source = fresh.title, fresh.title_source
     photo.description, photo.description_source = fresh.description, fresh.description_source
     fields = []
+    if title is not None:
+        title = one_line(title)[:255].strip()
+        control_characters_refuse(title, what="A title")
+    if description is not None:
+        description = without_nul(description)
+        control_characters_refuse(description, what="A description", multiline=True)
     if description is not None:
         if description.strip() != photo.description:
             # The member wrote it (even empty): embedded metadata never replaces it.
@@ -515,10 +563,10 @@ def photo_update(
         photo.description = description.strip()
         fields.append("description")
     if title is not None:
-        if title.strip()[:255] != photo.title:
+        if title != photo.title:
             photo.title_source = Photo.FieldSource.MEMBER
             fields.append("title_source")
-        photo.title = title.strip()[:255]
+        photo.title = title
         fields.append("title")
     if fields:
         photo.save(update_fields=fields)

@@ -90,15 +90,18 @@ def _tag_keys(photo_ids: list[int]) -> dict[int, set[str]]:
 
 @transaction.atomic
 def suggestions_accept(*, suggestions: QuerySet[TagSuggestion] | Iterable[TagSuggestion],
-                       user: AbstractBaseUser | None, skip_full: bool = False) -> int:
+                       user: AbstractBaseUser | None, skip_full: bool = False,
+                       kept_open: list[str] | None = None) -> int:
     """Accept suggestions: each becomes an ordinary tag of its photo (source "suggestion"). Already accepted ones
     are left as they are; dismissed ones are accepted after all (a member changed their mind). Returns how many
     were accepted now. A photo that would pass the tag limit raises ValidationError (nothing is accepted then), or
-    with `skip_full` keeps its suggestions open while the other photos' are accepted."""
-    return _accept(pks=[s.pk for s in suggestions], user=user, skip_full=skip_full)
+    with `skip_full` keeps its suggestions open while the other photos' are accepted, and is named in `kept_open`
+    (when given) with the reason, for the caller to say."""
+    return _accept(pks=[s.pk for s in suggestions], user=user, skip_full=skip_full, kept_open=kept_open)
 
 
-def _accept(*, pks: list[int], user: AbstractBaseUser | None, skip_full: bool) -> int:
+def _accept(*, pks: list[int], user: AbstractBaseUser | None, skip_full: bool,
+            kept_open: list[str] | None = None) -> int:
     rows = list(TagSuggestion.objects.select_for_update().filter(pk__in=pks)
                 .exclude(state=TagSuggestion.State.ACCEPTED).select_related("photo__family").order_by("pk"))
     by_photo: dict[int, list[TagSuggestion]] = defaultdict(list)
@@ -108,9 +111,11 @@ def _accept(*, pks: list[int], user: AbstractBaseUser | None, skip_full: bool) -
     for photo_id, rows_of_photo in by_photo.items():
         try:
             _photo_tags_add(rows_of_photo[0].photo, [row.name for row in rows_of_photo], user)
-        except ValidationError:
+        except ValidationError as exc:
             if not skip_full:
                 raise
+            if kept_open is not None:
+                kept_open.append(" ".join(exc.messages))
             continue  # this photo is full: its suggestions stay open, the others go ahead
         accepted += [row.pk for row in rows_of_photo]
     TagSuggestion.objects.filter(pk__in=accepted).update(
@@ -144,11 +149,13 @@ def suggestion_dismiss(*, suggestion: TagSuggestion, user: AbstractBaseUser | No
 
 
 @transaction.atomic
-def suggestions_accept_above(*, family: Family, min_probability: float, user: AbstractBaseUser | None) -> int:
+def suggestions_accept_above(*, family: Family, min_probability: float, user: AbstractBaseUser | None,
+                             kept_open: list[str] | None = None) -> int:
     """Accept every open suggestion of the family's photos at or above `min_probability` (the family page's
-    "accept all above 0.9"). Photos at the tag limit keep theirs open; returns how many were accepted."""
+    "accept all above 0.9"). Photos at the tag limit keep theirs open (each named in `kept_open`, when given, with
+    the reason); returns how many were accepted."""
     if not 0.0 <= min_probability <= 1.0:
         raise ValidationError("The probability is a number from 0 to 1, e.g. 0.9.")
     pks = list(TagSuggestion.objects.filter(photo__family=family, state=TagSuggestion.State.OPEN,
                                             probability__gte=min_probability).values_list("pk", flat=True))
-    return _accept(pks=pks, user=user, skip_full=True)
+    return _accept(pks=pks, user=user, skip_full=True, kept_open=kept_open)

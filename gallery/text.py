@@ -1,4 +1,6 @@
-"""NUL characters in user input. PostgreSQL refuses them in text, so a NUL that reached a query or a row
+"""Rules for text people type: NUL characters (below), control characters and tag names (the end of the module).
+
+NUL characters in user input. PostgreSQL refuses them in text, so a NUL that reached a query or a row
 would be a 500.
 
 Forms and serializers refuse them (Django's and DRF's CharField validators: "Null characters are not
@@ -9,11 +11,14 @@ instead of a 500."""
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Iterator
 from typing import Any
 
+from django.core.exceptions import ValidationError
 from django.db import DataError
 from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.utils.deconstruct import deconstructible
 
 NUL = "\x00"
 REFUSED = "Text can't contain NUL characters (\\0). Remove them and try again."
@@ -79,3 +84,86 @@ def refusal(request: HttpRequest, status: int, message: str) -> HttpResponse:
     if request.path.startswith("/api/"):
         return JsonResponse({"detail": message}, status=status)
     return HttpResponse(message, status=status, content_type="text/plain; charset=utf-8")
+
+
+# --- control characters and tag names -----------------------------------------------------------------------------
+# One rule for what people type as names and text (family, album, tag names, photo titles, descriptions): control
+# characters (Unicode category Cc: ESC, BEL, DEL, C1 codes …) are invisible, break the layout of pages and of
+# exported files, and can't be typed back; a person's text holding one is refused with the codes named, so nothing
+# is changed behind their back. Whitespace among them (tab, line breaks) is a space in a one-line name and kept in
+# a description. Text read from inside files (embedded title, description, keywords) has them removed instead:
+# there is no person to ask.
+
+MULTILINE_ALLOWED = "\t\n\r"
+TAG_SEPARATOR = ","
+TAG_COMMA_REFUSED = ("A tag name can't contain a comma (commas separate tags where they are typed): “{name}”. "
+                     "Write it as two tags, or without the comma.")
+
+
+def _controls(value: str, *, multiline: bool) -> list[str]:
+    """The control characters of `value` a text of its kind may not hold, each once, in order. NUL aside: it has
+    its own rule and message (above), read before this one."""
+    found: dict[str, None] = {}
+    for ch in value:
+        allowed = ch in MULTILINE_ALLOWED if multiline else ch.isspace()
+        if ch != NUL and not allowed and unicodedata.category(ch) == "Cc":
+            found.setdefault(ch)
+    return list(found)
+
+
+def control_characters_refuse(value: str, *, what: str, multiline: bool = False, field: str | None = None) -> None:
+    """Raise ValidationError when `value` holds a control character (other than whitespace), naming it (under
+    `field`, when given, for the form or the API to show it there)."""
+    if bad := _controls(value or "", multiline=multiline):
+        codes = ", ".join(f"U+{ord(ch):04X}" for ch in bad)
+        error = ValidationError(f"{what} can't contain control characters (invisible codes; here {codes}). "
+                                "Remove them and try again.", code="control_characters")
+        raise ValidationError({field: error}) if field else error
+
+
+def without_controls(value: str, *, multiline: bool = False) -> str:
+    """`value` without the control characters control_characters_refuse would refuse: for text read from files."""
+    bad = {*_controls(value or "", multiline=multiline), NUL}
+    return "".join(ch for ch in value if ch not in bad)
+
+
+def one_line(value: str) -> str:
+    """A name as stored: whitespace runs (tabs and line breaks too) one space, no NUL, ends trimmed."""
+    return " ".join(without_nul(value or "").split())
+
+
+@deconstructible
+class NoControlCharacters:
+    """The model fields' validator (the admin's forms run it): control_characters_refuse."""
+
+    def __init__(self, what: str = "This text", multiline: bool = False):
+        self.what, self.multiline = what, multiline
+
+    def __call__(self, value) -> None:
+        control_characters_refuse(str(value), what=self.what, multiline=self.multiline)
+
+    def __eq__(self, other) -> bool:
+        return isinstance(other, NoControlCharacters) and (self.what, self.multiline) == (other.what, other.multiline)
+
+
+def tag_name_clean(name: str) -> str:
+    """A tag name as a person gives it (web, API, admin, an accepted suggestion's concept), as stored: one line
+    (whitespace collapsed, no NUL); refused (ValidationError) with a control character or a comma in it, as the
+    comma-separated tag fields could never give it back. "" stays "" (the caller drops or refuses it)."""
+    name = one_line(str(name))
+    control_characters_refuse(name, what="A tag name")
+    if TAG_SEPARATOR in name:
+        raise ValidationError(TAG_COMMA_REFUSED.format(name=name), code="tag_comma")
+    return name
+
+
+def tag_names_from_file(raw: str) -> list[str]:
+    """Tag names in a keyword read from a file: control characters removed, split at commas as typed ones are
+    ("Beach, Summer" from a tool that stored a keyword list as one keyword is two tags)."""
+    return [name for part in without_controls(str(raw)).split(TAG_SEPARATOR) if (name := one_line(part))]
+
+
+# The validators of each kind of text, shared by the models (admin), the forms (pages) and the serializers (API).
+NAME_TEXT = NoControlCharacters("A name")
+TITLE_TEXT = NoControlCharacters("A title")
+DESCRIPTION_TEXT = NoControlCharacters("A description", multiline=True)

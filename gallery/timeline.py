@@ -17,14 +17,14 @@ from __future__ import annotations
 
 import hashlib
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from datetime import timezone as dt_timezone
 from urllib.parse import urlencode
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.cache import cache
-from django.db.models import Count, F, QuerySet
+from django.db.models import Count, F, Q, QuerySet
 from django.db.models.fields.tuple_lookups import Tuple, TupleGreaterThan, TupleLessThan
 from django.db.models.functions import TruncMonth
 from django.urls import reverse
@@ -32,7 +32,7 @@ from django.utils import timezone
 
 from gallery.models import Family, Photo
 from gallery.photo_lists import ListContext, Neighbours, PhotoListKind
-from gallery.selectors import photo_list
+from gallery.selectors import family_list, photo_list
 
 # Back from the viewer, the list is drawn from the top when the photo is within this many pages of it (as the
 # person left it after scrolling); further down it starts at the photo, with a link to the newer ones.
@@ -269,6 +269,15 @@ def timeline_months(*, user: AbstractBaseUser, filters: TimelineFilters) -> list
             years.append(YearMonths(month.year, []))
         years[-1].months.append(MonthCount(month, count))
     return years
+
+
+def timeline_families(*, user: AbstractBaseUser, filters: TimelineFilters) -> list[Family]:
+    """The user's families for the timeline's picker, each with `timeline_count`: how many photos the timeline
+    shows for it under the other filters (tag, favourites), counted over the list's own query (a subquery of the
+    families' query, so no query more)."""
+    shown = timeline_photos(user=user, filters=replace(filters, family_id=None)).order_by().values("pk")
+    return list(family_list(user=user).annotate(
+        timeline_count=Count("photos", distinct=True, filter=Q(photos__in=shown))))
 
 
 def _month_counts(user: AbstractBaseUser, filters: TimelineFilters) -> list[tuple[date, int]]:

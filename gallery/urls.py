@@ -13,6 +13,7 @@ urlpatterns = [
     path("photos/<int:photo_id>/edit/", photos.photo_edit, name="photo_edit"),
     path("photos/<int:photo_id>/date/", corrections.photo_date, name="photo_date"),
     path("photos/<int:photo_id>/shift/", corrections.photo_shift, name="photo_shift"),
+    path("photos/<int:photo_id>/shift/undo/", corrections.photo_shift_undo, name="photo_shift_undo"),
     path("photos/<int:photo_id>/place/", corrections.photo_place, name="photo_place"),
     path("photos/<int:photo_id>/turn/", corrections.photo_turn, name="photo_turn"),
     path("photos/<int:photo_id>/delete/", photos.photo_remove, name="photo_delete"),

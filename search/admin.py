@@ -205,7 +205,9 @@ class TagConceptForm(UniqueInFamilyForm):
         fields = ["family", "name", "prompt", "enabled"]
 
     def clean_name(self) -> str:
-        name = " ".join(self.cleaned_data["name"].split())
+        from gallery.text import tag_name_clean
+
+        name = tag_name_clean(self.cleaned_data["name"])  # it becomes a tag when a suggestion is accepted
         if not name:
             raise forms.ValidationError("Give the tag a name.")
         return name

@@ -285,7 +285,10 @@ class _SemanticSearch:
             try:
                 embedder = get_embedder(model_name)
             except ModelUnavailable as exc:
-                response.semantic_available, response.semantic_message = False, str(exc)
+                # Image search is off for these families' photos; families with none (a new family while the
+                # others are searched with the previous model during a switch) lose nothing, and say nothing.
+                if Photo.objects.filter(family_id__in=family_ids).exists():
+                    response.semantic_available, response.semantic_message = False, str(exc)
                 continue
             vectors, calls = term_vectors(embedder, texts + list(plan.excluded))
             response.model_calls += calls

@@ -30,8 +30,10 @@ def family_search_model(*, family_id: int, other_models: bool | None = None) -> 
     """The model whose embeddings search should use for this family.
 
     The active model once it covers every photo that can be embedded; until then, during a model
-    switch, the previous model with the best coverage keeps serving. `other_models`: whether any
-    embeddings of another model exist, when the caller already knows (search_context)."""
+    switch, the previous model with the best coverage keeps serving, and so it does while the active model is
+    recorded as unable to load (a typo in SEARCH_MODEL, a download that failed): its embeddings can't be
+    searched without it. `other_models`: whether any embeddings of another model exist, when the caller already
+    knows (search_context)."""
     active = settings.SEARCH_MODEL
     # Usually no other model has embeddings at all, and then the answer is the active model whatever the
     # coverage. Two range probes of the (model_name, photo) index say so in well under a millisecond; the
@@ -40,6 +42,8 @@ def family_search_model(*, family_id: int, other_models: bool | None = None) -> 
         other_models = PhotoEmbedding.objects.filter(Q(model_name__lt=active) | Q(model_name__gt=active)).exists()
     if not other_models:
         return active
+    if EmbeddingModel.objects.filter(name=active, available=False).exists():
+        return _best_previous(family_id, active) or active
     # A switch to the active model the family completed: the previous model's embeddings are only kept for comparing
     # (MODEL_SWITCH_KEEP_DAYS), and the active model has at least as many of the family's photos as any other from
     # then on (new photos get only its embeddings), so it serves: one indexed probe instead of the coverage scan.
@@ -47,18 +51,36 @@ def family_search_model(*, family_id: int, other_models: bool | None = None) -> 
         return active
     if family_covered(family_id=family_id, model_name=active):
         return active
+    previous = _best_previous(family_id, active, counted=True)
+    active_count = PhotoEmbedding.objects.filter(family_id=family_id, model_name=active).count()
+    if previous and previous["n"] > active_count:
+        return previous["model_name"]
+    return active
+
+
+def _best_previous(family_id: int, active: str, *, counted: bool = False):
+    """The other model with the most embeddings of the family's photos, not recorded as unable to load: its name
+    (with `counted`, {"model_name", "n"}), or None."""
     previous = (
         PhotoEmbedding.objects.filter(family_id=family_id)
         .exclude(model_name=active)
+        .exclude(model_name__in=EmbeddingModel.objects.filter(available=False).values("name"))
         .values("model_name")
         .annotate(n=Count("id"))
         .order_by("-n")
         .first()
     )
-    active_count = PhotoEmbedding.objects.filter(family_id=family_id, model_name=active).count()
-    if previous and previous["n"] > active_count:
-        return previous["model_name"]
-    return active
+    if previous is None or counted:
+        return previous
+    return previous["model_name"]
+
+
+def models_searched(*, user: AbstractBaseUser) -> set[str]:
+    """The models the user's families with photos are searched with (family_search_model of each; a family with
+    nothing to search yet is searched with nothing)."""
+    family_ids = (Membership.objects.filter(user=user, family__photos__isnull=False)
+                  .values_list("family_id", flat=True).distinct())
+    return {family_search_model(family_id=family_id) for family_id in family_ids}
 
 
 @dataclass

@@ -232,3 +232,16 @@ def test_another_family_gets_the_404_for_every_page_of_an_album(client_for, mall
     client = client_for(mallory)
     for headers in ({}, HTMX):
         assert client.get(album.get_absolute_url() + "?page=2", headers=headers).status_code == 404
+
+
+def test_the_album_list_counts_what_the_album_shows_not_its_photos_in_the_trash(client_for, alice, album, photos):
+    from gallery.trash_services import photos_restore, photos_trash
+
+    shown = len(album_photo_ids(album=album))
+    body = unescape(client_for(alice).get(reverse("gallery:albums")).content.decode())
+    assert f"{shown} photos" in body
+    photos_trash(user=alice, photo_ids=[album_photo_ids(album=album)[0]])
+    body = unescape(client_for(alice).get(reverse("gallery:albums")).content.decode())
+    assert len(album_photo_ids(album=album)) == shown - 1 and f"{shown - 1} photo" in body and f"{shown} photos" not in body
+    api = client_for(alice).get(f"/api/v1/albums/{album.pk}/").json()
+    assert api["photo_count"] == shown - 1

@@ -111,6 +111,26 @@ def test_the_page_shifts_every_photo_of_that_camera_that_day(family, alice, clie
     assert "Give a shift in days, hours or minutes" in response.content.decode()
 
 
+def test_undoing_a_camera_day_shift_moves_back_exactly_the_photos_it_moved(family, alice, client_for):
+    """Shifting back by hand ("every photo from this camera that day", the opposite offset) would take the photos
+    that were on the day they moved to, and never moved: the page's undo moves back exactly the ones it moved."""
+    moved = [_gps_photo(family, alice, taken=f"2023:07:14 {9 + n:02d}:00:00") for n in range(2)]
+    already_there = _gps_photo(family, alice, taken="2023:07:15 10:00:00")
+    before = {p.pk: _fresh(p).taken_at for p in moved + [already_there]}
+    client = client_for(alice)
+    client.post(reverse("gallery:photo_shift", args=[moved[0].pk]), {"days": "1", "scope": "camera_day"})
+    page = client.get(moved[0].get_absolute_url()).content.decode()
+    assert "Undo the last shift (2 photos)" in page
+    assert "Undo the last shift" not in client.get(already_there.get_absolute_url()).content.decode()
+    response = client.post(reverse("gallery:photo_shift_undo", args=[moved[0].pk]), follow=True)
+    assert "Undid the shift: 2 photos back" in response.content.decode()
+    assert {p.pk: _fresh(p).taken_at for p in moved + [already_there]} == before
+    assert "Undo the last shift" not in response.content.decode()
+    again = client.post(reverse("gallery:photo_shift_undo", args=[moved[0].pk]), follow=True)
+    assert "no shift of this photo" in again.content.decode()
+    assert {p.pk: _fresh(p).taken_at for p in moved + [already_there]} == before
+
+
 # --- place --------------------------------------------------------------------------------------
 
 
@@ -231,6 +251,7 @@ def test_a_bad_turn_is_a_plain_message(family, alice, client_for):
     ("gallery:photo_place", {"latitude": "1", "longitude": "1"}),
     ("gallery:photo_place", {"clear": "1"}),
     ("gallery:photo_turn", {"turn": "left"}),
+    ("gallery:photo_shift_undo", {}),
 ])
 def test_another_family_can_not_correct_our_photos(family, alice, mallory, client_for, name, data):
     photo = _gps_photo(family, alice)

@@ -335,3 +335,25 @@ def _family_options(body: str) -> dict[str, str]:
     select = re.search(r'<select name="family".*?</select>', body, re.S).group(0)
     return {text.split(" (")[0]: text for text in
             (unescape(t).strip() for t in re.findall(r'<option value="\d+"[^>]*>([^<]+)</option>', select))}
+
+
+def test_the_family_pickers_counts_follow_the_tag_and_favourite_filters(client_for, family, alice, other_family):
+    from gallery.trash_services import photos_favourite
+    from tests.factories import MembershipFactory
+
+    MembershipFactory(family=other_family, user=alice)
+    beach = [photo_factory(family=family, user=alice, tags=["beach"]) for _ in range(2)]
+    photo_factory(family=family, user=alice, tags=["forest"])
+    photo_factory(family=other_family, user=alice, tags=["Beach"])
+    photo_factory(family=other_family, user=alice)
+    photos_favourite(user=alice, photo_ids=[beach[0].pk], on=True)
+
+    def options(params) -> list[str]:
+        body = unescape(client_for(alice).get(reverse("gallery:timeline"), params).content.decode())
+        tiles = len(set(re.findall(r'href="/photos/(\d+)/', body)))
+        return sorted(re.findall(r'<option value="\d+" ?(?:selected)?>([^<]+)</option>', body)), tiles
+
+    assert options({}) == (["Joneses (2)", "Smiths (3)"], 5)
+    assert options({"tag": "beach"}) == (["Joneses (1)", "Smiths (2)"], 3)
+    assert options({"tag": "beach", "favourite": 1}) == (["Joneses (0 favourites)", "Smiths (1 favourite)"], 1)
+    assert options({"tag": "beach", "family": family.pk}) == (["Joneses (1)", "Smiths (2)"], 2)

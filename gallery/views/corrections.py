@@ -3,7 +3,7 @@ posts that come back to the photo with a message; any member of the photo's fami
 
 from __future__ import annotations
 
-from datetime import datetime, time
+from datetime import datetime, time, timedelta
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -66,10 +66,42 @@ def photo_shift(request: HttpRequest, photo_id: int) -> HttpResponse:
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages), extra_tags=WHERE)
         return _back(photo)
-    moved = sum(result.ok for result in results)
+    moved = [result.id for result in results if result.ok]
     if moved:
-        messages.success(request, f"Shifted the date taken of {moved} photo{'s' if moved != 1 else ''}.",
+        messages.success(request, f"Shifted the date taken of {len(moved)} photo{'s' if len(moved) != 1 else ''}.",
                          extra_tags=WHERE)
+        # Its undo moves back exactly these photos: shifting back "every photo from this camera that day" would
+        # pick the photos on the day they now share, with others that never moved, and miss any moved off it.
+        request.session[SHIFT_UNDO_KEY] = {"photo": photo.pk, "ids": moved,
+                                           "seconds": int(form.delta().total_seconds())}
+    for reason in dict.fromkeys(result.reason for result in results if not result.ok):
+        messages.error(request, reason, extra_tags=WHERE)
+    return _back(photo)
+
+
+SHIFT_UNDO_KEY = "shift_undo"
+
+
+def shift_undo_offer(request: HttpRequest, photo) -> dict | None:
+    """The last shift made from this photo's page in this session, which its page offers to undo (else None)."""
+    undo = request.session.get(SHIFT_UNDO_KEY)
+    return undo if isinstance(undo, dict) and undo.get("photo") == photo.pk else None
+
+
+@require_POST
+@login_required
+def photo_shift_undo(request: HttpRequest, photo_id: int) -> HttpResponse:
+    """Move the photos of the last shift made from this page back by the same offset (each checked again)."""
+    photo = photo_get(user=request.user, photo_id=photo_id)
+    undo = shift_undo_offer(request, photo)
+    if undo is None:
+        messages.error(request, "There is no shift of this photo's dates to undo.", extra_tags=WHERE)
+        return _back(photo)
+    del request.session[SHIFT_UNDO_KEY]
+    results = photos_shift_dates(user=request.user, photo_ids=undo["ids"], delta=-timedelta(seconds=undo["seconds"]))
+    back = sum(result.ok for result in results)
+    messages.success(request, f"Undid the shift: {back} photo{'s' if back != 1 else ''} back to the date taken "
+                              "they had.", extra_tags=WHERE)
     for reason in dict.fromkeys(result.reason for result in results if not result.ok):
         messages.error(request, reason, extra_tags=WHERE)
     return _back(photo)
@@ -87,14 +119,17 @@ def photo_place(request: HttpRequest, photo_id: int) -> HttpResponse:
     if not form.is_valid():
         _form_errors(request, form)
         return _back(photo)
+    zone = photo.taken_tz
     try:
         photo_place_set(photo=photo, place=form.place(), latitude=form.cleaned_data.get("latitude"),
                         longitude=form.cleaned_data.get("longitude"))
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages), extra_tags=WHERE)
     else:
-        messages.success(request, f"Place set to {photo.place_label or 'no named place (open country or sea)'}.",
-                         extra_tags=WHERE)
+        moved = (f" Its time is now read in that place's zone ({photo.taken_tz}): taken "
+                 f"{photo.taken_at_local:%d %b %Y %H:%M}.") if photo.taken_tz != zone else ""
+        messages.success(request, f"Place set to {photo.place_label or 'no named place (open country or sea)'}."
+                                  f"{moved}", extra_tags=WHERE)
     return _back(photo)
 
 

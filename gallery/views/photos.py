@@ -32,7 +32,8 @@ from gallery.text import refusal
 from gallery.trash_services import photo_may_manage, photos_trash, purge_at
 from gallery.upload_limits import upload_report
 from gallery.images import human_size, too_large
-from gallery.timeline import TimelineFilters, TimelineList, timeline_months, timeline_page
+from gallery.views.corrections import shift_undo_offer
+from gallery.timeline import TimelineFilters, TimelineList, timeline_families, timeline_months, timeline_page
 from gallery.views import wants_partial
 from gallery.views.bulk import selection_context
 
@@ -49,7 +50,7 @@ def timeline(request: HttpRequest) -> HttpResponse:
     start = form.start()
     partial = wants_partial(request)
     problem = form.problem()
-    families = None if partial else list(family_list(user=request.user, favourite_counts=filters.favourite))
+    families = None if partial else timeline_families(user=request.user, filters=filters)
     if families is not None and filters.family_id and filters.family_id not in {f.pk for f in families}:
         # A family the user left (a bookmark), or no family at all: alike, dropped as a broken filter is. (Later
         # pages come from this page's links, which no longer carry it.)
@@ -109,6 +110,7 @@ def _detail_context(request: HttpRequest, photo, form: PhotoEditForm | None = No
         context.update({"date_form": PhotoDateForm(initial={"date": taken.date(), "time": taken.strftime("%H:%M")}
                                                    if known else None),
                         "shift_form": PhotoShiftForm(),
+                        "shift_undo": shift_undo_offer(request, photo),
                         "place_form": PhotoPlaceForm(places=family_known_places(family_id=photo.family_id))})
     if full_page:  # the viewer chrome: previous/next in the list the photo was opened from, and back to it
         context["viewer"] = photo_viewer(user=request.user, photo=photo, data=request.GET)
@@ -133,11 +135,12 @@ def photo_edit(request: HttpRequest, photo_id: int) -> HttpResponse:
             photo_update(photo=photo, title=form.cleaned_data["title"], description=form.cleaned_data["description"],
                          tags=parse_tags(form.cleaned_data["tags"]), user=request.user, seen=form.cleaned_data["seen"])
         except ValidationError as exc:
-            if exc.code == "edit_conflict":  # the member has seen it now: the next save is theirs to make
+            conflict = getattr(exc, "code", None) == "edit_conflict"  # a list of errors has no code
+            if conflict:  # the member has seen it now: the next save is theirs to make
                 photo = photo_get(user=request.user, photo_id=photo_id)
                 form = PhotoEditForm({**request.POST.dict(), "seen": photo_edit_version(photo)})
                 form.is_valid()
-            form.add_error(None if exc.code == "edit_conflict" else "tags", exc)
+            form.add_error(None if conflict or hasattr(exc, "error_dict") else "tags", exc)
         else:
             photo = photo_get(user=request.user, photo_id=photo_id)  # fresh tags
             if not request.htmx:

@@ -49,6 +49,15 @@ def _after(request: HttpRequest, photo_id: int, *, done: str = "", error: str = 
     return redirect(photo)
 
 
+def _say_kept_open(request: HttpRequest, kept_open: list[str]) -> None:
+    """Photos whose suggestions stayed open (at the tag limit): named, never left out without a word."""
+    for reason in kept_open[:5]:
+        messages.warning(request, f"{reason} Its suggestions stay open.")
+    if len(kept_open) > 5:
+        messages.warning(request, f"{len(kept_open) - 5} more photos are at the tag limit: their suggestions stay "
+                                  "open.")
+
+
 @require_http_methods(["GET", "POST"])
 @login_required
 def family_suggestions(request: HttpRequest, family_id: int) -> HttpResponse:
@@ -60,9 +69,11 @@ def family_suggestions(request: HttpRequest, family_id: int) -> HttpResponse:
         if not is_admin:
             raise Http404("Only family admins accept suggestions in bulk.")
         if form.is_valid():
+            kept_open: list[str] = []
             count = suggestions_accept_above(family=family, min_probability=form.cleaned_data["min_probability"],
-                                             user=request.user)
+                                             user=request.user, kept_open=kept_open)
             messages.success(request, f"Accepted {count} suggestion{'s' if count != 1 else ''}: they are tags now.")
+            _say_kept_open(request, kept_open)
             return redirect("gallery:family_suggestions", family_id=family.pk)
     threshold = form.cleaned_data["min_probability"] if form.is_bound and form.is_valid() else 0.9
     summary = family_suggestion_summary(family=family, min_probability=threshold)

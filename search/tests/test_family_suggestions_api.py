@@ -60,11 +60,11 @@ def test_an_admin_accepts_every_suggestion_above_a_probability(suggested, family
     assert not TagSuggestion.objects.filter(state=TagSuggestion.State.ACCEPTED).exists()
 
     response = api.post(url, {}, content_type="application/json")  # the page's default: 0.9
-    assert response.status_code == 200 and response.json() == {"accepted": 2}
+    assert response.status_code == 200 and response.json() == {"accepted": 2, "kept_open": []}
     assert set(suggested[0].tags.values_list("name", flat=True)) == {"red"}
     assert set(suggested[1].tags.values_list("name", flat=True)) == {"blue"}
     assert not suggested[2].tags.exists() and not suggested[3].tags.exists()  # unsure; another family's
-    assert api.post(url, {"min_probability": 0.5}, content_type="application/json").json() == {"accepted": 1}
+    assert api.post(url, {"min_probability": 0.5}, content_type="application/json").json() == {"accepted": 1, "kept_open": []}
     assert set(suggested[2].tags.values_list("name", flat=True)) == {"green"}
     assert TagSuggestion.objects.filter(photo=suggested[3], state=TagSuggestion.State.OPEN).exists()
 

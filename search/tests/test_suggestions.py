@@ -305,6 +305,20 @@ def test_accepting_past_the_tag_limit_says_so(embedded, api, alice, client_for):
     assert TagSuggestion.objects.get(pk=red.pk).state == TagSuggestion.State.OPEN
 
 
+def test_accepting_in_bulk_names_the_photos_at_the_tag_limit(embedded, alice, client_for, family, admin_client):
+    full = embedded("red", "circle", tags=[f"tag {n}" for n in range(50)])
+    room = embedded("blue", "square")
+    response = client_for(alice).post(f"/families/{family.pk}/suggestions/", {"min_probability": "0.5"}, follow=True)
+    body = response.content.decode()
+    assert "Accepted 1 suggestion" in body and f"“{full}” already has 50 tags" in body and "stay open" in body
+    assert room.tags.filter(name="blue").exists()
+    assert TagSuggestion.objects.get(photo=full, name="red").state == TagSuggestion.State.OPEN
+    ids = list(TagSuggestion.objects.filter(photo=full).values_list("pk", flat=True))
+    response = admin_client.post("/admin/gallery/tagsuggestion/", {"action": "accept_selected", "_selected_action": ids},
+                                 follow=True)
+    assert "Accepted 0 suggestion(s)" in response.content.decode() and "already has 50 tags" in response.content.decode()
+
+
 def test_the_openapi_schema_documents_suggestions():
     from drf_spectacular.generators import SchemaGenerator
 

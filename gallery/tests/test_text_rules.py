@@ -1,0 +1,258 @@
+"""One rule for names and text, on every path that writes them (page, API, admin, files).
+
+Tag names hold no comma: the pages type tags comma-separated, so a name with a comma set through the API split in
+two the next time the photo was saved from its page. Names, titles and descriptions hold no control character: a
+person's text with one is refused with the codes named; text read from a file loses them."""
+
+from __future__ import annotations
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.urls import reverse
+
+from gallery.models import Album, Family, Photo, PhotoTag, Tag
+from gallery.services import family_create, photo_update
+from search.models import TagConcept
+from tests import images
+from tests.factories import api_token_key, photo_factory
+
+pytestmark = pytest.mark.django_db
+
+BELL = "\x07"
+
+
+@pytest.fixture
+def api(client, alice):
+    client.defaults["HTTP_AUTHORIZATION"] = f"Token {api_token_key(alice)}"
+    return client
+
+
+@pytest.fixture
+def root(client):
+    user = get_user_model().objects.create_superuser("root", "root@example.org", "admin-password-123")
+    client.force_login(user)
+    return client
+
+
+def names(photo: Photo) -> set[str]:
+    return set(Photo.objects.get(pk=photo.pk).tags.values_list("name", flat=True))
+
+
+# --- a. tag names: no comma ---------------------------------------------------------------------------------------
+
+
+def test_the_api_refuses_a_tag_with_a_comma_and_changes_nothing(api, family, alice):
+    photo = photo_factory(family=family, user=alice, tags=["sea"])
+    response = api.patch(f"/api/v1/photos/{photo.pk}/", {"tags": ["Smith, John"], "title": "Beach"},
+                         content_type="application/json")
+    assert response.status_code == 400
+    assert "comma" in response.json()["tags"][0] and "Smith, John" in response.json()["tags"][0]
+    assert names(photo) == {"sea"} and Photo.objects.get(pk=photo.pk).title != "Beach"
+    assert not Tag.objects.filter(name__contains=",").exists()
+
+
+def test_a_tag_set_through_the_api_survives_a_save_from_the_page(api, client_for, family, alice):
+    photo = photo_factory(family=family, user=alice)
+    assert api.patch(f"/api/v1/photos/{photo.pk}/", {"tags": ["Smith John", "beach"]},
+                     content_type="application/json").status_code == 200
+    form = client_for(alice).get(reverse("gallery:photo_edit", args=[photo.pk])).content.decode()
+    assert 'value="Smith John, beach"' in form or 'value="beach, Smith John"' in form
+    client_for(alice).post(reverse("gallery:photo_edit", args=[photo.pk]),
+                           {"title": "t", "description": "", "tags": "Smith John, beach"})
+    assert names(photo) == {"Smith John", "beach"}
+
+
+def test_the_upload_api_and_bulk_api_refuse_nothing_typed_comma_separated(api, family, alice):
+    photo = photo_factory(family=family, user=alice)
+    response = api.post("/api/v1/photos/bulk/", {"action": "add_tags", "photos": [photo.pk], "tags": ["a,b"]},
+                        content_type="application/json")
+    assert response.status_code == 400 and "comma" in str(response.json())
+    assert names(photo) == set()
+
+
+def test_the_admin_refuses_a_tag_name_with_a_comma(root, family, alice):
+    tag = Tag.objects.create(family=family, name="Sea")
+    response = root.post(reverse("admin:gallery_tag_change", args=[tag.pk]), {"name": "Sea, sand"})
+    assert response.status_code == 200 and "can&#x27;t contain a comma" in response.content.decode()
+    assert Tag.objects.get(pk=tag.pk).name == "Sea"
+
+
+def test_the_admin_add_tag_action_refuses_a_comma(root, family, alice):
+    from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
+
+    photo = photo_factory(family=family, user=alice)
+    response = root.post(reverse("admin:gallery_photo_changelist"),
+                         {"action": "add_tag", ACTION_CHECKBOX_NAME: [photo.pk], "apply": "1", "tag": "a, b"})
+    assert response.status_code == 200 and "comma" in response.content.decode()
+    assert names(photo) == set()
+
+
+def test_a_suggestion_concept_named_with_a_comma_is_refused(root, family):
+    response = root.post(reverse("admin:search_tagconcept_add"), {"name": "dog, cat", "prompt": "", "enabled": "on"})
+    assert response.status_code == 200 and "comma" in response.content.decode()
+    assert not TagConcept.objects.filter(name__contains=",").exists()
+
+
+def test_embedded_keywords_with_commas_are_as_many_tags_and_lose_control_characters(family, alice):
+    data = images.with_metadata(images.jpeg(colour=(9, 99, 199)), iptc={
+        "Iptc.Application2.Keywords": ["Beach, Summer", f"Grand{BELL}ma"],
+        "Iptc.Application2.Caption": f"A caption{BELL}\nsecond line",
+        "Iptc.Application2.Headline": f"Title{BELL}",
+    })
+    photo = photo_factory(family=family, user=alice, data=data)
+    assert names(photo) == {"Beach", "Summer", "Grandma"}
+    photo.refresh_from_db()
+    assert photo.description == "A caption\nsecond line" and photo.title == "Title"
+
+
+# --- d. control characters ------------------------------------------------------------------------------------------
+
+
+def test_a_family_name_with_a_control_character_is_refused_on_the_page(client_for, family, alice):
+    response = client_for(alice).post(reverse("gallery:families"), {"name": f"The{BELL} Smiths"})
+    assert "control characters" in response.content.decode() and "U+0007" in response.content.decode()
+    assert not Family.objects.filter(name__contains=BELL).exists()
+
+
+def test_the_service_refuses_and_tabs_are_spaces(alice):
+    with pytest.raises(Exception, match="control characters"):
+        family_create(name=f"Esc\x1b[31m", admin=alice)
+    assert family_create(name="Tab\tbed", admin=alice).name == "Tab bed"
+
+
+def test_the_admin_refuses_a_family_name_with_a_control_character(root, family, alice):
+    response = root.get(reverse("admin:gallery_family_change", args=[family.pk]))
+    assert response.status_code == 200
+    form = {"name": f"Smiths{BELL}", "memberships-TOTAL_FORMS": "0", "memberships-INITIAL_FORMS": "0"}
+    response = root.post(reverse("admin:gallery_family_change", args=[family.pk]), form)
+    assert response.status_code == 200 and "control characters" in response.content.decode()
+    assert Family.objects.get(pk=family.pk).name == "Smiths"
+
+
+@pytest.mark.parametrize(("field", "value"), [("title", f"A{BELL}"), ("description", f"x\x1b"),
+                                               ("tags", [f"t{BELL}"])])
+def test_the_photo_api_refuses_control_characters(api, family, alice, field, value):
+    photo = photo_factory(family=family, user=alice)
+    response = api.patch(f"/api/v1/photos/{photo.pk}/", {field: value}, content_type="application/json")
+    assert response.status_code == 400 and "control characters" in str(response.json()[field])
+
+
+def test_a_description_keeps_its_lines_and_a_title_is_one_line(family, alice):
+    photo = photo_factory(family=family, user=alice)
+    photo_update(photo=photo, title="Two\nlines", description="first\n\tsecond")
+    photo.refresh_from_db()
+    assert (photo.title, photo.description) == ("Two lines", "first\n\tsecond")
+
+
+def test_the_photo_page_refuses_control_characters_beside_the_field(client_for, family, alice):
+    photo = photo_factory(family=family, user=alice, tags=["keep"])
+    response = client_for(alice).post(reverse("gallery:photo_edit", args=[photo.pk]),
+                                      {"title": f"T{BELL}", "description": "", "tags": "keep"})
+    assert response.status_code == 200 and "U+0007" in response.content.decode()
+    assert Photo.objects.get(pk=photo.pk).title != f"T{BELL}"
+
+
+def test_albums_refuse_control_characters_on_the_page_and_the_api(api, client_for, family, alice):
+    response = api.post("/api/v1/albums/", {"family": family.pk, "name": f"Trip{BELL}"},
+                        content_type="application/json")
+    assert response.status_code == 400 and "control characters" in str(response.json())
+    page = client_for(alice).post(reverse("gallery:albums"), {"family": family.pk, "name": f"Trip{BELL}"})
+    assert "control characters" in page.content.decode()
+    assert not Album.objects.filter(name__contains=BELL).exists()
+
+
+def test_usernames_with_control_characters_are_refused():
+    from django.core.exceptions import ValidationError
+
+    from gallery.services import user_create
+
+    with pytest.raises(ValidationError):
+        user_create(username=f"eve{BELL}", password="correct horse battery")
+
+
+def test_a_file_name_with_control_characters_gives_a_clean_title(family, alice):
+    photo = photo_factory(family=family, user=alice, filename=f"beach{BELL}day.jpg")
+    assert Photo.objects.get(pk=photo.pk).title == "beachday"
+    assert PhotoTag.objects.filter(photo=photo).count() == 0
+
+
+# --- b. re-uploading a photo that is in the trash -------------------------------------------------------------------
+
+
+def test_a_reupload_of_a_trashed_photo_brings_it_back_with_the_new_tags_and_description(family, alice, bob):
+    from gallery.services import UploadResult, photo_create_from_bytes
+    from gallery.trash_services import photos_trash
+
+    data = images.jpeg(colour=(4, 5, 6), size=(40, 30))
+    photo = photo_factory(family=family, user=alice, data=data, tags=["beach"])
+    photos_trash(user=alice, photo_ids=[photo.pk])
+    result = photo_create_from_bytes(family=family, uploaded_by=bob, data=data, filename="again.jpg",
+                                     tags=["Holiday", "BEACH"], description="Grandma's birthday")
+    assert result.outcome == UploadResult.RESTORED and "trash" in result.reason
+    photo = Photo.objects.get(pk=photo.pk)
+    assert names(photo) == {"beach", "Holiday"} and photo.description == "Grandma's birthday"
+    assert PhotoTag.objects.get(photo=photo, tag__name="Holiday").added_by == bob
+
+
+def test_a_restored_photos_own_description_is_kept_and_the_upload_says_so(api, family, alice):
+    from gallery.trash_services import photos_trash
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    data = images.jpeg(colour=(7, 8, 9), size=(40, 30))
+    photo = photo_factory(family=family, user=alice, data=data, description="Written before")
+    photos_trash(user=alice, photo_ids=[photo.pk])
+    response = api.post("/api/v1/photos/", {"family": family.pk, "tags": "sea, sun", "description": "New words",
+                                            "file": SimpleUploadedFile("a.jpg", data)})
+    assert response.status_code == 200, response.content
+    assert set(response.json()["tags"]) == {"sea", "sun"}
+    assert Photo.objects.get(pk=photo.pk).description == "Written before"
+
+
+def test_the_upload_page_says_a_photo_came_back_from_the_trash_with_its_new_tags(client_for, family, alice):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+    from gallery.trash_services import photos_trash
+
+    data = images.jpeg(colour=(10, 11, 12), size=(40, 30))
+    photo = photo_factory(family=family, user=alice, data=data)
+    photos_trash(user=alice, photo_ids=[photo.pk])
+    page = client_for(alice).post(reverse("gallery:upload"), {"family": family.pk, "tags": "found again",
+                                                              "files": [SimpleUploadedFile("a.jpg", data)]})
+    assert "Restored from the trash" in page.content.decode()
+    assert names(photo) == {"found again"}
+
+
+def test_a_plain_duplicate_says_its_tags_were_not_applied(family, alice):
+    from gallery.services import UploadResult, photo_create_from_bytes
+
+    data = images.jpeg(colour=(13, 14, 15), size=(40, 30))
+    photo_factory(family=family, user=alice, data=data)
+    result = photo_create_from_bytes(family=family, uploaded_by=alice, data=data, filename="b.jpg", tags=["x"])
+    assert result.outcome == UploadResult.DUPLICATE and "not applied" in result.reason
+
+
+def test_the_migration_renames_old_tags_with_commas_and_merges_into_an_existing_name(family, alice):
+    import importlib
+
+    from django.apps import apps
+
+    migration = importlib.import_module("gallery.migrations.0020_tag_names_without_commas")
+    one, two = photo_factory(family=family, user=alice, tags=["Smith John"]), photo_factory(family=family, user=alice)
+    old = Tag.objects.create(family=family, name="Smith, John")  # as the API let it be written before
+    other = Tag.objects.create(family=family, name="a,b")
+    PhotoTag.objects.create(photo=one, tag=old)
+    PhotoTag.objects.create(photo=two, tag=old)
+    PhotoTag.objects.create(photo=two, tag=other)
+    migration.rename_tags_with_commas(apps, None)
+    assert names(one) == {"Smith John"} and names(two) == {"Smith John", "a b"}
+    assert not Tag.objects.filter(name__contains=",").exists()
+
+
+# --- two members editing one photo -------------------------------------------------------------------------------
+
+
+def test_a_form_without_what_it_showed_still_saves_everything_typed(client_for, family, alice):
+    photo = photo_factory(family=family, user=alice, tags=["beach"])
+    client_for(alice).post(reverse("gallery:photo_edit", args=[photo.pk]),
+                           {"title": "New", "description": "d", "tags": "sea"})
+    photo = Photo.objects.get(pk=photo.pk)
+    assert (photo.title, photo.description, names(photo)) == ("New", "d", {"sea"})

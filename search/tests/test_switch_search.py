@@ -1,0 +1,85 @@
+"""During a model switch (both models have embeddings of the family's photos) search goes on with the model the
+family searches with, and the pages say nothing alarming, even while the new model can't load (a failed download,
+a typo in SEARCH_MODEL): the previous model's embeddings can still be searched."""
+
+from __future__ import annotations
+
+import shutil
+
+import pytest
+from django.urls import reverse
+
+from search import vector_index
+from search.embedder import reset_embedder
+from search.models import EmbeddingModel, PhotoEmbedding
+from search.selectors import family_search_model
+from search.services import embed_missing, embed_photos
+from search.tests.test_model_switch import worse_model  # noqa: F401 (a fixture)
+from tests.queue import run_queued_tasks
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def mid_switch(toy_model, add_shape, family, settings, worse_model, django_capture_on_commit_callbacks):  # noqa: F811
+    """Three shapes embedded by the toy model; then a switch to another model that embeds two of them and then
+    can't load any more (its files gone)."""
+    vector_index._ensured.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        photos = [add_shape("red", "circle"), add_shape("blue", "square"), add_shape("green", "triangle")]
+    run_queued_tasks()
+    settings.SEARCH_MODEL = worse_model
+    reset_embedder()
+    embed_missing()  # the sweep marks them as waiting for the new model
+    settings.SEARCH_BATCH_SIZE = 1
+    embed_photos(photo_ids=[photos[1].pk], fill_to=0)
+    embed_photos(photo_ids=[photos[2].pk], fill_to=0)
+    assert PhotoEmbedding.objects.filter(model_name=worse_model).count() == 2
+    shutil.rmtree(worse_model)  # gone: the sweep records that it can't load
+    reset_embedder()
+    embed_missing()
+    assert not EmbeddingModel.objects.get(name=worse_model).available
+    return photos
+
+
+def test_the_family_searches_with_the_previous_model_while_the_new_one_cant_load(mid_switch, family, toy_model):
+    assert family_search_model(family_id=family.pk) == toy_model
+
+
+def test_search_mid_switch_finds_by_image_and_says_nothing_alarming(mid_switch, client_for, alice):
+    body = client_for(alice).get(reverse("search:search"), {"q": "a red circle"}).content.decode()
+    assert "Smart search is off" not in body and "can't load" not in body
+    assert mid_switch[0].get_absolute_url() in body  # untagged, named by its file: found by the image model
+    timeline = client_for(alice).get(reverse("gallery:timeline")).content.decode()
+    assert "Smart search is off" not in timeline
+
+
+def test_the_api_says_semantic_search_is_available_mid_switch(mid_switch, api):
+    data = api.get("/api/v1/search/", {"q": "a red circle"}).json()
+    assert data["semantic_available"] is True, data
+
+
+def test_without_a_previous_model_the_banner_still_says_search_is_off(toy_model, settings, client_for, alice):
+    settings.SEARCH_MODEL = "/nonexistent/model"
+    EmbeddingModel.objects.create(name="/nonexistent/model", available=False, error="No such model.")
+    assert "Smart search is off" in client_for(alice).get(reverse("gallery:timeline")).content.decode()
+
+
+def test_a_new_model_that_covers_the_family_but_cant_load_leaves_search_to_the_previous_one(
+        mid_switch, family, toy_model, worse_model, client_for, alice):  # noqa: F811
+    PhotoEmbedding.objects.bulk_create([
+        PhotoEmbedding(photo=e.photo, family=e.family, model_name=worse_model, vector=e.vector)
+        for e in PhotoEmbedding.objects.filter(model_name=toy_model, photo=mid_switch[0])])
+    embed_missing()  # the sweep sees the switch complete
+    assert family_search_model(family_id=family.pk) == toy_model
+    body = client_for(alice).get(reverse("search:search"), {"q": "a red circle"}).content.decode()
+    assert "Smart search is off" not in body and mid_switch[0].get_absolute_url() in body
+
+
+def test_an_empty_family_beside_does_not_bring_the_banner_back(mid_switch, client_for, alice):
+    from gallery.services import family_create
+
+    family_create(name="Grandparents", admin=alice)
+    assert "Smart search is off" not in client_for(alice).get(reverse("gallery:timeline")).content.decode()
+    body = client_for(alice).get(reverse("search:search"), {"q": "a red circle"}).content.decode()
+    assert "Smart search is off" not in body and mid_switch[0].get_absolute_url() in body
