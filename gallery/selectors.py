@@ -6,8 +6,8 @@
 from __future__ import annotations
 
 from django.contrib.auth.models import AbstractBaseUser
-from django.db.models import Count, Exists, Max, OuterRef, Prefetch, Q, QuerySet
-from django.db.models.functions import Lower
+from django.db.models import Count, Exists, Func, Max, OuterRef, Prefetch, Q, QuerySet, Subquery, Value
+from django.db.models.functions import Coalesce, Lower
 from django.http import Http404
 
 from gallery.models import Family, Favourite, Membership, Photo, PhotoTag, Tag, TagSuggestion
@@ -21,15 +21,16 @@ def family_list(*, user: AbstractBaseUser, favourite_counts: bool = False,
     `membership_list`."""
     if not user.is_authenticated:
         return Family.objects.none()
-    # Explicit order: Django ignores Meta.ordering on GROUP BY queries such as this annotate().
+    # Each count by itself per family (the live photos' partial index, photo_live_family): counting DISTINCT over a
+    # join of every family with every photo sorted 100,000 ids on each page that asked for a family.
     families = (
         Family.objects.filter(memberships__user=user)
-        .annotate(photo_count=Count("photos", distinct=True, filter=Q(photos__trashed_at__isnull=True)))
+        .annotate(photo_count=_count(Photo.objects.filter(family_id=OuterRef("pk"))))
         .order_by("name", "pk")
     )
     if favourite_counts:
-        families = families.annotate(favourite_count=Count("photos", distinct=True, filter=Q(
-            photos__trashed_at__isnull=True, photos__in=Favourite.objects.filter(user_id=user.pk).values("photo_id"))))
+        families = families.annotate(favourite_count=_count(Photo.objects.filter(
+            family_id=OuterRef("pk"), favourites__user_id=user.pk)))
     if with_members:
         families = families.prefetch_related(Prefetch(
             "memberships", queryset=Membership.objects.select_related("user").order_by("user__username"),
@@ -37,8 +38,15 @@ def family_list(*, user: AbstractBaseUser, favourite_counts: bool = False,
     return families
 
 
+def _count(photos: QuerySet[Photo]) -> Coalesce:
+    """The number of rows of a correlated queryset, as an annotation."""
+    return Coalesce(Subquery(photos.order_by().values(one=Value(1)).annotate(n=Func(Value(1), function="COUNT"))
+                             .values("n")), 0)
+
+
 def family_get(*, user: AbstractBaseUser, family_id: int) -> Family:
-    family = family_list(user=user).filter(pk=family_id).first()
+    """One of the user's families (no counts: family_list has them)."""
+    family = Family.objects.filter(pk=family_id, memberships__user=user).first() if user.is_authenticated else None
     if family is None:
         raise Http404("No such family.")
     return family
@@ -184,8 +192,13 @@ def family_status_counts(*, family: Family) -> dict[str, int]:
 
 
 def tag_list(*, user: AbstractBaseUser) -> QuerySet[Tag]:
-    return (Tag.objects.filter(family__memberships__user=user, photos__isnull=False, photos__trashed_at__isnull=True)
-            .distinct().order_by("name"))
+    """The tags of the user's families that some photo out of the trash carries, by name. One probe of the tag's
+    photos each (a DISTINCT over the join of every tag with every tagged photo took 150 ms at 100,000 photos)."""
+    used = PhotoTag.objects.filter(tag_id=OuterRef("pk"), photo__trashed_at__isnull=True).values("photo_id")[:1]
+    # A scalar subquery with LIMIT, so PostgreSQL probes each tag's index entries until one photo answers (an
+    # EXISTS it turns into a hash join over every tagged photo).
+    return (Tag.objects.filter(family__memberships__user=user).annotate(some_photo=Subquery(used))
+            .filter(some_photo__isnull=False).order_by("name"))
 
 
 def suggestion_get(*, user: AbstractBaseUser, photo_id: int, suggestion_id: int) -> TagSuggestion:
