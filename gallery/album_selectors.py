@@ -86,10 +86,16 @@ def album_tiles(*, albums: list[Album], smart_counts: bool = True) -> dict[int, 
         rows = (Album.objects.filter(pk__in=plain).annotate(
             first_id=Subquery(visible.order_by("position", "id").values("photo_id")[:1]),
             cover_shown=Exists(visible.filter(photo_id=OuterRef("cover_id"))),
-            shown=Subquery(visible.order_by().values("album_id").annotate(n=Count("*")).values("n")),
-        ).values_list("pk", "cover_id", "cover_shown", "first_id", "shown"))
-        for pk, cover_id, cover_shown, first_id, shown in rows:
-            tiles[pk] = AlbumTile(cover_id=cover_id if cover_shown else first_id, count=shown or 0)
+        ).values_list("pk", "cover_id", "cover_shown", "first_id"))
+        # Counted as all entries (the order index alone) less those in the trash (the trash's index): checking
+        # each entry's photo read every photo of every album. (Another family's photo never gets into an album:
+        # album_add_photos refuses it.)
+        entries = _count_by_album(AlbumPhoto.objects.filter(album_id__in=plain))
+        trashed = _count_by_album(AlbumPhoto.objects.filter(album_id__in=plain, photo__in=Photo.all_objects.filter(
+            trashed_at__isnull=False)))
+        for pk, cover_id, cover_shown, first_id in rows:
+            tiles[pk] = AlbumTile(cover_id=cover_id if cover_shown else first_id,
+                                  count=entries.get(pk, 0) - trashed.get(pk, 0))
     for album in albums:
         if album.is_smart:
             if smart_counts:
@@ -98,6 +104,10 @@ def album_tiles(*, albums: list[Album], smart_counts: bool = True) -> dict[int, 
             else:
                 tiles[album.pk] = AlbumTile(cover_id=album_cover_id(album=album), count=None)
     return tiles
+
+
+def _count_by_album(entries: QuerySet[AlbumPhoto]) -> dict[int, int]:
+    return dict(entries.order_by().values("album_id").annotate(n=Count("*")).values_list("album_id", "n"))
 
 
 # A smart album's search results are kept this long: its next pages (loaded as it is scrolled), the viewer's steps
