@@ -197,8 +197,10 @@ class Photo(models.Model):
             models.Index(fields=["family", "-trashed_at"], name="photo_trash",
                          condition=models.Q(trashed_at__isnull=False)),
             models.Index(fields=["family", "-taken_at", "-id"], name="photo_family_timeline"),
-            # Counting a family's photos (its pages' family pickers, the API's families): an index-only scan.
-            models.Index(fields=["family"], name="photo_live_family", condition=models.Q(trashed_at__isnull=True)),
+            # Counting a family's photos (its pages' family pickers, the API's families) and its photos by status
+            # (the family and Index pages): index-only scans.
+            models.Index(fields=["family", "status"], name="photo_live_family",
+                         condition=models.Q(trashed_at__isnull=True)),
             # The sweep looks for photos still lacking a display rendition every few minutes: keep that cheap.
             models.Index(fields=["id"], name="photo_lacking_display", condition=models.Q(display="")),
             models.Index(fields=["id"], name="photo_lacking_place",

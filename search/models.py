@@ -33,7 +33,9 @@ class PhotoEmbedding(models.Model):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["photo", "model_name"], name="one_embedding_per_photo_model")]
-        indexes = [models.Index(fields=["model_name", "photo"], name="embedding_model_photo")]
+        indexes = [models.Index(fields=["model_name", "photo"], name="embedding_model_photo"),
+                   # How much of a family a model covers (the Index page, every 2 s while it works): index only.
+                   models.Index(fields=["family", "model_name"], name="embedding_family_model")]
 
     def __str__(self) -> str:
         return f"{self.model_name} embedding of photo {self.photo_id}"
