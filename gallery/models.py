@@ -198,8 +198,9 @@ class Photo(models.Model):
                          condition=models.Q(trashed_at__isnull=False)),
             models.Index(fields=["family", "-taken_at", "-id"], name="photo_family_timeline"),
             # Counting a family's photos (its pages' family pickers, the API's families) and its photos by status
-            # (the family and Index pages): index-only scans.
-            models.Index(fields=["family", "status"], name="photo_live_family",
+            # (the family and Index pages), and the ids of its live photos that joins keep (its open suggestions):
+            # index-only scans, not a read of the whole table.
+            models.Index(fields=["family", "status"], include=["id"], name="photo_live_family",
                          condition=models.Q(trashed_at__isnull=True)),
             # The sweep looks for photos still lacking a display rendition every few minutes: keep that cheap.
             models.Index(fields=["id"], name="photo_lacking_display", condition=models.Q(display="")),

@@ -14,6 +14,6 @@ class Migration(migrations.Migration):
     operations = [
         migrations.AddIndex(
             model_name='photo',
-            index=models.Index(condition=models.Q(('trashed_at__isnull', True)), fields=['family', 'status'], name='photo_live_family'),
+            index=models.Index(condition=models.Q(('trashed_at__isnull', True)), fields=['family', 'status'], include=('id',), name='photo_live_family'),
         ),
     ]

@@ -6,7 +6,6 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('gallery', '0018_live_photo_count_index'),
         ('search', '0019_worker_heartbeat'),
     ]
 
