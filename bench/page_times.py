@@ -298,7 +298,10 @@ def _baseline_pairs(*, user, family) -> list:
 
     from gallery.album_selectors import album_cover_id, album_list, album_tiles
     from gallery.models import Photo, Tag
-    from gallery.selectors import family_list, tag_list
+    from django.db.models import Count
+
+    from gallery.selectors import family_list, family_status_counts, family_uploaders, place_countries, tag_list
+    from search.models import PhotoEmbedding
     from search.duplicates import duplicate_groups
 
     size = settings.DUPLICATE_GROUPS_PAGE_SIZE
@@ -319,12 +322,20 @@ def _baseline_pairs(*, user, family) -> list:
         ("albums index: covers (page)", lambda: [album_cover_id(album=a) for a in album_list(user=user)],
          lambda: album_tiles(albums=list(album_list(user=user)), smart_counts=False)),
         ("albums API: covers and counts", lambda: _old_api_album_tiles(albums), lambda: album_tiles(albums=albums)),
-        ("family picker counts (every page)", lambda: list(_old_family_list(user)),
+        ("family picker counts (every page)", _without_index("photo_live_family",
+                                                              lambda: list(_old_family_list(user))),
          lambda: list(family_list(user=user, favourite_counts=True))),
         ("tags in use (gallery, search)", lambda: list(_old_tag_list(user)), lambda: list(tag_list(user=user))),
         ("admin tag list: photo counts", tags_page_before, tags_page_after),
         ("duplicates: a page of groups", lambda: _old_duplicate_groups(family)[size * 99:size * 100],
          lambda: duplicate_groups(user=user, family=family)[size * 99:size * 100]),
+        ("search form: uploaders", lambda: list(_old_uploaders(user)), lambda: list(family_uploaders(user=user))),
+        ("search form: countries", lambda: _old_countries(user), lambda: place_countries(user=user)),
+        ("family/index: counts by status", _without_index("photo_live_family", lambda: list(
+            family.photos.values("status").annotate(n=Count("id")))), lambda: family_status_counts(family=family)),
+        ("index: the model's embeddings", _without_index("embedding_family_model", lambda: PhotoEmbedding.objects
+                                                          .filter(family=family, model_name=MODEL).count()),
+         lambda: PhotoEmbedding.objects.filter(family=family, model_name=MODEL).count()),
         ("trash page: rows read", lambda: list(Photo.all_objects.filter(family=family, trashed_at__isnull=False)
                                                .select_related("family", "uploaded_by", "trashed_by")),
          lambda: list(Photo.all_objects.filter(family=family, trashed_at__isnull=False)
@@ -334,6 +345,22 @@ def _baseline_pairs(*, user, family) -> list:
 
 
 # The old code paths, as they were before the fixes (for the baselines above).
+
+
+def _without_index(name: str, call):
+    """`call` as it ran before the index `name` existed: dropped in a transaction that is rolled back (PostgreSQL's
+    DDL is transactional; the table is locked meanwhile, which only this benchmark's database notices)."""
+    from django.db import transaction
+
+    def run():
+        with transaction.atomic():
+            with connection.cursor() as cursor:
+                cursor.execute(f'DROP INDEX "{name}"')
+            try:
+                return call()
+            finally:
+                transaction.set_rollback(True)
+    return run
 
 
 def _old_api_album_tiles(albums):
@@ -362,6 +389,25 @@ def _old_family_list(user):
             .annotate(favourite_count=Count("photos", distinct=True, filter=Q(
                 photos__trashed_at__isnull=True, photos__in=Favourite.objects.filter(user_id=user.pk).values("photo_id"))))
             .order_by("name", "pk"))
+
+
+def _old_uploaders(user):
+    from django.contrib.auth import get_user_model
+
+    from gallery.models import Family
+
+    families = Family.objects.filter(memberships__user=user)
+    return (get_user_model().objects.filter(photos__family__in=families, photos__trashed_at__isnull=True)
+            .distinct().order_by("username"))
+
+
+def _old_countries(user):
+    from gallery.models import Family, Photo
+
+    families = Family.objects.filter(memberships__user=user)
+    rows = (Photo.objects.filter(family__in=families).exclude(place_country_code="")
+            .values_list("place_country_code", "place_country").distinct())
+    return sorted(set(rows), key=lambda row: row[1])
 
 
 def _old_tag_list(user):
