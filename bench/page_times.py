@@ -301,7 +301,7 @@ def _baseline_pairs(*, user, family) -> list:
     from django.db.models import Count
 
     from gallery.selectors import family_list, family_status_counts, family_uploaders, place_countries, tag_list
-    from search.models import PhotoEmbedding
+    from search.models import Judgment, PhotoEmbedding
     from search.duplicates import duplicate_groups
 
     size = settings.DUPLICATE_GROUPS_PAGE_SIZE
@@ -336,6 +336,9 @@ def _baseline_pairs(*, user, family) -> list:
         ("index: the model's embeddings", _without_index("embedding_family_model", lambda: PhotoEmbedding.objects
                                                           .filter(family=family, model_name=MODEL).count()),
          lambda: PhotoEmbedding.objects.filter(family=family, model_name=MODEL).count()),
+        ("admin judgments: the first page", _without_index("judgment_recent", lambda: list(
+            Judgment.objects.select_related("user", "family", "photo").order_by("-updated_at", "-id")[:100])),
+         lambda: list(Judgment.objects.select_related("user", "family", "photo").order_by("-updated_at", "-id")[:100])),
         ("trash page: rows read", lambda: list(Photo.all_objects.filter(family=family, trashed_at__isnull=False)
                                                .select_related("family", "uploaded_by", "trashed_by")),
          lambda: list(Photo.all_objects.filter(family=family, trashed_at__isnull=False)

@@ -293,7 +293,9 @@ class Judgment(models.Model):
     class Meta:
         constraints = [models.UniqueConstraint(fields=["user", "photo", "query"], name="one_judgment_per_user_photo_query")]
         indexes = [models.Index(fields=["family", "query"], name="judgment_family_query"),
-                   models.Index(fields=["user", "-updated_at"], name="judgment_user_recent")]
+                   models.Index(fields=["user", "-updated_at"], name="judgment_user_recent"),
+                   # The admin's list, newest first, a page at a time (it sorted every judgment for each page).
+                   models.Index(fields=["-updated_at", "-id"], name="judgment_recent")]
         ordering = ["-updated_at", "-id"]
 
     def __str__(self) -> str:

@@ -11,6 +11,10 @@ class Migration(migrations.Migration):
 
     operations = [
         migrations.AddIndex(
+            model_name='judgment',
+            index=models.Index(fields=['-updated_at', '-id'], name='judgment_recent'),
+        ),
+        migrations.AddIndex(
             model_name='photoembedding',
             index=models.Index(fields=['family', 'model_name'], name='embedding_family_model'),
         ),
