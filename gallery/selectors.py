@@ -172,11 +172,10 @@ def family_uploaders(*, user: AbstractBaseUser):
     from django.contrib.auth import get_user_model
 
     families = Family.objects.filter(memberships__user=user)
-    # One probe of each account's photos (its uploaded_by index) until one answers, as a scalar subquery with LIMIT:
-    # a DISTINCT over the join of the accounts with every photo of the families read them all.
-    one = Photo.objects.filter(uploaded_by_id=OuterRef("pk"), family__in=families).order_by().values("pk")[:1]
-    return (get_user_model().objects.alias(some_photo=Subquery(one)).filter(some_photo__isnull=False)
-            .order_by("username"))
+    # The accounts among the photos' uploaders (one pass over the photos, a semi-join): a DISTINCT over the join of
+    # the accounts with every photo sorted whole user rows, one per photo.
+    uploaders = Photo.objects.filter(family__in=families).order_by().values("uploaded_by_id")
+    return get_user_model().objects.filter(pk__in=uploaders).order_by("username")
 
 
 def place_countries(*, user: AbstractBaseUser) -> list[tuple[str, str]]:
