@@ -19,6 +19,7 @@ Everything happens in a throwaway database on the same PostgreSQL server, droppe
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import sys
 import time
@@ -26,7 +27,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.common import log, setup_django, throwaway_database  # noqa: E402
+from bench.common import cpu_snapshot, log, others_cores, setup_django, throwaway_database  # noqa: E402
 
 setup_django()
 
@@ -261,6 +262,8 @@ def measure(args) -> None:
     log(f"{Photo.objects.count():,} photos, {album.entries.count():,} in the big album; "
         f"median of {args.repeats} after a warm-up")
     slow = []
+    pids = (_backend_pid(),)
+    before = cpu_snapshot(pids)
     for name, url in pages(family.pk, cursor, album.pk, photo.pk, query).items():
         if args.only and args.only not in name:
             continue
@@ -269,8 +272,18 @@ def measure(args) -> None:
         if ms > SLOW_MS:
             slow.append(name)
         print(f"  {name:30s} {ms:9.1f} ms {count:5d} queries  HTTP {status}{mark}", flush=True)
+    others = others_cores(before, cpu_snapshot(pids))
     baselines(args, user=user, family=family)
     print(f"  over {SLOW_MS:.0f} ms: {', '.join(slow) or 'none'}")
+    if others is not None:
+        print(f"  cores other processes used while the pages were timed: {others:.2f} of {os.cpu_count()}"
+              " (above ~0.25 every time is inflated)")
+
+
+def _backend_pid() -> int:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        return cursor.fetchone()[0]
 
 
 # --- baselines: the old code paths of the pages fixed, on the same data in the same run ------------
