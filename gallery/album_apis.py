@@ -16,7 +16,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from gallery.album_selectors import (
-    album_cover_id, album_get, album_list, album_photo_ids, albums_photo_ids, share_get, share_list,
+    AlbumTile, album_get, album_list, album_photo_ids, album_tiles, share_get, share_list,
 )
 from gallery.album_services import (
     MAX_PHOTOS_PER_CALL, SHARE_MAX_DAYS, album_add_photos, album_can_manage, album_create, album_delete,
@@ -85,10 +85,10 @@ class AlbumOutputSerializer(serializers.Serializer):
 
     @extend_schema_field(serializers.IntegerField(allow_null=True))
     def get_cover(self, album: Album) -> int | None:
-        return album_cover_id(album=album, photo_ids=self._ids(album))
+        return self._tile(album).cover_id
 
     def get_photo_count(self, album: Album) -> int:
-        return len(self._ids(album))
+        return self._tile(album).count
 
     def get_can_manage(self, album: Album) -> bool:
         return album_can_manage(user=self.context["request"].user, album=album, roles=self.context.get("roles"))
@@ -96,11 +96,11 @@ class AlbumOutputSerializer(serializers.Serializer):
     def get_url(self, album: Album) -> str:
         return self.context["request"].build_absolute_uri(album.get_absolute_url())
 
-    def _ids(self, album: Album) -> list[int]:
-        cache = self.context.setdefault("album_ids", {})
-        if album.pk not in cache:
-            cache[album.pk] = album_photo_ids(album=album)
-        return cache[album.pk]
+    def _tile(self, album: Album) -> AlbumTile:
+        tiles = self.context.setdefault("tiles", {})
+        if album.pk not in tiles:
+            tiles.update(album_tiles(albums=[album]))
+        return tiles[album.pk]
 
 
 class AlbumListApi(APIView):
@@ -126,8 +126,8 @@ class AlbumListApi(APIView):
         paginator = self.pagination_class()
         albums = paginator.paginate_queryset(
             album_list(user=request.user, family_id=filters.validated_data.get("family")), request, view=self)
-        # Each album's photos and the reader's roles asked once for the whole page, not once per album.
-        context = {"request": request, "album_ids": albums_photo_ids(albums=albums),
+        # Each album's cover and count and the reader's roles asked once for the whole page, not once per album.
+        context = {"request": request, "tiles": album_tiles(albums=albums),
                    "roles": member_roles(user=request.user)}
         return paginator.get_paginated_response(AlbumOutputSerializer(albums, many=True, context=context).data)
 

@@ -9,13 +9,13 @@ from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.cache import cache
 from django.core.paginator import Paginator
-from django.db.models import Count, F, Q, QuerySet
+from django.db.models import Count, Exists, OuterRef, QuerySet, Subquery
 from django.http import Http404
 from django.urls import reverse
 
 from gallery import smart_albums
 from gallery.album_services import share_token_hash, share_token_matches
-from gallery.models import Album, AlbumShare, Photo
+from gallery.models import Album, AlbumPhoto, AlbumShare, Photo
 from gallery.photo_lists import ListContext, Neighbours, PhotoListKind
 from gallery.text import id_from_text
 
@@ -24,17 +24,14 @@ TILE_FIELDS = ("id", "family_id", "title", "original_filename", "taken_at", "tak
 
 
 def album_list(*, user: AbstractBaseUser, family_id: int | None = None) -> QuerySet[Album]:
-    """The albums of the user's families (one of them with `family_id`), by name, with `entry_count`: the photos
-    a plain album shows (as album_visible_photos: its family's, none in the trash)."""
+    """The albums of the user's families (one of them with `family_id`), by name. (Their covers and counts:
+    album_tiles, for the lists that show them: counting here made every album menu count every album's photos.)"""
     if not user.is_authenticated:
         return Album.objects.none()
     albums = Album.objects.filter(family__memberships__user=user)
     if family_id is not None:
         albums = albums.filter(family_id=family_id)
-    return (albums.select_related("family", "created_by")
-            .annotate(entry_count=Count("entries", distinct=True, filter=Q(
-                entries__photo__trashed_at__isnull=True, entries__photo__family_id=F("family_id"))))
-            .order_by(*Album._meta.ordering))
+    return albums.select_related("family", "created_by").order_by(*Album._meta.ordering)
 
 
 def album_get(*, user: AbstractBaseUser, album_id: int) -> Album:
@@ -66,21 +63,51 @@ def album_photo_ids(*, album: Album, limit: int | None = None, reuse: bool = Fal
     return list(ids[:limit] if limit else ids)
 
 
-def albums_photo_ids(*, albums: list[Album]) -> dict[int, list[int]]:
-    """album_photo_ids of many albums: all the plain ones in one query (a list of albums asked once per album
-    otherwise); a smart album's are its search's, one search each."""
-    plain = [album for album in albums if not album.is_smart]
-    ids: dict[int, list[int]] = {album.pk: [] for album in plain}
-    # One filter() call, so the family check and the order are on the same entry (as album_visible_photos).
-    rows = (Photo.objects.filter(album_entries__album__in=plain, family_id=F("album_entries__album__family_id"))
-            .order_by("album_entries__album_id", "album_entries__position", "album_entries__id")
-            .values_list("album_entries__album_id", "pk"))
-    for album_id, photo_id in rows:
-        ids[album_id].append(photo_id)
+@dataclass(frozen=True)
+class AlbumTile:
+    """What a list of albums shows of one: the photo its tile shows (album_cover_id) and how many photos it shows
+    (None for a smart album when its count was not asked: that costs its whole search)."""
+
+    cover_id: int | None
+    count: int | None
+
+
+def album_tiles(*, albums: list[Album], smart_counts: bool = True) -> dict[int, AlbumTile]:
+    """Each album's AlbumTile. Every plain album's in one query, whatever their number and size: each album's
+    first visible photo and whether its cover is still one of them by the (album, position, id) index, and the
+    count of its visible photos, without reading any album's whole list. A smart album's are its search's, one
+    search each (of one photo when `smart_counts` is off and it has no cover)."""
+    plain = [album.pk for album in albums if not album.is_smart]
+    tiles: dict[int, AlbumTile] = {}
+    if plain:
+        # The photos an album shows (album_visible_photos): of its family, not in the trash.
+        visible = AlbumPhoto.objects.filter(album_id=OuterRef("pk"), photo__family_id=OuterRef("family_id"),
+                                            photo__trashed_at__isnull=True)
+        rows = (Album.objects.filter(pk__in=plain).annotate(
+            first_id=Subquery(visible.order_by("position", "id").values("photo_id")[:1]),
+            cover_shown=Exists(visible.filter(photo_id=OuterRef("cover_id"))),
+        ).values_list("pk", "cover_id", "cover_shown", "first_id"))
+        # Counted as all entries (the order index alone) less those in the trash (the trash's index): checking
+        # each entry's photo read every photo of every album. (Another family's photo never gets into an album:
+        # album_add_photos refuses it.)
+        entries = _count_by_album(AlbumPhoto.objects.filter(album_id__in=plain))
+        trashed = _count_by_album(AlbumPhoto.objects.filter(album_id__in=plain, photo__in=Photo.all_objects.filter(
+            trashed_at__isnull=False)))
+        for pk, cover_id, cover_shown, first_id in rows:
+            tiles[pk] = AlbumTile(cover_id=cover_id if cover_shown else first_id,
+                                  count=entries.get(pk, 0) - trashed.get(pk, 0))
     for album in albums:
         if album.is_smart:
-            ids[album.pk] = album_photo_ids(album=album)
-    return ids
+            if smart_counts:
+                ids = album_photo_ids(album=album)
+                tiles[album.pk] = AlbumTile(cover_id=album_cover_id(album=album, photo_ids=ids), count=len(ids))
+            else:
+                tiles[album.pk] = AlbumTile(cover_id=album_cover_id(album=album), count=None)
+    return tiles
+
+
+def _count_by_album(entries: QuerySet[AlbumPhoto]) -> dict[int, int]:
+    return dict(entries.order_by().values("album_id").annotate(n=Count("*")).values_list("album_id", "n"))
 
 
 # A smart album's search results are kept this long: its next pages (loaded as it is scrolled), the viewer's steps

@@ -215,6 +215,11 @@ class Photo(models.Model):
             models.Index(fields=["family", "-taken_day", "-taken_at", "-id"], name="photo_family_days"),
             # …and across all of a user's families, as taken_at's own index serves the other lists.
             models.Index(fields=["-taken_day", "-taken_at", "-id"], name="photo_days"),
+            # Counting a family's photos (its pages' family pickers, the API's families) and its photos by status
+            # (the family and Index pages), and the ids of its live photos that joins keep (its open suggestions):
+            # index-only scans, not a read of the whole table.
+            models.Index(fields=["family", "status"], include=["id"], name="photo_live_family",
+                         condition=models.Q(trashed_at__isnull=True)),
             # The sweep looks for photos still lacking a display rendition every few minutes: keep that cheap.
             models.Index(fields=["id"], name="photo_lacking_display", condition=models.Q(display="")),
             models.Index(fields=["id"], name="photo_lacking_place",

@@ -6,8 +6,8 @@
 from __future__ import annotations
 
 from django.contrib.auth.models import AbstractBaseUser
-from django.db.models import Count, Exists, Max, OuterRef, Prefetch, Q, QuerySet
-from django.db.models.functions import Lower
+from django.db.models import Count, Exists, Func, Max, OuterRef, Prefetch, Q, QuerySet, Subquery, Value
+from django.db.models.functions import Coalesce, Lower
 from django.http import Http404
 
 from gallery.models import Family, Favourite, Membership, Photo, PhotoTag, Tag, TagSuggestion
@@ -19,10 +19,11 @@ def family_list(*, user: AbstractBaseUser, with_members: bool = False) -> QueryS
     its filters show: gallery.timeline.timeline_family_counts.)"""
     if not user.is_authenticated:
         return Family.objects.none()
-    # Explicit order: Django ignores Meta.ordering on GROUP BY queries such as this annotate().
+    # Each count by itself per family (the live photos' partial index, photo_live_family): counting DISTINCT over a
+    # join of every family with every photo sorted 100,000 ids on each page that asked for a family.
     families = (
         Family.objects.filter(memberships__user=user)
-        .annotate(photo_count=Count("photos", distinct=True, filter=Q(photos__trashed_at__isnull=True)))
+        .annotate(photo_count=rows_count(Photo.objects.filter(family_id=OuterRef("pk"))))
         .order_by("name", "pk")
     )
     if with_members:
@@ -32,8 +33,15 @@ def family_list(*, user: AbstractBaseUser, with_members: bool = False) -> QueryS
     return families
 
 
+def rows_count(photos: QuerySet[Photo]) -> Coalesce:
+    """The number of rows of a correlated queryset, as an annotation."""
+    return Coalesce(Subquery(photos.order_by().values(one=Value(1)).annotate(n=Func(Value(1), function="COUNT"))
+                             .values("n")), 0)
+
+
 def family_get(*, user: AbstractBaseUser, family_id: int) -> Family:
-    family = family_list(user=user).filter(pk=family_id).first()
+    """One of the user's families (no counts: family_list has them)."""
+    family = Family.objects.filter(pk=family_id, memberships__user=user).first() if user.is_authenticated else None
     if family is None:
         raise Http404("No such family.")
     return family
@@ -162,28 +170,36 @@ def family_uploaders(*, user: AbstractBaseUser):
     from django.contrib.auth import get_user_model
 
     families = Family.objects.filter(memberships__user=user)
-    return (get_user_model().objects.filter(photos__family__in=families, photos__trashed_at__isnull=True)
-            .distinct().order_by("username"))
+    # The accounts among the photos' uploaders (one pass over the photos, a semi-join): a DISTINCT over the join of
+    # the accounts with every photo sorted whole user rows, one per photo.
+    uploaders = Photo.objects.filter(family__in=families).order_by().values("uploaded_by_id")
+    return get_user_model().objects.filter(pk__in=uploaders).order_by("username")
 
 
 def place_countries(*, user: AbstractBaseUser) -> list[tuple[str, str]]:
     """(code, name) of the countries where photos of the user's families were taken, by name."""
     families = Family.objects.filter(memberships__user=user)
+    # order_by(): with the photos' own order, DISTINCT kept every photo (their dates and ids were selected too).
     rows = (Photo.objects.filter(family__in=families).exclude(place_country_code="")
-            .values_list("place_country_code", "place_country").distinct())
+            .values_list("place_country_code", "place_country").order_by().distinct())
     return sorted(set(rows), key=lambda row: row[1])
 
 
 def family_status_counts(*, family: Family) -> dict[str, int]:
     counts = dict.fromkeys(Photo.Status.values, 0)
-    for row in family.photos.values("status").annotate(n=Count("id")):
+    for row in family.photos.values("status").annotate(n=Count("*")):  # "*": the live index alone answers
         counts[row["status"]] = row["n"]
     return counts
 
 
 def tag_list(*, user: AbstractBaseUser) -> QuerySet[Tag]:
-    return (Tag.objects.filter(family__memberships__user=user, photos__isnull=False, photos__trashed_at__isnull=True)
-            .distinct().order_by("name"))
+    """The tags of the user's families that some photo out of the trash carries, by name. One probe of the tag's
+    photos each (a DISTINCT over the join of every tag with every tagged photo took 150 ms at 100,000 photos)."""
+    used = PhotoTag.objects.filter(tag_id=OuterRef("pk"), photo__trashed_at__isnull=True).order_by().values("photo_id")[:1]
+    # A scalar subquery with LIMIT, so PostgreSQL probes each tag's index entries until one photo answers (an
+    # EXISTS it turns into a hash join over every tagged photo).
+    return (Tag.objects.filter(family__memberships__user=user).alias(some_photo=Subquery(used))
+            .filter(some_photo__isnull=False).order_by("name"))
 
 
 def suggestion_get(*, user: AbstractBaseUser, photo_id: int, suggestion_id: int) -> TagSuggestion:

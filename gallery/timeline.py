@@ -24,7 +24,7 @@ from urllib.parse import urlencode
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.cache import cache
-from django.db.models import Count, F, Q, QuerySet
+from django.db.models import Count, F, OuterRef, QuerySet
 from django.db.models.fields.tuple_lookups import Tuple, TupleGreaterThan, TupleLessThan
 from django.db.models.functions import TruncMonth
 from django.urls import reverse
@@ -32,7 +32,7 @@ from django.utils import timezone
 
 from gallery.models import Family, Photo
 from gallery.photo_lists import ListContext, Neighbours, PhotoListKind
-from gallery.selectors import family_list, photo_list
+from gallery.selectors import family_list, photo_list, rows_count
 
 # Back from the viewer, the list is drawn from the top when the photo is within this many pages of it (as the
 # person left it after scrolling); further down it starts at the photo, with a link to the newer ones.
@@ -275,9 +275,10 @@ def timeline_families(*, user: AbstractBaseUser, filters: TimelineFilters) -> li
     """The user's families for the timeline's picker, each with `timeline_count`: how many photos the timeline
     shows for it under the other filters (tag, favourites), counted over the list's own query (a subquery of the
     families' query, so no query more)."""
-    shown = timeline_photos(user=user, filters=replace(filters, family_id=None)).order_by().values("pk")
-    return list(family_list(user=user).annotate(
-        timeline_count=Count("photos", distinct=True, filter=Q(photos__in=shown))))
+    shown = timeline_photos(user=user, filters=replace(filters, family_id=None))
+    # A correlated count per family (the live photos' index), not a count DISTINCT over a join of every family with
+    # every photo (a quarter of a second at 100,000 photos).
+    return list(family_list(user=user).annotate(timeline_count=rows_count(shown.filter(family_id=OuterRef("pk")))))
 
 
 def _month_counts(user: AbstractBaseUser, filters: TimelineFilters) -> list[tuple[date, int]]:

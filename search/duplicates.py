@@ -16,12 +16,14 @@ over the whole family. `duplicates_scan` finds them for photos stored before (co
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import connection, transaction
+from django.db.models import F, FloatField, Func, Q
 from django.utils import timezone
 from psycopg import sql
 
@@ -162,11 +164,7 @@ class DuplicateGroup:
         return [member.photo for member in self.members[1:]]
 
 
-def _keep_order(photo: Photo) -> tuple:
-    return (-(photo.width * photo.height), -photo.file_size, photo.taken_at, photo.pk)
-
-
-def _why(pair: DuplicatePair) -> tuple[str, str]:
+def _why(pair: DuplicatePair | _Pair) -> tuple[str, str]:
     """The signal that grouped the pair and a sentence saying why."""
     if pair.hash_distance is not None and pair.hash_distance <= settings.DUPLICATE_HASH_DISTANCE:
         bits = "identical" if pair.hash_distance == 0 else \
@@ -176,11 +174,62 @@ def _why(pair: DuplicatePair) -> tuple[str, str]:
                          f"(at least {settings.DUPLICATE_COSINE:g}).")
 
 
-def duplicate_groups(*, user: AbstractBaseUser, family: Family) -> list[DuplicateGroup]:
+class _Pair(NamedTuple):
+    """A DuplicatePair's row as the groups need it (what _why and _closeness read)."""
+
+    photo_a_id: int
+    photo_b_id: int
+    hash_distance: int | None
+    cosine: float | None
+
+
+class DuplicateGroups(Sequence):
+    """A family's groups, in order, as photo ids: their DuplicateGroups (Photo rows, reasons) are built for the groups
+    asked for only, so a page of groups reads a page of photos (Paginator and DRF's pagination slice it)."""
+
+    def __init__(self, family: Family, groups: list[list[int]], best: dict[int, _Pair]) -> None:
+        self.family, self.groups, self.best = family, groups, best
+
+    def __len__(self) -> int:
+        return len(self.groups)
+
+    def __getitem__(self, index):
+        if isinstance(index, slice):
+            return self._build(self.groups[index])
+        return self._build([self.groups[index]])[0]
+
+    def __eq__(self, other) -> bool:
+        return list(self) == list(other) if isinstance(other, (list, DuplicateGroups)) else NotImplemented
+
+    def _build(self, groups: list[list[int]]) -> list[DuplicateGroup]:
+        photos = Photo.objects.filter(family=self.family).in_bulk([pk for group in groups for pk in group])
+        built = []
+        for group in groups:
+            # A photo trashed since the groups were read is left out of its group.
+            whys = [(photos[pk], _why(self.best[pk])) for pk in group if pk in photos]
+            built.append(DuplicateGroup(
+                members=[DuplicateMember(photo, index == 0, why[1]) for index, (photo, why) in enumerate(whys)],
+                signals=sorted({why[0] for _, why in whys})))
+        return built
+
+
+def duplicate_groups(*, user: AbstractBaseUser, family: Family) -> DuplicateGroups:
     """The family's near-duplicate groups among photos not in the trash, largest group first. `family` must come
-    from a selector that checked the user's membership (gallery.selectors.family_get)."""
-    pairs = list(DuplicatePair.objects.filter(family=family, photo_a__trashed_at__isnull=True,
-                                              photo_b__trashed_at__isnull=True).order_by("pk"))
+    from a selector that checked the user's membership (gallery.selectors.family_get). The grouping reads the pairs
+    and the few columns that order a group (no Photo rows: thousands of groups took a second a page); the photos of
+    the groups looked at are read when they are (DuplicateGroups)."""
+    pairs = [_Pair(*row) for row in DuplicatePair.objects.filter(family=family).order_by("pk").values_list(
+        "photo_a_id", "photo_b_id", "hash_distance", "cosine")]
+    paired = DuplicatePair.objects.filter(family=family)
+    # The keeper's order: larger, then earlier taken (as seconds: parsing thousands of timestamps took longer than
+    # the statement), then the id. Out of the trash: the live manager.
+    keys = {pk: (-(width * height), -size, taken, pk) for pk, width, height, size, taken in
+            Photo.objects.filter(Q(pk__in=paired.values("photo_a_id")) | Q(pk__in=paired.values("photo_b_id")),
+                                 family=family)
+            .annotate(taken=Func(F("taken_at"), template="EXTRACT(EPOCH FROM %(expressions)s)::float8",
+                                 output_field=FloatField()))
+            .values_list("pk", "width", "height", "file_size", "taken")}
+    pairs = [pair for pair in pairs if pair.photo_a_id in keys and pair.photo_b_id in keys]
     parent: dict[int, int] = {}
 
     def root(pk: int) -> int:
@@ -189,31 +238,20 @@ def duplicate_groups(*, user: AbstractBaseUser, family: Family) -> list[Duplicat
             pk = parent[pk]
         return pk
 
+    best: dict[int, _Pair] = {}  # each photo's closest match: the lowest hash distance, else highest cosine
     for pair in pairs:
         parent[root(pair.photo_a_id)] = root(pair.photo_b_id)
-    photos = {photo.pk: photo for photo in Photo.objects.filter(pk__in=list(parent), family=family)}
-    best: dict[int, DuplicatePair] = {}  # each photo's closest match: the lowest hash distance, else highest cosine
-    for pair in pairs:
         for pk in (pair.photo_a_id, pair.photo_b_id):
             if pk not in best or _closeness(pair) < _closeness(best[pk]):
                 best[pk] = pair
-    members: dict[int, list[Photo]] = {}
-    for pk, photo in photos.items():
-        members.setdefault(root(pk), []).append(photo)
-    groups = []
-    for group_photos in members.values():
-        if len(group_photos) < 2:
-            continue
-        group_photos.sort(key=_keep_order)
-        whys = [_why(best[photo.pk]) for photo in group_photos]
-        groups.append(DuplicateGroup(
-            members=[DuplicateMember(photo, index == 0, why[1]) for index, (photo, why) in
-                     enumerate(zip(group_photos, whys))],
-            signals=sorted({why[0] for why in whys})))
-    groups.sort(key=lambda group: (-len(group.members), group.keep.taken_at, group.keep.pk))  # stable, for pages
-    return groups
+    members: dict[int, list[int]] = {}
+    for pk in parent:
+        members.setdefault(root(pk), []).append(pk)
+    groups = [sorted(group, key=keys.__getitem__) for group in members.values() if len(group) >= 2]
+    groups.sort(key=lambda group: (-len(group), keys[group[0]][2], group[0]))  # stable, for pages
+    return DuplicateGroups(family, groups, best)
 
 
-def _closeness(pair: DuplicatePair) -> tuple:
+def _closeness(pair: DuplicatePair | _Pair) -> tuple:
     hash_near = pair.hash_distance is not None and pair.hash_distance <= settings.DUPLICATE_HASH_DISTANCE
     return (0, pair.hash_distance) if hash_near else (1, -(pair.cosine or 0.0))

@@ -33,7 +33,9 @@ class PhotoEmbedding(models.Model):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["photo", "model_name"], name="one_embedding_per_photo_model")]
-        indexes = [models.Index(fields=["model_name", "photo"], name="embedding_model_photo")]
+        indexes = [models.Index(fields=["model_name", "photo"], name="embedding_model_photo"),
+                   # How much of a family a model covers (the Index page, every 2 s while it works): index only.
+                   models.Index(fields=["family", "model_name"], name="embedding_family_model")]
 
     def __str__(self) -> str:
         return f"{self.model_name} embedding of photo {self.photo_id}"
@@ -291,7 +293,9 @@ class Judgment(models.Model):
     class Meta:
         constraints = [models.UniqueConstraint(fields=["user", "photo", "query"], name="one_judgment_per_user_photo_query")]
         indexes = [models.Index(fields=["family", "query"], name="judgment_family_query"),
-                   models.Index(fields=["user", "-updated_at"], name="judgment_user_recent")]
+                   models.Index(fields=["user", "-updated_at"], name="judgment_user_recent"),
+                   # The admin's list, newest first, a page at a time (it sorted every judgment for each page).
+                   models.Index(fields=["-updated_at", "-id"], name="judgment_recent")]
         ordering = ["-updated_at", "-id"]
 
     def __str__(self) -> str:

@@ -302,3 +302,23 @@ def test_the_add_tag_action_leaves_a_photo_that_has_every_tag_it_may_carry(admin
     assert "Tag “Holiday” added to 1 photo(s)." in done.content.decode()
     assert f"1 photo(s) already have {MAX_TAGS} tags" in done.content.decode()
     assert full.tags.count() == MAX_TAGS and beach.tags.filter(name="Holiday").exists()
+
+
+@pytest.mark.parametrize("tags", [2, 9])
+def test_the_tag_list_counts_every_tags_photos_in_one_query(admin, family, alice, tags,
+                                                            django_assert_max_num_queries):
+    """It counted each tag's photos by itself: 100 queries a page, 1.3 s at 100,000 photos."""
+    from gallery.trash_services import photos_trash
+
+    photos = [photo_factory(family=family, user=alice) for _ in range(3)]
+    for n, photo in enumerate(photos):
+        photo_update(photo=photo, user=alice, tags=[f"t{k}" for k in range(tags) if k <= n or k % 2])
+    photos_trash(user=alice, photo_ids=[photos[-1].pk])
+    url = reverse("admin:gallery_tag_changelist")
+    admin.get(url)
+    with django_assert_max_num_queries(10):
+        body = admin.get(url).content.decode()
+    counts = dict(re.findall(r'>(t\d+)</a></th><td class="field-family nowrap">[^<]*</td><td class="field-photo_count">(\d+)<',
+                             body))
+    carried = {k for k in range(tags) if k <= 2 or k % 2}  # by some photo, so made
+    assert counts == {f"t{k}": str(sum(1 for n in range(2) if k <= n or k % 2)) for k in carried}

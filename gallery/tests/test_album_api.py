@@ -262,3 +262,19 @@ def test_the_album_list_asks_the_database_the_same_number_of_times_for_2_or_7_pl
     assert sum(a["photo_count"] for a in body) == 7 * 2 - 6  # six albums held the trashed photo
     assert sorted(a["can_manage"] for a in body) == [True] * 7  # alice is the family's admin
     assert sorted(a["can_manage"] for a in _client(bob).get("/api/v1/albums/").json()["results"]) == [False] * 4 + [True] * 3
+
+
+@pytest.mark.parametrize("count", [2, 9])
+def test_the_album_list_api_asks_the_same_few_queries_and_never_reads_whole_albums(family, alice, photos, count,
+                                                                                   django_assert_max_num_queries):
+    """Covers and counts in one query (it read every album's whole list of photos: 100,000 ids for 500 albums)."""
+    for n in range(count):
+        album = album_create(user=alice, family=family, name=f"Album {n:02d}")
+        album_add_photos(user=alice, album=album, photo_ids=[p.pk for p in photos])
+        if n % 2:
+            Album.objects.filter(pk=album.pk).update(cover=photos[1])
+    api = _client(alice)
+    with django_assert_max_num_queries(10):  # token, user, count, albums, tiles (3), roles...: none per album
+        body = api.get("/api/v1/albums/").json()["results"]
+    assert [(a["cover"], a["photo_count"]) for a in body] == [
+        (photos[1].pk if n % 2 else photos[0].pk, 3) for n in range(count)]

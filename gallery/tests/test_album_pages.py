@@ -245,3 +245,42 @@ def test_the_album_list_counts_what_the_album_shows_not_its_photos_in_the_trash(
     assert len(album_photo_ids(album=album)) == shown - 1 and f"{shown - 1} photo" in body and f"{shown} photos" not in body
     api = client_for(alice).get(f"/api/v1/albums/{album.pk}/").json()
     assert api["photo_count"] == shown - 1
+
+
+def _albums(user, family, photos, count: int) -> list[Album]:
+    """`count` albums of the family, each with the photos, the last as cover."""
+    albums = []
+    for n in range(count):
+        album = album_create(user=user, family=family, name=f"Album {n:02d}")
+        album_add_photos(user=user, album=album, photo_ids=[p.pk for p in photos])
+        Album.objects.filter(pk=album.pk).update(cover=photos[-1])
+        albums.append(album)
+    return albums
+
+
+@pytest.mark.parametrize("count", [2, 9])
+def test_the_album_list_asks_the_same_few_queries_for_any_number_of_albums(client_for, family, alice, photos, count,
+                                                                          django_assert_max_num_queries):
+    # It asked two per album (the cover still shown? else the first photo): 500 albums were a thousand queries.
+    _albums(alice, family, photos, count)
+    client = client_for(alice)
+    client.get(reverse("gallery:albums"))  # the session, once
+    with django_assert_max_num_queries(8):
+        body = client.get(reverse("gallery:albums")).content.decode()
+    assert body.count(f'src="{reverse("gallery:photo_thumbnail", args=[photos[-1].pk])}"') == count
+    assert body.count("3 photos") == count
+
+
+def test_the_album_list_counts_and_covers_only_photos_it_shows(client_for, family, alice, photos):
+    """A photo in the trash is neither counted nor a cover: the cover falls back to the album's first photo."""
+    album, = _albums(alice, family, photos, 1)
+    empty = album_create(user=alice, family=family, name="Nothing yet")
+    from django.utils import timezone
+
+    from gallery.models import Photo
+
+    Photo.all_objects.filter(pk=photos[-1].pk).update(trashed_at=timezone.now())
+    body = client_for(alice).get(reverse("gallery:albums")).content.decode()
+    assert f'src="{reverse("gallery:photo_thumbnail", args=[photos[0].pk])}"' in body
+    assert f'photo_thumbnail", args=[photos[-1].pk]' not in body and "2 photos" in body and "0 photos" in body
+    assert empty.name in body and album.name in body

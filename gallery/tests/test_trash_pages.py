@@ -189,3 +189,26 @@ def test_a_link_to_a_photo_in_the_trash_says_so_to_its_family_and_nothing_to_oth
     outside = client_for(alice).post(reverse("gallery:trash_restore", args=[family.pk]),
                                      {"photo": photo.pk, "next": "https://example.com/"})
     assert outside["Location"] == reverse("gallery:family_trash", args=[family.pk])
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("trashed", [3, 7])
+def test_the_trash_page_shows_a_page_at_a_time_in_the_same_few_queries(client_for, family, alice, settings, trashed,
+                                                                       django_assert_max_num_queries):
+    """A family's trash of thousands of photos rendered every one of them (seconds): now a page, links to the rest."""
+    settings.GALLERY_PAGE_SIZE = 2
+    photos = [photo_factory(family=family, user=alice) for _ in range(trashed)]
+    photos_trash(user=alice, photo_ids=[p.pk for p in photos])
+    client = client_for(alice)
+    url = reverse("gallery:family_trash", args=[family.pk])
+    client.get(url)
+    with django_assert_max_num_queries(9):
+        body = client.get(url).content.decode()
+    assert body.count('class="trash-item"') == 2 and f"Delete all {trashed} photos" in body
+    assert f"{trashed} photos in the trash; 1–2 below" in body and '?page=2" rel="next"' in body
+    seen = set()
+    for number in range(1, (trashed + 1) // 2 + 1):
+        page = client.get(url, {"page": number}).content.decode()
+        seen |= {int(pk) for pk in re.findall(r'id="trashed-(\d+)"', page)}
+    assert seen == {p.pk for p in photos}
+    assert 'rel="next"' not in page and 'rel="prev"' in page

@@ -15,7 +15,7 @@ from django.views.decorators.vary import vary_on_headers
 
 from gallery import smart_albums
 from gallery.album_selectors import (
-    AlbumList, album_cover_id, album_get, album_list, album_page, album_page_of, album_page_url, album_photo_ids,
+    AlbumList, album_cover_id, album_get, album_list, album_tiles, album_page, album_page_of, album_page_url, album_photo_ids,
     share_get, share_list,
 )
 from gallery.album_services import (
@@ -52,9 +52,9 @@ def album_index(request: HttpRequest) -> HttpResponse:
             messages.success(request, f"Created the album “{album}”. Add photos to it below.")
             return redirect(album)
     albums = list(album_list(user=request.user))
-    covers = {album.pk: album_cover_id(album=album) for album in albums}
+    tiles = album_tiles(albums=albums, smart_counts=False)  # the plain albums' in one query
     return render(request, "gallery/albums.html", {
-        "albums": [(album, covers[album.pk]) for album in albums], "form": form, "families": families,
+        "albums": [(album, tiles[album.pk]) for album in albums], "form": form, "families": families,
         "several_families": len(families) > 1,
     })
 

@@ -7,6 +7,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -25,10 +26,14 @@ def family_trash(request: HttpRequest, family_id: int) -> HttpResponse:
     family = family_get(user=request.user, family_id=family_id)
     is_admin = family_is_admin(user=request.user, family=family)
     admin_of = {family.pk} if is_admin else set()
+    # A page at a time: a family's trash may hold thousands of photos (rendering them all took seconds).
+    paginator = Paginator(trash_list(user=request.user, family_id=family.pk), settings.GALLERY_PAGE_SIZE)
+    page = paginator.get_page(request.GET.get("page"))
     entries = [{"photo": photo, "purge_at": purge_at(photo),
                 "can_manage": photo_may_manage(photo=photo, user=request.user, admin_of=admin_of)}
-               for photo in trash_list(user=request.user, family_id=family.pk)]
+               for photo in page.object_list]
     return render(request, "gallery/trash.html", {"family": family, "entries": entries, "is_admin": is_admin,
+                                                  "page": page, "total": paginator.count,
                                                   "trash_days": settings.TRASH_DAYS})
 
 

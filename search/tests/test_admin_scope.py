@@ -162,3 +162,25 @@ def test_judgment_admin_deletes_only_as_a_family_admin(world):
 def listed_text(response) -> str:
     assert response.status_code == 200
     return response.content.decode()
+
+
+@pytest.mark.parametrize("count", [2, 7])
+def test_judgment_admin_lists_newest_first_in_the_same_few_queries(world, staff, count,
+                                                                   django_assert_max_num_queries):
+    """Newest first by the judgment_recent index (search 0020): it sorted every judgment for each page."""
+    from django.db import connection
+
+    from search.models import Judgment
+
+    made = [Judgment.objects.create(user=world.alice, family=world.smiths, photo=world.smith_photo, query=f"q{n}",
+                                    relevant=bool(n % 2)) for n in range(count)]
+    staff.get(url(Judgment))
+    with django_assert_max_num_queries(14):
+        response = staff.get(url(Judgment))
+    body = response.content.decode()
+    assert [body.index(f">q{n}<") for n in reversed(range(count))] == sorted(
+        body.index(f">q{n}<") for n in range(count))  # the newest first
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT indexdef FROM pg_indexes WHERE indexname = 'judgment_recent'")
+        assert "updated_at DESC, id DESC" in cursor.fetchone()[0]
+    assert len(made) == count

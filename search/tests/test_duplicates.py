@@ -301,3 +301,28 @@ def test_the_review_page_says_when_each_photo_was_taken_in_its_own_zone_as_the_p
     photo_page = client.get(reverse("gallery:photo_detail", args=[trio["copy"].pk])).content.decode()
     assert "14 Jul 2023 17:30" in photo_page  # precondition: the photo page says Lisbon's time
     assert "14 Jul 2023 17:30" in html and "14 Jul 2023 16:30" not in html
+
+
+@pytest.mark.parametrize("count", [2, 6])
+def test_a_page_of_groups_reads_the_photos_of_its_groups_only(family, alice, client_for, settings, count,
+                                                              django_assert_max_num_queries):
+    """Grouping reads the pairs and the few columns that order a group; whole photos only for the page shown (it
+    built every group's photos on every page: a second a page for 3,000 groups)."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    settings.DUPLICATE_GROUPS_PAGE_SIZE = 2
+    groups = _pairs(family, alice, count)
+    client = client_for(alice)
+    url = reverse("search:duplicates", args=[family.pk])
+    client.get(url)
+    with django_assert_max_num_queries(10), CaptureQueriesContext(connection) as queries:
+        body = client.get(url).content.decode()
+    whole_rows = [q["sql"] for q in queries.captured_queries if '"gallery_photo"."description"' in q["sql"]]
+    assert len(whole_rows) == 1 and len(re.findall(r"\d+", whole_rows[0].split(" IN (")[1].split(")")[0])) == 4
+    assert f"{count} groups" in body and len(re.findall(r'data-group="(\d+)"', body)) == 2
+    seen = []
+    for number in range(1, count // 2 + 1):
+        seen += [int(pk) for pk in re.findall(r'data-group="(\d+)"', client.get(url, {"page": number}).content.decode())]
+    assert seen == [group.keep.pk for group in duplicate_groups(user=alice, family=family)]
+    assert len(set(seen)) == count == len(groups)

@@ -64,3 +64,49 @@ def test_photos_waiting_while_no_worker_runs_are_explained_and_the_notice_goes_o
     Photo.objects.update(status=Photo.Status.READY)
     WorkerHeartbeat.objects.all().delete()
     assert "No worker is running" not in client.get(reverse("search:indexing")).content.decode()
+
+
+@pytest.mark.parametrize("photos", [1, 4])
+def test_the_index_and_family_pages_count_by_index_in_the_same_few_queries(family, alice, client_for, photos,
+                                                                           django_assert_max_num_queries):
+    """Counts by status, of the active model's embeddings and of the live photos come from indexes (gallery 0018,
+    search 0020; the page polls every 2 s while it works): the statements are what they were, fewer rows read."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from gallery.trash_services import photos_trash
+    from tests.factories import photo_factory
+
+    made = [photo_factory(family=family, user=alice) for _ in range(photos + 1)]
+    photos_trash(user=alice, photo_ids=[made[-1].pk])
+    client = client_for(alice)
+    client.get(reverse("search:indexing"))
+    with django_assert_max_num_queries(14), CaptureQueriesContext(connection) as queries:
+        page = client.get(reverse("search:indexing")).content.decode()
+    assert f"{photos} pending" in page and f"of {photos})" in page  # the one in the trash is not counted
+    with django_assert_max_num_queries(11):
+        assert client.get(family.get_absolute_url()).status_code == 200
+    # The status count names no column the live index lacks, so PostgreSQL reads the index alone.
+    by_status = [q["sql"] for q in queries.captured_queries if 'AS "status", COUNT(' in q["sql"]]
+    assert by_status and all('COUNT(*)' in sql for sql in by_status)
+
+
+@pytest.mark.parametrize("families", [1, 4])
+def test_the_index_page_asks_the_same_statements_for_any_number_of_families(alice, client_for, families,
+                                                                            django_assert_max_num_queries):
+    """Every count grouped by family (it asked six statements per family, every 2 s while it worked)."""
+    from gallery.models import Family, Membership
+    from tests.factories import photo_factory
+
+    made = []
+    for n in range(families):
+        family = Family.objects.create(name=f"Family {n}")
+        Membership.objects.create(family=family, user=alice, role=Membership.Role.ADMIN if n % 2 else "member")
+        made += [photo_factory(family=family, user=alice) for _ in range(n + 1)]
+    client = client_for(alice)
+    client.get(reverse("search:indexing"))
+    with django_assert_max_num_queries(16):
+        page = client.get(reverse("search:indexing")).content.decode()
+    for n, family in enumerate(Family.objects.filter(name__startswith="Family ").order_by("name")):
+        section = re.search(rf'data-family="{family.pk}">(.*?)</section>', page, re.S).group(1)
+        assert f"{n + 1} pending" in section
