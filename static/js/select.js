@@ -87,6 +87,16 @@
     update();
   }
 
+  // Clear / Close / Esc. A focus in the bar, which hides now, goes back to the box ticked last (else it would be lost
+  // and the next Tab would start again from the top of the page).
+  function closeBar() {
+    const form = bar();
+    const back = anchor;
+    const focusInBar = form && form.contains(document.activeElement);
+    clearAll();
+    if (focusInBar && back && back.isConnected) back.focus();
+  }
+
   // Headings left with no photo under them (all of a day's photos went to the trash) go too. From the end, so a
   // month whose days all went is seen empty after them.
   function dropEmptyHeadings() {
@@ -110,7 +120,7 @@
       update();
       return;
     }
-    if (e.target.closest("[data-select-clear]")) { clearAll(); return; }
+    if (e.target.closest("[data-select-clear]")) { closeBar(); return; }
     // While selecting, a click on a tile ticks it (Ctrl/Cmd-click or a middle click still opens the photo).
     const item = e.target.closest("[data-select-item]");
     if (!item || !root.classList.contains("selecting") || e.ctrlKey || e.metaKey || !e.target.closest("a")) return;
@@ -124,10 +134,12 @@
   // Shift+Space on a box: the click the key makes does not carry shiftKey in every browser, so remember it here.
   document.addEventListener("keydown", (e) => {
     if (e.key === " " && e.target.matches && e.target.matches("input[data-select-box]")) shiftSpace = e.shiftKey;
-    if (e.key === "Escape" && root.classList.contains("selecting") && !e.defaultPrevented
+    const form = bar();
+    const barUp = root.classList.contains("selecting") || (form && form.classList.contains("reporting"));
+    if (e.key === "Escape" && barUp && !e.defaultPrevented
         && !(e.target.closest && e.target.closest("input[type=text], input[type=search], textarea, select"))) {
       e.preventDefault();
-      clearAll();
+      closeBar();
     }
   });
 
@@ -181,12 +193,18 @@
     });
     if (detail.remove && done.size) dropEmptyHeadings();
     const form = bar();
+    // The button pressed is disabled now (nothing is ticked): the keyboard's focus moves to the bar's Close.
+    const focusInBar = form && form.contains(document.activeElement);
     if (form) form.classList.add("reporting"); // the bar stays to show what happened until closed or used again
     if (detail.action === "add_tags" || detail.action === "remove_tags") {
       const tags = bar() && bar().querySelector("input[name=tags]");
       if (tags && done.size) tags.value = "";
     }
     update();
+    const close = form && form.querySelector("[data-select-clear]");
+    if (focusInBar && close && !close.hidden && (document.activeElement === document.body || document.activeElement.disabled)) {
+      close.focus();
+    }
   });
 
   // New tiles (infinite scroll) or new results (a search): the count and the day buttons follow.

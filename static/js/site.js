@@ -38,7 +38,12 @@
     if (e.key !== "Escape" || e.defaultPrevented) return;
     const open = openPanels();
     if (!open.length) return;
-    open.forEach((panel) => { panel.open = false; });
+    open.forEach((panel) => {
+      // A focus inside would be left on a hidden link: it goes back to the panel's own button.
+      const inside = panel.contains(document.activeElement);
+      panel.open = false;
+      if (inside) panel.querySelector("summary").focus();
+    });
     e.preventDefault(); // this Esc only closes: the viewer's (back to the list) waits for the next one
   });
 
