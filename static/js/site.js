@@ -27,8 +27,9 @@
     document.querySelectorAll("details.explain[open]").forEach((other) => { if (other !== opened) other.open = false; });
   }, true); // "toggle" does not bubble
 
-  // The folded menu and an open explanation close when a tap or click lands outside them, and on Esc.
-  const openPanels = () => document.querySelectorAll("details.menu[open], details.explain[open]");
+  // The folded menu, an open explanation and a search chip's "change" box close when a tap or click lands outside
+  // them, and on Esc.
+  const openPanels = () => document.querySelectorAll("details.menu[open], details.explain[open], details.chip-edit[open]");
   document.addEventListener("click", (e) => {
     openPanels().forEach((panel) => {
       if (!panel.contains(e.target)) panel.open = false;

@@ -46,7 +46,6 @@ def _audit(page, where: str) -> list[str]:
 
 def _visit(page, url: str, where: str, artifacts) -> list[str]:
     page.goto(url)
-    page.wait_for_load_state("networkidle")  # htmx settled, lazy thumbnails in
     page.screenshot(path=artifacts / f"a11y-{where}.png", full_page=True)
     return _audit(page, where)
 
@@ -101,7 +100,7 @@ def test_no_serious_or_critical_violation_on_any_page(live_server, browser, arti
         found += _visit(page, live_server.url + f"/invite/{world['invite'].token}/", f"invite-{width}", artifacts)
         found += _visit(page, live_server.url + f"/shared/{world['share'].token}/", f"shared-{width}", artifacts)
         page.locator("main a.tile").first.click()
-        page.wait_for_load_state("networkidle")
+        page.wait_for_url("**/photos/**")
         found += _audit(page, f"shared-photo-{width}")
 
         sign_in(page, live_server, "alice")
@@ -199,6 +198,17 @@ def test_keyboard_only_search_judge_select_add_to_album_open_and_upload(live_ser
         page.wait_for_function("() => !document.querySelector('details.explain[open]')")
         assert page.evaluate(FOCUSED, "#results details.explain summary")
 
+        # A search chip's "change" box: Enter opens it, Esc closes it from inside, the focus back on its button.
+        page.goto(live_server.url + "/search/?q=red+circle+in+2024")
+        _tab_to(page, ".chip-edit summary")
+        keys.press("Enter")
+        _tab_to(page, ".chip-form input")
+        keys.press("Escape")
+        page.wait_for_function("() => !document.querySelector('details.chip-edit[open]')")
+        assert page.evaluate(FOCUSED, ".chip-edit summary")
+        page.go_back()
+        page.wait_for_function(RESULTS)
+
         # Tick it with Space, then Tab on to the selection bar and add it to the album.
         _tab_to(page, f"#photo-{first_id} .pick-box", back=True)
         keys.press("Space")
@@ -234,6 +244,7 @@ def test_keyboard_only_search_judge_select_add_to_album_open_and_upload(live_ser
         keys.press("Enter")
         page.wait_for_selector(".upload-row[data-outcome=saved]")
         assert Photo.objects.filter(original_filename="keyboard.png").exists()
+        assert not _audit(page, "upload-done")  # the result rows (their thumbnails are links) included
     finally:
         context.close()
 
