@@ -179,10 +179,11 @@ def test_keyboard_only_search_judge_select_add_to_album_open_and_upload(live_ser
         assert page.evaluate(FOCUSED, "#search-form input[name=q]")
         keys.type("red circle")
         page.wait_for_function(RESULTS)
-        first = page.locator("#results .result").first
-        first_id = int(first.get_attribute("data-photo"))
+        unjudged = page.locator("#results .result:has(.judge-right[aria-pressed=false])").first
+        first_id = int(unjudged.get_attribute("data-photo"))
+        first = page.locator(f"#photo-{first_id}")
 
-        # Mark the first result right: Enter on its button; the focus stays on it through the swap.
+        # Mark a result right: Enter on its button; the focus stays on it through the swap.
         _tab_to(page, f"#judge-{first_id}-right")
         keys.press("Enter")
         page.wait_for_function("(id) => document.getElementById(`judge-${id}-right`).getAttribute('aria-pressed') === 'true'",
@@ -191,12 +192,12 @@ def test_keyboard_only_search_judge_select_add_to_album_open_and_upload(live_ser
         assert Judgment.objects.get(photo_id=first_id).relevant is True
 
         # Its explanation opens with Enter and closes with Esc, the focus back on its summary.
-        _tab_to(page, "#results details.explain summary")
+        _tab_to(page, f"#photo-{first_id} details.explain summary")
         keys.press("Enter")
         assert first.locator("details.explain").get_attribute("open") is not None
         keys.press("Escape")
         page.wait_for_function("() => !document.querySelector('details.explain[open]')")
-        assert page.evaluate(FOCUSED, "#results details.explain summary")
+        assert page.evaluate(FOCUSED, f"#photo-{first_id} details.explain summary")
 
         # A search chip's "change" box: Enter opens it, Esc closes it from inside, the focus back on its button.
         page.goto(live_server.url + "/search/?q=red+circle+in+2024")
@@ -229,6 +230,16 @@ def test_keyboard_only_search_judge_select_add_to_album_open_and_upload(live_ser
         _tab_to(page, f"#photo-{first_id} a.tile")
         keys.press("Enter")
         page.wait_for_url(f"**/photos/{first_id}/**")
+        # Edit its title in place: the focus goes into the form, and back to the Edit link once saved.
+        _tab_to(page, "#photo-meta a.button")
+        keys.press("Enter")
+        page.wait_for_function(FOCUSED, arg="#photo-meta input[name=title]")
+        keys.press("Control+a")
+        keys.type("Keyboard title")
+        keys.press("Enter")
+        page.wait_for_function(FOCUSED, arg="#photo-meta a.button")
+        assert page.locator("#photo-meta h1").inner_text() == "Keyboard title"
+        assert not _audit(page, "photo-edited")
         keys.press("Escape")
         page.wait_for_url("**/search/**")
 
