@@ -170,6 +170,7 @@ def test_keyboard_only_search_judge_select_add_to_album_open_and_upload(live_ser
         # The first Tab stop skips the menu; the menu's Search link opens the search, its box focused.
         keys.press("Tab")
         assert page.evaluate(FOCUSED, ".skip-link") and page.evaluate(FOCUS_SHOWN)
+        page.screenshot(path=artifacts / "a11y-keyboard-skip-link.png")
         keys.press("Enter")
         assert page.evaluate(FOCUSED, "main")
         page.goto(live_server.url + "/")
