@@ -4,6 +4,7 @@
 //    inside the tile's [data-select-item]. Boxes added later (infinite scroll) join in by themselves.
 //  - [data-select-count] shows how many are ticked; [data-select-clear] unticks all (so does Esc).
 //  - Shift-click (or Shift+Space on a box) ticks the range from the box used last to this one, in page order.
+//  - Enter on a box, once something is ticked, moves the focus to the bar's first control.
 //  - button[data-select-group="K"] ticks (or, when all are ticked, unticks) every box with data-select-in="K"
 //    (a day of the timeline: the day's photos loaded so far).
 //  - Long-press on a tile (touch) ticks it; once something is ticked, a tap or click on a tile ticks it instead of
@@ -132,8 +133,15 @@
   });
 
   // Shift+Space on a box: the click the key makes does not carry shiftKey in every browser, so remember it here.
+  // Enter on a box (which does nothing on a checkbox) jumps to the bar once something is ticked: the bar comes after
+  // the whole grid, a long way by Tab; Esc there comes back to the box.
   document.addEventListener("keydown", (e) => {
     if (e.key === " " && e.target.matches && e.target.matches("input[data-select-box]")) shiftSpace = e.shiftKey;
+    if (e.key === "Enter" && e.target.matches && e.target.matches("input[data-select-box]")
+        && root.classList.contains("selecting")) {
+      const first = bar() && bar().querySelector(".select-actions input:not([type=hidden]), .select-actions select, .select-actions button:not([disabled])");
+      if (first) { e.preventDefault(); anchor = e.target; first.focus(); }
+    }
     const form = bar();
     const barUp = root.classList.contains("selecting") || (form && form.classList.contains("reporting"));
     if (e.key === "Escape" && barUp && !e.defaultPrevented

@@ -216,7 +216,12 @@ def test_keyboard_only_search_judge_select_add_to_album_open_and_upload(live_ser
         keys.press("Space")
         assert first.locator(".pick-box").is_checked()
         assert page.locator("#bulk-form").is_visible()
-        _tab_to(page, "#bulk-form button[value=add_to_album]", limit=150)
+        # Enter on the box jumps to the bar (by Tab it is after every result); Esc from there comes back.
+        keys.press("Enter")
+        assert page.evaluate(FOCUSED, "#bulk-form .select-actions input[name=tags]")
+        keys.press("Escape")  # in the tags field: Esc leaves the bar alone
+        assert page.evaluate(FOCUSED, "#bulk-form .select-actions input[name=tags]")
+        _tab_to(page, "#bulk-form button[value=add_to_album]", limit=10)
         keys.press("Enter")
         page.wait_for_function("() => document.querySelector('#bulk-status').textContent.trim() !== ''")
         assert album.entries.filter(photo_id=first_id).exists(), page.locator("#bulk-status").inner_text()
