@@ -3,7 +3,10 @@ Chromium at a phone's and a desktop's width; and the key flows walked with the k
 
 from __future__ import annotations
 
+import io
+
 import pytest
+from PIL import Image
 from axe_playwright_python.sync_playwright import Axe
 
 from gallery.account_services import invite_create
@@ -61,6 +64,11 @@ def _world():
               for n, (c, s) in enumerate([("red", "circle"), ("red", "circle"), ("blue", "square"),
                                           ("green", "circle"), ("yellow", "square")])]
     gone = _add_shape(smiths, alice, "blue", "circle", seed=50)
+    copy = Image.open(io.BytesIO(shape_png("blue", "square", seed=2))).resize((48, 48))  # a near-duplicate
+    buffer = io.BytesIO()
+    copy.save(buffer, format="PNG")
+    assert photo_create_from_bytes(family=smiths, uploaded_by=bob, data=buffer.getvalue(),
+                                   filename="blue-square-copy.png", tags=[]).outcome == UploadResult.SAVED
     run_queued_tasks()  # embedded: search finds them, suggestions are scored
     photos_trash(user=alice, photo_ids=[gone.pk])
     album = album_create(user=alice, family=smiths, name="Holiday")  # no red circle in it: the keyboard adds one
