@@ -108,7 +108,9 @@ DESCRIPTION_MAX_CHARS = 10000  # a photo's description, however it is edited (ph
 
 
 class PhotoEditForm(forms.Form):
-    title = forms.CharField(max_length=255, required=False, validators=[TITLE_TEXT])
+    # autofocus: the form replaces the "Edit" link the keyboard was on (htmx focuses it once swapped in).
+    title = forms.CharField(max_length=255, required=False, validators=[TITLE_TEXT],
+                            widget=forms.TextInput(attrs={"autofocus": True}))
     tags = forms.CharField(required=False, help_text="Comma separated", max_length=2000)
     description = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), required=False,
                                   max_length=DESCRIPTION_MAX_CHARS, validators=[DESCRIPTION_TEXT])

@@ -209,7 +209,7 @@ def test_arrange_buttons_know_the_albums_ends_not_the_pages(client_for, alice, b
 
     def later_disabled(body, pk):
         form = re.search(rf'name="photo" value="{pk}">(.*?)</form>', body, re.S).group(1)
-        return 'aria-label="Move later" disabled' in form
+        return re.search(r'aria-label="Move [^"]* later" disabled', form) is not None
 
     assert not later_disabled(first, order[3])  # the last of page 1 can still move later
     assert later_disabled(second, order[5])

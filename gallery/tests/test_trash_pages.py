@@ -44,12 +44,12 @@ def test_trash_page_lists_the_familys_trash_with_restore_where_allowed(client_fo
     body = client_for(carol).get(reverse("gallery:family_trash", args=[family.pk])).content.decode()
     assert f'id="trashed-{bobs.pk}"' in body and f'id="trashed-{carols.pk}"' in body
     # Carol may restore her own photo only, and may not empty the trash.
-    assert body.count(">Restore</button>") == 1
+    assert body.count(">Restore<span class=\"visually-hidden\">") == 1
     assert "Empty trash" not in body
     # The trash page's thumbnails load for members.
     assert client_for(carol).get(reverse("gallery:photo_thumbnail", args=[bobs.pk])).status_code == 200
     admin_body = client_for(alice).get(reverse("gallery:family_trash", args=[family.pk])).content.decode()
-    assert admin_body.count(">Restore</button>") == 2 and "Empty trash" in admin_body
+    assert admin_body.count(">Restore<span class=\"visually-hidden\">") == 2 and "Empty trash" in admin_body
 
 
 def test_restore_and_delete_for_good_from_the_trash_page(client_for, family, alice, bob, carol,

@@ -152,6 +152,7 @@ def photo_edit(request: HttpRequest, photo_id: int) -> HttpResponse:
 
 def _render_meta(request, photo, form=None, status=200):
     context = _detail_context(request, photo, form, full_page=not request.htmx)
+    context["meta_swapped"] = bool(request.htmx)  # back from the in-place form: the Edit link takes the focus
     template = "gallery/photo_detail.html#photo-meta" if request.htmx else "gallery/photo_detail.html"
     return render(request, template, context, status=status)
 

@@ -4,6 +4,7 @@
 //    inside the tile's [data-select-item]. Boxes added later (infinite scroll) join in by themselves.
 //  - [data-select-count] shows how many are ticked; [data-select-clear] unticks all (so does Esc).
 //  - Shift-click (or Shift+Space on a box) ticks the range from the box used last to this one, in page order.
+//  - Enter on a box, once something is ticked, moves the focus to the bar's first control.
 //  - button[data-select-group="K"] ticks (or, when all are ticked, unticks) every box with data-select-in="K"
 //    (a day of the timeline: the day's photos loaded so far).
 //  - Long-press on a tile (touch) ticks it; once something is ticked, a tap or click on a tile ticks it instead of
@@ -87,6 +88,16 @@
     update();
   }
 
+  // Clear / Close / Esc. A focus in the bar, which hides now, goes back to the box ticked last (else it would be lost
+  // and the next Tab would start again from the top of the page).
+  function closeBar() {
+    const form = bar();
+    const back = anchor;
+    const focusInBar = form && form.contains(document.activeElement);
+    clearAll();
+    if (focusInBar && back && back.isConnected) back.focus();
+  }
+
   // Headings left with no photo under them (all of a day's photos went to the trash) go too. From the end, so a
   // month whose days all went is seen empty after them.
   function dropEmptyHeadings() {
@@ -110,7 +121,7 @@
       update();
       return;
     }
-    if (e.target.closest("[data-select-clear]")) { clearAll(); return; }
+    if (e.target.closest("[data-select-clear]")) { closeBar(); return; }
     // While selecting, a click on a tile ticks it (Ctrl/Cmd-click or a middle click still opens the photo).
     const item = e.target.closest("[data-select-item]");
     if (!item || !root.classList.contains("selecting") || e.ctrlKey || e.metaKey || !e.target.closest("a")) return;
@@ -122,12 +133,21 @@
   });
 
   // Shift+Space on a box: the click the key makes does not carry shiftKey in every browser, so remember it here.
+  // Enter on a box (which does nothing on a checkbox) jumps to the bar once something is ticked: the bar comes after
+  // the whole grid, a long way by Tab; Esc there comes back to the box.
   document.addEventListener("keydown", (e) => {
     if (e.key === " " && e.target.matches && e.target.matches("input[data-select-box]")) shiftSpace = e.shiftKey;
-    if (e.key === "Escape" && root.classList.contains("selecting") && !e.defaultPrevented
+    if (e.key === "Enter" && e.target.matches && e.target.matches("input[data-select-box]")
+        && root.classList.contains("selecting")) {
+      const first = bar() && bar().querySelector(".select-actions input:not([type=hidden]), .select-actions select, .select-actions button:not([disabled])");
+      if (first) { e.preventDefault(); anchor = e.target; first.focus(); }
+    }
+    const form = bar();
+    const barUp = root.classList.contains("selecting") || (form && form.classList.contains("reporting"));
+    if (e.key === "Escape" && barUp && !e.defaultPrevented
         && !(e.target.closest && e.target.closest("input[type=text], input[type=search], textarea, select"))) {
       e.preventDefault();
-      clearAll();
+      closeBar();
     }
   });
 
@@ -181,12 +201,18 @@
     });
     if (detail.remove && done.size) dropEmptyHeadings();
     const form = bar();
+    // The button pressed is disabled now (nothing is ticked): the keyboard's focus moves to the bar's Close.
+    const focusInBar = form && form.contains(document.activeElement);
     if (form) form.classList.add("reporting"); // the bar stays to show what happened until closed or used again
     if (detail.action === "add_tags" || detail.action === "remove_tags") {
       const tags = bar() && bar().querySelector("input[name=tags]");
       if (tags && done.size) tags.value = "";
     }
     update();
+    const close = form && form.querySelector("[data-select-clear]");
+    if (focusInBar && close && !close.hidden && (document.activeElement === document.body || document.activeElement.disabled)) {
+      close.focus();
+    }
   });
 
   // New tiles (infinite scroll) or new results (a search): the count and the day buttons follow.

@@ -27,8 +27,9 @@
     document.querySelectorAll("details.explain[open]").forEach((other) => { if (other !== opened) other.open = false; });
   }, true); // "toggle" does not bubble
 
-  // The folded menu and an open explanation close when a tap or click lands outside them, and on Esc.
-  const openPanels = () => document.querySelectorAll("details.menu[open], details.explain[open]");
+  // The folded menu, an open explanation and a search chip's "change" box close when a tap or click lands outside
+  // them, and on Esc.
+  const openPanels = () => document.querySelectorAll("details.menu[open], details.explain[open], details.chip-edit[open]");
   document.addEventListener("click", (e) => {
     openPanels().forEach((panel) => {
       if (!panel.contains(e.target)) panel.open = false;
@@ -38,7 +39,12 @@
     if (e.key !== "Escape" || e.defaultPrevented) return;
     const open = openPanels();
     if (!open.length) return;
-    open.forEach((panel) => { panel.open = false; });
+    open.forEach((panel) => {
+      // A focus inside would be left on a hidden link: it goes back to the panel's own button.
+      const inside = panel.contains(document.activeElement);
+      panel.open = false;
+      if (inside) panel.querySelector("summary").focus();
+    });
     e.preventDefault(); // this Esc only closes: the viewer's (back to the list) waits for the next one
   });
 

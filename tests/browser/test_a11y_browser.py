@@ -1,0 +1,297 @@
+"""Accessibility of every page a member, a family admin and a stranger reach, measured by axe-core in a real
+Chromium at a phone's and a desktop's width; and the key flows walked with the keyboard alone."""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+from PIL import Image
+from axe_playwright_python.sync_playwright import Axe
+
+from gallery.account_services import invite_create
+from gallery.album_services import album_add_photos, album_create, share_create
+from gallery.models import Membership, Photo
+from gallery.services import UploadResult, photo_create_from_bytes
+from gallery.trash_services import photos_trash
+from search.judgment_services import judgment_record
+from search.models import Judgment, TagConcept
+from search.tests.conftest import shape_png, toy_model  # noqa: F401 - toy_model is a fixture
+from tests.browser.conftest import CHROMIUM, HAVE_CHROMIUM, new_page, sign_in
+from tests.factories import FamilyFactory, MembershipFactory, UserFactory
+from tests.queue import run_queued_tasks
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(not HAVE_CHROMIUM, reason=f"chromium is not installed (looked for {CHROMIUM})"),
+]
+
+AXE = Axe()
+WIDTHS = {"phone": {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touch": True},
+          "desktop": {"viewport": {"width": 1280, "height": 800}}}
+
+
+def _add_shape(family, user, colour: str, shape: str, seed: int, **kwargs) -> Photo:
+    result = photo_create_from_bytes(family=family, uploaded_by=user, data=shape_png(colour, shape, seed=seed),
+                                     filename=f"{colour}-{shape}-{seed}.png", **kwargs)
+    assert result.outcome == UploadResult.SAVED, result.reason
+    return result.photo
+
+
+def _audit(page, where: str) -> list[str]:
+    """axe-core's serious and critical violations on the page as it is now, one line each (and proof that axe ran:
+    it was injected through page.evaluate, which the strict CSP allows, and judged the page)."""
+    results = AXE.run(page, options={"resultTypes": ["violations", "passes"]}).response
+    assert results["passes"], f"{where}: axe reported no passing rule: it did not really run"
+    return [f"{where}: {v['id']} ({v['impact']}) {v['help']}: " + ", ".join(str(n["target"]) for n in v["nodes"][:5])
+            for v in results["violations"] if v["impact"] in ("serious", "critical")]
+
+
+def _visit(page, url: str, where: str, artifacts) -> list[str]:
+    page.goto(url)
+    page.screenshot(path=artifacts / f"a11y-{where}.png", full_page=True)
+    return _audit(page, where)
+
+
+def _world():
+    smiths = FamilyFactory(name="Smiths")
+    alice, bob = UserFactory(username="alice"), UserFactory(username="bob")
+    MembershipFactory(family=smiths, user=alice, role=Membership.Role.ADMIN)
+    MembershipFactory(family=smiths, user=bob)
+    TagConcept.objects.get_or_create(family=None, name="red")
+    TagConcept.objects.get_or_create(family=None, name="circle", defaults={"prompt": "a circle"})
+    photos = [_add_shape(smiths, alice, c, s, seed=n, tags=["party"] if n == 0 else [])
+              for n, (c, s) in enumerate([("red", "circle"), ("red", "circle"), ("blue", "square"),
+                                          ("green", "circle"), ("yellow", "square")])]
+    gone = _add_shape(smiths, alice, "blue", "circle", seed=50)
+    copy = Image.open(io.BytesIO(shape_png("blue", "square", seed=2))).resize((48, 48))  # a near-duplicate
+    buffer = io.BytesIO()
+    copy.save(buffer, format="PNG")
+    assert photo_create_from_bytes(family=smiths, uploaded_by=bob, data=buffer.getvalue(),
+                                   filename="blue-square-copy.png", tags=[]).outcome == UploadResult.SAVED
+    run_queued_tasks()  # embedded: search finds them, suggestions are scored
+    photos_trash(user=alice, photo_ids=[gone.pk])
+    album = album_create(user=alice, family=smiths, name="Holiday")  # no red circle in it: the keyboard adds one
+    album_add_photos(user=alice, album=album, photo_ids=[p.pk for p in photos[2:]])
+    share = share_create(user=alice, album=album, days=7)
+    invite = invite_create(family=smiths, created_by=alice)
+    judgment_record(user=alice, photo=photos[0], query="red circle", relevant=True)
+    return {"family": smiths, "photos": photos, "album": album, "share": share, "invite": invite}
+
+
+def _member_pages(world) -> list[tuple[str, str]]:
+    """Every page a signed-in family admin reaches (a plain member's are the same pages with fewer controls)."""
+    f, p, a = world["family"].pk, world["photos"][0].pk, world["album"].pk
+    return [
+        ("timeline", "/"), ("tagged", "/?tag=party"), ("favourites", "/?favourite=1"), ("photo", f"/photos/{p}/"),
+        ("album-photo", f"/photos/{p}/?from=album&album={a}"), ("search", "/search/?q=red+circle"),
+        ("search-chips", "/search/?q=red+circle+in+2024"), ("upload", "/upload/"), ("albums", "/albums/"),
+        ("album", f"/albums/{a}/"), ("album-add", f"/albums/{a}/add/"), ("album-shares", f"/albums/{a}/shares/"),
+        ("duplicates", f"/families/{f}/duplicates/"), ("trash", f"/families/{f}/trash/"), ("families", "/families/"),
+        ("family", f"/families/{f}/"), ("suggestions", f"/families/{f}/suggestions/"),
+        ("preferences", "/search/preferences/"), ("quality", f"/search/quality/{f}/"), ("index", "/indexing/"),
+        ("search-report", "/search/report/?q=red+circle"), ("photo-report", f"/photos/{p}/profile/"),
+        ("similar", f"/photos/{p}/similar/"), ("password", "/accounts/password/"), ("tokens", "/accounts/tokens/"),
+    ]
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("width", list(WIDTHS))
+def test_no_serious_or_critical_violation_on_any_page(live_server, browser, artifacts, toy_model, width):
+    found = []
+    context, page = new_page(browser, **WIDTHS[width])
+    try:
+        # First run: no one exists yet.
+        found += _visit(page, live_server.url + "/setup/", f"setup-{width}", artifacts)
+        world = _world()
+        found += _visit(page, live_server.url + "/accounts/login/", f"login-{width}", artifacts)
+        found += _visit(page, live_server.url + f"/invite/{world['invite'].token}/", f"invite-{width}", artifacts)
+        found += _visit(page, live_server.url + f"/shared/{world['share'].token}/", f"shared-{width}", artifacts)
+        page.locator("main a.tile").first.click()
+        page.wait_for_url("**/photos/**")
+        found += _audit(page, f"shared-photo-{width}")
+
+        sign_in(page, live_server, "alice")
+        if width == "phone":  # the folded menu, open
+            page.locator("details.menu summary").click()
+            found += _audit(page, "menu-phone")
+        for name, url in _member_pages(world):
+            found += _visit(page, live_server.url + url, f"{name}-{width}", artifacts)
+            if name == "search":  # an explanation open, then the selection bar up
+                page.locator("#results .result details.explain summary").first.click()
+                found += _audit(page, f"search-explain-{width}")
+                page.keyboard.press("Escape")
+                page.locator("#results .result .pick-box").first.check(force=True)
+                found += _audit(page, f"search-selecting-{width}")
+                page.screenshot(path=artifacts / f"a11y-search-selecting-{width}.png", full_page=True)
+    finally:
+        context.close()
+    assert not found, "\n".join(found)
+
+
+FOCUSED = """(selector) => {
+  const el = document.activeElement;
+  return Boolean(el && el.matches(selector));
+}"""
+# The focused element shows where it is: an outline (the browser's own ring or ours) or a box shadow.
+FOCUS_SHOWN = """() => {
+  const el = document.activeElement;
+  const style = getComputedStyle(el);
+  const ring = (style.outlineStyle !== "none" && parseFloat(style.outlineWidth) > 0) || style.boxShadow !== "none";
+  const inner = el.querySelector("span");  // the viewer's round step buttons draw the ring on their circle
+  const innerRing = inner && getComputedStyle(inner).outlineStyle !== "none";
+  const box = el.getBoundingClientRect();
+  return (ring || Boolean(innerRing)) && box.width > 0 && box.height > 0;
+}"""
+
+
+def _tab_to(page, selector: str, *, limit: int = 80, back: bool = False) -> None:
+    """Press Tab (Shift+Tab with `back`) until the focus is on `selector`, each stop showing where the focus is."""
+    for _ in range(limit):
+        page.keyboard.press("Shift+Tab" if back else "Tab")
+        if page.evaluate(FOCUSED, selector):
+            assert page.evaluate(FOCUS_SHOWN), f"the focus on {selector} is not visible"
+            return
+    raise AssertionError(f"{limit} Tabs never reached {selector}; stuck on "
+                         + page.evaluate("() => document.activeElement.outerHTML.slice(0, 200)"))
+
+
+RESULTS = """() => document.querySelectorAll('#results .results-grid .result').length > 0"""
+
+
+@pytest.mark.django_db(transaction=True)
+def test_keyboard_only_search_judge_select_add_to_album_open_and_upload(live_server, browser, artifacts, toy_model,
+                                                                         tmp_path):
+    world = _world()
+    album = world["album"]
+    context, page = new_page(browser, viewport={"width": 1280, "height": 800})
+    keys = page.keyboard
+    try:
+        # Sign in: the name field has the focus, Tab to the password, Enter.
+        page.goto(live_server.url + "/accounts/login/")
+        keys.type("alice")
+        keys.press("Tab")
+        keys.type("correct horse battery")
+        keys.press("Enter")
+        page.wait_for_url(live_server.url + "/")
+
+        # The first Tab stop skips the menu; the menu's Search link opens the search, its box focused.
+        keys.press("Tab")
+        assert page.evaluate(FOCUSED, ".skip-link") and page.evaluate(FOCUS_SHOWN)
+        page.screenshot(path=artifacts / "a11y-keyboard-skip-link.png")
+        keys.press("Enter")
+        assert page.evaluate(FOCUSED, "main")
+        page.goto(live_server.url + "/")
+        _tab_to(page, "nav[aria-label=Main] a[href='/search/']")
+        keys.press("Enter")
+        page.wait_for_url(live_server.url + "/search/")
+        assert page.evaluate(FOCUSED, "#search-form input[name=q]")
+        keys.type("red circle")
+        page.wait_for_function(RESULTS)
+        # The results came into a region that is still a polite live region (htmx swapped its inside, not it).
+        assert page.locator("#results").get_attribute("aria-live") == "polite"
+        unjudged = page.locator("#results .result:has(.judge-right[aria-pressed=false])").first
+        first_id = int(unjudged.get_attribute("data-photo"))
+        first = page.locator(f"#photo-{first_id}")
+
+        # Mark a result right: Enter on its button; the focus stays on it through the swap.
+        _tab_to(page, f"#judge-{first_id}-right")
+        keys.press("Enter")
+        page.wait_for_function("(id) => document.getElementById(`judge-${id}-right`).getAttribute('aria-pressed') === 'true'",
+                               arg=first_id)
+        assert page.evaluate(FOCUSED, f"#judge-{first_id}-right")
+        assert Judgment.objects.get(photo_id=first_id).relevant is True
+
+        # Its explanation opens with Enter and closes with Esc, the focus back on its summary.
+        _tab_to(page, f"#photo-{first_id} details.explain summary")
+        keys.press("Enter")
+        assert first.locator("details.explain").get_attribute("open") is not None
+        keys.press("Escape")
+        page.wait_for_function("() => !document.querySelector('details.explain[open]')")
+        assert page.evaluate(FOCUSED, f"#photo-{first_id} details.explain summary")
+
+        # A search chip's "change" box: Enter opens it, Esc closes it from inside, the focus back on its button.
+        page.goto(live_server.url + "/search/?q=red+circle+in+2024")
+        _tab_to(page, ".chip-edit summary")
+        keys.press("Enter")
+        _tab_to(page, ".chip-form input")
+        keys.press("Escape")
+        page.wait_for_function("() => !document.querySelector('details.chip-edit[open]')")
+        assert page.evaluate(FOCUSED, ".chip-edit summary")
+        page.go_back()
+        page.wait_for_function(RESULTS)
+
+        # Tick it with Space, then Tab on to the selection bar and add it to the album.
+        _tab_to(page, f"#photo-{first_id} .pick-box", back=True)
+        keys.press("Space")
+        assert first.locator(".pick-box").is_checked()
+        assert page.locator("#bulk-form").is_visible()
+        # Enter on the box jumps to the bar (by Tab it is after every result); Esc from there comes back.
+        keys.press("Enter")
+        assert page.evaluate(FOCUSED, "#bulk-form .select-actions input[name=tags]")
+        keys.press("Escape")  # in the tags field: Esc leaves the bar alone
+        assert page.evaluate(FOCUSED, "#bulk-form .select-actions input[name=tags]")
+        _tab_to(page, "#bulk-form button[value=add_to_album]", limit=10)
+        keys.press("Enter")
+        page.wait_for_function("() => document.querySelector('#bulk-status').textContent.trim() !== ''")
+        assert album.entries.filter(photo_id=first_id).exists(), page.locator("#bulk-status").inner_text()
+        page.screenshot(path=artifacts / "a11y-keyboard-bar.png")
+        # The pressed button is disabled now (nothing is ticked): the focus is on the bar's Close, not lost.
+        assert page.evaluate(FOCUSED, "#bulk-form [data-select-clear]")
+        keys.press("Escape")  # the bar closes, the focus back on the box ticked last
+        page.wait_for_function("() => !document.querySelector('#bulk-form.active, #bulk-form.reporting')")
+        assert page.evaluate(FOCUSED, f"#photo-{first_id} .pick-box")
+
+        # Open the result, and come back with Esc.
+        _tab_to(page, f"#photo-{first_id} a.tile")
+        keys.press("Enter")
+        page.wait_for_url(f"**/photos/{first_id}/**")
+        # Edit its title in place: the focus goes into the form, and back to the Edit link once saved.
+        _tab_to(page, "#photo-meta a.button")
+        keys.press("Enter")
+        page.wait_for_function(FOCUSED, arg="#photo-meta input[name=title]")
+        keys.press("Control+a")
+        keys.type("Keyboard title")
+        keys.press("Enter")
+        page.wait_for_function(FOCUSED, arg="#photo-meta a.button")
+        assert page.locator("#photo-meta h1").inner_text() == "Keyboard title"
+        assert not _audit(page, "photo-edited")
+        keys.press("Escape")
+        page.wait_for_url("**/search/**")
+
+        # Upload: Space on the file field opens the chooser, Tab to the button, Enter.
+        page.goto(live_server.url + "/upload/")
+        _tab_to(page, "#file-input")
+        picture = tmp_path / "keyboard.png"
+        picture.write_bytes(shape_png("green", "square", seed=77))
+        with page.expect_file_chooser() as chooser:
+            keys.press("Space")
+        chooser.value.set_files(str(picture))
+        _tab_to(page, "#upload-button")
+        keys.press("Enter")
+        page.wait_for_selector(".upload-row[data-outcome=saved]")
+        assert Photo.objects.filter(original_filename="keyboard.png").exists()
+        assert not _audit(page, "upload-done")  # the result rows (their thumbnails are links) included
+    finally:
+        context.close()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_keyboard_only_menu_on_a_phone(live_server, browser):
+    UserFactory(username="carol")
+    context, page = new_page(browser, **WIDTHS["phone"])
+    keys = page.keyboard
+    try:
+        sign_in(page, live_server, "carol")
+        _tab_to(page, "details.menu summary")
+        keys.press("Enter")
+        _tab_to(page, "nav[aria-label=Main] a[href='/albums/']")
+        keys.press("Escape")  # closes, and the focus goes back to the menu's button, not into a hidden link
+        assert page.locator("details.menu").get_attribute("open") is None
+        assert page.evaluate(FOCUSED, "details.menu summary")
+        keys.press("Enter")
+        _tab_to(page, "nav[aria-label=Main] a[href='/albums/']")
+        keys.press("Enter")
+        page.wait_for_url(live_server.url + "/albums/")
+    finally:
+        context.close()
