@@ -314,6 +314,7 @@ def _baseline_pairs(*, user, family) -> list:
     from django.db.models import Count
 
     from gallery.selectors import family_list, family_status_counts, family_uploaders, place_countries, tag_list
+    from gallery.timeline import TimelineFilters, timeline_families
     from search.models import Judgment, PhotoEmbedding
     from search.duplicates import duplicate_groups
 
@@ -337,7 +338,7 @@ def _baseline_pairs(*, user, family) -> list:
         ("albums API: covers and counts", lambda: _old_api_album_tiles(albums), lambda: album_tiles(albums=albums)),
         ("family picker counts (every page)", _without_index("photo_live_family",
                                                               lambda: list(_old_family_list(user))),
-         lambda: list(family_list(user=user, favourite_counts=True))),
+         lambda: (list(family_list(user=user)), timeline_families(user=user, filters=TimelineFilters()))),
         ("tags in use (gallery, search)", lambda: list(_old_tag_list(user)), lambda: list(tag_list(user=user))),
         ("admin tag list: photo counts", tags_page_before, tags_page_after),
         ("duplicates: a page of groups", lambda: _old_duplicate_groups(family)[size * 99:size * 100],
