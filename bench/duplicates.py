@@ -63,11 +63,12 @@ def load(family_id: int, user_id: int, hashes: list[str], vectors: np.ndarray) -
     from pgvector.psycopg import register_vector
 
     from gallery.models import Photo
+    from gallery.timezones import local
 
     now = datetime.now(dt_timezone.utc)
     columns = ["family_id", "uploaded_by_id", "original", "thumbnail", "original_filename", "title", "mime_type",
                "file_size", "width", "height", "taken_at", "taken_at_source", "sha256", "phash", "uploaded_at",
-               "status"]
+               "status", "taken_day"]
     rest = [f for f in Photo._meta.concrete_fields if f.column not in columns + ["id"] and not f.null]
     rest_values = tuple(f.get_db_prep_save(f.get_default(), connection) for f in rest)
     conn = psycopg.connect(**connection.get_connection_params())
@@ -77,7 +78,8 @@ def load(family_id: int, user_id: int, hashes: list[str], vectors: np.ndarray) -
             for i, phash in enumerate(hashes):
                 copy.write_row((family_id, user_id, f"originals/{i}.jpg", f"thumbnails/{i}.jpg", f"IMG_{i}.jpg",
                                 f"IMG {i}", "image/jpeg", 1_000_000 + i, 4000, 3000,
-                                now - timedelta(minutes=i), "exif", f"{i:064x}", phash, now, "ready") + rest_values)
+                                now - timedelta(minutes=i), "exif", f"{i:064x}", phash, now, "ready",
+                                local(now - timedelta(minutes=i), "").date()) + rest_values)
         cur.execute("SELECT id FROM gallery_photo WHERE family_id = %s ORDER BY id", [family_id])
         ids = [row[0] for row in cur.fetchall()]
         with cur.copy("COPY search_photoembedding (photo_id, family_id, model_name, vector, created_at, trashed) "

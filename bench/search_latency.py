@@ -179,10 +179,11 @@ def load_rows(corpus: Corpus, start: int, stop: int, *, family_ids: list[int], u
         photo_cols = ["id", "family_id", "uploaded_by_id", "original", "thumbnail", "original_filename", "title",
                       "description", "mime_type", "file_size", "width", "height", "taken_at", "taken_at_source",
                       "camera_make", "camera_model", "sha256", "phash", "uploaded_at", "status", "status_reason",
-                      "embed_attempts", "status_changed_at"]
+                      "embed_attempts", "status_changed_at", "taken_day"]
         # Columns added since (not null, with a default in the model only): their model default, so the bench keeps
         # loading as the schema grows.
         from gallery.models import Photo
+        from gallery.timezones import local
 
         rest = [f for f in Photo._meta.concrete_fields if f.column not in photo_cols and not f.null]
         rest_values = tuple(f.get_db_prep_save(f.get_default(), connection) for f in rest)
@@ -198,7 +199,7 @@ def load_rows(corpus: Corpus, start: int, stop: int, *, family_ids: list[int], u
                 copy.write_row((pk, family_ids[fam], uploader_ids[fam], f"originals/{family_ids[fam]}/{sha[:2]}/{name}",
                                 f"thumbnails/{family_ids[fam]}/{sha[:2]}/{pk}.webp", name, title, description,
                                 "image/jpeg", 2_400_000 + i % 999_983, 4032, 3024, taken, "exif", "BenchCam", "B-16",
-                                sha, f"{pk:016x}", now, "ready", "", 1, now) + rest_values)
+                                sha, f"{pk:016x}", now, "ready", "", 1, now, local(taken, "").date()) + rest_values)
                 photo_tags += [(pk, tag_ids[(fam, tag)]) for tag in tags]
         with cur.copy("COPY gallery_photo_tags (photo_id, tag_id, source, added_at) FROM STDIN") as copy:
             for row in photo_tags:
