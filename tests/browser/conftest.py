@@ -64,3 +64,11 @@ def sign_in(page, live_server, username: str, password: str = "correct horse bat
     page.fill("#id_password", password)
     page.click("button[type=submit]")
     page.wait_for_url(live_server.url + "/")
+
+
+def photo_edit_open(page) -> None:
+    """Open a photo page's in-place edit form, as a person would: click Edit, then wait until the title field has
+    the focus. htmx focuses the form's autofocus field when the swap settles (about 20 ms later); text typed into
+    another field before that lands in the title, so a test that types at once must wait as a person does."""
+    page.get_by_role("link", name="Edit title, tags and description").click()
+    page.wait_for_function("() => document.activeElement && document.activeElement.matches('#photo-meta input[name=title]')")

@@ -15,7 +15,7 @@ from gallery.models import Membership, Photo
 from gallery.services import UploadResult, photo_create_from_bytes
 from search.models import TagConcept
 from search.tests.conftest import shape_png, toy_model  # noqa: F401 - toy_model is a fixture
-from tests.browser.conftest import CHROMIUM, HAVE_CHROMIUM, new_page, sign_in
+from tests.browser.conftest import CHROMIUM, HAVE_CHROMIUM, new_page, photo_edit_open, sign_in
 from tests.factories import FamilyFactory, MembershipFactory, UserFactory
 from tests.queue import run_queued_tasks
 
@@ -101,7 +101,7 @@ def test_every_page_works_under_the_enforced_policy_without_a_violation(live_ser
         _settle(page)
         page.get_by_role("button", name="Full screen", exact=True).click()
         page.get_by_role("button", name="Leave full screen").click()
-        page.get_by_role("link", name="Edit title, tags and description").click()
+        photo_edit_open(page)
         page.locator("#photo-meta form").wait_for()
         page.locator("#photo-meta").get_by_role("link", name="Cancel").click()
         page.locator("#photo-meta form").wait_for(state="detached")

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from gallery.models import Photo
-from tests.browser.conftest import CHROMIUM, HAVE_CHROMIUM, new_page, sign_in
+from tests.browser.conftest import CHROMIUM, HAVE_CHROMIUM, new_page, photo_edit_open, sign_in
 from tests.factories import FamilyFactory, MembershipFactory, UserFactory, photo_factory
 
 pytestmark = [
@@ -28,7 +28,7 @@ def test_a_refused_edit_says_why_and_a_fixed_one_saves(live_server, browser, art
     try:
         sign_in(page, live_server, "alice")
         page.goto(live_server.url + photo.get_absolute_url())
-        page.get_by_role("link", name="Edit title, tags and description").click()
+        photo_edit_open(page)
         page.locator("#photo-meta input[name=title]").fill("Beach day")
         page.locator("#photo-meta input[name=tags]").fill(", ".join(f"tag{n}" for n in range(60)))
         page.get_by_role("button", name="Save").click()
@@ -64,7 +64,7 @@ def test_two_members_editing_at_once_the_later_save_is_told_and_saves_on_a_secon
             pages[name] = (context, page)
             sign_in(page, live_server, name)
             page.goto(live_server.url + photo.get_absolute_url())
-            page.get_by_role("link", name="Edit title, tags and description").click()
+            photo_edit_open(page)
             page.locator("#photo-meta input[name=title]").wait_for()
         alice, bob = pages["alice"][1], pages["bob"][1]
         alice.locator("#photo-meta input[name=title]").fill("Grandma's birthday")

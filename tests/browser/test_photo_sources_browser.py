@@ -8,7 +8,7 @@ import pytest
 
 from gallery.models import Photo
 from tests import images
-from tests.browser.conftest import CHROMIUM, HAVE_CHROMIUM, sign_in
+from tests.browser.conftest import CHROMIUM, HAVE_CHROMIUM, photo_edit_open, sign_in
 from tests.factories import FamilyFactory, MembershipFactory, UserFactory
 
 pytestmark = [
@@ -46,7 +46,7 @@ def test_upload_a_file_with_embedded_keywords_and_see_where_each_tag_came_from(l
     assert "14 Jul 2023 19:45" in page.locator(".meta").inner_text()  # the camera's local time
 
     # A member adds a tag: it carries no "from the file" marker.
-    page.get_by_role("link", name="Edit title, tags and description").click()
+    photo_edit_open(page)
     tags = page.locator("input[name=tags]")
     tags.fill(tags.input_value() + ", Grandma")
     page.get_by_role("button", name="Save").click()

@@ -14,7 +14,7 @@ from gallery.correction_services import taken_days_refresh
 from gallery.models import Membership, Photo
 from gallery.services import UploadResult, photo_create_from_bytes
 from search.tests.conftest import shape_png, toy_model  # noqa: F401 - toy_model is a fixture
-from tests.browser.conftest import CHROMIUM, HAVE_CHROMIUM, new_page, sign_in
+from tests.browser.conftest import CHROMIUM, HAVE_CHROMIUM, new_page, photo_edit_open, sign_in
 from tests.factories import FamilyFactory, MembershipFactory, UserFactory
 from tests.queue import run_queued_tasks
 
@@ -146,7 +146,7 @@ def test_open_a_photo_walk_with_the_arrow_keys_full_screen_and_esc_back(live_ser
     assert _photo_id(page.url) == photos[7].pk
 
     # Mid-edit, Esc does not leave the page (nor do the arrow keys step, in a text box).
-    page.get_by_role("link", name="Edit title, tags and description").click()
+    photo_edit_open(page)
     page.locator("#photo-meta form").wait_for()
     page.keyboard.press("Escape")
     page.locator("#photo-meta input[name=title]").press("ArrowRight")
