@@ -271,12 +271,11 @@ class Photo(models.Model):
 
     @property
     def taken_zone_assumed(self) -> bool:
-        """Whether the camera's date is read in TIME_ZONE only because neither its offset nor a position told the
-        zone (the photo page says so: the time shown is the camera's clock, the instant a guess)."""
-        from gallery.timezones import offset_name
-
+        """Whether the camera's date is read in TIME_ZONE only because neither its offset nor a position (nor a
+        member's known place) told the zone (the photo page says so: the time shown is the camera's clock, the
+        instant a guess)."""
         return (self.taken_at_source == self.DateSource.EXIF and self.latitude is None
-                and not offset_name(self.taken_tz))
+                and self.taken_tz in ("", settings.TIME_ZONE))
 
     @property
     def taken_at_local(self):

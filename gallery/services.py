@@ -838,8 +838,11 @@ def photo_embedded_read(*, photo: Photo) -> Photo:
             return photo  # deleted meanwhile
         _embedded_set(fresh, embedded)
         if fresh.taken_at_source != Photo.DateSource.MEMBER:  # a member's date keeps the zone it was given in
+            # A member's known place has no position: the zone it gave (correction_services) stays.
+            placed = fresh.place_source == Photo.PlaceSource.MEMBER and fresh.latitude is None
             taken_at, fresh.taken_tz = when_taken(local=taken_local, offset=offset, utc=taken_utc,
-                                                  latitude=fresh.latitude, longitude=fresh.longitude)
+                                                  latitude=fresh.latitude, longitude=fresh.longitude,
+                                                  place_zone=fresh.taken_tz if placed else "")
             if fresh.taken_at_source == Photo.DateSource.EXIF and taken_at is not None:
                 fresh.taken_at = taken_at
         fresh.save(update_fields=EMBEDDED_FIELDS)

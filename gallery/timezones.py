@@ -57,10 +57,12 @@ def zone_at(*, latitude: float | None, longitude: float | None) -> str:
 
 
 def when_taken(*, local: datetime | None, offset: str = "", utc: datetime | None = None,
-               latitude: float | None = None, longitude: float | None = None) -> tuple[datetime | None, str]:
+               latitude: float | None = None, longitude: float | None = None,
+               place_zone: str = "") -> tuple[datetime | None, str]:
     """When a photo was taken (aware; None when the file says nothing) and the zone name it stores, from the camera's
-    wall clock `local` and `offset`, the GPS receiver's `utc` time and the GPS position."""
-    zone = offset_name(offset) or zone_at(latitude=latitude, longitude=longitude)
+    wall clock `local` and `offset`, the GPS receiver's `utc` time and the GPS position; `place_zone`: the zone a
+    member's known place (no position) gave it, which ranks with a position."""
+    zone = offset_name(offset) or zone_at(latitude=latitude, longitude=longitude) or place_zone
     if not zone and local is not None and utc is not None:
         zone = _offset_between(local, utc)
     zone = zone or settings.TIME_ZONE

@@ -98,3 +98,18 @@ def test_an_api_edit_refused_in_part_saves_nothing(client, family, alice):
                             content_type="application/json")
     assert response.status_code == 400 and "place" in response.json()
     assert fresh(photo).title != "New title" and not fresh(photo).tags.exists()
+
+
+def test_a_known_places_zone_is_neither_called_assumed_nor_undone_by_reading_the_file_again(family, alice, client_for):
+    from gallery.services import photo_embedded_read
+
+    gps_photo(family, alice, NEW_YORK)
+    photo = gps_photo(family, alice, LISBON)
+    there = fresh(Photo.objects.exclude(pk=photo.pk).get())
+    photo_place_set(photo=photo, place=Place(city=there.place_city, region=there.place_region,
+                                             country=there.place_country, country_code=there.place_country_code))
+    assert not fresh(photo).taken_zone_assumed
+    assert "assumed" not in client_for(alice).get(photo.get_absolute_url()).content.decode()
+    photo_embedded_read(photo=fresh(photo))
+    assert fresh(photo).taken_tz == "America/New_York"
+    assert fresh(photo).taken_at_local.replace(tzinfo=None) == datetime(2023, 7, 14, 12, 0)
