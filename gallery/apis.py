@@ -22,7 +22,7 @@ from rest_framework.views import APIView
 
 from gallery.bulk import BULK_ACTIONS, BULK_MAX_PHOTOS, photos_bulk_apply
 from gallery.models import Membership, Photo, PhotoTag
-from gallery.forms import AcceptAboveForm
+from gallery.forms import DESCRIPTION_MAX_CHARS, AcceptAboveForm
 from gallery.selectors import (
     family_filter, family_get, family_is_admin, family_known_places, family_list, family_suggestion_summary,
     open_suggestions, photo_get, photo_list, suggestion_get, trash_list, trash_photo_get,
@@ -204,7 +204,7 @@ class PhotoOutputSerializer(serializers.Serializer):
 class FamilyListApi(APIView):
     @extend_schema(responses=FamilyOutputSerializer(many=True))
     def get(self, request):
-        families = family_list(user=request.user, with_members=True)
+        families = family_list(user=request.user, with_counts=True, with_members=True)
         return Response(FamilyOutputSerializer(families, many=True).data)
 
 
@@ -248,7 +248,8 @@ class PhotoListApi(APIView):
         file = serializers.FileField()
         family = serializers.IntegerField()
         tags = serializers.CharField(required=False, allow_blank=True, help_text="Comma separated")
-        description = serializers.CharField(required=False, allow_blank=True, max_length=10000,
+        description = serializers.CharField(required=False, allow_blank=True,
+                                            max_length=DESCRIPTION_MAX_CHARS,
                                             validators=[DESCRIPTION_TEXT])
 
     @extend_schema(parameters=[FilterSerializer], responses=PhotoOutputSerializer(many=True))
@@ -342,7 +343,8 @@ class PlaceInputSerializer(serializers.Serializer):
 class PhotoDetailApi(APIView):
     class UpdateInputSerializer(serializers.Serializer):
         title = serializers.CharField(required=False, allow_blank=True, max_length=255, validators=[TITLE_TEXT])
-        description = serializers.CharField(required=False, allow_blank=True, max_length=10000,
+        description = serializers.CharField(required=False, allow_blank=True,
+                                            max_length=DESCRIPTION_MAX_CHARS,
                                             validators=[DESCRIPTION_TEXT])
         tags = serializers.ListField(child=serializers.CharField(max_length=64), required=False, max_length=50)
         taken_at = LocalDateTimeField(

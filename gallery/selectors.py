@@ -13,19 +13,17 @@ from django.http import Http404
 from gallery.models import Family, Favourite, Membership, Photo, PhotoTag, Tag, TagSuggestion
 
 
-def family_list(*, user: AbstractBaseUser, with_members: bool = False) -> QuerySet[Family]:
-    """The user's families with `photo_count` (not in the trash); `with_members`: each one's memberships (with
-    their users, by username) fetched in one more query, as `membership_list`. (The timeline's picker counts what
-    its filters show: gallery.timeline.timeline_family_counts.)"""
+def family_list(*, user: AbstractBaseUser, with_counts: bool = False, with_members: bool = False) -> QuerySet[Family]:
+    """The user's families, by name; `with_counts`: each with `photo_count` (not in the trash; the families page
+    and API show it); `with_members`: each one's memberships (with their users, by username) fetched in one more
+    query, as `membership_list`. (The timeline's picker counts what its filters show: timeline_families.)"""
     if not user.is_authenticated:
         return Family.objects.none()
-    # Each count by itself per family (the live photos' partial index, photo_live_family): counting DISTINCT over a
-    # join of every family with every photo sorted 100,000 ids on each page that asked for a family.
-    families = (
-        Family.objects.filter(memberships__user=user)
-        .annotate(photo_count=rows_count(Photo.objects.filter(family_id=OuterRef("pk"))))
-        .order_by("name", "pk")
-    )
+    families = Family.objects.filter(memberships__user=user).order_by("name", "pk")
+    if with_counts:
+        # Each count by itself per family (the live photos' partial index, photo_live_family): counting DISTINCT
+        # over a join of every family with every photo sorted 100,000 ids on each page that asked for a family.
+        families = families.annotate(photo_count=rows_count(Photo.objects.filter(family_id=OuterRef("pk"))))
     if with_members:
         families = families.prefetch_related(Prefetch(
             "memberships", queryset=Membership.objects.select_related("user").order_by("user__username"),
@@ -40,7 +38,7 @@ def rows_count(photos: QuerySet[Photo]) -> Coalesce:
 
 
 def family_get(*, user: AbstractBaseUser, family_id: int) -> Family:
-    """One of the user's families (no counts: family_list has them)."""
+    """One of the user's families (no counts: family_list(with_counts=True) has them)."""
     family = Family.objects.filter(pk=family_id, memberships__user=user).first() if user.is_authenticated else None
     if family is None:
         raise Http404("No such family.")

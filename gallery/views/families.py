@@ -28,7 +28,7 @@ def family_index(request: HttpRequest) -> HttpResponse:
         else:
             messages.success(request, f"Created the family “{family}”. You are its admin.")
             return redirect(family)
-    return render(request, "gallery/families.html", {"families": family_list(user=request.user), "form": form})
+    return render(request, "gallery/families.html", {"families": family_list(user=request.user, with_counts=True), "form": form})
 
 
 @require_GET
