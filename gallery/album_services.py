@@ -316,7 +316,7 @@ def share_create(*, user: AbstractBaseUser, album: Album, days: int, password: s
     album = _lock(album)  # an album deleted meanwhile: said plainly, never a link pointing at nothing
     if not 1 <= int(days) <= SHARE_MAX_DAYS:
         raise ValidationError(f"A link lasts from 1 to {SHARE_MAX_DAYS} days.")
-    note = " ".join(without_nul(note or "").split())[:100]
+    note = one_line(note)[:100]
     password = without_nul(password or "")
     token = secrets.token_urlsafe(32)
     share = AlbumShare.objects.create(

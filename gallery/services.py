@@ -329,10 +329,9 @@ def _restored_with(photo: Photo, *, tags: list[str], description: str, user) -> 
     room = max(0, MAX_TAGS - len(have))
     if new[room:]:
         notes.append(f"It already has {len(have)} tags ({MAX_TAGS} at most): not added: {', '.join(new[room:])}.")
-    changed = bool(new[:room])
     photo_tags_add(photo=photo, names=[*[n for n in tags if n.lower() in have], *new[:room]],
                    source=PhotoTag.Source.MEMBER, user=user)
-    description = description.strip()
+    description, described = description.strip(), False
     if description and description != photo.description:
         if photo.description:
             notes.append("It already had a description, kept: the one given with this upload was not saved.")
@@ -340,8 +339,8 @@ def _restored_with(photo: Photo, *, tags: list[str], description: str, user) -> 
             Photo.all_objects.filter(pk=photo.pk).update(description=description,
                                                          description_source=Photo.FieldSource.MEMBER)
             photo.description, photo.description_source = description, Photo.FieldSource.MEMBER
-            changed = True
-    if changed or tags:
+            described = True
+    if tags or described:
         photos_changed.send(sender=Photo, photo_ids=[photo.pk])
     return notes
 
@@ -555,7 +554,6 @@ def photo_update(
     if description is not None:
         description = without_nul(description)
         control_characters_refuse(description, what="A description", multiline=True)
-    if description is not None:
         if description.strip() != photo.description:
             # The member wrote it (even empty): embedded metadata never replaces it.
             photo.description_source = Photo.FieldSource.MEMBER

@@ -253,6 +253,9 @@ def backup_read(source: Path) -> dict:
         raise BackupError(f"backup format {manifest.get('format')!r} is not one this version reads ({FORMAT})")
     problems = []
     try:
+        for key in ("migrations", "counts"):  # what the restore reads next: checked before hashing any file
+            if not isinstance(manifest[key], dict):
+                raise TypeError(f"“{key}” is no JSON object")
         listed = [(source / DUMP, manifest["database"])] + [
             (_safe_media_path(source / MEDIA, entry["name"]), entry) for entry in manifest["media"]]
         for path, entry in listed:
@@ -260,9 +263,6 @@ def backup_read(source: Path) -> dict:
                 problems.append(f"missing: {path.relative_to(source)}")
             elif path.stat().st_size != entry["size"] or sha256_file(path) != entry["sha256"]:
                 problems.append(f"damaged (size or checksum differs): {path.relative_to(source)}")
-        for key in ("migrations", "counts"):  # what the restore reads next
-            if not isinstance(manifest[key], dict):
-                raise TypeError(f"“{key}” is no JSON object")
     except (KeyError, TypeError, AttributeError) as exc:
         raise BackupError(f"{source / MANIFEST} is damaged: it lacks what `backup` writes ({exc!r})") from None
     if problems:

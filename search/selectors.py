@@ -12,6 +12,7 @@ from django.db.models import Count, Q
 
 from gallery.models import Family, Membership, Photo
 from gallery.selectors import family_list
+from gallery.trash_services import admin_family_ids
 from search.expansion import SYNONYMS_VERSION_SQL
 from search.models import EmbeddingModel, ModelSwitch, PhotoEmbedding, SearchCalibration, SearchPreferences
 
@@ -245,8 +246,7 @@ def index_status(*, user: AbstractBaseUser) -> list[FamilyIndexStatus]:
                    .values("family_id").annotate(n=Count("*")).values_list("family_id", "n"))
     metadata = families_metadata_progress(family_ids=ids)
     kept = families_kept_models(family_ids=ids)
-    admin_of = set(Membership.objects.filter(user=user, role=Membership.Role.ADMIN, family_id__in=ids)
-                   .values_list("family_id", flat=True))
+    admin_of = admin_family_ids(user)
     other_models = PhotoEmbedding.objects.filter(Q(model_name__lt=active) | Q(model_name__gt=active)).exists()
     return [FamilyIndexStatus(
         family=family, counts=counts[family.pk], total=sum(counts[family.pk].values()),
