@@ -128,6 +128,7 @@ class SearchResponse:
     model_calls: int = 0
     other_models: bool = False  # some family may still be searched with a previous model (SearchContext)
     family_ids: tuple[int, ...] = ()  # the families searched
+    search_models: dict[int, str] = field(default_factory=dict)  # family id → the model its photos were searched with
     # Refine: the photos of `like`/`unlike` that moved the query (those the user may see, with an embedding).
     liked: list[int] = field(default_factory=list)
     unliked: list[int] = field(default_factory=list)
@@ -272,6 +273,7 @@ class _SemanticSearch:
         self.response, self.plan = response, plan
         self.groups = []  # (model name, embedder, scope of its families, term vectors, excluded vectors, calibration)
         models = {f: family_search_model(family_id=f, other_models=plan.other_models) for f in plan.scope.family_ids}
+        response.search_models = models
         # Families with a fitted calibration (search.calibration) are scored with it: one group per calibration.
         fitted = active_calibrations(models.items()) if plan.calibrated else {}
         by_model: dict[tuple[str, Calibration], list[int]] = defaultdict(list)

@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import connection
-from django.db.models import Count, Q
+from django.db.models import Count, Exists, OuterRef, Q
 
 from gallery.models import Family, Membership, Photo
 from gallery.selectors import family_list
@@ -275,11 +275,25 @@ def family_most_judged(*, user: AbstractBaseUser) -> Family | None:
 INDEXING_SHOWN = 1000
 
 
-def photos_indexing_count(*, family_ids: list[int]) -> int:
-    """How many photos of these families the worker has still to embed (waiting or being read), up to
-    INDEXING_SHOWN + 1: image search does not see them yet (the search page says so)."""
-    return Photo.objects.filter(family_id__in=family_ids, status__in=[Photo.Status.PENDING, Photo.Status.PROCESSING]
-                                ).values("pk")[:INDEXING_SHOWN + 1].count()
+def photos_indexing_count(*, family_ids: list[int], search_models: dict[int, str] | None = None) -> int:
+    """How many photos of these families image search does not see yet, up to INDEXING_SHOWN + 1 (the search page
+    says so): those the worker has still to embed (waiting or being read) with no embedding of the model their family
+    is searched with (`search_models`: family id → model, the active model for a family not in it). Mid-switch the
+    photos waiting for the new model are still searched with the previous model's embeddings: only those it never
+    embedded (uploaded during the switch) count. Families searched with the active model need no look at embeddings:
+    a photo waiting for it has none."""
+    waiting = Photo.objects.filter(family_id__in=family_ids, status__in=[Photo.Status.PENDING, Photo.Status.PROCESSING])
+    previous: dict[str, list[int]] = {}
+    for family_id, model_name in (search_models or {}).items():
+        if model_name != settings.SEARCH_MODEL and family_id in family_ids:
+            previous.setdefault(model_name, []).append(family_id)
+    if previous:
+        unseen = Q(family_id__in=[f for f in family_ids if f not in {f for fs in previous.values() for f in fs}])
+        for model_name, ids in previous.items():
+            unseen |= Q(family_id__in=ids) & ~Exists(PhotoEmbedding.objects.filter(photo=OuterRef("pk"),
+                                                                                   model_name=model_name))
+        waiting = waiting.filter(unseen)
+    return waiting.values("pk")[:INDEXING_SHOWN + 1].count()
 
 
 def failed_photo_ids(*, user: AbstractBaseUser, photo_ids: list[int] | None = None,

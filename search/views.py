@@ -80,11 +80,11 @@ def search(request: HttpRequest) -> HttpResponse:
 
 
 def _indexing(response: SearchResponse) -> int:
-    """How many of the searched photos image search does not see yet, for a search it ran. Not said during a model
-    switch, when waiting photos are still searched with the previous model."""
-    if not response.query or not response.semantic_available or response.other_models:
+    """How many of the searched photos image search does not see yet, for a search it ran (with each family's own
+    search model: mid-switch, photos waiting for the new model are still searched with the previous one)."""
+    if not response.query or not response.semantic_available:
         return 0
-    return photos_indexing_count(family_ids=list(response.family_ids))
+    return photos_indexing_count(family_ids=list(response.family_ids), search_models=response.search_models)
 
 
 def _filters_only(params: SearchParams) -> dict | None:

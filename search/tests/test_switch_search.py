@@ -4,6 +4,7 @@ a typo in SEARCH_MODEL): the previous model's embeddings can still be searched."
 
 from __future__ import annotations
 
+import re
 import shutil
 
 import pytest
@@ -14,7 +15,7 @@ from search.embedder import reset_embedder
 from search.models import EmbeddingModel, PhotoEmbedding
 from search.selectors import family_search_model
 from search.services import embed_missing, embed_photos
-from search.tests.test_model_switch import worse_model  # noqa: F401 (a fixture)
+from search.tests.test_model_switch import switched, worse_model  # noqa: F401 (fixtures)
 from tests.queue import run_queued_tasks
 
 pytestmark = pytest.mark.django_db
@@ -83,3 +84,42 @@ def test_an_empty_family_beside_does_not_bring_the_banner_back(mid_switch, clien
     assert "Smart search is off" not in client_for(alice).get(reverse("gallery:timeline")).content.decode()
     body = client_for(alice).get(reverse("search:search"), {"q": "a red circle"}).content.decode()
     assert "Smart search is off" not in body and mid_switch[0].get_absolute_url() in body
+
+
+def _indexing_notice(client, query: str) -> str | None:
+    body = " ".join(re.sub(r"<[^>]+>", " ", client.get(reverse("search:search"), {"q": query}).content.decode()).split())
+    match = re.search(r"(\S+) of your photos (?:is|are) still being indexed", body)
+    return match.group(1) if match else None
+
+
+def test_after_a_switch_new_photos_waiting_for_the_worker_are_said_to_be_indexing(
+        switched, family, worse_model, add_shape, client_for, alice, django_capture_on_commit_callbacks):
+    """The previous model's embeddings are kept for MODEL_SWITCH_KEEP_DAYS after a switch: meanwhile the search page
+    said nothing of photos still waiting for the worker (image search can't see them), as if a switch were on."""
+    assert family_search_model(family_id=family.pk) == worse_model
+    client = client_for(alice)
+    assert _indexing_notice(client, "red circle") is None
+    with django_capture_on_commit_callbacks(execute=False):  # queued for the worker, not run yet
+        add_shape("blue", "circle", tags=["lighthouse"])
+    assert _indexing_notice(client, "lighthouse") == "1"
+
+
+def test_mid_switch_only_photos_the_previous_model_never_saw_are_said_to_be_indexing(
+        toy_model, worse_model, add_shape, family, settings, client_for, alice, django_capture_on_commit_callbacks):
+    """Mid-switch the photos waiting for the new model are still searched by image with the previous one: not
+    counted. A photo uploaded during the switch has no embedding of the previous model: image search can't see it
+    until the switch is done, and the page says so."""
+    vector_index._ensured.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        photos = [add_shape("red", "circle"), add_shape("blue", "square"), add_shape("green", "triangle")]
+    run_queued_tasks()
+    settings.SEARCH_MODEL = worse_model
+    reset_embedder()
+    embed_missing()  # the sweep marks them as waiting for the new model
+    embed_photos(photo_ids=[photos[0].pk], fill_to=0)
+    assert family_search_model(family_id=family.pk) == toy_model  # the previous model serves meanwhile
+    client = client_for(alice)
+    assert _indexing_notice(client, "red circle") is None
+    with django_capture_on_commit_callbacks(execute=False):
+        add_shape("blue", "circle", tags=["lighthouse"])
+    assert _indexing_notice(client, "lighthouse") == "1"
