@@ -20,6 +20,7 @@ matrix products get faster while attention, GELU, layer norms and copies do not.
 from __future__ import annotations
 
 import logging
+import socket
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -143,7 +144,47 @@ def _compiled_attention(module: Any, query: torch.Tensor, key: torch.Tensor, val
     return torch.matmul(probs, value).transpose(1, 2).contiguous(), None
 
 
-def _explain_load_failure(model_id: str, exc: Exception, *, hub_tried: bool = True) -> str:
+HUB_PROBE_SECONDS = 3.0
+
+
+def _is_local(model_id: str) -> bool:
+    """Whether SEARCH_MODEL names a directory (which may be missing), not a hub id."""
+    path = Path(model_id)
+    return path.exists() or path.is_absolute() or model_id.startswith(".")
+
+
+def _offline() -> bool:
+    from huggingface_hub.constants import is_offline_mode
+
+    return is_offline_mode()
+
+
+def hub_unreachable() -> str | None:
+    """Why the model hub can't be reached from here, or None: one TCP connection to its host (HF_ENDPOINT's), which
+    fails in milliseconds without a network, and in HUB_PROBE_SECONDS at most. Without it, huggingface_hub retries
+    each file five times with backoff before giving up (26 s), on every try of the worker's (one a minute). Behind a
+    proxy only the proxy knows the way: no probe, the download decides."""
+    import urllib.request
+    from urllib.parse import urlsplit
+
+    from huggingface_hub import constants
+
+    url = urlsplit(constants.ENDPOINT)
+    if not url.hostname:
+        return None
+    proxies = urllib.request.getproxies()
+    if (proxies.get(url.scheme) or proxies.get("all")) and not urllib.request.proxy_bypass(url.hostname):
+        return None
+    try:
+        with socket.create_connection((url.hostname, url.port or (443 if url.scheme == "https" else 80)),
+                                      timeout=HUB_PROBE_SECONDS):
+            return None
+    except OSError as exc:
+        return f"cannot reach the hub at {url.hostname}: {exc.strerror or exc}"
+
+
+def _explain_load_failure(model_id: str, exc: Exception, *, hub_tried: bool = True,
+                          unreachable: str | None = None) -> str:
     from huggingface_hub.constants import is_offline_mode
 
     message = str(exc).strip()
@@ -157,6 +198,8 @@ def _explain_load_failure(model_id: str, exc: Exception, *, hub_tried: bool = Tr
         return f"Could not load model '{model_id}': there is no such directory."
     if not hub_tried:
         where = "this process only loads cached models (the worker downloads them)"
+    elif unreachable:
+        where = f"{unreachable} (set HF_HUB_OFFLINE=1 on a machine without network)"
     elif is_offline_mode():
         where = "HF_HUB_OFFLINE is set"
     else:
@@ -209,6 +252,9 @@ class Embedder:
         except Exception as local_exc:  # not in the cache (or broken): maybe the hub has it
             if not allow_download:
                 raise ModelUnavailable(_explain_load_failure(model_id, local_exc, hub_tried=False)) from local_exc
+            unreachable = None if _is_local(model_id) or _offline() else hub_unreachable()
+            if unreachable:
+                raise ModelUnavailable(_explain_load_failure(model_id, local_exc, unreachable=unreachable)) from local_exc
             try:
                 model, self.processor = _load(AutoModel, AutoProcessor, model_id, local_files_only=False)
             except Exception as exc:  # anything from files, network, config parsing: all mean "unavailable"

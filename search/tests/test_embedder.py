@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import random
 import shutil
+import socket
 import time
 from pathlib import Path
 
@@ -271,3 +272,44 @@ def test_loading_a_siglip_prints_no_warning_about_a_default_config_nobody_uses_n
     assert result.returncode == 0, result.stderr
     assert "must be `None` or an integer within the vocabulary" not in result.stderr, result.stderr
     assert "Loading weights" not in result.stderr, result.stderr  # nor a progress bar in every command's output
+
+
+def _closed_port() -> int:
+    """A local port nothing listens on (connecting is refused at once)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def test_an_unreachable_hub_fails_in_seconds_not_half_a_minute(monkeypatch):
+    """Online mode (HF_HUB_OFFLINE unset) with no way to the hub: huggingface_hub retried every file five times with
+    backoff, 26 s in all, on each of the worker's tries (one a minute). One connection to the hub's host says so."""
+    monkeypatch.delenv("HF_HUB_OFFLINE")
+    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_OFFLINE", False)
+    for name in ("HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy", "ALL_PROXY", "all_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setattr(huggingface_hub.constants, "ENDPOINT", f"http://127.0.0.1:{_closed_port()}")
+    started = time.monotonic()
+    with pytest.raises(ModelUnavailable) as caught:
+        Embedder("mediasearch-tests/never-downloaded-siglip", allow_download=True)
+    assert time.monotonic() - started < 5
+    reason = caught.value.reason
+    assert "'mediasearch-tests/never-downloaded-siglip'" in reason and "cannot reach the hub at 127.0.0.1" in reason
+    assert "python manage.py download_model" in reason and "HF_HUB_OFFLINE" in reason
+
+
+def test_the_hub_probe_answers_for_a_listening_host_and_leaves_proxies_alone(monkeypatch):
+    from search.embedder import hub_unreachable
+
+    for name in ("HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy", "ALL_PROXY", "all_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    with socket.socket() as server:
+        server.bind(("127.0.0.1", 0))
+        server.listen()
+        monkeypatch.setattr(huggingface_hub.constants, "ENDPOINT", f"http://127.0.0.1:{server.getsockname()[1]}")
+        assert hub_unreachable() is None
+    monkeypatch.setattr(huggingface_hub.constants, "ENDPOINT", f"https://127.0.0.1:{_closed_port()}")
+    assert "127.0.0.1" in hub_unreachable()
+    # Behind a proxy only the proxy knows the way: no direct probe, the download decides.
+    monkeypatch.setenv("HTTPS_PROXY", "http://proxy.invalid:3128")
+    assert hub_unreachable() is None
