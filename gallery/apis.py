@@ -11,10 +11,11 @@ from django.conf import settings
 from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.http import parse_etags, quote_etag
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field, inline_serializer
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_field, inline_serializer
 from rest_framework import serializers, status
-from rest_framework.exceptions import PermissionDenied, Throttled, ValidationError
+from rest_framework.exceptions import APIException, PermissionDenied, Throttled, ValidationError
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
@@ -30,7 +31,8 @@ from gallery.selectors import (
 from gallery.correction_services import photo_date_set, photo_place_set, photo_rotate, photos_shift_dates
 from gallery.images import ImageBusy, ImageRejected, too_large
 from gallery.services import (
-    MAX_TAGS, UploadResult, parse_tags, photo_embedded_read, photo_update, photo_upload, tags_clean,
+    MAX_TAGS, UploadResult, parse_tags, photo_api_version, photo_api_version_check, photo_embedded_read, photo_update,
+    photo_upload, tags_clean,
 )
 from gallery.trash_services import (
     admin_family_ids, photo_may_manage, photos_favourite, photos_purge, photos_restore, photos_trash, purge_at,
@@ -45,6 +47,21 @@ from mediasearch.parsers import JSONParser
 # For the schema of an operation answering created(...).
 LOCATION = OpenApiParameter("Location", OpenApiTypes.URI, OpenApiParameter.HEADER, response=[201],
                             description="The API URL of what was created")
+
+
+# Optimistic concurrency of a photo's PATCH (RFC 9110 §13.1): its GET's ETag, sent back as If-Match.
+IF_MATCH = OpenApiParameter("If-Match", OpenApiTypes.STR, OpenApiParameter.HEADER, required=False,
+                            description="The photo's ETag from your last GET: the PATCH is refused (412, saving "
+                                        "nothing) when someone else saved the photo since. Without it the PATCH "
+                                        "applies whatever changed meanwhile.")
+IF_NONE_MATCH = OpenApiParameter("If-None-Match", OpenApiTypes.STR, OpenApiParameter.HEADER, required=False,
+                                 description="An ETag you hold: 304 with no body when the photo still has it.")
+
+
+class PreconditionFailed(APIException):
+    status_code = status.HTTP_412_PRECONDITION_FAILED
+    default_detail = "The photo changed since you read it."
+    default_code = "edit_conflict"
 
 
 def created(request, data, *, view_name: str, pk: int | tuple[int, ...]) -> Response:
@@ -369,12 +386,23 @@ class PhotoDetailApi(APIView):
                 raise ValidationError("A position needs both a latitude and a longitude.")
             return data
 
-    @extend_schema(responses=PhotoOutputSerializer)
+    @extend_schema(responses={200: PhotoOutputSerializer,
+                              304: OpenApiResponse(description="If-None-Match names the photo's ETag: not modified")}, parameters=[IF_NONE_MATCH],
+                   description="The `ETag` header is the version of what a PATCH can change; send it back as "
+                               "`If-Match` so that a PATCH never overwrites someone else's change made since.")
     def get(self, request, photo_id: int):
         photo = photo_get(user=request.user, photo_id=photo_id)
-        return Response(PhotoOutputSerializer(photo, context={"request": request}).data)
+        etag = quote_etag(photo_api_version(photo))
+        if etag in parse_etags(request.headers.get("If-None-Match", "")):
+            return Response(status=status.HTTP_304_NOT_MODIFIED, headers={"ETag": etag})
+        return Response(PhotoOutputSerializer(photo, context={"request": request}).data, headers={"ETag": etag})
 
-    @extend_schema(request=UpdateInputSerializer, responses=PhotoOutputSerializer)
+    @extend_schema(request=UpdateInputSerializer, responses={
+        200: PhotoOutputSerializer,
+        412: OpenApiResponse(inline_serializer("PreconditionFailed", {"detail": serializers.CharField()}),
+                             description="If-Match names an older version: someone saved the photo since; nothing "
+                                         "was saved (`detail` says what it reads now)")},
+                   parameters=[IF_MATCH])
     def patch(self, request, photo_id: int):
         photo = photo_get(user=request.user, photo_id=photo_id)
         data = self.UpdateInputSerializer(data=request.data)
@@ -385,6 +413,10 @@ class PhotoDetailApi(APIView):
         rotation = values.pop("rotation", None)
         # All or nothing: a refused place or date leaves the title and tags of the same request unsaved too.
         with transaction.atomic():
+            try:
+                photo_api_version_check(photo=photo, if_match=request.headers.get("If-Match"))
+            except DjangoValidationError as exc:
+                raise PreconditionFailed(exc.messages[0]) from None
             if values:
                 try:
                     photo_update(photo=photo, **values, user=request.user)
@@ -394,7 +426,8 @@ class PhotoDetailApi(APIView):
         if rotation is not None:  # last and on its own: it decodes the picture, outside any transaction
             _apply_rotation(photo=photo, rotation=rotation)
         photo = photo_get(user=request.user, photo_id=photo_id)
-        return Response(PhotoOutputSerializer(photo, context={"request": request}).data)
+        return Response(PhotoOutputSerializer(photo, context={"request": request}).data,
+                        headers={"ETag": quote_etag(photo_api_version(photo))})
 
     @extend_schema(responses={204: None}, description="Moves the photo to its family's trash (restorable for "
                                                        "TRASH_DAYS by its uploader or a family admin).")

@@ -18,6 +18,7 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import Q, QuerySet, Value
 from django.db.models.functions import Lower
 from django.utils import timezone
+from django.utils.http import parse_etags, quote_etag
 
 from gallery.files import (
     StorageFailed,
@@ -581,10 +582,37 @@ def photo_edit_version(photo: Photo) -> str:
     return hashlib.sha256(json.dumps([photo.title, photo.description, tags]).encode()).hexdigest()[:32]
 
 
-def _edit_conflict(photo: Photo) -> ValidationError:
+def photo_api_version(photo: Photo) -> str:
+    """A digest of everything an API PATCH can change (what the edit form shows, the date, its zone, the position,
+    the place and the rotation): the photo's ETag, which a PATCH's If-Match is compared with."""
+    when = [photo.taken_at.isoformat(), photo.taken_tz, photo.latitude, photo.longitude, photo.place_city,
+            photo.place_region, photo.place_country_code, photo.rotation]
+    return hashlib.sha256(json.dumps([photo_edit_version(photo), *when]).encode()).hexdigest()[:32]
+
+
+def photo_api_version_check(*, photo: Photo, if_match: str | None) -> None:
+    """Refuse (code "edit_conflict", saying what the photo reads now) when `if_match` (an If-Match header: "*" or
+    strong ETags) names none of the photo's current photo_api_version; no header, no check. Locks the photo's row
+    until the caller's transaction ends, so that no other edit lands between the check and the caller's save."""
+    if not if_match:
+        return
+    fresh = Photo.all_objects.select_for_update(of=("self",)).filter(pk=photo.pk).first()
+    if fresh is None:
+        raise ValidationError("This photo is no longer there: it was deleted meanwhile.")
+    tags = parse_etags(if_match)
+    if "*" not in tags and quote_etag(photo_api_version(fresh)) not in tags:
+        raise _edit_conflict(fresh, form=False)
+
+
+def _edit_conflict(photo: Photo, *, form: bool = True) -> ValidationError:
     tags = sorted(PhotoTag.objects.filter(photo_id=photo.pk).values_list("tag__name", flat=True), key=str.lower)
     now = f"title “{photo.title}”" if photo.title else "no title"
     now += f", tags {', '.join(tags)}" if tags else ", no tags"
+    if not form:
+        return ValidationError(
+            f"Someone else saved this photo since you read it (If-Match names an older version). It now reads: "
+            f"{now[:600]}. Read it again (GET, for its ETag) and send your change with the new one.",
+            code="edit_conflict")
     return ValidationError(
         f"Someone else saved this photo while you were editing it. It now reads: {now[:600]}. Your changes are still "
         "in the form: save again to put them in place of that, or cancel to keep it.", code="edit_conflict")

@@ -1,0 +1,92 @@
+"""Two API clients editing one photo: GET gives an ETag of what a PATCH can change, and a PATCH with `If-Match`
+is refused (412) when someone else saved the photo since, instead of silently replacing their edit (the web form's
+edit conflict, for scripts and apps). A PATCH without `If-Match` still simply applies (the last one stands)."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+import pytest
+from django.urls import reverse
+
+from gallery.services import photo_update
+from django.test import Client
+
+from tests.factories import api_token_key, photo_factory
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def api(alice):
+    return Client(headers={"Authorization": f"Token {api_token_key(alice)}"})
+
+
+def _patch(api, photo, data, **headers):
+    return api.patch(reverse("api_photo_detail", args=[photo.pk]), data, content_type="application/json",
+                     headers=headers)
+
+
+def test_get_gives_an_etag_that_a_patch_with_if_match_needs_to_match(api, family, alice):
+    photo = photo_factory(family=family, user=alice, tags=["beach"])
+    url = reverse("api_photo_detail", args=[photo.pk])
+    etag = api.get(url).headers["ETag"]
+    assert etag.startswith('"') and etag.endswith('"') and not etag.startswith("W/")
+    assert api.get(url).headers["ETag"] == etag  # nothing changed: the same
+    saved = _patch(api, photo, {"title": "Sunset"}, if_match=etag)
+    assert saved.status_code == 200, saved.content
+    assert saved.headers["ETag"] != etag and saved.headers["ETag"] == api.get(url).headers["ETag"]
+    # The old tag no longer matches: this client's view is out of date.
+    stale = _patch(api, photo, {"title": "Dawn"}, if_match=etag)
+    assert stale.status_code == 412, stale.content
+    assert "Sunset" in stale.json()["detail"]
+    photo.refresh_from_db()
+    assert photo.title == "Sunset"
+
+
+def test_someone_elses_edit_in_between_is_not_overwritten(api, family, alice, bob):
+    photo = photo_factory(family=family, user=alice, tags=["beach"])
+    etag = api.get(reverse("api_photo_detail", args=[photo.pk])).headers["ETag"]
+    photo_update(photo=photo, tags=["beach", "grandma"], user=bob)  # on the photo page, meanwhile
+    response = _patch(api, photo, {"tags": ["beach", "sea"]}, if_match=etag)
+    assert response.status_code == 412
+    assert sorted(photo.tags.values_list("name", flat=True)) == ["beach", "grandma"]
+    # A date, a position or a rotation changed meanwhile counts too: the PATCH can change those as well.
+    etag = api.get(reverse("api_photo_detail", args=[photo.pk])).headers["ETag"]
+    api.patch(reverse("api_photo_detail", args=[photo.pk]), {"taken_at": "2020-06-01T12:00:00+00:00"},
+              content_type="application/json")
+    assert _patch(api, photo, {"title": "x"}, if_match=etag).status_code == 412
+    photo.refresh_from_db()
+    assert photo.taken_at == datetime(2020, 6, 1, 12, tzinfo=timezone.utc) and photo.title != "x"
+
+
+def test_if_match_star_and_no_header_apply_and_garbage_is_refused(api, family, alice):
+    photo = photo_factory(family=family, user=alice)
+    assert _patch(api, photo, {"title": "One"}).status_code == 200  # no precondition: applies
+    assert _patch(api, photo, {"title": "Two"}, if_match="*").status_code == 200
+    assert _patch(api, photo, {"title": "Three"}, if_match='"nonsense"').status_code == 412
+    assert _patch(api, photo, {"title": "Four"}, if_match='W/"weak"').status_code == 412  # If-Match is strong
+    photo.refresh_from_db()
+    assert photo.title == "Two"
+
+
+def test_a_list_of_tags_in_if_match_matches_any_of_them(api, family, alice):
+    photo = photo_factory(family=family, user=alice)
+    etag = api.get(reverse("api_photo_detail", args=[photo.pk])).headers["ETag"]
+    assert _patch(api, photo, {"title": "One"}, if_match=f'"older", {etag}').status_code == 200
+
+
+def test_if_none_match_answers_not_modified(api, family, alice):
+    photo = photo_factory(family=family, user=alice)
+    url = reverse("api_photo_detail", args=[photo.pk])
+    etag = api.get(url).headers["ETag"]
+    again = api.get(url, headers={"if_none_match": etag})
+    assert again.status_code == 304 and not again.content and again.headers["ETag"] == etag
+    _patch(api, photo, {"title": "Changed"})
+    assert api.get(url, headers={"if_none_match": etag}).status_code == 200
+
+
+def test_another_familys_photo_is_a_404_whatever_the_precondition(api, other_family, mallory):
+    photo = photo_factory(family=other_family, user=mallory)
+    assert _patch(api, photo, {"title": "x"}, if_match="*").status_code == 404
+    assert api.get(reverse("api_photo_detail", args=[photo.pk]), headers={"if_none_match": "*"}).status_code == 404
