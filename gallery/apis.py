@@ -260,6 +260,15 @@ class PhotoListApi(APIView):
         status = serializers.ChoiceField(choices=Photo.Status.choices, required=False,
                                          help_text="Only photos in this state of indexing (failed: those "
                                                    "POST /api/v1/photos/{id}/retry/ tries again)")
+        taken_after = serializers.DateField(required=False, error_messages=DATE_ERRORS,
+                                            help_text="First day (YYYY-MM-DD), as the photo's own local date")
+        taken_before = serializers.DateField(required=False, error_messages=DATE_ERRORS,
+                                             help_text="Last day (YYYY-MM-DD), as the photo's own local date")
+
+        def validate(self, data):
+            if data.get("taken_after") and data.get("taken_before") and data["taken_before"] < data["taken_after"]:
+                raise ValidationError({"taken_before": ["The last day comes before the first (taken_after)."]})
+            return data
 
     class UploadInputSerializer(serializers.Serializer):
         file = serializers.FileField()
@@ -282,6 +291,8 @@ class PhotoListApi(APIView):
             favourite=filters.validated_data["favourite"],
             with_suggestions=True,
             status=filters.validated_data.get("status"),
+            taken_after=filters.validated_data.get("taken_after"),
+            taken_before=filters.validated_data.get("taken_before"),
         )
         paginator = self.pagination_class()
         page = paginator.paginate_queryset(photos, request, view=self)

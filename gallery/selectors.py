@@ -5,6 +5,8 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 from django.contrib.auth.models import AbstractBaseUser
 from django.db.models import Count, Exists, Func, Max, OuterRef, Prefetch, Q, QuerySet, Subquery, Value
 from django.db.models.functions import Coalesce, Lower
@@ -89,10 +91,13 @@ def photo_list(
     favourite: bool = False,
     with_suggestions: bool = False,
     status: str | None = None,
+    taken_after: date | None = None,
+    taken_before: date | None = None,
 ) -> QuerySet[Photo]:
     """Photos of every family the user belongs to (not in the trash), newest first by date taken, each with
     `is_favourite` (the user's heart); `favourite`: the user's favourites only; `with_suggestions`: with their open
-    tag suggestions (`photo.open_suggestions`, for the API); `status`: in that state of indexing only."""
+    tag suggestions (`photo.open_suggestions`, for the API); `status`: in that state of indexing only; `taken_after`
+    / `taken_before`: taken from / until that day inclusive, the photo's own local day (Photo.taken_day)."""
     if not user.is_authenticated:
         return Photo.objects.none()
     qs = Photo.objects.filter(family__memberships__user=user)
@@ -100,6 +105,10 @@ def photo_list(
         qs = qs.filter(family_id=family_id)
     if status:
         qs = qs.filter(status=status)
+    if taken_after is not None:
+        qs = qs.filter(taken_day__gte=taken_after)
+    if taken_before is not None:
+        qs = qs.filter(taken_day__lte=taken_before)
     if uploaded_by_id is not None:
         qs = qs.filter(uploaded_by_id=uploaded_by_id)
     if tag:

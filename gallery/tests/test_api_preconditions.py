@@ -90,3 +90,27 @@ def test_another_familys_photo_is_a_404_whatever_the_precondition(api, other_fam
     photo = photo_factory(family=other_family, user=mallory)
     assert _patch(api, photo, {"title": "x"}, if_match="*").status_code == 404
     assert api.get(reverse("api_photo_detail", args=[photo.pk]), headers={"if_none_match": "*"}).status_code == 404
+
+
+# --- the photo list by date (a sync client fetches what changed in a period; the search API had the filters) ---
+
+def test_the_photo_list_filters_by_the_local_day_taken(api, family, alice, other_family, mallory):
+    from gallery.correction_services import photo_date_set
+
+    photos = {}
+    for day in ("2023-06-30T23:30:00", "2023-07-01T00:30:00", "2023-07-31T12:00:00", "2023-08-01T08:00:00"):
+        photo = photo_factory(family=family, user=alice)
+        photos[day] = photo_date_set(photo=photo, taken_at=datetime.fromisoformat(day)).pk  # local wall-clock time
+    photo_date_set(photo=photo_factory(family=other_family, user=mallory),
+                   taken_at=datetime.fromisoformat("2023-07-15T12:00:00"))
+    url = reverse("api_photos")
+    july = api.get(url, {"taken_after": "2023-07-01", "taken_before": "2023-07-31"}).json()["results"]
+    assert [p["id"] for p in july] == [photos["2023-07-31T12:00:00"], photos["2023-07-01T00:30:00"]]
+    since = api.get(url, {"taken_after": "2023-07-31"}).json()["results"]
+    assert [p["id"] for p in since] == [photos["2023-08-01T08:00:00"], photos["2023-07-31T12:00:00"]]
+    until = api.get(url, {"taken_before": "2023-06-30"}).json()["results"]
+    assert [p["id"] for p in until] == [photos["2023-06-30T23:30:00"]]
+    bad = api.get(url, {"taken_after": "last summer"})
+    assert bad.status_code == 400 and "taken_after" in bad.json()
+    backwards = api.get(url, {"taken_after": "2023-08-01", "taken_before": "2023-07-01"})
+    assert backwards.status_code == 400 and "taken_before" in backwards.json()
