@@ -25,6 +25,8 @@ from gallery.services import (
     family_delete,
     family_lock,
     photo_can_delete,
+    photo_edit_conflict,
+    photo_edit_version,
     photo_update,
     photos_metadata_edited,
     photos_tag_add,
@@ -258,10 +260,24 @@ class PhotoAdminForm(forms.ModelForm):
     )
 
     description = forms.CharField(widget=forms.Textarea, required=False, max_length=DESCRIPTION_MAX_CHARS)
+    # What the form showed (photo_edit_version): a save over someone else's edit made meanwhile is said, not done,
+    # as on the photo page.
+    seen = forms.CharField(required=False, max_length=64, widget=forms.HiddenInput)
 
     class Meta:
         model = Photo
         fields = ["title", "description"]
+
+    def clean(self):
+        cleaned = super().clean()
+        if self.instance.pk and cleaned.get("seen"):
+            # Locked until the admin's save ends (the change view is one transaction): no edit lands in between.
+            fresh = Photo.all_objects.select_for_update(of=("self",)).filter(pk=self.instance.pk).first()
+            if fresh is not None and photo_edit_version(fresh) != cleaned["seen"]:
+                self.data = self.data.copy()  # the admin has seen it now: the next save is theirs to make
+                self.data["seen"] = photo_edit_version(fresh)
+                raise photo_edit_conflict(fresh)
+        return cleaned
 
     def clean_photo_tags(self):
         tags = self.cleaned_data["photo_tags"]
@@ -276,6 +292,7 @@ class PhotoAdminForm(forms.ModelForm):
         self.fields["photo_tags"].queryset = Tag.objects.filter(family_id=family_id) if family_id else Tag.objects.none()
         if self.instance.pk:
             self.fields["photo_tags"].initial = list(self.instance.tags.all())
+            self.fields["seen"].initial = photo_edit_version(self.instance)
 
 
 @admin.register(Photo)
@@ -299,7 +316,7 @@ class PhotoAdmin(FamilyScopedAdmin):
         "uploaded_at", "status", "status_reason", "embed_attempts",
     ]
     form = PhotoAdminForm
-    fields = ["preview", "title", "description", "photo_tags", *readonly_fields[1:]]
+    fields = ["preview", "title", "description", "photo_tags", "seen", *readonly_fields[1:]]
 
     def get_queryset(self, request):
         return super().get_queryset(request).prefetch_related("tags")

@@ -545,7 +545,7 @@ def photo_update(
     if fresh is None:
         raise ValidationError("This photo is no longer there: it was deleted meanwhile.")
     if seen and seen != photo_edit_version(fresh):
-        raise _edit_conflict(fresh)
+        raise photo_edit_conflict(fresh)
     photo.title, photo.title_source = fresh.title, fresh.title_source
     photo.description, photo.description_source = fresh.description, fresh.description_source
     fields = []
@@ -601,10 +601,12 @@ def photo_api_version_check(*, photo: Photo, if_match: str | None) -> None:
         raise ValidationError("This photo is no longer there: it was deleted meanwhile.")
     tags = parse_etags(if_match)
     if "*" not in tags and quote_etag(photo_api_version(fresh)) not in tags:
-        raise _edit_conflict(fresh, form=False)
+        raise photo_edit_conflict(fresh, form=False)
 
 
-def _edit_conflict(photo: Photo, *, form: bool = True) -> ValidationError:
+def photo_edit_conflict(photo: Photo, *, form: bool = True) -> ValidationError:
+    """What a member is told when their save would replace someone else's edit made since they read `photo` (as it
+    reads now): in a form, or (form=False) through the API."""
     tags = sorted(PhotoTag.objects.filter(photo_id=photo.pk).values_list("tag__name", flat=True), key=str.lower)
     now = f"title “{photo.title}”" if photo.title else "no title"
     now += f", tags {', '.join(tags)}" if tags else ", no tags"

@@ -322,3 +322,26 @@ def test_the_tag_list_counts_every_tags_photos_in_one_query(admin, family, alice
                              body))
     carried = {k for k in range(tags) if k <= 2 or k % 2}  # by some photo, so made
     assert counts == {f"t{k}": str(sum(1 for n in range(2) if k <= n or k % 2)) for k in carried}
+
+
+def test_an_admin_edit_over_someone_elses_change_meanwhile_is_said_not_done(admin, photos, bob):
+    """The photo page and the API refuse to save over an edit made meanwhile; the admin's change form replaced it
+    silently (the title and tags it showed, saved over the member's)."""
+    photo = photos["beach"]
+    url = reverse("admin:gallery_photo_change", args=[photo.pk])
+    seen = re.search(r'name="seen" value="([0-9a-f]+)"', admin.get(url).content.decode()).group(1)
+    photo_update(photo=photo, title="Grandma at the beach", tags=["Sea", "Grandma"], user=bob)  # meanwhile
+    sea = Tag.objects.get(family=photo.family, name="Sea")
+    response = admin.post(url, {"title": "Beach", "description": "sunny beach", "photo_tags": [sea.pk], "seen": seen})
+    assert response.status_code == 200
+    body = response.content.decode()
+    assert "Someone else saved this photo while you were editing it" in body and "Grandma at the beach" in body
+    photo.refresh_from_db()
+    assert photo.title == "Grandma at the beach"
+    assert sorted(photo.tags.values_list("name", flat=True)) == ["Grandma", "Sea"]
+    # The form now carries what it said: saving again puts the admin's edit in place.
+    seen = re.search(r'name="seen" value="([0-9a-f]+)"', body).group(1)
+    response = admin.post(url, {"title": "Beach", "description": "sunny beach", "photo_tags": [sea.pk], "seen": seen})
+    assert response.status_code == 302
+    photo.refresh_from_db()
+    assert photo.title == "Beach" and list(photo.tags.values_list("name", flat=True)) == ["Sea"]
