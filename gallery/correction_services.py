@@ -19,7 +19,6 @@ from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import F
 from django.utils import timezone
 
 from gallery.files import file_removals_process, files_remove, photo_files_write
@@ -51,7 +50,7 @@ def _editable(user: AbstractBaseUser, ids: list[int]) -> dict[int, Photo]:
         return {}
     families = Membership.objects.filter(user=user).values("family_id")
     photos = Photo.objects.filter(pk__in=ids, family_id__in=families).order_by("pk").select_for_update(of=("self",))
-    return {photo.pk: photo for photo in photos.only("pk", "family_id", "taken_at")}
+    return {photo.pk: photo for photo in photos.only("pk", "family_id", "taken_at", "taken_tz")}
 
 
 @transaction.atomic
@@ -92,9 +91,12 @@ def photos_shift_dates(*, user: AbstractBaseUser, photo_ids: Iterable, delta: ti
         results.append(PhotoResult(pk, True))
         chosen.append(pk)
     if chosen and delta:
-        Photo.objects.filter(pk__in=chosen).update(taken_at=F("taken_at") + delta,
-                                                   taken_at_source=Photo.DateSource.MEMBER)
-        taken_days_refresh(chosen)
+        shifted = [photos[pk] for pk in chosen]  # locked: what was read is what they hold
+        for photo in shifted:
+            photo.taken_at += delta
+            photo.taken_at_source = Photo.DateSource.MEMBER
+            photo.taken_day = photo.taken_at_local.date()
+        Photo.objects.bulk_update(shifted, ["taken_at", "taken_at_source", "taken_day"])
         photos_changed.send(sender=Photo, photo_ids=chosen)
     return results
 

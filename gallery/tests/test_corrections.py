@@ -84,7 +84,12 @@ def test_shift_dates_moves_own_photos_and_answers_a_foreign_one_like_a_missing_o
         fresh = _fresh(photo)
         assert fresh.taken_at == before[photo.pk] - timedelta(hours=3, minutes=5)
         assert fresh.taken_at_source == Photo.DateSource.MEMBER
+        assert fresh.taken_day == fresh.taken_at_local.date()
     assert _fresh(theirs).taken_at == before[theirs.pk]
+    # Across midnight where it was taken: the local day follows.
+    photos_shift_dates(user=alice, photo_ids=[mine[0].pk], delta=timedelta(days=1, hours=-1))
+    fresh = _fresh(mine[0])
+    assert fresh.taken_day == fresh.taken_at_local.date() != _fresh(mine[1]).taken_day
 
 
 def test_a_shift_out_of_range_is_refused_for_that_photo_and_a_huge_one_at_all(family, alice):
