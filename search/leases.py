@@ -17,7 +17,7 @@ from collections.abc import Iterable
 from datetime import timedelta
 
 from django.db import connection, connections
-from django.db.models import Exists, OuterRef
+from django.db.models import Exists, OuterRef, QuerySet
 from django.db.models.functions import Now
 
 from search.models import WorkLease
@@ -36,6 +36,19 @@ def lease_owner() -> str:
 def live_lease(kind: str) -> Exists:
     """True for rows whose primary key holds an unexpired lease of `kind` (for `.filter()`/`.exclude()`)."""
     return Exists(WorkLease.objects.filter(kind=kind, object_id=OuterRef("pk"), expires_at__gt=Now()))
+
+
+def leases_abandoned(queryset: QuerySet, *, kind: str, attempts: str) -> list[tuple[int, int]]:
+    """(id, the row's `attempts` field) of the rows of `queryset` (items left in progress) that hold no live lease of
+    `kind`: their worker died. Locked until the transaction ends (rows another transaction holds are skipped: that
+    one is busy with them); the expired leases of `kind` go, as they protect nothing (the next claim overwrites
+    them), with those of deleted items."""
+    candidates = list(queryset.select_for_update(skip_locked=True).filter(~live_lease(kind)).values_list("pk", attempts))
+    # With the rows locked, look again with a fresh snapshot: a claim that committed meanwhile holds a lease.
+    live = set(WorkLease.objects.filter(kind=kind, object_id__in=[pk for pk, _ in candidates], expires_at__gt=Now())
+               .values_list("object_id", flat=True))
+    WorkLease.objects.filter(kind=kind, expires_at__lte=Now()).delete()
+    return [(pk, n) for pk, n in candidates if pk not in live]
 
 
 def leases_acquire(*, kind: str, object_ids: Iterable[int], owner: str, seconds: int) -> set[int]:

@@ -20,7 +20,6 @@ import numpy as np
 from django.conf import settings
 from django.db import transaction
 from django.db.models import F, Q
-from django.db.models.functions import Now
 
 from gallery.files import StorageUnavailable, stored_open
 from gallery.images import decode_upright
@@ -28,7 +27,7 @@ from gallery.models import Photo
 from search import leases
 from search.embedder import ModelUnavailable, get_embedder
 from search.metadata import documents_refresh
-from search.models import PhotoEmbedding, WorkLease
+from search.models import PhotoEmbedding
 from search.text_embeddings import term_vectors
 from vision.ocr import read_text
 
@@ -262,17 +261,11 @@ def ocr_recover() -> int:
 def _release_abandoned() -> list[int]:
     """Photos whose OCR worker died (their lease ran out) back to pending, or failed after OCR_MAX_ATTEMPTS; returns
     the ids now pending."""
-    stuck = list(Photo.objects.select_for_update(skip_locked=True)
-                 .filter(Q(ocr_status=Photo.OcrStatus.PROCESSING) & ~leases.live_lease(leases.OCR))
-                 .values_list("pk", "ocr_attempts"))
-    # With the rows locked, look again with a fresh snapshot: a claim that committed meanwhile holds a lease.
-    live = set(WorkLease.objects.filter(kind=leases.OCR, object_id__in=[pk for pk, _ in stuck],
-                                        expires_at__gt=Now()).values_list("object_id", flat=True))
-    stuck = [(pk, n) for pk, n in stuck if pk not in live]
+    stuck = leases.leases_abandoned(Photo.objects.filter(ocr_status=Photo.OcrStatus.PROCESSING), kind=leases.OCR,
+                                    attempts="ocr_attempts")
     retry = [pk for pk, n in stuck if n < settings.OCR_MAX_ATTEMPTS]
     Photo.objects.filter(pk__in=retry).update(ocr_status=Photo.OcrStatus.PENDING)
     Photo.objects.filter(pk__in=[pk for pk, n in stuck if n >= settings.OCR_MAX_ATTEMPTS]).update(
         ocr_status=Photo.OcrStatus.FAILED,
         ocr_reason=f"The worker stopped while reading this photo's text, {settings.OCR_MAX_ATTEMPTS} times.")
-    WorkLease.objects.filter(kind=leases.OCR, expires_at__lte=Now()).delete()
     return retry

@@ -12,7 +12,6 @@ from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.db import DatabaseError, connections, transaction
 from django.db.models import F, Q
-from django.db.models.functions import Now
 from django.utils import timezone
 
 from gallery.files import StorageUnavailable, file_removals_process, stored_open
@@ -23,7 +22,7 @@ from search import leases
 from search.duplicates import duplicates_find
 from search.embedder import Embedder, ModelUnavailable, get_embedder
 from search.metadata import documents_outdated_refresh
-from search.models import EmbeddingModel, ModelSwitch, PhotoEmbedding, SearchPreferences, WorkLease
+from search.models import EmbeddingModel, ModelSwitch, PhotoEmbedding, SearchPreferences
 from search.ocr import ocr_after_embedding, ocr_missing
 from search.selectors import family_covered
 from search.suggestions import suggest_after_embedding, suggestions_missing, suggestions_recompute_enqueue
@@ -344,15 +343,8 @@ def photos_recover() -> int:
 def _photos_release_abandoned() -> list[int]:
     """Put photos whose worker died back to pending, or to failed when dying on them is a habit (a photo that
     crashes the worker, e.g. out of memory, would otherwise loop forever). Returns the ids now pending."""
-    candidates = list(
-        Photo.objects.select_for_update(skip_locked=True)
-        .filter(Q(status=Photo.Status.PROCESSING) & ~leases.live_lease(leases.EMBED))
-        .values_list("pk", "embed_attempts")
-    )
-    # With the rows locked, look again with a fresh snapshot: a claim that committed meanwhile holds a lease.
-    live = set(WorkLease.objects.filter(kind=leases.EMBED, object_id__in=[pk for pk, _ in candidates],
-                                        expires_at__gt=Now()).values_list("object_id", flat=True))
-    abandoned = [(pk, attempts) for pk, attempts in candidates if pk not in live]
+    abandoned = leases.leases_abandoned(Photo.objects.filter(status=Photo.Status.PROCESSING), kind=leases.EMBED,
+                                        attempts="embed_attempts")
     retry = [pk for pk, attempts in abandoned if attempts < max_attempts()]
     give_up = [pk for pk, attempts in abandoned if attempts >= max_attempts()]
     now = timezone.now()
@@ -360,8 +352,6 @@ def _photos_release_abandoned() -> list[int]:
     Photo.objects.filter(pk__in=give_up).update(
         status=Photo.Status.FAILED, status_changed_at=now,
         status_reason=f"The worker stopped while embedding this photo, {max_attempts()} times.")
-    # An expired lease protects nothing (the next claim overwrites it); these go, with those of deleted photos.
-    WorkLease.objects.filter(kind=leases.EMBED, expires_at__lte=Now()).delete()
     if abandoned:
         logger.warning("%d photos left processing by a worker that stopped: %d re-queued, %d failed",
                        len(abandoned), len(retry), len(give_up))
