@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import transaction
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema, extend_schema_field, inline_serializer
 from rest_framework import serializers, status
@@ -23,7 +24,7 @@ from search.models import SearchPreferences
 from search.quality import family_quality
 from search.ocr import photos_text_request
 from search.selectors import failed_photo_ids
-from search.services import photos_retry, preferences_reset, preferences_update
+from search.services import photos_retry, preferences_lock, preferences_reset, preferences_update
 from search.text_embeddings import EncodeBudget
 from search.query_parser import normalise
 from search.understanding import understand_search
@@ -399,11 +400,12 @@ class PreferencesApi(APIView):
     def patch(self, request):
         changes = PreferencesSerializer(data=request.data, partial=True)
         changes.is_valid(raise_exception=True)
-        current = PreferencesSerializer(preferences_for(request.user)).data
-        form = PreferencesForm({**current, **changes.validated_data})  # the page's form: the page's rules
-        if not form.is_valid():
-            raise ValidationError(api_errors(DjangoValidationError(form.errors.as_data())))
-        prefs = preferences_update(user=request.user, **form.cleaned_data)
+        with transaction.atomic():  # the fields left out are read under the row's lock: a PATCH at once keeps its own
+            current = PreferencesSerializer(preferences_lock(user=request.user)).data
+            form = PreferencesForm({**current, **changes.validated_data})  # the page's form: the page's rules
+            if not form.is_valid():
+                raise ValidationError(api_errors(DjangoValidationError(form.errors.as_data())))
+            prefs = preferences_update(user=request.user, **form.cleaned_data)
         return Response(PreferencesSerializer(prefs).data)
 
     @extend_schema(responses={204: None}, description="Back to the defaults.")

@@ -476,6 +476,12 @@ def preferences_update(*, user, semantic_weight: float, metadata_weight: float, 
     return prefs
 
 
+def preferences_lock(*, user) -> SearchPreferences:
+    """The user's preferences row, made with the defaults if there is none, locked until the caller's transaction
+    ends: what a change of some fields reads the others from, so that two changes at once both stand."""
+    return SearchPreferences.objects.select_for_update().get_or_create(user=user)[0]
+
+
 @transaction.atomic
 def preferences_weights_update(*, user, semantic_weight: float, metadata_weight: float) -> SearchPreferences:
     """Change only the user's two weights (e.g. to the ones their family's fit suggests)."""

@@ -197,3 +197,28 @@ def test_a_photo_deleted_for_good_while_it_is_read_for_text_gets_no_text_and_the
     report = ocr.photos_read_text(photo_ids=[gone.pk, other.pk])
     other.refresh_from_db()
     assert other.ocr_status == Photo.OcrStatus.DONE, report
+
+
+# --- search preferences -------------------------------------------------------------------------
+
+
+def test_two_preference_patches_of_different_fields_keep_both(alice):
+    """An app changing the minimum score while another turns expansion off: the API read the preferences before
+    taking their row, so the later PATCH wrote back the minimum it had read and the first change was lost."""
+    from django.test import Client
+
+    from search.models import SearchPreferences
+    from tests.factories import api_token_key
+
+    def patch(data, device):  # each app its own token (one token's requests wait for each other on its row)
+        key = api_token_key(alice, label=device)
+        return lambda: Client(headers={"Authorization": f"Token {key}"}).patch(
+            "/api/v1/search/preferences/", data, content_type="application/json").status_code
+
+    SearchPreferences.objects.create(user=alice)
+    run = first_holds_then_second(patch({"min_score": 0.3}, "phone"), patch({"expansion_enabled": False}, "tablet"))
+
+    assert (run.first, run.second) == (200, 200), run
+    assert run.second_waited, run
+    prefs = SearchPreferences.objects.get(user=alice)
+    assert (prefs.min_score, prefs.expansion_enabled) == (0.3, False)
