@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 from django.conf import settings
-from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.urls import reverse
 from drf_spectacular.utils import extend_schema, extend_schema_field
@@ -30,15 +29,6 @@ from gallery.text import DESCRIPTION_TEXT, NAME_TEXT
 
 
 _UNSET = object()
-
-
-def _service(call, *args, **kwargs):
-    """Run a service; its ValidationError becomes a 400: per field when the service names the field (as DRF's own
-    errors are), else under "detail"."""
-    try:
-        return call(*args, **kwargs)
-    except DjangoValidationError as exc:
-        raise ValidationError(api_errors(exc)) from None
 
 
 class SmartSearchSerializer(serializers.Serializer):
@@ -137,7 +127,7 @@ class AlbumListApi(APIView):
         data.is_valid(raise_exception=True)
         values = data.validated_data
         family = family_get(user=request.user, family_id=values["family"])
-        album = _service(album_create, user=request.user, family=family, name=values["name"],
+        album = album_create(user=request.user, family=family, name=values["name"],
                          description=values.get("description", ""), search=values.get("search"))
         album = album_get(user=request.user, album_id=album.pk)
         return created(request, AlbumOutputSerializer(album, context={"request": request}).data,
@@ -168,7 +158,7 @@ class AlbumDetailApi(APIView):
         cover = values.pop("cover", _UNSET)
         with transaction.atomic():  # a refused cover leaves the name and description as they were too
             if values:
-                _service(album_update, user=request.user, album=album, **values)
+                album_update(user=request.user, album=album, **values)
             if cover is not _UNSET:
                 try:
                     album_set_cover(user=request.user, album=album, photo_id=cover)
@@ -235,14 +225,14 @@ class AlbumPhotosApi(APIView):
         album = album_get(user=request.user, album_id=album_id)
         data = self.AlbumPhotosInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        _service(album_reorder, user=request.user, album=album, photo_ids=data.validated_data["photos"])
+        album_reorder(user=request.user, album=album, photo_ids=data.validated_data["photos"])
         return Response({"photos": album_photo_ids(album=album)})
 
     def _change(self, request, album_id: int, service):
         album = album_get(user=request.user, album_id=album_id)
         data = self.AlbumPhotosInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        outcomes = _service(service, user=request.user, album=album, photo_ids=data.validated_data["photos"])
+        outcomes = service(user=request.user, album=album, photo_ids=data.validated_data["photos"])
         return Response({"results": [outcome._asdict() for outcome in outcomes]})
 
 
@@ -313,12 +303,7 @@ class AlbumSharesApi(APIView):
         form = ShareForm({"days": settings.SHARE_DAYS, **data.validated_data})  # the share page's form and rules
         if not form.is_valid():
             raise ValidationError(api_errors(DjangoValidationError(form.errors.as_data())))
-        try:
-            made = share_create(user=request.user, album=album, **form.cleaned_data)
-        except DjangoPermissionDenied as exc:
-            raise PermissionDenied(str(exc)) from None
-        except DjangoValidationError as exc:
-            raise ValidationError(api_errors(exc)) from None
+        made = share_create(user=request.user, album=album, **form.cleaned_data)
         link = request.build_absolute_uri(reverse("shared_album", args=[made.token]))
         return created(request, NewShareOutputSerializer(made.share, context={"link": link}).data,
                        view_name="api_album_share_detail", pk=(album.pk, made.share.pk))
@@ -336,8 +321,5 @@ class AlbumShareDetailApi(APIView):
     @extend_schema(responses={204: None})
     def delete(self, request, album_id: int, share_id: int):
         share = share_get(user=request.user, album=_managed_album(request, album_id), share_id=share_id)
-        try:
-            share_revoke(user=request.user, share=share)
-        except DjangoPermissionDenied as exc:
-            raise PermissionDenied(str(exc)) from None
+        share_revoke(user=request.user, share=share)
         return Response(status=status.HTTP_204_NO_CONTENT)

@@ -20,6 +20,7 @@ from rest_framework.pagination import PageNumberPagination
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
+from rest_framework.views import exception_handler as drf_exception_handler
 
 from gallery.bulk import BULK_ACTIONS, BULK_MAX_PHOTOS, photos_bulk_apply
 from gallery.models import Membership, Photo, PhotoTag
@@ -79,6 +80,18 @@ def api_errors(exc: DjangoValidationError) -> dict[str, list[str]]:
         return {"detail": exc.messages}
     return {("non_field_errors" if field == NON_FIELD_ERRORS else field): messages
             for field, messages in exc.message_dict.items()}
+
+
+def exception_handler(exc, context):
+    """DRF's handler (settings.REST_FRAMEWORK), which also answers a service's refusals: a Django ValidationError is a
+    400 in api_errors' shape, a Django PermissionDenied a 403 that keeps its message (DRF's own says only "You do not
+    have permission"). A view maps a refusal to a field of its own where it knows better; nothing refused becomes
+    a 500."""
+    if isinstance(exc, DjangoValidationError):
+        exc = ValidationError(api_errors(exc))
+    elif isinstance(exc, DjangoPermissionDenied) and str(exc):
+        exc = PermissionDenied(str(exc))
+    return drf_exception_handler(exc, context)
 
 
 # DRF says "Date has wrong format" of 2023-02-30 too, which is in the right format but not a day.
@@ -623,10 +636,7 @@ class TrashEmptyApi(APIView):
         if len(named) > 1:
             raise ValidationError({"family": ["The body and the query string name different families."]})
         family = family_get(user=request.user, family_id=named.pop())
-        try:
-            deleted = trash_empty(user=request.user, family=family)
-        except DjangoPermissionDenied as exc:
-            raise PermissionDenied(str(exc)) from None
+        deleted = trash_empty(user=request.user, family=family)
         return Response({"deleted": deleted})
 
 
@@ -668,10 +678,7 @@ class SuggestionAcceptApi(APIView):
     @extend_schema(request=None, responses=PhotoOutputSerializer)
     def post(self, request, photo_id: int, suggestion_id: int):
         suggestion = suggestion_get(user=request.user, photo_id=photo_id, suggestion_id=suggestion_id)
-        try:
-            suggestions_accept(suggestions=[suggestion], user=request.user)
-        except DjangoValidationError as exc:
-            raise ValidationError({"detail": exc.messages}) from None
+        suggestions_accept(suggestions=[suggestion], user=request.user)
         photo = photo_get(user=request.user, photo_id=photo_id)
         return Response(PhotoOutputSerializer(photo, context={"request": request}).data)
 
@@ -682,10 +689,7 @@ class SuggestionDismissApi(APIView):
     @extend_schema(request=None, responses={204: None})
     def post(self, request, photo_id: int, suggestion_id: int):
         suggestion = suggestion_get(user=request.user, photo_id=photo_id, suggestion_id=suggestion_id)
-        try:
-            suggestion_dismiss(suggestion=suggestion, user=request.user)
-        except DjangoValidationError as exc:
-            raise ValidationError({"detail": exc.messages}) from None
+        suggestion_dismiss(suggestion=suggestion, user=request.user)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -719,14 +723,9 @@ class PhotoBulkApi(APIView):
     def post(self, request):
         data = self.BulkInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        try:
-            results = photos_bulk_apply(user=request.user, action=data.validated_data["action"],
-                                        photo_ids=data.validated_data["photos"],
-                                        tags=data.validated_data.get("tags", ()),
-                                        album_id=data.validated_data.get("album"),
-                                        seconds=data.validated_data.get("seconds"))
-        except DjangoValidationError as exc:
-            raise ValidationError({"detail": exc.messages}) from None
+        results = photos_bulk_apply(user=request.user, action=data.validated_data["action"],
+                                    photo_ids=data.validated_data["photos"], tags=data.validated_data.get("tags", ()),
+                                    album_id=data.validated_data.get("album"), seconds=data.validated_data.get("seconds"))
         body = [{"id": r.id, "ok": r.ok, "reason": r.reason} for r in results]
         return Response({"results": self.BulkResultSerializer(body, many=True).data})
 

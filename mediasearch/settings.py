@@ -495,6 +495,8 @@ REST_FRAMEWORK = {
     # drf-spectacular's, plus the error answers every operation shares (400/401/403/404/413/429, with bodies).
     "DEFAULT_SCHEMA_CLASS": "mediasearch.openapi.MediaSearchAutoSchema",
     "DEFAULT_THROTTLE_RATES": {"api_token": API_TOKEN_RATE},
+    # DRF's, answering the services' refusals (Django's ValidationError, PermissionDenied) as 400 and 403.
+    "EXCEPTION_HANDLER": "gallery.apis.exception_handler",
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "MediaSearch API",

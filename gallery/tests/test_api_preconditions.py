@@ -114,3 +114,27 @@ def test_the_photo_list_filters_by_the_local_day_taken(api, family, alice, other
     assert bad.status_code == 400 and "taken_after" in bad.json()
     backwards = api.get(url, {"taken_after": "2023-08-01", "taken_before": "2023-07-01"})
     assert backwards.status_code == 400 and "taken_before" in backwards.json()
+
+
+# --- the services' refusals, however a view forgets to map them ---
+
+def test_a_services_refusal_reaching_drf_unmapped_is_a_400_or_403_never_a_500():
+    from django.core.exceptions import NON_FIELD_ERRORS, PermissionDenied, ValidationError
+
+    from gallery.apis import exception_handler
+
+    plain = exception_handler(ValidationError("Choose an album."), {})
+    assert (plain.status_code, plain.data) == (400, {"detail": ["Choose an album."]})
+    fields = exception_handler(ValidationError({"name": ["Too long."], NON_FIELD_ERRORS: ["Not now."]}), {})
+    assert (fields.status_code, fields.data) == (400, {"name": ["Too long."], "non_field_errors": ["Not now."]})
+    refused = exception_handler(PermissionDenied("Only a family admin can empty the trash."), {})
+    assert (refused.status_code, refused.data["detail"]) == (403, "Only a family admin can empty the trash.")
+    assert exception_handler(PermissionDenied(), {}).status_code == 403
+
+
+def test_a_plain_member_emptying_the_trash_is_told_why(bob, family):
+    from django.test import Client
+
+    body = Client(headers={"Authorization": f"Token {api_token_key(bob)}"}).post(
+        reverse("api_trash_empty"), {"family": family.pk}, content_type="application/json")
+    assert body.status_code == 403 and "admin" in body.json()["detail"]
