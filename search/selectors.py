@@ -79,8 +79,9 @@ def _best_previous(family_id: int, active: str, *, counted: bool = False):
 def models_searched(*, user: AbstractBaseUser) -> set[str]:
     """The models the user's families with photos are searched with (family_search_model of each; a family with
     nothing to search yet is searched with nothing)."""
-    family_ids = (Membership.objects.filter(user=user, family__photos__isnull=False)
-                  .values_list("family_id", flat=True).distinct())
+    family_ids = (Membership.objects.filter(user=user)
+                  .filter(Exists(Photo.objects.filter(family_id=OuterRef("family_id"))))  # one probe per family
+                  .values_list("family_id", flat=True))
     return {family_search_model(family_id=family_id) for family_id in family_ids}
 
 
