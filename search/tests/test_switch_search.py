@@ -22,9 +22,8 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def mid_switch(toy_model, add_shape, family, settings, worse_model, django_capture_on_commit_callbacks):  # noqa: F811
-    """Three shapes embedded by the toy model; then a switch to another model that embeds two of them and then
-    can't load any more (its files gone)."""
+def switching(toy_model, add_shape, settings, worse_model, django_capture_on_commit_callbacks):  # noqa: F811
+    """Three shapes embedded by the toy model; then a switch to another model, seen by the sweep."""
     vector_index._ensured.clear()
     with django_capture_on_commit_callbacks(execute=True):
         photos = [add_shape("red", "circle"), add_shape("blue", "square"), add_shape("green", "triangle")]
@@ -32,6 +31,13 @@ def mid_switch(toy_model, add_shape, family, settings, worse_model, django_captu
     settings.SEARCH_MODEL = worse_model
     reset_embedder()
     embed_missing()  # the sweep marks them as waiting for the new model
+    return photos
+
+
+@pytest.fixture
+def mid_switch(switching, settings, worse_model):  # noqa: F811
+    """`switching`, and the new model embeds two of the shapes and then can't load any more (its files gone)."""
+    photos = switching
     settings.SEARCH_BATCH_SIZE = 1
     embed_photos(photo_ids=[photos[1].pk], fill_to=0)
     embed_photos(photo_ids=[photos[2].pk], fill_to=0)
@@ -105,18 +111,11 @@ def test_after_a_switch_new_photos_waiting_for_the_worker_are_said_to_be_indexin
 
 
 def test_mid_switch_only_photos_the_previous_model_never_saw_are_said_to_be_indexing(
-        toy_model, worse_model, add_shape, family, settings, client_for, alice, django_capture_on_commit_callbacks):
+        switching, toy_model, add_shape, family, client_for, alice, django_capture_on_commit_callbacks):
     """Mid-switch the photos waiting for the new model are still searched by image with the previous one: not
     counted. A photo uploaded during the switch has no embedding of the previous model: image search can't see it
     until the switch is done, and the page says so."""
-    vector_index._ensured.clear()
-    with django_capture_on_commit_callbacks(execute=True):
-        photos = [add_shape("red", "circle"), add_shape("blue", "square"), add_shape("green", "triangle")]
-    run_queued_tasks()
-    settings.SEARCH_MODEL = worse_model
-    reset_embedder()
-    embed_missing()  # the sweep marks them as waiting for the new model
-    embed_photos(photo_ids=[photos[0].pk], fill_to=0)
+    embed_photos(photo_ids=[switching[0].pk], fill_to=0)
     assert family_search_model(family_id=family.pk) == toy_model  # the previous model serves meanwhile
     client = client_for(alice)
     assert _indexing_notice(client, "red circle") is None
