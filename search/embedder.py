@@ -180,7 +180,7 @@ def hub_unreachable() -> str | None:
                                       timeout=HUB_PROBE_SECONDS):
             return None
     except OSError as exc:
-        return f"cannot reach the hub at {url.hostname}: {exc.strerror or exc}"
+        return f"the hub at {url.hostname} can't be reached ({exc.strerror or exc})"
 
 
 def _explain_load_failure(model_id: str, exc: Exception, *, hub_tried: bool = True,
@@ -196,10 +196,12 @@ def _explain_load_failure(model_id: str, exc: Exception, *, hub_tried: bool = Tr
         return f"Could not load model '{model_id}': it is a file, SEARCH_MODEL needs a directory or a hub id."
     if path.is_absolute() or model_id.startswith("."):
         return f"Could not load model '{model_id}': there is no such directory."
+    if unreachable:  # the cache miss says nothing more: the reason is the network
+        return (f"Could not load model '{model_id}': it is not in the local cache and {unreachable}. Run `python "
+                "manage.py download_model` on a machine with network, or set SEARCH_MODEL to a local directory; "
+                "on a machine without network, set HF_HUB_OFFLINE=1.")
     if not hub_tried:
         where = "this process only loads cached models (the worker downloads them)"
-    elif unreachable:
-        where = f"{unreachable} (set HF_HUB_OFFLINE=1 on a machine without network)"
     elif is_offline_mode():
         where = "HF_HUB_OFFLINE is set"
     else:
