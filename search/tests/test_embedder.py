@@ -314,3 +314,24 @@ def test_the_hub_probe_answers_for_a_listening_host_and_leaves_proxies_alone(mon
     # Behind a proxy only the proxy knows the way: no direct probe, the download decides.
     monkeypatch.setenv("HTTPS_PROXY", "http://proxy.invalid:3128")
     assert hub_unreachable() is None
+
+
+def test_download_model_without_a_way_to_the_hub_says_so_at_once(monkeypatch):
+    from django.core.management import CommandError, call_command
+
+    monkeypatch.delenv("HF_HUB_OFFLINE")
+    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_OFFLINE", False)
+    for name in ("HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy", "ALL_PROXY", "all_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setattr(huggingface_hub.constants, "ENDPOINT", f"http://127.0.0.1:{_closed_port()}")
+    started = time.monotonic()
+    with pytest.raises(CommandError, match="the hub at 127.0.0.1 can't be reached"):
+        call_command("download_model", "mediasearch-tests/never-downloaded-siglip")
+    assert time.monotonic() - started < 5
+
+
+def test_download_model_with_hf_hub_offline_set_says_to_unset_it():
+    from django.core.management import CommandError, call_command
+
+    with pytest.raises(CommandError, match="HF_HUB_OFFLINE is set"):
+        call_command("download_model", "mediasearch-tests/never-downloaded-siglip")

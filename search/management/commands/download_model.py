@@ -18,7 +18,14 @@ class Command(BaseCommand):
             self.stdout.write(f"{name} is a local directory: nothing to download.")
             return
         from huggingface_hub import snapshot_download
+        from huggingface_hub.constants import is_offline_mode
 
+        from search.embedder import hub_unreachable
+
+        if is_offline_mode():
+            raise CommandError(f"Could not download {name}: HF_HUB_OFFLINE is set (unset it for this command).")
+        if unreachable := hub_unreachable():  # at once, instead of huggingface_hub's half minute of retries
+            raise CommandError(f"Could not download {name}: {unreachable}.")
         self.stdout.write(f"Downloading {name} …")
         try:
             path = snapshot_download(name, allow_patterns=["*.json", "*.safetensors", "*.model", "*.txt"])
