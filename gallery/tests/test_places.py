@@ -121,6 +121,18 @@ def test_a_family_admin_sets_the_default_country(family, alice, bob, client_for)
     assert "Default country" in client_for(alice).get(family.get_absolute_url()).content.decode()
 
 
+def test_the_default_country_is_a_country_not_a_region_of_the_list(family, alice, client_for):
+    # reverse_geocode's country list also names "Europe" (EU) and "Asia/Pacific Region" (AP): no holidays, no
+    # hemisphere, and the search box doesn't take them for countries either, so the family page must not offer them.
+    page = client_for(alice).get(family.get_absolute_url()).content.decode()
+    assert ">Portugal<" in page
+    assert ">Europe<" not in page and "Asia/Pacific Region" not in page
+    url = reverse("gallery:default_country", args=[family.pk])
+    assert client_for(alice).post(url, {"default_country": "EU"}).status_code == 422
+    family.refresh_from_db()
+    assert family.default_country == ""
+
+
 def test_new_families_start_with_the_default_country_setting(alice, settings):
     settings.DEFAULT_COUNTRY = "PT"
     assert family_create(name="Silvas", admin=alice).default_country == "PT"
