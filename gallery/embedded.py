@@ -264,18 +264,20 @@ def interpret(fields: dict[str, list[str]], *, skipped: list[str] = ()) -> Embed
             keyword(part, "Exif.Image.XPKeywords")
 
     title = _first(fields, ("Xmp.dc.title", "Iptc.Application2.Headline", "Xmp.photoshop.Headline",
-                            "Exif.Image.XPTitle"), limit=TITLE_MAX, one_line=True)
+                            "Exif.Image.XPTitle"), limit=TITLE_MAX, one_line=True, problems=problems)
     description = _first(fields, ("Xmp.dc.description", "Iptc.Application2.Caption", "Exif.Image.ImageDescription",
-                                  "Exif.Image.XPComment", "Exif.Photo.UserComment"), limit=DESCRIPTION_MAX)
+                                  "Exif.Image.XPComment", "Exif.Photo.UserComment"), limit=DESCRIPTION_MAX,
+                         problems=problems)
     return Embedded(
         keywords=tuple(keywords.values()),
         title=title,
         description=description,
-        city=_first(fields, ("Iptc.Application2.City", "Xmp.photoshop.City"), limit=PLACE_MAX, one_line=True),
+        city=_first(fields, ("Iptc.Application2.City", "Xmp.photoshop.City"), limit=PLACE_MAX, one_line=True,
+                    problems=problems),
         region=_first(fields, ("Iptc.Application2.ProvinceState", "Xmp.photoshop.State"), limit=PLACE_MAX,
-                      one_line=True),
+                      one_line=True, problems=problems),
         country=_first(fields, ("Iptc.Application2.CountryName", "Xmp.photoshop.Country"), limit=PLACE_MAX,
-                       one_line=True),
+                       one_line=True, problems=problems),
         problems=tuple(problems),
     )
 
@@ -283,13 +285,16 @@ def interpret(fields: dict[str, list[str]], *, skipped: list[str] = ()) -> Embed
 _CHARSET_PREFIX = re.compile(r'^charset=("[^"]*"|\S+)\s?', re.IGNORECASE)
 
 
-def _first(fields: dict, keys: tuple[str, ...], *, limit: int, one_line: bool = False) -> str:
+def _first(fields: dict, keys: tuple[str, ...], *, limit: int, problems: list[str], one_line: bool = False) -> str:
+    """The first text of these keys that says something, cut to `limit` characters (said in `problems`)."""
     for key in keys:
         for raw in fields.get(key) or []:
             text = _CHARSET_PREFIX.sub("", str(raw)) if key == "Exif.Photo.UserComment" else str(raw)
             text = without_controls(text, multiline=not one_line)
             text = " ".join(text.split()) if one_line else text.strip()
             if text and not _placeholder(text):
+                if len(text) > limit:
+                    problems.append(f"{key}: a {len(text)}-character text cut to {limit}")
                 return text[:limit].strip()
     return ""
 

@@ -289,6 +289,17 @@ def test_hostile_metadata_never_stops_an_upload(client_for, family, alice, caplo
     assert "utf8.jpg: embedded metadata skipped: xmp:" in caplog.text
 
 
+def test_a_title_or_description_too_long_is_trimmed_with_a_log_line(family, alice, caplog):
+    data = images.with_metadata(picture(), xmp={"Xmp.dc.title": {'lang="x-default"': "Long " * 100},
+                                                "Xmp.dc.description": {'lang="x-default"': "word " * 2_500}})
+    with caplog.at_level(logging.WARNING, logger="gallery"):
+        photo = upload(family, alice, data, filename="long.jpg")
+    assert photo.title.startswith("Long Long") and len(photo.title) <= 255
+    assert photo.description.startswith("word word") and len(photo.description) <= 10_000
+    assert "long.jpg: embedded metadata skipped: Xmp.dc.title: a 499-character text cut to 255" in caplog.text
+    assert "long.jpg: embedded metadata skipped: Xmp.dc.description: a 12499-character text cut to 10000" in caplog.text
+
+
 def test_invalid_utf8_in_an_exif_field_skips_that_field_only(family, alice, caplog):
     exif = Image.Exif()
     exif[0x010E] = b"caf\xe9 \xff"  # ImageDescription, not UTF-8
