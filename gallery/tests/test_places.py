@@ -76,6 +76,25 @@ def test_the_photo_api_gives_the_place_or_null(family, alice, client_for):
     assert client.get(reverse("api_photo_detail", args=[nowhere.pk])).json()["place"] is None
 
 
+def test_the_photo_api_gives_a_place_the_file_names_without_a_known_country(family, alice, client_for):
+    from tests.images import with_metadata
+
+    # IPTC City alone, or a country written in a way we have no code for: the page names the place, so must the API.
+    city_only = store(family, alice, with_metadata(gps_jpeg(None, None, colour=(4, 5, 6)),
+                                                   iptc={"Iptc.Application2.City": "São Paulo"}))
+    own_words = store(family, alice, with_metadata(gps_jpeg(None, None, colour=(7, 8, 9)),
+                                                   iptc={"Iptc.Application2.City": "Köln",
+                                                         "Iptc.Application2.CountryName": "Deutschland"}))
+    client = client_for(alice)
+    assert "São Paulo" in client.get(city_only.get_absolute_url()).content.decode()
+    body = client.get(reverse("api_photo_detail", args=[city_only.pk])).json()
+    assert body["place"] == {"city": "São Paulo", "region": "", "country": "", "country_code": "",
+                             "label": "São Paulo"}
+    body = client.get(reverse("api_photo_detail", args=[own_words.pk])).json()
+    assert body["place"] == {"city": "Köln", "region": "", "country": "Deutschland", "country_code": "",
+                             "label": "Köln, Deutschland"}
+
+
 def _forget_places(*photos):
     """As photos stored before places existed look."""
     Photo.objects.filter(pk__in=[p.pk for p in photos]).update(
