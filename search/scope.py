@@ -87,10 +87,13 @@ class Scope:
         if self.country:
             clauses.append(sql.SQL("{p}.place_country_code = upper(%(scope_country)s)").format(p=p))
         if self.places:
+            # A name matches from the start of a word of the place (typed in part: "lisb"), never inside one
+            # ("nice" is no part of "Venice"): both sides lower-cased, unaccented, separators made one space.
             clauses.append(sql.SQL(
                 "EXISTS (SELECT 1 FROM unnest(%(scope_places)s::text[]) AS named(name) WHERE "
-                "strpos(lower(unaccent(concat_ws(', ', {p}.place_city, {p}.place_region, {p}.place_country))), "
-                "lower(unaccent(named.name))) > 0)"
+                "strpos(' ' || " + _WORDS.format("concat_ws(', ', {p}.place_city, {p}.place_region, {p}.place_country)")
+                + ", ' ' || btrim(" + _WORDS.format("named.name") + ")) > 0 "
+                "AND btrim(" + _WORDS.format("named.name") + ") <> '')"
             ).format(p=p))
         # The local day decides; the instant, within the widest spread of zones, keeps taken_at's index of use.
         if self.taken_after:
@@ -124,6 +127,10 @@ class Scope:
         if self.favourite_of is not None:
             values["scope_favourite"] = self.favourite_of
         return values
+
+
+# A place's text as words: lower case, without accents, each run of spaces and punctuation between words one space.
+_WORDS = "regexp_replace(lower(unaccent({})), '[-[:space:],.''’/()]+', ' ', 'g')"
 
 
 def _day_start(day: date, shift: timedelta) -> datetime:

@@ -107,6 +107,21 @@ def test_country_and_place_filter_the_search_page_and_the_api(toy_model, family,
     assert f'href="{lisbon.get_absolute_url()}' not in page
 
 
+def test_a_place_matches_from_the_start_of_a_name_never_inside_a_word(toy_model, family, alice, api):
+    # "Nice" is in "veNICE": a family with photos in both asked for Nice and got Venice too.
+    nice = store(family, alice, 43.7102, 7.2620)
+    venice = store(family, alice, 45.4408, 12.3155)
+
+    assert _ids(_search(api, q="2023", place="nice")) == {nice.pk}
+    assert _ids(_search(api, q="2023", place="venice")) == {venice.pk}
+    body = _search(api, q="in Nice 2023")
+    assert body["interpreted"]["places"] == ["Nice"] and _ids(body) == {nice.pk}
+    # A name typed in part still finds the place it starts, and a region or country names it too.
+    assert _ids(_search(api, q="2023", place="ven")) == {venice.pk}
+    assert _ids(_search(api, q="2023", place="côte d'azur")) == {nice.pk}
+    assert _ids(_search(api, q="2023", place="provence alpes")) == {nice.pk}
+
+
 def test_another_familys_places_never_appear(toy_model, family, alice, other_family, mallory, api, client_for):
     mine = store(family, alice, *LISBON)
     theirs = store(other_family, mallory, *SYDNEY)
