@@ -122,6 +122,19 @@ def test_a_place_matches_from_the_start_of_a_name_never_inside_a_word(toy_model,
     assert _ids(_search(api, q="2023", place="provence alpes")) == {nice.pk}
 
 
+def test_several_countries_find_photos_of_a_country_whose_list_name_differs(toy_model, family, alice, api):
+    # GeoNames calls it "Korea, Republic of"; people (and the box's chip) say "South Korea". Two countries filter by
+    # name: the chip's name found no photo of Korea at all.
+    seoul = store(family, alice, 37.5665, 126.9780)
+    tokyo = store(family, alice, 35.6762, 139.6503)
+    assert Photo.objects.get(pk=seoul.pk).place_country_code == "KR"
+
+    body = _search(api, q="in South Korea and Japan")
+    assert body["interpreted"]["places"] == ["South Korea", "Japan"]
+    assert _ids(body) == {seoul.pk, tokyo.pk}
+    assert _ids(_search(api, q="Japan, Korea 2023")) == {seoul.pk, tokyo.pk}
+
+
 def test_another_familys_places_never_appear(toy_model, family, alice, other_family, mallory, api, client_for):
     mine = store(family, alice, *LISBON)
     theirs = store(other_family, mallory, *SYDNEY)
