@@ -116,6 +116,12 @@ def test_a_place_matches_from_the_start_of_a_name_never_inside_a_word(toy_model,
     assert _ids(_search(api, q="2023", place="venice")) == {venice.pk}
     body = _search(api, q="in Nice 2023")
     assert body["interpreted"]["places"] == ["Nice"] and _ids(body) == {nice.pk}
+    # The box names whole places: "York" is not "New York" (a name typed in the filter may be a part of one).
+    york = store(family, alice, 53.9600, -1.0873)
+    new_york = store(family, alice, 40.7128, -74.0060)
+    body = _search(api, q="in York 2023")
+    assert body["interpreted"]["places"] == ["York"] and _ids(body) == {york.pk}
+    assert _ids(_search(api, q="in New York 2023")) == {new_york.pk}
     # A name typed in part still finds the place it starts, and a region or country names it too.
     assert _ids(_search(api, q="2023", place="ven")) == {venice.pk}
     assert _ids(_search(api, q="2023", place="côte d'azur")) == {nice.pk}
