@@ -164,7 +164,9 @@ class PhotoOutputSerializer(serializers.Serializer):
     camera_model = serializers.CharField()
     latitude = serializers.FloatField(allow_null=True)
     longitude = serializers.FloatField(allow_null=True)
-    place = serializers.SerializerMethodField(help_text="Where the GPS position is (offline GeoNames); null when unknown")
+    place = serializers.SerializerMethodField(
+        help_text="Where the photo was taken: the GPS position's place (offline GeoNames), else the one the file names "
+                  "(IPTC City/Country; country_code empty when the country is unknown) or a member set; null when unknown")
     place_source = serializers.CharField(help_text='"" unknown, gps, embedded (the file names it) or member (edited)')
     rotation = serializers.IntegerField(help_text="Degrees clockwise a member turned it (renditions and search show "
                                                   "it turned; the original is untouched)")
@@ -188,7 +190,10 @@ class PhotoOutputSerializer(serializers.Serializer):
 
     @extend_schema_field(PlaceSerializer(allow_null=True))
     def get_place(self, photo: Photo) -> dict | None:
-        return PlaceSerializer(photo).data if photo.place_country_code else None
+        # As the photo page: a place the file names without a country we know (IPTC City alone, "Deutschland")
+        # is a place too, its country_code empty.
+        return PlaceSerializer(photo).data if photo.place_label else None
+
     def get_text_in_photo(self, photo: Photo) -> str:
         return photo.text_in_photo or ""
 

@@ -24,7 +24,7 @@ from gallery.album_selectors import album_get, album_list
 from gallery.album_services import album_add_photos
 from gallery.correction_services import MAX_SHIFT, photos_shift_dates
 from gallery.models import Album, Photo, PhotoTag
-from gallery.services import MAX_TAGS, photos_tags_add_many, tags_clean
+from gallery.services import MAX_TAGS, photos_tags_add_many, tags_clean, tags_removed_remember
 from gallery.signals import photos_changed
 from gallery.trash_services import photos_favourite, photos_restore, photos_trash
 
@@ -166,9 +166,10 @@ def _remove_tags(*, user: AbstractBaseUser, data: BulkInput) -> list[BulkResult]
     for name in data.tags:
         named |= Q(key=Lower(Value(name)))
     links = list(PhotoTag.objects.filter(photo_id__in=list(photos)).annotate(key=Lower("tag__name")).filter(named)
-                 .values_list("pk", "photo_id"))
-    PhotoTag.objects.filter(pk__in=[pk for pk, _ in links]).delete()
-    changed = sorted({photo_id for _, photo_id in links})
+                 .values_list("pk", "photo_id", "key"))
+    tags_removed_remember((photo_id, key) for _, photo_id, key in links)  # the file's keywords never put them back
+    PhotoTag.objects.filter(pk__in=[pk for pk, _, _ in links]).delete()
+    changed = sorted({photo_id for _, photo_id, _ in links})
     photos_changed.send(sender=Photo, photo_ids=changed)
     return [BulkResult(photo_id, True) for photo_id in photos]
 

@@ -38,6 +38,7 @@ from pathlib import Path
 
 from django.conf import settings
 
+from gallery.embedded_reader import MAX_VALUE
 from gallery.text import tag_names_from_file, without_controls
 
 logger = logging.getLogger(__name__)
@@ -47,6 +48,7 @@ TAG_MAX = 64
 TITLE_MAX = 255
 DESCRIPTION_MAX = 10_000
 PLACE_MAX = 100
+VALUE_MAX = MAX_VALUE  # the reader cuts every value to this many characters
 
 # What cameras and editors write when nobody wrote anything (compared case-insensitively, spaces collapsed).
 PLACEHOLDERS = {
@@ -248,7 +250,8 @@ def interpret(fields: dict[str, list[str]], *, skipped: list[str] = ()) -> Embed
     def keyword(raw: str, key: str) -> None:
         for name in tag_names_from_file(raw):  # a tag name holds no comma nor control character
             if len(name) > TAG_MAX:
-                problems.append(f"{key}: a {len(name)}-character keyword (tags hold {TAG_MAX}): {name[:40]}…")
+                problems.append(f"{key}: {_sized('keyword', len(name), cut=len(raw) >= VALUE_MAX)} "
+                                f"(tags hold {TAG_MAX}): {name[:40]}…")
                 continue
             keywords.setdefault(name.lower(), name)
 
@@ -264,18 +267,20 @@ def interpret(fields: dict[str, list[str]], *, skipped: list[str] = ()) -> Embed
             keyword(part, "Exif.Image.XPKeywords")
 
     title = _first(fields, ("Xmp.dc.title", "Iptc.Application2.Headline", "Xmp.photoshop.Headline",
-                            "Exif.Image.XPTitle"), limit=TITLE_MAX, one_line=True)
+                            "Exif.Image.XPTitle"), limit=TITLE_MAX, one_line=True, problems=problems)
     description = _first(fields, ("Xmp.dc.description", "Iptc.Application2.Caption", "Exif.Image.ImageDescription",
-                                  "Exif.Image.XPComment", "Exif.Photo.UserComment"), limit=DESCRIPTION_MAX)
+                                  "Exif.Image.XPComment", "Exif.Photo.UserComment"), limit=DESCRIPTION_MAX,
+                         problems=problems)
     return Embedded(
         keywords=tuple(keywords.values()),
         title=title,
         description=description,
-        city=_first(fields, ("Iptc.Application2.City", "Xmp.photoshop.City"), limit=PLACE_MAX, one_line=True),
+        city=_first(fields, ("Iptc.Application2.City", "Xmp.photoshop.City"), limit=PLACE_MAX, one_line=True,
+                    problems=problems),
         region=_first(fields, ("Iptc.Application2.ProvinceState", "Xmp.photoshop.State"), limit=PLACE_MAX,
-                      one_line=True),
+                      one_line=True, problems=problems),
         country=_first(fields, ("Iptc.Application2.CountryName", "Xmp.photoshop.Country"), limit=PLACE_MAX,
-                       one_line=True),
+                       one_line=True, problems=problems),
         problems=tuple(problems),
     )
 
@@ -283,15 +288,24 @@ def interpret(fields: dict[str, list[str]], *, skipped: list[str] = ()) -> Embed
 _CHARSET_PREFIX = re.compile(r'^charset=("[^"]*"|\S+)\s?', re.IGNORECASE)
 
 
-def _first(fields: dict, keys: tuple[str, ...], *, limit: int, one_line: bool = False) -> str:
+def _first(fields: dict, keys: tuple[str, ...], *, limit: int, problems: list[str], one_line: bool = False) -> str:
+    """The first text of these keys that says something, cut to `limit` characters (said in `problems`)."""
     for key in keys:
         for raw in fields.get(key) or []:
             text = _CHARSET_PREFIX.sub("", str(raw)) if key == "Exif.Photo.UserComment" else str(raw)
             text = without_controls(text, multiline=not one_line)
             text = " ".join(text.split()) if one_line else text.strip()
             if text and not _placeholder(text):
+                if len(text) > limit:
+                    problems.append(f"{key}: {_sized('text', len(text), cut=len(str(raw)) >= VALUE_MAX)} cut to {limit}")
                 return text[:limit].strip()
     return ""
+
+
+def _sized(what: str, length: int, *, cut: bool) -> str:
+    """"a 300-character keyword"; for a value the reader already cut to VALUE_MAX, what we know of it: "a keyword of
+    at least 20000 characters"."""
+    return f"a {what} of at least {length} characters" if cut else f"a {length}-character {what}"
 
 
 def _placeholder(text: str) -> bool:

@@ -1,6 +1,6 @@
 """The child process that reads a file's embedded metadata (EXIF, IPTC, XMP) with exiv2, through pyexiv2.
 
-Run as a script by gallery.embedded (never imported by the web process, which must not load exiv2), one per
+Run as a script by gallery.embedded (which imports only its constants: the web process must not load exiv2), one per
 web or worker process, serving one file at a time: the image bytes come on stdin, a JSON object goes to
 stdout (each length-prefixed). exiv2 is C++ parsing hostile input, so this process limits itself before it
 reads anything (address space, no core file) and its CPU time for each file, and the parent kills it after a

@@ -330,6 +330,21 @@ class PhotoTag(models.Model):
         return f"{self.tag} on photo {self.photo_id} ({self.source})"
 
 
+class RemovedTag(models.Model):
+    """A tag a member took off a photo (its tag list edited, a tag removed from it, the tag deleted): reading the
+    file's embedded metadata again never puts it back. A member may still add it again."""
+
+    photo = models.ForeignKey(Photo, on_delete=models.CASCADE, related_name="+")
+    name = models.CharField(max_length=64, help_text="The tag's name, lower-cased.")
+    removed_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["photo", "name"], name="removed_tag_once_per_photo")]
+
+    def __str__(self) -> str:
+        return f"{self.name} off photo {self.photo_id}"
+
+
 class Favourite(models.Model):
     """A photo one member marked with a heart: favourites are each member's own, never shared."""
 

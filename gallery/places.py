@@ -129,10 +129,14 @@ def place_for(*, latitude: float | None, longitude: float | None) -> Place | Non
     return _gazetteer().lookup(latitude, longitude)
 
 
+# reverse_geocode's list also names two regions that are no country: no holidays, no hemisphere, no photo's place.
+NOT_COUNTRIES = frozenset({"EU", "AP"})  # "Europe", "Asia/Pacific Region"
+
+
 @cache
 def _country_names() -> dict[str, str]:
     with resources.files("reverse_geocode").joinpath("countries.csv").open(encoding="utf-8") as handle:
-        return {code: name for code, name in csv.reader(handle)}
+        return {code: name for code, name in csv.reader(handle) if code not in NOT_COUNTRIES}
 
 
 def country_name(code: str) -> str:

@@ -33,7 +33,7 @@ from gallery.images import (
     EXTENSIONS, ImageBusy, ImageRejected, decode_upright, encode_display, exif_dates, inspect_image, read_limited,
     sha256_of, turned,
 )
-from gallery.models import Family, Membership, Photo, PhotoTag, Tag
+from gallery.models import Family, Membership, Photo, PhotoTag, RemovedTag, Tag
 from gallery.places import country_code_for, country_name, place_for
 from gallery.signals import photos_added, photos_changed
 from gallery.text import control_characters_refuse, one_line, tag_name_clean, without_controls, without_nul
@@ -426,10 +426,28 @@ def _title_from_filename(stem: str) -> str:
 
 
 def _set_tags(photo: Photo, names: Iterable[str], *, user: AbstractBaseUser | None = None) -> None:
-    """A member's edit of the whole tag list: tags left out are removed, new ones are the member's, tags kept
-    keep their source (the edit form lists the embedded ones too; saving it is not re-typing them)."""
-    photo.tags.set(tags_get_or_create(family=photo.family, names=names),
-                   through_defaults={"source": PhotoTag.Source.MEMBER, "added_by": user})
+    """A member's edit of the whole tag list: tags left out are removed (remembered: the file's keywords never put
+    them back), new ones are the member's, tags kept keep their source (the edit form lists the embedded ones too;
+    saving it is not re-typing them)."""
+    tags = tags_get_or_create(family=photo.family, names=names)
+    kept = {tag.pk for tag in tags}
+    left_out = [(photo.pk, name) for pk, name in PhotoTag.objects.filter(photo=photo).values_list("tag_id", "tag__name")
+                if pk not in kept]
+    tags_removed_remember(left_out)
+    photo.tags.set(tags, through_defaults={"source": PhotoTag.Source.MEMBER, "added_by": user})
+
+
+def tags_removed_remember(removed: Iterable[tuple[int, str]]) -> None:
+    """Remember tags members take off photos, as (photo id, tag name): reading a file's embedded metadata again
+    never puts them back (photo_tags_add). Call it inside the transaction, before the photo-tag rows go: the photos
+    are locked FOR KEY SHARE first (one deleted meanwhile is skipped; one being deleted waits for us)."""
+    removed = {(photo_id, name.lower()) for photo_id, name in removed}
+    if not removed:
+        return
+    present = set(rows_key_share(Photo.all_objects.filter(pk__in={pk for pk, _ in removed}).order_by("pk")
+                                 .values_list("pk")))
+    RemovedTag.objects.bulk_create([RemovedTag(photo_id=photo_id, name=name) for photo_id, name in sorted(removed)
+                                    if photo_id in present], ignore_conflicts=True)
 
 
 # Who decided a tag, most deliberate first: a tag keeps the most deliberate source it was ever added with.
@@ -454,6 +472,9 @@ def photo_tags_add(
     if source == PhotoTag.Source.EMBEDDED:
         have = {name.lower() for name in PhotoTag.objects.filter(photo=photo).values_list("tag__name", flat=True)}
         names = [name for name in _names_clean(names) if name.lower() not in have]  # (already there: no room needed)
+        if names and photo.pk:  # a member took it off: the file never puts it back
+            removed = set(RemovedTag.objects.filter(photo_id=photo.pk).values_list("name", flat=True))
+            names = [name for name in names if name.lower() not in removed]
         room = max(0, MAX_TAGS - len(have))
         if len(names) > room:
             logger.info("photo %s: %d embedded keyword(s) past the %d-tag limit left out: %s", photo.pk,
@@ -529,7 +550,9 @@ def tags_delete(*, tags: QuerySet[Tag]) -> int:
     before the delete collects the photo-tag rows, and its row goes with the tag instead of breaking the delete."""
     ids = list(Tag.objects.filter(pk__in=tags.values("pk")).order_by("pk").select_for_update()
                .values_list("pk", flat=True))
-    photo_ids = list(Photo.all_objects.filter(tags__in=ids).values_list("pk", flat=True).distinct())
+    links = list(PhotoTag.objects.filter(tag_id__in=ids).values_list("photo_id", "tag__name"))
+    photo_ids = sorted({photo_id for photo_id, _ in links})
+    tags_removed_remember(links)
     Tag.objects.filter(pk__in=ids).delete()
     photos_metadata_edited(photo_ids=photo_ids)
     return len(ids)
@@ -702,10 +725,13 @@ def photos_tag_add(*, photos: Iterable[Photo], name: str, user: AbstractBaseUser
 
 @transaction.atomic
 def photos_tag_remove(*, photos: Iterable[Photo], name: str, user: AbstractBaseUser | None = None) -> int:
-    """A member takes one tag (any case) off many photos; how many had it."""
+    """A member takes one tag (any case) off many photos; how many had it. Each removal is remembered: the file's
+    keywords never put it back (tags_removed_remember)."""
     links = PhotoTag.objects.filter(photo_id__in=[photo.pk for photo in photos], tag__name__iexact=name.strip())
-    changed = sorted(set(links.values_list("photo_id", flat=True)))
+    removed = list(links.values_list("photo_id", "tag__name"))
+    tags_removed_remember(removed)
     links.delete()
+    changed = sorted({photo_id for photo_id, _ in removed})
     photos_changed.send(sender=Photo, photo_ids=changed)
     return len(changed)
 

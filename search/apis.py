@@ -132,7 +132,10 @@ class SearchApi(APIView):
         tag = serializers.CharField(required=False, max_length=64)
         country = serializers.RegexField(r"^[A-Za-z]{2}$", required=False, help_text="ISO 3166 code of the photo's place",
                                          error_messages={"invalid": "A country is a two-letter code, like PT."})
-        place = serializers.CharField(required=False, max_length=100, help_text="part of the place's city, region or country")
+        place = serializers.CharField(
+            required=False, max_length=100,
+            help_text="the photo's city, region or country, or their start, from the beginning of a word (\"lisb\" finds "
+                      "Lisbon; \"nice\" never Venice)")
         taken_after = serializers.DateField(required=False, error_messages=DATE_ERRORS)
         taken_before = serializers.DateField(required=False, error_messages=DATE_ERRORS)
         sort = serializers.ChoiceField(choices=list(SORTS), required=False)

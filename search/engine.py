@@ -240,7 +240,7 @@ def _plan(*, user: AbstractBaseUser | None, params: SearchParams,
     scope = Scope(
         family_ids=tuple(f for f in context.family_ids if params.family_id is None or f == params.family_id),
         uploader_id=params.uploader_id, tag=params.tag or None, country=params.country or None,
-        places=tuple(([params.place] if params.place else []) + list(params.places)),
+        place=params.place or None, places=tuple(params.places),
         taken_after=params.taken_after, taken_before=params.taken_before,
         favourite_of=user.pk if params.favourite else None,
     )

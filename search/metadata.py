@@ -248,6 +248,11 @@ _ANY_WORD = "replace(websearch_to_tsquery(%(cfg)s, unaccent(%(q)s))::text, ' & '
 _SYNTAX = re.compile(r"[\"-]|\bor\b", re.IGNORECASE)
 
 
+# websearch_to_tsquery nests a NOT for every "-" and fails past 32 in a row ("tsquery stack too small"): a run of
+# dashes, spaces between them or not, says no more than one.
+_DASH_RUN = re.compile(r"-(?:\s*-)+")
+
+
 def _tsquery(query: str) -> str:
     return _ALL_WORDS if _SYNTAX.search(query) else _ANY_WORD
 
@@ -345,7 +350,7 @@ def metadata_query(*, query: str, family_ids: Sequence[int], excluded: Sequence[
                    ARRAY(SELECT tsq FROM compounds WHERE NOT excluded AND tsq <> '' ORDER BY tsq),
                    ARRAY(SELECT tsq FROM compounds WHERE excluded AND tsq <> '' ORDER BY tsq)
             """,
-            {"q": query, "cfg": TEXT_CONFIG, "families": list(family_ids), "threshold": TYPO_THRESHOLD,
+            {"q": _DASH_RUN.sub("-", query), "cfg": TEXT_CONFIG, "families": list(family_ids), "threshold": TYPO_THRESHOLD,
              "per_word": CORRECTIONS_PER_WORD, "shortest": MIN_WORD_LENGTH, "longest": MAX_WORD_LENGTH,
              "plain": plain, "glued_shortest": GLUED_MIN_LENGTH, "glued_per_word": GLUED_PER_WORD,
              "compound_part": COMPOUND_PART_LENGTH, "edit_similarity": EDIT_SIMILARITY,

@@ -39,6 +39,7 @@ from functools import cache
 from importlib import resources
 from typing import Literal
 
+from gallery.places import NOT_COUNTRIES
 from search.query_dates import (
     HOLIDAY_WORDS,
     MONTH_NAMES,
@@ -86,7 +87,6 @@ COUNTRY_DISPLAY = {"KR": "South Korea", "KP": "North Korea", "RU": "Russia", "IR
                    "LA": "Laos", "MD": "Moldova", "TZ": "Tanzania", "VA": "Vatican City", "FM": "Micronesia",
                    "CD": "DR Congo", "LY": "Libya", "FK": "Falkland Islands", "VG": "British Virgin Islands",
                    "VI": "US Virgin Islands", "CI": "Côte d'Ivoire", "BN": "Brunei"}
-NOT_COUNTRIES = frozenset({"EU", "AP"})  # "Europe", "Asia/Pacific Region" in the list
 EARLIEST_YEAR = 1826  # the oldest surviving photograph
 MAX_PHRASE = 6
 

@@ -34,7 +34,8 @@ class Scope:
     uploader_id: int | None = None
     tag: str | None = None  # a tag name, any case
     country: str | None = None  # ISO 3166 code of the photo's place
-    places: tuple[str, ...] = ()  # a photo in any of them: part of its "city, region, country"
+    place: str | None = None  # typed by a person: the start of a word of the photo's "city, region, country"
+    places: tuple[str, ...] = ()  # named by the search box: a photo whose city, region or country is one of them
     taken_after: date | None = None  # inclusive: the day it was taken on where it was taken (Photo.taken_day)
     taken_before: date | None = None  # inclusive
     favourite_of: int | None = None  # a user's id: their favourites only
@@ -54,8 +55,8 @@ class Scope:
     @property
     def shape(self) -> tuple[str, ...]:
         """The filters that are set: what the SQL text of `where()` depends on."""
-        return tuple(name for name in ("uploader_id", "tag", "country", "places", "taken_after", "taken_before",
-                                             "favourite_of")
+        return tuple(name for name in ("uploader_id", "tag", "country", "place", "places", "taken_after",
+                                       "taken_before", "favourite_of")
                      if getattr(self, name) not in (None, "", ()))
 
     @property
@@ -68,7 +69,7 @@ class Scope:
         (equal for every scope of the same shape)."""
         return Scope(family_ids=self.family_ids, uploader_id=0 if self.uploader_id is not None else None,
                      tag="-" if self.tag else None, country="-" if self.country else None,
-                     places=("-",) if self.places else (), taken_after=date.min if self.taken_after else None,
+                     place="-" if self.place else None, places=("-",) if self.places else (), taken_after=date.min if self.taken_after else None,
                      taken_before=date.min if self.taken_before else None,
                      favourite_of=0 if self.favourite_of is not None else None)
 
@@ -86,11 +87,20 @@ class Scope:
             ).format(photo_tags=sql.Identifier(PHOTO_TAGS), tags=sql.Identifier(TAGS), p=p))
         if self.country:
             clauses.append(sql.SQL("{p}.place_country_code = upper(%(scope_country)s)").format(p=p))
-        if self.places:
+        if self.place:
+            # A name typed matches from the start of a word of the place (in part: "lisb"), never inside one ("nice"
+            # is no part of "Venice"): both sides lower-cased, unaccented, separators made one space.
             clauses.append(sql.SQL(
-                "EXISTS (SELECT 1 FROM unnest(%(scope_places)s::text[]) AS named(name) WHERE "
-                "strpos(lower(unaccent(concat_ws(', ', {p}.place_city, {p}.place_region, {p}.place_country))), "
-                "lower(unaccent(named.name))) > 0)"
+                "strpos(' ' || " + _WORDS.format("concat_ws(', ', {p}.place_city, {p}.place_region, {p}.place_country)")
+                + ", ' ' || btrim(" + _WORDS.format("%(scope_place)s") + ")) > 0 "
+                "AND btrim(" + _WORDS.format("%(scope_place)s") + ") <> ''"
+            ).format(p=p))
+        if self.places:
+            # The box names whole places, as photos store them: "York" is not "New York", "Niger" not "Nigeria".
+            clauses.append(sql.SQL(
+                "EXISTS (SELECT 1 FROM unnest(%(scope_places)s::text[]) AS named(name) WHERE lower(unaccent(named.name)) "
+                "IN (lower(unaccent({p}.place_city)), lower(unaccent({p}.place_region)), "
+                "lower(unaccent({p}.place_country))))"
             ).format(p=p))
         # The local day decides; the instant, within the widest spread of zones, keeps taken_at's index of use.
         if self.taken_after:
@@ -113,6 +123,8 @@ class Scope:
             values["scope_tag"] = self.tag
         if self.country:
             values["scope_country"] = self.country
+        if self.place:
+            values["scope_place"] = self.place
         if self.places:
             values["scope_places"] = list(self.places)
         if self.taken_after:
@@ -124,6 +136,10 @@ class Scope:
         if self.favourite_of is not None:
             values["scope_favourite"] = self.favourite_of
         return values
+
+
+# A place's text as words: lower case, without accents, each run of spaces and punctuation between words one space.
+_WORDS = "regexp_replace(lower(unaccent({})), '[-[:space:],.''’/()]+', ' ', 'g')"
 
 
 def _day_start(day: date, shift: timedelta) -> datetime:

@@ -15,6 +15,7 @@ from django.utils import timezone
 
 from gallery.date_words import SOUTHERN_COUNTRIES
 from gallery.models import Family, Membership, Photo, Tag
+from gallery.places import country_name
 from search.engine import MAX_QUERY_CHARS, SearchParams
 from search.expansion import synonym_groups
 from search.models import FamilyPlace
@@ -241,8 +242,9 @@ def _merged(params: SearchParams, parsed: ParsedQuery) -> SearchParams:
         if len(codes) == 1 and not parsed.places:
             where = {"country": codes[0]}
         else:
-            names = [chip.label for chip in parsed.chips if chip.kind == "place" and chip.is_country
-                     and chip.country_code in codes]
+            # (by the name photos store, GeoNames' "Korea, Republic of", not the chip's "South Korea")
+            names = [country_name(chip.country_code) or chip.label for chip in parsed.chips
+                     if chip.kind == "place" and chip.is_country and chip.country_code in codes]
             where = {"places": (*parsed.places, *dict.fromkeys(names))}
     when = {}
     if params.taken_after is None and params.taken_before is None:

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from dataclasses import replace
 from urllib.parse import urlencode
 
 from django.conf import settings
@@ -55,7 +56,7 @@ def search(request: HttpRequest) -> HttpResponse:
     params = form.params() if request.GET else SearchParams()
     understood = understand_search(user=request.user, params=params, removed=form.removed())
     if "chip" in request.GET:
-        return _chip_edited(request, understood)
+        return _chip_edited(request, understood, params=params, removed=form.removed())
     response = search_photos(user=request.user, params=understood.params)
     query = form.cleaned_data.get("q", "") if form.is_valid() else request.GET.get("q", "")
     context = {"form": form, "response": response, "tags": tag_list(user=request.user),
@@ -162,9 +163,11 @@ def _chip_view(request: HttpRequest, chip: Chip) -> dict:
     return {"chip": chip, "remove_url": "?" + query.urlencode()}
 
 
-def _chip_edited(request: HttpRequest, understood: Understanding) -> HttpResponse:
+def _chip_edited(request: HttpRequest, understood: Understanding, *, params: SearchParams,
+                 removed: frozenset[str]) -> HttpResponse:
     """A chip's new place or dates: rewrite its words in the query and show that search (the box stays the
-    one source of truth, so the edit survives further typing)."""
+    one source of truth, so the edit survives further typing). A new place the box does not know (no country,
+    no photo of theirs taken there) is searched as words: said, as the chip goes."""
     edit = ChipEditForm(request.GET)
     query = request.GET.copy()
     for name in _CHIP_PARAMS - {"q"}:
@@ -177,10 +180,18 @@ def _chip_edited(request: HttpRequest, understood: Understanding) -> HttpRespons
                      else phrase_for_range(data["chip_after"], data["chip_before"]) if chip.kind == "date"
                      else chip.label)
             query["q"] = replace_chip(understood.parsed, chip.key, words)
+            if chip.kind == "place" and words and _place_chips(understood) > _place_chips(
+                    understand_search(user=request.user, params=replace(params, query=query["q"]), removed=removed)):
+                messages.info(request, f"“{words}” is not a country nor a place where your photos were taken: "
+                                       "it is searched as words.")
     else:
         messages.error(request, "That change could not be read (a date is written like 2023-06-14); "
                                 "the search is unchanged.")
     return redirect(f"{request.path}?{query.urlencode()}")
+
+
+def _place_chips(understood: Understanding) -> int:
+    return sum(chip.kind == "place" for chip in understood.parsed.chips)
 
 
 @require_http_methods(["GET", "POST"])

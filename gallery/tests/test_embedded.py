@@ -119,6 +119,33 @@ def test_a_member_title_or_description_is_never_replaced(family, alice, client_f
     assert sources(photo) == {"Lisbon": "embedded", "Tram": "embedded", "Boat": "member"}
 
 
+def test_a_keyword_a_member_removed_never_comes_back_when_the_file_is_read_again(family, alice, client_for):
+    from gallery.services import photos_tag_remove, tags_delete
+
+    # Lightroom writes the parents too ("Places", "Portugal"): a family cleans them up, by every way there is.
+    photos = [upload(family, alice, images.with_metadata(picture(), xmp=LIGHTROOM), filename=f"IMG_{n}.jpg")
+              for n in range(4)]
+    photo_update(photo=photos[0], tags=["Lisbon", "Tram", "Grandma Rosa"], user=alice)  # page, API PATCH, admin
+    response = client_for(alice).post(reverse("api_photos_bulk"), {
+        "action": "remove_tags", "photos": [photos[1].pk], "tags": ["places", "PORTUGAL"]},
+        content_type="application/json")
+    assert response.status_code == 200, response.content
+    photos_tag_remove(photos=[photos[2]], name="Places", user=alice)  # the admin's action
+    photos_tag_remove(photos=[photos[2]], name="Portugal", user=alice)
+    tags_delete(tags=Tag.objects.filter(family=family, name="Places"))  # gone from the family: from photo 3 too
+
+    call_command("read_embedded", "--all", "--no-progress", stdout=io.StringIO())
+    for photo in photos[:3]:
+        assert client_for(alice).post(reverse("api_photo_read_metadata", args=[photo.pk])).status_code == 200
+    for photo in photos[:3]:
+        assert sources(photo) == {"Lisbon": "embedded", "Tram": "embedded", "Grandma Rosa": "embedded"}, photo
+    assert sources(photos[3]) == {"Lisbon": "embedded", "Tram": "embedded", "Grandma Rosa": "embedded",
+                                  "Portugal": "embedded"}  # only the tag deleted stays away
+    # A member may always put one back: then it is theirs.
+    photo_update(photo=photos[0], tags=["Lisbon", "Tram", "Grandma Rosa", "Portugal"], user=alice)
+    assert sources(photos[0])["Portugal"] == "member"
+
+
 def test_page_form_and_admin_edits_are_the_members(family, alice, client_for):
     from django.contrib.auth import get_user_model
 
@@ -284,9 +311,20 @@ def test_hostile_metadata_never_stops_an_upload(client_for, family, alice, caplo
     assert sources(stored["utf8.jpg"]) == {"Survivor": "embedded"}  # the bad XMP alone is skipped
     assert sources(stored["bomb.jpg"]) == {"AfterTheBomb": "embedded"}
     assert sources(stored["good.jpg"]) == {"Fine": "embedded"}
-    assert "huge.png: embedded metadata skipped: Xmp.dc.subject: a 20000-character keyword" in caplog.text
+    assert "huge.png: embedded metadata skipped: Xmp.dc.subject: a keyword of at least 20000 characters" in caplog.text
     assert "bomb.jpg: embedded metadata skipped: xmp:" in caplog.text
     assert "utf8.jpg: embedded metadata skipped: xmp:" in caplog.text
+
+
+def test_a_title_or_description_too_long_is_trimmed_with_a_log_line(family, alice, caplog):
+    data = images.with_metadata(picture(), xmp={"Xmp.dc.title": {'lang="x-default"': "Long " * 100},
+                                                "Xmp.dc.description": {'lang="x-default"': "word " * 2_500}})
+    with caplog.at_level(logging.WARNING, logger="gallery"):
+        photo = upload(family, alice, data, filename="long.jpg")
+    assert photo.title.startswith("Long Long") and len(photo.title) <= 255
+    assert photo.description.startswith("word word") and len(photo.description) <= 10_000
+    assert "long.jpg: embedded metadata skipped: Xmp.dc.title: a 499-character text cut to 255" in caplog.text
+    assert "long.jpg: embedded metadata skipped: Xmp.dc.description: a 12499-character text cut to 10000" in caplog.text
 
 
 def test_invalid_utf8_in_an_exif_field_skips_that_field_only(family, alice, caplog):

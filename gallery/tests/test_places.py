@@ -76,6 +76,25 @@ def test_the_photo_api_gives_the_place_or_null(family, alice, client_for):
     assert client.get(reverse("api_photo_detail", args=[nowhere.pk])).json()["place"] is None
 
 
+def test_the_photo_api_gives_a_place_the_file_names_without_a_known_country(family, alice, client_for):
+    from tests.images import with_metadata
+
+    # IPTC City alone, or a country written in a way we have no code for: the page names the place, so must the API.
+    city_only = store(family, alice, with_metadata(gps_jpeg(None, None, colour=(4, 5, 6)),
+                                                   iptc={"Iptc.Application2.City": "São Paulo"}))
+    own_words = store(family, alice, with_metadata(gps_jpeg(None, None, colour=(7, 8, 9)),
+                                                   iptc={"Iptc.Application2.City": "Köln",
+                                                         "Iptc.Application2.CountryName": "Deutschland"}))
+    client = client_for(alice)
+    assert "São Paulo" in client.get(city_only.get_absolute_url()).content.decode()
+    body = client.get(reverse("api_photo_detail", args=[city_only.pk])).json()
+    assert body["place"] == {"city": "São Paulo", "region": "", "country": "", "country_code": "",
+                             "label": "São Paulo"}
+    body = client.get(reverse("api_photo_detail", args=[own_words.pk])).json()
+    assert body["place"] == {"city": "Köln", "region": "", "country": "Deutschland", "country_code": "",
+                             "label": "Köln, Deutschland"}
+
+
 def _forget_places(*photos):
     """As photos stored before places existed look."""
     Photo.objects.filter(pk__in=[p.pk for p in photos]).update(
@@ -119,6 +138,18 @@ def test_a_family_admin_sets_the_default_country(family, alice, bob, client_for)
     assert family.default_country == "GB"
     assert client_for(alice).post(url, {"default_country": "XX"}).status_code == 422
     assert "Default country" in client_for(alice).get(family.get_absolute_url()).content.decode()
+
+
+def test_the_default_country_is_a_country_not_a_region_of_the_list(family, alice, client_for):
+    # reverse_geocode's country list also names "Europe" (EU) and "Asia/Pacific Region" (AP): no holidays, no
+    # hemisphere, and the search box doesn't take them for countries either, so the family page must not offer them.
+    page = client_for(alice).get(family.get_absolute_url()).content.decode()
+    assert ">Portugal<" in page
+    assert ">Europe<" not in page and "Asia/Pacific Region" not in page
+    url = reverse("gallery:default_country", args=[family.pk])
+    assert client_for(alice).post(url, {"default_country": "EU"}).status_code == 422
+    family.refresh_from_db()
+    assert family.default_country == ""
 
 
 def test_new_families_start_with_the_default_country_setting(alice, settings):

@@ -190,6 +190,14 @@ def _with_text(photo, text: str):
     return photo
 
 
+def test_a_photo_read_without_text_says_none_was_found(ocr_settings, upload, client_for, alice):
+    # After "Read text", a photo where OCR found nothing lost its "Text in photo" row: read or not, nobody could tell.
+    photo = _with_text(upload(rendered([], size=(320, 240), background="#6a4")), "")
+    Photo.objects.filter(pk=photo.pk).update(status=Photo.Status.READY)
+    page = client_for(alice).get(photo.get_absolute_url()).content.decode()
+    assert "<dt>Text in photo</dt>" in page and "None found." in page and "Read text" not in page
+
+
 def test_words_the_recogniser_ran_together_are_found_in_the_text_only(ocr_settings, upload, alice, mallory,
                                                                       other_family):
     from gallery.services import photo_update

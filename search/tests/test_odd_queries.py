@@ -38,6 +38,10 @@ ODD_QUERIES = {
     "html": "<script>alert('x')</script>",
     "accents": "crème brûlée à Noël",
     "percent-and-underscore": "100% _fun_",
+    # PostgreSQL's websearch_to_tsquery nests a NOT per "-" and fails past 32 in a row ("tsquery stack too small").
+    "dash-run": "-" * 40,
+    "dash-run-before-a-word": "red " + "-" * 40 + "dog",
+    "spaced-dashes": " ".join(["--"] * 40) + " cake",
 }
 
 

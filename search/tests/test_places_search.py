@@ -107,6 +107,40 @@ def test_country_and_place_filter_the_search_page_and_the_api(toy_model, family,
     assert f'href="{lisbon.get_absolute_url()}' not in page
 
 
+def test_a_place_matches_from_the_start_of_a_name_never_inside_a_word(toy_model, family, alice, api):
+    # "Nice" is in "veNICE": a family with photos in both asked for Nice and got Venice too.
+    nice = store(family, alice, 43.7102, 7.2620)
+    venice = store(family, alice, 45.4408, 12.3155)
+
+    assert _ids(_search(api, q="2023", place="nice")) == {nice.pk}
+    assert _ids(_search(api, q="2023", place="venice")) == {venice.pk}
+    body = _search(api, q="in Nice 2023")
+    assert body["interpreted"]["places"] == ["Nice"] and _ids(body) == {nice.pk}
+    # The box names whole places: "York" is not "New York" (a name typed in the filter may be a part of one).
+    york = store(family, alice, 53.9600, -1.0873)
+    new_york = store(family, alice, 40.7128, -74.0060)
+    body = _search(api, q="in York 2023")
+    assert body["interpreted"]["places"] == ["York"] and _ids(body) == {york.pk}
+    assert _ids(_search(api, q="in New York 2023")) == {new_york.pk}
+    # A name typed in part still finds the place it starts, and a region or country names it too.
+    assert _ids(_search(api, q="2023", place="ven")) == {venice.pk}
+    assert _ids(_search(api, q="2023", place="côte d'azur")) == {nice.pk}
+    assert _ids(_search(api, q="2023", place="provence alpes")) == {nice.pk}
+
+
+def test_several_countries_find_photos_of_a_country_whose_list_name_differs(toy_model, family, alice, api):
+    # GeoNames calls it "Korea, Republic of"; people (and the box's chip) say "South Korea". Two countries filter by
+    # name: the chip's name found no photo of Korea at all.
+    seoul = store(family, alice, 37.5665, 126.9780)
+    tokyo = store(family, alice, 35.6762, 139.6503)
+    assert Photo.objects.get(pk=seoul.pk).place_country_code == "KR"
+
+    body = _search(api, q="in South Korea and Japan")
+    assert body["interpreted"]["places"] == ["South Korea", "Japan"]
+    assert _ids(body) == {seoul.pk, tokyo.pk}
+    assert _ids(_search(api, q="Japan, Korea 2023")) == {seoul.pk, tokyo.pk}
+
+
 def test_another_familys_places_never_appear(toy_model, family, alice, other_family, mallory, api, client_for):
     mine = store(family, alice, *LISBON)
     theirs = store(other_family, mallory, *SYDNEY)

@@ -170,6 +170,22 @@ def test_editing_a_chip_rewrites_its_words_in_the_box(trip, alice, client_for):
     assert bad.status_code == 200 and "could not be read" in bad.content.decode()
 
 
+def test_a_chip_changed_to_a_place_of_no_photo_of_yours_says_it_is_searched_as_words(trip, alice, client_for):
+    # The chip can't stay (a place is one of a country or a place the family's photos were taken in): the page says
+    # why it went instead of showing photos of other places under a box that names the new one.
+    client = client_for(alice)
+    response = client.get(reverse("search:search"), {"q": "red circle in Lisbon 2023", "chip": "lisbon",
+                                                      "chip_place": "Paris"}, follow=True)
+    page = response.content.decode()
+    assert 'data-chip="paris"' not in page and 'data-chip="2023"' in page
+    assert ("“Paris” is not a country nor a place where your photos were taken: it is searched as words."
+            in page)
+    # A place that is known keeps its chip, without a word.
+    page = client.get(reverse("search:search"), {"q": "red circle in Lisbon 2023", "chip": "lisbon",
+                                                  "chip_place": "London"}, follow=True).content.decode()
+    assert 'data-chip="london"' in page and "is searched as words" not in page
+
+
 def test_another_familys_places_never_make_chips(trip, api, alice, client_for, other_family, mallory):
     shape_photo(other_family, mallory, "red", "circle", SYDNEY, "2023:07:14 12:00:00", seed=9)
     assert FamilyPlace.objects.filter(family=other_family, city="Sydney").exists()
