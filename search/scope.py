@@ -69,7 +69,8 @@ class Scope:
         (equal for every scope of the same shape)."""
         return Scope(family_ids=self.family_ids, uploader_id=0 if self.uploader_id is not None else None,
                      tag="-" if self.tag else None, country="-" if self.country else None,
-                     place="-" if self.place else None, places=("-",) if self.places else (), taken_after=date.min if self.taken_after else None,
+                     place="-" if self.place else None, places=("-",) if self.places else (),
+                     taken_after=date.min if self.taken_after else None,
                      taken_before=date.min if self.taken_before else None,
                      favourite_of=0 if self.favourite_of is not None else None)
 
