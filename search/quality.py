@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
+from django.utils import timezone
 from scipy.optimize import minimize
 
 from search import evaluation
@@ -280,7 +281,9 @@ def calibration_rollback(*, family_id: int) -> SearchCalibration | None:
     latest = SearchCalibration.objects.filter(family_id=family_id, applied=True).order_by("-created_at", "-id").first()
     if latest is not None:
         latest.applied = False
-        latest.save(update_fields=["applied"])
+        # Said on the quality page: a fit withdrawn by an admin is not one that lost on held-out queries.
+        latest.metrics = {**latest.metrics, "rolled_back_at": timezone.now().isoformat()}
+        latest.save(update_fields=["applied", "metrics"])
     return latest
 
 
@@ -316,6 +319,22 @@ class Quality:
     fit: SearchCalibration | None  # the latest fit, applied or not
     per_query: list[QueryScores]
     waiting_queries: int = 0  # judged queries left out until the worker has encoded their words
+    in_force_id: int | None = None  # the fit search uses now (None: the model's own calibration, default table)
+
+    @property
+    def fit_rolled_back(self) -> bool:
+        return bool(self.fit and not self.fit.applied and self.fit.metrics.get("rolled_back_at"))
+
+    @property
+    def fit_log_loss(self) -> tuple[float, float] | None:
+        """Held-out log-loss before the fit and after it (at the default weights): what decided whether it applies."""
+        metrics = self.fit.metrics if self.fit else {}
+        before, after = (metrics.get(key, {}).get("log_loss") for key in ("before", "after_default_weights"))
+        return (before, after) if before is not None and after is not None else None
+
+    @property
+    def improvement_percent(self) -> int:
+        return round(IMPROVEMENT * 100)
 
     @property
     def suggested_weights(self) -> tuple[float, float] | None:
@@ -361,7 +380,7 @@ def family_quality(*, user: AbstractBaseUser, family_id: int, budget: EncodeBudg
                    needed=needed(len(data) + data.waiting_judgments, queries + len(data.waiting_queries)),
                    current=figures(data, predicted), weights=weights,
                    fit=fit_row, per_query=sorted(per_query.values(), key=lambda q: q.query),
-                   waiting_queries=len(data.waiting_queries))
+                   waiting_queries=len(data.waiting_queries), in_force_id=current.id)
 
 
 def calibration_fit_request(*, family_id: int) -> None:

@@ -154,8 +154,16 @@ def test_the_quality_page_shows_figures_plots_and_lets_an_admin_fit_and_a_member
     body = client.get(reverse("search:quality", args=[family.pk])).content.decode()
     assert "Apply suggested weights for me" not in body and "your searches use them" in body
 
+    # The page says what the decision rests on: the held-out log-loss before and after.
+    before, after = fitted.metrics["before"]["log_loss"], fitted.metrics["after_default_weights"]["log_loss"]
+    assert f"held-out log-loss {before:.3f} → {after:.3f}" in body
+
     client.post(reverse("search:quality_rollback", args=[family.pk]))
     assert not SearchCalibration.objects.get(family=family).applied
+    # Withdrawn by an admin, the fit is said to be rolled back, not to have lost to what is in force (it won).
+    body = client.get(reverse("search:quality", args=[family.pk])).content.decode()
+    assert "rolled back" in body and "did not predict" not in body
+    assert "the model's own calibration and the default metadata table apply again" in body
 
 
 def test_quality_api_reports_the_figures_and_keeps_families_apart(judged_family, family, api, mallory, other_family):
