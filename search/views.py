@@ -29,14 +29,14 @@ from search.forms import NUL_MESSAGE, ChipEditForm, JudgeForm, PreferencesForm, 
 from search.judgment_selectors import judgment_refine_ids, judgment_verdicts
 from search.judgment_services import judgment_record, judgment_withdraw
 from search.ocr import photos_text_request
-from search.model_comparison import PRECISION_KS, family_model_comparison
+from search.model_comparison import PRECISION_KS, family_model_comparison, previous_model
 from search.query_dates import phrase_for_range
 from search.query_parser import Chip, replace_chip
 from search.reports import photo_report, search_report
 from search.text_embeddings import EncodeBudget
 from search.selectors import (
-    INDEXING_SHOWN, active_model_state, failed_photo_ids, failed_photos, family_most_judged, index_status, kept_models,
-    photos_indexing_count,
+    INDEXING_SHOWN, active_model_state, failed_photo_ids, failed_photos, family_most_judged, family_search_model,
+    index_status, kept_models, photos_indexing_count,
 )
 from search.plots import quality_plots
 from search.quality import calibration_fit_request, calibration_rollback, family_quality, suggested_weights
@@ -338,7 +338,19 @@ def quality(request: HttpRequest, family_id: int) -> HttpResponse:
         figures = family_quality(user=request.user, family_id=family.pk, budget=budget)
     return render(request, "search/quality.html", {
         "family": family, "families": family_list(user=request.user).order_by("name", "pk"), "q": figures,
-        "is_admin": family_is_admin(user=request.user, family=family), **quality_plots(figures)})
+        "is_admin": family_is_admin(user=request.user, family=family), **quality_plots(figures),
+        **_quality_models(family.pk)})
+
+
+def _quality_models(family_id: int) -> dict:
+    """During a model switch (another model's embeddings are kept, or still serve): the model the quality figures
+    and search use for the family, and the other one, to compare the two on its judgments."""
+    previous = previous_model(family_id=family_id)
+    if previous is None:
+        return {}
+    searching = family_search_model(family_id=family_id)
+    return {"search_model": searching, "other_model": previous if searching == settings.SEARCH_MODEL
+            else settings.SEARCH_MODEL}
 
 
 @require_GET
