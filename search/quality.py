@@ -320,6 +320,7 @@ class Quality:
     per_query: list[QueryScores]
     waiting_queries: int = 0  # judged queries left out until the worker has encoded their words
     in_force_id: int | None = None  # the fit search uses now (None: the model's own calibration, default table)
+    queries_needed: int = 0  # of the judgments still needed, how many must be on searches not judged yet
 
     @property
     def fit_rolled_back(self) -> bool:
@@ -380,7 +381,8 @@ def family_quality(*, user: AbstractBaseUser, family_id: int, budget: EncodeBudg
                    needed=needed(len(data) + data.waiting_judgments, queries + len(data.waiting_queries)),
                    current=figures(data, predicted), weights=weights,
                    fit=fit_row, per_query=sorted(per_query.values(), key=lambda q: q.query),
-                   waiting_queries=len(data.waiting_queries), in_force_id=current.id)
+                   waiting_queries=len(data.waiting_queries), in_force_id=current.id,
+                   queries_needed=max(MIN_QUERIES - queries - len(data.waiting_queries), 0))
 
 
 def calibration_fit_request(*, family_id: int) -> None:

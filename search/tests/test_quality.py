@@ -19,7 +19,7 @@ from search import evaluation
 from search.calibration import DEFAULT, active_calibrations
 from search.engine import SearchParams, search_photos
 from search.models import Judgment, SearchCalibration
-from search.quality import (DEFAULT_WEIGHTS, IMPROVEMENT, MIN_JUDGMENTS, fit, scores, NotEnoughJudgments, calibration_fit, calibration_rollback,
+from search.quality import (DEFAULT_WEIGHTS, IMPROVEMENT, MIN_JUDGMENTS, MIN_QUERIES, fit, scores, NotEnoughJudgments, calibration_fit, calibration_rollback,
                             calibrations_fit_due, family_quality, judged_data)
 from search.tests.conftest import TOY_MODEL
 from search.embedder import reset_embedder
@@ -114,7 +114,7 @@ def test_the_fit_calibrates_a_miscalibrated_model_on_held_out_queries(judged_fam
     assert SearchCalibration.objects.filter(family=family).count() == 2
 
 
-def test_too_few_judgments_say_how_many_are_needed(shifted_model, add_shape, family, alice):
+def test_too_few_judgments_say_how_many_are_needed(shifted_model, add_shape, family, alice, client_for):
     photo = add_shape("red", "circle")
     Judgment.objects.create(user=alice, family=family, photo=photo, query="red", relevant=True)
     with pytest.raises(NotEnoughJudgments, match=f"{MIN_JUDGMENTS - 1} more judgments"):
@@ -122,6 +122,11 @@ def test_too_few_judgments_say_how_many_are_needed(shifted_model, add_shape, fam
     quality = family_quality(user=alice, family_id=family.pk)
     assert quality.needed == MIN_JUDGMENTS - 1 and quality.fit is None
     assert calibrations_fit_due() == []
+    # The page says how many different searches are still needed too ("a few" read as any: 29 more verdicts on the
+    # same search left the fit waiting for 4 more queries, QA).
+    body = client_for(alice).get(reverse("search:quality", args=[family.pk])).content.decode()
+    assert f"{MIN_JUDGMENTS - 1} more judgments needed" in body
+    assert f"over at least {MIN_QUERIES - 1} more different searches" in body
 
 
 def test_the_quality_page_shows_figures_plots_and_lets_an_admin_fit_and_a_member_apply_weights(
