@@ -27,11 +27,12 @@ from django.db import transaction
 from django.utils import timezone
 from scipy.optimize import minimize
 
+from gallery.models import Photo
 from search import evaluation
 from search.calibration import (DEFAULT, KINDS, TYPO, Calibration, MetaCalibration, active_calibrations, fuse,
                                 match_features, sigmoid)
 from search.engine import judged_components, preferences_for
-from search.models import Judgment, SearchCalibration, SearchPreferences
+from search.models import Judgment, PhotoEmbedding, SearchCalibration, SearchPreferences
 from search.selectors import family_search_model
 from search.text_embeddings import EncodeBudget
 
@@ -65,6 +66,7 @@ class JudgedData:
     meta: np.ndarray = field(default_factory=lambda: np.zeros((0, len(KINDS))))
     waiting_queries: list[str] = field(default_factory=list)  # left out: their words are with the worker
     waiting_judgments: int = 0  # the judgments of those queries
+    unindexed_judgments: int = 0  # left out: judgments of photos waiting for the model to read them
 
     def __len__(self) -> int:
         return len(self.queries)
@@ -97,6 +99,18 @@ def judged_data(*, family_id: int, budget: EncodeBudget | None = None) -> Judged
         data.model_name, data.model_calibration = found.model_name, found.model_calibration or data.model_calibration
         components[query] = found
     rows = [row for row in rows if row[0] in components]
+    # A photo the model has not read yet (pending, processing: a new install's import, a fresh upload) has no cosine,
+    # which would read as "no image match": its judgments wait until it is indexed. Failed photos stay in, scored as
+    # search scores them (metadata only).
+    unread = {photo_id for query, photo_id, _ in rows
+              if data.model_calibration is not None and photo_id not in components[query].cosines}
+    if unread:
+        unread &= set(Photo.all_objects.filter(pk__in=unread, status__in=(Photo.Status.PENDING, Photo.Status.PROCESSING))
+                      .exclude(pk__in=PhotoEmbedding.objects.filter(model_name=data.model_name, photo_id__in=unread)
+                               .values("photo_id"))
+                      .values_list("pk", flat=True))
+        data.unindexed_judgments = sum(1 for row in rows if row[1] in unread)
+        rows = [row for row in rows if row[1] not in unread]
     cosines, meta = [], []
     for query, photo_id, relevant in rows:
         found = components[query]
@@ -321,6 +335,7 @@ class Quality:
     waiting_queries: int = 0  # judged queries left out until the worker has encoded their words
     in_force_id: int | None = None  # the fit search uses now (None: the model's own calibration, default table)
     queries_needed: int = 0  # of the judgments still needed, how many must be on searches not judged yet
+    unindexed_judgments: int = 0  # left out until the model has read their photos
 
     @property
     def fit_rolled_back(self) -> bool:
@@ -376,13 +391,16 @@ def family_quality(*, user: AbstractBaseUser, family_id: int, budget: EncodeBudg
         (entry.right if y else entry.wrong).append(float(p))
     fit_row = SearchCalibration.objects.filter(family_id=family_id, model_name=data.model_name).first()
     queries = len(per_query)
-    # What a fit needs counts the waiting queries' judgments too: the fit runs in the worker, with all of them.
+    # What a fit needs counts the waiting queries' judgments too (the fit runs in the worker, with all of them), and
+    # those of photos not indexed yet (they count once the worker has read them).
     return Quality(family_id=family_id, judged_queries=queries, judgments=len(data),
-                   needed=needed(len(data) + data.waiting_judgments, queries + len(data.waiting_queries)),
+                   needed=needed(len(data) + data.waiting_judgments + data.unindexed_judgments,
+                                 queries + len(data.waiting_queries)),
                    current=figures(data, predicted), weights=weights,
                    fit=fit_row, per_query=sorted(per_query.values(), key=lambda q: q.query),
                    waiting_queries=len(data.waiting_queries), in_force_id=current.id,
-                   queries_needed=max(MIN_QUERIES - queries - len(data.waiting_queries), 0))
+                   queries_needed=max(MIN_QUERIES - queries - len(data.waiting_queries), 0),
+                   unindexed_judgments=data.unindexed_judgments)
 
 
 def calibration_fit_request(*, family_id: int) -> None:
