@@ -302,15 +302,20 @@ def calibration_rollback(*, family_id: int) -> SearchCalibration | None:
 
 
 def calibrations_fit_due() -> list[int]:
-    """Families with judgments newer than their latest fit (or never fitted) and enough of them to fit."""
-    from django.db.models import Count, Max, OuterRef, Subquery
+    """Families with enough judgments and none fitted for the model search uses for them (a fit is per model: after a
+    switch, the previous model's says nothing), or judgments newer than that fit."""
+    from django.db.models import Count, Max
 
-    last_fit = SearchCalibration.objects.filter(family_id=OuterRef("family_id")).order_by("-created_at")
-    rows = (Judgment.objects.values("family_id")
-            .annotate(n=Count("id"), newest=Max("updated_at"),
-                      fitted=Subquery(last_fit.values("created_at")[:1]))
-            .filter(n__gte=MIN_JUDGMENTS))
-    return [r["family_id"] for r in rows if r["fitted"] is None or r["newest"] > r["fitted"]]
+    rows = (Judgment.objects.values("family_id").annotate(n=Count("id"), newest=Max("updated_at"))
+            .filter(n__gte=MIN_JUDGMENTS).order_by("family_id"))
+    due = []
+    for row in rows:
+        fitted = (SearchCalibration.objects
+                  .filter(family_id=row["family_id"], model_name=family_search_model(family_id=row["family_id"]))
+                  .order_by("-created_at").values_list("created_at", flat=True).first())
+        if fitted is None or row["newest"] > fitted:
+            due.append(row["family_id"])
+    return due
 
 
 # --- what the quality page and API show ---

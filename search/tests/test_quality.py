@@ -320,3 +320,23 @@ def test_judged_photos_not_indexed_yet_are_left_out_and_said(toy_model, add_shap
     assert quality.current["ndcg_at_10"] == pytest.approx(1.0)
     body = client_for(alice).get(reverse("search:quality", args=[family.pk])).content.decode()
     assert "1 judgment is of a photo the search model has not read yet" in body
+
+
+def test_the_nightly_fit_also_fits_a_family_whose_model_changed(family, alice, settings):
+    """Fits are per model: after a switch, the previous model's fit does not apply. The nightly schedule looked at the
+    family's latest fit whatever its model, so a family with no new judgments since then was never fitted for the
+    new model (QA). It now looks at the latest fit for the family's search model."""
+    from tests.factories import photo_factory
+
+    photo = photo_factory(family=family, user=alice)
+    Judgment.objects.bulk_create([Judgment(user=alice, family=family, photo=photo, query=f"query {n}",
+                                           relevant=n % 2 == 0) for n in range(MIN_JUDGMENTS)])
+    fit_for = lambda model: SearchCalibration.objects.create(  # noqa: E731
+        family=family, model_name=model, semantic_scale=10, semantic_bias=-5, judgments=MIN_JUDGMENTS,
+        judged_queries=MIN_JUDGMENTS, applied=True)
+    fit_for(settings.SEARCH_MODEL)
+    assert calibrations_fit_due() == []  # fitted after its last judgment, for the model search uses
+    settings.SEARCH_MODEL = "another/model"  # a switch: nothing fitted for it yet
+    assert calibrations_fit_due() == [family.pk]
+    fit_for("another/model")
+    assert calibrations_fit_due() == []
