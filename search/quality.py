@@ -81,8 +81,10 @@ def judged_data(*, family_id: int, budget: EncodeBudget | None = None) -> Judged
     """Every judgment of the family, its evidence re-scored now (one metadata pass and one scoring statement per
     judged query). With a `budget` (a web page), the judgments of queries whose words it cannot encode in time are
     left out, their queries listed in `waiting_queries`, and their words noted in the budget for the worker."""
-    rows = list(Judgment.objects.filter(family_id=family_id).order_by("query", "photo_id", "id")
-                .values_list("query", "photo_id", "relevant"))
+    # A photo in the trash is no result of any search (scored, it would read as a result with no evidence at all):
+    # its judgments wait until it is restored.
+    rows = list(Judgment.objects.filter(family_id=family_id, photo__trashed_at__isnull=True)
+                .order_by("query", "photo_id", "id").values_list("query", "photo_id", "relevant"))
     by_query: dict[str, list[int]] = defaultdict(list)
     for query, photo_id, _ in rows:
         by_query[query].append(photo_id)

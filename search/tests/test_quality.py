@@ -321,6 +321,15 @@ def test_judged_photos_not_indexed_yet_are_left_out_and_said(toy_model, add_shap
     body = client_for(alice).get(reverse("search:quality", args=[family.pk])).content.decode()
     assert "1 judgment is of a photo the search model has not read yet" in body
 
+    # A photo in the trash is no result of any search: its judgments were scored 0 (a right result with no
+    # evidence at all, QA). They are left out while it is there, and count again once it is restored.
+    from gallery.trash_services import photos_restore, photos_trash
+
+    photos_trash(user=alice, photo_ids=[indexed[0].pk])
+    assert judged_data(family_id=family.pk).photo_ids == [indexed[1].pk]
+    photos_restore(user=alice, photo_ids=[indexed[0].pk])
+    assert judged_data(family_id=family.pk).photo_ids == [p.pk for p in indexed]
+
 
 def test_the_nightly_fit_also_fits_a_family_whose_model_changed(family, alice, settings):
     """Fits are per model: after a switch, the previous model's fit does not apply. The nightly schedule looked at the
