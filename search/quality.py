@@ -67,6 +67,10 @@ class JudgedData:
     waiting_queries: list[str] = field(default_factory=list)  # left out: their words are with the worker
     waiting_judgments: int = 0  # the judgments of those queries
     unindexed_judgments: int = 0  # left out: judgments of photos waiting for the model to read them
+    # What the query excludes ("circle -red"), as the search lowers it: the best cosine of an excluded concept (nan:
+    # none) and the excluded words' metadata match (0: none). None: no judged query excludes anything.
+    excluded_cosines: np.ndarray | None = None
+    excluded_meta: np.ndarray | None = None
 
     def __len__(self) -> int:
         return len(self.queries)
@@ -74,7 +78,9 @@ class JudgedData:
     def subset(self, mask: np.ndarray) -> JudgedData:
         idx = np.flatnonzero(mask)
         return JudgedData(self.model_name, self.model_calibration, [self.queries[i] for i in idx],
-                          [self.photo_ids[i] for i in idx], self.relevant[idx], self.cosines[idx], self.meta[idx])
+                          [self.photo_ids[i] for i in idx], self.relevant[idx], self.cosines[idx], self.meta[idx],
+                          excluded_cosines=None if self.excluded_cosines is None else self.excluded_cosines[idx],
+                          excluded_meta=None if self.excluded_meta is None else self.excluded_meta[idx])
 
 
 def judged_data(*, family_id: int, budget: EncodeBudget | None = None) -> JudgedData:
@@ -113,7 +119,7 @@ def judged_data(*, family_id: int, budget: EncodeBudget | None = None) -> Judged
                       .values_list("pk", flat=True))
         data.unindexed_judgments = sum(1 for row in rows if row[1] in unread)
         rows = [row for row in rows if row[1] not in unread]
-    cosines, meta = [], []
+    cosines, meta, excluded_cosines, excluded_meta = [], [], [], []
     for query, photo_id, relevant in rows:
         found = components[query]
         data.queries.append(query)
@@ -121,9 +127,14 @@ def judged_data(*, family_id: int, budget: EncodeBudget | None = None) -> Judged
         cosines.append(found.cosines.get(photo_id, np.nan))
         x = match_features(found.meta[photo_id], found.query_words) if photo_id in found.meta else {}
         meta.append([x.get(kind, np.nan) for kind in KINDS])
+        excluded_cosines.append(found.excluded_cosines.get(photo_id, np.nan))
+        excluded_meta.append(found.meta[photo_id].excluded if photo_id in found.meta else 0.0)
     data.relevant = np.array([r for _, _, r in rows], dtype=bool)
     data.cosines = np.array(cosines, dtype=float)
     data.meta = np.array(meta, dtype=float).reshape(len(rows), len(KINDS))
+    if any(not np.isnan(c) for c in excluded_cosines) or any(excluded_meta):
+        data.excluded_cosines = np.array(excluded_cosines, dtype=float)
+        data.excluded_meta = np.array(excluded_meta, dtype=float)
     return data
 
 
@@ -143,7 +154,12 @@ def meta_probabilities(meta: np.ndarray, calibration: MetaCalibration) -> np.nda
 
 def scores(data: JudgedData, calibration: Calibration, weights: tuple[float, float]) -> np.ndarray:
     a, b = calibration.semantic_for(data.model_calibration or (1.0, 0.0))
-    return fuse(semantic_probabilities(data.cosines, a, b), meta_probabilities(data.meta, calibration.meta), *weights)
+    fused = fuse(semantic_probabilities(data.cosines, a, b), meta_probabilities(data.meta, calibration.meta), *weights)
+    if data.excluded_cosines is None:
+        return fused
+    # As the search: lowered by the calibrated probability that the photo shows what the query excludes, and by the
+    # excluded words' metadata match (search.engine._score).
+    return fused * (1.0 - semantic_probabilities(data.excluded_cosines, a, b)) * (1.0 - data.excluded_meta)
 
 
 # --- the fit ---

@@ -349,3 +349,28 @@ def test_the_nightly_fit_also_fits_a_family_whose_model_changed(family, alice, s
     assert calibrations_fit_due() == [family.pk]
     fit_for("another/model")
     assert calibrations_fit_due() == []
+
+
+def test_judged_queries_are_scored_as_the_search_understands_them(toy_model, add_shape, family, alice,
+                                                                   django_capture_on_commit_callbacks):
+    """"circle -red": the search lowers red circles by the exclusion; the quality figures re-scored the words as
+    typed, "-red" and all, with no exclusion: the red circles marked wrong read 0.998 there, against 0.1 in search,
+    and the blue one marked right 0.63 (QA). Figures and fit now score each judged query as the search does."""
+    with django_capture_on_commit_callbacks(execute=True):
+        photos = {name: add_shape(*name.split(), tags=[name.split()[0]]) for name in ("red circle", "blue circle")}
+    run_queued_tasks()
+    query = "circle -red"
+    from search.understanding import understand_search
+
+    understood = understand_search(user=alice, params=SearchParams(query=query, min_score=0))  # as page and API do
+    searched = {r.photo.pk: r.score for r in search_photos(user=alice, params=understood.params).results}
+    for name, photo in photos.items():
+        Judgment.objects.create(user=alice, family=family, photo=photo, query=query, relevant=name == "blue circle")
+    quality = family_quality(user=alice, family_id=family.pk)
+    (scored,) = quality.per_query
+    assert scored.right == [pytest.approx(searched[photos["blue circle"].pk], abs=1e-4)]
+    assert scored.wrong == [pytest.approx(searched[photos["red circle"].pk], abs=1e-4)]
+    assert scored.wrong[0] < 0.5 < scored.right[0]
+    # A query of only what it excludes (nothing a search shows, but the API takes any query) is no failure.
+    Judgment.objects.create(user=alice, family=family, photo=photos["blue circle"], query="-red", relevant=True)
+    assert len(family_quality(user=alice, family_id=family.pk).per_query) == 2
