@@ -113,7 +113,8 @@ def judged_data(*, family_id: int, budget: EncodeBudget | None = None) -> Judged
     unread = {photo_id for query, photo_id, _ in rows
               if data.model_calibration is not None and photo_id not in components[query].cosines}
     if unread:
-        unread &= set(Photo.all_objects.filter(pk__in=unread, status__in=(Photo.Status.PENDING, Photo.Status.PROCESSING))
+        waiting = (Photo.Status.PENDING, Photo.Status.PROCESSING)
+        unread &= set(Photo.all_objects.filter(pk__in=unread, status__in=waiting)
                       .exclude(pk__in=PhotoEmbedding.objects.filter(model_name=data.model_name, photo_id__in=unread)
                                .values("photo_id"))
                       .values_list("pk", flat=True))

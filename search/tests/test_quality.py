@@ -19,7 +19,8 @@ from search import evaluation
 from search.calibration import DEFAULT, active_calibrations
 from search.engine import SearchParams, search_photos
 from search.models import Judgment, SearchCalibration
-from search.quality import (DEFAULT_WEIGHTS, IMPROVEMENT, MIN_JUDGMENTS, MIN_QUERIES, fit, scores, NotEnoughJudgments, calibration_fit, calibration_rollback,
+from search.quality import (DEFAULT_WEIGHTS, IMPROVEMENT, MIN_JUDGMENTS, MIN_QUERIES, fit, scores, NotEnoughJudgments,
+                            calibration_fit, calibration_rollback,
                             calibrations_fit_due, family_quality, judged_data)
 from search.tests.conftest import TOY_MODEL
 from search.embedder import reset_embedder
