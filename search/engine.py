@@ -491,6 +491,7 @@ class JudgedComponents:
     cosines: dict[int, float]
     meta: dict[int, MetaMatch]
     waiting: bool = False  # its terms' text embeddings are left to the worker (search.text_embeddings)
+    excluded_cosines: dict[int, float] = field(default_factory=dict)  # best cosine of a concept the query excludes
 
 
 def judged_components(*, family_id: int, model_name: str, query: str, photo_ids: list[int],
@@ -498,26 +499,34 @@ def judged_components(*, family_id: int, model_name: str, query: str, photo_ids:
     """The uncalibrated evidence for judged results (search.quality fits and measures with it): the same
     expansion, text embeddings, cosines and metadata matching a search of this family uses, for these photos
     only (no walk). With a `budget` (a web page), a query whose terms it cannot encode is left to the worker and
-    comes back `waiting`, with no evidence. `model_name`: the family's search model (family_search_model)."""
+    comes back `waiting`, with no evidence. `model_name`: the family's search model (family_search_model). The query
+    is understood as the search page understands it (its places and dates taken out of its words, its exclusions
+    lowering what shows them): what was judged is what that search gave."""
+    from search.understanding import understand_family_search
+
+    understood = understand_family_search(family_id=family_id, params=SearchParams(query=query, family_id=family_id))
+    text, excluded = understood.params.query, understood.params.excluded[:MAX_EXCLUDED]
     scope = Scope(family_ids=(family_id,))
     try:
         embedder = get_embedder(model_name)
     except ModelUnavailable:
         embedder = vectors = None
     else:
-        vectors = term_vectors_within(embedder, [term.text for term in expand(query, family_ids=[family_id])], budget)
+        terms = [term.text for term in expand(text, family_ids=[family_id])]
+        vectors = term_vectors_within(embedder, terms + list(excluded), budget)
         if vectors is None:
             return JudgedComponents(model_name, tuple(embedder.calibration), 0, {}, {}, waiting=True)
-    meta_query = metadata_query(query=query, family_ids=[family_id])
+    meta_query = metadata_query(query=text, family_ids=[family_id], excluded=excluded)
     meta = metadata_pass(meta_query, scope=scope, limit=0, also_ids=photo_ids)
-    words = query_word_count(meta_query.tsquery)
+    words = understood.params.query_words or query_word_count(meta_query.tsquery)
     if embedder is None:
         return JudgedComponents(model_name, None, words, {}, meta)
     # (No walk, so no SET LOCAL of index parameters: this needs no transaction of its own.)
-    hits = semantic_hits(model_name=model_name, dim=embedder.dim, vectors=vectors, scope=scope, limit=1,
-                         also_ids=photo_ids, walk=False)
+    hits = semantic_hits(model_name=model_name, dim=embedder.dim, vectors=vectors[: len(terms)],
+                         excluded=vectors[len(terms):], scope=scope, limit=1, also_ids=photo_ids, walk=False)
     return JudgedComponents(model_name, tuple(embedder.calibration), words,
-                            {pid: c for pid, (c, _, _) in hits.items()}, meta)
+                            {pid: c for pid, (c, _, _) in hits.items()}, meta,
+                            excluded_cosines={pid: worst for pid, (_, _, worst) in hits.items() if worst is not None})
 
 
 @dataclass

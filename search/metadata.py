@@ -524,7 +524,7 @@ def _match(meta: MetaQuery, s, ranks, excluded, typo, typo_hits, text_words) -> 
     if excluded and any(excluded):
         match.excluded = min(1.0, sum(f.weight * float(rank) for f, rank in zip(FIELDS, excluded)))
         match.excluded_fields = [f.label for f, rank in zip(FIELDS, excluded) if rank]
-    if not match.fields and typo:
+    if typo:  # named also beside another field's match: the correction counts in p_metadata all the same
         fixes = [c for c, hit in zip(meta.corrections, typo_hits or []) if hit]
-        match.fields = ["similar spelling (" + ", ".join(f"{c.word} → {c.replacement}" for c in fixes) + ")"]
+        match.fields.append("similar spelling (" + ", ".join(f"{c.word} → {c.replacement}" for c in fixes) + ")")
     return match

@@ -24,13 +24,15 @@ from dataclasses import dataclass, field
 import numpy as np
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
+from django.utils import timezone
 from scipy.optimize import minimize
 
+from gallery.models import Photo
 from search import evaluation
 from search.calibration import (DEFAULT, KINDS, TYPO, Calibration, MetaCalibration, active_calibrations, fuse,
                                 match_features, sigmoid)
 from search.engine import judged_components, preferences_for
-from search.models import Judgment, SearchCalibration, SearchPreferences
+from search.models import Judgment, PhotoEmbedding, SearchCalibration, SearchPreferences
 from search.selectors import family_search_model
 from search.text_embeddings import EncodeBudget
 
@@ -64,6 +66,11 @@ class JudgedData:
     meta: np.ndarray = field(default_factory=lambda: np.zeros((0, len(KINDS))))
     waiting_queries: list[str] = field(default_factory=list)  # left out: their words are with the worker
     waiting_judgments: int = 0  # the judgments of those queries
+    unindexed_judgments: int = 0  # left out: judgments of photos waiting for the model to read them
+    # What the query excludes ("circle -red"), as the search lowers it: the best cosine of an excluded concept (nan:
+    # none) and the excluded words' metadata match (0: none). None: no judged query excludes anything.
+    excluded_cosines: np.ndarray | None = None
+    excluded_meta: np.ndarray | None = None
 
     def __len__(self) -> int:
         return len(self.queries)
@@ -71,15 +78,19 @@ class JudgedData:
     def subset(self, mask: np.ndarray) -> JudgedData:
         idx = np.flatnonzero(mask)
         return JudgedData(self.model_name, self.model_calibration, [self.queries[i] for i in idx],
-                          [self.photo_ids[i] for i in idx], self.relevant[idx], self.cosines[idx], self.meta[idx])
+                          [self.photo_ids[i] for i in idx], self.relevant[idx], self.cosines[idx], self.meta[idx],
+                          excluded_cosines=None if self.excluded_cosines is None else self.excluded_cosines[idx],
+                          excluded_meta=None if self.excluded_meta is None else self.excluded_meta[idx])
 
 
 def judged_data(*, family_id: int, budget: EncodeBudget | None = None) -> JudgedData:
     """Every judgment of the family, its evidence re-scored now (one metadata pass and one scoring statement per
     judged query). With a `budget` (a web page), the judgments of queries whose words it cannot encode in time are
     left out, their queries listed in `waiting_queries`, and their words noted in the budget for the worker."""
-    rows = list(Judgment.objects.filter(family_id=family_id).order_by("query", "photo_id", "id")
-                .values_list("query", "photo_id", "relevant"))
+    # A photo in the trash is no result of any search (scored, it would read as a result with no evidence at all):
+    # its judgments wait until it is restored.
+    rows = list(Judgment.objects.filter(family_id=family_id, photo__trashed_at__isnull=True)
+                .order_by("query", "photo_id", "id").values_list("query", "photo_id", "relevant"))
     by_query: dict[str, list[int]] = defaultdict(list)
     for query, photo_id, _ in rows:
         by_query[query].append(photo_id)
@@ -96,7 +107,20 @@ def judged_data(*, family_id: int, budget: EncodeBudget | None = None) -> Judged
         data.model_name, data.model_calibration = found.model_name, found.model_calibration or data.model_calibration
         components[query] = found
     rows = [row for row in rows if row[0] in components]
-    cosines, meta = [], []
+    # A photo the model has not read yet (pending, processing: a new install's import, a fresh upload) has no cosine,
+    # which would read as "no image match": its judgments wait until it is indexed. Failed photos stay in, scored as
+    # search scores them (metadata only).
+    unread = {photo_id for query, photo_id, _ in rows
+              if data.model_calibration is not None and photo_id not in components[query].cosines}
+    if unread:
+        waiting = (Photo.Status.PENDING, Photo.Status.PROCESSING)
+        unread &= set(Photo.all_objects.filter(pk__in=unread, status__in=waiting)
+                      .exclude(pk__in=PhotoEmbedding.objects.filter(model_name=data.model_name, photo_id__in=unread)
+                               .values("photo_id"))
+                      .values_list("pk", flat=True))
+        data.unindexed_judgments = sum(1 for row in rows if row[1] in unread)
+        rows = [row for row in rows if row[1] not in unread]
+    cosines, meta, excluded_cosines, excluded_meta = [], [], [], []
     for query, photo_id, relevant in rows:
         found = components[query]
         data.queries.append(query)
@@ -104,9 +128,14 @@ def judged_data(*, family_id: int, budget: EncodeBudget | None = None) -> Judged
         cosines.append(found.cosines.get(photo_id, np.nan))
         x = match_features(found.meta[photo_id], found.query_words) if photo_id in found.meta else {}
         meta.append([x.get(kind, np.nan) for kind in KINDS])
+        excluded_cosines.append(found.excluded_cosines.get(photo_id, np.nan))
+        excluded_meta.append(found.meta[photo_id].excluded if photo_id in found.meta else 0.0)
     data.relevant = np.array([r for _, _, r in rows], dtype=bool)
     data.cosines = np.array(cosines, dtype=float)
     data.meta = np.array(meta, dtype=float).reshape(len(rows), len(KINDS))
+    if any(not np.isnan(c) for c in excluded_cosines) or any(excluded_meta):
+        data.excluded_cosines = np.array(excluded_cosines, dtype=float)
+        data.excluded_meta = np.array(excluded_meta, dtype=float)
     return data
 
 
@@ -126,7 +155,12 @@ def meta_probabilities(meta: np.ndarray, calibration: MetaCalibration) -> np.nda
 
 def scores(data: JudgedData, calibration: Calibration, weights: tuple[float, float]) -> np.ndarray:
     a, b = calibration.semantic_for(data.model_calibration or (1.0, 0.0))
-    return fuse(semantic_probabilities(data.cosines, a, b), meta_probabilities(data.meta, calibration.meta), *weights)
+    fused = fuse(semantic_probabilities(data.cosines, a, b), meta_probabilities(data.meta, calibration.meta), *weights)
+    if data.excluded_cosines is None:
+        return fused
+    # As the search: lowered by the calibrated probability that the photo shows what the query excludes, and by the
+    # excluded words' metadata match (search.engine._score).
+    return fused * (1.0 - semantic_probabilities(data.excluded_cosines, a, b)) * (1.0 - data.excluded_meta)
 
 
 # --- the fit ---
@@ -280,20 +314,27 @@ def calibration_rollback(*, family_id: int) -> SearchCalibration | None:
     latest = SearchCalibration.objects.filter(family_id=family_id, applied=True).order_by("-created_at", "-id").first()
     if latest is not None:
         latest.applied = False
-        latest.save(update_fields=["applied"])
+        # Said on the quality page: a fit withdrawn by an admin is not one that lost on held-out queries.
+        latest.metrics = {**latest.metrics, "rolled_back_at": timezone.now().isoformat()}
+        latest.save(update_fields=["applied", "metrics"])
     return latest
 
 
 def calibrations_fit_due() -> list[int]:
-    """Families with judgments newer than their latest fit (or never fitted) and enough of them to fit."""
-    from django.db.models import Count, Max, OuterRef, Subquery
+    """Families with enough judgments and none fitted for the model search uses for them (a fit is per model: after a
+    switch, the previous model's says nothing), or judgments newer than that fit."""
+    from django.db.models import Count, Max
 
-    last_fit = SearchCalibration.objects.filter(family_id=OuterRef("family_id")).order_by("-created_at")
-    rows = (Judgment.objects.values("family_id")
-            .annotate(n=Count("id"), newest=Max("updated_at"),
-                      fitted=Subquery(last_fit.values("created_at")[:1]))
-            .filter(n__gte=MIN_JUDGMENTS))
-    return [r["family_id"] for r in rows if r["fitted"] is None or r["newest"] > r["fitted"]]
+    rows = (Judgment.objects.values("family_id").annotate(n=Count("id"), newest=Max("updated_at"))
+            .filter(n__gte=MIN_JUDGMENTS).order_by("family_id"))
+    due = []
+    for row in rows:
+        fitted = (SearchCalibration.objects
+                  .filter(family_id=row["family_id"], model_name=family_search_model(family_id=row["family_id"]))
+                  .order_by("-created_at").values_list("created_at", flat=True).first())
+        if fitted is None or row["newest"] > fitted:
+            due.append(row["family_id"])
+    return due
 
 
 # --- what the quality page and API show ---
@@ -316,6 +357,24 @@ class Quality:
     fit: SearchCalibration | None  # the latest fit, applied or not
     per_query: list[QueryScores]
     waiting_queries: int = 0  # judged queries left out until the worker has encoded their words
+    in_force_id: int | None = None  # the fit search uses now (None: the model's own calibration, default table)
+    queries_needed: int = 0  # of the judgments still needed, how many must be on searches not judged yet
+    unindexed_judgments: int = 0  # left out until the model has read their photos
+
+    @property
+    def fit_rolled_back(self) -> bool:
+        return bool(self.fit and not self.fit.applied and self.fit.metrics.get("rolled_back_at"))
+
+    @property
+    def fit_log_loss(self) -> tuple[float, float] | None:
+        """Held-out log-loss before the fit and after it (at the default weights): what decided whether it applies."""
+        metrics = self.fit.metrics if self.fit else {}
+        before, after = (metrics.get(key, {}).get("log_loss") for key in ("before", "after_default_weights"))
+        return (before, after) if before is not None and after is not None else None
+
+    @property
+    def improvement_percent(self) -> int:
+        return round(IMPROVEMENT * 100)
 
     @property
     def suggested_weights(self) -> tuple[float, float] | None:
@@ -356,12 +415,16 @@ def family_quality(*, user: AbstractBaseUser, family_id: int, budget: EncodeBudg
         (entry.right if y else entry.wrong).append(float(p))
     fit_row = SearchCalibration.objects.filter(family_id=family_id, model_name=data.model_name).first()
     queries = len(per_query)
-    # What a fit needs counts the waiting queries' judgments too: the fit runs in the worker, with all of them.
+    # What a fit needs counts the waiting queries' judgments too (the fit runs in the worker, with all of them), and
+    # those of photos not indexed yet (they count once the worker has read them).
     return Quality(family_id=family_id, judged_queries=queries, judgments=len(data),
-                   needed=needed(len(data) + data.waiting_judgments, queries + len(data.waiting_queries)),
+                   needed=needed(len(data) + data.waiting_judgments + data.unindexed_judgments,
+                                 queries + len(data.waiting_queries)),
                    current=figures(data, predicted), weights=weights,
                    fit=fit_row, per_query=sorted(per_query.values(), key=lambda q: q.query),
-                   waiting_queries=len(data.waiting_queries))
+                   waiting_queries=len(data.waiting_queries), in_force_id=current.id,
+                   queries_needed=max(MIN_QUERIES - queries - len(data.waiting_queries), 0),
+                   unindexed_judgments=data.unindexed_judgments)
 
 
 def calibration_fit_request(*, family_id: int) -> None:

@@ -357,7 +357,7 @@ def _calibration_line(report: SearchReport | PhotoReport) -> str:
     model, fitted = report.model_calibration, report.fitted_calibration
     line = f"calibration: model a = {model.scale:.2f}, b = {model.bias:.2f}"
     if fitted is None:
-        return line + "; no fitted calibration for this family yet (the model's own is in force)"
+        return line + "; no fit from the family's judgments is in force (the model's own calibration is)"
     return line + f"; fitted from the family's judgments a' = {fitted.scale:.2f}, b' = {fitted.bias:.2f} (in force)"
 
 

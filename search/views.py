@@ -10,13 +10,14 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import redirect, render
+from django.template.defaultfilters import pluralize
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django.views.decorators.vary import vary_on_headers
 
 from gallery.album_services import album_create
-from gallery.selectors import family_get, family_is_admin, family_list, favourite_ids, photo_get, tag_list
+from gallery.selectors import family_get, family_is_admin, family_list, favourite_ids, photo_get, photo_list, tag_list
 from gallery.text import NUL, id_from_text
 from gallery.trash_services import admin_family_ids, photo_may_manage, photos_trash
 from gallery.views import wants_partial
@@ -25,18 +26,18 @@ from gallery.views.trash import results_message
 from search.duplicates import duplicate_groups
 from search.engine import MAX_QUERY_CHARS, SearchParams, SearchResponse, preferences_for, search_photos, similar_photos
 from search.expansion import also_searched_as
-from search.forms import NUL_MESSAGE, ChipEditForm, JudgeForm, PreferencesForm, SearchReportForm, search_form
+from search.forms import NUL_MESSAGE, ChipEditForm, JudgeForm, PreferencesForm, SearchReportForm, photo_ids, search_form
 from search.judgment_selectors import judgment_refine_ids, judgment_verdicts
 from search.judgment_services import judgment_record, judgment_withdraw
 from search.ocr import photos_text_request
-from search.model_comparison import PRECISION_KS, family_model_comparison
+from search.model_comparison import PRECISION_KS, family_model_comparison, previous_model
 from search.query_dates import phrase_for_range
 from search.query_parser import Chip, replace_chip
 from search.reports import photo_report, search_report
 from search.text_embeddings import EncodeBudget
 from search.selectors import (
-    INDEXING_SHOWN, active_model_state, failed_photo_ids, failed_photos, family_most_judged, index_status, kept_models,
-    photos_indexing_count,
+    INDEXING_SHOWN, active_model_state, failed_photo_ids, failed_photos, family_most_judged, family_search_model,
+    index_status, kept_models, photos_indexing_count,
 )
 from search.plots import quality_plots
 from search.quality import calibration_fit_request, calibration_rollback, family_quality, suggested_weights
@@ -63,7 +64,7 @@ def search(request: HttpRequest) -> HttpResponse:
                "max_query_chars": MAX_QUERY_CHARS,
                "refused": form.refused(), "refused_notice": form.refused_labels(),
                "also_searched": also_searched_as(response.terms),
-               "judge": _judge_context(request, query, request.GET),
+               "judge": _judge_context(request, query, request.GET, used=(response.liked, response.unliked)),
                "verdicts": judgment_verdicts(user=request.user, query=query,
                                              photo_ids=[r.photo.pk for r in response.results]),
                "show_hidden_url": _with(request, show_hidden="1"), "understood": understood,
@@ -105,10 +106,28 @@ _CHIP_PARAMS = {"q", "chip", "chip_place", "chip_after", "chip_before"}
 _REFINE_PARAMS = {"like", "unlike"}
 
 
-def _judge_context(request: HttpRequest, query: str, search: QueryDict) -> dict:
+def _refine_used(request: HttpRequest, search: QueryDict) -> tuple[list[int], list[int]]:
+    """The photos of a search's like/unlike the user may see (what refines it; a foreign id is ignored), for a
+    refine bar drawn without the search's response (after a verdict)."""
+    like, unlike = (photo_ids(search.get(name)) for name in ("like", "unlike"))
+    visible = set(photo_list(user=request.user).filter(pk__in=like + unlike).values_list("pk", flat=True))
+    return [i for i in like if i in visible and i not in unlike], [i for i in unlike if i in visible]
+
+
+def _refined_text(used: tuple[list[int], list[int]]) -> str:
+    """"Refined: more like 2 photos, fewer like 1 photo" (empty when nothing refined the search)."""
+    parts = [f"{word} like {len(ids)} photo{pluralize(len(ids))}"
+             for word, ids in (("more", used[0]), ("fewer", used[1])) if ids]
+    return f"Refined: {', '.join(parts)}" if parts else ""
+
+
+def _judge_context(request: HttpRequest, query: str, search: QueryDict,
+                   used: tuple[list[int], list[int]] | None = None) -> dict:
     """What the page's right/wrong buttons and refine bar need: the query judged, the search's own parameters
-    (`search`, refine included: a verdict given on refined results keeps them refined) and the URLs that refine the
-    search with this query's verdicts, or clear the refine."""
+    (`search`, refine included: a verdict given on refined results keeps them refined), the URLs that refine the
+    search with this query's verdicts, or clear the refine, and what refined it (`used`: the photos of its
+    like/unlike that moved the query, the search's response's; a shared link's need not be the user's own marks,
+    and another family's are ignored)."""
     base = search.copy()
     for name in _REFINE_PARAMS:
         base.pop(name, None)
@@ -119,9 +138,10 @@ def _judge_context(request: HttpRequest, query: str, search: QueryDict) -> dict:
     if unlike:
         refine["unlike"] = ",".join(map(str, unlike))
     current = (search.get("like", ""), search.get("unlike", ""))
+    used = used if used is not None else _refine_used(request, search)
     return {"query": query, "search": search.urlencode(), "right": len(like), "wrong": len(unlike),
             "refine_url": f"{reverse('search:search')}?{refine.urlencode()}" if like or unlike else "",
-            "refined": any(current), "clear_url": f"{reverse('search:search')}?{base.urlencode()}",
+            "refined": _refined_text(used), "clear_url": f"{reverse('search:search')}?{base.urlencode()}",
             "up_to_date": current == (refine.get("like", ""), refine.get("unlike", ""))}
 
 
@@ -329,7 +349,19 @@ def quality(request: HttpRequest, family_id: int) -> HttpResponse:
         figures = family_quality(user=request.user, family_id=family.pk, budget=budget)
     return render(request, "search/quality.html", {
         "family": family, "families": family_list(user=request.user).order_by("name", "pk"), "q": figures,
-        "is_admin": family_is_admin(user=request.user, family=family), **quality_plots(figures)})
+        "is_admin": family_is_admin(user=request.user, family=family), **quality_plots(figures),
+        **_quality_models(family.pk)})
+
+
+def _quality_models(family_id: int) -> dict:
+    """During a model switch (another model's embeddings are kept, or still serve): the model the quality figures
+    and search use for the family, and the other one, to compare the two on its judgments."""
+    previous = previous_model(family_id=family_id)
+    if previous is None:
+        return {}
+    searching = family_search_model(family_id=family_id)
+    return {"search_model": searching, "other_model": previous if searching == settings.SEARCH_MODEL
+            else settings.SEARCH_MODEL}
 
 
 @require_GET

@@ -80,7 +80,9 @@ def test_refine_url_is_shareable_and_ignores_foreign_ids(client_for, alice, mall
     client = client_for(alice)
     url = f"/search/?q=red+shape&like={shapes['red square'].pk},{foreign.pk},junk&unlike={shapes['blue circle'].pk}"
     page = client.get(url).content.decode()
-    assert "Refined by your marks" in page and "Show the search without refining" in page
+    # Said by what moved the search (alice marked none of these herself: a shared link), foreign ids not counted.
+    assert "Refined: more like 1 photo, fewer like 1 photo." in page and "Show the search without refining" in page
+    assert "your marks" not in page
     first = page.index('class="result')
     assert f'data-photo="{shapes["red square"].pk}"' in page[first:first + 200]
     assert f'data-photo="{foreign.pk}"' not in page
@@ -104,3 +106,23 @@ def test_the_quality_link_opens_the_family_that_has_judgments_not_the_first_by_n
     assert client.get(reverse("search:quality_index"))["Location"] == reverse("search:quality", args=[empty.pk])
     judgment_record(user=alice, photo=shapes["red circle"], query="red shape", relevant=True)
     assert client.get(reverse("search:quality_index"))["Location"] == reverse("search:quality", args=[family.pk])
+
+
+def test_a_refine_link_whose_photos_are_all_foreign_does_not_say_it_refined(client_for, alice, mallory, shapes,
+                                                                              other_family, add_shape,
+                                                                              django_capture_on_commit_callbacks):
+    """Alice's shared refine link opened by someone of another family: their search is not refined (the ids are
+    ignored), and the page said "Refined by your marks" all the same, with a link to undo a refine that never
+    happened (QA)."""
+    with django_capture_on_commit_callbacks(execute=True):
+        add_shape("red", "circle", target_family=other_family, user=mallory)
+    run_queued_tasks()
+    url = f"/search/?q=red+shape&like={shapes['red square'].pk}&unlike={shapes['blue circle'].pk}"
+    page = client_for(mallory).get(url).content.decode()
+    assert "1 photo for" in page or "1 photos for" in page or 'class="tile"' in page
+    assert "Refined" not in page and "Show the search without refining" not in page
+    # Nor the refine bar a verdict swaps in.
+    theirs = client_for(mallory).post("/search/judge/", {"photo": shapes["red square"].pk, "q": "red shape",
+                                                         "verdict": "right", "search": url.split("?", 1)[1]},
+                                      headers=HTMX)
+    assert theirs.status_code == 404

@@ -184,3 +184,17 @@ def test_the_comparison_page_leaves_uncached_words_to_the_worker(switched, famil
     assert run_queued_tasks() >= 1
     html = client_for(alice).get(f"/indexing/compare/{family.pk}/").content.decode()
     assert "9 judged queries, 81 judgments" in html and "being prepared" not in html
+
+
+def test_the_quality_page_leads_to_the_comparison_during_a_switch(switched, family, client_for, alice, toy_model,
+                                                                  worse_model):
+    """The issue puts the two models' figures on the quality page too; it said nothing of the switch, and the only
+    way to the comparison was the Index page (QA). It now says which two models the family has and links to them
+    compared on its judgments; before any switch it says nothing of it."""
+    html = client_for(alice).get(f"/search/quality/{family.pk}/").content.decode()
+    assert f'href="/indexing/compare/{family.pk}/"' in html
+    assert toy_model in html and worse_model in html
+    ModelSwitch.objects.all().delete()
+    PhotoEmbedding.objects.filter(model_name=toy_model).delete()
+    html = client_for(alice).get(f"/search/quality/{family.pk}/").content.decode()
+    assert "/indexing/compare/" not in html

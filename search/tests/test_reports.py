@@ -50,7 +50,7 @@ def test_search_report_shows_terms_distributions_and_every_component(shapes, ali
 
     output = command("search_report", "red square", "--user", "alice")
     assert "expanded terms" in output and "crimson square" in output
-    assert "no fitted calibration for this family yet" in output
+    assert "no fit from the family's judgments is in force" in output
     assert "█" in output  # the histograms
     assert f"photo {shapes['red square'].pk}" in output.split("top ")[1].splitlines()[1]
     for component in ("cosine", "probability", "meta score", "semantic weight", "score"):
@@ -232,3 +232,18 @@ def test_a_query_of_only_exclusions_still_counts_the_indexed_photos(shapes, alic
 def test_search_report_with_a_family_that_is_no_id_says_so(shapes, alice, family_option):
     with pytest.raises(CommandError, match="not in a family called"):
         command("search_report", "red", "--user", "alice", "--family", family_option)
+
+
+def test_reports_do_not_call_a_family_unfitted_when_its_fit_is_not_in_force(shapes, alice, family, toy_model,
+                                                                            client_for):
+    """After a fit that was not applied, or one an admin rolled back, the reports said "no fitted calibration for
+    this family yet", as if no fit had ever run (QA): they say none is in force."""
+    from search.models import SearchCalibration
+
+    SearchCalibration.objects.create(family=family, model_name=toy_model, semantic_scale=27.0, semantic_bias=-30.0,
+                                     applied=False)
+    output = command("search_report", "red square", "--user", "alice")
+    assert "yet" not in output.split("expanded terms")[0]
+    assert "no fit from the family's judgments is in force (the model's own calibration is)" in output
+    html = client_for(alice).get("/search/report/", {"q": "red square", "family": family.pk}).content.decode()
+    assert "no fitted calibration yet" not in html and "no fit from this family's judgments is in force" in html

@@ -52,3 +52,14 @@ def test_a_typo_in_a_sentence_and_known_words_left_alone(vocabulary, family):
     meta = metadata_query(query="Grandam's brithday", family_ids=[family.pk])
     assert {(c.word, c.replacement) for c in meta.corrections} >= {("grandam", "grandma"), ("brithday", "birthday")}
     assert metadata_query(query="square birthday", family_ids=[family.pk]).corrections == []
+
+
+def test_a_correction_that_adds_to_another_match_is_named_in_explain(family, alice):
+    """"red sqaure" on a photo tagged red and square: the tag matched "red" and the correction found "square"; both
+    counted in p_metadata (explain listed "similar spelling p = 0.51"), but only "tags" was named as matched, so the
+    correction's share had no word behind it (QA)."""
+    photo = photo_factory(family=family, user=alice, tags=["red", "square"])
+    response = search_photos(user=alice, params=SearchParams(query="red sqaure", min_score=0.01))
+    explanation = next(r.explanation for r in response.results if r.photo.pk == photo.pk)
+    assert "typo" in explanation.meta_probabilities
+    assert explanation.meta_fields == ["tags", "similar spelling (sqaure → square)"]

@@ -121,7 +121,7 @@ def test_mark_right_and_wrong_undo_and_refine_on_desktop_and_phone(live_server, 
     phone.wait_for_selector(f"#judge-{third.pk} .judge-wrong[aria-pressed=true]")
     _assert_undo_says_undo(phone, third.pk)
     # Marked on refined results, the bar still says they are refined and offers the newer refine.
-    assert "Refined by your marks" in phone.locator("#refine").inner_text()
+    assert "Refined: more like" in phone.locator("#refine").inner_text()
     assert phone.locator("#refine a", has_text="fewer like those").is_visible()
     assert phone.evaluate("document.documentElement.scrollWidth") <= 390
     phone.screenshot(path=str(artifacts / "judgments-phone.png"), full_page=False)
