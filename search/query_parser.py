@@ -22,8 +22,9 @@ Rules (issue 9, point 6):
 - Holiday + year: the days that holiday falls on that year in the family's country (`holiday_country`, from
   `holidays`); when the country doesn't keep it, or isn't known, a window of ±2 days around its usual date
   (`USUAL_HOLIDAYS`).
-- An exclusion is "-dog", "not dog", "without dog" (or a quoted phrase: -"hot dog"). "not in Lisbon" is
-  left as text: exclusions are concepts, not filters.
+- An exclusion is "-dog", "not dog", "without dog" (or a quoted phrase: -"hot dog"). "not in Lisbon" excludes
+  the place as a concept ("lisbon"): photos whose metadata names it (their place words) go down, as for any
+  exclusion, rather than being filtered out. A negated date ("not in 2023") is left as text.
 - A chip whose key is in `removed` (the user un-chipped it) stays plain text.
 """
 
@@ -221,7 +222,7 @@ def countries() -> dict[str, KnownPlace]:
 @dataclass
 class _Match:
     end: int  # index after the last token consumed
-    chip: Chip | None  # None: a match that stays text as a whole ("not in Lisbon")
+    chip: Chip | None  # None: a match that stays text as a whole ("not in 2023")
     excluded: str = ""
 
 
@@ -286,9 +287,15 @@ class _Parser:
         if token.startswith("-") and len(token) > 1 and not token[1].isdigit() and token[1] != "-":
             return self._excluded_phrase(i, i, token[1:])
         if norm in NEGATIONS and i + 1 < len(self.tokens):
-            if self._date_chip(i + 1) or self._place(i + 1) or self.norms[i + 1] in PLACE_WORDS:
-                after = self._date_chip(i + 1) or self._place(i + 1)
-                return _Match(end=after.end if after else i + 2, chip=None)  # "not in Lisbon": text
+            place = self._place(i + 1)
+            if place is not None:  # "not in Lisbon": left as words, "lisbon" would raise the photos taken there
+                concept = " ".join(place.chip.place.lower().split())
+                return _Match(end=place.end, chip=Chip("exclusion", key=f"-{normalise(concept)}",
+                                                       label=f"not in {place.chip.place}", start=i, end=place.end),
+                              excluded=concept)
+            if self._date_chip(i + 1) or self.norms[i + 1] in PLACE_WORDS:
+                after = self._date_chip(i + 1)
+                return _Match(end=after.end if after else i + 2, chip=None)  # "not in 2023", "not in Xanadu": text
             first = i + 2 if self.norms[i + 1] in ARTICLES and i + 2 < len(self.tokens) else i + 1
             return self._excluded_phrase(i, first, self.tokens[first])
         return None

@@ -3,6 +3,8 @@ and never across families."""
 
 from __future__ import annotations
 
+import itertools
+
 import pytest
 from django.urls import reverse
 
@@ -17,12 +19,12 @@ LISBON = (38.7223, -9.1393)
 SYDNEY = (-33.8688, 151.2093)
 BUENOS_AIRES = (-34.6037, -58.3816)
 LONDON = (51.5074, -0.1278)
-_colours = iter(range(10, 250, 12))
+_colours = itertools.count()  # each photo its own bytes (a colour of its own)
 
 
 def store(family, user, latitude=None, longitude=None, *, taken="2023:07:14 12:00:00") -> Photo:
     n = next(_colours)
-    data = gps_jpeg(latitude, longitude, taken=taken, colour=(n, 255 - n, (n * 7) % 256))
+    data = gps_jpeg(latitude, longitude, taken=taken, colour=(n % 256, (255 - 3 * n) % 256, (n * 7 + n // 256) % 256))
     result = photo_create_from_bytes(family=family, uploaded_by=user, data=data, filename=f"IMG_{n:04d}.jpg")
     assert result.outcome == UploadResult.SAVED, result.reason
     return result.photo
@@ -154,3 +156,21 @@ def test_another_familys_places_never_appear(toy_model, family, alice, other_fam
     assert _ids(_search(api, q="2023", place="sydney")) == set()
     assert _ids(_search(api, q="2023")) == {mine.pk}
     assert not SearchWord.objects.filter(family=family, word="sydney").exists()
+
+
+def test_not_in_a_place_lowers_the_photos_taken_there(toy_model, family, alice, api):
+    """"beach not in Lisbon" was left as words, and "lisbon" in a photo's place words then RAISED the Lisbon
+    photos: the opposite of what was asked. The place is now excluded like any concept ("-lisbon"): photos whose
+    metadata names it (their place words) go down, as the page's "Lowered" chip says (not filtered out)."""
+    from gallery.services import photo_update
+
+    lisbon, london = store(family, alice, *LISBON), store(family, alice, *LONDON)
+    for photo in (lisbon, london):
+        photo_update(photo=photo, tags=["beach"])
+    plain = {r["id"]: r["score"] for r in _search(api, q="beach")["results"]}
+    body = _search(api, q="beach not in Lisbon")
+    assert body["interpreted"]["excluded"] == ["lisbon"] and body["interpreted"]["places"] == []
+    scores = {r["id"]: r["score"] for r in body["results"]}
+    assert scores[london.pk] == pytest.approx(plain[london.pk])
+    assert scores[lisbon.pk] < plain[lisbon.pk] * 0.9 and scores[lisbon.pk] < scores[london.pk], (plain, scores)
+    assert [r["id"] for r in body["results"]] == [london.pk, lisbon.pk]

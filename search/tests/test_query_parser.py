@@ -185,8 +185,11 @@ def test_a_quoted_exclusion_and_what_is_no_exclusion():
     assert parse_query('picnic -"hot dog"', ctx()).excluded == ("hot dog",)
     assert parse_query("well-known -5 degrees", ctx()).excluded == ()
     assert parse_query("not", ctx()).text == "not"
-    negated_place = parse_query("beach not in Lisbon", ctx())  # a place is no concept to exclude
-    assert negated_place.text == "beach not in Lisbon" and negated_place.chips == ()
+    negated_place = parse_query("beach not in Lisbon", ctx())  # the place as a concept: its photos go down
+    assert negated_place.text == "beach" and negated_place.excluded == ("lisbon",) and negated_place.places == ()
+    assert [(c.kind, c.key, c.label) for c in negated_place.chips] == [("exclusion", "-lisbon", "not in Lisbon")]
+    negated_date = parse_query("beach not in 2023", ctx())  # a date is no concept: words
+    assert negated_date.text == "beach not in 2023" and negated_date.chips == ()
 
 
 # --- removed chips and edits ---------------------------------------------------------------------------------
