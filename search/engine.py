@@ -495,16 +495,18 @@ class JudgedComponents:
 
 
 def judged_components(*, family_id: int, model_name: str, query: str, photo_ids: list[int],
-                      budget: EncodeBudget | None = None) -> JudgedComponents:
+                      budget: EncodeBudget | None = None, facts=None) -> JudgedComponents:
     """The uncalibrated evidence for judged results (search.quality fits and measures with it): the same
     expansion, text embeddings, cosines and metadata matching a search of this family uses, for these photos
     only (no walk). With a `budget` (a web page), a query whose terms it cannot encode is left to the worker and
     comes back `waiting`, with no evidence. `model_name`: the family's search model (family_search_model). The query
     is understood as the search page understands it (its places and dates taken out of its words, its exclusions
-    lowering what shows them): what was judged is what that search gave."""
+    lowering what shows them): what was judged is what that search gave. `facts`: the family's
+    (search.understanding.family_facts), read once for many queries."""
     from search.understanding import understand_family_search
 
-    understood = understand_family_search(family_id=family_id, params=SearchParams(query=query, family_id=family_id))
+    understood = understand_family_search(family_id=family_id, params=SearchParams(query=query, family_id=family_id),
+                                          facts=facts)
     text, excluded = understood.params.query, understood.params.excluded[:MAX_EXCLUDED]
     scope = Scope(family_ids=(family_id,))
     try:

@@ -35,6 +35,7 @@ from search.engine import judged_components, preferences_for
 from search.models import Judgment, PhotoEmbedding, SearchCalibration, SearchPreferences
 from search.selectors import family_search_model
 from search.text_embeddings import EncodeBudget
+from search.understanding import family_facts
 
 FOLDS = 5
 # The fit needs queries to hold out (FOLDS of them at least) and enough verdicts for a dozen parameters. Measured
@@ -97,9 +98,10 @@ def judged_data(*, family_id: int, budget: EncodeBudget | None = None) -> Judged
     model_name = family_search_model(family_id=family_id)
     data = JudgedData(model_name, None)
     components = {}
+    facts = family_facts(family_id=family_id) if by_query else None  # read once for every judged query
     for query, photo_ids in by_query.items():
         found = judged_components(family_id=family_id, query=query, photo_ids=sorted(set(photo_ids)), budget=budget,
-                                  model_name=model_name)
+                                  model_name=model_name, facts=facts)
         if found.waiting:
             data.waiting_queries.append(query)
             data.waiting_judgments += len(photo_ids)

@@ -198,6 +198,11 @@ def _usual_country(family_ids: list[int]) -> str:
     return common[0][0] if common else ""
 
 
+def family_facts(*, family_id: int) -> _Facts:
+    """What understanding a search of this family needs to know of it (its default country, its places' version)."""
+    return _family_facts(family_ids=[family_id])
+
+
 def understand_search(*, user: AbstractBaseUser, params: SearchParams, removed: frozenset[str] = frozenset(),
                       today: date | None = None) -> Understanding:
     """The engine's parameters for this search: the query's places, dates and exclusions taken out of its
@@ -214,12 +219,13 @@ def understand_search(*, user: AbstractBaseUser, params: SearchParams, removed: 
 
 
 def understand_family_search(*, family_id: int, params: SearchParams, removed: frozenset[str] = frozenset(),
-                             today: date | None = None) -> Understanding:
-    """As understand_search, for one family whoever asks (a smart album, which the caller has checked)."""
+                             today: date | None = None, facts: _Facts | None = None) -> Understanding:
+    """As understand_search, for one family whoever asks (a smart album, which the caller has checked). `facts`: the
+    family's (family_facts), when the caller understands many searches of it at once."""
     query = " ".join((params.query or "").replace("\x00", " ").split())
     truncated = len(query) > MAX_QUERY_CHARS
     query = query[:MAX_QUERY_CHARS]
-    facts = _family_facts(family_ids=[family_id]) if query else None
+    facts = (facts or family_facts(family_id=family_id)) if query else None
     return _understood(params, query, facts, removed=removed, truncated=truncated, today=today)
 
 

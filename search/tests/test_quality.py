@@ -375,3 +375,18 @@ def test_judged_queries_are_scored_as_the_search_understands_them(toy_model, add
     # A query of only what it excludes (nothing a search shows, but the API takes any query) is no failure.
     Judgment.objects.create(user=alice, family=family, photo=photos["blue circle"], query="-red", relevant=True)
     assert len(family_quality(user=alice, family_id=family.pk).per_query) == 2
+
+
+def test_the_judged_queries_are_understood_with_the_familys_facts_read_once(judged_family, family):
+    """Scoring each judged query as the search understands it read the family's facts (default country, places'
+    version) again for every query: 200 judged queries, 200 more statements on the quality page."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from search.quality import judged_data
+
+    with CaptureQueriesContext(connection) as queries:
+        data = judged_data(family_id=family.pk)
+    assert len(set(data.queries)) > 10
+    facts = [q["sql"] for q in queries.captured_queries if "default_country" in q["sql"]]
+    assert len(facts) == 1, len(facts)
