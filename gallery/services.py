@@ -97,27 +97,13 @@ def rows_key_share(queryset: QuerySet) -> list:
     What a new row's foreign key needs: the rows it points at can't be deleted before this transaction commits (the
     delete waits, then sees the new row), while others locking them the same way don't wait for each other. Django's
     select_for_update has no such mode; the locking clause goes after the compiled query, as FOR UPDATE does."""
-    statement = _key_share_sql(queryset)
-    if statement is None:
-        return []
-    with connection.cursor() as cursor:
-        cursor.execute(*statement)
-        return [row[0] for row in cursor.fetchall()]
-
-
-def objects_key_share(queryset: QuerySet) -> list:
-    """The queryset's model instances (with their annotations), locked FOR KEY SHARE as rows_key_share locks: read
-    once, by the statement that locks them."""
-    statement = _key_share_sql(queryset)
-    return [] if statement is None else list(queryset.model._default_manager.raw(*statement))
-
-
-def _key_share_sql(queryset: QuerySet) -> tuple[str, tuple] | None:
     try:
         sql, params = queryset.query.sql_with_params()
     except EmptyResultSet:  # e.g. pk__in=[]: no rows, nothing to lock
-        return None
-    return f"{sql} FOR KEY SHARE", params
+        return []
+    with connection.cursor() as cursor:
+        cursor.execute(f"{sql} FOR KEY SHARE", params)
+        return [row[0] for row in cursor.fetchall()]
 
 
 def family_keeps_an_admin(*, family_id: int, losing: Iterable[int]) -> bool:
@@ -533,10 +519,10 @@ def tags_get_or_create(*, family: Family, names: Iterable[str]) -> list[Tag]:
         Tag.objects.bulk_create([Tag(family=family, name=name) for name in names], ignore_conflicts=True)
         # Held until this transaction ends, so that a tag deleted meanwhile (tags_delete) can't leave the caller's
         # new photo-tag rows pointing at nothing; one deleted before the lock came is made again.
-        held = objects_key_share(named.order_by("key", "pk"))
+        held = rows_key_share(named.order_by("pk").values_list("pk"))
         if len(held) == len(names):
             break
-    return held
+    return list(named.filter(pk__in=held).order_by("key", "pk"))
 
 
 TAG_DELETED_RETRIES = 3  # each retry follows a committed delete of one of the tags: more than one is already rare

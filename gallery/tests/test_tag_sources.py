@@ -92,21 +92,3 @@ def test_embedded_keywords_the_photo_already_has_take_no_room(family, alice):
     photo_tags_add(photo=photo, names=["MINE 0", "New"], source=PhotoTag.Source.EMBEDDED)
     assert photo.tags.count() == MAX_TAGS
     assert sources(photo)["New"] == "embedded" and sources(photo)["mine 0"] == "member"
-
-
-def test_getting_or_making_tags_is_one_insert_and_one_locked_read(family):
-    """The tags come back from the statement that locks them (FOR KEY SHARE): the rows were read twice before."""
-    from django.db import connection
-    from django.test.utils import CaptureQueriesContext
-
-    from gallery.models import Tag
-    from gallery.services import tags_get_or_create
-
-    Tag.objects.create(family=family, name="Beach")
-    with CaptureQueriesContext(connection) as queries:
-        tags = tags_get_or_create(family=family, names=["sunset", "beach", "Grandma"])
-    sent = [q["sql"] for q in queries.captured_queries if "SAVEPOINT" not in q["sql"]]
-    assert len(sent) == 2, sent
-    assert "FOR KEY SHARE" in sent[1]
-    assert [t.name for t in tags] == ["Beach", "Grandma", "sunset"]  # the family's own spelling, by name
-    assert all(t.family_id == family.pk for t in tags)
