@@ -9,9 +9,10 @@ from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.conf import settings
 from django.db import transaction
+from django.http import Http404
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.http import parse_etags, quote_etag
+from django.utils.http import quote_etag
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_field, inline_serializer
 from rest_framework import serializers, status
@@ -54,9 +55,8 @@ LOCATION = OpenApiParameter("Location", OpenApiTypes.URI, OpenApiParameter.HEADE
 IF_MATCH = OpenApiParameter("If-Match", OpenApiTypes.STR, OpenApiParameter.HEADER, required=False,
                             description="The photo's ETag from your last GET: the PATCH is refused (412, saving "
                                         "nothing) when someone else saved the photo since. Without it the PATCH "
-                                        "applies whatever changed meanwhile.")
-IF_NONE_MATCH = OpenApiParameter("If-None-Match", OpenApiTypes.STR, OpenApiParameter.HEADER, required=False,
-                                 description="An ETag you hold: 304 with no body when the photo still has it.")
+                                        "applies whatever changed meanwhile. (A rotation is applied after the check: "
+                                        "two rotations sent at once with the same ETag may both answer 200.)")
 
 
 class PreconditionFailed(APIException):
@@ -415,16 +415,14 @@ class PhotoDetailApi(APIView):
                 raise ValidationError("A position needs both a latitude and a longitude.")
             return data
 
-    @extend_schema(responses={200: PhotoOutputSerializer,
-                              304: OpenApiResponse(description="If-None-Match names the photo's ETag: not modified")}, parameters=[IF_NONE_MATCH],
-                   description="The `ETag` header is the version of what a PATCH can change; send it back as "
-                               "`If-Match` so that a PATCH never overwrites someone else's change made since.")
+    @extend_schema(responses=PhotoOutputSerializer,
+                   description="The `ETag` header is the version of what a PATCH can change (not of the whole answer: "
+                               "the worker changes `status` and suggestions under it); send it back as `If-Match` so "
+                               "that a PATCH never overwrites someone else's change made since.")
     def get(self, request, photo_id: int):
         photo = photo_get(user=request.user, photo_id=photo_id)
-        etag = quote_etag(photo_api_version(photo))
-        if etag in parse_etags(request.headers.get("If-None-Match", "")):
-            return Response(status=status.HTTP_304_NOT_MODIFIED, headers={"ETag": etag})
-        return Response(PhotoOutputSerializer(photo, context={"request": request}).data, headers={"ETag": etag})
+        return Response(PhotoOutputSerializer(photo, context={"request": request}).data,
+                        headers={"ETag": quote_etag(photo_api_version(photo))})
 
     @extend_schema(request=UpdateInputSerializer, responses={
         200: PhotoOutputSerializer,
@@ -445,6 +443,8 @@ class PhotoDetailApi(APIView):
             try:
                 photo_api_version_check(photo=photo, if_match=request.headers.get("If-Match"))
             except DjangoValidationError as exc:
+                if exc.code != "edit_conflict":  # deleted for good since photo_get: as if it had never been
+                    raise Http404 from None
                 raise PreconditionFailed(exc.messages[0]) from None
             if values:
                 try:
