@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -278,23 +279,19 @@ INDEXING_SHOWN = 1000
 
 def photos_indexing_count(*, family_ids: list[int], search_models: dict[int, str] | None = None) -> int:
     """How many photos of these families image search does not see yet, up to INDEXING_SHOWN + 1 (the search page
-    says so): those the worker has still to embed (waiting or being read) with no embedding of the model their family
-    is searched with (`search_models`: family id → model, the active model for a family not in it). Mid-switch the
-    photos waiting for the new model are still searched with the previous model's embeddings: only those it never
-    embedded (uploaded during the switch) count. Families searched with the active model need no look at embeddings:
-    a photo waiting for it has none."""
-    waiting = Photo.objects.filter(family_id__in=family_ids, status__in=[Photo.Status.PENDING, Photo.Status.PROCESSING])
-    previous: dict[str, list[int]] = {}
-    for family_id, model_name in (search_models or {}).items():
-        if model_name != settings.SEARCH_MODEL and family_id in family_ids:
-            previous.setdefault(model_name, []).append(family_id)
-    if previous:
-        unseen = Q(family_id__in=[f for f in family_ids if f not in {f for fs in previous.values() for f in fs}])
-        for model_name, ids in previous.items():
-            unseen |= Q(family_id__in=ids) & ~Exists(PhotoEmbedding.objects.filter(photo=OuterRef("pk"),
-                                                                                   model_name=model_name))
-        waiting = waiting.filter(unseen)
-    return waiting.values("pk")[:INDEXING_SHOWN + 1].count()
+    says so). A family searched with the active model (`search_models`: family id → the model it is searched with;
+    the active one for a family not in it): its photos the worker has still to embed (waiting or being read).
+    Mid-switch, a family searched with the previous model: its photos that model never embedded (uploaded during
+    the switch, whether the new model has read them or not); those waiting for the new model are still found."""
+    by_model: dict[str, list[int]] = defaultdict(list)
+    for family_id in family_ids:
+        by_model[(search_models or {}).get(family_id, settings.SEARCH_MODEL)].append(family_id)
+    unseen = Q(family_id__in=by_model.pop(settings.SEARCH_MODEL, []),
+               status__in=[Photo.Status.PENDING, Photo.Status.PROCESSING])
+    for model_name, ids in by_model.items():
+        unseen |= Q(family_id__in=ids) & ~Q(status=Photo.Status.FAILED) & ~Exists(
+            PhotoEmbedding.objects.filter(photo=OuterRef("pk"), model_name=model_name))
+    return Photo.objects.filter(unseen).values("pk")[:INDEXING_SHOWN + 1].count()
 
 
 def failed_photo_ids(*, user: AbstractBaseUser, photo_ids: list[int] | None = None,

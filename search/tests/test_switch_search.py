@@ -120,5 +120,8 @@ def test_mid_switch_only_photos_the_previous_model_never_saw_are_said_to_be_inde
     client = client_for(alice)
     assert _indexing_notice(client, "red circle") is None
     with django_capture_on_commit_callbacks(execute=False):
-        add_shape("blue", "circle", tags=["lighthouse"])
+        new = add_shape("blue", "circle", tags=["lighthouse"])
+    assert _indexing_notice(client, "lighthouse") == "1"
+    embed_photos(photo_ids=[new.pk], fill_to=0)  # the new model reads it: the previous one, searched, never will
+    assert family_search_model(family_id=family.pk) == toy_model
     assert _indexing_notice(client, "lighthouse") == "1"
