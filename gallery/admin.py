@@ -25,8 +25,9 @@ from gallery.services import (
     family_delete,
     family_lock,
     photo_can_delete,
-    photo_edit_conflict,
+    photo_edit_check,
     photo_edit_version,
+    photo_lock,
     photo_update,
     photos_metadata_edited,
     photos_tag_add,
@@ -270,13 +271,15 @@ class PhotoAdminForm(forms.ModelForm):
 
     def clean(self):
         cleaned = super().clean()
-        if self.instance.pk and cleaned.get("seen"):
+        if self.instance.pk:
             # Locked until the admin's save ends (the change view is one transaction): no edit lands in between.
-            fresh = Photo.all_objects.select_for_update(of=("self",)).filter(pk=self.instance.pk).first()
-            if fresh is not None and photo_edit_version(fresh) != cleaned["seen"]:
-                self.data = self.data.copy()  # the admin has seen it now: the next save is theirs to make
-                self.data["seen"] = photo_edit_version(fresh)
-                raise photo_edit_conflict(fresh)
+            try:
+                photo_edit_check(photo_id=self.instance.pk, seen=cleaned.get("seen", ""))
+            except ValidationError as exc:
+                if exc.code == "edit_conflict":  # the admin has seen it now: the next save is theirs to make
+                    self.data = self.data.copy()
+                    self.data["seen"] = photo_edit_version(photo_lock(photo_id=self.instance.pk))
+                raise
         return cleaned
 
     def clean_photo_tags(self):
@@ -327,14 +330,12 @@ class PhotoAdmin(FamilyScopedAdmin):
         return f"{photo.taken_at_local:%d %b %Y %H:%M} {photo.taken_tz or settings.TIME_ZONE}"
 
     def save_model(self, request, obj, form, change):
-        # A member's edit: the file's embedded metadata never replaces it.
-        if "title" in form.changed_data:
-            obj.title_source = Photo.FieldSource.MEMBER
-        if "description" in form.changed_data:
-            obj.description_source = Photo.FieldSource.MEMBER
-        super().save_model(request, obj, form, change)
-        # Through the service, as the member's edit it is: new tags are the member's, kept ones keep their source.
-        photo_update(photo=obj, tags=[tag.name for tag in form.cleaned_data.get("photo_tags", [])], user=request.user)
+        # Through the service, as the member's edit it is: a changed title or description becomes the member's (the
+        # file's embedded metadata never replaces it), new tags are the member's, kept ones keep their source. Only
+        # what the form edits is written: a full save of the row read before would put back a status, date or place
+        # the worker or another member changed since.
+        photo_update(photo=obj, title=form.cleaned_data["title"], description=form.cleaned_data["description"],
+                     tags=[tag.name for tag in form.cleaned_data.get("photo_tags", [])], user=request.user)
 
     # Delete moves to the trash, as everywhere (restorable from the family's trash page for TRASH_DAYS).
     def delete_model(self, request, obj):

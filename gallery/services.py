@@ -564,11 +564,7 @@ def photo_update(
     an edit over someone else's change saved meanwhile is refused (code "edit_conflict", saying what the photo reads
     now) instead of silently replacing it; without it the later edit stands. A title is one line; text with a
     control character in it is refused (ValidationError), not changed behind the member's back."""
-    fresh = Photo.all_objects.select_for_update(of=("self",)).filter(pk=photo.pk).first()
-    if fresh is None:
-        raise ValidationError("This photo is no longer there: it was deleted meanwhile.")
-    if seen and seen != photo_edit_version(fresh):
-        raise photo_edit_conflict(fresh)
+    fresh = photo_edit_check(photo_id=photo.pk, seen=seen)
     photo.title, photo.title_source = fresh.title, fresh.title_source
     photo.description, photo.description_source = fresh.description, fresh.description_source
     fields = []
@@ -613,15 +609,31 @@ def photo_api_version(photo: Photo) -> str:
     return hashlib.sha256(json.dumps([photo_edit_version(photo), *when]).encode()).hexdigest()[:32]
 
 
+def photo_lock(*, photo_id: int) -> Photo:
+    """The photo's row as it is now, locked until the caller's transaction ends (no other edit lands before the
+    caller's save); refused (code "deleted") when it was deleted for good meanwhile."""
+    fresh = Photo.all_objects.select_for_update(of=("self",)).filter(pk=photo_id).first()
+    if fresh is None:
+        raise ValidationError("This photo is no longer there: it was deleted meanwhile.", code="deleted")
+    return fresh
+
+
+def photo_edit_check(*, photo_id: int, seen: str = "") -> Photo:
+    """photo_lock, for an edit made from a form that showed `seen` (photo_edit_version; "": no check): refused (code
+    "edit_conflict", saying what the photo reads now) when someone else saved the photo since."""
+    fresh = photo_lock(photo_id=photo_id)
+    if seen and seen != photo_edit_version(fresh):
+        raise photo_edit_conflict(fresh)
+    return fresh
+
+
 def photo_api_version_check(*, photo: Photo, if_match: str | None) -> None:
     """Refuse (code "edit_conflict", saying what the photo reads now) when `if_match` (an If-Match header: "*" or
     strong ETags) names none of the photo's current photo_api_version; no header, no check. Locks the photo's row
     until the caller's transaction ends, so that no other edit lands between the check and the caller's save."""
     if not if_match:
         return
-    fresh = Photo.all_objects.select_for_update(of=("self",)).filter(pk=photo.pk).first()
-    if fresh is None:
-        raise ValidationError("This photo is no longer there: it was deleted meanwhile.")
+    fresh = photo_lock(photo_id=photo.pk)
     tags = parse_etags(if_match)
     if "*" not in tags and quote_etag(photo_api_version(fresh)) not in tags:
         raise photo_edit_conflict(fresh, form=False)

@@ -365,3 +365,12 @@ def test_tag_actions_ask_the_same_few_queries_whatever_the_selection(admin, fami
         assert Photo.objects.filter(pk__in=ids, tags__name=f"Trip{n}").count() == n
         assert not Photo.objects.filter(pk__in=ids, tags__name="Sea").exists()
     assert counts[8] == counts[2], counts
+
+
+def test_the_admin_refuses_a_description_with_a_control_character_as_every_form_does(admin, photos):
+    photo = photos["forest"]
+    response = admin.post(reverse("admin:gallery_photo_change", args=[photo.pk]),
+                          {"title": "Woods", "description": "tall\x07trees", "tags": []})
+    assert response.status_code == 200 and "control character" in response.content.decode()
+    photo.refresh_from_db()
+    assert photo.description == "" and photo.title != "Woods"
