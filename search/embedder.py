@@ -147,16 +147,10 @@ def _compiled_attention(module: Any, query: torch.Tensor, key: torch.Tensor, val
 HUB_PROBE_SECONDS = 3.0
 
 
-def _is_local(model_id: str) -> bool:
+def is_local(model_id: str) -> bool:
     """Whether SEARCH_MODEL names a directory (which may be missing), not a hub id."""
     path = Path(model_id)
     return path.exists() or path.is_absolute() or model_id.startswith(".")
-
-
-def _offline() -> bool:
-    from huggingface_hub.constants import is_offline_mode
-
-    return is_offline_mode()
 
 
 def hub_unreachable() -> str | None:
@@ -254,7 +248,9 @@ class Embedder:
         except Exception as local_exc:  # not in the cache (or broken): maybe the hub has it
             if not allow_download:
                 raise ModelUnavailable(_explain_load_failure(model_id, local_exc, hub_tried=False)) from local_exc
-            unreachable = None if _is_local(model_id) or _offline() else hub_unreachable()
+            from huggingface_hub.constants import is_offline_mode
+
+            unreachable = None if is_local(model_id) or is_offline_mode() else hub_unreachable()
             if unreachable:
                 raise ModelUnavailable(_explain_load_failure(model_id, local_exc, unreachable=unreachable)) from local_exc
             try:

@@ -289,10 +289,9 @@ class _Parser:
         if norm in NEGATIONS and i + 1 < len(self.tokens):
             place = self._place(i + 1)
             if place is not None:  # "not in Lisbon": left as words, "lisbon" would raise the photos taken there
-                concept = " ".join(place.chip.place.lower().split())
-                return _Match(end=place.end, chip=Chip("exclusion", key=f"-{normalise(concept)}",
-                                                       label=f"not in {place.chip.place}", start=i, end=place.end),
-                              excluded=concept)
+                said = "not in" if self.norms[i + 1] in PLACE_WORDS else "not"
+                return self._excluded(i, place.end, " ".join(place.chip.place.lower().split()),
+                                      f"{said} {place.chip.place}")
             if self._date_chip(i + 1) or self.norms[i + 1] in PLACE_WORDS:
                 after = self._date_chip(i + 1)
                 return _Match(end=after.end if after else i + 2, chip=None)  # "not in 2023", "not in Xanadu": text
@@ -312,9 +311,12 @@ class _Parser:
         concept = " ".join(phrase.lower().split())
         if not re.search(r"[^\W\d_]", concept) or normalise(concept) in STOPWORDS:
             return None
-        label = f"not {concept}"
-        return _Match(end=end, chip=Chip("exclusion", key=f"-{normalise(concept)}", label=label, start=start,
-                                         end=end), excluded=concept)
+        return self._excluded(start, end, concept, f"not {concept}")
+
+    @staticmethod
+    def _excluded(start: int, end: int, concept: str, label: str) -> _Match:
+        return _Match(end=end, chip=Chip("exclusion", key=f"-{normalise(concept)}", label=label, start=start, end=end),
+                      excluded=concept)
 
     # places ----------------------------------------------------------------------------------------------------
     def _place(self, i: int) -> _Match | None:

@@ -466,7 +466,7 @@ def model_switch_confirm(*, user, family: Family) -> int:
 @transaction.atomic
 def preferences_update(*, user, semantic_weight: float, metadata_weight: float, min_score: float,
                        expansion_enabled: bool, default_sort: str) -> SearchPreferences:
-    prefs, _ = SearchPreferences.objects.select_for_update().get_or_create(user=user)
+    prefs = preferences_lock(user=user)
     prefs.semantic_weight = semantic_weight
     prefs.metadata_weight = metadata_weight
     prefs.min_score = min_score
@@ -485,7 +485,7 @@ def preferences_lock(*, user) -> SearchPreferences:
 @transaction.atomic
 def preferences_weights_update(*, user, semantic_weight: float, metadata_weight: float) -> SearchPreferences:
     """Change only the user's two weights (e.g. to the ones their family's fit suggests)."""
-    prefs, _ = SearchPreferences.objects.select_for_update().get_or_create(user=user)
+    prefs = preferences_lock(user=user)
     prefs.semantic_weight, prefs.metadata_weight = semantic_weight, metadata_weight
     prefs.save(update_fields=["semantic_weight", "metadata_weight"])
     return prefs

@@ -188,6 +188,7 @@ def test_a_quoted_exclusion_and_what_is_no_exclusion():
     negated_place = parse_query("beach not in Lisbon", ctx())  # the place as a concept: its photos go down
     assert negated_place.text == "beach" and negated_place.excluded == ("lisbon",) and negated_place.places == ()
     assert [(c.kind, c.key, c.label) for c in negated_place.chips] == [("exclusion", "-lisbon", "not in Lisbon")]
+    assert [c.label for c in parse_query("beach not Lisbon", ctx()).chips] == ["not Lisbon"]  # as it was said
     negated_date = parse_query("beach not in 2023", ctx())  # a date is no concept: words
     assert negated_date.text == "beach not in 2023" and negated_date.chips == ()
 

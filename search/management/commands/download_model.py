@@ -13,14 +13,17 @@ class Command(BaseCommand):
         parser.add_argument("model", nargs="?", default=None, help="hub id (default: SEARCH_MODEL)")
 
     def handle(self, *args, model, **options):
+        from huggingface_hub import snapshot_download
+        from huggingface_hub.constants import is_offline_mode
+
+        from search.embedder import hub_unreachable, is_local
+
         name = model or settings.SEARCH_MODEL
         if Path(name).is_dir():
             self.stdout.write(f"{name} is a local directory: nothing to download.")
             return
-        from huggingface_hub import snapshot_download
-        from huggingface_hub.constants import is_offline_mode
-
-        from search.embedder import hub_unreachable
+        if is_local(name):
+            raise CommandError(f"{name} is a path, and there is no such directory: nothing to download.")
 
         if is_offline_mode():
             raise CommandError(f"Could not download {name}: HF_HUB_OFFLINE is set (unset it for this command).")
