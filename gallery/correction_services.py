@@ -95,8 +95,7 @@ def photos_shift_dates(*, user: AbstractBaseUser, photo_ids: Iterable, delta: ti
         for photo in shifted:
             photo.taken_at += delta
             photo.taken_at_source = Photo.DateSource.MEMBER
-            photo.taken_day = photo.taken_at_local.date()
-        Photo.objects.bulk_update(shifted, ["taken_at", "taken_at_source", "taken_day"])
+        Photo.objects.bulk_update(shifted, ["taken_at", "taken_at_source"])  # (and taken_day: PhotoQuerySet)
         photos_changed.send(sender=Photo, photo_ids=chosen)
     return results
 

@@ -87,6 +87,15 @@ class PhotoQuerySet(models.QuerySet):
                 photo.taken_day = photo.taken_at_local.date()
         return super().bulk_create(objs, *args, **kwargs)
 
+    def bulk_update(self, objs, fields, *args, **kwargs):
+        """As save() does, `taken_day` again when `taken_at` or `taken_tz` is among the fields written."""
+        objs, fields = list(objs), list(fields)
+        if {"taken_at", "taken_tz"} & set(fields):
+            for photo in objs:
+                photo.taken_day = photo.taken_at_local.date()
+            fields = [*fields, "taken_day"] if "taken_day" not in fields else fields
+        return super().bulk_update(objs, fields, *args, **kwargs)
+
 
 class LivePhotoManager(models.Manager.from_queryset(PhotoQuerySet)):
     """Photos that are not in the trash: what every page, list, search, album and selector shows. The default
@@ -154,8 +163,9 @@ class Photo(models.Model):
     taken_at_source = models.CharField(max_length=10, choices=DateSource.choices)
     # The local zone it was taken in (gallery.timezones): an IANA name or a fixed offset ("+05:30"); blank = TIME_ZONE.
     taken_tz = models.CharField(max_length=64, blank=True)
-    # The day it was taken on where it was taken (taken_at in taken_tz), kept by save() and taken_days_refresh: what
-    # date filters compare, so a photo at 23:30 on the 31st counts on the 31st whatever the server's TIME_ZONE.
+    # The day it was taken on where it was taken (taken_at in taken_tz), kept by save(), bulk_create and bulk_update
+    # (and taken_days_refresh after a plain UPDATE): what date filters compare, so a photo at 23:30 on the 31st counts
+    # on the 31st whatever the server's TIME_ZONE.
     taken_day = models.DateField("day taken (local)", editable=False)
     camera_make = models.CharField(max_length=100, blank=True)
     camera_model = models.CharField(max_length=100, blank=True)
