@@ -281,14 +281,23 @@ def _closed_port() -> int:
         return probe.getsockname()[1]
 
 
-def test_an_unreachable_hub_fails_in_seconds_not_half_a_minute(monkeypatch):
-    """Online mode (HF_HUB_OFFLINE unset) with no way to the hub: huggingface_hub retried every file five times with
-    backoff, 26 s in all, on each of the worker's tries (one a minute). One connection to the hub's host says so."""
-    monkeypatch.delenv("HF_HUB_OFFLINE")
-    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_OFFLINE", False)
+def _no_proxies(monkeypatch) -> None:
     for name in ("HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy", "ALL_PROXY", "all_proxy"):
         monkeypatch.delenv(name, raising=False)
+
+
+@pytest.fixture
+def unreachable_hub(monkeypatch):
+    """Online mode (HF_HUB_OFFLINE unset), no proxy, and the hub's address a local port nothing listens on."""
+    monkeypatch.delenv("HF_HUB_OFFLINE")
+    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_OFFLINE", False)
+    _no_proxies(monkeypatch)
     monkeypatch.setattr(huggingface_hub.constants, "ENDPOINT", f"http://127.0.0.1:{_closed_port()}")
+
+
+def test_an_unreachable_hub_fails_in_seconds_not_half_a_minute(unreachable_hub):
+    """Online mode (HF_HUB_OFFLINE unset) with no way to the hub: huggingface_hub retried every file five times with
+    backoff, 26 s in all, on each of the worker's tries (one a minute). One connection to the hub's host says so."""
     started = time.monotonic()
     with pytest.raises(ModelUnavailable) as caught:
         Embedder("mediasearch-tests/never-downloaded-siglip", allow_download=True)
@@ -302,8 +311,7 @@ def test_an_unreachable_hub_fails_in_seconds_not_half_a_minute(monkeypatch):
 def test_the_hub_probe_answers_for_a_listening_host_and_leaves_proxies_alone(monkeypatch):
     from search.embedder import hub_unreachable
 
-    for name in ("HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy", "ALL_PROXY", "all_proxy"):
-        monkeypatch.delenv(name, raising=False)
+    _no_proxies(monkeypatch)
     with socket.socket() as server:
         server.bind(("127.0.0.1", 0))
         server.listen()
@@ -316,14 +324,9 @@ def test_the_hub_probe_answers_for_a_listening_host_and_leaves_proxies_alone(mon
     assert hub_unreachable() is None
 
 
-def test_download_model_without_a_way_to_the_hub_says_so_at_once(monkeypatch):
+def test_download_model_without_a_way_to_the_hub_says_so_at_once(unreachable_hub):
     from django.core.management import CommandError, call_command
 
-    monkeypatch.delenv("HF_HUB_OFFLINE")
-    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_OFFLINE", False)
-    for name in ("HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy", "ALL_PROXY", "all_proxy"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setattr(huggingface_hub.constants, "ENDPOINT", f"http://127.0.0.1:{_closed_port()}")
     started = time.monotonic()
     with pytest.raises(CommandError, match="the hub at 127.0.0.1 can't be reached"):
         call_command("download_model", "mediasearch-tests/never-downloaded-siglip")
