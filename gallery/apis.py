@@ -65,6 +65,12 @@ class PreconditionFailed(APIException):
     default_code = "edit_conflict"
 
 
+def photo_response(request, photo_id: int) -> Response:
+    """The photo as it is now (read again after a change), as every photo endpoint answers it."""
+    photo = photo_get(user=request.user, photo_id=photo_id)
+    return Response(PhotoOutputSerializer(photo, context={"request": request}).data)
+
+
 def created(request, data, *, view_name: str, pk: int | tuple[int, ...]) -> Response:
     """A 201 that names what it created in Location (RFC 9110), so a client follows it instead of building the URL.
     `pk`: the URL's id, or its ids in order (a nested resource)."""
@@ -513,8 +519,7 @@ class PhotoRestoreApi(APIView):
     def post(self, request, photo_id: int):
         photo = trash_photo_get(user=request.user, photo_id=photo_id)
         _one(photos_restore(user=request.user, photo_ids=[photo.pk]))
-        photo = photo_get(user=request.user, photo_id=photo_id)
-        return Response(PhotoOutputSerializer(photo, context={"request": request}).data)
+        return photo_response(request, photo_id)
 
 
 class PhotoReadMetadataApi(APIView):
@@ -529,8 +534,7 @@ class PhotoReadMetadataApi(APIView):
             raise ValidationError({"detail": ["Reading embedded metadata is switched off on this server "
                                               "(EMBEDDED_METADATA)."]})
         photo_embedded_read(photo=photo)
-        photo = photo_get(user=request.user, photo_id=photo_id)
-        return Response(PhotoOutputSerializer(photo, context={"request": request}).data)
+        return photo_response(request, photo_id)
 
 
 class FavouriteOutputSerializer(serializers.Serializer):
@@ -684,8 +688,7 @@ class SuggestionAcceptApi(APIView):
     def post(self, request, photo_id: int, suggestion_id: int):
         suggestion = suggestion_get(user=request.user, photo_id=photo_id, suggestion_id=suggestion_id)
         suggestions_accept(suggestions=[suggestion], user=request.user)
-        photo = photo_get(user=request.user, photo_id=photo_id)
-        return Response(PhotoOutputSerializer(photo, context={"request": request}).data)
+        return photo_response(request, photo_id)
 
 
 class SuggestionDismissApi(APIView):

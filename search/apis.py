@@ -13,7 +13,7 @@ from rest_framework.pagination import PageNumberPagination
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from gallery.apis import DATE_ERRORS, LOCATION, PhotoOutputSerializer, api_errors, created
+from gallery.apis import DATE_ERRORS, LOCATION, PhotoOutputSerializer, api_errors, created, photo_response
 from gallery.selectors import family_filter, family_get, photo_get
 from search.duplicates import duplicate_groups
 from search.engine import MAX_QUERY_CHARS, SORTS, SearchParams, preferences_for, search_photos, similar_photos
@@ -417,11 +417,6 @@ class PreferencesApi(APIView):
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
-def _photo(request, photo_id: int) -> Response:
-    photo = photo_get(user=request.user, photo_id=photo_id)
-    return Response(PhotoOutputSerializer(photo, context={"request": request}).data)
-
-
 class PhotoRetryApi(APIView):
     """Index a photo again that could not be indexed (`status` failed): it goes back to pending and the worker
     tries anew (the indexing page's "Retry"; any member of its family)."""
@@ -434,7 +429,7 @@ class PhotoRetryApi(APIView):
             raise ValidationError({"detail": [f"This photo's indexing has not failed (it is {photo.status}): "
                                               "there is nothing to retry."]})
         photos_retry(photo_ids=ids)
-        return _photo(request, photo.pk)
+        return photo_response(request, photo.pk)
 
 
 class RetryAllOutputSerializer(serializers.Serializer):
@@ -472,4 +467,4 @@ class PhotoReadTextApi(APIView):
             raise ValidationError({"detail": ["Reading text in photos is switched off on this server "
                                               "(OCR_ENABLED)."]})
         photos_text_request(photo_ids=[photo.pk])
-        return _photo(request, photo.pk)
+        return photo_response(request, photo.pk)
