@@ -30,7 +30,8 @@ from gallery.selectors import (
     family_filter, family_get, family_is_admin, family_known_places, family_list, family_suggestion_summary,
     open_suggestions, photo_get, photo_list, suggestion_get, trash_list, trash_photo_get,
 )
-from gallery.correction_services import photo_date_set, photo_place_set, photo_rotate, photos_shift_dates
+from gallery.correction_services import (Renditions, photo_date_set, photo_place_set, photos_shift_dates,
+                                         rotation_apply, rotation_renditions)
 from gallery.images import ImageBusy, ImageRejected, too_large
 from gallery.services import (
     MAX_TAGS, UploadResult, parse_tags, photo_api_version, photo_api_version_check, photo_embedded_read, photo_update,
@@ -55,8 +56,7 @@ LOCATION = OpenApiParameter("Location", OpenApiTypes.URI, OpenApiParameter.HEADE
 IF_MATCH = OpenApiParameter("If-Match", OpenApiTypes.STR, OpenApiParameter.HEADER, required=False,
                             description="The photo's ETag from your last GET: the PATCH is refused (412, saving "
                                         "nothing) when someone else saved the photo since. Without it the PATCH "
-                                        "applies whatever changed meanwhile. (A rotation is applied after the check: "
-                                        "two rotations sent at once with the same ETag may both answer 200.)")
+                                        "applies whatever changed meanwhile.")
 
 
 class PreconditionFailed(APIException):
@@ -444,22 +444,31 @@ class PhotoDetailApi(APIView):
         corrections = {name: values.pop(name) for name in ("taken_at", "latitude", "longitude", "place")
                        if name in values}
         rotation = values.pop("rotation", None)
-        # All or nothing: a refused place or date leaves the title and tags of the same request unsaved too.
-        with transaction.atomic():
-            try:
-                photo_api_version_check(photo=photo, if_match=request.headers.get("If-Match"))
-            except DjangoValidationError as exc:
-                if exc.code != "edit_conflict":  # deleted for good since photo_get: as if it had never been
-                    raise Http404 from None
-                raise PreconditionFailed(exc.messages[0]) from None
-            if values:
+        # A rotation's renditions are decoded and written first, outside the transaction (slow, and no lock held);
+        # they become the photo's inside it, with everything else of the request.
+        renditions = _rotation_renditions(photo=photo, rotation=rotation) if rotation not in (None, photo.rotation) \
+            else None
+        try:
+            # All or nothing: a refused place, date or rotation leaves the title and tags of the same request unsaved.
+            with transaction.atomic():
                 try:
-                    photo_update(photo=photo, **values, user=request.user)
+                    photo_api_version_check(photo=photo, if_match=request.headers.get("If-Match"))
                 except DjangoValidationError as exc:
-                    raise ValidationError({"tags": exc.messages}) from None
-            _apply_corrections(photo=photo, **corrections)
-        if rotation is not None:  # last and on its own: it decodes the picture, outside any transaction
-            _apply_rotation(photo=photo, rotation=rotation)
+                    if exc.code != "edit_conflict":  # deleted for good since photo_get: as if it had never been
+                        raise Http404 from None
+                    raise PreconditionFailed(exc.messages[0]) from None
+                if values:
+                    try:
+                        photo_update(photo=photo, **values, user=request.user)
+                    except DjangoValidationError as exc:
+                        raise ValidationError({"tags": exc.messages}) from None
+                _apply_corrections(photo=photo, **corrections)
+                if renditions is not None and not rotation_apply(photo=photo, renditions=renditions):
+                    raise Http404  # deleted for good meanwhile
+        except BaseException:
+            if renditions is not None:
+                renditions.discard()
+            raise
         photo = photo_get(user=request.user, photo_id=photo_id)
         return Response(PhotoOutputSerializer(photo, context={"request": request}).data,
                         headers={"ETag": quote_etag(photo_api_version(photo))})
@@ -494,14 +503,13 @@ def _apply_corrections(*, photo: Photo, taken_at=None, latitude=_UNSET, longitud
         raise ValidationError({"taken_at": exc.messages}) from None
 
 
-def _apply_rotation(*, photo: Photo, rotation: int) -> None:
-    if rotation != photo.rotation:
-        try:
-            photo_rotate(photo=photo, quarter_turns=(rotation - photo.rotation) // 90)
-        except ImageBusy:
-            raise Throttled(wait=5, detail="The server is busy with other pictures: try again in a moment.") from None
-        except (ImageRejected, OSError, DjangoValidationError) as exc:
-            raise ValidationError({"rotation": [str(exc)]}) from None
+def _rotation_renditions(*, photo: Photo, rotation: int) -> Renditions:
+    try:
+        return rotation_renditions(photo=photo, rotation=rotation)
+    except ImageBusy:
+        raise Throttled(wait=5, detail="The server is busy with other pictures: try again in a moment.") from None
+    except (ImageRejected, OSError, DjangoValidationError) as exc:
+        raise ValidationError({"rotation": [str(exc)]}) from None
 
 
 def _one(results) -> None:

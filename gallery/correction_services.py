@@ -12,6 +12,7 @@ search document is rebuilt through `photos_changed` in the same transaction.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from datetime import timezone as dt_timezone
 
@@ -171,29 +172,61 @@ def photo_rotate(*, photo: Photo, quarter_turns: int) -> Photo:
     rendition from the original (decoded with bounded memory in a decode slot, outside any transaction), the old
     ones queued for removal, and the photo queued to be embedded again as it now looks. Raises ImageRejected
     (ImageBusy when no decode slot came free)."""
-    rotation = (photo.rotation + 90 * int(quarter_turns)) % 360
-    if rotation == photo.rotation:
+    start = photo.rotation
+    rotation = (start + 90 * int(quarter_turns)) % 360
+    if rotation == start:
         return photo
-    before = (photo.rotation, photo.thumbnail.name, photo.display.name)
-    with photo.original.open("rb") as stream:
-        upright = turned(decode_upright(stream, max_side=settings.DISPLAY_SIZE), rotation)
-    photo_files_write(photo, {"thumbnail": (f"{photo.sha256}-r{rotation}.jpg", make_thumbnail(upright)),
-                              "display": (f"{photo.sha256}-r{rotation}.jpg", encode_display(upright))})
-    new_names = [photo.thumbnail.name, photo.display.name]
-    odd = (rotation - before[0]) % 180 != 0
-    width, height = (photo.height, photo.width) if odd else (photo.width, photo.height)
+    renditions = rotation_renditions(photo=photo, rotation=rotation)
     with transaction.atomic():
         # Only over the rotation we started from: two members turning at once don't both apply.
-        updated = Photo.objects.filter(pk=photo.pk, rotation=before[0]).update(
-            rotation=rotation, thumbnail=new_names[0], display=new_names[1], width=width, height=height)
-        if updated:
-            stale = [name for name in before[1:] if name and name not in new_names]
-            ids = [removal.pk for removal in FileRemoval.objects.bulk_create(
-                [FileRemoval(storage_name=name) for name in stale])]
-            transaction.on_commit(lambda: file_removals_process(ids=ids))
-            photos_rotated.send(sender=Photo, photo_ids=[photo.pk])
-    if not updated:
-        files_remove(names=[name for name in new_names if name not in before[1:]])
+        turned_now = rotation_apply(photo=photo, renditions=renditions, start=start)
+    if not turned_now:
         raise ValidationError("The photo was turned by someone else meanwhile: look again and retry.")
-    photo.rotation, photo.width, photo.height = rotation, width, height
     return photo
+
+
+@dataclass(frozen=True)
+class Renditions:
+    """A photo's thumbnail and display rendition turned to `rotation`, written but not yet the photo's."""
+
+    rotation: int
+    names: tuple[str, str]  # thumbnail, display
+
+    def discard(self) -> None:
+        files_remove(names=list(self.names))
+
+
+def rotation_renditions(*, photo: Photo, rotation: int) -> Renditions:
+    """The renditions of `photo` turned to `rotation` degrees from its upright original: decoded (bounded memory, a
+    decode slot) and written now, before any transaction (it is slow, and must hold no lock); rotation_apply makes
+    them the photo's. Raises ImageRejected (ImageBusy), OSError when the original can't be read, StorageFailed."""
+    with photo.original.open("rb") as stream:
+        upright = turned(decode_upright(stream, max_side=settings.DISPLAY_SIZE), rotation)
+    staged = Photo(pk=photo.pk, sha256=photo.sha256, family_id=photo.family_id)  # whose fields the files are written by
+    photo_files_write(staged, {"thumbnail": (f"{photo.sha256}-r{rotation}.jpg", make_thumbnail(upright)),
+                               "display": (f"{photo.sha256}-r{rotation}.jpg", encode_display(upright))})
+    return Renditions(rotation, (staged.thumbnail.name, staged.display.name))
+
+
+def rotation_apply(*, photo: Photo, renditions: Renditions, start: int | None = None) -> bool:
+    """Make `renditions` the photo's (in the caller's transaction: its row is locked until it ends): its rotation,
+    renditions and size, the old renditions removed once it commits, and the photo queued to be embedded again.
+    `start`: only over that rotation (else False: someone turned it meanwhile, or it was deleted, and the renditions
+    are removed); None: whatever it is now. A photo already turned that way keeps its renditions. The renditions are
+    the caller's to discard if its transaction rolls back."""
+    fresh = Photo.all_objects.select_for_update(of=("self",)).filter(pk=photo.pk).first()
+    if fresh is None or (start is not None and fresh.rotation != start) or fresh.rotation == renditions.rotation:
+        renditions.discard()  # never a photo's: they can go now, whatever becomes of the transaction
+        return fresh is not None and fresh.rotation == renditions.rotation and start is None
+    odd = (renditions.rotation - fresh.rotation) % 180 != 0
+    width, height = (fresh.height, fresh.width) if odd else (fresh.width, fresh.height)
+    thumbnail, display = renditions.names
+    Photo.all_objects.filter(pk=photo.pk).update(rotation=renditions.rotation, thumbnail=thumbnail, display=display,
+                                                 width=width, height=height)
+    stale = [name for name in (fresh.thumbnail.name, fresh.display.name) if name and name not in renditions.names]
+    ids = [removal.pk for removal in FileRemoval.objects.bulk_create([FileRemoval(storage_name=name) for name in stale])]
+    transaction.on_commit(lambda: file_removals_process(ids=ids))
+    photos_rotated.send(sender=Photo, photo_ids=[photo.pk])
+    photo.rotation, photo.width, photo.height = renditions.rotation, width, height
+    photo.thumbnail, photo.display = thumbnail, display
+    return True

@@ -128,3 +128,37 @@ def test_a_plain_member_emptying_the_trash_is_told_why(bob, family):
     body = Client(headers={"Authorization": f"Token {api_token_key(bob)}"}).post(
         reverse("api_trash_empty"), {"family": family.pk}, content_type="application/json")
     assert body.status_code == 403 and "admin" in body.json()["detail"]
+
+
+def test_a_rotation_that_fails_leaves_the_rest_of_the_patch_unsaved(api, family, alice):
+    """All or nothing, the rotation too: its original can't be read (gone from storage), so the title and tags sent
+    with it are not saved either, and no rendition file is left behind."""
+    photo = photo_factory(family=family, user=alice, tags=["beach"])
+    photo.original.storage.delete(photo.original.name)
+    files_before, title = _stored_files(photo), photo.title
+    response = _patch(api, photo, {"title": "Turned", "tags": ["sea"], "rotation": 90})
+    assert response.status_code == 400 and "rotation" in response.json(), response.content
+    photo.refresh_from_db()
+    assert (photo.title, photo.rotation) == (title, 0)
+    assert list(photo.tags.values_list("name", flat=True)) == ["beach"]
+    assert _stored_files(photo) == files_before
+
+
+def test_a_rotation_to_where_the_photo_already_is_changes_nothing(api, family, alice):
+    photo = photo_factory(family=family, user=alice)
+    assert _patch(api, photo, {"rotation": 90}).status_code == 200
+    files = _stored_files(photo)
+    photo.refresh_from_db()
+    names = (photo.thumbnail.name, photo.display.name)
+    response = _patch(api, photo, {"rotation": 90, "title": "Same way up"})
+    assert response.status_code == 200 and response.json()["rotation"] == 90
+    photo.refresh_from_db()
+    assert (photo.thumbnail.name, photo.display.name) == names and photo.title == "Same way up"
+    assert _stored_files(photo) == files
+
+
+def _stored_files(photo) -> set[str]:
+    import os
+
+    root = photo.original.storage.location
+    return {os.path.relpath(os.path.join(d, f), root) for d, _, fs in os.walk(root) for f in fs}
