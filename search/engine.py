@@ -24,7 +24,7 @@ from search.calibration import DEFAULT as DEFAULT_CALIBRATION
 from search.calibration import Calibration, active_calibrations, fuse_one, noisy_or, query_word_count
 from search.embedder import ModelUnavailable, get_embedder
 from search.expansion import Term, expand
-from search.metadata import MetaMatch, MetaQuery, metadata_pass, metadata_query
+from search.metadata import MetaMatch, MetaQuery, metadata_pass, metadata_queries, metadata_query
 from search.models import PhotoEmbedding, SearchPreferences
 from search.selectors import SearchContext, family_search_model, search_context
 from search.text_embeddings import EncodeBudget, term_vectors, term_vectors_within
@@ -494,41 +494,53 @@ class JudgedComponents:
     excluded_cosines: dict[int, float] = field(default_factory=dict)  # best cosine of a concept the query excludes
 
 
-def judged_components(*, family_id: int, model_name: str, query: str, photo_ids: list[int],
-                      budget: EncodeBudget | None = None, facts=None) -> JudgedComponents:
-    """The uncalibrated evidence for judged results (search.quality fits and measures with it): the same
-    expansion, text embeddings, cosines and metadata matching a search of this family uses, for these photos
-    only (no walk). With a `budget` (a web page), a query whose terms it cannot encode is left to the worker and
-    comes back `waiting`, with no evidence. `model_name`: the family's search model (family_search_model). The query
-    is understood as the search page understands it (its places and dates taken out of its words, its exclusions
-    lowering what shows them): what was judged is what that search gave. `facts`: the family's
-    (search.understanding.family_facts), read once for many queries."""
+def judged_components(*, family_id: int, model_name: str, judged: dict[str, list[int]],
+                      budget: EncodeBudget | None = None, facts=None) -> dict[str, JudgedComponents]:
+    """The uncalibrated evidence for judged results (search.quality fits and measures with it), for each query of
+    `judged` and its judged photos: the same expansion, text embeddings, cosines and metadata matching a search of
+    this family uses, for these photos only (no walk). With a `budget` (a web page), a query whose terms it cannot
+    encode is left to the worker and comes back `waiting`, with no evidence. `model_name`: the family's search model
+    (family_search_model). Each query is understood as the search page understands it (its places and dates taken
+    out of its words, its exclusions lowering what shows them): what was judged is what that search gave. `facts`:
+    the family's (search.understanding.family_facts), read once for many queries. One statement makes every query's
+    metadata query; then one metadata pass and one scoring statement per query."""
     from search.understanding import understand_family_search
 
-    understood = understand_family_search(family_id=family_id, params=SearchParams(query=query, family_id=family_id),
-                                          facts=facts)
-    text, excluded = understood.params.query, understood.params.excluded[:MAX_EXCLUDED]
     scope = Scope(family_ids=(family_id,))
     try:
         embedder = get_embedder(model_name)
     except ModelUnavailable:
-        embedder = vectors = None
-    else:
-        terms = [term.text for term in expand(text, family_ids=[family_id])]
-        vectors = term_vectors_within(embedder, terms + list(excluded), budget)
-        if vectors is None:
-            return JudgedComponents(model_name, tuple(embedder.calibration), 0, {}, {}, waiting=True)
-    meta_query = metadata_query(query=text, family_ids=[family_id], excluded=excluded)
-    meta = metadata_pass(meta_query, scope=scope, limit=0, also_ids=photo_ids)
-    words = understood.params.query_words or query_word_count(meta_query.tsquery)
-    if embedder is None:
-        return JudgedComponents(model_name, None, words, {}, meta)
-    # (No walk, so no SET LOCAL of index parameters: this needs no transaction of its own.)
-    hits = semantic_hits(model_name=model_name, dim=embedder.dim, vectors=vectors[: len(terms)],
-                         excluded=vectors[len(terms):], scope=scope, limit=1, also_ids=photo_ids, walk=False)
-    return JudgedComponents(model_name, tuple(embedder.calibration), words,
-                            {pid: c for pid, (c, _, _) in hits.items()}, meta,
-                            excluded_cosines={pid: worst for pid, (_, _, worst) in hits.items() if worst is not None})
+        embedder = None
+    asked = {}  # query: (its words, its excluded concepts, its terms, their vectors)
+    found = {}
+    for query in judged:
+        understood = understand_family_search(
+            family_id=family_id, params=SearchParams(query=query, family_id=family_id), facts=facts)
+        text, excluded = understood.params.query, understood.params.excluded[:MAX_EXCLUDED]
+        terms, vectors = [], None
+        if embedder is not None:
+            terms = [term.text for term in expand(text, family_ids=[family_id])]
+            vectors = term_vectors_within(embedder, terms + list(excluded), budget)
+            if vectors is None:
+                found[query] = JudgedComponents(model_name, tuple(embedder.calibration), 0, {}, {}, waiting=True)
+                continue
+        asked[query] = (understood, text, excluded, terms, vectors)
+    meta_queries = metadata_queries([(text, excluded) for _, text, excluded, _, _ in asked.values()],
+                                    family_ids=[family_id])
+    for (query, (understood, _, excluded, terms, vectors)), meta_query in zip(asked.items(), meta_queries):
+        photo_ids = judged[query]
+        meta = metadata_pass(meta_query, scope=scope, limit=0, also_ids=photo_ids)
+        words = understood.params.query_words or query_word_count(meta_query.tsquery)
+        if embedder is None:
+            found[query] = JudgedComponents(model_name, None, words, {}, meta)
+            continue
+        # (No walk, so no SET LOCAL of index parameters: this needs no transaction of its own.)
+        hits = semantic_hits(model_name=model_name, dim=embedder.dim, vectors=vectors[: len(terms)],
+                             excluded=vectors[len(terms):], scope=scope, limit=1, also_ids=photo_ids, walk=False)
+        found[query] = JudgedComponents(
+            model_name, tuple(embedder.calibration), words, {pid: c for pid, (c, _, _) in hits.items()}, meta,
+            excluded_cosines={pid: worst for pid, (_, _, worst) in hits.items() if worst is not None})
+    return found
 
 
 @dataclass

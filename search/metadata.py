@@ -242,19 +242,13 @@ class MetaQuery:
 
 # Plain words match if ANY of them matches (ts_rank_cd rewards photos that match more of them):
 # "kids on the beach at sunset" should still find the photo tagged "beach". A query that uses
-# websearch syntax ("quoted phrase", -word, or) keeps exactly what it says.
-_ALL_WORDS = "websearch_to_tsquery(%(cfg)s, unaccent(%(q)s))"
-_ANY_WORD = "replace(websearch_to_tsquery(%(cfg)s, unaccent(%(q)s))::text, ' & ', ' | ')::tsquery"
+# websearch syntax ("quoted phrase", -word, or) keeps exactly what it says (metadata_queries' `plain`).
 _SYNTAX = re.compile(r"[\"-]|\bor\b", re.IGNORECASE)
 
 
 # websearch_to_tsquery nests a NOT for every "-" and fails past 32 in a row ("tsquery stack too small"): a run of
 # dashes, spaces between them or not, says no more than one.
 _DASH_RUN = re.compile(r"-(?:\s*-)+")
-
-
-def _tsquery(query: str) -> str:
-    return _ALL_WORDS if _SYNTAX.search(query) else _ANY_WORD
 
 
 def metadata_query(*, query: str, family_ids: Sequence[int], excluded: Sequence[str] = ()) -> MetaQuery:
@@ -265,108 +259,131 @@ def metadata_query(*, query: str, family_ids: Sequence[int], excluded: Sequence[
 
     Only content words of plain queries are corrected (a query in websearch syntax says exactly what it
     means); each gets its CORRECTIONS_PER_WORD closest vocabulary words."""
-    meta = MetaQuery(text=query)
-    if not (query.strip() or any(excluded)) or not family_ids:
-        return meta
-    plain = not _SYNTAX.search(query)
+    return metadata_queries([(query, tuple(excluded))], family_ids=family_ids)[0]
+
+
+def metadata_queries(queries: Sequence[tuple[str, Sequence[str]]], *, family_ids: Sequence[int]) -> list[MetaQuery]:
+    """metadata_query of each (query, excluded concepts), in one statement for them all (search quality reads every
+    judged query of a family)."""
+    metas = [MetaQuery(text=query) for query, _ in queries]
+    asked = [n for n, (query, excluded) in enumerate(queries) if (query.strip() or any(excluded)) and family_ids]
+    if not asked:
+        return metas
     with connection.cursor() as cursor:
         cursor.execute(
-            f"""
-            WITH said AS (
-                -- The query's words (excluded false), and the excluded concepts' words (true), in order.
-                SELECT false AS excluded, w, n FROM {_SPLIT_WORDS.format("lower(unaccent(%(q)s))")} WITH ORDINALITY AS t(w, n)
-                WHERE %(plain)s
-                UNION ALL
-                SELECT true, w, n FROM {_SPLIT_WORDS.format("lower(unaccent(%(excluded)s))")} WITH ORDINALITY AS t(w, n)
-            ), typed AS (
-                SELECT DISTINCT excluded, w FROM said
-                WHERE length(w) BETWEEN %(shortest)s AND %(longest)s AND to_tsvector(%(cfg)s, w) <> ''::tsvector
-            ), compounds AS (
-                -- Two neighbouring words the family writes as one ("sun glasses": its photos say "sunglasses") ...
-                -- (each candidate looked up in the vocabulary's unique index, as `edits` does)
-                SELECT DISTINCT c.excluded, plainto_tsquery(%(cfg)s, c.word)::text AS tsq FROM (
-                    SELECT a.excluded, a.w || b.w AS word FROM said a JOIN said b ON b.excluded = a.excluded AND b.n = a.n + 1
-                    WHERE length(a.w) >= %(compound_part)s AND length(b.w) >= %(compound_part)s
-                ) c CROSS JOIN LATERAL (
-                    SELECT 1 FROM {WORDS} s WHERE s.word = c.word AND s.family_id = ANY(%(families)s) LIMIT 1
-                ) known
-                UNION
-                -- ... and one word the family writes as two ("sunglasses": its photos say "sun glasses").
-                SELECT DISTINCT c.excluded, phraseto_tsquery(%(cfg)s, c.head || ' ' || c.tail)::text FROM (
-                    SELECT t.excluded, left(t.w, i) AS head, substr(t.w, i + 1) AS tail
-                    FROM typed t CROSS JOIN generate_series(%(compound_part)s, length(t.w) - %(compound_part)s) i
-                    -- Both halves content words: the phrase drops a stopword ("outdoor" as "out door" is "door").
-                    WHERE to_tsvector(%(cfg)s, left(t.w, i)) <> ''::tsvector
-                      AND to_tsvector(%(cfg)s, substr(t.w, i + 1)) <> ''::tsvector
-                ) c CROSS JOIN LATERAL (
-                    SELECT 1 FROM {WORDS} s WHERE s.word = c.head AND s.family_id = ANY(%(families)s) LIMIT 1
-                ) head CROSS JOIN LATERAL (
-                    SELECT 1 FROM {WORDS} s WHERE s.word = c.tail AND s.family_id = ANY(%(families)s) LIMIT 1
-                ) tail
-            ), unknown AS (
-                SELECT w FROM typed
-                WHERE NOT typed.excluded AND NOT EXISTS (SELECT 1 FROM {WORDS} s WHERE s.word = typed.w AND s.family_id = ANY(%(families)s))
-            ), trigram AS (
-                SELECT u.w, c.word, c.similarity
-                FROM unknown u CROSS JOIN LATERAL (
-                    SELECT s.word, max(similarity(u.w, s.word)) AS similarity FROM {WORDS} s
-                    WHERE s.word %% u.w AND s.family_id = ANY(%(families)s)
-                    GROUP BY s.word HAVING max(similarity(u.w, s.word)) >= %(threshold)s
-                    ORDER BY 2 DESC, 1 LIMIT %(per_word)s
-                ) c
-            ), edits AS (
-                SELECT DISTINCT u.w, s.word, greatest(similarity(u.w, s.word), %(edit_similarity)s) AS similarity
-                FROM unknown u CROSS JOIN LATERAL (
-                    SELECT left(u.w, i - 1) || substr(u.w, i + 1, 1) || substr(u.w, i, 1) || substr(u.w, i + 2) AS v
-                    FROM generate_series(1, length(u.w) - 1) i
-                    UNION ALL SELECT left(u.w, i - 1) || substr(u.w, i + 1) FROM generate_series(1, length(u.w)) i
-                    UNION ALL SELECT left(u.w, i) || letter || substr(u.w, i + 1)
-                    FROM generate_series(0, length(u.w)) i, unnest(%(letters)s::text[]) letter
-                ) e CROSS JOIN LATERAL (
-                    SELECT s.word FROM {WORDS} s WHERE s.word = e.v AND s.family_id = ANY(%(families)s) LIMIT 1
-                ) s
-                WHERE length(u.w) >= %(edit_shortest)s AND e.v <> u.w
-            ), corrections AS (
-                SELECT w, word, similarity, plainto_tsquery(%(cfg)s, word)::text AS tsq FROM (
-                    SELECT w, word, similarity,
-                           row_number() OVER (PARTITION BY w ORDER BY similarity DESC, word) AS n
-                    FROM (SELECT w, word, max(similarity) AS similarity FROM (
-                              SELECT * FROM trigram UNION ALL SELECT * FROM edits) c GROUP BY w, word) c
-                ) ranked WHERE n <= %(per_word)s
-            ), glued AS (
-                SELECT DISTINCT t.excluded, plainto_tsquery(%(cfg)s, g.word)::text AS tsq FROM typed t CROSS JOIN LATERAL (
-                    SELECT DISTINCT s.word FROM {WORDS} s
-                    WHERE length(t.w) >= %(glued_shortest)s AND s.family_id = ANY(%(families)s)
-                      AND s.word LIKE '%%' || t.w || '%%' AND s.word <> t.w
-                    ORDER BY s.word LIMIT %(glued_per_word)s
-                ) g
-            )
-            SELECT ({_tsquery(query)})::text,
-                   (replace(websearch_to_tsquery(%(cfg)s, unaccent(%(excluded)s))::text, ' & ', ' | ')),
-                   ARRAY(SELECT ARRAY[w, word, similarity::text, tsq] FROM corrections WHERE tsq <> ''
-                         ORDER BY w, similarity DESC, word),
-                   ARRAY(SELECT tsq FROM glued WHERE NOT excluded AND tsq <> '' ORDER BY tsq),
-                   ARRAY(SELECT tsq FROM glued WHERE excluded AND tsq <> '' ORDER BY tsq),
-                   ARRAY(SELECT tsq FROM compounds WHERE NOT excluded AND tsq <> '' ORDER BY tsq),
-                   ARRAY(SELECT tsq FROM compounds WHERE excluded AND tsq <> '' ORDER BY tsq)
-            """,
-            {"q": _DASH_RUN.sub("-", query), "cfg": TEXT_CONFIG, "families": list(family_ids), "threshold": TYPO_THRESHOLD,
+            _QUERIES_SQL,
+            {"q": [_DASH_RUN.sub("-", queries[n][0]) for n in asked],
+             "plain": [not _SYNTAX.search(queries[n][0]) for n in asked],
+             "excluded": [" ".join(term.replace('"', " ").replace("-", " ") for term in queries[n][1]) for n in asked],
+             "cfg": TEXT_CONFIG, "families": list(family_ids), "threshold": TYPO_THRESHOLD,
              "per_word": CORRECTIONS_PER_WORD, "shortest": MIN_WORD_LENGTH, "longest": MAX_WORD_LENGTH,
-             "plain": plain, "glued_shortest": GLUED_MIN_LENGTH, "glued_per_word": GLUED_PER_WORD,
+             "glued_shortest": GLUED_MIN_LENGTH, "glued_per_word": GLUED_PER_WORD,
              "compound_part": COMPOUND_PART_LENGTH, "edit_similarity": EDIT_SIMILARITY,
-             "edit_shortest": EDIT_MIN_LENGTH, "letters": list(_LETTERS),
-             "excluded": " ".join(term.replace('"', " ").replace("-", " ") for term in excluded)},
+             "edit_shortest": EDIT_MIN_LENGTH, "letters": list(_LETTERS)},
         )
-        (meta.tsquery, meta.excluded, corrections, glued, excluded_glued, compounds,
-         excluded_compounds) = cursor.fetchone()
-    meta.corrections = [Correction(word, replacement, float(sim), tsq) for word, replacement, sim, tsq in corrections]
-    meta.glued = _any_of(glued)
-    meta.compounds = _any_of(compounds)
-    if meta.excluded:
-        meta.excluded_glued = _any_of(excluded_glued)
-        if excluded_compounds:
-            meta.excluded = f"( {meta.excluded} ) | {_any_of(excluded_compounds)}"
-    return meta
+        rows = cursor.fetchall()
+    for n, (tsquery, excluded, corrections, glued, excluded_glued, compounds, excluded_compounds) in zip(asked, rows):
+        meta = metas[n]
+        meta.tsquery, meta.excluded = tsquery, excluded
+        meta.corrections = [Correction(word, replacement, float(sim), tsq)
+                            for word, replacement, sim, tsq in corrections]
+        meta.glued = _any_of(glued)
+        meta.compounds = _any_of(compounds)
+        if meta.excluded:
+            meta.excluded_glued = _any_of(excluded_glued)
+            if excluded_compounds:
+                meta.excluded = f"( {meta.excluded} ) | {_any_of(excluded_compounds)}"
+    return metas
+
+
+# metadata_queries' statement: every step keyed by the query's number `qn` (one row per query asked, in order).
+_QUERIES_SQL = f"""
+    WITH asked AS (
+        SELECT qn, q, plain, excluded
+        FROM unnest(%(q)s::text[], %(plain)s::boolean[], %(excluded)s::text[]) WITH ORDINALITY AS a(q, plain, excluded, qn)
+    ), said AS (
+        -- The query's words (excluded false), and the excluded concepts' words (true), in order.
+        SELECT a.qn, false AS excluded, w, n FROM asked a,
+               {_SPLIT_WORDS.format("lower(unaccent(a.q))")} WITH ORDINALITY AS t(w, n)
+        WHERE a.plain
+        UNION ALL
+        SELECT a.qn, true, w, n FROM asked a, {_SPLIT_WORDS.format("lower(unaccent(a.excluded))")} WITH ORDINALITY AS t(w, n)
+    ), typed AS (
+        SELECT DISTINCT qn, excluded, w FROM said
+        WHERE length(w) BETWEEN %(shortest)s AND %(longest)s AND to_tsvector(%(cfg)s, w) <> ''::tsvector
+    ), compounds AS (
+        -- Two neighbouring words the family writes as one ("sun glasses": its photos say "sunglasses") ...
+        -- (each candidate looked up in the vocabulary's unique index, as `edits` does)
+        SELECT DISTINCT c.qn, c.excluded, plainto_tsquery(%(cfg)s, c.word)::text AS tsq FROM (
+            SELECT a.qn, a.excluded, a.w || b.w AS word
+            FROM said a JOIN said b ON b.qn = a.qn AND b.excluded = a.excluded AND b.n = a.n + 1
+            WHERE length(a.w) >= %(compound_part)s AND length(b.w) >= %(compound_part)s
+        ) c CROSS JOIN LATERAL (
+            SELECT 1 FROM {WORDS} s WHERE s.word = c.word AND s.family_id = ANY(%(families)s) LIMIT 1
+        ) known
+        UNION
+        -- ... and one word the family writes as two ("sunglasses": its photos say "sun glasses").
+        SELECT DISTINCT c.qn, c.excluded, phraseto_tsquery(%(cfg)s, c.head || ' ' || c.tail)::text FROM (
+            SELECT t.qn, t.excluded, left(t.w, i) AS head, substr(t.w, i + 1) AS tail
+            FROM typed t CROSS JOIN generate_series(%(compound_part)s, length(t.w) - %(compound_part)s) i
+            -- Both halves content words: the phrase drops a stopword ("outdoor" as "out door" is "door").
+            WHERE to_tsvector(%(cfg)s, left(t.w, i)) <> ''::tsvector
+              AND to_tsvector(%(cfg)s, substr(t.w, i + 1)) <> ''::tsvector
+        ) c CROSS JOIN LATERAL (
+            SELECT 1 FROM {WORDS} s WHERE s.word = c.head AND s.family_id = ANY(%(families)s) LIMIT 1
+        ) head CROSS JOIN LATERAL (
+            SELECT 1 FROM {WORDS} s WHERE s.word = c.tail AND s.family_id = ANY(%(families)s) LIMIT 1
+        ) tail
+    ), unknown AS (
+        SELECT DISTINCT qn, w FROM typed
+        WHERE NOT typed.excluded AND NOT EXISTS (SELECT 1 FROM {WORDS} s WHERE s.word = typed.w AND s.family_id = ANY(%(families)s))
+    ), trigram AS (
+        SELECT u.qn, u.w, c.word, c.similarity
+        FROM unknown u CROSS JOIN LATERAL (
+            SELECT s.word, max(similarity(u.w, s.word)) AS similarity FROM {WORDS} s
+            WHERE s.word %% u.w AND s.family_id = ANY(%(families)s)
+            GROUP BY s.word HAVING max(similarity(u.w, s.word)) >= %(threshold)s
+            ORDER BY 2 DESC, 1 LIMIT %(per_word)s
+        ) c
+    ), edits AS (
+        SELECT DISTINCT u.qn, u.w, s.word, greatest(similarity(u.w, s.word), %(edit_similarity)s) AS similarity
+        FROM unknown u CROSS JOIN LATERAL (
+            SELECT left(u.w, i - 1) || substr(u.w, i + 1, 1) || substr(u.w, i, 1) || substr(u.w, i + 2) AS v
+            FROM generate_series(1, length(u.w) - 1) i
+            UNION ALL SELECT left(u.w, i - 1) || substr(u.w, i + 1) FROM generate_series(1, length(u.w)) i
+            UNION ALL SELECT left(u.w, i) || letter || substr(u.w, i + 1)
+            FROM generate_series(0, length(u.w)) i, unnest(%(letters)s::text[]) letter
+        ) e CROSS JOIN LATERAL (
+            SELECT s.word FROM {WORDS} s WHERE s.word = e.v AND s.family_id = ANY(%(families)s) LIMIT 1
+        ) s
+        WHERE length(u.w) >= %(edit_shortest)s AND e.v <> u.w
+    ), corrections AS (
+        SELECT qn, w, word, similarity, plainto_tsquery(%(cfg)s, word)::text AS tsq FROM (
+            SELECT qn, w, word, similarity,
+                   row_number() OVER (PARTITION BY qn, w ORDER BY similarity DESC, word) AS n
+            FROM (SELECT qn, w, word, max(similarity) AS similarity FROM (
+                      SELECT * FROM trigram UNION ALL SELECT * FROM edits) c GROUP BY qn, w, word) c
+        ) ranked WHERE n <= %(per_word)s
+    ), glued AS (
+        SELECT DISTINCT t.qn, t.excluded, plainto_tsquery(%(cfg)s, g.word)::text AS tsq FROM typed t CROSS JOIN LATERAL (
+            SELECT DISTINCT s.word FROM {WORDS} s
+            WHERE length(t.w) >= %(glued_shortest)s AND s.family_id = ANY(%(families)s)
+              AND s.word LIKE '%%' || t.w || '%%' AND s.word <> t.w
+            ORDER BY s.word LIMIT %(glued_per_word)s
+        ) g
+    )
+    SELECT CASE WHEN a.plain  -- plain words: any of them (see _SYNTAX)
+                THEN replace(websearch_to_tsquery(%(cfg)s, unaccent(a.q))::text, ' & ', ' | ')::tsquery::text
+                ELSE websearch_to_tsquery(%(cfg)s, unaccent(a.q))::text END,
+           replace(websearch_to_tsquery(%(cfg)s, unaccent(a.excluded))::text, ' & ', ' | '),
+           ARRAY(SELECT ARRAY[w, word, similarity::text, tsq] FROM corrections c WHERE c.qn = a.qn AND tsq <> ''
+                 ORDER BY w, similarity DESC, word),
+           ARRAY(SELECT tsq FROM glued g WHERE g.qn = a.qn AND NOT excluded AND tsq <> '' ORDER BY tsq),
+           ARRAY(SELECT tsq FROM glued g WHERE g.qn = a.qn AND excluded AND tsq <> '' ORDER BY tsq),
+           ARRAY(SELECT tsq FROM compounds c WHERE c.qn = a.qn AND NOT excluded AND tsq <> '' ORDER BY tsq),
+           ARRAY(SELECT tsq FROM compounds c WHERE c.qn = a.qn AND excluded AND tsq <> '' ORDER BY tsq)
+    FROM asked a ORDER BY a.qn
+"""
 
 
 def _any_of(tsqueries: Sequence[str]) -> str:

@@ -16,7 +16,7 @@ from typing import NamedTuple
 
 import numpy as np
 from django.conf import settings
-from django.db.models import Count
+from django.db.models import Count, Q
 
 from gallery.models import Family
 from search.embedder import ModelUnavailable, get_embedder
@@ -56,7 +56,10 @@ class Comparison:
 def previous_model(*, family_id: int) -> str | None:
     """The model, other than the active one, with the most embeddings of the family's photos (kept after a switch,
     or still serving during one); None when only the active model has any."""
-    row = (PhotoEmbedding.objects.filter(family_id=family_id).exclude(model_name=settings.SEARCH_MODEL)
+    active = settings.SEARCH_MODEL
+    # Either side of the active model's name: two range probes of the (family, model_name) index, which find nothing
+    # but during a switch (`exclude` read every embedding of the family: 110 ms at 100,000 photos).
+    row = (PhotoEmbedding.objects.filter(Q(model_name__lt=active) | Q(model_name__gt=active), family_id=family_id)
            .values("model_name").annotate(n=Count("id")).order_by("-n", "model_name").first())
     return row["model_name"] if row else None
 

@@ -86,7 +86,7 @@ class JudgedData:
 
 def judged_data(*, family_id: int, budget: EncodeBudget | None = None) -> JudgedData:
     """Every judgment of the family, its evidence re-scored now (one metadata pass and one scoring statement per
-    judged query). With a `budget` (a web page), the judgments of queries whose words it cannot encode in time are
+    judged query, search.engine.judged_components). With a `budget` (a web page), the judgments of queries whose words it cannot encode in time are
     left out, their queries listed in `waiting_queries`, and their words noted in the budget for the worker."""
     # A photo in the trash is no result of any search (scored, it would read as a result with no evidence at all):
     # its judgments wait until it is restored.
@@ -99,9 +99,10 @@ def judged_data(*, family_id: int, budget: EncodeBudget | None = None) -> Judged
     data = JudgedData(model_name, None)
     components = {}
     facts = family_facts(family_id=family_id) if by_query else None  # read once for every judged query
+    judged = judged_components(family_id=family_id, judged={q: sorted(set(ids)) for q, ids in by_query.items()},
+                               budget=budget, model_name=model_name, facts=facts)
     for query, photo_ids in by_query.items():
-        found = judged_components(family_id=family_id, query=query, photo_ids=sorted(set(photo_ids)), budget=budget,
-                                  model_name=model_name, facts=facts)
+        found = judged[query]
         if found.waiting:
             data.waiting_queries.append(query)
             data.waiting_judgments += len(photo_ids)
