@@ -118,6 +118,9 @@ class InterpretedSerializer(serializers.Serializer):
     places = serializers.ListField(child=serializers.CharField(),
                                    help_text="places and countries named in q that filter the search (a photo in any "
                                              "of them); empty when an explicit place or country was given")
+    not_places = serializers.ListField(child=serializers.CharField(),
+                                       help_text="places and countries q names after a negation (\"not in Lisbon\"): "
+                                                 "photos taken there are left out (photos with no known place stay)")
     taken_after = serializers.DateField(allow_null=True, help_text="first day searched (explicit, else from q)")
     taken_before = serializers.DateField(allow_null=True, help_text="last day searched (explicit, else from q)")
     excluded = serializers.ListField(child=serializers.CharField(), help_text="concepts q excludes (-dog, not dog)")

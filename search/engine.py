@@ -49,6 +49,8 @@ class SearchParams:
     country: str | None = None  # ISO code of the photo's place
     place: str | None = None  # part of its "city, region, country"
     places: tuple[str, ...] = ()  # places named in the query (search.query_parser): a photo in any of them
+    not_places: tuple[str, ...] = ()  # places the query names after a negation ("not in Lisbon"): left out
+    not_countries: tuple[str, ...] = ()  # ISO codes, likewise
     excluded: tuple[str, ...] = ()  # concepts the query excludes ("-dog", "without dog"): lowered, not removed
     taken_after: date | None = None
     taken_before: date | None = None
@@ -240,7 +242,8 @@ def _plan(*, user: AbstractBaseUser | None, params: SearchParams,
     scope = Scope(
         family_ids=tuple(f for f in context.family_ids if params.family_id is None or f == params.family_id),
         uploader_id=params.uploader_id, tag=params.tag or None, country=params.country or None,
-        place=params.place or None, places=tuple(params.places),
+        place=params.place or None, places=tuple(params.places), not_places=tuple(params.not_places),
+        not_countries=tuple(params.not_countries),
         taken_after=params.taken_after, taken_before=params.taken_before,
         favourite_of=user.pk if params.favourite else None,
     )

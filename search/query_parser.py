@@ -22,9 +22,9 @@ Rules (issue 9, point 6):
 - Holiday + year: the days that holiday falls on that year in the family's country (`holiday_country`, from
   `holidays`); when the country doesn't keep it, or isn't known, a window of ±2 days around its usual date
   (`USUAL_HOLIDAYS`).
-- An exclusion is "-dog", "not dog", "without dog" (or a quoted phrase: -"hot dog"). "not in Lisbon" excludes
-  the place as a concept ("lisbon"): photos whose metadata names it (their place words) go down, as for any
-  exclusion, rather than being filtered out. A negated date ("not in 2023") is left as text.
+- An exclusion is "-dog", "not dog", "without dog" (or a quoted phrase: -"hot dog"): a concept whose photos go
+  down. A negated place ("not in Lisbon", "without Portugal") is a filter instead, as a place is: the photos taken
+  there are left out (those with no known place stay). A negated date ("not in 2023") is left as text.
 - A chip whose key is in `removed` (the user un-chipped it) stays plain text.
 """
 
@@ -34,7 +34,7 @@ import csv
 import re
 import unicodedata
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from functools import cache
 from importlib import resources
@@ -55,7 +55,7 @@ from search.query_dates import (
     year_span,
 )
 
-ChipKind = Literal["place", "date", "exclusion"]
+ChipKind = Literal["place", "not_place", "date", "exclusion"]
 
 PLACE_WORDS = frozenset({"in", "at", "near", "from", "around"})
 DATE_WORDS = frozenset({"in", "during", "of", "from"})
@@ -140,6 +140,8 @@ class ParsedQuery:
     tokens: tuple[str, ...] = ()  # the query's words as typed (chip spans index into these)
     places: tuple[str, ...] = ()  # family places named (city or region names, as stored)
     countries: tuple[str, ...] = ()  # ISO codes of the countries named
+    not_places: tuple[str, ...] = ()  # places named after a negation ("not in Lisbon"): their photos are left out
+    not_countries: tuple[str, ...] = ()  # and countries
     taken_after: date | None = None
     taken_before: date | None = None
     excluded: tuple[str, ...] = ()
@@ -149,6 +151,10 @@ class ParsedQuery:
     @property
     def place_names(self) -> list[str]:
         return [chip.label for chip in self.chips if chip.kind == "place"]
+
+    @property
+    def not_place_names(self) -> list[str]:
+        return [chip.place for chip in self.chips if chip.kind == "not_place"]
 
     @property
     def dates_span(self) -> str:
@@ -264,12 +270,15 @@ def _result(tokens, kept, chips, excluded, used_removed) -> ParsedQuery:
         text = ""  # only connecting words are left ("Lisbon and Porto")
     places = tuple(dict.fromkeys(c.place for c in chips if c.kind == "place" and not c.is_country))
     codes = tuple(dict.fromkeys(c.country_code for c in chips if c.kind == "place" and c.is_country))
+    not_places = tuple(dict.fromkeys(c.place for c in chips if c.kind == "not_place" and not c.is_country))
+    not_codes = tuple(dict.fromkeys(c.country_code for c in chips if c.kind == "not_place" and c.is_country))
     dated = [c for c in chips if c.kind == "date"]
     after = before = None
     if dated:  # several dates: the span that covers them all ("2019 or 2021")
         after = None if any(c.after is None for c in dated) else min(c.after for c in dated)
         before = None if any(c.before is None for c in dated) else max(c.before for c in dated)
-    return ParsedQuery(text=text, tokens=tokens, places=places, countries=codes, taken_after=after,
+    return ParsedQuery(text=text, tokens=tokens, places=places, countries=codes, not_places=not_places,
+                       not_countries=not_codes, taken_after=after,
                        taken_before=before, excluded=tuple(dict.fromkeys(excluded)), chips=tuple(chips),
                        removed=tuple(dict.fromkeys(used_removed)))
 
@@ -288,10 +297,11 @@ class _Parser:
             return self._excluded_phrase(i, i, token[1:])
         if norm in NEGATIONS and i + 1 < len(self.tokens):
             place = self._place(i + 1)
-            if place is not None:  # "not in Lisbon": left as words, "lisbon" would raise the photos taken there
+            if place is not None:  # "not in Lisbon": a filter, its photos are left out
                 said = "not in" if self.norms[i + 1] in PLACE_WORDS else "not"
-                return self._excluded(i, place.end, " ".join(place.chip.place.lower().split()),
-                                      f"{said} {place.chip.place}")
+                return _Match(end=place.end, chip=replace(
+                    place.chip, kind="not_place", key=f"-{place.chip.key}", label=f"{said} {place.chip.place}",
+                    start=i, end=place.end))
             if self._date_chip(i + 1) or self.norms[i + 1] in PLACE_WORDS:
                 after = self._date_chip(i + 1)
                 return _Match(end=after.end if after else i + 2, chip=None)  # "not in 2023", "not in Xanadu": text

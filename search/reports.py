@@ -114,6 +114,8 @@ class SearchReport:
         """What the box understood, in words: places, dates, exclusions, and the text left to look for, if any."""
         i = self.interpreted or {}
         parts = [f"in {', '.join(i['places'])}"] if i.get("places") else []
+        if i.get("not_places"):
+            parts.append(f"not in {', '.join(i['not_places'])}")
         if i.get("taken_after") or i.get("taken_before"):
             parts.append(f"taken {i.get('taken_after') or '…'} to {i.get('taken_before') or '…'}")
         if i.get("excluded"):
@@ -368,6 +370,8 @@ def search_report_lines(report: SearchReport) -> list[str]:
         after, before = report.interpreted.get("taken_after"), report.interpreted.get("taken_before")
         if places:
             lines.append(f"places: {', '.join(places)}")
+        if report.interpreted.get("not_places"):
+            lines.append(f"not in: {', '.join(report.interpreted['not_places'])}")
         if after or before:
             lines.append(f"taken: {after or '…'} to {before or '…'}")
         if excluded:

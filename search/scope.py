@@ -36,13 +36,16 @@ class Scope:
     country: str | None = None  # ISO 3166 code of the photo's place
     place: str | None = None  # typed by a person: the start of a word of the photo's "city, region, country"
     places: tuple[str, ...] = ()  # named by the search box: a photo whose city, region or country is one of them
+    not_places: tuple[str, ...] = ()  # named after a negation ("not in Lisbon"): no photo whose place is one of them
+    not_countries: tuple[str, ...] = ()  # ISO codes, likewise ("not in Portugal"); a photo with no place stays
     taken_after: date | None = None  # inclusive: the day it was taken on where it was taken (Photo.taken_day)
     taken_before: date | None = None  # inclusive
     favourite_of: int | None = None  # a user's id: their favourites only
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "family_ids", tuple(sorted({int(f) for f in self.family_ids})))
-        object.__setattr__(self, "places", tuple(name for name in self.places if name))
+        for name in ("places", "not_places", "not_countries"):
+            object.__setattr__(self, name, tuple(value for value in getattr(self, name) if value))
         if self.taken_before == date.max:
             # Nothing is taken after the last day a date can name, and the bound is "before the next day", which
             # no date can name: no bound.
@@ -55,8 +58,8 @@ class Scope:
     @property
     def shape(self) -> tuple[str, ...]:
         """The filters that are set: what the SQL text of `where()` depends on."""
-        return tuple(name for name in ("uploader_id", "tag", "country", "place", "places", "taken_after",
-                                       "taken_before", "favourite_of")
+        return tuple(name for name in ("uploader_id", "tag", "country", "place", "places", "not_places",
+                                       "not_countries", "taken_after", "taken_before", "favourite_of")
                      if getattr(self, name) not in (None, "", ()))
 
     @property
@@ -70,6 +73,7 @@ class Scope:
         return Scope(family_ids=self.family_ids, uploader_id=0 if self.uploader_id is not None else None,
                      tag="-" if self.tag else None, country="-" if self.country else None,
                      place="-" if self.place else None, places=("-",) if self.places else (),
+                     not_places=("-",) if self.not_places else (), not_countries=("-",) if self.not_countries else (),
                      taken_after=date.min if self.taken_after else None,
                      taken_before=date.min if self.taken_before else None,
                      favourite_of=0 if self.favourite_of is not None else None)
@@ -97,12 +101,13 @@ class Scope:
                 "AND btrim(" + _WORDS.format("%(scope_place)s") + ") <> ''"
             ).format(p=p))
         if self.places:
-            # The box names whole places, as photos store them: "York" is not "New York", "Niger" not "Nigeria".
-            clauses.append(sql.SQL(
-                "EXISTS (SELECT 1 FROM unnest(%(scope_places)s::text[]) AS named(name) WHERE lower(unaccent(named.name)) "
-                "IN (lower(unaccent({p}.place_city)), lower(unaccent({p}.place_region)), "
-                "lower(unaccent({p}.place_country))))"
-            ).format(p=p))
+            clauses.append(sql.SQL(_NAMED.format(names="%(scope_places)s")).format(p=p))
+        if self.not_places:
+            # (a photo with no place names none of them: the test is NULL, and NOT EXISTS keeps it)
+            clauses.append(sql.SQL("NOT " + _NAMED.format(names="%(scope_not_places)s")).format(p=p))
+        if self.not_countries:
+            clauses.append(sql.SQL("coalesce({p}.place_country_code, '') <> ALL(%(scope_not_countries)s::text[])"
+                                   ).format(p=p))
         # The local day decides; the instant, within the widest spread of zones, keeps taken_at's index of use.
         if self.taken_after:
             clauses.append(sql.SQL("{p}.taken_at >= %(scope_after_at)s AND {p}.taken_day >= %(scope_after)s").format(p=p))
@@ -128,6 +133,10 @@ class Scope:
             values["scope_place"] = self.place
         if self.places:
             values["scope_places"] = list(self.places)
+        if self.not_places:
+            values["scope_not_places"] = list(self.not_places)
+        if self.not_countries:
+            values["scope_not_countries"] = [code.upper() for code in self.not_countries]
         if self.taken_after:
             values["scope_after"] = self.taken_after
             values["scope_after_at"] = _day_start(self.taken_after, -ZONE_SPREAD)
@@ -137,6 +146,13 @@ class Scope:
         if self.favourite_of is not None:
             values["scope_favourite"] = self.favourite_of
         return values
+
+
+# The box names whole places, as photos store them: "York" is not "New York", "Niger" not "Nigeria". `names`: a text[]
+# parameter; `{p}`: the photo.
+_NAMED = ("EXISTS (SELECT 1 FROM unnest({names}::text[]) AS named(name) WHERE lower(unaccent(named.name)) "
+          "IN (lower(unaccent({{p}}.place_city)), lower(unaccent({{p}}.place_region)), "
+          "lower(unaccent({{p}}.place_country))))")
 
 
 # A place's text as words: lower case, without accents, each run of spaces and punctuation between words one space.

@@ -47,6 +47,7 @@ class Understanding:
         """The API's `interpreted`: the places and dates in effect from the query, exclusions, remaining text."""
         return {
             "places": [] if self.explicit_where else self.parsed.place_names,
+            "not_places": self.parsed.not_place_names,
             "taken_after": self.params.taken_after,
             "taken_before": self.params.taken_before,
             "excluded": list(self.parsed.excluded),
@@ -257,7 +258,8 @@ def _merged(params: SearchParams, parsed: ParsedQuery) -> SearchParams:
         when = {"taken_after": parsed.taken_after, "taken_before": parsed.taken_before}
     browse = {"query": parsed.text} if parsed.text else {"query": _browse_words(parsed),
                                                          "query_words": _browse_word_count(parsed)}
-    return replace(params, excluded=parsed.excluded, **where, **when, **browse)
+    return replace(params, excluded=parsed.excluded, not_places=parsed.not_places, not_countries=parsed.not_countries,
+                   **where, **when, **browse)
 
 
 def _browse_words(parsed: ParsedQuery) -> str:

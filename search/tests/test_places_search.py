@@ -158,19 +158,28 @@ def test_another_familys_places_never_appear(toy_model, family, alice, other_fam
     assert not SearchWord.objects.filter(family=family, word="sydney").exists()
 
 
-def test_not_in_a_place_lowers_the_photos_taken_there(toy_model, family, alice, api):
-    """"beach not in Lisbon" was left as words, and "lisbon" in a photo's place words then RAISED the Lisbon
-    photos: the opposite of what was asked. The place is now excluded like any concept ("-lisbon"): photos whose
-    metadata names it (their place words) go down, as the page's "Lowered" chip says (not filtered out)."""
+def test_not_in_a_place_leaves_out_the_photos_taken_there(toy_model, family, alice, api, client_for):
+    """"beach not in Lisbon" only lowered the Lisbon photos (the place excluded as a concept, by its words in their
+    metadata): the Lisbon beach still showed, below the London one. Now it is a filter, as "in Lisbon" is: the
+    photos taken in Lisbon are left out, those taken elsewhere or with no known place stay, and a country ("not
+    in Portugal") leaves out the photos of its every city."""
     from gallery.services import photo_update
 
-    lisbon, london = store(family, alice, *LISBON), store(family, alice, *LONDON)
-    for photo in (lisbon, london):
+    lisbon, london, nowhere = store(family, alice, *LISBON), store(family, alice, *LONDON), store(family, alice)
+    for photo in (lisbon, london, nowhere):
         photo_update(photo=photo, tags=["beach"])
     plain = {r["id"]: r["score"] for r in _search(api, q="beach")["results"]}
     body = _search(api, q="beach not in Lisbon")
-    assert body["interpreted"]["excluded"] == ["lisbon"] and body["interpreted"]["places"] == []
+    interpreted = body["interpreted"]
+    assert (interpreted["not_places"], interpreted["places"], interpreted["excluded"]) == (["Lisbon"], [], [])
     scores = {r["id"]: r["score"] for r in body["results"]}
-    assert scores[london.pk] == pytest.approx(plain[london.pk])
-    assert scores[lisbon.pk] < plain[lisbon.pk] * 0.9 and scores[lisbon.pk] < scores[london.pk], (plain, scores)
-    assert [r["id"] for r in body["results"]] == [london.pk, lisbon.pk]
+    assert set(scores) == {london.pk, nowhere.pk}
+    assert scores[london.pk] == pytest.approx(plain[london.pk]) and scores[nowhere.pk] == pytest.approx(plain[nowhere.pk])
+    assert _ids(_search(api, q="beach not in Portugal")) == {london.pk, nowhere.pk}
+    assert _ids(_search(api, q="not in Lisbon")) == set()  # nothing asked for but where not to look
+    # An explicit place and a negated one together: both hold.
+    assert _ids(_search(api, q="beach not in Lisbon", country="PT")) == set()
+    # The page says so: a chip of its own kind, which un-chipping turns back into words.
+    page = client_for(alice).get(reverse("search:search"), {"q": "beach not in Lisbon"}).content.decode()
+    assert 'class="chip chip-not_place"' in page and "Left out" in page and "Lowered" not in page
+    assert f'href="{lisbon.get_absolute_url()}' not in page and f'href="{london.get_absolute_url()}' in page

@@ -185,10 +185,14 @@ def test_a_quoted_exclusion_and_what_is_no_exclusion():
     assert parse_query('picnic -"hot dog"', ctx()).excluded == ("hot dog",)
     assert parse_query("well-known -5 degrees", ctx()).excluded == ()
     assert parse_query("not", ctx()).text == "not"
-    negated_place = parse_query("beach not in Lisbon", ctx())  # the place as a concept: its photos go down
-    assert negated_place.text == "beach" and negated_place.excluded == ("lisbon",) and negated_place.places == ()
-    assert [(c.kind, c.key, c.label) for c in negated_place.chips] == [("exclusion", "-lisbon", "not in Lisbon")]
+    negated_place = parse_query("beach not in Lisbon", ctx())  # a filter: its photos are left out
+    assert negated_place.text == "beach" and negated_place.excluded == () and negated_place.places == ()
+    assert negated_place.not_places == ("Lisbon",) and negated_place.not_countries == ()
+    assert [(c.kind, c.key, c.label) for c in negated_place.chips] == [("not_place", "-lisbon", "not in Lisbon")]
     assert [c.label for c in parse_query("beach not Lisbon", ctx()).chips] == ["not Lisbon"]  # as it was said
+    negated_country = parse_query("beach without Portugal", ctx())
+    assert negated_country.not_countries == ("PT",) and negated_country.not_places == ()
+    assert parse_query("beach not in Lisbon", ctx(), removed={"-lisbon"}).text == "beach not in Lisbon"
     negated_date = parse_query("beach not in 2023", ctx())  # a date is no concept: words
     assert negated_date.text == "beach not in 2023" and negated_date.chips == ()
 
