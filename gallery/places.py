@@ -133,13 +133,30 @@ def place_for(*, latitude: float | None, longitude: float | None) -> Place | Non
 NOT_COUNTRIES = frozenset({"EU", "AP"})  # "Europe", "Asia/Pacific Region"
 
 
+# Countries the list names formally ("Korea, Republic of", "Russian Federation"), as people say them: what photos
+# store and pages show. (Migrations gallery 0023 and search 0021 renamed what was stored before.)
+EVERYDAY_COUNTRY_NAMES = {
+    "KR": "South Korea", "KP": "North Korea", "RU": "Russia", "IR": "Iran", "SY": "Syria", "LA": "Laos",
+    "MD": "Moldova", "TZ": "Tanzania", "VA": "Vatican City", "FM": "Micronesia", "CD": "DR Congo", "LY": "Libya",
+    "FK": "Falkland Islands", "VG": "British Virgin Islands", "VI": "US Virgin Islands", "CI": "Côte d'Ivoire",
+    "BN": "Brunei", "MK": "North Macedonia",
+}
+
+
 @cache
-def _country_names() -> dict[str, str]:
+def geonames_country_names() -> dict[str, str]:
+    """ISO code → the country's name as reverse_geocode's list writes it (some formally: "Korea, Republic of")."""
     with resources.files("reverse_geocode").joinpath("countries.csv").open(encoding="utf-8") as handle:
         return {code: name for code, name in csv.reader(handle) if code not in NOT_COUNTRIES}
 
 
+@cache
+def _country_names() -> dict[str, str]:
+    return {code: EVERYDAY_COUNTRY_NAMES.get(code, name) for code, name in geonames_country_names().items()}
+
+
 def country_name(code: str) -> str:
+    """The country's name as people say it ("South Korea"); "" for a code no country has."""
     return _country_names().get((code or "").upper(), "")
 
 
@@ -152,15 +169,15 @@ def country_choices() -> list[tuple[str, str]]:
 _COUNTRY_ALIASES = {
     "usa": "US", "u.s.a.": "US", "united states of america": "US", "america": "US", "uk": "GB", "u.k.": "GB",
     "england": "GB", "scotland": "GB", "wales": "GB", "great britain": "GB", "britain": "GB",
-    "south korea": "KR", "korea": "KR", "russia": "RU", "czechia": "CZ", "holland": "NL",
-    "the netherlands": "NL", "iran": "IR", "vietnam": "VN", "syria": "SY", "bolivia": "BO", "venezuela": "VE",
-    "tanzania": "TZ", "laos": "LA", "moldova": "MD", "taiwan": "TW", "macedonia": "MK", "north macedonia": "MK",
+    "korea": "KR", "czechia": "CZ", "holland": "NL", "the netherlands": "NL", "vietnam": "VN", "bolivia": "BO",
+    "venezuela": "VE", "taiwan": "TW", "macedonia": "MK",
 }
 
 
 @cache
 def _country_codes() -> dict[str, str]:
-    codes = {name.lower(): code for code, name in _country_names().items()}
+    codes = {name.lower(): code for code, name in geonames_country_names().items()}
+    codes.update({name.lower(): code for code, name in _country_names().items()})
     codes.update({code.lower(): code for code in _country_names()})
     codes.update(_COUNTRY_ALIASES)
     return codes

@@ -30,17 +30,15 @@ Rules (issue 9, point 6):
 
 from __future__ import annotations
 
-import csv
 import re
 import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from functools import cache
-from importlib import resources
 from typing import Literal
 
-from gallery.places import NOT_COUNTRIES
+from gallery.places import country_name, geonames_country_names
 from search.query_dates import (
     HOLIDAY_WORDS,
     MONTH_NAMES,
@@ -84,10 +82,6 @@ COUNTRY_ALIASES = {
     "democratic republic of the congo": "CD", "falkland islands": "FK", "the bahamas": "BS", "the gambia": "GM",
     "the philippines": "PH", "the united states": "US", "the united kingdom": "GB",
 }
-COUNTRY_DISPLAY = {"KR": "South Korea", "KP": "North Korea", "RU": "Russia", "IR": "Iran", "SY": "Syria",
-                   "LA": "Laos", "MD": "Moldova", "TZ": "Tanzania", "VA": "Vatican City", "FM": "Micronesia",
-                   "CD": "DR Congo", "LY": "Libya", "FK": "Falkland Islands", "VG": "British Virgin Islands",
-                   "VI": "US Virgin Islands", "CI": "Côte d'Ivoire", "BN": "Brunei"}
 EARLIEST_YEAR = 1826  # the oldest surviving photograph
 MAX_PHRASE = 6
 
@@ -208,18 +202,15 @@ def mentions_season(query: str) -> bool:
 
 @cache
 def countries() -> dict[str, KnownPlace]:
-    """normalised country name or alias → (display name, ISO code), offline (reverse_geocode's list)."""
-    with resources.files("reverse_geocode").joinpath("countries.csv").open(encoding="utf-8") as handle:
-        rows = [(code, name) for code, name in csv.reader(handle) if code not in NOT_COUNTRIES]
+    """normalised country name or alias → (the name people say, ISO code), offline (reverse_geocode's list)."""
     names = {}
-    for code, name in rows:
-        display = COUNTRY_DISPLAY.get(code, name)
-        if "," not in name and "(" not in name:
-            names[normalise(name)] = KnownPlace(display, code)
+    for code, formal in geonames_country_names().items():
+        display = country_name(code)
+        if "," not in formal and "(" not in formal:
+            names[normalise(formal)] = KnownPlace(display, code)
         names.setdefault(normalise(display), KnownPlace(display, code))
-    display_of = {code: COUNTRY_DISPLAY.get(code, name) for code, name in rows}
     for alias, code in COUNTRY_ALIASES.items():
-        names.setdefault(normalise(alias), KnownPlace(display_of.get(code, alias.title()), code))
+        names.setdefault(normalise(alias), KnownPlace(country_name(code) or alias.title(), code))
     return names
 
 

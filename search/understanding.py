@@ -249,7 +249,7 @@ def _merged(params: SearchParams, parsed: ParsedQuery) -> SearchParams:
         if len(codes) == 1 and not parsed.places:
             where = {"country": codes[0]}
         else:
-            # (by the name photos store, GeoNames' "Korea, Republic of", not the chip's "South Korea")
+            # (by the name photos store: country_name, "South Korea" whatever the box was given)
             names = [country_name(chip.country_code) or chip.label for chip in parsed.chips
                      if chip.kind == "place" and chip.is_country and chip.country_code in codes]
             where = {"places": (*parsed.places, *dict.fromkeys(names))}

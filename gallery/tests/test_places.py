@@ -43,6 +43,22 @@ def test_a_photo_with_gps_of_lisbon_shows_lisbon_and_portugal(family, alice, cli
     assert "Lisbon, Lisbon" not in page  # the region named like its city is said once
 
 
+def test_countries_are_named_as_people_say_them_and_known_by_either_name(family, alice, client_for):
+    """GeoNames' list names some countries formally: a photo taken in Seoul read "Seoul, Korea, Republic of", one in
+    Moscow "Moscow, Russian Federation", while the search box's chips said "South Korea" and "Russia"."""
+    from gallery.places import country_code_for, country_name
+
+    assert place_for(latitude=37.5665, longitude=126.9780).country == "South Korea"
+    assert place_for(latitude=55.7558, longitude=37.6173).country == "Russia"
+    assert (country_name("KR"), country_name("IR"), country_name("PT")) == ("South Korea", "Iran", "Portugal")
+    # A file may say it either way.
+    assert country_code_for("Korea, Republic of") == country_code_for("South Korea") == "KR"
+    assert country_code_for("Russian Federation") == "RU"
+    seoul = store(family, alice, gps_jpeg(37.5665, 126.9780))
+    page = client_for(alice).get(seoul.get_absolute_url()).content.decode()
+    assert "South Korea" in page and "Republic of" not in page
+
+
 def test_a_place_label_says_each_name_once():
     from gallery.places import Place, place_label
 
@@ -157,3 +173,32 @@ def test_new_families_start_with_the_default_country_setting(alice, settings):
     assert family_create(name="Silvas", admin=alice).default_country == "PT"
     settings.DEFAULT_COUNTRY = ""
     assert family_create(name="Browns", admin=alice).default_country == ""
+
+
+def test_the_upgrade_renames_the_formal_country_names_photos_stored_before(family, alice):
+    """Migrations gallery 0023 and search 0021: photos geocoded before keep no "Korea, Republic of"; the family's
+    place list follows, and the search document is rebuilt by the sweep with the new place words."""
+    from importlib import import_module
+
+    from django.apps import apps
+
+    from search.metadata import documents_outdated_refresh
+    from search.models import FamilyPlace, PhotoDocument
+
+    seoul = store(family, alice, gps_jpeg(37.5665, 126.9780))
+    written = store(family, alice, gps_jpeg(None, None), filename="IMG_0002.jpg")
+    Photo.objects.filter(pk=seoul.pk).update(place_country="Korea, Republic of")
+    Photo.objects.filter(pk=written.pk).update(place_city="Busan", place_country="Corea", place_country_code="KR")
+    FamilyPlace.objects.filter(family=family, country_code="KR").update(country="Korea, Republic of")
+    assert FamilyPlace.objects.filter(family=family, country_code="KR").exists()
+
+    import_module("gallery.migrations.0023_everyday_country_names").rename(apps, None)
+    import_module("search.migrations.0021_everyday_country_names").follow(apps, None)
+
+    assert Photo.objects.get(pk=seoul.pk).place_country == "South Korea"
+    assert Photo.objects.get(pk=written.pk).place_country == "Corea"  # a file's own words stay
+    assert set(FamilyPlace.objects.filter(family=family, country_code="KR").values_list("country", flat=True)) == {
+        "South Korea"}
+    assert PhotoDocument.objects.get(photo=seoul).version == 0
+    documents_outdated_refresh()
+    assert "south" in PhotoDocument.objects.get(photo=seoul).words
