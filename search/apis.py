@@ -261,11 +261,8 @@ class JudgmentListApi(APIView):
         data.is_valid(raise_exception=True)
         v = data.validated_data
         photo = photo_get(user=request.user, photo_id=v["photo"])
-        try:
-            judgment, new = judgment_record(user=request.user, photo=photo, query=v["query"],
-                                                relevant=v["relevant"])
-        except DjangoValidationError as exc:
-            raise ValidationError(exc.message_dict if hasattr(exc, "error_dict") else exc.messages) from None
+        # (a refusal is a 400 naming its field: gallery.apis.exception_handler)
+        judgment, new = judgment_record(user=request.user, photo=photo, query=v["query"], relevant=v["relevant"])
         if new:
             return created(request, JudgmentSerializer(judgment).data, view_name="api_judgment_detail", pk=judgment.pk)
         return Response(JudgmentSerializer(judgment).data)
