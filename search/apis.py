@@ -288,6 +288,9 @@ class QualitySerializer(serializers.Serializer):
     waiting_queries = serializers.IntegerField(
         help_text="judged queries left out of these figures until the worker has encoded their words (after a model "
                   "switch or an import of judgments); ask again later")
+    unindexed_judgments = serializers.IntegerField(
+        help_text="judgments left out of these figures until the model has read their photos (new uploads, an "
+                  "import): they count once the photos are indexed")
     precision_at_5 = serializers.FloatField(help_text="on judged queries, under your current settings")
     precision_at_10 = serializers.FloatField()
     ndcg_at_10 = serializers.FloatField()
@@ -298,7 +301,10 @@ class QualitySerializer(serializers.Serializer):
     @extend_schema_field(inline_serializer("QualityFitted", {
         "ece": serializers.FloatField(), "precision_at_5": serializers.FloatField(),
         "precision_at_10": serializers.FloatField(), "ndcg_at_10": serializers.FloatField(),
-        "applied": serializers.BooleanField()}, allow_null=True))
+        "applied": serializers.BooleanField(help_text="whether this fit is in force"),
+        "rolled_back": serializers.BooleanField(help_text="a family admin rolled it back (else, when not applied: it "
+                                                          "did not predict held-out queries clearly better)")},
+        allow_null=True))
     def get_fitted(self, body) -> dict | None:
         return body["fitted"]
 

@@ -396,9 +396,10 @@ class Quality:
             after = self.fit.metrics.get("after", {})
             fitted = {key: after.get(key) for key in ("ece", "precision_at_5", "precision_at_10", "ndcg_at_10")}
             fitted["applied"] = self.fit.applied
+            fitted["rolled_back"] = self.fit_rolled_back
         weights = self.suggested_weights
         return {"judged_queries": self.judged_queries, "judgments": self.judgments, "needed": self.needed,
-                "waiting_queries": self.waiting_queries,
+                "waiting_queries": self.waiting_queries, "unindexed_judgments": self.unindexed_judgments,
                 **{key: self.current[key] for key in ("precision_at_5", "precision_at_10", "ndcg_at_10", "ece")},
                 "fitted": fitted,
                 "suggested_weights": {"semantic": weights[0], "metadata": weights[1]} if weights else None}

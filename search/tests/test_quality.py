@@ -181,9 +181,10 @@ def test_quality_api_reports_the_figures_and_keeps_families_apart(judged_family,
     assert api.get(url, {"family": other_family.pk}).status_code == 404
     assert api.get(url, {"family": 10**9}).status_code == 404
     body = api.get(url, {"family": family.pk}).json()
-    assert set(body) == {"judged_queries", "judgments", "needed", "waiting_queries", "precision_at_5", "precision_at_10",
-                         "ndcg_at_10", "ece", "fitted", "suggested_weights"}
+    assert set(body) == {"judged_queries", "judgments", "needed", "waiting_queries", "unindexed_judgments",
+                         "precision_at_5", "precision_at_10", "ndcg_at_10", "ece", "fitted", "suggested_weights"}
     assert body["judged_queries"] == 19 and body["needed"] == 0 and body["fitted"] is None
+    assert body["unindexed_judgments"] == 0
     assert body["suggested_weights"] is None and 0 <= body["ece"] <= 1
 
     assert calibrations_fit_due() == [family.pk]  # what the nightly schedule fits
@@ -197,10 +198,15 @@ def test_quality_api_reports_the_figures_and_keeps_families_apart(judged_family,
     assert body["fitted"] == pytest.approx({"ece": fitted.metrics["after"]["ece"],
                                             "precision_at_5": fitted.metrics["after"]["precision_at_5"],
                                             "precision_at_10": fitted.metrics["after"]["precision_at_10"],
-                                            "ndcg_at_10": fitted.metrics["after"]["ndcg_at_10"], "applied": True})
+                                            "ndcg_at_10": fitted.metrics["after"]["ndcg_at_10"], "applied": True,
+                                            "rolled_back": False})
     assert body["ece"] <= 0.05  # the fit is in force: the final score is now calibrated
     assert body["suggested_weights"] == {"semantic": fitted.suggested_semantic_weight,
                                          "metadata": fitted.suggested_metadata_weight}
+    # Rolled back by a family admin: no longer applied, and the API can tell it from a fit never applied.
+    calibration_rollback(family_id=family.pk)
+    body = api.get(url, {"family": family.pk}).json()
+    assert (body["fitted"]["applied"], body["fitted"]["rolled_back"]) == (False, True)
 
     # Another family sees none of it: its own (empty) figures, and 404 for ours, page and API alike.
     from django.test import Client
@@ -246,8 +252,9 @@ def test_the_quality_endpoint_is_in_the_schema(client, alice):
     quality = schema["paths"]["/api/v1/search/quality/"]["get"]
     assert [(p["name"], p["required"]) for p in quality["parameters"]] == [("family", True)]
     body = schema["components"]["schemas"]["Quality"]
-    assert set(body["properties"]) == {"judged_queries", "judgments", "needed", "waiting_queries", "precision_at_5",
-                                       "precision_at_10", "ndcg_at_10", "ece", "fitted", "suggested_weights"}
+    assert set(body["properties"]) == {"judged_queries", "judgments", "needed", "waiting_queries",
+                                       "unindexed_judgments", "precision_at_5", "precision_at_10", "ndcg_at_10", "ece",
+                                       "fitted", "suggested_weights"}
 
 
 def test_the_quality_page_leaves_uncached_words_to_the_worker_instead_of_running_the_model_for_every_query(
@@ -317,6 +324,7 @@ def test_judged_photos_not_indexed_yet_are_left_out_and_said(toy_model, add_shap
     assert data.photo_ids == [p.pk for p in indexed] and data.unindexed_judgments == 1
     quality = family_quality(user=alice, family_id=family.pk)
     assert quality.judgments == 2 and quality.unindexed_judgments == 1
+    assert quality.as_api()["unindexed_judgments"] == 1  # what the API says too
     assert quality.needed == MIN_JUDGMENTS - 3  # it will count once indexed: nobody has to judge again for it
     assert quality.current["ndcg_at_10"] == pytest.approx(1.0)
     body = client_for(alice).get(reverse("search:quality", args=[family.pk])).content.decode()
