@@ -81,8 +81,9 @@ def compare_models(*, family: Family, model_names: list[str], budget: EncodeBudg
     a `budget` (a web page), queries whose words some model has not encoded yet are left out for every model, and
     their words noted in the budget for the worker (search.text_embeddings.EncodeBudget)."""
     comparison = Comparison(family=family)
-    rows = list(Judgment.objects.filter(family=family).values_list("query", "photo_id", "relevant", "user_id")
-                .order_by("query", "photo_id", "pk"))
+    # (as the quality figures: a photo in the trash is no result of any search, its judgments wait for its restore)
+    rows = list(Judgment.objects.filter(family=family, photo__trashed_at__isnull=True)
+                .values_list("query", "photo_id", "relevant", "user_id").order_by("query", "photo_id", "pk"))
     if not rows:
         comparison.models = [ModelEvaluation(name, _role(n)) for n, name in enumerate(model_names)]
         return comparison

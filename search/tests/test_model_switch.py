@@ -124,6 +124,18 @@ def test_evaluate_compare_ranks_the_worse_checkpoint_below_the_real_one(switched
     assert "previous" not in evaluate("--family", str(family.pk)).split("model (calibration)")[1]
 
 
+def test_the_comparison_leaves_out_judgments_of_photos_in_the_trash(switched, family, alice, toy_model, worse_model):
+    """As the quality figures do: a photo in the trash is no result of any search, so its judgments wait until it
+    is restored (they were scored like any other)."""
+    from gallery.trash_services import photos_restore, photos_trash
+
+    photos_trash(user=alice, photo_ids=[switched["red circle"].pk])
+    comparison = compare_models(family=family, model_names=[worse_model, toy_model])
+    assert (comparison.queries, comparison.judgments, comparison.left_out) == (9, 72, 0)
+    photos_restore(user=alice, photo_ids=[switched["red circle"].pk])
+    assert compare_models(family=family, model_names=[worse_model, toy_model]).judgments == 81
+
+
 def test_evaluate_says_what_is_missing(toy_model, family, alice):
     assert "No judgments to evaluate yet" in evaluate("--family", "Smiths")
     with pytest.raises(CommandError, match="no embeddings of a previous model"):
