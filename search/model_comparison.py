@@ -4,7 +4,7 @@ same judged queries and photos. What `manage.py evaluate --family F [--compare]`
 
 What is scored is the part a model changes: the semantic probability p_sem = max over the query's expanded terms of
 sigmoid(a · cos + b), with each model's calibration in force for the family (its own a, b, or the family's fit for
-it). Metadata matching is the same whichever model runs, so it is left out of the comparison. Judged photos that some
+it), lowered as search lowers it by what the query excludes ("circle -red"): p_sem · (1 − p_excluded). Metadata matching is the same whichever model runs, so it is left out of the comparison. Judged photos that some
 compared model has not embedded are left out for every model (and counted), so both are measured on the same rows.
 """
 
@@ -20,7 +20,7 @@ from django.db.models import Count, Q
 
 from gallery.models import Family
 from search.embedder import ModelUnavailable, get_embedder
-from search.engine import SearchParams
+from search.engine import MAX_EXCLUDED, SearchParams
 from search.evaluation import ece, ndcg_at_k, precision_at_k
 from search.expansion import expand
 from search.models import Judgment, PhotoEmbedding
@@ -108,9 +108,14 @@ def _role(index: int) -> str:
     return "active" if index == 0 else "previous"
 
 
-def _query_terms(family: Family, rows: list[tuple], comparison: Comparison) -> dict[str, list[str]]:
-    """Each judged query's expanded terms, understood as its first judge's search understood it (its places and
-    dates are filters, not words for the model)."""
+class _Query(NamedTuple):
+    terms: list[str]  # the words left for the model, expanded
+    excluded: tuple[str, ...]  # the concepts it excludes ("circle -red")
+
+
+def _query_terms(family: Family, rows: list[tuple], comparison: Comparison) -> dict[str, _Query]:
+    """Each judged query's expanded terms and excluded concepts, understood as its first judge's search understood
+    it (its places and dates are filters, not words for the model)."""
     from django.contrib.auth import get_user_model
 
     first_judge: dict[str, int] = {}
@@ -119,12 +124,13 @@ def _query_terms(family: Family, rows: list[tuple], comparison: Comparison) -> d
     users = get_user_model().objects.in_bulk(set(first_judge.values()))
     out = {}
     for query, user_id in first_judge.items():
-        text = query
+        text, excluded = query, ()
         if user_id in users:
-            text = understand_search(user=users[user_id], params=SearchParams(query=query, family_id=family.pk)).params.query
+            params = understand_search(user=users[user_id], params=SearchParams(query=query, family_id=family.pk)).params
+            text, excluded = params.query, params.excluded[:MAX_EXCLUDED]
         found = [term.text for term in expand(text, family_ids=[family.pk])] if text else []
         if found:
-            out[query] = found
+            out[query] = _Query(found, tuple(excluded))
         else:
             comparison.skipped_queries.append(query)
     return out
@@ -132,18 +138,23 @@ def _query_terms(family: Family, rows: list[tuple], comparison: Comparison) -> d
 
 class _ModelTerms(NamedTuple):
     calibration: tuple[float, float] | None  # the model's own (a, b); None when it could not be loaded
-    matrices: dict[str, np.ndarray]  # query → its terms' vectors, for the queries it has or may encode now
+    # query → its terms' vectors and its excluded concepts' (for the queries the model has or may encode now)
+    matrices: dict[str, tuple[np.ndarray, np.ndarray]]
     error: str = ""  # why the model could not be loaded
 
 
-def _term_matrices(model_name: str, terms: dict[str, list[str]], budget: EncodeBudget | None) -> _ModelTerms:
+def _term_matrices(model_name: str, terms: dict[str, _Query], budget: EncodeBudget | None) -> _ModelTerms:
     try:
         embedder = get_embedder(model_name)
     except ModelUnavailable as exc:
         return _ModelTerms(None, {}, str(exc))
-    matrices = {query: term_vectors_within(embedder, texts, budget) for query, texts in terms.items()}
-    return _ModelTerms(tuple(embedder.calibration),
-                       {query: matrix for query, matrix in matrices.items() if matrix is not None})
+    matrices = {}
+    for query, asked in terms.items():
+        matrix = term_vectors_within(embedder, asked.terms + list(asked.excluded), budget)
+        if matrix is not None:
+            matrix = np.asarray(matrix, dtype=np.float32)
+            matrices[query] = (matrix[: len(asked.terms)], matrix[len(asked.terms):])
+    return _ModelTerms(tuple(embedder.calibration), matrices)
 
 
 def _evaluate(model_name: str, role: str, family: Family, model: _ModelTerms, vectors: dict,
@@ -155,12 +166,14 @@ def _evaluate(model_name: str, role: str, family: Family, model: _ModelTerms, ve
     calibration = fitted_calibration(family_id=family.pk, model_name=model_name) or Calibration(a, b, "model")
     by_query: dict[str, list[tuple[float, bool]]] = defaultdict(list)
     probabilities, labels = [], []
-    for query, term_matrix in matrices.items():
+    for query, (term_matrix, excluded_matrix) in matrices.items():
         judged = [(photo, relevant) for q, photo, relevant, _ in rows if q == query]
         if not judged:
             continue
         photos = np.stack([np.asarray(vectors[photo], dtype=np.float32) for photo, _ in judged])
         p = calibration.probability((photos @ term_matrix.T).max(axis=1))
+        if len(excluded_matrix):  # as search lowers it: by the probability that the photo shows an excluded concept
+            p = p * (1.0 - calibration.probability((photos @ excluded_matrix.T).max(axis=1)))
         by_query[query] = [(float(score), relevant) for score, (_, relevant) in zip(p, judged)]
         probabilities += list(p)
         labels += [relevant for _, relevant in judged]

@@ -136,6 +136,21 @@ def test_the_comparison_leaves_out_judgments_of_photos_in_the_trash(switched, fa
     assert compare_models(family=family, model_names=[worse_model, toy_model]).judgments == 81
 
 
+def test_the_comparison_scores_a_query_with_an_exclusion_as_search_does(toy_model, add_shape, family, alice,
+                                                                        django_capture_on_commit_callbacks):
+    """"circle -red" judged: the red circle wrong, the others right. The comparison scored it as "circle" (the
+    exclusion ignored), ranking the red circle with the right ones; search lowers it by the excluded concept's
+    probability, p_sem · (1 − p_red), and so does the comparison now."""
+    with django_capture_on_commit_callbacks(execute=True):
+        circles = {colour: add_shape(colour, "circle") for colour in COLOURS}
+    run_queued_tasks()
+    Judgment.objects.bulk_create([Judgment(user=alice, family=family, photo=photo, query="circle -red",
+                                           relevant=colour != "red") for colour, photo in circles.items()])
+    [model] = compare_models(family=family, model_names=[toy_model]).models
+    assert model.precision[1] == 1.0 and model.ndcg_at_10 == pytest.approx(1.0)
+    assert model.ece < 0.3
+
+
 def test_evaluate_says_what_is_missing(toy_model, family, alice):
     assert "No judgments to evaluate yet" in evaluate("--family", "Smiths")
     with pytest.raises(CommandError, match="no embeddings of a previous model"):
