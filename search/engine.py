@@ -506,7 +506,7 @@ def judged_components(*, family_id: int, model_name: str, judged: dict[str, list
     (family_search_model). Each query is understood as the search page understands it (its places and dates taken
     out of its words, its exclusions lowering what shows them): what was judged is what that search gave. `facts`:
     the family's (search.understanding.family_facts), read once for many queries. One statement makes every query's
-    metadata query; then one metadata pass and one scoring statement per query."""
+    metadata query and one reads every judged photo's vector; then one metadata pass per query."""
     from search.understanding import understand_family_search
 
     scope = Scope(family_ids=(family_id,))
@@ -530,6 +530,12 @@ def judged_components(*, family_id: int, model_name: str, judged: dict[str, list
         asked[query] = (understood, text, excluded, terms, vectors)
     meta_queries = metadata_queries([(text, excluded) for _, text, excluded, _, _ in asked.values()],
                                     family_ids=[family_id])
+    # Every judged photo's vector in one read (as the search's scoring statement reads them: the family's, not in the
+    # trash), compared with each query's terms here.
+    photo_vectors = {} if embedder is None else dict(
+        PhotoEmbedding.objects.filter(model_name=model_name, family_id=family_id, trashed=False,
+                                      photo_id__in={pid for query in asked for pid in judged[query]})
+        .values_list("photo_id", "vector"))
     for (query, (understood, _, excluded, terms, vectors)), meta_query in zip(asked.items(), meta_queries):
         photo_ids = judged[query]
         meta = metadata_pass(meta_query, scope=scope, limit=0, also_ids=photo_ids)
@@ -537,13 +543,24 @@ def judged_components(*, family_id: int, model_name: str, judged: dict[str, list
         if embedder is None:
             found[query] = JudgedComponents(model_name, None, words, {}, meta)
             continue
-        # (No walk, so no SET LOCAL of index parameters: this needs no transaction of its own.)
-        hits = semantic_hits(model_name=model_name, dim=embedder.dim, vectors=vectors[: len(terms)],
-                             excluded=vectors[len(terms):], scope=scope, limit=1, also_ids=photo_ids, walk=False)
+        read = [pid for pid in photo_ids if pid in photo_vectors]
+        best, worst = photo_cosines([photo_vectors[pid] for pid in read], vectors[: len(terms)], vectors[len(terms):])
         found[query] = JudgedComponents(
-            model_name, tuple(embedder.calibration), words, {pid: c for pid, (c, _, _) in hits.items()}, meta,
-            excluded_cosines={pid: worst for pid, (_, _, worst) in hits.items() if worst is not None})
+            model_name, tuple(embedder.calibration), words, dict(zip(read, best.tolist())), meta,
+            excluded_cosines={} if worst is None else dict(zip(read, worst.tolist())))
     return found
+
+
+def photo_cosines(photo_vectors, term_vectors, excluded_vectors=()) -> tuple[np.ndarray, np.ndarray | None]:
+    """Each photo's best cosine with a query's terms, and with the concepts it excludes (None: it excludes none), as
+    the search's scoring statement computes them (search.vector_index.semantic_hits; unit vectors: the dot product)."""
+    if not len(photo_vectors) or not len(term_vectors):  # (a query of only what it excludes: no image match)
+        return np.zeros(0, dtype=np.float32), None
+    photos = np.asarray(np.stack([np.asarray(v, dtype=np.float32) for v in photo_vectors]))
+    best = (photos @ np.asarray(term_vectors, dtype=np.float32).T).max(axis=1)
+    if not len(excluded_vectors):
+        return best, None
+    return best, (photos @ np.asarray(excluded_vectors, dtype=np.float32).T).max(axis=1)
 
 
 @dataclass

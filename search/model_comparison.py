@@ -20,7 +20,7 @@ from django.db.models import Count, Q
 
 from gallery.models import Family
 from search.embedder import ModelUnavailable, get_embedder
-from search.engine import MAX_EXCLUDED, SearchParams
+from search.engine import MAX_EXCLUDED, SearchParams, photo_cosines
 from search.evaluation import ece, ndcg_at_k, precision_at_k
 from search.expansion import expand
 from search.models import Judgment, PhotoEmbedding
@@ -170,10 +170,10 @@ def _evaluate(model_name: str, role: str, family: Family, model: _ModelTerms, ve
         judged = [(photo, relevant) for q, photo, relevant, _ in rows if q == query]
         if not judged:
             continue
-        photos = np.stack([np.asarray(vectors[photo], dtype=np.float32) for photo, _ in judged])
-        p = calibration.probability((photos @ term_matrix.T).max(axis=1))
-        if len(excluded_matrix):  # as search lowers it: by the probability that the photo shows an excluded concept
-            p = p * (1.0 - calibration.probability((photos @ excluded_matrix.T).max(axis=1)))
+        best, worst = photo_cosines([vectors[photo] for photo, _ in judged], term_matrix, excluded_matrix)
+        p = calibration.probability(best)
+        if worst is not None:  # as search lowers it: by the probability that the photo shows an excluded concept
+            p = p * (1.0 - calibration.probability(worst))
         by_query[query] = [(float(score), relevant) for score, (_, relevant) in zip(p, judged)]
         probabilities += list(p)
         labels += [relevant for _, relevant in judged]
