@@ -332,6 +332,11 @@ def _baseline_pairs(*, user, family) -> list:
         return [tag.photos.count() for tag in changelist.result_list]
 
     albums = list(album_list(user=user))
+    from search.metadata import metadata_queries, metadata_query
+    from search.model_comparison import previous_model
+
+    judged = [(query, ()) for query in Judgment.objects.filter(family=family).values_list("query", flat=True)
+              .distinct().order_by("query")]
     return [
         ("albums index: covers (page)", lambda: [album_cover_id(album=a) for a in album_list(user=user)],
          lambda: album_tiles(albums=list(album_list(user=user)), smart_counts=False)),
@@ -353,6 +358,12 @@ def _baseline_pairs(*, user, family) -> list:
         ("admin judgments: the first page", _without_index("judgment_recent", lambda: list(
             Judgment.objects.select_related("user", "family", "photo").order_by("-updated_at", "-id")[:100])),
          lambda: list(Judgment.objects.select_related("user", "family", "photo").order_by("-updated_at", "-id")[:100])),
+        ("quality: the previous model", lambda: (PhotoEmbedding.objects.filter(family=family).exclude(
+            model_name=MODEL).values("model_name").annotate(n=Count("id")).order_by("-n", "model_name").first()),
+         lambda: previous_model(family_id=family.pk)),
+        (f"quality: {len(judged)} judged queries' words", lambda: [
+            metadata_query(query=query, family_ids=[family.pk]) for query, _ in judged],
+         lambda: metadata_queries(judged, family_ids=[family.pk])),
         ("trash page: rows read", lambda: list(Photo.all_objects.filter(family=family, trashed_at__isnull=False)
                                                .select_related("family", "uploaded_by", "trashed_by")),
          lambda: list(Photo.all_objects.filter(family=family, trashed_at__isnull=False)
