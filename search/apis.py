@@ -121,6 +121,11 @@ class InterpretedSerializer(serializers.Serializer):
     not_places = serializers.ListField(child=serializers.CharField(),
                                        help_text="places and countries q names after a negation (\"not in Lisbon\"): "
                                                  "photos taken there are left out (photos with no known place stay)")
+    not_dates = serializers.ListField(
+        child=inline_serializer("NotDate", {"taken_after": serializers.DateField(allow_null=True),
+                                            "taken_before": serializers.DateField(allow_null=True)}),
+        help_text="dates q names after a negation (\"not in 2023\", \"-2023\"): photos taken in them (first to last "
+                  "day, null: open) are left out")
     taken_after = serializers.DateField(allow_null=True, help_text="first day searched (explicit, else from q)")
     taken_before = serializers.DateField(allow_null=True, help_text="last day searched (explicit, else from q)")
     excluded = serializers.ListField(child=serializers.CharField(), help_text="concepts q excludes (-dog, not dog)")

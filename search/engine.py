@@ -51,6 +51,7 @@ class SearchParams:
     places: tuple[str, ...] = ()  # places named in the query (search.query_parser): a photo in any of them
     not_places: tuple[str, ...] = ()  # places the query names after a negation ("not in Lisbon"): left out
     not_countries: tuple[str, ...] = ()  # ISO codes, likewise
+    not_dates: tuple[tuple[date | None, date | None], ...] = ()  # (first, last day) the query negates: left out
     excluded: tuple[str, ...] = ()  # concepts the query excludes ("-dog", "without dog"): lowered, not removed
     taken_after: date | None = None
     taken_before: date | None = None
@@ -243,7 +244,7 @@ def _plan(*, user: AbstractBaseUser | None, params: SearchParams,
         family_ids=tuple(f for f in context.family_ids if params.family_id is None or f == params.family_id),
         uploader_id=params.uploader_id, tag=params.tag or None, country=params.country or None,
         place=params.place or None, places=tuple(params.places), not_places=tuple(params.not_places),
-        not_countries=tuple(params.not_countries),
+        not_countries=tuple(params.not_countries), not_dates=tuple(params.not_dates),
         taken_after=params.taken_after, taken_before=params.taken_before,
         favourite_of=user.pk if params.favourite else None,
     )

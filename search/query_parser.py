@@ -24,7 +24,8 @@ Rules (issue 9, point 6):
   (`USUAL_HOLIDAYS`).
 - An exclusion is "-dog", "not dog", "without dog" (or a quoted phrase: -"hot dog"): a concept whose photos go
   down. A negated place ("not in Lisbon", "without Portugal") is a filter instead, as a place is: the photos taken
-  there are left out (those with no known place stay). A negated date ("not in 2023") is left as text.
+  there are left out (those with no known place stay). So is a negated date ("not in 2023", "-2023", "except
+  summer 2021"): the photos taken then are left out.
 - A chip whose key is in `removed` (the user un-chipped it) stays plain text.
 """
 
@@ -125,7 +126,7 @@ class Chip:
 
     @property
     def shows_range(self) -> bool:
-        return self.kind == "date" and self.range_label != self.label
+        return self.kind in ("date", "not_date") and self.range_label != self.label
 
 
 @dataclass(frozen=True)
@@ -136,6 +137,7 @@ class ParsedQuery:
     countries: tuple[str, ...] = ()  # ISO codes of the countries named
     not_places: tuple[str, ...] = ()  # places named after a negation ("not in Lisbon"): their photos are left out
     not_countries: tuple[str, ...] = ()  # and countries
+    not_dates: tuple[tuple[date | None, date | None], ...] = ()  # (first, last day) of dates negated ("not in 2023")
     taken_after: date | None = None
     taken_before: date | None = None
     excluded: tuple[str, ...] = ()
@@ -263,13 +265,14 @@ def _result(tokens, kept, chips, excluded, used_removed) -> ParsedQuery:
     codes = tuple(dict.fromkeys(c.country_code for c in chips if c.kind == "place" and c.is_country))
     not_places = tuple(dict.fromkeys(c.place for c in chips if c.kind == "not_place" and not c.is_country))
     not_codes = tuple(dict.fromkeys(c.country_code for c in chips if c.kind == "not_place" and c.is_country))
+    not_dates = tuple(dict.fromkeys((c.after, c.before) for c in chips if c.kind == "not_date"))
     dated = [c for c in chips if c.kind == "date"]
     after = before = None
     if dated:  # several dates: the span that covers them all ("2019 or 2021")
         after = None if any(c.after is None for c in dated) else min(c.after for c in dated)
         before = None if any(c.before is None for c in dated) else max(c.before for c in dated)
     return ParsedQuery(text=text, tokens=tokens, places=places, countries=codes, not_places=not_places,
-                       not_countries=not_codes, taken_after=after,
+                       not_countries=not_codes, not_dates=not_dates, taken_after=after,
                        taken_before=before, excluded=tuple(dict.fromkeys(excluded)), chips=tuple(chips),
                        removed=tuple(dict.fromkeys(used_removed)))
 
@@ -286,6 +289,10 @@ class _Parser:
         token, norm = self.tokens[i], self.norms[i]
         if token.startswith("-") and len(token) > 1 and not token[1].isdigit() and token[1] != "-":
             return self._excluded_phrase(i, i, token[1:])
+        if re.fullmatch(r"-\d{4}", norm) and self._year(norm[1:]):  # "-2023": its photos are left out
+            span = year_span(int(norm[1:]))
+            return _Match(end=i + 1, chip=Chip("not_date", key=norm, label=f"not {norm[1:]}", start=i, end=i + 1,
+                                               after=span[0], before=span[1]))
         if norm in NEGATIONS and i + 1 < len(self.tokens):
             place = self._place(i + 1)
             if place is not None:  # "not in Lisbon": a filter, its photos are left out
@@ -293,9 +300,14 @@ class _Parser:
                 return _Match(end=place.end, chip=replace(
                     place.chip, kind="not_place", key=f"-{place.chip.key}", label=f"{said} {place.chip.place}",
                     start=i, end=place.end))
-            if self._date_chip(i + 1) or self.norms[i + 1] in PLACE_WORDS:
-                after = self._date_chip(i + 1)
-                return _Match(end=after.end if after else i + 2, chip=None)  # "not in 2023", "not in Xanadu": text
+            dated = self._date_chip(i + 1)
+            if dated is not None:  # "not in 2023", "except summer 2021": so are those taken then
+                words = self.tokens[i + 1:dated.end]
+                return _Match(end=dated.end, chip=replace(
+                    dated.chip, kind="not_date", key="-" + " ".join(self.norms[i + 1:dated.end]),
+                    label=f"{norm} {' '.join(words)}".strip(EDGE_PUNCT), start=i, end=dated.end))
+            if self.norms[i + 1] in PLACE_WORDS:
+                return _Match(end=i + 2, chip=None)  # "not in Xanadu": text
             first = i + 2 if self.norms[i + 1] in ARTICLES and i + 2 < len(self.tokens) else i + 1
             return self._excluded_phrase(i, first, self.tokens[first])
         return None

@@ -116,6 +116,8 @@ class SearchReport:
         parts = [f"in {', '.join(i['places'])}"] if i.get("places") else []
         if i.get("not_places"):
             parts.append(f"not in {', '.join(i['not_places'])}")
+        for span in i.get("not_dates") or ():
+            parts.append(f"not taken {span['taken_after'] or '…'} to {span['taken_before'] or '…'}")
         if i.get("taken_after") or i.get("taken_before"):
             parts.append(f"taken {i.get('taken_after') or '…'} to {i.get('taken_before') or '…'}")
         if i.get("excluded"):
@@ -372,6 +374,8 @@ def search_report_lines(report: SearchReport) -> list[str]:
             lines.append(f"places: {', '.join(places)}")
         if report.interpreted.get("not_places"):
             lines.append(f"not in: {', '.join(report.interpreted['not_places'])}")
+        for span in report.interpreted.get("not_dates") or ():
+            lines.append(f"not taken: {span['taken_after'] or '…'} to {span['taken_before'] or '…'}")
         if after or before:
             lines.append(f"taken: {after or '…'} to {before or '…'}")
         if excluded:

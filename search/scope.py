@@ -38,13 +38,14 @@ class Scope:
     places: tuple[str, ...] = ()  # named by the search box: a photo whose city, region or country is one of them
     not_places: tuple[str, ...] = ()  # named after a negation ("not in Lisbon"): no photo whose place is one of them
     not_countries: tuple[str, ...] = ()  # ISO codes, likewise ("not in Portugal"); a photo with no place stays
+    not_dates: tuple[tuple[date | None, date | None], ...] = ()  # (first, last day; None: open) negated: "not in 2023"
     taken_after: date | None = None  # inclusive: the day it was taken on where it was taken (Photo.taken_day)
     taken_before: date | None = None  # inclusive
     favourite_of: int | None = None  # a user's id: their favourites only
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "family_ids", tuple(sorted({int(f) for f in self.family_ids})))
-        for name in ("places", "not_places", "not_countries"):
+        for name in ("places", "not_places", "not_countries", "not_dates"):
             object.__setattr__(self, name, tuple(value for value in getattr(self, name) if value))
         if self.taken_before == date.max:
             # Nothing is taken after the last day a date can name, and the bound is "before the next day", which
@@ -59,7 +60,7 @@ class Scope:
     def shape(self) -> tuple[str, ...]:
         """The filters that are set: what the SQL text of `where()` depends on."""
         return tuple(name for name in ("uploader_id", "tag", "country", "place", "places", "not_places",
-                                       "not_countries", "taken_after", "taken_before", "favourite_of")
+                                       "not_countries", "not_dates", "taken_after", "taken_before", "favourite_of")
                      if getattr(self, name) not in (None, "", ()))
 
     @property
@@ -74,6 +75,7 @@ class Scope:
                      tag="-" if self.tag else None, country="-" if self.country else None,
                      place="-" if self.place else None, places=("-",) if self.places else (),
                      not_places=("-",) if self.not_places else (), not_countries=("-",) if self.not_countries else (),
+                     not_dates=((None, None),) if self.not_dates else (),
                      taken_after=date.min if self.taken_after else None,
                      taken_before=date.min if self.taken_before else None,
                      favourite_of=0 if self.favourite_of is not None else None)
@@ -108,6 +110,11 @@ class Scope:
         if self.not_countries:
             clauses.append(sql.SQL("coalesce({p}.place_country_code, '') <> ALL(%(scope_not_countries)s::text[])"
                                    ).format(p=p))
+        if self.not_dates:
+            clauses.append(sql.SQL(
+                "NOT EXISTS (SELECT 1 FROM unnest(%(scope_not_after)s::date[], %(scope_not_before)s::date[]) AS d(a, b) "
+                "WHERE {p}.taken_day >= coalesce(d.a, '-infinity') AND {p}.taken_day <= coalesce(d.b, 'infinity'))"
+            ).format(p=p))
         # The local day decides; the instant, within the widest spread of zones, keeps taken_at's index of use.
         if self.taken_after:
             clauses.append(sql.SQL("{p}.taken_at >= %(scope_after_at)s AND {p}.taken_day >= %(scope_after)s").format(p=p))
@@ -137,6 +144,9 @@ class Scope:
             values["scope_not_places"] = list(self.not_places)
         if self.not_countries:
             values["scope_not_countries"] = [code.upper() for code in self.not_countries]
+        if self.not_dates:
+            values["scope_not_after"] = [after for after, _ in self.not_dates]
+            values["scope_not_before"] = [before for _, before in self.not_dates]
         if self.taken_after:
             values["scope_after"] = self.taken_after
             values["scope_after_at"] = _day_start(self.taken_after, -ZONE_SPREAD)

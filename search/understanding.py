@@ -48,6 +48,7 @@ class Understanding:
         return {
             "places": [] if self.explicit_where else self.parsed.place_names,
             "not_places": self.parsed.not_place_names,
+            "not_dates": [{"taken_after": after, "taken_before": before} for after, before in self.parsed.not_dates],
             "taken_after": self.params.taken_after,
             "taken_before": self.params.taken_before,
             "excluded": list(self.parsed.excluded),
@@ -259,7 +260,7 @@ def _merged(params: SearchParams, parsed: ParsedQuery) -> SearchParams:
     browse = {"query": parsed.text} if parsed.text else {"query": _browse_words(parsed),
                                                          "query_words": _browse_word_count(parsed)}
     return replace(params, excluded=parsed.excluded, not_places=parsed.not_places, not_countries=parsed.not_countries,
-                   **where, **when, **browse)
+                   not_dates=parsed.not_dates, **where, **when, **browse)
 
 
 def _browse_words(parsed: ParsedQuery) -> str:

@@ -143,6 +143,25 @@ def test_several_countries_find_photos_of_a_country_whose_list_name_differs(toy_
     assert _ids(_search(api, q="Japan, Korea 2023")) == {seoul.pk, tokyo.pk}
 
 
+def test_not_in_a_year_leaves_out_the_photos_taken_then(toy_model, family, alice, api, client_for):
+    """"beach not in 2023" and "beach -2023" were words: "-2023" kept only the photos whose metadata lacks the
+    year, and "not in 2023" even raised the 2023 photos. Now a negated date is a filter: the photos taken in it
+    (their own local day) are left out."""
+    from gallery.services import photo_update
+
+    old = store(family, alice, *LISBON, taken="2022:07:14 12:00:00")
+    new = store(family, alice, *LONDON, taken="2023:07:14 12:00:00")
+    for photo in (old, new):
+        photo_update(photo=photo, tags=["beach"])
+    body = _search(api, q="beach not in 2023")
+    assert body["interpreted"]["not_dates"] == [{"taken_after": "2023-01-01", "taken_before": "2023-12-31"}]
+    assert _ids(body) == {old.pk}
+    assert _ids(_search(api, q="beach -2023")) == {old.pk}
+    assert _ids(_search(api, q="beach except summer 2022")) == {new.pk}
+    page = client_for(alice).get(reverse("search:search"), {"q": "beach not in 2023"}).content.decode()
+    assert 'class="chip chip-not_date"' in page and "Left out" in page
+
+
 def test_another_familys_places_never_appear(toy_model, family, alice, other_family, mallory, api, client_for):
     mine = store(family, alice, *LISBON)
     theirs = store(other_family, mallory, *SYDNEY)

@@ -193,8 +193,14 @@ def test_a_quoted_exclusion_and_what_is_no_exclusion():
     negated_country = parse_query("beach without Portugal", ctx())
     assert negated_country.not_countries == ("PT",) and negated_country.not_places == ()
     assert parse_query("beach not in Lisbon", ctx(), removed={"-lisbon"}).text == "beach not in Lisbon"
-    negated_date = parse_query("beach not in 2023", ctx())  # a date is no concept: words
-    assert negated_date.text == "beach not in 2023" and negated_date.chips == ()
+    negated_date = parse_query("beach not in 2023", ctx())  # a filter: photos taken then are left out
+    assert negated_date.text == "beach" and negated_date.excluded == ()
+    assert negated_date.not_dates == ((date(2023, 1, 1), date(2023, 12, 31)),)
+    assert [(c.kind, c.key, c.label) for c in negated_date.chips] == [("not_date", "-in 2023", "not in 2023")]
+    assert parse_query("beach -2023", ctx()).not_dates == ((date(2023, 1, 1), date(2023, 12, 31)),)
+    assert parse_query("beach except summer 2021", ctx()).not_dates == ((date(2021, 6, 1), date(2021, 8, 31)),)
+    assert parse_query("beach -5 degrees", ctx()).not_dates == ()  # no year
+    assert parse_query("beach -1200", ctx()).not_dates == ()  # before photography: no date
 
 
 # --- removed chips and edits ---------------------------------------------------------------------------------

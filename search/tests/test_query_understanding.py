@@ -69,7 +69,7 @@ def _ids(body) -> list[int]:
 
 def test_red_circle_in_lisbon_2023_makes_two_chips_and_filters(trip, api, alice, client_for):
     body = _api(api, q="red circle in Lisbon 2023")
-    assert body["interpreted"] == {"places": ["Lisbon"], "not_places": [], "taken_after": "2023-01-01", "taken_before": "2023-12-31",
+    assert body["interpreted"] == {"places": ["Lisbon"], "not_places": [], "not_dates": [], "taken_after": "2023-01-01", "taken_before": "2023-12-31",
                                    "excluded": [], "text": "red circle"}
     assert _ids(body)[0] == trip["lisbon 2023"].pk
     assert set(_ids(body)) == {trip["lisbon 2023"].pk, trip["blue lisbon 2023"].pk}
@@ -242,7 +242,8 @@ def test_the_openapi_schema_documents_interpreted_and_plain(client, alice):
     search = schema["paths"]["/api/v1/search/"]["get"]
     assert {"plain", "place", "country"} <= {p["name"] for p in search["parameters"]}
     interpreted = schema["components"]["schemas"]["Interpreted"]
-    assert set(interpreted["properties"]) == {"places", "not_places", "taken_after", "taken_before", "excluded", "text"}
+    assert set(interpreted["properties"]) == {"places", "not_places", "not_dates", "taken_after", "taken_before", "excluded",
+                                               "text"}
     output = search["responses"]["200"]["content"]["application/json"]["schema"]["$ref"].rsplit("/", 1)[1]
     assert "interpreted" in schema["components"]["schemas"][output]["properties"]
 
