@@ -196,7 +196,7 @@ class PhotoOutputSerializer(serializers.Serializer):
 
     @extend_schema_field(PlaceSerializer(allow_null=True))
     def get_place(self, photo: Photo) -> dict | None:
-        # As the photo page: a place the file names without a country we know (IPTC City alone, "Deutschland")
+        # As the photo page: a place the file names without a country we know (IPTC City alone, "Ruritania")
         # is a place too, its country_code empty.
         return PlaceSerializer(photo).data if photo.place_label else None
 

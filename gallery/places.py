@@ -174,15 +174,32 @@ _COUNTRY_ALIASES = {
 }
 
 
+# Files name the country in their writer's language (Lightroom, digiKam and phones write the IPTC country as the
+# user reads it: "Deutschland", "España", "日本"): the names CLDR gives in these languages (Babel ships CLDR's data)
+# are known too. Only for files: in the search box a name in another language can be an English word ("Island" is
+# Iceland in Danish and German).
+NAME_LANGUAGES = ("de", "fr", "es", "it", "pt", "nl", "sv", "nb", "nn", "da", "fi", "is", "pl", "cs", "sk", "sl", "hr",
+                  "sr", "bs", "hu", "ro", "bg", "el", "tr", "ru", "uk", "lt", "lv", "et", "ca", "eu", "gl", "ga", "cy",
+                  "ja", "zh", "zh_Hant", "ko", "ar", "he", "fa", "hi", "id", "ms", "vi", "th", "tl")
+
+
 @cache
 def _country_codes() -> dict[str, str]:
-    codes = {name.lower(): code for code, name in geonames_country_names().items()}
-    codes.update({name.lower(): code for code, name in _country_names().items()})
-    codes.update({code.lower(): code for code in _country_names()})
+    from babel import Locale
+
+    known = geonames_country_names()
+    codes = {}
+    for language in NAME_LANGUAGES:  # (about 0.2 s, once per process)
+        codes.update({name.casefold(): code for code, name in Locale.parse(language).territories.items()
+                      if code in known})
+    codes.update({name.casefold(): code for code, name in known.items()})
+    codes.update({name.casefold(): code for code, name in _country_names().items()})
+    codes.update({code.casefold(): code for code in known})
     codes.update(_COUNTRY_ALIASES)
     return codes
 
 
 def country_code_for(name: str) -> str:
-    """The ISO code of a country written by name ("Portugal", "USA") or code ("PT"); "" when unknown."""
-    return _country_codes().get(" ".join((name or "").lower().split()), "")
+    """The ISO code of a country written by name ("Portugal", "USA", "Deutschland") or code ("PT"); "" when
+    unknown."""
+    return _country_codes().get(" ".join((name or "").casefold().split()), "")
