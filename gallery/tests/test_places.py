@@ -219,3 +219,24 @@ def test_the_upgrade_renames_the_formal_country_names_photos_stored_before(famil
     assert PhotoDocument.objects.get(photo=seoul).version == 0
     documents_outdated_refresh()
     assert "south" in PhotoDocument.objects.get(photo=seoul).words
+
+
+def test_the_upgrade_reads_again_the_files_that_named_their_country_in_another_language(family, alice, settings):
+    """Migration gallery 0024: photos stored while "Deutschland" was unknown are read again by the sweep."""
+    from importlib import import_module
+
+    from django.apps import apps
+
+    from gallery.services import photos_embedded_sweep
+    from tests.images import jpeg, with_metadata
+
+    settings.EMBEDDED_METADATA = True
+    data = with_metadata(jpeg(colour=(3, 141, 59)), iptc={"Iptc.Application2.City": "Köln",
+                                                           "Iptc.Application2.CountryName": "Deutschland"})
+    photo = store(family, alice, data)
+    Photo.objects.filter(pk=photo.pk).update(place_country="Deutschland", place_country_code="")  # as stored before
+    import_module("gallery.migrations.0024_reread_countries_named_in_other_languages").reread(apps, None)
+    assert not Photo.objects.get(pk=photo.pk).embedded_checked
+    assert photos_embedded_sweep() == 1
+    fresh = Photo.objects.get(pk=photo.pk)
+    assert (fresh.place_city, fresh.place_country, fresh.place_country_code) == ("Köln", "Germany", "DE")
