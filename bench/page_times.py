@@ -313,7 +313,8 @@ def _baseline_pairs(*, user, family) -> list:
     from gallery.models import Photo, Tag
     from django.db.models import Count
 
-    from gallery.selectors import family_status_counts, family_uploaders, place_countries, tag_list
+    from gallery.selectors import (family_known_places, family_status_counts, family_uploaders, place_countries,
+                                   tag_list)
     from gallery.timeline import TimelineFilters, timeline_families
     from search.models import Judgment, PhotoEmbedding
     from search.duplicates import duplicate_groups
@@ -358,6 +359,9 @@ def _baseline_pairs(*, user, family) -> list:
         ("admin judgments: the first page", _without_index("judgment_recent", lambda: list(
             Judgment.objects.select_related("user", "family", "photo").order_by("-updated_at", "-id")[:100])),
          lambda: list(Judgment.objects.select_related("user", "family", "photo").order_by("-updated_at", "-id")[:100])),
+        ("photo page, places API: the family's places", _without_index(
+            "photo_family_places", lambda: family_known_places(family_id=family.pk)),
+         lambda: family_known_places(family_id=family.pk)),
         ("quality: the previous model", lambda: (PhotoEmbedding.objects.filter(family=family).exclude(
             model_name=MODEL).values("model_name").annotate(n=Count("id")).order_by("-n", "model_name").first()),
          lambda: previous_model(family_id=family.pk)),

@@ -258,7 +258,7 @@ def family_known_places(*, family_id: int, limit: int = 500):
 
     rows = (Photo.objects.filter(family_id=family_id).exclude(place_country="", place_city="")
             .values_list("place_city", "place_region", "place_country", "place_country_code")
-            .distinct().order_by("place_country", "place_region", "place_city")[:limit])
+            .distinct().order_by("place_country", "place_region", "place_city", "place_country_code")[:limit])
     return [Place(city=city, region=region, country=country, country_code=code) for city, region, country, code in rows]
 
 
