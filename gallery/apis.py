@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from datetime import timedelta
 
 from django.core.exceptions import NON_FIELD_ERRORS
@@ -30,8 +31,9 @@ from gallery.selectors import (
     family_filter, family_get, family_is_admin, family_known_places, family_list, family_suggestion_summary,
     open_suggestions, photo_get, photo_list, suggestion_get, trash_list, trash_photo_get,
 )
-from gallery.correction_services import (Renditions, photo_date_set, photo_place_set, photos_shift_dates,
-                                         rotation_apply, rotation_renditions)
+from gallery.correction_services import (photo_date_set, photo_place_set, photos_shift_dates, rotation_apply,
+                                         rotation_staged)
+from gallery.files import StorageFailed, StorageUnavailable
 from gallery.images import ImageBusy, ImageRejected, too_large
 from gallery.services import (
     MAX_TAGS, UploadResult, parse_tags, photo_api_version, photo_api_version_check, photo_embedded_read, photo_update,
@@ -444,31 +446,24 @@ class PhotoDetailApi(APIView):
         corrections = {name: values.pop(name) for name in ("taken_at", "latitude", "longitude", "place")
                        if name in values}
         rotation = values.pop("rotation", None)
+        if_match = request.headers.get("If-Match")
+        if rotation is not None:
+            # Out of date already: say so before decoding the picture (the check under the row's lock follows).
+            _precondition(photo=photo, if_match=if_match, locked=False)
         # A rotation's renditions are decoded and written first, outside the transaction (slow, and no lock held);
-        # they become the photo's inside it, with everything else of the request.
-        renditions = _rotation_renditions(photo=photo, rotation=rotation) if rotation not in (None, photo.rotation) \
-            else None
-        try:
-            # All or nothing: a refused place, date or rotation leaves the title and tags of the same request unsaved.
-            with transaction.atomic():
+        # they become the photo's inside it, with everything else of the request: all or nothing, a refused place,
+        # date or rotation leaves the title and tags of the same request unsaved (and no rendition file behind).
+        with _rotation_errors(), rotation_staged(photo=photo, rotation=photo.rotation if rotation is None else rotation) \
+                as renditions, transaction.atomic():
+            _precondition(photo=photo, if_match=if_match)
+            if values:
                 try:
-                    photo_api_version_check(photo=photo, if_match=request.headers.get("If-Match"))
+                    photo_update(photo=photo, **values, user=request.user)
                 except DjangoValidationError as exc:
-                    if exc.code != "edit_conflict":  # deleted for good since photo_get: as if it had never been
-                        raise Http404 from None
-                    raise PreconditionFailed(exc.messages[0]) from None
-                if values:
-                    try:
-                        photo_update(photo=photo, **values, user=request.user)
-                    except DjangoValidationError as exc:
-                        raise ValidationError({"tags": exc.messages}) from None
-                _apply_corrections(photo=photo, **corrections)
-                if renditions is not None and not rotation_apply(photo=photo, renditions=renditions):
-                    raise Http404  # deleted for good meanwhile
-        except BaseException:
-            if renditions is not None:
-                renditions.discard()
-            raise
+                    raise ValidationError({"tags": exc.messages}) from None
+            _apply_corrections(photo=photo, **corrections)
+            if renditions is not None and not rotation_apply(photo=photo, renditions=renditions):
+                raise Http404  # deleted for good meanwhile
         photo = photo_get(user=request.user, photo_id=photo_id)
         return Response(PhotoOutputSerializer(photo, context={"request": request}).data,
                         headers={"ETag": quote_etag(photo_api_version(photo))})
@@ -503,13 +498,33 @@ def _apply_corrections(*, photo: Photo, taken_at=None, latitude=_UNSET, longitud
         raise ValidationError({"taken_at": exc.messages}) from None
 
 
-def _rotation_renditions(*, photo: Photo, rotation: int) -> Renditions:
+def _precondition(*, photo: Photo, if_match: str | None, locked: bool = True) -> None:
+    """A PATCH's If-Match (photo_api_version_check; `locked`: under the row's lock, in the caller's transaction, else
+    a first look at the photo as read): 412 when someone saved the photo since, 404 when it was deleted for good."""
     try:
-        return rotation_renditions(photo=photo, rotation=rotation)
+        photo_api_version_check(photo=photo, if_match=if_match, lock=locked)
+    except DjangoValidationError as exc:
+        if exc.code != "edit_conflict":  # deleted for good since photo_get: as if it had never been
+            raise Http404 from None
+        raise PreconditionFailed(exc.messages[0]) from None
+
+
+@contextmanager
+def _rotation_errors():
+    """What making a rotation's renditions can meet, as the API answers it (nothing else raises these)."""
+    try:
+        yield
     except ImageBusy:
         raise Throttled(wait=5, detail="The server is busy with other pictures: try again in a moment.") from None
-    except (ImageRejected, OSError, DjangoValidationError) as exc:
+    except StorageUnavailable:
+        raise StorageNotAnswering() from None
+    except (ImageRejected, OSError, StorageFailed) as exc:
         raise ValidationError({"rotation": [str(exc)]}) from None
+
+
+class StorageNotAnswering(APIException):
+    status_code = status.HTTP_503_SERVICE_UNAVAILABLE
+    default_detail = "The photo storage is not answering. Please try again in a moment."
 
 
 def _one(results) -> None:

@@ -11,7 +11,9 @@ search document is rebuilt through `photos_changed` in the same transaction.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import logging
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from datetime import timezone as dt_timezone
@@ -22,13 +24,16 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from gallery.files import file_removals_process, files_remove, photo_files_write
+from gallery.files import file_removals_process, files_remove, photo_files_write, stored_open
 from gallery.images import decode_upright, encode_display, make_thumbnail, turned
 from gallery.models import FileRemoval, Membership, Photo
 from gallery.places import Place, place_for
+from gallery.services import photo_lock
 from gallery.signals import photos_changed, photos_rotated
 from gallery.timezones import aware, local, offset_name, zone_at
 from gallery.trash_services import NOT_FOUND, PhotoResult, _ids
+
+logger = logging.getLogger(__name__)
 
 # The first photograph that survives was taken in 1826; a date before is a typing mistake.
 EARLIEST_TAKEN = datetime(1826, 1, 1, tzinfo=dt_timezone.utc)
@@ -171,13 +176,12 @@ def photo_rotate(*, photo: Photo, quarter_turns: int) -> Photo:
     """Turn a photo by `quarter_turns` × 90° clockwise (negative: anticlockwise): new thumbnail and display
     rendition from the original (decoded with bounded memory in a decode slot, outside any transaction), the old
     ones queued for removal, and the photo queued to be embedded again as it now looks. Raises ImageRejected
-    (ImageBusy when no decode slot came free)."""
+    (ImageBusy when no decode slot came free), StorageUnavailable, StorageFailed, FileNotFoundError."""
     start = photo.rotation
     rotation = (start + 90 * int(quarter_turns)) % 360
     if rotation == start:
         return photo
-    renditions = rotation_renditions(photo=photo, rotation=rotation)
-    with transaction.atomic():
+    with rotation_staged(photo=photo, rotation=rotation) as renditions, transaction.atomic():
         # Only over the rotation we started from: two members turning at once don't both apply.
         turned_now = rotation_apply(photo=photo, renditions=renditions, start=start)
     if not turned_now:
@@ -185,44 +189,70 @@ def photo_rotate(*, photo: Photo, quarter_turns: int) -> Photo:
     return photo
 
 
-@dataclass(frozen=True)
+@dataclass
 class Renditions:
     """A photo's thumbnail and display rendition turned to `rotation`, written but not yet the photo's."""
 
+    photo_id: int
     rotation: int
     names: tuple[str, str]  # thumbnail, display
+    applied: bool = False  # rotation_apply made them the photo's (in a transaction that may still roll back)
 
     def discard(self) -> None:
         files_remove(names=list(self.names))
 
+    def kept(self) -> bool:
+        """Whether the photo now has them (its transaction committed). Unsure (the database unreachable): kept, as
+        a file left over does less harm than a photo whose rendition is gone."""
+        if not self.applied:
+            return False
+        try:
+            return Photo.all_objects.filter(pk=self.photo_id, thumbnail=self.names[0]).exists()
+        except Exception:  # noqa: BLE001 - see above
+            logger.warning("photo %s: could not tell whether its turned renditions were kept", self.photo_id)
+            return True
 
-def rotation_renditions(*, photo: Photo, rotation: int) -> Renditions:
-    """The renditions of `photo` turned to `rotation` degrees from its upright original: decoded (bounded memory, a
-    decode slot) and written now, before any transaction (it is slow, and must hold no lock); rotation_apply makes
-    them the photo's. Raises ImageRejected (ImageBusy), OSError when the original can't be read, StorageFailed."""
-    with photo.original.open("rb") as stream:
+
+@contextmanager
+def rotation_staged(*, photo: Photo, rotation: int) -> Iterator[Renditions | None]:
+    """The renditions of `photo` turned to `rotation` degrees (None: it is turned that way already), decoded and
+    written on entering (slow: before the caller's transaction, holding no lock), for rotation_apply to make the
+    photo's inside it: `with rotation_staged(...) as renditions, transaction.atomic(): ...`. On leaving, they are
+    removed unless the photo has them: the caller refused something, its transaction rolled back, or they were never
+    applied. Raises ImageRejected (ImageBusy), StorageUnavailable, StorageFailed, FileNotFoundError."""
+    if rotation == photo.rotation:
+        yield None
+        return
+    with stored_open(photo.original) as stream:
         upright = turned(decode_upright(stream, max_side=settings.DISPLAY_SIZE), rotation)
     staged = Photo(pk=photo.pk, sha256=photo.sha256, family_id=photo.family_id)  # whose fields the files are written by
     photo_files_write(staged, {"thumbnail": (f"{photo.sha256}-r{rotation}.jpg", make_thumbnail(upright)),
                                "display": (f"{photo.sha256}-r{rotation}.jpg", encode_display(upright))})
-    return Renditions(rotation, (staged.thumbnail.name, staged.display.name))
+    renditions = Renditions(photo.pk, rotation, (staged.thumbnail.name, staged.display.name))
+    try:
+        yield renditions
+    finally:
+        if not renditions.kept():
+            renditions.discard()
 
 
 def rotation_apply(*, photo: Photo, renditions: Renditions, start: int | None = None) -> bool:
     """Make `renditions` the photo's (in the caller's transaction: its row is locked until it ends): its rotation,
     renditions and size, the old renditions removed once it commits, and the photo queued to be embedded again.
-    `start`: only over that rotation (else False: someone turned it meanwhile, or it was deleted, and the renditions
-    are removed); None: whatever it is now. A photo already turned that way keeps its renditions. The renditions are
-    the caller's to discard if its transaction rolls back."""
-    fresh = Photo.all_objects.select_for_update(of=("self",)).filter(pk=photo.pk).first()
-    if fresh is None or (start is not None and fresh.rotation != start) or fresh.rotation == renditions.rotation:
-        renditions.discard()  # never a photo's: they can go now, whatever becomes of the transaction
-        return fresh is not None and fresh.rotation == renditions.rotation and start is None
+    `start`: only over that rotation (else False: someone turned it meanwhile, or it was deleted); None: whatever it
+    is now. A photo already turned that way keeps its renditions."""
+    try:
+        fresh = photo_lock(photo_id=photo.pk)
+    except ValidationError:  # deleted for good
+        return False
+    if (start is not None and fresh.rotation != start) or fresh.rotation == renditions.rotation:
+        return start is None and fresh.rotation == renditions.rotation
     odd = (renditions.rotation - fresh.rotation) % 180 != 0
     width, height = (fresh.height, fresh.width) if odd else (fresh.width, fresh.height)
     thumbnail, display = renditions.names
     Photo.all_objects.filter(pk=photo.pk).update(rotation=renditions.rotation, thumbnail=thumbnail, display=display,
                                                  width=width, height=height)
+    renditions.applied = True
     stale = [name for name in (fresh.thumbnail.name, fresh.display.name) if name and name not in renditions.names]
     ids = [removal.pk for removal in FileRemoval.objects.bulk_create([FileRemoval(storage_name=name) for name in stale])]
     transaction.on_commit(lambda: file_removals_process(ids=ids))

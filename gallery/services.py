@@ -627,13 +627,14 @@ def photo_edit_check(*, photo_id: int, seen: str = "") -> Photo:
     return fresh
 
 
-def photo_api_version_check(*, photo: Photo, if_match: str | None) -> None:
+def photo_api_version_check(*, photo: Photo, if_match: str | None, lock: bool = True) -> None:
     """Refuse (code "edit_conflict", saying what the photo reads now) when `if_match` (an If-Match header: "*" or
     strong ETags) names none of the photo's current photo_api_version; no header, no check. Locks the photo's row
-    until the caller's transaction ends, so that no other edit lands between the check and the caller's save."""
+    until the caller's transaction ends, so that no other edit lands between the check and the caller's save
+    (`lock=False`: a first look at `photo` as the caller read it, before slow work the check will be made again for)."""
     if not if_match:
         return
-    fresh = photo_lock(photo_id=photo.pk)
+    fresh = photo_lock(photo_id=photo.pk) if lock else photo
     tags = parse_etags(if_match)
     if "*" not in tags and quote_etag(photo_api_version(fresh)) not in tags:
         raise photo_edit_conflict(fresh, form=False)

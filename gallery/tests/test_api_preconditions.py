@@ -144,6 +144,22 @@ def test_a_rotation_that_fails_leaves_the_rest_of_the_patch_unsaved(api, family,
     assert _stored_files(photo) == files_before
 
 
+def test_a_rotation_with_an_out_of_date_etag_or_a_refused_date_keeps_nothing(api, family, alice):
+    """Refused before the picture is decoded (a stale ETag), or inside the request's transaction after its
+    renditions were written (a date no calendar has): the photo stays as it was, and no rendition file is left."""
+    photo = photo_factory(family=family, user=alice)
+    url = reverse("api_photo_detail", args=[photo.pk])
+    etag = api.get(url).headers["ETag"]
+    assert _patch(api, photo, {"title": "Meanwhile"}).status_code == 200
+    files = _stored_files(photo)
+    assert _patch(api, photo, {"rotation": 90}, if_match=etag).status_code == 412
+    refused = _patch(api, photo, {"rotation": 90, "title": "Turned", "taken_at": "1700-01-01T00:00:00Z"})
+    assert refused.status_code == 400 and "taken_at" in refused.json()
+    photo.refresh_from_db()
+    assert (photo.rotation, photo.title) == (0, "Meanwhile")
+    assert _stored_files(photo) == files
+
+
 def test_a_rotation_to_where_the_photo_already_is_changes_nothing(api, family, alice):
     photo = photo_factory(family=family, user=alice)
     assert _patch(api, photo, {"rotation": 90}).status_code == 200

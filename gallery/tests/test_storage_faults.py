@@ -261,3 +261,25 @@ def test_a_read_only_storage_is_named_as_such(family, alice, media):
     assert result.outcome == UploadResult.REJECTED
     assert result.reason.startswith("Could not store the file: the photo storage is read-only")
     assert not Photo.objects.exists() and _files(media) == []
+
+
+def test_turning_a_photo_on_a_storage_that_refuses_says_so_and_keeps_it_as_it_was(family, alice, media, client_for):
+    """A storage that refused the turned renditions was a 500 on the API's PATCH and on the page's turn."""
+    from tests.factories import api_token_key
+
+    photo = photo_factory(family=family, user=alice)
+    before = _files(media)
+    aside = _block(media, "displays")
+    try:
+        api = client_for(alice)
+        response = api.patch(reverse("api_photo_detail", args=[photo.pk]), {"rotation": 90, "title": "Turned"},
+                             content_type="application/json",
+                             headers={"Authorization": f"Token {api_token_key(alice)}"})
+        assert response.status_code == 400 and "Could not store the file" in response.json()["rotation"][0]
+        page = client_for(alice).post(reverse("gallery:photo_turn", args=[photo.pk]), {"turn": "right"}, follow=True)
+        assert page.status_code == 200 and "Could not store the file" in page.content.decode()
+    finally:
+        _unblock(media, "displays", aside)
+    photo.refresh_from_db()
+    assert photo.rotation == 0 and photo.title != "Turned"
+    assert _files(media) == before
