@@ -85,9 +85,10 @@ class JudgedData:
 
 
 def judged_data(*, family_id: int, budget: EncodeBudget | None = None) -> JudgedData:
-    """Every judgment of the family, its evidence re-scored now (one metadata pass and one scoring statement per
-    judged query, search.engine.judged_components). With a `budget` (a web page), the judgments of queries whose words it cannot encode in time are
-    left out, their queries listed in `waiting_queries`, and their words noted in the budget for the worker."""
+    """Every judgment of the family, its evidence re-scored now (search.engine.judged_components: one metadata pass
+    per judged query, every judged photo's vector read in one statement). With a `budget` (a web page), the
+    judgments of queries whose words it cannot encode in time are left out, their queries listed in
+    `waiting_queries`, and their words noted in the budget for the worker."""
     # A photo in the trash is no result of any search (scored, it would read as a result with no evidence at all):
     # its judgments wait until it is restored.
     rows = list(Judgment.objects.filter(family_id=family_id, photo__trashed_at__isnull=True)

@@ -54,7 +54,7 @@ from search.query_dates import (
     year_span,
 )
 
-ChipKind = Literal["place", "not_place", "date", "exclusion"]
+ChipKind = Literal["place", "not_place", "date", "not_date", "exclusion"]
 
 PLACE_WORDS = frozenset({"in", "at", "near", "from", "around"})
 DATE_WORDS = frozenset({"in", "during", "of", "from"})
@@ -73,15 +73,13 @@ AMBIGUOUS = frozenset({
     "cognac", "burgundy", "lima", "cheddar", "man", "home", "beach", "park", "lake", "city", "sale", "battle",
 })
 # Names people use for countries whose ISO name is formal or long.
-COUNTRY_ALIASES = {
+COUNTRY_ALIASES = {  # (the everyday names of gallery.places.EVERYDAY_COUNTRY_NAMES are known already)
     "usa": "US", "u.s.a.": "US", "united states of america": "US", "america": "US", "uk": "GB", "u.k.": "GB",
-    "britain": "GB", "great britain": "GB", "holland": "NL", "the netherlands": "NL", "south korea": "KR",
-    "korea": "KR", "north korea": "KP", "russia": "RU", "iran": "IR", "syria": "SY", "laos": "LA", "moldova": "MD",
-    "tanzania": "TZ", "czechia": "CZ", "vatican": "VA", "vatican city": "VA", "ivory coast": "CI",
-    "cote d'ivoire": "CI", "micronesia": "FM", "libya": "LY", "north macedonia": "MK", "east timor": "TL",
-    "burma": "MM", "eswatini": "SZ", "cabo verde": "CV", "brunei": "BN", "palestine": "PS", "drc": "CD",
-    "democratic republic of the congo": "CD", "falkland islands": "FK", "the bahamas": "BS", "the gambia": "GM",
-    "the philippines": "PH", "the united states": "US", "the united kingdom": "GB",
+    "britain": "GB", "great britain": "GB", "holland": "NL", "the netherlands": "NL", "korea": "KR",
+    "czechia": "CZ", "vatican": "VA", "ivory coast": "CI", "east timor": "TL", "burma": "MM", "eswatini": "SZ",
+    "cabo verde": "CV", "palestine": "PS", "drc": "CD", "democratic republic of the congo": "CD",
+    "the bahamas": "BS", "the gambia": "GM", "the philippines": "PH", "the united states": "US",
+    "the united kingdom": "GB",
 }
 EARLIEST_YEAR = 1826  # the oldest surviving photograph
 MAX_PHRASE = 6

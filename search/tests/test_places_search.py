@@ -147,6 +147,8 @@ def test_not_in_a_year_leaves_out_the_photos_taken_then(toy_model, family, alice
     """"beach not in 2023" and "beach -2023" were words: "-2023" kept only the photos whose metadata lacks the
     year, and "not in 2023" even raised the 2023 photos. Now a negated date is a filter: the photos taken in it
     (their own local day) are left out."""
+    from datetime import timezone
+
     from gallery.services import photo_update
 
     old = store(family, alice, *LISBON, taken="2022:07:14 12:00:00")
@@ -160,6 +162,12 @@ def test_not_in_a_year_leaves_out_the_photos_taken_then(toy_model, family, alice
     assert _ids(_search(api, q="beach except summer 2022")) == {new.pk}
     page = client_for(alice).get(reverse("search:search"), {"q": "beach not in 2023"}).content.decode()
     assert 'class="chip chip-not_date"' in page and "Left out" in page
+    # The photo's own local day decides: half past midnight on New Year's Day in Sydney is still 2022 in UTC.
+    new_year = store(family, alice, *SYDNEY, taken="2023:01:01 00:30:00")
+    photo_update(photo=new_year, tags=["beach"])
+    assert new_year.taken_at.astimezone(timezone.utc).year == 2022
+    assert new_year.pk not in _ids(_search(api, q="beach not in 2023"))
+    assert new_year.pk in _ids(_search(api, q="beach not in 2022"))
 
 
 def test_another_familys_places_never_appear(toy_model, family, alice, other_family, mallory, api, client_for):

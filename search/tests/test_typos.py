@@ -63,3 +63,18 @@ def test_a_correction_that_adds_to_another_match_is_named_in_explain(family, ali
     explanation = next(r.explanation for r in response.results if r.photo.pk == photo.pk)
     assert "typo" in explanation.meta_probabilities
     assert explanation.meta_fields == ["tags", "similar spelling (sqaure → square)"]
+
+
+def test_many_queries_at_once_are_each_understood_as_alone(vocabulary, family, alice):
+    """metadata_queries (the quality page's judged queries in one statement) gives every query exactly what
+    metadata_query gives it on its own: its corrections, glued and compound words and exclusions, and nothing of
+    its neighbours'."""
+    from search.metadata import metadata_queries
+
+    photo_factory(family=family, user=alice, tags=["sunglasses"], description="BAKERYOPEN7AM sun set")
+    asked = [("sqaure", ()), ("sun glasses", ("grandma",)), ("glasses -grandma", ()), ("brithday cake", ("grandma",)), ("", ()),
+             ("bakery sunset", ("sqaure",)), ('"hot dog" or squre', ()), ("sqaure", ())]
+    together = metadata_queries(asked, family_ids=[family.pk])
+    alone = [metadata_query(query=query, family_ids=[family.pk], excluded=excluded) for query, excluded in asked]
+    assert together == alone
+    assert together[0].corrections and together[1].compounds and together[3].excluded and together[5].glued
