@@ -461,6 +461,30 @@ def test_api_bulk_add_to_album(api, family, alice, other_family, mallory):
     assert not foreign_album.photos.exists()
 
 
+def test_the_bar_counts_only_the_photos_it_added_to_the_album_not_those_already_in_it(client_for, family, alice):
+    from gallery.album_services import album_add_photos, album_create
+
+    album = album_create(user=alice, family=family, name="Summer")
+    there = [photo_factory(family=family, user=alice) for _ in range(2)]
+    new = photo_factory(family=family, user=alice)
+    album_add_photos(user=alice, album=album, photo_ids=[photo.pk for photo in there])
+
+    response = client_for(alice).post(reverse("gallery:photos_bulk"),
+                                      {"action": "add_to_album", "photos": [there[0].pk, there[1].pk, new.pk],
+                                       "album": album.pk}, headers={"HX-Request": "true"})
+    again = client_for(alice).post(reverse("gallery:photos_bulk"),
+                                   {"action": "add_to_album", "photos": [new.pk], "album": album.pk},
+                                   headers={"HX-Request": "true"})
+
+    text = " ".join(response.content.decode().split())
+    assert "1 photo added to the album. 2 unchanged: Already in the album." in text
+    assert "3 photos added" not in text
+    again_text = " ".join(again.content.decode().split())
+    assert "1 photo added" not in again_text and "1 unchanged: Already in the album." in again_text
+    assert 'class="error"' not in again_text  # nothing went wrong: the photo is in the album
+    assert album.photos.count() == 3
+
+
 def test_the_bar_offers_only_plain_albums_of_my_families(client_for, family, alice, other_family, mallory):
     from gallery.album_services import album_create
 

@@ -105,11 +105,15 @@ HEART_ACTIONS = {"favourite": True, "unfavourite": False}
 
 
 def bulk_summary(action: str, results: list[BulkResult]) -> str:
-    """"Tags added to 3 photos. 2 were not: No such photo. (1) …" in one line."""
-    done = sum(result.ok for result in results)
+    """"Tags added to 3 photos. 2 were not: No such photo. (1) …" in one line. A photo that was ok but needed
+    nothing (already in the album) is not counted as done: "1 photo added to the album. 2 unchanged: Already in the
+    album." """
+    done = sum(result.ok and not result.reason for result in results)
     photos = f"{done} photo{'' if done == 1 else 's'}"
     text = BULK_ACTIONS[action].label.format(photos=photos) if done else "Nothing was done."
     text = text[0].upper() + text[1:]
+    for reason, count in Counter(result.reason for result in results if result.ok and result.reason).items():
+        text += f" {count} unchanged: {reason}"
     reasons = Counter(result.reason for result in results if not result.ok)
     if reasons:
         failed = sum(reasons.values())
