@@ -77,6 +77,22 @@ def test_a_resumed_import_adds_only_the_new_files(photo_dir, family, alice):
     assert "Imported 1, already there 4, unreadable 2 (of 7 files)" in out
 
 
+def test_rerunning_the_import_leaves_a_photo_the_family_moved_to_the_trash_in_the_trash(photo_dir, family, alice):
+    """Re-run to pick up new files, an import must not undo the family's deletions (a bad shot, the copy the
+    Duplicates page trashed): the file's photo stays in the trash, and the summary says so."""
+    from gallery.trash_services import photos_trash
+
+    _import(photo_dir, "--family", "Smiths", "--user", "alice")
+    beach = Photo.objects.get(original_filename="beach.jpg")
+    photos_trash(user=alice, photo_ids=[beach.pk])
+
+    out = _import(photo_dir, "--family", "Smiths", "--user", "alice")
+
+    assert Photo.all_objects.get(pk=beach.pk).trashed_at is not None
+    assert Photo.all_objects.filter(family=family).count() == 3
+    assert "Imported 0, already there 2, in the trash 1 (left there), unreadable 2 (of 5 files) into Smiths." in out
+
+
 def test_import_tags_every_photo(photo_dir, family, alice):
     _import(photo_dir, "--family", "Smiths", "--user", "alice", "--tag", "Scanned", "--tag", "box 3")
     for photo in Photo.objects.all():
