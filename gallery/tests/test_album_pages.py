@@ -51,6 +51,20 @@ def test_a_member_creates_an_album_and_adds_photos_through_the_pages(client_for,
     assert "Picnic" in listing and "3 photos" in listing
 
 
+def test_adding_a_photo_already_in_the_album_says_so_instead_of_added_0_photos(client_for, bob, album, photos):
+    client = client_for(bob)
+    from_page = client.post(reverse("gallery:album_add_photo"), {"album": album.pk, "photos": photos[0].pk},
+                            follow=True).content.decode()
+    extra = photo_factory(family=album.family, user=bob, filename="new.jpg")
+    from_picker = client.post(reverse("gallery:album_add", args=[album.pk]),
+                              {"photos": [photos[1].pk, extra.pk]}, follow=True).content.decode()
+
+    assert "Added 0 photos" not in from_page
+    assert "That photo is already in “Holidays”." in from_page
+    assert "Added 1 photo to “Holidays”. 1 was already in it." in from_picker
+    assert album_photo_ids(album=album) == [*(p.pk for p in photos), extra.pk]
+
+
 def test_the_album_page_uses_the_timeline_tiles_and_the_viewer_walks_it_in_order(client_for, alice, album, photos):
     client = client_for(alice)
     body = client.get(album.get_absolute_url()).content.decode()

@@ -217,9 +217,15 @@ def _add_posted(request: HttpRequest, album, *, back: str) -> HttpResponse:
         messages.error(request, _problem(exc))
         return redirect(back)
     added = sum(1 for outcome in outcomes if outcome.ok and not outcome.reason)
+    already = sum(1 for outcome in outcomes if outcome.ok and outcome.reason)
     refused = [outcome for outcome in outcomes if not outcome.ok]
-    messages.success(request, f"Added {added} photo{'s' if added != 1 else ''} to “{album}”."
-                     + (f" {len(refused)} could not be added: {refused[0].reason}" if refused else ""))
+    if already and not added and not refused:  # nothing to add: not "Added 0 photos"
+        text = f"{'That photo is' if already == 1 else f'These {already} photos are'} already in “{album}”."
+    else:
+        text = (f"Added {added} photo{'s' if added != 1 else ''} to “{album}”."
+                + (f" {already} {'was' if already == 1 else 'were'} already in it." if already else "")
+                + (f" {len(refused)} could not be added: {refused[0].reason}" if refused else ""))
+    messages.success(request, text)
     return redirect(back)
 
 
