@@ -724,7 +724,9 @@ class PhotoBulkApi(APIView):
     class BulkResultSerializer(serializers.Serializer):
         id = serializers.IntegerField()
         ok = serializers.BooleanField()
-        reason = serializers.CharField(help_text='Why not, when ok is false ("" when ok)')
+        reason = serializers.CharField(help_text='Why not, when ok is false; when ok, "" if the photo was changed, '
+                                                 'else why it needed nothing ("Already in the album.", "It had these '
+                                                 'tags already.", "It had none of these tags.")')
 
     @extend_schema(request=BulkInputSerializer, responses=inline_serializer(
         "PhotoBulkOutput", {"results": BulkResultSerializer(many=True)}))

@@ -30,6 +30,9 @@ from gallery.trash_services import photos_favourite, photos_restore, photos_tras
 
 BULK_MAX_PHOTOS = 500
 NOT_FOUND = "No such photo."
+# ok, but nothing to do: said apart from the photos changed (the selection bar counts only those).
+HAD_TAGS = "It had these tags already."
+HAD_NO_TAGS = "It had none of these tags."
 
 
 @dataclass(frozen=True)
@@ -142,24 +145,30 @@ def _visible(*, user: AbstractBaseUser, photo_ids: Sequence[int]) -> dict[int, P
 @transaction.atomic
 def _add_tags(*, user: AbstractBaseUser, data: BulkInput) -> list[BulkResult]:
     """Each visible photo gets the tags as a member's (any member of its family may tag it), unless that would
-    give it more than MAX_TAGS tags."""
+    give it more than MAX_TAGS tags; one that has them all as a member's already is ok with the reason HAD_TAGS."""
     photos = _visible(user=user, photo_ids=data.photo_ids)
     wanted = {name.lower() for name in data.tags}
     have: dict[int, set[str]] = {pk: set() for pk in photos}
-    for photo_id, name in PhotoTag.objects.filter(photo_id__in=list(photos)).values_list("photo_id", "tag__name"):
+    members: dict[int, set[str]] = {pk: set() for pk in photos}  # the tags a member gave it (a file's become one)
+    for photo_id, name, source in (PhotoTag.objects.filter(photo_id__in=list(photos))
+                                   .values_list("photo_id", "tag__name", "source")):
         have[photo_id].add(name.lower())
+        if source == PhotoTag.Source.MEMBER:
+            members[photo_id].add(name.lower())
     full = {pk for pk in photos if len(have[pk] | wanted) > MAX_TAGS}
-    photos_tags_add_many(photos=[photo for pk, photo in photos.items() if pk not in full], names=data.tags, user=user)
-    photos_changed.send(sender=Photo, photo_ids=[pk for pk in photos if pk not in full])
-    return [BulkResult(pk, False, f"It would have more than {MAX_TAGS} tags.") if pk in full else BulkResult(pk, True)
-            for pk in photos]
+    unchanged = {pk for pk in photos if wanted <= members[pk]}
+    changed = [pk for pk in photos if pk not in full and pk not in unchanged]
+    photos_tags_add_many(photos=[photos[pk] for pk in changed], names=data.tags, user=user)
+    photos_changed.send(sender=Photo, photo_ids=changed)
+    return [BulkResult(pk, False, f"It would have more than {MAX_TAGS} tags.") if pk in full
+            else BulkResult(pk, True, HAD_TAGS) if pk in unchanged else BulkResult(pk, True) for pk in photos]
 
 
 @bulk_action("remove_tags", label="Tags removed from {photos}.", needs_tags=True)
 @transaction.atomic
 def _remove_tags(*, user: AbstractBaseUser, data: BulkInput) -> list[BulkResult]:
     """The tags (any source, case-insensitive) come off each visible photo that has them; a photo without them is
-    left as it is and still ok."""
+    left as it is and still ok (with the reason HAD_NO_TAGS)."""
     photos = _visible(user=user, photo_ids=data.photo_ids)
     # Compared with PostgreSQL's lower(), as tags_get_or_create does.
     named = Q()
@@ -171,7 +180,7 @@ def _remove_tags(*, user: AbstractBaseUser, data: BulkInput) -> list[BulkResult]
     PhotoTag.objects.filter(pk__in=[pk for pk, _, _ in links]).delete()
     changed = sorted({photo_id for _, photo_id, _ in links})
     photos_changed.send(sender=Photo, photo_ids=changed)
-    return [BulkResult(photo_id, True) for photo_id in photos]
+    return [BulkResult(photo_id, True, "" if photo_id in changed else HAD_NO_TAGS) for photo_id in photos]
 
 
 # --- albums -------------------------------------------------------------------------------------

@@ -121,6 +121,23 @@ def test_remove_tags_any_case_from_own_photos_only(family, alice, other_family, 
     assert tag_names(theirs) == ["beach"]
 
 
+def test_the_bar_counts_only_the_photos_whose_tags_changed(client_for, family, alice):
+    """"Tags removed from 2 photos" when neither had the tag was false: a photo left as it was is said apart."""
+    tagged = photo_factory(family=family, user=alice, tags=["beach"])
+    bare = photo_factory(family=family, user=alice)
+    client = client_for(alice)
+
+    def summary(action: str, photos: list, tags: str) -> str:
+        response = client.post(reverse("gallery:photos_bulk"), {"action": action, "photos": [p.pk for p in photos],
+                                                                 "tags": tags}, headers={"HX-Request": "true"})
+        return " ".join(re.sub(r"<[^>]+>", " ", response.content.decode()).split())
+
+    assert summary("add_tags", [tagged, bare], "Beach") == "Tags added to 1 photo. 1 unchanged: It had these tags already."
+    assert summary("remove_tags", [tagged, bare], "dog") == "Nothing was done. 2 unchanged: It had none of these tags."
+    assert summary("remove_tags", [tagged], "beach, dog") == "Tags removed from 1 photo."
+    assert tag_names(tagged) == [] and tag_names(bare) == ["beach"]
+
+
 def test_duplicate_ids_are_answered_once_in_the_order_given(family, alice):
     a, b = photo_factory(family=family, user=alice), photo_factory(family=family, user=alice)
 
