@@ -13,6 +13,7 @@ from gallery.images import ImageRejected, read_limited, sha256_of
 from gallery.management.families import family_from_option
 from gallery.models import Family, Photo
 from gallery.services import UploadResult, photo_create_from_bytes, tags_clean
+from gallery.text import text_from_os
 
 
 COMMIT_EVERY = 64
@@ -61,7 +62,7 @@ class Command(BaseCommand):
         for start in range(0, len(files), COMMIT_EVERY):
             with transaction.atomic():
                 for path in files[start:start + COMMIT_EVERY]:
-                    bar.set_postfix_str(path.name[-30:], refresh=False)
+                    bar.set_postfix_str(text_from_os(path.name)[-30:], refresh=False)
                     outcome, reason = self._import_one(path, family_obj, uploader, tag, known, trashed)
                     counts[outcome] += 1
                     if reason:
@@ -70,7 +71,7 @@ class Command(BaseCommand):
         bar.close()
 
         for path, reason in problems:
-            self.stdout.write(f"skipped {path.relative_to(root)}: {reason}")
+            self.stdout.write(text_from_os(f"skipped {path.relative_to(root)}: {reason}"))
         self.stdout.write(self.style.SUCCESS(
             f"Imported {counts[UploadResult.SAVED]}, already there {counts[UploadResult.DUPLICATE]}, "
             + (f"in the trash {counts[IN_TRASH]} (left there), " if counts[IN_TRASH] else "")
