@@ -187,3 +187,16 @@ def test_a_smart_album_filtered_by_uploader_says_whose_and_takes_only_someone_of
             album_create(user=alice, family=family, name="Theirs", search={"q": "dog", "uploader": someone})
         assert refused.value.messages == ["“uploader” must be a member of the album's family or someone whose photos "
                                           "are in it."]
+
+
+def test_saving_a_favourites_only_search_as_a_smart_album_says_the_favourites_are_not_kept(client_for, family,
+                                                                                            alice):
+    """A smart album is the family's (favourites are each person's own): the filter was dropped without a word."""
+    page = client_for(alice).get(reverse("search:search"), {"q": "dog", "favourite": "1"}).content.decode()
+    form = page[page.index('class="save-smart card"'):]
+    form = form[:form.index("</details>")]
+
+    assert "shows every match in the family, not only your favourites" in form
+    assert 'name="favourite"' not in form
+    plain = client_for(alice).get(reverse("search:search"), {"q": "dog"}).content.decode()
+    assert "not only your favourites" not in plain
