@@ -708,9 +708,9 @@ class PhotoBulkApi(APIView):
     class BulkInputSerializer(serializers.Serializer):
         action = serializers.ChoiceField(
             choices=list(BULK_ACTIONS),
-            help_text="add_tags and remove_tags need `tags`, add_to_album needs `album` (a plain album of the photo's "
-                      "family), shift_dates needs `seconds`; favourite and unfavourite are the user's own; trash and "
-                      "restore are for the photo's uploader or a family admin")
+            help_text="add_tags and remove_tags need `tags`, add_to_album and remove_from_album need `album` (a plain "
+                      "album of the photo's family), shift_dates needs `seconds`; favourite and unfavourite are the "
+                      "user's own; trash and restore are for the photo's uploader or a family admin")
         photos = serializers.ListField(child=serializers.IntegerField(min_value=1, max_value=2**63 - 1),
                                        min_length=1, max_length=BULK_MAX_PHOTOS,
                                        help_text=f"Photo ids, at most {BULK_MAX_PHOTOS}")

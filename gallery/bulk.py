@@ -21,7 +21,7 @@ from django.db.models.functions import Lower
 from django.http import Http404
 
 from gallery.album_selectors import album_get, album_list
-from gallery.album_services import album_add_photos
+from gallery.album_services import album_add_photos, album_remove_photos
 from gallery.correction_services import MAX_SHIFT, photos_shift_dates
 from gallery.models import Album, Photo, PhotoTag
 from gallery.services import MAX_TAGS, photos_tags_add_many, tags_clean, tags_removed_remember
@@ -195,6 +195,18 @@ def _add_to_album(*, user: AbstractBaseUser, data: BulkInput) -> list[BulkResult
     except Http404:
         raise ValidationError("No such album.") from None
     return [BulkResult(*outcome) for outcome in album_add_photos(user=user, album=album, photo_ids=data.photo_ids)]
+
+
+@bulk_action("remove_from_album", label="{photos} taken out of the album.", needs_album=True)
+def _remove_from_album(*, user: AbstractBaseUser, data: BulkInput) -> list[BulkResult]:
+    """Take the photos out of a (plain) album of the user's families: they stay in the family. A photo not in it is
+    answered "Not in the album."; a smart album is refused by album_remove_photos."""
+    try:
+        album = album_get(user=user, album_id=data.album_id)
+    except Http404:
+        raise ValidationError("No such album.") from None
+    return [BulkResult(*outcome) for outcome in album_remove_photos(user=user, album=album,
+                                                                     photo_ids=data.photo_ids)]
 
 
 def bulk_albums(*, user: AbstractBaseUser) -> list:

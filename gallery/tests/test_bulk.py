@@ -627,6 +627,50 @@ def test_an_album_page_has_the_selection_bar_and_boxes(client_for, family, alice
     assert "js/select.js" in body
 
 
+def test_an_album_pages_bar_takes_photos_out_of_the_album_not_only_into_the_trash(client_for, family, alice, bob,
+                                                                                   other_family, mallory):
+    """On an album's page the bar offered "Move to trash" (out of the whole family) but no way to take the ticked
+    photos out of the album: a member tidying an album had one photo at a time, or the trash."""
+    from gallery.album_selectors import album_photo_ids
+    from gallery.album_services import album_add_photos, album_create
+
+    album = album_create(user=alice, family=family, name="Summer")
+    photos = [photo_factory(family=family, user=alice) for _ in range(3)]
+    album_add_photos(user=alice, album=album, photo_ids=[p.pk for p in photos])
+    other_album = album_create(user=alice, family=family, name="Winter")
+    theirs = album_create(user=mallory, family=other_family, name="Theirs")
+    client = client_for(bob)  # any member arranges an album
+
+    body = client.get(reverse("gallery:album_detail", args=[album.pk])).content.decode()
+    assert 'value="remove_from_album"' in body and f'name="from_album" value="{album.pk}"' in body
+    assert 'value="remove_from_album"' not in client.get(reverse("gallery:timeline")).content.decode()
+
+    response = client.post(reverse("gallery:photos_bulk"),
+                           {"action": "remove_from_album", "photos": [photos[0].pk, photos[2].pk], "tags": "",
+                            "from_album": album.pk, "album": other_album.pk}, headers={"HX-Request": "true"})
+
+    assert "2 photos taken out of the album." in response.content.decode()
+    assert json.loads(response["HX-Trigger"])["bulk-done"]["remove"] is True
+    assert album_photo_ids(album=album) == [photos[1].pk]
+    assert Photo.objects.filter(pk=photos[0].pk).exists()  # still in the family
+    refused = client.post(reverse("gallery:photos_bulk"), {"action": "remove_from_album", "photos": [photos[1].pk],
+                                                           "from_album": theirs.pk}, headers={"HX-Request": "true"})
+    assert "No such album." in refused.content.decode() and album_photo_ids(album=album) == [photos[1].pk]
+
+
+def test_a_smart_albums_bar_offers_no_taking_out(client_for, family, alice):
+    from gallery.album_services import album_create
+
+    photo_factory(family=family, user=alice, tags=["dog"])
+    album = album_create(user=alice, family=family, name="Dogs", search={"q": "dog"})
+
+    body = client_for(alice).get(reverse("gallery:album_detail", args=[album.pk])).content.decode()
+
+    assert 'value="remove_from_album"' not in body
+    with pytest.raises(ValidationError, match="come from its search"):
+        photos_bulk_apply(user=alice, action="remove_from_album", photo_ids=[1], album_id=album.pk)
+
+
 def test_download_of_ids_past_the_database_range_is_no_archive_not_an_error(client_for, family, alice):
     photo = photo_factory(family=family, user=alice, filename="mine.jpg")
 

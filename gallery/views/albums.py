@@ -26,7 +26,7 @@ from gallery.forms import AlbumArrangeForm, AlbumCreateForm, AlbumForm, AlbumPho
 from gallery.selectors import family_get, family_list, photo_get, photo_list
 from gallery.text import id_from_text
 from gallery.views import wants_partial
-from gallery.views.bulk import selection_context
+from gallery.views.bulk import ALBUM_ACTIONS, LIST_ACTIONS, selection_context
 
 PICKER_SIZE = 200
 
@@ -90,7 +90,8 @@ def _album_context(request: HttpRequest, album, *, edit_form=None) -> dict:
         "edit_form": edit_form or AlbumForm(initial={"name": album.name, "description": album.description}),
         "smart_description": smart_albums.engine().describe(album=album) if album.is_smart else "",
         "limit": settings.ALBUM_MAX_PHOTOS,
-        **selection_context(user=request.user),
+        **selection_context(user=request.user, actions=LIST_ACTIONS if album.is_smart else ALBUM_ACTIONS,
+                            album=album),
     }
 
 
