@@ -604,6 +604,26 @@ def test_bulk_page_favourite_swaps_the_hearts_of_the_photos_done(client_for, fam
     assert f"heart-{theirs.pk}" not in body
 
 
+def test_the_bar_takes_a_selection_out_of_my_favourites(client_for, family, alice):
+    """The bar could only add favourites: on "Favourites only", ticking photos and pressing "Favourite" did nothing,
+    and taking many out meant one heart at a time."""
+    from gallery.models import Favourite
+
+    photos = [photo_factory(family=family, user=alice) for _ in range(2)]
+    photos_bulk_apply(user=alice, action="favourite", photo_ids=[p.pk for p in photos])
+    client = client_for(alice)
+
+    page = client.get(reverse("gallery:timeline"), {"favourite": "1"}).content.decode()
+    response = client.post(reverse("gallery:photos_bulk"), {"action": "unfavourite", "photos": [photos[0].pk],
+                                                            "next": "/?favourite=1"}, headers={"HX-Request": "true"})
+
+    assert 'value="unfavourite"' in page
+    body = response.content.decode()
+    assert "1 photo taken out of your favourites." in body
+    assert f'id="heart-{photos[0].pk}" hx-swap-oob="true"' in body and 'aria-pressed="false"' in body
+    assert list(Favourite.objects.filter(user=alice).values_list("photo_id", flat=True)) == [photos[1].pk]
+
+
 def test_download_leaves_out_photos_in_the_trash(client_for, family, alice):
     kept = photo_factory(family=family, user=alice, filename="kept.jpg")
     binned = photo_factory(family=family, user=alice, filename="binned.jpg")

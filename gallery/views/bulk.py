@@ -24,7 +24,8 @@ from gallery.views import redirect_back
 
 
 # What the bar offers on a list of photos (timeline, search results, an album); the trash page offers "restore".
-LIST_ACTIONS = ("add_tags", "remove_tags", "add_to_album", "favourite", "shift_dates", "download", "trash")
+LIST_ACTIONS = ("add_tags", "remove_tags", "add_to_album", "favourite", "unfavourite", "shift_dates", "download",
+                "trash")
 # A plain album's page also takes the ticked photos out of that album (`from_album`: the page's album).
 ALBUM_ACTIONS = (*LIST_ACTIONS[:3], "remove_from_album", *LIST_ACTIONS[3:])
 TRASH_ACTIONS = ("restore",)
