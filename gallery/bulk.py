@@ -23,7 +23,7 @@ from django.http import Http404
 from gallery.album_selectors import album_get, album_list
 from gallery.album_services import album_add_photos, album_remove_photos
 from gallery.correction_services import MAX_SHIFT, photos_shift_dates
-from gallery.models import Album, Photo, PhotoTag
+from gallery.models import Album, Favourite, Photo, PhotoTag
 from gallery.services import MAX_TAGS, photos_tags_add_many, tags_clean, tags_removed_remember
 from gallery.signals import photos_changed
 from gallery.trash_services import photos_favourite, photos_restore, photos_trash
@@ -33,6 +33,8 @@ NOT_FOUND = "No such photo."
 # ok, but nothing to do: said apart from the photos changed (the selection bar counts only those).
 HAD_TAGS = "It had these tags already."
 HAD_NO_TAGS = "It had none of these tags."
+ALREADY_FAVOURITE = "Already a favourite."
+NOT_FAVOURITE = "Not a favourite."
 
 
 @dataclass(frozen=True)
@@ -219,12 +221,25 @@ def bulk_albums(*, user: AbstractBaseUser) -> list:
 
 @bulk_action("favourite", label="{photos} added to your favourites.")
 def _favourite(*, user: AbstractBaseUser, data: BulkInput) -> list[BulkResult]:
-    return [BulkResult(*result) for result in photos_favourite(user=user, photo_ids=data.photo_ids, on=True)]
+    return _favourites_set(user=user, photo_ids=data.photo_ids, on=True)
 
 
 @bulk_action("unfavourite", label="{photos} taken out of your favourites.")
 def _unfavourite(*, user: AbstractBaseUser, data: BulkInput) -> list[BulkResult]:
-    return [BulkResult(*result) for result in photos_favourite(user=user, photo_ids=data.photo_ids, on=False)]
+    return _favourites_set(user=user, photo_ids=data.photo_ids, on=False)
+
+
+def _favourites_set(*, user: AbstractBaseUser, photo_ids: list[int], on: bool) -> list[BulkResult]:
+    """photos_favourite's results, a photo that already was (or wasn't) a favourite ok with the reason why it
+    needed nothing."""
+    before = set(Favourite.objects.filter(user=user, photo_id__in=photo_ids).values_list("photo_id", flat=True)
+                 ) if user.is_authenticated else set()
+    results = []
+    for pk, ok, reason in photos_favourite(user=user, photo_ids=photo_ids, on=on):
+        if ok and (pk in before) == on:
+            reason = ALREADY_FAVOURITE if on else NOT_FAVOURITE
+        results.append(BulkResult(pk, ok, reason))
+    return results
 
 
 @bulk_action("trash", label="{photos} moved to the trash.")

@@ -624,6 +624,21 @@ def test_the_bar_takes_a_selection_out_of_my_favourites(client_for, family, alic
     assert list(Favourite.objects.filter(user=alice).values_list("photo_id", flat=True)) == [photos[1].pk]
 
 
+def test_the_bar_counts_only_the_favourites_it_changed(client_for, family, alice):
+    liked, other = photo_factory(family=family, user=alice), photo_factory(family=family, user=alice)
+    photos_bulk_apply(user=alice, action="favourite", photo_ids=[liked.pk])
+    client = client_for(alice)
+
+    def summary(action: str) -> str:
+        response = client.post(reverse("gallery:photos_bulk"), {"action": action, "photos": [liked.pk, other.pk]},
+                               headers={"HX-Request": "true"})
+        return " ".join(re.sub(r"<[^>]+>", " ", response.content.decode()).split())
+
+    assert summary("favourite").startswith("1 photo added to your favourites. 1 unchanged: Already a favourite.")
+    assert summary("unfavourite").startswith("2 photos taken out of your favourites.")
+    assert summary("unfavourite").startswith("Nothing was done. 2 unchanged: Not a favourite.")
+
+
 def test_download_leaves_out_photos_in_the_trash(client_for, family, alice):
     kept = photo_factory(family=family, user=alice, filename="kept.jpg")
     binned = photo_factory(family=family, user=alice, filename="binned.jpg")
