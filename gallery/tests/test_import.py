@@ -124,6 +124,19 @@ def test_file_names_that_are_no_text_are_imported_with_what_can_be_read_of_them(
         assert response.status_code == 200 and "\n" not in response["Content-Disposition"]
 
 
+def test_a_link_to_a_folder_is_not_followed_and_the_summary_says_so(photo_dir, tmp_path, family, alice):
+    """A linked folder (~/Pictures/Phone -> /mnt/phone) was passed over without a word: its photos never came."""
+    elsewhere = tmp_path / "Phone"
+    elsewhere.mkdir()
+    (elsewhere / "from-the-phone.jpg").write_bytes(images.jpeg(colour=(9, 200, 9)))
+    (photo_dir / "2020" / "Phone").symlink_to(elsewhere, target_is_directory=True)
+
+    out = _import(photo_dir, "--family", "Smiths", "--user", "alice")
+
+    assert not Photo.objects.filter(original_filename="from-the-phone.jpg").exists()
+    assert "not followed: 2020/Phone is a link to a folder; import " + str(elsewhere) + " on its own" in out
+
+
 def test_import_tags_every_photo(photo_dir, family, alice):
     _import(photo_dir, "--family", "Smiths", "--user", "alice", "--tag", "Scanned", "--tag", "box 3")
     for photo in Photo.objects.all():

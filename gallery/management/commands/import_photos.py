@@ -49,7 +49,10 @@ class Command(BaseCommand):
         except ValidationError as exc:
             raise CommandError(" ".join(exc.messages)) from None
 
-        files = sorted(p for p in root.rglob("*") if p.is_file() and not any(part.startswith(".") for part in p.relative_to(root).parts))
+        found = [p for p in root.rglob("*") if not any(part.startswith(".") for part in p.relative_to(root).parts)]
+        files = sorted(p for p in found if p.is_file())
+        # The walk does not go into linked folders (a link back up would never end): said, not passed over.
+        linked = sorted(p for p in found if p.is_symlink() and p.is_dir())
         known = set(Photo.objects.filter(family=family_obj).values_list("sha256", flat=True))
         # A re-run must not undo the family's deletions: those files are counted, not restored as an upload would.
         trashed = set(Photo.all_objects.filter(family=family_obj, trashed_at__isnull=False)
@@ -70,6 +73,9 @@ class Command(BaseCommand):
                     bar.update(1)
         bar.close()
 
+        for path in linked:
+            self.stdout.write(text_from_os(f"not followed: {path.relative_to(root)} is a link to a folder; import "
+                                           f"{path.resolve()} on its own"))
         for path, reason in problems:
             self.stdout.write(text_from_os(f"skipped {path.relative_to(root)}: {reason}"))
         self.stdout.write(self.style.SUCCESS(
