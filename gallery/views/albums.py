@@ -73,7 +73,8 @@ def album_detail(request: HttpRequest, album_id: int) -> HttpResponse:
 
 
 def _page_context(request: HttpRequest, album, *, reuse: bool = False) -> dict:
-    page = album_page(album=album, number=request.GET.get("page"), size=settings.GALLERY_PAGE_SIZE, reuse=reuse)
+    page = album_page(album=album, number=request.GET.get("page"), size=settings.GALLERY_PAGE_SIZE, reuse=reuse,
+                      after=request.GET.get("after"))
     return {
         "album": album,
         "page": page,
