@@ -58,6 +58,20 @@ def test_a_scan_without_exif_gets_a_date_on_its_page_and_shows_it_as_edited(fami
     assert PhotoDocument.objects.filter(photo=scan).exists()
 
 
+def test_a_time_the_clocks_skipped_is_said_as_it_is_stored(family, alice, client_for):
+    """01:30 on 26 March 2023 does not exist in Lisbon (the clocks went from 01:00 to 02:00): the message said "set to
+    01:30" while the page then showed 02:30."""
+    photo = _gps_photo(family, alice, position=LISBON)
+    assert _fresh(photo).taken_tz == "Europe/Lisbon"  # precondition
+
+    response = client_for(alice).post(reverse("gallery:photo_date", args=[photo.pk]),
+                                      {"date": "2023-03-26", "time": "01:30"}, follow=True)
+
+    body = response.content.decode()
+    assert "Date taken set to 26 Mar 2023 02:30 (01:30 does not exist there that day: the clocks went forward)." in body
+    assert _fresh(photo).taken_at_local.strftime("%d %b %Y %H:%M") == "26 Mar 2023 02:30"
+
+
 def test_a_bad_date_is_a_plain_message_not_an_error(family, alice, client_for):
     photo = photo_factory(family=family, user=alice)
     client = client_for(alice)

@@ -47,7 +47,10 @@ def photo_date(request: HttpRequest, photo_id: int) -> HttpResponse:
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages), extra_tags=WHERE)
     else:
-        messages.success(request, f"Date taken set to {photo.taken_at_local:%d %b %Y %H:%M}.", extra_tags=WHERE)
+        stored = photo.taken_at_local
+        skipped = (f" ({taken:%H:%M} does not exist there that day: the clocks went forward)"
+                   if stored.replace(tzinfo=None, second=0, microsecond=0) != taken else "")
+        messages.success(request, f"Date taken set to {stored:%d %b %Y %H:%M}{skipped}.", extra_tags=WHERE)
     return _back(photo)
 
 
