@@ -144,15 +144,27 @@ class AlbumPage:
         return self.number == 1
 
 
-def album_page(*, album: Album, number: str | int | None, size: int, reuse: bool = False) -> AlbumPage:
+def album_page(*, album: Album, number: str | int | None, size: int, reuse: bool = False,
+               after: str | int | None = None) -> AlbumPage:
     """The page `number` of the album (in its order), `size` photos a page. A number that is not one, or below 1,
     gives the first page, one past the end the last (as a broken link shows something rather than an error).
-    `reuse`: a smart album's last results (the pages scrolled to) rather than a search now (its page)."""
+    `reuse`: a smart album's last results (the pages scrolled to) rather than a search now (its page). `after`: the
+    last photo the page before showed ("load more"); while it is still in the album the page starts right after it,
+    whatever photos left the album meanwhile (a number alone would then skip or repeat photos)."""
     ids = album_photo_ids(album=album, reuse=reuse)
     try:
         number = max(1, int(number))
     except (TypeError, ValueError):
         number = 1
+    after_id = id_from_text(after) if after not in (None, "") else None
+    if after_id in ids:
+        start = ids.index(after_id) + 1
+        shown = ids[start:start + size]
+        rows = Photo.objects.filter(pk__in=shown).only(*TILE_FIELDS).in_bulk()
+        return AlbumPage(entries=[(start + index + 1, rows[pk]) for index, pk in enumerate(shown) if pk in rows],
+                         number=max(number, 2) if start else 1, total=len(ids), ids=ids,
+                         next_number=number + 1 if start + size < len(ids) else None,
+                         previous_number=number - 1 if number > 1 else None)
     page = Paginator(ids, size).get_page(number)
     offset = page.start_index() - 1 if ids else 0
     rows = Photo.objects.filter(pk__in=page.object_list).only(*TILE_FIELDS).in_bulk()

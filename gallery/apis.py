@@ -731,9 +731,9 @@ class PhotoBulkApi(APIView):
     class BulkInputSerializer(serializers.Serializer):
         action = serializers.ChoiceField(
             choices=list(BULK_ACTIONS),
-            help_text="add_tags and remove_tags need `tags`, add_to_album needs `album` (a plain album of the photo's "
-                      "family), shift_dates needs `seconds`; favourite and unfavourite are the user's own; trash and "
-                      "restore are for the photo's uploader or a family admin")
+            help_text="add_tags and remove_tags need `tags`, add_to_album and remove_from_album need `album` (a plain "
+                      "album of the photo's family), shift_dates needs `seconds`; favourite and unfavourite are the "
+                      "user's own; trash and restore are for the photo's uploader or a family admin")
         photos = serializers.ListField(child=serializers.IntegerField(min_value=1, max_value=2**63 - 1),
                                        min_length=1, max_length=BULK_MAX_PHOTOS,
                                        help_text=f"Photo ids, at most {BULK_MAX_PHOTOS}")
@@ -747,7 +747,9 @@ class PhotoBulkApi(APIView):
     class BulkResultSerializer(serializers.Serializer):
         id = serializers.IntegerField()
         ok = serializers.BooleanField()
-        reason = serializers.CharField(help_text='Why not, when ok is false ("" when ok)')
+        reason = serializers.CharField(help_text='Why not, when ok is false; when ok, "" if the photo was changed, '
+                                                 'else why it needed nothing ("Already in the album.", "It had these '
+                                                 'tags already.", "It had none of these tags.")')
 
     @extend_schema(request=BulkInputSerializer, responses=inline_serializer(
         "PhotoBulkOutput", {"results": BulkResultSerializer(many=True)}))

@@ -21,15 +21,20 @@ from django.db.models.functions import Lower
 from django.http import Http404
 
 from gallery.album_selectors import album_get, album_list
-from gallery.album_services import album_add_photos
+from gallery.album_services import album_add_photos, album_remove_photos
 from gallery.correction_services import MAX_SHIFT, photos_shift_dates
-from gallery.models import Album, Photo, PhotoTag
+from gallery.models import Album, Favourite, Photo, PhotoTag
 from gallery.services import MAX_TAGS, photos_tags_add_many, tags_clean, tags_removed_remember
 from gallery.signals import photos_changed
 from gallery.trash_services import photos_favourite, photos_restore, photos_trash
 
 BULK_MAX_PHOTOS = 500
 NOT_FOUND = "No such photo."
+# ok, but nothing to do: said apart from the photos changed (the selection bar counts only those).
+HAD_TAGS = "It had these tags already."
+HAD_NO_TAGS = "It had none of these tags."
+ALREADY_FAVOURITE = "Already a favourite."
+NOT_FAVOURITE = "Not a favourite."
 
 
 @dataclass(frozen=True)
@@ -142,24 +147,30 @@ def _visible(*, user: AbstractBaseUser, photo_ids: Sequence[int]) -> dict[int, P
 @transaction.atomic
 def _add_tags(*, user: AbstractBaseUser, data: BulkInput) -> list[BulkResult]:
     """Each visible photo gets the tags as a member's (any member of its family may tag it), unless that would
-    give it more than MAX_TAGS tags."""
+    give it more than MAX_TAGS tags; one that has them all as a member's already is ok with the reason HAD_TAGS."""
     photos = _visible(user=user, photo_ids=data.photo_ids)
     wanted = {name.lower() for name in data.tags}
     have: dict[int, set[str]] = {pk: set() for pk in photos}
-    for photo_id, name in PhotoTag.objects.filter(photo_id__in=list(photos)).values_list("photo_id", "tag__name"):
+    members: dict[int, set[str]] = {pk: set() for pk in photos}  # the tags a member gave it (a file's become one)
+    for photo_id, name, source in (PhotoTag.objects.filter(photo_id__in=list(photos))
+                                   .values_list("photo_id", "tag__name", "source")):
         have[photo_id].add(name.lower())
+        if source == PhotoTag.Source.MEMBER:
+            members[photo_id].add(name.lower())
     full = {pk for pk in photos if len(have[pk] | wanted) > MAX_TAGS}
-    photos_tags_add_many(photos=[photo for pk, photo in photos.items() if pk not in full], names=data.tags, user=user)
-    photos_changed.send(sender=Photo, photo_ids=[pk for pk in photos if pk not in full])
-    return [BulkResult(pk, False, f"It would have more than {MAX_TAGS} tags.") if pk in full else BulkResult(pk, True)
-            for pk in photos]
+    unchanged = {pk for pk in photos if wanted <= members[pk]}
+    changed = [pk for pk in photos if pk not in full and pk not in unchanged]
+    photos_tags_add_many(photos=[photos[pk] for pk in changed], names=data.tags, user=user)
+    photos_changed.send(sender=Photo, photo_ids=changed)
+    return [BulkResult(pk, False, f"It would have more than {MAX_TAGS} tags.") if pk in full
+            else BulkResult(pk, True, HAD_TAGS) if pk in unchanged else BulkResult(pk, True) for pk in photos]
 
 
 @bulk_action("remove_tags", label="Tags removed from {photos}.", needs_tags=True)
 @transaction.atomic
 def _remove_tags(*, user: AbstractBaseUser, data: BulkInput) -> list[BulkResult]:
     """The tags (any source, case-insensitive) come off each visible photo that has them; a photo without them is
-    left as it is and still ok."""
+    left as it is and still ok (with the reason HAD_NO_TAGS)."""
     photos = _visible(user=user, photo_ids=data.photo_ids)
     # Compared with PostgreSQL's lower(), as tags_get_or_create does.
     named = Q()
@@ -171,7 +182,7 @@ def _remove_tags(*, user: AbstractBaseUser, data: BulkInput) -> list[BulkResult]
     PhotoTag.objects.filter(pk__in=[pk for pk, _, _ in links]).delete()
     changed = sorted({photo_id for _, photo_id, _ in links})
     photos_changed.send(sender=Photo, photo_ids=changed)
-    return [BulkResult(photo_id, True) for photo_id in photos]
+    return [BulkResult(photo_id, True, "" if photo_id in changed else HAD_NO_TAGS) for photo_id in photos]
 
 
 # --- albums -------------------------------------------------------------------------------------
@@ -188,6 +199,18 @@ def _add_to_album(*, user: AbstractBaseUser, data: BulkInput) -> list[BulkResult
     return [BulkResult(*outcome) for outcome in album_add_photos(user=user, album=album, photo_ids=data.photo_ids)]
 
 
+@bulk_action("remove_from_album", label="{photos} taken out of the album.", needs_album=True)
+def _remove_from_album(*, user: AbstractBaseUser, data: BulkInput) -> list[BulkResult]:
+    """Take the photos out of a (plain) album of the user's families: they stay in the family. A photo not in it is
+    answered "Not in the album."; a smart album is refused by album_remove_photos."""
+    try:
+        album = album_get(user=user, album_id=data.album_id)
+    except Http404:
+        raise ValidationError("No such album.") from None
+    return [BulkResult(*outcome) for outcome in album_remove_photos(user=user, album=album,
+                                                                     photo_ids=data.photo_ids)]
+
+
 def bulk_albums(*, user: AbstractBaseUser) -> list:
     """The albums the selection bar offers to add to: the plain albums of the user's families."""
     return list(album_list(user=user).filter(kind=Album.Kind.MANUAL))
@@ -198,12 +221,25 @@ def bulk_albums(*, user: AbstractBaseUser) -> list:
 
 @bulk_action("favourite", label="{photos} added to your favourites.")
 def _favourite(*, user: AbstractBaseUser, data: BulkInput) -> list[BulkResult]:
-    return [BulkResult(*result) for result in photos_favourite(user=user, photo_ids=data.photo_ids, on=True)]
+    return _favourites_set(user=user, photo_ids=data.photo_ids, on=True)
 
 
 @bulk_action("unfavourite", label="{photos} taken out of your favourites.")
 def _unfavourite(*, user: AbstractBaseUser, data: BulkInput) -> list[BulkResult]:
-    return [BulkResult(*result) for result in photos_favourite(user=user, photo_ids=data.photo_ids, on=False)]
+    return _favourites_set(user=user, photo_ids=data.photo_ids, on=False)
+
+
+def _favourites_set(*, user: AbstractBaseUser, photo_ids: list[int], on: bool) -> list[BulkResult]:
+    """photos_favourite's results, a photo that already was (or wasn't) a favourite ok with the reason why it
+    needed nothing."""
+    before = set(Favourite.objects.filter(user=user, photo_id__in=photo_ids).values_list("photo_id", flat=True)
+                 ) if user.is_authenticated else set()
+    results = []
+    for pk, ok, reason in photos_favourite(user=user, photo_ids=photo_ids, on=on):
+        if ok and (pk in before) == on:
+            reason = ALREADY_FAVOURITE if on else NOT_FAVOURITE
+        results.append(BulkResult(pk, ok, reason))
+    return results
 
 
 @bulk_action("trash", label="{photos} moved to the trash.")

@@ -64,7 +64,9 @@ def photo_date_set(*, photo: Photo, taken_at: datetime) -> Photo:
     """A member's date taken for one photo (checked by the selector that fetched it): marked as the member's, so
     re-reading the file keeps it. A naive `taken_at` is read in the zone the photo was taken in."""
     if timezone.is_naive(taken_at):
-        taken_at = timezone.make_aware(taken_at, photo.taken_zone)
+        # As an instant (UTC): a wall-clock time the clocks skipped there (01:30 when they went from 01:00 to 02:00)
+        # then reads as what it is stored as (02:30), never as typed.
+        taken_at = timezone.make_aware(taken_at, photo.taken_zone).astimezone(dt_timezone.utc)
     _check_taken(taken_at)
     photo.taken_at, photo.taken_at_source = taken_at, Photo.DateSource.MEMBER
     photo.save(update_fields=["taken_at", "taken_at_source"])

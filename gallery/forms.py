@@ -282,6 +282,13 @@ class PhotoShiftForm(forms.Form):
     minutes = forms.IntegerField(required=False, min_value=-100000, max_value=100000)
     scope = forms.ChoiceField(choices=SCOPES, initial="photo")
 
+    def __init__(self, *args, camera: bool = True, **kwargs):
+        """`camera`: whether the photo names its camera; without one, "this camera" means nothing (every other
+        photo without camera details that day would go along), so the page offers this photo alone."""
+        super().__init__(*args, **kwargs)
+        if not camera:
+            self.fields["scope"].choices = self.SCOPES[:1]
+
     def clean(self):
         data = super().clean()
         if not self.errors and not self.delta():

@@ -6,6 +6,7 @@ import hashlib
 import json
 import logging
 import os
+import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import BinaryIO
@@ -36,7 +37,9 @@ from gallery.images import (
 from gallery.models import Family, Membership, Photo, PhotoTag, RemovedTag, Tag
 from gallery.places import country_code_for, country_name, place_for
 from gallery.signals import photos_added, photos_changed
-from gallery.text import control_characters_refuse, one_line, tag_name_clean, without_controls, without_nul
+from gallery.text import (
+    control_characters_refuse, one_line, tag_name_clean, text_from_os, without_controls, without_nul,
+)
 from gallery.timezones import when_taken
 from gallery.upload_limits import UNNAMED_FILE
 
@@ -225,7 +228,7 @@ def photo_upload(
 ) -> UploadResult:
     """Store one uploaded file. Never raises for bad input: a rejected file is a result, not an error,
     so that one bad file never costs the others of the same upload."""
-    filename = os.path.basename(without_nul(filename or UNNAMED_FILE))[:255] or UNNAMED_FILE
+    filename = upload_filename(filename)
     try:
         data = read_limited(stream)
     except ImageRejected as exc:
@@ -233,6 +236,15 @@ def photo_upload(
     return photo_create_from_bytes(
         family=family, uploaded_by=uploaded_by, data=data, filename=filename, tags=tags, description=description
     )
+
+
+def upload_filename(filename: str | None) -> str:
+    """The name an uploaded or imported file is stored under: its last part, as text (bytes of another encoding
+    become U+FFFD), without control characters (NUL, a line break), as text read from files loses them, at most 255
+    characters."""
+    name = text_from_os(os.path.basename(filename or ""))
+    name = "".join(ch for ch in name if unicodedata.category(ch) != "Cc").strip()
+    return name[:255] or UNNAMED_FILE
 
 
 def photo_create_from_bytes(
@@ -246,6 +258,7 @@ def photo_create_from_bytes(
 ) -> UploadResult:
     """Store a photo whole or not at all: its files, then its row. Bad input, a storage fault or the same
     bytes already in the family are results, not exceptions."""
+    filename = upload_filename(filename)
     try:
         tags = tags_clean(tags)  # refused before any file is written (or a trashed photo restored)
         description = without_nul(description or "")

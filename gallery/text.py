@@ -127,6 +127,13 @@ def without_controls(value: str, *, multiline: bool = False) -> str:
     return "".join(ch for ch in value if ch not in bad)
 
 
+def text_from_os(value: str) -> str:
+    """A file name as the operating system gave it, as text: bytes that were no UTF-8 (a Latin-1 name from an old
+    camera card or zip; Python keeps them as lone surrogates, which neither PostgreSQL nor a terminal takes) become
+    U+FFFD, "caf\ufffd.jpg"."""
+    return value.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+
+
 def one_line(value: str) -> str:
     """A name as stored: whitespace runs (tabs and line breaks too) one space, no NUL, ends trimmed."""
     return " ".join(without_nul(value or "").split())

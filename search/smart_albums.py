@@ -16,7 +16,7 @@ from datetime import date
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.core.exceptions import ValidationError
 from django.core.validators import ProhibitNullCharactersValidator
-from django.db.models import Q
+from django.db.models import Exists, Q
 
 from gallery.models import Album, Family
 from gallery.text import NUL
@@ -63,6 +63,18 @@ def _number(value, name: str, *, low: float, high: float) -> float:
     return number
 
 
+def _family_account(family_id: int, user_id: int):
+    """The account `user_id` if it is a member of the family or uploaded photos to it (the uploaders a smart album of
+    that family may name), else None."""
+    from django.contrib.auth import get_user_model
+
+    from gallery.models import Membership, Photo
+
+    uploaded = Photo.all_objects.filter(family_id=family_id, uploaded_by_id=user_id)
+    member = Membership.objects.filter(family_id=family_id, user_id=user_id)
+    return get_user_model().objects.filter(Q(pk=user_id) & (Q(Exists(uploaded)) | Q(Exists(member)))).first()
+
+
 class SmartAlbumSearch:
     """The search app's side of smart albums (gallery.smart_albums.SmartAlbumEngine)."""
 
@@ -81,6 +93,10 @@ class SmartAlbumSearch:
         uploader = search.get("uploader")
         cleaned["uploader"] = int(_number(uploader, "uploader", low=1, high=2**63 - 1)) if uploader not in (
             None, "") else None
+        if cleaned["uploader"] is not None and _family_account(family.pk, cleaned["uploader"]) is None:
+            # Any other account, of another family or none, alike: the album would always be empty.
+            raise ValidationError("“uploader” must be a member of the album's family or someone whose photos are in "
+                                  "it.")
         cleaned["after"], cleaned["before"] = _day(search.get("after"), "after"), _day(search.get("before"), "before")
         if cleaned["after"] and cleaned["before"] and cleaned["after"] > cleaned["before"]:
             raise ValidationError("“after” must not be later than “before”.")
@@ -122,6 +138,9 @@ class SmartAlbumSearch:
     def describe(self, *, album: Album) -> str:
         search = album.search or {}
         parts = [f"“{search.get('q', '')}”"]
+        if search.get("uploader"):
+            account = _family_account(album.family_id, search["uploader"])
+            parts.append(f"uploaded by {account.username if account else 'a former account'}")
         for name, label in (("tag", "tagged"), ("place", "in"), ("country", "in"), ("after", "from"),
                             ("before", "until")):
             if search.get(name):

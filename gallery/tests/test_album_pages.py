@@ -51,6 +51,20 @@ def test_a_member_creates_an_album_and_adds_photos_through_the_pages(client_for,
     assert "Picnic" in listing and "3 photos" in listing
 
 
+def test_adding_a_photo_already_in_the_album_says_so_instead_of_added_0_photos(client_for, bob, album, photos):
+    client = client_for(bob)
+    from_page = client.post(reverse("gallery:album_add_photo"), {"album": album.pk, "photos": photos[0].pk},
+                            follow=True).content.decode()
+    extra = photo_factory(family=album.family, user=bob, filename="new.jpg")
+    from_picker = client.post(reverse("gallery:album_add", args=[album.pk]),
+                              {"photos": [photos[1].pk, extra.pk]}, follow=True).content.decode()
+
+    assert "Added 0 photos" not in from_page
+    assert "That photo is already in “Holidays”." in from_page
+    assert "Added 1 photo to “Holidays”. 1 was already in it." in from_picker
+    assert album_photo_ids(album=album) == [*(p.pk for p in photos), extra.pk]
+
+
 def test_the_album_page_uses_the_timeline_tiles_and_the_viewer_walks_it_in_order(client_for, alice, album, photos):
     client = client_for(alice)
     body = client.get(album.get_absolute_url()).content.decode()
@@ -174,12 +188,28 @@ def test_an_album_page_shows_a_page_of_tiles_and_loads_the_rest_as_the_timeline_
     assert _album_tile_ids(body) == order[:4]
     assert "6 photos" in body  # the whole album, not the page
     more = re.search(r'<a class="more" href="([^"]*)"\s+hx-get="([^"]*)"\s+hx-trigger="revealed"', body)
-    assert more and unescape(more.group(1)) == unescape(more.group(2)) == "?page=2"
+    assert more and unescape(more.group(1)) == unescape(more.group(2)) == f"?after={order[3]}&page=2"
     partial = client.get(album.get_absolute_url() + "?page=2", headers=HTMX)
     assert partial.status_code == 200 and "<html" not in partial.content.decode()
     assert _album_tile_ids(partial.content.decode()) == order[4:]
     assert 'class="more"' not in partial.content.decode()
     assert partial.headers["Vary"] and "HX-Request" in partial.headers["Vary"]
+
+
+def test_photos_taken_off_the_grid_do_not_make_the_next_page_skip_or_repeat_photos(client_for, alice, big_album):
+    """The next page was asked for by number: after the bar took photos out of the album (or into the trash) in place,
+    the numbered page started further on, so photos were skipped or shown twice. It now continues after the last
+    photo shown."""
+    album, order = big_album
+    client = client_for(alice)
+    body = client.get(album.get_absolute_url()).content.decode()
+    more = unescape(re.search(r'<a class="more" href="([^"]*)"', body).group(1))
+
+    client.post(reverse("gallery:photos_bulk"), {"action": "remove_from_album", "photos": order[:2],
+                                                 "from_album": album.pk}, headers=HTMX)
+    partial = client.get(album.get_absolute_url() + more, headers=HTMX).content.decode()
+
+    assert _album_tile_ids(partial) == order[4:]
 
 
 def test_a_later_album_page_without_javascript_is_a_whole_page_with_a_way_back(client_for, alice, big_album):

@@ -121,6 +121,23 @@ def test_remove_tags_any_case_from_own_photos_only(family, alice, other_family, 
     assert tag_names(theirs) == ["beach"]
 
 
+def test_the_bar_counts_only_the_photos_whose_tags_changed(client_for, family, alice):
+    """"Tags removed from 2 photos" when neither had the tag was false: a photo left as it was is said apart."""
+    tagged = photo_factory(family=family, user=alice, tags=["beach"])
+    bare = photo_factory(family=family, user=alice)
+    client = client_for(alice)
+
+    def summary(action: str, photos: list, tags: str) -> str:
+        response = client.post(reverse("gallery:photos_bulk"), {"action": action, "photos": [p.pk for p in photos],
+                                                                 "tags": tags}, headers={"HX-Request": "true"})
+        return " ".join(re.sub(r"<[^>]+>", " ", response.content.decode()).split())
+
+    assert summary("add_tags", [tagged, bare], "Beach") == "Tags added to 1 photo. 1 unchanged: It had these tags already."
+    assert summary("remove_tags", [tagged, bare], "dog") == "Nothing was done. 2 unchanged: It had none of these tags."
+    assert summary("remove_tags", [tagged], "beach, dog") == "Tags removed from 1 photo."
+    assert tag_names(tagged) == [] and tag_names(bare) == ["beach"]
+
+
 def test_duplicate_ids_are_answered_once_in_the_order_given(family, alice):
     a, b = photo_factory(family=family, user=alice), photo_factory(family=family, user=alice)
 
@@ -461,6 +478,30 @@ def test_api_bulk_add_to_album(api, family, alice, other_family, mallory):
     assert not foreign_album.photos.exists()
 
 
+def test_the_bar_counts_only_the_photos_it_added_to_the_album_not_those_already_in_it(client_for, family, alice):
+    from gallery.album_services import album_add_photos, album_create
+
+    album = album_create(user=alice, family=family, name="Summer")
+    there = [photo_factory(family=family, user=alice) for _ in range(2)]
+    new = photo_factory(family=family, user=alice)
+    album_add_photos(user=alice, album=album, photo_ids=[photo.pk for photo in there])
+
+    response = client_for(alice).post(reverse("gallery:photos_bulk"),
+                                      {"action": "add_to_album", "photos": [there[0].pk, there[1].pk, new.pk],
+                                       "album": album.pk}, headers={"HX-Request": "true"})
+    again = client_for(alice).post(reverse("gallery:photos_bulk"),
+                                   {"action": "add_to_album", "photos": [new.pk], "album": album.pk},
+                                   headers={"HX-Request": "true"})
+
+    text = " ".join(response.content.decode().split())
+    assert "1 photo added to the album. 2 unchanged: Already in the album." in text
+    assert "3 photos added" not in text
+    again_text = " ".join(again.content.decode().split())
+    assert "1 photo added" not in again_text and "1 unchanged: Already in the album." in again_text
+    assert 'class="error"' not in again_text  # nothing went wrong: the photo is in the album
+    assert album.photos.count() == 3
+
+
 def test_the_bar_offers_only_plain_albums_of_my_families(client_for, family, alice, other_family, mallory):
     from gallery.album_services import album_create
 
@@ -563,6 +604,41 @@ def test_bulk_page_favourite_swaps_the_hearts_of_the_photos_done(client_for, fam
     assert f"heart-{theirs.pk}" not in body
 
 
+def test_the_bar_takes_a_selection_out_of_my_favourites(client_for, family, alice):
+    """The bar could only add favourites: on "Favourites only", ticking photos and pressing "Favourite" did nothing,
+    and taking many out meant one heart at a time."""
+    from gallery.models import Favourite
+
+    photos = [photo_factory(family=family, user=alice) for _ in range(2)]
+    photos_bulk_apply(user=alice, action="favourite", photo_ids=[p.pk for p in photos])
+    client = client_for(alice)
+
+    page = client.get(reverse("gallery:timeline"), {"favourite": "1"}).content.decode()
+    response = client.post(reverse("gallery:photos_bulk"), {"action": "unfavourite", "photos": [photos[0].pk],
+                                                            "next": "/?favourite=1"}, headers={"HX-Request": "true"})
+
+    assert 'value="unfavourite"' in page
+    body = response.content.decode()
+    assert "1 photo taken out of your favourites." in body
+    assert f'id="heart-{photos[0].pk}" hx-swap-oob="true"' in body and 'aria-pressed="false"' in body
+    assert list(Favourite.objects.filter(user=alice).values_list("photo_id", flat=True)) == [photos[1].pk]
+
+
+def test_the_bar_counts_only_the_favourites_it_changed(client_for, family, alice):
+    liked, other = photo_factory(family=family, user=alice), photo_factory(family=family, user=alice)
+    photos_bulk_apply(user=alice, action="favourite", photo_ids=[liked.pk])
+    client = client_for(alice)
+
+    def summary(action: str) -> str:
+        response = client.post(reverse("gallery:photos_bulk"), {"action": action, "photos": [liked.pk, other.pk]},
+                               headers={"HX-Request": "true"})
+        return " ".join(re.sub(r"<[^>]+>", " ", response.content.decode()).split())
+
+    assert summary("favourite").startswith("1 photo added to your favourites. 1 unchanged: Already a favourite.")
+    assert summary("unfavourite").startswith("2 photos taken out of your favourites.")
+    assert summary("unfavourite").startswith("Nothing was done. 2 unchanged: Not a favourite.")
+
+
 def test_download_leaves_out_photos_in_the_trash(client_for, family, alice):
     kept = photo_factory(family=family, user=alice, filename="kept.jpg")
     binned = photo_factory(family=family, user=alice, filename="binned.jpg")
@@ -584,6 +660,50 @@ def test_an_album_page_has_the_selection_bar_and_boxes(client_for, family, alice
 
     assert 'id="bulk-form"' in body and f'name="photos" value="{photo.pk}" form="bulk-form"' in body
     assert "js/select.js" in body
+
+
+def test_an_album_pages_bar_takes_photos_out_of_the_album_not_only_into_the_trash(client_for, family, alice, bob,
+                                                                                   other_family, mallory):
+    """On an album's page the bar offered "Move to trash" (out of the whole family) but no way to take the ticked
+    photos out of the album: a member tidying an album had one photo at a time, or the trash."""
+    from gallery.album_selectors import album_photo_ids
+    from gallery.album_services import album_add_photos, album_create
+
+    album = album_create(user=alice, family=family, name="Summer")
+    photos = [photo_factory(family=family, user=alice) for _ in range(3)]
+    album_add_photos(user=alice, album=album, photo_ids=[p.pk for p in photos])
+    other_album = album_create(user=alice, family=family, name="Winter")
+    theirs = album_create(user=mallory, family=other_family, name="Theirs")
+    client = client_for(bob)  # any member arranges an album
+
+    body = client.get(reverse("gallery:album_detail", args=[album.pk])).content.decode()
+    assert 'value="remove_from_album"' in body and f'name="from_album" value="{album.pk}"' in body
+    assert 'value="remove_from_album"' not in client.get(reverse("gallery:timeline")).content.decode()
+
+    response = client.post(reverse("gallery:photos_bulk"),
+                           {"action": "remove_from_album", "photos": [photos[0].pk, photos[2].pk], "tags": "",
+                            "from_album": album.pk, "album": other_album.pk}, headers={"HX-Request": "true"})
+
+    assert "2 photos taken out of the album." in response.content.decode()
+    assert json.loads(response["HX-Trigger"])["bulk-done"]["remove"] is True
+    assert album_photo_ids(album=album) == [photos[1].pk]
+    assert Photo.objects.filter(pk=photos[0].pk).exists()  # still in the family
+    refused = client.post(reverse("gallery:photos_bulk"), {"action": "remove_from_album", "photos": [photos[1].pk],
+                                                           "from_album": theirs.pk}, headers={"HX-Request": "true"})
+    assert "No such album." in refused.content.decode() and album_photo_ids(album=album) == [photos[1].pk]
+
+
+def test_a_smart_albums_bar_offers_no_taking_out(client_for, family, alice):
+    from gallery.album_services import album_create
+
+    photo_factory(family=family, user=alice, tags=["dog"])
+    album = album_create(user=alice, family=family, name="Dogs", search={"q": "dog"})
+
+    body = client_for(alice).get(reverse("gallery:album_detail", args=[album.pk])).content.decode()
+
+    assert 'value="remove_from_album"' not in body
+    with pytest.raises(ValidationError, match="come from its search"):
+        photos_bulk_apply(user=alice, action="remove_from_album", photo_ids=[1], album_id=album.pk)
 
 
 def test_download_of_ids_past_the_database_range_is_no_archive_not_an_error(client_for, family, alice):

@@ -58,6 +58,20 @@ def test_a_scan_without_exif_gets_a_date_on_its_page_and_shows_it_as_edited(fami
     assert PhotoDocument.objects.filter(photo=scan).exists()
 
 
+def test_a_time_the_clocks_skipped_is_said_as_it_is_stored(family, alice, client_for):
+    """01:30 on 26 March 2023 does not exist in Lisbon (the clocks went from 01:00 to 02:00): the message said "set to
+    01:30" while the page then showed 02:30."""
+    photo = _gps_photo(family, alice, position=LISBON)
+    assert _fresh(photo).taken_tz == "Europe/Lisbon"  # precondition
+
+    response = client_for(alice).post(reverse("gallery:photo_date", args=[photo.pk]),
+                                      {"date": "2023-03-26", "time": "01:30"}, follow=True)
+
+    body = response.content.decode()
+    assert "Date taken set to 26 Mar 2023 02:30 (01:30 does not exist there that day: the clocks went forward)." in body
+    assert _fresh(photo).taken_at_local.strftime("%d %b %Y %H:%M") == "26 Mar 2023 02:30"
+
+
 def test_a_bad_date_is_a_plain_message_not_an_error(family, alice, client_for):
     photo = photo_factory(family=family, user=alice)
     client = client_for(alice)
@@ -101,9 +115,14 @@ def test_a_shift_out_of_range_is_refused_for_that_photo_and_a_huge_one_at_all(fa
     assert _fresh(photo).taken_at_source == Photo.DateSource.EXIF
 
 
+def _with_camera(*photos: Photo) -> None:
+    Photo.objects.filter(pk__in=[p.pk for p in photos]).update(camera_make="Canon", camera_model="EOS 80D")
+
+
 def test_the_page_shifts_every_photo_of_that_camera_that_day(family, alice, client_for):
     same_day = [_gps_photo(family, alice, taken=f"2023:07:14 {9 + n:02d}:00:00") for n in range(3)]
     other_day = _gps_photo(family, alice, taken="2023:07:15 09:00:00")
+    _with_camera(*same_day, other_day)
     before = {p.pk: p.taken_at for p in same_day + [other_day]}
     response = client_for(alice).post(reverse("gallery:photo_shift", args=[same_day[0].pk]),
                                       {"days": "1", "hours": "-2", "scope": "camera_day"}, follow=True)
@@ -121,6 +140,7 @@ def test_undoing_a_camera_day_shift_moves_back_exactly_the_photos_it_moved(famil
     that were on the day they moved to, and never moved: the page's undo moves back exactly the ones it moved."""
     moved = [_gps_photo(family, alice, taken=f"2023:07:14 {9 + n:02d}:00:00") for n in range(2)]
     already_there = _gps_photo(family, alice, taken="2023:07:15 10:00:00")
+    _with_camera(*moved, already_there)
     before = {p.pk: _fresh(p).taken_at for p in moved + [already_there]}
     client = client_for(alice)
     client.post(reverse("gallery:photo_shift", args=[moved[0].pk]), {"days": "1", "scope": "camera_day"})
@@ -134,6 +154,23 @@ def test_undoing_a_camera_day_shift_moves_back_exactly_the_photos_it_moved(famil
     again = client.post(reverse("gallery:photo_shift_undo", args=[moved[0].pk]), follow=True)
     assert "no shift of this photo" in again.content.decode()
     assert {p.pk: _fresh(p).taken_at for p in moved + [already_there]} == before
+
+
+def test_a_photo_that_names_no_camera_is_shifted_alone(family, alice, client_for):
+    """"Every photo from this camera that day" of a photo without camera details (a scan, a screenshot, an image a
+    messenger stripped) took every other such photo of that day along: all of a day's import of them."""
+    scan = photo_factory(family=family, user=alice)
+    other_scans = [photo_factory(family=family, user=alice) for _ in range(2)]
+    before = {p.pk: _fresh(p).taken_at for p in [scan, *other_scans]}
+    client = client_for(alice)
+
+    page = client.get(scan.get_absolute_url()).content.decode()
+    response = client.post(reverse("gallery:photo_shift", args=[scan.pk]), {"days": "1", "scope": "camera_day"},
+                           follow=True)
+
+    assert 'value="camera_day"' not in page and "Every photo from this camera that day" not in page
+    assert "This photo names no camera" in response.content.decode()
+    assert {p.pk: _fresh(p).taken_at for p in [scan, *other_scans]} == before
 
 
 # --- place --------------------------------------------------------------------------------------

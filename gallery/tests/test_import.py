@@ -5,6 +5,7 @@ from pathlib import Path
 
 import pytest
 from django.core.management import CommandError, call_command
+from django.urls import reverse
 
 from gallery.models import Photo
 from tests import images
@@ -75,6 +76,65 @@ def test_a_resumed_import_adds_only_the_new_files(photo_dir, family, alice):
 
     assert Photo.objects.count() == 4
     assert "Imported 1, already there 4, unreadable 2 (of 7 files)" in out
+
+
+def test_rerunning_the_import_leaves_a_photo_the_family_moved_to_the_trash_in_the_trash(photo_dir, family, alice):
+    """Re-run to pick up new files, an import must not undo the family's deletions (a bad shot, the copy the
+    Duplicates page trashed): the file's photo stays in the trash, and the summary says so."""
+    from gallery.trash_services import photos_trash
+
+    _import(photo_dir, "--family", "Smiths", "--user", "alice")
+    beach = Photo.objects.get(original_filename="beach.jpg")
+    photos_trash(user=alice, photo_ids=[beach.pk])
+
+    out = _import(photo_dir, "--family", "Smiths", "--user", "alice")
+
+    assert Photo.all_objects.get(pk=beach.pk).trashed_at is not None
+    assert Photo.all_objects.filter(family=family).count() == 3
+    assert "Imported 0, already there 2, in the trash 1 (left there), unreadable 2 (of 5 files) into Smiths." in out
+
+
+def test_file_names_that_are_no_text_are_imported_with_what_can_be_read_of_them(tmp_path, family, alice, client_for):
+    """A name in another encoding (Latin-1 bytes from an old camera card or a zip) is no UTF-8: it crashed the import
+    (the whole batch rolled back, the summary's print of such a name too). Such names are kept readable instead, and
+    a control character in a name is dropped, as text read from files loses them."""
+    import os
+
+    root = tmp_path / "Pictures"
+    root.mkdir()
+    os.makedirs(os.fsencode(root) + b"/caf\xe9", exist_ok=True)
+    (Path(os.fsdecode(os.fsencode(root) + b"/caf\xe9/d\xe9jeuner.jpg"))).write_bytes(RED)
+    (Path(os.fsdecode(os.fsencode(root) + b"/cass\xe9.jpg"))).write_bytes(images.truncated_jpeg())
+    (root / "line\nbreak.jpg").write_bytes(GREEN)
+    (root / "fine.webp").write_bytes(BLUE)
+    out = io.TextIOWrapper(io.BytesIO(), encoding="utf-8")  # a terminal's stdout: no surrogates
+
+    call_command("import_photos", str(root), "--family", "Smiths", "--user", "alice", "--no-progress", stdout=out,
+                 stderr=io.StringIO())
+
+    out.seek(0)
+    printed = out.read()
+    assert "Imported 3, already there 0, unreadable 1 (of 4 files) into Smiths." in printed
+    assert "skipped cass\ufffd.jpg: The file is incomplete" in printed
+    names = sorted(Photo.objects.filter(family=family).values_list("original_filename", flat=True))
+    assert names == ["d\ufffdjeuner.jpg", "fine.webp", "linebreak.jpg"]
+    client = client_for(alice)
+    for photo in Photo.objects.filter(family=family):
+        response = client.get(reverse("gallery:photo_original", args=[photo.pk]))
+        assert response.status_code == 200 and "\n" not in response["Content-Disposition"]
+
+
+def test_a_link_to_a_folder_is_not_followed_and_the_summary_says_so(photo_dir, tmp_path, family, alice):
+    """A linked folder (~/Pictures/Phone -> /mnt/phone) was passed over without a word: its photos never came."""
+    elsewhere = tmp_path / "Phone"
+    elsewhere.mkdir()
+    (elsewhere / "from-the-phone.jpg").write_bytes(images.jpeg(colour=(9, 200, 9)))
+    (photo_dir / "2020" / "Phone").symlink_to(elsewhere, target_is_directory=True)
+
+    out = _import(photo_dir, "--family", "Smiths", "--user", "alice")
+
+    assert not Photo.objects.filter(original_filename="from-the-phone.jpg").exists()
+    assert "not followed: 2020/Phone is a link to a folder; import " + str(elsewhere) + " on its own" in out
 
 
 def test_import_tags_every_photo(photo_dir, family, alice):

@@ -94,6 +94,20 @@ def test_an_unknown_tag_says_no_photos_have_it_and_offers_to_clear_the_filter(cl
     assert f'href="{reverse("gallery:timeline")}?family={family.pk}"' in body  # clear the tag, keep the family
 
 
+def test_favourites_with_a_tag_none_has_say_so_not_that_there_are_no_favourites(client_for, family, alice):
+    from gallery.trash_services import photos_favourite
+
+    liked = photo_factory(family=family, user=alice, tags=["Beach"])
+    photos_favourite(user=alice, photo_ids=[liked.pk], on=True)
+
+    body = client_for(alice).get(reverse("gallery:timeline"), {"favourite": "1", "tag": "zebras"}).content.decode()
+
+    assert _tile_ids(body) == []
+    assert "No favourites yet" not in body
+    assert "None of your favourites is tagged “zebras”." in body
+    assert f'href="{reverse("gallery:timeline")}?favourite=1"' in body  # clear the tag, keep the favourites
+
+
 def test_a_family_without_photos_still_invites_an_upload(client_for, family, alice):
     body = client_for(alice).get(reverse("gallery:timeline")).content.decode()
     assert "No photos yet." in body and "Upload some" in body

@@ -157,3 +157,30 @@ def test_list_context_round_trips_through_the_url():
     context = ListContext(kind="timeline", params=(("family", "2"), ("tag", "sea & sand")))
     assert context.query == "?from=timeline&family=2&tag=sea+%26+sand"
     assert ListContext(kind="timeline").query == ""  # the default list: plain photo URLs
+
+
+def _after_delete(body: str, photo: Photo) -> str:
+    """Where the photo page's "Move to trash" goes next (its form's `next`)."""
+    form = re.search(r'<form method="post" action="%s".*?</form>' % reverse("gallery:photo_delete", args=[photo.pk]),
+                     body, re.S).group(0)
+    return unescape(re.search(r'name="next" value="([^"]*)"', form).group(1))
+
+
+def test_moving_the_photo_to_the_trash_from_the_viewer_goes_on_to_the_next_photo_of_its_list(client_for, alice,
+                                                                                               march):
+    """Going through an album or a day deleting bad shots: after each one the next photo of the same list, not the top
+    of the timeline (the list's position was lost with every delete)."""
+    client = client_for(alice)
+    following = _after_delete(client.get(march[5].get_absolute_url() + "?from=timeline&tag=beach").content.decode(),
+                              march[5])
+    assert following == march[1].get_absolute_url() + "?from=timeline&tag=beach"
+
+    response = client.post(reverse("gallery:photo_delete", args=[march[5].pk]), {"next": following}, follow=True)
+
+    assert response.redirect_chain == [(following, 302)]
+    assert "Moved “" in response.content.decode()
+    # The last photo of its list goes back to the list instead; a `next` off the site goes to the timeline.
+    assert _after_delete(client.get(following).content.decode(), march[1]) == (
+        f"{reverse('gallery:timeline')}?tag=beach&near={march[1].pk}#photo-{march[1].pk}")
+    assert client.post(reverse("gallery:photo_delete", args=[march[1].pk]), {"next": "https://evil.example/"}
+                       )["Location"] == reverse("gallery:timeline")

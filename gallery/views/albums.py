@@ -26,7 +26,7 @@ from gallery.forms import AlbumArrangeForm, AlbumCreateForm, AlbumForm, AlbumPho
 from gallery.selectors import family_get, family_list, photo_get, photo_list
 from gallery.text import id_from_text
 from gallery.views import wants_partial
-from gallery.views.bulk import selection_context
+from gallery.views.bulk import ALBUM_ACTIONS, LIST_ACTIONS, selection_context
 
 PICKER_SIZE = 200
 
@@ -73,7 +73,8 @@ def album_detail(request: HttpRequest, album_id: int) -> HttpResponse:
 
 
 def _page_context(request: HttpRequest, album, *, reuse: bool = False) -> dict:
-    page = album_page(album=album, number=request.GET.get("page"), size=settings.GALLERY_PAGE_SIZE, reuse=reuse)
+    page = album_page(album=album, number=request.GET.get("page"), size=settings.GALLERY_PAGE_SIZE, reuse=reuse,
+                      after=request.GET.get("after"))
     return {
         "album": album,
         "page": page,
@@ -90,7 +91,8 @@ def _album_context(request: HttpRequest, album, *, edit_form=None) -> dict:
         "edit_form": edit_form or AlbumForm(initial={"name": album.name, "description": album.description}),
         "smart_description": smart_albums.engine().describe(album=album) if album.is_smart else "",
         "limit": settings.ALBUM_MAX_PHOTOS,
-        **selection_context(user=request.user),
+        **selection_context(user=request.user, actions=LIST_ACTIONS if album.is_smart else ALBUM_ACTIONS,
+                            album=album),
     }
 
 
@@ -217,9 +219,15 @@ def _add_posted(request: HttpRequest, album, *, back: str) -> HttpResponse:
         messages.error(request, _problem(exc))
         return redirect(back)
     added = sum(1 for outcome in outcomes if outcome.ok and not outcome.reason)
+    already = sum(1 for outcome in outcomes if outcome.ok and outcome.reason)
     refused = [outcome for outcome in outcomes if not outcome.ok]
-    messages.success(request, f"Added {added} photo{'s' if added != 1 else ''} to “{album}”."
-                     + (f" {len(refused)} could not be added: {refused[0].reason}" if refused else ""))
+    if already and not added and not refused:  # nothing to add: not "Added 0 photos"
+        text = f"{'That photo is' if already == 1 else f'These {already} photos are'} already in “{album}”."
+    else:
+        text = (f"Added {added} photo{'s' if added != 1 else ''} to “{album}”."
+                + (f" {already} {'was' if already == 1 else 'were'} already in it." if already else "")
+                + (f" {len(refused)} could not be added: {refused[0].reason}" if refused else ""))
+    messages.success(request, text)
     return redirect(back)
 
 

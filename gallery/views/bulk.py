@@ -24,15 +24,20 @@ from gallery.views import redirect_back
 
 
 # What the bar offers on a list of photos (timeline, search results, an album); the trash page offers "restore".
-LIST_ACTIONS = ("add_tags", "remove_tags", "add_to_album", "favourite", "shift_dates", "download", "trash")
+LIST_ACTIONS = ("add_tags", "remove_tags", "add_to_album", "favourite", "unfavourite", "shift_dates", "download",
+                "trash")
+# A plain album's page also takes the ticked photos out of that album (`from_album`: the page's album).
+ALBUM_ACTIONS = (*LIST_ACTIONS[:3], "remove_from_album", *LIST_ACTIONS[3:])
 TRASH_ACTIONS = ("restore",)
 
 
-def selection_context(*, user, actions: tuple[str, ...] = LIST_ACTIONS) -> dict:
+def selection_context(*, user, actions: tuple[str, ...] = LIST_ACTIONS, album=None) -> dict:
     """What the selection bar (templates/gallery/_select_bar.html) needs: a page that shows a selectable grid adds
-    this to its context, naming the actions its bar offers (registered ones only, and "download")."""
+    this to its context, naming the actions its bar offers (registered ones only, and "download"); an album's page
+    names its album (what "remove_from_album" takes the photos out of)."""
     offered = [name for name in actions if name in BULK_ACTIONS or name == "download"]
     return {"bulk": {
+        "album": album,
         "actions": offered,
         "max": BULK_MAX_PHOTOS,
         "download_max": settings.DOWNLOAD_MAX_PHOTOS,
@@ -74,10 +79,12 @@ def photos_bulk(request: HttpRequest) -> HttpResponse:
     done (the page's script unticks them, and takes them off the grid after "Move to trash"); a plain post gets a
     message and goes back to the page."""
     action = request.POST.get("action", "")
+    # "Add to album" takes the album picked in the bar, "Take out of this album" the album of the page.
+    album = request.POST.get("from_album") if action == "remove_from_album" else request.POST.get("album")
     try:
         results = photos_bulk_apply(user=request.user, action=action, photo_ids=request.POST.getlist("photos"),
                                     tags=parse_tags(request.POST.get("tags", "")),
-                                    album_id=_album_id(request.POST.get("album")),
+                                    album_id=_album_id(album),
                                     seconds=_shift_seconds(request.POST.get("shift_amount"),
                                                            request.POST.get("shift_unit")))
     except ValidationError as exc:
@@ -99,17 +106,21 @@ def photos_bulk(request: HttpRequest) -> HttpResponse:
 
 
 # After these actions the photos done are no longer in the list they were picked from.
-REMOVES_FROM_LIST = {"trash", "restore"}
+REMOVES_FROM_LIST = {"trash", "restore", "remove_from_album"}
 # After these the hearts of the photos done show the new state (on or off).
 HEART_ACTIONS = {"favourite": True, "unfavourite": False}
 
 
 def bulk_summary(action: str, results: list[BulkResult]) -> str:
-    """"Tags added to 3 photos. 2 were not: No such photo. (1) …" in one line."""
-    done = sum(result.ok for result in results)
+    """"Tags added to 3 photos. 2 were not: No such photo. (1) …" in one line. A photo that was ok but needed
+    nothing (already in the album) is not counted as done: "1 photo added to the album. 2 unchanged: Already in the
+    album." """
+    done = sum(result.ok and not result.reason for result in results)
     photos = f"{done} photo{'' if done == 1 else 's'}"
     text = BULK_ACTIONS[action].label.format(photos=photos) if done else "Nothing was done."
     text = text[0].upper() + text[1:]
+    for reason, count in Counter(result.reason for result in results if result.ok and result.reason).items():
+        text += f" {count} unchanged: {reason}"
     reasons = Counter(result.reason for result in results if not result.ok)
     if reasons:
         failed = sum(reasons.values())

@@ -48,7 +48,10 @@ def photo_date(request: HttpRequest, photo_id: int) -> HttpResponse:
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages), extra_tags=WHERE)
     else:
-        messages.success(request, f"Date taken set to {photo.taken_at_local:%d %b %Y %H:%M}.", extra_tags=WHERE)
+        stored = photo.taken_at_local
+        skipped = (f" ({taken:%H:%M} does not exist there that day: the clocks went forward)"
+                   if stored.replace(tzinfo=None, second=0, microsecond=0) != taken else "")
+        messages.success(request, f"Date taken set to {stored:%d %b %Y %H:%M}{skipped}.", extra_tags=WHERE)
     return _back(photo)
 
 
@@ -56,7 +59,12 @@ def photo_date(request: HttpRequest, photo_id: int) -> HttpResponse:
 @login_required
 def photo_shift(request: HttpRequest, photo_id: int) -> HttpResponse:
     photo = photo_get(user=request.user, photo_id=photo_id)
-    form = PhotoShiftForm(request.POST)
+    camera = bool(photo.camera_make or photo.camera_model)
+    if request.POST.get("scope") == "camera_day" and not camera:
+        messages.error(request, "This photo names no camera, so no other photo can be told to come from it: shift "
+                                "it alone (or tick the photos to shift together on the timeline).", extra_tags=WHERE)
+        return _back(photo)
+    form = PhotoShiftForm(request.POST, camera=camera)
     if not form.is_valid():
         _form_errors(request, form)
         return _back(photo)

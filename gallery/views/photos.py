@@ -34,7 +34,7 @@ from gallery.upload_limits import upload_report
 from gallery.images import human_size, too_large
 from gallery.views.corrections import shift_undo_offer
 from gallery.timeline import TimelineFilters, TimelineList, timeline_families, timeline_months, timeline_page
-from gallery.views import wants_partial
+from gallery.views import redirect_back, wants_partial
 from gallery.views.bulk import selection_context
 
 
@@ -109,7 +109,7 @@ def _detail_context(request: HttpRequest, photo, form: PhotoEditForm | None = No
         taken = photo.taken_at_local
         context.update({"date_form": PhotoDateForm(initial={"date": taken.date(), "time": taken.strftime("%H:%M")}
                                                    if known else None),
-                        "shift_form": PhotoShiftForm(),
+                        "shift_form": PhotoShiftForm(camera=bool(photo.camera_make or photo.camera_model)),
                         "shift_undo": shift_undo_offer(request, photo),
                         "place_form": PhotoPlaceForm(places=family_known_places(family_id=photo.family_id))})
     if full_page:  # the viewer chrome: previous/next in the list the photo was opened from, and back to it
@@ -160,7 +160,8 @@ def _render_meta(request, photo, form=None, status=200):
 @require_POST
 @login_required
 def photo_remove(request: HttpRequest, photo_id: int) -> HttpResponse:
-    """Delete from the photo page: the photo moves to its family's trash (restorable for TRASH_DAYS)."""
+    """Delete from the photo page: the photo moves to its family's trash (restorable for TRASH_DAYS), and the page goes
+    on to `next` (the following photo of the viewer's list)."""
     photo = photo_get(user=request.user, photo_id=photo_id)
     [result] = photos_trash(user=request.user, photo_ids=[photo.pk])
     if not result.ok:
@@ -168,7 +169,8 @@ def photo_remove(request: HttpRequest, photo_id: int) -> HttpResponse:
         return redirect(photo)
     messages.success(request, f"Moved “{photo}” to the trash of {photo.family}: it can be restored from there for "
                               f"{settings.TRASH_DAYS} days.")
-    return redirect("gallery:timeline")
+    # On to the next photo of the list the viewer walked (the form's `next`), else the timeline.
+    return redirect_back(request, request.POST.get("next", ""), "gallery:timeline")
 
 
 UPLOAD_FAMILY_SESSION_KEY = "upload_family"

@@ -303,6 +303,16 @@ def test_the_review_page_says_when_each_photo_was_taken_in_its_own_zone_as_the_p
     assert "14 Jul 2023 17:30" in html and "14 Jul 2023 16:30" not in html
 
 
+def test_the_review_page_says_which_dates_are_only_the_upload_time(trio, family, client_for, alice):
+    """A copy without a date in its file showed the day it was uploaded as "Taken", beside the original's real date:
+    which one is older (the suggestion's tie-break) looked decided by the photos themselves."""
+    Photo.objects.filter(pk=trio["original"].pk).update(taken_at_source=Photo.DateSource.EXIF)
+
+    html = client_for(alice).get(reverse("search:duplicates", args=[family.pk])).content.decode()
+
+    assert html.count("(upload time: no date in the file)") == 1
+
+
 @pytest.mark.parametrize("count", [2, 6])
 def test_a_page_of_groups_reads_the_photos_of_its_groups_only(family, alice, client_for, settings, count,
                                                               django_assert_max_num_queries):

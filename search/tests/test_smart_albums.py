@@ -171,3 +171,32 @@ def test_a_smart_album_searches_once_for_its_page_and_not_again_while_scrolled_o
     assert searches(url + "?page=2", **{"HX-Request": "true"}) == 0
     assert searches(f"{circles[1].get_absolute_url()}?from=album&album={album.pk}") == 0
     assert searches(url) == 1
+
+
+def test_a_smart_album_filtered_by_uploader_says_whose_and_takes_only_someone_of_its_family(
+        client_for, family, alice, bob, other_family, mallory):
+    """The page described a smart album of bob's uploads as if it held everyone's; and any account id was saved
+    (one of another family: an album always empty, and its name would have shown)."""
+    album = album_create(user=alice, family=family, name="Bob's", search={"q": "dog", "uploader": bob.pk})
+
+    page = client_for(alice).get(album.get_absolute_url()).content.decode()
+
+    assert "Smart album: “dog”, uploaded by bob," in page
+    for someone in (mallory.pk, 10**9):  # another family's account and no account are refused alike
+        with pytest.raises(ValidationError) as refused:
+            album_create(user=alice, family=family, name="Theirs", search={"q": "dog", "uploader": someone})
+        assert refused.value.messages == ["“uploader” must be a member of the album's family or someone whose photos "
+                                          "are in it."]
+
+
+def test_saving_a_favourites_only_search_as_a_smart_album_says_the_favourites_are_not_kept(client_for, family,
+                                                                                            alice):
+    """A smart album is the family's (favourites are each person's own): the filter was dropped without a word."""
+    page = client_for(alice).get(reverse("search:search"), {"q": "dog", "favourite": "1"}).content.decode()
+    form = page[page.index('class="save-smart card"'):]
+    form = form[:form.index("</details>")]
+
+    assert "shows every match in the family, not only your favourites" in form
+    assert 'name="favourite"' not in form
+    plain = client_for(alice).get(reverse("search:search"), {"q": "dog"}).content.decode()
+    assert "not only your favourites" not in plain

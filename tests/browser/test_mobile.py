@@ -102,7 +102,9 @@ def _make_gallery():
     long_one = photo_create_from_bytes(
         family=hendersons, uploaded_by=grandma, data=shape_png("red", "triangle", seed=50),
         filename="IMG_20240812_183455_HDR_Portrait_Mode_Extremely_Long_Filename_From_A_Phone.png",
-        tags=["birthday", "garden party", "summer holidays", "grandchildren", "cake"],
+        # A tag may be one word of 64 characters (underscores, no spaces): it wraps inside its pill.
+        tags=["birthday", "garden party", "summer holidays", "grandchildren", "cake",
+              "grandmas_ninetieth_birthday_at_the_lake_house_with_the_cousins"],
         description="A very long description " * 10 + "https://example.com/albums/2024/gardenparty/photos/fullsize/IMG20240812183455.jpg",
     ).photo
     Photo.objects.filter(pk=long_one.pk).update(title="Grandmothersninetiethbirthdaycelebrationinthegarden")

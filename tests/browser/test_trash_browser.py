@@ -84,9 +84,12 @@ def test_trash_and_restore(live_server, page, artifacts, smiths):
     sign_in(page, live_server, "bob")
     doomed = photos[2]
     page.goto(live_server.url + doomed.get_absolute_url())
+    # Then on to the next photo of the timeline (the list the viewer walks), with the message.
+    following = page.locator("a[data-viewer-step=next]").get_attribute("href")
     page.get_by_role("button", name="Move to trash").click()
-    page.wait_for_url(live_server.url + "/")
+    page.wait_for_url(live_server.url + following)
     assert page.get_by_text("to the trash of Smiths").is_visible()
+    page.goto(live_server.url + "/")
     assert page.locator(f"#photo-{doomed.pk}").count() == 0
     assert page.locator("#grid .tile").count() == 3
 

@@ -13,15 +13,18 @@ from gallery.images import ImageRejected, read_limited, sha256_of
 from gallery.management.families import family_from_option
 from gallery.models import Family, Photo
 from gallery.services import UploadResult, photo_create_from_bytes, tags_clean
+from gallery.text import text_from_os
 
 
 COMMIT_EVERY = 64
+IN_TRASH = "in_trash"  # the file's photo is in the family's trash: left there
 
 
 class Command(BaseCommand):
     help = (
         "Import every image below DIR into a family. Duplicates (same bytes already in the family) and "
-        "unreadable files are skipped, so the command can be re-run to resume an interrupted import."
+        "unreadable files are skipped, so the command can be re-run to resume an interrupted import. A file whose "
+        "photo the family moved to the trash is left there (restore it from the family's trash page)."
     )
 
     def add_arguments(self, parser):
@@ -46,8 +49,14 @@ class Command(BaseCommand):
         except ValidationError as exc:
             raise CommandError(" ".join(exc.messages)) from None
 
-        files = sorted(p for p in root.rglob("*") if p.is_file() and not any(part.startswith(".") for part in p.relative_to(root).parts))
+        found = [p for p in root.rglob("*") if not any(part.startswith(".") for part in p.relative_to(root).parts)]
+        files = sorted(p for p in found if p.is_file())
+        # The walk does not go into linked folders (a link back up would never end): said, not passed over.
+        linked = sorted(p for p in found if p.is_symlink() and p.is_dir())
         known = set(Photo.objects.filter(family=family_obj).values_list("sha256", flat=True))
+        # A re-run must not undo the family's deletions: those files are counted, not restored as an upload would.
+        trashed = set(Photo.all_objects.filter(family=family_obj, trashed_at__isnull=False)
+                      .values_list("sha256", flat=True))
         counts: Counter[str] = Counter()
         problems: list[tuple[Path, str]] = []
         bar = tqdm(total=len(files), unit="file", disable=no_progress, file=self.stderr._out, dynamic_ncols=True)
@@ -56,31 +65,39 @@ class Command(BaseCommand):
         for start in range(0, len(files), COMMIT_EVERY):
             with transaction.atomic():
                 for path in files[start:start + COMMIT_EVERY]:
-                    bar.set_postfix_str(path.name[-30:], refresh=False)
-                    outcome, reason = self._import_one(path, family_obj, uploader, tag, known)
+                    bar.set_postfix_str(text_from_os(path.name)[-30:], refresh=False)
+                    outcome, reason = self._import_one(path, family_obj, uploader, tag, known, trashed)
                     counts[outcome] += 1
                     if reason:
                         problems.append((path, reason))
                     bar.update(1)
         bar.close()
 
+        for path in linked:
+            self.stdout.write(text_from_os(f"not followed: {path.relative_to(root)} is a link to a folder; import "
+                                           f"{path.resolve()} on its own"))
         for path, reason in problems:
-            self.stdout.write(f"skipped {path.relative_to(root)}: {reason}")
+            self.stdout.write(text_from_os(f"skipped {path.relative_to(root)}: {reason}"))
         self.stdout.write(self.style.SUCCESS(
             f"Imported {counts[UploadResult.SAVED]}, already there {counts[UploadResult.DUPLICATE]}, "
+            + (f"in the trash {counts[IN_TRASH]} (left there), " if counts[IN_TRASH] else "")
             + (f"restored from the trash {counts[UploadResult.RESTORED]}, " if counts[UploadResult.RESTORED] else "") +
             f"unreadable {counts[UploadResult.REJECTED]} (of {len(files)} files) into {family_obj}."
         ))
 
-    def _import_one(self, path: Path, family: Family, uploader, tags: list[str], known: set[str]) -> tuple[str, str]:
+    def _import_one(self, path: Path, family: Family, uploader, tags: list[str], known: set[str],
+                    trashed: set[str]) -> tuple[str, str]:
         try:
             with path.open("rb") as stream:
                 data = read_limited(stream)
         except (OSError, ImageRejected) as exc:
             return UploadResult.REJECTED, str(exc)
         # Resume cheaply: files already imported are recognised by hash without decoding them again.
-        if sha256_of(data) in known:
+        digest = sha256_of(data)
+        if digest in known:
             return UploadResult.DUPLICATE, ""
+        if digest in trashed:
+            return IN_TRASH, ""
         result = photo_create_from_bytes(family=family, uploaded_by=uploader, data=data, filename=path.name, tags=tags)
         if result.photo is not None:
             known.add(result.photo.sha256)
