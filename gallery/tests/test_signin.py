@@ -171,7 +171,12 @@ def test_the_token_endpoint_is_throttled_per_address(alice):
     for _ in range(20):
         assert token("alice", PASSWORD).status_code == 201
     response = token("alice", PASSWORD)
-    assert response.status_code == 429 and "throttled" in response.json()["detail"].lower()
+    assert response.status_code == 429 and "too many requests" in response.json()["detail"].lower()
+    # The body the schema gives this operation's 429 (Locked: detail and retry_after, both required), as a lockout's:
+    # DRF's throttle answered {"detail"} alone, which a client generated from the schema refused.
+    assert set(response.json()) == {"detail", "retry_after"}
+    assert 0 < response.json()["retry_after"] <= 60 and response["Retry-After"] == str(response.json()["retry_after"])
+    assert f"{response.json()['retry_after']} second" in response.json()["detail"]
     assert token("alice", PASSWORD, "10.0.0.2").status_code == 201  # another address has its own allowance
 
 
