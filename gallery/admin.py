@@ -24,6 +24,7 @@ from gallery.services import (
     MAX_TAGS,
     family_delete,
     family_lock,
+    invites_withdraw_made_by,
     photo_can_delete,
     photo_edit_check,
     photo_edit_version,
@@ -93,6 +94,23 @@ class MembershipFormSet(forms.BaseInlineFormSet):
                 after[form.instance.pk or object()] = form.cleaned_data["role"]
         if current and Membership.Role.ADMIN not in after.values():
             raise forms.ValidationError(LAST_ADMIN)
+
+    # Someone taken out of the family, or no longer its admin (or a row given to another person), loses the open
+    # links they made for it, as on the family page (invites_withdraw_made_by).
+    def delete_existing(self, obj, commit=True):
+        super().delete_existing(obj, commit=commit)
+        if commit:
+            invites_withdraw_made_by(family_id=obj.family_id, user_ids=[obj.user_id])
+
+    def save_existing(self, form, obj, commit=True):
+        before = form.initial.get("user")
+        saved = super().save_existing(form, obj, commit=commit)
+        if commit:
+            losing = [] if saved.role == Membership.Role.ADMIN else [saved.user_id]
+            if "user" in form.changed_data and before:
+                losing.append(before)
+            invites_withdraw_made_by(family_id=saved.family_id, user_ids=losing)
+        return saved
 
 
 class MembershipInline(FamilyChoices, admin.TabularInline):

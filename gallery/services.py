@@ -33,7 +33,7 @@ from gallery.images import (
     EXTENSIONS, ImageBusy, ImageRejected, decode_upright, encode_display, exif_dates, inspect_image, read_limited,
     sha256_of, turned,
 )
-from gallery.models import Family, Membership, Photo, PhotoTag, RemovedTag, Tag
+from gallery.models import Family, Invite, Membership, Photo, PhotoTag, RemovedTag, Tag
 from gallery.places import country_code_for, country_name, place_for
 from gallery.signals import photos_added, photos_changed
 from gallery.text import control_characters_refuse, one_line, tag_name_clean, without_controls, without_nul
@@ -111,6 +111,17 @@ def family_keeps_an_admin(*, family_id: int, losing: Iterable[int]) -> bool:
     return Membership.objects.filter(family_id=family_id, role=Membership.Role.ADMIN).exclude(pk__in=list(losing)).exists()
 
 
+def invites_withdraw_made_by(*, user_ids: Iterable[int], family_id: int | None = None) -> int:
+    """Withdraw the open invitation links these people made (for one family, or for every one): they no longer
+    administer it, so what they handed out must not let anyone in, themselves included (a removed admin opening an
+    admin link of their own was its admin again). Used and expired links stay as they are. How many were withdrawn."""
+    links = Invite.objects.filter(created_by_id__in=list(user_ids), used_at__isnull=True, revoked_at__isnull=True,
+                                  expires_at__gt=timezone.now())
+    if family_id is not None:
+        links = links.filter(family_id=family_id)
+    return links.update(revoked_at=timezone.now())
+
+
 @transaction.atomic
 def membership_add(
     *, family: Family, user: AbstractBaseUser, role: str = Membership.Role.MEMBER
@@ -124,11 +135,14 @@ def membership_add(
             raise ValidationError(f"{LAST_ADMIN} Make someone else an admin before {user} steps down.")
         membership.role = role
         membership.save(update_fields=["role"])
+        if not membership.is_admin:  # a member makes no links: those made as an admin stop working
+            invites_withdraw_made_by(family_id=family.pk, user_ids=[user.pk])
     return membership
 
 
 @transaction.atomic
-def membership_remove(*, family: Family, user: AbstractBaseUser) -> None:
+def membership_remove(*, family: Family, user: AbstractBaseUser) -> int:
+    """Take `user` out of `family`, and withdraw the links they made for it. How many links were withdrawn."""
     family_lock(family_id=family.pk)
     membership = Membership.objects.filter(family=family, user=user).first()
     if membership is None:
@@ -136,6 +150,7 @@ def membership_remove(*, family: Family, user: AbstractBaseUser) -> None:
     if membership.is_admin and not family_keeps_an_admin(family_id=family.pk, losing=[membership.pk]):
         raise ValidationError(LAST_ADMIN)
     membership.delete()
+    return invites_withdraw_made_by(family_id=family.pk, user_ids=[user.pk])
 
 
 def users_delete_problems(*, users: Iterable[AbstractBaseUser]) -> list[str]:
@@ -165,6 +180,7 @@ def users_delete(*, users: QuerySet) -> int:
     users = list(users)
     if problems := users_delete_problems(users=users):
         raise ValidationError(problems)
+    invites_withdraw_made_by(user_ids=[user.pk for user in users])  # their links would outlive them (created_by NULL)
     for user in users:
         user.delete()
     return len(users)

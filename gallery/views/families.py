@@ -113,11 +113,13 @@ def member_remove(request: HttpRequest, family_id: int, user_id: int) -> HttpRes
     family = admin_family(request, family_id)
     user = family_member(family, user_id)
     try:
-        membership_remove(family=family, user=user)
+        withdrawn = membership_remove(family=family, user=user)
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
     else:
-        messages.success(request, f"Removed {user} from {family}.")
+        links = (f" (and withdrew the {withdrawn} invitation link{'s' if withdrawn != 1 else ''} they had made)"
+                 if withdrawn else "")
+        messages.success(request, f"Removed {user} from {family}{links}.")
     if user == request.user:
         return redirect("gallery:families")
     return redirect(family)
