@@ -49,8 +49,8 @@ MAX_TAGS = 50
 # --- families -----------------------------------------------------------------------------------
 
 
-@transaction.atomic
-def family_create(*, name: str, admin: AbstractBaseUser) -> Family:
+def family_name_clean(name: str, *, user: AbstractBaseUser, family: Family | None = None) -> str:
+    """A family's name as stored (one line), or the reason it can't be: for a family `user` makes or renames."""
     name = one_line(name)
     control_characters_refuse(name, what="A family's name")
     if not name:
@@ -59,11 +59,30 @@ def family_create(*, name: str, admin: AbstractBaseUser) -> Family:
         raise ValidationError(f"A family's name has at most {longest} characters.")
     # Names are not unique across the site (nor may a name taken elsewhere reveal that family): only among the
     # families of one person, so that they can tell their own apart.
-    if Family.objects.filter(name__iexact=name, memberships__user=admin).exists():
+    others = Family.objects.filter(name__iexact=name, memberships__user=user)
+    if family is not None:
+        others = others.exclude(pk=family.pk)
+    if others.exists():
         raise ValidationError(f"You already have a family called “{name}”: choose another name.")
+    return name
+
+
+@transaction.atomic
+def family_create(*, name: str, admin: AbstractBaseUser) -> Family:
+    name = family_name_clean(name, user=admin)
     default_country = settings.DEFAULT_COUNTRY if country_name(settings.DEFAULT_COUNTRY) else ""
     family = Family.objects.create(name=name, default_country=default_country)
     Membership.objects.create(family=family, user=admin, role=Membership.Role.ADMIN)
+    return family
+
+
+@transaction.atomic
+def family_rename(*, family: Family, name: str, user: AbstractBaseUser) -> Family:
+    """A family admin renames the family (the name rules of family_create, among `user`'s own families)."""
+    name = family_name_clean(name, user=user, family=family)
+    if family.name != name:
+        family.name = name
+        family.save(update_fields=["name"])
     return family
 
 

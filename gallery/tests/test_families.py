@@ -112,6 +112,48 @@ def test_creating_a_family_makes_you_its_admin(client_for, family, bob):
     assert Family.objects.count() == 2
 
 
+def test_a_family_admin_renames_the_family_on_its_page(client_for, family, alice, bob):
+    """The first-run page names the family ("My family" unless changed): only a superuser could rename it, in the
+    Django admin, while family admins manage everything else from the gallery's pages."""
+    page = client_for(alice).get(family.get_absolute_url()).content.decode()
+    assert reverse("gallery:family_rename", args=[family.pk]) in page
+
+    response = client_for(alice).post(reverse("gallery:family_rename", args=[family.pk]), {"name": "  The   Smiths "})
+    assert response.status_code == 302 and response["Location"] == family.get_absolute_url()
+    family.refresh_from_db()
+    assert family.name == "The Smiths"
+    assert "Renamed the family “The Smiths”." in client_for(alice).get(response["Location"]).content.decode()
+
+    member_page = client_for(bob).get(family.get_absolute_url()).content.decode()
+    assert reverse("gallery:family_rename", args=[family.pk]) not in member_page
+    assert client_for(bob).post(reverse("gallery:family_rename", args=[family.pk]), {"name": "Bob's"}).status_code == 404
+    family.refresh_from_db()
+    assert family.name == "The Smiths"
+
+
+@pytest.mark.parametrize(("name", "message"), [
+    ("", "This field is required."),
+    ("Smi\x07ths", "control character"),
+    ("x" * 101, "at most 100 characters"),
+    ("joneses", "You already have a family called “joneses”: choose another name."),
+])
+def test_a_rename_the_rules_refuse_says_why_and_keeps_the_name(client_for, family, alice, other_family, name, message):
+    MembershipFactory(family=other_family, user=alice)
+    response = client_for(alice).post(reverse("gallery:family_rename", args=[family.pk]), {"name": name})
+    assert response.status_code == 422 and message in response.content.decode()
+    family.refresh_from_db()
+    assert family.name == "Smiths"
+
+
+def test_a_rename_to_a_name_someone_elses_family_has_is_allowed(client_for, family, alice, other_family):
+    """Names are unique among one person's own families only (a name taken elsewhere must not tell anyone so)."""
+    response = client_for(alice).post(reverse("gallery:family_rename", args=[family.pk]), {"name": "Joneses"})
+    assert response.status_code == 302
+    # ...and keeping one's family's own name (another letter case) is no clash with itself.
+    assert client_for(alice).post(reverse("gallery:family_rename", args=[family.pk]),
+                                  {"name": "JONESES"}).status_code == 302
+
+
 def test_a_member_of_several_families_sees_all_their_photos_on_the_timeline(client_for, family, alice, other_family, mallory):
     MembershipFactory(family=other_family, user=alice)
     third = Family.objects.create(name="Unrelated")
