@@ -60,6 +60,18 @@ class FamilyAwareUserAdmin(FamilyScopedAdmin, UserAdmin):
     def has_add_permission(self, request) -> bool:
         return request.user.is_superuser and super().has_add_permission(request)
 
+    def user_change_password(self, request, id, form_url=""):
+        """Django's page, and then, as when a family admin sets a member's password (member_password_set), the
+        account's API tokens stop working: sessions end by Django's session hash, tokens here."""
+        response = super().user_change_password(request, id, form_url)
+        if request.method == "POST" and response.status_code == 302:
+            from gallery.tokens import api_tokens_revoke_all
+
+            if user := User.objects.filter(pk=id).first():
+                if revoked := api_tokens_revoke_all(user=user):
+                    self.message_user(request, f"Their {revoked} API token(s) stopped working too.", messages.INFO)
+        return response
+
     def get_deleted_objects(self, objs, request):
         deleted, counts, perms_needed, protected = super().get_deleted_objects(objs, request)
         # "Protected" is how the admin already says "this deletion can't happen" on both delete pages.
