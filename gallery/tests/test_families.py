@@ -87,11 +87,15 @@ def test_the_last_admin_cannot_be_removed(client_for, family, alice, bob):
 
     assert _roles(family) == {"alice": "admin", "bob": "member"}
     assert "A family must keep at least one admin." in response.content.decode()
+    # Refused, she is still in it: the family's page (where she can make someone else an admin), not her list of
+    # families as if she had left.
+    assert response.redirect_chain[-1][0] == family.get_absolute_url()
 
     # With a second admin, the first may step down.
     Membership.objects.filter(family=family, user=bob).update(role=Membership.Role.ADMIN)
-    client.post(reverse("gallery:member_remove", args=[family.pk, alice.pk]))
+    response = client.post(reverse("gallery:member_remove", args=[family.pk, alice.pk]))
     assert _roles(family) == {"bob": "admin"}
+    assert response["Location"] == reverse("gallery:families")
 
 
 def test_removing_someone_who_is_not_a_member_is_404(client_for, family, alice, mallory):

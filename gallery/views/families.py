@@ -137,10 +137,8 @@ def member_remove(request: HttpRequest, family_id: int, user_id: int) -> HttpRes
         withdrawn = membership_remove(family=family, user=user)
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
-    else:
-        links = (f" (and withdrew the {withdrawn} invitation link{'s' if withdrawn != 1 else ''} they had made)"
-                 if withdrawn else "")
-        messages.success(request, f"Removed {user} from {family}{links}.")
-    if user == request.user:
-        return redirect("gallery:families")
-    return redirect(family)
+        return redirect(family)  # still in it, whoever it was
+    links = (f" (and withdrew the {withdrawn} invitation link{'s' if withdrawn != 1 else ''} they had made)"
+             if withdrawn else "")
+    messages.success(request, f"Removed {user} from {family}{links}.")
+    return redirect("gallery:families" if user == request.user else family)
