@@ -195,6 +195,24 @@ def test_create_family_command_creates_the_family_and_is_safe_to_rerun(db, capsy
     assert "Family “Millers” exists; uma is an admin." in out
 
 
+def test_rerunning_create_family_never_demotes_an_admin_named_as_a_member(db, capsys):
+    """The README's `create_family "The Smiths" --admin alice --member bob`, run again once bob had been made an
+    admin on the family page, made him a plain member (withdrawing his links) and printed "Added bob as a member"."""
+    for name in ("uma", "vic", "wes"):
+        UserFactory(username=name)
+    call_command("create_family", "Millers", "--admin", "uma", "--member", "vic", "--member", "wes")
+    family = Family.objects.get(name="Millers")
+    Membership.objects.filter(family=family, user__username="vic").update(role=Membership.Role.ADMIN)
+    capsys.readouterr()
+
+    call_command("create_family", "Millers", "--admin", "uma", "--member", "vic", "--member", "wes")
+
+    assert _roles(family) == {"uma": "admin", "vic": "admin", "wes": "member"}
+    out = capsys.readouterr().out
+    assert "vic is already in it, as an admin." in out and "wes is already in it, as a member." in out
+    assert "Added" not in out
+
+
 @pytest.mark.parametrize("args", [["--admin", "ghost"], ["--admin", "uma", "--member", "ghost"]])
 def test_create_family_command_with_an_unknown_user_fails_and_creates_nothing(db, args):
     UserFactory(username="uma")
