@@ -465,6 +465,10 @@ class InviteAdmin(FamilyScopedAdmin):
     fields = readonly_fields = ["family", "role", "note", "created_by", "created_at", "expires_at", "used_at",
                                 "used_by", "revoked_at"]
 
+    def scope_q(self, request, *, changing: bool = False) -> Q:
+        # Seen only by the family's admins, as on the family page (who is invited, and the notes, are theirs).
+        return super().scope_q(request, changing=True)
+
     @admin.display(description="state")
     def state_label(self, invite: Invite) -> str:
         return invite.state_label
