@@ -82,6 +82,18 @@ def test_a_setup_submitted_after_someone_else_finished_it_says_so_on_the_sign_in
     assert "was created meanwhile" not in Client().get(reverse("setup"), follow=True).content.decode()  # a visit
 
 
+def test_the_same_setup_submitted_twice_is_not_told_no_account_was_made(client):
+    """A double click: the first submit made the account (its answer, with the session, is dropped by the browser),
+    the second still carries the old session. Its person signs in as usual, not told their account was not made."""
+    Client().post(reverse("setup"), SETUP)
+    second = Client()  # the session of the page the form was on
+    response = second.post(reverse("setup"), {**SETUP, "username": "Grandma"}, follow=True)
+    assert response.redirect_chain[-1][0] == reverse("login")
+    assert "was created meanwhile" not in response.content.decode()
+    assert "_auth_user_id" not in second.session  # no password is tried outside the sign-in page's lockout
+    assert User.objects.count() == 1 and Family.objects.count() == 1
+
+
 def test_mismatched_passwords_show_an_error_and_create_nothing(client):
     response = client.post(reverse("setup"), {**SETUP, "password_again": "something-else-entirely-7"})
 

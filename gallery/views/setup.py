@@ -45,7 +45,10 @@ def _after_setup(request: HttpRequest, *, late: bool = False) -> HttpResponse:
     would try the username and password they just typed."""
     if late and not request.user.is_authenticated:
         typed = request.POST.get("username", "").strip()[:150]
-        messages.warning(request, "The first administrator was created meanwhile, so no account was made"
-                                  + (f" for “{typed}”" if typed else "") + ". Sign in with that account, or ask "
-                                  "whoever made it to invite you.")
+        # A username that exists: most likely the same form sent twice (a double click), whose first answer made it
+        # and was dropped; they sign in as usual (no password is tried here, outside the sign-in lockout).
+        if not typed or not get_user_model().objects.filter(username__iexact=typed).exists():
+            messages.warning(request, "The first administrator was created meanwhile, so no account was made"
+                                      + (f" for “{typed}”" if typed else "") + ". Sign in with that account, or "
+                                      "ask whoever made it to invite you.")
     return redirect("gallery:timeline" if request.user.is_authenticated else "login")
