@@ -82,6 +82,24 @@ def test_an_address_is_locked_whatever_accounts_it_tried(alice, bob):
     assert sign_in(Client(), "bob", PASSWORD, "10.0.0.7").status_code == 302  # bob, elsewhere: fine
 
 
+def test_signing_in_to_ones_own_account_does_not_reset_the_failures_against_another(alice, bob):
+    """axes' reset on success deleted every failure of the signed-in username OR of the address: someone with an
+    account of their own guessed alice's password limit-1 times, signed in as themself from the same address, and
+    started again (measured on a running site: 16 wrong passwords for one account, never locked). A successful
+    sign-in now forgets that account's own failures only."""
+    for _ in range(3):
+        fail(2, "alice", "10.7.7.7")
+        assert sign_in(Client(), "bob", PASSWORD, "10.7.7.7").status_code in (302, 429)
+    assert sign_in(Client(), "alice", PASSWORD, "10.8.8.8").status_code == 429  # 6 failures: locked, from anywhere
+
+
+def test_a_successful_sign_in_forgets_that_accounts_own_failures(alice):
+    fail(2, "alice")
+    assert sign_in(Client(), "alice", PASSWORD).status_code == 302
+    fail(2, "alice")  # two more: under the limit again, as before the sign-in
+    assert sign_in(Client(), "alice", PASSWORD).status_code == 302
+
+
 def test_the_token_endpoint_locks_too_with_a_json_detail(alice):
     for _ in range(2):
         response = token("alice", "wrong password")
