@@ -89,7 +89,13 @@ def invite_problem(invite: Invite | None) -> InviteUnusable | None:
 
 
 def _invite_lock(token: str) -> Invite:
-    """The link's row, locked until commit: of two submits of one link, the second waits, then finds it used."""
+    """The link's row, locked until commit: of two submits of one link, the second waits, then finds it used.
+
+    Its family's row is locked first, as every change of who is in a family does (family_lock): removing the admin
+    who made the link locks the family, then withdraws the link, and the opposite order would deadlock with it."""
+    family_id = Invite.objects.filter(token_hash=invite_token_hash(token)).values_list("family_id", flat=True).first()
+    if family_id is not None:
+        family_lock(family_id=family_id)
     invite = (Invite.objects.select_for_update(of=("self",)).select_related("family", "created_by")
               .filter(token_hash=invite_token_hash(token)).first())
     if problem := invite_problem(invite):

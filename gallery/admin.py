@@ -24,6 +24,7 @@ from gallery.services import (
     MAX_TAGS,
     family_delete,
     family_lock,
+    invites_withdraw_made_by,
     photo_can_delete,
     photo_edit_check,
     photo_edit_version,
@@ -59,6 +60,18 @@ class FamilyAwareUserAdmin(FamilyScopedAdmin, UserAdmin):
     def has_add_permission(self, request) -> bool:
         return request.user.is_superuser and super().has_add_permission(request)
 
+    def user_change_password(self, request, id, form_url=""):
+        """Django's page, and then, as when a family admin sets a member's password (member_password_set), the
+        account's API tokens stop working: sessions end by Django's session hash, tokens here."""
+        response = super().user_change_password(request, id, form_url)
+        if request.method == "POST" and response.status_code == 302:
+            from gallery.tokens import api_tokens_revoke_all
+
+            if user := User.objects.filter(pk=id).first():
+                if revoked := api_tokens_revoke_all(user=user):
+                    self.message_user(request, f"Their {revoked} API token(s) stopped working too.", messages.INFO)
+        return response
+
     def get_deleted_objects(self, objs, request):
         deleted, counts, perms_needed, protected = super().get_deleted_objects(objs, request)
         # "Protected" is how the admin already says "this deletion can't happen" on both delete pages.
@@ -93,6 +106,23 @@ class MembershipFormSet(forms.BaseInlineFormSet):
                 after[form.instance.pk or object()] = form.cleaned_data["role"]
         if current and Membership.Role.ADMIN not in after.values():
             raise forms.ValidationError(LAST_ADMIN)
+
+    # Someone taken out of the family, or no longer its admin (or a row given to another person), loses the open
+    # links they made for it, as on the family page (invites_withdraw_made_by).
+    def delete_existing(self, obj, commit=True):
+        super().delete_existing(obj, commit=commit)
+        if commit:
+            invites_withdraw_made_by(family_id=obj.family_id, user_ids=[obj.user_id])
+
+    def save_existing(self, form, obj, commit=True):
+        before = form.initial.get("user")
+        saved = super().save_existing(form, obj, commit=commit)
+        if commit:
+            losing = [] if saved.role == Membership.Role.ADMIN else [saved.user_id]
+            if "user" in form.changed_data and before:
+                losing.append(before)
+            invites_withdraw_made_by(family_id=saved.family_id, user_ids=losing)
+        return saved
 
 
 class MembershipInline(FamilyChoices, admin.TabularInline):
@@ -434,6 +464,10 @@ class InviteAdmin(FamilyScopedAdmin):
     list_select_related = ["family", "created_by", "used_by"]
     fields = readonly_fields = ["family", "role", "note", "created_by", "created_at", "expires_at", "used_at",
                                 "used_by", "revoked_at"]
+
+    def scope_q(self, request, *, changing: bool = False) -> Q:
+        # Seen only by the family's admins, as on the family page (who is invited, and the notes, are theirs).
+        return super().scope_q(request, changing=True)
 
     @admin.display(description="state")
     def state_label(self, invite: Invite) -> str:

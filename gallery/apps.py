@@ -7,6 +7,11 @@ class GalleryConfig(AppConfig):
 
     def ready(self) -> None:
         from gallery import checks, photo_lists  # noqa: F401 - checks registers itself
+        from django.contrib.auth.signals import user_logged_in
+
+        from gallery.signin import forget_own_failures
+
+        user_logged_in.connect(forget_own_failures, dispatch_uid="gallery.signin.forget_own_failures")
         from gallery.timeline import TimelineList
 
         photo_lists.register(TimelineList())  # the viewer's default list; search registers its results itself

@@ -34,7 +34,7 @@ from gallery.images import (
     EXTENSIONS, ImageBusy, ImageRejected, decode_upright, encode_display, exif_dates, inspect_image, read_limited,
     sha256_of, turned,
 )
-from gallery.models import Family, Membership, Photo, PhotoTag, RemovedTag, Tag
+from gallery.models import Family, Invite, Membership, Photo, PhotoTag, RemovedTag, Tag
 from gallery.places import country_code_for, country_name, place_for
 from gallery.signals import photos_added, photos_changed
 from gallery.text import (
@@ -52,8 +52,8 @@ MAX_TAGS = 50
 # --- families -----------------------------------------------------------------------------------
 
 
-@transaction.atomic
-def family_create(*, name: str, admin: AbstractBaseUser) -> Family:
+def family_name_clean(name: str, *, user: AbstractBaseUser, family: Family | None = None) -> str:
+    """A family's name as stored (one line), or the reason it can't be: for a family `user` makes or renames."""
     name = one_line(name)
     control_characters_refuse(name, what="A family's name")
     if not name:
@@ -62,11 +62,30 @@ def family_create(*, name: str, admin: AbstractBaseUser) -> Family:
         raise ValidationError(f"A family's name has at most {longest} characters.")
     # Names are not unique across the site (nor may a name taken elsewhere reveal that family): only among the
     # families of one person, so that they can tell their own apart.
-    if Family.objects.filter(name__iexact=name, memberships__user=admin).exists():
+    others = Family.objects.filter(name__iexact=name, memberships__user=user)
+    if family is not None:
+        others = others.exclude(pk=family.pk)
+    if others.exists():
         raise ValidationError(f"You already have a family called “{name}”: choose another name.")
+    return name
+
+
+@transaction.atomic
+def family_create(*, name: str, admin: AbstractBaseUser) -> Family:
+    name = family_name_clean(name, user=admin)
     default_country = settings.DEFAULT_COUNTRY if country_name(settings.DEFAULT_COUNTRY) else ""
     family = Family.objects.create(name=name, default_country=default_country)
     Membership.objects.create(family=family, user=admin, role=Membership.Role.ADMIN)
+    return family
+
+
+@transaction.atomic
+def family_rename(*, family: Family, name: str, user: AbstractBaseUser) -> Family:
+    """A family admin renames the family (the name rules of family_create, among `user`'s own families)."""
+    name = family_name_clean(name, user=user, family=family)
+    if family.name != name:
+        family.name = name
+        family.save(update_fields=["name"])
     return family
 
 
@@ -114,6 +133,17 @@ def family_keeps_an_admin(*, family_id: int, losing: Iterable[int]) -> bool:
     return Membership.objects.filter(family_id=family_id, role=Membership.Role.ADMIN).exclude(pk__in=list(losing)).exists()
 
 
+def invites_withdraw_made_by(*, user_ids: Iterable[int], family_id: int | None = None) -> int:
+    """Withdraw the open invitation links these people made (for one family, or for every one): they no longer
+    administer it, so what they handed out must not let anyone in, themselves included (a removed admin opening an
+    admin link of their own was its admin again). Used and expired links stay as they are. How many were withdrawn."""
+    links = Invite.objects.filter(created_by_id__in=list(user_ids), used_at__isnull=True, revoked_at__isnull=True,
+                                  expires_at__gt=timezone.now())
+    if family_id is not None:
+        links = links.filter(family_id=family_id)
+    return links.update(revoked_at=timezone.now())
+
+
 @transaction.atomic
 def membership_add(
     *, family: Family, user: AbstractBaseUser, role: str = Membership.Role.MEMBER
@@ -127,11 +157,14 @@ def membership_add(
             raise ValidationError(f"{LAST_ADMIN} Make someone else an admin before {user} steps down.")
         membership.role = role
         membership.save(update_fields=["role"])
+        if not membership.is_admin:  # a member makes no links: those made as an admin stop working
+            invites_withdraw_made_by(family_id=family.pk, user_ids=[user.pk])
     return membership
 
 
 @transaction.atomic
-def membership_remove(*, family: Family, user: AbstractBaseUser) -> None:
+def membership_remove(*, family: Family, user: AbstractBaseUser) -> int:
+    """Take `user` out of `family`, and withdraw the links they made for it. How many links were withdrawn."""
     family_lock(family_id=family.pk)
     membership = Membership.objects.filter(family=family, user=user).first()
     if membership is None:
@@ -139,6 +172,7 @@ def membership_remove(*, family: Family, user: AbstractBaseUser) -> None:
     if membership.is_admin and not family_keeps_an_admin(family_id=family.pk, losing=[membership.pk]):
         raise ValidationError(LAST_ADMIN)
     membership.delete()
+    return invites_withdraw_made_by(family_id=family.pk, user_ids=[user.pk])
 
 
 def users_delete_problems(*, users: Iterable[AbstractBaseUser]) -> list[str]:
@@ -168,6 +202,7 @@ def users_delete(*, users: QuerySet) -> int:
     users = list(users)
     if problems := users_delete_problems(users=users):
         raise ValidationError(problems)
+    invites_withdraw_made_by(user_ids=[user.pk for user in users])  # their links would outlive them (created_by NULL)
     for user in users:
         user.delete()
     return len(users)

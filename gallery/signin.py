@@ -74,3 +74,11 @@ def lockout_response(request: HttpRequest, original_response: HttpResponse | Non
                           {"form": form, "lockout": message, "next": request.POST.get("next", "")}, status=429)
     response["Retry-After"] = str(seconds)
     return response
+
+
+def forget_own_failures(sender, request, user, **kwargs) -> None:
+    """user_logged_in: a successful sign-in forgets the failures counted against that account (from any address),
+    and only those. What other accounts failed from the same address still counts towards its lockout."""
+    from axes.models import AccessAttempt
+
+    AccessAttempt.objects.filter(username=user.get_username()).delete()

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import math
+
 from django.contrib.auth import authenticate
 from drf_spectacular.utils import OpenApiResponse, extend_schema
-from rest_framework import serializers, status
+from rest_framework import exceptions, serializers, status
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.throttling import ScopedRateThrottle
@@ -75,11 +77,13 @@ class TokenObtainApi(APIView):
     def post(self, request):
         serializer = TokenObtainInputSerializer(data=request.data)
         if not serializer.is_valid():
-            # One body for every 400 of this endpoint, as its schema says: what is wrong, in a sentence.
+            # One body for every 400 of this endpoint, as its schema says: what is wrong, in a sentence (a bad label
+            # alone is no missing username or password).
             problems = "; ".join(f"{field}: {' '.join(str(m) for m in messages)}"
                                  for field, messages in serializer.errors.items())
-            return Response({"detail": f"Give a username and a password ({problems})."},
-                            status=status.HTTP_400_BAD_REQUEST)
+            if {"username", "password"} & set(serializer.errors):
+                problems = f"Give a username and a password ({problems})."
+            return Response({"detail": problems}, status=status.HTTP_400_BAD_REQUEST)
         data = serializer.validated_data
         # The plain Django request, which axes reads and marks: a sign-in refused by the lockout (before this attempt
         # or because of it) is answered by axes' middleware instead, with gallery.signin.lockout_response's 429, as
@@ -92,6 +96,17 @@ class TokenObtainApi(APIView):
         token, key = api_token_create(user=user, label=label)
         return created(request, TokenObtainOutputSerializer({"token": key, "id": token.pk, "expiry": token.expiry}).data,
                        view_name="api_token_detail", pk=token.pk)
+
+
+    def handle_exception(self, exc):
+        # Over API_TOKEN_RATE: the body this operation's schema gives every 429 (Locked, as a lockout's), where DRF's
+        # own throttle answer carries `detail` alone.
+        if isinstance(exc, exceptions.Throttled):
+            seconds = max(1, math.ceil(exc.wait or 1))
+            return Response({"detail": f"Too many requests from this address: try again in {seconds} second"
+                                       f"{'s' if seconds != 1 else ''}.", "retry_after": seconds},
+                            status=status.HTTP_429_TOO_MANY_REQUESTS, headers={"Retry-After": str(seconds)})
+        return super().handle_exception(exc)
 
 
 class TokenListApi(APIView):

@@ -49,5 +49,6 @@ urlpatterns = [
     path("families/<int:family_id>/trash/delete/", trash.trash_delete, name="trash_delete"),
     path("families/<int:family_id>/trash/empty/", trash.trash_empty_view, name="trash_empty"),
     path("families/<int:family_id>/country/", families.default_country_set, name="default_country"),
+    path("families/<int:family_id>/name/", families.family_name_set, name="family_rename"),
     path("families/<int:family_id>/members/<int:user_id>/remove/", families.member_remove, name="member_remove"),
 ]

@@ -146,6 +146,13 @@ def _applied_migrations() -> dict[str, list[str]]:
     return applied
 
 
+def _database_named() -> str:
+    """Which database this process reached, in words (no password)."""
+    if data := connection.settings_dict.get("PGDATA"):
+        return f"the embedded database in {data}"
+    return f"database {connection.settings_dict['NAME']!r} on {connection.settings_dict['HOST'] or 'the local socket'}"
+
+
 def _counts() -> dict[str, int]:
     return {model._meta.label: model._base_manager.count()  # the base manager: trashed photos too
             for app in COUNTED_APPS for model in apps.get_app_config(app).get_models() if not model._meta.proxy}
@@ -178,6 +185,11 @@ def backup_create(*, target: Path, progress: Progress = _quiet) -> BackupSummary
         raise BackupError(f"{target} is not a folder: back up into a new folder")
     if target.exists() and any(target.iterdir()):
         raise BackupError(f"{target} is not empty: back up into a new folder")
+    if not _applied_migrations().get("gallery"):
+        # Most likely run without the service's environment: another (new, empty) database than the site's.
+        raise BackupError(f"this database has no MediaSearch tables (no migration applied): {_database_named()}. Run "
+                          "the command with the site's own environment (its MEDIASEARCH_VAR_DIR or DATABASE_URL, as "
+                          "the service has them), as the service's user.")
     try:
         _private_dir(target)
         target.chmod(0o700)

@@ -5,8 +5,15 @@ from __future__ import annotations
 
 def post_worker_init(worker) -> None:
     """Each worker loads the search model after it forks and before it accepts a request (see search/warmup.py)."""
-    from search.warmup import warm_up
+    import sys
 
+    from search.warmup import static_files_problem, warm_up
+
+    if problem := static_files_problem():
+        # Every page would be a 500 (their stylesheets have no hashed name): stop, and say why. A worker that fails
+        # to boot stops gunicorn itself (exit code 3), so the service manager shows this line.
+        worker.log.error(problem)
+        sys.exit(3)
     warm_up()
 
 

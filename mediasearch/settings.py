@@ -441,7 +441,10 @@ Q_CLUSTER = {
 AXES_FAILURE_LIMIT = env_int("SIGNIN_FAILURE_LIMIT", 5)
 AXES_COOLOFF_TIME = timedelta(minutes=env_int("SIGNIN_LOCKOUT_MINUTES", 15))
 AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]  # either one over the limit locks: per account AND per address
-AXES_RESET_ON_SUCCESS = True
+# axes' own reset on success deletes every failure of the username OR of the address, so signing in to one's own
+# account from an address wiped that address's failures against other accounts too (a way around the lockout):
+# gallery.signin.forget_own_failures forgets the signed-in account's own failures only.
+AXES_RESET_ON_SUCCESS = False
 AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False  # tries during a lockout don't extend it
 AXES_LOCKOUT_CALLABLE = "gallery.signin.lockout_response"
 AXES_CLIENT_IP_CALLABLE = "gallery.signin.client_ip"

@@ -42,6 +42,20 @@ def warm_up() -> None:
     logger.info("web process ready in %.1f s", time.monotonic() - started)
 
 
+def static_files_problem() -> str | None:
+    """Why this process can't draw a page: the static files' manifest (manage.py collectstatic, which `serve` runs
+    before it starts gunicorn) was missing when it started. None when it can (or needs none: DEBUG, other storages)."""
+    from django.contrib.staticfiles.storage import ManifestFilesMixin
+    from django.core.files.storage import storages
+
+    storage = storages["staticfiles"]  # what the pages use; it read the manifest when it was made
+    if settings.DEBUG or not isinstance(storage, ManifestFilesMixin) or storage.hashed_files:
+        return None
+    return (f"the static files were not collected into {settings.STATIC_ROOT}, so every page would fail: run "
+            "`manage.py collectstatic --noinput` (with this server's environment), then start it again. "
+            "(`manage.py serve` does it at every start; gunicorn run by itself does not.)")
+
+
 def _run_model() -> None:
     try:
         embedder = get_embedder()

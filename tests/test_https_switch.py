@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -108,6 +109,33 @@ def test_a_malformed_proxy_header_setting_stops_start_up_with_a_clear_message():
                             capture_output=True, text=True, timeout=120)
     assert result.returncode != 0
     assert "SECURE_PROXY_SSL_HEADER must be HEADER,value" in result.stderr
+
+
+def _readme_env_file() -> dict[str, str]:
+    """The README's /etc/mediasearch.env, read as systemd's EnvironmentFile= reads it: a line starting with # is a
+    comment, anything else after the = is the value (an inline "# …" included), trimmed."""
+    readme = (ROOT / "README.md").read_text()
+    block = re.search(r"`/etc/mediasearch\.env`[^\n]*\n\n```sh\n(.*?)```", readme, re.S)
+    assert block, "the README no longer shows /etc/mediasearch.env"
+    values = {}
+    for line in block.group(1).splitlines():
+        line = line.strip()
+        if line and not line.startswith(("#", ";")):
+            name, _, value = line.partition("=")
+            values[name.strip()] = value.strip()
+    return values
+
+
+def test_the_readmes_production_environment_file_passes_the_deploy_check_as_systemd_reads_it(tmp_path):
+    """Copied as written, the README's environment file gave HF_HUB_OFFLINE the value "1   # after `manage.py
+    download_model`" (systemd keeps an inline comment: huggingface_hub read it as off), and `check --deploy` warned
+    four times: it had no HTTPS=on, though the site it describes is behind nginx with TLS."""
+    env = _readme_env_file()
+    assert [name for name, value in env.items() if "#" in value] == []
+    assert env["HF_HUB_OFFLINE"] == "1" and env["HTTPS"] == "on"
+    env.update(SECRET_KEY="readme-production-" * 4, MEDIASEARCH_VAR_DIR=str(tmp_path / "var"))
+    values = _settings_with(**env)  # runs check --deploy, failing at warning level
+    assert values["SECURE_SSL_REDIRECT"] and values["SECURE_PROXY_SSL_HEADER"] == ["HTTP_X_FORWARDED_PROTO", "https"]
 
 
 # --- the API schema -----------------------------------------------------------------------------------------------

@@ -185,6 +185,29 @@ def test_static_files_are_served_under_content_hashed_names_after_collectstatic(
     b"".join(response.streaming_content)
 
 
+def test_gunicorn_started_by_itself_before_collectstatic_refuses_to_start_and_says_why(tmp_path):
+    """The separate systemd units run gunicorn themselves (serve collects the static files first; gunicorn does not):
+    started before `collectstatic`, every page was a 500 ("Missing staticfiles manifest entry") while /health/ said
+    the web server was fine, so a load balancer kept sending people to it. It now stops at once and says what to do."""
+    from tests.processes import free_port
+
+    var_dir = tmp_path / "var"
+    env = _env(var_dir, SECRET_KEY="startup-test-" * 5, DEBUG="off")
+    server = subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", "mediasearch.wsgi:application", "-c", "python:mediasearch.gunicorn_conf",
+         "--bind", f"127.0.0.1:{free_port()}", "--workers", "1"],
+        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+    try:
+        _, stderr = server.communicate(timeout=90)
+    except subprocess.TimeoutExpired:
+        os.killpg(server.pid, signal.SIGKILL)
+        server.communicate()
+        pytest.fail("gunicorn kept running without the static files' manifest")
+    assert server.returncode != 0
+    assert "the static files were not collected" in stderr and "manage.py collectstatic --noinput" in stderr
+    assert not (var_dir / "pgdata").exists()  # said before anything else started
+
+
 BROKER = """
 import django
 django.setup()

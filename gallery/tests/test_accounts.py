@@ -128,6 +128,75 @@ def test_only_the_familys_admins_withdraw_its_links(client_for, family, alice, b
     assert Invite.objects.filter(revoked_at__isnull=False).count() == 0
 
 
+def _admin_bob(family, bob):
+    Membership.objects.filter(family=family, user=bob).update(role=Membership.Role.ADMIN)
+
+
+def test_a_removed_admin_cannot_come_back_through_a_link_they_made(client_for, family, alice, bob):
+    """Removed from the family, an admin opened an admin link of their own making and was its admin again (and could
+    then remove the others). Removing someone withdraws the open links they made for that family."""
+    _admin_bob(family, bob)
+    theirs = _make_link(client_for(bob), family, role="admin", note="my cousin")
+    alices = _make_link(client_for(alice), family, note="Gran")
+
+    response = client_for(alice).post(reverse("gallery:member_remove", args=[family.pk, bob.pk]), follow=True)
+    assert "Removed bob from Smiths" in response.content.decode()
+    assert "withdrew the 1 invitation link they had made" in response.content.decode()
+
+    response = client_for(bob).post(theirs)
+    assert response.status_code == 410 and "withdrawn" in response.content.decode()
+    assert _roles(family) == {"alice": "admin"}
+    assert Client().get(alices).status_code == 200  # the other admin's links are theirs: untouched
+
+
+def test_an_admin_made_a_member_loses_their_open_links(client_for, family, alice, bob):
+    """A member makes no links: those they made as an admin stop working when they step down (an admin link would
+    have let them make a second account an admin)."""
+    _admin_bob(family, bob)
+    theirs = _make_link(client_for(bob), family, role="admin")
+    used = _make_link(client_for(bob), family)
+    Client().post(used, SIGNUP)
+
+    client_for(alice).post(reverse("gallery:member_role", args=[family.pk, bob.pk]), {"role": "member"})
+
+    assert Client().get(theirs).status_code == 410
+    assert Invite.objects.get(used_by__username="carol").state() == Invite.State.USED  # used ones stay used
+    client_for(alice).post(reverse("gallery:member_role", args=[family.pk, bob.pk]), {"role": "admin"})
+    assert Client().get(theirs).status_code == 410  # made an admin again, the old link stays withdrawn
+
+
+def test_removing_a_member_in_the_django_admin_withdraws_their_links_too(client, family, alice, bob):
+    from gallery.admin import MembershipFormSet  # noqa: F401 - the inline the family's change page saves through
+
+    _admin_bob(family, bob)
+    theirs = invite_create(family=family, created_by=bob, role="admin").invite
+    site_admin = UserFactory(username="root", is_staff=True, is_superuser=True)
+    client.force_login(site_admin)
+    memberships = list(family.memberships.order_by("pk"))
+    data = {"name": family.name, "memberships-TOTAL_FORMS": len(memberships), "memberships-INITIAL_FORMS":
+            len(memberships), "memberships-MIN_NUM_FORMS": 0, "memberships-MAX_NUM_FORMS": 1000}
+    for i, membership in enumerate(memberships):
+        data |= {f"memberships-{i}-id": membership.pk, f"memberships-{i}-family": family.pk,
+                 f"memberships-{i}-user": membership.user_id, f"memberships-{i}-role": membership.role}
+        if membership.user_id == bob.pk:
+            data[f"memberships-{i}-DELETE"] = "on"
+    response = client.post(reverse("admin:gallery_family_change", args=[family.pk]), data)
+    assert response.status_code == 302, response.content.decode()[:3000]
+    assert _roles(family) == {"alice": "admin"}
+    theirs.refresh_from_db()
+    assert theirs.state() == Invite.State.REVOKED
+
+
+def test_a_deleted_accounts_open_links_stop_working(family, alice, bob):
+    from gallery.services import users_delete
+
+    _admin_bob(family, bob)
+    theirs = invite_create(family=family, created_by=bob, role="admin").invite
+    users_delete(users=User.objects.filter(pk=bob.pk))
+    theirs.refresh_from_db()
+    assert theirs.created_by is None and theirs.state() == Invite.State.REVOKED
+
+
 # --- opening a link ------------------------------------------------------------------------------
 
 

@@ -142,3 +142,25 @@ def test_a_password_set_while_the_admin_is_demoted_is_refused(smiths):
     assert isinstance(outcome, PermissionDenied), outcome
     bob.refresh_from_db()
     assert bob.check_password("correct horse battery")
+
+
+def test_removing_an_admin_while_someone_opens_their_link_neither_deadlocks_nor_lets_them_in(smiths):
+    """Removing someone withdraws their links (family row, then the link's); opening a link locked the link's row,
+    then the family's: the two in opposite orders deadlocked, and PostgreSQL aborted one of them (a 500). The link
+    is now opened under the family's lock first, so it waits for the removal and finds the link withdrawn."""
+    from gallery.services import family_lock, membership_remove
+
+    family, alice = smiths
+    bob, carol = UserFactory(username="bob"), UserFactory(username="carol")
+    MembershipFactory(family=family, user=bob, role=Membership.Role.ADMIN)
+    token = invite_create(family=family, created_by=bob, role=Membership.Role.ADMIN).token
+
+    with transaction.atomic():
+        family_lock(family_id=family.pk)  # the removal has begun
+        wait = _in_background(lambda: invite_accept_existing(token=token, user=carol))
+        time.sleep(1)
+        membership_remove(family=family, user=bob)  # withdraws bob's link
+
+    outcome = wait()
+    assert isinstance(outcome, InviteUnusable) and outcome.state == Invite.State.REVOKED, outcome
+    assert dict(family.memberships.values_list("user__username", "role")) == {"alice": "admin"}

@@ -374,3 +374,26 @@ def test_the_admin_refuses_a_description_with_a_control_character_as_every_form_
     assert response.status_code == 200 and "control character" in response.content.decode()
     photo.refresh_from_db()
     assert photo.description == "" and photo.title != "Woods"
+
+
+def test_a_password_the_site_admin_sets_in_the_admin_ends_the_accounts_api_tokens(admin, alice):
+    """A family admin setting a member's password revokes the member's tokens (README); the site administrator
+    doing the same in the Django admin (an account someone else got into) left every token working for 30 days."""
+    from gallery.models import ApiToken
+    from gallery.tokens import api_token_create
+
+    _, key = api_token_create(user=alice, label="laptop")
+    new = "a-whole-new-password-77"
+    response = admin.post(reverse("admin:auth_user_password_change", args=[alice.pk]),
+                          {"password1": new, "password2": new, "usable_password": "true"})
+    assert response.status_code == 302, response.content.decode()[:3000]
+    alice.refresh_from_db()
+    assert alice.check_password(new)
+    assert not ApiToken.objects.filter(user=alice).exists()
+    from django.test import Client
+    assert Client(headers={"Authorization": f"Token {key}"}).get("/api/v1/families/").status_code == 401
+    # A form refused changes nothing.
+    api_token_create(user=alice, label="phone")
+    admin.post(reverse("admin:auth_user_password_change", args=[alice.pk]),
+               {"password1": new, "password2": "different", "usable_password": "true"})
+    assert ApiToken.objects.filter(user=alice).count() == 1

@@ -217,6 +217,20 @@ def test_invite_admin(world, staff, root):
     assert "token_hash" not in page and ours.token_hash not in page
 
 
+def test_a_staff_member_who_is_no_family_admin_sees_none_of_its_invitations(world):
+    """The family page shows its links to the family's admins only (who is invited, the notes); the admin showed them
+    to any staff member of the family, and offered deleting them."""
+    invite = invite_create(family=world.smiths, created_by=world.sam, note="for Gran").invite
+    stan = UserFactory(username="stan", is_staff=True)
+    stan.user_permissions.set(Permission.objects.all())
+    MembershipFactory(family=world.smiths, user=stan, role=Membership.Role.MEMBER)
+    client = Client()
+    client.force_login(stan)
+    assert listed(client.get(url(Invite))) == set()
+    assert refused(client.get(url(Invite, "change", invite.pk)))
+    assert "for Gran" not in client.get(url(Invite)).content.decode()
+
+
 def test_user_admin(world, staff, root):
     assert listed(root.get(url(User))) == set(User.objects.values_list("pk", flat=True))
     assert listed(staff.get(url(User))) == {world.sam.pk, world.alice.pk}  # people of one's families

@@ -87,11 +87,15 @@ def test_the_last_admin_cannot_be_removed(client_for, family, alice, bob):
 
     assert _roles(family) == {"alice": "admin", "bob": "member"}
     assert "A family must keep at least one admin." in response.content.decode()
+    # Refused, she is still in it: the family's page (where she can make someone else an admin), not her list of
+    # families as if she had left.
+    assert response.redirect_chain[-1][0] == family.get_absolute_url()
 
     # With a second admin, the first may step down.
     Membership.objects.filter(family=family, user=bob).update(role=Membership.Role.ADMIN)
-    client.post(reverse("gallery:member_remove", args=[family.pk, alice.pk]))
+    response = client.post(reverse("gallery:member_remove", args=[family.pk, alice.pk]))
     assert _roles(family) == {"bob": "admin"}
+    assert response["Location"] == reverse("gallery:families")
 
 
 def test_removing_someone_who_is_not_a_member_is_404(client_for, family, alice, mallory):
@@ -110,6 +114,48 @@ def test_creating_a_family_makes_you_its_admin(client_for, family, bob):
     assert again.status_code == 200
     assert "You already have a family called" in again.content.decode()
     assert Family.objects.count() == 2
+
+
+def test_a_family_admin_renames_the_family_on_its_page(client_for, family, alice, bob):
+    """The first-run page names the family ("My family" unless changed): only a superuser could rename it, in the
+    Django admin, while family admins manage everything else from the gallery's pages."""
+    page = client_for(alice).get(family.get_absolute_url()).content.decode()
+    assert reverse("gallery:family_rename", args=[family.pk]) in page
+
+    response = client_for(alice).post(reverse("gallery:family_rename", args=[family.pk]), {"name": "  The   Smiths "})
+    assert response.status_code == 302 and response["Location"] == family.get_absolute_url()
+    family.refresh_from_db()
+    assert family.name == "The Smiths"
+    assert "Renamed the family “The Smiths”." in client_for(alice).get(response["Location"]).content.decode()
+
+    member_page = client_for(bob).get(family.get_absolute_url()).content.decode()
+    assert reverse("gallery:family_rename", args=[family.pk]) not in member_page
+    assert client_for(bob).post(reverse("gallery:family_rename", args=[family.pk]), {"name": "Bob's"}).status_code == 404
+    family.refresh_from_db()
+    assert family.name == "The Smiths"
+
+
+@pytest.mark.parametrize(("name", "message"), [
+    ("", "This field is required."),
+    ("Smi\x07ths", "control character"),
+    ("x" * 101, "at most 100 characters"),
+    ("joneses", "You already have a family called “joneses”: choose another name."),
+])
+def test_a_rename_the_rules_refuse_says_why_and_keeps_the_name(client_for, family, alice, other_family, name, message):
+    MembershipFactory(family=other_family, user=alice)
+    response = client_for(alice).post(reverse("gallery:family_rename", args=[family.pk]), {"name": name})
+    assert response.status_code == 422 and message in response.content.decode()
+    family.refresh_from_db()
+    assert family.name == "Smiths"
+
+
+def test_a_rename_to_a_name_someone_elses_family_has_is_allowed(client_for, family, alice, other_family):
+    """Names are unique among one person's own families only (a name taken elsewhere must not tell anyone so)."""
+    response = client_for(alice).post(reverse("gallery:family_rename", args=[family.pk]), {"name": "Joneses"})
+    assert response.status_code == 302
+    # ...and keeping one's family's own name (another letter case) is no clash with itself.
+    assert client_for(alice).post(reverse("gallery:family_rename", args=[family.pk]),
+                                  {"name": "JONESES"}).status_code == 302
 
 
 def test_a_member_of_several_families_sees_all_their_photos_on_the_timeline(client_for, family, alice, other_family, mallory):
@@ -147,6 +193,24 @@ def test_create_family_command_creates_the_family_and_is_safe_to_rerun(db, capsy
     out = capsys.readouterr().out
     assert "Created family “Millers” with admin uma." in out
     assert "Family “Millers” exists; uma is an admin." in out
+
+
+def test_rerunning_create_family_never_demotes_an_admin_named_as_a_member(db, capsys):
+    """The README's `create_family "The Smiths" --admin alice --member bob`, run again once bob had been made an
+    admin on the family page, made him a plain member (withdrawing his links) and printed "Added bob as a member"."""
+    for name in ("uma", "vic", "wes"):
+        UserFactory(username=name)
+    call_command("create_family", "Millers", "--admin", "uma", "--member", "vic", "--member", "wes")
+    family = Family.objects.get(name="Millers")
+    Membership.objects.filter(family=family, user__username="vic").update(role=Membership.Role.ADMIN)
+    capsys.readouterr()
+
+    call_command("create_family", "Millers", "--admin", "uma", "--member", "vic", "--member", "wes")
+
+    assert _roles(family) == {"uma": "admin", "vic": "admin", "wes": "member"}
+    out = capsys.readouterr().out
+    assert "vic is already in it, as an admin." in out and "wes is already in it, as a member." in out
+    assert "Added" not in out
 
 
 @pytest.mark.parametrize("args", [["--admin", "ghost"], ["--admin", "uma", "--member", "ghost"]])

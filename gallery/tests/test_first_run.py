@@ -69,6 +69,31 @@ def test_after_setup_the_page_is_gone_and_cannot_make_a_second_admin(client):
     assert stranger.get("/accounts/login/").status_code == 200
 
 
+def test_a_setup_submitted_after_someone_else_finished_it_says_so_on_the_sign_in_page(client):
+    """The second of two browsers submitting the first-run form landed on the sign-in page without a word: its
+    person then tried the username and password they had just typed (no such account), towards a lockout."""
+    client.post(reverse("setup"), SETUP)
+    late = Client()
+    response = late.post(reverse("setup"), {**SETUP, "username": "grandpa"}, follow=True)
+    page = response.content.decode()
+    assert response.redirect_chain[-1][0] == reverse("login")
+    assert "The first administrator was created meanwhile, so no account was made for “grandpa”" in page
+    assert "Sign in with that account" in page
+    assert "was created meanwhile" not in Client().get(reverse("setup"), follow=True).content.decode()  # a visit
+
+
+def test_the_same_setup_submitted_twice_is_not_told_no_account_was_made(client):
+    """A double click: the first submit made the account (its answer, with the session, is dropped by the browser),
+    the second still carries the old session. Its person signs in as usual, not told their account was not made."""
+    Client().post(reverse("setup"), SETUP)
+    second = Client()  # the session of the page the form was on
+    response = second.post(reverse("setup"), {**SETUP, "username": "Grandma"}, follow=True)
+    assert response.redirect_chain[-1][0] == reverse("login")
+    assert "was created meanwhile" not in response.content.decode()
+    assert "_auth_user_id" not in second.session  # no password is tried outside the sign-in page's lockout
+    assert User.objects.count() == 1 and Family.objects.count() == 1
+
+
 def test_mismatched_passwords_show_an_error_and_create_nothing(client):
     response = client.post(reverse("setup"), {**SETUP, "password_again": "something-else-entirely-7"})
 

@@ -216,6 +216,17 @@ def test_bad_token_requests_are_400_with_a_reason(alice, data):
     assert not ApiToken.objects.exists()
 
 
+def test_a_bad_label_is_not_said_to_be_a_missing_username_or_password(alice):
+    """The 400 for a label too long read "Give a username and a password (label: …)": both had been given."""
+    response = Client().post(reverse("api_token"), {"username": "alice", "password": PASSWORD, "label": "x" * 201},
+                             content_type="application/json")
+    detail = response.json()["detail"]
+    assert response.status_code == 400 and "Give a username and a password" not in detail
+    assert detail.startswith("label: Ensure this field has no more than 200 characters")
+    missing = Client().post(reverse("api_token"), {"username": "alice"}, content_type="application/json")
+    assert missing.json()["detail"] == "Give a username and a password (password: This field is required.)."
+
+
 def test_beyond_the_most_tokens_a_user_keeps_the_least_recently_used_go(alice, bob, settings):
     settings.API_TOKEN_MAX = 3
     in_use = api_token_key(alice, "in use")

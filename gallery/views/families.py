@@ -13,7 +13,9 @@ from gallery.account_selectors import family_invites, password_settable_users
 from gallery.forms import DefaultCountryForm, FamilyForm, InviteForm, MemberRoleForm
 from gallery.models import Membership
 from gallery.selectors import family_get, family_is_admin, family_list, family_members, family_status_counts
-from gallery.services import family_create, family_default_country_set, membership_add, membership_remove
+from gallery.services import (
+    family_create, family_default_country_set, family_rename, membership_add, membership_remove,
+)
 
 
 @require_http_methods(["GET", "POST"])
@@ -38,7 +40,8 @@ def family_detail(request: HttpRequest, family_id: int) -> HttpResponse:
     return render(request, "gallery/family_detail.html", family_context(request, family))
 
 
-def family_context(request: HttpRequest, family, *, country_form=None, invite_form=None, new_invite_link=None) -> dict:
+def family_context(request: HttpRequest, family, *, country_form=None, invite_form=None, new_invite_link=None,
+                   name_form=None) -> dict:
     """Everything the family page shows; admins also get the invitation links and the member controls."""
     is_admin = family_is_admin(user=request.user, family=family)
     context = {
@@ -51,6 +54,7 @@ def family_context(request: HttpRequest, family, *, country_form=None, invite_fo
     }
     if is_admin:
         context |= {
+            "name_form": name_form or FamilyForm(initial={"name": family.name}, auto_id="id_family_%s"),
             "invite_form": invite_form or InviteForm(),
             "invite_days": settings.INVITE_DAYS,
             "invites": family_invites(family=family),
@@ -97,6 +101,23 @@ def member_role(request: HttpRequest, family_id: int, user_id: int) -> HttpRespo
 
 @require_POST
 @login_required
+def family_name_set(request: HttpRequest, family_id: int) -> HttpResponse:
+    family = admin_family(request, family_id)
+    form = FamilyForm(request.POST, auto_id="id_family_%s")
+    if form.is_valid():
+        try:
+            family_rename(family=family, name=form.cleaned_data["name"], user=request.user)
+        except ValidationError as exc:
+            form.add_error("name", exc)
+        else:
+            messages.success(request, f"Renamed the family “{family}”.")
+            return redirect(family)
+    family.refresh_from_db()  # the page's heading keeps the name it has
+    return render(request, "gallery/family_detail.html", family_context(request, family, name_form=form), status=422)
+
+
+@require_POST
+@login_required
 def default_country_set(request: HttpRequest, family_id: int) -> HttpResponse:
     family = admin_family(request, family_id)
     form = DefaultCountryForm(request.POST)
@@ -113,11 +134,11 @@ def member_remove(request: HttpRequest, family_id: int, user_id: int) -> HttpRes
     family = admin_family(request, family_id)
     user = family_member(family, user_id)
     try:
-        membership_remove(family=family, user=user)
+        withdrawn = membership_remove(family=family, user=user)
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
-    else:
-        messages.success(request, f"Removed {user} from {family}.")
-    if user == request.user:
-        return redirect("gallery:families")
-    return redirect(family)
+        return redirect(family)  # still in it, whoever it was
+    links = (f" (and withdrew the {withdrawn} invitation link{'s' if withdrawn != 1 else ''} they had made)"
+             if withdrawn else "")
+    messages.success(request, f"Removed {user} from {family}{links}.")
+    return redirect("gallery:families" if user == request.user else family)

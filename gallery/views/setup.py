@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from django.contrib import messages
 from django.contrib.auth import get_user_model, login
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
@@ -15,7 +16,7 @@ from gallery.services import family_create, user_create
 def first_run(request: HttpRequest) -> HttpResponse:
     """One-time page that creates the first administrator (and their family). Gone once anyone exists."""
     if get_user_model().objects.exists():
-        return _after_setup(request)
+        return _after_setup(request, late=request.method == "POST")
     form = FirstAdminForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
@@ -25,7 +26,7 @@ def first_run(request: HttpRequest) -> HttpResponse:
                 with connection.cursor() as cursor:
                     cursor.execute("SELECT pg_advisory_xact_lock(hashtext('mediasearch-first-run'))")
                 if get_user_model().objects.exists():
-                    return _after_setup(request)
+                    return _after_setup(request, late=True)
                 user = user_create(
                     username=data["username"], email=data["email"], password=data["password"], is_superuser=True
                 )
@@ -38,6 +39,16 @@ def first_run(request: HttpRequest) -> HttpResponse:
     return render(request, "gallery/first_run.html", {"form": form})
 
 
-def _after_setup(request: HttpRequest) -> HttpResponse:
-    """Setup is done: a signed-in person goes to their photos, anyone else to the sign-in page."""
+def _after_setup(request: HttpRequest, *, late: bool = False) -> HttpResponse:
+    """Setup is done: a signed-in person goes to their photos, anyone else to the sign-in page. A form submitted
+    after someone else finished it (two browsers at once, a page left open) made nothing: say so, or its person
+    would try the username and password they just typed."""
+    if late and not request.user.is_authenticated:
+        typed = request.POST.get("username", "").strip()[:150]
+        # A username that exists: most likely the same form sent twice (a double click), whose first answer made it
+        # and was dropped; they sign in as usual (no password is tried here, outside the sign-in lockout).
+        if not typed or not get_user_model().objects.filter(username__iexact=typed).exists():
+            messages.warning(request, "The first administrator was created meanwhile, so no account was made"
+                                      + (f" for “{typed}”" if typed else "") + ". Sign in with that account, or "
+                                      "ask whoever made it to invite you.")
     return redirect("gallery:timeline" if request.user.is_authenticated else "login")

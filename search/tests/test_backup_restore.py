@@ -146,6 +146,19 @@ def test_backing_up_into_a_folder_that_holds_something_is_refused(tmp_path):
 
 
 
+def test_backing_up_a_database_that_was_never_migrated_says_which_and_why(db, tmp_path, empty_database):
+    """`manage.py backup` run without the service's environment (no MEDIASEARCH_VAR_DIR or DATABASE_URL) reaches
+    another, empty database: that was a traceback ("relation auth_permission does not exist"). It says what it found,
+    and where to look, and leaves no folder."""
+    env = {**os.environ, "DATABASE_URL": empty_database, "SECRET_KEY": "backup-test-" * 5}
+    result = subprocess.run([sys.executable, str(ROOT / "manage.py"), "backup", str(tmp_path / "nightly")], cwd=ROOT,
+                            env=env, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 1 and "Traceback" not in result.stderr, result.stderr[-2000:]
+    assert "CommandError: this database has no MediaSearch tables (no migration applied)" in result.stderr
+    assert "MEDIASEARCH_VAR_DIR" in result.stderr and "DATABASE_URL" in result.stderr
+    assert not (tmp_path / "nightly").exists()
+
+
 @pytest.mark.django_db
 def test_backing_up_into_a_file_or_under_one_is_a_plain_error(tmp_path):
     (tmp_path / "a-file").write_text("x")

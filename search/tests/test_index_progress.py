@@ -110,3 +110,17 @@ def test_the_index_page_asks_the_same_statements_for_any_number_of_families(alic
     for n, family in enumerate(Family.objects.filter(name__startswith="Family ").order_by("name")):
         section = re.search(rf'data-family="{family.pk}">(.*?)</section>', page, re.S).group(1)
         assert f"{n + 1} pending" in section
+
+
+def test_the_index_page_keeps_watching_when_nothing_is_left_to_do(family, alice, client_for):
+    """It polled only while photos waited: opened with nothing to do (a new family's first visit, everything indexed),
+    it never showed the photos uploaded next (from another tab, by another member) until reloaded, though the README
+    says it updates live. Idle, it asks every 15 s; once something waits, every 2 s."""
+    from tests.factories import photo_factory
+
+    client = client_for(alice)
+    idle = client.get(reverse("search:indexing")).content.decode()
+    assert re.search(r'<div id="status-panel" hx-get="/indexing/" hx-trigger="every 15s"', idle)
+    photo_factory(family=family, user=alice)  # pending
+    working = client.get(reverse("search:indexing"), headers={"HX-Request": "true"}).content.decode()
+    assert re.search(r'<div id="status-panel" hx-get="/indexing/" hx-trigger="every 2s"', working)

@@ -250,3 +250,38 @@ def test_serve_stops_with_a_plain_message_when_the_web_server_cannot_start(toy_m
         )
     assert serve.returncode == 1
     assert "The web process could not start (exit code 1); stopping." in serve.stderr
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_readmes_worker_units_stop_the_worker_by_its_main_process(toy_model):
+    """systemd's default KillMode (control-group) sends the stop signal to every process of a unit at once. A
+    cluster's sentinel killed by it while holding the stop event's lock left `manage.py worker` waiting on that lock
+    for ever (measured: still running 90 s after a SIGTERM to its whole process group; 3 s after one to it alone), so
+    every `systemctl stop` or `restart` of the README's worker units took TimeoutStopSec and ended in SIGKILL. They
+    say KillMode=mixed, as the serve unit does: SIGTERM to the main process, which stops the cluster in order."""
+    import re
+
+    blocks = re.findall(r"```ini\n(.*?)```", (ROOT / "README.md").read_text(), re.S)
+    units = [unit for block in blocks for unit in re.split(r"\n(?=# /etc/systemd/system/)", block)]
+    supervising = [unit for unit in units if "manage.py %i" in unit or "manage.py serve" in unit]
+    assert len(supervising) == 2
+    for unit in supervising:
+        assert re.search(r"^KillMode=mixed$", unit, re.M), unit
+
+    worker = subprocess.Popen([sys.executable, str(ROOT / "manage.py"), "worker"], cwd=ROOT, env=_env(toy_model),
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    try:
+        _wait_for(lambda: len(psutil.Process(worker.pid).children(recursive=True)) >= 4, 60, "the cluster to start")
+        worker.send_signal(signal.SIGTERM)  # what KillMode=mixed sends
+        worker.wait(timeout=30)
+        _wait_for(lambda: not [p for p in psutil.process_iter(["pid"]) if _in_group(p, worker.pid)], 10,
+                  "the cluster's processes to end")
+    finally:
+        stop_process_group(worker)
+
+
+def _in_group(process, group: int) -> bool:
+    try:
+        return os.getpgid(process.pid) == group
+    except (ProcessLookupError, psutil.Error):
+        return False

@@ -33,8 +33,14 @@ class Command(BaseCommand):
                 membership_add(family=family, user=admin_user, role=Membership.Role.ADMIN)
                 self.stdout.write(f"Family “{family}” exists; {admin_user} is an admin.")
             for user in members:
-                if user != admin_user:
-                    membership_add(family=family, user=user, role=Membership.Role.MEMBER)
-                    self.stdout.write(f"Added {user} as a member.")
+                if user == admin_user:
+                    continue
+                # Someone already in it keeps their role: a rerun must not demote an admin made on the family page.
+                if role := Membership.objects.filter(family=family, user=user).values_list("role", flat=True).first():
+                    as_what = "an admin" if role == Membership.Role.ADMIN else "a member"
+                    self.stdout.write(f"{user} is already in it, as {as_what}.")
+                    continue
+                membership_add(family=family, user=user, role=Membership.Role.MEMBER)
+                self.stdout.write(f"Added {user} as a member.")
         except ValidationError as exc:
             raise CommandError(" ".join(exc.messages)) from None
