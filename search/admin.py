@@ -11,8 +11,8 @@ from gallery.admin_scope import FamilyScopedAdmin
 from gallery.models import Membership
 from gallery.selectors import family_status_counts
 from search.models import (
-    EmbeddingModel, IndexedFamily, IndexedPhoto, Judgment, SearchCalibration, SearchPreferences, Synonym, TagConcept,
-    WorkerHeartbeat, WorkLease,
+    DuplicateDismissal, EmbeddingModel, IndexedFamily, IndexedPhoto, Judgment, SearchCalibration, SearchPreferences,
+    Synonym, TagConcept, WorkerHeartbeat, WorkLease,
 )
 from search.forms import PreferencesAdminForm
 from search.services import photos_retry
@@ -153,6 +153,19 @@ class SynonymForm(UniqueInFamilyForm):
         return related
 
     unique_name, unique_message = "term", "There is already an entry for this term here."
+
+
+@admin.register(DuplicateDismissal)
+class DuplicateDismissalAdmin(FamilyScopedAdmin):
+    """Pairs a member said are not duplicates; deleting one groups the pair again."""
+
+    list_display = ["__str__", "family", "dismissed_by", "dismissed_at"]
+    list_filter = [("family", admin.RelatedOnlyFieldListFilter)]
+    list_select_related = ["family", "dismissed_by"]
+    readonly_fields = ["family", "photo_a", "photo_b", "dismissed_by", "dismissed_at"]
+
+    def has_add_permission(self, request) -> bool:
+        return False  # said on the near-duplicates page
 
 
 @admin.register(Synonym)

@@ -9,6 +9,7 @@ urlpatterns = [
     path("search/preferences/", apis.PreferencesApi.as_view(), name="api_search_preferences"),
     path("search/quality/", apis.QualityApi.as_view(), name="api_search_quality"),
     path("duplicates/", apis.DuplicatesApi.as_view(), name="api_duplicates"),
+    path("duplicates/dismiss/", apis.DuplicatesDismissApi.as_view(), name="api_duplicates_dismiss"),
     path("photos/retry/", apis.PhotosRetryApi.as_view(), name="api_photos_retry"),
     path("photos/<int:photo_id>/retry/", apis.PhotoRetryApi.as_view(), name="api_photo_retry"),
     path("photos/<int:photo_id>/read-text/", apis.PhotoReadTextApi.as_view(), name="api_photo_read_text"),

@@ -15,7 +15,7 @@ from rest_framework.views import APIView
 
 from gallery.apis import DATE_ERRORS, LOCATION, PhotoOutputSerializer, api_errors, created, photo_response
 from gallery.selectors import family_filter, family_get, photo_get
-from search.duplicates import duplicate_groups
+from search.duplicates import DISMISS_MAX_PHOTOS, duplicate_groups, duplicates_dismiss
 from search.engine import MAX_QUERY_CHARS, SORTS, SearchParams, preferences_for, search_photos, similar_photos
 from search.forms import MAX_PLAIN, PreferencesForm, photo_ids
 from search.judgment_selectors import judgment_get, judgment_list, judgment_verdicts
@@ -386,6 +386,26 @@ class DuplicatesApi(APIView):
         page = paginator.paginate_queryset(duplicate_groups(user=request.user, family=family), request, view=self)
         return paginator.get_paginated_response(
             DuplicateGroupSerializer(page, many=True, context={"request": request}).data)
+
+
+class DuplicatesDismissApi(APIView):
+    """"Not duplicates": the pairs among these photos of the family are no longer grouped (any member; ids of other
+    families' photos are ignored; another family is 404)."""
+
+    class DismissInputSerializer(serializers.Serializer):
+        family = serializers.IntegerField(help_text="family id")
+        photos = serializers.ListField(child=serializers.IntegerField(min_value=1, max_value=2**63 - 1),
+                                       min_length=2, max_length=DISMISS_MAX_PHOTOS,
+                                       help_text="the photos of a group (its members' ids)")
+
+    @extend_schema(request=DismissInputSerializer, responses=inline_serializer(
+        "DuplicatesDismissed", {"dismissed": serializers.IntegerField(help_text="pairs no longer grouped")}))
+    def post(self, request):
+        data = self.DismissInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        family = family_get(user=request.user, family_id=data.validated_data["family"])
+        return Response({"dismissed": duplicates_dismiss(user=request.user, family=family,
+                                                         photo_ids=data.validated_data["photos"])})
 
 
 class PreferencesSerializer(serializers.Serializer):

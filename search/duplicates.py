@@ -23,12 +23,12 @@ from typing import NamedTuple
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import connection, transaction
-from django.db.models import F, FloatField, Func, Q
+from django.db.models import Exists, F, FloatField, Func, OuterRef, Q
 from django.utils import timezone
 from psycopg import sql
 
 from gallery.models import Family, Photo
-from search.models import DuplicatePair, PhotoEmbedding
+from search.models import DuplicateDismissal, DuplicatePair, PhotoEmbedding
 from search.scope import id_array
 from search.selectors import family_search_model
 
@@ -218,8 +218,9 @@ def duplicate_groups(*, user: AbstractBaseUser, family: Family) -> DuplicateGrou
     from a selector that checked the user's membership (gallery.selectors.family_get). The grouping reads the pairs
     and the few columns that order a group (no Photo rows: thousands of groups took a second a page); the photos of
     the groups looked at are read when they are (DuplicateGroups)."""
-    pairs = [_Pair(*row) for row in DuplicatePair.objects.filter(family=family).order_by("pk").values_list(
-        "photo_a_id", "photo_b_id", "hash_distance", "cosine")]
+    dismissed = DuplicateDismissal.objects.filter(photo_a_id=OuterRef("photo_a_id"), photo_b_id=OuterRef("photo_b_id"))
+    pairs = [_Pair(*row) for row in DuplicatePair.objects.filter(family=family).exclude(Exists(dismissed))
+             .order_by("pk").values_list("photo_a_id", "photo_b_id", "hash_distance", "cosine")]
     paired = DuplicatePair.objects.filter(family=family)
     # The keeper's order: larger, then earlier taken (as seconds: parsing thousands of timestamps took longer than
     # the statement), then the id. Out of the trash: the live manager.
@@ -250,6 +251,23 @@ def duplicate_groups(*, user: AbstractBaseUser, family: Family) -> DuplicateGrou
     groups = [sorted(group, key=keys.__getitem__) for group in members.values() if len(group) >= 2]
     groups.sort(key=lambda group: (-len(group), keys[group[0]][2], group[0]))  # stable, for pages
     return DuplicateGroups(family, groups, best)
+
+
+def duplicates_dismiss(*, user: AbstractBaseUser, family: Family, photo_ids: Iterable[int]) -> int:
+    """"Not duplicates": the pairs found among these photos of the family are no longer grouped (any member may say
+    so, as any member curates; ids of other families' photos are ignored). `family` must come from a selector that
+    checked the user's membership. Returns how many pairs were dismissed."""
+    ids = sorted({int(pk) for pk in photo_ids})[:DISMISS_MAX_PHOTOS]
+    dismissed = DuplicateDismissal.objects.filter(photo_a_id=OuterRef("photo_a_id"), photo_b_id=OuterRef("photo_b_id"))
+    pairs = list(DuplicatePair.objects.filter(family=family, photo_a_id__in=ids, photo_b_id__in=ids)
+                 .exclude(Exists(dismissed)).values_list("photo_a_id", "photo_b_id"))
+    made = DuplicateDismissal.objects.bulk_create(
+        [DuplicateDismissal(family=family, photo_a_id=a, photo_b_id=b, dismissed_by=user) for a, b in pairs],
+        ignore_conflicts=True)  # (a member saying it at the same moment: once)
+    return len(made)
+
+
+DISMISS_MAX_PHOTOS = 100  # photos one "not duplicates" may name (a group is a handful)
 
 
 def _closeness(pair: DuplicatePair | _Pair) -> tuple:

@@ -391,3 +391,28 @@ class DuplicatePair(models.Model):
 
     def __str__(self) -> str:
         return f"photos {self.photo_a_id} and {self.photo_b_id}"
+
+
+class DuplicateDismissal(models.Model):
+    """Two photos a member said are not duplicates ("Not duplicates: keep all" on a group): their pair is no longer
+    grouped, even when the worker finds it again (a rotation re-embeds a photo and replaces its DuplicatePair rows).
+    `photo_a` < `photo_b`. Deleting it (Django admin) brings the pair back."""
+
+    family = models.ForeignKey(Family, on_delete=models.CASCADE, related_name="+")
+    photo_a = models.ForeignKey(Photo, on_delete=models.CASCADE, related_name="+")
+    photo_b = models.ForeignKey(Photo, on_delete=models.CASCADE, related_name="+")
+    dismissed_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
+                                     related_name="+")
+    dismissed_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["photo_a", "photo_b"], name="one_duplicate_dismissal"),
+            models.CheckConstraint(condition=models.Q(photo_a__lt=models.F("photo_b")),
+                                   name="duplicate_dismissal_ordered"),
+        ]
+        indexes = [models.Index(fields=["family"], name="duplicatedismissal_family"),
+                   models.Index(fields=["photo_b"], name="duplicatedismissal_photo_b")]
+
+    def __str__(self) -> str:
+        return f"photos {self.photo_a_id} and {self.photo_b_id}: not duplicates"

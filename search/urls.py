@@ -22,6 +22,7 @@ urlpatterns = [
     path("search/quality/<int:family_id>/apply-weights/", views.quality_apply_weights, name="quality_apply_weights"),
     path("families/<int:family_id>/duplicates/", views.duplicates, name="duplicates"),
     path("families/<int:family_id>/duplicates/trash/", views.duplicates_trash, name="duplicates_trash"),
+    path("families/<int:family_id>/duplicates/dismiss/", views.duplicates_dismiss_view, name="duplicates_dismiss"),
     path("indexing/", views.indexing_status, name="indexing"),
     path("indexing/retry/", views.indexing_retry, name="indexing_retry"),
     path("indexing/confirm-switch/", views.model_switch_confirm_view, name="model_switch_confirm"),

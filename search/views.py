@@ -23,7 +23,7 @@ from gallery.trash_services import admin_family_ids, photo_may_manage, photos_tr
 from gallery.views import wants_partial
 from gallery.views.bulk import selection_context
 from gallery.views.trash import results_message
-from search.duplicates import duplicate_groups
+from search.duplicates import duplicate_groups, duplicates_dismiss
 from search.engine import MAX_QUERY_CHARS, SearchParams, SearchResponse, preferences_for, search_photos, similar_photos
 from search.expansion import also_searched_as
 from search.forms import NUL_MESSAGE, ChipEditForm, JudgeForm, PreferencesForm, SearchReportForm, photo_ids, search_form
@@ -500,6 +500,22 @@ def model_comparison_view(request: HttpRequest, family_id: int) -> HttpResponse:
     return render(request, "search/model_comparison.html", {
         "comparison": comparison, "kept": kept_models(family_id=family_id), "ks": PRECISION_KS,
         "is_admin": family_is_admin(user=request.user, family=comparison.family)})
+
+
+@require_POST
+@login_required
+def duplicates_dismiss_view(request: HttpRequest, family_id: int) -> HttpResponse:
+    """"Not duplicates: keep all" on a group: its photos' pairs are no longer grouped (any member of the family)."""
+    family = family_get(user=request.user, family_id=family_id)
+    ids = [pk for pk in (id_from_text(value) for value in request.POST.getlist("member")) if pk is not None]
+    count = duplicates_dismiss(user=request.user, family=family, photo_ids=ids)
+    if count:
+        messages.success(request, f"Kept all {len(ids)}: they are no longer shown as near-duplicates of each other.")
+    else:
+        messages.info(request, "Nothing to change: those photos were not grouped as near-duplicates.")
+    page = id_from_text(request.POST.get("page", ""))
+    url = reverse("search:duplicates", args=[family.pk])
+    return redirect(f"{url}?page={page}" if page and page > 1 else url)
 
 
 @require_POST

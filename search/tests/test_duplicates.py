@@ -336,3 +336,50 @@ def test_a_page_of_groups_reads_the_photos_of_its_groups_only(family, alice, cli
         seen += [int(pk) for pk in re.findall(r'data-group="(\d+)"', client.get(url, {"page": number}).content.decode())]
     assert seen == [group.keep.pk for group in duplicate_groups(user=alice, family=family)]
     assert len(set(seen)) == count == len(groups)
+
+
+def test_a_member_says_a_group_is_not_duplicates_and_it_stays_apart(trio, family, alice, bob, client_for, api,
+                                                                      mallory, other_family):
+    """A wrong group stayed on the page until a photo went to the trash: "Not duplicates: keep all" (any member,
+    as any member curates) keeps both, stops grouping them, and holds when the worker finds the pair again."""
+    pair = [trio["original"].pk, trio["copy"].pk]
+    page = client_for(bob).get(reverse("search:duplicates", args=[family.pk])).content.decode()
+    assert "Not duplicates: keep all" in page
+    # Another family: 404, and nothing changes.
+    assert client_for(mallory).post(reverse("search:duplicates_dismiss", args=[family.pk]),
+                                    {"member": pair}).status_code == 404
+    assert client_for(mallory).post("/api/v1/duplicates/dismiss/", {"family": family.pk, "photos": pair},
+                                    content_type="application/json").status_code == 404
+    assert len(duplicate_groups(user=alice, family=family)) == 1
+
+    response = client_for(bob).post(reverse("search:duplicates_dismiss", args=[family.pk]), {"member": pair},
+                                    follow=True)
+    body = response.content.decode()
+    assert "Kept all 2: they are no longer shown as near-duplicates" in body and "No near-duplicates found" in body
+    assert Photo.objects.filter(pk__in=pair).count() == 2
+    assert len(duplicate_groups(user=alice, family=family)) == 0
+    duplicates_find(photo_ids=pair)  # found again (a rotation re-embeds): still apart
+    assert DuplicatePair.objects.exists() and len(duplicate_groups(user=alice, family=family)) == 0
+    # The API says the same, and there is nothing more to dismiss.
+    again = api.post("/api/v1/duplicates/dismiss/", {"family": family.pk, "photos": pair},
+                     content_type="application/json")
+    assert again.status_code == 200 and again.json() == {"dismissed": 0}
+    assert api.post("/api/v1/duplicates/dismiss/", {"family": family.pk, "photos": [pair[0]]},
+                    content_type="application/json").status_code == 400
+    # Undone in the Django admin (deleting the dismissal): the group is back.
+    from search.models import DuplicateDismissal
+
+    DuplicateDismissal.objects.all().delete()
+    assert len(duplicate_groups(user=alice, family=family)) == 1
+
+
+def test_the_api_dismisses_a_group_and_ignores_other_families_photos(trio, family, other_family, mallory, api, alice):
+    theirs = _upload(other_family, mallory, shape_png("red", "square", seed=9), "x.png")
+    response = api.post("/api/v1/duplicates/dismiss/",
+                        {"family": family.pk, "photos": [trio["original"].pk, trio["copy"].pk, theirs.pk]},
+                        content_type="application/json")
+    assert response.status_code == 200 and response.json() == {"dismissed": 1}
+    assert len(duplicate_groups(user=alice, family=family)) == 0
+    from search.models import DuplicateDismissal
+
+    assert list(DuplicateDismissal.objects.values_list("family_id", "dismissed_by__username")) == [(family.pk, "alice")]
