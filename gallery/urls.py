@@ -51,4 +51,5 @@ urlpatterns = [
     path("families/<int:family_id>/country/", families.default_country_set, name="default_country"),
     path("families/<int:family_id>/name/", families.family_name_set, name="family_rename"),
     path("families/<int:family_id>/members/<int:user_id>/remove/", families.member_remove, name="member_remove"),
+    path("families/<int:family_id>/leave/", families.family_leave, name="family_leave"),
 ]

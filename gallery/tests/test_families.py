@@ -254,3 +254,23 @@ def test_the_last_admin_cannot_be_demoted_by_the_service_or_the_command(family, 
     with pytest.raises(ValidationError, match="A family must keep at least one admin."):
         membership_add(family=family, user=alice, role=Membership.Role.MEMBER)
     assert _roles(family) == {"alice": "admin", "bob": "member"}
+
+
+def test_a_member_leaves_a_family_on_its_page(client_for, family, alice, bob, mallory, other_family):
+    """A plain member could not leave a family: only an admin could remove them (QA acct22). "Leave this family"
+    takes them out (their photos stay the family's); the last admin is refused, as when removed; another family's
+    page is a 404."""
+    photo = photo_factory(family=family, user=bob)
+    page = client_for(bob).get(reverse("gallery:family_detail", args=[family.pk])).content.decode()
+    assert "Leave this family" in page
+    assert client_for(mallory).post(reverse("gallery:family_leave", args=[family.pk])).status_code == 404
+    response = client_for(bob).post(reverse("gallery:family_leave", args=[family.pk]), follow=True)
+    assert f"You left {family.name}." in response.content.decode()
+    assert response.redirect_chain[-1][0] == reverse("gallery:families")
+    assert not Membership.objects.filter(family=family, user=bob).exists()
+    assert family.photos.filter(pk=photo.pk).exists()
+    assert client_for(bob).get(reverse("gallery:family_detail", args=[family.pk])).status_code == 404
+    # The last admin stays, and is told why.
+    response = client_for(alice).post(reverse("gallery:family_leave", args=[family.pk]), follow=True)
+    assert Membership.objects.filter(family=family, user=alice).exists()
+    assert "admin" in response.content.decode() and response.redirect_chain[-1][0] == family.get_absolute_url()

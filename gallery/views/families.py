@@ -142,3 +142,17 @@ def member_remove(request: HttpRequest, family_id: int, user_id: int) -> HttpRes
              if withdrawn else "")
     messages.success(request, f"Removed {user} from {family}{links}.")
     return redirect("gallery:families" if user == request.user else family)
+
+
+@require_POST
+@login_required
+def family_leave(request: HttpRequest, family_id: int) -> HttpResponse:
+    """A member takes themself out of a family (their photos stay the family's); the last admin is refused."""
+    family = family_get(user=request.user, family_id=family_id)
+    try:
+        membership_remove(family=family, user=request.user)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+        return redirect(family)
+    messages.success(request, f"You left {family}. The photos you added stay with it.")
+    return redirect("gallery:families")
