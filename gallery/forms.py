@@ -7,7 +7,7 @@ from django.contrib.auth.password_validation import validate_password
 from django.core.validators import MaxLengthValidator
 
 from gallery.models import Membership
-from gallery.text import DESCRIPTION_TEXT, NAME_TEXT, TITLE_TEXT, id_from_text
+from gallery.text import DESCRIPTION_TEXT, NAME_TEXT, TITLE_TEXT, NoControlCharacters, id_from_text
 
 
 class NewPasswordMixin:
@@ -90,7 +90,7 @@ class MemberRoleForm(forms.Form):
 class InviteForm(forms.Form):
     role = forms.ChoiceField(choices=Membership.Role.choices, initial=Membership.Role.MEMBER,
                              help_text="Admins can invite, remove members and set their passwords.")
-    note = forms.CharField(max_length=100, required=False, label="For",
+    note = forms.CharField(max_length=100, required=False, label="For", validators=[NoControlCharacters("A note")],
                            help_text="Optional: who the link is for, to tell your links apart.")
 
 
@@ -255,7 +255,7 @@ class ShareForm(forms.Form):
     password = forms.CharField(required=False, max_length=128, strip=False, widget=forms.PasswordInput,
                                help_text="Optional: visitors must type it.")
     allow_download = forms.BooleanField(required=False, label="Visitors may download the originals")
-    note = forms.CharField(required=False, max_length=100, label="For whom",
+    note = forms.CharField(required=False, max_length=100, label="For whom", validators=[NoControlCharacters("A note")],
                            help_text="Only you see this, to tell links apart.")
 
 

@@ -91,6 +91,14 @@ def test_behind_https_a_plain_http_probe_is_answered_not_redirected(client, sett
     assert response.status_code == 200 and json.loads(response.content)["checks"]["database"]["status"] == "ok"
 
 
+def test_a_write_to_it_is_a_405_naming_what_it_answers(db):
+    """POST /health/ was a 403 (the CSRF check, before the view): a monitor misconfigured to POST read it as "forbidden"."""
+    from django.test import Client
+
+    response = Client(enforce_csrf_checks=True).post("/health/")
+    assert response.status_code == 405 and response["Allow"] == "GET, HEAD"
+
+
 @pytest.mark.django_db
 def test_a_model_that_cannot_be_loaded_degrades_it_without_saying_why_in_detail(client):
     EmbeddingModel.objects.create(name=django_settings.SEARCH_MODEL, available=False,

@@ -431,3 +431,12 @@ def test_a_link_with_an_unknown_role_is_refused_plainly(client_for, family, alic
     assert response.status_code == 422
     assert "Select a valid choice" in response.content.decode()
     assert not Invite.objects.exists()
+
+
+def test_an_invitation_note_with_a_control_character_is_refused_plainly(client_for, family, alice):
+    response = client_for(alice).post(reverse("gallery:invite_new", args=[family.pk]),
+                                      {"role": "member", "note": "Gran\x1b[2J"})
+    assert response.status_code != 201 and "A note can" in response.content.decode()
+    from gallery.models import Invite
+
+    assert not Invite.objects.filter(family=family).exists()

@@ -39,6 +39,13 @@ def test_a_token_made_without_a_label_is_labelled_with_the_client(alice):
     assert ApiToken.objects.get(user=alice).label == "photo-sync/2.1"
 
 
+def test_a_label_is_kept_as_one_line_without_control_characters(alice):
+    """Labels are shown in the token list: a typed one with an escape code or a line break is kept as one line."""
+    Client().post(reverse("api_token"), {"username": "alice", "password": PASSWORD,
+                                         "label": "laptop\x1b[31m\nbackup"}, content_type="application/json")
+    assert ApiToken.objects.get(user=alice).label == "laptop[31m backup"
+
+
 def test_the_owner_lists_their_tokens_without_the_secrets(alice, bob):
     mine = api_token_key(alice, "laptop")
     api_token_key(alice, "phone")
