@@ -218,9 +218,8 @@ def duplicate_groups(*, user: AbstractBaseUser, family: Family) -> DuplicateGrou
     from a selector that checked the user's membership (gallery.selectors.family_get). The grouping reads the pairs
     and the few columns that order a group (no Photo rows: thousands of groups took a second a page); the photos of
     the groups looked at are read when they are (DuplicateGroups)."""
-    dismissed = DuplicateDismissal.objects.filter(photo_a_id=OuterRef("photo_a_id"), photo_b_id=OuterRef("photo_b_id"))
-    pairs = [_Pair(*row) for row in DuplicatePair.objects.filter(family=family).exclude(Exists(dismissed))
-             .order_by("pk").values_list("photo_a_id", "photo_b_id", "hash_distance", "cosine")]
+    pairs = [_Pair(*row) for row in _grouped_pairs(family).order_by("pk").values_list(
+        "photo_a_id", "photo_b_id", "hash_distance", "cosine")]
     paired = DuplicatePair.objects.filter(family=family)
     # The keeper's order: larger, then earlier taken (as seconds: parsing thousands of timestamps took longer than
     # the statement), then the id. Out of the trash: the live manager.
@@ -258,9 +257,8 @@ def duplicates_dismiss(*, user: AbstractBaseUser, family: Family, photo_ids: Ite
     so, as any member curates; ids of other families' photos are ignored). `family` must come from a selector that
     checked the user's membership. Returns how many pairs were dismissed."""
     ids = sorted({int(pk) for pk in photo_ids})[:DISMISS_MAX_PHOTOS]
-    dismissed = DuplicateDismissal.objects.filter(photo_a_id=OuterRef("photo_a_id"), photo_b_id=OuterRef("photo_b_id"))
-    pairs = list(DuplicatePair.objects.filter(family=family, photo_a_id__in=ids, photo_b_id__in=ids)
-                 .exclude(Exists(dismissed)).values_list("photo_a_id", "photo_b_id"))
+    pairs = list(_grouped_pairs(family).filter(photo_a_id__in=ids, photo_b_id__in=ids)
+                 .values_list("photo_a_id", "photo_b_id"))
     made = DuplicateDismissal.objects.bulk_create(
         [DuplicateDismissal(family=family, photo_a_id=a, photo_b_id=b, dismissed_by=user) for a, b in pairs],
         ignore_conflicts=True)  # (a member saying it at the same moment: once)
@@ -268,6 +266,12 @@ def duplicates_dismiss(*, user: AbstractBaseUser, family: Family, photo_ids: Ite
 
 
 DISMISS_MAX_PHOTOS = 100  # photos one "not duplicates" may name (a group is a handful)
+
+
+def _grouped_pairs(family: Family):
+    """The family's pairs that group photos: those no member said are not duplicates."""
+    dismissed = DuplicateDismissal.objects.filter(photo_a_id=OuterRef("photo_a_id"), photo_b_id=OuterRef("photo_b_id"))
+    return DuplicatePair.objects.filter(family=family).exclude(Exists(dismissed))
 
 
 def _closeness(pair: DuplicatePair | _Pair) -> tuple:

@@ -513,9 +513,7 @@ def duplicates_dismiss_view(request: HttpRequest, family_id: int) -> HttpRespons
         messages.success(request, f"Kept all {len(ids)}: they are no longer shown as near-duplicates of each other.")
     else:
         messages.info(request, "Nothing to change: those photos were not grouped as near-duplicates.")
-    page = id_from_text(request.POST.get("page", ""))
-    url = reverse("search:duplicates", args=[family.pk])
-    return redirect(f"{url}?page={page}" if page and page > 1 else url)
+    return _back_to_duplicates(request, family)
 
 
 @require_POST
@@ -525,6 +523,11 @@ def duplicates_trash(request: HttpRequest, family_id: int) -> HttpResponse:
     family = family_get(user=request.user, family_id=family_id)
     results_message(request, photos_trash(user=request.user, photo_ids=request.POST.getlist("photo")[:500]), "Moved",
                     where=" to the trash", empty="No photo was ticked: nothing moved to the trash.")
-    page = id_from_text(request.POST.get("page", ""))  # back to the page the member was working through
+    return _back_to_duplicates(request, family)
+
+
+def _back_to_duplicates(request: HttpRequest, family) -> HttpResponse:
+    """Back to the page of groups the member was working through."""
+    page = id_from_text(request.POST.get("page", ""))
     url = reverse("search:duplicates", args=[family.pk])
     return redirect(f"{url}?page={page}" if page and page > 1 else url)
