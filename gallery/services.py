@@ -263,12 +263,11 @@ def photo_upload(
 ) -> UploadResult:
     """Store one uploaded file. Never raises for bad input: a rejected file is a result, not an error,
     so that one bad file never costs the others of the same upload."""
-    filename = upload_filename(filename)
     try:
         data = read_limited(stream)
     except ImageRejected as exc:
-        return _rejected(filename, exc)
-    return photo_create_from_bytes(
+        return _rejected(upload_filename(filename), exc)
+    return photo_create_from_bytes(  # (which makes the name the one stored: upload_filename)
         family=family, uploaded_by=uploaded_by, data=data, filename=filename, tags=tags, description=description
     )
 

@@ -13,12 +13,13 @@ from __future__ import annotations
 
 from datetime import date
 
+from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.core.exceptions import ValidationError
 from django.core.validators import ProhibitNullCharactersValidator
 from django.db.models import Exists, Q
 
-from gallery.models import Album, Family
+from gallery.models import Album, Family, Membership, Photo
 from gallery.text import NUL
 from search.engine import MAX_QUERY_CHARS, SearchParams, preferences_for, search_photos
 from search.models import PhotoEmbedding, SearchPreferences
@@ -66,10 +67,6 @@ def _number(value, name: str, *, low: float, high: float) -> float:
 def _family_account(family_id: int, user_id: int):
     """The account `user_id` if it is a member of the family or uploaded photos to it (the uploaders a smart album of
     that family may name), else None."""
-    from django.contrib.auth import get_user_model
-
-    from gallery.models import Membership, Photo
-
     uploaded = Photo.all_objects.filter(family_id=family_id, uploaded_by_id=user_id)
     member = Membership.objects.filter(family_id=family_id, user_id=user_id)
     return get_user_model().objects.filter(Q(pk=user_id) & (Q(Exists(uploaded)) | Q(Exists(member)))).first()

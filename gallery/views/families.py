@@ -112,7 +112,6 @@ def family_name_set(request: HttpRequest, family_id: int) -> HttpResponse:
         else:
             messages.success(request, f"Renamed the family “{family}”.")
             return redirect(family)
-    family.refresh_from_db()  # the page's heading keeps the name it has
     return render(request, "gallery/family_detail.html", family_context(request, family, name_form=form), status=422)
 
 

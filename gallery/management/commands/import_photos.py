@@ -53,10 +53,11 @@ class Command(BaseCommand):
         files = sorted(p for p in found if p.is_file())
         # The walk does not go into linked folders (a link back up would never end): said, not passed over.
         linked = sorted(p for p in found if p.is_symlink() and p.is_dir())
-        known = set(Photo.objects.filter(family=family_obj).values_list("sha256", flat=True))
-        # A re-run must not undo the family's deletions: those files are counted, not restored as an upload would.
-        trashed = set(Photo.all_objects.filter(family=family_obj, trashed_at__isnull=False)
-                      .values_list("sha256", flat=True))
+        # A re-run must not undo the family's deletions: files in the trash are counted, not restored as an upload
+        # would. (One read of the family's photos for both sets.)
+        known, trashed = set(), set()
+        for sha256, trashed_at in Photo.all_objects.filter(family=family_obj).values_list("sha256", "trashed_at"):
+            (trashed if trashed_at else known).add(sha256)
         counts: Counter[str] = Counter()
         problems: list[tuple[Path, str]] = []
         bar = tqdm(total=len(files), unit="file", disable=no_progress, file=self.stderr._out, dynamic_ncols=True)
