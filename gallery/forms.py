@@ -288,6 +288,9 @@ class PhotoShiftForm(forms.Form):
         super().__init__(*args, **kwargs)
         if not camera:
             self.fields["scope"].choices = self.SCOPES[:1]
+            self.fields["scope"].error_messages["invalid_choice"] = (
+                "This photo names no camera, so no other photo can be told to come from it: shift it alone (or tick "
+                "the photos to shift together on the timeline).")
 
     def clean(self):
         data = super().clean()

@@ -248,6 +248,11 @@ class Photo(models.Model):
     def __str__(self) -> str:
         return self.title or self.original_filename
 
+    @property
+    def has_camera(self) -> bool:
+        """Whether the file names the camera that took it (a scan or a screenshot names none)."""
+        return bool(self.camera_make or self.camera_model)
+
     def save(self, *args, **kwargs) -> None:
         """Keeps `taken_day` with `taken_at` and `taken_tz` (a save naming neither leaves it alone)."""
         update_fields = kwargs.get("update_fields")

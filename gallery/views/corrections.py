@@ -59,12 +59,7 @@ def photo_date(request: HttpRequest, photo_id: int) -> HttpResponse:
 @login_required
 def photo_shift(request: HttpRequest, photo_id: int) -> HttpResponse:
     photo = photo_get(user=request.user, photo_id=photo_id)
-    camera = bool(photo.camera_make or photo.camera_model)
-    if request.POST.get("scope") == "camera_day" and not camera:
-        messages.error(request, "This photo names no camera, so no other photo can be told to come from it: shift "
-                                "it alone (or tick the photos to shift together on the timeline).", extra_tags=WHERE)
-        return _back(photo)
-    form = PhotoShiftForm(request.POST, camera=camera)
+    form = PhotoShiftForm(request.POST, camera=photo.has_camera)
     if not form.is_valid():
         _form_errors(request, form)
         return _back(photo)

@@ -109,7 +109,7 @@ def _detail_context(request: HttpRequest, photo, form: PhotoEditForm | None = No
         taken = photo.taken_at_local
         context.update({"date_form": PhotoDateForm(initial={"date": taken.date(), "time": taken.strftime("%H:%M")}
                                                    if known else None),
-                        "shift_form": PhotoShiftForm(camera=bool(photo.camera_make or photo.camera_model)),
+                        "shift_form": PhotoShiftForm(camera=photo.has_camera),
                         "shift_undo": shift_undo_offer(request, photo),
                         "place_form": PhotoPlaceForm(places=family_known_places(family_id=photo.family_id))})
     if full_page:  # the viewer chrome: previous/next in the list the photo was opened from, and back to it
