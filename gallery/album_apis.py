@@ -21,6 +21,7 @@ from gallery.album_services import (
     MAX_PHOTOS_PER_CALL, SHARE_MAX_DAYS, album_add_photos, album_can_manage, album_create, album_delete,
     album_remove_photos, album_reorder, album_set_cover, album_update, member_roles, share_create, share_revoke,
 )
+from gallery.downloads import album_parts
 from gallery.forms import ShareForm
 from gallery.apis import DATE_ERRORS, LOCATION, PhotoOutputSerializer, api_errors, created
 from gallery.models import Album, AlbumShare
@@ -67,6 +68,9 @@ class AlbumOutputSerializer(serializers.Serializer):
     created_at = serializers.DateTimeField()
     updated_at = serializers.DateTimeField()
     url = serializers.SerializerMethodField()
+    download_urls = serializers.SerializerMethodField(
+        help_text="The album's originals as ZIP files, in its order: one URL, or one per DOWNLOAD_MAX_PHOTOS photos "
+                  "(fetched with the same token); none when it has no photo")
 
     @extend_schema_field(SmartSearchSerializer(allow_null=True))
     def get_search(self, album: Album) -> dict | None:
@@ -85,6 +89,11 @@ class AlbumOutputSerializer(serializers.Serializer):
 
     def get_url(self, album: Album) -> str:
         return self.context["request"].build_absolute_uri(album.get_absolute_url())
+
+    def get_download_urls(self, album: Album) -> list[str]:
+        url = self.context["request"].build_absolute_uri(reverse("gallery:album_download", args=[album.pk]))
+        return [url + (f"?part={part.number}" if part.number > 1 else "")
+                for part in album_parts(self._tile(album).count or 0)]
 
     def _tile(self, album: Album) -> AlbumTile:
         tiles = self.context.setdefault("tiles", {})

@@ -10,15 +10,21 @@ import re
 import unicodedata
 import zipfile
 from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 
+from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
+from django.http import StreamingHttpResponse
+from django.utils.http import content_disposition_header
 
 from gallery.files import StorageUnavailable, stored_open
 from gallery.images import EXTENSION_ALIASES, EXTENSIONS
-from gallery.models import Photo
+from gallery.models import Album, Photo
 
 CHUNK = 1024 * 1024
 MISSING_NOTE = "not-included.txt"
+# What an archive reads of each photo.
+DOWNLOAD_FIELDS = ("pk", "original", "original_filename", "mime_type", "file_size", "taken_at", "taken_tz")
 
 
 def photos_for_download(*, user: AbstractBaseUser, photo_ids: Iterable[int]) -> list[Photo]:
@@ -27,10 +33,64 @@ def photos_for_download(*, user: AbstractBaseUser, photo_ids: Iterable[int]) -> 
     ids = list(dict.fromkeys(photo_ids))
     if not user.is_authenticated or not ids:
         return []
-    rows = (Photo.objects.filter(pk__in=ids, family__memberships__user=user)
-            .only("pk", "original", "original_filename", "mime_type", "file_size", "taken_at", "taken_tz"))
-    by_id = {photo.pk: photo for photo in rows}
+    return _in_order(Photo.objects.filter(pk__in=ids, family__memberships__user=user), ids)
+
+
+def _in_order(photos, ids: list[int]) -> list[Photo]:
+    by_id = {photo.pk: photo for photo in photos.only(*DOWNLOAD_FIELDS)}
     return [by_id[pk] for pk in ids if pk in by_id]
+
+
+@dataclass(frozen=True)
+class AlbumPart:
+    """One archive of an album too big for one (DOWNLOAD_MAX_PHOTOS a part): its number and the positions of its
+    first and last photos in the album (1-based)."""
+
+    number: int
+    first: int
+    last: int
+
+
+def album_parts(total: int) -> list[AlbumPart]:
+    """The archives an album of `total` photos downloads as, in its order."""
+    size = max(1, settings.DOWNLOAD_MAX_PHOTOS)
+    return [AlbumPart(n + 1, start + 1, min(start + size, total)) for n, start in enumerate(range(0, total, size))]
+
+
+def album_part_photos(*, album: Album, ids: list[int], part: int) -> list[Photo]:
+    """The photos of one part of an album whose photos, in its order, are `ids` (album_photo_ids); [] for a part
+    past the end. The caller has checked who may have them (a member of the album's family, or a share link that
+    allows downloads)."""
+    size = max(1, settings.DOWNLOAD_MAX_PHOTOS)
+    shown = ids[(part - 1) * size: part * size] if part >= 1 else []
+    return _in_order(Photo.objects.filter(pk__in=shown, family_id=album.family_id), shown)
+
+
+def album_archive_name(album: Album, part: int, parts: int) -> str:
+    """"Holiday.zip", or "Holiday (part 2 of 3).zip", safe as a file name."""
+    name = _UNSAFE.sub("_", unicodedata.normalize("NFC", album.name)).strip(" .")[:150] or f"album-{album.pk}"
+    return f"{name}{f' (part {part} of {parts})' if parts > 1 else ''}.zip"
+
+
+def album_archive(*, album: Album, ids: list[int], part: int, numbered: bool = False) -> StreamingHttpResponse | None:
+    """Part `part` of an album's originals as one ZIP download (album_parts), or None when that part holds no photo.
+    `ids`: the album's photos in its order (album_photo_ids). `numbered`: entries named as numbered_name, for a
+    share link's visitors, instead of by the files' names."""
+    photos = album_part_photos(album=album, ids=ids, part=part)
+    if not photos:
+        return None
+    names = [numbered_name(photo) for photo in photos] if numbered else None
+    return zip_response(photos, album_archive_name(album, part, len(album_parts(len(ids)))), names)
+
+
+def zip_response(photos: list[Photo], filename: str, names: list[str] | None = None) -> StreamingHttpResponse:
+    """The originals of `photos` as one ZIP download named `filename` (zip_stream; `names`: the entries' names,
+    zip_names by default)."""
+    response = StreamingHttpResponse(zip_stream(photos, names), content_type="application/zip")
+    response["Content-Disposition"] = content_disposition_header(True, filename)
+    response["Cache-Control"] = "private, no-store"
+    response["X-Content-Type-Options"] = "nosniff"
+    return response
 
 
 _UNSAFE = re.compile(r'[\x00-\x1f\x7f/\\:*?"<>|]+')
@@ -44,9 +104,14 @@ def download_name(photo: Photo) -> str:
     name = unicodedata.normalize("NFC", os.path.basename((photo.original_filename or "").replace("\\", "/")))
     name = _UNSAFE.sub("_", name).strip(" .")[:200]
     if not name:
-        extension = EXTENSIONS.get(photo.mime_type) or os.path.splitext(photo.original.name or "")[1][1:] or "jpg"
-        return f"photo-{photo.pk}.{extension}"
+        return numbered_name(photo)
     return with_real_extension(name, photo.mime_type)
+
+
+def numbered_name(photo: Photo) -> str:
+    """photo-<id>.<ext>: the name that says nothing of the file it came from (a share link's visitor gets these)."""
+    extension = EXTENSIONS.get(photo.mime_type) or os.path.splitext(photo.original.name or "")[1][1:] or "jpg"
+    return f"photo-{photo.pk}.{extension}"
 
 
 def with_real_extension(name: str, mime_type: str) -> str:
@@ -70,8 +135,8 @@ def _names_an_image_format(extension: str) -> bool:
 
 
 def zip_names(photos: Iterable[Photo]) -> list[str]:
-    """One name per photo, unique inside the archive even on case-insensitive file systems: a second
-    "IMG_0001.JPG" becomes "IMG_0001 (2).JPG"."""
+    """One name per photo (download_name), unique inside the archive even on case-insensitive file systems: a
+    second "IMG_0001.JPG" becomes "IMG_0001 (2).JPG"."""
     taken: set[str] = {MISSING_NOTE}
     names = []
     for photo in photos:
@@ -120,13 +185,13 @@ def _entry(name: str, photo: Photo) -> zipfile.ZipInfo:
     return info
 
 
-def zip_stream(photos: list[Photo]) -> Iterator[bytes]:
-    """The ZIP of these photos' originals, chunk by chunk. An original missing from storage is left out and named in
-    not-included.txt inside the archive."""
+def zip_stream(photos: list[Photo], names: list[str] | None = None) -> Iterator[bytes]:
+    """The ZIP of these photos' originals, chunk by chunk, each under its name of `names` (zip_names by default).
+    An original missing from storage is left out and named in not-included.txt inside the archive."""
     sink = _Sink()
     missing = []
     with zipfile.ZipFile(sink, "w", compression=zipfile.ZIP_STORED, allowZip64=True) as archive:
-        for name, photo in zip(zip_names(photos), photos):
+        for name, photo in zip(zip_names(photos) if names is None else names, photos):
             try:
                 source = stored_open(photo.original)  # an object store fetches it now, before its entry starts
             except (OSError, ValueError, StorageUnavailable):

@@ -31,6 +31,7 @@ urlpatterns = [
     path("albums/<int:album_id>/edit/", albums.album_edit, name="album_edit"),
     path("albums/<int:album_id>/delete/", albums.album_remove, name="album_delete"),
     path("albums/<int:album_id>/add/", albums.album_add, name="album_add"),
+    path("albums/<int:album_id>/download/", albums.album_download, name="album_download"),
     path("albums/<int:album_id>/arrange/", albums.album_arrange, name="album_arrange"),
     path("albums/<int:album_id>/order/", albums.album_order, name="album_order"),
     path("albums/<int:album_id>/shares/", albums.album_shares, name="album_shares"),

@@ -312,7 +312,8 @@ DEFAULT_COUNTRY = os.environ.get("DEFAULT_COUNTRY", "").strip().upper()
 GALLERY_PAGE_SIZE = env_int("GALLERY_PAGE_SIZE", 48)
 # Near-duplicate groups per page of a family's review page (each group is a card of several photos).
 DUPLICATE_GROUPS_PAGE_SIZE = env_int("DUPLICATE_GROUPS_PAGE_SIZE", 20)
-# The most photos one "Download" of a selection puts in its ZIP (streamed, so the cap is about time, not memory).
+# The most photos one "Download" puts in its ZIP (a selection; an album downloads in parts of this many). Streamed,
+# so the cap is about time, not memory.
 DOWNLOAD_MAX_PHOTOS = env_int("DOWNLOAD_MAX_PHOTOS", 500)
 # The most photos a smart album's search shows (a plain album shows all of its photos, a page at a time).
 ALBUM_MAX_PHOTOS = env_int("ALBUM_MAX_PHOTOS", 500)

@@ -38,6 +38,7 @@ urlpatterns = [
     path("invite/<str:token>/", invite_open, name="invite"),
     # A shared album: for anyone holding the link; every one of these URLs checks it.
     path("shared/<str:token>/", shared.shared_album, name="shared_album"),
+    path("shared/<str:token>/download/", shared.shared_download, name="shared_download"),
     path("shared/<str:token>/photos/<int:photo_id>/", shared.shared_photo, name="shared_photo"),
     path("shared/<str:token>/photos/<int:photo_id>/thumbnail/", shared.shared_thumbnail, name="shared_thumbnail"),
     path("shared/<str:token>/photos/<int:photo_id>/display/", shared.shared_display, name="shared_display"),

@@ -7,7 +7,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -22,11 +22,13 @@ from gallery.album_services import (
     album_add_photos, album_can_manage, album_create, album_delete, album_move_photo, album_remove_photos,
     album_reorder, album_set_cover, album_update, share_create, share_revoke,
 )
+from gallery.downloads import album_archive, album_parts
 from gallery.forms import AlbumArrangeForm, AlbumCreateForm, AlbumForm, AlbumPhotosForm, ShareForm
 from gallery.selectors import family_get, family_list, photo_get, photo_list
 from gallery.text import id_from_text
 from gallery.views import wants_partial
 from gallery.views.bulk import ALBUM_ACTIONS, LIST_ACTIONS, selection_context
+from gallery.views.media import login_or_token_required
 
 PICKER_SIZE = 200
 
@@ -72,6 +74,22 @@ def album_detail(request: HttpRequest, album_id: int) -> HttpResponse:
     return render(request, "gallery/album_detail.html", _album_context(request, album))
 
 
+@require_GET
+@login_or_token_required  # the API gives these URLs (an album's download_urls)
+def album_download(request: HttpRequest, album_id: int) -> HttpResponse:
+    """The album's originals as a ZIP (`?part=N` of an album bigger than one download: album_parts), for any
+    member of its family, in the album's order."""
+    album = album_get(user=request.user, album_id=album_id)
+    response = album_archive(album=album, ids=album_photo_ids(album=album, reuse=True),
+                             part=id_from_text(request.GET.get("part") or "1") or 0)
+    if response is None:
+        if "HTTP_AUTHORIZATION" in request.META:  # an API client: its answer, not a page
+            raise Http404("That part of the album holds no photos.")
+        messages.error(request, "There is nothing to download there: the album has fewer photos now.")
+        return redirect(album)
+    return response
+
+
 def _page_context(request: HttpRequest, album, *, reuse: bool = False) -> dict:
     page = album_page(album=album, number=request.GET.get("page"), size=settings.GALLERY_PAGE_SIZE, reuse=reuse,
                       after=request.GET.get("after"))
@@ -85,12 +103,14 @@ def _page_context(request: HttpRequest, album, *, reuse: bool = False) -> dict:
 
 
 def _album_context(request: HttpRequest, album, *, edit_form=None) -> dict:
+    page_context = _page_context(request, album)
     return {
-        **_page_context(request, album),
+        **page_context,
         "can_manage": album_can_manage(user=request.user, album=album),
         "edit_form": edit_form or AlbumForm(initial={"name": album.name, "description": album.description}),
         "smart_description": smart_albums.engine().describe(album=album) if album.is_smart else "",
         "limit": settings.ALBUM_MAX_PHOTOS,
+        "download_parts": album_parts(page_context["page"].total),
         **selection_context(user=request.user, actions=LIST_ACTIONS if album.is_smart else ALBUM_ACTIONS,
                             album=album),
     }

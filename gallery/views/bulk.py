@@ -10,13 +10,13 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from gallery.bulk import BULK_ACTIONS, BULK_MAX_PHOTOS, BulkResult, bulk_albums, photos_bulk_apply
-from gallery.downloads import photos_for_download, zip_stream
+from gallery.downloads import photos_for_download, zip_response
 from gallery.models import Photo
 from gallery.selectors import tag_list
 from gallery.services import parse_tags
@@ -147,8 +147,4 @@ def photos_download(request: HttpRequest) -> HttpResponse:
     if not photos:
         messages.error(request, "Select the photos to download first.")
         return _back(request)
-    response = StreamingHttpResponse(zip_stream(photos), content_type="application/zip")
-    response["Content-Disposition"] = f'attachment; filename="photos-{timezone.localdate():%Y-%m-%d}.zip"'
-    response["Cache-Control"] = "private, no-store"
-    response["X-Content-Type-Options"] = "nosniff"
-    return response
+    return zip_response(photos, f"photos-{timezone.localdate():%Y-%m-%d}.zip")

@@ -16,12 +16,15 @@ from django.core.cache import cache
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.crypto import constant_time_compare, salted_hmac
 from django.views.decorators.http import require_GET, require_http_methods
 from django.views.decorators.vary import vary_on_headers
 from django_htmx.http import HttpResponseClientRedirect
 
 from gallery.album_selectors import share_photo_get, share_photo_ids, share_resolve
+from gallery.downloads import album_archive, album_parts, numbered_name
+from gallery.text import id_from_text
 from gallery.forms import SharePasswordForm
 from gallery.models import AlbumShare, Photo
 from gallery.views import wants_partial
@@ -52,6 +55,10 @@ def _private(response: HttpResponse) -> HttpResponse:
     return response
 
 
+# The views a visitor follows a link to (rather than media a page loads): a dead link there gets its own page.
+_FOLLOWED = {"shared_album", "shared_download"}
+
+
 def shared(view):
     """Resolve the link on every request (404 when missing, revoked or expired) and require its password."""
 
@@ -60,13 +67,15 @@ def shared(view):
         try:
             share = share_resolve(token=token)
         except Http404:
-            if view.__name__ != "shared_album":  # media of a dead link: as missing as any other
+            if view.__name__ not in _FOLLOWED:  # media of a dead link: as missing as any other
                 raise
             if request.htmx:  # the next page of a grid: the link's own page says it, not a grid swapped for it
-                return _private(HttpResponseClientRedirect(request.path))
+                return _private(HttpResponseClientRedirect(reverse("shared_album", args=[token])))
             # The album page tells whoever holds the link what happened (the members' 404 speaks of families).
             return _private(render(request, "gallery/shared_gone.html", status=404))
         if not _unlocked(request, share):
+            if view.__name__ == "shared_download":  # a "Download all" kept from before: the password first
+                return _private(redirect("shared_album", token))
             if view.__name__ != "shared_album":  # media of a locked link: as missing as any other
                 raise Http404("No such photo.")
             if request.htmx:
@@ -107,7 +116,8 @@ def shared_album(request: HttpRequest, share: AlbumShare, token: str) -> HttpRes
     """The album's photos a page at a time, loaded as the members' album page loads them."""
     ids = share_photo_ids(share=share)
     page = Paginator(ids, settings.GALLERY_PAGE_SIZE).get_page(request.GET.get("page"))
-    context = {"album": share.album, "share": share, "token": token, "total": len(ids), "page": page}
+    context = {"album": share.album, "share": share, "token": token, "total": len(ids), "page": page,
+               "download_parts": album_parts(len(ids)) if share.allow_download else []}
     if wants_partial(request):
         return render(request, "gallery/shared_album.html#grid-page", context)
     return render(request, "gallery/shared_album.html", context)
@@ -147,6 +157,19 @@ def shared_original(request: HttpRequest, share: AlbumShare, token: str, photo_i
     if not share.allow_download:
         raise Http404("Originals are not shared through this link.")
     photo: Photo = share_photo_get(share=share, photo_id=photo_id)
-    extension = photo.original.name.rsplit(".", 1)[-1] if "." in photo.original.name else "jpg"
-    return serve_file(photo.original, content_type=photo.mime_type, download_name=f"photo-{photo.pk}.{extension}")
+    return serve_file(photo.original, content_type=photo.mime_type, download_name=numbered_name(photo))
+
+
+@require_GET
+@shared
+def shared_download(request: HttpRequest, share: AlbumShare, token: str) -> HttpResponse:
+    """The album's originals as a ZIP (`?part=N`: album_parts), when the link allows downloads; entries named as
+    the single originals are, never by their file names."""
+    if not share.allow_download:
+        raise Http404("Originals are not shared through this link.")
+    response = album_archive(album=share.album, ids=share_photo_ids(share=share), numbered=True,
+                             part=id_from_text(request.GET.get("part") or "1") or 0)
+    if response is None:
+        raise Http404("No such part of the album.")
+    return response
 
