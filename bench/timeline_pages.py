@@ -1,10 +1,12 @@
-"""Timeline pages by keyset against the OFFSET pages they replaced, at the top and deep down, plus the month list and
-the viewer's neighbours, on a throwaway database of N photo rows (two families, the user in both).
+"""Timeline pages by keyset against the OFFSET pages they replaced, at the top and deep down, plus the month list,
+the viewer's neighbours and the "On this day" row (with its index and without it, dropped inside a transaction that
+is rolled back), on a throwaway database of N photo rows (two families, the user in both).
 
     .venv/bin/python bench/timeline_pages.py [--photos 100000] [--repeats 15]
 
 Prints p50 milliseconds per call (the selector's queries, rows built, no template), and the ratio deep/top: keyset
-pages should cost the same at any depth, OFFSET pages grow with it.
+pages should cost the same at any depth, OFFSET pages grow with it; and the ratio of "On this day" without its
+index to with it.
 """
 
 from __future__ import annotations
@@ -68,6 +70,11 @@ def main() -> int:
 
     from django.http import QueryDict
 
+    from datetime import date
+
+    from django.db import connection, transaction
+
+    from gallery.memories import memories
     from gallery.models import Photo
     from gallery.photo_lists import photo_viewer
     from gallery.selectors import photo_list
@@ -94,11 +101,21 @@ def main() -> int:
                 user=user, filters=filters, start=Start(near=photo_list(user=user)[9 * size].pk), size=size),
         }
         results = {name: _p50_ms(call, args.repeats) for name, call in rows.items()}
+        today = date(2025, 3, 10)  # the photos go back about seven years from the end of 2024
+        on_this_day = lambda: memories(user=user, filters=filters, today=today)  # noqa: E731
+        results["On this day (index)"] = _p50_ms(on_this_day, args.repeats)
+        with transaction.atomic():
+            with connection.cursor() as cursor:
+                cursor.execute("DROP INDEX photo_family_month_day")
+            results["On this day (no index: before)"] = _p50_ms(on_this_day, args.repeats)
+            transaction.set_rollback(True)
+        log(f"On this day: {len(on_this_day())} years, {sum(m.count for m in on_this_day())} photos")
         log(f"{Photo.objects.count()} photos, page size {size}, p50 of {args.repeats}")
         for name, ms in results.items():
             print(f"  {name:34s} {ms:8.2f} ms")
         print(f"  keyset deep/top ratio    {results['keyset page, deep'] / results['keyset page, top']:.2f}")
         print(f"  OFFSET deep/top ratio    {results['OFFSET page, deep (before)'] / results['OFFSET page, top (before)']:.2f}")
+        print(f"  On this day, no index/index {results['On this day (no index: before)'] / results['On this day (index)']:.1f}")
     return 0
 
 

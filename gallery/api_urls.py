@@ -12,6 +12,7 @@ urlpatterns = [
     path("families/<int:family_id>/suggestions/accept/", apis.FamilySuggestionsAcceptApi.as_view(),
          name="api_family_suggestions_accept"),
     path("photos/", apis.PhotoListApi.as_view(), name="api_photos"),
+    path("memories/", apis.MemoriesApi.as_view(), name="api_memories"),
     path("photos/bulk/", apis.PhotoBulkApi.as_view(), name="api_photos_bulk"),
     path("photos/shift-dates/", apis.ShiftDatesApi.as_view(), name="api_photos_shift_dates"),
     path("photos/<int:photo_id>/", apis.PhotoDetailApi.as_view(), name="api_photo_detail"),

@@ -44,6 +44,8 @@ from gallery.trash_services import (
     trash_empty,
 )
 from gallery.suggestions import suggestion_dismiss, suggestions_accept, suggestions_accept_above
+from gallery.memories import MEMORY_PHOTOS, memories
+from gallery.timeline import TimelineFilters
 from gallery.upload_limits import upload_report
 from gallery.text import DESCRIPTION_TEXT, TITLE_TEXT
 from mediasearch.parsers import JSONParser
@@ -272,6 +274,47 @@ class FamilyPlacesApi(APIView):
 class UploadConflictSerializer(serializers.Serializer):
     detail = serializers.CharField(help_text="Where the same file already is")
     photo = PhotoOutputSerializer(help_text="The photo already holding these bytes")
+
+
+class MemoryOutputSerializer(serializers.Serializer):
+    day = serializers.DateField(help_text="The earlier day (the photos' own local day)")
+    years_ago = serializers.IntegerField()
+    count = serializers.IntegerField(help_text="Photos taken that day (under the filters)")
+    photos = PhotoOutputSerializer(many=True, help_text=f"The day's first {MEMORY_PHOTOS}, by time taken")
+
+
+class MemoriesOutputSerializer(serializers.Serializer):
+    date = serializers.DateField(help_text="The day whose earlier years these are")
+    memories = MemoryOutputSerializer(many=True, help_text="Newest year first; [] when no earlier year has photos")
+
+
+class MemoriesApi(APIView):
+    """On this day: the photos taken on a date (today by default, the site's TIME_ZONE) in earlier years, one entry
+    per year, as the timeline's "On this day" row; the timeline's filters apply."""
+
+    class FilterSerializer(serializers.Serializer):
+        date = serializers.DateField(required=False, error_messages=DATE_ERRORS,
+                                     help_text="YYYY-MM-DD (default: today); earlier years of its month and day")
+        family = serializers.IntegerField(required=False)
+        tag = serializers.CharField(required=False)
+        favourite = serializers.BooleanField(required=False, default=False, help_text="1: your favourites only")
+
+    @extend_schema(parameters=[FilterSerializer], responses=MemoriesOutputSerializer)
+    def get(self, request):
+        filters = self.FilterSerializer(data=request.query_params)
+        filters.is_valid(raise_exception=True)
+        data = filters.validated_data
+        family_filter(user=request.user, family_id=data.get("family"))
+        today = data.get("date") or timezone.localdate()
+        found = memories(user=request.user, today=today, filters=TimelineFilters(
+            family_id=data.get("family"), tag=data.get("tag") or None, favourite=data["favourite"]))
+        # The API's whole photos (tags, suggestions), read in one go for every memory's few.
+        rows = photo_list(user=request.user, with_suggestions=True).in_bulk(
+            [photo.pk for memory in found for photo in memory.photos])
+        answer = {"date": today, "memories": [
+            {"day": m.day, "years_ago": m.years_ago, "count": m.count,
+             "photos": [rows[photo.pk] for photo in m.photos if photo.pk in rows]} for m in found]}
+        return Response(MemoriesOutputSerializer(answer, context={"request": request}).data)
 
 
 class PhotoListApi(APIView):

@@ -2,7 +2,8 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db import models
-from django.db.models.functions import Lower
+from django.db.models import F
+from django.db.models.functions import ExtractDay, ExtractMonth, Lower
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.functional import cached_property
@@ -225,6 +226,9 @@ class Photo(models.Model):
             models.Index(fields=["family", "-taken_day", "-taken_at", "-id"], name="photo_family_days"),
             # …and across all of a user's families, as taken_at's own index serves the other lists.
             models.Index(fields=["-taken_day", "-taken_at", "-id"], name="photo_days"),
+            # "On this day" (gallery.memories): a family's photos of one month and day, whatever the year.
+            models.Index(F("family"), ExtractMonth("taken_day"), ExtractDay("taken_day"), name="photo_family_month_day",
+                         condition=models.Q(trashed_at__isnull=True)),
             # Counting a family's photos (its pages' family pickers, the API's families) and its photos by status
             # (the family and Index pages), and the ids of its live photos that joins keep (its open suggestions):
             # index-only scans, not a read of the whole table.

@@ -9,6 +9,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django.views.decorators.vary import vary_on_headers
 
@@ -33,7 +34,8 @@ from gallery.trash_services import photo_may_manage, photos_trash, purge_at
 from gallery.upload_limits import upload_report
 from gallery.images import human_size, too_large
 from gallery.views.corrections import shift_undo_offer
-from gallery.timeline import TimelineFilters, TimelineList, timeline_families, timeline_months, timeline_page
+from gallery.memories import memories
+from gallery.timeline import Start, TimelineFilters, TimelineList, timeline_families, timeline_months, timeline_page
 from gallery.views import redirect_back, wants_partial
 from gallery.views.bulk import selection_context
 
@@ -75,6 +77,9 @@ def timeline(request: HttpRequest) -> HttpResponse:
         "all_photos_query": urlencode(TimelineList.context(replace(filters, favourite=False)).params),
         "start": start,
         "problem": problem,
+        # At the top of the timeline only: a page further down (a month, "load more", back from a photo) is not today.
+        "memories": memories(user=request.user, filters=filters, today=timezone.localdate())
+        if start == Start() and families else [],
         **selection_context(user=request.user),
     })
     return render(request, "gallery/timeline.html", context)
