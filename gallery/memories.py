@@ -15,7 +15,7 @@ from datetime import date
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.db.models import Count, F, Q, Window
-from django.db.models.functions import ExtractDay, ExtractMonth, RowNumber
+from django.db.models.functions import ExtractDay, ExtractMonth, FirstValue, RowNumber
 
 from gallery.models import Photo
 from gallery.timeline import TimelineFilters, timeline_photos
@@ -26,12 +26,14 @@ MEMORY_YEARS = 20  # cards at most: the twenty latest years that have photos on 
 
 @dataclass(frozen=True)
 class Memory:
-    """One earlier year's photos of the day: the day itself, how many years ago, how many photos, the first few."""
+    """One earlier year's photos of the day: the day itself, how many years ago, how many photos, the first few, and
+    the day's newest photo (the first the timeline shows of it: where its link starts the timeline)."""
 
     day: date
     years_ago: int
     count: int
     photos: list[Photo]
+    newest_id: int
 
     @property
     def cover(self) -> Photo:
@@ -54,7 +56,9 @@ def memories(*, user: AbstractBaseUser, filters: TimelineFilters, today: date) -
         .annotate(month=ExtractMonth("taken_day"), day=ExtractDay("taken_day"))
         .filter(same_day(today), taken_day__lt=date(today.year, 1, 1))
         .annotate(n=Window(RowNumber(), partition_by=F("taken_day"), order_by=(F("taken_at").asc(), F("id").asc())),
-                  day_count=Window(Count("id"), partition_by=F("taken_day")))
+                  day_count=Window(Count("id"), partition_by=F("taken_day")),
+                  newest_id=Window(FirstValue("id"), partition_by=F("taken_day"),
+                                   order_by=(F("taken_at").desc(), F("id").desc())))
         .filter(n__lte=MEMORY_PHOTOS)
         .order_by("-taken_day", "n")
     )
@@ -64,6 +68,7 @@ def memories(*, user: AbstractBaseUser, filters: TimelineFilters, today: date) -
         if day not in found:
             if len(found) == MEMORY_YEARS:
                 break
-            found[day] = Memory(day=day, years_ago=today.year - day.year, count=photo.day_count, photos=[])
+            found[day] = Memory(day=day, years_ago=today.year - day.year, count=photo.day_count, photos=[],
+                                newest_id=photo.newest_id)
         found[day].photos.append(photo)
     return list(found.values())

@@ -53,6 +53,7 @@ def test_earlier_years_of_the_day_newest_first_each_with_its_first_photos(family
     by_time = sorted(late, key=lambda p: p.taken_at)
     assert [p.pk for p in found[0].photos] == [p.pk for p in by_time[:MEMORY_PHOTOS]]
     assert found[0].cover.pk == by_time[0].pk and found[1].photos == [one]
+    assert found[0].newest_id == by_time[-1].pk and found[1].newest_id == one.pk  # the timeline's first of the day
 
 
 def test_a_photo_counts_on_its_own_local_day(family, alice):
@@ -108,8 +109,8 @@ def test_the_timeline_shows_the_row_at_its_top_only(client_for, family, alice, b
     shot(other_family, mallory, _years_back(today, 12))
     body = client_for(alice).get(reverse("gallery:timeline")).content.decode()
     assert "On this day" in body and "4 years ago" in body and "8 years ago" in body and "12 years ago" not in body
-    assert f'href="?near={old.pk}#photo-{old.pk}"' in body
-    assert f'href="?family={family.pk}&amp;near={old.pk}#photo-{old.pk}"' in (
+    assert f'href="?near={old.pk}#day-{old.taken_day:%Y-%m-%d}"' in body
+    assert f'href="?family={family.pk}&amp;near={old.pk}#day-{old.taken_day:%Y-%m-%d}"' in (
         client_for(alice).get(reverse("gallery:timeline") + f"?family={family.pk}").content.decode())
     for further in (f"?month={today:%Y-%m}", f"?near={old.pk}"):
         assert "On this day" not in client_for(alice).get(reverse("gallery:timeline") + further).content.decode()
