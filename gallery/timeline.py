@@ -31,6 +31,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from gallery.models import Family, Photo
+from gallery.places import country_name
 from gallery.photo_lists import ListContext, Neighbours, PhotoListKind
 from gallery.selectors import family_list, photo_list, rows_count
 
@@ -54,6 +55,19 @@ class TimelineFilters:
     family_id: int | None = None
     tag: str | None = None
     favourite: bool = False  # the user's favourites only
+    city: str | None = None  # taken in this city (its name as stored: the Explore page's links)
+    country: str | None = None  # taken in this country (ISO code)
+
+    @classmethod
+    def from_cleaned(cls, cleaned: dict) -> TimelineFilters:
+        """From TimelineFilterForm.filters()."""
+        return cls(family_id=cleaned["family"], tag=cleaned["tag"], favourite=bool(cleaned["favourite"]),
+                   city=cleaned["city"], country=cleaned["country"])
+
+    @property
+    def place(self) -> str:
+        """Where the photos shown were taken, as a heading says it ("Lisbon, Portugal"); "" for anywhere."""
+        return ", ".join(part for part in (self.city, country_name(self.country or "") or self.country) if part)
 
 
 @dataclass(frozen=True)
@@ -138,8 +152,12 @@ def local_day(photo: Photo) -> date:
 def timeline_photos(*, user: AbstractBaseUser, filters: TimelineFilters) -> QuerySet[Photo]:
     """The photos of the timeline (the user's families, the filters), newest first, with only what tiles show (and
     `is_favourite`, the tile's heart)."""
-    return (photo_list(user=user, family_id=filters.family_id, tag=filters.tag, favourite=filters.favourite)
-            .select_related(None).prefetch_related(None).only(*TILE_FIELDS).order_by(*ORDER))
+    photos = photo_list(user=user, family_id=filters.family_id, tag=filters.tag, favourite=filters.favourite)
+    if filters.city:
+        photos = photos.filter(place_city=filters.city)
+    if filters.country:
+        photos = photos.filter(place_country_code=filters.country)
+    return photos.select_related(None).prefetch_related(None).only(*TILE_FIELDS).order_by(*ORDER)
 
 
 def older_than(key: tuple[date, datetime, int]) -> TupleLessThan:
@@ -257,7 +275,7 @@ def timeline_months(*, user: AbstractBaseUser, filters: TimelineFilters) -> list
     aggregate query, cached briefly): what the jump list offers."""
     family_ids = sorted(Family.objects.filter(memberships__user=user).values_list("pk", flat=True))
     key = "timeline-months:" + hashlib.sha256(repr(
-        (user.pk, family_ids, filters.family_id, filters.tag, filters.favourite, timezone.get_current_timezone_name())
+        (user.pk, family_ids, filters, timezone.get_current_timezone_name())
     ).encode()).hexdigest()
     rows = cache.get(key)
     if rows is None:
@@ -292,24 +310,26 @@ class TimelineList(PhotoListKind):
     """The timeline as a list the viewer walks: newest first, with the timeline's filters."""
 
     name = "timeline"
-    params = ("family", "tag", "favourite")
+    params = ("family", "tag", "favourite", "city", "country")
 
     @staticmethod
     def filters(params: dict[str, str]) -> TimelineFilters:
         from gallery.forms import TimelineFilterForm
 
-        cleaned = TimelineFilterForm(params).filters()
-        return TimelineFilters(family_id=cleaned["family"], tag=cleaned["tag"], favourite=bool(cleaned["favourite"]))
+        return TimelineFilters.from_cleaned(TimelineFilterForm(params).filters())
 
     @classmethod
     def context(cls, filters: TimelineFilters) -> ListContext:
         """The list context of the timeline with these filters (what its tiles add to photo URLs)."""
-        values = {"family": filters.family_id, "tag": filters.tag, "favourite": 1 if filters.favourite else None}
+        values = {"family": filters.family_id, "tag": filters.tag, "favourite": 1 if filters.favourite else None,
+                  "city": filters.city, "country": filters.country}
         return ListContext(cls.name, tuple((name, str(values[name])) for name in cls.params if values[name]))
 
     def label(self, *, user: AbstractBaseUser, params: dict[str, str]) -> str:
         filters = self.filters(params)
         photos = "your favourite photos" if filters.favourite else "photos"
+        if filters.place:
+            photos += f" taken in {filters.place}"
         return f"{photos} tagged “{filters.tag}”" if filters.tag else photos
 
     def neighbours(self, *, user: AbstractBaseUser, photo: Photo, params: dict[str, str]) -> Neighbours:

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from gallery.views import accounts, albums, bulk, corrections, families, media, photos, suggestions, trash
+from gallery.views import accounts, albums, bulk, corrections, explore, families, media, photos, suggestions, trash
 
 app_name = "gallery"
 
@@ -25,6 +25,7 @@ urlpatterns = [
     path("photos/<int:photo_id>/thumbnail/", media.photo_thumbnail, name="photo_thumbnail"),
     path("photos/<int:photo_id>/display/", media.photo_display, name="photo_display"),
     path("photos/<int:photo_id>/original/", media.photo_original, name="photo_original"),
+    path("explore/", explore.explore_page, name="explore"),
     path("albums/", albums.album_index, name="albums"),
     path("albums/add-photo/", albums.album_add_photo, name="album_add_photo"),
     path("albums/<int:album_id>/", albums.album_detail, name="album_detail"),

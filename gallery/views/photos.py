@@ -48,7 +48,7 @@ def timeline(request: HttpRequest) -> HttpResponse:
     partials appended under it by HTMX (infinite scroll), or as whole pages through the plain link."""
     form = TimelineForm(request.GET)
     cleaned = form.filters()
-    filters = TimelineFilters(family_id=cleaned["family"], tag=cleaned["tag"], favourite=bool(cleaned["favourite"]))
+    filters = TimelineFilters.from_cleaned(cleaned)
     start = form.start()
     partial = wants_partial(request)
     problem = form.problem()
@@ -73,6 +73,10 @@ def timeline(request: HttpRequest) -> HttpResponse:
         "years": timeline_months(user=request.user, filters=filters),
         "selected_family": filters.family_id,
         "tag": filters.tag,
+        "city": filters.city,
+        "country": filters.country,
+        "place": filters.place,
+        "everywhere_query": urlencode(TimelineList.context(replace(filters, city=None, country=None)).params),
         "favourite": filters.favourite,
         "all_photos_query": urlencode(TimelineList.context(replace(filters, favourite=False)).params),
         "start": start,

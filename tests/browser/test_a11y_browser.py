@@ -92,6 +92,7 @@ def _member_pages(world) -> list[tuple[str, str]]:
         ("preferences", "/search/preferences/"), ("quality", f"/search/quality/{f}/"), ("index", "/indexing/"),
         ("search-report", "/search/report/?q=red+circle"), ("photo-report", f"/photos/{p}/profile/"),
         ("similar", f"/photos/{p}/similar/"), ("password", "/accounts/password/"), ("tokens", "/accounts/tokens/"),
+        ("explore", "/explore/"),
     ]
 
 

@@ -1,0 +1,40 @@
+"""The Explore page: where the photos were taken and what they are tagged, to browse without typing."""
+
+from __future__ import annotations
+
+from urllib.parse import urlencode
+
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.urls import reverse
+from django.views.decorators.http import require_GET
+
+from gallery.explore import EXPLORE_CARDS, explore
+from gallery.forms import TimelineFilterForm
+from gallery.selectors import family_list
+
+
+@require_GET
+@login_required
+def explore_page(request: HttpRequest) -> HttpResponse:
+    """Places, countries and tags of the user's photos (`?family=`: of one family), each a card opening the
+    timeline filtered to it (the most photos first; the rest listed by name)."""
+    families = list(family_list(user=request.user))
+    family_id = TimelineFilterForm(request.GET).filters()["family"]
+    problem = ""
+    if family_id is not None and family_id not in {family.pk for family in families}:
+        family_id, problem = None, "None of your families has that number: here is what all your families hold."
+    found = explore(user=request.user, family_id=family_id)
+    timeline = reverse("gallery:timeline")
+    keep = (("family", str(family_id)),) if family_id else ()
+    sections = []
+    for key, title, things in (("places", "Places", found.cities), ("countries", "Countries", found.countries),
+                               ("tags", "Tags", found.tags)):
+        spots = [(spot, f"{timeline}?{urlencode(keep + spot.query)}") for spot in things]
+        sections.append({"key": key, "title": title, "cards": spots[:EXPLORE_CARDS], "rest": spots[EXPLORE_CARDS:],
+                         "total": len(spots)})
+    return render(request, "gallery/explore.html", {
+        "families": families, "selected_family": family_id, "sections": sections, "empty": found.empty,
+        "problem": problem,
+    })
