@@ -16,6 +16,7 @@ from django.utils import timezone
 
 from gallery.memories import MEMORY_PHOTOS, memories
 from gallery.models import Favourite, Photo
+from gallery.services import photo_update
 from gallery.correction_services import taken_days_refresh
 from gallery.timeline import TimelineFilters
 from gallery.trash_services import photos_trash
@@ -105,6 +106,8 @@ def _years_back(today: date, years: int) -> date:
 def test_the_timeline_shows_the_row_at_its_top_only(client_for, family, alice, bob, mallory, other_family):
     today = timezone.localdate()
     old = shot(family, bob, _years_back(today, 4))
+    photo_update(photo=old, tags=["beach"])  # a tag's and a place's timelines hold it, yet show no memories
+    Photo.objects.filter(pk=old.pk).update(place_country_code="PT", place_country="Portugal")
     shot(family, bob, _years_back(today, 8))
     shot(other_family, mallory, _years_back(today, 12))
     body = client_for(alice).get(reverse("gallery:timeline")).content.decode()
@@ -112,7 +115,7 @@ def test_the_timeline_shows_the_row_at_its_top_only(client_for, family, alice, b
     assert f'href="?near={old.pk}#day-{old.taken_day:%Y-%m-%d}"' in body
     assert f'href="?family={family.pk}&amp;near={old.pk}#day-{old.taken_day:%Y-%m-%d}"' in (
         client_for(alice).get(reverse("gallery:timeline") + f"?family={family.pk}").content.decode())
-    for further in (f"?month={today:%Y-%m}", f"?near={old.pk}"):
+    for further in (f"?month={today:%Y-%m}", f"?near={old.pk}", "?tag=beach", "?country=PT"):
         assert "On this day" not in client_for(alice).get(reverse("gallery:timeline") + further).content.decode()
     theirs = client_for(mallory).get(reverse("gallery:timeline")).content.decode()
     assert "12 years ago" in theirs and "4 years ago" not in theirs and f"near={old.pk}" not in theirs

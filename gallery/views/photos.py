@@ -81,9 +81,11 @@ def timeline(request: HttpRequest) -> HttpResponse:
         "all_photos_query": urlencode(TimelineList.context(replace(filters, favourite=False)).params),
         "start": start,
         "problem": problem,
-        # At the top of the timeline only: a page further down (a month, "load more", back from a photo) is not today.
+        # At the top of the timeline only (a page further down: a month, "load more", back from a photo, is not
+        # today), and not over a tag's or a place's photos, which were asked for (a family's and favourites are
+        # the timeline still).
         "memories": memories(user=request.user, filters=filters, today=timezone.localdate())
-        if start == Start() and families else [],
+        if start == Start() and families and not (filters.tag or filters.city or filters.country) else [],
         **selection_context(user=request.user),
     })
     return render(request, "gallery/timeline.html", context)
