@@ -313,7 +313,8 @@ def _baseline_pairs(*, user, family) -> list:
     from django.test import RequestFactory
 
     from gallery.album_selectors import album_cover_id, album_list, album_tiles
-    from gallery.models import Photo, Tag
+    from gallery.explore import _explore
+    from gallery.models import Family, Photo, Tag
     from django.db.models import Count
 
     from gallery.selectors import (family_known_places, family_status_counts, family_uploaders, place_countries,
@@ -349,6 +350,8 @@ def _baseline_pairs(*, user, family) -> list:
                                                               lambda: list(_old_family_list(user))),
          lambda: timeline_families(user=user, filters=TimelineFilters())),
         ("tags in use (gallery, search)", lambda: list(_old_tag_list(user)), lambda: list(tag_list(user=user))),
+        ("explore: places and tags (uncached)", lambda: _old_explore(user),
+         lambda: _explore(sorted(Family.objects.filter(memberships__user=user).values_list("pk", flat=True)))),
         ("admin tag list: photo counts", tags_page_before, tags_page_after),
         ("duplicates: a page of groups", lambda: _old_duplicate_groups(family)[size * 99:size * 100],
          lambda: duplicate_groups(user=user, family=family)[size * 99:size * 100]),
@@ -443,6 +446,24 @@ def _old_countries(user):
     rows = (Photo.objects.filter(family__in=families).exclude(place_country_code="")
             .values_list("place_country_code", "place_country").distinct())
     return sorted(set(rows), key=lambda row: row[1])
+
+
+def _old_explore(user):
+    """Explore's counts as first written: aggregates over the photos joined to the user's memberships (a read of
+    every placed photo's row), and a DISTINCT count of each tag's photos over a join with every tagged photo."""
+    from django.db.models import Count, Max, Min
+    from django.db.models.functions import Lower
+
+    from gallery.models import Photo, PhotoTag
+
+    photos = Photo.objects.filter(family__memberships__user=user).order_by()
+    return (list(photos.exclude(place_city="").values_list("place_city", "place_country_code")
+                 .annotate(n=Count("id"), cover=Max("id")).order_by("-n")),
+            list(photos.exclude(place_country_code="").values_list("place_country_code")
+                 .annotate(n=Count("id"), cover=Max("id")).order_by("-n")),
+            list(PhotoTag.objects.filter(photo__in=photos).order_by().values_list(Lower("tag__name"))
+                 .annotate(name=Min("tag__name"), n=Count("photo_id", distinct=True), cover=Max("photo_id"))
+                 .order_by("-n")))
 
 
 def _old_tag_list(user):

@@ -243,8 +243,9 @@ class Photo(models.Model):
             models.Index(fields=["id"], name="photo_embedded_pending", condition=models.Q(embedded_checked=False)),
             # The family's places (the place picker of every photo page, the places API: family_known_places): an
             # index-only scan of its placed photos, not a read of all its photos.
+            # With the ids, Explore's counts of cities and countries (and each one's photo) are index-only too.
             models.Index(fields=["family", "place_country", "place_region", "place_city", "place_country_code"],
-                         name="photo_family_places",
+                         include=["id"], name="photo_family_places",
                          condition=models.Q(trashed_at__isnull=True) & ~models.Q(place_country="", place_city="")),
         ]
         ordering = ["-taken_at", "-id"]

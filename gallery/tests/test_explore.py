@@ -60,10 +60,32 @@ def test_another_familys_photos_count_nowhere(mallory, library):
     assert _rows(found.cities) == [("Lisbon", "Portugal", 2)] and _rows(found.tags) == [("joneses-only", "", 2)]
 
 
-def test_three_queries_whatever_the_library(alice, library):
+def test_the_same_queries_whatever_the_library_and_kept_a_minute(family, alice, library):
+    from django.core.cache import cache
+
+    with CaptureQueriesContext(connection) as few:
+        explore(user=alice)
+    cache.clear()
+    for n in range(30):
+        placed(family, alice, f"Town {n}", "Portugal", "PT", tags=[f"tag {n}"])
+    with CaptureQueriesContext(connection) as many:
+        found = explore(user=alice)
+    assert len(found.cities) == 33 and len(few) == len(many) == 5
+    placed(family, alice, "Faro", "Portugal", "PT")
+    with CaptureQueriesContext(connection) as again:
+        assert explore(user=alice) == found  # the families read, the rest kept
+    assert len(again) == 1
+
+
+def test_the_counts_are_index_only(alice, library):
     with CaptureQueriesContext(connection) as queries:
         explore(user=alice)
-    assert len(queries) == 3
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_seqscan = off")  # a tiny table: ask whether the index can serve them at all
+        for query in queries.captured_queries[1:3]:
+            cursor.execute("EXPLAIN " + query["sql"])
+            plan = "\n".join(row[0] for row in cursor.fetchall())
+            assert "Index Only Scan using photo_family_places" in plan, plan
 
 
 def test_the_page_links_each_card_to_its_timeline(client_for, alice, library, family, other_family):
@@ -84,11 +106,13 @@ def test_a_foreign_family_on_the_page_is_dropped_with_a_message(client_for, alic
     assert "None of your families has that number" in body and "joneses-only" not in body
 
 
-def test_past_the_cards_the_rest_is_listed(client_for, family, alice, settings):
-    for n in range(EXPLORE_CARDS + 2):
+def test_past_the_cards_the_rest_is_listed_up_to_a_point(client_for, family, alice, monkeypatch):
+    monkeypatch.setattr("gallery.views.explore.EXPLORE_LISTED", EXPLORE_CARDS + 2)
+    for n in range(EXPLORE_CARDS + 3):
         placed(family, alice, f"Town {n:02d}", "Portugal", "PT")
     body = client_for(alice).get(reverse("gallery:explore")).content.decode()
-    assert "2 more places" in body and "Town 25" in body
+    assert "2 more places" in body and "Town 25" in body and "Town 26" not in body
+    assert "And 1 more with fewer photos" in body and "Places <small>27</small>" in body
 
 
 def test_an_empty_library_says_where_places_come_from(client_for, alice):

@@ -10,7 +10,7 @@ from django.shortcuts import render
 from django.urls import reverse
 from django.views.decorators.http import require_GET
 
-from gallery.explore import EXPLORE_CARDS, explore
+from gallery.explore import EXPLORE_CARDS, EXPLORE_LISTED, explore
 from gallery.forms import TimelineFilterForm
 from gallery.selectors import family_list
 
@@ -31,9 +31,9 @@ def explore_page(request: HttpRequest) -> HttpResponse:
     sections = []
     for key, title, things in (("places", "Places", found.cities), ("countries", "Countries", found.countries),
                                ("tags", "Tags", found.tags)):
-        spots = [(spot, f"{timeline}?{urlencode(keep + spot.query)}") for spot in things]
+        spots = [(spot, f"{timeline}?{urlencode(keep + spot.query)}") for spot in things[:EXPLORE_LISTED]]
         sections.append({"key": key, "title": title, "cards": spots[:EXPLORE_CARDS], "rest": spots[EXPLORE_CARDS:],
-                         "total": len(spots)})
+                         "total": len(things), "unlisted": len(things) - len(spots)})
     return render(request, "gallery/explore.html", {
         "families": families, "selected_family": family_id, "sections": sections, "empty": found.empty,
         "problem": problem,
