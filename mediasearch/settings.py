@@ -315,6 +315,8 @@ DUPLICATE_GROUPS_PAGE_SIZE = env_int("DUPLICATE_GROUPS_PAGE_SIZE", 20)
 # The most photos one "Download" puts in its ZIP (a selection; an album downloads in parts of this many). Streamed,
 # so the cap is about time, not memory.
 DOWNLOAD_MAX_PHOTOS = env_int("DOWNLOAD_MAX_PHOTOS", 500)
+# Seconds the photo viewer's slideshow shows each photo.
+SLIDESHOW_SECONDS = env_int("SLIDESHOW_SECONDS", 5)
 # The most photos a smart album's search shows (a plain album shows all of its photos, a page at a time).
 ALBUM_MAX_PHOTOS = env_int("ALBUM_MAX_PHOTOS", 500)
 # Days a new album share link lasts unless its maker picks otherwise (1 to 365).

@@ -6,6 +6,8 @@
 //  - Full screen: the photo fills the screen (the Fullscreen API where there is one; an overlay on phones without
 //    it). The step links are boosted by htmx (only the body is swapped), so full screen lasts while stepping.
 //  - Back on a list at #photo-<id> (the viewer's back link), the photo's tile is brought into view and focused.
+//  - Slideshow: full screen, the next photo of the list every SLIDESHOW_SECONDS, until the list ends, the button (or
+//    Space in full screen) pauses it, or full screen is left. Stepping by hand starts the wait again.
 (function () {
   const root = document.documentElement;
   const FULL = "viewer-full";
@@ -48,16 +50,56 @@
   function leaveFull() {
     root.classList.remove(FULL);
     if (document.fullscreenElement && document.exitFullscreen) document.exitFullscreen().catch(() => {});
+    pause();
+  }
+
+  // The slideshow: on while `playing`; each new photo (a step's swap) waits the viewer's data-slide-seconds
+  // (SLIDESHOW_SECONDS) again. A hidden tab waits.
+  let playing = false;
+  let timer = null;
+
+  function slideMs() {
+    const seconds = Number(viewer() && viewer().dataset.slideSeconds);
+    return (seconds > 0 ? seconds : 5) * 1000;
+  }
+
+  function schedule() {
+    clearTimeout(timer);
+    if (!playing) return;
+    timer = setTimeout(() => {
+      if (document.hidden) schedule();
+      else if (!step("next")) pause(); // the end of the list
+    }, slideMs());
+  }
+
+  function play() {
+    playing = true;
+    if (!isFull()) enterFull();
+    sync();
+    schedule();
+  }
+
+  function pause() {
+    playing = false;
+    clearTimeout(timer);
     sync();
   }
 
-  // The full-screen button is shown (and labelled) only when this script runs; after each swap the new body
-  // comes with it hidden again.
+  // The full-screen and slideshow buttons are shown (and labelled) only when this script runs; after each swap the
+  // new body comes with them hidden again. The slideshow is offered where there is a next photo to go to.
   function sync() {
     const toggle = document.querySelector("[data-viewer-fullscreen]");
-    if (!toggle) return;
-    toggle.hidden = false;
-    toggle.setAttribute("aria-pressed", isFull() ? "true" : "false");
+    if (toggle) {
+      toggle.hidden = false;
+      toggle.setAttribute("aria-pressed", isFull() ? "true" : "false");
+    }
+    const more = Boolean(document.querySelector('[data-viewer-step="next"]'));
+    document.querySelectorAll("[data-viewer-play]").forEach((button) => {
+      button.hidden = !more && !playing;
+      button.setAttribute("aria-pressed", playing ? "true" : "false");
+      const label = button.querySelector("[data-viewer-play-label]") || button;
+      label.textContent = playing ? "Pause slideshow" : "Slideshow";
+    });
   }
 
   function typing(target) {
@@ -76,17 +118,21 @@
     } else if (e.key === "f" || e.key === "F") {
       e.preventDefault();
       if (isFull()) leaveFull(); else enterFull();
+    } else if (e.key === " " && isFull() && !e.target.closest("button, a")) {
+      e.preventDefault(); // (a focused button's own Space presses it)
+      if (playing) pause(); else play();
     }
   });
 
   document.addEventListener("click", (e) => {
     if (e.target.closest("[data-viewer-fullscreen]")) { if (isFull()) leaveFull(); else enterFull(); }
     else if (e.target.closest("[data-viewer-fullscreen-exit]")) leaveFull();
+    else if (e.target.closest("[data-viewer-play]")) { if (playing) pause(); else play(); }
   });
 
-  // The browser left full screen (its own Esc, a gesture): leave the overlay too.
+  // The browser left full screen (its own Esc, a gesture): leave the overlay too, and the slideshow.
   document.addEventListener("fullscreenchange", () => {
-    if (!document.fullscreenElement && isFull()) { root.classList.remove(FULL); sync(); }
+    if (!document.fullscreenElement && isFull()) { root.classList.remove(FULL); pause(); }
   });
 
   // Swipe: one finger, mostly sideways, quick enough; not while the page is pinch-zoomed (that pans the photo).
@@ -114,11 +160,13 @@
     const active = document.activeElement;
     if (active && active.matches("[data-viewer-step]")) focusAfterSwap = active.dataset.viewerStep;
   });
-  document.addEventListener("htmx:responseError", () => { pending.length = 0; loading = false; });
-  document.addEventListener("htmx:sendError", () => { pending.length = 0; loading = false; });
+  document.addEventListener("htmx:responseError", () => { pending.length = 0; loading = false; pause(); });
+  document.addEventListener("htmx:sendError", () => { pending.length = 0; loading = false; pause(); });
   document.addEventListener("htmx:afterSettle", (e) => {
     if (e.detail.target !== document.body) return; // a partial (e.g. "More like this"), not a step
+    if (!viewer()) pause(); // a step that left the viewer (its photo gone: the list's page)
     sync();
+    schedule();
     stepped();
     if (!focusAfterSwap) return;
     const target = document.querySelector(`[data-viewer-step="${focusAfterSwap}"]`) || document.querySelector("[data-viewer-back]");

@@ -245,3 +245,58 @@ def test_on_a_phone_the_timeline_jumps_and_a_swipe_steps(live_server, browser, a
     assert page.evaluate("() => document.documentElement.scrollWidth") <= 390
     assert page.js_errors == []
     context.close()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_slideshow_walks_the_list_full_screen_and_stops_at_its_end(live_server, browser, artifacts, settings):
+    settings.SLIDESHOW_SECONDS = 1
+    family, photos, foreign = _gallery(count=4, size=320)
+    context, page = _page(browser, live_server, DESKTOP)
+    page.goto(live_server.url + photos[1].get_absolute_url() + "?from=timeline")
+    page.get_by_role("button", name="Slideshow", exact=True).click()
+    page.wait_for_function("() => document.documentElement.classList.contains('viewer-full')")
+    page.wait_for_url(re.compile(rf"/photos/{photos[2].pk}/"))  # by itself, a second later
+    assert page.evaluate("() => document.documentElement.classList.contains('viewer-full')")
+    page.screenshot(path=artifacts / "viewer-slideshow-desktop.png")
+    page.wait_for_url(re.compile(rf"/photos/{photos[3].pk}/"))
+    # The list's last photo: the slideshow stops there, still full screen, and says it can start again.
+    page.wait_for_function("() => document.querySelector('.viewer-play').getAttribute('aria-pressed') === 'false'",
+                           timeout=5000)
+    assert _photo_id(page.url) == photos[3].pk
+    # Paused by Space, it stays on its photo; Esc leaves full screen.
+    page.keyboard.press("ArrowLeft")
+    page.wait_for_url(re.compile(rf"/photos/{photos[2].pk}/"))
+    page.keyboard.press(" ")
+    page.wait_for_function("() => document.querySelector('.viewer-play').getAttribute('aria-pressed') === 'true'")
+    page.keyboard.press(" ")
+    page.wait_for_function("() => document.querySelector('.viewer-play').getAttribute('aria-pressed') === 'false'")
+    page.wait_for_timeout(1800)
+    assert _photo_id(page.url) == photos[2].pk
+    page.keyboard.press("Escape")
+    page.wait_for_function("() => !document.documentElement.classList.contains('viewer-full')")
+    assert page.js_errors == []
+    context.close()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_share_links_visitor_has_the_slideshow_on_a_phone(live_server, browser, artifacts, settings):
+    from gallery.album_services import album_add_photos, album_create, share_create
+
+    settings.SLIDESHOW_SECONDS = 1
+    family, photos, foreign = _gallery(count=3, size=320)
+    grandma = photos[0].uploaded_by
+    album = album_create(user=grandma, family=family, name="Garden")
+    album_add_photos(user=grandma, album=album, photo_ids=[p.pk for p in photos])
+    token = share_create(user=grandma, album=album, days=7).token
+    context, page = new_page(browser, **PHONE)
+    page.goto(f"{live_server.url}/shared/{token}/photos/{photos[0].pk}/")
+    page.get_by_role("button", name="Slideshow", exact=True).click()
+    page.wait_for_url(re.compile(rf"/shared/[^/]+/photos/{photos[1].pk}/"))
+    assert page.evaluate("() => document.documentElement.classList.contains('viewer-full')")
+    page.wait_for_function("() => document.querySelector('.photo-view img').naturalWidth > 0")
+    page.screenshot(path=artifacts / "viewer-slideshow-shared-phone.png")
+    page.get_by_role("button", name="Pause slideshow").click()
+    page.wait_for_timeout(1800)
+    assert re.search(rf"/photos/{photos[1].pk}/", page.url)
+    assert page.js_errors == []
+    context.close()
