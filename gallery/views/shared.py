@@ -24,9 +24,9 @@ from django_htmx.http import HttpResponseClientRedirect
 
 from gallery.album_selectors import share_photo_get, share_photo_ids, share_resolve
 from gallery.downloads import album_archive, album_parts, numbered_name
-from gallery.text import id_from_text
 from gallery.forms import SharePasswordForm
 from gallery.models import AlbumShare, Photo
+from gallery.text import id_from_text
 from gallery.views import wants_partial
 from gallery.views.media import display_response, serve_file
 
