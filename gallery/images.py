@@ -347,6 +347,10 @@ def _decode_errors():
 def _rgb(image: Image.Image) -> Image.Image:
     if image.mode == "RGB":
         return image
+    if image.mode.startswith("I;16"):
+        # 16-bit greyscale (scans): Pillow's own conversion clips every value above 255 to white, so scale
+        # the 0-65535 range down to 0-255 first (through "I", the mode point() takes in any byte order).
+        return image.convert("I").point(lambda value: value / 256).convert("RGB")
     if image.mode in ("RGBA", "LA", "P", "PA") or "transparency" in image.info:
         rgba = image.convert("RGBA")
         background = Image.new("RGB", rgba.size, (255, 255, 255))

@@ -169,3 +169,21 @@ def test_deleting_a_photo_for_good_removes_its_display_rendition(client_for, ali
     with django_capture_on_commit_callbacks(execute=True):
         client_for(alice).post(reverse("gallery:trash_delete", args=[heic_photo.family_id]), {"photo": heic_photo.pk})
     assert not storage.exists(name)
+
+
+@pytest.mark.parametrize("fmt", ["PNG", "TIFF"])
+def test_a_16_bit_greyscale_scan_keeps_its_tones_in_the_renditions(family, alice, fmt):
+    # Scanners write 16-bit greyscale PNG and TIFF (Pillow's I;16). Converted straight to RGB every value
+    # above 255 of 65535 clipped to white: the thumbnail, the display rendition and what the worker embeds
+    # were blank. Mid-grey must stay mid-grey.
+    image = Image.new("I;16", (80, 60), 30000)  # 30000 / 65535: 46% grey
+    image.paste(Image.new("I;16", (40, 60), 60000), (0, 0))  # left half near white
+    out = io.BytesIO()
+    image.save(out, fmt)
+    photo = photo_factory(family=family, user=alice, data=out.getvalue(), filename=f"scan.{fmt.lower()}")
+
+    for rendition in (photo.thumbnail, photo.display):
+        with rendition.open("rb") as f:
+            shown = Image.open(f).convert("L")
+        assert 225 <= shown.getpixel((10, 30)) <= 240, shown.getpixel((10, 30))
+        assert 110 <= shown.getpixel((70, 30)) <= 125, shown.getpixel((70, 30))
