@@ -176,3 +176,30 @@ def test_import_with_more_tags_than_a_photo_may_carry_is_refused_before_reading_
     with pytest.raises(CommandError, match="At most 50 tags"):
         _import(photo_dir, "--family", family.name, "--user", alice.username, *tags)
     assert not Photo.objects.exists()
+
+
+def test_a_nas_folder_s_thumbnail_cache_and_recycle_bin_are_not_imported(photo_dir, family, alice):
+    """A Synology share keeps a thumbnail cache beside every photo (@eaDir/<name>/SYNOPHOTO_THUMB_*.jpg, up to
+    five per photo) and deleted files in #recycle: importing the share imported all of them as family photos."""
+    for name in ("2019/summer/@eaDir/beach.jpg/SYNOPHOTO_THUMB_M.jpg", "2019/summer/@eaDir/beach.jpg/SYNOPHOTO_THUMB_XL.jpg",
+                 "#recycle/deleted-long-ago.jpg", "#snapshot/2019/garden.jpg"):
+        path = photo_dir / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(images.jpeg(colour=(len(name), 9, 9)))
+
+    out = _import(photo_dir, "--family", "Smiths", "--user", "alice")
+
+    assert sorted(Photo.objects.filter(family=family).values_list("original_filename", flat=True)) == [
+        "beach.jpg", "garden.png", "snow.webp"]
+    assert "Imported 3, already there 0, unreadable 2 (of 5 files) into Smiths." in out
+
+
+def test_a_link_to_a_missing_file_is_named_not_passed_over(photo_dir, tmp_path, family, alice):
+    """A link to a file on a drive that is not mounted (~/Pictures/best.jpg -> /mnt/usb/best.jpg) was left out
+    without a word, and out of the count: its photo never came."""
+    (photo_dir / "best.jpg").symlink_to(tmp_path / "usb" / "best.jpg")
+
+    out = _import(photo_dir, "--family", "Smiths", "--user", "alice")
+
+    assert "Imported 3, already there 0, unreadable 3 (of 6 files) into Smiths." in out
+    assert f"skipped best.jpg: it is a link to {tmp_path / 'usb' / 'best.jpg'}, which is missing" in out

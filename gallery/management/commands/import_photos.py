@@ -17,6 +17,9 @@ from gallery.text import text_from_os
 
 
 COMMIT_EVERY = 64
+# Folders that hold no photos of the family's own, besides hidden ones: a Synology share's thumbnail cache
+# (several SYNOPHOTO_THUMB_*.jpg per photo), its recycle bin and its snapshots (copies of what is already there).
+NOT_PHOTO_FOLDERS = frozenset({"@eaDir", "#recycle", "#snapshot"})
 IN_TRASH = "in_trash"  # the file's photo is in the family's trash: left there
 
 
@@ -49,8 +52,10 @@ class Command(BaseCommand):
         except ValidationError as exc:
             raise CommandError(" ".join(exc.messages)) from None
 
-        found = [p for p in root.rglob("*") if not any(part.startswith(".") for part in p.relative_to(root).parts)]
-        files = sorted(p for p in found if p.is_file())
+        found = [p for p in root.rglob("*") if not any(part.startswith(".") or part in NOT_PHOTO_FOLDERS
+                                                      for part in p.relative_to(root).parts)]
+        # A link to a missing file (a drive not mounted) is named among the skipped, never passed over.
+        files = sorted(p for p in found if p.is_file() or (p.is_symlink() and not p.exists()))
         # The walk does not go into linked folders (a link back up would never end): said, not passed over.
         linked = sorted(p for p in found if p.is_symlink() and p.is_dir())
         # A re-run must not undo the family's deletions: files in the trash are counted, not restored as an upload
@@ -91,6 +96,10 @@ class Command(BaseCommand):
         try:
             with path.open("rb") as stream:
                 data = read_limited(stream)
+        except FileNotFoundError as exc:
+            if path.is_symlink():
+                return UploadResult.REJECTED, f"it is a link to {path.readlink()}, which is missing"
+            return UploadResult.REJECTED, str(exc)
         except (OSError, ImageRejected) as exc:
             return UploadResult.REJECTED, str(exc)
         # Resume cheaply: files already imported are recognised by hash without decoding them again.
