@@ -21,8 +21,7 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import F, Q
 
-from gallery.files import StorageUnavailable, stored_open
-from gallery.images import decode_upright
+from gallery.files import StorageUnavailable, photo_image
 from gallery.models import Photo
 from search import leases
 from search.embedder import ModelUnavailable, get_embedder
@@ -151,8 +150,7 @@ def photos_read_text(*, photo_ids: Sequence[int]) -> OcrReport:
             if photo is None:
                 continue  # read already, being read by another worker, or gone
             try:
-                with stored_open(photo.display if photo.display else photo.original) as stream:
-                    image = decode_upright(stream, max_side=settings.OCR_MAX_SIDE, slot=not photo.display)
+                image = photo_image(photo, max_side=settings.OCR_MAX_SIDE)
                 text = read_text(image, min_confidence=settings.OCR_MIN_CONFIDENCE)
             except StorageUnavailable as exc:  # the photo is fine: it waits for the sweep, no attempt counted
                 _wait(photo, str(exc), owner=owner)

@@ -105,8 +105,9 @@ def test_a_photo_whose_ocr_fails_is_retried_then_marked_failed_and_others_go_on(
     broken = upload(rendered(["BROKEN"]), name="IMG_0001.jpg")
     plain = upload(rendered([], size=(320, 240), background="#6a4"), name="IMG_0002.jpg")
     embed_photos(photo_ids=[broken.pk, plain.pk])
-    with broken.display.open("wb") as stream:  # the rendition OCR reads is corrupt
-        stream.write(b"not a jpeg at all")
+    for field in (broken.display, broken.original):  # the rendition OCR reads is corrupt, and so is the original
+        with field.open("wb") as stream:
+            stream.write(b"not a jpeg at all")
     for attempt in range(1, ocr_settings.OCR_MAX_ATTEMPTS + 1):
         report = photos_read_text(photo_ids=[broken.pk, plain.pk])
         broken.refresh_from_db()
@@ -116,6 +117,22 @@ def test_a_photo_whose_ocr_fails_is_retried_then_marked_failed_and_others_go_on(
     plain.refresh_from_db()
     assert plain.ocr_status == Photo.OcrStatus.DONE and plain.text_in_photo == ""  # read: no text found
     assert report.failed == 1
+
+
+def test_a_missing_or_damaged_display_rendition_is_read_from_the_original(ocr_settings, upload):
+    """OCR read only the display rendition: one missing from storage or damaged there failed the photo at every
+    try, though its original was whole (the embedding worker already fell back to the original)."""
+    missing, damaged = upload(rendered(["MISSING"]), name="IMG_0001.jpg"), upload(rendered(["DAMAGED"]), name="IMG_0002.jpg")
+    embed_photos(photo_ids=[missing.pk, damaged.pk])
+    missing.display.storage.delete(missing.display.name)
+    with damaged.display.open("wb") as stream:
+        stream.write(b"not a jpeg at all")
+
+    report = photos_read_text(photo_ids=[missing.pk, damaged.pk])
+
+    assert (report.done, report.failed) == (2, 0)
+    missing.refresh_from_db(), damaged.refresh_from_db()
+    assert "MISSING" in missing.text_in_photo and "DAMAGED" in damaged.text_in_photo
 
 
 def test_ocr_disabled_reads_nothing(ocr_settings, upload):
