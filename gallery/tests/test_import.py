@@ -203,3 +203,44 @@ def test_a_link_to_a_missing_file_is_named_not_passed_over(photo_dir, tmp_path, 
 
     assert "Imported 3, already there 0, unreadable 3 (of 6 files) into Smiths." in out
     assert f"skipped best.jpg: it is a link to {tmp_path / 'usb' / 'best.jpg'}, which is missing" in out
+
+
+def test_an_import_stopped_with_ctrl_c_says_what_was_kept_and_leaves_no_files_behind(photo_dir, family, alice,
+                                                                                      monkeypatch):
+    """Ctrl-C during a long import printed a traceback and nothing else: not what was kept (every file since the
+    last commit is rolled back), nor that running the command again goes on. The files of the photos rolled back
+    stayed in storage with no row, for the daily sweep."""
+    from datetime import timedelta
+
+    from tqdm import tqdm
+
+    from gallery.files import orphan_files
+    from gallery.management.commands import import_photos
+
+    class StoppedAfterFour(tqdm):  # the person presses Ctrl-C while the fourth file is imported
+        files = 0
+
+        def update(self, n=1):
+            StoppedAfterFour.files += n
+            if StoppedAfterFour.files == 4:
+                raise KeyboardInterrupt
+            return super().update(n)
+
+    monkeypatch.setattr(import_photos, "COMMIT_EVERY", 2)
+    monkeypatch.setattr(import_photos, "tqdm", StoppedAfterFour)
+    out = io.StringIO()
+    with pytest.raises(CommandError, match="Interrupted"):
+        try:
+            call_command("import_photos", str(photo_dir), "--family", "Smiths", "--user", "alice", "--no-progress",
+                         stdout=out, stderr=io.StringIO())
+        except KeyboardInterrupt:  # (left to escape, it would stop the whole test run)
+            pytest.fail("the command let Ctrl-C through as a traceback")
+
+    # Files are read in name order, two to a commit: 2019/garden.png and 2019/summer/beach.jpg were committed;
+    # 2020/broken.jpg and 2020/winter/deep/er/snow.webp (stored, then rolled back) were not.
+    assert sorted(Photo.objects.values_list("original_filename", flat=True)) == ["beach.jpg", "garden.png"]
+    assert "Imported 2, already there 0, unreadable 0 (of 5 files) into Smiths." in out.getvalue()
+    assert list(orphan_files(older_than=timedelta(0))) == []
+
+    out = _import(photo_dir, "--family", "Smiths", "--user", "alice")  # run again: it goes on
+    assert "Imported 1, already there 2, unreadable 2 (of 5 files) into Smiths." in out

@@ -9,6 +9,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 from tqdm import tqdm
 
+from gallery.files import files_remove, photo_file_names
 from gallery.images import ImageRejected, read_limited, sha256_of
 from gallery.management.families import family_from_option
 from gallery.models import Family, Photo
@@ -68,17 +69,47 @@ class Command(BaseCommand):
         bar = tqdm(total=len(files), unit="file", disable=no_progress, file=self.stderr._out, dynamic_ncols=True)
         # Commit every COMMIT_EVERY files: progress survives an interruption, and each commit hands
         # its new photos to the embedding queue in one go rather than one task per photo.
-        for start in range(0, len(files), COMMIT_EVERY):
-            with transaction.atomic():
-                for path in files[start:start + COMMIT_EVERY]:
-                    bar.set_postfix_str(text_from_os(path.name)[-30:], refresh=False)
-                    outcome, reason = self._import_one(path, family_obj, uploader, tag, known, trashed)
-                    counts[outcome] += 1
-                    if reason:
-                        problems.append((path, reason))
-                    bar.update(1)
+        try:
+            for start in range(0, len(files), COMMIT_EVERY):
+                batch, batch_problems = self._import_batch(files[start:start + COMMIT_EVERY], family_obj, uploader,
+                                                           tag, known, trashed, bar)
+                counts.update(batch)  # counted once committed
+                problems.extend(batch_problems)
+        except KeyboardInterrupt:
+            bar.close()
+            self._report(root, linked, problems, counts, len(files), family_obj)
+            raise CommandError(
+                f"Interrupted: what is counted above was kept; the files read since (at most {COMMIT_EVERY}) were "
+                "not. Run the same command again to go on: the files already imported are skipped.") from None
         bar.close()
+        self._report(root, linked, problems, counts, len(files), family_obj)
 
+    def _import_batch(self, paths: list[Path], family: Family, uploader, tags: list[str], known: set[str],
+                      trashed: set[str], bar) -> tuple[Counter[str], list[tuple[Path, str]]]:
+        """Import these files in one transaction: what they counted. When it is rolled back (Ctrl-C), the files
+        stored for its new photos are removed too: no row points at them."""
+        counts: Counter[str] = Counter()
+        problems: list[tuple[Path, str]] = []
+        stored: list[Photo] = []
+        try:
+            with transaction.atomic():
+                for path in paths:
+                    bar.set_postfix_str(text_from_os(path.name)[-30:], refresh=False)
+                    result = self._import_one(path, family, uploader, tags, known, trashed)
+                    counts[result.outcome] += 1
+                    if result.outcome == UploadResult.REJECTED:
+                        problems.append((path, result.reason))
+                    elif result.outcome == UploadResult.SAVED:
+                        stored.append(result.photo)
+                    bar.update(1)
+        except BaseException:
+            for photo in stored:
+                files_remove(names=photo_file_names(photo))
+            raise
+        return counts, problems
+
+    def _report(self, root: Path, linked: list[Path], problems: list[tuple[Path, str]], counts: Counter[str],
+                total: int, family: Family) -> None:
         for path in linked:
             self.stdout.write(text_from_os(f"not followed: {path.relative_to(root)} is a link to a folder; import "
                                            f"{path.resolve()} on its own"))
@@ -88,27 +119,28 @@ class Command(BaseCommand):
             f"Imported {counts[UploadResult.SAVED]}, already there {counts[UploadResult.DUPLICATE]}, "
             + (f"in the trash {counts[IN_TRASH]} (left there), " if counts[IN_TRASH] else "")
             + (f"restored from the trash {counts[UploadResult.RESTORED]}, " if counts[UploadResult.RESTORED] else "") +
-            f"unreadable {counts[UploadResult.REJECTED]} (of {len(files)} files) into {family_obj}."
+            f"unreadable {counts[UploadResult.REJECTED]} (of {total} files) into {family}."
         ))
 
     def _import_one(self, path: Path, family: Family, uploader, tags: list[str], known: set[str],
-                    trashed: set[str]) -> tuple[str, str]:
+                    trashed: set[str]) -> UploadResult:
+        name = path.name
         try:
             with path.open("rb") as stream:
                 data = read_limited(stream)
         except FileNotFoundError as exc:
             if path.is_symlink():
-                return UploadResult.REJECTED, f"it is a link to {path.readlink()}, which is missing"
-            return UploadResult.REJECTED, str(exc)
+                return UploadResult(name, UploadResult.REJECTED, reason=f"it is a link to {path.readlink()}, which is missing")
+            return UploadResult(name, UploadResult.REJECTED, reason=str(exc))
         except (OSError, ImageRejected) as exc:
-            return UploadResult.REJECTED, str(exc)
+            return UploadResult(name, UploadResult.REJECTED, reason=str(exc))
         # Resume cheaply: files already imported are recognised by hash without decoding them again.
         digest = sha256_of(data)
         if digest in known:
-            return UploadResult.DUPLICATE, ""
+            return UploadResult(name, UploadResult.DUPLICATE)
         if digest in trashed:
-            return IN_TRASH, ""
-        result = photo_create_from_bytes(family=family, uploaded_by=uploader, data=data, filename=path.name, tags=tags)
+            return UploadResult(name, IN_TRASH)
+        result = photo_create_from_bytes(family=family, uploaded_by=uploader, data=data, filename=name, tags=tags)
         if result.photo is not None:
             known.add(result.photo.sha256)
-        return result.outcome, result.reason if result.outcome == UploadResult.REJECTED else ""
+        return result
