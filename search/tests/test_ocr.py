@@ -176,6 +176,33 @@ def test_the_sweep_gates_and_queues_embedded_photos_not_read_yet_once(ocr_settin
     assert ocr_queue(ocr_settings) == [photo.pk]
 
 
+def test_text_a_member_asked_for_is_read_though_the_gate_looks_again_before_the_ocr_worker_gets_to_it(
+        ocr_settings, upload, django_capture_on_commit_callbacks):
+    """"Read text" (or `manage.py read_text`) put the photo back to pending, where the gate took it for a photo not
+    looked at yet: a re-embedding (a turn, a model switch, `embed_photos --all`) or the sweep once the OCR queue
+    seemed empty (a worker died holding the task) marked it skipped again, and the queued task then found nothing to
+    read. The request was dropped without a word: the page went back to "Not read: no text expected"."""
+    from search.ocr import photos_text_request
+
+    ocr_settings.OCR_GATE = True
+    ocr_settings.OCR_GATE_THRESHOLD = 1.01  # the gate turns every photo away
+    by_turn, by_sweep = upload(rendered(["TURNED"]), name="IMG_0001.jpg"), upload(rendered(["SWEPT"]), name="IMG_0002.jpg")
+    embed_photos(photo_ids=[by_turn.pk, by_sweep.pk])
+    with django_capture_on_commit_callbacks(execute=True):
+        photos_text_request(photo_ids=[by_turn.pk, by_sweep.pk])
+
+    embed_photos(photo_ids=[by_turn.pk])  # embedded again before the OCR worker got to it
+    queued_tasks(ocr_settings.OCR_CLUSTER)  # the worker holding the tasks died: the queue looks empty
+    ocr_missing()
+
+    for photo in (by_turn, by_sweep):
+        photo.refresh_from_db()
+        assert photo.ocr_status == Photo.OcrStatus.PENDING, photo.ocr_reason
+    run_queued_tasks(cluster=ocr_settings.OCR_CLUSTER)
+    by_turn.refresh_from_db(), by_sweep.refresh_from_db()
+    assert "TURNED" in by_turn.text_in_photo and "SWEPT" in by_sweep.text_in_photo
+
+
 def test_read_text_button_reads_a_skipped_photo_for_members_only(ocr_settings, upload, client_for, alice, mallory,
                                                                  django_capture_on_commit_callbacks):
     ocr_settings.OCR_GATE = True
