@@ -81,6 +81,7 @@ class ImageIncomplete(ImageRejected):
 INCOMPLETE = "The file is incomplete (cut off)"
 INCOMPLETE_ADVICE = "A copy or download of it was probably interrupted: upload it again from the original."
 DAMAGED = "The image data is damaged or incomplete: it could not be decoded. Upload it again from the original."
+NOT_AN_IMAGE = "Not an image file we can read (JPEG, PNG, WebP, GIF, TIFF or HEIC expected)."
 
 
 @dataclass
@@ -336,7 +337,7 @@ def _decode_errors():
     except Image.DecompressionBombError:
         raise ImageRejected("Image is too large to decode safely (far over the pixel limit).") from None
     except UnidentifiedImageError:
-        raise ImageRejected("Not an image file we can read (JPEG, PNG, WebP, GIF, TIFF or HEIC expected).") from None
+        raise ImageRejected(NOT_AN_IMAGE) from None
     except (OSError, SyntaxError, ValueError, EOFError, MemoryError) as exc:
         # Our words for the person; Pillow's stay in `detail`, for the log.
         if "truncated" in str(exc).lower() or isinstance(exc, EOFError):

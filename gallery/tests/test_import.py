@@ -50,9 +50,9 @@ def test_import_walks_nested_folders_and_reports_what_it_skipped(photo_dir, fami
     assert all(p.uploaded_by == alice and p.status == Photo.Status.PENDING for p in photos)
     with photos.get(original_filename="snow.webp").original.open("rb") as f:
         assert f.read() == BLUE
-    assert "Imported 3, already there 0, unreadable 2 (of 5 files) into Smiths." in out
+    assert "Imported 3, already there 0, unreadable 1, not photos 1 (of 5 files) into Smiths." in out
     assert "skipped 2020/broken.jpg: The file is incomplete (cut off)" in out
-    assert "skipped notes.txt: Not an image file we can read" in out
+    assert "not photos, left out: 1 .txt" in out
     assert "cache.jpg" not in out
 
 
@@ -63,7 +63,7 @@ def test_rerunning_the_import_adds_nothing(photo_dir, family, alice):
     out = _import(photo_dir, "--family", "smiths", "--user", "alice")
 
     assert set(Photo.objects.values_list("pk", flat=True)) == before
-    assert "Imported 0, already there 3, unreadable 2 (of 5 files) into Smiths." in out
+    assert "Imported 0, already there 3, unreadable 1, not photos 1 (of 5 files) into Smiths." in out
 
 
 def test_a_resumed_import_adds_only_the_new_files(photo_dir, family, alice):
@@ -75,7 +75,7 @@ def test_a_resumed_import_adds_only_the_new_files(photo_dir, family, alice):
     out = _import(photo_dir, "--family", "Smiths", "--user", "alice")
 
     assert Photo.objects.count() == 4
-    assert "Imported 1, already there 4, unreadable 2 (of 7 files)" in out
+    assert "Imported 1, already there 4, unreadable 1, not photos 1 (of 7 files)" in out
 
 
 def test_rerunning_the_import_leaves_a_photo_the_family_moved_to_the_trash_in_the_trash(photo_dir, family, alice):
@@ -91,7 +91,7 @@ def test_rerunning_the_import_leaves_a_photo_the_family_moved_to_the_trash_in_th
 
     assert Photo.all_objects.get(pk=beach.pk).trashed_at is not None
     assert Photo.all_objects.filter(family=family).count() == 3
-    assert "Imported 0, already there 2, in the trash 1 (left there), unreadable 2 (of 5 files) into Smiths." in out
+    assert "Imported 0, already there 2, in the trash 1 (left there), unreadable 1, not photos 1 (of 5 files) into Smiths." in out
 
 
 def test_file_names_that_are_no_text_are_imported_with_what_can_be_read_of_them(tmp_path, family, alice, client_for):
@@ -191,7 +191,7 @@ def test_a_nas_folder_s_thumbnail_cache_and_recycle_bin_are_not_imported(photo_d
 
     assert sorted(Photo.objects.filter(family=family).values_list("original_filename", flat=True)) == [
         "beach.jpg", "garden.png", "snow.webp"]
-    assert "Imported 3, already there 0, unreadable 2 (of 5 files) into Smiths." in out
+    assert "Imported 3, already there 0, unreadable 1, not photos 1 (of 5 files) into Smiths." in out
 
 
 def test_a_link_to_a_missing_file_is_named_not_passed_over(photo_dir, tmp_path, family, alice):
@@ -201,7 +201,7 @@ def test_a_link_to_a_missing_file_is_named_not_passed_over(photo_dir, tmp_path, 
 
     out = _import(photo_dir, "--family", "Smiths", "--user", "alice")
 
-    assert "Imported 3, already there 0, unreadable 3 (of 6 files) into Smiths." in out
+    assert "Imported 3, already there 0, unreadable 2, not photos 1 (of 6 files) into Smiths." in out
     assert f"skipped best.jpg: it is a link to {tmp_path / 'usb' / 'best.jpg'}, which is missing" in out
 
 
@@ -243,4 +243,23 @@ def test_an_import_stopped_with_ctrl_c_says_what_was_kept_and_leaves_no_files_be
     assert list(orphan_files(older_than=timedelta(0))) == []
 
     out = _import(photo_dir, "--family", "Smiths", "--user", "alice")  # run again: it goes on
-    assert "Imported 1, already there 2, unreadable 2 (of 5 files) into Smiths." in out
+    assert "Imported 1, already there 2, unreadable 1, not photos 1 (of 5 files) into Smiths." in out
+
+
+def test_files_that_are_no_photos_are_counted_by_kind_not_listed_as_unreadable(photo_dir, family, alice):
+    """A Google Takeout export holds a .json beside every photo, Lightroom and darktable an .xmp, a phone its videos:
+    each was listed as "skipped …: Not an image file we can read" and counted "unreadable", thousands of lines that
+    drowned the few photos really damaged. They are counted by kind on one line; a file named as an image that is
+    none is still listed, and so is every damaged photo."""
+    for name, data in {"2019/summer/beach.jpg.json": b'{"title": "beach.jpg"}', "2019/garden.png.json": b"{}",
+                       "2019/garden.xmp": b"<x:xmpmeta/>", "2020/clip.mp4": b"\0\0\0\x18ftypmp42",
+                       "2020/fake.jpg": images.TEXT}.items():
+        (photo_dir / name).write_bytes(data)
+
+    out = _import(photo_dir, "--family", "Smiths", "--user", "alice")
+
+    assert "Imported 3, already there 0, unreadable 2, not photos 5 (of 10 files) into Smiths." in out
+    assert "not photos, left out: 2 .json, 1 .mp4, 1 .txt, 1 .xmp" in out
+    assert "skipped 2020/fake.jpg: Not an image file we can read" in out
+    assert "skipped 2020/broken.jpg: The file is incomplete" in out
+    assert ".json:" not in out and "notes.txt" not in out

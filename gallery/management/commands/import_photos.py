@@ -9,8 +9,9 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 from tqdm import tqdm
 
+from gallery.downloads import names_an_image_format
 from gallery.files import files_remove, photo_file_names
-from gallery.images import ImageRejected, read_limited, sha256_of
+from gallery.images import NOT_AN_IMAGE, ImageRejected, read_limited, sha256_of
 from gallery.management.families import family_from_option
 from gallery.models import Family, Photo
 from gallery.services import UploadResult, photo_create_from_bytes, tags_clean
@@ -22,6 +23,7 @@ COMMIT_EVERY = 64
 # (several SYNOPHOTO_THUMB_*.jpg per photo), its recycle bin and its snapshots (copies of what is already there).
 NOT_PHOTO_FOLDERS = frozenset({"@eaDir", "#recycle", "#snapshot"})
 IN_TRASH = "in_trash"  # the file's photo is in the family's trash: left there
+NOT_A_PHOTO = "not_a_photo"  # no image, and not named as one (a sidecar, a video, notes): counted by kind, not listed
 
 
 class Command(BaseCommand):
@@ -96,11 +98,14 @@ class Command(BaseCommand):
                 for path in paths:
                     bar.set_postfix_str(text_from_os(path.name)[-30:], refresh=False)
                     result = self._import_one(path, family, uploader, tags, known, trashed)
-                    counts[result.outcome] += 1
-                    if result.outcome == UploadResult.REJECTED:
-                        problems.append((path, result.reason))
-                    elif result.outcome == UploadResult.SAVED:
-                        stored.append(result.photo)
+                    if _no_photo(path, result):  # counted by kind (the extension), not named one by one
+                        counts.update([NOT_A_PHOTO, f"{NOT_A_PHOTO}:{path.suffix.lower() or '(no extension)'}"])
+                    else:
+                        counts[result.outcome] += 1
+                        if result.outcome == UploadResult.REJECTED:
+                            problems.append((path, result.reason))
+                        elif result.outcome == UploadResult.SAVED:
+                            stored.append(result.photo)
                     bar.update(1)
         except BaseException:
             for photo in stored:
@@ -115,11 +120,16 @@ class Command(BaseCommand):
                                            f"{path.resolve()} on its own"))
         for path, reason in problems:
             self.stdout.write(text_from_os(f"skipped {path.relative_to(root)}: {reason}"))
+        kinds = sorted((key.split(":", 1)[1], n) for key, n in counts.items() if key.startswith(f"{NOT_A_PHOTO}:"))
+        if kinds:
+            self.stdout.write(text_from_os("not photos, left out: " + ", ".join(f"{n} {kind}" for kind, n in kinds)))
         self.stdout.write(self.style.SUCCESS(
             f"Imported {counts[UploadResult.SAVED]}, already there {counts[UploadResult.DUPLICATE]}, "
             + (f"in the trash {counts[IN_TRASH]} (left there), " if counts[IN_TRASH] else "")
             + (f"restored from the trash {counts[UploadResult.RESTORED]}, " if counts[UploadResult.RESTORED] else "") +
-            f"unreadable {counts[UploadResult.REJECTED]} (of {total} files) into {family}."
+            f"unreadable {counts[UploadResult.REJECTED]}"
+            + (f", not photos {counts[NOT_A_PHOTO]}" if counts[NOT_A_PHOTO] else "") +
+            f" (of {total} files) into {family}."
         ))
 
     def _import_one(self, path: Path, family: Family, uploader, tags: list[str], known: set[str],
@@ -144,3 +154,10 @@ class Command(BaseCommand):
         if result.photo is not None:
             known.add(result.photo.sha256)
         return result
+
+
+def _no_photo(path: Path, result: UploadResult) -> bool:
+    """A file that holds no image and whose name does not say it is one: a sidecar (.json, .xmp), a video, notes.
+    (A file named as an image that is none, or a damaged one, is a problem to name.)"""
+    return (result.outcome == UploadResult.REJECTED and result.reason == NOT_AN_IMAGE
+            and not names_an_image_format(path.suffix[1:].lower()))
