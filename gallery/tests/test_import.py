@@ -246,20 +246,21 @@ def test_an_import_stopped_with_ctrl_c_says_what_was_kept_and_leaves_no_files_be
     assert "Imported 1, already there 2, unreadable 1, not photos 1 (of 5 files) into Smiths." in out
 
 
-def test_files_that_are_no_photos_are_counted_by_kind_not_listed_as_unreadable(photo_dir, family, alice):
+def test_files_that_are_no_photos_are_counted_by_kind_not_listed_as_unreadable(photo_dir, family, alice, settings):
     """A Google Takeout export holds a .json beside every photo, Lightroom and darktable an .xmp, a phone its videos:
     each was listed as "skipped …: Not an image file we can read" and counted "unreadable", thousands of lines that
     drowned the few photos really damaged. They are counted by kind on one line; a file named as an image that is
     none is still listed, and so is every damaged photo."""
     for name, data in {"2019/summer/beach.jpg.json": b'{"title": "beach.jpg"}', "2019/garden.png.json": b"{}",
                        "2019/garden.xmp": b"<x:xmpmeta/>", "2020/clip.mp4": b"\0\0\0\x18ftypmp42",
-                       "2020/fake.jpg": images.TEXT}.items():
+                       "2020/long.MOV": b"\0" * 20_000, "2020/fake.jpg": images.TEXT}.items():
         (photo_dir / name).write_bytes(data)
+    settings.UPLOAD_MAX_BYTES = 10_000  # the long video is over it, and the photos are not
 
     out = _import(photo_dir, "--family", "Smiths", "--user", "alice")
 
-    assert "Imported 3, already there 0, unreadable 2, not photos 5 (of 10 files) into Smiths." in out
-    assert "not photos, left out: 2 .json, 1 .mp4, 1 .txt, 1 .xmp" in out
+    assert "Imported 3, already there 0, unreadable 2, not photos 6 (of 11 files) into Smiths." in out
+    assert "not photos, left out: 2 .json, 1 .mov, 1 .mp4, 1 .txt, 1 .xmp" in out
     assert "skipped 2020/fake.jpg: Not an image file we can read" in out
     assert "skipped 2020/broken.jpg: The file is incomplete" in out
     assert ".json:" not in out and "notes.txt" not in out

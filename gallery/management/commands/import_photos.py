@@ -3,6 +3,7 @@ from __future__ import annotations
 from collections import Counter
 from pathlib import Path
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
@@ -11,7 +12,7 @@ from tqdm import tqdm
 
 from gallery.downloads import names_an_image_format
 from gallery.files import files_remove, photo_file_names
-from gallery.images import NOT_AN_IMAGE, ImageRejected, read_limited, sha256_of
+from gallery.images import NOT_AN_IMAGE, ImageRejected, read_limited, sha256_of, too_large
 from gallery.management.families import family_from_option
 from gallery.models import Family, Photo
 from gallery.services import UploadResult, photo_create_from_bytes, tags_clean
@@ -157,7 +158,9 @@ class Command(BaseCommand):
 
 
 def _no_photo(path: Path, result: UploadResult) -> bool:
-    """A file that holds no image and whose name does not say it is one: a sidecar (.json, .xmp), a video, notes.
-    (A file named as an image that is none, or a damaged one, is a problem to name.)"""
-    return (result.outcome == UploadResult.REJECTED and result.reason == NOT_AN_IMAGE
+    """A file that holds no image (or one too large to look at: a long video) and whose name does not say it is an
+    image: a sidecar (.json, .xmp), a video, notes. (A file named as an image that is none, or a damaged one, is a
+    problem to name.)"""
+    return (result.outcome == UploadResult.REJECTED
+            and result.reason in (NOT_AN_IMAGE, too_large(settings.UPLOAD_MAX_BYTES))
             and not names_an_image_format(path.suffix[1:].lower()))
