@@ -61,7 +61,8 @@ def photo_image(photo: Photo, *, max_side: int):
             with stored_open(photo.display) as stream:
                 return decode_upright(stream, max_side=max_side, slot=False)
         except FileNotFoundError:
-            logger.warning("photo %s: display rendition %s is missing; decoding the original", photo.pk, photo.display.name)
+            logger.warning("photo %s: display rendition %s is missing; decoding the original", photo.pk,
+                           photo.display.name)
         except ImageRejected as exc:  # our own rendition, damaged in storage: the original may well be whole
             logger.warning("photo %s: display rendition %s is damaged (%s); decoding the original", photo.pk,
                            photo.display.name, exc.detail or exc)

@@ -91,7 +91,8 @@ def test_rerunning_the_import_leaves_a_photo_the_family_moved_to_the_trash_in_th
 
     assert Photo.all_objects.get(pk=beach.pk).trashed_at is not None
     assert Photo.all_objects.filter(family=family).count() == 3
-    assert "Imported 0, already there 2, in the trash 1 (left there), unreadable 1, not photos 1 (of 5 files) into Smiths." in out
+    assert ("Imported 0, already there 2, in the trash 1 (left there), unreadable 1, not photos 1 (of 5 files) into "
+            "Smiths.") in out
 
 
 def test_file_names_that_are_no_text_are_imported_with_what_can_be_read_of_them(tmp_path, family, alice, client_for):
@@ -181,8 +182,9 @@ def test_import_with_more_tags_than_a_photo_may_carry_is_refused_before_reading_
 def test_a_nas_folder_s_thumbnail_cache_and_recycle_bin_are_not_imported(photo_dir, family, alice):
     """A Synology share keeps a thumbnail cache beside every photo (@eaDir/<name>/SYNOPHOTO_THUMB_*.jpg, up to
     five per photo) and deleted files in #recycle: importing the share imported all of them as family photos."""
-    for name in ("2019/summer/@eaDir/beach.jpg/SYNOPHOTO_THUMB_M.jpg", "2019/summer/@eaDir/beach.jpg/SYNOPHOTO_THUMB_XL.jpg",
-                 "#recycle/deleted-long-ago.jpg", "#snapshot/2019/garden.jpg"):
+    for name in ("2019/summer/@eaDir/beach.jpg/SYNOPHOTO_THUMB_M.jpg",
+                 "2019/summer/@eaDir/beach.jpg/SYNOPHOTO_THUMB_XL.jpg", "#recycle/deleted-long-ago.jpg",
+                 "#snapshot/2019/garden.jpg"):
         path = photo_dir / name
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(images.jpeg(colour=(len(name), 9, 9)))

@@ -122,7 +122,8 @@ def test_a_photo_whose_ocr_fails_is_retried_then_marked_failed_and_others_go_on(
 def test_a_missing_or_damaged_display_rendition_is_read_from_the_original(ocr_settings, upload):
     """OCR read only the display rendition: one missing from storage or damaged there failed the photo at every
     try, though its original was whole (the embedding worker already fell back to the original)."""
-    missing, damaged = upload(rendered(["MISSING"]), name="IMG_0001.jpg"), upload(rendered(["DAMAGED"]), name="IMG_0002.jpg")
+    missing = upload(rendered(["MISSING"]), name="IMG_0001.jpg")
+    damaged = upload(rendered(["DAMAGED"]), name="IMG_0002.jpg")
     embed_photos(photo_ids=[missing.pk, damaged.pk])
     missing.display.storage.delete(missing.display.name)
     with damaged.display.open("wb") as stream:
@@ -186,7 +187,8 @@ def test_text_a_member_asked_for_is_read_though_the_gate_looks_again_before_the_
 
     ocr_settings.OCR_GATE = True
     ocr_settings.OCR_GATE_THRESHOLD = 1.01  # the gate turns every photo away
-    by_turn, by_sweep = upload(rendered(["TURNED"]), name="IMG_0001.jpg"), upload(rendered(["SWEPT"]), name="IMG_0002.jpg")
+    by_turn = upload(rendered(["TURNED"]), name="IMG_0001.jpg")
+    by_sweep = upload(rendered(["SWEPT"]), name="IMG_0002.jpg")
     embed_photos(photo_ids=[by_turn.pk, by_sweep.pk])
     with django_capture_on_commit_callbacks(execute=True):
         photos_text_request(photo_ids=[by_turn.pk, by_sweep.pk])

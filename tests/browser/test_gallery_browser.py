@@ -186,7 +186,8 @@ def test_files_refused_for_the_tags_wait_to_be_sent_again_once_the_tags_are_fixe
     assert page.locator("#upload-progress").inner_text() == "2 of 2 done."
     assert page.locator("#upload-list .upload-row").count() == 2
     assert page.js_errors == []
-    assert sorted(Photo.objects.values_list("original_filename", "tags__name")) == [("a.jpg", "beach"), ("b.jpg", "beach")]
+    assert sorted(Photo.objects.values_list("original_filename", "tags__name")) == [
+        ("a.jpg", "beach"), ("b.jpg", "beach")]
 
 
 @pytest.mark.django_db(transaction=True)

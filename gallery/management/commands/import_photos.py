@@ -141,7 +141,8 @@ class Command(BaseCommand):
                 data = read_limited(stream)
         except FileNotFoundError as exc:
             if path.is_symlink():
-                return UploadResult(name, UploadResult.REJECTED, reason=f"it is a link to {path.readlink()}, which is missing")
+                return UploadResult(name, UploadResult.REJECTED,
+                                    reason=f"it is a link to {path.readlink()}, which is missing")
             return UploadResult(name, UploadResult.REJECTED, reason=str(exc))
         except (OSError, ImageRejected) as exc:
             return UploadResult(name, UploadResult.REJECTED, reason=str(exc))
