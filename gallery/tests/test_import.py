@@ -255,14 +255,16 @@ def test_files_that_are_no_photos_are_counted_by_kind_not_listed_as_unreadable(p
     none is still listed, and so is every damaged photo."""
     for name, data in {"2019/summer/beach.jpg.json": b'{"title": "beach.jpg"}', "2019/garden.png.json": b"{}",
                        "2019/garden.xmp": b"<x:xmpmeta/>", "2020/clip.mp4": b"\0\0\0\x18ftypmp42",
-                       "2020/long.MOV": b"\0" * 20_000, "2020/fake.jpg": images.TEXT}.items():
+                       "2020/long.MOV": b"\0" * 20_000, "2020/fake.jpg": images.TEXT,
+                       "2020/DSC0001.ARW": b"\0" * 64}.items():  # a raw format Pillow can't read: named
         (photo_dir / name).write_bytes(data)
     settings.UPLOAD_MAX_BYTES = 10_000  # the long video is over it, and the photos are not
 
     out = _import(photo_dir, "--family", "Smiths", "--user", "alice")
 
-    assert "Imported 3, already there 0, unreadable 2, not photos 6 (of 11 files) into Smiths." in out
+    assert "Imported 3, already there 0, unreadable 3, not photos 6 (of 12 files) into Smiths." in out
     assert "not photos, left out: 2 .json, 1 .mov, 1 .mp4, 1 .txt, 1 .xmp" in out
     assert "skipped 2020/fake.jpg: Not an image file we can read" in out
+    assert "skipped 2020/DSC0001.ARW: Not an image file we can read" in out
     assert "skipped 2020/broken.jpg: The file is incomplete" in out
     assert ".json:" not in out and "notes.txt" not in out

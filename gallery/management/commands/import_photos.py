@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import mimetypes
 from collections import Counter
 from pathlib import Path
 
@@ -24,7 +25,9 @@ COMMIT_EVERY = 64
 # (several SYNOPHOTO_THUMB_*.jpg per photo), its recycle bin and its snapshots (copies of what is already there).
 NOT_PHOTO_FOLDERS = frozenset({"@eaDir", "#recycle", "#snapshot"})
 IN_TRASH = "in_trash"  # the file's photo is in the family's trash: left there
-NOT_A_PHOTO = "not_a_photo"  # no image, and not named as one (a sidecar, a video, notes): counted by kind, not listed
+NOT_A_PHOTO = "not_a_photo"  # no image, and named as something else (a sidecar, a video, notes): counted by kind
+# Files beside photos that the mimetypes table does not know: metadata sidecars, Apple's edit lists, folder databases.
+SIDECARS = frozenset({"xmp", "aae", "ini", "db", "nomedia"})
 
 
 class Command(BaseCommand):
@@ -159,9 +162,14 @@ class Command(BaseCommand):
 
 
 def _no_photo(path: Path, result: UploadResult) -> bool:
-    """A file that holds no image (or one too large to look at: a long video) and whose name does not say it is an
-    image: a sidecar (.json, .xmp), a video, notes. (A file named as an image that is none, or a damaged one, is a
-    problem to name.)"""
-    return (result.outcome == UploadResult.REJECTED
-            and result.reason in (NOT_AN_IMAGE, too_large(settings.UPLOAD_MAX_BYTES))
-            and not names_an_image_format(path.suffix[1:].lower()))
+    """A file that holds no image (or one too large to look at: a long video) and whose name says it is something
+    else: a sidecar (.json, .xmp), a video, notes. A file named as an image that is none, a damaged one, or one of
+    a kind we can't tell (a camera's raw format: .arw, .dng, …) is a problem to name."""
+    if result.outcome != UploadResult.REJECTED or result.reason not in (NOT_AN_IMAGE,
+                                                                         too_large(settings.UPLOAD_MAX_BYTES)):
+        return False
+    extension = path.suffix[1:].lower()
+    if extension in SIDECARS:
+        return True
+    kind = mimetypes.guess_type(f"x.{extension}")[0]
+    return kind is not None and not names_an_image_format(extension)
