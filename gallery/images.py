@@ -82,6 +82,12 @@ INCOMPLETE = "The file is incomplete (cut off)"
 INCOMPLETE_ADVICE = "A copy or download of it was probably interrupted: upload it again from the original."
 DAMAGED = "The image data is damaged or incomplete: it could not be decoded. Upload it again from the original."
 NOT_AN_IMAGE = "Not an image file we can read (JPEG, PNG, WebP, GIF, TIFF or HEIC expected)."
+# Pillow refuses a PNG text chunk or colour profile that unpacks to more than PngImagePlugin.MAX_TEXT_CHUNK (1 MB) or
+# text chunks over MAX_TEXT_MEMORY: a bomb guard, kept, but the picture itself is whole.
+EMBEDDED_TOO_LARGE = ("The file's embedded text or colour profile is too large to read safely (over 1 MB unpacked; "
+                      "an editor's metadata history can grow so): save or export the image again without its "
+                      "metadata, then upload it.")
+_PILLOW_TEXT_LIMITS = ("MAX_TEXT_CHUNK", "MAX_TEXT_MEMORY")
 
 
 @dataclass
@@ -340,6 +346,8 @@ def _decode_errors():
         raise ImageRejected(NOT_AN_IMAGE) from None
     except (OSError, SyntaxError, ValueError, EOFError, MemoryError) as exc:
         # Our words for the person; Pillow's stay in `detail`, for the log.
+        if isinstance(exc, ValueError) and any(limit in str(exc) for limit in _PILLOW_TEXT_LIMITS):
+            raise ImageRejected(EMBEDDED_TOO_LARGE, detail=_short(exc)) from None
         if "truncated" in str(exc).lower() or isinstance(exc, EOFError):
             raise ImageIncomplete(detail=_short(exc)) from None
         raise ImageRejected(DAMAGED, detail=_short(exc)) from None
