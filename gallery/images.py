@@ -194,8 +194,23 @@ def _jpeg(upright: Image.Image, side: int, *, quality: int) -> bytes:
         image = image.copy()
         image.thumbnail((side, side), Image.Resampling.LANCZOS)
     out = io.BytesIO()
-    image.save(out, "JPEG", quality=quality, optimize=True)
+    # The original's RGB colour profile (decode_upright keeps it): browsers then show Adobe RGB or Display P3 photos in
+    # their own colours, not as if their numbers were sRGB.
+    image.save(out, "JPEG", quality=quality, optimize=True, icc_profile=upright.info.get(ICC_PROFILE))
     return out.getvalue()
+
+
+ICC_PROFILE = "icc_profile"
+_ICC_MAX_BYTES = 1 << 20  # a larger one is no camera's or phone's: the renditions go without
+
+
+def _rgb_profile(image: Image.Image) -> bytes | None:
+    """The image's ICC profile when it describes RGB colours (bytes 16-19 of its header name the colour space), for
+    the RGB renditions: copied as it is, never interpreted. A CMYK or grey profile would garble an RGB image."""
+    profile = image.info.get(ICC_PROFILE)
+    if isinstance(profile, bytes) and 128 <= len(profile) <= _ICC_MAX_BYTES and profile[16:20] == b"RGB ":
+        return profile
+    return None
 
 
 # --- bounded decoding ----------------------------------------------------------------------------
@@ -291,8 +306,10 @@ def _decode(stream: BinaryIO, *, max_side: int, slot: bool) -> _Decoded:
                 image.load()  # decodes every byte: truncated or corrupt data fails here
                 exif = image.getexif()  # (a PNG's eXIf chunk may follow its pixels: read after load)
                 has_block = any(key in image.info for key in _METADATA_INFO)
+                profile = _rgb_profile(image)
                 reduced = _reduce(image, max_side=max_side)
                 image.close()  # the full-size buffer goes before the slot does
+    reduced.info = {ICC_PROFILE: profile} if profile else {}  # what the renditions keep of the original's
     orientation = exif.get(ORIENTATION)
     if orientation in _TRANSPOSE:
         reduced = reduced.transpose(_TRANSPOSE[orientation])
