@@ -123,12 +123,13 @@ def with_real_extension(name: str, mime_type: str) -> str:
     extension = extension[1:].lower()
     if extension in EXTENSION_ALIASES[mime_type]:
         return name
-    if extension and _names_an_image_format(extension):
+    if extension and names_an_image_format(extension):
         return f"{stem}.{EXTENSIONS[mime_type]}"
     return f"{name}.{EXTENSIONS[mime_type]}"
 
 
-def _names_an_image_format(extension: str) -> bool:
+def names_an_image_format(extension: str) -> bool:
+    """Whether a file name's extension (lower case, no dot) says it is an image, of a format we read or not."""
     if any(extension in aliases for aliases in EXTENSION_ALIASES.values()):
         return True
     return (mimetypes.guess_type(f"x.{extension}")[0] or "").startswith("image/")

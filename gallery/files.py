@@ -18,6 +18,7 @@ from django.db import transaction
 from django.db.models import F, FileField
 from django.utils import timezone
 
+from gallery.images import ImageRejected, decode_upright, turned
 from gallery.models import FileRemoval, Photo
 
 logger = logging.getLogger(__name__)
@@ -48,6 +49,25 @@ def stored_open(field):
         logger.warning("storage did not answer for %s: %s", field.name, exc)
         raise StorageUnavailable(f"The photo storage did not answer: {exc}"[:300]) from exc
     return stream
+
+
+def photo_image(photo: Photo, *, max_side: int):
+    """The photo as members see it, upright and as they turned it, its longer side at most `max_side`, for the
+    workers (embedding, reading text): decoded from its display rendition (small: no decode slot), or, when that
+    is missing or damaged in storage, from its original (bounded, in a decode slot). Raises what stored_open and
+    decode_upright raise for the original."""
+    if photo.display:
+        try:
+            with stored_open(photo.display) as stream:
+                return decode_upright(stream, max_side=max_side, slot=False)
+        except FileNotFoundError:
+            logger.warning("photo %s: display rendition %s is missing; decoding the original", photo.pk,
+                           photo.display.name)
+        except ImageRejected as exc:  # our own rendition, damaged in storage: the original may well be whole
+            logger.warning("photo %s: display rendition %s is damaged (%s); decoding the original", photo.pk,
+                           photo.display.name, exc.detail or exc)
+    with stored_open(photo.original) as stream:
+        return turned(decode_upright(stream, max_side=max_side), photo.rotation)
 
 
 def photo_file_fields() -> list[str]:

@@ -81,6 +81,13 @@ class ImageIncomplete(ImageRejected):
 INCOMPLETE = "The file is incomplete (cut off)"
 INCOMPLETE_ADVICE = "A copy or download of it was probably interrupted: upload it again from the original."
 DAMAGED = "The image data is damaged or incomplete: it could not be decoded. Upload it again from the original."
+NOT_AN_IMAGE = "Not an image file we can read (JPEG, PNG, WebP, GIF, TIFF or HEIC expected)."
+# Pillow refuses a PNG text chunk or colour profile that unpacks to more than PngImagePlugin.MAX_TEXT_CHUNK (1 MB) or
+# text chunks over MAX_TEXT_MEMORY: a bomb guard, kept, but the picture itself is whole.
+EMBEDDED_TOO_LARGE = ("The file's embedded text or colour profile is too large to read safely (over 1 MB unpacked; "
+                      "an editor's metadata history can grow so): save or export the image again without its "
+                      "metadata, then upload it.")
+_PILLOW_TEXT_LIMITS = ("MAX_TEXT_CHUNK", "MAX_TEXT_MEMORY")
 
 
 @dataclass
@@ -187,8 +194,23 @@ def _jpeg(upright: Image.Image, side: int, *, quality: int) -> bytes:
         image = image.copy()
         image.thumbnail((side, side), Image.Resampling.LANCZOS)
     out = io.BytesIO()
-    image.save(out, "JPEG", quality=quality, optimize=True)
+    # The original's RGB colour profile (decode_upright keeps it): browsers then show Adobe RGB or Display P3 photos in
+    # their own colours, not as if their numbers were sRGB.
+    image.save(out, "JPEG", quality=quality, optimize=True, icc_profile=upright.info.get(ICC_PROFILE))
     return out.getvalue()
+
+
+ICC_PROFILE = "icc_profile"
+_ICC_MAX_BYTES = 1 << 20  # a larger one is no camera's or phone's: the renditions go without
+
+
+def _rgb_profile(image: Image.Image) -> bytes | None:
+    """The image's ICC profile when it describes RGB colours (bytes 16-19 of its header name the colour space), for
+    the RGB renditions: copied as it is, never interpreted. A CMYK or grey profile would garble an RGB image."""
+    profile = image.info.get(ICC_PROFILE)
+    if isinstance(profile, bytes) and 128 <= len(profile) <= _ICC_MAX_BYTES and profile[16:20] == b"RGB ":
+        return profile
+    return None
 
 
 # --- bounded decoding ----------------------------------------------------------------------------
@@ -284,8 +306,10 @@ def _decode(stream: BinaryIO, *, max_side: int, slot: bool) -> _Decoded:
                 image.load()  # decodes every byte: truncated or corrupt data fails here
                 exif = image.getexif()  # (a PNG's eXIf chunk may follow its pixels: read after load)
                 has_block = any(key in image.info for key in _METADATA_INFO)
+                profile = _rgb_profile(image)
                 reduced = _reduce(image, max_side=max_side)
                 image.close()  # the full-size buffer goes before the slot does
+    reduced.info = {ICC_PROFILE: profile} if profile else {}  # what the renditions keep of the original's
     orientation = exif.get(ORIENTATION)
     if orientation in _TRANSPOSE:
         reduced = reduced.transpose(_TRANSPOSE[orientation])
@@ -336,9 +360,11 @@ def _decode_errors():
     except Image.DecompressionBombError:
         raise ImageRejected("Image is too large to decode safely (far over the pixel limit).") from None
     except UnidentifiedImageError:
-        raise ImageRejected("Not an image file we can read (JPEG, PNG, WebP, GIF, TIFF or HEIC expected).") from None
+        raise ImageRejected(NOT_AN_IMAGE) from None
     except (OSError, SyntaxError, ValueError, EOFError, MemoryError) as exc:
         # Our words for the person; Pillow's stay in `detail`, for the log.
+        if isinstance(exc, ValueError) and any(limit in str(exc) for limit in _PILLOW_TEXT_LIMITS):
+            raise ImageRejected(EMBEDDED_TOO_LARGE, detail=_short(exc)) from None
         if "truncated" in str(exc).lower() or isinstance(exc, EOFError):
             raise ImageIncomplete(detail=_short(exc)) from None
         raise ImageRejected(DAMAGED, detail=_short(exc)) from None
@@ -347,6 +373,10 @@ def _decode_errors():
 def _rgb(image: Image.Image) -> Image.Image:
     if image.mode == "RGB":
         return image
+    if image.mode.startswith("I;16"):
+        # 16-bit greyscale (scans): Pillow's own conversion clips every value above 255 to white, so scale
+        # the 0-65535 range down to 0-255 first (through "I", the mode point() takes in any byte order).
+        return image.convert("I").point(lambda value: value / 256).convert("RGB")
     if image.mode in ("RGBA", "LA", "P", "PA") or "transparency" in image.info:
         rgba = image.convert("RGBA")
         background = Image.new("RGB", rgba.size, (255, 255, 255))

@@ -245,6 +245,7 @@ class UploadResult:
     outcome: str
     photo: Photo | None = None
     reason: str = ""
+    resend: bool = False  # rejected for what the request said (its tags), not for the file: send it again once fixed
 
     SAVED = "saved"
     DUPLICATE = "duplicate"

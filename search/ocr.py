@@ -21,8 +21,7 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import F, Q
 
-from gallery.files import StorageUnavailable, stored_open
-from gallery.images import decode_upright
+from gallery.files import StorageUnavailable, photo_image
 from gallery.models import Photo
 from search import leases
 from search.embedder import ModelUnavailable, get_embedder
@@ -77,24 +76,35 @@ def photos_text_gate(photo_ids: Sequence[int]) -> tuple[list[int], list[int]]:
     return read, skip
 
 
+# The reason of a photo a member asked to have read ("Read text", `manage.py read_text`) while it waits: a pending
+# photo with a reason (this one, or a failed try's) is to be read whatever the gate says. Only a pending photo
+# without one was never looked at.
+OCR_REQUESTED = "Asked for by a member: waiting to be read."
+
+
 def ocr_after_embedding(photo_ids: Sequence[int]) -> int:
-    """The embedded photos whose text is not read yet: skip those the gate turns away, queue the others for OCR.
-    Returns how many photos were queued. Called once their embeddings are committed, and by the sweep."""
+    """The embedded photos whose text is not read yet: those asked for or already tried are queued, the others go
+    through the gate (skipped when it turns them away, else queued). Returns how many photos were queued. Called
+    once their embeddings are committed, and by the sweep."""
     if not settings.OCR_ENABLED or not photo_ids:
         return 0
     waiting = list(Photo.objects.filter(pk__in=list(photo_ids), status=Photo.Status.READY,
-                                        ocr_status=Photo.OcrStatus.PENDING).values_list("pk", flat=True))
+                                        ocr_status=Photo.OcrStatus.PENDING).values_list("pk", "ocr_reason"))
     if not waiting:
         return 0
-    try:
-        read, skip = photos_text_gate(waiting)
-    except ModelUnavailable:
-        return 0  # the gate needs the model: the sweep tries again
-    Photo.objects.filter(pk__in=skip, ocr_status=Photo.OcrStatus.PENDING).update(
+    decided = [pk for pk, reason in waiting if reason]
+    undecided = [pk for pk, reason in waiting if not reason]
+    read, skip = [], []
+    if undecided:
+        try:
+            read, skip = photos_text_gate(undecided)
+        except ModelUnavailable:
+            pass  # the gate needs the model: the sweep tries again
+    Photo.objects.filter(pk__in=skip, ocr_status=Photo.OcrStatus.PENDING, ocr_reason="").update(
         ocr_status=Photo.OcrStatus.SKIPPED,
         ocr_reason="The image model saw no sign, document, receipt, screenshot, poster or handwriting in it.")
-    ocr_enqueue(read)
-    return len(read)
+    ocr_enqueue(read + decided)
+    return len(read) + len(decided)
 
 
 # --- queueing ------------------------------------------------------------------------------------
@@ -123,7 +133,8 @@ def photos_text_request(*, photo_ids: Sequence[int]) -> int:
     Photos being read now are left alone; returns how many were queued."""
     ids = list(Photo.objects.filter(pk__in=list(photo_ids)).exclude(ocr_status=Photo.OcrStatus.PROCESSING)
                .values_list("pk", flat=True))
-    Photo.objects.filter(pk__in=ids).update(ocr_status=Photo.OcrStatus.PENDING, ocr_attempts=0, ocr_reason="")
+    Photo.objects.filter(pk__in=ids).update(ocr_status=Photo.OcrStatus.PENDING, ocr_attempts=0,
+                                            ocr_reason=OCR_REQUESTED)
     transaction.on_commit(lambda: ocr_enqueue(ids))
     return len(ids)
 
@@ -151,8 +162,7 @@ def photos_read_text(*, photo_ids: Sequence[int]) -> OcrReport:
             if photo is None:
                 continue  # read already, being read by another worker, or gone
             try:
-                with stored_open(photo.display if photo.display else photo.original) as stream:
-                    image = decode_upright(stream, max_side=settings.OCR_MAX_SIDE, slot=not photo.display)
+                image = photo_image(photo, max_side=settings.OCR_MAX_SIDE)
                 text = read_text(image, min_confidence=settings.OCR_MIN_CONFIDENCE)
             except StorageUnavailable as exc:  # the photo is fine: it waits for the sweep, no attempt counted
                 _wait(photo, str(exc), owner=owner)

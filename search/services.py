@@ -14,8 +14,8 @@ from django.db import DatabaseError, connections, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
-from gallery.files import StorageUnavailable, file_removals_process, stored_open
-from gallery.images import ImageBusy, decode_upright, turned
+from gallery.files import StorageUnavailable, file_removals_process, photo_image
+from gallery.images import ImageBusy
 from gallery.models import Family, Membership, Photo
 from gallery.services import photos_display_sweep, photos_embedded_sweep, photos_place_sweep
 from search import leases
@@ -209,14 +209,7 @@ class _Busy(str):
 
 
 def _decode_one(photo: Photo):
-    if photo.display:
-        try:
-            with stored_open(photo.display) as stream:
-                return decode_upright(stream, max_side=DECODE_SIDE, slot=False)
-        except FileNotFoundError:
-            logger.warning("photo %s: display rendition %s is missing; decoding the original", photo.pk, photo.display.name)
-    with stored_open(photo.original) as stream:
-        return turned(decode_upright(stream, max_side=DECODE_SIDE), photo.rotation)  # as a member turned it
+    return photo_image(photo, max_side=DECODE_SIDE)
 
 
 def _embed_prepared(embedder: Embedder, prepared: _Prepared, report: EmbedReport, *, owner: str) -> None:

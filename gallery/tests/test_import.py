@@ -50,9 +50,9 @@ def test_import_walks_nested_folders_and_reports_what_it_skipped(photo_dir, fami
     assert all(p.uploaded_by == alice and p.status == Photo.Status.PENDING for p in photos)
     with photos.get(original_filename="snow.webp").original.open("rb") as f:
         assert f.read() == BLUE
-    assert "Imported 3, already there 0, unreadable 2 (of 5 files) into Smiths." in out
+    assert "Imported 3, already there 0, unreadable 1, not photos 1 (of 5 files) into Smiths." in out
     assert "skipped 2020/broken.jpg: The file is incomplete (cut off)" in out
-    assert "skipped notes.txt: Not an image file we can read" in out
+    assert "not photos, left out: 1 .txt" in out
     assert "cache.jpg" not in out
 
 
@@ -63,7 +63,7 @@ def test_rerunning_the_import_adds_nothing(photo_dir, family, alice):
     out = _import(photo_dir, "--family", "smiths", "--user", "alice")
 
     assert set(Photo.objects.values_list("pk", flat=True)) == before
-    assert "Imported 0, already there 3, unreadable 2 (of 5 files) into Smiths." in out
+    assert "Imported 0, already there 3, unreadable 1, not photos 1 (of 5 files) into Smiths." in out
 
 
 def test_a_resumed_import_adds_only_the_new_files(photo_dir, family, alice):
@@ -75,7 +75,7 @@ def test_a_resumed_import_adds_only_the_new_files(photo_dir, family, alice):
     out = _import(photo_dir, "--family", "Smiths", "--user", "alice")
 
     assert Photo.objects.count() == 4
-    assert "Imported 1, already there 4, unreadable 2 (of 7 files)" in out
+    assert "Imported 1, already there 4, unreadable 1, not photos 1 (of 7 files)" in out
 
 
 def test_rerunning_the_import_leaves_a_photo_the_family_moved_to_the_trash_in_the_trash(photo_dir, family, alice):
@@ -91,7 +91,8 @@ def test_rerunning_the_import_leaves_a_photo_the_family_moved_to_the_trash_in_th
 
     assert Photo.all_objects.get(pk=beach.pk).trashed_at is not None
     assert Photo.all_objects.filter(family=family).count() == 3
-    assert "Imported 0, already there 2, in the trash 1 (left there), unreadable 2 (of 5 files) into Smiths." in out
+    assert ("Imported 0, already there 2, in the trash 1 (left there), unreadable 1, not photos 1 (of 5 files) into "
+            "Smiths.") in out
 
 
 def test_file_names_that_are_no_text_are_imported_with_what_can_be_read_of_them(tmp_path, family, alice, client_for):
@@ -176,3 +177,94 @@ def test_import_with_more_tags_than_a_photo_may_carry_is_refused_before_reading_
     with pytest.raises(CommandError, match="At most 50 tags"):
         _import(photo_dir, "--family", family.name, "--user", alice.username, *tags)
     assert not Photo.objects.exists()
+
+
+def test_a_nas_folder_s_thumbnail_cache_and_recycle_bin_are_not_imported(photo_dir, family, alice):
+    """A Synology share keeps a thumbnail cache beside every photo (@eaDir/<name>/SYNOPHOTO_THUMB_*.jpg, up to
+    five per photo) and deleted files in #recycle: importing the share imported all of them as family photos."""
+    for name in ("2019/summer/@eaDir/beach.jpg/SYNOPHOTO_THUMB_M.jpg",
+                 "2019/summer/@eaDir/beach.jpg/SYNOPHOTO_THUMB_XL.jpg", "#recycle/deleted-long-ago.jpg",
+                 "#snapshot/2019/garden.jpg"):
+        path = photo_dir / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(images.jpeg(colour=(len(name), 9, 9)))
+
+    out = _import(photo_dir, "--family", "Smiths", "--user", "alice")
+
+    assert sorted(Photo.objects.filter(family=family).values_list("original_filename", flat=True)) == [
+        "beach.jpg", "garden.png", "snow.webp"]
+    assert "Imported 3, already there 0, unreadable 1, not photos 1 (of 5 files) into Smiths." in out
+
+
+def test_a_link_to_a_missing_file_is_named_not_passed_over(photo_dir, tmp_path, family, alice):
+    """A link to a file on a drive that is not mounted (~/Pictures/best.jpg -> /mnt/usb/best.jpg) was left out
+    without a word, and out of the count: its photo never came."""
+    (photo_dir / "best.jpg").symlink_to(tmp_path / "usb" / "best.jpg")
+
+    out = _import(photo_dir, "--family", "Smiths", "--user", "alice")
+
+    assert "Imported 3, already there 0, unreadable 2, not photos 1 (of 6 files) into Smiths." in out
+    assert f"skipped best.jpg: it is a link to {tmp_path / 'usb' / 'best.jpg'}, which is missing" in out
+
+
+def test_an_import_stopped_with_ctrl_c_says_what_was_kept_and_leaves_no_files_behind(photo_dir, family, alice,
+                                                                                      monkeypatch):
+    """Ctrl-C during a long import printed a traceback and nothing else: not what was kept (every file since the
+    last commit is rolled back), nor that running the command again goes on. The files of the photos rolled back
+    stayed in storage with no row, for the daily sweep."""
+    from datetime import timedelta
+
+    from tqdm import tqdm
+
+    from gallery.files import orphan_files
+    from gallery.management.commands import import_photos
+
+    class StoppedAfterFour(tqdm):  # the person presses Ctrl-C while the fourth file is imported
+        files = 0
+
+        def update(self, n=1):
+            StoppedAfterFour.files += n
+            if StoppedAfterFour.files == 4:
+                raise KeyboardInterrupt
+            return super().update(n)
+
+    monkeypatch.setattr(import_photos, "COMMIT_EVERY", 2)
+    monkeypatch.setattr(import_photos, "tqdm", StoppedAfterFour)
+    out = io.StringIO()
+    with pytest.raises(CommandError, match="Interrupted"):
+        try:
+            call_command("import_photos", str(photo_dir), "--family", "Smiths", "--user", "alice", "--no-progress",
+                         stdout=out, stderr=io.StringIO())
+        except KeyboardInterrupt:  # (left to escape, it would stop the whole test run)
+            pytest.fail("the command let Ctrl-C through as a traceback")
+
+    # Files are read in name order, two to a commit: 2019/garden.png and 2019/summer/beach.jpg were committed;
+    # 2020/broken.jpg and 2020/winter/deep/er/snow.webp (stored, then rolled back) were not.
+    assert sorted(Photo.objects.values_list("original_filename", flat=True)) == ["beach.jpg", "garden.png"]
+    assert "Imported 2, already there 0, unreadable 0 (of 5 files) into Smiths." in out.getvalue()
+    assert list(orphan_files(older_than=timedelta(0))) == []
+
+    out = _import(photo_dir, "--family", "Smiths", "--user", "alice")  # run again: it goes on
+    assert "Imported 1, already there 2, unreadable 1, not photos 1 (of 5 files) into Smiths." in out
+
+
+def test_files_that_are_no_photos_are_counted_by_kind_not_listed_as_unreadable(photo_dir, family, alice, settings):
+    """A Google Takeout export holds a .json beside every photo, Lightroom and darktable an .xmp, a phone its videos:
+    each was listed as "skipped …: Not an image file we can read" and counted "unreadable", thousands of lines that
+    drowned the few photos really damaged. They are counted by kind on one line; a file named as an image that is
+    none is still listed, and so is every damaged photo."""
+    for name, data in {"2019/summer/beach.jpg.json": b'{"title": "beach.jpg"}', "2019/garden.png.json": b"{}",
+                       "2019/garden.xmp": b"<x:xmpmeta/>", "2020/clip.mp4": b"\0\0\0\x18ftypmp42",
+                       "2020/long.MOV": b"\0" * 20_000, "2020/fake.jpg": images.TEXT,
+                       "2020/DSC0001.ARW": b"\0" * 64}.items():  # a raw format Pillow can't read: named
+        (photo_dir / name).write_bytes(data)
+    settings.UPLOAD_MAX_BYTES = 10_000  # the long video is over it, and the photos are not
+
+    out = _import(photo_dir, "--family", "Smiths", "--user", "alice")
+
+    assert "Imported 3, already there 0, unreadable 3, not photos 6 (of 12 files) into Smiths." in out
+    assert "not photos, left out: 2 .json, 1 .mov, 1 .mp4, 1 .txt, 1 .xmp" in out
+    assert "skipped 2020/fake.jpg: Not an image file we can read" in out
+    assert "skipped 2020/DSC0001.ARW: Not an image file we can read" in out
+    assert "skipped 2020/broken.jpg: The file is incomplete" in out
+    assert ".json:" not in out and "notes.txt" not in out

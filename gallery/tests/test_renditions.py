@@ -169,3 +169,59 @@ def test_deleting_a_photo_for_good_removes_its_display_rendition(client_for, ali
     with django_capture_on_commit_callbacks(execute=True):
         client_for(alice).post(reverse("gallery:trash_delete", args=[heic_photo.family_id]), {"photo": heic_photo.pk})
     assert not storage.exists(name)
+
+
+@pytest.mark.parametrize("fmt", ["PNG", "TIFF"])
+def test_a_16_bit_greyscale_scan_keeps_its_tones_in_the_renditions(family, alice, fmt):
+    # Scanners write 16-bit greyscale PNG and TIFF (Pillow's I;16). Converted straight to RGB every value
+    # above 255 of 65535 clipped to white: the thumbnail, the display rendition and what the worker embeds
+    # were blank. Mid-grey must stay mid-grey.
+    image = Image.new("I;16", (80, 60), 30000)  # 30000 / 65535: 46% grey
+    image.paste(Image.new("I;16", (40, 60), 60000), (0, 0))  # left half near white
+    out = io.BytesIO()
+    image.save(out, fmt)
+    photo = photo_factory(family=family, user=alice, data=out.getvalue(), filename=f"scan.{fmt.lower()}")
+
+    for rendition in (photo.thumbnail, photo.display):
+        with rendition.open("rb") as f:
+            shown = Image.open(f).convert("L")
+        assert 225 <= shown.getpixel((10, 30)) <= 240, shown.getpixel((10, 30))
+        assert 110 <= shown.getpixel((70, 30)) <= 125, shown.getpixel((70, 30))
+
+
+def _profile(colour_space: bytes) -> bytes:
+    """An ICC profile's bytes as they travel in files: a 128-byte header naming its colour space, then its tags."""
+    from PIL import ImageCms
+
+    srgb = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+    return srgb[:16] + colour_space + srgb[20:]
+
+
+def test_the_renditions_keep_the_colour_profile_of_an_rgb_original(family, alice):
+    """A camera's Adobe RGB or an iPhone's Display P3 photo carries an ICC profile; the thumbnail and the display
+    rendition were written without it, so browsers took their numbers for sRGB and showed the colours washed out.
+    They carry the original's RGB profile now (copied, never interpreted), turned or not."""
+    from gallery.correction_services import photo_rotate
+
+    profile = _profile(b"RGB ")
+    out = io.BytesIO()
+    Image.new("RGB", (120, 80), (200, 30, 30)).save(out, "JPEG", icc_profile=profile)
+    photo = photo_factory(family=family, user=alice, data=out.getvalue(), filename="adobe-rgb.jpg")
+
+    for rendition in (photo.thumbnail, photo.display):
+        with rendition.open("rb") as f:
+            assert Image.open(f).info.get("icc_profile") == profile
+    photo = photo_rotate(photo=photo, quarter_turns=1)
+    for rendition in (photo.thumbnail, photo.display):
+        with rendition.open("rb") as f:
+            assert Image.open(f).info.get("icc_profile") == profile
+
+
+def test_a_profile_of_another_colour_space_is_not_put_on_the_rgb_renditions(family, alice):
+    out = io.BytesIO()
+    Image.new("CMYK", (120, 80), (0, 200, 200, 0)).save(out, "JPEG", icc_profile=_profile(b"CMYK"))
+    photo = photo_factory(family=family, user=alice, data=out.getvalue(), filename="print.jpg")
+
+    for rendition in (photo.thumbnail, photo.display):
+        with rendition.open("rb") as f:
+            assert Image.open(f).info.get("icc_profile") is None  # an RGB image under a CMYK profile is garbage

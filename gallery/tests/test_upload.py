@@ -118,6 +118,25 @@ def test_other_damage_is_said_in_our_words_too(family, alice, caplog):
     assert any("half.webp" in r.getMessage() and "decoder" in r.getMessage() for r in caplog.records)
 
 
+def test_a_whole_png_with_oversized_embedded_text_is_not_called_damaged(family, alice, caplog):
+    """Pillow refuses a PNG whose metadata text (an editor's XMP with its whole history: Photoshop's
+    DocumentAncestors grows to megabytes) unpacks to more than 1 MB. The picture is whole, yet the upload said
+    "The image data is damaged or incomplete ... Upload it again from the original", which can only fail again."""
+    from PIL import Image, PngImagePlugin
+
+    caplog.set_level("INFO", logger="gallery")
+    info = PngImagePlugin.PngInfo()
+    info.add_text("XML:com.adobe.xmp", "<x:xmpmeta>" + "a" * 2_000_000 + "</x:xmpmeta>", zip=True)
+    out = io.BytesIO()
+    Image.new("RGB", (80, 60), (200, 100, 50)).save(out, "PNG", pnginfo=info)
+
+    result = photo_upload(family=family, uploaded_by=alice, stream=io.BytesIO(out.getvalue()), filename="logo.png")
+
+    assert result.outcome == UploadResult.REJECTED
+    assert "damaged" not in result.reason and "embedded" in result.reason and "without its metadata" in result.reason
+    assert any("logo.png" in r.getMessage() and "MAX_TEXT_CHUNK" in r.getMessage() for r in caplog.records)
+
+
 def test_same_bytes_twice_in_a_family_is_a_duplicate_not_a_second_copy(family, alice, other_family, mallory):
     data = images.jpeg()
     first = photo_upload(family=family, uploaded_by=alice, stream=io.BytesIO(data), filename="a.jpg")

@@ -240,7 +240,8 @@ def _upload_files(request: HttpRequest, form: UploadForm, families: list[Family]
 
 
 def _all_rejected(files, reason: str) -> list[UploadResult]:
-    return [UploadResult(f.name, UploadResult.REJECTED, reason=reason) for f in files]
+    """Every file refused for what the request said, not for itself: the page's script keeps them to send again."""
+    return [UploadResult(f.name, UploadResult.REJECTED, reason=reason, resend=True) for f in files]
 
 
 def _upload_family_default(request: HttpRequest, families: list[Family]) -> Family | None:

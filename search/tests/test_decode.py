@@ -3,6 +3,7 @@ the original (issue 8, points 2 and 7)."""
 
 from __future__ import annotations
 
+import io
 import threading
 
 import pytest
@@ -47,6 +48,22 @@ def test_without_a_display_rendition_the_worker_decodes_the_original_through_sto
 
     assert isinstance(image, Image.Image), image
     assert max(image.size) <= 448 and image.size == (448, 299)
+
+
+@pytest.mark.django_db
+def test_a_damaged_display_rendition_is_no_failed_photo_the_worker_decodes_the_original(family, alice,
+                                                                                         storage_without_paths):
+    """A display rendition cut short or overwritten in storage failed the photo ("Not an image file we can read")
+    at every try, though its original was whole: a missing one already fell back to the original."""
+    photo = photo_factory(family=family, user=alice, data=images.rotated_jpeg(), filename="r.jpg")
+    storage = photo.display.storage
+    storage.delete(photo.display.name)
+    storage.save(photo.display.name, io.BytesIO(b"not a jpeg any more"))
+
+    [(_, image)] = _decode([photo])
+
+    assert isinstance(image, Image.Image), image
+    assert image.size == (100, 200)  # the original's, upright
 
 
 @pytest.mark.django_db

@@ -105,8 +105,9 @@ def test_a_photo_whose_ocr_fails_is_retried_then_marked_failed_and_others_go_on(
     broken = upload(rendered(["BROKEN"]), name="IMG_0001.jpg")
     plain = upload(rendered([], size=(320, 240), background="#6a4"), name="IMG_0002.jpg")
     embed_photos(photo_ids=[broken.pk, plain.pk])
-    with broken.display.open("wb") as stream:  # the rendition OCR reads is corrupt
-        stream.write(b"not a jpeg at all")
+    for field in (broken.display, broken.original):  # the rendition OCR reads is corrupt, and so is the original
+        with field.open("wb") as stream:
+            stream.write(b"not a jpeg at all")
     for attempt in range(1, ocr_settings.OCR_MAX_ATTEMPTS + 1):
         report = photos_read_text(photo_ids=[broken.pk, plain.pk])
         broken.refresh_from_db()
@@ -116,6 +117,23 @@ def test_a_photo_whose_ocr_fails_is_retried_then_marked_failed_and_others_go_on(
     plain.refresh_from_db()
     assert plain.ocr_status == Photo.OcrStatus.DONE and plain.text_in_photo == ""  # read: no text found
     assert report.failed == 1
+
+
+def test_a_missing_or_damaged_display_rendition_is_read_from_the_original(ocr_settings, upload):
+    """OCR read only the display rendition: one missing from storage or damaged there failed the photo at every
+    try, though its original was whole (the embedding worker already fell back to the original)."""
+    missing = upload(rendered(["MISSING"]), name="IMG_0001.jpg")
+    damaged = upload(rendered(["DAMAGED"]), name="IMG_0002.jpg")
+    embed_photos(photo_ids=[missing.pk, damaged.pk])
+    missing.display.storage.delete(missing.display.name)
+    with damaged.display.open("wb") as stream:
+        stream.write(b"not a jpeg at all")
+
+    report = photos_read_text(photo_ids=[missing.pk, damaged.pk])
+
+    assert (report.done, report.failed) == (2, 0)
+    missing.refresh_from_db(), damaged.refresh_from_db()
+    assert "MISSING" in missing.text_in_photo and "DAMAGED" in damaged.text_in_photo
 
 
 def test_ocr_disabled_reads_nothing(ocr_settings, upload):
@@ -157,6 +175,34 @@ def test_the_sweep_gates_and_queues_embedded_photos_not_read_yet_once(ocr_settin
     assert ocr_missing() == 1
     assert ocr_missing() == 0  # while the OCR queue holds work, the sweep does not queue it again
     assert ocr_queue(ocr_settings) == [photo.pk]
+
+
+def test_text_a_member_asked_for_is_read_though_the_gate_looks_again_before_the_ocr_worker_gets_to_it(
+        ocr_settings, upload, django_capture_on_commit_callbacks):
+    """"Read text" (or `manage.py read_text`) put the photo back to pending, where the gate took it for a photo not
+    looked at yet: a re-embedding (a turn, a model switch, `embed_photos --all`) or the sweep once the OCR queue
+    seemed empty (a worker died holding the task) marked it skipped again, and the queued task then found nothing to
+    read. The request was dropped without a word: the page went back to "Not read: no text expected"."""
+    from search.ocr import photos_text_request
+
+    ocr_settings.OCR_GATE = True
+    ocr_settings.OCR_GATE_THRESHOLD = 1.01  # the gate turns every photo away
+    by_turn = upload(rendered(["TURNED"]), name="IMG_0001.jpg")
+    by_sweep = upload(rendered(["SWEPT"]), name="IMG_0002.jpg")
+    embed_photos(photo_ids=[by_turn.pk, by_sweep.pk])
+    with django_capture_on_commit_callbacks(execute=True):
+        photos_text_request(photo_ids=[by_turn.pk, by_sweep.pk])
+
+    embed_photos(photo_ids=[by_turn.pk])  # embedded again before the OCR worker got to it
+    queued_tasks(ocr_settings.OCR_CLUSTER)  # the worker holding the tasks died: the queue looks empty
+    ocr_missing()
+
+    for photo in (by_turn, by_sweep):
+        photo.refresh_from_db()
+        assert photo.ocr_status == Photo.OcrStatus.PENDING, photo.ocr_reason
+    run_queued_tasks(cluster=ocr_settings.OCR_CLUSTER)
+    by_turn.refresh_from_db(), by_sweep.refresh_from_db()
+    assert "TURNED" in by_turn.text_in_photo and "SWEPT" in by_sweep.text_in_photo
 
 
 def test_read_text_button_reads_a_skipped_photo_for_members_only(ocr_settings, upload, client_for, alice, mallory,

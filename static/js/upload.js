@@ -1,7 +1,8 @@
 // The upload page: chosen or dropped files wait in a list until the person presses "Upload", so the family and
 // tags they set after choosing the files apply (both are read when the upload starts). Each file then goes in
 // its own request (at most three at a time) with its own progress bar and result row, under an overall
-// "12 of 21" count. A file the network or the server failed gets a plain reason and a Retry button. A file over
+// "12 of 21" count. A file the network or the server failed gets a plain reason and a Retry button; one refused for
+// the tags typed (not for itself) goes back to the list with the reason, to go again once they are fixed. A file over
 // the per-file limit is refused as soon as it is chosen, with the server's own words: not sent for nothing. The
 // count is of every file chosen, refused ones included, and names those refused and why.
 // Without this script the form posts all files at once and the server answers with the same result rows.
@@ -54,6 +55,9 @@
       }
       progress.hidden = false;
       progress.textContent = parts.join("; ") + (counts.done + counts.failed === counts.total ? "." : "…");
+    } else if (waiting.some((item) => item.notSent)) {
+      progress.hidden = false;
+      progress.textContent = "Nothing was sent: fix what is said under the files, then upload them again.";
     }
   }
 
@@ -90,15 +94,10 @@
       }
       const li = document.createElement("li");
       li.className = "upload-row waiting";
-      li.innerHTML = '<span class="mini"></span><span class="filename"></span><span class="outcome">Ready</span>' +
-        '<button type="button" class="link remove">Remove</button>';
+      li.innerHTML = '<span class="mini"></span><span class="filename"></span><span class="outcome">Ready</span>';
       li.querySelector(".filename").textContent = file.name;
       const item = { file, li };
-      li.querySelector(".remove").addEventListener("click", () => {
-        waiting.splice(waiting.indexOf(item), 1);
-        li.remove();
-        refresh();
-      });
+      addRemove(item);
       place(li);
       waiting.push(item);
     }
@@ -119,6 +118,7 @@
     for (const item of waiting.splice(0)) {
       item.family = family.value;
       item.tags = tags;
+      item.notSent = false;
       item.li.querySelector(".remove").remove();
       enqueue(item);
     }
@@ -180,7 +180,11 @@
       xhr.upload.addEventListener("load", () => setOutcome(li, "Processing…"));
       xhr.addEventListener("load", () => {
         const answer = answered(xhr);
-        if (answer) {
+        const resend = answer && Array.from(answer).find((row) => row.dataset && "resend" in row.dataset);
+        if (resend) {
+          // Refused for the tags typed, not for the file: it waits in the list to go again once they are fixed.
+          backToWaiting(item, resend.querySelector(".reason")?.textContent || "");
+        } else if (answer) {
           // (answer is live: read before its rows move into the list)
           const rejected = Array.from(answer).some((row) => row.dataset && row.dataset.outcome === "rejected");
           li.replaceWith(...answer);
@@ -224,6 +228,35 @@
     }
     if (s >= 500) return { text: "The server had a problem storing this file. Retry in a moment.", retry: true };
     return { text: "The server did not accept this file. Retry, or reload the page if it keeps failing.", retry: true };
+  }
+
+  function backToWaiting(item, reason) {
+    const li = item.li;
+    li.className = "upload-row waiting";
+    li.querySelector("progress")?.remove();
+    setOutcome(li, "Not sent");
+    counts.total -= 1; // not sent after all: "N of M" counts it again when it goes
+    item.counted = false;
+    item.notSent = true;
+    const span = document.createElement("span");
+    span.className = "reason";
+    span.textContent = reason;
+    addRemove(item);
+    li.append(span);
+    waiting.push(item);
+  }
+
+  function addRemove(item) {
+    const remove = document.createElement("button");
+    remove.type = "button";
+    remove.className = "link remove";
+    remove.textContent = "Remove";
+    remove.addEventListener("click", () => {
+      waiting.splice(waiting.indexOf(item), 1);
+      item.li.remove();
+      refresh();
+    });
+    item.li.append(remove);
   }
 
   function fail(item, reason) {

@@ -161,6 +161,36 @@ def test_upload_starts_on_the_last_used_family_and_uses_tags_typed_after_choosin
 
 
 @pytest.mark.django_db(transaction=True)
+def test_files_refused_for_the_tags_wait_to_be_sent_again_once_the_tags_are_fixed(live_server, page, artifacts):
+    """Bad tags refused every file with "fix the tags and try again", but the files were gone from the list: after
+    fixing the tags, "Upload" said "Choose some photos first." and every photo had to be chosen again."""
+    family = FamilyFactory(name="Smiths")
+    erin = UserFactory(username="erin")
+    MembershipFactory(family=family, user=erin)
+    sign_in(page, live_server, "erin")
+    page.goto(live_server.url + "/upload/")
+
+    page.set_input_files("#file-input", files=_files("a.jpg", "b.jpg"))
+    page.fill("input[name=tags]", ", ".join(f"tag{n}" for n in range(60)))  # more than a photo may carry
+    page.get_by_role("button", name="Upload 2 photos to Smiths").click()
+    page.wait_for_function("() => document.querySelectorAll('#upload-list .upload-row.waiting .reason').length === 2")
+    assert "At most 50 tags per photo." in page.locator("#upload-list .reason").first.inner_text()
+    assert page.locator("#upload-progress").inner_text() == (
+        "Nothing was sent: fix what is said under the files, then upload them again.")
+    page.screenshot(path=artifacts / "upload-bad-tags.png", full_page=True)
+    assert not Photo.objects.exists()
+
+    page.fill("input[name=tags]", "beach")
+    page.get_by_role("button", name="Upload 2 photos to Smiths").click()
+    page.wait_for_function("() => document.querySelectorAll('#upload-list [data-outcome=saved]').length === 2")
+    assert page.locator("#upload-progress").inner_text() == "2 of 2 done."
+    assert page.locator("#upload-list .upload-row").count() == 2
+    assert page.js_errors == []
+    assert sorted(Photo.objects.values_list("original_filename", "tags__name")) == [
+        ("a.jpg", "beach"), ("b.jpg", "beach")]
+
+
+@pytest.mark.django_db(transaction=True)
 def test_at_most_three_in_flight_failures_say_why_in_plain_words_and_retry(live_server, page, artifacts):
     family = FamilyFactory(name="Smiths")
     dave = UserFactory(username="dave")

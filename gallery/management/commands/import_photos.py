@@ -1,15 +1,19 @@
 from __future__ import annotations
 
+import mimetypes
 from collections import Counter
 from pathlib import Path
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 from tqdm import tqdm
 
-from gallery.images import ImageRejected, read_limited, sha256_of
+from gallery.downloads import names_an_image_format
+from gallery.files import files_remove, photo_file_names
+from gallery.images import NOT_AN_IMAGE, ImageRejected, read_limited, sha256_of, too_large
 from gallery.management.families import family_from_option
 from gallery.models import Family, Photo
 from gallery.services import UploadResult, photo_create_from_bytes, tags_clean
@@ -17,7 +21,13 @@ from gallery.text import text_from_os
 
 
 COMMIT_EVERY = 64
+# Folders that hold no photos of the family's own, besides hidden ones: a Synology share's thumbnail cache
+# (several SYNOPHOTO_THUMB_*.jpg per photo), its recycle bin and its snapshots (copies of what is already there).
+NOT_PHOTO_FOLDERS = frozenset({"@eaDir", "#recycle", "#snapshot"})
 IN_TRASH = "in_trash"  # the file's photo is in the family's trash: left there
+NOT_A_PHOTO = "not_a_photo"  # no image, and named as something else (a sidecar, a video, notes): counted by kind
+# Files beside photos that the mimetypes table does not know: metadata sidecars, Apple's edit lists, folder databases.
+SIDECARS = frozenset({"xmp", "aae", "ini", "db", "nomedia"})
 
 
 class Command(BaseCommand):
@@ -49,8 +59,10 @@ class Command(BaseCommand):
         except ValidationError as exc:
             raise CommandError(" ".join(exc.messages)) from None
 
-        found = [p for p in root.rglob("*") if not any(part.startswith(".") for part in p.relative_to(root).parts)]
-        files = sorted(p for p in found if p.is_file())
+        found = [p for p in root.rglob("*") if not any(part.startswith(".") or part in NOT_PHOTO_FOLDERS
+                                                      for part in p.relative_to(root).parts)]
+        # A link to a missing file (a drive not mounted) is named among the skipped, never passed over.
+        files = sorted(p for p in found if p.is_file() or (p.is_symlink() and not p.exists()))
         # The walk does not go into linked folders (a link back up would never end): said, not passed over.
         linked = sorted(p for p in found if p.is_symlink() and p.is_dir())
         # A re-run must not undo the family's deletions: files in the trash are counted, not restored as an upload
@@ -63,43 +75,101 @@ class Command(BaseCommand):
         bar = tqdm(total=len(files), unit="file", disable=no_progress, file=self.stderr._out, dynamic_ncols=True)
         # Commit every COMMIT_EVERY files: progress survives an interruption, and each commit hands
         # its new photos to the embedding queue in one go rather than one task per photo.
-        for start in range(0, len(files), COMMIT_EVERY):
-            with transaction.atomic():
-                for path in files[start:start + COMMIT_EVERY]:
-                    bar.set_postfix_str(text_from_os(path.name)[-30:], refresh=False)
-                    outcome, reason = self._import_one(path, family_obj, uploader, tag, known, trashed)
-                    counts[outcome] += 1
-                    if reason:
-                        problems.append((path, reason))
-                    bar.update(1)
+        try:
+            for start in range(0, len(files), COMMIT_EVERY):
+                batch, batch_problems = self._import_batch(files[start:start + COMMIT_EVERY], family_obj, uploader,
+                                                           tag, known, trashed, bar)
+                counts.update(batch)  # counted once committed
+                problems.extend(batch_problems)
+        except KeyboardInterrupt:
+            bar.close()
+            self._report(root, linked, problems, counts, len(files), family_obj)
+            raise CommandError(
+                f"Interrupted: what is counted above was kept; the files read since (at most {COMMIT_EVERY}) were "
+                "not. Run the same command again to go on: the files already imported are skipped.") from None
         bar.close()
+        self._report(root, linked, problems, counts, len(files), family_obj)
 
+    def _import_batch(self, paths: list[Path], family: Family, uploader, tags: list[str], known: set[str],
+                      trashed: set[str], bar) -> tuple[Counter[str], list[tuple[Path, str]]]:
+        """Import these files in one transaction: what they counted. When it is rolled back (Ctrl-C), the files
+        stored for its new photos are removed too: no row points at them."""
+        counts: Counter[str] = Counter()
+        problems: list[tuple[Path, str]] = []
+        stored: list[Photo] = []
+        try:
+            with transaction.atomic():
+                for path in paths:
+                    bar.set_postfix_str(text_from_os(path.name)[-30:], refresh=False)
+                    result = self._import_one(path, family, uploader, tags, known, trashed)
+                    if _no_photo(path, result):  # counted by kind (the extension), not named one by one
+                        counts.update([NOT_A_PHOTO, f"{NOT_A_PHOTO}:{path.suffix.lower() or '(no extension)'}"])
+                    else:
+                        counts[result.outcome] += 1
+                        if result.outcome == UploadResult.REJECTED:
+                            problems.append((path, result.reason))
+                        elif result.outcome == UploadResult.SAVED:
+                            stored.append(result.photo)
+                    bar.update(1)
+        except BaseException:
+            for photo in stored:
+                files_remove(names=photo_file_names(photo))
+            raise
+        return counts, problems
+
+    def _report(self, root: Path, linked: list[Path], problems: list[tuple[Path, str]], counts: Counter[str],
+                total: int, family: Family) -> None:
         for path in linked:
             self.stdout.write(text_from_os(f"not followed: {path.relative_to(root)} is a link to a folder; import "
                                            f"{path.resolve()} on its own"))
         for path, reason in problems:
             self.stdout.write(text_from_os(f"skipped {path.relative_to(root)}: {reason}"))
+        kinds = sorted((key.split(":", 1)[1], n) for key, n in counts.items() if key.startswith(f"{NOT_A_PHOTO}:"))
+        if kinds:
+            self.stdout.write(text_from_os("not photos, left out: " + ", ".join(f"{n} {kind}" for kind, n in kinds)))
         self.stdout.write(self.style.SUCCESS(
             f"Imported {counts[UploadResult.SAVED]}, already there {counts[UploadResult.DUPLICATE]}, "
             + (f"in the trash {counts[IN_TRASH]} (left there), " if counts[IN_TRASH] else "")
             + (f"restored from the trash {counts[UploadResult.RESTORED]}, " if counts[UploadResult.RESTORED] else "") +
-            f"unreadable {counts[UploadResult.REJECTED]} (of {len(files)} files) into {family_obj}."
+            f"unreadable {counts[UploadResult.REJECTED]}"
+            + (f", not photos {counts[NOT_A_PHOTO]}" if counts[NOT_A_PHOTO] else "") +
+            f" (of {total} files) into {family}."
         ))
 
     def _import_one(self, path: Path, family: Family, uploader, tags: list[str], known: set[str],
-                    trashed: set[str]) -> tuple[str, str]:
+                    trashed: set[str]) -> UploadResult:
+        name = path.name
         try:
             with path.open("rb") as stream:
                 data = read_limited(stream)
+        except FileNotFoundError as exc:
+            if path.is_symlink():
+                return UploadResult(name, UploadResult.REJECTED,
+                                    reason=f"it is a link to {path.readlink()}, which is missing")
+            return UploadResult(name, UploadResult.REJECTED, reason=str(exc))
         except (OSError, ImageRejected) as exc:
-            return UploadResult.REJECTED, str(exc)
+            return UploadResult(name, UploadResult.REJECTED, reason=str(exc))
         # Resume cheaply: files already imported are recognised by hash without decoding them again.
         digest = sha256_of(data)
         if digest in known:
-            return UploadResult.DUPLICATE, ""
+            return UploadResult(name, UploadResult.DUPLICATE)
         if digest in trashed:
-            return IN_TRASH, ""
-        result = photo_create_from_bytes(family=family, uploaded_by=uploader, data=data, filename=path.name, tags=tags)
+            return UploadResult(name, IN_TRASH)
+        result = photo_create_from_bytes(family=family, uploaded_by=uploader, data=data, filename=name, tags=tags)
         if result.photo is not None:
             known.add(result.photo.sha256)
-        return result.outcome, result.reason if result.outcome == UploadResult.REJECTED else ""
+        return result
+
+
+def _no_photo(path: Path, result: UploadResult) -> bool:
+    """A file that holds no image (or one too large to look at: a long video) and whose name says it is something
+    else: a sidecar (.json, .xmp), a video, notes. A file named as an image that is none, a damaged one, or one of
+    a kind we can't tell (a camera's raw format: .arw, .dng, …) is a problem to name."""
+    if result.outcome != UploadResult.REJECTED or result.reason not in (NOT_AN_IMAGE,
+                                                                         too_large(settings.UPLOAD_MAX_BYTES)):
+        return False
+    extension = path.suffix[1:].lower()
+    if extension in SIDECARS:
+        return True
+    kind = mimetypes.guess_type(f"x.{extension}")[0]
+    return kind is not None and not names_an_image_format(extension)
