@@ -25,7 +25,8 @@ Rules (issue 9, point 6):
 - An exclusion is "-dog", "not dog", "without dog" (or a quoted phrase: -"hot dog"): a concept whose photos go
   down. A negated place ("not in Lisbon", "without Portugal") is a filter instead, as a place is: the photos taken
   there are left out (those with no known place stay). So is a negated date ("not in 2023", "-2023", "except
-  summer 2021"): the photos taken then are left out.
+  summer 2021"): the photos taken then are left out. A negation runs over a list of its kind joined by "or", "nor",
+  "and" (a comma too, for dates): "not in Lisbon or Porto" leaves out both (`_Parser.listed`).
 - A chip whose key is in `removed` (the user un-chipped it) stays plain text.
 """
 
@@ -55,10 +56,12 @@ from search.query_dates import (
 )
 
 ChipKind = Literal["place", "not_place", "date", "not_date", "exclusion"]
+NEGATED_KINDS = frozenset({"not_place", "not_date", "exclusion"})
 
 PLACE_WORDS = frozenset({"in", "at", "near", "from", "around"})
 DATE_WORDS = frozenset({"in", "during", "of", "from"})
 NEGATIONS = frozenset({"not", "without", "except", "excluding"})
+LIST_WORDS = frozenset({"or", "nor", "and", "&"})  # join the items a negation runs over ("not in Lisbon or Porto")
 ARTICLES = frozenset({"a", "an", "the", "any"})
 STOPWORDS = frozenset({
     "a", "an", "the", "and", "or", "of", "in", "at", "on", "to", "for", "with", "by", "from", "near", "around",
@@ -236,9 +239,11 @@ def _parse(query: str, context: ParserContext, removed: frozenset[str]) -> Parse
     norms = tuple(normalise(token) for token in tokens)
     parser = _Parser(tokens, norms, context)
     kept, chips, excluded, used_removed = [], [], [], []
+    negated = None  # the last chip, when it negated: the list it heads may go on ("not in Lisbon or Porto")
     i = 0
     while i < len(tokens):
-        match = parser.match_at(i)
+        match = (negated and parser.listed(i, negated)) or parser.match_at(i)
+        negated = None
         if match is None:
             kept.append(tokens[i])
             i += 1
@@ -251,6 +256,7 @@ def _parse(query: str, context: ParserContext, removed: frozenset[str]) -> Parse
             chips.append(match.chip)
             if match.excluded:
                 excluded.append(match.excluded)
+            negated = match.chip if match.chip.kind in NEGATED_KINDS else None
         i = match.end
     return _result(tokens, kept, chips, excluded, used_removed)
 
@@ -281,6 +287,35 @@ class _Parser:
 
     def match_at(self, i: int) -> _Match | None:
         return self._exclusion(i) or self._date_chip(i) or self._place(i)
+
+    # lists a negation runs over -----------------------------------------------------------------------------------
+    def listed(self, i: int, previous: Chip) -> _Match | None:
+        """The next item of a list whose first item was negated: "not in Lisbon or Porto", "without 2019, 2020 and
+        2021", "without dogs or cats" leave out (or lower) every item, not the first alone. An item follows "or",
+        "nor", "and" (or, for dates, a comma) and is of the first one's kind; anything else ends the list and is
+        read as usual ("not in Lisbon 2023": the 2023 photos not taken in Lisbon)."""
+        joined = self.norms[i] in LIST_WORDS
+        if not joined and not (previous.kind == "not_date" and self.tokens[i - 1].endswith(",")):
+            return None
+        first = i + 1 if joined else i
+        if first >= len(self.tokens):
+            return None
+        if previous.kind == "exclusion":
+            return self._excluded_phrase(i, first, self.tokens[first])
+        said = previous.label.split()[0]  # the negation as it was said: "not", "without", "except"
+        if previous.kind == "not_place":
+            place = self._place(first)
+            if place is None:
+                return None
+            said = previous.label[: -len(previous.place)].strip() or said  # "not in", "without"
+            return _Match(end=place.end, chip=replace(place.chip, kind="not_place", key=f"-{place.chip.key}",
+                                                      label=f"{said} {place.chip.place}", start=i, end=place.end))
+        dated = self._date_chip(first)
+        if dated is None:
+            return None
+        return _Match(end=dated.end, chip=replace(
+            dated.chip, kind="not_date", key="-" + " ".join(self.norms[first:dated.end]),
+            label=f"{said} {' '.join(self.tokens[first:dated.end])}".strip(EDGE_PUNCT), start=i, end=dated.end))
 
     # exclusions ------------------------------------------------------------------------------------------------
     def _exclusion(self, i: int) -> _Match | None:

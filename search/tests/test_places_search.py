@@ -210,3 +210,22 @@ def test_not_in_a_place_leaves_out_the_photos_taken_there(toy_model, family, ali
     page = client_for(alice).get(reverse("search:search"), {"q": "beach not in Lisbon"}).content.decode()
     assert 'class="chip chip-not_place"' in page and "Left out" in page and "Lowered" not in page
     assert f'href="{lisbon.get_absolute_url()}' not in page and f'href="{london.get_absolute_url()}' in page
+
+
+def test_a_negation_leaves_out_every_place_and_date_of_its_list(toy_model, family, alice, api):
+    """"beach not in Lisbon or London" left out Lisbon only and made London the place to search in ("or" a word of the
+    text): it showed the London photo alone, the one thing asked not to be shown. "beach not in 2019 or 2023" likewise
+    showed only the 2023 photos. Now the negation runs over the list: every place and date of it is left out."""
+    from gallery.services import photo_update
+
+    lisbon, london = store(family, alice, *LISBON), store(family, alice, *LONDON)
+    nowhere, older = store(family, alice), store(family, alice, taken="2019:05:01 12:00:00")
+    recent = store(family, alice, taken="2021:05:01 12:00:00")
+    for photo in (lisbon, london, nowhere, older, recent):
+        photo_update(photo=photo, tags=["beach"])
+    body = _search(api, q="beach not in Lisbon or London")
+    assert (body["interpreted"]["not_places"], body["interpreted"]["places"]) == (["Lisbon", "London"], [])
+    assert _ids(body) == {nowhere.pk, older.pk, recent.pk}
+    body = _search(api, q="beach not in 2019 or 2023")
+    assert body["interpreted"]["taken_after"] is None and len(body["interpreted"]["not_dates"]) == 2
+    assert _ids(body) == {recent.pk}
