@@ -81,8 +81,8 @@ FIELDS = (
 FIELD_INDEX = {f.key: n for n, f in enumerate(FIELDS, start=1)}  # PostgreSQL arrays count from 1
 _FIELD = {f.key: f for f in FIELDS}
 # Documents built by an older layout of FIELDS (or older date words: 6 gives a photo without a position its
-# country's season) are rebuilt by the sweep (documents_outdated_refresh).
-DOCUMENT_VERSION = 6
+# country's season; 7 counts each word of a place once) are rebuilt by the sweep (documents_outdated_refresh).
+DOCUMENT_VERSION = 7
 
 DOCUMENTS = PhotoDocument._meta.db_table
 WORDS = SearchWord._meta.db_table
@@ -181,8 +181,19 @@ def _when_where(ids: list[int]) -> dict[int, tuple[str, str]]:
     for pk, taken_at, taken_tz, latitude, city, region, country, country_code, default_country in rows:
         day = taken_at.astimezone(zone_info(taken_tz)).date()  # the photo's own local date
         when = date_words(day=day, latitude=latitude, country_code=country_code or default_country)
-        words[pk] = (" ".join(part for part in (city, region, country) if part), " ".join(when))
+        words[pk] = (_place_words(city, region, country), " ".join(when))
     return words
+
+
+def _place_words(*parts: str) -> str:
+    """The place's words, each once: GeoNames often names a region after its city ("Lisbon, Lisbon", "New York City,
+    New York"), and a word said twice would rank (and read as likely) twice as high as the same place elsewhere."""
+    seen, words = set(), []
+    for word in " ".join(part for part in parts if part).split():
+        if word.casefold() not in seen:
+            seen.add(word.casefold())
+            words.append(word)
+    return " ".join(words)
 
 
 def documents_outdated_refresh(limit: int = 5000) -> int:

@@ -229,3 +229,16 @@ def test_a_negation_leaves_out_every_place_and_date_of_its_list(toy_model, famil
     body = _search(api, q="beach not in 2019 or 2023")
     assert body["interpreted"]["taken_after"] is None and len(body["interpreted"]["not_dates"]) == 2
     assert _ids(body) == {recent.pk}
+
+
+def test_a_place_whose_region_bears_its_name_counts_once(toy_model, family, alice, api):
+    """GeoNames names Lisbon's region "Lisbon" too, and the place field held "Lisbon Lisbon Portugal": the word counted
+    twice, so a Lisbon photo read p = 0.80 for its place where a York photo (region England) read the documented 0.60
+    for the same evidence, and ranked above it on "in Lisbon or York". Each word of the place now counts once."""
+    lisbon, york = store(family, alice, *LISBON), store(family, alice, 53.959, -1.0815)
+    assert (lisbon.place_city, lisbon.place_region) == ("Lisbon", "Lisbon")
+    for query, photo in (("lisbon", lisbon), ("york", york)):
+        explanation = next(r["explanation"] for r in _search(api, q=query)["results"] if r["id"] == photo.pk)
+        assert explanation["meta_probabilities"]["place"] == pytest.approx(0.60), query
+    both = {r["id"]: r["score"] for r in _search(api, q="in Lisbon or York")["results"]}
+    assert both[lisbon.pk] == pytest.approx(both[york.pk])
