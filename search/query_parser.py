@@ -243,11 +243,13 @@ def _parse(query: str, context: ParserContext, removed: frozenset[str]) -> Parse
     i = 0
     while i < len(tokens):
         match = (negated and parser.listed(i, negated)) or parser.match_at(i)
-        negated = None
         if match is None:
+            negated = None
             kept.append(tokens[i])
             i += 1
             continue
+        # (an item taken back as words still heads its list: "not in Lisbon or Porto" without its first chip)
+        negated = match.chip if match.chip is not None and match.chip.kind in NEGATED_KINDS else None
         if match.chip is None or match.chip.key in removed:
             if match.chip is not None:
                 used_removed.append(match.chip.key)
@@ -256,7 +258,6 @@ def _parse(query: str, context: ParserContext, removed: frozenset[str]) -> Parse
             chips.append(match.chip)
             if match.excluded:
                 excluded.append(match.excluded)
-            negated = match.chip if match.chip.kind in NEGATED_KINDS else None
         i = match.end
     return _result(tokens, kept, chips, excluded, used_removed)
 

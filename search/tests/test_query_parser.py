@@ -246,6 +246,9 @@ def test_a_negation_runs_over_a_list_of_concepts_and_stops_where_the_list_does()
     # A chip of the list taken back stays words, with its connector; the others stay left out.
     undone = parse_query("beach not in Lisbon or São Paulo", ctx(), removed={"-sao paulo"})
     assert undone.not_places == ("Lisbon",) and undone.text == "beach or São Paulo"
+    first_undone = parse_query("beach not in Lisbon or São Paulo", ctx(), removed={"-lisbon"})
+    assert first_undone.not_places == ("São Paulo",) and first_undone.places == ()
+    assert first_undone.text == "beach not in Lisbon"
 
 
 # --- removed chips and edits ---------------------------------------------------------------------------------
