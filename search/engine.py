@@ -353,9 +353,10 @@ def _refine_ids(ids) -> tuple[int, ...]:
 
 def _refined(response: SearchResponse, plan: Plan, model_name: str, scale: float, family_ids: list[int], vectors,
              terms: int) -> np.ndarray:
-    """The query's term vectors moved by the refine's photos (only those of these families: another family's ids
-    are ignored like any foreign id), the excluded concepts' vectors after them unchanged."""
-    rows = dict(PhotoEmbedding.objects.filter(model_name=model_name, family_id__in=family_ids,
+    """The query's term vectors moved by the refine's photos (only those of these families, not in the trash:
+    another family's ids, or a trashed photo's, are ignored like any foreign id), the excluded concepts' vectors
+    after them unchanged."""
+    rows = dict(PhotoEmbedding.objects.filter(model_name=model_name, family_id__in=family_ids, trashed=False,
                                               photo_id__in=plan.like + plan.unlike)
                 .values_list("photo_id", "vector"))
     right = [np.asarray(rows[i], dtype=np.float32) for i in plan.like if i in rows and i not in plan.unlike]
