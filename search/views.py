@@ -460,10 +460,12 @@ def search_report_view(request: HttpRequest) -> HttpResponse:
     form = SearchReportForm(data, families=families)
     report = None
     if form.is_valid() and form.cleaned_data["q"]:
-        report = search_report(user=request.user, query=form.cleaned_data["q"], family_id=form.cleaned_data["family"])
+        report = search_report(user=request.user, query=form.cleaned_data["q"], family_id=form.cleaned_data["family"],
+                               removed=form.removed())
     elif "family" in form.errors and request.GET.get("family"):
         raise Http404("No such family.")  # not one of theirs: the same answer as a missing one
-    return render(request, "search/search_report.html", {"form": form, "report": report, "families": families})
+    return render(request, "search/search_report.html", {"form": form, "report": report, "families": families,
+                                                         "plain": sorted(form.removed())})
 
 
 @require_GET

@@ -258,3 +258,19 @@ def test_the_report_page_says_what_a_negated_place_or_date_leaves_out(shapes, al
     html = client_for(alice).get("/search/report/", {"q": query}).content.decode()
     assert f"Understood: {said}; looking for “red square”." in html
     assert "Understood" not in client_for(alice).get("/search/report/", {"q": "red square"}).content.decode()
+
+
+def test_the_report_of_a_search_whose_chip_was_removed_keeps_its_words_as_words(shapes, alice, client_for):
+    """× on a chip searches its words as plain text (`plain=` in the URL), but "How this search scored" linked the
+    query alone, so the report understood the place again and scored another search than the page showed."""
+    client = client_for(alice)
+    page = client.get("/search/", {"q": "red square in Portugal", "plain": "portugal"}).content.decode()
+    link = page[page.index('class="report-link" href="') + len('class="report-link" href="'):]
+    link = link[:link.index('"')].replace("&amp;", "&")
+    assert "plain=portugal" in link
+    html = client.get(link).content.decode()
+    assert "Understood" not in html and "“red square in Portugal” in Smiths" in html
+    assert 'name="plain" value="portugal"' in html  # kept when the report's own form is sent again
+    assert "Understood: in Portugal" in client.get("/search/report/", {"q": "red square in Portugal"}).content.decode()
+    report = search_report(user=alice, query="red square in Portugal", removed=frozenset({"portugal"}))
+    assert report.interpreted["places"] == []
