@@ -443,17 +443,15 @@ class _Parser:
         of_year = self._year_at(i + 2) if i + 1 < len(self.norms) and self.norms[i + 1] == "of" else None
         if word in ("last", "this") and i + 1 < len(self.norms):
             return self._relative(i)
+        day = self._day(i)
+        if day:
+            return day
         if word in MONTH_NAMES and (nxt or of_year):
             year = nxt or of_year
             return (i + 2 if nxt else i + 3), month_span(year, MONTH_NAMES[word])
         if word in SEASONS and (nxt or of_year):
             year = nxt or of_year
             return (i + 2 if nxt else i + 3), self._season_span(word, year)
-        if word.isdecimal() and 1 <= int(word) <= 31 and i + 2 < len(self.norms) and self.norms[i + 1] in MONTH_NAMES:
-            year = self._year_at(i + 2)
-            day = day_or_none(year, MONTH_NAMES[self.norms[i + 1]], int(word)) if year else None
-            if day:
-                return i + 3, (day, day)
         holiday = self._holiday(i)
         if holiday:
             return holiday
@@ -467,6 +465,22 @@ class _Parser:
             if day:
                 return i + 1, (day, day)
         return None
+
+    def _day(self, i: int):
+        """A day with its month and year, either way round: "14 june 2021", "14th of june 2021", "june 14, 2021",
+        "june 14th 2021". A day its month lacks ("june 31") is none."""
+        if _day_number(self.norms[i]) and i + 2 < len(self.norms):  # the day first
+            number, month_at = _day_number(self.norms[i]), i + (2 if self.norms[i + 1] == "of" else 1)
+        elif self.norms[i] in MONTH_NAMES and i + 1 < len(self.norms) and _day_number(self.norms[i + 1]):
+            number, month_at = _day_number(self.norms[i + 1]), i
+        else:
+            return None
+        if month_at >= len(self.norms) or self.norms[month_at] not in MONTH_NAMES:
+            return None
+        year_at = max(month_at, i + 1) + 1
+        year = self._year_at(year_at)
+        day = day_or_none(year, MONTH_NAMES[self.norms[month_at]], number) if year else None
+        return (year_at + 1, (day, day)) if day else None
 
     def _relative(self, i: int):
         word, what = self.norms[i], self.norms[i + 1]
@@ -514,6 +528,12 @@ class _Parser:
 
     def _year(self, word: str) -> bool:
         return len(word) == 4 and word.isdecimal() and EARLIEST_YEAR <= int(word) <= self.context.today.year + 1
+
+
+def _day_number(word: str) -> int | None:
+    """A day of a month as written: "14", "14th", "1st" (1 to 31), else None."""
+    found = re.fullmatch(r"(\d{1,2})(?:st|nd|rd|th)?", word)
+    return int(found[1]) if found and 1 <= int(found[1]) <= 31 else None
 
 
 def replace_chip(parsed: ParsedQuery, key: str, words: str) -> str:

@@ -101,6 +101,14 @@ def test_several_places_and_a_country_holding_a_place():
     ("Jun 2021", date(2021, 6, 1), date(2021, 6, 30)),
     ("february 2024", date(2024, 2, 1), date(2024, 2, 29)),
     ("14 june 2021", date(2021, 6, 14), date(2021, 6, 14)),
+    # The month first (as American English writes it) and ordinals: "june 14 2021" was the year 2021 and the text
+    # "june 14", "14th june 2021" the month and the text "14th".
+    ("june 14 2021", date(2021, 6, 14), date(2021, 6, 14)),
+    ("June 14, 2021", date(2021, 6, 14), date(2021, 6, 14)),
+    ("june 14th 2021", date(2021, 6, 14), date(2021, 6, 14)),
+    ("14th june 2021", date(2021, 6, 14), date(2021, 6, 14)),
+    ("1st of june 2021", date(2021, 6, 1), date(2021, 6, 1)),
+    ("the 3rd of june 2021", date(2021, 6, 3), date(2021, 6, 3)),
     ("2021-06-14", date(2021, 6, 14), date(2021, 6, 14)),
     ("2021-06", date(2021, 6, 1), date(2021, 6, 30)),
     ("last year", date(2025, 1, 1), date(2025, 12, 31)),
@@ -163,6 +171,13 @@ def test_holiday_without_a_known_country_is_a_window_around_its_usual_day():
     assert (parsed.taken_after, parsed.taken_before) == (date(2019, 12, 23), date(2019, 12, 27))
     easter = parse_query("easter 2019", ctx())  # Easter Sunday 2019 was 21 April
     assert (easter.taken_after, easter.taken_before) == (date(2019, 4, 19), date(2019, 4, 23))
+
+
+def test_a_day_that_is_no_day_of_its_month_stays_text():
+    for query in ("june 31 2021", "31st june 2021", "june 0 2021", "february 29th 2023"):
+        parsed = parse_query(query, ctx())
+        assert parsed.taken_after != parsed.taken_before, query  # never read as one day
+    assert parse_query("june 15th", ctx()).chips == ()  # no year: a month word and a number, left to metadata
 
 
 def test_numbers_that_are_no_year_stay_text():
