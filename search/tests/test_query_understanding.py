@@ -217,6 +217,25 @@ def test_the_family_place_list_follows_the_photos(family, alice):
     assert not FamilyPlace.objects.filter(family=family).exists()
 
 
+def test_the_sweep_drops_a_place_whose_last_photo_is_gone(toy_model, family, alice, api):
+    """A place stayed in the family's list after its last photo was deleted (family_places_rebuild ran nowhere but
+    the tests): "lisbon" went on making a place chip that filtered to nothing, so a photo whose description says
+    Lisbon was no longer found by the word. The sweep now rebuilds the lists of families holding such a place."""
+    from gallery.services import photo_update, photos_delete
+    from search.services import embed_missing
+
+    gone = shape_photo(family, alice, "red", "circle", LISBON, "2023:07:14 12:00:00", seed=8)
+    scan = shape_photo(family, alice, "blue", "square", None, "2023:07:14 12:00:00", seed=9)
+    kept = shape_photo(family, alice, "green", "square", LONDON, "2023:07:14 12:00:00", seed=10)
+    photo_update(photo=scan, description="tram ride in lisbon")
+    photos_delete(photos=Photo.all_objects.filter(pk=gone.pk))
+    assert _api(api, q="lisbon")["interpreted"]["places"] == ["Lisbon"]
+    embed_missing()
+    body = _api(api, q="lisbon")
+    assert body["interpreted"]["places"] == [] and _ids(body) == [scan.pk]
+    assert list(FamilyPlace.objects.filter(family=family).values_list("city", flat=True)) == [kept.place_city]
+
+
 def test_a_tag_of_the_family_is_a_concept_not_a_place(family, alice, add_shape):
     add_shape("red", "circle", tags=["Turkey"])
     context = parser_context(family_ids=[family.pk], query="turkey dinner")
