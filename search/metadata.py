@@ -322,10 +322,24 @@ _QUERIES_SQL = f"""
     ), typed AS (
         SELECT DISTINCT qn, excluded, w FROM said
         WHERE length(w) BETWEEN %(shortest)s AND %(longest)s AND to_tsvector(%(cfg)s, w) <> ''::tsvector
+    ), hyphenated AS (
+        -- A word written with a hyphen ("sun-glasses", "t-shirt"), which PostgreSQL reads as a phrase of itself and
+        -- its parts ('sun-glass' <-> 'sun' <-> 'glass') that the word written as two or as one does not hold.
+        SELECT DISTINCT a.qn, tok FROM asked a, regexp_split_to_table(lower(unaccent(a.q)), '[[:space:]]+') tok
+        WHERE tok ~ '^[[:alnum:]]+(-[[:alnum:]]+)+$'
     ), compounds AS (
-        -- Two neighbouring words the family writes as one ("sun glasses": its photos say "sunglasses") ...
+        -- A hyphenated word as two words ("sun glasses") and, when the family writes it so, as one ("sunglasses") ...
+        SELECT h.qn, false AS excluded, phraseto_tsquery(%(cfg)s, replace(h.tok, '-', ' '))::text AS tsq
+        FROM hyphenated h
+        UNION
+        SELECT h.qn, false, plainto_tsquery(%(cfg)s, replace(h.tok, '-', ''))::text FROM hyphenated h
+        CROSS JOIN LATERAL (
+            SELECT 1 FROM {WORDS} s WHERE s.word = replace(h.tok, '-', '') AND s.family_id = ANY(%(families)s) LIMIT 1
+        ) known
+        UNION
+        -- ... two neighbouring words the family writes as one ("sun glasses": its photos say "sunglasses") ...
         -- (each candidate looked up in the vocabulary's unique index, as `edits` does)
-        SELECT DISTINCT c.qn, c.excluded, plainto_tsquery(%(cfg)s, c.word)::text AS tsq FROM (
+        SELECT DISTINCT c.qn, c.excluded, plainto_tsquery(%(cfg)s, c.word)::text FROM (
             SELECT a.qn, a.excluded, a.w || b.w AS word
             FROM said a JOIN said b ON b.qn = a.qn AND b.excluded = a.excluded AND b.n = a.n + 1
             WHERE length(a.w) >= %(compound_part)s AND length(b.w) >= %(compound_part)s

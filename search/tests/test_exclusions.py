@@ -81,9 +81,13 @@ def compound_tags(settings, add_shape):
     reset_embedder()
 
 
-@pytest.mark.parametrize("written", ["sunglasses", "sun glasses"])
+@pytest.mark.parametrize("written", ["sunglasses", "sun glasses", "sun-glasses", "beach sun-glasses"])
 def test_a_word_written_as_one_or_two_finds_both_spellings(compound_tags, alice, client_for, written):
+    # With a hyphen it is the same word: "sun-glasses" found neither spelling (PostgreSQL reads it as the phrase
+    # 'sun-glass' <-> 'sun' <-> 'glass', which "sun glasses" does not hold, and a hyphen made the query "syntax").
     found = _explained(client_for(alice), written)
+    if written.startswith("beach"):
+        found = {photo: e for photo, e in found.items() if photo != compound_tags[""]}
     assert set(found) == {compound_tags["sun glasses"], compound_tags["sunglasses"]}
     assert all(e["meta_fields"] == ["tags"] for e in found.values())
 
