@@ -42,6 +42,15 @@ class Understanding:
     parsed: ParsedQuery
     truncated: bool  # the query was longer than the engine reads
     explicit_where: bool = False  # an explicit place or country replaced the query's places
+    explicit_when: bool = False  # an explicit date (either end) replaced the query's dates
+
+    def replaced_by(self, chip) -> str:
+        """The filters of the form that replace this chip of the query ("" when it is in force)."""
+        if chip.kind == "place" and self.explicit_where:
+            return "Place and Country"
+        if chip.kind == "date" and self.explicit_when:
+            return "Taken from/until"
+        return ""
 
     def interpreted(self) -> dict:
         """The API's `interpreted`: the places and dates in effect from the query, exclusions, remaining text."""
@@ -237,7 +246,8 @@ def _understood(params: SearchParams, query: str, facts: _Facts | None, *, remov
                if facts and facts.family_ids else None)
     parsed = parse_query(query, context, removed=removed) if context else ParsedQuery(text=query)
     return Understanding(params=_merged(params, parsed), parsed=parsed, truncated=truncated,
-                         explicit_where=params.place is not None or params.country is not None)
+                         explicit_where=params.place is not None or params.country is not None,
+                         explicit_when=params.taken_after is not None or params.taken_before is not None)
 
 
 def _merged(params: SearchParams, parsed: ParsedQuery) -> SearchParams:

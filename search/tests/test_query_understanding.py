@@ -136,6 +136,23 @@ def test_explicit_parameters_win_over_the_query(trip, api):
     assert _ids(body) == [trip["lisbon 2022"].pk]
 
 
+def test_a_chip_an_explicit_filter_replaces_says_so_on_the_page(trip, alice, client_for):
+    """The page showed "Place Lisbon" and "Taken 2023" as in force while the Place filter (London) and the dates
+    typed in "Taken from/until" replaced them: the results were London's, or 2022's, under chips that said otherwise.
+    A chip the filters replace now says so."""
+    client = client_for(alice)
+    page = client.get(reverse("search:search"), {"q": "red circle in Lisbon 2023", "place": "London"}).content.decode()
+    lisbon = page[page.index('data-chip="lisbon"'):]
+    lisbon = lisbon[:lisbon.index("</li>")]
+    assert "replaced by the Place and Country filters" in lisbon
+    year = page[page.index('data-chip="2023"'):]
+    assert "replaced by" not in year[:year.index("</li>")]
+    page = client.get(reverse("search:search"), {"q": "red circle in Lisbon 2023", "after": "2022-01-01"}).content.decode()
+    year = page[page.index('data-chip="2023"'):]
+    assert "replaced by the Taken from/until filters" in year[:year.index("</li>")]
+    assert "replaced by" not in client.get(reverse("search:search"), {"q": "red circle in Lisbon 2023"}).content.decode()
+
+
 def test_a_removed_chip_stays_removed_in_the_url_and_its_words_are_text(trip, api, alice, client_for):
     client = client_for(alice)
     page = client.get(reverse("search:search"), {"q": "red circle in Lisbon 2023"}).content.decode()
