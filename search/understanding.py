@@ -19,7 +19,9 @@ from gallery.places import country_name
 from search.engine import MAX_QUERY_CHARS, SearchParams
 from search.expansion import synonym_groups
 from search.models import FamilyPlace
+from search.metadata import decade_word
 from search.query_parser import (
+    EARLIEST_YEAR,
     EDGE_PUNCT,
     MAX_PHRASE,
     KnownPlace,
@@ -276,13 +278,20 @@ def _merged(params: SearchParams, parsed: ParsedQuery) -> SearchParams:
 def _browse_words(parsed: ParsedQuery) -> str:
     """A query of only places and dates ("Lisbon 2023") leaves no text, and the engine answers an empty text
     with nothing. Until it lists a filter's photos by itself, ask it for the words every photo in the filter
-    carries in its metadata document: the place names and the years covered."""
+    carries in its metadata document: the place names and the years covered, or, for a span longer than
+    BROWSE_YEARS, its decades (every photo carries its decade too: search.metadata.decade_word)."""
     words = list(parsed.place_names)
     if parsed.taken_after or parsed.taken_before:
-        first = (parsed.taken_after or date(1900, 1, 1)).year
+        first = (parsed.taken_after or date(EARLIEST_YEAR, 1, 1)).year
         last = (parsed.taken_before or timezone.localdate()).year
-        words += [str(year) for year in range(max(first, last - 60), last + 1)]
+        if last - first < BROWSE_YEARS:
+            words += [str(year) for year in range(first, last + 1)]
+        else:
+            words += [decade_word(year) for year in range(first // 10 * 10, last + 1, 10)]
     return " ".join(words)[:MAX_QUERY_CHARS]
+
+
+BROWSE_YEARS = 30  # a span of more years is browsed by its decades (at most 21 words since EARLIEST_YEAR)
 
 
 def _browse_word_count(parsed: ParsedQuery) -> int | None:

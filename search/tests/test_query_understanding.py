@@ -116,6 +116,19 @@ def test_a_query_of_only_dates_scores_each_photo_in_them_as_one_year_does(trip, 
         {**lisbon, trip["lisbon 2022"].pk: lisbon[trip["lisbon 2023"].pk]})
 
 
+def test_a_query_of_only_a_long_span_lists_its_old_photos_too(toy_model, family, alice, api):
+    """A span of only dates was searched by the words of its last 60 years: "since 1950" missed a scan dated 1955
+    (and "before 2020" every photo taken before 1960). A span longer than that is searched by its decades."""
+    old = shape_photo(family, alice, "red", "circle", None, "1955:06:10 12:00:00", seed=11)
+    new = shape_photo(family, alice, "blue", "square", LISBON, "2023:06:10 12:00:00", seed=12)
+    embed_photos(photo_ids=[old.pk, new.pk])
+    for query in ("since 1950", "before 2024", "between 1900 and 2025", "1930-2024"):
+        body = api.get(reverse("api_search"), {"q": query}).json()  # the default minimum score
+        assert set(_ids(body)) == {old.pk, new.pk}, query
+        assert all(r["explanation"]["probability_metadata"] == pytest.approx(0.5) for r in body["results"]), query
+    assert _ids(_api(api, q="since 1960")) == [new.pk]  # the span still filters
+
+
 def test_a_query_of_only_a_filter_is_named_as_typed_not_by_its_browse_words(trip, alice, client_for):
     client = client_for(alice)
     page = client.get(reverse("search:search"), {"q": "between 2021 and 2023"}).content.decode()
