@@ -371,8 +371,10 @@ _QUERIES_SQL = f"""
             SELECT 1 FROM {WORDS} s WHERE s.word = c.tail AND s.family_id = ANY(%(families)s) LIMIT 1
         ) tail
     ), unknown AS (
+        -- (a word with a digit is what it says: "2002" is no typo of "2020", nor "2020s" of "2020")
         SELECT DISTINCT qn, w FROM typed
-        WHERE NOT typed.excluded AND NOT EXISTS (SELECT 1 FROM {WORDS} s WHERE s.word = typed.w AND s.family_id = ANY(%(families)s))
+        WHERE NOT typed.excluded AND typed.w !~ '[0-9]'
+          AND NOT EXISTS (SELECT 1 FROM {WORDS} s WHERE s.word = typed.w AND s.family_id = ANY(%(families)s))
     ), trigram AS (
         SELECT u.qn, u.w, c.word, c.similarity
         FROM unknown u CROSS JOIN LATERAL (
