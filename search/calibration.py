@@ -109,11 +109,16 @@ def match_features(match: MetaMatch, query_words: int = 1) -> dict[str, float]:
 
 
 def query_word_count(tsquery: str) -> int:
-    """How many distinct words (lexemes) a metadata tsquery (search.metadata.MetaQuery.tsquery) holds."""
-    return len(set(_LEXEME.findall(tsquery or "")))
+    """How many distinct words a metadata tsquery (search.metadata.MetaQuery.tsquery) holds, as ts_rank_cd counts
+    its matches: each lexeme, and a phrase as one (a quoted "hot dog", or a word PostgreSQL splits into a phrase:
+    'well-known' <-> 'well' <-> 'known', 'o' <-> 'brien'), which one occurrence matches whole."""
+    text = tsquery or ""
+    phrases = {" ".join(_LEXEME.findall(phrase)) for phrase in _PHRASE.findall(text)}
+    return len(phrases) + len(set(_LEXEME.findall(_PHRASE.sub(" ", text))))
 
 
 _LEXEME = re.compile(r"'((?:[^']|'')+)'")
+_PHRASE = re.compile(r"'(?:[^']|'')+'(?:\s*<(?:\d+|-)>\s*'(?:[^']|'')+')+")
 
 
 def noisy_or(probabilities: Iterable[float]) -> float:

@@ -121,6 +121,7 @@ class SearchResponse:
     candidate_count: int = 0
     terms: list[Term] = field(default_factory=list)
     excluded: list[str] = field(default_factory=list)
+    leaves_out: bool = False  # the search names something to leave out or lower (an exclusion, a negated place or date)
     semantic_available: bool = True
     semantic_message: str = ""
     query_truncated: bool = False
@@ -265,6 +266,8 @@ def _plan(*, user: AbstractBaseUser | None, params: SearchParams,
     response = SearchResponse(query=plan.query, query_truncated=len(query) > MAX_QUERY_CHARS, min_score=plan.min_score,
                               semantic_weight=w_sem, metadata_weight=w_meta, sort=plan.sort,
                               excluded=list(plan.excluded), other_models=plan.other_models,
+                              leaves_out=bool(plan.excluded or scope.not_places or scope.not_countries
+                                              or scope.not_dates),
                               family_ids=scope.family_ids)
     return plan, response
 
@@ -350,9 +353,10 @@ def _refine_ids(ids) -> tuple[int, ...]:
 
 def _refined(response: SearchResponse, plan: Plan, model_name: str, scale: float, family_ids: list[int], vectors,
              terms: int) -> np.ndarray:
-    """The query's term vectors moved by the refine's photos (only those of these families: another family's ids
-    are ignored like any foreign id), the excluded concepts' vectors after them unchanged."""
-    rows = dict(PhotoEmbedding.objects.filter(model_name=model_name, family_id__in=family_ids,
+    """The query's term vectors moved by the refine's photos (only those of these families, not in the trash:
+    another family's ids, or a trashed photo's, are ignored like any foreign id), the excluded concepts' vectors
+    after them unchanged."""
+    rows = dict(PhotoEmbedding.objects.filter(model_name=model_name, family_id__in=family_ids, trashed=False,
                                               photo_id__in=plan.like + plan.unlike)
                 .values_list("photo_id", "vector"))
     right = [np.asarray(rows[i], dtype=np.float32) for i in plan.like if i in rows and i not in plan.unlike]

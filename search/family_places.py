@@ -46,3 +46,22 @@ def family_places_rebuild(*, family_ids: Iterable[int] | None = None) -> None:
             """,
             params,
         )
+
+
+def family_places_prune() -> int:
+    """Rebuild the lists of the families that hold a place no photo of theirs has any more (its last photo deleted,
+    or purged from the trash), so the parser stops making a chip of it that filters to nothing. One index probe per
+    listed place (photo_family_places); returns how many families were rebuilt. The periodic sweep runs it."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""
+            SELECT DISTINCT f.family_id FROM {PLACES} f
+            WHERE NOT EXISTS (SELECT 1 FROM {PHOTOS} p WHERE p.family_id = f.family_id AND p.place_country = f.country
+                              AND p.place_region = f.region AND p.place_city = f.city
+                              AND p.place_country_code = f.country_code)
+            """
+        )
+        family_ids = [row[0] for row in cursor.fetchall()]
+    if family_ids:
+        family_places_rebuild(family_ids=family_ids)
+    return len(family_ids)

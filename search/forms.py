@@ -95,8 +95,13 @@ class SearchForm(forms.Form):
 
     def removed(self) -> frozenset[str]:
         """The phrases the user un-chipped (`plain`, repeated): searched as words, not as places or dates."""
-        values = self.data.getlist("plain") if hasattr(self.data, "getlist") else []
-        return frozenset(normalise(value[:200]) for value in values[:MAX_PLAIN] if normalise(value[:200]))
+        return plain_phrases(self.data)
+
+
+def plain_phrases(data) -> frozenset[str]:
+    """The `plain` phrases (repeated) of a search's GET parameters, normalised as chip keys are."""
+    values = data.getlist("plain") if hasattr(data, "getlist") else []
+    return frozenset(normalise(value[:200]) for value in values[:MAX_PLAIN] if normalise(value[:200]))
 
 
 class JudgeForm(forms.Form):
@@ -172,3 +177,7 @@ class SearchReportForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.fields["family"].choices = [(f.pk, f.name) for f in families]
         self.fields["family"].error_messages["invalid_choice"] = "Pick one of your families."
+
+    def removed(self) -> frozenset[str]:
+        """The chips the search page took back as words (its `plain`), so the report understands its query alike."""
+        return plain_phrases(self.data)

@@ -31,10 +31,12 @@ def judgment_get(*, user: AbstractBaseUser, judgment_id: int) -> Judgment:
 
 def judgment_refine_ids(*, user: AbstractBaseUser, query: str, limit: int = 50) -> tuple[list[int], list[int]]:
     """The photos the user marked right and wrong for `query` (most recent first, up to `limit` each): what
-    "more like these / fewer like those" refines the search with."""
+    "more like these / fewer like those" refines the search with. A photo in the trash refines nothing (search
+    ignores it): its mark waits until it is restored."""
     if not user.is_authenticated or not judgment_query(query):
         return [], []
-    rows = judgment_list(user=user, query=query).values_list("photo_id", "relevant")
+    rows = judgment_list(user=user, query=query).filter(photo__trashed_at__isnull=True).values_list(
+        "photo_id", "relevant")
     right = [photo_id for photo_id, relevant in rows if relevant][:limit]
     wrong = [photo_id for photo_id, relevant in rows if not relevant][:limit]
     return right, wrong

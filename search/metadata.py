@@ -81,8 +81,9 @@ FIELDS = (
 FIELD_INDEX = {f.key: n for n, f in enumerate(FIELDS, start=1)}  # PostgreSQL arrays count from 1
 _FIELD = {f.key: f for f in FIELDS}
 # Documents built by an older layout of FIELDS (or older date words: 6 gives a photo without a position its
-# country's season) are rebuilt by the sweep (documents_outdated_refresh).
-DOCUMENT_VERSION = 6
+# country's season; 7 counts each word of a place once; 8 adds the decade, "1950s") are rebuilt by the sweep
+# (documents_outdated_refresh).
+DOCUMENT_VERSION = 8
 
 DOCUMENTS = PhotoDocument._meta.db_table
 WORDS = SearchWord._meta.db_table
@@ -124,7 +125,10 @@ def documents_refresh(photo_ids: Iterable[int]) -> None:
     when_where = _when_where(ids)
     sources = _field_sources()
     texts = [sources[f.key] for f in FIELDS]
-    vectors = ", ".join(f"to_tsvector(%(cfg)s, unaccent({text}))" for text in texts)
+    # The date field also holds the photo's decade ("1950s": what a long span of dates is browsed by), which is no
+    # word of the vocabulary: "2020" would be "corrected" to "2020s" and glued into it.
+    decade = {"date": f"concat_ws(' ', {sources['date']}, pw.decade)"}
+    vectors = ", ".join(f"to_tsvector(%(cfg)s, unaccent({decade.get(f.key, sources[f.key])}))" for f in FIELDS)
     with connection.cursor() as cursor:
         cursor.execute(
             f"""
@@ -136,8 +140,9 @@ def documents_refresh(photo_ids: Iterable[int]) -> None:
                 SELECT p.id, p.family_id, ARRAY[{vectors}] AS fields,
                        lower(unaccent(concat_ws(' ', {", ".join(texts)}))) AS words
                 FROM {PHOTOS} p
-                LEFT JOIN unnest(%(pw_ids)s::bigint[], %(pw_place)s::text[], %(pw_date)s::text[])
-                          AS pw(photo_id, place, date) ON pw.photo_id = p.id
+                LEFT JOIN unnest(%(pw_ids)s::bigint[], %(pw_place)s::text[], %(pw_date)s::text[],
+                                 %(pw_decade)s::text[])
+                          AS pw(photo_id, place, date, decade) ON pw.photo_id = p.id
                 LEFT JOIN LATERAL (
                     SELECT string_agg(tag.name, ' ') FILTER (WHERE pt.source <> %(embedded)s) AS names,
                            string_agg(tag.name, ' ') FILTER (WHERE pt.source = %(embedded)s) AS keywords
@@ -156,8 +161,9 @@ def documents_refresh(photo_ids: Iterable[int]) -> None:
             """,
             {"cfg": TEXT_CONFIG, "ids": ids, "version": DOCUMENT_VERSION, "pw_ids": list(when_where),
              "embedded": PhotoTag.Source.EMBEDDED, "open": TagSuggestion.State.OPEN,
-             "pw_place": [place for place, _ in when_where.values()],
-             "pw_date": [when for _, when in when_where.values()]},
+             "pw_place": [place for place, _, _ in when_where.values()],
+             "pw_date": [when for _, when, _ in when_where.values()],
+             "pw_decade": [decade for _, _, decade in when_where.values()]},
         )
         cursor.execute(
             f"""
@@ -170,10 +176,10 @@ def documents_refresh(photo_ids: Iterable[int]) -> None:
         )
 
 
-def _when_where(ids: list[int]) -> dict[int, tuple[str, str]]:
+def _when_where(ids: list[int]) -> dict[int, tuple[str, str, str]]:
     """Each photo's place and date in words: (city, region, country; month, season, year and the public holidays
     of its country (the photo's place, else its family's default country) on its local date, in the zone it was
-    taken in: Photo.taken_tz)."""
+    taken in: Photo.taken_tz; its decade)."""
     rows = Photo.objects.filter(pk__in=ids).values_list(
         "pk", "taken_at", "taken_tz", "latitude", "place_city", "place_region", "place_country", "place_country_code",
         "family__default_country")
@@ -181,8 +187,24 @@ def _when_where(ids: list[int]) -> dict[int, tuple[str, str]]:
     for pk, taken_at, taken_tz, latitude, city, region, country, country_code, default_country in rows:
         day = taken_at.astimezone(zone_info(taken_tz)).date()  # the photo's own local date
         when = date_words(day=day, latitude=latitude, country_code=country_code or default_country)
-        words[pk] = (" ".join(part for part in (city, region, country) if part), " ".join(when))
+        words[pk] = (_place_words(city, region, country), " ".join(when), decade_word(day.year))
     return words
+
+
+def decade_word(year: int) -> str:
+    """The decade a year is in, as a photo's date words carry it: 1955 → "1950s"."""
+    return f"{year // 10 * 10}s"
+
+
+def _place_words(*parts: str) -> str:
+    """The place's words, each once: GeoNames often names a region after its city ("Lisbon, Lisbon", "New York City,
+    New York"), and a word said twice would rank (and read as likely) twice as high as the same place elsewhere."""
+    seen, words = set(), []
+    for word in " ".join(part for part in parts if part).split():
+        if word.casefold() not in seen:
+            seen.add(word.casefold())
+            words.append(word)
+    return " ".join(words)
 
 
 def documents_outdated_refresh(limit: int = 5000) -> int:
@@ -311,10 +333,24 @@ _QUERIES_SQL = f"""
     ), typed AS (
         SELECT DISTINCT qn, excluded, w FROM said
         WHERE length(w) BETWEEN %(shortest)s AND %(longest)s AND to_tsvector(%(cfg)s, w) <> ''::tsvector
+    ), hyphenated AS (
+        -- A word written with a hyphen ("sun-glasses", "t-shirt"), which PostgreSQL reads as a phrase of itself and
+        -- its parts ('sun-glass' <-> 'sun' <-> 'glass') that the word written as two or as one does not hold.
+        SELECT DISTINCT a.qn, tok FROM asked a, regexp_split_to_table(lower(unaccent(a.q)), '[[:space:]]+') tok
+        WHERE tok ~ '^[[:alnum:]]+(-[[:alnum:]]+)+$'
     ), compounds AS (
-        -- Two neighbouring words the family writes as one ("sun glasses": its photos say "sunglasses") ...
+        -- A hyphenated word as two words ("sun glasses") and, when the family writes it so, as one ("sunglasses") ...
+        SELECT h.qn, false AS excluded, phraseto_tsquery(%(cfg)s, replace(h.tok, '-', ' '))::text AS tsq
+        FROM hyphenated h
+        UNION
+        SELECT h.qn, false, plainto_tsquery(%(cfg)s, replace(h.tok, '-', ''))::text FROM hyphenated h
+        CROSS JOIN LATERAL (
+            SELECT 1 FROM {WORDS} s WHERE s.word = replace(h.tok, '-', '') AND s.family_id = ANY(%(families)s) LIMIT 1
+        ) known
+        UNION
+        -- ... two neighbouring words the family writes as one ("sun glasses": its photos say "sunglasses") ...
         -- (each candidate looked up in the vocabulary's unique index, as `edits` does)
-        SELECT DISTINCT c.qn, c.excluded, plainto_tsquery(%(cfg)s, c.word)::text AS tsq FROM (
+        SELECT DISTINCT c.qn, c.excluded, plainto_tsquery(%(cfg)s, c.word)::text FROM (
             SELECT a.qn, a.excluded, a.w || b.w AS word
             FROM said a JOIN said b ON b.qn = a.qn AND b.excluded = a.excluded AND b.n = a.n + 1
             WHERE length(a.w) >= %(compound_part)s AND length(b.w) >= %(compound_part)s
@@ -335,8 +371,10 @@ _QUERIES_SQL = f"""
             SELECT 1 FROM {WORDS} s WHERE s.word = c.tail AND s.family_id = ANY(%(families)s) LIMIT 1
         ) tail
     ), unknown AS (
+        -- (a word with a digit is what it says: "2002" is no typo of "2020", nor "2020s" of "2020")
         SELECT DISTINCT qn, w FROM typed
-        WHERE NOT typed.excluded AND NOT EXISTS (SELECT 1 FROM {WORDS} s WHERE s.word = typed.w AND s.family_id = ANY(%(families)s))
+        WHERE NOT typed.excluded AND typed.w !~ '[0-9]'
+          AND NOT EXISTS (SELECT 1 FROM {WORDS} s WHERE s.word = typed.w AND s.family_id = ANY(%(families)s))
     ), trigram AS (
         SELECT u.qn, u.w, c.word, c.similarity
         FROM unknown u CROSS JOIN LATERAL (

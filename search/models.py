@@ -248,8 +248,8 @@ class WorkerHeartbeat(models.Model):
 class FamilyPlace(models.Model):
     """A place (city, region, country as geocoded) where at least one photo of the family was taken: what the
     query parser recognises as a place in that family's searches ("lisbon" → a Lisbon chip). Kept from the
-    gallery's photo hooks (search.services.family_places_add); a place whose last photo went stays listed
-    until `family_places_rebuild`, and then only makes a chip that filters to nothing."""
+    gallery's photo hooks (search.services.family_places_add); a place whose last photo went stays listed (a
+    chip that filters to nothing) until the sweep rebuilds its family's list (`family_places_prune`)."""
 
     family = models.ForeignKey(Family, on_delete=models.CASCADE, related_name="+")
     city = models.CharField(max_length=200, blank=True)

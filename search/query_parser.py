@@ -25,7 +25,8 @@ Rules (issue 9, point 6):
 - An exclusion is "-dog", "not dog", "without dog" (or a quoted phrase: -"hot dog"): a concept whose photos go
   down. A negated place ("not in Lisbon", "without Portugal") is a filter instead, as a place is: the photos taken
   there are left out (those with no known place stay). So is a negated date ("not in 2023", "-2023", "except
-  summer 2021"): the photos taken then are left out.
+  summer 2021"): the photos taken then are left out. A negation runs over a list of its kind joined by "or", "nor",
+  "and" (a comma too, for dates): "not in Lisbon or Porto" leaves out both (`_Parser.listed`).
 - A chip whose key is in `removed` (the user un-chipped it) stays plain text.
 """
 
@@ -55,10 +56,12 @@ from search.query_dates import (
 )
 
 ChipKind = Literal["place", "not_place", "date", "not_date", "exclusion"]
+NEGATED_KINDS = frozenset({"not_place", "not_date", "exclusion"})
 
 PLACE_WORDS = frozenset({"in", "at", "near", "from", "around"})
 DATE_WORDS = frozenset({"in", "during", "of", "from"})
 NEGATIONS = frozenset({"not", "without", "except", "excluding"})
+LIST_WORDS = frozenset({"or", "nor", "and", "&"})  # join the items a negation runs over ("not in Lisbon or Porto")
 ARTICLES = frozenset({"a", "an", "the", "any"})
 STOPWORDS = frozenset({
     "a", "an", "the", "and", "or", "of", "in", "at", "on", "to", "for", "with", "by", "from", "near", "around",
@@ -236,13 +239,17 @@ def _parse(query: str, context: ParserContext, removed: frozenset[str]) -> Parse
     norms = tuple(normalise(token) for token in tokens)
     parser = _Parser(tokens, norms, context)
     kept, chips, excluded, used_removed = [], [], [], []
+    negated = None  # the last chip, when it negated: the list it heads may go on ("not in Lisbon or Porto")
     i = 0
     while i < len(tokens):
-        match = parser.match_at(i)
+        match = (negated and parser.listed(i, negated)) or parser.match_at(i)
         if match is None:
+            negated = None
             kept.append(tokens[i])
             i += 1
             continue
+        # (an item taken back as words still heads its list: "not in Lisbon or Porto" without its first chip)
+        negated = match.chip if match.chip is not None and match.chip.kind in NEGATED_KINDS else None
         if match.chip is None or match.chip.key in removed:
             if match.chip is not None:
                 used_removed.append(match.chip.key)
@@ -281,6 +288,35 @@ class _Parser:
 
     def match_at(self, i: int) -> _Match | None:
         return self._exclusion(i) or self._date_chip(i) or self._place(i)
+
+    # lists a negation runs over -----------------------------------------------------------------------------------
+    def listed(self, i: int, previous: Chip) -> _Match | None:
+        """The next item of a list whose first item was negated: "not in Lisbon or Porto", "without 2019, 2020 and
+        2021", "without dogs or cats" leave out (or lower) every item, not the first alone. An item follows "or",
+        "nor", "and" (or, for dates, a comma) and is of the first one's kind; anything else ends the list and is
+        read as usual ("not in Lisbon 2023": the 2023 photos not taken in Lisbon)."""
+        joined = self.norms[i] in LIST_WORDS
+        if not joined and not (previous.kind == "not_date" and self.tokens[i - 1].endswith(",")):
+            return None
+        first = i + 1 if joined else i
+        if first >= len(self.tokens):
+            return None
+        if previous.kind == "exclusion":
+            return self._excluded_phrase(i, first, self.tokens[first])
+        said = previous.label.split()[0]  # the negation as it was said: "not", "without", "except"
+        if previous.kind == "not_place":
+            place = self._place(first)
+            if place is None:
+                return None
+            said = previous.label[: -len(previous.place)].strip() or said  # "not in", "without"
+            return _Match(end=place.end, chip=replace(place.chip, kind="not_place", key=f"-{place.chip.key}",
+                                                      label=f"{said} {place.chip.place}", start=i, end=place.end))
+        dated = self._date_chip(first)
+        if dated is None:
+            return None
+        return _Match(end=dated.end, chip=replace(
+            dated.chip, kind="not_date", key="-" + " ".join(self.norms[first:dated.end]),
+            label=f"{said} {' '.join(self.tokens[first:dated.end])}".strip(EDGE_PUNCT), start=i, end=dated.end))
 
     # exclusions ------------------------------------------------------------------------------------------------
     def _exclusion(self, i: int) -> _Match | None:
@@ -407,17 +443,15 @@ class _Parser:
         of_year = self._year_at(i + 2) if i + 1 < len(self.norms) and self.norms[i + 1] == "of" else None
         if word in ("last", "this") and i + 1 < len(self.norms):
             return self._relative(i)
+        day = self._day(i)
+        if day:
+            return day
         if word in MONTH_NAMES and (nxt or of_year):
             year = nxt or of_year
             return (i + 2 if nxt else i + 3), month_span(year, MONTH_NAMES[word])
         if word in SEASONS and (nxt or of_year):
             year = nxt or of_year
             return (i + 2 if nxt else i + 3), self._season_span(word, year)
-        if word.isdecimal() and 1 <= int(word) <= 31 and i + 2 < len(self.norms) and self.norms[i + 1] in MONTH_NAMES:
-            year = self._year_at(i + 2)
-            day = day_or_none(year, MONTH_NAMES[self.norms[i + 1]], int(word)) if year else None
-            if day:
-                return i + 3, (day, day)
         holiday = self._holiday(i)
         if holiday:
             return holiday
@@ -431,6 +465,22 @@ class _Parser:
             if day:
                 return i + 1, (day, day)
         return None
+
+    def _day(self, i: int):
+        """A day with its month and year, either way round: "14 june 2021", "14th of june 2021", "june 14, 2021",
+        "june 14th 2021". A day its month lacks ("june 31") is none."""
+        if _day_number(self.norms[i]) and i + 2 < len(self.norms):  # the day first
+            number, month_at = _day_number(self.norms[i]), i + (2 if self.norms[i + 1] == "of" else 1)
+        elif self.norms[i] in MONTH_NAMES and i + 1 < len(self.norms) and _day_number(self.norms[i + 1]):
+            number, month_at = _day_number(self.norms[i + 1]), i
+        else:
+            return None
+        if month_at >= len(self.norms) or self.norms[month_at] not in MONTH_NAMES:
+            return None
+        year_at = max(month_at, i + 1) + 1
+        year = self._year_at(year_at)
+        day = day_or_none(year, MONTH_NAMES[self.norms[month_at]], number) if year else None
+        return (year_at + 1, (day, day)) if day else None
 
     def _relative(self, i: int):
         word, what = self.norms[i], self.norms[i + 1]
@@ -478,6 +528,12 @@ class _Parser:
 
     def _year(self, word: str) -> bool:
         return len(word) == 4 and word.isdecimal() and EARLIEST_YEAR <= int(word) <= self.context.today.year + 1
+
+
+def _day_number(word: str) -> int | None:
+    """A day of a month as written: "14", "14th", "1st" (1 to 31), else None."""
+    found = re.fullmatch(r"(\d{1,2})(?:st|nd|rd|th)?", word)
+    return int(found[1]) if found and 1 <= int(found[1]) <= 31 else None
 
 
 def replace_chip(parsed: ParsedQuery, key: str, words: str) -> str:

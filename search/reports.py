@@ -191,12 +191,14 @@ def report_family(*, user: AbstractBaseUser, family_id: int | None) -> Family:
     return families[0]
 
 
-def search_report(*, user: AbstractBaseUser, query: str, family_id: int | None = None) -> SearchReport:
+def search_report(*, user: AbstractBaseUser, query: str, family_id: int | None = None,
+                  removed: frozenset[str] = frozenset()) -> SearchReport:
     """What the search does with `query` in one of the user's families: the terms it expands to, each term's
-    cosine and probability over every indexed photo of the family, and the top results with every component."""
+    cosine and probability over every indexed photo of the family, and the top results with every component.
+    `removed`: the chips the search page took back as words (its `plain`), understood as that page did."""
     family = report_family(user=user, family_id=family_id)
     understood = understand_search(user=user, params=SearchParams(query=query, family_id=family.pk, limit=TOP_RESULTS,
-                                                                  min_score=0.0))
+                                                                  min_score=0.0), removed=removed)
     response = search_photos(user=user, params=understood.params)
     report = SearchReport(query=response.query, family=family, model_name=None, indexed=0, model_calibration=None,
                           fitted_calibration=None, interpreted=understood.interpreted(), response=response,

@@ -21,6 +21,7 @@ from gallery.services import photos_display_sweep, photos_embedded_sweep, photos
 from search import leases
 from search.duplicates import duplicates_find
 from search.embedder import Embedder, ModelUnavailable, get_embedder
+from search.family_places import family_places_prune
 from search.metadata import documents_outdated_refresh
 from search.models import EmbeddingModel, ModelSwitch, PhotoEmbedding, SearchPreferences
 from search.ocr import ocr_after_embedding, ocr_missing
@@ -363,6 +364,7 @@ def embed_missing() -> int:
     photos_place_sweep()  # places for photos with GPS stored before places existed, a batch at a time
     photos_embedded_sweep()  # embedded keywords, title, description, zone of photos stored before they were read
     documents_outdated_refresh()
+    family_places_prune()  # places whose last photo is gone stop being places to the search box
     previous_models_prune()
     try:
         drop_orphaned_indexes()

@@ -30,6 +30,9 @@ from django.conf import settings
 TEXT_FILTERS = {"tag": 64, "place": 100}
 LIVE = "live"
 MAX_PLAIN = 20
+KEYS = ("q", "tag", "uploader", "country", "place", "after", "before", "min_score", "plain", "weights")
+# The search API's names for what a saved search calls otherwise (or does not keep), for a message that says so.
+API_NAMES = {"taken_after": "after", "taken_before": "before", "uploaded_by": "uploader"}
 
 
 def _text(value, limit: int, name: str) -> str:
@@ -64,6 +67,18 @@ def _number(value, name: str, *, low: float, high: float) -> float:
     return number
 
 
+def _known_keys(search: dict) -> None:
+    """Refuse a key the saved search does not know: dropping it would save another search than was asked for (a
+    "taken_after" left out saves no date at all)."""
+    unknown = [key for key in search if key not in KEYS]
+    if unknown:
+        raise ValidationError([
+            f"“{key}” is not part of a smart album's search" + (f": its name here is “{API_NAMES[key]}”."
+                                                                if key in API_NAMES else ".")
+            for key in unknown[:MAX_PLAIN]
+        ] + [f"A smart album's search takes {', '.join(f'“{key}”' for key in KEYS)}."])
+
+
 def _family_account(family_id: int, user_id: int):
     """The account `user_id` if it is a member of the family or uploaded photos to it (the uploaders a smart album of
     that family may name), else None."""
@@ -78,6 +93,7 @@ class SmartAlbumSearch:
     def clean(self, *, search: dict, family: Family, owner: AbstractBaseUser | None) -> dict:
         if not isinstance(search, dict):
             raise ValidationError("A smart album's search must be an object with at least “q”.")
+        _known_keys(search)
         query = _text(search.get("q"), MAX_QUERY_CHARS, "q")
         if not query:
             raise ValidationError("A smart album needs something to search for (“q”).")

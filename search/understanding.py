@@ -19,7 +19,9 @@ from gallery.places import country_name
 from search.engine import MAX_QUERY_CHARS, SearchParams
 from search.expansion import synonym_groups
 from search.models import FamilyPlace
+from search.metadata import decade_word
 from search.query_parser import (
+    EARLIEST_YEAR,
     EDGE_PUNCT,
     MAX_PHRASE,
     KnownPlace,
@@ -42,6 +44,15 @@ class Understanding:
     parsed: ParsedQuery
     truncated: bool  # the query was longer than the engine reads
     explicit_where: bool = False  # an explicit place or country replaced the query's places
+    explicit_when: bool = False  # an explicit date (either end) replaced the query's dates
+
+    def replaced_by(self, chip) -> str:
+        """The filters of the form that replace this chip of the query ("" when it is in force)."""
+        if chip.kind == "place" and self.explicit_where:
+            return "Place and Country"
+        if chip.kind == "date" and self.explicit_when:
+            return "Taken from/until"
+        return ""
 
     def interpreted(self) -> dict:
         """The API's `interpreted`: the places and dates in effect from the query, exclusions, remaining text."""
@@ -237,7 +248,8 @@ def _understood(params: SearchParams, query: str, facts: _Facts | None, *, remov
                if facts and facts.family_ids else None)
     parsed = parse_query(query, context, removed=removed) if context else ParsedQuery(text=query)
     return Understanding(params=_merged(params, parsed), parsed=parsed, truncated=truncated,
-                         explicit_where=params.place is not None or params.country is not None)
+                         explicit_where=params.place is not None or params.country is not None,
+                         explicit_when=params.taken_after is not None or params.taken_before is not None)
 
 
 def _merged(params: SearchParams, parsed: ParsedQuery) -> SearchParams:
@@ -266,13 +278,20 @@ def _merged(params: SearchParams, parsed: ParsedQuery) -> SearchParams:
 def _browse_words(parsed: ParsedQuery) -> str:
     """A query of only places and dates ("Lisbon 2023") leaves no text, and the engine answers an empty text
     with nothing. Until it lists a filter's photos by itself, ask it for the words every photo in the filter
-    carries in its metadata document: the place names and the years covered."""
+    carries in its metadata document: the place names and the years covered, or, for a span longer than
+    BROWSE_YEARS, its decades (every photo carries its decade too: search.metadata.decade_word)."""
     words = list(parsed.place_names)
     if parsed.taken_after or parsed.taken_before:
-        first = (parsed.taken_after or date(1900, 1, 1)).year
+        first = (parsed.taken_after or date(EARLIEST_YEAR, 1, 1)).year
         last = (parsed.taken_before or timezone.localdate()).year
-        words += [str(year) for year in range(max(first, last - 60), last + 1)]
+        if last - first < BROWSE_YEARS:
+            words += [str(year) for year in range(first, last + 1)]
+        else:
+            words += [decade_word(year) for year in range(first // 10 * 10, last + 1, 10)]
     return " ".join(words)[:MAX_QUERY_CHARS]
+
+
+BROWSE_YEARS = 30  # a span of more years is browsed by its decades (at most 21 words since EARLIEST_YEAR)
 
 
 def _browse_word_count(parsed: ParsedQuery) -> int | None:

@@ -70,7 +70,7 @@ def search(request: HttpRequest) -> HttpResponse:
                "show_hidden_url": _with(request, show_hidden="1"), "understood": understood,
                # A query of only places and dates is searched by its filter's words ("2021 2022 2023"): name it as typed.
                "query_shown": response.query if understood.parsed.text else query,
-               "chips": [_chip_view(request, chip) for chip in understood.parsed.chips],
+               "chips": [_chip_view(request, chip, understood) for chip in understood.parsed.chips],
                "kept_params": [(k, v) for k, values in request.GET.lists() for v in values if k not in _CHIP_PARAMS],
                "photo_query": SearchList.context(request.GET).query,  # photos open in the viewer on these results
                "favourite_ids": favourite_ids(user=request.user, photo_ids=[r.photo.pk for r in response.results]),
@@ -175,12 +175,13 @@ def _with(request: HttpRequest, **changes) -> str:
     return "?" + query.urlencode()
 
 
-def _chip_view(request: HttpRequest, chip: Chip) -> dict:
-    """A chip and the URL that removes it: the same search with its words listed as plain text."""
+def _chip_view(request: HttpRequest, chip: Chip, understood: Understanding) -> dict:
+    """A chip, the URL that removes it (the same search with its words listed as plain text), and the form's
+    filters that replace it, if any (an explicit place, or dates, win over the query's)."""
     query = request.GET.copy()
     if chip.key not in query.getlist("plain"):
         query.appendlist("plain", chip.key)
-    return {"chip": chip, "remove_url": "?" + query.urlencode()}
+    return {"chip": chip, "remove_url": "?" + query.urlencode(), "replaced_by": understood.replaced_by(chip)}
 
 
 def _chip_edited(request: HttpRequest, understood: Understanding, *, params: SearchParams,
@@ -460,10 +461,12 @@ def search_report_view(request: HttpRequest) -> HttpResponse:
     form = SearchReportForm(data, families=families)
     report = None
     if form.is_valid() and form.cleaned_data["q"]:
-        report = search_report(user=request.user, query=form.cleaned_data["q"], family_id=form.cleaned_data["family"])
+        report = search_report(user=request.user, query=form.cleaned_data["q"], family_id=form.cleaned_data["family"],
+                               removed=form.removed())
     elif "family" in form.errors and request.GET.get("family"):
         raise Http404("No such family.")  # not one of theirs: the same answer as a missing one
-    return render(request, "search/search_report.html", {"form": form, "report": report, "families": families})
+    return render(request, "search/search_report.html", {"form": form, "report": report, "families": families,
+                                                         "plain": sorted(form.removed())})
 
 
 @require_GET

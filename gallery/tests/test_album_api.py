@@ -278,3 +278,25 @@ def test_the_album_list_api_asks_the_same_few_queries_and_never_reads_whole_albu
         body = api.get("/api/v1/albums/").json()["results"]
     assert [(a["cover"], a["photo_count"]) for a in body] == [
         (photos[1].pk if n % 2 else photos[0].pk, 3) for n in range(count)]
+
+
+def test_a_smart_album_search_naming_a_filter_it_does_not_know_is_refused_not_saved_without_it(family, alice):
+    """"taken_after" (the search API's name for a date) was dropped without a word: the album was saved with no date
+    at all and showed every match of any year, with a 201. So were "like", "sort" or a misspelt "palce". Now a key
+    the saved search does not know is a 400 naming it (and, for the search API's names, the album's own)."""
+    api = _client(alice)
+    response = api.post("/api/v1/albums/", {"name": "Since 2023", "family": family.pk,
+                                            "search": {"q": "dog", "taken_after": "2023-01-01", "like": [1]}},
+                        content_type="application/json")
+    assert response.status_code == 400, response.content
+    messages = " ".join(response.json()["search"])
+    assert "“taken_after”" in messages and "“after”" in messages and "“like”" in messages
+    assert not family.albums.exists()
+    album = api.post("/api/v1/albums/", {"name": "Dogs", "family": family.pk, "search": {"q": "dog"}},
+                     content_type="application/json").json()
+    patched = api.patch(f"/api/v1/albums/{album['id']}/", {"search": {**album["search"], "palce": "Lisbon"}},
+                        content_type="application/json")
+    assert patched.status_code == 400 and "“palce”" in " ".join(patched.json()["search"])
+    # What the API answered for an album is a search it takes back as it is.
+    assert api.patch(f"/api/v1/albums/{album['id']}/", {"search": album["search"]},
+                     content_type="application/json").status_code == 200

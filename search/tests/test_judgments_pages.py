@@ -126,3 +126,18 @@ def test_a_refine_link_whose_photos_are_all_foreign_does_not_say_it_refined(clie
                                                          "verdict": "right", "search": url.split("?", 1)[1]},
                                       headers=HTMX)
     assert theirs.status_code == 404
+
+
+def test_a_mark_on_a_photo_now_in_the_trash_is_no_refine(client_for, alice, shapes):
+    """The refine bar counted marks on photos since moved to the trash ("You marked 1 right") and its link refined by
+    them; the photo is gone from search, so its mark waits (as the quality page lets it wait) until it is restored."""
+    from gallery.trash_services import photos_trash
+
+    client = client_for(alice)
+    judge(client, shapes["red square"], "right")
+    judge(client, shapes["blue circle"], "wrong")
+    photos_trash(user=alice, photo_ids=[shapes["red square"].pk])
+    page = client.get("/search/", {"q": "red shape", "min_score": 0}).content.decode()
+    assert "You marked 0 right and 1 wrong" in page
+    assert f"like={shapes['red square'].pk}" not in page and "More like these" not in page
+    assert f"unlike={shapes['blue circle'].pk}" in page

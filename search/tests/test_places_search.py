@@ -210,3 +210,35 @@ def test_not_in_a_place_leaves_out_the_photos_taken_there(toy_model, family, ali
     page = client_for(alice).get(reverse("search:search"), {"q": "beach not in Lisbon"}).content.decode()
     assert 'class="chip chip-not_place"' in page and "Left out" in page and "Lowered" not in page
     assert f'href="{lisbon.get_absolute_url()}' not in page and f'href="{london.get_absolute_url()}' in page
+
+
+def test_a_negation_leaves_out_every_place_and_date_of_its_list(toy_model, family, alice, api):
+    """"beach not in Lisbon or London" left out Lisbon only and made London the place to search in ("or" a word of the
+    text): it showed the London photo alone, the one thing asked not to be shown. "beach not in 2019 or 2023" likewise
+    showed only the 2023 photos. Now the negation runs over the list: every place and date of it is left out."""
+    from gallery.services import photo_update
+
+    lisbon, london = store(family, alice, *LISBON), store(family, alice, *LONDON)
+    nowhere, older = store(family, alice), store(family, alice, taken="2019:05:01 12:00:00")
+    recent = store(family, alice, taken="2021:05:01 12:00:00")
+    for photo in (lisbon, london, nowhere, older, recent):
+        photo_update(photo=photo, tags=["beach"])
+    body = _search(api, q="beach not in Lisbon or London")
+    assert (body["interpreted"]["not_places"], body["interpreted"]["places"]) == (["Lisbon", "London"], [])
+    assert _ids(body) == {nowhere.pk, older.pk, recent.pk}
+    body = _search(api, q="beach not in 2019 or 2023")
+    assert body["interpreted"]["taken_after"] is None and len(body["interpreted"]["not_dates"]) == 2
+    assert _ids(body) == {recent.pk}
+
+
+def test_a_place_whose_region_bears_its_name_counts_once(toy_model, family, alice, api):
+    """GeoNames names Lisbon's region "Lisbon" too, and the place field held "Lisbon Lisbon Portugal": the word counted
+    twice, so a Lisbon photo read p = 0.80 for its place where a York photo (region England) read the documented 0.60
+    for the same evidence, and ranked above it on "in Lisbon or York". Each word of the place now counts once."""
+    lisbon, york = store(family, alice, *LISBON), store(family, alice, 53.959, -1.0815)
+    assert (lisbon.place_city, lisbon.place_region) == ("Lisbon", "Lisbon")
+    for query, photo in (("lisbon", lisbon), ("york", york)):
+        explanation = next(r["explanation"] for r in _search(api, q=query)["results"] if r["id"] == photo.pk)
+        assert explanation["meta_probabilities"]["place"] == pytest.approx(0.60), query
+    both = {r["id"]: r["score"] for r in _search(api, q="in Lisbon or York")["results"]}
+    assert both[lisbon.pk] == pytest.approx(both[york.pk])

@@ -101,6 +101,14 @@ def test_several_places_and_a_country_holding_a_place():
     ("Jun 2021", date(2021, 6, 1), date(2021, 6, 30)),
     ("february 2024", date(2024, 2, 1), date(2024, 2, 29)),
     ("14 june 2021", date(2021, 6, 14), date(2021, 6, 14)),
+    # The month first (as American English writes it) and ordinals: "june 14 2021" was the year 2021 and the text
+    # "june 14", "14th june 2021" the month and the text "14th".
+    ("june 14 2021", date(2021, 6, 14), date(2021, 6, 14)),
+    ("June 14, 2021", date(2021, 6, 14), date(2021, 6, 14)),
+    ("june 14th 2021", date(2021, 6, 14), date(2021, 6, 14)),
+    ("14th june 2021", date(2021, 6, 14), date(2021, 6, 14)),
+    ("1st of june 2021", date(2021, 6, 1), date(2021, 6, 1)),
+    ("the 3rd of june 2021", date(2021, 6, 3), date(2021, 6, 3)),
     ("2021-06-14", date(2021, 6, 14), date(2021, 6, 14)),
     ("2021-06", date(2021, 6, 1), date(2021, 6, 30)),
     ("last year", date(2025, 1, 1), date(2025, 12, 31)),
@@ -165,6 +173,13 @@ def test_holiday_without_a_known_country_is_a_window_around_its_usual_day():
     assert (easter.taken_after, easter.taken_before) == (date(2019, 4, 19), date(2019, 4, 23))
 
 
+def test_a_day_that_is_no_day_of_its_month_stays_text():
+    for query in ("june 31 2021", "31st june 2021", "june 0 2021", "february 29th 2023"):
+        parsed = parse_query(query, ctx())
+        assert parsed.taken_after != parsed.taken_before, query  # never read as one day
+    assert parse_query("june 15th", ctx()).chips == ()  # no year: a month word and a number, left to metadata
+
+
 def test_numbers_that_are_no_year_stay_text():
     for query in ("1000 piece puzzle", "3000", "route 66", "1799"):
         assert parse_query(query, ctx()).chips == (), query
@@ -201,6 +216,54 @@ def test_a_quoted_exclusion_and_what_is_no_exclusion():
     assert parse_query("beach except summer 2021", ctx()).not_dates == ((date(2021, 6, 1), date(2021, 8, 31)),)
     assert parse_query("beach -5 degrees", ctx()).not_dates == ()  # no year
     assert parse_query("beach -1200", ctx()).not_dates == ()  # before photography: no date
+
+
+@pytest.mark.parametrize("query, places, countries", [
+    ("beach not in Lisbon or São Paulo", ("Lisbon", "São Paulo"), ()),
+    ("beach without Lisbon and England", ("Lisbon", "England"), ()),
+    ("beach not in Lisbon or in England", ("Lisbon", "England"), ()),
+    ("beach not in Lisbon nor Portugal", ("Lisbon",), ("PT",)),
+])
+def test_a_negation_runs_over_a_list_of_places(query, places, countries):
+    # "not in Lisbon or São Paulo" left out Lisbon only and made São Paulo the place to search in, with "or" as a
+    # word: the opposite of what was asked for.
+    parsed = parse_query(query, ctx())
+    assert (parsed.not_places, parsed.not_countries) == (places, countries)
+    assert (parsed.places, parsed.countries, parsed.text) == ((), (), "beach")
+    assert all(chip.kind == "not_place" for chip in parsed.chips)
+    assert [c.label for c in parse_query("beach not in Lisbon or São Paulo", ctx()).chips] == [
+        "not in Lisbon", "not in São Paulo"]
+
+
+@pytest.mark.parametrize("query, spans", [
+    ("beach not in 2019 or 2023", ((2019, 2019), (2023, 2023))),
+    ("beach without 2019, 2020 and 2023", ((2019, 2019), (2020, 2020), (2023, 2023))),
+    ("beach except summer 2021 or june 2022", ((date(2021, 6, 1), date(2021, 8, 31)), (date(2022, 6, 1), date(2022, 6, 30)))),
+    ("beach -2019 or 2023", ((2019, 2019), (2023, 2023))),
+])
+def test_a_negation_runs_over_a_list_of_dates(query, spans):
+    parsed = parse_query(query, ctx())
+    expected = tuple((date(a, 1, 1), date(b, 12, 31)) if isinstance(a, int) else (a, b) for a, b in spans)
+    assert parsed.not_dates == expected
+    assert (parsed.taken_after, parsed.taken_before, parsed.text) == (None, None, "beach")
+    assert [c.label for c in parse_query("beach not in 2019 or 2023", ctx()).chips] == ["not in 2019", "not 2023"]
+
+
+def test_a_negation_runs_over_a_list_of_concepts_and_stops_where_the_list_does():
+    assert parse_query("beach without dogs or cats", ctx()).excluded == ("dogs", "cats")
+    assert parse_query("beach -dog or cat", ctx()).text == "beach"
+    # What follows the list is the search again: a place, a date or words of another kind.
+    after = parse_query("beach not in Lisbon 2023", ctx())
+    assert after.not_places == ("Lisbon",) and after.taken_after == date(2023, 1, 1) and after.not_dates == ()
+    mixed = parse_query("beach not in 2019 or Lisbon", ctx())
+    assert mixed.not_dates == ((date(2019, 1, 1), date(2019, 12, 31)),) and mixed.places == ("Lisbon",)
+    assert parse_query("beach not in Lisbon or", ctx()).text == "beach or"
+    # A chip of the list taken back stays words, with its connector; the others stay left out.
+    undone = parse_query("beach not in Lisbon or São Paulo", ctx(), removed={"-sao paulo"})
+    assert undone.not_places == ("Lisbon",) and undone.text == "beach or São Paulo"
+    first_undone = parse_query("beach not in Lisbon or São Paulo", ctx(), removed={"-lisbon"})
+    assert first_undone.not_places == ("São Paulo",) and first_undone.places == ()
+    assert first_undone.text == "beach not in Lisbon"
 
 
 # --- removed chips and edits ---------------------------------------------------------------------------------

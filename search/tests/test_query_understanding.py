@@ -116,6 +116,19 @@ def test_a_query_of_only_dates_scores_each_photo_in_them_as_one_year_does(trip, 
         {**lisbon, trip["lisbon 2022"].pk: lisbon[trip["lisbon 2023"].pk]})
 
 
+def test_a_query_of_only_a_long_span_lists_its_old_photos_too(toy_model, family, alice, api):
+    """A span of only dates was searched by the words of its last 60 years: "since 1950" missed a scan dated 1955
+    (and "before 2020" every photo taken before 1960). A span longer than that is searched by its decades."""
+    old = shape_photo(family, alice, "red", "circle", None, "1955:06:10 12:00:00", seed=11)
+    new = shape_photo(family, alice, "blue", "square", LISBON, "2023:06:10 12:00:00", seed=12)
+    embed_photos(photo_ids=[old.pk, new.pk])
+    for query in ("since 1950", "before 2024", "between 1900 and 2025", "1930-2024"):
+        body = api.get(reverse("api_search"), {"q": query}).json()  # the default minimum score
+        assert set(_ids(body)) == {old.pk, new.pk}, query
+        assert all(r["explanation"]["probability_metadata"] == pytest.approx(0.5) for r in body["results"]), query
+    assert _ids(_api(api, q="since 1960")) == [new.pk]  # the span still filters
+
+
 def test_a_query_of_only_a_filter_is_named_as_typed_not_by_its_browse_words(trip, alice, client_for):
     client = client_for(alice)
     page = client.get(reverse("search:search"), {"q": "between 2021 and 2023"}).content.decode()
@@ -134,6 +147,23 @@ def test_explicit_parameters_win_over_the_query(trip, api):
     body = _api(api, q="red circle in Lisbon 2023", taken_after="2022-01-01", taken_before="2022-12-31")
     assert (body["interpreted"]["taken_after"], body["interpreted"]["taken_before"]) == ("2022-01-01", "2022-12-31")
     assert _ids(body) == [trip["lisbon 2022"].pk]
+
+
+def test_a_chip_an_explicit_filter_replaces_says_so_on_the_page(trip, alice, client_for):
+    """The page showed "Place Lisbon" and "Taken 2023" as in force while the Place filter (London) and the dates
+    typed in "Taken from/until" replaced them: the results were London's, or 2022's, under chips that said otherwise.
+    A chip the filters replace now says so."""
+    client = client_for(alice)
+    page = client.get(reverse("search:search"), {"q": "red circle in Lisbon 2023", "place": "London"}).content.decode()
+    lisbon = page[page.index('data-chip="lisbon"'):]
+    lisbon = lisbon[:lisbon.index("</li>")]
+    assert "replaced by the Place and Country filters" in lisbon
+    year = page[page.index('data-chip="2023"'):]
+    assert "replaced by" not in year[:year.index("</li>")]
+    page = client.get(reverse("search:search"), {"q": "red circle in Lisbon 2023", "after": "2022-01-01"}).content.decode()
+    year = page[page.index('data-chip="2023"'):]
+    assert "replaced by the Taken from/until filters" in year[:year.index("</li>")]
+    assert "replaced by" not in client.get(reverse("search:search"), {"q": "red circle in Lisbon 2023"}).content.decode()
 
 
 def test_a_removed_chip_stays_removed_in_the_url_and_its_words_are_text(trip, api, alice, client_for):
@@ -215,6 +245,25 @@ def test_the_family_place_list_follows_the_photos(family, alice):
     Photo.objects.filter(pk=photo.pk).delete()
     family_places_rebuild(family_ids=[family.pk])
     assert not FamilyPlace.objects.filter(family=family).exists()
+
+
+def test_the_sweep_drops_a_place_whose_last_photo_is_gone(toy_model, family, alice, api):
+    """A place stayed in the family's list after its last photo was deleted (family_places_rebuild ran nowhere but
+    the tests): "lisbon" went on making a place chip that filtered to nothing, so a photo whose description says
+    Lisbon was no longer found by the word. The sweep now rebuilds the lists of families holding such a place."""
+    from gallery.services import photo_update, photos_delete
+    from search.services import embed_missing
+
+    gone = shape_photo(family, alice, "red", "circle", LISBON, "2023:07:14 12:00:00", seed=8)
+    scan = shape_photo(family, alice, "blue", "square", None, "2023:07:14 12:00:00", seed=9)
+    kept = shape_photo(family, alice, "green", "square", LONDON, "2023:07:14 12:00:00", seed=10)
+    photo_update(photo=scan, description="tram ride in lisbon")
+    photos_delete(photos=Photo.all_objects.filter(pk=gone.pk))
+    assert _api(api, q="lisbon")["interpreted"]["places"] == ["Lisbon"]
+    embed_missing()
+    body = _api(api, q="lisbon")
+    assert body["interpreted"]["places"] == [] and _ids(body) == [scan.pk]
+    assert list(FamilyPlace.objects.filter(family=family).values_list("city", flat=True)) == [kept.place_city]
 
 
 def test_a_tag_of_the_family_is_a_concept_not_a_place(family, alice, add_shape):

@@ -74,3 +74,18 @@ def test_the_response_says_which_photos_refined_it(shapes, alice):
     unlike = tuple(ids_of(shapes, "blue circle")[:1])
     response = search_photos(user=alice, params=SearchParams(query="red shape", like=like, unlike=unlike))
     assert response.liked == list(like) and response.unliked == list(unlike)
+
+
+def test_a_photo_in_the_trash_refines_nothing(shapes, alice):
+    """A photo moved to the trash is gone from search, yet `like=` with its id still moved the query by its picture
+    (and the response named it among the photos that refined the search): a shared link, or marks given before it
+    went to the trash, kept steering results by a photo nobody can see there. Now it is ignored like a foreign id."""
+    from gallery.trash_services import photos_trash
+
+    like = ids_of(shapes, "red square")[:1]
+    plain = search_photos(user=alice, params=SearchParams(query="shape", min_score=0))
+    photos_trash(user=alice, photo_ids=like)
+    refined = search_photos(user=alice, params=SearchParams(query="shape", min_score=0, like=tuple(like)))
+    assert refined.liked == []
+    assert [(r.photo.pk, r.score) for r in refined.results] == [
+        (r.photo.pk, r.score) for r in plain.results if r.photo.pk not in like]

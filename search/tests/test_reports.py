@@ -247,3 +247,30 @@ def test_reports_do_not_call_a_family_unfitted_when_its_fit_is_not_in_force(shap
     assert "no fit from the family's judgments is in force (the model's own calibration is)" in output
     html = client_for(alice).get("/search/report/", {"q": "red square", "family": family.pk}).content.decode()
     assert "no fitted calibration yet" not in html and "no fit from this family's judgments is in force" in html
+
+
+@pytest.mark.parametrize("query, said", [("red square not in Portugal", "not in Portugal"),
+                                         ("red square without 2023", "not taken 2023-01-01 to 2023-12-31")])
+def test_the_report_page_says_what_a_negated_place_or_date_leaves_out(shapes, alice, client_for, query, said):
+    """The page's "Understood" line showed places, dates and exclusions, not a negated place or date: the report of
+    "red square not in Portugal" read as one for “red square”, with no word of the photos it left out (the command
+    printed it)."""
+    html = client_for(alice).get("/search/report/", {"q": query}).content.decode()
+    assert f"Understood: {said}; looking for “red square”." in html
+    assert "Understood" not in client_for(alice).get("/search/report/", {"q": "red square"}).content.decode()
+
+
+def test_the_report_of_a_search_whose_chip_was_removed_keeps_its_words_as_words(shapes, alice, client_for):
+    """× on a chip searches its words as plain text (`plain=` in the URL), but "How this search scored" linked the
+    query alone, so the report understood the place again and scored another search than the page showed."""
+    client = client_for(alice)
+    page = client.get("/search/", {"q": "red square in Portugal", "plain": "portugal"}).content.decode()
+    link = page[page.index('class="report-link" href="') + len('class="report-link" href="'):]
+    link = link[:link.index('"')].replace("&amp;", "&")
+    assert "plain=portugal" in link
+    html = client.get(link).content.decode()
+    assert "Understood" not in html and "“red square in Portugal” in Smiths" in html
+    assert 'name="plain" value="portugal"' in html  # kept when the report's own form is sent again
+    assert "Understood: in Portugal" in client.get("/search/report/", {"q": "red square in Portugal"}).content.decode()
+    report = search_report(user=alice, query="red square in Portugal", removed=frozenset({"portugal"}))
+    assert report.interpreted["places"] == []

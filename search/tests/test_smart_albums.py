@@ -200,3 +200,20 @@ def test_saving_a_favourites_only_search_as_a_smart_album_says_the_favourites_ar
     assert 'name="favourite"' not in form
     plain = client_for(alice).get(reverse("search:search"), {"q": "dog"}).content.decode()
     assert "not only your favourites" not in plain
+
+
+def test_saving_a_refined_search_as_a_smart_album_says_the_refine_is_not_kept(client_for, toy_model, family, alice,
+                                                                             add_shape, indexed):
+    """A smart album keeps the words and filters; "more like these, fewer like those" moved the search by photos
+    marked right and wrong, which it does not keep. The form carried like/unlike along and the album dropped them
+    without a word, so it showed other photos than the refined results it was saved from."""
+    right = indexed(add_shape, "red", "circle")
+    refined = {"q": "circle", "like": str(right.pk)}
+    page = client_for(alice).get(reverse("search:search"), refined).content.decode()
+    form = page[page.index('class="save-smart card"'):]
+    form = form[:form.index("</details>")]
+
+    assert "not the refining by the photos you marked" in form
+    assert 'name="like"' not in form and 'name="unlike"' not in form
+    plain = client_for(alice).get(reverse("search:search"), {"q": "circle"}).content.decode()
+    assert "not the refining" not in plain

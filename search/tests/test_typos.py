@@ -78,3 +78,15 @@ def test_many_queries_at_once_are_each_understood_as_alone(vocabulary, family, a
     alone = [metadata_query(query=query, family_ids=[family.pk], excluded=excluded) for query, excluded in asked]
     assert together == alone
     assert together[0].corrections and together[1].compounds and together[3].excluded and together[5].glued
+
+
+def test_numbers_are_never_corrected(vocabulary, family, alice):
+    """A year is what it says: "2002" was "corrected" to "2020" (two neighbouring digits swapped) and a decade
+    "2020s" to "2020" (a dropped letter), so a query of only dates ("since 2000", browsed by its years, or "since
+    1950", by its decades) raised the photos of 2020 with a "similar spelling" match. Words with digits are left as
+    typed."""
+    photo_factory(family=family, user=alice, tags=["2020", "route66"])
+    for typed in ("2002", "2020s", "route666", "1950s 2002"):
+        assert metadata_query(query=typed, family_ids=[family.pk]).corrections == [], typed
+    assert [c.replacement for c in metadata_query(query="sqaure 2002", family_ids=[family.pk]).corrections] == [
+        "square"]
