@@ -18,7 +18,9 @@ from django.utils.html import format_html
 
 from gallery.admin_scope import FamilyChoices, FamilyScopedAdmin, people_of
 from gallery.forms import DESCRIPTION_MAX_CHARS
-from gallery.models import ApiToken, Family, FileRemoval, Invite, Membership, Photo, PhotoTag, Tag, TagSuggestion
+from gallery.models import (
+    ApiToken, DeletedPhoto, Family, FileRemoval, Invite, Membership, Photo, PhotoTag, Tag, TagSuggestion,
+)
 from gallery.services import (
     LAST_ADMIN,
     MAX_TAGS,
@@ -451,6 +453,22 @@ class FileRemovalAdmin(ReadOnlyModelAdmin):
 
     list_display = ["storage_name", "created_at", "attempts", "last_attempt_at", "last_error"]
     readonly_fields = list_display
+
+
+@admin.register(DeletedPhoto)
+class DeletedPhotoAdmin(FamilyScopedAdmin):
+    """The bytes of photos each family deleted for good: `import_photos` leaves those files out. Deleting a row here
+    (a family admin) lets the next import bring that file back."""
+
+    change_roles = (Membership.Role.ADMIN,)
+    list_display = ["__str__", "family", "deleted_at"]
+    list_filter = [("family", admin.RelatedOnlyFieldListFilter)]
+    list_select_related = ["family"]
+    search_fields = ["sha256"]
+    readonly_fields = ["family", "sha256", "deleted_at"]
+
+    def has_add_permission(self, request) -> bool:
+        return False  # written when a photo is deleted for good
 
 
 @admin.register(Invite)

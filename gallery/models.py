@@ -419,6 +419,24 @@ class TagSuggestion(models.Model):
         return f"{self.name} ({self.probability:.0%}) on photo {self.photo_id}"
 
 
+class DeletedPhoto(models.Model):
+    """The bytes of a photo its family deleted for good (from the trash, by the trash's purge, in the admin): a re-run
+    of `import_photos` over the folder the photo came from leaves the file out instead of bringing it back. An
+    upload from the page or the API (someone choosing that very file) stores it again, and this is forgotten."""
+
+    family = models.ForeignKey(Family, on_delete=models.CASCADE, related_name="+")
+    sha256 = models.CharField(max_length=64)
+    deleted_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["family", "sha256"], name="deleted_photo_once_per_family")]
+        verbose_name = "photo deleted for good"
+        verbose_name_plural = "photos deleted for good"
+
+    def __str__(self) -> str:
+        return f"{self.sha256[:12]}… deleted from {self.family} on {self.deleted_at:%Y-%m-%d}"
+
+
 class FileRemoval(models.Model):
     """A stored file whose row is gone for good, waiting to be deleted from storage.
 

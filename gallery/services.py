@@ -34,7 +34,7 @@ from gallery.images import (
     EXTENSIONS, ImageBusy, ImageRejected, decode_upright, encode_display, exif_dates, inspect_image, read_limited,
     sha256_of, turned,
 )
-from gallery.models import Family, Invite, Membership, Photo, PhotoTag, RemovedTag, Tag
+from gallery.models import DeletedPhoto, Family, Invite, Membership, Photo, PhotoTag, RemovedTag, Tag
 from gallery.places import country_code_for, country_name, place_for
 from gallery.signals import photos_added, photos_changed
 from gallery.text import (
@@ -433,6 +433,7 @@ def _photo_store(*, family, uploaded_by, data, filename, info, tags, description
         with transaction.atomic():
             _upload_hold(family, uploaded_by)
             photo.save()
+            DeletedPhoto.objects.filter(family=family, sha256=photo.sha256).delete()  # stored again: wanted after all
             photo_tags_add(photo=photo, names=tags, source=PhotoTag.Source.MEMBER, user=uploaded_by)
             photo_tags_add(photo=photo, names=embedded.keywords, source=PhotoTag.Source.EMBEDDED)
             photos_added.send(sender=Photo, photo_ids=[photo.pk])
@@ -711,13 +712,18 @@ def photo_can_delete(*, photo: Photo, user: AbstractBaseUser) -> bool:
 
 
 @transaction.atomic
-def photos_delete(*, photos: QuerySet[Photo]) -> int:
+def photos_delete(*, photos: QuerySet[Photo], remember: bool = True) -> int:
     """Delete photo rows for good (in the trash or not: members only ever do it from the trash, through
-    gallery.trash_services); their files are queued in the same transaction and removed after it commits."""
+    gallery.trash_services); their files are queued in the same transaction and removed after it commits. Their
+    bytes are remembered as deleted (DeletedPhoto: an import leaves them out), unless `remember` is off (the family
+    goes with them)."""
     # Re-selected by pk: the caller's queryset may carry joins or DISTINCT, which FOR UPDATE refuses.
     doomed = list(Photo.all_objects.filter(pk__in=photos.values("pk")).select_for_update()
-                  .only("pk", *photo_file_fields()))
+                  .only("pk", "family_id", "sha256", *photo_file_fields()))
     photos_files_release(photos=doomed)
+    if remember:
+        DeletedPhoto.objects.bulk_create([DeletedPhoto(family_id=photo.family_id, sha256=photo.sha256)
+                                          for photo in doomed], ignore_conflicts=True)  # deleted before: kept
     Photo.all_objects.filter(pk__in=[photo.pk for photo in doomed]).delete()
     return len(doomed)
 
@@ -727,7 +733,7 @@ def family_delete(*, family: Family) -> None:
     """Delete a family with everything in it, its trash too; the files of its photos go through the removal queue.
     Locked first: what is being added to it meanwhile (an upload being stored) commits before the delete collects."""
     family_lock(family_id=family.pk)
-    photos_delete(photos=Photo.all_objects.filter(family=family))
+    photos_delete(photos=Photo.all_objects.filter(family=family), remember=False)
     family.delete()
 
 

@@ -95,6 +95,57 @@ def test_rerunning_the_import_leaves_a_photo_the_family_moved_to_the_trash_in_th
             "Smiths.") in out
 
 
+def test_rerunning_the_import_does_not_bring_back_a_photo_deleted_for_good(photo_dir, family, alice, other_family,
+                                                                         mallory, client_for):
+    """Once the trash was emptied (or purged after TRASH_DAYS), a re-run imported the deleted photo again: a nightly
+    import of a phone's folder undid every deletion. The family's deleted bytes are remembered and left out, said
+    in the summary; --include-deleted brings them back, and so does choosing the file on the upload page."""
+    from gallery.models import DeletedPhoto
+    from gallery.trash_services import photos_purge, photos_trash, trash_empty
+
+    _import(photo_dir, "--family", "Smiths", "--user", "alice")
+    beach, garden = Photo.objects.get(original_filename="beach.jpg"), Photo.objects.get(original_filename="garden.png")
+    photos_trash(user=alice, photo_ids=[beach.pk, garden.pk])
+    photos_purge(user=alice, photo_ids=[beach.pk])
+    trash_empty(user=alice, family=family)
+    assert DeletedPhoto.objects.filter(family=family).count() == 2
+
+    out = _import(photo_dir, "--family", "Smiths", "--user", "alice")
+    assert sorted(Photo.objects.filter(family=family).values_list("original_filename", flat=True)) == ["snow.webp"]
+    assert ("Imported 0, already there 1, deleted for good before 2 (left out: --include-deleted imports them "
+            "again), unreadable 1, not photos 1 (of 5 files) into Smiths.") in out
+    # Another family's deletions are its own.
+    from gallery.models import Membership
+
+    Membership.objects.create(family=other_family, user=alice)
+    assert "Imported 3" in _import(photo_dir, "--family", "Joneses", "--user", "alice")
+
+    # Chosen on the upload page, the file is wanted after all: stored, and no longer left out.
+    client_for(alice).post(reverse("gallery:upload"), {"family": family.pk, "files": [
+        _named(RED, "beach.jpg")]})
+    assert Photo.objects.filter(family=family, original_filename="beach.jpg").exists()
+    assert list(DeletedPhoto.objects.filter(family=family).values_list("sha256", flat=True)) == [garden.sha256]
+
+    out = _import(photo_dir, "--family", "Smiths", "--user", "alice", "--include-deleted")
+    assert "Imported 1, already there 2, unreadable 1" in out
+    assert not DeletedPhoto.objects.filter(family=family).exists()
+
+
+def _named(data: bytes, name: str):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    return SimpleUploadedFile(name, data, content_type="application/octet-stream")
+
+
+def test_a_deleted_familys_photos_are_not_remembered_as_deleted(photo_dir, family, alice):
+    from gallery.models import DeletedPhoto
+    from gallery.services import family_delete
+
+    _import(photo_dir, "--family", "Smiths", "--user", "alice")
+    family_delete(family=family)
+    assert not DeletedPhoto.objects.exists()
+
+
 def test_file_names_that_are_no_text_are_imported_with_what_can_be_read_of_them(tmp_path, family, alice, client_for):
     """A name in another encoding (Latin-1 bytes from an old camera card or a zip) is no UTF-8: it crashed the import
     (the whole batch rolled back, the summary's print of such a name too). Such names are kept readable instead, and

@@ -15,7 +15,7 @@ from gallery.downloads import names_an_image_format
 from gallery.files import files_remove, photo_file_names
 from gallery.images import NOT_AN_IMAGE, ImageRejected, read_limited, sha256_of, too_large
 from gallery.management.families import family_from_option
-from gallery.models import Family, Photo
+from gallery.models import DeletedPhoto, Family, Photo
 from gallery.services import UploadResult, photo_create_from_bytes, tags_clean
 from gallery.text import text_from_os
 
@@ -25,6 +25,7 @@ COMMIT_EVERY = 64
 # (several SYNOPHOTO_THUMB_*.jpg per photo), its recycle bin and its snapshots (copies of what is already there).
 NOT_PHOTO_FOLDERS = frozenset({"@eaDir", "#recycle", "#snapshot"})
 IN_TRASH = "in_trash"  # the file's photo is in the family's trash: left there
+DELETED = "deleted"  # the family deleted the file's photo for good: left out (--include-deleted brings it back)
 NOT_A_PHOTO = "not_a_photo"  # no image, and named as something else (a sidecar, a video, notes): counted by kind
 # Files beside photos that the mimetypes table does not know: metadata sidecars, Apple's edit lists, folder databases.
 SIDECARS = frozenset({"xmp", "aae", "ini", "db", "nomedia"})
@@ -34,7 +35,8 @@ class Command(BaseCommand):
     help = (
         "Import every image below DIR into a family. Duplicates (same bytes already in the family) and "
         "unreadable files are skipped, so the command can be re-run to resume an interrupted import. A file whose "
-        "photo the family moved to the trash is left there (restore it from the family's trash page)."
+        "photo the family moved to the trash is left there (restore it from the family's trash page), and one "
+        "whose photo it deleted for good is left out (--include-deleted imports it again)."
     )
 
     def add_arguments(self, parser):
@@ -43,8 +45,10 @@ class Command(BaseCommand):
         parser.add_argument("--user", required=True, help="username recorded as the uploader")
         parser.add_argument("--tag", action="append", default=[], help="tag every imported photo (repeatable)")
         parser.add_argument("--no-progress", action="store_true", help="no progress bar (for logs)")
+        parser.add_argument("--include-deleted", action="store_true",
+                            help="import again the files whose photos the family deleted for good")
 
-    def handle(self, *args, directory, family, user, tag, no_progress, **options):
+    def handle(self, *args, directory, family, user, tag, no_progress, include_deleted, **options):
         root = Path(directory).expanduser()
         if not root.is_dir():
             raise CommandError(f"Not a directory: {root}")
@@ -70,6 +74,9 @@ class Command(BaseCommand):
         known, trashed = set(), set()
         for sha256, trashed_at in Photo.all_objects.filter(family=family_obj).values_list("sha256", "trashed_at"):
             (trashed if trashed_at else known).add(sha256)
+        # …nor bring back what it deleted for good (a nightly import of a phone's folder would undo every deletion).
+        deleted = set() if include_deleted else set(
+            DeletedPhoto.objects.filter(family=family_obj).values_list("sha256", flat=True))
         counts: Counter[str] = Counter()
         problems: list[tuple[Path, str]] = []
         bar = tqdm(total=len(files), unit="file", disable=no_progress, file=self.stderr._out, dynamic_ncols=True)
@@ -78,7 +85,7 @@ class Command(BaseCommand):
         try:
             for start in range(0, len(files), COMMIT_EVERY):
                 batch, batch_problems = self._import_batch(files[start:start + COMMIT_EVERY], family_obj, uploader,
-                                                           tag, known, trashed, bar)
+                                                           tag, (known, trashed, deleted), bar)
                 counts.update(batch)  # counted once committed
                 problems.extend(batch_problems)
         except KeyboardInterrupt:
@@ -90,8 +97,8 @@ class Command(BaseCommand):
         bar.close()
         self._report(root, linked, problems, counts, len(files), family_obj)
 
-    def _import_batch(self, paths: list[Path], family: Family, uploader, tags: list[str], known: set[str],
-                      trashed: set[str], bar) -> tuple[Counter[str], list[tuple[Path, str]]]:
+    def _import_batch(self, paths: list[Path], family: Family, uploader, tags: list[str],
+                      hashes: tuple[set[str], set[str], set[str]], bar) -> tuple[Counter[str], list[tuple[Path, str]]]:
         """Import these files in one transaction: what they counted. When it is rolled back (Ctrl-C), the files
         stored for its new photos are removed too: no row points at them."""
         counts: Counter[str] = Counter()
@@ -101,7 +108,7 @@ class Command(BaseCommand):
             with transaction.atomic():
                 for path in paths:
                     bar.set_postfix_str(text_from_os(path.name)[-30:], refresh=False)
-                    result = self._import_one(path, family, uploader, tags, known, trashed)
+                    result = self._import_one(path, family, uploader, tags, *hashes)
                     if _no_photo(path, result):  # counted by kind (the extension), not named one by one
                         counts.update([NOT_A_PHOTO, f"{NOT_A_PHOTO}:{path.suffix.lower() or '(no extension)'}"])
                     else:
@@ -130,6 +137,8 @@ class Command(BaseCommand):
         self.stdout.write(self.style.SUCCESS(
             f"Imported {counts[UploadResult.SAVED]}, already there {counts[UploadResult.DUPLICATE]}, "
             + (f"in the trash {counts[IN_TRASH]} (left there), " if counts[IN_TRASH] else "")
+            + (f"deleted for good before {counts[DELETED]} (left out: --include-deleted imports them again), "
+               if counts[DELETED] else "")
             + (f"restored from the trash {counts[UploadResult.RESTORED]}, " if counts[UploadResult.RESTORED] else "") +
             f"unreadable {counts[UploadResult.REJECTED]}"
             + (f", not photos {counts[NOT_A_PHOTO]}" if counts[NOT_A_PHOTO] else "") +
@@ -137,7 +146,9 @@ class Command(BaseCommand):
         ))
 
     def _import_one(self, path: Path, family: Family, uploader, tags: list[str], known: set[str],
-                    trashed: set[str]) -> UploadResult:
+                    trashed: set[str], deleted: set[str]) -> UploadResult:
+        """`known`, `trashed`, `deleted`: the hashes of the family's photos, of those in its trash and of those it
+        deleted for good."""
         name = path.name
         try:
             with path.open("rb") as stream:
@@ -155,6 +166,8 @@ class Command(BaseCommand):
             return UploadResult(name, UploadResult.DUPLICATE)
         if digest in trashed:
             return UploadResult(name, IN_TRASH)
+        if digest in deleted:
+            return UploadResult(name, DELETED)
         result = photo_create_from_bytes(family=family, uploaded_by=uploader, data=data, filename=name, tags=tags)
         if result.photo is not None:
             known.add(result.photo.sha256)
