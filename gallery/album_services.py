@@ -11,7 +11,7 @@ import hashlib
 import hmac
 import secrets
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import timedelta
 from typing import NamedTuple
 
@@ -188,6 +188,44 @@ def album_add_photos(*, user: AbstractBaseUser, album: Album, photo_ids: Iterabl
     if rows:
         album.save(update_fields=["updated_at"])
     return outcomes
+
+
+def upload_album(*, user: AbstractBaseUser, family: Family, album_id: int | None) -> Album | None:
+    """The album an upload puts its photos into (the upload page's and the API's `album`: None for none), checked
+    before any file is stored: a plain album of `family`, the family the photos go to. ValidationError says what is
+    wrong (another family's album, one the user can't see or that is gone, a smart album)."""
+    if album_id is None:
+        return None
+    album = Album.objects.filter(pk=album_id, family__memberships__user=user).select_related("family").first()
+    if album is None:
+        raise ValidationError("That album does not exist (any more).")
+    if album.family_id != family.pk:
+        raise ValidationError(f"The album “{album}” is in {album.family}, not in {family}: upload to "
+                              f"{album.family}, or choose another album.")
+    _require_manual(album)
+    return album
+
+
+def album_add_uploaded(*, user: AbstractBaseUser, album: Album, results: list) -> list:
+    """Put the photos of an upload's results (gallery.services.UploadResult: stored, restored from the trash, or in
+    the family already) at the end of `album`, in the order uploaded: the results, each saying what became of it."""
+    uploaded = [result for result in results if result.photo is not None]
+    if not uploaded:
+        return results
+    try:
+        outcomes = {outcome.id: outcome for outcome in
+                    album_add_photos(user=user, album=album, photo_ids=[result.photo.pk for result in uploaded])}
+    except (ValidationError, PermissionDenied) as exc:  # the album deleted, or the user removed, meanwhile
+        why = " ".join(getattr(exc, "messages", None) or [str(exc)])
+        outcomes = {result.photo.pk: PhotoOutcome(result.photo.pk, False, why) for result in uploaded}
+    return [replace(result, reason=f"{result.reason} {_album_note(album, outcomes[result.photo.pk])}".strip())
+            if result.photo is not None else result for result in results]
+
+
+def _album_note(album: Album, outcome: PhotoOutcome) -> str:
+    if not outcome.ok:
+        return f"Not added to the album “{album}”: {outcome.reason}"
+    return f"Already in the album “{album}”." if outcome.reason == ALREADY else f"Added to the album “{album}”."
 
 
 @transaction.atomic

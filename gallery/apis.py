@@ -24,6 +24,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 from rest_framework.views import exception_handler as drf_exception_handler
 
+from gallery.album_services import album_add_uploaded, upload_album
 from gallery.bulk import BULK_ACTIONS, BULK_MAX_PHOTOS, photos_bulk_apply
 from gallery.models import Membership, Photo, PhotoTag
 from gallery.forms import DESCRIPTION_MAX_CHARS, AcceptAboveForm
@@ -346,6 +347,9 @@ class PhotoListApi(APIView):
         description = serializers.CharField(required=False, allow_blank=True,
                                             max_length=DESCRIPTION_MAX_CHARS,
                                             validators=[DESCRIPTION_TEXT])
+        album = serializers.IntegerField(required=False, min_value=1, max_value=2**63 - 1,
+                                         help_text="A plain album of the family to put the photo in (a duplicate's "
+                                                   "photo too)")
 
     @extend_schema(parameters=[FilterSerializer], responses=PhotoOutputSerializer(many=True))
     def get(self, request):
@@ -386,6 +390,10 @@ class PhotoListApi(APIView):
             tags = tags_clean(parse_tags(data.validated_data.get("tags", "")))
         except DjangoValidationError as exc:
             raise ValidationError({"tags": exc.messages}) from None
+        try:
+            album = upload_album(user=request.user, family=family, album_id=data.validated_data.get("album"))
+        except DjangoValidationError as exc:
+            raise ValidationError({"album": exc.messages}) from None
         upload = data.validated_data["file"]
         result = photo_upload(
             family=family,
@@ -397,6 +405,8 @@ class PhotoListApi(APIView):
         )
         if result.outcome == UploadResult.REJECTED:
             raise ValidationError({"file": [result.reason]})
+        if album is not None:
+            [result] = album_add_uploaded(user=request.user, album=album, results=[result])
         if result.outcome == UploadResult.RESTORED:
             photo = photo_get(user=request.user, photo_id=result.photo.pk)
             return Response(PhotoOutputSerializer(photo, context={"request": request}).data, status=status.HTTP_200_OK)

@@ -199,6 +199,7 @@ class UploadForm(forms.Form):
 
     family = forms.IntegerField(required=False)
     tags = forms.CharField(required=False, max_length=2000)
+    album = forms.IntegerField(required=False, min_value=1, max_value=2**63 - 1)  # optional: put the photos in it
 
     def problem(self) -> str:
         """The form's errors as one plain sentence for the result rows ("" when valid)."""

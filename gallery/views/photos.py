@@ -15,6 +15,7 @@ from django.views.decorators.vary import vary_on_headers
 
 from gallery.forms import PhotoDateForm, PhotoEditForm, PhotoPlaceForm, PhotoShiftForm, TimelineForm, UploadForm
 from gallery.album_selectors import album_list
+from gallery.album_services import album_add_uploaded, upload_album
 from gallery.models import Album, Family
 from gallery.photo_lists import photo_viewer
 from gallery.selectors import (
@@ -29,7 +30,7 @@ from gallery.services import (
     photo_upload,
     tags_clean,
 )
-from gallery.text import refusal
+from gallery.text import id_from_text, refusal
 from gallery.trash_services import photo_may_manage, photos_trash, purge_at
 from gallery.upload_limits import upload_report
 from gallery.images import human_size, too_large
@@ -217,6 +218,15 @@ def upload(request: HttpRequest) -> HttpResponse:
         if scripted:
             return render(request, "gallery/upload.html#upload-results", context)
     context["chosen_family"] = _upload_family_default(request, families)
+    # The albums the photos may go into (plain ones), by family; `?album=` (an album page's "Upload photos") picks
+    # one, and its family.
+    albums = list(album_list(user=request.user).filter(kind=Album.Kind.MANUAL).order_by("family__name", "family_id",
+                                                                                         "name", "pk"))
+    wanted = id_from_text(request.POST.get("album") or request.GET.get("album") or "")
+    chosen = next((album for album in albums if album.pk == wanted), None)
+    if chosen is not None:
+        context["chosen_family"] = chosen.family
+    context.update(albums=albums, chosen_album=chosen)
     return render(request, "gallery/upload.html", context)
 
 
@@ -236,7 +246,13 @@ def _upload_files(request: HttpRequest, form: UploadForm, families: list[Family]
         tags = tags_clean(parse_tags(form.cleaned_data["tags"]))
     except ValidationError as exc:
         return _all_rejected(files, " ".join(exc.messages) + " Nothing was uploaded; fix the tags and try again.")
-    return [photo_upload(family=family, uploaded_by=request.user, stream=f, filename=f.name, tags=tags) for f in files]
+    try:
+        album = upload_album(user=request.user, family=family, album_id=form.cleaned_data["album"])
+    except ValidationError as exc:
+        return _all_rejected(files, " ".join(exc.messages) + " Nothing was uploaded.")
+    results = [photo_upload(family=family, uploaded_by=request.user, stream=f, filename=f.name, tags=tags)
+               for f in files]
+    return results if album is None else album_add_uploaded(user=request.user, album=album, results=results)
 
 
 def _all_rejected(files, reason: str) -> list[UploadResult]:

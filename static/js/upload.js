@@ -22,7 +22,7 @@
   dropzone.classList.add("scripted"); // the list shows what is chosen: the input's own "No file chosen" is hidden
 
   const waiting = []; // chosen, not sent yet: {file, li}
-  const queue = []; // sent or to be sent: {file, li, family, tags}
+  const queue = []; // sent or to be sent: {file, li, family, tags, album}
   const counts = { total: 0, done: 0, failed: 0, rejected: 0 }; // of the files sent (rejected: by the server)
   const refused = []; // names of the files refused as soon as they were chosen (over the per-file limit)
   let chosenRows = []; // the rows of the files chosen since the last "Upload", in the order chosen (top of the list)
@@ -31,6 +31,22 @@
   function chosenFamily() {
     return form.querySelector("input[name=family]:checked");
   }
+
+  // The album list offers the chosen family's albums only (another family's can't take its photos).
+  const albumSelect = document.getElementById("upload-album");
+  function syncAlbums() {
+    if (!albumSelect) return;
+    const family = chosenFamily();
+    for (const group of albumSelect.querySelectorAll("optgroup")) {
+      const mine = Boolean(family) && Array.from(group.children).some((option) => option.dataset.family === family.value);
+      group.hidden = !mine;
+      group.disabled = !mine;
+    }
+    const picked = albumSelect.selectedOptions[0];
+    if (picked && picked.parentElement.disabled) albumSelect.value = "";
+  }
+  form.addEventListener("change", (e) => { if (e.target.name === "family") syncAlbums(); });
+  syncAlbums();
 
   function plural(n, word) {
     return n + " " + word + (n === 1 ? "" : "s");
@@ -114,10 +130,12 @@
       return;
     }
     const tags = form.querySelector("[name=tags]").value;
+    const album = albumSelect ? albumSelect.value : "";
     chosenRows = []; // the next files chosen go above these
     for (const item of waiting.splice(0)) {
       item.family = family.value;
       item.tags = tags;
+      item.album = album;
       item.notSent = false;
       item.li.querySelector(".remove").remove();
       enqueue(item);
@@ -167,6 +185,7 @@
       const data = new FormData();
       data.append("family", item.family);
       data.append("tags", item.tags);
+      if (item.album) data.append("album", item.album);
       data.append("files", file, file.name);
       const xhr = new XMLHttpRequest();
       xhr.open("POST", form.action);

@@ -237,3 +237,39 @@ def test_album_pages_fit_a_390_px_phone(live_server, browser, artifacts, toy_mod
     assert page.evaluate(OVERFLOW, 390) == []
     assert page.js_errors == []
     context.close()
+
+
+def test_upload_into_an_album_from_its_page_offering_only_its_familys_albums(live_server, browser, artifacts, tmp_path):
+    from gallery.album_selectors import album_photo_ids
+    from gallery.album_services import album_create
+
+    family, grandma = _family()
+    cousins = FamilyFactory(name="Cousins")
+    MembershipFactory(family=cousins, user=grandma)
+    garden = album_create(user=grandma, family=family, name="Garden")
+    album_create(user=grandma, family=cousins, name="Cousins' picnic")
+    files = []
+    for n, colour in enumerate(("red", "blue")):
+        path = tmp_path / f"flower-{n}.png"
+        path.write_bytes(shape_png(colour, "circle", seed=40 + n))
+        files.append(str(path))
+    context, page = new_page(browser, **PHONE)
+    sign_in(page, live_server, "grandma")
+    page.goto(live_server.url + garden.get_absolute_url())
+    page.get_by_role("link", name="Upload into it").click()
+    album = page.locator("#upload-album")
+    assert album.input_value() == str(garden.pk)
+    visible = "() => Array.from(document.querySelectorAll('#upload-album optgroup')).filter((g) => !g.hidden).map((g) => g.label)"
+    assert page.evaluate(visible) == ["Hendersons"]
+    page.get_by_role("radio", name="Cousins").check()  # another family: its albums only, and Garden is let go
+    assert page.evaluate(visible) == ["Cousins"] and album.input_value() == ""
+    page.get_by_role("radio", name="Hendersons").check()
+    album.select_option(str(garden.pk))
+    page.set_input_files("#file-input", files)
+    page.get_by_role("button", name=re.compile("^Upload 2 photos")).click()
+    page.wait_for_function("() => document.querySelectorAll('.upload-row[data-outcome=saved]').length === 2")
+    assert page.get_by_text("Added to the album “Garden”.").count() == 2
+    page.screenshot(path=artifacts / "albums-upload-into-phone.png", full_page=True)
+    assert len(album_photo_ids(album=garden)) == 2
+    assert page.js_errors == []
+    context.close()
