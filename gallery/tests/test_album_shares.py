@@ -120,8 +120,11 @@ def test_password_protected_link(album, alice, photos, settings):
     url = reverse("shared_album", args=[token])
     locked = visitor.get(url).content.decode()
     assert "protected" in locked and "Wedding" not in locked
-    for media in _urls(token, photos[0].pk):
+    for media in _urls(token, photos[0].pk)[1:]:
         assert visitor.get(media).status_code == 404
+    # A photo's page (a link someone passed on) sends the visitor to the album page for the password.
+    photo_page = visitor.get(reverse("shared_photo", args=[token, photos[0].pk]))
+    assert photo_page.status_code == 302 and photo_page.url == url
     wrong = visitor.post(url, {"password": "guess"})
     assert wrong.status_code == 403 and "not the password" in wrong.content.decode()
     assert visitor.post(url, {"password": "open sesame"}).status_code == 302
@@ -223,6 +226,20 @@ def test_a_shared_album_is_shown_a_page_at_a_time(family, alice, settings):
     # Back from the last photo: to the page it is on.
     page = visitor.get(reverse("shared_photo", args=[token, photos[2].pk])).content.decode()
     assert "3 of 3" in page and f'href="{url}?page=2#photo-{photos[2].pk}"' in page
+
+
+def test_a_photo_page_of_an_ended_link_says_the_link_ended(album, alice, photos):
+    """A photo's page is a page a visitor follows a link to (a step of the viewer, a link passed on): an ended link
+    there said what the members' 404 says (of families); it says the link ended, as the album page does, and a
+    step of the viewer (HTMX) goes there whole."""
+    share, token = _share(album, alice)
+    photo_page = reverse("shared_photo", args=[token, photos[0].pk])
+    share_revoke(user=alice, share=share)
+    visitor = Client()
+    gone = visitor.get(photo_page)
+    assert gone.status_code == 404 and "doesn’t work any more" in gone.content.decode()
+    stepped = visitor.get(photo_page, headers={"HX-Request": "true"})
+    assert stepped["HX-Redirect"] == reverse("shared_album", args=[token])
 
 
 def test_a_link_locked_or_ended_while_a_visitor_scrolls_sends_the_whole_page_there(album, alice):

@@ -55,35 +55,41 @@ def _private(response: HttpResponse) -> HttpResponse:
     return response
 
 
-# The views a visitor follows a link to (rather than media a page loads): a dead link there gets its own page.
-_FOLLOWED = {"shared_album", "shared_download"}
+ALBUM, PAGE, MEDIA = "album", "page", "media"  # the kinds of shared view (`shared`)
 
 
-def shared(view):
-    """Resolve the link on every request (404 when missing, revoked or expired) and require its password."""
+def shared(kind: str):
+    """Resolve the link on every request (404 when missing, revoked or expired) and require its password. `kind`
+    says what a visitor gets when the link is dead or locked: the album page (ALBUM) says the link ended or asks for
+    the password; a page a visitor follows a link to (PAGE: a photo, "Download all") says it ended too, or sends
+    them to the album page for the password; media a page loads (MEDIA) are as missing as any other."""
 
-    @wraps(view)
-    def wrapper(request: HttpRequest, token: str, *args, **kwargs):
-        try:
-            share = share_resolve(token=token)
-        except Http404:
-            if view.__name__ not in _FOLLOWED:  # media of a dead link: as missing as any other
-                raise
-            if request.htmx:  # the next page of a grid: the link's own page says it, not a grid swapped for it
-                return _private(HttpResponseClientRedirect(reverse("shared_album", args=[token])))
-            # The album page tells whoever holds the link what happened (the members' 404 speaks of families).
-            return _private(render(request, "gallery/shared_gone.html", status=404))
-        if not _unlocked(request, share):
-            if view.__name__ == "shared_download":  # a "Download all" kept from before: the password first
-                return _private(redirect("shared_album", token))
-            if view.__name__ != "shared_album":  # media of a locked link: as missing as any other
-                raise Http404("No such photo.")
-            if request.htmx:
-                return _private(HttpResponseClientRedirect(request.path))
-            return _private(_password_page(request, share, token))
-        return _private(view(request, share, token, *args, **kwargs))
+    def decorate(view):
+        @wraps(view)
+        def wrapper(request: HttpRequest, token: str, *args, **kwargs):
+            album_page = reverse("shared_album", args=[token])
+            try:
+                share = share_resolve(token=token)
+            except Http404:
+                if kind == MEDIA:
+                    raise
+                if request.htmx:  # a grid's next page, a step of the viewer: the link's own page says it, not a swap
+                    return _private(HttpResponseClientRedirect(album_page))
+                # The link's own page tells whoever holds it what happened (the members' 404 speaks of families).
+                return _private(render(request, "gallery/shared_gone.html", status=404))
+            if not _unlocked(request, share):
+                if kind == MEDIA:
+                    raise Http404("No such photo.")
+                if request.htmx:
+                    return _private(HttpResponseClientRedirect(album_page))
+                if kind == PAGE:  # the password is asked on the album page, which comes back here… to the album
+                    return _private(redirect(album_page))
+                return _private(_password_page(request, share, token))
+            return _private(view(request, share, token, *args, **kwargs))
 
-    return wrapper
+        return wrapper
+
+    return decorate
 
 
 def _tries_key(request: HttpRequest, share: AlbumShare) -> str:
@@ -111,7 +117,7 @@ def _password_page(request: HttpRequest, share: AlbumShare, token: str) -> HttpR
 
 @require_http_methods(["GET", "POST"])
 @vary_on_headers("HX-Request")  # same URL, page or partial
-@shared
+@shared(ALBUM)
 def shared_album(request: HttpRequest, share: AlbumShare, token: str) -> HttpResponse:
     """The album's photos a page at a time, loaded as the members' album page loads them."""
     ids = share_photo_ids(share=share)
@@ -124,7 +130,7 @@ def shared_album(request: HttpRequest, share: AlbumShare, token: str) -> HttpRes
 
 
 @require_GET
-@shared
+@shared(PAGE)
 def shared_photo(request: HttpRequest, share: AlbumShare, token: str, photo_id: int) -> HttpResponse:
     """One photo of the shared album, with the previous and next ones."""
     photo = share_photo_get(share=share, photo_id=photo_id)
@@ -139,19 +145,19 @@ def shared_photo(request: HttpRequest, share: AlbumShare, token: str, photo_id: 
 
 
 @require_GET
-@shared
+@shared(MEDIA)
 def shared_thumbnail(request: HttpRequest, share: AlbumShare, token: str, photo_id: int) -> HttpResponse:
     return serve_file(share_photo_get(share=share, photo_id=photo_id).thumbnail, content_type="image/jpeg")
 
 
 @require_GET
-@shared
+@shared(MEDIA)
 def shared_display(request: HttpRequest, share: AlbumShare, token: str, photo_id: int) -> HttpResponse:
     return display_response(share_photo_get(share=share, photo_id=photo_id))
 
 
 @require_GET
-@shared
+@shared(MEDIA)
 def shared_original(request: HttpRequest, share: AlbumShare, token: str, photo_id: int) -> HttpResponse:
     """The original file, as a download, when the link allows it. Named by its position, not its file name."""
     if not share.allow_download:
@@ -161,7 +167,7 @@ def shared_original(request: HttpRequest, share: AlbumShare, token: str, photo_i
 
 
 @require_GET
-@shared
+@shared(PAGE)
 def shared_download(request: HttpRequest, share: AlbumShare, token: str) -> HttpResponse:
     """The album's originals as a ZIP (`?part=N`: album_parts), when the link allows downloads; entries named as
     the single originals are, never by their file names."""

@@ -160,7 +160,13 @@
     const active = document.activeElement;
     if (active && active.matches("[data-viewer-step]")) focusAfterSwap = active.dataset.viewerStep;
   });
-  document.addEventListener("htmx:responseError", () => { pending.length = 0; loading = false; pause(); });
+  document.addEventListener("htmx:responseError", (e) => {
+    pending.length = 0; loading = false; pause();
+    // A step the server refused (its photo gone to the trash meanwhile, a share link ended): htmx swaps nothing in,
+    // so the page would stay as it was; going there plainly shows the page that says why.
+    const link = e.detail.elt;
+    if (link && link.matches && link.matches("[data-viewer-step]")) window.location.assign(link.href);
+  });
   document.addEventListener("htmx:sendError", () => { pending.length = 0; loading = false; pause(); });
   document.addEventListener("htmx:afterSettle", (e) => {
     if (e.detail.target !== document.body) return; // a partial (e.g. "More like this"), not a step

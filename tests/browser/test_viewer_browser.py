@@ -274,7 +274,14 @@ def test_a_slideshow_walks_the_list_full_screen_and_stops_at_its_end(live_server
     assert _photo_id(page.url) == photos[2].pk
     page.keyboard.press("Escape")
     page.wait_for_function("() => !document.documentElement.classList.contains('viewer-full')")
-    assert page.js_errors == []
+    # The next photo moved to the trash meanwhile: the step goes to the page that says so, not nowhere.
+    from gallery.trash_services import photos_trash
+
+    photos_trash(user=photos[0].uploaded_by, photo_ids=[photos[3].pk])
+    page.keyboard.press("ArrowRight")
+    page.wait_for_url(re.compile(rf"/photos/{photos[3].pk}/"))
+    page.get_by_text("in the trash", exact=False).first.wait_for()
+    assert [e for e in page.js_errors if "404" not in e] == []
     context.close()
 
 
@@ -299,4 +306,12 @@ def test_a_share_links_visitor_has_the_slideshow_on_a_phone(live_server, browser
     page.wait_for_timeout(1800)
     assert re.search(rf"/photos/{photos[1].pk}/", page.url)
     assert page.js_errors == []
+    # The link withdrawn while the visitor looks: the next step says it ended.
+    from gallery.album_services import share_revoke
+    from gallery.models import AlbumShare
+
+    share_revoke(user=grandma, share=AlbumShare.objects.get(album=album))
+    page.keyboard.press("Escape")  # out of full screen
+    page.get_by_role("link", name="Next photo").click()
+    page.get_by_text("This link doesn’t work any more").wait_for()
     context.close()
