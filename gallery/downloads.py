@@ -4,7 +4,6 @@ stream can't seek back), and ZIP64 where sizes need it."""
 
 from __future__ import annotations
 
-import mimetypes
 import os
 import re
 import unicodedata
@@ -17,9 +16,11 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.http import StreamingHttpResponse
 from django.utils.http import content_disposition_header
 
+from gallery.album_selectors import album_visible_photos
 from gallery.files import StorageUnavailable, stored_open
-from gallery.images import EXTENSION_ALIASES, EXTENSIONS
+from gallery.images import EXTENSION_ALIASES, EXTENSIONS, names_an_image_format
 from gallery.models import Album, Photo
+from gallery.text import id_from_text
 
 CHUNK = 1024 * 1024
 MISSING_NOTE = "not-included.txt"
@@ -57,30 +58,28 @@ def album_parts(total: int) -> list[AlbumPart]:
     return [AlbumPart(n + 1, start + 1, min(start + size, total)) for n, start in enumerate(range(0, total, size))]
 
 
-def album_part_photos(*, album: Album, ids: list[int], part: int) -> list[Photo]:
-    """The photos of one part of an album whose photos, in its order, are `ids` (album_photo_ids); [] for a part
-    past the end. The caller has checked who may have them (a member of the album's family, or a share link that
-    allows downloads)."""
-    size = max(1, settings.DOWNLOAD_MAX_PHOTOS)
-    shown = ids[(part - 1) * size: part * size] if part >= 1 else []
-    return _in_order(Photo.objects.filter(pk__in=shown, family_id=album.family_id), shown)
-
-
 def album_archive_name(album: Album, part: int, parts: int) -> str:
     """"Holiday.zip", or "Holiday (part 2 of 3).zip", safe as a file name."""
-    name = _UNSAFE.sub("_", unicodedata.normalize("NFC", album.name)).strip(" .")[:150] or f"album-{album.pk}"
+    name = _safe_name(album.name, 150) or f"album-{album.pk}"
     return f"{name}{f' (part {part} of {parts})' if parts > 1 else ''}.zip"
 
 
-def album_archive(*, album: Album, ids: list[int], part: int, numbered: bool = False) -> StreamingHttpResponse | None:
-    """Part `part` of an album's originals as one ZIP download (album_parts), or None when that part holds no photo.
-    `ids`: the album's photos in its order (album_photo_ids). `numbered`: entries named as numbered_name, for a
-    share link's visitors, instead of by the files' names."""
-    photos = album_part_photos(album=album, ids=ids, part=part)
+def album_archive(*, album: Album, ids: list[int], part: str | None,
+                  numbered: bool = False) -> StreamingHttpResponse | None:
+    """One part of an album's originals as a ZIP download (`part`: its number as a URL gives it, the first when
+    none; album_parts), or None when there is no such part or it holds no photo now. `ids`: the album's photos in its
+    order (album_photo_ids). `numbered`: entries named as numbered_name, for a share link's visitors, instead of
+    by the files' names. The caller has checked who may have them."""
+    parts = album_parts(len(ids))
+    number = id_from_text(part or "1") or 0
+    if not 1 <= number <= len(parts):
+        return None
+    shown = ids[parts[number - 1].first - 1:parts[number - 1].last]
+    photos = _in_order(album_visible_photos(album=album).filter(pk__in=shown), shown)
     if not photos:
         return None
     names = [numbered_name(photo) for photo in photos] if numbered else None
-    return zip_response(photos, album_archive_name(album, part, len(album_parts(len(ids)))), names)
+    return zip_response(photos, album_archive_name(album, number, len(parts)), names)
 
 
 def zip_response(photos: list[Photo], filename: str, names: list[str] | None = None) -> StreamingHttpResponse:
@@ -96,13 +95,18 @@ def zip_response(photos: list[Photo], filename: str, names: list[str] | None = N
 _UNSAFE = re.compile(r'[\x00-\x1f\x7f/\\:*?"<>|]+')
 
 
+def _safe_name(text: str, limit: int) -> str:
+    """`text` as one file name in any file system: no folders, no characters Windows refuses, no leading or trailing
+    dots or spaces, at most `limit` characters ("" when nothing is left)."""
+    return _UNSAFE.sub("_", unicodedata.normalize("NFC", text)).strip(" .")[:limit]
+
+
 def download_name(photo: Photo) -> str:
     """The name an original downloads as: the file name it was uploaded with, safe as one name in any file system
     (no folders, no characters Windows refuses, no leading dots), with the extension of its real format (a PNG
     uploaded as "photo.jpg" is "photo.png"; an extension that already names the format is kept as it was);
     photo-<id>.<ext> when nothing of the name is left."""
-    name = unicodedata.normalize("NFC", os.path.basename((photo.original_filename or "").replace("\\", "/")))
-    name = _UNSAFE.sub("_", name).strip(" .")[:200]
+    name = _safe_name(os.path.basename((photo.original_filename or "").replace("\\", "/")), 200)
     if not name:
         return numbered_name(photo)
     return with_real_extension(name, photo.mime_type)
@@ -126,13 +130,6 @@ def with_real_extension(name: str, mime_type: str) -> str:
     if extension and names_an_image_format(extension):
         return f"{stem}.{EXTENSIONS[mime_type]}"
     return f"{name}.{EXTENSIONS[mime_type]}"
-
-
-def names_an_image_format(extension: str) -> bool:
-    """Whether a file name's extension (lower case, no dot) says it is an image, of a format we read or not."""
-    if any(extension in aliases for aliases in EXTENSION_ALIASES.values()):
-        return True
-    return (mimetypes.guess_type(f"x.{extension}")[0] or "").startswith("image/")
 
 
 def zip_names(photos: Iterable[Photo]) -> list[str]:

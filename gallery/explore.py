@@ -8,6 +8,7 @@ tag's photo is its most recently added one (the largest id: no second pass to fi
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from django.contrib.auth.models import AbstractBaseUser
@@ -22,7 +23,7 @@ from gallery.places import country_name
 EXPLORE_CARDS = 24
 EXPLORE_LISTED = 300
 # The page's counts are three aggregates over every placed and tagged photo (about 0.1 s at 100,000 photos): kept
-# this long per user and set of families, as the timeline's month list. A new place or tag shows up at most
+# this long per set of families, as the timeline's month list. A new place or tag shows up at most
 # this late.
 EXPLORE_CACHE_SECONDS = 60
 
@@ -50,15 +51,17 @@ class Explore:
         return not (self.cities or self.countries or self.tags)
 
 
-def explore(*, user: AbstractBaseUser, family_id: int | None = None) -> Explore:
-    """The cities, countries and tags of the user's photos (of one family with `family_id`, already checked), each
-    most photos first, then by name. Kept EXPLORE_CACHE_SECONDS per user and family set, as the timeline's months."""
+def explore(*, user: AbstractBaseUser, family_id: int | None = None,
+            family_ids: Iterable[int] | None = None) -> Explore:
+    """The cities, countries and tags of the user's photos (of one family with `family_id`), each most photos first,
+    then by name. `family_ids`: the user's families when the caller has them already. Kept EXPLORE_CACHE_SECONDS per
+    set of families (what members of the same families see alike), as the timeline's months."""
     if not user.is_authenticated:
         return Explore([], [], [])
-    families = sorted(Family.objects.filter(memberships__user=user).values_list("pk", flat=True))
-    if family_id is not None:
-        families = [f for f in families if f == family_id]
-    key = "explore:" + hashlib.sha256(repr((user.pk, families)).encode()).hexdigest()
+    if family_ids is None:
+        family_ids = Family.objects.filter(memberships__user=user).values_list("pk", flat=True)
+    families = sorted(f for f in family_ids if family_id is None or f == family_id)
+    key = "explore:" + hashlib.sha256(repr(families).encode()).hexdigest()
     found = cache.get(key)
     if found is None:
         found = _explore(families)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import io
+import mimetypes
 import warnings
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone as dt_timezone
@@ -38,6 +39,14 @@ EXTENSIONS = {"image/jpeg": "jpg", "image/png": "png", "image/webp": "webp", "im
 # Every extension that names each format (lower case): a download keeps the uploaded one when it is among these.
 EXTENSION_ALIASES = {"image/jpeg": {"jpg", "jpeg", "jpe", "jfif"}, "image/png": {"png"}, "image/webp": {"webp"},
                      "image/gif": {"gif"}, "image/tiff": {"tif", "tiff"}, "image/heif": {"heic", "heif", "hif"}}
+
+
+def names_an_image_format(extension: str) -> bool:
+    """Whether a file name's extension (lower case, no dot) says it is an image, of a format we read or not."""
+    if any(extension in aliases for aliases in EXTENSION_ALIASES.values()):
+        return True
+    return (mimetypes.guess_type(f"x.{extension}")[0] or "").startswith("image/")
+
 
 EXIF_IFD = 0x8769
 GPS_IFD = 0x8825

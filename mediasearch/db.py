@@ -106,11 +106,7 @@ def _psutil_identity(pid: int) -> str | None:
         return "unknown"
 
 
-def _read_started(server) -> dict[int, str]:
-    return _read_started_in(server.pgdata)
-
-
-def _read_started_in(pgdata: Path) -> dict[int, str]:
+def _read_started(pgdata: Path) -> dict[int, str]:
     try:
         return {int(pid): str(who) for pid, who in json.loads((pgdata / STARTED_FILE).read_text()).items()}
     except (FileNotFoundError, ValueError, AttributeError, TypeError):
@@ -154,7 +150,7 @@ def holder_list_made_safe() -> None:
         try:
             return [int(pid) for pid in json.loads(text)]
         except (ValueError, TypeError):
-            started = _read_started_in(self.path.parent)
+            started = _read_started(self.path.parent)
             alive = [pid for pid, who in started.items() if _is_holder_alive(pid, who)]
             logger.warning("embedded database: the list of processes holding it (%s) could not be read; rebuilt "
                            "from %s: %s", self.path, STARTED_FILE, alive)
@@ -167,7 +163,7 @@ def holder_list_made_safe() -> None:
 def _remember_start(server) -> None:
     """Record which process this holder is."""
     with server._lock:
-        started = _read_started(server)
+        started = _read_started(server.pgdata)
         started[os.getpid()] = _process_identity(os.getpid())
         _write_started(server, started)
 
@@ -205,7 +201,7 @@ def _forget_dead_holders(server) -> None:
     holders = server.global_process_id_list
     with server._lock:  # the package's own inter-process lock around that list
         pids = holders.get()
-        started = _read_started(server)
+        started = _read_started(server.pgdata)
         alive = [pid for pid in pids if pid == os.getpid() or _is_holder_alive(pid, started.get(pid))]
         if alive != pids:
             holders.put(alive)

@@ -81,7 +81,7 @@ def album_download(request: HttpRequest, album_id: int) -> HttpResponse:
     member of its family, in the album's order."""
     album = album_get(user=request.user, album_id=album_id)
     response = album_archive(album=album, ids=album_photo_ids(album=album, reuse=True),
-                             part=id_from_text(request.GET.get("part") or "1") or 0)
+                             part=request.GET.get("part"))
     if response is None:
         if "HTTP_AUTHORIZATION" in request.META:  # an API client: its answer, not a page
             raise Http404("That part of the album holds no photos.")

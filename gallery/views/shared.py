@@ -26,7 +26,6 @@ from gallery.album_selectors import share_photo_get, share_photo_ids, share_reso
 from gallery.downloads import album_archive, album_parts, numbered_name
 from gallery.forms import SharePasswordForm
 from gallery.models import AlbumShare, Photo
-from gallery.text import id_from_text
 from gallery.views import wants_partial
 from gallery.views.media import display_response, serve_file
 
@@ -174,7 +173,7 @@ def shared_download(request: HttpRequest, share: AlbumShare, token: str) -> Http
     if not share.allow_download:
         raise Http404("Originals are not shared through this link.")
     response = album_archive(album=share.album, ids=share_photo_ids(share=share), numbered=True,
-                             part=id_from_text(request.GET.get("part") or "1") or 0)
+                             part=request.GET.get("part"))
     if response is None:
         raise Http404("No such part of the album.")
     return response

@@ -11,9 +11,8 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 from tqdm import tqdm
 
-from gallery.downloads import names_an_image_format
 from gallery.files import files_remove, photo_file_names
-from gallery.images import NOT_AN_IMAGE, ImageRejected, read_limited, sha256_of, too_large
+from gallery.images import NOT_AN_IMAGE, ImageRejected, names_an_image_format, read_limited, sha256_of, too_large
 from gallery.management.families import family_from_option
 from gallery.models import DeletedPhoto, Family, Photo
 from gallery.services import UploadResult, photo_create_from_bytes, tags_clean
@@ -151,6 +150,8 @@ class Command(BaseCommand):
         deleted for good."""
         name = path.name
         try:
+            if path.stat().st_size > settings.UPLOAD_MAX_BYTES:  # (a phone's videos: not read 50 MB to be refused)
+                return UploadResult(name, UploadResult.REJECTED, reason=too_large(settings.UPLOAD_MAX_BYTES))
             with path.open("rb") as stream:
                 data = read_limited(stream)
         except FileNotFoundError as exc:
