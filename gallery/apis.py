@@ -164,8 +164,9 @@ class PhotoOutputSerializer(serializers.Serializer):
     width = serializers.IntegerField()
     height = serializers.IntegerField()
     taken_at = serializers.DateTimeField()
-    taken_at_source = serializers.CharField(help_text='exif, upload (no date in the file: the upload time) or member '
-                                                      '(edited; re-reading the file keeps it)')
+    taken_at_source = serializers.CharField(help_text='exif, upload (no date in the file: the upload time), file (no '
+                                                      'date in it, imported: its modified time) or member (edited; '
+                                                      're-reading the file keeps it)')
     taken_at_local = serializers.SerializerMethodField(
         help_text="taken_at in the zone the photo was taken in, with that zone's offset")
     taken_tz = serializers.SerializerMethodField(

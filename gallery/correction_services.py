@@ -160,7 +160,7 @@ def _zone_move(photo: Photo, zone: str) -> None:
     """Set, in memory, the zone of a photo moved to where `zone` is ("": no zone known there, nothing changes)."""
     if not zone or zone == photo.taken_tz or offset_name(photo.taken_tz):
         return
-    if photo.taken_at_source != Photo.DateSource.UPLOAD:  # a wall-clock time: the same, in the new zone
+    if not photo.taken_at_is_an_instant:  # a wall-clock time: the same, in the new zone
         photo.taken_at = aware(local(photo.taken_at, photo.taken_tz).replace(tzinfo=None), zone)
     photo.taken_tz = zone
 

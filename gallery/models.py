@@ -124,6 +124,7 @@ class Photo(models.Model):
     class DateSource(models.TextChoices):
         EXIF = "exif", "EXIF date taken"
         UPLOAD = "upload", "Upload time"
+        FILE = "file", "File's modified time"  # import_photos, for a file without a date in it (a scan, a chat's copy)
         MEMBER = "member", "Edited by a member"  # re-reading the file never replaces it
 
     class FieldSource(models.TextChoices):
@@ -301,6 +302,12 @@ class Photo(models.Model):
         instant a guess)."""
         return (self.taken_at_source == self.DateSource.EXIF and self.latitude is None
                 and self.taken_tz in ("", settings.TIME_ZONE))
+
+    @property
+    def taken_at_is_an_instant(self) -> bool:
+        """Whether taken_at is a moment the server saw (the upload, the file's modified time) rather than a clock's
+        reading where the photo was taken (the camera's, a member's): moved to another zone, it stays the moment."""
+        return self.taken_at_source in (self.DateSource.UPLOAD, self.DateSource.FILE)
 
     @property
     def taken_at_local(self):

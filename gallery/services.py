@@ -9,6 +9,7 @@ import os
 import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import BinaryIO
 
 from django.conf import settings
@@ -290,9 +291,11 @@ def photo_create_from_bytes(
     filename: str,
     tags: Iterable[str] = (),
     description: str = "",
+    modified_at: datetime | None = None,
 ) -> UploadResult:
     """Store a photo whole or not at all: its files, then its row. Bad input, a storage fault or the same
-    bytes already in the family are results, not exceptions."""
+    bytes already in the family are results, not exceptions. `modified_at`: the file's modified time, its date
+    taken when the file tells none (an import's; an upload's is the upload time)."""
     filename = upload_filename(filename)
     try:
         tags = tags_clean(tags)  # refused before any file is written (or a trashed photo restored)
@@ -309,7 +312,7 @@ def photo_create_from_bytes(
         # In a time- and memory-limited child process; never raises (what it skips is logged).
         embedded = read_embedded(data, label=filename) if info.has_metadata else Embedded()
         photo = _photo_store(family=family, uploaded_by=uploaded_by, data=data, filename=filename, info=info,
-                             tags=tags, description=description, embedded=embedded)
+                             tags=tags, description=description, embedded=embedded, modified_at=modified_at)
     except ImageRejected as exc:
         return _rejected(filename, exc)
     except StorageFailed as exc:
@@ -394,7 +397,8 @@ def _restored_with(photo: Photo, *, tags: list[str], description: str, user) -> 
     return notes
 
 
-def _photo_store(*, family, uploaded_by, data, filename, info, tags, description, embedded: Embedded) -> Photo:
+def _photo_store(*, family, uploaded_by, data, filename, info, tags, description, embedded: Embedded,
+                 modified_at: datetime | None = None) -> Photo:
     stem, _ = os.path.splitext(filename)
     description = description.strip()
     # The zone it was taken in: the camera's offset, else its GPS position's zone, else TIME_ZONE.
@@ -411,8 +415,9 @@ def _photo_store(*, family, uploaded_by, data, filename, info, tags, description
         file_size=len(data),
         width=info.width,
         height=info.height,
-        taken_at=taken_at or timezone.now(),
-        taken_at_source=Photo.DateSource.EXIF if taken_at else Photo.DateSource.UPLOAD,
+        taken_at=taken_at or modified_at or timezone.now(),
+        taken_at_source=(Photo.DateSource.EXIF if taken_at else Photo.DateSource.FILE if modified_at
+                         else Photo.DateSource.UPLOAD),
         taken_tz=zone,
         camera_make=info.camera_make,
         camera_model=info.camera_model,

@@ -146,6 +146,25 @@ def test_a_deleted_familys_photos_are_not_remembered_as_deleted(photo_dir, famil
     assert not DeletedPhoto.objects.exists()
 
 
+def test_a_file_without_a_date_is_dated_by_its_modified_time_not_the_imports(photo_dir, family, alice, client_for):
+    """A scan or a chat app's copy tells no date: imported, it landed on the day of the import, with every other
+    such file. Its modified time is the better guess, said as such; an upload from the page keeps the upload time
+    (a browser's file times are the moment it was picked or copied)."""
+    import os
+    from datetime import datetime, timezone as dt_timezone
+
+    when = datetime(2015, 6, 1, 9, 30, tzinfo=dt_timezone.utc)
+    os.utime(photo_dir / "2019" / "summer" / "beach.jpg", (when.timestamp(), when.timestamp()))
+    os.utime(photo_dir / "2019" / "garden.png", (4102444800, 4102444800))  # 2100: a clock that was wrong
+    _import(photo_dir, "--family", "Smiths", "--user", "alice")
+    beach = Photo.objects.get(original_filename="beach.jpg")
+    assert (beach.taken_at, beach.taken_at_source) == (when, Photo.DateSource.FILE)
+    assert Photo.objects.get(original_filename="garden.png").taken_at_source == Photo.DateSource.UPLOAD
+    page = client_for(alice).get(beach.get_absolute_url()).content.decode()
+    assert "the file&#x27;s modified time" in page or "the file's modified time" in page
+    assert beach.taken_at_is_an_instant  # moved to another zone, it stays that moment
+
+
 def test_file_names_that_are_no_text_are_imported_with_what_can_be_read_of_them(tmp_path, family, alice, client_for):
     """A name in another encoding (Latin-1 bytes from an old camera card or a zip) is no UTF-8: it crashed the import
     (the whole batch rolled back, the summary's print of such a name too). Such names are kept readable instead, and

@@ -2,6 +2,8 @@ from __future__ import annotations
 
 import mimetypes
 from collections import Counter
+from datetime import datetime
+from datetime import timezone as dt_timezone
 from pathlib import Path
 
 from django.conf import settings
@@ -9,6 +11,7 @@ from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
+from django.utils import timezone
 from tqdm import tqdm
 
 from gallery.files import files_remove, photo_file_names
@@ -150,7 +153,8 @@ class Command(BaseCommand):
         deleted for good."""
         name = path.name
         try:
-            if path.stat().st_size > settings.UPLOAD_MAX_BYTES:  # (a phone's videos: not read 50 MB to be refused)
+            stat = path.stat()
+            if stat.st_size > settings.UPLOAD_MAX_BYTES:  # (a phone's videos: not read 50 MB to be refused)
                 return UploadResult(name, UploadResult.REJECTED, reason=too_large(settings.UPLOAD_MAX_BYTES))
             with path.open("rb") as stream:
                 data = read_limited(stream)
@@ -169,10 +173,21 @@ class Command(BaseCommand):
             return UploadResult(name, IN_TRASH)
         if digest in deleted:
             return UploadResult(name, DELETED)
-        result = photo_create_from_bytes(family=family, uploaded_by=uploader, data=data, filename=name, tags=tags)
+        # A file that tells no date (a scan, a chat app's copy) is dated by its modified time, not the import's.
+        result = photo_create_from_bytes(family=family, uploaded_by=uploader, data=data, filename=name, tags=tags,
+                                         modified_at=_modified(stat))
         if result.photo is not None:
             known.add(result.photo.sha256)
         return result
+
+
+def _modified(stat) -> datetime | None:
+    """A file's modified time, None when it can't be one (zero, or in the future: a clock that was wrong)."""
+    try:
+        when = datetime.fromtimestamp(stat.st_mtime, tz=dt_timezone.utc)
+    except (OverflowError, OSError, ValueError):
+        return None
+    return when if datetime(1971, 1, 1, tzinfo=dt_timezone.utc) < when <= timezone.now() else None
 
 
 def _no_photo(path: Path, result: UploadResult) -> bool:
