@@ -318,10 +318,13 @@ class PhotoPlaceForm(forms.Form):
     latitude = forms.FloatField(required=False, min_value=-90, max_value=90)
     longitude = forms.FloatField(required=False, min_value=-180, max_value=180)
 
-    def __init__(self, *args, places=(), **kwargs):
+    def __init__(self, *args, places=(), current: str = "", **kwargs):
+        """`current`: the photo's place now, as its label says it ("" for none): the list's first line names it, so the
+        list never reads as if the photo had no place (choosing nothing there still changes nothing)."""
         super().__init__(*args, **kwargs)
         self.places = list(places)
-        self.fields["known"].choices = [("", "—")] + [(str(n), p.label()) for n, p in enumerate(self.places)]
+        self.fields["known"].choices = [("", f"— (now: {current})" if current else "—")] + [
+            (str(n), p.label()) for n, p in enumerate(self.places)]
 
     def clean(self):
         data = super().clean()

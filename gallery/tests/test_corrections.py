@@ -183,6 +183,7 @@ def test_a_place_is_picked_from_the_familys_places_or_typed_and_geocoded(family,
     client = client_for(alice)
     page = client.get(photo.get_absolute_url()).content.decode()
     assert "Porto" in page and 'name="known"' in page
+    assert '<option value="" selected>— (now: Lisbon, Portugal)</option>' in page  # not as if it had no place
     response = client.get(photo.get_absolute_url())
     choices = dict((label, value) for value, label in response.context["place_form"].fields["known"].choices)
     porto = next(value for label, value in choices.items() if label.startswith("Porto"))

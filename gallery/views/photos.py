@@ -123,7 +123,8 @@ def _detail_context(request: HttpRequest, photo, form: PhotoEditForm | None = No
                                                    if known else None),
                         "shift_form": PhotoShiftForm(camera=photo.has_camera),
                         "shift_undo": shift_undo_offer(request, photo),
-                        "place_form": PhotoPlaceForm(places=family_known_places(family_id=photo.family_id))})
+                        "place_form": PhotoPlaceForm(places=family_known_places(family_id=photo.family_id),
+                                                     current=photo.place_label)})
     if full_page:  # the viewer chrome: previous/next in the list the photo was opened from, and back to it
         context["viewer"] = photo_viewer(user=request.user, photo=photo, data=request.GET)
         context["albums"] = album_list(user=request.user, family_id=photo.family_id).filter(kind=Album.Kind.MANUAL)
