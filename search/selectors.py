@@ -258,11 +258,17 @@ def index_status(*, user: AbstractBaseUser) -> list[FamilyIndexStatus]:
     ) for family in families]
 
 
-def failed_photos(*, user: AbstractBaseUser, limit: int = 200):
+def _failed(text: bool) -> Q:
+    """Photos that could not be indexed (the model's reading), or whose text could not be read (`text`: OCR)."""
+    return Q(ocr_status=Photo.OcrStatus.FAILED) if text else Q(status=Photo.Status.FAILED)
+
+
+def failed_photos(*, user: AbstractBaseUser, limit: int = 200, text: bool = False):
+    """The user's photos that could not be indexed (`text`: whose text could not be read), latest first."""
     return (
-        Photo.objects.filter(family__memberships__user=user, status=Photo.Status.FAILED)
+        Photo.objects.filter(_failed(text), family__memberships__user=user)
         .select_related("family")
-        .order_by("-status_changed_at", "-id")[:limit]
+        .order_by(*(("-id",) if text else ("-status_changed_at", "-id")))[:limit]
     )
 
 
@@ -295,9 +301,10 @@ def photos_indexing_count(*, family_ids: list[int], search_models: dict[int, str
 
 
 def failed_photo_ids(*, user: AbstractBaseUser, photo_ids: list[int] | None = None,
-                     family_id: int | None = None) -> list[int]:
-    """Ids of the user's failed photos, optionally only among `photo_ids` or of one family."""
-    qs = Photo.objects.filter(family__memberships__user=user, status=Photo.Status.FAILED)
+                     family_id: int | None = None, text: bool = False) -> list[int]:
+    """Ids of the user's failed photos (`text`: whose text could not be read), optionally only among `photo_ids` or
+    of one family."""
+    qs = Photo.objects.filter(_failed(text), family__memberships__user=user)
     if photo_ids is not None:
         qs = qs.filter(pk__in=photo_ids)
     if family_id is not None:

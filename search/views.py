@@ -298,6 +298,9 @@ def indexing_status(request: HttpRequest) -> HttpResponse:
         # Photos wait and no worker beats: say why they don't move (serve restarts a dead worker by itself).
         "worker_down": waiting and not workers_alive(settings.Q_CLUSTER["name"]),
         "failed": failed_photos(user=request.user),
+        # (Looked for only when some family counts such photos: nothing but the count's aggregate reads them.)
+        "text_failed": failed_photos(user=request.user, text=True)
+        if any(s.metadata and s.metadata.text_failed for s in statuses) else [],
         "model_state": active_model_state(),
     }
     template = "search/indexing.html#status-panel" if request.htmx else "search/indexing.html"
@@ -313,6 +316,18 @@ def indexing_retry(request: HttpRequest) -> HttpResponse:
     ids = failed_photo_ids(user=request.user, photo_ids=[id_from_text(photo_id)] if photo_id else None)
     count = photos_retry(photo_ids=ids) if ids else 0
     messages.success(request, f"Queued {count} photo{'s' if count != 1 else ''} for another try.")
+    return redirect("search:indexing")
+
+
+@require_POST
+@login_required
+def indexing_read_text(request: HttpRequest) -> HttpResponse:
+    """Read again the text of one photo whose reading failed (photo=<id>), or of all such photos of the user's
+    families."""
+    photo_id = request.POST.get("photo", "")
+    ids = failed_photo_ids(user=request.user, photo_ids=[id_from_text(photo_id)] if photo_id else None, text=True)
+    count = photos_text_request(photo_ids=ids) if ids else 0
+    messages.success(request, f"Reading the text in {count} photo{'s' if count != 1 else ''} again.")
     return redirect("search:indexing")
 
 

@@ -12,6 +12,7 @@ from gallery.models import Photo
 from search.models import WorkerHeartbeat
 from search.selectors import family_metadata_progress
 from search.services import embed_photos
+from tests.factories import photo_factory
 
 pytestmark = pytest.mark.django_db
 
@@ -75,7 +76,6 @@ def test_the_index_and_family_pages_count_by_index_in_the_same_few_queries(famil
     from django.test.utils import CaptureQueriesContext
 
     from gallery.trash_services import photos_trash
-    from tests.factories import photo_factory
 
     made = [photo_factory(family=family, user=alice) for _ in range(photos + 1)]
     photos_trash(user=alice, photo_ids=[made[-1].pk])
@@ -124,3 +124,29 @@ def test_the_index_page_keeps_watching_when_nothing_is_left_to_do(family, alice,
     photo_factory(family=family, user=alice)  # pending
     working = client.get(reverse("search:indexing"), headers={"HX-Request": "true"}).content.decode()
     assert re.search(r'<div id="status-panel" hx-get="/indexing/" hx-trigger="every 2s"', working)
+
+
+def test_photos_whose_text_could_not_be_read_are_listed_and_read_again(family, alice, client_for, other_family,
+                                                                       mallory):
+    """The Index page counted "N failed" for text in photos without naming them (found by helper upl23): it lists
+    them with the reason, and reads one or all of them again (the user's families' only)."""
+    from gallery.models import Photo
+    from search.ocr import OCR_REQUESTED
+
+    mine = [photo_factory(family=family, user=alice) for _ in range(2)]
+    theirs = photo_factory(family=other_family, user=mallory)
+    Photo.objects.filter(pk__in=[p.pk for p in mine] + [theirs.pk]).update(
+        ocr_status=Photo.OcrStatus.FAILED, ocr_reason="The text reader crashed on it.")
+    client = client_for(alice)
+    body = client.get(reverse("search:indexing")).content.decode()
+    assert "Photos whose text could not be read" in body and "The text reader crashed on it." in body
+    assert all(p.get_absolute_url() in body for p in mine) and theirs.get_absolute_url() not in body
+
+    client.post(reverse("search:indexing_read_text"), {"photo": str(theirs.pk)})  # another family's: nothing
+    client.post(reverse("search:indexing_read_text"), {"photo": str(mine[0].pk)})
+    states = dict(Photo.objects.values_list("pk", "ocr_status"))
+    assert (states[mine[0].pk], states[mine[1].pk], states[theirs.pk]) == ("pending", "failed", "failed")
+    response = client.post(reverse("search:indexing_read_text"), follow=True)
+    assert "Reading the text in 1 photo again." in response.content.decode()
+    assert Photo.objects.get(pk=mine[1].pk).ocr_reason == OCR_REQUESTED
+    assert Photo.objects.get(pk=theirs.pk).ocr_status == "failed"
