@@ -225,3 +225,22 @@ def test_a_profile_of_another_colour_space_is_not_put_on_the_rgb_renditions(fami
     for rendition in (photo.thumbnail, photo.display):
         with rendition.open("rb") as f:
             assert Image.open(f).info.get("icc_profile") is None  # an RGB image under a CMYK profile is garbage
+
+
+def test_a_display_rendition_lost_from_storage_is_shown_from_the_rest_and_made_again(client_for, family, alice, caplog):
+    """A display file gone from storage (lost, a restore without it) answered 404 for good: the photo page showed a
+    broken image, and nothing made it again (found by helper upl23). The photo is shown from its original (or its
+    thumbnail) meanwhile, and the sweep makes the rendition again."""
+    from gallery.services import photos_display_sweep
+
+    photo = photo_factory(family=family, user=alice, data=images.jpeg(colour=(10, 80, 160), size=(64, 48)))
+    lost = photo.display.name
+    photo.display.storage.delete(lost)
+    response = client_for(alice).get(reverse("gallery:photo_display", args=[photo.pk]))
+    assert response.status_code == 200 and response["Content-Type"] == "image/jpeg"
+    with photo.original.open("rb") as original:
+        assert b"".join(response.streaming_content) == original.read()
+    assert Photo.objects.get(pk=photo.pk).display == "" and "is missing from storage" in caplog.text
+    photos_display_sweep()
+    again = Photo.objects.get(pk=photo.pk)
+    assert again.display and again.display.storage.exists(again.display.name)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import mimetypes
 import os
 from functools import wraps
@@ -19,6 +20,8 @@ from gallery.files import StorageUnavailable, stored_open
 from gallery.models import Photo
 from gallery.selectors import photo_get
 from gallery.tokens import TokenAuthentication
+
+logger = logging.getLogger(__name__)
 
 
 def login_or_token_required(view):
@@ -61,9 +64,15 @@ def photo_display(request: HttpRequest, photo_id: int) -> HttpResponse:
 
 def display_response(photo) -> HttpResponse:
     """What shows `photo` large: its display rendition, else its original when browsers show that format, else its
-    thumbnail (the caller has checked who may see it)."""
+    thumbnail (the caller has checked who may see it). A display rendition missing from storage (lost, a restore
+    without it) is forgotten, so the sweep makes it again, and the photo shown from the rest meanwhile."""
     if photo.display:
-        return serve_file(photo.display, content_type="image/jpeg")
+        try:
+            return serve_file(photo.display, content_type="image/jpeg")
+        except Http404:
+            logger.warning("photo %s: display rendition %s is missing from storage; the sweep will make it again",
+                           photo.pk, photo.display.name)
+            Photo.all_objects.filter(pk=photo.pk, display=photo.display.name).update(display="")
     if photo.mime_type in BROWSER_TYPES:
         return serve_file(photo.original, content_type=photo.mime_type)
     return serve_file(photo.thumbnail, content_type="image/jpeg")
