@@ -345,6 +345,8 @@ class DuplicatePhotoSerializer(serializers.Serializer):
     height = serializers.IntegerField(source="photo.height")
     file_size = serializers.IntegerField(source="photo.file_size", help_text="bytes of the original")
     keep = serializers.BooleanField(help_text="the suggestion: keep the largest (pixels, then bytes), then the earliest")
+    trash = serializers.BooleanField(help_text="suggested for the trash: a near-duplicate of the kept photo itself "
+                                               "(one that only resembles another member is not)")
     reason = serializers.CharField(help_text="why it is in the group: its closest match, by hash distance or cosine")
     url = serializers.SerializerMethodField()
     thumbnail_url = serializers.SerializerMethodField()

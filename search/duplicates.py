@@ -148,6 +148,10 @@ class DuplicateMember:
     photo: Photo
     keep: bool  # the suggestion: the largest (pixels, then bytes), then the earliest taken
     reason: str  # why it is in the group: its closest match in it, by the signal that found it
+    # Suggested for the trash: a near-duplicate of the keeper itself. A group is every photo linked by a chain of
+    # near-duplicate pairs (a burst drifts, A~B~C); one that only resembles another member may be another picture
+    # altogether, so it is never ticked for the trash unasked.
+    trash: bool = False
 
 
 @dataclass
@@ -187,8 +191,9 @@ class DuplicateGroups(Sequence):
     """A family's groups, in order, as photo ids: their DuplicateGroups (Photo rows, reasons) are built for the groups
     asked for only, so a page of groups reads a page of photos (Paginator and DRF's pagination slice it)."""
 
-    def __init__(self, family: Family, groups: list[list[int]], best: dict[int, _Pair]) -> None:
-        self.family, self.groups, self.best = family, groups, best
+    def __init__(self, family: Family, groups: list[list[int]], best: dict[int, _Pair],
+                 paired: set[tuple[int, int]]) -> None:
+        self.family, self.groups, self.best, self.paired = family, groups, best, paired
 
     def __len__(self) -> int:
         return len(self.groups)
@@ -207,8 +212,11 @@ class DuplicateGroups(Sequence):
         for group in groups:
             # A photo trashed since the groups were read is left out of its group.
             whys = [(photos[pk], _why(self.best[pk])) for pk in group if pk in photos]
+            keeper = whys[0][0].pk if whys else None
             built.append(DuplicateGroup(
-                members=[DuplicateMember(photo, index == 0, why[1]) for index, (photo, why) in enumerate(whys)],
+                members=[DuplicateMember(photo, index == 0, why[1],
+                                         trash=index > 0 and (min(keeper, photo.pk), max(keeper, photo.pk)) in self.paired)
+                         for index, (photo, why) in enumerate(whys)],
                 signals=sorted({why[0] for _, why in whys})))
         return built
 
@@ -249,7 +257,8 @@ def duplicate_groups(*, user: AbstractBaseUser, family: Family) -> DuplicateGrou
         members.setdefault(root(pk), []).append(pk)
     groups = [sorted(group, key=keys.__getitem__) for group in members.values() if len(group) >= 2]
     groups.sort(key=lambda group: (-len(group), keys[group[0]][2], group[0]))  # stable, for pages
-    return DuplicateGroups(family, groups, best)
+    return DuplicateGroups(family, groups, best,
+                           {(min(p.photo_a_id, p.photo_b_id), max(p.photo_a_id, p.photo_b_id)) for p in pairs})
 
 
 def duplicates_dismiss(*, user: AbstractBaseUser, family: Family, photo_ids: Iterable[int]) -> int:

@@ -383,3 +383,23 @@ def test_the_api_dismisses_a_group_and_ignores_other_families_photos(trio, famil
     from search.models import DuplicateDismissal
 
     assert list(DuplicateDismissal.objects.values_list("family_id", "dismissed_by__username")) == [(family.pk, "alice")]
+
+
+def test_a_chain_of_look_alikes_ticks_for_the_trash_only_what_matches_the_keeper(family, alice, client_for):
+    """A group is every photo linked by a chain of near-duplicate pairs (a burst drifts: A~B, B~C), so its far end
+    may be another picture altogether; all but the keeper were ticked for the trash, and one click trashed them
+    (found by helper upl23: with the toy model, one group held hundreds). Only the keeper's own near-duplicates are
+    ticked; the rest are shown, unticked, with the photo each resembles."""
+    from tests import images
+    from tests.factories import photo_factory
+
+    a, b, c = (photo_factory(family=family, user=alice, data=images.jpeg(colour=(9 * n, 40, 90), size=(90 - n, 60)))
+               for n in range(3))
+    DuplicatePair.objects.create(family=family, photo_a=a, photo_b=b, hash_distance=2)
+    DuplicatePair.objects.create(family=family, photo_a=b, photo_b=c, hash_distance=3)
+    [group] = duplicate_groups(user=alice, family=family)
+    assert [(m.photo.pk, m.keep, m.trash) for m in group.members] == [(a.pk, True, False), (b.pk, False, True),
+                                                                     (c.pk, False, False)]
+    body = client_for(alice).get(reverse("search:duplicates", args=[family.pk])).content.decode()
+    ticked = re.findall(r'<input type="checkbox" name="photo" value="(\d+)" checked>', body)
+    assert ticked == [str(b.pk)]
