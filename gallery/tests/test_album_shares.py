@@ -275,3 +275,15 @@ def test_a_member_who_leaves_or_is_removed_keeps_no_share_link_into_the_family(f
     _, daves_token = _share(album_create(user=daves_family_member, family=family, name="Dave's"), daves_family_member)
     users_delete(users=type(bob).objects.filter(pk=daves_family_member.pk))
     assert visitor.get(reverse("shared_album", args=[daves_token])).status_code == 404
+
+
+def test_a_links_note_is_hidden_from_visitors_not_from_the_others_who_manage_the_album(family, alice, bob, photos,
+                                                                                        client_for):
+    """The form said the note was "only you see it", yet the album's creator and every family admin see every link's
+    note on the share page (and in the API): what it keeps from is the visitors."""
+    own = album_create(user=bob, family=family, name="Picnic")
+    _, token = _share(own, bob, note="for grandma")
+    form = client_for(bob).get(reverse("gallery:album_shares", args=[own.pk])).content.decode()
+    assert "only you see it" not in form and "visitors never see it" in form
+    assert "for grandma" in client_for(alice).get(reverse("gallery:album_shares", args=[own.pk])).content.decode()
+    assert "for grandma" not in Client().get(reverse("shared_album", args=[token])).content.decode()
