@@ -35,6 +35,7 @@ from gallery.services import (
     photos_metadata_edited,
     photos_tag_add,
     photos_tag_remove,
+    shares_withdraw_made_by,
     tags_delete,
     users_delete,
     users_delete_problems,
@@ -110,11 +111,13 @@ class MembershipFormSet(forms.BaseInlineFormSet):
             raise forms.ValidationError(LAST_ADMIN)
 
     # Someone taken out of the family, or no longer its admin (or a row given to another person), loses the open
-    # links they made for it, as on the family page (invites_withdraw_made_by).
+    # links they made for it, as on the family page (invites_withdraw_made_by); someone taken out, the album share
+    # links they made too (shares_withdraw_made_by).
     def delete_existing(self, obj, commit=True):
         super().delete_existing(obj, commit=commit)
         if commit:
             invites_withdraw_made_by(family_id=obj.family_id, user_ids=[obj.user_id])
+            shares_withdraw_made_by(family_id=obj.family_id, user_ids=[obj.user_id])
 
     def save_existing(self, form, obj, commit=True):
         before = form.initial.get("user")
@@ -123,6 +126,7 @@ class MembershipFormSet(forms.BaseInlineFormSet):
             losing = [] if saved.role == Membership.Role.ADMIN else [saved.user_id]
             if "user" in form.changed_data and before:
                 losing.append(before)
+                shares_withdraw_made_by(family_id=saved.family_id, user_ids=[before])
             invites_withdraw_made_by(family_id=saved.family_id, user_ids=losing)
         return saved
 

@@ -35,7 +35,7 @@ from gallery.images import (
     EXTENSIONS, ImageBusy, ImageRejected, decode_upright, encode_display, exif_dates, inspect_image, read_limited,
     sha256_of, turned,
 )
-from gallery.models import DeletedPhoto, Family, Invite, Membership, Photo, PhotoTag, RemovedTag, Tag
+from gallery.models import AlbumShare, DeletedPhoto, Family, Invite, Membership, Photo, PhotoTag, RemovedTag, Tag
 from gallery.places import country_code_for, country_name, place_for
 from gallery.signals import photos_added, photos_changed
 from gallery.text import (
@@ -145,6 +145,17 @@ def invites_withdraw_made_by(*, user_ids: Iterable[int], family_id: int | None =
     return links.update(revoked_at=timezone.now())
 
 
+def shares_withdraw_made_by(*, user_ids: Iterable[int], family_id: int | None = None) -> int:
+    """Revoke the active share links these people made of the albums of a family (or of every one) as they leave it:
+    out of the family, they would keep its photos (and originals, where allowed) by a link only they hold, and could
+    no longer revoke it. Links others made of their albums stay. How many were revoked."""
+    links = AlbumShare.objects.filter(created_by_id__in=list(user_ids), revoked_at__isnull=True,
+                                      expires_at__gt=timezone.now())
+    if family_id is not None:
+        links = links.filter(album__family_id=family_id)
+    return links.update(revoked_at=timezone.now())
+
+
 @transaction.atomic
 def membership_add(
     *, family: Family, user: AbstractBaseUser, role: str = Membership.Role.MEMBER
@@ -164,8 +175,9 @@ def membership_add(
 
 
 @transaction.atomic
-def membership_remove(*, family: Family, user: AbstractBaseUser) -> int:
-    """Take `user` out of `family`, and withdraw the links they made for it. How many links were withdrawn."""
+def membership_remove(*, family: Family, user: AbstractBaseUser) -> tuple[int, int]:
+    """Take `user` out of `family`, and withdraw the links they made for it: how many invitation links, how many
+    album share links."""
     family_lock(family_id=family.pk)
     membership = Membership.objects.filter(family=family, user=user).first()
     if membership is None:
@@ -173,7 +185,8 @@ def membership_remove(*, family: Family, user: AbstractBaseUser) -> int:
     if membership.is_admin and not family_keeps_an_admin(family_id=family.pk, losing=[membership.pk]):
         raise ValidationError(LAST_ADMIN)
     membership.delete()
-    return invites_withdraw_made_by(family_id=family.pk, user_ids=[user.pk])
+    return (invites_withdraw_made_by(family_id=family.pk, user_ids=[user.pk]),
+            shares_withdraw_made_by(family_id=family.pk, user_ids=[user.pk]))
 
 
 def users_delete_problems(*, users: Iterable[AbstractBaseUser]) -> list[str]:
@@ -204,6 +217,7 @@ def users_delete(*, users: QuerySet) -> int:
     if problems := users_delete_problems(users=users):
         raise ValidationError(problems)
     invites_withdraw_made_by(user_ids=[user.pk for user in users])  # their links would outlive them (created_by NULL)
+    shares_withdraw_made_by(user_ids=[user.pk for user in users])
     for user in users:
         user.delete()
     return len(users)

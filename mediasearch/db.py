@@ -15,7 +15,9 @@ import atexit
 import json
 import logging
 import os
+import signal
 import threading
+import time
 import warnings
 from pathlib import Path
 from urllib.parse import parse_qs, quote, urlparse
@@ -178,8 +180,56 @@ def _is_holder_alive(pid: int, recorded: str | None) -> bool:
 
 
 def _before_the_package_exits(server) -> None:
-    _forget_dead_holders(server)
+    _forget_dead_and_dying_holders(server)
     _follow_a_restart(server)
+
+
+# How long a process exiting waits for the other holders when every one of them is dying.
+DYING_WAIT = 10.0
+_PF_EXITING = 0x4  # linux/sched.h: the process is exiting
+_SIGKILL_BIT = 1 << (signal.SIGKILL - 1)
+
+
+def _is_dying(pid: int) -> bool:
+    """Whether `pid` is on its way out without an exit of its own (so without leaving the holder list): gone or a
+    zombie, exiting (a large process takes a while to tear down), a SIGKILL waiting for it (one busy in the kernel
+    gets it when the call returns), or the same for one of its ancestors: `serve`'s children and the worker's
+    processes die with their parents (PR_SET_PDEATHSIG). Linux only; elsewhere only the dead are."""
+    seen = set()
+    while pid > 1 and pid not in seen:
+        seen.add(pid)
+        try:
+            stat = Path(f"/proc/{pid}/stat").read_text()
+            status = Path(f"/proc/{pid}/status").read_text()
+        except FileNotFoundError:
+            return Path("/proc/self/stat").exists()  # gone (without /proc: can't tell)
+        except OSError:
+            return False
+        fields = stat[stat.rindex(")") + 2:].split()
+        if fields[0] in ("Z", "X") or int(fields[6]) & _PF_EXITING:
+            return True
+        pending = 0
+        for line in status.splitlines():
+            if line.startswith(("SigPnd:", "ShdPnd:")):
+                pending |= int(line.split()[1], 16)
+        if pending & _SIGKILL_BIT:
+            return True
+        pid = int(fields[1])
+    return False
+
+
+def _forget_dead_and_dying_holders(server) -> None:
+    """At exit, before the package decides whether this is the last holder: when every other holder is dying
+    (killed together with this one: `serve` stopped by a second Ctrl-C, or killed itself), wait for them (at most
+    DYING_WAIT seconds) and forget them. Counted alive a moment longer than this process lives, they left the server
+    running with nobody to stop it."""
+    deadline = time.monotonic() + DYING_WAIT
+    while True:
+        _forget_dead_holders(server)
+        others = [pid for pid in server.global_process_id_list.get() if pid != os.getpid()]
+        if not others or time.monotonic() >= deadline or not all(_is_dying(pid) for pid in others):
+            return
+        time.sleep(0.1)
 
 
 def _follow_a_restart(server) -> None:

@@ -166,6 +166,63 @@ def test_the_server_stops_with_the_last_process_even_after_it_was_restarted(serv
             os.kill(int((pgdata / "postmaster.pid").read_text().split()[0]), signal.SIGKILL)
 
 
+EXIT_WHILE_ANOTHER_IS_DYING = """
+import sys
+from pathlib import Path
+import mediasearch.db as db
+db.embedded_socket_dir(Path(sys.argv[1]))
+dying = int(sys.argv[2])
+seen_as = getattr(db, "_is_dying", lambda pid: False)
+db._is_dying = lambda pid: pid == dying or seen_as(pid)  # as /proc would show it: a SIGKILL on its way
+print("up", flush=True)
+sys.stdin.readline()  # then exit normally, running the exit hooks
+"""
+
+
+def test_the_last_process_to_exit_waits_for_holders_that_are_being_killed_and_stops_the_server(server_tmp):
+    """`serve` stopped with a second signal (or killed itself) kills its children's groups while some of them still
+    hold the server, and the last one to exit normally (serve, a web worker) saw a process that was being killed, a
+    SIGKILL not landed yet or a large process still tearing down, as alive: it left the server to it, which then died
+    without a word, and the embedded PostgreSQL ran on with nobody left to stop it. A holder that is dying is waited
+    for (a few seconds at most), then forgotten."""
+    pgdata = server_tmp / "pgdata"
+    dying = _user(pgdata, "hold")
+    last = subprocess.Popen([sys.executable, "-c", EXIT_WHILE_ANOTHER_IS_DYING, str(pgdata), str(dying.pid)], cwd=ROOT,
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, start_new_session=True)
+    try:
+        assert last.stdout.readline().strip() == "up"
+        last.stdin.write("\n")
+        last.stdin.flush()
+        time.sleep(1.5)  # the kill lands while the last process is exiting
+        os.kill(dying.pid, signal.SIGKILL)
+        dying.wait()
+        last.wait(timeout=60)
+        deadline = time.monotonic() + 30
+        while _postmaster_running(pgdata) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert not _postmaster_running(pgdata), "the server outlived every process that used it"
+    finally:
+        for process in (dying, last):
+            if process.poll() is None:
+                process.kill()
+                process.wait()
+        if _postmaster_running(pgdata):
+            os.kill(int((pgdata / "postmaster.pid").read_text().split()[0]), signal.SIGKILL)
+
+
+def test_a_live_process_is_not_dying_and_one_that_is_gone_is():
+    from mediasearch.db import _is_dying
+
+    assert not _is_dying(os.getpid())
+    child = subprocess.Popen(["sleep", "30"])
+    try:
+        assert not _is_dying(child.pid)
+    finally:
+        child.kill()
+        child.wait()
+    assert _is_dying(child.pid)  # gone: nothing left to wait for
+
+
 def test_a_holder_list_cut_short_by_a_kill_does_not_stop_the_next_start(server_tmp):
     """A process killed while rewriting the package's list of holders (the kill that ends a stop's grace period)
     left it empty, and every later start failed on it (JSONDecodeError) until someone deleted the file: `make run`

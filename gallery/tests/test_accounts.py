@@ -168,8 +168,11 @@ def test_an_admin_made_a_member_loses_their_open_links(client_for, family, alice
 def test_removing_a_member_in_the_django_admin_withdraws_their_links_too(client, family, alice, bob):
     from gallery.admin import MembershipFormSet  # noqa: F401 - the inline the family's change page saves through
 
+    from gallery.album_services import album_create, share_create
+
     _admin_bob(family, bob)
     theirs = invite_create(family=family, created_by=bob, role="admin").invite
+    share = share_create(user=bob, album=album_create(user=bob, family=family, name="Bob's"), days=7).share
     site_admin = UserFactory(username="root", is_staff=True, is_superuser=True)
     client.force_login(site_admin)
     memberships = list(family.memberships.order_by("pk"))
@@ -185,6 +188,8 @@ def test_removing_a_member_in_the_django_admin_withdraws_their_links_too(client,
     assert _roles(family) == {"alice": "admin"}
     theirs.refresh_from_db()
     assert theirs.state() == Invite.State.REVOKED
+    share.refresh_from_db()  # and the album share links they made, as on the family page
+    assert share.state() == share.State.REVOKED
 
 
 def test_a_deleted_accounts_open_links_stop_working(family, alice, bob):

@@ -254,3 +254,53 @@ def test_a_link_locked_or_ended_while_a_visitor_scrolls_sends_the_whole_page_the
     response = visitor.get(url + "?page=2", headers={"HX-Request": "true"})
     assert response["HX-Redirect"] == url
     assert visitor.get(url).status_code == 404  # the page itself says the link ended
+
+
+def test_a_member_who_leaves_or_is_removed_keeps_no_share_link_into_the_family(family, alice, bob, photos, client_for):
+    """A share link made by a member stops working when they leave the family or an admin removes them (as the
+    invitation links they made do): otherwise an ex-member keeps the album's photos and originals by a link only they
+    hold, and no longer in the family, they can't even revoke it. Links others made of their albums keep working."""
+    from gallery.services import membership_add, users_delete
+
+    own = album_create(user=bob, family=family, name="Bob's picnic")
+    album_add_photos(user=bob, album=own, photo_ids=[photos[0].pk])
+    bobs, bobs_token = _share(own, bob, allow_download=True)
+    alices, alices_token = _share(own, alice)
+    visitor = Client()
+    assert visitor.get(reverse("shared_album", args=[bobs_token])).status_code == 200
+
+    response = client_for(alice).post(reverse("gallery:member_remove", args=[family.pk, bob.pk]), follow=True)
+    assert "1 share link" in response.content.decode()
+    for url in (reverse("shared_album", args=[bobs_token]), reverse("shared_download", args=[bobs_token]),
+                reverse("shared_original", args=[bobs_token, photos[0].pk])):
+        assert visitor.get(url).status_code == 404, url
+    bobs.refresh_from_db()
+    assert bobs.state() == AlbumShare.State.REVOKED
+    assert visitor.get(reverse("shared_album", args=[alices_token])).status_code == 200  # an admin's link stays
+
+    # Leaving of one's own accord does the same.
+    carol = type(bob).objects.create_user("carol", password="x")
+    membership_add(family=family, user=carol)
+    carols, carols_token = _share(album_create(user=carol, family=family, name="Carol's"), carol)
+    response = client_for(carol).post(reverse("gallery:family_leave", args=[family.pk]), follow=True)
+    assert "the 1 share link you made of its albums no longer works" in response.content.decode()
+    assert visitor.get(reverse("shared_album", args=[carols_token])).status_code == 404
+
+    # So does deleting an account (the link's maker becomes nobody).
+    daves_family_member = type(bob).objects.create_user("dave", password="x")
+    membership_add(family=family, user=daves_family_member)
+    _, daves_token = _share(album_create(user=daves_family_member, family=family, name="Dave's"), daves_family_member)
+    users_delete(users=type(bob).objects.filter(pk=daves_family_member.pk))
+    assert visitor.get(reverse("shared_album", args=[daves_token])).status_code == 404
+
+
+def test_a_links_note_is_hidden_from_visitors_not_from_the_others_who_manage_the_album(family, alice, bob, photos,
+                                                                                        client_for):
+    """The form said the note was "only you see it", yet the album's creator and every family admin see every link's
+    note on the share page (and in the API): what it keeps from is the visitors."""
+    own = album_create(user=bob, family=family, name="Picnic")
+    _, token = _share(own, bob, note="for grandma")
+    form = client_for(bob).get(reverse("gallery:album_shares", args=[own.pk])).content.decode()
+    assert "only you see it" not in form and "visitors never see it" in form
+    assert "for grandma" in client_for(alice).get(reverse("gallery:album_shares", args=[own.pk])).content.decode()
+    assert "for grandma" not in Client().get(reverse("shared_album", args=[token])).content.decode()

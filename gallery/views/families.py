@@ -133,12 +133,12 @@ def member_remove(request: HttpRequest, family_id: int, user_id: int) -> HttpRes
     family = admin_family(request, family_id)
     user = family_member(family, user_id)
     try:
-        withdrawn = membership_remove(family=family, user=user)
+        invites, shares = membership_remove(family=family, user=user)
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
         return redirect(family)  # still in it, whoever it was
-    links = (f" (and withdrew the {withdrawn} invitation link{'s' if withdrawn != 1 else ''} they had made)"
-             if withdrawn else "")
+    made = [f"{n} {kind} link{'s' if n != 1 else ''}" for n, kind in ((invites, "invitation"), (shares, "share")) if n]
+    links = f" (and withdrew the {' and the '.join(made)} they had made)" if made else ""
     messages.success(request, f"Removed {user} from {family}{links}.")
     return redirect("gallery:families" if user == request.user else family)
 
@@ -149,9 +149,11 @@ def family_leave(request: HttpRequest, family_id: int) -> HttpResponse:
     """A member takes themself out of a family (their photos stay the family's); the last admin is refused."""
     family = family_get(user=request.user, family_id=family_id)
     try:
-        membership_remove(family=family, user=request.user)
+        _, shares = membership_remove(family=family, user=request.user)
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
         return redirect(family)
-    messages.success(request, f"You left {family}. The photos you added stay with it.")
+    messages.success(request, f"You left {family}. The photos you added stay with it"
+                     + (f"; the {shares} share link{'s' if shares != 1 else ''} you made of its albums no longer "
+                        f"work{'s' if shares == 1 else ''}." if shares else "."))
     return redirect("gallery:families")

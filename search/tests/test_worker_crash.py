@@ -285,3 +285,22 @@ def _in_group(process, group: int) -> bool:
         return os.getpgid(process.pid) == group
     except (ProcessLookupError, psutil.Error):
         return False
+
+
+def test_a_sigterm_that_make_passes_on_is_not_a_second_stop(monkeypatch):
+    """`make run` passes a SIGTERM sent to its process group (`kill -TERM -- -PGID`, a shell's `kill %1`) on to serve
+    (GNU make kills its children with the signal it got), so serve got the same stop twice within moments; when the two
+    did not merge, the second was taken for an impatient second Ctrl-C and killed the web server and the worker at once
+    instead of letting them finish (up to 30 s). A SIGTERM within a second of the first is that same stop; a later one,
+    or a Ctrl-C (SIGINT), still skips the wait."""
+    from mediasearch.management.commands import serve
+
+    monkeypatch.setattr(serve, "_first_sigterm_at", None)
+    with pytest.raises(KeyboardInterrupt):
+        serve._raise_keyboard_interrupt(signal.SIGTERM, None)
+    serve._raise_keyboard_interrupt(signal.SIGTERM, None)  # make's copy of it: nothing more
+    with pytest.raises(KeyboardInterrupt):
+        serve._raise_keyboard_interrupt(signal.SIGINT, None)  # a Ctrl-C
+    time.sleep(serve.SIGTERM_ECHO_SECONDS + 0.1)
+    with pytest.raises(KeyboardInterrupt):
+        serve._raise_keyboard_interrupt(signal.SIGTERM, None)  # asked again, later: kill now

@@ -7,7 +7,8 @@ and the worker (`manage.py worker`, the django-q2 cluster). When one dies, whate
 the site down. A child that fails (exit code above 0) on its very first run stops `serve`: a port in use or a
 bad setting will not fix itself.
 
-Ctrl-C or SIGTERM stops both: each is asked politely, and after a grace period its whole group is killed. If
+Ctrl-C or SIGTERM stops both: each is asked politely, and after a grace period its whole group is killed (a second
+Ctrl-C, or a SIGTERM more than a second after the first, kills them at once; make's copy of a SIGTERM does not). If
 `serve` itself is killed, the kernel kills its children (PR_SET_PDEATHSIG), and the worker's processes die with
 their parents in turn. The embedded database stops when the last process using it exits.
 """
@@ -188,5 +189,19 @@ def _answers(url: str) -> bool:
         return False
 
 
+# `make run` passes a SIGTERM sent to its whole process group on to serve (GNU make kills its children with the
+# signal it got): the same stop arrives twice within moments. Only a later SIGTERM, or a Ctrl-C, asks again (and
+# skips the grace period).
+SIGTERM_ECHO_SECONDS = 1.0
+_first_sigterm_at: float | None = None
+
+
 def _raise_keyboard_interrupt(signum, frame):
+    global _first_sigterm_at
+    if signum == signal.SIGTERM:
+        now = time.monotonic()
+        if _first_sigterm_at is not None and now - _first_sigterm_at < SIGTERM_ECHO_SECONDS:
+            return  # make's copy of the stop already under way
+        if _first_sigterm_at is None:
+            _first_sigterm_at = now
     raise KeyboardInterrupt
