@@ -105,6 +105,12 @@ def test_past_the_cards_the_rest_is_listed_up_to_a_point(client_for, family, ali
     assert "And 1 more with fewer photos" in body and "Places <small>27</small>" in body
 
 
+def test_one_more_is_said_in_the_singular(client_for, family, alice):
+    for n in range(EXPLORE_CARDS + 1):
+        placed(family, alice, f"Town {n:02d}", "Portugal", "PT")
+    assert "1 more place<" in client_for(alice).get(reverse("gallery:explore")).content.decode()
+
+
 def test_an_empty_library_says_where_places_come_from(client_for, alice):
     assert "Nothing to explore yet" in client_for(alice).get(reverse("gallery:explore")).content.decode()
 

@@ -29,11 +29,14 @@ def explore_page(request: HttpRequest) -> HttpResponse:
     timeline = reverse("gallery:timeline")
     keep = (("family", str(family_id)),) if family_id else ()
     sections = []
-    for key, title, things in (("places", "Places", found.cities), ("countries", "Countries", found.countries),
-                               ("tags", "Tags", found.tags)):
+    for key, title, one, things in (("places", "Places", "place", found.cities),
+                                    ("countries", "Countries", "country", found.countries),
+                                    ("tags", "Tags", "tag", found.tags)):
         spots = [(spot, f"{timeline}?{urlencode(keep + spot.query)}") for spot in things[:EXPLORE_LISTED]]
+        more = len(things) - min(len(things), EXPLORE_CARDS)
         sections.append({"key": key, "title": title, "cards": spots[:EXPLORE_CARDS], "rest": spots[EXPLORE_CARDS:],
-                         "total": len(things), "unlisted": len(things) - len(spots)})
+                         "total": len(things), "unlisted": len(things) - len(spots),
+                         "more": f"{more} more {one if more == 1 else title.lower()}"})
     return render(request, "gallery/explore.html", {
         "families": families, "selected_family": family_id, "sections": sections, "empty": found.empty,
         "problem": problem,
