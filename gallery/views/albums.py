@@ -7,7 +7,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -83,8 +83,8 @@ def album_download(request: HttpRequest, album_id: int) -> HttpResponse:
     response = album_archive(album=album, ids=album_photo_ids(album=album, reuse=True),
                              part=request.GET.get("part"))
     if response is None:
-        if "HTTP_AUTHORIZATION" in request.META:  # an API client: its answer, not a page
-            raise Http404("That part of the album holds no photos.")
+        if "HTTP_AUTHORIZATION" in request.META:  # an API client: its answer, as the API gives them, not a page
+            return JsonResponse({"detail": "That part of the album holds no photos (any more)."}, status=404)
         messages.error(request, "There is nothing to download there: the album has fewer photos now.")
         return redirect(album)
     return response
