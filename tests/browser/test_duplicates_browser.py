@@ -67,6 +67,9 @@ def test_review_duplicates_on_a_phone(live_server, browser, artifacts, smiths):
         sign_in(phone, live_server, "alice")
         phone.goto(live_server.url + f"/families/{family.pk}/duplicates/")
         assert phone.locator(".duplicate-item").count() == 6
+        # The thumbnails load lazily: far below the fold, Chromium waits for a scroll (how far it looks ahead
+        # depends on the connection it assumes), so each is brought into view first.
+        phone.evaluate("() => document.querySelectorAll('.duplicate-thumb').forEach((i) => i.scrollIntoView())")
         phone.wait_for_function("() => Array.from(document.querySelectorAll('.duplicate-thumb'))"
                                 ".every((i) => i.complete && i.naturalWidth > 0)")
         assert phone.evaluate("() => document.documentElement.scrollWidth") <= 390

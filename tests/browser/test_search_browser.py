@@ -188,6 +188,7 @@ def test_an_admin_adds_a_family_synonym_and_the_next_search_uses_it(live_server,
     page.wait_for_url(live_server.url + "/admin/search/synonym/")
     page.fill("#searchbar", "zorbly")
     page.press("#searchbar", "Enter")
+    page.wait_for_url(re.compile(r"\?q=zorbly"))  # the list's search page, not the one it leaves
     row = page.locator("#result_list tbody tr").first
     assert "red circle, crimson ball" in row.inner_text() and "Smiths" in row.inner_text()
     page.screenshot(path=artifacts / "admin-synonyms.png", full_page=True)
