@@ -34,6 +34,20 @@ def _postmaster_running(pgdata: Path) -> bool:
     return True
 
 
+def _stopped(pgdata: Path, within: float = 30) -> bool:
+    """Whether the server stops within `within` seconds (the last holder's exit stops it a moment later)."""
+    deadline = time.monotonic() + within
+    while _postmaster_running(pgdata) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    return not _postmaster_running(pgdata)
+
+
+def _kill_postmaster(pgdata: Path) -> None:
+    """A test's cleanup: a server it left running is killed."""
+    if _postmaster_running(pgdata):
+        os.kill(int((pgdata / "postmaster.pid").read_text().split()[0]), signal.SIGKILL)
+
+
 def _user(pgdata: Path, mode: str) -> subprocess.Popen:
     process = subprocess.Popen([sys.executable, "-c", HOLD, str(pgdata), mode], cwd=ROOT, stdout=subprocess.PIPE,
                                text=True, start_new_session=True)
@@ -50,13 +64,9 @@ def test_the_server_stops_with_the_last_process_even_after_one_was_killed(server
         killed.wait()
         last = _user(pgdata, "exit")  # the last process using it exits normally
         last.wait(timeout=60)
-        deadline = time.monotonic() + 30
-        while _postmaster_running(pgdata) and time.monotonic() < deadline:
-            time.sleep(0.2)
-        assert not _postmaster_running(pgdata), "the embedded server outlived every process that used it"
+        assert _stopped(pgdata), "the embedded server outlived every process that used it"
     finally:
-        if _postmaster_running(pgdata):
-            os.kill(int((pgdata / "postmaster.pid").read_text().split()[0]), signal.SIGKILL)
+        _kill_postmaster(pgdata)
 
 
 def test_a_dead_holders_pid_reused_by_an_unrelated_process_does_not_keep_the_server_up(server_tmp):
@@ -80,16 +90,12 @@ def test_a_dead_holders_pid_reused_by_an_unrelated_process_does_not_keep_the_ser
 
         last = _user(pgdata, "exit")  # the last real holder exits normally
         last.wait(timeout=60)
-        deadline = time.monotonic() + 30
-        while _postmaster_running(pgdata) and time.monotonic() < deadline:
-            time.sleep(0.2)
-        assert not _postmaster_running(pgdata), "a stranger holding a dead holder's pid kept the server up"
+        assert _stopped(pgdata), "a stranger holding a dead holder's pid kept the server up"
         assert stranger.poll() is None  # and it was left alone
     finally:
         stranger.kill()
         stranger.wait()
-        if _postmaster_running(pgdata):
-            os.kill(int((pgdata / "postmaster.pid").read_text().split()[0]), signal.SIGKILL)
+        _kill_postmaster(pgdata)
 
 
 def test_the_data_directory_is_readable_by_its_owner_only(server_tmp):
@@ -154,16 +160,12 @@ def test_the_server_stops_with_the_last_process_even_after_it_was_restarted(serv
         while Path(f"/proc/{before}").exists() and time.monotonic() < deadline:
             time.sleep(0.1)
         holder.communicate("\n", timeout=60)  # the last user exits normally
-        deadline = time.monotonic() + 30
-        while _postmaster_running(pgdata) and time.monotonic() < deadline:
-            time.sleep(0.2)
-        assert not _postmaster_running(pgdata), "the restarted server outlived every process that used it"
+        assert _stopped(pgdata), "the restarted server outlived every process that used it"
     finally:
         if holder.poll() is None:
             holder.kill()
             holder.wait()
-        if _postmaster_running(pgdata):
-            os.kill(int((pgdata / "postmaster.pid").read_text().split()[0]), signal.SIGKILL)
+        _kill_postmaster(pgdata)
 
 
 EXIT_WHILE_ANOTHER_IS_DYING = """
@@ -197,17 +199,13 @@ def test_the_last_process_to_exit_waits_for_holders_that_are_being_killed_and_st
         os.kill(dying.pid, signal.SIGKILL)
         dying.wait()
         last.wait(timeout=60)
-        deadline = time.monotonic() + 30
-        while _postmaster_running(pgdata) and time.monotonic() < deadline:
-            time.sleep(0.2)
-        assert not _postmaster_running(pgdata), "the server outlived every process that used it"
+        assert _stopped(pgdata), "the server outlived every process that used it"
     finally:
         for process in (dying, last):
             if process.poll() is None:
                 process.kill()
                 process.wait()
-        if _postmaster_running(pgdata):
-            os.kill(int((pgdata / "postmaster.pid").read_text().split()[0]), signal.SIGKILL)
+        _kill_postmaster(pgdata)
 
 
 def test_a_live_process_is_not_dying_and_one_that_is_gone_is():
@@ -243,14 +241,10 @@ def test_a_holder_list_cut_short_by_a_kill_does_not_stop_the_next_start(server_t
         again = _user(pgdata, "exit")
         again.wait(timeout=60)
         assert again.returncode == 0
-        deadline = time.monotonic() + 30
-        while _postmaster_running(pgdata) and time.monotonic() < deadline:
-            time.sleep(0.2)
-        assert not _postmaster_running(pgdata)
+        assert _stopped(pgdata)
     finally:
         holder.kill()
-        if _postmaster_running(pgdata):
-            os.kill(int((pgdata / "postmaster.pid").read_text().split()[0]), signal.SIGKILL)
+        _kill_postmaster(pgdata)
 
 
 def test_the_holder_lists_are_replaced_whole(tmp_path):
