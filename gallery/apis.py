@@ -290,16 +290,25 @@ class MemoriesOutputSerializer(serializers.Serializer):
     memories = MemoryOutputSerializer(many=True, help_text="Newest year first; [] when no earlier year has photos")
 
 
+class TimelineFilterSerializer(serializers.Serializer):
+    """The filters of the photo lists (the timeline's): a family, a tag, the user's favourites."""
+
+    family = serializers.IntegerField(required=False)
+    tag = serializers.CharField(required=False)
+    favourite = serializers.BooleanField(required=False, default=False, help_text="1: your favourites only")
+
+    def timeline_filters(self) -> TimelineFilters:
+        data = self.validated_data
+        return TimelineFilters(family_id=data.get("family"), tag=data.get("tag") or None, favourite=data["favourite"])
+
+
 class MemoriesApi(APIView):
     """On this day: the photos taken on a date (today by default, the site's TIME_ZONE) in earlier years, one entry
     per year, as the timeline's "On this day" row; the timeline's filters apply."""
 
-    class FilterSerializer(serializers.Serializer):
+    class FilterSerializer(TimelineFilterSerializer):
         date = serializers.DateField(required=False, error_messages=DATE_ERRORS,
                                      help_text="YYYY-MM-DD (default: today); earlier years of its month and day")
-        family = serializers.IntegerField(required=False)
-        tag = serializers.CharField(required=False)
-        favourite = serializers.BooleanField(required=False, default=False, help_text="1: your favourites only")
 
     @extend_schema(parameters=[FilterSerializer], responses=MemoriesOutputSerializer)
     def get(self, request):
@@ -308,8 +317,7 @@ class MemoriesApi(APIView):
         data = filters.validated_data
         family_filter(user=request.user, family_id=data.get("family"))
         today = data.get("date") or timezone.localdate()
-        found = memories(user=request.user, today=today, filters=TimelineFilters(
-            family_id=data.get("family"), tag=data.get("tag") or None, favourite=data["favourite"]))
+        found = memories(user=request.user, today=today, filters=filters.timeline_filters())
         # The API's whole photos (tags, suggestions), read in one go for every memory's few.
         rows = photo_list(user=request.user, with_suggestions=True).in_bulk(
             [photo.pk for memory in found for photo in memory.photos])
@@ -323,11 +331,8 @@ class PhotoListApi(APIView):
     pagination_class = PageNumberPagination  # also tells the schema the list is a paginated object
     parser_classes = [MultiPartParser, FormParser, JSONParser]
 
-    class FilterSerializer(serializers.Serializer):
-        family = serializers.IntegerField(required=False)
-        tag = serializers.CharField(required=False)
+    class FilterSerializer(TimelineFilterSerializer):
         uploaded_by = serializers.IntegerField(required=False)
-        favourite = serializers.BooleanField(required=False, default=False, help_text="1: your favourites only")
         status = serializers.ChoiceField(choices=Photo.Status.choices, required=False,
                                          help_text="Only photos in this state of indexing (failed: those "
                                                    "POST /api/v1/photos/{id}/retry/ tries again)")
