@@ -257,6 +257,7 @@ def test_upload_into_an_album_from_its_page_offering_only_its_familys_albums(liv
     sign_in(page, live_server, "grandma")
     page.goto(live_server.url + garden.get_absolute_url())
     page.get_by_role("link", name="Upload into it").click()
+    page.wait_for_url(re.compile(r"/upload/\?album=\d+$"))  # loaded: upload.js (deferred) hid the others' albums
     album = page.locator("#upload-album")
     assert album.input_value() == str(garden.pk)
     visible = "() => Array.from(document.querySelectorAll('#upload-album optgroup')).filter((g) => !g.hidden).map((g) => g.label)"
