@@ -32,7 +32,9 @@ USUAL_HOLIDAYS = {
     "valentines day": lambda y: date(y, 2, 14), "thanksgiving": lambda y: _nth_weekday(y, 11, 3, 4),
 }
 HOLIDAY_WINDOW = timedelta(days=2)
-HOLIDAY_WORDS = frozenset(w for name in USUAL_HOLIDAYS for w in name.split()) | {"day", "eve"}
+# Words people write for a holiday's own: "xmas 2022" is Christmas 2022, looked up under that name.
+HOLIDAY_ALIASES = {"xmas": "christmas"}
+HOLIDAY_WORDS = frozenset(w for name in USUAL_HOLIDAYS for w in name.split()) | {"day", "eve"} | set(HOLIDAY_ALIASES)
 
 
 def year_span(year: int) -> tuple[date, date]:
@@ -71,11 +73,18 @@ def season_span(season: str, year: int, *, southern: bool) -> tuple[date, date]:
 
 
 def is_date_word(name: str) -> bool:
-    return name in MONTH_NAMES or name in SEASONS or name in USUAL_HOLIDAYS or name in ("last", "this")
+    return (name in MONTH_NAMES or name in SEASONS or _holiday_name(name) in USUAL_HOLIDAYS
+            or name in ("last", "this"))
+
+
+def _holiday_name(name: str) -> str:
+    """The holiday as USUAL_HOLIDAYS and the calendars name it: "xmas eve" → "christmas eve"."""
+    return " ".join(HOLIDAY_ALIASES.get(word, word) for word in name.split())
 
 
 def holiday_span(name: str, year: int, country_code: str) -> tuple[date, date] | None:
     """The days `name` falls on in `year`: from the country's calendar, else ±2 days around its usual day."""
+    name = _holiday_name(name)
     days = _calendar_days(name, year, country_code)
     if days:
         return min(days), max(days)

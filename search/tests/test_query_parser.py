@@ -166,6 +166,18 @@ def test_holiday_with_a_year_uses_the_family_countrys_calendar():
     assert (boxing.taken_after, boxing.taken_before) == (date(2019, 12, 26), date(2019, 12, 26))
 
 
+@pytest.mark.parametrize(("query", "country", "span"), [
+    ("xmas 2022", "PT", (date(2022, 12, 25), date(2022, 12, 25))),
+    ("Xmas Day 2022", "GB", (date(2022, 12, 25), date(2022, 12, 25))),
+    ("xmas eve 2022", "", (date(2022, 12, 22), date(2022, 12, 26))),
+    ("xmas 2022", "", (date(2022, 12, 23), date(2022, 12, 27))),
+])
+def test_xmas_is_christmas(query, country, span):
+    parsed = parse_query(query, ctx(holiday_country=country))
+    assert (parsed.taken_after, parsed.taken_before) == span
+    assert parsed.text == ""
+
+
 def test_holiday_without_a_known_country_is_a_window_around_its_usual_day():
     parsed = parse_query("christmas 2019", ctx())
     assert (parsed.taken_after, parsed.taken_before) == (date(2019, 12, 23), date(2019, 12, 27))
