@@ -48,6 +48,9 @@ def judgment_record(*, user: AbstractBaseUser, photo: Photo, query: str, relevan
     if not normalised:
         raise ValidationError({"query": "A judgment needs the query it is about."})
     components = judgment_components(user=user, photo=photo, query=" ".join(query.split()))
+    if not components:  # the search names only what to leave out ("-dog", "not in Lisbon"): it lists nothing
+        raise ValidationError({"query": "This search only says what to leave out, so it lists no results to judge: "
+                                        "add what to look for."})
     judgment, created = Judgment.objects.update_or_create(
         user=user, photo=photo, query=normalised,
         defaults={"family_id": photo.family_id, "relevant": bool(relevant),

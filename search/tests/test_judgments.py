@@ -68,6 +68,15 @@ def test_an_empty_query_is_refused_plainly(alice, add_shape):
         judgment_record(user=alice, photo=add_shape("red", "square"), query="   ", relevant=True)
 
 
+@pytest.mark.parametrize("query", ["-dog", "without cats", "not dog -cat"])
+def test_a_query_that_only_leaves_out_is_refused_plainly(alice, add_shape, query):
+    """Such a search lists no results (the page says what to add): a verdict on it would be one on nothing, with no
+    score components to learn from."""
+    with pytest.raises(ValidationError, match="only says what to leave out"):
+        judgment_record(user=alice, photo=add_shape("red", "square"), query=query, relevant=False)
+    assert not Judgment.objects.exists()
+
+
 def test_undo_by_id_and_by_query_and_only_ones_own(alice, bob, add_shape):
     photo = add_shape("red", "square")
     mine, _ = judgment_record(user=alice, photo=photo, query="red", relevant=True)

@@ -41,6 +41,13 @@ def test_post_creates_then_replaces_with_the_same_id(api, shapes):
     assert Judgment.objects.count() == 1
 
 
+def test_a_query_that_only_leaves_out_is_a_400_naming_the_query(api, shapes):
+    response = api.post(URL, {"query": "-dog", "photo": shapes["red square"].pk, "relevant": False},
+                        content_type="application/json")
+    assert response.status_code == 400 and "leave out" in str(response.json()["query"])
+    assert not Judgment.objects.exists()
+
+
 def test_list_is_paginated_own_only_and_filtered(api, shapes, alice, bob, family):
     for name in ("red square", "red circle"):
         api.post(URL, {"query": "red", "photo": shapes[name].pk, "relevant": True}, content_type="application/json")
