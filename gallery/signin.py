@@ -12,7 +12,7 @@ from datetime import datetime
 
 from django.conf import settings
 from django.contrib.auth.forms import AuthenticationForm
-from django.db.models import Max, Q
+from django.db.models import Q
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.utils import timezone
@@ -40,14 +40,25 @@ def _is_address(text: str) -> bool:
 
 
 def lockout_ends(*, username: str | None, ip_address: str | None) -> datetime:
-    """When the lockout of this account or address ends: the cool-off after the last failure counted against it."""
+    """When the lockout of this account or address ends, counted as axes counts: each record of failures (per
+    account, address and browser) counts whole until its last failure is AXES_COOLOFF_TIME old, and the account, or
+    the address, is locked while its records' failures reach AXES_FAILURE_LIMIT. So a lock ends when enough of its
+    oldest records have expired; a sign-in waits for the later of the two locks (now when neither is locked)."""
     from axes.models import AccessAttempt
 
-    matching = Q(ip_address=ip_address) if ip_address else Q(pk__in=[])
-    if username:
-        matching |= Q(username=username)
-    last = AccessAttempt.objects.filter(matching).aggregate(last=Max("attempt_time"))["last"] or timezone.now()
-    return last + settings.AXES_COOLOFF_TIME
+    now = timezone.now()
+    ends = []
+    for matching in ([Q(username=username)] if username else []) + ([Q(ip_address=ip_address)] if ip_address else []):
+        records = AccessAttempt.objects.filter(matching, attempt_time__gte=now - settings.AXES_COOLOFF_TIME)
+        counted = list(records.order_by("attempt_time").values_list("attempt_time", "failures_since_start"))
+        failures = sum(count for _, count in counted)
+        for last_failure, count in counted:  # the oldest expire first
+            if failures < settings.AXES_FAILURE_LIMIT:
+                break
+            failures -= count
+            if failures < settings.AXES_FAILURE_LIMIT:
+                ends.append(last_failure + settings.AXES_COOLOFF_TIME)
+    return max(ends, default=now)
 
 
 def lockout_message(*, username: str | None, ip_address: str | None) -> tuple[str, int]:

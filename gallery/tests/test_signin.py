@@ -61,6 +61,45 @@ def test_the_lockout_time_is_the_setting_and_counts_from_the_last_failure(client
     assert sign_in(client, "alice", PASSWORD).status_code == 302  # the lockout is over
 
 
+def test_the_time_said_is_when_the_lockout_really_ends_not_the_last_failure_seen(client, alice, bob):
+    """alice's account is locked by 3 failures from another address 10 minutes ago (a cool-off of 15): it ends in 5
+    minutes, when those expire. One failure for bob from her own address since then (under the limit) doesn't make
+    her wait 14 minutes, as the latest failure of either would say."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    fail(3, "alice", "10.0.0.2")
+    fail(1, "bob")
+    now = timezone.now()
+    AccessAttempt.objects.filter(username="alice").update(attempt_time=now - timedelta(minutes=10))
+    AccessAttempt.objects.filter(username="bob").update(attempt_time=now - timedelta(minutes=1))
+
+    response = sign_in(client, "alice", PASSWORD)
+    assert response.status_code == 429
+    assert "locked for 5 minutes" in response.content.decode()
+    assert 4 * 60 < int(response["Retry-After"]) <= 5 * 60
+
+
+def test_an_address_locked_by_many_accounts_waits_until_enough_of_them_expire(client, alice, bob):
+    """The address holds 2 failures for alice (12 minutes ago) and 1 for bob and 1 for carol (2 and 1 minutes ago):
+    4 of a limit of 3. It is locked until alice's expire (3 minutes), when 2 remain."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    UserFactory(username="carol")
+    fail(2, "alice")
+    fail(1, "bob")
+    fail(1, "carol")
+    now = timezone.now()
+    for username, minutes in (("alice", 12), ("bob", 2), ("carol", 1)):
+        AccessAttempt.objects.filter(username=username).update(attempt_time=now - timedelta(minutes=minutes))
+
+    response = sign_in(client, "bob", PASSWORD)
+    assert response.status_code == 429 and "locked for 3 minutes" in response.content.decode()
+
+
 def test_failures_under_the_limit_lock_nothing(client, alice):
     fail(2, "alice")
     assert sign_in(client, "alice", PASSWORD).status_code == 302
