@@ -470,7 +470,7 @@ def metadata_pass(meta: MetaQuery, *, scope: Scope, limit: int, also_ids: Sequen
     for n, correction in enumerate(meta.corrections):
         params[f"fix_{n}"], params[f"sim_{n}"] = correction.tsquery, correction.similarity
     statement = _pass_sql(scope.skeleton(), bool(meta.glued), len(meta.corrections), bool(meta.excluded),
-                          bool(meta.excluded_glued))
+                          bool(meta.excluded_glued), only_also=limit <= 0)
     with connection.cursor() as cursor:
         cursor.execute(statement, params)
         rows = cursor.fetchall()
@@ -479,8 +479,12 @@ def metadata_pass(meta: MetaQuery, *, scope: Scope, limit: int, also_ids: Sequen
 
 
 @functools.lru_cache(maxsize=256)
-def _pass_sql(shape: Scope, glued: bool, corrections: int, excluded: bool, excluded_glued: bool) -> str:
-    """metadata_pass's statement for a scope's shape and a query's parts (composed once per process and shape)."""
+def _pass_sql(shape: Scope, glued: bool, corrections: int, excluded: bool, excluded_glued: bool,
+              only_also: bool = False) -> str:
+    """metadata_pass's statement for a scope's shape and a query's parts (composed once per process and shape).
+    `only_also`: no best matches are asked for, only the photos of `also`: the documents read are theirs alone (not
+    every match of the family, ranked and then dropped: what explaining or judging one result, or measuring a family's
+    judged queries, would cost)."""
     tests = [sql.SQL("d.document @@ %(tsq)s::tsquery")]
     glued_s = sql.SQL("")
     if glued:
@@ -516,6 +520,7 @@ def _pass_sql(shape: Scope, glued: bool, corrections: int, excluded: bool, exclu
         join=sql.SQL("JOIN {} p ON p.id = d.photo_id").format(sql.Identifier(PHOTOS)) if shape.filtered else sql.SQL(""),
         scope=shape.where("p") if shape.filtered else sql.SQL("TRUE"),
         match=sql.SQL(" OR ").join(tests + fixes + also_excluded), text=sql.Literal(FIELD_INDEX["text"]),
+        only=sql.SQL(" AND d.photo_id = ANY(%(also)s::bigint[])") if only_also else sql.SQL(""),
         photos=sql.Identifier(PHOTOS),
     ).as_string()
 
@@ -539,7 +544,7 @@ _PASS_SQL = """
                CASE WHEN d.document @@ q.tsq THEN ts_rank_cd(d.document, q.tsq) ELSE 0 END{glued_s} AS s,
                {typo} AS typo, ARRAY[{typo_hits}]::boolean[] AS typo_hits
         FROM {documents} d {join} CROSS JOIN q
-        WHERE d.family_id = ANY(%(families)s) AND {scope} AND ({match})
+        WHERE d.family_id = ANY(%(families)s) AND {scope} AND ({match}){only}
     ), best AS (
         SELECT * FROM matched m WHERE m.s > 0 OR m.typo > 0
         ORDER BY greatest(m.s / (m.s + 1), m.typo * %(typo_weight)s) DESC, m.photo_id LIMIT %(limit)s
