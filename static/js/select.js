@@ -10,7 +10,8 @@
 //  - Long-press on a tile (touch) ticks it; once something is ticked, a tap or click on a tile ticks it instead of
 //    opening the photo (Ctrl/Cmd-click still opens it).
 //  - After an action the server's `bulk-done` event names the photos done: they are unticked, and after "Move to
-//    trash" (and "Restore" on the trash page) taken off the grid.
+//    trash" (and "Restore" on the trash page, "Take out of this album", or an action the page names in
+//    data-select-removes: "Unfavourite" on the favourites) taken off the grid, the page's "N photos" counting them off.
 // Without this script the boxes are plain checkboxes of a plain form at the foot of the page.
 (function () {
   const root = document.documentElement;
@@ -191,16 +192,26 @@
   document.addEventListener("bulk-done", (e) => {
     const detail = e.detail || {};
     const done = new Set((detail.ok || []).map(String));
+    // Off every list (the trash, out of the album), or off this page's (unfavourited on the favourites).
+    const form = bar();
+    const remove = detail.remove || (form && (form.dataset.selectRemoves || "").split(" ").includes(detail.action));
+    let removed = 0;
     boxes().forEach((box) => {
       if (!done.has(box.value)) return;
       box.checked = false;
-      if (detail.remove) {
+      if (remove) {
         const item = box.closest("[data-select-item]");
-        if (item) item.remove();
+        if (item) { item.remove(); removed += 1; }
       }
     });
-    if (detail.remove && done.size) dropEmptyHeadings();
-    const form = bar();
+    if (remove && done.size) dropEmptyHeadings();
+    // The page's "N photos" (an album's) counts them off too.
+    document.querySelectorAll("[data-list-total]").forEach((total) => {
+      if (!removed) return;
+      const left = Math.max(0, Number(total.dataset.listTotal) - removed);
+      total.dataset.listTotal = String(left);
+      total.textContent = `${left} photo${left === 1 ? "" : "s"}`;
+    });
     // The button pressed is disabled now (nothing is ticked): the keyboard's focus moves to the bar's Close.
     const focusInBar = form && form.contains(document.activeElement);
     if (form) form.classList.add("reporting"); // the bar stays to show what happened until closed or used again

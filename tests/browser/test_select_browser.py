@@ -324,3 +324,42 @@ def test_phone_shift_the_dates_of_two_photos_by_a_day(live_server, browser, arti
     assert set(order[:2]) == {photos[0].pk, photos[1].pk}
     assert page.js_errors == []
     context.close()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_album_says_its_new_count_and_favourites_let_go_of_unfavourited_photos(live_server, browser, artifacts):
+    """Taking photos out of an album, or trashing them there, took them off the grid while the page still read
+    "5 photos" until reloaded; unfavouriting photos on the favourites-only timeline left them on it."""
+    from gallery.album_services import album_add_photos
+    from gallery.models import Favourite
+
+    photos, foreign, album = _gallery(count=5)
+    album_add_photos(user=album.created_by, album=album, photo_ids=[p.pk for p in photos])
+    Favourite.objects.bulk_create([Favourite(user=album.created_by, photo=p) for p in photos])
+    context, page = new_page(browser, **DESKTOP)
+    sign_in(page, live_server, "grandma")
+    page.on("dialog", lambda dialog: dialog.accept())
+    page.goto(live_server.url + f"/albums/{album.pk}/")
+    count = "() => document.querySelector('[data-list-total]').textContent.trim()"
+    assert page.evaluate(count) == "5 photos"
+
+    page.check(_box(photos[0]))
+    page.check(_box(photos[1]))
+    page.get_by_role("button", name="Take out of this album").click()
+    page.wait_for_function(f"() => ({count})() === '3 photos'")
+    page.check(_box(photos[2]))
+    page.get_by_role("button", name="Move to trash").click()
+    page.wait_for_function(f"() => ({count})() === '2 photos'")
+    assert page.evaluate(BOXES) == [photos[3].pk, photos[4].pk]
+
+    page.goto(live_server.url + "/?favourite=1")
+    page.wait_for_selector(_box(photos[3]))
+    favourites = page.evaluate(BOXES)
+    page.locator(f"#photo-{photos[3].pk}").hover()
+    page.check(_box(photos[3]))
+    page.get_by_role("button", name="Unfavourite").click()
+    page.wait_for_function("() => /taken out of your favourites/.test(document.querySelector('#bulk-status').textContent)")
+    assert page.evaluate(BOXES) == [pk for pk in favourites if pk != photos[3].pk]
+    page.screenshot(path=artifacts / "select-favourites-let-go-desktop.png")
+    assert page.js_errors == []
+    context.close()
