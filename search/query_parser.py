@@ -513,6 +513,9 @@ class _Parser:
             name = " ".join(self.norms[i:end])
             if not all(word in HOLIDAY_WORDS or word.isalpha() for word in name.split()):
                 continue
+            if self._known(i, end) and not is_date_word(name):
+                continue  # "australia 2023" is that year there; "Australia Day 2023", said so, is the holiday
+
             year = self._year_at(end) or (self.norms[end] == "of" and self._year_at(end + 1))
             if not year:
                 continue

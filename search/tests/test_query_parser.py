@@ -166,6 +166,19 @@ def test_holiday_with_a_year_uses_the_family_countrys_calendar():
     assert (boxing.taken_after, boxing.taken_before) == (date(2019, 12, 26), date(2019, 12, 26))
 
 
+@pytest.mark.parametrize("query, country, holiday", [("australia 2023", "AU", date(2023, 1, 26)),
+                                                      ("in Canada 2023", "CA", date(2023, 7, 1)),
+                                                      ("fiji 2023", "FJ", date(2023, 10, 10))])
+def test_a_country_and_a_year_is_that_year_there_though_a_holiday_is_named_after_the_country(query, country, holiday):
+    # The family's own country keeps "Australia Day", "Canada Day", "Fiji Day": the holiday's key drops "day", so
+    # "australia 2023" was read as 26 January 2023 alone, and the year's other photos there were not found.
+    parsed = parse_query(query, ctx(holiday_country=country))
+    assert parsed.countries == (country,)
+    assert (parsed.taken_after, parsed.taken_before) == (date(2023, 1, 1), date(2023, 12, 31))
+    said = parse_query(query.replace(" 2023", " Day 2023").replace("in ", ""), ctx(holiday_country=country))
+    assert (said.taken_after, said.taken_before, said.countries) == (holiday, holiday, ())  # the holiday, named
+
+
 def test_holiday_without_a_known_country_is_a_window_around_its_usual_day():
     parsed = parse_query("christmas 2019", ctx())
     assert (parsed.taken_after, parsed.taken_before) == (date(2019, 12, 23), date(2019, 12, 27))
