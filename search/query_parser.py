@@ -305,7 +305,7 @@ class _Parser:
             return self._excluded_phrase(i, first, self.tokens[first])
         said = previous.label.split()[0]  # the negation as it was said: "not", "without", "except"
         if previous.kind == "not_place":
-            place = self._place(first)
+            place = self._place(first, listed=True)  # a place's list: "Lisbon" is one though the family tags it
             if place is None:
                 return None
             said = previous.label[: -len(previous.place)].strip() or said  # "not in", "without"
@@ -366,13 +366,15 @@ class _Parser:
                       excluded=concept)
 
     # places ----------------------------------------------------------------------------------------------------
-    def _place(self, i: int) -> _Match | None:
+    def _place(self, i: int, *, listed: bool = False) -> _Match | None:
+        """A place at token i; `listed`: an item of a list of places, which reads as one after "in" does."""
         start = i
         preposition = self.norms[i] in PLACE_WORDS
         if preposition:
             i += 1
             if i < len(self.norms) and self.norms[i] == "the" and not self._known(i, i + 1):
                 i += 1
+        preposition = preposition or listed
         for end in range(min(len(self.norms), i + MAX_PHRASE), i, -1):
             name = " ".join(self.norms[i:end])
             place = self._known(i, end)

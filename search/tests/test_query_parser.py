@@ -248,6 +248,14 @@ def test_a_negation_runs_over_a_list_of_places(query, places, countries):
         "not in Lisbon", "not in São Paulo"]
 
 
+def test_a_place_listed_after_a_negated_place_is_left_out_though_the_family_tags_it():
+    # Lightroom's "Places|Portugal|Lisbon" makes "Lisbon" a tag of the family, so bare it is a concept; in the list
+    # of "not in São Paulo or Lisbon" it was searched for as a word instead, and the Lisbon photos came out on top.
+    parsed = parse_query("beach not in São Paulo or Lisbon", ctx(concepts=frozenset({"lisbon"})))
+    assert (parsed.not_places, parsed.places, parsed.text) == (("São Paulo", "Lisbon"), (), "beach")
+    assert parse_query("beach not in Lisbon or Orange", ctx()).not_places == ("Lisbon", "Orange")
+
+
 @pytest.mark.parametrize("query, spans", [
     ("beach not in 2019 or 2023", ((2019, 2019), (2023, 2023))),
     ("beach without 2019, 2020 and 2023", ((2019, 2019), (2020, 2020), (2023, 2023))),
