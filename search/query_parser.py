@@ -57,6 +57,7 @@ from search.query_dates import (
 
 ChipKind = Literal["place", "not_place", "date", "not_date", "exclusion"]
 NEGATED_KINDS = frozenset({"not_place", "not_date", "exclusion"})
+LIST_KINDS = NEGATED_KINDS | {"place"}  # chips that head a list of their kind ("in Lisbon or Porto")
 
 PLACE_WORDS = frozenset({"in", "at", "near", "from", "around"})
 DATE_WORDS = frozenset({"in", "during", "of", "from"})
@@ -239,17 +240,17 @@ def _parse(query: str, context: ParserContext, removed: frozenset[str]) -> Parse
     norms = tuple(normalise(token) for token in tokens)
     parser = _Parser(tokens, norms, context)
     kept, chips, excluded, used_removed = [], [], [], []
-    negated = None  # the last chip, when it negated: the list it heads may go on ("not in Lisbon or Porto")
+    heading = None  # the last chip, when negated or a place: the list it heads may go on ("not in Lisbon or Porto")
     i = 0
     while i < len(tokens):
-        match = (negated and parser.listed(i, negated)) or parser.match_at(i)
+        match = (heading and parser.listed(i, heading)) or parser.match_at(i)
         if match is None:
-            negated = None
+            heading = None
             kept.append(tokens[i])
             i += 1
             continue
         # (an item taken back as words still heads its list: "not in Lisbon or Porto" without its first chip)
-        negated = match.chip if match.chip is not None and match.chip.kind in NEGATED_KINDS else None
+        heading = match.chip if match.chip is not None and match.chip.kind in LIST_KINDS else None
         if match.chip is None or match.chip.key in removed:
             if match.chip is not None:
                 used_removed.append(match.chip.key)
@@ -294,7 +295,8 @@ class _Parser:
         """The next item of a list whose first item was negated: "not in Lisbon or Porto", "without 2019, 2020 and
         2021", "without dogs or cats" leave out (or lower) every item, not the first alone. An item follows "or",
         "nor", "and" (or, for dates, a comma) and is of the first one's kind; anything else ends the list and is
-        read as usual ("not in Lisbon 2023": the 2023 photos not taken in Lisbon)."""
+        read as usual ("not in Lisbon 2023": the 2023 photos not taken in Lisbon). A list of places to search in
+        ("in Lisbon or Porto") reads its items as places too, though the family tags them."""
         joined = self.norms[i] in LIST_WORDS
         if not joined and not (previous.kind == "not_date" and self.tokens[i - 1].endswith(",")):
             return None
@@ -303,6 +305,9 @@ class _Parser:
             return None
         if previous.kind == "exclusion":
             return self._excluded_phrase(i, first, self.tokens[first])
+        if previous.kind == "place":
+            place = self._place(first, listed=True)
+            return None if place is None else _Match(end=place.end, chip=replace(place.chip, start=first))
         said = previous.label.split()[0]  # the negation as it was said: "not", "without", "except"
         if previous.kind == "not_place":
             place = self._place(first, listed=True)  # a place's list: "Lisbon" is one though the family tags it

@@ -254,6 +254,10 @@ def test_a_place_listed_after_a_negated_place_is_left_out_though_the_family_tags
     parsed = parse_query("beach not in São Paulo or Lisbon", ctx(concepts=frozenset({"lisbon"})))
     assert (parsed.not_places, parsed.places, parsed.text) == (("São Paulo", "Lisbon"), (), "beach")
     assert parse_query("beach not in Lisbon or Orange", ctx()).not_places == ("Lisbon", "Orange")
+    # And the list of places to search in: "in São Paulo or Lisbon" searched São Paulo alone.
+    listed = parse_query("beach in São Paulo or Lisbon", ctx(concepts=frozenset({"lisbon"})))
+    assert (listed.places, listed.text) == (("São Paulo", "Lisbon"), "beach")
+    assert parse_query("beach in Lisbon or dogs", ctx()).text == "beach or dogs"  # no place: the list has ended
 
 
 @pytest.mark.parametrize("query, spans", [
