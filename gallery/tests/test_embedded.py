@@ -95,6 +95,21 @@ def test_exif_text_fields_are_read_too(family, alice):
     assert photo.description == "Grandpa's boat"
 
 
+def test_invisible_characters_in_a_files_text_are_dropped_so_its_tags_are_the_ones_people_type(family, alice):
+    # A byte-order mark before a keyword or caption (tools that write UTF-8 or UTF-16 with one), a zero-width space
+    # or a soft hyphen made "\ufeffEaster" a tag of its own beside "Easter", looking the same and never found by
+    # typing it; a right-to-left override showed "\u202eevil" as "live".
+    data = images.with_metadata(picture(), exif={"Exif.Image.XPKeywords": "\ufeffEaster;Eggs"}, xmp={
+        "Xmp.dc.subject": ["Gar\u00adden", "Sun\u200bset", "\u202eevil", "\u2066Grandma\u2069", "👨‍👩‍👧 family"],
+        "Xmp.dc.title": {'lang="x-default"': "\ufeffEgg hunt"},
+        "Xmp.dc.description": {'lang="x-default"': "\ufeffKids found 12 eggs\u200b"},
+    })
+    photo = upload(family, alice, data, tags=["Easter"])
+    assert sources(photo) == {"Easter": "member", "Eggs": "embedded", "Garden": "embedded", "Sunset": "embedded",
+                              "evil": "embedded", "Grandma": "embedded", "👨‍👩‍👧 family": "embedded"}  # (ZWJ kept)
+    assert (photo.title, photo.description) == ("Egg hunt", "Kids found 12 eggs")
+
+
 def test_a_gps_place_wins_over_the_iptc_location(family, alice):
     data = images.with_metadata(images.gps_jpeg(*LISBON), iptc=IPTC)
     photo = upload(family, alice, data)
