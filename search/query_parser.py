@@ -17,8 +17,9 @@ Rules (issue 9, point 6):
   "last summer", "this month") or a range of those ("between 2019 and 2021", "from june 2020 to may 2021",
   "2019-2021", "since 2019", "before 2020"). A month, season or holiday alone is left to metadata search (the
   photos' documents carry those words).
-- Seasons are meteorological and flip south of the equator (`ParserContext.southern`); a season that spans
-  New Year belongs to the year of its January ("winter 2023" in the north: Dec 2022 to Feb 2023).
+- Seasons are meteorological and flip south of the equator (`ParserContext.southern`, unless every place the query
+  searches in lies on the other side: "summer 2023 in Auckland" is Auckland's summer); a season that spans New Year
+  belongs to the year of its January ("winter 2023" in the north: Dec 2022 to Feb 2023).
 - Holiday + year: the days that holiday falls on that year in the family's country (`holiday_country`, from
   `holidays`); when the country doesn't keep it, or isn't known, a window of ±2 days around its usual date
   (`USUAL_HOLIDAYS`).
@@ -40,6 +41,7 @@ from datetime import date, timedelta
 from functools import cache
 from typing import Literal
 
+from gallery.date_words import SOUTHERN_COUNTRIES
 from gallery.places import country_name, geonames_country_names
 from search.query_dates import (
     HOLIDAY_WORDS,
@@ -236,6 +238,23 @@ def parse_query(query: str, context: ParserContext, *, removed: frozenset[str] |
 
 
 def _parse(query: str, context: ParserContext, removed: frozenset[str]) -> ParsedQuery:
+    parsed = _parse_with(query, context, removed)
+    southern = _places_hemisphere(parsed)
+    if southern is not None and southern != context.southern and mentions_season(query):
+        # "summer 2023 in Auckland" is Auckland's summer, whatever the family's own hemisphere
+        parsed = _parse_with(query, replace(context, southern=southern), removed)
+    return parsed
+
+
+def _places_hemisphere(parsed: ParsedQuery) -> bool | None:
+    """Whether the places the query searches in all lie south (True) or all north (False); None without any, or
+    with places on both sides."""
+    sides = {chip.country_code.upper() in SOUTHERN_COUNTRIES for chip in parsed.chips
+             if chip.kind == "place" and chip.country_code}
+    return sides.pop() if len(sides) == 1 else None
+
+
+def _parse_with(query: str, context: ParserContext, removed: frozenset[str]) -> ParsedQuery:
     tokens = tokenize(query)
     norms = tuple(normalise(token) for token in tokens)
     parser = _Parser(tokens, norms, context)

@@ -179,6 +179,21 @@ def test_a_country_and_a_year_is_that_year_there_though_a_holiday_is_named_after
     assert (said.taken_after, said.taken_before, said.countries) == (holiday, holiday, ())  # the holiday, named
 
 
+def test_a_season_in_a_named_place_is_that_places_season():
+    # A northern family's "summer 2023 in Auckland" searched June to August 2023, Auckland's winter, and missed the
+    # photos of their New Zealand summer (whose own date words say "summer").
+    places = {**PLACES, "auckland": KnownPlace("Auckland", "NZ")}
+    parsed = parse_query("beach summer 2023 in Auckland", ctx(places=places))
+    assert (parsed.taken_after, parsed.taken_before, parsed.text) == (date(2022, 12, 1), date(2023, 2, 28), "beach")
+    assert parse_query("winter 2023 in New Zealand", ctx()).taken_after == date(2023, 6, 1)
+    north = parse_query("summer 2023 in Lisbon", ctx(southern=True))  # a southern family's trip to Lisbon
+    assert (north.taken_after, north.taken_before) == (date(2023, 6, 1), date(2023, 8, 31))
+    both = parse_query("summer 2023 in Lisbon or Auckland", ctx(places=places))  # both sides: the family's own
+    assert both.taken_after == date(2023, 6, 1)
+    left_out = parse_query("summer 2023 not in Auckland", ctx(places=places))  # a place left out says nothing
+    assert left_out.taken_after == date(2023, 6, 1)
+
+
 def test_holiday_without_a_known_country_is_a_window_around_its_usual_day():
     parsed = parse_query("christmas 2019", ctx())
     assert (parsed.taken_after, parsed.taken_before) == (date(2019, 12, 23), date(2019, 12, 27))
