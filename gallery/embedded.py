@@ -305,7 +305,7 @@ def _first(fields: dict, keys: tuple[str, ...], *, limit: int, problems: list[st
 def _sized(what: str, length: int, *, cut: bool) -> str:
     """"a 300-character keyword"; for a value the reader already cut to VALUE_MAX, what we know of it: "a keyword of
     at least 20000 characters"."""
-    return f"a {what} of at least {length} characters" if cut else f"a {length}-character {what}"
+    return f"a {what} of at least {VALUE_MAX} characters" if cut else f"a {length}-character {what}"
 
 
 def _placeholder(text: str) -> bool:

@@ -342,6 +342,17 @@ def test_a_title_or_description_too_long_is_trimmed_with_a_log_line(family, alic
     assert "long.jpg: embedded metadata skipped: Xmp.dc.description: a 12499-character text cut to 10000" in caplog.text
 
 
+def test_a_language_alternative_longer_than_the_reader_keeps_is_logged_as_such(family, alice, caplog):
+    # The reader cut the raw value, 'lang="x-default" ' included, so a 30,000-character caption was logged as "a
+    # 19983-character text", a size it never had.
+    data = images.with_metadata(picture(), xmp={"Xmp.dc.description": {'lang="x-default"': "word " * 6_000}})
+    with caplog.at_level(logging.WARNING, logger="gallery"):
+        photo = upload(family, alice, data, filename="huge.jpg")
+    assert photo.description.startswith("word word") and len(photo.description) <= 10_000
+    assert ("huge.jpg: embedded metadata skipped: Xmp.dc.description: a text of at least 20000 characters cut to "
+            "10000") in caplog.text
+
+
 def test_invalid_utf8_in_an_exif_field_skips_that_field_only(family, alice, caplog):
     exif = Image.Exif()
     exif[0x010E] = b"caf\xe9 \xff"  # ImageDescription, not UTF-8
