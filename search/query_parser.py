@@ -77,6 +77,9 @@ AMBIGUOUS = frozenset({
     "reunion", "bermuda", "nice", "reading", "bath", "split", "mobile", "cork", "sandwich", "victoria", "florence",
     "christmas", "easter", "hope", "deal", "wells", "phoenix", "buffalo", "eagle", "mars", "java", "champagne",
     "cognac", "burgundy", "lima", "cheddar", "man", "home", "beach", "park", "lake", "city", "sale", "battle",
+    # words of direction that GeoNames names whole provinces with ("Central", "Northern", "Western Province")
+    "north", "south", "east", "west", "northern", "southern", "eastern", "western", "central", "centre", "center",
+    "capital", "coast", "upper", "lower", "middle",
 })
 # Names people use for countries whose ISO name is formal or long.
 COUNTRY_ALIASES = {  # (the everyday names of gallery.places.EVERYDAY_COUNTRY_NAMES are known already)

@@ -78,6 +78,18 @@ def test_a_family_place_that_is_a_concept_needs_in():
     assert parse_query("in Orange", ctx()).places == ("Orange",)
 
 
+@pytest.mark.parametrize("query", ["central park", "northern lights", "the western coast", "southern cross",
+                                   "eastern market", "north beach", "capital city"])
+def test_a_region_named_like_a_direction_needs_in(query):
+    # GeoNames names many provinces "Central", "Northern", "Western", "Eastern Province": a family with photos in Suva
+    # (region "Central") typing "central park" got only its photos of central Fiji, searched for "park".
+    regions = {name: KnownPlace(name.title(), "FJ") for name in ("central", "northern", "western", "southern",
+                                                                   "eastern", "north", "capital")}
+    parsed = parse_query(query, ctx(places=regions))
+    assert (parsed.chips, parsed.text) == ((), query)
+    assert parse_query("beach in Central", ctx(places=regions)).places == ("Central",)
+
+
 def test_the_familys_own_concepts_win_over_places():
     # "georgia" is a tag of this family (a person): bare, it is text; "in georgia" is the country.
     family = ctx(concepts=frozenset({"georgia"}))
