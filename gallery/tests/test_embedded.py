@@ -16,7 +16,9 @@ from PIL import Image
 
 from gallery.embedded import read_embedded
 from gallery.models import Photo, PhotoTag, Tag
-from gallery.services import MAX_TAGS, UploadResult, photo_create_from_bytes, photo_update
+from gallery.services import (
+    MAX_TAGS, UploadResult, photo_create_from_bytes, photo_embedded_read, photo_tags_add, photo_update,
+)
 from tests import images
 
 pytestmark = pytest.mark.django_db
@@ -108,6 +110,18 @@ def test_invisible_characters_in_a_files_text_are_dropped_so_its_tags_are_the_on
     assert sources(photo) == {"Easter": "member", "Eggs": "embedded", "Garden": "embedded", "Sunset": "embedded",
                               "evil": "embedded", "Grandma": "embedded", "👨‍👩‍👧 family": "embedded"}  # (ZWJ kept)
     assert (photo.title, photo.description) == ("Egg hunt", "Kids found 12 eggs")
+
+
+def test_reading_again_replaces_the_invisible_marks_an_earlier_reader_kept(family, alice, settings):
+    # Photos read before the marks were dropped carry "\ufeffEaster"; `read_embedded --all` then added "Easter"
+    # beside it, two tags alike on screen: the file's tag is the clean one now, a member's own tags stay.
+    data = images.with_metadata(picture(), exif={"Exif.Image.XPKeywords": "\ufeffEaster;Eggs"})
+    settings.EMBEDDED_METADATA = False
+    photo = upload(family, alice, data, tags=["zero\u200bwidth"])
+    settings.EMBEDDED_METADATA = True
+    photo_tags_add(photo=photo, names=["\ufeffEaster", "Eggs"], source=PhotoTag.Source.EMBEDDED)  # as read before
+    photo_embedded_read(photo=photo)
+    assert sources(photo) == {"Easter": "embedded", "Eggs": "embedded", "zero\u200bwidth": "member"}
 
 
 def test_a_gps_place_wins_over_the_iptc_location(family, alice):
