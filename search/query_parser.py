@@ -21,8 +21,8 @@ Rules (issue 9, point 6):
   searches in lies on the other side: "summer 2023 in Auckland" is Auckland's summer); a season that spans New Year
   belongs to the year of its January ("winter 2023" in the north: Dec 2022 to Feb 2023).
 - Holiday + year: the days that holiday falls on that year in the family's country (`holiday_country`, from
-  `holidays`); when the country doesn't keep it, or isn't known, a window of ±2 days around its usual date
-  (`USUAL_HOLIDAYS`).
+  `holidays`; the country the query searches in, when it names one: "christmas 2023 in Russia"); when the country
+  doesn't keep it, or isn't known, a window of ±2 days around its usual date (`USUAL_HOLIDAYS`).
 - An exclusion is "-dog", "not dog", "without dog" (or a quoted phrase: -"hot dog"): a concept whose photos go
   down. A negated place ("not in Lisbon", "without Portugal") is a filter instead, as a place is: the photos taken
   there are left out (those with no known place stay). So is a negated date ("not in 2023", "-2023", "except
@@ -242,19 +242,15 @@ def parse_query(query: str, context: ParserContext, *, removed: frozenset[str] |
 
 def _parse(query: str, context: ParserContext, removed: frozenset[str]) -> ParsedQuery:
     parsed = _parse_with(query, context, removed)
-    southern = _places_hemisphere(parsed)
-    if southern is not None and southern != context.southern and mentions_season(query):
-        # "summer 2023 in Auckland" is Auckland's summer, whatever the family's own hemisphere
-        parsed = _parse_with(query, replace(context, southern=southern), removed)
-    return parsed
-
-
-def _places_hemisphere(parsed: ParsedQuery) -> bool | None:
-    """Whether the places the query searches in all lie south (True) or all north (False); None without any, or
-    with places on both sides."""
-    sides = {chip.country_code.upper() in SOUTHERN_COUNTRIES for chip in parsed.chips
-             if chip.kind == "place" and chip.country_code}
-    return sides.pop() if len(sides) == 1 else None
+    # Where the query searches says whose seasons and holidays its dates are: "summer 2023 in Auckland" is
+    # Auckland's summer, "christmas 2023 in Russia" Russia's 7 January, whatever the family's own.
+    codes = {chip.country_code.upper() for chip in parsed.chips if chip.kind == "place" and chip.country_code}
+    sides = {code in SOUTHERN_COUNTRIES for code in codes}
+    southern = sides.pop() if len(sides) == 1 and mentions_season(query) else context.southern
+    country = codes.pop() if len(codes) == 1 and re.search(r"\d{4}", query) else context.holiday_country
+    if (southern, country) == (context.southern, context.holiday_country):
+        return parsed
+    return _parse_with(query, replace(context, southern=southern, holiday_country=country), removed)
 
 
 def _parse_with(query: str, context: ParserContext, removed: frozenset[str]) -> ParsedQuery:

@@ -206,6 +206,17 @@ def test_a_season_in_a_named_place_is_that_places_season():
     assert left_out.taken_after == date(2023, 6, 1)
 
 
+def test_a_holiday_in_a_named_country_is_that_countrys_day():
+    # A German family's "christmas 2023 in Russia" searched 25 December, not Russia's Christmas on 7 January; an
+    # American family's "independence day 2022 in Brazil" searched the 4th of July.
+    russia = parse_query("christmas 2023 in Russia", ctx(holiday_country="DE"))
+    assert (russia.taken_after, russia.taken_before, russia.countries) == (date(2023, 1, 7), date(2023, 1, 7), ("RU",))
+    brazil = parse_query("independence day 2022 in Brazil", ctx(holiday_country="US"))
+    assert (brazil.taken_after, brazil.taken_before) == (date(2022, 9, 7), date(2022, 9, 7))
+    home = parse_query("christmas 2023 in Lisbon or Russia", ctx(holiday_country="DE"))  # two countries: the family's
+    assert home.taken_after == date(2023, 12, 25)
+
+
 def test_holiday_without_a_known_country_is_a_window_around_its_usual_day():
     parsed = parse_query("christmas 2019", ctx())
     assert (parsed.taken_after, parsed.taken_before) == (date(2019, 12, 23), date(2019, 12, 27))
