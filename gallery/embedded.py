@@ -13,7 +13,7 @@ What we take, first found wins for single values:
   Lightroom writes the parents into dc:subject itself when the user asked it to) and of each digiKam TagsList
   path ("People/Grandma"), IPTC Keywords, EXIF XPKeywords (";"-separated); deduplicated case-insensitively.
   Keywords longer than a tag can be (64 characters) are skipped with a log line; a keyword with commas is as
-  many tags (as typed ones), and control characters are removed from every text.
+  many tags (as typed ones), and control and invisible characters are removed from every text (text_from_file).
 - title: XMP dc:title, IPTC Headline (or XMP photoshop:Headline), EXIF XPTitle.
 - description: XMP dc:description, IPTC Caption-Abstract, EXIF ImageDescription, XPComment, UserComment,
   leaving out the placeholders cameras write ("OLYMPUS DIGITAL CAMERA").
@@ -39,7 +39,7 @@ from pathlib import Path
 from django.conf import settings
 
 from gallery.embedded_reader import MAX_VALUE
-from gallery.text import tag_names_from_file, without_controls
+from gallery.text import tag_names_from_file, text_from_file
 
 logger = logging.getLogger(__name__)
 
@@ -293,7 +293,7 @@ def _first(fields: dict, keys: tuple[str, ...], *, limit: int, problems: list[st
     for key in keys:
         for raw in fields.get(key) or []:
             text = _CHARSET_PREFIX.sub("", str(raw)) if key == "Exif.Photo.UserComment" else str(raw)
-            text = without_controls(text, multiline=not one_line)
+            text = text_from_file(text, multiline=not one_line)
             text = " ".join(text.split()) if one_line else text.strip()
             if text and not _placeholder(text):
                 if len(text) > limit:
@@ -305,7 +305,7 @@ def _first(fields: dict, keys: tuple[str, ...], *, limit: int, problems: list[st
 def _sized(what: str, length: int, *, cut: bool) -> str:
     """"a 300-character keyword"; for a value the reader already cut to VALUE_MAX, what we know of it: "a keyword of
     at least 20000 characters"."""
-    return f"a {what} of at least {length} characters" if cut else f"a {length}-character {what}"
+    return f"a {what} of at least {VALUE_MAX} characters" if cut else f"a {length}-character {what}"
 
 
 def _placeholder(text: str) -> bool:

@@ -52,7 +52,7 @@ def decode(raw: bytes, *, key: str, latin1_ok: bool) -> str:
             if not latin1_ok:
                 raise
             text = raw.decode("latin-1")
-    return text.replace("\x00", "")[:MAX_VALUE]
+    return text.replace("\x00", "")
 
 
 def read(data: bytes) -> dict:
@@ -94,10 +94,10 @@ def read(data: bytes) -> dict:
             except (UnicodeDecodeError, ValueError) as exc:
                 skipped.append(f"{key}: not valid text ({type(exc).__name__})")
                 continue
-            if type_name == "LangAlt":
-                fields.setdefault(key, []).extend(lang_alt(text))
-            else:
-                fields.setdefault(key, []).append(text)
+            # (cut only now: a language alternative's 'lang="x-default" ' would count against it, and the parent
+            # tells a value cut here by its length)
+            texts = lang_alt(text) if type_name == "LangAlt" else [text]
+            fields.setdefault(key, []).extend(text[:MAX_VALUE] for text in texts)
         if len(values) > MAX_ITEMS:
             skipped.append(f"{key}: {len(values) - MAX_ITEMS} values past the first {MAX_ITEMS}")
     return {"fields": fields, "skipped": skipped}

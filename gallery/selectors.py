@@ -232,6 +232,15 @@ def family_suggestion_summary(*, family: Family, min_probability: float) -> list
     return list(rows)
 
 
+def family_suggestions_on_full_photos(*, family: Family, min_probability: float, max_tags: int) -> int:
+    """How many of the family's open suggestions at or above `min_probability` are on photos that already carry
+    `max_tags` tags: accepting in bulk leaves those open."""
+    full = (PhotoTag.objects.filter(photo__family=family).order_by().values("photo_id")
+            .annotate(tags=Count("pk")).filter(tags__gte=max_tags).values("photo_id"))
+    return open_suggestions().filter(photo__family=family, probability__gte=min_probability,
+                                     photo_id__in=full).count()
+
+
 def trash_list(*, user: AbstractBaseUser, family_id: int | None = None) -> QuerySet[Photo]:
     """The photos in the trash of the user's families (members see their family's trash), most recently
     trashed first."""

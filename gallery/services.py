@@ -39,7 +39,7 @@ from gallery.models import AlbumShare, DeletedPhoto, Family, Invite, Membership,
 from gallery.places import country_code_for, country_name, place_for
 from gallery.signals import photos_added, photos_changed
 from gallery.text import (
-    control_characters_refuse, one_line, tag_name_clean, text_from_os, without_controls, without_nul,
+    control_characters_refuse, one_line, tag_name_clean, text_from_file, text_from_os, without_controls, without_nul,
 )
 from gallery.timezones import when_taken
 from gallery.upload_limits import UNNAMED_FILE
@@ -984,9 +984,19 @@ def photo_embedded_read(*, photo: Photo) -> Photo:
             if fresh.taken_at_source == Photo.DateSource.EXIF and taken_at is not None:
                 fresh.taken_at = taken_at
         fresh.save(update_fields=EMBEDDED_FIELDS)
+        _marked_embedded_tags_drop(fresh)
         photo_tags_add(photo=fresh, names=embedded.keywords, source=PhotoTag.Source.EMBEDDED)
         photos_changed.send(sender=Photo, photo_ids=[fresh.pk])
     return fresh
+
+
+def _marked_embedded_tags_drop(photo: Photo) -> None:
+    """Readers before text_from_file kept a file's invisible marks in its keywords ("\ufeffEaster"): reading the file
+    again gives the clean name, which replaces such a tag rather than standing beside it. Only tags from the file."""
+    links = PhotoTag.objects.filter(photo=photo, source=PhotoTag.Source.EMBEDDED).values_list("pk", "tag__name")
+    marked = [pk for pk, name in links if text_from_file(name) != name]
+    if marked:
+        PhotoTag.objects.filter(pk__in=marked).delete()
 
 
 def photos_embedded_fill(*, photos: Iterable[Photo]) -> int:

@@ -127,6 +127,21 @@ def without_controls(value: str, *, multiline: bool = False) -> str:
     return "".join(ch for ch in value if ch not in bad)
 
 
+# Invisible characters that change only how text compares or which way it is laid out, left in by the tools that
+# wrote a file: a byte-order mark (text written as UTF-8 or UTF-16 with one), zero-width space, word joiner, soft
+# hyphen, and the bidirectional embeddings, overrides and isolates ("\u202eevil" shows as "live"). Text read from
+# files loses them with its control characters, or "\ufeffEaster" is a tag of its own beside "Easter", looking the
+# same and never found by typing it. (The zero-width joiner and non-joiner stay: emoji sequences and Persian or
+# Indic words need them; so do the left-to-right and right-to-left marks.)
+INVISIBLE_IN_FILES = frozenset("\ufeff\u200b\u2060\u00ad\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+
+
+def text_from_file(value: str, *, multiline: bool = False) -> str:
+    """Text read from inside a file (keywords, title, description): without control characters and without the
+    invisible characters of INVISIBLE_IN_FILES."""
+    return "".join(ch for ch in without_controls(value, multiline=multiline) if ch not in INVISIBLE_IN_FILES)
+
+
 def text_from_os(value: str) -> str:
     """A file name as the operating system gave it, as text: bytes that were no UTF-8 (a Latin-1 name from an old
     camera card or zip; Python keeps them as lone surrogates, which neither PostgreSQL nor a terminal takes) become
@@ -165,9 +180,9 @@ def tag_name_clean(name: str) -> str:
 
 
 def tag_names_from_file(raw: str) -> list[str]:
-    """Tag names in a keyword read from a file: control characters removed, split at commas as typed ones are
-    ("Beach, Summer" from a tool that stored a keyword list as one keyword is two tags)."""
-    return [name for part in without_controls(str(raw)).split(TAG_SEPARATOR) if (name := one_line(part))]
+    """Tag names in a keyword read from a file: control and invisible characters removed (text_from_file), split at
+    commas as typed ones are ("Beach, Summer" from a tool that stored a keyword list as one keyword is two tags)."""
+    return [name for part in text_from_file(str(raw)).split(TAG_SEPARATOR) if (name := one_line(part))]
 
 
 # The validators of each kind of text, shared by the models (admin), the forms (pages) and the serializers (API).

@@ -17,11 +17,12 @@ Rules (issue 9, point 6):
   "last summer", "this month") or a range of those ("between 2019 and 2021", "from june 2020 to may 2021",
   "2019-2021", "since 2019", "before 2020"). A month, season or holiday alone is left to metadata search (the
   photos' documents carry those words).
-- Seasons are meteorological and flip south of the equator (`ParserContext.southern`); a season that spans
-  New Year belongs to the year of its January ("winter 2023" in the north: Dec 2022 to Feb 2023).
+- Seasons are meteorological and flip south of the equator (`ParserContext.southern`, unless every place the query
+  searches in lies on the other side: "summer 2023 in Auckland" is Auckland's summer); a season that spans New Year
+  belongs to the year of its January ("winter 2023" in the north: Dec 2022 to Feb 2023).
 - Holiday + year: the days that holiday falls on that year in the family's country (`holiday_country`, from
-  `holidays`); when the country doesn't keep it, or isn't known, a window of ±2 days around its usual date
-  (`USUAL_HOLIDAYS`).
+  `holidays`; the country the query searches in, when it names one: "christmas 2023 in Russia"); when the country
+  doesn't keep it, or isn't known, a window of ±2 days around its usual date (`USUAL_HOLIDAYS`).
 - An exclusion is "-dog", "not dog", "without dog" (or a quoted phrase: -"hot dog"): a concept whose photos go
   down. A negated place ("not in Lisbon", "without Portugal") is a filter instead, as a place is: the photos taken
   there are left out (those with no known place stay). So is a negated date ("not in 2023", "-2023", "except
@@ -40,6 +41,7 @@ from datetime import date, timedelta
 from functools import cache
 from typing import Literal
 
+from gallery.date_words import SOUTHERN_COUNTRIES
 from gallery.places import country_name, geonames_country_names
 from search.query_dates import (
     HOLIDAY_WORDS,
@@ -57,6 +59,7 @@ from search.query_dates import (
 
 ChipKind = Literal["place", "not_place", "date", "not_date", "exclusion"]
 NEGATED_KINDS = frozenset({"not_place", "not_date", "exclusion"})
+LIST_KINDS = NEGATED_KINDS | {"place"}  # chips that head a list of their kind ("in Lisbon or Porto")
 
 PLACE_WORDS = frozenset({"in", "at", "near", "from", "around"})
 DATE_WORDS = frozenset({"in", "during", "of", "from"})
@@ -74,6 +77,9 @@ AMBIGUOUS = frozenset({
     "reunion", "bermuda", "nice", "reading", "bath", "split", "mobile", "cork", "sandwich", "victoria", "florence",
     "christmas", "easter", "hope", "deal", "wells", "phoenix", "buffalo", "eagle", "mars", "java", "champagne",
     "cognac", "burgundy", "lima", "cheddar", "man", "home", "beach", "park", "lake", "city", "sale", "battle",
+    # words of direction that GeoNames names whole provinces with ("Central", "Northern", "Western Province")
+    "north", "south", "east", "west", "northern", "southern", "eastern", "western", "central", "centre", "center",
+    "capital", "coast", "upper", "lower", "middle",
 })
 # Names people use for countries whose ISO name is formal or long.
 COUNTRY_ALIASES = {  # (the everyday names of gallery.places.EVERYDAY_COUNTRY_NAMES are known already)
@@ -235,21 +241,34 @@ def parse_query(query: str, context: ParserContext, *, removed: frozenset[str] |
 
 
 def _parse(query: str, context: ParserContext, removed: frozenset[str]) -> ParsedQuery:
+    parsed = _parse_with(query, context, removed)
+    # Where the query searches says whose seasons and holidays its dates are: "summer 2023 in Auckland" is
+    # Auckland's summer, "christmas 2023 in Russia" Russia's 7 January, whatever the family's own.
+    codes = {chip.country_code.upper() for chip in parsed.chips if chip.kind == "place" and chip.country_code}
+    sides = {code in SOUTHERN_COUNTRIES for code in codes}
+    southern = sides.pop() if len(sides) == 1 and mentions_season(query) else context.southern
+    country = codes.pop() if len(codes) == 1 and re.search(r"\d{4}", query) else context.holiday_country
+    if (southern, country) == (context.southern, context.holiday_country):
+        return parsed
+    return _parse_with(query, replace(context, southern=southern, holiday_country=country), removed)
+
+
+def _parse_with(query: str, context: ParserContext, removed: frozenset[str]) -> ParsedQuery:
     tokens = tokenize(query)
     norms = tuple(normalise(token) for token in tokens)
     parser = _Parser(tokens, norms, context)
     kept, chips, excluded, used_removed = [], [], [], []
-    negated = None  # the last chip, when it negated: the list it heads may go on ("not in Lisbon or Porto")
+    heading = None  # the last chip, when negated or a place: the list it heads may go on ("not in Lisbon or Porto")
     i = 0
     while i < len(tokens):
-        match = (negated and parser.listed(i, negated)) or parser.match_at(i)
+        match = (heading and parser.listed(i, heading)) or parser.match_at(i)
         if match is None:
-            negated = None
+            heading = None
             kept.append(tokens[i])
             i += 1
             continue
         # (an item taken back as words still heads its list: "not in Lisbon or Porto" without its first chip)
-        negated = match.chip if match.chip is not None and match.chip.kind in NEGATED_KINDS else None
+        heading = match.chip if match.chip is not None and match.chip.kind in LIST_KINDS else None
         if match.chip is None or match.chip.key in removed:
             if match.chip is not None:
                 used_removed.append(match.chip.key)
@@ -294,7 +313,8 @@ class _Parser:
         """The next item of a list whose first item was negated: "not in Lisbon or Porto", "without 2019, 2020 and
         2021", "without dogs or cats" leave out (or lower) every item, not the first alone. An item follows "or",
         "nor", "and" (or, for dates, a comma) and is of the first one's kind; anything else ends the list and is
-        read as usual ("not in Lisbon 2023": the 2023 photos not taken in Lisbon)."""
+        read as usual ("not in Lisbon 2023": the 2023 photos not taken in Lisbon). A list of places to search in
+        ("in Lisbon or Porto") reads its items as places too, though the family tags them."""
         joined = self.norms[i] in LIST_WORDS
         if not joined and not (previous.kind == "not_date" and self.tokens[i - 1].endswith(",")):
             return None
@@ -303,9 +323,12 @@ class _Parser:
             return None
         if previous.kind == "exclusion":
             return self._excluded_phrase(i, first, self.tokens[first])
+        if previous.kind == "place":
+            place = self._place(first, listed=True)
+            return None if place is None else _Match(end=place.end, chip=replace(place.chip, start=first))
         said = previous.label.split()[0]  # the negation as it was said: "not", "without", "except"
         if previous.kind == "not_place":
-            place = self._place(first)
+            place = self._place(first, listed=True)  # a place's list: "Lisbon" is one though the family tags it
             if place is None:
                 return None
             said = previous.label[: -len(previous.place)].strip() or said  # "not in", "without"
@@ -366,13 +389,15 @@ class _Parser:
                       excluded=concept)
 
     # places ----------------------------------------------------------------------------------------------------
-    def _place(self, i: int) -> _Match | None:
+    def _place(self, i: int, *, listed: bool = False) -> _Match | None:
+        """A place at token i; `listed`: an item of a list of places, which reads as one after "in" does."""
         start = i
         preposition = self.norms[i] in PLACE_WORDS
         if preposition:
             i += 1
             if i < len(self.norms) and self.norms[i] == "the" and not self._known(i, i + 1):
                 i += 1
+        preposition = preposition or listed
         for end in range(min(len(self.norms), i + MAX_PHRASE), i, -1):
             name = " ".join(self.norms[i:end])
             place = self._known(i, end)
@@ -513,6 +538,9 @@ class _Parser:
             name = " ".join(self.norms[i:end])
             if not all(word in HOLIDAY_WORDS or word.isalpha() for word in name.split()):
                 continue
+            if self._known(i, end) and not is_date_word(name):
+                continue  # "australia 2023" is that year there; "Australia Day 2023", said so, is the holiday
+
             year = self._year_at(end) or (self.norms[end] == "of" and self._year_at(end + 1))
             if not year:
                 continue

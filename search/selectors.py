@@ -147,8 +147,13 @@ class MetadataProgress:
     embedded: int  # photos with an embedding (ready)
 
     @property
+    def text_reading_off(self) -> bool:
+        """OCR_ENABLED is off: the photos waiting for their text wait for nothing that runs."""
+        return not settings.OCR_ENABLED
+
+    @property
     def working(self) -> bool:
-        return bool(self.text_waiting or self.places_looked_up < self.with_position
+        return bool((self.text_waiting and not self.text_reading_off) or self.places_looked_up < self.with_position
                     or self.suggestions_scored < self.embedded)
 
 

@@ -16,7 +16,9 @@ from PIL import Image
 
 from gallery.embedded import read_embedded
 from gallery.models import Photo, PhotoTag, Tag
-from gallery.services import MAX_TAGS, UploadResult, photo_create_from_bytes, photo_update
+from gallery.services import (
+    MAX_TAGS, UploadResult, photo_create_from_bytes, photo_embedded_read, photo_tags_add, photo_update,
+)
 from tests import images
 
 pytestmark = pytest.mark.django_db
@@ -93,6 +95,33 @@ def test_exif_text_fields_are_read_too(family, alice):
     assert sources(photo) == {"Beach": "embedded", "Sunset": "embedded"}
     assert photo.title == "Évora evening"
     assert photo.description == "Grandpa's boat"
+
+
+def test_invisible_characters_in_a_files_text_are_dropped_so_its_tags_are_the_ones_people_type(family, alice):
+    # A byte-order mark before a keyword or caption (tools that write UTF-8 or UTF-16 with one), a zero-width space
+    # or a soft hyphen made "\ufeffEaster" a tag of its own beside "Easter", looking the same and never found by
+    # typing it; a right-to-left override showed "\u202eevil" as "live".
+    data = images.with_metadata(picture(), exif={"Exif.Image.XPKeywords": "\ufeffEaster;Eggs"}, xmp={
+        "Xmp.dc.subject": ["Gar\u00adden", "Sun\u200bset", "\u202eevil", "\u2066Grandma\u2069", "👨‍👩‍👧 family"],
+        "Xmp.dc.title": {'lang="x-default"': "\ufeffEgg hunt"},
+        "Xmp.dc.description": {'lang="x-default"': "\ufeffKids found 12 eggs\u200b"},
+    })
+    photo = upload(family, alice, data, tags=["Easter"])
+    assert sources(photo) == {"Easter": "member", "Eggs": "embedded", "Garden": "embedded", "Sunset": "embedded",
+                              "evil": "embedded", "Grandma": "embedded", "👨‍👩‍👧 family": "embedded"}  # (ZWJ kept)
+    assert (photo.title, photo.description) == ("Egg hunt", "Kids found 12 eggs")
+
+
+def test_reading_again_replaces_the_invisible_marks_an_earlier_reader_kept(family, alice, settings):
+    # Photos read before the marks were dropped carry "\ufeffEaster"; `read_embedded --all` then added "Easter"
+    # beside it, two tags alike on screen: the file's tag is the clean one now, a member's own tags stay.
+    data = images.with_metadata(picture(), exif={"Exif.Image.XPKeywords": "\ufeffEaster;Eggs"})
+    settings.EMBEDDED_METADATA = False
+    photo = upload(family, alice, data, tags=["zero\u200bwidth"])
+    settings.EMBEDDED_METADATA = True
+    photo_tags_add(photo=photo, names=["\ufeffEaster", "Eggs"], source=PhotoTag.Source.EMBEDDED)  # as read before
+    photo_embedded_read(photo=photo)
+    assert sources(photo) == {"Easter": "embedded", "Eggs": "embedded", "zero\u200bwidth": "member"}
 
 
 def test_a_gps_place_wins_over_the_iptc_location(family, alice):
@@ -325,6 +354,17 @@ def test_a_title_or_description_too_long_is_trimmed_with_a_log_line(family, alic
     assert photo.description.startswith("word word") and len(photo.description) <= 10_000
     assert "long.jpg: embedded metadata skipped: Xmp.dc.title: a 499-character text cut to 255" in caplog.text
     assert "long.jpg: embedded metadata skipped: Xmp.dc.description: a 12499-character text cut to 10000" in caplog.text
+
+
+def test_a_language_alternative_longer_than_the_reader_keeps_is_logged_as_such(family, alice, caplog):
+    # The reader cut the raw value, 'lang="x-default" ' included, so a 30,000-character caption was logged as "a
+    # 19983-character text", a size it never had.
+    data = images.with_metadata(picture(), xmp={"Xmp.dc.description": {'lang="x-default"': "word " * 6_000}})
+    with caplog.at_level(logging.WARNING, logger="gallery"):
+        photo = upload(family, alice, data, filename="huge.jpg")
+    assert photo.description.startswith("word word") and len(photo.description) <= 10_000
+    assert ("huge.jpg: embedded metadata skipped: Xmp.dc.description: a text of at least 20000 characters cut to "
+            "10000") in caplog.text
 
 
 def test_invalid_utf8_in_an_exif_field_skips_that_field_only(family, alice, caplog):

@@ -10,7 +10,11 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
 from gallery.forms import AcceptAboveForm
-from gallery.selectors import family_get, family_is_admin, family_suggestion_summary, photo_get, suggestion_get
+from gallery.selectors import (
+    family_get, family_is_admin, family_suggestion_summary, family_suggestions_on_full_photos, photo_get,
+    suggestion_get,
+)
+from gallery.services import MAX_TAGS
 from gallery.suggestions import suggestion_dismiss, suggestions_accept, suggestions_accept_above
 
 
@@ -77,6 +81,9 @@ def family_suggestions(request: HttpRequest, family_id: int) -> HttpResponse:
             return redirect("gallery:family_suggestions", family_id=family.pk)
     threshold = form.cleaned_data["min_probability"] if form.is_bound and form.is_valid() else 0.9
     summary = family_suggestion_summary(family=family, min_probability=threshold)
+    # (those on photos at the tag limit stay open when accepted in bulk: counted apart, not promised)
+    full = family_suggestions_on_full_photos(family=family, min_probability=threshold, max_tags=MAX_TAGS)
     context = {"family": family, "is_admin": is_admin, "form": form if form.is_bound else AcceptAboveForm(),
-               "threshold": threshold, "summary": summary, "above": sum(row["above"] for row in summary)}
+               "threshold": threshold, "summary": summary, "above": sum(row["above"] for row in summary) - full,
+               "on_full_photos": full, "max_tags": MAX_TAGS}
     return render(request, "gallery/family_suggestions.html", context, status=422 if form.errors else 200)

@@ -38,6 +38,23 @@ def test_the_index_page_counts_what_the_background_filled_per_family(toy_model, 
     assert f'data-family="{other_family.pk}"' not in page  # another family's progress is not shown
 
 
+def test_with_reading_text_switched_off_photos_are_not_said_to_wait_for_it(toy_model, add_shape, family, alice,
+                                                                         client_for, settings):
+    # With OCR_ENABLED off, each new photo counted as "1 waiting" for its text, which nothing would ever read, and
+    # the page polled every 2 s for it, as if work were going on.
+    settings.OCR_GATE = False
+    photo = add_shape("red", "circle")
+    embed_photos(photo_ids=[photo.pk], fill_to=0)
+    settings.OCR_ENABLED = False
+    progress = family_metadata_progress(family=family)
+    assert progress.text_waiting == 1 and not progress.working
+
+    page = client_for(alice).get(reverse("search:indexing")).content.decode()
+    section = " ".join(re.search(rf'data-family="{family.pk}">(.*?)</section>', page, re.S).group(1).split())
+    assert "waiting" not in section and "1 not read (reading text is switched off)" in section
+    assert 'hx-trigger="every 15s"' in page
+
+
 def test_a_family_with_no_photos_says_so_instead_of_a_full_bar_of_zeros(family, alice, client_for):
     """An empty family showed a full progress bar, "0 ready · … (100% of 0)" and "Read from the files: 0 of 0 ·
     places: 0 of 0 with GPS · …" (QA): it says there are no photos yet, with the way to the upload page."""

@@ -78,6 +78,18 @@ def test_a_family_place_that_is_a_concept_needs_in():
     assert parse_query("in Orange", ctx()).places == ("Orange",)
 
 
+@pytest.mark.parametrize("query", ["central park", "northern lights", "the western coast", "southern cross",
+                                   "eastern market", "north beach", "capital city"])
+def test_a_region_named_like_a_direction_needs_in(query):
+    # GeoNames names many provinces "Central", "Northern", "Western", "Eastern Province": a family with photos in Suva
+    # (region "Central") typing "central park" got only its photos of central Fiji, searched for "park".
+    regions = {name: KnownPlace(name.title(), "FJ") for name in ("central", "northern", "western", "southern",
+                                                                   "eastern", "north", "capital")}
+    parsed = parse_query(query, ctx(places=regions))
+    assert (parsed.chips, parsed.text) == ((), query)
+    assert parse_query("beach in Central", ctx(places=regions)).places == ("Central",)
+
+
 def test_the_familys_own_concepts_win_over_places():
     # "georgia" is a tag of this family (a person): bare, it is text; "in georgia" is the country.
     family = ctx(concepts=frozenset({"georgia"}))
@@ -178,6 +190,45 @@ def test_xmas_is_christmas(query, country, span):
     assert parsed.text == ""
 
 
+@pytest.mark.parametrize("query, country, holiday", [("australia 2023", "AU", date(2023, 1, 26)),
+                                                      ("in Canada 2023", "CA", date(2023, 7, 1)),
+                                                      ("fiji 2023", "FJ", date(2023, 10, 10))])
+def test_a_country_and_a_year_is_that_year_there_though_a_holiday_is_named_after_the_country(query, country, holiday):
+    # The family's own country keeps "Australia Day", "Canada Day", "Fiji Day": the holiday's key drops "day", so
+    # "australia 2023" was read as 26 January 2023 alone, and the year's other photos there were not found.
+    parsed = parse_query(query, ctx(holiday_country=country))
+    assert parsed.countries == (country,)
+    assert (parsed.taken_after, parsed.taken_before) == (date(2023, 1, 1), date(2023, 12, 31))
+    said = parse_query(query.replace(" 2023", " Day 2023").replace("in ", ""), ctx(holiday_country=country))
+    assert (said.taken_after, said.taken_before, said.countries) == (holiday, holiday, ())  # the holiday, named
+
+
+def test_a_season_in_a_named_place_is_that_places_season():
+    # A northern family's "summer 2023 in Auckland" searched June to August 2023, Auckland's winter, and missed the
+    # photos of their New Zealand summer (whose own date words say "summer").
+    places = {**PLACES, "auckland": KnownPlace("Auckland", "NZ")}
+    parsed = parse_query("beach summer 2023 in Auckland", ctx(places=places))
+    assert (parsed.taken_after, parsed.taken_before, parsed.text) == (date(2022, 12, 1), date(2023, 2, 28), "beach")
+    assert parse_query("winter 2023 in New Zealand", ctx()).taken_after == date(2023, 6, 1)
+    north = parse_query("summer 2023 in Lisbon", ctx(southern=True))  # a southern family's trip to Lisbon
+    assert (north.taken_after, north.taken_before) == (date(2023, 6, 1), date(2023, 8, 31))
+    both = parse_query("summer 2023 in Lisbon or Auckland", ctx(places=places))  # both sides: the family's own
+    assert both.taken_after == date(2023, 6, 1)
+    left_out = parse_query("summer 2023 not in Auckland", ctx(places=places))  # a place left out says nothing
+    assert left_out.taken_after == date(2023, 6, 1)
+
+
+def test_a_holiday_in_a_named_country_is_that_countrys_day():
+    # A German family's "christmas 2023 in Russia" searched 25 December, not Russia's Christmas on 7 January; an
+    # American family's "independence day 2022 in Brazil" searched the 4th of July.
+    russia = parse_query("christmas 2023 in Russia", ctx(holiday_country="DE"))
+    assert (russia.taken_after, russia.taken_before, russia.countries) == (date(2023, 1, 7), date(2023, 1, 7), ("RU",))
+    brazil = parse_query("independence day 2022 in Brazil", ctx(holiday_country="US"))
+    assert (brazil.taken_after, brazil.taken_before) == (date(2022, 9, 7), date(2022, 9, 7))
+    home = parse_query("christmas 2023 in Lisbon or Russia", ctx(holiday_country="DE"))  # two countries: the family's
+    assert home.taken_after == date(2023, 12, 25)
+
+
 def test_holiday_without_a_known_country_is_a_window_around_its_usual_day():
     parsed = parse_query("christmas 2019", ctx())
     assert (parsed.taken_after, parsed.taken_before) == (date(2019, 12, 23), date(2019, 12, 27))
@@ -245,6 +296,18 @@ def test_a_negation_runs_over_a_list_of_places(query, places, countries):
     assert all(chip.kind == "not_place" for chip in parsed.chips)
     assert [c.label for c in parse_query("beach not in Lisbon or São Paulo", ctx()).chips] == [
         "not in Lisbon", "not in São Paulo"]
+
+
+def test_a_place_listed_after_a_negated_place_is_left_out_though_the_family_tags_it():
+    # Lightroom's "Places|Portugal|Lisbon" makes "Lisbon" a tag of the family, so bare it is a concept; in the list
+    # of "not in São Paulo or Lisbon" it was searched for as a word instead, and the Lisbon photos came out on top.
+    parsed = parse_query("beach not in São Paulo or Lisbon", ctx(concepts=frozenset({"lisbon"})))
+    assert (parsed.not_places, parsed.places, parsed.text) == (("São Paulo", "Lisbon"), (), "beach")
+    assert parse_query("beach not in Lisbon or Orange", ctx()).not_places == ("Lisbon", "Orange")
+    # And the list of places to search in: "in São Paulo or Lisbon" searched São Paulo alone.
+    listed = parse_query("beach in São Paulo or Lisbon", ctx(concepts=frozenset({"lisbon"})))
+    assert (listed.places, listed.text) == (("São Paulo", "Lisbon"), "beach")
+    assert parse_query("beach in Lisbon or dogs", ctx()).text == "beach or dogs"  # no place: the list has ended
 
 
 @pytest.mark.parametrize("query, spans", [

@@ -319,6 +319,17 @@ def test_accepting_in_bulk_names_the_photos_at_the_tag_limit(embedded, alice, cl
     assert "Accepted 0 suggestion(s)" in response.content.decode() and "already has 50 tags" in response.content.decode()
 
 
+def test_the_count_before_accepting_in_bulk_leaves_out_photos_at_the_tag_limit(embedded, alice, client_for, family):
+    # "Accept them would accept 5 suggestions" when all five were on photos with 50 tags: pressing it accepted none,
+    # and the page promised the same five again.
+    embedded("red", "circle", tags=[f"tag {n}" for n in range(50)])
+    embedded("blue", "square")
+    counted = " ".join(client_for(alice).get(f"/families/{family.pk}/suggestions/", {"min_probability": "0.5"})
+                       .content.decode().split())
+    assert ("“Accept them” would accept 1 suggestion (at least 0.5); 1 more is on photos that already have 50 tags "
+            "and stays open.") in counted
+
+
 def test_the_openapi_schema_documents_suggestions():
     from drf_spectacular.generators import SchemaGenerator
 
