@@ -165,7 +165,9 @@ class PhotoOutputSerializer(serializers.Serializer):
     height = serializers.IntegerField()
     taken_at = serializers.DateTimeField()
     taken_at_source = serializers.CharField(help_text='exif, upload (no date in the file: the upload time), file (no '
-                                                      'date in it, imported: its modified time) or member (edited; '
+                                                      'date in it, imported: its modified time), sidecar (no date in it, '
+                                                      'imported with a Google Takeout sidecar: the date there) or '
+                                                      'member (edited; '
                                                       're-reading the file keeps it)')
     taken_at_local = serializers.SerializerMethodField(
         help_text="taken_at in the zone the photo was taken in, with that zone's offset")

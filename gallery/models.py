@@ -125,6 +125,7 @@ class Photo(models.Model):
         EXIF = "exif", "EXIF date taken"
         UPLOAD = "upload", "Upload time"
         FILE = "file", "File's modified time"  # import_photos, for a file without a date in it (a scan, a chat's copy)
+        SIDECAR = "sidecar", "Google Takeout's record"  # import_photos: the date in the file's Takeout sidecar
         MEMBER = "member", "Edited by a member"  # re-reading the file never replaces it
 
     class FieldSource(models.TextChoices):
@@ -305,9 +306,10 @@ class Photo(models.Model):
 
     @property
     def taken_at_is_an_instant(self) -> bool:
-        """Whether taken_at is a moment the server saw (the upload, the file's modified time) rather than a clock's
-        reading where the photo was taken (the camera's, a member's): moved to another zone, it stays the moment."""
-        return self.taken_at_source in (self.DateSource.UPLOAD, self.DateSource.FILE)
+        """Whether taken_at is a moment the server saw (the upload, the file's modified time) or was told as one (a
+        Takeout sidecar's UTC time) rather than a clock's reading where the photo was taken (the camera's, a
+        member's): moved to another zone, it stays the moment."""
+        return self.taken_at_source in (self.DateSource.UPLOAD, self.DateSource.FILE, self.DateSource.SIDECAR)
 
     @property
     def taken_at_local(self):

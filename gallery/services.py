@@ -8,7 +8,7 @@ import logging
 import os
 import unicodedata
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import BinaryIO
 
@@ -31,6 +31,7 @@ from gallery.files import (
     photos_files_release,
 )
 from gallery.embedded import Embedded, read_embedded
+from gallery.sidecars import Sidecar
 from gallery.images import (
     EXTENSIONS, ImageBusy, ImageRejected, decode_upright, encode_display, exif_dates, inspect_image, read_limited,
     sha256_of, turned,
@@ -306,10 +307,12 @@ def photo_create_from_bytes(
     tags: Iterable[str] = (),
     description: str = "",
     modified_at: datetime | None = None,
+    sidecar: Sidecar | None = None,
 ) -> UploadResult:
     """Store a photo whole or not at all: its files, then its row. Bad input, a storage fault or the same
     bytes already in the family are results, not exceptions. `modified_at`: the file's modified time, its date
-    taken when the file tells none (an import's; an upload's is the upload time)."""
+    taken when the file tells none (an import's; an upload's is the upload time). `sidecar`: what a Google Takeout
+    sidecar beside the file says (an import's), which fills what the file's own metadata lacks."""
     filename = upload_filename(filename)
     try:
         tags = tags_clean(tags)  # refused before any file is written (or a trashed photo restored)
@@ -325,8 +328,12 @@ def photo_create_from_bytes(
         info = inspect_image(data)
         # In a time- and memory-limited child process; never raises (what it skips is logged).
         embedded = read_embedded(data, label=filename) if info.has_metadata else Embedded()
+        if sidecar is not None:  # the file's own caption first, then the sidecar's; the people named, as keywords
+            embedded = replace(embedded, description=embedded.description or sidecar.description,
+                               keywords=tuple(dict.fromkeys((*embedded.keywords, *sidecar.people))))
         photo = _photo_store(family=family, uploaded_by=uploaded_by, data=data, filename=filename, info=info,
-                             tags=tags, description=description, embedded=embedded, modified_at=modified_at)
+                             tags=tags, description=description, embedded=embedded, modified_at=modified_at,
+                             sidecar=sidecar)
     except ImageRejected as exc:
         return _rejected(filename, exc)
     except StorageFailed as exc:
@@ -412,12 +419,19 @@ def _restored_with(photo: Photo, *, tags: list[str], description: str, user) -> 
 
 
 def _photo_store(*, family, uploaded_by, data, filename, info, tags, description, embedded: Embedded,
-                 modified_at: datetime | None = None) -> Photo:
+                 modified_at: datetime | None = None, sidecar: Sidecar | None = None) -> Photo:
     stem, _ = os.path.splitext(filename)
     description = description.strip()
-    # The zone it was taken in: the camera's offset, else its GPS position's zone, else TIME_ZONE.
+    # Where: the file's GPS position, else its sidecar's.
+    latitude, longitude = (info.latitude, info.longitude) if info.latitude is not None or sidecar is None \
+        else (sidecar.latitude, sidecar.longitude)
+    # The zone it was taken in: the camera's offset, else its position's zone, else TIME_ZONE.
     taken_at, zone = when_taken(local=info.taken_local, offset=info.taken_offset, utc=info.taken_utc,
-                                latitude=info.latitude, longitude=info.longitude)
+                                latitude=latitude, longitude=longitude)
+    source = Photo.DateSource.EXIF if taken_at else Photo.DateSource.FILE if modified_at else Photo.DateSource.UPLOAD
+    if taken_at is None and sidecar is not None and sidecar.taken_at is not None:  # when: the file's, else its sidecar's
+        (taken_at, zone), source = when_taken(local=None, utc=sidecar.taken_at, latitude=latitude,
+                                              longitude=longitude), Photo.DateSource.SIDECAR
     photo = Photo(
         family=family,
         uploaded_by=uploaded_by,
@@ -430,13 +444,12 @@ def _photo_store(*, family, uploaded_by, data, filename, info, tags, description
         width=info.width,
         height=info.height,
         taken_at=taken_at or modified_at or timezone.now(),
-        taken_at_source=(Photo.DateSource.EXIF if taken_at else Photo.DateSource.FILE if modified_at
-                         else Photo.DateSource.UPLOAD),
+        taken_at_source=source,
         taken_tz=zone,
         camera_make=info.camera_make,
         camera_model=info.camera_model,
-        latitude=info.latitude,
-        longitude=info.longitude,
+        latitude=latitude,
+        longitude=longitude,
         sha256=info.sha256,
         phash=info.phash,
     )

@@ -19,6 +19,7 @@ from gallery.images import NOT_AN_IMAGE, ImageRejected, names_an_image_format, r
 from gallery.management.families import family_from_option
 from gallery.models import DeletedPhoto, Family, Photo
 from gallery.services import UploadResult, photo_create_from_bytes, tags_clean
+from gallery.sidecars import json_names_forget, read_sidecar, sidecar_path
 from gallery.text import text_from_os
 
 
@@ -38,7 +39,8 @@ class Command(BaseCommand):
         "Import every image below DIR into a family. Duplicates (same bytes already in the family) and "
         "unreadable files are skipped, so the command can be re-run to resume an interrupted import. A file whose "
         "photo the family moved to the trash is left there (restore it from the family's trash page), and one "
-        "whose photo it deleted for good is left out (--include-deleted imports it again)."
+        "whose photo it deleted for good is left out (--include-deleted imports it again). A Google Takeout "
+        "export's JSON sidecars give their photos the date, place, caption and people the files lack."
     )
 
     def add_arguments(self, parser):
@@ -51,6 +53,7 @@ class Command(BaseCommand):
                             help="import again the files whose photos the family deleted for good")
 
     def handle(self, *args, directory, family, user, tag, no_progress, include_deleted, **options):
+        json_names_forget()  # (folders listed by an earlier import in this process may have changed)
         root = Path(directory).expanduser()
         if not root.is_dir():
             raise CommandError(f"Not a directory: {root}")
@@ -81,38 +84,45 @@ class Command(BaseCommand):
             DeletedPhoto.objects.filter(family=family_obj).values_list("sha256", flat=True))
         counts: Counter[str] = Counter()
         problems: list[tuple[Path, str]] = []
+        left_out: list[Path] = []  # files that are no photos (some may be the sidecars of others)
+        sidecars: set[Path] = set()  # Takeout sidecars found beside photos
         bar = tqdm(total=len(files), unit="file", disable=no_progress, file=self.stderr._out, dynamic_ncols=True)
         # Commit every COMMIT_EVERY files: progress survives an interruption, and each commit hands
         # its new photos to the embedding queue in one go rather than one task per photo.
         try:
             for start in range(0, len(files), COMMIT_EVERY):
-                batch, batch_problems = self._import_batch(files[start:start + COMMIT_EVERY], family_obj, uploader,
-                                                           tag, (known, trashed, deleted), bar)
+                batch, batch_problems, batch_left_out, batch_sidecars = self._import_batch(
+                    files[start:start + COMMIT_EVERY], family_obj, uploader, tag, (known, trashed, deleted), bar)
                 counts.update(batch)  # counted once committed
                 problems.extend(batch_problems)
+                left_out.extend(batch_left_out)
+                sidecars.update(batch_sidecars)
         except KeyboardInterrupt:
             bar.close()
-            self._report(root, linked, problems, counts, len(files), family_obj)
+            self._report(root, linked, problems, counts, len(files), family_obj, left_out, sidecars)
             raise CommandError(
                 f"Interrupted: what is counted above was kept; the files read since (at most {COMMIT_EVERY}) were "
                 "not. Run the same command again to go on: the files already imported are skipped.") from None
         bar.close()
-        self._report(root, linked, problems, counts, len(files), family_obj)
+        self._report(root, linked, problems, counts, len(files), family_obj, left_out, sidecars)
 
     def _import_batch(self, paths: list[Path], family: Family, uploader, tags: list[str],
-                      hashes: tuple[set[str], set[str], set[str]], bar) -> tuple[Counter[str], list[tuple[Path, str]]]:
-        """Import these files in one transaction: what they counted. When it is rolled back (Ctrl-C), the files
-        stored for its new photos are removed too: no row points at them."""
+                      hashes: tuple[set[str], set[str], set[str]], bar):
+        """Import these files in one transaction: what they counted, their problems, the files that are no photos
+        and the Takeout sidecars found. When it is rolled back (Ctrl-C), the files stored for its new photos are
+        removed too: no row points at them."""
         counts: Counter[str] = Counter()
         problems: list[tuple[Path, str]] = []
+        left_out: list[Path] = []
+        sidecars: set[Path] = set()
         stored: list[Photo] = []
         try:
             with transaction.atomic():
                 for path in paths:
                     bar.set_postfix_str(text_from_os(path.name)[-30:], refresh=False)
-                    result = self._import_one(path, family, uploader, tags, *hashes)
-                    if _no_photo(path, result):  # counted by kind (the extension), not named one by one
-                        counts.update([NOT_A_PHOTO, f"{NOT_A_PHOTO}:{path.suffix.lower() or '(no extension)'}"])
+                    result = self._import_one(path, family, uploader, tags, *hashes, sidecars=sidecars)
+                    if _no_photo(path, result):  # counted by kind (the extension) in the report, not named one by one
+                        left_out.append(path)
                     else:
                         counts[result.outcome] += 1
                         if result.outcome == UploadResult.REJECTED:
@@ -124,18 +134,23 @@ class Command(BaseCommand):
             for photo in stored:
                 files_remove(names=photo_file_names(photo))
             raise
-        return counts, problems
+        return counts, problems, left_out, sidecars
 
     def _report(self, root: Path, linked: list[Path], problems: list[tuple[Path, str]], counts: Counter[str],
-                total: int, family: Family) -> None:
+                total: int, family: Family, left_out: list[Path], sidecars: set[Path]) -> None:
+        not_photos = [path for path in left_out if path not in sidecars]
+        counts = counts + Counter({NOT_A_PHOTO: len(not_photos)})
         for path in linked:
             self.stdout.write(text_from_os(f"not followed: {path.relative_to(root)} is a link to a folder; import "
                                            f"{path.resolve()} on its own"))
         for path, reason in problems:
             self.stdout.write(text_from_os(f"skipped {path.relative_to(root)}: {reason}"))
-        kinds = sorted((key.split(":", 1)[1], n) for key, n in counts.items() if key.startswith(f"{NOT_A_PHOTO}:"))
+        kinds = sorted(Counter(path.suffix.lower() or "(no extension)" for path in not_photos).items())
         if kinds:
             self.stdout.write(text_from_os("not photos, left out: " + ", ".join(f"{n} {kind}" for kind, n in kinds)))
+        if sidecars:
+            self.stdout.write(f"Google Takeout sidecars: {len(sidecars)}, beside their photos (what a new photo's "
+                              "file lacks is read from its sidecar: date, place, caption, people)")
         self.stdout.write(self.style.SUCCESS(
             f"Imported {counts[UploadResult.SAVED]}, already there {counts[UploadResult.DUPLICATE]}, "
             + (f"in the trash {counts[IN_TRASH]} (left there), " if counts[IN_TRASH] else "")
@@ -148,9 +163,9 @@ class Command(BaseCommand):
         ))
 
     def _import_one(self, path: Path, family: Family, uploader, tags: list[str], known: set[str],
-                    trashed: set[str], deleted: set[str]) -> UploadResult:
+                    trashed: set[str], deleted: set[str], *, sidecars: set[Path]) -> UploadResult:
         """`known`, `trashed`, `deleted`: the hashes of the family's photos, of those in its trash and of those it
-        deleted for good."""
+        deleted for good. `sidecars`: the Takeout sidecars found beside photos, to which this file's is added."""
         name = path.name
         try:
             stat = path.stat()
@@ -165,6 +180,9 @@ class Command(BaseCommand):
             return UploadResult(name, UploadResult.REJECTED, reason=str(exc))
         except (OSError, ImageRejected) as exc:
             return UploadResult(name, UploadResult.REJECTED, reason=str(exc))
+        found = sidecar_path(path) if names_an_image_format(path.suffix[1:].lower()) else None
+        if found is not None:  # a Takeout sidecar: not a file left out, whatever becomes of its photo
+            sidecars.add(found)
         # Resume cheaply: files already imported are recognised by hash without decoding them again.
         digest = sha256_of(data)
         if digest in known:
@@ -173,9 +191,11 @@ class Command(BaseCommand):
             return UploadResult(name, IN_TRASH)
         if digest in deleted:
             return UploadResult(name, DELETED)
-        # A file that tells no date (a scan, a chat app's copy) is dated by its modified time, not the import's.
+        # A file that tells no date (a scan, a chat app's copy) is dated by its Takeout sidecar's, else by its
+        # modified time, not the import's.
         result = photo_create_from_bytes(family=family, uploaded_by=uploader, data=data, filename=name, tags=tags,
-                                         modified_at=_modified(stat))
+                                         modified_at=_modified(stat),
+                                         sidecar=read_sidecar(found) if found is not None else None)
         if result.photo is not None:
             known.add(result.photo.sha256)
         return result

@@ -1,0 +1,158 @@
+"""Google Takeout's JSON sidecars, read by import_photos.
+
+A Google Photos export (Takeout) keeps what Google Photos knows of a photo beside it, in a JSON file, and not in the
+photo: the date taken (what a member corrected there too), the position (geoData), the caption (description) and
+the people named in it. The exported files' modified times are the day of the export, so a photo without EXIF (a
+chat app's copy, a screenshot, a scan) would be dated to that day without it. What the sidecar says fills what the
+file's own metadata lacks: its EXIF date and GPS position come first, its embedded caption too.
+
+Takeout names the sidecar of "IMG_0042.jpg" "IMG_0042.jpg.json", since late 2024
+"IMG_0042.jpg.supplemental-metadata.json", and cuts a sidecar's whole name to 51 characters ("…-metad.json"); the
+second "IMG_0042.jpg" of a folder is "IMG_0042(1).jpg" with "IMG_0042.jpg(1).json"; an edited copy
+("IMG_0042-edited.jpg") shares the original's sidecar. A sidecar that can't be read or makes no sense is skipped with
+a log line (the photo is stored all the same); a value that makes no sense is skipped alone.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import os
+import re
+from dataclasses import dataclass
+from datetime import datetime, timezone as dt_timezone
+from functools import lru_cache
+from pathlib import Path
+
+from gallery.embedded import DESCRIPTION_MAX, TAG_MAX
+from gallery.text import one_line, tag_names_from_file, text_from_file
+
+logger = logging.getLogger(__name__)
+
+NAME_LIMIT = 51  # characters of a sidecar's whole name, ".json" included
+SUFFIXES = (".json", ".supplemental-metadata.json")
+MAX_BYTES = 1_000_000  # a sidecar is a few kilobytes: anything this big is no sidecar
+MAX_PEOPLE = 50
+_NUMBERED = re.compile(r"^(?P<stem>.*)\((?P<n>\d+)\)(?P<ext>\.[^.]*)$")  # "IMG_0042(1).jpg"
+_EDITED = "-edited"
+
+
+@dataclass(frozen=True)
+class Sidecar:
+    path: Path
+    taken_at: datetime | None = None  # aware, UTC
+    latitude: float | None = None
+    longitude: float | None = None
+    description: str = ""
+    people: tuple[str, ...] = ()
+
+
+def sidecar_names(name: str) -> list[str]:
+    """The names Takeout may have given the sidecar of the file `name`, likeliest first."""
+    bases, numbers = [name], [""]
+    numbered = _NUMBERED.match(name)
+    if numbered:  # "IMG_0042(1).jpg": "IMG_0042.jpg(1).json"
+        bases, numbers = [numbered["stem"] + numbered["ext"], name], [f"({numbered['n']})", ""]
+    stem, dot, ext = name.rpartition(".")
+    if dot and stem.endswith(_EDITED):  # "IMG_0042-edited.jpg": the original's
+        bases.append(f"{stem[:-len(_EDITED)]}.{ext}")
+        numbers.append("")
+    names = []
+    for base, number in zip(bases, numbers):
+        for suffix in SUFFIXES:
+            whole = base + suffix[:-len(".json")]
+            names.append(f"{whole[:NAME_LIMIT - len('.json')]}{number}.json")
+            names.append(f"{whole}{number}.json")  # (uncut: not every export kept to the limit)
+    return list(dict.fromkeys(names))
+
+
+def sidecar_path(path: Path) -> Path | None:
+    """The Takeout sidecar beside the image at `path`, if there is one: by the names Takeout gives (sidecar_names),
+    else a JSON file of the folder whose name is the start of the image's cut a few characters shorter or longer
+    than those (Takeout's limit has not always been 51)."""
+    beside = _json_names(path.parent)
+    if not beside:
+        return None
+    found = next((name for name in sidecar_names(path.name) if name in beside), None)
+    if found is None:
+        whole = path.name + SUFFIXES[-1][:-len(".json")]
+        found = next((name for name in sorted(beside, key=len, reverse=True)
+                      if len(name) >= NAME_LIMIT - 5 and whole.startswith(name[:-len(".json")])), None)
+    return path.with_name(found) if found else None
+
+
+@lru_cache(maxsize=8)
+def _json_names(folder: Path) -> frozenset[str]:
+    """The names of the JSON files in a folder (an import walks folder by folder: each is listed once)."""
+    try:
+        return frozenset(entry.name for entry in os.scandir(folder)
+                         if entry.name.lower().endswith(".json") and entry.is_file())
+    except OSError:
+        return frozenset()
+
+
+def read_sidecar(path: Path) -> Sidecar | None:
+    """A sidecar's values that make sense (None when it can't be read or is no Takeout sidecar). Never raises."""
+    try:
+        with path.open("rb") as stream:
+            raw = stream.read(MAX_BYTES + 1)
+        if len(raw) > MAX_BYTES:
+            raise ValueError(f"over {MAX_BYTES:,} bytes")
+        data = json.loads(raw.decode("utf-8-sig"))
+    except (OSError, ValueError) as exc:  # (UnicodeDecodeError and JSONDecodeError are ValueErrors)
+        logger.warning("%s: not read as a Google Takeout sidecar: %s", path, exc)
+        return None
+    if not isinstance(data, dict):
+        logger.warning("%s: not read as a Google Takeout sidecar: no JSON object", path)
+        return None
+    latitude, longitude = _position(data.get("geoData")) or _position(data.get("geoDataExif")) or (None, None)
+    description = data.get("description")
+    description = text_from_file(description, multiline=True).strip()[:DESCRIPTION_MAX] \
+        if isinstance(description, str) else ""
+    sidecar = Sidecar(path=path, taken_at=_taken(data.get("photoTakenTime")), latitude=latitude, longitude=longitude,
+                      description=description, people=_people(data.get("people")))
+    return sidecar if sidecar.taken_at or sidecar.latitude is not None or sidecar.description or sidecar.people \
+        else None
+
+
+def _taken(value) -> datetime | None:
+    """photoTakenTime's timestamp (seconds, as text); 0 is no date, and so is one past the year 9999."""
+    if not isinstance(value, dict):
+        return None
+    try:
+        seconds = int(str(value.get("timestamp")))
+        return datetime.fromtimestamp(seconds, tz=dt_timezone.utc) if seconds else None
+    except (TypeError, ValueError, OverflowError, OSError):
+        return None
+
+
+def _position(value) -> tuple[float, float] | None:
+    """geoData's latitude and longitude; 0, 0 is Takeout's "no position"."""
+    if not isinstance(value, dict):
+        return None
+    try:
+        latitude, longitude = float(value.get("latitude")), float(value.get("longitude"))
+    except (TypeError, ValueError):
+        return None
+    if not (math.isfinite(latitude) and math.isfinite(longitude)) or (latitude, longitude) == (0.0, 0.0):
+        return None
+    return (latitude, longitude) if -90 <= latitude <= 90 and -180 <= longitude <= 180 else None
+
+
+def _people(value) -> tuple[str, ...]:
+    """The names of the people Google Photos recognised and someone named, as tag names (commas split them as a
+    file's keywords do; too long a name is left out)."""
+    if not isinstance(value, list):
+        return ()
+    names = []
+    for person in value[:MAX_PEOPLE]:
+        name = person.get("name") if isinstance(person, dict) else None
+        if isinstance(name, str):
+            names += [one_line(part) for part in tag_names_from_file(name) if len(one_line(part)) <= TAG_MAX]
+    return tuple(dict.fromkeys(name for name in names if name))
+
+
+def json_names_forget() -> None:
+    """Forget the folders listed (a new import lists them again)."""
+    _json_names.cache_clear()

@@ -1,0 +1,146 @@
+"""import_photos reads Google Takeout's JSON sidecars: a Google Photos export keeps a photo's date, place, caption and
+the people named in it in "<file>.json" (or "<file>.supplemental-metadata.json", cut to 51 characters) beside it, and
+the exported files' modified times are the day of the export. The file's own EXIF comes first; the sidecar fills what
+it lacks."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+from datetime import datetime, timezone as dt_timezone
+from pathlib import Path
+
+import pytest
+from django.core.management import call_command
+
+from gallery.models import Photo, PhotoTag
+from tests import images
+
+pytestmark = pytest.mark.django_db
+
+TAKEN = datetime(2016, 8, 14, 17, 20, 5, tzinfo=dt_timezone.utc)
+EXPORTED = datetime(2026, 11, 30, 9, 0, tzinfo=dt_timezone.utc)  # the modified time of every exported file
+LISBON = (38.7139, -9.1394)
+
+
+def _sidecar(title: str, *, taken: datetime = TAKEN, where=LISBON, description: str = "", people=(), **extra) -> dict:
+    """A sidecar as Takeout writes it (the fields we read, and some we don't)."""
+    return {
+        "title": title, "description": description, "imageViews": "12",
+        "creationTime": {"timestamp": str(int(EXPORTED.timestamp())), "formatted": "30 Nov 2026, 09:00:00 UTC"},
+        "photoTakenTime": {"timestamp": str(int(taken.timestamp())), "formatted": "14 Aug 2016, 17:20:05 UTC"},
+        "geoData": {"latitude": where[0], "longitude": where[1], "altitude": 0.0, "latitudeSpan": 0.0,
+                    "longitudeSpan": 0.0},
+        "geoDataExif": {"latitude": 0.0, "longitude": 0.0, "altitude": 0.0, "latitudeSpan": 0.0, "longitudeSpan": 0.0},
+        "people": [{"name": name} for name in people],
+        "url": "https://photos.google.com/photo/AF1Qip", "googlePhotosOrigin": {"mobileUpload": {}},
+        **extra,
+    }
+
+
+def _write(folder: Path, name: str, data: bytes | str | dict) -> Path:
+    path = folder / name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if isinstance(data, dict):
+        data = json.dumps(data)
+    path.write_bytes(data.encode() if isinstance(data, str) else data)
+    os.utime(path, (EXPORTED.timestamp(), EXPORTED.timestamp()))
+    return path
+
+
+def _import(directory) -> str:
+    out = io.StringIO()
+    call_command("import_photos", str(directory), "--family", "Smiths", "--user", "alice", "--no-progress",
+                 stdout=out, stderr=io.StringIO())
+    return out.getvalue()
+
+
+def test_a_photo_without_exif_takes_its_date_place_caption_and_people_from_its_sidecar(tmp_path, family, alice):
+    album = tmp_path / "Takeout" / "Google Photos" / "Photos from 2016"
+    _write(album, "IMG-20160814-WA0003.jpg", images.jpeg(colour=(10, 20, 30)))  # a chat app's copy: no EXIF
+    _write(album, "IMG-20160814-WA0003.jpg.json", _sidecar("IMG-20160814-WA0003.jpg", description="Grandma's 80th",
+                                                          people=["Grandma", "Tom"]))
+
+    out = _import(tmp_path / "Takeout")
+
+    photo = Photo.objects.get(family=family)
+    assert photo.taken_at == TAKEN and photo.taken_at_source == Photo.DateSource.SIDECAR
+    assert photo.taken_tz == "Europe/Lisbon"  # the zone of its position
+    assert (photo.latitude, photo.longitude) == pytest.approx(LISBON)
+    assert photo.place_city == "Lisbon" and photo.place_country_code == "PT"
+    assert photo.description == "Grandma's 80th" and photo.description_source == Photo.FieldSource.EMBEDDED
+    assert set(PhotoTag.objects.filter(photo=photo, source=PhotoTag.Source.EMBEDDED)
+               .values_list("tag__name", flat=True)) == {"Grandma", "Tom"}
+    assert "Imported 1," in out and "not photos" not in out  # the sidecar is no "file left out"
+    assert "Google Takeout sidecars: 1, beside their photos" in out
+    again = _import(tmp_path / "Takeout")  # a re-run: the sidecar is still no file left out
+    assert "already there 1" in again and "not photos" not in again
+
+
+def test_the_files_own_exif_comes_first(tmp_path, family, alice):
+    _write(tmp_path, "DSC_0001.JPG", images.gps_jpeg(52.37, 4.89, taken="2015:05:01 10:00:00"))  # Amsterdam
+    _write(tmp_path, "DSC_0001.JPG.json", _sidecar("DSC_0001.JPG", description="Tulips"))
+
+    _import(tmp_path)
+
+    photo = Photo.objects.get(family=family)
+    assert photo.taken_at_source == Photo.DateSource.EXIF and photo.taken_at.year == 2015
+    assert photo.place_city == "Amsterdam" and photo.latitude == pytest.approx(52.37, abs=1e-3)
+    assert photo.description == "Tulips"  # the file has none: the sidecar's
+
+
+@pytest.mark.parametrize(("image", "sidecar"), [
+    ("IMG_0042.jpg", "IMG_0042.jpg.supplemental-metadata.json"),  # since late 2024
+    # Takeout cuts a sidecar's whole name to 51 characters.
+    ("PXL_20230101_120000123.MP.jpg", "PXL_20230101_120000123.MP.jpg.supplemental-meta.json"[:46] + ".json"),
+    ("a-very-long-file-name-from-a-scanner-2016-08-14-0001.jpg",
+     "a-very-long-file-name-from-a-scanner-2016-08-14-0001.jpg"[:46] + ".json"),
+    ("IMG_0042(1).jpg", "IMG_0042.jpg(1).json"),  # the second file of that name in the folder
+    ("IMG_0042-edited.jpg", "IMG_0042.jpg.json"),  # Google Photos' edit: the original's sidecar
+    ("PXL_20230101_120000123.MP.jpg", "PXL_20230101_120000123.MP.jpg.supplemental-meta.json"),  # cut at 52
+])
+def test_sidecars_are_found_by_every_name_takeout_gives_them(tmp_path, family, alice, image, sidecar):
+    _write(tmp_path, image, images.jpeg(colour=(len(image), 40, 50)))
+    _write(tmp_path, sidecar, _sidecar(image))
+
+    _import(tmp_path)
+
+    photo = Photo.objects.get(family=family)
+    assert (photo.taken_at, photo.taken_at_source) == (TAKEN, Photo.DateSource.SIDECAR)
+
+
+@pytest.mark.parametrize(("content", "dated"), [
+    ("{not json", False), ("[]", False),
+    (json.dumps({"photoTakenTime": {"timestamp": "soon"}, "geoData": {"latitude": "north"}}), False),
+    (json.dumps({"photoTakenTime": {"timestamp": "99999999999999"}}), False),  # past any calendar
+    (json.dumps({"photoTakenTime": {"timestamp": "0"}}), False),  # 1 January 1970: no date
+    (json.dumps({"photoTakenTime": {"timestamp": str(int(TAKEN.timestamp()))}, "description": 7,
+                 "people": [{"name": "\x00"}, "Tom", {"name": None}], "geoData": {"latitude": 91.0, "longitude": 0.5}}),
+     True),
+    ("x" * 3_000_000, False),  # no sidecar is megabytes
+], ids=["broken", "list", "wrong-types", "far-future", "zero", "odd-values", "huge"])
+def test_a_sidecar_that_makes_no_sense_costs_nothing_but_itself(tmp_path, family, alice, content, dated):
+    _write(tmp_path, "scan.jpg", images.jpeg(colour=(90, 90, 90)))
+    _write(tmp_path, "scan.jpg.json", content)
+
+    out = _import(tmp_path)
+
+    photo = Photo.objects.get(family=family)  # stored all the same
+    if dated:  # what makes sense is taken, the rest left
+        assert (photo.taken_at, photo.taken_at_source) == (TAKEN, Photo.DateSource.SIDECAR)
+        assert photo.latitude is None and photo.description == "" and not PhotoTag.objects.filter(photo=photo).exists()
+    else:
+        assert (photo.taken_at, photo.taken_at_source) == (EXPORTED, Photo.DateSource.FILE)
+    assert "Imported 1," in out
+
+
+def test_a_json_that_is_no_sidecar_of_a_photo_is_still_counted_as_left_out(tmp_path, family, alice):
+    _write(tmp_path, "beach.jpg", images.jpeg(colour=(1, 100, 200)))
+    _write(tmp_path, "metadata.json", {"title": "Summer 2016", "description": "the album's own"})  # an album's
+    _write(tmp_path, "print-subscriptions.json", {})
+
+    out = _import(tmp_path)
+
+    assert Photo.objects.get(family=family).taken_at_source == Photo.DateSource.FILE
+    assert "not photos, left out: 2 .json" in out and "sidecar" not in out
