@@ -141,3 +141,13 @@ def test_a_mark_on_a_photo_now_in_the_trash_is_no_refine(client_for, alice, shap
     assert "You marked 0 right and 1 wrong" in page
     assert f"like={shapes['red square'].pk}" not in page and "More like these" not in page
     assert f"unlike={shapes['blue circle'].pk}" in page
+
+
+def test_the_search_page_leads_to_search_quality(client_for, alice, shapes):
+    """The README sends people to "Search → Quality", but the search page had no way there: only a link in the
+    text of the preferences page led to it. It sits beside "Search preferences" now."""
+    from django.urls import reverse
+
+    page = client_for(alice).get("/search/", {"q": "red shape"}).content.decode()
+    assert f'href="{reverse("search:quality_index")}">Search quality</a>' in page
+    assert f'href="{reverse("search:preferences")}">Search preferences</a>' in page
