@@ -151,3 +151,14 @@ def test_the_search_page_leads_to_search_quality(client_for, alice, shapes):
     page = client_for(alice).get("/search/", {"q": "red shape"}).content.decode()
     assert f'href="{reverse("search:quality_index")}">Search quality</a>' in page
     assert f'href="{reverse("search:preferences")}">Search preferences</a>' in page
+
+
+def test_the_refine_button_starts_with_a_capital_when_only_wrong_marks_are_given(client_for, alice, shapes):
+    """With only "wrong" marks the button read "fewer like those", the tail of "More like these, fewer like those"."""
+    client = client_for(alice)
+    judge(client, shapes["blue circle"], "wrong")
+    page = client.get("/search/", {"q": "red shape"}).content.decode()
+    assert 'hx-push-url="true">Fewer like those</a>' in page
+    judge(client, shapes["red square"], "right")
+    page = client.get("/search/", {"q": "red shape"}).content.decode()
+    assert 'hx-push-url="true">More like these, fewer like those</a>' in page
