@@ -398,3 +398,22 @@ def test_the_judged_queries_are_understood_with_the_familys_facts_read_once(judg
     assert len(set(data.queries)) > 10
     facts = [q["sql"] for q in queries.captured_queries if "default_country" in q["sql"]]
     assert len(facts) == 1, len(facts)
+
+
+def test_a_rollback_withdraws_the_fit_search_uses_not_another_models(toy_model, family, alice, client_for):
+    """The rollback withdrew the family's latest applied fit of any model. After a switch to a model that was fitted
+    and back (the comparison said the new one was worse), that was the other model's fit: the page said "withdrawn"
+    while the fit search uses stayed in force. It withdraws the fit of the model that serves the family now."""
+    from search.selectors import family_search_model
+
+    def fit_row(model_name):
+        return SearchCalibration.objects.create(family=family, model_name=model_name, semantic_scale=10.0,
+                                                semantic_bias=-5.0, judgments=40, judged_queries=6, applied=True)
+
+    in_force = fit_row(family_search_model(family_id=family.pk))
+    other = fit_row("google/siglip2-base-patch16-224")  # newer, of a model this family does not use now
+    client_for(alice).post(reverse("search:quality_rollback", args=[family.pk]))
+    in_force.refresh_from_db()
+    other.refresh_from_db()
+    assert (in_force.applied, other.applied) == (False, True)
+    assert active_calibrations([(family.pk, in_force.model_name)]) == {}
