@@ -274,3 +274,19 @@ def test_the_report_of_a_search_whose_chip_was_removed_keeps_its_words_as_words(
     assert "Understood: in Portugal" in client.get("/search/report/", {"q": "red square in Portugal"}).content.decode()
     report = search_report(user=alice, query="red square in Portugal", removed=frozenset({"portugal"}))
     assert report.interpreted["places"] == []
+
+
+@pytest.mark.parametrize("query", ["-circle", "not in 2023"])
+def test_a_report_of_a_query_with_no_words_to_search_names_the_query_as_typed(shapes, alice, client_for, query):
+    """A query of only exclusions or dates was reported as “” ("Search report for “” in Smiths", "Terms searched
+    (0): ."): the report named the words left to search, not what was asked. It names the query as typed, and says
+    there are no words to search."""
+    output = command("search_report", "--user", "alice", "--", query)
+    assert f"Search report for “{query}” in Smiths" in output and "“”" not in output
+    assert "expanded terms (0): none, the query has no words to look for" in output
+    html = client_for(alice).get("/search/report/", {"q": query}).content.decode()
+    assert f"“{query}” in Smiths" in html and "“” in Smiths" not in html and "Terms searched (0)" not in html
+    assert "No words to search for" in html
+    # A query with words left keeps its heading as typed too; "Understood" says what the words are.
+    html = client_for(alice).get("/search/report/", {"q": "red square not in Portugal"}).content.decode()
+    assert "“red square not in Portugal” in Smiths" in html and "looking for “red square”" in html
