@@ -10,6 +10,7 @@ from search.tests.conftest import add_shape, toy_model  # noqa: F401 - fixtures
 from search.tests.test_model_switch import switched, worse_model  # noqa: F401 - fixtures
 from search.tests.test_quality import judged_family, shifted_model  # noqa: F401 - fixtures
 from tests.browser.conftest import CHROMIUM, HAVE_CHROMIUM, new_page, sign_in
+from tests.browser.test_a11y_browser import _audit
 
 pytestmark = [
     pytest.mark.browser,
@@ -139,6 +140,7 @@ def test_the_model_comparison_shows_every_figure_on_a_phone(live_server, browser
         assert button["x"] >= card["x"] and button["x"] + button["width"] <= card["x"] + card["width"] + 0.5, \
             (button, card)
         assert page.evaluate("document.documentElement.scrollWidth") <= width
+        assert _audit(page, f"model-comparison-{width}") == []  # the table's groups of rows and their headers
         page.screenshot(path=artifacts / f"model-comparison-{width}.png", full_page=True)
         assert page.js_errors == []
     finally:
