@@ -435,3 +435,23 @@ def test_fit_calibration_prints_the_log_loss_that_decided(judged_family, family)
         if fitted.suggested_weights:
             assert f"(held-out log-loss {fitted.metrics['after']['log_loss']:.3f} with them)" in text, text
     assert not fitted.applied and "not applied" in text
+
+
+def test_the_fit_in_force_can_be_rolled_back_after_a_later_fit_that_was_not_applied(toy_model, family, alice,
+                                                                                    client_for):
+    """"Roll back the fit in force" showed only when the latest fit was applied: after a nightly fit that gained too
+    little to apply, an earlier fit stayed in force with no button to withdraw it on the page."""
+    from search.selectors import family_search_model
+
+    model_name = family_search_model(family_id=family.pk)
+    in_force = SearchCalibration.objects.create(family=family, model_name=model_name, semantic_scale=10.0,
+                                                semantic_bias=-5.0, judgments=40, judged_queries=6, applied=True)
+    SearchCalibration.objects.create(family=family, model_name=model_name, semantic_scale=10.5, semantic_bias=-5.0,
+                                     judgments=41, judged_queries=6, applied=False)
+    client = client_for(alice)
+    body = client.get(reverse("search:quality", args=[family.pk])).content.decode()
+    assert "Roll back the fit in force" in body
+    client.post(reverse("search:quality_rollback", args=[family.pk]))
+    in_force.refresh_from_db()
+    assert not in_force.applied
+    assert "Roll back the fit in force" not in client.get(reverse("search:quality", args=[family.pk])).content.decode()
