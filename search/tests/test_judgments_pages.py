@@ -162,3 +162,13 @@ def test_the_refine_button_starts_with_a_capital_when_only_wrong_marks_are_given
     judge(client, shapes["red square"], "right")
     page = client.get("/search/", {"q": "red shape"}).content.decode()
     assert 'hx-push-url="true">More like these, fewer like those</a>' in page
+
+
+def test_the_explanation_of_a_refined_result_says_its_term_was_moved(client_for, alice, shapes):
+    """On refined results the explain panel showed the cosine with the moved query vector as the cosine of the
+    term as typed ("Best term “red shape”", 0.81 where the report of the same words said 0.68), with no word of
+    the refine. It says the term was moved."""
+    client = client_for(alice)
+    refined = client.get("/search/", {"q": "red shape", "like": shapes["red square"].pk, "min_score": 0}).content.decode()
+    assert "moved by the refine" in refined
+    assert "moved by the refine" not in client.get("/search/", {"q": "red shape", "min_score": 0}).content.decode()
