@@ -185,7 +185,9 @@ def _user_named(username: str, users: dict) -> AbstractBaseUser | None:
 
 
 def _photo_for(row: dict, family_id: int) -> Photo | None:
-    photos = Photo.objects.filter(family_id=family_id)
+    # The trash too: a photo there keeps its judgments (they wait until it is restored), and missed here its row
+    # fell through to the perceptual hash, i.e. to another photo that looks alike.
+    photos = Photo.all_objects.filter(family_id=family_id)
     sha, phash, photo_id = str(row.get("sha256") or ""), str(row.get("phash") or ""), row.get("photo")
     if isinstance(photo_id, int) and 0 < photo_id < 2**63:
         same = photos.filter(pk=photo_id).first()

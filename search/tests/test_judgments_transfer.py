@@ -210,3 +210,17 @@ def test_a_huge_line_is_skipped_without_reading_it_whole(tmp_path, judged):
         tracemalloc.stop()
     assert "Imported 1 new and 0 updated judgment; skipped 1." in out and "line 1:" in err and "longer" in err
     assert peak < 20_000_000, peak
+
+
+def test_judgments_of_a_photo_in_the_trash_are_imported_to_wait_with_it(tmp_path, judged, alice):
+    """A photo in the trash keeps its judgments (they wait until it is restored), but an import looked for it among
+    the live photos only and fell through to the perceptual hash: its label went to another photo that looks alike
+    (here: an "updated" judgment of another photo), or was skipped as "no photo with these bytes in family …". They
+    are imported onto the photo itself, and wait with it."""
+    photos_trash(user=alice, photo_ids=[judged[0].pk])
+    before = snapshot()
+    export(tmp_path)
+    Judgment.objects.all().delete()
+    out, err = load(tmp_path / "judgments.jsonl")
+    assert "Imported 4 new and 0 updated judgments; skipped 0." in out, err
+    assert snapshot() == before
