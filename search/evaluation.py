@@ -24,10 +24,18 @@ EPS = 1e-6
 
 
 def _ranked(scores: Sequence[float], relevant: Sequence[bool]) -> np.ndarray:
-    """The relevance labels in order of decreasing score (ties: in the order given, so results are stable)."""
+    """The relevance labels in order of decreasing score. Results with equal scores (a tag match alone, a probability
+    saturated at 1.0) have no order: each of their places gets their mean relevance, the mean over every order the
+    tie allows (McSherry & Najork, "Computing information retrieval performance measures efficiently in the
+    presence of tied scores", 2008), not whichever photo came first."""
     scores, relevant = np.asarray(scores, dtype=float), np.asarray(relevant, dtype=float)
     order = np.argsort(-scores, kind="stable")
-    return relevant[order]
+    ranked, descending = relevant[order], -scores[order]
+    _, starts, counts = np.unique(descending, return_index=True, return_counts=True)
+    for start, count in zip(starts, counts):
+        if count > 1:
+            ranked[start:start + count] = ranked[start:start + count].mean()
+    return ranked
 
 
 def precision_at_k(scores: Sequence[float], relevant: Sequence[bool], k: int) -> float:

@@ -172,6 +172,9 @@ class SearchReportForm(forms.Form):
 
     q = forms.CharField(required=False, strip=True, max_length=300, label="Query")
     family = forms.TypedChoiceField(coerce=int, label="Family")
+    # A refined search's like/unlike (the search page's link keeps them): the report scores the search it showed.
+    like = forms.CharField(required=False, max_length=2000, widget=forms.HiddenInput)
+    unlike = forms.CharField(required=False, max_length=2000, widget=forms.HiddenInput)
 
     def __init__(self, *args, families=(), **kwargs):
         super().__init__(*args, **kwargs)
@@ -181,3 +184,7 @@ class SearchReportForm(forms.Form):
     def removed(self) -> frozenset[str]:
         """The chips the search page took back as words (its `plain`), so the report understands its query alike."""
         return plain_phrases(self.data)
+
+    def refine(self) -> tuple[tuple[int, ...], tuple[int, ...]]:
+        """The photo ids the search was refined with (like, unlike); what is no id is dropped, as on the search page."""
+        return photo_ids(self.data.get("like")), photo_ids(self.data.get("unlike"))

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from typing import TextIO
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
@@ -23,6 +24,7 @@ from search.understanding import understand_search
 
 MODEL_NAME_MAX = Judgment._meta.get_field("model_name").max_length
 LINE_MAX_CHARS = 1_000_000  # an exported row with its score components is a few thousand characters
+BYTE_ORDER_MARK = "\ufeff"  # how Windows editors (Notepad) start a UTF-8 file
 
 
 def judgment_components(*, user: AbstractBaseUser, photo: Photo, query: str) -> dict:
@@ -91,6 +93,8 @@ def judgments_import(*, lines: Iterable[str], family: Family | None = None, user
     report = ImportReport()
     users: dict[str, AbstractBaseUser | None] = {}
     for number, line in enumerate(lines, start=1):
+        if number == 1:
+            line = line.removeprefix(BYTE_ORDER_MARK)
         if not line.strip():
             continue
         if len(line) > LINE_MAX_CHARS:
@@ -121,9 +125,21 @@ def judgments_import(*, lines: Iterable[str], family: Family | None = None, user
     return report
 
 
+def lines_bounded(stream: TextIO, limit: int = LINE_MAX_CHARS) -> Iterator[str]:
+    """The lines of `stream`, each cut after `limit` + 1 characters (judgments_import skips it as too long) and the
+    rest of it passed over a piece at a time: a file of one line of hundreds of megabytes is never held whole."""
+    while line := stream.readline(limit + 1):
+        if len(line) > limit and not line.endswith("\n"):
+            while (rest := stream.readline(limit)) and not rest.endswith("\n"):
+                pass
+        yield line
+
+
 def _import_row(row: dict, *, family: Family | None, user: AbstractBaseUser | None, users: dict,
                 recompute: bool) -> str:
-    query, relevant = judgment_query(str(row["query"])), row["relevant"]
+    if not isinstance(row["query"], str):  # str() of a list or null would be a query nobody made: "['a']", "None"
+        return "“query” must be text"
+    query, relevant = judgment_query(row["query"]), row["relevant"]
     if not query or not isinstance(relevant, bool):
         return "a judgment needs a query and relevant true or false"
     family_id = family.pk if family else id_from_text(str(row["family"]))
@@ -172,7 +188,9 @@ def _user_named(username: str, users: dict) -> AbstractBaseUser | None:
 
 
 def _photo_for(row: dict, family_id: int) -> Photo | None:
-    photos = Photo.objects.filter(family_id=family_id)
+    # The trash too: a photo there keeps its judgments (they wait until it is restored), and missed here its row
+    # fell through to the perceptual hash, i.e. to another photo that looks alike.
+    photos = Photo.all_objects.filter(family_id=family_id)
     sha, phash, photo_id = str(row.get("sha256") or ""), str(row.get("phash") or ""), row.get("photo")
     if isinstance(photo_id, int) and 0 < photo_id < 2**63:
         same = photos.filter(pk=photo_id).first()

@@ -314,8 +314,11 @@ def _calibration_store(*, family_id: int, data: JudgedData, calibration: Calibra
 
 @transaction.atomic
 def calibration_rollback(*, family_id: int) -> SearchCalibration | None:
-    """Withdraw the family's calibration in force: the one applied before it (or the defaults) is used again."""
-    latest = SearchCalibration.objects.filter(family_id=family_id, applied=True).order_by("-created_at", "-id").first()
+    """Withdraw the family's calibration in force (that of the model search uses for it: a fit is per model): the one
+    applied before it (or the defaults) is used again."""
+    latest = (SearchCalibration.objects
+              .filter(family_id=family_id, model_name=family_search_model(family_id=family_id), applied=True)
+              .order_by("-created_at", "-id").first())
     if latest is not None:
         latest.applied = False
         # Said on the quality page: a fit withdrawn by an admin is not one that lost on held-out queries.

@@ -25,7 +25,7 @@ from gallery.models import Family, Photo
 from gallery.selectors import family_get, family_list, photo_get
 from search.calibration import KIND_LABELS, active_calibrations
 from search.embedder import Embedder, ModelUnavailable, get_embedder
-from search.engine import SearchParams, SearchResponse, search_photos, sigmoid
+from search.engine import MAX_QUERY_CHARS, SearchParams, SearchResponse, search_photos, sigmoid
 from search.metadata import FIELDS
 from search.models import Judgment, PhotoDocument, PhotoEmbedding, Synonym
 from search.selectors import family_search_model
@@ -192,15 +192,20 @@ def report_family(*, user: AbstractBaseUser, family_id: int | None) -> Family:
 
 
 def search_report(*, user: AbstractBaseUser, query: str, family_id: int | None = None,
-                  removed: frozenset[str] = frozenset()) -> SearchReport:
+                  removed: frozenset[str] = frozenset(), like: tuple[int, ...] = (),
+                  unlike: tuple[int, ...] = ()) -> SearchReport:
     """What the search does with `query` in one of the user's families: the terms it expands to, each term's
     cosine and probability over every indexed photo of the family, and the top results with every component.
-    `removed`: the chips the search page took back as words (its `plain`), understood as that page did."""
+    `removed`: the chips the search page took back as words (its `plain`), understood as that page did; `like`,
+    `unlike`: a refined search's photos (the top results are the refined search's; the terms' distributions are of
+    the words alone)."""
     family = report_family(user=user, family_id=family_id)
     understood = understand_search(user=user, params=SearchParams(query=query, family_id=family.pk, limit=TOP_RESULTS,
-                                                                  min_score=0.0), removed=removed)
+                                                                  min_score=0.0, like=like, unlike=unlike),
+                                   removed=removed)
     response = search_photos(user=user, params=understood.params)
-    report = SearchReport(query=response.query, family=family, model_name=None, indexed=0, model_calibration=None,
+    # The query as typed (its words left to search may be none: "-dog", "not in 2023"; "Understood" says which).
+    report = SearchReport(query=" ".join(query.split())[:MAX_QUERY_CHARS], family=family, model_name=None, indexed=0, model_calibration=None,
                           fitted_calibration=None, interpreted=understood.interpreted(), response=response,
                           message=response.semantic_message)
     model_name = family_search_model(family_id=family.pk)
@@ -385,7 +390,8 @@ def search_report_lines(report: SearchReport) -> list[str]:
     if report.model_name is None:
         return lines + [f"semantic search is off: {report.message}", ""] + _results_lines(report)
     lines += [f"model: {report.model_name}; {report.indexed} indexed photo(s)", _calibration_line(report), ""]
-    lines.append(f"expanded terms ({len(report.terms)}):")
+    lines.append(f"expanded terms ({len(report.terms)}):" if report.terms
+                 else "expanded terms (0): none, the query has no words to look for")
     for t in report.terms:
         lines.append(f"  {'*' if t.original else '-'} {t.term}")
     if not report.indexed:

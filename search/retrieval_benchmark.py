@@ -24,9 +24,10 @@ from pathlib import Path
 
 import numpy as np
 from django.db import connection, transaction
+from PIL import Image
 from psycopg import sql
 
-from gallery.images import decode_upright
+from gallery.images import ImageRejected, decode_upright
 from search.embedder import Embedder
 from search.models import PhotoEmbedding
 from search.scope import Scope
@@ -47,7 +48,7 @@ PUBLISHED: dict[tuple[str, str, str], float] = {
 
 
 class DatasetError(ValueError):
-    """The folder is not in a layout we read; the message says what was expected."""
+    """The folder is not in a layout we read, or one of its images can't be read; the message says what or which."""
 
 
 @dataclass
@@ -149,7 +150,7 @@ def _dataset_name(text: str) -> str:
 
 def _karpathy(path: Path, directory: Path, split: str) -> tuple[str, list[tuple[Path, str]]]:
     try:
-        data = json.loads(path.read_text())
+        data = json.loads(path.read_text(encoding="utf-8-sig"))  # -sig: a byte order mark (Windows editors) too
         entries = data["images"]
     except (ValueError, KeyError, TypeError) as exc:
         raise DatasetError(f"{path.name} is not a Karpathy split file (a JSON object with “images”).") from exc
@@ -176,7 +177,7 @@ def _image_path(directory: Path, subfolder: str, filename: str) -> Path:
 
 def _tab_separated(path: Path, directory: Path) -> tuple[str, list[tuple[Path, str]]]:
     pairs = []
-    with path.open(newline="", encoding="utf-8") as stream:
+    with path.open(newline="", encoding="utf-8-sig") as stream:  # -sig: a byte order mark (Windows editors) too
         for number, row in enumerate(csv.reader(stream, delimiter="\t", quoting=csv.QUOTE_NONE), start=1):
             if not row or not "".join(row).strip():
                 continue
@@ -198,12 +199,22 @@ def embed_images(embedder: Embedder, paths: list[Path], progress: Callable[[int]
         batch = paths[start:start + embedder.batch_size]
         images = []
         for path in batch:
-            with path.open("rb") as stream:
-                images.append(decode_upright(stream, max_side=DECODE_SIDE, slot=False))
+            images.append(_decode(path))
         chunks.append(embedder.encode_images(images))
         if progress:
             progress(len(batch))
     return np.concatenate(chunks) if chunks else np.empty((0, embedder.dim), dtype=np.float32)
+
+
+def _decode(path: Path) -> Image.Image:
+    """The image at `path` as the worker decodes photos; one that can't be read is named (among thousands)."""
+    try:
+        with path.open("rb") as stream:
+            return decode_upright(stream, max_side=DECODE_SIDE, slot=False)
+    except ImageRejected as exc:
+        raise DatasetError(f"Could not read the image {path}: {exc.reason_for(path.name)}") from None
+    except OSError as exc:
+        raise DatasetError(f"Could not read the image {path}: {exc.strerror or exc}.") from None
 
 
 def embed_captions(embedder: Embedder, captions: list[str], *, prompts: str = "none",

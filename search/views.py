@@ -476,12 +476,14 @@ def search_report_view(request: HttpRequest) -> HttpResponse:
     form = SearchReportForm(data, families=families)
     report = None
     if form.is_valid() and form.cleaned_data["q"]:
+        like, unlike = form.refine()
         report = search_report(user=request.user, query=form.cleaned_data["q"], family_id=form.cleaned_data["family"],
-                               removed=form.removed())
+                               removed=form.removed(), like=like, unlike=unlike)
     elif "family" in form.errors and request.GET.get("family"):
         raise Http404("No such family.")  # not one of theirs: the same answer as a missing one
+    refined = _refined_text((report.response.liked, report.response.unliked)) if report and report.response else ""
     return render(request, "search/search_report.html", {"form": form, "report": report, "families": families,
-                                                         "plain": sorted(form.removed())})
+                                                         "plain": sorted(form.removed()), "refined": refined})
 
 
 @require_GET

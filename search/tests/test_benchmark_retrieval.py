@@ -127,3 +127,26 @@ def test_a_captions_file_that_cannot_be_read_says_so(toy_model, tmp_path):
     (tmp_path / "captions.txt").write_bytes(b"\xff\xfe\x00a.jpg\tcat\n")
     with pytest.raises(CommandError, match="UTF-8"):
         run(tmp_path)
+
+
+def test_captions_saved_with_a_byte_order_mark_are_read(toy_model, tmp_path, karpathy):
+    """Windows editors (Notepad) start a UTF-8 file with a byte order mark: the header line of captions.txt and the
+    split file's JSON were read with it: the header as an image (named with the mark) that is missing, the JSON as
+    "not a Karpathy split file"."""
+    split_file = karpathy / "dataset_flickr30k.json"
+    split_file.write_bytes(b"\xef\xbb\xbf" + split_file.read_bytes())
+    assert ": 18 images, 36 captions" in run(karpathy)
+    lines = ["image\tcaption"]
+    for n, colour in enumerate(("red", "blue")):
+        _draw(tmp_path, f"{colour}.jpg", colour, "square", seed=n)
+        lines.append(f"{colour}.jpg#0\ta {colour} square")
+    (tmp_path / "captions.txt").write_bytes(b"\xef\xbb\xbf" + ("\n".join(lines) + "\n").encode())
+    split_file.unlink()
+    assert ": 2 images, 2 captions" in run(tmp_path)
+
+
+def test_an_image_that_cannot_be_read_is_named(toy_model, karpathy):
+    """Out of a thousand images, "Could not read an image" left the reader to find which one."""
+    (karpathy / "images" / "0004.jpg").write_text("not an image")
+    with pytest.raises(CommandError, match=r"0004\.jpg.*JPEG, PNG"):
+        run(karpathy)

@@ -40,3 +40,17 @@ def test_ranking_metrics_average_over_queries():
     assert r.queries == 2
     assert r.precision_at_5 == 0.5
     assert r.ndcg_at_10 == pytest.approx((1 + 1 / math.log2(3)) / 2)
+
+
+def test_tied_scores_count_as_any_order_of_the_tie_not_the_order_of_the_photo_ids():
+    """Judged results with the same score (a tag match alone, a probability saturated at 1.0) were ranked in the
+    order given, by photo id: the same verdicts read nDCG 1 or 0.63 by which photo was uploaded first, and a model
+    that scores right and wrong alike could read as perfect. A tie now counts at the mean over its orders."""
+    right_first = ndcg_at_k([0.78, 0.78], [True, False], 10)
+    wrong_first = ndcg_at_k([0.78, 0.78], [False, True], 10)
+    assert right_first == pytest.approx(wrong_first) == pytest.approx((0.5 + 0.5 / math.log2(3)) / 1)
+    assert precision_at_k([1.0, 1.0, 0.2], [False, True, True], 1) == 0.5
+    assert precision_at_k([1.0, 1.0, 0.2], [True, False, True], 1) == 0.5
+    # Distinct scores rank as before.
+    assert ndcg_at_k([0.9, 0.8], [True, False], 10) == 1.0
+    assert precision_at_k([0.9, 0.8, 0.7], [True, False, True], 2) == 0.5

@@ -141,3 +141,34 @@ def test_a_mark_on_a_photo_now_in_the_trash_is_no_refine(client_for, alice, shap
     assert "You marked 0 right and 1 wrong" in page
     assert f"like={shapes['red square'].pk}" not in page and "More like these" not in page
     assert f"unlike={shapes['blue circle'].pk}" in page
+
+
+def test_the_search_page_leads_to_search_quality(client_for, alice, shapes):
+    """The README sends people to "Search → Quality", but the search page had no way there: only a link in the
+    text of the preferences page led to it. It sits beside "Search preferences" now."""
+    from django.urls import reverse
+
+    page = client_for(alice).get("/search/", {"q": "red shape"}).content.decode()
+    assert f'href="{reverse("search:quality_index")}">Search quality</a>' in page
+    assert f'href="{reverse("search:preferences")}">Search preferences</a>' in page
+
+
+def test_the_refine_button_starts_with_a_capital_when_only_wrong_marks_are_given(client_for, alice, shapes):
+    """With only "wrong" marks the button read "fewer like those", the tail of "More like these, fewer like those"."""
+    client = client_for(alice)
+    judge(client, shapes["blue circle"], "wrong")
+    page = client.get("/search/", {"q": "red shape"}).content.decode()
+    assert 'hx-push-url="true">Fewer like those</a>' in page
+    judge(client, shapes["red square"], "right")
+    page = client.get("/search/", {"q": "red shape"}).content.decode()
+    assert 'hx-push-url="true">More like these, fewer like those</a>' in page
+
+
+def test_the_explanation_of_a_refined_result_says_its_term_was_moved(client_for, alice, shapes):
+    """On refined results the explain panel showed the cosine with the moved query vector as the cosine of the
+    term as typed ("Best term “red shape”", 0.81 where the report of the same words said 0.68), with no word of
+    the refine. It says the term was moved."""
+    client = client_for(alice)
+    refined = client.get("/search/", {"q": "red shape", "like": shapes["red square"].pk, "min_score": 0}).content.decode()
+    assert "moved by the refine" in refined
+    assert "moved by the refine" not in client.get("/search/", {"q": "red shape", "min_score": 0}).content.decode()

@@ -168,3 +168,59 @@ def test_a_line_far_longer_than_any_export_writes_is_skipped(tmp_path, judged):
     out, err = load(path)
     assert "skipped 1" in out and "line 1:" in err and "longer" in err
     assert not Judgment.objects.filter(query="huge").exists()
+
+
+def test_a_file_saved_with_a_byte_order_mark_loses_no_line(tmp_path, judged):
+    """Fixing user names in Notepad (as "give --user" invites) saves the file with a byte order mark: its first
+    judgment was skipped as "not a judgment"."""
+    rows = export(tmp_path)
+    Judgment.objects.all().delete()
+    path = tmp_path / "edited.jsonl"
+    path.write_bytes(b"\xef\xbb\xbf" + "".join(json.dumps(row) + "\n" for row in rows).encode())
+    out, err = load(path)
+    assert "Imported 4 new and 0 updated judgments; skipped 0." in out, err
+
+
+def test_a_query_that_is_not_text_is_skipped(tmp_path, judged):
+    """A list or an object as the query was stored as its Python spelling ("['a']"), a judged query nobody made
+    that then counted in the family's fit and quality figures."""
+    good = export(tmp_path)[0]
+    path = tmp_path / "odd.jsonl"
+    path.write_text("".join(json.dumps({**good, "query": query}) + "\n" for query in (["red"], {"q": "red"}, 12, None)))
+    out, err = load(path)
+    assert "Imported 0 new and 0 updated judgments; skipped 4." in out
+    assert err.count("“query” must be text") == 4, err
+    assert not Judgment.objects.exclude(query__in=["beach party", "birthday"]).exists()
+
+
+def test_a_huge_line_is_skipped_without_reading_it_whole(tmp_path, judged):
+    """Each line was read whole before its length was checked: a file of one line of hundreds of megabytes (a JSON
+    array from elsewhere, a wrong file) took several times that in memory."""
+    import tracemalloc
+
+    good = export(tmp_path)[0]
+    path = tmp_path / "huge.jsonl"
+    with path.open("w") as stream:
+        stream.write('{"padding": "' + "x" * 40_000_000 + '"}\n' + json.dumps({**good, "query": "after it"}) + "\n")
+    tracemalloc.start()
+    try:
+        out, err = load(path)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert "Imported 1 new and 0 updated judgment; skipped 1." in out and "line 1:" in err and "longer" in err
+    assert peak < 20_000_000, peak
+
+
+def test_judgments_of_a_photo_in_the_trash_are_imported_to_wait_with_it(tmp_path, judged, alice):
+    """A photo in the trash keeps its judgments (they wait until it is restored), but an import looked for it among
+    the live photos only and fell through to the perceptual hash: its label went to another photo that looks alike
+    (here: an "updated" judgment of another photo), or was skipped as "no photo with these bytes in family …". They
+    are imported onto the photo itself, and wait with it."""
+    photos_trash(user=alice, photo_ids=[judged[0].pk])
+    before = snapshot()
+    export(tmp_path)
+    Judgment.objects.all().delete()
+    out, err = load(tmp_path / "judgments.jsonl")
+    assert "Imported 4 new and 0 updated judgments; skipped 0." in out, err
+    assert snapshot() == before

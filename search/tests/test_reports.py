@@ -274,3 +274,40 @@ def test_the_report_of_a_search_whose_chip_was_removed_keeps_its_words_as_words(
     assert "Understood: in Portugal" in client.get("/search/report/", {"q": "red square in Portugal"}).content.decode()
     report = search_report(user=alice, query="red square in Portugal", removed=frozenset({"portugal"}))
     assert report.interpreted["places"] == []
+
+
+@pytest.mark.parametrize("query", ["-circle", "not in 2023"])
+def test_a_report_of_a_query_with_no_words_to_search_names_the_query_as_typed(shapes, alice, client_for, query):
+    """A query of only exclusions or dates was reported as “” ("Search report for “” in Smiths", "Terms searched
+    (0): ."): the report named the words left to search, not what was asked. It names the query as typed, and says
+    there are no words to search."""
+    output = command("search_report", "--user", "alice", "--", query)
+    assert f"Search report for “{query}” in Smiths" in output and "“”" not in output
+    assert "expanded terms (0): none, the query has no words to look for" in output
+    html = client_for(alice).get("/search/report/", {"q": query}).content.decode()
+    assert f"“{query}” in Smiths" in html and "“” in Smiths" not in html and "Terms searched (0)" not in html
+    assert "No words to search for" in html
+    # A query with words left keeps its heading as typed too; "Understood" says what the words are.
+    html = client_for(alice).get("/search/report/", {"q": "red square not in Portugal"}).content.decode()
+    assert "“red square not in Portugal” in Smiths" in html and "looking for “red square”" in html
+
+
+def test_how_a_refined_search_scored_is_the_refined_search(shapes, alice, client_for):
+    """"How this search scored" on refined results linked the query alone: the report listed the unrefined search's
+    top results and scores, another search than the page showed. The link keeps like/unlike, the report's top
+    results are the refined search's (what refined it said), and another family's ids refine nothing, as on the
+    search page."""
+    client = client_for(alice)
+    like, unlike = shapes["yellow square"].pk, shapes["red square"].pk
+    page = client.get("/search/", {"q": "red", "like": str(like), "unlike": str(unlike)}).content.decode()
+    link = page[page.index('class="report-link" href="') + len('class="report-link" href="'):]
+    link = link[:link.index('"')].replace("&amp;", "&")
+    assert f"like={like}" in link and f"unlike={unlike}" in link
+    html = client.get(link).content.decode()
+    assert "Refined: more like 1 photo, fewer like 1 photo" in html
+    refined = search_report(user=alice, query="red", like=(like,), unlike=(unlike,)).response.results
+    plain = search_report(user=alice, query="red").response.results
+    refined, plain = ([r.photo.pk for r in results] for results in (refined, plain))
+    assert refined != plain and refined.index(like) < plain.index(like)
+    assert f'name="like" value="{like}"' in html  # kept when the report's own form is sent again
+    assert "Refined" not in client.get("/search/report/", {"q": "red", "like": "999999"}).content.decode()

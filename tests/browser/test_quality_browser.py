@@ -6,9 +6,11 @@ from __future__ import annotations
 import pytest
 
 from search.quality import calibration_fit
-from search.tests.conftest import add_shape  # noqa: F401 - fixtures
+from search.tests.conftest import add_shape, toy_model  # noqa: F401 - fixtures
+from search.tests.test_model_switch import switched, worse_model  # noqa: F401 - fixtures
 from search.tests.test_quality import judged_family, shifted_model  # noqa: F401 - fixtures
 from tests.browser.conftest import CHROMIUM, HAVE_CHROMIUM, new_page, sign_in
+from tests.browser.test_a11y_browser import _audit
 
 pytestmark = [
     pytest.mark.browser,
@@ -103,5 +105,43 @@ def test_fit_now_looks_unavailable_until_there_are_enough_judgments(live_server,
         assert fit.is_disabled()
         style = fit.evaluate("(b) => { const s = getComputedStyle(b); return [s.opacity, s.cursor]; }")
         assert float(style[0]) < 1 and style[1] == "not-allowed", style  # not a button that silently does nothing
+    finally:
+        context.close()
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("width", [1280, 390])
+def test_the_model_comparison_shows_every_figure_on_a_phone(live_server, browser, artifacts, switched, family, alice,
+                                                            width):
+    """At 390 px the table's model column (a model path and its calibration) squeezed to a few letters a line
+    ("Activ/e", "calibrati/on"), its ECE column lay off the screen to the right, and the confirm button ran out of
+    its card. Every heading and figure is on the screen now, and the button inside its card."""
+    from tests.queue import run_queued_tasks
+
+    phone = width < 500
+    options = ({"viewport": {"width": width, "height": 844}, "is_mobile": True, "has_touch": True,
+                "device_scale_factor": 2} if phone else {"viewport": {"width": width, "height": 800}})
+    context, page = new_page(browser, **options)
+    try:
+        sign_in(page, live_server, "alice")
+        page.goto(live_server.url + f"/indexing/compare/{family.pk}/")
+        run_queued_tasks()  # the judged queries' words the page left to the worker
+        page.reload()
+        assert "9 judged queries, 81 judgments" in page.locator("main").inner_text()
+        cells = page.locator(".model-comparison th, .model-comparison td")
+        assert cells.count() >= 12
+        for n in range(cells.count()):
+            box = cells.nth(n).bounding_box()
+            assert box and box["x"] >= 0 and box["x"] + box["width"] <= width + 1, (cells.nth(n).inner_text(), box)
+        assert page.get_by_role("columnheader", name="ECE").is_visible()
+        assert page.get_by_text("Active", exact=True).bounding_box()["height"] < 30  # one line, not "Activ/e"
+        card = page.locator("section.model-comparison").bounding_box()
+        button = page.get_by_role("button", name="Confirm the switch").bounding_box()
+        assert button["x"] >= card["x"] and button["x"] + button["width"] <= card["x"] + card["width"] + 0.5, \
+            (button, card)
+        assert page.evaluate("document.documentElement.scrollWidth") <= width
+        assert _audit(page, f"model-comparison-{width}") == []  # the table's groups of rows and their headers
+        page.screenshot(path=artifacts / f"model-comparison-{width}.png", full_page=True)
+        assert page.js_errors == []
     finally:
         context.close()

@@ -8,7 +8,6 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
-from gallery.images import ImageRejected
 from search.embedder import ModelUnavailable, get_embedder
 from search.retrieval_benchmark import DatasetError, load_dataset, result_lines, run_benchmark
 
@@ -51,8 +50,8 @@ class Command(BaseCommand):
 
         try:
             result = run_benchmark(embedder, dataset, prompts=prompts, progress=progress)
-        except (ImageRejected, OSError) as exc:
-            raise CommandError(f"Could not read an image: {exc}") from None
+        except DatasetError as exc:  # an image that can't be read, named
+            raise CommandError(str(exc)) from None
         finally:
             for bar in bars.values():
                 bar.close()

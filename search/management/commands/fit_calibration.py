@@ -6,7 +6,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from gallery.management.families import family_from_option
 from gallery.models import Family
-from search.quality import NotEnoughJudgments, calibration_fit, calibration_rollback, calibrations_fit_due
+from search.quality import IMPROVEMENT, NotEnoughJudgments, calibration_fit, calibration_rollback, calibrations_fit_due
 
 
 class Command(BaseCommand):
@@ -42,11 +42,15 @@ class Command(BaseCommand):
                     raise CommandError(f"{name}: {exc}") from None
                 self.stdout.write(f"{name}: {exc}")
                 continue
-            before, after = fitted.metrics["before"], fitted.metrics["after"]
+            # The figures at the default weights: what decides whether a fit applies (as the quality page says); the
+            # suggested weights are each member's to apply, with their own figure.
+            before, after = fitted.metrics["before"], fitted.metrics["after_default_weights"]
             weights = fitted.suggested_weights
             self.stdout.write(
                 f"{name}: {fitted.judgments} judgments on {fitted.judged_queries} queries; held-out log-loss "
                 f"{before['log_loss']:.3f} → {after['log_loss']:.3f}, ECE {before['ece']:.3f} → {after['ece']:.3f}, "
                 f"nDCG@10 {before['ndcg_at_10']:.3f} → {after['ndcg_at_10']:.3f}; "
-                f"{'applied' if fitted.applied else 'not applied (no better than the calibration in force)'}"
-                + (f"; suggested weights {weights[0]:.2f}/{weights[1]:.2f}" if weights else ""))
+                + ("applied" if fitted.applied
+                   else f"not applied (not {IMPROVEMENT:.0%} lower than with the calibration in force)")
+                + (f"; suggested weights {weights[0]:.2f}/{weights[1]:.2f} (held-out log-loss "
+                   f"{fitted.metrics['after']['log_loss']:.3f} with them)" if weights else ""))

@@ -8,7 +8,7 @@ from django.contrib.auth import get_user_model
 
 from gallery.management.families import family_from_option
 from search.judgment_selectors import judgments_export_rows
-from search.judgment_services import judgments_import
+from search.judgment_services import judgments_import, lines_bounded
 
 
 class Command(BaseCommand):
@@ -63,7 +63,7 @@ class Command(BaseCommand):
         except OSError as exc:
             raise CommandError(f"Could not read {path}: {exc.strerror}.") from None
         with source:
-            report = judgments_import(lines=source, **kwargs)
+            report = judgments_import(lines=lines_bounded(source), **kwargs)
         for problem in report.skipped:
             self.stderr.write(f"Skipped {problem}")
         self.stdout.write(self.style.SUCCESS(
