@@ -5,6 +5,9 @@ from __future__ import annotations
 from django.conf import settings
 from django.core import checks
 from django.core.files.storage import FileSystemStorage, default_storage
+from rest_framework.throttling import SimpleRateThrottle
+
+from gallery.album_services import SHARE_MAX_DAYS
 
 
 @checks.register(checks.Tags.files)
@@ -29,3 +32,26 @@ def page_sizes_are_positive(app_configs=None, **kwargs) -> list[checks.CheckMess
     return [checks.Error(f"{name}={getattr(settings, name)}: a page must hold at least one item.",
                          hint=f"Set {name} to 1 or more, or unset it for the default.", id="gallery.E001")
             for name in PAGE_SIZES if getattr(settings, name) < 1]
+
+
+@checks.register()
+def api_token_rate_is_readable(app_configs=None, **kwargs) -> list[checks.CheckMessage]:
+    """DRF reads the rate only when a request is throttled: a mistyped one would make every token request a 500."""
+    rate = settings.REST_FRAMEWORK.get("DEFAULT_THROTTLE_RATES", {}).get("api_token")
+    try:
+        SimpleRateThrottle.parse_rate(None, rate)
+    except (ValueError, KeyError, IndexError):
+        return [checks.Error(f"API_TOKEN_RATE={rate!r} is not a rate: requests per second, minute, hour or day.",
+                             hint="Write it as N/second, N/minute, N/hour or N/day (e.g. 20/minute), or unset it.",
+                             id="gallery.E002")]
+    return []
+
+
+@checks.register()
+def share_days_is_a_lifetime_a_link_may_have(app_configs=None, **kwargs) -> list[checks.CheckMessage]:
+    """SHARE_DAYS is the lifetime of a link made without one of its own, so it must be one the share form accepts."""
+    if not 1 <= settings.SHARE_DAYS <= SHARE_MAX_DAYS:
+        return [checks.Error(f"SHARE_DAYS={settings.SHARE_DAYS}: a share link lasts from 1 to {SHARE_MAX_DAYS} days.",
+                             hint=f"Set SHARE_DAYS between 1 and {SHARE_MAX_DAYS}, or unset it for the default (30).",
+                             id="gallery.E003")]
+    return []

@@ -13,3 +13,28 @@ def test_a_page_size_below_one_is_an_error_at_start_up(settings, name):
     setattr(settings, name, 0)
     errors = [m for m in checks.run_checks() if m.id == "gallery.E001"]
     assert len(errors) == 1 and errors[0].msg.startswith(f"{name}=0")
+
+
+@pytest.mark.parametrize("rate", ["lots", "20", "20/fortnight", "twenty/minute", "20/"])
+def test_an_api_token_rate_that_cannot_be_read_is_an_error_at_start_up(settings, rate):
+    """A mistyped API_TOKEN_RATE let the site start, then answered every POST /api/v1/auth/token/ with a 500."""
+    assert not [m for m in checks.run_checks() if m.id == "gallery.E002"]
+    settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": {"api_token": rate}}
+    errors = [m for m in checks.run_checks() if m.id == "gallery.E002"]
+    assert len(errors) == 1 and errors[0].msg.startswith(f"API_TOKEN_RATE={rate!r}")
+
+
+@pytest.mark.parametrize("rate", ["20/minute", "5/second", "100/hour", "1000/day", "20/m"])
+def test_api_token_rates_drf_reads_pass(settings, rate):
+    settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": {"api_token": rate}}
+    assert not [m for m in checks.run_checks() if m.id == "gallery.E002"]
+
+
+@pytest.mark.parametrize("days", [0, 366, 1000])
+def test_a_share_days_default_outside_what_a_link_may_last_is_an_error_at_start_up(settings, days):
+    """SHARE_DAYS=1000 started, then refused every new share link made without a lifetime of its own (the API's
+    400 named `days`, which the request had not sent)."""
+    assert not [m for m in checks.run_checks() if m.id == "gallery.E003"]
+    settings.SHARE_DAYS = days
+    errors = [m for m in checks.run_checks() if m.id == "gallery.E003"]
+    assert len(errors) == 1 and errors[0].msg.startswith(f"SHARE_DAYS={days}")
