@@ -16,10 +16,17 @@ BASE_DIR = runtime.BASE_DIR
 
 
 def env_bool(name: str, default: bool) -> bool:
-    value = os.environ.get(name)
-    if value is None:
+    # Unset or blank: the default, as for every variable. A word that is neither on nor off stops start-up: read as
+    # off, HTTPS=enabled would have served session cookies over plain HTTP without a word.
+    value = os.environ.get(name, "").strip().lower()
+    if not value:
         return default
-    return value.strip().lower() in {"1", "true", "yes", "on"}
+    if value in {"1", "true", "yes", "on"}:
+        return True
+    if value in {"0", "false", "no", "off"}:
+        return False
+    raise ImproperlyConfigured(f"{name}={os.environ[name]!r} is neither on nor off: use on/off, true/false, yes/no "
+                               "or 1/0, or unset it for the default.")
 
 
 def env_int(name: str, default: int) -> int:
