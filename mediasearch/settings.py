@@ -281,7 +281,10 @@ FILE_UPLOAD_PERMISSIONS = int(os.environ.get("MEDIA_FILE_MODE") or "600", 8)
 FILE_UPLOAD_DIRECTORY_PERMISSIONS = int(os.environ.get("MEDIA_DIRECTORY_MODE") or "700", 8)
 # "" (Django streams the file), "x-accel" (nginx) or "x-sendfile" (Apache, lighttpd). Only for the file-system
 # storage: with S3 the files are not on the web server's disk, and Django streams them whatever this says.
-MEDIA_ACCEL = os.environ.get("MEDIA_ACCEL", "").lower()
+MEDIA_ACCEL = os.environ.get("MEDIA_ACCEL", "").strip().lower()
+if MEDIA_ACCEL not in ("", "x-accel", "x-sendfile"):
+    raise ImproperlyConfigured(f"MEDIA_ACCEL={os.environ['MEDIA_ACCEL']!r} is not understood: use x-accel (nginx), "
+                               "x-sendfile (Apache, lighttpd), or leave it empty for Django to send the files.")
 MEDIA_ACCEL_PREFIX = os.environ.get("MEDIA_ACCEL_PREFIX", "/protected-media/")
 
 # Upload limits.
@@ -364,6 +367,21 @@ SEARCH_BATCH_SIZE = env_int("SEARCH_BATCH_SIZE", 32)
 SEARCH_COMPILE = os.environ.get("SEARCH_COMPILE", "auto")
 # Each query term is embedded through these templates, averaged ("|" separates them in the variable).
 SEARCH_PROMPT_TEMPLATES = os.environ.get("SEARCH_PROMPT_TEMPLATES", "a photo of {}.|{}").split("|")
+
+
+def _holds_the_words(template: str) -> bool:
+    """Whether str.format puts a term into the template exactly once (a template without {} would make every query
+    the same text; "{name}" fails at every search)."""
+    try:
+        return template.format("\0").count("\0") == 1
+    except (IndexError, KeyError, ValueError):
+        return False
+
+
+if _bad_templates := [template for template in SEARCH_PROMPT_TEMPLATES if not _holds_the_words(template)]:
+    raise ImproperlyConfigured(f"SEARCH_PROMPT_TEMPLATES: {_bad_templates!r} must each hold the query's words once, "
+                               "as {} (e.g. 'a photo of {}.|{}'; no empty template, no other braces: {{ }} for "
+                               "literal ones).")
 # Candidates scored per query: the nearest photos of each expansion of the query (the query as typed
 # brings a page's worth), and up to SEARCH_CANDIDATES metadata matches.
 SEARCH_NEIGHBOURS = env_int("SEARCH_NEIGHBOURS", 20)

@@ -4,6 +4,7 @@ restart, and static files get content-hashed names."""
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import stat
@@ -229,3 +230,34 @@ def test_q_broker_picks_the_database_queue_by_default_a_redis_url_or_refuses_any
     refused = _python(BROKER, {**env, "Q_BROKER": "rabbitmq://queue"})
     assert refused.returncode != 0
     assert "Q_BROKER='rabbitmq://queue' is not understood: use `orm`" in refused.stderr
+
+
+SETTINGS = "import json, mediasearch.settings as s; print(json.dumps([s.SEARCH_PROMPT_TEMPLATES, s.MEDIA_ACCEL]))"
+
+
+@pytest.mark.parametrize("templates", ["photo", "a photo of {}.|", "a photo of {name}", "{} and {}", "a {photo of {}"])
+def test_prompt_templates_that_would_not_hold_the_query_stop_start_up(tmp_path, templates):
+    """SEARCH_PROMPT_TEMPLATES=photo made every query the same text ("photo": every search ranked alike), a trailing
+    "|" averaged an empty text into every query, and "{name}" made every search a 500: each template must hold the
+    words once, as {}."""
+    refused = _python(SETTINGS, _env(tmp_path / "var", SECRET_KEY="s" * 50, SEARCH_PROMPT_TEMPLATES=templates))
+    assert refused.returncode != 0
+    assert "SEARCH_PROMPT_TEMPLATES" in refused.stderr and "{}" in refused.stderr
+
+
+@pytest.mark.parametrize("accel", ["nginx", "x_accel", "xsendfile"])
+def test_a_media_accel_the_code_does_not_know_stops_start_up(tmp_path, accel):
+    """MEDIA_ACCEL=nginx (or x_accel) was taken as "stream the files through Django", saying nothing, while its writer
+    believed nginx sent them."""
+    refused = _python(SETTINGS, _env(tmp_path / "var", SECRET_KEY="s" * 50, MEDIA_ACCEL=accel))
+    assert refused.returncode != 0
+    assert f"MEDIA_ACCEL={accel!r} is not understood" in refused.stderr
+
+
+def test_the_documented_prompt_templates_and_media_accel_values_start(tmp_path):
+    for templates, accel in [("a photo of {}.|{}", "x-accel"), ("{}|a picture of {}|{{literal}} {}", "X-Sendfile"),
+                             ("a photo of {}.|{}", "")]:
+        done = _python(SETTINGS, _env(tmp_path / "var", SECRET_KEY="s" * 50, SEARCH_PROMPT_TEMPLATES=templates,
+                                            MEDIA_ACCEL=accel))
+        assert done.returncode == 0, done.stderr[-2000:]
+        assert json.loads(done.stdout.strip().splitlines()[-1]) == [templates.split("|"), accel.lower()]
