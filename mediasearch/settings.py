@@ -83,6 +83,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    "gallery.middleware.HtmxSignInMiddleware",  # a session that ended: the browser goes to sign in, htmx swaps nothing
     "gallery.middleware.FirstRunMiddleware",
     # Last: turns a sign-in refused by the lockout into the sign-in page with its message (or JSON for the API).
     "axes.middleware.AxesMiddleware",
