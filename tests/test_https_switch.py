@@ -162,6 +162,15 @@ def test_the_readmes_production_environment_file_passes_the_deploy_check_as_syst
     assert values["SECURE_SSL_REDIRECT"] and values["SECURE_PROXY_SSL_HEADER"] == ["HTTP_X_FORWARDED_PROTO", "https"]
 
 
+def test_the_readmes_production_environment_file_reads_the_client_address_behind_its_nginx():
+    """The README's site sits behind nginx (which appends the client to X-Forwarded-For), but its environment file
+    left SIGNIN_PROXY_COUNT at 0: every sign-in came from nginx's 127.0.0.1, so five wrong passwords typed anywhere
+    (a child on a tablet) locked the whole family out, and the token endpoint's rate was shared by everyone."""
+    readme = (ROOT / "README.md").read_text()
+    assert "proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;" in readme
+    assert _readme_env_file().get("SIGNIN_PROXY_COUNT") == "1"
+
+
 # --- the API schema -----------------------------------------------------------------------------------------------
 
 
