@@ -55,3 +55,22 @@ def share_days_is_a_lifetime_a_link_may_have(app_configs=None, **kwargs) -> list
                              hint=f"Set SHARE_DAYS between 1 and {SHARE_MAX_DAYS}, or unset it for the default (30).",
                              id="gallery.E003")]
     return []
+
+
+# Counts and durations none of which can be 0 (it reads like "no limit" to many): environment variable -> setting.
+AT_LEAST_ONE = {
+    "EMBED_TASK_SIZE": "EMBED_TASK_SIZE", "OCR_TASK_SIZE": "OCR_TASK_SIZE", "SEARCH_BATCH_SIZE": "SEARCH_BATCH_SIZE",
+    "THUMBNAIL_SIZE": "THUMBNAIL_SIZE", "DISPLAY_SIZE": "DISPLAY_SIZE", "LEASE_SECONDS": "LEASE_SECONDS",
+    "WORKER_HEARTBEAT_SECONDS": "WORKER_HEARTBEAT_SECONDS", "EMBED_MAX_ATTEMPTS": "EMBED_MAX_ATTEMPTS",
+    "OCR_MAX_ATTEMPTS": "OCR_MAX_ATTEMPTS", "UPLOAD_MAX_FILES": "UPLOAD_MAX_FILES",
+    "DOWNLOAD_MAX_PHOTOS": "DOWNLOAD_MAX_PHOTOS", "SLIDESHOW_SECONDS": "SLIDESHOW_SECONDS", "INVITE_DAYS": "INVITE_DAYS",
+    "SIGNIN_FAILURE_LIMIT": "AXES_FAILURE_LIMIT",
+}
+
+
+@checks.register()
+def counts_are_at_least_one(app_configs=None, **kwargs) -> list[checks.CheckMessage]:
+    return [checks.Error(f"{variable}={getattr(settings, setting)}: it must be 1 or more.",
+                         hint=f"Set {variable} to 1 or more, or unset it for the default (README, Configuration).",
+                         id="gallery.E004")
+            for variable, setting in AT_LEAST_ONE.items() if getattr(settings, setting) < 1]

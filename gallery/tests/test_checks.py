@@ -38,3 +38,21 @@ def test_a_share_days_default_outside_what_a_link_may_last_is_an_error_at_start_
     settings.SHARE_DAYS = days
     errors = [m for m in checks.run_checks() if m.id == "gallery.E003"]
     assert len(errors) == 1 and errors[0].msg.startswith(f"SHARE_DAYS={days}")
+
+
+@pytest.mark.parametrize(("variable", "setting"), [
+    ("EMBED_TASK_SIZE", "EMBED_TASK_SIZE"), ("OCR_TASK_SIZE", "OCR_TASK_SIZE"), ("SEARCH_BATCH_SIZE", "SEARCH_BATCH_SIZE"),
+    ("THUMBNAIL_SIZE", "THUMBNAIL_SIZE"), ("DISPLAY_SIZE", "DISPLAY_SIZE"), ("LEASE_SECONDS", "LEASE_SECONDS"),
+    ("WORKER_HEARTBEAT_SECONDS", "WORKER_HEARTBEAT_SECONDS"), ("EMBED_MAX_ATTEMPTS", "EMBED_MAX_ATTEMPTS"),
+    ("OCR_MAX_ATTEMPTS", "OCR_MAX_ATTEMPTS"), ("UPLOAD_MAX_FILES", "UPLOAD_MAX_FILES"),
+    ("DOWNLOAD_MAX_PHOTOS", "DOWNLOAD_MAX_PHOTOS"), ("SLIDESHOW_SECONDS", "SLIDESHOW_SECONDS"),
+    ("INVITE_DAYS", "INVITE_DAYS"), ("SIGNIN_FAILURE_LIMIT", "AXES_FAILURE_LIMIT"),
+])
+def test_a_count_or_duration_below_one_is_an_error_at_start_up(settings, variable, setting):
+    """0 reads like "no limit" to many, but none of these can be 0: THUMBNAIL_SIZE=0 made every upload a 500,
+    SIGNIN_FAILURE_LIMIT=0 locked every account at its first sign-in (the right password answered 429),
+    EMBED_TASK_SIZE=0 failed the queueing of every stored photo (chunks of 0). They are refused at start-up, named."""
+    assert not [m for m in checks.run_checks() if m.id == "gallery.E004"]
+    setattr(settings, setting, 0)
+    errors = [m for m in checks.run_checks() if m.id == "gallery.E004"]
+    assert len(errors) == 1 and errors[0].msg.startswith(f"{variable}=0")
