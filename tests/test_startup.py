@@ -261,3 +261,23 @@ def test_the_documented_prompt_templates_and_media_accel_values_start(tmp_path):
                                             MEDIA_ACCEL=accel))
         assert done.returncode == 0, done.stderr[-2000:]
         assert json.loads(done.stdout.strip().splitlines()[-1]) == [templates.split("|"), accel.lower()]
+
+
+@pytest.mark.parametrize(("host", "allowed", "warned"), [
+    ("0.0.0.0", ["localhost", "127.0.0.1", "[::1]"], True),  # the default ALLOWED_HOSTS
+    ("::", ["localhost"], True),
+    ("0.0.0.0", ["localhost", "192.168.1.20"], False),
+    ("0.0.0.0", ["*"], False),
+    ("127.0.0.1", ["localhost", "127.0.0.1", "[::1]"], False),
+    ("192.168.1.20", ["localhost", "127.0.0.1"], True),
+])
+def test_serve_says_when_other_devices_would_get_bad_request(host, allowed, warned):
+    """HOST=0.0.0.0 make run, to open the gallery on a phone on the same network: the phone got "Bad request" for
+    every page (ALLOWED_HOSTS, by default, names only this machine), and only the server's log said why. serve now
+    says it as it starts, with what to set."""
+    from mediasearch.management.commands.serve import other_devices_refused
+
+    said = other_devices_refused(host, allowed)
+    assert bool(said) == warned
+    if warned:
+        assert "ALLOWED_HOSTS" in said and "Bad request" in said
