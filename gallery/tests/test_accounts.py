@@ -445,3 +445,10 @@ def test_an_invitation_note_with_a_control_character_is_refused_plainly(client_f
     from gallery.models import Invite
 
     assert not Invite.objects.filter(family=family).exists()
+
+
+def test_the_sign_in_page_says_what_to_do_about_a_forgotten_password(client, alice):
+    """There is no reset by e-mail: an admin of one's family sets a new password from the family page (or the site's
+    administrator in the Django admin). The sign-in page said nothing of it, so someone who forgot theirs was stuck."""
+    page = client.get(reverse("login")).content.decode()
+    assert "Forgot your password?" in page and "admin of your family" in page
