@@ -74,3 +74,20 @@ def counts_are_at_least_one(app_configs=None, **kwargs) -> list[checks.CheckMess
                          hint=f"Set {variable} to 1 or more, or unset it for the default (README, Configuration).",
                          id="gallery.E004")
             for variable, setting in AT_LEAST_ONE.items() if getattr(settings, setting) < 1]
+
+
+@checks.register()
+def task_queue_ends_and_redelivers_after_the_timeout(app_configs=None, **kwargs) -> list[checks.CheckMessage]:
+    """django-q2 reads max_attempts 0 as "for ever" (a task that always fails loops without end), and only warns when
+    a task would be delivered again while it still runs (retry not above timeout)."""
+    queue, errors = settings.Q_CLUSTER, []
+    if queue.get("max_attempts", 0) < 1:
+        errors.append(checks.Error(
+            f"Q_MAX_ATTEMPTS={queue.get('max_attempts', 0)}: the task queue would deliver a failing task for ever.",
+            hint="Set Q_MAX_ATTEMPTS to 1 or more (1: no second try), or unset it for the default (3).",
+            id="gallery.E005"))
+    if queue.get("retry", 0) <= queue.get("timeout", 0):
+        errors.append(checks.Error(
+            f"Q_RETRY={queue.get('retry')} is not above Q_TIMEOUT={queue.get('timeout')}: a task still running would "
+            "be delivered again.", hint="Set Q_RETRY above Q_TIMEOUT (defaults 720 and 600).", id="gallery.E005"))
+    return errors

@@ -56,3 +56,18 @@ def test_a_count_or_duration_below_one_is_an_error_at_start_up(settings, variabl
     setattr(settings, setting, 0)
     errors = [m for m in checks.run_checks() if m.id == "gallery.E004"]
     assert len(errors) == 1 and errors[0].msg.startswith(f"{variable}=0")
+
+
+@pytest.mark.parametrize(("change", "said"), [
+    ({"max_attempts": 0}, "Q_MAX_ATTEMPTS=0"),
+    ({"timeout": 900, "retry": 720}, "Q_RETRY=720"),
+    ({"timeout": 720, "retry": 720}, "Q_RETRY=720"),
+])
+def test_a_task_queue_that_would_loop_or_run_a_task_twice_is_an_error_at_start_up(settings, change, said):
+    """Q_MAX_ATTEMPTS=0 (meant as "don't retry") is django-q2's "retry for ever": a task that always fails (a poison
+    photo) looped without end. Q_RETRY not above Q_TIMEOUT delivered a task again while it still ran (django-q2 only
+    printed a warning)."""
+    assert not [m for m in checks.run_checks() if m.id == "gallery.E005"]
+    settings.Q_CLUSTER = {**settings.Q_CLUSTER, **change}
+    errors = [m for m in checks.run_checks() if m.id == "gallery.E005"]
+    assert len(errors) == 1 and errors[0].msg.startswith(said)
