@@ -281,3 +281,16 @@ def test_serve_says_when_other_devices_would_get_bad_request(host, allowed, warn
     assert bool(said) == warned
     if warned:
         assert "ALLOWED_HOSTS" in said and "Bad request" in said
+
+
+def test_log_level_reads_any_case_and_names_a_level_it_does_not_know(tmp_path):
+    """LOG_LEVEL=debug (as most write it) stopped every start with "ValueError: Unable to configure root logger",
+    naming neither the variable nor the levels."""
+    probe = "import django; django.setup(); import logging; print(logging.getLevelName(logging.getLogger().level))"
+    env = _env(tmp_path / "var", SECRET_KEY="s" * 50)
+    done = _python(probe, {**env, "LOG_LEVEL": "debug"})
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip().splitlines()[-1] == "DEBUG"
+    refused = _python(probe, {**env, "LOG_LEVEL": "verbose"})
+    assert refused.returncode != 0
+    assert "LOG_LEVEL='verbose' is not a level" in refused.stderr
