@@ -294,3 +294,17 @@ def test_log_level_reads_any_case_and_names_a_level_it_does_not_know(tmp_path):
     refused = _python(probe, {**env, "LOG_LEVEL": "verbose"})
     assert refused.returncode != 0
     assert "LOG_LEVEL='verbose' is not a level" in refused.stderr
+
+
+@pytest.mark.parametrize(("variable", "value", "said"), [
+    ("UPLOAD_MAX_BYTES", "50MB", "UPLOAD_MAX_BYTES='50MB' is not a whole number"),
+    ("TRASH_DAYS", "30 days", "TRASH_DAYS='30 days' is not a whole number"),
+    ("DUPLICATE_COSINE", "high", "DUPLICATE_COSINE='high' is not a number"),
+    ("MEDIA_FILE_MODE", "rw-r-----", "MEDIA_FILE_MODE='rw-r-----' is not an octal mode"),
+])
+def test_a_number_that_is_not_one_stops_start_up_naming_the_variable(tmp_path, variable, value, said):
+    """UPLOAD_MAX_BYTES=50MB stopped start-up with "invalid literal for int() with base 10: '50MB'", a traceback
+    through the settings that named no variable; the number variables now say which one and what they take."""
+    refused = _python("import mediasearch.settings", _env(tmp_path / "var", SECRET_KEY="s" * 50, **{variable: value}))
+    assert refused.returncode != 0
+    assert said in refused.stderr
