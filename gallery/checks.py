@@ -5,6 +5,9 @@ from __future__ import annotations
 from django.conf import settings
 from django.core import checks
 from django.core.files.storage import FileSystemStorage, default_storage
+from rest_framework.throttling import SimpleRateThrottle
+
+from gallery.album_services import SHARE_MAX_DAYS
 
 
 @checks.register(checks.Tags.files)
@@ -29,3 +32,62 @@ def page_sizes_are_positive(app_configs=None, **kwargs) -> list[checks.CheckMess
     return [checks.Error(f"{name}={getattr(settings, name)}: a page must hold at least one item.",
                          hint=f"Set {name} to 1 or more, or unset it for the default.", id="gallery.E001")
             for name in PAGE_SIZES if getattr(settings, name) < 1]
+
+
+@checks.register()
+def api_token_rate_is_readable(app_configs=None, **kwargs) -> list[checks.CheckMessage]:
+    """DRF reads the rate only when a request is throttled: a mistyped one would make every token request a 500."""
+    rate = settings.REST_FRAMEWORK.get("DEFAULT_THROTTLE_RATES", {}).get("api_token")
+    try:
+        SimpleRateThrottle.parse_rate(None, rate)
+    except (ValueError, KeyError, IndexError):
+        return [checks.Error(f"API_TOKEN_RATE={rate!r} is not a rate: requests per second, minute, hour or day.",
+                             hint="Write it as N/second, N/minute, N/hour or N/day (e.g. 20/minute), or unset it.",
+                             id="gallery.E002")]
+    return []
+
+
+@checks.register()
+def share_days_is_a_lifetime_a_link_may_have(app_configs=None, **kwargs) -> list[checks.CheckMessage]:
+    """SHARE_DAYS is the lifetime of a link made without one of its own, so it must be one the share form accepts."""
+    if not 1 <= settings.SHARE_DAYS <= SHARE_MAX_DAYS:
+        return [checks.Error(f"SHARE_DAYS={settings.SHARE_DAYS}: a share link lasts from 1 to {SHARE_MAX_DAYS} days.",
+                             hint=f"Set SHARE_DAYS between 1 and {SHARE_MAX_DAYS}, or unset it for the default (30).",
+                             id="gallery.E003")]
+    return []
+
+
+# Counts and durations none of which can be 0 (it reads like "no limit" to many): environment variable -> setting.
+AT_LEAST_ONE = {
+    "EMBED_TASK_SIZE": "EMBED_TASK_SIZE", "OCR_TASK_SIZE": "OCR_TASK_SIZE", "SEARCH_BATCH_SIZE": "SEARCH_BATCH_SIZE",
+    "THUMBNAIL_SIZE": "THUMBNAIL_SIZE", "DISPLAY_SIZE": "DISPLAY_SIZE", "LEASE_SECONDS": "LEASE_SECONDS",
+    "WORKER_HEARTBEAT_SECONDS": "WORKER_HEARTBEAT_SECONDS", "EMBED_MAX_ATTEMPTS": "EMBED_MAX_ATTEMPTS",
+    "OCR_MAX_ATTEMPTS": "OCR_MAX_ATTEMPTS", "UPLOAD_MAX_FILES": "UPLOAD_MAX_FILES",
+    "DOWNLOAD_MAX_PHOTOS": "DOWNLOAD_MAX_PHOTOS", "SLIDESHOW_SECONDS": "SLIDESHOW_SECONDS", "INVITE_DAYS": "INVITE_DAYS",
+    "SIGNIN_FAILURE_LIMIT": "AXES_FAILURE_LIMIT",
+}
+
+
+@checks.register()
+def counts_are_at_least_one(app_configs=None, **kwargs) -> list[checks.CheckMessage]:
+    return [checks.Error(f"{variable}={getattr(settings, setting)}: it must be 1 or more.",
+                         hint=f"Set {variable} to 1 or more, or unset it for the default (README, Configuration).",
+                         id="gallery.E004")
+            for variable, setting in AT_LEAST_ONE.items() if getattr(settings, setting) < 1]
+
+
+@checks.register()
+def task_queue_ends_and_redelivers_after_the_timeout(app_configs=None, **kwargs) -> list[checks.CheckMessage]:
+    """django-q2 reads max_attempts 0 as "for ever" (a task that always fails loops without end), and only warns when
+    a task would be delivered again while it still runs (retry not above timeout)."""
+    queue, errors = settings.Q_CLUSTER, []
+    if queue.get("max_attempts", 0) < 1:
+        errors.append(checks.Error(
+            f"Q_MAX_ATTEMPTS={queue.get('max_attempts', 0)}: the task queue would deliver a failing task for ever.",
+            hint="Set Q_MAX_ATTEMPTS to 1 or more (1: no second try), or unset it for the default (3).",
+            id="gallery.E005"))
+    if queue.get("retry", 0) <= queue.get("timeout", 0):
+        errors.append(checks.Error(
+            f"Q_RETRY={queue.get('retry')} is not above Q_TIMEOUT={queue.get('timeout')}: a task still running would "
+            "be delivered again.", hint="Set Q_RETRY above Q_TIMEOUT (defaults 720 and 600).", id="gallery.E005"))
+    return errors

@@ -1,8 +1,13 @@
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
+from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.shortcuts import redirect
+from django.contrib.auth.views import redirect_to_login
+from django.shortcuts import redirect, resolve_url
 from django.urls import reverse
+from django_htmx.http import HttpResponseClientRedirect
 
 # Bumped by first_run_forget(): every middleware instance checks again on its next request.
 _generation = 0
@@ -35,3 +40,21 @@ class FirstRunMiddleware:
             if not self.has_users and not request.path.startswith(exempt):
                 return redirect(setup_url)
         return self.get_response(request)
+
+
+class HtmxSignInMiddleware:
+    """An htmx request whose session ended under an open page (expired, signed out in another tab, the password
+    changed elsewhere) is redirected to the sign-in page like any other; htmx would follow that redirect itself and
+    swap the whole sign-in page into the results, the timeline or a card. Instead the browser goes there, and comes
+    back to the page it was on (not to the partial's URL, which may be a POST-only action) once signed in."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        if (getattr(request, "htmx", False) and response.status_code in (301, 302)
+                and urlsplit(response["Location"]).path == resolve_url(settings.LOGIN_URL)):
+            page = request.htmx.current_url_abs_path  # None when the page is on another origin
+            return HttpResponseClientRedirect(redirect_to_login(page).url if page else response["Location"])
+        return response

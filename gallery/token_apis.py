@@ -13,7 +13,16 @@ from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
 from gallery.apis import LOCATION, created
+from gallery.signin import client_ip
 from gallery.tokens import LABEL_MAX, api_token_create, api_token_revoke, api_tokens_of
+
+
+class AddressRateThrottle(ScopedRateThrottle):
+    """API_TOKEN_RATE per client address, the one the lockout counts (REMOTE_ADDR, or behind SIGNIN_PROXY_COUNT
+    proxies what the outermost one saw). DRF's own reads the whole X-Forwarded-For header, which a client writes."""
+
+    def get_ident(self, request) -> str:
+        return client_ip(request) or ""
 
 
 class TokenObtainInputSerializer(serializers.Serializer):
@@ -59,7 +68,7 @@ class TokenObtainApi(APIView):
 
     authentication_classes: list = []
     permission_classes = [AllowAny]
-    throttle_classes = [ScopedRateThrottle]
+    throttle_classes = [AddressRateThrottle]
     throttle_scope = "api_token"
 
     @extend_schema(

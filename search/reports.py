@@ -217,7 +217,7 @@ def search_report(*, user: AbstractBaseUser, query: str, family_id: int | None =
     report.model_name = model_name
     report.model_calibration, report.fitted_calibration = _calibrations(embedder, family.pk)
     # Counted on its own: a query of only exclusions, places or dates has no term to measure, yet photos to score.
-    report.indexed = PhotoEmbedding.objects.filter(family_id=family.pk, model_name=model_name).count()
+    report.indexed = _family_embeddings(family.pk, model_name).count()
     texts = [term.text for term in response.terms]
     if texts:
         vectors, _ = term_vectors(embedder, texts)
@@ -267,10 +267,16 @@ def fitted_calibration(*, family_id: int, model_name: str) -> Calibration | None
     return Calibration(semantic[0], semantic[1], "fitted") if semantic else None
 
 
+def _family_embeddings(family_id: int, model_name: str):
+    """The embeddings of the family's photos the search can return: those in the trash keep theirs (a restore needs
+    no new one) but are no longer searched, so the report neither counts nor measures them."""
+    return PhotoEmbedding.objects.filter(family_id=family_id, model_name=model_name, photo__trashed_at__isnull=True)
+
+
 def _family_cosines(family_id: int, model_name: str, vector: np.ndarray) -> np.ndarray:
     """The term's cosine with every photo of the family that the model has embedded (one exact scan: a report
     reads the whole family on purpose)."""
-    distances = (PhotoEmbedding.objects.filter(family_id=family_id, model_name=model_name)
+    distances = (_family_embeddings(family_id, model_name)
                  .annotate(distance=CosineDistance("vector", [float(x) for x in vector]))
                  .values_list("distance", flat=True))
     return 1.0 - np.asarray(list(distances), dtype=np.float64)

@@ -111,6 +111,30 @@ def test_a_malformed_proxy_header_setting_stops_start_up_with_a_clear_message():
     assert "SECURE_PROXY_SSL_HEADER must be HEADER,value" in result.stderr
 
 
+@pytest.mark.parametrize("value", ["enabled", "y", "ture", "on # behind nginx"])
+def test_a_switch_set_to_a_word_it_does_not_know_stops_start_up_instead_of_reading_as_off(value):
+    """HTTPS=enabled (or a typo, or an inline comment a shell would not keep but systemd does) was read as off: the
+    site started with cookies sent over plain HTTP and no HSTS, saying nothing. Every on/off variable takes
+    on/off, true/false, yes/no, 1/0 (any case); anything else now stops start-up naming the variable."""
+    environment = {**os.environ, "HTTPS": value, "DJANGO_SETTINGS_MODULE": "mediasearch.settings"}
+    result = subprocess.run([sys.executable, "-c", "import mediasearch.settings"], cwd=ROOT, env=environment,
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode != 0
+    assert f"HTTPS={value!r} is neither on nor off" in result.stderr
+
+
+def test_switches_read_every_spelling_of_on_and_off_and_blank_as_unset():
+    probe = ("import json, mediasearch.settings as s; "
+             "print(json.dumps([s.HTTPS, s.OCR_ENABLED, s.EMBEDDED_METADATA, s.DEBUG, s.TAG_SUGGESTIONS_ENABLED]))")
+    environment = {**os.environ, "HTTPS": " On ", "OCR_ENABLED": "FALSE", "EMBEDDED_METADATA": "", "DEBUG": "0",
+                   "TAG_SUGGESTIONS_ENABLED": "Yes", "DJANGO_SETTINGS_MODULE": "mediasearch.settings"}
+    result = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, env=environment, capture_output=True, text=True,
+                            timeout=120)
+    assert result.returncode == 0, result.stderr[-2000:]
+    # A blank value is the default, as for every other variable (EMBEDDED_METADATA's is on).
+    assert json.loads(result.stdout.strip().splitlines()[-1]) == [True, False, True, False, True]
+
+
 def _readme_env_file() -> dict[str, str]:
     """The README's /etc/mediasearch.env, read as systemd's EnvironmentFile= reads it: a line starting with # is a
     comment, anything else after the = is the value (an inline "# …" included), trimmed."""
@@ -136,6 +160,15 @@ def test_the_readmes_production_environment_file_passes_the_deploy_check_as_syst
     env.update(SECRET_KEY="readme-production-" * 4, MEDIASEARCH_VAR_DIR=str(tmp_path / "var"))
     values = _settings_with(**env)  # runs check --deploy, failing at warning level
     assert values["SECURE_SSL_REDIRECT"] and values["SECURE_PROXY_SSL_HEADER"] == ["HTTP_X_FORWARDED_PROTO", "https"]
+
+
+def test_the_readmes_production_environment_file_reads_the_client_address_behind_its_nginx():
+    """The README's site sits behind nginx (which appends the client to X-Forwarded-For), but its environment file
+    left SIGNIN_PROXY_COUNT at 0: every sign-in came from nginx's 127.0.0.1, so five wrong passwords typed anywhere
+    (a child on a tablet) locked the whole family out, and the token endpoint's rate was shared by everyone."""
+    readme = (ROOT / "README.md").read_text()
+    assert "proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;" in readme
+    assert _readme_env_file().get("SIGNIN_PROXY_COUNT") == "1"
 
 
 # --- the API schema -----------------------------------------------------------------------------------------------

@@ -4,6 +4,7 @@ restart, and static files get content-hashed names."""
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import stat
@@ -229,3 +230,81 @@ def test_q_broker_picks_the_database_queue_by_default_a_redis_url_or_refuses_any
     refused = _python(BROKER, {**env, "Q_BROKER": "rabbitmq://queue"})
     assert refused.returncode != 0
     assert "Q_BROKER='rabbitmq://queue' is not understood: use `orm`" in refused.stderr
+
+
+SETTINGS = "import json, mediasearch.settings as s; print(json.dumps([s.SEARCH_PROMPT_TEMPLATES, s.MEDIA_ACCEL]))"
+
+
+@pytest.mark.parametrize("templates", ["photo", "a photo of {}.|", "a photo of {name}", "{} and {}", "a {photo of {}"])
+def test_prompt_templates_that_would_not_hold_the_query_stop_start_up(tmp_path, templates):
+    """SEARCH_PROMPT_TEMPLATES=photo made every query the same text ("photo": every search ranked alike), a trailing
+    "|" averaged an empty text into every query, and "{name}" made every search a 500: each template must hold the
+    words once, as {}."""
+    refused = _python(SETTINGS, _env(tmp_path / "var", SECRET_KEY="s" * 50, SEARCH_PROMPT_TEMPLATES=templates))
+    assert refused.returncode != 0
+    assert "SEARCH_PROMPT_TEMPLATES" in refused.stderr and "{}" in refused.stderr
+
+
+@pytest.mark.parametrize("accel", ["nginx", "x_accel", "xsendfile"])
+def test_a_media_accel_the_code_does_not_know_stops_start_up(tmp_path, accel):
+    """MEDIA_ACCEL=nginx (or x_accel) was taken as "stream the files through Django", saying nothing, while its writer
+    believed nginx sent them."""
+    refused = _python(SETTINGS, _env(tmp_path / "var", SECRET_KEY="s" * 50, MEDIA_ACCEL=accel))
+    assert refused.returncode != 0
+    assert f"MEDIA_ACCEL={accel!r} is not understood" in refused.stderr
+
+
+def test_the_documented_prompt_templates_and_media_accel_values_start(tmp_path):
+    for templates, accel in [("a photo of {}.|{}", "x-accel"), ("{}|a picture of {}|{{literal}} {}", "X-Sendfile"),
+                             ("a photo of {}.|{}", "")]:
+        done = _python(SETTINGS, _env(tmp_path / "var", SECRET_KEY="s" * 50, SEARCH_PROMPT_TEMPLATES=templates,
+                                            MEDIA_ACCEL=accel))
+        assert done.returncode == 0, done.stderr[-2000:]
+        assert json.loads(done.stdout.strip().splitlines()[-1]) == [templates.split("|"), accel.lower()]
+
+
+@pytest.mark.parametrize(("host", "allowed", "warned"), [
+    ("0.0.0.0", ["localhost", "127.0.0.1", "[::1]"], True),  # the default ALLOWED_HOSTS
+    ("::", ["localhost"], True),
+    ("0.0.0.0", ["localhost", "192.168.1.20"], False),
+    ("0.0.0.0", ["*"], False),
+    ("127.0.0.1", ["localhost", "127.0.0.1", "[::1]"], False),
+    ("192.168.1.20", ["localhost", "127.0.0.1"], True),
+])
+def test_serve_says_when_other_devices_would_get_bad_request(host, allowed, warned):
+    """HOST=0.0.0.0 make run, to open the gallery on a phone on the same network: the phone got "Bad request" for
+    every page (ALLOWED_HOSTS, by default, names only this machine), and only the server's log said why. serve now
+    says it as it starts, with what to set."""
+    from mediasearch.management.commands.serve import other_devices_refused
+
+    said = other_devices_refused(host, allowed)
+    assert bool(said) == warned
+    if warned:
+        assert "ALLOWED_HOSTS" in said and "Bad request" in said
+
+
+def test_log_level_reads_any_case_and_names_a_level_it_does_not_know(tmp_path):
+    """LOG_LEVEL=debug (as most write it) stopped every start with "ValueError: Unable to configure root logger",
+    naming neither the variable nor the levels."""
+    probe = "import django; django.setup(); import logging; print(logging.getLevelName(logging.getLogger().level))"
+    env = _env(tmp_path / "var", SECRET_KEY="s" * 50)
+    done = _python(probe, {**env, "LOG_LEVEL": "debug"})
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip().splitlines()[-1] == "DEBUG"
+    refused = _python(probe, {**env, "LOG_LEVEL": "verbose"})
+    assert refused.returncode != 0
+    assert "LOG_LEVEL='verbose' is not a level" in refused.stderr
+
+
+@pytest.mark.parametrize(("variable", "value", "said"), [
+    ("UPLOAD_MAX_BYTES", "50MB", "UPLOAD_MAX_BYTES='50MB' is not a whole number"),
+    ("TRASH_DAYS", "30 days", "TRASH_DAYS='30 days' is not a whole number"),
+    ("DUPLICATE_COSINE", "high", "DUPLICATE_COSINE='high' is not a number"),
+    ("MEDIA_FILE_MODE", "rw-r-----", "MEDIA_FILE_MODE='rw-r-----' is not an octal mode"),
+])
+def test_a_number_that_is_not_one_stops_start_up_naming_the_variable(tmp_path, variable, value, said):
+    """UPLOAD_MAX_BYTES=50MB stopped start-up with "invalid literal for int() with base 10: '50MB'", a traceback
+    through the settings that named no variable; the number variables now say which one and what they take."""
+    refused = _python("import mediasearch.settings", _env(tmp_path / "var", SECRET_KEY="s" * 50, **{variable: value}))
+    assert refused.returncode != 0
+    assert said in refused.stderr

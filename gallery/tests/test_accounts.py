@@ -445,3 +445,29 @@ def test_an_invitation_note_with_a_control_character_is_refused_plainly(client_f
     from gallery.models import Invite
 
     assert not Invite.objects.filter(family=family).exists()
+
+
+def test_the_sign_in_page_says_what_to_do_about_a_forgotten_password(client, alice):
+    """There is no reset by e-mail: an admin of one's family sets a new password from the family page (or the site's
+    administrator in the Django admin). The sign-in page said nothing of it, so someone who forgot theirs was stuck."""
+    page = client.get(reverse("login")).content.decode()
+    assert "Forgot your password?" in page and "admin of your family" in page
+
+
+def test_the_sign_out_address_opened_in_the_browser_offers_the_button_and_signs_out_nobody(client_for, alice):
+    """/accounts/logout/ typed or bookmarked answered an empty 405 (signing out is a POST), which browsers show as
+    "This page isn't working". It now shows a page with the Sign out button; opening it signs nobody out (a link on
+    another site must not)."""
+    client = client_for(alice)
+    page = client.get(reverse("logout"))
+    assert page.status_code == 200
+    body = page.content.decode()
+    assert f'action="{reverse("logout")}"' in body and "csrfmiddlewaretoken" in body and "Sign out" in body
+    assert client.get(reverse("gallery:timeline")).status_code == 200  # still signed in
+    assert client.post(reverse("logout")).status_code == 302
+    assert client.get(reverse("gallery:timeline")).status_code == 302  # signed out by the button
+
+
+def test_the_sign_out_address_when_signed_out_goes_to_sign_in(client, alice):
+    response = client.get(reverse("logout"))
+    assert response.status_code == 302 and response["Location"] == reverse("login")

@@ -146,6 +146,25 @@ def test_password_guessing_stops_being_checked(album, alice, settings):
     assert response.status_code == 403 and "Too many" in response.content.decode()
 
 
+def test_behind_a_proxy_one_visitors_guesses_do_not_lock_the_link_for_the_others(album, alice, settings):
+    """The tries were counted per link and REMOTE_ADDR: behind nginx that is nginx's own address for every visitor,
+    so one stranger's (or one grandparent's) wrong guesses stopped the password being checked for everyone the link
+    was sent to. They are counted per client address now, as the sign-in lockout counts it (SIGNIN_PROXY_COUNT)."""
+    settings.SHARE_PASSWORD_TRIES = 3
+    settings.SIGNIN_PROXY_COUNT = 1
+    _, token = _share(album, alice, password="open sesame")
+    url = reverse("shared_album", args=[token])
+    guesser = Client(REMOTE_ADDR="127.0.0.1", HTTP_X_FORWARDED_FOR="10.6.6.6")
+    for _ in range(3):
+        guesser.post(url, {"password": "guess"})
+    assert "Too many" in guesser.post(url, {"password": "open sesame"}).content.decode()
+    # A made-up header in front of what nginx appends changes nothing for the guesser.
+    spoofed = Client(REMOTE_ADDR="127.0.0.1", HTTP_X_FORWARDED_FOR="10.1.1.1, 10.6.6.6")
+    assert "Too many" in spoofed.post(url, {"password": "open sesame"}).content.decode()
+    family_member = Client(REMOTE_ADDR="127.0.0.1", HTTP_X_FORWARDED_FOR="10.0.0.9")
+    assert family_member.post(url, {"password": "open sesame"}).status_code == 302
+
+
 def test_only_the_creator_or_an_admin_shares(family, alice, bob, photos):
     from tests.factories import MembershipFactory, UserFactory
 

@@ -13,3 +13,61 @@ def test_a_page_size_below_one_is_an_error_at_start_up(settings, name):
     setattr(settings, name, 0)
     errors = [m for m in checks.run_checks() if m.id == "gallery.E001"]
     assert len(errors) == 1 and errors[0].msg.startswith(f"{name}=0")
+
+
+@pytest.mark.parametrize("rate", ["lots", "20", "20/fortnight", "twenty/minute", "20/"])
+def test_an_api_token_rate_that_cannot_be_read_is_an_error_at_start_up(settings, rate):
+    """A mistyped API_TOKEN_RATE let the site start, then answered every POST /api/v1/auth/token/ with a 500."""
+    assert not [m for m in checks.run_checks() if m.id == "gallery.E002"]
+    settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": {"api_token": rate}}
+    errors = [m for m in checks.run_checks() if m.id == "gallery.E002"]
+    assert len(errors) == 1 and errors[0].msg.startswith(f"API_TOKEN_RATE={rate!r}")
+
+
+@pytest.mark.parametrize("rate", ["20/minute", "5/second", "100/hour", "1000/day", "20/m"])
+def test_api_token_rates_drf_reads_pass(settings, rate):
+    settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": {"api_token": rate}}
+    assert not [m for m in checks.run_checks() if m.id == "gallery.E002"]
+
+
+@pytest.mark.parametrize("days", [0, 366, 1000])
+def test_a_share_days_default_outside_what_a_link_may_last_is_an_error_at_start_up(settings, days):
+    """SHARE_DAYS=1000 started, then refused every new share link made without a lifetime of its own (the API's
+    400 named `days`, which the request had not sent)."""
+    assert not [m for m in checks.run_checks() if m.id == "gallery.E003"]
+    settings.SHARE_DAYS = days
+    errors = [m for m in checks.run_checks() if m.id == "gallery.E003"]
+    assert len(errors) == 1 and errors[0].msg.startswith(f"SHARE_DAYS={days}")
+
+
+@pytest.mark.parametrize(("variable", "setting"), [
+    ("EMBED_TASK_SIZE", "EMBED_TASK_SIZE"), ("OCR_TASK_SIZE", "OCR_TASK_SIZE"), ("SEARCH_BATCH_SIZE", "SEARCH_BATCH_SIZE"),
+    ("THUMBNAIL_SIZE", "THUMBNAIL_SIZE"), ("DISPLAY_SIZE", "DISPLAY_SIZE"), ("LEASE_SECONDS", "LEASE_SECONDS"),
+    ("WORKER_HEARTBEAT_SECONDS", "WORKER_HEARTBEAT_SECONDS"), ("EMBED_MAX_ATTEMPTS", "EMBED_MAX_ATTEMPTS"),
+    ("OCR_MAX_ATTEMPTS", "OCR_MAX_ATTEMPTS"), ("UPLOAD_MAX_FILES", "UPLOAD_MAX_FILES"),
+    ("DOWNLOAD_MAX_PHOTOS", "DOWNLOAD_MAX_PHOTOS"), ("SLIDESHOW_SECONDS", "SLIDESHOW_SECONDS"),
+    ("INVITE_DAYS", "INVITE_DAYS"), ("SIGNIN_FAILURE_LIMIT", "AXES_FAILURE_LIMIT"),
+])
+def test_a_count_or_duration_below_one_is_an_error_at_start_up(settings, variable, setting):
+    """0 reads like "no limit" to many, but none of these can be 0: THUMBNAIL_SIZE=0 made every upload a 500,
+    SIGNIN_FAILURE_LIMIT=0 locked every account at its first sign-in (the right password answered 429),
+    EMBED_TASK_SIZE=0 failed the queueing of every stored photo (chunks of 0). They are refused at start-up, named."""
+    assert not [m for m in checks.run_checks() if m.id == "gallery.E004"]
+    setattr(settings, setting, 0)
+    errors = [m for m in checks.run_checks() if m.id == "gallery.E004"]
+    assert len(errors) == 1 and errors[0].msg.startswith(f"{variable}=0")
+
+
+@pytest.mark.parametrize(("change", "said"), [
+    ({"max_attempts": 0}, "Q_MAX_ATTEMPTS=0"),
+    ({"timeout": 900, "retry": 720}, "Q_RETRY=720"),
+    ({"timeout": 720, "retry": 720}, "Q_RETRY=720"),
+])
+def test_a_task_queue_that_would_loop_or_run_a_task_twice_is_an_error_at_start_up(settings, change, said):
+    """Q_MAX_ATTEMPTS=0 (meant as "don't retry") is django-q2's "retry for ever": a task that always fails (a poison
+    photo) looped without end. Q_RETRY not above Q_TIMEOUT delivered a task again while it still ran (django-q2 only
+    printed a warning)."""
+    assert not [m for m in checks.run_checks() if m.id == "gallery.E005"]
+    settings.Q_CLUSTER = {**settings.Q_CLUSTER, **change}
+    errors = [m for m in checks.run_checks() if m.id == "gallery.E005"]
+    assert len(errors) == 1 and errors[0].msg.startswith(said)

@@ -350,3 +350,28 @@ def test_every_page_links_a_favicon_and_favicon_ico_is_served(client_for, family
     assert client.get(icon.group(1)).status_code == 200
     response = client.get("/favicon.ico", follow=True)
     assert response.status_code == 200
+
+
+# --- a session that ended under an open page ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("method, url", [
+    ("get", "/search/?q=red+circle"),  # results as one types
+    ("get", "/?after=2020-07-01T12:00:00%2B00:00&page=2"),  # the timeline's next page, as it is scrolled
+    ("get", "/indexing/"),  # the Index page's polling
+    ("post", "/photos/1/favourite/"),  # a heart
+])
+def test_an_htmx_request_after_the_session_ended_sends_the_browser_to_sign_in(client, alice, method, url):
+    """A session that ended (expired, signed out in another tab, a password changed elsewhere) under an open page made
+    every htmx request follow the sign-in redirect and swap the whole sign-in page, header and all, into the results,
+    the timeline or the Index card. The browser now goes to the sign-in page itself, to come back to the page it
+    was on."""
+    page = "http://testserver/search/?q=red+circle"
+    response = getattr(client, method)(url, headers={**HTMX, "HX-Current-URL": page})
+    assert response.status_code == 200 and response.content == b""
+    assert response["HX-Redirect"] == reverse("login") + "?next=/search/%3Fq%3Dred%2Bcircle"
+
+
+def test_a_plain_request_after_the_session_ended_is_still_redirected_to_sign_in(client, alice):
+    response = client.get("/search/?q=red")
+    assert response.status_code == 302 and response["Location"] == reverse("login") + "?next=/search/%3Fq%3Dred"

@@ -237,6 +237,24 @@ def test_the_token_endpoint_is_throttled_per_address(alice):
     assert token("alice", PASSWORD, "10.0.0.2").status_code == 201  # another address has its own allowance
 
 
+@pytest.mark.parametrize("proxies", [0, 1])
+def test_the_token_endpoints_throttle_counts_the_address_the_lockout_counts_not_one_the_client_sends(
+        alice, settings, proxies):
+    """DRF's throttle took the whole X-Forwarded-For header as the address (its NUM_PROXIES unset), so a client that
+    sent a new made-up one with each request was never throttled: API_TOKEN_RATE limited nothing. It now counts the
+    address the lockout counts (REMOTE_ADDR, or behind SIGNIN_PROXY_COUNT proxies what the outermost one saw)."""
+    settings.SIGNIN_PROXY_COUNT = proxies
+    client_address = "10.7.7.7" if proxies else "127.0.0.1"
+    answers = [Client().post(reverse("api_token"), {"username": "alice", "password": PASSWORD}, REMOTE_ADDR="127.0.0.1",
+                             HTTP_X_FORWARDED_FOR=f"10.9.{n}.1, {client_address}" if proxies else f"10.9.{n}.1")
+               for n in range(21)]
+    assert [a.status_code for a in answers] == [201] * 20 + [429]
+    if proxies:  # behind the proxy, another client has its own allowance
+        other = Client().post(reverse("api_token"), {"username": "alice", "password": PASSWORD}, REMOTE_ADDR="127.0.0.1",
+                              HTTP_X_FORWARDED_FOR="10.9.0.1, 10.8.8.8")
+        assert other.status_code == 201
+
+
 @pytest.mark.parametrize("url", [reverse("login"), reverse("admin:login")], ids=["site", "admin"])
 def test_a_username_longer_than_any_account_is_said_on_the_page_not_a_500(alice, url):
     """Django's sign-in form only set the input's maxlength: a longer username reached authenticate(), and axes's

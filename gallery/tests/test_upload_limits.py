@@ -260,3 +260,18 @@ def test_a_full_temporary_space_through_the_api_is_a_400_that_says_so(client_for
     assert response.status_code == 400
     assert "big.jpg" in response.json()["file"][0] and "no room to receive" in response.json()["file"][0]
     assert not Photo.objects.exists() and not list(spool.iterdir())
+
+
+def test_the_readmes_nginx_site_lets_a_whole_upload_through_so_the_refusal_is_ours(settings):
+    """The README's nginx site set client_max_body_size 60m, against its own Configuration (keep it at least
+    UPLOAD_MAX_REQUEST_BYTES): the upload form without JavaScript sends every chosen file in one request, so 30 phone
+    photos met nginx's bare "413 Request Entity Too Large" page instead of one result per file."""
+    import re
+    from pathlib import Path
+
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    sizes = re.findall(r"client_max_body_size\s+(\d+)([kmg]?);", readme)
+    assert sizes, "the README no longer shows an nginx client_max_body_size"
+    scale = {"": 1, "k": 1024, "m": MB, "g": 1024 * MB}
+    for number, unit in sizes:
+        assert int(number) * scale[unit] >= settings.UPLOAD_MAX_REQUEST_BYTES

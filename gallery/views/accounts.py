@@ -8,6 +8,7 @@ from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.forms import SetPasswordForm
+from django.contrib.auth.views import LogoutView
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -153,3 +154,15 @@ def api_token_revoke_view(request: HttpRequest, token_id: int) -> HttpResponse:
     api_token_revoke(user=request.user, token_id=token_id)  # another person's token: 404
     messages.success(request, "The token is revoked: it no longer works.")
     return redirect("api_tokens_page")
+
+
+class SignOutView(LogoutView):
+    """Signing out is a POST (the menu's button). The address opened in the browser (typed, bookmarked) shows that
+    button instead of an empty 405; opening it signs nobody out, so a link on another site can't."""
+
+    http_method_names = ["get", "post", "options"]
+
+    def get(self, request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        if not request.user.is_authenticated:
+            return redirect("login")
+        return render(request, "accounts/logout.html")

@@ -26,6 +26,7 @@ from gallery.album_selectors import share_photo_get, share_photo_ids, share_reso
 from gallery.downloads import album_archive, album_parts, numbered_name
 from gallery.forms import SharePasswordForm
 from gallery.models import AlbumShare, Photo
+from gallery.signin import client_ip
 from gallery.views import wants_partial
 from gallery.views.media import display_response, serve_file
 
@@ -92,7 +93,8 @@ def shared(kind: str):
 
 
 def _tries_key(request: HttpRequest, share: AlbumShare) -> str:
-    return f"album-share-tries:{share.pk}:{request.META.get('REMOTE_ADDR', '')}"
+    # The visitor's address as the sign-in lockout reads it: behind nginx, REMOTE_ADDR is nginx's for everyone.
+    return f"album-share-tries:{share.pk}:{client_ip(request) or ''}"
 
 
 def _password_page(request: HttpRequest, share: AlbumShare, token: str) -> HttpResponse:

@@ -208,3 +208,18 @@ def test_a_forced_restore_is_refused_while_workers_use_the_database(add_shape, t
 
     with pytest.raises(CommandError, match="1 task worker.* use this database right now"):
         call_command("restore", str(backup), "--force")
+
+
+def test_the_readmes_nightly_backups_run_with_the_services_environment_and_user():
+    """The cron alternative ran `manage.py backup` bare: without /etc/mediasearch.env it reached another, new database
+    in app/var (making it there) and was refused every night ("this database has no MediaSearch tables"), and as root
+    its files would have been root's. Both ways (the timer's unit and cron) read the environment file and run as the
+    service's user, as the README's `manage` does; cron's % is escaped."""
+    import re
+
+    readme = (ROOT / "README.md").read_text()
+    unit = re.search(r"# /etc/systemd/system/mediasearch-backup\.service\n(.*?)\n\n", readme, re.S).group(1)
+    assert "EnvironmentFile=/etc/mediasearch.env" in unit and "User=mediasearch" in unit
+    cron = re.search(r"`(30 3 \* \* \* [^`]*manage\.py backup[^`]*)`", readme).group(1)
+    assert ". /etc/mediasearch.env" in cron and "runuser -u mediasearch" in cron
+    assert "%" not in cron.replace("\\%", "")  # cron ends the command at a bare %

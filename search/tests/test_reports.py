@@ -311,3 +311,17 @@ def test_how_a_refined_search_scored_is_the_refined_search(shapes, alice, client
     assert refined != plain and refined.index(like) < plain.index(like)
     assert f'name="like" value="{like}"' in html  # kept when the report's own form is sent again
     assert "Refined" not in client.get("/search/report/", {"q": "red", "like": "999999"}).content.decode()
+
+
+def test_search_report_leaves_out_photos_in_the_trash_as_the_search_does(shapes, alice, family):
+    """The report counted and measured every embedded photo of the family, the trash's too ("5 indexed photos", one
+    "red square" at probability 1), while the search it explains, the Index page and the timeline left them out."""
+    from gallery.trash_services import photos_trash
+
+    photos_trash(user=alice, photo_ids=[shapes["red square"].pk])
+    report = search_report(user=alice, query="red square", family_id=family.pk)
+    assert report.indexed == 4
+    first = report.terms[0]
+    assert first.cosines.total == first.probabilities.total == 4
+    assert shapes["red square"] not in [result.photo for result in report.response.results]
+    assert "4 indexed photo(s)" in command("search_report", "red square", "--user", "alice")

@@ -34,7 +34,9 @@
     grid.querySelectorAll(".album-item").forEach((item) => body.append("photos", item.dataset.photo));
     const headers = JSON.parse(document.body.getAttribute("hx-headers") || "{}");
     fetch(grid.dataset.albumOrder, { method: "POST", body, headers, credentials: "same-origin" })
-      .then((response) => { if (!response.ok) location.reload(); })
+      // Refused, or redirected (a session that ended: the sign-in page answers 200): the order was not saved, and
+      // a reload shows the order that was (or the sign-in page, which comes back here).
+      .then((response) => { if (!response.ok || response.redirected) location.reload(); })
       .catch(() => location.reload());
   }
 })();

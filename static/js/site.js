@@ -48,6 +48,30 @@
     e.preventDefault(); // this Esc only closes: the viewer's (back to the list) waits for the next one
   });
 
+  // A request htmx sends for the page (results as one types, a heart, a verdict, the next page, polling) that the
+  // server refused, or that never arrived, swaps nothing in: the page would stay as it was, the box saying "blue"
+  // over the results for "red", with no word why. Say it in the bar, until the next request that works.
+  const problem = document.getElementById("request-problem");
+  const say = (text) => {
+    if (!problem) return;
+    problem.querySelector("[data-problem-text]").textContent = text;
+    problem.hidden = false;
+  };
+  document.addEventListener("htmx:responseError", (e) => {
+    const elt = e.detail.elt;
+    if (elt && elt.matches && elt.matches("[data-viewer-step]")) return; // viewer.js opens the page that says why
+    say(problemText(e.detail.xhr));
+  });
+  document.addEventListener("htmx:sendError", () => {
+    say("The server could not be reached: check the connection, then try again.");
+  });
+  document.addEventListener("htmx:afterRequest", (e) => {
+    if (e.detail.successful && problem) problem.hidden = true;
+  });
+  document.addEventListener("click", (e) => {
+    if (problem && e.target.closest("[data-problem-close]")) problem.hidden = true;
+  });
+
   // Back/Forward: htmx restores the page from its history cache, where a text box holds whatever it held when
   // the snapshot was taken. The address is the truth: put each text box of a GET form back to its value there.
   document.addEventListener("htmx:historyRestore", () => {
@@ -57,6 +81,21 @@
     });
   });
 })();
+
+// What a refused htmx request says to the person: a short plain-text answer is meant for them (a view's own reason);
+// otherwise what its status means.
+function problemText(xhr) {
+  const s = xhr.status;
+  const plain = (xhr.getResponseHeader("Content-Type") || "").startsWith("text/plain") && xhr.responseText.trim();
+  if (plain && s >= 400 && s < 500 && plain.length <= 300) return plain;
+  if (s === 502 || s === 503 || s === 504) return "The server is busy or restarting: try again in a moment.";
+  if (s === 429) return "Too many requests at once: wait a moment, then try again.";
+  if (s === 404) return "That is no longer there (someone may have moved it to the trash or removed it): reload the page.";
+  if (s === 403) return "That is not allowed (any more): reload the page.";
+  if (s === 413) return "That is more than the server accepts.";
+  if (s >= 500) return "The server had a problem with that. Try again, or reload the page if it keeps failing.";
+  return "The server did not accept that: reload the page, then try again.";
+}
 
 // <button data-copy="#id">: copy that field's text (an invitation or share link) and say so on the button.
 document.addEventListener("click", (e) => {

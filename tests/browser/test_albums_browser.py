@@ -116,6 +116,30 @@ def test_drag_a_photo_to_reorder_the_album(live_server, browser):
     context.close()
 
 
+def test_a_drag_after_the_session_ended_does_not_pass_for_saved(live_server, browser):
+    """The order is saved by a fetch; after the session ended its redirect was followed to the sign-in page, a 200,
+    so the page took the order as saved and kept showing it, though nothing was stored. It reloads now (to the
+    sign-in page, which comes back to the album), as it does when the server refuses the order."""
+    from gallery.album_selectors import album_photo_ids
+    from gallery.album_services import album_add_photos, album_create
+
+    family, grandma = _family()
+    photos = [_store(family, grandma, "red", "circle", n) for n in range(3)]
+    album = album_create(user=grandma, family=family, name="Drag")
+    album_add_photos(user=grandma, album=album, photo_ids=[p.pk for p in photos])
+    context, page = new_page(browser, **DESKTOP)
+    sign_in(page, live_server, "grandma")
+    page.goto(live_server.url + album.get_absolute_url())
+    context.clear_cookies(name="sessionid")  # the session ended (expired, or signed out in another tab)
+    source = page.locator(f'.album-item[data-photo="{photos[2].pk}"]')
+    target = page.locator(f'.album-item[data-photo="{photos[0].pk}"]')
+    box = target.bounding_box()
+    source.drag_to(target, target_position={"x": 5, "y": box["height"] / 2})
+    page.wait_for_url(lambda url: "/accounts/login/" in url)
+    assert album_photo_ids(album=album) == [p.pk for p in photos]
+    context.close()
+
+
 def test_save_a_search_as_a_smart_album_and_a_new_matching_upload_appears(live_server, browser, artifacts, toy_model):
     family, grandma = _family()
     for n in range(2):

@@ -303,3 +303,66 @@ def test_chosen_files_are_listed_in_the_order_chosen(live_server, page):
     assert page.locator("#upload-list .filename").all_inner_texts() == [
         "1-first.png", "2-second.png", "3-third.png", "4-fourth.png", "6-sixth.png"]
     assert page.js_errors == []
+
+
+# --- requests that fail under an open page ------------------------------------------------------------------------
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("width", [390, 1280])
+def test_an_htmx_request_the_server_refuses_or_that_never_arrives_says_so(live_server, browser, artifacts, width):
+    """A search typed while the server restarted (503), a heart on a photo someone had just removed (404), a click
+    while the connection was down: htmx swaps nothing in for those, so the page stayed as it was, the box saying
+    "blue" over the results for "red", and nothing said why. A bar now says it in plain words, until the next request
+    that works."""
+    from tests.browser.conftest import new_page
+    from tests.factories import photo_factory
+
+    family = FamilyFactory(name="Hendersons")
+    grandma = UserFactory(username="grandma")
+    MembershipFactory(family=family, user=grandma, role="admin")
+    photo_factory(family=family, user=grandma)
+    context, page = new_page(browser, viewport={"width": width, "height": 844})
+    sign_in(page, live_server, "grandma")
+    problem = page.locator("#request-problem")
+
+    page.goto(live_server.url + "/search/?q=red")
+    context.route(lambda url: "q=blue" in url, lambda route: route.fulfill(status=503, headers={"Retry-After": "5"},
+                                                                            body="<h1>Service unavailable</h1>"))
+    page.fill("input[name=q]", "blue")
+    problem.get_by_text("The server is busy or restarting").wait_for()
+    assert problem.get_attribute("role") == "alert"
+    page.screenshot(path=artifacts / f"request-problem-{width}.png")
+    assert page.evaluate("() => document.documentElement.scrollWidth") <= width
+
+    page.fill("input[name=q]", "green")  # the next request works: the bar goes
+    problem.wait_for(state="hidden")
+
+    context.route(lambda url: "q=yellow" in url, lambda route: route.abort("connectionrefused"))
+    page.fill("input[name=q]", "yellow")
+    problem.get_by_text("could not be reached").wait_for()
+    problem.get_by_role("button", name="Close").click()
+    problem.wait_for(state="hidden")
+
+    page.goto(live_server.url + "/")
+    context.route("**/favourite/", lambda route: route.fulfill(status=404, body="gone"))
+    page.locator("form[action$='/favourite/'] button").first.click()
+    problem.get_by_text("no longer there").wait_for()
+    assert page.js_errors == []
+    context.close()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_search_typed_after_the_session_ended_goes_to_sign_in_and_back(live_server, page):
+    family = FamilyFactory(name="Hendersons")
+    MembershipFactory(family=family, user=UserFactory(username="grandma"), role="admin")
+    sign_in(page, live_server, "grandma")
+    page.goto(live_server.url + "/search/?q=red")
+    page.context.clear_cookies()  # the session ended (expired, or signed out in another tab)
+    page.fill("input[name=q]", "blue")
+    page.wait_for_url(lambda url: url.endswith("/accounts/login/?next=/search/%3Fq%3Dred"))
+    assert page.locator("header.topbar").count() == 1  # the sign-in page itself, not one inside the search page
+    page.fill("#id_username", "grandma")
+    page.fill("#id_password", "correct horse battery")
+    page.click("button[type=submit]")
+    page.wait_for_url(live_server.url + "/search/?q=red")

@@ -315,3 +315,39 @@ def test_a_share_links_visitor_has_the_slideshow_on_a_phone(live_server, browser
     page.get_by_role("link", name="Next photo").click()
     page.get_by_text("This link doesn’t work any more").wait_for()
     context.close()
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("size", [(6000, 10), (10, 6000)], ids=["panorama", "strip"])
+def test_a_panorama_keeps_the_viewers_steps_reachable(live_server, browser, artifacts, size):
+    """A 60,000 × 10 px panorama (a stitched strip, or a hostile upload) was drawn 0.2 px tall, and the viewer's
+    previous and next areas, as tall as the photo, with it: no tap or click could reach them. The stage keeps a
+    height of its own now, the photo centred in it."""
+    import io
+
+    from PIL import Image
+
+    family = FamilyFactory(name="Hendersons")
+    grandma = UserFactory(username="grandma")
+    MembershipFactory(family=family, user=grandma, role=Membership.Role.ADMIN)
+    when = datetime(2024, 5, 20, 18, tzinfo=dt_timezone.utc)
+    first = _store(family, grandma, "red", "circle", 1, when, 96)
+    buffer = io.BytesIO()
+    Image.new("RGB", size, (200, 40, 40)).save(buffer, "PNG")
+    result = photo_create_from_bytes(family=family, uploaded_by=grandma, data=buffer.getvalue(), filename="pano.png")
+    assert result.outcome == UploadResult.SAVED, result.reason
+    Photo.objects.filter(pk=result.photo.pk).update(taken_at=when - timedelta(hours=1))
+    last = _store(family, grandma, "blue", "square", 2, when - timedelta(hours=2), 96)
+    taken_days_refresh([first.pk, result.photo.pk, last.pk])
+
+    for name, options in [("phone", PHONE), ("desktop", DESKTOP)]:
+        context, page = new_page(browser, **options)
+        sign_in(page, live_server, "grandma")
+        page.goto(f"{live_server.url}/photos/{result.photo.pk}/")
+        page.screenshot(path=artifacts / f"viewer-panorama-{'x'.join(map(str, size))}-{name}.png")
+        for step in ("prev", "next"):
+            box = page.locator(f"[data-viewer-step={step}]").bounding_box()
+            assert box["height"] >= 44, f"{step} is {box['height']} px tall on the {name}"
+        page.locator("[data-viewer-step=next]").click()
+        page.wait_for_url(f"**/photos/{last.pk}/**")
+        context.close()

@@ -93,6 +93,8 @@ class Command(BaseCommand):
             shown = "localhost" if host in ("127.0.0.1", "0.0.0.0") else host
             url = f"http://{shown}:{port}/"
             self.stdout.write(f"Starting at {url}: each web process loads the search model first…")
+            if refused := other_devices_refused(host, settings.ALLOWED_HOSTS):
+                self.stdout.write(self.style.WARNING(refused))
             announced = False
             while True:
                 for child in children:
@@ -176,6 +178,21 @@ class Command(BaseCommand):
                 kill_group(child.process.pid)  # stragglers of a clean exit too
                 child.process.wait()
                 child.process = None
+
+
+LOOPBACK_NAMES = {"localhost", "127.0.0.1", "[::1]", "::1"}
+
+
+def other_devices_refused(host: str, allowed_hosts: list[str]) -> str:
+    """What to tell someone who opened the server to other devices (HOST=0.0.0.0, to look at it on a phone) while
+    ALLOWED_HOSTS names only this machine: every page they open from elsewhere is a 400. Empty when nothing is."""
+    if host in ("127.0.0.1", "localhost", "::1") or "*" in allowed_hosts:
+        return ""
+    if any(name not in LOOPBACK_NAMES for name in allowed_hosts):
+        return ""  # a name or address of its own is listed: the owner chose what other devices use
+    return ("Listening for other devices too, but ALLOWED_HOSTS names only this machine: from a phone or another "
+            "computer every page would be \"Bad request\". Add the name or address they use, e.g. "
+            "ALLOWED_HOSTS=localhost,192.168.1.20 (this machine's address on your network).")
 
 
 def _answers(url: str) -> bool:
