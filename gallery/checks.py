@@ -91,3 +91,17 @@ def task_queue_ends_and_redelivers_after_the_timeout(app_configs=None, **kwargs)
             f"Q_RETRY={queue.get('retry')} is not above Q_TIMEOUT={queue.get('timeout')}: a task still running would "
             "be delivered again.", hint="Set Q_RETRY above Q_TIMEOUT (defaults 720 and 600).", id="gallery.E005"))
     return errors
+
+
+# Numbers of days, each the time until something happens (or how long it lasts): none can be negative, and each must
+# leave a date a calendar holds (past the year 9999, the page that computes it is a 500). 100 years is plenty.
+DAY_COUNTS = ("MODEL_SWITCH_KEEP_DAYS", "TRASH_DAYS", "INVITE_DAYS", "API_TOKEN_IDLE_DAYS")
+MOST_DAYS = 36_500
+
+
+@checks.register()
+def day_counts_fit_a_calendar(app_configs=None, **kwargs) -> list[checks.CheckMessage]:
+    return [checks.Error(f"{name}={getattr(settings, name)}: a number of days from 0 to {MOST_DAYS:,} (100 years).",
+                         hint=f"Set {name} between 0 and {MOST_DAYS}, or unset it for the default (README, "
+                              "Configuration).", id="gallery.E006")
+            for name in DAY_COUNTS if not 0 <= getattr(settings, name) <= MOST_DAYS]

@@ -71,3 +71,24 @@ def test_a_task_queue_that_would_loop_or_run_a_task_twice_is_an_error_at_start_u
     settings.Q_CLUSTER = {**settings.Q_CLUSTER, **change}
     errors = [m for m in checks.run_checks() if m.id == "gallery.E005"]
     assert len(errors) == 1 and errors[0].msg.startswith(said)
+
+
+@pytest.mark.parametrize(("variable", "value"), [
+    ("MODEL_SWITCH_KEEP_DAYS", -1), ("MODEL_SWITCH_KEEP_DAYS", 99_999_999_999), ("TRASH_DAYS", -5),
+    ("TRASH_DAYS", 10_000_000), ("INVITE_DAYS", 5_000_000), ("API_TOKEN_IDLE_DAYS", -1),
+    ("API_TOKEN_IDLE_DAYS", 4_000_000),
+])
+def test_a_number_of_days_past_any_calendar_or_below_zero_is_an_error_at_start_up(settings, variable, value):
+    """MODEL_SWITCH_KEEP_DAYS=99999999999 started, then made the Index page a 500 (a date past the year 9999), and a
+    negative one showed the previous model "kept until" a day gone by; so with the other numbers of days."""
+    assert not [m for m in checks.run_checks() if m.id == "gallery.E006"]
+    setattr(settings, variable, value)
+    errors = [m for m in checks.run_checks() if m.id == "gallery.E006"]
+    assert len(errors) == 1 and errors[0].msg.startswith(f"{variable}={value}")
+
+
+@pytest.mark.parametrize(("variable", "value"), [("MODEL_SWITCH_KEEP_DAYS", 0), ("TRASH_DAYS", 0),
+                                                 ("API_TOKEN_IDLE_DAYS", 0), ("MODEL_SWITCH_KEEP_DAYS", 3650)])
+def test_days_that_make_sense_pass(settings, variable, value):
+    setattr(settings, variable, value)
+    assert not [m for m in checks.run_checks() if m.id == "gallery.E006"]
