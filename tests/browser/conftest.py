@@ -43,6 +43,14 @@ def new_page(browser, **options):
     return context, page
 
 
+def width_options(width: int) -> dict:
+    """new_page's options for a page `width` px wide: a phone's (touch, 2× pixels) below 500, else a desktop's."""
+    if width < 500:
+        return {"viewport": {"width": width, "height": 844}, "is_mobile": True, "has_touch": True,
+                "device_scale_factor": 2}
+    return {"viewport": {"width": width, "height": 800}}
+
+
 @pytest.fixture
 def page(browser):
     context, page = new_page(browser, viewport={"width": 1200, "height": 800})

@@ -91,8 +91,8 @@ def test_create_an_album_add_photos_arrange_and_walk_it_in_the_viewer(live_serve
         context.close()
 
 
-def test_drag_a_photo_to_reorder_the_album(live_server, browser):
-    from gallery.album_selectors import album_photo_ids
+def _album_of_three(live_server, browser):
+    """grandma's album "Drag" of three photos, open in a desktop page she is signed in to."""
     from gallery.album_services import album_add_photos, album_create
 
     family, grandma = _family()
@@ -102,10 +102,21 @@ def test_drag_a_photo_to_reorder_the_album(live_server, browser):
     context, page = new_page(browser, **DESKTOP)
     sign_in(page, live_server, "grandma")
     page.goto(live_server.url + album.get_absolute_url())
+    return album, photos, context, page
+
+
+def _drag_last_before_first(page, photos) -> None:
     source = page.locator(f'.album-item[data-photo="{photos[2].pk}"]')
     target = page.locator(f'.album-item[data-photo="{photos[0].pk}"]')
     box = target.bounding_box()
     source.drag_to(target, target_position={"x": 5, "y": box["height"] / 2})
+
+
+def test_drag_a_photo_to_reorder_the_album(live_server, browser):
+    from gallery.album_selectors import album_photo_ids
+
+    album, photos, context, page = _album_of_three(live_server, browser)
+    _drag_last_before_first(page, photos)
     page.wait_for_function(f"() => document.querySelector('#grid .album-item').dataset.photo === '{photos[2].pk}'")
     for _ in range(50):
         if album_photo_ids(album=album)[0] == photos[2].pk:
@@ -121,20 +132,10 @@ def test_a_drag_after_the_session_ended_does_not_pass_for_saved(live_server, bro
     so the page took the order as saved and kept showing it, though nothing was stored. It reloads now (to the
     sign-in page, which comes back to the album), as it does when the server refuses the order."""
     from gallery.album_selectors import album_photo_ids
-    from gallery.album_services import album_add_photos, album_create
 
-    family, grandma = _family()
-    photos = [_store(family, grandma, "red", "circle", n) for n in range(3)]
-    album = album_create(user=grandma, family=family, name="Drag")
-    album_add_photos(user=grandma, album=album, photo_ids=[p.pk for p in photos])
-    context, page = new_page(browser, **DESKTOP)
-    sign_in(page, live_server, "grandma")
-    page.goto(live_server.url + album.get_absolute_url())
+    album, photos, context, page = _album_of_three(live_server, browser)
     context.clear_cookies(name="sessionid")  # the session ended (expired, or signed out in another tab)
-    source = page.locator(f'.album-item[data-photo="{photos[2].pk}"]')
-    target = page.locator(f'.album-item[data-photo="{photos[0].pk}"]')
-    box = target.bounding_box()
-    source.drag_to(target, target_position={"x": 5, "y": box["height"] / 2})
+    _drag_last_before_first(page, photos)
     page.wait_for_url(lambda url: "/accounts/login/" in url)
     assert album_photo_ids(album=album) == [p.pk for p in photos]
     context.close()

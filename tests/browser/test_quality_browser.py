@@ -9,7 +9,7 @@ from search.quality import calibration_fit
 from search.tests.conftest import add_shape, toy_model  # noqa: F401 - fixtures
 from search.tests.test_model_switch import switched, worse_model  # noqa: F401 - fixtures
 from search.tests.test_quality import judged_family, shifted_model  # noqa: F401 - fixtures
-from tests.browser.conftest import CHROMIUM, HAVE_CHROMIUM, new_page, sign_in
+from tests.browser.conftest import CHROMIUM, HAVE_CHROMIUM, new_page, sign_in, width_options
 from tests.browser.test_a11y_browser import _audit
 
 pytestmark = [
@@ -33,9 +33,7 @@ def test_the_quality_page_renders_its_plots(live_server, browser, artifacts, jud
     fitted = calibration_fit(family_id=family.pk)
     assert fitted.applied
     phone = width < 500
-    options = ({"viewport": {"width": width, "height": 844}, "is_mobile": True, "has_touch": True,
-                "device_scale_factor": 2} if phone else {"viewport": {"width": width, "height": 800}})
-    context, page = new_page(browser, **options)
+    context, page = new_page(browser, **width_options(width))
     try:
         sign_in(page, live_server, "alice")
         page.goto(live_server.url + "/search/quality/")  # the user's (first) family
@@ -118,10 +116,7 @@ def test_the_model_comparison_shows_every_figure_on_a_phone(live_server, browser
     its card. Every heading and figure is on the screen now, and the button inside its card."""
     from tests.queue import run_queued_tasks
 
-    phone = width < 500
-    options = ({"viewport": {"width": width, "height": 844}, "is_mobile": True, "has_touch": True,
-                "device_scale_factor": 2} if phone else {"viewport": {"width": width, "height": 800}})
-    context, page = new_page(browser, **options)
+    context, page = new_page(browser, **width_options(width))
     try:
         sign_in(page, live_server, "alice")
         page.goto(live_server.url + f"/indexing/compare/{family.pk}/")

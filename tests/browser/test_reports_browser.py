@@ -10,7 +10,7 @@ from gallery.services import UploadResult, photo_create_from_bytes
 from search.judgment_services import judgment_record
 from search.models import TagConcept
 from search.tests.conftest import shape_png, toy_model  # noqa: F401 - toy_model is a fixture
-from tests.browser.conftest import CHROMIUM, HAVE_CHROMIUM, new_page, sign_in
+from tests.browser.conftest import CHROMIUM, HAVE_CHROMIUM, new_page, sign_in, width_options
 from tests.factories import FamilyFactory, MembershipFactory, UserFactory
 from tests.queue import run_queued_tasks
 
@@ -40,9 +40,7 @@ def test_report_pages_render_their_histograms(live_server, browser, artifacts, t
     judgment_record(user=alice, photo=photos[0], query="blue square", relevant=False)
 
     phone = width < 500
-    options = ({"viewport": {"width": width, "height": 844}, "is_mobile": True, "has_touch": True,
-                "device_scale_factor": 2} if phone else {"viewport": {"width": width, "height": 800}})
-    context, page = new_page(browser, **options)
+    context, page = new_page(browser, **width_options(width))
     name = "mobile" if phone else "desktop"
     try:
         sign_in(page, live_server, "alice")

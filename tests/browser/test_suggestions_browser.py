@@ -9,7 +9,7 @@ from gallery.models import Membership, Photo, PhotoTag, TagSuggestion
 from gallery.services import UploadResult, photo_create_from_bytes
 from search.models import TagConcept
 from search.tests.conftest import shape_png, toy_model  # noqa: F401 - toy_model is a fixture
-from tests.browser.conftest import CHROMIUM, HAVE_CHROMIUM, new_page, sign_in
+from tests.browser.conftest import CHROMIUM, HAVE_CHROMIUM, new_page, sign_in, width_options
 from tests.factories import FamilyFactory, MembershipFactory, UserFactory
 from tests.queue import run_queued_tasks
 
@@ -39,9 +39,7 @@ def test_accepting_a_suggestion_on_the_photo_page(live_server, browser, artifact
     assert {"red", "circle"} <= set(TagSuggestion.objects.filter(photo=photo).values_list("name", flat=True))
 
     phone = width < 500
-    options = ({"viewport": {"width": width, "height": 844}, "is_mobile": True, "has_touch": True,
-                "device_scale_factor": 2} if phone else {"viewport": {"width": width, "height": 800}})
-    context, page = new_page(browser, **options)
+    context, page = new_page(browser, **width_options(width))
     try:
         sign_in(page, live_server, "alice")
         page.goto(live_server.url + photo.get_absolute_url())
