@@ -70,16 +70,60 @@ def sidecar_names(name: str) -> list[str]:
 def sidecar_path(path: Path) -> Path | None:
     """The Takeout sidecar beside the image at `path`, if there is one: by the names Takeout gives (sidecar_names),
     else a JSON file of the folder whose name is the start of the image's cut a few characters shorter or longer
-    than those (Takeout's limit has not always been 51)."""
+    than those (Takeout's limit has not always been 51). A cut name may be that of several photos' sidecars (two
+    long names alike in their first 46 characters: Takeout numbers the second, "…(1).json"): of those, the one
+    whose title is the photo's name, and none when no title tells which."""
     beside = _json_names(path.parent)
     if not beside:
         return None
-    found = next((name for name in sidecar_names(path.name) if name in beside), None)
-    if found is None:
-        whole = path.name + SUFFIXES[-1][:-len(".json")]
-        found = next((name for name in sorted(beside, key=len, reverse=True)
-                      if len(name) >= NAME_LIMIT - 5 and whole.startswith(name[:-len(".json")])), None)
-    return path.with_name(found) if found else None
+    names = sidecar_names(path.name)
+    found = next((name for name in names if name in beside), None)
+    if found is not None and not _cut(found, path.name):
+        return path.with_name(found)
+    whole = path.name + SUFFIXES[-1][:-len(".json")]
+    cut = [name for name in sorted(beside, key=len, reverse=True)
+           if len(name) >= NAME_LIMIT - 5 and whole.startswith(_CUT_NUMBERED.match(name)["stem"])]
+    cut = list(dict.fromkeys([*([found] if found else []), *cut]))
+    if len(cut) <= 1:
+        return path.with_name(cut[0]) if cut else None
+    titled = next((name for name in cut if _titled(path.with_name(name), names_of=path.name)), None)
+    if titled is None:
+        logger.warning("%s: not given a Google Takeout sidecar: %s could each be its, and no title tells which",
+                       path, ", ".join(cut))
+    return path.with_name(titled) if titled else None
+
+
+_CUT_NUMBERED = re.compile(r"^(?P<stem>.*?)(?:\(\d+\))?\.json$", re.IGNORECASE)  # "…box 1975-(1).json"
+
+
+def _cut(sidecar: str, name: str) -> bool:
+    """Whether the sidecar's name is a cut one (which another photo's sidecar may share)."""
+    bases = {name, *(base for base in _bases(name))}
+    stem = _CUT_NUMBERED.match(sidecar)["stem"]
+    return not any(stem in (base, base + suffix[:-len(".json")]) for base in bases for suffix in SUFFIXES)
+
+
+def _bases(name: str) -> list[str]:
+    """The names Google Photos knew the file `name` by: its own, the first of its name ("IMG_0042(1).jpg":
+    "IMG_0042.jpg"), the original of an edited copy."""
+    bases = [name]
+    numbered = _NUMBERED.match(name)
+    if numbered:
+        bases.append(numbered["stem"] + numbered["ext"])
+    stem, dot, ext = name.rpartition(".")
+    if dot and stem.endswith(_EDITED):
+        bases.append(f"{stem[:-len(_EDITED)]}.{ext}")
+    return bases
+
+
+def _titled(sidecar: Path, *, names_of: str) -> bool:
+    """Whether the sidecar's title (the name Google Photos knew the photo by) is that of the file `names_of`."""
+    try:
+        with sidecar.open("rb") as stream:
+            title = json.loads(stream.read(MAX_BYTES).decode("utf-8-sig")).get("title")
+    except (OSError, ValueError, AttributeError):
+        return False
+    return isinstance(title, str) and title in _bases(names_of)
 
 
 @lru_cache(maxsize=8)

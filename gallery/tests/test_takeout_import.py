@@ -144,3 +144,39 @@ def test_a_json_that_is_no_sidecar_of_a_photo_is_still_counted_as_left_out(tmp_p
 
     assert Photo.objects.get(family=family).taken_at_source == Photo.DateSource.FILE
     assert "not photos, left out: 2 .json" in out and "sidecar" not in out
+
+
+def test_two_long_names_that_takeout_cut_alike_each_get_their_own_sidecar(tmp_path, family, alice):
+    """Takeout cuts both sidecars' names to the same 46 characters and numbers the second ("…(1).json"): each scan
+    takes the sidecar whose title is its name, never the other's date, caption and people."""
+    names = [f"Family archive scan from grandmother box 1975-{n:03d}.jpg" for n in (1, 2)]
+    cut = (names[0] + ".supplemental-metadata")[:46]
+    assert cut == (names[1] + ".supplemental-metadata")[:46]
+    for n, (name, sidecar) in enumerate(zip(names, [f"{cut}.json", f"{cut}(1).json"]), 1):
+        _write(tmp_path, name, images.jpeg(colour=(n * 60, 40, 50)))
+        _write(tmp_path, sidecar, _sidecar(name, taken=TAKEN.replace(year=1970 + n), description=f"scan {n}",
+                                           people=["Grandad"] if n == 1 else ["Grandma"]))
+
+    out = _import(tmp_path)
+
+    for n, name in enumerate(names, 1):
+        photo = Photo.objects.get(family=family, original_filename=name)
+        assert (photo.taken_at.year, photo.taken_at_source) == (1970 + n, Photo.DateSource.SIDECAR)
+        assert photo.description == f"scan {n}"
+        assert list(PhotoTag.objects.filter(photo=photo).values_list("tag__name", flat=True)) == \
+            ["Grandad" if n == 1 else "Grandma"]
+    assert "Google Takeout sidecars: 2," in out and "not photos" not in out
+
+
+def test_a_cut_sidecar_name_shared_by_two_photos_whose_titles_name_neither_is_given_to_none(tmp_path, family, alice):
+    """When the sidecars Takeout cut alike can't be told apart, no photo gets another's date and people."""
+    names = [f"Family archive scan from grandmother box 1975-{n:03d}.jpg" for n in (1, 2)]
+    cut = (names[0] + ".supplemental-metadata")[:46]
+    for n, name in enumerate(names, 1):
+        _write(tmp_path, name, images.jpeg(colour=(n * 60, 90, 50)))
+        _write(tmp_path, f"{cut}({n}).json" if n > 1 else f"{cut}.json", _sidecar("scan.jpg", people=["Grandad"]))
+
+    _import(tmp_path)
+
+    assert set(Photo.objects.filter(family=family).values_list("taken_at_source", flat=True)) == {"file"}
+    assert not PhotoTag.objects.filter(photo__family=family).exists()
