@@ -9,7 +9,7 @@ file's own metadata lacks: its EXIF date and GPS position come first, its embedd
 Takeout names the sidecar of "IMG_0042.jpg" "IMG_0042.jpg.json", since late 2024
 "IMG_0042.jpg.supplemental-metadata.json", and cuts a sidecar's whole name to 51 characters ("…-metad.json"); the
 second "IMG_0042.jpg" of a folder is "IMG_0042(1).jpg" with "IMG_0042.jpg(1).json"; an edited copy
-("IMG_0042-edited.jpg") shares the original's sidecar. A sidecar that can't be read or makes no sense is skipped with
+("IMG_0042-edited.jpg", in the account's language: "IMG_0042-bearbeitet.jpg") shares the original's sidecar. A sidecar that can't be read or makes no sense is skipped with
 a log line (the photo is stored all the same); a value that makes no sense is skipped alone.
 """
 
@@ -20,6 +20,7 @@ import logging
 import math
 import os
 import re
+import unicodedata
 from dataclasses import dataclass
 from datetime import datetime, timezone as dt_timezone
 from functools import lru_cache
@@ -35,7 +36,10 @@ SUFFIXES = (".json", ".supplemental-metadata.json")
 MAX_BYTES = 1_000_000  # a sidecar is a few kilobytes: anything this big is no sidecar
 MAX_PEOPLE = 50
 _NUMBERED = re.compile(r"^(?P<stem>.*)\((?P<n>\d+)\)(?P<ext>\.[^.]*)$")  # "IMG_0042(1).jpg"
-_EDITED = "-edited"
+# What Google Photos adds to an edited copy's name, in the account's language ("IMG_0042-bearbeitet.jpg").
+EDITED = ("-edited", "-effects", "-bearbeitet", "-modifié", "-modificato", "-editado", "-ha editado", "-editat",
+          "-bewerkt", "-edytowane", "-düzenlendi", "-отредактировано", "-diedit", "-đã chỉnh sửa", "-編集済み",
+          "-已编辑", "-편집됨")
 
 
 @dataclass(frozen=True)
@@ -54,9 +58,9 @@ def sidecar_names(name: str) -> list[str]:
     numbered = _NUMBERED.match(name)
     if numbered:  # "IMG_0042(1).jpg": "IMG_0042.jpg(1).json"
         bases, numbers = [numbered["stem"] + numbered["ext"], name], [f"({numbered['n']})", ""]
-    stem, dot, ext = name.rpartition(".")
-    if dot and stem.endswith(_EDITED):  # "IMG_0042-edited.jpg": the original's
-        bases.append(f"{stem[:-len(_EDITED)]}.{ext}")
+    original = _edited_original(name)
+    if original:  # "IMG_0042-edited.jpg": the original's
+        bases.append(original)
         numbers.append("")
     names = []
     for base, number in zip(bases, numbers):
@@ -110,10 +114,21 @@ def _bases(name: str) -> list[str]:
     numbered = _NUMBERED.match(name)
     if numbered:
         bases.append(numbered["stem"] + numbered["ext"])
+    original = _edited_original(name)
+    return [*bases, original] if original else bases
+
+
+def _edited_original(name: str) -> str | None:
+    """The original's name of an edited copy ("IMG_0042-modifié.jpg": "IMG_0042.jpg"), in the file name's own
+    Unicode form (a Mac unzips "é" as "e" and an accent: NFD)."""
     stem, dot, ext = name.rpartition(".")
-    if dot and stem.endswith(_EDITED):
-        bases.append(f"{stem[:-len(_EDITED)]}.{ext}")
-    return bases
+    composed = unicodedata.normalize("NFC", stem)
+    edited = next((word for word in EDITED if dot and composed.lower().endswith(word) and len(composed) > len(word)),
+                  None)
+    if edited is None:
+        return None
+    original = composed[:-len(edited)]
+    return f"{unicodedata.normalize('NFD', original) if stem != composed else original}.{ext}"
 
 
 def _titled(sidecar: Path, *, names_of: str) -> bool:

@@ -98,6 +98,12 @@ def test_the_files_own_exif_comes_first(tmp_path, family, alice):
      "a-very-long-file-name-from-a-scanner-2016-08-14-0001.jpg"[:46] + ".json"),
     ("IMG_0042(1).jpg", "IMG_0042.jpg(1).json"),  # the second file of that name in the folder
     ("IMG_0042-edited.jpg", "IMG_0042.jpg.json"),  # Google Photos' edit: the original's sidecar
+    # …named in the account's language
+    ("IMG_0042-bearbeitet.jpg", "IMG_0042.jpg.supplemental-metadata.json"),
+    ("IMG_0042-modifié.jpg", "IMG_0042.jpg.json"),
+    ("IMG_0042-modifie\u0301.jpg", "IMG_0042.jpg.json"),  # (as a Mac unzips it: the accent apart, NFD)
+    ("IMG_0042-editado.JPG", "IMG_0042.JPG.json"),
+    ("IMG_0042-編集済み.jpg", "IMG_0042.jpg.json"),
     ("PXL_20230101_120000123.MP.jpg", "PXL_20230101_120000123.MP.jpg.supplemental-meta.json"),  # cut at 52
 ])
 def test_sidecars_are_found_by_every_name_takeout_gives_them(tmp_path, family, alice, image, sidecar):
