@@ -31,10 +31,10 @@ from gallery.files import (
     photos_files_release,
 )
 from gallery.embedded import Embedded, read_embedded
-from gallery.sidecars import Sidecar
+from gallery.sidecars import Sidecar, is_a_sidecar
 from gallery.images import (
-    EXTENSIONS, ImageBusy, ImageRejected, decode_upright, encode_display, exif_dates, inspect_image, read_limited,
-    sha256_of, turned,
+    EXTENSIONS, NOT_AN_IMAGE, ImageBusy, ImageRejected, decode_upright, encode_display, exif_dates, inspect_image,
+    read_limited, sha256_of, turned,
 )
 from gallery.models import AlbumShare, DeletedPhoto, Family, Invite, Membership, Photo, PhotoTag, RemovedTag, Tag
 from gallery.places import country_code_for, country_name, place_for
@@ -284,9 +284,19 @@ def photo_upload(
         data = read_limited(stream)
     except ImageRejected as exc:
         return _rejected(upload_filename(filename), exc)
-    return photo_create_from_bytes(  # (which makes the name the one stored: upload_filename)
+    result = photo_create_from_bytes(  # (which makes the name the one stored: upload_filename)
         family=family, uploaded_by=uploaded_by, data=data, filename=filename, tags=tags, description=description
     )
+    if result.outcome == UploadResult.REJECTED and result.reason == NOT_AN_IMAGE and is_a_sidecar(data):
+        # (chosen with the photos of a Google Photos export: what it holds is lost unless imported)
+        return replace(result, reason=SIDECAR_UPLOADED)
+    return result
+
+
+SIDECAR_UPLOADED = ("A Google Takeout sidecar, not a photo: the date taken, place, caption and people Google Photos "
+                    "kept for a photo of the export. Uploading does not read it (its photo is dated by its own file, else "
+                    "the upload time); to have them, import the unzipped export instead "
+                    "(python manage.py import_photos, see the README's “Import a folder”).")
 
 
 def upload_filename(filename: str | None) -> str:

@@ -9,8 +9,9 @@ file's own metadata lacks: its EXIF date and GPS position come first, its embedd
 Takeout names the sidecar of "IMG_0042.jpg" "IMG_0042.jpg.json", since late 2024
 "IMG_0042.jpg.supplemental-metadata.json", and cuts a sidecar's whole name to 51 characters ("…-metad.json"); the
 second "IMG_0042.jpg" of a folder is "IMG_0042(1).jpg" with "IMG_0042.jpg(1).json"; an edited copy
-("IMG_0042-edited.jpg", in the account's language: "IMG_0042-bearbeitet.jpg") shares the original's sidecar. A sidecar that can't be read or makes no sense is skipped with
-a log line (the photo is stored all the same); a value that makes no sense is skipped alone.
+("IMG_0042-edited.jpg", in the account's language: "IMG_0042-bearbeitet.jpg") shares the original's sidecar. A
+sidecar that can't be read or makes no sense is skipped with a log line (the photo is stored all the same); a value
+that makes no sense is skipped alone. Chosen on the upload page, a sidecar is named as one (upload does not read it).
 """
 
 from __future__ import annotations
@@ -155,15 +156,9 @@ def read_sidecar(path: Path) -> Sidecar | None:
     """A sidecar's values that make sense (None when it can't be read or is no Takeout sidecar). Never raises."""
     try:
         with path.open("rb") as stream:
-            raw = stream.read(MAX_BYTES + 1)
-        if len(raw) > MAX_BYTES:
-            raise ValueError(f"over {MAX_BYTES:,} bytes")
-        data = json.loads(raw.decode("utf-8-sig"))
+            data = _json_object(stream.read(MAX_BYTES + 1))
     except (OSError, ValueError) as exc:  # (UnicodeDecodeError and JSONDecodeError are ValueErrors)
         logger.warning("%s: not read as a Google Takeout sidecar: %s", path, exc)
-        return None
-    if not isinstance(data, dict):
-        logger.warning("%s: not read as a Google Takeout sidecar: no JSON object", path)
         return None
     latitude, longitude = _position(data.get("geoData")) or _position(data.get("geoDataExif")) or (None, None)
     description = data.get("description")
@@ -173,6 +168,27 @@ def read_sidecar(path: Path) -> Sidecar | None:
                       description=description, people=_people(data.get("people")))
     return sidecar if sidecar.taken_at or sidecar.latitude is not None or sidecar.description or sidecar.people \
         else None
+
+
+def _json_object(raw: bytes) -> dict:
+    """The JSON object in a file's first bytes (ValueError when there is none, or too much)."""
+    if len(raw) > MAX_BYTES:
+        raise ValueError(f"over {MAX_BYTES:,} bytes")
+    data = json.loads(raw.decode("utf-8-sig"))
+    if not isinstance(data, dict):
+        raise ValueError("no JSON object")
+    return data
+
+
+def is_a_sidecar(data: bytes) -> bool:
+    """Whether these bytes are a Google Takeout sidecar (a JSON object with its fields), whatever their values."""
+    try:
+        return bool(_TAKEOUT_FIELDS & _json_object(data[:MAX_BYTES + 1]).keys())
+    except ValueError:
+        return False
+
+
+_TAKEOUT_FIELDS = frozenset({"photoTakenTime", "creationTime", "geoData", "geoDataExif", "googlePhotosOrigin"})
 
 
 def _taken(value) -> datetime | None:
