@@ -186,3 +186,50 @@ def test_a_cut_sidecar_name_shared_by_two_photos_whose_titles_name_neither_is_gi
 
     assert set(Photo.objects.filter(family=family).values_list("taken_at_source", flat=True)) == {"file"}
     assert not PhotoTag.objects.filter(photo__family=family).exists()
+
+
+def test_a_re_run_dates_a_photo_imported_without_its_sidecar_from_it(tmp_path, family, alice):
+    """Takeout comes in zip parts, and a photo's sidecar may be in another part than the photo: imported part by part,
+    the photo was dated the day of the export. Importing the parts again, together, gives it what its sidecar says
+    (as it does a photo uploaded, or imported before sidecars were read); a member's date stays."""
+    folder = "Takeout/Google Photos/Photos from 2016"
+    _write(tmp_path / "takeout-001" / folder, "IMG-20160814-WA0003.jpg", images.jpeg(colour=(10, 20, 30)))
+    _write(tmp_path / "takeout-001" / folder, "IMG-20160814-WA0009.jpg", images.jpeg(colour=(200, 20, 30)))
+    for name in ("IMG-20160814-WA0003.jpg", "IMG-20160814-WA0009.jpg"):
+        _write(tmp_path / "takeout-002" / folder, f"{name}.json",
+               _sidecar(name, description="Grandma's 80th", people=["Grandma"]))
+    _import(tmp_path / "takeout-001")
+    first = _import(tmp_path / "takeout-002")
+    assert "Google Takeout sidecars with no photo beside them: 2" in first
+    member_dated = Photo.objects.get(original_filename="IMG-20160814-WA0009.jpg")
+    member_dated.taken_at, member_dated.taken_at_source = datetime(2016, 8, 15, tzinfo=dt_timezone.utc), "member"
+    member_dated.save()
+    for name in ("IMG-20160814-WA0003.jpg", "IMG-20160814-WA0009.jpg"):  # the parts unzipped into one folder
+        (tmp_path / "takeout-001" / folder / f"{name}.json").write_bytes(
+            (tmp_path / "takeout-002" / folder / f"{name}.json").read_bytes())
+
+    out = _import(tmp_path / "takeout-001")
+
+    photo = Photo.objects.get(original_filename="IMG-20160814-WA0003.jpg")
+    assert (photo.taken_at, photo.taken_at_source, photo.taken_tz) == (TAKEN, Photo.DateSource.SIDECAR, "Europe/Lisbon")
+    assert photo.place_city == "Lisbon" and photo.description == "Grandma's 80th"
+    assert list(PhotoTag.objects.filter(photo=photo).values_list("tag__name", "source")) == [("Grandma", "embedded")]
+    member_dated.refresh_from_db()
+    assert member_dated.taken_at_source == "member" and member_dated.place_city == ""
+    assert "already there 2 (1 dated now by its Takeout sidecar)" in out
+    assert "no photo beside them" not in out
+
+
+def test_a_copy_without_its_sidecar_met_first_is_dated_by_a_later_copys(tmp_path, family, alice):
+    """An album's copy read before the year folder's (which has the sidecar) is dated by that sidecar in the same run."""
+    photos = tmp_path / "Takeout" / "Google Photos"
+    data = images.jpeg(colour=(33, 66, 99))
+    _write(photos / "Beach days", "IMG-20160814-WA0003.jpg", data)  # (sorted before "Photos from 2016")
+    _write(photos / "Photos from 2016", "IMG-20160814-WA0003.jpg", data)
+    _write(photos / "Photos from 2016", "IMG-20160814-WA0003.jpg.json", _sidecar("IMG-20160814-WA0003.jpg"))
+
+    out = _import(tmp_path / "Takeout")
+
+    photo = Photo.objects.get(family=family)
+    assert (photo.taken_at, photo.taken_at_source, photo.place_city) == (TAKEN, Photo.DateSource.SIDECAR, "Lisbon")
+    assert "Imported 1, already there 1 (1 dated now by its Takeout sidecar)" in out
