@@ -83,7 +83,9 @@ def sidecar_path(path: Path) -> Path | None:
         return None
     names = sidecar_names(path.name)
     found = next((name for name in names if name in beside), None)
-    if found is not None and not _cut(found, path.name):
+    numbered = _NUMBERED.match(path.name)
+    if found is not None and (not _cut(found, path.name) or (numbered and _CUT_NUMBERED.match(found)["n"] ==
+                                                              numbered["n"])):  # ("…_m(2).jpg": "…_(2).json")
         return path.with_name(found)
     whole = path.name + SUFFIXES[-1][:-len(".json")]
     cut = [name for name in sorted(beside, key=len, reverse=True)
@@ -98,7 +100,7 @@ def sidecar_path(path: Path) -> Path | None:
     return path.with_name(titled) if titled else None
 
 
-_CUT_NUMBERED = re.compile(r"^(?P<stem>.*?)(?:\(\d+\))?\.json$", re.IGNORECASE)  # "…box 1975-(1).json"
+_CUT_NUMBERED = re.compile(r"^(?P<stem>.*?)(?:\((?P<n>\d+)\))?\.json$", re.IGNORECASE)  # "…box 1975-(1).json"
 
 
 def _cut(sidecar: str, name: str) -> bool:
@@ -139,7 +141,12 @@ def _titled(sidecar: Path, *, names_of: str) -> bool:
             title = json.loads(stream.read(MAX_BYTES).decode("utf-8-sig")).get("title")
     except (OSError, ValueError, AttributeError):
         return False
-    return isinstance(title, str) and title in _bases(names_of)
+    if not isinstance(title, str):
+        return False
+    stem, _, ext = title.rpartition(".")
+    # (Takeout cuts long names of photos too: "…_m.jpg" for "…_morning.jpg")
+    return any(title == base or (base.rpartition(".")[2] == ext and stem.startswith(base.rpartition(".")[0]))
+               for base in _bases(names_of))
 
 
 @lru_cache(maxsize=8)

@@ -233,3 +233,23 @@ def test_a_copy_without_its_sidecar_met_first_is_dated_by_a_later_copys(tmp_path
     photo = Photo.objects.get(family=family)
     assert (photo.taken_at, photo.taken_at_source, photo.place_city) == (TAKEN, Photo.DateSource.SIDECAR, "Lisbon")
     assert "Imported 1, already there 1 (1 dated now by its Takeout sidecar)" in out
+
+
+def test_numbered_copies_of_a_long_name_cut_by_takeout_each_get_their_numbered_sidecar(tmp_path, family, alice):
+    """Takeout cuts long names of the photos too, and numbers the copies: "…_m(2).jpg" has "…_(2).json", whose title
+    is the whole name Google Photos knew (the same for every copy)."""
+    title = "Backyard_ceremony_wedding_photography_xxxxxxx_morning.jpg"
+    for n in (1, 2, 3):
+        _write(tmp_path, f"Backyard_ceremony_wedding_photography_xxxxxxx_m({n}).jpg", images.jpeg(colour=(n * 50, 9, 9)))
+        _write(tmp_path, f"Backyard_ceremony_wedding_photography_xxxxxxx_({n}).json",
+               _sidecar(title, taken=TAKEN.replace(year=2000 + n)))
+    _write(tmp_path, "Backyard_ceremony_wedding_photography_xxxxxxx_m.jpg", images.jpeg(colour=(9, 9, 200)))
+    _write(tmp_path, "Backyard_ceremony_wedding_photography_xxxxxxx_.json", _sidecar(title))
+
+    _import(tmp_path)
+
+    years = dict(Photo.objects.filter(family=family).values_list("original_filename", "taken_at__year"))
+    assert years == {"Backyard_ceremony_wedding_photography_xxxxxxx_m(1).jpg": 2001,
+                     "Backyard_ceremony_wedding_photography_xxxxxxx_m(2).jpg": 2002,
+                     "Backyard_ceremony_wedding_photography_xxxxxxx_m(3).jpg": 2003,
+                     "Backyard_ceremony_wedding_photography_xxxxxxx_m.jpg": TAKEN.year}
