@@ -7,8 +7,8 @@ chat app's copy, a screenshot, a scan) would be dated to that day without it. Wh
 file's own metadata lacks: its EXIF date and GPS position come first, its embedded caption too.
 
 Takeout names the sidecar of "IMG_0042.jpg" "IMG_0042.jpg.json", since late 2024
-"IMG_0042.jpg.supplemental-metadata.json", and cuts a sidecar's whole name to 51 characters ("…-metad.json"); the
-second "IMG_0042.jpg" of a folder is "IMG_0042(1).jpg" with "IMG_0042.jpg(1).json"; an edited copy
+"IMG_0042.jpg.supplemental-metadata.json", and cuts a sidecar's whole name to 51 characters ("…-metad.json";
+counted in UTF-16 units, as Java does: an emoji is two); the second "IMG_0042.jpg" of a folder is "IMG_0042(1).jpg" with "IMG_0042.jpg(1).json"; an edited copy
 ("IMG_0042-edited.jpg", in the account's language: "IMG_0042-bearbeitet.jpg") shares the original's sidecar. A
 sidecar that can't be read or makes no sense is skipped with a log line (the photo is stored all the same); a value
 that makes no sense is skipped alone. Chosen on the upload page, a sidecar is named as one (upload does not read it).
@@ -67,7 +67,7 @@ def sidecar_names(name: str) -> list[str]:
     for base, number in zip(bases, numbers):
         for suffix in SUFFIXES:
             whole = base + suffix[:-len(".json")]
-            names.append(f"{whole[:NAME_LIMIT - len('.json')]}{number}.json")
+            names.append(f"{_cut_to(whole, NAME_LIMIT - len('.json'))}{number}.json")
             names.append(f"{whole}{number}.json")  # (uncut: not every export kept to the limit)
     return list(dict.fromkeys(names))
 
@@ -89,7 +89,7 @@ def sidecar_path(path: Path) -> Path | None:
         return path.with_name(found)
     whole = path.name + SUFFIXES[-1][:-len(".json")]
     cut = [name for name in sorted(beside, key=len, reverse=True)
-           if len(name) >= NAME_LIMIT - 5 and whole.startswith(_CUT_NUMBERED.match(name)["stem"])]
+           if _units(name) >= NAME_LIMIT - 5 and whole.startswith(_CUT_NUMBERED.match(name)["stem"])]
     cut = list(dict.fromkeys([*([found] if found else []), *cut]))
     if len(cut) <= 1:
         return path.with_name(cut[0]) if cut else None
@@ -101,6 +101,16 @@ def sidecar_path(path: Path) -> Path | None:
 
 
 _CUT_NUMBERED = re.compile(r"^(?P<stem>.*?)(?:\((?P<n>\d+)\))?\.json$", re.IGNORECASE)  # "…box 1975-(1).json"
+
+
+def _units(text: str) -> int:
+    """The length of `text` as Takeout counts it: in UTF-16 units, as Java does (an emoji is two)."""
+    return len(text.encode("utf-16-le", "surrogatepass")) // 2
+
+
+def _cut_to(text: str, units: int) -> str:
+    """`text` cut to `units` UTF-16 units (an emoji cut in half is left out)."""
+    return text.encode("utf-16-le", "surrogatepass")[:units * 2].decode("utf-16-le", "ignore")
 
 
 def _cut(sidecar: str, name: str) -> bool:

@@ -105,6 +105,9 @@ def test_the_files_own_exif_comes_first(tmp_path, family, alice):
     ("IMG_0042-editado.JPG", "IMG_0042.JPG.json"),
     ("IMG_0042-編集済み.jpg", "IMG_0042.jpg.json"),
     ("PXL_20230101_120000123.MP.jpg", "PXL_20230101_120000123.MP.jpg.supplemental-meta.json"),  # cut at 52
+    # The 51 are counted in UTF-16 units, as Java does: an emoji is two.
+    ("😀😃😄😁😆😅😂🤣🥲☺️😊😇🙂🙃😉😌😍🥰😘😗😙😚😋😛.jpg", "😀😃😄😁😆😅😂🤣🥲☺️😊😇🙂🙃😉😌😍🥰😘😗😙😚😋.json"),
+    ("Fiesta 🎉🎉 cumpleaños de la abuela 2019.jpg", "Fiesta 🎉🎉 cumpleaños de la abuela 2019.jpg.s.json"),
 ])
 def test_sidecars_are_found_by_every_name_takeout_gives_them(tmp_path, family, alice, image, sidecar):
     _write(tmp_path, image, images.jpeg(colour=(len(image), 40, 50)))
