@@ -256,3 +256,13 @@ def test_numbered_copies_of_a_long_name_cut_by_takeout_each_get_their_numbered_s
                      "Backyard_ceremony_wedding_photography_xxxxxxx_m(2).jpg": 2002,
                      "Backyard_ceremony_wedding_photography_xxxxxxx_m(3).jpg": 2003,
                      "Backyard_ceremony_wedding_photography_xxxxxxx_m.jpg": TAKEN.year}
+
+
+def test_a_videos_sidecar_is_not_counted_as_a_sidecar_without_its_photo(tmp_path, family, alice):
+    _write(tmp_path, "VID_20230701_120000.mp4", b"\x00\x00\x00\x18ftypmp42" + b"\x00" * 1000)
+    _write(tmp_path, "VID_20230701_120000.mp4.supplemental-metadata.json", _sidecar("VID_20230701_120000.mp4"))
+    _write(tmp_path, "IMG_0001.jpg.json", _sidecar("IMG_0001.jpg"))  # (its photo in another part)
+
+    out = _import(tmp_path)
+
+    assert "Google Takeout sidecars with no photo beside them: 1 " in out

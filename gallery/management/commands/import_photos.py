@@ -157,11 +157,13 @@ class Command(BaseCommand):
         if sidecars:
             self.stdout.write(f"Google Takeout sidecars: {len(sidecars)}, beside their photos (what a new photo's "
                               "file lacks is read from its sidecar: date, place, caption, people)")
-        alone = [path for path in not_photos if path.suffix.lower() == ".json" and _is_a_sidecar(path)]
+        others = {sidecar_path(path) for path in not_photos if path.suffix.lower() != ".json"}  # (a video's)
+        alone = [path for path in not_photos
+                 if path.suffix.lower() == ".json" and path not in others and _is_a_sidecar(path)]
         if alone:
-            self.stdout.write(f"Google Takeout sidecars with no photo beside them: {len(alone)} (a video's, or one "
-                              "whose photo is in another part of the export: unzip every part into one folder and "
-                              "import that; photos already imported without their sidecar are dated by it then)")
+            self.stdout.write(f"Google Takeout sidecars with no photo beside them: {len(alone)} (its photo is perhaps "
+                              "in another part of the export: unzip every part into one folder and import that; "
+                              "photos already imported without their sidecar are dated by it then)")
         self.stdout.write(self.style.SUCCESS(
             f"Imported {counts[UploadResult.SAVED]}, already there {counts[UploadResult.DUPLICATE] + counts[DATED]}"
             + (f" ({counts[DATED]} dated now by "
