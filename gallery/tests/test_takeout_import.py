@@ -266,3 +266,19 @@ def test_a_videos_sidecar_is_not_counted_as_a_sidecar_without_its_photo(tmp_path
     out = _import(tmp_path)
 
     assert "Google Takeout sidecars with no photo beside them: 1 " in out
+
+
+def test_a_re_run_into_one_family_dates_none_of_anothers_photos(tmp_path, family, alice, other_family, mallory):
+    data = images.jpeg(colour=(70, 20, 30))
+    _write(tmp_path / "joneses", "IMG-20160814-WA0003.jpg", data)
+    call_command("import_photos", str(tmp_path / "joneses"), "--family", "Joneses", "--user", "mallory",
+                 "--no-progress", stdout=io.StringIO(), stderr=io.StringIO())
+    _write(tmp_path / "smiths", "IMG-20160814-WA0003.jpg", data)
+    _write(tmp_path / "smiths", "IMG-20160814-WA0003.jpg.json", _sidecar("IMG-20160814-WA0003.jpg", people=["Tom"]))
+    _import(tmp_path / "smiths")
+    _import(tmp_path / "smiths")
+
+    theirs = Photo.objects.get(family=other_family)
+    assert (theirs.taken_at_source, theirs.place_city) == (Photo.DateSource.FILE, "")
+    assert not PhotoTag.objects.filter(photo=theirs).exists()
+    assert Photo.objects.get(family=family).taken_at_source == Photo.DateSource.SIDECAR
