@@ -8,10 +8,11 @@ file's own metadata lacks: its EXIF date and GPS position come first, its embedd
 
 Takeout names the sidecar of "IMG_0042.jpg" "IMG_0042.jpg.json", since late 2024
 "IMG_0042.jpg.supplemental-metadata.json", and cuts a sidecar's whole name to 51 characters ("…-metad.json";
-counted in UTF-16 units, as Java does: an emoji is two); the second "IMG_0042.jpg" of a folder is "IMG_0042(1).jpg" with "IMG_0042.jpg(1).json"; an edited copy
-("IMG_0042-edited.jpg", in the account's language: "IMG_0042-bearbeitet.jpg") shares the original's sidecar. A
-sidecar that can't be read or makes no sense is skipped with a log line (the photo is stored all the same); a value
-that makes no sense is skipped alone. Chosen on the upload page, a sidecar is named as one (upload does not read it).
+counted in UTF-16 units, as Java does: an emoji is two); the second "IMG_0042.jpg" of a folder is "IMG_0042(1).jpg"
+with "IMG_0042.jpg(1).json"; an edited copy ("IMG_0042-edited.jpg", in the account's language:
+"IMG_0042-bearbeitet.jpg") shares the original's sidecar. A sidecar that can't be read or makes no sense is skipped
+with a log line (the photo is stored all the same); a value that makes no sense is skipped alone. Chosen on the
+upload page, a sidecar is named as one (upload does not read it).
 """
 
 from __future__ import annotations
@@ -115,9 +116,8 @@ def _cut_to(text: str, units: int) -> str:
 
 def _cut(sidecar: str, name: str) -> bool:
     """Whether the sidecar's name is a cut one (which another photo's sidecar may share)."""
-    bases = {name, *(base for base in _bases(name))}
     stem = _CUT_NUMBERED.match(sidecar)["stem"]
-    return not any(stem in (base, base + suffix[:-len(".json")]) for base in bases for suffix in SUFFIXES)
+    return not any(stem in (base, base + suffix[:-len(".json")]) for base in _bases(name) for suffix in SUFFIXES)
 
 
 def _bases(name: str) -> list[str]:
@@ -148,15 +148,16 @@ def _titled(sidecar: Path, *, names_of: str) -> bool:
     """Whether the sidecar's title (the name Google Photos knew the photo by) is that of the file `names_of`."""
     try:
         with sidecar.open("rb") as stream:
-            title = json.loads(stream.read(MAX_BYTES).decode("utf-8-sig")).get("title")
-    except (OSError, ValueError, AttributeError):
+            title = _json_object(stream.read(MAX_BYTES + 1)).get("title")
+    except (OSError, ValueError):
         return False
     if not isinstance(title, str):
         return False
     stem, _, ext = title.rpartition(".")
     # (Takeout cuts long names of photos too: "…_m.jpg" for "…_morning.jpg")
-    return any(title == base or (base.rpartition(".")[2] == ext and stem.startswith(base.rpartition(".")[0]))
-               for base in _bases(names_of))
+    bases = _bases(names_of)
+    return title in bases or any(base_ext == ext and base_stem and stem.startswith(base_stem)
+                                 for base_stem, _, base_ext in (base.rpartition(".") for base in bases))
 
 
 @lru_cache(maxsize=8)
