@@ -31,10 +31,10 @@ from gallery.files import (
     photos_files_release,
 )
 from gallery.embedded import Embedded, read_embedded
-from gallery.sidecars import Sidecar
+from gallery.sidecars import Sidecar, is_a_sidecar
 from gallery.images import (
-    EXTENSIONS, ImageBusy, ImageRejected, decode_upright, encode_display, exif_dates, inspect_image, read_limited,
-    sha256_of, turned,
+    EXTENSIONS, NOT_AN_IMAGE, ImageBusy, ImageRejected, decode_upright, encode_display, exif_dates, inspect_image,
+    read_limited, sha256_of, turned,
 )
 from gallery.models import AlbumShare, DeletedPhoto, Family, Invite, Membership, Photo, PhotoTag, RemovedTag, Tag
 from gallery.places import country_code_for, country_name, place_for
@@ -284,9 +284,19 @@ def photo_upload(
         data = read_limited(stream)
     except ImageRejected as exc:
         return _rejected(upload_filename(filename), exc)
-    return photo_create_from_bytes(  # (which makes the name the one stored: upload_filename)
+    result = photo_create_from_bytes(  # (which makes the name the one stored: upload_filename)
         family=family, uploaded_by=uploaded_by, data=data, filename=filename, tags=tags, description=description
     )
+    if result.outcome == UploadResult.REJECTED and result.reason == NOT_AN_IMAGE and is_a_sidecar(data):
+        # (chosen with the photos of a Google Photos export: what it holds is lost unless imported)
+        return replace(result, reason=SIDECAR_UPLOADED)
+    return result
+
+
+SIDECAR_UPLOADED = ("A Google Takeout sidecar, not a photo: the date taken, place, caption and people Google Photos "
+                    "kept for a photo of the export. Uploading does not read it (its photo is dated by its own file, else "
+                    "the upload time); to have them, import the unzipped export instead "
+                    "(python manage.py import_photos, see the README's “Import a folder”).")
 
 
 def upload_filename(filename: str | None) -> str:
@@ -352,6 +362,34 @@ def photo_create_from_bytes(
                                 "moment and did not finish. Please try again.")
         return duplicate
     return UploadResult(filename, UploadResult.SAVED, photo=photo)
+
+
+@transaction.atomic
+def photo_sidecar_fill(*, family: Family, sha256: str, sidecar: Sidecar) -> Photo | None:
+    """A Takeout sidecar found beside a file the family has already, whose photo is dated only by a guess (the file's
+    modified time or its upload: its sidecar was in another part of the export, or it came before sidecars were read):
+    what the sidecar says and nobody wrote, as the import of a new photo would take it: the date, the position (then
+    place and zone) when the photo has none, the caption, the people as tags from the file. The photo, or None when
+    the sidecar has no date or the photo's date is no guess (its file's, its sidecar's, a member's)."""
+    photo = Photo.objects.select_for_update().filter(family=family, sha256=sha256).first()
+    if photo is None or sidecar.taken_at is None or photo.taken_at_source not in (Photo.DateSource.FILE,
+                                                                                   Photo.DateSource.UPLOAD):
+        return None
+    fields = ["taken_at", "taken_at_source", "taken_tz", "description", "description_source"]
+    if photo.latitude is None and sidecar.latitude is not None and photo.place_source != Photo.PlaceSource.MEMBER:
+        photo.latitude, photo.longitude = sidecar.latitude, sidecar.longitude
+        _place_set(photo)
+        fields += ["latitude", "longitude", *PLACE_FIELDS]
+    placed = photo.place_source == Photo.PlaceSource.MEMBER and photo.latitude is None  # (its zone stays)
+    photo.taken_at, photo.taken_tz = when_taken(local=None, utc=sidecar.taken_at, latitude=photo.latitude,
+                                                longitude=photo.longitude, place_zone=photo.taken_tz if placed else "")
+    photo.taken_at_source = Photo.DateSource.SIDECAR
+    if sidecar.description and photo.description_source == Photo.FieldSource.NONE:
+        photo.description, photo.description_source = sidecar.description, Photo.FieldSource.EMBEDDED
+    photo.save(update_fields=fields)
+    photo_tags_add(photo=photo, names=sidecar.people, source=PhotoTag.Source.EMBEDDED)
+    photos_changed.send(sender=Photo, photo_ids=[photo.pk])
+    return photo
 
 
 def _rejected(filename: str, exc: ImageRejected) -> UploadResult:

@@ -7,10 +7,12 @@ chat app's copy, a screenshot, a scan) would be dated to that day without it. Wh
 file's own metadata lacks: its EXIF date and GPS position come first, its embedded caption too.
 
 Takeout names the sidecar of "IMG_0042.jpg" "IMG_0042.jpg.json", since late 2024
-"IMG_0042.jpg.supplemental-metadata.json", and cuts a sidecar's whole name to 51 characters ("…-metad.json"); the
-second "IMG_0042.jpg" of a folder is "IMG_0042(1).jpg" with "IMG_0042.jpg(1).json"; an edited copy
-("IMG_0042-edited.jpg") shares the original's sidecar. A sidecar that can't be read or makes no sense is skipped with
-a log line (the photo is stored all the same); a value that makes no sense is skipped alone.
+"IMG_0042.jpg.supplemental-metadata.json", and cuts a sidecar's whole name to 51 characters ("…-metad.json";
+counted in UTF-16 units, as Java does: an emoji is two); the second "IMG_0042.jpg" of a folder is "IMG_0042(1).jpg"
+with "IMG_0042.jpg(1).json"; an edited copy ("IMG_0042-edited.jpg", in the account's language:
+"IMG_0042-bearbeitet.jpg") shares the original's sidecar. A sidecar that can't be read or makes no sense is skipped
+with a log line (the photo is stored all the same); a value that makes no sense is skipped alone. Chosen on the
+upload page, a sidecar is named as one (upload does not read it).
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ import logging
 import math
 import os
 import re
+import unicodedata
 from dataclasses import dataclass
 from datetime import datetime, timezone as dt_timezone
 from functools import lru_cache
@@ -35,7 +38,10 @@ SUFFIXES = (".json", ".supplemental-metadata.json")
 MAX_BYTES = 1_000_000  # a sidecar is a few kilobytes: anything this big is no sidecar
 MAX_PEOPLE = 50
 _NUMBERED = re.compile(r"^(?P<stem>.*)\((?P<n>\d+)\)(?P<ext>\.[^.]*)$")  # "IMG_0042(1).jpg"
-_EDITED = "-edited"
+# What Google Photos adds to an edited copy's name, in the account's language ("IMG_0042-bearbeitet.jpg").
+EDITED = ("-edited", "-effects", "-bearbeitet", "-modifié", "-modificato", "-editado", "-ha editado", "-editat",
+          "-bewerkt", "-edytowane", "-düzenlendi", "-отредактировано", "-diedit", "-đã chỉnh sửa", "-編集済み",
+          "-已编辑", "-편집됨")
 
 
 @dataclass(frozen=True)
@@ -54,15 +60,15 @@ def sidecar_names(name: str) -> list[str]:
     numbered = _NUMBERED.match(name)
     if numbered:  # "IMG_0042(1).jpg": "IMG_0042.jpg(1).json"
         bases, numbers = [numbered["stem"] + numbered["ext"], name], [f"({numbered['n']})", ""]
-    stem, dot, ext = name.rpartition(".")
-    if dot and stem.endswith(_EDITED):  # "IMG_0042-edited.jpg": the original's
-        bases.append(f"{stem[:-len(_EDITED)]}.{ext}")
+    original = _edited_original(name)
+    if original:  # "IMG_0042-edited.jpg": the original's
+        bases.append(original)
         numbers.append("")
     names = []
     for base, number in zip(bases, numbers):
         for suffix in SUFFIXES:
             whole = base + suffix[:-len(".json")]
-            names.append(f"{whole[:NAME_LIMIT - len('.json')]}{number}.json")
+            names.append(f"{_cut_to(whole, NAME_LIMIT - len('.json'))}{number}.json")
             names.append(f"{whole}{number}.json")  # (uncut: not every export kept to the limit)
     return list(dict.fromkeys(names))
 
@@ -70,16 +76,88 @@ def sidecar_names(name: str) -> list[str]:
 def sidecar_path(path: Path) -> Path | None:
     """The Takeout sidecar beside the image at `path`, if there is one: by the names Takeout gives (sidecar_names),
     else a JSON file of the folder whose name is the start of the image's cut a few characters shorter or longer
-    than those (Takeout's limit has not always been 51)."""
+    than those (Takeout's limit has not always been 51). A cut name may be that of several photos' sidecars (two
+    long names alike in their first 46 characters: Takeout numbers the second, "…(1).json"): of those, the one
+    whose title is the photo's name, and none when no title tells which."""
     beside = _json_names(path.parent)
     if not beside:
         return None
-    found = next((name for name in sidecar_names(path.name) if name in beside), None)
-    if found is None:
-        whole = path.name + SUFFIXES[-1][:-len(".json")]
-        found = next((name for name in sorted(beside, key=len, reverse=True)
-                      if len(name) >= NAME_LIMIT - 5 and whole.startswith(name[:-len(".json")])), None)
-    return path.with_name(found) if found else None
+    names = sidecar_names(path.name)
+    found = next((name for name in names if name in beside), None)
+    numbered = _NUMBERED.match(path.name)
+    if found is not None and (not _cut(found, path.name) or (numbered and _CUT_NUMBERED.match(found)["n"] ==
+                                                              numbered["n"])):  # ("…_m(2).jpg": "…_(2).json")
+        return path.with_name(found)
+    whole = path.name + SUFFIXES[-1][:-len(".json")]
+    cut = [name for name in sorted(beside, key=len, reverse=True)
+           if _units(name) >= NAME_LIMIT - 5 and whole.startswith(_CUT_NUMBERED.match(name)["stem"])]
+    cut = list(dict.fromkeys([*([found] if found else []), *cut]))
+    if len(cut) <= 1:
+        return path.with_name(cut[0]) if cut else None
+    titled = next((name for name in cut if _titled(path.with_name(name), names_of=path.name)), None)
+    if titled is None:
+        logger.warning("%s: not given a Google Takeout sidecar: %s could each be its, and no title tells which",
+                       path, ", ".join(cut))
+    return path.with_name(titled) if titled else None
+
+
+_CUT_NUMBERED = re.compile(r"^(?P<stem>.*?)(?:\((?P<n>\d+)\))?\.json$", re.IGNORECASE)  # "…box 1975-(1).json"
+
+
+def _units(text: str) -> int:
+    """The length of `text` as Takeout counts it: in UTF-16 units, as Java does (an emoji is two)."""
+    return len(text.encode("utf-16-le", "surrogatepass")) // 2
+
+
+def _cut_to(text: str, units: int) -> str:
+    """`text` cut to `units` UTF-16 units (an emoji cut in half is left out)."""
+    return text.encode("utf-16-le", "surrogatepass")[:units * 2].decode("utf-16-le", "ignore")
+
+
+def _cut(sidecar: str, name: str) -> bool:
+    """Whether the sidecar's name is a cut one (which another photo's sidecar may share)."""
+    stem = _CUT_NUMBERED.match(sidecar)["stem"]
+    return not any(stem in (base, base + suffix[:-len(".json")]) for base in _bases(name) for suffix in SUFFIXES)
+
+
+def _bases(name: str) -> list[str]:
+    """The names Google Photos knew the file `name` by: its own, the first of its name ("IMG_0042(1).jpg":
+    "IMG_0042.jpg"), the original of an edited copy."""
+    bases = [name]
+    numbered = _NUMBERED.match(name)
+    if numbered:
+        bases.append(numbered["stem"] + numbered["ext"])
+    original = _edited_original(name)
+    return [*bases, original] if original else bases
+
+
+def _edited_original(name: str) -> str | None:
+    """The original's name of an edited copy ("IMG_0042-modifié.jpg": "IMG_0042.jpg"), in the file name's own
+    Unicode form (a Mac unzips "é" as "e" and an accent: NFD)."""
+    stem, dot, ext = name.rpartition(".")
+    composed = unicodedata.normalize("NFC", stem)
+    edited = next((word for word in EDITED if dot and composed.lower().endswith(word) and len(composed) > len(word)),
+                  None)
+    if edited is None:
+        return None
+    original = composed[:-len(edited)]
+    return f"{unicodedata.normalize('NFD', original) if stem != composed else original}.{ext}"
+
+
+def _titled(sidecar: Path, *, names_of: str) -> bool:
+    """Whether the sidecar's title (the name Google Photos knew the photo by) is that of the file `names_of`."""
+    try:
+        with sidecar.open("rb") as stream:
+            title = _json_object(stream.read(MAX_BYTES + 1)).get("title")
+    except (OSError, ValueError):
+        return False
+    if not isinstance(title, str):
+        return False
+    stem, _, ext = title.rpartition(".")
+    # (Takeout cuts long names of photos too: "…_m.jpg" for "…_morning.jpg")
+    bases = _bases(names_of)
+    return title in bases or any(base_ext == ext and base_stem and stem.startswith(base_stem)
+                                 for base_stem, _, base_ext in (base.rpartition(".") for base in bases))
 
 
 @lru_cache(maxsize=8)
@@ -96,15 +174,9 @@ def read_sidecar(path: Path) -> Sidecar | None:
     """A sidecar's values that make sense (None when it can't be read or is no Takeout sidecar). Never raises."""
     try:
         with path.open("rb") as stream:
-            raw = stream.read(MAX_BYTES + 1)
-        if len(raw) > MAX_BYTES:
-            raise ValueError(f"over {MAX_BYTES:,} bytes")
-        data = json.loads(raw.decode("utf-8-sig"))
+            data = _json_object(stream.read(MAX_BYTES + 1))
     except (OSError, ValueError) as exc:  # (UnicodeDecodeError and JSONDecodeError are ValueErrors)
         logger.warning("%s: not read as a Google Takeout sidecar: %s", path, exc)
-        return None
-    if not isinstance(data, dict):
-        logger.warning("%s: not read as a Google Takeout sidecar: no JSON object", path)
         return None
     latitude, longitude = _position(data.get("geoData")) or _position(data.get("geoDataExif")) or (None, None)
     description = data.get("description")
@@ -114,6 +186,27 @@ def read_sidecar(path: Path) -> Sidecar | None:
                       description=description, people=_people(data.get("people")))
     return sidecar if sidecar.taken_at or sidecar.latitude is not None or sidecar.description or sidecar.people \
         else None
+
+
+def _json_object(raw: bytes) -> dict:
+    """The JSON object in a file's first bytes (ValueError when there is none, or too much)."""
+    if len(raw) > MAX_BYTES:
+        raise ValueError(f"over {MAX_BYTES:,} bytes")
+    data = json.loads(raw.decode("utf-8-sig"))
+    if not isinstance(data, dict):
+        raise ValueError("no JSON object")
+    return data
+
+
+def is_a_sidecar(data: bytes) -> bool:
+    """Whether these bytes are a Google Takeout sidecar (a JSON object with its fields), whatever their values."""
+    try:
+        return bool(_TAKEOUT_FIELDS & _json_object(data[:MAX_BYTES + 1]).keys())
+    except ValueError:
+        return False
+
+
+_TAKEOUT_FIELDS = frozenset({"photoTakenTime", "creationTime", "geoData", "geoDataExif", "googlePhotosOrigin"})
 
 
 def _taken(value) -> datetime | None:

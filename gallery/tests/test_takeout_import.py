@@ -98,7 +98,16 @@ def test_the_files_own_exif_comes_first(tmp_path, family, alice):
      "a-very-long-file-name-from-a-scanner-2016-08-14-0001.jpg"[:46] + ".json"),
     ("IMG_0042(1).jpg", "IMG_0042.jpg(1).json"),  # the second file of that name in the folder
     ("IMG_0042-edited.jpg", "IMG_0042.jpg.json"),  # Google Photos' edit: the original's sidecar
+    # …named in the account's language
+    ("IMG_0042-bearbeitet.jpg", "IMG_0042.jpg.supplemental-metadata.json"),
+    ("IMG_0042-modifié.jpg", "IMG_0042.jpg.json"),
+    ("IMG_0042-modifie\u0301.jpg", "IMG_0042.jpg.json"),  # (as a Mac unzips it: the accent apart, NFD)
+    ("IMG_0042-editado.JPG", "IMG_0042.JPG.json"),
+    ("IMG_0042-編集済み.jpg", "IMG_0042.jpg.json"),
     ("PXL_20230101_120000123.MP.jpg", "PXL_20230101_120000123.MP.jpg.supplemental-meta.json"),  # cut at 52
+    # The 51 are counted in UTF-16 units, as Java does: an emoji is two.
+    ("😀😃😄😁😆😅😂🤣🥲☺️😊😇🙂🙃😉😌😍🥰😘😗😙😚😋😛.jpg", "😀😃😄😁😆😅😂🤣🥲☺️😊😇🙂🙃😉😌😍🥰😘😗😙😚😋.json"),
+    ("Fiesta 🎉🎉 cumpleaños de la abuela 2019.jpg", "Fiesta 🎉🎉 cumpleaños de la abuela 2019.jpg.s.json"),
 ])
 def test_sidecars_are_found_by_every_name_takeout_gives_them(tmp_path, family, alice, image, sidecar):
     _write(tmp_path, image, images.jpeg(colour=(len(image), 40, 50)))
@@ -144,3 +153,132 @@ def test_a_json_that_is_no_sidecar_of_a_photo_is_still_counted_as_left_out(tmp_p
 
     assert Photo.objects.get(family=family).taken_at_source == Photo.DateSource.FILE
     assert "not photos, left out: 2 .json" in out and "sidecar" not in out
+
+
+def test_two_long_names_that_takeout_cut_alike_each_get_their_own_sidecar(tmp_path, family, alice):
+    """Takeout cuts both sidecars' names to the same 46 characters and numbers the second ("…(1).json"): each scan
+    takes the sidecar whose title is its name, never the other's date, caption and people."""
+    names = [f"Family archive scan from grandmother box 1975-{n:03d}.jpg" for n in (1, 2)]
+    cut = (names[0] + ".supplemental-metadata")[:46]
+    assert cut == (names[1] + ".supplemental-metadata")[:46]
+    for n, (name, sidecar) in enumerate(zip(names, [f"{cut}.json", f"{cut}(1).json"]), 1):
+        _write(tmp_path, name, images.jpeg(colour=(n * 60, 40, 50)))
+        _write(tmp_path, sidecar, _sidecar(name, taken=TAKEN.replace(year=1970 + n), description=f"scan {n}",
+                                           people=["Grandad"] if n == 1 else ["Grandma"]))
+
+    out = _import(tmp_path)
+
+    for n, name in enumerate(names, 1):
+        photo = Photo.objects.get(family=family, original_filename=name)
+        assert (photo.taken_at.year, photo.taken_at_source) == (1970 + n, Photo.DateSource.SIDECAR)
+        assert photo.description == f"scan {n}"
+        assert list(PhotoTag.objects.filter(photo=photo).values_list("tag__name", flat=True)) == \
+            ["Grandad" if n == 1 else "Grandma"]
+    assert "Google Takeout sidecars: 2," in out and "not photos" not in out
+
+
+def test_a_cut_sidecar_name_shared_by_two_photos_whose_titles_name_neither_is_given_to_none(tmp_path, family, alice):
+    """When the sidecars Takeout cut alike can't be told apart, no photo gets another's date and people."""
+    names = [f"Family archive scan from grandmother box 1975-{n:03d}.jpg" for n in (1, 2)]
+    cut = (names[0] + ".supplemental-metadata")[:46]
+    for n, name in enumerate(names, 1):
+        _write(tmp_path, name, images.jpeg(colour=(n * 60, 90, 50)))
+        _write(tmp_path, f"{cut}({n}).json" if n > 1 else f"{cut}.json", _sidecar("scan.jpg", people=["Grandad"]))
+
+    _import(tmp_path)
+
+    assert set(Photo.objects.filter(family=family).values_list("taken_at_source", flat=True)) == {"file"}
+    assert not PhotoTag.objects.filter(photo__family=family).exists()
+
+
+def test_a_re_run_dates_a_photo_imported_without_its_sidecar_from_it(tmp_path, family, alice):
+    """Takeout comes in zip parts, and a photo's sidecar may be in another part than the photo: imported part by part,
+    the photo was dated the day of the export. Importing the parts again, together, gives it what its sidecar says
+    (as it does a photo uploaded, or imported before sidecars were read); a member's date stays."""
+    folder = "Takeout/Google Photos/Photos from 2016"
+    _write(tmp_path / "takeout-001" / folder, "IMG-20160814-WA0003.jpg", images.jpeg(colour=(10, 20, 30)))
+    _write(tmp_path / "takeout-001" / folder, "IMG-20160814-WA0009.jpg", images.jpeg(colour=(200, 20, 30)))
+    for name in ("IMG-20160814-WA0003.jpg", "IMG-20160814-WA0009.jpg"):
+        _write(tmp_path / "takeout-002" / folder, f"{name}.json",
+               _sidecar(name, description="Grandma's 80th", people=["Grandma"]))
+    _import(tmp_path / "takeout-001")
+    first = _import(tmp_path / "takeout-002")
+    assert "Google Takeout sidecars with no photo beside them: 2" in first
+    member_dated = Photo.objects.get(original_filename="IMG-20160814-WA0009.jpg")
+    member_dated.taken_at, member_dated.taken_at_source = datetime(2016, 8, 15, tzinfo=dt_timezone.utc), "member"
+    member_dated.save()
+    for name in ("IMG-20160814-WA0003.jpg", "IMG-20160814-WA0009.jpg"):  # the parts unzipped into one folder
+        (tmp_path / "takeout-001" / folder / f"{name}.json").write_bytes(
+            (tmp_path / "takeout-002" / folder / f"{name}.json").read_bytes())
+
+    out = _import(tmp_path / "takeout-001")
+
+    photo = Photo.objects.get(original_filename="IMG-20160814-WA0003.jpg")
+    assert (photo.taken_at, photo.taken_at_source, photo.taken_tz) == (TAKEN, Photo.DateSource.SIDECAR, "Europe/Lisbon")
+    assert photo.place_city == "Lisbon" and photo.description == "Grandma's 80th"
+    assert list(PhotoTag.objects.filter(photo=photo).values_list("tag__name", "source")) == [("Grandma", "embedded")]
+    member_dated.refresh_from_db()
+    assert member_dated.taken_at_source == "member" and member_dated.place_city == ""
+    assert "already there 2 (1 dated now by its Takeout sidecar)" in out
+    assert "no photo beside them" not in out
+
+
+def test_a_copy_without_its_sidecar_met_first_is_dated_by_a_later_copys(tmp_path, family, alice):
+    """An album's copy read before the year folder's (which has the sidecar) is dated by that sidecar in the same run."""
+    photos = tmp_path / "Takeout" / "Google Photos"
+    data = images.jpeg(colour=(33, 66, 99))
+    _write(photos / "Beach days", "IMG-20160814-WA0003.jpg", data)  # (sorted before "Photos from 2016")
+    _write(photos / "Photos from 2016", "IMG-20160814-WA0003.jpg", data)
+    _write(photos / "Photos from 2016", "IMG-20160814-WA0003.jpg.json", _sidecar("IMG-20160814-WA0003.jpg"))
+
+    out = _import(tmp_path / "Takeout")
+
+    photo = Photo.objects.get(family=family)
+    assert (photo.taken_at, photo.taken_at_source, photo.place_city) == (TAKEN, Photo.DateSource.SIDECAR, "Lisbon")
+    assert "Imported 1, already there 1 (1 dated now by its Takeout sidecar)" in out
+
+
+def test_numbered_copies_of_a_long_name_cut_by_takeout_each_get_their_numbered_sidecar(tmp_path, family, alice):
+    """Takeout cuts long names of the photos too, and numbers the copies: "…_m(2).jpg" has "…_(2).json", whose title
+    is the whole name Google Photos knew (the same for every copy)."""
+    title = "Backyard_ceremony_wedding_photography_xxxxxxx_morning.jpg"
+    for n in (1, 2, 3):
+        _write(tmp_path, f"Backyard_ceremony_wedding_photography_xxxxxxx_m({n}).jpg", images.jpeg(colour=(n * 50, 9, 9)))
+        _write(tmp_path, f"Backyard_ceremony_wedding_photography_xxxxxxx_({n}).json",
+               _sidecar(title, taken=TAKEN.replace(year=2000 + n)))
+    _write(tmp_path, "Backyard_ceremony_wedding_photography_xxxxxxx_m.jpg", images.jpeg(colour=(9, 9, 200)))
+    _write(tmp_path, "Backyard_ceremony_wedding_photography_xxxxxxx_.json", _sidecar(title))
+
+    _import(tmp_path)
+
+    years = dict(Photo.objects.filter(family=family).values_list("original_filename", "taken_at__year"))
+    assert years == {"Backyard_ceremony_wedding_photography_xxxxxxx_m(1).jpg": 2001,
+                     "Backyard_ceremony_wedding_photography_xxxxxxx_m(2).jpg": 2002,
+                     "Backyard_ceremony_wedding_photography_xxxxxxx_m(3).jpg": 2003,
+                     "Backyard_ceremony_wedding_photography_xxxxxxx_m.jpg": TAKEN.year}
+
+
+def test_a_videos_sidecar_is_not_counted_as_a_sidecar_without_its_photo(tmp_path, family, alice):
+    _write(tmp_path, "VID_20230701_120000.mp4", b"\x00\x00\x00\x18ftypmp42" + b"\x00" * 1000)
+    _write(tmp_path, "VID_20230701_120000.mp4.supplemental-metadata.json", _sidecar("VID_20230701_120000.mp4"))
+    _write(tmp_path, "IMG_0001.jpg.json", _sidecar("IMG_0001.jpg"))  # (its photo in another part)
+
+    out = _import(tmp_path)
+
+    assert "Google Takeout sidecars with no photo beside them: 1 " in out
+
+
+def test_a_re_run_into_one_family_dates_none_of_anothers_photos(tmp_path, family, alice, other_family, mallory):
+    data = images.jpeg(colour=(70, 20, 30))
+    _write(tmp_path / "joneses", "IMG-20160814-WA0003.jpg", data)
+    call_command("import_photos", str(tmp_path / "joneses"), "--family", "Joneses", "--user", "mallory",
+                 "--no-progress", stdout=io.StringIO(), stderr=io.StringIO())
+    _write(tmp_path / "smiths", "IMG-20160814-WA0003.jpg", data)
+    _write(tmp_path / "smiths", "IMG-20160814-WA0003.jpg.json", _sidecar("IMG-20160814-WA0003.jpg", people=["Tom"]))
+    _import(tmp_path / "smiths")
+    _import(tmp_path / "smiths")
+
+    theirs = Photo.objects.get(family=other_family)
+    assert (theirs.taken_at_source, theirs.place_city) == (Photo.DateSource.FILE, "")
+    assert not PhotoTag.objects.filter(photo=theirs).exists()
+    assert Photo.objects.get(family=family).taken_at_source == Photo.DateSource.SIDECAR

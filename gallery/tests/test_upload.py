@@ -7,6 +7,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 from PIL import Image
 
+from gallery.images import NOT_AN_IMAGE
 from gallery.models import Photo
 from gallery.services import UploadResult, photo_upload
 from tests import images
@@ -170,6 +171,26 @@ def test_upload_page_keeps_good_files_when_others_in_the_same_request_are_bad(cl
     photos = Photo.objects.filter(family=family)
     assert sorted(p.original_filename for p in photos) == ["good1.jpg", "good2.heic"]
     assert all(sorted(t.name for t in p.tags.all()) == ["beach", "holiday"] for p in photos)
+
+
+def test_a_google_takeout_sidecar_chosen_with_its_photo_is_named_as_one_and_the_import_that_reads_it(
+        client_for, family, alice):
+    """A Google Photos export holds a JSON file beside each photo (its date, place, caption, people): chosen on the
+    upload page with the photos, it is not "an image we can't read" to puzzle over, but what it is, with the way to
+    have it read. A JSON file that is no sidecar is refused as before."""
+    sidecar = ('{"title": "IMG-20190715-WA0007.jpg", "description": "", "photoTakenTime": {"timestamp": "1563215400", '
+               '"formatted": "15 Jul 2019, 18:30:00 UTC"}, "geoData": {"latitude": 41.1496, "longitude": -8.6109}}')
+    files = [SimpleUploadedFile("IMG-20190715-WA0007.jpg", images.jpeg(colour=(5, 6, 7))),
+             SimpleUploadedFile("IMG-20190715-WA0007.jpg.json", sidecar.encode()),
+             SimpleUploadedFile("package.json", b'{"name": "x"}')]
+
+    response = client_for(alice).post(reverse("gallery:upload"), {"family": family.pk, "files": files})
+
+    body = response.content.decode()
+    assert body.count('data-outcome="saved"') == 1 and body.count('data-outcome="rejected"') == 2
+    assert body.count("Google Takeout sidecar") == 1 and "import_photos" in body
+    result = photo_upload(family=family, uploaded_by=alice, stream=io.BytesIO(b'{"name": "x"}'), filename="a.json")
+    assert result.reason == NOT_AN_IMAGE
 
 
 def test_upload_script_request_gets_only_the_result_rows(client_for, family, alice):

@@ -18,8 +18,8 @@ from gallery.files import files_remove, photo_file_names
 from gallery.images import NOT_AN_IMAGE, ImageRejected, names_an_image_format, read_limited, sha256_of, too_large
 from gallery.management.families import family_from_option
 from gallery.models import DeletedPhoto, Family, Photo
-from gallery.services import UploadResult, photo_create_from_bytes, tags_clean
-from gallery.sidecars import json_names_forget, read_sidecar, sidecar_path
+from gallery.services import UploadResult, photo_create_from_bytes, photo_sidecar_fill, tags_clean
+from gallery.sidecars import MAX_BYTES, is_a_sidecar, json_names_forget, read_sidecar, sidecar_path
 from gallery.text import text_from_os
 
 
@@ -29,6 +29,7 @@ COMMIT_EVERY = 64
 NOT_PHOTO_FOLDERS = frozenset({"@eaDir", "#recycle", "#snapshot"})
 IN_TRASH = "in_trash"  # the file's photo is in the family's trash: left there
 DELETED = "deleted"  # the family deleted the file's photo for good: left out (--include-deleted brings it back)
+DATED = "dated"  # already there, dated only by a guess: dated now by its Takeout sidecar
 NOT_A_PHOTO = "not_a_photo"  # no image, and named as something else (a sidecar, a video, notes): counted by kind
 # Files beside photos that the mimetypes table does not know: metadata sidecars, Apple's edit lists, folder databases.
 SIDECARS = frozenset({"xmp", "aae", "ini", "db", "nomedia"})
@@ -76,9 +77,13 @@ class Command(BaseCommand):
         linked = sorted(p for p in found if p.is_symlink() and p.is_dir())
         # A re-run must not undo the family's deletions: files in the trash are counted, not restored as an upload
         # would. (One read of the family's photos for both sets.)
-        known, trashed = set(), set()
-        for sha256, trashed_at in Photo.all_objects.filter(family=family_obj).values_list("sha256", "trashed_at"):
+        known, trashed, undated = set(), set(), set()
+        guessed = (Photo.DateSource.FILE, Photo.DateSource.UPLOAD)  # dated by a guess: a sidecar found now dates them
+        for sha256, trashed_at, source in Photo.all_objects.filter(family=family_obj).values_list(
+                "sha256", "trashed_at", "taken_at_source"):
             (trashed if trashed_at else known).add(sha256)
+            if source in guessed and not trashed_at:
+                undated.add(sha256)
         # …nor bring back what it deleted for good (a nightly import of a phone's folder would undo every deletion).
         deleted = set() if include_deleted else set(
             DeletedPhoto.objects.filter(family=family_obj).values_list("sha256", flat=True))
@@ -92,7 +97,8 @@ class Command(BaseCommand):
         try:
             for start in range(0, len(files), COMMIT_EVERY):
                 batch, batch_problems, batch_left_out, batch_sidecars = self._import_batch(
-                    files[start:start + COMMIT_EVERY], family_obj, uploader, tag, (known, trashed, deleted), bar)
+                    files[start:start + COMMIT_EVERY], family_obj, uploader, tag, (known, trashed, deleted, undated),
+                    bar)
                 counts.update(batch)  # counted once committed
                 problems.extend(batch_problems)
                 left_out.extend(batch_left_out)
@@ -107,7 +113,7 @@ class Command(BaseCommand):
         self._report(root, linked, problems, counts, len(files), family_obj, left_out, sidecars)
 
     def _import_batch(self, paths: list[Path], family: Family, uploader, tags: list[str],
-                      hashes: tuple[set[str], set[str], set[str]], bar):
+                      hashes: tuple[set[str], set[str], set[str], set[str]], bar):
         """Import these files in one transaction: what they counted, their problems, the files that are no photos
         and the Takeout sidecars found. When it is rolled back (Ctrl-C), the files stored for its new photos are
         removed too: no row points at them."""
@@ -151,8 +157,18 @@ class Command(BaseCommand):
         if sidecars:
             self.stdout.write(f"Google Takeout sidecars: {len(sidecars)}, beside their photos (what a new photo's "
                               "file lacks is read from its sidecar: date, place, caption, people)")
+        others = {sidecar_path(path) for path in not_photos if path.suffix.lower() != ".json"}  # (a video's)
+        alone = [path for path in not_photos
+                 if path.suffix.lower() == ".json" and path not in others and _is_a_sidecar(path)]
+        if alone:
+            self.stdout.write(f"Google Takeout sidecars with no photo beside them: {len(alone)} (its photo is perhaps "
+                              "in another part of the export: unzip every part into one folder and import that; "
+                              "photos already imported without their sidecar are dated by it then)")
         self.stdout.write(self.style.SUCCESS(
-            f"Imported {counts[UploadResult.SAVED]}, already there {counts[UploadResult.DUPLICATE]}, "
+            f"Imported {counts[UploadResult.SAVED]}, already there {counts[UploadResult.DUPLICATE] + counts[DATED]}"
+            + (f" ({counts[DATED]} dated now by "
+               f"{'its Takeout sidecar' if counts[DATED] == 1 else 'their Takeout sidecars'})" if counts[DATED] else "")
+            + ", "
             + (f"in the trash {counts[IN_TRASH]} (left there), " if counts[IN_TRASH] else "")
             + (f"deleted for good before {counts[DELETED]} (left out: --include-deleted imports them again), "
                if counts[DELETED] else "")
@@ -163,9 +179,10 @@ class Command(BaseCommand):
         ))
 
     def _import_one(self, path: Path, family: Family, uploader, tags: list[str], known: set[str],
-                    trashed: set[str], deleted: set[str], *, sidecars: set[Path]) -> UploadResult:
+                    trashed: set[str], deleted: set[str], undated: set[str], *, sidecars: set[Path]) -> UploadResult:
         """`known`, `trashed`, `deleted`: the hashes of the family's photos, of those in its trash and of those it
-        deleted for good. `sidecars`: the Takeout sidecars found beside photos, to which this file's is added."""
+        deleted for good; `undated`: of those dated by a guess (which a sidecar found now dates). `sidecars`: the
+        Takeout sidecars found beside photos, to which this file's is added."""
         name = path.name
         try:
             stat = path.stat()
@@ -186,6 +203,10 @@ class Command(BaseCommand):
         # Resume cheaply: files already imported are recognised by hash without decoding them again.
         digest = sha256_of(data)
         if digest in known:
+            if found is not None and digest in undated and (sidecar := read_sidecar(found)) is not None \
+                    and photo_sidecar_fill(family=family, sha256=digest, sidecar=sidecar) is not None:
+                undated.discard(digest)
+                return UploadResult(name, DATED)
             return UploadResult(name, UploadResult.DUPLICATE)
         if digest in trashed:
             return UploadResult(name, IN_TRASH)
@@ -198,6 +219,8 @@ class Command(BaseCommand):
                                          sidecar=read_sidecar(found) if found is not None else None)
         if result.photo is not None:
             known.add(result.photo.sha256)
+            if result.photo.taken_at_source == Photo.DateSource.FILE:  # (a copy further on may have its sidecar)
+                undated.add(result.photo.sha256)
         return result
 
 
@@ -208,6 +231,15 @@ def _modified(stat) -> datetime | None:
     except (OverflowError, OSError, ValueError):
         return None
     return when if datetime(1971, 1, 1, tzinfo=dt_timezone.utc) < when <= timezone.now() else None
+
+
+def _is_a_sidecar(path: Path) -> bool:
+    """Whether the JSON file at `path` is a Google Takeout sidecar."""
+    try:
+        with path.open("rb") as stream:
+            return is_a_sidecar(stream.read(MAX_BYTES + 1))
+    except OSError:
+        return False
 
 
 def _no_photo(path: Path, result: UploadResult) -> bool:
