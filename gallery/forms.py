@@ -126,7 +126,7 @@ class TimelineFilterForm(forms.Form):
     family = forms.IntegerField(required=False, min_value=1, max_value=2**63 - 1)  # an id, or no filter
     tag = forms.CharField(required=False, max_length=64)
     favourite = forms.BooleanField(required=False)  # ?favourite=1: the user's favourites only
-    city = forms.CharField(required=False, max_length=200)  # ?city=Lisbon: taken there (a name as stored)
+    city = forms.CharField(required=False, max_length=200)  # ?city=Lisbon: taken there (a name as stored, any case)
     country = forms.RegexField(required=False, regex=r"^[A-Za-z]{2}$")  # ?country=PT: taken in that country
 
     def clean_country(self):

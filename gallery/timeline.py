@@ -55,7 +55,7 @@ class TimelineFilters:
     family_id: int | None = None
     tag: str | None = None
     favourite: bool = False  # the user's favourites only
-    city: str | None = None  # taken in this city (its name as stored: the Explore page's links)
+    city: str | None = None  # taken in this city (its name as stored, any case: the Explore page's links)
     country: str | None = None  # taken in this country (ISO code)
 
     @classmethod
@@ -154,7 +154,7 @@ def timeline_photos(*, user: AbstractBaseUser, filters: TimelineFilters) -> Quer
     `is_favourite`, the tile's heart)."""
     photos = photo_list(user=user, family_id=filters.family_id, tag=filters.tag, favourite=filters.favourite)
     if filters.city:
-        photos = photos.filter(place_city=filters.city)
+        photos = photos.filter(place_city__iexact=filters.city)  # ?city=lisbon as ?tag=BEACH, ?country=pt
     if filters.country:
         photos = photos.filter(place_country_code=filters.country)
     return photos.select_related(None).prefetch_related(None).only(*TILE_FIELDS).order_by(*ORDER)

@@ -136,3 +136,15 @@ def test_the_timeline_filters_by_city_and_country_and_keeps_it(client_for, alice
     for odd in ({"country": "Portugal"}, {"country": "P\x00"}, {"city": "x\x00y"}, {"city": "y" * 300}):
         response = client.get(reverse("gallery:timeline"), odd)
         assert response.status_code == 200 and len(_tiles(response.content.decode())) == 6, odd  # dropped
+
+
+def test_the_city_filter_ignores_case_as_tag_and_country_do(client_for, alice, library):
+    """?city=lisbon (a link typed or shared by hand) found nothing, though ?tag=BEACH and ?country=pt find theirs:
+    the city is matched whatever its case, on the page, its months and the viewer's list alike."""
+    client = client_for(alice)
+    body = client.get(reverse("gallery:timeline"), {"city": "lisbon", "country": "pt"}).content.decode()
+    assert sorted(_tiles(body)) == sorted(p.pk for p in library["lisbon"])
+    assert "No photos taken in" not in body
+    first = library["lisbon"][0]
+    viewer = client.get(first.get_absolute_url(), {"from": "timeline", "city": "LISBON"}).content.decode()
+    assert "No longer in this list" not in viewer

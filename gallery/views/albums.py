@@ -193,7 +193,10 @@ def album_order(request: HttpRequest, album_id: int) -> HttpResponse:
         album_reorder(user=request.user, album=album, photo_ids=form.cleaned_data["photos"])
     except (ValidationError, PermissionDenied) as exc:
         return JsonResponse({"error": _problem(exc)}, status=400)
-    return JsonResponse({"photos": album_photo_ids(album=album)})
+    ids = album_photo_ids(album=album)
+    # The cover too: without a chosen one it is the first photo, which the drag may have changed (the page moves its
+    # badge, static/js/albums.js).
+    return JsonResponse({"photos": ids, "cover": album_cover_id(album=album, photo_ids=ids)})
 
 
 @require_http_methods(["GET", "POST"])

@@ -36,7 +36,37 @@
     fetch(grid.dataset.albumOrder, { method: "POST", body, headers, credentials: "same-origin" })
       // Refused, or redirected (a session that ended: the sign-in page answers 200): the order was not saved, and
       // a reload shows the order that was (or the sign-in page, which comes back here).
-      .then((response) => { if (!response.ok || response.redirected) location.reload(); })
+      .then((response) => {
+        if (!response.ok || response.redirected) { location.reload(); return null; }
+        return response.json();
+      })
+      .then((saved) => { if (saved) settle(saved); })
       .catch(() => location.reload());
+  }
+
+  // The order saved (`photos`, the whole album's, and its `cover`): the "Cover" badge goes to the cover (the new first
+  // photo when none was chosen), "Cover" is offered on the others, and ← / → are off at the album's two ends only.
+  function settle(saved) {
+    const ids = (saved.photos || []).map(String);
+    const cover = saved.cover == null ? null : String(saved.cover);
+    grid.querySelectorAll(".album-item").forEach((item) => {
+      const id = item.dataset.photo;
+      const up = item.querySelector("button[value=up]");
+      const down = item.querySelector("button[value=down]");
+      const choose = item.querySelector("button[value=cover]");
+      if (up) up.disabled = id === ids[0];
+      if (down) down.disabled = id === ids[ids.length - 1];
+      if (choose) choose.hidden = id === cover;
+      const badge = item.querySelector(".album-cover-badge");
+      if (id === cover && !badge) {
+        const tile = item.querySelector(".tile");
+        const made = document.createElement("span");
+        made.className = "badge album-cover-badge";
+        made.textContent = "Cover";
+        if (tile) tile.after(made); else item.append(made);
+      } else if (id !== cover && badge) {
+        badge.remove();
+      }
+    });
   }
 })();

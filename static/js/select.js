@@ -10,8 +10,9 @@
 //  - Long-press on a tile (touch) ticks it; once something is ticked, a tap or click on a tile ticks it instead of
 //    opening the photo (Ctrl/Cmd-click still opens it).
 //  - After an action the server's `bulk-done` event names the photos done: they are unticked, and after "Move to
-//    trash" (and "Restore" on the trash page, "Take out of this album", or an action the page names in
-//    data-select-removes: "Unfavourite" on the favourites) taken off the grid, the page's "N photos" counting them off.
+//    trash" (and "Restore" on the trash page, "Take out of this album", or an action the bar or the list shown names
+//    in data-select-removes: "Unfavourite" on the favourites, timeline or search results) taken off the grid, the
+//    page's "N photos" counting them off.
 // Without this script the boxes are plain checkboxes of a plain form at the foot of the page.
 (function () {
   const root = document.documentElement;
@@ -193,8 +194,12 @@
     const detail = e.detail || {};
     const done = new Set((detail.ok || []).map(String));
     // Off every list (the trash, out of the album), or off this page's (unfavourited on the favourites).
+    // The bar names them (data-select-removes), or the list on the page now does (search results swapped in with
+    // "Favourites only" ticked).
     const form = bar();
-    const remove = detail.remove || (form && (form.dataset.selectRemoves || "").split(" ").includes(detail.action));
+    const removes = Array.from(document.querySelectorAll("[data-select-removes]"))
+      .flatMap((el) => el.dataset.selectRemoves.split(" "));
+    const remove = detail.remove || removes.includes(detail.action);
     let removed = 0;
     boxes().forEach((box) => {
       if (!done.has(box.value)) return;

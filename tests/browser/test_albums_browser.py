@@ -127,6 +127,44 @@ def test_drag_a_photo_to_reorder_the_album(live_server, browser):
     context.close()
 
 
+def test_after_a_drag_the_cover_badge_and_arrows_follow_the_new_order(live_server, browser, artifacts):
+    """After a drag and drop the page kept saying "Cover" on the photo dragged away from the front (an album without a
+    chosen cover shows its first photo), with its "Cover" button missing and its "←" disabled, while the new first
+    photo offered "Cover" and "←". The badge, the Cover buttons and the arrows now follow the order saved."""
+    from gallery.album_services import album_add_photos, album_create
+
+    family, grandma = _family()
+    photos = [_store(family, grandma, "red", "circle", n) for n in range(3)]
+    album = album_create(user=grandma, family=family, name="Drag")
+    album_add_photos(user=grandma, album=album, photo_ids=[p.pk for p in photos])
+    context, page = new_page(browser, **DESKTOP)
+    sign_in(page, live_server, "grandma")
+    page.goto(live_server.url + album.get_absolute_url())
+    item = lambda photo: f'.album-item[data-photo="{photo.pk}"]'  # noqa: E731
+    assert page.locator(f"{item(photos[0])} .album-cover-badge").count() == 1
+    source, target = page.locator(item(photos[0])), page.locator(item(photos[2]))
+    box = target.bounding_box()
+    source.drag_to(target, target_position={"x": box["width"] - 5, "y": box["height"] / 2})
+    page.wait_for_function(f"() => document.querySelector('{item(photos[1])} .album-cover-badge')")
+    assert page.locator(".album-cover-badge").count() == 1
+    assert page.locator(f"{item(photos[1])} button[value=up]").is_disabled()
+    assert not page.locator(f"{item(photos[1])} button[value=cover]").is_visible()
+    assert page.locator(f"{item(photos[0])} button[value=cover]").is_visible()
+    assert page.locator(f"{item(photos[0])} button[value=down]").is_disabled()
+    assert not page.locator(f"{item(photos[2])} button[value=down]").is_disabled()
+    page.screenshot(path=artifacts / "albums-dragged-cover-desktop.png", full_page=True)
+    # A chosen cover stays where it is whatever the order.
+    page.locator(f"{item(photos[2])} button[value=cover]").click()
+    page.wait_for_load_state()
+    source, target = page.locator(item(photos[0])), page.locator(item(photos[1]))
+    source.drag_to(target, target_position={"x": 5, "y": target.bounding_box()["height"] / 2})
+    page.wait_for_function(f"() => document.querySelector('{item(photos[0])} button[value=up]').disabled")
+    assert page.locator(".album-cover-badge").count() == 1
+    assert page.locator(f"{item(photos[2])} .album-cover-badge").count() == 1
+    assert page.js_errors == []
+    context.close()
+
+
 def test_a_drag_after_the_session_ended_does_not_pass_for_saved(live_server, browser):
     """The order is saved by a fetch; after the session ended its redirect was followed to the sign-in page, a 200,
     so the page took the order as saved and kept showing it, though nothing was stored. It reloads now (to the

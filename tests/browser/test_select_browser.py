@@ -363,3 +363,47 @@ def test_an_album_says_its_new_count_and_favourites_let_go_of_unfavourited_photo
     page.screenshot(path=artifacts / "select-favourites-let-go-desktop.png")
     assert page.js_errors == []
     context.close()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_search_results_of_favourites_only_let_go_of_unfavourited_photos(live_server, browser, artifacts, toy_model):
+    """The favourites-only timeline let go of the photos unfavourited from the bar, but search results with "Favourites
+    only" kept them on the page, hearts empty, as if they still matched. They leave now, whether the box was ticked
+    when the page loaded or afterwards (the results swapped in by htmx); without it, unfavourited photos stay."""
+    from gallery.models import Favourite
+
+    photos, foreign, album = _gallery(count=4)
+    run_queued_tasks()
+    Favourite.objects.bulk_create([Favourite(user=album.created_by, photo=p) for p in photos])
+    circles = [photos[0].pk, photos[3].pk]
+    context, page = new_page(browser, **DESKTOP)
+    sign_in(page, live_server, "grandma")
+    page.goto(live_server.url + "/search/?q=circle&favourite=1")
+    page.wait_for_selector("#results .result")
+    assert sorted(page.evaluate(BOXES)) == sorted(circles)
+    page.locator(f"#photo-{photos[0].pk}").hover()
+    page.check(_box(photos[0]))
+    page.get_by_role("button", name="Unfavourite").click()
+    page.wait_for_function("() => /taken out of your favourites/.test(document.querySelector('#bulk-status').textContent)")
+    assert page.evaluate(BOXES) == [photos[3].pk]
+    page.screenshot(path=artifacts / "select-search-favourites-let-go-desktop.png")
+
+    # "Favourites only" unticked: every circle again, and one unfavourited there stays (it still matches).
+    page.locator("input[name=favourite][type=checkbox]").uncheck()
+    page.wait_for_function(f"() => document.querySelectorAll('#results input[data-select-box]').length === 2")
+    page.check(_box(photos[3]))
+    page.get_by_role("button", name="Unfavourite").click()
+    page.wait_for_selector(f"#heart-{photos[3].pk}-button[aria-pressed=false]")  # its heart swapped: done
+    assert sorted(page.evaluate(BOXES)) == sorted(circles)
+
+    # Ticked again after the page loaded: the results swapped in are favourites only, and let go as well.
+    Favourite.objects.bulk_create([Favourite(user=album.created_by, photo_id=pk) for pk in circles], ignore_conflicts=True)
+    page.locator("input[name=favourite][type=checkbox]").check()
+    page.wait_for_function("() => /favourite=1/.test(location.search)")
+    page.wait_for_timeout(300)
+    page.check(_box(photos[3]))
+    page.get_by_role("button", name="Unfavourite").click()
+    page.wait_for_function(f"() => !document.querySelector(\"{_box(photos[3])}\")")
+    assert page.evaluate(BOXES) == [photos[0].pk]
+    assert page.js_errors == []
+    context.close()
