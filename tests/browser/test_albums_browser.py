@@ -131,15 +131,7 @@ def test_after_a_drag_the_cover_badge_and_arrows_follow_the_new_order(live_serve
     """After a drag and drop the page kept saying "Cover" on the photo dragged away from the front (an album without a
     chosen cover shows its first photo), with its "Cover" button missing and its "←" disabled, while the new first
     photo offered "Cover" and "←". The badge, the Cover buttons and the arrows now follow the order saved."""
-    from gallery.album_services import album_add_photos, album_create
-
-    family, grandma = _family()
-    photos = [_store(family, grandma, "red", "circle", n) for n in range(3)]
-    album = album_create(user=grandma, family=family, name="Drag")
-    album_add_photos(user=grandma, album=album, photo_ids=[p.pk for p in photos])
-    context, page = new_page(browser, **DESKTOP)
-    sign_in(page, live_server, "grandma")
-    page.goto(live_server.url + album.get_absolute_url())
+    album, photos, context, page = _album_of_three(live_server, browser)
     item = lambda photo: f'.album-item[data-photo="{photo.pk}"]'  # noqa: E731
     assert page.locator(f"{item(photos[0])} .album-cover-badge").count() == 1
     source, target = page.locator(item(photos[0])), page.locator(item(photos[2]))
