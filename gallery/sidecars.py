@@ -56,16 +56,8 @@ class Sidecar:
 
 def sidecar_names(name: str) -> list[str]:
     """The names Takeout may have given the sidecar of the file `name`, likeliest first."""
-    bases, numbers = [name], [""]
-    numbered = _NUMBERED.match(name)
-    if numbered:  # "IMG_0042(1).jpg": "IMG_0042.jpg(1).json"
-        bases, numbers = [numbered["stem"] + numbered["ext"], name], [f"({numbered['n']})", ""]
-    original = _edited_original(name)
-    if original:  # "IMG_0042-edited.jpg": the original's
-        bases.append(original)
-        numbers.append("")
     names = []
-    for base, number in zip(bases, numbers):
+    for base, number in _known_as(name):
         for suffix in SUFFIXES:
             whole = base + suffix[:-len(".json")]
             names.append(f"{_cut_to(whole, NAME_LIMIT - len('.json'))}{number}.json")
@@ -120,15 +112,19 @@ def _cut(sidecar: str, name: str) -> bool:
     return not any(stem in (base, base + suffix[:-len(".json")]) for base in _bases(name) for suffix in SUFFIXES)
 
 
-def _bases(name: str) -> list[str]:
-    """The names Google Photos knew the file `name` by: its own, the first of its name ("IMG_0042(1).jpg":
-    "IMG_0042.jpg"), the original of an edited copy."""
-    bases = [name]
+def _known_as(name: str) -> list[tuple[str, str]]:
+    """The names Google Photos knew the file `name` by, likeliest first, each with the number its sidecar's name
+    carries: the first of its name ("IMG_0042(1).jpg": "IMG_0042.jpg", sidecar "IMG_0042.jpg(1).json"), its own,
+    the original of an edited copy ("IMG_0042-edited.jpg": "IMG_0042.jpg")."""
     numbered = _NUMBERED.match(name)
-    if numbered:
-        bases.append(numbered["stem"] + numbered["ext"])
+    known = [(numbered["stem"] + numbered["ext"], f"({numbered['n']})"), (name, "")] if numbered else [(name, "")]
     original = _edited_original(name)
-    return [*bases, original] if original else bases
+    return [*known, (original, "")] if original else known
+
+
+def _bases(name: str) -> list[str]:
+    """The names Google Photos knew the file `name` by (_known_as)."""
+    return [base for base, _ in _known_as(name)]
 
 
 def _edited_original(name: str) -> str | None:
