@@ -128,6 +128,9 @@ class Photo(models.Model):
         SIDECAR = "sidecar", "Google Takeout's record"  # import_photos: the date in the file's Takeout sidecar
         MEMBER = "member", "Edited by a member"  # re-reading the file never replaces it
 
+    # Dates that are a guess (nothing said when it was taken): a Takeout sidecar found later dates them.
+    GUESSED_DATES = (DateSource.FILE, DateSource.UPLOAD)
+
     class FieldSource(models.TextChoices):
         """Who wrote a title or description: nobody (empty, or a title made from the file name), a member, or
         the file's embedded metadata. Embedded metadata only ever fills a field nobody wrote."""

@@ -372,8 +372,7 @@ def photo_sidecar_fill(*, family: Family, sha256: str, sidecar: Sidecar) -> Phot
     place and zone) when the photo has none, the caption, the people as tags from the file. The photo, or None when
     the sidecar has no date or the photo's date is no guess (its file's, its sidecar's, a member's)."""
     photo = Photo.objects.select_for_update().filter(family=family, sha256=sha256).first()
-    if photo is None or sidecar.taken_at is None or photo.taken_at_source not in (Photo.DateSource.FILE,
-                                                                                   Photo.DateSource.UPLOAD):
+    if photo is None or sidecar.taken_at is None or photo.taken_at_source not in Photo.GUESSED_DATES:
         return None
     fields = ["taken_at", "taken_at_source", "taken_tz", "description", "description_source"]
     if photo.latitude is None and sidecar.latitude is not None and photo.place_source != Photo.PlaceSource.MEMBER:

@@ -78,11 +78,10 @@ class Command(BaseCommand):
         # A re-run must not undo the family's deletions: files in the trash are counted, not restored as an upload
         # would. (One read of the family's photos for both sets.)
         known, trashed, undated = set(), set(), set()
-        guessed = (Photo.DateSource.FILE, Photo.DateSource.UPLOAD)  # dated by a guess: a sidecar found now dates them
         for sha256, trashed_at, source in Photo.all_objects.filter(family=family_obj).values_list(
                 "sha256", "trashed_at", "taken_at_source"):
             (trashed if trashed_at else known).add(sha256)
-            if source in guessed and not trashed_at:
+            if source in Photo.GUESSED_DATES and not trashed_at:  # a sidecar found now dates them
                 undated.add(sha256)
         # …nor bring back what it deleted for good (a nightly import of a phone's folder would undo every deletion).
         deleted = set() if include_deleted else set(
