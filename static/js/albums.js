@@ -1,9 +1,30 @@
 // An album page's drag and drop: drop a tile before another, and the new order is posted to the album's order URL
 // (data-album-order on the grid). Without this script, the buttons under each tile move photos one step at a time.
+// Both it and the selection bar (photos taken out or trashed) keep the "Cover" badge where the album's cover is.
 (function () {
   const grid = document.querySelector("[data-album-order]");
   if (!grid || !grid.dataset.albumOrder) return;
   let dragged = null;
+  const coverOnGrid = () => {
+    const badge = grid.querySelector(".album-cover-badge");
+    return badge ? badge.closest(".album-item").dataset.photo : null;
+  };
+  let cover = coverOnGrid();
+  document.addEventListener("htmx:afterSettle", () => { cover = coverOnGrid(); }); // a chosen cover further on
+
+  // The selection bar took photos off the grid. When the cover was one of them, the album's first photo is its
+  // cover now (album_cover_id: a cover taken out is forgotten), and the first photo can't move earlier. Run after
+  // every listener of the event, select.js's removal among them.
+  document.addEventListener("bulk-done", (e) => {
+    const done = ((e.detail || {}).ok || []).map(String);
+    if (!cover || !done.includes(cover)) return;
+    setTimeout(() => {
+      if (grid.querySelector(`.album-item[data-photo="${cover}"]`)) return; // still on this list (tagged, say)
+      const items = Array.from(grid.querySelectorAll(".album-item"));
+      const first = items.length ? items[0].dataset.photo : null;
+      settle({ cover: first }, { first });
+    });
+  });
 
   grid.addEventListener("dragstart", (e) => {
     dragged = e.target.closest(".album-item");
@@ -46,16 +67,18 @@
 
   // The order saved (`photos`, the whole album's, and its `cover`): the "Cover" badge goes to the cover (the new first
   // photo when none was chosen), "Cover" is offered on the others, and ← / → are off at the album's two ends only.
-  function settle(saved) {
+  // `ends`: the album's first and last photo when they are known otherwise (only the first, after photos left).
+  function settle(saved, ends) {
     const ids = (saved.photos || []).map(String);
-    const cover = saved.cover == null ? null : String(saved.cover);
+    const { first, last } = ends || { first: ids[0], last: ids[ids.length - 1] };
+    cover = saved.cover == null ? null : String(saved.cover);
     grid.querySelectorAll(".album-item").forEach((item) => {
       const id = item.dataset.photo;
       const up = item.querySelector("button[value=up]");
       const down = item.querySelector("button[value=down]");
       const choose = item.querySelector("button[value=cover]");
-      if (up) up.disabled = id === ids[0];
-      if (down) down.disabled = id === ids[ids.length - 1];
+      if (up) up.disabled = id === first;
+      if (down && last !== undefined) down.disabled = id === last;
       if (choose) choose.hidden = id === cover;
       const badge = item.querySelector(".album-cover-badge");
       if (id === cover && !badge) {

@@ -329,7 +329,8 @@ def test_phone_shift_the_dates_of_two_photos_by_a_day(live_server, browser, arti
 @pytest.mark.django_db(transaction=True)
 def test_an_album_says_its_new_count_and_favourites_let_go_of_unfavourited_photos(live_server, browser, artifacts):
     """Taking photos out of an album, or trashing them there, took them off the grid while the page still read
-    "5 photos" until reloaded; unfavouriting photos on the favourites-only timeline left them on it."""
+    "5 photos" until reloaded, and the "Cover" badge went with the first photo, no other taking it; unfavouriting
+    photos on the favourites-only timeline left them on it."""
     from gallery.album_services import album_add_photos
     from gallery.models import Favourite
 
@@ -347,10 +348,25 @@ def test_an_album_says_its_new_count_and_favourites_let_go_of_unfavourited_photo
     page.check(_box(photos[1]))
     page.get_by_role("button", name="Take out of this album").click()
     page.wait_for_function(f"() => ({count})() === '3 photos'")
+    cover = "() => document.querySelector('.album-cover-badge')?.closest('.album-item').dataset.photo"
+    # The album has no chosen cover: its first photo is the cover, and can't move earlier.
+    page.wait_for_function(f"() => ({cover})() === '{photos[2].pk}'")
+    assert page.locator(".album-cover-badge").count() == 1
+    assert page.locator(f'.album-item[data-photo="{photos[2].pk}"] button[value=up]').is_disabled()
+    assert not page.locator(f'.album-item[data-photo="{photos[2].pk}"] button[value=cover]').is_visible()
     page.check(_box(photos[2]))
     page.get_by_role("button", name="Move to trash").click()
     page.wait_for_function(f"() => ({count})() === '2 photos'")
     assert page.evaluate(BOXES) == [photos[3].pk, photos[4].pk]
+    page.wait_for_function(f"() => ({cover})() === '{photos[3].pk}'")
+    # A chosen cover further on stays the cover when photos before it go.
+    page.locator(f'.album-item[data-photo="{photos[4].pk}"] button[value=cover]').click()
+    page.wait_for_load_state()
+    page.check(_box(photos[3]))
+    page.get_by_role("button", name="Take out of this album").click()
+    page.wait_for_function(f"() => ({count})() === '1 photo'")
+    assert page.evaluate(cover) == str(photos[4].pk)
+    assert page.locator(".album-cover-badge").count() == 1
 
     page.goto(live_server.url + "/?favourite=1")
     page.wait_for_selector(_box(photos[3]))
