@@ -122,13 +122,13 @@ class ChipEditForm(forms.Form):
     chip_before = forms.DateField(required=False)
 
 
-def search_form(*, user, data) -> SearchForm:
+def search_form(*, user, data, form_class: type[SearchForm] = SearchForm, families=None) -> SearchForm:
     """The search page's form for `data` (its GET parameters), with the user's own families, uploaders and
-    countries as choices: the page and the viewer walking its results read a query the same way."""
+    countries as choices: the page, the viewer walking its results and the report of it read a query the same way."""
     from gallery.selectors import family_list, family_uploaders, place_countries
 
-    return SearchForm(data or None, families=family_list(user=user), uploaders=family_uploaders(user=user),
-                      countries=place_countries(user=user))
+    return form_class(data or None, families=family_list(user=user) if families is None else families,
+                      uploaders=family_uploaders(user=user), countries=place_countries(user=user))
 
 
 class PreferencesForm(forms.Form):
@@ -167,24 +167,15 @@ class PreferencesAdminForm(forms.ModelForm):
         return data
 
 
-class SearchReportForm(forms.Form):
-    """The search report page's GET parameters: a query and one of the user's families."""
+class SearchReportForm(SearchForm):
+    """The search report page's GET parameters: a query, one of the user's families, and the rest of the search
+    page's (its filters, refine and un-chipped words: the search page links its report with all of them), read as
+    that page reads them, so the report scores the search the page showed."""
 
     q = forms.CharField(required=False, strip=True, max_length=300, label="Query")
     family = forms.TypedChoiceField(coerce=int, label="Family")
-    # A refined search's like/unlike (the search page's link keeps them): the report scores the search it showed.
-    like = forms.CharField(required=False, max_length=2000, widget=forms.HiddenInput)
-    unlike = forms.CharField(required=False, max_length=2000, widget=forms.HiddenInput)
 
     def __init__(self, *args, families=(), **kwargs):
-        super().__init__(*args, **kwargs)
+        super().__init__(*args, families=families, **kwargs)
         self.fields["family"].choices = [(f.pk, f.name) for f in families]
         self.fields["family"].error_messages["invalid_choice"] = "Pick one of your families."
-
-    def removed(self) -> frozenset[str]:
-        """The chips the search page took back as words (its `plain`), so the report understands its query alike."""
-        return plain_phrases(self.data)
-
-    def refine(self) -> tuple[tuple[int, ...], tuple[int, ...]]:
-        """The photo ids the search was refined with (like, unlike); what is no id is dropped, as on the search page."""
-        return photo_ids(self.data.get("like")), photo_ids(self.data.get("unlike"))

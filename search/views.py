@@ -26,7 +26,9 @@ from gallery.views.trash import results_message
 from search.duplicates import duplicate_groups, duplicates_dismiss
 from search.engine import MAX_QUERY_CHARS, SearchParams, SearchResponse, preferences_for, search_photos, similar_photos
 from search.expansion import also_searched_as
-from search.forms import NUL_MESSAGE, ChipEditForm, JudgeForm, PreferencesForm, SearchReportForm, photo_ids, search_form
+from search.forms import (
+    NUL_MESSAGE, ChipEditForm, JudgeForm, PreferencesForm, SearchForm, SearchReportForm, photo_ids, search_form,
+)
 from search.judgment_selectors import judgment_refine_ids, judgment_verdicts
 from search.judgment_services import judgment_record, judgment_withdraw
 from search.ocr import photos_text_request
@@ -73,6 +75,8 @@ def search(request: HttpRequest) -> HttpResponse:
                "chips": [_chip_view(request, chip, understood) for chip in understood.parsed.chips],
                "kept_params": [(k, v) for k, values in request.GET.lists() for v in values if k not in _CHIP_PARAMS],
                "photo_query": SearchList.context(request.GET).query,  # photos open in the viewer on these results
+               # Its report scores this search: the page's parameters, filters and refine included.
+               "report_url": f"{reverse('search:search_report')}?{urlencode(SearchList.context(request.GET).params)}",
                "favourite_ids": favourite_ids(user=request.user, photo_ids=[r.photo.pk for r in response.results]),
                "filters_only": _filters_only(params), "indexing": _indexing(response),
                "indexing_shown": INDEXING_SHOWN}
@@ -473,17 +477,45 @@ def search_report_view(request: HttpRequest) -> HttpResponse:
     data = request.GET.copy()
     if families and not data.get("family"):
         data["family"] = str(families[0].pk)
-    form = SearchReportForm(data, families=families)
-    report = None
-    if form.is_valid() and form.cleaned_data["q"]:
-        like, unlike = form.refine()
-        report = search_report(user=request.user, query=form.cleaned_data["q"], family_id=form.cleaned_data["family"],
-                               removed=form.removed(), like=like, unlike=unlike)
+    form = search_form(user=request.user, data=data, form_class=SearchReportForm, families=families)
+    form.is_valid()
+    report, filters = None, []
+    # As the search page does, a filter it can't read is dropped: only the query and the family must be right.
+    if not {"q", "family"} & set(form.errors) and form.cleaned_data.get("q"):
+        params = form.params()
+        filters = _filters_described(form, params)
+        report = search_report(user=request.user, query=params.query, family_id=params.family_id,
+                               removed=form.removed(), like=params.like, unlike=params.unlike, filters=params)
     elif "family" in form.errors and request.GET.get("family"):
         raise Http404("No such family.")  # not one of theirs: the same answer as a missing one
     refined = _refined_text((report.response.liked, report.response.unliked)) if report and report.response else ""
+    kept = [(name, value) for name in _REPORT_KEEPS for value in request.GET.getlist(name) if value]
     return render(request, "search/search_report.html", {"form": form, "report": report, "families": families,
-                                                         "plain": sorted(form.removed()), "refined": refined})
+                                                         "plain": sorted(form.removed()), "refined": refined,
+                                                         "filters": filters, "kept": kept})
+
+
+# What the report page's own form sends again besides the query and the family: the search page's filters, refine.
+_REPORT_KEEPS = ("uploader", "tag", "country", "place", "after", "before", "favourite", "like", "unlike")
+
+
+def _filters_described(form: SearchForm, params: SearchParams) -> list[str]:
+    """The search page's filters a report applies, in words ("tagged “garden”", "taken from 2023-06-01")."""
+    said = []
+    if params.tag:
+        said.append(f"tagged “{params.tag}”")
+    if params.uploader_id:
+        said.append(f"uploaded by {dict(form.fields['uploader'].choices).get(params.uploader_id, params.uploader_id)}")
+    if params.country:
+        said.append(f"in {dict(form.fields['country'].choices).get(params.country, params.country)}")
+    if params.place:
+        said.append(f"in “{params.place}”")
+    if params.taken_after or params.taken_before:
+        said.append(" ".join(part for part in ("taken", params.taken_after and f"from {params.taken_after}",
+                                               params.taken_before and f"until {params.taken_before}") if part))
+    if params.favourite:
+        said.append("your favourites only")
+    return said
 
 
 @require_GET

@@ -173,7 +173,7 @@ def test_reports_show_what_the_fitted_calibration_changed(shapes, alice, family,
 
 def test_the_search_page_links_to_its_report(shapes, client_for, alice, family):
     html = client_for(alice).get("/search/", {"q": "red square", "family": family.pk}).content.decode()
-    assert f'/search/report/?q=red%20square&amp;family={family.pk}' in html
+    assert f'/search/report/?q=red+square&amp;family={family.pk}' in html
 
 
 def test_photo_report_lists_every_word_of_each_field(toy_model, add_shape, alice, client_for,
@@ -325,3 +325,25 @@ def test_search_report_leaves_out_photos_in_the_trash_as_the_search_does(shapes,
     assert first.cosines.total == first.probabilities.total == 4
     assert shapes["red square"] not in [result.photo for result in report.response.results]
     assert "4 indexed photo(s)" in command("search_report", "red square", "--user", "alice")
+
+
+def test_how_a_filtered_search_scored_is_the_filtered_search(shapes, alice, client_for):
+    """"How this search scored" on a search filtered by tag (or uploader, place, dates, favourites) linked the query
+    alone: the report's top results were photos the page had filtered out. The link keeps the page's filters, the
+    report applies them and says which, and its own form keeps them when sent again."""
+    from gallery.models import PhotoTag
+    from gallery.services import photo_tags_add
+
+    photo_tags_add(photo=shapes["blue circle"], names=["garden"], source=PhotoTag.Source.MEMBER, user=alice)
+    client = client_for(alice)
+    page = client.get("/search/", {"q": "circle", "tag": "garden"}).content.decode()
+    link = page[page.index('class="report-link" href="') + len('class="report-link" href="'):]
+    link = link[:link.index('"')].replace("&amp;", "&")
+    assert "tag=garden" in link
+    html = client.get(link).content.decode()
+    assert "Filtered as on the search page: tagged “garden”." in html
+    assert 'name="tag" value="garden"' in html
+    top = html[html.index("Top results"):]
+    assert f"/photos/{shapes['blue circle'].pk}/" in top
+    assert f"/photos/{shapes['red circle'].pk}/" not in top
+    assert "Filtered" not in client.get("/search/report/", {"q": "circle"}).content.decode()
