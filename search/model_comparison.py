@@ -39,6 +39,9 @@ class ModelEvaluation:
     precision: dict[int, float] = field(default_factory=dict)  # k → mean P@k over queries
     ndcg_at_10: float = 0.0
     ece: float = 0.0
+    # ECE under the model's own calibration: like for like when only one compared model has a fit (right after a
+    # switch, only the previous one has been fitted from the family's judgments). The rank figures don't change.
+    own_ece: float = 0.0
     error: str = ""  # why it could not be evaluated (the model can't be loaded)
 
 
@@ -51,6 +54,11 @@ class Comparison:
     skipped_queries: list[str] = field(default_factory=list)  # only a place or date: nothing for a model to match
     waiting_queries: list[str] = field(default_factory=list)  # left out until the worker has encoded their words
     models: list[ModelEvaluation] = field(default_factory=list)
+
+    @property
+    def some_fitted(self) -> bool:
+        """Whether a compared model is scored with the family's fit: then ECE is shown under each's own too."""
+        return any(m.calibration is not None and m.calibration.source != "model" for m in self.models)
 
 
 def previous_model(*, family_id: int) -> str | None:
@@ -164,25 +172,33 @@ def _evaluate(model_name: str, role: str, family: Family, model: _ModelTerms, ve
     matrices = model.matrices
     a, b = model.calibration
     calibration = fitted_calibration(family_id=family.pk, model_name=model_name) or Calibration(a, b, "model")
+    own = Calibration(a, b, "model")
     by_query: dict[str, list[tuple[float, bool]]] = defaultdict(list)
-    probabilities, labels = [], []
+    probabilities, own_probabilities, labels = [], [], []
     for query, (term_matrix, excluded_matrix) in matrices.items():
         judged = [(photo, relevant) for q, photo, relevant, _ in rows if q == query]
         if not judged:
             continue
         best, worst = photo_cosines([vectors[photo] for photo, _ in judged], term_matrix, excluded_matrix)
-        p = calibration.probability(best)
-        if worst is not None:  # as search lowers it: by the probability that the photo shows an excluded concept
-            p = p * (1.0 - calibration.probability(worst))
+        p, p_own = (_probability(c, best, worst) for c in (calibration, own))
         by_query[query] = [(float(score), relevant) for score, (_, relevant) in zip(p, judged)]
         probabilities += list(p)
+        own_probabilities += list(p_own)
         labels += [relevant for _, relevant in judged]
     if not by_query:
         return ModelEvaluation(model_name, role, calibration)
     precision = {k: float(np.mean([precision_at_k([s for s, _ in r], [y for _, y in r], k) for r in by_query.values()]))
                  for k in PRECISION_KS}
     ndcg = float(np.mean([ndcg_at_k([s for s, _ in r], [y for _, y in r], 10) for r in by_query.values()]))
-    return ModelEvaluation(model_name, role, calibration, precision, ndcg, ece(probabilities, labels))
+    return ModelEvaluation(model_name, role, calibration, precision, ndcg, ece(probabilities, labels),
+                           ece(own_probabilities, labels))
+
+
+def _probability(calibration: Calibration, best: np.ndarray, worst: np.ndarray | None) -> np.ndarray:
+    """p_sem of each photo under `calibration`, lowered as search lowers it: by the probability that the photo
+    shows an excluded concept."""
+    p = calibration.probability(best)
+    return p if worst is None else p * (1.0 - calibration.probability(worst))
 
 
 def comparison_lines(comparison: Comparison) -> list[str]:
@@ -193,7 +209,9 @@ def comparison_lines(comparison: Comparison) -> list[str]:
         lines.append(f"left out (only places or dates): {', '.join(comparison.skipped_queries)}")
     if not comparison.judgments:
         return lines + ["No judgments to evaluate yet: mark search results right or wrong first."]
-    header = "".join(f"{'P@' + str(k):>7}" for k in PRECISION_KS) + f"{'nDCG@10':>9}{'ECE':>8}"
+    fitted = comparison.some_fitted
+    header = "".join(f"{'P@' + str(k):>7}" for k in PRECISION_KS) + f"{'nDCG@10':>9}{'ECE':>8}" + (
+        f"{'ECE own':>9}" if fitted else "")
     lines += ["", f"{'':10}{header}   model (calibration)"]
     for m in comparison.models:
         if m.error:
@@ -201,7 +219,10 @@ def comparison_lines(comparison: Comparison) -> list[str]:
             continue
         c = m.calibration
         figures = "".join(f"{m.precision.get(k, 0.0):7.3f}" for k in PRECISION_KS) + f"{m.ndcg_at_10:9.3f}{m.ece:8.3f}"
+        figures += f"{m.own_ece:9.3f}" if fitted else ""
         lines.append(f"{m.role:10}{figures}   {m.model_name} ({c.source}: a = {c.scale:.2f}, b = {c.bias:.2f})")
     return lines + ["", "Scores: the semantic probability of each judged photo for its query (the part a model "
                         "changes; metadata matching is the same for every model). ECE: mean gap between predicted "
-                        "probability and observed share of right results, in ten bins."]
+                        "probability and observed share of right results, in ten bins, under the calibration in force"
+                        + ("; ECE own: under each model's own calibration, like for like when only some models have "
+                           "a fit from the family's judgments." if fitted else ".")]

@@ -225,3 +225,24 @@ def test_the_quality_page_leads_to_the_comparison_during_a_switch(switched, fami
     PhotoEmbedding.objects.filter(model_name=toy_model).delete()
     html = client_for(alice).get(f"/search/quality/{family.pk}/").content.decode()
     assert "/indexing/compare/" not in html
+
+
+def test_the_comparison_measures_ece_like_for_like_when_only_one_model_is_fitted(switched, family, toy_model,
+                                                                                 worse_model, client_for, alice):
+    """Right after a switch only the previous model may have a calibration fitted from the family's judgments: its
+    ECE (fitted) stood beside the new model's (its own calibration, not fitted yet), so the new model looked worse
+    calibrated for want of a fit. Each model's ECE under its own calibration is shown too, and says so."""
+    from search.models import SearchCalibration
+
+    plain = {m.model_name: m.ece for m in compare_models(family=family, model_names=[worse_model, toy_model]).models}
+    SearchCalibration.objects.create(family=family, model_name=toy_model, semantic_scale=27.0, semantic_bias=-30.0,
+                                     applied=True)
+    worse, real = compare_models(family=family, model_names=[worse_model, toy_model]).models
+    assert real.calibration.source == "fitted" and real.ece != pytest.approx(plain[toy_model])
+    assert real.own_ece == pytest.approx(plain[toy_model])
+    assert worse.own_ece == pytest.approx(worse.ece) == pytest.approx(plain[worse_model])
+
+    output = evaluate("--family", "Smiths", "--compare")
+    assert "ECE own" in output and "under each model's own calibration" in output
+    html = client_for(alice).get(f"/indexing/compare/{family.pk}/").content.decode()
+    assert "ECE, model's own" in html and f"{real.own_ece:.3f}" in html
