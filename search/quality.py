@@ -365,6 +365,9 @@ class Quality:
     per_query: list[QueryScores]
     waiting_queries: int = 0  # judged queries left out until the worker has encoded their words
     in_force_id: int | None = None  # the fit search uses now (None: the model's own calibration, default table)
+    # The weights the fit in force suggests: chosen for its calibration, they mean nothing under another (a fit that
+    # did not apply, or was rolled back, suggests none).
+    suggested_weights: tuple[float, float] | None = None
     queries_needed: int = 0  # of the judgments still needed, how many must be on searches not judged yet
     unindexed_judgments: int = 0  # left out until the model has read their photos
 
@@ -382,10 +385,6 @@ class Quality:
     @property
     def improvement_percent(self) -> int:
         return round(IMPROVEMENT * 100)
-
-    @property
-    def suggested_weights(self) -> tuple[float, float] | None:
-        return self.fit.suggested_weights if self.fit else None
 
     @property
     def suggested_weights_mine(self) -> bool:
@@ -422,6 +421,8 @@ def family_quality(*, user: AbstractBaseUser, family_id: int, budget: EncodeBudg
         entry = per_query.setdefault(query, QueryScores(query, [], []))
         (entry.right if y else entry.wrong).append(float(p))
     fit_row = SearchCalibration.objects.filter(family_id=family_id, model_name=data.model_name).first()
+    in_force = fit_row if fit_row is not None and fit_row.pk == current.id else (
+        SearchCalibration.objects.filter(pk=current.id).first() if current.id else None)
     queries = len(per_query)
     # What a fit needs counts the waiting queries' judgments too (the fit runs in the worker, with all of them), and
     # those of photos not indexed yet (they count once the worker has read them).
@@ -432,7 +433,8 @@ def family_quality(*, user: AbstractBaseUser, family_id: int, budget: EncodeBudg
                    fit=fit_row, per_query=sorted(per_query.values(), key=lambda q: q.query),
                    waiting_queries=len(data.waiting_queries), in_force_id=current.id,
                    queries_needed=max(MIN_QUERIES - queries - len(data.waiting_queries), 0),
-                   unindexed_judgments=data.unindexed_judgments)
+                   unindexed_judgments=data.unindexed_judgments,
+                   suggested_weights=in_force.suggested_weights if in_force else None)
 
 
 def calibration_fit_request(*, family_id: int) -> None:
@@ -443,7 +445,8 @@ def calibration_fit_request(*, family_id: int) -> None:
 
 
 def suggested_weights(*, family_id: int) -> tuple[float, float] | None:
-    """The weights the family's latest fit (for its search model) suggests, if it suggests any."""
-    latest = SearchCalibration.objects.filter(family_id=family_id,
-                                              model_name=family_search_model(family_id=family_id)).first()
-    return latest.suggested_weights if latest else None
+    """The weights the family's fit in force (for its search model) suggests, if it suggests any: chosen for that
+    fit's calibration, they are not suggested under another."""
+    in_force = SearchCalibration.objects.filter(family_id=family_id, applied=True,
+                                                model_name=family_search_model(family_id=family_id)).first()
+    return in_force.suggested_weights if in_force else None

@@ -454,7 +454,7 @@ def quality_rollback(request: HttpRequest, family_id: int) -> HttpResponse:
 @require_POST
 @login_required
 def quality_apply_weights(request: HttpRequest, family_id: int) -> HttpResponse:
-    """Set my own search weights to the ones the family's latest fit suggests."""
+    """Set my own search weights to the ones the family's fit in force suggests."""
     family = family_get(user=request.user, family_id=family_id)
     weights = suggested_weights(family_id=family.pk)
     if weights is None:

@@ -173,6 +173,15 @@ def test_the_quality_page_shows_figures_plots_and_lets_an_admin_fit_and_a_member
     body = client.get(reverse("search:quality", args=[family.pk])).content.decode()
     assert "rolled back" in body and "did not predict" not in body
     assert "the model's own calibration and the default metadata table apply again" in body
+    # Its weights were chosen for its calibration, which no longer applies: they are no longer suggested.
+    assert "Suggested weights" not in body and "Apply suggested weights" not in body
+    before_prefs = (alice.search_preferences.semantic_weight, alice.search_preferences.metadata_weight)
+    alice.search_preferences.semantic_weight, alice.search_preferences.metadata_weight = 0.6, 0.4
+    alice.search_preferences.save()
+    assert client.post(reverse("search:quality_apply_weights", args=[family.pk])).status_code == 302
+    alice.search_preferences.refresh_from_db()
+    assert (alice.search_preferences.semantic_weight, alice.search_preferences.metadata_weight) == (0.6, 0.4)
+    assert before_prefs == weights
 
 
 def test_quality_api_reports_the_figures_and_keeps_families_apart(judged_family, family, api, mallory, other_family):
@@ -207,6 +216,7 @@ def test_quality_api_reports_the_figures_and_keeps_families_apart(judged_family,
     calibration_rollback(family_id=family.pk)
     body = api.get(url, {"family": family.pk}).json()
     assert (body["fitted"]["applied"], body["fitted"]["rolled_back"]) == (False, True)
+    assert body["suggested_weights"] is None  # chosen for a calibration that no longer applies
 
     # Another family sees none of it: its own (empty) figures, and 404 for ours, page and API alike.
     from django.test import Client
