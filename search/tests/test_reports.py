@@ -30,6 +30,13 @@ def shapes(toy_model, add_shape, django_capture_on_commit_callbacks):
     return photos
 
 
+def _report_link(client, search: dict) -> str:
+    """The search page's "How this search scored" link for these parameters."""
+    page = client.get("/search/", search).content.decode()
+    link = page[page.index('class="report-link" href="') + len('class="report-link" href="'):]
+    return link[:link.index('"')].replace("&amp;", "&")
+
+
 def command(name: str, *args) -> str:
     out = io.StringIO()
     call_command(name, *map(str, args), stdout=out)
@@ -264,9 +271,7 @@ def test_the_report_of_a_search_whose_chip_was_removed_keeps_its_words_as_words(
     """× on a chip searches its words as plain text (`plain=` in the URL), but "How this search scored" linked the
     query alone, so the report understood the place again and scored another search than the page showed."""
     client = client_for(alice)
-    page = client.get("/search/", {"q": "red square in Portugal", "plain": "portugal"}).content.decode()
-    link = page[page.index('class="report-link" href="') + len('class="report-link" href="'):]
-    link = link[:link.index('"')].replace("&amp;", "&")
+    link = _report_link(client, {"q": "red square in Portugal", "plain": "portugal"})
     assert "plain=portugal" in link
     html = client.get(link).content.decode()
     assert "Understood" not in html and "“red square in Portugal” in Smiths" in html
@@ -299,9 +304,7 @@ def test_how_a_refined_search_scored_is_the_refined_search(shapes, alice, client
     search page."""
     client = client_for(alice)
     like, unlike = shapes["yellow square"].pk, shapes["red square"].pk
-    page = client.get("/search/", {"q": "red", "like": str(like), "unlike": str(unlike)}).content.decode()
-    link = page[page.index('class="report-link" href="') + len('class="report-link" href="'):]
-    link = link[:link.index('"')].replace("&amp;", "&")
+    link = _report_link(client, {"q": "red", "like": str(like), "unlike": str(unlike)})
     assert f"like={like}" in link and f"unlike={unlike}" in link
     html = client.get(link).content.decode()
     assert "Refined: more like 1 photo, fewer like 1 photo" in html
@@ -336,9 +339,7 @@ def test_how_a_filtered_search_scored_is_the_filtered_search(shapes, alice, clie
 
     photo_tags_add(photo=shapes["blue circle"], names=["garden"], source=PhotoTag.Source.MEMBER, user=alice)
     client = client_for(alice)
-    page = client.get("/search/", {"q": "circle", "tag": "garden"}).content.decode()
-    link = page[page.index('class="report-link" href="') + len('class="report-link" href="'):]
-    link = link[:link.index('"')].replace("&amp;", "&")
+    link = _report_link(client, {"q": "circle", "tag": "garden"})
     assert "tag=garden" in link
     html = client.get(link).content.decode()
     assert "Filtered as on the search page: tagged “garden”." in html
