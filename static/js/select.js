@@ -200,22 +200,26 @@
     const removes = Array.from(document.querySelectorAll("[data-select-removes]"))
       .flatMap((el) => el.dataset.selectRemoves.split(" "));
     const remove = detail.remove || removes.includes(detail.action);
-    let removed = 0;
+    const removed = []; // the family of each photo taken off
     boxes().forEach((box) => {
       if (!done.has(box.value)) return;
       box.checked = false;
       if (remove) {
         const item = box.closest("[data-select-item]");
-        if (item) { item.remove(); removed += 1; }
+        if (item) { item.remove(); removed.push(box.dataset.family); }
       }
     });
     if (remove && done.size) dropEmptyHeadings();
-    // The page's "N photos" (an album's) counts them off too.
+    // The page's counts of this list count them off too: an album's "N photos", the timeline's "Smiths (N)" for
+    // the photos of its family (data-list-family), in their own words (data-list-format: {n}, {s}, {name}).
     document.querySelectorAll("[data-list-total]").forEach((total) => {
-      if (!removed) return;
-      const left = Math.max(0, Number(total.dataset.listTotal) - removed);
+      const family = total.dataset.listFamily;
+      const gone = removed.filter((f) => !family || f === family).length;
+      if (!gone) return;
+      const left = Math.max(0, Number(total.dataset.listTotal) - gone);
       total.dataset.listTotal = String(left);
-      total.textContent = `${left} photo${left === 1 ? "" : "s"}`;
+      total.textContent = (total.dataset.listFormat || "{n} photo{s}").replace("{n}", String(left))
+        .replace("{s}", left === 1 ? "" : "s").replace("{name}", total.dataset.listName || "");
     });
     // The button pressed is disabled now (nothing is ticked): the keyboard's focus moves to the bar's Close.
     const focusInBar = form && form.contains(document.activeElement);

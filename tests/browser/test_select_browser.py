@@ -330,7 +330,7 @@ def test_phone_shift_the_dates_of_two_photos_by_a_day(live_server, browser, arti
 def test_an_album_says_its_new_count_and_favourites_let_go_of_unfavourited_photos(live_server, browser, artifacts):
     """Taking photos out of an album, or trashing them there, took them off the grid while the page still read
     "5 photos" until reloaded, and the "Cover" badge went with the first photo, no other taking it; unfavouriting
-    photos on the favourites-only timeline left them on it."""
+    photos on the favourites-only timeline left them on it, and its family picker kept counting them."""
     from gallery.album_services import album_add_photos
     from gallery.models import Favourite
 
@@ -371,11 +371,14 @@ def test_an_album_says_its_new_count_and_favourites_let_go_of_unfavourited_photo
     page.goto(live_server.url + "/?favourite=1")
     page.wait_for_selector(_box(photos[3]))
     favourites = page.evaluate(BOXES)
+    option = "() => document.querySelector('select[name=family] option[data-list-family]').textContent.trim()"
+    assert page.evaluate(option) == "Hendersons (4 favourites)"  # one of the five is in the trash
     page.locator(f"#photo-{photos[3].pk}").hover()
     page.check(_box(photos[3]))
     page.get_by_role("button", name="Unfavourite").click()
     page.wait_for_function("() => /taken out of your favourites/.test(document.querySelector('#bulk-status').textContent)")
     assert page.evaluate(BOXES) == [pk for pk in favourites if pk != photos[3].pk]
+    assert page.evaluate(option) == "Hendersons (3 favourites)"
     page.screenshot(path=artifacts / "select-favourites-let-go-desktop.png")
     assert page.js_errors == []
     context.close()
