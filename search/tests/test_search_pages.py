@@ -485,3 +485,5 @@ def test_someone_in_no_family_is_told_so_not_to_try_other_words(client_for, db):
         body = client.get(reverse("search:search"), {"q": query}, headers=headers).content.decode()
         assert "You are not in any family yet." in body
         assert "Nothing matches" not in body and "Save as smart album" not in body
+    # Nor a "Search quality" link to a page that is a 404 for them (the quality of no family's search).
+    assert reverse("search:quality_index") not in body
