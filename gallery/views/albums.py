@@ -293,6 +293,7 @@ def album_share_revoke(request: HttpRequest, album_id: int, share_id: int) -> Ht
         share_revoke(user=request.user, share=share)
     except PermissionDenied as exc:
         messages.error(request, str(exc))
+        return redirect(album)  # the share page is not theirs (any more): it would be a "Not allowed" page
     else:
         messages.success(request, "The link no longer works.")
     return redirect("gallery:album_shares", album.pk)
