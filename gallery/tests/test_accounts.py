@@ -304,6 +304,18 @@ def test_a_member_opening_a_link_to_their_own_family_leaves_it_unused(client_for
     assert Invite.objects.get().state() == Invite.State.PENDING
 
 
+def test_a_link_opened_on_a_family_members_device_offers_to_sign_out_and_open_it_again(client_for, family, alice,
+                                                                                       bob):
+    """Grandpa opens his link on the tablet bob is signed in on: the page said "You (bob) are already in Smiths." with
+    only "Open the family", no way to the sign-up form short of finding "Sign out" in the menu. It offers the same
+    "Sign out and open the link again" as to a signed-in person who is not in the family."""
+    path = _make_link(client_for(alice), family)
+    page = client_for(bob).get(path).content.decode()
+    assert "already in Smiths" in page
+    assert f'action="{reverse("logout")}"' in page and f'name="next" value="{path}"' in page
+    assert "Sign out</button> and open the link again" in page
+
+
 def test_a_signup_with_nul_is_a_form_error(client_for, family, alice):
     path = _make_link(client_for(alice), family)
     response = Client().post(path, {**SIGNUP, "username": "car\x00ol"})
