@@ -78,7 +78,10 @@ def invite_problem(invite: Invite | None) -> InviteUnusable | None:
     if invite is None:
         return InviteUnusable("This invitation link is not valid. Check that it was copied whole.", state=UNKNOWN)
     state = invite.state()
-    inviter = f" Ask {invite.created_by} for a new one." if invite.created_by else " Ask the family's admin for a new one."
+    # Named only while they may make another: one who left the family, was removed or stepped down makes no links.
+    still_admin = invite.created_by_id is not None and Membership.objects.filter(
+        family_id=invite.family_id, user_id=invite.created_by_id, role=Membership.Role.ADMIN).exists()
+    inviter = f" Ask {invite.created_by} for a new one." if still_admin else " Ask the family's admin for a new one."
     if state == Invite.State.USED:
         return InviteUnusable("This invitation link has already been used." + inviter, state=state)
     if state == Invite.State.REVOKED:

@@ -152,8 +152,21 @@ class MembershipInline(FamilyChoices, admin.TabularInline):
         return super().has_delete_permission(request, obj) and self._family_admin(request, obj)
 
 
+class ProgramRowsGoAlong:
+    """The delete page of what the program's own lists (ReadOnlyModelAdmin: tag suggestions, …) hang on. Django asks
+    the right to delete every row a delete takes along, and those lists give it to nobody, the superuser included:
+    every photo the worker has read has tag suggestions, so no family or photo could be deleted here. Such rows go
+    with what they belong to, as they do when a member deletes it on the site."""
+
+    def get_deleted_objects(self, objs, request):
+        deleted, counts, perms_needed, protected = super().get_deleted_objects(objs, request)
+        kept = {str(model._meta.verbose_name) for model, model_admin in self.admin_site._registry.items()
+                if isinstance(model_admin, ReadOnlyModelAdmin)}
+        return deleted, counts, {name for name in perms_needed if str(name) not in kept}, protected
+
+
 @admin.register(Family)
-class FamilyAdmin(FamilyScopedAdmin):
+class FamilyAdmin(ProgramRowsGoAlong, FamilyScopedAdmin):
     family_path = ""
     change_roles = (Membership.Role.ADMIN,)
     list_display = ["name", "id", "member_count", "photo_count", "created_at"]  # names repeat: the id tells apart
@@ -335,7 +348,7 @@ class PhotoAdminForm(forms.ModelForm):
 
 
 @admin.register(Photo)
-class PhotoAdmin(FamilyScopedAdmin):
+class PhotoAdmin(ProgramRowsGoAlong, FamilyScopedAdmin):
     class Media:
         css = {"all": ["css/admin.css"]}  # the thumbnails' sizes: a stylesheet, as the CSP allows no style attribute
 

@@ -243,13 +243,17 @@ def family_suggestions_on_full_photos(*, family: Family, min_probability: float,
 
 def trash_list(*, user: AbstractBaseUser, family_id: int | None = None) -> QuerySet[Photo]:
     """The photos in the trash of the user's families (members see their family's trash), most recently
-    trashed first."""
+    trashed first, each with `uploader_in_family`: whether its uploader may still restore it (they are still in its
+    family; not when they left, were removed or their account is gone)."""
     if not user.is_authenticated:
         return Photo.all_objects.none()
     qs = Photo.all_objects.filter(family__memberships__user=user, trashed_at__isnull=False)
     if family_id is not None:
         qs = qs.filter(family_id=family_id)
-    return qs.select_related("family", "uploaded_by", "trashed_by").order_by("-trashed_at", "-id")
+    uploader_in_family = Exists(Membership.objects.filter(family_id=OuterRef("family_id"),
+                                                          user_id=OuterRef("uploaded_by_id")))
+    return (qs.select_related("family", "uploaded_by", "trashed_by").annotate(uploader_in_family=uploader_in_family)
+            .order_by("-trashed_at", "-id"))
 
 
 def trash_photo_get(*, user: AbstractBaseUser, photo_id: int) -> Photo:

@@ -3,7 +3,8 @@ looked at (registered with gallery.smart_albums by SearchConfig.ready).
 
 What is saved (Album.search, JSON): the query, the search page's filters, the minimum score, and the owner's
 weights at save time (`"weights": {"semantic", "metadata", "expansion"}`) or `"weights": "live"` (the owner's
-preferences when the album is looked at; the defaults once the owner's account is gone).
+preferences when the album is looked at; the defaults once the owner has left the album's family or their account is
+gone).
 
 Isolation rests on the scope, not on who looks: the search runs with a context holding the album's family alone,
 so a smart album never shows another family's photo, whatever families its owner or the visitor belong to.
@@ -166,6 +167,8 @@ class SmartAlbumSearch:
     def _params(album: Album, limit: int) -> tuple[SearchParams, SearchPreferences]:
         search = album.search
         owner = album.created_by
+        if owner is not None and not Membership.objects.filter(family_id=album.family_id, user=owner).exists():
+            owner = None  # out of the family (left, removed): their preferences no longer steer its album
         prefs = preferences_for(owner) if owner is not None else SearchPreferences()
         weights = search.get("weights")
         if isinstance(weights, dict):

@@ -79,7 +79,9 @@ def search(request: HttpRequest) -> HttpResponse:
                "report_url": f"{reverse('search:search_report')}?{urlencode(SearchList.context(request.GET).params)}",
                "favourite_ids": favourite_ids(user=request.user, photo_ids=[r.photo.pk for r in response.results]),
                "filters_only": _filters_only(params), "indexing": _indexing(response),
-               "indexing_shown": INDEXING_SHOWN}
+               "indexing_shown": INDEXING_SHOWN,
+               # Out of every family (left, removed): said as the other pages say it, not "try other words".
+               "in_a_family": family_list(user=request.user).exists()}
     if wants_partial(request):
         return render(request, "search/search.html#results", context)
     return render(request, "search/search.html", {**context, **selection_context(user=request.user)})

@@ -304,6 +304,18 @@ def test_a_member_opening_a_link_to_their_own_family_leaves_it_unused(client_for
     assert Invite.objects.get().state() == Invite.State.PENDING
 
 
+def test_a_link_opened_on_a_family_members_device_offers_to_sign_out_and_open_it_again(client_for, family, alice,
+                                                                                       bob):
+    """Grandpa opens his link on the tablet bob is signed in on: the page said "You (bob) are already in Smiths." with
+    only "Open the family", no way to the sign-up form short of finding "Sign out" in the menu. It offers the same
+    "Sign out and open the link again" as to a signed-in person who is not in the family."""
+    path = _make_link(client_for(alice), family)
+    page = client_for(bob).get(path).content.decode()
+    assert "already in Smiths" in page
+    assert f'action="{reverse("logout")}"' in page and f'name="next" value="{path}"' in page
+    assert "Sign out</button> and open the link again" in page
+
+
 def test_a_signup_with_nul_is_a_form_error(client_for, family, alice):
     path = _make_link(client_for(alice), family)
     response = Client().post(path, {**SIGNUP, "username": "car\x00ol"})
@@ -471,3 +483,21 @@ def test_the_sign_out_address_opened_in_the_browser_offers_the_button_and_signs_
 def test_the_sign_out_address_when_signed_out_goes_to_sign_in(client, alice):
     response = client.get(reverse("logout"))
     assert response.status_code == 302 and response["Location"] == reverse("login")
+
+
+@pytest.mark.parametrize("how", ["left", "removed", "made a member"])
+def test_a_link_withdrawn_with_its_maker_sends_the_invitee_to_the_familys_admin(client_for, family, alice, bob, how):
+    """An admin who left (or was removed, or stepped down) had their open links withdrawn, and the invitee read "This
+    invitation link was withdrawn. Ask bob for a new one.": bob makes no links for that family any more."""
+    _admin_bob(family, bob)
+    theirs = _make_link(client_for(bob), family, note="my cousin")
+    if how == "left":
+        client_for(bob).post(reverse("gallery:family_leave", args=[family.pk]))
+    elif how == "removed":
+        client_for(alice).post(reverse("gallery:member_remove", args=[family.pk, bob.pk]))
+    else:
+        client_for(alice).post(reverse("gallery:member_role", args=[family.pk, bob.pk]), {"role": "member"})
+
+    body = Client().get(theirs).content.decode()
+    assert "This invitation link was withdrawn. Ask the family&#x27;s admin for a new one." in body
+    assert "Ask bob" not in body

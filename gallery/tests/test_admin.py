@@ -397,3 +397,22 @@ def test_a_password_the_site_admin_sets_in_the_admin_ends_the_accounts_api_token
     admin.post(reverse("admin:auth_user_password_change", args=[alice.pk]),
                {"password1": new, "password2": "different", "usable_password": "true"})
     assert ApiToken.objects.filter(user=alice).count() == 1
+
+
+def test_the_site_admin_deletes_a_family_or_a_photo_that_has_tag_suggestions(admin, photos, family):
+    """Every photo the worker has read carries tag suggestions, and their admin is read-only: the delete page of a
+    family (or a photo, which goes to the trash) answered "Cannot delete family … your account doesn't have permission to delete the
+    following types of objects: tag suggestion", the superuser's too. They go with their photo."""
+    from gallery.models import Family, TagSuggestion
+
+    for photo in photos.values():
+        TagSuggestion.objects.create(photo=photo, name="sea", probability=0.9, model_name="toy")
+    jones = photos["jones"]
+    page = admin.get(reverse("admin:gallery_photo_delete", args=[jones.pk])).content.decode()
+    assert "Cannot delete" not in page
+    assert admin.post(reverse("admin:gallery_photo_delete", args=[jones.pk]), {"post": "yes"}).status_code == 302
+    assert not Photo.objects.filter(pk=jones.pk).exists()  # in its family's trash, as everywhere
+    page = admin.get(reverse("admin:gallery_family_delete", args=[family.pk])).content.decode()
+    assert "Cannot delete" not in page and "Tag suggestions: 2" in page
+    assert admin.post(reverse("admin:gallery_family_delete", args=[family.pk]), {"post": "yes"}).status_code == 302
+    assert not Family.objects.filter(pk=family.pk).exists() and not TagSuggestion.objects.filter(photo__family=family.pk)

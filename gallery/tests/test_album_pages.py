@@ -120,6 +120,16 @@ def test_rename_and_delete_pages_are_for_the_creator_or_an_admin(client_for, fam
     assert not Album.objects.filter(pk=album.pk).exists()
 
 
+def test_a_rename_refused_for_rights_says_why(client_for, family, bob, album):
+    """An admin who opened the rename form and was made a plain member meanwhile saves it: the answer was a 422 page
+    saying nothing (the form, drawn for managers only, carried the reason), the name silently unchanged. It says why
+    now, as delete does."""
+    page = client_for(bob).post(reverse("gallery:album_edit", args=[album.pk]), {"name": "Bob's now"}, follow=True)
+    assert "Only the album&#x27;s creator or a family admin can do that." in page.content.decode()
+    album.refresh_from_db()
+    assert album.name == "Holidays"
+
+
 def test_another_familys_album_is_a_404_on_every_page(client_for, mallory, album, photos):
     client = client_for(mallory)
     for name in ("album_detail", "album_add", "album_shares"):

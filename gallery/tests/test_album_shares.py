@@ -197,6 +197,16 @@ def test_the_share_page_shows_the_link_once_and_revokes(client_for, album, alice
     assert album.shares.count() == 1
 
 
+def test_a_revoke_refused_for_rights_goes_back_to_the_album_with_the_reason(client_for, album, alice, bob):
+    """An admin made a plain member with the share page open presses Revoke: refused, they were sent back to the
+    share page, which is not theirs now, and landed on a "Not allowed" error page. They go to the album with why."""
+    share, token = _share(album, alice)
+    response = client_for(bob).post(reverse("gallery:album_share_revoke", args=[album.pk, share.pk]), follow=True)
+    assert response.status_code == 200 and response.redirect_chain[-1][0] == album.get_absolute_url()
+    assert "Only the album&#x27;s creator or a family admin can do that." in response.content.decode()
+    assert Client().get(reverse("shared_album", args=[token])).status_code == 200
+
+
 def test_a_shared_smart_album_shows_only_its_familys_matches(family, alice, other_family, mallory, photos):
     """Without the model, a smart album's search runs on metadata: the Joneses' photo titled the same stays out."""
     from gallery.services import photo_update

@@ -274,3 +274,29 @@ def test_a_member_leaves_a_family_on_its_page(client_for, family, alice, bob, ma
     response = client_for(alice).post(reverse("gallery:family_leave", args=[family.pk]), follow=True)
     assert Membership.objects.filter(family=family, user=alice).exists()
     assert "admin" in response.content.decode() and response.redirect_chain[-1][0] == family.get_absolute_url()
+
+
+def test_create_family_says_so_when_it_makes_a_member_the_admin(db, capsys):
+    """Run for a person who is a plain member of a family of that name, it made them its admin and printed "Family
+    “Millers” exists; vic is an admin.", as if nothing had changed."""
+    for name in ("uma", "vic"):
+        UserFactory(username=name)
+    call_command("create_family", "Millers", "--admin", "uma", "--member", "vic")
+    capsys.readouterr()
+
+    call_command("create_family", "Millers", "--admin", "vic")
+
+    assert _roles(Family.objects.get(name="Millers")) == {"uma": "admin", "vic": "admin"}
+    assert "Family “Millers” exists; vic, a member of it, is now an admin too." in capsys.readouterr().out
+
+
+def test_an_admin_who_leaves_is_told_their_invitation_links_stopped_working(client_for, family, alice, bob):
+    """Leaving withdrew the open invitation links the admin had made (whoever they sent one to can no longer join)
+    and said nothing of it, as it did of their share links; removing someone says both."""
+    from gallery.account_services import invite_create
+
+    Membership.objects.filter(family=family, user=bob).update(role=Membership.Role.ADMIN)
+    invite_create(family=family, created_by=bob, note="Grandpa")
+    response = client_for(bob).post(reverse("gallery:family_leave", args=[family.pk]), follow=True)
+    assert "The photos you added stay with it; the 1 invitation link you made for it no longer works." in \
+        response.content.decode()

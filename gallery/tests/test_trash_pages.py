@@ -212,3 +212,23 @@ def test_the_trash_page_shows_a_page_at_a_time_in_the_same_few_queries(client_fo
         seen |= {int(pk) for pk in re.findall(r'id="trashed-(\d+)"', page)}
     assert seen == {p.pk for p in photos}
     assert 'rel="next"' not in page and 'rel="prev"' in page
+
+
+@pytest.mark.parametrize("gone", ["account deleted", "left the family"])
+def test_a_trashed_photo_whose_uploader_is_gone_names_only_the_admins(client_for, family, alice, bob, carol, gone):
+    """Its uploader's account deleted (or they left the family, or were removed), the trash page and the photo's link
+    said "Only its uploader (or: Only carol) or a family admin can restore it.": no uploader is left who could."""
+    from django.contrib.auth import get_user_model
+
+    from gallery.services import membership_remove, users_delete
+
+    photo = photo_factory(family=family, user=carol)
+    photos_trash(user=alice, photo_ids=[photo.pk])
+    if gone == "account deleted":
+        users_delete(users=get_user_model().objects.filter(pk=carol.pk))
+    else:
+        membership_remove(family=family, user=carol)
+    client = client_for(bob)
+    for url in (reverse("gallery:family_trash", args=[family.pk]), reverse("gallery:photo_detail", args=[photo.pk])):
+        body = " ".join(client.get(url).content.decode().split())
+        assert "Only a family admin can restore it." in body and "its uploader" not in body and "carol or" not in body

@@ -125,7 +125,11 @@ def album_edit(request: HttpRequest, album_id: int) -> HttpResponse:
         try:
             album_update(user=request.user, album=album, name=form.cleaned_data["name"],
                          description=form.cleaned_data["description"])
-        except (ValidationError, PermissionDenied) as exc:
+        except PermissionDenied as exc:
+            # Their form is drawn for managers only (they may have been one when they opened it): say it above.
+            messages.error(request, str(exc))
+            return redirect(album)
+        except ValidationError as exc:
             form.add_error(None, _problem(exc))
         else:
             messages.success(request, "Saved.")
@@ -289,6 +293,7 @@ def album_share_revoke(request: HttpRequest, album_id: int, share_id: int) -> Ht
         share_revoke(user=request.user, share=share)
     except PermissionDenied as exc:
         messages.error(request, str(exc))
+        return redirect(album)  # the share page is not theirs (any more): it would be a "Not allowed" page
     else:
         messages.success(request, "The link no longer works.")
     return redirect("gallery:album_shares", album.pk)

@@ -149,11 +149,13 @@ def family_leave(request: HttpRequest, family_id: int) -> HttpResponse:
     """A member takes themself out of a family (their photos stay the family's); the last admin is refused."""
     family = family_get(user=request.user, family_id=family_id)
     try:
-        _, shares = membership_remove(family=family, user=request.user)
+        invites, shares = membership_remove(family=family, user=request.user)
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
         return redirect(family)
+    made = [f"the {n} {kind} link{'s' if n != 1 else ''} you made {what}"
+            for n, kind, what in ((invites, "invitation", "for it"), (shares, "share", "of its albums")) if n]
+    one = len(made) == 1 and invites + shares == 1
     messages.success(request, f"You left {family}. The photos you added stay with it"
-                     + (f"; the {shares} share link{'s' if shares != 1 else ''} you made of its albums no longer "
-                        f"work{'s' if shares == 1 else ''}." if shares else "."))
+                     + (f"; {' and '.join(made)} no longer work{'s' if one else ''}." if made else "."))
     return redirect("gallery:families")

@@ -21,3 +21,14 @@ def test_the_readme_expansion_example_is_what_the_seeded_synonyms_produce():
     terms = [term.text for term in expand("crimson ball", family_ids=[])]
     assert terms[0] == "crimson ball"
     assert terms[1 : 1 + len(promised)] == promised
+
+
+def test_the_readme_sends_a_family_admin_to_the_django_admin_only_with_the_staff_status_it_takes():
+    """"A family admin deletes wrong labels there" (the admin's Judgments), and deletes rows of "Photos deleted for
+    good" there: a family admin is no staff unless the site administrator makes them one, and the admin answered
+    "You are authenticated as sam, but are not authorized to access this page"."""
+    text = " ".join(README.read_text().split())
+    for where in ("deletes wrong labels there", "deleting a row there"):
+        sentence = re.search(rf"[^.]*{where}[^.]*\.", text)
+        assert sentence, f"the README no longer says who {where}"
+        assert "staff" in sentence.group(0), sentence.group(0)

@@ -473,3 +473,17 @@ def test_the_search_forms_uploaders_and_countries_read_few_rows_in_the_same_few_
     country = body.split('name="country"')[1].split("</select>")[0]
     assert re.findall(r'<option value="\d+">([^<]+)</option>', uploader) == ["alice", "bob"]
     assert re.findall(r'<option value="([A-Z]{2})"', country) == ["PT", "ES"]  # by name, once each, no France
+
+
+def test_someone_in_no_family_is_told_so_not_to_try_other_words(client_for, db):
+    """A member who left their only family (or was removed) searched and read "Nothing matches “red”. Try other
+    words, or fewer filters.", with "Save as smart album" for no family. The page says what the others say now."""
+    from tests.factories import UserFactory
+
+    client = client_for(UserFactory(username="loner"))
+    for query, headers in (("red", {}), ("red", HTMX), ("", {})):
+        body = client.get(reverse("search:search"), {"q": query}, headers=headers).content.decode()
+        assert "You are not in any family yet." in body
+        assert "Nothing matches" not in body and "Save as smart album" not in body
+    # Nor a "Search quality" link to a page that is a 404 for them (the quality of no family's search).
+    assert reverse("search:quality_index") not in body

@@ -72,6 +72,23 @@ def test_weights_saved_or_live(toy_model, family, alice, bob):
     assert (params.semantic_weight, params.metadata_weight, params.expansion_enabled) == (0.2, 0.8, False)
 
 
+def test_live_weights_are_the_owners_only_while_they_are_in_the_albums_family(toy_model, family, alice, bob):
+    """A member made a smart album with live weights, then left (or was removed): their preferences, changed from
+    anywhere, still decided what the family's album showed. Out of the family, the album takes the defaults, as it
+    does once their account is gone."""
+    from gallery.services import membership_remove
+    from search.smart_albums import SmartAlbumSearch
+
+    live = album_create(user=bob, family=family, name="Live", search={"q": "dog", "weights": "live"})
+    preferences_update(user=bob, semantic_weight=0.2, metadata_weight=0.8, min_score=0.5, expansion_enabled=False,
+                       default_sort="relevance")
+    params, _ = SmartAlbumSearch._params(live, 10)
+    assert (params.semantic_weight, params.metadata_weight, params.expansion_enabled) == (0.2, 0.8, False)
+    membership_remove(family=family, user=bob)
+    params, _ = SmartAlbumSearch._params(live, 10)
+    assert (params.semantic_weight, params.metadata_weight, params.expansion_enabled) == (0.6, 0.4, True)
+
+
 @pytest.mark.parametrize("search, message", [
     ({}, "needs something to search for"),
     ({"q": "dog", "min_score": 2}, "between 0 and 1"),

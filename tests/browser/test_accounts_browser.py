@@ -105,3 +105,47 @@ def test_invite_sign_up_and_change_password(browser, live_server, artifacts, pre
     assert admin.js_errors == [] and invitee.js_errors == []
     admin_context.close()
     invitee_context.close()
+
+
+# Words of `selector`'s visible text laid out over more than one line: broken inside the word.
+WORDS_BROKEN = """(selector) => {
+  const broken = [];
+  for (const cell of document.querySelectorAll(selector)) {
+    const walker = document.createTreeWalker(cell, NodeFilter.SHOW_TEXT);
+    for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+      if (node.parentElement.closest('.visually-hidden')) continue;
+      for (const m of node.data.matchAll(/\\S+/g)) {
+        const range = document.createRange();
+        range.setStart(node, m.index);
+        range.setEnd(node, m.index + m[0].length);
+        const lines = new Set(Array.from(range.getClientRects()).filter((r) => r.width > 0).map((r) => Math.round(r.top)));
+        if (lines.size > 1) broken.push(m[0]);
+      }
+    }
+  }
+  return broken;
+}"""
+
+
+def test_the_invitation_links_read_whole_words_on_a_phone(browser, live_server, artifacts):
+    """At 390 px the links' table squeezed its first column to a few letters: "Cousin Ann" read "Cousi / n Ann",
+    "by someone gone" broke inside "someone", each row a column of word pieces."""
+    from gallery.account_services import invite_accept_new_account, invite_create, invite_revoke
+
+    family = FamilyFactory(name="The Hendersons")
+    grandma = UserFactory(username="grandma")
+    MembershipFactory(family=family, user=grandma, role=Membership.Role.ADMIN)
+    invite_create(family=family, created_by=grandma, note="Cousin Ann from Leeds")
+    invite_revoke(invite=invite_create(family=family, created_by=grandma, note="Uncle Bernard").invite)
+    used = invite_create(family=family, created_by=grandma, role=Membership.Role.ADMIN, note="Grandpa Joe")
+    invite_accept_new_account(token=used.token, username="grandpa", password=NEW_PASSWORD)
+
+    context, page = new_page(browser, **PHONE)
+    sign_in(page, live_server, "grandma")
+    page.goto(live_server.url + family.get_absolute_url())
+    page.get_by_text("Used by grandpa").wait_for()
+    page.locator("#invites").screenshot(path=artifacts / "accounts-invite-links-mobile.png")
+    assert page.evaluate(WORDS_BROKEN, ".invites tbody td") == []
+    assert page.evaluate(OVERFLOW, PHONE["viewport"]["width"]) == []
+    assert page.evaluate(SMALL_TARGETS) == []
+    context.close()

@@ -30,8 +30,11 @@ class Command(BaseCommand):
                 family = family_create(name=name, admin=admin_user)
                 self.stdout.write(f"Created family “{family}” with admin {admin_user}.")
             else:
+                was = Membership.objects.filter(family=family, user=admin_user).values_list("role", flat=True).first()
                 membership_add(family=family, user=admin_user, role=Membership.Role.ADMIN)
-                self.stdout.write(f"Family “{family}” exists; {admin_user} is an admin.")
+                # A plain member made its admin is a change of role: said as one.
+                self.stdout.write(f"Family “{family}” exists; {admin_user} is an admin." if was == Membership.Role.ADMIN
+                                  else f"Family “{family}” exists; {admin_user}, a member of it, is now an admin too.")
             for user in members:
                 if user == admin_user:
                     continue
