@@ -415,20 +415,28 @@ def _duplicate(filename: str, existing: Photo, *, tags: list[str] = (), descript
     not be applied is said, never dropped without a word. None when that photo was deleted for good meanwhile (the
     trash emptied at the same moment): store the file anew."""
     if existing.trashed_at is None:
-        given = " and ".join(what for what, there in (("tags", tags), ("description", description.strip())) if there)
-        unused = f" The {given} given with this upload {'were' if tags else 'was'} not applied." if given else ""
-        return UploadResult(filename, UploadResult.DUPLICATE, photo=existing,
-                            reason=f"Already in {existing.family} as “{existing}”.{unused}")
+        return _already_there(filename, existing, tags=tags, description=description)
     from gallery.trash_services import photos_untrash
 
     with transaction.atomic():
-        if not Photo.all_objects.select_for_update().filter(pk=existing.pk).exists():
+        locked = Photo.all_objects.select_for_update().filter(pk=existing.pk).values_list("trashed_at", flat=True)
+        if not locked:
             return None
+        if locked[0] is None:  # restored meanwhile (the same file chosen twice, uploaded at once): it is back
+            existing.trashed_at, existing.trashed_by = None, None
+            return _already_there(filename, existing, tags=tags, description=description)
         photos_untrash(photo_ids=[existing.pk])
         notes = _restored_with(existing, tags=tags, description=description, user=user)
     existing.trashed_at, existing.trashed_by = None, None
     restored = f"It was in the trash of {existing.family}: restored “{existing}”."
     return UploadResult(filename, UploadResult.RESTORED, photo=existing, reason=" ".join([restored, *notes]))
+
+
+def _already_there(filename: str, existing: Photo, *, tags: list[str], description: str) -> UploadResult:
+    given = " and ".join(what for what, there in (("tags", tags), ("description", description.strip())) if there)
+    unused = f" The {given} given with this upload {'were' if tags else 'was'} not applied." if given else ""
+    return UploadResult(filename, UploadResult.DUPLICATE, photo=existing,
+                        reason=f"Already in {existing.family} as “{existing}”.{unused}")
 
 
 def _restored_with(photo: Photo, *, tags: list[str], description: str, user) -> list[str]:

@@ -20,6 +20,7 @@ before it was refused), DATA_UPLOAD_MAX_NUMBER_FILES answers a bare 400, and a f
 from __future__ import annotations
 
 import logging
+import re
 from dataclasses import dataclass, field
 
 from django.conf import settings
@@ -86,11 +87,20 @@ def _report(request: HttpRequest) -> UploadReport:
     return UploadReport()
 
 
+# How HTML's form encoding writes the three characters a multipart header can't hold in a file name (browsers and
+# urllib3 do it; `%` itself is sent as it is, so a name holding "%22" can't be told apart, and reads as a quote).
+FORM_NAME_ESCAPES = {"%22": '"', "%0D": "\r", "%0A": "\n"}
+
+
 class _NamingMultiPartParser(MultiPartParser):
-    """Django's parser, but a file whose name reduces to nothing keeps a generated name instead of vanishing.
+    """Django's parser, but a file name's form escapes are undone (`Mum's "best" cake.jpg` arrives as `Mum's
+    %22best%22 cake.jpg`), and a file whose name reduces to nothing keeps a generated name instead of vanishing.
     (A part with no name at all, an empty file input, is still no file.)"""
 
     def sanitize_file_name(self, file_name: str) -> str:
+        if file_name:
+            file_name = re.sub("%22|%0D|%0A", lambda m: FORM_NAME_ESCAPES[m.group().upper()], file_name,
+                               flags=re.IGNORECASE)
         return super().sanitize_file_name(file_name) or UNNAMED_FILE
 
 

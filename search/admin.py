@@ -15,6 +15,7 @@ from search.models import (
     Synonym, TagConcept, WorkerHeartbeat, WorkLease,
 )
 from search.forms import PreferencesAdminForm
+from search.selectors import indexed_percent
 from search.services import photos_retry
 from search.suggestions import suggestions_recompute_enqueue
 
@@ -42,7 +43,7 @@ class IndexedFamilyAdmin(FamilyScopedAdmin, ReadOnlyModelAdmin):
     def progress(self, family):
         counts = self._counts(family)
         total = sum(counts.values())
-        percent = 100 if not total else round(100 * counts["ready"] / total)
+        percent = indexed_percent(ready=counts["ready"], total=total)
         return format_html('<progress max="100" value="{}"></progress> {}%', percent, percent)
 
     def pending(self, family):

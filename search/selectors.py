@@ -210,6 +210,12 @@ def families_kept_models(*, family_ids: list[int]) -> dict[int, list[KeptModel]]
     return kept
 
 
+def indexed_percent(*, ready: int, total: int) -> int:
+    """The share of a family's photos that are indexed, in whole percent, rounded down: 221 of 222 is 99%, not a
+    full bar that reads "100%" while a photo is still pending or failed. 100 for no photos."""
+    return 100 if not total else 100 * ready // total
+
+
 @dataclass
 class FamilyIndexStatus:
     family: Family
@@ -232,7 +238,7 @@ class FamilyIndexStatus:
 
     @property
     def percent(self) -> int:
-        return 100 if not self.total else round(100 * self.counts["ready"] / self.total)
+        return indexed_percent(ready=self.counts["ready"], total=self.total)
 
     @property
     def switching(self) -> bool:

@@ -283,6 +283,33 @@ def test_serve_says_when_other_devices_would_get_bad_request(host, allowed, warn
         assert "ALLOWED_HOSTS" in said and "Bad request" in said
 
 
+def test_serve_on_a_port_another_server_holds_says_so_and_starts_nothing(monkeypatch):
+    """`make run` again while the gallery still runs (to restart a worker someone thought dead): the new serve
+    started its worker against the same database, printed "MediaSearch is running at http://localhost:8852/"
+    (the other server had answered its probe) and only then stopped with "The web process could not start (exit
+    code 1)", the reason in gunicorn's log lines above (QA). It now says the port is taken before it starts
+    anything."""
+    import socket
+
+    from django.core.management import call_command
+    from django.core.management.base import CommandError
+
+    from mediasearch.management.commands import serve
+
+    started = []
+    monkeypatch.setattr(serve.Child, "start", lambda child: started.append(child.name))
+    with socket.socket() as holder:
+        holder.bind(("127.0.0.1", 0))
+        holder.listen()
+        port = holder.getsockname()[1]
+        with pytest.raises(CommandError) as refused:
+            call_command("serve", "--host", "127.0.0.1", "--port", str(port))
+    assert str(refused.value) == (
+        f"Port {port} on 127.0.0.1 is already in use: is MediaSearch (or another program) already running there? "
+        "Stop it first, or set PORT to another port.")
+    assert started == []
+
+
 def test_log_level_reads_any_case_and_names_a_level_it_does_not_know(tmp_path):
     """LOG_LEVEL=debug (as most write it) stopped every start with "ValueError: Unable to configure root logger",
     naming neither the variable nor the levels."""

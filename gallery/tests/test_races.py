@@ -310,6 +310,29 @@ def test_the_same_file_uploaded_again_while_its_copy_is_restored_is_restored_onc
     assert list(Photo.objects.values_list("pk", flat=True)) == [photo.pk]
 
 
+def test_the_same_trashed_file_uploaded_twice_at_once_is_restored_once_and_then_a_duplicate(smiths):
+    """A file chosen twice on the upload page goes up in two requests at once: both found its photo in the trash,
+    and both rows read "Restored from the trash" (QA). The second waits for the first's restore and finds the photo
+    back in the family: a duplicate, as it would be a moment later."""
+    family, alice, bob = smiths
+    data = images.jpeg(colour=(50, 60, 70))
+    photo = photo_factory(family=family, user=bob, data=data)
+    photos_trash(user=bob, photo_ids=[photo.pk])
+
+    def upload():
+        return photo_create_from_bytes(family=family, uploaded_by=bob, data=data, filename="again.jpg", tags=["lake"])
+
+    run = first_holds_then_second(upload, upload)
+
+    assert not _fails(run.first) and not _fails(run.second), run
+    assert run.second_waited
+    assert run.first.outcome == UploadResult.RESTORED, run.first
+    assert run.second.outcome == UploadResult.DUPLICATE, run.second
+    assert run.second.reason == f"Already in Smiths as “{photo}”. The tags given with this upload were not applied."
+    assert list(Photo.objects.values_list("pk", flat=True)) == [photo.pk]
+    assert _tag_names(photo) == ["lake"]
+
+
 def test_a_cover_chosen_while_its_photo_is_deleted_for_good_goes_with_the_photo(smiths):
     family, alice, bob = smiths
     photos = [photo_factory(family=family, user=bob) for _ in range(2)]

@@ -275,3 +275,25 @@ def test_the_readmes_nginx_site_lets_a_whole_upload_through_so_the_refusal_is_ou
     scale = {"": 1, "k": 1024, "m": MB, "g": 1024 * MB}
     for number, unit in sizes:
         assert int(number) * scale[unit] >= settings.UPLOAD_MAX_REQUEST_BYTES
+
+
+def test_quotes_and_line_breaks_in_file_names_arrive_as_browsers_meant_them(client_for, alice, family, spool):
+    """Browsers (and urllib3) write a file name's `"`, line feed and carriage return as %22, %0A and %0D in the
+    upload, as HTML's form encoding says: a photo chosen as `Mum's "best" cake.jpg` was titled `Mum's %22best%22
+    cake` (QA, Chromium). The escapes are undone; the line break then goes as any control character does."""
+    files = [("Mum's %22best%22 cake.jpg", images.jpeg(colour=(200, 90, 10))),
+             ("two%0D%0Alines.jpg", images.jpeg(colour=(10, 90, 200))),
+             ("100%25 real.jpg", images.jpeg(colour=(90, 200, 10)))]  # no escape a browser writes: kept as it is
+    body = multipart({"family": str(family.pk)}, files)
+
+    response = post(client_for(alice), reverse("gallery:upload"), MeasuringStream(body, spool), len(body),
+                    **{"X-Upload-Script": "1"})
+
+    assert response.content.decode().count('data-outcome="saved"') == 3
+    assert sorted(Photo.objects.values_list("original_filename", "title")) == [
+        ("100%25 real.jpg", "100%25 real"), ("Mum's \"best\" cake.jpg", "Mum's \"best\" cake"),
+        ("twolines.jpg", "twolines")]
+
+    api = multipart({"family": str(family.pk)}, [("%22quoted%22.jpg", images.jpeg(colour=(1, 2, 3)))], field_name="file")
+    response = post(client_for(alice), reverse("api_photos"), MeasuringStream(api, spool), len(api))
+    assert response.status_code == 201 and response.json()["original_filename"] == '"quoted".jpg'

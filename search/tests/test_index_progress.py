@@ -167,3 +167,20 @@ def test_photos_whose_text_could_not_be_read_are_listed_and_read_again(family, a
     assert "Reading the text in 1 photo again." in response.content.decode()
     assert Photo.objects.get(pk=mine[1].pk).ocr_reason == OCR_REQUESTED
     assert Photo.objects.get(pk=theirs.pk).ocr_status == "failed"
+
+
+def test_the_share_indexed_reads_100_only_when_every_photo_is(family):
+    """With 221 of 222 photos ready and one failed, the page read "(100% of 222)" under a full bar (QA): the share
+    was rounded to the nearest percent, so a large family with photos still pending or failed looked done."""
+    from search.selectors import FamilyIndexStatus
+
+    def status(ready, pending=0, failed=0):
+        counts = {"ready": ready, "pending": pending, "processing": 0, "failed": failed}
+        return FamilyIndexStatus(family=family, counts=counts, total=ready + pending + failed,
+                                 search_model="m", active_model="m", active_covered=ready)
+
+    assert status(221, failed=1).percent == 99
+    assert status(999, pending=1).percent == 99
+    assert status(1, pending=2).percent == 33
+    assert status(2, pending=1).percent == 66  # never more than is done
+    assert status(222).percent == 100

@@ -249,7 +249,10 @@ def test_serve_stops_with_a_plain_message_when_the_web_server_cannot_start(toy_m
             cwd=ROOT, env=_env(toy_model), capture_output=True, text=True, timeout=60,
         )
     assert serve.returncode == 1
-    assert "The web process could not start (exit code 1); stopping." in serve.stderr
+    # Said before anything starts (it was "The web process could not start (exit code 1)", after gunicorn's retries).
+    assert f"Port {port} on 127.0.0.1 is already in use: is MediaSearch (or another program) already running" \
+        in serve.stderr
+    assert "is running at" not in serve.stdout
 
 
 @pytest.mark.django_db(transaction=True)

@@ -1,10 +1,10 @@
-// The upload page: chosen or dropped files wait in a list until the person presses "Upload", so the family and
-// tags they set after choosing the files apply (both are read when the upload starts). Each file then goes in
-// its own request (at most three at a time) with its own progress bar and result row, under an overall
-// "12 of 21" count. A file the network or the server failed gets a plain reason and a Retry button; one refused for
-// the tags typed (not for itself) goes back to the list with the reason, to go again once they are fixed. A file over
-// the per-file limit is refused as soon as it is chosen, with the server's own words: not sent for nothing. The
-// count is of every file chosen, refused ones included, and names those refused and why.
+// The upload page: chosen or dropped files (the files in a dropped folder too) wait in a list until the person
+// presses "Upload", so the family and tags they set after choosing the files apply (both are read when the upload
+// starts). Each file then goes in its own request (at most three at a time) with its own progress bar and result
+// row, under an overall "12 of 21" count. A file the network or the server failed gets a plain reason and a Retry
+// button; one refused for the tags typed (not for itself) goes back to the list with the reason, to go again once
+// they are fixed. A file over the per-file limit is refused as soon as it is chosen, with the server's own words:
+// not sent for nothing. The count is of every file chosen, refused ones included, and names those refused and why.
 // Without this script the form posts all files at once and the server answers with the same result rows.
 (function () {
   const form = document.getElementById("upload-form");
@@ -320,7 +320,35 @@
   });
   ["dragenter", "dragover"].forEach((ev) => dropzone.addEventListener(ev, (e) => { e.preventDefault(); dropzone.classList.add("over"); }));
   ["dragleave", "drop"].forEach((ev) => dropzone.addEventListener(ev, (e) => { e.preventDefault(); dropzone.classList.remove("over"); }));
-  dropzone.addEventListener("drop", (e) => { if (e.dataTransfer.files.length) addWaiting(e.dataTransfer.files); });
+  dropzone.addEventListener("drop", (e) => {
+    // A dropped folder is one File the browser can't read (sending it fails as if the network had): list the files
+    // in it instead, as the file chooser would. Entries are taken now: the drop's data is gone once this returns.
+    const entries = Array.from(e.dataTransfer.items || [])
+      .filter((item) => item.kind === "file")
+      .map((item) => (item.webkitGetAsEntry ? item.webkitGetAsEntry() : null));
+    if (entries.some((entry) => entry && entry.isDirectory)) {
+      Promise.all(entries.map(entryFiles)).then((found) => addWaiting(found.flat()));
+    } else if (e.dataTransfer.files.length) {
+      addWaiting(e.dataTransfer.files);
+    }
+  });
+
+  // The files of a dropped entry: itself, or every file in a folder and its folders (not hidden ones: .DS_Store).
+  function entryFiles(entry) {
+    if (!entry) return Promise.resolve([]);
+    if (entry.isFile) return new Promise((resolve) => entry.file((file) => resolve([file]), () => resolve([])));
+    const reader = entry.createReader();
+    const children = [];
+    return new Promise((resolve) => {
+      const done = () => Promise.all(children.map(entryFiles)).then((found) => resolve(found.flat()));
+      const more = () => reader.readEntries((batch) => { // a batch at a time (Chromium: 100), until an empty one
+        if (!batch.length) return done();
+        children.push(...batch.filter((child) => !child.name.startsWith(".")));
+        more();
+      }, done);
+      more();
+    });
+  }
   window.addEventListener("beforeunload", (e) => {
     if (inFlight || queue.length || waiting.length) e.preventDefault(); // the browser asks "leave the page?"
   });

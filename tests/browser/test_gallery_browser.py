@@ -366,3 +366,44 @@ def test_a_search_typed_after_the_session_ended_goes_to_sign_in_and_back(live_se
     page.fill("#id_password", "correct horse battery")
     page.click("button[type=submit]")
     page.wait_for_url(live_server.url + "/search/?q=red")
+
+
+def _drop_paths(page, selector: str, paths: list[str]) -> None:
+    """Drop files and folders on an element as a person drags them from the desktop: Chromium's own drag (DevTools
+    Input.dispatchDragEvent), so a folder arrives as the browser gives one, not as a script would build it."""
+    box = page.locator(selector).bounding_box()
+    x, y = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+    cdp = page.context.new_cdp_session(page)
+    data = {"items": [], "files": paths, "dragOperationsMask": 1}
+    for kind in ("dragEnter", "dragOver", "drop"):
+        cdp.send("Input.dispatchDragEvent", {"type": kind, "x": x, "y": y, "data": data})
+    cdp.detach()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_folder_dropped_on_the_upload_page_uploads_the_photos_in_it(live_server, page, artifacts, tmp_path):
+    """Photos are kept in folders, and people drag the folder: it arrived as one unreadable "file" named after the
+    folder, listed as "Ready", then "Not uploaded: Could not reach the server. Check your connection, then retry."
+    with a Retry that could never work (QA, a real drag in Chromium). The files in it (and in its folders; not
+    hidden ones) are listed instead, as if chosen one by one."""
+    family = FamilyFactory(name="Smiths")
+    MembershipFactory(family=family, user=UserFactory(username="dora"))
+    holiday = tmp_path / "Holiday 2024"
+    (holiday / "day two").mkdir(parents=True)
+    (holiday / "beach.jpg").write_bytes(images.jpeg(colour=(200, 30, 30)))
+    (holiday / "day two" / "hotel.jpg").write_bytes(images.jpeg(colour=(30, 200, 30)))
+    (holiday / ".DS_Store").write_bytes(b"\0\0\0\1Bud1")
+    loose = tmp_path / "loose.jpg"
+    loose.write_bytes(images.jpeg(colour=(30, 30, 200)))
+
+    sign_in(page, live_server, "dora")
+    page.goto(live_server.url + "/upload/")
+    _drop_paths(page, "#dropzone", [str(holiday), str(loose)])
+    page.get_by_role("button", name="Upload 3 photos to Smiths").wait_for()
+    assert sorted(page.locator("#upload-list .filename").all_inner_texts()) == ["beach.jpg", "hotel.jpg", "loose.jpg"]
+    page.get_by_role("button", name="Upload 3 photos to Smiths").click()
+    page.wait_for_function("() => document.getElementById('upload-progress').textContent.includes('3 of 3 done')")
+    assert page.locator('#upload-list [data-outcome="saved"]').count() == 3
+    page.screenshot(path=artifacts / "upload-dropped-folder.png", full_page=True)
+    assert page.js_errors == []
+    assert sorted(Photo.objects.values_list("original_filename", flat=True)) == ["beach.jpg", "hotel.jpg", "loose.jpg"]

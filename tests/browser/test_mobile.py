@@ -216,3 +216,26 @@ def test_desktop_keeps_the_menu_and_filters_open(live_server, browser, artifacts
     _visit_every_page(page, live_server, DESKTOP_WIDTH, "desktop", artifacts, hendersons, photos, long_one)
     assert page.js_errors == [] and page.missing == []
     context.close()
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("width", [PHONE_WIDTH, DESKTOP_WIDTH])
+def test_upload_results_naming_a_photo_with_a_long_title_fit_the_page(live_server, browser, artifacts, width):
+    """A duplicate's row says "Already in Smiths as “<title>”": the title of a photo uploaded as a 250-character
+    file name is one word that long, and it ran off the row, widening the page to 2,235 px on a phone (QA)."""
+    family = FamilyFactory(name="Smiths")
+    MembershipFactory(family=family, user=UserFactory(username="grandma"), role=Membership.Role.ADMIN)
+    data = shape_png("red", "circle", seed=3)
+    long_name = "L" * 246 + ".png"
+    _add_shape(family, family.memberships.get().user, "red", "circle", seed=3)  # the same bytes are in the family
+    Photo.objects.filter(family=family).update(title=long_name[:-4], original_filename=long_name)
+    context, page = _signed_in_page(browser, live_server, PHONE if width == PHONE_WIDTH else DESKTOP)
+
+    page.goto(live_server.url + "/upload/")
+    page.set_input_files("#file-input", files=[{"name": long_name, "mimeType": "image/png", "buffer": data}])
+    page.locator("#upload-button").click()
+    page.wait_for_function("() => document.getElementById('upload-progress').textContent.includes('1 of 1 done')")
+    assert page.locator("#upload-list li").get_attribute("data-outcome") == "duplicate"
+    _check(page, width, "upload-duplicate-long-title", artifacts, "mobile" if width == PHONE_WIDTH else "desktop")
+    assert page.js_errors == []
+    context.close()

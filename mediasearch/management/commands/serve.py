@@ -15,8 +15,10 @@ their parents in turn. The embedded database stops when the last process using i
 
 from __future__ import annotations
 
+import errno
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -78,6 +80,8 @@ class Command(BaseCommand):
         parser.add_argument("--no-worker", action="store_true", help="web server only (run `manage.py worker` elsewhere)")
 
     def handle(self, *args, host, port, web_workers, no_worker, **options):
+        if taken := port_taken(host, port):
+            raise CommandError(taken)  # before anything starts: a second worker, a probe the other server answers
         call_command("migrate", interactive=False, verbosity=0)  # its connection starts the embedded database
         # Static files under content-hashed names for WhiteNoise (about 2 s when nothing changed).
         call_command("collectstatic", interactive=False, verbosity=0)
@@ -193,6 +197,22 @@ def other_devices_refused(host: str, allowed_hosts: list[str]) -> str:
     return ("Listening for other devices too, but ALLOWED_HOSTS names only this machine: from a phone or another "
             "computer every page would be \"Bad request\". Add the name or address they use, e.g. "
             "ALLOWED_HOSTS=localhost,192.168.1.20 (this machine's address on your network).")
+
+
+def port_taken(host: str, port: int) -> str:
+    """What to say when another program (often this gallery, started before) listens on host:port; empty when the
+    web server can have it. Bound as gunicorn binds (SO_REUSEADDR), so a port left in TIME_WAIT counts as free."""
+    family = socket.AF_INET6 if ":" in host.strip("[]") else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host.strip("[]"), port))
+        except OSError as exc:
+            if exc.errno != errno.EADDRINUSE:
+                return ""  # another problem (an address this machine lacks): gunicorn says what it is
+            return (f"Port {port} on {host} is already in use: is MediaSearch (or another program) already running "
+                    "there? Stop it first, or set PORT to another port.")
+    return ""
 
 
 def _answers(url: str) -> bool:
