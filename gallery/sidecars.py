@@ -29,7 +29,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from gallery.embedded import DESCRIPTION_MAX, TAG_MAX
-from gallery.text import one_line, tag_names_from_file, text_from_file
+from gallery.text import TAG_SEPARATOR, one_line, text_from_file
 
 logger = logging.getLogger(__name__)
 
@@ -230,15 +230,16 @@ def _position(value) -> tuple[float, float] | None:
 
 
 def _people(value) -> tuple[str, ...]:
-    """The names of the people Google Photos recognised and someone named, as tag names (commas split them as a
-    file's keywords do; too long a name is left out)."""
+    """The names of the people Google Photos recognised and someone named, as tag names: each name one tag, without
+    its commas ("Smith, John" is one person, "Smith John"; no tag name holds a comma); too long a name is left out."""
     if not isinstance(value, list):
         return ()
     names = []
     for person in value[:MAX_PEOPLE]:
         name = person.get("name") if isinstance(person, dict) else None
         if isinstance(name, str):
-            names += [one_line(part) for part in tag_names_from_file(name) if len(one_line(part)) <= TAG_MAX]
+            name = one_line(text_from_file(name).replace(TAG_SEPARATOR, " "))
+            names += [name] if len(name) <= TAG_MAX else []
     return tuple(dict.fromkeys(name for name in names if name))
 
 

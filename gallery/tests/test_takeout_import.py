@@ -282,3 +282,30 @@ def test_a_re_run_into_one_family_dates_none_of_anothers_photos(tmp_path, family
     assert (theirs.taken_at_source, theirs.place_city) == (Photo.DateSource.FILE, "")
     assert not PhotoTag.objects.filter(photo=theirs).exists()
     assert Photo.objects.get(family=family).taken_at_source == Photo.DateSource.SIDECAR
+
+
+def test_a_person_named_with_a_comma_stays_one_tag(tmp_path, family, alice):
+    """Google Photos names a person, not a list: "Smith, John" is one person, so one tag (without the comma, which no
+    tag name holds), not "Smith" and "John"."""
+    _write(tmp_path, "IMG_0001.jpg", images.jpeg(colour=(10, 120, 30)))
+    _write(tmp_path, "IMG_0001.jpg.json", _sidecar("IMG_0001.jpg", people=["Smith, John", "Grandma", "Ng ,, Anna"]))
+
+    _import(tmp_path)
+
+    photo = Photo.objects.get(family=family)
+    assert sorted(PhotoTag.objects.filter(photo=photo).values_list("tag__name", flat=True)) == \
+        ["Grandma", "Ng Anna", "Smith John"]
+
+
+def test_a_file_without_an_extension_gets_its_sidecar(tmp_path, family, alice):
+    """A photo Google Photos knew with no extension ("IMG_1234") is exported as such, its sidecar "IMG_1234.json"."""
+    _write(tmp_path, "IMG_1234", images.jpeg(colour=(10, 20, 130)))
+    _write(tmp_path, "IMG_1234.json", _sidecar("IMG_1234"))
+    _write(tmp_path, "scan 7", images.jpeg(colour=(130, 20, 10)))
+    _write(tmp_path, "scan 7.supplemental-metadata.json", _sidecar("scan 7", taken=TAKEN.replace(year=1999)))
+
+    out = _import(tmp_path)
+
+    dates = dict(Photo.objects.filter(family=family).values_list("original_filename", "taken_at"))
+    assert dates == {"IMG_1234": TAKEN, "scan 7": TAKEN.replace(year=1999)}
+    assert "Google Takeout sidecars: 2, beside their photos" in out and "not photos" not in out

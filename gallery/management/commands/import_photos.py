@@ -196,7 +196,8 @@ class Command(BaseCommand):
             return UploadResult(name, UploadResult.REJECTED, reason=str(exc))
         except (OSError, ImageRejected) as exc:
             return UploadResult(name, UploadResult.REJECTED, reason=str(exc))
-        found = sidecar_path(path) if names_an_image_format(path.suffix[1:].lower()) else None
+        # (A file Google Photos knew without an extension, "IMG_1234", has its sidecar too: "IMG_1234.json".)
+        found = sidecar_path(path) if not path.suffix or names_an_image_format(path.suffix[1:].lower()) else None
         if found is not None:  # a Takeout sidecar: not a file left out, whatever becomes of its photo
             sidecars.add(found)
         # Resume cheaply: files already imported are recognised by hash without decoding them again.
