@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 from django.core.management import call_command
+from django.urls import reverse
 
 from gallery.models import Photo, PhotoTag
 from tests import images
@@ -70,7 +71,7 @@ def test_a_photo_without_exif_takes_its_date_place_caption_and_people_from_its_s
     assert (photo.latitude, photo.longitude) == pytest.approx(LISBON)
     assert photo.place_city == "Lisbon" and photo.place_country_code == "PT"
     assert photo.description == "Grandma's 80th" and photo.description_source == Photo.FieldSource.EMBEDDED
-    assert set(PhotoTag.objects.filter(photo=photo, source=PhotoTag.Source.EMBEDDED)
+    assert set(PhotoTag.objects.filter(photo=photo, source=PhotoTag.Source.SIDECAR)
                .values_list("tag__name", flat=True)) == {"Grandma", "Tom"}
     assert "Imported 1," in out and "not photos" not in out  # the sidecar is no "file left out"
     assert "Google Takeout sidecars: 1, beside their photos" in out
@@ -216,7 +217,7 @@ def test_a_re_run_dates_a_photo_imported_without_its_sidecar_from_it(tmp_path, f
     photo = Photo.objects.get(original_filename="IMG-20160814-WA0003.jpg")
     assert (photo.taken_at, photo.taken_at_source, photo.taken_tz) == (TAKEN, Photo.DateSource.SIDECAR, "Europe/Lisbon")
     assert photo.place_city == "Lisbon" and photo.description == "Grandma's 80th"
-    assert list(PhotoTag.objects.filter(photo=photo).values_list("tag__name", "source")) == [("Grandma", "embedded")]
+    assert list(PhotoTag.objects.filter(photo=photo).values_list("tag__name", "source")) == [("Grandma", "sidecar")]
     member_dated.refresh_from_db()
     assert member_dated.taken_at_source == "member" and member_dated.place_city == ""
     assert "already there 2 (1 dated now by its Takeout sidecar)" in out
@@ -309,3 +310,87 @@ def test_a_file_without_an_extension_gets_its_sidecar(tmp_path, family, alice):
     dates = dict(Photo.objects.filter(family=family).values_list("original_filename", "taken_at"))
     assert dates == {"IMG_1234": TAKEN, "scan 7": TAKEN.replace(year=1999)}
     assert "Google Takeout sidecars: 2, beside their photos" in out and "not photos" not in out
+
+
+def test_the_people_named_in_google_photos_are_said_to_come_from_there_not_from_the_file(tmp_path, family, alice,
+                                                                                       client_for):
+    """Tags from the file's keywords say "from the file"; the people of a sidecar were named in Google Photos, and say
+    so, on the photo page and in the API (source "sidecar"). Both weigh in search as the file's keywords do."""
+    data = images.with_metadata(images.jpeg(colour=(90, 20, 160)), xmp={"Xmp.dc.subject": ["Beach"]})
+    _write(tmp_path, "IMG_0007.jpg", data)
+    _write(tmp_path, "IMG_0007.jpg.json", _sidecar("IMG_0007.jpg", people=["Grandma"]))
+
+    _import(tmp_path)
+
+    photo = Photo.objects.get(family=family)
+    assert dict(PhotoTag.objects.filter(photo=photo).values_list("tag__name", "source")) == \
+        {"Beach": "embedded", "Grandma": "sidecar"}
+    body = client_for(alice).get(photo.get_absolute_url()).content.decode()
+    tags = body[body.index('class="tags"'):]
+    tags = tags[:tags.index("</p>")]
+    assert tags.count("from the file") == 1 and tags.count("from Google Photos") == 1
+    assert tags.index("Beach") < tags.index("from the file") < tags.index("Grandma") < tags.index("from Google Photos")
+    api = client_for(alice).get(reverse("api_photo_detail", args=[photo.pk])).json()
+    assert {"name": "Grandma", "source": "sidecar"} in api["tag_details"]
+    assert {"name": "Beach", "source": "embedded"} in api["tag_details"]
+
+
+def _without_taken(title: str, *, uploaded: datetime, **kwargs) -> dict:
+    sidecar = _sidecar(title, **kwargs)
+    del sidecar["photoTakenTime"]
+    sidecar["creationTime"] = {"timestamp": str(int(uploaded.timestamp())), "formatted": "…"}
+    return sidecar
+
+
+UPLOADED = datetime(2017, 3, 2, 8, 30, tzinfo=dt_timezone.utc)  # when it was added to Google Photos
+
+
+def test_a_sidecar_without_the_date_taken_dates_the_photo_by_its_upload_to_google_photos_and_says_so(
+        tmp_path, family, alice, client_for):
+    """No photoTakenTime: creationTime, when the photo was added to Google Photos, is a better guess than the day of
+    the export, but no date taken: the photo page and the API say what it is."""
+    _write(tmp_path, "IMG-20170302-WA0001.jpg", images.jpeg(colour=(20, 160, 90)))
+    _write(tmp_path, "IMG-20170302-WA0001.jpg.json", _without_taken("IMG-20170302-WA0001.jpg", uploaded=UPLOADED))
+
+    _import(tmp_path)
+
+    photo = Photo.objects.get(family=family)
+    assert (photo.taken_at, photo.taken_at_source) == (UPLOADED, Photo.DateSource.GOOGLE)
+    assert photo.taken_tz == "Europe/Lisbon" and photo.place_city == "Lisbon"
+    body = client_for(alice).get(photo.get_absolute_url()).content.decode()
+    assert "when it was added to Google Photos" in body and "(no EXIF date: Google Takeout's record)" not in body
+    api = client_for(alice).get(reverse("api_photo_detail", args=[photo.pk])).json()
+    assert api["taken_at_source"] == "google"
+
+
+def test_the_files_exif_date_comes_before_the_upload_to_google_photos(tmp_path, family, alice):
+    _write(tmp_path, "DSC_0002.JPG", images.gps_jpeg(52.37, 4.89, taken="2015:05:01 10:00:00"))
+    _write(tmp_path, "DSC_0002.JPG.json", _without_taken("DSC_0002.JPG", uploaded=UPLOADED))
+
+    _import(tmp_path)
+
+    photo = Photo.objects.get(family=family)
+    assert photo.taken_at_source == Photo.DateSource.EXIF and photo.taken_at.year == 2015
+
+
+def test_the_upload_to_google_photos_dates_a_photo_dated_by_its_file_and_gives_way_to_a_date_taken(tmp_path, family,
+                                                                                                   alice):
+    """A photo already imported without its sidecar (the file's modified time) takes the upload to Google Photos; a
+    re-run with the same sidecar changes nothing more; a sidecar with the date taken, found later, dates it then."""
+    _write(tmp_path / "part1", "IMG-20170302-WA0001.jpg", images.jpeg(colour=(20, 160, 90)))
+    _import(tmp_path / "part1")
+    _write(tmp_path / "part1", "IMG-20170302-WA0001.jpg.json", _without_taken("IMG-20170302-WA0001.jpg",
+                                                                              uploaded=UPLOADED))
+
+    dated = _import(tmp_path / "part1")
+    again = _import(tmp_path / "part1")
+
+    photo = Photo.objects.get(family=family)
+    assert (photo.taken_at, photo.taken_at_source) == (UPLOADED, Photo.DateSource.GOOGLE)
+    assert "already there 1 (1 dated now by its Takeout sidecar)" in dated
+    assert "already there 1," in again and "dated now" not in again
+    _write(tmp_path / "part1", "IMG-20170302-WA0001.jpg.json", _sidecar("IMG-20170302-WA0001.jpg"))
+    taken = _import(tmp_path / "part1")
+    photo.refresh_from_db()
+    assert (photo.taken_at, photo.taken_at_source) == (TAKEN, Photo.DateSource.SIDECAR)
+    assert "(1 dated now by its Takeout sidecar)" in taken

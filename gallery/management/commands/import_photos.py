@@ -219,7 +219,7 @@ class Command(BaseCommand):
                                          sidecar=read_sidecar(found) if found is not None else None)
         if result.photo is not None:
             known.add(result.photo.sha256)
-            if result.photo.taken_at_source == Photo.DateSource.FILE:  # (a copy further on may have its sidecar)
+            if result.photo.taken_at_source in Photo.GUESSED_DATES:  # (a copy further on may have its sidecar)
                 undated.add(result.photo.sha256)
         return result
 
