@@ -485,7 +485,9 @@ def _photo_store(*, family, uploaded_by, data, filename, info, tags, description
                                 latitude=latitude, longitude=longitude)
     source = Photo.DateSource.EXIF if taken_at else Photo.DateSource.FILE if modified_at else Photo.DateSource.UPLOAD
     sidecar_when, sidecar_source = _sidecar_date(sidecar) if sidecar is not None else (None, None)
-    if taken_at is None and sidecar_when is not None:  # when: the file's, else its sidecar's
+    # When: the file's date taken, else its sidecar's (whose date taken also beats the day the file was last changed).
+    if sidecar_when is not None and (taken_at is None or (info.taken_is_a_change
+                                                          and sidecar_source == Photo.DateSource.SIDECAR)):
         (taken_at, zone), source = when_taken(local=None, utc=sidecar_when, latitude=latitude,
                                               longitude=longitude), sidecar_source
     photo = Photo(

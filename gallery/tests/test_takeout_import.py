@@ -394,3 +394,23 @@ def test_the_upload_to_google_photos_dates_a_photo_dated_by_its_file_and_gives_w
     photo.refresh_from_db()
     assert (photo.taken_at, photo.taken_at_source) == (TAKEN, Photo.DateSource.SIDECAR)
     assert "(1 dated now by its Takeout sidecar)" in taken
+
+
+def test_a_scans_date_of_change_gives_way_to_the_date_taken_google_photos_knew(tmp_path, family, alice):
+    """A scanner (or any program that saved the file) writes EXIF DateTime, the day the file was made or changed, and
+    no DateTimeOriginal. Google Photos knew the date taken (a member set it there): the sidecar's comes first then.
+    A camera's DateTimeOriginal still comes first, and the day it was added to Google Photos never beats the file."""
+    scan = images.with_metadata(images.jpeg(colour=(150, 120, 90)), exif={"Exif.Image.DateTime": "2021:02:02 10:00:00"})
+    _write(tmp_path, "scan 1975-001.jpg", scan)
+    _write(tmp_path, "scan 1975-001.jpg.json", _sidecar("scan 1975-001.jpg", taken=datetime(1975, 6, 1, 12,
+                                                                                          tzinfo=dt_timezone.utc)))
+    scan2 = images.with_metadata(images.jpeg(colour=(90, 120, 150)), exif={"Exif.Image.DateTime": "2021:02:03 10:00:00"})
+    _write(tmp_path, "scan 1975-002.jpg", scan2)
+    _write(tmp_path, "scan 1975-002.jpg.json", _without_taken("scan 1975-002.jpg", uploaded=UPLOADED))
+
+    _import(tmp_path)
+
+    dated = {p.original_filename: (p.taken_at, p.taken_at_source) for p in Photo.objects.filter(family=family)}
+    assert dated["scan 1975-001.jpg"] == (datetime(1975, 6, 1, 12, tzinfo=dt_timezone.utc), Photo.DateSource.SIDECAR)
+    assert dated["scan 1975-002.jpg"][1] == Photo.DateSource.EXIF
+    assert dated["scan 1975-002.jpg"][0].date().isoformat() == "2021-02-03"
