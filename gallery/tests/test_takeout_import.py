@@ -304,12 +304,14 @@ def test_a_file_without_an_extension_gets_its_sidecar(tmp_path, family, alice):
     _write(tmp_path, "IMG_1234.json", _sidecar("IMG_1234"))
     _write(tmp_path, "scan 7", images.jpeg(colour=(130, 20, 10)))
     _write(tmp_path, "scan 7.supplemental-metadata.json", _sidecar("scan 7", taken=TAKEN.replace(year=1999)))
+    _write(tmp_path, "03.03.13 - 1", images.jpeg(colour=(10, 130, 20)))  # (what follows its last dot is no extension)
+    _write(tmp_path, "03.03.13 - 1.json", _sidecar("03.03.13 - 1", taken=TAKEN.replace(year=2013)))
 
     out = _import(tmp_path)
 
     dates = dict(Photo.objects.filter(family=family).values_list("original_filename", "taken_at"))
-    assert dates == {"IMG_1234": TAKEN, "scan 7": TAKEN.replace(year=1999)}
-    assert "Google Takeout sidecars: 2, beside their photos" in out and "not photos" not in out
+    assert dates == {"IMG_1234": TAKEN, "scan 7": TAKEN.replace(year=1999), "03.03.13 - 1": TAKEN.replace(year=2013)}
+    assert "Google Takeout sidecars: 3, beside their photos" in out and "not photos" not in out
 
 
 def test_the_people_named_in_google_photos_are_said_to_come_from_there_not_from_the_file(tmp_path, family, alice,
@@ -414,3 +416,20 @@ def test_a_scans_date_of_change_gives_way_to_the_date_taken_google_photos_knew(t
     assert dated["scan 1975-001.jpg"] == (datetime(1975, 6, 1, 12, tzinfo=dt_timezone.utc), Photo.DateSource.SIDECAR)
     assert dated["scan 1975-002.jpg"][1] == Photo.DateSource.EXIF
     assert dated["scan 1975-002.jpg"][0].date().isoformat() == "2021-02-03"
+
+
+def test_a_pixels_motion_photo_videos_are_counted_as_videos_not_named_as_unreadable(tmp_path, family, alice):
+    """A Pixel's motion photo is exported as "PXL_….MP.jpg" (the photo, with its sidecar) and "PXL_….MP" (its video;
+    older ones ".MV"): videos, left out as the export's .mp4 are, not "skipped: not an image" and "unreadable"."""
+    video = b"\x00\x00\x00\x18ftypisom" + b"\x00" * 1000
+    _write(tmp_path, "PXL_20230205_164128403.MP.jpg", images.jpeg(colour=(40, 40, 140)))
+    _write(tmp_path, "PXL_20230205_164128403.MP.jpg.supplemental-met.json", _sidecar("PXL_20230205_164128403.MP.jpg"))
+    _write(tmp_path, "PXL_20230205_164128403.MP", video)
+    _write(tmp_path, "MVIMG_20190101_101010.MV", video)
+
+    out = _import(tmp_path)
+
+    assert Photo.objects.get(family=family).taken_at_source == Photo.DateSource.SIDECAR
+    assert "skipped" not in out and "unreadable 0" in out
+    assert "not photos, left out: 1 .mp, 1 .mv" in out
+    assert "with no photo beside them" not in out

@@ -33,6 +33,9 @@ DATED = "dated"  # already there, dated only by a guess: dated now by its Takeou
 NOT_A_PHOTO = "not_a_photo"  # no image, and named as something else (a sidecar, a video, notes): counted by kind
 # Files beside photos that the mimetypes table does not know: metadata sidecars, Apple's edit lists, folder databases.
 SIDECARS = frozenset({"xmp", "aae", "ini", "db", "nomedia"})
+# Videos the mimetypes table does not know: a Pixel's motion photos, "PXL_….MP" (or ".MV") beside "PXL_….MP.jpg" in
+# a Google Takeout export; a camcorder's AVCHD clips.
+VIDEOS = frozenset({"mp", "mv", "m2ts"})
 
 
 class Command(BaseCommand):
@@ -196,8 +199,7 @@ class Command(BaseCommand):
             return UploadResult(name, UploadResult.REJECTED, reason=str(exc))
         except (OSError, ImageRejected) as exc:
             return UploadResult(name, UploadResult.REJECTED, reason=str(exc))
-        # (A file Google Photos knew without an extension, "IMG_1234", has its sidecar too: "IMG_1234.json".)
-        found = sidecar_path(path) if not path.suffix or names_an_image_format(path.suffix[1:].lower()) else None
+        found = sidecar_path(path) if _may_be_a_photo(path) else None
         if found is not None:  # a Takeout sidecar: not a file left out, whatever becomes of its photo
             sidecars.add(found)
         # Resume cheaply: files already imported are recognised by hash without decoding them again.
@@ -242,6 +244,14 @@ def _is_a_sidecar(path: Path) -> bool:
         return False
 
 
+def _may_be_a_photo(path: Path) -> bool:
+    """Whether the file's name lets it be a photo (whose Takeout sidecar is looked for): named as an image, or as
+    nothing we know: no extension ("IMG_1234", sidecar "IMG_1234.json"), or none after its last dot ("03.03.13 - 1")."""
+    extension = path.suffix[1:].lower()
+    return names_an_image_format(extension) or (extension not in SIDECARS and extension not in VIDEOS
+                                                and mimetypes.guess_type(f"x.{extension}")[0] is None)
+
+
 def _no_photo(path: Path, result: UploadResult) -> bool:
     """A file that holds no image (or one too large to look at: a long video) and whose name says it is something
     else: a sidecar (.json, .xmp), a video, notes. A file named as an image that is none, a damaged one, or one of
@@ -250,7 +260,7 @@ def _no_photo(path: Path, result: UploadResult) -> bool:
                                                                          too_large(settings.UPLOAD_MAX_BYTES)):
         return False
     extension = path.suffix[1:].lower()
-    if extension in SIDECARS:
+    if extension in SIDECARS or extension in VIDEOS:
         return True
     kind = mimetypes.guess_type(f"x.{extension}")[0]
     return kind is not None and not names_an_image_format(extension)
