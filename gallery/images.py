@@ -471,6 +471,8 @@ def _gps_position(exif: Image.Exif) -> tuple[float | None, float | None]:
         return None, None
     if not (-90 <= lat <= 90 and -180 <= lon <= 180):
         return None, None
+    if (lat, lon) == (0.0, 0.0):  # what a phone or camera without a fix writes (as Google Takeout's "no position")
+        return None, None
     return lat, lon
 
 

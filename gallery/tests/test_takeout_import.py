@@ -433,3 +433,16 @@ def test_a_pixels_motion_photo_videos_are_counted_as_videos_not_named_as_unreada
     assert "skipped" not in out and "unreadable 0" in out
     assert "not photos, left out: 1 .mp, 1 .mv" in out
     assert "with no photo beside them" not in out
+
+
+def test_a_files_gps_of_0_0_gives_way_to_the_sidecars_position(tmp_path, family, alice):
+    """A camera without a fix wrote GPS 0°, 0°; Google Photos knew where it was (a member placed it there)."""
+    _write(tmp_path, "DSC_0003.JPG", images.gps_jpeg(0.0, 0.0, taken="2016:08:14 18:20:05"))
+    _write(tmp_path, "DSC_0003.JPG.json", _sidecar("DSC_0003.JPG"))
+
+    _import(tmp_path)
+
+    photo = Photo.objects.get(family=family)
+    assert (photo.latitude, photo.longitude) == pytest.approx(LISBON)
+    assert photo.place_city == "Lisbon" and photo.taken_tz == "Europe/Lisbon"
+    assert photo.taken_at_source == Photo.DateSource.EXIF and photo.taken_at == TAKEN  # 18:20:05 in Lisbon, in summer
