@@ -369,10 +369,9 @@ def photo_sidecar_fill(*, family: Family, sha256: str, sidecar: Sidecar) -> Phot
     modified time, its upload, the day it was added to Google Photos: its sidecar was in another part of the export, or
     it came before sidecars were read): what the sidecar says and nobody wrote, as the import of a new photo would
     take it: the date, the position (then place and zone) when the photo has none, the caption, the people named in
-    Google Photos as tags (source "sidecar"). The photo, or None when
-    the sidecar has no date or none better than the photo's (a date taken replaces any guess; the day it was added to
-    Google Photos only the file's modified time or the upload; a date taken, its file's, its sidecar's or a member's,
-    stays)."""
+    Google Photos as tags (source "sidecar"). The photo, or None when the sidecar has no date or none better than the
+    photo's (a date taken replaces any guess; the day it was added to Google Photos only the file's modified time or
+    the upload; a date taken, its file's, its sidecar's or a member's, stays)."""
     photo = Photo.objects.select_for_update().filter(family=family, sha256=sha256).first()
     when, source = _sidecar_date(sidecar)
     if photo is None or when is None or photo.taken_at_source not in _DATES_A_SIDECAR_REPLACES[source]:
@@ -593,8 +592,8 @@ def photo_tags_add(
     (member > accepted suggestion > embedded or sidecar): a member re-typing an embedded tag makes it the member's,
     an embedded keyword never demotes a member's tag. Names are cleaned as tags_clean does; more than MAX_TAGS
     names is refused (ValidationError) for a member or a suggestion, while tags read (PhotoTag.READ: a file's
-    embedded keywords, a sidecar's people) are trimmed to the room the photo has left, with a log line. The caller announces the change
-    (photos_changed) when the photo already existed."""
+    embedded keywords, a sidecar's people) are trimmed to the room the photo has left, with a log line. The caller
+    announces the change (photos_changed) when the photo already existed."""
     if source not in _SOURCE_RANK:
         raise ValidationError(f"Unknown tag source “{source}”.")
     if source in PhotoTag.READ:

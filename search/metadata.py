@@ -98,8 +98,8 @@ _FILENAME_WORDS = "regexp_replace(p.original_filename, '[._-]+', ' ', 'g')"
 
 def _field_sources() -> dict[str, str]:
     """Each field's text, as SQL over the photo `p`, its tag names `t.names` (typed by members or accepted
-    suggestions) and `t.keywords` (embedded in the file, or people named in Google Photos: PhotoTag.READ), the names of its open tag suggestions `sg.names`,
-    and its place/date words `pw`."""
+    suggestions) and `t.keywords` (embedded in the file, or people named in Google Photos: PhotoTag.READ), the names
+    of its open tag suggestions `sg.names`, and its place/date words `pw`."""
     return {
         "tags": "coalesce(t.names, '')",
         # A title nobody wrote is made from the file name: the file name field has those words already.

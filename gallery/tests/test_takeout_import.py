@@ -406,7 +406,8 @@ def test_a_scans_date_of_change_gives_way_to_the_date_taken_google_photos_knew(t
     _write(tmp_path, "scan 1975-001.jpg", scan)
     _write(tmp_path, "scan 1975-001.jpg.json", _sidecar("scan 1975-001.jpg", taken=datetime(1975, 6, 1, 12,
                                                                                           tzinfo=dt_timezone.utc)))
-    scan2 = images.with_metadata(images.jpeg(colour=(90, 120, 150)), exif={"Exif.Image.DateTime": "2021:02:03 10:00:00"})
+    scan2 = images.with_metadata(images.jpeg(colour=(90, 120, 150)),
+                                 exif={"Exif.Image.DateTime": "2021:02:03 10:00:00"})
     _write(tmp_path, "scan 1975-002.jpg", scan2)
     _write(tmp_path, "scan 1975-002.jpg.json", _without_taken("scan 1975-002.jpg", uploaded=UPLOADED))
 
