@@ -42,7 +42,7 @@ from gallery.signals import photos_added, photos_changed
 from gallery.text import (
     control_characters_refuse, one_line, tag_name_clean, text_from_file, text_from_os, without_controls, without_nul,
 )
-from gallery.timezones import when_taken
+from gallery.timezones import aware, local, offset_name, when_taken, zone_at
 from gallery.upload_limits import UNNAMED_FILE
 
 logger = logging.getLogger(__name__)
@@ -376,21 +376,64 @@ def photo_sidecar_fill(*, family: Family, sha256: str, sidecar: Sidecar) -> Phot
     when, source = _sidecar_date(sidecar)
     if photo is None or when is None or photo.taken_at_source not in _DATES_A_SIDECAR_REPLACES[source]:
         return None
-    fields = ["taken_at", "taken_at_source", "taken_tz", "description", "description_source"]
-    if photo.latitude is None and sidecar.latitude is not None and photo.place_source != Photo.PlaceSource.MEMBER:
-        photo.latitude, photo.longitude = sidecar.latitude, sidecar.longitude
-        _place_set(photo)
-        fields += ["latitude", "longitude", *PLACE_FIELDS]
+    fields = ["taken_at", "taken_at_source", "taken_tz", *_sidecar_place_and_caption(photo, sidecar)]
     placed = photo.place_source == Photo.PlaceSource.MEMBER and photo.latitude is None  # (its zone stays)
     photo.taken_at, photo.taken_tz = when_taken(local=None, utc=when, latitude=photo.latitude,
                                                 longitude=photo.longitude, place_zone=photo.taken_tz if placed else "")
     photo.taken_at_source = source
-    if sidecar.description and photo.description_source == Photo.FieldSource.NONE:
-        photo.description, photo.description_source = sidecar.description, Photo.FieldSource.EMBEDDED
     photo.save(update_fields=fields)
     photo_tags_add(photo=photo, names=sidecar.people, source=PhotoTag.Source.SIDECAR)
     photos_changed.send(sender=Photo, photo_ids=[photo.pk])
     return photo
+
+
+@transaction.atomic
+def photo_sidecar_complete(*, family: Family, sha256: str, sidecar: Sidecar) -> Photo | None:
+    """A Takeout sidecar found beside a file the family has already, whose photo has its camera's date (EXIF) and was
+    stored without the sidecar (it was in another part of the export): what the sidecar says and nobody gave the
+    photo, as the import of a new photo would take it: the position (then place, and the zone its camera's clock is
+    read in) when it has none, the caption, the people named in Google Photos (a tag a member took off stays off).
+    Its date stays its camera's. The photo, or None when nothing changed."""
+    photo = Photo.objects.select_for_update().filter(family=family, sha256=sha256).first()
+    if photo is None or photo.taken_at_source != Photo.DateSource.EXIF:
+        return None
+    fields = _sidecar_place_and_caption(photo, sidecar)
+    if "latitude" in fields:
+        photo_zone_move(photo, zone_at(latitude=photo.latitude, longitude=photo.longitude))
+        fields += ["taken_at", "taken_tz"]
+    if fields:
+        photo.save(update_fields=fields)
+    tagged = PhotoTag.objects.filter(photo=photo).count()
+    photo_tags_add(photo=photo, names=sidecar.people, source=PhotoTag.Source.SIDECAR)
+    if not fields and PhotoTag.objects.filter(photo=photo).count() == tagged:
+        return None
+    photos_changed.send(sender=Photo, photo_ids=[photo.pk])
+    return photo
+
+
+def _sidecar_place_and_caption(photo: Photo, sidecar: Sidecar) -> list[str]:
+    """Set, in memory, the sidecar's position (then place) when the photo has none and no member placed it, and its
+    caption when nobody wrote one. The fields changed."""
+    fields = []
+    if photo.latitude is None and sidecar.latitude is not None and photo.place_source != Photo.PlaceSource.MEMBER:
+        photo.latitude, photo.longitude = sidecar.latitude, sidecar.longitude
+        _place_set(photo)
+        fields += ["latitude", "longitude", *PLACE_FIELDS]
+    if sidecar.description and photo.description_source == Photo.FieldSource.NONE:
+        photo.description, photo.description_source = sidecar.description, Photo.FieldSource.EMBEDDED
+        fields += ["description", "description_source"]
+    return fields
+
+
+def photo_zone_move(photo: Photo, zone: str) -> None:
+    """Set, in memory, the zone of a photo moved to where `zone` is ("": no zone known there, nothing changes). A
+    camera's own offset stays (it said where its clock was); a wall-clock time (a camera's, a member's) stays, read in
+    the new zone; a moment (an upload, a file's time, a sidecar's) stays that moment."""
+    if not zone or zone == photo.taken_tz or offset_name(photo.taken_tz):
+        return
+    if not photo.taken_at_is_an_instant:  # a wall-clock time: the same, in the new zone
+        photo.taken_at = aware(local(photo.taken_at, photo.taken_tz).replace(tzinfo=None), zone)
+    photo.taken_tz = zone
 
 
 # The dates a sidecar's date replaces, by what it is: the date taken, or only the day it was added to Google Photos.

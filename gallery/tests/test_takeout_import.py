@@ -447,3 +447,54 @@ def test_a_files_gps_of_0_0_gives_way_to_the_sidecars_position(tmp_path, family,
     assert (photo.latitude, photo.longitude) == pytest.approx(LISBON)
     assert photo.place_city == "Lisbon" and photo.taken_tz == "Europe/Lisbon"
     assert photo.taken_at_source == Photo.DateSource.EXIF and photo.taken_at == TAKEN  # 18:20:05 in Lisbon, in summer
+
+
+def test_a_camera_photo_imported_without_its_sidecar_gets_its_people_caption_and_place_when_found_later(
+        tmp_path, family, alice):
+    """Imported part by part, a camera's photo (its EXIF date) had no sidecar beside it: importing the parts together
+    gives it the people, caption and place Google Photos knew and nobody gave it here (its date stays the camera's);
+    a re-run changes nothing more, and a tag a member took off stays off."""
+    folder = "Takeout/Google Photos/Photos from 2016"
+    _write(tmp_path / "takeout-001" / folder, "DSC_0001.JPG", images.gps_jpeg(None, None, taken="2016:08:14 18:20:05"))
+    _write(tmp_path / "takeout-001" / folder, "DSC_0002.JPG", images.gps_jpeg(None, None, taken="2016:08:14 18:30:00",
+                                                                           colour=(200, 20, 20)))
+    _import(tmp_path / "takeout-001")
+    for name in ("DSC_0001.JPG", "DSC_0002.JPG"):
+        _write(tmp_path / "takeout-001" / folder, f"{name}.json",
+               _sidecar(name, description="Grandma's 80th", people=["Grandma", "Tom"]))
+    second = Photo.objects.get(original_filename="DSC_0002.JPG")
+    second.description, second.description_source = "Our own words", Photo.FieldSource.MEMBER
+    second.save()
+
+    out = _import(tmp_path / "takeout-001")
+
+    photo = Photo.objects.get(original_filename="DSC_0001.JPG")
+    assert photo.taken_at_source == Photo.DateSource.EXIF and photo.taken_at == TAKEN
+    assert photo.place_city == "Lisbon" and photo.description == "Grandma's 80th"
+    assert dict(PhotoTag.objects.filter(photo=photo).values_list("tag__name", "source")) == \
+        {"Grandma": "sidecar", "Tom": "sidecar"}
+    second.refresh_from_db()
+    assert second.description == "Our own words" and second.place_city == "Lisbon"
+    assert "already there 2 (2 given their people, caption or place by their Takeout sidecars)" in out
+
+    PhotoTag.objects.filter(photo=photo, tag__name="Tom").delete()  # (as the page does, remembered)
+    from gallery.services import tags_removed_remember
+    tags_removed_remember([(photo.pk, "Tom")])
+    again = _import(tmp_path / "takeout-001")
+    assert "already there 2," in again and "given" not in again
+    assert list(PhotoTag.objects.filter(photo=photo).values_list("tag__name", flat=True)) == ["Grandma"]
+
+
+def test_a_camera_photos_copy_without_its_sidecar_met_first_gets_what_a_later_copys_says(tmp_path, family, alice):
+    photos = tmp_path / "Takeout" / "Google Photos"
+    data = images.gps_jpeg(None, None, taken="2016:08:14 18:20:05")
+    _write(photos / "Beach days", "DSC_0001.JPG", data)  # (sorted before "Photos from 2016")
+    _write(photos / "Photos from 2016", "DSC_0001.JPG", data)
+    _write(photos / "Photos from 2016", "DSC_0001.JPG.json", _sidecar("DSC_0001.JPG", people=["Grandma"]))
+
+    out = _import(tmp_path / "Takeout")
+
+    photo = Photo.objects.get(family=family)
+    assert (photo.taken_at, photo.taken_at_source, photo.place_city) == (TAKEN, Photo.DateSource.EXIF, "Lisbon")
+    assert list(PhotoTag.objects.filter(photo=photo).values_list("tag__name", flat=True)) == ["Grandma"]
+    assert "Imported 1, already there 1 (1 given its people, caption or place by its Takeout sidecar)" in out
