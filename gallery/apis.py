@@ -142,7 +142,8 @@ class TagDetailSerializer(serializers.Serializer):
     name = serializers.CharField()
     source = serializers.ChoiceField(choices=PhotoTag.Source.choices,
                                      help_text="member (typed by a member), embedded (from the file's metadata), "
-                                               "suggestion (an accepted tag suggestion)")
+                                               "sidecar (a person named in Google Photos, from the photo's Google "
+                                               "Takeout sidecar), suggestion (an accepted tag suggestion)")
 
 
 class PhotoOutputSerializer(serializers.Serializer):
@@ -166,7 +167,9 @@ class PhotoOutputSerializer(serializers.Serializer):
     taken_at = serializers.DateTimeField()
     taken_at_source = serializers.CharField(help_text='exif, upload (no date in the file: the upload time), file (no '
                                                       'date in it, imported: its modified time), sidecar (no date in it, '
-                                                      'imported with a Google Takeout sidecar: the date there) or '
+                                                      'imported with a Google Takeout sidecar: the date there), '
+                                                      'google (no date taken in the file nor in its Google Takeout '
+                                                      'sidecar: when it was added to Google Photos, a guess) or '
                                                       'member (edited; '
                                                       're-reading the file keeps it)')
     taken_at_local = serializers.SerializerMethodField(

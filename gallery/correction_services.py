@@ -28,9 +28,9 @@ from gallery.files import file_removals_process, files_remove, photo_files_write
 from gallery.images import decode_upright, encode_display, make_thumbnail, turned
 from gallery.models import FileRemoval, Membership, Photo
 from gallery.places import Place, place_for
-from gallery.services import photo_lock
+from gallery.services import photo_lock, photo_zone_move
 from gallery.signals import photos_changed, photos_rotated
-from gallery.timezones import aware, local, offset_name, zone_at
+from gallery.timezones import zone_at
 from gallery.trash_services import NOT_FOUND, PhotoResult, _ids
 
 logger = logging.getLogger(__name__)
@@ -147,22 +147,13 @@ def photo_place_set(*, photo: Photo, place: Place | None = None, latitude: float
     photo.place_country_code = place.country_code if place else ""
     photo.place_checked, photo.place_source = True, Photo.PlaceSource.MEMBER
     if latitude is not None:
-        _zone_move(photo, zone_at(latitude=latitude, longitude=longitude))
+        photo_zone_move(photo, zone_at(latitude=latitude, longitude=longitude))
     elif place is not None:
-        _zone_move(photo, _known_place_zone(photo.family_id, place))
+        photo_zone_move(photo, _known_place_zone(photo.family_id, place))
     photo.save(update_fields=["latitude", "longitude", "place_city", "place_region", "place_country",
                               "place_country_code", "place_checked", "place_source", "taken_at", "taken_tz"])
     photos_changed.send(sender=Photo, photo_ids=[photo.pk])
     return photo
-
-
-def _zone_move(photo: Photo, zone: str) -> None:
-    """Set, in memory, the zone of a photo moved to where `zone` is ("": no zone known there, nothing changes)."""
-    if not zone or zone == photo.taken_tz or offset_name(photo.taken_tz):
-        return
-    if not photo.taken_at_is_an_instant:  # a wall-clock time: the same, in the new zone
-        photo.taken_at = aware(local(photo.taken_at, photo.taken_tz).replace(tzinfo=None), zone)
-    photo.taken_tz = zone
 
 
 def _known_place_zone(family_id: int, place: Place) -> str:

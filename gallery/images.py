@@ -112,6 +112,9 @@ class ImageInfo:
     # The camera's wall-clock time and its offset when it wrote one ("+05:30", else "").
     taken_local: datetime | None = None
     taken_offset: str = ""
+    # Whether that date is only EXIF DateTime, when the file was made or last changed (a scanner's, an editor's day),
+    # for want of DateTimeOriginal: what Google Photos knew of the date taken (a Takeout sidecar's) comes first.
+    taken_is_a_change: bool = False
     # The GPS receiver's date and time (GPSDateStamp, GPSTimeStamp: UTC), when the file has them.
     taken_utc: datetime | None = None
     # Whether the file may carry metadata beyond what Pillow reads (XMP, IPTC, EXIF text): worth asking exiv2.
@@ -162,6 +165,7 @@ def inspect_image(data: bytes) -> ImageInfo:
         taken_at=timezone.make_aware(taken_local) if taken_local else None,
         taken_local=taken_local,
         taken_offset=taken_offset,
+        taken_is_a_change=taken_local is not None and not exif.get_ifd(EXIF_IFD).get(TAG_DATETIME_ORIGINAL),
         taken_utc=taken_utc,
         has_metadata=bool(exif) or decoded.format not in _PILLOW_SEES_ALL or decoded.has_metadata_block,
         camera_make=make,
@@ -466,6 +470,8 @@ def _gps_position(exif: Image.Exif) -> tuple[float | None, float | None]:
     except (KeyError, TypeError, ValueError, ZeroDivisionError, IndexError):
         return None, None
     if not (-90 <= lat <= 90 and -180 <= lon <= 180):
+        return None, None
+    if (lat, lon) == (0.0, 0.0):  # what a phone or camera without a fix writes (as Google Takeout's "no position")
         return None, None
     return lat, lon
 

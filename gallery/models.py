@@ -126,10 +126,14 @@ class Photo(models.Model):
         UPLOAD = "upload", "Upload time"
         FILE = "file", "File's modified time"  # import_photos, for a file without a date in it (a scan, a chat's copy)
         SIDECAR = "sidecar", "Google Takeout's record"  # import_photos: the date in the file's Takeout sidecar
+        # import_photos: a Takeout sidecar without the date taken (photoTakenTime) still says when the photo was
+        # added to Google Photos (creationTime): a better guess than the export's day, and no date taken.
+        GOOGLE = "google", "Added to Google Photos"
         MEMBER = "member", "Edited by a member"  # re-reading the file never replaces it
 
-    # Dates that are a guess (nothing said when it was taken): a Takeout sidecar found later dates them.
-    GUESSED_DATES = (DateSource.FILE, DateSource.UPLOAD)
+    # Dates that are a guess (nothing said when it was taken): a Takeout sidecar found later dates them (one that
+    # has only the day the photo was added to Google Photos dates only those dated by the file or the upload).
+    GUESSED_DATES = (DateSource.FILE, DateSource.UPLOAD, DateSource.GOOGLE)
 
     class FieldSource(models.TextChoices):
         """Who wrote a title or description: nobody (empty, or a title made from the file name), a member, or
@@ -293,6 +297,11 @@ class Photo(models.Model):
         return {tag_id for tag_id, source in self.tag_sources.items() if source == PhotoTag.Source.EMBEDDED}
 
     @property
+    def sidecar_tag_ids(self) -> set[int]:
+        """Its tags that came from its Google Takeout sidecar (the people named in Google Photos)."""
+        return {tag_id for tag_id, source in self.tag_sources.items() if source == PhotoTag.Source.SIDECAR}
+
+    @property
     def taken_zone(self):
         """The tzinfo of the zone it was taken in (TIME_ZONE when unknown)."""
         from gallery.timezones import zone_info
@@ -312,7 +321,8 @@ class Photo(models.Model):
         """Whether taken_at is a moment the server saw (the upload, the file's modified time) or was told as one (a
         Takeout sidecar's UTC time) rather than a clock's reading where the photo was taken (the camera's, a
         member's): moved to another zone, it stays the moment."""
-        return self.taken_at_source in (self.DateSource.UPLOAD, self.DateSource.FILE, self.DateSource.SIDECAR)
+        return self.taken_at_source in (self.DateSource.UPLOAD, self.DateSource.FILE, self.DateSource.SIDECAR,
+                                        self.DateSource.GOOGLE)
 
     @property
     def taken_at_local(self):
@@ -344,13 +354,19 @@ class Photo(models.Model):
 
 
 class PhotoTag(models.Model):
-    """One tag on one photo, and where it came from: typed by a member, embedded in the file's metadata, or
-    an accepted tag suggestion. Lives on the table the plain many-to-many used (gallery_photo_tags)."""
+    """One tag on one photo, and where it came from: typed by a member, embedded in the file's metadata, a person
+    named in Google Photos (a Takeout sidecar's), or an accepted tag suggestion. Lives on the table the plain
+    many-to-many used (gallery_photo_tags)."""
 
     class Source(models.TextChoices):
         MEMBER = "member", "Typed by a member"
         EMBEDDED = "embedded", "From the file"
+        SIDECAR = "sidecar", "Named in Google Photos"  # import_photos: the people of the file's Takeout sidecar
         SUGGESTION = "suggestion", "Accepted suggestion"
+
+    # Tags nobody of the family gave: read from what came with the photo (its file, its Takeout sidecar). They fill
+    # only the room a photo has left, never come back once a member took them off, and weigh in search as keywords.
+    READ = (Source.EMBEDDED, Source.SIDECAR)
 
     photo = models.ForeignKey(Photo, on_delete=models.CASCADE)
     tag = models.ForeignKey(Tag, on_delete=models.CASCADE)

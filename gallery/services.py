@@ -42,7 +42,7 @@ from gallery.signals import photos_added, photos_changed
 from gallery.text import (
     control_characters_refuse, one_line, tag_name_clean, text_from_file, text_from_os, without_controls, without_nul,
 )
-from gallery.timezones import when_taken
+from gallery.timezones import aware, local, offset_name, when_taken, zone_at
 from gallery.upload_limits import UNNAMED_FILE
 
 logger = logging.getLogger(__name__)
@@ -338,9 +338,8 @@ def photo_create_from_bytes(
         info = inspect_image(data)
         # In a time- and memory-limited child process; never raises (what it skips is logged).
         embedded = read_embedded(data, label=filename) if info.has_metadata else Embedded()
-        if sidecar is not None:  # the file's own caption first, then the sidecar's; the people named, as keywords
-            embedded = replace(embedded, description=embedded.description or sidecar.description,
-                               keywords=tuple(dict.fromkeys((*embedded.keywords, *sidecar.people))))
+        if sidecar is not None:  # the file's own caption first, then the sidecar's (its people: _photo_store)
+            embedded = replace(embedded, description=embedded.description or sidecar.description)
         photo = _photo_store(family=family, uploaded_by=uploaded_by, data=data, filename=filename, info=info,
                              tags=tags, description=description, embedded=embedded, modified_at=modified_at,
                              sidecar=sidecar)
@@ -367,28 +366,89 @@ def photo_create_from_bytes(
 @transaction.atomic
 def photo_sidecar_fill(*, family: Family, sha256: str, sidecar: Sidecar) -> Photo | None:
     """A Takeout sidecar found beside a file the family has already, whose photo is dated only by a guess (the file's
-    modified time or its upload: its sidecar was in another part of the export, or it came before sidecars were read):
-    what the sidecar says and nobody wrote, as the import of a new photo would take it: the date, the position (then
-    place and zone) when the photo has none, the caption, the people as tags from the file. The photo, or None when
-    the sidecar has no date or the photo's date is no guess (its file's, its sidecar's, a member's)."""
+    modified time, its upload, the day it was added to Google Photos: its sidecar was in another part of the export, or
+    it came before sidecars were read): what the sidecar says and nobody wrote, as the import of a new photo would
+    take it: the date, the position (then place and zone) when the photo has none, the caption, the people named in
+    Google Photos as tags (source "sidecar"). The photo, or None when the sidecar has no date or none better than the
+    photo's (a date taken replaces any guess; the day it was added to Google Photos only the file's modified time or
+    the upload; a date taken, its file's, its sidecar's or a member's, stays)."""
     photo = Photo.objects.select_for_update().filter(family=family, sha256=sha256).first()
-    if photo is None or sidecar.taken_at is None or photo.taken_at_source not in Photo.GUESSED_DATES:
+    when, source = _sidecar_date(sidecar)
+    if photo is None or when is None or photo.taken_at_source not in _DATES_A_SIDECAR_REPLACES[source]:
         return None
-    fields = ["taken_at", "taken_at_source", "taken_tz", "description", "description_source"]
+    fields = ["taken_at", "taken_at_source", "taken_tz", *_sidecar_place_and_caption(photo, sidecar)]
+    placed = photo.place_source == Photo.PlaceSource.MEMBER and photo.latitude is None  # (its zone stays)
+    photo.taken_at, photo.taken_tz = when_taken(local=None, utc=when, latitude=photo.latitude,
+                                                longitude=photo.longitude, place_zone=photo.taken_tz if placed else "")
+    photo.taken_at_source = source
+    photo.save(update_fields=fields)
+    photo_tags_add(photo=photo, names=sidecar.people, source=PhotoTag.Source.SIDECAR)
+    photos_changed.send(sender=Photo, photo_ids=[photo.pk])
+    return photo
+
+
+@transaction.atomic
+def photo_sidecar_complete(*, family: Family, sha256: str, sidecar: Sidecar) -> Photo | None:
+    """A Takeout sidecar found beside a file the family has already, whose photo has its camera's date (EXIF) and was
+    stored without the sidecar (it was in another part of the export): what the sidecar says and nobody gave the
+    photo, as the import of a new photo would take it: the position (then place, and the zone its camera's clock is
+    read in) when it has none, the caption, the people named in Google Photos (a tag a member took off stays off).
+    Its date stays its camera's. The photo, or None when nothing changed."""
+    photo = Photo.objects.select_for_update().filter(family=family, sha256=sha256).first()
+    if photo is None or photo.taken_at_source != Photo.DateSource.EXIF:
+        return None
+    fields = _sidecar_place_and_caption(photo, sidecar)
+    if "latitude" in fields:
+        photo_zone_move(photo, zone_at(latitude=photo.latitude, longitude=photo.longitude))
+        fields += ["taken_at", "taken_tz"]
+    if fields:
+        photo.save(update_fields=fields)
+    tagged = PhotoTag.objects.filter(photo=photo).count()
+    photo_tags_add(photo=photo, names=sidecar.people, source=PhotoTag.Source.SIDECAR)
+    if not fields and PhotoTag.objects.filter(photo=photo).count() == tagged:
+        return None
+    photos_changed.send(sender=Photo, photo_ids=[photo.pk])
+    return photo
+
+
+def _sidecar_place_and_caption(photo: Photo, sidecar: Sidecar) -> list[str]:
+    """Set, in memory, the sidecar's position (then place) when the photo has none and no member placed it, and its
+    caption when nobody wrote one. The fields changed."""
+    fields = []
     if photo.latitude is None and sidecar.latitude is not None and photo.place_source != Photo.PlaceSource.MEMBER:
         photo.latitude, photo.longitude = sidecar.latitude, sidecar.longitude
         _place_set(photo)
         fields += ["latitude", "longitude", *PLACE_FIELDS]
-    placed = photo.place_source == Photo.PlaceSource.MEMBER and photo.latitude is None  # (its zone stays)
-    photo.taken_at, photo.taken_tz = when_taken(local=None, utc=sidecar.taken_at, latitude=photo.latitude,
-                                                longitude=photo.longitude, place_zone=photo.taken_tz if placed else "")
-    photo.taken_at_source = Photo.DateSource.SIDECAR
     if sidecar.description and photo.description_source == Photo.FieldSource.NONE:
         photo.description, photo.description_source = sidecar.description, Photo.FieldSource.EMBEDDED
-    photo.save(update_fields=fields)
-    photo_tags_add(photo=photo, names=sidecar.people, source=PhotoTag.Source.EMBEDDED)
-    photos_changed.send(sender=Photo, photo_ids=[photo.pk])
-    return photo
+        fields += ["description", "description_source"]
+    return fields
+
+
+def photo_zone_move(photo: Photo, zone: str) -> None:
+    """Set, in memory, the zone of a photo moved to where `zone` is ("": no zone known there, nothing changes). A
+    camera's own offset stays (it said where its clock was); a wall-clock time (a camera's, a member's) stays, read in
+    the new zone; a moment (an upload, a file's time, a sidecar's) stays that moment."""
+    if not zone or zone == photo.taken_tz or offset_name(photo.taken_tz):
+        return
+    if not photo.taken_at_is_an_instant:  # a wall-clock time: the same, in the new zone
+        photo.taken_at = aware(local(photo.taken_at, photo.taken_tz).replace(tzinfo=None), zone)
+    photo.taken_tz = zone
+
+
+# The dates a sidecar's date replaces, by what it is: the date taken, or only the day it was added to Google Photos.
+_DATES_A_SIDECAR_REPLACES = {Photo.DateSource.SIDECAR: Photo.GUESSED_DATES,
+                             Photo.DateSource.GOOGLE: (Photo.DateSource.FILE, Photo.DateSource.UPLOAD)}
+
+
+def _sidecar_date(sidecar: Sidecar) -> tuple[datetime | None, str | None]:
+    """The date a Takeout sidecar gives its photo (UTC) and its source: the date taken, else the day the photo was
+    added to Google Photos (a better guess than the export's day, and said to be no date taken); (None, None)."""
+    if sidecar.taken_at is not None:
+        return sidecar.taken_at, Photo.DateSource.SIDECAR
+    if sidecar.added_at is not None:
+        return sidecar.added_at, Photo.DateSource.GOOGLE
+    return None, None
 
 
 def _rejected(filename: str, exc: ImageRejected) -> UploadResult:
@@ -474,9 +534,12 @@ def _photo_store(*, family, uploaded_by, data, filename, info, tags, description
     taken_at, zone = when_taken(local=info.taken_local, offset=info.taken_offset, utc=info.taken_utc,
                                 latitude=latitude, longitude=longitude)
     source = Photo.DateSource.EXIF if taken_at else Photo.DateSource.FILE if modified_at else Photo.DateSource.UPLOAD
-    if taken_at is None and sidecar is not None and sidecar.taken_at is not None:  # when: the file's, else its sidecar's
-        (taken_at, zone), source = when_taken(local=None, utc=sidecar.taken_at, latitude=latitude,
-                                              longitude=longitude), Photo.DateSource.SIDECAR
+    sidecar_when, sidecar_source = _sidecar_date(sidecar) if sidecar is not None else (None, None)
+    # When: the file's date taken, else its sidecar's (whose date taken also beats the day the file was last changed).
+    if sidecar_when is not None and (taken_at is None or (info.taken_is_a_change
+                                                          and sidecar_source == Photo.DateSource.SIDECAR)):
+        (taken_at, zone), source = when_taken(local=None, utc=sidecar_when, latitude=latitude,
+                                              longitude=longitude), sidecar_source
     photo = Photo(
         family=family,
         uploaded_by=uploaded_by,
@@ -513,6 +576,8 @@ def _photo_store(*, family, uploaded_by, data, filename, info, tags, description
             DeletedPhoto.objects.filter(family=family, sha256=photo.sha256).delete()  # stored again: wanted after all
             photo_tags_add(photo=photo, names=tags, source=PhotoTag.Source.MEMBER, user=uploaded_by)
             photo_tags_add(photo=photo, names=embedded.keywords, source=PhotoTag.Source.EMBEDDED)
+            if sidecar is not None:  # the people named in Google Photos
+                photo_tags_add(photo=photo, names=sidecar.people, source=PhotoTag.Source.SIDECAR)
             photos_added.send(sender=Photo, photo_ids=[photo.pk])
     except BaseException:
         # No row points at the files: remove them rather than leave orphans behind.
@@ -563,7 +628,8 @@ def tags_removed_remember(removed: Iterable[tuple[int, str]]) -> None:
 
 
 # Who decided a tag, most deliberate first: a tag keeps the most deliberate source it was ever added with.
-_SOURCE_RANK = {PhotoTag.Source.MEMBER: 3, PhotoTag.Source.SUGGESTION: 2, PhotoTag.Source.EMBEDDED: 1}
+_SOURCE_RANK = {PhotoTag.Source.MEMBER: 3, PhotoTag.Source.SUGGESTION: 2, PhotoTag.Source.EMBEDDED: 1,
+                PhotoTag.Source.SIDECAR: 1}
 
 
 @transaction.atomic
@@ -574,14 +640,14 @@ def photo_tags_add(
     these names.
 
     A tag the photo already has keeps its row, and takes the new source when that is more deliberate
-    (member > accepted suggestion > embedded): a member re-typing an embedded tag makes it the member's, an
-    embedded keyword never demotes a member's tag. Names are cleaned as tags_clean does; more than MAX_TAGS
-    names is refused (ValidationError) for a member or a suggestion, while a file's embedded keywords are
-    trimmed to the room the photo has left, with a log line. The caller announces the change
-    (photos_changed) when the photo already existed."""
+    (member > accepted suggestion > embedded or sidecar): a member re-typing an embedded tag makes it the member's,
+    an embedded keyword never demotes a member's tag. Names are cleaned as tags_clean does; more than MAX_TAGS
+    names is refused (ValidationError) for a member or a suggestion, while tags read (PhotoTag.READ: a file's
+    embedded keywords, a sidecar's people) are trimmed to the room the photo has left, with a log line. The caller
+    announces the change (photos_changed) when the photo already existed."""
     if source not in _SOURCE_RANK:
         raise ValidationError(f"Unknown tag source “{source}”.")
-    if source == PhotoTag.Source.EMBEDDED:
+    if source in PhotoTag.READ:
         have = {name.lower() for name in PhotoTag.objects.filter(photo=photo).values_list("tag__name", flat=True)}
         names = [name for name in _names_clean(names) if name.lower() not in have]  # (already there: no room needed)
         if names and photo.pk:  # a member took it off: the file never puts it back

@@ -4,7 +4,9 @@ A Google Photos export (Takeout) keeps what Google Photos knows of a photo besid
 photo: the date taken (what a member corrected there too), the position (geoData), the caption (description) and
 the people named in it. The exported files' modified times are the day of the export, so a photo without EXIF (a
 chat app's copy, a screenshot, a scan) would be dated to that day without it. What the sidecar says fills what the
-file's own metadata lacks: its EXIF date and GPS position come first, its embedded caption too.
+file's own metadata lacks: its EXIF date and GPS position come first, its embedded caption too. A sidecar without
+the date taken still says when the photo was added to Google Photos (creationTime): a better guess than the export's
+day, which the photo page and the API name as what it is.
 
 Takeout names the sidecar of "IMG_0042.jpg" "IMG_0042.jpg.json", since late 2024
 "IMG_0042.jpg.supplemental-metadata.json", and cuts a sidecar's whole name to 51 characters ("…-metad.json";
@@ -29,7 +31,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from gallery.embedded import DESCRIPTION_MAX, TAG_MAX
-from gallery.text import one_line, tag_names_from_file, text_from_file
+from gallery.text import TAG_SEPARATOR, one_line, text_from_file
 
 logger = logging.getLogger(__name__)
 
@@ -48,6 +50,7 @@ EDITED = ("-edited", "-effects", "-bearbeitet", "-modifié", "-modificato", "-ed
 class Sidecar:
     path: Path
     taken_at: datetime | None = None  # aware, UTC
+    added_at: datetime | None = None  # when it was added to Google Photos (creationTime): no date taken
     latitude: float | None = None
     longitude: float | None = None
     description: str = ""
@@ -178,10 +181,11 @@ def read_sidecar(path: Path) -> Sidecar | None:
     description = data.get("description")
     description = text_from_file(description, multiline=True).strip()[:DESCRIPTION_MAX] \
         if isinstance(description, str) else ""
-    sidecar = Sidecar(path=path, taken_at=_taken(data.get("photoTakenTime")), latitude=latitude, longitude=longitude,
-                      description=description, people=_people(data.get("people")))
-    return sidecar if sidecar.taken_at or sidecar.latitude is not None or sidecar.description or sidecar.people \
-        else None
+    sidecar = Sidecar(path=path, taken_at=_taken(data.get("photoTakenTime")), added_at=_taken(data.get("creationTime")),
+                      latitude=latitude, longitude=longitude, description=description,
+                      people=_people(data.get("people")))
+    return sidecar if sidecar.taken_at or sidecar.added_at or sidecar.latitude is not None or sidecar.description \
+        or sidecar.people else None
 
 
 def _json_object(raw: bytes) -> dict:
@@ -206,7 +210,8 @@ _TAKEOUT_FIELDS = frozenset({"photoTakenTime", "creationTime", "geoData", "geoDa
 
 
 def _taken(value) -> datetime | None:
-    """photoTakenTime's timestamp (seconds, as text); 0 is no date, and so is one past the year 9999."""
+    """photoTakenTime's (or creationTime's) timestamp (seconds, as text); 0 is no date, and so is one past the year
+    9999."""
     if not isinstance(value, dict):
         return None
     try:
@@ -230,15 +235,16 @@ def _position(value) -> tuple[float, float] | None:
 
 
 def _people(value) -> tuple[str, ...]:
-    """The names of the people Google Photos recognised and someone named, as tag names (commas split them as a
-    file's keywords do; too long a name is left out)."""
+    """The names of the people Google Photos recognised and someone named, as tag names: each name one tag, without
+    its commas ("Smith, John" is one person, "Smith John"; no tag name holds a comma); too long a name is left out."""
     if not isinstance(value, list):
         return ()
     names = []
     for person in value[:MAX_PEOPLE]:
         name = person.get("name") if isinstance(person, dict) else None
         if isinstance(name, str):
-            names += [one_line(part) for part in tag_names_from_file(name) if len(one_line(part)) <= TAG_MAX]
+            name = one_line(text_from_file(name).replace(TAG_SEPARATOR, " "))
+            names += [name] if len(name) <= TAG_MAX else []
     return tuple(dict.fromkeys(name for name in names if name))
 
 

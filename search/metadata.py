@@ -65,13 +65,14 @@ class Field:
 
 
 # In the order of PhotoDocument.fields. What people wrote (tags, title) weighs most; then the longer text people
-# wrote and the keywords their software embedded in the file; then what is true of the photo but says little about
+# wrote, the keywords their software embedded in the file and the people they named in Google Photos (whose face
+# recognition, not a member here, put the name on this photo); then what is true of the photo but says little about
 # what it shows (place, date), what the OCR read and the tags the model suggests; the file name least.
 FIELDS = (
     Field("tags", "tags", "A"),
     Field("title", "title", "A"),
     Field("description", "description", "B"),
-    Field("keywords", "keywords in the file", "B"),
+    Field("keywords", "keywords in the file or Google Photos", "B"),
     Field("place", "place", "C"),
     Field("date", "date", "C"),
     Field("text", "text in photo", "C"),
@@ -97,8 +98,8 @@ _FILENAME_WORDS = "regexp_replace(p.original_filename, '[._-]+', ' ', 'g')"
 
 def _field_sources() -> dict[str, str]:
     """Each field's text, as SQL over the photo `p`, its tag names `t.names` (typed by members or accepted
-    suggestions) and `t.keywords` (embedded in the file), the names of its open tag suggestions `sg.names`,
-    and its place/date words `pw`."""
+    suggestions) and `t.keywords` (embedded in the file, or people named in Google Photos: PhotoTag.READ), the names
+    of its open tag suggestions `sg.names`, and its place/date words `pw`."""
     return {
         "tags": "coalesce(t.names, '')",
         # A title nobody wrote is made from the file name: the file name field has those words already.
@@ -144,8 +145,8 @@ def documents_refresh(photo_ids: Iterable[int]) -> None:
                                  %(pw_decade)s::text[])
                           AS pw(photo_id, place, date, decade) ON pw.photo_id = p.id
                 LEFT JOIN LATERAL (
-                    SELECT string_agg(tag.name, ' ') FILTER (WHERE pt.source <> %(embedded)s) AS names,
-                           string_agg(tag.name, ' ') FILTER (WHERE pt.source = %(embedded)s) AS keywords
+                    SELECT string_agg(tag.name, ' ') FILTER (WHERE pt.source <> ALL(%(read)s)) AS names,
+                           string_agg(tag.name, ' ') FILTER (WHERE pt.source = ANY(%(read)s)) AS keywords
                     FROM {PHOTO_TAGS} pt JOIN {TAGS} tag ON tag.id = pt.tag_id
                     WHERE pt.photo_id = p.id
                 ) t ON true
@@ -160,7 +161,7 @@ def documents_refresh(photo_ids: Iterable[int]) -> None:
                    version = EXCLUDED.version, updated_at = EXCLUDED.updated_at
             """,
             {"cfg": TEXT_CONFIG, "ids": ids, "version": DOCUMENT_VERSION, "pw_ids": list(when_where),
-             "embedded": PhotoTag.Source.EMBEDDED, "open": TagSuggestion.State.OPEN,
+             "read": [str(source) for source in PhotoTag.READ], "open": TagSuggestion.State.OPEN,
              "pw_place": [place for place, _, _ in when_where.values()],
              "pw_date": [when for _, when, _ in when_where.values()],
              "pw_decade": [decade for _, _, decade in when_where.values()]},

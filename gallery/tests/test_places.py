@@ -43,6 +43,17 @@ def test_a_photo_with_gps_of_lisbon_shows_lisbon_and_portugal(family, alice, cli
     assert "Lisbon, Lisbon" not in page  # the region named like its city is said once
 
 
+def test_a_gps_position_of_0_0_is_no_position(family, alice, client_for):
+    """A phone or camera without a fix writes GPS 0°, 0° (in the sea off Ghana, where nobody took a family photo): no
+    position, as Google Takeout's 0, 0 is; the photo has no place, and its time is not read in that point's zone."""
+    photo = store(family, alice, gps_jpeg(0.0, 0.0, taken="2023:07:14 12:00:00"))
+
+    photo.refresh_from_db()
+    assert (photo.latitude, photo.longitude, photo.place_source) == (None, None, "")
+    api = client_for(alice).get(reverse("api_photo_detail", args=[photo.pk])).json()
+    assert (api["latitude"], api["longitude"], api["place"]) == (None, None, None)
+
+
 def test_countries_are_named_as_people_say_them_and_known_by_either_name(family, alice, client_for):
     """GeoNames' list names some countries formally: a photo taken in Seoul read "Seoul, Korea, Republic of", one in
     Moscow "Moscow, Russian Federation", while the search box's chips said "South Korea" and "Russia"."""

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 from django.core.management import call_command
+from django.urls import reverse
 
 from gallery.models import Photo, PhotoTag
 from tests import images
@@ -70,7 +71,7 @@ def test_a_photo_without_exif_takes_its_date_place_caption_and_people_from_its_s
     assert (photo.latitude, photo.longitude) == pytest.approx(LISBON)
     assert photo.place_city == "Lisbon" and photo.place_country_code == "PT"
     assert photo.description == "Grandma's 80th" and photo.description_source == Photo.FieldSource.EMBEDDED
-    assert set(PhotoTag.objects.filter(photo=photo, source=PhotoTag.Source.EMBEDDED)
+    assert set(PhotoTag.objects.filter(photo=photo, source=PhotoTag.Source.SIDECAR)
                .values_list("tag__name", flat=True)) == {"Grandma", "Tom"}
     assert "Imported 1," in out and "not photos" not in out  # the sidecar is no "file left out"
     assert "Google Takeout sidecars: 1, beside their photos" in out
@@ -216,7 +217,7 @@ def test_a_re_run_dates_a_photo_imported_without_its_sidecar_from_it(tmp_path, f
     photo = Photo.objects.get(original_filename="IMG-20160814-WA0003.jpg")
     assert (photo.taken_at, photo.taken_at_source, photo.taken_tz) == (TAKEN, Photo.DateSource.SIDECAR, "Europe/Lisbon")
     assert photo.place_city == "Lisbon" and photo.description == "Grandma's 80th"
-    assert list(PhotoTag.objects.filter(photo=photo).values_list("tag__name", "source")) == [("Grandma", "embedded")]
+    assert list(PhotoTag.objects.filter(photo=photo).values_list("tag__name", "source")) == [("Grandma", "sidecar")]
     member_dated.refresh_from_db()
     assert member_dated.taken_at_source == "member" and member_dated.place_city == ""
     assert "already there 2 (1 dated now by its Takeout sidecar)" in out
@@ -282,3 +283,218 @@ def test_a_re_run_into_one_family_dates_none_of_anothers_photos(tmp_path, family
     assert (theirs.taken_at_source, theirs.place_city) == (Photo.DateSource.FILE, "")
     assert not PhotoTag.objects.filter(photo=theirs).exists()
     assert Photo.objects.get(family=family).taken_at_source == Photo.DateSource.SIDECAR
+
+
+def test_a_person_named_with_a_comma_stays_one_tag(tmp_path, family, alice):
+    """Google Photos names a person, not a list: "Smith, John" is one person, so one tag (without the comma, which no
+    tag name holds), not "Smith" and "John"."""
+    _write(tmp_path, "IMG_0001.jpg", images.jpeg(colour=(10, 120, 30)))
+    _write(tmp_path, "IMG_0001.jpg.json", _sidecar("IMG_0001.jpg", people=["Smith, John", "Grandma", "Ng ,, Anna"]))
+
+    _import(tmp_path)
+
+    photo = Photo.objects.get(family=family)
+    assert sorted(PhotoTag.objects.filter(photo=photo).values_list("tag__name", flat=True)) == \
+        ["Grandma", "Ng Anna", "Smith John"]
+
+
+def test_a_file_without_an_extension_gets_its_sidecar(tmp_path, family, alice):
+    """A photo Google Photos knew with no extension ("IMG_1234") is exported as such, its sidecar "IMG_1234.json"."""
+    _write(tmp_path, "IMG_1234", images.jpeg(colour=(10, 20, 130)))
+    _write(tmp_path, "IMG_1234.json", _sidecar("IMG_1234"))
+    _write(tmp_path, "scan 7", images.jpeg(colour=(130, 20, 10)))
+    _write(tmp_path, "scan 7.supplemental-metadata.json", _sidecar("scan 7", taken=TAKEN.replace(year=1999)))
+    _write(tmp_path, "03.03.13 - 1", images.jpeg(colour=(10, 130, 20)))  # (what follows its last dot is no extension)
+    _write(tmp_path, "03.03.13 - 1.json", _sidecar("03.03.13 - 1", taken=TAKEN.replace(year=2013)))
+
+    out = _import(tmp_path)
+
+    dates = dict(Photo.objects.filter(family=family).values_list("original_filename", "taken_at"))
+    assert dates == {"IMG_1234": TAKEN, "scan 7": TAKEN.replace(year=1999), "03.03.13 - 1": TAKEN.replace(year=2013)}
+    assert "Google Takeout sidecars: 3, beside their photos" in out and "not photos" not in out
+
+
+def test_the_people_named_in_google_photos_are_said_to_come_from_there_not_from_the_file(tmp_path, family, alice,
+                                                                                       client_for):
+    """Tags from the file's keywords say "from the file"; the people of a sidecar were named in Google Photos, and say
+    so, on the photo page and in the API (source "sidecar"). Both weigh in search as the file's keywords do."""
+    data = images.with_metadata(images.jpeg(colour=(90, 20, 160)), xmp={"Xmp.dc.subject": ["Beach"]})
+    _write(tmp_path, "IMG_0007.jpg", data)
+    _write(tmp_path, "IMG_0007.jpg.json", _sidecar("IMG_0007.jpg", people=["Grandma"]))
+
+    _import(tmp_path)
+
+    photo = Photo.objects.get(family=family)
+    assert dict(PhotoTag.objects.filter(photo=photo).values_list("tag__name", "source")) == \
+        {"Beach": "embedded", "Grandma": "sidecar"}
+    body = client_for(alice).get(photo.get_absolute_url()).content.decode()
+    tags = body[body.index('class="tags"'):]
+    tags = tags[:tags.index("</p>")]
+    assert tags.count("from the file") == 1 and tags.count("from Google Photos") == 1
+    assert tags.index("Beach") < tags.index("from the file") < tags.index("Grandma") < tags.index("from Google Photos")
+    api = client_for(alice).get(reverse("api_photo_detail", args=[photo.pk])).json()
+    assert {"name": "Grandma", "source": "sidecar"} in api["tag_details"]
+    assert {"name": "Beach", "source": "embedded"} in api["tag_details"]
+
+
+def _without_taken(title: str, *, uploaded: datetime, **kwargs) -> dict:
+    sidecar = _sidecar(title, **kwargs)
+    del sidecar["photoTakenTime"]
+    sidecar["creationTime"] = {"timestamp": str(int(uploaded.timestamp())), "formatted": "…"}
+    return sidecar
+
+
+UPLOADED = datetime(2017, 3, 2, 8, 30, tzinfo=dt_timezone.utc)  # when it was added to Google Photos
+
+
+def test_a_sidecar_without_the_date_taken_dates_the_photo_by_its_upload_to_google_photos_and_says_so(
+        tmp_path, family, alice, client_for):
+    """No photoTakenTime: creationTime, when the photo was added to Google Photos, is a better guess than the day of
+    the export, but no date taken: the photo page and the API say what it is."""
+    _write(tmp_path, "IMG-20170302-WA0001.jpg", images.jpeg(colour=(20, 160, 90)))
+    _write(tmp_path, "IMG-20170302-WA0001.jpg.json", _without_taken("IMG-20170302-WA0001.jpg", uploaded=UPLOADED))
+
+    _import(tmp_path)
+
+    photo = Photo.objects.get(family=family)
+    assert (photo.taken_at, photo.taken_at_source) == (UPLOADED, Photo.DateSource.GOOGLE)
+    assert photo.taken_tz == "Europe/Lisbon" and photo.place_city == "Lisbon"
+    body = client_for(alice).get(photo.get_absolute_url()).content.decode()
+    assert "when it was added to Google Photos" in body and "(no EXIF date: Google Takeout's record)" not in body
+    api = client_for(alice).get(reverse("api_photo_detail", args=[photo.pk])).json()
+    assert api["taken_at_source"] == "google"
+
+
+def test_the_files_exif_date_comes_before_the_upload_to_google_photos(tmp_path, family, alice):
+    _write(tmp_path, "DSC_0002.JPG", images.gps_jpeg(52.37, 4.89, taken="2015:05:01 10:00:00"))
+    _write(tmp_path, "DSC_0002.JPG.json", _without_taken("DSC_0002.JPG", uploaded=UPLOADED))
+
+    _import(tmp_path)
+
+    photo = Photo.objects.get(family=family)
+    assert photo.taken_at_source == Photo.DateSource.EXIF and photo.taken_at.year == 2015
+
+
+def test_the_upload_to_google_photos_dates_a_photo_dated_by_its_file_and_gives_way_to_a_date_taken(tmp_path, family,
+                                                                                                   alice):
+    """A photo already imported without its sidecar (the file's modified time) takes the upload to Google Photos; a
+    re-run with the same sidecar changes nothing more; a sidecar with the date taken, found later, dates it then."""
+    _write(tmp_path / "part1", "IMG-20170302-WA0001.jpg", images.jpeg(colour=(20, 160, 90)))
+    _import(tmp_path / "part1")
+    _write(tmp_path / "part1", "IMG-20170302-WA0001.jpg.json", _without_taken("IMG-20170302-WA0001.jpg",
+                                                                              uploaded=UPLOADED))
+
+    dated = _import(tmp_path / "part1")
+    again = _import(tmp_path / "part1")
+
+    photo = Photo.objects.get(family=family)
+    assert (photo.taken_at, photo.taken_at_source) == (UPLOADED, Photo.DateSource.GOOGLE)
+    assert "already there 1 (1 dated now by its Takeout sidecar)" in dated
+    assert "already there 1," in again and "dated now" not in again
+    _write(tmp_path / "part1", "IMG-20170302-WA0001.jpg.json", _sidecar("IMG-20170302-WA0001.jpg"))
+    taken = _import(tmp_path / "part1")
+    photo.refresh_from_db()
+    assert (photo.taken_at, photo.taken_at_source) == (TAKEN, Photo.DateSource.SIDECAR)
+    assert "(1 dated now by its Takeout sidecar)" in taken
+
+
+def test_a_scans_date_of_change_gives_way_to_the_date_taken_google_photos_knew(tmp_path, family, alice):
+    """A scanner (or any program that saved the file) writes EXIF DateTime, the day the file was made or changed, and
+    no DateTimeOriginal. Google Photos knew the date taken (a member set it there): the sidecar's comes first then.
+    A camera's DateTimeOriginal still comes first, and the day it was added to Google Photos never beats the file."""
+    scan = images.with_metadata(images.jpeg(colour=(150, 120, 90)), exif={"Exif.Image.DateTime": "2021:02:02 10:00:00"})
+    _write(tmp_path, "scan 1975-001.jpg", scan)
+    _write(tmp_path, "scan 1975-001.jpg.json", _sidecar("scan 1975-001.jpg", taken=datetime(1975, 6, 1, 12,
+                                                                                          tzinfo=dt_timezone.utc)))
+    scan2 = images.with_metadata(images.jpeg(colour=(90, 120, 150)),
+                                 exif={"Exif.Image.DateTime": "2021:02:03 10:00:00"})
+    _write(tmp_path, "scan 1975-002.jpg", scan2)
+    _write(tmp_path, "scan 1975-002.jpg.json", _without_taken("scan 1975-002.jpg", uploaded=UPLOADED))
+
+    _import(tmp_path)
+
+    dated = {p.original_filename: (p.taken_at, p.taken_at_source) for p in Photo.objects.filter(family=family)}
+    assert dated["scan 1975-001.jpg"] == (datetime(1975, 6, 1, 12, tzinfo=dt_timezone.utc), Photo.DateSource.SIDECAR)
+    assert dated["scan 1975-002.jpg"][1] == Photo.DateSource.EXIF
+    assert dated["scan 1975-002.jpg"][0].date().isoformat() == "2021-02-03"
+
+
+def test_a_pixels_motion_photo_videos_are_counted_as_videos_not_named_as_unreadable(tmp_path, family, alice):
+    """A Pixel's motion photo is exported as "PXL_….MP.jpg" (the photo, with its sidecar) and "PXL_….MP" (its video;
+    older ones ".MV"): videos, left out as the export's .mp4 are, not "skipped: not an image" and "unreadable"."""
+    video = b"\x00\x00\x00\x18ftypisom" + b"\x00" * 1000
+    _write(tmp_path, "PXL_20230205_164128403.MP.jpg", images.jpeg(colour=(40, 40, 140)))
+    _write(tmp_path, "PXL_20230205_164128403.MP.jpg.supplemental-met.json", _sidecar("PXL_20230205_164128403.MP.jpg"))
+    _write(tmp_path, "PXL_20230205_164128403.MP", video)
+    _write(tmp_path, "MVIMG_20190101_101010.MV", video)
+
+    out = _import(tmp_path)
+
+    assert Photo.objects.get(family=family).taken_at_source == Photo.DateSource.SIDECAR
+    assert "skipped" not in out and "unreadable 0" in out
+    assert "not photos, left out: 1 .mp, 1 .mv" in out
+    assert "with no photo beside them" not in out
+
+
+def test_a_files_gps_of_0_0_gives_way_to_the_sidecars_position(tmp_path, family, alice):
+    """A camera without a fix wrote GPS 0°, 0°; Google Photos knew where it was (a member placed it there)."""
+    _write(tmp_path, "DSC_0003.JPG", images.gps_jpeg(0.0, 0.0, taken="2016:08:14 18:20:05"))
+    _write(tmp_path, "DSC_0003.JPG.json", _sidecar("DSC_0003.JPG"))
+
+    _import(tmp_path)
+
+    photo = Photo.objects.get(family=family)
+    assert (photo.latitude, photo.longitude) == pytest.approx(LISBON)
+    assert photo.place_city == "Lisbon" and photo.taken_tz == "Europe/Lisbon"
+    assert photo.taken_at_source == Photo.DateSource.EXIF and photo.taken_at == TAKEN  # 18:20:05 in Lisbon, in summer
+
+
+def test_a_camera_photo_imported_without_its_sidecar_gets_its_people_caption_and_place_when_found_later(
+        tmp_path, family, alice):
+    """Imported part by part, a camera's photo (its EXIF date) had no sidecar beside it: importing the parts together
+    gives it the people, caption and place Google Photos knew and nobody gave it here (its date stays the camera's);
+    a re-run changes nothing more, and a tag a member took off stays off."""
+    folder = "Takeout/Google Photos/Photos from 2016"
+    _write(tmp_path / "takeout-001" / folder, "DSC_0001.JPG", images.gps_jpeg(None, None, taken="2016:08:14 18:20:05"))
+    _write(tmp_path / "takeout-001" / folder, "DSC_0002.JPG", images.gps_jpeg(None, None, taken="2016:08:14 18:30:00",
+                                                                           colour=(200, 20, 20)))
+    _import(tmp_path / "takeout-001")
+    for name in ("DSC_0001.JPG", "DSC_0002.JPG"):
+        _write(tmp_path / "takeout-001" / folder, f"{name}.json",
+               _sidecar(name, description="Grandma's 80th", people=["Grandma", "Tom"]))
+    second = Photo.objects.get(original_filename="DSC_0002.JPG")
+    second.description, second.description_source = "Our own words", Photo.FieldSource.MEMBER
+    second.save()
+
+    out = _import(tmp_path / "takeout-001")
+
+    photo = Photo.objects.get(original_filename="DSC_0001.JPG")
+    assert photo.taken_at_source == Photo.DateSource.EXIF and photo.taken_at == TAKEN
+    assert photo.place_city == "Lisbon" and photo.description == "Grandma's 80th"
+    assert dict(PhotoTag.objects.filter(photo=photo).values_list("tag__name", "source")) == \
+        {"Grandma": "sidecar", "Tom": "sidecar"}
+    second.refresh_from_db()
+    assert second.description == "Our own words" and second.place_city == "Lisbon"
+    assert "already there 2 (2 given their people, caption or place by their Takeout sidecars)" in out
+
+    PhotoTag.objects.filter(photo=photo, tag__name="Tom").delete()  # (as the page does, remembered)
+    from gallery.services import tags_removed_remember
+    tags_removed_remember([(photo.pk, "Tom")])
+    again = _import(tmp_path / "takeout-001")
+    assert "already there 2," in again and "given" not in again
+    assert list(PhotoTag.objects.filter(photo=photo).values_list("tag__name", flat=True)) == ["Grandma"]
+
+
+def test_a_camera_photos_copy_without_its_sidecar_met_first_gets_what_a_later_copys_says(tmp_path, family, alice):
+    photos = tmp_path / "Takeout" / "Google Photos"
+    data = images.gps_jpeg(None, None, taken="2016:08:14 18:20:05")
+    _write(photos / "Beach days", "DSC_0001.JPG", data)  # (sorted before "Photos from 2016")
+    _write(photos / "Photos from 2016", "DSC_0001.JPG", data)
+    _write(photos / "Photos from 2016", "DSC_0001.JPG.json", _sidecar("DSC_0001.JPG", people=["Grandma"]))
+
+    out = _import(tmp_path / "Takeout")
+
+    photo = Photo.objects.get(family=family)
+    assert (photo.taken_at, photo.taken_at_source, photo.place_city) == (TAKEN, Photo.DateSource.EXIF, "Lisbon")
+    assert list(PhotoTag.objects.filter(photo=photo).values_list("tag__name", flat=True)) == ["Grandma"]
+    assert "Imported 1, already there 1 (1 given its people, caption or place by its Takeout sidecar)" in out

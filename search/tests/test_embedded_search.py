@@ -48,7 +48,7 @@ def test_the_embedded_tags_show_in_the_explanation_and_on_the_page(stored, alice
     tagged, _ = stored
     [result] = [r for r in search_photos(user=alice, params=SearchParams(query="azulejos", min_score=0.0)).results
                 if r.photo.pk == tagged.pk]
-    assert result.explanation.meta_fields == ["keywords in the file"]
+    assert result.explanation.meta_fields == ["keywords in the file or Google Photos"]
     assert result.explanation.meta_ranks == {"keywords": 1.0}
     # Keywords weigh as a description does: below a tag a member typed, above a place or a date.
     caption = [r for r in search_photos(user=alice, params=SearchParams(query="palace", min_score=0.0)).results

@@ -8,8 +8,8 @@ import pytest
 
 from gallery.models import Photo
 from tests import images
-from tests.browser.conftest import CHROMIUM, HAVE_CHROMIUM, photo_edit_open, sign_in
-from tests.factories import FamilyFactory, MembershipFactory, UserFactory
+from tests.browser.conftest import CHROMIUM, HAVE_CHROMIUM, new_page, photo_edit_open, sign_in, width_options
+from tests.factories import FamilyFactory, MembershipFactory, UserFactory, photo_factory
 
 pytestmark = [
     pytest.mark.browser,
@@ -54,3 +54,33 @@ def test_upload_a_file_with_embedded_keywords_and_see_where_each_tag_came_from(l
     assert page.locator(".tag-source").count() == 2
     page.screenshot(path=artifacts / "photo-tag-sources.png", full_page=True)
     assert page.js_errors == []
+
+
+@pytest.mark.parametrize("width", [1280, 390])
+@pytest.mark.django_db(transaction=True)
+def test_a_long_tag_and_where_it_came_from_stay_inside_the_photos_card(live_server, browser, artifacts, width):
+    """A long name (a person named in Google Photos, a file's keyword: up to 64 characters) with its "from Google
+    Photos" beside it ran out of the card, and past the page's edge at 390 px: the source goes under the name then."""
+    from gallery.models import PhotoTag
+    from gallery.services import photo_tags_add
+
+    family = FamilyFactory(name="Smiths")
+    MembershipFactory(family=family, user=UserFactory(username="bob"))
+    photo = photo_factory(family=family)
+    photo_tags_add(photo=photo, names=["Bartholomew-Alexander-Montgomery-Fitzgerald-Smythe-Worthington", "Tom"],
+                   source=PhotoTag.Source.SIDECAR)
+    photo_tags_add(photo=photo, names=["Ana María de los Ángeles Fernández y Rodríguez-Castellanos"],
+                   source=PhotoTag.Source.EMBEDDED)
+    context, page = new_page(browser, **width_options(width))
+    sign_in(page, live_server, "bob")
+    page.goto(live_server.url + photo.get_absolute_url())
+
+    assert page.locator(".tag-source").count() == 3
+    card = page.locator(".tags").bounding_box()
+    for pair in page.locator(".tag-pair").all():
+        box = pair.bounding_box()
+        assert box["x"] + box["width"] <= card["x"] + card["width"] + 0.5, pair.inner_text()
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+    page.screenshot(path=artifacts / f"photo-long-tags-{width}.png", full_page=True)
+    assert page.js_errors == []
+    context.close()

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import mimetypes
 from collections import Counter
+from dataclasses import dataclass
 from datetime import datetime
 from datetime import timezone as dt_timezone
 from pathlib import Path
@@ -11,15 +12,17 @@ from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
+from django.db.models import Exists, OuterRef
 from django.utils import timezone
 from tqdm import tqdm
 
 from gallery.files import files_remove, photo_file_names
 from gallery.images import NOT_AN_IMAGE, ImageRejected, names_an_image_format, read_limited, sha256_of, too_large
 from gallery.management.families import family_from_option
-from gallery.models import DeletedPhoto, Family, Photo
-from gallery.services import UploadResult, photo_create_from_bytes, photo_sidecar_fill, tags_clean
-from gallery.sidecars import MAX_BYTES, is_a_sidecar, json_names_forget, read_sidecar, sidecar_path
+from gallery.models import DeletedPhoto, Family, Photo, PhotoTag
+from gallery.services import (UploadResult, photo_create_from_bytes, photo_sidecar_complete, photo_sidecar_fill,
+                               tags_clean)
+from gallery.sidecars import MAX_BYTES, Sidecar, is_a_sidecar, json_names_forget, read_sidecar, sidecar_path
 from gallery.text import text_from_os
 
 
@@ -30,9 +33,13 @@ NOT_PHOTO_FOLDERS = frozenset({"@eaDir", "#recycle", "#snapshot"})
 IN_TRASH = "in_trash"  # the file's photo is in the family's trash: left there
 DELETED = "deleted"  # the family deleted the file's photo for good: left out (--include-deleted brings it back)
 DATED = "dated"  # already there, dated only by a guess: dated now by its Takeout sidecar
+FILLED = "filled"  # already there, with its camera's date: given now what its Takeout sidecar says and it lacked
 NOT_A_PHOTO = "not_a_photo"  # no image, and named as something else (a sidecar, a video, notes): counted by kind
 # Files beside photos that the mimetypes table does not know: metadata sidecars, Apple's edit lists, folder databases.
 SIDECARS = frozenset({"xmp", "aae", "ini", "db", "nomedia"})
+# Videos the mimetypes table does not know: a Pixel's motion photos, "PXL_….MP" (or ".MV") beside "PXL_….MP.jpg" in
+# a Google Takeout export; a camcorder's AVCHD clips.
+VIDEOS = frozenset({"mp", "mv", "m2ts"})
 
 
 class Command(BaseCommand):
@@ -77,12 +84,16 @@ class Command(BaseCommand):
         linked = sorted(p for p in found if p.is_symlink() and p.is_dir())
         # A re-run must not undo the family's deletions: files in the trash are counted, not restored as an upload
         # would. (One read of the family's photos for both sets.)
-        known, trashed, undated = set(), set(), set()
-        for sha256, trashed_at, source in Photo.all_objects.filter(family=family_obj).values_list(
-                "sha256", "trashed_at", "taken_at_source"):
+        known, trashed, undated, lacking = set(), set(), set(), {}
+        for sha256, trashed_at, source, *lacks in Photo.all_objects.filter(family=family_obj).annotate(
+                people=Exists(PhotoTag.objects.filter(photo=OuterRef("pk"), source=PhotoTag.Source.SIDECAR))
+        ).values_list("sha256", "trashed_at", "taken_at_source", "latitude", "place_source", "description_source",
+                      "people"):
             (trashed if trashed_at else known).add(sha256)
             if source in Photo.GUESSED_DATES and not trashed_at:  # a sidecar found now dates them
                 undated.add(sha256)
+            elif source == Photo.DateSource.EXIF and not trashed_at:  # …and gives a camera's photo what it lacks
+                lacking[sha256] = _Lacks(*lacks)
         # …nor bring back what it deleted for good (a nightly import of a phone's folder would undo every deletion).
         deleted = set() if include_deleted else set(
             DeletedPhoto.objects.filter(family=family_obj).values_list("sha256", flat=True))
@@ -96,8 +107,8 @@ class Command(BaseCommand):
         try:
             for start in range(0, len(files), COMMIT_EVERY):
                 batch, batch_problems, batch_left_out, batch_sidecars = self._import_batch(
-                    files[start:start + COMMIT_EVERY], family_obj, uploader, tag, (known, trashed, deleted, undated),
-                    bar)
+                    files[start:start + COMMIT_EVERY], family_obj, uploader, tag,
+                    (known, trashed, deleted, undated, lacking), bar)
                 counts.update(batch)  # counted once committed
                 problems.extend(batch_problems)
                 left_out.extend(batch_left_out)
@@ -112,7 +123,7 @@ class Command(BaseCommand):
         self._report(root, linked, problems, counts, len(files), family_obj, left_out, sidecars)
 
     def _import_batch(self, paths: list[Path], family: Family, uploader, tags: list[str],
-                      hashes: tuple[set[str], set[str], set[str], set[str]], bar):
+                      hashes: tuple[set[str], set[str], set[str], set[str], dict], bar):
         """Import these files in one transaction: what they counted, their problems, the files that are no photos
         and the Takeout sidecars found. When it is rolled back (Ctrl-C), the files stored for its new photos are
         removed too: no row points at them."""
@@ -162,12 +173,10 @@ class Command(BaseCommand):
         if alone:
             self.stdout.write(f"Google Takeout sidecars with no photo beside them: {len(alone)} (its photo is perhaps "
                               "in another part of the export: unzip every part into one folder and import that; "
-                              "photos already imported without their sidecar are dated by it then)")
+                              "photos already imported without their sidecar are given what it says then)")
         self.stdout.write(self.style.SUCCESS(
-            f"Imported {counts[UploadResult.SAVED]}, already there {counts[UploadResult.DUPLICATE] + counts[DATED]}"
-            + (f" ({counts[DATED]} dated now by "
-               f"{'its Takeout sidecar' if counts[DATED] == 1 else 'their Takeout sidecars'})" if counts[DATED] else "")
-            + ", "
+            f"Imported {counts[UploadResult.SAVED]}, already there "
+            f"{counts[UploadResult.DUPLICATE] + counts[DATED] + counts[FILLED]}" + _sidecar_note(counts) + ", "
             + (f"in the trash {counts[IN_TRASH]} (left there), " if counts[IN_TRASH] else "")
             + (f"deleted for good before {counts[DELETED]} (left out: --include-deleted imports them again), "
                if counts[DELETED] else "")
@@ -178,10 +187,12 @@ class Command(BaseCommand):
         ))
 
     def _import_one(self, path: Path, family: Family, uploader, tags: list[str], known: set[str],
-                    trashed: set[str], deleted: set[str], undated: set[str], *, sidecars: set[Path]) -> UploadResult:
+                    trashed: set[str], deleted: set[str], undated: set[str], lacking: dict[str, _Lacks], *,
+                    sidecars: set[Path]) -> UploadResult:
         """`known`, `trashed`, `deleted`: the hashes of the family's photos, of those in its trash and of those it
-        deleted for good; `undated`: of those dated by a guess (which a sidecar found now dates). `sidecars`: the
-        Takeout sidecars found beside photos, to which this file's is added."""
+        deleted for good; `undated`: of those dated by a guess (which a sidecar found now dates); `lacking`: of those
+        with their camera's date, what each lacks that a sidecar found now may give. `sidecars`: the Takeout sidecars
+        found beside photos, to which this file's is added."""
         name = path.name
         try:
             stat = path.stat()
@@ -196,7 +207,7 @@ class Command(BaseCommand):
             return UploadResult(name, UploadResult.REJECTED, reason=str(exc))
         except (OSError, ImageRejected) as exc:
             return UploadResult(name, UploadResult.REJECTED, reason=str(exc))
-        found = sidecar_path(path) if names_an_image_format(path.suffix[1:].lower()) else None
+        found = sidecar_path(path) if _may_be_a_photo(path) else None
         if found is not None:  # a Takeout sidecar: not a file left out, whatever becomes of its photo
             sidecars.add(found)
         # Resume cheaply: files already imported are recognised by hash without decoding them again.
@@ -206,6 +217,11 @@ class Command(BaseCommand):
                     and photo_sidecar_fill(family=family, sha256=digest, sidecar=sidecar) is not None:
                 undated.discard(digest)
                 return UploadResult(name, DATED)
+            if found is not None and digest in lacking and (sidecar := read_sidecar(found)) is not None \
+                    and lacking[digest].given_by(sidecar) \
+                    and photo_sidecar_complete(family=family, sha256=digest, sidecar=sidecar) is not None:
+                del lacking[digest]
+                return UploadResult(name, FILLED)
             return UploadResult(name, UploadResult.DUPLICATE)
         if digest in trashed:
             return UploadResult(name, IN_TRASH)
@@ -217,10 +233,42 @@ class Command(BaseCommand):
                                          modified_at=_modified(stat),
                                          sidecar=read_sidecar(found) if found is not None else None)
         if result.photo is not None:
-            known.add(result.photo.sha256)
-            if result.photo.taken_at_source == Photo.DateSource.FILE:  # (a copy further on may have its sidecar)
-                undated.add(result.photo.sha256)
+            photo = result.photo
+            known.add(photo.sha256)
+            if photo.taken_at_source in Photo.GUESSED_DATES:  # (a copy further on may have its sidecar)
+                undated.add(photo.sha256)
+            elif photo.taken_at_source == Photo.DateSource.EXIF and found is None:
+                lacking[photo.sha256] = _Lacks(photo.latitude, photo.place_source, photo.description_source, False)
         return result
+
+
+@dataclass(frozen=True)
+class _Lacks:
+    """What a photo with its camera's date may lack that its Takeout sidecar gives (read when the import starts)."""
+
+    latitude: float | None
+    place_source: str
+    description_source: str
+    people: bool  # it has people named in Google Photos
+
+    def given_by(self, sidecar: Sidecar) -> bool:
+        """Whether the sidecar has something the photo lacks (so that a re-run locks no photo for nothing)."""
+        return bool((sidecar.latitude is not None and self.latitude is None
+                     and self.place_source != Photo.PlaceSource.MEMBER)
+                    or (sidecar.description and self.description_source == Photo.FieldSource.NONE)
+                    or (sidecar.people and not self.people))
+
+
+def _sidecar_note(counts: Counter[str]) -> str:
+    """What the Takeout sidecars found now gave photos already there: " (3 dated now by their Takeout sidecars)"."""
+    notes = []
+    if counts[DATED]:
+        notes.append(f"{counts[DATED]} dated now by "
+                     f"{'its Takeout sidecar' if counts[DATED] == 1 else 'their Takeout sidecars'}")
+    if counts[FILLED]:
+        notes.append(f"{counts[FILLED]} given {'its' if counts[FILLED] == 1 else 'their'} people, caption or place by "
+                     f"{'its Takeout sidecar' if counts[FILLED] == 1 else 'their Takeout sidecars'}")
+    return f" ({', '.join(notes)})" if notes else ""
 
 
 def _modified(stat) -> datetime | None:
@@ -241,6 +289,14 @@ def _is_a_sidecar(path: Path) -> bool:
         return False
 
 
+def _may_be_a_photo(path: Path) -> bool:
+    """Whether the file's name lets it be a photo (whose Takeout sidecar is looked for): named as an image, or as
+    nothing we know: no extension ("IMG_1234", sidecar "IMG_1234.json"), or none after its last dot ("03.03.13 - 1")."""
+    extension = path.suffix[1:].lower()
+    return names_an_image_format(extension) or (extension not in SIDECARS and extension not in VIDEOS
+                                                and mimetypes.guess_type(f"x.{extension}")[0] is None)
+
+
 def _no_photo(path: Path, result: UploadResult) -> bool:
     """A file that holds no image (or one too large to look at: a long video) and whose name says it is something
     else: a sidecar (.json, .xmp), a video, notes. A file named as an image that is none, a damaged one, or one of
@@ -249,7 +305,7 @@ def _no_photo(path: Path, result: UploadResult) -> bool:
                                                                          too_large(settings.UPLOAD_MAX_BYTES)):
         return False
     extension = path.suffix[1:].lower()
-    if extension in SIDECARS:
+    if extension in SIDECARS or extension in VIDEOS:
         return True
     kind = mimetypes.guess_type(f"x.{extension}")[0]
     return kind is not None and not names_an_image_format(extension)
