@@ -16,7 +16,9 @@ from rest_framework.views import APIView
 from gallery.apis import DATE_ERRORS, LOCATION, PhotoOutputSerializer, api_errors, created, photo_response
 from gallery.selectors import family_filter, family_get, photo_get
 from search.duplicates import DISMISS_MAX_PHOTOS, duplicate_groups, duplicates_dismiss
-from search.engine import MAX_QUERY_CHARS, SORTS, SearchParams, preferences_for, search_photos, similar_photos
+from search.engine import (
+    MAX_LIMIT, MAX_QUERY_CHARS, PAGE_SIZE, SORTS, SearchParams, preferences_for, search_photos, similar_photos,
+)
 from search.forms import MAX_PLAIN, PreferencesForm, photo_ids
 from search.judgment_selectors import judgment_get, judgment_list, judgment_verdicts
 from search.judgment_services import judgment_delete, judgment_record
@@ -147,7 +149,7 @@ class SearchApi(APIView):
         taken_after = serializers.DateField(required=False, error_messages=DATE_ERRORS)
         taken_before = serializers.DateField(required=False, error_messages=DATE_ERRORS)
         sort = serializers.ChoiceField(choices=list(SORTS), required=False)
-        limit = serializers.IntegerField(required=False, min_value=1, max_value=500, default=60)
+        limit = serializers.IntegerField(required=False, min_value=1, max_value=MAX_LIMIT, default=PAGE_SIZE)
         min_score = serializers.FloatField(required=False, min_value=0, max_value=1)
         favourite = serializers.BooleanField(required=False, default=False, help_text="1: your favourites only")
         plain = serializers.ListField(
@@ -166,6 +168,7 @@ class SearchApi(APIView):
         semantic_message = serializers.CharField()
         min_score = serializers.FloatField()
         hidden_count = serializers.IntegerField(help_text="matches below min_score, not returned")
+        more = serializers.BooleanField(help_text="more photos match than `limit` returned (ask again with a larger one)")
         sort = serializers.CharField()
         interpreted = InterpretedSerializer(help_text="how q was understood")
         like = serializers.ListField(child=serializers.IntegerField(), help_text="the like ids that refined it")
@@ -193,6 +196,7 @@ class SearchApi(APIView):
             "semantic_message": response.semantic_message,
             "min_score": response.min_score,
             "hidden_count": response.hidden_count,
+            "more": response.more,
             "sort": response.sort,
             "interpreted": understood.interpreted(),
             "like": response.liked,

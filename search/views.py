@@ -24,7 +24,7 @@ from gallery.views import wants_partial
 from gallery.views.bulk import selection_context
 from gallery.views.trash import results_message
 from search.duplicates import duplicate_groups, duplicates_dismiss
-from search.engine import MAX_QUERY_CHARS, SearchParams, SearchResponse, preferences_for, search_photos, similar_photos
+from search.engine import MAX_LIMIT, MAX_QUERY_CHARS, PAGE_SIZE, SearchParams, SearchResponse, preferences_for, search_photos, similar_photos
 from search.expansion import also_searched_as
 from search.forms import NUL_MESSAGE, ChipEditForm, JudgeForm, PreferencesForm, SearchReportForm, photo_ids, search_form
 from search.judgment_selectors import judgment_refine_ids, judgment_verdicts
@@ -68,6 +68,8 @@ def search(request: HttpRequest) -> HttpResponse:
                "verdicts": judgment_verdicts(user=request.user, query=query,
                                              photo_ids=[r.photo.pk for r in response.results]),
                "show_hidden_url": _with(request, show_hidden="1"), "understood": understood,
+               "more_url": _with(request, limit=min(MAX_LIMIT, len(response.results) + PAGE_SIZE))
+               if response.more and len(response.results) < MAX_LIMIT else "",
                # A query of only places and dates is searched by its filter's words ("2021 2022 2023"): name it as typed.
                "query_shown": response.query if understood.parsed.text else query,
                "chips": [_chip_view(request, chip, understood) for chip in understood.parsed.chips],

@@ -140,6 +140,14 @@ def test_limit_and_min_score(shapes, api):
     assert strict["hidden_count"] == sum(evidence[3:]) and strict["min_score"] == pytest.approx(threshold)
 
 
+def test_more_says_whether_more_photos_match_than_limit_returned(shapes, api):
+    """A client asking for `limit` results could not tell whether that was all of them."""
+    everything = _search(api, q="red circle")
+    assert everything["more"] is False
+    assert _search(api, q="red circle", limit=2)["more"] is True
+    assert _search(api, q="red circle", limit=len(everything["results"]))["more"] is False
+
+
 @pytest.mark.parametrize("params", [
     {"family": "abc"}, {"uploader": "x"}, {"taken_after": "yesterday"}, {"taken_before": "2020-13-01"},
     {"sort": "bogus"}, {"limit": "0"}, {"limit": "501"}, {"min_score": "2"}, {"tag": "t" * 65},

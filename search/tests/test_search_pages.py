@@ -400,6 +400,40 @@ def test_a_one_percent_filter_still_gets_twenty_nearest_rows_from_a_large_family
     assert len(response.results) == 20 and {r.photo.pk for r in response.results} <= set(mine)
 
 
+# --- more than a page ----------------------------------------------------------------------------
+
+
+def test_a_search_with_more_matches_than_a_page_says_so_and_shows_the_next_ones_on_request(shapes, client_for,
+                                                                                          alice):
+    """The page holds `limit` results (60). When more matched it still said "60 photos for “circle”" as if that
+    were all of them (78 matched in the QA trial), and the others could not be reached from the page at all. It
+    now says these are the best ones and links to the next ones (href beside hx-get), until every match is shown."""
+    total = len(search_photos(user=alice, params=SearchParams(query="red circle", limit=100)).results)
+    assert total >= 3  # precondition
+    client = client_for(alice)
+    body = client.get(reverse("search:search"), {"q": "red circle", "limit": 2}).content.decode()
+    assert len(_result_blocks(body)) == 2
+    summary = _text(re.search(r'<p class="summary muted">(.*?)</p>', body, re.S).group(1))
+    assert summary.startswith("The best 2 photos for “red circle”")
+    more = re.search(r'<p class="more-note">(.*?)</p>', body, re.S).group(1)
+    raw_href = re.search(r'href="([^"]+)"', more).group(1)
+    assert f'hx-get="{raw_href}"' in more
+    href = unescape(raw_href)
+    assert "q=red+circle" in href and "limit=62" in href  # one more page
+    for headers in ({}, HTMX):
+        page = client.get(reverse("search:search") + href, headers=headers).content.decode()
+        assert len(_result_blocks(page)) == total
+        assert 'class="more-note"' not in page
+        assert f"{total} photos for “red circle”" in _text(page) and "The best" not in _text(page)
+    # A page that holds every match exactly offers nothing more.
+    exact = client.get(reverse("search:search"), {"q": "red circle", "limit": total}).content.decode()
+    assert len(_result_blocks(exact)) == total and 'class="more-note"' not in exact
+    # A hand-edited limit is dropped, never a 500: the usual page.
+    for bad in ("0", "-1", "abc", "100000"):
+        assert len(_result_blocks(client.get(reverse("search:search"), {"q": "red circle", "limit": bad})
+                                  .content.decode())) == total
+
+
 # --- weaker matches ------------------------------------------------------------------------------
 
 
