@@ -226,11 +226,13 @@ def preferences(request: HttpRequest) -> HttpResponse:
         "min_score": prefs.min_score, "expansion_enabled": prefs.expansion_enabled,
         "default_sort": prefs.default_sort,
     })
+    # The preview's search goes with the form (Enter in its box submits it): kept, and previewed with what was saved.
+    preview_query = (request.POST or request.GET).get("preview_q", "")
     if request.method == "POST" and form.is_valid():
         preferences_update(user=request.user, **form.cleaned_data)
         messages.success(request, "Search preferences saved.")
-        return redirect("search:preferences")
-    preview_query = request.GET.get("preview_q", "")
+        return redirect(reverse("search:preferences") + (f"?{urlencode({'preview_q': preview_query})}"
+                                                         if preview_query else ""))
     return render(request, "search/preferences.html", {
         "form": form, "preview_q": preview_query, "preview_refused": _refused_text(preview_query),
         "preview": _preview(request, preview_query, prefs.semantic_weight, prefs.metadata_weight, prefs.min_score,

@@ -232,6 +232,26 @@ def test_saving_preferences_writes_the_row_and_an_invalid_form_says_why(shapes, 
     assert prefs.semantic_weight == 0.25
 
 
+def test_saving_with_a_preview_search_typed_keeps_it_and_previews_it(shapes, client_for, alice):
+    """Enter in "Preview with this search" submits the form: the preferences were saved and the page came back with
+    the preview box empty and "Type a search", the words typed lost (and without JavaScript the preview never
+    showed at all). The search typed stays, previewed with what was saved; an invalid form keeps it too."""
+    client = client_for(alice)
+    saved = client.post(reverse("search:preferences"), {
+        "semantic_weight": "0.25", "metadata_weight": "0.75", "min_score": "0", "expansion_enabled": "on",
+        "default_sort": "relevance", "preview_q": "green birthday"})
+    assert saved.status_code == 302
+    assert saved["Location"] == reverse("search:preferences") + "?preview_q=green+birthday"
+    body = client.get(saved["Location"]).content.decode()
+    assert _input_value(body, "preview_q") == "green birthday" and "Type a search in the form" not in body
+    assert f'<li data-photo="{shapes["party"].pk}"' in body and "metadata 0.75" in body
+    invalid = client.post(reverse("search:preferences"), {
+        "semantic_weight": "0", "metadata_weight": "0", "min_score": "0.2", "default_sort": "relevance",
+        "preview_q": "green birthday"}).content.decode()
+    assert "At least one weight must be above zero." in invalid
+    assert _input_value(invalid, "preview_q") == "green birthday"
+
+
 def _preview(client, semantic_weight: float, metadata_weight: float) -> tuple[list[int], list[str], str]:
     response = client.get(reverse("search:preferences_preview"), {
         "preview_q": "green birthday", "semantic_weight": str(semantic_weight), "metadata_weight": str(metadata_weight),
