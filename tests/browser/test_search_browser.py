@@ -159,8 +159,9 @@ def test_search_as_you_type_explain_and_preferences_preview(live_server, page, a
     assert not SearchPreferences.objects.filter(user__username="alice").exists()  # previewing saves nothing
 
     page.get_by_role("button", name="Save").click()
-    page.wait_for_url(live_server.url + "/search/preferences/")
+    page.wait_for_url(live_server.url + "/search/preferences/?preview_q=birthday")  # the preview's search stays
     assert page.get_by_text("Search preferences saved.").is_visible()
+    assert page.locator("#preview li[data-photo]").first.get_attribute("data-photo") == str(photos["party"].pk)
     prefs = SearchPreferences.objects.get(user__username="alice")
     assert (prefs.semantic_weight, prefs.metadata_weight) == (0.0, 1.0)
     assert page.js_errors == []
