@@ -110,6 +110,18 @@ def test_results_show_score_badges_and_an_explain_panel_with_every_number(shapes
     assert "matched description" in _text(blocks[shapes["red circle 1"].pk])
 
 
+def test_a_results_tile_tells_a_screen_reader_what_its_number_is(shapes, client_for, alice):
+    """The tile's link was read out as "IMG 0012 red square 0.89 IMG 0012 red square": the name twice (the image's
+    alt and the caption) and the score a bare number. It reads the photo's name once and says the number is its
+    score."""
+    body = client_for(alice).get(reverse("search:search"), {"q": "red circle"}).content.decode()
+    expected = search_photos(user=alice, params=SearchParams(query="red circle"))
+    blocks = _result_blocks(body)
+    for result in expected.results:
+        link = re.search(r'<a class="tile"[^>]*>', blocks[result.photo.pk]).group(0)
+        assert f'aria-label="{result.photo}, score {floatformat(result.score, 2)}"' in link
+
+
 def test_htmx_request_returns_only_the_results_partial(shapes, client_for, alice):
     client = client_for(alice)
     full = client.get(reverse("search:search"), {"q": "red circle"}).content.decode()
