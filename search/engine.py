@@ -411,13 +411,15 @@ def _page(response: SearchResponse, plan: Plan, candidates: list[_Candidate]) ->
     values = _photo_rows([c.photo_id for c in rows])
     rows = [c for c in rows if c.photo_id in values]  # deleted meanwhile
     response.more = len(rows) > plan.limit
+    # The page is the best matches whatever the order shown: the candidates are the nearest photos and the best
+    # metadata matches, not every photo that matches, so the newest of them need not be the newest matches.
+    rows.sort(key=lambda c: (c.score, values[c.photo_id][-1], c.photo_id), reverse=True)
+    rows = rows[: plan.limit]
     if plan.sort == "date":
         rows.sort(key=lambda c: (values[c.photo_id][-1], c.photo_id), reverse=True)
-    else:
-        rows.sort(key=lambda c: (c.score, values[c.photo_id][-1], c.photo_id), reverse=True)
     return [SearchResult(photo=_photo(values[c.photo_id]), score=c.score, below_minimum=c.score < plan.min_score,
                          explanation=_explanation(response, c))
-            for c in rows[: plan.limit]]
+            for c in rows]
 
 
 def _explanation(response: SearchResponse, c: _Candidate) -> Explanation:
