@@ -134,6 +134,10 @@ class InterpretedSerializer(serializers.Serializer):
     text = serializers.CharField(allow_blank=True, help_text="what remained of q for semantic and metadata search")
 
 
+# A sort that is none of them says which there are (DRF's own message names none).
+SORT_ERRORS = {"invalid_choice": "“{input}” is no order of results: " + " or ".join(SORTS) + "."}
+
+
 class SearchApi(APIView):
     class InputSerializer(serializers.Serializer):
         q = serializers.CharField(required=False, allow_blank=True, default="", trim_whitespace=True)
@@ -148,7 +152,7 @@ class SearchApi(APIView):
                       "Lisbon; \"nice\" never Venice)")
         taken_after = serializers.DateField(required=False, error_messages=DATE_ERRORS)
         taken_before = serializers.DateField(required=False, error_messages=DATE_ERRORS)
-        sort = serializers.ChoiceField(choices=list(SORTS), required=False)
+        sort = serializers.ChoiceField(choices=list(SORTS), required=False, error_messages=SORT_ERRORS)
         limit = serializers.IntegerField(required=False, min_value=1, max_value=MAX_LIMIT, default=PAGE_SIZE)
         min_score = serializers.FloatField(required=False, min_value=0, max_value=1)
         favourite = serializers.BooleanField(required=False, default=False, help_text="1: your favourites only")
@@ -424,7 +428,7 @@ class PreferencesSerializer(serializers.Serializer):
                                              help_text="How much tags, titles, places… count, 0 to 1")
     min_score = serializers.FloatField(min_value=0, max_value=1, help_text="Results scoring below it are hidden")
     expansion_enabled = serializers.BooleanField(help_text="Expand queries with synonyms")
-    default_sort = serializers.ChoiceField(choices=SearchPreferences.Sort.choices,
+    default_sort = serializers.ChoiceField(choices=SearchPreferences.Sort.choices, error_messages=SORT_ERRORS,
                                            help_text="The order of results when a search names none")
 
 

@@ -155,6 +155,13 @@ def test_limit_and_min_score(shapes, api):
     assert strict["hidden_count"] == sum(evidence[3:]) and strict["min_score"] == pytest.approx(threshold)
 
 
+def test_a_sort_that_is_none_says_which_there_are(api):
+    """It said only '"score" is not a valid choice.', and the README did not list them either."""
+    response = api.get(reverse("api_search"), {"q": "red", "sort": "score"})
+    assert response.status_code == 400
+    assert response.json() == {"sort": ["“score” is no order of results: relevance or date."]}
+
+
 def test_more_says_whether_more_photos_match_than_limit_returned(shapes, api):
     """A client asking for `limit` results could not tell whether that was all of them."""
     everything = _search(api, q="red circle")
