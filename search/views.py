@@ -79,7 +79,7 @@ def search(request: HttpRequest) -> HttpResponse:
                "filters_only": _filters_only(params), "indexing": _indexing(response),
                "indexing_shown": INDEXING_SHOWN}
     if wants_partial(request):
-        return render(request, "search/search.html#results", context)
+        return render(request, "search/search.html#results", {**context, "partial": True})
     return render(request, "search/search.html", {**context, **selection_context(user=request.user)})
 
 

@@ -122,6 +122,30 @@ def test_a_results_tile_tells_a_screen_reader_what_its_number_is(shapes, client_
         assert f'aria-label="{result.photo}, score {floatformat(result.score, 2)}"' in link
 
 
+def test_a_screen_reader_hears_what_a_search_found_not_every_result_again(shapes, client_for, alice):
+    """The whole results region was the polite live region: each search as you type had a screen reader read out
+    every tile, with its buttons and explain panel (60 of them). A status outside it says what was found; the
+    partial updates its words only (the region stays, so it is announced)."""
+    client = client_for(alice)
+    count = len(search_photos(user=alice, params=SearchParams(query="red circle")).results)
+    page = client.get(reverse("search:search"), {"q": "red circle"}).content.decode()
+    assert re.search(r'<div id="results"(?![^>]*aria-live)[^>]*>', page)
+    status = re.findall(r'<p id="results-status" class="visually-hidden" role="status">(.*?)</p>', page, re.S)
+    assert status and _text(status[0]) == f"{count} photos for “red circle”."
+    assert page.count('id="results-status"') == 1
+    partial = client.get(reverse("search:search"), {"q": "red circle"}, headers=HTMX).content.decode()
+    oob = re.findall(r'<p id="results-status" hx-swap-oob="innerHTML">(.*?)</p>', partial, re.S)
+    assert len(oob) == 1 and _text(oob[0]) == f"{count} photos for “red circle”."
+    nothing = client.get(reverse("search:search"), {"q": "zebra"}, headers=HTMX).content.decode()
+    assert _text(re.search(r'<p id="results-status"[^>]*>(.*?)</p>', nothing, re.S).group(1)) == \
+        "Nothing matches “zebra”."
+    fewer = client.get(reverse("search:search"), {"q": "red circle", "limit": 1}, headers=HTMX).content.decode()
+    assert _text(re.search(r'<p id="results-status"[^>]*>(.*?)</p>', fewer, re.S).group(1)) == \
+        "The best 1 photo for “red circle”."
+    empty = client.get(reverse("search:search"), {"q": ""}, headers=HTMX).content.decode()
+    assert _text(re.search(r'<p id="results-status"[^>]*>(.*?)</p>', empty, re.S).group(1)) == ""
+
+
 def test_htmx_request_returns_only_the_results_partial(shapes, client_for, alice):
     client = client_for(alice)
     full = client.get(reverse("search:search"), {"q": "red circle"}).content.decode()
