@@ -21,6 +21,7 @@ from search.scope import Scope
 from search.vector_index import nearest_photos
 from search.models import PhotoEmbedding, SearchPreferences
 from search.templatetags.search_tags import signed
+from tests.factories import UserFactory
 from tests.queue import run_queued_tasks
 
 pytestmark = pytest.mark.django_db
@@ -144,6 +145,19 @@ def test_a_screen_reader_hears_what_a_search_found_not_every_result_again(shapes
         "The best 1 photo for “red circle”."
     empty = client.get(reverse("search:search"), {"q": ""}, headers=HTMX).content.decode()
     assert _text(re.search(r'<p id="results-status"[^>]*>(.*?)</p>', empty, re.S).group(1)) == ""
+
+
+def test_someone_in_no_family_is_told_so_not_that_nothing_matches(shapes, client_for):
+    """Someone who left their only family (or was never added to one) searched and read "Nothing matches “red”. Try
+    other words, or fewer filters.", with "Save as smart album" offering no family to save into. Every other page
+    says they are in no family; so does search, its status too, and it offers no smart album."""
+    client = client_for(UserFactory(username="eve"))
+    for headers in ({}, HTMX):
+        body = client.get(reverse("search:search"), {"q": "red circle"}, headers=headers).content.decode()
+        assert "You are not in any family yet." in _text(body)
+        assert "Nothing matches" not in body and "Save as smart album" not in body
+        status = re.search(r'<p id="results-status"[^>]*>(.*?)</p>', body, re.S).group(1)
+        assert _text(status) == "You are not in any family yet."
 
 
 def test_htmx_request_returns_only_the_results_partial(shapes, client_for, alice):
