@@ -145,6 +145,10 @@ def test_a_screen_reader_hears_what_a_search_found_not_every_result_again(shapes
         "The best 1 photo for “red circle”."
     empty = client.get(reverse("search:search"), {"q": ""}, headers=HTMX).content.decode()
     assert _text(re.search(r'<p id="results-status"[^>]*>(.*?)</p>', empty, re.S).group(1)) == ""
+    # A filter chosen with the box empty: what the page says instead of results is said too.
+    filters = client.get(reverse("search:search"), {"tag": "green birthday"}, headers=HTMX).content.decode()
+    assert _text(re.search(r'<p id="results-status"[^>]*>(.*?)</p>', filters, re.S).group(1)) == \
+        "The filters only narrow a search: type what you are looking for as well."
 
 
 def test_someone_in_no_family_is_told_so_not_that_nothing_matches(shapes, client_for):
