@@ -16,7 +16,9 @@ from rest_framework.views import APIView
 from gallery.apis import DATE_ERRORS, LOCATION, PhotoOutputSerializer, api_errors, created, photo_response
 from gallery.selectors import family_filter, family_get, photo_get
 from search.duplicates import DISMISS_MAX_PHOTOS, duplicate_groups, duplicates_dismiss
-from search.engine import MAX_QUERY_CHARS, SORTS, SearchParams, preferences_for, search_photos, similar_photos
+from search.engine import (
+    MAX_LIMIT, MAX_QUERY_CHARS, PAGE_SIZE, SORTS, SearchParams, preferences_for, search_photos, similar_photos,
+)
 from search.forms import MAX_PLAIN, PreferencesForm, photo_ids
 from search.judgment_selectors import judgment_get, judgment_list, judgment_verdicts
 from search.judgment_services import judgment_delete, judgment_record
@@ -132,6 +134,10 @@ class InterpretedSerializer(serializers.Serializer):
     text = serializers.CharField(allow_blank=True, help_text="what remained of q for semantic and metadata search")
 
 
+# A sort that is none of them says which there are (DRF's own message names none).
+SORT_ERRORS = {"invalid_choice": "“{input}” is no order of results: " + " or ".join(SORTS) + "."}
+
+
 class SearchApi(APIView):
     class InputSerializer(serializers.Serializer):
         q = serializers.CharField(required=False, allow_blank=True, default="", trim_whitespace=True)
@@ -146,8 +152,8 @@ class SearchApi(APIView):
                       "Lisbon; \"nice\" never Venice)")
         taken_after = serializers.DateField(required=False, error_messages=DATE_ERRORS)
         taken_before = serializers.DateField(required=False, error_messages=DATE_ERRORS)
-        sort = serializers.ChoiceField(choices=list(SORTS), required=False)
-        limit = serializers.IntegerField(required=False, min_value=1, max_value=500, default=60)
+        sort = serializers.ChoiceField(choices=list(SORTS), required=False, error_messages=SORT_ERRORS)
+        limit = serializers.IntegerField(required=False, min_value=1, max_value=MAX_LIMIT, default=PAGE_SIZE)
         min_score = serializers.FloatField(required=False, min_value=0, max_value=1)
         favourite = serializers.BooleanField(required=False, default=False, help_text="1: your favourites only")
         plain = serializers.ListField(
@@ -166,6 +172,7 @@ class SearchApi(APIView):
         semantic_message = serializers.CharField()
         min_score = serializers.FloatField()
         hidden_count = serializers.IntegerField(help_text="matches below min_score, not returned")
+        more = serializers.BooleanField(help_text="more photos match than `limit` returned (ask again with a larger one)")
         sort = serializers.CharField()
         interpreted = InterpretedSerializer(help_text="how q was understood")
         like = serializers.ListField(child=serializers.IntegerField(), help_text="the like ids that refined it")
@@ -193,6 +200,7 @@ class SearchApi(APIView):
             "semantic_message": response.semantic_message,
             "min_score": response.min_score,
             "hidden_count": response.hidden_count,
+            "more": response.more,
             "sort": response.sort,
             "interpreted": understood.interpreted(),
             "like": response.liked,
@@ -420,7 +428,7 @@ class PreferencesSerializer(serializers.Serializer):
                                              help_text="How much tags, titles, places… count, 0 to 1")
     min_score = serializers.FloatField(min_value=0, max_value=1, help_text="Results scoring below it are hidden")
     expansion_enabled = serializers.BooleanField(help_text="Expand queries with synonyms")
-    default_sort = serializers.ChoiceField(choices=SearchPreferences.Sort.choices,
+    default_sort = serializers.ChoiceField(choices=SearchPreferences.Sort.choices, error_messages=SORT_ERRORS,
                                            help_text="The order of results when a search names none")
 
 

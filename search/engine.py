@@ -38,6 +38,8 @@ MAX_QUERY_CHARS = 300
 NO_EVIDENCE = 0.005
 SORTS = ("relevance", "date")
 MAX_EXCLUDED = 8
+# Results a search returns at once (the page's, and the API's default `limit`), and the most it may ask for.
+PAGE_SIZE, MAX_LIMIT = 60, 500
 
 
 @dataclass
@@ -57,7 +59,7 @@ class SearchParams:
     taken_before: date | None = None
     favourite: bool = False  # the user's favourites only
     sort: str | None = None  # None: the user's default
-    limit: int = 60
+    limit: int = PAGE_SIZE
     min_score: float | None = None  # None: the user's preference
     show_hidden: bool = False
     # Preview overrides (the preferences page tries weights before saving them).
@@ -118,6 +120,7 @@ class SearchResponse:
     query: str
     results: list[SearchResult] = field(default_factory=list)
     hidden_count: int = 0
+    more: bool = False  # more photos match than `limit` returned
     candidate_count: int = 0
     terms: list[Term] = field(default_factory=list)
     excluded: list[str] = field(default_factory=list)
@@ -318,7 +321,8 @@ class _SemanticSearch:
         for model_name, embedder, scope, vectors, excluded, family_calibration in self.groups:
             a, b = family_calibration.semantic_for(embedder.calibration)
             hits = semantic_hits(model_name=model_name, dim=embedder.dim, vectors=vectors, excluded=excluded,
-                                 scope=scope, limit=max(self.plan.limit, settings.SEARCH_NEIGHBOURS),
+                                 # One more than the page: whether more photos match than it holds.
+                                 scope=scope, limit=max(self.plan.limit + 1, settings.SEARCH_NEIGHBOURS),
                                  also_ids=also_ids, walk=walk)
             found.update({photo_id: SemanticMatch(
                 cosine=cosine, probability=float(sigmoid(a * cosine + b)), term=texts[term], model_name=model_name,
@@ -406,13 +410,16 @@ def _page(response: SearchResponse, plan: Plan, candidates: list[_Candidate]) ->
     rows = shown + weaker if plan.show_hidden else shown
     values = _photo_rows([c.photo_id for c in rows])
     rows = [c for c in rows if c.photo_id in values]  # deleted meanwhile
+    response.more = len(rows) > plan.limit
+    # The page is the best matches whatever the order shown: the candidates are the nearest photos and the best
+    # metadata matches, not every photo that matches, so the newest of them need not be the newest matches.
+    rows.sort(key=lambda c: (c.score, values[c.photo_id][-1], c.photo_id), reverse=True)
+    rows = rows[: plan.limit]
     if plan.sort == "date":
         rows.sort(key=lambda c: (values[c.photo_id][-1], c.photo_id), reverse=True)
-    else:
-        rows.sort(key=lambda c: (c.score, values[c.photo_id][-1], c.photo_id), reverse=True)
     return [SearchResult(photo=_photo(values[c.photo_id]), score=c.score, below_minimum=c.score < plan.min_score,
                          explanation=_explanation(response, c))
-            for c in rows[: plan.limit]]
+            for c in rows]
 
 
 def _explanation(response: SearchResponse, c: _Candidate) -> Explanation:

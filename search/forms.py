@@ -4,7 +4,7 @@ from django import forms
 from django.core.validators import ProhibitNullCharactersValidator
 
 from gallery.text import NUL, id_from_text
-from search.engine import SearchParams
+from search.engine import MAX_LIMIT, PAGE_SIZE, SearchParams
 from search.models import SearchPreferences
 from search.query_parser import normalise
 
@@ -43,6 +43,8 @@ class SearchForm(forms.Form):
     # Refine: results marked right (like) and wrong (unlike) in this search, "12,15"; unreadable ids are dropped.
     like = forms.CharField(required=False, max_length=2000, widget=forms.HiddenInput, label="Marked right")
     unlike = forms.CharField(required=False, max_length=2000, widget=forms.HiddenInput, label="Marked wrong")
+    # How many results the page shows: its "Show more" link asks for the next page's worth too.
+    limit = forms.IntegerField(required=False, min_value=1, max_value=MAX_LIMIT, widget=forms.HiddenInput)
 
     def __init__(self, *args, families=(), uploaders=(), countries=(), **kwargs):
         super().__init__(*args, **kwargs)
@@ -71,6 +73,7 @@ class SearchForm(forms.Form):
             favourite=bool(data.get("favourite")),
             like=photo_ids(data.get("like")),
             unlike=photo_ids(data.get("unlike")),
+            limit=data.get("limit") or PAGE_SIZE,
         )
 
 

@@ -259,22 +259,28 @@ def _parse_with(query: str, context: ParserContext, removed: frozenset[str]) -> 
     parser = _Parser(tokens, norms, context)
     kept, chips, excluded, used_removed = [], [], [], []
     heading = None  # the last chip, when negated or a place: the list it heads may go on ("not in Lisbon or Porto")
+    taken = None  # the chip the tokens just before made, if they made one
     i = 0
     while i < len(tokens):
         match = (heading and parser.listed(i, heading)) or parser.match_at(i)
         if match is None:
-            heading = None
+            if taken is not None and parser.joins(i, taken, removed):
+                i += 1  # "2023 or 2024": the word joining two dates to search in is neither's, nor words to search
+                continue
+            heading = taken = None
             kept.append(tokens[i])
             i += 1
             continue
         # (an item taken back as words still heads its list: "not in Lisbon or Porto" without its first chip)
         heading = match.chip if match.chip is not None and match.chip.kind in LIST_KINDS else None
+        taken = None
         if match.chip is None or match.chip.key in removed:
             if match.chip is not None:
                 used_removed.append(match.chip.key)
             kept.extend(tokens[i:match.end])
         else:
             chips.append(match.chip)
+            taken = match.chip
             if match.excluded:
                 excluded.append(match.excluded)
         i = match.end
@@ -307,6 +313,15 @@ class _Parser:
 
     def match_at(self, i: int) -> _Match | None:
         return self._exclusion(i) or self._date_chip(i) or self._place(i)
+
+    def joins(self, i: int, previous: Chip, removed: frozenset[str]) -> bool:
+        """Whether the word at `i` joins the date chip before it to another date chip after it ("2023 or 2024"),
+        both kept as chips (a list a negation or a place heads is `listed`'s)."""
+        if previous.kind != "date" or self.norms[i] not in LIST_WORDS or i + 1 >= len(self.tokens):
+            return False
+        following = self.match_at(i + 1)
+        return following is not None and following.chip is not None and following.chip.kind == "date" \
+            and following.chip.key not in removed
 
     # lists a negation runs over -----------------------------------------------------------------------------------
     def listed(self, i: int, previous: Chip) -> _Match | None:

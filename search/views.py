@@ -24,7 +24,7 @@ from gallery.views import wants_partial
 from gallery.views.bulk import selection_context
 from gallery.views.trash import results_message
 from search.duplicates import duplicate_groups, duplicates_dismiss
-from search.engine import MAX_QUERY_CHARS, SearchParams, SearchResponse, preferences_for, search_photos, similar_photos
+from search.engine import MAX_LIMIT, MAX_QUERY_CHARS, PAGE_SIZE, SearchParams, SearchResponse, preferences_for, search_photos, similar_photos
 from search.expansion import also_searched_as
 from search.forms import (
     NUL_MESSAGE, ChipEditForm, JudgeForm, PreferencesForm, SearchForm, SearchReportForm, photo_ids, search_form,
@@ -70,6 +70,8 @@ def search(request: HttpRequest) -> HttpResponse:
                "verdicts": judgment_verdicts(user=request.user, query=query,
                                              photo_ids=[r.photo.pk for r in response.results]),
                "show_hidden_url": _with(request, show_hidden="1"), "understood": understood,
+               "more_url": _with(request, limit=min(MAX_LIMIT, len(response.results) + PAGE_SIZE))
+               if response.more and len(response.results) < MAX_LIMIT else "",
                # A query of only places and dates is searched by its filter's words ("2021 2022 2023"): name it as typed.
                "query_shown": response.query if understood.parsed.text else query,
                "chips": [_chip_view(request, chip, understood) for chip in understood.parsed.chips],
@@ -79,11 +81,9 @@ def search(request: HttpRequest) -> HttpResponse:
                "report_url": f"{reverse('search:search_report')}?{urlencode(SearchList.context(request.GET).params)}",
                "favourite_ids": favourite_ids(user=request.user, photo_ids=[r.photo.pk for r in response.results]),
                "filters_only": _filters_only(params), "indexing": _indexing(response),
-               "indexing_shown": INDEXING_SHOWN,
-               # Out of every family (left, removed): said as the other pages say it, not "try other words".
-               "in_a_family": family_list(user=request.user).exists()}
+               "indexing_shown": INDEXING_SHOWN}
     if wants_partial(request):
-        return render(request, "search/search.html#results", context)
+        return render(request, "search/search.html#results", {**context, "partial": True})
     return render(request, "search/search.html", {**context, **selection_context(user=request.user)})
 
 
@@ -230,11 +230,13 @@ def preferences(request: HttpRequest) -> HttpResponse:
         "min_score": prefs.min_score, "expansion_enabled": prefs.expansion_enabled,
         "default_sort": prefs.default_sort,
     })
+    # The preview's search goes with the form (Enter in its box submits it): kept, and previewed with what was saved.
+    preview_query = (request.POST or request.GET).get("preview_q", "")
     if request.method == "POST" and form.is_valid():
         preferences_update(user=request.user, **form.cleaned_data)
         messages.success(request, "Search preferences saved.")
-        return redirect("search:preferences")
-    preview_query = request.GET.get("preview_q", "")
+        return redirect(reverse("search:preferences") + (f"?{urlencode({'preview_q': preview_query})}"
+                                                         if preview_query else ""))
     return render(request, "search/preferences.html", {
         "form": form, "preview_q": preview_query, "preview_refused": _refused_text(preview_query),
         "preview": _preview(request, preview_query, prefs.semantic_weight, prefs.metadata_weight, prefs.min_score,

@@ -341,6 +341,19 @@ def test_a_negation_runs_over_a_list_of_concepts_and_stops_where_the_list_does()
     assert first_undone.text == "beach not in Lisbon"
 
 
+def test_the_word_joining_two_dates_to_search_in_is_not_searched_for():
+    """"red 2023 or 2024" searched both years but kept "or" as words: the image search looked for "red or"."""
+    for query in ("red 2023 or 2024", "red in 2023 or 2024", "red 2023 and 2024", "red in june 2023 or july 2024"):
+        parsed = parse_query(query, ctx())
+        assert parsed.text == "red", query
+        assert parsed.taken_after.year == 2023 and parsed.taken_before.year == 2024, query
+    # A date taken back stays words, with its connector, as a place's does.
+    assert parse_query("red 2023 or 2024", ctx(), removed={"2024"}).text == "red or 2024"
+    # Not between a date and words, nor between two kinds.
+    assert parse_query("red 2023 or blue", ctx()).text == "red or blue"
+    assert parse_query("red or 2023", ctx()).text == "red or"
+
+
 # --- removed chips and edits ---------------------------------------------------------------------------------
 
 def test_a_removed_chip_stays_text():

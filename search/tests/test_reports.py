@@ -210,6 +210,16 @@ def test_report_of_a_family_with_nothing_indexed_says_so_instead_of_zero_figures
     assert "min +0.0000" not in output and "no photo of Smiths is indexed yet" in output
 
 
+def test_the_report_page_of_someone_in_no_family_says_so(db, client_for):
+    """It said "This field is required." under the query typed (the family's error, with no family to choose), and
+    its Report button sent family=None, a 404."""
+    from tests.factories import UserFactory
+
+    body = client_for(UserFactory(username="eve")).get("/search/report/", {"q": "red"}).content.decode()
+    assert "You are not in any family yet." in body
+    assert "This field is required." not in body and 'value="None"' not in body
+
+
 def test_report_components_name_metadata_kinds_as_explain_does():
     """The report listed meta ranks under internal keys ("filename", "suggested") beside explain's labels."""
     from search.calibration import KIND_LABELS

@@ -125,6 +125,21 @@ def test_sort_by_date_is_newest_first(shapes, api):
     assert _ids(body)[0] == shapes["red circle at grandparents"].pk
 
 
+def test_sorted_by_date_a_page_is_the_best_matches_newest_first(shapes, api):
+    """Sorted by date, a page of `limit` was the newest of whatever candidates the search had found (the nearest
+    photos by image, and metadata matches), so it skipped newer photos that matched as well as those it showed (in
+    the QA trial the first page of "circle" by date left out the second and third newest of its 78 matches, which
+    "more" then slipped in above the rest). A page is now the best `limit` matches, as sorted by relevance, shown
+    newest first: "more" adds the next best."""
+    by_relevance = _ids(_search(api, q="red circle", min_score=0.05))
+    assert len(by_relevance) >= 3  # precondition
+    for limit in range(1, len(by_relevance) + 1):
+        body = _search(api, q="red circle", min_score=0.05, sort="date", limit=limit)
+        assert set(_ids(body)) == set(by_relevance[:limit]) and body["more"] is (limit < len(by_relevance))
+        dates = [r["taken_at"] for r in body["results"]]
+        assert dates == sorted(dates, reverse=True)
+
+
 def test_limit_and_min_score(shapes, api):
     everything = _search(api, q="red circle")
     assert len(everything["results"]) == 5 and everything["hidden_count"] == 0
@@ -138,6 +153,21 @@ def test_limit_and_min_score(shapes, api):
     evidence = [max(r["explanation"]["probability_semantic"], r["explanation"]["probability_metadata"]) >= NO_EVIDENCE
                 for r in everything["results"]]
     assert strict["hidden_count"] == sum(evidence[3:]) and strict["min_score"] == pytest.approx(threshold)
+
+
+def test_a_sort_that_is_none_says_which_there_are(api):
+    """It said only '"score" is not a valid choice.', and the README did not list them either."""
+    response = api.get(reverse("api_search"), {"q": "red", "sort": "score"})
+    assert response.status_code == 400
+    assert response.json() == {"sort": ["“score” is no order of results: relevance or date."]}
+
+
+def test_more_says_whether_more_photos_match_than_limit_returned(shapes, api):
+    """A client asking for `limit` results could not tell whether that was all of them."""
+    everything = _search(api, q="red circle")
+    assert everything["more"] is False
+    assert _search(api, q="red circle", limit=2)["more"] is True
+    assert _search(api, q="red circle", limit=len(everything["results"]))["more"] is False
 
 
 @pytest.mark.parametrize("params", [

@@ -21,6 +21,7 @@ from search.scope import Scope
 from search.vector_index import nearest_photos
 from search.models import PhotoEmbedding, SearchPreferences
 from search.templatetags.search_tags import signed
+from tests.factories import UserFactory
 from tests.queue import run_queued_tasks
 
 pytestmark = pytest.mark.django_db
@@ -108,6 +109,59 @@ def test_results_show_score_badges_and_an_explain_panel_with_every_number(shapes
     # Red circles were found for what they show, and the described one says which metadata matched.
     assert {shapes["red circle 1"].pk, shapes["red circle 2"].pk} <= set(list(blocks)[:2])
     assert "matched description" in _text(blocks[shapes["red circle 1"].pk])
+
+
+def test_a_results_tile_tells_a_screen_reader_what_its_number_is(shapes, client_for, alice):
+    """The tile's link was read out as "IMG 0012 red square 0.89 IMG 0012 red square": the name twice (the image's
+    alt and the caption) and the score a bare number. It reads the photo's name once and says the number is its
+    score."""
+    body = client_for(alice).get(reverse("search:search"), {"q": "red circle"}).content.decode()
+    expected = search_photos(user=alice, params=SearchParams(query="red circle"))
+    blocks = _result_blocks(body)
+    for result in expected.results:
+        link = re.search(r'<a class="tile"[^>]*>', blocks[result.photo.pk]).group(0)
+        assert f'aria-label="{result.photo}, score {floatformat(result.score, 2)}"' in link
+
+
+def test_a_screen_reader_hears_what_a_search_found_not_every_result_again(shapes, client_for, alice):
+    """The whole results region was the polite live region: each search as you type had a screen reader read out
+    every tile, with its buttons and explain panel (60 of them). A status outside it says what was found; the
+    partial updates its words only (the region stays, so it is announced)."""
+    client = client_for(alice)
+    count = len(search_photos(user=alice, params=SearchParams(query="red circle")).results)
+    page = client.get(reverse("search:search"), {"q": "red circle"}).content.decode()
+    assert re.search(r'<div id="results"(?![^>]*aria-live)[^>]*>', page)
+    status = re.findall(r'<p id="results-status" class="visually-hidden" role="status">(.*?)</p>', page, re.S)
+    assert status and _text(status[0]) == f"{count} photos for “red circle”."
+    assert page.count('id="results-status"') == 1
+    partial = client.get(reverse("search:search"), {"q": "red circle"}, headers=HTMX).content.decode()
+    oob = re.findall(r'<p id="results-status" hx-swap-oob="innerHTML">(.*?)</p>', partial, re.S)
+    assert len(oob) == 1 and _text(oob[0]) == f"{count} photos for “red circle”."
+    nothing = client.get(reverse("search:search"), {"q": "zebra"}, headers=HTMX).content.decode()
+    assert _text(re.search(r'<p id="results-status"[^>]*>(.*?)</p>', nothing, re.S).group(1)) == \
+        "Nothing matches “zebra”."
+    fewer = client.get(reverse("search:search"), {"q": "red circle", "limit": 1}, headers=HTMX).content.decode()
+    assert _text(re.search(r'<p id="results-status"[^>]*>(.*?)</p>', fewer, re.S).group(1)) == \
+        "The best 1 photo for “red circle”."
+    empty = client.get(reverse("search:search"), {"q": ""}, headers=HTMX).content.decode()
+    assert _text(re.search(r'<p id="results-status"[^>]*>(.*?)</p>', empty, re.S).group(1)) == ""
+    # A filter chosen with the box empty: what the page says instead of results is said too.
+    filters = client.get(reverse("search:search"), {"tag": "green birthday"}, headers=HTMX).content.decode()
+    assert _text(re.search(r'<p id="results-status"[^>]*>(.*?)</p>', filters, re.S).group(1)) == \
+        "The filters only narrow a search: type what you are looking for as well."
+
+
+def test_someone_in_no_family_is_told_so_not_that_nothing_matches(shapes, client_for):
+    """Someone who left their only family (or was never added to one) searched and read "Nothing matches “red”. Try
+    other words, or fewer filters.", with "Save as smart album" offering no family to save into. Every other page
+    says they are in no family; so does search, its status too, and it offers no smart album."""
+    client = client_for(UserFactory(username="eve"))
+    for headers in ({}, HTMX):
+        body = client.get(reverse("search:search"), {"q": "red circle"}, headers=headers).content.decode()
+        assert "You are not in any family yet." in _text(body)
+        assert "Nothing matches" not in body and "Save as smart album" not in body
+        status = re.search(r'<p id="results-status"[^>]*>(.*?)</p>', body, re.S).group(1)
+        assert _text(status) == "You are not in any family yet."
 
 
 def test_htmx_request_returns_only_the_results_partial(shapes, client_for, alice):
@@ -230,6 +284,26 @@ def test_saving_preferences_writes_the_row_and_an_invalid_form_says_why(shapes, 
     assert out_of_range.status_code == 200 and out_of_range.content.decode().count('class="errorlist') >= 4
     prefs.refresh_from_db()
     assert prefs.semantic_weight == 0.25
+
+
+def test_saving_with_a_preview_search_typed_keeps_it_and_previews_it(shapes, client_for, alice):
+    """Enter in "Preview with this search" submits the form: the preferences were saved and the page came back with
+    the preview box empty and "Type a search", the words typed lost (and without JavaScript the preview never
+    showed at all). The search typed stays, previewed with what was saved; an invalid form keeps it too."""
+    client = client_for(alice)
+    saved = client.post(reverse("search:preferences"), {
+        "semantic_weight": "0.25", "metadata_weight": "0.75", "min_score": "0", "expansion_enabled": "on",
+        "default_sort": "relevance", "preview_q": "green birthday"})
+    assert saved.status_code == 302
+    assert saved["Location"] == reverse("search:preferences") + "?preview_q=green+birthday"
+    body = client.get(saved["Location"]).content.decode()
+    assert _input_value(body, "preview_q") == "green birthday" and "Type a search in the form" not in body
+    assert f'<li data-photo="{shapes["party"].pk}"' in body and "metadata 0.75" in body
+    invalid = client.post(reverse("search:preferences"), {
+        "semantic_weight": "0", "metadata_weight": "0", "min_score": "0.2", "default_sort": "relevance",
+        "preview_q": "green birthday"}).content.decode()
+    assert "At least one weight must be above zero." in invalid
+    assert _input_value(invalid, "preview_q") == "green birthday"
 
 
 def _preview(client, semantic_weight: float, metadata_weight: float) -> tuple[list[int], list[str], str]:
@@ -398,6 +472,40 @@ def test_a_one_percent_filter_still_gets_twenty_nearest_rows_from_a_large_family
                                                              expansion_enabled=False, uploader_id=alice.pk))
     assert response.semantic_available
     assert len(response.results) == 20 and {r.photo.pk for r in response.results} <= set(mine)
+
+
+# --- more than a page ----------------------------------------------------------------------------
+
+
+def test_a_search_with_more_matches_than_a_page_says_so_and_shows_the_next_ones_on_request(shapes, client_for,
+                                                                                          alice):
+    """The page holds `limit` results (60). When more matched it still said "60 photos for “circle”" as if that
+    were all of them (78 matched in the QA trial), and the others could not be reached from the page at all. It
+    now says these are the best ones and links to the next ones (href beside hx-get), until every match is shown."""
+    total = len(search_photos(user=alice, params=SearchParams(query="red circle", limit=100)).results)
+    assert total >= 3  # precondition
+    client = client_for(alice)
+    body = client.get(reverse("search:search"), {"q": "red circle", "limit": 2}).content.decode()
+    assert len(_result_blocks(body)) == 2
+    summary = _text(re.search(r'<p class="summary muted">(.*?)</p>', body, re.S).group(1))
+    assert summary.startswith("The best 2 photos for “red circle”")
+    more = re.search(r'<p class="more-note">(.*?)</p>', body, re.S).group(1)
+    raw_href = re.search(r'href="([^"]+)"', more).group(1)
+    assert f'hx-get="{raw_href}"' in more
+    href = unescape(raw_href)
+    assert "q=red+circle" in href and "limit=62" in href  # one more page
+    for headers in ({}, HTMX):
+        page = client.get(reverse("search:search") + href, headers=headers).content.decode()
+        assert len(_result_blocks(page)) == total
+        assert 'class="more-note"' not in page
+        assert f"{total} photos for “red circle”" in _text(page) and "The best" not in _text(page)
+    # A page that holds every match exactly offers nothing more.
+    exact = client.get(reverse("search:search"), {"q": "red circle", "limit": total}).content.decode()
+    assert len(_result_blocks(exact)) == total and 'class="more-note"' not in exact
+    # A hand-edited limit is dropped, never a 500: the usual page.
+    for bad in ("0", "-1", "abc", "100000"):
+        assert len(_result_blocks(client.get(reverse("search:search"), {"q": "red circle", "limit": bad})
+                                  .content.decode())) == total
 
 
 # --- weaker matches ------------------------------------------------------------------------------

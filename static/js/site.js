@@ -72,6 +72,19 @@
     if (problem && e.target.closest("[data-problem-close]")) problem.hidden = true;
   });
 
+  // "Show more" (search results) swaps in a longer list, itself gone with the old one: a focus on it would fall back
+  // to the page's start. It goes to the first photo added, the tile at the link's data-more-from.
+  let focusMoreFrom = null;
+  document.addEventListener("htmx:beforeRequest", (e) => {
+    focusMoreFrom = e.detail.elt === document.activeElement && e.detail.elt.dataset.moreFrom || null;
+  });
+  document.addEventListener("htmx:afterSettle", () => {
+    if (focusMoreFrom === null) return;
+    const tile = document.querySelectorAll("#results .result a.tile")[Number(focusMoreFrom)];
+    focusMoreFrom = null;
+    if (tile) tile.focus();
+  });
+
   // Back/Forward: htmx restores the page from its history cache, where a text box holds whatever it held when
   // the snapshot was taken. The address is the truth: put each text box of a GET form back to its value there.
   document.addEventListener("htmx:historyRestore", () => {

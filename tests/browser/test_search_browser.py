@@ -159,8 +159,9 @@ def test_search_as_you_type_explain_and_preferences_preview(live_server, page, a
     assert not SearchPreferences.objects.filter(user__username="alice").exists()  # previewing saves nothing
 
     page.get_by_role("button", name="Save").click()
-    page.wait_for_url(live_server.url + "/search/preferences/")
+    page.wait_for_url(live_server.url + "/search/preferences/?preview_q=birthday")  # the preview's search stays
     assert page.get_by_text("Search preferences saved.").is_visible()
+    assert page.locator("#preview li[data-photo]").first.get_attribute("data-photo") == str(photos["party"].pk)
     prefs = SearchPreferences.objects.get(user__username="alice")
     assert (prefs.semantic_weight, prefs.metadata_weight) == (0.0, 1.0)
     assert page.js_errors == []
@@ -216,6 +217,28 @@ def test_back_and_forward_put_the_query_of_the_address_back_in_the_search_box(li
     page.go_forward()
     page.wait_for_url(lambda url: _query_of(url) == "blue square")
     page.wait_for_function("() => document.querySelector('#search-form input[name=q]').value === 'blue square'")
+    assert page.js_errors == []
+
+
+@pytest.mark.django_db(transaction=True)
+def test_show_more_from_the_keyboard_moves_the_focus_to_the_first_photo_it_added(live_server, page, toy_model):
+    """"Show more" replaces the results with a longer list, the link with them: the focus fell back to the page's
+    start, and a keyboard user had to Tab through every result again to reach the new ones."""
+    smiths, alice = FamilyFactory(name="Smiths"), UserFactory(username="alice")
+    MembershipFactory(family=smiths, user=alice, role=Membership.Role.ADMIN)
+    for n, colour in enumerate(("red", "red", "red", "blue")):
+        _add_shape(smiths, alice, colour, "circle", seed=n)
+    run_queued_tasks()
+    sign_in(page, live_server, "alice")
+    page.goto(live_server.url + "/search/?" + urlencode({"q": "red circle", "limit": 2}))
+    assert page.locator("#results .result").count() == 2
+    page.locator(".more-note a").focus()
+    page.keyboard.press("Enter")
+    page.wait_for_function("() => document.querySelectorAll('#results .result').length > 2")
+    page.wait_for_function("() => document.activeElement && document.activeElement.matches('#results a.tile')")
+    third = page.locator("#results .result").nth(2).get_attribute("data-photo")
+    assert page.evaluate("document.activeElement.closest('.result').dataset.photo") == third
+    assert "limit=62" in page.url
     assert page.js_errors == []
 
 
