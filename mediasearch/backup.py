@@ -154,8 +154,12 @@ def _database_named() -> str:
 
 
 def _counts() -> dict[str, int]:
+    # Only tables that exist: between an upgrade's `git pull` and its `migrate` (a nightly backup may run then), the
+    # newer models' tables are not there yet.
+    existing = set(connection.introspection.table_names())
     return {model._meta.label: model._base_manager.count()  # the base manager: trashed photos too
-            for app in COUNTED_APPS for model in apps.get_app_config(app).get_models() if not model._meta.proxy}
+            for app in COUNTED_APPS for model in apps.get_app_config(app).get_models()
+            if not model._meta.proxy and model._meta.db_table in existing}
 
 
 def _versions() -> dict[str, str]:
@@ -285,10 +289,13 @@ def backup_read(source: Path) -> dict:
 
 
 def _newer_migrations(manifest: dict) -> list[str]:
-    """Migrations the backup has applied that this code does not know: the backup comes from a newer version."""
+    """Migrations the backup has applied that this code does not know, of an app this code has: the backup comes from
+    a newer version. An app this code has no migrations of at all is one it no longer uses (DRF's `authtoken`, before
+    API tokens were hashed): its tables are restored, and left alone."""
     known = code_migrations()
+    apps_known = {app for app, _ in known}
     return [f"{app}.{name}" for app, names in manifest["migrations"].items() for name in names
-            if (app, name) not in known]
+            if app in apps_known and (app, name) not in known]
 
 
 def _photos_here() -> int:
@@ -329,11 +336,29 @@ def backup_restore(*, source: Path, force: bool = False, progress: Progress = _q
         raise BackupError(f"{workers} task worker(s) use this database right now; stop them (and the web "
                           "servers) before restoring")
     progress("restoring the database")
+    _drop_tables_the_backup_lacks(source / DUMP)
     connections.close_all()  # nothing of ours holds a lock on what pg_restore drops
     _run([pg_tool("pg_restore"), "--clean", "--if-exists", "--no-owner", "--no-privileges", "--single-transaction",
           "--exit-on-error", f"--dbname={connection.settings_dict['NAME']}", str(source / DUMP)], "pg_restore")
     media_restore(source=source, manifest=manifest, progress=progress)
     return RestoreSummary(files=len(manifest["media"]), counts=manifest["counts"])
+
+
+def _tables_in_dump(dump: Path) -> set[str]:
+    """The tables a custom-format dump creates, from its table of contents ("215; 1259 16385 TABLE public name …")."""
+    listing = _run([pg_tool("pg_restore"), "--list", str(dump)], "pg_restore --list")
+    return {fields[5] for line in listing.splitlines()
+            if not line.startswith(";") and len(fields := line.split()) > 5 and fields[3:5] == ["TABLE", "public"]}
+
+
+def _drop_tables_the_backup_lacks(dump: Path) -> None:
+    """Drop this code's tables that the backup has none of: a backup from an older version, restored into an
+    installation migrated by this one (a new machine's `make run`). `pg_restore --clean` drops only what the dump
+    holds, and can't drop a table that such a newer table refers to; the restore's `migrate` makes them again."""
+    lacking = sorted(set(connection.introspection.django_table_names(only_existing=True)) - _tables_in_dump(dump))
+    if lacking:
+        with connection.cursor() as cursor:
+            cursor.execute(f"DROP TABLE IF EXISTS {', '.join(map(connection.ops.quote_name, lacking))} CASCADE")
 
 
 def media_restore(*, source: Path, manifest: dict, progress: Progress = _quiet) -> None:
