@@ -315,6 +315,16 @@ def _workers_here() -> int:
     return workers_alive()
 
 
+def _other_connections() -> list[str]:
+    """Who else is connected to this database, as PostgreSQL knows them (a web server's pooled connections: pg_restore
+    makes the `vector` type again under a new OID, which such a connection no longer finds)."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT coalesce(nullif(application_name, ''), usename::text, 'unknown') FROM pg_stat_activity "
+                       "WHERE datname = current_database() AND pid <> pg_backend_pid() "
+                       "AND backend_type = 'client backend' ORDER BY 1")
+        return [row[0] for row in cursor.fetchall()]
+
+
 @dataclass
 class RestoreSummary:
     files: int
@@ -335,6 +345,10 @@ def backup_restore(*, source: Path, force: bool = False, progress: Progress = _q
     if workers := _workers_here():
         raise BackupError(f"{workers} task worker(s) use this database right now; stop them (and the web "
                           "servers) before restoring")
+    if others := _other_connections():
+        raise BackupError(f"{len(others)} other connection(s) to this database are open "
+                          f"({', '.join(sorted(set(others)))}); stop the web servers, workers and anything else "
+                          "using it before restoring")
     progress("restoring the database")
     _drop_tables_the_backup_lacks(source / DUMP)
     connections.close_all()  # nothing of ours holds a lock on what pg_restore drops

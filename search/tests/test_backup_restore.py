@@ -261,6 +261,23 @@ def test_a_forced_restore_is_refused_while_workers_use_the_database(add_shape, t
         call_command("restore", str(backup), "--force")
 
 
+@pytest.mark.django_db(transaction=True)
+def test_a_restore_is_refused_while_a_web_server_holds_connections_to_the_database(add_shape, tmp_path):
+    """A web server run by itself (the README's separate units, or `serve --no-worker`) writes no heartbeat, so the
+    restore went ahead under it, and pg_restore made the `vector` type again under a new OID: every search of the
+    running site then failed with a 500 ("cache lookup failed for type …") on its pooled connections until it was
+    restarted. The restore names the other connections to the database and touches nothing."""
+    add_shape("red", "circle")
+    backup = tmp_path / "backup"
+    call_command("backup", str(backup))
+
+    with psycopg.connect(_url(connection.settings_dict["NAME"]), application_name="gunicorn-like") as web:
+        web.execute("SELECT 1")
+        with pytest.raises(CommandError, match=r"1 other connection.* \(gunicorn-like\); stop the web servers"):
+            call_command("restore", str(backup), "--force")
+    assert Photo.objects.count() == 1
+
+
 def test_the_readmes_nightly_backups_run_with_the_services_environment_and_user():
     """The cron alternative ran `manage.py backup` bare: without /etc/mediasearch.env it reached another, new database
     in app/var (making it there) and was refused every night ("this database has no MediaSearch tables"), and as root
