@@ -16,8 +16,8 @@ def _version(text: str) -> tuple[int, ...]:
 def extension_problems(cursor, required: dict[str, tuple[str, tuple[int, ...] | None]] = EXTENSIONS) -> list[str]:
     """What keeps the database behind `cursor` from holding the `required` extensions, in words: not installed on
     the server, too old, or only a superuser may create it and this role is none."""
-    cursor.execute("SELECT name, default_version, installed_version FROM pg_available_extensions WHERE name = ANY(%s)",
-                   [list(required)])
+    cursor.execute("SELECT name, default_version, installed_version FROM pg_available_extensions "
+                   "WHERE name = ANY(%s)", [list(required)])
     found = {name: (default, installed) for name, default, installed in cursor.fetchall()}
     cursor.execute("SELECT rolsuper FROM pg_roles WHERE rolname = current_user")
     superuser = cursor.fetchone()[0]
@@ -28,9 +28,9 @@ def extension_problems(cursor, required: dict[str, tuple[str, tuple[int, ...] | 
     for name, (known_as, oldest) in required.items():
         at_least = f" {'.'.join(map(str, oldest))} or newer" if oldest else ""
         if name not in found:
-            problems.append(f"the extension {known_as} (“{name}”) is not installed on the PostgreSQL server: install "
-                            f"{known_as}{at_least} there (Debian/Ubuntu: the postgresql-<major version>-{known_as} "
-                            "package, or build it from source)")
+            problems.append(f"the extension {known_as} (“{name}”) is not installed on the PostgreSQL server: "
+                            f"install {known_as}{at_least} there (Debian/Ubuntu: the "
+                            f"postgresql-<major version>-{known_as} package, or build it from source)")
             continue
         default, installed = found[name]
         if oldest and _version(installed or default) < oldest:

@@ -341,7 +341,8 @@ def test_an_extension_the_server_lacks_or_has_too_old_is_named_with_what_to_inst
         missing = extension_problems(cursor, {"no_such_extension": ("pgfoo", None)})
         old = extension_problems(cursor, {"vector": ("pgvector", (99, 0))})
         fine = extension_problems(cursor)
-    assert len(missing) == 1 and "pgfoo (“no_such_extension”) is not installed on the PostgreSQL server" in missing[0]
+    assert len(missing) == 1
+    assert "pgfoo (“no_such_extension”) is not installed on the PostgreSQL server" in missing[0]
     assert old == [f"pgvector {old[0].split()[1]} is too old: 99.0 or newer is needed"]
     assert fine == []
 
