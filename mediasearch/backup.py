@@ -84,13 +84,17 @@ def pg_tool(name: str) -> str:
 
 def _pg_env() -> dict[str, str]:
     """The environment that points libpq tools at Django's database: Django's own for its client (password, service,
-    passfile and SSL options, never in argv) plus where the server is and which database."""
+    passfile and SSL options, never in argv) plus where the server is and which database. A DATABASE_URL may name
+    them in its query string instead (`postgres://user@/db?host=/run/postgresql&port=5433`, libpq's way of writing
+    a socket folder): Django reaches that server through OPTIONS, and so must the tools, or they reach another."""
     db = connection.settings_dict
+    options = db.get("OPTIONS") or {}
     _, client_env = connection.client.settings_to_cmd_args_env(db, [])
     env = {**os.environ, **(client_env or {})}
-    for key, variable in (("HOST", "PGHOST"), ("PORT", "PGPORT"), ("USER", "PGUSER"), ("NAME", "PGDATABASE")):
-        if db.get(key):
-            env[variable] = str(db[key])
+    for key, option, variable in (("HOST", "host", "PGHOST"), ("PORT", "port", "PGPORT"), ("USER", "user", "PGUSER"),
+                                  ("PASSWORD", "password", "PGPASSWORD"), ("NAME", "dbname", "PGDATABASE")):
+        if value := db.get(key) or options.get(option):
+            env[variable] = str(value)
     return env
 
 
@@ -150,7 +154,8 @@ def _database_named() -> str:
     """Which database this process reached, in words (no password)."""
     if data := connection.settings_dict.get("PGDATA"):
         return f"the embedded database in {data}"
-    return f"database {connection.settings_dict['NAME']!r} on {connection.settings_dict['HOST'] or 'the local socket'}"
+    db = connection.settings_dict
+    return f"database {db['NAME']!r} on {db['HOST'] or (db.get('OPTIONS') or {}).get('host') or 'the local socket'}"
 
 
 def _counts() -> dict[str, int]:

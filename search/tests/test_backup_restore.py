@@ -243,6 +243,25 @@ def test_a_backup_from_an_older_version_restores_into_a_new_installation_that_wa
 
 
 @pytest.mark.django_db
+def test_backup_and_restore_reach_the_server_a_database_url_names_in_its_query_string(tmp_path, empty_database):
+    """`postgres://user@/db?host=/run/postgresql&port=5433` (libpq's way of writing a socket folder in a URL): Django
+    reached that server (dj-database-url puts host and port in OPTIONS), but pg_dump and pg_restore were given only
+    HOST and PORT, empty, and went to libpq's default socket: "connection to server on socket
+    /tmp/.s.PGSQL.5432 failed", or, where a PostgreSQL answers there, another server's database of that name."""
+    from urllib.parse import quote
+
+    socket_dir = connection.settings_dict["HOST"]
+    url = f"postgres://postgres@/{RESTORED_DB}?host={quote(socket_dir, safe='')}&port=5432"
+    media = tmp_path / "media"
+    assert (done := _manage(url, media, "migrate", "-v0")).returncode == 0, done.stderr[-2000:]
+
+    backup = _manage(url, media, "backup", str(tmp_path / "backup"))
+    assert backup.returncode == 0, backup.stderr[-2000:]
+    restored = _manage(url, media, "restore", str(tmp_path / "backup"))
+    assert restored.returncode == 0, restored.stderr[-2000:]
+
+
+@pytest.mark.django_db
 def test_a_pg_dump_that_cannot_run_is_a_plain_error_and_leaves_no_half_backup(settings, tmp_path):
     settings.PG_DUMP = str(tmp_path / "no-such-pg_dump")
     with pytest.raises(CommandError, match="no-such-pg_dump could not be run"):
