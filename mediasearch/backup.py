@@ -303,6 +303,26 @@ def _newer_migrations(manifest: dict) -> list[str]:
             if app in apps_known and (app, name) not in known]
 
 
+def _major(version: str) -> int:
+    return int(version.split(".")[0]) if version.split(".")[0].isdigit() else 0
+
+
+def _older_server(manifest: dict) -> str | None:
+    """Why the dump can't go into this server: one of an older major version than the backup's (the embedded 18,
+    restored into a distribution's 15: pg_restore stopped at "unrecognized configuration parameter
+    transaction_timeout"; PostgreSQL promises a dump loads into the same or a newer major version only)."""
+    versions = manifest.get("versions")
+    backup_server = str(versions.get("postgresql", "")) if isinstance(versions, dict) else ""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT current_setting('server_version')")
+        here = cursor.fetchone()[0]
+    if _major(here) and _major(backup_server) > _major(here):
+        return (f"the backup comes from PostgreSQL {backup_server}, and this server is PostgreSQL {here}: a dump "
+                f"loads only into the same or a newer major version. Restore into PostgreSQL {_major(backup_server)} "
+                "or newer (the embedded one, with DATABASE_URL unset, is), or upgrade this server first")
+    return None
+
+
 def _photos_here() -> int:
     from gallery.models import Photo
 
@@ -344,6 +364,8 @@ def backup_restore(*, source: Path, force: bool = False, progress: Progress = _q
     if newer := _newer_migrations(manifest):
         raise BackupError("the backup comes from a newer version of MediaSearch (migrations this code lacks: "
                           f"{', '.join(newer[:5])}); upgrade the code first")
+    if older := _older_server(manifest):
+        raise BackupError(older)
     if (photos := _photos_here()) and not force:
         raise BackupError(f"this installation already has {photos} photo(s); restore into an empty one "
                           "(a new database and media storage), or pass --force to replace its data")

@@ -262,6 +262,24 @@ def test_backup_and_restore_reach_the_server_a_database_url_names_in_its_query_s
 
 
 @pytest.mark.django_db
+def test_a_backup_from_a_newer_postgresql_than_the_servers_is_refused_in_words(tmp_path):
+    """A backup of the embedded PostgreSQL 18 restored into a distribution's PostgreSQL 15 (DATABASE_URL) failed in
+    pg_restore with 'unrecognized configuration parameter "transaction_timeout"': a dump loads only into the same or
+    a newer major version. Said before anything is touched, with both versions and the way out."""
+    backup = tmp_path / "backup"
+    call_command("backup", str(backup))
+    manifest = json.loads((backup / "manifest.json").read_text())
+    here = manifest["versions"]["postgresql"]
+    newer = int(here.split(".")[0]) + 1
+    manifest["versions"]["postgresql"] = f"{newer}.0"
+    (backup / "manifest.json").write_text(json.dumps(manifest))
+
+    with pytest.raises(CommandError, match=rf"from PostgreSQL {newer}\.0, and this server is PostgreSQL {here}.*"
+                                           rf"Restore into PostgreSQL {newer} or newer"):
+        call_command("restore", str(backup))
+
+
+@pytest.mark.django_db
 def test_a_pg_dump_that_cannot_run_is_a_plain_error_and_leaves_no_half_backup(settings, tmp_path):
     settings.PG_DUMP = str(tmp_path / "no-such-pg_dump")
     with pytest.raises(CommandError, match="no-such-pg_dump could not be run"):
