@@ -167,3 +167,13 @@ def test_photos_whose_text_could_not_be_read_are_listed_and_read_again(family, a
     assert "Reading the text in 1 photo again." in response.content.decode()
     assert Photo.objects.get(pk=mine[1].pk).ocr_reason == OCR_REQUESTED
     assert Photo.objects.get(pk=theirs.pk).ocr_status == "failed"
+
+
+def test_the_index_page_names_the_model_set_before_any_process_has_loaded_it(family, alice, client_for, settings):
+    """Right after SEARCH_MODEL changed (before the worker first loads the new model, up to a sweep later), the page
+    said "Model in use: (not loaded yet)", not which model: the one set is named, and that it is not loaded yet."""
+    settings.SEARCH_MODEL = "/srv/models/siglip-so400m"
+
+    page = client_for(alice).get(reverse("search:indexing")).content.decode()
+
+    assert re.search(r"Model in use:\s*<code>/srv/models/siglip-so400m</code>\s*\(not loaded yet\)", page)
