@@ -361,3 +361,16 @@ def test_migrate_and_serve_on_a_database_without_pgvector_say_so_instead_of_a_tr
         assert "(mediasearch.E001)" in result.stderr
         assert "only a superuser may create the extension “vector”" in result.stderr
         assert "CREATE EXTENSION IF NOT EXISTS vector;" in result.stderr
+
+
+@pytest.mark.parametrize("command", ["worker", "ocr_worker"])
+def test_a_worker_started_on_a_database_not_migrated_yet_says_to_migrate_first(tmp_path, command):
+    """The README's separate units: a worker started before the first `manage migrate` (or with new code between an
+    upgrade's pull and its migrate) logged tracebacks ('relation "django_q_ormq" does not exist', the heartbeat's
+    table, …) and ended when its pusher gave up. It says to migrate first, and starts nothing."""
+    env = _env(tmp_path / "var")
+    result = subprocess.run([sys.executable, "manage.py", command], cwd=ROOT, env=env, capture_output=True, text=True,
+                            timeout=120)
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr, result.stderr[-3000:]
+    assert "migration(s) of this code are not applied to the database yet: run `manage.py migrate`" in result.stderr
