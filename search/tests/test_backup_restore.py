@@ -315,6 +315,22 @@ def test_a_restore_is_refused_while_a_web_server_holds_connections_to_the_databa
     assert Photo.objects.count() == 1
 
 
+@pytest.mark.django_db(transaction=True)
+def test_a_restore_with_a_connection_pool_set_does_not_count_its_own_connections(add_shape, tmp_path, empty_database):
+    """With DATABASE_POOL in the environment (an env file shared with the web unit), the restore's own pool held a
+    second connection, and the restore refused: "1 other connection(s) to this database are open"."""
+    add_shape("red", "circle")
+    backup = tmp_path / "backup"
+    call_command("backup", str(backup))
+    env = {**os.environ, "DATABASE_URL": empty_database, "MEDIA_ROOT": str(tmp_path / "media"),
+           "SECRET_KEY": "restore-test-" * 5, "DATABASE_POOL": "4"}
+
+    result = subprocess.run([sys.executable, str(ROOT / "manage.py"), "restore", str(backup)], cwd=ROOT, env=env,
+                            capture_output=True, text=True, timeout=300)
+
+    assert result.returncode == 0, result.stderr[-3000:]
+
+
 def test_the_readmes_nightly_backups_run_with_the_services_environment_and_user():
     """The cron alternative ran `manage.py backup` bare: without /etc/mediasearch.env it reached another, new database
     in app/var (making it there) and was refused every night ("this database has no MediaSearch tables"), and as root
