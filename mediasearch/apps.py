@@ -6,3 +6,6 @@ class MediasearchConfig(AppConfig):
 
     name = "mediasearch"
     verbose_name = "MediaSearch"
+
+    def ready(self) -> None:
+        from mediasearch import checks  # noqa: F401 - registers itself

@@ -84,13 +84,17 @@ def pg_tool(name: str) -> str:
 
 def _pg_env() -> dict[str, str]:
     """The environment that points libpq tools at Django's database: Django's own for its client (password, service,
-    passfile and SSL options, never in argv) plus where the server is and which database."""
+    passfile and SSL options, never in argv) plus where the server is and which database. A DATABASE_URL may name
+    them in its query string instead (`postgres://user@/db?host=/run/postgresql&port=5433`, libpq's way of writing
+    a socket folder): Django reaches that server through OPTIONS, and so must the tools, or they reach another."""
     db = connection.settings_dict
+    options = db.get("OPTIONS") or {}
     _, client_env = connection.client.settings_to_cmd_args_env(db, [])
     env = {**os.environ, **(client_env or {})}
-    for key, variable in (("HOST", "PGHOST"), ("PORT", "PGPORT"), ("USER", "PGUSER"), ("NAME", "PGDATABASE")):
-        if db.get(key):
-            env[variable] = str(db[key])
+    for key, option, variable in (("HOST", "host", "PGHOST"), ("PORT", "port", "PGPORT"), ("USER", "user", "PGUSER"),
+                                  ("PASSWORD", "password", "PGPASSWORD"), ("NAME", "dbname", "PGDATABASE")):
+        if value := db.get(key) or options.get(option):
+            env[variable] = str(value)
     return env
 
 
@@ -150,12 +154,17 @@ def _database_named() -> str:
     """Which database this process reached, in words (no password)."""
     if data := connection.settings_dict.get("PGDATA"):
         return f"the embedded database in {data}"
-    return f"database {connection.settings_dict['NAME']!r} on {connection.settings_dict['HOST'] or 'the local socket'}"
+    db = connection.settings_dict
+    return f"database {db['NAME']!r} on {db['HOST'] or (db.get('OPTIONS') or {}).get('host') or 'the local socket'}"
 
 
 def _counts() -> dict[str, int]:
+    # Only tables that exist: between an upgrade's `git pull` and its `migrate` (a nightly backup may run then), the
+    # newer models' tables are not there yet.
+    existing = set(connection.introspection.table_names())
     return {model._meta.label: model._base_manager.count()  # the base manager: trashed photos too
-            for app in COUNTED_APPS for model in apps.get_app_config(app).get_models() if not model._meta.proxy}
+            for app in COUNTED_APPS for model in apps.get_app_config(app).get_models()
+            if not model._meta.proxy and model._meta.db_table in existing}
 
 
 def _versions() -> dict[str, str]:
@@ -285,10 +294,33 @@ def backup_read(source: Path) -> dict:
 
 
 def _newer_migrations(manifest: dict) -> list[str]:
-    """Migrations the backup has applied that this code does not know: the backup comes from a newer version."""
+    """Migrations the backup has applied that this code does not know, of an app this code has: the backup comes from
+    a newer version. An app this code has no migrations of at all is one it no longer uses (DRF's `authtoken`, before
+    API tokens were hashed): its tables are restored, and left alone."""
     known = code_migrations()
+    apps_known = {app for app, _ in known}
     return [f"{app}.{name}" for app, names in manifest["migrations"].items() for name in names
-            if (app, name) not in known]
+            if app in apps_known and (app, name) not in known]
+
+
+def _major(version: str) -> int:
+    return int(version.split(".")[0]) if version.split(".")[0].isdigit() else 0
+
+
+def _older_server(manifest: dict) -> str | None:
+    """Why the dump can't go into this server: one of an older major version than the backup's (the embedded 18,
+    restored into a distribution's 15: pg_restore stopped at "unrecognized configuration parameter
+    transaction_timeout"; PostgreSQL promises a dump loads into the same or a newer major version only)."""
+    versions = manifest.get("versions")
+    backup_server = str(versions.get("postgresql", "")) if isinstance(versions, dict) else ""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT current_setting('server_version')")
+        here = cursor.fetchone()[0]
+    if _major(here) and _major(backup_server) > _major(here):
+        return (f"the backup comes from PostgreSQL {backup_server}, and this server is PostgreSQL {here}: a dump "
+                f"loads only into the same or a newer major version. Restore into PostgreSQL {_major(backup_server)} "
+                "or newer (the embedded one, with DATABASE_URL unset, is), or upgrade this server first")
+    return None
 
 
 def _photos_here() -> int:
@@ -308,6 +340,16 @@ def _workers_here() -> int:
     return workers_alive()
 
 
+def _other_connections() -> list[str]:
+    """Who else is connected to this database, as PostgreSQL knows them (a web server's pooled connections: pg_restore
+    makes the `vector` type again under a new OID, which such a connection no longer finds)."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT coalesce(nullif(application_name, ''), usename::text, 'unknown') FROM pg_stat_activity "
+                       "WHERE datname = current_database() AND pid <> pg_backend_pid() "
+                       "AND backend_type = 'client backend' ORDER BY 1")
+        return [row[0] for row in cursor.fetchall()]
+
+
 @dataclass
 class RestoreSummary:
     files: int
@@ -322,18 +364,42 @@ def backup_restore(*, source: Path, force: bool = False, progress: Progress = _q
     if newer := _newer_migrations(manifest):
         raise BackupError("the backup comes from a newer version of MediaSearch (migrations this code lacks: "
                           f"{', '.join(newer[:5])}); upgrade the code first")
+    if older := _older_server(manifest):
+        raise BackupError(older)
     if (photos := _photos_here()) and not force:
         raise BackupError(f"this installation already has {photos} photo(s); restore into an empty one "
                           "(a new database and media storage), or pass --force to replace its data")
     if workers := _workers_here():
         raise BackupError(f"{workers} task worker(s) use this database right now; stop them (and the web "
                           "servers) before restoring")
+    if others := _other_connections():
+        raise BackupError(f"{len(others)} other connection(s) to this database are open "
+                          f"({', '.join(sorted(set(others)))}); stop the web servers, workers and anything else "
+                          "using it before restoring")
     progress("restoring the database")
+    _drop_tables_the_backup_lacks(source / DUMP)
     connections.close_all()  # nothing of ours holds a lock on what pg_restore drops
     _run([pg_tool("pg_restore"), "--clean", "--if-exists", "--no-owner", "--no-privileges", "--single-transaction",
           "--exit-on-error", f"--dbname={connection.settings_dict['NAME']}", str(source / DUMP)], "pg_restore")
     media_restore(source=source, manifest=manifest, progress=progress)
     return RestoreSummary(files=len(manifest["media"]), counts=manifest["counts"])
+
+
+def _tables_in_dump(dump: Path) -> set[str]:
+    """The tables a custom-format dump creates, from its table of contents ("215; 1259 16385 TABLE public name …")."""
+    listing = _run([pg_tool("pg_restore"), "--list", str(dump)], "pg_restore --list")
+    return {fields[5] for line in listing.splitlines()
+            if not line.startswith(";") and len(fields := line.split()) > 5 and fields[3:5] == ["TABLE", "public"]}
+
+
+def _drop_tables_the_backup_lacks(dump: Path) -> None:
+    """Drop this code's tables that the backup has none of: a backup from an older version, restored into an
+    installation migrated by this one (a new machine's `make run`). `pg_restore --clean` drops only what the dump
+    holds, and can't drop a table that such a newer table refers to; the restore's `migrate` makes them again."""
+    lacking = sorted(set(connection.introspection.django_table_names(only_existing=True)) - _tables_in_dump(dump))
+    if lacking:
+        with connection.cursor() as cursor:
+            cursor.execute(f"DROP TABLE IF EXISTS {', '.join(map(connection.ops.quote_name, lacking))} CASCADE")
 
 
 def media_restore(*, source: Path, manifest: dict, progress: Progress = _quiet) -> None:

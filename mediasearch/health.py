@@ -113,8 +113,23 @@ def check_model() -> dict:
     if state is None:
         return _check(UNKNOWN, "not loaded yet by any process")
     if not state.available:
+        if _previous_model_serves(state.name):
+            return _check(DOWN, "cannot be loaded: new photos wait; search uses the previous model's embeddings "
+                                "meanwhile (the Index page says why)")
         return _check(DOWN, "cannot be loaded: semantic search is off (the Index page says why)")
     return _check(OK, f"loads ({state.dim} dimensions)")
+
+
+def _previous_model_serves(active: str) -> bool:
+    """Whether embeddings of another model exist: family_search_model searches with them while the active model can't
+    load (a switch to a model that is not there)."""
+    from search.models import PhotoEmbedding
+
+    try:
+        return PhotoEmbedding.objects.exclude(model_name=active).exists()
+    except Exception:  # noqa: BLE001 - the database check says what is wrong with it
+        _drop_connection()
+        return False
 
 
 def check_storage() -> dict:

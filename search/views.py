@@ -310,6 +310,7 @@ def indexing_status(request: HttpRequest) -> HttpResponse:
         "text_failed": failed_photos(user=request.user, text=True)
         if any(s.metadata and s.metadata.text_failed for s in statuses) else [],
         "model_state": active_model_state(),
+        "search_model": settings.SEARCH_MODEL,  # named before any process has loaded it (model_state is None)
     }
     template = "search/indexing.html#status-panel" if request.htmx else "search/indexing.html"
     return render(request, template, context)

@@ -335,3 +335,69 @@ def test_a_number_that_is_not_one_stops_start_up_naming_the_variable(tmp_path, v
     refused = _python("import mediasearch.settings", _env(tmp_path / "var", SECRET_KEY="s" * 50, **{variable: value}))
     assert refused.returncode != 0
     assert said in refused.stderr
+
+
+NO_EXTENSIONS_DB = f"{connection.settings_dict['TEST']['NAME']}_no_extensions"
+NO_EXTENSIONS_ROLE = "mediasearch_not_superuser"
+
+
+@pytest.fixture
+def database_without_extensions():
+    """A database owned by a role that is no superuser, with none of the extensions: as a PostgreSQL of one's own
+    whose administrator did not create them (or whose server lacks pgvector, which only a superuser may create)."""
+    import psycopg
+
+    admin_url = database_url(socket_dir=connection.settings_dict["HOST"], name="postgres")
+    with psycopg.connect(admin_url, autocommit=True) as admin:
+        admin.execute(f'DROP DATABASE IF EXISTS "{NO_EXTENSIONS_DB}" WITH (FORCE)')
+        admin.execute(f"DROP ROLE IF EXISTS {NO_EXTENSIONS_ROLE}")
+        admin.execute(f"CREATE ROLE {NO_EXTENSIONS_ROLE} LOGIN")
+        admin.execute(f'CREATE DATABASE "{NO_EXTENSIONS_DB}" OWNER {NO_EXTENSIONS_ROLE}')
+    yield database_url(socket_dir=connection.settings_dict["HOST"], name=NO_EXTENSIONS_DB).replace(
+        "postgres://postgres@", f"postgres://{NO_EXTENSIONS_ROLE}@", 1)
+    with psycopg.connect(admin_url, autocommit=True) as admin:
+        admin.execute(f'DROP DATABASE IF EXISTS "{NO_EXTENSIONS_DB}" WITH (FORCE)')
+        admin.execute(f"DROP ROLE IF EXISTS {NO_EXTENSIONS_ROLE}")
+
+
+@pytest.mark.django_db
+def test_an_extension_the_server_lacks_or_has_too_old_is_named_with_what_to_install():
+    from mediasearch.checks import extension_problems
+
+    with connection.cursor() as cursor:
+        missing = extension_problems(cursor, {"no_such_extension": ("pgfoo", None)})
+        old = extension_problems(cursor, {"vector": ("pgvector", (99, 0))})
+        fine = extension_problems(cursor)
+    assert len(missing) == 1
+    assert "pgfoo (“no_such_extension”) is not installed on the PostgreSQL server" in missing[0]
+    assert old == [f"pgvector {old[0].split()[1]} is too old: 99.0 or newer is needed"]
+    assert fine == []
+
+
+def test_migrate_and_serve_on_a_database_without_pgvector_say_so_instead_of_a_traceback(
+        tmp_path, database_without_extensions):
+    """`migrate` (and `serve`, which migrates first) on a PostgreSQL without pgvector, or where only a superuser may
+    create it, stopped in a traceback ending in PostgreSQL's 'extension "vector" is not available' (or 'permission
+    denied'). A system check says what is missing and what to run, before any migration."""
+    env = _env(tmp_path, DATABASE_URL=database_without_extensions, SECRET_KEY="startup-test-" * 5)
+    for command in (["migrate"], ["serve", "--port", "8899", "--no-worker"]):
+        result = subprocess.run([sys.executable, "manage.py", *command], cwd=ROOT, env=env, capture_output=True,
+                                text=True, timeout=120)
+        assert result.returncode == 1, result.stdout[-2000:]
+        assert "Traceback" not in result.stderr, result.stderr[-3000:]
+        assert "(mediasearch.E001)" in result.stderr
+        assert "only a superuser may create the extension “vector”" in result.stderr
+        assert "CREATE EXTENSION IF NOT EXISTS vector;" in result.stderr
+
+
+@pytest.mark.parametrize("command", ["worker", "ocr_worker"])
+def test_a_worker_started_on_a_database_not_migrated_yet_says_to_migrate_first(tmp_path, command):
+    """The README's separate units: a worker started before the first `manage migrate` (or with new code between an
+    upgrade's pull and its migrate) logged tracebacks ('relation "django_q_ormq" does not exist', the heartbeat's
+    table, …) and ended when its pusher gave up. It says to migrate first, and starts nothing."""
+    env = _env(tmp_path / "var")
+    result = subprocess.run([sys.executable, "manage.py", command], cwd=ROOT, env=env, capture_output=True, text=True,
+                            timeout=120)
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr, result.stderr[-3000:]
+    assert "migration(s) of this code are not applied to the database yet: run `manage.py migrate`" in result.stderr

@@ -338,3 +338,24 @@ def test_download_model_with_hf_hub_offline_set_says_to_unset_it():
 
     with pytest.raises(CommandError, match="HF_HUB_OFFLINE is set"):
         call_command("download_model", "mediasearch-tests/never-downloaded-siglip")
+
+
+def test_download_model_on_a_local_directory_says_whether_the_model_in_it_loads(tmp_path):
+    """`download_model` on a directory said "is a local directory: nothing to download" and succeeded, also for a
+    folder missing the weights (a copy cut short): the self-hoster checking their model was told all was well, and
+    learnt otherwise from the banner minutes later. It loads the model now and says whether it can."""
+    import shutil
+    from io import StringIO
+
+    from django.core.management import CommandError, call_command
+
+    toy = Path(__file__).resolve().parents[2] / "tests" / "fixtures" / "toy-siglip"
+    out = StringIO()
+    call_command("download_model", str(toy), stdout=out)
+    assert "nothing to download" in out.getvalue() and "it loads (64 dimensions)" in out.getvalue()
+
+    broken = tmp_path / "siglip"
+    broken.mkdir()
+    shutil.copy(toy / "config.json", broken / "config.json")
+    with pytest.raises(CommandError, match=r"Could not load model from directory .*model\.safetensors"):
+        call_command("download_model", str(broken))

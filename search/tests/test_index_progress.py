@@ -184,3 +184,13 @@ def test_the_share_indexed_reads_100_only_when_every_photo_is(family):
     assert status(1, pending=2).percent == 33
     assert status(2, pending=1).percent == 66  # never more than is done
     assert status(222).percent == 100
+
+
+def test_the_index_page_names_the_model_set_before_any_process_has_loaded_it(family, alice, client_for, settings):
+    """Right after SEARCH_MODEL changed (before the worker first loads the new model, up to a sweep later), the page
+    said "Model in use: (not loaded yet)", not which model: the one set is named, and that it is not loaded yet."""
+    settings.SEARCH_MODEL = "/srv/models/siglip-so400m"
+
+    page = client_for(alice).get(reverse("search:indexing")).content.decode()
+
+    assert re.search(r"Model in use:\s*<code>/srv/models/siglip-so400m</code>\s*\(not loaded yet\)", page)

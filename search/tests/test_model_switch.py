@@ -246,3 +246,29 @@ def test_the_comparison_measures_ece_like_for_like_when_only_one_model_is_fitted
     assert "ECE own" in output and "under each model's own calibration" in output
     html = client_for(alice).get(f"/indexing/compare/{family.pk}/").content.decode()
     assert "ECE, model's own" in html and f"{real.own_ece:.3f}" in html
+
+
+@pytest.mark.django_db
+def test_health_does_not_say_search_is_off_while_the_previous_model_serves(
+        client, settings, toy_model, add_shape, django_capture_on_commit_callbacks):
+    """SEARCH_MODEL changed to a model that can't load (a hub name, offline): every family is still searched with the
+    previous model's embeddings, as the banner says, but /health/ said "semantic search is off"."""
+    import json
+
+    from mediasearch.health import health_forget
+    from search.models import EmbeddingModel
+
+    vector_index._ensured.clear()  # an earlier test's index may have been rolled back with its transaction
+    with django_capture_on_commit_callbacks(execute=True):
+        add_shape("red", "circle")
+    run_queued_tasks()  # embedded with the toy model: the previous model once the setting changes
+    assert PhotoEmbedding.objects.filter(model_name=toy_model).exists()
+    settings.SEARCH_MODEL = "mediasearch-tests/never-downloaded-siglip"
+    settings.HEALTH_CACHE_SECONDS = 0
+    EmbeddingModel.objects.create(name=settings.SEARCH_MODEL, available=False, error="not in the cache")
+    health_forget()
+
+    model = json.loads(client.get("/health/").content)["checks"]["model"]
+
+    assert model["status"] == "down"
+    assert "semantic search is off" not in model["detail"] and "previous model" in model["detail"]

@@ -6,6 +6,7 @@ from pathlib import Path
 
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
+from django.db import connection
 
 from mediasearch.backup import BackupError, backup_restore
 from mediasearch.health import unapplied_migrations
@@ -22,6 +23,10 @@ class Command(BaseCommand):
                             help="restore even though this installation has photos: its data is replaced")
 
     def handle(self, *args, directory: Path, force: bool, **options):
+        # One connection of our own, not a pool (DATABASE_POOL in an env file shared with the web unit): the restore
+        # refuses while other connections to the database are open, and a pool's spare ones would count. (Nothing has
+        # connected yet: the pool is made at the first connection.)
+        connection.settings_dict.get("OPTIONS", {}).pop("pool", None)
         try:
             summary = backup_restore(source=directory.resolve(), force=force, progress=self.stdout.write)
         except BackupError as exc:

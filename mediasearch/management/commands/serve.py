@@ -82,7 +82,9 @@ class Command(BaseCommand):
     def handle(self, *args, host, port, web_workers, no_worker, **options):
         if taken := port_taken(host, port):
             raise CommandError(taken)  # before anything starts: a second worker, a probe the other server answers
-        call_command("migrate", interactive=False, verbosity=0)  # its connection starts the embedded database
+        # Its connection starts the embedded database; with the system checks, as `manage.py migrate` runs them (a
+        # database without pgvector is said so, rather than in a traceback from the first migration).
+        call_command("migrate", interactive=False, verbosity=0, skip_checks=False)
         # Static files under content-hashed names for WhiteNoise (about 2 s when nothing changed).
         call_command("collectstatic", interactive=False, verbosity=0)
         connections.close_all()  # the supervisor itself needs no database connection

@@ -4,10 +4,13 @@ alive (search.worker_heartbeats) for `/health/`."""
 
 from __future__ import annotations
 
+from django.core.management.base import CommandError
+from django.db import connections
 from django_q.conf import Conf
 from django_q.management.commands.qcluster import Command as QclusterCommand
 
 from mediasearch.cluster import use_restarting_sentinel
+from mediasearch.health import unapplied_migrations
 from mediasearch.processes import die_with_parent_at_every_fork
 from search.worker_heartbeats import beat_while_cluster_runs
 
@@ -17,6 +20,12 @@ class Command(QclusterCommand):
             "started dies too: no orphaned sentinel, pusher or worker keeps taking tasks. `serve` runs this.")
 
     def handle(self, *args, **options):
+        if missing := unapplied_migrations():
+            # Before the first `migrate` (separate units started first) or between an upgrade's pull and its migrate:
+            # the cluster would fail on every table it reads, in tracebacks, and its pusher would end it.
+            raise CommandError(f"{missing} migration(s) of this code are not applied to the database yet: run "
+                               "`manage.py migrate` (with the site's environment) first, then start the worker.")
+        connections.close_all()  # the cluster's processes are forked: they make connections of their own
         die_with_parent_at_every_fork()
         use_restarting_sentinel()
         super().handle(*args, **options)  # returns once the cluster runs (its sentinel is our child process)

@@ -1,0 +1,55 @@
+"""System checks of the project as a whole: the database server has what the first migration creates."""
+
+from __future__ import annotations
+
+from django.core import checks
+from django.db import connections
+
+# What the first migrations create (gallery 0001): the extension, and the oldest version the code works with.
+EXTENSIONS = {"vector": ("pgvector", (0, 8)), "pg_trgm": ("pg_trgm", None), "unaccent": ("unaccent", None)}
+
+
+def _version(text: str) -> tuple[int, ...]:
+    return tuple(int(part) for part in text.split(".") if part.isdigit())
+
+
+def extension_problems(cursor, required: dict[str, tuple[str, tuple[int, ...] | None]] = EXTENSIONS) -> list[str]:
+    """What keeps the database behind `cursor` from holding the `required` extensions, in words: not installed on
+    the server, too old, or only a superuser may create it and this role is none."""
+    cursor.execute("SELECT name, default_version, installed_version FROM pg_available_extensions "
+                   "WHERE name = ANY(%s)", [list(required)])
+    found = {name: (default, installed) for name, default, installed in cursor.fetchall()}
+    cursor.execute("SELECT rolsuper FROM pg_roles WHERE rolname = current_user")
+    superuser = cursor.fetchone()[0]
+    cursor.execute("SELECT name FROM pg_available_extension_versions WHERE name = ANY(%s) AND superuser "
+                   "AND NOT trusted", [list(required)])
+    superuser_only = {row[0] for row in cursor.fetchall()}
+    problems = []
+    for name, (known_as, oldest) in required.items():
+        at_least = f" {'.'.join(map(str, oldest))} or newer" if oldest else ""
+        if name not in found:
+            problems.append(f"the extension {known_as} (“{name}”) is not installed on the PostgreSQL server: "
+                            f"install {known_as}{at_least} there (Debian/Ubuntu: the "
+                            f"postgresql-<major version>-{known_as} package, or build it from source)")
+            continue
+        default, installed = found[name]
+        if oldest and _version(installed or default) < oldest:
+            problems.append(f"{known_as} {installed or default} is too old: {at_least.strip()} is needed")
+        elif not installed and name in superuser_only and not superuser:
+            problems.append(f"only a superuser may create the extension “{name}”, and this role is none: as a "
+                            f"superuser, in this database, run CREATE EXTENSION IF NOT EXISTS {name};")
+    return problems
+
+
+@checks.register(checks.Tags.database)
+def database_has_the_extensions(app_configs=None, databases=None, **kwargs) -> list[checks.CheckMessage]:
+    """Run by `migrate` (and `check --database default`): without it, the first migration stopped in a traceback
+    ending in PostgreSQL's 'extension "vector" is not available'."""
+    messages = []
+    for alias in databases or ():
+        with connections[alias].cursor() as cursor:
+            problems = extension_problems(cursor)
+        messages += [checks.Error(f"Database {alias!r}: {problem}.",
+                                  hint="README, Production notes: Database.", id="mediasearch.E001")
+                     for problem in problems]
+    return messages
