@@ -25,7 +25,12 @@ class Command(QclusterCommand):
             # the cluster would fail on every table it reads, in tracebacks, and its pusher would end it.
             raise CommandError(f"{missing} migration(s) of this code are not applied to the database yet: run "
                                "`manage.py migrate` (with the site's environment) first, then start the worker.")
-        connections.close_all()  # the cluster's processes are forked: they make connections of their own
+        # The cluster's processes are forked: they make connections of their own. With DATABASE_POOL, closing a
+        # connection only hands it back to the pool, whose idle socket every forked process would share: closed too.
+        connections.close_all()
+        for alias in connections:
+            if hasattr(connections[alias], "close_pool"):
+                connections[alias].close_pool()
         die_with_parent_at_every_fork()
         use_restarting_sentinel()
         super().handle(*args, **options)  # returns once the cluster runs (its sentinel is our child process)
