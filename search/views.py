@@ -486,7 +486,7 @@ def search_report_view(request: HttpRequest) -> HttpResponse:
     form.is_valid()
     report, filters = None, []
     # As the search page does, a filter it can't read is dropped: only the query and the family must be right.
-    if not {"q", "family"} & set(form.errors) and form.cleaned_data.get("q"):
+    if not {"q", "family"} & set(form.errors) and form.cleaned_data.get("q") and not form.refused():
         params = form.params()
         filters = _filters_described(form, params)
         report = search_report(user=request.user, query=params.query, family_id=params.family_id,
@@ -497,7 +497,8 @@ def search_report_view(request: HttpRequest) -> HttpResponse:
     kept = [(name, value) for name in _REPORT_KEEPS for value in request.GET.getlist(name) if value]
     return render(request, "search/search_report.html", {"form": form, "report": report, "families": families,
                                                          "plain": sorted(form.removed()), "refined": refined,
-                                                         "filters": filters, "kept": kept})
+                                                         "filters": filters, "kept": kept,
+                                                         "refused_notice": form.refused_labels()})
 
 
 # What the report page's own form sends again besides the query and the family: the search page's filters, refine.

@@ -358,3 +358,12 @@ def test_how_a_filtered_search_scored_is_the_filtered_search(shapes, alice, clie
     assert f"/photos/{shapes['blue circle'].pk}/" in top
     assert f"/photos/{shapes['red circle'].pk}/" not in top
     assert "Filtered" not in client.get("/search/report/", {"q": "circle"}).content.decode()
+
+
+def test_a_report_of_text_the_search_cannot_take_says_so_and_reports_nothing(shapes, alice, client_for):
+    """A NUL in a filter of the search page's link (tag, place) made the form's search parameters empty, and the
+    report went on with them: an empty query over the user's first family, whatever family was asked for. It says
+    what it can't take now, as the search page does, and reports nothing."""
+    html = client_for(alice).get("/search/report/", {"q": "red", "tag": "a\x00b"}).content.decode()
+    assert "Top results" not in html and "“” in" not in html
+    assert 'role="alert"' in html and "Tag:" in html
