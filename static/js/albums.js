@@ -12,17 +12,17 @@
   let cover = coverOnGrid();
   document.addEventListener("htmx:afterSettle", () => { cover = coverOnGrid(); }); // a chosen cover further on
 
-  // The selection bar took photos off the grid. When the cover was one of them, the album's first photo is its
-  // cover now (album_cover_id: a cover taken out is forgotten), and the first photo can't move earlier. Run after
-  // every listener of the event, select.js's removal among them.
+  // The selection bar took photos off the grid (out of the album, into the trash). When the cover was one of them,
+  // the album's first photo is its cover now (album_cover_id: a cover taken out is forgotten); whichever photo is
+  // first now can't move earlier. Run after every listener of the event, select.js's removal among them.
   document.addEventListener("bulk-done", (e) => {
-    const done = ((e.detail || {}).ok || []).map(String);
-    if (!cover || !done.includes(cover)) return;
+    if (!((e.detail || {}).ok || []).length) return;
+    const was = cover; // as it stood before this action (another listener may redraw the page meanwhile)
     setTimeout(() => {
-      if (grid.querySelector(`.album-item[data-photo="${cover}"]`)) return; // still on this list (tagged, say)
       const items = Array.from(grid.querySelectorAll(".album-item"));
       const first = items.length ? items[0].dataset.photo : null;
-      settle({ cover: first }, { first });
+      const gone = was !== null && !grid.querySelector(`.album-item[data-photo="${was}"]`);
+      settle({ cover: gone ? first : was }, { first });
     });
   });
 

@@ -218,8 +218,9 @@
       if (!gone) return;
       const left = Math.max(0, Number(total.dataset.listTotal) - gone);
       total.dataset.listTotal = String(left);
-      total.textContent = (total.dataset.listFormat || "{n} photo{s}").replace("{n}", String(left))
-        .replace("{s}", left === 1 ? "" : "s").replace("{name}", total.dataset.listName || "");
+      // (functions as replacements: a "$&" in a family's name is no pattern)
+      total.textContent = (total.dataset.listFormat || "{n} photo{s}").replace("{n}", () => String(left))
+        .replace("{s}", () => (left === 1 ? "" : "s")).replace("{name}", () => total.dataset.listName || "");
     });
     // The button pressed is disabled now (nothing is ticked): the keyboard's focus moves to the bar's Close.
     const focusInBar = form && form.contains(document.activeElement);

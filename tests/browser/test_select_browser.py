@@ -359,7 +359,7 @@ def test_an_album_says_its_new_count_and_favourites_let_go_of_unfavourited_photo
     page.wait_for_function(f"() => ({count})() === '2 photos'")
     assert page.evaluate(BOXES) == [photos[3].pk, photos[4].pk]
     page.wait_for_function(f"() => ({cover})() === '{photos[3].pk}'")
-    # A chosen cover further on stays the cover when photos before it go.
+    # A chosen cover further on stays the cover when photos before it go; the new first photo can't move earlier.
     page.locator(f'.album-item[data-photo="{photos[4].pk}"] button[value=cover]').click()
     page.wait_for_load_state()
     page.check(_box(photos[3]))
@@ -367,6 +367,8 @@ def test_an_album_says_its_new_count_and_favourites_let_go_of_unfavourited_photo
     page.wait_for_function(f"() => ({count})() === '1 photo'")
     assert page.evaluate(cover) == str(photos[4].pk)
     assert page.locator(".album-cover-badge").count() == 1
+    first_up = f'.album-item[data-photo="{photos[4].pk}"] button[value=up]'
+    page.wait_for_function(f"() => document.querySelector('{first_up}').disabled")
 
     page.goto(live_server.url + "/?favourite=1")
     page.wait_for_selector(_box(photos[3]))
