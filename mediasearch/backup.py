@@ -377,29 +377,41 @@ def backup_restore(*, source: Path, force: bool = False, progress: Progress = _q
                           f"({', '.join(sorted(set(others)))}); stop the web servers, workers and anything else "
                           "using it before restoring")
     progress("restoring the database")
-    _drop_tables_the_backup_lacks(source / DUMP)
+    lacking = _loosen_tables_the_backup_lacks(source / DUMP)
     connections.close_all()  # nothing of ours holds a lock on what pg_restore drops
     _run([pg_tool("pg_restore"), "--clean", "--if-exists", "--no-owner", "--no-privileges", "--single-transaction",
           "--exit-on-error", f"--dbname={connection.settings_dict['NAME']}", str(source / DUMP)], "pg_restore")
+    if lacking:  # restored: the restore's `migrate` makes them again, for the backup's rows
+        with connection.cursor() as cursor:
+            cursor.execute(f"DROP TABLE IF EXISTS {', '.join(map(connection.ops.quote_name, lacking))} CASCADE")
     media_restore(source=source, manifest=manifest, progress=progress)
     return RestoreSummary(files=len(manifest["media"]), counts=manifest["counts"])
 
 
-def _tables_in_dump(dump: Path) -> set[str]:
-    """The tables a custom-format dump creates, from its table of contents ("215; 1259 16385 TABLE public name …")."""
+def _tables_in_dump(dump: Path, schema: str) -> set[str]:
+    """The tables of `schema` a custom-format dump creates, from its table of contents ("215; 1259 16385 TABLE
+    public name …")."""
     listing = _run([pg_tool("pg_restore"), "--list", str(dump)], "pg_restore --list")
     return {fields[5] for line in listing.splitlines()
-            if not line.startswith(";") and len(fields := line.split()) > 5 and fields[3:5] == ["TABLE", "public"]}
+            if not line.startswith(";") and len(fields := line.split()) > 5 and fields[3:5] == ["TABLE", schema]}
 
 
-def _drop_tables_the_backup_lacks(dump: Path) -> None:
-    """Drop this code's tables that the backup has none of: a backup from an older version, restored into an
-    installation migrated by this one (a new machine's `make run`). `pg_restore --clean` drops only what the dump
-    holds, and can't drop a table that such a newer table refers to; the restore's `migrate` makes them again."""
-    lacking = sorted(set(connection.introspection.django_table_names(only_existing=True)) - _tables_in_dump(dump))
-    if lacking:
-        with connection.cursor() as cursor:
-            cursor.execute(f"DROP TABLE IF EXISTS {', '.join(map(connection.ops.quote_name, lacking))} CASCADE")
+def _loosen_tables_the_backup_lacks(dump: Path) -> list[str]:
+    """This code's tables that the backup has none of (a backup from an older version, restored into an
+    installation migrated by this one: a new machine's `make run`), their foreign keys dropped: `pg_restore --clean`
+    drops only what the dump holds, and can't drop a table such a newer table refers to. The tables themselves are
+    dropped once pg_restore has succeeded (the restore's `migrate` makes them again): should it fail, its
+    transaction is rolled back and this installation keeps every table, short of those foreign keys."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT current_schema()")
+        in_dump = _tables_in_dump(dump, cursor.fetchone()[0])
+        lacking = sorted(set(connection.introspection.django_table_names(only_existing=True)) - in_dump)
+        for table in lacking:
+            for name, constraint in connection.introspection.get_constraints(cursor, table).items():
+                if constraint["foreign_key"] and constraint["foreign_key"][0] in in_dump:
+                    cursor.execute(f"ALTER TABLE {connection.ops.quote_name(table)} "
+                                   f"DROP CONSTRAINT {connection.ops.quote_name(name)}")
+    return lacking
 
 
 def media_restore(*, source: Path, manifest: dict, progress: Progress = _quiet) -> None:
