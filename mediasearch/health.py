@@ -121,12 +121,13 @@ def check_model() -> dict:
 
 
 def _previous_model_serves(active: str) -> bool:
-    """Whether embeddings of another model exist: family_search_model searches with them while the active model can't
-    load (a switch to a model that is not there)."""
-    from search.models import PhotoEmbedding
+    """Whether embeddings of another model that can load exist: family_search_model searches with them while the
+    active model can't load (a switch to a model that is not there), as its _best_previous picks them."""
+    from search.models import EmbeddingModel, PhotoEmbedding
 
     try:
-        return PhotoEmbedding.objects.exclude(model_name=active).exists()
+        return (PhotoEmbedding.objects.exclude(model_name=active)
+                .exclude(model_name__in=EmbeddingModel.objects.filter(available=False).values("name")).exists())
     except Exception:  # noqa: BLE001 - the database check says what is wrong with it
         _drop_connection()
         return False

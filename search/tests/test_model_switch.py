@@ -272,3 +272,9 @@ def test_health_does_not_say_search_is_off_while_the_previous_model_serves(
 
     assert model["status"] == "down"
     assert "semantic search is off" not in model["detail"] and "previous model" in model["detail"]
+    # The previous model can't load either (two switches gone wrong): nothing serves, and it says so.
+    EmbeddingModel.objects.filter(name=toy_model).delete()
+    EmbeddingModel.objects.create(name=toy_model, available=False, error="removed from the disk")
+    health_forget()
+    model = json.loads(client.get("/health/").content)["checks"]["model"]
+    assert "semantic search is off" in model["detail"]
