@@ -78,6 +78,8 @@ def invite_problem(invite: Invite | None) -> InviteUnusable | None:
     if invite is None:
         return InviteUnusable("This invitation link is not valid. Check that it was copied whole.", state=UNKNOWN)
     state = invite.state()
+    if state == Invite.State.PENDING:
+        return None
     # Named only while they may make another: one who left the family, was removed or stepped down makes no links.
     still_admin = invite.created_by_id is not None and Membership.objects.filter(
         family_id=invite.family_id, user_id=invite.created_by_id, role=Membership.Role.ADMIN).exists()
