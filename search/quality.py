@@ -421,8 +421,6 @@ def family_quality(*, user: AbstractBaseUser, family_id: int, budget: EncodeBudg
         entry = per_query.setdefault(query, QueryScores(query, [], []))
         (entry.right if y else entry.wrong).append(float(p))
     fit_row = SearchCalibration.objects.filter(family_id=family_id, model_name=data.model_name).first()
-    in_force = fit_row if fit_row is not None and fit_row.pk == current.id else (
-        SearchCalibration.objects.filter(pk=current.id).first() if current.id else None)
     queries = len(per_query)
     # What a fit needs counts the waiting queries' judgments too (the fit runs in the worker, with all of them), and
     # those of photos not indexed yet (they count once the worker has read them).
@@ -434,7 +432,7 @@ def family_quality(*, user: AbstractBaseUser, family_id: int, budget: EncodeBudg
                    waiting_queries=len(data.waiting_queries), in_force_id=current.id,
                    queries_needed=max(MIN_QUERIES - queries - len(data.waiting_queries), 0),
                    unindexed_judgments=data.unindexed_judgments,
-                   suggested_weights=in_force.suggested_weights if in_force else None)
+                   suggested_weights=suggested_weights(family_id=family_id))
 
 
 def calibration_fit_request(*, family_id: int) -> None:
