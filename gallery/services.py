@@ -403,9 +403,13 @@ def photo_sidecar_complete(*, family: Family, sha256: str, sidecar: Sidecar) -> 
         fields += ["taken_at", "taken_tz"]
     if fields:
         photo.save(update_fields=fields)
+    # People an earlier version stored as the file's keywords (before they had a source of their own) are named as
+    # what they are: a re-run then finds the photo has its people, and leaves it alone.
+    relabelled = PhotoTag.objects.filter(photo=photo, source=PhotoTag.Source.EMBEDDED,
+                                         tag__name__in=sidecar.people).update(source=PhotoTag.Source.SIDECAR)
     tagged = PhotoTag.objects.filter(photo=photo).count()
     photo_tags_add(photo=photo, names=sidecar.people, source=PhotoTag.Source.SIDECAR)
-    if not fields and PhotoTag.objects.filter(photo=photo).count() == tagged:
+    if not fields and not relabelled and PhotoTag.objects.filter(photo=photo).count() == tagged:
         return None
     photos_changed.send(sender=Photo, photo_ids=[photo.pk])
     return photo

@@ -498,3 +498,23 @@ def test_a_camera_photos_copy_without_its_sidecar_met_first_gets_what_a_later_co
     assert (photo.taken_at, photo.taken_at_source, photo.place_city) == (TAKEN, Photo.DateSource.EXIF, "Lisbon")
     assert list(PhotoTag.objects.filter(photo=photo).values_list("tag__name", flat=True)) == ["Grandma"]
     assert "Imported 1, already there 1 (1 given its people, caption or place by its Takeout sidecar)" in out
+
+
+def test_people_imported_as_the_files_keywords_before_are_named_as_google_photos_people_on_a_re_run(
+        tmp_path, family, alice):
+    """Before people had a tag source of their own, a sidecar's people were stored "from the file" (embedded). A
+    re-run found the photo lacking people from Google Photos each time, so it locked the photo and counted its tags
+    for nothing, and the tags still read "from the file". They are named as Google Photos' people now, once."""
+    folder = tmp_path / "Takeout" / "Google Photos" / "Photos from 2016"
+    _write(folder, "DSC_0001.JPG", images.gps_jpeg(None, None, taken="2016:08:14 18:20:05"))
+    _import(tmp_path / "Takeout")
+    photo = Photo.objects.get(original_filename="DSC_0001.JPG")
+    from gallery.services import photo_tags_add
+    photo_tags_add(photo=photo, names=["Grandma"], source=PhotoTag.Source.EMBEDDED)  # as the last version stored them
+    _write(folder, "DSC_0001.JPG.json", _sidecar("DSC_0001.JPG", people=["Grandma"]))
+
+    out = _import(tmp_path / "Takeout")
+
+    assert dict(PhotoTag.objects.filter(photo=photo).values_list("tag__name", "source")) == {"Grandma": "sidecar"}
+    assert "given its people" in out
+    assert "given" not in _import(tmp_path / "Takeout")
