@@ -351,7 +351,7 @@ def test_the_family_pickers_counts_follow_the_tag_and_favourite_filters(client_f
     def options(params) -> list[str]:
         body = unescape(client_for(alice).get(reverse("gallery:timeline"), params).content.decode())
         tiles = len(set(re.findall(r'href="/photos/(\d+)/', body)))
-        return sorted(re.findall(r'<option value="\d+" ?(?:selected)?>([^<]+)</option>', body)), tiles
+        return sorted(re.findall(r'<option value="\d+"[^>]*>([^<]+)</option>', body)), tiles
 
     assert options({}) == (["Joneses (2)", "Smiths (3)"], 5)
     assert options({"tag": "beach"}) == (["Joneses (1)", "Smiths (2)"], 3)
