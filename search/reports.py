@@ -206,8 +206,8 @@ def search_report(*, user: AbstractBaseUser, query: str, family_id: int | None =
     understood = understand_search(user=user, params=params, removed=removed)
     response = search_photos(user=user, params=understood.params)
     # The query as typed (its words left to search may be none: "-dog", "not in 2023"; "Understood" says which).
-    report = SearchReport(query=" ".join(query.split())[:MAX_QUERY_CHARS], family=family, model_name=None, indexed=0, model_calibration=None,
-                          fitted_calibration=None, interpreted=understood.interpreted(), response=response,
+    report = SearchReport(query=" ".join(query.split())[:MAX_QUERY_CHARS], family=family, model_name=None, indexed=0,
+                          model_calibration=None, fitted_calibration=None, interpreted=understood.interpreted(), response=response,
                           message=response.semantic_message)
     model_name = family_search_model(family_id=family.pk)
     try:

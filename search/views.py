@@ -24,7 +24,9 @@ from gallery.views import wants_partial
 from gallery.views.bulk import selection_context
 from gallery.views.trash import results_message
 from search.duplicates import duplicate_groups, duplicates_dismiss
-from search.engine import MAX_LIMIT, MAX_QUERY_CHARS, PAGE_SIZE, SearchParams, SearchResponse, preferences_for, search_photos, similar_photos
+from search.engine import (
+    MAX_LIMIT, MAX_QUERY_CHARS, PAGE_SIZE, SearchParams, SearchResponse, preferences_for, search_photos, similar_photos,
+)
 from search.expansion import also_searched_as
 from search.forms import (
     NUL_MESSAGE, ChipEditForm, JudgeForm, PreferencesForm, SearchForm, SearchReportForm, photo_ids, search_form,
@@ -62,6 +64,7 @@ def search(request: HttpRequest) -> HttpResponse:
         return _chip_edited(request, understood, params=params, removed=form.removed())
     response = search_photos(user=request.user, params=understood.params)
     query = form.cleaned_data.get("q", "") if form.is_valid() else request.GET.get("q", "")
+    listed = SearchList.context(request.GET)  # the search's own parameters, for its photos' links and its report
     context = {"form": form, "response": response, "tags": tag_list(user=request.user),
                "max_query_chars": MAX_QUERY_CHARS,
                "refused": form.refused(), "refused_notice": form.refused_labels(),
@@ -76,9 +79,9 @@ def search(request: HttpRequest) -> HttpResponse:
                "query_shown": response.query if understood.parsed.text else query,
                "chips": [_chip_view(request, chip, understood) for chip in understood.parsed.chips],
                "kept_params": [(k, v) for k, values in request.GET.lists() for v in values if k not in _CHIP_PARAMS],
-               "photo_query": SearchList.context(request.GET).query,  # photos open in the viewer on these results
+               "photo_query": listed.query,  # photos open in the viewer on these results
                # Its report scores this search: the page's parameters, filters and refine included.
-               "report_url": f"{reverse('search:search_report')}?{urlencode(SearchList.context(request.GET).params)}",
+               "report_url": f"{reverse('search:search_report')}?{urlencode(listed.params)}",
                "favourite_ids": favourite_ids(user=request.user, photo_ids=[r.photo.pk for r in response.results]),
                "filters_only": _filters_only(params), "indexing": _indexing(response),
                "indexing_shown": INDEXING_SHOWN}
