@@ -84,8 +84,7 @@ def sidecar_path(path: Path) -> Path | None:
                                                               numbered["n"])):  # ("…_m(2).jpg": "…_(2).json")
         return path.with_name(found)
     whole = path.name + SUFFIXES[-1][:-len(".json")]
-    cut = [name for name in sorted(beside, key=len, reverse=True)
-           if _units(name) >= NAME_LIMIT - 5 and whole.startswith(_CUT_NUMBERED.match(name)["stem"])]
+    cut = [name for name, stem in _cut_json_names(path.parent) if whole.startswith(stem)]
     cut = list(dict.fromkeys([*([found] if found else []), *cut]))
     if len(cut) <= 1:
         return path.with_name(cut[0]) if cut else None
@@ -145,18 +144,32 @@ def _edited_original(name: str) -> str | None:
 
 def _titled(sidecar: Path, *, names_of: str) -> bool:
     """Whether the sidecar's title (the name Google Photos knew the photo by) is that of the file `names_of`."""
-    try:
-        with sidecar.open("rb") as stream:
-            title = _json_object(stream.read(MAX_BYTES + 1)).get("title")
-    except (OSError, ValueError):
-        return False
-    if not isinstance(title, str):
+    title = _title(sidecar)
+    if title is None:
         return False
     stem, _, ext = title.rpartition(".")
     # (Takeout cuts long names of photos too: "…_m.jpg" for "…_morning.jpg")
     bases = _bases(names_of)
     return title in bases or any(base_ext == ext and base_stem and stem.startswith(base_stem)
                                  for base_stem, _, base_ext in (base.rpartition(".") for base in bases))
+
+
+@lru_cache(maxsize=4096)
+def _title(sidecar: Path) -> str | None:
+    """A sidecar's title, read once an import (a series of scans cut alike has each photo try every sidecar)."""
+    try:
+        title = _read_json(sidecar).get("title")
+    except (OSError, ValueError):
+        return None
+    return title if isinstance(title, str) else None
+
+
+@lru_cache(maxsize=8)
+def _cut_json_names(folder: Path) -> tuple[tuple[str, str], ...]:
+    """The folder's JSON names that may be cut ones, longest first, each with its stem (worked out once a folder,
+    not once a photo: every modern phone's sidecar name is cut)."""
+    longest_first = sorted(_json_names(folder), key=len, reverse=True)
+    return tuple((name, _CUT_NUMBERED.match(name)["stem"]) for name in longest_first if _units(name) >= NAME_LIMIT - 5)
 
 
 @lru_cache(maxsize=8)
@@ -172,8 +185,7 @@ def _json_names(folder: Path) -> frozenset[str]:
 def read_sidecar(path: Path) -> Sidecar | None:
     """A sidecar's values that make sense (None when it can't be read or is no Takeout sidecar). Never raises."""
     try:
-        with path.open("rb") as stream:
-            data = _json_object(stream.read(MAX_BYTES + 1))
+        data = _read_json(path)
     except (OSError, ValueError) as exc:  # (UnicodeDecodeError and JSONDecodeError are ValueErrors)
         logger.warning("%s: not read as a Google Takeout sidecar: %s", path, exc)
         return None
@@ -186,6 +198,12 @@ def read_sidecar(path: Path) -> Sidecar | None:
                       people=_people(data.get("people")))
     return sidecar if sidecar.taken_at or sidecar.added_at or sidecar.latitude is not None or sidecar.description \
         or sidecar.people else None
+
+
+def _read_json(path: Path) -> dict:
+    """The JSON object in the file at `path` (OSError, ValueError as _json_object's)."""
+    with path.open("rb") as stream:
+        return _json_object(stream.read(MAX_BYTES + 1))
 
 
 def _json_object(raw: bytes) -> dict:
@@ -203,6 +221,14 @@ def is_a_sidecar(data: bytes) -> bool:
     try:
         return bool(_TAKEOUT_FIELDS & _json_object(data[:MAX_BYTES + 1]).keys())
     except ValueError:
+        return False
+
+
+def is_a_sidecar_file(path: Path) -> bool:
+    """Whether the JSON file at `path` is a Google Takeout sidecar."""
+    try:
+        return bool(_TAKEOUT_FIELDS & _read_json(path).keys())
+    except (OSError, ValueError):
         return False
 
 
@@ -249,5 +275,6 @@ def _people(value) -> tuple[str, ...]:
 
 
 def json_names_forget() -> None:
-    """Forget the folders listed (a new import lists them again)."""
-    _json_names.cache_clear()
+    """Forget the folders listed and the titles read (a new import reads them again)."""
+    for cached in (_json_names, _cut_json_names, _title):
+        cached.cache_clear()

@@ -22,7 +22,7 @@ from gallery.management.families import family_from_option
 from gallery.models import DeletedPhoto, Family, Photo, PhotoTag
 from gallery.services import (UploadResult, photo_create_from_bytes, photo_sidecar_complete, photo_sidecar_fill,
                                tags_clean)
-from gallery.sidecars import MAX_BYTES, Sidecar, is_a_sidecar, json_names_forget, read_sidecar, sidecar_path
+from gallery.sidecars import Sidecar, is_a_sidecar_file, json_names_forget, read_sidecar, sidecar_path
 from gallery.text import text_from_os
 
 
@@ -169,7 +169,7 @@ class Command(BaseCommand):
                               "file lacks is read from its sidecar: date, place, caption, people)")
         others = {sidecar_path(path) for path in not_photos if path.suffix.lower() != ".json"}  # (a video's)
         alone = [path for path in not_photos
-                 if path.suffix.lower() == ".json" and path not in others and _is_a_sidecar(path)]
+                 if path.suffix.lower() == ".json" and path not in others and is_a_sidecar_file(path)]
         if alone:
             self.stdout.write(f"Google Takeout sidecars with no photo beside them: {len(alone)} (its photo is perhaps "
                               "in another part of the export: unzip every part into one folder and import that; "
@@ -280,15 +280,6 @@ def _modified(stat) -> datetime | None:
     return when if datetime(1971, 1, 1, tzinfo=dt_timezone.utc) < when <= timezone.now() else None
 
 
-def _is_a_sidecar(path: Path) -> bool:
-    """Whether the JSON file at `path` is a Google Takeout sidecar."""
-    try:
-        with path.open("rb") as stream:
-            return is_a_sidecar(stream.read(MAX_BYTES + 1))
-    except OSError:
-        return False
-
-
 def _may_be_a_photo(path: Path) -> bool:
     """Whether the file's name lets it be a photo (whose Takeout sidecar is looked for): named as an image, or as
     nothing we know: no extension ("IMG_1234", sidecar "IMG_1234.json"), or none after its last dot ("03.03.13 - 1")."""
@@ -304,8 +295,4 @@ def _no_photo(path: Path, result: UploadResult) -> bool:
     if result.outcome != UploadResult.REJECTED or result.reason not in (NOT_AN_IMAGE,
                                                                          too_large(settings.UPLOAD_MAX_BYTES)):
         return False
-    extension = path.suffix[1:].lower()
-    if extension in SIDECARS or extension in VIDEOS:
-        return True
-    kind = mimetypes.guess_type(f"x.{extension}")[0]
-    return kind is not None and not names_an_image_format(extension)
+    return not _may_be_a_photo(path)
