@@ -21,6 +21,7 @@ from django.utils import timezone
 
 from gallery.account_selectors import member_password_problem
 from gallery.models import Family, Invite, Membership
+from gallery.selectors import family_is_admin
 from gallery.services import family_lock, membership_add, user_create
 
 User = get_user_model()
@@ -81,8 +82,7 @@ def invite_problem(invite: Invite | None) -> InviteUnusable | None:
     if state == Invite.State.PENDING:
         return None
     # Named only while they may make another: one who left the family, was removed or stepped down makes no links.
-    still_admin = invite.created_by_id is not None and Membership.objects.filter(
-        family_id=invite.family_id, user_id=invite.created_by_id, role=Membership.Role.ADMIN).exists()
+    still_admin = invite.created_by is not None and family_is_admin(user=invite.created_by, family=invite.family)
     inviter = f" Ask {invite.created_by} for a new one." if still_admin else " Ask the family's admin for a new one."
     if state == Invite.State.USED:
         return InviteUnusable("This invitation link has already been used." + inviter, state=state)

@@ -99,7 +99,7 @@ class _NamingMultiPartParser(MultiPartParser):
 
     def sanitize_file_name(self, file_name: str) -> str:
         if file_name:
-            file_name = re.sub("%22|%0D|%0A", lambda m: FORM_NAME_ESCAPES[m.group().upper()], file_name,
+            file_name = re.sub("|".join(FORM_NAME_ESCAPES), lambda m: FORM_NAME_ESCAPES[m.group().upper()], file_name,
                                flags=re.IGNORECASE)
         return super().sanitize_file_name(file_name) or UNNAMED_FILE
 

@@ -123,11 +123,10 @@ def check_model() -> dict:
 def _previous_model_serves(active: str) -> bool:
     """Whether embeddings of another model that can load exist: family_search_model searches with them while the
     active model can't load (a switch to a model that is not there), as its _best_previous picks them."""
-    from search.models import EmbeddingModel, PhotoEmbedding
+    from search.selectors import usable_other_embeddings
 
     try:
-        return (PhotoEmbedding.objects.exclude(model_name=active)
-                .exclude(model_name__in=EmbeddingModel.objects.filter(available=False).values("name")).exists())
+        return usable_other_embeddings(active).exists()
     except Exception:  # noqa: BLE001 - the database check says what is wrong with it
         _drop_connection()
         return False

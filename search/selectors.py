@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import connection
-from django.db.models import Count, Exists, OuterRef, Q
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 
 from gallery.models import Family, Membership, Photo
 from gallery.selectors import family_list
@@ -58,6 +58,13 @@ def family_search_model(*, family_id: int, other_models: bool | None = None) -> 
     if previous and previous["n"] > active_count:
         return previous["model_name"]
     return active
+
+
+def usable_other_embeddings(active: str) -> QuerySet[PhotoEmbedding]:
+    """The embeddings of models other than `active` that can load: what search falls back on while the active one
+    can't (two range probes of the (model_name, photo) index, not a read of every embedding)."""
+    return (PhotoEmbedding.objects.filter(Q(model_name__lt=active) | Q(model_name__gt=active))
+            .exclude(model_name__in=EmbeddingModel.objects.filter(available=False).values("name")))
 
 
 def _best_previous(family_id: int, active: str, *, counted: bool = False):

@@ -155,7 +155,7 @@ def family_leave(request: HttpRequest, family_id: int) -> HttpResponse:
         return redirect(family)
     made = [f"the {n} {kind} link{'s' if n != 1 else ''} you made {what}"
             for n, kind, what in ((invites, "invitation", "for it"), (shares, "share", "of its albums")) if n]
-    one = len(made) == 1 and invites + shares == 1
+    one = invites + shares == 1
     messages.success(request, f"You left {family}. The photos you added stay with it"
                      + (f"; {' and '.join(made)} no longer work{'s' if one else ''}." if made else "."))
     return redirect("gallery:families")

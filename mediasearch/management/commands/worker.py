@@ -29,8 +29,7 @@ class Command(QclusterCommand):
         # connection only hands it back to the pool, whose idle socket every forked process would share: closed too.
         connections.close_all()
         for alias in connections:
-            if hasattr(connections[alias], "close_pool"):
-                connections[alias].close_pool()
+            connections[alias].close_pool()
         die_with_parent_at_every_fork()
         use_restarting_sentinel()
         super().handle(*args, **options)  # returns once the cluster runs (its sentinel is our child process)

@@ -16,14 +16,13 @@ class Command(BaseCommand):
         from huggingface_hub import snapshot_download
         from huggingface_hub.constants import is_offline_mode
 
-        from search.embedder import Embedder, ModelUnavailable, hub_unreachable, is_local
+        from search.embedder import ModelUnavailable, get_embedder, hub_unreachable, is_local
 
         name = model or settings.SEARCH_MODEL
         if Path(name).is_dir():
             # Nothing to fetch, but whether it loads is what the asker wants to know (a copy cut short lacks files).
             try:
-                embedder = Embedder(name, device=settings.SEARCH_DEVICE, dtype=settings.SEARCH_DTYPE,
-                                    allow_download=False, compile="off")
+                embedder = get_embedder(name)  # as the web and worker processes load it
             except ModelUnavailable as exc:
                 raise CommandError(exc.reason) from None
             self.stdout.write(f"{name} is a local directory: nothing to download; it loads "
