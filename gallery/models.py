@@ -291,12 +291,12 @@ class Photo(models.Model):
         """Where each of its tags came from, by tag id (PhotoTag.Source); selectors prefetch the rows."""
         return {link.tag_id: link.source for link in self.phototag_set.all()}
 
-    @property
+    @cached_property
     def embedded_tag_ids(self) -> set[int]:
         """Its tags that came from the file's embedded metadata."""
         return {tag_id for tag_id, source in self.tag_sources.items() if source == PhotoTag.Source.EMBEDDED}
 
-    @property
+    @cached_property
     def sidecar_tag_ids(self) -> set[int]:
         """Its tags that came from its Google Takeout sidecar (the people named in Google Photos)."""
         return {tag_id for tag_id, source in self.tag_sources.items() if source == PhotoTag.Source.SIDECAR}
