@@ -31,17 +31,15 @@ ALBUM_ACTIONS = (*LIST_ACTIONS[:3], "remove_from_album", *LIST_ACTIONS[3:])
 TRASH_ACTIONS = ("restore",)
 
 
-def selection_context(*, user, actions: tuple[str, ...] = LIST_ACTIONS, album=None, removes: tuple[str, ...] = ()) -> dict:
+def selection_context(*, user, actions: tuple[str, ...] = LIST_ACTIONS, album=None) -> dict:
     """What the selection bar (templates/gallery/_select_bar.html) needs: a page that shows a selectable grid adds
     this to its context, naming the actions its bar offers (registered ones only, and "download"); an album's page
-    names its album (what "remove_from_album" takes the photos out of). `removes`: actions after which the photos
-    done leave this page's list besides those that leave every list (REMOVES_FROM_LIST): "unfavourite" on the
-    favourites."""
+    names its album (what "remove_from_album" takes the photos out of). Actions after which the photos done leave
+    one page's list only ("unfavourite" on the favourites) are named by that list: data-select-removes."""
     offered = [name for name in actions if name in BULK_ACTIONS or name == "download"]
     return {"bulk": {
         "album": album,
         "actions": offered,
-        "removes": [name for name in removes if name in offered],
         "max": BULK_MAX_PHOTOS,
         "download_max": settings.DOWNLOAD_MAX_PHOTOS,
         "trash_days": settings.TRASH_DAYS,

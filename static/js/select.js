@@ -194,7 +194,7 @@
     const detail = e.detail || {};
     const done = new Set((detail.ok || []).map(String));
     // Off every list (the trash, out of the album), or off this page's (unfavourited on the favourites).
-    // The bar names them (data-select-removes), or the list on the page now does (search results swapped in with
+    // The list on the page names them (data-select-removes: the favourites timeline, search results swapped in with
     // "Favourites only" ticked).
     const form = bar();
     const removes = Array.from(document.querySelectorAll("[data-select-removes]"))
