@@ -165,7 +165,9 @@ class PhotoOutputSerializer(serializers.Serializer):
     width = serializers.IntegerField()
     height = serializers.IntegerField()
     taken_at = serializers.DateTimeField()
-    taken_at_source = serializers.CharField(help_text='exif, upload (no date in the file: the upload time), file (no '
+    taken_at_source = serializers.CharField(help_text='exif, filename (no date in the file, one in its name: '
+                                                      'IMG-20230614-WA0003.jpg), upload (no date in the file: the '
+                                                      'upload time), file (no '
                                                       'date in it, imported: its modified time), sidecar (no date in it, '
                                                       'imported with a Google Takeout sidecar: the date there), '
                                                       'google (no date taken in the file nor in its Google Takeout '

@@ -123,6 +123,9 @@ class Photo(models.Model):
 
     class DateSource(models.TextChoices):
         EXIF = "exif", "EXIF date taken"
+        # No date in the file but one in its name (a chat app's copy, a phone's screenshot, a scan named by its day):
+        # a wall-clock time, as EXIF's is (gallery.filename_dates).
+        FILENAME = "filename", "Date in the file name"
         UPLOAD = "upload", "Upload time"
         FILE = "file", "File's modified time"  # import_photos, for a file without a date in it (a scan, a chat's copy)
         SIDECAR = "sidecar", "Google Takeout's record"  # import_photos: the date in the file's Takeout sidecar
@@ -134,6 +137,9 @@ class Photo(models.Model):
     # Dates that are a guess (nothing said when it was taken): a Takeout sidecar found later dates them (one that
     # has only the day the photo was added to Google Photos dates only those dated by the file or the upload).
     GUESSED_DATES = (DateSource.FILE, DateSource.UPLOAD, DateSource.GOOGLE)
+    # Dates the file itself tells (its EXIF, its name): a Takeout sidecar found later leaves them, and gives the photo
+    # only what else it lacks (a position, a caption, people).
+    DATES_OF_THE_FILE = (DateSource.EXIF, DateSource.FILENAME)
 
     class FieldSource(models.TextChoices):
         """Who wrote a title or description: nobody (empty, or a title made from the file name), a member, or
@@ -310,10 +316,10 @@ class Photo(models.Model):
 
     @property
     def taken_zone_assumed(self) -> bool:
-        """Whether the camera's date is read in TIME_ZONE only because neither its offset nor a position (nor a
-        member's known place) told the zone (the photo page says so: the time shown is the camera's clock, the
+        """Whether the camera's date (or its file name's) is read in TIME_ZONE only because neither its offset nor a
+        position (nor a member's known place) told the zone (the photo page says so: the time shown is the camera's clock, the
         instant a guess)."""
-        return (self.taken_at_source == self.DateSource.EXIF and self.latitude is None
+        return (self.taken_at_source in self.DATES_OF_THE_FILE and self.latitude is None
                 and self.taken_tz in ("", settings.TIME_ZONE))
 
     @property

@@ -31,6 +31,7 @@ from gallery.files import (
     photos_files_release,
 )
 from gallery.embedded import Embedded, read_embedded
+from gallery.filename_dates import NamedDate, date_in_filename
 from gallery.sidecars import Sidecar, is_a_sidecar
 from gallery.images import (
     EXTENSIONS, NOT_AN_IMAGE, ImageBusy, ImageRejected, decode_upright, encode_display, exif_dates, inspect_image,
@@ -367,14 +368,20 @@ def photo_create_from_bytes(
 def photo_sidecar_fill(*, family: Family, sha256: str, sidecar: Sidecar) -> Photo | None:
     """A Takeout sidecar found beside a file the family has already, whose photo is dated only by a guess (the file's
     modified time, its upload, the day it was added to Google Photos: its sidecar was in another part of the export, or
-    it came before sidecars were read): what the sidecar says and nobody wrote, as the import of a new photo would
-    take it: the date, the position (then place and zone) when the photo has none, the caption, the people named in
-    Google Photos as tags (source "sidecar"). The photo, or None when the sidecar has no date or none better than the
-    photo's (a date taken replaces any guess; the day it was added to Google Photos only the file's modified time or
-    the upload; a date taken, its file's, its sidecar's or a member's, stays)."""
+    it came before sidecars were read) or by the day alone its name tells: what the sidecar says and nobody wrote, as
+    the import of a new photo would take it: the date, the position (then place and zone) when the photo has none, the
+    caption, the people named in Google Photos as tags (source "sidecar"). The photo, or None when the sidecar has no
+    date or none better than the photo's (a date taken replaces any guess, and a name's day when it falls on it; the
+    day it was added to Google Photos only the file's modified time or the upload; a date taken, its file's, its
+    sidecar's or a member's, stays)."""
     photo = Photo.objects.select_for_update().filter(family=family, sha256=sha256).first()
     when, source = _sidecar_date(sidecar)
-    if photo is None or when is None or photo.taken_at_source not in _DATES_A_SIDECAR_REPLACES[source]:
+    if photo is None or when is None:
+        return None
+    if photo.taken_at_source not in _DATES_A_SIDECAR_REPLACES[source] and not (
+            source == Photo.DateSource.SIDECAR and photo.taken_at_source == Photo.DateSource.FILENAME
+            and (named := date_in_filename(photo.original_filename)) is not None
+            and _name_gives_way(named, when, _zone_of(photo, sidecar))):
         return None
     fields = ["taken_at", "taken_at_source", "taken_tz", *_sidecar_place_and_caption(photo, sidecar)]
     placed = photo.place_source == Photo.PlaceSource.MEMBER and photo.latitude is None  # (its zone stays)
@@ -389,13 +396,13 @@ def photo_sidecar_fill(*, family: Family, sha256: str, sidecar: Sidecar) -> Phot
 
 @transaction.atomic
 def photo_sidecar_complete(*, family: Family, sha256: str, sidecar: Sidecar) -> Photo | None:
-    """A Takeout sidecar found beside a file the family has already, whose photo has its camera's date (EXIF) and was
-    stored without the sidecar (it was in another part of the export): what the sidecar says and nobody gave the
-    photo, as the import of a new photo would take it: the position (then place, and the zone its camera's clock is
-    read in) when it has none, the caption, the people named in Google Photos (a tag a member took off stays off).
-    Its date stays its camera's. The photo, or None when nothing changed."""
+    """A Takeout sidecar found beside a file the family has already, whose photo has its file's date (its camera's,
+    EXIF, or its name's) and was stored without the sidecar (it was in another part of the export): what the sidecar
+    says and nobody gave the photo, as the import of a new photo would take it: the position (then place, and the zone
+    its camera's clock is read in) when it has none, the caption, the people named in Google Photos (a tag a member
+    took off stays off). Its date stays its file's. The photo, or None when nothing changed."""
     photo = Photo.objects.select_for_update().filter(family=family, sha256=sha256).first()
-    if photo is None or photo.taken_at_source != Photo.DateSource.EXIF:
+    if photo is None or photo.taken_at_source not in Photo.DATES_OF_THE_FILE:
         return None
     fields = _sidecar_place_and_caption(photo, sidecar)
     if "latitude" in fields:
@@ -443,6 +450,34 @@ def photo_zone_move(photo: Photo, zone: str) -> None:
 # The dates a sidecar's date replaces, by what it is: the date taken, or only the day it was added to Google Photos.
 _DATES_A_SIDECAR_REPLACES = {Photo.DateSource.SIDECAR: Photo.GUESSED_DATES,
                              Photo.DateSource.GOOGLE: (Photo.DateSource.FILE, Photo.DateSource.UPLOAD)}
+
+
+# The dates a file name's date replaces when the photo's file is read again (as an upload ranks them: a name's date
+# comes after EXIF's, before a sidecar's).
+_DATES_A_NAME_REPLACES = (*Photo.GUESSED_DATES, Photo.DateSource.SIDECAR)
+
+
+def sidecar_may_date(source: str, filename: str) -> bool:
+    """Whether a Takeout sidecar found later may date a photo dated by `source` and named `filename`: its date is a
+    guess, or the day alone its name tells (to which a sidecar's date taken on that day gives the time)."""
+    if source == Photo.DateSource.FILENAME:
+        return (named := date_in_filename(filename)) is not None and named.day_only
+    return source in Photo.GUESSED_DATES
+
+
+def _zone_of(photo: Photo, sidecar: Sidecar) -> str:
+    """The zone a photo was taken in once its sidecar is read (as _sidecar_place_and_caption places it): its position's
+    (its own, else the sidecar's unless a member placed it), else the one it has."""
+    latitude, longitude = (photo.latitude, photo.longitude) if photo.latitude is not None \
+        or photo.place_source == Photo.PlaceSource.MEMBER else (sidecar.latitude, sidecar.longitude)
+    return zone_at(latitude=latitude, longitude=longitude) or photo.taken_tz
+
+
+def _name_gives_way(named: NamedDate, sidecar_taken_at: datetime | None, zone: str) -> bool:
+    """Whether a Takeout sidecar's date taken (None: it has none) comes before the date a file's name tells: the name
+    tells only the day, and the sidecar a moment on that day where the photo was taken (in `zone`)."""
+    return (named.day_only and sidecar_taken_at is not None
+            and local(sidecar_taken_at, zone).date() == named.when.date())
 
 
 def _sidecar_date(sidecar: Sidecar) -> tuple[datetime | None, str | None]:
@@ -539,9 +574,16 @@ def _photo_store(*, family, uploaded_by, data, filename, info, tags, description
                                 latitude=latitude, longitude=longitude)
     source = Photo.DateSource.EXIF if taken_at else Photo.DateSource.FILE if modified_at else Photo.DateSource.UPLOAD
     sidecar_when, sidecar_source = _sidecar_date(sidecar) if sidecar is not None else (None, None)
-    # When: the file's date taken, else its sidecar's (whose date taken also beats the day the file was last changed).
-    if sidecar_when is not None and (taken_at is None or (info.taken_is_a_change
-                                                          and sidecar_source == Photo.DateSource.SIDECAR)):
+    # When: the file's date taken, else the one its name tells, else its sidecar's (a name's date and a sidecar's date
+    # taken also beat the day the file was last changed, EXIF DateTime alone: a scanner's or an editor's). A name that
+    # tells only the day (a chat app's copy) takes its time from a sidecar's date taken on that day.
+    named = date_in_filename(filename) if taken_at is None or info.taken_is_a_change else None
+    named_at = when_taken(local=named.when, latitude=latitude, longitude=longitude) if named is not None else None
+    if named_at is not None and not _name_gives_way(
+            named, sidecar_when if sidecar_source == Photo.DateSource.SIDECAR else None, named_at[1]):
+        (taken_at, zone), source = named_at, Photo.DateSource.FILENAME
+    elif sidecar_when is not None and (taken_at is None or (info.taken_is_a_change
+                                                            and sidecar_source == Photo.DateSource.SIDECAR)):
         (taken_at, zone), source = when_taken(local=None, utc=sidecar_when, latitude=latitude,
                                               longitude=longitude), sidecar_source
     photo = Photo(
@@ -1077,7 +1119,8 @@ def _embedded_set(photo: Photo, embedded: Embedded) -> None:
 
 
 EMBEDDED_FIELDS = ("title", "title_source", "description", "description_source", "place_city", "place_region",
-                   "place_country", "place_country_code", "place_source", "embedded_checked", "taken_at", "taken_tz")
+                   "place_country", "place_country_code", "place_source", "embedded_checked", "taken_at", "taken_tz",
+                   "taken_at_source")
 
 
 def photos_lacking_embedded():
@@ -1111,6 +1154,14 @@ def photo_embedded_read(*, photo: Photo) -> Photo:
                                                   place_zone=fresh.taken_tz if placed else "")
             if fresh.taken_at_source == Photo.DateSource.EXIF and taken_at is not None:
                 fresh.taken_at = taken_at
+            elif fresh.taken_at_source in _DATES_A_NAME_REPLACES and (
+                    named := date_in_filename(fresh.original_filename)) is not None and not _name_gives_way(
+                    named, fresh.taken_at if fresh.taken_at_source == Photo.DateSource.SIDECAR else None,
+                    fresh.taken_tz):
+                fresh.taken_at, fresh.taken_tz = when_taken(local=named.when, latitude=fresh.latitude,
+                                                            longitude=fresh.longitude,
+                                                            place_zone=fresh.taken_tz if placed else "")
+                fresh.taken_at_source = Photo.DateSource.FILENAME
         fresh.save(update_fields=EMBEDDED_FIELDS)
         _marked_embedded_tags_drop(fresh)
         photo_tags_add(photo=fresh, names=embedded.keywords, source=PhotoTag.Source.EMBEDDED)

@@ -21,7 +21,7 @@ from gallery.images import NOT_AN_IMAGE, ImageRejected, names_an_image_format, r
 from gallery.management.families import family_from_option
 from gallery.models import DeletedPhoto, Family, Photo, PhotoTag
 from gallery.services import (UploadResult, photo_create_from_bytes, photo_sidecar_complete, photo_sidecar_fill,
-                               tags_clean)
+                              sidecar_may_date, tags_clean)
 from gallery.sidecars import Sidecar, is_a_sidecar_file, json_names_forget, read_sidecar, sidecar_path
 from gallery.text import text_from_os
 
@@ -85,14 +85,16 @@ class Command(BaseCommand):
         # A re-run must not undo the family's deletions: files in the trash are counted, not restored as an upload
         # would. (One read of the family's photos for both sets.)
         known, trashed, undated, lacking = set(), set(), set(), {}
-        for sha256, trashed_at, source, *lacks in Photo.all_objects.filter(family=family_obj).annotate(
+        for sha256, trashed_at, source, filename, *lacks in Photo.all_objects.filter(family=family_obj).annotate(
                 people=Exists(PhotoTag.objects.filter(photo=OuterRef("pk"), source=PhotoTag.Source.SIDECAR))
-        ).values_list("sha256", "trashed_at", "taken_at_source", "latitude", "place_source", "description_source",
-                      "people"):
+        ).values_list("sha256", "trashed_at", "taken_at_source", "original_filename", "latitude", "place_source",
+                      "description_source", "people"):
             (trashed if trashed_at else known).add(sha256)
-            if source in Photo.GUESSED_DATES and not trashed_at:  # a sidecar found now dates them
+            if trashed_at:
+                continue
+            if sidecar_may_date(source, filename):  # a sidecar found now dates them
                 undated.add(sha256)
-            elif source == Photo.DateSource.EXIF and not trashed_at:  # …and gives a camera's photo what it lacks
+            if source in Photo.DATES_OF_THE_FILE:  # …and gives a dated photo what it lacks
                 lacking[sha256] = _Lacks(*lacks)
         # …nor bring back what it deleted for good (a nightly import of a phone's folder would undo every deletion).
         deleted = set() if include_deleted else set(
@@ -190,8 +192,8 @@ class Command(BaseCommand):
                     trashed: set[str], deleted: set[str], undated: set[str], lacking: dict[str, _Lacks], *,
                     sidecars: set[Path]) -> UploadResult:
         """`known`, `trashed`, `deleted`: the hashes of the family's photos, of those in its trash and of those it
-        deleted for good; `undated`: of those dated by a guess (which a sidecar found now dates); `lacking`: of those
-        with their camera's date, what each lacks that a sidecar found now may give. `sidecars`: the Takeout sidecars
+        deleted for good; `undated`: of those dated by a guess or a name's day (which a sidecar found now dates);
+        `lacking`: of those with their file's date, what each lacks that a sidecar found now may give. `sidecars`: the Takeout sidecars
         found beside photos, to which this file's is added."""
         name = path.name
         try:
@@ -227,24 +229,25 @@ class Command(BaseCommand):
             return UploadResult(name, IN_TRASH)
         if digest in deleted:
             return UploadResult(name, DELETED)
-        # A file that tells no date (a scan, a chat app's copy) is dated by its Takeout sidecar's, else by its
-        # modified time, not the import's.
+        # A file that tells no date (a scan, a chat app's copy) is dated by its name's, else its Takeout sidecar's,
+        # else by its modified time, not the import's.
         result = photo_create_from_bytes(family=family, uploaded_by=uploader, data=data, filename=name, tags=tags,
                                          modified_at=_modified(stat),
                                          sidecar=read_sidecar(found) if found is not None else None)
         if result.photo is not None:
             photo = result.photo
             known.add(photo.sha256)
-            if photo.taken_at_source in Photo.GUESSED_DATES:  # (a copy further on may have its sidecar)
-                undated.add(photo.sha256)
-            elif photo.taken_at_source == Photo.DateSource.EXIF and found is None:
+            if sidecar_may_date(photo.taken_at_source, photo.original_filename):  # (a copy further on may have
+                undated.add(photo.sha256)                                          # its sidecar)
+            if photo.taken_at_source in Photo.DATES_OF_THE_FILE and found is None:
                 lacking[photo.sha256] = _Lacks(photo.latitude, photo.place_source, photo.description_source, False)
         return result
 
 
 @dataclass(frozen=True)
 class _Lacks:
-    """What a photo with its camera's date may lack that its Takeout sidecar gives (read when the import starts)."""
+    """What a photo with its file's date (its camera's, its name's) may lack that its Takeout sidecar gives (read when
+    the import starts)."""
 
     latitude: float | None
     place_source: str

@@ -1,0 +1,61 @@
+"""The date taken that a file's name tells, for a photo whose file tells none: chat apps strip EXIF but name their
+copies by the day (WhatsApp's `IMG-20230614-WA0003.jpg`), phones and screenshots by the moment
+(`IMG_20230614_153012.jpg`, `PXL_20230614_153012345.jpg`, `Screenshot_20230614-153012.png`,
+`Screenshot 2023-06-14 at 15.30.12.png`, Telegram's `photo_2023-06-14_15-30-12.jpg`, Signal's
+`signal-2023-06-14-153012.jpg`), and families name their scans (`1987-07-04 beach.jpg`).
+
+A name gives the camera's wall-clock reading (read in the photo's zone, as an EXIF date is); a name with only the
+day gives its noon, so the day stays the day in any zone it is shown in. Numbers that only look like a date are not
+one: the date must exist, not be in the future, and an 8-digit run with no separators counts from 1980 (the
+oldest phones' names) while a date written with separators counts from 1900 ("1952-08-15 wedding.jpg").
+
+Where a name's date stands among the others (gallery.services): after the file's own EXIF date, before a Google
+Takeout sidecar's, except that a sidecar's date taken on the day a name tells alone gives that day its time."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+
+from django.utils import timezone
+
+# Year, month and day written together or split by one of - _ . or a space, then optionally the time (hours, minutes,
+# seconds, split the same way or by ":", and a Pixel's milliseconds), after "T", "_", "-", " ", " at " or nothing.
+# No digit may touch the date on either side: "IMG_1234567890" or a hash's run of digits is no date.
+_DATE = re.compile(
+    r"(?<!\d)(?P<year>(?:19|20)\d\d)(?P<sep>[-_. ]?)(?P<month>[01]\d)(?P=sep)(?P<day>[0-3]\d)"
+    r"(?:(?:[T_ -]|\sat\s)?(?P<hour>[0-2]\d)[-_.:]?(?P<minute>[0-5]\d)[-_.:]?(?P<second>[0-5]\d)(?:\d{1,3})?)?"
+    r"(?!\d)", re.IGNORECASE)
+EARLIEST_COMPACT_YEAR = 1980
+EARLIEST_YEAR = 1900
+NOON = time(12, 0)
+
+
+@dataclass(frozen=True)
+class NamedDate:
+    """The date a file's name tells: a naive wall-clock time, the day's noon when the name tells only the day."""
+
+    when: datetime
+    day_only: bool
+
+
+def date_in_filename(name: str) -> NamedDate | None:
+    """The date taken that the file name `name` tells, or None."""
+    stem = name.rsplit("/", 1)[-1]
+    for match in _DATE.finditer(stem):
+        year, month, day = int(match["year"]), int(match["month"]), int(match["day"])
+        if year < (EARLIEST_YEAR if match["sep"] else EARLIEST_COMPACT_YEAR):
+            continue
+        try:
+            day_taken = date(year, month, day)
+        except ValueError:  # 2023-02-30
+            continue
+        # A day later than today anywhere is no date taken (a name made up of other numbers).
+        if day_taken > (timezone.now() + timedelta(days=1)).date():
+            continue
+        if match["hour"] is not None and int(match["hour"]) < 24:
+            return NamedDate(datetime.combine(day_taken, time(int(match["hour"]), int(match["minute"]),
+                                                              int(match["second"]))), day_only=False)
+        return NamedDate(datetime.combine(day_taken, NOON), day_only=True)
+    return None
