@@ -37,7 +37,8 @@ from gallery.images import (
     EXTENSIONS, NOT_AN_IMAGE, ImageBusy, ImageRejected, decode_upright, encode_display, exif_dates, inspect_image,
     read_limited, sha256_of, turned,
 )
-from gallery.models import AlbumShare, DeletedPhoto, Family, Invite, Membership, Photo, PhotoTag, RemovedTag, Tag
+from gallery.models import (AlbumShare, DeletedPhoto, Family, Favourite, Invite, Membership, Photo, PhotoTag,
+                            RemovedTag, Tag)
 from gallery.places import country_code_for, country_name, place_for
 from gallery.signals import photos_added, photos_changed
 from gallery.text import (
@@ -365,7 +366,8 @@ def photo_create_from_bytes(
 
 
 @transaction.atomic
-def photo_sidecar_fill(*, family: Family, sha256: str, sidecar: Sidecar) -> Photo | None:
+def photo_sidecar_fill(*, family: Family, sha256: str, sidecar: Sidecar,
+                       importer: AbstractBaseUser | None = None) -> Photo | None:
     """A Takeout sidecar found beside a file the family has already, whose photo is dated only by a guess (the file's
     modified time, its upload, the day it was added to Google Photos: its sidecar was in another part of the export, or
     it came before sidecars were read) or by the day alone its name tells: what the sidecar says and nobody wrote, as
@@ -390,12 +392,21 @@ def photo_sidecar_fill(*, family: Family, sha256: str, sidecar: Sidecar) -> Phot
     photo.taken_at_source = source
     photo.save(update_fields=fields)
     photo_tags_add(photo=photo, names=sidecar.people, source=PhotoTag.Source.SIDECAR)
+    _sidecar_favourite(photo, sidecar, importer)
     photos_changed.send(sender=Photo, photo_ids=[photo.pk])
     return photo
 
 
+def _sidecar_favourite(photo: Photo, sidecar: Sidecar, importer: AbstractBaseUser | None) -> None:
+    """A photo starred in Google Photos is the importing member's favourite (favourites are each member's own). Only
+    when the sidecar first gives the photo what it says: a member who took the heart off keeps it off on a re-run."""
+    if sidecar.favourite and importer is not None:
+        Favourite.objects.get_or_create(user=importer, photo=photo)
+
+
 @transaction.atomic
-def photo_sidecar_complete(*, family: Family, sha256: str, sidecar: Sidecar) -> Photo | None:
+def photo_sidecar_complete(*, family: Family, sha256: str, sidecar: Sidecar,
+                           importer: AbstractBaseUser | None = None) -> Photo | None:
     """A Takeout sidecar found beside a file the family has already, whose photo has its file's date (its camera's,
     EXIF, or its name's) and was stored without the sidecar (it was in another part of the export): what the sidecar
     says and nobody gave the photo, as the import of a new photo would take it: the position (then place, and the zone
@@ -418,6 +429,7 @@ def photo_sidecar_complete(*, family: Family, sha256: str, sidecar: Sidecar) -> 
     photo_tags_add(photo=photo, names=sidecar.people, source=PhotoTag.Source.SIDECAR)
     if not fields and not relabelled and PhotoTag.objects.filter(photo=photo).count() == tagged:
         return None
+    _sidecar_favourite(photo, sidecar, importer)
     photos_changed.send(sender=Photo, photo_ids=[photo.pk])
     return photo
 
@@ -622,8 +634,9 @@ def _photo_store(*, family, uploaded_by, data, filename, info, tags, description
             DeletedPhoto.objects.filter(family=family, sha256=photo.sha256).delete()  # stored again: wanted after all
             photo_tags_add(photo=photo, names=tags, source=PhotoTag.Source.MEMBER, user=uploaded_by)
             photo_tags_add(photo=photo, names=embedded.keywords, source=PhotoTag.Source.EMBEDDED)
-            if sidecar is not None:  # the people named in Google Photos
+            if sidecar is not None:  # the people named in Google Photos, and its star there
                 photo_tags_add(photo=photo, names=sidecar.people, source=PhotoTag.Source.SIDECAR)
+                _sidecar_favourite(photo, sidecar, uploaded_by)
             photos_added.send(sender=Photo, photo_ids=[photo.pk])
     except BaseException:
         # No row points at the files: remove them rather than leave orphans behind.

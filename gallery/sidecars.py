@@ -55,6 +55,7 @@ class Sidecar:
     longitude: float | None = None
     description: str = ""
     people: tuple[str, ...] = ()
+    favourite: bool = False  # starred in Google Photos ("favorited": true)
 
 
 def sidecar_names(name: str) -> list[str]:
@@ -195,9 +196,9 @@ def read_sidecar(path: Path) -> Sidecar | None:
         if isinstance(description, str) else ""
     sidecar = Sidecar(path=path, taken_at=_taken(data.get("photoTakenTime")), added_at=_taken(data.get("creationTime")),
                       latitude=latitude, longitude=longitude, description=description,
-                      people=_people(data.get("people")))
+                      people=_people(data.get("people")), favourite=data.get("favorited") is True)
     return sidecar if sidecar.taken_at or sidecar.added_at or sidecar.latitude is not None or sidecar.description \
-        or sidecar.people else None
+        or sidecar.people or sidecar.favourite else None
 
 
 def _read_json(path: Path) -> dict:

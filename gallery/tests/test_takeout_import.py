@@ -521,3 +521,36 @@ def test_people_imported_as_the_files_keywords_before_are_named_as_google_photos
     assert dict(PhotoTag.objects.filter(photo=photo).values_list("tag__name", "source")) == {"Grandma": "sidecar"}
     assert "given its people" in out
     assert "given" not in _import(tmp_path / "Takeout")
+
+
+def test_a_photo_starred_in_google_photos_is_the_importing_members_favourite(tmp_path, family, alice, bob,
+                                                                            client_for):
+    """Takeout writes "favorited": true in the sidecar of a photo starred in Google Photos: it becomes a favourite of
+    the member who imports it (favourites are each member's own: not another member's), imported with its sidecar or
+    found with it later. A member who took the heart off keeps it off when the import is run again."""
+    _write(tmp_path, "DSC_0001.JPG", images.gps_jpeg(None, None, taken="2016:08:14 18:20:05"))
+    _write(tmp_path, "DSC_0001.JPG.json", _sidecar("DSC_0001.JPG", favorited=True))
+    _write(tmp_path, "DSC_0002.JPG", images.gps_jpeg(None, None, taken="2016:08:14 18:30:00", colour=(200, 20, 20)))
+    _write(tmp_path, "DSC_0002.JPG.json", _sidecar("DSC_0002.JPG"))  # not starred
+    _write(tmp_path / "later", "DSC_0003.JPG", images.gps_jpeg(None, None, taken="2016:08:14 18:40:00",
+                                                               colour=(20, 200, 20)))
+    _write(tmp_path / "later", "received_01.jpg", images.jpeg(colour=(20, 20, 200)))  # dated by a guess
+    _import(tmp_path / "later")
+    for name in ("DSC_0003.JPG", "received_01.jpg"):  # the other part of the export, found now
+        _write(tmp_path / "later", f"{name}.json", _sidecar(name, favorited=True, description="Found later"))
+
+    _import(tmp_path)
+    _import(tmp_path / "later")
+
+    starred = set(Photo.objects.filter(favourites__user=alice).values_list("original_filename", flat=True))
+    assert starred == {"DSC_0001.JPG", "DSC_0003.JPG", "received_01.jpg"}
+    assert not Photo.objects.filter(favourites__user=bob).exists()
+    page = client_for(alice).get(reverse("gallery:timeline") + "?favourite=1").content.decode()
+    first, second = (Photo.objects.get(original_filename=name) for name in ("DSC_0001.JPG", "DSC_0002.JPG"))
+    assert f'href="{first.get_absolute_url()}' in page and f'href="{second.get_absolute_url()}' not in page
+
+    from gallery.models import Favourite
+    Favourite.objects.filter(user=alice, photo__original_filename="DSC_0001.JPG").delete()  # the heart taken off
+    _import(tmp_path)
+    _import(tmp_path / "later")
+    assert not Favourite.objects.filter(user=alice, photo__original_filename="DSC_0001.JPG").exists()

@@ -216,12 +216,14 @@ class Command(BaseCommand):
         digest = sha256_of(data)
         if digest in known:
             if found is not None and digest in undated and (sidecar := read_sidecar(found)) is not None \
-                    and photo_sidecar_fill(family=family, sha256=digest, sidecar=sidecar) is not None:
+                    and photo_sidecar_fill(family=family, sha256=digest, sidecar=sidecar,
+                                           importer=uploader) is not None:
                 undated.discard(digest)
                 return UploadResult(name, DATED)
             if found is not None and digest in lacking and (sidecar := read_sidecar(found)) is not None \
                     and lacking[digest].given_by(sidecar) \
-                    and photo_sidecar_complete(family=family, sha256=digest, sidecar=sidecar) is not None:
+                    and photo_sidecar_complete(family=family, sha256=digest, sidecar=sidecar,
+                                               importer=uploader) is not None:
                 del lacking[digest]
                 return UploadResult(name, FILLED)
             return UploadResult(name, UploadResult.DUPLICATE)
