@@ -462,7 +462,7 @@ class _Parser:
                     return second[0], hull(first[1], second[1])
             return None
         if word in ("since", "after", "before", "until", "till") and i + 1 < len(self.norms):
-            atom = self._date_atom(i + 1)
+            atom = self._date_atom(i + 1) or self._latest(i + 1)
             if atom is None:
                 return None
             begin, finish = atom[1]
@@ -495,13 +495,21 @@ class _Parser:
         holiday = self._holiday(i)
         if holiday:
             return holiday
+        if word in ("today", "yesterday"):
+            day = self.context.today - timedelta(days=int(word == "yesterday"))
+            return i + 1, (day, day)
         if self._year(word):
             return i + 1, year_span(int(word))
-        iso = re.fullmatch(r"(\d{4})-(\d{1,2})(?:-(\d{1,2}))?", word)
-        if iso and self._year(iso[1]) and 1 <= int(iso[2]) <= 12:
-            if iso[3] is None:
-                return i + 1, month_span(int(iso[1]), int(iso[2]))
-            day = day_or_none(int(iso[1]), int(iso[2]), int(iso[3]))
+        # A month as a form or a phone writes it, the month first: "12/2023", "6.2021" (a day's, "25/12/2023", is the
+        # day first in most of the world and the month first in the US: left to the ISO form).
+        numeric = re.fullmatch(r"(\d{1,2})[/.](\d{4})", word)
+        if numeric and self._year(numeric[2]) and 1 <= int(numeric[1]) <= 12:
+            return i + 1, month_span(int(numeric[2]), int(numeric[1]))
+        iso = re.fullmatch(r"(\d{4})([-/])(\d{1,2})(?:\2(\d{1,2}))?", word)
+        if iso and self._year(iso[1]) and 1 <= int(iso[3]) <= 12:
+            if iso[4] is None:
+                return i + 1, month_span(int(iso[1]), int(iso[3]))
+            day = day_or_none(int(iso[1]), int(iso[3]), int(iso[4]))
             if day:
                 return i + 1, (day, day)
         return None
@@ -538,11 +546,28 @@ class _Parser:
             monday = today - timedelta(days=today.weekday())
             return i + 2, ((monday - timedelta(days=7), monday - timedelta(days=1)) if word == "last"
                            else (monday, today))
+        if what in MONTH_NAMES:  # "last june": the latest June before this month; "this june": this year's
+            month = MONTH_NAMES[what]
+            return i + 2, month_span(today.year - (word == "last" and month >= today.month), month)
         if what in SEASONS:
-            spans = [self._season_span(what, year) for year in range(today.year + 1, today.year - 3, -1)]
-            if word == "last":
-                return i + 2, next(span for span in spans if span[1] < today)
-            return i + 2, next(span for span in spans if span[0] <= today)
+            return i + 2, self._latest_season(what, ended=word == "last")
+        return None
+
+    def _latest_season(self, season: str, *, ended: bool) -> tuple[date, date]:
+        """The latest `season` that has ended, or that has begun."""
+        today = self.context.today
+        spans = (self._season_span(season, year) for year in range(today.year + 1, today.year - 3, -1))
+        return next(span for span in spans if (span[1] < today if ended else span[0] <= today))
+
+    def _latest(self, i: int):
+        """A month or season named alone after "since", "before"…: the latest one begun ("since june" in December:
+        since this June; in March: since last year's)."""
+        word, today = self.norms[i], self.context.today
+        if word in MONTH_NAMES:
+            month = MONTH_NAMES[word]
+            return i + 1, month_span(today.year - (month > today.month), month)
+        if word in SEASONS:
+            return i + 1, self._latest_season(word, ended=False)
         return None
 
     def _season_span(self, season: str, year: int) -> tuple[date, date]:

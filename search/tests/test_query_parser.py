@@ -139,6 +139,22 @@ def test_several_places_and_a_country_holding_a_place():
     ("winter 2023", date(2022, 12, 1), date(2023, 2, 28)),
     ("last summer", date(2026, 6, 1), date(2026, 8, 31)),
     ("last winter", date(2025, 12, 1), date(2026, 2, 28)),
+    # Days and months as people also say them (TODAY is Thursday 3 December 2026).
+    ("yesterday", date(2026, 12, 2), date(2026, 12, 2)),
+    ("today", TODAY, TODAY),
+    ("12/2023", date(2023, 12, 1), date(2023, 12, 31)),
+    ("6.2021", date(2021, 6, 1), date(2021, 6, 30)),
+    ("2021/06", date(2021, 6, 1), date(2021, 6, 30)),
+    ("2021/06/14", date(2021, 6, 14), date(2021, 6, 14)),
+    ("last june", date(2026, 6, 1), date(2026, 6, 30)),
+    ("last december", date(2025, 12, 1), date(2025, 12, 31)),  # (this one has not ended)
+    ("this june", date(2026, 6, 1), date(2026, 6, 30)),
+    ("since june", date(2026, 6, 1), None),
+    ("since december", date(2026, 12, 1), None),
+    ("after june", date(2026, 7, 1), None),
+    ("before may", None, date(2026, 4, 30)),
+    ("since summer", date(2026, 6, 1), None),
+    ("since last summer", date(2026, 6, 1), None),
 ])
 def test_dates(query, after, before):
     parsed = parse_query(query, ctx())
@@ -153,6 +169,16 @@ def test_last_summer_in_the_southern_hemisphere_is_december_to_february():
     assert parsed.text == "beach"
     south_winter = parse_query("winter 2023", ctx(southern=True))
     assert (south_winter.taken_after, south_winter.taken_before) == (date(2023, 6, 1), date(2023, 8, 31))
+
+
+def test_a_month_alone_after_since_is_the_latest_begun_and_a_slashed_day_is_left_alone():
+    march = ParserContext(today=date(2027, 3, 10))
+    assert parse_query("since june", march).taken_after == date(2026, 6, 1)
+    assert parse_query("last march", march).taken_after == date(2026, 3, 1)
+    assert parse_query("since march", march).taken_after == date(2027, 3, 1)
+    for query in ("25/12/2023", "12/25/2023", "13/2023", "0/2023", "12/1066"):  # ambiguous days, no such month/year
+        assert parse_query(query, ctx()).taken_after is None, query
+    assert parse_query("june", ctx()).chips == ()  # a month alone stays a metadata word
 
 
 def test_today_is_injected():
