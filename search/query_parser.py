@@ -24,7 +24,7 @@ Rules (issue 9, point 6):
   `holidays`; the country the query searches in, when it names one: "christmas 2023 in Russia"); when the country
   doesn't keep it, or isn't known, a window of ±2 days around its usual date (`USUAL_HOLIDAYS`).
 - An exclusion is "-dog", "not dog", "without dog" (or a quoted phrase: -"hot dog"): a concept whose photos go
-  down. A negated place ("not in Lisbon", "without Portugal") is a filter instead, as a place is: the photos taken
+  down. A negated place ("not in Lisbon", "without Portugal", "-Lisbon") is a filter instead, as a place is: the photos taken
   there are left out (those with no known place stay). So is a negated date ("not in 2023", "-2023", "except
   summer 2021"): the photos taken then are left out. A negation runs over a list of its kind joined by "or", "nor",
   "and" (a comma too, for dates): "not in Lisbon or Porto" leaves out both (`_Parser.listed`).
@@ -360,6 +360,12 @@ class _Parser:
     def _exclusion(self, i: int) -> _Match | None:
         token, norm = self.tokens[i], self.norms[i]
         if token.startswith("-") and len(token) > 1 and not token[1].isdigit() and token[1] != "-":
+            # "-Lisbon", "-Sao Paulo": a place (not a concept, as a bare name is read) is left out as "not Lisbon" is.
+            bare = _Parser(self.tokens, (*self.norms[:i], self.norms[i][1:], *self.norms[i + 1:]), self.context)
+            place = bare._place(i)
+            if place is not None:
+                return _Match(end=place.end, chip=replace(place.chip, kind="not_place", key=f"-{place.chip.key}",
+                                                          label=f"not {place.chip.place}"))
             return self._excluded_phrase(i, i, token[1:])
         if re.fullmatch(r"-\d{4}", norm) and self._year(norm[1:]):  # "-2023": its photos are left out
             span = year_span(int(norm[1:]))

@@ -294,6 +294,12 @@ def test_a_quoted_exclusion_and_what_is_no_exclusion():
     assert negated_place.not_places == ("Lisbon",) and negated_place.not_countries == ()
     assert [(c.kind, c.key, c.label) for c in negated_place.chips] == [("not_place", "-lisbon", "not in Lisbon")]
     assert [c.label for c in parse_query("beach not Lisbon", ctx()).chips] == ["not Lisbon"]  # as it was said
+    # "-Lisbon" too (it lowered a concept "lisbon"); a word that is also a concept stays one ("-orange").
+    minus = parse_query("beach -Lisbon -São Paulo -Portugal -orange", ctx())
+    assert (minus.text, minus.not_places, minus.not_countries, minus.excluded) == \
+        ("beach", ("Lisbon", "São Paulo"), ("PT",), ("orange",))
+    assert [c.label for c in minus.chips][:2] == ["not Lisbon", "not São Paulo"]
+    assert parse_query("beach -Lisbon", ctx(), removed={"-lisbon"}).not_places == ()
     negated_country = parse_query("beach without Portugal", ctx())
     assert negated_country.not_countries == ("PT",) and negated_country.not_places == ()
     assert parse_query("beach not in Lisbon", ctx(), removed={"-lisbon"}).text == "beach not in Lisbon"
