@@ -372,6 +372,16 @@ def test_an_htmx_request_after_the_session_ended_sends_the_browser_to_sign_in(cl
     assert response["HX-Redirect"] == reverse("login") + "?next=/search/%3Fq%3Dred%2Bcircle"
 
 
+def test_a_search_typed_after_the_session_ended_comes_back_with_the_words_typed(client, alice):
+    """The search box asks as one types, for the page's own URL with the words so far (and pushes it): the sign-in
+    page brings one back to that search, not to the one the page showed before the last words."""
+    page = "http://testserver/search/?q=red"
+    response = client.get("/search/?q=red+circle+beach", headers={**HTMX, "HX-Current-URL": page})
+    assert response["HX-Redirect"] == reverse("login") + "?next=/search/%3Fq%3Dred%2Bcircle%2Bbeach"
+    polled = client.post("/photos/1/favourite/", headers={**HTMX, "HX-Current-URL": "http://testserver/photos/1/"})
+    assert polled["HX-Redirect"] == reverse("login") + "?next=/photos/1/"  # (an action: back to the page it was on)
+
+
 def test_a_plain_request_after_the_session_ended_is_still_redirected_to_sign_in(client, alice):
     response = client.get("/search/?q=red")
     assert response.status_code == 302 and response["Location"] == reverse("login") + "?next=/search/%3Fq%3Dred"
