@@ -317,8 +317,8 @@ class Photo(models.Model):
     @property
     def taken_zone_assumed(self) -> bool:
         """Whether the camera's date (or its file name's) is read in TIME_ZONE only because neither its offset nor a
-        position (nor a member's known place) told the zone (the photo page says so: the time shown is the camera's clock, the
-        instant a guess)."""
+        position (nor a member's known place) told the zone (the photo page says so: the time shown is the camera's
+        clock, the instant a guess)."""
         return (self.taken_at_source in self.DATES_OF_THE_FILE and self.latitude is None
                 and self.taken_tz in ("", settings.TIME_ZONE))
 

@@ -24,8 +24,8 @@ Rules (issue 9, point 6):
   `holidays`; the country the query searches in, when it names one: "christmas 2023 in Russia"); when the country
   doesn't keep it, or isn't known, a window of ±2 days around its usual date (`USUAL_HOLIDAYS`).
 - An exclusion is "-dog", "not dog", "without dog" (or a quoted phrase: -"hot dog"): a concept whose photos go
-  down. A negated place ("not in Lisbon", "without Portugal", "-Lisbon") is a filter instead, as a place is: the photos taken
-  there are left out (those with no known place stay). So is a negated date ("not in 2023", "-2023", "except
+  down. A negated place ("not in Lisbon", "without Portugal", "-Lisbon") is a filter instead, as a place is: the
+  photos taken there are left out (those with no known place stay). So is a negated date ("not in 2023", "-2023", "except
   summer 2021"): the photos taken then are left out. A negation runs over a list of its kind joined by "or", "nor",
   "and" (a comma too, for dates): "not in Lisbon or Porto" leaves out both (`_Parser.listed`).
 - A chip whose key is in `removed` (the user un-chipped it) stays plain text.

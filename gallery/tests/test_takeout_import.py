@@ -119,8 +119,10 @@ def test_sidecars_are_found_by_every_name_takeout_gives_them(tmp_path, family, a
     photo = Photo.objects.get(family=family)
     assert (photo.latitude, photo.longitude) == LISBON  # (the file has no position: the sidecar's)
     # (A Pixel's name tells the moment it was taken: that comes before the sidecar's, gallery.filename_dates.)
-    assert (photo.taken_at, photo.taken_at_source) == (TAKEN, Photo.DateSource.SIDECAR) if not image.startswith("PXL_") \
-        else (photo.taken_day.isoformat(), photo.taken_at_source) == ("2023-01-01", Photo.DateSource.FILENAME)
+    if image.startswith("PXL_"):
+        assert (photo.taken_day.isoformat(), photo.taken_at_source) == ("2023-01-01", Photo.DateSource.FILENAME)
+    else:
+        assert (photo.taken_at, photo.taken_at_source) == (TAKEN, Photo.DateSource.SIDECAR)
 
 
 @pytest.mark.parametrize(("content", "dated"), [

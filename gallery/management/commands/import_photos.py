@@ -193,8 +193,8 @@ class Command(BaseCommand):
                     sidecars: set[Path]) -> UploadResult:
         """`known`, `trashed`, `deleted`: the hashes of the family's photos, of those in its trash and of those it
         deleted for good; `undated`: of those dated by a guess or a name's day (which a sidecar found now dates);
-        `lacking`: of those with their file's date, what each lacks that a sidecar found now may give. `sidecars`: the Takeout sidecars
-        found beside photos, to which this file's is added."""
+        `lacking`: of those with their file's date, what each lacks that a sidecar found now may give. `sidecars`: the
+        Takeout sidecars found beside photos, to which this file's is added."""
         name = path.name
         try:
             stat = path.stat()
