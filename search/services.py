@@ -13,6 +13,7 @@ from django.core.exceptions import PermissionDenied
 from django.db import DatabaseError, connections, transaction
 from django.db.models import F, Q
 from django.utils import timezone
+from django_q.models import Schedule
 
 from gallery.files import StorageUnavailable, file_removals_process, photo_image
 from gallery.images import ImageBusy
@@ -350,6 +351,11 @@ def _photos_release_abandoned() -> list[int]:
         logger.warning("%d photos left processing by a worker that stopped: %d re-queued, %d failed",
                        len(abandoned), len(retry), len(give_up))
     return retry
+
+
+def embed_sweep_now() -> None:
+    """Have the worker's embedding sweep (embed_missing) run at once, not at its next turn."""
+    Schedule.objects.filter(func="search.tasks.embed_missing_task").update(next_run=timezone.now())
 
 
 def embed_missing() -> int:

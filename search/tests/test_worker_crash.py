@@ -10,10 +10,12 @@ import subprocess
 import sys
 import time
 import urllib.request
+from datetime import timedelta
 from pathlib import Path
 
 import psutil
 import pytest
+from django.utils import timezone
 
 from gallery.models import Photo
 from search.models import PhotoEmbedding
@@ -80,6 +82,29 @@ def test_killing_the_worker_mid_batch_loses_nothing_and_duplicates_nothing(toy_m
 
     assert PhotoEmbedding.objects.count() == PHOTOS
     assert set(PhotoEmbedding.objects.values_list("photo_id", flat=True)) == {p.pk for p in photos}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_started_worker_sweeps_at_once_not_at_the_sweeps_next_turn(toy_model, add_shape, tmp_path):
+    """After a model switch (SEARCH_MODEL changed, the worker restarted), or photos stored while no worker ran and
+    their tasks lost, the photos wait for the embedding sweep: up to 5 minutes after the start. A worker that starts
+    now runs the sweep at once."""
+    from django_q.models import OrmQ, Schedule
+
+    photo = add_shape("red", "circle")
+    Photo.objects.filter(pk=photo.pk).update(status=Photo.Status.READY)  # embedded by a model that was switched off
+    OrmQ.objects.all().delete()  # (and no task queued for it)
+    Schedule.objects.filter(func="search.tasks.embed_missing_task").update(
+        next_run=timezone.now() + timedelta(minutes=5))
+
+    env = _env(toy_model, Q_TIMEOUT="60", Q_RETRY="90")  # (the sweep loads the model: more than 3 s on 2 cores)
+    worker = subprocess.Popen([sys.executable, str(ROOT / "manage.py"), "worker"], cwd=ROOT, env=env,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    try:
+        _wait_for(lambda: PhotoEmbedding.objects.filter(photo=photo, model_name=toy_model).exists(), 90,
+                  "the started worker's sweep to embed the photo")
+    finally:
+        stop_process_group(worker)
 
 
 # --- under `manage.py serve` -------------------------------------------------------------------------

@@ -12,6 +12,7 @@ from django_q.management.commands.qcluster import Command as QclusterCommand
 from mediasearch.cluster import use_restarting_sentinel
 from mediasearch.health import unapplied_migrations
 from mediasearch.processes import die_with_parent_at_every_fork
+from search.services import embed_sweep_now
 from search.worker_heartbeats import beat_while_cluster_runs
 
 
@@ -30,6 +31,9 @@ class Command(QclusterCommand):
         connections.close_all()
         for alias in connections:
             connections[alias].close_pool()
+        # What waits for the embedding sweep (photos after a model switch, photos whose tasks were lost while no
+        # worker ran) starts now rather than at the sweep's next turn, up to 5 minutes away.
+        embed_sweep_now()
         die_with_parent_at_every_fork()
         use_restarting_sentinel()
         super().handle(*args, **options)  # returns once the cluster runs (its sentinel is our child process)
