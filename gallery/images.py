@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import io
+import math
 import mimetypes
 import warnings
 from dataclasses import dataclass
@@ -390,6 +391,18 @@ def _rgb(image: Image.Image) -> Image.Image:
         # 16-bit greyscale (scans): Pillow's own conversion clips every value above 255 to white, so scale
         # the 0-65535 range down to 0-255 first (through "I", the mode point() takes in any byte order).
         return image.convert("I").point(lambda value: value / 256).convert("RGB")
+    if image.mode in ("F", "I"):
+        # 32-bit greyscale (scientific scanners, HDR tools' exports), which Pillow clips to 0-255: floats of 0 to 1
+        # came out black, larger numbers white. Floats of 0-1 and whole numbers of 16 bits keep their scale; larger
+        # values are scaled by the brightest.
+        high = image.getextrema()[1]
+        if not math.isfinite(high) or high <= 0:
+            return image.convert("RGB")  # (all black)
+        if image.mode == "F":
+            top = max(high, 1.0)
+        else:
+            top = 255 if high <= 255 else 65535 if high <= 65535 else high
+        return image.point(lambda value: value * (255.0 / top)).convert("L").convert("RGB")
     if image.mode in ("RGBA", "LA", "P", "PA") or "transparency" in image.info:
         rgba = image.convert("RGBA")
         background = Image.new("RGB", rgba.size, (255, 255, 255))

@@ -189,6 +189,28 @@ def test_a_16_bit_greyscale_scan_keeps_its_tones_in_the_renditions(family, alice
         assert 110 <= shown.getpixel((70, 30)) <= 125, shown.getpixel((70, 30))
 
 
+@pytest.mark.parametrize(("mode", "light", "mid", "shown_light"), [
+    ("F", 0.9, 0.45, 229),  # 32-bit float, 0 to 1 (scientific scanners, HDR tools' greyscale exports)
+    ("I", 60000, 30000, 233),  # 32-bit whole numbers holding 16-bit values: as 16-bit (of 65535)
+    ("F", 900.0, 450.0, 255),  # anything larger: scaled by its brightest value
+    ("I", 900_000, 450_000, 255),
+])
+def test_a_32_bit_greyscale_tiff_keeps_its_tones_in_the_renditions(family, alice, mode, light, mid, shown_light):
+    # Pillow converts 32-bit greyscale (modes F and I) to RGB by clipping each value to 0-255: floats of 0 to 1 came
+    # out black, larger numbers white.
+    image = Image.new(mode, (80, 60), mid)
+    image.paste(Image.new(mode, (40, 60), light), (0, 0))
+    out = io.BytesIO()
+    image.save(out, "TIFF")
+    photo = photo_factory(family=family, user=alice, data=out.getvalue(), filename="scan.tif")
+
+    for rendition in (photo.thumbnail, photo.display):
+        with rendition.open("rb") as f:
+            shown = Image.open(f).convert("L")
+        assert abs(shown.getpixel((10, 30)) - shown_light) <= 6, shown.getpixel((10, 30))
+        assert abs(shown.getpixel((70, 30)) - shown_light / 2) <= 6, shown.getpixel((70, 30))  # half as bright
+
+
 def _profile(colour_space: bytes) -> bytes:
     """An ICC profile's bytes as they travel in files: a 128-byte header naming its colour space, then its tags."""
     from PIL import ImageCms
