@@ -56,6 +56,7 @@ class Sidecar:
     description: str = ""
     people: tuple[str, ...] = ()
     favourite: bool = False  # starred in Google Photos ("favorited": true)
+    trashed: bool = False  # in Google Photos' trash when exported ("trashed": true)
 
 
 def sidecar_names(name: str) -> list[str]:
@@ -196,9 +197,10 @@ def read_sidecar(path: Path) -> Sidecar | None:
         if isinstance(description, str) else ""
     sidecar = Sidecar(path=path, taken_at=_taken(data.get("photoTakenTime")), added_at=_taken(data.get("creationTime")),
                       latitude=latitude, longitude=longitude, description=description,
-                      people=_people(data.get("people")), favourite=data.get("favorited") is True)
+                      people=_people(data.get("people")), favourite=data.get("favorited") is True,
+                      trashed=data.get("trashed") is True)
     return sidecar if sidecar.taken_at or sidecar.added_at or sidecar.latitude is not None or sidecar.description \
-        or sidecar.people or sidecar.favourite else None
+        or sidecar.people or sidecar.favourite or sidecar.trashed else None
 
 
 def _read_json(path: Path) -> dict:

@@ -556,3 +556,25 @@ def test_a_photo_starred_in_google_photos_is_the_importing_members_favourite(tmp
     _import(tmp_path)
     _import(tmp_path / "later")
     assert not Favourite.objects.filter(user=alice, photo__original_filename="DSC_0001.JPG").exists()
+
+
+def test_a_photo_in_google_photos_trash_is_imported_into_the_familys_trash(tmp_path, family, alice, client_for):
+    """Takeout exports what was in Google Photos' trash too ("trashed": true): it goes into the family's trash,
+    restorable as it was there, not among the photos the family kept. A re-run leaves it there."""
+    export = tmp_path / "Takeout"
+    _write(export, "DSC_0001.JPG", images.gps_jpeg(None, None, taken="2016:08:14 18:20:05"))
+    _write(export, "DSC_0001.JPG.json", _sidecar("DSC_0001.JPG", trashed=True))
+    _write(export, "DSC_0002.JPG", images.gps_jpeg(None, None, taken="2016:08:14 18:30:00", colour=(200, 20, 20)))
+    _write(export, "DSC_0002.JPG.json", _sidecar("DSC_0002.JPG", trashed=False))
+
+    out = _import(export)
+    again = _import(export)
+
+    binned = Photo.all_objects.get(original_filename="DSC_0001.JPG")
+    assert binned.trashed_at is not None and binned.trashed_by == alice
+    assert not Photo.objects.filter(original_filename="DSC_0001.JPG").exists()  # (not on the timeline, not searched)
+    assert Photo.objects.filter(original_filename="DSC_0002.JPG").exists()
+    assert "Imported 2 (1 into the trash, as it was in Google Photos' trash), already there 0" in out
+    assert "Imported 0, already there 1, in the trash 1 (left there)" in again
+    trash = client_for(alice).get(reverse("gallery:family_trash", args=[family.pk])).content.decode()
+    assert binned.get_absolute_url() in trash

@@ -23,6 +23,7 @@ from gallery.models import DeletedPhoto, Family, Photo, PhotoTag
 from gallery.services import (UploadResult, photo_create_from_bytes, photo_sidecar_complete, photo_sidecar_fill,
                               sidecar_may_date, tags_clean)
 from gallery.sidecars import Sidecar, is_a_sidecar_file, json_names_forget, read_sidecar, sidecar_path
+from gallery.trash_services import photos_trash
 from gallery.text import text_from_os
 
 
@@ -34,6 +35,7 @@ IN_TRASH = "in_trash"  # the file's photo is in the family's trash: left there
 DELETED = "deleted"  # the family deleted the file's photo for good: left out (--include-deleted brings it back)
 DATED = "dated"  # already there, dated only by a guess: dated now by its Takeout sidecar
 FILLED = "filled"  # already there, with its camera's date: given now what its Takeout sidecar says and it lacked
+TRASHED = "trashed"  # imported (and counted so), then put in the trash: it was in Google Photos' trash
 NOT_A_PHOTO = "not_a_photo"  # no image, and named as something else (a sidecar, a video, notes): counted by kind
 # Files beside photos that the mimetypes table does not know: metadata sidecars, Apple's edit lists, folder databases.
 SIDECARS = frozenset({"xmp", "aae", "ini", "db", "nomedia"})
@@ -147,6 +149,7 @@ class Command(BaseCommand):
                             problems.append((path, result.reason))
                         elif result.outcome == UploadResult.SAVED:
                             stored.append(result.photo)
+                            counts[TRASHED] += result.photo.trashed_at is not None
                     bar.update(1)
         except BaseException:
             for photo in stored:
@@ -177,7 +180,9 @@ class Command(BaseCommand):
                               "in another part of the export: unzip every part into one folder and import that; "
                               "photos already imported without their sidecar are given what it says then)")
         self.stdout.write(self.style.SUCCESS(
-            f"Imported {counts[UploadResult.SAVED]}, already there "
+            f"Imported {counts[UploadResult.SAVED]}"
+            + (f" ({counts[TRASHED]} into the trash, as {'it was' if counts[TRASHED] == 1 else 'they were'} in Google "
+               "Photos' trash)" if counts[TRASHED] else "") + ", already there "
             f"{counts[UploadResult.DUPLICATE] + counts[DATED] + counts[FILLED]}" + _sidecar_note(counts) + ", "
             + (f"in the trash {counts[IN_TRASH]} (left there), " if counts[IN_TRASH] else "")
             + (f"deleted for good before {counts[DELETED]} (left out: --include-deleted imports them again), "
@@ -233,11 +238,18 @@ class Command(BaseCommand):
             return UploadResult(name, DELETED)
         # A file that tells no date (a scan, a chat app's copy) is dated by its name's, else its Takeout sidecar's,
         # else by its modified time, not the import's.
+        sidecar = read_sidecar(found) if found is not None else None
         result = photo_create_from_bytes(family=family, uploaded_by=uploader, data=data, filename=name, tags=tags,
-                                         modified_at=_modified(stat),
-                                         sidecar=read_sidecar(found) if found is not None else None)
+                                         modified_at=_modified(stat), sidecar=sidecar)
         if result.photo is not None:
             photo = result.photo
+            if sidecar is not None and sidecar.trashed and result.outcome == UploadResult.SAVED:
+                # In Google Photos' trash when exported: in ours, restorable for TRASH_DAYS, as it was there. A
+                # re-run (or a copy further on) leaves it there, as any photo in the trash.
+                photos_trash(user=uploader, photo_ids=[photo.pk])
+                photo.trashed_at = timezone.now()
+                trashed.add(photo.sha256)
+                return result
             known.add(photo.sha256)
             if sidecar_may_date(photo.taken_at_source, photo.original_filename):  # (a copy further on may have
                 undated.add(photo.sha256)                                          # its sidecar)
