@@ -219,6 +219,34 @@ def _json_object(raw: bytes) -> dict:
     return data
 
 
+@dataclass(frozen=True)
+class TakeoutAlbum:
+    """A Google Photos album, as Takeout exports it: a folder of its photos with the album's own JSON (its name in
+    the account's language: metadata.json, métadonnées.json, metadatos.json, …)."""
+
+    title: str
+    description: str
+
+
+def read_takeout_album(path: Path) -> TakeoutAlbum | None:
+    """The album a Takeout album folder's own JSON at `path` names (its title, else the folder's name), or None
+    when it is no such JSON (a photo's sidecar, anything else). Never raises."""
+    if "." in path.stem:  # "IMG_0042.jpg.json": a photo's sidecar, not read (an album's JSON names no file)
+        return None
+    try:
+        data = _read_json(path)
+    except (OSError, ValueError):
+        return None
+    if _TAKEOUT_FIELDS & data.keys() or not isinstance(data.get("title"), str) \
+            or not ({"date", "access"} & data.keys()):
+        return None
+    title = one_line(text_from_file(data["title"])) or one_line(text_from_file(path.parent.name))
+    description = data.get("description")
+    description = text_from_file(description, multiline=True).strip()[:DESCRIPTION_MAX] \
+        if isinstance(description, str) else ""
+    return TakeoutAlbum(title=title, description=description) if title else None
+
+
 def is_a_sidecar(data: bytes) -> bool:
     """Whether these bytes are a Google Takeout sidecar (a JSON object with its fields), whatever their values."""
     try:

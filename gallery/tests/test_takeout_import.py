@@ -578,3 +578,47 @@ def test_a_photo_in_google_photos_trash_is_imported_into_the_familys_trash(tmp_p
     assert "Imported 0, already there 1, in the trash 1 (left there)" in again
     trash = client_for(alice).get(reverse("gallery:family_trash", args=[family.pk])).content.decode()
     assert binned.get_absolute_url() in trash
+
+
+def _album_json(title: str, description: str = "") -> dict:
+    return {"title": title, "description": description, "access": "protected",
+            "date": {"timestamp": "1672477816", "formatted": "Dec 31, 2022, 9:10:16 AM UTC"}}
+
+
+def test_google_photos_albums_become_the_familys_albums(tmp_path, family, alice, client_for):
+    """An album folder of the export (its photos, copies of those in the year folders, and the album's own JSON,
+    named in the account's language) becomes an album of the family with its name and description, holding its
+    photos: new ones and ones already there. A family album of that name is used rather than a second one made; a
+    re-run puts nothing in twice; the album's JSON is no file "left out"; year folders are no albums."""
+    photos = tmp_path / "Takeout" / "Google Photos"
+    beach, party = images.jpeg(colour=(10, 100, 200)), images.jpeg(colour=(200, 100, 10))
+    _write(photos / "Photos from 2016", "IMG_0001.jpg", beach)
+    _write(photos / "Photos from 2016", "IMG_0002.jpg", party)
+    _write(photos / "Photos from 2016", "IMG_0003.jpg", images.jpeg(colour=(90, 90, 90)))
+    _write(photos / "Beach days", "IMG_0001.jpg", beach)
+    _write(photos / "Beach days", "métadonnées.json", _album_json("Beach days", "Summers at the coast"))
+    _write(photos / "Grandma 80", "IMG_0002.jpg", party)
+    _write(photos / "Grandma 80", "IMG_0001.jpg", beach)
+    _write(photos / "Grandma 80", "metadata.json", _album_json("Grandma's 80th"))
+    _write(photos / "Trip", "IMG_0003.jpg", images.jpeg(colour=(90, 90, 90)))
+    _write(photos / "Trip", "metadata.json", _album_json("\x00" + "Trip to the lakes " * 10))  # (hostile, long)
+    from gallery.album_services import album_create
+    from gallery.models import Album
+    ours = album_create(user=alice, family=family, name="grandma's 80TH")  # (the family's own, of that name)
+
+    out = _import(tmp_path / "Takeout")
+    again = _import(tmp_path / "Takeout")
+
+    albums = {album.name: album for album in Album.objects.filter(family=family)}
+    trip = ("Trip to the lakes " * 10)[:100].strip()  # (an album's name is at most 100 characters)
+    assert set(albums) == {"Beach days", "grandma's 80TH", trip}
+    assert albums["Beach days"].description == "Summers at the coast" and albums["Beach days"].created_by == alice
+    named = lambda album: [entry.photo.original_filename  # noqa: E731
+                           for entry in album.entries.order_by("position").select_related("photo")]
+    assert named(albums["Beach days"]) == ["IMG_0001.jpg"]
+    assert named(ours) == ["IMG_0001.jpg", "IMG_0002.jpg"]  # (by file name, as the import goes)
+    assert "Google Photos albums: Beach days (1 photo put in), grandma's 80TH (2 photos put in), Trip to" in out
+    assert "Imported 3," in out and "not photos" not in out
+    assert "Google Photos albums" not in again and "Imported 0, already there 7" in again
+    page = client_for(alice).get(reverse("gallery:album_detail", args=[albums["Beach days"].pk])).content.decode()
+    assert "Beach days" in page and "Summers at the coast" in page

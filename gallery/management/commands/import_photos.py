@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import logging
 import mimetypes
 from collections import Counter
 from dataclasses import dataclass
@@ -16,17 +17,20 @@ from django.db.models import Exists, OuterRef
 from django.utils import timezone
 from tqdm import tqdm
 
+from gallery.album_services import MAX_DESCRIPTION, MAX_NAME, album_add_photos, album_create
 from gallery.files import files_remove, photo_file_names
 from gallery.images import NOT_AN_IMAGE, ImageRejected, names_an_image_format, read_limited, sha256_of, too_large
 from gallery.management.families import family_from_option
-from gallery.models import DeletedPhoto, Family, Photo, PhotoTag
+from gallery.models import Album, DeletedPhoto, Family, Photo, PhotoTag
 from gallery.services import (UploadResult, photo_create_from_bytes, photo_sidecar_complete, photo_sidecar_fill,
                               sidecar_may_date, tags_clean)
-from gallery.sidecars import Sidecar, is_a_sidecar_file, json_names_forget, read_sidecar, sidecar_path
+from gallery.sidecars import (Sidecar, TakeoutAlbum, is_a_sidecar_file, json_names_forget, read_sidecar,
+                              read_takeout_album, sidecar_path)
 from gallery.trash_services import photos_trash
 from gallery.text import text_from_os
 
 
+logger = logging.getLogger(__name__)
 COMMIT_EVERY = 64
 # Folders that hold no photos of the family's own, besides hidden ones: a Synology share's thumbnail cache
 # (several SYNOPHOTO_THUMB_*.jpg per photo), its recycle bin and its snapshots (copies of what is already there).
@@ -84,6 +88,7 @@ class Command(BaseCommand):
         files = sorted(p for p in found if p.is_file() or (p.is_symlink() and not p.exists()))
         # The walk does not go into linked folders (a link back up would never end): said, not passed over.
         linked = sorted(p for p in found if p.is_symlink() and p.is_dir())
+        self._albums = _TakeoutAlbums(files, family_obj, uploader)
         # A re-run must not undo the family's deletions: files in the trash are counted, not restored as an upload
         # would. (One read of the family's photos for both sets.)
         known, trashed, undated, lacking = set(), set(), set(), {}
@@ -159,7 +164,7 @@ class Command(BaseCommand):
 
     def _report(self, root: Path, linked: list[Path], problems: list[tuple[Path, str]], counts: Counter[str],
                 total: int, family: Family, left_out: list[Path], sidecars: set[Path]) -> None:
-        not_photos = [path for path in left_out if path not in sidecars]
+        not_photos = [path for path in left_out if path not in sidecars and path not in self._albums.files]
         counts = counts + Counter({NOT_A_PHOTO: len(not_photos)})
         for path in linked:
             self.stdout.write(text_from_os(f"not followed: {path.relative_to(root)} is a link to a folder; import "
@@ -179,6 +184,10 @@ class Command(BaseCommand):
             self.stdout.write(f"Google Takeout sidecars with no photo beside them: {len(alone)} (its photo is perhaps "
                               "in another part of the export: unzip every part into one folder and import that; "
                               "photos already imported without their sidecar are given what it says then)")
+        if self._albums.filled:
+            self.stdout.write(text_from_os("Google Photos albums: " + ", ".join(
+                f"{name} ({added} photo{'' if added == 1 else 's'} put in)"
+                for name, added in self._albums.filled.items())))
         self.stdout.write(self.style.SUCCESS(
             f"Imported {counts[UploadResult.SAVED]}"
             + (f" ({counts[TRASHED]} into the trash, as {'it was' if counts[TRASHED] == 1 else 'they were'} in Google "
@@ -220,6 +229,7 @@ class Command(BaseCommand):
         # Resume cheaply: files already imported are recognised by hash without decoding them again.
         digest = sha256_of(data)
         if digest in known:
+            self._albums.put(path, family=family, digest=digest)
             if found is not None and digest in undated and (sidecar := read_sidecar(found)) is not None \
                     and photo_sidecar_fill(family=family, sha256=digest, sidecar=sidecar,
                                            importer=uploader) is not None:
@@ -250,12 +260,58 @@ class Command(BaseCommand):
                 photo.trashed_at = timezone.now()
                 trashed.add(photo.sha256)
                 return result
+            self._albums.put(path, family=family, digest=photo.sha256, photo_id=photo.pk)
             known.add(photo.sha256)
             if sidecar_may_date(photo.taken_at_source, photo.original_filename):  # (a copy further on may have
                 undated.add(photo.sha256)                                          # its sidecar)
             if photo.taken_at_source in Photo.DATES_OF_THE_FILE and found is None:
                 lacking[photo.sha256] = _Lacks(photo.latitude, photo.place_source, photo.description_source, False)
         return result
+
+
+class _TakeoutAlbums:
+    """The Google Photos albums of an export (folders with an album's own JSON: gallery.sidecars.read_takeout_album):
+    each is the family's album of that name (made by the importing member when the family has none), and the photos
+    of its folder go in it, new or already there (one a member took out of it goes back on a re-run)."""
+
+    def __init__(self, files: list[Path], family: Family, uploader) -> None:
+        read = {path: album for path in files if path.suffix.lower() == ".json"
+                and (album := read_takeout_album(path)) is not None}
+        self.files = set(read)  # (the albums' own JSON files: no files left out)
+        self.by_folder = {path.parent: album for path, album in read.items()}
+        self.family, self.uploader = family, uploader
+        self.albums: dict[Path, Album | None] = {}
+        self.filled: Counter[str] = Counter()  # photos put in each album by this import
+
+    def put(self, path: Path, *, family: Family, digest: str, photo_id: int | None = None) -> None:
+        """Put the photo of the file at `path` in its folder's album, if its folder is one."""
+        album = self._album(path.parent)
+        if album is None:
+            return
+        if photo_id is None:
+            photo_id = Photo.objects.filter(family=family, sha256=digest).values_list("pk", flat=True).first()
+            if photo_id is None:  # (in the trash: left out of albums as of everything)
+                return
+        added = album_add_photos(user=self.uploader, album=album, photo_ids=[photo_id])
+        if added[0].ok and not added[0].reason:
+            self.filled[album.name] += 1
+
+    def _album(self, folder: Path) -> Album | None:
+        if folder not in self.albums:
+            self.albums[folder] = self._find_or_make(self.by_folder[folder]) if folder in self.by_folder else None
+        return self.albums[folder]
+
+    def _find_or_make(self, found: TakeoutAlbum) -> Album | None:
+        name = found.title[:MAX_NAME].strip()
+        album = Album.objects.filter(family=self.family, kind=Album.Kind.MANUAL, name__iexact=name).first()
+        if album is not None:
+            return album
+        try:
+            return album_create(user=self.uploader, family=self.family, name=name,
+                                description=found.description[:MAX_DESCRIPTION])
+        except ValidationError as exc:  # (a name or description no album may have: the photos are imported)
+            logger.warning("Google Photos album %r not made: %s", name, " ".join(exc.messages))
+            return None
 
 
 @dataclass(frozen=True)
