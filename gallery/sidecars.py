@@ -226,11 +226,18 @@ class TakeoutAlbum:
 
     title: str
     description: str
+    year: bool = False  # "Photos from 2019": the export's folder of a year's photos, no album
+
+
+# The export's folders of a year's photos, in the account's language (some exports give them a JSON of their own).
+_YEAR_FOLDER = re.compile(r"(?:photos from|fotos von|photos de|fotos de|foto dal|foto del|foto's uit|fotos fra|"
+                          r"foton från|zdjęcia z|fotky z|фото за) (?:19|20)\d\d", re.IGNORECASE)
 
 
 def read_takeout_album(path: Path) -> TakeoutAlbum | None:
-    """The album a Takeout album folder's own JSON at `path` names (its title, else the folder's name), or None
-    when it is no such JSON (a photo's sidecar, anything else). Never raises."""
+    """The album a Takeout album folder's own JSON at `path` names (its title, else the folder's name; some exports
+    give their year folders one too: `year`), or None when it is no such JSON (a photo's sidecar, anything else).
+    Never raises."""
     if "." in path.stem:  # "IMG_0042.jpg.json": a photo's sidecar, not read (an album's JSON names no file)
         return None
     try:
@@ -241,10 +248,11 @@ def read_takeout_album(path: Path) -> TakeoutAlbum | None:
             or not ({"date", "access"} & data.keys()):
         return None
     title = one_line(text_from_file(data["title"])) or one_line(text_from_file(path.parent.name))
+    year = bool(_YEAR_FOLDER.fullmatch(title) or _YEAR_FOLDER.fullmatch(path.parent.name))
     description = data.get("description")
     description = text_from_file(description, multiline=True).strip()[:DESCRIPTION_MAX] \
         if isinstance(description, str) else ""
-    return TakeoutAlbum(title=title, description=description) if title else None
+    return TakeoutAlbum(title=title, description=description, year=year) if title else None
 
 
 def is_a_sidecar(data: bytes) -> bool:

@@ -600,6 +600,7 @@ def test_google_photos_albums_become_the_familys_albums(tmp_path, family, alice,
     _write(photos / "Grandma 80", "IMG_0002.jpg", party)
     _write(photos / "Grandma 80", "IMG_0001.jpg", beach)
     _write(photos / "Grandma 80", "metadata.json", _album_json("Grandma's 80th"))
+    _write(photos / "Photos from 2016", "metadata.json", _album_json("Photos from 2016"))  # (some exports' own)
     _write(photos / "Trip", "IMG_0003.jpg", images.jpeg(colour=(90, 90, 90)))
     _write(photos / "Trip", "metadata.json", _album_json("\x00" + "Trip to the lakes " * 10))  # (hostile, long)
     from gallery.album_services import album_create

@@ -278,7 +278,7 @@ class _TakeoutAlbums:
         read = {path: album for path in files if path.suffix.lower() == ".json"
                 and (album := read_takeout_album(path)) is not None}
         self.files = set(read)  # (the albums' own JSON files: no files left out)
-        self.by_folder = {path.parent: album for path, album in read.items()}
+        self.by_folder = {path.parent: album for path, album in read.items() if not album.year}
         self.family, self.uploader = family, uploader
         self.albums: dict[Path, Album | None] = {}
         self.filled: Counter[str] = Counter()  # photos put in each album by this import
