@@ -81,7 +81,8 @@ def _require_manual(album: Album) -> None:
                               "reordered by hand.")
 
 
-def _clean_text(name: str, description: str) -> tuple[str, str]:
+def album_text_clean(name: str, description: str) -> tuple[str, str]:
+    """An album's name and description as stored (ValidationError says what no album's may be)."""
     name = one_line(name or "")
     description = without_nul(description or "").strip()
     control_characters_refuse(name, what="An album's name", field="name")
@@ -122,7 +123,7 @@ def album_create(*, user: AbstractBaseUser, family: Family, name: str, descripti
     """A new album of `family` (any member). With `search`: a smart album of that saved search (its parameters are
     checked by the search app; the owner's weights are kept when it says so)."""
     _require_member(user, family.pk)
-    name, description = _clean_text(name, description)
+    name, description = album_text_clean(name, description)
     kind = Album.Kind.MANUAL
     if search is not None:
         search = _clean_search(search=search, family=family, owner=user)
@@ -137,8 +138,8 @@ def album_update(*, user: AbstractBaseUser, album: Album, name: str | None = Non
     """Rename, describe, or change a smart album's search (the creator or a family admin)."""
     _require_manager(user, album)
     album = _lock(album)
-    album.name, album.description = _clean_text(album.name if name is None else name,
-                                                album.description if description is None else description)
+    album.name, album.description = album_text_clean(album.name if name is None else name,
+                                                     album.description if description is None else description)
     if search is not None:
         if not album.is_smart:
             raise ValidationError({"search": "Only a smart album has a search."})

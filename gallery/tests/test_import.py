@@ -242,6 +242,33 @@ def test_import_refuses_a_missing_directory(tmp_path, family, alice):
         _import(tmp_path / "nope", "--family", "Smiths", "--user", "alice")
 
 
+def test_import_puts_every_photo_in_an_album_and_each_folders_in_its_own(photo_dir, family, alice, mallory,
+                                                                          other_family):
+    """--album NAME: every photo of the import goes in the family's album of that name (made when it has none, used
+    when it has); --album-per-folder: each folder's photos in an album named as the folder (the folder given makes
+    none). A re-run adds nothing twice; another family's album of that name is not touched."""
+    from gallery.album_services import album_create
+    from gallery.models import Album
+
+    theirs = album_create(user=mallory, family=other_family, name="Scans 2019")
+    out = _import(photo_dir, "--family", "Smiths", "--user", "alice", "--album", "Scans 2019", "--album-per-folder")
+    again = _import(photo_dir, "--family", "Smiths", "--user", "alice", "--album", "Scans 2019", "--album-per-folder")
+
+    albums = {a.name: sorted(p.original_filename for p in a.photos.all()) for a in Album.objects.filter(family=family)}
+    assert albums == {"Scans 2019": ["beach.jpg", "garden.png", "snow.webp"], "summer": ["beach.jpg"],
+                      "2019": ["garden.png"], "er": ["snow.webp"]}
+    assert not theirs.photos.exists()
+    assert "Albums: " in out and "Scans 2019 (3 photos put in)" in out and "summer (1 photo put in)" in out
+    assert "Albums:" not in again
+
+
+@pytest.mark.parametrize("name", ["", "x" * 101, "bell\x07"])
+def test_import_refuses_an_album_name_no_album_may_have_before_reading_any_file(photo_dir, family, alice, name):
+    with pytest.raises(CommandError, match="album"):
+        _import(photo_dir, "--family", "Smiths", "--user", "alice", "--album", name)
+    assert not Photo.objects.exists()
+
+
 def test_import_with_more_tags_than_a_photo_may_carry_is_refused_before_reading_any_file(photo_dir, family, alice):
     tags = [arg for n in range(51) for arg in ("--tag", f"t{n}")]
     with pytest.raises(CommandError, match="At most 50 tags"):

@@ -17,7 +17,7 @@ from django.db.models import Exists, OuterRef
 from django.utils import timezone
 from tqdm import tqdm
 
-from gallery.album_services import MAX_DESCRIPTION, MAX_NAME, album_add_photos, album_create
+from gallery.album_services import MAX_DESCRIPTION, MAX_NAME, album_add_photos, album_create, album_text_clean
 from gallery.files import files_remove, photo_file_names
 from gallery.images import NOT_AN_IMAGE, ImageRejected, names_an_image_format, read_limited, sha256_of, too_large
 from gallery.management.families import family_from_option
@@ -27,7 +27,7 @@ from gallery.services import (UploadResult, photo_create_from_bytes, photo_sidec
 from gallery.sidecars import (Sidecar, TakeoutAlbum, is_a_sidecar_file, json_names_forget, read_sidecar,
                               read_takeout_album, sidecar_path)
 from gallery.trash_services import photos_trash
-from gallery.text import text_from_os
+from gallery.text import one_line, text_from_os
 
 
 logger = logging.getLogger(__name__)
@@ -65,8 +65,14 @@ class Command(BaseCommand):
         parser.add_argument("--no-progress", action="store_true", help="no progress bar (for logs)")
         parser.add_argument("--include-deleted", action="store_true",
                             help="import again the files whose photos the family deleted for good")
+        parser.add_argument("--album", help="put every photo of the folder in this album of the family (made if "
+                                            "it has none of that name)")
+        parser.add_argument("--album-per-folder", action="store_true",
+                            help="put the photos of each folder in an album named as the folder (made if the "
+                                 "family has none of that name); the folder given itself makes none")
 
-    def handle(self, *args, directory, family, user, tag, no_progress, include_deleted, **options):
+    def handle(self, *args, directory, family, user, tag, no_progress, include_deleted, album, album_per_folder,
+               **options):
         json_names_forget()  # (folders listed by an earlier import in this process may have changed)
         root = Path(directory).expanduser()
         if not root.is_dir():
@@ -88,7 +94,8 @@ class Command(BaseCommand):
         files = sorted(p for p in found if p.is_file() or (p.is_symlink() and not p.exists()))
         # The walk does not go into linked folders (a link back up would never end): said, not passed over.
         linked = sorted(p for p in found if p.is_symlink() and p.is_dir())
-        self._albums = _TakeoutAlbums(files, family_obj, uploader)
+        self._albums = _Albums(files, family_obj, uploader, root=root, every=album, per_folder=album_per_folder)
+        self._albums.check()
         # A re-run must not undo the family's deletions: files in the trash are counted, not restored as an upload
         # would. (One read of the family's photos for both sets.)
         known, trashed, undated, lacking = set(), set(), set(), {}
@@ -185,7 +192,7 @@ class Command(BaseCommand):
                               "in another part of the export: unzip every part into one folder and import that; "
                               "photos already imported without their sidecar are given what it says then)")
         if self._albums.filled:
-            self.stdout.write(text_from_os("Google Photos albums: " + ", ".join(
+            self.stdout.write(text_from_os("Albums: " + ", ".join(
                 f"{name} ({added} photo{'' if added == 1 else 's'} put in)"
                 for name, added in self._albums.filled.items())))
         self.stdout.write(self.style.SUCCESS(
@@ -269,37 +276,57 @@ class Command(BaseCommand):
         return result
 
 
-class _TakeoutAlbums:
-    """The Google Photos albums of an export (folders with an album's own JSON: gallery.sidecars.read_takeout_album):
-    each is the family's album of that name (made by the importing member when the family has none), and the photos
-    of its folder go in it, new or already there (one a member took out of it goes back on a re-run)."""
+class _Albums:
+    """The albums an import puts its photos in, new or already there (one a member took out of such an album goes
+    back on a re-run): `--album`'s for every photo; each folder's, named as the folder, with `--album-per-folder`;
+    and the Google Photos albums of a Takeout export (folders with an album's own JSON:
+    gallery.sidecars.read_takeout_album), named and described as there. Each is the family's album of that name,
+    made by the importing member when the family has none."""
 
-    def __init__(self, files: list[Path], family: Family, uploader) -> None:
+    def __init__(self, files: list[Path], family: Family, uploader, *, root: Path, every: str | None = None,
+                 per_folder: bool = False) -> None:
         read = {path: album for path in files if path.suffix.lower() == ".json"
                 and (album := read_takeout_album(path)) is not None}
         self.files = set(read)  # (the albums' own JSON files: no files left out)
         self.by_folder = {path.parent: album for path, album in read.items() if not album.year}
+        if per_folder:
+            for folder in {path.parent for path in files} - {root} - set(self.by_folder):
+                self.by_folder[folder] = TakeoutAlbum(title=one_line(text_from_os(folder.name)), description="")
+        self.every = TakeoutAlbum(title=one_line(every), description="") if every is not None else None
         self.family, self.uploader = family, uploader
-        self.albums: dict[Path, Album | None] = {}
+        self.albums: dict[Path | None, Album | None] = {}
         self.filled: Counter[str] = Counter()  # photos put in each album by this import
 
+    def check(self) -> None:
+        """CommandError when `--album`'s name is no album's, before any file is read."""
+        if self.every is not None:
+            try:
+                album_text_clean(self.every.title, "")
+            except ValidationError as exc:
+                raise CommandError(" ".join(exc.messages)) from None
+
     def put(self, path: Path, *, family: Family, digest: str, photo_id: int | None = None) -> None:
-        """Put the photo of the file at `path` in its folder's album, if its folder is one."""
-        album = self._album(path.parent)
-        if album is None:
+        """Put the photo of the file at `path` in its albums: `--album`'s and its folder's."""
+        albums = [album for album in (self._album(None, self.every), self._album(path.parent,
+                                                                                  self.by_folder.get(path.parent)))
+                  if album is not None]
+        if not albums:
             return
         if photo_id is None:
             photo_id = Photo.objects.filter(family=family, sha256=digest).values_list("pk", flat=True).first()
             if photo_id is None:  # (in the trash: left out of albums as of everything)
                 return
-        added = album_add_photos(user=self.uploader, album=album, photo_ids=[photo_id])
-        if added[0].ok and not added[0].reason:
-            self.filled[album.name] += 1
+        for album in dict.fromkeys(albums):  # (--album and the folder's may be one)
+            added = album_add_photos(user=self.uploader, album=album, photo_ids=[photo_id])
+            if added[0].ok and not added[0].reason:
+                self.filled[album.name] += 1
 
-    def _album(self, folder: Path) -> Album | None:
-        if folder not in self.albums:
-            self.albums[folder] = self._find_or_make(self.by_folder[folder]) if folder in self.by_folder else None
-        return self.albums[folder]
+    def _album(self, key: Path | None, found: TakeoutAlbum | None) -> Album | None:
+        if found is None:
+            return None
+        if key not in self.albums:
+            self.albums[key] = self._find_or_make(found)
+        return self.albums[key]
 
     def _find_or_make(self, found: TakeoutAlbum) -> Album | None:
         name = found.title[:MAX_NAME].strip()
@@ -310,7 +337,7 @@ class _TakeoutAlbums:
             return album_create(user=self.uploader, family=self.family, name=name,
                                 description=found.description[:MAX_DESCRIPTION])
         except ValidationError as exc:  # (a name or description no album may have: the photos are imported)
-            logger.warning("Google Photos album %r not made: %s", name, " ".join(exc.messages))
+            logger.warning("album %r not made: %s", name, " ".join(exc.messages))
             return None
 
 
