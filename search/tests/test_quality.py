@@ -453,6 +453,9 @@ def test_fit_calibration_prints_the_log_loss_that_decided(judged_family, family)
         assert f"ECE {before['ece']:.3f} → {decided['ece']:.3f}" in text, text
         if fitted.suggested_weights:
             assert f"(held-out log-loss {fitted.metrics['after']['log_loss']:.3f} with them)" in text, text
+            # Weights are suggested only by the fit in force (the page and the API offer no others): a fit that is
+            # not applied printed "suggested weights 0.10/0.90" like one that is, which no page then offered (QA).
+            assert ("not offered: this fit is not in force" in text) is not fitted.applied, text
     assert not fitted.applied and "not applied" in text
 
 
