@@ -304,10 +304,11 @@ class QualitySerializer(serializers.Serializer):
     unindexed_judgments = serializers.IntegerField(
         help_text="judgments left out of these figures until the model has read their photos (new uploads, an "
                   "import): they count once the photos are indexed")
-    precision_at_5 = serializers.FloatField(help_text="on judged queries, under your current settings")
-    precision_at_10 = serializers.FloatField()
-    ndcg_at_10 = serializers.FloatField()
-    ece = serializers.FloatField(help_text="expected calibration error of the final score")
+    precision_at_5 = serializers.FloatField(allow_null=True, help_text="on judged queries, under your current settings "
+                                                                      "(null while nothing is judged)")
+    precision_at_10 = serializers.FloatField(allow_null=True)
+    ndcg_at_10 = serializers.FloatField(allow_null=True)
+    ece = serializers.FloatField(allow_null=True, help_text="expected calibration error of the final score")
     fitted = serializers.SerializerMethodField()
     suggested_weights = serializers.SerializerMethodField()
 

@@ -167,9 +167,11 @@ def _import_row(row: dict, *, family: Family | None, user: AbstractBaseUser | No
             user=judge, photo=photo, query=query,
             defaults={"family_id": family_id, "relevant": relevant, "model_name": model_name,
                       "components": components})
-        times = {name: parse_datetime(str(row[name])) for name in ("created_at", "updated_at") if row.get(name)}
-        if all(times.values()) and times:
-            Judgment.objects.filter(pk=judgment.pk).update(**times)
+        # When the verdict was given stays; updated_at is now, this row's write here: the nightly fit takes in
+        # judgments newer than the family's latest fit, and an imported set is new to it whatever its age.
+        given = parse_datetime(str(row["created_at"])) if row.get("created_at") else None
+        if given is not None:
+            Judgment.objects.filter(pk=judgment.pk).update(created_at=given)
     return "created" if created else "updated"
 
 

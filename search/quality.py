@@ -403,7 +403,9 @@ class Quality:
         weights = self.suggested_weights
         return {"judged_queries": self.judged_queries, "judgments": self.judgments, "needed": self.needed,
                 "waiting_queries": self.waiting_queries, "unindexed_judgments": self.unindexed_judgments,
-                **{key: self.current[key] for key in ("precision_at_5", "precision_at_10", "ndcg_at_10", "ece")},
+                # Nothing judged, nothing measured: 0.0 would read as "finds nothing, perfectly calibrated".
+                **{key: self.current[key] if self.judgments else None
+                   for key in ("precision_at_5", "precision_at_10", "ndcg_at_10", "ece")},
                 "fitted": fitted,
                 "suggested_weights": {"semantic": weights[0], "metadata": weights[1]} if weights else None}
 

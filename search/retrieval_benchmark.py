@@ -160,11 +160,19 @@ def _karpathy(path: Path, directory: Path, split: str) -> tuple[str, list[tuple[
             if entry.get("split") != split:
                 continue
             image = _image_path(directory, str(entry.get("filepath", "")), str(entry["filename"]))
-            pairs += [(image, str(sentence["raw"]).strip()) for sentence in entry.get("sentences", [])]
+            pairs += [(image, _caption(sentence["raw"])) for sentence in entry.get("sentences", [])]
     except (KeyError, TypeError, AttributeError) as exc:
         raise DatasetError(f"{path.name} is not a Karpathy split file: each of its “images” is an object with "
                            f"“filename” and “sentences”, each sentence with “raw” (entry {number}: {exc!r}).") from None
     return _dataset_name(str(data.get("dataset") or path.stem)), pairs
+
+
+def _caption(raw) -> str:
+    """A sentence's text: str() of a null or a number would be a caption nobody wrote ("None"), and an empty one
+    none at all; both would be searched and counted in the recalls."""
+    if not isinstance(raw, str) or not raw.strip():
+        raise TypeError(f"its “raw” is {json.dumps(raw)}, not a caption")
+    return raw.strip()
 
 
 def _image_path(directory: Path, subfolder: str, filename: str) -> Path:

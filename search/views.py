@@ -167,7 +167,10 @@ def judge(request: HttpRequest) -> HttpResponse:
     if data["verdict"] == "undo":
         judgment_withdraw(user=request.user, photo=photo, query=data["q"])
     else:
-        judgment_record(user=request.user, photo=photo, query=data["q"], relevant=data["verdict"] == "right")
+        try:
+            judgment_record(user=request.user, photo=photo, query=data["q"], relevant=data["verdict"] == "right")
+        except ValidationError as exc:  # a query with nothing to look for ("-dog"): refused as the API refuses it
+            return HttpResponse(" ".join(exc.messages), status=400, content_type="text/plain; charset=utf-8")
     search = QueryDict(data["search"])
     if not request.htmx:
         target = f"{reverse('search:search')}?{data['search']}#photo-{photo.pk}"

@@ -150,3 +150,16 @@ def test_an_image_that_cannot_be_read_is_named(toy_model, karpathy):
     (karpathy / "images" / "0004.jpg").write_text("not an image")
     with pytest.raises(CommandError, match=r"0004\.jpg.*JPEG, PNG"):
         run(karpathy)
+
+
+@pytest.mark.parametrize("raw", [None, "   ", 5, ["a red circle"]])
+def test_a_caption_that_is_no_text_says_so(toy_model, karpathy, raw):
+    """A sentence whose "raw" was null became the caption "None", and an empty one an empty caption: both were
+    embedded and searched as captions, and the recalls counted them, without a word (QA). The split file's entry is
+    named, as for its other faults; captions.txt already refuses an empty caption."""
+    split_file = karpathy / "dataset_flickr30k.json"
+    data = json.loads(split_file.read_text())
+    data["images"][3]["sentences"][1]["raw"] = raw
+    split_file.write_text(json.dumps(data))
+    with pytest.raises(CommandError, match=r"dataset_flickr30k\.json.*entry 4"):
+        run(karpathy)

@@ -75,6 +75,17 @@ def test_foreign_photos_and_bad_posts(client_for, alice, mallory, other_family, 
     assert not Judgment.objects.exists()
 
 
+@pytest.mark.parametrize("htmx", [True, False])
+def test_a_verdict_on_a_query_that_only_leaves_out_is_refused_not_a_server_error(client_for, alice, shapes, htmx):
+    """The API refuses a judgment of "-red" with a 400 saying why; the page's judge view let the same refusal out
+    as a 500 (a form left open from before the query changed, a crafted post: QA). It answers 400 with the reason,
+    which the page shows in its problem bar, and records nothing."""
+    response = judge(client_for(alice), shapes["red square"], "right", q="-red", search="q=-red", htmx=htmx)
+    assert response.status_code == 400 and "only says what to leave out" in response.content.decode()
+    assert response["Content-Type"].startswith("text/plain")  # what the problem bar shows as it is (site.js)
+    assert not Judgment.objects.exists()
+
+
 def test_refine_url_is_shareable_and_ignores_foreign_ids(client_for, alice, mallory, other_family, add_shape, shapes):
     foreign = add_shape("red", "square", target_family=other_family, user=mallory)
     client = client_for(alice)

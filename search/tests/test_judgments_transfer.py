@@ -224,3 +224,29 @@ def test_judgments_of_a_photo_in_the_trash_are_imported_to_wait_with_it(tmp_path
     out, err = load(tmp_path / "judgments.jsonl")
     assert "Imported 4 new and 0 updated judgments; skipped 0." in out, err
     assert snapshot() == before
+
+
+def test_judgments_imported_after_a_fit_make_the_family_due_for_the_nightly_fit(tmp_path, family, alice, settings):
+    """The nightly fit runs for a family with judgments newer than its latest fit. An import wrote each row's
+    updated_at from the file, so a labelled set imported into a family fitted since then (another member's export,
+    a family's set brought back) counted as older than the fit: the quality page promised "a fit also runs every
+    night when there are new judgments", and none ran (QA). An imported row keeps when its verdict was given
+    (created_at) and is updated now, so the next nightly fit takes it in."""
+    from search.models import SearchCalibration
+    from search.quality import MIN_JUDGMENTS, calibrations_fit_due
+
+    photo = photo_factory(family=family, user=alice)
+    for n in range(MIN_JUDGMENTS):
+        judgment_record(user=alice, photo=photo, query=f"query {n}", relevant=n % 2 == 0)
+    rows = export(tmp_path)
+    Judgment.objects.filter(query__in=["query 0", "query 1"]).delete()
+    SearchCalibration.objects.create(family=family, model_name=settings.SEARCH_MODEL, semantic_scale=10,
+                                     semantic_bias=-5, judgments=MIN_JUDGMENTS - 2, judged_queries=MIN_JUDGMENTS - 2,
+                                     applied=True)
+    assert calibrations_fit_due() == []
+
+    out, err = load(tmp_path / "judgments.jsonl")
+    assert f"Imported 2 new and {MIN_JUDGMENTS - 2} updated judgments; skipped 0." in out, err
+    assert calibrations_fit_due() == [family.pk]
+    imported = Judgment.objects.get(query="query 0")
+    assert imported.created_at.isoformat() == next(r["created_at"] for r in rows if r["query"] == "query 0")

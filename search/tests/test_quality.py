@@ -311,6 +311,15 @@ def test_with_no_judgments_the_page_shows_no_figures_rather_than_zeros(family, a
     assert "0.000" not in now and now.count("<td>—</td>") == 4, now
 
 
+def test_with_no_judgments_the_api_gives_no_figures_rather_than_zeros(family, api):
+    """The page shows "—" (above), while the API answered precision 0.0 and ECE 0.0 for a family with nothing judged:
+    to a script, "search finds nothing, perfectly calibrated" (QA). The figures are null until something is judged;
+    the counts say why."""
+    body = api.get(reverse("api_search_quality"), {"family": family.pk}).json()
+    assert (body["judgments"], body["needed"]) == (0, MIN_JUDGMENTS)
+    assert [body[key] for key in ("precision_at_5", "precision_at_10", "ndcg_at_10", "ece")] == [None] * 4
+
+
 def test_fit_calibration_of_a_family_without_enough_judgments_says_how_many_more(toy_model, family, alice):
     with pytest.raises(CommandError, match="30 more judgments are needed"):
         call_command("fit_calibration", "--family", family.name, stdout=io.StringIO())
@@ -444,6 +453,9 @@ def test_fit_calibration_prints_the_log_loss_that_decided(judged_family, family)
         assert f"ECE {before['ece']:.3f} → {decided['ece']:.3f}" in text, text
         if fitted.suggested_weights:
             assert f"(held-out log-loss {fitted.metrics['after']['log_loss']:.3f} with them)" in text, text
+            # Weights are suggested only by the fit in force (the page and the API offer no others): a fit that is
+            # not applied printed "suggested weights 0.10/0.90" like one that is, which no page then offered (QA).
+            assert ("not offered: this fit is not in force" in text) is not fitted.applied, text
     assert not fitted.applied and "not applied" in text
 
 

@@ -326,6 +326,17 @@ def test_how_a_refined_search_scored_is_the_refined_search(shapes, alice, client
     assert "Refined" not in client.get("/search/report/", {"q": "red", "like": "999999"}).content.decode()
 
 
+def test_photo_report_of_a_photo_in_the_trash_says_so(toy_model, add_shape, alice, family):
+    """"No photo 36." for a photo that sits in the family's trash sent the operator looking for a photo deleted for
+    good (QA). The command names the trash, and how to get its profile back."""
+    from gallery.trash_services import photos_trash
+
+    photo = add_shape("red", "circle")
+    photos_trash(user=alice, photo_ids=[photo.pk])
+    with pytest.raises(CommandError, match=f"Photo {photo.pk} is in {family.name}'s trash: restore it"):
+        command("photo_report", photo.pk)
+
+
 def test_search_report_leaves_out_photos_in_the_trash_as_the_search_does(shapes, alice, family):
     """The report counted and measured every embedded photo of the family, the trash's too ("5 indexed photos", one
     "red square" at probability 1), while the search it explains, the Index page and the timeline left them out."""

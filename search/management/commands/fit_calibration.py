@@ -53,4 +53,6 @@ class Command(BaseCommand):
                 + ("applied" if fitted.applied
                    else f"not applied (not {IMPROVEMENT:.0%} lower than with the calibration in force)")
                 + (f"; suggested weights {weights[0]:.2f}/{weights[1]:.2f} (held-out log-loss "
-                   f"{fitted.metrics['after']['log_loss']:.3f} with them)" if weights else ""))
+                   f"{fitted.metrics['after']['log_loss']:.3f} with them)"
+                   # Only the fit in force suggests weights on the quality page and the API.
+                   + ("" if fitted.applied else ", not offered: this fit is not in force") if weights else ""))

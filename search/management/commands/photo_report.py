@@ -19,9 +19,12 @@ class Command(BaseCommand):
         parser.add_argument("photo_id", type=int)
 
     def handle(self, *args, photo_id, **options):
-        photo = Photo.objects.filter(pk=photo_id).first()
+        photo = Photo.all_objects.filter(pk=photo_id).select_related("family").first()
         if photo is None:
             raise CommandError(f"No photo {photo_id}.")
+        if photo.trashed_at is not None:  # no search shows it, so it has no profile; it is not gone either
+            raise CommandError(f"Photo {photo_id} is in {photo.family.name}'s trash: restore it (its family's trash "
+                               "page) to see its profile.")
         # An operator's command: read as a member of the photo's family would (the report's selector checks that).
         membership = Membership.objects.filter(family_id=photo.family_id).select_related("user").order_by("pk").first()
         if membership is None:
