@@ -236,6 +236,37 @@ def _with_text(photo, text: str):
     return photo
 
 
+def test_with_ocr_off_nothing_offers_or_promises_to_read_text(ocr_settings, upload, client_for, alice,
+                                                              django_capture_on_commit_callbacks):
+    # With OCR_ENABLED off (no OCR worker runs), the photo page still offered "Read text" on a skipped or failed
+    # photo and answered "reload this page in a few seconds to see it", the index page "Read again", and
+    # `manage.py read_text` "Queued 2 photos for OCR": tasks nothing would ever run, the photo's row then gone.
+    from django.core.management import CommandError, call_command
+    from django.urls import reverse
+
+    skipped = upload(rendered(["SKIPPED"]), name="IMG_0001.jpg")
+    failed = upload(rendered(["FAILED"]), name="IMG_0002.jpg")
+    embed_photos(photo_ids=[skipped.pk, failed.pk])
+    Photo.objects.filter(pk=skipped.pk).update(ocr_status=Photo.OcrStatus.SKIPPED, ocr_reason="No text expected.")
+    Photo.objects.filter(pk=failed.pk).update(ocr_status=Photo.OcrStatus.FAILED, ocr_reason="Could not read: boom")
+    ocr_settings.OCR_ENABLED = False
+    ocr_queue(ocr_settings)  # (taken off the queue: what embedding queued while OCR was on)
+    client = client_for(alice)
+    for photo in (skipped, failed):
+        page = client.get(photo.get_absolute_url()).content.decode()
+        assert "Read text" not in page and "switched off" in page
+    with django_capture_on_commit_callbacks(execute=True):
+        page = client.post(f"/photos/{skipped.pk}/read-text/", follow=True).content.decode()
+        assert "switched off" in page and "reload this page" not in page
+        page = client.post(reverse("search:indexing_read_text"), follow=True).content.decode()
+        assert "switched off" in page and "Read them all again" not in page
+        with pytest.raises(CommandError, match="switched off"):
+            call_command("read_text")
+    assert ocr_queue(ocr_settings) == []
+    assert {p.pk: p.ocr_status for p in Photo.objects.filter(pk__in=[skipped.pk, failed.pk])} == {
+        skipped.pk: Photo.OcrStatus.SKIPPED, failed.pk: Photo.OcrStatus.FAILED}
+
+
 def test_a_photo_read_without_text_says_none_was_found(ocr_settings, upload, client_for, alice):
     # After "Read text", a photo where OCR found nothing lost its "Text in photo" row: read or not, nobody could tell.
     photo = _with_text(upload(rendered([], size=(320, 240), background="#6a4")), "")
