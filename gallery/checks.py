@@ -105,3 +105,19 @@ def day_counts_fit_a_calendar(app_configs=None, **kwargs) -> list[checks.CheckMe
                          hint=f"Set {name} between 0 and {MOST_DAYS}, or unset it for the default (README, "
                               "Configuration).", id="gallery.E006")
             for name in DAY_COUNTS if not 0 <= getattr(settings, name) <= MOST_DAYS]
+
+
+@checks.register()
+def default_country_is_a_country_code(app_configs=None, **kwargs) -> list[checks.CheckMessage]:
+    """New families take DEFAULT_COUNTRY as their default country (holidays and hemisphere of photos without GPS); one
+    that is no country's code was dropped without a word, so "christmas" never found those photos."""
+    from gallery.places import country_code_for, country_name
+
+    value = settings.DEFAULT_COUNTRY
+    if not value or country_name(value):
+        return []
+    code = country_code_for(value)
+    hint = (f"{country_name(code)}'s code is {code}: set DEFAULT_COUNTRY={code}." if code else
+            "Set DEFAULT_COUNTRY to a country's two-letter ISO code (GB, PT, US, …), or unset it.")
+    return [checks.Error(f"DEFAULT_COUNTRY={value} is no country's code: new families would start with no default "
+                         "country.", hint=hint, id="gallery.E007")]

@@ -92,3 +92,19 @@ def test_a_number_of_days_past_any_calendar_or_below_zero_is_an_error_at_start_u
 def test_days_that_make_sense_pass(settings, variable, value):
     setattr(settings, variable, value)
     assert not [m for m in checks.run_checks() if m.id == "gallery.E006"]
+
+
+@pytest.mark.parametrize(("value", "hint"), [("UK", "GB"), ("PORTUGAL", "PT"), ("XX", "two-letter")])
+def test_a_default_country_that_is_no_country_code_is_an_error_at_start_up(settings, value, hint):
+    """DEFAULT_COUNTRY=UK (the United Kingdom's code is GB) started without a word, and every new family then had no
+    default country: "christmas" never found its photos without GPS, and nothing said why."""
+    assert not [m for m in checks.run_checks() if m.id == "gallery.E007"]
+    settings.DEFAULT_COUNTRY = value
+    errors = [m for m in checks.run_checks() if m.id == "gallery.E007"]
+    assert len(errors) == 1 and errors[0].msg.startswith(f"DEFAULT_COUNTRY={value}") and hint in errors[0].hint
+
+
+@pytest.mark.parametrize("value", ["", "GB", "PT", "NZ"])
+def test_a_default_country_code_or_none_passes(settings, value):
+    settings.DEFAULT_COUNTRY = value
+    assert not [m for m in checks.run_checks() if m.id == "gallery.E007"]
