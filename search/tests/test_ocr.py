@@ -291,6 +291,22 @@ def test_words_the_recogniser_ran_together_are_found_in_the_text_only(ocr_settin
     assert [r.photo.pk for r in search(mallory, "bakery").results] == [theirs.pk]
 
 
+def test_a_web_address_or_e_mail_read_in_a_photo_is_found_as_typed(ocr_settings, upload, alice, mallory,
+                                                                    other_family):
+    # The text read in a photo is indexed as its words ("WWW EXAMPLE COM SHOP"), while PostgreSQL reads a typed
+    # "example.com" as one host name: a receipt or screenshot showing "www.example.com/shop" was found by "example"
+    # but not by "example.com", nor by the whole address typed exactly as it reads.
+    receipt = _with_text(upload(rendered(["A"]), name="IMG_0001.jpg"),
+                         "THANK YOU\nWWW.EXAMPLE.COM/SHOP\nhelp@example-store.co.uk")
+    other = _with_text(upload(rendered(["B"]), name="IMG_0002.jpg"), "COM\nEXAMPLE")  # the words, not as written
+    theirs = _with_text(upload(rendered(["C"]), target_family=other_family, user=mallory, name="IMG_0003.jpg"),
+                        "www.example.com")
+    for query in ("example.com", "www.example.com/shop", "WWW.EXAMPLE.COM", "help@example-store.co.uk"):
+        found = [r.photo.pk for r in search(alice, query).results]
+        assert found == [receipt.pk], (query, found)  # (never the other family's, nor the words apart)
+    assert other.pk in [r.photo.pk for r in search(alice, "example").results]
+
+
 def test_serve_starts_the_ocr_worker_only_when_ocr_is_on(settings):
     from mediasearch.management.commands.serve import Command
 
