@@ -64,7 +64,8 @@ AT_LEAST_ONE = {
     "WORKER_HEARTBEAT_SECONDS": "WORKER_HEARTBEAT_SECONDS", "EMBED_MAX_ATTEMPTS": "EMBED_MAX_ATTEMPTS",
     "OCR_MAX_ATTEMPTS": "OCR_MAX_ATTEMPTS", "UPLOAD_MAX_FILES": "UPLOAD_MAX_FILES",
     "DOWNLOAD_MAX_PHOTOS": "DOWNLOAD_MAX_PHOTOS", "SLIDESHOW_SECONDS": "SLIDESHOW_SECONDS", "INVITE_DAYS": "INVITE_DAYS",
-    "SIGNIN_FAILURE_LIMIT": "AXES_FAILURE_LIMIT",
+    "SIGNIN_FAILURE_LIMIT": "AXES_FAILURE_LIMIT", "EMBEDDED_TIMEOUT": "EMBEDDED_TIMEOUT", "OCR_MAX_SIDE": "OCR_MAX_SIDE",
+    "TAG_SUGGESTION_LIMIT": "TAG_SUGGESTION_LIMIT",
 }
 
 
@@ -105,3 +106,46 @@ def day_counts_fit_a_calendar(app_configs=None, **kwargs) -> list[checks.CheckMe
                          hint=f"Set {name} between 0 and {MOST_DAYS}, or unset it for the default (README, "
                               "Configuration).", id="gallery.E006")
             for name in DAY_COUNTS if not 0 <= getattr(settings, name) <= MOST_DAYS]
+
+
+@checks.register()
+def default_country_is_a_country_code(app_configs=None, **kwargs) -> list[checks.CheckMessage]:
+    """New families take DEFAULT_COUNTRY as their default country (holidays and hemisphere of photos without GPS); one
+    that is no country's code was dropped without a word, so "christmas" never found those photos."""
+    from gallery.places import country_code_for, country_name
+
+    value = settings.DEFAULT_COUNTRY
+    if not value or country_name(value):
+        return []
+    code = country_code_for(value)
+    hint = (f"{country_name(code)}'s code is {code}: set DEFAULT_COUNTRY={code}." if code else
+            "Set DEFAULT_COUNTRY to a country's two-letter ISO code (GB, PT, US, …), or unset it.")
+    return [checks.Error(f"DEFAULT_COUNTRY={value} is no country's code: new families would start with no default "
+                         "country.", hint=hint, id="gallery.E007")]
+
+
+# How many photos each share of the periodic sweep takes: 0 takes none, a negative number can't slice a query (the
+# sweep raised before it queued the photos still to embed).
+SWEEP_LIMITS = ("RENDITION_SWEEP_LIMIT", "PLACE_SWEEP_LIMIT", "EMBEDDED_SWEEP_LIMIT", "EMBED_SWEEP_LIMIT")
+
+
+@checks.register()
+def sweep_limits_are_not_negative(app_configs=None, **kwargs) -> list[checks.CheckMessage]:
+    return [checks.Error(f"{name}={getattr(settings, name)}: a number of photos, 0 or more.",
+                         hint=f"Set {name} to 0 or more, or unset it for the default (README, Configuration).",
+                         id="gallery.E008")
+            for name in SWEEP_LIMITS if getattr(settings, name) < 0]
+
+
+# A calibrated probability and a confidence the model's numbers are compared with: from 0 to 1. One written as a
+# percentage (50) or past 1 matches nothing, silently: no suggestion, no text line kept. (OCR_GATE_THRESHOLD past 1
+# is a way to read text only when asked, and the Index page counts the photos it skips.)
+PROBABILITIES = ("TAG_SUGGESTION_THRESHOLD", "OCR_MIN_CONFIDENCE")
+
+
+@checks.register()
+def probabilities_are_from_0_to_1(app_configs=None, **kwargs) -> list[checks.CheckMessage]:
+    return [checks.Error(f"{name}={getattr(settings, name)}: a probability, from 0 to 1 (0.5 is 50 %).",
+                         hint=f"Set {name} between 0 and 1, or unset it for the default (README, Configuration).",
+                         id="gallery.E009")
+            for name in PROBABILITIES if not 0 <= getattr(settings, name) <= 1]

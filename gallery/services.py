@@ -1183,8 +1183,9 @@ def photo_embedded_read(*, photo: Photo) -> Photo:
 
 
 def _marked_embedded_tags_drop(photo: Photo) -> None:
-    """Readers before text_from_file kept a file's invisible marks in its keywords ("\ufeffEaster"): reading the file
-    again gives the clean name, which replaces such a tag rather than standing beside it. Only tags from the file."""
+    """Readers before text_from_file kept a file's invisible marks in its keywords ("\ufeffEaster") and its decomposed
+    accents ("e" + U+0301): reading the file again gives the clean name, which replaces such a tag rather than
+    standing beside it. Only tags from the file."""
     links = PhotoTag.objects.filter(photo=photo, source=PhotoTag.Source.EMBEDDED).values_list("pk", "tag__name")
     marked = [pk for pk, name in links if text_from_file(name) != name]
     if marked:

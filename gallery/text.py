@@ -138,8 +138,10 @@ INVISIBLE_IN_FILES = frozenset("\ufeff\u200b\u2060\u00ad\u202a\u202b\u202c\u202d
 
 def text_from_file(value: str, *, multiline: bool = False) -> str:
     """Text read from inside a file (keywords, title, description): without control characters and without the
-    invisible characters of INVISIBLE_IN_FILES."""
-    return "".join(ch for ch in without_controls(value, multiline=multiline) if ch not in INVISIBLE_IN_FILES)
+    invisible characters of INVISIBLE_IN_FILES, its accents composed (NFC: "e" + U+0301, as macOS and some tools
+    write it, is the "é" people type, or "école" from one file is a tag of its own beside another's)."""
+    text = "".join(ch for ch in without_controls(value, multiline=multiline) if ch not in INVISIBLE_IN_FILES)
+    return unicodedata.normalize("NFC", text)
 
 
 def text_from_os(value: str) -> str:

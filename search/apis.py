@@ -24,7 +24,7 @@ from search.judgment_selectors import judgment_get, judgment_list, judgment_verd
 from search.judgment_services import judgment_delete, judgment_record
 from search.models import SearchPreferences
 from search.quality import family_quality
-from search.ocr import photos_text_request
+from search.ocr import OCR_OFF, photos_text_request
 from search.selectors import failed_photo_ids
 from search.services import photos_retry, preferences_lock, preferences_reset, preferences_update
 from search.text_embeddings import EncodeBudget
@@ -506,7 +506,6 @@ class PhotoReadTextApi(APIView):
     def post(self, request, photo_id: int):
         photo = photo_get(user=request.user, photo_id=photo_id)
         if not settings.OCR_ENABLED:
-            raise ValidationError({"detail": ["Reading text in photos is switched off on this server "
-                                              "(OCR_ENABLED)."]})
+            raise ValidationError({"detail": [OCR_OFF]})
         photos_text_request(photo_ids=[photo.pk])
         return photo_response(request, photo.pk)

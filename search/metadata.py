@@ -339,10 +339,20 @@ _QUERIES_SQL = f"""
         -- its parts ('sun-glass' <-> 'sun' <-> 'glass') that the word written as two or as one does not hold.
         SELECT DISTINCT a.qn, tok FROM asked a, regexp_split_to_table(lower(unaccent(a.q)), '[[:space:]]+') tok
         WHERE tok ~ '^[[:alnum:]]+(-[[:alnum:]]+)+$'
+    ), punctuated AS (
+        -- A word holding dots, slashes or an @ ("example.com", "www.example.com/shop", "help@example.co.uk"), which
+        -- PostgreSQL reads as one host, path or e-mail lexeme, while the text read in a photo is indexed as its words
+        -- (FIELDS' "text" source: "WWW EXAMPLE COM SHOP"): a receipt's web address was found by "example" only.
+        SELECT DISTINCT a.qn, tok FROM asked a, regexp_split_to_table(lower(unaccent(a.q)), '[[:space:]]+') tok
+        WHERE tok ~ '[[:alnum:]][^[:alnum:]-]+[[:alnum:]]'
     ), compounds AS (
         -- A hyphenated word as two words ("sun glasses") and, when the family writes it so, as one ("sunglasses") ...
         SELECT h.qn, false AS excluded, phraseto_tsquery(%(cfg)s, replace(h.tok, '-', ' '))::text AS tsq
         FROM hyphenated h
+        UNION
+        -- ... a punctuated word as the phrase of its words ("www example com shop") ...
+        SELECT p.qn, false, phraseto_tsquery(%(cfg)s, regexp_replace(p.tok, '[^[:alnum:]]+', ' ', 'g'))::text
+        FROM punctuated p
         UNION
         SELECT h.qn, false, plainto_tsquery(%(cfg)s, replace(h.tok, '-', ''))::text FROM hyphenated h
         CROSS JOIN LATERAL (

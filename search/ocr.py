@@ -80,6 +80,9 @@ def photos_text_gate(photo_ids: Sequence[int]) -> tuple[list[int], list[int]]:
 # photo with a reason (this one, or a failed try's) is to be read whatever the gate says. Only a pending photo
 # without one was never looked at.
 OCR_REQUESTED = "Asked for by a member: waiting to be read."
+# What every way of asking to read a photo's text (page, index page, API, `manage.py read_text`) answers with
+# OCR_ENABLED off: no OCR worker runs, so queueing would promise what never happens.
+OCR_OFF = "Reading text in photos is switched off on this server (OCR_ENABLED)."
 
 
 def ocr_after_embedding(photo_ids: Sequence[int]) -> int:

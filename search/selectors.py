@@ -159,9 +159,14 @@ class MetadataProgress:
         return not settings.OCR_ENABLED
 
     @property
+    def suggestions_off(self) -> bool:
+        """TAG_SUGGESTIONS_ENABLED is off: photos not scored yet wait for nothing that runs."""
+        return not settings.TAG_SUGGESTIONS_ENABLED
+
+    @property
     def working(self) -> bool:
         return bool((self.text_waiting and not self.text_reading_off) or self.places_looked_up < self.with_position
-                    or self.suggestions_scored < self.embedded)
+                    or (self.suggestions_scored < self.embedded and not self.suggestions_off))
 
 
 def family_metadata_progress(*, family: Family) -> MetadataProgress:

@@ -33,7 +33,7 @@ from search.forms import (
 )
 from search.judgment_selectors import judgment_refine_ids, judgment_verdicts
 from search.judgment_services import judgment_record, judgment_withdraw
-from search.ocr import photos_text_request
+from search.ocr import OCR_OFF, photos_text_request
 from search.model_comparison import PRECISION_KS, family_model_comparison, previous_model
 from search.query_dates import phrase_for_range
 from search.query_parser import Chip, replace_chip
@@ -312,9 +312,10 @@ def indexing_status(request: HttpRequest) -> HttpResponse:
         # Photos wait and no worker beats: say why they don't move (serve restarts a dead worker by itself).
         "worker_down": waiting and not workers_alive(settings.Q_CLUSTER["name"]),
         "failed": failed_photos(user=request.user),
-        # (Looked for only when some family counts such photos: nothing but the count's aggregate reads them.)
+        # (Looked for only when some family counts such photos: nothing but the count's aggregate reads them; not
+        # with OCR off, where nothing could read them again.)
         "text_failed": failed_photos(user=request.user, text=True)
-        if any(s.metadata and s.metadata.text_failed for s in statuses) else [],
+        if settings.OCR_ENABLED and any(s.metadata and s.metadata.text_failed for s in statuses) else [],
         "model_state": active_model_state(),
         "search_model": settings.SEARCH_MODEL,  # named before any process has loaded it (model_state is None)
     }
@@ -339,6 +340,9 @@ def indexing_retry(request: HttpRequest) -> HttpResponse:
 def indexing_read_text(request: HttpRequest) -> HttpResponse:
     """Read again the text of one photo whose reading failed (photo=<id>), or of all such photos of the user's
     families."""
+    if not settings.OCR_ENABLED:
+        messages.error(request, OCR_OFF)
+        return redirect("search:indexing")
     photo_id = request.POST.get("photo", "")
     ids = failed_photo_ids(user=request.user, photo_ids=[id_from_text(photo_id)] if photo_id else None, text=True)
     count = photos_text_request(photo_ids=ids) if ids else 0
@@ -351,6 +355,9 @@ def indexing_read_text(request: HttpRequest) -> HttpResponse:
 def photo_read_text(request: HttpRequest, photo_id: int) -> HttpResponse:
     """Read a photo's text whatever the gate said (any member of its family may ask)."""
     photo = photo_get(user=request.user, photo_id=photo_id)
+    if not settings.OCR_ENABLED:
+        messages.error(request, OCR_OFF)
+        return redirect(photo)
     photos_text_request(photo_ids=[photo.pk])
     messages.success(request, "Reading the text in this photo: reload this page in a few seconds to see it.")
     return redirect(photo)

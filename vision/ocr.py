@@ -11,6 +11,10 @@ from PIL import Image
 _reader = None
 _lock = threading.Lock()
 
+# CJK letters that are drawn as a plain shape, which the recogniser reads a square, a frame or a ring as (a square
+# as "口", "mouth", at confidence 0.6-0.8): alone on a line they are a shape, not text. (In words, "出口", they stay.)
+SHAPE_GLYPHS = frozenset("口囗ロ〇 ")
+
 
 def get_reader():
     """The process's RapidOCR reader (loaded once; onnxruntime sessions are safe to share between threads)."""
@@ -29,13 +33,15 @@ def read_text(image: Image.Image, *, min_confidence: float = 0.5) -> str:
 
     Lines the recogniser is less sure of than `min_confidence` (0..1) are dropped: on photos without text it
     mostly "reads" textures, with low confidence. So are lines without a letter or digit: a plain square or
-    triangle is read as "■" or "▼", surely, and says nothing a search could use."""
+    triangle is read as "■" or "▼", surely, and says nothing a search could use; and lines of nothing but
+    SHAPE_GLYPHS, the letters a square or ring is read as ("口")."""
     rgb = image if image.mode == "RGB" else image.convert("RGB")
     result, _ = get_reader()(np.asarray(rgb))
     lines = []
     for box, text, confidence in result or []:
         text = " ".join(str(text).split())
-        if float(confidence) >= min_confidence and any(char.isalnum() for char in text):
+        if (float(confidence) >= min_confidence and any(char.isalnum() for char in text)
+                and not set(text) <= SHAPE_GLYPHS):
             top = min(point[1] for point in box)
             left = min(point[0] for point in box)
             lines.append((top, left, text))

@@ -47,6 +47,10 @@ def test_a_share_days_default_outside_what_a_link_may_last_is_an_error_at_start_
     ("OCR_MAX_ATTEMPTS", "OCR_MAX_ATTEMPTS"), ("UPLOAD_MAX_FILES", "UPLOAD_MAX_FILES"),
     ("DOWNLOAD_MAX_PHOTOS", "DOWNLOAD_MAX_PHOTOS"), ("SLIDESHOW_SECONDS", "SLIDESHOW_SECONDS"),
     ("INVITE_DAYS", "INVITE_DAYS"), ("SIGNIN_FAILURE_LIMIT", "AXES_FAILURE_LIMIT"),
+    # EMBEDDED_TIMEOUT=0 stopped the metadata reader at once for every file (no keyword, title or place was ever
+    # read, a warning per upload); OCR_MAX_SIDE=0 and TAG_SUGGESTION_LIMIT=0 read no text and kept no suggestion.
+    ("EMBEDDED_TIMEOUT", "EMBEDDED_TIMEOUT"), ("OCR_MAX_SIDE", "OCR_MAX_SIDE"),
+    ("TAG_SUGGESTION_LIMIT", "TAG_SUGGESTION_LIMIT"),
 ])
 def test_a_count_or_duration_below_one_is_an_error_at_start_up(settings, variable, setting):
     """0 reads like "no limit" to many, but none of these can be 0: THUMBNAIL_SIZE=0 made every upload a 500,
@@ -92,3 +96,49 @@ def test_a_number_of_days_past_any_calendar_or_below_zero_is_an_error_at_start_u
 def test_days_that_make_sense_pass(settings, variable, value):
     setattr(settings, variable, value)
     assert not [m for m in checks.run_checks() if m.id == "gallery.E006"]
+
+
+@pytest.mark.parametrize(("value", "hint"), [("UK", "GB"), ("PORTUGAL", "PT"), ("XX", "two-letter")])
+def test_a_default_country_that_is_no_country_code_is_an_error_at_start_up(settings, value, hint):
+    """DEFAULT_COUNTRY=UK (the United Kingdom's code is GB) started without a word, and every new family then had no
+    default country: "christmas" never found its photos without GPS, and nothing said why."""
+    assert not [m for m in checks.run_checks() if m.id == "gallery.E007"]
+    settings.DEFAULT_COUNTRY = value
+    errors = [m for m in checks.run_checks() if m.id == "gallery.E007"]
+    assert len(errors) == 1 and errors[0].msg.startswith(f"DEFAULT_COUNTRY={value}") and hint in errors[0].hint
+
+
+@pytest.mark.parametrize("value", ["", "GB", "PT", "NZ"])
+def test_a_default_country_code_or_none_passes(settings, value):
+    settings.DEFAULT_COUNTRY = value
+    assert not [m for m in checks.run_checks() if m.id == "gallery.E007"]
+
+
+@pytest.mark.parametrize("name", ["RENDITION_SWEEP_LIMIT", "PLACE_SWEEP_LIMIT", "EMBEDDED_SWEEP_LIMIT",
+                                  "EMBED_SWEEP_LIMIT"])
+def test_a_negative_sweep_limit_is_an_error_at_start_up(settings, name):
+    """PLACE_SWEEP_LIMIT=-5 started, then the periodic sweep raised "Negative indexing is not supported" every time,
+    before it queued the photos still to embed (0 stays: that share of the sweep does nothing)."""
+    assert not [m for m in checks.run_checks() if m.id == "gallery.E008"]
+    setattr(settings, name, 0)
+    assert not [m for m in checks.run_checks() if m.id == "gallery.E008"]
+    setattr(settings, name, -5)
+    errors = [m for m in checks.run_checks() if m.id == "gallery.E008"]
+    assert len(errors) == 1 and errors[0].msg.startswith(f"{name}=-5")
+
+
+@pytest.mark.parametrize("name", ["TAG_SUGGESTION_THRESHOLD", "OCR_MIN_CONFIDENCE"])
+@pytest.mark.parametrize("value", [50.0, 1.5, -0.1, float("nan")])
+def test_a_probability_outside_0_to_1_is_an_error_at_start_up(settings, name, value):
+    """TAG_SUGGESTION_THRESHOLD=50 (meant as 50 %) started and no photo was ever suggested a tag, and
+    OCR_MIN_CONFIDENCE=50 dropped every line read ("None found" on a photo of a sign), both without a word."""
+    assert not [m for m in checks.run_checks() if m.id == "gallery.E009"]
+    setattr(settings, name, value)
+    errors = [m for m in checks.run_checks() if m.id == "gallery.E009"]
+    assert len(errors) == 1 and errors[0].msg.startswith(f"{name}={value}")
+
+
+@pytest.mark.parametrize("value", [0.0, 0.5, 1.0])
+def test_probabilities_from_0_to_1_pass(settings, value):
+    settings.TAG_SUGGESTION_THRESHOLD = settings.OCR_MIN_CONFIDENCE = value
+    assert not [m for m in checks.run_checks() if m.id == "gallery.E009"]

@@ -115,6 +115,7 @@ def _detail_context(request: HttpRequest, photo, form: PhotoEditForm | None = No
         "trash_days": settings.TRASH_DAYS,
         "form": form,
         "ocr_enabled": settings.OCR_ENABLED,  # whether a photo's text not read yet will be
+        "suggestions_enabled": settings.TAG_SUGGESTIONS_ENABLED,  # whether a photo not scored yet will be
     }
     if full_page:  # the corrections card: date taken, shift, place, rotation
         known = photo.taken_at_source != photo.DateSource.UPLOAD  # a scan's upload time is no start for its date

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
@@ -44,7 +45,8 @@ def _after(request: HttpRequest, photo_id: int, *, done: str = "", error: str = 
     """HTMX: the suggestions card again, with the photo's tags for an out-of-band swap; else back to the page."""
     photo = photo_get(user=request.user, photo_id=photo_id)  # fresh tags and suggestions
     if request.htmx:
-        context = {"photo": photo, "suggestion_note": done, "suggestion_error": error, "with_meta": True}
+        context = {"photo": photo, "suggestion_note": done, "suggestion_error": error, "with_meta": True,
+                   "suggestions_enabled": settings.TAG_SUGGESTIONS_ENABLED}
         return render(request, "gallery/photo_suggestions.html", context, status=422 if error else 200)
     if error:
         messages.error(request, error)

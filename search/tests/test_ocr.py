@@ -236,6 +236,37 @@ def _with_text(photo, text: str):
     return photo
 
 
+def test_with_ocr_off_nothing_offers_or_promises_to_read_text(ocr_settings, upload, client_for, alice,
+                                                              django_capture_on_commit_callbacks):
+    # With OCR_ENABLED off (no OCR worker runs), the photo page still offered "Read text" on a skipped or failed
+    # photo and answered "reload this page in a few seconds to see it", the index page "Read again", and
+    # `manage.py read_text` "Queued 2 photos for OCR": tasks nothing would ever run, the photo's row then gone.
+    from django.core.management import CommandError, call_command
+    from django.urls import reverse
+
+    skipped = upload(rendered(["SKIPPED"]), name="IMG_0001.jpg")
+    failed = upload(rendered(["FAILED"]), name="IMG_0002.jpg")
+    embed_photos(photo_ids=[skipped.pk, failed.pk])
+    Photo.objects.filter(pk=skipped.pk).update(ocr_status=Photo.OcrStatus.SKIPPED, ocr_reason="No text expected.")
+    Photo.objects.filter(pk=failed.pk).update(ocr_status=Photo.OcrStatus.FAILED, ocr_reason="Could not read: boom")
+    ocr_settings.OCR_ENABLED = False
+    ocr_queue(ocr_settings)  # (taken off the queue: what embedding queued while OCR was on)
+    client = client_for(alice)
+    for photo in (skipped, failed):
+        page = client.get(photo.get_absolute_url()).content.decode()
+        assert "Read text" not in page and "switched off" in page
+    with django_capture_on_commit_callbacks(execute=True):
+        page = client.post(f"/photos/{skipped.pk}/read-text/", follow=True).content.decode()
+        assert "switched off" in page and "reload this page" not in page
+        page = client.post(reverse("search:indexing_read_text"), follow=True).content.decode()
+        assert "switched off" in page and "Read them all again" not in page
+        with pytest.raises(CommandError, match="switched off"):
+            call_command("read_text")
+    assert ocr_queue(ocr_settings) == []
+    assert {p.pk: p.ocr_status for p in Photo.objects.filter(pk__in=[skipped.pk, failed.pk])} == {
+        skipped.pk: Photo.OcrStatus.SKIPPED, failed.pk: Photo.OcrStatus.FAILED}
+
+
 def test_a_photo_read_without_text_says_none_was_found(ocr_settings, upload, client_for, alice):
     # After "Read text", a photo where OCR found nothing lost its "Text in photo" row: read or not, nobody could tell.
     photo = _with_text(upload(rendered([], size=(320, 240), background="#6a4")), "")
@@ -258,6 +289,22 @@ def test_words_the_recogniser_ran_together_are_found_in_the_text_only(ocr_settin
     assert "text in photo: “BAKERYOPEN7AM”" in found.results[0].explanation.meta_fields
     assert tagged.pk not in [r.photo.pk for r in search(alice, "rain").results]  # tags are not searched inside
     assert [r.photo.pk for r in search(mallory, "bakery").results] == [theirs.pk]
+
+
+def test_a_web_address_or_e_mail_read_in_a_photo_is_found_as_typed(ocr_settings, upload, alice, mallory,
+                                                                    other_family):
+    # The text read in a photo is indexed as its words ("WWW EXAMPLE COM SHOP"), while PostgreSQL reads a typed
+    # "example.com" as one host name: a receipt or screenshot showing "www.example.com/shop" was found by "example"
+    # but not by "example.com", nor by the whole address typed exactly as it reads.
+    receipt = _with_text(upload(rendered(["A"]), name="IMG_0001.jpg"),
+                         "THANK YOU\nWWW.EXAMPLE.COM/SHOP\nhelp@example-store.co.uk")
+    other = _with_text(upload(rendered(["B"]), name="IMG_0002.jpg"), "COM\nEXAMPLE")  # the words, not as written
+    theirs = _with_text(upload(rendered(["C"]), target_family=other_family, user=mallory, name="IMG_0003.jpg"),
+                        "www.example.com")
+    for query in ("example.com", "www.example.com/shop", "WWW.EXAMPLE.COM", "help@example-store.co.uk"):
+        found = [r.photo.pk for r in search(alice, query).results]
+        assert found == [receipt.pk], (query, found)  # (never the other family's, nor the words apart)
+    assert other.pk in [r.photo.pk for r in search(alice, "example").results]
 
 
 def test_serve_starts_the_ocr_worker_only_when_ocr_is_on(settings):
@@ -283,3 +330,7 @@ def test_a_shape_read_as_a_symbol_is_no_text():
 
     assert read_text(draw_shape("red", "square", size=600, rng=random.Random(1))) == ""
     assert read_text(draw_shape("red", "triangle", size=600, rng=random.Random(10))) == ""
+    # Squares are also read as "口" (the CJK character for "mouth", a letter to isalnum()), with confidence 0.6-0.8:
+    # a photo of a red square said "Text in photo: 口".
+    for colour, seed in (("red", 7), ("purple", 4), ("blue", 8)):
+        assert read_text(draw_shape(colour, "square", size=640, rng=random.Random(seed))) == "", (colour, seed)

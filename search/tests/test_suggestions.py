@@ -150,6 +150,25 @@ def test_the_sweep_scores_embedded_photos_the_active_model_has_not_scored(embedd
     assert "red" in open_suggestions(photo) and photo.suggestions_model == toy_model
 
 
+def test_with_suggestions_off_nothing_waits_for_them(embedded, settings, client_for, alice):
+    # With TAG_SUGGESTIONS_ENABLED off, an indexed photo's page said "Suggestions appear once the photo is indexed."
+    # beside "Search index: Ready", and the Index page counted "tag suggestions: 0 of 1 indexed" as work to come,
+    # asking for its status every 2 s for ever.
+    from django.urls import reverse
+
+    settings.TAG_SUGGESTIONS_ENABLED = False
+    photo = embedded("red", "circle")
+    client = client_for(alice)
+    page = client.get(photo.get_absolute_url()).content.decode()
+    assert "Suggestions appear once" not in page and 'id="tag-suggestions"' not in page
+    index = client.get(reverse("search:indexing")).content.decode()
+    assert "tag suggestions: switched off" in index and "0 of 1 indexed" not in index
+    assert "every 2s" not in index
+    settings.TAG_SUGGESTIONS_ENABLED = True  # (the same photo, before its scoring: it says they are to come)
+    assert "Suggestions appear once" in client.get(photo.get_absolute_url()).content.decode()
+    assert "every 2s" in client.get(reverse("search:indexing")).content.decode()
+
+
 def test_the_family_switching_search_model_rescores_it_in_the_background(
         embedded, other_model, settings, django_capture_on_commit_callbacks):
     from search.embedder import reset_embedder

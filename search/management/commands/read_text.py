@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from django.core.management.base import BaseCommand
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
 from gallery.management.families import family_from_option
 from gallery.models import Photo
-from search.ocr import photos_text_request
+from search.ocr import OCR_OFF, photos_text_request
 
 
 class Command(BaseCommand):
@@ -19,6 +20,8 @@ class Command(BaseCommand):
         parser.add_argument("--all", action="store_true", help="read every embedded photo again")
 
     def handle(self, *args, family=None, all=False, **options):
+        if not settings.OCR_ENABLED:
+            raise CommandError(OCR_OFF)
         photos = Photo.objects.filter(status=Photo.Status.READY)
         if family is not None:
             photos = photos.filter(family=family_from_option(family))
