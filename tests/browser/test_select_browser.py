@@ -433,8 +433,8 @@ def test_search_results_of_favourites_only_let_go_of_unfavourited_photos(live_se
 @pytest.mark.django_db(transaction=True)
 def test_a_tags_photos_let_go_of_those_the_bar_took_the_tag_off(live_server, browser, artifacts, toy_model):
     """"Photos tagged “beach”" kept the photos whose beach tag the bar had just removed, as if they still matched, and
-    "Hendersons (3)" went on counting them; so did search results filtered by that tag. They leave now, and the count
-    follows; removing another tag leaves them where they are."""
+    "Hendersons (3)" went on counting them; so did search results filtered by that tag, and a smart album whose saved
+    search names it. They leave now, and the count follows; removing another tag leaves them where they are."""
     from gallery.models import PhotoTag
     from gallery.services import photo_tags_add
 
@@ -479,5 +479,18 @@ def test_a_tags_photos_let_go_of_those_the_bar_took_the_tag_off(live_server, bro
     page.wait_for_function(f"() => ({BOXES})().length === 1")
     assert page.evaluate(BOXES) == [photos[0].pk]
     page.screenshot(path=artifacts / "select-search-tag-let-go-phone.png")
+
+    # A smart album whose saved search names the tag: the same.
+    photo_tags_add(photo=photos[3], names=["beach"], source=PhotoTag.Source.MEMBER)
+    smart = album_create(user=album.created_by, family=album.family, name="Beach circles",
+                         search={"q": "circle", "tag": "Beach", "min_score": 0.05})
+    page.goto(live_server.url + smart.get_absolute_url())
+    page.wait_for_selector(_box(photos[3]), state="attached")
+    assert sorted(page.evaluate(BOXES)) == sorted([photos[0].pk, photos[3].pk])
+    page.check(_box(photos[0]), force=True)
+    page.fill("#bulk-form input[name=tags]", "beach")
+    page.get_by_role("button", name="Remove tags").click()
+    page.wait_for_function(f"() => ({BOXES})().length === 1")
+    assert page.evaluate(BOXES) == [photos[3].pk]
     assert page.js_errors == []
     context.close()
