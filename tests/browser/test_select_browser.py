@@ -494,3 +494,27 @@ def test_a_tags_photos_let_go_of_those_the_bar_took_the_tag_off(live_server, bro
     assert page.evaluate(BOXES) == [photos[3].pk]
     assert page.js_errors == []
     context.close()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_search_results_count_off_the_photos_the_bar_took_off(live_server, browser, artifacts, toy_model):
+    """Search results let go of the photos the bar moved to the trash, but "2 photos for “circle”" above them stayed
+    at 2, where an album's "N photos" and the timeline's family counts followed. It counts them off now."""
+    photos, foreign, album = _gallery(count=4)
+    run_queued_tasks()
+    summary = "() => document.querySelector('#results .summary').textContent"
+    context, page = new_page(browser, **DESKTOP)
+    sign_in(page, live_server, "grandma")
+    page.on("dialog", lambda dialog: dialog.accept())
+    page.goto(live_server.url + "/search/?q=circle")
+    page.wait_for_selector("#results .result")
+    assert sorted(page.evaluate(BOXES)) == sorted([photos[0].pk, photos[3].pk])
+    assert page.evaluate(summary).startswith("2 photos for “circle”")
+    page.locator(f"#photo-{photos[3].pk}").hover()
+    page.check(_box(photos[3]))
+    page.get_by_role("button", name="Move to trash").click()
+    page.wait_for_function(f"() => ({BOXES})().length === 1")
+    page.wait_for_function(f"() => ({summary})().startsWith('1 photo for “circle”')")
+    page.screenshot(path=artifacts / "select-search-count-off-desktop.png")
+    assert page.js_errors == []
+    context.close()
