@@ -223,6 +223,26 @@ def test_a_shared_smart_album_shows_only_its_familys_matches(family, alice, othe
     assert visitor.get(reverse("shared_thumbnail", args=[token, theirs.pk])).status_code == 404
 
 
+def test_a_photo_no_longer_in_a_working_link_says_so_to_the_visitor_not_the_members_404(album, alice, photos):
+    """A photo taken out of the album (or trashed) while a visitor had its page open, a step of the viewer onto it, a
+    link to it passed on: with the link still working, its page was the members' 404 ("Sign in", "not in any of
+    your families", "Back to the photos" of a timeline the visitor can't see). It says the photo is not (or no
+    longer) in the shared album, with the way back to it; as missing as any other id, the page is the same for
+    both."""
+    from gallery.album_services import album_remove_photos
+
+    _, token = _share(album, alice)
+    album_remove_photos(user=alice, album=album, photo_ids=[photos[0].pk])
+    visitor = Client()
+    for photo_id in (photos[0].pk, photos[2].pk, 2**31):  # taken out, never in, no photo at all
+        response = visitor.get(reverse("shared_photo", args=[token, photo_id]))
+        body = response.content.decode()
+        assert response.status_code == 404
+        assert "not in this shared album" in body and reverse("shared_album", args=[token]) in body
+        assert "families" not in body and "Sign in" not in body and "Smith" not in body
+        assert "taken out of “Wedding”" in body  # the same words for all three: no oracle
+
+
 def test_a_photo_moved_to_the_trash_is_gone_from_the_link(album, alice, photos):
     from gallery.trash_services import photos_trash
 
