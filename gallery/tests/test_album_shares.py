@@ -65,6 +65,23 @@ def test_a_visitor_sees_the_album_and_nothing_of_the_family(album, alice, bob, p
     assert visitor.get(photos[0].thumbnail_url).status_code == 302
 
 
+def test_a_visitors_photos_are_named_by_their_number_not_the_stored_files_hash(album, alice, photos):
+    """The thumbnail and the large photo a visitor's browser shows were named (Content-Disposition, "Save image as")
+    after the stored file: the SHA-256 of the original's bytes, through a link that shares no original. They are
+    photo-<id>.jpg, as a downloaded original is photo-<id>.<ext>."""
+    from gallery.models import Photo
+
+    _, token = _share(album, alice)
+    photo = Photo.objects.get(pk=photos[0].pk)
+    visitor = Client()
+    for name in ("shared_thumbnail", "shared_display"):
+        response = visitor.get(reverse(name, args=[token, photo.pk]))
+        assert response.status_code == 200
+        disposition = response.get("Content-Disposition", "")
+        assert photo.sha256 not in disposition, name
+        assert disposition.startswith("inline") and f"photo-{photo.pk}.jpg" in disposition, name
+
+
 def test_originals_only_when_the_link_allows_them(album, alice, photos):
     _, closed = _share(album, alice)
     _, open_ = _share(album, alice, allow_download=True)

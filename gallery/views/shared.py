@@ -154,13 +154,15 @@ def shared_photo(request: HttpRequest, share: AlbumShare, token: str, photo_id: 
 @require_GET
 @shared(MEDIA)
 def shared_thumbnail(request: HttpRequest, share: AlbumShare, token: str, photo_id: int) -> HttpResponse:
-    return serve_file(share_photo_get(share=share, photo_id=photo_id).thumbnail, content_type="image/jpeg")
+    # Named by its number: the stored file's name is the original's hash, which the link does not share.
+    return serve_file(share_photo_get(share=share, photo_id=photo_id).thumbnail, content_type="image/jpeg",
+                      download_name=f"photo-{photo_id}.jpg", inline=True)
 
 
 @require_GET
 @shared(MEDIA)
 def shared_display(request: HttpRequest, share: AlbumShare, token: str, photo_id: int) -> HttpResponse:
-    return display_response(share_photo_get(share=share, photo_id=photo_id))
+    return display_response(share_photo_get(share=share, photo_id=photo_id), numbered=True)
 
 
 @require_GET
