@@ -65,6 +65,23 @@ def test_a_visitor_sees_the_album_and_nothing_of_the_family(album, alice, bob, p
     assert visitor.get(photos[0].thumbnail_url).status_code == 302
 
 
+def test_a_visitors_photos_are_named_by_their_number_not_the_stored_files_hash(album, alice, photos):
+    """The thumbnail and the large photo a visitor's browser shows were named (Content-Disposition, "Save image as")
+    after the stored file: the SHA-256 of the original's bytes, through a link that shares no original. They are
+    photo-<id>.jpg, as a downloaded original is photo-<id>.<ext>."""
+    from gallery.models import Photo
+
+    _, token = _share(album, alice)
+    photo = Photo.objects.get(pk=photos[0].pk)
+    visitor = Client()
+    for name in ("shared_thumbnail", "shared_display"):
+        response = visitor.get(reverse(name, args=[token, photo.pk]))
+        assert response.status_code == 200
+        disposition = response.get("Content-Disposition", "")
+        assert photo.sha256 not in disposition, name
+        assert disposition.startswith("inline") and f"photo-{photo.pk}.jpg" in disposition, name
+
+
 def test_originals_only_when_the_link_allows_them(album, alice, photos):
     _, closed = _share(album, alice)
     _, open_ = _share(album, alice, allow_download=True)
@@ -221,6 +238,26 @@ def test_a_shared_smart_album_shows_only_its_familys_matches(family, alice, othe
     shown = {int(pk) for pk in re.findall(r"/shared/[^/]+/photos/(\d+)/", body)}
     assert photos[2].pk in shown and theirs.pk not in shown
     assert visitor.get(reverse("shared_thumbnail", args=[token, theirs.pk])).status_code == 404
+
+
+def test_a_photo_no_longer_in_a_working_link_says_so_to_the_visitor_not_the_members_404(album, alice, photos):
+    """A photo taken out of the album (or trashed) while a visitor had its page open, a step of the viewer onto it, a
+    link to it passed on: with the link still working, its page was the members' 404 ("Sign in", "not in any of
+    your families", "Back to the photos" of a timeline the visitor can't see). It says the photo is not (or no
+    longer) in the shared album, with the way back to it; as missing as any other id, the page is the same for
+    both."""
+    from gallery.album_services import album_remove_photos
+
+    _, token = _share(album, alice)
+    album_remove_photos(user=alice, album=album, photo_ids=[photos[0].pk])
+    visitor = Client()
+    for photo_id in (photos[0].pk, photos[2].pk, 2**31):  # taken out, never in, no photo at all
+        response = visitor.get(reverse("shared_photo", args=[token, photo_id]))
+        body = response.content.decode()
+        assert response.status_code == 404
+        assert "not in this shared album" in body and reverse("shared_album", args=[token]) in body
+        assert "families" not in body and "Sign in" not in body and "Smith" not in body
+        assert "taken out of “Wedding”" in body  # the same words for all three: no oracle
 
 
 def test_a_photo_moved_to_the_trash_is_gone_from_the_link(album, alice, photos):

@@ -307,6 +307,22 @@ def test_bulk_page_htmx_answers_the_status_line_and_names_the_photos_done(client
                                                                 "remove": False}}
 
 
+def test_bulk_remove_tags_names_the_tags_taken_off_for_a_list_of_one_tag(client_for, family, alice):
+    """The photos of "Photos tagged “beach”" whose beach tag the bar took off stayed on that list, as if they still
+    matched: the event now names the tags taken off (as stored, lower-cased), so the list of one of them lets go of
+    those photos (static/js/select.js, data-select-removes-tag)."""
+    photo = photo_factory(family=family, user=alice)
+    photo_tags_add(photo=photo, names=["Beach"], source=PhotoTag.Source.MEMBER, user=alice)
+
+    response = client_for(alice).post(reverse("gallery:photos_bulk"),
+                                      {"action": "remove_tags", "photos": [photo.pk], "tags": " BEACH ,  sun  set"},
+                                      headers={"HX-Request": "true"})
+
+    assert tag_names(photo) == []
+    assert json.loads(response["HX-Trigger"]) == {"bulk-done": {"action": "remove_tags", "ok": [photo.pk],
+                                                                "remove": False, "tags": ["beach", "sun set"]}}
+
+
 @pytest.mark.parametrize("data, message", [
     ({"action": "add_tags", "tags": "x"}, "Select at least one photo."),
     ({"action": "add_tags", "photos": ["1"], "tags": ""}, "Type at least one tag."),

@@ -19,7 +19,7 @@ from gallery.bulk import BULK_ACTIONS, BULK_MAX_PHOTOS, BulkResult, bulk_albums,
 from gallery.downloads import photos_for_download, zip_response
 from gallery.models import Photo
 from gallery.selectors import tag_list
-from gallery.services import parse_tags
+from gallery.services import parse_tags, tags_clean
 from gallery.views import redirect_back
 
 
@@ -80,11 +80,12 @@ def photos_bulk(request: HttpRequest) -> HttpResponse:
     done (the page's script unticks them, and takes them off the grid after "Move to trash"); a plain post gets a
     message and goes back to the page."""
     action = request.POST.get("action", "")
+    tags = parse_tags(request.POST.get("tags", ""))
     # "Add to album" takes the album picked in the bar, "Take out of this album" the album of the page.
     album = request.POST.get("from_album") if action == "remove_from_album" else request.POST.get("album")
     try:
         results = photos_bulk_apply(user=request.user, action=action, photo_ids=request.POST.getlist("photos"),
-                                    tags=parse_tags(request.POST.get("tags", "")),
+                                    tags=tags,
                                     album_id=_album_id(album),
                                     seconds=_shift_seconds(request.POST.get("shift_amount"),
                                                            request.POST.get("shift_unit")))
@@ -100,9 +101,13 @@ def photos_bulk(request: HttpRequest) -> HttpResponse:
     if action in HEART_ACTIONS and done:  # the hearts of the photos done, swapped in out of band
         context.update(hearts=Photo.objects.filter(pk__in=done).only("pk", "title", "original_filename"),
                        hearts_on=HEART_ACTIONS[action])
+    detail = {"action": action, "ok": done, "remove": action in REMOVES_FROM_LIST}
+    if action == "remove_tags" and done:
+        # The tags taken off, as stored and lower-cased: a list of one of them (data-select-removes-tag) lets go of
+        # the photos done, which match it no longer.
+        detail["tags"] = [name.lower() for name in tags_clean(tags)]
     response = render(request, "gallery/_select_bar.html#bulk-status", context)
-    response["HX-Trigger"] = json.dumps({"bulk-done": {"action": action, "ok": done,
-                                                       "remove": action in REMOVES_FROM_LIST}})
+    response["HX-Trigger"] = json.dumps({"bulk-done": detail})
     return response
 
 

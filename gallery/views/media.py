@@ -15,7 +15,7 @@ from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.views.decorators.http import require_GET
 from rest_framework.exceptions import AuthenticationFailed
 
-from gallery.downloads import download_name
+from gallery.downloads import download_name, numbered_name
 from gallery.files import StorageUnavailable, stored_open
 from gallery.models import Photo
 from gallery.selectors import photo_get
@@ -62,20 +62,26 @@ def photo_display(request: HttpRequest, photo_id: int) -> HttpResponse:
     return display_response(photo)
 
 
-def display_response(photo) -> HttpResponse:
+def display_response(photo, *, numbered: bool = False) -> HttpResponse:
     """What shows `photo` large: its display rendition, else its original when browsers show that format, else its
     thumbnail (the caller has checked who may see it). A display rendition missing from storage (lost, a restore
-    without it) is forgotten, so the sweep makes it again, and the photo shown from the rest meanwhile."""
+    without it) is forgotten, so the sweep makes it again, and the photo shown from the rest meanwhile. `numbered`:
+    offered to save as photo-<id>.<ext> (a share link's visitor), not as the stored file (the original's hash)."""
+    def named(jpeg: bool = True) -> dict:
+        if not numbered:
+            return {}
+        return {"download_name": f"photo-{photo.pk}.jpg" if jpeg else numbered_name(photo), "inline": True}
+
     if photo.display:
         try:
-            return serve_file(photo.display, content_type="image/jpeg")
+            return serve_file(photo.display, content_type="image/jpeg", **named())
         except Http404:
             logger.warning("photo %s: display rendition %s is missing from storage; the sweep will make it again",
                            photo.pk, photo.display.name)
             Photo.all_objects.filter(pk=photo.pk, display=photo.display.name).update(display="")
     if photo.mime_type in BROWSER_TYPES:
-        return serve_file(photo.original, content_type=photo.mime_type)
-    return serve_file(photo.thumbnail, content_type="image/jpeg")
+        return serve_file(photo.original, content_type=photo.mime_type, **named(jpeg=False))
+    return serve_file(photo.thumbnail, content_type="image/jpeg", **named())
 
 
 @require_GET

@@ -134,7 +134,13 @@ def shared_album(request: HttpRequest, share: AlbumShare, token: str) -> HttpRes
 @shared(PAGE)
 def shared_photo(request: HttpRequest, share: AlbumShare, token: str, photo_id: int) -> HttpResponse:
     """One photo of the shared album, with the previous and next ones."""
-    photo = share_photo_get(share=share, photo_id=photo_id)
+    try:
+        photo = share_photo_get(share=share, photo_id=photo_id)
+    except Http404:
+        # Taken out or trashed while the visitor looked (a step of the viewer lands here whole), or never in it: said
+        # on the link's own page, with the way back, not by the members' 404 (of families, a timeline, signing in).
+        return render(request, "gallery/shared_gone.html", {"photo_missing": True, "album": share.album,
+                                                             "token": token}, status=404)
     ids = share_photo_ids(share=share)
     index = ids.index(photo.pk) if photo.pk in ids else 0
     return render(request, "gallery/shared_photo.html", {
@@ -148,13 +154,15 @@ def shared_photo(request: HttpRequest, share: AlbumShare, token: str, photo_id: 
 @require_GET
 @shared(MEDIA)
 def shared_thumbnail(request: HttpRequest, share: AlbumShare, token: str, photo_id: int) -> HttpResponse:
-    return serve_file(share_photo_get(share=share, photo_id=photo_id).thumbnail, content_type="image/jpeg")
+    # Named by its number: the stored file's name is the original's hash, which the link does not share.
+    return serve_file(share_photo_get(share=share, photo_id=photo_id).thumbnail, content_type="image/jpeg",
+                      download_name=f"photo-{photo_id}.jpg", inline=True)
 
 
 @require_GET
 @shared(MEDIA)
 def shared_display(request: HttpRequest, share: AlbumShare, token: str, photo_id: int) -> HttpResponse:
-    return display_response(share_photo_get(share=share, photo_id=photo_id))
+    return display_response(share_photo_get(share=share, photo_id=photo_id), numbered=True)
 
 
 @require_GET

@@ -11,7 +11,8 @@
 //    opening the photo (Ctrl/Cmd-click still opens it).
 //  - After an action the server's `bulk-done` event names the photos done: they are unticked, and after "Move to
 //    trash" (and "Restore" on the trash page, "Take out of this album", or an action the bar or the list shown names
-//    in data-select-removes: "Unfavourite" on the favourites, timeline or search results) taken off the grid, the
+//    in data-select-removes: "Unfavourite" on the favourites, timeline or search results; "Remove tags" of the tag a
+//    timeline or search results are filtered by, data-select-removes-tag) taken off the grid, the
 //    page's "N photos" counting them off.
 // Without this script the boxes are plain checkboxes of a plain form at the foot of the page.
 (function () {
@@ -195,11 +196,14 @@
     const done = new Set((detail.ok || []).map(String));
     // Off every list (the trash, out of the album), or off this page's (unfavourited on the favourites).
     // The list on the page names them (data-select-removes: the favourites timeline, search results swapped in with
-    // "Favourites only" ticked).
+    // "Favourites only" ticked, and "Remove tags" on a tag's timeline or results).
+    // A list of one tag's photos (data-select-removes-tag) names the tag: only its removal takes them off.
     const form = bar();
-    const removes = Array.from(document.querySelectorAll("[data-select-removes]"))
-      .flatMap((el) => el.dataset.selectRemoves.split(" "));
-    const remove = detail.remove || removes.includes(detail.action);
+    const key = (name) => name.trim().replace(/\s+/g, " ").toLowerCase();
+    const removedTags = (detail.tags || []).map(key);
+    const remove = detail.remove || Array.from(document.querySelectorAll("[data-select-removes]")).some((el) =>
+      el.dataset.selectRemoves.split(" ").includes(detail.action)
+      && (el.dataset.selectRemovesTag === undefined || removedTags.includes(key(el.dataset.selectRemovesTag))));
     const removed = []; // the family of each photo taken off
     boxes().forEach((box) => {
       if (!done.has(box.value)) return;

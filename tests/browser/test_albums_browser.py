@@ -329,3 +329,34 @@ def test_upload_into_an_album_from_its_page_offering_only_its_familys_albums(liv
     assert len(album_photo_ids(album=garden)) == 2
     assert page.js_errors == []
     context.close()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_pickers_sticky_button_stays_above_the_tiles_scrolled_under_it(live_server, browser, artifacts):
+    """On "Add photos" at 390 px, the boxes of the tiles scrolled under the sticky "Add to album" bar were drawn over
+    it (they sit a layer up in their tile), so a tap on the button's left edge ticked a hidden photo instead of adding
+    the ticked ones. The bar is on top now, wherever the page is scrolled."""
+    from gallery.album_services import album_create
+
+    family, grandma = _family()
+    for n in range(12):
+        _store(family, grandma, ["red", "blue", "green"][n % 3], "square", n)
+    album = album_create(user=grandma, family=family, name="Garden")
+    context, page = new_page(browser, **PHONE)
+    sign_in(page, live_server, "grandma")
+    page.goto(live_server.url + f"/albums/{album.pk}/add/")
+    covered = """() => {
+      const bar = document.querySelector('.sticky-actions').getBoundingClientRect();
+      return Array.from(document.querySelectorAll('.album-pick input')).map((box) => box.getBoundingClientRect())
+        .filter((r) => r.top >= bar.top && r.bottom <= bar.bottom)
+        .map((r) => document.elementFromPoint(r.left + r.width / 2, r.top + r.height / 2).closest('.sticky-actions') !== null);
+    }"""
+    seen = []
+    for _ in range(40):
+        seen += page.evaluate(covered)
+        page.mouse.wheel(0, 37)
+        page.wait_for_timeout(30)
+    page.screenshot(path=artifacts / "albums-mobile-add-scrolled.png")
+    assert seen and all(seen), "a tile's box under the sticky bar is drawn over it"
+    assert page.js_errors == []
+    context.close()

@@ -239,3 +239,30 @@ def test_upload_results_naming_a_photo_with_a_long_title_fit_the_page(live_serve
     _check(page, width, "upload-duplicate-long-title", artifacts, "mobile" if width == PHONE_WIDTH else "desktop")
     assert page.js_errors == []
     context.close()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_explore_lists_the_rest_by_name_in_finger_sized_rows(live_server, browser, artifacts):
+    """Explore shows 24 tiles of a kind and lists the rest by name behind "N more tags": at 390 px that summary was
+    23 px tall and each name a 19 px line, under the 40 px a finger needs (the rule of every page here). They are
+    finger-sized now, and nothing sticks out."""
+    from gallery.services import photo_tags_add
+    from gallery.models import PhotoTag
+
+    family = FamilyFactory(name="Hendersons")
+    grandma = UserFactory(username="grandma")
+    MembershipFactory(family=family, user=grandma, role=Membership.Role.ADMIN)
+    photo = _add_shape(family, grandma, "red", "circle", seed=1)
+    photo_tags_add(photo=photo, names=[f"cousin {n:02d} from the lake house" for n in range(30)],
+                   source=PhotoTag.Source.MEMBER)
+    context, page = _signed_in_page(browser, live_server, PHONE)
+    page.goto(live_server.url + "/explore/")
+    rest = page.locator("details.explore-rest > summary")
+    assert rest.inner_text().strip() == "6 more tags"
+    rest.tap()
+    names = page.locator("details.explore-rest[open] li a")
+    assert names.count() == 6
+    _check(page, PHONE_WIDTH, "explore-rest", artifacts, "mobile")
+    assert min(names.nth(n).bounding_box()["height"] for n in range(6)) >= 40
+    assert page.js_errors == []
+    context.close()

@@ -428,3 +428,93 @@ def test_search_results_of_favourites_only_let_go_of_unfavourited_photos(live_se
     assert page.evaluate(BOXES) == [photos[0].pk]
     assert page.js_errors == []
     context.close()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_tags_photos_let_go_of_those_the_bar_took_the_tag_off(live_server, browser, artifacts, toy_model):
+    """"Photos tagged “beach”" kept the photos whose beach tag the bar had just removed, as if they still matched, and
+    "Hendersons (3)" went on counting them; so did search results filtered by that tag, and a smart album whose saved
+    search names it. They leave now, and the count follows; removing another tag leaves them where they are."""
+    from gallery.models import PhotoTag
+    from gallery.services import photo_tags_add
+
+    photos, foreign, album = _gallery(count=4)
+    run_queued_tasks()
+    beach = [photos[0], photos[1], photos[3]]
+    for photo in beach:
+        photo_tags_add(photo=photo, names=["Beach", "sea"], source=PhotoTag.Source.MEMBER)
+    option = "() => document.querySelector('select[name=family] option[data-list-family]').textContent.trim()"
+
+    context, page = new_page(browser, **DESKTOP)
+    sign_in(page, live_server, "grandma")
+    page.goto(live_server.url + "/?tag=beach")
+    assert page.evaluate(BOXES) == [p.pk for p in beach]
+    assert page.evaluate(option) == "Hendersons (3)"
+    page.locator(f"#photo-{photos[0].pk}").hover()
+    page.check(_box(photos[0]))
+    page.fill("#bulk-form input[name=tags]", "sea")
+    page.get_by_role("button", name="Remove tags").click()
+    page.wait_for_function("() => /Tags removed from 1 photo/.test(document.querySelector('#bulk-status').textContent)")
+    assert page.evaluate(BOXES) == [p.pk for p in beach]  # another tag: it still matches
+    page.check(_box(photos[0]))
+    page.check(_box(photos[1]))
+    page.fill("#bulk-form input[name=tags]", "BEACH")
+    page.get_by_role("button", name="Remove tags").click()
+    page.wait_for_function(f"() => ({BOXES})().length === 1")
+    assert page.evaluate(BOXES) == [photos[3].pk]
+    assert page.evaluate(option) == "Hendersons (1)"
+    page.screenshot(path=artifacts / "select-tag-let-go-desktop.png")
+    assert page.js_errors == []
+    context.close()
+
+    photo_tags_add(photo=photos[0], names=["beach"], source=PhotoTag.Source.MEMBER)
+    context, page = new_page(browser, **PHONE)
+    sign_in(page, live_server, "grandma")
+    page.goto(live_server.url + "/search/?q=circle&tag=beach")
+    page.wait_for_selector("#results .result")
+    assert sorted(page.evaluate(BOXES)) == sorted([photos[0].pk, photos[3].pk])  # the two beach circles
+    page.check(_box(photos[3]), force=True)
+    page.fill("#bulk-form input[name=tags]", "beach")
+    page.get_by_role("button", name="Remove tags").click()
+    page.wait_for_function(f"() => ({BOXES})().length === 1")
+    assert page.evaluate(BOXES) == [photos[0].pk]
+    page.screenshot(path=artifacts / "select-search-tag-let-go-phone.png")
+
+    # A smart album whose saved search names the tag: the same.
+    photo_tags_add(photo=photos[3], names=["beach"], source=PhotoTag.Source.MEMBER)
+    smart = album_create(user=album.created_by, family=album.family, name="Beach circles",
+                         search={"q": "circle", "tag": "Beach", "min_score": 0.05})
+    page.goto(live_server.url + smart.get_absolute_url())
+    page.wait_for_selector(_box(photos[3]), state="attached")
+    assert sorted(page.evaluate(BOXES)) == sorted([photos[0].pk, photos[3].pk])
+    page.check(_box(photos[0]), force=True)
+    page.fill("#bulk-form input[name=tags]", "beach")
+    page.get_by_role("button", name="Remove tags").click()
+    page.wait_for_function(f"() => ({BOXES})().length === 1")
+    assert page.evaluate(BOXES) == [photos[3].pk]
+    assert page.js_errors == []
+    context.close()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_search_results_count_off_the_photos_the_bar_took_off(live_server, browser, artifacts, toy_model):
+    """Search results let go of the photos the bar moved to the trash, but "2 photos for “circle”" above them stayed
+    at 2, where an album's "N photos" and the timeline's family counts followed. It counts them off now."""
+    photos, foreign, album = _gallery(count=4)
+    run_queued_tasks()
+    summary = "() => document.querySelector('#results .summary').textContent"
+    context, page = new_page(browser, **DESKTOP)
+    sign_in(page, live_server, "grandma")
+    page.on("dialog", lambda dialog: dialog.accept())
+    page.goto(live_server.url + "/search/?q=circle")
+    page.wait_for_selector("#results .result")
+    assert sorted(page.evaluate(BOXES)) == sorted([photos[0].pk, photos[3].pk])
+    assert page.evaluate(summary).startswith("2 photos for “circle”")
+    page.locator(f"#photo-{photos[3].pk}").hover()
+    page.check(_box(photos[3]))
+    page.get_by_role("button", name="Move to trash").click()
+    page.wait_for_function(f"() => ({BOXES})().length === 1")
+    page.wait_for_function(f"() => ({summary})().startsWith('1 photo for “circle”')")
+    page.screenshot(path=artifacts / "select-search-count-off-desktop.png")
+    assert page.js_errors == []
+    context.close()
