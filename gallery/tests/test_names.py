@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Permission
 from django.core.exceptions import ValidationError
 from django.core.management import CommandError, call_command
 from django.test import Client
@@ -166,3 +167,23 @@ def test_an_empty_family_option_is_no_family_not_every_family(command, settings)
     FamilyFactory(name="Millers")
     with pytest.raises(CommandError, match="No family called “”"):
         call_command(*command, "--family", "")
+
+
+def test_the_admin_names_a_family_by_the_rules_of_the_family_page():
+    """The admin's family form saved the name as typed: a tab stayed in it (every other path makes it a space), and
+    a family admin (made staff) could give one of their families the name of another of theirs, which the family
+    page refuses, so their family pickers showed two alike."""
+    sam = UserFactory(username="sam", is_staff=True)
+    sam.user_permissions.set(Permission.objects.filter(content_type__app_label="gallery"))
+    home, cabin = family_create(name="Home", admin=sam), family_create(name="Cabin", admin=sam)
+    client = Client()
+    client.force_login(sam)
+    url = reverse("admin:gallery_family_change", args=[cabin.pk])
+    form = {"memberships-TOTAL_FORMS": "0", "memberships-INITIAL_FORMS": "0"}
+
+    response = client.post(url, {**form, "name": "HOME"})
+
+    assert response.status_code == 200 and "You already have a family called “HOME”" in response.content.decode()
+    assert Family.objects.get(pk=cabin.pk).name == "Cabin"
+    assert client.post(url, {**form, "name": "Lake\tcabin"}).status_code == 302
+    assert Family.objects.get(pk=cabin.pk).name == "Lake cabin" and Family.objects.get(pk=home.pk).name == "Home"
