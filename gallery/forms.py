@@ -55,7 +55,10 @@ class UsernameField(forms.CharField):
         from gallery.services import username_validate
 
         kwargs.setdefault("help_text", "Letters, digits and @ . + - _ only.")
-        super().__init__(max_length=150, validators=[username_validate], **kwargs)
+        super().__init__(max_length=150, **kwargs)
+        # max_length for the input's maxlength; the check is username_validate's own (the model field's length is
+        # one of its rules), so a name too long is said once.
+        self.validators = [*(v for v in self.validators if not isinstance(v, MaxLengthValidator)), username_validate]
 
 
 class FirstAdminForm(NewPasswordMixin, forms.Form):

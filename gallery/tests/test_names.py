@@ -43,6 +43,8 @@ def test_the_first_run_page_refuses_a_bad_username_on_the_form(client, username)
     page = response.content.decode()
     assert response.status_code == 200
     assert "Enter a valid username" in page or "at most 150 characters" in page
+    # Said once: the field's own length check and Django's rules for usernames both counted the characters.
+    assert page.count("Enter a valid username") + page.count("at most 150 characters") == 1
     assert not User.objects.exists() and not Family.objects.exists()
 
 
