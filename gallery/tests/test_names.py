@@ -3,6 +3,8 @@ person's own families must be told apart), and nothing tells a family admin whic
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Permission
@@ -189,3 +191,21 @@ def test_the_admin_names_a_family_by_the_rules_of_the_family_page():
     assert Family.objects.get(pk=cabin.pk).name == "Cabin"
     assert client.post(url, {**form, "name": "Lake\tcabin"}).status_code == 302
     assert Family.objects.get(pk=cabin.pk).name == "Lake cabin" and Family.objects.get(pk=home.pk).name == "Home"
+
+
+def test_the_pages_that_make_an_account_keep_a_phone_from_capitalising_the_username(client):
+    """Usernames sign in as typed (Django's sign-in compares them exactly), and the sign-in page's input keeps a
+    phone's keyboard from capitalising the first letter. The first-run and invitation pages' inputs did not: an
+    account made on a phone was "Grandma", and "grandma" typed on the sign-in page failed, towards the lockout."""
+    from gallery.account_services import invite_create
+
+    first_run = client.get(reverse("setup")).content.decode()  # while nobody has signed up
+    alice = UserFactory(username="alice")
+    family = family_create(name="Smiths", admin=alice)
+    key = invite_create(family=family, created_by=alice).token
+    invite = client.get(reverse("invite", args=[key])).content.decode()
+
+    for page in (first_run, invite):
+        username = re.search(r'<input[^>]*name="username"[^>]*>', page).group(0)
+        assert 'autocapitalize="none"' in username and 'autocomplete="username"' in username
+        assert len(re.findall(r'<input[^>]*autocomplete="new-password"[^>]*>', page)) == 2
