@@ -58,6 +58,8 @@ class FamilyAwareUserAdmin(FamilyScopedAdmin, UserAdmin):
     Staff without superuser see the people of their own families, and change no account here: passwords are
     set by their owner, or by a family admin on the family page under the family rule."""
 
+    change_roles = ()  # as scope_q says: no account is changed here but by superusers
+
     def scope_q(self, request, *, changing: bool = False) -> Q:
         return Q(pk__in=[]) if changing else Q(pk__in=people_of(request.user).values("pk"))
 
