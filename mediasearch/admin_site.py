@@ -7,6 +7,23 @@ from django.contrib import admin
 from django.contrib.admin.apps import AdminConfig
 
 
+class SelectedIdsChecked:
+    """An action's selected rows as ids: values that are no id of the model (not a number, "１", past bigint) select
+    nothing, as a missing row would. Django filters the list by them as they came, and a non-number was a 500."""
+
+    def response_action(self, request, queryset):
+        from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
+        from django.db import models
+
+        from gallery.text import id_from_text
+
+        if isinstance(self.model._meta.pk, models.IntegerField) and ACTION_CHECKBOX_NAME in request.POST:
+            request.POST = request.POST.copy()
+            request.POST.setlist(ACTION_CHECKBOX_NAME, [str(pk) for value in request.POST.getlist(ACTION_CHECKBOX_NAME)
+                                                        if (pk := id_from_text(value)) is not None])
+        return super().response_action(request, queryset)
+
+
 class MediaSearchAdminSite(admin.AdminSite):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -20,6 +37,9 @@ class MediaSearchAdminSite(admin.AdminSite):
         admin_class = admin_class or admin.ModelAdmin
         if not getattr(admin_class, "family_scoped", False):
             admin_class = superuser_only(admin_class)
+        if not issubclass(admin_class, SelectedIdsChecked):
+            admin_class = type(admin_class.__name__, (SelectedIdsChecked, admin_class),
+                               {"__module__": admin_class.__module__})
         return super().register(model_or_iterable, admin_class, **options)
 
 
