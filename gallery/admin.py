@@ -26,6 +26,7 @@ from gallery.services import (
     MAX_TAGS,
     family_delete,
     family_lock,
+    family_name_clean,
     invites_withdraw_made_by,
     photo_can_delete,
     photo_edit_check,
@@ -56,6 +57,8 @@ class FamilyAwareUserAdmin(FamilyScopedAdmin, UserAdmin):
 
     Staff without superuser see the people of their own families, and change no account here: passwords are
     set by their owner, or by a family admin on the family page under the family rule."""
+
+    change_roles = ()  # as scope_q says: no account is changed here but by superusers
 
     def scope_q(self, request, *, changing: bool = False) -> Q:
         return Q(pk__in=[]) if changing else Q(pk__in=people_of(request.user).values("pk"))
@@ -165,8 +168,23 @@ class ProgramRowsGoAlong:
         return deleted, counts, {name for name in perms_needed if str(name) not in kept}, protected
 
 
+class FamilyForm(forms.ModelForm):
+    """A family's name by the rules of the family page (family_name_clean): one line, and no second family of that
+    name among the editor's own. `editor` is set per request by FamilyAdmin.get_form."""
+
+    editor = None
+
+    def clean_name(self) -> str:
+        try:
+            return family_name_clean(self.cleaned_data["name"], user=self.editor,
+                                     family=self.instance if self.instance.pk else None)
+        except ValidationError as exc:
+            raise forms.ValidationError(exc.messages) from exc
+
+
 @admin.register(Family)
 class FamilyAdmin(ProgramRowsGoAlong, FamilyScopedAdmin):
+    form = FamilyForm
     family_path = ""
     change_roles = (Membership.Role.ADMIN,)
     list_display = ["name", "id", "member_count", "photo_count", "created_at"]  # names repeat: the id tells apart
@@ -174,6 +192,10 @@ class FamilyAdmin(ProgramRowsGoAlong, FamilyScopedAdmin):
     inlines = [MembershipInline]
     # Set on the family page, through the service that also renews the photos' holiday words.
     readonly_fields = ["default_country"]
+
+    def get_form(self, request, obj=None, **kwargs):
+        form = super().get_form(request, obj, **kwargs)
+        return type(form.__name__, (form,), {"editor": request.user})
 
     def has_add_permission(self, request) -> bool:
         # A family starts on the site, with its creator as admin; staff would make one they can't see.

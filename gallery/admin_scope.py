@@ -69,8 +69,15 @@ class FamilyScopedAdmin(FamilyChoices, admin.ModelAdmin):
         return queryset.filter(self.scope_q(request))
 
     def _in_scope(self, request, obj, *, changing: bool) -> bool:
-        if obj is None or request.user.is_superuser:
+        if request.user.is_superuser or (obj is None and not changing):
             return True
+        if obj is None:
+            # The list's own question ("may they change or delete here at all?": its Change link, its actions): not
+            # without a family where their role may, or a "Delete selected" offered to a plain member ended on
+            # Django's "no permission to delete … related objects". Their roles are read once a request.
+            if not hasattr(request, "_family_roles"):
+                request._family_roles = set(Membership.objects.filter(user=request.user).values_list("role", flat=True))
+            return bool(request._family_roles & set(self.change_roles))
         return self.model._default_manager.filter(self.scope_q(request, changing=changing), pk=obj.pk).exists()
 
     def has_view_permission(self, request, obj=None) -> bool:

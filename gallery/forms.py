@@ -55,14 +55,20 @@ class UsernameField(forms.CharField):
         from gallery.services import username_validate
 
         kwargs.setdefault("help_text", "Letters, digits and @ . + - _ only.")
-        super().__init__(max_length=150, validators=[username_validate], **kwargs)
+        # As the sign-in page's input (Django's): a phone must not capitalise it, since sign-in compares it exactly.
+        kwargs.setdefault("widget", forms.TextInput(attrs={"autocapitalize": "none", "autocomplete": "username"}))
+        super().__init__(max_length=150, **kwargs)
+        # max_length for the input's maxlength; the check is username_validate's own (the model field's length is
+        # one of its rules), so a name too long is said once.
+        self.validators = [*(v for v in self.validators if not isinstance(v, MaxLengthValidator)), username_validate]
 
 
 class FirstAdminForm(NewPasswordMixin, forms.Form):
     username = UsernameField()
     email = forms.EmailField(required=False)
-    password = forms.CharField(widget=forms.PasswordInput, strip=False)
-    password_again = forms.CharField(widget=forms.PasswordInput, strip=False, label="Password (again)")
+    password = forms.CharField(widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}), strip=False)
+    password_again = forms.CharField(widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+                                     strip=False, label="Password (again)")
     family_name = forms.CharField(max_length=100, initial="My family", label="Name of your family gallery",
                                   validators=[NAME_TEXT])
 

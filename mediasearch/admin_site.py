@@ -7,6 +7,42 @@ from django.contrib import admin
 from django.contrib.admin.apps import AdminConfig
 
 
+class ListInputChecked:
+    """What a list of the admin reads from the request, checked where Django leaves a 500 (every registered admin).
+
+    An action's selected rows are ids: values that are no id of the model (not a number, "１", past bigint) select
+    nothing, as a missing row would (Django filtered the list by them as they came). A date field's year in a
+    filter (`taken_at__year=`) lies in the calendar, or the filter is one the admin can't apply (?e=1): Django
+    works the year's bounds out only as the list is read, and year 0 or 99999999 was a 500."""
+
+    def get_changelist_instance(self, request):
+        from django.contrib.admin.options import IncorrectLookupParameters
+
+        for key, values in request.GET.lists():
+            if key.endswith(("__year", "__iso_year")) and not all(_calendar_year(value) for value in values):
+                raise IncorrectLookupParameters(f"{key}: no year of the calendar")
+        return super().get_changelist_instance(request)
+
+    def response_action(self, request, queryset):
+        from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
+        from django.db import models
+
+        from gallery.text import id_from_text
+
+        if isinstance(self.model._meta.pk, models.IntegerField) and ACTION_CHECKBOX_NAME in request.POST:
+            request.POST = request.POST.copy()
+            request.POST.setlist(ACTION_CHECKBOX_NAME, [str(pk) for value in request.POST.getlist(ACTION_CHECKBOX_NAME)
+                                                        if (pk := id_from_text(value)) is not None])
+        return super().response_action(request, queryset)
+
+
+def _calendar_year(value: str) -> bool:
+    from gallery.text import id_from_text
+
+    year = id_from_text(value.strip())
+    return year is not None and year <= 9999
+
+
 class MediaSearchAdminSite(admin.AdminSite):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -20,6 +56,9 @@ class MediaSearchAdminSite(admin.AdminSite):
         admin_class = admin_class or admin.ModelAdmin
         if not getattr(admin_class, "family_scoped", False):
             admin_class = superuser_only(admin_class)
+        if not issubclass(admin_class, ListInputChecked):
+            admin_class = type(admin_class.__name__, (ListInputChecked, admin_class),
+                               {"__module__": admin_class.__module__})
         return super().register(model_or_iterable, admin_class, **options)
 
 

@@ -424,6 +424,22 @@ def test_changing_ones_own_password(client_for, alice):
     assert alice.check_password(PASSWORD)
 
 
+def test_a_changed_password_says_what_still_signs_in_as_me(client_for, alice):
+    """Someone changing a password that leaked was told only "you stay signed in here": not that other browsers
+    are signed out, nor that API tokens made with the old password (by anyone who had it) keep working until
+    revoked. The page says both and links to the tokens."""
+    client = client_for(alice)
+    mine = api_token_key(alice, "laptop")
+    client.post(reverse("password_change"), {"old_password": "correct horse battery",
+                                             "new_password1": PASSWORD, "new_password2": PASSWORD})
+
+    page = client.get(reverse("password_change_done")).content.decode()
+
+    assert "signed out in every other browser" in page
+    assert "API tokens keep working" in page and f'href="{reverse("api_tokens_page")}"' in page
+    assert Client(headers={"Authorization": f"Token {mine}"}).get(reverse("api_photos")).status_code == 200
+
+
 def test_changing_password_needs_sign_in(client):
     UserFactory(username="someone")
     response = client.get(reverse("password_change"))

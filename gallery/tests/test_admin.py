@@ -78,6 +78,35 @@ def test_search_and_filters_narrow_the_list(admin, photos, family):
     assert _changelist_ids(admin.get(CHANGELIST, {"status__exact": "ready"})) == set()
 
 
+@pytest.mark.parametrize("changelist", [CHANGELIST, "/admin/gallery/tag/", "/admin/auth/user/", "/admin/auth/group/"])
+def test_an_action_on_ids_that_are_no_ids_is_nothing_selected_not_a_500(admin, photos, changelist):
+    """An action posted with a selected "id" that is no number (a hand-made or garbled request) was a 500 on every
+    list of the admin (Django filters the list by the ids as they came). Such ids select nothing."""
+    keep = photos["beach"].pk
+
+    response = admin.post(changelist, {"action": "delete_selected", ACTION_CHECKBOX_NAME: ["abc", "1.5", "１"],
+                                       "post": "yes"}, follow=True)
+    mixed = admin.post(CHANGELIST, {"action": "add_tag", ACTION_CHECKBOX_NAME: ["x", str(keep)], "apply": "1",
+                                    "tag": "Picked"}, follow=True)
+
+    assert response.status_code == 200 and "Items must be selected" in response.content.decode()
+    assert Photo.objects.filter(pk=keep).exists() and Tag.objects.exists()
+    assert mixed.status_code == 200 and "Tag “Picked” added to 1 photo(s)." in mixed.content.decode()
+
+
+@pytest.mark.parametrize("query", ["taken_at__year=99999999", "uploaded_at__year=0", "taken_at__iso_year=-5",
+                                   "taken_at__year=abc"])
+def test_a_year_out_of_the_calendar_in_a_list_filter_is_the_admins_invalid_filter_not_a_500(admin, photos, query):
+    """A list filtered by a date field's year past the calendar (year 0, 99999999: typed into the address bar) was a
+    500 on every admin list with a date field (the year's bounds are worked out when the list is read). It is the
+    admin's answer to any filter it can't apply: back to the list with ?e=1."""
+    response = admin.get(f"{CHANGELIST}?{query}")
+
+    assert response.status_code == 302 and response["Location"] == f"{CHANGELIST}?e=1"
+    assert admin.get("/admin/search/synonym/?updated_at__year=99999999").status_code == 302
+    assert admin.get(f"{CHANGELIST}?taken_at__year=2024").status_code == 200
+
+
 def test_add_tag_action_asks_for_the_tag_then_adds_it(admin, photos, family, other_family):
     selected = [photos["beach"].pk, photos["jones"].pk]
 

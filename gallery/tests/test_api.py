@@ -238,7 +238,7 @@ def test_token_clients_can_fetch_the_image_urls_the_api_gives_them(api, family, 
         response = api.get(url)
         assert response.status_code == 200 and response["Content-Type"].startswith("image/")
     assert api.get(theirs.thumbnail_url).status_code == 404
-    assert Client(headers={"Authorization": "Token not-a-token"}).get(mine.thumbnail_url).status_code == 302
+    assert Client(headers={"Authorization": "Token not-a-token"}).get(mine.thumbnail_url).status_code == 401
 
 
 def test_unauthenticated_api_calls_get_401_with_a_token_challenge(db):

@@ -3,8 +3,11 @@ person's own families must be told apart), and nothing tells a family admin whic
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Permission
 from django.core.exceptions import ValidationError
 from django.core.management import CommandError, call_command
 from django.test import Client
@@ -42,6 +45,8 @@ def test_the_first_run_page_refuses_a_bad_username_on_the_form(client, username)
     page = response.content.decode()
     assert response.status_code == 200
     assert "Enter a valid username" in page or "at most 150 characters" in page
+    # Said once: the field's own length check and Django's rules for usernames both counted the characters.
+    assert page.count("Enter a valid username") + page.count("at most 150 characters") == 1
     assert not User.objects.exists() and not Family.objects.exists()
 
 
@@ -166,3 +171,41 @@ def test_an_empty_family_option_is_no_family_not_every_family(command, settings)
     FamilyFactory(name="Millers")
     with pytest.raises(CommandError, match="No family called “”"):
         call_command(*command, "--family", "")
+
+
+def test_the_admin_names_a_family_by_the_rules_of_the_family_page():
+    """The admin's family form saved the name as typed: a tab stayed in it (every other path makes it a space), and
+    a family admin (made staff) could give one of their families the name of another of theirs, which the family
+    page refuses, so their family pickers showed two alike."""
+    sam = UserFactory(username="sam", is_staff=True)
+    sam.user_permissions.set(Permission.objects.filter(content_type__app_label="gallery"))
+    home, cabin = family_create(name="Home", admin=sam), family_create(name="Cabin", admin=sam)
+    client = Client()
+    client.force_login(sam)
+    url = reverse("admin:gallery_family_change", args=[cabin.pk])
+    form = {"memberships-TOTAL_FORMS": "0", "memberships-INITIAL_FORMS": "0"}
+
+    response = client.post(url, {**form, "name": "HOME"})
+
+    assert response.status_code == 200 and "You already have a family called “HOME”" in response.content.decode()
+    assert Family.objects.get(pk=cabin.pk).name == "Cabin"
+    assert client.post(url, {**form, "name": "Lake\tcabin"}).status_code == 302
+    assert Family.objects.get(pk=cabin.pk).name == "Lake cabin" and Family.objects.get(pk=home.pk).name == "Home"
+
+
+def test_the_pages_that_make_an_account_keep_a_phone_from_capitalising_the_username(client):
+    """Usernames sign in as typed (Django's sign-in compares them exactly), and the sign-in page's input keeps a
+    phone's keyboard from capitalising the first letter. The first-run and invitation pages' inputs did not: an
+    account made on a phone was "Grandma", and "grandma" typed on the sign-in page failed, towards the lockout."""
+    from gallery.account_services import invite_create
+
+    first_run = client.get(reverse("setup")).content.decode()  # while nobody has signed up
+    alice = UserFactory(username="alice")
+    family = family_create(name="Smiths", admin=alice)
+    key = invite_create(family=family, created_by=alice).token
+    invite = client.get(reverse("invite", args=[key])).content.decode()
+
+    for page in (first_run, invite):
+        username = re.search(r'<input[^>]*name="username"[^>]*>', page).group(0)
+        assert 'autocapitalize="none"' in username and 'autocomplete="username"' in username
+        assert len(re.findall(r'<input[^>]*autocomplete="new-password"[^>]*>', page)) == 2

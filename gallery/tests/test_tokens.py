@@ -11,7 +11,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from gallery.models import ApiToken
-from tests.factories import api_token_key
+from tests.factories import api_token_key, photo_factory
 
 PASSWORD = "correct horse battery"
 
@@ -119,6 +119,25 @@ def test_an_idle_token_stops_working_and_leaves_the_list(alice):
 
     assert response.status_code == 401 and response["WWW-Authenticate"] == "Token"
     assert [row["label"] for row in with_token(fresh).get(reverse("api_tokens")).json()] == ["fresh"]
+
+
+def test_a_dead_token_on_the_media_urls_the_api_gives_is_a_401_not_a_sign_in_page(family, alice):
+    """A script follows the thumbnail, display and original URLs with its token. Once the token is revoked or has
+    run out, those URLs answered a redirect to the sign-in page: a client following it (as most do) got a 200 HTML
+    page and saved it as the photo. A token that fails is a 401 there, as on the API; no token at all is still a
+    browser, sent to sign in."""
+    photo = photo_factory(family=family, user=alice)
+    idle, revoked = api_token_key(alice, "idle"), api_token_key(alice, "revoked")
+    ApiToken.objects.filter(label="idle").update(expiry=timezone.now() - timedelta(seconds=1))
+    ApiToken.objects.filter(label="revoked").delete()
+    urls = [reverse(f"gallery:{name}", args=[photo.pk]) for name in ("photo_thumbnail", "photo_display", "photo_original")]
+
+    for key in (idle, revoked, "not-a-token"):
+        for url in urls:
+            response = with_token(key).get(url)
+            assert response.status_code == 401, (url, response.status_code)
+            assert response["WWW-Authenticate"] == "Token" and response.json() == {"detail": "Invalid token."}
+    assert Client().get(urls[0]).status_code == 302  # a browser without a session: the sign-in page
 
 
 def test_the_idle_time_is_the_setting(alice, settings):

@@ -11,7 +11,7 @@ from urllib.parse import quote
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.core.files.storage import FileSystemStorage
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.http import require_GET
 from rest_framework.exceptions import AuthenticationFailed
 
@@ -25,15 +25,20 @@ logger = logging.getLogger(__name__)
 
 
 def login_or_token_required(view):
-    """Browsers come with a session; API clients follow the URLs the API gives them with their token."""
+    """Browsers come with a session; API clients follow the URLs the API gives them with their token. A token that
+    fails (revoked, run out, mistyped) is answered as the API answers it, 401: a redirect to the sign-in page would
+    reach a script as a 200 HTML page, saved as the photo."""
 
     @wraps(view)
     def wrapper(request: HttpRequest, *args, **kwargs):
         if not request.user.is_authenticated:
+            authentication = TokenAuthentication()
             try:
-                found = TokenAuthentication().authenticate(request)
-            except AuthenticationFailed:
-                found = None
+                found = authentication.authenticate(request)
+            except AuthenticationFailed as exc:
+                response = JsonResponse({"detail": str(exc.detail)}, status=401)
+                response["WWW-Authenticate"] = authentication.authenticate_header(request)
+                return response
             if found is None:
                 return login_required(view)(request, *args, **kwargs)  # the usual redirect to sign in
             request.user = found[0]
