@@ -34,7 +34,7 @@ from gallery.selectors import (
 )
 from gallery.correction_services import (photo_date_set, photo_place_set, photos_shift_dates, rotation_apply,
                                          rotation_staged)
-from gallery.files import StorageFailed, StorageUnavailable
+from gallery.files import ORIGINAL_MISSING, StorageFailed, StorageUnavailable
 from gallery.images import ImageBusy, ImageRejected, too_large
 from gallery.services import (
     MAX_TAGS, UploadResult, parse_tags, photo_api_version, photo_api_version_check, photo_embedded_read, photo_update,
@@ -584,6 +584,8 @@ def _rotation_errors():
         raise Throttled(wait=5, detail="The server is busy with other pictures: try again in a moment.") from None
     except StorageUnavailable:
         raise StorageNotAnswering() from None
+    except FileNotFoundError:
+        raise ValidationError({"rotation": [ORIGINAL_MISSING]}) from None
     except (ImageRejected, OSError, StorageFailed) as exc:
         raise ValidationError({"rotation": [str(exc)]}) from None
 

@@ -24,6 +24,12 @@ from gallery.models import FileRemoval, Photo
 logger = logging.getLogger(__name__)
 
 
+# A photo's original gone from storage (a media folder restored from an older copy, a file deleted by hand): said in
+# words, not as an errno and the server's path.
+ORIGINAL_MISSING = ("The original file is missing from storage (moved or deleted outside the gallery): tell the "
+                    "administrator, who may have it in a backup.")
+
+
 class StorageFailed(Exception):
     """A file could not be written; nothing of the photo was kept."""
 

@@ -264,6 +264,7 @@ class UploadResult:
     photo: Photo | None = None
     reason: str = ""
     resend: bool = False  # rejected for what the request said (its tags), not for the file: send it again once fixed
+    storage_failed: bool = False  # rejected as the storage refused to write it (full, read-only), not for the file
 
     SAVED = "saved"
     DUPLICATE = "duplicate"
@@ -348,7 +349,7 @@ def photo_create_from_bytes(
     except ImageRejected as exc:
         return _rejected(filename, exc)
     except StorageFailed as exc:
-        return UploadResult(filename, UploadResult.REJECTED, reason=str(exc))
+        return UploadResult(filename, UploadResult.REJECTED, reason=str(exc), storage_failed=True)
     except ValidationError as exc:
         return UploadResult(filename, UploadResult.REJECTED, reason=" ".join(exc.messages))
     except IntegrityError as exc:

@@ -323,6 +323,12 @@ def photos_indexing_count(*, family_ids: list[int], search_models: dict[int, str
     return Photo.objects.filter(unseen).values("pk")[:INDEXING_SHOWN + 1].count()
 
 
+def families_have_photos(*, family_ids) -> bool:
+    """Whether these families hold any photo outside the trash (a search that found nothing in families without
+    one says there is nothing to search yet, not to try other words)."""
+    return Photo.objects.filter(family_id__in=list(family_ids)).exists()
+
+
 def failed_photo_ids(*, user: AbstractBaseUser, photo_ids: list[int] | None = None,
                      family_id: int | None = None, text: bool = False) -> list[int]:
     """Ids of the user's failed photos (`text`: whose text could not be read), optionally only among `photo_ids` or

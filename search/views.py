@@ -41,7 +41,7 @@ from search.reports import photo_report, search_report
 from search.text_embeddings import EncodeBudget
 from search.selectors import (
     INDEXING_SHOWN, active_model_state, failed_photo_ids, failed_photos, family_most_judged, family_search_model,
-    index_status, kept_models, photos_indexing_count,
+    families_have_photos, index_status, kept_models, photos_indexing_count,
 )
 from search.plots import quality_plots
 from search.quality import calibration_fit_request, calibration_rollback, family_quality, suggested_weights
@@ -84,7 +84,7 @@ def search(request: HttpRequest) -> HttpResponse:
                "report_url": f"{reverse('search:search_report')}?{urlencode(listed.params)}",
                "favourite_ids": favourite_ids(user=request.user, photo_ids=[r.photo.pk for r in response.results]),
                "filters_only": _filters_only(params), "indexing": _indexing(response),
-               "indexing_shown": INDEXING_SHOWN}
+               "indexing_shown": INDEXING_SHOWN, "no_photos": _no_photos(response)}
     if wants_partial(request):
         return render(request, "search/search.html#results", {**context, "partial": True})
     return render(request, "search/search.html", {**context, **selection_context(user=request.user)})
@@ -96,6 +96,13 @@ def _indexing(response: SearchResponse) -> int:
     if not response.query or not response.semantic_available:
         return 0
     return photos_indexing_count(family_ids=list(response.family_ids), search_models=response.search_models)
+
+
+def _no_photos(response: SearchResponse) -> bool:
+    """A search that found nothing, not even a weaker match, in families with no photo yet (a new family's first
+    search): the page says there is nothing to search, not that other words might find something."""
+    return bool(response.query and response.family_ids and not response.results and not response.hidden_count
+                and not families_have_photos(family_ids=response.family_ids))
 
 
 def _filters_only(params: SearchParams) -> dict | None:

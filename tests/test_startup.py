@@ -401,3 +401,80 @@ def test_a_worker_started_on_a_database_not_migrated_yet_says_to_migrate_first(t
     assert result.returncode == 1
     assert "Traceback" not in result.stderr, result.stderr[-3000:]
     assert "migration(s) of this code are not applied to the database yet: run `manage.py migrate`" in result.stderr
+
+
+def test_serve_asks_a_warming_web_server_once_whether_it_answers_not_every_poll(monkeypatch):
+    """The first `make run` printed 29 lines of `"GET /accounts/login/ HTTP/1.1" 302` at once, just before
+    "MediaSearch is running at …" (QA): gunicorn listens at once, but its workers take a request only once they
+    have loaded the model (30 s), and serve asked every 0.2 s with a 1 s timeout, each request it gave up on left in
+    the listen queue and answered (and logged) when a worker was ready. It now waits for one answer."""
+    import io
+    import socket
+    import threading
+
+    from django.core.management import call_command
+
+    from mediasearch.management.commands import serve
+
+    requests: list[bytes] = []
+    listening = threading.Event()
+    warm_up = 2.0  # seconds before the "web server" takes its first request (a model loading)
+
+    def web_server(sock: socket.socket) -> None:
+        sock.listen(64)
+        listening.set()
+        time.sleep(warm_up)
+        sock.settimeout(1.5)  # then takes every request queued meanwhile, as gunicorn's workers do
+        while True:
+            try:
+                conn, _ = sock.accept()
+            except OSError:
+                return
+            with conn:
+                conn.settimeout(1)
+                try:
+                    data = conn.recv(4096)
+                except OSError:
+                    data = b""
+                if data:
+                    requests.append(data)
+                    try:
+                        conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n")
+                    except OSError:
+                        pass
+
+    out = io.StringIO()
+    real_sleep = time.sleep
+    announced_at: list[float] = []
+
+    class _Time:  # serve's clock, with a sleep that ends the loop a while after it says it is running
+        monotonic = staticmethod(time.monotonic)
+
+        @staticmethod
+        def sleep(seconds: float) -> None:
+            if "is running at" in out.getvalue():
+                announced_at.append(announced_at[0] if announced_at else time.monotonic())
+                if time.monotonic() - announced_at[0] > 2.0:  # late requests, if any, have been answered by now
+                    raise KeyboardInterrupt
+            real_sleep(seconds)
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+        server = threading.Thread(target=web_server, args=(sock,), daemon=True)
+        server.start()
+        listening.wait(5)
+        monkeypatch.setattr(serve, "port_taken", lambda host, port: "")
+        monkeypatch.setattr(serve, "call_command", lambda *args, **kwargs: None)  # no migrate, no collectstatic
+        monkeypatch.setattr(serve.Child, "start", lambda child: None)
+        monkeypatch.setattr(serve.Command, "_supervise", lambda self, child: None)
+        monkeypatch.setattr(serve.Command, "_stop", lambda self, children: None)
+        monkeypatch.setattr(serve, "time", _Time)
+        handlers = {sig: signal.getsignal(sig) for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)}
+        try:
+            call_command("serve", "--host", "127.0.0.1", "--port", str(port), "--no-worker", stdout=out)
+        finally:
+            for sig, handler in handlers.items():
+                signal.signal(sig, handler)
+    assert "MediaSearch is running at" in out.getvalue()
+    assert len(requests) == 1, f"{len(requests)} requests reached the web server"

@@ -285,6 +285,24 @@ def test_a_bad_turn_is_a_plain_message(family, alice, client_for):
     assert "Turn the photo left or right." in response.content.decode()
 
 
+def test_turning_a_photo_whose_original_is_gone_says_so_in_words_not_the_servers_path(family, alice, client_for,
+                                                                                      api_client, settings):
+    """A media folder restored from an older copy lacked a photo's original: "Turn right" said "The original could
+    not be read: [Errno 2] No such file or directory: '/srv/…/var/media/originals/1/1d/1d0b….jpg'", and the API's
+    PATCH the same (QA): an errno and the server's folders, nothing a member can act on."""
+    photo = photo_factory(family=family, user=alice)
+    photo.original.storage.delete(photo.original.name)
+    said = "The original file is missing from storage"
+    page = client_for(alice).post(reverse("gallery:photo_turn", args=[photo.pk]), {"turn": "right"}, follow=True)
+    body = page.content.decode()
+    assert said in body and "Errno" not in body and str(settings.MEDIA_ROOT) not in body
+    response = _patch(api_client, photo, {"rotation": 90})
+    assert response.status_code == 400
+    [message] = response.json()["rotation"]
+    assert message.startswith(said) and "Errno" not in message and str(settings.MEDIA_ROOT) not in message
+    assert _fresh(photo).rotation == 0
+
+
 # --- rights -----------------------------------------------------------------------------------------
 
 

@@ -345,6 +345,43 @@ def test_an_import_stopped_with_ctrl_c_says_what_was_kept_and_leaves_no_files_be
     assert "Imported 1, already there 2, unreadable 1, not photos 1 (of 5 files) into Smiths." in out
 
 
+def test_an_import_stops_when_the_photo_storage_is_full_and_says_so_not_every_file_unreadable(
+        photo_dir, family, alice, monkeypatch):
+    """With the disk full after 19 of 30 photos, the import went on through every other file, named each "skipped
+    …: Could not store the file: the photo storage is full." and ended "unreadable 11": on a folder of 10,000
+    photos, thousands of lines and a count that blamed the files (QA). It stops at the first file storage refuses,
+    says why and that the same command goes on once there is room; the photos before are kept."""
+    import errno
+
+    from gallery.storage import MediaFileSystemStorage
+
+    save = MediaFileSystemStorage._save
+    room = {"files": 3}  # the first photo's original, thumbnail and display rendition
+
+    def full(self, name, content):
+        if room["files"] == 0:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        room["files"] -= 1
+        return save(self, name, content)
+
+    monkeypatch.setattr(MediaFileSystemStorage, "_save", full)
+    out = io.StringIO()
+    with pytest.raises(CommandError) as stopped:
+        call_command("import_photos", str(photo_dir), "--family", "Smiths", "--user", "alice", "--no-progress",
+                     stdout=out, stderr=io.StringIO())
+    # Files are read in name order: 2019/garden.png is stored, 2019/summer/beach.jpg finds the storage full.
+    assert list(Photo.objects.values_list("original_filename", flat=True)) == ["garden.png"]
+    assert str(stopped.value).startswith("Stopped at 2019/summer/beach.jpg: Could not store the file: the photo "
+                                         "storage is full.")
+    assert "Run the same command again" in str(stopped.value)
+    assert "Imported 1, already there 0, unreadable 0 (of 5 files) into Smiths." in out.getvalue()
+    assert "skipped" not in out.getvalue()
+
+    monkeypatch.setattr(MediaFileSystemStorage, "_save", save)  # room again
+    out = _import(photo_dir, "--family", "Smiths", "--user", "alice")
+    assert "Imported 2, already there 1, unreadable 1, not photos 1 (of 5 files) into Smiths." in out
+
+
 def test_files_that_are_no_photos_are_counted_by_kind_not_listed_as_unreadable(photo_dir, family, alice, settings):
     """A Google Takeout export holds a .json beside every photo, Lightroom and darktable an .xmp, a phone its videos:
     each was listed as "skipped …: Not an image file we can read" and counted "unreadable", thousands of lines that

@@ -283,3 +283,21 @@ def test_turning_a_photo_on_a_storage_that_refuses_says_so_and_keeps_it_as_it_wa
     photo.refresh_from_db()
     assert photo.rotation == 0 and photo.title != "Turned"
     assert _files(media) == before
+
+
+def test_download_original_of_a_file_gone_from_storage_says_so_to_members_only(client_for, family, alice, mallory):
+    """A media folder restored from an older copy lacked a photo's original: its "Download original" opened "Not found:
+    There is nothing here, or it is not in any of your families." for a member looking at the photo in their own
+    family (QA). A member is told the file is missing from storage; another family still reads the plain 404, the
+    same bytes as for a photo that does not exist."""
+    photo = photo_factory(family=family, user=alice)
+    photo.original.storage.delete(photo.original.name)
+    url = reverse("gallery:photo_original", args=[photo.pk])
+    for suffix in ("", "?download=1"):
+        response = client_for(alice).get(url + suffix)
+        assert response.status_code == 404
+        assert "The original file is missing from storage" in response.content.decode()
+    foreign = client_for(mallory).get(url)
+    nothing = client_for(mallory).get(reverse("gallery:photo_original", args=[photo.pk + 1000]))
+    assert foreign.status_code == nothing.status_code == 404 and foreign.content == nothing.content
+    assert "missing from storage" not in foreign.content.decode()

@@ -14,7 +14,7 @@ from django.views.decorators.http import require_POST
 
 from gallery.correction_services import photo_date_set, photo_place_set, photo_rotate, photos_shift_dates
 from gallery.forms import PhotoDateForm, PhotoPlaceForm, PhotoShiftForm
-from gallery.files import StorageFailed, StorageUnavailable
+from gallery.files import ORIGINAL_MISSING, StorageFailed, StorageUnavailable
 from gallery.images import ImageBusy, ImageRejected
 from gallery.selectors import family_known_places, photo_get, photos_same_camera_day
 
@@ -151,6 +151,8 @@ def photo_turn(request: HttpRequest, photo_id: int) -> HttpResponse:
         messages.error(request, "The server is busy with other pictures: try again in a moment.", extra_tags=WHERE)
     except StorageUnavailable:
         messages.error(request, "The photo storage is not answering: try again in a moment.", extra_tags=WHERE)
+    except FileNotFoundError:
+        messages.error(request, ORIGINAL_MISSING, extra_tags=WHERE)
     except (ImageRejected, OSError) as exc:
         messages.error(request, f"The original could not be read: {exc}", extra_tags=WHERE)
     except StorageFailed as exc:

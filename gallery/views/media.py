@@ -12,11 +12,12 @@ from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.core.files.storage import FileSystemStorage
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import render
 from django.views.decorators.http import require_GET
 from rest_framework.exceptions import AuthenticationFailed
 
 from gallery.downloads import download_name, numbered_name
-from gallery.files import StorageUnavailable, stored_open
+from gallery.files import ORIGINAL_MISSING, StorageUnavailable, stored_open
 from gallery.models import Photo
 from gallery.selectors import photo_get
 from gallery.tokens import TokenAuthentication
@@ -94,8 +95,12 @@ def display_response(photo, *, numbered: bool = False) -> HttpResponse:
 def photo_original(request: HttpRequest, photo_id: int) -> HttpResponse:
     photo = photo_get(user=request.user, photo_id=photo_id, include_trashed=True)  # the trash page shows it too
     # Named either way: downloaded, or shown by the browser (whose "Save image as" would offer the stored file's hash).
-    return serve_file(photo.original, content_type=photo.mime_type, download_name=download_name(photo),
-                      inline=request.GET.get("download") != "1")
+    try:
+        return serve_file(photo.original, content_type=photo.mime_type, download_name=download_name(photo),
+                          inline=request.GET.get("download") != "1")
+    except Http404:  # gone from storage: a member of its family (photo_get checked) is told so, not "nothing here"
+        logger.warning("photo %s: original %s is missing from storage", photo.pk, photo.original.name)
+        return render(request, "404.html", {"missing": ORIGINAL_MISSING}, status=404)
 
 
 def serve_file(field, *, content_type: str, download_name: str | None = None, inline: bool = False) -> HttpResponse:

@@ -164,6 +164,27 @@ def test_someone_in_no_family_is_told_so_not_that_nothing_matches(shapes, client
         assert _text(status) == "You are not in any family yet."
 
 
+def test_a_first_search_before_any_upload_says_there_are_no_photos_yet(toy_model, client_for, alice, other_family,
+                                                                     mallory, add_shape):
+    """A new family's first search ("red circle", before any upload) read "Nothing matches “red circle”. Try other
+    words, or fewer filters.": no words would have found anything. It says there are no photos to search yet and
+    links to the upload page, its status too; a family whose photos are all in the trash alike. Another family's
+    photos (not the searcher's) don't count, and once one photo is there a search that misses says it missed."""
+    add_shape("red", "circle", target_family=other_family, user=mallory)
+    client = client_for(alice)
+    for headers in ({}, HTMX):
+        body = client.get(reverse("search:search"), {"q": "red circle"}, headers=headers).content.decode()
+        assert "No photos to search yet" in _text(body) and reverse("gallery:upload") in body
+        assert "Try other words" not in body
+        status = re.search(r'<p id="results-status"[^>]*>(.*?)</p>', body, re.S).group(1)
+        assert _text(status) == "No photos to search yet."
+    photo = add_shape("blue", "square")
+    body = client.get(reverse("search:search"), {"q": "zebra"}).content.decode()
+    assert "No photos to search yet" not in body and "Nothing matches “zebra”" in _text(body)
+    Photo.objects.filter(pk=photo.pk).update(trashed_at=datetime.now(dt_timezone.utc))
+    assert "No photos to search yet" in _text(client.get(reverse("search:search"), {"q": "zebra"}).content.decode())
+
+
 def test_htmx_request_returns_only_the_results_partial(shapes, client_for, alice):
     client = client_for(alice)
     full = client.get(reverse("search:search"), {"q": "red circle"}).content.decode()

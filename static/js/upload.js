@@ -2,7 +2,8 @@
 // presses "Upload", so the family and tags they set after choosing the files apply (both are read when the upload
 // starts). Each file then goes in its own request (at most three at a time) with its own progress bar and result
 // row, under an overall "12 of 21" count. A file the network or the server failed gets a plain reason and a Retry
-// button; one refused for the tags typed (not for itself) goes back to the list with the reason, to go again once
+// button (with no new file chosen, the form's button becomes "Retry N failed photos": all of them at once, after the
+// server was down); one refused for the tags typed (not for itself) goes back to the list with the reason, to go again once
 // they are fixed. A file over the per-file limit is refused as soon as it is chosen, with the server's own words:
 // not sent for nothing. The count is of every file chosen, refused ones included, and names those refused and why.
 // Without this script the form posts all files at once and the server answers with the same result rows.
@@ -25,6 +26,7 @@
   const queue = []; // sent or to be sent: {file, li, family, tags, album}
   const counts = { total: 0, done: 0, failed: 0, rejected: 0 }; // of the files sent (rejected: by the server)
   const refused = []; // names of the files refused as soon as they were chosen (over the per-file limit)
+  const failed = []; // sent, failed on the way (the network, the server down): each has a Retry, "Upload" sends them all
   let chosenRows = []; // the rows of the files chosen since the last "Upload", in the order chosen (top of the list)
   let inFlight = 0;
 
@@ -59,7 +61,7 @@
     target.classList.toggle("unchosen", !family);
     button.textContent = waiting.length
       ? "Upload " + plural(waiting.length, "photo") + (family ? " to " + family.dataset.name : "")
-      : "Upload";
+      : failed.length ? "Retry " + plural(failed.length, "failed photo") : "Upload";
     if (counts.total || refused.length) {
       // done + failed + refused + still going = every file chosen: the numbers add up.
       const parts = [];
@@ -278,6 +280,13 @@
     item.li.append(remove);
   }
 
+  function resend(item) {
+    failed.splice(failed.indexOf(item), 1);
+    counts.failed -= 1;
+    delete item.li.dataset.outcome;
+    enqueue(item);
+  }
+
   function fail(item, reason) {
     const li = item.li;
     li.className = "upload-row result-failed";
@@ -291,12 +300,11 @@
       retry.className = "retry";
       retry.textContent = "Retry";
       retry.addEventListener("click", () => {
-        counts.failed -= 1;
-        delete li.dataset.outcome;
-        enqueue(item);
+        resend(item);
         pump();
       });
       li.append(retry);
+      failed.push(item);
     } else {
       counts.done += 1; // finished, like a file the server rejected: the reason says why
     }
@@ -309,7 +317,10 @@
   form.addEventListener("submit", (e) => {
     e.preventDefault();
     if (waiting.length) start();
-    else {
+    else if (failed.length) {  // the server back after it was down: every file that failed on the way goes again
+      for (const item of failed.slice()) resend(item);
+      pump();
+    } else {
       progress.hidden = false;
       progress.textContent = "Choose some photos first.";
     }

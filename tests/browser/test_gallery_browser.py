@@ -252,6 +252,34 @@ def test_at_most_three_in_flight_failures_say_why_in_plain_words_and_retry(live_
 
 
 @pytest.mark.django_db(transaction=True)
+def test_after_the_server_was_down_upload_sends_every_failed_file_again(live_server, page, artifacts):
+    """`make run` stopped in the middle of an upload of 40 photos: 33 rows read "Could not reach the server", each
+    with its own Retry, and the Upload button, pressed once the server was back, said "Choose some photos first."
+    (QA). The button now offers to send them all again ("Retry 3 failed photos"), and does."""
+    family = FamilyFactory(name="Smiths")
+    MembershipFactory(family=family, user=UserFactory(username="dave"))
+    sign_in(page, live_server, "dave")
+    page.goto(live_server.url + "/upload/")
+    down = [True]
+    page.route("**/upload/", lambda route: route.abort("connectionreset")
+               if route.request.method == "POST" and down[0] else route.continue_())
+    page.set_input_files("#file-input", files=_files("one.jpg", "two.jpg", "three.jpg"))
+    page.get_by_role("button", name="Upload 3 photos to Smiths").click()
+    page.wait_for_function("() => document.querySelectorAll('#upload-list [data-outcome=failed]').length === 3")
+    assert "3 failed" in page.locator("#upload-progress").inner_text()
+    page.screenshot(path=artifacts / "upload-server-down.png", full_page=True)
+
+    down[0] = False  # the server is back
+    page.get_by_role("button", name="Retry 3 failed photos").click()
+    page.wait_for_function("() => document.getElementById('upload-progress').textContent === '3 of 3 done.'")
+    assert page.locator('#upload-list [data-outcome="saved"]').count() == 3
+    assert page.locator("#upload-list").get_by_role("button", name="Retry").count() == 0
+    assert page.locator("#upload-button").inner_text() == "Upload"
+    assert Photo.objects.filter(family=family).count() == 3
+    assert page.js_errors == []
+
+
+@pytest.mark.django_db(transaction=True)
 def test_with_several_families_and_no_history_nothing_is_sent_until_a_family_is_chosen(live_server, page):
     aardvarks, cousins = FamilyFactory(name="Aardvarks"), FamilyFactory(name="Cousins")
     erin = UserFactory(username="erin")

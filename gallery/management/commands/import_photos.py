@@ -120,15 +120,18 @@ class Command(BaseCommand):
         bar = tqdm(total=len(files), unit="file", disable=no_progress, file=self.stderr._out, dynamic_ncols=True)
         # Commit every COMMIT_EVERY files: progress survives an interruption, and each commit hands
         # its new photos to the embedding queue in one go rather than one task per photo.
+        stopped = None  # (file, why) when storage refused a photo: full or read-only, so would it every next one
         try:
             for start in range(0, len(files), COMMIT_EVERY):
-                batch, batch_problems, batch_left_out, batch_sidecars = self._import_batch(
+                batch, batch_problems, batch_left_out, batch_sidecars, stopped = self._import_batch(
                     files[start:start + COMMIT_EVERY], family_obj, uploader, tag,
                     (known, trashed, deleted, undated, lacking), bar)
                 counts.update(batch)  # counted once committed
                 problems.extend(batch_problems)
                 left_out.extend(batch_left_out)
                 sidecars.update(batch_sidecars)
+                if stopped:
+                    break
         except KeyboardInterrupt:
             bar.close()
             self._report(root, linked, problems, counts, len(files), family_obj, left_out, sidecars)
@@ -137,22 +140,32 @@ class Command(BaseCommand):
                 "not. Run the same command again to go on: the files already imported are skipped.") from None
         bar.close()
         self._report(root, linked, problems, counts, len(files), family_obj, left_out, sidecars)
+        if stopped:
+            path, reason = stopped
+            raise CommandError(text_from_os(
+                f"Stopped at {path.relative_to(root)}: {reason} Run the same command again to go on: the files "
+                "already imported are skipped."))
 
     def _import_batch(self, paths: list[Path], family: Family, uploader, tags: list[str],
                       hashes: tuple[set[str], set[str], set[str], set[str], dict], bar):
-        """Import these files in one transaction: what they counted, their problems, the files that are no photos
-        and the Takeout sidecars found. When it is rolled back (Ctrl-C), the files stored for its new photos are
-        removed too: no row points at them."""
+        """Import these files in one transaction: what they counted, their problems, the files that are no photos,
+        the Takeout sidecars found, and (file, why) if storage refused to write a photo (it is full or read-only:
+        the files before it are committed, the rest not tried). When it is rolled back (Ctrl-C), the files stored
+        for its new photos are removed too: no row points at them."""
         counts: Counter[str] = Counter()
         problems: list[tuple[Path, str]] = []
         left_out: list[Path] = []
         sidecars: set[Path] = set()
         stored: list[Photo] = []
+        stopped = None
         try:
             with transaction.atomic():
                 for path in paths:
                     bar.set_postfix_str(text_from_os(path.name)[-30:], refresh=False)
                     result = self._import_one(path, family, uploader, tags, *hashes, sidecars=sidecars)
+                    if result.storage_failed:
+                        stopped = (path, result.reason)
+                        break
                     if _no_photo(path, result):  # counted by kind (the extension) in the report, not named one by one
                         left_out.append(path)
                     else:
@@ -167,7 +180,7 @@ class Command(BaseCommand):
             for photo in stored:
                 files_remove(names=photo_file_names(photo))
             raise
-        return counts, problems, left_out, sidecars
+        return counts, problems, left_out, sidecars, stopped
 
     def _report(self, root: Path, linked: list[Path], problems: list[tuple[Path, str]], counts: Counter[str],
                 total: int, family: Family, left_out: list[Path], sidecars: set[Path]) -> None:

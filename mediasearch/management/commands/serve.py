@@ -21,6 +21,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -38,6 +39,7 @@ BACKOFF_MAX = 60.0
 STEADY_AFTER = 60.0  # a child that ran this long was fine: its next restart is quick again
 STOP_GRACE = 30.0  # seconds between asking the children to stop and killing their groups
 POLL = 0.2
+READY_WAIT = 600.0  # seconds one readiness probe waits for its answer (each web worker loads the model first)
 
 
 @dataclass
@@ -102,10 +104,11 @@ class Command(BaseCommand):
             if refused := other_devices_refused(host, settings.ALLOWED_HOSTS):
                 self.stdout.write(self.style.WARNING(refused))
             announced = False
+            probe = ReadyProbe(f"http://{'127.0.0.1' if host == '0.0.0.0' else host}:{port}/accounts/login/")
             while True:
                 for child in children:
                     self._supervise(child)
-                if not announced and _answers(f"http://{'127.0.0.1' if host == '0.0.0.0' else host}:{port}/accounts/login/"):
+                if not announced and probe.answered():
                     announced = True
                     self.stdout.write(self.style.SUCCESS(f"MediaSearch is running at {url}  (Ctrl-C to stop)"))
                 time.sleep(POLL)
@@ -217,10 +220,29 @@ def port_taken(host: str, port: int) -> str:
     return ""
 
 
-def _answers(url: str) -> bool:
-    """Whether the web server answers a request (its workers warm up before they take one)."""
+class ReadyProbe:
+    """Whether the web server has answered yet, asked from a thread of its own with one request at a time that waits
+    for its answer. gunicorn listens at once but its workers take a request only once they have loaded the model: a
+    probe with a short timeout gave up on a request every poll, and each one left in the listen queue was answered
+    (and logged, a screenful of `GET /accounts/login/`) once a worker was ready."""
+
+    def __init__(self, url: str) -> None:
+        self._answered = threading.Event()
+        threading.Thread(target=self._ask, args=(url,), name="serve-ready-probe", daemon=True).start()
+
+    def answered(self) -> bool:
+        return self._answered.is_set()
+
+    def _ask(self, url: str) -> None:
+        while not _answers(url, timeout=READY_WAIT):  # refused (not listening yet, a restart): ask again soon
+            time.sleep(POLL)
+        self._answered.set()
+
+
+def _answers(url: str, *, timeout: float) -> bool:
+    """Whether the web server answers a request within `timeout` seconds."""
     try:
-        with urllib.request.urlopen(url, timeout=POLL * 5):
+        with urllib.request.urlopen(url, timeout=timeout):
             return True
     except urllib.error.HTTPError:
         return True  # an answer all the same (e.g. 400 when ALLOWED_HOSTS names only the public host)
