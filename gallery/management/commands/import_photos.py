@@ -16,6 +16,7 @@ from django.db import transaction
 from django.db.models import Exists, OuterRef
 from django.utils import timezone
 from tqdm import tqdm
+from tqdm.contrib.logging import logging_redirect_tqdm
 
 from gallery.album_services import MAX_DESCRIPTION, MAX_NAME, album_add_photos, album_create, album_text_clean
 from gallery.files import files_remove, photo_file_names
@@ -122,16 +123,18 @@ class Command(BaseCommand):
         # its new photos to the embedding queue in one go rather than one task per photo.
         stopped = None  # (file, why) when storage refused a photo: full or read-only, so would it every next one
         try:
-            for start in range(0, len(files), COMMIT_EVERY):
-                batch, batch_problems, batch_left_out, batch_sidecars, stopped = self._import_batch(
-                    files[start:start + COMMIT_EVERY], family_obj, uploader, tag,
-                    (known, trashed, deleted, undated, lacking), bar)
-                counts.update(batch)  # counted once committed
-                problems.extend(batch_problems)
-                left_out.extend(batch_left_out)
-                sidecars.update(batch_sidecars)
-                if stopped:
-                    break
+            # Log lines (the queue's "Enqueued …" at each commit) are written above the bar, not glued onto it.
+            with logging_redirect_tqdm(tqdm_class=tqdm):
+                for start in range(0, len(files), COMMIT_EVERY):
+                    batch, batch_problems, batch_left_out, batch_sidecars, stopped = self._import_batch(
+                        files[start:start + COMMIT_EVERY], family_obj, uploader, tag,
+                        (known, trashed, deleted, undated, lacking), bar)
+                    counts.update(batch)  # counted once committed
+                    problems.extend(batch_problems)
+                    left_out.extend(batch_left_out)
+                    sidecars.update(batch_sidecars)
+                    if stopped:
+                        break
         except KeyboardInterrupt:
             bar.close()
             self._report(root, linked, problems, counts, len(files), family_obj, left_out, sidecars)
