@@ -108,8 +108,9 @@ def download_name(photo: Photo) -> str:
     (no folders, no characters Windows refuses, no leading dots), with the extension of its real format (a PNG
     uploaded as "photo.jpg" is "photo.png"; an extension that already names the format is kept as it was);
     photo-<id>.<ext> when nothing of the name is left."""
-    name = _safe_name(os.path.basename((photo.original_filename or "").replace("\\", "/")), 200)
-    if not name:
+    base = os.path.basename((photo.original_filename or "").replace("\\", "/"))
+    name = _safe_name(base, 200)
+    if not name or (base.startswith(".") and "." not in base.lstrip(".")):  # ".jpg": no name (not "jpg.jpg")
         return numbered_name(photo)
     return with_real_extension(name, photo.mime_type)
 

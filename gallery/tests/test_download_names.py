@@ -36,12 +36,14 @@ def _disposition(client, photo) -> str:
     (images.image_bytes("TIFF"), "page.tiff", "page.tiff"),
     (images.image_bytes("WEBP"), "holiday", "holiday.webp"),
     (images.image_bytes("PNG"), "holiday.2024", "holiday.2024.png"),  # not an image extension: kept, one added
+    (images.image_bytes("JPEG"), ".jpg", "photo-{pk}.jpg"),  # nothing but an extension: no name ("jpg.jpg")
+    (images.image_bytes("JPEG"), "..jpg", "photo-{pk}.jpg"),
 ], ids=lambda value: value if isinstance(value, str) else "")
 def test_the_original_downloads_with_its_real_formats_extension(client_for, family, alice, data, uploaded_as,
                                                                 downloaded_as):
     photo = photo_factory(family=family, user=alice, data=data, filename=uploaded_as)
 
-    assert _disposition(client_for(alice), photo) == f"attachment; filename*=UTF-8''{downloaded_as}"
+    assert _disposition(client_for(alice), photo) == f"attachment; filename*=UTF-8''{downloaded_as.format(pk=photo.pk)}"
 
 
 def test_the_original_viewed_in_the_browser_carries_its_name_for_save_as(client_for, family, alice):
