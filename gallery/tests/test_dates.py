@@ -245,3 +245,25 @@ def test_the_api_reads_a_date_without_an_offset_in_the_photos_zone_as_the_page_d
     body = client.patch(url, {"taken_at": "2023-12-25T00:30:00Z"}, content_type="application/json").json()
     assert body["taken_at_local"] == "2023-12-25T11:30:00+11:00"  # an offset given is kept: the same instant
     assert Photo.objects.get(pk=sydney.pk).taken_day == date(2023, 12, 25)
+
+
+def test_a_photo_dated_by_a_guess_has_no_date_words(family, alice, settings):
+    """A scan uploaded on Christmas Day is dated by its upload (nothing else tells when it was taken): its document
+    carried "december", "winter", "christmas", "2026", and a search for "christmas" found it by its metadata.
+    Photos dated by a guess (the upload, a file's modified time, the day it was added to Google Photos) carry no date
+    words; the timeline and date filters still place them on that day, and a member's date gives them words."""
+    from search.metadata import DOCUMENT_VERSION, documents_refresh
+    from search.models import PhotoDocument
+
+    settings.TIME_ZONE = "UTC"
+    scan = upload(family, alice, images.jpeg(colour=(9, 9, 9)))
+    assert scan.taken_at_source == Photo.DateSource.UPLOAD and words(scan) == []
+    for source in (Photo.DateSource.FILE, Photo.DateSource.GOOGLE):
+        Photo.objects.filter(pk=scan.pk).update(taken_at_source=source)
+        assert words(scan) == [], source
+    documents_refresh([scan.pk])
+    assert "2020s" not in PhotoDocument.objects.get(photo=scan).document  # (nor the decade)
+    assert PhotoDocument.objects.get(photo=scan).version == DOCUMENT_VERSION
+
+    photo_date_set(photo=Photo.objects.get(pk=scan.pk), taken_at=datetime(1955, 12, 25, 10, tzinfo=dt_timezone.utc))
+    assert {"december", "winter", "1955"} <= set(words(Photo.objects.get(pk=scan.pk)))
