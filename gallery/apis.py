@@ -303,10 +303,16 @@ class TimelineFilterSerializer(serializers.Serializer):
     family = serializers.IntegerField(required=False)
     tag = serializers.CharField(required=False)
     favourite = serializers.BooleanField(required=False, default=False, help_text="1: your favourites only")
+    city = serializers.CharField(required=False, max_length=200,
+                                 help_text="Taken in the city of that name (any case), as the timeline's ?city=")
+    country = serializers.RegexField(r"^[A-Za-z]{2}$", required=False,
+                                     error_messages={"invalid": "A country's two-letter ISO code: PT, GB, US."},
+                                     help_text="Taken in the country of that ISO code (PT)")
 
     def timeline_filters(self) -> TimelineFilters:
         data = self.validated_data
-        return TimelineFilters(family_id=data.get("family"), tag=data.get("tag") or None, favourite=data["favourite"])
+        return TimelineFilters(family_id=data.get("family"), tag=data.get("tag") or None, favourite=data["favourite"],
+                               city=data.get("city") or None, country=(data.get("country") or "").upper() or None)
 
 
 class MemoriesApi(APIView):
@@ -379,6 +385,8 @@ class PhotoListApi(APIView):
             status=filters.validated_data.get("status"),
             taken_after=filters.validated_data.get("taken_after"),
             taken_before=filters.validated_data.get("taken_before"),
+            city=filters.validated_data.get("city"),
+            country=filters.validated_data.get("country"),
         )
         paginator = self.pagination_class()
         page = paginator.paginate_queryset(photos, request, view=self)

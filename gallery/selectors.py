@@ -93,11 +93,14 @@ def photo_list(
     status: str | None = None,
     taken_after: date | None = None,
     taken_before: date | None = None,
+    city: str | None = None,
+    country: str | None = None,
 ) -> QuerySet[Photo]:
     """Photos of every family the user belongs to (not in the trash), newest first by date taken, each with
     `is_favourite` (the user's heart); `favourite`: the user's favourites only; `with_suggestions`: with their open
     tag suggestions (`photo.open_suggestions`, for the API); `status`: in that state of indexing only; `taken_after`
-    / `taken_before`: taken from / until that day inclusive, the photo's own local day (Photo.taken_day)."""
+    / `taken_before`: taken from / until that day inclusive, the photo's own local day (Photo.taken_day); `city`:
+    taken in the city of that name (any case: the Explore page's links), `country`: in the country of that ISO code."""
     if not user.is_authenticated:
         return Photo.objects.none()
     qs = Photo.objects.filter(family__memberships__user=user)
@@ -113,6 +116,10 @@ def photo_list(
         qs = qs.filter(uploaded_by_id=uploaded_by_id)
     if tag:
         qs = qs.filter(tags__name__iexact=tag)
+    if city:
+        qs = qs.filter(place_city__iexact=city)
+    if country:
+        qs = qs.filter(place_country_code=country.upper())
     qs = qs.annotate(is_favourite=favourite_of(user))
     if favourite:
         qs = qs.filter(is_favourite=True)

@@ -152,11 +152,8 @@ def local_day(photo: Photo) -> date:
 def timeline_photos(*, user: AbstractBaseUser, filters: TimelineFilters) -> QuerySet[Photo]:
     """The photos of the timeline (the user's families, the filters), newest first, with only what tiles show (and
     `is_favourite`, the tile's heart)."""
-    photos = photo_list(user=user, family_id=filters.family_id, tag=filters.tag, favourite=filters.favourite)
-    if filters.city:
-        photos = photos.filter(place_city__iexact=filters.city)  # ?city=lisbon as ?tag=BEACH, ?country=pt
-    if filters.country:
-        photos = photos.filter(place_country_code=filters.country)
+    photos = photo_list(user=user, family_id=filters.family_id, tag=filters.tag, favourite=filters.favourite,
+                        city=filters.city, country=filters.country)
     return photos.select_related(None).prefetch_related(None).only(*TILE_FIELDS).order_by(*ORDER)
 
 

@@ -155,6 +155,25 @@ def test_list_filters_by_family_tag_and_uploader(api, family, alice, bob):
     assert api.get(reverse("api_photos"), {"family": "not-a-number"}).status_code == 400
 
 
+def test_list_filters_by_city_and_country_as_the_timeline_does(api, family, alice):
+    """The Explore page's places (?city=, ?country=) filter the timeline; the API took them and silently returned
+    every photo."""
+    lisbon = photo_factory(family=family, user=alice)
+    Photo.objects.filter(pk=lisbon.pk).update(place_city="Lisbon", place_country="Portugal", place_country_code="PT")
+    porto = photo_factory(family=family, user=alice)
+    Photo.objects.filter(pk=porto.pk).update(place_city="Porto", place_country="Portugal", place_country_code="PT")
+    photo_factory(family=family, user=alice)  # no place
+
+    ids = lambda params: [p["id"] for p in api.get(reverse("api_photos"), params).json()["results"]]  # noqa: E731
+    assert ids({"city": "lisbon"}) == [lisbon.pk]
+    assert sorted(ids({"country": "pt"})) == sorted([lisbon.pk, porto.pk])
+    assert ids({"country": "ES"}) == []
+    refused = api.get(reverse("api_photos"), {"country": "Portugal"})
+    assert refused.status_code == 400 and refused.json()["country"] == ["A country's two-letter ISO code: PT, GB, US."]
+    memories = api.get(reverse("api_memories"), {"country": "Portugal"})
+    assert memories.status_code == 400
+
+
 def test_detail_get(api, family, alice):
     photo = photo_factory(family=family, user=alice, tags=["a"])
     body = api.get(reverse("api_photo_detail", args=[photo.pk])).json()
