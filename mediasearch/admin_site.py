@@ -11,17 +11,27 @@ class ListInputChecked:
     """What a list of the admin reads from the request, checked where Django leaves a 500 (every registered admin).
 
     An action's selected rows are ids: values that are no id of the model (not a number, "１", past bigint) select
-    nothing, as a missing row would (Django filtered the list by them as they came). A date field's year in a
-    filter (`taken_at__year=`) lies in the calendar, or the filter is one the admin can't apply (?e=1): Django
-    works the year's bounds out only as the list is read, and year 0 or 99999999 was a 500."""
+    nothing, as a missing row would (Django filtered the list by them as they came). A filter Django passes but
+    that fails as the list is read is one the admin can't apply (?e=1), as Django answers the filters it refuses
+    itself: a date field's year out of the calendar (`taken_at__year=0`: Python can't make its bounds), a range
+    (`id__range=1`), a regular expression PostgreSQL refuses (`name__regex=(`). Each was a 500."""
 
     def get_changelist_instance(self, request):
         from django.contrib.admin.options import IncorrectLookupParameters
+        from django.db import DataError, transaction
 
         for key, values in request.GET.lists():
             if key.endswith(("__year", "__iso_year")) and not all(_calendar_year(value) for value in values):
                 raise IncorrectLookupParameters(f"{key}: no year of the calendar")
-        return super().get_changelist_instance(request)
+            if key.endswith("__range"):  # read as one text, never two bounds; "1" failed as the list was read
+                raise IncorrectLookupParameters(f"{key}: no range filters here")
+        if not any(key.endswith(("__regex", "__iregex")) for key in request.GET):
+            return super().get_changelist_instance(request)
+        try:
+            with transaction.atomic():  # the list counts its rows here: a refused pattern rolls back this alone
+                return super().get_changelist_instance(request)
+        except DataError as exc:  # "invalid regular expression"
+            raise IncorrectLookupParameters(str(exc)) from exc
 
     def response_action(self, request, queryset):
         from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME

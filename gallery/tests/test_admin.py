@@ -95,16 +95,29 @@ def test_an_action_on_ids_that_are_no_ids_is_nothing_selected_not_a_500(admin, p
 
 
 @pytest.mark.parametrize("query", ["taken_at__year=99999999", "uploaded_at__year=0", "taken_at__iso_year=-5",
-                                   "taken_at__year=abc"])
+                                   "taken_at__year=abc", "id__range=1", "id__range=1,2,3"])
 def test_a_year_out_of_the_calendar_in_a_list_filter_is_the_admins_invalid_filter_not_a_500(admin, photos, query):
     """A list filtered by a date field's year past the calendar (year 0, 99999999: typed into the address bar) was a
-    500 on every admin list with a date field (the year's bounds are worked out when the list is read). It is the
-    admin's answer to any filter it can't apply: back to the list with ?e=1."""
+    500 on every admin list with a date field (the year's bounds are worked out when the list is read), and so was
+    a range of one value (Django's admin reads a range from the address bar as one text, which never filters:
+    "1,99" is refused as it should). It is the admin's answer to any filter it can't apply: back to the list with
+    ?e=1."""
     response = admin.get(f"{CHANGELIST}?{query}")
 
     assert response.status_code == 302 and response["Location"] == f"{CHANGELIST}?e=1"
     assert admin.get("/admin/search/synonym/?updated_at__year=99999999").status_code == 302
     assert admin.get(f"{CHANGELIST}?taken_at__year=2024").status_code == 200
+
+
+@pytest.mark.parametrize("changelist", [CHANGELIST, "/admin/gallery/tag/", "/admin/auth/user/"])
+def test_a_regular_expression_postgresql_refuses_in_a_list_filter_is_the_admins_invalid_filter(admin, photos,
+                                                                                              changelist):
+    """`?id__regex=(` (any field of the list's own, typed into the address bar) was a 500 on every admin list:
+    PostgreSQL refuses the pattern as the list is read. It is the admin's answer to a filter it can't apply."""
+    response = admin.get(f"{changelist}?id__regex=(")
+
+    assert response.status_code == 302 and response["Location"] == f"{changelist}?e=1"
+    assert admin.get(f"{changelist}?id__regex=^[0-9]").status_code == 200  # a pattern it takes still filters
 
 
 def test_add_tag_action_asks_for_the_tag_then_adds_it(admin, photos, family, other_family):
