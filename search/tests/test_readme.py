@@ -32,3 +32,15 @@ def test_the_readme_sends_a_family_admin_to_the_django_admin_only_with_the_staff
         sentence = re.search(rf"[^.]*{where}[^.]*\.", text)
         assert sentence, f"the README no longer says who {where}"
         assert "staff" in sentence.group(0), sentence.group(0)
+
+
+def test_the_readme_keeps_the_previous_models_embeddings_where_it_tells_of_a_model_switch(settings):
+    """"Using a real SigLIP model" said the next sweep deletes a family's embeddings of the previous model once the
+    new one covers it, while they are kept MODEL_SWITCH_KEEP_DAYS (30) or until a family admin confirms the switch,
+    to compare the two models (QA: after a switch on a fresh clone, they were still there after the sweep)."""
+    assert settings.MODEL_SWITCH_KEEP_DAYS > 0  # the default keeps them
+    text = " ".join(README.read_text().split())
+    switch = re.search(r"Changing `SEARCH_MODEL`[^.]*\.[^.]*\.[^.]*\.", text)
+    assert switch, "the README no longer tells what changing SEARCH_MODEL does"
+    assert "then deletes the family's embeddings of the previous model" not in switch.group(0), switch.group(0)
+    assert "MODEL_SWITCH_KEEP_DAYS" in switch.group(0) and "confirms" in switch.group(0), switch.group(0)
