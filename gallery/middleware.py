@@ -46,8 +46,9 @@ class HtmxSignInMiddleware:
     """An htmx request whose session ended under an open page (expired, signed out in another tab, the password
     changed elsewhere) is redirected to the sign-in page like any other; htmx would follow that redirect itself and
     swap the whole sign-in page into the results, the timeline or a card. Instead the browser goes there, and comes
-    back to the page it was on (not to the partial's URL, which may be a POST-only action) once signed in; to the
-    page's own URL asked for, when it asked for that (the search box, as one types: the words typed are kept)."""
+    back to the page it was on (not to the partial's URL, which may be a POST-only action, or a timeline's next
+    slice) once signed in; to the request's own URL when the page takes that as its address (X-Page-Url, from
+    site.js for hx-push-url: the search box as one types, so the words typed are kept)."""
 
     def __init__(self, get_response):
         self.get_response = get_response
@@ -57,7 +58,7 @@ class HtmxSignInMiddleware:
         if (getattr(request, "htmx", False) and response.status_code in (301, 302)
                 and urlsplit(response["Location"]).path == resolve_url(settings.LOGIN_URL)):
             page = request.htmx.current_url_abs_path  # None when the page is on another origin
-            if page and request.method == "GET" and urlsplit(page).path == request.path:
-                page = request.get_full_path()  # the page itself, newer: a search as typed so far, a filter changed
+            if page and request.method == "GET" and request.headers.get("X-Page-Url"):
+                page = request.get_full_path()  # the page's own new address (site.js): a search as typed so far
             return HttpResponseClientRedirect(redirect_to_login(page).url if page else response["Location"])
         return response

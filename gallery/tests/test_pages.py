@@ -376,10 +376,12 @@ def test_a_search_typed_after_the_session_ended_comes_back_with_the_words_typed(
     """The search box asks as one types, for the page's own URL with the words so far (and pushes it): the sign-in
     page brings one back to that search, not to the one the page showed before the last words."""
     page = "http://testserver/search/?q=red"
-    response = client.get("/search/?q=red+circle+beach", headers={**HTMX, "HX-Current-URL": page})
+    response = client.get("/search/?q=red+circle+beach",
+                          headers={**HTMX, "HX-Current-URL": page, "X-Page-Url": "1"})  # (site.js: hx-push-url)
     assert response["HX-Redirect"] == reverse("login") + "?next=/search/%3Fq%3Dred%2Bcircle%2Bbeach"
-    polled = client.post("/photos/1/favourite/", headers={**HTMX, "HX-Current-URL": "http://testserver/photos/1/"})
-    assert polled["HX-Redirect"] == reverse("login") + "?next=/photos/1/"  # (an action: back to the page it was on)
+    # A timeline's next slice ("Load more", infinite scroll) is no address of the page: back to the timeline.
+    more = client.get("/?after=1_2_20200701", headers={**HTMX, "HX-Current-URL": "http://testserver/?tag=beach"})
+    assert more["HX-Redirect"] == reverse("login") + "?next=/%3Ftag%3Dbeach"
 
 
 def test_a_plain_request_after_the_session_ended_is_still_redirected_to_sign_in(client, alice):

@@ -72,6 +72,14 @@
     if (problem && e.target.closest("[data-problem-close]")) problem.hidden = true;
   });
 
+  // A request whose address the page takes as its own (hx-push-url="true": the search box as one types, a chip, a
+  // filter) says so: when the session has ended under the page, the sign-in page brings one back there (the words
+  // typed), not to the address the page had before (gallery.middleware.HtmxSignInMiddleware).
+  document.addEventListener("htmx:configRequest", (e) => {
+    const pushing = e.detail.elt.closest && e.detail.elt.closest("[hx-push-url]");
+    if (pushing && pushing.getAttribute("hx-push-url") === "true") e.detail.headers["X-Page-Url"] = "1";
+  });
+
   // "Show more" (search results) swaps in a longer list, itself gone with the old one: a focus on it would fall back
   // to the page's start. It goes to the first photo added, the tile at the link's data-more-from.
   let focusMoreFrom = null;

@@ -388,12 +388,13 @@ def test_a_search_typed_after_the_session_ended_goes_to_sign_in_and_back(live_se
     page.goto(live_server.url + "/search/?q=red")
     page.context.clear_cookies()  # the session ended (expired, or signed out in another tab)
     page.fill("input[name=q]", "blue")
-    page.wait_for_url(lambda url: url.endswith("/accounts/login/?next=/search/%3Fq%3Dred"))
+    # Back to the search as typed (before, to the one the page last showed, "red": the words typed were lost).
+    page.wait_for_url(lambda url: "/accounts/login/?next=/search/%3F" in url and "q%3Dblue" in url)
     assert page.locator("header.topbar").count() == 1  # the sign-in page itself, not one inside the search page
     page.fill("#id_username", "grandma")
     page.fill("#id_password", "correct horse battery")
     page.click("button[type=submit]")
-    page.wait_for_url(live_server.url + "/search/?q=red")
+    page.wait_for_url(lambda url: "/search/?" in url and "q=blue" in url)
 
 
 def _drop_paths(page, selector: str, paths: list[str]) -> None:
