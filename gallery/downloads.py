@@ -110,7 +110,7 @@ def download_name(photo: Photo) -> str:
     photo-<id>.<ext> when nothing of the name is left."""
     base = os.path.basename((photo.original_filename or "").replace("\\", "/"))
     name = _safe_name(base, 200)
-    if not name or (base.startswith(".") and "." not in base.lstrip(".")):  # ".jpg": no name (not "jpg.jpg")
+    if not name or not _safe_name(base.rsplit(".", 1)[0], 200):  # ".jpg", " .jpg": an extension names nothing
         return numbered_name(photo)
     return with_real_extension(name, photo.mime_type)
 

@@ -38,6 +38,7 @@ def _disposition(client, photo) -> str:
     (images.image_bytes("PNG"), "holiday.2024", "holiday.2024.png"),  # not an image extension: kept, one added
     (images.image_bytes("JPEG"), ".jpg", "photo-{pk}.jpg"),  # nothing but an extension: no name ("jpg.jpg")
     (images.image_bytes("JPEG"), "..jpg", "photo-{pk}.jpg"),
+    (images.image_bytes("JPEG"), " .jpg", "photo-{pk}.jpg"),
 ], ids=lambda value: value if isinstance(value, str) else "")
 def test_the_original_downloads_with_its_real_formats_extension(client_for, family, alice, data, uploaded_as,
                                                                 downloaded_as):
