@@ -347,8 +347,7 @@ class _Parser:
             if place is None:
                 return None
             said = previous.label[: -len(previous.place)].strip() or said  # "not in", "without"
-            return _Match(end=place.end, chip=replace(place.chip, kind="not_place", key=f"-{place.chip.key}",
-                                                      label=f"{said} {place.chip.place}", start=i, end=place.end))
+            return self._not_place(place, said, start=i)
         dated = self._date_chip(first)
         if dated is None:
             return None
@@ -364,8 +363,7 @@ class _Parser:
             bare = _Parser(self.tokens, (*self.norms[:i], self.norms[i][1:], *self.norms[i + 1:]), self.context)
             place = bare._place(i)
             if place is not None:
-                return _Match(end=place.end, chip=replace(place.chip, kind="not_place", key=f"-{place.chip.key}",
-                                                          label=f"not {place.chip.place}"))
+                return self._not_place(place, "not", start=i)
             return self._excluded_phrase(i, i, token[1:])
         if re.fullmatch(r"-\d{4}", norm) and self._year(norm[1:]):  # "-2023": its photos are left out
             span = year_span(int(norm[1:]))
@@ -375,9 +373,7 @@ class _Parser:
             place = self._place(i + 1)
             if place is not None:  # "not in Lisbon": a filter, its photos are left out
                 said = "not in" if self.norms[i + 1] in PLACE_WORDS else "not"
-                return _Match(end=place.end, chip=replace(
-                    place.chip, kind="not_place", key=f"-{place.chip.key}", label=f"{said} {place.chip.place}",
-                    start=i, end=place.end))
+                return self._not_place(place, said, start=i)
             dated = self._date_chip(i + 1)
             if dated is not None:  # "not in 2023", "except summer 2021": so are those taken then
                 words = self.tokens[i + 1:dated.end]
@@ -389,6 +385,12 @@ class _Parser:
             first = i + 2 if self.norms[i + 1] in ARTICLES and i + 2 < len(self.tokens) else i + 1
             return self._excluded_phrase(i, first, self.tokens[first])
         return None
+
+    @staticmethod
+    def _not_place(place: _Match, said: str, *, start: int) -> _Match:
+        """The place matched, left out: its chip as said ("not in Lisbon", "without Portugal", "not Lisbon")."""
+        return _Match(end=place.end, chip=replace(place.chip, kind="not_place", key=f"-{place.chip.key}",
+                                                  label=f"{said} {place.chip.place}", start=start, end=place.end))
 
     def _excluded_phrase(self, start: int, first: int, head: str) -> _Match | None:
         words, end = [head], first + 1
