@@ -166,7 +166,7 @@ def inspect_image(data: bytes) -> ImageInfo:
         taken_at=timezone.make_aware(taken_local) if taken_local else None,
         taken_local=taken_local,
         taken_offset=taken_offset,
-        taken_is_a_change=taken_local is not None and not exif.get_ifd(EXIF_IFD).get(TAG_DATETIME_ORIGINAL),
+        taken_is_a_change=_is_a_change(exif, taken_local),
         taken_utc=taken_utc,
         has_metadata=bool(exif) or decoded.format not in _PILLOW_SEES_ALL or decoded.has_metadata_block,
         camera_make=make,
@@ -424,16 +424,22 @@ def _exif_text(exif: Image.Exif, tag: int) -> str:
     return str(value).replace("\x00", "").strip()[:100] if value else ""
 
 
-def exif_dates(data: bytes) -> tuple[datetime | None, str, datetime | None]:
-    """The EXIF date taken (naive wall clock), its offset and the GPS time (UTC) of a stored original, without
-    decoding pixels. (None, "", None) for anything Pillow can't open."""
+def exif_dates(data: bytes) -> tuple[datetime | None, str, datetime | None, bool]:
+    """The EXIF date taken (naive wall clock), its offset, the GPS time (UTC) of a stored original, and whether the
+    date is only DateTime (the day a scanner or an editor wrote the file: ImageInfo.taken_is_a_change), without
+    decoding pixels. (None, "", None, False) for anything Pillow can't open."""
     try:
         with warnings.catch_warnings(), Image.open(io.BytesIO(data)) as image:
             warnings.simplefilter("ignore")
             exif = image.getexif()
-            return *_taken_local(exif), _gps_utc(exif)
+            local, offset = _taken_local(exif)
+            return local, offset, _gps_utc(exif), _is_a_change(exif, local)
     except Exception:  # an original that opened once: anything odd now means "no date", not a failure
-        return None, "", None
+        return None, "", None, False
+
+
+def _is_a_change(exif: Image.Exif, local: datetime | None) -> bool:
+    return local is not None and not exif.get_ifd(EXIF_IFD).get(TAG_DATETIME_ORIGINAL)
 
 
 def _taken_local(exif: Image.Exif) -> tuple[datetime | None, str]:

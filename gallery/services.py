@@ -381,16 +381,18 @@ def photo_sidecar_fill(*, family: Family, sha256: str, sidecar: Sidecar,
     when, source = _sidecar_date(sidecar)
     if photo is None or when is None:
         return None
-    if photo.taken_at_source not in _DATES_A_SIDECAR_REPLACES[source] and not (
-            source == Photo.DateSource.SIDECAR and photo.taken_at_source == Photo.DateSource.FILENAME
-            and (named := date_in_filename(photo.original_filename)) is not None
-            and _name_gives_way(named, when, _zone_of(photo, sidecar))):
-        return None
+    # Worked out in memory first (nothing is saved when the sidecar's date is no better): its place, then its zone.
     fields = ["taken_at", "taken_at_source", "taken_tz", *_sidecar_place_and_caption(photo, sidecar)]
     placed = photo.place_source == Photo.PlaceSource.MEMBER and photo.latitude is None  # (its zone stays)
-    photo.taken_at, photo.taken_tz = when_taken(local=None, utc=when, latitude=photo.latitude,
-                                                longitude=photo.longitude, place_zone=photo.taken_tz if placed else "")
-    photo.taken_at_source = source
+    taken_at, zone = when_taken(local=None, utc=when, latitude=photo.latitude, longitude=photo.longitude,
+                                place_zone=photo.taken_tz if placed else "")
+    if photo.taken_at_source == Photo.DateSource.FILENAME:
+        named = date_in_filename(photo.original_filename)
+        if source != Photo.DateSource.SIDECAR or named is None or not _name_gives_way(named, when, zone):
+            return None
+    elif photo.taken_at_source not in _DATES_A_SIDECAR_REPLACES[source]:
+        return None
+    photo.taken_at, photo.taken_tz, photo.taken_at_source = taken_at, zone, source
     photo.save(update_fields=fields)
     photo_tags_add(photo=photo, names=sidecar.people, source=PhotoTag.Source.SIDECAR)
     _sidecar_favourite(photo, sidecar, importer)
@@ -466,8 +468,8 @@ _DATES_A_SIDECAR_REPLACES = {Photo.DateSource.SIDECAR: Photo.GUESSED_DATES,
 
 
 # The dates a file name's date replaces when the photo's file is read again (as an upload ranks them: a name's date
-# comes after EXIF's, before a sidecar's).
-_DATES_A_NAME_REPLACES = (*Photo.GUESSED_DATES, Photo.DateSource.SIDECAR)
+# comes after EXIF's, before a sidecar's, and beats EXIF DateTime alone).
+_DATES_A_NAME_REPLACES = (*Photo.GUESSED_DATES, Photo.DateSource.SIDECAR, Photo.DateSource.EXIF)
 
 
 def sidecar_may_date(source: str, filename: str) -> bool:
@@ -478,12 +480,28 @@ def sidecar_may_date(source: str, filename: str) -> bool:
     return source in Photo.GUESSED_DATES
 
 
-def _zone_of(photo: Photo, sidecar: Sidecar) -> str:
-    """The zone a photo was taken in once its sidecar is read (as _sidecar_place_and_caption places it): its position's
-    (its own, else the sidecar's unless a member placed it), else the one it has."""
-    latitude, longitude = (photo.latitude, photo.longitude) if photo.latitude is not None \
-        or photo.place_source == Photo.PlaceSource.MEMBER else (sidecar.latitude, sidecar.longitude)
-    return zone_at(latitude=latitude, longitude=longitude) or photo.taken_tz
+@dataclass(frozen=True)
+class _FileDate:
+    taken_at: datetime | None
+    zone: str
+    source: str | None  # EXIF or FILENAME; None: the file tells no date
+    named: NamedDate | None = None
+
+
+def _file_date(*, local: datetime | None, offset: str, utc: datetime | None, is_a_change: bool, filename: str,
+               latitude: float | None, longitude: float | None, place_zone: str = "") -> _FileDate:
+    """The date a photo's own file gives it, in the zone it was taken in (the camera's offset, else its position's
+    zone, else TIME_ZONE: gallery.timezones.when_taken): its EXIF date taken, else the date its name tells
+    (gallery.filename_dates), which also beats EXIF DateTime alone (`is_a_change`: the day a scanner or an editor
+    wrote the file). As an upload and a re-read of the file both rank them."""
+    taken_at, zone = when_taken(local=local, offset=offset, utc=utc, latitude=latitude, longitude=longitude,
+                                place_zone=place_zone)
+    if taken_at is None or is_a_change:
+        if (named := date_in_filename(filename)) is not None:
+            named_at, named_zone = when_taken(local=named.when, latitude=latitude, longitude=longitude,
+                                              place_zone=place_zone)
+            return _FileDate(named_at, named_zone, Photo.DateSource.FILENAME, named)
+    return _FileDate(taken_at, zone, Photo.DateSource.EXIF if taken_at else None)
 
 
 def _name_gives_way(named: NamedDate, sidecar_taken_at: datetime | None, zone: str) -> bool:
@@ -582,23 +600,20 @@ def _photo_store(*, family, uploaded_by, data, filename, info, tags, description
     # Where: the file's GPS position, else its sidecar's.
     latitude, longitude = (info.latitude, info.longitude) if info.latitude is not None or sidecar is None \
         else (sidecar.latitude, sidecar.longitude)
-    # The zone it was taken in: the camera's offset, else its position's zone, else TIME_ZONE.
-    taken_at, zone = when_taken(local=info.taken_local, offset=info.taken_offset, utc=info.taken_utc,
-                                latitude=latitude, longitude=longitude)
-    source = Photo.DateSource.EXIF if taken_at else Photo.DateSource.FILE if modified_at else Photo.DateSource.UPLOAD
+    # When: the file's date (its EXIF's, else its name's: _file_date), else its sidecar's, whose date taken also beats
+    # EXIF DateTime alone (a scanner's or an editor's) and gives a name's day alone its time; else the file's
+    # modified time, else the upload.
+    dated = _file_date(local=info.taken_local, offset=info.taken_offset, utc=info.taken_utc,
+                       is_a_change=info.taken_is_a_change, filename=filename, latitude=latitude, longitude=longitude)
+    taken_at, zone, source = dated.taken_at, dated.zone, dated.source
     sidecar_when, sidecar_source = _sidecar_date(sidecar) if sidecar is not None else (None, None)
-    # When: the file's date taken, else the one its name tells, else its sidecar's (a name's date and a sidecar's date
-    # taken also beat the day the file was last changed, EXIF DateTime alone: a scanner's or an editor's). A name that
-    # tells only the day (a chat app's copy) takes its time from a sidecar's date taken on that day.
-    named = date_in_filename(filename) if taken_at is None or info.taken_is_a_change else None
-    named_at = when_taken(local=named.when, latitude=latitude, longitude=longitude) if named is not None else None
-    if named_at is not None and not _name_gives_way(
-            named, sidecar_when if sidecar_source == Photo.DateSource.SIDECAR else None, named_at[1]):
-        (taken_at, zone), source = named_at, Photo.DateSource.FILENAME
-    elif sidecar_when is not None and (taken_at is None or (info.taken_is_a_change
-                                                            and sidecar_source == Photo.DateSource.SIDECAR)):
+    taken = sidecar_when if sidecar_source == Photo.DateSource.SIDECAR else None  # (a date taken, not an upload's)
+    if sidecar_when is not None and (source is None or (taken and (
+            (source == Photo.DateSource.EXIF and info.taken_is_a_change)
+            or (source == Photo.DateSource.FILENAME and _name_gives_way(dated.named, taken, zone))))):
         (taken_at, zone), source = when_taken(local=None, utc=sidecar_when, latitude=latitude,
                                               longitude=longitude), sidecar_source
+    source = source or (Photo.DateSource.FILE if modified_at else Photo.DateSource.UPLOAD)
     photo = Photo(
         family=family,
         uploaded_by=uploaded_by,
@@ -1154,7 +1169,7 @@ def photo_embedded_read(*, photo: Photo) -> Photo:
         logger.warning("photo %s: embedded metadata not read: %s", photo.pk, exc)
         data = b""
     embedded = read_embedded(data, label=f"photo {photo.pk} ({photo.original_filename})") if data else Embedded()
-    taken_local, offset, taken_utc = exif_dates(data) if data else (None, "", None)
+    taken_local, offset, taken_utc, is_a_change = exif_dates(data) if data else (None, "", None, False)
     with transaction.atomic():
         fresh = Photo.objects.select_for_update().filter(pk=photo.pk).first()
         if fresh is None:
@@ -1163,19 +1178,16 @@ def photo_embedded_read(*, photo: Photo) -> Photo:
         if fresh.taken_at_source != Photo.DateSource.MEMBER:  # a member's date keeps the zone it was given in
             # A member's known place has no position: the zone it gave (correction_services) stays.
             placed = fresh.place_source == Photo.PlaceSource.MEMBER and fresh.latitude is None
-            taken_at, fresh.taken_tz = when_taken(local=taken_local, offset=offset, utc=taken_utc,
-                                                  latitude=fresh.latitude, longitude=fresh.longitude,
-                                                  place_zone=fresh.taken_tz if placed else "")
-            if fresh.taken_at_source == Photo.DateSource.EXIF and taken_at is not None:
-                fresh.taken_at = taken_at
-            elif fresh.taken_at_source in _DATES_A_NAME_REPLACES and (
-                    named := date_in_filename(fresh.original_filename)) is not None and not _name_gives_way(
-                    named, fresh.taken_at if fresh.taken_at_source == Photo.DateSource.SIDECAR else None,
-                    fresh.taken_tz):
-                fresh.taken_at, fresh.taken_tz = when_taken(local=named.when, latitude=fresh.latitude,
-                                                            longitude=fresh.longitude,
-                                                            place_zone=fresh.taken_tz if placed else "")
-                fresh.taken_at_source = Photo.DateSource.FILENAME
+            dated = _file_date(local=taken_local, offset=offset, utc=taken_utc, is_a_change=is_a_change,
+                               filename=fresh.original_filename, latitude=fresh.latitude, longitude=fresh.longitude,
+                               place_zone=fresh.taken_tz if placed else "")
+            fresh.taken_tz = dated.zone
+            if dated.source == fresh.taken_at_source:  # the same date, read again (in its zone now)
+                fresh.taken_at = dated.taken_at
+            elif dated.source == Photo.DateSource.FILENAME and fresh.taken_at_source in _DATES_A_NAME_REPLACES \
+                    and not _name_gives_way(dated.named, fresh.taken_at if fresh.taken_at_source
+                                            == Photo.DateSource.SIDECAR else None, dated.zone):
+                fresh.taken_at, fresh.taken_at_source = dated.taken_at, Photo.DateSource.FILENAME
         fresh.save(update_fields=EMBEDDED_FIELDS)
         _marked_embedded_tags_drop(fresh)
         photo_tags_add(photo=fresh, names=embedded.keywords, source=PhotoTag.Source.EMBEDDED)

@@ -112,6 +112,10 @@ def test_reading_the_file_again_dates_photos_stored_before_by_their_names_never_
     settings.TIME_ZONE = "UTC"
     before = _upload(family, alice, _plain(), "IMG-20190301-WA0007.jpg")
     edited = _upload(family, alice, _plain(), "IMG-20190302-WA0008.jpg")
+    scan = _upload(family, alice, images.with_metadata(_plain(), exif={"Exif.Image.DateTime": "2021:02:02 10:00:00"}),
+                   "1987-07-04 beach.jpg")  # (stored before names were read: dated by the scanner's EXIF DateTime)
+    Photo.objects.filter(pk=scan.pk).update(taken_at=datetime(2021, 2, 2, 10, tzinfo=dt_timezone.utc),
+                                            taken_day=date(2021, 2, 2), taken_at_source=Photo.DateSource.EXIF)
     stamp = datetime(2026, 1, 5, 9, tzinfo=dt_timezone.utc)
     Photo.objects.filter(pk=before.pk).update(taken_at=stamp, taken_day=stamp.date(),
                                               taken_at_source=Photo.DateSource.UPLOAD)
@@ -123,6 +127,8 @@ def test_reading_the_file_again_dates_photos_stored_before_by_their_names_never_
     before.refresh_from_db()
     edited.refresh_from_db()
     assert (before.taken_at_source, before.taken_day) == (Photo.DateSource.FILENAME, date(2019, 3, 1))
+    scan.refresh_from_db()
+    assert (scan.taken_at_source, scan.taken_day) == (Photo.DateSource.FILENAME, date(1987, 7, 4))  # (as an upload)
     assert (edited.taken_at_source, edited.taken_at) == (Photo.DateSource.MEMBER, stamp)
     assert photo_embedded_read(photo=before).taken_day == date(2019, 3, 1)  # (again: the same)
 
