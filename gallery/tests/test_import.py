@@ -261,6 +261,15 @@ def test_import_puts_every_photo_in_an_album_and_each_folders_in_its_own(photo_d
     assert "Albums: " in out and "Scans 2019 (3 photos put in)" in out and "summer (1 photo put in)" in out
     assert "Albums:" not in again
 
+    # A nightly re-run does not undo a member's curation: a photo taken out of the album stays out; a new file goes in.
+    from gallery.album_services import album_remove_photos
+    scans = Album.objects.get(family=family, name="Scans 2019")
+    album_remove_photos(user=alice, album=scans, photo_ids=[Photo.objects.get(original_filename="garden.png").pk])
+    (photo_dir / "2019" / "new.jpg").write_bytes(images.jpeg(colour=(3, 200, 90)))
+    third = _import(photo_dir, "--family", "Smiths", "--user", "alice", "--album", "Scans 2019")
+    assert sorted(p.original_filename for p in scans.photos.all()) == ["beach.jpg", "new.jpg", "snow.webp"]
+    assert "Albums: Scans 2019 (1 photo put in)" in third
+
 
 @pytest.mark.parametrize("name", ["", "x" * 101, "bell\x07"])
 def test_import_refuses_an_album_name_no_album_may_have_before_reading_any_file(photo_dir, family, alice, name):

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 from django.db.models import Exists, OuterRef
@@ -96,17 +96,17 @@ class Command(BaseCommand):
         # The walk does not go into linked folders (a link back up would never end): said, not passed over.
         linked = sorted(p for p in found if p.is_symlink() and p.is_dir())
         self._albums = _Albums(files, family_obj, uploader, root=root, every=album, per_folder=album_per_folder)
-        self._albums.check()
         # A re-run must not undo the family's deletions: files in the trash are counted, not restored as an upload
         # would. (One read of the family's photos for both sets.)
-        known, trashed, undated, lacking = set(), set(), set(), {}
-        for sha256, trashed_at, source, filename, *lacks in Photo.all_objects.filter(family=family_obj).annotate(
+        known, trashed, undated, lacking = {}, set(), set(), {}  # (known: each photo's id by its hash)
+        for pk, sha256, trashed_at, source, filename, *lacks in Photo.all_objects.filter(family=family_obj).annotate(
                 people=Exists(PhotoTag.objects.filter(photo=OuterRef("pk"), source=PhotoTag.Source.SIDECAR))
-        ).values_list("sha256", "trashed_at", "taken_at_source", "original_filename", "latitude", "place_source",
-                      "description_source", "people"):
-            (trashed if trashed_at else known).add(sha256)
+        ).values_list("pk", "sha256", "trashed_at", "taken_at_source", "original_filename", "latitude",
+                      "place_source", "description_source", "people"):
             if trashed_at:
+                trashed.add(sha256)
                 continue
+            known[sha256] = pk
             if sidecar_may_date(source, filename):  # a sidecar found now dates them
                 undated.add(sha256)
             if source in Photo.DATES_OF_THE_FILE:  # …and gives a dated photo what it lacks
@@ -150,7 +150,7 @@ class Command(BaseCommand):
                 "already imported are skipped."))
 
     def _import_batch(self, paths: list[Path], family: Family, uploader, tags: list[str],
-                      hashes: tuple[set[str], set[str], set[str], set[str], dict], bar):
+                      hashes: tuple[dict[str, int], set[str], set[str], set[str], dict], bar):
         """Import these files in one transaction: what they counted, their problems, the files that are no photos,
         the Takeout sidecars found, and (file, why) if storage refused to write a photo (it is full or read-only:
         the files before it are committed, the rest not tried). When it is rolled back (Ctrl-C), the files stored
@@ -179,6 +179,7 @@ class Command(BaseCommand):
                             stored.append(result.photo)
                             counts[TRASHED] += result.photo.trashed_at is not None
                     bar.update(1)
+                self._albums.flush()  # the batch's photos into their albums, one call per album
         except BaseException:
             for photo in stored:
                 files_remove(names=photo_file_names(photo))
@@ -225,7 +226,7 @@ class Command(BaseCommand):
             f" (of {total} files) into {family}."
         ))
 
-    def _import_one(self, path: Path, family: Family, uploader, tags: list[str], known: set[str],
+    def _import_one(self, path: Path, family: Family, uploader, tags: list[str], known: dict[str, int],
                     trashed: set[str], deleted: set[str], undated: set[str], lacking: dict[str, _Lacks], *,
                     sidecars: set[Path]) -> UploadResult:
         """`known`, `trashed`, `deleted`: the hashes of the family's photos, of those in its trash and of those it
@@ -252,7 +253,7 @@ class Command(BaseCommand):
         # Resume cheaply: files already imported are recognised by hash without decoding them again.
         digest = sha256_of(data)
         if digest in known:
-            self._albums.put(path, family=family, digest=digest)
+            self._albums.put(path, photo_id=known[digest], stored=False)
             if found is not None and digest in undated and (sidecar := read_sidecar(found)) is not None \
                     and photo_sidecar_fill(family=family, sha256=digest, sidecar=sidecar,
                                            importer=uploader) is not None:
@@ -283,8 +284,8 @@ class Command(BaseCommand):
                 photo.trashed_at = timezone.now()
                 trashed.add(photo.sha256)
                 return result
-            self._albums.put(path, family=family, digest=photo.sha256, photo_id=photo.pk)
-            known.add(photo.sha256)
+            self._albums.put(path, photo_id=photo.pk, stored=result.outcome == UploadResult.SAVED)
+            known[photo.sha256] = photo.pk
             if sidecar_may_date(photo.taken_at_source, photo.original_filename):  # (a copy further on may have
                 undated.add(photo.sha256)                                          # its sidecar)
             if photo.taken_at_source in Photo.DATES_OF_THE_FILE and found is None:
@@ -293,14 +294,20 @@ class Command(BaseCommand):
 
 
 class _Albums:
-    """The albums an import puts its photos in, new or already there (one a member took out of such an album goes
-    back on a re-run): `--album`'s for every photo; each folder's, named as the folder, with `--album-per-folder`;
-    and the Google Photos albums of a Takeout export (folders with an album's own JSON:
-    gallery.sidecars.read_takeout_album), named and described as there. Each is the family's album of that name,
-    made by the importing member when the family has none."""
+    """The albums an import puts its photos in: `--album`'s for every photo; each folder's, named as the folder, with
+    `--album-per-folder`; and the Google Photos albums of a Takeout export (folders with an album's own JSON:
+    gallery.sidecars.read_takeout_album), named and described as there. Each is the family's album of that name, made
+    by the importing member when the family has none. A photo already in the family goes in only when this run made
+    the album: a re-run (a nightly import) does not put back what a member took out of an album."""
 
     def __init__(self, files: list[Path], family: Family, uploader, *, root: Path, every: str | None = None,
                  per_folder: bool = False) -> None:
+        self.every = TakeoutAlbum(title=one_line(every), description="") if every is not None else None
+        if self.every is not None:  # (a name no album may have: refused before any file is read)
+            try:
+                album_text_clean(self.every.title, "")
+            except ValidationError as exc:
+                raise CommandError(" ".join(exc.messages)) from None
         read = {path: album for path in files if path.suffix.lower() == ".json"
                 and (album := read_takeout_album(path)) is not None}
         self.files = set(read)  # (the albums' own JSON files: no files left out)
@@ -308,34 +315,33 @@ class _Albums:
         if per_folder:
             for folder in {path.parent for path in files} - {root} - set(self.by_folder):
                 self.by_folder[folder] = TakeoutAlbum(title=one_line(text_from_os(folder.name)), description="")
-        self.every = TakeoutAlbum(title=one_line(every), description="") if every is not None else None
         self.family, self.uploader = family, uploader
         self.albums: dict[Path | None, Album | None] = {}
+        self.made: set[int] = set()  # the albums this run made
+        self.new: set[int] = set()  # the photos this run stored (an album's copy of one is the same photo)
+        self.pending: dict[int, list[int]] = {}  # photo ids to put in each album (by id) when the batch ends
         self.filled: Counter[str] = Counter()  # photos put in each album by this import
 
-    def check(self) -> None:
-        """CommandError when `--album`'s name is no album's, before any file is read."""
-        if self.every is not None:
-            try:
-                album_text_clean(self.every.title, "")
-            except ValidationError as exc:
-                raise CommandError(" ".join(exc.messages)) from None
+    def put(self, path: Path, *, photo_id: int, stored: bool) -> None:
+        """Queue the photo of the file at `path` (just `stored`, or already there) for its albums."""
+        if stored:
+            self.new.add(photo_id)
+        for album in dict.fromkeys((self._album(None, self.every),
+                                    self._album(path.parent, self.by_folder.get(path.parent)))):
+            if album is not None and (photo_id in self.new or album.pk in self.made):
+                self.pending.setdefault(album.pk, []).append(photo_id)
 
-    def put(self, path: Path, *, family: Family, digest: str, photo_id: int | None = None) -> None:
-        """Put the photo of the file at `path` in its albums: `--album`'s and its folder's."""
-        albums = [album for album in (self._album(None, self.every), self._album(path.parent,
-                                                                                  self.by_folder.get(path.parent)))
-                  if album is not None]
-        if not albums:
-            return
-        if photo_id is None:
-            photo_id = Photo.objects.filter(family=family, sha256=digest).values_list("pk", flat=True).first()
-            if photo_id is None:  # (in the trash: left out of albums as of everything)
-                return
-        for album in dict.fromkeys(albums):  # (--album and the folder's may be one)
-            added = album_add_photos(user=self.uploader, album=album, photo_ids=[photo_id])
-            if added[0].ok and not added[0].reason:
-                self.filled[album.name] += 1
+    def flush(self) -> None:
+        """Put the queued photos in their albums (in the batch's transaction: counted once they are in)."""
+        albums = {album.pk: album for album in self.albums.values() if album is not None}
+        for pk, photo_ids in self.pending.items():
+            try:
+                outcomes = album_add_photos(user=self.uploader, album=albums[pk], photo_ids=photo_ids)
+            except (ValidationError, PermissionDenied, Album.DoesNotExist) as exc:  # (gone meanwhile; the member left)
+                logger.warning("photos not put in album %r: %s", albums[pk].name, exc)
+                continue
+            self.filled[albums[pk].name] += sum(1 for outcome in outcomes if outcome.ok and not outcome.reason)
+        self.pending = {}
 
     def _album(self, key: Path | None, found: TakeoutAlbum | None) -> Album | None:
         if found is None:
@@ -350,11 +356,13 @@ class _Albums:
         if album is not None:
             return album
         try:
-            return album_create(user=self.uploader, family=self.family, name=name,
-                                description=found.description[:MAX_DESCRIPTION])
+            album = album_create(user=self.uploader, family=self.family, name=name,
+                                 description=found.description[:MAX_DESCRIPTION])
         except ValidationError as exc:  # (a name or description no album may have: the photos are imported)
             logger.warning("album %r not made: %s", name, " ".join(exc.messages))
             return None
+        self.made.add(album.pk)
+        return album
 
 
 @dataclass(frozen=True)
