@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 from django.core.management.base import BaseCommand
 from django.db.models import QuerySet
 from tqdm import tqdm
+from tqdm.contrib.logging import logging_redirect_tqdm
 
 from gallery.management.families import family_from_option
 
@@ -21,5 +25,15 @@ class PhotoBackfillCommand(BaseCommand):
             return photos
         return photos.filter(family=family_from_option(family))
 
-    def progress(self, total: int, *, no_progress: bool) -> tqdm:
-        return tqdm(total=total, unit="photo", disable=no_progress, file=self.stderr._out)
+    def progress(self, total: int, *, no_progress: bool):
+        return progress_bar(self, total, no_progress=no_progress)
+
+
+@contextmanager
+def progress_bar(command: BaseCommand, total: int, *, no_progress: bool, unit: str = "photo",
+                 **options) -> Iterator[tqdm]:
+    """A command's progress bar on its stderr; log lines written meanwhile (a worker's, a warning about one photo)
+    come out on their own lines above it, not glued onto it."""
+    with tqdm(total=total, unit=unit, disable=no_progress, file=command.stderr._out, **options) as bar, \
+            logging_redirect_tqdm(tqdm_class=tqdm):
+        yield bar

@@ -323,6 +323,7 @@ def test_an_import_stopped_with_ctrl_c_says_what_was_kept_and_leaves_no_files_be
     from tqdm import tqdm
 
     from gallery.files import orphan_files
+    from gallery.management import backfill
     from gallery.management.commands import import_photos
 
     class StoppedAfterFour(tqdm):  # the person presses Ctrl-C while the fourth file is imported
@@ -335,7 +336,7 @@ def test_an_import_stopped_with_ctrl_c_says_what_was_kept_and_leaves_no_files_be
             return super().update(n)
 
     monkeypatch.setattr(import_photos, "COMMIT_EVERY", 2)
-    monkeypatch.setattr(import_photos, "tqdm", StoppedAfterFour)
+    monkeypatch.setattr(backfill, "tqdm", StoppedAfterFour)  # (the bar of every command: progress_bar)
     out = io.StringIO()
     with pytest.raises(CommandError, match="Interrupted"):
         try:

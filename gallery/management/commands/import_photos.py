@@ -15,12 +15,11 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 from django.db.models import Exists, OuterRef
 from django.utils import timezone
-from tqdm import tqdm
-from tqdm.contrib.logging import logging_redirect_tqdm
 
 from gallery.album_services import MAX_DESCRIPTION, MAX_NAME, album_add_photos, album_create, album_text_clean
 from gallery.files import files_remove, photo_file_names
 from gallery.images import NOT_AN_IMAGE, ImageRejected, names_an_image_format, read_limited, sha256_of, too_large
+from gallery.management.backfill import progress_bar
 from gallery.management.families import family_from_option
 from gallery.models import Album, DeletedPhoto, Family, Photo, PhotoTag
 from gallery.services import (UploadResult, photo_create_from_bytes, photo_sidecar_complete, photo_sidecar_fill,
@@ -118,13 +117,11 @@ class Command(BaseCommand):
         problems: list[tuple[Path, str]] = []
         left_out: list[Path] = []  # files that are no photos (some may be the sidecars of others)
         sidecars: set[Path] = set()  # Takeout sidecars found beside photos
-        bar = tqdm(total=len(files), unit="file", disable=no_progress, file=self.stderr._out, dynamic_ncols=True)
         # Commit every COMMIT_EVERY files: progress survives an interruption, and each commit hands
         # its new photos to the embedding queue in one go rather than one task per photo.
         stopped = None  # (file, why) when storage refused a photo: full or read-only, so would it every next one
         try:
-            # Log lines (the queue's "Enqueued …" at each commit) are written above the bar, not glued onto it.
-            with logging_redirect_tqdm(tqdm_class=tqdm):
+            with progress_bar(self, len(files), no_progress=no_progress, unit="file", dynamic_ncols=True) as bar:
                 for start in range(0, len(files), COMMIT_EVERY):
                     batch, batch_problems, batch_left_out, batch_sidecars, stopped = self._import_batch(
                         files[start:start + COMMIT_EVERY], family_obj, uploader, tag,
@@ -136,12 +133,10 @@ class Command(BaseCommand):
                     if stopped:
                         break
         except KeyboardInterrupt:
-            bar.close()
             self._report(root, linked, problems, counts, len(files), family_obj, left_out, sidecars)
             raise CommandError(
                 f"Interrupted: what is counted above was kept; the files read since (at most {COMMIT_EVERY}) were "
                 "not. Run the same command again to go on: the files already imported are skipped.") from None
-        bar.close()
         self._report(root, linked, problems, counts, len(files), family_obj, left_out, sidecars)
         if stopped:
             path, reason = stopped

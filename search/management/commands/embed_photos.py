@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.core.management.base import BaseCommand, CommandError
 from django.db.models import Q
-from tqdm import tqdm
+from gallery.management.backfill import progress_bar
 
 from gallery.management.families import family_from_option
 from gallery.models import Photo
@@ -39,7 +39,7 @@ class Command(BaseCommand):
         Photo.objects.filter(pk__in=ids).update(status=Photo.Status.PENDING, embed_attempts=0)
         ready = failed_count = 0
         step = embedder.batch_size * 4
-        with tqdm(total=len(ids), unit="photo", disable=no_progress, file=self.stderr._out) as bar:
+        with progress_bar(self, len(ids), no_progress=no_progress) as bar:
             for start in range(0, len(ids), step):
                 report = embed_photos(photo_ids=ids[start:start + step], fill_to=0)
                 ready += report.ready
