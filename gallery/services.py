@@ -368,7 +368,7 @@ def photo_create_from_bytes(
 
 @transaction.atomic
 def photo_sidecar_fill(*, family: Family, sha256: str, sidecar: Sidecar,
-                       importer: AbstractBaseUser | None = None) -> Photo | None:
+                       importer: AbstractBaseUser) -> Photo | None:
     """A Takeout sidecar found beside a file the family has already, whose photo is dated only by a guess (the file's
     modified time, its upload, the day it was added to Google Photos: its sidecar was in another part of the export, or
     it came before sidecars were read) or by the day alone its name tells: what the sidecar says and nobody wrote, as
@@ -409,7 +409,7 @@ def _sidecar_favourite(photo: Photo, sidecar: Sidecar, importer: AbstractBaseUse
 
 @transaction.atomic
 def photo_sidecar_complete(*, family: Family, sha256: str, sidecar: Sidecar,
-                           importer: AbstractBaseUser | None = None) -> Photo | None:
+                           importer: AbstractBaseUser) -> Photo | None:
     """A Takeout sidecar found beside a file the family has already, whose photo has its file's date (its camera's,
     EXIF, or its name's) and was stored without the sidecar (it was in another part of the export): what the sidecar
     says and nobody gave the photo, as the import of a new photo would take it: the position (then place, and the zone
