@@ -296,15 +296,26 @@ def _result(tokens, kept, chips, excluded, used_removed) -> ParsedQuery:
     not_places = tuple(dict.fromkeys(c.place for c in chips if c.kind == "not_place" and not c.is_country))
     not_codes = tuple(dict.fromkeys(c.country_code for c in chips if c.kind == "not_place" and c.is_country))
     not_dates = tuple(dict.fromkeys((c.after, c.before) for c in chips if c.kind == "not_date"))
-    dated = [c for c in chips if c.kind == "date"]
-    after = before = None
-    if dated:  # several dates: the span that covers them all ("2019 or 2021")
-        after = None if any(c.after is None for c in dated) else min(c.after for c in dated)
-        before = None if any(c.before is None for c in dated) else max(c.before for c in dated)
+    after, before = _dates_span([c for c in chips if c.kind == "date"])
     return ParsedQuery(text=text, tokens=tokens, places=places, countries=codes, not_places=not_places,
                        not_countries=not_codes, not_dates=not_dates, taken_after=after,
                        taken_before=before, excluded=tuple(dict.fromkeys(excluded)), chips=tuple(chips),
                        removed=tuple(dict.fromkeys(used_removed)))
+
+
+def _dates_span(dated: list[Chip]) -> tuple[date | None, date | None]:
+    """Several dates: the span that covers those with both ends ("2019 or 2021": either), within the bounds said
+    apart ("since 2020 until 2022": both; "before 2024 since june 2021")."""
+    whole = [c for c in dated if c.after is not None and c.before is not None]
+    after = min((c.after for c in whole), default=None)
+    before = max((c.before for c in whole), default=None)
+    starts = [c.after for c in dated if c.before is None and c.after is not None]
+    ends = [c.before for c in dated if c.after is None and c.before is not None]
+    if starts:
+        after = max([*starts, *([after] if after else [])])
+    if ends:
+        before = min([*ends, *([before] if before else [])])
+    return after, before
 
 
 class _Parser:

@@ -181,6 +181,20 @@ def test_a_month_alone_after_since_is_the_latest_begun_and_a_slashed_day_is_left
     assert parse_query("june", ctx()).chips == ()  # a month alone stays a metadata word
 
 
+@pytest.mark.parametrize("query, after, before", [
+    ("since 2020 until 2022", date(2020, 1, 1), date(2022, 12, 31)),
+    ("beach after 2021 before 2024", date(2022, 1, 1), date(2023, 12, 31)),
+    ("since yesterday until today", date(2026, 12, 2), TODAY),
+    ("before 2024 since june 2021", date(2021, 6, 1), date(2023, 12, 31)),
+])
+def test_a_start_and_an_end_said_apart_make_one_span(query, after, before):
+    # "since 2020 until 2022" took the span covering both ("2019 or 2021" is either): no bound at all, so it
+    # filtered nothing ("circle since 2020 before 2022" showed every year, the words alone found nothing).
+    parsed = parse_query(query, ctx())
+    assert (parsed.taken_after, parsed.taken_before) == (after, before)
+    assert [chip.kind for chip in parsed.chips] == ["date", "date"]
+
+
 def test_today_is_injected():
     parsed = parse_query("last summer", ParserContext(today=date(2027, 7, 15)))
     assert (parsed.taken_after, parsed.taken_before) == (date(2026, 6, 1), date(2026, 8, 31))
