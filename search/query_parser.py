@@ -370,18 +370,20 @@ class _Parser:
     # exclusions ------------------------------------------------------------------------------------------------
     def _exclusion(self, i: int) -> _Match | None:
         token, norm = self.tokens[i], self.norms[i]
+        bare = _Parser(self.tokens, (*self.norms[:i], norm[1:], *self.norms[i + 1:]), self.context)
+        dated = bare._date_atom(i) if norm.startswith("-") and len(norm) > 1 and norm[1] != "-" else None
+        if dated is not None:  # "-2023", "-12/2023", "-yesterday": its photos are left out, as with "not"
+            end, (after, before) = dated
+            words = " ".join(self.tokens[i:end])[1:].strip(EDGE_PUNCT)
+            return _Match(end=end, chip=Chip("not_date", key="-" + " ".join(bare.norms[i:end]), label=f"not {words}",
+                                             start=i, end=end, after=after, before=before))
         if token.startswith("-") and len(token) > 1 and not token[1].isdigit() and token[1] != "-":
             # "-Lisbon", "-Sao Paulo": a place (not a concept, as a bare name is read) is left out as "not Lisbon" is.
-            bare = _Parser(self.tokens, (*self.norms[:i], self.norms[i][1:], *self.norms[i + 1:]), self.context)
             place = bare._place(i)
             if place is not None:
                 return _Match(end=place.end, chip=replace(place.chip, kind="not_place", key=f"-{place.chip.key}",
                                                           label=f"not {place.chip.place}"))
             return self._excluded_phrase(i, i, token[1:])
-        if re.fullmatch(r"-\d{4}", norm) and self._year(norm[1:]):  # "-2023": its photos are left out
-            span = year_span(int(norm[1:]))
-            return _Match(end=i + 1, chip=Chip("not_date", key=norm, label=f"not {norm[1:]}", start=i, end=i + 1,
-                                               after=span[0], before=span[1]))
         if norm in NEGATIONS and i + 1 < len(self.tokens):
             place = self._place(i + 1)
             if place is not None:  # "not in Lisbon": a filter, its photos are left out

@@ -325,6 +325,19 @@ def test_a_quoted_exclusion_and_what_is_no_exclusion():
     assert parse_query("beach except summer 2021", ctx()).not_dates == ((date(2021, 6, 1), date(2021, 8, 31)),)
     assert parse_query("beach -5 degrees", ctx()).not_dates == ()  # no year
     assert parse_query("beach -1200", ctx()).not_dates == ()  # before photography: no date
+    # Every date the box reads is left out with a "-" as with "not": "-12/2023" and "-yesterday" were searched as
+    # words, or lowered photos showing a concept "yesterday", and left every photo of that month or day in.
+    for query, span in [("beach -12/2023", (date(2023, 12, 1), date(2023, 12, 31))),
+                        ("beach -6.2021", (date(2021, 6, 1), date(2021, 6, 30))),
+                        ("beach -2021/06/14", (date(2021, 6, 14), date(2021, 6, 14))),
+                        ("beach -2021-06-14", (date(2021, 6, 14), date(2021, 6, 14))),
+                        ("beach -yesterday", (date(2026, 12, 2), date(2026, 12, 2))),
+                        ("beach -today", (TODAY, TODAY))]:
+        minus_date = parse_query(query, ctx())
+        assert (minus_date.text, minus_date.not_dates, minus_date.excluded) == ("beach", (span,), ()), query
+        assert [(c.kind, c.label) for c in minus_date.chips] == [("not_date", f"not {query.split()[1][1:]}")]
+    assert parse_query("beach -june", ctx()).excluded == ("june",)  # a month alone stays a word, lowered
+    assert parse_query("beach -2023", ctx()).chips[0].key == "-2023"
 
 
 @pytest.mark.parametrize("query, places, countries", [
