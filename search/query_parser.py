@@ -519,9 +519,9 @@ class _Parser:
             return i + 1, (day, day)
         if self._year(word):
             return i + 1, year_span(int(word))
-        # A month as a form or a phone writes it, the month first: "12/2023", "6.2021" (a day's, "25/12/2023", is the
-        # day first in most of the world and the month first in the US: left to the ISO form).
-        numeric = re.fullmatch(r"(\d{1,2})[/.](\d{4})", word)
+        # A month as a form or a phone writes it, the month first: "12/2023", "6.2021", "12-2023" (a day's,
+        # "25/12/2023", is the day first in most of the world and the month first in the US: left to the ISO form).
+        numeric = re.fullmatch(r"(\d{1,2})[/.-](\d{4})", word)
         if numeric and self._year(numeric[2]) and 1 <= int(numeric[1]) <= 12:
             return i + 1, month_span(int(numeric[2]), int(numeric[1]))
         iso = re.fullmatch(r"(\d{4})([-/])(\d{1,2})(?:\2(\d{1,2}))?", word)

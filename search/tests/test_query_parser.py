@@ -144,6 +144,8 @@ def test_several_places_and_a_country_holding_a_place():
     ("today", TODAY, TODAY),
     ("12/2023", date(2023, 12, 1), date(2023, 12, 31)),
     ("6.2021", date(2021, 6, 1), date(2021, 6, 30)),
+    ("12-2023", date(2023, 12, 1), date(2023, 12, 31)),  # (was searched as words, matching every month)
+    ("06-2021", date(2021, 6, 1), date(2021, 6, 30)),
     ("2021/06", date(2021, 6, 1), date(2021, 6, 30)),
     ("2021/06/14", date(2021, 6, 14), date(2021, 6, 14)),
     ("last june", date(2026, 6, 1), date(2026, 6, 30)),
@@ -176,7 +178,8 @@ def test_a_month_alone_after_since_is_the_latest_begun_and_a_slashed_day_is_left
     assert parse_query("since june", march).taken_after == date(2026, 6, 1)
     assert parse_query("last march", march).taken_after == date(2026, 3, 1)
     assert parse_query("since march", march).taken_after == date(2027, 3, 1)
-    for query in ("25/12/2023", "12/25/2023", "13/2023", "0/2023", "12/1066"):  # ambiguous days, no such month/year
+    # ambiguous days, no such month or year
+    for query in ("25/12/2023", "12/25/2023", "25-12-2023", "13/2023", "13-2023", "0/2023", "12/1066"):
         assert parse_query(query, ctx()).taken_after is None, query
     assert parse_query("june", ctx()).chips == ()  # a month alone stays a metadata word
 
