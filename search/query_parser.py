@@ -167,6 +167,24 @@ class ParsedQuery:
             return ""
         return range_label(self.taken_after, self.taken_before)
 
+    @property
+    def dates_note(self) -> str:
+        """With several dates, how they are searched together: the span that covers them ("2019 2023"), the days
+        between a start and an end said apart ("since 2020 until 2022"), or that no day is in them all."""
+        dated = [chip for chip in self.chips if chip.kind == "date"]
+        if len(dated) < 2:
+            return ""
+        after, before = _within(dated)
+        if after and before and after > before:
+            labels = [chip.label for chip in dated]
+            named = (f"both {labels[0]} and {labels[1]}" if len(labels) == 2
+                     else f"in all of {', '.join(labels[:-1])} and {labels[-1]}")
+            return (f"No day is {named}: taken {self.dates_span}, the span that covers them all." if self.dates_span
+                    else f"No day is {named}: the dates you named narrow nothing.")
+        if all(chip.after and chip.before for chip in dated):
+            return f"Taken {self.dates_span}: the span that covers all the dates you named."
+        return f"Taken {self.dates_span}: the days all the dates you named take in."
+
 
 # --- normalising ---------------------------------------------------------------------------------------------
 
@@ -304,17 +322,31 @@ def _result(tokens, kept, chips, excluded, used_removed) -> ParsedQuery:
 
 
 def _dates_span(dated: list[Chip]) -> tuple[date | None, date | None]:
-    """Several dates: the span that covers those with both ends ("2019 or 2021": either), within the bounds said
-    apart ("since 2020 until 2022": both; "before 2024 since june 2021")."""
-    whole = [c for c in dated if c.after is not None and c.before is not None]
-    after = min((c.after for c in whole), default=None)
-    before = max((c.before for c in whole), default=None)
+    """Several dates: the days between the bounds said apart ("since 2020 until 2022": both; "before 2024 since june
+    2021"), within the span that covers those with both ends ("2019 or 2021": either); where no day is in them all
+    ("since 2024 until 2020"), the span that covers them all."""
+    after, before = _within(dated)
+    if after and before and after > before:
+        return _covering(dated)
+    return after, before
+
+
+def _within(dated: list[Chip]) -> tuple[date | None, date | None]:
+    after, before = _covering([c for c in dated if c.after is not None and c.before is not None])
     starts = [c.after for c in dated if c.before is None and c.after is not None]
     ends = [c.before for c in dated if c.after is None and c.before is not None]
     if starts:
         after = max([*starts, *([after] if after else [])])
     if ends:
         before = min([*ends, *([before] if before else [])])
+    return after, before
+
+
+def _covering(dated: list[Chip]) -> tuple[date | None, date | None]:
+    if not dated:
+        return None, None
+    after = None if any(c.after is None for c in dated) else min(c.after for c in dated)
+    before = None if any(c.before is None for c in dated) else max(c.before for c in dated)
     return after, before
 
 

@@ -189,6 +189,8 @@ def test_a_month_alone_after_since_is_the_latest_begun_and_a_slashed_day_is_left
     ("beach after 2021 before 2024", date(2022, 1, 1), date(2023, 12, 31)),
     ("since yesterday until today", date(2026, 12, 2), TODAY),
     ("before 2024 since june 2021", date(2021, 6, 1), date(2023, 12, 31)),
+    ("since 2024 until 2020", None, None),  # no day is in both: the span that covers them (as before)
+    ("2019 since summer", date(2019, 1, 1), None),
 ])
 def test_a_start_and_an_end_said_apart_make_one_span(query, after, before):
     # "since 2020 until 2022" took the span covering both ("2019 or 2021" is either): no bound at all, so it
