@@ -165,6 +165,12 @@ class SearchApi(APIView):
         unlike = PhotoIdsField(required=False, allow_blank=True, max_length=2000,
                                help_text="refine: ids of results that are wrong; the query moves away from them")
 
+        def validate(self, data):  # as GET /api/v1/photos/: no photo is taken in a range that ends before it starts
+            if data.get("taken_after") and data.get("taken_before") and data["taken_before"] < data["taken_after"]:
+                raise serializers.ValidationError(
+                    {"taken_before": ["The last day comes before the first (taken_after)."]})
+            return data
+
     class OutputSerializer(serializers.Serializer):
         query = serializers.CharField()
         terms = serializers.ListField(child=serializers.CharField())

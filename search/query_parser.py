@@ -167,6 +167,24 @@ class ParsedQuery:
             return ""
         return range_label(self.taken_after, self.taken_before)
 
+    @property
+    def dates_note(self) -> str:
+        """With several dates, how they are searched together: the span that covers them ("2019 2023"), the days
+        between a start and an end said apart ("since 2020 until 2022"), or that no day is in them all."""
+        dated = [chip for chip in self.chips if chip.kind == "date"]
+        if len(dated) < 2:
+            return ""
+        after, before = _within(dated)
+        if after and before and after > before:
+            labels = [chip.label for chip in dated]
+            named = (f"both {labels[0]} and {labels[1]}" if len(labels) == 2
+                     else f"in all of {', '.join(labels[:-1])} and {labels[-1]}")
+            return (f"No day is {named}: taken {self.dates_span}, the span that covers them all." if self.dates_span
+                    else f"No day is {named}: the dates you named narrow nothing.")
+        if all(chip.after and chip.before for chip in dated):
+            return f"Taken {self.dates_span}: the span that covers all the dates you named."
+        return f"Taken {self.dates_span}: the days all the dates you named take in."
+
 
 # --- normalising ---------------------------------------------------------------------------------------------
 
@@ -296,15 +314,40 @@ def _result(tokens, kept, chips, excluded, used_removed) -> ParsedQuery:
     not_places = tuple(dict.fromkeys(c.place for c in chips if c.kind == "not_place" and not c.is_country))
     not_codes = tuple(dict.fromkeys(c.country_code for c in chips if c.kind == "not_place" and c.is_country))
     not_dates = tuple(dict.fromkeys((c.after, c.before) for c in chips if c.kind == "not_date"))
-    dated = [c for c in chips if c.kind == "date"]
-    after = before = None
-    if dated:  # several dates: the span that covers them all ("2019 or 2021")
-        after = None if any(c.after is None for c in dated) else min(c.after for c in dated)
-        before = None if any(c.before is None for c in dated) else max(c.before for c in dated)
+    after, before = _dates_span([c for c in chips if c.kind == "date"])
     return ParsedQuery(text=text, tokens=tokens, places=places, countries=codes, not_places=not_places,
                        not_countries=not_codes, not_dates=not_dates, taken_after=after,
                        taken_before=before, excluded=tuple(dict.fromkeys(excluded)), chips=tuple(chips),
                        removed=tuple(dict.fromkeys(used_removed)))
+
+
+def _dates_span(dated: list[Chip]) -> tuple[date | None, date | None]:
+    """Several dates: the days between the bounds said apart ("since 2020 until 2022": both; "before 2024 since june
+    2021"), within the span that covers those with both ends ("2019 or 2021": either); where no day is in them all
+    ("since 2024 until 2020"), the span that covers them all."""
+    after, before = _within(dated)
+    if after and before and after > before:
+        return _covering(dated)
+    return after, before
+
+
+def _within(dated: list[Chip]) -> tuple[date | None, date | None]:
+    after, before = _covering([c for c in dated if c.after is not None and c.before is not None])
+    starts = [c.after for c in dated if c.before is None and c.after is not None]
+    ends = [c.before for c in dated if c.after is None and c.before is not None]
+    if starts:
+        after = max([*starts, *([after] if after else [])])
+    if ends:
+        before = min([*ends, *([before] if before else [])])
+    return after, before
+
+
+def _covering(dated: list[Chip]) -> tuple[date | None, date | None]:
+    if not dated:
+        return None, None
+    after = None if any(c.after is None for c in dated) else min(c.after for c in dated)
+    before = None if any(c.before is None for c in dated) else max(c.before for c in dated)
+    return after, before
 
 
 class _Parser:
@@ -358,17 +401,19 @@ class _Parser:
     # exclusions ------------------------------------------------------------------------------------------------
     def _exclusion(self, i: int) -> _Match | None:
         token, norm = self.tokens[i], self.norms[i]
+        bare = _Parser(self.tokens, (*self.norms[:i], norm[1:], *self.norms[i + 1:]), self.context)
+        dated = bare._date_atom(i) if norm.startswith("-") and len(norm) > 1 and norm[1] != "-" else None
+        if dated is not None:  # "-2023", "-12/2023", "-yesterday": its photos are left out, as with "not"
+            end, (after, before) = dated
+            words = " ".join(self.tokens[i:end])[1:].strip(EDGE_PUNCT)
+            return _Match(end=end, chip=Chip("not_date", key="-" + " ".join(bare.norms[i:end]), label=f"not {words}",
+                                             start=i, end=end, after=after, before=before))
         if token.startswith("-") and len(token) > 1 and not token[1].isdigit() and token[1] != "-":
             # "-Lisbon", "-Sao Paulo": a place (not a concept, as a bare name is read) is left out as "not Lisbon" is.
-            bare = _Parser(self.tokens, (*self.norms[:i], self.norms[i][1:], *self.norms[i + 1:]), self.context)
             place = bare._place(i)
             if place is not None:
                 return self._not_place(place, "not", start=i)
             return self._excluded_phrase(i, i, token[1:])
-        if re.fullmatch(r"-\d{4}", norm) and self._year(norm[1:]):  # "-2023": its photos are left out
-            span = year_span(int(norm[1:]))
-            return _Match(end=i + 1, chip=Chip("not_date", key=norm, label=f"not {norm[1:]}", start=i, end=i + 1,
-                                               after=span[0], before=span[1]))
         if norm in NEGATIONS and i + 1 < len(self.tokens):
             place = self._place(i + 1)
             if place is not None:  # "not in Lisbon": a filter, its photos are left out
@@ -508,9 +553,9 @@ class _Parser:
             return i + 1, (day, day)
         if self._year(word):
             return i + 1, year_span(int(word))
-        # A month as a form or a phone writes it, the month first: "12/2023", "6.2021" (a day's, "25/12/2023", is the
-        # day first in most of the world and the month first in the US: left to the ISO form).
-        numeric = re.fullmatch(r"(\d{1,2})[/.](\d{4})", word)
+        # A month as a form or a phone writes it, the month first: "12/2023", "6.2021", "12-2023" (a day's,
+        # "25/12/2023", is the day first in most of the world and the month first in the US: left to the ISO form).
+        numeric = re.fullmatch(r"(\d{1,2})[/.-](\d{4})", word)
         if numeric and self._year(numeric[2]) and 1 <= int(numeric[1]) <= 12:
             return i + 1, month_span(int(numeric[2]), int(numeric[1]))
         iso = re.fullmatch(r"(\d{4})([-/])(\d{1,2})(?:\2(\d{1,2}))?", word)

@@ -84,6 +84,8 @@ def search(request: HttpRequest) -> HttpResponse:
                "report_url": f"{reverse('search:search_report')}?{urlencode(listed.params)}",
                "favourite_ids": favourite_ids(user=request.user, photo_ids=[r.photo.pk for r in response.results]),
                "filters_only": _filters_only(params), "indexing": _indexing(response),
+               "dates_reversed": bool(understood.params.taken_after and understood.params.taken_before
+                                      and understood.params.taken_after > understood.params.taken_before),
                "indexing_shown": INDEXING_SHOWN, "no_photos": _no_photos(response)}
     if wants_partial(request):
         return render(request, "search/search.html#results", {**context, "partial": True})

@@ -144,6 +144,8 @@ def test_several_places_and_a_country_holding_a_place():
     ("today", TODAY, TODAY),
     ("12/2023", date(2023, 12, 1), date(2023, 12, 31)),
     ("6.2021", date(2021, 6, 1), date(2021, 6, 30)),
+    ("12-2023", date(2023, 12, 1), date(2023, 12, 31)),  # (was searched as words, matching every month)
+    ("06-2021", date(2021, 6, 1), date(2021, 6, 30)),
     ("2021/06", date(2021, 6, 1), date(2021, 6, 30)),
     ("2021/06/14", date(2021, 6, 14), date(2021, 6, 14)),
     ("last june", date(2026, 6, 1), date(2026, 6, 30)),
@@ -176,9 +178,26 @@ def test_a_month_alone_after_since_is_the_latest_begun_and_a_slashed_day_is_left
     assert parse_query("since june", march).taken_after == date(2026, 6, 1)
     assert parse_query("last march", march).taken_after == date(2026, 3, 1)
     assert parse_query("since march", march).taken_after == date(2027, 3, 1)
-    for query in ("25/12/2023", "12/25/2023", "13/2023", "0/2023", "12/1066"):  # ambiguous days, no such month/year
+    # ambiguous days, no such month or year
+    for query in ("25/12/2023", "12/25/2023", "25-12-2023", "13/2023", "13-2023", "0/2023", "12/1066"):
         assert parse_query(query, ctx()).taken_after is None, query
     assert parse_query("june", ctx()).chips == ()  # a month alone stays a metadata word
+
+
+@pytest.mark.parametrize("query, after, before", [
+    ("since 2020 until 2022", date(2020, 1, 1), date(2022, 12, 31)),
+    ("beach after 2021 before 2024", date(2022, 1, 1), date(2023, 12, 31)),
+    ("since yesterday until today", date(2026, 12, 2), TODAY),
+    ("before 2024 since june 2021", date(2021, 6, 1), date(2023, 12, 31)),
+    ("since 2024 until 2020", None, None),  # no day is in both: the span that covers them (as before)
+    ("2019 since summer", date(2019, 1, 1), None),
+])
+def test_a_start_and_an_end_said_apart_make_one_span(query, after, before):
+    # "since 2020 until 2022" took the span covering both ("2019 or 2021" is either): no bound at all, so it
+    # filtered nothing ("circle since 2020 before 2022" showed every year, the words alone found nothing).
+    parsed = parse_query(query, ctx())
+    assert (parsed.taken_after, parsed.taken_before) == (after, before)
+    assert [chip.kind for chip in parsed.chips] == ["date", "date"]
 
 
 def test_today_is_injected():
@@ -311,6 +330,19 @@ def test_a_quoted_exclusion_and_what_is_no_exclusion():
     assert parse_query("beach except summer 2021", ctx()).not_dates == ((date(2021, 6, 1), date(2021, 8, 31)),)
     assert parse_query("beach -5 degrees", ctx()).not_dates == ()  # no year
     assert parse_query("beach -1200", ctx()).not_dates == ()  # before photography: no date
+    # Every date the box reads is left out with a "-" as with "not": "-12/2023" and "-yesterday" were searched as
+    # words, or lowered photos showing a concept "yesterday", and left every photo of that month or day in.
+    for query, span in [("beach -12/2023", (date(2023, 12, 1), date(2023, 12, 31))),
+                        ("beach -6.2021", (date(2021, 6, 1), date(2021, 6, 30))),
+                        ("beach -2021/06/14", (date(2021, 6, 14), date(2021, 6, 14))),
+                        ("beach -2021-06-14", (date(2021, 6, 14), date(2021, 6, 14))),
+                        ("beach -yesterday", (date(2026, 12, 2), date(2026, 12, 2))),
+                        ("beach -today", (TODAY, TODAY))]:
+        minus_date = parse_query(query, ctx())
+        assert (minus_date.text, minus_date.not_dates, minus_date.excluded) == ("beach", (span,), ()), query
+        assert [(c.kind, c.label) for c in minus_date.chips] == [("not_date", f"not {query.split()[1][1:]}")]
+    assert parse_query("beach -june", ctx()).excluded == ("june",)  # a month alone stays a word, lowered
+    assert parse_query("beach -2023", ctx()).chips[0].key == "-2023"
 
 
 @pytest.mark.parametrize("query, places, countries", [

@@ -318,3 +318,16 @@ def test_several_dates_say_they_are_searched_as_the_span_that_covers_them(trip, 
     assert "Taken 1 Jan 2019 – 31 Dec 2023: the span that covers all the dates you named." in page
     one = client_for(alice).get(reverse("search:search"), {"q": "2022"}).content.decode()
     assert "the span that covers" not in one
+
+
+def test_a_start_and_an_end_say_the_days_between_them_or_that_none_is_in_both(trip, alice, client_for, api):
+    """"since 2020 until 2022" is searched as 2020 to 2022 (the days both take in), not as the span covering both
+    (no span at all: every year showed); where no day is in both ("since 2024 until 2020") the page says so."""
+    client = client_for(alice)
+    page = client.get(reverse("search:search"), {"q": "red since 2023 until 2023"}).content.decode()
+    assert "Taken 1 Jan – 31 Dec 2023: the days all the dates you named take in." in page
+    assert "the span that covers" not in page
+    found = _ids(_api(api, q="red since 2023 until 2023"))
+    assert trip["lisbon 2023"].pk in found and trip["lisbon 2022"].pk not in found
+    crossed = client.get(reverse("search:search"), {"q": "red since 2024 until 2020"}).content.decode()
+    assert "No day is both since 2024 and until 2020: the dates you named narrow nothing." in crossed

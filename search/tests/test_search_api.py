@@ -180,6 +180,18 @@ def test_invalid_parameters_are_a_400_naming_the_field(api, params):
     assert list(response.json()) == list(params)
 
 
+def test_a_last_day_before_the_first_is_a_400_as_on_the_photo_list(api):
+    """taken_before earlier than taken_after answered 200 with no photos, as if none matched (GET /api/v1/photos/
+    refuses it, and so does a smart album's search)."""
+    response = api.get(reverse("api_search"), {"q": "red circle", "taken_after": "2024-01-01",
+                                               "taken_before": "2023-01-01"})
+    assert response.status_code == 400
+    assert response.json() == {"taken_before": ["The last day comes before the first (taken_after)."]}
+    same_day = api.get(reverse("api_search"), {"q": "red circle", "taken_after": "2024-01-01",
+                                               "taken_before": "2024-01-01"})
+    assert same_day.status_code == 200
+
+
 @pytest.mark.parametrize("day", ["2023-02-30", "2023-13-01", "yesterday"])
 def test_a_date_that_does_not_exist_is_said_so_not_called_a_wrong_format(api, day):
     """2023-02-30 is written in the right format; DRF's "Date has wrong format" sent people looking for another."""

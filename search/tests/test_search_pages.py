@@ -164,6 +164,17 @@ def test_someone_in_no_family_is_told_so_not_that_nothing_matches(shapes, client
         assert _text(status) == "You are not in any family yet."
 
 
+def test_taken_until_before_taken_from_is_said_not_nothing_matches(shapes, client_for, alice):
+    """"Taken from" 2024 and "Taken until" 2020 read "Nothing matches “red circle”. Try other words, or fewer
+    filters.": other words would never have found anything. The page says the two dates are the wrong way round."""
+    client = client_for(alice)
+    for headers in ({}, HTMX):
+        body = _text(client.get(reverse("search:search"), {"q": "red circle", "after": "2024-01-01",
+                                                             "before": "2020-01-01"}, headers=headers).content.decode())
+        assert "“Taken until” (1 Jan 2020) is earlier than “Taken from” (1 Jan 2024): no photo is taken" in body
+        assert "Try other words" not in body
+
+
 def test_a_first_search_before_any_upload_says_there_are_no_photos_yet(toy_model, client_for, alice, other_family,
                                                                      mallory, add_shape):
     """A new family's first search ("red circle", before any upload) read "Nothing matches “red circle”. Try other
