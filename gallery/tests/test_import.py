@@ -345,6 +345,40 @@ def test_an_import_stopped_with_ctrl_c_says_what_was_kept_and_leaves_no_files_be
     assert "Imported 1, already there 2, unreadable 1, not photos 1 (of 5 files) into Smiths." in out
 
 
+def test_an_import_stopped_with_ctrl_c_counts_in_its_albums_only_the_photos_kept(photo_dir, family, alice,
+                                                                                   monkeypatch):
+    """Ctrl-C during `--album WhatsApp --album-per-folder`: the report said "Albums: WhatsApp (137 photos put in)"
+    above "Imported 128" (QA, 500 files): the photos put in albums by the batch rolled back were counted, and an album
+    made in that batch (none any more) was named as filled."""
+    from tqdm import tqdm
+
+    from gallery.management.commands import import_photos
+    from gallery.models import Album
+
+    class StoppedAfterFour(tqdm):  # the person presses Ctrl-C while the fourth file is imported
+        files = 0
+
+        def update(self, n=1):
+            StoppedAfterFour.files += n
+            if StoppedAfterFour.files == 4:
+                raise KeyboardInterrupt
+            return super().update(n)
+
+    monkeypatch.setattr(import_photos, "COMMIT_EVERY", 2)
+    monkeypatch.setattr(import_photos, "tqdm", StoppedAfterFour)
+    out = io.StringIO()
+    with pytest.raises(CommandError, match="Interrupted"):
+        call_command("import_photos", str(photo_dir), "--family", "Smiths", "--user", "alice", "--no-progress",
+                     "--album", "WhatsApp", "--album-per-folder", stdout=out, stderr=io.StringIO())
+
+    # 2019/garden.png and 2019/summer/beach.jpg were committed; 2020/winter/deep/er/snow.webp was rolled back, and
+    # its folder's album "er" with it.
+    assert sorted(Album.objects.filter(family=family).values_list("name", flat=True)) == ["2019", "WhatsApp",
+                                                                                            "summer"]
+    assert "Imported 2, already there 0" in out.getvalue()
+    assert "Albums: WhatsApp (2 photos put in), 2019 (1 photo put in), summer (1 photo put in)\n" in out.getvalue()
+
+
 def test_an_import_stops_when_the_photo_storage_is_full_and_says_so_not_every_file_unreadable(
         photo_dir, family, alice, monkeypatch):
     """With the disk full after 19 of 30 photos, the import went on through every other file, named each "skipped

@@ -161,6 +161,7 @@ class Command(BaseCommand):
         sidecars: set[Path] = set()
         stored: list[Photo] = []
         stopped = None
+        albums_before = self._albums.checkpoint()
         try:
             with transaction.atomic():
                 for path in paths:
@@ -182,6 +183,7 @@ class Command(BaseCommand):
         except BaseException:
             for photo in stored:
                 files_remove(names=photo_file_names(photo))
+            self._albums.undo(albums_before)  # (nor the photos it put in albums, nor the albums it made)
             raise
         return counts, problems, left_out, sidecars, stopped
 
@@ -312,6 +314,14 @@ class _Albums:
         self.family, self.uploader = family, uploader
         self.albums: dict[Path | None, Album | None] = {}
         self.filled: Counter[str] = Counter()  # photos put in each album by this import
+
+    def checkpoint(self) -> tuple:
+        """What the import has filled and made so far, to go back to when a batch is rolled back (undo)."""
+        return Counter(self.filled), dict(self.albums)
+
+    def undo(self, checkpoint: tuple) -> None:
+        """Forget what a rolled-back batch put in albums, and the albums it made."""
+        self.filled, self.albums = Counter(checkpoint[0]), dict(checkpoint[1])
 
     def check(self) -> None:
         """CommandError when `--album`'s name is no album's, before any file is read."""
