@@ -298,7 +298,7 @@ def photo_upload(
 
 SIDECAR_UPLOADED = ("A Google Takeout sidecar, not a photo: the date taken, place, caption and people Google Photos "
                     "kept for a photo of the export. Uploading does not read it (its photo is dated by its own file, else "
-                    "the upload time); to have them, import the unzipped export instead "
+                    "by the date in its name, else by the upload time); to have them, import the unzipped export instead "
                     "(python manage.py import_photos, see the README's “Import a folder”).")
 
 
