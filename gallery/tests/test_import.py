@@ -262,6 +262,26 @@ def test_import_puts_every_photo_in_an_album_and_each_folders_in_its_own(photo_d
     assert "Albums:" not in again
 
 
+def test_a_folder_named_with_decomposed_accents_fills_the_familys_album_of_that_name(tmp_path, family, alice):
+    """--album-per-folder on folders copied from an old Mac (HFS+ names are decomposed: "u" + U+0308) made a second
+    album "Müller" beside the family's own, the two looking the same, and one never found by typing its name. The
+    folder's name is taken as text read from files is: accents composed, invisible marks left out."""
+    from gallery.album_services import album_create
+    from gallery.models import Album
+
+    ours = album_create(user=alice, family=family, name="Müller")
+    for name in ("Mu\u0308ller", "\u200bKo\u0308ln 2019"):
+        (tmp_path / "NAS" / name).mkdir(parents=True)
+    (tmp_path / "NAS" / "Mu\u0308ller" / "a.jpg").write_bytes(RED)
+    (tmp_path / "NAS" / "\u200bKo\u0308ln 2019" / "b.png").write_bytes(GREEN)
+
+    out = _import(tmp_path / "NAS", "--family", "Smiths", "--user", "alice", "--album-per-folder")
+
+    assert sorted(Album.objects.filter(family=family).values_list("name", flat=True)) == ["Köln 2019", "Müller"]
+    assert [p.original_filename for p in ours.photos.all()] == ["a.jpg"]
+    assert "Müller (1 photo put in)" in out
+
+
 @pytest.mark.parametrize("name", ["", "x" * 101, "bell\x07"])
 def test_import_refuses_an_album_name_no_album_may_have_before_reading_any_file(photo_dir, family, alice, name):
     with pytest.raises(CommandError, match="album"):

@@ -28,7 +28,7 @@ from gallery.services import (UploadResult, photo_create_from_bytes, photo_sidec
 from gallery.sidecars import (Sidecar, TakeoutAlbum, is_a_sidecar_file, json_names_forget, read_sidecar,
                               read_takeout_album, sidecar_path)
 from gallery.trash_services import photos_trash
-from gallery.text import one_line, text_from_os
+from gallery.text import one_line, text_from_file, text_from_os
 
 
 logger = logging.getLogger(__name__)
@@ -309,7 +309,9 @@ class _Albums:
         self.by_folder = {path.parent: album for path, album in read.items() if not album.year}
         if per_folder:
             for folder in {path.parent for path in files} - {root} - set(self.by_folder):
-                self.by_folder[folder] = TakeoutAlbum(title=one_line(text_from_os(folder.name)), description="")
+                # (named as text read from files is: a Mac's decomposed "u" + U+0308 is the "ü" of the family's album)
+                self.by_folder[folder] = TakeoutAlbum(title=one_line(text_from_file(text_from_os(folder.name))),
+                                                      description="")
         self.every = TakeoutAlbum(title=one_line(every), description="") if every is not None else None
         self.family, self.uploader = family, uploader
         self.albums: dict[Path | None, Album | None] = {}
