@@ -424,16 +424,19 @@ def _exif_text(exif: Image.Exif, tag: int) -> str:
     return str(value).replace("\x00", "").strip()[:100] if value else ""
 
 
-def exif_dates(data: bytes) -> tuple[datetime | None, str, datetime | None]:
-    """The EXIF date taken (naive wall clock), its offset and the GPS time (UTC) of a stored original, without
-    decoding pixels. (None, "", None) for anything Pillow can't open."""
+def exif_dates(data: bytes) -> tuple[datetime | None, str, datetime | None, bool]:
+    """The EXIF date taken (naive wall clock), its offset, the GPS time (UTC) of a stored original, and whether that
+    date is only EXIF DateTime (the day a scanner or an editor wrote the file: ImageInfo.taken_is_a_change), without
+    decoding pixels. (None, "", None, False) for anything Pillow can't open."""
     try:
         with warnings.catch_warnings(), Image.open(io.BytesIO(data)) as image:
             warnings.simplefilter("ignore")
             exif = image.getexif()
-            return *_taken_local(exif), _gps_utc(exif)
+            taken_local, offset = _taken_local(exif)
+            return (taken_local, offset, _gps_utc(exif),
+                    taken_local is not None and not exif.get_ifd(EXIF_IFD).get(TAG_DATETIME_ORIGINAL))
     except Exception:  # an original that opened once: anything odd now means "no date", not a failure
-        return None, "", None
+        return None, "", None, False
 
 
 def _taken_local(exif: Image.Exif) -> tuple[datetime | None, str]:

@@ -1154,7 +1154,7 @@ def photo_embedded_read(*, photo: Photo) -> Photo:
         logger.warning("photo %s: embedded metadata not read: %s", photo.pk, exc)
         data = b""
     embedded = read_embedded(data, label=f"photo {photo.pk} ({photo.original_filename})") if data else Embedded()
-    taken_local, offset, taken_utc = exif_dates(data) if data else (None, "", None)
+    taken_local, offset, taken_utc, taken_is_a_change = exif_dates(data) if data else (None, "", None, False)
     with transaction.atomic():
         fresh = Photo.objects.select_for_update().filter(pk=photo.pk).first()
         if fresh is None:
@@ -1166,10 +1166,14 @@ def photo_embedded_read(*, photo: Photo) -> Photo:
             taken_at, fresh.taken_tz = when_taken(local=taken_local, offset=offset, utc=taken_utc,
                                                   latitude=fresh.latitude, longitude=fresh.longitude,
                                                   place_zone=fresh.taken_tz if placed else "")
-            if fresh.taken_at_source == Photo.DateSource.EXIF and taken_at is not None:
+            named = date_in_filename(fresh.original_filename)
+            # (the name comes before EXIF DateTime alone, a scanner's or an editor's day, as at upload)
+            if fresh.taken_at_source == Photo.DateSource.EXIF and taken_at is not None and not (
+                    taken_is_a_change and named is not None):
                 fresh.taken_at = taken_at
-            elif fresh.taken_at_source in _DATES_A_NAME_REPLACES and (
-                    named := date_in_filename(fresh.original_filename)) is not None and not _name_gives_way(
+            elif (fresh.taken_at_source in _DATES_A_NAME_REPLACES or (
+                    fresh.taken_at_source == Photo.DateSource.EXIF and taken_is_a_change)) \
+                    and named is not None and not _name_gives_way(
                     named, fresh.taken_at if fresh.taken_at_source == Photo.DateSource.SIDECAR else None,
                     fresh.taken_tz):
                 fresh.taken_at, fresh.taken_tz = when_taken(local=named.when, latitude=fresh.latitude,

@@ -128,6 +128,29 @@ def test_reading_the_file_again_dates_photos_stored_before_by_their_names_never_
 
 
 @pytest.mark.django_db
+def test_reading_the_file_again_dates_a_scan_stored_before_by_its_name_not_the_scanners_day(family, alice, settings):
+    """A scan named "1987-07-04 beach.jpg" whose file has only EXIF DateTime (the day the scanner wrote it), stored
+    before names were read, was dated by that day (source EXIF), and `read_embedded --all` left it there, while the
+    same file uploaded now is dated by its name. A camera's date taken stays before the name."""
+    settings.TIME_ZONE = "UTC"
+    scan = _upload(family, alice, images.with_metadata(_plain(), exif={"Exif.Image.DateTime": "2021:02:02 10:00:00"}),
+                   "1987-07-04 beach.jpg")
+    camera = _upload(family, alice, images.with_metadata(
+        _plain(), exif={"Exif.Photo.DateTimeOriginal": "2020:01:02 03:04:05"}), "IMG_20230614_153012.jpg")
+    scanned = datetime(2021, 2, 2, 10, tzinfo=dt_timezone.utc)
+    Photo.objects.filter(pk=scan.pk).update(taken_at=scanned, taken_day=scanned.date(),
+                                            taken_at_source=Photo.DateSource.EXIF)  # (as stored before)
+
+    call_command("read_embedded", "--all", "--no-progress", stdout=io.StringIO())
+
+    scan.refresh_from_db()
+    camera.refresh_from_db()
+    assert (scan.taken_at_source, scan.taken_day) == (Photo.DateSource.FILENAME, date(1987, 7, 4))
+    assert (camera.taken_at_source, camera.taken_day) == (Photo.DateSource.EXIF, date(2020, 1, 2))
+    assert photo_embedded_read(photo=scan).taken_day == date(1987, 7, 4)  # (again: the same)
+
+
+@pytest.mark.django_db
 def test_a_takeout_sidecar_gives_a_names_day_its_time_and_no_other_day(tmp_path, family, alice):
     """A chat app's copy in a Google Photos export: its name tells the day, its sidecar the moment Google Photos
     knew. The sidecar's time on that day is taken; a sidecar's date on another day (the day the copy was uploaded
