@@ -31,6 +31,15 @@ _colours = iter(range(3, 250, 7))
     ("PXL_20230614_153012345.jpg", NamedDate(datetime(2023, 6, 14, 15, 30, 12), day_only=False)),  # Pixel (ms)
     ("Screenshot_20230614-153012.png", NamedDate(datetime(2023, 6, 14, 15, 30, 12), day_only=False)),
     ("Screenshot 2023-06-14 at 15.30.12.png", NamedDate(datetime(2023, 6, 14, 15, 30, 12), day_only=False)),  # macOS
+    # macOS and WhatsApp's exports set to a 12-hour clock (QA: "at 11.30.12 PM" was read as 11:30 in the morning,
+    # "at 3.30.12 PM" as the day alone); recent macOS puts a narrow no-break space before "PM".
+    ("Screenshot 2023-06-14 at 11.30.12 PM.png", NamedDate(datetime(2023, 6, 14, 23, 30, 12), day_only=False)),
+    ("Screenshot 2023-06-14 at 3.30.12\u202fPM.png", NamedDate(datetime(2023, 6, 14, 15, 30, 12), day_only=False)),
+    ("WhatsApp Image 2023-06-14 at 12.05.09 AM.jpeg", NamedDate(datetime(2023, 6, 14, 0, 5, 9), day_only=False)),
+    ("WhatsApp Image 2023-06-14 at 12.05.09 PM (1).jpeg", NamedDate(datetime(2023, 6, 14, 12, 5, 9),
+                                                                    day_only=False)),
+    ("Screenshot 2023-06-14 at 9.05.09 am.png", NamedDate(datetime(2023, 6, 14, 9, 5, 9), day_only=False)),
+    ("Screenshot 2023-06-14 at 11.30.12.png", NamedDate(datetime(2023, 6, 14, 11, 30, 12), day_only=False)),
     ("photo_2023-06-14_15-30-12.jpg", NamedDate(datetime(2023, 6, 14, 15, 30, 12), day_only=False)),  # Telegram
     ("signal-2023-06-14-153012.jpg", NamedDate(datetime(2023, 6, 14, 15, 30, 12), day_only=False)),  # Signal
     ("2023-06-14 15.30.12.jpg", NamedDate(datetime(2023, 6, 14, 15, 30, 12), day_only=False)),  # Dropbox uploads
