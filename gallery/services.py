@@ -367,8 +367,8 @@ def photo_create_from_bytes(
 
 
 @transaction.atomic
-def photo_sidecar_fill(*, family: Family, sha256: str, sidecar: Sidecar,
-                       importer: AbstractBaseUser | None = None) -> Photo | None:
+def photo_sidecar_fill(*, family: Family, sha256: str, sidecar: Sidecar, importer: AbstractBaseUser | None = None,
+                       date_of_change: bool = False) -> Photo | None:
     """A Takeout sidecar found beside a file the family has already, whose photo is dated only by a guess (the file's
     modified time, its upload, the day it was added to Google Photos: its sidecar was in another part of the export, or
     it came before sidecars were read) or by the day alone its name tells: what the sidecar says and nobody wrote, as
@@ -376,7 +376,8 @@ def photo_sidecar_fill(*, family: Family, sha256: str, sidecar: Sidecar,
     caption, the people named in Google Photos as tags (source "sidecar"). The photo, or None when the sidecar has no
     date or none better than the photo's (a date taken replaces any guess, and a name's day when it falls on it; the
     day it was added to Google Photos only the file's modified time or the upload; a date taken, its file's, its
-    sidecar's or a member's, stays)."""
+    sidecar's or a member's, stays). `date_of_change`: the photo's EXIF date is EXIF DateTime alone (the day a scanner
+    or an editor wrote the file, as its file read now says), which a date taken replaces too, as at upload."""
     photo = Photo.objects.select_for_update().filter(family=family, sha256=sha256).first()
     when, source = _sidecar_date(sidecar)
     if photo is None or when is None:
@@ -384,7 +385,8 @@ def photo_sidecar_fill(*, family: Family, sha256: str, sidecar: Sidecar,
     if photo.taken_at_source not in _DATES_A_SIDECAR_REPLACES[source] and not (
             source == Photo.DateSource.SIDECAR and photo.taken_at_source == Photo.DateSource.FILENAME
             and (named := date_in_filename(photo.original_filename)) is not None
-            and _name_gives_way(named, when, _zone_of(photo, sidecar))):
+            and _name_gives_way(named, when, _zone_of(photo, sidecar))) and not (
+            source == Photo.DateSource.SIDECAR and photo.taken_at_source == Photo.DateSource.EXIF and date_of_change):
         return None
     fields = ["taken_at", "taken_at_source", "taken_tz", *_sidecar_place_and_caption(photo, sidecar)]
     placed = photo.place_source == Photo.PlaceSource.MEMBER and photo.latitude is None  # (its zone stays)

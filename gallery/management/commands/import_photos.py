@@ -20,7 +20,8 @@ from tqdm.contrib.logging import logging_redirect_tqdm
 
 from gallery.album_services import MAX_DESCRIPTION, MAX_NAME, album_add_photos, album_create, album_text_clean
 from gallery.files import files_remove, photo_file_names
-from gallery.images import NOT_AN_IMAGE, ImageRejected, names_an_image_format, read_limited, sha256_of, too_large
+from gallery.images import (NOT_AN_IMAGE, ImageRejected, exif_dates, names_an_image_format, read_limited, sha256_of,
+                            too_large)
 from gallery.management.families import family_from_option
 from gallery.models import Album, DeletedPhoto, Family, Photo, PhotoTag
 from gallery.services import (UploadResult, photo_create_from_bytes, photo_sidecar_complete, photo_sidecar_fill,
@@ -110,7 +111,7 @@ class Command(BaseCommand):
             if sidecar_may_date(source, filename):  # a sidecar found now dates them
                 undated.add(sha256)
             if source in Photo.DATES_OF_THE_FILE:  # …and gives a dated photo what it lacks
-                lacking[sha256] = _Lacks(*lacks)
+                lacking[sha256] = _Lacks(*lacks, exif=source == Photo.DateSource.EXIF)
         # …nor bring back what it deleted for good (a nightly import of a phone's folder would undo every deletion).
         deleted = set() if include_deleted else set(
             DeletedPhoto.objects.filter(family=family_obj).values_list("sha256", flat=True))
@@ -260,8 +261,15 @@ class Command(BaseCommand):
                                            importer=uploader) is not None:
                 undated.discard(digest)
                 return UploadResult(name, DATED)
-            if found is not None and digest in lacking and (sidecar := read_sidecar(found)) is not None \
-                    and lacking[digest].given_by(sidecar) \
+            sidecar = read_sidecar(found) if found is not None and digest in lacking else None
+            # A date of change alone (EXIF DateTime: the day a scanner or an editor wrote the file) gives way to the
+            # sidecar's date taken, as it does when the two are imported together.
+            if sidecar is not None and sidecar.taken_at is not None and lacking[digest].exif \
+                    and exif_dates(data)[3] and photo_sidecar_fill(family=family, sha256=digest, sidecar=sidecar,
+                                                                   importer=uploader, date_of_change=True) is not None:
+                del lacking[digest]
+                return UploadResult(name, DATED)
+            if sidecar is not None and lacking[digest].given_by(sidecar) \
                     and photo_sidecar_complete(family=family, sha256=digest, sidecar=sidecar,
                                                importer=uploader) is not None:
                 del lacking[digest]
@@ -290,7 +298,8 @@ class Command(BaseCommand):
             if sidecar_may_date(photo.taken_at_source, photo.original_filename):  # (a copy further on may have
                 undated.add(photo.sha256)                                          # its sidecar)
             if photo.taken_at_source in Photo.DATES_OF_THE_FILE and found is None:
-                lacking[photo.sha256] = _Lacks(photo.latitude, photo.place_source, photo.description_source, False)
+                lacking[photo.sha256] = _Lacks(photo.latitude, photo.place_source, photo.description_source, False,
+                                               exif=photo.taken_at_source == Photo.DateSource.EXIF)
         return result
 
 
@@ -378,6 +387,7 @@ class _Lacks:
     place_source: str
     description_source: str
     people: bool  # it has people named in Google Photos
+    exif: bool = False  # dated by its EXIF (a date of change alone gives way to a sidecar's date taken)
 
     def given_by(self, sidecar: Sidecar) -> bool:
         """Whether the sidecar has something the photo lacks (so that a re-run locks no photo for nothing)."""
