@@ -282,6 +282,20 @@ def test_a_folder_named_with_decomposed_accents_fills_the_familys_album_of_that_
     assert "Müller (1 photo put in)" in out
 
 
+def test_a_folder_whose_name_makes_no_album_is_named_in_the_warning(tmp_path, family, alice, caplog):
+    """--album-per-folder on a folder named with spaces alone: the photos were imported, and the log said "album ''
+    not made: An album needs a name.", naming neither the folder nor what became of its photos."""
+    from gallery.models import Album
+
+    (tmp_path / "NAS" / "   ").mkdir(parents=True)
+    (tmp_path / "NAS" / "   " / "a.jpg").write_bytes(RED)
+
+    out = _import(tmp_path / "NAS", "--family", "Smiths", "--user", "alice", "--album-per-folder")
+
+    assert "Imported 1," in out and not Album.objects.exists()
+    assert "no album made for the folder '   ' (its photos are imported): An album needs a name." in caplog.text
+
+
 @pytest.mark.parametrize("name", ["", "x" * 101, "bell\x07"])
 def test_import_refuses_an_album_name_no_album_may_have_before_reading_any_file(photo_dir, family, alice, name):
     with pytest.raises(CommandError, match="album"):

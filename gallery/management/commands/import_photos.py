@@ -322,7 +322,7 @@ class _Albums:
                 self.by_folder[folder] = TakeoutAlbum(title=one_line(text_from_file(text_from_os(folder.name))),
                                                       description="")
         self.every = TakeoutAlbum(title=one_line(every), description="") if every is not None else None
-        self.family, self.uploader = family, uploader
+        self.family, self.uploader, self.root = family, uploader, root
         self.albums: dict[Path | None, Album | None] = {}
         self.filled: Counter[str] = Counter()  # photos put in each album by this import
 
@@ -362,10 +362,10 @@ class _Albums:
         if found is None:
             return None
         if key not in self.albums:
-            self.albums[key] = self._find_or_make(found)
+            self.albums[key] = self._find_or_make(found, key)
         return self.albums[key]
 
-    def _find_or_make(self, found: TakeoutAlbum) -> Album | None:
+    def _find_or_make(self, found: TakeoutAlbum, folder: Path | None) -> Album | None:
         name = found.title[:MAX_NAME].strip()
         album = Album.objects.filter(family=self.family, kind=Album.Kind.MANUAL, name__iexact=name).first()
         if album is not None:
@@ -374,7 +374,11 @@ class _Albums:
             return album_create(user=self.uploader, family=self.family, name=name,
                                 description=found.description[:MAX_DESCRIPTION])
         except ValidationError as exc:  # (a name or description no album may have: the photos are imported)
-            logger.warning("album %r not made: %s", name, " ".join(exc.messages))
+            if folder is None:
+                logger.warning("album %r not made: %s", name, " ".join(exc.messages))
+            else:  # (which folder: its name may be the cause, spaces or invisible marks alone)
+                logger.warning("no album made for the folder %r (its photos are imported): %s",
+                               text_from_os(str(folder.relative_to(self.root))), " ".join(exc.messages))
             return None
 
 
