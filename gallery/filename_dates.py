@@ -21,11 +21,14 @@ from datetime import date, datetime, time, timedelta
 from django.utils import timezone
 
 # Year, month and day written together or split by one of - _ . or a space, then optionally the time (hours, minutes,
-# seconds, split the same way or by ":", and a Pixel's milliseconds), after "T", "_", "-", " ", " at " or nothing.
-# No digit may touch the date on either side: "IMG_1234567890" or a hash's run of digits is no date.
+# seconds, split the same way or by ":", and a Pixel's milliseconds), after "T", "_", "-", " ", " at " or nothing; or,
+# after " at ", a 12-hour clock's (macOS and WhatsApp's exports set so: "at 3.30.12 PM", a narrow no-break space
+# before "PM" on recent macOS). No digit may touch the date on either side: "IMG_1234567890" or a hash's run of
+# digits is no date.
 _DATE = re.compile(
     r"(?<!\d)(?P<year>(?:19|20)\d\d)(?P<sep>[-_. ]?)(?P<month>[01]\d)(?P=sep)(?P<day>[0-3]\d)"
-    r"(?:(?:[T_ -]|\sat\s)?(?P<hour>[0-2]\d)[-_.:]?(?P<minute>[0-5]\d)[-_.:]?(?P<second>[0-5]\d)(?:\d{1,3})?)?"
+    r"(?:\sat\s(?P<hour12>1[0-2]|0?[1-9])[.:](?P<minute12>[0-5]\d)[.:](?P<second12>[0-5]\d)\s?(?P<half>[ap])\.?m\b"
+    r"|(?:[T_ -]|\sat\s)?(?P<hour>[0-2]\d)[-_.:]?(?P<minute>[0-5]\d)[-_.:]?(?P<second>[0-5]\d)(?:\d{1,3})?)?"
     r"(?!\d)", re.IGNORECASE)
 EARLIEST_COMPACT_YEAR = 1980
 EARLIEST_YEAR = 1900
@@ -54,6 +57,10 @@ def date_in_filename(name: str) -> NamedDate | None:
         # A day later than today anywhere is no date taken (a name made up of other numbers).
         if day_taken > (timezone.now() + timedelta(days=1)).date():
             continue
+        if match["half"] is not None:  # 12 AM is midnight, 12 PM noon
+            hour = int(match["hour12"]) % 12 + (12 if match["half"].lower() == "p" else 0)
+            return NamedDate(datetime.combine(day_taken, time(hour, int(match["minute12"]), int(match["second12"]))),
+                             day_only=False)
         if match["hour"] is not None and int(match["hour"]) < 24:
             return NamedDate(datetime.combine(day_taken, time(int(match["hour"]), int(match["minute"]),
                                                               int(match["second"]))), day_only=False)

@@ -93,9 +93,11 @@ def photo_files_write(photo: Photo, contents: dict[str, tuple[str, bytes]]) -> N
         for field, (name, content) in contents.items():
             getattr(photo, field).save(name, ContentFile(content), save=False)
             written.append(getattr(photo, field).name)
-    except Exception as exc:
-        logger.exception("could not store %s of photo %s", field, photo.sha256)
+    except BaseException as exc:  # (Ctrl-C between two files too: none of them is kept)
         files_remove(names=written)
+        if not isinstance(exc, Exception):
+            raise
+        logger.exception("could not store %s of photo %s", field, photo.sha256)
         raise StorageFailed(f"Could not store the file: {_write_fault_words(exc)}") from exc
 
 

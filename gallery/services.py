@@ -298,7 +298,7 @@ def photo_upload(
 
 SIDECAR_UPLOADED = ("A Google Takeout sidecar, not a photo: the date taken, place, caption and people Google Photos "
                     "kept for a photo of the export. Uploading does not read it (its photo is dated by its own file, else "
-                    "the upload time); to have them, import the unzipped export instead "
+                    "by the date in its name, else by the upload time); to have them, import the unzipped export instead "
                     "(python manage.py import_photos, see the README's “Import a folder”).")
 
 
@@ -367,8 +367,8 @@ def photo_create_from_bytes(
 
 
 @transaction.atomic
-def photo_sidecar_fill(*, family: Family, sha256: str, sidecar: Sidecar,
-                       importer: AbstractBaseUser) -> Photo | None:
+def photo_sidecar_fill(*, family: Family, sha256: str, sidecar: Sidecar, importer: AbstractBaseUser,
+                       date_of_change: bool = False) -> Photo | None:
     """A Takeout sidecar found beside a file the family has already, whose photo is dated only by a guess (the file's
     modified time, its upload, the day it was added to Google Photos: its sidecar was in another part of the export, or
     it came before sidecars were read) or by the day alone its name tells: what the sidecar says and nobody wrote, as
@@ -376,7 +376,8 @@ def photo_sidecar_fill(*, family: Family, sha256: str, sidecar: Sidecar,
     caption, the people named in Google Photos as tags (source "sidecar"). The photo, or None when the sidecar has no
     date or none better than the photo's (a date taken replaces any guess, and a name's day when it falls on it; the
     day it was added to Google Photos only the file's modified time or the upload; a date taken, its file's, its
-    sidecar's or a member's, stays)."""
+    sidecar's or a member's, stays). `date_of_change`: the photo's EXIF date is EXIF DateTime alone (the day a scanner
+    or an editor wrote the file, as its file read now says), which a date taken replaces too, as at upload."""
     photo = Photo.objects.select_for_update().filter(family=family, sha256=sha256).first()
     when, source = _sidecar_date(sidecar)
     if photo is None or when is None:
@@ -389,6 +390,9 @@ def photo_sidecar_fill(*, family: Family, sha256: str, sidecar: Sidecar,
     if photo.taken_at_source == Photo.DateSource.FILENAME:
         named = date_in_filename(photo.original_filename)
         if source != Photo.DateSource.SIDECAR or named is None or not _name_gives_way(named, when, zone):
+            return None
+    elif photo.taken_at_source == Photo.DateSource.EXIF:
+        if source != Photo.DateSource.SIDECAR or not date_of_change:
             return None
     elif photo.taken_at_source not in _DATES_A_SIDECAR_REPLACES[source]:
         return None

@@ -31,6 +31,15 @@ _colours = iter(range(3, 250, 7))
     ("PXL_20230614_153012345.jpg", NamedDate(datetime(2023, 6, 14, 15, 30, 12), day_only=False)),  # Pixel (ms)
     ("Screenshot_20230614-153012.png", NamedDate(datetime(2023, 6, 14, 15, 30, 12), day_only=False)),
     ("Screenshot 2023-06-14 at 15.30.12.png", NamedDate(datetime(2023, 6, 14, 15, 30, 12), day_only=False)),  # macOS
+    # macOS and WhatsApp's exports set to a 12-hour clock (QA: "at 11.30.12 PM" was read as 11:30 in the morning,
+    # "at 3.30.12 PM" as the day alone); recent macOS puts a narrow no-break space before "PM".
+    ("Screenshot 2023-06-14 at 11.30.12 PM.png", NamedDate(datetime(2023, 6, 14, 23, 30, 12), day_only=False)),
+    ("Screenshot 2023-06-14 at 3.30.12\u202fPM.png", NamedDate(datetime(2023, 6, 14, 15, 30, 12), day_only=False)),
+    ("WhatsApp Image 2023-06-14 at 12.05.09 AM.jpeg", NamedDate(datetime(2023, 6, 14, 0, 5, 9), day_only=False)),
+    ("WhatsApp Image 2023-06-14 at 12.05.09 PM (1).jpeg", NamedDate(datetime(2023, 6, 14, 12, 5, 9),
+                                                                    day_only=False)),
+    ("Screenshot 2023-06-14 at 9.05.09 am.png", NamedDate(datetime(2023, 6, 14, 9, 5, 9), day_only=False)),
+    ("Screenshot 2023-06-14 at 11.30.12.png", NamedDate(datetime(2023, 6, 14, 11, 30, 12), day_only=False)),
     ("photo_2023-06-14_15-30-12.jpg", NamedDate(datetime(2023, 6, 14, 15, 30, 12), day_only=False)),  # Telegram
     ("signal-2023-06-14-153012.jpg", NamedDate(datetime(2023, 6, 14, 15, 30, 12), day_only=False)),  # Signal
     ("2023-06-14 15.30.12.jpg", NamedDate(datetime(2023, 6, 14, 15, 30, 12), day_only=False)),  # Dropbox uploads
@@ -131,6 +140,29 @@ def test_reading_the_file_again_dates_photos_stored_before_by_their_names_never_
     assert (scan.taken_at_source, scan.taken_day) == (Photo.DateSource.FILENAME, date(1987, 7, 4))  # (as an upload)
     assert (edited.taken_at_source, edited.taken_at) == (Photo.DateSource.MEMBER, stamp)
     assert photo_embedded_read(photo=before).taken_day == date(2019, 3, 1)  # (again: the same)
+
+
+@pytest.mark.django_db
+def test_reading_the_file_again_dates_a_scan_stored_before_by_its_name_not_the_scanners_day(family, alice, settings):
+    """A scan named "1987-07-04 beach.jpg" whose file has only EXIF DateTime (the day the scanner wrote it), stored
+    before names were read, was dated by that day (source EXIF), and `read_embedded --all` left it there, while the
+    same file uploaded now is dated by its name. A camera's date taken stays before the name."""
+    settings.TIME_ZONE = "UTC"
+    scan = _upload(family, alice, images.with_metadata(_plain(), exif={"Exif.Image.DateTime": "2021:02:02 10:00:00"}),
+                   "1987-07-04 beach.jpg")
+    camera = _upload(family, alice, images.with_metadata(
+        _plain(), exif={"Exif.Photo.DateTimeOriginal": "2020:01:02 03:04:05"}), "IMG_20230614_153012.jpg")
+    scanned = datetime(2021, 2, 2, 10, tzinfo=dt_timezone.utc)
+    Photo.objects.filter(pk=scan.pk).update(taken_at=scanned, taken_day=scanned.date(),
+                                            taken_at_source=Photo.DateSource.EXIF)  # (as stored before)
+
+    call_command("read_embedded", "--all", "--no-progress", stdout=io.StringIO())
+
+    scan.refresh_from_db()
+    camera.refresh_from_db()
+    assert (scan.taken_at_source, scan.taken_day) == (Photo.DateSource.FILENAME, date(1987, 7, 4))
+    assert (camera.taken_at_source, camera.taken_day) == (Photo.DateSource.EXIF, date(2020, 1, 2))
+    assert photo_embedded_read(photo=scan).taken_day == date(1987, 7, 4)  # (again: the same)
 
 
 @pytest.mark.django_db

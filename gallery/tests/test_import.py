@@ -271,6 +271,40 @@ def test_import_puts_every_photo_in_an_album_and_each_folders_in_its_own(photo_d
     assert "Albums: Scans 2019 (1 photo put in)" in third
 
 
+def test_a_folder_named_with_decomposed_accents_fills_the_familys_album_of_that_name(tmp_path, family, alice):
+    """--album-per-folder on folders copied from an old Mac (HFS+ names are decomposed: "u" + U+0308) made a second
+    album "Müller" beside the family's own, the two looking the same, and one never found by typing its name. The
+    folder's name is taken as text read from files is: accents composed, invisible marks left out."""
+    from gallery.album_services import album_create
+    from gallery.models import Album
+
+    ours = album_create(user=alice, family=family, name="Müller")
+    for name in ("Mu\u0308ller", "\u200bKo\u0308ln 2019"):
+        (tmp_path / "NAS" / name).mkdir(parents=True)
+    (tmp_path / "NAS" / "Mu\u0308ller" / "a.jpg").write_bytes(RED)
+    (tmp_path / "NAS" / "\u200bKo\u0308ln 2019" / "b.png").write_bytes(GREEN)
+
+    out = _import(tmp_path / "NAS", "--family", "Smiths", "--user", "alice", "--album-per-folder")
+
+    assert sorted(Album.objects.filter(family=family).values_list("name", flat=True)) == ["Köln 2019", "Müller"]
+    assert [p.original_filename for p in ours.photos.all()] == ["a.jpg"]
+    assert "Müller (1 photo put in)" in out
+
+
+def test_a_folder_whose_name_makes_no_album_is_named_in_the_warning(tmp_path, family, alice, caplog):
+    """--album-per-folder on a folder named with spaces alone: the photos were imported, and the log said "album ''
+    not made: An album needs a name.", naming neither the folder nor what became of its photos."""
+    from gallery.models import Album
+
+    (tmp_path / "NAS" / "   ").mkdir(parents=True)
+    (tmp_path / "NAS" / "   " / "a.jpg").write_bytes(RED)
+
+    out = _import(tmp_path / "NAS", "--family", "Smiths", "--user", "alice", "--album-per-folder")
+
+    assert "Imported 1," in out and not Album.objects.exists()
+    assert "no album made for the folder '   ' (its photos are imported): An album needs a name." in caplog.text
+
+
 @pytest.mark.parametrize("name", ["", "x" * 101, "bell\x07"])
 def test_import_refuses_an_album_name_no_album_may_have_before_reading_any_file(photo_dir, family, alice, name):
     with pytest.raises(CommandError, match="album"):
@@ -353,6 +387,41 @@ def test_an_import_stopped_with_ctrl_c_says_what_was_kept_and_leaves_no_files_be
 
     out = _import(photo_dir, "--family", "Smiths", "--user", "alice")  # run again: it goes on
     assert "Imported 1, already there 2, unreadable 1, not photos 1 (of 5 files) into Smiths." in out
+
+
+def test_an_import_stopped_with_ctrl_c_counts_in_its_albums_only_the_photos_kept(photo_dir, family, alice,
+                                                                                   monkeypatch):
+    """Ctrl-C during `--album WhatsApp --album-per-folder`: the report said "Albums: WhatsApp (137 photos put in)"
+    above "Imported 128" (QA, 500 files): the photos put in albums by the batch rolled back were counted, and an album
+    made in that batch (none any more) was named as filled."""
+    from tqdm import tqdm
+
+    from gallery.management import backfill
+    from gallery.management.commands import import_photos
+    from gallery.models import Album
+
+    class StoppedAfterFour(tqdm):  # the person presses Ctrl-C while the fourth file is imported
+        files = 0
+
+        def update(self, n=1):
+            StoppedAfterFour.files += n
+            if StoppedAfterFour.files == 4:
+                raise KeyboardInterrupt
+            return super().update(n)
+
+    monkeypatch.setattr(import_photos, "COMMIT_EVERY", 2)
+    monkeypatch.setattr(backfill, "tqdm", StoppedAfterFour)
+    out = io.StringIO()
+    with pytest.raises(CommandError, match="Interrupted"):
+        call_command("import_photos", str(photo_dir), "--family", "Smiths", "--user", "alice", "--no-progress",
+                     "--album", "WhatsApp", "--album-per-folder", stdout=out, stderr=io.StringIO())
+
+    # 2019/garden.png and 2019/summer/beach.jpg were committed; 2020/winter/deep/er/snow.webp was rolled back, and
+    # its folder's album "er" with it.
+    assert sorted(Album.objects.filter(family=family).values_list("name", flat=True)) == ["2019", "WhatsApp",
+                                                                                            "summer"]
+    assert "Imported 2, already there 0" in out.getvalue()
+    assert "Albums: WhatsApp (2 photos put in), 2019 (1 photo put in), summer (1 photo put in)\n" in out.getvalue()
 
 
 def test_an_import_stops_when_the_photo_storage_is_full_and_says_so_not_every_file_unreadable(

@@ -424,6 +424,31 @@ def test_a_scans_date_of_change_gives_way_to_the_date_taken_google_photos_knew(t
     assert dated["scan 1975-002.jpg"][0].date().isoformat() == "2021-02-03"
 
 
+def test_a_scan_imported_without_its_sidecar_is_dated_by_it_when_the_parts_come_together(tmp_path, family, alice):
+    """The same scan (EXIF DateTime alone: the day the scanner wrote it) imported part by part: with its sidecar in
+    the other part it kept the scanner's day for good, as its date "from the file", while imported with its sidecar
+    it takes the sidecar's date taken (QA). Found together later, the sidecar dates it; a camera's date stays."""
+    scan = images.with_metadata(images.jpeg(colour=(151, 121, 91)), exif={"Exif.Image.DateTime": "2021:02:02 10:00:00"})
+    camera = images.with_metadata(images.jpeg(colour=(91, 121, 151)),
+                                  exif={"Exif.Photo.DateTimeOriginal": "2016:08:14 18:20:05"})
+    _write(tmp_path / "part1", "scan 1975-001.jpg", scan)
+    _write(tmp_path / "part1", "DSC_0001.jpg", camera)
+    _import(tmp_path / "part1")
+    for name in ("scan 1975-001.jpg", "DSC_0001.jpg"):  # the other part, unzipped into the same folder
+        _write(tmp_path / "part1", f"{name}.json", _sidecar(name, taken=datetime(1975, 6, 1, 12, tzinfo=dt_timezone.utc)))
+
+    out = _import(tmp_path / "part1")
+
+    dated = {p.original_filename: (p.taken_at, p.taken_at_source, p.place_city)
+             for p in Photo.objects.filter(family=family)}
+    assert dated["scan 1975-001.jpg"] == (datetime(1975, 6, 1, 12, tzinfo=dt_timezone.utc), Photo.DateSource.SIDECAR,
+                                          "Lisbon")
+    assert dated["DSC_0001.jpg"][1:] == (Photo.DateSource.EXIF, "Lisbon")
+    assert dated["DSC_0001.jpg"][0].date().isoformat() == "2016-08-14"
+    assert "(1 dated now by its Takeout sidecar, 1 given its people, caption or place by its Takeout sidecar)" in out
+    assert "already there 2, " in _import(tmp_path / "part1")  # (a re-run: nothing more to give)
+
+
 def test_a_pixels_motion_photo_videos_are_counted_as_videos_not_named_as_unreadable(tmp_path, family, alice):
     """A Pixel's motion photo is exported as "PXL_….MP.jpg" (the photo, with its sidecar) and "PXL_….MP" (its video;
     older ones ".MV"): videos, left out as the export's .mp4 are, not "skipped: not an image" and "unreadable"."""

@@ -189,6 +189,9 @@ def test_a_google_takeout_sidecar_chosen_with_its_photo_is_named_as_one_and_the_
     body = response.content.decode()
     assert body.count('data-outcome="saved"') == 1 and body.count('data-outcome="rejected"') == 2
     assert body.count("Google Takeout sidecar") == 1 and "import_photos" in body
+    # What it says of the photo's date is what happened: the WhatsApp copy is dated by its name, not the upload time.
+    assert Photo.objects.get(family=family).taken_at_source == Photo.DateSource.FILENAME
+    assert "dated by its own file, else by the date in its name, else by the upload time" in body
     result = photo_upload(family=family, uploaded_by=alice, stream=io.BytesIO(b'{"name": "x"}'), filename="a.json")
     assert result.reason == NOT_AN_IMAGE
 

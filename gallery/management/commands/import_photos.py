@@ -18,7 +18,8 @@ from django.utils import timezone
 
 from gallery.album_services import MAX_DESCRIPTION, MAX_NAME, album_add_photos, album_create, album_text_clean
 from gallery.files import files_remove, photo_file_names
-from gallery.images import NOT_AN_IMAGE, ImageRejected, names_an_image_format, read_limited, sha256_of, too_large
+from gallery.images import (NOT_AN_IMAGE, ImageRejected, exif_dates, names_an_image_format, read_limited, sha256_of,
+                            too_large)
 from gallery.management.backfill import progress_bar
 from gallery.management.families import family_from_option
 from gallery.models import Album, DeletedPhoto, Family, Photo, PhotoTag
@@ -27,7 +28,7 @@ from gallery.services import (UploadResult, photo_create_from_bytes, photo_sidec
 from gallery.sidecars import (Sidecar, TakeoutAlbum, is_a_sidecar_file, json_names_forget, read_sidecar,
                               read_takeout_album, sidecar_path)
 from gallery.trash_services import photos_trash
-from gallery.text import one_line, text_from_os
+from gallery.text import one_line, text_from_file, text_from_os
 
 
 logger = logging.getLogger(__name__)
@@ -109,7 +110,7 @@ class Command(BaseCommand):
             if sidecar_may_date(source, filename):  # a sidecar found now dates them
                 undated.add(sha256)
             if source in Photo.DATES_OF_THE_FILE:  # …and gives a dated photo what it lacks
-                lacking[sha256] = _Lacks(*lacks)
+                lacking[sha256] = _Lacks(*lacks, exif=source == Photo.DateSource.EXIF)
         # …nor bring back what it deleted for good (a nightly import of a phone's folder would undo every deletion).
         deleted = set() if include_deleted else set(
             DeletedPhoto.objects.filter(family=family_obj).values_list("sha256", flat=True))
@@ -254,8 +255,15 @@ class Command(BaseCommand):
                                            importer=uploader) is not None:
                 undated.discard(digest)
                 return UploadResult(name, DATED)
-            if found is not None and digest in lacking and (sidecar := read_sidecar(found)) is not None \
-                    and lacking[digest].given_by(sidecar) \
+            sidecar = read_sidecar(found) if found is not None and digest in lacking else None
+            # A date of change alone (EXIF DateTime: the day a scanner or an editor wrote the file) gives way to the
+            # sidecar's date taken, as it does when the two are imported together.
+            if sidecar is not None and sidecar.taken_at is not None and lacking[digest].exif \
+                    and exif_dates(data)[3] and photo_sidecar_fill(family=family, sha256=digest, sidecar=sidecar,
+                                                                   importer=uploader, date_of_change=True) is not None:
+                del lacking[digest]
+                return UploadResult(name, DATED)
+            if sidecar is not None and lacking[digest].given_by(sidecar) \
                     and photo_sidecar_complete(family=family, sha256=digest, sidecar=sidecar,
                                                importer=uploader) is not None:
                 del lacking[digest]
@@ -284,7 +292,8 @@ class Command(BaseCommand):
             if sidecar_may_date(photo.taken_at_source, photo.original_filename):  # (a copy further on may have
                 undated.add(photo.sha256)                                          # its sidecar)
             if photo.taken_at_source in Photo.DATES_OF_THE_FILE and found is None:
-                lacking[photo.sha256] = _Lacks(photo.latitude, photo.place_source, photo.description_source, False)
+                lacking[photo.sha256] = _Lacks(photo.latitude, photo.place_source, photo.description_source, False,
+                                               exif=photo.taken_at_source == Photo.DateSource.EXIF)
         return result
 
 
@@ -309,8 +318,10 @@ class _Albums:
         self.by_folder = {path.parent: album for path, album in read.items() if not album.year}
         if per_folder:
             for folder in {path.parent for path in files} - {root} - set(self.by_folder):
-                self.by_folder[folder] = TakeoutAlbum(title=one_line(text_from_os(folder.name)), description="")
-        self.family, self.uploader = family, uploader
+                # (named as text read from files is: a Mac's decomposed "u" + U+0308 is the "ü" of the family's album)
+                self.by_folder[folder] = TakeoutAlbum(title=one_line(text_from_file(text_from_os(folder.name))),
+                                                      description="")
+        self.family, self.uploader, self.root = family, uploader, root
         self.albums: dict[Path | None, Album | None] = {}
         self.made: set[int] = set()  # the albums this run made
         self.new: set[int] = set()  # the photos this run stored (an album's copy of one is the same photo)
@@ -342,10 +353,10 @@ class _Albums:
         if found is None:
             return None
         if key not in self.albums:
-            self.albums[key] = self._find_or_make(found)
+            self.albums[key] = self._find_or_make(found, folder=key if found is not self.every else None)
         return self.albums[key]
 
-    def _find_or_make(self, found: TakeoutAlbum) -> Album | None:
+    def _find_or_make(self, found: TakeoutAlbum, *, folder: Path | None) -> Album | None:
         name = found.title[:MAX_NAME].strip()
         album = Album.objects.filter(family=self.family, kind=Album.Kind.MANUAL, name__iexact=name).first()
         if album is not None:
@@ -354,7 +365,11 @@ class _Albums:
             album = album_create(user=self.uploader, family=self.family, name=name,
                                  description=found.description[:MAX_DESCRIPTION])
         except ValidationError as exc:  # (a name or description no album may have: the photos are imported)
-            logger.warning("album %r not made: %s", name, " ".join(exc.messages))
+            if folder is None:
+                logger.warning("album %r not made: %s", name, " ".join(exc.messages))
+            else:  # (which folder: its name may be the cause, spaces or invisible marks alone)
+                logger.warning("no album made for the folder %r (its photos are imported): %s",
+                               text_from_os(str(folder.relative_to(self.root))), " ".join(exc.messages))
             return None
         self.made.add(album.pk)
         return album
@@ -369,6 +384,7 @@ class _Lacks:
     place_source: str
     description_source: str
     people: bool  # it has people named in Google Photos
+    exif: bool = False  # dated by its EXIF (a date of change alone gives way to a sidecar's date taken)
 
     def given_by(self, sidecar: Sidecar) -> bool:
         """Whether the sidecar has something the photo lacks (so that a re-run locks no photo for nothing)."""
