@@ -101,8 +101,11 @@ def test_a_started_worker_sweeps_at_once_not_at_the_sweeps_next_turn(toy_model, 
     worker = subprocess.Popen([sys.executable, str(ROOT / "manage.py"), "worker"], cwd=ROOT, env=env,
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
     try:
-        _wait_for(lambda: PhotoEmbedding.objects.filter(photo=photo, model_name=toy_model).exists(), 90,
-                  "the started worker's sweep to embed the photo")
+        # The sweep's first step marks the photo as waiting for the model in force and queues it (embedding it then
+        # takes the model's load, a minute on a busy machine: not waited for).
+        _wait_for(lambda: Photo.objects.get(pk=photo.pk).status != Photo.Status.READY
+                  or PhotoEmbedding.objects.filter(photo=photo, model_name=toy_model).exists(), 120,
+                  "the started worker's sweep to take up the photo")
     finally:
         stop_process_group(worker)
 
