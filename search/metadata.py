@@ -34,7 +34,7 @@ from dataclasses import dataclass, field
 from django.db import connection
 from psycopg import sql
 
-from gallery.date_words import date_words
+from gallery.date_words import MONTHS, date_words
 from gallery.timezones import zone_info
 from gallery.models import Photo, PhotoTag, Tag, TagSuggestion
 from search.models import PhotoDocument, SearchWord
@@ -83,7 +83,7 @@ FIELD_INDEX = {f.key: n for n, f in enumerate(FIELDS, start=1)}  # PostgreSQL ar
 _FIELD = {f.key: f for f in FIELDS}
 # Documents built by an older layout of FIELDS (or older date words: 6 gives a photo without a position its
 # country's season; 7 counts each word of a place once; 8 adds the decade, "1950s"; 9 gives a photo dated by a guess
-# none) are rebuilt by the sweep (documents_outdated_refresh).
+# no season nor holiday) are rebuilt by the sweep (documents_outdated_refresh).
 DOCUMENT_VERSION = 9
 
 DOCUMENTS = PhotoDocument._meta.db_table
@@ -180,19 +180,22 @@ def documents_refresh(photo_ids: Iterable[int]) -> None:
 def _when_where(ids: list[int]) -> dict[int, tuple[str, str, str]]:
     """Each photo's place and date in words: (city, region, country; month, season, year and the public holidays
     of its country (the photo's place, else its family's default country) on its local date, in the zone it was
-    taken in: Photo.taken_tz; its decade). A photo dated by a guess (Photo.GUESSED_DATES) has no date words."""
+    taken in: Photo.taken_tz; its decade). A photo dated by a guess (Photo.GUESSED_DATES) has its month, year and
+    decade only."""
     rows = Photo.objects.filter(pk__in=ids).values_list(
         "pk", "taken_at", "taken_tz", "taken_at_source", "latitude", "place_city", "place_region", "place_country",
         "place_country_code", "family__default_country")
     words = {}
     for pk, taken_at, taken_tz, source, latitude, city, region, country, country_code, default_country in rows:
-        place = _place_words(city, region, country)
-        if source in Photo.GUESSED_DATES:  # (a scan uploaded on Christmas Day was taken some other day)
-            words[pk] = (place, "", "")
-            continue
         day = taken_at.astimezone(zone_info(taken_tz)).date()  # the photo's own local date
-        when = date_words(day=day, latitude=latitude, country_code=country_code or default_country)
-        words[pk] = (place, " ".join(when), decade_word(day.year))
+        if source in Photo.GUESSED_DATES:
+            # Its month and year, where the timeline and the date filters place it (a search of the filter alone
+            # lists it: understanding._browse_words), but no season or holiday: a scan uploaded on Christmas Day
+            # is no Christmas photo.
+            when = [MONTHS[day.month - 1], str(day.year)]
+        else:
+            when = date_words(day=day, latitude=latitude, country_code=country_code or default_country)
+        words[pk] = (_place_words(city, region, country), " ".join(when), decade_word(day.year))
     return words
 
 

@@ -247,23 +247,28 @@ def test_the_api_reads_a_date_without_an_offset_in_the_photos_zone_as_the_page_d
     assert Photo.objects.get(pk=sydney.pk).taken_day == date(2023, 12, 25)
 
 
-def test_a_photo_dated_by_a_guess_has_no_date_words(family, alice, settings):
+def test_a_photo_dated_by_a_guess_has_no_season_nor_holiday_words(family, alice, settings):
     """A scan uploaded on Christmas Day is dated by its upload (nothing else tells when it was taken): its document
-    carried "december", "winter", "christmas", "2026", and a search for "christmas" found it by its metadata.
-    Photos dated by a guess (the upload, a file's modified time, the day it was added to Google Photos) carry no date
-    words; the timeline and date filters still place them on that day, and a member's date gives them words."""
+    carried "winter" and "christmas", and a search for "christmas" found it by its metadata. Photos dated by a guess
+    (the upload, a file's modified time, the day it was added to Google Photos) keep their month, year and decade,
+    where the timeline and the date filters place them (a search of the date alone lists them), but no season nor
+    holiday; a member's date gives them all."""
     from search.metadata import DOCUMENT_VERSION, documents_refresh
     from search.models import PhotoDocument
 
     settings.TIME_ZONE = "UTC"
     scan = upload(family, alice, images.jpeg(colour=(9, 9, 9)))
-    assert scan.taken_at_source == Photo.DateSource.UPLOAD and words(scan) == []
+    christmas = datetime(2024, 12, 25, 10, tzinfo=dt_timezone.utc)
+    Photo.objects.filter(pk=scan.pk).update(taken_at=christmas, taken_day=christmas.date())
+    family.default_country = "GB"
+    family.save()
+    assert scan.taken_at_source == Photo.DateSource.UPLOAD and words(scan) == ["december", "2024"]
     for source in (Photo.DateSource.FILE, Photo.DateSource.GOOGLE):
         Photo.objects.filter(pk=scan.pk).update(taken_at_source=source)
-        assert words(scan) == [], source
+        assert words(scan) == ["december", "2024"], source
     documents_refresh([scan.pk])
-    assert "2020s" not in PhotoDocument.objects.get(photo=scan).document  # (nor the decade)
+    assert "2020s" in PhotoDocument.objects.get(photo=scan).document  # (its decade: a decade's search lists it)
     assert PhotoDocument.objects.get(photo=scan).version == DOCUMENT_VERSION
 
     photo_date_set(photo=Photo.objects.get(pk=scan.pk), taken_at=datetime(1955, 12, 25, 10, tzinfo=dt_timezone.utc))
-    assert {"december", "winter", "1955"} <= set(words(Photo.objects.get(pk=scan.pk)))
+    assert {"december", "winter", "1955", "christmas"} <= set(words(Photo.objects.get(pk=scan.pk)))
