@@ -30,6 +30,8 @@ _DATE = re.compile(
     r"(?:\sat\s(?P<hour12>1[0-2]|0?[1-9])[.:](?P<minute12>[0-5]\d)[.:](?P<second12>[0-5]\d)\s?(?P<half>[ap])\.?m\b"
     r"|(?:[T_ -]|\sat\s)?(?P<hour>[0-2]\d)[-_.:]?(?P<minute>[0-5]\d)[-_.:]?(?P<second>[0-5]\d)(?:\d{1,3})?)?"
     r"(?!\d)", re.IGNORECASE)
+# A hash (hex, with a letter: digits alone may be a moment, "20230614153012345") or a UUID.
+_HASH = re.compile(r"(?=\d*[a-f])[0-9a-f]{16,}|[0-9a-f]{8}(?:-[0-9a-f]{4}){3}-[0-9a-f]{12}", re.IGNORECASE)
 EARLIEST_COMPACT_YEAR = 1980
 EARLIEST_YEAR = 1900
 NOON = time(12, 0)
@@ -46,6 +48,8 @@ class NamedDate:
 def date_in_filename(name: str) -> NamedDate | None:
     """The date taken that the file name `name` tells, or None."""
     stem = name.rsplit("/", 1)[-1]
+    if _HASH.fullmatch(stem.split(".", 1)[0]):  # a hash or a UUID as the name: its digits are no date
+        return None
     for match in _DATE.finditer(stem):
         year, month, day = int(match["year"]), int(match["month"]), int(match["day"])
         if year < (EARLIEST_YEAR if match["sep"] else EARLIEST_COMPACT_YEAR):

@@ -48,6 +48,8 @@ _colours = iter(range(3, 250, 7))
     ("IMG_20230614_253012.jpg", NamedDate(datetime(2023, 6, 14, 12), day_only=True)),  # no such time: the day
     ("IMG-20230614-WA0003-edited.jpg", NamedDate(datetime(2023, 6, 14, 12), day_only=True)),
     ("IMG_0042.jpg", None), ("DSC_1234567890.jpg", None), ("12345678.jpg", None),  # numbers, not dates
+    ("e4d20190612fa3b9c.jpg", None), ("5f0c2a1e-2019-0612-a716-446655440000.jpg", None),  # a hash, a UUID
+    ("20230614153012345.jpg", NamedDate(datetime(2023, 6, 14, 15, 30, 12), day_only=False)),  # digits alone: a moment
     ("20230230.jpg", None), ("2023-13-01.jpg", None),  # no such day
     ("2099-01-01 party.jpg", None),  # in the future
     ("19520815.jpg", None),  # 8 digits alone count from 1980: before, more likely a number than a date
