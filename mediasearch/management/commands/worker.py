@@ -26,14 +26,16 @@ class Command(QclusterCommand):
             # the cluster would fail on every table it reads, in tracebacks, and its pusher would end it.
             raise CommandError(f"{missing} migration(s) of this code are not applied to the database yet: run "
                                "`manage.py migrate` (with the site's environment) first, then start the worker.")
-        # The cluster's processes are forked: they make connections of their own. With DATABASE_POOL, closing a
-        # connection only hands it back to the pool, whose idle socket every forked process would share: closed too.
-        connections.close_all()
-        for alias in connections:
-            connections[alias].close_pool()
         # What waits for the embedding sweep (photos after a model switch, photos whose tasks were lost while no
         # worker ran) starts now rather than at the sweep's next turn, up to 5 minutes away.
         embed_sweep_now()
+        # The cluster's processes are forked: they make connections of their own. With DATABASE_POOL, closing a
+        # connection only hands it back to the pool, whose idle socket every forked process would share: closed too.
+        # (Nothing may open a connection from here to the fork: the first process to close the shared socket would
+        # close this process's, and its heartbeat with it.)
+        connections.close_all()
+        for alias in connections:
+            connections[alias].close_pool()
         die_with_parent_at_every_fork()
         use_restarting_sentinel()
         super().handle(*args, **options)  # returns once the cluster runs (its sentinel is our child process)
