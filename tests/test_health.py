@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 from django.conf import settings as django_settings
 from django.db import connection
+from django.utils import timezone
 
 from mediasearch.db import database_url
 from mediasearch.health import health_forget
@@ -81,6 +82,24 @@ def test_migrations_not_applied_yet_degrade_the_database_check(client):
     assert body["checks"]["database"]["status"] == "degraded"
     assert "1 migration(s) of this version not applied yet" in body["checks"]["database"]["detail"]
     assert body["status"] == "degraded"
+
+
+@pytest.mark.django_db
+def test_migrations_not_applied_yet_still_tell_the_worker_and_the_model(client):
+    """Between an upgrade's pull and its `migrate` the database answers: the worker and model checks said "cannot tell
+    without the database" (unknown), as if it did not, however many workers beat meanwhile."""
+    EmbeddingModel.objects.create(name=django_settings.SEARCH_MODEL, available=True, dim=768)
+    WorkerHeartbeat.objects.create(cluster=django_settings.Q_CLUSTER["name"], host="elsewhere", pid=1,
+                                   started_at=timezone.now(), seen_at=timezone.now())
+    with connection.cursor() as cursor:  # as when new code runs before `migrate` (rolled back with the test)
+        cursor.execute("DELETE FROM django_migrations WHERE app = 'gallery' AND name = '0032_date_from_the_file_name'")
+
+    response, body = _get(client)
+
+    assert body["checks"]["database"]["status"] == "degraded"
+    assert body["checks"]["worker"] == {"status": "ok", "detail": "main queue: 1 running"}
+    assert body["checks"]["model"] == {"status": "ok", "detail": "loads (768 dimensions)"}
+    assert response.status_code == 200 and body["status"] == "degraded"
 
 
 @pytest.mark.django_db
