@@ -23,6 +23,7 @@ import os
 import platform
 import shutil
 import subprocess
+import tempfile
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -378,9 +379,13 @@ def backup_restore(*, source: Path, force: bool = False, progress: Progress = _q
                           "using it before restoring")
     progress("restoring the database")
     lacking = _loosen_tables_the_backup_lacks(source / DUMP)
-    connections.close_all()  # nothing of ours holds a lock on what pg_restore drops
-    _run([pg_tool("pg_restore"), "--clean", "--if-exists", "--no-owner", "--no-privileges", "--single-transaction",
-          "--exit-on-error", f"--dbname={connection.settings_dict['NAME']}", str(source / DUMP)], "pg_restore")
+    with tempfile.TemporaryDirectory() as folder:
+        contents = Path(folder) / "contents.list"
+        _extensions_made_and_left_out(source / DUMP, contents)
+        connections.close_all()  # nothing of ours holds a lock on what pg_restore drops
+        _run([pg_tool("pg_restore"), "--clean", "--if-exists", "--no-owner", "--no-privileges",
+              "--single-transaction", "--exit-on-error", f"--use-list={contents}",
+              f"--dbname={connection.settings_dict['NAME']}", str(source / DUMP)], "pg_restore")
     if lacking:  # restored: the restore's `migrate` makes them again, for the backup's rows
         with connection.cursor() as cursor:
             cursor.execute(f"DROP TABLE IF EXISTS {', '.join(map(connection.ops.quote_name, lacking))} CASCADE")
@@ -394,6 +399,27 @@ def _tables_in_dump(dump: Path, schema: str) -> set[str]:
     listing = _run([pg_tool("pg_restore"), "--list", str(dump)], "pg_restore --list")
     return {fields[5] for line in listing.splitlines()
             if not line.startswith(";") and len(fields := line.split()) > 5 and fields[3:5] == ["TABLE", schema]}
+
+
+def _extensions_made_and_left_out(dump: Path, contents: Path) -> None:
+    """Write the dump's table of contents to `contents` without its extensions (nor their comments), each made here
+    first if missing. The extensions are the installation's: with `--clean`, pg_restore began by dropping them, which
+    only their owner may, a superuser on the README's external PostgreSQL ("must be owner of extension vector"), so
+    a restore by the database's owner role always failed."""
+    listing = _run([pg_tool("pg_restore"), "--list", str(dump)], "pg_restore --list")
+    kept, extensions = [], []
+    for line in listing.splitlines():
+        fields = line.split()
+        if not line.startswith(";") and len(fields) > 5 and fields[3] == "EXTENSION":
+            extensions.append(fields[5])
+        elif not line.startswith(";") and len(fields) > 6 and fields[3:6] == ["COMMENT", "-", "EXTENSION"]:
+            pass
+        else:
+            kept.append(line)
+    contents.write_text("\n".join(kept) + "\n")
+    with connection.cursor() as cursor:
+        for name in extensions:  # where it exists, nothing is checked and nothing changes
+            cursor.execute(f"CREATE EXTENSION IF NOT EXISTS {connection.ops.quote_name(name)}")
 
 
 def _loosen_tables_the_backup_lacks(dump: Path) -> list[str]:

@@ -344,3 +344,45 @@ def test_the_readmes_nightly_backups_run_with_the_services_environment_and_user(
     cron = re.search(r"`(30 3 \* \* \* [^`]*manage\.py backup[^`]*)`", readme).group(1)
     assert ". /etc/mediasearch.env" in cron and "runuser -u mediasearch" in cron
     assert "%" not in cron.replace("\\%", "")  # cron ends the command at a bare %
+
+
+@pytest.fixture
+def owner_database():
+    """An empty database as the README's external PostgreSQL has it: owned by a role that is no superuser, the three
+    extensions created in it once by a superuser."""
+    role, name = "restore_owner_test", f"{RESTORED_DB}_owned"
+    with psycopg.connect(_url("postgres"), autocommit=True) as admin:
+        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.execute(f"DROP ROLE IF EXISTS {role}")
+        admin.execute(f"CREATE ROLE {role} LOGIN")
+        admin.execute(f'CREATE DATABASE "{name}" OWNER {role}')
+    with psycopg.connect(_url(name), autocommit=True) as admin:
+        for extension in ("vector", "pg_trgm", "unaccent"):
+            admin.execute(f"CREATE EXTENSION IF NOT EXISTS {extension}")
+        admin.execute(f"GRANT USAGE, CREATE ON SCHEMA public TO {role}")
+    socket_dir = connection.settings_dict["HOST"]
+    from urllib.parse import quote
+    yield f"postgres://{role}@{quote(socket_dir, safe='')}/{name}"
+    with psycopg.connect(_url("postgres"), autocommit=True) as admin:
+        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.execute(f"DROP ROLE IF EXISTS {role}")
+
+
+@pytest.mark.django_db
+def test_a_restore_by_the_databases_owner_leaves_the_extensions_a_superuser_created(tmp_path, owner_database):
+    """With DATABASE_URL naming the README's owner role (no superuser; the extensions created by a superuser),
+    every restore failed at once: `pg_restore --clean` began with "DROP EXTENSION IF EXISTS vector" ("must be owner
+    of extension vector"). The extensions are the installation's, not the backup's: they stay, and are made first
+    where they are missing."""
+    media = tmp_path / "media"
+    assert (done := _manage(owner_database, media, "migrate", "-v0")).returncode == 0, done.stderr[-2000:]
+    backup = _manage(owner_database, media, "backup", str(tmp_path / "backup"))
+    assert backup.returncode == 0, backup.stderr[-2000:]
+
+    restored = _manage(owner_database, media, "restore", str(tmp_path / "backup"))
+
+    assert restored.returncode == 0, restored.stderr[-2000:]
+    with psycopg.connect(owner_database) as after:
+        assert after.execute("SELECT count(*) FROM pg_extension WHERE extname IN ('vector', 'pg_trgm', 'unaccent')"
+                             ).fetchone()[0] == 3
+        assert after.execute("SELECT count(*) FROM django_migrations").fetchone()[0] > 50
