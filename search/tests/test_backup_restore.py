@@ -354,18 +354,22 @@ def owner_database():
     with psycopg.connect(_url("postgres"), autocommit=True) as admin:
         admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         admin.execute(f"DROP ROLE IF EXISTS {role}")
+        admin.execute(f"DROP ROLE IF EXISTS {role}_worker")
         admin.execute(f"CREATE ROLE {role} LOGIN")
+        admin.execute(f"CREATE ROLE {role}_worker LOGIN")
+        admin.execute(f"GRANT {role}_worker TO {role}")
         admin.execute(f'CREATE DATABASE "{name}" OWNER {role}')
     with psycopg.connect(_url(name), autocommit=True) as admin:
         for extension in ("vector", "pg_trgm", "unaccent"):
             admin.execute(f"CREATE EXTENSION IF NOT EXISTS {extension}")
-        admin.execute(f"GRANT USAGE, CREATE ON SCHEMA public TO {role}")
+        admin.execute(f"GRANT USAGE, CREATE ON SCHEMA public TO {role}, {role}_worker")
     socket_dir = connection.settings_dict["HOST"]
     from urllib.parse import quote
     yield f"postgres://{role}@{quote(socket_dir, safe='')}/{name}"
     with psycopg.connect(_url("postgres"), autocommit=True) as admin:
         admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         admin.execute(f"DROP ROLE IF EXISTS {role}")
+        admin.execute(f"DROP ROLE IF EXISTS {role}_worker")
 
 
 @pytest.mark.django_db
@@ -386,3 +390,25 @@ def test_a_restore_by_the_databases_owner_leaves_the_extensions_a_superuser_crea
         assert after.execute("SELECT count(*) FROM pg_extension WHERE extname IN ('vector', 'pg_trgm', 'unaccent')"
                              ).fetchone()[0] == 3
         assert after.execute("SELECT count(*) FROM django_migrations").fetchone()[0] > 50
+
+
+@pytest.mark.django_db
+def test_a_restore_leaves_the_embeddings_table_to_the_worker_role_that_owned_it(tmp_path, owner_database):
+    """The README's external PostgreSQL gives search_photoembedding to the worker's role (it builds and drops the
+    families' vector indexes). `pg_restore --no-owner` made the table again as the restoring role: after a restore
+    the worker failed every index with "must be owner of table search_photoembedding" (searches of a new model, or
+    of a new family, walked no index). The table goes back to the role that owned it."""
+    media = tmp_path / "media"
+    assert (done := _manage(owner_database, media, "migrate", "-v0")).returncode == 0, done.stderr[-2000:]
+    owner = psycopg.conninfo.conninfo_to_dict(owner_database)["user"]
+    with psycopg.connect(_url(psycopg.conninfo.conninfo_to_dict(owner_database)["dbname"]), autocommit=True) as admin:
+        admin.execute(f"ALTER TABLE search_photoembedding OWNER TO {owner}_worker")  # the README's step, once
+    assert (done := _manage(owner_database, media, "backup", str(tmp_path / "backup"))).returncode == 0
+
+    restored = _manage(owner_database, media, "restore", str(tmp_path / "backup"))
+
+    assert restored.returncode == 0, restored.stderr[-2000:]
+    with psycopg.connect(owner_database) as after:
+        assert after.execute("SELECT tableowner FROM pg_tables WHERE tablename = 'search_photoembedding'"
+                             ).fetchone()[0] == f"{owner}_worker"
+        assert after.execute("SELECT tableowner FROM pg_tables WHERE tablename = 'gallery_photo'").fetchone()[0] == owner
