@@ -10,6 +10,7 @@ import socket
 import subprocess
 import sys
 import time
+from unittest import mock
 from pathlib import Path
 
 import pytest
@@ -248,3 +249,29 @@ def test_a_database_that_does_not_answer_gives_503_down_and_no_500(tmp_path):
         assert secret not in answer["body"]
     # Settings create nothing: with DATABASE_URL (and the key given) the process made no data folder at all.
     assert not (tmp_path / "var").exists()
+
+
+@pytest.mark.django_db
+def test_a_web_process_knows_its_own_migrations_from_its_start_not_from_its_first_probe(client):
+    """An upgrade's `git pull` puts the new code's migration files on disk while the old web processes still serve
+    (README, Upgrades). One whose first /health/ came after the pull read them as its own: the old version, which has
+    nothing left to migrate, said "degraded: 1 migration(s) of this version not applied yet". A web process reads
+    them as it boots, before it takes a request."""
+    from django.db.migrations.loader import MigrationLoader
+
+    from mediasearch import gunicorn_conf
+    from mediasearch.health import code_migrations
+
+    code_migrations.cache_clear()
+    worker = type("Worker", (), {"log": None})()
+    with mock.patch("search.warmup.warm_up"), mock.patch("search.warmup.static_files_problem", return_value=None):
+        gunicorn_conf.post_worker_init(worker)
+    pulled = {*MigrationLoader(None, ignore_no_migrations=True).graph.nodes, ("gallery", "9999_from_the_pull")}
+    try:
+        with mock.patch("mediasearch.health.MigrationLoader") as loader:  # the files on disk after the pull
+            loader.return_value.graph.nodes = pulled
+            response, body = _get(client)
+    finally:
+        code_migrations.cache_clear()
+
+    assert body["checks"]["database"]["status"] == "ok", body
