@@ -388,6 +388,7 @@ def backup_restore(*, source: Path, force: bool = False, progress: Progress = _q
               "--single-transaction", "--exit-on-error", f"--use-list={contents}",
               f"--dbname={connection.settings_dict['NAME']}", str(source / DUMP)], "pg_restore")
     _tables_given_back(owners, progress)
+    _heartbeats_forgotten()
     if lacking:  # restored: the restore's `migrate` makes them again, for the backup's rows
         with connection.cursor() as cursor:
             cursor.execute(f"DROP TABLE IF EXISTS {', '.join(map(connection.ops.quote_name, lacking))} CASCADE")
@@ -422,6 +423,15 @@ def _extensions_made_and_left_out(dump: Path, contents: Path) -> None:
     with connection.cursor() as cursor:
         for name in extensions:  # where it exists, nothing is checked and nothing changes
             cursor.execute(f"CREATE EXTENSION IF NOT EXISTS {connection.ops.quote_name(name)}")
+
+
+def _heartbeats_forgotten() -> None:
+    """The backed-up installation's worker heartbeats (fresh in a backup made while the site ran) are not workers of
+    this one: kept, /health/ counted them as running and a second restore was refused for them."""
+    from search.models import WorkerHeartbeat
+
+    if WorkerHeartbeat._meta.db_table in connection.introspection.table_names():
+        WorkerHeartbeat.objects.all().delete()
 
 
 def _tables_owned_by_other_roles() -> dict[str, str]:

@@ -412,3 +412,24 @@ def test_a_restore_leaves_the_embeddings_table_to_the_worker_role_that_owned_it(
         assert after.execute("SELECT tableowner FROM pg_tables WHERE tablename = 'search_photoembedding'"
                              ).fetchone()[0] == f"{owner}_worker"
         assert after.execute("SELECT tableowner FROM pg_tables WHERE tablename = 'gallery_photo'").fetchone()[0] == owner
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_backed_up_installations_worker_heartbeats_are_not_restored_as_workers_of_this_one(
+        add_shape, tmp_path, empty_database):
+    """A backup made while the site runs (the nightly one) holds its workers' heartbeats, fresh. Restored, they were
+    counted as this installation's workers for half a minute: /health/ said they ran, and a second restore (the
+    right backup, with --force) was refused: "2 task worker(s) use this database right now", with none running."""
+    add_shape("red", "circle")
+    heartbeat_beat(cluster=django_settings.Q_CLUSTER["name"], host="the-old-machine", pid=4242)
+    backup = tmp_path / "backup"
+    call_command("backup", str(backup))
+    media = tmp_path / "media"
+
+    first = _restore(backup, empty_database, media)
+    assert first.returncode == 0, first.stderr[-2000:]
+    again = _restore(backup, empty_database, media, "--force")
+
+    assert again.returncode == 0, again.stderr[-2000:]
+    with psycopg.connect(empty_database) as after:
+        assert after.execute("SELECT count(*) FROM search_workerheartbeat").fetchone()[0] == 0
