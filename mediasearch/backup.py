@@ -23,6 +23,7 @@ import os
 import platform
 import shutil
 import subprocess
+import tempfile
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -33,7 +34,7 @@ from django.apps import apps
 from django.conf import settings
 from django.core.files import File
 from django.core.files.storage import default_storage
-from django.db import connection, connections
+from django.db import DatabaseError, connection, connections
 from django.db.migrations.recorder import MigrationRecorder
 from django.utils import timezone
 
@@ -378,9 +379,16 @@ def backup_restore(*, source: Path, force: bool = False, progress: Progress = _q
                           "using it before restoring")
     progress("restoring the database")
     lacking = _loosen_tables_the_backup_lacks(source / DUMP)
-    connections.close_all()  # nothing of ours holds a lock on what pg_restore drops
-    _run([pg_tool("pg_restore"), "--clean", "--if-exists", "--no-owner", "--no-privileges", "--single-transaction",
-          "--exit-on-error", f"--dbname={connection.settings_dict['NAME']}", str(source / DUMP)], "pg_restore")
+    owners = _tables_owned_by_other_roles()
+    with tempfile.TemporaryDirectory() as folder:
+        contents = Path(folder) / "contents.list"
+        _extensions_made_and_left_out(source / DUMP, contents)
+        connections.close_all()  # nothing of ours holds a lock on what pg_restore drops
+        _run([pg_tool("pg_restore"), "--clean", "--if-exists", "--no-owner", "--no-privileges",
+              "--single-transaction", "--exit-on-error", f"--use-list={contents}",
+              f"--dbname={connection.settings_dict['NAME']}", str(source / DUMP)], "pg_restore")
+    _tables_given_back(owners, progress)
+    _heartbeats_forgotten()
     if lacking:  # restored: the restore's `migrate` makes them again, for the backup's rows
         with connection.cursor() as cursor:
             cursor.execute(f"DROP TABLE IF EXISTS {', '.join(map(connection.ops.quote_name, lacking))} CASCADE")
@@ -394,6 +402,63 @@ def _tables_in_dump(dump: Path, schema: str) -> set[str]:
     listing = _run([pg_tool("pg_restore"), "--list", str(dump)], "pg_restore --list")
     return {fields[5] for line in listing.splitlines()
             if not line.startswith(";") and len(fields := line.split()) > 5 and fields[3:5] == ["TABLE", schema]}
+
+
+def _extensions_made_and_left_out(dump: Path, contents: Path) -> None:
+    """Write the dump's table of contents to `contents` without its extensions (nor their comments), each made here
+    first if missing. The extensions are the installation's: with `--clean`, pg_restore began by dropping them, which
+    only their owner may, a superuser on the README's external PostgreSQL ("must be owner of extension vector"), so
+    a restore by the database's owner role always failed."""
+    listing = _run([pg_tool("pg_restore"), "--list", str(dump)], "pg_restore --list")
+    kept, extensions = [], []
+    for line in listing.splitlines():
+        fields = line.split()
+        if not line.startswith(";") and len(fields) > 5 and fields[3] == "EXTENSION":
+            extensions.append(fields[5])
+        elif not line.startswith(";") and len(fields) > 6 and fields[3:6] == ["COMMENT", "-", "EXTENSION"]:
+            pass
+        else:
+            kept.append(line)
+    contents.write_text("\n".join(kept) + "\n")
+    with connection.cursor() as cursor:
+        for name in extensions:  # where it exists, nothing is checked and nothing changes
+            cursor.execute(f"CREATE EXTENSION IF NOT EXISTS {connection.ops.quote_name(name)}")
+
+
+def _heartbeats_forgotten() -> None:
+    """The backed-up installation's worker heartbeats (fresh in a backup made while the site ran) are not workers of
+    this one: kept, /health/ counted them as running and a second restore was refused for them."""
+    from search.models import WorkerHeartbeat
+
+    if WorkerHeartbeat._meta.db_table in connection.introspection.table_names():
+        WorkerHeartbeat.objects.all().delete()
+
+
+def _tables_owned_by_other_roles() -> dict[str, str]:
+    """The tables of this schema that another role than the restoring one owns, and their owners: on the README's
+    external PostgreSQL the worker's role owns search_photoembedding (it builds the families' vector indexes)."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT tablename, tableowner FROM pg_tables WHERE schemaname = current_schema() "
+                       "AND tableowner <> current_user")
+        return dict(cursor.fetchall())
+
+
+def _tables_given_back(owners: dict[str, str], progress: Progress) -> None:
+    """`pg_restore --no-owner` made every table again as the restoring role: those another role owned before go back
+    to it (the restoring role may, as a member of that role), else the worker failed every vector index with "must
+    be owner of table search_photoembedding". One it may not give is named, with what to run, and the restore goes
+    on."""
+    with connection.cursor() as cursor:
+        for table, owner in owners.items():
+            statement = f"ALTER TABLE {connection.ops.quote_name(table)} OWNER TO {connection.ops.quote_name(owner)}"
+            cursor.execute("SELECT to_regclass(%s) IS NOT NULL", [connection.ops.quote_name(table)])
+            if not cursor.fetchone()[0]:
+                continue
+            try:
+                cursor.execute(statement)
+            except DatabaseError:
+                progress(f"{table} was owned by {owner}, and this role may not give it back: run `{statement};` "
+                         "as a superuser")
 
 
 def _loosen_tables_the_backup_lacks(dump: Path) -> list[str]:

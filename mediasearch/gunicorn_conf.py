@@ -7,8 +7,12 @@ def post_worker_init(worker) -> None:
     """Each worker loads the search model after it forks and before it accepts a request (see search/warmup.py)."""
     import sys
 
+    from mediasearch.health import code_migrations
     from search.warmup import static_files_problem, warm_up
 
+    # This code's migrations, read now: an upgrade's `git pull` puts the next version's files on disk while this
+    # process still serves, and /health/ would count them as its own, not applied yet.
+    code_migrations()
     if problem := static_files_problem():
         # Every page would be a 500 (their stylesheets have no hashed name): stop, and say why. A worker that fails
         # to boot stops gunicorn itself (exit code 3), so the service manager shows this line.

@@ -162,10 +162,11 @@ def health_report() -> dict:
         if _cached is not None and now - _cached[0] < settings.HEALTH_CACHE_SECONDS:
             return _cached[1]
         database = check_database()
+        answers = database["status"] != DOWN  # (degraded: it answers, with migrations of this code not applied yet)
         checks = {
             "database": database,
-            "worker": check_worker() if database["status"] == OK else _check(UNKNOWN, "cannot tell without the database"),
-            "model": check_model() if database["status"] == OK else _check(UNKNOWN, "cannot tell without the database"),
+            "worker": check_worker() if answers else _check(UNKNOWN, "cannot tell without the database"),
+            "model": check_model() if answers else _check(UNKNOWN, "cannot tell without the database"),
             "storage": check_storage(),
         }
         if DOWN in (checks["database"]["status"], checks["storage"]["status"]):

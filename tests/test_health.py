@@ -10,11 +10,13 @@ import socket
 import subprocess
 import sys
 import time
+from unittest import mock
 from pathlib import Path
 
 import pytest
 from django.conf import settings as django_settings
 from django.db import connection
+from django.utils import timezone
 
 from mediasearch.db import database_url
 from mediasearch.health import health_forget
@@ -81,6 +83,24 @@ def test_migrations_not_applied_yet_degrade_the_database_check(client):
     assert body["checks"]["database"]["status"] == "degraded"
     assert "1 migration(s) of this version not applied yet" in body["checks"]["database"]["detail"]
     assert body["status"] == "degraded"
+
+
+@pytest.mark.django_db
+def test_migrations_not_applied_yet_still_tell_the_worker_and_the_model(client):
+    """Between an upgrade's pull and its `migrate` the database answers: the worker and model checks said "cannot tell
+    without the database" (unknown), as if it did not, however many workers beat meanwhile."""
+    EmbeddingModel.objects.create(name=django_settings.SEARCH_MODEL, available=True, dim=768)
+    WorkerHeartbeat.objects.create(cluster=django_settings.Q_CLUSTER["name"], host="elsewhere", pid=1,
+                                   started_at=timezone.now(), seen_at=timezone.now())
+    with connection.cursor() as cursor:  # as when new code runs before `migrate` (rolled back with the test)
+        cursor.execute("DELETE FROM django_migrations WHERE app = 'gallery' AND name = '0032_date_from_the_file_name'")
+
+    response, body = _get(client)
+
+    assert body["checks"]["database"]["status"] == "degraded"
+    assert body["checks"]["worker"] == {"status": "ok", "detail": "main queue: 1 running"}
+    assert body["checks"]["model"] == {"status": "ok", "detail": "loads (768 dimensions)"}
+    assert response.status_code == 200 and body["status"] == "degraded"
 
 
 @pytest.mark.django_db
@@ -229,3 +249,29 @@ def test_a_database_that_does_not_answer_gives_503_down_and_no_500(tmp_path):
         assert secret not in answer["body"]
     # Settings create nothing: with DATABASE_URL (and the key given) the process made no data folder at all.
     assert not (tmp_path / "var").exists()
+
+
+@pytest.mark.django_db
+def test_a_web_process_knows_its_own_migrations_from_its_start_not_from_its_first_probe(client):
+    """An upgrade's `git pull` puts the new code's migration files on disk while the old web processes still serve
+    (README, Upgrades). One whose first /health/ came after the pull read them as its own: the old version, which has
+    nothing left to migrate, said "degraded: 1 migration(s) of this version not applied yet". A web process reads
+    them as it boots, before it takes a request."""
+    from django.db.migrations.loader import MigrationLoader
+
+    from mediasearch import gunicorn_conf
+    from mediasearch.health import code_migrations
+
+    code_migrations.cache_clear()
+    worker = type("Worker", (), {"log": None})()
+    with mock.patch("search.warmup.warm_up"), mock.patch("search.warmup.static_files_problem", return_value=None):
+        gunicorn_conf.post_worker_init(worker)
+    pulled = {*MigrationLoader(None, ignore_no_migrations=True).graph.nodes, ("gallery", "9999_from_the_pull")}
+    try:
+        with mock.patch("mediasearch.health.MigrationLoader") as loader:  # the files on disk after the pull
+            loader.return_value.graph.nodes = pulled
+            response, body = _get(client)
+    finally:
+        code_migrations.cache_clear()
+
+    assert body["checks"]["database"]["status"] == "ok", body

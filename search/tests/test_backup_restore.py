@@ -344,3 +344,92 @@ def test_the_readmes_nightly_backups_run_with_the_services_environment_and_user(
     cron = re.search(r"`(30 3 \* \* \* [^`]*manage\.py backup[^`]*)`", readme).group(1)
     assert ". /etc/mediasearch.env" in cron and "runuser -u mediasearch" in cron
     assert "%" not in cron.replace("\\%", "")  # cron ends the command at a bare %
+
+
+@pytest.fixture
+def owner_database():
+    """An empty database as the README's external PostgreSQL has it: owned by a role that is no superuser, the three
+    extensions created in it once by a superuser."""
+    role, name = "restore_owner_test", f"{RESTORED_DB}_owned"
+    with psycopg.connect(_url("postgres"), autocommit=True) as admin:
+        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.execute(f"DROP ROLE IF EXISTS {role}")
+        admin.execute(f"DROP ROLE IF EXISTS {role}_worker")
+        admin.execute(f"CREATE ROLE {role} LOGIN")
+        admin.execute(f"CREATE ROLE {role}_worker LOGIN")
+        admin.execute(f"GRANT {role}_worker TO {role}")
+        admin.execute(f'CREATE DATABASE "{name}" OWNER {role}')
+    with psycopg.connect(_url(name), autocommit=True) as admin:
+        for extension in ("vector", "pg_trgm", "unaccent"):
+            admin.execute(f"CREATE EXTENSION IF NOT EXISTS {extension}")
+        admin.execute(f"GRANT USAGE, CREATE ON SCHEMA public TO {role}, {role}_worker")
+    socket_dir = connection.settings_dict["HOST"]
+    from urllib.parse import quote
+    yield f"postgres://{role}@{quote(socket_dir, safe='')}/{name}"
+    with psycopg.connect(_url("postgres"), autocommit=True) as admin:
+        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.execute(f"DROP ROLE IF EXISTS {role}")
+        admin.execute(f"DROP ROLE IF EXISTS {role}_worker")
+
+
+@pytest.mark.django_db
+def test_a_restore_by_the_databases_owner_leaves_the_extensions_a_superuser_created(tmp_path, owner_database):
+    """With DATABASE_URL naming the README's owner role (no superuser; the extensions created by a superuser),
+    every restore failed at once: `pg_restore --clean` began with "DROP EXTENSION IF EXISTS vector" ("must be owner
+    of extension vector"). The extensions are the installation's, not the backup's: they stay, and are made first
+    where they are missing."""
+    media = tmp_path / "media"
+    assert (done := _manage(owner_database, media, "migrate", "-v0")).returncode == 0, done.stderr[-2000:]
+    backup = _manage(owner_database, media, "backup", str(tmp_path / "backup"))
+    assert backup.returncode == 0, backup.stderr[-2000:]
+
+    restored = _manage(owner_database, media, "restore", str(tmp_path / "backup"))
+
+    assert restored.returncode == 0, restored.stderr[-2000:]
+    with psycopg.connect(owner_database) as after:
+        assert after.execute("SELECT count(*) FROM pg_extension WHERE extname IN ('vector', 'pg_trgm', 'unaccent')"
+                             ).fetchone()[0] == 3
+        assert after.execute("SELECT count(*) FROM django_migrations").fetchone()[0] > 50
+
+
+@pytest.mark.django_db
+def test_a_restore_leaves_the_embeddings_table_to_the_worker_role_that_owned_it(tmp_path, owner_database):
+    """The README's external PostgreSQL gives search_photoembedding to the worker's role (it builds and drops the
+    families' vector indexes). `pg_restore --no-owner` made the table again as the restoring role: after a restore
+    the worker failed every index with "must be owner of table search_photoembedding" (searches of a new model, or
+    of a new family, walked no index). The table goes back to the role that owned it."""
+    media = tmp_path / "media"
+    assert (done := _manage(owner_database, media, "migrate", "-v0")).returncode == 0, done.stderr[-2000:]
+    owner = psycopg.conninfo.conninfo_to_dict(owner_database)["user"]
+    with psycopg.connect(_url(psycopg.conninfo.conninfo_to_dict(owner_database)["dbname"]), autocommit=True) as admin:
+        admin.execute(f"ALTER TABLE search_photoembedding OWNER TO {owner}_worker")  # the README's step, once
+    assert (done := _manage(owner_database, media, "backup", str(tmp_path / "backup"))).returncode == 0
+
+    restored = _manage(owner_database, media, "restore", str(tmp_path / "backup"))
+
+    assert restored.returncode == 0, restored.stderr[-2000:]
+    with psycopg.connect(owner_database) as after:
+        assert after.execute("SELECT tableowner FROM pg_tables WHERE tablename = 'search_photoembedding'"
+                             ).fetchone()[0] == f"{owner}_worker"
+        assert after.execute("SELECT tableowner FROM pg_tables WHERE tablename = 'gallery_photo'").fetchone()[0] == owner
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_backed_up_installations_worker_heartbeats_are_not_restored_as_workers_of_this_one(
+        add_shape, tmp_path, empty_database):
+    """A backup made while the site runs (the nightly one) holds its workers' heartbeats, fresh. Restored, they were
+    counted as this installation's workers for half a minute: /health/ said they ran, and a second restore (the
+    right backup, with --force) was refused: "2 task worker(s) use this database right now", with none running."""
+    add_shape("red", "circle")
+    heartbeat_beat(cluster=django_settings.Q_CLUSTER["name"], host="the-old-machine", pid=4242)
+    backup = tmp_path / "backup"
+    call_command("backup", str(backup))
+    media = tmp_path / "media"
+
+    first = _restore(backup, empty_database, media)
+    assert first.returncode == 0, first.stderr[-2000:]
+    again = _restore(backup, empty_database, media, "--force")
+
+    assert again.returncode == 0, again.stderr[-2000:]
+    with psycopg.connect(empty_database) as after:
+        assert after.execute("SELECT count(*) FROM search_workerheartbeat").fetchone()[0] == 0

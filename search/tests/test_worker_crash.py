@@ -94,8 +94,11 @@ def test_a_started_worker_sweeps_at_once_not_at_the_sweeps_next_turn(toy_model, 
     photo = add_shape("red", "circle")
     Photo.objects.filter(pk=photo.pk).update(status=Photo.Status.READY)  # embedded by a model that was switched off
     OrmQ.objects.all().delete()  # (and no task queued for it)
-    Schedule.objects.filter(func="search.tasks.embed_missing_task").update(
-        next_run=timezone.now() + timedelta(minutes=5))
+    # (made as migration search 0002 makes it: a transactional test before this one emptied the table, and then no
+    # sweep ran at all, whatever the worker did: the test failed after any other of this file's)
+    Schedule.objects.update_or_create(name="search: embed missing photos", defaults={
+        "func": "search.tasks.embed_missing_task", "schedule_type": "I", "minutes": 5, "repeats": -1,
+        "next_run": timezone.now() + timedelta(minutes=5)})
 
     env = _env(toy_model, Q_TIMEOUT="60", Q_RETRY="90")  # (the sweep loads the model: more than 3 s on 2 cores)
     worker = subprocess.Popen([sys.executable, str(ROOT / "manage.py"), "worker"], cwd=ROOT, env=env,
@@ -108,6 +111,32 @@ def test_a_started_worker_sweeps_at_once_not_at_the_sweeps_next_turn(toy_model, 
                   "the started worker's sweep to take up the photo")
     finally:
         stop_process_group(worker)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_started_worker_shares_no_database_connection_with_its_cluster(toy_model, tmp_path):
+    """The sweep's schedule was set to "now" through a connection the main process opened after closing its own, so
+    every forked process of the cluster inherited that socket; the first one to close it closed it for the main
+    process too: its first heartbeat failed ("server closed the connection unexpectedly", a traceback in the log at
+    every start) and /health/ counted no worker until the next beat."""
+    from search.models import WorkerHeartbeat
+
+    log = tmp_path / "worker.log"
+    env = _env(toy_model, WORKER_HEARTBEAT_SECONDS="30")  # a failed first beat is not made good within the test
+    with open(log, "wb") as out:
+        worker = subprocess.Popen([sys.executable, str(ROOT / "manage.py"), "worker"], cwd=ROOT, env=env,
+                                  stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+    beat = lambda: WorkerHeartbeat.objects.filter(pid=worker.pid).exists()  # noqa: E731
+    try:
+        deadline = time.monotonic() + 25
+        while not beat() and "heartbeat failed" not in log.read_text() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        time.sleep(2)  # (the cluster's processes have started and made connections of their own)
+        beaten = beat()
+    finally:
+        stop_process_group(worker)  # (a worker that stops forgets its heartbeat)
+    assert "heartbeat failed" not in log.read_text(), log.read_text()[-3000:]
+    assert beaten
 
 
 # --- under `manage.py serve` -------------------------------------------------------------------------

@@ -31,6 +31,8 @@ class Command(QclusterCommand):
         embed_sweep_now()
         # The cluster's processes are forked: they make connections of their own. With DATABASE_POOL, closing a
         # connection only hands it back to the pool, whose idle socket every forked process would share: closed too.
+        # (Nothing may open a connection from here to the fork: the first process to close the shared socket would
+        # close this process's, and its heartbeat with it.)
         connections.close_all()
         for alias in connections:
             connections[alias].close_pool()
