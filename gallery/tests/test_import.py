@@ -347,20 +347,14 @@ def test_a_link_to_a_missing_file_is_named_not_passed_over(photo_dir, tmp_path, 
     assert f"skipped best.jpg: it is a link to {tmp_path / 'usb' / 'best.jpg'}, which is missing" in out
 
 
-def test_an_import_stopped_with_ctrl_c_says_what_was_kept_and_leaves_no_files_behind(photo_dir, family, alice,
-                                                                                      monkeypatch):
-    """Ctrl-C during a long import printed a traceback and nothing else: not what was kept (every file since the
-    last commit is rolled back), nor that running the command again goes on. The files of the photos rolled back
-    stayed in storage with no row, for the daily sweep."""
-    from datetime import timedelta
-
+def _ctrl_c_at_the_fourth_file(monkeypatch) -> None:
+    """The person presses Ctrl-C while the fourth file is imported, two files to a commit."""
     from tqdm import tqdm
 
-    from gallery.files import orphan_files
     from gallery.management import backfill
     from gallery.management.commands import import_photos
 
-    class StoppedAfterFour(tqdm):  # the person presses Ctrl-C while the fourth file is imported
+    class StoppedAfterFour(tqdm):
         files = 0
 
         def update(self, n=1):
@@ -371,6 +365,18 @@ def test_an_import_stopped_with_ctrl_c_says_what_was_kept_and_leaves_no_files_be
 
     monkeypatch.setattr(import_photos, "COMMIT_EVERY", 2)
     monkeypatch.setattr(backfill, "tqdm", StoppedAfterFour)  # (the bar of every command: progress_bar)
+
+
+def test_an_import_stopped_with_ctrl_c_says_what_was_kept_and_leaves_no_files_behind(photo_dir, family, alice,
+                                                                                      monkeypatch):
+    """Ctrl-C during a long import printed a traceback and nothing else: not what was kept (every file since the
+    last commit is rolled back), nor that running the command again goes on. The files of the photos rolled back
+    stayed in storage with no row, for the daily sweep."""
+    from datetime import timedelta
+
+    from gallery.files import orphan_files
+
+    _ctrl_c_at_the_fourth_file(monkeypatch)
     out = io.StringIO()
     with pytest.raises(CommandError, match="Interrupted"):
         try:
@@ -394,23 +400,9 @@ def test_an_import_stopped_with_ctrl_c_counts_in_its_albums_only_the_photos_kept
     """Ctrl-C during `--album WhatsApp --album-per-folder`: the report said "Albums: WhatsApp (137 photos put in)"
     above "Imported 128" (QA, 500 files): the photos put in albums by the batch rolled back were counted, and an album
     made in that batch (none any more) was named as filled."""
-    from tqdm import tqdm
-
-    from gallery.management import backfill
-    from gallery.management.commands import import_photos
     from gallery.models import Album
 
-    class StoppedAfterFour(tqdm):  # the person presses Ctrl-C while the fourth file is imported
-        files = 0
-
-        def update(self, n=1):
-            StoppedAfterFour.files += n
-            if StoppedAfterFour.files == 4:
-                raise KeyboardInterrupt
-            return super().update(n)
-
-    monkeypatch.setattr(import_photos, "COMMIT_EVERY", 2)
-    monkeypatch.setattr(backfill, "tqdm", StoppedAfterFour)
+    _ctrl_c_at_the_fourth_file(monkeypatch)
     out = io.StringIO()
     with pytest.raises(CommandError, match="Interrupted"):
         call_command("import_photos", str(photo_dir), "--family", "Smiths", "--user", "alice", "--no-progress",

@@ -216,6 +216,14 @@ def _manage(database: str, media: Path, *args: str) -> subprocess.CompletedProce
                           text=True, timeout=300)
 
 
+def _migrate_back_up_and_restore(database: str, tmp_path: Path) -> None:
+    """`migrate`, `backup` and `restore` of that backup, each as its own process on `database`: each must succeed."""
+    media = tmp_path / "media"
+    for args in (("migrate", "-v0"), ("backup", str(tmp_path / "backup")), ("restore", str(tmp_path / "backup"))):
+        done = _manage(database, media, *args)
+        assert done.returncode == 0, (args[0], done.stderr[-2000:])
+
+
 @pytest.mark.django_db
 def test_a_backup_from_an_older_version_restores_into_a_new_installation_that_was_started_once(
         tmp_path, empty_database):
@@ -252,13 +260,7 @@ def test_backup_and_restore_reach_the_server_a_database_url_names_in_its_query_s
 
     socket_dir = connection.settings_dict["HOST"]
     url = f"postgres://postgres@/{RESTORED_DB}?host={quote(socket_dir, safe='')}&port=5432"
-    media = tmp_path / "media"
-    assert (done := _manage(url, media, "migrate", "-v0")).returncode == 0, done.stderr[-2000:]
-
-    backup = _manage(url, media, "backup", str(tmp_path / "backup"))
-    assert backup.returncode == 0, backup.stderr[-2000:]
-    restored = _manage(url, media, "restore", str(tmp_path / "backup"))
-    assert restored.returncode == 0, restored.stderr[-2000:]
+    _migrate_back_up_and_restore(url, tmp_path)
 
 
 @pytest.mark.django_db
@@ -378,14 +380,8 @@ def test_a_restore_by_the_databases_owner_leaves_the_extensions_a_superuser_crea
     every restore failed at once: `pg_restore --clean` began with "DROP EXTENSION IF EXISTS vector" ("must be owner
     of extension vector"). The extensions are the installation's, not the backup's: they stay, and are made first
     where they are missing."""
-    media = tmp_path / "media"
-    assert (done := _manage(owner_database, media, "migrate", "-v0")).returncode == 0, done.stderr[-2000:]
-    backup = _manage(owner_database, media, "backup", str(tmp_path / "backup"))
-    assert backup.returncode == 0, backup.stderr[-2000:]
+    _migrate_back_up_and_restore(owner_database, tmp_path)
 
-    restored = _manage(owner_database, media, "restore", str(tmp_path / "backup"))
-
-    assert restored.returncode == 0, restored.stderr[-2000:]
     with psycopg.connect(owner_database) as after:
         assert after.execute("SELECT count(*) FROM pg_extension WHERE extname IN ('vector', 'pg_trgm', 'unaccent')"
                              ).fetchone()[0] == 3
