@@ -268,7 +268,7 @@ def test_keyboard_only_search_judge_select_add_to_album_open_and_upload(live_ser
         _tab_to(page, "#file-input")
         picture = tmp_path / "keyboard.png"
         picture.write_bytes(shape_png("green", "square", seed=77))
-        with page.expect_file_chooser() as chooser:
+        with page.expect_file_chooser(timeout=30_000) as chooser:  # (10 s was short once, under a loaded suite)
             keys.press("Space")
         chooser.value.set_files(str(picture))
         _tab_to(page, "#upload-button")
