@@ -430,6 +430,14 @@ def test_search_results_of_favourites_only_let_go_of_unfavourited_photos(live_se
     context.close()
 
 
+def _remove_tags(page, photos, tags: str, *, force: bool = False) -> None:
+    """Tick these photos and take these tags off them with the selection bar (`force`: ticks under a phone's bar)."""
+    for photo in photos:
+        page.check(_box(photo), force=force)
+    page.fill("#bulk-form input[name=tags]", tags)
+    page.get_by_role("button", name="Remove tags").click()
+
+
 @pytest.mark.django_db(transaction=True)
 def test_a_tags_photos_let_go_of_those_the_bar_took_the_tag_off(live_server, browser, artifacts, toy_model):
     """"Photos tagged “beach”" kept the photos whose beach tag the bar had just removed, as if they still matched, and
@@ -451,15 +459,10 @@ def test_a_tags_photos_let_go_of_those_the_bar_took_the_tag_off(live_server, bro
     assert page.evaluate(BOXES) == [p.pk for p in beach]
     assert page.evaluate(option) == "Hendersons (3)"
     page.locator(f"#photo-{photos[0].pk}").hover()
-    page.check(_box(photos[0]))
-    page.fill("#bulk-form input[name=tags]", "sea")
-    page.get_by_role("button", name="Remove tags").click()
+    _remove_tags(page, [photos[0]], "sea")
     page.wait_for_function("() => /Tags removed from 1 photo/.test(document.querySelector('#bulk-status').textContent)")
     assert page.evaluate(BOXES) == [p.pk for p in beach]  # another tag: it still matches
-    page.check(_box(photos[0]))
-    page.check(_box(photos[1]))
-    page.fill("#bulk-form input[name=tags]", "BEACH")
-    page.get_by_role("button", name="Remove tags").click()
+    _remove_tags(page, [photos[0], photos[1]], "BEACH")
     page.wait_for_function(f"() => ({BOXES})().length === 1")
     assert page.evaluate(BOXES) == [photos[3].pk]
     assert page.evaluate(option) == "Hendersons (1)"
@@ -473,9 +476,7 @@ def test_a_tags_photos_let_go_of_those_the_bar_took_the_tag_off(live_server, bro
     page.goto(live_server.url + "/search/?q=circle&tag=beach")
     page.wait_for_selector("#results .result")
     assert sorted(page.evaluate(BOXES)) == sorted([photos[0].pk, photos[3].pk])  # the two beach circles
-    page.check(_box(photos[3]), force=True)
-    page.fill("#bulk-form input[name=tags]", "beach")
-    page.get_by_role("button", name="Remove tags").click()
+    _remove_tags(page, [photos[3]], "beach", force=True)
     page.wait_for_function(f"() => ({BOXES})().length === 1")
     assert page.evaluate(BOXES) == [photos[0].pk]
     page.screenshot(path=artifacts / "select-search-tag-let-go-phone.png")
@@ -487,9 +488,7 @@ def test_a_tags_photos_let_go_of_those_the_bar_took_the_tag_off(live_server, bro
     page.goto(live_server.url + smart.get_absolute_url())
     page.wait_for_selector(_box(photos[3]), state="attached")
     assert sorted(page.evaluate(BOXES)) == sorted([photos[0].pk, photos[3].pk])
-    page.check(_box(photos[0]), force=True)
-    page.fill("#bulk-form input[name=tags]", "beach")
-    page.get_by_role("button", name="Remove tags").click()
+    _remove_tags(page, [photos[0]], "beach", force=True)
     page.wait_for_function(f"() => ({BOXES})().length === 1")
     assert page.evaluate(BOXES) == [photos[3].pk]
     assert page.js_errors == []
