@@ -394,21 +394,24 @@ class _Parser:
         dated = self._date_chip(first)
         if dated is None:
             return None
-        return _Match(end=dated.end, chip=replace(
-            dated.chip, kind="not_date", key="-" + " ".join(self.norms[first:dated.end]),
-            label=f"{said} {' '.join(self.tokens[first:dated.end])}".strip(EDGE_PUNCT), start=i, end=dated.end))
+        return self._not_date(" ".join(self.norms[first:dated.end]),
+                              f"{said} {' '.join(self.tokens[first:dated.end])}".strip(EDGE_PUNCT),
+                              (dated.chip.after, dated.chip.before), start=i, end=dated.end)
 
     # exclusions ------------------------------------------------------------------------------------------------
     def _exclusion(self, i: int) -> _Match | None:
         token, norm = self.tokens[i], self.norms[i]
-        bare = _Parser(self.tokens, (*self.norms[:i], norm[1:], *self.norms[i + 1:]), self.context)
-        dated = bare._date_atom(i) if norm.startswith("-") and len(norm) > 1 and norm[1] != "-" else None
+        dash = norm.startswith("-") and len(norm) > 1 and norm[1] != "-"
+        phrase = token.startswith("-") and len(token) > 1 and not token[1].isdigit() and token[1] != "-"
+        # The query with this word's "-" taken off, read as the box reads it (only for a word that has one).
+        bare = _Parser(self.tokens, (*self.norms[:i], norm[1:], *self.norms[i + 1:]), self.context) \
+            if dash or phrase else None
+        dated = bare._date_atom(i) if dash else None
         if dated is not None:  # "-2023", "-12/2023", "-yesterday": its photos are left out, as with "not"
-            end, (after, before) = dated
+            end, span = dated
             words = " ".join(self.tokens[i:end])[1:].strip(EDGE_PUNCT)
-            return _Match(end=end, chip=Chip("not_date", key="-" + " ".join(bare.norms[i:end]), label=f"not {words}",
-                                             start=i, end=end, after=after, before=before))
-        if token.startswith("-") and len(token) > 1 and not token[1].isdigit() and token[1] != "-":
+            return self._not_date(" ".join(bare.norms[i:end]), f"not {words}", span, start=i, end=end)
+        if phrase:
             # "-Lisbon", "-Sao Paulo": a place (not a concept, as a bare name is read) is left out as "not Lisbon" is.
             place = bare._place(i)
             if place is not None:
@@ -421,15 +424,20 @@ class _Parser:
                 return self._not_place(place, said, start=i)
             dated = self._date_chip(i + 1)
             if dated is not None:  # "not in 2023", "except summer 2021": so are those taken then
-                words = self.tokens[i + 1:dated.end]
-                return _Match(end=dated.end, chip=replace(
-                    dated.chip, kind="not_date", key="-" + " ".join(self.norms[i + 1:dated.end]),
-                    label=f"{norm} {' '.join(words)}".strip(EDGE_PUNCT), start=i, end=dated.end))
+                words = " ".join(self.tokens[i + 1:dated.end])
+                return self._not_date(" ".join(self.norms[i + 1:dated.end]), f"{norm} {words}".strip(EDGE_PUNCT),
+                                      (dated.chip.after, dated.chip.before), start=i, end=dated.end)
             if self.norms[i + 1] in PLACE_WORDS:
                 return _Match(end=i + 2, chip=None)  # "not in Xanadu": text
             first = i + 2 if self.norms[i + 1] in ARTICLES and i + 2 < len(self.tokens) else i + 1
             return self._excluded_phrase(i, first, self.tokens[first])
         return None
+
+    @staticmethod
+    def _not_date(key: str, label: str, span: tuple[date | None, date | None], *, start: int, end: int) -> _Match:
+        """Dates left out: their chip ("not in 2023", "-12/2023"), keyed by the dates' words."""
+        return _Match(end=end, chip=Chip("not_date", key=f"-{key}", label=label, start=start, end=end,
+                                         after=span[0], before=span[1]))
 
     @staticmethod
     def _not_place(place: _Match, said: str, *, start: int) -> _Match:
