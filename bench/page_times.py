@@ -318,8 +318,9 @@ def _baseline_pairs(*, user, family) -> list:
     from gallery.models import Family, Photo, Tag
     from django.db.models import Count
 
-    from gallery.selectors import (family_known_places, family_status_counts, family_uploaders, place_countries,
-                                   tag_list)
+    from gallery.selectors import (family_known_places, family_status_counts, family_suggestions_on_full_photos,
+                                   family_uploaders, place_countries, tag_list)
+    from gallery.services import MAX_TAGS
     from gallery.timeline import TimelineFilters, timeline_families
     from search.models import Judgment, PhotoEmbedding
     from search.duplicates import duplicate_groups
@@ -386,6 +387,8 @@ def _baseline_pairs(*, user, family) -> list:
          lambda: metadata_queries(judged, family_ids=[family.pk])),
         (f"quality: {len(judged)} judged queries' metadata of their photos", lambda: _ranking_every_match(judged_passes),
          judged_passes),
+        ("suggestions: photos at the tag limit", lambda: _old_suggestions_on_full_photos(family),
+         lambda: family_suggestions_on_full_photos(family=family, min_probability=0.9, max_tags=MAX_TAGS)),
         ("trash page: rows read", lambda: list(Photo.all_objects.filter(family=family, trashed_at__isnull=False)
                                                .select_related("family", "uploaded_by", "trashed_by")),
          lambda: list(Photo.all_objects.filter(family=family, trashed_at__isnull=False)
@@ -424,6 +427,18 @@ def _without_index(name: str, call):
             finally:
                 transaction.set_rollback(True)
     return run
+
+
+def _old_suggestions_on_full_photos(family):
+    """The suggestions page's count of what stays open on photos at the tag limit, every photo's tags counted."""
+    from gallery.models import PhotoTag
+    from gallery.selectors import open_suggestions
+    from gallery.services import MAX_TAGS
+    from django.db.models import Count
+
+    full = (PhotoTag.objects.filter(photo__family=family).order_by().values("photo_id")
+            .annotate(tags=Count("pk")).filter(tags__gte=MAX_TAGS).values("photo_id"))
+    return open_suggestions().filter(photo__family=family, probability__gte=0.9, photo_id__in=full).count()
 
 
 def _old_api_album_tiles(albums):
