@@ -69,7 +69,7 @@ def build(n: int) -> None:
     with connection.cursor() as cursor:
         for statement in _EXTRAS:
             cursor.execute(statement, {"family": family.pk, "user": user.pk, "other": other.pk, "n": n,
-                                       "model": MODEL})
+                                       "model": MODEL, "words": words})
         cursor.execute("VACUUM ANALYZE")
     log(f"tags, places, albums, duplicates, judgments, suggestions, favourites, trash in "
         f"{time.perf_counter() - start:.1f} s")
@@ -107,11 +107,13 @@ _EXTRAS = [
        SELECT %(family)s, g * 30 + 1, g * 30 + 1 + m, CASE WHEN m %% 2 = 0 THEN m ELSE NULL END, 0.97, %(model)s, now()
        FROM generate_series(0, 2999) g, generate_series(1, 1 + g %% 3) m
        WHERE g * 30 + 1 + m <= %(n)s""",
-    # Judgments: 200 queries, 100 photos each, half and half by two members.
+    # Judgments: 200 queries of two of the corpus's words (as a family searches: its photos hold them), 100 photos
+    # each, half and half by two members.
     """INSERT INTO search_judgment (user_id, family_id, photo_id, query, relevant, model_name, components,
                                     created_at, updated_at)
        SELECT CASE WHEN k %% 2 = 0 THEN %(user)s ELSE %(other)s END, %(family)s, 1 + (q * 997 + k * 13) %% %(n)s,
-              'query ' || q, (k %% 3 = 0), %(model)s,
+              (%(words)s::text[])[1 + q %% 71] || ' ' || (%(words)s::text[])[1 + (q * 5 + q / 71) %% 71],
+              (k %% 3 = 0), %(model)s,
               jsonb_build_object('probability_semantic', 0.5, 'probability_metadata', 0.1, 'score', 0.4,
                                  'cosine', 0.1), now(), now()
        FROM generate_series(1, 200) q, generate_series(1, 100) k
@@ -339,7 +341,7 @@ def _baseline_pairs(*, user, family) -> list:
         return [tag.photos.count() for tag in changelist.result_list]
 
     albums = list(album_list(user=user))
-    from search.metadata import metadata_pass, metadata_queries, metadata_query
+    from search.metadata import metadata_pass, metadata_passes, metadata_queries, metadata_query
     from search.model_comparison import previous_model
     from search.scope import Scope
 
@@ -385,8 +387,8 @@ def _baseline_pairs(*, user, family) -> list:
         (f"quality: {len(judged)} judged queries' words", lambda: [
             metadata_query(query=query, family_ids=[family.pk]) for query, _ in judged],
          lambda: metadata_queries(judged, family_ids=[family.pk])),
-        (f"quality: {len(judged)} judged queries' metadata of their photos", lambda: _ranking_every_match(judged_passes),
-         judged_passes),
+        (f"quality: {len(judged)} judged queries' metadata of their photos", judged_passes,
+         lambda: metadata_passes(judged_metas, [judged_photos[query] for query, _ in judged], family_ids=[family.pk])),
         ("suggestions: photos at the tag limit", lambda: _old_suggestions_on_full_photos(family),
          lambda: family_suggestions_on_full_photos(family=family, min_probability=0.9, max_tags=MAX_TAGS)),
         ("trash page: rows read", lambda: list(Photo.all_objects.filter(family=family, trashed_at__isnull=False)
@@ -398,19 +400,6 @@ def _baseline_pairs(*, user, family) -> list:
 
 
 # The old code paths, as they were before the fixes (for the baselines above).
-
-
-def _ranking_every_match(call):
-    """`call` with metadata_pass as it was before it read only the photos asked about when no best matches are asked
-    for (limit 0: explain, judgments, the quality page): every match of the family ranked, then all but those dropped."""
-    from search import metadata
-
-    statement = metadata._pass_sql
-    metadata._pass_sql = lambda *parts, only_also=False: statement(*parts)
-    try:
-        return call()
-    finally:
-        metadata._pass_sql = statement
 
 
 def _without_index(name: str, call):

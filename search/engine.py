@@ -24,7 +24,7 @@ from search.calibration import DEFAULT as DEFAULT_CALIBRATION
 from search.calibration import Calibration, active_calibrations, fuse_one, noisy_or, query_word_count
 from search.embedder import ModelUnavailable, get_embedder
 from search.expansion import Term, expand
-from search.metadata import MetaMatch, MetaQuery, metadata_pass, metadata_queries, metadata_query
+from search.metadata import MetaMatch, MetaQuery, metadata_pass, metadata_passes, metadata_queries, metadata_query
 from search.models import PhotoEmbedding, SearchPreferences
 from search.selectors import SearchContext, family_search_model, search_context
 from search.text_embeddings import EncodeBudget, term_vectors, term_vectors_within
@@ -518,10 +518,10 @@ def judged_components(*, family_id: int, model_name: str, judged: dict[str, list
     (family_search_model). Each query is understood as the search page understands it (its places and dates taken
     out of its words, its exclusions lowering what shows them): what was judged is what that search gave. `facts`:
     the family's (search.understanding.family_facts), read once for many queries. One statement makes every query's
-    metadata query and one reads every judged photo's vector; then one metadata pass per query."""
+    metadata query, one reads every judged photo's vector, and one matches every query's metadata
+    (search.metadata.metadata_passes)."""
     from search.understanding import understand_family_search
 
-    scope = Scope(family_ids=(family_id,))
     try:
         embedder = get_embedder(model_name)
     except ModelUnavailable:
@@ -548,9 +548,10 @@ def judged_components(*, family_id: int, model_name: str, judged: dict[str, list
         PhotoEmbedding.objects.filter(model_name=model_name, family_id=family_id, trashed=False,
                                       photo_id__in={pid for query in asked for pid in judged[query]})
         .values_list("photo_id", "vector"))
-    for (query, (understood, _, excluded, terms, vectors)), meta_query in zip(asked.items(), meta_queries):
+    metas = metadata_passes(meta_queries, [judged[query] for query in asked], family_ids=[family_id])
+    for (query, (understood, _, excluded, terms, vectors)), meta_query, meta in zip(asked.items(), meta_queries,
+                                                                                  metas):
         photo_ids = judged[query]
-        meta = metadata_pass(meta_query, scope=scope, limit=0, also_ids=photo_ids)
         words = understood.params.query_words or query_word_count(meta_query.tsquery)
         if embedder is None:
             found[query] = JudgedComponents(model_name, None, words, {}, meta)

@@ -484,7 +484,7 @@ def metadata_pass(meta: MetaQuery, *, scope: Scope, limit: int, also_ids: Sequen
               "families": list(scope.family_ids), "limit": int(limit), "also": id_array(sorted(set(also_ids))),
               "typo_weight": TYPO_WEIGHT,
               "cfg": TEXT_CONFIG, "text_words": TEXT_WORDS_SHOWN,
-              "lexemes": sorted({m.replace("''", "'") for m in _LEXEME.findall(f"{meta.matching} {meta.glued}")})}
+              "lexemes": _lexemes(meta)}
     for n, correction in enumerate(meta.corrections):
         params[f"fix_{n}"], params[f"sim_{n}"] = correction.tsquery, correction.similarity
     statement = _pass_sql(scope.skeleton(), bool(meta.glued), len(meta.corrections), bool(meta.excluded),
@@ -507,10 +507,7 @@ def _pass_sql(shape: Scope, glued: bool, corrections: int, excluded: bool, exclu
     glued_s = sql.SQL("")
     if glued:
         tests.append(sql.SQL("d.document @@ %(glued)s::tsquery"))
-        # Glued words count in the text read in the photo and the file name only (GLUED_FIELDS).
-        glued_s = sql.SQL(" + CASE WHEN d.document @@ q.glued THEN {} ELSE 0 END").format(sql.SQL(" + ").join(
-            sql.SQL("{} * {}").format(sql.Literal(_FIELD[key].weight), _rank(_field("d", key), sql.SQL("q.glued")))
-            for key in GLUED_FIELDS))
+        glued_s = sql.SQL(" + {}").format(_glued_score(sql.SQL("q.glued")))
     fixes = [sql.SQL("d.document @@ {}::tsquery").format(sql.Placeholder(f"fix_{n}")) for n in range(corrections)]
     typo = sql.SQL("greatest({})::real").format(sql.SQL(", ").join(
         sql.SQL("CASE WHEN {} THEN {} ELSE 0 END").format(test, sql.Placeholder(f"sim_{n}"))
@@ -518,29 +515,45 @@ def _pass_sql(shape: Scope, glued: bool, corrections: int, excluded: bool, exclu
     also_excluded = [sql.SQL("(d.photo_id = ANY(%(also)s::bigint[]) AND d.document @@ {})").format(
         sql.SQL("(%(excluded)s::tsquery || %(excluded_glued)s::tsquery)") if excluded_glued
         else sql.SQL("%(excluded)s::tsquery"))] if excluded else []
-    # Each field's rank (and the excluded words' rank), one array element per field, written out: unnesting the
-    # fields and aggregating them back cost more than the ranking (0.6 ms of the pass at 100,000 photos).
-    ranks = [sql.SQL("{}{}").format(
-        _rank(_field("k", f.key), sql.SQL("q.tsq")),
-        sql.SQL(" + {}").format(_rank(_field("k", f.key), sql.SQL("q.glued"))) if glued and f.key in GLUED_FIELDS
-        else sql.SQL("")) for f in FIELDS]
-    # The excluded words rank as the query's do: glued words count in GLUED_FIELDS only.
-    excluded_ranks = sql.SQL("ARRAY[{}]::real[]").format(sql.SQL(", ").join(
-        sql.SQL("least(1.0, {}{})").format(
-            _rank(_field("k", f.key), sql.SQL("%(excluded)s::tsquery")),
-            sql.SQL(" + {}").format(_rank(_field("k", f.key), sql.SQL("%(excluded_glued)s::tsquery")))
-            if excluded_glued and f.key in GLUED_FIELDS else sql.SQL(""))
-        for f in FIELDS)) if excluded else sql.SQL("NULL::real[]")
+    excluded_ranks = _field_ranks(sql.SQL("%(excluded)s::tsquery"), sql.SQL("%(excluded_glued)s::tsquery")
+                                  if excluded_glued else None, excluded=True) if excluded else sql.SQL("NULL::real[]")
     return sql.SQL(_PASS_SQL).format(
-        glued_s=glued_s, ranks=sql.SQL("ARRAY[{}]::real[]").format(sql.SQL(", ").join(ranks)),
+        glued_s=glued_s, ranks=_field_ranks(sql.SQL("q.tsq"), sql.SQL("q.glued") if glued else None),
         excluded_ranks=excluded_ranks, typo=typo, typo_hits=sql.SQL(", ").join(fixes),
         documents=sql.Identifier(DOCUMENTS),
         join=sql.SQL("JOIN {} p ON p.id = d.photo_id").format(sql.Identifier(PHOTOS)) if shape.filtered else sql.SQL(""),
         scope=shape.where("p") if shape.filtered else sql.SQL("TRUE"),
-        match=sql.SQL(" OR ").join(tests + fixes + also_excluded), text=sql.Literal(FIELD_INDEX["text"]),
+        match=sql.SQL(" OR ").join(tests + fixes + also_excluded),
         only=sql.SQL(" AND d.photo_id = ANY(%(also)s::bigint[])") if only_also else sql.SQL(""),
-        photos=sql.Identifier(PHOTOS),
+        text_words=_text_words("(SELECT lexemes FROM q)"),
     ).as_string()
+
+
+def _glued_score(glued: sql.Composable) -> sql.Composable:
+    """What the family's words containing a query word (`glued`) add to the document row `d`'s score: they count in
+    the text read in the photo and the file name only (GLUED_FIELDS), at those fields' weights."""
+    return sql.SQL("CASE WHEN d.document @@ {} THEN {} ELSE 0 END").format(glued, sql.SQL(" + ").join(
+        sql.SQL("{} * {}").format(sql.Literal(_FIELD[key].weight), _rank(_field("d", key), glued))
+        for key in GLUED_FIELDS))
+
+
+def _field_ranks(tsq: sql.Composable, glued: sql.Composable | None, *, excluded: bool = False,
+                 glued_if: sql.Composable | None = None) -> sql.Composable:
+    """Each field's rank of the document row `k` for `tsq`, plus for `glued` in GLUED_FIELDS (only where `glued_if`
+    holds, when given), as a real[] with one element per field, written out: unnesting the fields and aggregating
+    them back cost more than the ranking (0.6 ms of the pass at 100,000 photos). `excluded`: each capped at 1 (how
+    surely the field holds an excluded concept); the excluded words rank as the query's do."""
+    def rank(f: Field) -> sql.Composable:
+        own = _rank(_field("k", f.key), tsq)
+        if glued is None or f.key not in GLUED_FIELDS:
+            return own
+        extra = _rank(_field("k", f.key), glued)
+        if glued_if is not None:
+            extra = sql.SQL("CASE WHEN {} THEN {} ELSE 0 END").format(glued_if, extra)
+        return sql.SQL("{} + {}").format(own, extra)
+
+    return sql.SQL("ARRAY[{}]::real[]").format(sql.SQL(", ").join(
+        sql.SQL("least(1.0, {})").format(rank(f)) if excluded else rank(f) for f in FIELDS))
 
 
 def _field(alias: str, key: str) -> sql.Composable:
@@ -571,15 +584,111 @@ _PASS_SQL = """
         UNION ALL
         SELECT * FROM matched m WHERE m.photo_id = ANY(%(also)s::bigint[]) AND m.photo_id NOT IN (SELECT photo_id FROM best)
     )
-    SELECT k.photo_id, k.s, detail.ranks, detail.excluded, k.typo, k.typo_hits,
+    SELECT k.photo_id, k.s, detail.ranks, detail.excluded, k.typo, k.typo_hits, {text_words}
+    FROM kept k CROSS JOIN q
+    CROSS JOIN LATERAL (SELECT {ranks} AS ranks, {excluded_ranks} AS excluded) detail
+"""
+# The words read in the photo `k` (OCR) that hold one of the query's lexemes, as written, when its text matched.
+_TEXT_WORDS = """
            CASE WHEN detail.ranks[{text}] > 0 THEN ARRAY(
                SELECT w FROM {photos} tp,
                     regexp_split_to_table(coalesce(tp.text_in_photo, ''), '[^[:alnum:]]+') WITH ORDINALITY AS t(w, n)
                WHERE tp.id = k.photo_id AND w <> ''
-                 AND tsvector_to_array(to_tsvector(%(cfg)s, unaccent(w))) && (SELECT lexemes FROM q)
-               ORDER BY n LIMIT %(text_words)s) END
-    FROM kept k CROSS JOIN q
-    CROSS JOIN LATERAL (SELECT {ranks} AS ranks, {excluded_ranks} AS excluded) detail
+                 AND tsvector_to_array(to_tsvector(%(cfg)s, unaccent(w))) && {lexemes}
+               ORDER BY n LIMIT %(text_words)s) END"""
+
+
+def _text_words(lexemes: str) -> sql.Composable:
+    return sql.SQL(_TEXT_WORDS).format(text=sql.Literal(FIELD_INDEX["text"]), photos=sql.Identifier(PHOTOS),
+                                       lexemes=sql.SQL(lexemes))
+
+
+def _lexemes(meta: MetaQuery) -> list[str]:
+    """The lexemes of what the query matches with (its words, their compounds and glued forms), to pick out the words
+    read in a photo that matched."""
+    return sorted({m.replace("''", "'") for m in _LEXEME.findall(f"{meta.matching} {meta.glued}")})
+
+
+def metadata_passes(metas: Sequence[MetaQuery], photo_ids: Sequence[Sequence[int]], *,
+                    family_ids: Sequence[int]) -> list[dict[int, MetaMatch]]:
+    """`metadata_pass(meta, scope=Scope(family_ids), limit=0, also_ids=ids)` for each (meta, ids) pair, in one
+    statement: the matches of some photos for many queries at once (the quality page and the fit read every judged
+    query's; one statement each was most of the page's time). The queries' parts are rows of the statement, so one
+    plan serves every mix of corrections, glued words and exclusions."""
+    found: list[dict[int, MetaMatch]] = [{} for _ in metas]
+    asked = [n for n, (meta, ids) in enumerate(zip(metas, photo_ids)) if meta.tsquery and len(ids)]
+    if not asked or not family_ids:
+        return found
+    fixes = [(n, k, c.tsquery, c.similarity) for n in asked for k, c in enumerate(metas[n].corrections)]
+    params = {
+        "q_n": id_array(asked), "q_ids": [id_array(sorted(set(photo_ids[n]))) for n in asked],
+        "q_tsq": [metas[n].matching for n in asked], "q_glued": [metas[n].glued for n in asked],
+        "q_fixes": [_any_of([c.tsquery for c in metas[n].corrections]) for n in asked],
+        "q_excluded": [metas[n].excluded for n in asked], "q_excluded_glued": [metas[n].excluded_glued for n in asked],
+        "q_lexemes": ["\x1f".join(_lexemes(metas[n])) for n in asked],
+        "fix_n": id_array(f[0] for f in fixes), "fix_k": id_array(f[1] for f in fixes),
+        "fix_tsq": [f[2] for f in fixes], "fix_sim": [float(f[3]) for f in fixes],
+        "families": list(family_ids), "cfg": TEXT_CONFIG, "text_words": TEXT_WORDS_SHOWN,
+    }
+    with connection.cursor() as cursor:
+        cursor.execute(_passes_sql(), params)
+        rows = cursor.fetchall()
+    for n, photo_id, s, s_glued, ranks, excluded, typo, typo_hits, text_words in rows:
+        found[n][photo_id] = _match(metas[n], s if s_glued is None else s_glued, ranks, excluded, typo, typo_hits,
+                                    text_words)
+    return found
+
+
+@functools.cache
+def _passes_sql() -> str:
+    """metadata_passes' statement: metadata_pass's (only_also) with each query's parts read from its row `a`."""
+    return sql.SQL(_PASSES_SQL).format(
+        glued_s=_glued_score(sql.SQL("a.glued")), documents=sql.Identifier(DOCUMENTS),
+        ranks=_field_ranks(sql.SQL("a.tsq"), sql.SQL("a.glued"), glued_if=sql.SQL("a.has_glued")),
+        excluded_ranks=_field_ranks(sql.SQL("a.excluded"), sql.SQL("a.excluded_glued"), excluded=True,
+                                    glued_if=sql.SQL("a.has_excluded_glued")),
+        text_words=_text_words("a.lexemes"),
+    ).as_string()
+
+
+_PASSES_SQL = """
+    WITH a AS MATERIALIZED (
+        SELECT n, ids::bigint[] AS ids, tsq::tsquery AS tsq, glued::tsquery AS glued, glued <> '' AS has_glued,
+               fixes::tsquery AS fixes, fixes <> '' AS has_fixes,
+               excluded::tsquery AS excluded, excluded <> '' AS has_excluded,
+               excluded_glued::tsquery AS excluded_glued, excluded_glued <> '' AS has_excluded_glued,
+               excluded::tsquery || excluded_glued::tsquery AS excluded_any,
+               string_to_array(lexemes, E'\\x1f') AS lexemes
+        FROM unnest(%(q_n)s::int[], %(q_ids)s::text[], %(q_tsq)s::text[], %(q_glued)s::text[], %(q_fixes)s::text[],
+                    %(q_excluded)s::text[], %(q_excluded_glued)s::text[], %(q_lexemes)s::text[])
+             AS a(n, ids, tsq, glued, fixes, excluded, excluded_glued, lexemes)
+    ), fixes AS MATERIALIZED (
+        SELECT n, k, tsq::tsquery AS tsq, sim
+        FROM unnest(%(fix_n)s::int[], %(fix_k)s::int[], %(fix_tsq)s::text[], %(fix_sim)s::float8[]) AS f(n, k, tsq, sim)
+    ), k AS (
+        -- Each query's photos that match it at all: per query, as metadata_pass finds them (its words' index and the
+        -- photos' keys), with one plan for all.
+        SELECT a.n, d.photo_id, d.fields,
+               CASE WHEN d.document @@ a.tsq THEN ts_rank_cd(d.document, a.tsq) ELSE 0 END AS s,
+               -- (apart: the sum is a float8 where the words alone are a real, as in metadata_pass)
+               CASE WHEN a.has_glued THEN {glued_s} END AS s_glued,
+               coalesce(fx.typo, 0)::real AS typo, coalesce(fx.hits, ARRAY[]::boolean[]) AS typo_hits
+        FROM a
+        JOIN LATERAL (
+            SELECT d.photo_id, d.document, d.fields FROM {documents} d
+            WHERE d.photo_id = ANY(a.ids) AND d.family_id = ANY(%(families)s)
+              AND (d.document @@ a.tsq OR (a.has_glued AND d.document @@ a.glued)
+                   OR (a.has_fixes AND d.document @@ a.fixes) OR (a.has_excluded AND d.document @@ a.excluded_any))
+        ) d ON true
+        LEFT JOIN LATERAL (SELECT max(f.sim) FILTER (WHERE d.document @@ f.tsq) AS typo,
+                                  array_agg(d.document @@ f.tsq ORDER BY f.k) AS hits
+                           FROM fixes f WHERE f.n = a.n) fx ON a.has_fixes
+    )
+    SELECT k.n, k.photo_id, CASE WHEN k.s_glued IS NULL THEN k.s END, k.s + k.s_glued, detail.ranks, detail.excluded,
+           k.typo, k.typo_hits, {text_words}
+    FROM k JOIN a ON a.n = k.n
+    CROSS JOIN LATERAL (SELECT {ranks} AS ranks,
+                               CASE WHEN a.has_excluded THEN {excluded_ranks} END AS excluded) detail
 """
 
 

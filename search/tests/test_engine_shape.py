@@ -14,7 +14,8 @@ from gallery.models import Photo
 from gallery.services import photo_update
 from search.calibration import fuse
 from search.engine import SearchParams, search_photos
-from search.metadata import DOCUMENT_VERSION, FIELDS, documents_outdated_refresh, metadata_pass, metadata_query
+from search.metadata import (DOCUMENT_VERSION, FIELDS, documents_outdated_refresh, documents_refresh, metadata_pass,
+                             metadata_passes, metadata_queries, metadata_query)
 from search.models import PhotoDocument
 from search.scope import Scope
 from search.tests.test_search import labels, search, shapes  # noqa: F401 - fixture
@@ -85,6 +86,37 @@ def test_one_metadata_statement_per_query_and_one_walk_per_model(shapes, alice, 
     # the image scores of photos only the metadata found, and the page's rows.
     sent = [s for s in statements if "SAVEPOINT" not in s]  # the test's transaction; BEGIN/COMMIT outside tests
     assert len(sent) <= 7, "\n".join(" ".join(s.split())[:60] for s in sent)
+
+
+def test_many_queries_metadata_of_some_photos_is_one_statement_giving_what_each_querys_own_pass_gives(
+        add_shape, alice, family, other_family, mallory, django_capture_on_commit_callbacks):
+    # The quality page and the fit read the metadata of every judged query's photos: one statement per query was
+    # most of the page's time (200 judged queries: 200 statements).
+    with django_capture_on_commit_callbacks(execute=True):
+        picnic = add_shape("green", "square", tags=["picnic", "garden"])
+        river = add_shape("green", "square", description="we had a picnic by the river with the dog")
+        bakery = add_shape("red", "circle", filename="bakery_0001.png")
+        beach = add_shape("blue", "triangle", tags=["beach", "sunglasses"])
+        foreign = add_shape("red", "circle", tags=["picnic"], target_family=other_family, user=mallory)
+    Photo.objects.filter(pk=bakery.pk).update(text_in_photo="BAKERYOPEN7AM fresh bread")
+    documents_refresh([bakery.pk])
+    queries = [("picnic", ()), ("pcinic", ()), ("garden", ("dog",)), ("open bread", ()), ("sun-glasses", ()),
+               ("picnic river", ("dog", "bakery")), ("nothing like it", ()), ("", ()), ('"fresh bread" or beach', ()),
+               ("picnic", ())]
+    ids = [picnic.pk, river.pk, bakery.pk, beach.pk, foreign.pk]
+    asked = [ids, ids, ids[1:], ids[2:], ids[3:], ids, ids, ids, ids, []]  # each query its own photos
+    metas = metadata_queries(queries, family_ids=[family.pk])
+    alone = [metadata_pass(meta, scope=Scope((family.pk,)), limit=0, also_ids=photos)
+             for meta, photos in zip(metas, asked)]
+    with CaptureQueriesContext(connection) as captured:
+        together = metadata_passes(metas, asked, family_ids=[family.pk])
+    assert len(captured.captured_queries) == 1
+    assert together == alone
+    assert {picnic.pk, river.pk} <= set(alone[0]) and foreign.pk not in alone[0]  # another family's photo: nothing
+    assert alone[1][picnic.pk].typo > 0 and alone[3][bakery.pk].ranks["text"] > 0  # a correction; glued OCR text
+    assert alone[2][river.pk].excluded > 0 and beach.pk in alone[4] and alone[8] and not alone[9]
+    assert picnic.pk not in alone[2] and set(alone[3]) == {bakery.pk}  # only the photos asked of each query
+    assert metadata_passes([], [], family_ids=[family.pk]) == []
 
 
 def test_the_scope_is_one_typed_value_each_module_compiles(shapes, alice, family):
