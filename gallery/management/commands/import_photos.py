@@ -33,6 +33,7 @@ from gallery.text import one_line, text_from_file, text_from_os
 
 logger = logging.getLogger(__name__)
 COMMIT_EVERY = 64
+CTRL_C = 130  # the exit code of a program stopped by Ctrl-C (128 + SIGINT), as a shell gives it: a script can tell
 # Folders that hold no photos of the family's own, besides hidden ones: a Synology share's thumbnail cache
 # (several SYNOPHOTO_THUMB_*.jpg per photo), its recycle bin and its snapshots (copies of what is already there).
 NOT_PHOTO_FOLDERS = frozenset({"@eaDir", "#recycle", "#snapshot"})
@@ -89,31 +90,13 @@ class Command(BaseCommand):
         except ValidationError as exc:
             raise CommandError(" ".join(exc.messages)) from None
 
-        found = [p for p in root.rglob("*") if not any(part.startswith(".") or part in NOT_PHOTO_FOLDERS
-                                                      for part in p.relative_to(root).parts)]
-        # A link to a missing file (a drive not mounted) is named among the skipped, never passed over.
-        files = sorted(p for p in found if p.is_file() or (p.is_symlink() and not p.exists()))
-        # The walk does not go into linked folders (a link back up would never end): said, not passed over.
-        linked = sorted(p for p in found if p.is_symlink() and p.is_dir())
-        self._albums = _Albums(files, family_obj, uploader, root=root, every=album, per_folder=album_per_folder)
-        # A re-run must not undo the family's deletions: files in the trash are counted, not restored as an upload
-        # would. (One read of the family's photos for both sets.)
-        known, trashed, undated, lacking = {}, set(), set(), {}  # (known: each photo's id by its hash)
-        for pk, sha256, trashed_at, source, filename, *lacks in Photo.all_objects.filter(family=family_obj).annotate(
-                people=Exists(PhotoTag.objects.filter(photo=OuterRef("pk"), source=PhotoTag.Source.SIDECAR))
-        ).values_list("pk", "sha256", "trashed_at", "taken_at_source", "original_filename", "latitude",
-                      "place_source", "description_source", "people"):
-            if trashed_at:
-                trashed.add(sha256)
-                continue
-            known[sha256] = pk
-            if sidecar_may_date(source, filename):  # a sidecar found now dates them
-                undated.add(sha256)
-            if source in Photo.DATES_OF_THE_FILE:  # …and gives a dated photo what it lacks
-                lacking[sha256] = _Lacks(*lacks, exif=source == Photo.DateSource.EXIF)
-        # …nor bring back what it deleted for good (a nightly import of a phone's folder would undo every deletion).
-        deleted = set() if include_deleted else set(
-            DeletedPhoto.objects.filter(family=family_obj).values_list("sha256", flat=True))
+        try:  # (listing a NAS share of 100,000 files takes a while: Ctrl-C may come now)
+            files, linked = _walk(root)
+            self._albums = _Albums(files, family_obj, uploader, root=root, every=album, per_folder=album_per_folder)
+            known, trashed, undated, lacking, deleted = _family_hashes(family_obj, include_deleted=include_deleted)
+        except KeyboardInterrupt:
+            raise CommandError("Interrupted while listing the files: nothing was imported. Run the same command "
+                               "again to import them.", returncode=CTRL_C) from None
         counts: Counter[str] = Counter()
         problems: list[tuple[Path, str]] = []
         left_out: list[Path] = []  # files that are no photos (some may be the sidecars of others)
@@ -137,7 +120,8 @@ class Command(BaseCommand):
             self._report(root, linked, problems, counts, len(files), family_obj, left_out, sidecars)
             raise CommandError(
                 f"Interrupted: what is counted above was kept; the files read since (at most {COMMIT_EVERY}) were "
-                "not. Run the same command again to go on: the files already imported are skipped.") from None
+                "not. Run the same command again to go on: the files already imported are skipped.",
+                returncode=CTRL_C) from None
         self._report(root, linked, problems, counts, len(files), family_obj, left_out, sidecars)
         if stopped:
             path, reason = stopped
@@ -295,6 +279,41 @@ class Command(BaseCommand):
                 lacking[photo.sha256] = _Lacks(photo.latitude, photo.place_source, photo.description_source, False,
                                                exif=photo.taken_at_source == Photo.DateSource.EXIF)
         return result
+
+
+def _walk(root: Path) -> tuple[list[Path], list[Path]]:
+    """The files below `root` to import, in name order, and the links to folders the walk did not go into (a link back
+    up would never end: named in the summary, not passed over). Hidden folders and a NAS's own are left out; a link
+    to a missing file (a drive not mounted) is among the files, to be named among the skipped."""
+    found = [p for p in root.rglob("*") if not any(part.startswith(".") or part in NOT_PHOTO_FOLDERS
+                                                  for part in p.relative_to(root).parts)]
+    files = sorted(p for p in found if p.is_file() or (p.is_symlink() and not p.exists()))
+    return files, sorted(p for p in found if p.is_symlink() and p.is_dir())
+
+
+def _family_hashes(family: Family, *, include_deleted: bool) -> tuple[dict[str, int], set[str], set[str], dict,
+                                                                    set[str]]:
+    """What the import needs to know of the family's photos, by hash (one read of them): each photo's id (`known`),
+    those in its trash (a re-run must not undo the family's deletions: left there, not restored as an upload would),
+    those a sidecar found now may date (`undated`), what each photo with its file's date lacks that a sidecar may
+    give (`lacking`), and those it deleted for good (a nightly import of a phone's folder would undo every deletion;
+    empty with `include_deleted`)."""
+    known, trashed, undated, lacking = {}, set(), set(), {}
+    for pk, sha256, trashed_at, source, filename, *lacks in Photo.all_objects.filter(family=family).annotate(
+            people=Exists(PhotoTag.objects.filter(photo=OuterRef("pk"), source=PhotoTag.Source.SIDECAR))
+    ).values_list("pk", "sha256", "trashed_at", "taken_at_source", "original_filename", "latitude",
+                  "place_source", "description_source", "people"):
+        if trashed_at:
+            trashed.add(sha256)
+            continue
+        known[sha256] = pk
+        if sidecar_may_date(source, filename):  # a sidecar found now dates them
+            undated.add(sha256)
+        if source in Photo.DATES_OF_THE_FILE:  # …and gives a dated photo what it lacks
+            lacking[sha256] = _Lacks(*lacks, exif=source == Photo.DateSource.EXIF)
+    deleted = set() if include_deleted else set(
+        DeletedPhoto.objects.filter(family=family).values_list("sha256", flat=True))
+    return known, trashed, undated, lacking, deleted
 
 
 class _Albums:
