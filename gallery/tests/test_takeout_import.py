@@ -648,3 +648,28 @@ def test_google_photos_albums_become_the_familys_albums(tmp_path, family, alice,
     assert "Albums:" not in again and "Imported 0, already there 7" in again
     page = client_for(alice).get(reverse("gallery:album_detail", args=[albums["Beach days"].pk])).content.decode()
     assert "Beach days" in page and "Summers at the coast" in page
+
+
+def test_album_per_folder_makes_no_albums_of_google_photos_year_folders_and_says_so(tmp_path, family, alice):
+    """`--album-per-folder` on a Takeout export made an album of each of Google's date folders ("Photos from 2019",
+    "Fotos von 2020", with their own JSON or without), holding most of the family's photos. Those are no albums: left
+    out, and the summary says so; the export's albums and the family's own folders still make theirs."""
+    from gallery.models import Album
+
+    photos = tmp_path / "Takeout" / "Google Photos"
+    _write(photos / "Photos from 2019", "IMG_0001.jpg", images.jpeg(colour=(10, 100, 200)))
+    _write(photos / "Photos from 2019", "metadata.json", _album_json("Photos from 2019"))
+    _write(photos / "Fotos von 2020", "IMG_0002.jpg", images.jpeg(colour=(200, 100, 10)))
+    _write(photos / "Beach days", "IMG_0003.jpg", images.jpeg(colour=(90, 90, 90)))
+    _write(photos / "Beach days", "metadata.json", _album_json("Beach days"))
+    _write(tmp_path / "Takeout" / "Scans 2019", "box.jpg", images.jpeg(colour=(9, 90, 9)))
+
+    out = io.StringIO()
+    call_command("import_photos", str(tmp_path / "Takeout"), "--family", "Smiths", "--user", "alice", "--no-progress",
+                 "--album-per-folder", stdout=out, stderr=io.StringIO())
+
+    assert sorted(Album.objects.filter(family=family).values_list("name", flat=True)) == ["Beach days",
+                                                                                          "Scans 2019"]
+    assert ("Google Photos' year folders make no album (its folders by date, not albums): Fotos von 2020, Photos "
+            "from 2019") in out.getvalue()
+    assert "Imported 4," in out.getvalue()

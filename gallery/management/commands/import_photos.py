@@ -25,8 +25,8 @@ from gallery.management.families import family_from_option
 from gallery.models import Album, DeletedPhoto, Family, Photo, PhotoTag
 from gallery.services import (UploadResult, photo_create_from_bytes, photo_sidecar_complete, photo_sidecar_fill,
                               sidecar_may_date, tags_clean)
-from gallery.sidecars import (Sidecar, TakeoutAlbum, is_a_sidecar_file, json_names_forget, read_sidecar,
-                              read_takeout_album, sidecar_path)
+from gallery.sidecars import (Sidecar, TakeoutAlbum, is_a_sidecar_file, is_a_year_folder, json_names_forget,
+                              read_sidecar, read_takeout_album, sidecar_path)
 from gallery.trash_services import photos_trash
 from gallery.text import one_line, text_from_file, text_from_os
 
@@ -71,7 +71,8 @@ class Command(BaseCommand):
                                             "it has none of that name)")
         parser.add_argument("--album-per-folder", action="store_true",
                             help="put the photos of each folder in an album named as the folder (made if the "
-                                 "family has none of that name); the folder given itself makes none")
+                                 "family has none of that name); the folder given itself makes none, nor do a "
+                                 "Google Photos export's year folders (\"Photos from 2019\")")
 
     def handle(self, *args, directory, family, user, tag, no_progress, include_deleted, album, album_per_folder,
                **options):
@@ -188,6 +189,9 @@ class Command(BaseCommand):
             self.stdout.write(f"Google Takeout sidecars with no photo beside them: {len(alone)} (its photo is perhaps "
                               "in another part of the export: unzip every part into one folder and import that; "
                               "photos already imported without their sidecar are given what it says then)")
+        if self._albums.year_folders:
+            self.stdout.write(text_from_os("Google Photos' year folders make no album (its folders by date, not "
+                                           "albums): " + ", ".join(self._albums.year_folders)))
         if self._albums.filled:
             self.stdout.write(text_from_os("Albums: " + ", ".join(
                 f"{name} ({added} photo{'' if added == 1 else 's'} put in)"
@@ -335,11 +339,16 @@ class _Albums:
                 and (album := read_takeout_album(path)) is not None}
         self.files = set(read)  # (the albums' own JSON files: no files left out)
         self.by_folder = {path.parent: album for path, album in read.items() if not album.year}
+        self.year_folders: list[str] = []  # Google Photos' folders by date that --album-per-folder made no album of
         if per_folder:
             for folder in {path.parent for path in files} - {root} - set(self.by_folder):
                 # (named as text read from files is: a Mac's decomposed "u" + U+0308 is the "ü" of the family's album)
-                self.by_folder[folder] = TakeoutAlbum(title=one_line(text_from_file(text_from_os(folder.name))),
-                                                      description="")
+                name = one_line(text_from_file(text_from_os(folder.name)))
+                if is_a_year_folder(name):  # ("Photos from 2019": the export's folder of that year's photos)
+                    self.year_folders.append(name)
+                else:
+                    self.by_folder[folder] = TakeoutAlbum(title=name, description="")
+            self.year_folders.sort()
         self.family, self.uploader, self.root = family, uploader, root
         self.albums: dict[Path | None, Album | None] = {}
         self.made: set[int] = set()  # the albums this run made
