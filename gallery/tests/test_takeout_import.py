@@ -583,6 +583,50 @@ def test_a_photo_starred_in_google_photos_is_the_importing_members_favourite(tmp
     assert not Favourite.objects.filter(user=alice, photo__original_filename="DSC_0001.JPG").exists()
 
 
+def _import_as(directory, username: str) -> str:
+    out = io.StringIO()
+    call_command("import_photos", str(directory), "--family", "Smiths", "--user", username, "--no-progress",
+                 stdout=out, stderr=io.StringIO())
+    return out.getvalue()
+
+
+def test_a_google_photos_star_makes_a_favourite_whenever_its_sidecar_comes_once_for_each_member(tmp_path, family,
+                                                                                                   alice, bob):
+    """A star was read only when the sidecar first gave its photo something: a camera's photo (date and position in
+    the file) imported before its sidecar got no heart when the sidecar came, and a second member importing their own
+    export of a photo the family had got none. Now a star makes the photo the importing member's favourite whenever
+    the import reads it, once per member: a re-run never puts back a heart they took off, and a photo starred since
+    (a newer export) gets its heart."""
+    from gallery.models import Favourite
+
+    camera = images.gps_jpeg(*LISBON, taken="2016:08:14 18:20:05")
+    _write(tmp_path / "part-1", "DSC_0001.JPG", camera)
+    _import_as(tmp_path / "part-1", "alice")  # (its sidecar is in another part)
+    _write(tmp_path / "part-1", "DSC_0001.JPG.json", _sidecar("DSC_0001.JPG", favorited=True))
+    _write(tmp_path / "bobs", "DSC_0001.JPG", camera)  # bob's own export: the same photo, starred in his account
+    _write(tmp_path / "bobs", "DSC_0001.JPG.json", _sidecar("DSC_0001.JPG", favorited=True))
+    _write(tmp_path / "bobs", "DSC_0002.JPG", images.gps_jpeg(*LISBON, taken="2016:08:14 18:30:00",
+                                                              colour=(200, 20, 20)))
+    _write(tmp_path / "bobs", "DSC_0002.JPG.json", _sidecar("DSC_0002.JPG"))  # not starred (yet)
+
+    _import_as(tmp_path / "part-1", "alice")
+    _import_as(tmp_path / "bobs", "bob")
+
+    hearts = lambda user: set(Photo.objects.filter(favourites__user=user)  # noqa: E731
+                              .values_list("original_filename", flat=True))
+    assert hearts(alice) == {"DSC_0001.JPG"} and hearts(bob) == {"DSC_0001.JPG"}
+
+    Favourite.objects.filter(user=bob).delete()  # bob takes the heart off in the gallery
+    Favourite.objects.filter(user=alice).delete()
+    _import_as(tmp_path / "bobs", "bob")
+    _import_as(tmp_path / "part-1", "alice")
+    assert hearts(alice) == set() and hearts(bob) == set()
+
+    _write(tmp_path / "bobs", "DSC_0002.JPG.json", _sidecar("DSC_0002.JPG", favorited=True))  # starred since
+    _import_as(tmp_path / "bobs", "bob")
+    assert hearts(bob) == {"DSC_0002.JPG"} and hearts(alice) == set()
+
+
 def test_a_photo_in_google_photos_trash_is_imported_into_the_familys_trash(tmp_path, family, alice, client_for):
     """Takeout exports what was in Google Photos' trash too ("trashed": true): it goes into the family's trash,
     restorable as it was there, not among the photos the family kept. A re-run leaves it there."""
@@ -673,3 +717,32 @@ def test_album_per_folder_makes_no_albums_of_google_photos_year_folders_and_says
     assert ("Google Photos' year folders make no album (its folders by date, not albums): Fotos von 2020, Photos "
             "from 2019") in out.getvalue()
     assert "Imported 4," in out.getvalue()
+
+
+def test_the_upgrade_takes_the_stars_of_photos_imported_with_their_sidecars_before_as_read(tmp_path, family, alice,
+                                                                                           bob):
+    """Migration 0033: before it, a star was made a heart with no record of it. A photo whose sidecar its uploader's
+    import read (dated by it, people named in Google Photos, or the uploader's heart on it) counts as read, so a heart
+    taken off before the upgrade is not put back by the next run; a photo uploaded by hand, or by someone else, not."""
+    import importlib
+
+    from django.apps import apps
+
+    from gallery.models import Favourite, SidecarStar
+    from gallery.services import photo_create_from_bytes
+
+    stars_read_before = importlib.import_module("gallery.migrations.0033_google_photos_stars_read").stars_read_before
+    _write(tmp_path, "IMG-20160814-WA0003.jpg", images.jpeg(colour=(10, 20, 30)))
+    _write(tmp_path, "IMG-20160814-WA0003.jpg.json", _sidecar("IMG-20160814-WA0003.jpg", favorited=True))
+    _import(tmp_path)
+    Favourite.objects.all().delete()  # the heart taken off, before the upgrade
+    SidecarStar.objects.all().delete()  # (as stored before the upgrade: no record)
+    by_hand = photo_create_from_bytes(family=family, uploaded_by=bob, data=images.jpeg(colour=(50, 60, 70)),
+                                      filename="cake.jpg").photo
+
+    stars_read_before(apps, None)
+    _import(tmp_path)
+
+    assert set(SidecarStar.objects.values_list("user__username", "photo__original_filename")) == {
+        ("alice", "IMG-20160814-WA0003.jpg")}
+    assert not Favourite.objects.exists() and by_hand is not None

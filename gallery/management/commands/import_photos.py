@@ -24,7 +24,7 @@ from gallery.management.backfill import progress_bar
 from gallery.management.families import family_from_option
 from gallery.models import Album, DeletedPhoto, Family, Photo, PhotoTag
 from gallery.services import (UploadResult, photo_create_from_bytes, photo_sidecar_complete, photo_sidecar_fill,
-                              sidecar_may_date, tags_clean)
+                              photo_sidecar_star, sidecar_may_date, tags_clean)
 from gallery.sidecars import (Sidecar, TakeoutAlbum, is_a_sidecar_file, is_a_year_folder, json_names_forget,
                               read_sidecar, read_takeout_album, sidecar_path)
 from gallery.trash_services import photos_trash
@@ -238,22 +238,23 @@ class Command(BaseCommand):
         digest = sha256_of(data)
         if digest in known:
             self._albums.put(path, photo_id=known[digest], stored=False)
-            if found is not None and digest in undated and (sidecar := read_sidecar(found)) is not None \
-                    and photo_sidecar_fill(family=family, sha256=digest, sidecar=sidecar,
-                                           importer=uploader) is not None:
+            sidecar = read_sidecar(found) if found is not None else None
+            if sidecar is None:
+                return UploadResult(name, UploadResult.DUPLICATE)
+            # Its star, whenever this member's import reads it first (another part of the export, their own export).
+            photo_sidecar_star(photo_id=known[digest], sidecar=sidecar, importer=uploader)
+            if digest in undated and photo_sidecar_fill(family=family, sha256=digest, sidecar=sidecar) is not None:
                 undated.discard(digest)
                 return UploadResult(name, DATED)
-            sidecar = read_sidecar(found) if found is not None and digest in lacking else None
             # A date of change alone (EXIF DateTime: the day a scanner or an editor wrote the file) gives way to the
             # sidecar's date taken, as it does when the two are imported together.
-            if sidecar is not None and sidecar.taken_at is not None and lacking[digest].exif \
-                    and exif_dates(data)[3] and photo_sidecar_fill(family=family, sha256=digest, sidecar=sidecar,
-                                                                   importer=uploader, date_of_change=True) is not None:
+            if digest in lacking and sidecar.taken_at is not None and lacking[digest].exif and exif_dates(data)[3] \
+                    and photo_sidecar_fill(family=family, sha256=digest, sidecar=sidecar,
+                                           date_of_change=True) is not None:
                 del lacking[digest]
                 return UploadResult(name, DATED)
-            if sidecar is not None and lacking[digest].given_by(sidecar) \
-                    and photo_sidecar_complete(family=family, sha256=digest, sidecar=sidecar,
-                                               importer=uploader) is not None:
+            if digest in lacking and lacking[digest].given_by(sidecar) \
+                    and photo_sidecar_complete(family=family, sha256=digest, sidecar=sidecar) is not None:
                 del lacking[digest]
                 return UploadResult(name, FILLED)
             return UploadResult(name, UploadResult.DUPLICATE)
