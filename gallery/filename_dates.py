@@ -80,13 +80,13 @@ def _time_of(match: re.Match) -> time | None:
     """The time of day the digits after a name's date tell, when they are one (else the name tells the day alone):
     split by one separator throughout ("15.30.12", "15-30-12"), or six digits together after a date written the same
     way ("20230614_153012", a Pixel's "20230614_153012345" with its milliseconds) or joined to a date with separators
-    by its own ("signal-2023-06-14-153012"). A scan's counter after a date with separators ("1987-07-04 000123"),
+    by its own ("signal-2023-06-14-153012") or by ISO's "T". A scan's counter after a date with separators ("1987-07-04 000123"),
     more digits than a time, or no such time (25:00) is none."""
     if match["hour"] is None or int(match["hour"]) > 23 or match["hsep"] != match["msep"]:
         return None
     together = not match["hsep"]
     if match["ms"] and (match["sep"] or not together):  # (milliseconds: a Pixel's, whose date and time are compact)
         return None
-    if together and match["sep"] and match["join"] != match["sep"]:
+    if together and match["sep"] and match["join"] != match["sep"] and (match["join"] or "").upper() != "T":
         return None
     return time(int(match["hour"]), int(match["minute"]), int(match["second"]))

@@ -58,6 +58,7 @@ _colours = iter(range(3, 250, 7))
     ("2023-06-14 15.30.12345.jpg", NamedDate(datetime(2023, 6, 14, 12), day_only=True)),
     ("2023-06-14 15.3012.jpg", NamedDate(datetime(2023, 6, 14, 12), day_only=True)),  # (separators that disagree)
     ("1987-07-04 246012.jpg", NamedDate(datetime(1987, 7, 4, 12), day_only=True)),  # no such time
+    ("2023-06-14T153012.jpg", NamedDate(datetime(2023, 6, 14, 15, 30, 12), day_only=False)),  # ("T": a time, ISO's)
     # macOS screenshots in other languages (QA: French and German ones gave the day alone).
     ("Capture d\u2019écran 2023-06-14 à 15.30.12.png", NamedDate(datetime(2023, 6, 14, 15, 30, 12), day_only=False)),
     ("Capture d'écran 2023-06-14 à 15.30.12.png", NamedDate(datetime(2023, 6, 14, 15, 30, 12), day_only=False)),
