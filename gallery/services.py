@@ -419,12 +419,14 @@ def photo_sidecar_star(*, photo_id: int, sidecar: Sidecar, importer: AbstractBas
 @transaction.atomic
 def photo_sidecar_complete(*, family: Family, sha256: str, sidecar: Sidecar) -> Photo | None:
     """A Takeout sidecar found beside a file the family has already, whose photo has its file's date (its camera's,
-    EXIF, or its name's) and was stored without the sidecar (it was in another part of the export): what the sidecar
+    EXIF, or its name's) and was stored without the sidecar (it was in another part of the export), or was dated by
+    another sidecar (another member's export of the same photo, with their own caption and people): what the sidecar
     says and nobody gave the photo, as the import of a new photo would take it: the position (then place, and the zone
     its camera's clock is read in) when it has none, the caption, the people named in Google Photos (a tag a member
-    took off stays off). Its date stays its file's. The photo, or None when nothing changed."""
+    took off stays off). Its date stays (a member's date: nothing is given). The photo, or None when nothing
+    changed."""
     photo = Photo.objects.select_for_update().filter(family=family, sha256=sha256).first()
-    if photo is None or photo.taken_at_source not in Photo.DATES_OF_THE_FILE:
+    if photo is None or photo.taken_at_source == Photo.DateSource.MEMBER:
         return None
     fields = _sidecar_place_and_caption(photo, sidecar)
     if "latitude" in fields:

@@ -746,3 +746,29 @@ def test_the_upgrade_takes_the_stars_of_photos_imported_with_their_sidecars_befo
     assert set(SidecarStar.objects.values_list("user__username", "photo__original_filename")) == {
         ("alice", "IMG-20160814-WA0003.jpg")}
     assert not Favourite.objects.exists() and by_hand is not None
+
+
+def test_a_second_members_export_gives_a_photo_dated_by_the_first_ones_sidecar_what_it_lacks(tmp_path, family, alice,
+                                                                                               bob):
+    """Two members' Google Photos exports hold the same photos (a shared album, partner sharing), each account with
+    its own captions and named people. The photos alice imported first were dated by her sidecars, and bob's sidecars
+    then gave them nothing: his caption, the people he named and a position hers lacked were dropped without a word.
+    They are given now, as to a photo with its camera's date; the date stays alice's sidecar's."""
+    chat_copy = images.jpeg(colour=(10, 20, 30))
+    _write(tmp_path / "alices", "IMG-20160814-WA0003.jpg", chat_copy)
+    _write(tmp_path / "alices", "IMG-20160814-WA0003.jpg.json",
+           _sidecar("IMG-20160814-WA0003.jpg", where=(0.0, 0.0), people=["Mum"]))
+    _write(tmp_path / "bobs", "IMG-20160814-WA0003.jpg", chat_copy)
+    _write(tmp_path / "bobs", "IMG-20160814-WA0003.jpg.json",
+           _sidecar("IMG-20160814-WA0003.jpg", taken=TAKEN.replace(hour=9), description="Grandma's 80th",
+                    people=["Grandma"]))
+    _import_as(tmp_path / "alices", "alice")
+
+    out = _import_as(tmp_path / "bobs", "bob")
+
+    photo = Photo.objects.get(family=family)
+    assert (photo.taken_at, photo.taken_at_source) == (TAKEN, Photo.DateSource.SIDECAR)  # (alice's, kept)
+    assert photo.description == "Grandma's 80th" and photo.place_city == "Lisbon"
+    assert set(photo.tags.values_list("name", flat=True)) == {"Mum", "Grandma"}
+    assert "already there 1 (1 given its people, caption or place by its Takeout sidecar)" in out
+    assert "given" not in _import_as(tmp_path / "bobs", "bob")

@@ -301,7 +301,8 @@ def _family_hashes(family: Family, *, include_deleted: bool) -> tuple[dict[str, 
     """What the import needs to know of the family's photos, by hash (one read of them): each photo's id (`known`),
     those in its trash (a re-run must not undo the family's deletions: left there, not restored as an upload would),
     those a sidecar found now may date (`undated`), what each photo with its file's date lacks that a sidecar may
-    give (`lacking`), and those it deleted for good (a nightly import of a phone's folder would undo every deletion;
+    give (`lacking`: any not dated by a member, as another member's export of the photo may hold their own caption,
+    people and position), and those it deleted for good (a nightly import of a phone's folder would undo every deletion;
     empty with `include_deleted`)."""
     known, trashed, undated, lacking = {}, set(), set(), {}
     for pk, sha256, trashed_at, source, filename, *lacks in Photo.all_objects.filter(family=family).annotate(
@@ -314,8 +315,8 @@ def _family_hashes(family: Family, *, include_deleted: bool) -> tuple[dict[str, 
         known[sha256] = pk
         if sidecar_may_date(source, filename):  # a sidecar found now dates them
             undated.add(sha256)
-        if source in Photo.DATES_OF_THE_FILE:  # …and gives a dated photo what it lacks
-            lacking[sha256] = _Lacks(*lacks, exif=source == Photo.DateSource.EXIF)
+        if source != Photo.DateSource.MEMBER:  # …and gives a dated photo what it lacks (one dated by another
+            lacking[sha256] = _Lacks(*lacks, exif=source == Photo.DateSource.EXIF)  # member's sidecar too)
     deleted = set() if include_deleted else set(
         DeletedPhoto.objects.filter(family=family).values_list("sha256", flat=True))
     return known, trashed, undated, lacking, deleted
@@ -406,8 +407,9 @@ class _Albums:
 
 @dataclass(frozen=True)
 class _Lacks:
-    """What a photo with its file's date (its camera's, its name's) may lack that its Takeout sidecar gives (read when
-    the import starts)."""
+    """What a photo the family has (its date not a member's) may lack that a Takeout sidecar gives (read when the
+    import starts): one with its file's date (its camera's, its name's) imported without its sidecar, or one dated by
+    another member's export of it."""
 
     latitude: float | None
     place_source: str
