@@ -238,26 +238,8 @@ class Command(BaseCommand):
         digest = sha256_of(data)
         if digest in known:
             self._albums.put(path, photo_id=known[digest], stored=False)
-            sidecar = read_sidecar(found) if found is not None else None
-            if sidecar is None:
-                return UploadResult(name, UploadResult.DUPLICATE)
-            # Its star, whenever this member's import reads it first (another part of the export, their own export).
-            photo_sidecar_star(photo_id=known[digest], sidecar=sidecar, importer=uploader)
-            if digest in undated and photo_sidecar_fill(family=family, sha256=digest, sidecar=sidecar) is not None:
-                undated.discard(digest)
-                return UploadResult(name, DATED)
-            # A date of change alone (EXIF DateTime: the day a scanner or an editor wrote the file) gives way to the
-            # sidecar's date taken, as it does when the two are imported together.
-            if digest in lacking and sidecar.taken_at is not None and lacking[digest].exif and exif_dates(data)[3] \
-                    and photo_sidecar_fill(family=family, sha256=digest, sidecar=sidecar,
-                                           date_of_change=True) is not None:
-                del lacking[digest]
-                return UploadResult(name, DATED)
-            if digest in lacking and lacking[digest].given_by(sidecar) \
-                    and photo_sidecar_complete(family=family, sha256=digest, sidecar=sidecar) is not None:
-                del lacking[digest]
-                return UploadResult(name, FILLED)
-            return UploadResult(name, UploadResult.DUPLICATE)
+            return _already_there(name, data, digest, family, uploader, known, undated, lacking,
+                                  sidecar=read_sidecar(found) if found is not None else None)
         if digest in trashed:
             return UploadResult(name, IN_TRASH)
         if digest in deleted:
@@ -320,6 +302,32 @@ def _family_hashes(family: Family, *, include_deleted: bool) -> tuple[dict[str, 
     deleted = set() if include_deleted else set(
         DeletedPhoto.objects.filter(family=family).values_list("sha256", flat=True))
     return known, trashed, undated, lacking, deleted
+
+
+def _already_there(name: str, data: bytes, digest: str, family: Family, uploader, known: dict[str, int],
+                   undated: set[str], lacking: dict[str, _Lacks], *, sidecar: Sidecar | None) -> UploadResult:
+    """A file whose photo the family has (`known[digest]`): what its Takeout sidecar (if any) gives it now: the star,
+    when this member's import reads it first; the date, when the photo's is a guess or a name's day (`undated`) or a
+    scanner's date of change; else what it lacks (`lacking`). Counted as dated, given, or already there."""
+    if sidecar is None:
+        return UploadResult(name, UploadResult.DUPLICATE)
+    # Its star, whenever this member's import reads it first (another part of the export, their own export).
+    photo_sidecar_star(photo_id=known[digest], sidecar=sidecar, importer=uploader)
+    if digest in undated and photo_sidecar_fill(family=family, sha256=digest, sidecar=sidecar) is not None:
+        undated.discard(digest)
+        return UploadResult(name, DATED)
+    # A date of change alone (EXIF DateTime: the day a scanner or an editor wrote the file) gives way to the
+    # sidecar's date taken, as it does when the two are imported together.
+    if digest in lacking and sidecar.taken_at is not None and lacking[digest].exif and exif_dates(data)[3] \
+            and photo_sidecar_fill(family=family, sha256=digest, sidecar=sidecar,
+                                   date_of_change=True) is not None:
+        del lacking[digest]
+        return UploadResult(name, DATED)
+    if digest in lacking and lacking[digest].given_by(sidecar) \
+            and photo_sidecar_complete(family=family, sha256=digest, sidecar=sidecar) is not None:
+        del lacking[digest]
+        return UploadResult(name, FILLED)
+    return UploadResult(name, UploadResult.DUPLICATE)
 
 
 class _Albums:
