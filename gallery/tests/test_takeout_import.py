@@ -772,3 +772,23 @@ def test_a_second_members_export_gives_a_photo_dated_by_the_first_ones_sidecar_w
     assert set(photo.tags.values_list("name", flat=True)) == {"Mum", "Grandma"}
     assert "already there 1 (1 given its people, caption or place by its Takeout sidecar)" in out
     assert "given" not in _import_as(tmp_path / "bobs", "bob")
+
+
+def test_two_exports_unzipped_into_one_folder_give_a_photo_both_sidecars_in_one_run(tmp_path, family, alice):
+    """alice's and bob's exports unzipped side by side and imported at once: the photo stored from the first copy
+    (dated by its sidecar) got nothing from the second copy's sidecar in that run, and then, at the next run of the
+    same import, its caption and people ("already there 1 (1 given …)" for an import that had found nothing new)."""
+    chat_copy = images.jpeg(colour=(10, 20, 30))
+    _write(tmp_path / "exports" / "alices", "IMG-20160814-WA0003.jpg", chat_copy)
+    _write(tmp_path / "exports" / "alices", "IMG-20160814-WA0003.jpg.json", _sidecar("IMG-20160814-WA0003.jpg"))
+    _write(tmp_path / "exports" / "bobs", "IMG-20160814-WA0003.jpg", chat_copy)
+    _write(tmp_path / "exports" / "bobs", "IMG-20160814-WA0003.jpg.json",
+           _sidecar("IMG-20160814-WA0003.jpg", description="Grandma's 80th", people=["Grandma"]))
+
+    out = _import(tmp_path / "exports")
+    again = _import(tmp_path / "exports")
+
+    photo = Photo.objects.get(family=family)
+    assert photo.description == "Grandma's 80th" and list(photo.tags.values_list("name", flat=True)) == ["Grandma"]
+    assert "Imported 1, already there 1 (1 given its people, caption or place by its Takeout sidecar)" in out
+    assert "Imported 0, already there 2, unreadable 0" in again

@@ -262,9 +262,10 @@ class Command(BaseCommand):
             known[photo.sha256] = photo.pk
             if sidecar_may_date(photo.taken_at_source, photo.original_filename):  # (a copy further on may have
                 undated.add(photo.sha256)                                          # its sidecar)
-            if photo.taken_at_source in Photo.DATES_OF_THE_FILE and found is None:
-                lacking[photo.sha256] = _Lacks(photo.latitude, photo.place_source, photo.description_source, False,
-                                               exif=photo.taken_at_source == Photo.DateSource.EXIF)
+            # (a copy further on may have a sidecar, or another: two members' exports unzipped side by side)
+            lacking[photo.sha256] = _Lacks(photo.latitude, photo.place_source, photo.description_source,
+                                           bool(sidecar and sidecar.people),
+                                           exif=photo.taken_at_source == Photo.DateSource.EXIF)
         return result
 
 
