@@ -35,6 +35,10 @@ _DATE = re.compile(
     rf"|(?P<join>[T_ -]|{_AT})?(?P<hour>[0-2]\d)(?P<hsep>[-_.:]?)(?P<minute>[0-5]\d)(?P<msep>[-_.:]?)"
     r"(?P<second>[0-5]\d)(?P<ms>\d{3})?)?"
     r"(?!\d)", re.IGNORECASE)
+# A name that says it is a screenshot, in the languages of the Macs and PCs that name them so: the digits after its
+# date are its time, whatever the separators (Windows 11's Snipping Tool: "Screenshot 2023-09-15 145845.png").
+_SCREENSHOT = re.compile(r"screen\s?shot|capture d.écran|bildschirmfoto|captura de (?:pantalla|tela)|schermata|"
+                         r"istantanea|schermafbeelding", re.IGNORECASE)
 # A hash (hex, with a letter: digits alone may be a moment, "20230614153012345") or a UUID.
 _HASH = re.compile(r"(?=\d*[a-f])[0-9a-f]{16,}|[0-9a-f]{8}(?:-[0-9a-f]{4}){3}-[0-9a-f]{12}", re.IGNORECASE)
 EARLIEST_COMPACT_YEAR = 1980
@@ -70,23 +74,25 @@ def date_in_filename(name: str) -> NamedDate | None:
             hour = int(match["hour12"]) % 12 + (12 if match["half"].lower() == "p" else 0)
             return NamedDate(datetime.combine(day_taken, time(hour, int(match["minute12"]), int(match["second12"]))),
                              day_only=False)
-        if (taken := _time_of(match)) is not None:
+        if (taken := _time_of(match, screenshot=bool(_SCREENSHOT.search(stem, 0, match.start())))) is not None:
             return NamedDate(datetime.combine(day_taken, taken), day_only=False)
         return NamedDate(datetime.combine(day_taken, NOON), day_only=True)
     return None
 
 
-def _time_of(match: re.Match) -> time | None:
+def _time_of(match: re.Match, *, screenshot: bool = False) -> time | None:
     """The time of day the digits after a name's date tell, when they are one (else the name tells the day alone):
     split by one separator throughout ("15.30.12", "15-30-12"), or six digits together after a date written the same
     way ("20230614_153012", a Pixel's "20230614_153012345" with its milliseconds) or joined to a date with separators
-    by its own ("signal-2023-06-14-153012") or by ISO's "T". A scan's counter after a date with separators ("1987-07-04 000123"),
-    more digits than a time, or no such time (25:00) is none."""
+    by its own ("signal-2023-06-14-153012"), by ISO's "T", or in a screenshot's name (`screenshot`: Windows' "Screenshot
+    2023-09-15 145845"). A scan's counter after a date with separators ("1987-07-04 000123"), more digits than a time,
+    or no such time (25:00) is none."""
     if match["hour"] is None or int(match["hour"]) > 23 or match["hsep"] != match["msep"]:
         return None
     together = not match["hsep"]
     if match["ms"] and (match["sep"] or not together):  # (milliseconds: a Pixel's, whose date and time are compact)
         return None
-    if together and match["sep"] and match["join"] != match["sep"] and (match["join"] or "").upper() != "T":
+    if together and match["sep"] and match["join"] != match["sep"] and (match["join"] or "").upper() != "T" \
+            and not screenshot:
         return None
     return time(int(match["hour"]), int(match["minute"]), int(match["second"]))

@@ -59,6 +59,9 @@ _colours = iter(range(3, 250, 7))
     ("2023-06-14 15.3012.jpg", NamedDate(datetime(2023, 6, 14, 12), day_only=True)),  # (separators that disagree)
     ("1987-07-04 246012.jpg", NamedDate(datetime(1987, 7, 4, 12), day_only=True)),  # no such time
     ("2023-06-14T153012.jpg", NamedDate(datetime(2023, 6, 14, 15, 30, 12), day_only=False)),  # ("T": a time, ISO's)
+    # Windows 11's Snipping Tool: a date with separators, a space, the time's six digits (a screenshot's stamp).
+    ("Screenshot 2023-09-15 145845.png", NamedDate(datetime(2023, 9, 15, 14, 58, 45), day_only=False)),
+    ("Captura de pantalla 2023-09-15 145845.png", NamedDate(datetime(2023, 9, 15, 14, 58, 45), day_only=False)),
     # macOS screenshots in other languages (QA: French and German ones gave the day alone).
     ("Capture d\u2019écran 2023-06-14 à 15.30.12.png", NamedDate(datetime(2023, 6, 14, 15, 30, 12), day_only=False)),
     ("Capture d'écran 2023-06-14 à 15.30.12.png", NamedDate(datetime(2023, 6, 14, 15, 30, 12), day_only=False)),
