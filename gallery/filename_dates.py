@@ -1,8 +1,9 @@
 """The date taken that a file's name tells, for a photo whose file tells none: chat apps strip EXIF but name their
 copies by the day (WhatsApp's `IMG-20230614-WA0003.jpg`), phones and screenshots by the moment
 (`IMG_20230614_153012.jpg`, `PXL_20230614_153012345.jpg`, `Screenshot_20230614-153012.png`,
-`Screenshot 2023-06-14 at 15.30.12.png`, Telegram's `photo_2023-06-14_15-30-12.jpg`, Signal's
-`signal-2023-06-14-153012.jpg`), and families name their scans (`1987-07-04 beach.jpg`).
+`Screenshot 2023-06-14 at 15.30.12.png`, in French `Capture d'écran 2023-06-14 à 15.30.12.png`, Telegram's
+`photo_2023-06-14_15-30-12.jpg`, Signal's `signal-2023-06-14-153012.jpg`), and families name their scans
+(`1987-07-04 beach.jpg`; a scanner's counter after the date, `1987-07-04 000123.jpg`, is no time).
 
 A name gives the camera's wall-clock reading (read in the photo's zone, as an EXIF date is); a name with only the
 day gives its noon, so the day stays the day in any zone it is shown in. Numbers that only look like a date are not
@@ -15,21 +16,29 @@ Takeout sidecar's, except that a sidecar's date taken on the day a name tells al
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
 from django.utils import timezone
 
 # Year, month and day written together or split by one of - _ . or a space, then optionally the time (hours, minutes,
-# seconds, split the same way or by ":", and a Pixel's milliseconds), after "T", "_", "-", " ", " at " or nothing; or,
-# after " at ", a 12-hour clock's (macOS and WhatsApp's exports set so: "at 3.30.12 PM", a narrow no-break space
-# before "PM" on recent macOS). No digit may touch the date on either side: "IMG_1234567890" or a hash's run of
-# digits is no date.
+# seconds, split the same way or by ":", and a Pixel's milliseconds), after "T", "_", "-", " ", a Mac screenshot's
+# " at " (in the Mac's language: " à ", " um ", " a las ", " às ", " alle ", " om ") or nothing; or, after " at ", a
+# 12-hour clock's (macOS and WhatsApp's exports set so: "at 3.30.12 PM", a narrow no-break space before "PM" on recent
+# macOS). No digit may touch the date on either side: "IMG_1234567890" or a hash's run of digits is no date. Which
+# times are one: _time_of.
+_AT = r"\s(?:at|à|às|um|a\s+las|alle|om)\s"
 _DATE = re.compile(
     r"(?<!\d)(?P<year>(?:19|20)\d\d)(?P<sep>[-_. ]?)(?P<month>[01]\d)(?P=sep)(?P<day>[0-3]\d)"
-    r"(?:\sat\s(?P<hour12>1[0-2]|0?[1-9])[.:](?P<minute12>[0-5]\d)[.:](?P<second12>[0-5]\d)\s?(?P<half>[ap])\.?m\b"
-    r"|(?:[T_ -]|\sat\s)?(?P<hour>[0-2]\d)[-_.:]?(?P<minute>[0-5]\d)[-_.:]?(?P<second>[0-5]\d)(?:\d{1,3})?)?"
+    rf"(?:\sat\s(?P<hour12>1[0-2]|0?[1-9])[.:](?P<minute12>[0-5]\d)[.:](?P<second12>[0-5]\d)\s?(?P<half>[ap])\.?m\b"
+    rf"|(?P<join>[T_ -]|{_AT})?(?P<hour>[0-2]\d)(?P<hsep>[-_.:]?)(?P<minute>[0-5]\d)(?P<msep>[-_.:]?)"
+    r"(?P<second>[0-5]\d)(?P<ms>\d{3})?)?"
     r"(?!\d)", re.IGNORECASE)
+# A name that says it is a screenshot, in the languages of the Macs and PCs that name them so: the digits after its
+# date are its time, whatever the separators (Windows 11's Snipping Tool: "Screenshot 2023-09-15 145845.png").
+_SCREENSHOT = re.compile(r"screen\s?shot|capture d.écran|bildschirmfoto|captura de (?:pantalla|tela)|schermata|"
+                         r"istantanea|schermafbeelding", re.IGNORECASE)
 # A hash (hex, with a letter: digits alone may be a moment, "20230614153012345") or a UUID.
 _HASH = re.compile(r"(?=\d*[a-f])[0-9a-f]{16,}|[0-9a-f]{8}(?:-[0-9a-f]{4}){3}-[0-9a-f]{12}", re.IGNORECASE)
 EARLIEST_COMPACT_YEAR = 1980
@@ -47,7 +56,7 @@ class NamedDate:
 
 def date_in_filename(name: str) -> NamedDate | None:
     """The date taken that the file name `name` tells, or None."""
-    stem = name.rsplit("/", 1)[-1]
+    stem = unicodedata.normalize("NFC", name.rsplit("/", 1)[-1])  # (a Mac's "à" may be "a" and a combining accent)
     if _HASH.fullmatch(stem.split(".", 1)[0]):  # a hash or a UUID as the name: its digits are no date
         return None
     for match in _DATE.finditer(stem):
@@ -65,8 +74,25 @@ def date_in_filename(name: str) -> NamedDate | None:
             hour = int(match["hour12"]) % 12 + (12 if match["half"].lower() == "p" else 0)
             return NamedDate(datetime.combine(day_taken, time(hour, int(match["minute12"]), int(match["second12"]))),
                              day_only=False)
-        if match["hour"] is not None and int(match["hour"]) < 24:
-            return NamedDate(datetime.combine(day_taken, time(int(match["hour"]), int(match["minute"]),
-                                                              int(match["second"]))), day_only=False)
+        if (taken := _time_of(match, screenshot=bool(_SCREENSHOT.search(stem, 0, match.start())))) is not None:
+            return NamedDate(datetime.combine(day_taken, taken), day_only=False)
         return NamedDate(datetime.combine(day_taken, NOON), day_only=True)
     return None
+
+
+def _time_of(match: re.Match, *, screenshot: bool = False) -> time | None:
+    """The time of day the digits after a name's date tell, when they are one (else the name tells the day alone):
+    split by one separator throughout ("15.30.12", "15-30-12"), or six digits together after a date written the same
+    way ("20230614_153012", a Pixel's "20230614_153012345" with its milliseconds) or joined to a date with separators
+    by its own ("signal-2023-06-14-153012"), by ISO's "T", or in a screenshot's name (`screenshot`: Windows' "Screenshot
+    2023-09-15 145845"). A scan's counter after a date with separators ("1987-07-04 000123"), more digits than a time,
+    or no such time (25:00) is none."""
+    if match["hour"] is None or int(match["hour"]) > 23 or match["hsep"] != match["msep"]:
+        return None
+    together = not match["hsep"]
+    if match["ms"] and (match["sep"] or not together):  # (milliseconds: a Pixel's, whose date and time are compact)
+        return None
+    if together and match["sep"] and match["join"] != match["sep"] and (match["join"] or "").upper() != "T" \
+            and not screenshot:
+        return None
+    return time(int(match["hour"]), int(match["minute"]), int(match["second"]))

@@ -419,6 +419,23 @@ class Favourite(models.Model):
         return f"{self.user} ♥ photo {self.photo_id}"
 
 
+class SidecarStar(models.Model):
+    """A photo starred in Google Photos that a member's import made their favourite (the star in its Takeout sidecar:
+    gallery.services.photo_sidecar_star). Made once per member and photo, whichever run reads the star first: a re-run
+    of the same import never puts back a heart the member took off, while another member's import of their own export
+    gives them theirs."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    photo = models.ForeignKey(Photo, on_delete=models.CASCADE, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["user", "photo"], name="one_sidecar_star_per_user_photo")]
+
+    def __str__(self) -> str:
+        return f"{self.user} ★ photo {self.photo_id}"
+
+
 class TagSuggestion(models.Model):
     """A tag the image model thinks fits a photo: one concept of the tag vocabulary (search.TagConcept) whose
     calibrated probability sigmoid(a·cos + b) against the photo's stored embedding reached

@@ -38,7 +38,7 @@ from gallery.images import (
     read_limited, sha256_of, turned,
 )
 from gallery.models import (AlbumShare, DeletedPhoto, Family, Favourite, Invite, Membership, Photo, PhotoTag,
-                            RemovedTag, Tag)
+                            RemovedTag, SidecarStar, Tag)
 from gallery.places import country_code_for, country_name, place_for
 from gallery.signals import photos_added, photos_changed
 from gallery.text import (
@@ -367,8 +367,7 @@ def photo_create_from_bytes(
 
 
 @transaction.atomic
-def photo_sidecar_fill(*, family: Family, sha256: str, sidecar: Sidecar, importer: AbstractBaseUser,
-                       date_of_change: bool = False) -> Photo | None:
+def photo_sidecar_fill(*, family: Family, sha256: str, sidecar: Sidecar, date_of_change: bool = False) -> Photo | None:
     """A Takeout sidecar found beside a file the family has already, whose photo is dated only by a guess (the file's
     modified time, its upload, the day it was added to Google Photos: its sidecar was in another part of the export, or
     it came before sidecars were read) or by the day alone its name tells: what the sidecar says and nobody wrote, as
@@ -399,28 +398,35 @@ def photo_sidecar_fill(*, family: Family, sha256: str, sidecar: Sidecar, importe
     photo.taken_at, photo.taken_tz, photo.taken_at_source = taken_at, zone, source
     photo.save(update_fields=fields)
     photo_tags_add(photo=photo, names=sidecar.people, source=PhotoTag.Source.SIDECAR)
-    _sidecar_favourite(photo, sidecar, importer)
     photos_changed.send(sender=Photo, photo_ids=[photo.pk])
     return photo
 
 
-def _sidecar_favourite(photo: Photo, sidecar: Sidecar, importer: AbstractBaseUser | None) -> None:
-    """A photo starred in Google Photos is the importing member's favourite (favourites are each member's own). Only
-    when the sidecar first gives the photo what it says: a member who took the heart off keeps it off on a re-run."""
-    if sidecar.favourite and importer is not None:
-        Favourite.objects.get_or_create(user=importer, photo=photo)
+def photo_sidecar_star(*, photo_id: int, sidecar: Sidecar, importer: AbstractBaseUser | None) -> bool:
+    """A photo starred in Google Photos (its Takeout sidecar says so) is the importing member's favourite (favourites
+    are each member's own), whenever an import reads the star: with the photo, or in a later run (its sidecar was in
+    another part), or in another member's import of their own export. Once for each member and photo (SidecarStar): a
+    member who took the heart off keeps it off when the import is run again. Whether a heart was given."""
+    if not sidecar.favourite or importer is None:
+        return False
+    with transaction.atomic():  # (a savepoint: two imports at once read the same star once)
+        if not rows_key_share(Photo.all_objects.filter(pk=photo_id).values_list("pk")):  # (deleted meanwhile)
+            return False
+        _, first = SidecarStar.objects.get_or_create(user=importer, photo_id=photo_id)
+        return first and Favourite.objects.get_or_create(user=importer, photo_id=photo_id)[1]
 
 
 @transaction.atomic
-def photo_sidecar_complete(*, family: Family, sha256: str, sidecar: Sidecar,
-                           importer: AbstractBaseUser) -> Photo | None:
+def photo_sidecar_complete(*, family: Family, sha256: str, sidecar: Sidecar) -> Photo | None:
     """A Takeout sidecar found beside a file the family has already, whose photo has its file's date (its camera's,
-    EXIF, or its name's) and was stored without the sidecar (it was in another part of the export): what the sidecar
+    EXIF, or its name's) and was stored without the sidecar (it was in another part of the export), or was dated by
+    another sidecar (another member's export of the same photo, with their own caption and people): what the sidecar
     says and nobody gave the photo, as the import of a new photo would take it: the position (then place, and the zone
     its camera's clock is read in) when it has none, the caption, the people named in Google Photos (a tag a member
-    took off stays off). Its date stays its file's. The photo, or None when nothing changed."""
+    took off stays off). Its date stays (a member's date: nothing is given). The photo, or None when nothing
+    changed."""
     photo = Photo.objects.select_for_update().filter(family=family, sha256=sha256).first()
-    if photo is None or photo.taken_at_source not in Photo.DATES_OF_THE_FILE:
+    if photo is None or photo.taken_at_source == Photo.DateSource.MEMBER:
         return None
     fields = _sidecar_place_and_caption(photo, sidecar)
     if "latitude" in fields:
@@ -436,7 +442,6 @@ def photo_sidecar_complete(*, family: Family, sha256: str, sidecar: Sidecar,
     photo_tags_add(photo=photo, names=sidecar.people, source=PhotoTag.Source.SIDECAR)
     if not fields and not relabelled and PhotoTag.objects.filter(photo=photo).count() == tagged:
         return None
-    _sidecar_favourite(photo, sidecar, importer)
     photos_changed.send(sender=Photo, photo_ids=[photo.pk])
     return photo
 
@@ -656,7 +661,7 @@ def _photo_store(*, family, uploaded_by, data, filename, info, tags, description
             photo_tags_add(photo=photo, names=embedded.keywords, source=PhotoTag.Source.EMBEDDED)
             if sidecar is not None:  # the people named in Google Photos, and its star there
                 photo_tags_add(photo=photo, names=sidecar.people, source=PhotoTag.Source.SIDECAR)
-                _sidecar_favourite(photo, sidecar, uploaded_by)
+                photo_sidecar_star(photo_id=photo.pk, sidecar=sidecar, importer=uploaded_by)
             photos_added.send(sender=Photo, photo_ids=[photo.pk])
     except BaseException:
         # No row points at the files: remove them rather than leave orphans behind.

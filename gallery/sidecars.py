@@ -234,6 +234,12 @@ _YEAR_FOLDER = re.compile(r"(?:photos from|fotos von|photos de|fotos de|foto dal
                           r"foton från|zdjęcia z|fotky z|фото за) (?:19|20)\d\d", re.IGNORECASE)
 
 
+def is_a_year_folder(name: str) -> bool:
+    """Whether a folder named `name` is a Google Photos export's folder of a year's photos ("Photos from 2019", in the
+    account's language), a folder by date, no album."""
+    return bool(_YEAR_FOLDER.fullmatch(one_line(text_from_file(name))))
+
+
 def read_takeout_album(path: Path) -> TakeoutAlbum | None:
     """The album a Takeout album folder's own JSON at `path` names (its title, else the folder's name; some exports
     give their year folders one too: `year`), or None when it is no such JSON (a photo's sidecar, anything else).
@@ -248,7 +254,7 @@ def read_takeout_album(path: Path) -> TakeoutAlbum | None:
             or not ({"date", "access"} & data.keys()):
         return None
     title = one_line(text_from_file(data["title"])) or one_line(text_from_file(path.parent.name))
-    year = bool(_YEAR_FOLDER.fullmatch(title) or _YEAR_FOLDER.fullmatch(path.parent.name))
+    year = is_a_year_folder(title) or is_a_year_folder(path.parent.name)
     description = data.get("description")
     description = text_from_file(description, multiline=True).strip()[:DESCRIPTION_MAX] \
         if isinstance(description, str) else ""

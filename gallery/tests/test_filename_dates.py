@@ -47,6 +47,32 @@ _colours = iter(range(3, 250, 7))
     ("1952.08.15 wedding.jpg", NamedDate(datetime(1952, 8, 15, 12), day_only=True)),
     ("IMG_20230614_253012.jpg", NamedDate(datetime(2023, 6, 14, 12), day_only=True)),  # no such time: the day
     ("IMG-20230614-WA0003-edited.jpg", NamedDate(datetime(2023, 6, 14, 12), day_only=True)),
+    # A scan's counter after a date written with separators is no time (QA: "1987-07-04 000123.jpg" read as 00:01:23),
+    # nor are more digits than a time and a Pixel's milliseconds: the day alone.
+    ("1987-07-04 000123.jpg", NamedDate(datetime(1987, 7, 4, 12), day_only=True)),
+    ("1987-07-04_000123.jpg", NamedDate(datetime(1987, 7, 4, 12), day_only=True)),
+    ("1987.07.04 153012.jpg", NamedDate(datetime(1987, 7, 4, 12), day_only=True)),
+    ("2023-06-14 1530123.jpg", NamedDate(datetime(2023, 6, 14, 12), day_only=True)),
+    ("IMG_20230614_1530123.jpg", NamedDate(datetime(2023, 6, 14, 12), day_only=True)),
+    ("IMG_20230614_15301234.jpg", NamedDate(datetime(2023, 6, 14, 12), day_only=True)),
+    ("2023-06-14 15.30.12345.jpg", NamedDate(datetime(2023, 6, 14, 12), day_only=True)),
+    ("2023-06-14 15.3012.jpg", NamedDate(datetime(2023, 6, 14, 12), day_only=True)),  # (separators that disagree)
+    ("1987-07-04 246012.jpg", NamedDate(datetime(1987, 7, 4, 12), day_only=True)),  # no such time
+    ("2023-06-14T153012.jpg", NamedDate(datetime(2023, 6, 14, 15, 30, 12), day_only=False)),  # ("T": a time, ISO's)
+    # Windows 11's Snipping Tool: a date with separators, a space, the time's six digits (a screenshot's stamp).
+    ("Screenshot 2023-09-15 145845.png", NamedDate(datetime(2023, 9, 15, 14, 58, 45), day_only=False)),
+    ("Captura de pantalla 2023-09-15 145845.png", NamedDate(datetime(2023, 9, 15, 14, 58, 45), day_only=False)),
+    # macOS screenshots in other languages (QA: French and German ones gave the day alone).
+    ("Capture d\u2019écran 2023-06-14 à 15.30.12.png", NamedDate(datetime(2023, 6, 14, 15, 30, 12), day_only=False)),
+    ("Capture d'écran 2023-06-14 à 15.30.12.png", NamedDate(datetime(2023, 6, 14, 15, 30, 12), day_only=False)),
+    ("Capture d'e\u0301cran 2023-06-14 a\u0300 15.30.12.png",  # (a Mac's decomposed accents)
+     NamedDate(datetime(2023, 6, 14, 15, 30, 12), day_only=False)),
+    ("Bildschirmfoto 2023-06-14 um 15.30.12.png", NamedDate(datetime(2023, 6, 14, 15, 30, 12), day_only=False)),
+    ("Captura de pantalla 2023-06-14 a las 15.30.12.png", NamedDate(datetime(2023, 6, 14, 15, 30, 12),
+                                                                    day_only=False)),
+    ("Captura de Tela 2023-06-14 às 15.30.12.png", NamedDate(datetime(2023, 6, 14, 15, 30, 12), day_only=False)),
+    ("Istantanea 2023-06-14 alle 15.30.12.png", NamedDate(datetime(2023, 6, 14, 15, 30, 12), day_only=False)),
+    ("Schermafbeelding 2023-06-14 om 15.30.12.png", NamedDate(datetime(2023, 6, 14, 15, 30, 12), day_only=False)),
     ("IMG_0042.jpg", None), ("DSC_1234567890.jpg", None), ("12345678.jpg", None),  # numbers, not dates
     ("e4d20190612fa3b9c.jpg", None), ("5f0c2a1e-2019-0612-a716-446655440000.jpg", None),  # a hash, a UUID
     ("20230614153012345.jpg", NamedDate(datetime(2023, 6, 14, 15, 30, 12), day_only=False)),  # digits alone: a moment

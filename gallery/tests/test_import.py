@@ -378,13 +378,14 @@ def test_an_import_stopped_with_ctrl_c_says_what_was_kept_and_leaves_no_files_be
 
     _ctrl_c_at_the_fourth_file(monkeypatch)
     out = io.StringIO()
-    with pytest.raises(CommandError, match="Interrupted"):
+    with pytest.raises(CommandError, match="Interrupted") as stopped:
         try:
             call_command("import_photos", str(photo_dir), "--family", "Smiths", "--user", "alice", "--no-progress",
                          stdout=out, stderr=io.StringIO())
         except KeyboardInterrupt:  # (left to escape, it would stop the whole test run)
             pytest.fail("the command let Ctrl-C through as a traceback")
 
+    assert stopped.value.returncode == 130  # (a shell's code for a program stopped by Ctrl-C: a script can tell)
     # Files are read in name order, two to a commit: 2019/garden.png and 2019/summer/beach.jpg were committed;
     # 2020/broken.jpg and 2020/winter/deep/er/snow.webp (stored, then rolled back) were not.
     assert sorted(Photo.objects.values_list("original_filename", flat=True)) == ["beach.jpg", "garden.png"]
@@ -393,6 +394,29 @@ def test_an_import_stopped_with_ctrl_c_says_what_was_kept_and_leaves_no_files_be
 
     out = _import(photo_dir, "--family", "Smiths", "--user", "alice")  # run again: it goes on
     assert "Imported 1, already there 2, unreadable 1, not photos 1 (of 5 files) into Smiths." in out
+
+
+def test_an_import_stopped_with_ctrl_c_while_it_lists_the_files_says_so_in_one_line(photo_dir, family, alice,
+                                                                                      monkeypatch):
+    """Ctrl-C while the command still walked a large tree (a NAS share of 100,000 files takes a while to list)
+    printed a traceback from pathlib, and the exit code of an error, not of Ctrl-C."""
+    from pathlib import Path
+
+    def walk_stopped(self, pattern):
+        yield self / "2019"
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(Path, "rglob", walk_stopped)
+    with pytest.raises(CommandError) as stopped:
+        try:
+            _import(photo_dir, "--family", "Smiths", "--user", "alice")
+        except KeyboardInterrupt:  # (left to escape, it would stop the whole test run)
+            pytest.fail("the command let Ctrl-C through as a traceback")
+
+    assert stopped.value.returncode == 130
+    assert str(stopped.value) == ("Interrupted while listing the files: nothing was imported. Run the same command "
+                                  "again to import them.")
+    assert not Photo.objects.exists()
 
 
 def test_an_import_stopped_with_ctrl_c_counts_in_its_albums_only_the_photos_kept(photo_dir, family, alice,

@@ -583,6 +583,50 @@ def test_a_photo_starred_in_google_photos_is_the_importing_members_favourite(tmp
     assert not Favourite.objects.filter(user=alice, photo__original_filename="DSC_0001.JPG").exists()
 
 
+def _import_as(directory, username: str) -> str:
+    out = io.StringIO()
+    call_command("import_photos", str(directory), "--family", "Smiths", "--user", username, "--no-progress",
+                 stdout=out, stderr=io.StringIO())
+    return out.getvalue()
+
+
+def test_a_google_photos_star_makes_a_favourite_whenever_its_sidecar_comes_once_for_each_member(tmp_path, family,
+                                                                                                   alice, bob):
+    """A star was read only when the sidecar first gave its photo something: a camera's photo (date and position in
+    the file) imported before its sidecar got no heart when the sidecar came, and a second member importing their own
+    export of a photo the family had got none. Now a star makes the photo the importing member's favourite whenever
+    the import reads it, once per member: a re-run never puts back a heart they took off, and a photo starred since
+    (a newer export) gets its heart."""
+    from gallery.models import Favourite
+
+    camera = images.gps_jpeg(*LISBON, taken="2016:08:14 18:20:05")
+    _write(tmp_path / "part-1", "DSC_0001.JPG", camera)
+    _import_as(tmp_path / "part-1", "alice")  # (its sidecar is in another part)
+    _write(tmp_path / "part-1", "DSC_0001.JPG.json", _sidecar("DSC_0001.JPG", favorited=True))
+    _write(tmp_path / "bobs", "DSC_0001.JPG", camera)  # bob's own export: the same photo, starred in his account
+    _write(tmp_path / "bobs", "DSC_0001.JPG.json", _sidecar("DSC_0001.JPG", favorited=True))
+    _write(tmp_path / "bobs", "DSC_0002.JPG", images.gps_jpeg(*LISBON, taken="2016:08:14 18:30:00",
+                                                              colour=(200, 20, 20)))
+    _write(tmp_path / "bobs", "DSC_0002.JPG.json", _sidecar("DSC_0002.JPG"))  # not starred (yet)
+
+    _import_as(tmp_path / "part-1", "alice")
+    _import_as(tmp_path / "bobs", "bob")
+
+    hearts = lambda user: set(Photo.objects.filter(favourites__user=user)  # noqa: E731
+                              .values_list("original_filename", flat=True))
+    assert hearts(alice) == {"DSC_0001.JPG"} and hearts(bob) == {"DSC_0001.JPG"}
+
+    Favourite.objects.filter(user=bob).delete()  # bob takes the heart off in the gallery
+    Favourite.objects.filter(user=alice).delete()
+    _import_as(tmp_path / "bobs", "bob")
+    _import_as(tmp_path / "part-1", "alice")
+    assert hearts(alice) == set() and hearts(bob) == set()
+
+    _write(tmp_path / "bobs", "DSC_0002.JPG.json", _sidecar("DSC_0002.JPG", favorited=True))  # starred since
+    _import_as(tmp_path / "bobs", "bob")
+    assert hearts(bob) == {"DSC_0002.JPG"} and hearts(alice) == set()
+
+
 def test_a_photo_in_google_photos_trash_is_imported_into_the_familys_trash(tmp_path, family, alice, client_for):
     """Takeout exports what was in Google Photos' trash too ("trashed": true): it goes into the family's trash,
     restorable as it was there, not among the photos the family kept. A re-run leaves it there."""
@@ -648,3 +692,103 @@ def test_google_photos_albums_become_the_familys_albums(tmp_path, family, alice,
     assert "Albums:" not in again and "Imported 0, already there 7" in again
     page = client_for(alice).get(reverse("gallery:album_detail", args=[albums["Beach days"].pk])).content.decode()
     assert "Beach days" in page and "Summers at the coast" in page
+
+
+def test_album_per_folder_makes_no_albums_of_google_photos_year_folders_and_says_so(tmp_path, family, alice):
+    """`--album-per-folder` on a Takeout export made an album of each of Google's date folders ("Photos from 2019",
+    "Fotos von 2020", with their own JSON or without), holding most of the family's photos. Those are no albums: left
+    out, and the summary says so; the export's albums and the family's own folders still make theirs."""
+    from gallery.models import Album
+
+    photos = tmp_path / "Takeout" / "Google Photos"
+    _write(photos / "Photos from 2019", "IMG_0001.jpg", images.jpeg(colour=(10, 100, 200)))
+    _write(photos / "Photos from 2019", "metadata.json", _album_json("Photos from 2019"))
+    _write(photos / "Fotos von 2020", "IMG_0002.jpg", images.jpeg(colour=(200, 100, 10)))
+    _write(photos / "Beach days", "IMG_0003.jpg", images.jpeg(colour=(90, 90, 90)))
+    _write(photos / "Beach days", "metadata.json", _album_json("Beach days"))
+    _write(tmp_path / "Takeout" / "Scans 2019", "box.jpg", images.jpeg(colour=(9, 90, 9)))
+
+    out = io.StringIO()
+    call_command("import_photos", str(tmp_path / "Takeout"), "--family", "Smiths", "--user", "alice", "--no-progress",
+                 "--album-per-folder", stdout=out, stderr=io.StringIO())
+
+    assert sorted(Album.objects.filter(family=family).values_list("name", flat=True)) == ["Beach days",
+                                                                                          "Scans 2019"]
+    assert ("Google Photos' year folders make no album (its folders by date, not albums): Fotos von 2020, Photos "
+            "from 2019") in out.getvalue()
+    assert "Imported 4," in out.getvalue()
+
+
+def test_the_upgrade_takes_the_stars_of_photos_imported_with_their_sidecars_before_as_read(tmp_path, family, alice,
+                                                                                           bob):
+    """Migration 0033: before it, a star was made a heart with no record of it. A photo whose sidecar its uploader's
+    import read (dated by it, people named in Google Photos, or the uploader's heart on it) counts as read, so a heart
+    taken off before the upgrade is not put back by the next run; a photo uploaded by hand, or by someone else, not."""
+    import importlib
+
+    from django.apps import apps
+
+    from gallery.models import Favourite, SidecarStar
+    from gallery.services import photo_create_from_bytes
+
+    stars_read_before = importlib.import_module("gallery.migrations.0033_google_photos_stars_read").stars_read_before
+    _write(tmp_path, "IMG-20160814-WA0003.jpg", images.jpeg(colour=(10, 20, 30)))
+    _write(tmp_path, "IMG-20160814-WA0003.jpg.json", _sidecar("IMG-20160814-WA0003.jpg", favorited=True))
+    _import(tmp_path)
+    Favourite.objects.all().delete()  # the heart taken off, before the upgrade
+    SidecarStar.objects.all().delete()  # (as stored before the upgrade: no record)
+    by_hand = photo_create_from_bytes(family=family, uploaded_by=bob, data=images.jpeg(colour=(50, 60, 70)),
+                                      filename="cake.jpg").photo
+
+    stars_read_before(apps, None)
+    _import(tmp_path)
+
+    assert set(SidecarStar.objects.values_list("user__username", "photo__original_filename")) == {
+        ("alice", "IMG-20160814-WA0003.jpg")}
+    assert not Favourite.objects.exists() and by_hand is not None
+
+
+def test_a_second_members_export_gives_a_photo_dated_by_the_first_ones_sidecar_what_it_lacks(tmp_path, family, alice,
+                                                                                               bob):
+    """Two members' Google Photos exports hold the same photos (a shared album, partner sharing), each account with
+    its own captions and named people. The photos alice imported first were dated by her sidecars, and bob's sidecars
+    then gave them nothing: his caption, the people he named and a position hers lacked were dropped without a word.
+    They are given now, as to a photo with its camera's date; the date stays alice's sidecar's."""
+    chat_copy = images.jpeg(colour=(10, 20, 30))
+    _write(tmp_path / "alices", "IMG-20160814-WA0003.jpg", chat_copy)
+    _write(tmp_path / "alices", "IMG-20160814-WA0003.jpg.json",
+           _sidecar("IMG-20160814-WA0003.jpg", where=(0.0, 0.0), people=["Mum"]))
+    _write(tmp_path / "bobs", "IMG-20160814-WA0003.jpg", chat_copy)
+    _write(tmp_path / "bobs", "IMG-20160814-WA0003.jpg.json",
+           _sidecar("IMG-20160814-WA0003.jpg", taken=TAKEN.replace(hour=9), description="Grandma's 80th",
+                    people=["Grandma"]))
+    _import_as(tmp_path / "alices", "alice")
+
+    out = _import_as(tmp_path / "bobs", "bob")
+
+    photo = Photo.objects.get(family=family)
+    assert (photo.taken_at, photo.taken_at_source) == (TAKEN, Photo.DateSource.SIDECAR)  # (alice's, kept)
+    assert photo.description == "Grandma's 80th" and photo.place_city == "Lisbon"
+    assert set(photo.tags.values_list("name", flat=True)) == {"Mum", "Grandma"}
+    assert "already there 1 (1 given its people, caption or place by its Takeout sidecar)" in out
+    assert "given" not in _import_as(tmp_path / "bobs", "bob")
+
+
+def test_two_exports_unzipped_into_one_folder_give_a_photo_both_sidecars_in_one_run(tmp_path, family, alice):
+    """alice's and bob's exports unzipped side by side and imported at once: the photo stored from the first copy
+    (dated by its sidecar) got nothing from the second copy's sidecar in that run, and then, at the next run of the
+    same import, its caption and people ("already there 1 (1 given …)" for an import that had found nothing new)."""
+    chat_copy = images.jpeg(colour=(10, 20, 30))
+    _write(tmp_path / "exports" / "alices", "IMG-20160814-WA0003.jpg", chat_copy)
+    _write(tmp_path / "exports" / "alices", "IMG-20160814-WA0003.jpg.json", _sidecar("IMG-20160814-WA0003.jpg"))
+    _write(tmp_path / "exports" / "bobs", "IMG-20160814-WA0003.jpg", chat_copy)
+    _write(tmp_path / "exports" / "bobs", "IMG-20160814-WA0003.jpg.json",
+           _sidecar("IMG-20160814-WA0003.jpg", description="Grandma's 80th", people=["Grandma"]))
+
+    out = _import(tmp_path / "exports")
+    again = _import(tmp_path / "exports")
+
+    photo = Photo.objects.get(family=family)
+    assert photo.description == "Grandma's 80th" and list(photo.tags.values_list("name", flat=True)) == ["Grandma"]
+    assert "Imported 1, already there 1 (1 given its people, caption or place by its Takeout sidecar)" in out
+    assert "Imported 0, already there 2, unreadable 0" in again

@@ -24,15 +24,16 @@ from gallery.management.backfill import progress_bar
 from gallery.management.families import family_from_option
 from gallery.models import Album, DeletedPhoto, Family, Photo, PhotoTag
 from gallery.services import (UploadResult, photo_create_from_bytes, photo_sidecar_complete, photo_sidecar_fill,
-                              sidecar_may_date, tags_clean)
-from gallery.sidecars import (Sidecar, TakeoutAlbum, is_a_sidecar_file, json_names_forget, read_sidecar,
-                              read_takeout_album, sidecar_path)
+                              photo_sidecar_star, sidecar_may_date, tags_clean)
+from gallery.sidecars import (Sidecar, TakeoutAlbum, is_a_sidecar_file, is_a_year_folder, json_names_forget,
+                              read_sidecar, read_takeout_album, sidecar_path)
 from gallery.trash_services import photos_trash
 from gallery.text import one_line, text_from_file, text_from_os
 
 
 logger = logging.getLogger(__name__)
 COMMIT_EVERY = 64
+CTRL_C = 130  # the exit code of a program stopped by Ctrl-C (128 + SIGINT), as a shell gives it: a script can tell
 # Folders that hold no photos of the family's own, besides hidden ones: a Synology share's thumbnail cache
 # (several SYNOPHOTO_THUMB_*.jpg per photo), its recycle bin and its snapshots (copies of what is already there).
 NOT_PHOTO_FOLDERS = frozenset({"@eaDir", "#recycle", "#snapshot"})
@@ -70,7 +71,8 @@ class Command(BaseCommand):
                                             "it has none of that name)")
         parser.add_argument("--album-per-folder", action="store_true",
                             help="put the photos of each folder in an album named as the folder (made if the "
-                                 "family has none of that name); the folder given itself makes none")
+                                 "family has none of that name); the folder given itself makes none, nor do a "
+                                 "Google Photos export's year folders (\"Photos from 2019\")")
 
     def handle(self, *args, directory, family, user, tag, no_progress, include_deleted, album, album_per_folder,
                **options):
@@ -89,31 +91,13 @@ class Command(BaseCommand):
         except ValidationError as exc:
             raise CommandError(" ".join(exc.messages)) from None
 
-        found = [p for p in root.rglob("*") if not any(part.startswith(".") or part in NOT_PHOTO_FOLDERS
-                                                      for part in p.relative_to(root).parts)]
-        # A link to a missing file (a drive not mounted) is named among the skipped, never passed over.
-        files = sorted(p for p in found if p.is_file() or (p.is_symlink() and not p.exists()))
-        # The walk does not go into linked folders (a link back up would never end): said, not passed over.
-        linked = sorted(p for p in found if p.is_symlink() and p.is_dir())
-        self._albums = _Albums(files, family_obj, uploader, root=root, every=album, per_folder=album_per_folder)
-        # A re-run must not undo the family's deletions: files in the trash are counted, not restored as an upload
-        # would. (One read of the family's photos for both sets.)
-        known, trashed, undated, lacking = {}, set(), set(), {}  # (known: each photo's id by its hash)
-        for pk, sha256, trashed_at, source, filename, *lacks in Photo.all_objects.filter(family=family_obj).annotate(
-                people=Exists(PhotoTag.objects.filter(photo=OuterRef("pk"), source=PhotoTag.Source.SIDECAR))
-        ).values_list("pk", "sha256", "trashed_at", "taken_at_source", "original_filename", "latitude",
-                      "place_source", "description_source", "people"):
-            if trashed_at:
-                trashed.add(sha256)
-                continue
-            known[sha256] = pk
-            if sidecar_may_date(source, filename):  # a sidecar found now dates them
-                undated.add(sha256)
-            if source in Photo.DATES_OF_THE_FILE:  # …and gives a dated photo what it lacks
-                lacking[sha256] = _Lacks(*lacks, exif=source == Photo.DateSource.EXIF)
-        # …nor bring back what it deleted for good (a nightly import of a phone's folder would undo every deletion).
-        deleted = set() if include_deleted else set(
-            DeletedPhoto.objects.filter(family=family_obj).values_list("sha256", flat=True))
+        try:  # (listing a NAS share of 100,000 files takes a while: Ctrl-C may come now)
+            files, linked = _walk(root)
+            self._albums = _Albums(files, family_obj, uploader, root=root, every=album, per_folder=album_per_folder)
+            known, trashed, undated, lacking, deleted = _family_hashes(family_obj, include_deleted=include_deleted)
+        except KeyboardInterrupt:
+            raise CommandError("Interrupted while listing the files: nothing was imported. Run the same command "
+                               "again to import them.", returncode=CTRL_C) from None
         counts: Counter[str] = Counter()
         problems: list[tuple[Path, str]] = []
         left_out: list[Path] = []  # files that are no photos (some may be the sidecars of others)
@@ -137,7 +121,8 @@ class Command(BaseCommand):
             self._report(root, linked, problems, counts, len(files), family_obj, left_out, sidecars)
             raise CommandError(
                 f"Interrupted: what is counted above was kept; the files read since (at most {COMMIT_EVERY}) were "
-                "not. Run the same command again to go on: the files already imported are skipped.") from None
+                "not. Run the same command again to go on: the files already imported are skipped.",
+                returncode=CTRL_C) from None
         self._report(root, linked, problems, counts, len(files), family_obj, left_out, sidecars)
         if stopped:
             path, reason = stopped
@@ -204,6 +189,9 @@ class Command(BaseCommand):
             self.stdout.write(f"Google Takeout sidecars with no photo beside them: {len(alone)} (its photo is perhaps "
                               "in another part of the export: unzip every part into one folder and import that; "
                               "photos already imported without their sidecar are given what it says then)")
+        if self._albums.year_folders:
+            self.stdout.write(text_from_os("Google Photos' year folders make no album (its folders by date, not "
+                                           "albums): " + ", ".join(self._albums.year_folders)))
         if self._albums.filled:
             self.stdout.write(text_from_os("Albums: " + ", ".join(
                 f"{name} ({added} photo{'' if added == 1 else 's'} put in)"
@@ -250,25 +238,8 @@ class Command(BaseCommand):
         digest = sha256_of(data)
         if digest in known:
             self._albums.put(path, photo_id=known[digest], stored=False)
-            if found is not None and digest in undated and (sidecar := read_sidecar(found)) is not None \
-                    and photo_sidecar_fill(family=family, sha256=digest, sidecar=sidecar,
-                                           importer=uploader) is not None:
-                undated.discard(digest)
-                return UploadResult(name, DATED)
-            sidecar = read_sidecar(found) if found is not None and digest in lacking else None
-            # A date of change alone (EXIF DateTime: the day a scanner or an editor wrote the file) gives way to the
-            # sidecar's date taken, as it does when the two are imported together.
-            if sidecar is not None and sidecar.taken_at is not None and lacking[digest].exif \
-                    and exif_dates(data)[3] and photo_sidecar_fill(family=family, sha256=digest, sidecar=sidecar,
-                                                                   importer=uploader, date_of_change=True) is not None:
-                del lacking[digest]
-                return UploadResult(name, DATED)
-            if sidecar is not None and lacking[digest].given_by(sidecar) \
-                    and photo_sidecar_complete(family=family, sha256=digest, sidecar=sidecar,
-                                               importer=uploader) is not None:
-                del lacking[digest]
-                return UploadResult(name, FILLED)
-            return UploadResult(name, UploadResult.DUPLICATE)
+            return _already_there(name, data, digest, family, uploader, known, undated, lacking,
+                                  sidecar=read_sidecar(found) if found is not None else None)
         if digest in trashed:
             return UploadResult(name, IN_TRASH)
         if digest in deleted:
@@ -291,10 +262,73 @@ class Command(BaseCommand):
             known[photo.sha256] = photo.pk
             if sidecar_may_date(photo.taken_at_source, photo.original_filename):  # (a copy further on may have
                 undated.add(photo.sha256)                                          # its sidecar)
-            if photo.taken_at_source in Photo.DATES_OF_THE_FILE and found is None:
-                lacking[photo.sha256] = _Lacks(photo.latitude, photo.place_source, photo.description_source, False,
-                                               exif=photo.taken_at_source == Photo.DateSource.EXIF)
+            # (a copy further on may have a sidecar, or another: two members' exports unzipped side by side)
+            lacking[photo.sha256] = _Lacks(photo.latitude, photo.place_source, photo.description_source,
+                                           bool(sidecar and sidecar.people),
+                                           exif=photo.taken_at_source == Photo.DateSource.EXIF)
         return result
+
+
+def _walk(root: Path) -> tuple[list[Path], list[Path]]:
+    """The files below `root` to import, in name order, and the links to folders the walk did not go into (a link back
+    up would never end: named in the summary, not passed over). Hidden folders and a NAS's own are left out; a link
+    to a missing file (a drive not mounted) is among the files, to be named among the skipped."""
+    found = [p for p in root.rglob("*") if not any(part.startswith(".") or part in NOT_PHOTO_FOLDERS
+                                                  for part in p.relative_to(root).parts)]
+    files = sorted(p for p in found if p.is_file() or (p.is_symlink() and not p.exists()))
+    return files, sorted(p for p in found if p.is_symlink() and p.is_dir())
+
+
+def _family_hashes(family: Family, *, include_deleted: bool) -> tuple[dict[str, int], set[str], set[str], dict,
+                                                                    set[str]]:
+    """What the import needs to know of the family's photos, by hash (one read of them): each photo's id (`known`),
+    those in its trash (a re-run must not undo the family's deletions: left there, not restored as an upload would),
+    those a sidecar found now may date (`undated`), what each photo with its file's date lacks that a sidecar may
+    give (`lacking`: any not dated by a member, as another member's export of the photo may hold their own caption,
+    people and position), and those it deleted for good (a nightly import of a phone's folder would undo every deletion;
+    empty with `include_deleted`)."""
+    known, trashed, undated, lacking = {}, set(), set(), {}
+    for pk, sha256, trashed_at, source, filename, *lacks in Photo.all_objects.filter(family=family).annotate(
+            people=Exists(PhotoTag.objects.filter(photo=OuterRef("pk"), source=PhotoTag.Source.SIDECAR))
+    ).values_list("pk", "sha256", "trashed_at", "taken_at_source", "original_filename", "latitude",
+                  "place_source", "description_source", "people"):
+        if trashed_at:
+            trashed.add(sha256)
+            continue
+        known[sha256] = pk
+        if sidecar_may_date(source, filename):  # a sidecar found now dates them
+            undated.add(sha256)
+        if source != Photo.DateSource.MEMBER:  # …and gives a dated photo what it lacks (one dated by another
+            lacking[sha256] = _Lacks(*lacks, exif=source == Photo.DateSource.EXIF)  # member's sidecar too)
+    deleted = set() if include_deleted else set(
+        DeletedPhoto.objects.filter(family=family).values_list("sha256", flat=True))
+    return known, trashed, undated, lacking, deleted
+
+
+def _already_there(name: str, data: bytes, digest: str, family: Family, uploader, known: dict[str, int],
+                   undated: set[str], lacking: dict[str, _Lacks], *, sidecar: Sidecar | None) -> UploadResult:
+    """A file whose photo the family has (`known[digest]`): what its Takeout sidecar (if any) gives it now: the star,
+    when this member's import reads it first; the date, when the photo's is a guess or a name's day (`undated`) or a
+    scanner's date of change; else what it lacks (`lacking`). Counted as dated, given, or already there."""
+    if sidecar is None:
+        return UploadResult(name, UploadResult.DUPLICATE)
+    # Its star, whenever this member's import reads it first (another part of the export, their own export).
+    photo_sidecar_star(photo_id=known[digest], sidecar=sidecar, importer=uploader)
+    if digest in undated and photo_sidecar_fill(family=family, sha256=digest, sidecar=sidecar) is not None:
+        undated.discard(digest)
+        return UploadResult(name, DATED)
+    # A date of change alone (EXIF DateTime: the day a scanner or an editor wrote the file) gives way to the
+    # sidecar's date taken, as it does when the two are imported together.
+    if digest in lacking and sidecar.taken_at is not None and lacking[digest].exif and exif_dates(data)[3] \
+            and photo_sidecar_fill(family=family, sha256=digest, sidecar=sidecar,
+                                   date_of_change=True) is not None:
+        del lacking[digest]
+        return UploadResult(name, DATED)
+    if digest in lacking and lacking[digest].given_by(sidecar) \
+            and photo_sidecar_complete(family=family, sha256=digest, sidecar=sidecar) is not None:
+        del lacking[digest]
+        return UploadResult(name, FILLED)
+    return UploadResult(name, UploadResult.DUPLICATE)
 
 
 class _Albums:
@@ -316,11 +350,16 @@ class _Albums:
                 and (album := read_takeout_album(path)) is not None}
         self.files = set(read)  # (the albums' own JSON files: no files left out)
         self.by_folder = {path.parent: album for path, album in read.items() if not album.year}
+        self.year_folders: list[str] = []  # Google Photos' folders by date that --album-per-folder made no album of
         if per_folder:
             for folder in {path.parent for path in files} - {root} - set(self.by_folder):
                 # (named as text read from files is: a Mac's decomposed "u" + U+0308 is the "ü" of the family's album)
-                self.by_folder[folder] = TakeoutAlbum(title=one_line(text_from_file(text_from_os(folder.name))),
-                                                      description="")
+                name = one_line(text_from_file(text_from_os(folder.name)))
+                if is_a_year_folder(name):  # ("Photos from 2019": the export's folder of that year's photos)
+                    self.year_folders.append(name)
+                else:
+                    self.by_folder[folder] = TakeoutAlbum(title=name, description="")
+            self.year_folders.sort()
         self.family, self.uploader, self.root = family, uploader, root
         self.albums: dict[Path | None, Album | None] = {}
         self.made: set[int] = set()  # the albums this run made
@@ -377,8 +416,9 @@ class _Albums:
 
 @dataclass(frozen=True)
 class _Lacks:
-    """What a photo with its file's date (its camera's, its name's) may lack that its Takeout sidecar gives (read when
-    the import starts)."""
+    """What a photo the family has (its date not a member's) may lack that a Takeout sidecar gives (read when the
+    import starts): one with its file's date (its camera's, its name's) imported without its sidecar, or one dated by
+    another member's export of it."""
 
     latitude: float | None
     place_source: str
