@@ -322,6 +322,7 @@ def _baseline_pairs(*, user, family) -> list:
 
     from gallery.selectors import (family_known_places, family_status_counts, family_suggestions_on_full_photos,
                                    family_uploaders, place_countries, tag_list)
+    from search.forms import search_form
     from gallery.services import MAX_TAGS
     from gallery.timeline import TimelineFilters, timeline_families
     from search.models import Judgment, PhotoEmbedding
@@ -370,6 +371,8 @@ def _baseline_pairs(*, user, family) -> list:
          lambda: duplicate_groups(user=user, family=family)[size * 99:size * 100]),
         ("search form: uploaders", lambda: list(_old_uploaders(user)), lambda: list(family_uploaders(user=user))),
         ("search form: countries", lambda: _old_countries(user), lambda: place_countries(user=user)),
+        ("search form, as one types (q only)", lambda: _old_search_form(user, {"q": "dog"}).is_valid(),
+         lambda: search_form(user=user, data={"q": "dog"}).is_valid()),
         ("family/index: counts by status", _without_index("photo_live_family", lambda: list(
             family.photos.values("status").annotate(n=Count("id")))), lambda: family_status_counts(family=family)),
         ("index: the model's embeddings", _without_index("embedding_family_model", lambda: PhotoEmbedding.objects
@@ -428,6 +431,15 @@ def _old_suggestions_on_full_photos(family):
     full = (PhotoTag.objects.filter(photo__family=family).order_by().values("photo_id")
             .annotate(tags=Count("pk")).filter(tags__gte=MAX_TAGS).values("photo_id"))
     return open_suggestions().filter(photo__family=family, probability__gte=0.9, photo_id__in=full).count()
+
+
+def _old_search_form(user, data):
+    """The search form as it was: its uploaders and countries read for every search, drawn or not."""
+    from gallery.selectors import family_list, family_uploaders, place_countries
+    from search.forms import SearchForm
+
+    return SearchForm(data, families=family_list(user=user), uploaders=list(family_uploaders(user=user)),
+                      countries=place_countries(user=user))
 
 
 def _old_api_album_tiles(albums):
