@@ -370,3 +370,32 @@ def test_a_links_note_is_hidden_from_visitors_not_from_the_others_who_manage_the
     assert "only you see it" not in form and "visitors never see it" in form
     assert "for grandma" in client_for(alice).get(reverse("gallery:album_shares", args=[own.pk])).content.decode()
     assert "for grandma" not in Client().get(reverse("shared_album", args=[token])).content.decode()
+
+
+def test_guesses_sent_at_once_are_counted_each_before_any_is_checked(album, alice, settings, monkeypatch):
+    """The tries were read, the password checked (slow on purpose), then the count written back as read + 1: guesses
+    sent side by side all read the same count and each wrote back the same "1", so a guesser with 16 connections had
+    41 passwords checked where SHARE_PASSWORD_TRIES allows 5. Each guess is now counted before its password is."""
+    from gallery.views import shared
+
+    settings.SHARE_PASSWORD_TRIES = 3
+    _, token = _share(album, alice, password="open sesame")
+    url = reverse("shared_album", args=[token])
+    checked = []
+    real_check = shared.check_password
+
+    def slow_check(password, encoded):  # while the first guess is checked, three more arrive
+        checked.append(password)
+        if len(checked) == 1:
+            for n in range(3):
+                Client().post(url, {"password": f"side by side {n}"})
+        return real_check(password, encoded)
+
+    monkeypatch.setattr(shared, "check_password", slow_check)
+    Client().post(url, {"password": "first guess"})
+    for n in range(5):
+        Client().post(url, {"password": f"later guess {n}"})
+
+    assert len(checked) == settings.SHARE_PASSWORD_TRIES, checked
+    response = Client().post(url, {"password": "open sesame"})
+    assert response.status_code == 403 and "Too many" in response.content.decode()
