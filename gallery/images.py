@@ -23,6 +23,7 @@ from django.utils import timezone
 from PIL import Image, UnidentifiedImageError
 
 from gallery.decode_slots import DecodeSlotsBusy, decode_slot
+from gallery.text import text_from_file
 from gallery.timezones import offset_name
 
 # Formats we keep, by the name Pillow gives the decoded data, and the MIME type we record.
@@ -420,8 +421,9 @@ def _exif_text(exif: Image.Exif, tag: int) -> str:
     value = exif.get(tag)
     if isinstance(value, bytes):
         value = value.decode("utf-8", "replace")
-    # Text from inside a file may hold NUL anywhere, which PostgreSQL refuses in text: dropped where it is read.
-    return str(value).replace("\x00", "").strip()[:100] if value else ""
+    # Text from inside a file, as its title and keywords are read (NUL, which PostgreSQL refuses, control and
+    # invisible characters dropped): a camera's name shows on the photo page and in the API.
+    return text_from_file(str(value)).strip()[:100] if value else ""
 
 
 def exif_dates(data: bytes) -> tuple[datetime | None, str, datetime | None, bool]:
