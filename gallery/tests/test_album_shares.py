@@ -399,3 +399,27 @@ def test_guesses_sent_at_once_are_counted_each_before_any_is_checked(album, alic
     assert len(checked) == settings.SHARE_PASSWORD_TRIES, checked
     response = Client().post(url, {"password": "open sesame"})
     assert response.status_code == 403 and "Too many" in response.content.decode()
+
+
+def test_a_photo_without_its_display_rendition_never_shows_its_original_through_a_link_that_shares_none(
+        family, alice):
+    """A photo with no display rendition (stored before renditions existed, or its file lost until the sweep makes it
+    again) was shown large from its original, and so was sent whole, full size and with its EXIF (where it was
+    taken, to the metre), to a link's visitor who may download no original. Such a link shows the thumbnail then;
+    one that shares originals may still show the original."""
+    from gallery.models import Photo
+    from tests import images
+
+    data = images.gps_jpeg(38.7223, -9.1393)
+    photo = photo_factory(family=family, user=alice, data=data)
+    album = album_create(user=alice, family=family, name="Lisbon")
+    album_add_photos(user=alice, album=album, photo_ids=[photo.pk])
+    Photo.all_objects.filter(pk=photo.pk).update(display="")  # (as one stored before renditions existed)
+    _, closed = _share(album, alice)
+    _, open_ = _share(album, alice, allow_download=True)
+
+    shown = Client().get(reverse("shared_display", args=[closed, photo.pk]))
+    assert shown.status_code == 200 and shown["Content-Type"] == "image/jpeg"
+    assert b"".join(shown.streaming_content) != data
+    allowed = Client().get(reverse("shared_display", args=[open_, photo.pk]))
+    assert b"".join(allowed.streaming_content) == data

@@ -172,7 +172,8 @@ def shared_thumbnail(request: HttpRequest, share: AlbumShare, token: str, photo_
 @require_GET
 @shared(MEDIA)
 def shared_display(request: HttpRequest, share: AlbumShare, token: str, photo_id: int) -> HttpResponse:
-    return display_response(share_photo_get(share=share, photo_id=photo_id), numbered=True)
+    return display_response(share_photo_get(share=share, photo_id=photo_id), numbered=True,
+                            original=share.allow_download)
 
 
 @require_GET
