@@ -85,6 +85,9 @@ def invite_open(request: HttpRequest, token: str) -> HttpResponse:
         except InviteUnusable as exc:  # used or withdrawn while the page was open
             return _invite_gone(request, exc)
         except ValidationError as exc:
+            if form is None and exc.code == "same_name":  # not theirs: the invite's page says why, the link unused
+                messages.error(request, " ".join(exc.messages))
+                return render(request, "gallery/invite.html", {"invite": invite, "form": None}, status=409)
             if form is None:
                 messages.info(request, " ".join(exc.messages))
                 return redirect(invite.family)
