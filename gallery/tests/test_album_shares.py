@@ -423,3 +423,22 @@ def test_a_photo_without_its_display_rendition_never_shows_its_original_through_
     assert b"".join(shown.streaming_content) != data
     allowed = Client().get(reverse("shared_display", args=[open_, photo.pk]))
     assert b"".join(allowed.streaming_content) == data
+
+
+def test_the_right_password_gives_the_visitor_a_new_session_key(album, alice, settings):
+    """The unlock was written into the session the visitor came with: whoever had planted that session's key in the
+    visitor's browser (a cookie set from a sibling site of the same domain) was let in by the visitor's password
+    too. A new key is issued with the unlock, as Django's sign-in does."""
+    _, token = _share(album, alice, password="open sesame")
+    url = reverse("shared_album", args=[token])
+    visitor = Client()
+    visitor.get(url)
+    planted = visitor.session.session_key or visitor.cookies[settings.SESSION_COOKIE_NAME].value
+    planted_visitor = Client()
+    planted_visitor.cookies[settings.SESSION_COOKIE_NAME] = planted
+
+    assert visitor.post(url, {"password": "open sesame"}).status_code == 302
+
+    assert visitor.cookies[settings.SESSION_COOKIE_NAME].value != planted
+    assert "Wedding" in visitor.get(url).content.decode()
+    assert "Wedding" not in planted_visitor.get(url).content.decode()

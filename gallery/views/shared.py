@@ -117,6 +117,7 @@ def _password_page(request: HttpRequest, share: AlbumShare, token: str) -> HttpR
         if _count_try(key) > settings.SHARE_PASSWORD_TRIES:
             problem = "Too many wrong passwords. Wait a while, then try again."
         elif form.is_valid() and check_password(form.cleaned_data["password"], share.password_hash):
+            request.session.cycle_key()  # a new key with the unlock, as signing in gives: a planted one stays locked
             request.session[_unlock_key(share)] = _unlock_value(share)
             cache.delete(key)
             return redirect("shared_album", token)
