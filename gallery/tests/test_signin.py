@@ -286,3 +286,19 @@ def test_the_change_password_page_counts_wrong_current_passwords_as_the_sign_in_
     alice.refresh_from_db()
     assert alice.check_password(PASSWORD)
     assert "Too many" in sign_in(Client(), "alice", PASSWORD, "10.0.0.5").content.decode()  # the account is locked
+
+
+def test_the_admins_change_password_page_is_the_sites_own_with_its_lockout(alice, client_for):
+    """The Django admin's own "Change password" (/admin/password_change/, for staff) checked the current password
+    outside the lockout too: it is the site's page, which counts wrong ones."""
+    alice.is_staff = alice.is_superuser = True
+    alice.save()
+    client = client_for(alice)
+
+    response = client.get(reverse("admin:password_change"))
+    assert response.status_code == 302 and response["Location"] == reverse("password_change")
+    posted = client.post(reverse("admin:password_change"), {"old_password": PASSWORD, "new_password1": "x new one 77",
+                                                             "new_password2": "x new one 77"})
+    assert posted.status_code == 302 and posted["Location"] == reverse("password_change")  # nothing checked there
+    alice.refresh_from_db()
+    assert alice.check_password(PASSWORD)
