@@ -22,7 +22,7 @@ from django.utils import timezone
 from gallery.account_selectors import member_password_problem
 from gallery.models import Family, Invite, Membership
 from gallery.selectors import family_is_admin
-from gallery.services import family_lock, membership_add, user_create
+from gallery.services import family_lock, family_lookalike, membership_add, user_create
 
 User = get_user_model()
 
@@ -132,6 +132,11 @@ def invite_accept_existing(*, token: str, user: AbstractBaseUser) -> Membership:
     if Membership.objects.filter(family=invite.family, user=user).exists():
         # The link stays unused: it may have been meant for someone else in the household.
         raise ValidationError(f"You are already in {invite.family}.")
+    if lookalike := family_lookalike(family=invite.family, user=user):
+        # (Said to the invitee alone: whoever made the link learns nothing of their other families.)
+        raise ValidationError(f"You are already in a family called “{lookalike}”: the two would look just alike on "
+                              "your pages. Ask whoever invited you to give theirs another name, then open this link "
+                              "again.", code="same_name")
     return _invite_use(invite, user)
 
 

@@ -2,7 +2,8 @@ from __future__ import annotations
 
 from django import forms
 from django.contrib.admin.forms import AdminAuthenticationForm
-from django.contrib.auth.forms import AuthenticationForm
+from django.contrib.auth import authenticate
+from django.contrib.auth.forms import AuthenticationForm, PasswordChangeForm
 from django.contrib.auth.password_validation import validate_password
 from django.core.validators import MaxLengthValidator
 
@@ -38,6 +39,30 @@ class UsernameLengthMixin:
         super().__init__(*args, **kwargs)
         field = self.fields["username"]
         field.validators.append(MaxLengthValidator(field.max_length))
+
+
+class CheckedPasswordChangeForm(PasswordChangeForm):
+    """Django's form, the current password checked by authenticate() as the sign-in page checks it: a wrong one counts
+    as a failed sign-in of the account (django-axes), and past the limit none is checked (the lockout says so here).
+    Checked by the user's own check_password, the page let whoever found a browser left signed in try passwords
+    without end."""
+
+    def __init__(self, user, *args, request=None, **kwargs):
+        super().__init__(user, *args, **kwargs)
+        self.request = request
+
+    def clean_old_password(self) -> str:
+        from gallery.signin import client_ip, lockout_message
+
+        old_password = self.cleaned_data["old_password"]
+        username = self.user.get_username()
+        if authenticate(self.request, username=username, password=old_password) == self.user:
+            return old_password
+        if getattr(self.request, "axes_locked_out", False):
+            self.request.axes_locked_out = False  # said here, on this page, not as the sign-in page's lockout
+            raise forms.ValidationError(lockout_message(username=username, ip_address=client_ip(self.request))[0],
+                                        code="locked_out")
+        raise forms.ValidationError(self.error_messages["password_incorrect"], code="password_incorrect")
 
 
 class SignInForm(UsernameLengthMixin, AuthenticationForm):

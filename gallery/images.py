@@ -23,6 +23,7 @@ from django.utils import timezone
 from PIL import Image, UnidentifiedImageError
 
 from gallery.decode_slots import DecodeSlotsBusy, decode_slot
+from gallery.text import text_from_file
 from gallery.timezones import offset_name
 
 # Formats we keep, by the name Pillow gives the decoded data, and the MIME type we record.
@@ -284,6 +285,86 @@ def decode_cost(image: Image.Image, *, full_size: tuple[int, int], max_side: int
     return cost + 4 * (2 * reduced + 3 * strip)
 
 
+# Scans a JPEG may have. libjpeg walks every block of the full-size image again for each scan (draft mode does not
+# spare it), so a file of thousands of tiny scans decodes for minutes in a few hundred KB; encoders write one scan
+# (baseline), about ten (progressive) or a few dozen (mozjpeg's searched scripts).
+JPEG_MAX_SCANS = 100
+
+
+def jpeg_scan_count(stream: BinaryIO, *, stop_after: int) -> int:
+    """The scans (SOS segments) of the first image of a JPEG file, counted by walking its segments and, after each
+    scan, its entropy-coded data to the next marker (as libjpeg reads them: a marker inside an APP segment is none);
+    counting stops past `stop_after`. The stream is read in chunks and left where it was."""
+    start = stream.tell()
+    stream.seek(0)
+    try:
+        reader = _JpegReader(stream)
+        if reader.read(2) != b"\xff\xd8":
+            return 0
+        scans = 0
+        while scans <= stop_after and (marker := reader.next_marker()) not in (None, 0xD9):
+            if 0xD0 <= marker <= 0xD7 or marker == 0x01:  # (no length: restart markers, TEM)
+                continue
+            length = int.from_bytes(reader.read(2), "big")
+            if length < 2:
+                break
+            reader.skip(length - 2)
+            scans += marker == 0xDA
+        return scans
+    finally:
+        stream.seek(start)
+
+
+class _JpegReader:
+    """A JPEG file read forward in chunks, for jpeg_scan_count."""
+
+    CHUNK = 1 << 20
+
+    def __init__(self, stream: BinaryIO) -> None:
+        self.stream, self.buffer, self.at = stream, b"", 0
+
+    def _fill(self, wanted: int) -> bool:
+        """At least `wanted` bytes from `at` in the buffer, if the file has them."""
+        while len(self.buffer) - self.at < wanted:
+            chunk = self.stream.read(self.CHUNK)
+            if not chunk:
+                return False
+            self.buffer, self.at = self.buffer[self.at:] + chunk, 0
+        return True
+
+    def read(self, size: int) -> bytes:
+        self._fill(size)
+        data = self.buffer[self.at:self.at + size]
+        self.at += len(data)
+        return data
+
+    def skip(self, size: int) -> None:
+        while size > 0 and self._fill(1):
+            step = min(size, len(self.buffer) - self.at)
+            self.at, size = self.at + step, size - step
+
+    def next_marker(self) -> int | None:
+        """The code of the next marker (None at the end of the file): past entropy-coded data, whose 0xFF bytes are
+        followed by 0x00 (stuffing) and whose restart markers are part of it, and past fill bytes."""
+        while self._fill(2):
+            found = self.buffer.find(b"\xff", self.at)
+            if found < 0:
+                self.at = len(self.buffer)
+                continue
+            self.at = found
+            if not self._fill(2):
+                return None
+            code = self.buffer[self.at + 1]
+            if code == 0xFF:  # a fill byte
+                self.at += 1
+            elif code == 0x00 or 0xD0 <= code <= 0xD7:
+                self.at += 2
+            else:
+                self.at += 2
+                return code
+        return None
+
+
 def check_decodable(image: Image.Image, *, max_side: int) -> None:
     """Refuse, before decoding anything, what we can't or won't decode: unknown formats, more pixels than
     the format's limit, or a decode that would need more than DECODE_MAX_MEMORY. JPEGs are set to decode
@@ -299,6 +380,9 @@ def check_decodable(image: Image.Image, *, max_side: int) -> None:
             f"the limit for {fmt} images is {limit:,} pixels)."
         )
     if fmt in JPEG_FORMATS:
+        if jpeg_scan_count(image.fp, stop_after=JPEG_MAX_SCANS) > JPEG_MAX_SCANS:
+            raise ImageRejected(f"This JPEG is made of more than {JPEG_MAX_SCANS} scans (a photo has a few, at most "
+                                "a few dozen): decoding it would take minutes. Save it again from a photo program.")
         longest = max(full_size)
         image.draft("RGB", (max(1, full_size[0] * max_side // longest), max(1, full_size[1] * max_side // longest)))
     cost = decode_cost(image, full_size=full_size, max_side=max_side)
@@ -420,8 +504,9 @@ def _exif_text(exif: Image.Exif, tag: int) -> str:
     value = exif.get(tag)
     if isinstance(value, bytes):
         value = value.decode("utf-8", "replace")
-    # Text from inside a file may hold NUL anywhere, which PostgreSQL refuses in text: dropped where it is read.
-    return str(value).replace("\x00", "").strip()[:100] if value else ""
+    # Text from inside a file, as its title and keywords are read (NUL, which PostgreSQL refuses, control and
+    # invisible characters dropped): a camera's name shows on the photo page and in the API.
+    return text_from_file(str(value)).strip()[:100] if value else ""
 
 
 def exif_dates(data: bytes) -> tuple[datetime | None, str, datetime | None, bool]:

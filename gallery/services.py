@@ -159,6 +159,15 @@ def shares_withdraw_made_by(*, user_ids: Iterable[int], family_id: int | None = 
     return links.update(revoked_at=timezone.now())
 
 
+def family_lookalike(*, family: Family, user: AbstractBaseUser) -> Family | None:
+    """Another of `user`'s families named as `family` is (any case), when `family` is not theirs yet: joining it by
+    a link would give them two families alike on every page (family_name_clean keeps names unique among one person's
+    families; the site administrator's create_family and Django admin may still put someone in two of one name)."""
+    if Membership.objects.filter(family=family, user=user).exists():
+        return None
+    return Family.objects.filter(name__iexact=family.name, memberships__user=user).exclude(pk=family.pk).first()
+
+
 @transaction.atomic
 def membership_add(
     *, family: Family, user: AbstractBaseUser, role: str = Membership.Role.MEMBER

@@ -151,6 +151,15 @@ def text_from_os(value: str) -> str:
     return value.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
 
 
+def text_shown_from_os(value: str) -> str:
+    """A file name as the operating system gave it, to print on a terminal: as text_from_os, its control and
+    invisible characters escaped as `ls -b` shows them ("bad\\x1b[2J.jpg"), so a name written into a folder by someone
+    else can't clear the screen, retitle the terminal or print a line of its own, and can still be found."""
+    return "".join(ch.encode("unicode_escape").decode("ascii")
+                   if unicodedata.category(ch) == "Cc" or ch in INVISIBLE_IN_FILES else ch
+                   for ch in text_from_os(value))
+
+
 def one_line(value: str) -> str:
     """A name as stored: whitespace runs (tabs and line breaks too) one space, no NUL, ends trimmed."""
     return " ".join(without_nul(value or "").split())

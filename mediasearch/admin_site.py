@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from django.contrib import admin
 from django.contrib.admin.apps import AdminConfig
+from django.shortcuts import redirect
 
 
 class ListInputChecked:
@@ -59,6 +60,11 @@ class MediaSearchAdminSite(admin.AdminSite):
         from gallery.forms import AdminSignInForm  # made in AdminConfig.ready(): the forms need the apps loaded
 
         self.login_form = AdminSignInForm
+
+    def password_change(self, request, extra_context=None):
+        """The site's own page (gallery's CheckedPasswordChangeView), whose current password counts towards the
+        sign-in lockout; the admin's checked it outside."""
+        return redirect("password_change")
 
     def register(self, model_or_iterable, admin_class=None, **options):
         from gallery.admin_scope import superuser_only

@@ -5,7 +5,9 @@ from drf_spectacular.views import SpectacularAPIView
 
 from gallery.forms import SignInForm
 from gallery.views import shared
-from gallery.views.accounts import SignOutView, api_token_revoke_view, api_tokens_page, invite_open
+from gallery.views.accounts import (
+    CheckedPasswordChangeView, SignOutView, api_token_revoke_view, api_tokens_page, invite_open,
+)
 from gallery.views.setup import first_run
 from mediasearch.health import health
 
@@ -27,8 +29,7 @@ urlpatterns = [
     path("setup/", first_run, name="setup"),
     path("accounts/login/", auth_views.LoginView.as_view(authentication_form=SignInForm), name="login"),
     path("accounts/logout/", SignOutView.as_view(), name="logout"),
-    path("accounts/password/", auth_views.PasswordChangeView.as_view(template_name="accounts/password_change.html"),
-         name="password_change"),
+    path("accounts/password/", CheckedPasswordChangeView.as_view(), name="password_change"),
     path("accounts/password/done/",
          auth_views.PasswordChangeDoneView.as_view(template_name="accounts/password_change_done.html"),
          name="password_change_done"),

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import unicodedata
+
 from django.conf import settings
 from django.contrib.postgres.fields import ArrayField
 from django.contrib.postgres.indexes import GinIndex
@@ -268,9 +270,12 @@ class FamilyPlace(models.Model):
 
 
 def judgment_query(query: str) -> str:
-    """A query as judgments store and match it: whitespace collapsed, case folded ("Red  Square" = "red square"),
-    as long as the engine reads (search.engine.MAX_QUERY_CHARS)."""
-    return " ".join(query.replace("\x00", " ").split()).casefold()[:300].strip()
+    """A query as judgments store and match it: control characters read as spaces (as the query parser reads
+    them: stored, an escape code went on to the administrator's terminal through photo_report and evaluate),
+    whitespace collapsed, case folded ("Red  Square" = "red square"), as long as the engine reads
+    (search.engine.MAX_QUERY_CHARS)."""
+    query = "".join(" " if unicodedata.category(ch) in ("Cc", "Cs") else ch for ch in query)
+    return " ".join(query.split()).casefold()[:300].strip()
 
 
 class Judgment(models.Model):

@@ -64,6 +64,30 @@ SVG = b'<?xml version="1.0"?><svg xmlns="http://www.w3.org/2000/svg" width="10" 
 TEXT = b"this is not an image, whatever its name says\n"
 
 
+def jpeg_scan_bomb(side: int = 4000, scans: int = 3000) -> bytes:
+    """A small progressive greyscale JPEG that takes long to decode: after its own scans, `scans` more of one
+    coefficient band, each a few bytes (runs of 32767 empty blocks), each of which libjpeg walks over every block of
+    the full-size image again (3,000 scans of 4000x4000: about 10 s, in 180 KB). `side`: its blocks must come to 0 or
+    at least 16384 past a multiple of 32767 (4000 does)."""
+    grey = io.BytesIO()
+    Image.new("L", (side, side), 128).save(grey, "JPEG", progressive=True, quality=50)
+    body = grey.getvalue()[:-2]
+    # An AC table (1) of two codes: "0" for EOB14 (a run of 2^14 + 14 bits of empty blocks), "10" for EOB.
+    table = bytes([0x11]) + bytes([1, 1] + [0] * 14) + bytes([0xE0, 0x00])
+    dht = b"\xff\xc4" + struct.pack(">H", 2 + len(table)) + table
+    bits, left = "", ((side + 7) // 8) ** 2
+    while left:
+        run = min(left, 32767)
+        assert run >= 16384, "choose another side"
+        bits += "0" + format(run - 16384, "014b")
+        left -= run
+    bits += "1" * (-len(bits) % 8)
+    entropy = b"".join(b"\xff\x00" if byte == 0xFF else bytes([byte])
+                       for byte in (int(bits[i:i + 8], 2) for i in range(0, len(bits), 8)))
+    scan = b"\xff\xda" + struct.pack(">H", 8) + bytes([1, 1, 0x01, 63, 63, 0x00]) + entropy  # band 63 of comp. 1
+    return body + dht + scan * scans + b"\xff\xd9"
+
+
 def _png_chunk(kind: bytes, body: bytes) -> bytes:
     return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body) & 0xFFFFFFFF)
 

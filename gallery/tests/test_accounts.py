@@ -292,6 +292,25 @@ def test_a_signed_in_user_joins_with_their_existing_account(client_for, family, 
     assert User.objects.count() == 2
 
 
+def test_a_link_to_a_family_named_as_one_of_yours_is_not_joined_so_two_never_look_alike(client_for, family, alice,
+                                                                                          mallory):
+    """Names are unique among one person's families, so that they can tell theirs apart; a stranger made a family of
+    the same name as alice's ("Smiths"), invited her, and her joining made two "Smiths" side by side on the upload
+    page, where a photo meant for her own went to his. The link is not used then, and she is told why."""
+    from gallery.services import family_create
+
+    lookalike = family_create(name="smiths", admin=mallory)
+    path = _make_link(client_for(mallory), lookalike)
+    client = client_for(alice)
+
+    response = client.post(path, follow=True)
+
+    page = response.content.decode()
+    assert response.status_code == 409 and "already in a family called" in page, page[:3000]
+    assert set(alice.memberships.values_list("family__name", flat=True)) == {"Smiths"}
+    assert Invite.objects.get().state() == Invite.State.PENDING
+
+
 def test_a_member_opening_a_link_to_their_own_family_leaves_it_unused(client_for, family, alice, bob):
     path = _make_link(client_for(alice), family, role="admin")
     client = client_for(bob)

@@ -370,3 +370,75 @@ def test_a_links_note_is_hidden_from_visitors_not_from_the_others_who_manage_the
     assert "only you see it" not in form and "visitors never see it" in form
     assert "for grandma" in client_for(alice).get(reverse("gallery:album_shares", args=[own.pk])).content.decode()
     assert "for grandma" not in Client().get(reverse("shared_album", args=[token])).content.decode()
+
+
+def test_guesses_sent_at_once_are_counted_each_before_any_is_checked(album, alice, settings, monkeypatch):
+    """The tries were read, the password checked (slow on purpose), then the count written back as read + 1: guesses
+    sent side by side all read the same count and each wrote back the same "1", so a guesser with 16 connections had
+    41 passwords checked where SHARE_PASSWORD_TRIES allows 5. Each guess is now counted before its password is."""
+    from gallery.views import shared
+
+    settings.SHARE_PASSWORD_TRIES = 3
+    _, token = _share(album, alice, password="open sesame")
+    url = reverse("shared_album", args=[token])
+    checked = []
+    real_check = shared.check_password
+
+    def slow_check(password, encoded):  # while the first guess is checked, three more arrive
+        checked.append(password)
+        if len(checked) == 1:
+            for n in range(3):
+                Client().post(url, {"password": f"side by side {n}"})
+        return real_check(password, encoded)
+
+    monkeypatch.setattr(shared, "check_password", slow_check)
+    Client().post(url, {"password": "first guess"})
+    for n in range(5):
+        Client().post(url, {"password": f"later guess {n}"})
+
+    assert len(checked) == settings.SHARE_PASSWORD_TRIES, checked
+    response = Client().post(url, {"password": "open sesame"})
+    assert response.status_code == 403 and "Too many" in response.content.decode()
+
+
+def test_a_photo_without_its_display_rendition_never_shows_its_original_through_a_link_that_shares_none(
+        family, alice):
+    """A photo with no display rendition (stored before renditions existed, or its file lost until the sweep makes it
+    again) was shown large from its original, and so was sent whole, full size and with its EXIF (where it was
+    taken, to the metre), to a link's visitor who may download no original. Such a link shows the thumbnail then;
+    one that shares originals may still show the original."""
+    from gallery.models import Photo
+    from tests import images
+
+    data = images.gps_jpeg(38.7223, -9.1393)
+    photo = photo_factory(family=family, user=alice, data=data)
+    album = album_create(user=alice, family=family, name="Lisbon")
+    album_add_photos(user=alice, album=album, photo_ids=[photo.pk])
+    Photo.all_objects.filter(pk=photo.pk).update(display="")  # (as one stored before renditions existed)
+    _, closed = _share(album, alice)
+    _, open_ = _share(album, alice, allow_download=True)
+
+    shown = Client().get(reverse("shared_display", args=[closed, photo.pk]))
+    assert shown.status_code == 200 and shown["Content-Type"] == "image/jpeg"
+    assert b"".join(shown.streaming_content) != data
+    allowed = Client().get(reverse("shared_display", args=[open_, photo.pk]))
+    assert b"".join(allowed.streaming_content) == data
+
+
+def test_the_right_password_gives_the_visitor_a_new_session_key(album, alice, settings):
+    """The unlock was written into the session the visitor came with: whoever had planted that session's key in the
+    visitor's browser (a cookie set from a sibling site of the same domain) was let in by the visitor's password
+    too. A new key is issued with the unlock, as Django's sign-in does."""
+    _, token = _share(album, alice, password="open sesame")
+    url = reverse("shared_album", args=[token])
+    visitor = Client()
+    visitor.get(url)
+    planted = visitor.session.session_key or visitor.cookies[settings.SESSION_COOKIE_NAME].value
+    planted_visitor = Client()
+    planted_visitor.cookies[settings.SESSION_COOKIE_NAME] = planted
+
+    assert visitor.post(url, {"password": "open sesame"}).status_code == 302
+
+    assert visitor.cookies[settings.SESSION_COOKIE_NAME].value != planted
+    assert "Wedding" in visitor.get(url).content.decode()
+    assert "Wedding" not in planted_visitor.get(url).content.decode()

@@ -164,3 +164,21 @@ def test_a_busy_server_is_a_plain_message_on_the_upload_page_and_the_api(client_
     assert page.status_code == 200 and 'data-outcome="rejected"' in page.content.decode()
     assert "busy" in page.content.decode()
     assert api.status_code == 400 and "busy" in api.json()["file"][0]
+
+
+def test_a_jpeg_of_thousands_of_scans_is_refused_before_it_is_decoded(family, alice):
+    """Time, not memory: a progressive JPEG of thousands of tiny scans, each of which libjpeg walks over every block
+    of the image again, took a minute to decode per 700 KB (holding one of the site's DECODE_CONCURRENCY slots and
+    a web thread all along), and was stored. A JPEG of more scans than any encoder writes is refused unread; a
+    progressive photo of its usual ten is not."""
+    import time
+
+    bomb = images.jpeg_scan_bomb(4000, scans=3000)
+    started = time.monotonic()
+    refused = photo_upload(family=family, uploaded_by=alice, stream=io.BytesIO(bomb), filename="scans.jpg")
+    assert refused.outcome == UploadResult.REJECTED and "scans" in refused.reason, refused.reason
+    assert time.monotonic() - started < 3
+    progressive = io.BytesIO()
+    Image.new("RGB", (800, 600), (10, 120, 30)).save(progressive, "JPEG", progressive=True)
+    saved = photo_upload(family=family, uploaded_by=alice, stream=io.BytesIO(progressive.getvalue()), filename="p.jpg")
+    assert saved.outcome == UploadResult.SAVED, saved.reason

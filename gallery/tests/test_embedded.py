@@ -112,6 +112,18 @@ def test_invisible_characters_in_a_files_text_are_dropped_so_its_tags_are_the_on
     assert (photo.title, photo.description) == ("Egg hunt", "Kids found 12 eggs")
 
 
+def test_the_cameras_make_and_model_lose_control_and_invisible_characters_as_the_files_other_text_does(
+        family, alice, client_for):
+    # EXIF Make and Model were kept as the file wrote them (NUL aside): a terminal's escape codes, a bell and a
+    # backspace came out on the photo page and in the API, where the file's title, keywords and caption lose them.
+    data = images.with_metadata(picture(), exif={"Exif.Image.Make": "\x1b]0;pwned\x07\x1b[31mCanon\x08",
+                                                  "Exif.Image.Model": "EOS\x1b[2J 5D"})
+    photo = upload(family, alice, data)
+    assert (photo.camera_make, photo.camera_model) == ("]0;pwned[31mCanon", "EOS[2J 5D")
+    page = client_for(alice).get(photo.get_absolute_url()).content.decode()
+    assert "\x1b" not in page and "\x07" not in page
+
+
 def test_a_files_decomposed_accents_are_the_tags_people_type(family, alice, client_for):
     # A keyword written with decomposed accents ("e" + U+0301, as macOS file names and some tools write them) was a
     # tag of its own beside the composed "école" a member types or another file holds: two chips alike on the photo

@@ -94,6 +94,25 @@ def test_the_same_setup_submitted_twice_is_not_told_no_account_was_made(client):
     assert User.objects.count() == 1 and Family.objects.count() == 1
 
 
+def test_the_setup_form_tells_no_stranger_which_usernames_exist(client):
+    """A setup form posted once setup was done said "no account was made for …" only for a username no account had,
+    so anyone could post names at /setup/ and learn which accounts exist (outside the sign-in lockout). Only the
+    first administrator's own name, within minutes of setup (a double click), is answered apart now."""
+    from datetime import timedelta
+
+    Client().post(reverse("setup"), SETUP)
+    User.objects.create_user("uncle-bob", password="x-long-enough-password-1")
+
+    def told(username: str) -> bool:
+        page = Client().post(reverse("setup"), {**SETUP, "username": username}, follow=True).content.decode()
+        return "was created meanwhile" in page
+
+    assert told("uncle-bob") and told("UNCLE-BOB") and told("no-such-person")
+    User.objects.filter(username="grandma").update(date_joined=User.objects.get(username="grandma").date_joined
+                                                   - timedelta(hours=1))
+    assert told("grandma")  # (an hour on, no double click of setup's own form)
+
+
 def test_mismatched_passwords_show_an_error_and_create_nothing(client):
     response = client.post(reverse("setup"), {**SETUP, "password_again": "something-else-entirely-7"})
 

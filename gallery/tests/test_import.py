@@ -498,3 +498,18 @@ def test_files_that_are_no_photos_are_counted_by_kind_not_listed_as_unreadable(p
     assert "skipped 2020/DSC0001.ARW: Not an image file we can read" in out
     assert "skipped 2020/broken.jpg: The file is incomplete" in out
     assert ".json:" not in out and "notes.txt" not in out
+
+
+def test_a_file_name_with_terminal_codes_is_printed_with_them_escaped(photo_dir, family, alice):
+    """A file the import names (skipped, a link) was printed as the folder holds it: a name with ESC sequences, a bell
+    or a line break, written into a shared folder by whoever may write there, cleared the screen or retitled the
+    terminal of the person running the import, or printed a line of its own. Those characters are printed escaped
+    now, as `ls -b` shows them; the name of a photo stored from it loses them (text_from_file)."""
+    (photo_dir / "bad\x1b]0;owned\x07\x1b[2J\nImported 99.jpg").write_bytes(images.TEXT)
+    (photo_dir / "ok\x1b[31m.jpg").write_bytes(images.jpeg(colour=(200, 9, 9)))
+
+    out = _import(photo_dir, "--family", "Smiths", "--user", "alice")
+
+    assert "\x1b" not in out and "\x07" not in out
+    assert "skipped bad\\x1b]0;owned\\x07\\x1b[2J\\nImported 99.jpg: Not an image file" in out
+    assert Photo.objects.filter(original_filename="ok[31m.jpg").exists()

@@ -264,3 +264,41 @@ def test_a_username_longer_than_any_account_is_said_on_the_page_not_a_500(alice,
     assert "Ensure this value has at most 150 characters (it has 300)." in response.content.decode()
     assert "_auth_user_id" not in Client().session
     assert not AccessAttempt.objects.exists()  # nothing to count: no account was tried
+
+
+def test_the_change_password_page_counts_wrong_current_passwords_as_the_sign_in_page_does(alice, client_for):
+    """The page that changes one's password checks the current one: it did so outside the lockout, so whoever found
+    a browser left signed in (a family tablet) could try passwords there without end, learn the real one and sign in
+    anywhere with it. Wrong ones count as failed sign-ins of that account now, and past the limit none is checked."""
+    client = client_for(alice)
+    url = reverse("password_change")
+    new = {"new_password1": "a brand new passphrase 9", "new_password2": "a brand new passphrase 9"}
+    for _ in range(2):
+        wrong = client.post(url, {"old_password": "guess", **new}, REMOTE_ADDR="10.0.0.9")
+        assert wrong.status_code == 200 and "Your old password was entered incorrectly" in wrong.content.decode()
+
+    locked = client.post(url, {"old_password": "guess", **new}, REMOTE_ADDR="10.0.0.9")  # the third: the limit
+    again = client.post(url, {"old_password": PASSWORD, **new}, REMOTE_ADDR="10.0.0.9")  # even the right one, now
+
+    for response in (locked, again):
+        assert "Too many failed sign-ins for this account" in response.content.decode()
+        assert 'name="old_password"' in response.content.decode()  # still the page it was, not the sign-in page
+    alice.refresh_from_db()
+    assert alice.check_password(PASSWORD)
+    assert "Too many" in sign_in(Client(), "alice", PASSWORD, "10.0.0.5").content.decode()  # the account is locked
+
+
+def test_the_admins_change_password_page_is_the_sites_own_with_its_lockout(alice, client_for):
+    """The Django admin's own "Change password" (/admin/password_change/, for staff) checked the current password
+    outside the lockout too: it is the site's page, which counts wrong ones."""
+    alice.is_staff = alice.is_superuser = True
+    alice.save()
+    client = client_for(alice)
+
+    response = client.get(reverse("admin:password_change"))
+    assert response.status_code == 302 and response["Location"] == reverse("password_change")
+    posted = client.post(reverse("admin:password_change"), {"old_password": PASSWORD, "new_password1": "x new one 77",
+                                                             "new_password2": "x new one 77"})
+    assert posted.status_code == 302 and posted["Location"] == reverse("password_change")  # nothing checked there
+    alice.refresh_from_db()
+    assert alice.check_password(PASSWORD)

@@ -8,7 +8,7 @@ from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.forms import SetPasswordForm
-from django.contrib.auth.views import LogoutView
+from django.contrib.auth.views import LogoutView, PasswordChangeView
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -27,7 +27,7 @@ from gallery.account_services import (
     invite_token_hash,
     member_password_set,
 )
-from gallery.forms import InviteForm, InviteSignupForm
+from gallery.forms import CheckedPasswordChangeForm, InviteForm, InviteSignupForm
 from gallery.models import Invite, Membership
 from gallery.tokens import api_token_revoke, api_tokens_of
 from gallery.views.families import admin_family, family_context, family_member
@@ -85,6 +85,9 @@ def invite_open(request: HttpRequest, token: str) -> HttpResponse:
         except InviteUnusable as exc:  # used or withdrawn while the page was open
             return _invite_gone(request, exc)
         except ValidationError as exc:
+            if form is None and exc.code == "same_name":  # not theirs: the invite's page says why, the link unused
+                messages.error(request, " ".join(exc.messages))
+                return render(request, "gallery/invite.html", {"invite": invite, "form": None}, status=409)
             if form is None:
                 messages.info(request, " ".join(exc.messages))
                 return redirect(invite.family)
@@ -154,6 +157,16 @@ def api_token_revoke_view(request: HttpRequest, token_id: int) -> HttpResponse:
     api_token_revoke(user=request.user, token_id=token_id)  # another person's token: 404
     messages.success(request, "The token is revoked: it no longer works.")
     return redirect("api_tokens_page")
+
+
+class CheckedPasswordChangeView(PasswordChangeView):
+    """Changing one's own password, the current one checked within the sign-in lockout (CheckedPasswordChangeForm)."""
+
+    form_class = CheckedPasswordChangeForm
+    template_name = "accounts/password_change.html"
+
+    def get_form_kwargs(self):
+        return {**super().get_form_kwargs(), "request": self.request}
 
 
 class SignOutView(LogoutView):

@@ -68,11 +68,13 @@ def photo_display(request: HttpRequest, photo_id: int) -> HttpResponse:
     return display_response(photo)
 
 
-def display_response(photo, *, numbered: bool = False) -> HttpResponse:
-    """What shows `photo` large: its display rendition, else its original when browsers show that format, else its
-    thumbnail (the caller has checked who may see it). A display rendition missing from storage (lost, a restore
-    without it) is forgotten, so the sweep makes it again, and the photo shown from the rest meanwhile. `numbered`:
-    offered to save as photo-<id>.<ext> (a share link's visitor), not as the stored file (the original's hash)."""
+def display_response(photo, *, numbered: bool = False, original: bool = True) -> HttpResponse:
+    """What shows `photo` large: its display rendition, else its original when browsers show that format (and
+    `original`: the viewer may have it; a share link's visitor whose link shares no original may not, the whole file
+    with its EXIF), else its thumbnail (the caller has checked who may see it). A display rendition missing from
+    storage (lost, a restore without it) is forgotten, so the sweep makes it again, and the photo shown from the rest
+    meanwhile. `numbered`: offered to save as photo-<id>.<ext> (a share link's visitor), not as the stored file (the
+    original's hash)."""
     def named(jpeg: bool = True) -> dict:
         if not numbered:
             return {}
@@ -85,7 +87,7 @@ def display_response(photo, *, numbered: bool = False) -> HttpResponse:
             logger.warning("photo %s: display rendition %s is missing from storage; the sweep will make it again",
                            photo.pk, photo.display.name)
             Photo.all_objects.filter(pk=photo.pk, display=photo.display.name).update(display="")
-    if photo.mime_type in BROWSER_TYPES:
+    if original and photo.mime_type in BROWSER_TYPES:
         return serve_file(photo.original, content_type=photo.mime_type, **named(jpeg=False))
     return serve_file(photo.thumbnail, content_type="image/jpeg", **named())
 

@@ -97,20 +97,31 @@ def _tries_key(request: HttpRequest, share: AlbumShare) -> str:
     return f"album-share-tries:{share.pk}:{client_ip(request) or ''}"
 
 
+def _count_try(key: str) -> int:
+    """This try, counted before its password is checked (the check is slow on purpose): read, check, then write back
+    read + 1 let guesses sent side by side all read the same count, and each be checked. The window runs from the
+    first try; the count is the cache's, so each web process keeps its own (as API_TOKEN_RATE's)."""
+    cache.add(key, 0, settings.SHARE_PASSWORD_WINDOW)
+    try:
+        return cache.incr(key)
+    except ValueError:  # (the window ended between the two)
+        cache.set(key, 1, settings.SHARE_PASSWORD_WINDOW)
+        return 1
+
+
 def _password_page(request: HttpRequest, share: AlbumShare, token: str) -> HttpResponse:
     form = SharePasswordForm(request.POST or None)
     problem = ""
     if request.method == "POST":
         key = _tries_key(request, share)
-        tries = cache.get(key, 0)
-        if tries >= settings.SHARE_PASSWORD_TRIES:
+        if _count_try(key) > settings.SHARE_PASSWORD_TRIES:
             problem = "Too many wrong passwords. Wait a while, then try again."
         elif form.is_valid() and check_password(form.cleaned_data["password"], share.password_hash):
+            request.session.cycle_key()  # a new key with the unlock, as signing in gives: a planted one stays locked
             request.session[_unlock_key(share)] = _unlock_value(share)
             cache.delete(key)
             return redirect("shared_album", token)
         else:
-            cache.set(key, tries + 1, settings.SHARE_PASSWORD_WINDOW)
             problem = "That is not the password."
     return render(request, "gallery/shared_album.html", {"locked": True, "form": form, "problem": problem},
                   status=403 if problem else 200)
@@ -162,7 +173,8 @@ def shared_thumbnail(request: HttpRequest, share: AlbumShare, token: str, photo_
 @require_GET
 @shared(MEDIA)
 def shared_display(request: HttpRequest, share: AlbumShare, token: str, photo_id: int) -> HttpResponse:
-    return display_response(share_photo_get(share=share, photo_id=photo_id), numbered=True)
+    return display_response(share_photo_get(share=share, photo_id=photo_id), numbered=True,
+                            original=share.allow_download)
 
 
 @require_GET

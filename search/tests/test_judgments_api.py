@@ -41,6 +41,24 @@ def test_post_creates_then_replaces_with_the_same_id(api, shapes):
     assert Judgment.objects.count() == 1
 
 
+def test_a_querys_control_characters_are_read_as_the_search_reads_them_not_stored(api, shapes):
+    """The search reads a control character in a query as a space; a judgment stored the query with its escape codes
+    and bells, which `manage.py photo_report` and `evaluate` then printed to the administrator's terminal (clearing
+    it, retitling it). Judgments store the query as the search read it."""
+    import io
+
+    from django.core.management import call_command
+
+    photo = shapes["red square"]
+    created = api.post(URL, {"query": "Red\x1b]0;owned\x07\x1b[2J Square", "photo": photo.pk, "relevant": True},
+                       content_type="application/json")
+    assert created.status_code == 201, created.content
+    assert created.json()["query"] == "red ]0;owned [2j square"
+    out = io.StringIO()
+    call_command("photo_report", str(photo.pk), stdout=out)
+    assert "\x1b" not in out.getvalue() and "\x07" not in out.getvalue()
+
+
 def test_a_query_that_only_leaves_out_is_a_400_naming_the_query(api, shapes):
     response = api.post(URL, {"query": "-dog", "photo": shapes["red square"].pk, "relevant": False},
                         content_type="application/json")

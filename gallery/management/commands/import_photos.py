@@ -28,7 +28,7 @@ from gallery.services import (UploadResult, photo_create_from_bytes, photo_sidec
 from gallery.sidecars import (Sidecar, TakeoutAlbum, is_a_sidecar_file, is_a_year_folder, json_names_forget,
                               read_sidecar, read_takeout_album, sidecar_path)
 from gallery.trash_services import photos_trash
-from gallery.text import one_line, text_from_file, text_from_os
+from gallery.text import one_line, text_from_file, text_from_os, text_shown_from_os
 
 
 logger = logging.getLogger(__name__)
@@ -126,7 +126,7 @@ class Command(BaseCommand):
         self._report(root, linked, problems, counts, len(files), family_obj, left_out, sidecars)
         if stopped:
             path, reason = stopped
-            raise CommandError(text_from_os(
+            raise CommandError(text_shown_from_os(
                 f"Stopped at {path.relative_to(root)}: {reason} Run the same command again to go on: the files "
                 "already imported are skipped."))
 
@@ -145,7 +145,7 @@ class Command(BaseCommand):
         try:
             with transaction.atomic():
                 for path in paths:
-                    bar.set_postfix_str(text_from_os(path.name)[-30:], refresh=False)
+                    bar.set_postfix_str(text_shown_from_os(path.name)[-30:], refresh=False)
                     result = self._import_one(path, family, uploader, tags, *hashes, sidecars=sidecars)
                     if result.storage_failed:
                         stopped = (path, result.reason)
@@ -172,13 +172,14 @@ class Command(BaseCommand):
         not_photos = [path for path in left_out if path not in sidecars and path not in self._albums.files]
         counts = counts + Counter({NOT_A_PHOTO: len(not_photos)})
         for path in linked:
-            self.stdout.write(text_from_os(f"not followed: {path.relative_to(root)} is a link to a folder; import "
-                                           f"{path.resolve()} on its own"))
+            self.stdout.write(text_shown_from_os(f"not followed: {path.relative_to(root)} is a link to a folder; "
+                                                 f"import {path.resolve()} on its own"))
         for path, reason in problems:
-            self.stdout.write(text_from_os(f"skipped {path.relative_to(root)}: {reason}"))
+            self.stdout.write(text_shown_from_os(f"skipped {path.relative_to(root)}: {reason}"))
         kinds = sorted(Counter(path.suffix.lower() or "(no extension)" for path in not_photos).items())
         if kinds:
-            self.stdout.write(text_from_os("not photos, left out: " + ", ".join(f"{n} {kind}" for kind, n in kinds)))
+            self.stdout.write(text_shown_from_os("not photos, left out: "
+                                                 + ", ".join(f"{n} {kind}" for kind, n in kinds)))
         if sidecars:
             self.stdout.write(f"Google Takeout sidecars: {len(sidecars)}, beside their photos (what a new photo's "
                               "file lacks is read from its sidecar: date, place, caption, people)")
@@ -193,7 +194,7 @@ class Command(BaseCommand):
             self.stdout.write(text_from_os("Google Photos' year folders make no album (its folders by date, not "
                                            "albums): " + ", ".join(self._albums.year_folders)))
         if self._albums.filled:
-            self.stdout.write(text_from_os("Albums: " + ", ".join(
+            self.stdout.write(text_shown_from_os("Albums: " + ", ".join(
                 f"{name} ({added} photo{'' if added == 1 else 's'} put in)"
                 for name, added in self._albums.filled.items())))
         self.stdout.write(self.style.SUCCESS(
