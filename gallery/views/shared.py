@@ -185,6 +185,9 @@ def shared_download(request: HttpRequest, share: AlbumShare, token: str) -> Http
     response = album_archive(album=share.album, ids=share_photo_ids(share=share), numbered=True,
                              part=request.GET.get("part"))
     if response is None:
-        raise Http404("No such part of the album.")
+        # A "Download 501–640" of a page drawn before the album shrank: said on the link's own page, as a photo taken
+        # out is, not by the members' 404.
+        return render(request, "gallery/shared_gone.html", {"part_missing": True, "album": share.album,
+                                                             "token": token}, status=404)
     return response
 
