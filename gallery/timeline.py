@@ -330,11 +330,16 @@ class TimelineList(PhotoListKind):
         return f"{photos} tagged “{filters.tag}”" if filters.tag else photos
 
     def neighbours(self, *, user: AbstractBaseUser, photo: Photo, params: dict[str, str]) -> Neighbours:
-        photos = timeline_photos(user=user, filters=self.filters(params))
+        filters = self.filters(params)
+        photos = timeline_photos(user=user, filters=filters)
         key = (local_day(photo), photo.taken_at, photo.pk)
         newer = photos.filter(newer_than(key)).order_by(*OLDEST_FIRST).values_list("pk", flat=True).first()
         older = photos.filter(older_than(key)).values_list("pk", flat=True).first()
-        return Neighbours(previous_id=newer, next_id=older)
+        # A filtered list may have lost the photo since it was opened (untagged, unfavourited in another tab): said,
+        # as search results and albums say it; its neighbours are those of where it was. The whole timeline holds
+        # every photo the viewer shows (photo_get), so it is not asked.
+        in_list = filters == TimelineFilters() or photos.filter(pk=photo.pk).exists()
+        return Neighbours(previous_id=newer, next_id=older, in_list=in_list)
 
     def list_url(self, *, user: AbstractBaseUser, photo: Photo, params: dict[str, str],
                  neighbours: Neighbours) -> str:
