@@ -206,6 +206,11 @@ def family_status_counts(*, family: Family) -> dict[str, int]:
     return counts
 
 
+def family_trash_count(*, family: Family) -> int:
+    """How many of the family's photos are in its trash."""
+    return Photo.all_objects.filter(family=family, trashed_at__isnull=False).count()
+
+
 def tag_list(*, user: AbstractBaseUser) -> QuerySet[Tag]:
     """The tags of the user's families that some photo out of the trash carries, by name. One probe of the tag's
     photos each (a DISTINCT over the join of every tag with every tagged photo took 150 ms at 100,000 photos)."""

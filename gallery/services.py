@@ -186,7 +186,13 @@ def membership_remove(*, family: Family, user: AbstractBaseUser) -> tuple[int, i
     if membership is None:
         raise ValidationError(f"{user} is not a member of {family}.")
     if membership.is_admin and not family_keeps_an_admin(family_id=family.pk, losing=[membership.pk]):
-        raise ValidationError(LAST_ADMIN)
+        # Only an admin removes, so the last admin removed is the one asking (leaving, or removing themself): told
+        # the way out.
+        if Membership.objects.filter(family=family).exclude(pk=membership.pk).exists():
+            raise ValidationError(f"{LAST_ADMIN} Make another member of {family} an admin first (their role, in the "
+                                  "list of members), then leave.")
+        raise ValidationError(f"{LAST_ADMIN} You are the only member of {family}: to end it, use “Delete this "
+                              "family” at the bottom of its page.")
     membership.delete()
     return (invites_withdraw_made_by(family_id=family.pk, user_ids=[user.pk]),
             shares_withdraw_made_by(family_id=family.pk, user_ids=[user.pk]))
@@ -957,6 +963,27 @@ def family_delete(*, family: Family) -> None:
     family_lock(family_id=family.pk)
     photos_delete(photos=Photo.all_objects.filter(family=family), remember=False)
     family.delete()
+
+
+@transaction.atomic
+def family_delete_by_member(*, family: Family, user: AbstractBaseUser, name: str) -> int:
+    """The family's only member (its admin, then) deletes it, typing its name (any case) to confirm: with every photo
+    in it, its trash too, for good (no family, no trash to keep them in). How many photos went. Refused with the
+    reason while anyone else belongs to it (their photos are in it too) or for another name."""
+    family_lock(family_id=family.pk)  # no one joins, and no admin changes, meanwhile
+    others = list(Membership.objects.filter(family=family).exclude(user=user)
+                  .order_by("user__username").values_list("user__username", flat=True))
+    if others:
+        raise ValidationError(f"Only the only member of {family} can delete it: {', '.join(others[:5])}"
+                              f"{' and others' if len(others) > 5 else ''} belong{'s' if len(others) == 1 else ''} "
+                              "to it too. Remove them first, or leave it.")
+    if not Membership.objects.filter(family=family, user=user, role=Membership.Role.ADMIN).exists():
+        raise ValidationError(f"Only an admin of {family} can delete it.")
+    if one_line(name).casefold() != family.name.casefold():
+        raise ValidationError(f"Type its name, “{family.name}”, to delete the family: nothing was deleted.")
+    count = Photo.all_objects.filter(family=family).count()
+    family_delete(family=family)
+    return count
 
 
 @transaction.atomic

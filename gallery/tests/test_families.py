@@ -7,7 +7,7 @@ from django.core.management import CommandError, call_command
 from django.test import Client
 from django.urls import reverse
 
-from gallery.models import Family, Membership
+from gallery.models import Family, Membership, Photo
 from tests.factories import MembershipFactory, UserFactory, photo_factory
 
 pytestmark = pytest.mark.django_db
@@ -300,3 +300,51 @@ def test_an_admin_who_leaves_is_told_their_invitation_links_stopped_working(clie
     response = client_for(bob).post(reverse("gallery:family_leave", args=[family.pk]), follow=True)
     assert "The photos you added stay with it; the 1 invitation link you made for it no longer works." in \
         response.content.decode()
+
+
+# --- the last admin, and the family's only member ------------------------------------------------
+
+
+def test_the_last_admin_who_leaves_is_told_what_to_do(client_for, family, alice, bob):
+    """They were told only that "a family keeps one admin": not how to leave all the same."""
+    response = client_for(alice).post(reverse("gallery:family_leave", args=[family.pk]), follow=True)
+    body = response.content.decode()
+    assert "A family must keep at least one admin." in body
+    assert "Make another member of Smiths an admin first" in body
+    assert _roles(family) == {"alice": "admin", "bob": "member"}
+
+    client_for(alice).post(reverse("gallery:member_remove", args=[family.pk, bob.pk]))
+    body = client_for(alice).post(reverse("gallery:family_leave", args=[family.pk]), follow=True).content.decode()
+    assert "You are the only member of Smiths" in body and "Delete this family" in body
+    assert _roles(family) == {"alice": "admin"}
+
+
+def test_the_only_member_deletes_the_family_naming_it(client_for, family, alice, bob, other_family, mallory):
+    """The only member could not delete their family (only the site administrator could, in the Django admin). Its
+    page offers it to them alone, naming how many photos go for good (the trash's too: no family, no trash), and the
+    family's name must be typed: nothing goes by a stray click."""
+    from gallery.trash_services import photos_trash
+
+    kept = photo_factory(family=family, user=alice)
+    binned = photo_factory(family=family, user=alice)
+    photos_trash(user=alice, photo_ids=[binned.pk])
+    theirs = photo_factory(family=other_family, user=mallory)
+    delete = reverse("gallery:family_delete", args=[family.pk])
+    # Not while someone else belongs to it (their photos are in it too), whoever asks.
+    assert "Delete this family" not in client_for(alice).get(family.get_absolute_url()).content.decode()
+    refused = client_for(alice).post(delete, {"name": "Smiths"}, follow=True).content.decode()
+    assert "bob" in refused and Family.objects.filter(pk=family.pk).exists()
+    assert client_for(mallory).post(delete, {"name": "Smiths"}).status_code == 404
+
+    client_for(alice).post(reverse("gallery:member_remove", args=[family.pk, bob.pk]))
+    page = client_for(alice).get(family.get_absolute_url()).content.decode()
+    assert "Delete this family" in page and "1 photo" in page and "1 in its trash" in page
+    wrong = client_for(alice).post(delete, {"name": "Smith"}, follow=True).content.decode()
+    assert "Type its name" in wrong and Family.objects.filter(pk=family.pk).exists()
+
+    response = client_for(alice).post(delete, {"name": " smiths "}, follow=True)
+    assert response.redirect_chain[-1][0] == reverse("gallery:families")
+    assert "Deleted the family Smiths and its 2 photos." in response.content.decode()
+    assert not Family.objects.filter(pk=family.pk).exists()
+    assert not Photo.all_objects.filter(pk__in=[kept.pk, binned.pk]).exists()
+    assert Photo.objects.filter(pk=theirs.pk).exists() and Family.objects.filter(pk=other_family.pk).exists()
