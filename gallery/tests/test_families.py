@@ -69,7 +69,8 @@ def test_plain_member_cannot_invite_promote_or_remove_members(client_for, family
     promote = client.post(reverse("gallery:member_role", args=[family.pk, bob.pk]), {"role": "admin"})
     remove = client.post(reverse("gallery:member_remove", args=[family.pk, alice.pk]))
 
-    assert (invite.status_code, promote.status_code, remove.status_code) == (404, 404, 404)
+    # A member of the family: refused, and told (403); not the 404 of a family that isn't theirs.
+    assert (invite.status_code, promote.status_code, remove.status_code) == (403, 403, 403)
     assert _roles(family) == {"alice": "admin", "bob": "member"}
     assert not family.invites.exists()
 
@@ -130,7 +131,7 @@ def test_a_family_admin_renames_the_family_on_its_page(client_for, family, alice
 
     member_page = client_for(bob).get(family.get_absolute_url()).content.decode()
     assert reverse("gallery:family_rename", args=[family.pk]) not in member_page
-    assert client_for(bob).post(reverse("gallery:family_rename", args=[family.pk]), {"name": "Bob's"}).status_code == 404
+    assert client_for(bob).post(reverse("gallery:family_rename", args=[family.pk]), {"name": "Bob's"}).status_code == 403
     family.refresh_from_db()
     assert family.name == "The Smiths"
 
@@ -348,3 +349,25 @@ def test_the_only_member_deletes_the_family_naming_it(client_for, family, alice,
     assert not Family.objects.filter(pk=family.pk).exists()
     assert not Photo.all_objects.filter(pk__in=[kept.pk, binned.pk]).exists()
     assert Photo.objects.filter(pk=theirs.pk).exists() and Family.objects.filter(pk=other_family.pk).exists()
+
+
+def test_an_admin_demoted_meanwhile_is_told_so_not_shown_a_404(client_for, family, alice, bob):
+    """An admin made a member while their family page's admin forms were open got "Page not found" on saving one, as
+    if the family were gone; they are told they are no longer its admin, and nothing is changed. Outsiders still
+    get the 404 of a family that is not theirs."""
+    Membership.objects.filter(family=family, user=bob).update(role=Membership.Role.ADMIN)
+    client_for(bob).get(family.get_absolute_url())  # the forms open…
+    client_for(alice).post(reverse("gallery:member_role", args=[family.pk, bob.pk]), {"role": "member"})  # …meanwhile
+    client = client_for(bob)
+    for url, data in ((reverse("gallery:family_rename", args=[family.pk]), {"name": "Bob's"}),
+                      (reverse("gallery:member_role", args=[family.pk, alice.pk]), {"role": "member"}),
+                      (reverse("gallery:member_remove", args=[family.pk, alice.pk]), {}),
+                      (reverse("gallery:invite_new", args=[family.pk]), {"role": "member"}),
+                      (reverse("gallery:default_country", args=[family.pk]), {"default_country": "PT"})):
+        response = client.post(url, data)
+        assert response.status_code == 403, url
+        assert "You are no longer an admin of Smiths" in response.content.decode(), url
+    response = client.get(reverse("gallery:member_password", args=[family.pk, alice.pk]))
+    assert response.status_code == 403 and "You are no longer an admin of Smiths" in response.content.decode()
+    family.refresh_from_db()
+    assert family.name == "Smiths" and _roles(family) == {"alice": "admin", "bob": "member"}

@@ -4,7 +4,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -74,8 +74,11 @@ def family_context(request: HttpRequest, family, *, country_form=None, invite_fo
 def admin_family(request: HttpRequest, family_id: int):
     family = family_get(user=request.user, family_id=family_id)
     if not family_is_admin(user=request.user, family=family):
-        # Members may see the family page, but only admins change who is in it.
-        raise Http404("Only family admins can change members.")
+        # Members may see the family page, but only admins change who is in it. A member here most likely had the
+        # page's admin forms open when another admin made them a member: told so (the family is theirs to know of),
+        # not shown a 404 as if it were gone.
+        raise PermissionDenied(f"You are no longer an admin of {family}, so nothing was changed: only its admins "
+                               "can do this.")
     return family
 
 
