@@ -40,7 +40,7 @@ from gallery.images import (
 from gallery.models import (AlbumShare, DeletedPhoto, Family, Favourite, Invite, Membership, Photo, PhotoTag,
                             RemovedTag, Tag)
 from gallery.places import country_code_for, country_name, place_for
-from gallery.signals import photos_added, photos_changed
+from gallery.signals import members_leaving, photos_added, photos_changed
 from gallery.text import (
     control_characters_refuse, one_line, tag_name_clean, text_from_file, text_from_os, without_controls, without_nul,
 )
@@ -193,6 +193,7 @@ def membership_remove(*, family: Family, user: AbstractBaseUser) -> tuple[int, i
                                   "list of members), then leave.")
         raise ValidationError(f"{LAST_ADMIN} You are the only member of {family}: to end it, use “Delete this "
                               "family” at the bottom of its page.")
+    members_leaving.send(sender=Membership, family_id=family.pk, user_ids=[user.pk])
     membership.delete()
     return (invites_withdraw_made_by(family_id=family.pk, user_ids=[user.pk]),
             shares_withdraw_made_by(family_id=family.pk, user_ids=[user.pk]))
@@ -227,6 +228,11 @@ def users_delete(*, users: QuerySet) -> int:
         raise ValidationError(problems)
     invites_withdraw_made_by(user_ids=[user.pk for user in users])  # their links would outlive them (created_by NULL)
     shares_withdraw_made_by(user_ids=[user.pk for user in users])
+    leaving: dict[int, list[int]] = {}
+    for family_id, user_id in Membership.objects.filter(user__in=users).values_list("family_id", "user_id"):
+        leaving.setdefault(family_id, []).append(user_id)
+    for family_id, user_ids in sorted(leaving.items()):
+        members_leaving.send(sender=Membership, family_id=family_id, user_ids=user_ids)
     for user in users:
         user.delete()
     return len(users)

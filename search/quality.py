@@ -329,12 +329,12 @@ def calibration_rollback(*, family_id: int) -> SearchCalibration | None:
 
 
 @transaction.atomic
-def calibrations_withdraw_for_leaver(*, family_id: int, user_id: int) -> int:
-    """A member who judged leaves the family (removed, or their account deleted): the fits made with their judgments
+def calibrations_withdraw_for_leavers(*, family_id: int, user_ids: list[int]) -> int:
+    """Members who judged leave the family (removed, leaving, their accounts deleted): the fits made with their judgments
     (every fit of the family in force, of any model) stop applying at once, the model's own calibration serves, and
     the family is fitted again in the worker from the judgments of those who remain (family_judgments). How many fits
     were withdrawn."""
-    if not Judgment.objects.filter(family_id=family_id, user_id=user_id).exists():
+    if not Judgment.objects.filter(family_id=family_id, user_id__in=list(user_ids)).exists():
         return 0
     withdrawn = 0
     for fit_row in SearchCalibration.objects.filter(family_id=family_id, applied=True).select_for_update():
@@ -397,7 +397,7 @@ class Quality:
 
     @property
     def fit_withdrawn(self) -> bool:
-        """Withdrawn because someone whose judgments it was made with left the family (calibrations_withdraw_for_leaver)."""
+        """Withdrawn as someone whose judgments it was made with left the family (calibrations_withdraw_for_leavers)."""
         return bool(self.fit and not self.fit.applied and self.fit.metrics.get("withdrawn_at"))
 
     @property

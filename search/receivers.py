@@ -8,7 +8,7 @@ from django.db import transaction
 from search.family_places import family_places_add
 from search.metadata import documents_refresh
 from search.models import PhotoDocument, PhotoEmbedding
-from search.quality import calibrations_withdraw_for_leaver
+from search.quality import calibrations_withdraw_for_leavers
 from search.services import family_indexes_drop_later, photos_enqueue, photos_retry
 
 _PENDING_ATTR = "_mediasearch_photos_to_embed"
@@ -48,9 +48,9 @@ def on_family_deleted(sender, instance, **kwargs) -> None:
     transaction.on_commit(lambda: family_indexes_drop_later(family_id=family_id))
 
 
-def on_membership_ending(sender, instance, **kwargs) -> None:
-    """Someone leaves a family (removed, left, their account deleted): their judgments stop counting in its fit."""
-    calibrations_withdraw_for_leaver(family_id=instance.family_id, user_id=instance.user_id)
+def on_members_leaving(sender, family_id, user_ids, **kwargs) -> None:
+    """People leave a family (removed, leaving, their accounts deleted): their judgments stop counting in its fit."""
+    calibrations_withdraw_for_leavers(family_id=family_id, user_ids=user_ids)
 
 
 def on_photos_added(sender, photo_ids, **kwargs) -> None:

@@ -526,3 +526,21 @@ def test_a_member_who_judged_nothing_leaves_the_fit_as_it_is(toy_model, family, 
         membership_remove(family=family, user=bob)
     fitted.refresh_from_db()
     assert fitted.applied and not queued_tasks()
+
+
+def test_a_deleted_account_takes_its_judgments_out_of_the_fit_too(toy_model, family, alice, bob,
+                                                                  django_capture_on_commit_callbacks):
+    from django.contrib.auth import get_user_model
+
+    from gallery.services import users_delete
+    from search.selectors import family_search_model
+    from tests.factories import photo_factory
+
+    Judgment.objects.create(user=bob, family=family, photo=photo_factory(family=family, user=alice), query="red",
+                            relevant=True)
+    fitted = SearchCalibration.objects.create(family=family, model_name=family_search_model(family_id=family.pk),
+                                              semantic_scale=10.0, semantic_bias=-5.0, judgments=40,
+                                              judged_queries=6, applied=True)
+    users_delete(users=get_user_model().objects.filter(pk=bob.pk))
+    fitted.refresh_from_db()
+    assert not fitted.applied and fitted.metrics["withdrawn_at"]
