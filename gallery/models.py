@@ -19,6 +19,9 @@ class Family(models.Model):
     members = models.ManyToManyField(settings.AUTH_USER_MODEL, through="Membership", related_name="families")
     # ISO 3166 code whose public holidays name the dates of photos without a place (blank: none).
     default_country = models.CharField(max_length=2, blank=True)
+    # Moved on after each change to its photos that lists kept a while show (gallery.services.photos_version_bump):
+    # the timeline's month counts are cached per version, so a change shows at once in every process.
+    photos_version = models.PositiveBigIntegerField(default=0, db_default=0, editable=False)
 
     class Meta:
         ordering = ["name"]

@@ -17,7 +17,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import EmptyResultSet, ValidationError
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Q, QuerySet, Value
+from django.db.models import F, Q, QuerySet, Value
 from django.db.models.functions import Lower
 from django.utils import timezone
 from django.utils.http import parse_etags, quote_etag
@@ -106,6 +106,21 @@ def family_default_country_set(*, family: Family, country_code: str) -> Family:
         ids = list(family.photos.filter(place_country_code="").values_list("pk", flat=True))
         photos_changed.send(sender=Photo, photo_ids=ids)
     return family
+
+
+def photos_version_bump(*, photo_ids: Iterable[int]) -> None:
+    """The photos' families' `photos_version` moves on once the change commits: what lists cached per version (the
+    timeline's month counts) is read afresh by every process. After the commit, in a statement of its own: a long
+    import's transaction holds no lock on the family meanwhile."""
+    family_ids = sorted(set(Photo.all_objects.filter(pk__in=list(photo_ids)).values_list("family_id", flat=True)))
+    if family_ids:
+        transaction.on_commit(lambda: Family.objects.filter(pk__in=family_ids).update(
+            photos_version=F("photos_version") + 1))
+
+
+def on_photos_changed(sender, photo_ids, **kwargs) -> None:
+    """Any of the gallery's announcements (photos added, edited, dated, placed, trashed, restored)."""
+    photos_version_bump(photo_ids=photo_ids)
 
 
 LAST_ADMIN = "A family must keep at least one admin."
@@ -958,6 +973,7 @@ def photos_delete(*, photos: QuerySet[Photo], remember: bool = True) -> int:
     if remember:
         DeletedPhoto.objects.bulk_create([DeletedPhoto(family_id=photo.family_id, sha256=photo.sha256)
                                           for photo in doomed], ignore_conflicts=True)  # deleted before: kept
+    photos_version_bump(photo_ids=[photo.pk for photo in doomed])
     Photo.all_objects.filter(pk__in=[photo.pk for photo in doomed]).delete()
     return len(doomed)
 

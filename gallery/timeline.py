@@ -262,17 +262,18 @@ class YearMonths:
 
 
 # The month list is one aggregate over every photo in the timeline (~130 ms at 100,000 photos): kept this long per
-# user, filters and set of families (leaving a family changes the key), so Esc back and jumps don't pay it again.
-# A new month shows up in the list at most this late; the photos themselves are always current.
+# user, filters, set of families (leaving a family changes the key) and version of their photos (Family.photos_version,
+# moved on by every upload, edit, date shift, trash, restore and favourite), so Esc back and jumps don't pay it again,
+# and a change shows at once.
 MONTHS_CACHE_SECONDS = 60
 
 
 def timeline_months(*, user: AbstractBaseUser, filters: TimelineFilters) -> list[YearMonths]:
     """The months that have photos in the timeline, newest first and grouped by year, with their counts (one
     aggregate query, cached briefly): what the jump list offers."""
-    family_ids = sorted(Family.objects.filter(memberships__user=user).values_list("pk", flat=True))
+    versions = sorted(Family.objects.filter(memberships__user=user).values_list("pk", "photos_version"))
     key = "timeline-months:" + hashlib.sha256(repr(
-        (user.pk, family_ids, filters, timezone.get_current_timezone_name())
+        (user.pk, versions, filters, timezone.get_current_timezone_name())
     ).encode()).hexdigest()
     rows = cache.get(key)
     if rows is None:
