@@ -48,7 +48,7 @@ class SearchForm(forms.Form):
 
     def __init__(self, *args, families=(), uploaders=(), countries=(), **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["family"].choices = [("", "All my families")] + [(f.pk, f.name) for f in families]
+        self.fields["family"].choices = [("", "All my families")] + [(f.pk, f.label) for f in families]
         self.fields["uploader"].choices = [("", "Anyone")] + [(u.pk, u.username) for u in uploaders]
         self.fields["country"].choices = [("", "Anywhere")] + list(countries)
 

@@ -371,3 +371,26 @@ def test_an_admin_demoted_meanwhile_is_told_so_not_shown_a_404(client_for, famil
     assert response.status_code == 403 and "You are no longer an admin of Smiths" in response.content.decode()
     family.refresh_from_db()
     assert family.name == "Smiths" and _roles(family) == {"alice": "admin", "bob": "member"}
+
+
+def test_two_families_of_the_same_name_are_told_apart_in_menus_and_pickers(client_for, family, alice, other_family,
+                                                                           mallory):
+    """Names are unique only among the families one person makes or renames: joining another "Smiths" by invitation
+    gave two "Smiths" in every picker, with nothing to tell which is which. Each names its admins then."""
+    from gallery.album_services import album_create
+
+    Family.objects.filter(pk=other_family.pk).update(name="smiths")
+    Membership.objects.filter(family=other_family, user=mallory).update(role=Membership.Role.ADMIN)
+    MembershipFactory(family=other_family, user=alice)
+    third = Family.objects.create(name="Joneses")
+    MembershipFactory(family=third, user=alice, role=Membership.Role.ADMIN)
+    album_create(user=alice, family=family, name="Beach")  # the album page's family picker shows with two families
+    client = client_for(alice)
+    mine, theirs = "Smiths (admin: alice)", "smiths (admin: mallory)"
+    for url in (reverse("gallery:timeline"), reverse("gallery:upload"), reverse("gallery:families"),
+                reverse("gallery:explore"), reverse("gallery:albums"), reverse("search:search") + "?q=x"):
+        body = client.get(url).content.decode()
+        assert mine in body and theirs in body, url
+        assert "Joneses (admin" not in body, url  # a name alone when it is the only one
+    page = client.get(reverse("search:quality", args=[family.pk])).content.decode()
+    assert mine in page and theirs in page
