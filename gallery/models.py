@@ -32,12 +32,12 @@ class Family(models.Model):
 
     @property
     def label(self) -> str:
-        """Its name in menus and pickers: with its admins when the person has another family of that name (as
+        """Its name in menus and pickers, "Smiths · admin: alice" when the person has another family of that name (as
         gallery.selectors.family_list annotates it), else the name alone."""
         admins = getattr(self, "admin_names", None)
         if getattr(self, "name_twins", 1) <= 1 or not admins:
             return self.name
-        return f"{self.name} (admin{'s' if ', ' in admins else ''}: {admins})"
+        return f"{self.name} · admin{'s' if ', ' in admins else ''}: {admins}"
 
     def get_absolute_url(self) -> str:
         return reverse("gallery:family_detail", args=[self.pk])

@@ -386,11 +386,12 @@ def test_two_families_of_the_same_name_are_told_apart_in_menus_and_pickers(clien
     MembershipFactory(family=third, user=alice, role=Membership.Role.ADMIN)
     album_create(user=alice, family=family, name="Beach")  # the album page's family picker shows with two families
     client = client_for(alice)
-    mine, theirs = "Smiths (admin: alice)", "smiths (admin: mallory)"
+    mine, theirs = "Smiths · admin: alice", "smiths · admin: mallory"
     for url in (reverse("gallery:timeline"), reverse("gallery:upload"), reverse("gallery:families"),
                 reverse("gallery:explore"), reverse("gallery:albums"), reverse("search:search") + "?q=x"):
         body = client.get(url).content.decode()
         assert mine in body and theirs in body, url
-        assert "Joneses (admin" not in body, url  # a name alone when it is the only one
-    page = client.get(reverse("search:quality", args=[family.pk])).content.decode()
-    assert mine in page and theirs in page
+        assert "Joneses · admin" not in body, url  # a name alone when it is the only one
+    for url in (reverse("search:quality", args=[family.pk]), reverse("search:indexing")):
+        page = client.get(url).content.decode()
+        assert mine in page and theirs in page, url
