@@ -350,6 +350,13 @@ def test_the_only_member_deletes_the_family_naming_it(client_for, family, alice,
     assert not Photo.all_objects.filter(pk__in=[kept.pk, binned.pk]).exists()
     assert Photo.objects.filter(pk=theirs.pk).exists() and Family.objects.filter(pk=other_family.pk).exists()
 
+    # An empty family: no "its 0 photos".
+    empty = client_for(bob).post(reverse("gallery:families"), {"name": "Camping"}, follow=True).content.decode()
+    assert "it holds no photos" in empty and "0 photo" not in empty and "Delete Camping</button>" in empty
+    camping = Family.objects.get(name="Camping")
+    done = client_for(bob).post(reverse("gallery:family_delete", args=[camping.pk]), {"name": "Camping"}, follow=True)
+    assert "Deleted the family Camping." in done.content.decode()
+
 
 def test_an_admin_demoted_meanwhile_is_told_so_not_shown_a_404(client_for, family, alice, bob):
     """An admin made a member while their family page's admin forms were open got "Page not found" on saving one, as

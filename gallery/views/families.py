@@ -181,5 +181,6 @@ def family_delete_view(request: HttpRequest, family_id: int) -> HttpResponse:
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
         return redirect(family)
-    messages.success(request, f"Deleted the family {name} and its {count} photo{'s' if count != 1 else ''}.")
+    photos = f" and its {count} photo{'s' if count != 1 else ''}" if count else ""
+    messages.success(request, f"Deleted the family {name}{photos}.")
     return redirect("gallery:families")
