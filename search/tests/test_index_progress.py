@@ -209,6 +209,7 @@ def test_during_a_model_switch_the_bar_shows_the_new_models_progress(toy_model, 
     page = client_for(alice).get(reverse("search:indexing")).content.decode()
     section = re.search(rf'data-family="{family.pk}">(.*?)</section>', page, re.S).group(1)
     assert "(0 of 2 done)" in section
+    assert "(the new model: 0% of 2)" in section  # beside "2 ready" (by the previous model)
     assert 'value="0"' in section and 'value="100"' not in section
     switching = FamilyIndexStatus(family=family, counts={"ready": 4, "pending": 0, "processing": 0, "failed": 0},
                                   total=4, search_model="old", active_model="new", active_covered=3)
