@@ -74,12 +74,16 @@ def family_context(request: HttpRequest, family, *, country_form=None, invite_fo
 def admin_family(request: HttpRequest, family_id: int):
     family = family_get(user=request.user, family_id=family_id)
     if not family_is_admin(user=request.user, family=family):
-        # Members may see the family page, but only admins change who is in it. A member here most likely had the
-        # page's admin forms open when another admin made them a member: told so (the family is theirs to know of),
-        # not shown a 404 as if it were gone.
-        raise PermissionDenied(f"You are no longer an admin of {family}, so nothing was changed: only its admins "
-                               "can do this.")
+        # Members may see the family page, but only admins change who is in it.
+        raise no_longer_admin(family)
     return family
+
+
+def no_longer_admin(family) -> PermissionDenied:
+    """What a member of `family` gets for an admin's form: most likely they had it open when another admin made them
+    a member. Told so (the family is theirs to know of), not shown a 404 as if it were gone."""
+    return PermissionDenied(f"You are no longer an admin of {family}, so nothing was changed: only its admins can "
+                            "do this.")
 
 
 def family_member(family, user_id: int):
