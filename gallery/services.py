@@ -996,9 +996,8 @@ def family_delete_by_member(*, family: Family, user: AbstractBaseUser, name: str
     others = list(Membership.objects.filter(family=family).exclude(user=user)
                   .order_by("user__username").values_list("user__username", flat=True))
     if others:
-        raise ValidationError(f"Only the only member of {family} can delete it: {', '.join(others[:5])}"
-                              f"{' and others' if len(others) > 5 else ''} belong{'s' if len(others) == 1 else ''} "
-                              "to it too. Remove them first, or leave it.")
+        raise ValidationError(f"{family} has other members ({', '.join(others[:5])}{', …' if len(others) > 5 else ''}),"
+                              " whose photos are in it too: only a family's only member can delete it.")
     if not Membership.objects.filter(family=family, user=user, role=Membership.Role.ADMIN).exists():
         raise ValidationError(f"Only an admin of {family} can delete it.")
     if one_line(name).casefold() != family.name.casefold():
