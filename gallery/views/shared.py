@@ -166,12 +166,16 @@ def shared_display(request: HttpRequest, share: AlbumShare, token: str, photo_id
 
 
 @require_GET
-@shared(MEDIA)
+@shared(PAGE)  # a link a visitor follows ("Download original"), not media a page loads
 def shared_original(request: HttpRequest, share: AlbumShare, token: str, photo_id: int) -> HttpResponse:
     """The original file, as a download, when the link allows it. Named by its position, not its file name."""
     if not share.allow_download:
         raise Http404("Originals are not shared through this link.")
-    photo: Photo = share_photo_get(share=share, photo_id=photo_id)
+    try:
+        photo: Photo = share_photo_get(share=share, photo_id=photo_id)
+    except Http404:  # taken out since its page was shown: said as shared_photo says it
+        return render(request, "gallery/shared_gone.html", {"photo_missing": True, "album": share.album,
+                                                             "token": token}, status=404)
     return serve_file(photo.original, content_type=photo.mime_type, download_name=numbered_name(photo))
 
 

@@ -385,5 +385,11 @@ def test_a_stale_download_button_shows_the_links_own_message_and_a_live_one_stil
     page.get_by_role("heading", name="There is nothing to download there").wait_for()
     assert "fewer photos now" in page.content() and "grandma" not in page.content()
     page.screenshot(path=artifacts / "albums-shared-stale-download-phone.png")
+    # A photo's "Download original" on a page shown before the photo was taken out: the same.
+    album_add_photos(user=grandma, album=album, photo_ids=[photos[0].pk])
+    page.goto(f"{live_server.url}/shared/{token}/photos/{photos[0].pk}/")
+    album_remove_photos(user=grandma, album=album, photo_ids=[photos[0].pk])
+    page.get_by_role("link", name="Download original").click()
+    page.get_by_role("heading", name="This photo is not in this shared album").wait_for()
     assert page.js_errors == []
     context.close()
