@@ -41,6 +41,7 @@ from gallery.services import (
     users_delete,
     users_delete_problems,
 )
+from gallery.signals import members_leaving
 from gallery.suggestions import suggestion_dismiss, suggestions_accept
 from gallery.text import tag_name_clean
 from gallery.trash_services import photos_trash_by_site_admin
@@ -117,6 +118,8 @@ class MembershipFormSet(forms.BaseInlineFormSet):
     # links they made for it, as on the family page (invites_withdraw_made_by); someone taken out, the album share
     # links they made too (shares_withdraw_made_by).
     def delete_existing(self, obj, commit=True):
+        if commit:  # as membership_remove announces it: their judgments stop counting in its fit
+            members_leaving.send(sender=Membership, family_id=obj.family_id, user_ids=[obj.user_id])
         super().delete_existing(obj, commit=commit)
         if commit:
             invites_withdraw_made_by(family_id=obj.family_id, user_ids=[obj.user_id])
@@ -129,6 +132,7 @@ class MembershipFormSet(forms.BaseInlineFormSet):
             losing = [] if saved.role == Membership.Role.ADMIN else [saved.user_id]
             if "user" in form.changed_data and before:
                 losing.append(before)
+                members_leaving.send(sender=Membership, family_id=saved.family_id, user_ids=[before])
                 shares_withdraw_made_by(family_id=saved.family_id, user_ids=[before])
             invites_withdraw_made_by(family_id=saved.family_id, user_ids=losing)
         return saved

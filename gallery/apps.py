@@ -12,6 +12,12 @@ class GalleryConfig(AppConfig):
         from gallery.signin import forget_own_failures
 
         user_logged_in.connect(forget_own_failures, dispatch_uid="gallery.signin.forget_own_failures")
+        from gallery.services import on_photos_changed
+        from gallery.signals import photos_added, photos_changed, photos_restored, photos_trashed
+
+        # Lists the gallery keeps a while per version of a family's photos (the timeline's months) follow each change.
+        for signal in (photos_added, photos_changed, photos_trashed, photos_restored):
+            signal.connect(on_photos_changed, dispatch_uid=f"gallery.photos_version.{id(signal)}")
         from gallery.timeline import TimelineList
 
         photo_lists.register(TimelineList())  # the viewer's default list; search registers its results itself

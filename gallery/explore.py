@@ -23,8 +23,7 @@ from gallery.places import country_name
 EXPLORE_CARDS = 24
 EXPLORE_LISTED = 300
 # The page's counts are three aggregates over every placed and tagged photo (about 0.1 s at 100,000 photos): kept
-# this long per set of families, as the timeline's month list. A new place or tag shows up at most
-# this late.
+# this long per set of families and version of their photos, as the timeline's month list.
 EXPLORE_CACHE_SECONDS = 60
 
 
@@ -52,16 +51,20 @@ class Explore:
 
 
 def explore(*, user: AbstractBaseUser, family_id: int | None = None,
-            family_ids: Iterable[int] | None = None) -> Explore:
+            families: Iterable[Family] | None = None) -> Explore:
     """The cities, countries and tags of the user's photos (of one family with `family_id`), each most photos first,
-    then by name. `family_ids`: the user's families when the caller has them already. Kept EXPLORE_CACHE_SECONDS per
-    set of families (what members of the same families see alike), as the timeline's months."""
+    then by name. `families`: the user's families when the caller has them already. Kept EXPLORE_CACHE_SECONDS per
+    set of families and version of their photos (Family.photos_version: a tag, a place or a trash shows at once),
+    what members of the same families see alike, as the timeline's months."""
     if not user.is_authenticated:
         return Explore([], [], [])
-    if family_ids is None:
-        family_ids = Family.objects.filter(memberships__user=user).values_list("pk", flat=True)
-    families = sorted(f for f in family_ids if family_id is None or f == family_id)
-    key = "explore:" + hashlib.sha256(repr(families).encode()).hexdigest()
+    if families is None:
+        versions = Family.objects.filter(memberships__user=user).values_list("pk", "photos_version")
+    else:
+        versions = [(family.pk, family.photos_version) for family in families]
+    versions = sorted((pk, version) for pk, version in versions if family_id is None or pk == family_id)
+    families = [pk for pk, _ in versions]
+    key = "explore:" + hashlib.sha256(repr(versions).encode()).hexdigest()
     found = cache.get(key)
     if found is None:
         found = _explore(families)

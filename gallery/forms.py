@@ -261,7 +261,7 @@ class AlbumCreateForm(AlbumForm):
 
     def __init__(self, *args, families=(), **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["family"].choices = [(f.pk, f.name) for f in families]
+        self.fields["family"].choices = [(f.pk, f.label) for f in families]
         if len(self.fields["family"].choices) == 1:
             self.fields["family"].initial = self.fields["family"].choices[0][0]
 

@@ -19,6 +19,9 @@ class Family(models.Model):
     members = models.ManyToManyField(settings.AUTH_USER_MODEL, through="Membership", related_name="families")
     # ISO 3166 code whose public holidays name the dates of photos without a place (blank: none).
     default_country = models.CharField(max_length=2, blank=True)
+    # Moved on after each change to its photos that lists kept a while show (gallery.services.photos_version_bump):
+    # the timeline's month counts are cached per version, so a change shows at once in every process.
+    photos_version = models.PositiveBigIntegerField(default=0, db_default=0, editable=False)
 
     class Meta:
         ordering = ["name"]
@@ -26,6 +29,15 @@ class Family(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    @property
+    def label(self) -> str:
+        """Its name in menus and pickers, "Smiths · admin: alice" when the person has another family of that name (as
+        gallery.selectors.family_list annotates it), else the name alone."""
+        admins = getattr(self, "admin_names", None)
+        if getattr(self, "name_twins", 1) <= 1 or not admins:
+            return self.name
+        return f"{self.name} · admin{'s' if ', ' in admins else ''}: {admins}"
 
     def get_absolute_url(self) -> str:
         return reverse("gallery:family_detail", args=[self.pk])

@@ -8,7 +8,8 @@ from __future__ import annotations
 from datetime import date
 
 from django.contrib.auth.models import AbstractBaseUser
-from django.db.models import Count, Exists, Func, Max, OuterRef, Prefetch, Q, QuerySet, Subquery, Value
+from django.contrib.postgres.aggregates import StringAgg
+from django.db.models import Count, Exists, Func, Max, OuterRef, Prefetch, Q, QuerySet, Subquery, Value, Window
 from django.db.models.functions import Coalesce, Lower
 from django.http import Http404
 
@@ -21,7 +22,14 @@ def family_list(*, user: AbstractBaseUser, with_counts: bool = False, with_membe
     query, as `membership_list`. (The timeline's picker counts what its filters show: timeline_families.)"""
     if not user.is_authenticated:
         return Family.objects.none()
-    families = Family.objects.filter(memberships__user=user).order_by("name", "pk")
+    families = Family.objects.filter(memberships__user=user).order_by("name", "pk").annotate(
+        # Family.label: two of one's families of the same name (one made, the other joined) are told apart by
+        # their admins in every menu and picker.
+        name_twins=Window(Count("pk"), partition_by=[Lower("name")]),
+        admin_names=Subquery(Membership.objects.filter(family_id=OuterRef("pk"), role=Membership.Role.ADMIN)
+                             .order_by().values("family_id")
+                             .annotate(names=StringAgg("user__username", ", ", order_by="user__username"))
+                             .values("names")))
     if with_counts:
         # Each count by itself per family (the live photos' partial index, photo_live_family): counting DISTINCT
         # over a join of every family with every photo sorted 100,000 ids on each page that asked for a family.
@@ -204,6 +212,11 @@ def family_status_counts(*, family: Family) -> dict[str, int]:
     for row in family.photos.values("status").annotate(n=Count("*")):  # "*": the live index alone answers
         counts[row["status"]] = row["n"]
     return counts
+
+
+def family_trash_count(*, family: Family) -> int:
+    """How many of the family's photos are in its trash."""
+    return Photo.all_objects.filter(family=family, trashed_at__isnull=False).count()
 
 
 def tag_list(*, user: AbstractBaseUser) -> QuerySet[Tag]:

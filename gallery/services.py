@@ -17,7 +17,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import EmptyResultSet, ValidationError
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Q, QuerySet, Value
+from django.db.models import F, Q, QuerySet, Value
 from django.db.models.functions import Lower
 from django.utils import timezone
 from django.utils.http import parse_etags, quote_etag
@@ -40,7 +40,7 @@ from gallery.images import (
 from gallery.models import (AlbumShare, DeletedPhoto, Family, Favourite, Invite, Membership, Photo, PhotoTag,
                             RemovedTag, SidecarStar, Tag)
 from gallery.places import country_code_for, country_name, place_for
-from gallery.signals import photos_added, photos_changed
+from gallery.signals import members_leaving, photos_added, photos_changed
 from gallery.text import (
     control_characters_refuse, one_line, tag_name_clean, text_from_file, text_from_os, without_controls, without_nul,
 )
@@ -106,6 +106,21 @@ def family_default_country_set(*, family: Family, country_code: str) -> Family:
         ids = list(family.photos.filter(place_country_code="").values_list("pk", flat=True))
         photos_changed.send(sender=Photo, photo_ids=ids)
     return family
+
+
+def photos_version_bump(*, photo_ids: Iterable[int]) -> None:
+    """The photos' families' `photos_version` moves on once the change commits: what lists cached per version (the
+    timeline's month counts) is read afresh by every process. After the commit, in a statement of its own: a long
+    import's transaction holds no lock on the family meanwhile."""
+    family_ids = sorted(set(Photo.all_objects.filter(pk__in=list(photo_ids)).values_list("family_id", flat=True)))
+    if family_ids:
+        transaction.on_commit(lambda: Family.objects.filter(pk__in=family_ids).update(
+            photos_version=F("photos_version") + 1))
+
+
+def on_photos_changed(sender, photo_ids, **kwargs) -> None:
+    """Any of the gallery's announcements (photos added, edited, dated, placed, trashed, restored)."""
+    photos_version_bump(photo_ids=photo_ids)
 
 
 LAST_ADMIN = "A family must keep at least one admin."
@@ -195,7 +210,14 @@ def membership_remove(*, family: Family, user: AbstractBaseUser) -> tuple[int, i
     if membership is None:
         raise ValidationError(f"{user} is not a member of {family}.")
     if membership.is_admin and not family_keeps_an_admin(family_id=family.pk, losing=[membership.pk]):
-        raise ValidationError(LAST_ADMIN)
+        # Only an admin removes, so the last admin removed is the one asking (leaving, or removing themself): told
+        # the way out.
+        if Membership.objects.filter(family=family).exclude(pk=membership.pk).exists():
+            raise ValidationError(f"{LAST_ADMIN} Make another member of {family} an admin first (their role, in the "
+                                  "list of members), then leave.")
+        raise ValidationError(f"{LAST_ADMIN} You are the only member of {family}: to end it, use “Delete this "
+                              "family” at the bottom of its page.")
+    members_leaving.send(sender=Membership, family_id=family.pk, user_ids=[user.pk])
     membership.delete()
     return (invites_withdraw_made_by(family_id=family.pk, user_ids=[user.pk]),
             shares_withdraw_made_by(family_id=family.pk, user_ids=[user.pk]))
@@ -230,6 +252,11 @@ def users_delete(*, users: QuerySet) -> int:
         raise ValidationError(problems)
     invites_withdraw_made_by(user_ids=[user.pk for user in users])  # their links would outlive them (created_by NULL)
     shares_withdraw_made_by(user_ids=[user.pk for user in users])
+    leaving: dict[int, list[int]] = {}
+    for family_id, user_id in Membership.objects.filter(user__in=users).values_list("family_id", "user_id"):
+        leaving.setdefault(family_id, []).append(user_id)
+    for family_id, user_ids in sorted(leaving.items()):
+        members_leaving.send(sender=Membership, family_id=family_id, user_ids=user_ids)
     for user in users:
         user.delete()
     return len(users)
@@ -960,6 +987,7 @@ def photos_delete(*, photos: QuerySet[Photo], remember: bool = True) -> int:
     if remember:
         DeletedPhoto.objects.bulk_create([DeletedPhoto(family_id=photo.family_id, sha256=photo.sha256)
                                           for photo in doomed], ignore_conflicts=True)  # deleted before: kept
+    photos_version_bump(photo_ids=[photo.pk for photo in doomed])
     Photo.all_objects.filter(pk__in=[photo.pk for photo in doomed]).delete()
     return len(doomed)
 
@@ -971,6 +999,26 @@ def family_delete(*, family: Family) -> None:
     family_lock(family_id=family.pk)
     photos_delete(photos=Photo.all_objects.filter(family=family), remember=False)
     family.delete()
+
+
+@transaction.atomic
+def family_delete_by_member(*, family: Family, user: AbstractBaseUser, name: str) -> int:
+    """The family's only member (its admin, then) deletes it, typing its name (any case) to confirm: with every photo
+    in it, its trash too, for good (no family, no trash to keep them in). How many photos went. Refused with the
+    reason while anyone else belongs to it (their photos are in it too) or for another name."""
+    family_lock(family_id=family.pk)  # no one joins, and no admin changes, meanwhile
+    others = list(Membership.objects.filter(family=family).exclude(user=user)
+                  .order_by("user__username").values_list("user__username", flat=True))
+    if others:
+        raise ValidationError(f"{family} has other members ({', '.join(others[:5])}{', …' if len(others) > 5 else ''}),"
+                              " whose photos are in it too: only a family's only member can delete it.")
+    if not Membership.objects.filter(family=family, user=user, role=Membership.Role.ADMIN).exists():
+        raise ValidationError(f"Only an admin of {family} can delete it.")
+    if one_line(name).casefold() != family.name.casefold():
+        raise ValidationError(f"Type its name, “{family.name}”, to delete the family: nothing was deleted.")
+    count = Photo.all_objects.filter(family=family).count()
+    family_delete(family=family)
+    return count
 
 
 @transaction.atomic

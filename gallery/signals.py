@@ -20,3 +20,7 @@ photos_restored = Signal()
 # Sent inside the transaction that turned photos (a member's rotation): their renditions are new, and whatever was
 # computed from the picture (the embedding, its near-duplicates, tag suggestions) is to be computed again.
 photos_rotated = Signal()
+
+# Sent inside the transaction that takes people out of a family (removed, leaving, their account deleted), before
+# their memberships go, with `family_id` and `user_ids`.
+members_leaving = Signal()

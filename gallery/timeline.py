@@ -262,17 +262,18 @@ class YearMonths:
 
 
 # The month list is one aggregate over every photo in the timeline (~130 ms at 100,000 photos): kept this long per
-# user, filters and set of families (leaving a family changes the key), so Esc back and jumps don't pay it again.
-# A new month shows up in the list at most this late; the photos themselves are always current.
+# user, filters, set of families (leaving a family changes the key) and version of their photos (Family.photos_version,
+# moved on by every upload, edit, date shift, trash, restore and favourite), so Esc back and jumps don't pay it again,
+# and a change shows at once.
 MONTHS_CACHE_SECONDS = 60
 
 
 def timeline_months(*, user: AbstractBaseUser, filters: TimelineFilters) -> list[YearMonths]:
     """The months that have photos in the timeline, newest first and grouped by year, with their counts (one
     aggregate query, cached briefly): what the jump list offers."""
-    family_ids = sorted(Family.objects.filter(memberships__user=user).values_list("pk", flat=True))
+    versions = sorted(Family.objects.filter(memberships__user=user).values_list("pk", "photos_version"))
     key = "timeline-months:" + hashlib.sha256(repr(
-        (user.pk, family_ids, filters, timezone.get_current_timezone_name())
+        (user.pk, versions, filters, timezone.get_current_timezone_name())
     ).encode()).hexdigest()
     rows = cache.get(key)
     if rows is None:
@@ -330,11 +331,16 @@ class TimelineList(PhotoListKind):
         return f"{photos} tagged “{filters.tag}”" if filters.tag else photos
 
     def neighbours(self, *, user: AbstractBaseUser, photo: Photo, params: dict[str, str]) -> Neighbours:
-        photos = timeline_photos(user=user, filters=self.filters(params))
+        filters = self.filters(params)
+        photos = timeline_photos(user=user, filters=filters)
         key = (local_day(photo), photo.taken_at, photo.pk)
         newer = photos.filter(newer_than(key)).order_by(*OLDEST_FIRST).values_list("pk", flat=True).first()
         older = photos.filter(older_than(key)).values_list("pk", flat=True).first()
-        return Neighbours(previous_id=newer, next_id=older)
+        # A filtered list may have lost the photo since it was opened (untagged, unfavourited in another tab): said,
+        # as search results and albums say it; its neighbours are those of where it was. The whole timeline holds
+        # every photo the viewer shows (photo_get), so it is not asked.
+        in_list = filters == TimelineFilters() or photos.filter(pk=photo.pk).exists()
+        return Neighbours(previous_id=newer, next_id=older, in_list=in_list)
 
     def list_url(self, *, user: AbstractBaseUser, photo: Photo, params: dict[str, str],
                  neighbours: Neighbours) -> str:

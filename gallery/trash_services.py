@@ -23,7 +23,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from gallery.models import Family, Favourite, Membership, Photo
-from gallery.services import photos_delete, rows_key_share
+from gallery.services import photos_delete, photos_version_bump, rows_key_share
 from gallery.signals import photos_restored, photos_trashed
 
 
@@ -199,4 +199,5 @@ def photos_favourite(*, user: AbstractBaseUser, photo_ids: Iterable[int], on: bo
         Favourite.objects.bulk_create([Favourite(user=user, photo_id=pk) for pk in chosen], ignore_conflicts=True)
     else:
         Favourite.objects.filter(user=user, photo_id__in=chosen).delete()
+    photos_version_bump(photo_ids=chosen)  # the favourites-only lists
     return [PhotoResult(pk, True) if pk in visible else PhotoResult(pk, False, NOT_FOUND) for pk in ids]

@@ -54,4 +54,5 @@ urlpatterns = [
     path("families/<int:family_id>/name/", families.family_name_set, name="family_rename"),
     path("families/<int:family_id>/members/<int:user_id>/remove/", families.member_remove, name="member_remove"),
     path("families/<int:family_id>/leave/", families.family_leave, name="family_leave"),
+    path("families/<int:family_id>/delete/", families.family_delete_view, name="family_delete"),
 ]

@@ -1,4 +1,4 @@
-"""Site-wide error views."""
+"""Site-wide error views, and the API schema's view (its refusals in JSON, as every endpoint answers)."""
 
 from __future__ import annotations
 
@@ -10,6 +10,9 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.template.loader import render_to_string
 from django.utils.functional import SimpleLazyObject, empty
 from django.views.defaults import page_not_found as django_page_not_found
+from drf_spectacular.views import SpectacularAPIView
+from rest_framework.renderers import JSONRenderer
+from rest_framework.response import Response
 
 logger = logging.getLogger(__name__)
 
@@ -70,3 +73,14 @@ def _known_user(request: HttpRequest):
     if isinstance(user, SimpleLazyObject):
         user = None if user._wrapped is empty else user._wrapped
     return user if user is not None and user.is_authenticated else None
+
+
+class SchemaView(SpectacularAPIView):
+    """GET /api/v1/schema/: the schema in YAML (or JSON with ?format=json), and its refusals (401 to a visitor, 429)
+    in JSON as every other endpoint answers them: the schema's renderers would draw `{"detail": …}` as YAML."""
+
+    def finalize_response(self, request, response, *args, **kwargs):
+        response = super().finalize_response(request, response, *args, **kwargs)
+        if response.status_code >= 400 and isinstance(response, Response):
+            response.accepted_renderer, response.accepted_media_type = JSONRenderer(), JSONRenderer.media_type
+        return response

@@ -9,10 +9,12 @@ class SearchConfig(AppConfig):
         from django.db.models.signals import post_delete
 
         from gallery.models import Family
-        from gallery.signals import photos_added, photos_changed, photos_restored, photos_rotated, photos_trashed
+        from gallery.signals import (
+            members_leaving, photos_added, photos_changed, photos_restored, photos_rotated, photos_trashed,
+        )
         from search.receivers import (
-            on_family_deleted, on_photos_added, on_photos_changed, on_photos_restored, on_photos_rotated,
-            on_photos_trashed,
+            on_family_deleted, on_members_leaving, on_photos_added, on_photos_changed, on_photos_restored,
+            on_photos_rotated, on_photos_trashed,
         )
 
         photos_added.connect(on_photos_added, dispatch_uid="search.embed_new_photos")
@@ -21,6 +23,7 @@ class SearchConfig(AppConfig):
         photos_rotated.connect(on_photos_rotated, dispatch_uid="search.reembed_rotated_photos")
         photos_restored.connect(on_photos_restored, dispatch_uid="search.show_restored_photos")
         post_delete.connect(on_family_deleted, sender=Family, dispatch_uid="search.drop_family_indexes")
+        members_leaving.connect(on_members_leaving, dispatch_uid="search.leavers_judgments_out")
 
         from gallery import photo_lists
         from search.viewer import SearchList

@@ -5,10 +5,19 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 
 from django.contrib.auth.models import AbstractBaseUser
-from django.db.models import QuerySet
+from django.db.models import Exists, OuterRef, QuerySet
 from django.http import Http404
 
+from gallery.models import Membership
 from search.models import Judgment, judgment_query
+
+
+def family_judgments(*, family_id: int | None = None) -> QuerySet[Judgment]:
+    """The judgments that speak for a family (one, or each): those of its members now. A member removed or gone
+    takes theirs out of its fits, figures and reports (kept, they count again if they come back)."""
+    judgments = Judgment.objects.filter(Exists(Membership.objects.filter(family_id=OuterRef("family_id"),
+                                                                         user_id=OuterRef("user_id"))))
+    return judgments if family_id is None else judgments.filter(family_id=family_id)
 
 
 def judgment_list(*, user: AbstractBaseUser, family_id: int | None = None, query: str | None = None) -> QuerySet[Judgment]:

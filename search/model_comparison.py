@@ -23,7 +23,8 @@ from search.embedder import ModelUnavailable, get_embedder
 from search.engine import MAX_EXCLUDED, SearchParams, photo_cosines
 from search.evaluation import ece, ndcg_at_k, precision_at_k
 from search.expansion import expand
-from search.models import Judgment, PhotoEmbedding
+from search.judgment_selectors import family_judgments
+from search.models import PhotoEmbedding
 from search.reports import Calibration, fitted_calibration
 from search.text_embeddings import EncodeBudget, term_vectors_within
 from search.understanding import understand_search
@@ -90,7 +91,7 @@ def compare_models(*, family: Family, model_names: list[str], budget: EncodeBudg
     their words noted in the budget for the worker (search.text_embeddings.EncodeBudget)."""
     comparison = Comparison(family=family)
     # (as the quality figures: a photo in the trash is no result of any search, its judgments wait for its restore)
-    rows = list(Judgment.objects.filter(family=family, photo__trashed_at__isnull=True)
+    rows = list(family_judgments(family_id=family.pk).filter(photo__trashed_at__isnull=True)
                 .values_list("query", "photo_id", "relevant", "user_id").order_by("query", "photo_id", "pk"))
     if not rows:
         comparison.models = [ModelEvaluation(name, _role(n)) for n, name in enumerate(model_names)]

@@ -32,6 +32,7 @@ from search import evaluation
 from search.calibration import (DEFAULT, KINDS, TYPO, Calibration, MetaCalibration, active_calibrations, fuse,
                                 match_features, sigmoid)
 from search.engine import judged_components, preferences_for
+from search.judgment_selectors import family_judgments
 from search.models import Judgment, PhotoEmbedding, SearchCalibration, SearchPreferences
 from search.selectors import family_search_model
 from search.text_embeddings import EncodeBudget
@@ -91,7 +92,7 @@ def judged_data(*, family_id: int, budget: EncodeBudget | None = None) -> Judged
     `waiting_queries`, and their words noted in the budget for the worker."""
     # A photo in the trash is no result of any search (scored, it would read as a result with no evidence at all):
     # its judgments wait until it is restored.
-    rows = list(Judgment.objects.filter(family_id=family_id, photo__trashed_at__isnull=True)
+    rows = list(family_judgments(family_id=family_id).filter(photo__trashed_at__isnull=True)
                 .order_by("query", "photo_id", "id").values_list("query", "photo_id", "relevant"))
     by_query: dict[str, list[int]] = defaultdict(list)
     for query, photo_id, _ in rows:
@@ -327,12 +328,31 @@ def calibration_rollback(*, family_id: int) -> SearchCalibration | None:
     return latest
 
 
+@transaction.atomic
+def calibrations_withdraw_for_leavers(*, family_id: int, user_ids: list[int]) -> int:
+    """Members who judged leave the family (removed, leaving, their accounts deleted): the fits made with their judgments
+    (every fit of the family in force, of any model) stop applying at once, the model's own calibration serves, and
+    the family is fitted again in the worker from the judgments of those who remain (family_judgments). How many fits
+    were withdrawn."""
+    if not Judgment.objects.filter(family_id=family_id, user_id__in=list(user_ids)).exists():
+        return 0
+    withdrawn = 0
+    for fit_row in SearchCalibration.objects.filter(family_id=family_id, applied=True).select_for_update():
+        fit_row.applied = False
+        fit_row.metrics = {**fit_row.metrics, "withdrawn_at": timezone.now().isoformat()}
+        fit_row.save(update_fields=["applied", "metrics"])
+        withdrawn += 1
+    if withdrawn:
+        calibration_fit_request(family_id=family_id)
+    return withdrawn
+
+
 def calibrations_fit_due() -> list[int]:
     """Families with enough judgments and none fitted for the model search uses for them (a fit is per model: after a
     switch, the previous model's says nothing), or judgments newer than that fit."""
     from django.db.models import Count, Max
 
-    rows = (Judgment.objects.values("family_id").annotate(n=Count("id"), newest=Max("updated_at"))
+    rows = (family_judgments().values("family_id").annotate(n=Count("id"), newest=Max("updated_at"))
             .filter(n__gte=MIN_JUDGMENTS).order_by("family_id"))
     due = []
     for row in rows:
@@ -374,6 +394,11 @@ class Quality:
     @property
     def fit_rolled_back(self) -> bool:
         return bool(self.fit and not self.fit.applied and self.fit.metrics.get("rolled_back_at"))
+
+    @property
+    def fit_withdrawn(self) -> bool:
+        """Withdrawn as someone whose judgments it was made with left the family (calibrations_withdraw_for_leavers)."""
+        return bool(self.fit and not self.fit.applied and self.fit.metrics.get("withdrawn_at"))
 
     @property
     def fit_log_loss(self) -> tuple[float, float] | None:

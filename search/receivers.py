@@ -1,4 +1,5 @@
-"""The search app's answers to gallery events: index new and edited photos, drop a deleted family's vector indexes."""
+"""The search app's answers to gallery events: index new and edited photos, drop a deleted family's vector indexes,
+take a leaving member's judgments out of the family's fit."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from django.db import transaction
 from search.family_places import family_places_add
 from search.metadata import documents_refresh
 from search.models import PhotoDocument, PhotoEmbedding
+from search.quality import calibrations_withdraw_for_leavers
 from search.services import family_indexes_drop_later, photos_enqueue, photos_retry
 
 _PENDING_ATTR = "_mediasearch_photos_to_embed"
@@ -44,6 +46,11 @@ def on_family_deleted(sender, instance, **kwargs) -> None:
     deletion commits (no DDL in the web request: the web's database role needs no ownership of the table)."""
     family_id = instance.pk
     transaction.on_commit(lambda: family_indexes_drop_later(family_id=family_id))
+
+
+def on_members_leaving(sender, family_id, user_ids, **kwargs) -> None:
+    """People leave a family (removed, leaving, their accounts deleted): their judgments stop counting in its fit."""
+    calibrations_withdraw_for_leavers(family_id=family_id, user_ids=user_ids)
 
 
 def on_photos_added(sender, photo_ids, **kwargs) -> None:

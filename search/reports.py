@@ -27,7 +27,8 @@ from search.calibration import KIND_LABELS, active_calibrations
 from search.embedder import Embedder, ModelUnavailable, get_embedder
 from search.engine import MAX_QUERY_CHARS, SearchParams, SearchResponse, search_photos, sigmoid
 from search.metadata import FIELDS
-from search.models import Judgment, PhotoDocument, PhotoEmbedding, Synonym
+from search.judgment_selectors import family_judgments
+from search.models import PhotoDocument, PhotoEmbedding, Synonym
 from search.selectors import family_search_model
 from search.suggestions import vocabularies
 from search.text_embeddings import EncodeBudget, term_vectors, term_vectors_within
@@ -350,7 +351,7 @@ _TSVECTOR_LEXEME = re.compile(r"'((?:[^'\\]|''|\\.)*)'(?::[0-9A-D,]+)?")
 
 def _judged_queries(photo: Photo) -> dict[str, list[JudgedQuery]]:
     grouped: dict[tuple[str, bool], list[float | None]] = {}
-    for query, relevant, components in (Judgment.objects.filter(photo=photo, family_id=photo.family_id)
+    for query, relevant, components in (family_judgments(family_id=photo.family_id).filter(photo=photo)
                                         .values_list("query", "relevant", "components")):
         score = (components or {}).get("score")
         grouped.setdefault((query, relevant), []).append(float(score) if isinstance(score, (int, float)) else None)

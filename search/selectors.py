@@ -250,7 +250,10 @@ class FamilyIndexStatus:
 
     @property
     def percent(self) -> int:
-        return indexed_percent(ready=self.counts["ready"], total=self.total)
+        # During a model switch the photos read "ready" by the previous model until the sweep queues them: the bar
+        # shows how far the model now set has read them, as the "N of M done" beside it does.
+        ready = min(self.active_covered, self.counts["ready"]) if self.switching else self.counts["ready"]
+        return indexed_percent(ready=ready, total=self.total)
 
     @property
     def switching(self) -> bool:

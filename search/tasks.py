@@ -42,8 +42,11 @@ def suggestions_recompute_task(family_id: int | None = None) -> int:
 
 def calibration_fit_task(family_id: int) -> dict:
     """Fit one family's calibration from its judgments (the quality page's button)."""
+    from gallery.models import Family
     from search.quality import NotEnoughJudgments, calibration_fit
 
+    if not Family.objects.filter(pk=family_id).exists():  # deleted since it was asked for (its last member left)
+        return {"family": family_id, "fitted": False, "reason": "The family no longer exists."}
     try:
         fitted = calibration_fit(family_id=family_id)
     except NotEnoughJudgments as exc:

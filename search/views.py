@@ -315,17 +315,21 @@ def similar(request: HttpRequest, photo_id: int) -> HttpResponse:
 def indexing_status(request: HttpRequest) -> HttpResponse:
     statuses = index_status(user=request.user)
     waiting = any(s.remaining for s in statuses)
+    model_state = active_model_state()
+    # (Asked only when something waits for a worker: photos, or the model set, which a worker loads first.)
+    no_worker = (waiting or model_state is None) and not workers_alive(settings.Q_CLUSTER["name"])
     context = {
         "statuses": statuses,
         "working": any(s.remaining or (s.metadata and s.metadata.working) for s in statuses),
         # Photos wait and no worker beats: say why they don't move (serve restarts a dead worker by itself).
-        "worker_down": waiting and not workers_alive(settings.Q_CLUSTER["name"]),
+        "worker_down": waiting and no_worker,
+        "no_worker": no_worker,
         "failed": failed_photos(user=request.user),
         # (Looked for only when some family counts such photos: nothing but the count's aggregate reads them; not
         # with OCR off, where nothing could read them again.)
         "text_failed": failed_photos(user=request.user, text=True)
         if settings.OCR_ENABLED and any(s.metadata and s.metadata.text_failed for s in statuses) else [],
-        "model_state": active_model_state(),
+        "model_state": model_state,
         "search_model": settings.SEARCH_MODEL,  # named before any process has loaded it (model_state is None)
     }
     template = "search/indexing.html#status-panel" if request.htmx else "search/indexing.html"

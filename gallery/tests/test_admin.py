@@ -458,3 +458,25 @@ def test_the_site_admin_deletes_a_family_or_a_photo_that_has_tag_suggestions(adm
     assert "Cannot delete" not in page and "Tag suggestions: 2" in page
     assert admin.post(reverse("admin:gallery_family_delete", args=[family.pk]), {"post": "yes"}).status_code == 302
     assert not Family.objects.filter(pk=family.pk).exists() and not TagSuggestion.objects.filter(photo__family=family.pk)
+
+
+def test_someone_taken_out_in_the_admin_is_announced_as_leaving(admin, family, alice, bob):
+    """Taken out of the family in its admin page (deleted from the inline, or the row given to someone else), they
+    left without the gallery saying so (members_leaving), which the family page's removal says: their judgments'
+    fit stayed in force."""
+    from gallery.signals import members_leaving
+
+    heard = []
+
+    def listen(sender, family_id, user_ids, **kwargs):
+        heard.append((family_id, list(user_ids)))
+
+    members_leaving.connect(listen, dispatch_uid="test.admin_leavers")
+    try:
+        url = reverse("admin:gallery_family_change", args=[family.pk])
+        data = _change_form_data(admin.get(url))
+        data[f"memberships-{_inline_index(data, bob)}-DELETE"] = "on"
+        assert admin.post(url, data).status_code == 302
+    finally:
+        members_leaving.disconnect(dispatch_uid="test.admin_leavers")
+    assert heard == [(family.pk, [bob.pk])]

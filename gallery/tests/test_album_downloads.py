@@ -11,7 +11,9 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
-from gallery.album_services import album_add_photos, album_create, album_reorder, share_create, share_revoke
+from gallery.album_services import (
+    album_add_photos, album_create, album_remove_photos, album_reorder, share_create, share_revoke,
+)
 from gallery.services import photo_update
 from gallery.trash_services import photos_trash
 from tests.factories import api_token_key, photo_factory
@@ -118,6 +120,21 @@ def test_a_visitor_downloads_a_shared_album_without_its_file_names(album, alice,
     response = visitor.get(url)
     assert "smith" not in response["Content-Disposition"]
     assert _zip(response).namelist() == [f"photo-{photos[i].pk}.jpg" for i in (2, 0, 1)]
+
+
+def test_a_stale_part_of_a_shared_album_says_so_on_the_links_own_page(album, alice, photos, settings):
+    """A "Download 3–3" button of a page drawn before the album shrank showed the visitor the members' 404 (of
+    families and signing in); the link's own page says what happened, with the way back, and names nobody."""
+    settings.DOWNLOAD_MAX_PHOTOS = 2
+    _, token = _share(album, alice, allow_download=True)
+    visitor = Client()
+    assert "Download photo 3" in visitor.get(reverse("shared_album", args=[token])).content.decode()
+    album_remove_photos(user=alice, album=album, photo_ids=[photos[0].pk])  # meanwhile, a member takes one out
+    response = visitor.get(reverse("shared_download", args=[token]) + "?part=2")
+    body = response.content.decode()
+    assert response.status_code == 404
+    assert "fewer photos now" in body and f'href="{reverse("shared_album", args=[token])}"' in body
+    assert "Sign in" not in body and "famil" not in body.lower() and "smith" not in body
 
 
 def test_a_link_without_downloads_offers_and_serves_no_archive(album, alice):

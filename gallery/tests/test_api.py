@@ -249,6 +249,15 @@ def test_schema_default_format_is_yaml_that_names_the_photos_path(client, alice)
     assert b"/api/v1/photos/:" in response.content
 
 
+@pytest.mark.parametrize("params", [{}, {"format": "yaml"}, {"format": "json"}])
+def test_the_schema_refuses_a_visitor_in_json_as_every_endpoint_does(client, params):
+    """It answered its 401 in YAML (the schema's own default format), where every other endpoint answers JSON."""
+    response = client.get("/api/v1/schema/", params)
+    assert response.status_code == 401
+    assert response["Content-Type"] == "application/json"
+    assert response.json()["detail"]
+
+
 def test_token_clients_can_fetch_the_image_urls_the_api_gives_them(api, family, alice, mallory, other_family):
     mine = photo_factory(family=family, user=alice)
     theirs = photo_factory(family=other_family, user=mallory)

@@ -148,3 +148,16 @@ def test_the_city_filter_ignores_case_as_tag_and_country_do(client_for, alice, l
     first = library["lisbon"][0]
     viewer = client.get(first.get_absolute_url(), {"from": "timeline", "city": "LISBON"}).content.decode()
     assert "No longer in this list" not in viewer
+
+
+def test_the_counts_follow_a_new_tag_or_a_trashed_photo_at_once(client_for, alice, library,
+                                                               django_capture_on_commit_callbacks):
+    """The page's counts were kept 60 s whatever happened (as the timeline's months were): a photo tagged or moved to
+    the trash meanwhile was counted as before. They are kept per version of the families' photos."""
+    client = client_for(alice)
+    assert "wine" in client.get(reverse("gallery:explore")).content.decode()
+    with django_capture_on_commit_callbacks(execute=True):
+        photo_update(photo=library["seoul"], tags=["kimchi"])
+        photos_trash(user=alice, photo_ids=[library["porto"].pk])
+    body = client.get(reverse("gallery:explore")).content.decode()
+    assert "kimchi" in body and "wine" not in body

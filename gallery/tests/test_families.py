@@ -7,7 +7,7 @@ from django.core.management import CommandError, call_command
 from django.test import Client
 from django.urls import reverse
 
-from gallery.models import Family, Membership
+from gallery.models import Family, Membership, Photo
 from tests.factories import MembershipFactory, UserFactory, photo_factory
 
 pytestmark = pytest.mark.django_db
@@ -69,7 +69,8 @@ def test_plain_member_cannot_invite_promote_or_remove_members(client_for, family
     promote = client.post(reverse("gallery:member_role", args=[family.pk, bob.pk]), {"role": "admin"})
     remove = client.post(reverse("gallery:member_remove", args=[family.pk, alice.pk]))
 
-    assert (invite.status_code, promote.status_code, remove.status_code) == (404, 404, 404)
+    # A member of the family: refused, and told (403); not the 404 of a family that isn't theirs.
+    assert (invite.status_code, promote.status_code, remove.status_code) == (403, 403, 403)
     assert _roles(family) == {"alice": "admin", "bob": "member"}
     assert not family.invites.exists()
 
@@ -130,7 +131,7 @@ def test_a_family_admin_renames_the_family_on_its_page(client_for, family, alice
 
     member_page = client_for(bob).get(family.get_absolute_url()).content.decode()
     assert reverse("gallery:family_rename", args=[family.pk]) not in member_page
-    assert client_for(bob).post(reverse("gallery:family_rename", args=[family.pk]), {"name": "Bob's"}).status_code == 404
+    assert client_for(bob).post(reverse("gallery:family_rename", args=[family.pk]), {"name": "Bob's"}).status_code == 403
     family.refresh_from_db()
     assert family.name == "The Smiths"
 
@@ -300,3 +301,104 @@ def test_an_admin_who_leaves_is_told_their_invitation_links_stopped_working(clie
     response = client_for(bob).post(reverse("gallery:family_leave", args=[family.pk]), follow=True)
     assert "The photos you added stay with it; the 1 invitation link you made for it no longer works." in \
         response.content.decode()
+
+
+# --- the last admin, and the family's only member ------------------------------------------------
+
+
+def test_the_last_admin_who_leaves_is_told_what_to_do(client_for, family, alice, bob):
+    """They were told only that "a family keeps one admin": not how to leave all the same."""
+    response = client_for(alice).post(reverse("gallery:family_leave", args=[family.pk]), follow=True)
+    body = response.content.decode()
+    assert "A family must keep at least one admin." in body
+    assert "Make another member of Smiths an admin first" in body
+    assert _roles(family) == {"alice": "admin", "bob": "member"}
+
+    client_for(alice).post(reverse("gallery:member_remove", args=[family.pk, bob.pk]))
+    body = client_for(alice).post(reverse("gallery:family_leave", args=[family.pk]), follow=True).content.decode()
+    assert "You are the only member of Smiths" in body and "Delete this family" in body
+    assert _roles(family) == {"alice": "admin"}
+
+
+def test_the_only_member_deletes_the_family_naming_it(client_for, family, alice, bob, other_family, mallory):
+    """The only member could not delete their family (only the site administrator could, in the Django admin). Its
+    page offers it to them alone, naming how many photos go for good (the trash's too: no family, no trash), and the
+    family's name must be typed: nothing goes by a stray click."""
+    from gallery.trash_services import photos_trash
+
+    kept = photo_factory(family=family, user=alice)
+    binned = photo_factory(family=family, user=alice)
+    photos_trash(user=alice, photo_ids=[binned.pk])
+    theirs = photo_factory(family=other_family, user=mallory)
+    delete = reverse("gallery:family_delete", args=[family.pk])
+    # Not while someone else belongs to it (their photos are in it too), whoever asks.
+    assert "Delete this family" not in client_for(alice).get(family.get_absolute_url()).content.decode()
+    refused = client_for(alice).post(delete, {"name": "Smiths"}, follow=True).content.decode()
+    assert "bob" in refused and Family.objects.filter(pk=family.pk).exists()
+    assert client_for(mallory).post(delete, {"name": "Smiths"}).status_code == 404
+
+    client_for(alice).post(reverse("gallery:member_remove", args=[family.pk, bob.pk]))
+    page = client_for(alice).get(family.get_absolute_url()).content.decode()
+    assert "Delete this family" in page and "1 photo" in page and "1 in its trash" in page
+    wrong = client_for(alice).post(delete, {"name": "Smith"}, follow=True).content.decode()
+    assert "Type its name" in wrong and Family.objects.filter(pk=family.pk).exists()
+
+    response = client_for(alice).post(delete, {"name": " smiths "}, follow=True)
+    assert response.redirect_chain[-1][0] == reverse("gallery:families")
+    assert "Deleted the family Smiths and its 2 photos." in response.content.decode()
+    assert not Family.objects.filter(pk=family.pk).exists()
+    assert not Photo.all_objects.filter(pk__in=[kept.pk, binned.pk]).exists()
+    assert Photo.objects.filter(pk=theirs.pk).exists() and Family.objects.filter(pk=other_family.pk).exists()
+
+    # An empty family: no "its 0 photos".
+    empty = client_for(bob).post(reverse("gallery:families"), {"name": "Camping"}, follow=True).content.decode()
+    assert "it holds no photos" in empty and "0 photo" not in empty and "Delete Camping</button>" in empty
+    camping = Family.objects.get(name="Camping")
+    done = client_for(bob).post(reverse("gallery:family_delete", args=[camping.pk]), {"name": "Camping"}, follow=True)
+    assert "Deleted the family Camping." in done.content.decode()
+
+
+def test_an_admin_demoted_meanwhile_is_told_so_not_shown_a_404(client_for, family, alice, bob):
+    """An admin made a member while their family page's admin forms were open got "Page not found" on saving one, as
+    if the family were gone; they are told they are no longer its admin, and nothing is changed. Outsiders still
+    get the 404 of a family that is not theirs."""
+    Membership.objects.filter(family=family, user=bob).update(role=Membership.Role.ADMIN)
+    client_for(bob).get(family.get_absolute_url())  # the forms open…
+    client_for(alice).post(reverse("gallery:member_role", args=[family.pk, bob.pk]), {"role": "member"})  # …meanwhile
+    client = client_for(bob)
+    for url, data in ((reverse("gallery:family_rename", args=[family.pk]), {"name": "Bob's"}),
+                      (reverse("gallery:member_role", args=[family.pk, alice.pk]), {"role": "member"}),
+                      (reverse("gallery:member_remove", args=[family.pk, alice.pk]), {}),
+                      (reverse("gallery:invite_new", args=[family.pk]), {"role": "member"}),
+                      (reverse("gallery:default_country", args=[family.pk]), {"default_country": "PT"})):
+        response = client.post(url, data)
+        assert response.status_code == 403, url
+        assert "You are no longer an admin of Smiths" in response.content.decode(), url
+    response = client.get(reverse("gallery:member_password", args=[family.pk, alice.pk]))
+    assert response.status_code == 403 and "You are no longer an admin of Smiths" in response.content.decode()
+    family.refresh_from_db()
+    assert family.name == "Smiths" and _roles(family) == {"alice": "admin", "bob": "member"}
+
+
+def test_two_families_of_the_same_name_are_told_apart_in_menus_and_pickers(client_for, family, alice, other_family,
+                                                                           mallory):
+    """Names are unique only among the families one person makes or renames: joining another "Smiths" by invitation
+    gave two "Smiths" in every picker, with nothing to tell which is which. Each names its admins then."""
+    from gallery.album_services import album_create
+
+    Family.objects.filter(pk=other_family.pk).update(name="smiths")
+    Membership.objects.filter(family=other_family, user=mallory).update(role=Membership.Role.ADMIN)
+    MembershipFactory(family=other_family, user=alice)
+    third = Family.objects.create(name="Joneses")
+    MembershipFactory(family=third, user=alice, role=Membership.Role.ADMIN)
+    album_create(user=alice, family=family, name="Beach")  # the album page's family picker shows with two families
+    client = client_for(alice)
+    mine, theirs = "Smiths · admin: alice", "smiths · admin: mallory"
+    for url in (reverse("gallery:timeline"), reverse("gallery:upload"), reverse("gallery:families"),
+                reverse("gallery:explore"), reverse("gallery:albums"), reverse("search:search") + "?q=x"):
+        body = client.get(url).content.decode()
+        assert mine in body and theirs in body, url
+        assert "Joneses · admin" not in body, url  # a name alone when it is the only one
+    for url in (reverse("search:quality", args=[family.pk]), reverse("search:indexing")):
+        page = client.get(url).content.decode()
+        assert mine in page and theirs in page, url

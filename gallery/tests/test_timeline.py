@@ -383,3 +383,34 @@ def test_the_timeline_counts_photos_and_lists_used_tags_in_the_same_few_queries(
     assert tags == sorted({"all", *(f"tag{n % 3}" for n in range(photos - 1))})
     favourites = client.get(reverse("gallery:timeline"), {"favourite": 1}).content.decode()
     assert "Smiths (1 favourite)" in favourites
+
+
+def test_the_month_list_follows_uploads_trash_date_shifts_and_favourites_at_once(
+        client_for, family, alice, summer, django_capture_on_commit_callbacks):
+    """The "Jump to" counts were kept 60 s whatever happened: after an upload, a trash or a date shift they were
+    wrong for up to a minute. They are kept per version of the families' photos, which each change moves on."""
+    from datetime import timedelta
+
+    from gallery.correction_services import photos_shift_dates
+    from gallery.trash_services import photos_favourite, photos_trash
+
+    client = client_for(alice)
+
+    def months(**params) -> dict[str, str]:
+        body = client.get(reverse("gallery:timeline"), params).content.decode()
+        return dict(re.findall(r'<option value="(\d{4}-\d{2})"[^>]*>[^<(]+\((\d+)\)</option>', body))
+
+    assert months() == {"2020-07": "3", "2020-06": "2"}
+    with django_capture_on_commit_callbacks(execute=True):
+        _photo_at(family, alice, _utc(2020, 6, 15, 12))  # an upload (dated, as the camera's would be)
+    assert months() == {"2020-07": "3", "2020-06": "3"}
+    with django_capture_on_commit_callbacks(execute=True):
+        photos_trash(user=alice, photo_ids=[summer["jul1"].pk])
+    assert months() == {"2020-07": "2", "2020-06": "3"}
+    with django_capture_on_commit_callbacks(execute=True):
+        photos_shift_dates(user=alice, photo_ids=[summer["jun2"].pk], delta=-timedelta(days=40))
+    assert months() == {"2020-07": "2", "2020-06": "2", "2020-04": "1"}
+    assert months(favourite=1) == {}
+    with django_capture_on_commit_callbacks(execute=True):
+        photos_favourite(user=alice, photo_ids=[summer["jun30"].pk], on=True)
+    assert months(favourite=1) == {"2020-06": "1"}

@@ -76,6 +76,27 @@ def test_a_filtered_timeline_walks_only_its_photos_and_goes_back_to_itself(clien
     assert "Back to photos tagged" in body
 
 
+def test_a_photo_that_left_the_filtered_list_says_so_and_still_walks_on(client_for, family, alice, march):
+    """Opened from a filtered timeline, then untagged (or unfavourited) in another tab: the viewer said nothing, as if
+    it were still in "photos tagged beach"; search results and albums say "No longer in this list"."""
+    from gallery.services import photos_tag_remove
+    from gallery.trash_services import photos_favourite
+
+    client = client_for(alice)
+    context = f"?from=timeline&family={family.pk}&tag=beach"
+    assert "No longer in this list" not in client.get(march[5].get_absolute_url() + context).content.decode()
+    photos_tag_remove(photos=[march[5]], name="beach", user=alice)
+    body = client.get(march[5].get_absolute_url() + context).content.decode()
+    assert "No longer in this list" in body
+    assert _walk(body)[1] == march[1].get_absolute_url() + context  # the next photo still in it, from where it was
+
+    photos_favourite(user=alice, photo_ids=[march[2].pk], on=True)
+    assert "No longer in this list" not in client.get(march[2].get_absolute_url() + "?from=timeline&favourite=1").content.decode()
+    photos_favourite(user=alice, photo_ids=[march[2].pk], on=False)
+    assert "No longer in this list" in client.get(march[2].get_absolute_url() + "?from=timeline&favourite=1").content.decode()
+    assert "No longer in this list" not in client.get(march[2].get_absolute_url()).content.decode()  # the whole timeline
+
+
 def test_a_second_family_is_walked_when_the_user_is_in_it(client_for, alice, march, other_family):
     MembershipFactory(family=other_family, user=alice)
     previous, following, _ = _walk(client_for(alice).get(march[4].get_absolute_url()).content.decode())

@@ -25,7 +25,7 @@ def explore_page(request: HttpRequest) -> HttpResponse:
     problem = ""
     if family_id is not None and family_id not in {family.pk for family in families}:
         family_id, problem = None, "None of your families has that number: here is what all your families hold."
-    found = explore(user=request.user, family_id=family_id, family_ids=[family.pk for family in families])
+    found = explore(user=request.user, family_id=family_id, families=families)
     timeline = reverse("gallery:timeline")
     keep = (("family", str(family_id)),) if family_id else ()
     sections = []

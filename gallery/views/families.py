@@ -4,7 +4,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -12,9 +12,12 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from gallery.account_selectors import family_invites, password_settable_users
 from gallery.forms import DefaultCountryForm, FamilyForm, InviteForm, MemberRoleForm
 from gallery.models import Membership
-from gallery.selectors import family_get, family_is_admin, family_list, family_members, family_status_counts
+from gallery.selectors import (
+    family_get, family_is_admin, family_list, family_members, family_status_counts, family_trash_count,
+)
 from gallery.services import (
-    family_create, family_default_country_set, family_rename, membership_add, membership_remove,
+    family_create, family_default_country_set, family_delete_by_member, family_rename, membership_add,
+    membership_remove,
 )
 
 
@@ -62,6 +65,9 @@ def family_context(request: HttpRequest, family, *, country_form=None, invite_fo
             "password_settable": set(password_settable_users(actor=request.user)
                                      .filter(memberships__family=family).values_list("pk", flat=True)),
         }
+        if len(context["members"]) == 1:  # they alone: they may delete it (family_delete_by_member)
+            context["trash_count"] = family_trash_count(family=family)
+            context["photo_count"] = sum(context["status_counts"].values())
     return context
 
 
@@ -69,8 +75,15 @@ def admin_family(request: HttpRequest, family_id: int):
     family = family_get(user=request.user, family_id=family_id)
     if not family_is_admin(user=request.user, family=family):
         # Members may see the family page, but only admins change who is in it.
-        raise Http404("Only family admins can change members.")
+        raise no_longer_admin(family)
     return family
+
+
+def no_longer_admin(family) -> PermissionDenied:
+    """What a member of `family` gets for an admin's form: most likely they had it open when another admin made them
+    a member. Told so (the family is theirs to know of), not shown a 404 as if it were gone."""
+    return PermissionDenied(f"You are no longer an admin of {family}, so nothing was changed: only its admins can "
+                            "do this.")
 
 
 def family_member(family, user_id: int):
@@ -158,4 +171,20 @@ def family_leave(request: HttpRequest, family_id: int) -> HttpResponse:
     one = invites + shares == 1
     messages.success(request, f"You left {family}. The photos you added stay with it"
                      + (f"; {' and '.join(made)} no longer work{'s' if one else ''}." if made else "."))
+    return redirect("gallery:families")
+
+
+@require_POST
+@login_required
+def family_delete_view(request: HttpRequest, family_id: int) -> HttpResponse:
+    """The family's only member deletes it, with its photos, typing its name to confirm (family_delete_by_member)."""
+    family = family_get(user=request.user, family_id=family_id)
+    name = family.name
+    try:
+        count = family_delete_by_member(family=family, user=request.user, name=request.POST.get("name", ""))
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+        return redirect(family)
+    photos = f" and its {count} photo{'s' if count != 1 else ''}" if count else ""
+    messages.success(request, f"Deleted the family {name}{photos}.")
     return redirect("gallery:families")

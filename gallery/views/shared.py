@@ -178,12 +178,16 @@ def shared_display(request: HttpRequest, share: AlbumShare, token: str, photo_id
 
 
 @require_GET
-@shared(MEDIA)
+@shared(PAGE)  # a link a visitor follows ("Download original"), not media a page loads
 def shared_original(request: HttpRequest, share: AlbumShare, token: str, photo_id: int) -> HttpResponse:
     """The original file, as a download, when the link allows it. Named by its position, not its file name."""
     if not share.allow_download:
         raise Http404("Originals are not shared through this link.")
-    photo: Photo = share_photo_get(share=share, photo_id=photo_id)
+    try:
+        photo: Photo = share_photo_get(share=share, photo_id=photo_id)
+    except Http404:  # taken out since its page was shown: said as shared_photo says it
+        return render(request, "gallery/shared_gone.html", {"photo_missing": True, "album": share.album,
+                                                             "token": token}, status=404)
     return serve_file(photo.original, content_type=photo.mime_type, download_name=numbered_name(photo))
 
 
@@ -197,6 +201,9 @@ def shared_download(request: HttpRequest, share: AlbumShare, token: str) -> Http
     response = album_archive(album=share.album, ids=share_photo_ids(share=share), numbered=True,
                              part=request.GET.get("part"))
     if response is None:
-        raise Http404("No such part of the album.")
+        # A "Download 501–640" of a page drawn before the album shrank: said on the link's own page, as a photo taken
+        # out is, not by the members' 404.
+        return render(request, "gallery/shared_gone.html", {"part_missing": True, "album": share.album,
+                                                             "token": token}, status=404)
     return response
 

@@ -6,7 +6,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
@@ -17,6 +17,7 @@ from gallery.selectors import (
 )
 from gallery.services import MAX_TAGS
 from gallery.suggestions import suggestion_dismiss, suggestions_accept, suggestions_accept_above
+from gallery.views.families import no_longer_admin
 
 
 @require_POST
@@ -73,7 +74,7 @@ def family_suggestions(request: HttpRequest, family_id: int) -> HttpResponse:
     form = AcceptAboveForm(request.POST or request.GET or None)
     if request.method == "POST":
         if not is_admin:
-            raise Http404("Only family admins accept suggestions in bulk.")
+            raise no_longer_admin(family)
         if form.is_valid():
             kept_open: list[str] = []
             count = suggestions_accept_above(family=family, min_probability=form.cleaned_data["min_probability"],

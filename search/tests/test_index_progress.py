@@ -193,4 +193,38 @@ def test_the_index_page_names_the_model_set_before_any_process_has_loaded_it(fam
 
     page = client_for(alice).get(reverse("search:indexing")).content.decode()
 
-    assert re.search(r"Model in use:\s*<code>/srv/models/siglip-so400m</code>\s*\(not loaded yet\)", page)
+    assert re.search(r"Model in use:\s*<code>/srv/models/siglip-so400m</code>\s*\(not loaded yet[):]", page)
+
+
+def test_during_a_model_switch_the_bar_shows_the_new_models_progress(toy_model, add_shape, family, alice, client_for,
+                                                                    settings):
+    """Right after SEARCH_MODEL changed, every photo is still "ready" (by the previous model) until the sweep queues
+    them: the bar was full beside "0 of 2 done". It shows how far the model now set has read them."""
+    from search.selectors import FamilyIndexStatus
+
+    photos = [add_shape("red", "circle"), add_shape("blue", "square")]
+    embed_photos(photo_ids=[p.pk for p in photos], fill_to=0)
+    settings.SEARCH_MODEL = "/srv/models/siglip-so400m"  # set, not loaded by any process yet
+
+    page = client_for(alice).get(reverse("search:indexing")).content.decode()
+    section = re.search(rf'data-family="{family.pk}">(.*?)</section>', page, re.S).group(1)
+    assert "(0 of 2 done)" in section
+    assert "(the new model: 0% of 2)" in section  # beside "2 ready" (by the previous model)
+    assert 'value="0"' in section and 'value="100"' not in section
+    switching = FamilyIndexStatus(family=family, counts={"ready": 4, "pending": 0, "processing": 0, "failed": 0},
+                                  total=4, search_model="old", active_model="new", active_covered=3)
+    assert switching.percent == 75
+
+
+def test_with_no_worker_running_the_model_not_loaded_says_why(family, alice, client_for, settings):
+    """With `serve --no-worker` (or no worker started), the page said the model was "not loaded yet", as if it were
+    about to be: nothing loads it until a worker runs."""
+    from search.worker_heartbeats import heartbeat_beat
+
+    settings.SEARCH_MODEL = "/srv/models/siglip-so400m"
+    client = client_for(alice)
+    page = " ".join(client.get(reverse("search:indexing")).content.decode().split())
+    assert "(not loaded yet: no worker is running to load it" in page
+    heartbeat_beat(cluster=settings.Q_CLUSTER["name"], host="here", pid=1)
+    page = " ".join(client.get(reverse("search:indexing")).content.decode().split())
+    assert "(not loaded yet)" in page and "no worker is running" not in page

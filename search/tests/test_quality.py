@@ -477,3 +477,70 @@ def test_the_fit_in_force_can_be_rolled_back_after_a_later_fit_that_was_not_appl
     in_force.refresh_from_db()
     assert not in_force.applied
     assert "Roll back the fit in force" not in client.get(reverse("search:quality", args=[family.pk])).content.decode()
+
+
+def test_a_member_who_leaves_takes_their_judgments_out_of_the_familys_fit(toy_model, family, alice, bob, client_for,
+                                                                          django_capture_on_commit_callbacks):
+    """A member removed from a family (or leaving it) still weighed in its fit: the fit in force had been made from
+    their judgments, and the figures and the next fit still read them. Their judgments count only while they belong
+    to the family; the fit made with them is withdrawn at once (the model's own calibration serves) and the family
+    is fitted again, in the worker, from the judgments of those who remain."""
+    from gallery.services import membership_remove
+    from search.judgment_selectors import family_judgments
+    from search.selectors import family_search_model
+    from tests.factories import photo_factory
+    from tests.queue import queued_tasks
+
+    photo = photo_factory(family=family, user=alice)
+    Judgment.objects.create(user=bob, family=family, photo=photo, query="red", relevant=True)
+    Judgment.objects.create(user=alice, family=family, photo=photo, query="blue", relevant=False)
+    model_name = family_search_model(family_id=family.pk)
+    fitted = SearchCalibration.objects.create(family=family, model_name=model_name, semantic_scale=10.0,
+                                              semantic_bias=-5.0, judgments=40, judged_queries=6, applied=True)
+    assert judged_data(family_id=family.pk).unindexed_judgments == 2  # (the photo is not embedded: waiting)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        membership_remove(family=family, user=bob)
+
+    assert list(family_judgments(family_id=family.pk).values_list("user__username", flat=True)) == ["alice"]
+    assert judged_data(family_id=family.pk).unindexed_judgments == 1
+    fitted.refresh_from_db()
+    assert not fitted.applied and fitted.metrics["withdrawn_at"]
+    assert active_calibrations([(family.pk, model_name)]) == {}
+    assert [(t["func"], t["args"]) for t in queued_tasks()] == [("search.tasks.calibration_fit_task", (family.pk,))]
+    assert Judgment.objects.filter(user=bob).exists()  # kept: they count again if bob comes back
+    page = client_for(alice).get(reverse("search:quality", args=[family.pk])).content.decode()
+    assert "withdrawn" in page and "has left the family" in page
+
+
+def test_a_member_who_judged_nothing_leaves_the_fit_as_it_is(toy_model, family, alice, bob,
+                                                            django_capture_on_commit_callbacks):
+    from gallery.services import membership_remove
+    from search.selectors import family_search_model
+    from tests.queue import queued_tasks
+
+    fitted = SearchCalibration.objects.create(family=family, model_name=family_search_model(family_id=family.pk),
+                                              semantic_scale=10.0, semantic_bias=-5.0, judgments=40,
+                                              judged_queries=6, applied=True)
+    with django_capture_on_commit_callbacks(execute=True):
+        membership_remove(family=family, user=bob)
+    fitted.refresh_from_db()
+    assert fitted.applied and not queued_tasks()
+
+
+def test_a_deleted_account_takes_its_judgments_out_of_the_fit_too(toy_model, family, alice, bob,
+                                                                  django_capture_on_commit_callbacks):
+    from django.contrib.auth import get_user_model
+
+    from gallery.services import users_delete
+    from search.selectors import family_search_model
+    from tests.factories import photo_factory
+
+    Judgment.objects.create(user=bob, family=family, photo=photo_factory(family=family, user=alice), query="red",
+                            relevant=True)
+    fitted = SearchCalibration.objects.create(family=family, model_name=family_search_model(family_id=family.pk),
+                                              semantic_scale=10.0, semantic_bias=-5.0, judgments=40,
+                                              judged_queries=6, applied=True)
+    users_delete(users=get_user_model().objects.filter(pk=bob.pk))
+    fitted.refresh_from_db()
+    assert not fitted.applied and fitted.metrics["withdrawn_at"]

@@ -360,3 +360,36 @@ def test_the_pickers_sticky_button_stays_above_the_tiles_scrolled_under_it(live_
     assert seen and all(seen), "a tile's box under the sticky bar is drawn over it"
     assert page.js_errors == []
     context.close()
+
+
+def test_a_stale_download_button_shows_the_links_own_message_and_a_live_one_still_downloads(live_server, browser,
+                                                                                            artifacts):
+    """The album's ZIP links carried the `download` attribute: the browser took whatever came back for a file, so a
+    button drawn before the album shrank gave a visitor a failed "download.html" (and the members' 404 page when
+    opened as a page) instead of a word. The ZIP itself says it is an attachment; the link navigates, and a part no
+    longer there shows the link's own page."""
+    from gallery.album_services import album_add_photos, album_create, album_remove_photos, share_create
+
+    family, grandma = _family()
+    photos = [_store(family, grandma, colour, "circle", n) for n, colour in enumerate(("red", "green"))]
+    album = album_create(user=grandma, family=family, name="Picnic")
+    album_add_photos(user=grandma, album=album, photo_ids=[p.pk for p in photos])
+    token = share_create(user=grandma, album=album, days=7, allow_download=True).token
+    context, page = new_page(browser, accept_downloads=True, **PHONE)
+    page.goto(f"{live_server.url}/shared/{token}/")
+    with page.expect_download() as download:
+        page.get_by_role("link", name="Download all").click()
+    assert download.value.suggested_filename.endswith(".zip") and download.value.failure() is None
+    album_remove_photos(user=grandma, album=album, photo_ids=[p.pk for p in photos])  # meanwhile
+    page.get_by_role("link", name="Download all").click()
+    page.get_by_role("heading", name="There is nothing to download there").wait_for()
+    assert "fewer photos now" in page.content() and "grandma" not in page.content()
+    page.screenshot(path=artifacts / "albums-shared-stale-download-phone.png")
+    # A photo's "Download original" on a page shown before the photo was taken out: the same.
+    album_add_photos(user=grandma, album=album, photo_ids=[photos[0].pk])
+    page.goto(f"{live_server.url}/shared/{token}/photos/{photos[0].pk}/")
+    album_remove_photos(user=grandma, album=album, photo_ids=[photos[0].pk])
+    page.get_by_role("link", name="Download original").click()
+    page.get_by_role("heading", name="This photo is not in this shared album").wait_for()
+    assert page.js_errors == []
+    context.close()
