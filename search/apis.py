@@ -172,7 +172,10 @@ class SearchApi(APIView):
             return data
 
     class OutputSerializer(serializers.Serializer):
-        query = serializers.CharField()
+        query = serializers.CharField(help_text="what was searched for: the words left for semantic and metadata "
+                                                "search, or q as typed when it names only places and dates")
+        message = serializers.CharField(help_text="why nothing was searched for a q that was given: it holds no word "
+                                                  "to search for (\"?!\"), or only says what to leave out; else empty")
         terms = serializers.ListField(child=serializers.CharField())
         semantic_available = serializers.BooleanField()
         semantic_message = serializers.CharField()
@@ -200,7 +203,8 @@ class SearchApi(APIView):
         ), removed=frozenset(normalise(phrase) for phrase in v.get("plain", [])))
         response = search_photos(user=request.user, params=understood.params)
         body = {
-            "query": response.query,
+            "query": understood.shown(response.query),
+            "message": understood.nothing_searched(),
             "terms": [term.text for term in response.terms],
             "semantic_available": response.semantic_available,
             "semantic_message": response.semantic_message,

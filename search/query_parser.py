@@ -213,6 +213,12 @@ def tokenize(query: str) -> tuple[str, ...]:
     return tuple(cleaned.split())
 
 
+def has_words(text: str) -> bool:
+    """Whether `text` holds anything to search for: a letter, a digit or a symbol such as an emoji, not only
+    punctuation ("-", "?!", "...", "—") and spaces."""
+    return any(unicodedata.category(ch)[0] in "LN" or unicodedata.category(ch) == "So" for ch in text)
+
+
 def candidate_phrases(query: str) -> list[str]:
     """Every run of up to MAX_PHRASE words of the query, normalised: what the context needs to know about."""
     norms = [normalise(token) for token in tokenize(query)]
@@ -309,6 +315,8 @@ def _result(tokens, kept, chips, excluded, used_removed) -> ParsedQuery:
     text = " ".join(kept)
     if chips and all(normalise(word) in STOPWORDS or not normalise(word) for word in kept):
         text = ""  # only connecting words are left ("Lisbon and Porto")
+    if not has_words(text):
+        text = ""  # punctuation alone ("-", "?!", "…"): the model reads some picture into it all the same
     places = tuple(dict.fromkeys(c.place for c in chips if c.kind == "place" and not c.is_country))
     codes = tuple(dict.fromkeys(c.country_code for c in chips if c.kind == "place" and c.is_country))
     not_places = tuple(dict.fromkeys(c.place for c in chips if c.kind == "not_place" and not c.is_country))

@@ -45,6 +45,29 @@ class Understanding:
     truncated: bool  # the query was longer than the engine reads
     explicit_where: bool = False  # an explicit place or country replaced the query's places
     explicit_when: bool = False  # an explicit date (either end) replaced the query's dates
+    query: str = ""  # the query as typed (spaces collapsed, cut to what the engine reads)
+
+    @property
+    def nothing_to_search(self) -> bool:
+        """Something was typed, but no word to search for, place or date: punctuation alone ("-", "?!")."""
+        return bool(self.parsed.tokens) and not self.parsed.text and not self.parsed.chips
+
+    def shown(self, searched: str) -> str:
+        """The query as the page and the API name it: the words searched (`searched`, the engine's), or, for a query
+        of only places and dates (searched by its filter's words, "2021 2022") or of no words, as typed."""
+        return searched if self.parsed.text else self.query
+
+    def nothing_searched(self) -> str:
+        """Why nothing was searched for a query that was typed ("" when something was): it has no word to search
+        for, or it only says what to leave out. The page says the same in its own words."""
+        if self.nothing_to_search:
+            return (f"Nothing to search for in “{self.query}”: type what you remember about a photo (who or what is "
+                    "in it, where, when).")
+        params = self.params
+        if self.query and not params.query and (params.excluded or params.not_places or params.not_countries
+                                                or params.not_dates):
+            return f"“{self.query}” only says what to leave out: add what you are looking for."
+        return ""
 
     def replaced_by(self, chip) -> str:
         """The filters of the form that replace this chip of the query ("" when it is in force)."""
@@ -249,7 +272,7 @@ def _understood(params: SearchParams, query: str, facts: _Facts | None, *, remov
     parsed = parse_query(query, context, removed=removed) if context else ParsedQuery(text=query)
     return Understanding(params=_merged(params, parsed), parsed=parsed, truncated=truncated,
                          explicit_where=params.place is not None or params.country is not None,
-                         explicit_when=params.taken_after is not None or params.taken_before is not None)
+                         explicit_when=params.taken_after is not None or params.taken_before is not None, query=query)
 
 
 def _merged(params: SearchParams, parsed: ParsedQuery) -> SearchParams:

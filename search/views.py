@@ -76,7 +76,7 @@ def search(request: HttpRequest) -> HttpResponse:
                "more_url": _with(request, limit=min(MAX_LIMIT, len(response.results) + PAGE_SIZE))
                if response.more and len(response.results) < MAX_LIMIT else "",
                # A query of only places and dates is searched by its filter's words ("2021 2022 2023"): name it as typed.
-               "query_shown": response.query if understood.parsed.text else query,
+               "query_shown": understood.shown(response.query),
                "chips": [_chip_view(request, chip, understood) for chip in understood.parsed.chips],
                "kept_params": [(k, v) for k, values in request.GET.lists() for v in values if k not in _CHIP_PARAMS],
                "photo_query": listed.query,  # photos open in the viewer on these results

@@ -97,6 +97,15 @@ def test_a_query_of_only_a_place_and_a_year_lists_the_photos_there_then(trip, ap
     assert set(_ids(body)) == {trip["lisbon 2023"].pk, trip["blue lisbon 2023"].pk}
 
 
+def test_the_api_names_a_query_of_only_places_and_dates_as_typed_not_by_the_words_it_browses_with(trip, api):
+    # The engine browses a filter by the words its photos carry ("Lisbon 2023", "1900s 1910s …"): the echo showed
+    # those. It names what the query meant, as the page does ("2 photos for “Lisbon 2023”").
+    for query in ("Lisbon  2023", "before 2024", "between 2022 and 2023", "summer 2023 in Lisbon"):
+        body = _api(api, q=query)
+        assert body["query"] == " ".join(query.split()) and body["message"] == "", query
+        assert body["results"], query
+
+
 def test_a_query_of_only_dates_scores_each_photo_in_them_as_one_year_does(trip, api):
     """A range lists each of its years for metadata search: a photo carries one of them, which must count as the
     whole query (as one year's does), not as one word of five, which hid every photo under the minimum score."""
