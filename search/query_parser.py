@@ -64,6 +64,7 @@ LIST_KINDS = NEGATED_KINDS | {"place"}  # chips that head a list of their kind (
 PLACE_WORDS = frozenset({"in", "at", "near", "from", "around"})
 DATE_WORDS = frozenset({"in", "during", "of", "from"})
 NEGATIONS = frozenset({"not", "without", "except", "excluding"})
+DASHES = ("-", "–", "—")  # between two dates, a range: "2021-06-14 – 2021-06-20"
 LIST_WORDS = frozenset({"or", "nor", "and", "&"})  # join the items a negation runs over ("not in Lisbon or Porto")
 ARTICLES = frozenset({"a", "an", "the", "any"})
 STOPWORDS = frozenset({
@@ -516,7 +517,8 @@ class _Parser:
     def _chip(self, start: int, end: int, span: tuple[date | None, date | None], key_start: int) -> _Match:
         key = " ".join(self.norms[key_start:end])
         label = " ".join(self.tokens[key_start:end]).strip(EDGE_PUNCT) or key
-        if re.search(r"\d{4}-\d", label):  # "between 2022-06-01 and 2023-12-31" reads better as its range
+        # "between 2022-06-01 and 2023-12-31", "14.6.2021-20.6.2021" read better as their range
+        if re.search(r"\d{4}-\d|\d\s*[-–—]\s*\d", label) and not re.fullmatch(r"\d{1,2}-\d{4}", label):
             label = range_label(*span) or label
         return _Match(end=end, chip=Chip("date", key=key, label=label, start=start, end=end,
                                          after=span[0], before=span[1]))
@@ -525,7 +527,7 @@ class _Parser:
         word = self.norms[i]
         if word in ("between", "from") and i + 1 < len(self.norms):
             first = self._date_atom(i + 1)
-            if first and first[0] < len(self.norms) and self.norms[first[0]] in ("and", "to", "until", "till", "-"):
+            if first and first[0] < len(self.norms) and self.norms[first[0]] in ("and", "to", "until", "till", *DASHES):
                 second = self._date_atom(first[0] + 1)
                 if second:
                     return second[0], hull(first[1], second[1])
@@ -541,7 +543,30 @@ class _Parser:
         years = re.fullmatch(r"(\d{4})[-–—/](\d{4})", word)
         if years and self._year(years[1]) and self._year(years[2]):
             return i + 1, hull(year_span(int(years[1])), year_span(int(years[2])))
+        return self._dashed(i)
+
+    def _dashed(self, i: int):
+        """Two dates joined by a dash, as "between … and …": "2021-06-14 – 2021-06-20", "june 2021 - august 2021",
+        or in one word, "2021/06/14-2021/06/20", "14.6.2021-20.6.2021" (split at the dash whose two sides are each a
+        date of one word; an ISO day's own dashes are not that)."""
+        first = self._date_atom(i)
+        if first and first[0] + 1 < len(self.norms) and self.norms[first[0]] in DASHES:
+            second = self._date_atom(first[0] + 1)
+            if second:
+                return second[0], hull(first[1], second[1])
+        word = self.norms[i]
+        for dash in re.finditer(r"[-–—]", word):
+            left, right = self._one_word_date(i, word[:dash.start()]), self._one_word_date(i, word[dash.end():])
+            if left and right:
+                return i + 1, hull(left, right)
         return None
+
+    def _one_word_date(self, i: int, word: str) -> tuple[date, date] | None:
+        """The span of `word` read at token i as a date of one word ("2021/06/14", "14.6.2021"), else None."""
+        if not word:
+            return None
+        atom = _Parser(self.tokens, (*self.norms[:i], word, *self.norms[i + 1:]), self.context)._date_atom(i)
+        return atom[1] if atom and atom[0] == i + 1 else None
 
     def _date_atom(self, i: int):
         """A date expression at token i: (index after it, (first day, last day))."""
@@ -574,6 +599,11 @@ class _Parser:
         numeric = re.fullmatch(r"(\d{1,2})[/.-](\d{4})", word)
         if numeric and self._year(numeric[2]) and 1 <= int(numeric[1]) <= 12:
             return i + 1, month_span(int(numeric[2]), int(numeric[1]))
+        # A day written with dots is day first wherever people write it so ("14.6.2021", "14.06.2021").
+        dotted = re.fullmatch(r"(\d{1,2})\.(\d{1,2})\.(\d{4})", word)
+        if dotted and self._year(dotted[3]):
+            day = day_or_none(int(dotted[3]), int(dotted[2]), int(dotted[1]))
+            return (i + 1, (day, day)) if day else None
         iso = re.fullmatch(r"(\d{4})([-/])(\d{1,2})(?:\2(\d{1,2}))?", word)
         if iso and self._year(iso[1]) and 1 <= int(iso[3]) <= 12:
             if iso[4] is None:

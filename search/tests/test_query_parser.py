@@ -8,7 +8,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from search.query_dates import phrase_for_range
+from search.query_dates import phrase_for_range, range_label
 from search.query_parser import (
     KnownPlace,
     ParserContext,
@@ -163,6 +163,39 @@ def test_dates(query, after, before):
     assert (parsed.taken_after, parsed.taken_before) == (after, before), parsed
     assert parsed.text == ""
     assert [chip.kind for chip in parsed.chips] == ["date"]
+
+
+@pytest.mark.parametrize("query, after, before", [
+    # A range written with a dash was searched as words ("between … and …" worked): each side a date the box reads.
+    ("2021/06/14-2021/06/20", date(2021, 6, 14), date(2021, 6, 20)),
+    ("2021-06-14-2021-06-20", date(2021, 6, 14), date(2021, 6, 20)),
+    ("2021-06-14 – 2021-06-20", date(2021, 6, 14), date(2021, 6, 20)),
+    ("2021-06-14 - 2021-06-20", date(2021, 6, 14), date(2021, 6, 20)),
+    ("2021-06-14—2021-06-20", date(2021, 6, 14), date(2021, 6, 20)),
+    ("14.6.2021-20.6.2021", date(2021, 6, 14), date(2021, 6, 20)),
+    ("14.06.2021 – 20.06.2021", date(2021, 6, 14), date(2021, 6, 20)),
+    ("june 2021 – august 2021", date(2021, 6, 1), date(2021, 8, 31)),
+    ("14 june 2021 - 20 june 2021", date(2021, 6, 14), date(2021, 6, 20)),
+    ("2021/06-2021/08", date(2021, 6, 1), date(2021, 8, 31)),
+    ("2019 – 2021", date(2019, 1, 1), date(2021, 12, 31)),
+    ("2021-06-20 – 2021-06-14", date(2021, 6, 14), date(2021, 6, 20)),  # either way round
+    ("from june 2020 – may 2021", date(2020, 6, 1), date(2021, 5, 31)),
+    ("14.6.2021", date(2021, 6, 14), date(2021, 6, 14)),  # a day with dots is written day first wherever it is
+])
+def test_a_date_range_written_with_a_dash_is_a_range(query, after, before):
+    parsed = parse_query(f"beach {query}", ctx())
+    assert (parsed.taken_after, parsed.taken_before) == (after, before), parsed
+    assert parsed.text == "beach"
+    assert [chip.kind for chip in parsed.chips] == ["date"]
+    if after != before and not any(ch.isalpha() for ch in query):  # the chip shows the days numbers cover
+        assert parsed.chips[0].label == range_label(after, before), parsed.chips[0]
+
+
+def test_a_dash_between_dates_and_words_stays_as_it_was():
+    assert parse_query("2021 - beach", ctx()).text == "- beach"
+    assert parse_query("31.2.2021", ctx()).chips == ()  # no such day
+    assert [c.kind for c in parse_query("2021 -2022", ctx()).chips] == ["date", "not_date"]
+    assert parse_query("12-2023", ctx()).chips[0].label == "12-2023"
 
 
 def test_last_summer_in_the_southern_hemisphere_is_december_to_february():
