@@ -1111,9 +1111,11 @@ def _place_zone(photo: Photo) -> str:
     return ""
 
 
-def photos_lacking_place():
-    """Photos with a GPS position not yet looked up (stored before places existed)."""
-    return Photo.objects.filter(place_checked=False, latitude__isnull=False, longitude__isnull=False).order_by("pk")
+def photos_lacking_place(*, again: bool = False):
+    """Photos with a GPS position not yet looked up (stored before places existed); `again`: and those looked up that
+    named no place (stored before a position far from any town was named by its country)."""
+    unplaced = Q(place_checked=False) | Q(place_source=Photo.PlaceSource.NONE) if again else Q(place_checked=False)
+    return Photo.objects.filter(unplaced, latitude__isnull=False, longitude__isnull=False).order_by("pk")
 
 
 PLACE_FIELDS = ("place_city", "place_region", "place_country", "place_country_code", "place_checked", "place_source")

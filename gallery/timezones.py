@@ -73,6 +73,15 @@ def country_zone(code: str) -> str:
     return zones[0] if len(clocks) == 1 else ""
 
 
+def zone_country(zone: str) -> str:
+    """The ISO code of the country a zone keeps the time of ("Africa/Cairo" → "EG"; CLDR's, shipped with Babel), ""
+    for a zone of no country (the sea's "Etc/GMT+3")."""
+    from babel.core import get_global
+
+    code = get_global("zone_territories").get(zone, "")
+    return code if len(code) == 2 and code.isalpha() and code != "ZZ" else ""
+
+
 def when_taken(*, local: datetime | None, offset: str = "", utc: datetime | None = None,
                latitude: float | None = None, longitude: float | None = None,
                place_zone: str = "") -> tuple[datetime | None, str]:
