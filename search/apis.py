@@ -130,6 +130,17 @@ class InterpretedSerializer(serializers.Serializer):
                   "day, null: open) are left out")
     taken_after = serializers.DateField(allow_null=True, help_text="first day searched (explicit, else from q)")
     taken_before = serializers.DateField(allow_null=True, help_text="last day searched (explicit, else from q)")
+    other_hemisphere = inline_serializer(
+        "OtherHemisphere", {"taken_after": serializers.DateField(allow_null=True),
+                            "taken_before": serializers.DateField(allow_null=True),
+                            "not_dates": serializers.ListField(child=inline_serializer(
+                                "OtherHemisphereNotDate", {"taken_after": serializers.DateField(allow_null=True),
+                                                           "taken_before": serializers.DateField(allow_null=True)}))},
+        allow_null=True,
+        help_text="a season in q names other days across the equator (\"summer 2023\": June to August in the north, "
+                  "December 2022 to February 2023 in the south): the dates (and not_dates) searched for photos taken "
+                  "on the other side from the one taken_after/taken_before are (by their position, else their "
+                  "country); null when no season makes them differ")
     excluded = serializers.ListField(child=serializers.CharField(), help_text="concepts q excludes (-dog, not dog)")
     text = serializers.CharField(allow_blank=True, help_text="what remained of q for semantic and metadata search")
 

@@ -57,6 +57,10 @@ class SearchParams:
     excluded: tuple[str, ...] = ()  # concepts the query excludes ("-dog", "without dog"): lowered, not removed
     taken_after: date | None = None
     taken_before: date | None = None
+    # A season's days across the equator (search.scope.Scope.other_side): photos taken there are searched in these.
+    southern: bool = False
+    other_side: tuple[date | None, date | None] | None = None
+    other_side_not_dates: tuple[tuple[date | None, date | None], ...] = ()
     favourite: bool = False  # the user's favourites only
     sort: str | None = None  # None: the user's default
     limit: int = PAGE_SIZE
@@ -250,7 +254,8 @@ def _plan(*, user: AbstractBaseUser | None, params: SearchParams,
         place=params.place or None, places=tuple(params.places), not_places=tuple(params.not_places),
         not_countries=tuple(params.not_countries), not_dates=tuple(params.not_dates),
         taken_after=params.taken_after, taken_before=params.taken_before,
-        favourite_of=user.pk if params.favourite else None,
+        favourite_of=user.pk if params.favourite else None, southern=params.southern, other_side=params.other_side,
+        other_side_not_dates=tuple(params.other_side_not_dates),
     )
     excluded = tuple(dict.fromkeys(" ".join(term.replace("\x00", " ").split())[:MAX_QUERY_CHARS]
                                    for term in params.excluded if term and term.strip()))

@@ -151,6 +151,13 @@ class ParsedQuery:
     excluded: tuple[str, ...] = ()
     chips: tuple[Chip, ...] = ()
     removed: tuple[str, ...] = ()  # keys of un-chipped phrases that occur in this query
+    # A season names other days across the equator ("summer 2023": June to August in the north, December to February
+    # in the south), and each photo is searched in its own (by its position: search.scope): `southern`, the side
+    # the dates above were read for; `other_side`, the dates' (first, last day) on the other side, None when no
+    # season makes them differ; `other_side_not_dates`, the negated dates there, item for item.
+    southern: bool = False
+    other_side: tuple[date | None, date | None] | None = None
+    other_side_not_dates: tuple[tuple[date | None, date | None], ...] = ()
 
     @property
     def place_names(self) -> list[str]:
@@ -273,9 +280,24 @@ def _parse(query: str, context: ParserContext, removed: frozenset[str]) -> Parse
     sides = {code in SOUTHERN_COUNTRIES for code in codes}
     southern = sides.pop() if len(sides) == 1 and mentions_season(query) else context.southern
     country = codes.pop() if len(codes) == 1 and re.search(r"\d{4}", query) else context.holiday_country
-    if (southern, country) == (context.southern, context.holiday_country):
+    if (southern, country) != (context.southern, context.holiday_country):
+        context = replace(context, southern=southern, holiday_country=country)
+        parsed = _parse_with(query, context, removed)
+    return _across_the_equator(parsed, query, context, removed)
+
+
+def _across_the_equator(parsed: ParsedQuery, query: str, context: ParserContext,
+                        removed: frozenset[str]) -> ParsedQuery:
+    """`parsed` with the days its seasons name on the other side of the equator (ParsedQuery.other_side)."""
+    if not mentions_season(query):
         return parsed
-    return _parse_with(query, replace(context, southern=southern, holiday_country=country), removed)
+    other = _parse_with(query, replace(context, southern=not context.southern), removed)
+    if [(c.kind, c.key) for c in other.chips] != [(c.kind, c.key) for c in parsed.chips]:
+        return replace(parsed, southern=context.southern)  # (read otherwise there: cannot happen, but never mixed)
+    spans = (other.taken_after, other.taken_before)
+    if spans == (parsed.taken_after, parsed.taken_before) and other.not_dates == parsed.not_dates:
+        return replace(parsed, southern=context.southern)
+    return replace(parsed, southern=context.southern, other_side=spans, other_side_not_dates=other.not_dates)
 
 
 def _parse_with(query: str, context: ParserContext, removed: frozenset[str]) -> ParsedQuery:

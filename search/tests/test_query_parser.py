@@ -206,6 +206,21 @@ def test_last_summer_in_the_southern_hemisphere_is_december_to_february():
     assert (south_winter.taken_after, south_winter.taken_before) == (date(2023, 6, 1), date(2023, 8, 31))
 
 
+def test_a_season_names_other_days_for_photos_across_the_equator():
+    north = parse_query("beach summer 2023", ctx())
+    assert (north.taken_after, north.taken_before) == (date(2023, 6, 1), date(2023, 8, 31))
+    assert north.other_side == (date(2022, 12, 1), date(2023, 2, 28)) and not north.southern
+    south = parse_query("beach summer 2023", ctx(southern=True))
+    assert south.other_side == (date(2023, 6, 1), date(2023, 8, 31)) and south.southern
+    negated = parse_query("beach not in winter 2023", ctx())
+    assert negated.not_dates == ((date(2022, 12, 1), date(2023, 2, 28)),)
+    assert negated.other_side_not_dates == ((date(2023, 6, 1), date(2023, 8, 31)),)
+    since = parse_query("since summer 2021 until 2023", ctx())
+    assert since.other_side == (date(2020, 12, 1), date(2023, 12, 31))
+    for query in ("beach 2023", "june 2023", "summer", "beach"):  # no season with dates: the same days everywhere
+        assert parse_query(query, ctx()).other_side is None, query
+
+
 def test_a_month_alone_after_since_is_the_latest_begun_and_a_slashed_day_is_left_alone():
     march = ParserContext(today=date(2027, 3, 10))
     assert parse_query("since june", march).taken_after == date(2026, 6, 1)

@@ -69,7 +69,7 @@ def _ids(body) -> list[int]:
 
 def test_red_circle_in_lisbon_2023_makes_two_chips_and_filters(trip, api, alice, client_for):
     body = _api(api, q="red circle in Lisbon 2023")
-    assert body["interpreted"] == {"places": ["Lisbon"], "not_places": [], "not_dates": [], "taken_after": "2023-01-01", "taken_before": "2023-12-31",
+    assert body["interpreted"] == {"places": ["Lisbon"], "not_places": [], "not_dates": [], "taken_after": "2023-01-01", "taken_before": "2023-12-31", "other_hemisphere": None,
                                    "excluded": [], "text": "red circle"}
     assert _ids(body)[0] == trip["lisbon 2023"].pk
     assert set(_ids(body)) == {trip["lisbon 2023"].pk, trip["blue lisbon 2023"].pk}
@@ -248,6 +248,45 @@ def test_the_familys_hemisphere_and_holiday_country(family, alice, other_family,
     assert context.southern and context.holiday_country == "NZ"
 
 
+@pytest.fixture
+def both_sides(toy_model, family, alice):
+    """July and January 2023 in Lisbon and in Sydney: a season of 2023 is one of each, by where it was taken."""
+    photos = {
+        "lisbon july": shape_photo(family, alice, "red", "circle", LISBON, "2023:07:14 12:00:00", seed=11),
+        "sydney july": shape_photo(family, alice, "red", "circle", SYDNEY, "2023:07:14 12:00:00", seed=12),
+        "lisbon january": shape_photo(family, alice, "red", "circle", LISBON, "2023:01:10 12:00:00", seed=13),
+        "sydney january": shape_photo(family, alice, "red", "circle", SYDNEY, "2023:01:10 12:00:00", seed=14),
+    }
+    embed_photos(photo_ids=[photo.pk for photo in photos.values()])
+    return photos
+
+
+def test_a_season_with_a_year_follows_each_photos_own_hemisphere(both_sides, family, api, client_for, alice):
+    # "summer 2023" was June to August 2023 for every photo of a northern family: their winter in Sydney matched it,
+    # and their summer there (January) did not, though its own words say "summer".
+    ids = {name: photo.pk for name, photo in both_sides.items()}
+    body = _api(api, q="summer 2023")
+    assert set(_ids(body)) == {ids["lisbon july"], ids["sydney january"]}
+    assert body["interpreted"]["taken_after"] == "2023-06-01" and body["interpreted"]["taken_before"] == "2023-08-31"
+    assert body["interpreted"]["other_hemisphere"] == {"taken_after": "2022-12-01", "taken_before": "2023-02-28",
+                                                         "not_dates": []}
+    assert set(_ids(_api(api, q="winter 2023"))) == {ids["lisbon january"], ids["sydney july"]}
+    assert set(_ids(_api(api, q="red circle not in summer 2023"))) == {ids["lisbon january"], ids["sydney july"]}
+    assert _api(api, q="2023")["interpreted"]["other_hemisphere"] is None  # no season: the same days everywhere
+    page = client_for(alice).get(reverse("search:search"), {"q": "summer 2023"}).content.decode()
+    assert f'data-photo="{ids["sydney january"]}"' in page and f'data-photo="{ids["sydney july"]}"' not in page
+    assert "1 Dec 2022 – 28 Feb 2023 south of the equator" in page
+    # A southern family's seasons are the same photos' (its summer is the January, Sydney's and Lisbon's July).
+    family_default_country_set(family=family, country_code="AU")
+    body = _api(api, q="summer 2023")
+    assert set(_ids(body)) == {ids["lisbon july"], ids["sydney january"]}
+    assert body["interpreted"]["other_hemisphere"] == {"taken_after": "2023-06-01", "taken_before": "2023-08-31",
+                                                         "not_dates": []}
+    # An explicit date wins over the query's, on both sides.
+    body = _api(api, q="summer 2023", taken_after="2023-07-01", taken_before="2023-07-31")
+    assert set(_ids(body)) == {ids["lisbon july"], ids["sydney july"]} and body["interpreted"]["other_hemisphere"] is None
+
+
 def test_the_family_place_list_follows_the_photos(family, alice):
     photo = shape_photo(family, alice, "red", "circle", LISBON, "2023:07:14 12:00:00", seed=7)
     assert list(FamilyPlace.objects.filter(family=family).values_list("city", "country_code")) == [("Lisbon", "PT")]
@@ -301,9 +340,9 @@ def test_the_openapi_schema_documents_interpreted_and_plain(client, alice):
     assert {"plain", "place", "country"} <= {p["name"] for p in search["parameters"]}
     interpreted = schema["components"]["schemas"]["Interpreted"]
     assert set(interpreted["properties"]) == {"places", "not_places", "not_dates", "taken_after", "taken_before", "excluded",
-                                               "text"}
+                                               "text", "other_hemisphere"}
     output = search["responses"]["200"]["content"]["application/json"]["schema"]["$ref"].rsplit("/", 1)[1]
-    assert "interpreted" in schema["components"]["schemas"][output]["properties"]
+    assert {"interpreted", "message"} <= set(schema["components"]["schemas"][output]["properties"])
 
 
 @settings(max_examples=40, deadline=None,
