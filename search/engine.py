@@ -77,6 +77,9 @@ class SearchParams:
     # How many of the query's words a photo matching all it can counts as (search.understanding, for a query made
     # of a filter's alternatives: each year of a range, each place); None: the query's own word count.
     query_words: int | None = None
+    # The query is the words every photo of a filter carries (a query of only places and dates: "1900s 1910s …"),
+    # not what to look for: no photo is an image match for them (exclusions and a refine still use the image half).
+    browse: bool = False
 
 
 @dataclass
@@ -183,6 +186,7 @@ class Plan:
     like: tuple[int, ...] = ()  # refine: photos marked right in this search
     unlike: tuple[int, ...] = ()  # and wrong
     query_words: int | None = None  # SearchParams.query_words
+    browse: bool = False  # SearchParams.browse
 
     def words_of(self, meta_query: MetaQuery) -> int:
         """The query's words as metadata scores count them: as given (a query of only filters), else its tsquery's."""
@@ -270,6 +274,7 @@ def _plan(*, user: AbstractBaseUser | None, params: SearchParams,
         synonyms_version=context.synonyms_version if scope.family_ids == tuple(sorted(context.family_ids)) else None,
         calibrated=context.calibrated,
         like=_refine_ids(params.like), unlike=_refine_ids(params.unlike), query_words=params.query_words,
+        browse=params.browse,
     )
     response = SearchResponse(query=plan.query, query_truncated=len(query) > MAX_QUERY_CHARS, min_score=plan.min_score,
                               semantic_weight=w_sem, metadata_weight=w_meta, sort=plan.sort,
@@ -323,6 +328,8 @@ class _SemanticSearch:
     def _hits(self, *, walk: bool, also_ids) -> dict[int, SemanticMatch]:
         found = {}
         texts = [term.text for term in self.response.terms]
+        # A filter's browse words are nothing to see in a photo (a refine's moved vector is: it holds the photos).
+        matches = not self.plan.browse or bool(self.plan.like or self.plan.unlike)
         for model_name, embedder, scope, vectors, excluded, family_calibration in self.groups:
             a, b = family_calibration.semantic_for(embedder.calibration)
             hits = semantic_hits(model_name=model_name, dim=embedder.dim, vectors=vectors, excluded=excluded,
@@ -330,7 +337,8 @@ class _SemanticSearch:
                                  scope=scope, limit=max(self.plan.limit + 1, settings.SEARCH_NEIGHBOURS),
                                  also_ids=also_ids, walk=walk)
             found.update({photo_id: SemanticMatch(
-                cosine=cosine, probability=float(sigmoid(a * cosine + b)), term=texts[term], model_name=model_name,
+                cosine=cosine, probability=float(sigmoid(a * cosine + b)) if matches else 0.0, term=texts[term],
+                model_name=model_name,
                 calibration=(a, b), family_calibration=family_calibration,
                 excluded_probability=None if worst is None else float(sigmoid(a * worst + b)),
             ) for photo_id, (cosine, term, worst) in hits.items()})

@@ -314,7 +314,7 @@ def _merged(params: SearchParams, parsed: ParsedQuery) -> SearchParams:
     when = {}
     if params.taken_after is None and params.taken_before is None:
         when = {"taken_after": parsed.taken_after, "taken_before": parsed.taken_before, "other_side": parsed.other_side}
-    browse = {"query": parsed.text} if parsed.text else {"query": _browse_words(parsed),
+    browse = {"query": parsed.text} if parsed.text else {"query": _browse_words(parsed), "browse": True,
                                                          "query_words": _browse_word_count(parsed)}
     return replace(params, excluded=parsed.excluded, not_places=parsed.not_places, not_countries=parsed.not_countries,
                    not_dates=parsed.not_dates, other_side_not_dates=parsed.other_side_not_dates,

@@ -125,6 +125,20 @@ def test_a_query_of_only_dates_scores_each_photo_in_them_as_one_year_does(trip, 
         {**lisbon, trip["lisbon 2022"].pk: lisbon[trip["lisbon 2023"].pk]})
 
 
+def test_a_query_of_only_places_and_dates_is_no_image_match_for_the_words_it_browses_with(trip, api):
+    # The engine browses a filter by the words its photos carry ("1900s 1910s … 2020s"), and the model read those as
+    # a picture too: some photos of "between 1900 and 2025" scored 1.0 and came first, others 0.43, for nothing in
+    # them. Every photo in the filter is listed alike; an exclusion still lowers those that show it.
+    for query in ("between 1900 and 2025", "since 2020", "Lisbon", "portugal 2023"):
+        body = _api(api, q=query)
+        assert body["results"], query
+        assert {r["explanation"]["probability_semantic"] for r in body["results"]} == {0.0}, query
+        assert len({round(r["score"], 6) for r in body["results"]}) == 1, query
+    lowered = _api(api, q="between 1900 and 2025 -square")
+    square = trip["blue lisbon 2023"].pk
+    assert _ids(lowered)[-1] == square and lowered["results"][-1]["explanation"]["excluded_probability"] > 0.5
+
+
 def test_a_query_of_only_a_long_span_lists_its_old_photos_too(toy_model, family, alice, api):
     """A span of only dates was searched by the words of its last 60 years: "since 1950" missed a scan dated 1955
     (and "before 2020" every photo taken before 1960). A span longer than that is searched by its decades."""
