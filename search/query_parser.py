@@ -215,10 +215,15 @@ def _fold(text: str) -> str:
     return "".join(ch for ch in decomposed if not unicodedata.combining(ch)).casefold()
 
 
+# Double quotes as keyboards curl them (a phone's as they are typed, other languages' own): a phrase's, as '"' is.
+CURLY_QUOTES = str.maketrans(dict.fromkeys("“”„‟«»", '"'))
+
+
 def tokenize(query: str) -> tuple[str, ...]:
-    """The query's words as typed (control characters and lone surrogates become spaces)."""
+    """The query's words as typed (control characters and lone surrogates become spaces, curled double quotes
+    straight ones)."""
     cleaned = "".join(" " if unicodedata.category(ch) in ("Cc", "Cs") else ch for ch in query)  # keep ZWJ emoji
-    return tuple(cleaned.split())
+    return tuple(cleaned.translate(CURLY_QUOTES).split())
 
 
 def has_words(text: str) -> bool:

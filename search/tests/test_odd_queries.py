@@ -351,3 +351,13 @@ def test_punctuation_beside_a_date_or_a_word_is_left_out_and_the_rest_searched(p
     assert body["message"] == "" and {r["id"] for r in body["results"]} == {p.pk for p in photos}
     body = api.get(reverse("api_search"), {"q": "birthday ?!"}).json()
     assert body["message"] == "" and [r["id"] for r in body["results"]][:1] == [photos[1].pk]
+
+
+def test_curly_quotes_from_a_phone_keyboard_search_as_straight_ones_do(photos, api):
+    # “red circle” (a phone curls the quotes as they are typed) found nothing: the model was asked for the quote
+    # marks too, and the synonyms for "crimson circle”". Quotes mark a phrase for the words; the image half is
+    # asked for the words alone.
+    for query in ('“red circle”', '"red circle"', "„red circle“", "«red circle»"):
+        body = api.get(reverse("api_search"), {"q": query}).json()
+        assert [r["id"] for r in body["results"]][:1] == [photos[0].pk], query
+        assert body["terms"][0] == "red circle" and not any('"' in term or "”" in term for term in body["terms"]), query

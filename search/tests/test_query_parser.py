@@ -354,6 +354,10 @@ def test_exclusions(query):
 
 def test_a_quoted_exclusion_and_what_is_no_exclusion():
     assert parse_query('picnic -"hot dog"', ctx()).excluded == ("hot dog",)
+    # A phone's keyboard curls the quotes as they are typed: the same phrase.
+    assert parse_query('picnic -“hot dog”', ctx()).excluded == ("hot dog",)
+    assert parse_query('picnic -„hot dog“', ctx()).text == "picnic"
+    assert parse_query('“hot dog” picnic', ctx()).text == '"hot dog" picnic'
     assert parse_query("well-known -5 degrees", ctx()).excluded == ()
     assert parse_query("not", ctx()).text == "not"
     negated_place = parse_query("beach not in Lisbon", ctx())  # a filter: its photos are left out
