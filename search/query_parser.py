@@ -586,6 +586,30 @@ class _Parser:
             left, right = self._one_word_date(i, word[:dash.start()]), self._one_word_date(i, word[dash.end():])
             if left and right:
                 return i + 1, hull(left, right)
+        return self._of_one_year(i)
+
+    def _of_one_year(self, i: int):
+        """Months or days of one year, the year said once: "june–august 2021", "june - august of 2021" (a span
+        across New Year begins the year before, as a season does: "december–february 2021"), "14–20 june 2021"."""
+        pair = re.fullmatch(r"([^-–—]+)[-–—]([^-–—]+)", self.norms[i])
+        if pair:
+            first, second, at = pair[1], pair[2], i + 1
+        elif i + 2 < len(self.norms) and self.norms[i + 1] in DASHES:
+            first, second, at = self.norms[i], self.norms[i + 2], i + 3
+        else:
+            return None
+        if first in MONTH_NAMES and second in MONTH_NAMES:
+            year = self._year_at(at) or (at < len(self.norms) and self.norms[at] == "of" and self._year_at(at + 1))
+            if not year:
+                return None
+            start, end = MONTH_NAMES[first], MONTH_NAMES[second]
+            return (at + 1 if self._year_at(at) else at + 2), (
+                month_span(year - (start > end), start)[0], month_span(year, end)[1])
+        if _day_number(first) and _day_number(second) and at < len(self.norms) and self.norms[at] in MONTH_NAMES:
+            year, month = self._year_at(at + 1), MONTH_NAMES[self.norms[at]]
+            days = [day_or_none(year, month, _day_number(word)) for word in (first, second)] if year else [None]
+            if all(days):
+                return at + 2, (min(days), max(days))
         return None
 
     def _one_word_date(self, i: int, word: str) -> tuple[date, date] | None:

@@ -181,6 +181,13 @@ def test_dates(query, after, before):
     ("2021-06-20 – 2021-06-14", date(2021, 6, 14), date(2021, 6, 20)),  # either way round
     ("from june 2020 – may 2021", date(2020, 6, 1), date(2021, 5, 31)),
     ("14.6.2021", date(2021, 6, 14), date(2021, 6, 14)),  # a day with dots is written day first wherever it is
+    # Months or days of one year, the year said once.
+    ("june–august 2021", date(2021, 6, 1), date(2021, 8, 31)),
+    ("June - August 2021", date(2021, 6, 1), date(2021, 8, 31)),
+    ("jun-aug of 2021", date(2021, 6, 1), date(2021, 8, 31)),
+    ("december–february 2021", date(2020, 12, 1), date(2021, 2, 28)),  # across New Year, as "winter 2021"
+    ("14–20 june 2021", date(2021, 6, 14), date(2021, 6, 20)),
+    ("14 - 20 June 2021", date(2021, 6, 14), date(2021, 6, 20)),
 ])
 def test_a_date_range_written_with_a_dash_is_a_range(query, after, before):
     parsed = parse_query(f"beach {query}", ctx())
