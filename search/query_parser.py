@@ -643,6 +643,9 @@ class _Parser:
         if word in ("today", "yesterday"):
             day = self.context.today - timedelta(days=int(word == "yesterday"))
             return i + 1, (day, day)
+        decade = self._decade(i)
+        if decade:  # (before the year: "1990's" reads "1990" once its 's is dropped)
+            return decade
         if self._year(word):
             return i + 1, year_span(int(word))
         # A month as a form or a phone writes it, the month first: "12/2023", "6.2021", "12-2023" (a day's,
@@ -663,6 +666,16 @@ class _Parser:
             if day:
                 return i + 1, (day, day)
         return None
+
+    def _decade(self, i: int):
+        """A decade: "1990s", "1990's", "the 1950s" (what every photo's words carry: search.metadata.decade_word)."""
+        at = i + 1 if self.norms[i] == "the" and i + 1 < len(self.norms) else i
+        found = (re.fullmatch(r"(\d{3}0)s", self.norms[at])  # ("-1990s": its norm is the word without the dash)
+                 or re.fullmatch(r"(\d{3}0)['’]s", self.tokens[at].strip(EDGE_PUNCT).casefold()))
+        if not found or not (self._year(found[1]) or self._year(str(int(found[1]) + 9))):
+            return None
+        first = int(found[1])
+        return at + 1, (date(first, 1, 1), date(first + 9, 12, 31))
 
     def _day(self, i: int):
         """A day with its month and year, either way round: "14 june 2021", "14th of june 2021", "june 14, 2021",
@@ -696,6 +709,11 @@ class _Parser:
             monday = today - timedelta(days=today.weekday())
             return i + 2, ((monday - timedelta(days=7), monday - timedelta(days=1)) if word == "last"
                            else (monday, today))
+        if what == "weekend":  # "this weekend" on a weekday is the latest too: no photo is from the next one
+            saturday = today - timedelta(days=(today.weekday() - 5) % 7)
+            if word == "last" and today.weekday() >= 5:
+                saturday -= timedelta(days=7)
+            return i + 2, (saturday, min(today, saturday + timedelta(days=1)))
         if what in MONTH_NAMES:  # "last june": the latest June before this month; "this june": this year's
             month = MONTH_NAMES[what]
             return i + 2, month_span(today.year - (word == "last" and month >= today.month), month)

@@ -205,6 +205,33 @@ def test_a_dash_between_dates_and_words_stays_as_it_was():
     assert parse_query("12-2023", ctx()).chips[0].label == "12-2023"
 
 
+@pytest.mark.parametrize("query, after, before", [
+    # TODAY is Thursday 3 December 2026. "last weekend" and "the 1990s" were searched as words: the model's idea
+    # of a weekend, every photo carrying the word "1990s" and any the model found like it.
+    ("last weekend", date(2026, 11, 28), date(2026, 11, 29)),
+    ("this weekend", date(2026, 11, 28), date(2026, 11, 29)),  # (on a weekday: the latest, no photo is from the next)
+    ("1990s", date(1990, 1, 1), date(1999, 12, 31)),
+    ("the 1990s", date(1990, 1, 1), date(1999, 12, 31)),
+    ("1990's", date(1990, 1, 1), date(1999, 12, 31)),
+    ("in the 1950s", date(1950, 1, 1), date(1959, 12, 31)),
+    ("2020s", date(2020, 1, 1), date(2029, 12, 31)),
+])
+def test_weekends_and_decades(query, after, before):
+    parsed = parse_query(f"beach {query}", ctx())
+    assert (parsed.taken_after, parsed.taken_before) == (after, before), parsed
+    assert parsed.text == "beach" and [chip.kind for chip in parsed.chips] == ["date"]
+
+
+def test_a_weekend_said_on_a_weekend():
+    sunday = ParserContext(today=date(2026, 12, 6))
+    assert (parse_query("last weekend", sunday).taken_after, parse_query("last weekend", sunday).taken_before) == (
+        date(2026, 11, 28), date(2026, 11, 29))
+    assert (parse_query("this weekend", sunday).taken_after, parse_query("this weekend", sunday).taken_before) == (
+        date(2026, 12, 5), date(2026, 12, 6))
+    assert parse_query("1810s", ctx()).chips == () and parse_query("2990s", ctx()).chips == ()
+    assert parse_query("beach -1990s", ctx()).not_dates == ((date(1990, 1, 1), date(1999, 12, 31)),)
+
+
 def test_last_summer_in_the_southern_hemisphere_is_december_to_february():
     parsed = parse_query("beach last summer", ctx(southern=True))
     assert (parsed.taken_after, parsed.taken_before) == (date(2025, 12, 1), date(2026, 2, 28))
