@@ -570,8 +570,10 @@ def judged_components(*, family_id: int, model_name: str, judged: dict[str, list
             continue
         read = [pid for pid in photo_ids if pid in photo_vectors]
         best, worst = photo_cosines([photo_vectors[pid] for pid in read], vectors[: len(terms)], vectors[len(terms):])
+        # A filter's browse words are no image match in search (SearchParams.browse): no cosine, "no image match".
+        cosines = {} if understood.params.browse else dict(zip(read, best.tolist()))
         found[query] = JudgedComponents(
-            model_name, tuple(embedder.calibration), words, dict(zip(read, best.tolist())), meta,
+            model_name, tuple(embedder.calibration), words, cosines, meta,
             excluded_cosines={} if worst is None else dict(zip(read, worst.tolist())))
     return found
 
