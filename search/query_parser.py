@@ -668,13 +668,20 @@ class _Parser:
         return None
 
     def _decade(self, i: int):
-        """A decade: "1990s", "1990's", "the 1950s" (what every photo's words carry: search.metadata.decade_word)."""
+        """A decade: "1990s", "1990's", "the 1950s", "the 90s" (what every photo's words carry: metadata.decade_word)."""
         at = i + 1 if self.norms[i] == "the" and i + 1 < len(self.norms) else i
+        typed = self.tokens[at].strip(EDGE_PUNCT.replace("'", "").replace("’", "")).casefold()
         found = (re.fullmatch(r"(\d{3}0)s", self.norms[at])  # ("-1990s": its norm is the word without the dash)
-                 or re.fullmatch(r"(\d{3}0)['’]s", self.tokens[at].strip(EDGE_PUNCT).casefold()))
-        if not found or not (self._year(found[1]) or self._year(str(int(found[1]) + 9))):
+                 or re.fullmatch(r"(\d{3}0)['’]s", typed)
+                 # two digits only after "the" ("the 90s"): bare, "80s" is as often a party's theme as a time
+                 or (at > i and re.fullmatch(r"['’]?(\d0)['’]?s", typed)))
+        if not found:
             return None
         first = int(found[1])
+        if first < 100:  # "the 90s": the latest such decade begun
+            first += 2000 if 2000 + first <= self.context.today.year else 1900
+        if not (self._year(str(first)) or self._year(str(first + 9))):
+            return None
         return at + 1, (date(first, 1, 1), date(first + 9, 12, 31))
 
     def _day(self, i: int):

@@ -215,6 +215,12 @@ def test_a_dash_between_dates_and_words_stays_as_it_was():
     ("1990's", date(1990, 1, 1), date(1999, 12, 31)),
     ("in the 1950s", date(1950, 1, 1), date(1959, 12, 31)),
     ("2020s", date(2020, 1, 1), date(2029, 12, 31)),
+    # Two digits: the latest such decade begun ("the 20s" is the 2020s by now, "the 30s" the 1930s).
+    ("the 90s", date(1990, 1, 1), date(1999, 12, 31)),
+    ("the '80s", date(1980, 1, 1), date(1989, 12, 31)),
+    ("in the ’70s", date(1970, 1, 1), date(1979, 12, 31)),
+    ("the 20s", date(2020, 1, 1), date(2029, 12, 31)),
+    ("the 30s", date(1930, 1, 1), date(1939, 12, 31)),
 ])
 def test_weekends_and_decades(query, after, before):
     parsed = parse_query(f"beach {query}", ctx())
@@ -230,6 +236,7 @@ def test_a_weekend_said_on_a_weekend():
         date(2026, 12, 5), date(2026, 12, 6))
     assert parse_query("1810s", ctx()).chips == () and parse_query("2990s", ctx()).chips == ()
     assert parse_query("beach -1990s", ctx()).not_dates == ((date(1990, 1, 1), date(1999, 12, 31)),)
+    assert parse_query("80s party", ctx()).chips == ()  # bare two digits: a theme as often as a time
 
 
 def test_last_summer_in_the_southern_hemisphere_is_december_to_february():
