@@ -668,7 +668,7 @@ class _Parser:
         return None
 
     def _decade(self, i: int):
-        """A decade: "1990s", "1990's", "the 1950s", "the 90s" (what every photo's words carry: metadata.decade_word)."""
+        """A decade: "1990s", "1990's", "the 1950s", "the 90s" (every photo's words carry it: metadata.decade_word)."""
         at = i + 1 if self.norms[i] == "the" and i + 1 < len(self.norms) else i
         typed = self.tokens[at].strip(EDGE_PUNCT.replace("'", "").replace("’", "")).casefold()
         found = (re.fullmatch(r"(\d{3}0)s", self.norms[at])  # ("-1990s": its norm is the word without the dash)
