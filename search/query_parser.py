@@ -726,6 +726,21 @@ class _Parser:
             return i + 2, month_span(today.year - (word == "last" and month >= today.month), month)
         if what in SEASONS:
             return i + 2, self._latest_season(what, ended=word == "last")
+        return self._latest_holiday(i + 1, ended=word == "last")
+
+    def _latest_holiday(self, i: int, *, ended: bool):
+        """"last christmas": the latest one that has ended; "this christmas": this year's (in the family's country,
+        else around its usual day, as "christmas 2025" is)."""
+        today = self.context.today
+        for end in range(min(len(self.norms), i + 3), i, -1):
+            name = " ".join(self.norms[i:end])
+            if name in MONTH_NAMES or name in SEASONS or name in ("last", "this") or not is_date_word(name):
+                continue
+            years = (today.year, today.year - 1) if ended else (today.year,)
+            spans = [span for year in years if (span := holiday_span(name, year, self.context.holiday_country))]
+            span = next((span for span in spans if span[1] < today or not ended), None)
+            if span:
+                return end, span
         return None
 
     def _latest_season(self, season: str, *, ended: bool) -> tuple[date, date]:

@@ -125,7 +125,9 @@ def parser_context(*, family_ids: list[int], query: str, today: date | None = No
     known = countries()
     # Only a phrase that names a place can be a place and a concept at once: ask about those alone.
     ambiguous = [phrase for phrase in candidate_phrases(query) if phrase in places or phrase in known]
-    years = any(len(word) == 4 and word.isdecimal() for word in (normalise(t) for t in tokenize(query)))
+    # (a holiday's days: with a year, or the latest one, "last christmas")
+    years = any((len(word) == 4 and word.isdecimal()) or word in ("last", "this")
+                for word in (normalise(t) for t in tokenize(query)))
     return ParserContext(
         today=today,
         places=places,

@@ -228,6 +228,19 @@ def test_weekends_and_decades(query, after, before):
     assert parsed.text == "beach" and [chip.kind for chip in parsed.chips] == ["date"]
 
 
+def test_last_christmas_is_the_latest_one_past():
+    # "last christmas" was the words "last christmas": every Christmas of every year (and the model's "last").
+    parsed = parse_query("kids last christmas", ctx())
+    assert (parsed.taken_after, parsed.taken_before) == (date(2025, 12, 23), date(2025, 12, 27)), parsed
+    assert parsed.text == "kids" and [chip.kind for chip in parsed.chips] == ["date"]
+    easter = parse_query("last easter", ctx(holiday_country="PT"))
+    assert (easter.taken_after, easter.taken_before) == (date(2026, 4, 5), date(2026, 4, 5))
+    after_it = ParserContext(today=date(2026, 12, 28))
+    assert parse_query("last christmas", after_it).taken_after == date(2026, 12, 23)
+    assert parse_query("this christmas", ctx()).taken_after == date(2026, 12, 23)
+    assert parse_query("last picnic", ctx()).chips == ()
+
+
 def test_a_weekend_said_on_a_weekend():
     sunday = ParserContext(today=date(2026, 12, 6))
     assert (parse_query("last weekend", sunday).taken_after, parse_query("last weekend", sunday).taken_before) == (

@@ -257,6 +257,7 @@ def test_the_familys_hemisphere_and_holiday_country(family, alice, other_family,
     shape_photo(other_family, mallory, "red", "circle", SYDNEY, "2023:07:15 12:00:00", seed=6)
     assert parser_context(family_ids=[other_family.pk], query="last summer", today=today).southern  # its photos
     assert parser_context(family_ids=[other_family.pk], query="christmas 2023").holiday_country == "AU"
+    assert parser_context(family_ids=[other_family.pk], query="last christmas").holiday_country == "AU"
     family_default_country_set(family=family, country_code="NZ")
     context = parser_context(family_ids=[family.pk], query="last summer 2023", today=today)
     assert context.southern and context.holiday_country == "NZ"
