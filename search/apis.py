@@ -130,6 +130,17 @@ class InterpretedSerializer(serializers.Serializer):
                   "day, null: open) are left out")
     taken_after = serializers.DateField(allow_null=True, help_text="first day searched (explicit, else from q)")
     taken_before = serializers.DateField(allow_null=True, help_text="last day searched (explicit, else from q)")
+    other_hemisphere = inline_serializer(
+        "OtherHemisphere", {"taken_after": serializers.DateField(allow_null=True),
+                            "taken_before": serializers.DateField(allow_null=True),
+                            "not_dates": serializers.ListField(child=inline_serializer(
+                                "OtherHemisphereNotDate", {"taken_after": serializers.DateField(allow_null=True),
+                                                           "taken_before": serializers.DateField(allow_null=True)}))},
+        allow_null=True,
+        help_text="a season in q names other days across the equator (\"summer 2023\": June to August in the north, "
+                  "December 2022 to February 2023 in the south): the dates (and not_dates) searched for photos taken "
+                  "on the other side from the one taken_after/taken_before are (by their position, else their "
+                  "country); null when no season makes them differ")
     excluded = serializers.ListField(child=serializers.CharField(), help_text="concepts q excludes (-dog, not dog)")
     text = serializers.CharField(allow_blank=True, help_text="what remained of q for semantic and metadata search")
 
@@ -172,7 +183,10 @@ class SearchApi(APIView):
             return data
 
     class OutputSerializer(serializers.Serializer):
-        query = serializers.CharField()
+        query = serializers.CharField(help_text="what was searched for: the words left for semantic and metadata "
+                                                "search, or q as typed when it names only places and dates")
+        message = serializers.CharField(help_text="why nothing was searched for a q that was given: it holds no word "
+                                                  "to search for (\"?!\"), or only says what to leave out; else empty")
         terms = serializers.ListField(child=serializers.CharField())
         semantic_available = serializers.BooleanField()
         semantic_message = serializers.CharField()
@@ -200,7 +214,8 @@ class SearchApi(APIView):
         ), removed=frozenset(normalise(phrase) for phrase in v.get("plain", [])))
         response = search_photos(user=request.user, params=understood.params)
         body = {
-            "query": response.query,
+            "query": understood.shown(response.query),
+            "message": understood.nothing_searched(),
             "terms": [term.text for term in response.terms],
             "semantic_available": response.semantic_available,
             "semantic_message": response.semantic_message,

@@ -57,6 +57,10 @@ class SearchParams:
     excluded: tuple[str, ...] = ()  # concepts the query excludes ("-dog", "without dog"): lowered, not removed
     taken_after: date | None = None
     taken_before: date | None = None
+    # A season's days across the equator (search.scope.Scope.other_side): photos taken there are searched in these.
+    southern: bool = False
+    other_side: tuple[date | None, date | None] | None = None
+    other_side_not_dates: tuple[tuple[date | None, date | None], ...] = ()
     favourite: bool = False  # the user's favourites only
     sort: str | None = None  # None: the user's default
     limit: int = PAGE_SIZE
@@ -73,6 +77,9 @@ class SearchParams:
     # How many of the query's words a photo matching all it can counts as (search.understanding, for a query made
     # of a filter's alternatives: each year of a range, each place); None: the query's own word count.
     query_words: int | None = None
+    # The query is the words every photo of a filter carries (a query of only places and dates: "1900s 1910s …"),
+    # not what to look for: no photo is an image match for them (exclusions and a refine still use the image half).
+    browse: bool = False
 
 
 @dataclass
@@ -179,6 +186,7 @@ class Plan:
     like: tuple[int, ...] = ()  # refine: photos marked right in this search
     unlike: tuple[int, ...] = ()  # and wrong
     query_words: int | None = None  # SearchParams.query_words
+    browse: bool = False  # SearchParams.browse
 
     def words_of(self, meta_query: MetaQuery) -> int:
         """The query's words as metadata scores count them: as given (a query of only filters), else its tsquery's."""
@@ -250,7 +258,8 @@ def _plan(*, user: AbstractBaseUser | None, params: SearchParams,
         place=params.place or None, places=tuple(params.places), not_places=tuple(params.not_places),
         not_countries=tuple(params.not_countries), not_dates=tuple(params.not_dates),
         taken_after=params.taken_after, taken_before=params.taken_before,
-        favourite_of=user.pk if params.favourite else None,
+        favourite_of=user.pk if params.favourite else None, southern=params.southern, other_side=params.other_side,
+        other_side_not_dates=tuple(params.other_side_not_dates),
     )
     excluded = tuple(dict.fromkeys(" ".join(term.replace("\x00", " ").split())[:MAX_QUERY_CHARS]
                                    for term in params.excluded if term and term.strip()))
@@ -265,6 +274,7 @@ def _plan(*, user: AbstractBaseUser | None, params: SearchParams,
         synonyms_version=context.synonyms_version if scope.family_ids == tuple(sorted(context.family_ids)) else None,
         calibrated=context.calibrated,
         like=_refine_ids(params.like), unlike=_refine_ids(params.unlike), query_words=params.query_words,
+        browse=params.browse,
     )
     response = SearchResponse(query=plan.query, query_truncated=len(query) > MAX_QUERY_CHARS, min_score=plan.min_score,
                               semantic_weight=w_sem, metadata_weight=w_meta, sort=plan.sort,
@@ -318,6 +328,8 @@ class _SemanticSearch:
     def _hits(self, *, walk: bool, also_ids) -> dict[int, SemanticMatch]:
         found = {}
         texts = [term.text for term in self.response.terms]
+        # A filter's browse words are nothing to see in a photo (a refine's moved vector is: it holds the photos).
+        matches = not self.plan.browse or bool(self.plan.like or self.plan.unlike)
         for model_name, embedder, scope, vectors, excluded, family_calibration in self.groups:
             a, b = family_calibration.semantic_for(embedder.calibration)
             hits = semantic_hits(model_name=model_name, dim=embedder.dim, vectors=vectors, excluded=excluded,
@@ -325,7 +337,8 @@ class _SemanticSearch:
                                  scope=scope, limit=max(self.plan.limit + 1, settings.SEARCH_NEIGHBOURS),
                                  also_ids=also_ids, walk=walk)
             found.update({photo_id: SemanticMatch(
-                cosine=cosine, probability=float(sigmoid(a * cosine + b)), term=texts[term], model_name=model_name,
+                cosine=cosine, probability=float(sigmoid(a * cosine + b)) if matches else 0.0, term=texts[term],
+                model_name=model_name,
                 calibration=(a, b), family_calibration=family_calibration,
                 excluded_probability=None if worst is None else float(sigmoid(a * worst + b)),
             ) for photo_id, (cosine, term, worst) in hits.items()})
@@ -558,8 +571,10 @@ def judged_components(*, family_id: int, model_name: str, judged: dict[str, list
             continue
         read = [pid for pid in photo_ids if pid in photo_vectors]
         best, worst = photo_cosines([photo_vectors[pid] for pid in read], vectors[: len(terms)], vectors[len(terms):])
+        # A filter's browse words are no image match in search (SearchParams.browse): no cosine, "no image match".
+        cosines = {} if understood.params.browse else dict(zip(read, best.tolist()))
         found[query] = JudgedComponents(
-            model_name, tuple(embedder.calibration), words, dict(zip(read, best.tolist())), meta,
+            model_name, tuple(embedder.calibration), words, cosines, meta,
             excluded_cosines={} if worst is None else dict(zip(read, worst.tolist())))
     return found
 

@@ -80,7 +80,7 @@ def synonym_groups(*, family_ids: Iterable[int], version: tuple | None = None) -
 
 def expand(query: str, *, family_ids: Iterable[int], enabled: bool = True,
            synonyms_version: tuple | None = None) -> list[Term]:
-    query = " ".join(query.split())
+    query = " ".join(query.replace('"', " ").split())  # a phrase's quotes are for the words, nothing to see
     if not query:
         return []
     original = Term(query)

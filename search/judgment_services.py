@@ -19,6 +19,7 @@ from gallery.services import rows_key_share
 from gallery.text import NUL, id_from_text, json_strings
 from search.engine import SearchParams, explain_photo
 from search.models import Judgment, judgment_query
+from search.query_parser import has_words
 from search.understanding import understand_search
 
 
@@ -49,6 +50,9 @@ def judgment_record(*, user: AbstractBaseUser, photo: Photo, query: str, relevan
     normalised = judgment_query(query)
     if not normalised:
         raise ValidationError({"query": "A judgment needs the query it is about."})
+    if not has_words(normalised):
+        raise ValidationError({"query": "This search has no word to search for (only punctuation), so it lists no "
+                                        "results to judge."})
     components = judgment_components(user=user, photo=photo, query=" ".join(query.split()))
     if not components:  # the search names only what to leave out ("-dog", "not in Lisbon"): it lists nothing
         raise ValidationError({"query": "This search only says what to leave out, so it lists no results to judge: "

@@ -64,6 +64,7 @@ LIST_KINDS = NEGATED_KINDS | {"place"}  # chips that head a list of their kind (
 PLACE_WORDS = frozenset({"in", "at", "near", "from", "around"})
 DATE_WORDS = frozenset({"in", "during", "of", "from"})
 NEGATIONS = frozenset({"not", "without", "except", "excluding"})
+DASHES = ("-", "–", "—")  # between two dates, a range: "2021-06-14 – 2021-06-20"
 LIST_WORDS = frozenset({"or", "nor", "and", "&"})  # join the items a negation runs over ("not in Lisbon or Porto")
 ARTICLES = frozenset({"a", "an", "the", "any"})
 STOPWORDS = frozenset({
@@ -150,6 +151,13 @@ class ParsedQuery:
     excluded: tuple[str, ...] = ()
     chips: tuple[Chip, ...] = ()
     removed: tuple[str, ...] = ()  # keys of un-chipped phrases that occur in this query
+    # A season names other days across the equator ("summer 2023": June to August in the north, December to February
+    # in the south), and each photo is searched in its own (by its position: search.scope): `southern`, the side
+    # the dates above were read for; `other_side`, the dates' (first, last day) on the other side, None when no
+    # season makes them differ; `other_side_not_dates`, the negated dates there, item for item.
+    southern: bool = False
+    other_side: tuple[date | None, date | None] | None = None
+    other_side_not_dates: tuple[tuple[date | None, date | None], ...] = ()
 
     @property
     def place_names(self) -> list[str]:
@@ -207,10 +215,21 @@ def _fold(text: str) -> str:
     return "".join(ch for ch in decomposed if not unicodedata.combining(ch)).casefold()
 
 
+# Double quotes as keyboards curl them (a phone's as they are typed, other languages' own): a phrase's, as '"' is.
+CURLY_QUOTES = str.maketrans(dict.fromkeys("“”„‟«»", '"'))
+
+
 def tokenize(query: str) -> tuple[str, ...]:
-    """The query's words as typed (control characters and lone surrogates become spaces)."""
+    """The query's words as typed (control characters and lone surrogates become spaces, curled double quotes
+    straight ones)."""
     cleaned = "".join(" " if unicodedata.category(ch) in ("Cc", "Cs") else ch for ch in query)  # keep ZWJ emoji
-    return tuple(cleaned.split())
+    return tuple(cleaned.translate(CURLY_QUOTES).split())
+
+
+def has_words(text: str) -> bool:
+    """Whether `text` holds anything to search for: a letter, a digit or a symbol such as an emoji, not only
+    punctuation ("-", "?!", "...", "—") and spaces."""
+    return any(unicodedata.category(ch)[0] in "LN" or unicodedata.category(ch) == "So" for ch in text)
 
 
 def candidate_phrases(query: str) -> list[str]:
@@ -266,9 +285,24 @@ def _parse(query: str, context: ParserContext, removed: frozenset[str]) -> Parse
     sides = {code in SOUTHERN_COUNTRIES for code in codes}
     southern = sides.pop() if len(sides) == 1 and mentions_season(query) else context.southern
     country = codes.pop() if len(codes) == 1 and re.search(r"\d{4}", query) else context.holiday_country
-    if (southern, country) == (context.southern, context.holiday_country):
+    if (southern, country) != (context.southern, context.holiday_country):
+        context = replace(context, southern=southern, holiday_country=country)
+        parsed = _parse_with(query, context, removed)
+    return _across_the_equator(parsed, query, context, removed)
+
+
+def _across_the_equator(parsed: ParsedQuery, query: str, context: ParserContext,
+                        removed: frozenset[str]) -> ParsedQuery:
+    """`parsed` with the days its seasons name on the other side of the equator (ParsedQuery.other_side)."""
+    if not mentions_season(query):
         return parsed
-    return _parse_with(query, replace(context, southern=southern, holiday_country=country), removed)
+    other = _parse_with(query, replace(context, southern=not context.southern), removed)
+    if [(c.kind, c.key) for c in other.chips] != [(c.kind, c.key) for c in parsed.chips]:
+        return replace(parsed, southern=context.southern)  # (read otherwise there: cannot happen, but never mixed)
+    spans = (other.taken_after, other.taken_before)
+    if spans == (parsed.taken_after, parsed.taken_before) and other.not_dates == parsed.not_dates:
+        return replace(parsed, southern=context.southern)
+    return replace(parsed, southern=context.southern, other_side=spans, other_side_not_dates=other.not_dates)
 
 
 def _parse_with(query: str, context: ParserContext, removed: frozenset[str]) -> ParsedQuery:
@@ -309,6 +343,8 @@ def _result(tokens, kept, chips, excluded, used_removed) -> ParsedQuery:
     text = " ".join(kept)
     if chips and all(normalise(word) in STOPWORDS or not normalise(word) for word in kept):
         text = ""  # only connecting words are left ("Lisbon and Porto")
+    if not has_words(text):
+        text = ""  # punctuation alone ("-", "?!", "…"): the model reads some picture into it all the same
     places = tuple(dict.fromkeys(c.place for c in chips if c.kind == "place" and not c.is_country))
     codes = tuple(dict.fromkeys(c.country_code for c in chips if c.kind == "place" and c.is_country))
     not_places = tuple(dict.fromkeys(c.place for c in chips if c.kind == "not_place" and not c.is_country))
@@ -508,7 +544,8 @@ class _Parser:
     def _chip(self, start: int, end: int, span: tuple[date | None, date | None], key_start: int) -> _Match:
         key = " ".join(self.norms[key_start:end])
         label = " ".join(self.tokens[key_start:end]).strip(EDGE_PUNCT) or key
-        if re.search(r"\d{4}-\d", label):  # "between 2022-06-01 and 2023-12-31" reads better as its range
+        # "between 2022-06-01 and 2023-12-31", "14.6.2021-20.6.2021" read better as their range
+        if re.search(r"\d{4}-\d|\d\s*[-–—]\s*\d", label) and not re.fullmatch(r"\d{1,2}-\d{4}", label):
             label = range_label(*span) or label
         return _Match(end=end, chip=Chip("date", key=key, label=label, start=start, end=end,
                                          after=span[0], before=span[1]))
@@ -517,7 +554,7 @@ class _Parser:
         word = self.norms[i]
         if word in ("between", "from") and i + 1 < len(self.norms):
             first = self._date_atom(i + 1)
-            if first and first[0] < len(self.norms) and self.norms[first[0]] in ("and", "to", "until", "till", "-"):
+            if first and first[0] < len(self.norms) and self.norms[first[0]] in ("and", "to", "until", "till", *DASHES):
                 second = self._date_atom(first[0] + 1)
                 if second:
                     return second[0], hull(first[1], second[1])
@@ -533,7 +570,54 @@ class _Parser:
         years = re.fullmatch(r"(\d{4})[-–—/](\d{4})", word)
         if years and self._year(years[1]) and self._year(years[2]):
             return i + 1, hull(year_span(int(years[1])), year_span(int(years[2])))
+        return self._dashed(i)
+
+    def _dashed(self, i: int):
+        """Two dates joined by a dash, as "between … and …": "2021-06-14 – 2021-06-20", "june 2021 - august 2021",
+        or in one word, "2021/06/14-2021/06/20", "14.6.2021-20.6.2021" (split at the dash whose two sides are each a
+        date of one word; an ISO day's own dashes are not that)."""
+        first = self._date_atom(i)
+        if first and first[0] + 1 < len(self.norms) and self.norms[first[0]] in DASHES:
+            second = self._date_atom(first[0] + 1)
+            if second:
+                return second[0], hull(first[1], second[1])
+        word = self.norms[i]
+        for dash in re.finditer(r"[-–—]", word):
+            left, right = self._one_word_date(i, word[:dash.start()]), self._one_word_date(i, word[dash.end():])
+            if left and right:
+                return i + 1, hull(left, right)
+        return self._of_one_year(i)
+
+    def _of_one_year(self, i: int):
+        """Months or days of one year, the year said once: "june–august 2021", "june - august of 2021" (a span
+        across New Year begins the year before, as a season does: "december–february 2021"), "14–20 june 2021"."""
+        pair = re.fullmatch(r"([^-–—]+)[-–—]([^-–—]+)", self.norms[i])
+        if pair:
+            first, second, at = pair[1], pair[2], i + 1
+        elif i + 2 < len(self.norms) and self.norms[i + 1] in DASHES:
+            first, second, at = self.norms[i], self.norms[i + 2], i + 3
+        else:
+            return None
+        if first in MONTH_NAMES and second in MONTH_NAMES:
+            year = self._year_at(at) or (at < len(self.norms) and self.norms[at] == "of" and self._year_at(at + 1))
+            if not year:
+                return None
+            start, end = MONTH_NAMES[first], MONTH_NAMES[second]
+            return (at + 1 if self._year_at(at) else at + 2), (
+                month_span(year - (start > end), start)[0], month_span(year, end)[1])
+        if _day_number(first) and _day_number(second) and at < len(self.norms) and self.norms[at] in MONTH_NAMES:
+            year, month = self._year_at(at + 1), MONTH_NAMES[self.norms[at]]
+            days = [day_or_none(year, month, _day_number(word)) for word in (first, second)] if year else [None]
+            if all(days):
+                return at + 2, (min(days), max(days))
         return None
+
+    def _one_word_date(self, i: int, word: str) -> tuple[date, date] | None:
+        """The span of `word` read at token i as a date of one word ("2021/06/14", "14.6.2021"), else None."""
+        if not word:
+            return None
+        atom = _Parser(self.tokens, (*self.norms[:i], word, *self.norms[i + 1:]), self.context)._date_atom(i)
+        return atom[1] if atom and atom[0] == i + 1 else None
 
     def _date_atom(self, i: int):
         """A date expression at token i: (index after it, (first day, last day))."""
@@ -559,6 +643,9 @@ class _Parser:
         if word in ("today", "yesterday"):
             day = self.context.today - timedelta(days=int(word == "yesterday"))
             return i + 1, (day, day)
+        decade = self._decade(i)
+        if decade:  # (before the year: "1990's" reads "1990" once its 's is dropped)
+            return decade
         if self._year(word):
             return i + 1, year_span(int(word))
         # A month as a form or a phone writes it, the month first: "12/2023", "6.2021", "12-2023" (a day's,
@@ -566,6 +653,11 @@ class _Parser:
         numeric = re.fullmatch(r"(\d{1,2})[/.-](\d{4})", word)
         if numeric and self._year(numeric[2]) and 1 <= int(numeric[1]) <= 12:
             return i + 1, month_span(int(numeric[2]), int(numeric[1]))
+        # A day written with dots is day first wherever people write it so ("14.6.2021", "14.06.2021").
+        dotted = re.fullmatch(r"(\d{1,2})\.(\d{1,2})\.(\d{4})", word)
+        if dotted and self._year(dotted[3]):
+            day = day_or_none(int(dotted[3]), int(dotted[2]), int(dotted[1]))
+            return (i + 1, (day, day)) if day else None
         iso = re.fullmatch(r"(\d{4})([-/])(\d{1,2})(?:\2(\d{1,2}))?", word)
         if iso and self._year(iso[1]) and 1 <= int(iso[3]) <= 12:
             if iso[4] is None:
@@ -574,6 +666,23 @@ class _Parser:
             if day:
                 return i + 1, (day, day)
         return None
+
+    def _decade(self, i: int):
+        """A decade: "1990s", "1990's", "the 1950s", "the 90s" (every photo's words carry it: metadata.decade_word)."""
+        at = i + 1 if self.norms[i] == "the" and i + 1 < len(self.norms) else i
+        typed = self.tokens[at].strip(EDGE_PUNCT.replace("'", "").replace("’", "")).casefold()
+        found = (re.fullmatch(r"(\d{3}0)s", self.norms[at])  # ("-1990s": its norm is the word without the dash)
+                 or re.fullmatch(r"(\d{3}0)['’]s", typed)
+                 # two digits only after "the" ("the 90s"): bare, "80s" is as often a party's theme as a time
+                 or (at > i and re.fullmatch(r"['’]?(\d0)['’]?s", typed)))
+        if not found:
+            return None
+        first = int(found[1])
+        if first < 100:  # "the 90s": the latest such decade begun
+            first += 2000 if 2000 + first <= self.context.today.year else 1900
+        if not (self._year(str(first)) or self._year(str(first + 9))):
+            return None
+        return at + 1, (date(first, 1, 1), date(first + 9, 12, 31))
 
     def _day(self, i: int):
         """A day with its month and year, either way round: "14 june 2021", "14th of june 2021", "june 14, 2021",
@@ -607,11 +716,31 @@ class _Parser:
             monday = today - timedelta(days=today.weekday())
             return i + 2, ((monday - timedelta(days=7), monday - timedelta(days=1)) if word == "last"
                            else (monday, today))
+        if what == "weekend":  # "this weekend" on a weekday is the latest too: no photo is from the next one
+            saturday = today - timedelta(days=(today.weekday() - 5) % 7)
+            if word == "last" and today.weekday() >= 5:
+                saturday -= timedelta(days=7)
+            return i + 2, (saturday, min(today, saturday + timedelta(days=1)))
         if what in MONTH_NAMES:  # "last june": the latest June before this month; "this june": this year's
             month = MONTH_NAMES[what]
             return i + 2, month_span(today.year - (word == "last" and month >= today.month), month)
         if what in SEASONS:
             return i + 2, self._latest_season(what, ended=word == "last")
+        return self._latest_holiday(i + 1, ended=word == "last")
+
+    def _latest_holiday(self, i: int, *, ended: bool):
+        """"last christmas": the latest one that has ended; "this christmas": this year's (in the family's country,
+        else around its usual day, as "christmas 2025" is)."""
+        today = self.context.today
+        for end in range(min(len(self.norms), i + 3), i, -1):
+            name = " ".join(self.norms[i:end])
+            if name in MONTH_NAMES or name in SEASONS or name in ("last", "this") or not is_date_word(name):
+                continue
+            years = (today.year, today.year - 1) if ended else (today.year,)
+            spans = [span for year in years if (span := holiday_span(name, year, self.context.holiday_country))]
+            span = next((span for span in spans if span[1] < today or not ended), None)
+            if span:
+                return end, span
         return None
 
     def _latest_season(self, season: str, *, ended: bool) -> tuple[date, date]:

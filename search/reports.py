@@ -121,6 +121,10 @@ class SearchReport:
             parts.append(f"not taken {span['taken_after'] or '…'} to {span['taken_before'] or '…'}")
         if i.get("taken_after") or i.get("taken_before"):
             parts.append(f"taken {i.get('taken_after') or '…'} to {i.get('taken_before') or '…'}")
+        other = i.get("other_hemisphere") or {}
+        if other.get("taken_after") or other.get("taken_before"):  # a season's days across the equator
+            parts.append(f"across the equator taken {other.get('taken_after') or '…'} to "
+                         f"{other.get('taken_before') or '…'}")
         if i.get("excluded"):
             parts.append(f"without {', '.join(i['excluded'])}")
         return parts + ([f"looking for “{i['text']}”"] if i.get("text") else [])
@@ -393,6 +397,10 @@ def search_report_lines(report: SearchReport) -> list[str]:
             lines.append(f"not taken: {span['taken_after'] or '…'} to {span['taken_before'] or '…'}")
         if after or before:
             lines.append(f"taken: {after or '…'} to {before or '…'}")
+        other = report.interpreted.get("other_hemisphere") or {}
+        if other.get("taken_after") or other.get("taken_before"):
+            lines.append(f"taken across the equator: {other.get('taken_after') or '…'} to "
+                         f"{other.get('taken_before') or '…'}")
         if excluded:
             lines.append(f"excluded: {', '.join(excluded)}")
     if report.model_name is None:

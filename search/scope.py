@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone as dt_timezone
 from psycopg import sql
 
+from gallery.date_words import SOUTHERN_COUNTRIES
 from gallery.models import Favourite, Photo, Tag
 from gallery.timezones import ZONE_SPREAD
 
@@ -42,15 +43,25 @@ class Scope:
     taken_after: date | None = None  # inclusive: the day it was taken on where it was taken (Photo.taken_day)
     taken_before: date | None = None  # inclusive
     favourite_of: int | None = None  # a user's id: their favourites only
+    # A season names other days across the equator (search.query_parser.ParsedQuery.other_side): the dates above
+    # (and not_dates) are `southern`'s side's; a photo taken on the other side (by its latitude, else its country;
+    # else it is on `southern`'s) is searched in `other_side` (first, last day) and `other_side_not_dates` instead.
+    southern: bool = False
+    other_side: tuple[date | None, date | None] | None = None
+    other_side_not_dates: tuple[tuple[date | None, date | None], ...] = ()
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "family_ids", tuple(sorted({int(f) for f in self.family_ids})))
         for name in ("places", "not_places", "not_countries", "not_dates"):
             object.__setattr__(self, name, tuple(value for value in getattr(self, name) if value))
+        if len(self.other_side_not_dates) != len(self.not_dates):  # (item for item, or the same days)
+            object.__setattr__(self, "other_side_not_dates", ())
         if self.taken_before == date.max:
             # Nothing is taken after the last day a date can name, and the bound is "before the next day", which
             # no date can name: no bound.
             object.__setattr__(self, "taken_before", None)
+        if self.other_side is not None and self.other_side[1] == date.max:
+            object.__setattr__(self, "other_side", (self.other_side[0], None))
 
     @property
     def empty(self) -> bool:
@@ -60,7 +71,8 @@ class Scope:
     def shape(self) -> tuple[str, ...]:
         """The filters that are set: what the SQL text of `where()` depends on."""
         return tuple(name for name in ("uploader_id", "tag", "country", "place", "places", "not_places",
-                                       "not_countries", "not_dates", "taken_after", "taken_before", "favourite_of")
+                                       "not_countries", "not_dates", "taken_after", "taken_before", "favourite_of",
+                                       "other_side", "other_side_not_dates")
                      if getattr(self, name) not in (None, "", ()))
 
     @property
@@ -78,7 +90,10 @@ class Scope:
                      not_dates=((None, None),) if self.not_dates else (),
                      taken_after=date.min if self.taken_after else None,
                      taken_before=date.min if self.taken_before else None,
-                     favourite_of=0 if self.favourite_of is not None else None)
+                     favourite_of=0 if self.favourite_of is not None else None,
+                     other_side=(date.min if self.other_side[0] else None, date.min if self.other_side[1] else None)
+                     if self.other_side is not None else None,
+                     other_side_not_dates=((None, None),) * len(self.other_side_not_dates))
 
     def where(self, photo: str = "p") -> sql.Composed:
         """A predicate on the photo table aliased `photo`, for the filters (families are each caller's own:
@@ -110,15 +125,33 @@ class Scope:
         if self.not_countries:
             clauses.append(sql.SQL("coalesce({p}.place_country_code, '') <> ALL(%(scope_not_countries)s::text[])"
                                    ).format(p=p))
-        if self.not_dates:
+        if self.not_dates and self.other_side_not_dates:
+            clauses.append(sql.SQL(
+                "NOT EXISTS (SELECT 1 FROM unnest(%(scope_not_after)s::date[], %(scope_not_before)s::date[], "
+                "%(scope_other_not_after)s::date[], %(scope_other_not_before)s::date[]) AS d(a, b, oa, ob) "
+                "WHERE CASE WHEN " + _OTHER_SIDE + " THEN " + _IN_DAYS.format(after="d.oa", before="d.ob")
+                + " ELSE " + _IN_DAYS.format(after="d.a", before="d.b") + " END)"
+            ).format(p=p))
+        elif self.not_dates:
             clauses.append(sql.SQL(
                 "NOT EXISTS (SELECT 1 FROM unnest(%(scope_not_after)s::date[], %(scope_not_before)s::date[]) AS d(a, b) "
-                "WHERE {p}.taken_day >= coalesce(d.a, '-infinity') AND {p}.taken_day <= coalesce(d.b, 'infinity'))"
+                "WHERE " + _IN_DAYS.format(after="d.a", before="d.b") + ")"
             ).format(p=p))
         # The local day decides; the instant, within the widest spread of zones, keeps taken_at's index of use.
-        if self.taken_after:
+        if self.other_side is not None:
+            first, last = self._days_either_side()
+            if first:
+                clauses.append(sql.SQL("{p}.taken_at >= %(scope_after_at)s").format(p=p))
+            if last:
+                clauses.append(sql.SQL("{p}.taken_at < %(scope_before_at)s").format(p=p))
+            clauses.append(sql.SQL(
+                "CASE WHEN " + _OTHER_SIDE + " THEN " + _IN_DAYS.format(after="%(scope_other_after)s::date",
+                                                                          before="%(scope_other_before)s::date")
+                + " ELSE " + _IN_DAYS.format(after="%(scope_after)s::date", before="%(scope_before)s::date") + " END"
+            ).format(p=p))
+        if self.taken_after and self.other_side is None:
             clauses.append(sql.SQL("{p}.taken_at >= %(scope_after_at)s AND {p}.taken_day >= %(scope_after)s").format(p=p))
-        if self.taken_before:
+        if self.taken_before and self.other_side is None:
             clauses.append(sql.SQL("{p}.taken_at < %(scope_before_at)s AND {p}.taken_day <= %(scope_before)s"
                                    ).format(p=p))
         if self.favourite_of is not None:
@@ -147,16 +180,44 @@ class Scope:
         if self.not_dates:
             values["scope_not_after"] = [after for after, _ in self.not_dates]
             values["scope_not_before"] = [before for _, before in self.not_dates]
-        if self.taken_after:
+        if self.other_side_not_dates:
+            values["scope_other_not_after"] = [after for after, _ in self.other_side_not_dates]
+            values["scope_other_not_before"] = [before for _, before in self.other_side_not_dates]
+        if self.other_side is not None or self.other_side_not_dates:
+            values["scope_southern"] = self.southern
+            values["scope_southern_countries"] = sorted(SOUTHERN_COUNTRIES)
+        first, last = self._days_either_side()
+        if self.other_side is not None:
+            values["scope_after"], values["scope_before"] = self.taken_after, self.taken_before
+            values["scope_other_after"], values["scope_other_before"] = self.other_side
+        elif self.taken_after:
             values["scope_after"] = self.taken_after
-            values["scope_after_at"] = _day_start(self.taken_after, -ZONE_SPREAD)
-        if self.taken_before:
+        if self.taken_before and self.other_side is None:
             values["scope_before"] = self.taken_before
-            values["scope_before_at"] = _day_start(self.taken_before, timedelta(days=1) + ZONE_SPREAD)
+        if first:
+            values["scope_after_at"] = _day_start(first, -ZONE_SPREAD)
+        if last:
+            values["scope_before_at"] = _day_start(last, timedelta(days=1) + ZONE_SPREAD)
         if self.favourite_of is not None:
             values["scope_favourite"] = self.favourite_of
         return values
 
+
+    def _days_either_side(self) -> tuple[date | None, date | None]:
+        """The first and last day searched on either side of the equator (None: open)."""
+        if self.other_side is None:
+            return self.taken_after, self.taken_before
+        afters, befores = (self.taken_after, self.other_side[0]), (self.taken_before, self.other_side[1])
+        return (None if None in afters else min(afters)), (None if None in befores else max(befores))
+
+
+# A photo taken on the other side of the equator from the one the search's seasons were read for (Scope.southern): by
+# its latitude, else its place's country (gallery.date_words reads its season words so), else on that side.
+_OTHER_SIDE = ("(CASE WHEN {p}.latitude IS NOT NULL THEN {p}.latitude < 0 WHEN {p}.place_country_code <> '' "
+               "THEN {p}.place_country_code = ANY(%(scope_southern_countries)s::text[]) "
+               "ELSE %(scope_southern)s END) <> %(scope_southern)s")
+# Taken on one of the days from `after` to `before` (NULL: open).
+_IN_DAYS = "({{p}}.taken_day >= coalesce({after}, '-infinity') AND {{p}}.taken_day <= coalesce({before}, 'infinity'))"
 
 # The box names whole places, as photos store them: "York" is not "New York", "Niger" not "Nigeria". `names`: a text[]
 # parameter; `{p}`: the photo.

@@ -24,6 +24,7 @@ from gallery.models import Album, Family, Membership, Photo
 from gallery.text import NUL
 from search.engine import MAX_QUERY_CHARS, SearchParams, preferences_for, search_photos
 from search.models import PhotoEmbedding, SearchPreferences
+from search.query_parser import has_words
 from search.selectors import SearchContext
 from search.understanding import understand_family_search
 from django.conf import settings
@@ -96,7 +97,7 @@ class SmartAlbumSearch:
             raise ValidationError("A smart album's search must be an object with at least “q”.")
         _known_keys(search)
         query = _text(search.get("q"), MAX_QUERY_CHARS, "q")
-        if not query:
+        if not has_words(query):  # (nor punctuation alone, "?!": the search lists nothing)
             raise ValidationError("A smart album needs something to search for (“q”).")
         prefs = preferences_for(owner) if owner is not None and owner.is_authenticated else SearchPreferences()
         cleaned = {"q": query, **{name: _text(search.get(name), limit, name) for name, limit in TEXT_FILTERS.items()}}

@@ -20,6 +20,7 @@ from search.engine import MAX_QUERY_CHARS, SearchParams
 from search.expansion import synonym_groups
 from search.models import FamilyPlace
 from search.metadata import decade_word
+from search.query_dates import range_label
 from search.query_parser import (
     EARLIEST_YEAR,
     EDGE_PUNCT,
@@ -45,6 +46,45 @@ class Understanding:
     truncated: bool  # the query was longer than the engine reads
     explicit_where: bool = False  # an explicit place or country replaced the query's places
     explicit_when: bool = False  # an explicit date (either end) replaced the query's dates
+    query: str = ""  # the query as typed (spaces collapsed, cut to what the engine reads)
+
+    @property
+    def nothing_to_search(self) -> bool:
+        """Something was typed, but no word to search for, place or date: punctuation alone ("-", "?!")."""
+        return bool(self.parsed.tokens) and not self.parsed.text and not self.parsed.chips
+
+    def shown(self, searched: str) -> str:
+        """The query as the page and the API name it: the words searched (`searched`, the engine's), or, for a query
+        of only places and dates (searched by its filter's words, "2021 2022") or of no words, as typed."""
+        return searched if self.parsed.text else self.query
+
+    @property
+    def other_side_note(self) -> str:
+        """What a season in the query names across the equator, where its photos are searched by their own seasons
+        ("" when none does): "Taken 1 Dec 2022 – 28 Feb 2023 south of the equator, …"."""
+        params, parts = self.params, []
+        where = "north" if params.southern else "south"
+        if params.other_side is not None and any(params.other_side):
+            parts.append(f"taken {range_label(*params.other_side)} {where} of the equator")
+        left_out = [range_label(*span) for span in params.other_side_not_dates]
+        if left_out and params.other_side_not_dates != params.not_dates:
+            parts.append(f"left out {', '.join(left_out)} {where} of the equator")
+        if not parts:
+            return ""
+        said = "; ".join(parts)
+        return f"{said[0].upper()}{said[1:]}, where the seasons are the other way round."
+
+    def nothing_searched(self) -> str:
+        """Why nothing was searched for a query that was typed ("" when something was): it has no word to search
+        for, or it only says what to leave out. The page says the same in its own words."""
+        if self.nothing_to_search:
+            return (f"Nothing to search for in “{self.query}”: type what you remember about a photo (who or what is "
+                    "in it, where, when).")
+        params = self.params
+        if self.query and not params.query and (params.excluded or params.not_places or params.not_countries
+                                                or params.not_dates):
+            return f"“{self.query}” only says what to leave out: add what you are looking for."
+        return ""
 
     def replaced_by(self, chip) -> str:
         """The filters of the form that replace this chip of the query ("" when it is in force)."""
@@ -62,6 +102,11 @@ class Understanding:
             "not_dates": [{"taken_after": after, "taken_before": before} for after, before in self.parsed.not_dates],
             "taken_after": self.params.taken_after,
             "taken_before": self.params.taken_before,
+            "other_hemisphere": None if self.params.other_side is None and not self.params.other_side_not_dates else {
+                "taken_after": (self.params.other_side or (None, None))[0],
+                "taken_before": (self.params.other_side or (None, None))[1],
+                "not_dates": [{"taken_after": after, "taken_before": before}
+                              for after, before in self.params.other_side_not_dates]},
             "excluded": list(self.parsed.excluded),
             "text": self.parsed.text,
         }
@@ -80,7 +125,9 @@ def parser_context(*, family_ids: list[int], query: str, today: date | None = No
     known = countries()
     # Only a phrase that names a place can be a place and a concept at once: ask about those alone.
     ambiguous = [phrase for phrase in candidate_phrases(query) if phrase in places or phrase in known]
-    years = any(len(word) == 4 and word.isdecimal() for word in (normalise(t) for t in tokenize(query)))
+    # (a holiday's days: with a year, or the latest one, "last christmas")
+    years = any((len(word) == 4 and word.isdecimal()) or word in ("last", "this")
+                for word in (normalise(t) for t in tokenize(query)))
     return ParserContext(
         today=today,
         places=places,
@@ -249,7 +296,7 @@ def _understood(params: SearchParams, query: str, facts: _Facts | None, *, remov
     parsed = parse_query(query, context, removed=removed) if context else ParsedQuery(text=query)
     return Understanding(params=_merged(params, parsed), parsed=parsed, truncated=truncated,
                          explicit_where=params.place is not None or params.country is not None,
-                         explicit_when=params.taken_after is not None or params.taken_before is not None)
+                         explicit_when=params.taken_after is not None or params.taken_before is not None, query=query)
 
 
 def _merged(params: SearchParams, parsed: ParsedQuery) -> SearchParams:
@@ -268,11 +315,12 @@ def _merged(params: SearchParams, parsed: ParsedQuery) -> SearchParams:
             where = {"places": (*parsed.places, *dict.fromkeys(names))}
     when = {}
     if params.taken_after is None and params.taken_before is None:
-        when = {"taken_after": parsed.taken_after, "taken_before": parsed.taken_before}
-    browse = {"query": parsed.text} if parsed.text else {"query": _browse_words(parsed),
+        when = {"taken_after": parsed.taken_after, "taken_before": parsed.taken_before, "other_side": parsed.other_side}
+    browse = {"query": parsed.text} if parsed.text else {"query": _browse_words(parsed), "browse": True,
                                                          "query_words": _browse_word_count(parsed)}
     return replace(params, excluded=parsed.excluded, not_places=parsed.not_places, not_countries=parsed.not_countries,
-                   not_dates=parsed.not_dates, **where, **when, **browse)
+                   not_dates=parsed.not_dates, other_side_not_dates=parsed.other_side_not_dates,
+                   southern=parsed.southern, **where, **when, **browse)
 
 
 def _browse_words(parsed: ParsedQuery) -> str:
@@ -282,8 +330,13 @@ def _browse_words(parsed: ParsedQuery) -> str:
     BROWSE_YEARS, its decades (every photo carries its decade too: search.metadata.decade_word)."""
     words = list(parsed.place_names)
     if parsed.taken_after or parsed.taken_before:
-        first = (parsed.taken_after or date(EARLIEST_YEAR, 1, 1)).year
-        last = (parsed.taken_before or timezone.localdate()).year
+        # (a season's days across the equator too: "summer 2023" is December 2022 to February 2023 in the south)
+        afters, befores = [parsed.taken_after], [parsed.taken_before]
+        if parsed.other_side is not None:
+            afters.append(parsed.other_side[0])
+            befores.append(parsed.other_side[1])
+        first = (date(EARLIEST_YEAR, 1, 1) if None in afters else min(afters)).year
+        last = (timezone.localdate() if None in befores else max(befores)).year
         if last - first < BROWSE_YEARS:
             words += [str(year) for year in range(first, last + 1)]
         else:

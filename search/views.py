@@ -36,7 +36,7 @@ from search.judgment_services import judgment_record, judgment_withdraw
 from search.ocr import OCR_OFF, photos_text_request
 from search.model_comparison import PRECISION_KS, family_model_comparison, previous_model
 from search.query_dates import phrase_for_range
-from search.query_parser import Chip, replace_chip
+from search.query_parser import Chip, has_words, replace_chip
 from search.reports import photo_report, search_report
 from search.text_embeddings import EncodeBudget
 from search.selectors import (
@@ -76,7 +76,7 @@ def search(request: HttpRequest) -> HttpResponse:
                "more_url": _with(request, limit=min(MAX_LIMIT, len(response.results) + PAGE_SIZE))
                if response.more and len(response.results) < MAX_LIMIT else "",
                # A query of only places and dates is searched by its filter's words ("2021 2022 2023"): name it as typed.
-               "query_shown": response.query if understood.parsed.text else query,
+               "query_shown": understood.shown(response.query),
                "chips": [_chip_view(request, chip, understood) for chip in understood.parsed.chips],
                "kept_params": [(k, v) for k, values in request.GET.lists() for v in values if k not in _CHIP_PARAMS],
                "photo_query": listed.query,  # photos open in the viewer on these results
@@ -254,6 +254,7 @@ def preferences(request: HttpRequest) -> HttpResponse:
                                                          if preview_query else ""))
     return render(request, "search/preferences.html", {
         "form": form, "preview_q": preview_query, "preview_refused": _refused_text(preview_query),
+        "preview_nothing": _nothing_to_search(preview_query),
         "preview": _preview(request, preview_query, prefs.semantic_weight, prefs.metadata_weight, prefs.min_score,
                             prefs.expansion_enabled),
     })
@@ -282,7 +283,13 @@ def preferences_preview(request: HttpRequest) -> HttpResponse:
     )
     preview_query = request.GET.get("preview_q", "")
     return render(request, "search/preferences.html#preview", {
-        "preview": preview, "form": form, "preview_q": preview_query, "preview_refused": _refused_text(preview_query)})
+        "preview": preview, "form": form, "preview_q": preview_query, "preview_refused": _refused_text(preview_query),
+        "preview_nothing": _nothing_to_search(preview_query)})
+
+
+def _nothing_to_search(text: str) -> bool:
+    """Something typed, but no word to search for: punctuation alone ("?!")."""
+    return bool(text.strip()) and not has_words(text)
 
 
 def _refused_text(text: str) -> str:

@@ -330,6 +330,32 @@ def test_without_an_offset_the_gps_position_gives_the_zone(family, alice, settin
     assert nowhere.taken_tz == "UTC" and nowhere.taken_at == datetime(2023, 7, 14, 12, tzinfo=dt_timezone.utc)
 
 
+def iptc_place(city: str, country: str, taken: str = "2021:06:14 23:30:00") -> bytes:
+    return images.with_metadata(picture(exif=exif_when(taken)), iptc={"Iptc.Application2.City": city,
+                                                                     "Iptc.Application2.CountryName": country})
+
+
+def test_a_place_the_file_names_without_a_position_gives_the_zone_of_a_country_with_one(family, alice, settings,
+                                                                                        client_for):
+    # An IPTC-only place set no zone: a camera's 23:30 in Berlin was read as 23:30 UTC, a day off for the search's
+    # date filters and words once past midnight.
+    settings.TIME_ZONE = "UTC"
+    berlin = upload(family, alice, iptc_place("Berlin", "Deutschland"))
+    assert berlin.place_country_code == "DE" and berlin.taken_tz == "Europe/Berlin"  # (and Busingen keeps its clock)
+    assert berlin.taken_at == datetime(2021, 6, 14, 21, 30, tzinfo=dt_timezone.utc)  # CEST, UTC+2
+    assert not berlin.taken_zone_assumed
+    assert "14 Jun 2021 23:30" in client_for(alice).get(berlin.get_absolute_url()).content.decode()
+    # A country whose zones keep different clocks tells none: the zone is assumed, as without a place.
+    for city, country in (("Porto", "Portugal"), ("Boston", "USA"), ("Strelsau", "Ruritania")):
+        photo = upload(family, alice, iptc_place(city, country))
+        assert photo.taken_tz == "UTC" and photo.taken_zone_assumed, country
+    # Reading the file again (read_embedded, a photo stored before) gives the same zone.
+    Photo.objects.filter(pk=berlin.pk).update(taken_tz="", embedded_checked=False)
+    photo_embedded_read(photo=Photo.objects.get(pk=berlin.pk))
+    again = Photo.objects.get(pk=berlin.pk)
+    assert again.taken_tz == "Europe/Berlin" and again.taken_at == berlin.taken_at
+
+
 def test_dates_in_words_use_the_photos_own_zone(family, alice, settings):
     from search.metadata import _when_where
 

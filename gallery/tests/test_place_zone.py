@@ -69,6 +69,17 @@ def test_a_known_place_takes_the_zone_of_the_familys_photos_there(family, alice)
     assert fresh(photo).taken_at_local.replace(tzinfo=None) == datetime(2023, 7, 14, 12, 0)
 
 
+def test_a_known_place_no_photo_has_a_position_at_takes_its_countrys_one_zone(family, alice, settings):
+    # A place the family knows from a file's IPTC alone ("Berlin, Germany"): no photo there has a position.
+    settings.TIME_ZONE = "UTC"
+    photo = gps_photo(family, alice, LISBON)
+    photo_place_set(photo=photo, place=Place(city="Berlin", region="", country="Germany", country_code="DE"))
+    assert fresh(photo).taken_tz == "Europe/Berlin" and not fresh(photo).taken_zone_assumed
+    assert fresh(photo).taken_at_local.replace(tzinfo=None) == datetime(2023, 7, 14, 12, 0)
+    photo_place_set(photo=fresh(photo), place=Place(city="Porto", region="", country="Portugal", country_code="PT"))
+    assert fresh(photo).taken_tz == "Europe/Berlin"  # Portugal keeps two clocks (the Azores): the zone stays
+
+
 def test_a_cameras_own_offset_stays(family, alice):
     exif = Image.Exif()
     exif.get_ifd(0x8769)[0x9003] = "2023:07:14 12:00:00"

@@ -32,6 +32,36 @@ def test_positions_are_named_like_a_person_would():
     assert place_for(latitude=None, longitude=None) is None
 
 
+def test_a_position_far_from_any_town_is_named_by_the_country_it_lies_in():
+    # No town within 150 km (a desert, a boat off an empty coast) named no place at all: no country, no holidays.
+    # The country is the one whose time zone the position lies in (timezonefinder's polygons, which reach into the
+    # territorial sea), not the nearest town's: the Western Desert's nearest town is in Libya.
+    for (latitude, longitude), code in (((24.0, 26.0), "EG"), ((20.0, 50.0), "SA"), ((-24.5, 14.4), "NA"),
+                                        ((-24.0, 128.0), "AU"), ((72.0, -40.0), "GL")):
+        place = place_for(latitude=latitude, longitude=longitude)
+        assert place is not None and (place.city, place.region, place.country_code) == ("", "", code), code
+    assert place_for(latitude=24.0, longitude=26.0).label() == "Egypt"
+    assert place_for(latitude=30.0, longitude=-40.0) is None  # mid-Atlantic: no country's
+    assert place_for(latitude=-80.0, longitude=0.0) is None  # Antarctica: nobody's
+    # A zone newer than CLDR's list of zones by country (Chile's Aysén, 2025): the nearest town's country.
+    from gallery.timezones import zone_at
+
+    assert zone_at(latitude=-48.5, longitude=-73.5) == "America/Coyhaique"  # (the ice field: no town in 150 km)
+    assert place_for(latitude=-48.5, longitude=-73.5).country_code == "CL"
+
+
+def test_a_photo_taken_in_a_desert_has_its_countrys_place_holidays_and_search(family, alice, client_for):
+    photo = store(family, alice, gps_jpeg(24.0, 26.0, taken="2024:01:07 12:00:00"))  # Coptic Christmas
+    photo.refresh_from_db()
+    assert (photo.place_city, photo.place_country, photo.place_country_code, photo.place_source) == (
+        "", "Egypt", "EG", "gps")
+    assert "Egypt" in client_for(alice).get(photo.get_absolute_url()).content.decode()
+    from search.metadata import _when_where
+
+    place_words, date_words, _ = _when_where([photo.pk])[photo.pk]
+    assert place_words == "Egypt" and "christmas" in date_words
+
+
 def test_a_photo_with_gps_of_lisbon_shows_lisbon_and_portugal(family, alice, client_for):
     photo = store(family, alice, gps_jpeg(*LISBON))
 
@@ -139,6 +169,18 @@ def test_fill_places_names_the_places_of_older_photos(family, alice):
     assert set(Photo.objects.values_list("pk", "place_city")) == {
         (lisbon.pk, "Lisbon"), (sydney.pk, "Sydney"), (no_gps.pk, "")}
     assert not Photo.objects.filter(place_checked=False, latitude__isnull=False).exists()
+
+
+def test_fill_places_again_names_the_country_of_older_photos_far_from_any_town(family, alice):
+    desert = store(family, alice, gps_jpeg(24.0, 26.0))
+    at_sea = store(family, alice, gps_jpeg(30.0, -40.0, colour=(9, 9, 9)))
+    # As a version that named no place so far from a town stored them: looked up, nothing found.
+    Photo.objects.filter(pk=desert.pk).update(place_country="", place_country_code="", place_source="")
+    call_command("fill_places", "--no-progress")
+    assert Photo.objects.get(pk=desert.pk).place_country_code == ""  # (each photo is looked up once)
+    call_command("fill_places", "--again", "--no-progress")
+    assert Photo.objects.get(pk=desert.pk).place_country_code == "EG"
+    assert Photo.objects.get(pk=at_sea.pk).place_source == ""
 
 
 def test_the_sweep_fills_places_a_batch_at_a_time(family, alice):

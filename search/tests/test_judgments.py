@@ -77,6 +77,13 @@ def test_a_query_that_only_leaves_out_is_refused_plainly(alice, add_shape, query
     assert not Judgment.objects.exists()
 
 
+def test_a_query_of_only_punctuation_is_refused_for_what_it_is(alice, add_shape):
+    with pytest.raises(ValidationError, match="no word to search for") as refused:
+        judgment_record(user=alice, photo=add_shape("red", "square"), query="?!", relevant=True)
+    assert "leave out" not in str(refused.value)  # (it was said to only say what to leave out)
+    assert not Judgment.objects.exists()
+
+
 def test_undo_by_id_and_by_query_and_only_ones_own(alice, bob, add_shape):
     photo = add_shape("red", "square")
     mine, _ = judgment_record(user=alice, photo=photo, query="red", relevant=True)

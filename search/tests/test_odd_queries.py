@@ -60,10 +60,13 @@ def _table_intact(expected: int) -> None:
 
 
 def _says_something_clear(body: str, query: str) -> None:
-    """One of: the prompt to type something, the results, or "nothing matches" naming the query."""
+    """One of: the prompt to type something, the results, "nothing matches" naming the query, or, for punctuation
+    alone, that it holds nothing to search for."""
     stripped = " ".join(query.split())
     if not stripped:
         assert PROMPT in body and FOUND not in body
+    elif not any(ch.isalnum() for ch in stripped) and set(stripped) <= set("-–—?!.… "):
+        assert f"Nothing to search for in “{stripped}”" in body and FOUND not in body
     else:
         assert FOUND in body or NOTHING in body
         assert ' photo for “' in body or ' photos for “' in body or NOTHING in body
@@ -321,3 +324,40 @@ def test_the_search_box_takes_no_more_than_is_used_and_the_longest_query_fits_th
                                        "after": "2020-01-01", "before": "2020-12-31", "sort": "relevance",
                                        "like": ",".join(["9" * 18] * 50), "unlike": ",".join(["9" * 18] * 50)})
     assert len(f"GET {longest} HTTP/1.1") <= gunicorn_conf.limit_request_line
+
+
+# Punctuation alone is no word: the model reads "-" or "?!" as some picture all the same, and listed nearly every
+# photo at about 0.99 for it. A query with no word to search for says so, on the page and in the API.
+NO_WORDS = ("-", "?!", "...", "—", "- ?! …")
+
+
+@pytest.mark.parametrize("query", NO_WORDS)
+def test_a_query_of_only_punctuation_says_there_is_nothing_to_search_for(photos, client_for, alice, api, query):
+    client = client_for(alice)
+    for headers in ({}, HTMX):
+        body = client.get(reverse("search:search"), {"q": query}, headers=headers).content.decode()
+        assert f"Nothing to search for in “{query}”" in body, headers
+        assert FOUND not in body and "data-photo=" not in body, headers
+        assert PROMPT not in body, headers  # not taken for an empty box either
+    response = api.get(reverse("api_search"), {"q": query, "min_score": 0})
+    assert response.status_code == 200
+    body = response.json()
+    assert body["results"] == [] and body["query"] == query
+    assert body["message"].startswith(f"Nothing to search for in “{query}”")
+
+
+def test_punctuation_beside_a_date_or_a_word_is_left_out_and_the_rest_searched(photos, client_for, alice, api):
+    body = api.get(reverse("api_search"), {"q": f"{photos[0].taken_at.year} ?!", "min_score": 0}).json()
+    assert body["message"] == "" and {r["id"] for r in body["results"]} == {p.pk for p in photos}
+    body = api.get(reverse("api_search"), {"q": "birthday ?!"}).json()
+    assert body["message"] == "" and [r["id"] for r in body["results"]][:1] == [photos[1].pk]
+
+
+def test_curly_quotes_from_a_phone_keyboard_search_as_straight_ones_do(photos, api):
+    # “red circle” (a phone curls the quotes as they are typed) found nothing: the model was asked for the quote
+    # marks too, and the synonyms for "crimson circle”". Quotes mark a phrase for the words; the image half is
+    # asked for the words alone.
+    for query in ('“red circle”', '"red circle"', "„red circle“", "«red circle»"):
+        body = api.get(reverse("api_search"), {"q": query}).json()
+        assert [r["id"] for r in body["results"]][:1] == [photos[0].pk], query
+        assert body["terms"][0] == "red circle" and not any('"' in term or "”" in term for term in body["terms"]), query

@@ -404,6 +404,25 @@ def test_judged_queries_are_scored_as_the_search_understands_them(toy_model, add
     assert len(family_quality(user=alice, family_id=family.pk).per_query) == 2
 
 
+def test_a_judged_query_of_only_dates_is_scored_as_the_search_lists_it(toy_model, add_shape, family, alice,
+                                                                       django_capture_on_commit_callbacks):
+    """A query of only dates is searched by its filter's words ("1900s 1910s … 2020s") with no image match for them;
+    the quality figures scored the model's reading of those words as one."""
+    with django_capture_on_commit_callbacks(execute=True):
+        photos = [add_shape(colour, "circle") for colour in ("red", "blue", "green")]
+    run_queued_tasks()
+    query = "since 1900"
+    from search.understanding import understand_search
+
+    understood = understand_search(user=alice, params=SearchParams(query=query, min_score=0))
+    searched = {r.photo.pk: r.score for r in search_photos(user=alice, params=understood.params).results}
+    assert len(set(searched.values())) == 1
+    for photo in photos:
+        Judgment.objects.create(user=alice, family=family, photo=photo, query=query, relevant=photo == photos[0])
+    (scored,) = family_quality(user=alice, family_id=family.pk).per_query
+    assert scored.right + scored.wrong == pytest.approx([searched[photos[0].pk]] * 3, abs=1e-4)
+
+
 def test_the_judged_queries_are_understood_with_the_familys_facts_read_once(judged_family, family):
     """Scoring each judged query as the search understands it read the family's facts (default country, places'
     version) again for every query: 200 judged queries, 200 more statements on the quality page."""

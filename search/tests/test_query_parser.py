@@ -8,7 +8,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from search.query_dates import phrase_for_range
+from search.query_dates import phrase_for_range, range_label
 from search.query_parser import (
     KnownPlace,
     ParserContext,
@@ -165,12 +165,114 @@ def test_dates(query, after, before):
     assert [chip.kind for chip in parsed.chips] == ["date"]
 
 
+@pytest.mark.parametrize("query, after, before", [
+    # A range written with a dash was searched as words ("between … and …" worked): each side a date the box reads.
+    ("2021/06/14-2021/06/20", date(2021, 6, 14), date(2021, 6, 20)),
+    ("2021-06-14-2021-06-20", date(2021, 6, 14), date(2021, 6, 20)),
+    ("2021-06-14 – 2021-06-20", date(2021, 6, 14), date(2021, 6, 20)),
+    ("2021-06-14 - 2021-06-20", date(2021, 6, 14), date(2021, 6, 20)),
+    ("2021-06-14—2021-06-20", date(2021, 6, 14), date(2021, 6, 20)),
+    ("14.6.2021-20.6.2021", date(2021, 6, 14), date(2021, 6, 20)),
+    ("14.06.2021 – 20.06.2021", date(2021, 6, 14), date(2021, 6, 20)),
+    ("june 2021 – august 2021", date(2021, 6, 1), date(2021, 8, 31)),
+    ("14 june 2021 - 20 june 2021", date(2021, 6, 14), date(2021, 6, 20)),
+    ("2021/06-2021/08", date(2021, 6, 1), date(2021, 8, 31)),
+    ("2019 – 2021", date(2019, 1, 1), date(2021, 12, 31)),
+    ("2021-06-20 – 2021-06-14", date(2021, 6, 14), date(2021, 6, 20)),  # either way round
+    ("from june 2020 – may 2021", date(2020, 6, 1), date(2021, 5, 31)),
+    ("14.6.2021", date(2021, 6, 14), date(2021, 6, 14)),  # a day with dots is written day first wherever it is
+    # Months or days of one year, the year said once.
+    ("june–august 2021", date(2021, 6, 1), date(2021, 8, 31)),
+    ("June - August 2021", date(2021, 6, 1), date(2021, 8, 31)),
+    ("jun-aug of 2021", date(2021, 6, 1), date(2021, 8, 31)),
+    ("december–february 2021", date(2020, 12, 1), date(2021, 2, 28)),  # across New Year, as "winter 2021"
+    ("14–20 june 2021", date(2021, 6, 14), date(2021, 6, 20)),
+    ("14 - 20 June 2021", date(2021, 6, 14), date(2021, 6, 20)),
+])
+def test_a_date_range_written_with_a_dash_is_a_range(query, after, before):
+    parsed = parse_query(f"beach {query}", ctx())
+    assert (parsed.taken_after, parsed.taken_before) == (after, before), parsed
+    assert parsed.text == "beach"
+    assert [chip.kind for chip in parsed.chips] == ["date"]
+    if after != before and not any(ch.isalpha() for ch in query):  # the chip shows the days numbers cover
+        assert parsed.chips[0].label == range_label(after, before), parsed.chips[0]
+
+
+def test_a_dash_between_dates_and_words_stays_as_it_was():
+    assert parse_query("2021 - beach", ctx()).text == "- beach"
+    assert parse_query("31.2.2021", ctx()).chips == ()  # no such day
+    assert [c.kind for c in parse_query("2021 -2022", ctx()).chips] == ["date", "not_date"]
+    assert parse_query("12-2023", ctx()).chips[0].label == "12-2023"
+
+
+@pytest.mark.parametrize("query, after, before", [
+    # TODAY is Thursday 3 December 2026. "last weekend" and "the 1990s" were searched as words: the model's idea
+    # of a weekend, every photo carrying the word "1990s" and any the model found like it.
+    ("last weekend", date(2026, 11, 28), date(2026, 11, 29)),
+    ("this weekend", date(2026, 11, 28), date(2026, 11, 29)),  # (on a weekday: the latest, no photo is from the next)
+    ("1990s", date(1990, 1, 1), date(1999, 12, 31)),
+    ("the 1990s", date(1990, 1, 1), date(1999, 12, 31)),
+    ("1990's", date(1990, 1, 1), date(1999, 12, 31)),
+    ("in the 1950s", date(1950, 1, 1), date(1959, 12, 31)),
+    ("2020s", date(2020, 1, 1), date(2029, 12, 31)),
+    # Two digits: the latest such decade begun ("the 20s" is the 2020s by now, "the 30s" the 1930s).
+    ("the 90s", date(1990, 1, 1), date(1999, 12, 31)),
+    ("the '80s", date(1980, 1, 1), date(1989, 12, 31)),
+    ("in the ’70s", date(1970, 1, 1), date(1979, 12, 31)),
+    ("the 20s", date(2020, 1, 1), date(2029, 12, 31)),
+    ("the 30s", date(1930, 1, 1), date(1939, 12, 31)),
+])
+def test_weekends_and_decades(query, after, before):
+    parsed = parse_query(f"beach {query}", ctx())
+    assert (parsed.taken_after, parsed.taken_before) == (after, before), parsed
+    assert parsed.text == "beach" and [chip.kind for chip in parsed.chips] == ["date"]
+
+
+def test_last_christmas_is_the_latest_one_past():
+    # "last christmas" was the words "last christmas": every Christmas of every year (and the model's "last").
+    parsed = parse_query("kids last christmas", ctx())
+    assert (parsed.taken_after, parsed.taken_before) == (date(2025, 12, 23), date(2025, 12, 27)), parsed
+    assert parsed.text == "kids" and [chip.kind for chip in parsed.chips] == ["date"]
+    easter = parse_query("last easter", ctx(holiday_country="PT"))
+    assert (easter.taken_after, easter.taken_before) == (date(2026, 4, 5), date(2026, 4, 5))
+    after_it = ParserContext(today=date(2026, 12, 28))
+    assert parse_query("last christmas", after_it).taken_after == date(2026, 12, 23)
+    assert parse_query("this christmas", ctx()).taken_after == date(2026, 12, 23)
+    assert parse_query("last picnic", ctx()).chips == ()
+
+
+def test_a_weekend_said_on_a_weekend():
+    sunday = ParserContext(today=date(2026, 12, 6))
+    assert (parse_query("last weekend", sunday).taken_after, parse_query("last weekend", sunday).taken_before) == (
+        date(2026, 11, 28), date(2026, 11, 29))
+    assert (parse_query("this weekend", sunday).taken_after, parse_query("this weekend", sunday).taken_before) == (
+        date(2026, 12, 5), date(2026, 12, 6))
+    assert parse_query("1810s", ctx()).chips == () and parse_query("2990s", ctx()).chips == ()
+    assert parse_query("beach -1990s", ctx()).not_dates == ((date(1990, 1, 1), date(1999, 12, 31)),)
+    assert parse_query("80s party", ctx()).chips == ()  # bare two digits: a theme as often as a time
+
+
 def test_last_summer_in_the_southern_hemisphere_is_december_to_february():
     parsed = parse_query("beach last summer", ctx(southern=True))
     assert (parsed.taken_after, parsed.taken_before) == (date(2025, 12, 1), date(2026, 2, 28))
     assert parsed.text == "beach"
     south_winter = parse_query("winter 2023", ctx(southern=True))
     assert (south_winter.taken_after, south_winter.taken_before) == (date(2023, 6, 1), date(2023, 8, 31))
+
+
+def test_a_season_names_other_days_for_photos_across_the_equator():
+    north = parse_query("beach summer 2023", ctx())
+    assert (north.taken_after, north.taken_before) == (date(2023, 6, 1), date(2023, 8, 31))
+    assert north.other_side == (date(2022, 12, 1), date(2023, 2, 28)) and not north.southern
+    south = parse_query("beach summer 2023", ctx(southern=True))
+    assert south.other_side == (date(2023, 6, 1), date(2023, 8, 31)) and south.southern
+    negated = parse_query("beach not in winter 2023", ctx())
+    assert negated.not_dates == ((date(2022, 12, 1), date(2023, 2, 28)),)
+    assert negated.other_side_not_dates == ((date(2023, 6, 1), date(2023, 8, 31)),)
+    since = parse_query("since summer 2021 until 2023", ctx())
+    assert since.other_side == (date(2020, 12, 1), date(2023, 12, 31))
+    for query in ("beach 2023", "june 2023", "summer", "beach"):  # no season with dates: the same days everywhere
+        assert parse_query(query, ctx()).other_side is None, query
 
 
 def test_a_month_alone_after_since_is_the_latest_begun_and_a_slashed_day_is_left_alone():
@@ -306,6 +408,10 @@ def test_exclusions(query):
 
 def test_a_quoted_exclusion_and_what_is_no_exclusion():
     assert parse_query('picnic -"hot dog"', ctx()).excluded == ("hot dog",)
+    # A phone's keyboard curls the quotes as they are typed: the same phrase.
+    assert parse_query('picnic -“hot dog”', ctx()).excluded == ("hot dog",)
+    assert parse_query('picnic -„hot dog“', ctx()).text == "picnic"
+    assert parse_query('“hot dog” picnic', ctx()).text == '"hot dog" picnic'
     assert parse_query("well-known -5 degrees", ctx()).excluded == ()
     assert parse_query("not", ctx()).text == "not"
     negated_place = parse_query("beach not in Lisbon", ctx())  # a filter: its photos are left out

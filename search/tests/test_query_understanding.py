@@ -69,7 +69,7 @@ def _ids(body) -> list[int]:
 
 def test_red_circle_in_lisbon_2023_makes_two_chips_and_filters(trip, api, alice, client_for):
     body = _api(api, q="red circle in Lisbon 2023")
-    assert body["interpreted"] == {"places": ["Lisbon"], "not_places": [], "not_dates": [], "taken_after": "2023-01-01", "taken_before": "2023-12-31",
+    assert body["interpreted"] == {"places": ["Lisbon"], "not_places": [], "not_dates": [], "taken_after": "2023-01-01", "taken_before": "2023-12-31", "other_hemisphere": None,
                                    "excluded": [], "text": "red circle"}
     assert _ids(body)[0] == trip["lisbon 2023"].pk
     assert set(_ids(body)) == {trip["lisbon 2023"].pk, trip["blue lisbon 2023"].pk}
@@ -97,6 +97,15 @@ def test_a_query_of_only_a_place_and_a_year_lists_the_photos_there_then(trip, ap
     assert set(_ids(body)) == {trip["lisbon 2023"].pk, trip["blue lisbon 2023"].pk}
 
 
+def test_the_api_names_a_query_of_only_places_and_dates_as_typed_not_by_the_words_it_browses_with(trip, api):
+    # The engine browses a filter by the words its photos carry ("Lisbon 2023", "1900s 1910s …"): the echo showed
+    # those. It names what the query meant, as the page does ("2 photos for “Lisbon 2023”").
+    for query in ("Lisbon  2023", "before 2024", "between 2022 and 2023", "summer 2023 in Lisbon"):
+        body = _api(api, q=query)
+        assert body["query"] == " ".join(query.split()) and body["message"] == "", query
+        assert body["results"], query
+
+
 def test_a_query_of_only_dates_scores_each_photo_in_them_as_one_year_does(trip, api):
     """A range lists each of its years for metadata search: a photo carries one of them, which must count as the
     whole query (as one year's does), not as one word of five, which hid every photo under the minimum score."""
@@ -114,6 +123,20 @@ def test_a_query_of_only_dates_scores_each_photo_in_them_as_one_year_does(trip, 
     assert set(lisbon) == {trip["lisbon 2023"].pk, trip["blue lisbon 2023"].pk}
     assert metadata(_api(api, q="Lisbon between 2021 and 2023")) == pytest.approx(
         {**lisbon, trip["lisbon 2022"].pk: lisbon[trip["lisbon 2023"].pk]})
+
+
+def test_a_query_of_only_places_and_dates_is_no_image_match_for_the_words_it_browses_with(trip, api):
+    # The engine browses a filter by the words its photos carry ("1900s 1910s … 2020s"), and the model read those as
+    # a picture too: some photos of "between 1900 and 2025" scored 1.0 and came first, others 0.43, for nothing in
+    # them. Every photo in the filter is listed alike; an exclusion still lowers those that show it.
+    for query in ("between 1900 and 2025", "since 2020", "Lisbon", "portugal 2023"):
+        body = _api(api, q=query)
+        assert body["results"], query
+        assert {r["explanation"]["probability_semantic"] for r in body["results"]} == {0.0}, query
+        assert len({round(r["score"], 6) for r in body["results"]}) == 1, query
+    lowered = _api(api, q="between 1900 and 2025 -square")
+    square = trip["blue lisbon 2023"].pk
+    assert _ids(lowered)[-1] == square and lowered["results"][-1]["explanation"]["excluded_probability"] > 0.5
 
 
 def test_a_query_of_only_a_long_span_lists_its_old_photos_too(toy_model, family, alice, api):
@@ -234,9 +257,49 @@ def test_the_familys_hemisphere_and_holiday_country(family, alice, other_family,
     shape_photo(other_family, mallory, "red", "circle", SYDNEY, "2023:07:15 12:00:00", seed=6)
     assert parser_context(family_ids=[other_family.pk], query="last summer", today=today).southern  # its photos
     assert parser_context(family_ids=[other_family.pk], query="christmas 2023").holiday_country == "AU"
+    assert parser_context(family_ids=[other_family.pk], query="last christmas").holiday_country == "AU"
     family_default_country_set(family=family, country_code="NZ")
     context = parser_context(family_ids=[family.pk], query="last summer 2023", today=today)
     assert context.southern and context.holiday_country == "NZ"
+
+
+@pytest.fixture
+def both_sides(toy_model, family, alice):
+    """July and January 2023 in Lisbon and in Sydney: a season of 2023 is one of each, by where it was taken."""
+    photos = {
+        "lisbon july": shape_photo(family, alice, "red", "circle", LISBON, "2023:07:14 12:00:00", seed=11),
+        "sydney july": shape_photo(family, alice, "red", "circle", SYDNEY, "2023:07:14 12:00:00", seed=12),
+        "lisbon january": shape_photo(family, alice, "red", "circle", LISBON, "2023:01:10 12:00:00", seed=13),
+        "sydney january": shape_photo(family, alice, "red", "circle", SYDNEY, "2023:01:10 12:00:00", seed=14),
+    }
+    embed_photos(photo_ids=[photo.pk for photo in photos.values()])
+    return photos
+
+
+def test_a_season_with_a_year_follows_each_photos_own_hemisphere(both_sides, family, api, client_for, alice):
+    # "summer 2023" was June to August 2023 for every photo of a northern family: their winter in Sydney matched it,
+    # and their summer there (January) did not, though its own words say "summer".
+    ids = {name: photo.pk for name, photo in both_sides.items()}
+    body = _api(api, q="summer 2023")
+    assert set(_ids(body)) == {ids["lisbon july"], ids["sydney january"]}
+    assert body["interpreted"]["taken_after"] == "2023-06-01" and body["interpreted"]["taken_before"] == "2023-08-31"
+    assert body["interpreted"]["other_hemisphere"] == {"taken_after": "2022-12-01", "taken_before": "2023-02-28",
+                                                         "not_dates": []}
+    assert set(_ids(_api(api, q="winter 2023"))) == {ids["lisbon january"], ids["sydney july"]}
+    assert set(_ids(_api(api, q="red circle not in summer 2023"))) == {ids["lisbon january"], ids["sydney july"]}
+    assert _api(api, q="2023")["interpreted"]["other_hemisphere"] is None  # no season: the same days everywhere
+    page = client_for(alice).get(reverse("search:search"), {"q": "summer 2023"}).content.decode()
+    assert f'data-photo="{ids["sydney january"]}"' in page and f'data-photo="{ids["sydney july"]}"' not in page
+    assert "1 Dec 2022 – 28 Feb 2023 south of the equator" in page
+    # A southern family's seasons are the same photos' (its summer is the January, Sydney's and Lisbon's July).
+    family_default_country_set(family=family, country_code="AU")
+    body = _api(api, q="summer 2023")
+    assert set(_ids(body)) == {ids["lisbon july"], ids["sydney january"]}
+    assert body["interpreted"]["other_hemisphere"] == {"taken_after": "2023-06-01", "taken_before": "2023-08-31",
+                                                         "not_dates": []}
+    # An explicit date wins over the query's, on both sides.
+    body = _api(api, q="summer 2023", taken_after="2023-07-01", taken_before="2023-07-31")
+    assert set(_ids(body)) == {ids["lisbon july"], ids["sydney july"]} and body["interpreted"]["other_hemisphere"] is None
 
 
 def test_the_family_place_list_follows_the_photos(family, alice):
@@ -292,9 +355,9 @@ def test_the_openapi_schema_documents_interpreted_and_plain(client, alice):
     assert {"plain", "place", "country"} <= {p["name"] for p in search["parameters"]}
     interpreted = schema["components"]["schemas"]["Interpreted"]
     assert set(interpreted["properties"]) == {"places", "not_places", "not_dates", "taken_after", "taken_before", "excluded",
-                                               "text"}
+                                               "text", "other_hemisphere"}
     output = search["responses"]["200"]["content"]["application/json"]["schema"]["$ref"].rsplit("/", 1)[1]
-    assert "interpreted" in schema["components"]["schemas"][output]["properties"]
+    assert {"interpreted", "message"} <= set(schema["components"]["schemas"][output]["properties"])
 
 
 @settings(max_examples=40, deadline=None,

@@ -267,7 +267,9 @@ def test_reports_do_not_call_a_family_unfitted_when_its_fit_is_not_in_force(shap
 
 
 @pytest.mark.parametrize("query, said", [("red square not in Portugal", "not in Portugal"),
-                                         ("red square without 2023", "not taken 2023-01-01 to 2023-12-31")])
+                                         ("red square without 2023", "not taken 2023-01-01 to 2023-12-31"),
+                                         ("red square summer 2023", "taken 2023-06-01 to 2023-08-31; across the "
+                                                                    "equator taken 2022-12-01 to 2023-02-28")])
 def test_the_report_page_says_what_a_negated_place_or_date_leaves_out(shapes, alice, client_for, query, said):
     """The page's "Understood" line showed places, dates and exclusions, not a negated place or date: the report of
     "red square not in Portugal" read as one for “red square”, with no word of the photos it left out (the command

@@ -376,6 +376,8 @@ def test_preview_with_no_query_invites_one_and_bad_slider_values_do_not_fail(sha
     only_exclusions = client.get(reverse("search:preferences_preview"), {"preview_q": "-dog"}, headers=HTMX)
     body = only_exclusions.content.decode()
     assert "“-dog” only says what to leave out" in body and "Type a search in the form" not in body
+    punctuation = client.get(reverse("search:preferences_preview"), {"preview_q": "?!"}, headers=HTMX).content.decode()
+    assert "Nothing to search for in “?!”" in punctuation and "Type a search in the form" not in punctuation
 
 
 def test_reset_restores_the_defaults(shapes, client_for, alice):

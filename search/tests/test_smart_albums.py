@@ -91,6 +91,7 @@ def test_live_weights_are_the_owners_only_while_they_are_in_the_albums_family(to
 
 @pytest.mark.parametrize("search, message", [
     ({}, "needs something to search for"),
+    ({"q": "?!"}, "needs something to search for"),  # (punctuation alone: nothing to search for, it lists nothing)
     ({"q": "dog", "min_score": 2}, "between 0 and 1"),
     ({"q": "dog", "after": "yesterday"}, "must be a date"),
     ({"q": "dog", "after": "2024-05-01", "before": "2024-01-01"}, "must not be later"),

@@ -13,8 +13,14 @@ class Command(PhotoBackfillCommand):
         "the periodic sweep does the same a batch at a time (PLACE_SWEEP_LIMIT)."
     )
 
-    def handle(self, *args, family, no_progress, **options):
-        photos = self.of_family(photos_lacking_place(), family)
+    def add_arguments(self, parser):
+        super().add_arguments(parser)
+        parser.add_argument("--again", action="store_true",
+                            help="also look up again the photos with a position that name no place (far from any town: "
+                                 "versions before this one named none, now they are named by their country)")
+
+    def handle(self, *args, family, no_progress, again, **options):
+        photos = self.of_family(photos_lacking_place(again=again), family)
         ids = list(photos.values_list("pk", flat=True))
         done = 0
         with self.progress(len(ids), no_progress=no_progress) as bar:
