@@ -197,7 +197,8 @@ def test_the_sweep_fills_places_a_batch_at_a_time(family, alice):
 def test_a_family_admin_sets_the_default_country(family, alice, bob, client_for):
     url = reverse("gallery:default_country", args=[family.pk])
 
-    assert client_for(bob).post(url, {"default_country": "GB"}).status_code == 404  # members only look
+    refused = client_for(bob).post(url, {"default_country": "GB"})  # members only look: told it is for admins
+    assert refused.status_code == 403 and "admin" in refused.content.decode()
     family.refresh_from_db()
     assert family.default_country == ""
 
