@@ -1,9 +1,40 @@
 // Small behaviours every page shares, wired by data attributes so templates carry no inline script.
 (function () {
-  // <select data-autosubmit>: choosing an option submits its form (a <noscript> button covers no-JS).
+  // <select data-autosubmit>: choosing an option submits its form (a <noscript> button covers no-JS). Chosen from its
+  // open list (a click, a tap, a phone's picker, Enter in the list), at once. Stepped through with the keys on the
+  // closed select (arrows, Home/End, a letter: Chrome and Firefox change the value and fire "change" on each key),
+  // only on Enter or when the focus leaves it changed: each step used to submit, so an admin stepping through a
+  // member's role changed it at the first key, and the keyboard never got past a list's first option.
+  const autosubmit = (target) => target.closest && target.closest("select[data-autosubmit]");
+  const STEPS = /^(Arrow(Up|Down|Left|Right)|Home|End|Page(Up|Down)|.)$/u;
+  const stepped = new WeakSet();
+  const shown = new WeakMap(); // each select's value when the focus came to it, or when it last submitted
+  const submit = (select) => {
+    stepped.delete(select);
+    shown.set(select, select.value);
+    if (select.form) select.form.requestSubmit();
+  };
+  document.addEventListener("focusin", (e) => {
+    const select = autosubmit(e.target);
+    if (select) { shown.set(select, select.value); stepped.delete(select); }
+  });
+  document.addEventListener("keydown", (e) => {
+    const select = autosubmit(e.target);
+    if (!select) return;
+    if (e.key === "Enter" && select.value !== shown.get(select)) { e.preventDefault(); submit(select); }
+    else if (STEPS.test(e.key) && !e.altKey && e.key !== " ") stepped.add(select); // Alt+↓ and Space open the list
+  });
+  document.addEventListener("pointerdown", (e) => {
+    const select = autosubmit(e.target);
+    if (select) stepped.delete(select);
+  });
   document.addEventListener("change", (e) => {
-    const select = e.target.closest("select[data-autosubmit]");
-    if (select && select.form) select.form.requestSubmit();
+    const select = autosubmit(e.target);
+    if (select && !stepped.has(select)) submit(select);
+  });
+  document.addEventListener("focusout", (e) => {
+    const select = autosubmit(e.target);
+    if (select && stepped.has(select) && select.value !== shown.get(select)) submit(select);
   });
 
   // <form data-confirm="Question?">: ask before submitting.
