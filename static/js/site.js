@@ -124,6 +124,27 @@
     if (tile) tile.focus();
   });
 
+  // A region swapped whole (data-keep-focus: the photo page's tag suggestions) while a button of it had the focus: the
+  // button went with it (an accepted suggestion leaves the list) and the focus fell to the page's start. It goes to the
+  // button now in the same place (the next suggestion's Accept), else to the region's line saying what was done
+  // ([data-swap-note], tabindex=-1), which a screen reader then reads.
+  let keptFocus = null;
+  document.addEventListener("htmx:beforeRequest", (e) => {
+    const region = e.detail.target && e.detail.target.closest && e.detail.target.closest("[data-keep-focus]");
+    keptFocus = region && region.id && region.contains(document.activeElement)
+      ? { id: region.id, index: Array.from(region.querySelectorAll("button")).indexOf(document.activeElement) } : null;
+  });
+  document.addEventListener("htmx:afterSettle", () => {
+    if (keptFocus === null) return;
+    const { id, index } = keptFocus;
+    keptFocus = null;
+    const region = document.getElementById(id);
+    const active = document.activeElement;
+    if (!region || (active && active !== document.body && active.isConnected)) return; // still somewhere real
+    const target = region.querySelectorAll("button")[index] || region.querySelector("[data-swap-note]");
+    if (target) target.focus();
+  });
+
   // Back/Forward: htmx restores the page from its history cache, where a text box holds whatever it held when
   // the snapshot was taken. The address is the truth: put each text box of a GET form back to its value there.
   document.addEventListener("htmx:historyRestore", () => {
