@@ -108,3 +108,30 @@ def test_the_keyboard_goes_on_from_suggestion_to_suggestion(live_server, browser
         assert page.js_errors == []
     finally:
         context.close()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_familys_suggestions_table_keeps_tag_names_whole_at_320_px(live_server, browser, artifacts, toy_model):
+    """At 320 px (a small phone, or one zoomed) the open suggestions' table gave its tag column the width of a letter
+    or two, so "circle" read "cir" over "cle". The tag column keeps room for a word."""
+    smiths, alice = FamilyFactory(name="Smiths"), UserFactory(username="alice")
+    MembershipFactory(family=smiths, user=alice, role=Membership.Role.ADMIN)
+    TagConcept.objects.get_or_create(family=None, name="yellow")
+    TagConcept.objects.create(family=None, name="circle", prompt="a circle")
+    _add_shape(smiths, alice, "yellow", "circle", seed=0)
+    run_queued_tasks()
+    assert TagSuggestion.objects.exists()
+    context, page = new_page(browser, **{**width_options(390), "viewport": {"width": 320, "height": 700}})
+    try:
+        sign_in(page, live_server, "alice")
+        page.goto(live_server.url + f"/families/{smiths.pk}/suggestions/")
+        page.screenshot(path=artifacts / "suggestions-family-320.png", full_page=True)
+        broken = page.evaluate("""() => Array.from(document.querySelectorAll('.suggestion-summary td:first-child'))
+            .filter((td) => { const range = document.createRange(); range.selectNodeContents(td);
+                return new Set(Array.from(range.getClientRects()).map((r) => Math.round(r.top))).size > 1; })
+            .map((td) => td.textContent.trim())""")
+        assert page.locator(".suggestion-summary td:first-child").count() >= 1
+        assert broken == [], broken
+        assert page.evaluate("document.documentElement.scrollWidth") <= 320
+    finally:
+        context.close()
