@@ -453,7 +453,8 @@ class PhotoAdmin(ProgramRowsGoAlong, FamilyScopedAdmin):
     @admin.display(description="")
     def thumb(self, photo: Photo):
         url = reverse("admin:gallery_photo_thumbnail", args=[photo.pk])
-        return format_html('<img src="{}" alt="" class="photo-thumb">', url)
+        # The thumbnail is a link to the photo (list_display_links): its text is the photo's name, or the link has none.
+        return format_html('<img src="{}" alt="{}" class="photo-thumb">', url, str(photo))
 
     @admin.display(description="preview")
     def preview(self, photo: Photo):

@@ -5,6 +5,39 @@
   const grid = document.querySelector("[data-album-order]");
   if (!grid || !grid.dataset.albumOrder) return;
   let dragged = null;
+
+  // The buttons under each tile post a plain form, and the page comes back at the photo (#photo-N), where the browser
+  // focuses its tile: from the keyboard a second Enter opened the photo instead of moving it a step further. A button
+  // pressed from the keyboard is remembered for the page that comes back, which focuses it again (the photo's other
+  // arrow once it reached the album's end; after "Remove", the same button of the photo now in its place).
+  const PRESSED = "album-arrange-pressed";
+  grid.addEventListener("submit", (e) => {
+    const button = e.submitter;
+    const item = e.target.closest(".album-item");
+    if (!button || !item || !button.matches(":focus-visible")) return; // a click: the browser's focus is fine
+    const index = Array.from(grid.querySelectorAll(".album-item")).indexOf(item);
+    sessionStorage.setItem(PRESSED, JSON.stringify({ album: grid.dataset.albumOrder, photo: item.dataset.photo,
+                                                     action: button.value, index }));
+  });
+  const pressed = JSON.parse(sessionStorage.getItem(PRESSED) || "null");
+  sessionStorage.removeItem(PRESSED);
+  // Once the page has loaded: the browser focuses the #photo-N tile itself after the scripts have run (viewer.js then
+  // leaves the focus on the button).
+  if (pressed && pressed.album === grid.dataset.albumOrder) {
+    if (document.readyState === "complete") focusPressed(pressed);
+    else window.addEventListener("load", () => focusPressed(pressed), { once: true });
+  }
+
+  function focusPressed({ photo, action, index }) {
+    const items = Array.from(grid.querySelectorAll(".album-item"));
+    const own = grid.querySelector(`.album-item[data-photo="${photo}"]`);
+    const item = own || items[Math.min(index, items.length - 1)];
+    if (!item) return;
+    const usable = (button) => button && !button.disabled && !button.hidden;
+    const same = item.querySelector(`.album-tools button[value="${action}"]`);
+    const button = usable(same) ? same : Array.from(item.querySelectorAll(".album-tools button")).find(usable);
+    if (button) button.focus({ preventScroll: Boolean(own) }); // the page is already at the photo
+  }
   const coverOnGrid = () => {
     const badge = grid.querySelector(".album-cover-badge");
     return badge ? badge.closest(".album-item").dataset.photo : null;

@@ -62,6 +62,21 @@
       button.classList.toggle("all", allTicked);
       button.firstChild.textContent = allTicked ? "Unselect all" : "Select all";
     });
+    barRoom();
+  }
+
+  // The room the page keeps under its last row for the bar (app.css): the bar's height as it is now, measured again
+  // whenever it changes (a report's line, a wrapped row, a turned phone). A fixed guess left an album's last row, its
+  // arranging buttons among them, under the taller bar, and nothing at all while the bar reported what was done.
+  let measured = null;
+  const resized = window.ResizeObserver ? new ResizeObserver(() => barRoom()) : null;
+  function barRoom() {
+    const form = bar();
+    if (!form) return;
+    if (resized && measured !== form) { resized.observe(form); measured = form; }
+    const up = form.classList.contains("active") || form.classList.contains("reporting");
+    root.classList.toggle("select-bar-up", up);
+    root.style.setProperty("--select-bar-height", `${up ? form.offsetHeight : 0}px`);
   }
 
   function tickRange(from, to, checked) {

@@ -1,9 +1,40 @@
 // Small behaviours every page shares, wired by data attributes so templates carry no inline script.
 (function () {
-  // <select data-autosubmit>: choosing an option submits its form (a <noscript> button covers no-JS).
+  // <select data-autosubmit>: choosing an option submits its form (a <noscript> button covers no-JS). Chosen from its
+  // open list (a click, a tap, a phone's picker, Enter in the list), at once. Stepped through with the keys on the
+  // closed select (arrows, Home/End, a letter: Chrome and Firefox change the value and fire "change" on each key),
+  // only on Enter or when the focus leaves it changed: each step used to submit, so an admin stepping through a
+  // member's role changed it at the first key, and the keyboard never got past a list's first option.
+  const autosubmit = (target) => target.closest && target.closest("select[data-autosubmit]");
+  const STEPS = /^(Arrow(Up|Down|Left|Right)|Home|End|Page(Up|Down)|.)$/u;
+  const stepped = new WeakSet();
+  const shown = new WeakMap(); // each select's value when the focus came to it, or when it last submitted
+  const submit = (select) => {
+    stepped.delete(select);
+    shown.set(select, select.value);
+    if (select.form) select.form.requestSubmit();
+  };
+  document.addEventListener("focusin", (e) => {
+    const select = autosubmit(e.target);
+    if (select) { shown.set(select, select.value); stepped.delete(select); }
+  });
+  document.addEventListener("keydown", (e) => {
+    const select = autosubmit(e.target);
+    if (!select) return;
+    if (e.key === "Enter" && select.value !== shown.get(select)) { e.preventDefault(); submit(select); }
+    else if (STEPS.test(e.key) && !e.altKey && e.key !== " ") stepped.add(select); // Alt+↓ and Space open the list
+  });
+  document.addEventListener("pointerdown", (e) => {
+    const select = autosubmit(e.target);
+    if (select) stepped.delete(select);
+  });
   document.addEventListener("change", (e) => {
-    const select = e.target.closest("select[data-autosubmit]");
-    if (select && select.form) select.form.requestSubmit();
+    const select = autosubmit(e.target);
+    if (select && !stepped.has(select)) submit(select);
+  });
+  document.addEventListener("focusout", (e) => {
+    const select = autosubmit(e.target);
+    if (select && stepped.has(select) && select.value !== shown.get(select)) submit(select);
   });
 
   // <form data-confirm="Question?">: ask before submitting.
@@ -91,6 +122,27 @@
     const tile = document.querySelectorAll("#results .result a.tile")[Number(focusMoreFrom)];
     focusMoreFrom = null;
     if (tile) tile.focus();
+  });
+
+  // A region swapped whole (data-keep-focus: the photo page's tag suggestions) while a button of it had the focus: the
+  // button went with it (an accepted suggestion leaves the list) and the focus fell to the page's start. It goes to the
+  // button now in the same place (the next suggestion's Accept), else to the region's line saying what was done
+  // ([data-swap-note], tabindex=-1), which a screen reader then reads.
+  let keptFocus = null;
+  document.addEventListener("htmx:beforeRequest", (e) => {
+    const region = e.detail.target && e.detail.target.closest && e.detail.target.closest("[data-keep-focus]");
+    keptFocus = region && region.id && region.contains(document.activeElement)
+      ? { id: region.id, index: Array.from(region.querySelectorAll("button")).indexOf(document.activeElement) } : null;
+  });
+  document.addEventListener("htmx:afterSettle", () => {
+    if (keptFocus === null) return;
+    const { id, index } = keptFocus;
+    keptFocus = null;
+    const region = document.getElementById(id);
+    const active = document.activeElement;
+    if (!region || (active && active !== document.body && active.isConnected)) return; // still somewhere real
+    const target = region.querySelectorAll("button")[index] || region.querySelector("[data-swap-note]");
+    if (target) target.focus();
   });
 
   // Back/Forward: htmx restores the page from its history cache, where a text box holds whatever it held when

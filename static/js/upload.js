@@ -24,7 +24,9 @@
 
   const waiting = []; // chosen, not sent yet: {file, li}
   const queue = []; // sent or to be sent: {file, li, family, tags, album}
-  const counts = { total: 0, done: 0, failed: 0, rejected: 0 }; // of the files sent (rejected: by the server)
+  // Of the files sent (rejected: by the server; duplicates: already in the family, so what was typed with them, tags
+  // and description, was not applied: the summary is what a screen reader hears as files finish, so it says so too).
+  const counts = { total: 0, done: 0, failed: 0, rejected: 0, duplicates: 0 };
   const refused = []; // names of the files refused as soon as they were chosen (over the per-file limit)
   const failed = []; // sent, failed on the way (the network, the server down): each has a Retry, "Upload" sends them all
   let chosenRows = []; // the rows of the files chosen since the last "Upload", in the order chosen (top of the list)
@@ -66,6 +68,7 @@
       // done + failed + refused + still going = every file chosen: the numbers add up.
       const parts = [];
       if (counts.total) parts.push(counts.done + " of " + (counts.total + refused.length) + " done");
+      if (counts.duplicates) parts.push(counts.duplicates + " already in the family (duplicate" + (counts.duplicates === 1 ? ")" : "s)"));
       if (counts.rejected) parts.push(counts.rejected + " rejected (why is under each)");
       if (counts.failed) parts.push(counts.failed + " failed (use Retry)");
       if (refused.length) {
@@ -207,10 +210,13 @@
           backToWaiting(item, resend.querySelector(".reason")?.textContent || "");
         } else if (answer) {
           // (answer is live: read before its rows move into the list)
-          const rejected = Array.from(answer).some((row) => row.dataset && row.dataset.outcome === "rejected");
+          const outcome = (name) => Array.from(answer).some((row) => row.dataset && row.dataset.outcome === name);
+          const rejected = outcome("rejected");
+          const duplicate = outcome("duplicate");
           li.replaceWith(...answer);
           counts.done += 1;
           if (rejected) counts.rejected += 1;
+          if (duplicate) counts.duplicates += 1;
         } else {
           fail(item, reasonFor(xhr));
         }

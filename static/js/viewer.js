@@ -180,7 +180,9 @@
     if (target) target.focus({ preventScroll: true });
   });
 
-  // Back on a list at #photo-<id>: that photo in view and focused (the search box's autofocus must not win).
+  // Back on a list at #photo-<id>: that photo in view and focused (the search box's autofocus must not win), unless
+  // the focus is on one of that photo's own controls already (an album's arranging button pressed from the keyboard,
+  // which albums.js focuses again on the page that comes back).
   function focusReturnedTile() {
     const match = /^#photo-(\d+)$/.exec(window.location.hash);
     if (!match || viewer()) return;
@@ -188,6 +190,8 @@
     if (!place) return;
     const tile = place.matches("a") ? place : place.querySelector("a.tile");
     if (tile && document.activeElement === tile) return;
+    const item = place.closest("[data-select-item]");
+    if (item && item.contains(document.activeElement) && document.activeElement.matches(".album-tools button")) return;
     place.scrollIntoView({ block: "center" });
     if (tile) tile.focus({ preventScroll: true });
   }

@@ -157,6 +157,40 @@ def test_after_a_drag_the_cover_badge_and_arrows_follow_the_new_order(live_serve
     context.close()
 
 
+def test_the_arranging_buttons_keep_the_keyboards_focus(live_server, browser):
+    """From the keyboard, Enter on a photo's "→" moved it a step and the page came back with the focus on the photo's
+    tile: a second Enter opened the photo instead of moving it further. The focus comes back to the button pressed
+    (to the other arrow once the photo reached the album's end; after "Remove", to the photo now in its place)."""
+    from gallery.album_selectors import album_photo_ids
+
+    album, photos, context, page = _album_of_three(live_server, browser)
+    focused = "() => { const e = document.activeElement; const item = e.closest('.album-item'); " \
+              "return [item ? Number(item.dataset.photo) : null, e.value || e.tagName]; }"
+    page.focus(f'.album-item[data-photo="{photos[0].pk}"] button[value=down]')
+    page.keyboard.press("Enter")
+    page.wait_for_function(f"() => document.querySelector('#grid .album-item').dataset.photo === '{photos[1].pk}'")
+    assert page.evaluate(focused) == [photos[0].pk, "down"]
+    page.keyboard.press("Enter")  # once more: to the end
+    page.wait_for_function(f"() => document.querySelectorAll('#grid .album-item')[2].dataset.photo === '{photos[0].pk}'")
+    assert album_photo_ids(album=album) == [photos[1].pk, photos[2].pk, photos[0].pk]
+    assert page.evaluate(focused) == [photos[0].pk, "up"]  # "→" is off at the end: the other arrow
+    assert "/photos/" not in page.url
+
+    page.keyboard.press("Tab")
+    page.keyboard.press("Tab")  # ← → Cover Remove: "→" is disabled, so two Tabs reach Remove
+    assert page.evaluate(focused) == [photos[0].pk, "remove"]
+    page.focus(f'.album-item[data-photo="{photos[1].pk}"] button[value=remove]')
+    page.keyboard.press("Enter")
+    page.wait_for_function("() => document.querySelectorAll('#grid .album-item').length === 2")
+    assert page.evaluate(focused) == [photos[2].pk, "remove"]  # the photo that took its place
+    # A click with the mouse leaves the focus where the browser puts it (no ring on a button nobody tabbed to).
+    page.locator(f'.album-item[data-photo="{photos[2].pk}"] button[value=down]').click()
+    page.wait_for_function(f"() => document.querySelectorAll('#grid .album-item')[1].dataset.photo === '{photos[2].pk}'")
+    assert page.evaluate(focused)[1] != "down"
+    assert page.js_errors == []
+    context.close()
+
+
 def test_a_drag_after_the_session_ended_does_not_pass_for_saved(live_server, browser):
     """The order is saved by a fetch; after the session ended its redirect was followed to the sign-in page, a 200,
     so the page took the order as saved and kept showing it, though nothing was stored. It reloads now (to the
@@ -281,6 +315,11 @@ def test_album_pages_fit_a_390_px_phone(live_server, browser, artifacts, toy_mod
         page.screenshot(path=artifacts / f"albums-mobile-{name}.png", full_page=True)
         assert page.evaluate(OVERFLOW, 390) == [], f"{name} overflows 390 px"
         assert page.evaluate(SMALL_TARGETS) == [], f"{name}: tap targets under 40 px"
+        if name == "album":  # the arranging buttons (a phone has no drag and drop): a finger's width too, not 26 px
+            narrow = page.evaluate("""() => Array.from(document.querySelectorAll('.album-tools button'))
+                .filter((b) => b.checkVisibility() && b.getBoundingClientRect().width < 44)
+                .map((b) => `${b.getAttribute('aria-label') || b.textContent.trim()}: ${b.getBoundingClientRect().width}`)""")
+            assert narrow == [], narrow
     # "Save as smart album" on the search page, opened.
     page.goto(live_server.url + "/search/?q=blue+circle", wait_until="domcontentloaded", timeout=60_000)
     page.locator(".save-smart summary").click()

@@ -131,6 +131,29 @@ def _files(*names: str) -> list[dict]:
 
 
 @pytest.mark.django_db(transaction=True)
+def test_the_upload_summary_counts_duplicates(live_server, page, artifacts):
+    """The line read out as files finish (role=status) said "3 of 3 done." when two of the three were already in the
+    family, so their tags typed were not applied: a screen reader heard nothing of it, only the rows below said so.
+    The summary counts them, as it counts the rejected ones."""
+    smiths, carol = FamilyFactory(name="Smiths"), UserFactory(username="carol")
+    MembershipFactory(family=smiths, user=carol)
+    sign_in(page, live_server, "carol")
+    page.goto(live_server.url + "/upload/")
+    page.set_input_files("#file-input", files=_files("a.jpg", "b.jpg"))
+    page.get_by_role("button", name="Upload 2 photos to Smiths").click()
+    page.wait_for_function("() => document.getElementById('upload-progress').textContent.includes('2 of 2 done')")
+    page.goto(live_server.url + "/upload/")
+    page.set_input_files("#file-input", files=_files("a.jpg", "b.jpg", "c.jpg"))
+    page.fill("input[name=tags]", "beach")
+    page.get_by_role("button", name="Upload 3 photos to Smiths").click()
+    page.wait_for_function("() => document.getElementById('upload-progress').textContent.includes('3 of 3 done')")
+    assert page.locator('#upload-list [data-outcome="duplicate"]').count() == 2
+    assert page.locator("#upload-progress").inner_text() == (
+        "3 of 3 done; 2 already in the family (duplicates)."), page.locator("#upload-progress").inner_text()
+    assert page.js_errors == []
+
+
+@pytest.mark.django_db(transaction=True)
 def test_upload_starts_on_the_last_used_family_and_uses_tags_typed_after_choosing(live_server, page, artifacts):
     aardvarks, smiths = FamilyFactory(name="Aardvarks"), FamilyFactory(name="Smiths")  # Aardvarks sorts first
     carol = UserFactory(username="carol")

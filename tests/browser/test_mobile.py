@@ -58,6 +58,19 @@ SMALL_TARGETS = """() => {
   return small;
 }"""
 
+# Radio buttons and checkboxes that a long label beside them squeezed out of shape (a flex row gives the label the room
+# and shrinks the box: a family's radio on the upload page was drawn 13 px wide and 18 px tall, an oval).
+SQUEEZED = """() => {
+  const squeezed = [];
+  for (const el of document.querySelectorAll('input[type=radio], input[type=checkbox]')) {
+    if (!el.checkVisibility({ visibilityProperty: true })) continue;
+    const r = el.getBoundingClientRect();
+    if (r.width === 0) continue;
+    if (Math.abs(r.width - r.height) > 1) squeezed.push(`${el.type} ${el.name}=${el.value} is ${r.width.toFixed(1)} × ${r.height.toFixed(1)} px`);
+  }
+  return squeezed;
+}"""
+
 ALL_IMAGES_LOADED = """(selector) => {
   const imgs = Array.from(document.querySelectorAll(selector));
   return imgs.length > 0 && imgs.every((img) => img.complete && img.naturalWidth > 0);
@@ -76,6 +89,7 @@ def _check(page, width: int, name: str, artifacts, prefix: str) -> None:
     assert page.evaluate(OVERFLOW, width) == [], f"{name} overflows {width} px"
     if prefix == "mobile":
         assert page.evaluate(SMALL_TARGETS) == [], f"{name}: tap targets under 40 px"
+        assert page.evaluate(SQUEEZED) == [], f"{name}: boxes squeezed out of shape"
 
 
 def _signed_in_page(browser, live_server, options: dict):

@@ -21,7 +21,9 @@ pytestmark = [
 
 
 @pytest.mark.django_db(transaction=True)
-@pytest.mark.parametrize("width", [1280, 390])
+# 320: a small phone, or a larger one zoomed (the width pages must reflow to): each result's figures (cosine,
+# probability, calibration) were squeezed into a column two digits wide beside their names, "0.76" over "38".
+@pytest.mark.parametrize("width", [1280, 390, 320])
 def test_report_pages_render_their_histograms(live_server, browser, artifacts, toy_model, width):
     smiths, alice = FamilyFactory(name="Smiths"), UserFactory(username="alice")
     MembershipFactory(family=smiths, user=alice, role=Membership.Role.ADMIN)
@@ -54,7 +56,14 @@ def test_report_pages_render_their_histograms(live_server, browser, artifacts, t
         assert max(widths) > 40, widths  # the tallest bin is drawn, not just listed
         assert page.locator(".report-result").count() >= 2
         assert page.evaluate("document.documentElement.scrollWidth") <= width + 1
+        name = "narrow" if width < 360 else name
         page.screenshot(path=artifacts / f"report-search-{name}.png", full_page=True)
+        broken = page.evaluate("""() => Array.from(document.querySelectorAll('.report-result .components dd'))
+            .filter((dd) => /^-?[0-9.]+$/.test(dd.textContent.trim()))
+            .filter((dd) => { const range = document.createRange(); range.selectNodeContents(dd);
+                return new Set(Array.from(range.getClientRects()).map((r) => Math.round(r.top))).size > 1; })
+            .map((dd) => dd.textContent.trim())""")
+        assert broken == [], f"figures broken over lines: {broken}"
 
         page.locator(".report-result h3 a").first.click()
         page.wait_for_selector(".photo-report")

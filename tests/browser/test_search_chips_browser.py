@@ -91,3 +91,29 @@ def test_chips_show_remove_and_change(live_server, page, browser, artifacts, toy
         assert mobile.evaluate(OVERFLOW, PHONE_WIDTH) == []
     finally:
         phone.close()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_chips_words_stay_whole_on_a_narrow_phone(live_server, browser, artifacts, toy_model):
+    """At 320 px (a small phone, or a larger one zoomed: the width pages must reflow to) the date chip squeezed its
+    label to fit the range beside it, breaking the year inside the word: "201" over "9". The chip's parts wrap to a
+    second line instead; only a word wider than the whole chip (a long place name) still breaks."""
+    smiths, alice = FamilyFactory(name="Smiths"), UserFactory(username="alice")
+    MembershipFactory(family=smiths, user=alice, role=Membership.Role.ADMIN)
+    shape_photo(smiths, alice, "red", "circle", LISBON, "2019:07:14 12:00:00", seed=1)
+    run_queued_tasks()
+    narrow = browser.new_context(**{**PHONE, "viewport": {"width": 320, "height": 700}})
+    try:
+        page = narrow.new_page()
+        sign_in(page, live_server, "alice")
+        page.goto(live_server.url + "/search/?q=red+circle+in+Lisbon+in+2019")
+        page.wait_for_function(f"() => ({CHIP_KEYS})().length === 2")
+        page.screenshot(path=artifacts / "chips-320.png", full_page=True)
+        broken = page.evaluate("""() => Array.from(document.querySelectorAll('#results .chip-label, #results .chip-kind'))
+            .filter((el) => el.getBoundingClientRect().height > parseFloat(getComputedStyle(el).fontSize) * 1.8)
+            .map((el) => `${el.textContent.trim()}: ${el.getBoundingClientRect().height} px tall`)""")
+        assert broken == []
+        assert page.evaluate(OVERFLOW, 320) == []
+        assert page.evaluate(SMALL_TARGETS) == []
+    finally:
+        narrow.close()

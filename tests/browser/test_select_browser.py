@@ -517,3 +517,44 @@ def test_search_results_count_off_the_photos_the_bar_took_off(live_server, brows
     page.screenshot(path=artifacts / "select-search-count-off-desktop.png")
     assert page.js_errors == []
     context.close()
+
+
+_LAST_TILE_ABOVE_THE_BAR = """() => {
+    window.scrollTo(0, document.documentElement.scrollHeight);
+    const items = document.querySelectorAll('main [data-select-item]');
+    const last = items[items.length - 1].getBoundingClientRect();
+    const bar = document.querySelector('#bulk-form').getBoundingClientRect();
+    return {last: Math.round(last.bottom), bar: Math.round(bar.top)};
+}"""
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("options", [PHONE, DESKTOP], ids=["phone", "desktop"])
+def test_the_bar_never_covers_the_end_of_the_page(live_server, browser, artifacts, options):
+    """Scrolled to the end, the last row of an album (whose bar has one row more: "Take out of this album") sits above
+    the bar, with its arranging buttons; so it does while the bar reports what an action did (nothing ticked then)."""
+    from gallery.album_services import album_add_photos
+
+    photos, foreign, album = _gallery(count=5)
+    album_add_photos(user=album.created_by, album=album, photo_ids=[p.pk for p in photos])
+    context, page = new_page(browser, **options)
+    sign_in(page, live_server, "grandma")
+    page.goto(live_server.url + f"/albums/{album.pk}/")
+    page.check(_box(photos[4]))
+    _wait_count(page, 1)
+    page.wait_for_timeout(100)
+    seen = page.evaluate(_LAST_TILE_ABOVE_THE_BAR)
+    name = "phone" if options is PHONE else "desktop"
+    page.screenshot(path=artifacts / f"select-album-end-{name}.png")
+    assert seen["last"] <= seen["bar"], f"while ticking: {seen}"
+
+    page.fill("#bulk-form input[name=tags]", "holiday")
+    page.get_by_role("button", name="Add tags").click()
+    page.wait_for_function("() => /Tags added to 1 photo/.test(document.querySelector('#bulk-status').textContent)")
+    _wait_count(page, 0)
+    page.wait_for_timeout(100)
+    seen = page.evaluate(_LAST_TILE_ABOVE_THE_BAR)
+    page.screenshot(path=artifacts / f"select-album-end-reporting-{name}.png")
+    assert seen["last"] <= seen["bar"], f"while reporting: {seen}"
+    assert page.js_errors == []
+    context.close()

@@ -68,3 +68,70 @@ def test_accepting_a_suggestion_on_the_photo_page(live_server, browser, artifact
         context.close()
     link = PhotoTag.objects.get(photo=photo, tag__name="red")
     assert link.source == PhotoTag.Source.SUGGESTION
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_keyboard_goes_on_from_suggestion_to_suggestion(live_server, browser, toy_model):
+    """Enter on a suggestion's Accept swapped the card in place without that suggestion, and the focus, on a button
+    that was gone, fell to the top of the page: the next suggestion was a long way of Tabs off, and nothing was read
+    out. The focus goes to the button now in the same place (the next suggestion's Accept), and after the last one to
+    the card's line saying what was done, which a screen reader reads."""
+    smiths, alice = FamilyFactory(name="Smiths"), UserFactory(username="alice")
+    MembershipFactory(family=smiths, user=alice, role=Membership.Role.ADMIN)
+    TagConcept.objects.get_or_create(family=None, name="red")
+    TagConcept.objects.create(family=None, name="circle", prompt="a circle")
+    photo = _add_shape(smiths, alice, "red", "circle", seed=0)
+    run_queued_tasks()
+    names = list(TagSuggestion.objects.filter(photo=photo).order_by("-probability").values_list("name", flat=True))
+    assert len(names) >= 2
+
+    context, page = new_page(browser, **width_options(1280))
+    try:
+        sign_in(page, live_server, "alice")
+        page.goto(live_server.url + photo.get_absolute_url())
+        card = page.locator("#tag-suggestions")
+        page.focus("#tag-suggestions button[aria-label^='Accept']")
+        for n in range(len(names)):
+            accepting = page.evaluate("() => document.activeElement.closest('.suggestion').dataset.tag")
+            page.keyboard.press("Enter")
+            page.locator("#photo-meta a.tag", has_text=accepting).wait_for()
+            page.wait_for_function("""(tag) => { const el = document.activeElement;
+                const on = el && el.closest && el.closest('.suggestion');
+                return el !== document.body && el.isConnected && !(on && on.dataset.tag === tag); }""", arg=accepting)
+            focused = page.evaluate("() => [document.activeElement.tagName, document.activeElement.textContent.trim(),"
+                                    " document.activeElement.getAttribute('aria-label')]")
+            if n < len(names) - 1:
+                assert focused[0] == "BUTTON" and focused[2].startswith("Accept the tag "), focused
+            else:
+                assert focused[0] == "P" and f"Added the tag “{accepting}”" in focused[1], focused
+        assert card.locator(".suggestion").count() == 0
+        assert page.js_errors == []
+    finally:
+        context.close()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_familys_suggestions_table_keeps_tag_names_whole_at_320_px(live_server, browser, artifacts, toy_model):
+    """At 320 px (a small phone, or one zoomed) the open suggestions' table gave its tag column the width of a letter
+    or two, so "circle" read "cir" over "cle". The tag column keeps room for a word."""
+    smiths, alice = FamilyFactory(name="Smiths"), UserFactory(username="alice")
+    MembershipFactory(family=smiths, user=alice, role=Membership.Role.ADMIN)
+    TagConcept.objects.get_or_create(family=None, name="yellow")
+    TagConcept.objects.create(family=None, name="circle", prompt="a circle")
+    _add_shape(smiths, alice, "yellow", "circle", seed=0)
+    run_queued_tasks()
+    assert TagSuggestion.objects.exists()
+    context, page = new_page(browser, **{**width_options(390), "viewport": {"width": 320, "height": 700}})
+    try:
+        sign_in(page, live_server, "alice")
+        page.goto(live_server.url + f"/families/{smiths.pk}/suggestions/")
+        page.screenshot(path=artifacts / "suggestions-family-320.png", full_page=True)
+        broken = page.evaluate("""() => Array.from(document.querySelectorAll('.suggestion-summary td:first-child'))
+            .filter((td) => { const range = document.createRange(); range.selectNodeContents(td);
+                return new Set(Array.from(range.getClientRects()).map((r) => Math.round(r.top))).size > 1; })
+            .map((td) => td.textContent.trim())""")
+        assert page.locator(".suggestion-summary td:first-child").count() >= 1
+        assert broken == [], broken
+        assert page.evaluate("document.documentElement.scrollWidth") <= 320
+    finally:
+        context.close()
