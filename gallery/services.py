@@ -7,7 +7,7 @@ import json
 import logging
 import os
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import BinaryIO
@@ -108,14 +108,54 @@ def family_default_country_set(*, family: Family, country_code: str) -> Family:
     return family
 
 
-def photos_version_bump(*, photo_ids: Iterable[int]) -> None:
-    """The photos' families' `photos_version` moves on once the change commits: what lists cached per version (the
-    timeline's month counts) is read afresh by every process. After the commit, in a statement of its own: a long
-    import's transaction holds no lock on the family meanwhile."""
-    family_ids = sorted(set(Photo.all_objects.filter(pk__in=list(photo_ids)).values_list("family_id", flat=True)))
-    if family_ids:
-        transaction.on_commit(lambda: Family.objects.filter(pk__in=family_ids).update(
-            photos_version=F("photos_version") + 1))
+def photos_version_bump(*, photo_ids: Iterable[int] = (), family_ids: Iterable[int] = ()) -> None:
+    """The photos' families' (and `family_ids`') `photos_version` moves on once the change commits: what lists cached
+    per version (the timeline's month counts) is read afresh by every process. Collected per transaction and written
+    after the commit in one statement of its own: an import's batch of 64 photos moves each family once, and its
+    transaction holds no lock on the family meanwhile. `family_ids`: for photos deleted for good by the change."""
+    on_commit_collected("photos_version", [("photo", int(i)) for i in photo_ids]
+                        + [("family", int(i)) for i in family_ids], _photos_version_write)
+
+
+def _photos_version_write(collected: set[tuple[str, int]]) -> None:
+    photos = [i for kind, i in collected if kind == "photo"]
+    families = [i for kind, i in collected if kind == "family"]
+    Family.objects.filter(Q(pk__in=families) | Q(pk__in=Photo.all_objects.filter(pk__in=photos).values("family_id"))
+                          ).update(photos_version=F("photos_version") + 1)
+
+
+_COLLECTORS: dict[str, Callable[[], None]] = {}
+
+
+def on_commit_collected(name: str, items: Iterable, flush: Callable[[set], None]) -> None:
+    """`flush(the items given under name)` once the current transaction commits (at once outside one): the same
+    announcement made for each photo of a batch acts once for the batch. Each call queues a callback (cheap); the first
+    to run takes every item collected, the others find none. A failing flush is logged, never raised at a change that
+    has committed (robust). Items given in a savepoint rolled back may still be flushed by the others: for what is
+    harmless to do once more (moving a version on)."""
+    items = list(items)
+    if not items:
+        return
+    connection = transaction.get_connection()
+    if not connection.in_atomic_block:
+        flush(set(items))
+        return
+    attribute = f"_mediasearch_collected_{name}"
+    runner = _COLLECTORS.get(name)
+    if runner is None:
+        def runner(attribute=attribute, flush=flush) -> None:
+            here = transaction.get_connection()
+            collected = getattr(here, attribute, None)
+            setattr(here, attribute, None)
+            if collected:
+                flush(collected)
+        runner = _COLLECTORS.setdefault(name, runner)
+    pending = getattr(connection, attribute, None)
+    if pending is None:
+        pending = set()
+        setattr(connection, attribute, pending)
+    pending.update(items)
+    transaction.on_commit(runner, robust=True)
 
 
 def on_photos_changed(sender, photo_ids, **kwargs) -> None:
@@ -987,7 +1027,7 @@ def photos_delete(*, photos: QuerySet[Photo], remember: bool = True) -> int:
     if remember:
         DeletedPhoto.objects.bulk_create([DeletedPhoto(family_id=photo.family_id, sha256=photo.sha256)
                                           for photo in doomed], ignore_conflicts=True)  # deleted before: kept
-    photos_version_bump(photo_ids=[photo.pk for photo in doomed])
+    photos_version_bump(family_ids={photo.family_id for photo in doomed})
     Photo.all_objects.filter(pk__in=[photo.pk for photo in doomed]).delete()
     return len(doomed)
 

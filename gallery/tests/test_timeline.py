@@ -414,3 +414,24 @@ def test_the_month_list_follows_uploads_trash_date_shifts_and_favourites_at_once
     with django_capture_on_commit_callbacks(execute=True):
         photos_favourite(user=alice, photo_ids=[summer["jun30"].pk], on=True)
     assert months(favourite=1) == {"2020-06": "1"}
+
+
+def test_many_photos_stored_in_one_transaction_move_their_familys_version_with_one_statement(
+        family, alice, other_family, mallory, django_capture_on_commit_callbacks):
+    """An import commits 64 photos at a time: each photo's announcement read its family and queued an UPDATE of the
+    family's row of its own, 64 of them after each batch (100,000 of each for a big library)."""
+    from django.db import transaction
+
+    from gallery.models import Family
+
+    before = {f.pk: f.photos_version for f in Family.objects.all()}
+    with CaptureQueriesContext(connection) as queries:
+        with django_capture_on_commit_callbacks(execute=True):
+            with transaction.atomic():
+                for n in range(5):
+                    _photo_at(family, alice, _utc(2020, 6, n + 1, 12))
+                _photo_at(other_family, mallory, _utc(2020, 6, 1, 12))
+    after = {f.pk: f.photos_version for f in Family.objects.all()}
+    assert after[family.pk] == before[family.pk] + 1 and after[other_family.pk] == before[other_family.pk] + 1
+    bumps = [q["sql"] for q in queries.captured_queries if "photos_version" in q["sql"]]
+    assert len(bumps) == 1, bumps
