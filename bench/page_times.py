@@ -112,11 +112,12 @@ _EXTRAS = [
     """INSERT INTO search_judgment (user_id, family_id, photo_id, query, relevant, model_name, components,
                                     created_at, updated_at)
        SELECT CASE WHEN k %% 2 = 0 THEN %(user)s ELSE %(other)s END, %(family)s, 1 + (q * 997 + k * 13) %% %(n)s,
-              (%(words)s::text[])[1 + q %% 71] || ' ' || (%(words)s::text[])[1 + (q * 5 + q / 71) %% 71],
+              w.words[1 + q %% w.n] || ' ' || w.words[1 + (q * 5 + q / w.n) %% w.n],
               (k %% 3 = 0), %(model)s,
               jsonb_build_object('probability_semantic', 0.5, 'probability_metadata', 0.1, 'score', 0.4,
                                  'cosine', 0.1), now(), now()
-       FROM generate_series(1, 200) q, generate_series(1, 100) k
+       FROM generate_series(1, 200) q, generate_series(1, 100) k,
+            (SELECT %(words)s::text[] AS words, cardinality(%(words)s::text[]) AS n) w
        ON CONFLICT DO NOTHING""",
     # Open tag suggestions: 3 on every fourth photo, 60 concept names.
     """INSERT INTO gallery_tagsuggestion (photo_id, name, probability, model_name, state, created_at)
@@ -424,9 +425,10 @@ def _without_index(name: str, call):
 def _old_suggestions_on_full_photos(family):
     """The suggestions page's count of what stays open on photos at the tag limit, every photo's tags counted."""
     from gallery.models import PhotoTag
+    from django.db.models import Count
+
     from gallery.selectors import open_suggestions
     from gallery.services import MAX_TAGS
-    from django.db.models import Count
 
     full = (PhotoTag.objects.filter(photo__family=family).order_by().values("photo_id")
             .annotate(tags=Count("pk")).filter(tags__gte=MAX_TAGS).values("photo_id"))

@@ -616,14 +616,13 @@ def metadata_passes(metas: Sequence[MetaQuery], photo_ids: Sequence[Sequence[int
     query's; one statement each was most of the page's time). The queries' parts are rows of the statement, so one
     plan serves every mix of corrections, glued words and exclusions."""
     found: list[dict[int, MetaMatch]] = [{} for _ in metas]
-    asked = [n for n, (meta, ids) in enumerate(zip(metas, photo_ids)) if meta.tsquery and len(ids)]
+    asked = [n for n, (meta, ids) in enumerate(zip(metas, photo_ids, strict=True)) if meta.tsquery and len(ids)]
     if not asked or not family_ids:
         return found
     fixes = [(n, k, c.tsquery, c.similarity) for n in asked for k, c in enumerate(metas[n].corrections)]
     params = {
         "q_n": id_array(asked), "q_ids": [id_array(sorted(set(photo_ids[n]))) for n in asked],
         "q_tsq": [metas[n].matching for n in asked], "q_glued": [metas[n].glued for n in asked],
-        "q_fixes": [_any_of([c.tsquery for c in metas[n].corrections]) for n in asked],
         "q_excluded": [metas[n].excluded for n in asked], "q_excluded_glued": [metas[n].excluded_glued for n in asked],
         "q_lexemes": ["\x1f".join(_lexemes(metas[n])) for n in asked],
         "fix_n": id_array(f[0] for f in fixes), "fix_k": id_array(f[1] for f in fixes),
@@ -641,34 +640,37 @@ def metadata_passes(metas: Sequence[MetaQuery], photo_ids: Sequence[Sequence[int
 
 @functools.cache
 def _passes_sql() -> str:
-    """metadata_passes' statement: metadata_pass's (only_also) with each query's parts read from its row `a`."""
+    """metadata_passes' statement: metadata_pass's (only_also) with each query's parts read from its row (`a`, `k`)."""
     return sql.SQL(_PASSES_SQL).format(
         glued_s=_glued_score(sql.SQL("a.glued")), documents=sql.Identifier(DOCUMENTS),
-        ranks=_field_ranks(sql.SQL("a.tsq"), sql.SQL("a.glued"), glued_if=sql.SQL("a.has_glued")),
-        excluded_ranks=_field_ranks(sql.SQL("a.excluded"), sql.SQL("a.excluded_glued"), excluded=True,
-                                    glued_if=sql.SQL("a.has_excluded_glued")),
-        text_words=_text_words("a.lexemes"),
+        ranks=_field_ranks(sql.SQL("k.tsq"), sql.SQL("k.glued"), glued_if=sql.SQL("k.has_glued")),
+        excluded_ranks=_field_ranks(sql.SQL("k.excluded"), sql.SQL("k.excluded_glued"), excluded=True,
+                                    glued_if=sql.SQL("k.has_excluded_glued")),
+        text_words=_text_words("k.lexemes"),
     ).as_string()
 
 
 _PASSES_SQL = """
-    WITH a AS MATERIALIZED (
-        SELECT n, ids::bigint[] AS ids, tsq::tsquery AS tsq, glued::tsquery AS glued, glued <> '' AS has_glued,
-               fixes::tsquery AS fixes, fixes <> '' AS has_fixes,
+    WITH fixes AS (
+        -- Each query's spelling corrections, in order, gathered on its row (each photo is tested against its own).
+        SELECT n, array_agg(tsq::tsquery ORDER BY k) AS tsqs, array_agg(sim ORDER BY k) AS sims
+        FROM unnest(%(fix_n)s::int[], %(fix_k)s::int[], %(fix_tsq)s::text[], %(fix_sim)s::float8[]) AS f(n, k, tsq, sim)
+        GROUP BY n
+    ), a AS MATERIALIZED (
+        SELECT a.n, ids::bigint[] AS ids, tsq::tsquery AS tsq, glued::tsquery AS glued, glued <> '' AS has_glued,
+               coalesce(fixes.tsqs, ARRAY[]::tsquery[]) AS fixes, coalesce(fixes.sims, ARRAY[]::float8[]) AS sims,
                excluded::tsquery AS excluded, excluded <> '' AS has_excluded,
                excluded_glued::tsquery AS excluded_glued, excluded_glued <> '' AS has_excluded_glued,
                excluded::tsquery || excluded_glued::tsquery AS excluded_any,
                string_to_array(lexemes, E'\\x1f') AS lexemes
-        FROM unnest(%(q_n)s::int[], %(q_ids)s::text[], %(q_tsq)s::text[], %(q_glued)s::text[], %(q_fixes)s::text[],
+        FROM unnest(%(q_n)s::int[], %(q_ids)s::text[], %(q_tsq)s::text[], %(q_glued)s::text[],
                     %(q_excluded)s::text[], %(q_excluded_glued)s::text[], %(q_lexemes)s::text[])
-             AS a(n, ids, tsq, glued, fixes, excluded, excluded_glued, lexemes)
-    ), fixes AS MATERIALIZED (
-        SELECT n, k, tsq::tsquery AS tsq, sim
-        FROM unnest(%(fix_n)s::int[], %(fix_k)s::int[], %(fix_tsq)s::text[], %(fix_sim)s::float8[]) AS f(n, k, tsq, sim)
+             AS a(n, ids, tsq, glued, excluded, excluded_glued, lexemes)
+        LEFT JOIN fixes ON fixes.n = a.n
     ), k AS (
-        -- Each query's photos that match it at all: per query, as metadata_pass finds them (its words' index and the
-        -- photos' keys), with one plan for all.
-        SELECT a.n, d.photo_id, d.fields,
+        -- Each query's photos that match it at all: per query, as metadata_pass finds them (the photos' keys), with
+        -- one plan for all. Each row carries its query's parts for the ranks below.
+        SELECT a.*, d.photo_id, d.fields,
                CASE WHEN d.document @@ a.tsq THEN ts_rank_cd(d.document, a.tsq) ELSE 0 END AS s,
                -- (apart: the sum is a float8 where the words alone are a real, as in metadata_pass)
                CASE WHEN a.has_glued THEN {glued_s} END AS s_glued,
@@ -677,18 +679,17 @@ _PASSES_SQL = """
         JOIN LATERAL (
             SELECT d.photo_id, d.document, d.fields FROM {documents} d
             WHERE d.photo_id = ANY(a.ids) AND d.family_id = ANY(%(families)s)
-              AND (d.document @@ a.tsq OR (a.has_glued AND d.document @@ a.glued)
-                   OR (a.has_fixes AND d.document @@ a.fixes) OR (a.has_excluded AND d.document @@ a.excluded_any))
+              AND (d.document @@ a.tsq OR (a.has_glued AND d.document @@ a.glued) OR d.document @@ ANY(a.fixes)
+                   OR (a.has_excluded AND d.document @@ a.excluded_any))
         ) d ON true
         LEFT JOIN LATERAL (SELECT max(f.sim) FILTER (WHERE d.document @@ f.tsq) AS typo,
                                   array_agg(d.document @@ f.tsq ORDER BY f.k) AS hits
-                           FROM fixes f WHERE f.n = a.n) fx ON a.has_fixes
+                           FROM unnest(a.fixes, a.sims) WITH ORDINALITY AS f(tsq, sim, k)) fx ON true
     )
     SELECT k.n, k.photo_id, CASE WHEN k.s_glued IS NULL THEN k.s END, k.s + k.s_glued, detail.ranks, detail.excluded,
            k.typo, k.typo_hits, {text_words}
-    FROM k JOIN a ON a.n = k.n
-    CROSS JOIN LATERAL (SELECT {ranks} AS ranks,
-                               CASE WHEN a.has_excluded THEN {excluded_ranks} END AS excluded) detail
+    FROM k CROSS JOIN LATERAL (SELECT {ranks} AS ranks,
+                                      CASE WHEN k.has_excluded THEN {excluded_ranks} END AS excluded) detail
 """
 
 

@@ -102,9 +102,9 @@ def test_many_queries_metadata_of_some_photos_is_one_statement_giving_what_each_
     documents_refresh([bakery.pk])
     queries = [("picnic", ()), ("pcinic", ()), ("garden", ("dog",)), ("open bread", ()), ("sun-glasses", ()),
                ("picnic river", ("dog", "bakery")), ("nothing like it", ()), ("", ()), ('"fresh bread" or beach', ()),
-               ("picnic", ())]
+               ("picnic", ()), ("pcinic rvier", ()), ("gardne", ())]
     ids = [picnic.pk, river.pk, bakery.pk, beach.pk, foreign.pk]
-    asked = [ids, ids, ids[1:], ids[2:], ids[3:], ids, ids, ids, ids, []]  # each query its own photos
+    asked = [ids, ids, ids[1:], ids[2:], ids[3:], ids, ids, ids, ids, [], ids[1:], ids]  # each query its own photos
     metas = metadata_queries(queries, family_ids=[family.pk])
     alone = [metadata_pass(meta, scope=Scope((family.pk,)), limit=0, also_ids=photos)
              for meta, photos in zip(metas, asked)]
@@ -116,6 +116,9 @@ def test_many_queries_metadata_of_some_photos_is_one_statement_giving_what_each_
     assert alone[1][picnic.pk].typo > 0 and alone[3][bakery.pk].ranks["text"] > 0  # a correction; glued OCR text
     assert alone[2][river.pk].excluded > 0 and beach.pk in alone[4] and alone[8] and not alone[9]
     assert picnic.pk not in alone[2] and set(alone[3]) == {bakery.pk}  # only the photos asked of each query
+    # Several corrections of one query, and each query's own: "rvier" is nobody's correction but the 11th query's.
+    assert len(metas[10].corrections) == 2 and set(alone[10]) == {river.pk} and set(alone[11]) == {picnic.pk}
+    assert "pcinic → picnic, rvier → river" in alone[10][river.pk].fields[-1]
     assert metadata_passes([], [], family_ids=[family.pk]) == []
 
 
