@@ -14,13 +14,14 @@ from datetime import date, datetime, timedelta, timezone as dt_timezone
 from psycopg import sql
 
 from gallery.date_words import SOUTHERN_COUNTRIES
-from gallery.models import Favourite, Photo, Tag
+from gallery.models import Family, Favourite, Photo, Tag
 from gallery.timezones import ZONE_SPREAD
 
 PHOTOS = Photo._meta.db_table
 PHOTO_TAGS = Photo.tags.through._meta.db_table
 TAGS = Tag._meta.db_table
 FAVOURITES = Favourite._meta.db_table
+FAMILIES = Family._meta.db_table
 
 
 def id_array(ids) -> str:
@@ -212,10 +213,12 @@ class Scope:
 
 
 # A photo taken on the other side of the equator from the one the search's seasons were read for (Scope.southern): by
-# its latitude, else its place's country (gallery.date_words reads its season words so), else on that side.
+# its latitude, else its place's country, else its family's default country, as search.metadata._when_where reads its
+# season words (gallery.date_words.season); none of them: north.
 _OTHER_SIDE = ("(CASE WHEN {p}.latitude IS NOT NULL THEN {p}.latitude < 0 WHEN {p}.place_country_code <> '' "
                "THEN {p}.place_country_code = ANY(%(scope_southern_countries)s::text[]) "
-               "ELSE %(scope_southern)s END) <> %(scope_southern)s")
+               "ELSE EXISTS (SELECT 1 FROM \"" + FAMILIES + "\" sf WHERE sf.id = {p}.family_id "
+               "AND upper(sf.default_country) = ANY(%(scope_southern_countries)s::text[])) END) <> %(scope_southern)s")
 # Taken on one of the days from `after` to `before` (NULL: open).
 _IN_DAYS = "({{p}}.taken_day >= coalesce({after}, '-infinity') AND {{p}}.taken_day <= coalesce({before}, 'infinity'))"
 

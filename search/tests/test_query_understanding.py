@@ -302,6 +302,23 @@ def test_a_season_with_a_year_follows_each_photos_own_hemisphere(both_sides, fam
     assert set(_ids(body)) == {ids["lisbon july"], ids["sydney july"]} and body["interpreted"]["other_hemisphere"] is None
 
 
+def test_a_photo_with_no_position_nor_place_is_on_its_familys_side_of_the_equator_as_its_own_words_say(
+        toy_model, family, alice, api):
+    # Its season words come from its family's default country (search.metadata._when_where); the season filter read
+    # such a photo on the search's side (the majority of the user's families), so a July photo of alice's
+    # Australian family, "winter" by its own words, was not in "winter 2023" searched with her British family too.
+    from gallery.models import Family, Membership
+
+    family_default_country_set(family=family, country_code="GB")
+    grandma = Family.objects.create(name="Grandma", default_country="AU")
+    Membership.objects.create(family=grandma, user=alice, role=Membership.Role.ADMIN)
+    july = shape_photo(grandma, alice, "red", "circle", None, "2023:07:14 12:00:00", seed=21)
+    home = shape_photo(family, alice, "red", "circle", None, "2023:07:14 12:00:00", seed=22)
+    embed_photos(photo_ids=[july.pk, home.pk])
+    assert july.pk in _ids(_api(api, q="winter 2023")) and home.pk not in _ids(_api(api, q="winter 2023"))
+    assert home.pk in _ids(_api(api, q="summer 2023")) and july.pk not in _ids(_api(api, q="summer 2023"))
+
+
 def test_the_family_place_list_follows_the_photos(family, alice):
     photo = shape_photo(family, alice, "red", "circle", LISBON, "2023:07:14 12:00:00", seed=7)
     assert list(FamilyPlace.objects.filter(family=family).values_list("city", "country_code")) == [("Lisbon", "PT")]
