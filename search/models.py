@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import unicodedata
 
 from django.conf import settings
 from django.contrib.postgres.fields import ArrayField
@@ -12,6 +11,7 @@ from pgvector.django import VectorField
 
 from gallery.models import Family, Photo
 from gallery.places import place_label
+from search.query_parser import tokenize
 
 
 class PhotoEmbedding(models.Model):
@@ -270,12 +270,11 @@ class FamilyPlace(models.Model):
 
 
 def judgment_query(query: str) -> str:
-    """A query as judgments store and match it: control characters read as spaces (as the query parser reads
-    them: stored, an escape code went on to the administrator's terminal through photo_report and evaluate),
-    whitespace collapsed, case folded ("Red  Square" = "red square"), as long as the engine reads
+    """A query as judgments store and match it: as the query parser reads its words (search.query_parser.tokenize:
+    control characters as spaces, so no escape code goes on to the administrator's terminal through photo_report and
+    evaluate; a phone's curled quotes straight), whitespace collapsed, case folded ("Red  Square" = "red square"), as long as the engine reads
     (search.engine.MAX_QUERY_CHARS)."""
-    query = "".join(" " if unicodedata.category(ch) in ("Cc", "Cs") else ch for ch in query)
-    return " ".join(query.split()).casefold()[:300].strip()
+    return " ".join(tokenize(query)).casefold()[:300].strip()
 
 
 class Judgment(models.Model):

@@ -59,6 +59,18 @@ def test_a_querys_control_characters_are_read_as_the_search_reads_them_not_store
     assert "\x1b" not in out.getvalue() and "\x07" not in out.getvalue()
 
 
+def test_a_query_with_a_phones_curled_quotes_is_the_same_judged_query_as_with_straight_ones(api, shapes):
+    # The search reads “red square” as "red square"; the judgments stored two queries, so the quality page and the
+    # fit counted one search's verdicts as two queries' (and a re-judged result kept both verdicts).
+    photo = shapes["red square"]
+    first = api.post(URL, {"query": '"red square"', "photo": photo.pk, "relevant": True},
+                     content_type="application/json")
+    again = api.post(URL, {"query": "“Red square”", "photo": photo.pk, "relevant": False},
+                     content_type="application/json")
+    assert first.status_code == 201 and again.status_code in (200, 201), again.content
+    assert again.json()["query"] == first.json()["query"] == '"red square"' and again.json()["id"] == first.json()["id"]
+
+
 def test_a_query_that_only_leaves_out_is_a_400_naming_the_query(api, shapes):
     response = api.post(URL, {"query": "-dog", "photo": shapes["red square"].pk, "relevant": False},
                         content_type="application/json")
