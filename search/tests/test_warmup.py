@@ -21,7 +21,9 @@ from tests.processes import free_port, stop_process_group, wait_until_serving
 
 ROOT = Path(__file__).resolve().parents[2]
 LATER_QUERIES = 9
-FIRST_REQUEST_SLACK = 0.15  # seconds
+# seconds: a busy CI machine made both fresh servers' first query 0.23 s (later ones 35 ms); loading the toy model and
+# encoding its first text, what warm-up spares the first query, takes 2.8 s here, far above it all the same.
+FIRST_REQUEST_SLACK = 0.5
 
 
 def _get(url: str, cookie: str) -> tuple[int, float]:
