@@ -127,11 +127,11 @@ def _photos_version_write(collected: set[tuple[str, int]]) -> None:
 _COLLECTORS: dict[str, Callable[[], None]] = {}
 
 
-def on_commit_collected(name: str, items: Iterable, flush: Callable[[set], None]) -> None:
+def on_commit_collected(name: str, items: Iterable, flush: Callable[[set], None], *, robust: bool = True) -> None:
     """`flush(the items given under name)` once the current transaction commits (at once outside one): the same
     announcement made for each photo of a batch acts once for the batch. Each call queues a callback (cheap); the first
     to run takes every item collected, the others find none. A failing flush is logged, never raised at a change that
-    has committed (robust). Items given in a savepoint rolled back may still be flushed by the others: for what is
+    has committed (`robust`; else it raises, as Django's on_commit does). Items given in a savepoint rolled back may still be flushed by the others: for what is
     harmless to do once more (moving a version on)."""
     items = list(items)
     if not items:
@@ -155,7 +155,7 @@ def on_commit_collected(name: str, items: Iterable, flush: Callable[[set], None]
         pending = set()
         setattr(connection, attribute, pending)
     pending.update(items)
-    transaction.on_commit(runner, robust=True)
+    transaction.on_commit(runner, robust=robust)
 
 
 def on_photos_changed(sender, photo_ids, **kwargs) -> None:

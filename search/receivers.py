@@ -5,13 +5,12 @@ from __future__ import annotations
 
 from django.db import transaction
 
+from gallery.services import on_commit_collected
 from search.family_places import family_places_add
 from search.metadata import documents_refresh
 from search.models import PhotoDocument, PhotoEmbedding
 from search.quality import calibrations_withdraw_for_leavers
 from search.services import family_indexes_drop_later, photos_enqueue, photos_retry
-
-_PENDING_ATTR = "_mediasearch_photos_to_embed"
 
 
 def on_photos_changed(sender, photo_ids, **kwargs) -> None:
@@ -59,23 +58,8 @@ def on_photos_added(sender, photo_ids, **kwargs) -> None:
     tasks rather than one task per photo."""
     documents_refresh(photo_ids)
     family_places_add(photo_ids=photo_ids)
-    connection = transaction.get_connection()
-    if not connection.in_atomic_block:
-        photos_enqueue(photo_ids)
-        return
-    pending = getattr(connection, _PENDING_ATTR, None)
-    # Our flush callback is gone from run_on_commit when the transaction it belonged to ended
-    # (committed or rolled back): then start a new batch for this transaction.
-    if pending is None or not any(func is _flush for _, func, _ in connection.run_on_commit):
-        pending = []
-        setattr(connection, _PENDING_ATTR, pending)
-        transaction.on_commit(_flush)
-    pending.extend(photo_ids)
+    on_commit_collected("photos_to_embed", photo_ids, _enqueue, robust=False)
 
 
-def _flush() -> None:
-    connection = transaction.get_connection()
-    ids = getattr(connection, _PENDING_ATTR, None) or []
-    setattr(connection, _PENDING_ATTR, None)
-    if ids:
-        photos_enqueue(sorted(set(ids)))
+def _enqueue(photo_ids: set[int]) -> None:
+    photos_enqueue(sorted(photo_ids))
