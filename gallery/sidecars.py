@@ -122,7 +122,7 @@ def _known_as(name: str) -> list[tuple[str, str]]:
     the original of an edited copy ("IMG_0042-edited.jpg": "IMG_0042.jpg")."""
     numbered = _NUMBERED.match(name)
     known = [(numbered["stem"] + numbered["ext"], f"({numbered['n']})"), (name, "")] if numbered else [(name, "")]
-    original = _edited_original(name)
+    original = edited_original(name)
     return [*known, (original, "")] if original else known
 
 
@@ -131,7 +131,7 @@ def _bases(name: str) -> list[str]:
     return [base for base, _ in _known_as(name)]
 
 
-def _edited_original(name: str) -> str | None:
+def edited_original(name: str) -> str | None:
     """The original's name of an edited copy ("IMG_0042-modifié.jpg": "IMG_0042.jpg"), in the file name's own
     Unicode form (a Mac unzips "é" as "e" and an accent: NFD)."""
     stem, dot, ext = name.rpartition(".")

@@ -16,6 +16,7 @@ over the whole family. `duplicates_scan` finds them for photos stored before (co
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import NamedTuple
@@ -28,6 +29,7 @@ from django.utils import timezone
 from psycopg import sql
 
 from gallery.models import Family, Photo
+from gallery.sidecars import edited_original
 from search.models import DuplicateDismissal, DuplicatePair, PhotoEmbedding
 from search.scope import id_array
 from search.selectors import family_search_model
@@ -212,12 +214,17 @@ class DuplicateGroups(Sequence):
         for group in groups:
             # A photo trashed since the groups were read is left out of its group.
             whys = [(photos[pk], _why(self.best[pk])) for pk in group if pk in photos]
-            keeper = whys[0][0].pk if whys else None
-            built.append(DuplicateGroup(
-                members=[DuplicateMember(photo, index == 0, why[1],
-                                         trash=index > 0 and (min(keeper, photo.pk), max(keeper, photo.pk)) in self.paired)
-                         for index, (photo, why) in enumerate(whys)],
-                signals=sorted({why[0] for _, why in whys})))
+            keeper = whys[0][0] if whys else None
+            members = []
+            for index, (photo, (_, reason)) in enumerate(whys):
+                # The keeper's own original, when the keeper is an edit of it: another version, not a copy.
+                version = index > 0 and _is_original_of(photo, keeper)
+                if version:
+                    reason = (f"The original of the edited copy {keeper.original_filename}: kept unless you tick "
+                              f"it. {reason}")
+                members.append(DuplicateMember(photo, index == 0, reason, trash=index > 0 and not version and (
+                    min(keeper.pk, photo.pk), max(keeper.pk, photo.pk)) in self.paired))
+            built.append(DuplicateGroup(members=members, signals=sorted({why[0] for _, why in whys})))
         return built
 
 
@@ -229,14 +236,17 @@ def duplicate_groups(*, user: AbstractBaseUser, family: Family) -> DuplicateGrou
     pairs = [_Pair(*row) for row in _grouped_pairs(family).order_by("pk").values_list(
         "photo_a_id", "photo_b_id", "hash_distance", "cosine")]
     paired = DuplicatePair.objects.filter(family=family)
-    # The keeper's order: larger, then earlier taken (as seconds: parsing thousands of timestamps took longer than
-    # the statement), then the id. Out of the trash: the live manager.
-    keys = {pk: (-(width * height), -size, taken, pk) for pk, width, height, size, taken in
+    # The keeper's order: an edited copy first (Google Photos exports an edit beside its original, "IMG_0042-edited
+    # .jpg": the edit is the version the family chose, often re-encoded smaller), then larger, then earlier taken (as
+    # seconds: parsing thousands of timestamps took longer than the statement), then the id. Out of the trash: the
+    # live manager.
+    keys = {pk: (edited_original(name) is None, -(width * height), -size, taken, pk)
+            for pk, name, width, height, size, taken in
             Photo.objects.filter(Q(pk__in=paired.values("photo_a_id")) | Q(pk__in=paired.values("photo_b_id")),
                                  family=family)
             .annotate(taken=Func(F("taken_at"), template="EXTRACT(EPOCH FROM %(expressions)s)::float8",
                                  output_field=FloatField()))
-            .values_list("pk", "width", "height", "file_size", "taken")}
+            .values_list("pk", "original_filename", "width", "height", "file_size", "taken")}
     pairs = [pair for pair in pairs if pair.photo_a_id in keys and pair.photo_b_id in keys]
     parent: dict[int, int] = {}
 
@@ -256,7 +266,7 @@ def duplicate_groups(*, user: AbstractBaseUser, family: Family) -> DuplicateGrou
     for pk in parent:
         members.setdefault(root(pk), []).append(pk)
     groups = [sorted(group, key=keys.__getitem__) for group in members.values() if len(group) >= 2]
-    groups.sort(key=lambda group: (-len(group), keys[group[0]][2], group[0]))  # stable, for pages
+    groups.sort(key=lambda group: (-len(group), keys[group[0]][3], group[0]))  # stable, for pages
     return DuplicateGroups(family, groups, best,
                            {(min(p.photo_a_id, p.photo_b_id), max(p.photo_a_id, p.photo_b_id)) for p in pairs})
 
@@ -281,6 +291,14 @@ def _grouped_pairs(family: Family):
     """The family's pairs that group photos: those no member said are not duplicates."""
     dismissed = DuplicateDismissal.objects.filter(photo_a_id=OuterRef("photo_a_id"), photo_b_id=OuterRef("photo_b_id"))
     return DuplicatePair.objects.filter(family=family).exclude(Exists(dismissed))
+
+
+def _is_original_of(photo: Photo, edit: Photo) -> bool:
+    """Whether `photo` is the original `edit` is an edited copy of, by their names ("IMG_0042.jpg" of
+    "IMG_0042-edited.jpg", in the account's language; sidecars.edited_original)."""
+    original = edited_original(edit.original_filename)
+    return original is not None and unicodedata.normalize("NFC", original).casefold() == \
+        unicodedata.normalize("NFC", photo.original_filename).casefold()
 
 
 def _closeness(pair: DuplicatePair | _Pair) -> tuple:

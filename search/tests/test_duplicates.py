@@ -403,3 +403,29 @@ def test_a_chain_of_look_alikes_ticks_for_the_trash_only_what_matches_the_keeper
     body = client_for(alice).get(reverse("search:duplicates", args=[family.pk])).content.decode()
     ticked = re.findall(r'<input type="checkbox" name="photo" value="(\d+)" checked>', body)
     assert ticked == [str(b.pk)]
+
+
+def test_an_edited_copy_is_kept_and_its_original_is_not_ticked_for_the_trash(family, alice, client_for):
+    """Google Photos exports an edit beside its original ("IMG_0042-edited.jpg", "IMG_0042.jpg"): the edit is what
+    the family saw in Google Photos and chose to make, but the original is often as large or larger (the edit is
+    re-encoded), so the larger original was suggested to keep and the edit ticked for the trash. The edit is kept, and
+    the original (an uncropped, unfiltered version the family may want) is shown unticked, saying what it is."""
+    from tests import images
+    from tests.factories import photo_factory
+
+    original = photo_factory(family=family, user=alice, data=images.jpeg(colour=(200, 40, 90), size=(120, 80)),
+                             filename="IMG_0042.jpg")
+    edited = photo_factory(family=family, user=alice, data=images.jpeg(colour=(190, 40, 90), size=(96, 64)),
+                           filename="IMG_0042-bearbeitet.jpg")
+    other = photo_factory(family=family, user=alice, data=images.jpeg(colour=(180, 40, 90), size=(96, 64)),
+                          filename="IMG_0043.jpg")
+    DuplicatePair.objects.create(family=family, photo_a=original, photo_b=edited, hash_distance=2)
+    DuplicatePair.objects.create(family=family, photo_a=edited, photo_b=other, hash_distance=1)
+    [group] = duplicate_groups(user=alice, family=family)
+    assert [(m.photo.pk, m.keep, m.trash) for m in group.members] == [(edited.pk, True, False),
+                                                                     (original.pk, False, False),
+                                                                     (other.pk, False, True)]
+    assert "original of the edited copy" in group.members[1].reason
+    body = client_for(alice).get(reverse("search:duplicates", args=[family.pk])).content.decode()
+    assert re.findall(r'<input type="checkbox" name="photo" value="(\d+)" checked>', body) == [str(other.pk)]
+    assert "edited copy" in body
