@@ -30,23 +30,22 @@ def env_bool(name: str, default: bool) -> bool:
 
 
 def env_int(name: str, default: int, *, base: int = 10) -> int:
-    value = os.environ.get(name, "").strip()
-    try:
-        return int(value, base) if value else default
-    except ValueError:
-        raise ImproperlyConfigured(
-            f"{name}={os.environ[name]!r} is not " + ("a whole number (no units: e.g. 52428800, not 50MB)" if base == 10
-                                                     else "an octal mode (e.g. 640)") + "; or unset it for the default."
-        ) from None
+    return _env_number(name, default, lambda value: int(value, base),
+                       "a whole number (no units: e.g. 52428800, not 50MB)" if base == 10 else "an octal mode (e.g. 640)")
 
 
 def env_float(name: str, default: float) -> float:
+    return _env_number(name, default, float, "a number (e.g. 0.5)")
+
+
+def _env_number(name: str, default, parse, what: str):
+    """The variable read by `parse`, or `default` when unset or blank; anything else stops start-up saying what it
+    should be (`what`)."""
     value = os.environ.get(name, "").strip()
     try:
-        return float(value) if value else default
+        return parse(value) if value else default
     except ValueError:
-        raise ImproperlyConfigured(f"{name}={os.environ[name]!r} is not a number (e.g. 0.5); or unset it for the "
-                                   "default.") from None
+        raise ImproperlyConfigured(f"{name}={os.environ[name]!r} is not {what}; or unset it for the default.") from None
 
 
 def env_list(name: str, default: str) -> list[str]:
