@@ -12,6 +12,8 @@ What we take, first found wins for single values:
 - keywords: XMP dc:subject, the leaf of each lr:hierarchicalSubject ("Places|Portugal|Lisbon" gives "Lisbon":
   Lightroom writes the parents into dc:subject itself when the user asked it to) and of each digiKam TagsList
   path ("People/Grandma"), IPTC Keywords, EXIF XPKeywords (";"-separated); deduplicated case-insensitively.
+  The programs' own bookkeeping is no keyword: darktable's tags ("darktable|format|nef", "darktable|changed") and
+  digiKam's internal ones ("_Digikam_Internal_Tags_/…") are left out whole, not taken by their leaf ("nef").
   Keywords longer than a tag can be (64 characters) are skipped with a log line; a keyword with commas is as
   many tags (as typed ones), and control and invisible characters are removed from every text (text_from_file).
 - title: XMP dc:title, IPTC Headline (or XMP photoshop:Headline), EXIF XPTitle.
@@ -248,6 +250,8 @@ def interpret(fields: dict[str, list[str]], *, skipped: list[str] = ()) -> Embed
     keywords: dict[str, str] = {}
 
     def keyword(raw: str, key: str) -> None:
+        if _internal(raw):  # (a program's bookkeeping, not what the photo shows)
+            return
         for name in tag_names_from_file(raw):  # a tag name holds no comma nor control character
             if len(name) > TAG_MAX:
                 problems.append(f"{key}: {_sized('keyword', len(name), cut=len(raw) >= VALUE_MAX)} "
@@ -259,7 +263,8 @@ def interpret(fields: dict[str, list[str]], *, skipped: list[str] = ()) -> Embed
         keyword(raw, "Xmp.dc.subject")
     for key, separator in (("Xmp.lr.hierarchicalSubject", "|"), ("Xmp.digiKam.TagsList", "/")):
         for raw in values(key):
-            keyword(raw.rsplit(separator, 1)[-1], key)
+            if not _internal(raw):
+                keyword(raw.rsplit(separator, 1)[-1], key)
     for raw in values("Iptc.Application2.Keywords"):
         keyword(raw, "Iptc.Application2.Keywords")
     for raw in values("Exif.Image.XPKeywords"):
@@ -282,6 +287,31 @@ def interpret(fields: dict[str, list[str]], *, skipped: list[str] = ()) -> Embed
         country=_first(fields, ("Iptc.Application2.CountryName", "Xmp.photoshop.Country"), limit=PLACE_MAX,
                        one_line=True, problems=problems),
         problems=tuple(problems),
+    )
+
+
+# The roots under which photo programs keep tags of their own (darktable: the file's format, "changed", "exported";
+# digiKam: colour and pick labels), written into the same keyword lists as the family's.
+_INTERNAL_TAGS = re.compile(r"^\s*(?:darktable\s*\||_digikam_internal_tags_\s*[/|])", re.IGNORECASE)
+
+
+def _internal(raw: str) -> bool:
+    """Whether a keyword (or a keyword path) is a photo program's own bookkeeping rather than a keyword."""
+    return bool(_INTERNAL_TAGS.match(raw))
+
+
+def embedded_merged(first: Embedded, then: Embedded) -> Embedded:
+    """What two sources of embedded metadata say together (a file's own, then its XMP sidecar's): the keywords of
+    both, once each case-insensitively (`first`'s spelling); for the title, the description and the place (city,
+    region and country as one), `first`'s when it has one, else `then`'s."""
+    keywords = {name.lower(): name for name in reversed((*first.keywords, *then.keywords))}
+    place = first if (first.city or first.region or first.country) else then
+    return Embedded(
+        keywords=tuple(reversed(keywords.values())),
+        title=first.title or then.title,
+        description=first.description or then.description,
+        city=place.city, region=place.region, country=place.country,
+        problems=(*first.problems, *then.problems),
     )
 
 

@@ -97,6 +97,19 @@ def test_exif_text_fields_are_read_too(family, alice):
     assert photo.description == "Grandpa's boat"
 
 
+def test_darktable_and_digikam_bookkeeping_tags_are_no_keywords(family, alice):
+    # darktable writes the file's format and its own states under "darktable|"; their leaves ("jpg", "changed") were
+    # tags of every exported photo. digiKam keeps its colour and pick labels under an internal root.
+    data = images.with_metadata(picture(), xmp={
+        "Xmp.dc.subject": ["beach", "darktable|exported"],
+        "Xmp.lr.hierarchicalSubject": ["darktable|format|jpg", "darktable|changed", "Darktable|exported",
+                                       "Places|Sagres"],
+        "Xmp.digiKam.TagsList": ["_Digikam_Internal_Tags_/Color Label Red", "People/Grandma"],
+    })
+    photo = upload(family, alice, data)
+    assert sources(photo) == {"beach": "embedded", "Sagres": "embedded", "Grandma": "embedded"}
+
+
 def test_invisible_characters_in_a_files_text_are_dropped_so_its_tags_are_the_ones_people_type(family, alice):
     # A byte-order mark before a keyword or caption (tools that write UTF-8 or UTF-16 with one), a zero-width space
     # or a soft hyphen made "\ufeffEaster" a tag of its own beside "Easter", looking the same and never found by
