@@ -30,7 +30,7 @@ from gallery.files import (
     photo_files_write,
     photos_files_release,
 )
-from gallery.embedded import Embedded, read_embedded
+from gallery.embedded import Embedded, embedded_merged, read_embedded
 from gallery.filename_dates import NamedDate, date_in_filename
 from gallery.sidecars import Sidecar, is_a_sidecar
 from gallery.images import (
@@ -397,11 +397,13 @@ def photo_create_from_bytes(
     description: str = "",
     modified_at: datetime | None = None,
     sidecar: Sidecar | None = None,
+    xmp_sidecar: Embedded | None = None,
 ) -> UploadResult:
     """Store a photo whole or not at all: its files, then its row. Bad input, a storage fault or the same
     bytes already in the family are results, not exceptions. `modified_at`: the file's modified time, its date
     taken when the file tells none (an import's; an upload's is the upload time). `sidecar`: what a Google Takeout
-    sidecar beside the file says (an import's), which fills what the file's own metadata lacks."""
+    sidecar beside the file says (an import's), which fills what the file's own metadata lacks; `xmp_sidecar`: what
+    its XMP sidecar says (gallery.xmp_sidecars), the same way (its keywords added to the file's)."""
     filename = upload_filename(filename)
     try:
         tags = tags_clean(tags)  # refused before any file is written (or a trashed photo restored)
@@ -417,6 +419,8 @@ def photo_create_from_bytes(
         info = inspect_image(data)
         # In a time- and memory-limited child process; never raises (what it skips is logged).
         embedded = read_embedded(data, label=filename) if info.has_metadata else Embedded()
+        if xmp_sidecar is not None:  # the file's own first, then its XMP sidecar's
+            embedded = embedded_merged(embedded, xmp_sidecar)
         if sidecar is not None:  # the file's own caption first, then the sidecar's (its people: _photo_store)
             embedded = replace(embedded, description=embedded.description or sidecar.description)
         photo = _photo_store(family=family, uploaded_by=uploaded_by, data=data, filename=filename, info=info,
@@ -1289,29 +1293,68 @@ def photo_embedded_read(*, photo: Photo) -> Photo:
     except (OSError, ImageRejected) as exc:
         logger.warning("photo %s: embedded metadata not read: %s", photo.pk, exc)
         data = b""
-    embedded = read_embedded(data, label=f"photo {photo.pk} ({photo.original_filename})") if data else Embedded()
-    taken_local, offset, taken_utc, is_a_change = exif_dates(data) if data else (None, "", None, False)
+    read = _file_metadata(data, label=f"photo {photo.pk} ({photo.original_filename})")
     with transaction.atomic():
-        fresh = Photo.objects.select_for_update().filter(pk=photo.pk).first()
+        fresh, _ = _photo_embedded_apply(photo_id=photo.pk, read=read, save_always=True)
         if fresh is None:
             return photo  # deleted meanwhile
-        _embedded_set(fresh, embedded)
-        if fresh.taken_at_source != Photo.DateSource.MEMBER:  # a member's date keeps the zone it was given in
-            dated = _file_date(local=taken_local, offset=offset, utc=taken_utc, is_a_change=is_a_change,
-                               filename=fresh.original_filename, latitude=fresh.latitude, longitude=fresh.longitude,
-                               place_zone=_place_zone(fresh))
-            fresh.taken_tz = dated.zone
-            if dated.source == fresh.taken_at_source:  # the same date, read again (in its zone now)
-                fresh.taken_at = dated.taken_at
-            elif dated.source == Photo.DateSource.FILENAME and fresh.taken_at_source in _DATES_A_NAME_REPLACES \
-                    and not _name_gives_way(dated.named, fresh.taken_at if fresh.taken_at_source
-                                            == Photo.DateSource.SIDECAR else None, dated.zone):
-                fresh.taken_at, fresh.taken_at_source = dated.taken_at, Photo.DateSource.FILENAME
-        fresh.save(update_fields=EMBEDDED_FIELDS)
-        _marked_embedded_tags_drop(fresh)
-        photo_tags_add(photo=fresh, names=embedded.keywords, source=PhotoTag.Source.EMBEDDED)
         photos_changed.send(sender=Photo, photo_ids=[fresh.pk])
     return fresh
+
+
+def photo_xmp_sidecar_read(*, photo_id: int, data: bytes, sidecar: Embedded) -> bool:
+    """An XMP sidecar found beside the file `data` of a photo the family already has (an import's: the sidecar
+    appeared, or changed, since the photo was stored): what it adds, as importing the two together would give it
+    (photo_create_from_bytes): its keywords as tags from the file (not one a member took off), its title,
+    description and place where neither a member nor the file itself wrote one. True when that changed the photo
+    (announced then); a sidecar that adds nothing writes nothing."""
+    if not sidecar:
+        return False
+    embedded, dates = _file_metadata(data, label=f"photo {photo_id}")
+    with transaction.atomic():
+        fresh, changed = _photo_embedded_apply(photo_id=photo_id, read=(embedded_merged(embedded, sidecar), dates))
+        if fresh is None or not changed:
+            return False
+        photos_changed.send(sender=Photo, photo_ids=[fresh.pk])
+    return True
+
+
+def _file_metadata(data: bytes, *, label: str) -> tuple[Embedded, tuple]:
+    """What a stored photo's file says, read outside any transaction: its embedded metadata and its EXIF dates."""
+    embedded = read_embedded(data, label=label) if data else Embedded()
+    return embedded, exif_dates(data) if data else (None, "", None, False)
+
+
+def _photo_embedded_apply(*, photo_id: int, read: tuple[Embedded, tuple],
+                          save_always: bool = False) -> tuple[Photo | None, bool]:
+    """Apply what a photo's file says (`read`: _file_metadata's, with its XMP sidecar's merged in) in the caller's
+    transaction: the photo (None when deleted meanwhile) and whether that changed it (its row saved only then, or
+    `save_always`)."""
+    embedded, (taken_local, offset, taken_utc, is_a_change) = read
+    fresh = Photo.objects.select_for_update().filter(pk=photo_id).first()
+    if fresh is None:
+        return None, False
+    before = [getattr(fresh, name) for name in EMBEDDED_FIELDS]
+    _embedded_set(fresh, embedded)
+    if fresh.taken_at_source != Photo.DateSource.MEMBER:  # a member's date keeps the zone it was given in
+        dated = _file_date(local=taken_local, offset=offset, utc=taken_utc, is_a_change=is_a_change,
+                           filename=fresh.original_filename, latitude=fresh.latitude, longitude=fresh.longitude,
+                           place_zone=_place_zone(fresh))
+        fresh.taken_tz = dated.zone
+        if dated.source == fresh.taken_at_source:  # the same date, read again (in its zone now)
+            fresh.taken_at = dated.taken_at
+        elif dated.source == Photo.DateSource.FILENAME and fresh.taken_at_source in _DATES_A_NAME_REPLACES \
+                and not _name_gives_way(dated.named, fresh.taken_at if fresh.taken_at_source
+                                        == Photo.DateSource.SIDECAR else None, dated.zone):
+            fresh.taken_at, fresh.taken_at_source = dated.taken_at, Photo.DateSource.FILENAME
+    changed = [getattr(fresh, name) for name in EMBEDDED_FIELDS] != before
+    if changed or save_always:
+        fresh.save(update_fields=EMBEDDED_FIELDS)
+    tags_before = set(PhotoTag.objects.filter(photo=fresh).values_list("tag_id", "source"))
+    _marked_embedded_tags_drop(fresh)
+    photo_tags_add(photo=fresh, names=embedded.keywords, source=PhotoTag.Source.EMBEDDED)
+    changed = changed or set(PhotoTag.objects.filter(photo=fresh).values_list("tag_id", "source")) != tags_before
+    return fresh, changed
 
 
 def _marked_embedded_tags_drop(photo: Photo) -> None:

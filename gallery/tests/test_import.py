@@ -491,9 +491,10 @@ def test_files_that_are_no_photos_are_counted_by_kind_not_listed_as_unreadable(p
 
     out = _import(photo_dir, "--family", "Smiths", "--user", "alice")
 
-    assert "Imported 3, already there 0, unreadable 3, not photos 4 (of 12 files) into Smiths." in out
-    assert "not photos, left out: 1 .mov, 1 .mp4, 1 .txt, 1 .xmp" in out
+    assert "Imported 3, already there 0, unreadable 3, not photos 3 (of 12 files) into Smiths." in out
+    assert "not photos, left out: 1 .mov, 1 .mp4, 1 .txt" in out
     assert "Google Takeout sidecars: 2, beside their photos" in out  # read with them (test_takeout_import.py)
+    assert "XMP sidecars read: 1 " in out  # garden.png's, Lightroom's way (test_xmp_sidecars.py)
     assert "skipped 2020/fake.jpg: Not an image file we can read" in out
     assert "skipped 2020/DSC0001.ARW: Not an image file we can read" in out
     assert "skipped 2020/broken.jpg: The file is incomplete" in out

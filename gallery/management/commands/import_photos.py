@@ -24,11 +24,12 @@ from gallery.management.backfill import progress_bar
 from gallery.management.families import family_from_option
 from gallery.models import Album, DeletedPhoto, Family, Photo, PhotoTag
 from gallery.services import (UploadResult, photo_create_from_bytes, photo_sidecar_complete, photo_sidecar_fill,
-                              photo_sidecar_star, sidecar_may_date, tags_clean)
+                              photo_sidecar_star, photo_xmp_sidecar_read, sidecar_may_date, tags_clean)
 from gallery.sidecars import (Sidecar, TakeoutAlbum, is_a_sidecar_file, is_a_year_folder, json_names_forget,
                               read_sidecar, read_takeout_album, sidecar_path)
 from gallery.trash_services import photos_trash
 from gallery.text import one_line, text_from_file, text_from_os, text_shown_from_os
+from gallery.xmp_sidecars import read_xmp_sidecar, xmp_names_forget, xmp_sidecar_path
 
 
 logger = logging.getLogger(__name__)
@@ -43,6 +44,8 @@ DATED = "dated"  # already there, dated only by a guess: dated now by its Takeou
 FILLED = "filled"  # already there, with its camera's date: given now what its Takeout sidecar says and it lacked
 TRASHED = "trashed"  # imported (and counted so), then put in the trash: it was in Google Photos' trash
 NOT_A_PHOTO = "not_a_photo"  # no image, and named as something else (a sidecar, a video, notes): counted by kind
+XMP_READ = "xmp_read"  # XMP sidecars read (darktable's, digiKam's, Lightroom's, …), with a new photo or one there
+XMP_GAVE = "xmp_gave"  # photos already there that their XMP sidecar gave something (it appeared or changed since)
 # Files beside photos that the mimetypes table does not know: metadata sidecars, Apple's edit lists, folder databases.
 SIDECARS = frozenset({"xmp", "aae", "ini", "db", "nomedia"})
 # Videos the mimetypes table does not know: a Pixel's motion photos, "PXL_….MP" (or ".MV") beside "PXL_….MP.jpg" in
@@ -56,7 +59,9 @@ class Command(BaseCommand):
         "unreadable files are skipped, so the command can be re-run to resume an interrupted import. A file whose "
         "photo the family moved to the trash is left there (restore it from the family's trash page), and one "
         "whose photo it deleted for good is left out (--include-deleted imports it again). A Google Takeout "
-        "export's JSON sidecars give their photos the date, place, caption and people the files lack."
+        "export's JSON sidecars give their photos the date, place, caption and people the files lack; XMP "
+        "sidecars (IMG_0001.jpg.xmp, IMG_0001.xmp: darktable, digiKam, Lightroom, Capture One) their keywords, "
+        "title, description and place."
     )
 
     def add_arguments(self, parser):
@@ -77,6 +82,7 @@ class Command(BaseCommand):
     def handle(self, *args, directory, family, user, tag, no_progress, include_deleted, album, album_per_folder,
                **options):
         json_names_forget()  # (folders listed by an earlier import in this process may have changed)
+        xmp_names_forget()
         root = Path(directory).expanduser()
         if not root.is_dir():
             raise CommandError(f"Not a directory: {root}")
@@ -101,7 +107,7 @@ class Command(BaseCommand):
         counts: Counter[str] = Counter()
         problems: list[tuple[Path, str]] = []
         left_out: list[Path] = []  # files that are no photos (some may be the sidecars of others)
-        sidecars: set[Path] = set()  # Takeout sidecars found beside photos
+        sidecars: set[Path] = set()  # Takeout and XMP sidecars found beside photos
         # Commit every COMMIT_EVERY files: progress survives an interruption, and each commit hands
         # its new photos to the embedding queue in one go rather than one task per photo.
         stopped = None  # (file, why) when storage refused a photo: full or read-only, so would it every next one
@@ -146,7 +152,8 @@ class Command(BaseCommand):
             with transaction.atomic():
                 for path in paths:
                     bar.set_postfix_str(text_shown_from_os(path.name)[-30:], refresh=False)
-                    result = self._import_one(path, family, uploader, tags, *hashes, sidecars=sidecars)
+                    result = self._import_one(path, family, uploader, tags, *hashes, sidecars=sidecars,
+                                              counts=counts)
                     if result.storage_failed:
                         stopped = (path, result.reason)
                         break
@@ -180,9 +187,17 @@ class Command(BaseCommand):
         if kinds:
             self.stdout.write(text_shown_from_os("not photos, left out: "
                                                  + ", ".join(f"{n} {kind}" for kind, n in kinds)))
-        if sidecars:
-            self.stdout.write(f"Google Takeout sidecars: {len(sidecars)}, beside their photos (what a new photo's "
+        takeout = {path for path in sidecars if path.suffix.lower() == ".json"}
+        if takeout:
+            self.stdout.write(f"Google Takeout sidecars: {len(takeout)}, beside their photos (what a new photo's "
                               "file lacks is read from its sidecar: date, place, caption, people)")
+        if counts[XMP_READ]:
+            self.stdout.write(
+                f"XMP sidecars read: {counts[XMP_READ]} (their keywords, title, description and place, as a file's "
+                "own: what the file and members wrote comes first)"
+                + (f"; {counts[XMP_GAVE]} photo{' was' if counts[XMP_GAVE] == 1 else 's were'} already there and "
+                   f"given now what {'its sidecar' if counts[XMP_GAVE] == 1 else 'their sidecars'} added"
+                   if counts[XMP_GAVE] else ""))
         others = {sidecar_path(path) for path in not_photos if path.suffix.lower() != ".json"}  # (a video's)
         alone = [path for path in not_photos
                  if path.suffix.lower() == ".json" and path not in others and is_a_sidecar_file(path)]
@@ -213,11 +228,12 @@ class Command(BaseCommand):
 
     def _import_one(self, path: Path, family: Family, uploader, tags: list[str], known: dict[str, int],
                     trashed: set[str], deleted: set[str], undated: set[str], lacking: dict[str, _Lacks], *,
-                    sidecars: set[Path]) -> UploadResult:
+                    sidecars: set[Path], counts: Counter[str]) -> UploadResult:
         """`known`, `trashed`, `deleted`: the hashes of the family's photos, of those in its trash and of those it
         deleted for good; `undated`: of those dated by a guess or a name's day (which a sidecar found now dates);
         `lacking`: of those with their file's date, what each lacks that a sidecar found now may give. `sidecars`: the
-        Takeout sidecars found beside photos, to which this file's is added."""
+        Takeout and XMP sidecars found beside photos, to which this file's are added; `counts`: the batch's, where
+        the XMP sidecars read (and what they gave photos already there) are counted."""
         name = path.name
         try:
             stat = path.stat()
@@ -235,12 +251,20 @@ class Command(BaseCommand):
         found = sidecar_path(path) if _may_be_a_photo(path) else None
         if found is not None:  # a Takeout sidecar: not a file left out, whatever becomes of its photo
             sidecars.add(found)
+        xmp_found = xmp_sidecar_path(path) if _may_be_a_photo(path) else None
+        if xmp_found is not None:  # (the same)
+            sidecars.add(xmp_found)
         # Resume cheaply: files already imported are recognised by hash without decoding them again.
         digest = sha256_of(data)
         if digest in known:
             self._albums.put(path, photo_id=known[digest], stored=False)
-            return _already_there(name, data, digest, family, uploader, known, undated, lacking,
-                                  sidecar=read_sidecar(found) if found is not None else None)
+            result = _already_there(name, data, digest, family, uploader, known, undated, lacking,
+                                    sidecar=read_sidecar(found) if found is not None else None)
+            if xmp_found is not None:  # (appeared, or changed, since the photo was stored: what it adds)
+                counts[XMP_READ] += 1
+                counts[XMP_GAVE] += photo_xmp_sidecar_read(photo_id=known[digest], data=data,
+                                                           sidecar=read_xmp_sidecar(xmp_found))
+            return result
         if digest in trashed:
             return UploadResult(name, IN_TRASH)
         if digest in deleted:
@@ -248,8 +272,13 @@ class Command(BaseCommand):
         # A file that tells no date (a scan, a chat app's copy) is dated by its name's, else its Takeout sidecar's,
         # else by its modified time, not the import's.
         sidecar = read_sidecar(found) if found is not None else None
+        xmp_sidecar = read_xmp_sidecar(xmp_found) if xmp_found is not None else None
         result = photo_create_from_bytes(family=family, uploaded_by=uploader, data=data, filename=name, tags=tags,
-                                         modified_at=_modified(stat), sidecar=sidecar)
+                                         modified_at=_modified(stat), sidecar=sidecar, xmp_sidecar=xmp_sidecar)
+        if xmp_sidecar is not None and result.photo is not None:
+            counts[XMP_READ] += 1
+            if result.outcome != UploadResult.SAVED:  # (stored by another import meanwhile: given what it adds)
+                counts[XMP_GAVE] += photo_xmp_sidecar_read(photo_id=result.photo.pk, data=data, sidecar=xmp_sidecar)
         if result.photo is not None:
             photo = result.photo
             if sidecar is not None and sidecar.trashed and result.outcome == UploadResult.SAVED:
