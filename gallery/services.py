@@ -31,7 +31,7 @@ from gallery.files import (
     photos_files_release,
 )
 from gallery.embedded import Embedded, embedded_merged, read_embedded
-from gallery.filename_dates import NamedDate, date_in_filename
+from gallery.filename_dates import DAY, MONTH, YEAR, FolderDate, NamedDate, date_in_filename
 from gallery.sidecars import Sidecar, is_a_sidecar
 from gallery.images import (
     EXTENSIONS, NOT_AN_IMAGE, ImageBusy, ImageRejected, decode_upright, encode_display, exif_dates, inspect_image,
@@ -398,12 +398,14 @@ def photo_create_from_bytes(
     modified_at: datetime | None = None,
     sidecar: Sidecar | None = None,
     xmp_sidecar: Embedded | None = None,
+    folder_date: FolderDate | None = None,
 ) -> UploadResult:
     """Store a photo whole or not at all: its files, then its row. Bad input, a storage fault or the same
     bytes already in the family are results, not exceptions. `modified_at`: the file's modified time, its date
     taken when the file tells none (an import's; an upload's is the upload time). `sidecar`: what a Google Takeout
     sidecar beside the file says (an import's), which fills what the file's own metadata lacks; `xmp_sidecar`: what
-    its XMP sidecar says (gallery.xmp_sidecars), the same way (its keywords added to the file's)."""
+    its XMP sidecar says (gallery.xmp_sidecars), the same way (its keywords added to the file's); `folder_date`: the
+    date the names of the folders it is in tell (an import's), for a file that tells none and has no sidecar's."""
     filename = upload_filename(filename)
     try:
         tags = tags_clean(tags)  # refused before any file is written (or a trashed photo restored)
@@ -425,7 +427,7 @@ def photo_create_from_bytes(
             embedded = replace(embedded, description=embedded.description or sidecar.description)
         photo = _photo_store(family=family, uploaded_by=uploaded_by, data=data, filename=filename, info=info,
                              tags=tags, description=description, embedded=embedded, modified_at=modified_at,
-                             sidecar=sidecar)
+                             sidecar=sidecar, folder_date=folder_date)
     except ImageRejected as exc:
         return _rejected(filename, exc)
     except StorageFailed as exc:
@@ -551,21 +553,46 @@ def photo_zone_move(photo: Photo, zone: str) -> None:
 
 
 # The dates a sidecar's date replaces, by what it is: the date taken, or only the day it was added to Google Photos.
-_DATES_A_SIDECAR_REPLACES = {Photo.DateSource.SIDECAR: Photo.GUESSED_DATES,
+_DATES_A_SIDECAR_REPLACES = {Photo.DateSource.SIDECAR: (*Photo.GUESSED_DATES, *Photo.FOLDER_DATES),
                              Photo.DateSource.GOOGLE: (Photo.DateSource.FILE, Photo.DateSource.UPLOAD)}
 
 
 # The dates a file name's date replaces when the photo's file is read again (as an upload ranks them: a name's date
 # comes after EXIF's, before a sidecar's, and beats EXIF DateTime alone).
-_DATES_A_NAME_REPLACES = (*Photo.GUESSED_DATES, Photo.DateSource.SIDECAR, Photo.DateSource.EXIF)
+_DATES_A_NAME_REPLACES = (*Photo.GUESSED_DATES, *Photo.FOLDER_DATES, Photo.DateSource.SIDECAR, Photo.DateSource.EXIF)
+# The source of a date a folder's name tells, by its precision (gallery.filename_dates.date_in_folders).
+FOLDER_DATE_SOURCES = {DAY: Photo.DateSource.FOLDER_DAY, MONTH: Photo.DateSource.FOLDER_MONTH,
+                       YEAR: Photo.DateSource.FOLDER_YEAR}
 
 
 def sidecar_may_date(source: str, filename: str) -> bool:
     """Whether a Takeout sidecar found later may date a photo dated by `source` and named `filename`: its date is a
-    guess, or the day alone its name tells (to which a sidecar's date taken on that day gives the time)."""
+    guess or its folder's name's, or the day alone its name tells (to which a sidecar's date taken on that day gives
+    the time)."""
     if source == Photo.DateSource.FILENAME:
         return (named := date_in_filename(filename)) is not None and named.day_only
-    return source in Photo.GUESSED_DATES
+    return source in Photo.GUESSED_DATES or source in Photo.FOLDER_DATES
+
+
+@transaction.atomic
+def photo_folder_date_fill(*, photo_id: int, folder_date: FolderDate, date_of_change: bool = False) -> bool:
+    """A photo the family has already, dated only by a guess (its file's modified time, its upload: imported before
+    folder names were read, or uploaded), found by an import in a folder whose name tells a date: dated by it, as the
+    import of a new photo would be; so is one dated by EXIF DateTime alone (`date_of_change`: its file read now says
+    so). Whether it was (any other date stays: the file's date taken, its name's, a sidecar's, a member's)."""
+    photo = Photo.objects.select_for_update().filter(pk=photo_id).first()
+    if photo is None or not (photo.taken_at_source in (Photo.DateSource.FILE, Photo.DateSource.UPLOAD)
+                             or (photo.taken_at_source == Photo.DateSource.EXIF and date_of_change)):
+        return False
+    taken_at, zone = when_taken(local=folder_date.when, latitude=photo.latitude, longitude=photo.longitude,
+                                place_zone=_place_zone(photo))
+    if folder_date.holds(local(photo.taken_at, zone).date()):  # (a guess in the folder's month or year says more)
+        return False
+    photo.taken_at, photo.taken_tz = taken_at, zone
+    photo.taken_at_source = FOLDER_DATE_SOURCES[folder_date.precision]
+    photo.save(update_fields=["taken_at", "taken_tz", "taken_at_source"])
+    photos_changed.send(sender=Photo, photo_ids=[photo.pk])
+    return True
 
 
 @dataclass(frozen=True)
@@ -682,7 +709,8 @@ def _restored_with(photo: Photo, *, tags: list[str], description: str, user) -> 
 
 
 def _photo_store(*, family, uploaded_by, data, filename, info, tags, description, embedded: Embedded,
-                 modified_at: datetime | None = None, sidecar: Sidecar | None = None) -> Photo:
+                 modified_at: datetime | None = None, sidecar: Sidecar | None = None,
+                 folder_date: FolderDate | None = None) -> Photo:
     stem, _ = os.path.splitext(filename)
     description = description.strip()
     # Where: the file's GPS position, else its sidecar's; then the place it names (the position's, else the file's).
@@ -710,7 +738,8 @@ def _photo_store(*, family, uploaded_by, data, filename, info, tags, description
     _embedded_set(photo, embedded)
     # When: the file's date (its EXIF's, else its name's: _file_date), else its sidecar's, whose date taken also beats
     # EXIF DateTime alone (a scanner's or an editor's) and gives a name's day alone its time; else the file's
-    # modified time, else the upload.
+    # modified time, else the upload. A date its folders' names tell comes before the modified time, and beats EXIF
+    # DateTime alone too (a scan in "1987-07-04 Beach" was written by the scanner years later).
     place_zone = _place_zone(photo)
     dated = _file_date(local=info.taken_local, offset=info.taken_offset, utc=info.taken_utc,
                        is_a_change=info.taken_is_a_change, filename=filename, latitude=latitude, longitude=longitude,
@@ -723,6 +752,12 @@ def _photo_store(*, family, uploaded_by, data, filename, info, tags, description
             or (source == Photo.DateSource.FILENAME and _name_gives_way(dated.named, taken, zone))))):
         (taken_at, zone), source = when_taken(local=None, utc=sidecar_when, latitude=latitude,
                                               longitude=longitude, place_zone=place_zone), sidecar_source
+    if folder_date is not None and (source is None or (source == Photo.DateSource.EXIF and info.taken_is_a_change)):
+        folder_at, folder_zone = when_taken(local=folder_date.when, latitude=latitude, longitude=longitude,
+                                            place_zone=place_zone)
+        guess = taken_at or modified_at  # (a guess in the folder's month or year says more: it stays)
+        if guess is None or not folder_date.holds(local(guess, folder_zone).date()):
+            taken_at, zone, source = folder_at, folder_zone, FOLDER_DATE_SOURCES[folder_date.precision]
     photo.taken_at = taken_at or modified_at or timezone.now()
     photo.taken_at_source = source or (Photo.DateSource.FILE if modified_at else Photo.DateSource.UPLOAD)
     photo.taken_tz = zone

@@ -127,7 +127,8 @@ def test_rerunning_the_import_does_not_bring_back_a_photo_deleted_for_good(photo
     assert list(DeletedPhoto.objects.filter(family=family).values_list("sha256", flat=True)) == [garden.sha256]
 
     out = _import(photo_dir, "--family", "Smiths", "--user", "alice", "--include-deleted")
-    assert "Imported 1, already there 2, unreadable 1" in out
+    # (the page's upload, dated by the upload, is dated now by its folder, "2019": test_folder_dates.py)
+    assert "Imported 1, already there 2 (1 dated now by the name of its folder), unreadable 1" in out
     assert not DeletedPhoto.objects.filter(family=family).exists()
 
 
@@ -153,13 +154,14 @@ def test_a_file_without_a_date_is_dated_by_its_modified_time_not_the_imports(pho
     import os
     from datetime import datetime, timezone as dt_timezone
 
-    when = datetime(2015, 6, 1, 9, 30, tzinfo=dt_timezone.utc)
+    when = datetime(2019, 6, 1, 9, 30, tzinfo=dt_timezone.utc)  # (in the year its folder, "2019", tells: it says more)
     os.utime(photo_dir / "2019" / "summer" / "beach.jpg", (when.timestamp(), when.timestamp()))
     os.utime(photo_dir / "2019" / "garden.png", (4102444800, 4102444800))  # 2100: a clock that was wrong
     _import(photo_dir, "--family", "Smiths", "--user", "alice")
     beach = Photo.objects.get(original_filename="beach.jpg")
     assert (beach.taken_at, beach.taken_at_source) == (when, Photo.DateSource.FILE)
-    assert Photo.objects.get(original_filename="garden.png").taken_at_source == Photo.DateSource.UPLOAD
+    # (no modified time to trust: its folder's year, "2019", rather than the import's moment: test_folder_dates.py)
+    assert Photo.objects.get(original_filename="garden.png").taken_at_source == Photo.DateSource.FOLDER_YEAR
     page = client_for(alice).get(beach.get_absolute_url()).content.decode()
     assert "the file&#x27;s modified time" in page or "the file's modified time" in page
     assert beach.taken_at_is_an_instant  # moved to another zone, it stays that moment

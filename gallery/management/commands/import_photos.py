@@ -18,13 +18,15 @@ from django.utils import timezone
 
 from gallery.album_services import MAX_DESCRIPTION, MAX_NAME, album_add_photos, album_create, album_text_clean
 from gallery.files import files_remove, photo_file_names
+from gallery.filename_dates import FolderDate, date_in_folders
 from gallery.images import (NOT_AN_IMAGE, ImageRejected, exif_dates, names_an_image_format, read_limited, sha256_of,
                             too_large)
 from gallery.management.backfill import progress_bar
 from gallery.management.families import family_from_option
 from gallery.models import Album, DeletedPhoto, Family, Photo, PhotoTag
-from gallery.services import (UploadResult, photo_create_from_bytes, photo_sidecar_complete, photo_sidecar_fill,
-                              photo_sidecar_star, photo_xmp_sidecar_read, sidecar_may_date, tags_clean)
+from gallery.services import (UploadResult, photo_create_from_bytes, photo_folder_date_fill, photo_sidecar_complete,
+                              photo_sidecar_fill, photo_sidecar_star, photo_xmp_sidecar_read, sidecar_may_date,
+                              tags_clean)
 from gallery.sidecars import (Sidecar, TakeoutAlbum, is_a_sidecar_file, is_a_year_folder, json_names_forget,
                               read_sidecar, read_takeout_album, sidecar_path)
 from gallery.trash_services import photos_trash
@@ -46,6 +48,8 @@ TRASHED = "trashed"  # imported (and counted so), then put in the trash: it was 
 NOT_A_PHOTO = "not_a_photo"  # no image, and named as something else (a sidecar, a video, notes): counted by kind
 XMP_READ = "xmp_read"  # XMP sidecars read (darktable's, digiKam's, Lightroom's, …), with a new photo or one there
 XMP_GAVE = "xmp_gave"  # photos already there that their XMP sidecar gave something (it appeared or changed since)
+FOLDER_DATED = "folder_dated"  # imported, dated by the name of a folder it is in (no date in the file nor its name)
+FOLDER_REDATED = "folder_redated"  # already there, dated by a guess: dated now by its folder's name
 # Files beside photos that the mimetypes table does not know: metadata sidecars, Apple's edit lists, folder databases.
 SIDECARS = frozenset({"xmp", "aae", "ini", "db", "nomedia"})
 # Videos the mimetypes table does not know: a Pixel's motion photos, "PXL_….MP" (or ".MV") beside "PXL_….MP.jpg" in
@@ -100,6 +104,7 @@ class Command(BaseCommand):
         try:  # (listing a NAS share of 100,000 files takes a while: Ctrl-C may come now)
             files, linked = _walk(root)
             self._albums = _Albums(files, family_obj, uploader, root=root, every=album, per_folder=album_per_folder)
+            self._root, self._folder_dates = root, {}
             known, trashed, undated, lacking, deleted = _family_hashes(family_obj, include_deleted=include_deleted)
         except KeyboardInterrupt:
             raise CommandError("Interrupted while listing the files: nothing was imported. Run the same command "
@@ -198,6 +203,10 @@ class Command(BaseCommand):
                 + (f"; {counts[XMP_GAVE]} photo{' was' if counts[XMP_GAVE] == 1 else 's were'} already there and "
                    f"given now what {'its sidecar' if counts[XMP_GAVE] == 1 else 'their sidecars'} added"
                    if counts[XMP_GAVE] else ""))
+        if counts[FOLDER_DATED]:
+            self.stdout.write(f"Dated by the name of their folder: {counts[FOLDER_DATED]} (no date in the file nor in "
+                              "its name: \"2019-07-14 Beach day\" gives the day, \"2019-07 Italy\" the month, \"2019\" "
+                              "the year, as the photo page says)")
         others = {sidecar_path(path) for path in not_photos if path.suffix.lower() != ".json"}  # (a video's)
         alone = [path for path in not_photos
                  if path.suffix.lower() == ".json" and path not in others and is_a_sidecar_file(path)]
@@ -216,7 +225,8 @@ class Command(BaseCommand):
             f"Imported {counts[UploadResult.SAVED]}"
             + (f" ({counts[TRASHED]} into the trash, as {'it was' if counts[TRASHED] == 1 else 'they were'} in Google "
                "Photos' trash)" if counts[TRASHED] else "") + ", already there "
-            f"{counts[UploadResult.DUPLICATE] + counts[DATED] + counts[FILLED]}" + _sidecar_note(counts) + ", "
+            f"{counts[UploadResult.DUPLICATE] + counts[DATED] + counts[FILLED] + counts[FOLDER_REDATED]}"
+            + _sidecar_note(counts) + ", "
             + (f"in the trash {counts[IN_TRASH]} (left there), " if counts[IN_TRASH] else "")
             + (f"deleted for good before {counts[DELETED]} (left out: --include-deleted imports them again), "
                if counts[DELETED] else "")
@@ -225,6 +235,16 @@ class Command(BaseCommand):
             + (f", not photos {counts[NOT_A_PHOTO]}" if counts[NOT_A_PHOTO] else "") +
             f" (of {total} files) into {family}."
         ))
+
+    def _folder_date(self, path: Path) -> FolderDate | None:
+        """The date the names of the folders the file at `path` is in tell (the folder imported is one of them: "import
+        '2019-07-14 Beach day'"), once per folder."""
+        folder = path.parent
+        if folder not in self._folder_dates:
+            parts = [self._root.name, *folder.relative_to(self._root).parts]
+            self._folder_dates[folder] = date_in_folders([text_from_os(part) for part in parts],
+                                                         year_folder=is_a_year_folder)
+        return self._folder_dates[folder]
 
     def _import_one(self, path: Path, family: Family, uploader, tags: list[str], known: dict[str, int],
                     trashed: set[str], deleted: set[str], undated: set[str], lacking: dict[str, _Lacks], *,
@@ -260,6 +280,11 @@ class Command(BaseCommand):
             self._albums.put(path, photo_id=known[digest], stored=False)
             result = _already_there(name, data, digest, family, uploader, known, undated, lacking,
                                     sidecar=read_sidecar(found) if found is not None else None)
+            if result.outcome == UploadResult.DUPLICATE and (folder_date := self._folder_date(path)) is not None \
+                    and (digest in undated or (digest in lacking and lacking[digest].exif)) \
+                    and photo_folder_date_fill(photo_id=known[digest], folder_date=folder_date,
+                                               date_of_change=digest in lacking and exif_dates(data)[3]):
+                result = UploadResult(name, FOLDER_REDATED)
             if xmp_found is not None:  # (appeared, or changed, since the photo was stored: what it adds)
                 counts[XMP_READ] += 1
                 counts[XMP_GAVE] += photo_xmp_sidecar_read(photo_id=known[digest], data=data,
@@ -274,7 +299,10 @@ class Command(BaseCommand):
         sidecar = read_sidecar(found) if found is not None else None
         xmp_sidecar = read_xmp_sidecar(xmp_found) if xmp_found is not None else None
         result = photo_create_from_bytes(family=family, uploaded_by=uploader, data=data, filename=name, tags=tags,
-                                         modified_at=_modified(stat), sidecar=sidecar, xmp_sidecar=xmp_sidecar)
+                                         modified_at=_modified(stat), sidecar=sidecar, xmp_sidecar=xmp_sidecar,
+                                         folder_date=self._folder_date(path))
+        if result.outcome == UploadResult.SAVED and result.photo.taken_at_source in Photo.FOLDER_DATES:
+            counts[FOLDER_DATED] += 1
         if xmp_sidecar is not None and result.photo is not None:
             counts[XMP_READ] += 1
             if result.outcome != UploadResult.SAVED:  # (stored by another import meanwhile: given what it adds)
@@ -467,6 +495,9 @@ class _Lacks:
 def _sidecar_note(counts: Counter[str]) -> str:
     """What the Takeout sidecars found now gave photos already there: " (3 dated now by their Takeout sidecars)"."""
     notes = []
+    if counts[FOLDER_REDATED]:
+        notes.append(f"{counts[FOLDER_REDATED]} dated now by the name of {'its' if counts[FOLDER_REDATED] == 1 else 'their'} "
+                     "folder")
     if counts[DATED]:
         notes.append(f"{counts[DATED]} dated now by "
                      f"{'its Takeout sidecar' if counts[DATED] == 1 else 'their Takeout sidecars'}")
