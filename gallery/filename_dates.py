@@ -144,6 +144,17 @@ def date_in_folders(parts: list[str] | tuple[str, ...], *, year_folder=None) -> 
     return None
 
 
+def is_a_date_folder(name: str) -> bool:
+    """Whether a folder's name is a date and nothing else, in figures: a year, a month or a day ("2019", "2019-07",
+    "2019-07-14", "20190714"), or a month's or a day's number below its year and month ("08", "14"): a folder by date,
+    as photo programs file their imports, no album."""
+    name = " ".join(name.split())
+    if not re.fullmatch(r"[\d\-_. ]+", name):
+        return False
+    return (date_in_filename(name) is not None or _YEAR_MONTH.fullmatch(name) is not None
+            or _YEAR.fullmatch(name) is not None or _DAY_NUMBER.fullmatch(name) is not None)
+
+
 def _folder_date(name: str, outer: list[str], *, year_folder=None) -> FolderDate | None:
     """The date one folder's name tells (with the folders around it for a bare day or month number)."""
     if (named := date_in_filename(name)) is not None:

@@ -155,3 +155,19 @@ def test_on_this_day_leaves_out_the_first_day_that_stands_for_a_month_or_a_year(
     found = memories(user=alice, filters=TimelineFilters(), today=date(2024, 8, 1))
     assert [photo.original_filename for memory in found for photo in memory.photos] == ["day.jpg"]
     assert memories(user=alice, filters=TimelineFilters(), today=date(2024, 1, 1)) == []
+
+
+def test_album_per_folder_makes_no_album_of_a_folder_named_by_a_date_alone(tmp_path, family, alice):
+    """digiKam and Lightroom file photos in "2003/08/…": every August of every year went into one album "08"."""
+    from gallery.models import Album
+
+    root = write(tmp_path / "Library", {"2003/08/a.jpg": picture(), "2004/08/b.jpg": picture(),
+                                        "2004/2004-09-12/c.jpg": picture(), "2004/2004-09-13 Fair/d.jpg": picture()})
+
+    out = io.StringIO()
+    call_command("import_photos", str(root), "--family", "Smiths", "--user", "alice", "--no-progress",
+                 "--album-per-folder", stdout=out, stderr=io.StringIO())
+
+    assert list(Album.objects.filter(family=family).values_list("name", flat=True)) == ["2004-09-13 Fair"]
+    assert "Folders named by a date alone make no album (the timeline shows their photos by date): 08, 2004-09-12" \
+        in out.getvalue()

@@ -206,3 +206,13 @@ def test_a_sidecar_too_large_to_be_one_is_not_read(tmp_path, family, alice, capl
 
     assert sources(photo_named("IMG_0001.jpg")) == {}
     assert "IMG_0001.jpg.xmp (XMP sidecar): skipped: larger than" in caplog.text
+
+
+def test_the_summary_counts_a_sidecar_that_could_not_be_read_apart(tmp_path, family, alice):
+    root = write(tmp_path / "Library", {"IMG_0001.jpg": picture(), "IMG_0001.jpg.xmp": b"\x00 not xml",
+                                        "IMG_0002.jpg": picture(), "IMG_0002.jpg.xmp": sidecar_xml(subject=["kite"])})
+
+    out = _import(root)
+
+    assert "XMP sidecars read: 1 " in out
+    assert "1 could not be read (skipped, its photo imported: the log says why)" in out

@@ -17,8 +17,9 @@ from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
 from gallery.album_services import MAX_DESCRIPTION, MAX_NAME, album_add_photos, album_create, album_text_clean
+from gallery.embedded import Embedded
 from gallery.files import files_remove, photo_file_names
-from gallery.filename_dates import FolderDate, date_in_folders
+from gallery.filename_dates import FolderDate, date_in_folders, is_a_date_folder
 from gallery.images import (NOT_AN_IMAGE, ImageRejected, exif_dates, names_an_image_format, read_limited, sha256_of,
                             too_large)
 from gallery.management.backfill import progress_bar
@@ -47,6 +48,7 @@ FILLED = "filled"  # already there, with its camera's date: given now what its T
 TRASHED = "trashed"  # imported (and counted so), then put in the trash: it was in Google Photos' trash
 NOT_A_PHOTO = "not_a_photo"  # no image, and named as something else (a sidecar, a video, notes): counted by kind
 XMP_READ = "xmp_read"  # XMP sidecars read (darktable's, digiKam's, Lightroom's, …), with a new photo or one there
+XMP_SKIPPED = "xmp_skipped"  # XMP sidecars that could not be read (too large, no XMP, hostile): named in the log
 XMP_GAVE = "xmp_gave"  # photos already there that their XMP sidecar gave something (it appeared or changed since)
 FOLDER_DATED = "folder_dated"  # imported, dated by the name of a folder it is in (no date in the file nor its name)
 FOLDER_REDATED = "folder_redated"  # already there, dated by a guess: dated now by its folder's name
@@ -196,10 +198,12 @@ class Command(BaseCommand):
         if takeout:
             self.stdout.write(f"Google Takeout sidecars: {len(takeout)}, beside their photos (what a new photo's "
                               "file lacks is read from its sidecar: date, place, caption, people)")
-        if counts[XMP_READ]:
+        if counts[XMP_READ] or counts[XMP_SKIPPED]:
             self.stdout.write(
                 f"XMP sidecars read: {counts[XMP_READ]} (their keywords, title, description and place, as a file's "
                 "own: what the file and members wrote comes first)"
+                + (f"; {counts[XMP_SKIPPED]} could not be read (skipped, {'its photo' if counts[XMP_SKIPPED] == 1 else 'their photos'} imported: the log says why)"
+                   if counts[XMP_SKIPPED] else "")
                 + (f"; {counts[XMP_GAVE]} photo{' was' if counts[XMP_GAVE] == 1 else 's were'} already there and "
                    f"given now what {'its sidecar' if counts[XMP_GAVE] == 1 else 'their sidecars'} added"
                    if counts[XMP_GAVE] else ""))
@@ -217,6 +221,9 @@ class Command(BaseCommand):
         if self._albums.year_folders:
             self.stdout.write(text_from_os("Google Photos' year folders make no album (its folders by date, not "
                                            "albums): " + ", ".join(self._albums.year_folders)))
+        if self._albums.date_folders:
+            self.stdout.write(text_from_os("Folders named by a date alone make no album (the timeline shows their "
+                                           "photos by date): " + ", ".join(self._albums.date_folders)))
         if self._albums.filled:
             self.stdout.write(text_shown_from_os("Albums: " + ", ".join(
                 f"{name} ({added} photo{'' if added == 1 else 's'} put in)"
@@ -286,9 +293,9 @@ class Command(BaseCommand):
                                                date_of_change=digest in lacking and exif_dates(data)[3]):
                 result = UploadResult(name, FOLDER_REDATED)
             if xmp_found is not None:  # (appeared, or changed, since the photo was stored: what it adds)
-                counts[XMP_READ] += 1
-                counts[XMP_GAVE] += photo_xmp_sidecar_read(photo_id=known[digest], data=data,
-                                                           sidecar=read_xmp_sidecar(xmp_found))
+                xmp_sidecar = read_xmp_sidecar(xmp_found)
+                counts[_xmp_read(xmp_sidecar)] += 1
+                counts[XMP_GAVE] += photo_xmp_sidecar_read(photo_id=known[digest], data=data, sidecar=xmp_sidecar)
             return result
         if digest in trashed:
             return UploadResult(name, IN_TRASH)
@@ -304,7 +311,7 @@ class Command(BaseCommand):
         if result.outcome == UploadResult.SAVED and result.photo.taken_at_source in Photo.FOLDER_DATES:
             counts[FOLDER_DATED] += 1
         if xmp_sidecar is not None and result.photo is not None:
-            counts[XMP_READ] += 1
+            counts[_xmp_read(xmp_sidecar)] += 1
             if result.outcome != UploadResult.SAVED:  # (stored by another import meanwhile: given what it adds)
                 counts[XMP_GAVE] += photo_xmp_sidecar_read(photo_id=result.photo.pk, data=data, sidecar=xmp_sidecar)
         if result.photo is not None:
@@ -409,15 +416,19 @@ class _Albums:
         self.files = set(read)  # (the albums' own JSON files: no files left out)
         self.by_folder = {path.parent: album for path, album in read.items() if not album.year}
         self.year_folders: list[str] = []  # Google Photos' folders by date that --album-per-folder made no album of
+        self.date_folders: list[str] = []  # folders named by a date alone ("2019/08"): no album either
         if per_folder:
             for folder in {path.parent for path in files} - {root} - set(self.by_folder):
                 # (named as text read from files is: a Mac's decomposed "u" + U+0308 is the "ü" of the family's album)
                 name = one_line(text_from_file(text_from_os(folder.name)))
                 if is_a_year_folder(name):  # ("Photos from 2019": the export's folder of that year's photos)
                     self.year_folders.append(name)
+                elif is_a_date_folder(name):  # ("2019/08": every year's August would be one album "08")
+                    self.date_folders.append(name)
                 else:
                     self.by_folder[folder] = TakeoutAlbum(title=name, description="")
             self.year_folders.sort()
+            self.date_folders = sorted(set(self.date_folders))
         self.family, self.uploader, self.root = family, uploader, root
         self.albums: dict[Path | None, Album | None] = {}
         self.made: set[int] = set()  # the albums this run made
@@ -505,6 +516,11 @@ def _sidecar_note(counts: Counter[str]) -> str:
         notes.append(f"{counts[FILLED]} given {'its' if counts[FILLED] == 1 else 'their'} people, caption or place by "
                      f"{'its Takeout sidecar' if counts[FILLED] == 1 else 'their Takeout sidecars'}")
     return f" ({', '.join(notes)})" if notes else ""
+
+
+def _xmp_read(sidecar: Embedded) -> str:
+    """How an XMP sidecar counts: read, or skipped when it could not be (nothing read, a problem logged)."""
+    return XMP_SKIPPED if sidecar.problems and not sidecar else XMP_READ
 
 
 def _modified(stat) -> datetime | None:
