@@ -108,10 +108,15 @@ def test_a_photo_that_tells_no_date_is_dated_by_its_folders_name(tmp_path, famil
     assert dated("scan005.jpg")[1] == "file"  # its modified time, as before
     assert "Dated by the name of their folder: 4 " in out
 
+    # The page shows as much as the folder told: no noon that nobody said, no 1st of a month nobody named.
     page = client_for(alice).get(photo_named("scan003.jpg").get_absolute_url()).content.decode()
-    assert "only the month, August 1990, in its folder's name" in page
+    assert "<dd>August 1990 " in page and "(no date in the file: the month in its folder's name)" in page
+    assert "1 Aug 1990" not in page
+    page = client_for(alice).get(photo_named("scan004.jpg").get_absolute_url()).content.decode()
+    assert "<dd>1995 " in page and "(no date in the file: the year in its folder's name)" in page
     page = client_for(alice).get(photo_named("scan001.jpg").get_absolute_url()).content.decode()
-    assert "the day in its folder's name" in page
+    assert "<dd>4 Jul 1987 " in page and "(no date in the file: the day in its folder's name)" in page
+    assert "4 Jul 1987 12:00" not in page
 
 
 def test_a_photo_imported_before_with_a_guessed_date_is_dated_by_its_folder_on_the_next_run(tmp_path, family, alice):
