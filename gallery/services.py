@@ -1375,6 +1375,8 @@ def _photo_embedded_apply(*, photo_id: int, read: tuple[Embedded, tuple],
         dated = _file_date(local=taken_local, offset=offset, utc=taken_utc, is_a_change=is_a_change,
                            filename=fresh.original_filename, latitude=fresh.latitude, longitude=fresh.longitude,
                            place_zone=_place_zone(fresh))
+        if fresh.taken_at_source in Photo.FOLDER_DATES:  # a wall-clock day its file can't tell again: kept, in the zone
+            fresh.taken_at = aware(local(fresh.taken_at, fresh.taken_tz).replace(tzinfo=None), dated.zone)
         fresh.taken_tz = dated.zone
         if dated.source == fresh.taken_at_source:  # the same date, read again (in its zone now)
             fresh.taken_at = dated.taken_at

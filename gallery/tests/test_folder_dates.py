@@ -176,3 +176,26 @@ def test_album_per_folder_makes_no_album_of_a_folder_named_by_a_date_alone(tmp_p
     assert list(Album.objects.filter(family=family).values_list("name", flat=True)) == ["2004-09-13 Fair"]
     assert "Folders named by a date alone make no album (the timeline shows their photos by date): 08, 2004-09-12" \
         in out.getvalue()
+
+
+def test_a_folder_date_stays_the_same_wall_clock_day_when_a_place_found_later_moves_its_zone(tmp_path, family, alice):
+    """A photo dated by its folder "2003/08" (noon on the 1st, read in TIME_ZONE) then given a place by an XMP sidecar
+    found later (Leeds: Europe/London): re-read, its noon became 13:00 (the same instant in the new zone); a scan in
+    "2003-08-31" in Tokyo would have moved to another day. A folder's date is a wall-clock day, as a name's is."""
+    from gallery.services import photo_embedded_read
+    from gallery.tests.test_xmp_sidecars import sidecar_xml
+
+    root = write(tmp_path / "Scans", {"2003/08/holiday.jpg": picture(), "2003-08-31/late.jpg": picture()})
+    _import(root)
+    write(root, {"2003/08/holiday.jpg.xmp": sidecar_xml(city="Leeds", country="United Kingdom"),
+                 "2003-08-31/late.jpg.xmp": sidecar_xml(city="Tokyo", country="Japan")})
+
+    _import(root)
+
+    for name, day, zone in (("holiday.jpg", date(2003, 8, 1), "Europe/London"), ("late.jpg", date(2003, 8, 31),
+                                                                                  "Asia/Tokyo")):
+        photo = photo_named(name)
+        assert (photo.taken_tz, photo.taken_at_local.date(), photo.taken_at_local.hour) == (zone, day, 12)
+        assert photo.taken_day == day
+        again = photo_embedded_read(photo=photo)  # (read_embedded, the photo page's "read the file again")
+        assert (again.taken_at_local.date(), again.taken_at_local.hour) == (day, 12)
