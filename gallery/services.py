@@ -31,6 +31,7 @@ from gallery.files import (
     photos_files_release,
 )
 from gallery.embedded import Embedded, embedded_merged, read_embedded
+from gallery.xmp_sidecars import is_an_xmp_sidecar
 from gallery.filename_dates import DAY, MONTH, YEAR, FolderDate, NamedDate, date_in_filename
 from gallery.sidecars import Sidecar, is_a_sidecar
 from gallery.images import (
@@ -369,6 +370,8 @@ def photo_upload(
     if result.outcome == UploadResult.REJECTED and result.reason == NOT_AN_IMAGE and is_a_sidecar(data):
         # (chosen with the photos of a Google Photos export: what it holds is lost unless imported)
         return replace(result, reason=SIDECAR_UPLOADED)
+    if result.outcome == UploadResult.REJECTED and result.reason == NOT_AN_IMAGE and is_an_xmp_sidecar(data):
+        return replace(result, reason=XMP_SIDECAR_UPLOADED)  # (a darktable or digiKam folder dropped whole)
     return result
 
 
@@ -376,6 +379,12 @@ SIDECAR_UPLOADED = ("A Google Takeout sidecar, not a photo: the date taken, plac
                     "kept for a photo of the export. Uploading does not read it (its photo is dated by its own file, else "
                     "by the date in its name, else by the upload time); to have them, import the unzipped export instead "
                     "(python manage.py import_photos, see the README's “Import a folder”).")
+
+
+XMP_SIDECAR_UPLOADED = ("An XMP sidecar, not a photo: the keywords, title and description a photo program (darktable, "
+                        "digiKam, Lightroom, Capture One) kept beside a photo. Uploading does not read it; to have "
+                        "them, import the folder instead (python manage.py import_photos, see the README's “Import a "
+                        "folder”), which reads each photo's sidecar, also for photos uploaded before.")
 
 
 def upload_filename(filename: str | None) -> str:

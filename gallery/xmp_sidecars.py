@@ -64,6 +64,13 @@ def xmp_names_forget() -> None:
     _xmp_names.cache_clear()
 
 
+def is_an_xmp_sidecar(data: bytes) -> bool:
+    """Whether these bytes are an XMP file (a sidecar) by what they begin with, whatever their name: an XMP packet
+    (`<?xpacket`, `<x:xmpmeta`), or an XML declaration before one, as darktable writes it."""
+    head = data[:4096].lstrip(b"\xef\xbb\xbf \t\r\n")
+    return head.startswith((b"<?xpacket", b"<x:xmpmeta")) or (head.startswith(b"<?xml") and b"<x:xmpmeta" in head)
+
+
 def read_xmp_sidecar(path: Path) -> Embedded:
     """What the XMP sidecar at `path` says (gallery.embedded.Embedded); empty, with a log line, when it can't be
     read, is too large or is no XMP. Never raises."""
