@@ -20,6 +20,8 @@ What we take, first found wins for single values:
 - description: XMP dc:description, IPTC Caption-Abstract, EXIF ImageDescription, XPComment, UserComment,
   leaving out the placeholders cameras write ("OLYMPUS DIGITAL CAMERA").
 - location: IPTC City / Province-State / Country (or XMP photoshop:City / State / Country).
+- position: XMP exif:GPSLatitude / GPSLongitude ("38,43.338N", "38,43,20.3N"), where darktable's map view and
+  digiKam's geolocation editor write it into a sidecar (a file's EXIF GPS, read with its dates, comes first).
 """
 
 from __future__ import annotations
@@ -70,10 +72,13 @@ class Embedded:
     city: str = ""
     region: str = ""
     country: str = ""
+    latitude: float | None = None  # XMP's GPS position (both or neither)
+    longitude: float | None = None
     problems: tuple[str, ...] = field(default=(), compare=False)  # what was skipped, as logged
 
     def __bool__(self) -> bool:
-        return bool(self.keywords or self.title or self.description or self.city or self.region or self.country)
+        return bool(self.keywords or self.title or self.description or self.city or self.region or self.country
+                    or self.latitude is not None)
 
 
 def read_embedded(data: bytes, *, label: str = "") -> Embedded:
@@ -276,8 +281,10 @@ def interpret(fields: dict[str, list[str]], *, skipped: list[str] = ()) -> Embed
     description = _first(fields, ("Xmp.dc.description", "Iptc.Application2.Caption", "Exif.Image.ImageDescription",
                                   "Exif.Image.XPComment", "Exif.Photo.UserComment"), limit=DESCRIPTION_MAX,
                          problems=problems)
+    latitude, longitude = _position(fields, problems)
     return Embedded(
         keywords=tuple(keywords.values()),
+        latitude=latitude, longitude=longitude,
         title=title,
         description=description,
         city=_first(fields, ("Iptc.Application2.City", "Xmp.photoshop.City"), limit=PLACE_MAX, one_line=True,
@@ -306,13 +313,43 @@ def embedded_merged(first: Embedded, then: Embedded) -> Embedded:
     region and country as one), `first`'s when it has one, else `then`'s."""
     keywords = {name.lower(): name for name in reversed((*first.keywords, *then.keywords))}
     place = first if (first.city or first.region or first.country) else then
+    position = first if first.latitude is not None else then
     return Embedded(
         keywords=tuple(reversed(keywords.values())),
         title=first.title or then.title,
         description=first.description or then.description,
         city=place.city, region=place.region, country=place.country,
+        latitude=position.latitude, longitude=position.longitude,
         problems=(*first.problems, *then.problems),
     )
+
+
+# XMP's GPS coordinate: degrees, then minutes with a fraction or minutes and seconds, then the hemisphere.
+_XMP_COORDINATE = re.compile(r"\s*(\d{1,3}),(\d{1,2}(?:\.\d+)?)(?:,(\d{1,2}(?:\.\d+)?))?\s*([NSEW])\s*", re.IGNORECASE)
+
+
+def _position(fields: dict, problems: list[str]) -> tuple[float | None, float | None]:
+    """The GPS position XMP gives (exif:GPSLatitude, exif:GPSLongitude), or (None, None); one that makes no sense is
+    said in `problems`."""
+    raw = [(fields.get(key) or [""])[0] for key in ("Xmp.exif.GPSLatitude", "Xmp.exif.GPSLongitude")]
+    if not any(raw):
+        return None, None
+    latitude, longitude = (_coordinate(value, hemispheres) for value, hemispheres in zip(raw, ("NS", "EW")))
+    if latitude is None or longitude is None or abs(latitude) > 90 or abs(longitude) > 180:
+        problems.append(f"Xmp.exif.GPS: no position: {str(raw[0])[:40]!r}, {str(raw[1])[:40]!r}")
+        return None, None
+    return latitude, longitude
+
+
+def _coordinate(value: str, hemispheres: str) -> float | None:
+    match = _XMP_COORDINATE.fullmatch(str(value))
+    if match is None or match[4].upper() not in hemispheres:
+        return None
+    degrees, minutes, seconds = int(match[1]), float(match[2]), float(match[3] or 0)
+    if minutes >= 60 or seconds >= 60:
+        return None
+    magnitude = degrees + minutes / 60 + seconds / 3600
+    return -magnitude if match[4].upper() in "SW" else magnitude
 
 
 _CHARSET_PREFIX = re.compile(r'^charset=("[^"]*"|\S+)\s?', re.IGNORECASE)

@@ -722,9 +722,12 @@ def _photo_store(*, family, uploaded_by, data, filename, info, tags, description
                  folder_date: FolderDate | None = None) -> Photo:
     stem, _ = os.path.splitext(filename)
     description = description.strip()
-    # Where: the file's GPS position, else its sidecar's; then the place it names (the position's, else the file's).
-    latitude, longitude = (info.latitude, info.longitude) if info.latitude is not None or sidecar is None \
-        else (sidecar.latitude, sidecar.longitude)
+    # Where: the file's GPS position, else its XMP's (its own, its XMP sidecar's), else its Takeout sidecar's; then the
+    # place it names (the position's, else the file's).
+    latitude, longitude = next(((lat, lon) for lat, lon in ((info.latitude, info.longitude),
+                                                             (embedded.latitude, embedded.longitude),
+                                                             (sidecar.latitude, sidecar.longitude) if sidecar else (None, None))
+                                 if lat is not None), (None, None))
     photo = Photo(
         family=family,
         uploaded_by=uploaded_by,
@@ -1317,8 +1320,8 @@ def _embedded_set(photo: Photo, embedded: Embedded) -> None:
 
 
 EMBEDDED_FIELDS = ("title", "title_source", "description", "description_source", "place_city", "place_region",
-                   "place_country", "place_country_code", "place_source", "embedded_checked", "taken_at", "taken_tz",
-                   "taken_at_source")
+                   "place_country", "place_country_code", "place_source", "place_checked", "latitude", "longitude",
+                   "embedded_checked", "taken_at", "taken_at_source", "taken_tz")
 
 
 def photos_lacking_embedded():
@@ -1379,6 +1382,10 @@ def _photo_embedded_apply(*, photo_id: int, read: tuple[Embedded, tuple],
     if fresh is None:
         return None, False
     before = [getattr(fresh, name) for name in EMBEDDED_FIELDS]
+    if fresh.latitude is None and embedded.latitude is not None and fresh.place_source != Photo.PlaceSource.MEMBER:
+        # (an XMP position: geotagged in darktable or digiKam, written into the sidecar alone; its zone follows below)
+        fresh.latitude, fresh.longitude = embedded.latitude, embedded.longitude
+        _place_set(fresh)
     _embedded_set(fresh, embedded)
     if fresh.taken_at_source != Photo.DateSource.MEMBER:  # a member's date keeps the zone it was given in
         dated = _file_date(local=taken_local, offset=offset, utc=taken_utc, is_a_change=is_a_change,

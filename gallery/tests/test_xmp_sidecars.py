@@ -28,7 +28,7 @@ def picture(**metadata) -> bytes:
 
 
 def sidecar_xml(*, subject=(), hierarchical=(), tags_list=(), title="", description="", city="", country="",
-                declaration=True) -> bytes:
+                declaration=True, gps: tuple[str, str] | None = None) -> bytes:
     """An XMP sidecar as darktable and digiKam write one (darktable's own keys and history included)."""
     def bag(name, items):
         if not items:
@@ -39,6 +39,8 @@ def sidecar_xml(*, subject=(), hierarchical=(), tags_list=(), title="", descript
         return f'<{name}><rdf:Alt><rdf:li xml:lang="x-default">{text}</rdf:li></rdf:Alt></{name}>' if text else ""
 
     place = (f' photoshop:City="{city}"' if city else "") + (f' photoshop:Country="{country}"' if country else "")
+    if gps:  # as darktable's map view and digiKam's geolocation editor write a position: "38,43.338N"
+        place += f' exif:GPSLatitude="{gps[0]}" exif:GPSLongitude="{gps[1]}" exif:GPSVersionID="2.2.0.0"'
     xml = (
         ('<?xml version="1.0" encoding="UTF-8"?>\n' if declaration else "")
         + '<x:xmpmeta xmlns:x="adobe:ns:meta/" x:xmptk="XMP Core 4.4.0-Exiv2">\n'
@@ -216,3 +218,29 @@ def test_the_summary_counts_a_sidecar_that_could_not_be_read_apart(tmp_path, fam
 
     assert "XMP sidecars read: 1 " in out
     assert "1 could not be read (skipped, its photo imported: the log says why)" in out
+
+
+def test_a_position_set_in_darktable_or_digikam_is_read_from_the_sidecar(tmp_path, family, alice):
+    """darktable's map view and digiKam's geolocation editor write the position into the sidecar alone: the photo
+    has its place (and the zone its camera's clock is read in), with a new photo or one already there; a position in
+    the file itself comes first."""
+    root = write(tmp_path / "Library", {
+        "IMG_0001.jpg": images.gps_jpeg(None, None, taken="2019:07:14 18:30:00", colour=(9, 90, 9)),
+        "IMG_0001.jpg.xmp": sidecar_xml(gps=("38,43.338N", "9,8.358W")),  # Lisbon
+        "IMG_0002.jpg": images.gps_jpeg(None, None, taken="2019:07:15 18:30:00", colour=(90, 9, 9)),
+        "IMG_0003.jpg": images.gps_jpeg(52.37, 4.89, taken="2019:07:16 18:30:00", colour=(9, 9, 90)),  # Amsterdam, by the camera
+        "IMG_0003.jpg.xmp": sidecar_xml(gps=("38,43.338N", "9,8.358W")),
+    })
+    _import(root)
+    write(root, {"IMG_0002.jpg.xmp": sidecar_xml(gps=("35,41,22.2N", "139,41,30.1E"))})  # Tokyo, geotagged later
+
+    out = _import(root)
+
+    lisbon, tokyo, amsterdam = (photo_named(f"IMG_000{n}.jpg") for n in (1, 2, 3))
+    assert (round(lisbon.latitude, 3), round(lisbon.longitude, 3)) == (38.722, -9.139)
+    assert (lisbon.place_city, lisbon.place_country_code, lisbon.taken_tz) == ("Lisbon", "PT", "Europe/Lisbon")
+    assert lisbon.taken_at_local.hour == 18  # the camera's clock, read where it was
+    assert (round(tokyo.latitude, 3), round(tokyo.longitude, 3)) == (35.689, 139.692)
+    assert (tokyo.place_country_code, tokyo.taken_tz, tokyo.taken_at_local.hour) == ("JP", "Asia/Tokyo", 18)
+    assert amsterdam.place_country_code == "NL"
+    assert "1 photo was already there and given now what its sidecar added" in out
