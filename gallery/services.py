@@ -724,10 +724,9 @@ def _photo_store(*, family, uploaded_by, data, filename, info, tags, description
     description = description.strip()
     # Where: the file's GPS position, else its XMP's (its own, its XMP sidecar's), else its Takeout sidecar's; then the
     # place it names (the position's, else the file's).
-    latitude, longitude = next(((lat, lon) for lat, lon in ((info.latitude, info.longitude),
-                                                             (embedded.latitude, embedded.longitude),
-                                                             (sidecar.latitude, sidecar.longitude) if sidecar else (None, None))
-                                 if lat is not None), (None, None))
+    positions = ((info.latitude, info.longitude), (embedded.latitude, embedded.longitude),
+                 (sidecar.latitude, sidecar.longitude) if sidecar else (None, None))
+    latitude, longitude = next(((lat, lon) for lat, lon in positions if lat is not None), (None, None))
     photo = Photo(
         family=family,
         uploaded_by=uploaded_by,

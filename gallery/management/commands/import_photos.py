@@ -200,9 +200,10 @@ class Command(BaseCommand):
                               "file lacks is read from its sidecar: date, place, caption, people)")
         if counts[XMP_READ] or counts[XMP_SKIPPED]:
             self.stdout.write(
-                f"XMP sidecars read: {counts[XMP_READ]} (their keywords, title, description and place, as a file's "
-                "own: what the file and members wrote comes first)"
-                + (f"; {counts[XMP_SKIPPED]} could not be read (skipped, {'its photo' if counts[XMP_SKIPPED] == 1 else 'their photos'} imported: the log says why)"
+                f"XMP sidecars read: {counts[XMP_READ]} (their keywords, title, description, place and position, as "
+                "a file's own: what the file and members wrote comes first)"
+                + (f"; {counts[XMP_SKIPPED]} could not be read (skipped, "
+                   f"{'its photo' if counts[XMP_SKIPPED] == 1 else 'their photos'} imported: the log says why)"
                    if counts[XMP_SKIPPED] else "")
                 + (f"; {counts[XMP_GAVE]} photo{' was' if counts[XMP_GAVE] == 1 else 's were'} already there and "
                    f"given now what {'its sidecar' if counts[XMP_GAVE] == 1 else 'their sidecars'} added"
@@ -507,8 +508,8 @@ def _sidecar_note(counts: Counter[str]) -> str:
     """What the Takeout sidecars found now gave photos already there: " (3 dated now by their Takeout sidecars)"."""
     notes = []
     if counts[FOLDER_REDATED]:
-        notes.append(f"{counts[FOLDER_REDATED]} dated now by the name of {'its' if counts[FOLDER_REDATED] == 1 else 'their'} "
-                     "folder")
+        notes.append(f"{counts[FOLDER_REDATED]} dated now by the name of "
+                     f"{'its' if counts[FOLDER_REDATED] == 1 else 'their'} folder")
     if counts[DATED]:
         notes.append(f"{counts[DATED]} dated now by "
                      f"{'its Takeout sidecar' if counts[DATED] == 1 else 'their Takeout sidecars'}")
