@@ -199,3 +199,27 @@ def test_a_folder_date_stays_the_same_wall_clock_day_when_a_place_found_later_mo
         assert photo.taken_day == day
         again = photo_embedded_read(photo=photo)  # (read_embedded, the photo page's "read the file again")
         assert (again.taken_at_local.date(), again.taken_at_local.hour) == (day, 12)
+
+
+def test_the_photo_lists_date_filter_takes_a_month_or_a_year_only_when_it_holds_it_whole(tmp_path, family, alice,
+                                                                                        client_for):
+    """GET /api/v1/photos/?taken_after=&taken_before= as the search's date filter (search.scope): a scan of "2003" is
+    no photo of January 2003, one of "2003/08" none of 1 August."""
+    from django.urls import reverse
+
+    write(tmp_path / "Scans", {"2003/year.jpg": picture(), "2003/08/month.jpg": picture(),
+                               "2003-08-01 Party/day.jpg": picture()})
+    _import(tmp_path / "Scans")
+
+    def listed(**dates):
+        response = client_for(alice).get(reverse("api_photos"), dates)
+        assert response.status_code == 200
+        return sorted(photo["original_filename"] for photo in response.json()["results"])
+
+    assert listed(taken_after="2003-08-01", taken_before="2003-08-01") == ["day.jpg"]
+    assert listed(taken_after="2003-08-01", taken_before="2003-08-31") == ["day.jpg", "month.jpg"]
+    assert listed(taken_after="2003-01-01", taken_before="2003-01-31") == []
+    assert listed(taken_after="2003-01-01", taken_before="2003-12-31") == ["day.jpg", "month.jpg", "year.jpg"]
+    assert listed(taken_after="2003-07-02") == ["day.jpg", "month.jpg"]
+    assert listed(taken_before="2003-12-30") == ["day.jpg", "month.jpg"]
+    assert listed(taken_before="2003-12-31") == ["day.jpg", "month.jpg", "year.jpg"]
