@@ -223,3 +223,16 @@ def test_the_photo_lists_date_filter_takes_a_month_or_a_year_only_when_it_holds_
     assert listed(taken_after="2003-07-02") == ["day.jpg", "month.jpg"]
     assert listed(taken_before="2003-12-30") == ["day.jpg", "month.jpg"]
     assert listed(taken_before="2003-12-31") == ["day.jpg", "month.jpg", "year.jpg"]
+
+
+def test_the_date_correction_form_offers_a_folders_day_without_a_time_nobody_said(tmp_path, family, alice, client_for):
+    import re
+
+    write(tmp_path / "Scans", {"1990/08/scan.jpg": picture()})
+    _import(tmp_path / "Scans")
+
+    page = client_for(alice).get(photo_named("scan.jpg").get_absolute_url()).content.decode()
+
+    assert re.search(r'<input type="date" name="date" value="1990-08-01"', page)
+    time_input = re.search(r'<input type="time" name="time"[^>]*>', page)[0]
+    assert "value=" not in time_input  # (it was 12:00, the noon that stands for the day)
