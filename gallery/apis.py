@@ -171,7 +171,11 @@ class PhotoOutputSerializer(serializers.Serializer):
                                                       'date in it, imported: its modified time), sidecar (no date in it, '
                                                       'imported with a Google Takeout sidecar: the date there), '
                                                       'google (no date taken in the file nor in its Google Takeout '
-                                                      'sidecar: when it was added to Google Photos, a guess) or '
+                                                      'sidecar: when it was added to Google Photos, a guess), '
+                                                      'folder_day, folder_month, folder_year (no date in the file, '
+                                                      'imported: the day, month or year a folder\'s name tells, '
+                                                      '"2019-07-14 Beach day", "2019-07 Italy", "2019"; a month or '
+                                                      'year is dated its first day at noon) or '
                                                       'member (edited; '
                                                       're-reading the file keeps it)')
     taken_at_local = serializers.SerializerMethodField(

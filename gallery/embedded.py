@@ -12,12 +12,16 @@ What we take, first found wins for single values:
 - keywords: XMP dc:subject, the leaf of each lr:hierarchicalSubject ("Places|Portugal|Lisbon" gives "Lisbon":
   Lightroom writes the parents into dc:subject itself when the user asked it to) and of each digiKam TagsList
   path ("People/Grandma"), IPTC Keywords, EXIF XPKeywords (";"-separated); deduplicated case-insensitively.
+  The programs' own bookkeeping is no keyword: darktable's tags ("darktable|format|nef", "darktable|changed") and
+  digiKam's internal ones ("_Digikam_Internal_Tags_/…") are left out whole, not taken by their leaf ("nef").
   Keywords longer than a tag can be (64 characters) are skipped with a log line; a keyword with commas is as
   many tags (as typed ones), and control and invisible characters are removed from every text (text_from_file).
 - title: XMP dc:title, IPTC Headline (or XMP photoshop:Headline), EXIF XPTitle.
 - description: XMP dc:description, IPTC Caption-Abstract, EXIF ImageDescription, XPComment, UserComment,
   leaving out the placeholders cameras write ("OLYMPUS DIGITAL CAMERA").
 - location: IPTC City / Province-State / Country (or XMP photoshop:City / State / Country).
+- position: XMP exif:GPSLatitude / GPSLongitude ("38,43.338N", "38,43,20.3N"), where darktable's map view and
+  digiKam's geolocation editor write it into a sidecar (a file's EXIF GPS, read with its dates, comes first).
 """
 
 from __future__ import annotations
@@ -68,10 +72,13 @@ class Embedded:
     city: str = ""
     region: str = ""
     country: str = ""
+    latitude: float | None = None  # XMP's GPS position (both or neither)
+    longitude: float | None = None
     problems: tuple[str, ...] = field(default=(), compare=False)  # what was skipped, as logged
 
     def __bool__(self) -> bool:
-        return bool(self.keywords or self.title or self.description or self.city or self.region or self.country)
+        return bool(self.keywords or self.title or self.description or self.city or self.region or self.country
+                    or self.latitude is not None)
 
 
 def read_embedded(data: bytes, *, label: str = "") -> Embedded:
@@ -248,6 +255,8 @@ def interpret(fields: dict[str, list[str]], *, skipped: list[str] = ()) -> Embed
     keywords: dict[str, str] = {}
 
     def keyword(raw: str, key: str) -> None:
+        if _internal(raw):  # (a program's bookkeeping, not what the photo shows)
+            return
         for name in tag_names_from_file(raw):  # a tag name holds no comma nor control character
             if len(name) > TAG_MAX:
                 problems.append(f"{key}: {_sized('keyword', len(name), cut=len(raw) >= VALUE_MAX)} "
@@ -259,7 +268,8 @@ def interpret(fields: dict[str, list[str]], *, skipped: list[str] = ()) -> Embed
         keyword(raw, "Xmp.dc.subject")
     for key, separator in (("Xmp.lr.hierarchicalSubject", "|"), ("Xmp.digiKam.TagsList", "/")):
         for raw in values(key):
-            keyword(raw.rsplit(separator, 1)[-1], key)
+            if not _internal(raw):
+                keyword(raw.rsplit(separator, 1)[-1], key)
     for raw in values("Iptc.Application2.Keywords"):
         keyword(raw, "Iptc.Application2.Keywords")
     for raw in values("Exif.Image.XPKeywords"):
@@ -271,8 +281,10 @@ def interpret(fields: dict[str, list[str]], *, skipped: list[str] = ()) -> Embed
     description = _first(fields, ("Xmp.dc.description", "Iptc.Application2.Caption", "Exif.Image.ImageDescription",
                                   "Exif.Image.XPComment", "Exif.Photo.UserComment"), limit=DESCRIPTION_MAX,
                          problems=problems)
+    latitude, longitude = _position(fields, problems)
     return Embedded(
         keywords=tuple(keywords.values()),
+        latitude=latitude, longitude=longitude,
         title=title,
         description=description,
         city=_first(fields, ("Iptc.Application2.City", "Xmp.photoshop.City"), limit=PLACE_MAX, one_line=True,
@@ -283,6 +295,61 @@ def interpret(fields: dict[str, list[str]], *, skipped: list[str] = ()) -> Embed
                        one_line=True, problems=problems),
         problems=tuple(problems),
     )
+
+
+# The roots under which photo programs keep tags of their own (darktable: the file's format, "changed", "exported";
+# digiKam: colour and pick labels), written into the same keyword lists as the family's.
+_INTERNAL_TAGS = re.compile(r"^\s*(?:darktable\s*\||_digikam_internal_tags_\s*[/|])", re.IGNORECASE)
+
+
+def _internal(raw: str) -> bool:
+    """Whether a keyword (or a keyword path) is a photo program's own bookkeeping rather than a keyword."""
+    return bool(_INTERNAL_TAGS.match(raw))
+
+
+def embedded_merged(first: Embedded, then: Embedded) -> Embedded:
+    """What two sources of embedded metadata say together (a file's own, then its XMP sidecar's): the keywords of
+    both, once each case-insensitively (`first`'s spelling); for the title, the description and the place (city,
+    region and country as one), `first`'s when it has one, else `then`'s."""
+    keywords = {name.lower(): name for name in reversed((*first.keywords, *then.keywords))}
+    place = first if (first.city or first.region or first.country) else then
+    position = first if first.latitude is not None else then
+    return Embedded(
+        keywords=tuple(reversed(keywords.values())),
+        title=first.title or then.title,
+        description=first.description or then.description,
+        city=place.city, region=place.region, country=place.country,
+        latitude=position.latitude, longitude=position.longitude,
+        problems=(*first.problems, *then.problems),
+    )
+
+
+# XMP's GPS coordinate: degrees, then minutes with a fraction or minutes and seconds, then the hemisphere.
+_XMP_COORDINATE = re.compile(r"\s*(\d{1,3}),(\d{1,2}(?:\.\d+)?)(?:,(\d{1,2}(?:\.\d+)?))?\s*([NSEW])\s*", re.IGNORECASE)
+
+
+def _position(fields: dict, problems: list[str]) -> tuple[float | None, float | None]:
+    """The GPS position XMP gives (exif:GPSLatitude, exif:GPSLongitude), or (None, None); one that makes no sense is
+    said in `problems`."""
+    raw = [(fields.get(key) or [""])[0] for key in ("Xmp.exif.GPSLatitude", "Xmp.exif.GPSLongitude")]
+    if not any(raw):
+        return None, None
+    latitude, longitude = (_coordinate(value, hemispheres) for value, hemispheres in zip(raw, ("NS", "EW")))
+    if latitude is None or longitude is None or abs(latitude) > 90 or abs(longitude) > 180:
+        problems.append(f"Xmp.exif.GPS: no position: {str(raw[0])[:40]!r}, {str(raw[1])[:40]!r}")
+        return None, None
+    return latitude, longitude
+
+
+def _coordinate(value: str, hemispheres: str) -> float | None:
+    match = _XMP_COORDINATE.fullmatch(str(value))
+    if match is None or match[4].upper() not in hemispheres:
+        return None
+    degrees, minutes, seconds = int(match[1]), float(match[2]), float(match[3] or 0)
+    if minutes >= 60 or seconds >= 60:
+        return None
+    magnitude = degrees + minutes / 60 + seconds / 3600
+    return -magnitude if match[4].upper() in "SW" else magnitude
 
 
 _CHARSET_PREFIX = re.compile(r'^charset=("[^"]*"|\S+)\s?', re.IGNORECASE)

@@ -96,3 +96,111 @@ def _time_of(match: re.Match, *, screenshot: bool = False) -> time | None:
             and not screenshot:
         return None
     return time(int(match["hour"]), int(match["minute"]), int(match["second"]))
+
+
+# --- dates in folder names --------------------------------------------------------------------------------------
+
+# How precisely a folder's name dates its photos (Photo.DateSource: FOLDER_DAY, FOLDER_MONTH, FOLDER_YEAR).
+DAY, MONTH, YEAR = "day", "month", "year"
+_MONTH_NAMES = ("january", "february", "march", "april", "may", "june", "july", "august", "september", "october",
+                "november", "december")
+_MONTH_WORD = r"(?P<name>" + "|".join(f"{m[:3]}(?:{m[3:]})?" for m in _MONTH_NAMES) + r")\.?"
+# "2019-07 Italy", "2019_07", "2019.07 - Rome": a year and its month, then no more digits (no day: "2019-07-14").
+_YEAR_MONTH = re.compile(r"(?P<year>(?:19|20)\d\d)[-_. ](?P<month>0[1-9]|1[0-2])(?![-_.]?\d)(?:\b.*)?", re.IGNORECASE)
+# "July 2019", "Jul 2019", "2019 July": a month's English name and a year, nothing else but words after.
+_NAMED_MONTH = re.compile(rf"(?:{_MONTH_WORD}[\s,]+(?P<year>(?:19|20)\d\d)|(?P<year2>(?:19|20)\d\d)[\s,]+{_MONTH_WORD.replace('name', 'name2')})"
+                          r"(?!\d)(?:\b.*)?", re.IGNORECASE)
+_YEAR = re.compile(r"(?:19|20)\d\d")
+# Below a year: "07", "7", or the number with its month's name ("07 - July", "7 Jul"); "3 Kids" is no month.
+_MONTH_NUMBER = re.compile(rf"(?P<month>0?[1-9]|1[0-2])(?:[-_. ]+{_MONTH_WORD})?", re.IGNORECASE)
+_DAY_NUMBER = re.compile(r"(?P<day>0?[1-9]|[12]\d|3[01])")  # "14" below a month ("14 Kids" may be anything)
+
+
+@dataclass(frozen=True)
+class FolderDate:
+    """The date a photo's folders tell: the day (at noon, as a name's day alone), else the first of the month or of the
+    year, and how precisely (DAY, MONTH or YEAR)."""
+
+    when: datetime
+    precision: str
+
+    def holds(self, day: date) -> bool:
+        """Whether `day` is in the day, month or year the folder tells (a file's modified time may say more of it)."""
+        return (day.year == self.when.year and (self.precision == YEAR or day.month == self.when.month)
+                and (self.precision != DAY or day.day == self.when.day))
+
+
+def date_in_folders(parts: list[str] | tuple[str, ...], *, year_folder=None) -> FolderDate | None:
+    """The date the folders a photo is in tell, innermost first (`parts`: the folder names from the outermost to the
+    photo's own): one named by its day ("2019-07-14 Beach day", "20190714"), by its month ("2019-07 Italy", "July
+    2019") or by its year alone ("2019"; `year_folder(name)`: also a Google Photos export's "Photos from 2019"), or a
+    day, a month, under a year ("2019/07/14", "2019/07"). Only names that can mean nothing else: "Summer 2019", "Trip
+    2019" or "07" alone tell nothing. A folder that tells nothing lets the one around it speak ("2019-07 Italy/Rome")."""
+    names = [unicodedata.normalize("NFC", " ".join(part.split())) for part in parts]
+    for i in range(len(names) - 1, -1, -1):
+        found = _folder_date(names[i], names[:i], year_folder=year_folder)
+        if found is not None:
+            return found if found.when.date() <= (timezone.now() + timedelta(days=1)).date() else None
+    return None
+
+
+def is_a_date_folder(name: str) -> bool:
+    """Whether a folder's name is a date and nothing else, in figures: a year, a month or a day ("2019", "2019-07",
+    "2019-07-14", "20190714"), or a month's or a day's number below its year and month ("08", "14"): a folder by date,
+    as photo programs file their imports, no album."""
+    name = " ".join(name.split())
+    if not re.fullmatch(r"[\d\-_. ]+", name):
+        return False
+    return (date_in_filename(name) is not None or _YEAR_MONTH.fullmatch(name) is not None
+            or _YEAR.fullmatch(name) is not None or _DAY_NUMBER.fullmatch(name) is not None)
+
+
+def _folder_date(name: str, outer: list[str], *, year_folder=None) -> FolderDate | None:
+    """The date one folder's name tells (with the folders around it for a bare day or month number)."""
+    if (named := date_in_filename(name)) is not None:
+        return FolderDate(datetime.combine(named.when.date(), NOON), DAY)
+    if (month := _month_of(name)) is not None:
+        return FolderDate(datetime.combine(month, NOON), MONTH)
+    if (year := _year_of(name, year_folder=year_folder)) is not None:
+        return FolderDate(datetime(year, 1, 1, 12), YEAR)
+    if outer and (match := _month_number(name)) and (year := _year_of(outer[-1])) is not None:
+        return FolderDate(datetime(year, int(match["month"]), 1, 12), MONTH)  # "2019/07"
+    if len(outer) >= 2 and (match := _DAY_NUMBER.fullmatch(name)):  # "2019/07/14", "2019/2019-07/14"
+        month = _month_of(outer[-1])
+        if month is None and (number := _month_number(outer[-1])) \
+                and (year := _year_of(outer[-2])) is not None:
+            month = date(year, int(number["month"]), 1)
+        if month is not None:
+            try:
+                return FolderDate(datetime.combine(month.replace(day=int(match["day"])), NOON), DAY)
+            except ValueError:  # 2019/02/30
+                return None
+    return None
+
+
+def _month_number(name: str) -> re.Match | None:
+    """A folder named by a month's number, alone or with that month's name ("07", "07 - July"), below a year."""
+    match = _MONTH_NUMBER.fullmatch(name)
+    if match is None or (match["name"] and not _MONTH_NAMES[int(match["month"]) - 1].startswith(match["name"].lower())):
+        return None
+    return match
+
+
+def _month_of(name: str) -> date | None:
+    """The month a folder's name tells with its year ("2019-07 Italy", "July 2019"), or None."""
+    if (match := _YEAR_MONTH.fullmatch(name)) is not None:
+        year, month = int(match["year"]), int(match["month"])
+    elif (match := _NAMED_MONTH.fullmatch(name)) is not None:
+        year = int(match["year"] or match["year2"])
+        month = next(n for n, m in enumerate(_MONTH_NAMES, 1) if m.startswith((match["name"] or match["name2"]).lower()))
+    else:
+        return None
+    return date(year, month, 1) if year >= EARLIEST_YEAR else None
+
+
+def _year_of(name: str, *, year_folder=None) -> int | None:
+    """The year a folder named by it alone tells ("2019"; with `year_folder`, "Photos from 2019" too), or None."""
+    if _YEAR.fullmatch(name) or (year_folder is not None and year_folder(name)):
+        year = int(re.search(r"(?:19|20)\d\d", name)[0])
+        return year if year >= EARLIEST_YEAR else None
+    return None

@@ -55,6 +55,7 @@ def memories(*, user: AbstractBaseUser, filters: TimelineFilters, today: date) -
         timeline_photos(user=user, filters=filters)
         .annotate(month=ExtractMonth("taken_day"), day=ExtractDay("taken_day"))
         .filter(same_day(today), taken_day__lt=date(today.year, 1, 1))
+        .exclude(taken_at_source__in=Photo.DAYLESS_DATES)  # (the 1st stands for a month or a year: no day to recall)
         .annotate(n=Window(RowNumber(), partition_by=F("taken_day"), order_by=(F("taken_at").asc(), F("id").asc())),
                   day_count=Window(Count("id"), partition_by=F("taken_day")),
                   newest_id=Window(FirstValue("id"), partition_by=F("taken_day"),

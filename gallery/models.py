@@ -145,6 +145,12 @@ class Photo(models.Model):
         # added to Google Photos (creationTime): a better guess than the export's day, and no date taken.
         GOOGLE = "google", "Added to Google Photos"
         MEMBER = "member", "Edited by a member"  # re-reading the file never replaces it
+        # import_photos: no date in the file, its name or a Takeout sidecar, but one in the name of a folder it is in
+        # (gallery.filename_dates.date_in_folders): the day ("2019-07-14 Beach day", "2019/07/14"), at its noon; the
+        # month ("2019-07 Italy"), at noon on the 1st; the year ("2019", "Photos from 2019"), at noon on 1 January.
+        FOLDER_DAY = "folder_day", "Day in the folder's name"
+        FOLDER_MONTH = "folder_month", "Month in the folder's name"
+        FOLDER_YEAR = "folder_year", "Year in the folder's name"
 
     # Dates that are a guess (nothing said when it was taken): a Takeout sidecar found later dates them (one that
     # has only the day the photo was added to Google Photos dates only those dated by the file or the upload).
@@ -152,6 +158,10 @@ class Photo(models.Model):
     # Dates the file itself tells (its EXIF, its name): a Takeout sidecar found later leaves them, and gives the photo
     # only what else it lacks (a position, a caption, people).
     DATES_OF_THE_FILE = (DateSource.EXIF, DateSource.FILENAME)
+    # Dates a folder's name tells: better than a guess (a file's modified time, its upload), below a Takeout sidecar's.
+    FOLDER_DATES = (DateSource.FOLDER_DAY, DateSource.FOLDER_MONTH, DateSource.FOLDER_YEAR)
+    # Dates that tell no day (the first of their month or year stands for it): no "on this day", no season or holiday.
+    DAYLESS_DATES = (DateSource.FOLDER_MONTH, DateSource.FOLDER_YEAR)
 
     class FieldSource(models.TextChoices):
         """Who wrote a title or description: nobody (empty, or a title made from the file name), a member, or
@@ -188,7 +198,7 @@ class Photo(models.Model):
     width = models.PositiveIntegerField()
     height = models.PositiveIntegerField()
     taken_at = models.DateTimeField(db_index=True)
-    taken_at_source = models.CharField(max_length=10, choices=DateSource.choices)
+    taken_at_source = models.CharField(max_length=12, choices=DateSource.choices)
     # The local zone it was taken in (gallery.timezones): an IANA name or a fixed offset ("+05:30"); blank = TIME_ZONE.
     taken_tz = models.CharField(max_length=64, blank=True)
     # The day it was taken on where it was taken (taken_at in taken_tz), kept by save(), bulk_create and bulk_update

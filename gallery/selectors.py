@@ -5,12 +5,12 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.contrib.postgres.aggregates import StringAgg
 from django.db.models import Count, Exists, Func, Max, OuterRef, Prefetch, Q, QuerySet, Subquery, Value, Window
-from django.db.models.functions import Coalesce, Lower
+from django.db.models.functions import Coalesce, Lower, TruncMonth, TruncYear
 from django.http import Http404
 
 from gallery.models import Family, Favourite, Membership, Photo, PhotoTag, Tag, TagSuggestion
@@ -90,6 +90,22 @@ def _open_suggestions() -> Prefetch:
     return Prefetch("tag_suggestions", to_attr="open_suggestions", queryset=open_suggestions())
 
 
+def whole_periods_only(qs: QuerySet[Photo], *, after: date | None, before: date | None) -> QuerySet[Photo]:
+    """Of photos dated only by the month or the year a folder's name tells (Photo.DAYLESS_DATES: its first day stands
+    for it), those whose whole month or year is within `after`..`before` (inclusive, None: open): a scan of "2003" is
+    no photo of January 2003. As search.scope's date filter reads them."""
+    year, month = Q(taken_at_source=Photo.DateSource.FOLDER_YEAR), Q(taken_at_source=Photo.DateSource.FOLDER_MONTH)
+    if after is not None:
+        year &= Q(period_year__gte=after)
+        month &= Q(period_month__gte=after)
+    if before is not None:  # (the first day of the last year, and month, that end by `before`)
+        next_day = before + timedelta(days=1)
+        year &= Q(period_year__lte=date(next_day.year - 1, 1, 1))
+        month &= Q(period_month__lte=(next_day.replace(day=1) - timedelta(days=1)).replace(day=1))
+    return qs.alias(period_year=TruncYear("taken_day"), period_month=TruncMonth("taken_day")).filter(
+        ~Q(taken_at_source__in=Photo.DAYLESS_DATES) | year | month)
+
+
 def photo_list(
     *,
     user: AbstractBaseUser,
@@ -120,6 +136,8 @@ def photo_list(
         qs = qs.filter(taken_day__gte=taken_after)
     if taken_before is not None:
         qs = qs.filter(taken_day__lte=taken_before)
+    if taken_after is not None or taken_before is not None:
+        qs = whole_periods_only(qs, after=taken_after, before=taken_before)
     if uploaded_by_id is not None:
         qs = qs.filter(uploaded_by_id=uploaded_by_id)
     if tag:

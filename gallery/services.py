@@ -30,8 +30,9 @@ from gallery.files import (
     photo_files_write,
     photos_files_release,
 )
-from gallery.embedded import Embedded, read_embedded
-from gallery.filename_dates import NamedDate, date_in_filename
+from gallery.embedded import Embedded, embedded_merged, read_embedded
+from gallery.xmp_sidecars import is_an_xmp_sidecar
+from gallery.filename_dates import DAY, MONTH, YEAR, FolderDate, NamedDate, date_in_filename
 from gallery.sidecars import Sidecar, is_a_sidecar
 from gallery.images import (
     EXTENSIONS, NOT_AN_IMAGE, ImageBusy, ImageRejected, decode_upright, encode_display, exif_dates, inspect_image,
@@ -369,6 +370,8 @@ def photo_upload(
     if result.outcome == UploadResult.REJECTED and result.reason == NOT_AN_IMAGE and is_a_sidecar(data):
         # (chosen with the photos of a Google Photos export: what it holds is lost unless imported)
         return replace(result, reason=SIDECAR_UPLOADED)
+    if result.outcome == UploadResult.REJECTED and result.reason == NOT_AN_IMAGE and is_an_xmp_sidecar(data):
+        return replace(result, reason=XMP_SIDECAR_UPLOADED)  # (a darktable or digiKam folder dropped whole)
     return result
 
 
@@ -376,6 +379,12 @@ SIDECAR_UPLOADED = ("A Google Takeout sidecar, not a photo: the date taken, plac
                     "kept for a photo of the export. Uploading does not read it (its photo is dated by its own file, else "
                     "by the date in its name, else by the upload time); to have them, import the unzipped export instead "
                     "(python manage.py import_photos, see the README's “Import a folder”).")
+
+
+XMP_SIDECAR_UPLOADED = ("An XMP sidecar, not a photo: the keywords, title and description a photo program (darktable, "
+                        "digiKam, Lightroom, Capture One) kept beside a photo. Uploading does not read it; to have "
+                        "them, import the folder instead (python manage.py import_photos, see the README's “Import a "
+                        "folder”), which reads each photo's sidecar, also for photos uploaded before.")
 
 
 def upload_filename(filename: str | None) -> str:
@@ -397,11 +406,15 @@ def photo_create_from_bytes(
     description: str = "",
     modified_at: datetime | None = None,
     sidecar: Sidecar | None = None,
+    xmp_sidecar: Embedded | None = None,
+    folder_date: FolderDate | None = None,
 ) -> UploadResult:
     """Store a photo whole or not at all: its files, then its row. Bad input, a storage fault or the same
     bytes already in the family are results, not exceptions. `modified_at`: the file's modified time, its date
     taken when the file tells none (an import's; an upload's is the upload time). `sidecar`: what a Google Takeout
-    sidecar beside the file says (an import's), which fills what the file's own metadata lacks."""
+    sidecar beside the file says (an import's), which fills what the file's own metadata lacks; `xmp_sidecar`: what
+    its XMP sidecar says (gallery.xmp_sidecars), the same way (its keywords added to the file's); `folder_date`: the
+    date the names of the folders it is in tell (an import's), for a file that tells none and has no sidecar's."""
     filename = upload_filename(filename)
     try:
         tags = tags_clean(tags)  # refused before any file is written (or a trashed photo restored)
@@ -417,11 +430,13 @@ def photo_create_from_bytes(
         info = inspect_image(data)
         # In a time- and memory-limited child process; never raises (what it skips is logged).
         embedded = read_embedded(data, label=filename) if info.has_metadata else Embedded()
+        if xmp_sidecar is not None:  # the file's own first, then its XMP sidecar's
+            embedded = embedded_merged(embedded, xmp_sidecar)
         if sidecar is not None:  # the file's own caption first, then the sidecar's (its people: _photo_store)
             embedded = replace(embedded, description=embedded.description or sidecar.description)
         photo = _photo_store(family=family, uploaded_by=uploaded_by, data=data, filename=filename, info=info,
                              tags=tags, description=description, embedded=embedded, modified_at=modified_at,
-                             sidecar=sidecar)
+                             sidecar=sidecar, folder_date=folder_date)
     except ImageRejected as exc:
         return _rejected(filename, exc)
     except StorageFailed as exc:
@@ -547,21 +562,46 @@ def photo_zone_move(photo: Photo, zone: str) -> None:
 
 
 # The dates a sidecar's date replaces, by what it is: the date taken, or only the day it was added to Google Photos.
-_DATES_A_SIDECAR_REPLACES = {Photo.DateSource.SIDECAR: Photo.GUESSED_DATES,
+_DATES_A_SIDECAR_REPLACES = {Photo.DateSource.SIDECAR: (*Photo.GUESSED_DATES, *Photo.FOLDER_DATES),
                              Photo.DateSource.GOOGLE: (Photo.DateSource.FILE, Photo.DateSource.UPLOAD)}
 
 
 # The dates a file name's date replaces when the photo's file is read again (as an upload ranks them: a name's date
 # comes after EXIF's, before a sidecar's, and beats EXIF DateTime alone).
-_DATES_A_NAME_REPLACES = (*Photo.GUESSED_DATES, Photo.DateSource.SIDECAR, Photo.DateSource.EXIF)
+_DATES_A_NAME_REPLACES = (*Photo.GUESSED_DATES, *Photo.FOLDER_DATES, Photo.DateSource.SIDECAR, Photo.DateSource.EXIF)
+# The source of a date a folder's name tells, by its precision (gallery.filename_dates.date_in_folders).
+FOLDER_DATE_SOURCES = {DAY: Photo.DateSource.FOLDER_DAY, MONTH: Photo.DateSource.FOLDER_MONTH,
+                       YEAR: Photo.DateSource.FOLDER_YEAR}
 
 
 def sidecar_may_date(source: str, filename: str) -> bool:
     """Whether a Takeout sidecar found later may date a photo dated by `source` and named `filename`: its date is a
-    guess, or the day alone its name tells (to which a sidecar's date taken on that day gives the time)."""
+    guess or its folder's name's, or the day alone its name tells (to which a sidecar's date taken on that day gives
+    the time)."""
     if source == Photo.DateSource.FILENAME:
         return (named := date_in_filename(filename)) is not None and named.day_only
-    return source in Photo.GUESSED_DATES
+    return source in Photo.GUESSED_DATES or source in Photo.FOLDER_DATES
+
+
+@transaction.atomic
+def photo_folder_date_fill(*, photo_id: int, folder_date: FolderDate, date_of_change: bool = False) -> bool:
+    """A photo the family has already, dated only by a guess (its file's modified time, its upload: imported before
+    folder names were read, or uploaded), found by an import in a folder whose name tells a date: dated by it, as the
+    import of a new photo would be; so is one dated by EXIF DateTime alone (`date_of_change`: its file read now says
+    so). Whether it was (any other date stays: the file's date taken, its name's, a sidecar's, a member's)."""
+    photo = Photo.objects.select_for_update().filter(pk=photo_id).first()
+    if photo is None or not (photo.taken_at_source in (Photo.DateSource.FILE, Photo.DateSource.UPLOAD)
+                             or (photo.taken_at_source == Photo.DateSource.EXIF and date_of_change)):
+        return False
+    taken_at, zone = when_taken(local=folder_date.when, latitude=photo.latitude, longitude=photo.longitude,
+                                place_zone=_place_zone(photo))
+    if folder_date.holds(local(photo.taken_at, zone).date()):  # (a guess in the folder's month or year says more)
+        return False
+    photo.taken_at, photo.taken_tz = taken_at, zone
+    photo.taken_at_source = FOLDER_DATE_SOURCES[folder_date.precision]
+    photo.save(update_fields=["taken_at", "taken_tz", "taken_at_source"])
+    photos_changed.send(sender=Photo, photo_ids=[photo.pk])
+    return True
 
 
 @dataclass(frozen=True)
@@ -678,12 +718,15 @@ def _restored_with(photo: Photo, *, tags: list[str], description: str, user) -> 
 
 
 def _photo_store(*, family, uploaded_by, data, filename, info, tags, description, embedded: Embedded,
-                 modified_at: datetime | None = None, sidecar: Sidecar | None = None) -> Photo:
+                 modified_at: datetime | None = None, sidecar: Sidecar | None = None,
+                 folder_date: FolderDate | None = None) -> Photo:
     stem, _ = os.path.splitext(filename)
     description = description.strip()
-    # Where: the file's GPS position, else its sidecar's; then the place it names (the position's, else the file's).
-    latitude, longitude = (info.latitude, info.longitude) if info.latitude is not None or sidecar is None \
-        else (sidecar.latitude, sidecar.longitude)
+    # Where: the file's GPS position, else its XMP's (its own, its XMP sidecar's), else its Takeout sidecar's; then the
+    # place it names (the position's, else the file's).
+    positions = ((info.latitude, info.longitude), (embedded.latitude, embedded.longitude),
+                 (sidecar.latitude, sidecar.longitude) if sidecar else (None, None))
+    latitude, longitude = next(((lat, lon) for lat, lon in positions if lat is not None), (None, None))
     photo = Photo(
         family=family,
         uploaded_by=uploaded_by,
@@ -706,7 +749,8 @@ def _photo_store(*, family, uploaded_by, data, filename, info, tags, description
     _embedded_set(photo, embedded)
     # When: the file's date (its EXIF's, else its name's: _file_date), else its sidecar's, whose date taken also beats
     # EXIF DateTime alone (a scanner's or an editor's) and gives a name's day alone its time; else the file's
-    # modified time, else the upload.
+    # modified time, else the upload. A date its folders' names tell comes before the modified time, and beats EXIF
+    # DateTime alone too (a scan in "1987-07-04 Beach" was written by the scanner years later).
     place_zone = _place_zone(photo)
     dated = _file_date(local=info.taken_local, offset=info.taken_offset, utc=info.taken_utc,
                        is_a_change=info.taken_is_a_change, filename=filename, latitude=latitude, longitude=longitude,
@@ -719,6 +763,12 @@ def _photo_store(*, family, uploaded_by, data, filename, info, tags, description
             or (source == Photo.DateSource.FILENAME and _name_gives_way(dated.named, taken, zone))))):
         (taken_at, zone), source = when_taken(local=None, utc=sidecar_when, latitude=latitude,
                                               longitude=longitude, place_zone=place_zone), sidecar_source
+    if folder_date is not None and (source is None or (source == Photo.DateSource.EXIF and info.taken_is_a_change)):
+        folder_at, folder_zone = when_taken(local=folder_date.when, latitude=latitude, longitude=longitude,
+                                            place_zone=place_zone)
+        guess = taken_at or modified_at  # (a guess in the folder's month or year says more: it stays)
+        if guess is None or not folder_date.holds(local(guess, folder_zone).date()):
+            taken_at, zone, source = folder_at, folder_zone, FOLDER_DATE_SOURCES[folder_date.precision]
     photo.taken_at = taken_at or modified_at or timezone.now()
     photo.taken_at_source = source or (Photo.DateSource.FILE if modified_at else Photo.DateSource.UPLOAD)
     photo.taken_tz = zone
@@ -1269,8 +1319,8 @@ def _embedded_set(photo: Photo, embedded: Embedded) -> None:
 
 
 EMBEDDED_FIELDS = ("title", "title_source", "description", "description_source", "place_city", "place_region",
-                   "place_country", "place_country_code", "place_source", "embedded_checked", "taken_at", "taken_tz",
-                   "taken_at_source")
+                   "place_country", "place_country_code", "place_source", "place_checked", "latitude", "longitude",
+                   "embedded_checked", "taken_at", "taken_at_source", "taken_tz")
 
 
 def photos_lacking_embedded():
@@ -1289,29 +1339,74 @@ def photo_embedded_read(*, photo: Photo) -> Photo:
     except (OSError, ImageRejected) as exc:
         logger.warning("photo %s: embedded metadata not read: %s", photo.pk, exc)
         data = b""
-    embedded = read_embedded(data, label=f"photo {photo.pk} ({photo.original_filename})") if data else Embedded()
-    taken_local, offset, taken_utc, is_a_change = exif_dates(data) if data else (None, "", None, False)
+    read = _file_metadata(data, label=f"photo {photo.pk} ({photo.original_filename})")
     with transaction.atomic():
-        fresh = Photo.objects.select_for_update().filter(pk=photo.pk).first()
+        fresh, _ = _photo_embedded_apply(photo_id=photo.pk, read=read, save_always=True)
         if fresh is None:
             return photo  # deleted meanwhile
-        _embedded_set(fresh, embedded)
-        if fresh.taken_at_source != Photo.DateSource.MEMBER:  # a member's date keeps the zone it was given in
-            dated = _file_date(local=taken_local, offset=offset, utc=taken_utc, is_a_change=is_a_change,
-                               filename=fresh.original_filename, latitude=fresh.latitude, longitude=fresh.longitude,
-                               place_zone=_place_zone(fresh))
-            fresh.taken_tz = dated.zone
-            if dated.source == fresh.taken_at_source:  # the same date, read again (in its zone now)
-                fresh.taken_at = dated.taken_at
-            elif dated.source == Photo.DateSource.FILENAME and fresh.taken_at_source in _DATES_A_NAME_REPLACES \
-                    and not _name_gives_way(dated.named, fresh.taken_at if fresh.taken_at_source
-                                            == Photo.DateSource.SIDECAR else None, dated.zone):
-                fresh.taken_at, fresh.taken_at_source = dated.taken_at, Photo.DateSource.FILENAME
-        fresh.save(update_fields=EMBEDDED_FIELDS)
-        _marked_embedded_tags_drop(fresh)
-        photo_tags_add(photo=fresh, names=embedded.keywords, source=PhotoTag.Source.EMBEDDED)
         photos_changed.send(sender=Photo, photo_ids=[fresh.pk])
     return fresh
+
+
+def photo_xmp_sidecar_read(*, photo_id: int, data: bytes, sidecar: Embedded) -> bool:
+    """An XMP sidecar found beside the file `data` of a photo the family already has (an import's: the sidecar
+    appeared, or changed, since the photo was stored): what it adds, as importing the two together would give it
+    (photo_create_from_bytes): its keywords as tags from the file (not one a member took off), its title,
+    description and place where neither a member nor the file itself wrote one. True when that changed the photo
+    (announced then); a sidecar that adds nothing writes nothing."""
+    if not sidecar:
+        return False
+    embedded, dates = _file_metadata(data, label=f"photo {photo_id}")
+    with transaction.atomic():
+        fresh, changed = _photo_embedded_apply(photo_id=photo_id, read=(embedded_merged(embedded, sidecar), dates))
+        if fresh is None or not changed:
+            return False
+        photos_changed.send(sender=Photo, photo_ids=[fresh.pk])
+    return True
+
+
+def _file_metadata(data: bytes, *, label: str) -> tuple[Embedded, tuple]:
+    """What a stored photo's file says, read outside any transaction: its embedded metadata and its EXIF dates."""
+    embedded = read_embedded(data, label=label) if data else Embedded()
+    return embedded, exif_dates(data) if data else (None, "", None, False)
+
+
+def _photo_embedded_apply(*, photo_id: int, read: tuple[Embedded, tuple],
+                          save_always: bool = False) -> tuple[Photo | None, bool]:
+    """Apply what a photo's file says (`read`: _file_metadata's, with its XMP sidecar's merged in) in the caller's
+    transaction: the photo (None when deleted meanwhile) and whether that changed it (its row saved only then, or
+    `save_always`)."""
+    embedded, (taken_local, offset, taken_utc, is_a_change) = read
+    fresh = Photo.objects.select_for_update().filter(pk=photo_id).first()
+    if fresh is None:
+        return None, False
+    before = [getattr(fresh, name) for name in EMBEDDED_FIELDS]
+    if fresh.latitude is None and embedded.latitude is not None and fresh.place_source != Photo.PlaceSource.MEMBER:
+        # (an XMP position: geotagged in darktable or digiKam, written into the sidecar alone; its zone follows below)
+        fresh.latitude, fresh.longitude = embedded.latitude, embedded.longitude
+        _place_set(fresh)
+    _embedded_set(fresh, embedded)
+    if fresh.taken_at_source != Photo.DateSource.MEMBER:  # a member's date keeps the zone it was given in
+        dated = _file_date(local=taken_local, offset=offset, utc=taken_utc, is_a_change=is_a_change,
+                           filename=fresh.original_filename, latitude=fresh.latitude, longitude=fresh.longitude,
+                           place_zone=_place_zone(fresh))
+        if fresh.taken_at_source in Photo.FOLDER_DATES:  # a wall-clock day its file can't tell again: kept, in the zone
+            fresh.taken_at = aware(local(fresh.taken_at, fresh.taken_tz).replace(tzinfo=None), dated.zone)
+        fresh.taken_tz = dated.zone
+        if dated.source == fresh.taken_at_source:  # the same date, read again (in its zone now)
+            fresh.taken_at = dated.taken_at
+        elif dated.source == Photo.DateSource.FILENAME and fresh.taken_at_source in _DATES_A_NAME_REPLACES \
+                and not _name_gives_way(dated.named, fresh.taken_at if fresh.taken_at_source
+                                        == Photo.DateSource.SIDECAR else None, dated.zone):
+            fresh.taken_at, fresh.taken_at_source = dated.taken_at, Photo.DateSource.FILENAME
+    changed = [getattr(fresh, name) for name in EMBEDDED_FIELDS] != before
+    if changed or save_always:
+        fresh.save(update_fields=EMBEDDED_FIELDS)
+    tags_before = set(PhotoTag.objects.filter(photo=fresh).values_list("tag_id", "source"))
+    _marked_embedded_tags_drop(fresh)
+    photo_tags_add(photo=fresh, names=embedded.keywords, source=PhotoTag.Source.EMBEDDED)
+    changed = changed or set(PhotoTag.objects.filter(photo=fresh).values_list("tag_id", "source")) != tags_before
+    return fresh, changed
 
 
 def _marked_embedded_tags_drop(photo: Photo) -> None:

@@ -180,15 +180,17 @@ def documents_refresh(photo_ids: Iterable[int]) -> None:
 def _when_where(ids: list[int]) -> dict[int, tuple[str, str, str]]:
     """Each photo's place and date in words: (city, region, country; month, season, year and the public holidays
     of its country (the photo's place, else its family's default country) on its local date, in the zone it was
-    taken in: Photo.taken_tz; its decade). A photo dated by a guess (Photo.GUESSED_DATES) has its month, year and
-    decade only."""
+    taken in: Photo.taken_tz; its decade). A photo dated by a guess (Photo.GUESSED_DATES) or by the month its folder's
+    name tells has its month, year and decade only; by the year alone its folder's name tells, its year and decade."""
     rows = Photo.objects.filter(pk__in=ids).values_list(
         "pk", "taken_at", "taken_tz", "taken_at_source", "latitude", "place_city", "place_region", "place_country",
         "place_country_code", "family__default_country")
     words = {}
     for pk, taken_at, taken_tz, source, latitude, city, region, country, country_code, default_country in rows:
         day = taken_at.astimezone(zone_info(taken_tz)).date()  # the photo's own local date
-        if source in Photo.GUESSED_DATES:
+        if source == Photo.DateSource.FOLDER_YEAR:  # (1 January stands for the year its folder's name tells)
+            when = [str(day.year)]
+        elif source in Photo.GUESSED_DATES or source == Photo.DateSource.FOLDER_MONTH:
             # Its month and year, where the timeline and the date filters place it (a search of the filter alone
             # lists it: understanding._browse_words), but no season or holiday: a scan uploaded on Christmas Day
             # is no Christmas photo.

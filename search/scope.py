@@ -155,6 +155,8 @@ class Scope:
         if self.taken_before and self.other_side is None:
             clauses.append(sql.SQL("{p}.taken_at < %(scope_before_at)s AND {p}.taken_day <= %(scope_before)s"
                                    ).format(p=p))
+        if any(self._days_either_side()):
+            clauses.append(sql.SQL(_WHOLE_PERIOD).format(p=p))
         if self.favourite_of is not None:
             clauses.append(sql.SQL(
                 "EXISTS (SELECT 1 FROM {favourites} f WHERE f.photo_id = {p}.id AND f.user_id = %(scope_favourite)s)"
@@ -195,6 +197,10 @@ class Scope:
             values["scope_after"] = self.taken_after
         if self.taken_before and self.other_side is None:
             values["scope_before"] = self.taken_before
+        if first or last:
+            values["scope_dayless"] = [str(source) for source in Photo.DAYLESS_DATES]
+            values["scope_folder_year"] = str(Photo.DateSource.FOLDER_YEAR)
+            values["scope_first"], values["scope_last"] = first, last
         if first:
             values["scope_after_at"] = _day_start(first, -ZONE_SPREAD)
         if last:
@@ -219,6 +225,15 @@ _OTHER_SIDE = ("(CASE WHEN {p}.latitude IS NOT NULL THEN {p}.latitude < 0 WHEN {
                "THEN {p}.place_country_code = ANY(%(scope_southern_countries)s::text[]) "
                "ELSE EXISTS (SELECT 1 FROM \"" + FAMILIES + "\" sf WHERE sf.id = {p}.family_id "
                "AND upper(sf.default_country) = ANY(%(scope_southern_countries)s::text[])) END) <> %(scope_southern)s")
+# A photo dated only by the month or the year its folder's name tells (Photo.DAYLESS_DATES: its first day stands for
+# it) is in a date filter only when the filter holds that whole month or year: a scan of "2003" is no January photo.
+_PERIOD_START = ("date_trunc(CASE {p}.taken_at_source WHEN %(scope_folder_year)s THEN 'year' ELSE 'month' END, "
+                 "{p}.taken_day::timestamp)")
+_WHOLE_PERIOD = (
+    "({p}.taken_at_source <> ALL(%(scope_dayless)s::text[]) OR ("
+    + _PERIOD_START + "::date >= coalesce(%(scope_first)s::date, '-infinity') AND ("
+    + _PERIOD_START + " + CASE {p}.taken_at_source WHEN %(scope_folder_year)s THEN interval '1 year' "
+    "ELSE interval '1 month' END - interval '1 day')::date <= coalesce(%(scope_last)s::date, 'infinity')))")
 # Taken on one of the days from `after` to `before` (NULL: open).
 _IN_DAYS = "({{p}}.taken_day >= coalesce({after}, '-infinity') AND {{p}}.taken_day <= coalesce({before}, 'infinity'))"
 

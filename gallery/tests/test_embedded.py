@@ -97,6 +97,19 @@ def test_exif_text_fields_are_read_too(family, alice):
     assert photo.description == "Grandpa's boat"
 
 
+def test_darktable_and_digikam_bookkeeping_tags_are_no_keywords(family, alice):
+    # darktable writes the file's format and its own states under "darktable|"; their leaves ("jpg", "changed") were
+    # tags of every exported photo. digiKam keeps its colour and pick labels under an internal root.
+    data = images.with_metadata(picture(), xmp={
+        "Xmp.dc.subject": ["beach", "darktable|exported"],
+        "Xmp.lr.hierarchicalSubject": ["darktable|format|jpg", "darktable|changed", "Darktable|exported",
+                                       "Places|Sagres"],
+        "Xmp.digiKam.TagsList": ["_Digikam_Internal_Tags_/Color Label Red", "People/Grandma"],
+    })
+    photo = upload(family, alice, data)
+    assert sources(photo) == {"beach": "embedded", "Sagres": "embedded", "Grandma": "embedded"}
+
+
 def test_invisible_characters_in_a_files_text_are_dropped_so_its_tags_are_the_ones_people_type(family, alice):
     # A byte-order mark before a keyword or caption (tools that write UTF-8 or UTF-16 with one), a zero-width space
     # or a soft hyphen made "\ufeffEaster" a tag of its own beside "Easter", looking the same and never found by
@@ -480,3 +493,24 @@ def test_the_openapi_schema_describes_tag_sources(client, alice):
     assert {"tag_details", "title_source", "description_source", "taken_tz", "taken_at_local"} <= set(photo)
     detail = schema["components"]["schemas"]["TagDetail"]["properties"]
     assert set(detail) == {"name", "source"}
+
+
+@pytest.mark.parametrize("latitude, longitude, expected", [
+    ("38,43.338N", "9,8.358W", (38.7223, -9.1393)),  # darktable's, digiKam's: degrees and decimal minutes
+    ("35,41,22.2N", "139,41,30.1E", (35.6895, 139.6917)),  # degrees, minutes and seconds
+    ("33,52.1S", "151,12.6E", (-33.8683, 151.21)),
+    ("91,0N", "9,0W", None),  # no such latitude
+    ("38,43.338E", "9,8.358W", None),  # a longitude's hemisphere for a latitude
+    ("38,61N", "9,0W", None),
+    ("nonsense", "9,0W", None),
+    ("38,43.338N", "", None),  # half a position is none
+])
+def test_an_xmp_gps_position_is_read_and_nonsense_is_not(latitude, longitude, expected):
+    from gallery.embedded import interpret
+
+    fields = {"Xmp.exif.GPSLatitude": [latitude]} | ({"Xmp.exif.GPSLongitude": [longitude]} if longitude else {})
+    read = interpret(fields)
+    if expected is None:
+        assert (read.latitude, read.longitude) == (None, None) and read.problems
+    else:
+        assert (round(read.latitude, 4), round(read.longitude, 4)) == expected

@@ -196,6 +196,24 @@ def test_a_google_takeout_sidecar_chosen_with_its_photo_is_named_as_one_and_the_
     assert result.reason == NOT_AN_IMAGE
 
 
+def test_an_xmp_sidecar_chosen_with_its_photo_is_named_as_one_and_the_import_that_reads_it(client_for, family, alice):
+    """A darktable or digiKam folder dropped on the upload page holds an .xmp beside each photo: named as what it is
+    (its keywords, title and description), with the way to have it read, not "an image we can't read"."""
+    from gallery.tests.test_xmp_sidecars import sidecar_xml
+
+    files = [SimpleUploadedFile("IMG_0001.jpg", images.jpeg(colour=(5, 9, 7))),
+             SimpleUploadedFile("IMG_0001.jpg.xmp", sidecar_xml(subject=["beach"])),
+             SimpleUploadedFile("IMG_0002.xmp", sidecar_xml(subject=["kite"], declaration=False)),
+             SimpleUploadedFile("notes.xmp", b"not xmp at all")]
+
+    body = client_for(alice).post(reverse("gallery:upload"), {"family": family.pk, "files": files}).content.decode()
+
+    assert body.count('data-outcome="saved"') == 1 and body.count('data-outcome="rejected"') == 3
+    assert body.count("An XMP sidecar, not a photo") == 2 and "import_photos" in body
+    result = photo_upload(family=family, uploaded_by=alice, stream=io.BytesIO(b"not xmp"), filename="a.xmp")
+    assert result.reason == NOT_AN_IMAGE
+
+
 def test_upload_script_request_gets_only_the_result_rows(client_for, family, alice):
     response = client_for(alice).post(
         reverse("gallery:upload"), {"family": family.pk, "files": [SimpleUploadedFile("x.png", images.image_bytes("PNG"))]},

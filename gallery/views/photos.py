@@ -120,8 +120,9 @@ def _detail_context(request: HttpRequest, photo, form: PhotoEditForm | None = No
     if full_page:  # the corrections card: date taken, shift, place, rotation
         known = photo.taken_at_source != photo.DateSource.UPLOAD  # a scan's upload time is no start for its date
         taken = photo.taken_at_local
-        context.update({"date_form": PhotoDateForm(initial={"date": taken.date(), "time": taken.strftime("%H:%M")}
-                                                   if known else None),
+        initial = {"date": taken.date()} | ({} if photo.taken_at_source in photo.FOLDER_DATES  # (its noon: no time)
+                                           else {"time": taken.strftime("%H:%M")})
+        context.update({"date_form": PhotoDateForm(initial=initial if known else None),
                         "shift_form": PhotoShiftForm(camera=photo.has_camera),
                         "shift_undo": shift_undo_offer(request, photo),
                         "place_form": PhotoPlaceForm(places=family_known_places(family_id=photo.family_id),

@@ -117,3 +117,23 @@ def test_results_say_when_each_photo_was_taken_with_its_own_offset(toy_model, ne
     assert similar.status_code == 200
     assert {r["id"]: r["taken_at_local"] for r in similar.json()} == {
         los_angeles.pk: "2023-12-31T23:30:00-08:00"}
+
+
+def test_a_photo_dated_only_by_its_folders_month_or_year_is_in_a_date_filter_only_when_it_holds_that_whole_period(
+        toy_model, store, family, alice, api):
+    """A scan from a folder named "2003" is dated 1 January 2003, one from "2003/08" 1 August 2003, as the first day
+    standing for the year or the month (gallery.filename_dates.date_in_folders): "january 2003", "winter 2003" or "new
+    year 2003" found every such scan of the year, and Swiss National Day (1 August) every August one. A date filter
+    takes them only when it spans their whole year or month."""
+    year, month, day = (store(family, alice, taken="2003:06:06 12:00:00") for _ in range(3))
+    Photo.objects.filter(pk=year.pk).update(taken_at_source=Photo.DateSource.FOLDER_YEAR)
+    Photo.objects.filter(pk=month.pk).update(taken_at_source=Photo.DateSource.FOLDER_MONTH)
+    Photo.objects.filter(pk=day.pk).update(taken_at_source=Photo.DateSource.FOLDER_DAY)
+
+    assert _ids(api, taken_after="2003-06-06", taken_before="2003-06-06") == {day.pk}
+    assert _ids(api, taken_after="2003-06-01", taken_before="2003-06-30") == {day.pk, month.pk}
+    assert _ids(api, taken_after="2003-05-15", taken_before="2003-07-15") == {day.pk, month.pk}
+    assert _ids(api, taken_after="2003-01-01", taken_before="2003-12-31") == {day.pk, month.pk, year.pk}
+    assert _ids(api, taken_after="2000-01-01") == {day.pk, month.pk, year.pk}
+    assert _ids(api, taken_before="2003-06-30") == {day.pk, month.pk}
+    assert _ids(api, q="photo june 2003") == {day.pk, month.pk}

@@ -17,18 +17,22 @@ from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
 from gallery.album_services import MAX_DESCRIPTION, MAX_NAME, album_add_photos, album_create, album_text_clean
+from gallery.embedded import Embedded
 from gallery.files import files_remove, photo_file_names
+from gallery.filename_dates import FolderDate, date_in_folders, is_a_date_folder
 from gallery.images import (NOT_AN_IMAGE, ImageRejected, exif_dates, names_an_image_format, read_limited, sha256_of,
                             too_large)
 from gallery.management.backfill import progress_bar
 from gallery.management.families import family_from_option
 from gallery.models import Album, DeletedPhoto, Family, Photo, PhotoTag
-from gallery.services import (UploadResult, photo_create_from_bytes, photo_sidecar_complete, photo_sidecar_fill,
-                              photo_sidecar_star, sidecar_may_date, tags_clean)
+from gallery.services import (UploadResult, photo_create_from_bytes, photo_folder_date_fill, photo_sidecar_complete,
+                              photo_sidecar_fill, photo_sidecar_star, photo_xmp_sidecar_read, sidecar_may_date,
+                              tags_clean)
 from gallery.sidecars import (Sidecar, TakeoutAlbum, is_a_sidecar_file, is_a_year_folder, json_names_forget,
                               read_sidecar, read_takeout_album, sidecar_path)
 from gallery.trash_services import photos_trash
 from gallery.text import one_line, text_from_file, text_from_os, text_shown_from_os
+from gallery.xmp_sidecars import read_xmp_sidecar, xmp_names_forget, xmp_sidecar_path
 
 
 logger = logging.getLogger(__name__)
@@ -43,6 +47,11 @@ DATED = "dated"  # already there, dated only by a guess: dated now by its Takeou
 FILLED = "filled"  # already there, with its camera's date: given now what its Takeout sidecar says and it lacked
 TRASHED = "trashed"  # imported (and counted so), then put in the trash: it was in Google Photos' trash
 NOT_A_PHOTO = "not_a_photo"  # no image, and named as something else (a sidecar, a video, notes): counted by kind
+XMP_READ = "xmp_read"  # XMP sidecars read (darktable's, digiKam's, Lightroom's, …), with a new photo or one there
+XMP_SKIPPED = "xmp_skipped"  # XMP sidecars that could not be read (too large, no XMP, hostile): named in the log
+XMP_GAVE = "xmp_gave"  # photos already there that their XMP sidecar gave something (it appeared or changed since)
+FOLDER_DATED = "folder_dated"  # imported, dated by the name of a folder it is in (no date in the file nor its name)
+FOLDER_REDATED = "folder_redated"  # already there, dated by a guess: dated now by its folder's name
 # Files beside photos that the mimetypes table does not know: metadata sidecars, Apple's edit lists, folder databases.
 SIDECARS = frozenset({"xmp", "aae", "ini", "db", "nomedia"})
 # Videos the mimetypes table does not know: a Pixel's motion photos, "PXL_….MP" (or ".MV") beside "PXL_….MP.jpg" in
@@ -56,7 +65,9 @@ class Command(BaseCommand):
         "unreadable files are skipped, so the command can be re-run to resume an interrupted import. A file whose "
         "photo the family moved to the trash is left there (restore it from the family's trash page), and one "
         "whose photo it deleted for good is left out (--include-deleted imports it again). A Google Takeout "
-        "export's JSON sidecars give their photos the date, place, caption and people the files lack."
+        "export's JSON sidecars give their photos the date, place, caption and people the files lack; XMP "
+        "sidecars (IMG_0001.jpg.xmp, IMG_0001.xmp: darktable, digiKam, Lightroom, Capture One) their keywords, "
+        "title, description and place."
     )
 
     def add_arguments(self, parser):
@@ -77,6 +88,7 @@ class Command(BaseCommand):
     def handle(self, *args, directory, family, user, tag, no_progress, include_deleted, album, album_per_folder,
                **options):
         json_names_forget()  # (folders listed by an earlier import in this process may have changed)
+        xmp_names_forget()
         root = Path(directory).expanduser()
         if not root.is_dir():
             raise CommandError(f"Not a directory: {root}")
@@ -94,6 +106,7 @@ class Command(BaseCommand):
         try:  # (listing a NAS share of 100,000 files takes a while: Ctrl-C may come now)
             files, linked = _walk(root)
             self._albums = _Albums(files, family_obj, uploader, root=root, every=album, per_folder=album_per_folder)
+            self._root, self._folder_dates = root, {}
             known, trashed, undated, lacking, deleted = _family_hashes(family_obj, include_deleted=include_deleted)
         except KeyboardInterrupt:
             raise CommandError("Interrupted while listing the files: nothing was imported. Run the same command "
@@ -101,7 +114,7 @@ class Command(BaseCommand):
         counts: Counter[str] = Counter()
         problems: list[tuple[Path, str]] = []
         left_out: list[Path] = []  # files that are no photos (some may be the sidecars of others)
-        sidecars: set[Path] = set()  # Takeout sidecars found beside photos
+        sidecars: set[Path] = set()  # Takeout and XMP sidecars found beside photos
         # Commit every COMMIT_EVERY files: progress survives an interruption, and each commit hands
         # its new photos to the embedding queue in one go rather than one task per photo.
         stopped = None  # (file, why) when storage refused a photo: full or read-only, so would it every next one
@@ -146,7 +159,8 @@ class Command(BaseCommand):
             with transaction.atomic():
                 for path in paths:
                     bar.set_postfix_str(text_shown_from_os(path.name)[-30:], refresh=False)
-                    result = self._import_one(path, family, uploader, tags, *hashes, sidecars=sidecars)
+                    result = self._import_one(path, family, uploader, tags, *hashes, sidecars=sidecars,
+                                              counts=counts)
                     if result.storage_failed:
                         stopped = (path, result.reason)
                         break
@@ -180,9 +194,24 @@ class Command(BaseCommand):
         if kinds:
             self.stdout.write(text_shown_from_os("not photos, left out: "
                                                  + ", ".join(f"{n} {kind}" for kind, n in kinds)))
-        if sidecars:
-            self.stdout.write(f"Google Takeout sidecars: {len(sidecars)}, beside their photos (what a new photo's "
+        takeout = {path for path in sidecars if path.suffix.lower() == ".json"}
+        if takeout:
+            self.stdout.write(f"Google Takeout sidecars: {len(takeout)}, beside their photos (what a new photo's "
                               "file lacks is read from its sidecar: date, place, caption, people)")
+        if counts[XMP_READ] or counts[XMP_SKIPPED]:
+            self.stdout.write(
+                f"XMP sidecars read: {counts[XMP_READ]} (their keywords, title, description, place and position, as "
+                "a file's own: what the file and members wrote comes first)"
+                + (f"; {counts[XMP_SKIPPED]} could not be read (skipped, "
+                   f"{'its photo' if counts[XMP_SKIPPED] == 1 else 'their photos'} imported: the log says why)"
+                   if counts[XMP_SKIPPED] else "")
+                + (f"; {counts[XMP_GAVE]} photo{' was' if counts[XMP_GAVE] == 1 else 's were'} already there and "
+                   f"given now what {'its sidecar' if counts[XMP_GAVE] == 1 else 'their sidecars'} added"
+                   if counts[XMP_GAVE] else ""))
+        if counts[FOLDER_DATED]:
+            self.stdout.write(f"Dated by the name of their folder: {counts[FOLDER_DATED]} (no date in the file nor in "
+                              "its name: \"2019-07-14 Beach day\" gives the day, \"2019-07 Italy\" the month, \"2019\" "
+                              "the year, as the photo page says)")
         others = {sidecar_path(path) for path in not_photos if path.suffix.lower() != ".json"}  # (a video's)
         alone = [path for path in not_photos
                  if path.suffix.lower() == ".json" and path not in others and is_a_sidecar_file(path)]
@@ -193,6 +222,9 @@ class Command(BaseCommand):
         if self._albums.year_folders:
             self.stdout.write(text_from_os("Google Photos' year folders make no album (its folders by date, not "
                                            "albums): " + ", ".join(self._albums.year_folders)))
+        if self._albums.date_folders:
+            self.stdout.write(text_from_os("Folders named by a date alone make no album (the timeline shows their "
+                                           "photos by date): " + ", ".join(self._albums.date_folders)))
         if self._albums.filled:
             self.stdout.write(text_shown_from_os("Albums: " + ", ".join(
                 f"{name} ({added} photo{'' if added == 1 else 's'} put in)"
@@ -201,7 +233,8 @@ class Command(BaseCommand):
             f"Imported {counts[UploadResult.SAVED]}"
             + (f" ({counts[TRASHED]} into the trash, as {'it was' if counts[TRASHED] == 1 else 'they were'} in Google "
                "Photos' trash)" if counts[TRASHED] else "") + ", already there "
-            f"{counts[UploadResult.DUPLICATE] + counts[DATED] + counts[FILLED]}" + _sidecar_note(counts) + ", "
+            f"{counts[UploadResult.DUPLICATE] + counts[DATED] + counts[FILLED] + counts[FOLDER_REDATED]}"
+            + _sidecar_note(counts) + ", "
             + (f"in the trash {counts[IN_TRASH]} (left there), " if counts[IN_TRASH] else "")
             + (f"deleted for good before {counts[DELETED]} (left out: --include-deleted imports them again), "
                if counts[DELETED] else "")
@@ -211,13 +244,24 @@ class Command(BaseCommand):
             f" (of {total} files) into {family}."
         ))
 
+    def _folder_date(self, path: Path) -> FolderDate | None:
+        """The date the names of the folders the file at `path` is in tell (the folder imported is one of them: "import
+        '2019-07-14 Beach day'"), once per folder."""
+        folder = path.parent
+        if folder not in self._folder_dates:
+            parts = [self._root.name, *folder.relative_to(self._root).parts]
+            self._folder_dates[folder] = date_in_folders([text_from_os(part) for part in parts],
+                                                         year_folder=is_a_year_folder)
+        return self._folder_dates[folder]
+
     def _import_one(self, path: Path, family: Family, uploader, tags: list[str], known: dict[str, int],
                     trashed: set[str], deleted: set[str], undated: set[str], lacking: dict[str, _Lacks], *,
-                    sidecars: set[Path]) -> UploadResult:
+                    sidecars: set[Path], counts: Counter[str]) -> UploadResult:
         """`known`, `trashed`, `deleted`: the hashes of the family's photos, of those in its trash and of those it
         deleted for good; `undated`: of those dated by a guess or a name's day (which a sidecar found now dates);
         `lacking`: of those with their file's date, what each lacks that a sidecar found now may give. `sidecars`: the
-        Takeout sidecars found beside photos, to which this file's is added."""
+        Takeout and XMP sidecars found beside photos, to which this file's are added; `counts`: the batch's, where
+        the XMP sidecars read (and what they gave photos already there) are counted."""
         name = path.name
         try:
             stat = path.stat()
@@ -235,12 +279,25 @@ class Command(BaseCommand):
         found = sidecar_path(path) if _may_be_a_photo(path) else None
         if found is not None:  # a Takeout sidecar: not a file left out, whatever becomes of its photo
             sidecars.add(found)
+        xmp_found = xmp_sidecar_path(path) if _may_be_a_photo(path) else None
+        if xmp_found is not None:  # (the same)
+            sidecars.add(xmp_found)
         # Resume cheaply: files already imported are recognised by hash without decoding them again.
         digest = sha256_of(data)
         if digest in known:
             self._albums.put(path, photo_id=known[digest], stored=False)
-            return _already_there(name, data, digest, family, uploader, known, undated, lacking,
-                                  sidecar=read_sidecar(found) if found is not None else None)
+            result = _already_there(name, data, digest, family, uploader, known, undated, lacking,
+                                    sidecar=read_sidecar(found) if found is not None else None)
+            if result.outcome == UploadResult.DUPLICATE and (folder_date := self._folder_date(path)) is not None \
+                    and (digest in undated or (digest in lacking and lacking[digest].exif)) \
+                    and photo_folder_date_fill(photo_id=known[digest], folder_date=folder_date,
+                                               date_of_change=digest in lacking and exif_dates(data)[3]):
+                result = UploadResult(name, FOLDER_REDATED)
+            if xmp_found is not None:  # (appeared, or changed, since the photo was stored: what it adds)
+                xmp_sidecar = read_xmp_sidecar(xmp_found)
+                counts[_xmp_read(xmp_sidecar)] += 1
+                counts[XMP_GAVE] += photo_xmp_sidecar_read(photo_id=known[digest], data=data, sidecar=xmp_sidecar)
+            return result
         if digest in trashed:
             return UploadResult(name, IN_TRASH)
         if digest in deleted:
@@ -248,8 +305,16 @@ class Command(BaseCommand):
         # A file that tells no date (a scan, a chat app's copy) is dated by its name's, else its Takeout sidecar's,
         # else by its modified time, not the import's.
         sidecar = read_sidecar(found) if found is not None else None
+        xmp_sidecar = read_xmp_sidecar(xmp_found) if xmp_found is not None else None
         result = photo_create_from_bytes(family=family, uploaded_by=uploader, data=data, filename=name, tags=tags,
-                                         modified_at=_modified(stat), sidecar=sidecar)
+                                         modified_at=_modified(stat), sidecar=sidecar, xmp_sidecar=xmp_sidecar,
+                                         folder_date=self._folder_date(path))
+        if result.outcome == UploadResult.SAVED and result.photo.taken_at_source in Photo.FOLDER_DATES:
+            counts[FOLDER_DATED] += 1
+        if xmp_sidecar is not None and result.photo is not None:
+            counts[_xmp_read(xmp_sidecar)] += 1
+            if result.outcome != UploadResult.SAVED:  # (stored by another import meanwhile: given what it adds)
+                counts[XMP_GAVE] += photo_xmp_sidecar_read(photo_id=result.photo.pk, data=data, sidecar=xmp_sidecar)
         if result.photo is not None:
             photo = result.photo
             if sidecar is not None and sidecar.trashed and result.outcome == UploadResult.SAVED:
@@ -352,15 +417,19 @@ class _Albums:
         self.files = set(read)  # (the albums' own JSON files: no files left out)
         self.by_folder = {path.parent: album for path, album in read.items() if not album.year}
         self.year_folders: list[str] = []  # Google Photos' folders by date that --album-per-folder made no album of
+        self.date_folders: list[str] = []  # folders named by a date alone ("2019/08"): no album either
         if per_folder:
             for folder in {path.parent for path in files} - {root} - set(self.by_folder):
                 # (named as text read from files is: a Mac's decomposed "u" + U+0308 is the "ü" of the family's album)
                 name = one_line(text_from_file(text_from_os(folder.name)))
                 if is_a_year_folder(name):  # ("Photos from 2019": the export's folder of that year's photos)
                     self.year_folders.append(name)
+                elif is_a_date_folder(name):  # ("2019/08": every year's August would be one album "08")
+                    self.date_folders.append(name)
                 else:
                     self.by_folder[folder] = TakeoutAlbum(title=name, description="")
             self.year_folders.sort()
+            self.date_folders = sorted(set(self.date_folders))
         self.family, self.uploader, self.root = family, uploader, root
         self.albums: dict[Path | None, Album | None] = {}
         self.made: set[int] = set()  # the albums this run made
@@ -438,6 +507,9 @@ class _Lacks:
 def _sidecar_note(counts: Counter[str]) -> str:
     """What the Takeout sidecars found now gave photos already there: " (3 dated now by their Takeout sidecars)"."""
     notes = []
+    if counts[FOLDER_REDATED]:
+        notes.append(f"{counts[FOLDER_REDATED]} dated now by the name of "
+                     f"{'its' if counts[FOLDER_REDATED] == 1 else 'their'} folder")
     if counts[DATED]:
         notes.append(f"{counts[DATED]} dated now by "
                      f"{'its Takeout sidecar' if counts[DATED] == 1 else 'their Takeout sidecars'}")
@@ -445,6 +517,11 @@ def _sidecar_note(counts: Counter[str]) -> str:
         notes.append(f"{counts[FILLED]} given {'its' if counts[FILLED] == 1 else 'their'} people, caption or place by "
                      f"{'its Takeout sidecar' if counts[FILLED] == 1 else 'their Takeout sidecars'}")
     return f" ({', '.join(notes)})" if notes else ""
+
+
+def _xmp_read(sidecar: Embedded) -> str:
+    """How an XMP sidecar counts: read, or skipped when it could not be (nothing read, a problem logged)."""
+    return XMP_SKIPPED if sidecar.problems and not sidecar else XMP_READ
 
 
 def _modified(stat) -> datetime | None:

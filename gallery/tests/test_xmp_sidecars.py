@@ -1,0 +1,246 @@
+"""XMP sidecar files beside the photos of a raw workflow's library (darktable, digiKam, Lightroom, Capture One): read
+by import_photos as the file's own embedded XMP is, with a new photo or with one already there, never over what a
+member or the file itself wrote; a hostile sidecar costs only its own metadata."""
+
+from __future__ import annotations
+
+import io
+import logging
+from pathlib import Path
+
+import pytest
+from django.core.management import call_command
+
+from gallery import xmp_sidecars
+from gallery.models import Photo, PhotoTag
+from gallery.services import photo_update
+from tests import images
+
+pytestmark = pytest.mark.django_db
+
+_colours = iter(range(5, 250, 3))
+
+
+def picture(**metadata) -> bytes:
+    n = next(_colours)
+    data = images.jpeg(colour=(n, 255 - n, (n * 7) % 256), size=(48, 32))
+    return images.with_metadata(data, **metadata) if metadata else data
+
+
+def sidecar_xml(*, subject=(), hierarchical=(), tags_list=(), title="", description="", city="", country="",
+                declaration=True, gps: tuple[str, str] | None = None) -> bytes:
+    """An XMP sidecar as darktable and digiKam write one (darktable's own keys and history included)."""
+    def bag(name, items):
+        if not items:
+            return ""
+        return f"<{name}><rdf:Bag>" + "".join(f"<rdf:li>{item}</rdf:li>" for item in items) + f"</rdf:Bag></{name}>"
+
+    def alt(name, text):
+        return f'<{name}><rdf:Alt><rdf:li xml:lang="x-default">{text}</rdf:li></rdf:Alt></{name}>' if text else ""
+
+    place = (f' photoshop:City="{city}"' if city else "") + (f' photoshop:Country="{country}"' if country else "")
+    if gps:  # as darktable's map view and digiKam's geolocation editor write a position: "38,43.338N"
+        place += f' exif:GPSLatitude="{gps[0]}" exif:GPSLongitude="{gps[1]}" exif:GPSVersionID="2.2.0.0"'
+    xml = (
+        ('<?xml version="1.0" encoding="UTF-8"?>\n' if declaration else "")
+        + '<x:xmpmeta xmlns:x="adobe:ns:meta/" x:xmptk="XMP Core 4.4.0-Exiv2">\n'
+        '<rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#">\n'
+        '<rdf:Description rdf:about="" xmlns:dc="http://purl.org/dc/elements/1.1/"'
+        ' xmlns:lr="http://ns.adobe.com/lightroom/1.0/" xmlns:digiKam="http://www.digikam.org/ns/1.0/"'
+        ' xmlns:photoshop="http://ns.adobe.com/photoshop/1.0/" xmlns:darktable="http://darktable.sf.net/"'
+        ' xmlns:exif="http://ns.adobe.com/exif/1.0/" exif:DateTimeOriginal="2019:07:14 10:11:12"'
+        f' darktable:xmp_version="5" darktable:auto_presets_applied="1"{place}>\n'
+        + bag("dc:subject", subject) + bag("lr:hierarchicalSubject", hierarchical)
+        + bag("digiKam:TagsList", tags_list) + alt("dc:title", title) + alt("dc:description", description)
+        + '<darktable:history><rdf:Seq><rdf:li darktable:operation="exposure" darktable:enabled="1"'
+        ' darktable:params="0000000000000000"/></rdf:Seq></darktable:history>'
+        "</rdf:Description></rdf:RDF></x:xmpmeta>\n"
+    )
+    return xml.encode()
+
+
+def _import(directory, *args) -> str:
+    out = io.StringIO()
+    call_command("import_photos", str(directory), "--family", "Smiths", "--user", "alice", *args, "--no-progress",
+                 stdout=out, stderr=io.StringIO())
+    return out.getvalue()
+
+
+def write(root: Path, files: dict[str, bytes]) -> Path:
+    for name, data in files.items():
+        path = root / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(data)
+    return root
+
+
+def sources(photo: Photo) -> dict[str, str]:
+    return {link.tag.name: link.source for link in PhotoTag.objects.filter(photo=photo).select_related("tag")}
+
+
+def photo_named(name: str) -> Photo:
+    return Photo.objects.get(original_filename=name)
+
+
+def test_darktable_and_lightroom_sidecars_give_their_photos_keywords_title_description_and_place(
+        tmp_path, family, alice):
+    root = write(tmp_path / "Library", {
+        # darktable (and digiKam's default): the whole file's name; its own tags are no keywords
+        "2019/IMG_0001.jpg": picture(),
+        "2019/IMG_0001.jpg.xmp": sidecar_xml(
+            subject=["beach", "Grandma"], title="Beach day", description="Waves at Sagres",
+            hierarchical=["darktable|format|jpg", "darktable|changed", "darktable|exported", "People|Grandma",
+                          "Places|Portugal|Sagres"], city="Sagres", country="Portugal"),
+        # Lightroom, Capture One: the stem's, any case of the extension
+        "2019/IMG_0002.JPG": picture(),
+        "2019/IMG_0002.XMP": sidecar_xml(subject=["sunset"], title="Last light", declaration=False),
+        # digiKam's tag paths, its internal ones left out
+        "2019/IMG_0003.jpeg": picture(),
+        "2019/img_0003.jpeg.xmp": sidecar_xml(tags_list=["People/Uncle Tom", "_Digikam_Internal_Tags_/Color Label Red"]),
+        "2019/IMG_0004.jpg": picture(),  # no sidecar
+        "2019/IMG_0005.CR2.xmp": sidecar_xml(subject=["raw"]),  # a raw file's, the raw not there: no photo's
+    })
+
+    out = _import(root)
+
+    assert Photo.objects.filter(family=family).count() == 4
+    first = photo_named("IMG_0001.jpg")
+    assert sources(first) == {"beach": "embedded", "Grandma": "embedded", "Sagres": "embedded"}
+    assert (first.title, first.title_source) == ("Beach day", Photo.FieldSource.EMBEDDED)
+    assert (first.description, first.description_source) == ("Waves at Sagres", Photo.FieldSource.EMBEDDED)
+    assert (first.place_city, first.place_country_code, first.place_source) == ("Sagres", "PT", "embedded")
+    second = photo_named("IMG_0002.JPG")
+    assert sources(second) == {"sunset": "embedded"} and second.title == "Last light"
+    assert sources(photo_named("IMG_0003.jpeg")) == {"Uncle Tom": "embedded"}
+    assert sources(photo_named("IMG_0004.jpg")) == {} and photo_named("IMG_0004.jpg").title == "IMG 0004"
+    assert "XMP sidecars read: 3 " in out
+    # the sidecars beside photos are no files left out; the raw file's, with no photo, is one
+    assert "not photos, left out: 1 .xmp" in out
+    assert "Imported 4, already there 0, unreadable 0, not photos 1 (of 8 files)" in out
+
+
+def test_the_whole_names_sidecar_wins_over_the_stems(tmp_path, family, alice):
+    root = write(tmp_path / "Library", {
+        "IMG_0001.jpg": picture(),
+        "IMG_0001.jpg.xmp": sidecar_xml(subject=["darktable's"]),
+        "IMG_0001.xmp": sidecar_xml(subject=["lightroom's"]),  # (the raw file's of a raw+JPEG pair, perhaps)
+    })
+
+    out = _import(root)
+
+    assert sources(photo_named("IMG_0001.jpg")) == {"darktable's": "embedded"}
+    assert "XMP sidecars read: 1 " in out
+    assert "not photos, left out: 1 .xmp" in out  # (the one not read is left out, and counted so)
+
+
+def test_a_sidecar_adds_to_the_files_own_metadata_which_comes_first(tmp_path, family, alice):
+    root = write(tmp_path / "Library", {
+        "IMG_0001.jpg": picture(xmp={"Xmp.dc.subject": ["Lisbon", "tram"],
+                                     "Xmp.dc.title": {'lang="x-default"': "The file's title"}}),
+        "IMG_0001.jpg.xmp": sidecar_xml(subject=["Tram", "castle"], title="The sidecar's title",
+                                        description="The sidecar's caption"),
+    })
+
+    _import(root)
+
+    photo = photo_named("IMG_0001.jpg")
+    assert sources(photo) == {"Lisbon": "embedded", "tram": "embedded", "castle": "embedded"}
+    assert photo.title == "The file's title" and photo.description == "The sidecar's caption"
+
+
+def test_a_sidecar_found_later_adds_what_it_says_but_never_over_a_members_edit(tmp_path, family, alice):
+    root = write(tmp_path / "Library", {"IMG_0001.jpg": picture(), "IMG_0002.jpg": picture()})
+    _import(root)
+    photo = photo_named("IMG_0001.jpg")
+    photo_update(photo=photo, user=alice, title="Our title", tags=["picnic"])
+    write(root, {
+        "IMG_0001.jpg.xmp": sidecar_xml(subject=["meadow", "picnic"], title="digiKam's title",
+                                        description="digiKam's caption"),
+        "IMG_0002.xmp": sidecar_xml(subject=["kite"]),
+    })
+
+    out = _import(root)
+
+    photo.refresh_from_db()
+    assert (photo.title, photo.title_source) == ("Our title", Photo.FieldSource.MEMBER)
+    assert (photo.description, photo.description_source) == ("digiKam's caption", Photo.FieldSource.EMBEDDED)
+    assert sources(photo) == {"picnic": "member", "meadow": "embedded"}  # a member's tag stays the member's
+    assert sources(photo_named("IMG_0002.jpg")) == {"kite": "embedded"}
+    assert "XMP sidecars read: 2 " in out and "2 photos were already there and given now what their sidecars added" in out
+    assert "Imported 0, already there 2," in out
+
+    # A member takes a keyword off: the next run does not put it back, and a sidecar that adds nothing writes nothing.
+    photo_update(photo=photo_named("IMG_0002.jpg"), user=alice, tags=[])
+    out = _import(root)
+    assert sources(photo_named("IMG_0002.jpg")) == {}
+    assert "XMP sidecars read: 2 " in out and "already there and given" not in out
+
+    # The sidecar changes (a keyword added in darktable): the next run adds it.
+    write(root, {"IMG_0001.jpg.xmp": sidecar_xml(subject=["meadow", "picnic", "Grandpa"])})
+    out = _import(root)
+    assert sources(photo_named("IMG_0001.jpg")) == {"picnic": "member", "meadow": "embedded", "Grandpa": "embedded"}
+    assert "1 photo was already there and given now what its sidecar added" in out
+
+
+@pytest.mark.parametrize("hostile", [
+    pytest.param(b"\x00\x01not xml at all\xff", id="garbage"),
+    pytest.param(images.xmp_entity_bomb(), id="entity bomb"),
+    pytest.param(sidecar_xml(subject=["ok"]).replace(b"<rdf:RDF", b"<rdf:RDF \xff\xfe"), id="bad utf-8"),
+])
+def test_a_hostile_sidecar_is_skipped_with_a_log_line_and_its_photo_stored(tmp_path, family, alice, caplog, hostile):
+    root = write(tmp_path / "Library", {"IMG_0001.jpg": picture(), "IMG_0001.jpg.xmp": hostile})
+
+    with caplog.at_level(logging.WARNING):
+        out = _import(root)
+
+    photo = photo_named("IMG_0001.jpg")
+    assert sources(photo) == {} and "Imported 1," in out
+    assert "IMG_0001.jpg.xmp (XMP sidecar): embedded metadata skipped" in caplog.text
+
+
+def test_a_sidecar_too_large_to_be_one_is_not_read(tmp_path, family, alice, caplog, monkeypatch):
+    monkeypatch.setattr(xmp_sidecars, "MAX_BYTES", 1000)
+    root = write(tmp_path / "Library", {"IMG_0001.jpg": picture(),
+                                        "IMG_0001.jpg.xmp": sidecar_xml(subject=["big"], description="x" * 2000)})
+
+    with caplog.at_level(logging.WARNING):
+        _import(root)
+
+    assert sources(photo_named("IMG_0001.jpg")) == {}
+    assert "IMG_0001.jpg.xmp (XMP sidecar): skipped: larger than" in caplog.text
+
+
+def test_the_summary_counts_a_sidecar_that_could_not_be_read_apart(tmp_path, family, alice):
+    root = write(tmp_path / "Library", {"IMG_0001.jpg": picture(), "IMG_0001.jpg.xmp": b"\x00 not xml",
+                                        "IMG_0002.jpg": picture(), "IMG_0002.jpg.xmp": sidecar_xml(subject=["kite"])})
+
+    out = _import(root)
+
+    assert "XMP sidecars read: 1 " in out
+    assert "1 could not be read (skipped, its photo imported: the log says why)" in out
+
+
+def test_a_position_set_in_darktable_or_digikam_is_read_from_the_sidecar(tmp_path, family, alice):
+    """darktable's map view and digiKam's geolocation editor write the position into the sidecar alone: the photo
+    has its place (and the zone its camera's clock is read in), with a new photo or one already there; a position in
+    the file itself comes first."""
+    root = write(tmp_path / "Library", {
+        "IMG_0001.jpg": images.gps_jpeg(None, None, taken="2019:07:14 18:30:00", colour=(9, 90, 9)),
+        "IMG_0001.jpg.xmp": sidecar_xml(gps=("38,43.338N", "9,8.358W")),  # Lisbon
+        "IMG_0002.jpg": images.gps_jpeg(None, None, taken="2019:07:15 18:30:00", colour=(90, 9, 9)),
+        "IMG_0003.jpg": images.gps_jpeg(52.37, 4.89, taken="2019:07:16 18:30:00", colour=(9, 9, 90)),  # Amsterdam, by the camera
+        "IMG_0003.jpg.xmp": sidecar_xml(gps=("38,43.338N", "9,8.358W")),
+    })
+    _import(root)
+    write(root, {"IMG_0002.jpg.xmp": sidecar_xml(gps=("35,41,22.2N", "139,41,30.1E"))})  # Tokyo, geotagged later
+
+    out = _import(root)
+
+    lisbon, tokyo, amsterdam = (photo_named(f"IMG_000{n}.jpg") for n in (1, 2, 3))
+    assert (round(lisbon.latitude, 3), round(lisbon.longitude, 3)) == (38.722, -9.139)
+    assert (lisbon.place_city, lisbon.place_country_code, lisbon.taken_tz) == ("Lisbon", "PT", "Europe/Lisbon")
+    assert lisbon.taken_at_local.hour == 18  # the camera's clock, read where it was
+    assert (round(tokyo.latitude, 3), round(tokyo.longitude, 3)) == (35.689, 139.692)
+    assert (tokyo.place_country_code, tokyo.taken_tz, tokyo.taken_at_local.hour) == ("JP", "Asia/Tokyo", 18)
+    assert amsterdam.place_country_code == "NL"
+    assert "1 photo was already there and given now what its sidecar added" in out

@@ -1,0 +1,87 @@
+"""XMP sidecar files, read by import_photos: the keywords, title, description and place that a raw workflow keeps
+beside a photo rather than in it.
+
+darktable, digiKam, RawTherapee, Lightroom and Capture One never touch the originals (or can't: a raw file), so what
+a family wrote there lives in an XMP file beside each photo. darktable and digiKam (by default) name it after the
+whole file, `IMG_0001.jpg.xmp`; Lightroom, Capture One and digiKam (as an option) after its stem, `IMG_0001.xmp`;
+the extension in any case (`.XMP`). When both are there, the whole name's wins: it is this file's alone, while
+`IMG_0001.xmp` may be the raw file's of a raw+JPEG pair (`IMG_0001.CR2` beside `IMG_0001.JPG`), and is read only
+when there is no other. A darktable duplicate's (`IMG_0001_01.jpg.xmp`) belongs to no file of its own and is left.
+
+A sidecar is read by the same exiv2 child process, with the same time and memory limits, as the XMP embedded in a
+file (gallery.embedded.read_embedded), and means the same: its keywords become tags "from the file", its title,
+description and place fill what nobody wrote, where the file's own embedded ones come first (a re-read of the
+stored file, read_embedded, then comes to the same). A sidecar larger than MAX_BYTES, unreadable or hostile is
+skipped with a log line; its photo is imported all the same.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from functools import lru_cache
+from pathlib import Path
+
+from gallery.embedded import Embedded, read_embedded
+from gallery.text import text_shown_from_os
+
+logger = logging.getLogger(__name__)
+
+EXTENSION = ".xmp"
+# A darktable sidecar carries the whole edit history (base64 parameters of every step): a heavily edited photo's is a
+# few hundred kilobytes. Anything this big is no sidecar worth the reader's time.
+MAX_BYTES = 8 * 1024 * 1024
+
+
+def xmp_sidecar_path(path: Path) -> Path | None:
+    """The XMP sidecar beside the photo at `path`: `IMG_0001.jpg.xmp`, else `IMG_0001.xmp` (the extension in any
+    case; a name's own case as it is, then in any case); None when it has none."""
+    beside = _xmp_names(path.parent)
+    if not beside:
+        return None
+    for wanted in (path.name + EXTENSION, path.stem + EXTENSION):
+        found = beside.get(wanted.lower())
+        if found is not None:
+            return path.parent / (wanted if wanted in found else sorted(found)[0])
+    return None
+
+
+@lru_cache(maxsize=4096)
+def _xmp_names(folder: Path) -> dict[str, frozenset[str]]:
+    """The names of a folder's .xmp files, by their lower-cased name (one listing per folder and import)."""
+    try:
+        names = [entry.name for entry in os.scandir(folder) if entry.name.lower().endswith(EXTENSION)]
+    except OSError:
+        return {}
+    found: dict[str, set[str]] = {}
+    for name in names:
+        found.setdefault(name.lower(), set()).add(name)
+    return {key: frozenset(value) for key, value in found.items()}
+
+
+def xmp_names_forget() -> None:
+    """Forget the folders listed (an import starting: they may have changed since the last in this process)."""
+    _xmp_names.cache_clear()
+
+
+def is_an_xmp_sidecar(data: bytes) -> bool:
+    """Whether these bytes are an XMP file (a sidecar) by what they begin with, whatever their name: an XMP packet
+    (`<?xpacket`, `<x:xmpmeta`), or an XML declaration before one, as darktable writes it."""
+    head = data[:4096].lstrip(b"\xef\xbb\xbf \t\r\n")
+    return head.startswith((b"<?xpacket", b"<x:xmpmeta")) or (head.startswith(b"<?xml") and b"<x:xmpmeta" in head)
+
+
+def read_xmp_sidecar(path: Path) -> Embedded:
+    """What the XMP sidecar at `path` says (gallery.embedded.Embedded); empty, with a log line, when it can't be
+    read, is too large or is no XMP. Never raises."""
+    label = text_shown_from_os(f"{path.name} (XMP sidecar)")
+    try:
+        with path.open("rb") as stream:
+            data = stream.read(MAX_BYTES + 1)
+    except OSError as exc:
+        logger.warning("%s: not read: %s", label, exc)
+        return Embedded(problems=(str(exc),))
+    if len(data) > MAX_BYTES:
+        logger.warning("%s: skipped: larger than %d MB, no sidecar is", label, MAX_BYTES // (1024 * 1024))
+        return Embedded(problems=("too large",))
+    return read_embedded(data, label=label)
