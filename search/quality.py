@@ -347,6 +347,18 @@ def calibrations_withdraw_for_leavers(*, family_id: int, user_ids: list[int]) ->
     return withdrawn
 
 
+def calibration_fit_for_joiners(*, family_id: int, user_ids: list[int]) -> bool:
+    """People join (or rejoin) a family: judgments they gave in it before count again (family_judgments), so the family
+    is fitted again in the worker, as when someone leaves, if they judged there and it has enough judgments for a fit
+    (the nightly fit would not: it looks for judgments newer than the latest fit). Whether a fit was queued."""
+    if not Judgment.objects.filter(family_id=family_id, user_id__in=list(user_ids)).exists():
+        return False
+    if family_judgments(family_id=family_id).count() < MIN_JUDGMENTS:
+        return False
+    calibration_fit_request(family_id=family_id)
+    return True
+
+
 def calibrations_fit_due() -> list[int]:
     """Families with enough judgments and none fitted for the model search uses for them (a fit is per model: after a
     switch, the previous model's says nothing), or judgments newer than that fit."""

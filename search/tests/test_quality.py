@@ -563,3 +563,142 @@ def test_a_deleted_account_takes_its_judgments_out_of_the_fit_too(toy_model, fam
     users_delete(users=get_user_model().objects.filter(pk=bob.pk))
     fitted.refresh_from_db()
     assert not fitted.applied and fitted.metrics["withdrawn_at"]
+
+
+def _admin_client(db):
+    from django.contrib.auth import get_user_model
+    from django.test import Client
+
+    root = get_user_model().objects.create_superuser("root", "root@example.org", "admin-password-123")
+    client = Client()
+    client.force_login(root)
+    return client
+
+
+def _admin_form(client, family) -> dict:
+    """What the browser posts back from the family's admin page, unchanged."""
+    response = client.get(reverse("admin:gallery_family_change", args=[family.pk]))
+    data = {}
+    forms = [response.context["adminform"].form]
+    for inline in response.context["inline_admin_formsets"]:
+        forms += [inline.formset.management_form, *inline.formset.forms]
+    for form in forms:
+        for name in form.fields:
+            value = form[name].value()
+            if value not in (None, False):
+                data[form.add_prefix(name)] = value
+    return data
+
+
+def _admin_row(data: dict, user) -> str:
+    return next(key.split("-")[1] for key, value in data.items() if key.endswith("-user") and value == user.pk)
+
+
+@pytest.mark.parametrize("path", ["family page", "leave", "account deleted", "admin: row deleted",
+                                  "admin: row given to another"])
+def test_every_way_a_member_leaves_withdraws_their_links_and_fits_and_queues_a_new_fit(
+        toy_model, family, alice, bob, client_for, django_capture_on_commit_callbacks, path):
+    """Members leaving was announced from four places, each repeating its side effects (the admin's two paths had
+    once missed the announcement altogether). One service ends a membership now (gallery.services.memberships_end):
+    whichever way bob goes, the links he made for the family stop working, the fit made with his judgments is
+    withdrawn and a new fit is queued."""
+    from django.contrib.auth import get_user_model
+    from django.test import Client
+
+    from gallery.account_services import invite_create
+    from gallery.album_services import album_create, share_create
+    from gallery.models import AlbumShare, Invite, Membership
+    from search.selectors import family_search_model
+    from tests.factories import UserFactory, photo_factory
+    from tests.queue import queued_tasks
+
+    Membership.objects.filter(family=family, user=bob).update(role=Membership.Role.ADMIN)
+    invite = invite_create(family=family, created_by=bob).invite
+    share = share_create(user=bob, album=album_create(user=bob, family=family, name="Trip"), days=7).share
+    Judgment.objects.create(user=bob, family=family, photo=photo_factory(family=family, user=alice), query="red",
+                            relevant=True)
+    fitted = SearchCalibration.objects.create(family=family, model_name=family_search_model(family_id=family.pk),
+                                              semantic_scale=10.0, semantic_bias=-5.0, judgments=40,
+                                              judged_queries=6, applied=True)
+    queued_tasks()
+    with django_capture_on_commit_callbacks(execute=True):
+        if path == "family page":
+            response = client_for(alice).post(reverse("gallery:member_remove", args=[family.pk, bob.pk]))
+        elif path == "leave":
+            response = Client()
+            response.force_login(bob)
+            response = response.post(reverse("gallery:family_leave", args=[family.pk]))
+        elif path == "account deleted":
+            root = _admin_client(None)
+            response = root.post(reverse("admin:auth_user_delete", args=[bob.pk]), {"post": "yes"})
+        else:
+            root = _admin_client(None)
+            data = _admin_form(root, family)
+            row = _admin_row(data, bob)
+            if path == "admin: row deleted":
+                data[f"memberships-{row}-DELETE"] = "on"
+            else:
+                data[f"memberships-{row}-user"] = UserFactory(username="carol").pk
+            response = root.post(reverse("admin:gallery_family_change", args=[family.pk]), data)
+    assert response.status_code == 302
+    assert not Membership.objects.filter(family=family, user_id=bob.pk).exists()
+    invite.refresh_from_db()
+    share.refresh_from_db()
+    assert invite.revoked_at is not None and share.revoked_at is not None
+    fitted.refresh_from_db()
+    assert not fitted.applied and fitted.metrics["withdrawn_at"]
+    assert [(t["func"], t["args"]) for t in queued_tasks()] == [("search.tasks.calibration_fit_task", (family.pk,))]
+    assert get_user_model().objects.filter(pk=bob.pk).exists() == (path != "account deleted")
+
+
+@pytest.mark.parametrize("path", ["invitation", "admin: row added", "admin: row given to them"])
+def test_a_member_who_comes_back_with_enough_judgments_queues_a_fit(toy_model, family, alice, bob, client_for,
+                                                                   django_capture_on_commit_callbacks, path):
+    """bob's judgments counted again once he rejoined, but nothing fitted the family until its next judgment (or the
+    night after one): leaving queued a fit, coming back did not. Now rejoining queues one, as leaving does, when his
+    judgments are there and the family has enough for a fit."""
+    from gallery.models import Membership
+    from gallery.services import membership_remove
+    from tests.factories import UserFactory, photo_factory
+    from tests.queue import queued_tasks
+
+    photo = photo_factory(family=family, user=alice)
+    Judgment.objects.bulk_create([Judgment(user=who, family=family, photo=photo, query=f"query {n}", relevant=True)
+                                  for who in (alice, bob) for n in range(MIN_JUDGMENTS // 2)])
+    with django_capture_on_commit_callbacks(execute=True):
+        membership_remove(family=family, user=bob)
+    queued_tasks()
+    with django_capture_on_commit_callbacks(execute=True):
+        if path == "invitation":
+            from gallery.account_services import invite_accept_existing, invite_create
+
+            invite_accept_existing(token=invite_create(family=family, created_by=alice).token, user=bob)
+        else:
+            root = _admin_client(None)
+            data = _admin_form(root, family)
+            if path == "admin: row added":
+                total = int(data["memberships-TOTAL_FORMS"])
+                data[f"memberships-{total - 1}-user"] = bob.pk
+                data[f"memberships-{total - 1}-role"] = "member"
+            else:
+                carol = UserFactory(username="carol")
+                Membership.objects.create(family=family, user=carol)
+                data = _admin_form(root, family)
+                data[f"memberships-{_admin_row(data, carol)}-user"] = bob.pk
+            assert root.post(reverse("admin:gallery_family_change", args=[family.pk]), data).status_code == 302
+    assert Membership.objects.filter(family=family, user=bob).exists()
+    assert [(t["func"], t["args"]) for t in queued_tasks()] == [("search.tasks.calibration_fit_task", (family.pk,))]
+
+
+def test_a_newcomer_with_no_judgments_queues_no_fit(toy_model, family, alice, django_capture_on_commit_callbacks):
+    from gallery.services import membership_add
+    from tests.factories import UserFactory, photo_factory
+    from tests.queue import queued_tasks
+
+    photo = photo_factory(family=family, user=alice)
+    Judgment.objects.bulk_create([Judgment(user=alice, family=family, photo=photo, query=f"query {n}", relevant=True)
+                                  for n in range(MIN_JUDGMENTS)])
+    queued_tasks()
+    with django_capture_on_commit_callbacks(execute=True):
+        membership_add(family=family, user=UserFactory(username="carol"))
+    assert queued_tasks() == []
