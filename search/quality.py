@@ -24,10 +24,12 @@ from dataclasses import dataclass, field
 import numpy as np
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 from scipy.optimize import minimize
 
-from gallery.models import Photo
+from gallery.models import Membership, Photo
+from gallery.services import family_lock
 from search import evaluation
 from search.calibration import (DEFAULT, KINDS, TYPO, Calibration, MetaCalibration, active_calibrations, fuse,
                                 match_features, sigmoid)
@@ -73,6 +75,7 @@ class JudgedData:
     # none) and the excluded words' metadata match (0: none). None: no judged query excludes anything.
     excluded_cosines: np.ndarray | None = None
     excluded_meta: np.ndarray | None = None
+    judges: list[int] = field(default_factory=list)  # the users whose judgments these are (sorted ids)
 
     def __len__(self) -> int:
         return len(self.queries)
@@ -93,9 +96,9 @@ def judged_data(*, family_id: int, budget: EncodeBudget | None = None) -> Judged
     # A photo in the trash is no result of any search (scored, it would read as a result with no evidence at all):
     # its judgments wait until it is restored.
     rows = list(family_judgments(family_id=family_id).filter(photo__trashed_at__isnull=True)
-                .order_by("query", "photo_id", "id").values_list("query", "photo_id", "relevant"))
+                .order_by("query", "photo_id", "id").values_list("query", "photo_id", "relevant", "user_id"))
     by_query: dict[str, list[int]] = defaultdict(list)
-    for query, photo_id, _ in rows:
+    for query, photo_id, _, _ in rows:
         by_query[query].append(photo_id)
     model_name = family_search_model(family_id=family_id)
     data = JudgedData(model_name, None)
@@ -115,7 +118,7 @@ def judged_data(*, family_id: int, budget: EncodeBudget | None = None) -> Judged
     # A photo the model has not read yet (pending, processing: a new install's import, a fresh upload) has no cosine,
     # which would read as "no image match": its judgments wait until it is indexed. Failed photos stay in, scored as
     # search scores them (metadata only).
-    unread = {photo_id for query, photo_id, _ in rows
+    unread = {photo_id for query, photo_id, _, _ in rows
               if data.model_calibration is not None and photo_id not in components[query].cosines}
     if unread:
         waiting = (Photo.Status.PENDING, Photo.Status.PROCESSING)
@@ -126,7 +129,7 @@ def judged_data(*, family_id: int, budget: EncodeBudget | None = None) -> Judged
         data.unindexed_judgments = sum(1 for row in rows if row[1] in unread)
         rows = [row for row in rows if row[1] not in unread]
     cosines, meta, excluded_cosines, excluded_meta = [], [], [], []
-    for query, photo_id, relevant in rows:
+    for query, photo_id, _, _ in rows:
         found = components[query]
         data.queries.append(query)
         data.photo_ids.append(photo_id)
@@ -135,7 +138,8 @@ def judged_data(*, family_id: int, budget: EncodeBudget | None = None) -> Judged
         meta.append([x.get(kind, np.nan) for kind in KINDS])
         excluded_cosines.append(found.excluded_cosines.get(photo_id, np.nan))
         excluded_meta.append(found.meta[photo_id].excluded if photo_id in found.meta else 0.0)
-    data.relevant = np.array([r for _, _, r in rows], dtype=bool)
+    data.relevant = np.array([r for _, _, r, _ in rows], dtype=bool)
+    data.judges = sorted({user_id for _, _, _, user_id in rows})
     data.cosines = np.array(cosines, dtype=float)
     data.meta = np.array(meta, dtype=float).reshape(len(rows), len(KINDS))
     if any(not np.isnan(c) for c in excluded_cosines) or any(excluded_meta):
@@ -304,13 +308,25 @@ def _better(figures: dict, *, than: dict) -> bool:
 @transaction.atomic
 def _calibration_store(*, family_id: int, data: JudgedData, calibration: Calibration,
                        weights: tuple[float, float] | None, metrics: dict, applied: bool) -> SearchCalibration:
+    """Keep the fit with the judges whose judgments it was made from. Someone of them may have left the family while
+    it ran (the withdrawal then found nothing of it in force): such a fit is kept but not applied, and says who left.
+    The family's row lock orders this against the leaving (gallery.services.memberships_end takes it too): stored
+    first, the fit is in force when the leaving withdraws it; stored after, it finds them gone, and the family is
+    fitted again from the judgments of those who remain."""
+    family_lock(family_id=family_id)
+    gone = sorted(set(data.judges) - set(Membership.objects.filter(family_id=family_id, user_id__in=data.judges)
+                                         .values_list("user_id", flat=True)))
+    if gone:
+        metrics, applied = {**metrics, "judges_gone": gone}, False
+        calibration_fit_request(family_id=family_id)  # (their leaving may have found no fit in force to withdraw)
     a, b = calibration.semantic
     return SearchCalibration.objects.create(
         family_id=family_id, model_name=data.model_name, semantic_scale=a, semantic_bias=b,
         metadata=calibration.meta.as_dict(),
         suggested_semantic_weight=weights[0] if weights else None,
         suggested_metadata_weight=weights[1] if weights else None,
-        judgments=len(data), judged_queries=len(set(data.queries)), metrics=metrics, applied=applied)
+        judgments=len(data), judged_queries=len(set(data.queries)), metrics=metrics, applied=applied,
+        judges=list(data.judges))
 
 
 @transaction.atomic
@@ -330,14 +346,17 @@ def calibration_rollback(*, family_id: int) -> SearchCalibration | None:
 
 @transaction.atomic
 def calibrations_withdraw_for_leavers(*, family_id: int, user_ids: list[int]) -> int:
-    """Members who judged leave the family (removed, leaving, their accounts deleted): the fits made with their judgments
-    (every fit of the family in force, of any model) stop applying at once, the model's own calibration serves, and
-    the family is fitted again in the worker from the judgments of those who remain (family_judgments). How many fits
-    were withdrawn."""
+    """Members who judged leave the family (removed, leaving, their accounts deleted): the fits in force made with their
+    judgments (of any model: those whose judges include them, and those fitted before judges were recorded) stop
+    applying at once, the model's own calibration serves, and the family is fitted again in the worker from the
+    judgments of those who remain (family_judgments). A fit in force made from others' judgments alone stays. How
+    many fits were withdrawn."""
     if not Judgment.objects.filter(family_id=family_id, user_id__in=list(user_ids)).exists():
         return 0
     withdrawn = 0
-    for fit_row in SearchCalibration.objects.filter(family_id=family_id, applied=True).select_for_update():
+    made_with_theirs = Q(judges__isnull=True) | Q(judges__overlap=list(user_ids))
+    for fit_row in (SearchCalibration.objects.filter(made_with_theirs, family_id=family_id, applied=True)
+                    .select_for_update()):
         fit_row.applied = False
         fit_row.metrics = {**fit_row.metrics, "withdrawn_at": timezone.now().isoformat()}
         fit_row.save(update_fields=["applied", "metrics"])
@@ -413,6 +432,11 @@ class Quality:
         return bool(self.fit and not self.fit.applied and self.fit.metrics.get("withdrawn_at"))
 
     @property
+    def fit_judges_gone(self) -> bool:
+        """Not applied as someone whose judgments it was made with left the family while it was being made."""
+        return bool(self.fit and not self.fit.applied and self.fit.metrics.get("judges_gone"))
+
+    @property
     def fit_log_loss(self) -> tuple[float, float] | None:
         """Held-out log-loss before the fit and after it (at the default weights): what decided whether it applies."""
         metrics = self.fit.metrics if self.fit else {}
@@ -437,6 +461,7 @@ class Quality:
             fitted = {key: after.get(key) for key in ("ece", "precision_at_5", "precision_at_10", "ndcg_at_10")}
             fitted["applied"] = self.fit.applied
             fitted["rolled_back"] = self.fit_rolled_back
+            fitted["judge_left"] = self.fit_withdrawn or self.fit_judges_gone
         weights = self.suggested_weights
         return {"judged_queries": self.judged_queries, "judgments": self.judgments, "needed": self.needed,
                 "waiting_queries": self.waiting_queries, "unindexed_judgments": self.unindexed_judgments,

@@ -84,6 +84,7 @@ def test_the_fit_calibrates_a_miscalibrated_model_on_held_out_queries(judged_fam
     assert len(data) >= 400 and len(set(data.queries)) == 19
 
     fitted = calibration_fit(family_id=family.pk, data=data)
+    assert fitted.judges == [alice.pk]  # whose judgments it was made from
     before, after = fitted.metrics["before"], fitted.metrics["after"]
     assert before["ece"] > 0.1  # the shifted bias: far from what the member says
     assert after["ece"] <= 0.05 and after["ece"] < before["ece"]
@@ -208,7 +209,7 @@ def test_quality_api_reports_the_figures_and_keeps_families_apart(judged_family,
                                             "precision_at_5": fitted.metrics["after"]["precision_at_5"],
                                             "precision_at_10": fitted.metrics["after"]["precision_at_10"],
                                             "ndcg_at_10": fitted.metrics["after"]["ndcg_at_10"], "applied": True,
-                                            "rolled_back": False})
+                                            "rolled_back": False, "judge_left": False})
     assert body["ece"] <= 0.05  # the fit is in force: the final score is now calibrated
     assert body["suggested_weights"] == {"semantic": fitted.suggested_semantic_weight,
                                          "metadata": fitted.suggested_metadata_weight}
@@ -702,3 +703,110 @@ def test_a_newcomer_with_no_judgments_queues_no_fit(toy_model, family, alice, dj
     with django_capture_on_commit_callbacks(execute=True):
         membership_add(family=family, user=UserFactory(username="carol"))
     assert queued_tasks() == []
+
+
+def _fit_read_before(family, *judges):
+    """What calibration_fit had read (judged_data) when the fit was started: the judges whose judgments it used."""
+    from search.quality import JudgedData
+    from search.selectors import family_search_model
+
+    return JudgedData(family_search_model(family_id=family.pk), (10.0, -5.0), queries=["red", "blue"],
+                      judges=[judge.pk for judge in judges])
+
+
+def _store(family, data, applied=True):
+    from search.calibration import Calibration
+    from search.quality import _calibration_store
+
+    return _calibration_store(family_id=family.pk, data=data, calibration=Calibration(semantic=(12.0, -6.0)),
+                              weights=(0.6, 0.4), applied=applied,
+                              metrics={"before": {"log_loss": 1.0}, "after_default_weights": {"log_loss": 0.5}})
+
+
+def test_a_fit_one_of_whose_judges_left_while_it_ran_is_kept_but_not_applied(toy_model, family, alice, bob, client_for,
+                                                                              api, django_capture_on_commit_callbacks):
+    """A fit already running when bob left read his judgments before he went; the withdrawal found nothing in force,
+    and the fit, stored after it, was applied: bob's verdicts spoke for a family he had left until the re-fit (which
+    replaces it only if better). The fit records whose judgments it used, and one any of whose judges is no longer a
+    member when it is stored is kept, not applied, and the quality page says why; the family is fitted again."""
+    from gallery.services import membership_remove
+    from tests.queue import queued_tasks
+
+    data = _fit_read_before(family, alice, bob)
+    with django_capture_on_commit_callbacks(execute=True):
+        membership_remove(family=family, user=bob)
+    assert queued_tasks() == []  # (no fit in force to withdraw)
+    with django_capture_on_commit_callbacks(execute=True):
+        stored = _store(family, data)
+    assert stored.judges == sorted([alice.pk, bob.pk])
+    assert not stored.applied and stored.metrics["judges_gone"] == [bob.pk]
+    assert [(t["func"], t["args"]) for t in queued_tasks()] == [("search.tasks.calibration_fit_task", (family.pk,))]
+    assert active_calibrations([(family.pk, stored.model_name)]) == {}
+    page = client_for(alice).get(reverse("search:quality", args=[family.pk])).content.decode()
+    assert "not applied" in page and "left the family while it was being made" in page
+    body = api.get(reverse("api_search_quality"), {"family": family.pk}).json()
+    assert (body["fitted"]["applied"], body["fitted"]["rolled_back"], body["fitted"]["judge_left"]) == (
+        False, False, True)
+
+
+def test_a_fit_whose_judges_all_remain_applies_as_it_was_decided(toy_model, family, alice, bob):
+    stored = _store(family, _fit_read_before(family, alice, bob))
+    assert stored.applied and "judges_gone" not in stored.metrics
+    assert stored.judges == sorted([alice.pk, bob.pk])
+
+
+def test_a_leaver_whose_judgments_the_fit_in_force_never_used_leaves_it_in_force(toy_model, family, alice, bob,
+                                                                                 django_capture_on_commit_callbacks):
+    """bob judged after the fit in force was made (from alice's judgments alone): his leaving withdrew it all the
+    same, and the family went without a fit until the next one, or for good if what remained was too few to fit."""
+    from gallery.services import membership_remove
+    from tests.factories import photo_factory
+    from tests.queue import queued_tasks
+
+    in_force = _store(family, _fit_read_before(family, alice))
+    made_with_bob = _store(family, _fit_read_before(family, alice, bob), applied=False)
+    Judgment.objects.create(user=bob, family=family, photo=photo_factory(family=family, user=alice), query="red",
+                            relevant=True)
+    with django_capture_on_commit_callbacks(execute=True):
+        membership_remove(family=family, user=bob)
+    in_force.refresh_from_db()
+    made_with_bob.refresh_from_db()
+    assert in_force.applied and "withdrawn_at" not in in_force.metrics
+    assert active_calibrations([(family.pk, in_force.model_name)])[(family.pk, in_force.model_name)].id == in_force.pk
+    assert queued_tasks() == []
+
+
+def test_the_upgrade_straightens_the_curled_quotes_of_judged_queries_keeping_the_newest_verdict(family, alice, bob):
+    """Judgments stored before the query was kept as the parser reads it (tokenize) still held a phone's curled quotes:
+    “red square” and "red square" were two judged queries of one search. search 0023 stores them as the parser reads
+    them; where that makes two verdicts of one member on one photo for one query, the newest stays."""
+    import importlib
+    from datetime import timedelta
+
+    from django.apps import apps
+    from django.utils import timezone
+
+    from tests.factories import photo_factory
+
+    straighten = importlib.import_module("search.migrations.0023_fit_judges_and_straight_queries").queries_straighten
+    one, two = photo_factory(family=family, user=alice), photo_factory(family=family, user=alice, filename="b.jpg")
+    now = timezone.now()
+
+    def judged(user, photo, query, relevant, age_days):
+        j = Judgment.objects.create(user=user, family=family, photo=photo, query=query, relevant=relevant)
+        Judgment.objects.filter(pk=j.pk).update(updated_at=now - timedelta(days=age_days))
+        return j.pk
+
+    older_curled = judged(alice, one, "“red square”", True, 5)
+    newer_straight = judged(alice, one, '"red square"', False, 1)
+    newer_curled = judged(alice, two, "„red square“", False, 1)
+    older_straight = judged(alice, two, '"red square"', True, 3)
+    alone = judged(bob, one, "“red square”", True, 2)
+    plain = judged(bob, two, "circle", True, 2)
+
+    straighten(apps, None)
+
+    assert dict(Judgment.objects.values_list("pk", "query")) == {
+        newer_straight: '"red square"', newer_curled: '"red square"', alone: '"red square"', plain: "circle"}
+    assert not Judgment.objects.filter(pk__in=[older_curled, older_straight]).exists()
+    assert Judgment.objects.get(pk=newer_curled).relevant is False
