@@ -8,7 +8,8 @@ the metadata match. From these:
   held near, by a weak Gaussian prior) the model's own; the metadata calibration per kind of match (intercepts
   and slopes of search.calibration, held near the defaults); then the weights whose fused score has the lowest
   log-loss. Cross-validated by query (a query is never in its own training fold): the figures "before" (the
-  calibration in force, the default weights) and "after" (the fitted one, the suggested weights if they were
+  calibration in force, the default weights; on the judgments a fit in force was made from, that fit made again
+  without the held-out query) and "after" (the fitted one, the suggested weights if they were
   better on held-out queries, else the default ones) are held-out figures. The fit is applied only when it lowers
   held-out log-loss; every fit is kept (SearchCalibration), the latest applied one is in force.
 - the quality figures (`family_quality`): P@5, P@10, nDCG@10 and ECE of the judged queries under the user's
@@ -54,6 +55,9 @@ PRIOR_LOG_SCALE, PRIOR_BIAS, PRIOR_META = 0.5, 4.0, 1.5
 # Held-out log-loss must fall by this share to count as better: a new fit replaces the one in force (and new
 # weights are suggested) for a real gain, not for the noise of refitting the same judgments (about 2%).
 IMPROVEMENT = 0.05
+# Where every fit starts, and what its prior holds it near: the model's own calibration and the default table (never a
+# fit in force, which was made from the same judgments: held near it, a fit would see its held-out queries through it).
+BASE = DEFAULT
 
 
 @dataclass
@@ -76,6 +80,9 @@ class JudgedData:
     excluded_cosines: np.ndarray | None = None
     excluded_meta: np.ndarray | None = None
     judges: list[int] = field(default_factory=list)  # the users whose judgments these are (sorted ids)
+    # Per row: who judged and when the verdict was last given (what a fit in force could have been made from).
+    users: list[int] = field(default_factory=list)
+    judged_at: list = field(default_factory=list)
 
     def __len__(self) -> int:
         return len(self.queries)
@@ -96,9 +103,10 @@ def judged_data(*, family_id: int, budget: EncodeBudget | None = None) -> Judged
     # A photo in the trash is no result of any search (scored, it would read as a result with no evidence at all):
     # its judgments wait until it is restored.
     rows = list(family_judgments(family_id=family_id).filter(photo__trashed_at__isnull=True)
-                .order_by("query", "photo_id", "id").values_list("query", "photo_id", "relevant", "user_id"))
+                .order_by("query", "photo_id", "id")
+                .values_list("query", "photo_id", "relevant", "user_id", "updated_at"))
     by_query: dict[str, list[int]] = defaultdict(list)
-    for query, photo_id, _, _ in rows:
+    for query, photo_id, *_ in rows:
         by_query[query].append(photo_id)
     model_name = family_search_model(family_id=family_id)
     data = JudgedData(model_name, None)
@@ -118,7 +126,7 @@ def judged_data(*, family_id: int, budget: EncodeBudget | None = None) -> Judged
     # A photo the model has not read yet (pending, processing: a new install's import, a fresh upload) has no cosine,
     # which would read as "no image match": its judgments wait until it is indexed. Failed photos stay in, scored as
     # search scores them (metadata only).
-    unread = {photo_id for query, photo_id, _, _ in rows
+    unread = {photo_id for query, photo_id, *_ in rows
               if data.model_calibration is not None and photo_id not in components[query].cosines}
     if unread:
         waiting = (Photo.Status.PENDING, Photo.Status.PROCESSING)
@@ -129,7 +137,7 @@ def judged_data(*, family_id: int, budget: EncodeBudget | None = None) -> Judged
         data.unindexed_judgments = sum(1 for row in rows if row[1] in unread)
         rows = [row for row in rows if row[1] not in unread]
     cosines, meta, excluded_cosines, excluded_meta = [], [], [], []
-    for query, photo_id, _, _ in rows:
+    for query, photo_id, *_ in rows:
         found = components[query]
         data.queries.append(query)
         data.photo_ids.append(photo_id)
@@ -138,8 +146,9 @@ def judged_data(*, family_id: int, budget: EncodeBudget | None = None) -> Judged
         meta.append([x.get(kind, np.nan) for kind in KINDS])
         excluded_cosines.append(found.excluded_cosines.get(photo_id, np.nan))
         excluded_meta.append(found.meta[photo_id].excluded if photo_id in found.meta else 0.0)
-    data.relevant = np.array([r for _, _, r, _ in rows], dtype=bool)
-    data.judges = sorted({user_id for _, _, _, user_id in rows})
+    data.relevant = np.array([row[2] for row in rows], dtype=bool)
+    data.users, data.judged_at = [row[3] for row in rows], [row[4] for row in rows]
+    data.judges = sorted(set(data.users))
     data.cosines = np.array(cosines, dtype=float)
     data.meta = np.array(meta, dtype=float).reshape(len(rows), len(KINDS))
     if any(not np.isnan(c) for c in excluded_cosines) or any(excluded_meta):
@@ -247,15 +256,33 @@ class HeldOut:
     fitted_suggested: np.ndarray  # the fitted calibration at the weights each fold suggested
 
 
-def cross_validate(data: JudgedData, current: Calibration) -> HeldOut:
+def seen_by(data: JudgedData, in_force: SearchCalibration | None) -> np.ndarray:
+    """Which rows the fit in force (if any) could have been made from: verdicts given before it by its judges (all
+    judges, for a fit made before they were recorded). For those it is no held-out predictor."""
+    if in_force is None:
+        return np.zeros(len(data), dtype=bool)
+    judges = None if in_force.judges is None else set(in_force.judges)
+    return np.array([at <= in_force.created_at and (judges is None or user in judges)
+                     for user, at in zip(data.users, data.judged_at)], dtype=bool)
+
+
+def cross_validate(data: JudgedData, current: Calibration, seen: np.ndarray | None = None) -> HeldOut:
+    """Every figure held out, by query. Fits start from the model's own calibration and the default table (BASE),
+    never from the fit in force, which was made from these judgments. The fit in force scores the rows it never saw
+    as it is; on those it was made from (`seen`), it is made again without the held-out fold's queries, as this fit
+    is, so that "before" is no in-sample figure flattering it."""
     fold = folds(data.queries)
+    seen = np.zeros(len(data), dtype=bool) if seen is None else seen
     out = HeldOut(*(np.zeros(len(data)) for _ in range(3)))
     out.before = scores(data, current, DEFAULT_WEIGHTS)
     for k in np.unique(fold):
         train, test = data.subset(fold != k), data.subset(fold == k)
-        calibration, weights = fit(train, current)
+        calibration, weights = fit(train, BASE)
         out.fitted_default[fold == k] = scores(test, calibration, DEFAULT_WEIGHTS)
         out.fitted_suggested[fold == k] = scores(test, calibration, weights)
+        if (remade := seen & (fold == k)).any():
+            in_force_without_k, _ = fit(data.subset(seen & (fold != k)), BASE)
+            out.before[remade] = scores(data.subset(remade), in_force_without_k, DEFAULT_WEIGHTS)
     return out
 
 
@@ -286,12 +313,13 @@ def calibration_fit(*, family_id: int, data: JudgedData | None = None) -> Search
     if data.model_calibration is None:
         raise NotEnoughJudgments("The family's image model is not available.")
     current = active_calibrations([(family_id, data.model_name)]).get((family_id, data.model_name), DEFAULT)
-    held = cross_validate(data, current)
+    in_force = SearchCalibration.objects.filter(pk=current.id).first() if current.id else None
+    held = cross_validate(data, current, seen_by(data, in_force))
     before, at_default, at_suggested = (figures(data, p) for p in (held.before, held.fitted_default,
                                                                   held.fitted_suggested))
     weights_better = _better(at_suggested, than=at_default)
     after = at_suggested if weights_better else at_default
-    calibration, weights = fit(data, current)
+    calibration, weights = fit(data, BASE)
     return _calibration_store(family_id=family_id, data=data, calibration=calibration,
                               weights=weights if weights_better else None,
                               metrics={"before": before, "after": after, "after_default_weights": at_default,

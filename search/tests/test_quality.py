@@ -810,3 +810,25 @@ def test_the_upgrade_straightens_the_curled_quotes_of_judged_queries_keeping_the
         newer_straight: '"red square"', newer_curled: '"red square"', alone: '"red square"', plain: "circle"}
     assert not Judgment.objects.filter(pk__in=[older_curled, older_straight]).exists()
     assert Judgment.objects.get(pk=newer_curled).relevant is False
+
+
+def test_a_refit_measures_the_fit_in_force_on_queries_it_never_saw(judged_family, family, alice, client_for):
+    """Once a fit was in force, the next fit's "before" figures (labelled held out on the page, and what decides
+    whether the new fit applies) scored the fit in force on the very judgments it had been fitted to: in-sample,
+    flattering it. And the new fit started from (was held near) the fit in force, so its own "held-out" figures had
+    seen every query through it. Now fits start from the model's own calibration and the default table, and the fit
+    in force is measured on each held-out query as if made again without it: refitting the same judgments gives the
+    first fit's own held-out figures on both sides."""
+    data = judged_data(family_id=family.pk)
+    first = calibration_fit(family_id=family.pk, data=data)
+    assert first.applied
+
+    again = calibration_fit(family_id=family.pk, data=data)
+
+    for key in ("log_loss", "ece", "precision_at_5", "ndcg_at_10"):
+        assert again.metrics["before"][key] == pytest.approx(first.metrics["after_default_weights"][key])
+        assert again.metrics["after_default_weights"][key] == pytest.approx(first.metrics["after_default_weights"][key])
+    assert not again.applied  # no better than itself
+    # The page's "now" figures score the fit in force on the judgments it was made from: it says so.
+    page = client_for(alice).get(reverse("search:quality", args=[family.pk])).content.decode()
+    assert "not held out: the fit in force was made from these judgments" in page.split('class="row-current"')[1]
