@@ -329,6 +329,12 @@ def calibration_fit(*, family_id: int, data: JudgedData | None = None) -> Search
                               applied=_better(at_default, than=before))
 
 
+def log_loss_text(value: float) -> str:
+    """A log-loss as the page and the command print it: 3 decimals, or 3 significant digits below 0.1, so that two a
+    fit's rule tells apart (5% lower) are not both "0.001"."""
+    return f"{value:.3f}" if value >= 0.1 else f"{value:.3g}"
+
+
 def _better(figures: dict, *, than: dict) -> bool:
     return figures["log_loss"] < (1 - IMPROVEMENT) * than["log_loss"]
 

@@ -463,16 +463,19 @@ def test_fit_calibration_prints_the_log_loss_that_decided(judged_family, family)
     the default weights (as the quality page says): "log-loss 0.420 → 0.392 … not applied (no better than the
     calibration in force)" read as a 7% gain refused under a 5% rule. It prints the figures that decided, and the
     suggested weights' own log-loss beside them."""
+    from search.quality import log_loss_text
+
     for _ in range(2):  # the second fit, from the same judgments, is not applied
         out = io.StringIO()
         call_command("fit_calibration", "--family", family.name, stdout=out)
         fitted = SearchCalibration.objects.filter(family=family).first()
         before, decided = fitted.metrics["before"], fitted.metrics["after_default_weights"]
         text = out.getvalue()
-        assert f"held-out log-loss {before['log_loss']:.3f} → {decided['log_loss']:.3f}" in text, text
+        assert (f"held-out log-loss {log_loss_text(before['log_loss'])} → {log_loss_text(decided['log_loss'])}"
+                in text), text
         assert f"ECE {before['ece']:.3f} → {decided['ece']:.3f}" in text, text
         if fitted.suggested_weights:
-            assert f"(held-out log-loss {fitted.metrics['after']['log_loss']:.3f} with them)" in text, text
+            assert f"(held-out log-loss {log_loss_text(fitted.metrics['after']['log_loss'])} with them)" in text, text
             # Weights are suggested only by the fit in force (the page and the API offer no others): a fit that is
             # not applied printed "suggested weights 0.10/0.90" like one that is, which no page then offered (QA).
             assert ("not offered: this fit is not in force" in text) is not fitted.applied, text
@@ -832,3 +835,19 @@ def test_a_refit_measures_the_fit_in_force_on_queries_it_never_saw(judged_family
     # The page's "now" figures score the fit in force on the judgments it was made from: it says so.
     page = client_for(alice).get(reverse("search:quality", args=[family.pk])).content.decode()
     assert "not held out: the fit in force was made from these judgments" in page.split('class="row-current"')[1]
+
+
+def test_small_log_losses_are_shown_with_the_digits_that_tell_them_apart(toy_model, family, alice, client_for):
+    """A family whose searches were already nearly right (held-out log-loss 0.0014 → 0.0012, 17% lower: applied)
+    read "held-out log-loss 0.001 → 0.001; … a fit applies only when it is at least 5% lower": the fit in force
+    seemed to break the rule. Small log-losses keep three significant digits, on the page and from the command."""
+    from search.quality import log_loss_text
+    from search.selectors import family_search_model
+
+    SearchCalibration.objects.create(family=family, model_name=family_search_model(family_id=family.pk),
+                                     semantic_scale=10.0, semantic_bias=-5.0, judgments=40, judged_queries=6,
+                                     applied=True, metrics={"before": {"log_loss": 0.001398},
+                                                            "after_default_weights": {"log_loss": 0.001166}})
+    page = client_for(alice).get(reverse("search:quality", args=[family.pk])).content.decode()
+    assert "held-out log-loss 0.0014 → 0.00117;" in page
+    assert [log_loss_text(v) for v in (0.4203, 0.1, 0.0917, 0.001398)] == ["0.420", "0.100", "0.0917", "0.0014"]
