@@ -534,6 +534,10 @@ def test_a_member_who_leaves_takes_their_judgments_out_of_the_familys_fit(toy_mo
     assert Judgment.objects.filter(user=bob).exists()  # kept: they count again if bob comes back
     page = client_for(alice).get(reverse("search:quality", args=[family.pk])).content.decode()
     assert "withdrawn" in page and "has left the family" in page
+    # alice's one judgment is too few for a fit: the page said the family "is fitted again from the judgments of
+    # those who remain", and the fit queued found too few to fit.
+    assert "fitted again once those who remain have judged enough" in page
+    assert "fitted again from the judgments of those who remain" not in page
 
 
 def test_a_member_who_judged_nothing_leaves_the_fit_as_it_is(toy_model, family, alice, bob,
