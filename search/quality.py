@@ -339,6 +339,12 @@ def _better(figures: dict, *, than: dict) -> bool:
     return figures["log_loss"] < (1 - IMPROVEMENT) * than["log_loss"]
 
 
+def judges_gone(*, family_id: int, judges: list[int]) -> list[int]:
+    """Those of a fit's judges who are no longer members of the family (left, removed, their accounts deleted)."""
+    members = Membership.objects.filter(family_id=family_id, user_id__in=list(judges)).values_list("user_id", flat=True)
+    return sorted(set(judges) - set(members))
+
+
 @transaction.atomic
 def _calibration_store(*, family_id: int, data: JudgedData, calibration: Calibration,
                        weights: tuple[float, float] | None, metrics: dict, applied: bool) -> SearchCalibration:
@@ -348,9 +354,7 @@ def _calibration_store(*, family_id: int, data: JudgedData, calibration: Calibra
     first, the fit is in force when the leaving withdraws it; stored after, it finds them gone, and the family is
     fitted again from the judgments of those who remain."""
     family_lock(family_id=family_id)
-    gone = sorted(set(data.judges) - set(Membership.objects.filter(family_id=family_id, user_id__in=data.judges)
-                                         .values_list("user_id", flat=True)))
-    if gone:
+    if gone := judges_gone(family_id=family_id, judges=data.judges):
         metrics, applied = {**metrics, "judges_gone": gone}, False
         calibration_fit_request(family_id=family_id)  # (their leaving may have found no fit in force to withdraw)
     a, b = calibration.semantic

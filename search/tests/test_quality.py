@@ -855,3 +855,37 @@ def test_small_log_losses_are_shown_with_the_digits_that_tell_them_apart(toy_mod
     page = client_for(alice).get(reverse("search:quality", args=[family.pk])).content.decode()
     assert "held-out log-loss 0.0014 → 0.00117;" in page
     assert [log_loss_text(v) for v in (0.4203, 0.1, 0.0917, 0.001398)] == ["0.420", "0.100", "0.0917", "0.0014"]
+
+
+def test_the_admin_cannot_put_back_in_force_a_fit_made_with_a_leavers_judgments(toy_model, family, alice, bob,
+                                                                               django_capture_on_commit_callbacks):
+    """Ticking "applied" on a fit in the admin put it back in force, also one withdrawn as bob left: his verdicts
+    spoke for a family he was no longer in. The admin refuses it and says why; a fit whose judges all remain can be
+    ticked as before."""
+    from gallery.services import membership_remove
+
+    made_with_bob = _store(family, _fit_read_before(family, alice, bob))
+    Judgment.objects.create(user=bob, family=family, photo=_a_photo(family, alice), query="red", relevant=True)
+    with django_capture_on_commit_callbacks(execute=True):
+        membership_remove(family=family, user=bob)
+    alices = _store(family, _fit_read_before(family, alice), applied=False)
+    root = _admin_client(None)
+
+    def tick(fit):
+        url = reverse("admin:search_searchcalibration_change", args=[fit.pk])
+        return root.post(url, {"applied": "on"})
+
+    response = tick(made_with_bob)
+    assert response.status_code == 200 and "bob" in response.content.decode()
+    assert "no longer a member" in response.content.decode()
+    made_with_bob.refresh_from_db()
+    assert not made_with_bob.applied
+    assert tick(alices).status_code == 302
+    alices.refresh_from_db()
+    assert alices.applied
+
+
+def _a_photo(family, user):
+    from tests.factories import photo_factory
+
+    return photo_factory(family=family, user=user)
