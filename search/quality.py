@@ -387,8 +387,8 @@ def calibrations_withdraw_for_leavers(*, family_id: int, user_ids: list[int]) ->
     """Members who judged leave the family (removed, leaving, their accounts deleted): the fits in force made with their
     judgments (of any model: those whose judges include them, and those fitted before judges were recorded) stop
     applying at once, the model's own calibration serves, and the family is fitted again in the worker from the
-    judgments of those who remain (family_judgments). A fit in force made from others' judgments alone stays. How
-    many fits were withdrawn."""
+    judgments of those who remain (family_judgments), also when no fit was withdrawn if they are enough for one. A fit
+    in force made from others' judgments alone stays. How many fits were withdrawn."""
     if not Judgment.objects.filter(family_id=family_id, user_id__in=list(user_ids)).exists():
         return 0
     withdrawn = 0
@@ -399,7 +399,10 @@ def calibrations_withdraw_for_leavers(*, family_id: int, user_ids: list[int]) ->
         fit_row.metrics = {**fit_row.metrics, "withdrawn_at": timezone.now().isoformat()}
         fit_row.save(update_fields=["applied", "metrics"])
         withdrawn += 1
-    if withdrawn:
+    # Their judgments are out of what the family's fits read: fitted again when a fit was withdrawn, or when those who
+    # remain have enough for one (the nightly fit looks only for judgments newer than the latest fit).
+    if withdrawn or (family_judgments(family_id=family_id).exclude(user_id__in=list(user_ids)).count()
+                     >= MIN_JUDGMENTS):
         calibration_fit_request(family_id=family_id)
     return withdrawn
 

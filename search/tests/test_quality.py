@@ -889,3 +889,22 @@ def _a_photo(family, user):
     from tests.factories import photo_factory
 
     return photo_factory(family=family, user=user)
+
+
+def test_a_leaver_who_judged_queues_a_fit_of_those_who_remain_even_with_no_fit_in_force(
+        toy_model, family, alice, bob, django_capture_on_commit_callbacks):
+    """The last fit, made with bob's judgments, had not beaten the model's own calibration, so nothing was in force
+    when he left, and nothing was queued: the family's judgments had changed (his were out), but the nightly fit
+    looks only for newer judgments, so no fit of those who remain was ever made. Now one is queued when the
+    remaining judgments are enough for a fit."""
+    from gallery.services import membership_remove
+    from tests.queue import queued_tasks
+
+    _store(family, _fit_read_before(family, alice, bob), applied=False)
+    photo = _a_photo(family, alice)
+    Judgment.objects.bulk_create([Judgment(user=who, family=family, photo=photo, query=f"query {n}", relevant=True)
+                                  for who in (alice, bob) for n in range(MIN_JUDGMENTS)])
+    queued_tasks()
+    with django_capture_on_commit_callbacks(execute=True):
+        membership_remove(family=family, user=bob)
+    assert [(t["func"], t["args"]) for t in queued_tasks()] == [("search.tasks.calibration_fit_task", (family.pk,))]
