@@ -10,10 +10,12 @@ class SearchConfig(AppConfig):
 
         from gallery.models import Family
         from gallery.signals import (
-            members_joined, members_leaving, photos_added, photos_changed, photos_restored, photos_rotated, photos_trashed,
+            members_joined, members_leaving, photos_added, photos_changed, photos_restored, photos_rotated,
+            photos_trashed,
         )
         from search.receivers import (
-            on_family_deleted, on_members_joined, on_members_leaving, on_photos_added, on_photos_changed, on_photos_restored,
+            on_family_deleted, on_members_joined, on_members_leaving, on_photos_added, on_photos_changed,
+            on_photos_restored,
             on_photos_rotated, on_photos_trashed,
         )
 

@@ -6,8 +6,8 @@ from django.core.management.base import BaseCommand, CommandError
 
 from gallery.management.families import family_from_option
 from gallery.models import Family
-from search.quality import (IMPROVEMENT, NotEnoughJudgments, calibration_fit, calibration_rollback, calibrations_fit_due,
-                            log_loss_text)
+from search.quality import (IMPROVEMENT, NotEnoughJudgments, calibration_fit, calibration_rollback,
+                            calibrations_fit_due, log_loss_text)
 
 
 class Command(BaseCommand):
@@ -49,7 +49,8 @@ class Command(BaseCommand):
             weights = fitted.suggested_weights
             self.stdout.write(
                 f"{name}: {fitted.judgments} judgments on {fitted.judged_queries} queries; held-out log-loss "
-                f"{log_loss_text(before['log_loss'])} → {log_loss_text(after['log_loss'])}, ECE {before['ece']:.3f} → {after['ece']:.3f}, "
+                f"{log_loss_text(before['log_loss'])} → {log_loss_text(after['log_loss'])}, "
+                f"ECE {before['ece']:.3f} → {after['ece']:.3f}, "
                 f"nDCG@10 {before['ndcg_at_10']:.3f} → {after['ndcg_at_10']:.3f}; "
                 + ("applied" if fitted.applied
                    else f"not applied (not {IMPROVEMENT:.0%} lower than with the calibration in force)")
