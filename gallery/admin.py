@@ -28,6 +28,8 @@ from gallery.services import (
     family_lock,
     family_name_clean,
     invites_withdraw_made_by,
+    memberships_begun,
+    memberships_end,
     photo_can_delete,
     photo_edit_check,
     photo_edit_version,
@@ -36,12 +38,10 @@ from gallery.services import (
     photos_metadata_edited,
     photos_tag_add,
     photos_tag_remove,
-    shares_withdraw_made_by,
     tags_delete,
     users_delete,
     users_delete_problems,
 )
-from gallery.signals import members_leaving
 from gallery.suggestions import suggestion_dismiss, suggestions_accept
 from gallery.text import tag_name_clean
 from gallery.trash_services import photos_trash_by_site_admin
@@ -114,27 +114,30 @@ class MembershipFormSet(forms.BaseInlineFormSet):
         if current and Membership.Role.ADMIN not in after.values():
             raise forms.ValidationError(LAST_ADMIN)
 
-    # Someone taken out of the family, or no longer its admin (or a row given to another person), loses the open
-    # links they made for it, as on the family page (invites_withdraw_made_by); someone taken out, the album share
-    # links they made too (shares_withdraw_made_by).
+    # Someone taken out of the family (their row deleted, or given to another person) leaves it as on the family page,
+    # through memberships_end (announced, the links they made withdrawn); someone no longer its admin loses the open
+    # invitation links they made for it (invites_withdraw_made_by). Someone put in (a new row, or a row given to them)
+    # joins as by an invitation (memberships_begun).
     def delete_existing(self, obj, commit=True):
-        if commit:  # as membership_remove announces it: their judgments stop counting in its fit
-            members_leaving.send(sender=Membership, family_id=obj.family_id, user_ids=[obj.user_id])
-        super().delete_existing(obj, commit=commit)
-        if commit:
-            invites_withdraw_made_by(family_id=obj.family_id, user_ids=[obj.user_id])
-            shares_withdraw_made_by(family_id=obj.family_id, user_ids=[obj.user_id])
+        if not commit:
+            return super().delete_existing(obj, commit=commit)
+        memberships_end(family_id=obj.family_id, user_ids=[obj.user_id])
 
     def save_existing(self, form, obj, commit=True):
         before = form.initial.get("user")
         saved = super().save_existing(form, obj, commit=commit)
         if commit:
-            losing = [] if saved.role == Membership.Role.ADMIN else [saved.user_id]
             if "user" in form.changed_data and before:
-                losing.append(before)
-                members_leaving.send(sender=Membership, family_id=saved.family_id, user_ids=[before])
-                shares_withdraw_made_by(family_id=saved.family_id, user_ids=[before])
-            invites_withdraw_made_by(family_id=saved.family_id, user_ids=losing)
+                memberships_end(family_id=saved.family_id, user_ids=[before])  # (their row is another's now)
+                memberships_begun(family_id=saved.family_id, user_ids=[saved.user_id])
+            if saved.role != Membership.Role.ADMIN:
+                invites_withdraw_made_by(family_id=saved.family_id, user_ids=[saved.user_id])
+        return saved
+
+    def save_new(self, form, commit=True):
+        saved = super().save_new(form, commit=commit)
+        if commit:
+            memberships_begun(family_id=saved.family_id, user_ids=[saved.user_id])
         return saved
 
 

@@ -41,7 +41,7 @@ from gallery.images import (
 from gallery.models import (AlbumShare, DeletedPhoto, Family, Favourite, Invite, Membership, Photo, PhotoTag,
                             RemovedTag, SidecarStar, Tag)
 from gallery.places import country_code_for, country_name, place_for
-from gallery.signals import members_leaving, photos_added, photos_changed
+from gallery.signals import members_joined, members_leaving, photos_added, photos_changed
 from gallery.text import (
     control_characters_refuse, one_line, tag_name_clean, text_from_file, text_from_os, without_controls, without_nul,
 )
@@ -232,7 +232,9 @@ def membership_add(
         raise ValidationError(f"Unknown role “{role}”.")
     family_lock(family_id=family.pk)
     membership, created = Membership.objects.get_or_create(family=family, user=user, defaults={"role": role})
-    if not created and membership.role != role:
+    if created:
+        memberships_begun(family_id=family.pk, user_ids=[user.pk])
+    elif membership.role != role:
         if membership.is_admin and not family_keeps_an_admin(family_id=family.pk, losing=[membership.pk]):
             raise ValidationError(f"{LAST_ADMIN} Make someone else an admin before {user} steps down.")
         membership.role = role
@@ -258,10 +260,29 @@ def membership_remove(*, family: Family, user: AbstractBaseUser) -> tuple[int, i
                                   "list of members), then leave.")
         raise ValidationError(f"{LAST_ADMIN} You are the only member of {family}: to end it, use “Delete this "
                               "family” at the bottom of its page.")
-    members_leaving.send(sender=Membership, family_id=family.pk, user_ids=[user.pk])
-    membership.delete()
-    return (invites_withdraw_made_by(family_id=family.pk, user_ids=[user.pk]),
-            shares_withdraw_made_by(family_id=family.pk, user_ids=[user.pk]))
+    return memberships_end(family_id=family.pk, user_ids=[user.pk])
+
+
+@transaction.atomic
+def memberships_end(*, family_id: int, user_ids: Iterable[int]) -> tuple[int, int]:
+    """The one way people stop being members of a family (removed or leaving on its page, their accounts deleted,
+    their row deleted or given to someone else in the admin), so that no path misses a side effect: it is announced
+    (members_leaving: search withdraws the fits made with their judgments and queues a new one), their memberships
+    go, and the links they made for the family stop working. The caller has checked that the family keeps an admin.
+    How many invitation links, how many album share links were withdrawn."""
+    user_ids = sorted(set(user_ids))
+    family_lock(family_id=family_id)  # as every change of who is in the family (and the fit's store) takes it
+    members_leaving.send(sender=Membership, family_id=family_id, user_ids=user_ids)
+    Membership.objects.filter(family_id=family_id, user_id__in=user_ids).delete()
+    return (invites_withdraw_made_by(family_id=family_id, user_ids=user_ids),
+            shares_withdraw_made_by(family_id=family_id, user_ids=user_ids))
+
+
+def memberships_begun(*, family_id: int, user_ids: Iterable[int]) -> None:
+    """People became members of a family (an invitation, the admin; back after leaving, or new): announced, so that
+    search fits the family again when judgments of theirs count again (members_joined). Called once their
+    memberships exist, in the transaction that made them."""
+    members_joined.send(sender=Membership, family_id=family_id, user_ids=sorted(set(user_ids)))
 
 
 def users_delete_problems(*, users: Iterable[AbstractBaseUser]) -> list[str]:
@@ -297,7 +318,7 @@ def users_delete(*, users: QuerySet) -> int:
     for family_id, user_id in Membership.objects.filter(user__in=users).values_list("family_id", "user_id"):
         leaving.setdefault(family_id, []).append(user_id)
     for family_id, user_ids in sorted(leaving.items()):
-        members_leaving.send(sender=Membership, family_id=family_id, user_ids=user_ids)
+        memberships_end(family_id=family_id, user_ids=user_ids)
     for user in users:
         user.delete()
     return len(users)

@@ -21,6 +21,10 @@ photos_restored = Signal()
 # computed from the picture (the embedding, its near-duplicates, tag suggestions) is to be computed again.
 photos_rotated = Signal()
 
-# Sent inside the transaction that takes people out of a family (removed, leaving, their account deleted), before
-# their memberships go, with `family_id` and `user_ids`.
+# Sent inside the transaction that takes people out of a family (removed, leaving, their account deleted, taken out in
+# the admin), before their memberships go, with `family_id` and `user_ids`: only from gallery.services.memberships_end.
 members_leaving = Signal()
+
+# Sent inside the transaction that puts people in a family (an invitation, the admin; back, or for the first time),
+# once their memberships exist, with `family_id` and `user_ids`: from gallery.services.memberships_begun.
+members_joined = Signal()

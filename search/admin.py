@@ -323,11 +323,42 @@ class JudgmentAdmin(FamilyScopedAdmin, ReadOnlyModelAdmin):
         return "right" if judgment.relevant else "wrong"
 
 
+class SearchCalibrationForm(forms.ModelForm):
+    class Meta:
+        model = SearchCalibration
+        fields = ["applied"]
+
+    def clean_applied(self) -> bool:
+        """A fit made with the judgments of someone no longer in the family is not put back in force (search uses
+        only its members' judgments: search.quality.calibrations_withdraw_for_leavers)."""
+        from django.contrib.auth import get_user_model
+
+        from search.quality import judges_gone
+
+        applied, fit = self.cleaned_data["applied"], self.instance
+        if not applied or fit.applied:
+            return applied
+        if fit.judges is None:
+            if fit.metrics.get("withdrawn_at"):
+                raise forms.ValidationError("This fit was withdrawn as someone whose judgments it was made with left "
+                                            "the family: fit the family again instead (its quality page).")
+            return applied
+        if gone := judges_gone(family_id=fit.family_id, judges=fit.judges):
+            names = sorted(get_user_model().objects.filter(pk__in=gone).values_list("username", flat=True))
+            deleted = len(gone) - len(names)
+            who = ", ".join(names + ([f"{deleted} deleted account{'s' if deleted != 1 else ''}"] if deleted else []))
+            raise forms.ValidationError(f"This fit was made with the judgments of people no longer a member of the "
+                                        f"family ({who}): fit the family again instead (its quality page).")
+        return applied
+
+
 @admin.register(SearchCalibration)
 class SearchCalibrationAdmin(admin.ModelAdmin):
     """Each family's fits from its judgments (search.quality), for superusers (admin_scope). Read-only: fits come
     from the quality page, the nightly schedule or `manage.py fit_calibration`; unticking "applied" rolls one
-    back."""
+    back; ticking it is refused for a fit made with the judgments of someone no longer in the family."""
+
+    form = SearchCalibrationForm
 
     list_display = ("family", "model_name", "created_at", "judgments", "judged_queries", "applied")
     list_filter = ("applied", "family")

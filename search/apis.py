@@ -337,8 +337,11 @@ class QualitySerializer(serializers.Serializer):
         "ece": serializers.FloatField(), "precision_at_5": serializers.FloatField(),
         "precision_at_10": serializers.FloatField(), "ndcg_at_10": serializers.FloatField(),
         "applied": serializers.BooleanField(help_text="whether this fit is in force"),
-        "rolled_back": serializers.BooleanField(help_text="a family admin rolled it back (else, when not applied: it "
-                                                          "did not predict held-out queries clearly better)")},
+        "rolled_back": serializers.BooleanField(help_text="a family admin rolled it back"),
+        "judge_left": serializers.BooleanField(help_text="someone whose judgments it was made with left the family "
+                                                         "(withdrawn, or never applied if they left while it ran); "
+                                                         "else, when neither and not applied: it did not predict "
+                                                         "held-out queries clearly better")},
         allow_null=True))
     def get_fitted(self, body) -> dict | None:
         return body["fitted"]

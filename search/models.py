@@ -347,6 +347,9 @@ class SearchCalibration(models.Model):
     judged_queries = models.PositiveIntegerField(default=0)
     metrics = models.JSONField(default=dict, help_text="held-out figures before and after, reliability bins")
     applied = models.BooleanField(default=False)
+    # Ids, not a relation: an account deleted since stays named here, as a judge who is no longer a member.
+    judges = ArrayField(models.BigIntegerField(), null=True, blank=True,
+                        help_text="The users whose judgments it was made from (null: fitted before this was kept).")
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -8,7 +8,8 @@ the metadata match. From these:
   held near, by a weak Gaussian prior) the model's own; the metadata calibration per kind of match (intercepts
   and slopes of search.calibration, held near the defaults); then the weights whose fused score has the lowest
   log-loss. Cross-validated by query (a query is never in its own training fold): the figures "before" (the
-  calibration in force, the default weights) and "after" (the fitted one, the suggested weights if they were
+  calibration in force, the default weights; on the judgments a fit in force was made from, that fit made again
+  without the held-out query) and "after" (the fitted one, the suggested weights if they were
   better on held-out queries, else the default ones) are held-out figures. The fit is applied only when it lowers
   held-out log-loss; every fit is kept (SearchCalibration), the latest applied one is in force.
 - the quality figures (`family_quality`): P@5, P@10, nDCG@10 and ECE of the judged queries under the user's
@@ -24,10 +25,12 @@ from dataclasses import dataclass, field
 import numpy as np
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 from scipy.optimize import minimize
 
-from gallery.models import Photo
+from gallery.models import Membership, Photo
+from gallery.services import family_lock
 from search import evaluation
 from search.calibration import (DEFAULT, KINDS, TYPO, Calibration, MetaCalibration, active_calibrations, fuse,
                                 match_features, sigmoid)
@@ -52,6 +55,9 @@ PRIOR_LOG_SCALE, PRIOR_BIAS, PRIOR_META = 0.5, 4.0, 1.5
 # Held-out log-loss must fall by this share to count as better: a new fit replaces the one in force (and new
 # weights are suggested) for a real gain, not for the noise of refitting the same judgments (about 2%).
 IMPROVEMENT = 0.05
+# Where every fit starts, and what its prior holds it near: the model's own calibration and the default table (never a
+# fit in force, which was made from the same judgments: held near it, a fit would see its held-out queries through it).
+BASE = DEFAULT
 
 
 @dataclass
@@ -73,6 +79,10 @@ class JudgedData:
     # none) and the excluded words' metadata match (0: none). None: no judged query excludes anything.
     excluded_cosines: np.ndarray | None = None
     excluded_meta: np.ndarray | None = None
+    judges: list[int] = field(default_factory=list)  # the users whose judgments these are (sorted ids)
+    # Per row: who judged and when the verdict was last given (what a fit in force could have been made from).
+    users: list[int] = field(default_factory=list)
+    judged_at: list = field(default_factory=list)
 
     def __len__(self) -> int:
         return len(self.queries)
@@ -93,9 +103,10 @@ def judged_data(*, family_id: int, budget: EncodeBudget | None = None) -> Judged
     # A photo in the trash is no result of any search (scored, it would read as a result with no evidence at all):
     # its judgments wait until it is restored.
     rows = list(family_judgments(family_id=family_id).filter(photo__trashed_at__isnull=True)
-                .order_by("query", "photo_id", "id").values_list("query", "photo_id", "relevant"))
+                .order_by("query", "photo_id", "id")
+                .values_list("query", "photo_id", "relevant", "user_id", "updated_at"))
     by_query: dict[str, list[int]] = defaultdict(list)
-    for query, photo_id, _ in rows:
+    for query, photo_id, *_ in rows:
         by_query[query].append(photo_id)
     model_name = family_search_model(family_id=family_id)
     data = JudgedData(model_name, None)
@@ -115,7 +126,7 @@ def judged_data(*, family_id: int, budget: EncodeBudget | None = None) -> Judged
     # A photo the model has not read yet (pending, processing: a new install's import, a fresh upload) has no cosine,
     # which would read as "no image match": its judgments wait until it is indexed. Failed photos stay in, scored as
     # search scores them (metadata only).
-    unread = {photo_id for query, photo_id, _ in rows
+    unread = {photo_id for query, photo_id, *_ in rows
               if data.model_calibration is not None and photo_id not in components[query].cosines}
     if unread:
         waiting = (Photo.Status.PENDING, Photo.Status.PROCESSING)
@@ -126,7 +137,7 @@ def judged_data(*, family_id: int, budget: EncodeBudget | None = None) -> Judged
         data.unindexed_judgments = sum(1 for row in rows if row[1] in unread)
         rows = [row for row in rows if row[1] not in unread]
     cosines, meta, excluded_cosines, excluded_meta = [], [], [], []
-    for query, photo_id, relevant in rows:
+    for query, photo_id, *_ in rows:
         found = components[query]
         data.queries.append(query)
         data.photo_ids.append(photo_id)
@@ -135,7 +146,9 @@ def judged_data(*, family_id: int, budget: EncodeBudget | None = None) -> Judged
         meta.append([x.get(kind, np.nan) for kind in KINDS])
         excluded_cosines.append(found.excluded_cosines.get(photo_id, np.nan))
         excluded_meta.append(found.meta[photo_id].excluded if photo_id in found.meta else 0.0)
-    data.relevant = np.array([r for _, _, r in rows], dtype=bool)
+    data.relevant = np.array([row[2] for row in rows], dtype=bool)
+    data.users, data.judged_at = [row[3] for row in rows], [row[4] for row in rows]
+    data.judges = sorted(set(data.users))
     data.cosines = np.array(cosines, dtype=float)
     data.meta = np.array(meta, dtype=float).reshape(len(rows), len(KINDS))
     if any(not np.isnan(c) for c in excluded_cosines) or any(excluded_meta):
@@ -243,15 +256,33 @@ class HeldOut:
     fitted_suggested: np.ndarray  # the fitted calibration at the weights each fold suggested
 
 
-def cross_validate(data: JudgedData, current: Calibration) -> HeldOut:
+def seen_by(data: JudgedData, in_force: SearchCalibration | None) -> np.ndarray:
+    """Which rows the fit in force (if any) could have been made from: verdicts given before it by its judges (all
+    judges, for a fit made before they were recorded). For those it is no held-out predictor."""
+    if in_force is None:
+        return np.zeros(len(data), dtype=bool)
+    judges = None if in_force.judges is None else set(in_force.judges)
+    return np.array([at <= in_force.created_at and (judges is None or user in judges)
+                     for user, at in zip(data.users, data.judged_at)], dtype=bool)
+
+
+def cross_validate(data: JudgedData, current: Calibration, seen: np.ndarray | None = None) -> HeldOut:
+    """Every figure held out, by query. Fits start from the model's own calibration and the default table (BASE),
+    never from the fit in force, which was made from these judgments. The fit in force scores the rows it never saw
+    as it is; on those it was made from (`seen`), it is made again without the held-out fold's queries, as this fit
+    is, so that "before" is no in-sample figure flattering it."""
     fold = folds(data.queries)
+    seen = np.zeros(len(data), dtype=bool) if seen is None else seen
     out = HeldOut(*(np.zeros(len(data)) for _ in range(3)))
     out.before = scores(data, current, DEFAULT_WEIGHTS)
     for k in np.unique(fold):
         train, test = data.subset(fold != k), data.subset(fold == k)
-        calibration, weights = fit(train, current)
+        calibration, weights = fit(train, BASE)
         out.fitted_default[fold == k] = scores(test, calibration, DEFAULT_WEIGHTS)
         out.fitted_suggested[fold == k] = scores(test, calibration, weights)
+        if (remade := seen & (fold == k)).any():
+            in_force_without_k, _ = fit(data.subset(seen & (fold != k)), BASE)
+            out.before[remade] = scores(data.subset(remade), in_force_without_k, DEFAULT_WEIGHTS)
     return out
 
 
@@ -282,12 +313,13 @@ def calibration_fit(*, family_id: int, data: JudgedData | None = None) -> Search
     if data.model_calibration is None:
         raise NotEnoughJudgments("The family's image model is not available.")
     current = active_calibrations([(family_id, data.model_name)]).get((family_id, data.model_name), DEFAULT)
-    held = cross_validate(data, current)
+    in_force = SearchCalibration.objects.filter(pk=current.id).first() if current.id else None
+    held = cross_validate(data, current, seen_by(data, in_force))
     before, at_default, at_suggested = (figures(data, p) for p in (held.before, held.fitted_default,
                                                                   held.fitted_suggested))
     weights_better = _better(at_suggested, than=at_default)
     after = at_suggested if weights_better else at_default
-    calibration, weights = fit(data, current)
+    calibration, weights = fit(data, BASE)
     return _calibration_store(family_id=family_id, data=data, calibration=calibration,
                               weights=weights if weights_better else None,
                               metrics={"before": before, "after": after, "after_default_weights": at_default,
@@ -297,20 +329,42 @@ def calibration_fit(*, family_id: int, data: JudgedData | None = None) -> Search
                               applied=_better(at_default, than=before))
 
 
+def log_loss_text(value: float) -> str:
+    """A log-loss as the page and the command print it: 3 decimals, or 3 significant digits below 0.1, so that two a
+    fit's rule tells apart (5% lower) are not both "0.001"."""
+    return f"{value:.3f}" if value >= 0.1 else f"{value:.3g}"
+
+
 def _better(figures: dict, *, than: dict) -> bool:
     return figures["log_loss"] < (1 - IMPROVEMENT) * than["log_loss"]
+
+
+def judges_gone(*, family_id: int, judges: list[int]) -> list[int]:
+    """Those of a fit's judges who are no longer members of the family (left, removed, their accounts deleted)."""
+    members = Membership.objects.filter(family_id=family_id, user_id__in=list(judges)).values_list("user_id", flat=True)
+    return sorted(set(judges) - set(members))
 
 
 @transaction.atomic
 def _calibration_store(*, family_id: int, data: JudgedData, calibration: Calibration,
                        weights: tuple[float, float] | None, metrics: dict, applied: bool) -> SearchCalibration:
+    """Keep the fit with the judges whose judgments it was made from. Someone of them may have left the family while
+    it ran (the withdrawal then found nothing of it in force): such a fit is kept but not applied, and says who left.
+    The family's row lock orders this against the leaving (gallery.services.memberships_end takes it too): stored
+    first, the fit is in force when the leaving withdraws it; stored after, it finds them gone, and the family is
+    fitted again from the judgments of those who remain."""
+    family_lock(family_id=family_id)
+    if gone := judges_gone(family_id=family_id, judges=data.judges):
+        metrics, applied = {**metrics, "judges_gone": gone}, False
+        calibration_fit_request(family_id=family_id)  # (their leaving may have found no fit in force to withdraw)
     a, b = calibration.semantic
     return SearchCalibration.objects.create(
         family_id=family_id, model_name=data.model_name, semantic_scale=a, semantic_bias=b,
         metadata=calibration.meta.as_dict(),
         suggested_semantic_weight=weights[0] if weights else None,
         suggested_metadata_weight=weights[1] if weights else None,
-        judgments=len(data), judged_queries=len(set(data.queries)), metrics=metrics, applied=applied)
+        judgments=len(data), judged_queries=len(set(data.queries)), metrics=metrics, applied=applied,
+        judges=list(data.judges))
 
 
 @transaction.atomic
@@ -330,21 +384,39 @@ def calibration_rollback(*, family_id: int) -> SearchCalibration | None:
 
 @transaction.atomic
 def calibrations_withdraw_for_leavers(*, family_id: int, user_ids: list[int]) -> int:
-    """Members who judged leave the family (removed, leaving, their accounts deleted): the fits made with their judgments
-    (every fit of the family in force, of any model) stop applying at once, the model's own calibration serves, and
-    the family is fitted again in the worker from the judgments of those who remain (family_judgments). How many fits
-    were withdrawn."""
+    """Members who judged leave the family (removed, leaving, their accounts deleted): the fits in force made with their
+    judgments (of any model: those whose judges include them, and those fitted before judges were recorded) stop
+    applying at once, the model's own calibration serves, and the family is fitted again in the worker from the
+    judgments of those who remain (family_judgments), also when no fit was withdrawn if they are enough for one. A fit
+    in force made from others' judgments alone stays. How many fits were withdrawn."""
     if not Judgment.objects.filter(family_id=family_id, user_id__in=list(user_ids)).exists():
         return 0
     withdrawn = 0
-    for fit_row in SearchCalibration.objects.filter(family_id=family_id, applied=True).select_for_update():
+    made_with_theirs = Q(judges__isnull=True) | Q(judges__overlap=list(user_ids))
+    for fit_row in (SearchCalibration.objects.filter(made_with_theirs, family_id=family_id, applied=True)
+                    .select_for_update()):
         fit_row.applied = False
         fit_row.metrics = {**fit_row.metrics, "withdrawn_at": timezone.now().isoformat()}
         fit_row.save(update_fields=["applied", "metrics"])
         withdrawn += 1
-    if withdrawn:
+    # Their judgments are out of what the family's fits read: fitted again when a fit was withdrawn, or when those who
+    # remain have enough for one (the nightly fit looks only for judgments newer than the latest fit).
+    if withdrawn or (family_judgments(family_id=family_id).exclude(user_id__in=list(user_ids)).count()
+                     >= MIN_JUDGMENTS):
         calibration_fit_request(family_id=family_id)
     return withdrawn
+
+
+def calibration_fit_for_joiners(*, family_id: int, user_ids: list[int]) -> bool:
+    """People join (or rejoin) a family: judgments they gave in it before count again (family_judgments), so the family
+    is fitted again in the worker, as when someone leaves, if they judged there and it has enough judgments for a fit
+    (the nightly fit would not: it looks for judgments newer than the latest fit). Whether a fit was queued."""
+    if not Judgment.objects.filter(family_id=family_id, user_id__in=list(user_ids)).exists():
+        return False
+    if family_judgments(family_id=family_id).count() < MIN_JUDGMENTS:
+        return False
+    calibration_fit_request(family_id=family_id)
+    return True
 
 
 def calibrations_fit_due() -> list[int]:
@@ -401,6 +473,11 @@ class Quality:
         return bool(self.fit and not self.fit.applied and self.fit.metrics.get("withdrawn_at"))
 
     @property
+    def fit_judges_gone(self) -> bool:
+        """Not applied as someone whose judgments it was made with left the family while it was being made."""
+        return bool(self.fit and not self.fit.applied and self.fit.metrics.get("judges_gone"))
+
+    @property
     def fit_log_loss(self) -> tuple[float, float] | None:
         """Held-out log-loss before the fit and after it (at the default weights): what decided whether it applies."""
         metrics = self.fit.metrics if self.fit else {}
@@ -425,6 +502,7 @@ class Quality:
             fitted = {key: after.get(key) for key in ("ece", "precision_at_5", "precision_at_10", "ndcg_at_10")}
             fitted["applied"] = self.fit.applied
             fitted["rolled_back"] = self.fit_rolled_back
+            fitted["judge_left"] = self.fit_withdrawn or self.fit_judges_gone
         weights = self.suggested_weights
         return {"judged_queries": self.judged_queries, "judgments": self.judgments, "needed": self.needed,
                 "waiting_queries": self.waiting_queries, "unindexed_judgments": self.unindexed_judgments,

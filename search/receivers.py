@@ -1,5 +1,5 @@
 """The search app's answers to gallery events: index new and edited photos, drop a deleted family's vector indexes,
-take a leaving member's judgments out of the family's fit."""
+take a leaving member's judgments out of the family's fit, and a returning one's back in."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from gallery.services import on_commit_collected
 from search.family_places import family_places_add
 from search.metadata import documents_refresh
 from search.models import PhotoDocument, PhotoEmbedding
-from search.quality import calibrations_withdraw_for_leavers
+from search.quality import calibration_fit_for_joiners, calibrations_withdraw_for_leavers
 from search.services import family_indexes_drop_later, photos_enqueue, photos_retry
 
 
@@ -50,6 +50,11 @@ def on_family_deleted(sender, instance, **kwargs) -> None:
 def on_members_leaving(sender, family_id, user_ids, **kwargs) -> None:
     """People leave a family (removed, leaving, their accounts deleted): their judgments stop counting in its fit."""
     calibrations_withdraw_for_leavers(family_id=family_id, user_ids=user_ids)
+
+
+def on_members_joined(sender, family_id, user_ids, **kwargs) -> None:
+    """People join a family (or come back to it): judgments of theirs in it count again, so it is fitted again."""
+    calibration_fit_for_joiners(family_id=family_id, user_ids=user_ids)
 
 
 def on_photos_added(sender, photo_ids, **kwargs) -> None:

@@ -41,3 +41,11 @@ def match_kind(kind) -> str:
     from search.calibration import KIND_LABELS
 
     return KIND_LABELS.get(kind, kind)
+
+
+@register.filter
+def log_loss(value) -> str:
+    """A log-loss with the digits that tell two apart (search.quality.log_loss_text)."""
+    from search.quality import log_loss_text
+
+    return "" if value is None else log_loss_text(float(value))

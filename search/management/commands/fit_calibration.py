@@ -6,7 +6,8 @@ from django.core.management.base import BaseCommand, CommandError
 
 from gallery.management.families import family_from_option
 from gallery.models import Family
-from search.quality import IMPROVEMENT, NotEnoughJudgments, calibration_fit, calibration_rollback, calibrations_fit_due
+from search.quality import (IMPROVEMENT, NotEnoughJudgments, calibration_fit, calibration_rollback,
+                            calibrations_fit_due, log_loss_text)
 
 
 class Command(BaseCommand):
@@ -48,11 +49,12 @@ class Command(BaseCommand):
             weights = fitted.suggested_weights
             self.stdout.write(
                 f"{name}: {fitted.judgments} judgments on {fitted.judged_queries} queries; held-out log-loss "
-                f"{before['log_loss']:.3f} → {after['log_loss']:.3f}, ECE {before['ece']:.3f} → {after['ece']:.3f}, "
+                f"{log_loss_text(before['log_loss'])} → {log_loss_text(after['log_loss'])}, "
+                f"ECE {before['ece']:.3f} → {after['ece']:.3f}, "
                 f"nDCG@10 {before['ndcg_at_10']:.3f} → {after['ndcg_at_10']:.3f}; "
                 + ("applied" if fitted.applied
                    else f"not applied (not {IMPROVEMENT:.0%} lower than with the calibration in force)")
                 + (f"; suggested weights {weights[0]:.2f}/{weights[1]:.2f} (held-out log-loss "
-                   f"{fitted.metrics['after']['log_loss']:.3f} with them)"
+                   f"{log_loss_text(fitted.metrics['after']['log_loss'])} with them)"
                    # Only the fit in force suggests weights on the quality page and the API.
                    + ("" if fitted.applied else ", not offered: this fit is not in force") if weights else ""))
