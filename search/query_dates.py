@@ -37,6 +37,27 @@ HOLIDAY_ALIASES = {"xmas": "christmas"}
 HOLIDAY_WORDS = frozenset(w for name in USUAL_HOLIDAYS for w in name.split()) | {"day", "eve"} | set(HOLIDAY_ALIASES)
 
 
+@lru_cache(maxsize=256)
+def writes_month_first(country_code: str) -> bool:
+    """Whether people in this country write a day in numbers with the month first ("6/14/2021"): CLDR's short date of
+    the country's main language there (Babel ships it, offline) has the month before the day and the year last. In
+    Babel 2.18: the US and its territories, the Philippines, Panama, Eritrea. Elsewhere the day comes first, or the
+    year first and then month and day ("2021/06/14", read as such everywhere); unknown countries read the day first."""
+    from babel import Locale, UnknownLocaleError
+    from babel.languages import get_official_languages
+
+    code = (country_code or "").upper()
+    languages = get_official_languages(code, de_facto=True) if len(code) == 2 and code.isalpha() else ()
+    if not languages:
+        return False
+    try:
+        pattern = Locale.parse(f"{languages[0]}_{code}").date_formats["short"].pattern
+    except (UnknownLocaleError, ValueError, KeyError):
+        return False
+    where = {field: pattern.find(field) for field in "dMy"}
+    return -1 not in where.values() and where["M"] < where["d"] < where["y"]
+
+
 def year_span(year: int) -> tuple[date, date]:
     return date(year, 1, 1), date(year, 12, 31)
 

@@ -113,6 +113,9 @@ class ParserContext:
     concepts: frozenset[str] = frozenset()
     southern: bool = False
     holiday_country: str = ""
+    # How the family's country writes a day in numbers when both orders make one ("05/06/2021"): the month first
+    # (the US), else the day first (search.query_dates.writes_month_first).
+    month_first: bool = False
 
 
 @dataclass(frozen=True)
@@ -648,17 +651,14 @@ class _Parser:
             return decade
         if self._year(word):
             return i + 1, year_span(int(word))
-        # A month as a form or a phone writes it, the month first: "12/2023", "6.2021", "12-2023" (a day's,
-        # "25/12/2023", is the day first in most of the world and the month first in the US: left to the ISO form).
+        # A month as a form or a phone writes it, the month first: "12/2023", "6.2021", "12-2023".
         numeric = re.fullmatch(r"(\d{1,2})[/.-](\d{4})", word)
         if numeric and self._year(numeric[2]) and 1 <= int(numeric[1]) <= 12:
             return i + 1, month_span(int(numeric[2]), int(numeric[1]))
-        # A day written with dots is day first wherever people write it so ("14.6.2021", "14.06.2021").
-        dotted = re.fullmatch(r"(\d{1,2})\.(\d{1,2})\.(\d{4})", word)
-        if dotted and self._year(dotted[3]):
-            day = day_or_none(int(dotted[3]), int(dotted[2]), int(dotted[1]))
-            return (i + 1, (day, day)) if day else None
-        iso = re.fullmatch(r"(\d{4})([-/])(\d{1,2})(?:\2(\d{1,2}))?", word)
+        day = self._numeric_day(word)
+        if day:
+            return i + 1, (day, day)
+        iso = re.fullmatch(r"(\d{4})([-/.])(\d{1,2})(?:\2(\d{1,2}))?", word)
         if iso and self._year(iso[1]) and 1 <= int(iso[3]) <= 12:
             if iso[4] is None:
                 return i + 1, month_span(int(iso[1]), int(iso[3]))
@@ -666,6 +666,24 @@ class _Parser:
             if day:
                 return i + 1, (day, day)
         return None
+
+    def _numeric_day(self, word: str) -> date | None:
+        """A day in numbers, the year last: "14/06/2021", "6/14/2021", "14.06.2021", "14-06-2021", "14/06/21". A day
+        or month above 12 says the order; when both orders make a day ("05/06/2021"), the family's country's way
+        (`ParserContext.month_first`; the chip shows the day understood). A two-digit year is the latest such year
+        not after this one ("21" is 2021, "98" 1998)."""
+        found = re.fullmatch(r"(\d{1,2})([/.-])(\d{1,2})\2(\d{4}|\d{2})", word)
+        if not found:
+            return None
+        year = int(found[4])
+        if len(found[4]) == 2:
+            year += 2000 if 2000 + year <= self.context.today.year else 1900
+        if not self._year(str(year)):
+            return None
+        first, second = int(found[1]), int(found[3])
+        orders = ((second, first), (first, second)) if self.context.month_first else ((first, second), (second, first))
+        days = (day_or_none(year, month, day) for day, month in orders if 1 <= month <= 12)
+        return next((day for day in days if day), None)
 
     def _decade(self, i: int):
         """A decade: "1990s", "1990's", "the 1950s", "the 90s" (every photo's words carry it: metadata.decade_word)."""

@@ -20,7 +20,7 @@ from search.engine import MAX_QUERY_CHARS, SearchParams
 from search.expansion import synonym_groups
 from search.models import FamilyPlace
 from search.metadata import decade_word
-from search.query_dates import range_label
+from search.query_dates import range_label, writes_month_first
 from search.query_parser import (
     EARLIEST_YEAR,
     EDGE_PUNCT,
@@ -134,6 +134,8 @@ def parser_context(*, family_ids: list[int], query: str, today: date | None = No
         concepts=_concepts(family_ids, ambiguous, query) if ambiguous else frozenset(),
         southern=_southern(family_ids, defaults) if mentions_season(query) else False,
         holiday_country=(defaults[0] if defaults else _usual_country(family_ids)) if years else "",
+        # (a day in numbers both orders make, "05/06/2021": as most of the families' countries write it)
+        month_first=sum(map(writes_month_first, defaults)) * 2 > len(defaults),
     )
 
 

@@ -275,15 +275,70 @@ def test_a_season_names_other_days_for_photos_across_the_equator():
         assert parse_query(query, ctx()).other_side is None, query
 
 
-def test_a_month_alone_after_since_is_the_latest_begun_and_a_slashed_day_is_left_alone():
+def test_a_month_alone_after_since_is_the_latest_begun_and_a_day_that_is_none_is_left_alone():
     march = ParserContext(today=date(2027, 3, 10))
     assert parse_query("since june", march).taken_after == date(2026, 6, 1)
     assert parse_query("last march", march).taken_after == date(2026, 3, 1)
     assert parse_query("since march", march).taken_after == date(2027, 3, 1)
-    # ambiguous days, no such month or year
-    for query in ("25/12/2023", "12/25/2023", "25-12-2023", "13/2023", "13-2023", "0/2023", "12/1066"):
+    # no such month, day or year
+    for query in ("13/2023", "13-2023", "0/2023", "12/1066", "31/02/2021", "13/13/2021", "0/5/2021", "5/0/2021",
+                  "32/1/2021", "14/06/1066"):
         assert parse_query(query, ctx()).taken_after is None, query
     assert parse_query("june", ctx()).chips == ()  # a month alone stays a metadata word
+
+
+@pytest.mark.parametrize("query, day", [
+    # A day as forms and phones write it, numbers only, was searched as words ("14/06/2021" matched nothing, or
+    # every photo carrying "2021"). A day or month above 12 says the order whatever it is.
+    ("14/06/2021", date(2021, 6, 14)),
+    ("6/14/2021", date(2021, 6, 14)),
+    ("14.06.2021", date(2021, 6, 14)),
+    ("2021/06/14", date(2021, 6, 14)),
+    ("2021.06.14", date(2021, 6, 14)),
+    ("14-06-2021", date(2021, 6, 14)),
+    ("25/12/2023", date(2023, 12, 25)),
+    ("12/25/2023", date(2023, 12, 25)),
+    ("25-12-2023", date(2023, 12, 25)),
+    ("31.12.1999", date(1999, 12, 31)),
+    # Two-digit years: the latest such year not after this one (TODAY is 2026: "21" is 2021, "98" 1998).
+    ("14/06/21", date(2021, 6, 14)),
+    ("6/14/21", date(2021, 6, 14)),
+    ("14.6.98", date(1998, 6, 14)),
+    ("25/12/26", date(2026, 12, 25)),
+    ("25/12/27", date(1927, 12, 25)),
+])
+def test_a_numeric_day_is_read_whatever_its_order(query, day):
+    for context in (ctx(), ctx(month_first=True)):
+        parsed = parse_query(f"beach {query} sunset", context)
+        assert (parsed.taken_after, parsed.taken_before) == (day, day), (query, parsed)
+        assert parsed.text == "beach sunset" and [chip.kind for chip in parsed.chips] == ["date"]
+        chip = parsed.chips[0]  # the chip says which day was understood: as typed beside the day, or the day
+        shown = f"{chip.label} {chip.range_label}" if chip.shows_range else chip.label
+        assert shown in (f"{query} {range_label(day, day)}", range_label(day, day)), shown
+
+
+def test_an_ambiguous_numeric_day_is_read_as_the_familys_country_writes_it_and_says_which():
+    day_first = parse_query("05/06/2021", ctx())
+    assert (day_first.taken_after, day_first.taken_before) == (date(2021, 6, 5), date(2021, 6, 5))
+    assert day_first.chips[0].range_label == "5 Jun 2021"  # the chip says which day was understood
+    month_first = parse_query("05/06/2021", ctx(month_first=True))
+    assert (month_first.taken_after, month_first.taken_before) == (date(2021, 5, 6), date(2021, 5, 6))
+    assert month_first.chips[0].range_label == "6 May 2021"
+    assert parse_query("5.6.21", ctx(month_first=True)).taken_after == date(2021, 5, 6)
+    # the year first is year, month, day everywhere
+    assert parse_query("2021/05/06", ctx(month_first=True)).taken_after == date(2021, 5, 6)
+    # ranges and negations of numeric days, with a dash as before
+    spanned = parse_query("beach 05/06/2021-07/06/2021", ctx())
+    assert (spanned.taken_after, spanned.taken_before) == (date(2021, 6, 5), date(2021, 6, 7))
+    spanned = parse_query("beach 05/06/2021 - 07/06/2021", ctx(month_first=True))
+    assert (spanned.taken_after, spanned.taken_before) == (date(2021, 5, 6), date(2021, 7, 6))
+    spanned = parse_query("between 14/06/2021 and 20/06/2021", ctx())
+    assert (spanned.taken_after, spanned.taken_before) == (date(2021, 6, 14), date(2021, 6, 20))
+    assert parse_query("beach -14/06/2021", ctx()).not_dates == ((date(2021, 6, 14), date(2021, 6, 14)),)
+    assert parse_query("since 14/06/2021", ctx()).taken_after == date(2021, 6, 14)
+    # numbers that are no day stay words
+    for query in ("1/2", "3/4 cup", "2/3/4", "10/11/123", "1/2/3/2021"):
+        assert parse_query(query, ctx()).chips == (), query
 
 
 @pytest.mark.parametrize("query, after, before", [

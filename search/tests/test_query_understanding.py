@@ -263,6 +263,25 @@ def test_the_familys_hemisphere_and_holiday_country(family, alice, other_family,
     assert context.southern and context.holiday_country == "NZ"
 
 
+def test_a_numeric_day_is_read_as_the_familys_country_writes_it(toy_model, family, alice, api, client_for):
+    # "05/06/2021" stayed words. Both orders make a day: the family's default country says which (the US writes
+    # the month first, Britain the day first, as most of the world); the API and the chip say which day was read.
+    june = shape_photo(family, alice, "red", "circle", None, "2021:06:05 12:00:00", seed=21)
+    may = shape_photo(family, alice, "red", "circle", None, "2021:05:06 12:00:00", seed=22)
+    embed_photos(photo_ids=[june.pk, may.pk])
+    for country, photo, day in (("", june, "2021-06-05"), ("GB", june, "2021-06-05"), ("US", may, "2021-05-06")):
+        family_default_country_set(family=family, country_code=country)
+        assert parser_context(family_ids=[family.pk], query="05/06/2021").month_first == (country == "US")
+        body = _api(api, q="red circle 05/06/2021")
+        assert body["interpreted"]["taken_after"] == body["interpreted"]["taken_before"] == day, country
+        assert body["interpreted"]["text"] == "red circle" and _ids(body) == [photo.pk], country
+        page = client_for(alice).get(reverse("search:search"), {"q": "05/06/2021"}).content.decode()
+        assert ("6 May 2021" if country == "US" else "5 Jun 2021") in page, country
+        assert f'href="{photo.get_absolute_url()}' in page
+    # unambiguous whatever the country: a part above 12 says the order
+    assert _api(api, q="14/06/2021")["interpreted"]["taken_after"] == "2021-06-14"
+
+
 @pytest.fixture
 def both_sides(toy_model, family, alice):
     """July and January 2023 in Lisbon and in Sydney: a season of 2023 is one of each, by where it was taken."""
