@@ -91,6 +91,9 @@ COUNTRY_ALIASES = {  # (the everyday names of gallery.places.EVERYDAY_COUNTRY_NA
     "the bahamas": "BS", "the gambia": "GM", "the philippines": "PH", "the united states": "US",
     "the united kingdom": "GB",
 }
+# Words before "30s" that make it an age, not a decade ("in her 30s", "under 10s").
+AGE_WORDS = frozenset({"her", "his", "their", "my", "our", "your", "under", "over", "aged"})
+DECADE_PARTS = {"early": (0, 3), "mid": (4, 6), "late": (7, 9)}  # years of a decade: "late 80s" is 1987 to 1989
 EARLIEST_YEAR = 1826  # the oldest surviving photograph
 MAX_PHRASE = 6
 
@@ -686,13 +689,23 @@ class _Parser:
         return next((day for day in days if day), None)
 
     def _decade(self, i: int):
-        """A decade: "1990s", "1990's", "the 1950s", "the 90s" (every photo's words carry it: metadata.decade_word)."""
+        """A decade: "1990s", "1990's", "the 1950s", "the 90s", "80s" (every photo's words carry it:
+        metadata.decade_word), or its early, mid or late years ("late 80s": 1987 to 1989)."""
         at = i + 1 if self.norms[i] == "the" and i + 1 < len(self.norms) else i
+        part = self.norms[at] if self.norms[at] in DECADE_PARTS and at + 1 < len(self.norms) else ""
+        at += bool(part)
         typed = self.tokens[at].strip(EDGE_PUNCT.replace("'", "").replace("’", "")).casefold()
-        found = (re.fullmatch(r"(\d{3}0)s", self.norms[at])  # ("-1990s": its norm is the word without the dash)
+        hyphened = re.fullmatch(r"(early|mid|late)[-–](.+)", typed) if not part else None
+        if hyphened:  # "mid-80s"
+            part, typed = hyphened[1], hyphened[2]
+        before = i - 1 - (i >= 1 and self.norms[i - 1] in DECADE_PARTS)
+        age = before >= 0 and self.norms[before] in AGE_WORDS  # "in her (late) 30s", "under 10s"
+        found = (re.fullmatch(r"(\d{3}0)s", typed if hyphened else self.norms[at])  # ("-1990s": norm without dash)
                  or re.fullmatch(r"(\d{3}0)['’]s", typed)
-                 # two digits only after "the" ("the 90s"): bare, "80s" is as often a party's theme as a time
-                 or (at > i and re.fullmatch(r"['’]?(\d0)['’]?s", typed)))
+                 # two digits: "the 90s", "80s party" (a chip, un-chipped with a click for a party of that theme),
+                 # never an age
+                 or (not age and (re.fullmatch(r"(\d0)s", typed if hyphened else self.norms[at])
+                                  or re.fullmatch(r"['’]?(\d0)['’]?s", typed))))
         if not found:
             return None
         first = int(found[1])
@@ -700,7 +713,8 @@ class _Parser:
             first += 2000 if 2000 + first <= self.context.today.year else 1900
         if not (self._year(str(first)) or self._year(str(first + 9))):
             return None
-        return at + 1, (date(first, 1, 1), date(first + 9, 12, 31))
+        low, high = DECADE_PARTS.get(part, (0, 9))
+        return at + 1, (date(first + low, 1, 1), date(first + high, 12, 31))
 
     def _day(self, i: int):
         """A day with its month and year, either way round: "14 june 2021", "14th of june 2021", "june 14, 2021",

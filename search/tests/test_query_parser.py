@@ -249,7 +249,28 @@ def test_a_weekend_said_on_a_weekend():
         date(2026, 12, 5), date(2026, 12, 6))
     assert parse_query("1810s", ctx()).chips == () and parse_query("2990s", ctx()).chips == ()
     assert parse_query("beach -1990s", ctx()).not_dates == ((date(1990, 1, 1), date(1999, 12, 31)),)
-    assert parse_query("80s party", ctx()).chips == ()  # bare two digits: a theme as often as a time
+    # Bare two digits are a decade too, as "the 80s" is ("80s party" was the words "80s party": every photo carrying
+    # "80s" or "party"); the chip says so and is un-chipped with a click for a party of that theme.
+    for query, first in (("80s party", 1980), ("'80s party", 1980), ("’80s party", 1980), ("80's party", 1980),
+                         ("party 90s", 1990), ("20s", 2020)):
+        parsed = parse_query(query, ctx())
+        assert (parsed.taken_after, parsed.taken_before) == (date(first, 1, 1), date(first + 9, 12, 31)), query
+        assert [chip.kind for chip in parsed.chips] == ["date"], query
+    assert parse_query("80s party", ctx(), removed={"80s"}).text == "80s party"
+    # an age, not a time: "mum in her 30s"
+    for query in ("mum in her 30s", "friends in their 20s", "me in my 40s", "grandpa his 70s", "kids under 10s"):
+        assert parse_query(query, ctx()).chips == (), query
+    assert parse_query("15s", ctx()).chips == () and parse_query("80sx", ctx()).chips == ()
+    # early, mid, late: the decade's first, middle or last years ("late 80s" was "80s" and the word "late")
+    for query, after, before in (("late 80s", 1987, 1989), ("the early 1990s", 1990, 1993), ("mid-80s", 1984, 1986),
+                                 ("in the late '70s", 1977, 1979), ("beach mid 90s", 1994, 1996)):
+        parsed = parse_query(query, ctx())
+        assert (parsed.taken_after, parsed.taken_before) == (date(after, 1, 1), date(before, 12, 31)), query
+        assert parsed.text in ("", "beach") and [chip.kind for chip in parsed.chips] == ["date"], query
+    for query in ("mum in her late 30s", "dad in his early 40s", "late night", "early 2023"):
+        assert [c.kind for c in parse_query(query, ctx()).chips] in ([], ["date"]), query
+        assert "late" not in [c.key for c in parse_query(query, ctx()).chips], query
+    assert parse_query("mum in her late 30s", ctx()).chips == ()
 
 
 def test_last_summer_in_the_southern_hemisphere_is_december_to_february():
