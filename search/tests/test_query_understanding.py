@@ -430,3 +430,64 @@ def test_a_start_and_an_end_say_the_days_between_them_or_that_none_is_in_both(tr
     assert trip["lisbon 2023"].pk in found and trip["lisbon 2022"].pk not in found
     crossed = client.get(reverse("search:search"), {"q": "red since 2024 until 2020"}).content.decode()
     assert "No day is both since 2024 and until 2020: the dates you named narrow nothing." in crossed
+
+
+# What each gave before a query of only places and dates stopped walking the index (and taken with the walk).
+BROWSED_BEFORE = {
+    'Lisbon 2023': [('blue lisbon 2023', 0.35161967), ('lisbon 2023', 0.35161967)],
+    'between 1900 and 2025': [('blue lisbon 2023', 0.425650823), ('lisbon 2023', 0.425650823), ('london 2023', 0.425650823), ('lisbon 2022', 0.425650823)],
+    'since 2020': [('blue lisbon 2023', 0.425650823), ('lisbon 2023', 0.425650823), ('london 2023', 0.425650823), ('lisbon 2022', 0.425650823)],
+    'portugal': [('blue lisbon 2023', 0.519550226), ('lisbon 2023', 0.519550226), ('lisbon 2022', 0.519550226)],
+    '2022': [('lisbon 2022', 0.425650823)],
+    'summer 2023 in Lisbon': [('blue lisbon 2023', 0.35161967), ('lisbon 2023', 0.35161967)],
+    'between 1900 and 2025 -square': [('london 2023', 0.425650619), ('lisbon 2022', 0.425650501), ('lisbon 2023', 0.190422075), ('blue lisbon 2023', 0.000123327)],
+    'Lisbon -circle': [('blue lisbon 2023', 0.51953659), ('lisbon 2023', 0.218117303), ('lisbon 2022', 5.424e-05)],
+    'late 2010s': [],
+    '05/06/2021': [],
+}
+BROWSED = ("Lisbon 2023", "between 1900 and 2025", "since 2020", "portugal", "2022", "summer 2023 in Lisbon",
+           "between 1900 and 2025 -square", "Lisbon -circle", "late 2010s", "05/06/2021")
+
+
+def _browsed(alice, query: str, **extra) -> list[tuple]:
+    """A search's results as a list of what each shows: id, score and every number of its explanation, and the
+    same photo's explanation as a judgment records it (explain_photo)."""
+    from search.engine import SearchParams, explain_photo, search_photos
+    from search.understanding import understand_search
+
+    params = understand_search(user=alice, params=SearchParams(query=query, min_score=0, **extra)).params
+    rows = []
+    for result in search_photos(user=alice, params=params).results:
+        alone = explain_photo(user=alice, params=params, photo_id=result.photo.pk)
+        rows.append((result.photo.pk, round(result.score, 9), result.explanation.as_dict(), alone.as_dict()))
+    return rows
+
+
+def test_a_query_of_only_places_and_dates_walks_no_index_and_scores_no_image(trip, alice, client_for):
+    # It walked each family's index and scored the candidates' images with the words it browses by ("2019 2020 …"),
+    # then zeroed that image match: the same results for a walk and a scoring statement of nothing. Results and
+    # explanations are those it gave (pinned in BROWSED_BEFORE, taken before the change), with no image match.
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    for query in BROWSED:
+        with CaptureQueriesContext(connection) as captured:
+            rows = _browsed(alice, query)
+        statements = [q["sql"] for q in captured.captured_queries]
+        assert not any("<=>" in s for s in statements), query  # no walk
+        if "-" not in query:  # no image scored either (an exclusion still lowers those that show it)
+            assert not any("<#>" in s for s in statements), query  # (the scoring statement's inner product)
+        assert [(pid, score) for pid, score, _, _ in rows] == [(trip[k].pk, s) for k, s in BROWSED_BEFORE[query]], query
+        for pid, score, shown, alone in rows:
+            assert shown["probability_semantic"] == alone["probability_semantic"] == 0.0
+            assert shown == alone, query  # the result's explain is the judgment's
+            # no image match shown: it showed the cosine of the browse words and a sigmoid of it that read 0
+            assert (shown["cosine"], shown["probability"], shown["term"]) == (None, None, None), query
+            assert (shown["excluded_probability"] is not None) == ("-" in query), query
+    page = client_for(alice).get(reverse("search:search"), {"q": "Lisbon 2023", "min_score": 0}).content.decode()
+    assert "only places and dates were asked for" in page and "cos =" not in page
+    # a refine moves the image half onto the photos: it walks
+    with CaptureQueriesContext(connection) as captured:
+        _browsed(alice, "Lisbon 2023", like=(trip["lisbon 2023"].pk,))
+    assert any("<=>" in q["sql"] for q in captured.captured_queries)
+
