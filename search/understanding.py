@@ -5,12 +5,12 @@ user's families (one selector, `parser_context`), the parse, and the merge with 
 from __future__ import annotations
 
 import threading
-from collections import Counter
 from dataclasses import dataclass, replace
 from datetime import date
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import connection
+from django.db.models import Count
 from django.utils import timezone
 
 from gallery.date_words import SOUTHERN_COUNTRIES
@@ -36,7 +36,7 @@ from search.query_parser import (
     tokenize,
 )
 
-SAMPLE = 500  # photos read to guess a family's hemisphere or country when no default country is set
+SAMPLE = 500  # photos read to guess a family's hemisphere when no default country is set
 
 
 @dataclass(frozen=True)
@@ -133,7 +133,7 @@ def parser_context(*, family_ids: list[int], query: str, today: date | None = No
         places=places,
         concepts=_concepts(family_ids, ambiguous, query) if ambiguous else frozenset(),
         southern=_southern(family_ids, defaults) if mentions_season(query) else False,
-        holiday_country=(defaults[0] if defaults else _usual_country(family_ids)) if years else "",
+        holiday_country=(defaults[0] if defaults else _usual_country(facts)) if years else "",
         # (a day in numbers both orders make, "05/06/2021": as most of the families' countries write it)
         month_first=sum(map(writes_month_first, defaults)) * 2 > len(defaults),
     )
@@ -149,6 +149,7 @@ class _Facts:
     family_ids: list[int]
     defaults: list[str]  # the families' default countries (set ones)
     places_version: tuple  # of their place lists: each family's highest FamilyPlace id (see family_places)
+    photos_version: tuple = ()  # of their photos (Family.photos_version), in the order of family_ids
 
 
 def _family_facts(*, family_ids: list[int] | None = None, user_id: int | None = None,
@@ -166,12 +167,14 @@ def _family_facts(*, family_ids: list[int] | None = None, user_id: int | None = 
                    ARRAY(SELECT default_country FROM {Family._meta.db_table}
                          WHERE id IN (SELECT id FROM scope) AND default_country <> '' ORDER BY id),
                    ARRAY(SELECT (SELECT max(p.id) FROM {FamilyPlace._meta.db_table} p WHERE p.family_id = s.id)
-                         FROM scope s ORDER BY s.id)
+                         FROM scope s ORDER BY s.id),
+                   ARRAY(SELECT photos_version FROM {Family._meta.db_table}
+                         WHERE id IN (SELECT id FROM scope) ORDER BY id)
             """,
             {"ids": list(family_ids or []), "user": user_id, "family": family_id},
         )
-        ids, defaults, highest = cursor.fetchone()
-    return _Facts(list(ids), list(defaults), tuple(highest))
+        ids, defaults, highest, photos_versions = cursor.fetchone()
+    return _Facts(list(ids), list(defaults), tuple(highest), tuple(photos_versions))
 
 
 def family_places(*, family_ids: list[int], version: tuple | None = None) -> dict[str, KnownPlace]:
@@ -205,6 +208,7 @@ def family_places_cache_reset() -> None:
     with _places_lock:
         _places_cache.clear()
         _vocabulary_memo.clear()
+        _usual_countries.clear()
 
 
 def _concepts(family_ids: list[int], phrases: list[str], query: str) -> frozenset[str]:
@@ -253,11 +257,27 @@ def _southern(family_ids: list[int], defaults: list[str]) -> bool:
     return south * 2 > len(latitudes)
 
 
-def _usual_country(family_ids: list[int]) -> str:
-    codes = Photo.objects.filter(family_id__in=family_ids).exclude(place_country_code="").order_by().values_list(
-        "place_country_code", flat=True)[:SAMPLE]
-    common = Counter(codes).most_common(1)
-    return common[0][0] if common else ""
+_usual_countries: dict[tuple, str] = {}  # (family ids, their photos' versions) → _usual_country
+
+
+def _usual_country(facts: _Facts) -> str:
+    """The country most of these families' photos were taken in (the first by code of those tied; "" when none has a
+    place): whose holidays "last christmas" means when they set no default country. Counted over every photo, once
+    per version of their photos (Family.photos_version moves on with each photo added, placed, trashed…), not over
+    a sample on every search."""
+    key = (tuple(facts.family_ids), facts.photos_version)
+    with _places_lock:
+        if key in _usual_countries:
+            return _usual_countries[key]
+    common = (Photo.objects.filter(family_id__in=facts.family_ids).exclude(place_country_code="")
+              .values("place_country_code").annotate(n=Count("id")).order_by("-n", "place_country_code")
+              .values_list("place_country_code", flat=True)[:1])
+    country = next(iter(common), "")
+    with _places_lock:
+        if len(_usual_countries) >= _PLACES_CACHE_SIZE:
+            _usual_countries.clear()
+        _usual_countries[key] = country
+    return country
 
 
 def family_facts(*, family_id: int) -> _Facts:

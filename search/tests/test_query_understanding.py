@@ -491,3 +491,39 @@ def test_a_query_of_only_places_and_dates_walks_no_index_and_scores_no_image(tri
         _browsed(alice, "Lisbon 2023", like=(trip["lisbon 2023"].pk,))
     assert any("<=>" in q["sql"] for q in captured.captured_queries)
 
+
+
+def test_the_usual_country_is_read_exactly_and_once_per_version_of_the_familys_photos(
+        family, alice, django_capture_on_commit_callbacks):
+    # "last christmas" for a family without a default country read 500 of its photos on every search (any 500: in a
+    # larger library not even the most common country's) to guess whose holidays it meant.
+    from collections import Counter
+
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from gallery.trash_services import photos_trash
+
+    def sampled() -> str:  # what the 500-photo sample gave, for a family that has fewer
+        codes = Photo.objects.filter(family=family).exclude(place_country_code="").values_list("place_country_code",
+                                                                                              flat=True)
+        return Counter(codes).most_common(1)[0][0]
+
+    family_default_country_set(family=family, country_code="")
+    with django_capture_on_commit_callbacks(execute=True):
+        lisbon = [shape_photo(family, alice, "red", "circle", LISBON, "2023:07:14 12:00:00", seed=n) for n in (31, 32)]
+        shape_photo(family, alice, "red", "circle", LONDON, "2023:07:14 12:00:00", seed=33)
+    context = parser_context(family_ids=[family.pk], query="last christmas")
+    assert context.holiday_country == sampled() == "PT"
+    with CaptureQueriesContext(connection) as captured:
+        assert parser_context(family_ids=[family.pk], query="this easter").holiday_country == "PT"
+    photos = Photo._meta.db_table
+    assert not [q["sql"] for q in captured.captured_queries if photos in q["sql"]]  # known for this version
+    with django_capture_on_commit_callbacks(execute=True):  # the photos change: read again
+        for n in (34, 35):
+            shape_photo(family, alice, "red", "circle", LONDON, "2023:07:14 12:00:00", seed=n)
+    assert parser_context(family_ids=[family.pk], query="last christmas").holiday_country == sampled() == "GB"
+    with django_capture_on_commit_callbacks(execute=True):  # trashed photos count no more
+        photos_trash(user=alice, photo_ids=[photo.pk for photo in Photo.objects.filter(place_country_code="GB")][:2])
+    assert parser_context(family_ids=[family.pk], query="last christmas").holiday_country == sampled() == "PT"
+    assert lisbon[0].place_country_code == "PT"
