@@ -107,9 +107,15 @@ def holiday_span(name: str, year: int, country_code: str) -> tuple[date, date] |
     """The days `name` falls on in `year`: from the country's calendar, else ±2 days around its usual day."""
     name = _holiday_name(name)
     days = _calendar_days(name, year, country_code)
-    if days:
-        return min(days), max(days)
     usual = USUAL_HOLIDAYS.get(name)
+    if days:
+        # With its usual day when the calendar keeps only days beside it: Germany's, France's, Australia's "easter"
+        # is Easter Monday alone (the Sunday is no public holiday there), and the Sunday is Easter all the same.
+        # (A usual day far from the country's, Russia's Christmas on 7 January, is not theirs.)
+        near = usual(year) if usual is not None else None
+        if near is not None and all(abs((near - day).days) <= 7 for day in days):
+            days = [*days, near]
+        return min(days), max(days)
     if usual is None:
         return None
     day = usual(year)

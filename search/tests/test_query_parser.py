@@ -459,6 +459,20 @@ def test_holiday_without_a_known_country_is_a_window_around_its_usual_day():
     assert (easter.taken_after, easter.taken_before) == (date(2019, 4, 19), date(2019, 4, 23))
 
 
+def test_easter_is_easter_sunday_too_where_the_calendar_keeps_only_easter_monday():
+    # Germany's, France's and Australia's calendars name Easter Monday alone (Easter Sunday is no public holiday
+    # there): "easter 2024" was 1 April only, and missed the photos of Easter Sunday itself.
+    for country in ("DE", "FR", "AU"):
+        parsed = parse_query("kids easter 2024", ctx(holiday_country=country))
+        assert (parsed.taken_after, parsed.taken_before) == (date(2024, 3, 31), date(2024, 4, 1)), country
+        last = parse_query("last easter", ctx(holiday_country=country))
+        assert (last.taken_after, last.taken_before) == (date(2026, 4, 5), date(2026, 4, 6)), country
+    # where the calendar has the Sunday, or keeps a day far from the usual one, nothing changes
+    assert parse_query("easter 2024", ctx(holiday_country="PT")).taken_after == date(2024, 3, 31)
+    russia = parse_query("christmas 2023", ctx(holiday_country="RU"))
+    assert (russia.taken_after, russia.taken_before) == (date(2023, 1, 7), date(2023, 1, 7))
+
+
 def test_a_day_that_is_no_day_of_its_month_stays_text():
     for query in ("june 31 2021", "31st june 2021", "june 0 2021", "february 29th 2023"):
         parsed = parse_query(query, ctx())
