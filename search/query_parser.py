@@ -284,6 +284,9 @@ def parse_query(query: str, context: ParserContext, *, removed: frozenset[str] |
 
 
 def _parse(query: str, context: ParserContext, removed: frozenset[str]) -> ParsedQuery:
+    shown = _numeric_order(query)
+    if shown is not None and shown != context.month_first:  # "05/06/2021-14/06/2021": the 14 says the day first
+        context = replace(context, month_first=shown)
     parsed = _parse_with(query, context, removed)
     # Where the query searches says whose seasons and holidays its dates are: "summer 2023 in Auckland" is
     # Auckland's summer, "christmas 2023 in Russia" Russia's 7 January, whatever the family's own.
@@ -295,6 +298,19 @@ def _parse(query: str, context: ParserContext, removed: frozenset[str]) -> Parse
         context = replace(context, southern=southern, holiday_country=country)
         parsed = _parse_with(query, context, removed)
     return _across_the_equator(parsed, query, context, removed)
+
+
+def _numeric_order(query: str) -> bool | None:
+    """Whether the query's numeric days that show their order (a part above 12) put the month first; None when none
+    shows it, or they disagree."""
+    orders = set()
+    for token in tokenize(query):
+        word = token.strip(EDGE_PUNCT + "-")
+        for part in (word, *re.split(r"[-–—]", word)):  # ("05/06/2021-14/06/2021": a range's two sides)
+            found = re.fullmatch(r"(\d{1,2})([/.-])(\d{1,2})\2(?:\d{4}|\d{2})", part)
+            if found and (int(found[1]) > 12) != (int(found[3]) > 12):
+                orders.add(int(found[3]) > 12)
+    return orders.pop() if len(orders) == 1 else None
 
 
 def _across_the_equator(parsed: ParsedQuery, query: str, context: ParserContext,
@@ -652,8 +668,9 @@ class _Parser:
         decade = self._decade(i)
         if decade:  # (before the year: "1990's" reads "1990" once its 's is dropped)
             return decade
-        if self._year(word):
-            return i + 1, year_span(int(word))
+        year = self._year_at(i)
+        if year:
+            return i + 1, year_span(year)
         # A month as a form or a phone writes it, the month first: "12/2023", "6.2021", "12-2023".
         numeric = re.fullmatch(r"(\d{1,2})[/.-](\d{4})", word)
         if numeric and self._year(numeric[2]) and 1 <= int(numeric[1]) <= 12:
@@ -814,6 +831,11 @@ class _Parser:
     def _year_at(self, i: int) -> int | None:
         if 0 <= i < len(self.norms) and self._year(self.norms[i]):
             return int(self.norms[i])
+        # two digits with an apostrophe ("summer '21", "christmas ’98"): the latest such year not after this one
+        short = re.fullmatch(r"['’](\d{2})", self.tokens[i].rstrip(EDGE_PUNCT)) if 0 <= i < len(self.tokens) else None
+        if short and self.norms[i] == short[1]:  # (not "-'21": an exclusion's)
+            year = int(short[1]) + (2000 if 2000 + int(short[1]) <= self.context.today.year else 1900)
+            return year if self._year(str(year)) else None
         return None
 
     def _year(self, word: str) -> bool:

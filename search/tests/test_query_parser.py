@@ -362,6 +362,37 @@ def test_an_ambiguous_numeric_day_is_read_as_the_familys_country_writes_it_and_s
         assert parse_query(query, ctx()).chips == (), query
 
 
+def test_a_numeric_day_that_shows_its_order_says_it_for_the_others_of_the_query():
+    # "05/06/2021-14/06/2021" in a US family was 6 May to 14 June: the 14 says the day comes first in this query.
+    spanned = parse_query("beach 05/06/2021-14/06/2021", ctx(month_first=True))
+    assert (spanned.taken_after, spanned.taken_before) == (date(2021, 6, 5), date(2021, 6, 14))
+    spanned = parse_query("between 06/05/2021 and 06/14/2021", ctx())
+    assert (spanned.taken_after, spanned.taken_before) == (date(2021, 6, 5), date(2021, 6, 14))
+    # orders that disagree say nothing: each ambiguous day is read the family's way
+    mixed = parse_query("14/06/2021 or 06/14/2021 or 05/06/2021", ctx(month_first=True))
+    assert [c.after for c in mixed.chips] == [date(2021, 6, 14), date(2021, 6, 14), date(2021, 5, 6)]
+
+
+@pytest.mark.parametrize("query, after, before", [
+    # A year written with an apostrophe, as people write it after a month, season or holiday: it was words.
+    ("summer '21", date(2021, 6, 1), date(2021, 8, 31)),
+    ("christmas ’25", date(2025, 12, 23), date(2025, 12, 27)),
+    ("june '98", date(1998, 6, 1), date(1998, 6, 30)),
+    ("'87", date(1987, 1, 1), date(1987, 12, 31)),
+    ("5 june '21", date(2021, 6, 5), date(2021, 6, 5)),
+    ("since '19", date(2019, 1, 1), None),
+])
+def test_a_year_written_with_an_apostrophe(query, after, before):
+    parsed = parse_query(f"beach {query}", ctx())
+    assert (parsed.taken_after, parsed.taken_before) == (after, before), parsed
+    assert parsed.text == "beach" and [chip.kind for chip in parsed.chips] == ["date"]
+
+
+def test_two_digits_without_an_apostrophe_stay_words():
+    for query in ("summer 21", "june 98", "87", "top 10", "rock'n'roll"):
+        assert parse_query(query, ctx()).chips == (), query
+
+
 @pytest.mark.parametrize("query, after, before", [
     ("since 2020 until 2022", date(2020, 1, 1), date(2022, 12, 31)),
     ("beach after 2021 before 2024", date(2022, 1, 1), date(2023, 12, 31)),
