@@ -4,6 +4,7 @@ user's families (one selector, `parser_context`), the parse, and the merge with 
 
 from __future__ import annotations
 
+import re
 import threading
 from dataclasses import dataclass, replace
 from datetime import date
@@ -197,6 +198,10 @@ def family_places(*, family_ids: list[int], version: tuple | None = None) -> dic
         for name in (city, region):
             if name and normalise(name):
                 places.setdefault(normalise(name), KnownPlace(name, code))
+                # GeoNames names a few city states so ("State of Berlin", "City state Bremen"): "berlin" is it too
+                bare = re.sub(r"^(state of|city state|city of|region of|province of) ", "", normalise(name))
+                if bare != normalise(name) and bare:
+                    places.setdefault(bare, KnownPlace(name, code))
     with _places_lock:
         if len(_places_cache) >= _PLACES_CACHE_SIZE:
             _places_cache.clear()

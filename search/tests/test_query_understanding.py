@@ -527,3 +527,21 @@ def test_the_usual_country_is_read_exactly_and_once_per_version_of_the_familys_p
         photos_trash(user=alice, photo_ids=[photo.pk for photo in Photo.objects.filter(place_country_code="GB")][:2])
     assert parser_context(family_ids=[family.pk], query="last christmas").holiday_country == sampled() == "PT"
     assert lisbon[0].place_country_code == "PT"
+
+
+BERLIN = (52.52, 13.405)
+
+
+def test_a_region_named_state_of_is_known_by_its_name_too(toy_model, family, alice, api):
+    # A photo in central Berlin is placed in "Mitte, State of Berlin" (GeoNames' names): "Berlin" was no place, so
+    # it was searched as words and every photo came back, the Berlin ones first.
+    berlin = shape_photo(family, alice, "red", "circle", BERLIN, "2021:06:14 12:00:00", seed=41)
+    lisbon = shape_photo(family, alice, "red", "circle", LISBON, "2021:06:14 12:00:00", seed=42)
+    embed_photos(photo_ids=[berlin.pk, lisbon.pk])
+    assert berlin.place_region == "State of Berlin"
+    body = _api(api, q="Berlin 2021")
+    assert body["interpreted"]["places"] == ["State of Berlin"] and body["interpreted"]["text"] == ""
+    assert _ids(body) == [berlin.pk]
+    assert _ids(_api(api, q="red circle not in berlin")) == [lisbon.pk]
+    places = parser_context(family_ids=[family.pk], query="berlin").places
+    assert places["berlin"] == places["state of berlin"]
