@@ -84,7 +84,7 @@ AMBIGUOUS = frozenset({
 })
 # Names people use for countries whose ISO name is formal or long.
 COUNTRY_ALIASES = {  # (the everyday names of gallery.places.EVERYDAY_COUNTRY_NAMES are known already)
-    "usa": "US", "u.s.a.": "US", "united states of america": "US", "america": "US", "uk": "GB", "u.k.": "GB",
+    "usa": "US", "u.s.a.": "US", "u.s.": "US", "us": "US",  # ("us", a stopword: only as _said_as_us says) "united states of america": "US", "america": "US", "uk": "GB", "u.k.": "GB",
     "britain": "GB", "great britain": "GB", "holland": "NL", "the netherlands": "NL", "korea": "KR",
     "czechia": "CZ", "vatican": "VA", "ivory coast": "CI", "east timor": "TL", "burma": "MM", "eswatini": "SZ",
     "cabo verde": "CV", "palestine": "PS", "drc": "CD", "democratic republic of the congo": "CD",
@@ -539,12 +539,17 @@ class _Parser:
                 continue
             if not preposition and (name in self.context.concepts or name in AMBIGUOUS or is_date_word(name)):
                 continue
-            if name in STOPWORDS or len(name) < 2:
+            if (name in STOPWORDS and not self._said_as_us(i, end)) or len(name) < 2:
                 continue
             chip = Chip("place", key=name, label=place.name, start=start, end=end, place=place.name,
                         country_code=place.country_code, is_country=place is countries().get(name))
             return _Match(end=end, chip=chip)
         return None
+
+    def _said_as_us(self, start: int, end: int) -> bool:
+        """Whether "us" at `start` is the country: typed "US" (or "U.S."), or "the us"; not the word ("photos of us")."""
+        return (end == start + 1 and self.norms[start] == "us"
+                and (self.tokens[start].strip(EDGE_PUNCT) in ("US", "U.S") or (start > 0 and self.norms[start - 1] == "the")))
 
     def _known(self, start: int, end: int) -> KnownPlace | None:
         name = " ".join(self.norms[start:end])

@@ -44,6 +44,15 @@ def test_a_familys_place_after_in_and_bare_becomes_a_chip_and_leaves_the_text():
     assert parse_query("lisbon beach", ctx()).text == "beach"
 
 
+def test_the_us_said_as_a_country_is_one_and_us_the_word_is_not():
+    # "beach in the US", "US road trip", "U.S." were words (the US's code is also the word "us").
+    for query in ("beach in the US", "beach in the us", "US beach", "beach in the U.S.", "U.S. beach", "beach USA"):
+        parsed = parse_query(query, ctx(places={}))
+        assert parsed.countries == ("US",) and parsed.text == "beach", query
+    for query in ("photos of us", "us at the beach", "beach with us", "-us beach"):
+        assert parse_query(query, ctx(places={})).countries == (), query
+
+
 def test_places_are_case_and_accent_insensitive_and_multiword():
     assert parse_query("SAO PAULO", ctx()).places == ("São Paulo",)
     assert parse_query("São Paulo", ctx()).places == ("São Paulo",)
