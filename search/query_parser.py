@@ -675,7 +675,17 @@ class _Parser:
             return decade
         year = self._year_at(i)
         if year:
+            # the year first ("2021 june", as "2021年6月" and Hungarian write it), unless the month has its own year
+            after = self.norms[i + 1] if i + 1 < len(self.norms) else ""
+            if (after in MONTH_NAMES or after in SEASONS) and not self._year_at(i + 2) and not (
+                    i + 2 < len(self.norms) and self.norms[i + 2] == "of"):
+                return i + 2, (month_span(year, MONTH_NAMES[after]) if after in MONTH_NAMES
+                               else self._season_span(after, year))
             return i + 1, year_span(year)
+        # a month and its year in one word: "june-2021", "Jun/2021", "dec.2021"
+        worded = re.fullmatch(r"([a-z]+)[-/.,](\d{4})", word)
+        if worded and worded[1] in MONTH_NAMES and self._year(worded[2]):
+            return i + 1, month_span(int(worded[2]), MONTH_NAMES[worded[1]])
         # A month as a form or a phone writes it, the month first: "12/2023", "6.2021", "12-2023".
         numeric = re.fullmatch(r"(\d{1,2})[/.-](\d{4})", word)
         if numeric and self._year(numeric[2]) and 1 <= int(numeric[1]) <= 12:

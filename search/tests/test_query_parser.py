@@ -397,6 +397,30 @@ def test_a_year_written_with_an_apostrophe(query, after, before):
     assert parsed.text == "beach" and [chip.kind for chip in parsed.chips] == ["date"]
 
 
+@pytest.mark.parametrize("query, after, before", [
+    # The year first, as in "2021年6月" or Hungarian "2021. június", or a month and year in one word: "2021 june"
+    # was the year 2021 and the word "june" (its other months too, by the image half), "june-2021" words.
+    ("2021 june", date(2021, 6, 1), date(2021, 6, 30)),
+    ("2021 Sept", date(2021, 9, 1), date(2021, 9, 30)),
+    ("2023 summer", date(2023, 6, 1), date(2023, 8, 31)),
+    ("june-2021", date(2021, 6, 1), date(2021, 6, 30)),
+    ("Jun/2021", date(2021, 6, 1), date(2021, 6, 30)),
+    ("june,2021", date(2021, 6, 1), date(2021, 6, 30)),
+    ("dec.2021", date(2021, 12, 1), date(2021, 12, 31)),
+])
+def test_a_month_and_its_year_the_year_first_or_in_one_word(query, after, before):
+    parsed = parse_query(f"beach {query}", ctx())
+    assert (parsed.taken_after, parsed.taken_before) == (after, before), parsed
+    assert parsed.text == "beach" and [chip.kind for chip in parsed.chips] == ["date"]
+
+
+def test_a_year_then_a_month_of_a_range_stays_as_it_was():
+    assert [c.kind for c in parse_query("2019 june 2020", ctx()).chips] == ["date", "date"]
+    spanned = parse_query("between 2019 and june 2020", ctx())
+    assert (spanned.taken_after, spanned.taken_before) == (date(2019, 1, 1), date(2020, 6, 30))
+    assert [c.key for c in parse_query("2021 may", ctx()).chips] == ["2021 may"]
+
+
 def test_two_digits_without_an_apostrophe_stay_words():
     for query in ("summer 21", "june 98", "87", "top 10", "rock'n'roll"):
         assert parse_query(query, ctx()).chips == (), query
