@@ -682,6 +682,18 @@ class _Parser:
                 return i + 2, (month_span(year, MONTH_NAMES[after]) if after in MONTH_NAMES
                                else self._season_span(after, year))
             return i + 1, year_span(year)
+        # as Chinese and Japanese write it: "2021年6月5日", "2021年6月", "2021年" (full-width digits are folded already)
+        cjk = re.fullmatch(r"(\d{4})年(?:(\d{1,2})月(?:(\d{1,2})日)?)?", word)
+        if cjk and self._year(cjk[1]):
+            year = int(cjk[1])
+            if cjk[2] is None:
+                return i + 1, year_span(year)
+            if not 1 <= int(cjk[2]) <= 12:
+                return None
+            if cjk[3] is None:
+                return i + 1, month_span(year, int(cjk[2]))
+            day = day_or_none(year, int(cjk[2]), int(cjk[3]))
+            return (i + 1, (day, day)) if day else None
         # a month and its year in one word: "june-2021", "Jun/2021", "dec.2021"
         worded = re.fullmatch(r"([a-z]+)[-/.,](\d{4})", word)
         if worded and worded[1] in MONTH_NAMES and self._year(worded[2]):

@@ -414,6 +414,18 @@ def test_a_month_and_its_year_the_year_first_or_in_one_word(query, after, before
     assert parsed.text == "beach" and [chip.kind for chip in parsed.chips] == ["date"]
 
 
+def test_a_date_as_chinese_and_japanese_write_it():
+    # "2021年6月5日" (a phone's Chinese or Japanese keyboard) was a word that matched nothing
+    for query, after, before in (("2021年6月5日", date(2021, 6, 5), date(2021, 6, 5)),
+                                 ("2021年6月", date(2021, 6, 1), date(2021, 6, 30)),
+                                 ("２０２１年６月５日", date(2021, 6, 5), date(2021, 6, 5)),
+                                 ("2021年", date(2021, 1, 1), date(2021, 12, 31))):
+        parsed = parse_query(f"beach {query}", ctx())
+        assert (parsed.taken_after, parsed.taken_before) == (after, before), query
+        assert parsed.text == "beach" and parsed.chips[0].range_label == range_label(after, before)
+    assert parse_query("2021年2月30日", ctx()).chips == ()
+
+
 def test_a_year_then_a_month_of_a_range_stays_as_it_was():
     assert [c.kind for c in parse_query("2019 june 2020", ctx()).chips] == ["date", "date"]
     spanned = parse_query("between 2019 and june 2020", ctx())
