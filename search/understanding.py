@@ -198,15 +198,30 @@ def family_places(*, family_ids: list[int], version: tuple | None = None) -> dic
         for name in (city, region):
             if name and normalise(name):
                 places.setdefault(normalise(name), KnownPlace(name, code))
-                # GeoNames names a few city states so ("State of Berlin", "City state Bremen"): "berlin" is it too
-                bare = re.sub(r"^(state of|city state|city of|region of|province of) ", "", normalise(name))
-                if bare != normalise(name) and bare:
-                    places.setdefault(bare, KnownPlace(name, code))
+        for name in (city, region):
+            for spelling in _spellings(normalise(name)) if name else ():
+                places.setdefault(spelling, KnownPlace(name, code))
     with _places_lock:
         if len(_places_cache) >= _PLACES_CACHE_SIZE:
             _places_cache.clear()
         _places_cache[key] = (version, places)
     return places
+
+
+def _spellings(name: str) -> set[str]:
+    """Other ways people type a place's stored name (normalised): without its hyphens ("stratford upon avon"), "st" for
+    "saint" and back ("st petersburg", "saint ives"), and a city state's bare name (GeoNames' "State of Berlin", "City
+    state Bremen": "berlin")."""
+    spellings = {name, name.replace("-", " ")}
+    for spelling in list(spellings):
+        for said, other in (("saint ", "st "), ("st ", "saint ")):
+            if spelling.startswith(said):
+                spellings.add(other + spelling[len(said):])
+        bare = re.sub(r"^(state of|city state|city of|region of|province of) ", "", spelling)
+        if bare:
+            spellings.add(bare)
+    spellings.discard(name)
+    return {spelling for spelling in spellings if spelling.strip()}
 
 
 def family_places_cache_reset() -> None:

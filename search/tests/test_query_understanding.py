@@ -545,3 +545,27 @@ def test_a_region_named_state_of_is_known_by_its_name_too(toy_model, family, ali
     assert _ids(_api(api, q="red circle not in berlin")) == [lisbon.pk]
     places = parser_context(family_ids=[family.pk], query="berlin").places
     assert places["berlin"] == places["state of berlin"]
+
+
+def test_a_place_is_known_as_people_type_it_without_hyphens_and_with_st_for_saint(family, alice):
+    # "Stratford upon Avon", "St Petersburg", "Saint Ives" found no place stored as "Stratford-upon-Avon",
+    # "Saint Petersburg", "St. Ives": the words were searched instead, and every photo came back.
+    FamilyPlace.objects.bulk_create([
+        FamilyPlace(family=family, city="Stratford-upon-Avon", region="England", country="United Kingdom",
+                    country_code="GB"),
+        FamilyPlace(family=family, city="Saint Petersburg", region="St.-Petersburg", country="Russia",
+                    country_code="RU"),
+        FamilyPlace(family=family, city="St. Ives", region="England", country="United Kingdom", country_code="GB"),
+        FamilyPlace(family=family, city="Aix-en-Provence", region="Provence-Alpes-Côte d'Azur", country="France",
+                    country_code="FR"),
+    ])
+    places = parser_context(family_ids=[family.pk], query="x").places
+    for typed, stored in (("stratford upon avon", "Stratford-upon-Avon"), ("st petersburg", "Saint Petersburg"),
+                          ("saint ives", "St. Ives"), ("aix en provence", "Aix-en-Provence"),
+                          ("stratford-upon-avon", "Stratford-upon-Avon"), ("saint petersburg", "Saint Petersburg"),
+                          ("provence alpes cote dazur", "Provence-Alpes-Côte d'Azur")):
+        assert places[typed].name == stored, typed
+    from search.query_parser import parse_query
+    parsed = parse_query("beach in St Petersburg 2021", parser_context(family_ids=[family.pk],
+                                                                      query="beach in St Petersburg 2021"))
+    assert parsed.places == ("Saint Petersburg",) and parsed.text == "beach"
