@@ -84,7 +84,8 @@ AMBIGUOUS = frozenset({
 })
 # Names people use for countries whose ISO name is formal or long.
 COUNTRY_ALIASES = {  # (the everyday names of gallery.places.EVERYDAY_COUNTRY_NAMES are known already)
-    "usa": "US", "u.s.a.": "US", "u.s.": "US", "us": "US",  # ("us", a stopword: only as _said_as_us says) "united states of america": "US", "america": "US", "uk": "GB", "u.k.": "GB",
+    "usa": "US", "u.s.a.": "US", "u.s.": "US", "us": "US",  # ("us", a stopword: only as _Parser._said_as_us says)
+    "united states of america": "US", "america": "US", "uk": "GB", "u.k.": "GB",
     "britain": "GB", "great britain": "GB", "holland": "NL", "the netherlands": "NL", "korea": "KR",
     "czechia": "CZ", "vatican": "VA", "ivory coast": "CI", "east timor": "TL", "burma": "MM", "eswatini": "SZ",
     "cabo verde": "CV", "palestine": "PS", "drc": "CD", "democratic republic of the congo": "CD",

@@ -49,6 +49,9 @@ def test_the_us_said_as_a_country_is_one_and_us_the_word_is_not():
     for query in ("beach in the US", "beach in the us", "US beach", "beach in the U.S.", "U.S. beach", "beach USA"):
         parsed = parse_query(query, ctx(places={}))
         assert parsed.countries == ("US",) and parsed.text == "beach", query
+    for query, code in (("beach uk", "GB"), ("beach in america", "US"), ("united states of america", "US"),
+                        ("u.k. beach", "GB")):  # (the aliases beside it)
+        assert parse_query(query, ctx(places={})).countries == (code,), query
     for query in ("photos of us", "us at the beach", "beach with us", "-us beach"):
         assert parse_query(query, ctx(places={})).countries == (), query
 
