@@ -339,6 +339,34 @@ def time_searches(user, queries: list[str], repeats: int, wait_idle: float) -> d
             "few_terms_share": sum(n <= 5 for n in term_counts) / len(term_counts)}
 
 
+# Queries of only dates (search.understanding: SearchParams.browse), which list the photos of their filter alike; the
+# bench photos are dated over the last ten years (places: none).
+BROWSE_QUERIES = ("2021", "june 2022", "since 2023", "between 2018 and 2020", "last year", "2019 or 2024")
+
+
+def time_browse(user, repeats: int) -> tuple[float, float]:
+    """p50 of search_photos for BROWSE_QUERIES, understood as the search page understands them (after a warm-up), and
+    the mean ms of the image half in them (semantic_hits: the walk and the scoring statement)."""
+    from search.engine import SearchParams, search_photos
+    from search.understanding import understand_search
+
+    params = [understand_search(user=user, params=SearchParams(query=q)).params for q in BROWSE_QUERIES]
+    assert all(p.browse for p in params), [p.query for p in params if not p.browse]
+    for p in params:
+        search_photos(user=user, params=p)
+    durations = []
+    for _ in range(repeats):
+        for p in params:
+            start = time.perf_counter()
+            search_photos(user=user, params=p)
+            durations.append(time.perf_counter() - start)
+    totals: dict[str, float] = defaultdict(float)
+    with component_timers(totals):
+        for p in params:
+            search_photos(user=user, params=p)
+    return percentile_ms(durations, 50), totals["semantic_hits"] / len(params) * 1000
+
+
 def _p50_where(durations: list[float], term_counts: list[int], keep) -> float:
     chosen = [d for d, n in zip(durations, term_counts) if keep(n)]
     return percentile_ms(chosen, 50) if chosen else float("nan")
@@ -565,7 +593,8 @@ def main() -> int:
                 with connection.cursor() as cursor:
                     cursor.execute("SELECT pg_relation_size(%s::regclass)", [index_name(model_name, families[0].pk)])
                     index_mb = cursor.fetchone()[0] / 2**20
-                rows.append({"n": n, "family_n": int((corpus.family[:n] == 0).sum()), "build_s": build_s,
+                browse_p50, browse_image_ms = time_browse(user, args.repeats)
+                rows.append({"n": n, "browse_p50": browse_p50, "browse_image_ms": browse_image_ms, "family_n": int((corpus.family[:n] == 0).sum()), "build_s": build_s,
                              "index_mb": index_mb, "p50": percentile_ms(durations, 50),
                              "p95": percentile_ms(durations, 95), "samples": len(durations), "terms": timed["terms"],
                              "parts": timed["parts"], "others": timed["others"],
@@ -624,6 +653,9 @@ def report(rows: list[dict], e2e: dict | None, args) -> None:
         if any(name in r["parts"] for r in rows):
             line(f"  mean ms in {name}", lambda v: f"{v:.1f}", lambda r, name=name: r["parts"].get(name, 0) * 1000)
     line("one nearest_photos(limit 20) p50, ms", lambda v: f"{v:.1f}", "knn_p50_ms")
+    line("search_photos p50 of queries of only dates, ms", lambda v: f"{v:.1f}", "browse_p50",
+         "(no walk: SearchParams.browse)")
+    line("  mean ms in semantic_hits for them", lambda v: f"{v:.1f}", "browse_image_ms")
     line("search_photos p50 / one nearest_photos p50", lambda v: f"{v:.1f}x", lambda r: r["p50"] / r["knn_p50_ms"],
          f"<= {TARGET_RATIO:.0f}x at the largest size: {ok(last['p50'] / last['knn_p50_ms'] <= TARGET_RATIO)}")
     line(f"recall@{RECALL_K} of search_photos' image ranking vs exact, mean", lambda v: f"{v:.3f}",

@@ -139,6 +139,7 @@ class SearchResponse:
     semantic_weight: float = 0.6
     metadata_weight: float = 0.4
     sort: str = "relevance"
+    browse: bool = False  # a query of only places and dates (SearchParams.browse): its photos are listed alike
     model_calls: int = 0
     other_models: bool = False  # some family may still be searched with a previous model (SearchContext)
     family_ids: tuple[int, ...] = ()  # the families searched
@@ -202,6 +203,7 @@ class SemanticMatch:
     calibration: tuple[float, float]  # the (a, b) that made `probability`: the model's own or the family's fitted
     excluded_probability: float | None = None
     family_calibration: Calibration = DEFAULT_CALIBRATION  # the photo's family's, for its metadata half too
+    seen: bool = True  # whether the query is something to see in a photo (not a filter's browse words, SearchParams)
 
 
 @dataclass
@@ -281,7 +283,7 @@ def _plan(*, user: AbstractBaseUser | None, params: SearchParams,
                               excluded=list(plan.excluded), other_models=plan.other_models,
                               leaves_out=bool(plan.excluded or scope.not_places or scope.not_countries
                                               or scope.not_dates),
-                              family_ids=scope.family_ids)
+                              family_ids=scope.family_ids, browse=plan.browse and not (plan.like or plan.unlike))
     return plan, response
 
 
@@ -302,6 +304,11 @@ class _SemanticSearch:
         # What a photo found by metadata alone is calibrated with: its families' only calibration, if they share one.
         self.meta_calibration = (next(iter(by_model))[1] if len({c for _, c in by_model}) == 1
                                  else DEFAULT_CALIBRATION)
+        # A filter's browse words are nothing to see in a photo (a refine's moved vector is: it holds the photos):
+        # no walk, and no image scored unless an exclusion lowers what shows it, or the photos' families are
+        # calibrated apart (each photo's metadata half is scored with its own family's: SemanticMatch).
+        self.sees = not plan.browse or bool(plan.like or plan.unlike)
+        self.scores = self.sees or bool(plan.excluded) or len({c for _, c in by_model}) > 1
         texts = [term.text for term in response.terms]
         for (model_name, calibration), family_ids in by_model.items():
             try:
@@ -312,6 +319,8 @@ class _SemanticSearch:
                 if Photo.objects.filter(family_id__in=family_ids).exists():
                     response.semantic_available, response.semantic_message = False, str(exc)
                 continue
+            if not self.scores:
+                continue
             vectors, calls = term_vectors(embedder, texts + list(plan.excluded))
             response.model_calls += calls
             if plan.like or plan.unlike:
@@ -320,7 +329,7 @@ class _SemanticSearch:
                                 vectors[: len(texts)], vectors[len(texts):], calibration))
 
     def walk(self) -> dict[int, SemanticMatch]:
-        return self._hits(walk=True, also_ids=())
+        return self._hits(walk=True, also_ids=()) if self.sees else {}
 
     def score(self, photo_ids: list[int]) -> dict[int, SemanticMatch]:
         return self._hits(walk=False, also_ids=photo_ids) if photo_ids else {}
@@ -328,8 +337,7 @@ class _SemanticSearch:
     def _hits(self, *, walk: bool, also_ids) -> dict[int, SemanticMatch]:
         found = {}
         texts = [term.text for term in self.response.terms]
-        # A filter's browse words are nothing to see in a photo (a refine's moved vector is: it holds the photos).
-        matches = not self.plan.browse or bool(self.plan.like or self.plan.unlike)
+        matches = self.sees
         for model_name, embedder, scope, vectors, excluded, family_calibration in self.groups:
             a, b = family_calibration.semantic_for(embedder.calibration)
             hits = semantic_hits(model_name=model_name, dim=embedder.dim, vectors=vectors, excluded=excluded,
@@ -340,7 +348,7 @@ class _SemanticSearch:
                 cosine=cosine, probability=float(sigmoid(a * cosine + b)) if matches else 0.0, term=texts[term],
                 model_name=model_name,
                 calibration=(a, b), family_calibration=family_calibration,
-                excluded_probability=None if worst is None else float(sigmoid(a * worst + b)),
+                excluded_probability=None if worst is None else float(sigmoid(a * worst + b)), seen=matches,
             ) for photo_id, (cosine, term, worst) in hits.items()})
         return found
 
@@ -437,10 +445,11 @@ def _page(response: SearchResponse, plan: Plan, candidates: list[_Candidate]) ->
 
 def _explanation(response: SearchResponse, c: _Candidate) -> Explanation:
     sem, meta = c.semantic, c.meta
-    calibration = sem.calibration if sem else (None, None)
+    image = sem if sem and sem.seen else None  # (a filter's browse words: no image match to show)
+    calibration = image.calibration if image else (None, None)
     return Explanation(
-        model_name=sem.model_name if sem else None, cosine=sem.cosine if sem else None,
-        probability=sem.probability if sem else None, term=sem.term if sem else None,
+        model_name=image.model_name if image else None, cosine=image.cosine if image else None,
+        probability=image.probability if image else None, term=image.term if image else None,
         calibration_scale=calibration[0], calibration_bias=calibration[1],
         meta_score=meta.score, meta_fts=meta.fts, meta_typo=meta.typo, meta_fields=meta.fields,
         meta_ranks=meta.ranks, semantic_weight=response.semantic_weight, metadata_weight=response.metadata_weight,

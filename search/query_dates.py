@@ -37,6 +37,27 @@ HOLIDAY_ALIASES = {"xmas": "christmas"}
 HOLIDAY_WORDS = frozenset(w for name in USUAL_HOLIDAYS for w in name.split()) | {"day", "eve"} | set(HOLIDAY_ALIASES)
 
 
+@lru_cache(maxsize=256)
+def writes_month_first(country_code: str) -> bool:
+    """Whether people in this country write a day in numbers with the month first ("6/14/2021"): CLDR's short date of
+    the country's main language there (Babel ships it, offline) has the month before the day and the year last. In
+    Babel 2.18: the US and its territories, the Philippines, Panama, Eritrea. Elsewhere the day comes first, or the
+    year first and then month and day ("2021/06/14", read as such everywhere); unknown countries read the day first."""
+    from babel import Locale, UnknownLocaleError
+    from babel.languages import get_official_languages
+
+    code = (country_code or "").upper()
+    languages = get_official_languages(code, de_facto=True) if len(code) == 2 and code.isalpha() else ()
+    if not languages:
+        return False
+    try:
+        pattern = Locale.parse(f"{languages[0]}_{code}").date_formats["short"].pattern
+    except (UnknownLocaleError, ValueError, KeyError):
+        return False
+    where = {field: pattern.find(field) for field in "dMy"}
+    return -1 not in where.values() and where["M"] < where["d"] < where["y"]
+
+
 def year_span(year: int) -> tuple[date, date]:
     return date(year, 1, 1), date(year, 12, 31)
 
@@ -86,9 +107,15 @@ def holiday_span(name: str, year: int, country_code: str) -> tuple[date, date] |
     """The days `name` falls on in `year`: from the country's calendar, else ±2 days around its usual day."""
     name = _holiday_name(name)
     days = _calendar_days(name, year, country_code)
-    if days:
-        return min(days), max(days)
     usual = USUAL_HOLIDAYS.get(name)
+    if days:
+        # With its usual day when the calendar keeps only days beside it: Germany's, France's, Australia's "easter"
+        # is Easter Monday alone (the Sunday is no public holiday there), and the Sunday is Easter all the same.
+        # (A usual day far from the country's, Russia's Christmas on 7 January, is not theirs.)
+        near = usual(year) if usual is not None else None
+        if near is not None and all(abs((near - day).days) <= 7 for day in days):
+            days = [*days, near]
+        return min(days), max(days)
     if usual is None:
         return None
     day = usual(year)

@@ -84,13 +84,17 @@ AMBIGUOUS = frozenset({
 })
 # Names people use for countries whose ISO name is formal or long.
 COUNTRY_ALIASES = {  # (the everyday names of gallery.places.EVERYDAY_COUNTRY_NAMES are known already)
-    "usa": "US", "u.s.a.": "US", "united states of america": "US", "america": "US", "uk": "GB", "u.k.": "GB",
+    "usa": "US", "u.s.a.": "US", "u.s.": "US", "us": "US",  # ("us", a stopword: only as _Parser._said_as_us says)
+    "united states of america": "US", "america": "US", "uk": "GB", "u.k.": "GB",
     "britain": "GB", "great britain": "GB", "holland": "NL", "the netherlands": "NL", "korea": "KR",
     "czechia": "CZ", "vatican": "VA", "ivory coast": "CI", "east timor": "TL", "burma": "MM", "eswatini": "SZ",
     "cabo verde": "CV", "palestine": "PS", "drc": "CD", "democratic republic of the congo": "CD",
     "the bahamas": "BS", "the gambia": "GM", "the philippines": "PH", "the united states": "US",
     "the united kingdom": "GB",
 }
+# Words before "30s" that make it an age, not a decade ("in her 30s", "under 10s").
+AGE_WORDS = frozenset({"her", "his", "their", "my", "our", "your", "under", "over", "aged"})
+DECADE_PARTS = {"early": (0, 3), "mid": (4, 6), "late": (7, 9)}  # years of a decade: "late 80s" is 1987 to 1989
 EARLIEST_YEAR = 1826  # the oldest surviving photograph
 MAX_PHRASE = 6
 
@@ -113,6 +117,9 @@ class ParserContext:
     concepts: frozenset[str] = frozenset()
     southern: bool = False
     holiday_country: str = ""
+    # How the family's country writes a day in numbers when both orders make one ("05/06/2021"): the month first
+    # (the US), else the day first (search.query_dates.writes_month_first).
+    month_first: bool = False
 
 
 @dataclass(frozen=True)
@@ -278,6 +285,9 @@ def parse_query(query: str, context: ParserContext, *, removed: frozenset[str] |
 
 
 def _parse(query: str, context: ParserContext, removed: frozenset[str]) -> ParsedQuery:
+    shown = _numeric_order(query)
+    if shown is not None and shown != context.month_first:  # "05/06/2021-14/06/2021": the 14 says the day first
+        context = replace(context, month_first=shown)
     parsed = _parse_with(query, context, removed)
     # Where the query searches says whose seasons and holidays its dates are: "summer 2023 in Auckland" is
     # Auckland's summer, "christmas 2023 in Russia" Russia's 7 January, whatever the family's own.
@@ -289,6 +299,19 @@ def _parse(query: str, context: ParserContext, removed: frozenset[str]) -> Parse
         context = replace(context, southern=southern, holiday_country=country)
         parsed = _parse_with(query, context, removed)
     return _across_the_equator(parsed, query, context, removed)
+
+
+def _numeric_order(query: str) -> bool | None:
+    """Whether the query's numeric days that show their order (a part above 12) put the month first; None when none
+    shows it, or they disagree."""
+    orders = set()
+    for token in tokenize(query):
+        word = token.strip(EDGE_PUNCT + "-")
+        for part in (word, *re.split(r"[-–—]", word)):  # ("05/06/2021-14/06/2021": a range's two sides)
+            found = re.fullmatch(r"(\d{1,2})([/.-])(\d{1,2})\2(?:\d{4}|\d{2})", part)
+            if found and (int(found[1]) > 12) != (int(found[3]) > 12):
+                orders.add(int(found[3]) > 12)
+    return orders.pop() if len(orders) == 1 else None
 
 
 def _across_the_equator(parsed: ParsedQuery, query: str, context: ParserContext,
@@ -517,12 +540,17 @@ class _Parser:
                 continue
             if not preposition and (name in self.context.concepts or name in AMBIGUOUS or is_date_word(name)):
                 continue
-            if name in STOPWORDS or len(name) < 2:
+            if (name in STOPWORDS and not self._said_as_us(i, end)) or len(name) < 2:
                 continue
             chip = Chip("place", key=name, label=place.name, start=start, end=end, place=place.name,
                         country_code=place.country_code, is_country=place is countries().get(name))
             return _Match(end=end, chip=chip)
         return None
+
+    def _said_as_us(self, start: int, end: int) -> bool:
+        """Whether "us" at `start` is the country: typed "US" (or "U.S."), or "the us"; not the word ("photos of us")."""
+        return (end == start + 1 and self.norms[start] == "us"
+                and (self.tokens[start].strip(EDGE_PUNCT) in ("US", "U.S") or (start > 0 and self.norms[start - 1] == "the")))
 
     def _known(self, start: int, end: int) -> KnownPlace | None:
         name = " ".join(self.norms[start:end])
@@ -646,19 +674,39 @@ class _Parser:
         decade = self._decade(i)
         if decade:  # (before the year: "1990's" reads "1990" once its 's is dropped)
             return decade
-        if self._year(word):
-            return i + 1, year_span(int(word))
-        # A month as a form or a phone writes it, the month first: "12/2023", "6.2021", "12-2023" (a day's,
-        # "25/12/2023", is the day first in most of the world and the month first in the US: left to the ISO form).
+        year = self._year_at(i)
+        if year:
+            # the year first ("2021 june", as "2021年6月" and Hungarian write it), unless the month has its own year
+            after = self.norms[i + 1] if i + 1 < len(self.norms) else ""
+            if (after in MONTH_NAMES or after in SEASONS) and not self._year_at(i + 2) and not (
+                    i + 2 < len(self.norms) and self.norms[i + 2] == "of"):
+                return i + 2, (month_span(year, MONTH_NAMES[after]) if after in MONTH_NAMES
+                               else self._season_span(after, year))
+            return i + 1, year_span(year)
+        # as Chinese and Japanese write it: "2021年6月5日", "2021年6月", "2021年" (full-width digits are folded already)
+        cjk = re.fullmatch(r"(\d{4})年(?:(\d{1,2})月(?:(\d{1,2})日)?)?", word)
+        if cjk and self._year(cjk[1]):
+            year = int(cjk[1])
+            if cjk[2] is None:
+                return i + 1, year_span(year)
+            if not 1 <= int(cjk[2]) <= 12:
+                return None
+            if cjk[3] is None:
+                return i + 1, month_span(year, int(cjk[2]))
+            day = day_or_none(year, int(cjk[2]), int(cjk[3]))
+            return (i + 1, (day, day)) if day else None
+        # a month and its year in one word: "june-2021", "Jun/2021", "dec.2021"
+        worded = re.fullmatch(r"([a-z]+)[-/.,](\d{4})", word)
+        if worded and worded[1] in MONTH_NAMES and self._year(worded[2]):
+            return i + 1, month_span(int(worded[2]), MONTH_NAMES[worded[1]])
+        # A month as a form or a phone writes it, the month first: "12/2023", "6.2021", "12-2023".
         numeric = re.fullmatch(r"(\d{1,2})[/.-](\d{4})", word)
         if numeric and self._year(numeric[2]) and 1 <= int(numeric[1]) <= 12:
             return i + 1, month_span(int(numeric[2]), int(numeric[1]))
-        # A day written with dots is day first wherever people write it so ("14.6.2021", "14.06.2021").
-        dotted = re.fullmatch(r"(\d{1,2})\.(\d{1,2})\.(\d{4})", word)
-        if dotted and self._year(dotted[3]):
-            day = day_or_none(int(dotted[3]), int(dotted[2]), int(dotted[1]))
-            return (i + 1, (day, day)) if day else None
-        iso = re.fullmatch(r"(\d{4})([-/])(\d{1,2})(?:\2(\d{1,2}))?", word)
+        day = self._numeric_day(word)
+        if day:
+            return i + 1, (day, day)
+        iso = re.fullmatch(r"(\d{4})([-/.])(\d{1,2})(?:\2(\d{1,2}))?", word)
         if iso and self._year(iso[1]) and 1 <= int(iso[3]) <= 12:
             if iso[4] is None:
                 return i + 1, month_span(int(iso[1]), int(iso[3]))
@@ -667,14 +715,42 @@ class _Parser:
                 return i + 1, (day, day)
         return None
 
+    def _numeric_day(self, word: str) -> date | None:
+        """A day in numbers, the year last: "14/06/2021", "6/14/2021", "14.06.2021", "14-06-2021", "14/06/21". A day
+        or month above 12 says the order; when both orders make a day ("05/06/2021"), the family's country's way
+        (`ParserContext.month_first`; the chip shows the day understood). A two-digit year is the latest such year
+        not after this one ("21" is 2021, "98" 1998)."""
+        found = re.fullmatch(r"(\d{1,2})([/.-])(\d{1,2})\2(\d{4}|\d{2})", word)
+        if not found:
+            return None
+        year = int(found[4])
+        if len(found[4]) == 2:
+            year += 2000 if 2000 + year <= self.context.today.year else 1900
+        if not self._year(str(year)):
+            return None
+        first, second = int(found[1]), int(found[3])
+        orders = ((second, first), (first, second)) if self.context.month_first else ((first, second), (second, first))
+        days = (day_or_none(year, month, day) for day, month in orders if 1 <= month <= 12)
+        return next((day for day in days if day), None)
+
     def _decade(self, i: int):
-        """A decade: "1990s", "1990's", "the 1950s", "the 90s" (every photo's words carry it: metadata.decade_word)."""
+        """A decade: "1990s", "1990's", "the 1950s", "the 90s", "80s" (every photo's words carry it:
+        metadata.decade_word), or its early, mid or late years ("late 80s": 1987 to 1989)."""
         at = i + 1 if self.norms[i] == "the" and i + 1 < len(self.norms) else i
+        part = self.norms[at] if self.norms[at] in DECADE_PARTS and at + 1 < len(self.norms) else ""
+        at += bool(part)
         typed = self.tokens[at].strip(EDGE_PUNCT.replace("'", "").replace("’", "")).casefold()
-        found = (re.fullmatch(r"(\d{3}0)s", self.norms[at])  # ("-1990s": its norm is the word without the dash)
+        hyphened = re.fullmatch(r"(early|mid|late)[-–](.+)", typed) if not part else None
+        if hyphened:  # "mid-80s"
+            part, typed = hyphened[1], hyphened[2]
+        before = i - 1 - (i >= 1 and self.norms[i - 1] in DECADE_PARTS)
+        age = before >= 0 and self.norms[before] in AGE_WORDS  # "in her (late) 30s", "under 10s"
+        found = (re.fullmatch(r"(\d{3}0)s", typed if hyphened else self.norms[at])  # ("-1990s": norm without dash)
                  or re.fullmatch(r"(\d{3}0)['’]s", typed)
-                 # two digits only after "the" ("the 90s"): bare, "80s" is as often a party's theme as a time
-                 or (at > i and re.fullmatch(r"['’]?(\d0)['’]?s", typed)))
+                 # two digits: "the 90s", "80s party" (a chip, un-chipped with a click for a party of that theme),
+                 # never an age
+                 or (not age and (re.fullmatch(r"(\d0)s", typed if hyphened else self.norms[at])
+                                  or re.fullmatch(r"['’]?(\d0)['’]?s", typed))))
         if not found:
             return None
         first = int(found[1])
@@ -682,7 +758,8 @@ class _Parser:
             first += 2000 if 2000 + first <= self.context.today.year else 1900
         if not (self._year(str(first)) or self._year(str(first + 9))):
             return None
-        return at + 1, (date(first, 1, 1), date(first + 9, 12, 31))
+        low, high = DECADE_PARTS.get(part, (0, 9))
+        return at + 1, (date(first + low, 1, 1), date(first + high, 12, 31))
 
     def _day(self, i: int):
         """A day with its month and year, either way round: "14 june 2021", "14th of june 2021", "june 14, 2021",
@@ -782,6 +859,11 @@ class _Parser:
     def _year_at(self, i: int) -> int | None:
         if 0 <= i < len(self.norms) and self._year(self.norms[i]):
             return int(self.norms[i])
+        # two digits with an apostrophe ("summer '21", "christmas ’98"): the latest such year not after this one
+        short = re.fullmatch(r"['’](\d{2})", self.tokens[i].rstrip(EDGE_PUNCT)) if 0 <= i < len(self.tokens) else None
+        if short and self.norms[i] == short[1]:  # (not "-'21": an exclusion's)
+            year = int(short[1]) + (2000 if 2000 + int(short[1]) <= self.context.today.year else 1900)
+            return year if self._year(str(year)) else None
         return None
 
     def _year(self, word: str) -> bool:

@@ -4,13 +4,14 @@ user's families (one selector, `parser_context`), the parse, and the merge with 
 
 from __future__ import annotations
 
+import re
 import threading
-from collections import Counter
 from dataclasses import dataclass, replace
 from datetime import date
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import connection
+from django.db.models import Count
 from django.utils import timezone
 
 from gallery.date_words import SOUTHERN_COUNTRIES
@@ -20,7 +21,7 @@ from search.engine import MAX_QUERY_CHARS, SearchParams
 from search.expansion import synonym_groups
 from search.models import FamilyPlace
 from search.metadata import decade_word
-from search.query_dates import range_label
+from search.query_dates import range_label, writes_month_first
 from search.query_parser import (
     EARLIEST_YEAR,
     EDGE_PUNCT,
@@ -36,7 +37,7 @@ from search.query_parser import (
     tokenize,
 )
 
-SAMPLE = 500  # photos read to guess a family's hemisphere or country when no default country is set
+SAMPLE = 500  # photos read to guess a family's hemisphere when no default country is set
 
 
 @dataclass(frozen=True)
@@ -133,7 +134,9 @@ def parser_context(*, family_ids: list[int], query: str, today: date | None = No
         places=places,
         concepts=_concepts(family_ids, ambiguous, query) if ambiguous else frozenset(),
         southern=_southern(family_ids, defaults) if mentions_season(query) else False,
-        holiday_country=(defaults[0] if defaults else _usual_country(family_ids)) if years else "",
+        holiday_country=(defaults[0] if defaults else _usual_country(facts)) if years else "",
+        # (a day in numbers both orders make, "05/06/2021": as most of the families' countries write it)
+        month_first=sum(map(writes_month_first, defaults)) * 2 > len(defaults),
     )
 
 
@@ -147,6 +150,7 @@ class _Facts:
     family_ids: list[int]
     defaults: list[str]  # the families' default countries (set ones)
     places_version: tuple  # of their place lists: each family's highest FamilyPlace id (see family_places)
+    photos_version: tuple = ()  # of their photos (Family.photos_version), in the order of family_ids
 
 
 def _family_facts(*, family_ids: list[int] | None = None, user_id: int | None = None,
@@ -164,12 +168,14 @@ def _family_facts(*, family_ids: list[int] | None = None, user_id: int | None = 
                    ARRAY(SELECT default_country FROM {Family._meta.db_table}
                          WHERE id IN (SELECT id FROM scope) AND default_country <> '' ORDER BY id),
                    ARRAY(SELECT (SELECT max(p.id) FROM {FamilyPlace._meta.db_table} p WHERE p.family_id = s.id)
-                         FROM scope s ORDER BY s.id)
+                         FROM scope s ORDER BY s.id),
+                   ARRAY(SELECT photos_version FROM {Family._meta.db_table}
+                         WHERE id IN (SELECT id FROM scope) ORDER BY id)
             """,
             {"ids": list(family_ids or []), "user": user_id, "family": family_id},
         )
-        ids, defaults, highest = cursor.fetchone()
-    return _Facts(list(ids), list(defaults), tuple(highest))
+        ids, defaults, highest, photos_versions = cursor.fetchone()
+    return _Facts(list(ids), list(defaults), tuple(highest), tuple(photos_versions))
 
 
 def family_places(*, family_ids: list[int], version: tuple | None = None) -> dict[str, KnownPlace]:
@@ -192,6 +198,9 @@ def family_places(*, family_ids: list[int], version: tuple | None = None) -> dic
         for name in (city, region):
             if name and normalise(name):
                 places.setdefault(normalise(name), KnownPlace(name, code))
+        for name in (city, region):
+            for spelling in _spellings(normalise(name)) if name else ():
+                places.setdefault(spelling, KnownPlace(name, code))
     with _places_lock:
         if len(_places_cache) >= _PLACES_CACHE_SIZE:
             _places_cache.clear()
@@ -199,10 +208,27 @@ def family_places(*, family_ids: list[int], version: tuple | None = None) -> dic
     return places
 
 
+def _spellings(name: str) -> set[str]:
+    """Other ways people type a place's stored name (normalised): without its hyphens ("stratford upon avon"), "st" for
+    "saint" and back ("st petersburg", "saint ives"), and a city state's bare name (GeoNames' "State of Berlin", "City
+    state Bremen": "berlin")."""
+    spellings = {name, name.replace("-", " ")}
+    for spelling in list(spellings):
+        for said, other in (("saint ", "st "), ("st ", "saint ")):
+            if spelling.startswith(said):
+                spellings.add(other + spelling[len(said):])
+        bare = re.sub(r"^(state of|city state|city of|region of|province of) ", "", spelling)
+        if bare:
+            spellings.add(bare)
+    spellings.discard(name)
+    return {spelling for spelling in spellings if spelling.strip()}
+
+
 def family_places_cache_reset() -> None:
     with _places_lock:
         _places_cache.clear()
         _vocabulary_memo.clear()
+        _usual_countries.clear()
 
 
 def _concepts(family_ids: list[int], phrases: list[str], query: str) -> frozenset[str]:
@@ -251,11 +277,27 @@ def _southern(family_ids: list[int], defaults: list[str]) -> bool:
     return south * 2 > len(latitudes)
 
 
-def _usual_country(family_ids: list[int]) -> str:
-    codes = Photo.objects.filter(family_id__in=family_ids).exclude(place_country_code="").order_by().values_list(
-        "place_country_code", flat=True)[:SAMPLE]
-    common = Counter(codes).most_common(1)
-    return common[0][0] if common else ""
+_usual_countries: dict[tuple, str] = {}  # (family ids, their photos' versions) → _usual_country
+
+
+def _usual_country(facts: _Facts) -> str:
+    """The country most of these families' photos were taken in (the first by code of those tied; "" when none has a
+    place): whose holidays "last christmas" means when they set no default country. Counted over every photo, once
+    per version of their photos (Family.photos_version moves on with each photo added, placed, trashed…), not over
+    a sample on every search."""
+    key = (tuple(facts.family_ids), facts.photos_version)
+    with _places_lock:
+        if key in _usual_countries:
+            return _usual_countries[key]
+    common = (Photo.objects.filter(family_id__in=facts.family_ids).exclude(place_country_code="")
+              .values("place_country_code").annotate(n=Count("id")).order_by("-n", "place_country_code")
+              .values_list("place_country_code", flat=True)[:1])
+    country = next(iter(common), "")
+    with _places_lock:
+        if len(_usual_countries) >= _PLACES_CACHE_SIZE:
+            _usual_countries.clear()
+        _usual_countries[key] = country
+    return country
 
 
 def family_facts(*, family_id: int) -> _Facts:

@@ -44,6 +44,18 @@ def test_a_familys_place_after_in_and_bare_becomes_a_chip_and_leaves_the_text():
     assert parse_query("lisbon beach", ctx()).text == "beach"
 
 
+def test_the_us_said_as_a_country_is_one_and_us_the_word_is_not():
+    # "beach in the US", "US road trip", "U.S." were words (the US's code is also the word "us").
+    for query in ("beach in the US", "beach in the us", "US beach", "beach in the U.S.", "U.S. beach", "beach USA"):
+        parsed = parse_query(query, ctx(places={}))
+        assert parsed.countries == ("US",) and parsed.text == "beach", query
+    for query, code in (("beach uk", "GB"), ("beach in america", "US"), ("united states of america", "US"),
+                        ("u.k. beach", "GB")):  # (the aliases beside it)
+        assert parse_query(query, ctx(places={})).countries == (code,), query
+    for query in ("photos of us", "us at the beach", "beach with us", "-us beach"):
+        assert parse_query(query, ctx(places={})).countries == (), query
+
+
 def test_places_are_case_and_accent_insensitive_and_multiword():
     assert parse_query("SAO PAULO", ctx()).places == ("São Paulo",)
     assert parse_query("São Paulo", ctx()).places == ("São Paulo",)
@@ -249,7 +261,28 @@ def test_a_weekend_said_on_a_weekend():
         date(2026, 12, 5), date(2026, 12, 6))
     assert parse_query("1810s", ctx()).chips == () and parse_query("2990s", ctx()).chips == ()
     assert parse_query("beach -1990s", ctx()).not_dates == ((date(1990, 1, 1), date(1999, 12, 31)),)
-    assert parse_query("80s party", ctx()).chips == ()  # bare two digits: a theme as often as a time
+    # Bare two digits are a decade too, as "the 80s" is ("80s party" was the words "80s party": every photo carrying
+    # "80s" or "party"); the chip says so and is un-chipped with a click for a party of that theme.
+    for query, first in (("80s party", 1980), ("'80s party", 1980), ("’80s party", 1980), ("80's party", 1980),
+                         ("party 90s", 1990), ("20s", 2020)):
+        parsed = parse_query(query, ctx())
+        assert (parsed.taken_after, parsed.taken_before) == (date(first, 1, 1), date(first + 9, 12, 31)), query
+        assert [chip.kind for chip in parsed.chips] == ["date"], query
+    assert parse_query("80s party", ctx(), removed={"80s"}).text == "80s party"
+    # an age, not a time: "mum in her 30s"
+    for query in ("mum in her 30s", "friends in their 20s", "me in my 40s", "grandpa his 70s", "kids under 10s"):
+        assert parse_query(query, ctx()).chips == (), query
+    assert parse_query("15s", ctx()).chips == () and parse_query("80sx", ctx()).chips == ()
+    # early, mid, late: the decade's first, middle or last years ("late 80s" was "80s" and the word "late")
+    for query, after, before in (("late 80s", 1987, 1989), ("the early 1990s", 1990, 1993), ("mid-80s", 1984, 1986),
+                                 ("in the late '70s", 1977, 1979), ("beach mid 90s", 1994, 1996)):
+        parsed = parse_query(query, ctx())
+        assert (parsed.taken_after, parsed.taken_before) == (date(after, 1, 1), date(before, 12, 31)), query
+        assert parsed.text in ("", "beach") and [chip.kind for chip in parsed.chips] == ["date"], query
+    for query in ("mum in her late 30s", "dad in his early 40s", "late night", "early 2023"):
+        assert [c.kind for c in parse_query(query, ctx()).chips] in ([], ["date"]), query
+        assert "late" not in [c.key for c in parse_query(query, ctx()).chips], query
+    assert parse_query("mum in her late 30s", ctx()).chips == ()
 
 
 def test_last_summer_in_the_southern_hemisphere_is_december_to_february():
@@ -275,15 +308,137 @@ def test_a_season_names_other_days_for_photos_across_the_equator():
         assert parse_query(query, ctx()).other_side is None, query
 
 
-def test_a_month_alone_after_since_is_the_latest_begun_and_a_slashed_day_is_left_alone():
+def test_a_month_alone_after_since_is_the_latest_begun_and_a_day_that_is_none_is_left_alone():
     march = ParserContext(today=date(2027, 3, 10))
     assert parse_query("since june", march).taken_after == date(2026, 6, 1)
     assert parse_query("last march", march).taken_after == date(2026, 3, 1)
     assert parse_query("since march", march).taken_after == date(2027, 3, 1)
-    # ambiguous days, no such month or year
-    for query in ("25/12/2023", "12/25/2023", "25-12-2023", "13/2023", "13-2023", "0/2023", "12/1066"):
+    # no such month, day or year
+    for query in ("13/2023", "13-2023", "0/2023", "12/1066", "31/02/2021", "13/13/2021", "0/5/2021", "5/0/2021",
+                  "32/1/2021", "14/06/1066"):
         assert parse_query(query, ctx()).taken_after is None, query
     assert parse_query("june", ctx()).chips == ()  # a month alone stays a metadata word
+
+
+@pytest.mark.parametrize("query, day", [
+    # A day as forms and phones write it, numbers only, was searched as words ("14/06/2021" matched nothing, or
+    # every photo carrying "2021"). A day or month above 12 says the order whatever it is.
+    ("14/06/2021", date(2021, 6, 14)),
+    ("6/14/2021", date(2021, 6, 14)),
+    ("14.06.2021", date(2021, 6, 14)),
+    ("2021/06/14", date(2021, 6, 14)),
+    ("2021.06.14", date(2021, 6, 14)),
+    ("14-06-2021", date(2021, 6, 14)),
+    ("25/12/2023", date(2023, 12, 25)),
+    ("12/25/2023", date(2023, 12, 25)),
+    ("25-12-2023", date(2023, 12, 25)),
+    ("31.12.1999", date(1999, 12, 31)),
+    # Two-digit years: the latest such year not after this one (TODAY is 2026: "21" is 2021, "98" 1998).
+    ("14/06/21", date(2021, 6, 14)),
+    ("6/14/21", date(2021, 6, 14)),
+    ("14.6.98", date(1998, 6, 14)),
+    ("25/12/26", date(2026, 12, 25)),
+    ("25/12/27", date(1927, 12, 25)),
+])
+def test_a_numeric_day_is_read_whatever_its_order(query, day):
+    for context in (ctx(), ctx(month_first=True)):
+        parsed = parse_query(f"beach {query} sunset", context)
+        assert (parsed.taken_after, parsed.taken_before) == (day, day), (query, parsed)
+        assert parsed.text == "beach sunset" and [chip.kind for chip in parsed.chips] == ["date"]
+        chip = parsed.chips[0]  # the chip says which day was understood: as typed beside the day, or the day
+        shown = f"{chip.label} {chip.range_label}" if chip.shows_range else chip.label
+        assert shown in (f"{query} {range_label(day, day)}", range_label(day, day)), shown
+
+
+def test_an_ambiguous_numeric_day_is_read_as_the_familys_country_writes_it_and_says_which():
+    day_first = parse_query("05/06/2021", ctx())
+    assert (day_first.taken_after, day_first.taken_before) == (date(2021, 6, 5), date(2021, 6, 5))
+    assert day_first.chips[0].range_label == "5 Jun 2021"  # the chip says which day was understood
+    month_first = parse_query("05/06/2021", ctx(month_first=True))
+    assert (month_first.taken_after, month_first.taken_before) == (date(2021, 5, 6), date(2021, 5, 6))
+    assert month_first.chips[0].range_label == "6 May 2021"
+    assert parse_query("5.6.21", ctx(month_first=True)).taken_after == date(2021, 5, 6)
+    # the year first is year, month, day everywhere
+    assert parse_query("2021/05/06", ctx(month_first=True)).taken_after == date(2021, 5, 6)
+    # ranges and negations of numeric days, with a dash as before
+    spanned = parse_query("beach 05/06/2021-07/06/2021", ctx())
+    assert (spanned.taken_after, spanned.taken_before) == (date(2021, 6, 5), date(2021, 6, 7))
+    spanned = parse_query("beach 05/06/2021 - 07/06/2021", ctx(month_first=True))
+    assert (spanned.taken_after, spanned.taken_before) == (date(2021, 5, 6), date(2021, 7, 6))
+    spanned = parse_query("between 14/06/2021 and 20/06/2021", ctx())
+    assert (spanned.taken_after, spanned.taken_before) == (date(2021, 6, 14), date(2021, 6, 20))
+    assert parse_query("beach -14/06/2021", ctx()).not_dates == ((date(2021, 6, 14), date(2021, 6, 14)),)
+    assert parse_query("since 14/06/2021", ctx()).taken_after == date(2021, 6, 14)
+    # numbers that are no day stay words
+    for query in ("1/2", "3/4 cup", "2/3/4", "10/11/123", "1/2/3/2021"):
+        assert parse_query(query, ctx()).chips == (), query
+
+
+def test_a_numeric_day_that_shows_its_order_says_it_for_the_others_of_the_query():
+    # "05/06/2021-14/06/2021" in a US family was 6 May to 14 June: the 14 says the day comes first in this query.
+    spanned = parse_query("beach 05/06/2021-14/06/2021", ctx(month_first=True))
+    assert (spanned.taken_after, spanned.taken_before) == (date(2021, 6, 5), date(2021, 6, 14))
+    spanned = parse_query("between 06/05/2021 and 06/14/2021", ctx())
+    assert (spanned.taken_after, spanned.taken_before) == (date(2021, 6, 5), date(2021, 6, 14))
+    # orders that disagree say nothing: each ambiguous day is read the family's way
+    mixed = parse_query("14/06/2021 or 06/14/2021 or 05/06/2021", ctx(month_first=True))
+    assert [c.after for c in mixed.chips] == [date(2021, 6, 14), date(2021, 6, 14), date(2021, 5, 6)]
+
+
+@pytest.mark.parametrize("query, after, before", [
+    # A year written with an apostrophe, as people write it after a month, season or holiday: it was words.
+    ("summer '21", date(2021, 6, 1), date(2021, 8, 31)),
+    ("christmas ’25", date(2025, 12, 23), date(2025, 12, 27)),
+    ("june '98", date(1998, 6, 1), date(1998, 6, 30)),
+    ("'87", date(1987, 1, 1), date(1987, 12, 31)),
+    ("5 june '21", date(2021, 6, 5), date(2021, 6, 5)),
+    ("since '19", date(2019, 1, 1), None),
+])
+def test_a_year_written_with_an_apostrophe(query, after, before):
+    parsed = parse_query(f"beach {query}", ctx())
+    assert (parsed.taken_after, parsed.taken_before) == (after, before), parsed
+    assert parsed.text == "beach" and [chip.kind for chip in parsed.chips] == ["date"]
+
+
+@pytest.mark.parametrize("query, after, before", [
+    # The year first, as in "2021年6月" or Hungarian "2021. június", or a month and year in one word: "2021 june"
+    # was the year 2021 and the word "june" (its other months too, by the image half), "june-2021" words.
+    ("2021 june", date(2021, 6, 1), date(2021, 6, 30)),
+    ("2021 Sept", date(2021, 9, 1), date(2021, 9, 30)),
+    ("2023 summer", date(2023, 6, 1), date(2023, 8, 31)),
+    ("june-2021", date(2021, 6, 1), date(2021, 6, 30)),
+    ("Jun/2021", date(2021, 6, 1), date(2021, 6, 30)),
+    ("june,2021", date(2021, 6, 1), date(2021, 6, 30)),
+    ("dec.2021", date(2021, 12, 1), date(2021, 12, 31)),
+])
+def test_a_month_and_its_year_the_year_first_or_in_one_word(query, after, before):
+    parsed = parse_query(f"beach {query}", ctx())
+    assert (parsed.taken_after, parsed.taken_before) == (after, before), parsed
+    assert parsed.text == "beach" and [chip.kind for chip in parsed.chips] == ["date"]
+
+
+def test_a_date_as_chinese_and_japanese_write_it():
+    # "2021年6月5日" (a phone's Chinese or Japanese keyboard) was a word that matched nothing
+    for query, after, before in (("2021年6月5日", date(2021, 6, 5), date(2021, 6, 5)),
+                                 ("2021年6月", date(2021, 6, 1), date(2021, 6, 30)),
+                                 ("２０２１年６月５日", date(2021, 6, 5), date(2021, 6, 5)),
+                                 ("2021年", date(2021, 1, 1), date(2021, 12, 31))):
+        parsed = parse_query(f"beach {query}", ctx())
+        assert (parsed.taken_after, parsed.taken_before) == (after, before), query
+        assert parsed.text == "beach" and parsed.chips[0].range_label == range_label(after, before)
+    assert parse_query("2021年2月30日", ctx()).chips == ()
+
+
+def test_a_year_then_a_month_of_a_range_stays_as_it_was():
+    assert [c.kind for c in parse_query("2019 june 2020", ctx()).chips] == ["date", "date"]
+    spanned = parse_query("between 2019 and june 2020", ctx())
+    assert (spanned.taken_after, spanned.taken_before) == (date(2019, 1, 1), date(2020, 6, 30))
+    assert [c.key for c in parse_query("2021 may", ctx()).chips] == ["2021 may"]
+
+
+def test_two_digits_without_an_apostrophe_stay_words():
+    for query in ("summer 21", "june 98", "87", "top 10", "rock'n'roll"):
+        assert parse_query(query, ctx()).chips == (), query
 
 
 @pytest.mark.parametrize("query, after, before", [
@@ -381,6 +536,20 @@ def test_holiday_without_a_known_country_is_a_window_around_its_usual_day():
     assert (parsed.taken_after, parsed.taken_before) == (date(2019, 12, 23), date(2019, 12, 27))
     easter = parse_query("easter 2019", ctx())  # Easter Sunday 2019 was 21 April
     assert (easter.taken_after, easter.taken_before) == (date(2019, 4, 19), date(2019, 4, 23))
+
+
+def test_easter_is_easter_sunday_too_where_the_calendar_keeps_only_easter_monday():
+    # Germany's, France's and Australia's calendars name Easter Monday alone (Easter Sunday is no public holiday
+    # there): "easter 2024" was 1 April only, and missed the photos of Easter Sunday itself.
+    for country in ("DE", "FR", "AU"):
+        parsed = parse_query("kids easter 2024", ctx(holiday_country=country))
+        assert (parsed.taken_after, parsed.taken_before) == (date(2024, 3, 31), date(2024, 4, 1)), country
+        last = parse_query("last easter", ctx(holiday_country=country))
+        assert (last.taken_after, last.taken_before) == (date(2026, 4, 5), date(2026, 4, 6)), country
+    # where the calendar has the Sunday, or keeps a day far from the usual one, nothing changes
+    assert parse_query("easter 2024", ctx(holiday_country="PT")).taken_after == date(2024, 3, 31)
+    russia = parse_query("christmas 2023", ctx(holiday_country="RU"))
+    assert (russia.taken_after, russia.taken_before) == (date(2023, 1, 7), date(2023, 1, 7))
 
 
 def test_a_day_that_is_no_day_of_its_month_stays_text():

@@ -263,6 +263,25 @@ def test_the_familys_hemisphere_and_holiday_country(family, alice, other_family,
     assert context.southern and context.holiday_country == "NZ"
 
 
+def test_a_numeric_day_is_read_as_the_familys_country_writes_it(toy_model, family, alice, api, client_for):
+    # "05/06/2021" stayed words. Both orders make a day: the family's default country says which (the US writes
+    # the month first, Britain the day first, as most of the world); the API and the chip say which day was read.
+    june = shape_photo(family, alice, "red", "circle", None, "2021:06:05 12:00:00", seed=21)
+    may = shape_photo(family, alice, "red", "circle", None, "2021:05:06 12:00:00", seed=22)
+    embed_photos(photo_ids=[june.pk, may.pk])
+    for country, photo, day in (("", june, "2021-06-05"), ("GB", june, "2021-06-05"), ("US", may, "2021-05-06")):
+        family_default_country_set(family=family, country_code=country)
+        assert parser_context(family_ids=[family.pk], query="05/06/2021").month_first == (country == "US")
+        body = _api(api, q="red circle 05/06/2021")
+        assert body["interpreted"]["taken_after"] == body["interpreted"]["taken_before"] == day, country
+        assert body["interpreted"]["text"] == "red circle" and _ids(body) == [photo.pk], country
+        page = client_for(alice).get(reverse("search:search"), {"q": "05/06/2021"}).content.decode()
+        assert ("6 May 2021" if country == "US" else "5 Jun 2021") in page, country
+        assert f'href="{photo.get_absolute_url()}' in page
+    # unambiguous whatever the country: a part above 12 says the order
+    assert _api(api, q="14/06/2021")["interpreted"]["taken_after"] == "2021-06-14"
+
+
 @pytest.fixture
 def both_sides(toy_model, family, alice):
     """July and January 2023 in Lisbon and in Sydney: a season of 2023 is one of each, by where it was taken."""
@@ -411,3 +430,142 @@ def test_a_start_and_an_end_say_the_days_between_them_or_that_none_is_in_both(tr
     assert trip["lisbon 2023"].pk in found and trip["lisbon 2022"].pk not in found
     crossed = client.get(reverse("search:search"), {"q": "red since 2024 until 2020"}).content.decode()
     assert "No day is both since 2024 and until 2020: the dates you named narrow nothing." in crossed
+
+
+# What each gave before a query of only places and dates stopped walking the index (and taken with the walk).
+BROWSED_BEFORE = {
+    'Lisbon 2023': [('blue lisbon 2023', 0.35161967), ('lisbon 2023', 0.35161967)],
+    'between 1900 and 2025': [('blue lisbon 2023', 0.425650823), ('lisbon 2023', 0.425650823), ('london 2023', 0.425650823), ('lisbon 2022', 0.425650823)],
+    'since 2020': [('blue lisbon 2023', 0.425650823), ('lisbon 2023', 0.425650823), ('london 2023', 0.425650823), ('lisbon 2022', 0.425650823)],
+    'portugal': [('blue lisbon 2023', 0.519550226), ('lisbon 2023', 0.519550226), ('lisbon 2022', 0.519550226)],
+    '2022': [('lisbon 2022', 0.425650823)],
+    'summer 2023 in Lisbon': [('blue lisbon 2023', 0.35161967), ('lisbon 2023', 0.35161967)],
+    'between 1900 and 2025 -square': [('london 2023', 0.425650619), ('lisbon 2022', 0.425650501), ('lisbon 2023', 0.190422075), ('blue lisbon 2023', 0.000123327)],
+    'Lisbon -circle': [('blue lisbon 2023', 0.51953659), ('lisbon 2023', 0.218117303), ('lisbon 2022', 5.424e-05)],
+    'late 2010s': [],
+    '05/06/2021': [],
+}
+BROWSED = ("Lisbon 2023", "between 1900 and 2025", "since 2020", "portugal", "2022", "summer 2023 in Lisbon",
+           "between 1900 and 2025 -square", "Lisbon -circle", "late 2010s", "05/06/2021")
+
+
+def _browsed(alice, query: str, **extra) -> list[tuple]:
+    """A search's results as a list of what each shows: id, score and every number of its explanation, and the
+    same photo's explanation as a judgment records it (explain_photo)."""
+    from search.engine import SearchParams, explain_photo, search_photos
+    from search.understanding import understand_search
+
+    params = understand_search(user=alice, params=SearchParams(query=query, min_score=0, **extra)).params
+    rows = []
+    for result in search_photos(user=alice, params=params).results:
+        alone = explain_photo(user=alice, params=params, photo_id=result.photo.pk)
+        rows.append((result.photo.pk, round(result.score, 9), result.explanation.as_dict(), alone.as_dict()))
+    return rows
+
+
+def test_a_query_of_only_places_and_dates_walks_no_index_and_scores_no_image(trip, alice, client_for):
+    # It walked each family's index and scored the candidates' images with the words it browses by ("2019 2020 …"),
+    # then zeroed that image match: the same results for a walk and a scoring statement of nothing. Results and
+    # explanations are those it gave (pinned in BROWSED_BEFORE, taken before the change), with no image match.
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    for query in BROWSED:
+        with CaptureQueriesContext(connection) as captured:
+            rows = _browsed(alice, query)
+        statements = [q["sql"] for q in captured.captured_queries]
+        assert not any("<=>" in s for s in statements), query  # no walk
+        if "-" not in query:  # no image scored either (an exclusion still lowers those that show it)
+            assert not any("<#>" in s for s in statements), query  # (the scoring statement's inner product)
+        assert [(pid, score) for pid, score, _, _ in rows] == [(trip[k].pk, s) for k, s in BROWSED_BEFORE[query]], query
+        for pid, score, shown, alone in rows:
+            assert shown["probability_semantic"] == alone["probability_semantic"] == 0.0
+            assert shown == alone, query  # the result's explain is the judgment's
+            # no image match shown: it showed the cosine of the browse words and a sigmoid of it that read 0
+            assert (shown["cosine"], shown["probability"], shown["term"]) == (None, None, None), query
+            assert (shown["excluded_probability"] is not None) == ("-" in query), query
+    page = client_for(alice).get(reverse("search:search"), {"q": "Lisbon 2023", "min_score": 0}).content.decode()
+    assert "only places and dates were asked for" in page and "cos =" not in page
+    # a refine moves the image half onto the photos: it walks
+    with CaptureQueriesContext(connection) as captured:
+        _browsed(alice, "Lisbon 2023", like=(trip["lisbon 2023"].pk,))
+    assert any("<=>" in q["sql"] for q in captured.captured_queries)
+
+
+
+def test_the_usual_country_is_read_exactly_and_once_per_version_of_the_familys_photos(
+        family, alice, django_capture_on_commit_callbacks):
+    # "last christmas" for a family without a default country read 500 of its photos on every search (any 500: in a
+    # larger library not even the most common country's) to guess whose holidays it meant.
+    from collections import Counter
+
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from gallery.trash_services import photos_trash
+
+    def sampled() -> str:  # what the 500-photo sample gave, for a family that has fewer
+        codes = Photo.objects.filter(family=family).exclude(place_country_code="").values_list("place_country_code",
+                                                                                              flat=True)
+        return Counter(codes).most_common(1)[0][0]
+
+    family_default_country_set(family=family, country_code="")
+    with django_capture_on_commit_callbacks(execute=True):
+        lisbon = [shape_photo(family, alice, "red", "circle", LISBON, "2023:07:14 12:00:00", seed=n) for n in (31, 32)]
+        shape_photo(family, alice, "red", "circle", LONDON, "2023:07:14 12:00:00", seed=33)
+    context = parser_context(family_ids=[family.pk], query="last christmas")
+    assert context.holiday_country == sampled() == "PT"
+    with CaptureQueriesContext(connection) as captured:
+        assert parser_context(family_ids=[family.pk], query="this easter").holiday_country == "PT"
+    photos = Photo._meta.db_table
+    assert not [q["sql"] for q in captured.captured_queries if photos in q["sql"]]  # known for this version
+    with django_capture_on_commit_callbacks(execute=True):  # the photos change: read again
+        for n in (34, 35):
+            shape_photo(family, alice, "red", "circle", LONDON, "2023:07:14 12:00:00", seed=n)
+    assert parser_context(family_ids=[family.pk], query="last christmas").holiday_country == sampled() == "GB"
+    with django_capture_on_commit_callbacks(execute=True):  # trashed photos count no more
+        photos_trash(user=alice, photo_ids=[photo.pk for photo in Photo.objects.filter(place_country_code="GB")][:2])
+    assert parser_context(family_ids=[family.pk], query="last christmas").holiday_country == sampled() == "PT"
+    assert lisbon[0].place_country_code == "PT"
+
+
+BERLIN = (52.52, 13.405)
+
+
+def test_a_region_named_state_of_is_known_by_its_name_too(toy_model, family, alice, api):
+    # A photo in central Berlin is placed in "Mitte, State of Berlin" (GeoNames' names): "Berlin" was no place, so
+    # it was searched as words and every photo came back, the Berlin ones first.
+    berlin = shape_photo(family, alice, "red", "circle", BERLIN, "2021:06:14 12:00:00", seed=41)
+    lisbon = shape_photo(family, alice, "red", "circle", LISBON, "2021:06:14 12:00:00", seed=42)
+    embed_photos(photo_ids=[berlin.pk, lisbon.pk])
+    assert berlin.place_region == "State of Berlin"
+    body = _api(api, q="Berlin 2021")
+    assert body["interpreted"]["places"] == ["State of Berlin"] and body["interpreted"]["text"] == ""
+    assert _ids(body) == [berlin.pk]
+    assert _ids(_api(api, q="red circle not in berlin")) == [lisbon.pk]
+    places = parser_context(family_ids=[family.pk], query="berlin").places
+    assert places["berlin"] == places["state of berlin"]
+
+
+def test_a_place_is_known_as_people_type_it_without_hyphens_and_with_st_for_saint(family, alice):
+    # "Stratford upon Avon", "St Petersburg", "Saint Ives" found no place stored as "Stratford-upon-Avon",
+    # "Saint Petersburg", "St. Ives": the words were searched instead, and every photo came back.
+    FamilyPlace.objects.bulk_create([
+        FamilyPlace(family=family, city="Stratford-upon-Avon", region="England", country="United Kingdom",
+                    country_code="GB"),
+        FamilyPlace(family=family, city="Saint Petersburg", region="St.-Petersburg", country="Russia",
+                    country_code="RU"),
+        FamilyPlace(family=family, city="St. Ives", region="England", country="United Kingdom", country_code="GB"),
+        FamilyPlace(family=family, city="Aix-en-Provence", region="Provence-Alpes-Côte d'Azur", country="France",
+                    country_code="FR"),
+    ])
+    places = parser_context(family_ids=[family.pk], query="x").places
+    for typed, stored in (("stratford upon avon", "Stratford-upon-Avon"), ("st petersburg", "Saint Petersburg"),
+                          ("saint ives", "St. Ives"), ("aix en provence", "Aix-en-Provence"),
+                          ("stratford-upon-avon", "Stratford-upon-Avon"), ("saint petersburg", "Saint Petersburg"),
+                          ("provence alpes cote dazur", "Provence-Alpes-Côte d'Azur")):
+        assert places[typed].name == stored, typed
+    from search.query_parser import parse_query
+    parsed = parse_query("beach in St Petersburg 2021", parser_context(family_ids=[family.pk],
+                                                                      query="beach in St Petersburg 2021"))
+    assert parsed.places == ("Saint Petersburg",) and parsed.text == "beach"
