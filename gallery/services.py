@@ -132,8 +132,9 @@ def on_commit_collected(name: str, items: Iterable, flush: Callable[[set], None]
     """`flush(the items given under name)` once the current transaction commits (at once outside one): the same
     announcement made for each photo of a batch acts once for the batch. Each call queues a callback (cheap); the first
     to run takes every item collected, the others find none. A failing flush is logged, never raised at a change that
-    has committed (`robust`; else it raises, as Django's on_commit does). Items given in a savepoint rolled back may still be flushed by the others: for what is
-    harmless to do once more (moving a version on)."""
+    has committed (`robust`; else it raises, as Django's on_commit does). What a transaction that rolled back collected
+    is dropped (its callbacks went with it); items given in a savepoint rolled back while an earlier call's callback
+    survives it are flushed with the rest: for what is harmless to do once more (moving a version on, queueing)."""
     items = list(items)
     if not items:
         return
@@ -148,15 +149,32 @@ def on_commit_collected(name: str, items: Iterable, flush: Callable[[set], None]
             here = transaction.get_connection()
             collected = getattr(here, attribute, None)
             setattr(here, attribute, None)
-            if collected:
-                flush(collected)
+            if collected is not None and collected.items:
+                flush(collected.items)
         runner = _COLLECTORS.setdefault(name, runner)
-    pending = getattr(connection, attribute, None)
-    if pending is None:
-        pending = set()
-        setattr(connection, attribute, pending)
-    pending.update(items)
+    collected = getattr(connection, attribute, None)
+    if collected is None or not collected.queued(connection.run_on_commit, runner):
+        collected = _Collected(set())
+        setattr(connection, attribute, collected)
+    collected.items.update(items)
     transaction.on_commit(runner, robust=robust)
+    collected.at = len(connection.run_on_commit) - 1
+
+
+@dataclass
+class _Collected:
+    """Items collected on a connection, and where its last callback sits in the connection's on-commit list."""
+
+    items: set
+    at: int = -1
+
+    def queued(self, run_on_commit: list, runner: Callable) -> bool:
+        """Whether a callback that flushes these items is still to run: a rollback drops the callbacks queued in what
+        it rolled back (Django's run_on_commit), and the items with them. The last callback's place answers at once;
+        after a savepoint's rollback moved it, a look through the list."""
+        if 0 <= self.at < len(run_on_commit) and run_on_commit[self.at][1] is runner:
+            return True
+        return any(func is runner for _, func, _ in run_on_commit)
 
 
 def on_photos_changed(sender, photo_ids, **kwargs) -> None:
