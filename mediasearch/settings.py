@@ -398,7 +398,7 @@ if _bad_templates := [template for template in SEARCH_PROMPT_TEMPLATES if not _h
                                "as {} (e.g. 'a photo of {}.|{}'; no empty template, no other braces: {{ }} for "
                                "literal ones).")
 # Candidates scored per query: the nearest photos of each expansion of the query (the query as typed
-# brings a page's worth), and up to SEARCH_CANDIDATES metadata matches.
+# brings a page's worth), and up to SEARCH_CANDIDATES metadata matches (or the page asked for and one more).
 SEARCH_NEIGHBOURS = env_int("SEARCH_NEIGHBOURS", 20)
 SEARCH_CANDIDATES = env_int("SEARCH_CANDIDATES", 200)
 # Uncached terms a page (quality, model comparison, a photo's profile) may run the text model for itself; the rest

@@ -233,7 +233,9 @@ def search_photos(*, user: AbstractBaseUser | None, params: SearchParams,
     with transaction.atomic():  # SET LOCAL of the index parameters lasts for this block only
         semantic = _SemanticSearch(response, plan)
         found = semantic.walk()
-        meta = metadata_pass(meta_query, scope=plan.scope, limit=settings.SEARCH_CANDIDATES, also_ids=list(found))
+        # One more than the page too, as the walk's: a query of only places and dates has no walk to bring the rest.
+        meta = metadata_pass(meta_query, scope=plan.scope, limit=max(settings.SEARCH_CANDIDATES, plan.limit + 1),
+                             also_ids=list(found))
         found.update(semantic.score([photo_id for photo_id in meta if photo_id not in found]))
     if not response.semantic_available:
         # The semantic part is unknown: rank by what we do know, and say so.

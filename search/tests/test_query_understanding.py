@@ -569,3 +569,15 @@ def test_a_place_is_known_as_people_type_it_without_hyphens_and_with_st_for_sain
     parsed = parse_query("beach in St Petersburg 2021", parser_context(family_ids=[family.pk],
                                                                       query="beach in St Petersburg 2021"))
     assert parsed.places == ("Saint Petersburg",) and parsed.text == "beach"
+
+
+def test_show_more_on_a_query_of_only_places_and_dates_goes_on_past_the_metadata_candidates(trip, api, settings):
+    # A search takes up to SEARCH_CANDIDATES (200) metadata matches; a query of only places and dates has no image
+    # match to bring the rest (it walks no index), so "2021" in a big library listed 200 photos and no "Show more",
+    # while the filter held thousands. The metadata matches a page asks for grow with it, as the walk's do.
+    settings.SEARCH_CANDIDATES = 2
+    lisbon = {trip["lisbon 2023"].pk, trip["lisbon 2022"].pk, trip["blue lisbon 2023"].pk}
+    first = _api(api, q="Lisbon", limit=2)
+    assert len(first["results"]) == 2 and first["more"]
+    everything = _api(api, q="Lisbon", limit=3)
+    assert set(_ids(everything)) == lisbon and not everything["more"]
