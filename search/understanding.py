@@ -11,7 +11,7 @@ from datetime import date
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import connection
-from django.db.models import Count
+from django.db.models import Count, Q
 from django.utils import timezone
 
 from gallery.date_words import SOUTHERN_COUNTRIES
@@ -37,7 +37,6 @@ from search.query_parser import (
     tokenize,
 )
 
-SAMPLE = 500  # photos read to guess a family's hemisphere when no default country is set
 
 
 @dataclass(frozen=True)
@@ -133,7 +132,7 @@ def parser_context(*, family_ids: list[int], query: str, today: date | None = No
         today=today,
         places=places,
         concepts=_concepts(family_ids, ambiguous, query) if ambiguous else frozenset(),
-        southern=_southern(family_ids, defaults) if mentions_season(query) else False,
+        southern=_southern(facts) if mentions_season(query) else False,
         holiday_country=(defaults[0] if defaults else _usual_country(facts)) if years else "",
         # (a day in numbers both orders make, "05/06/2021": as most of the families' countries write it)
         month_first=sum(map(writes_month_first, defaults)) * 2 > len(defaults),
@@ -228,7 +227,7 @@ def family_places_cache_reset() -> None:
     with _places_lock:
         _places_cache.clear()
         _vocabulary_memo.clear()
-        _usual_countries.clear()
+        _by_version.clear()
 
 
 def _concepts(family_ids: list[int], phrases: list[str], query: str) -> frozenset[str]:
@@ -267,37 +266,49 @@ def _runs(words: list[str]) -> list[list[str]]:
     return [words[i:j] for i in range(len(words)) for j in range(i + 1, min(len(words), i + MAX_PHRASE) + 1)]
 
 
-def _southern(family_ids: list[int], defaults: list[str]) -> bool:
-    """The families' default countries say; else most of a sample of their photos' latitudes; else north."""
-    if defaults:
-        return sum(code.upper() in SOUTHERN_COUNTRIES for code in defaults) * 2 > len(defaults)
-    latitudes = Photo.objects.filter(family_id__in=family_ids, latitude__isnull=False).order_by().values_list(
-        "latitude", flat=True)[:SAMPLE]
-    south = sum(1 for latitude in latitudes if latitude < 0)
-    return south * 2 > len(latitudes)
+def _southern(facts: _Facts) -> bool:
+    """The families' default countries say; else most of their photos with a position (counted once per version of
+    their photos, _per_version); else north."""
+    if facts.defaults:
+        return sum(code.upper() in SOUTHERN_COUNTRIES for code in facts.defaults) * 2 > len(facts.defaults)
 
+    def mostly_south() -> bool:
+        counts = Photo.objects.filter(family_id__in=facts.family_ids, latitude__isnull=False).aggregate(
+            south=Count("id", filter=Q(latitude__lt=0)), placed=Count("id"))
+        return counts["south"] * 2 > counts["placed"]
 
-_usual_countries: dict[tuple, str] = {}  # (family ids, their photos' versions) → _usual_country
+    return _per_version("southern", facts, mostly_south)
 
 
 def _usual_country(facts: _Facts) -> str:
     """The country most of these families' photos were taken in (the first by code of those tied; "" when none has a
     place): whose holidays "last christmas" means when they set no default country. Counted over every photo, once
-    per version of their photos (Family.photos_version moves on with each photo added, placed, trashed…), not over
-    a sample on every search."""
-    key = (tuple(facts.family_ids), facts.photos_version)
+    per version of their photos (_per_version), not over a sample on every search."""
+    def most_common() -> str:
+        common = (Photo.objects.filter(family_id__in=facts.family_ids).exclude(place_country_code="")
+                  .values("place_country_code").annotate(n=Count("id")).order_by("-n", "place_country_code")
+                  .values_list("place_country_code", flat=True)[:1])
+        return next(iter(common), "")
+
+    return _per_version("usual_country", facts, most_common)
+
+
+_by_version: dict[tuple, object] = {}  # (what, family ids, their photos' versions) → what it was
+
+
+def _per_version(what: str, facts: _Facts, count):
+    """`count()`, remembered for these families until one of their photos changes (Family.photos_version moves on
+    with each photo added, placed, trashed…): what their photos as a whole say, read once, not on every search."""
+    key = (what, tuple(facts.family_ids), facts.photos_version)
     with _places_lock:
-        if key in _usual_countries:
-            return _usual_countries[key]
-    common = (Photo.objects.filter(family_id__in=facts.family_ids).exclude(place_country_code="")
-              .values("place_country_code").annotate(n=Count("id")).order_by("-n", "place_country_code")
-              .values_list("place_country_code", flat=True)[:1])
-    country = next(iter(common), "")
+        if key in _by_version:
+            return _by_version[key]
+    value = count()
     with _places_lock:
-        if len(_usual_countries) >= _PLACES_CACHE_SIZE:
-            _usual_countries.clear()
-        _usual_countries[key] = country
-    return country
+        if len(_by_version) >= _PLACES_CACHE_SIZE:
+            _by_version.clear()
+        _by_version[key] = value
+    return value
 
 
 def family_facts(*, family_id: int) -> _Facts:

@@ -529,6 +529,28 @@ def test_the_usual_country_is_read_exactly_and_once_per_version_of_the_familys_p
     assert lisbon[0].place_country_code == "PT"
 
 
+def test_the_hemisphere_of_a_family_without_a_default_country_is_read_once_per_version_of_its_photos(
+        family, alice, django_capture_on_commit_callbacks):
+    # A season in a query ("summer 2023") for a family with no default country read 500 of its photos' latitudes on
+    # every search (any 500) to tell its hemisphere; now counted over them all, once per version of its photos.
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    family_default_country_set(family=family, country_code="")
+    with django_capture_on_commit_callbacks(execute=True):
+        for n in (41, 42):
+            shape_photo(family, alice, "red", "circle", SYDNEY, "2023:07:14 12:00:00", seed=n)
+        shape_photo(family, alice, "red", "circle", LONDON, "2023:07:14 12:00:00", seed=43)
+    assert parser_context(family_ids=[family.pk], query="summer 2023").southern
+    with CaptureQueriesContext(connection) as captured:
+        assert parser_context(family_ids=[family.pk], query="winter").southern
+    assert not [q["sql"] for q in captured.captured_queries if Photo._meta.db_table in q["sql"]]
+    with django_capture_on_commit_callbacks(execute=True):  # the photos change: read again
+        for n in (44, 45):
+            shape_photo(family, alice, "red", "circle", LONDON, "2023:07:14 12:00:00", seed=n)
+    assert not parser_context(family_ids=[family.pk], query="summer 2023").southern
+
+
 BERLIN = (52.52, 13.405)
 
 
