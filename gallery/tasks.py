@@ -20,3 +20,16 @@ def orphan_files_remove_task() -> int:
     names = list(orphan_files(older_than=timedelta(hours=24)))
     files_remove(names=names)  # what storage refuses waits in the removal queue
     return len(names)
+
+
+def family_delete_task(family_id: int, requeue: bool = True) -> bool:
+    """Delete a family marked for deletion, a batch of photos at a time, for at most half the task timeout; queued
+    again with what is left. True while some is left."""
+    from django.conf import settings
+
+    from gallery.services import family_delete_continue, family_delete_later
+
+    done = family_delete_continue(family_id=family_id, seconds=settings.Q_CLUSTER["timeout"] / 2)
+    if not done and requeue:
+        family_delete_later(family_id=family_id)
+    return not done

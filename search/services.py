@@ -18,7 +18,7 @@ from django_q.models import Schedule
 from gallery.files import StorageUnavailable, file_removals_process, photo_image
 from gallery.images import ImageBusy
 from gallery.models import Family, Membership, Photo
-from gallery.services import photos_display_sweep, photos_embedded_sweep, photos_place_sweep
+from gallery.services import family_deletions_resume, photos_display_sweep, photos_embedded_sweep, photos_place_sweep
 from search import leases
 from search.duplicates import duplicates_find
 from search.embedder import Embedder, ModelUnavailable, get_embedder
@@ -366,6 +366,7 @@ def embed_missing() -> int:
     photos lacking one their display rendition (which the worker then embeds from). Returns how many were queued."""
     name = active_model_name()
     file_removals_process()  # the gallery's queue of files whose photos are gone: retried here too
+    family_deletions_resume()  # families whose deletion a worker left (killed, or its task lost)
     photos_display_sweep()  # photos stored before display renditions existed, a batch at a time
     photos_place_sweep()  # places for photos with GPS stored before places existed, a batch at a time
     photos_embedded_sweep()  # embedded keywords, title, description, zone of photos stored before they were read
