@@ -233,6 +233,11 @@ class FamilyAdmin(ProgramRowsGoAlong, FamilyScopedAdmin):
         for family in queryset:
             family_delete_start(family=family)
 
+    def response_delete(self, request, obj_display, obj_id):
+        messages.info(request, "Its photos and their files are being deleted in the background, by the worker; it is "
+                               "gone from every page already.")
+        return super().response_delete(request, obj_display, obj_id)
+
     @admin.display(description="members")
     def member_count(self, family: Family) -> int:
         return family.memberships.count()

@@ -482,7 +482,8 @@ def test_the_admins_delete_page_of_a_family_counts_what_goes_rather_than_collect
     assert photo_rows == [], photo_rows
     with django_capture_on_commit_callbacks(execute=True):
         response = admin.post(reverse("admin:gallery_family_delete", args=[family.pk]), {"post": "yes"}, follow=True)
-    assert "was deleted successfully" in response.content.decode()
+    assert "The family “Smiths” was deleted successfully." in response.content.decode()
+    assert "Its photos and their files are being deleted in the background" in response.content.decode()
     assert not Family.objects.filter(pk=family.pk, deleting_since__isnull=True).exists()
     assert family.pk not in _changelist_ids(admin.get(reverse("admin:gallery_family_changelist")))  # under way
     run_queued_tasks()
