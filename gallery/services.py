@@ -1078,15 +1078,15 @@ def family_delete_later(*, family_id: int) -> None:
 def family_delete_continue(*, family_id: int, seconds: float) -> bool:
     """The worker's part of deleting a family marked by family_delete_start: its photos a batch a transaction (their
     files removed after each commit), then what is left with the row (family_delete). Stops after about `seconds`
-    (a task's time is bounded): True when it is done (or the family gone, or another worker on it), False when it
-    should be called again."""
+    (a task's time is bounded), a batch done at least: True when it is done (or the family gone, or another worker
+    on it), False when it should be called again."""
     deadline = time.monotonic() + seconds
     with connection.cursor() as cursor:
         cursor.execute("SELECT pg_try_advisory_lock(%s, %s)", [FAMILY_DELETE_LOCK_CLASS, family_id])
         if not cursor.fetchone()[0]:
             return True  # another worker deletes it (a task queued again by the sweep while the first still runs)
     try:
-        while time.monotonic() < deadline:
+        while True:
             family = Family.objects.filter(pk=family_id, deleting_since__isnull=False).first()
             if family is None:
                 return True
@@ -1097,7 +1097,8 @@ def family_delete_continue(*, family_id: int, seconds: float) -> bool:
                 logger.info("family %s deleted", family_id)
                 return True
             photos_delete(photos=Photo.all_objects.filter(pk__in=batch), remember=False)
-        return False
+            if time.monotonic() >= deadline:
+                return False
     finally:
         with connection.cursor() as cursor:
             cursor.execute("SELECT pg_advisory_unlock(%s, %s)", [FAMILY_DELETE_LOCK_CLASS, family_id])

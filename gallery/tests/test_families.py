@@ -435,8 +435,8 @@ def test_a_family_deletion_a_killed_worker_left_is_finished_by_the_sweep(family,
         assert family_delete_start(family=family) == 5  # its task lost (a worker killed before it ran)
     services.FAMILY_DELETE_BATCH, batch = 2, services.FAMILY_DELETE_BATCH
     try:
-        assert family_delete_continue(family_id=family.pk, seconds=0.0) is False  # stopped at once: nothing done
-        assert Photo.all_objects.filter(family=family).count() == 5
+        assert family_delete_continue(family_id=family.pk, seconds=0.0) is False  # one batch, then its time is up
+        assert Photo.all_objects.filter(family=family).count() == 3
         assert family_deletions_resume() == 1  # the sweep
         run_queued_tasks()
     finally:
@@ -489,3 +489,24 @@ def test_two_families_of_the_same_name_are_told_apart_in_menus_and_pickers(clien
     for url in (reverse("search:quality", args=[family.pk]), reverse("search:indexing")):
         page = client.get(url).content.decode()
         assert mine in page and theirs in page, url
+
+
+def test_the_worker_deletes_a_family_in_short_tasks_that_a_restart_does_not_wait_long_for(
+        family, alice, django_capture_on_commit_callbacks, monkeypatch):
+    """One task deleted a whole family for up to half Q_TIMEOUT (5 minutes): a worker asked to stop (a restart)
+    finishes its running task first, so it waited that long, or was killed at its stop time. Each run now stops after
+    FAMILY_DELETE_SLICE_SECONDS (a batch at least) and queues the rest."""
+    from gallery import services, tasks
+    from gallery.services import family_delete_start
+
+    from mediasearch.cluster import STOP_SECONDS
+
+    assert tasks.FAMILY_DELETE_SLICE_SECONDS < STOP_SECONDS
+    for _ in range(4):
+        photo_factory(family=family, user=alice)
+    monkeypatch.setattr(services, "FAMILY_DELETE_BATCH", 2)
+    monkeypatch.setattr(tasks, "FAMILY_DELETE_SLICE_SECONDS", 0)
+    with django_capture_on_commit_callbacks(execute=True):
+        family_delete_start(family=family)
+    assert run_queued_tasks() == 3  # 2 photos, 2 photos, then the row
+    assert not Family.objects.filter(pk=family.pk).exists()
