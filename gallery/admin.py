@@ -215,14 +215,20 @@ class FamilyAdmin(ProgramRowsGoAlong, FamilyScopedAdmin):
         listed = [format_html('{}: <a href="{}">{}</a>', Family._meta.verbose_name.capitalize(),
                               reverse("admin:gallery_family_change", args=[family.pk]), family) for family in families]
         counted = {
-            "families": len(families),
-            "memberships": Membership.objects.filter(family__in=families).count(),
-            "photos (their trash's too)": Photo.all_objects.filter(family__in=families).count(),
-            "tag suggestions": TagSuggestion.objects.filter(photo__family__in=families).count(),
-            "tags": Tag.objects.filter(family__in=families).count(),
-            "albums": Album.objects.filter(family__in=families).count(),
+            "families": (Family, len(families)),
+            "memberships": (Membership, Membership.objects.filter(family__in=families).count()),
+            "photos (their trash's too)": (Photo, Photo.all_objects.filter(family__in=families).count()),
+            "tag suggestions": (TagSuggestion, TagSuggestion.objects.filter(photo__family__in=families).count()),
+            "tags": (Tag, Tag.objects.filter(family__in=families).count()),
+            "albums": (Album, Album.objects.filter(family__in=families).count()),
         }
-        return listed, {name: n for name, n in counted.items() if n}, set(), []
+        # As Django's: the right to delete the rows of each kind that goes along, where the admin has a list of them
+        # (those of the program's own read-only lists go with their family: ProgramRowsGoAlong).
+        perms_needed = {model._meta.verbose_name for model, n in counted.values()
+                        if n and model is not Family and (model_admin := self.admin_site._registry.get(model))
+                        and not isinstance(model_admin, ReadOnlyModelAdmin)
+                        and not model_admin.has_delete_permission(request)}
+        return listed, {name: n for name, (_, n) in counted.items() if n}, perms_needed, []
 
     # Through the service: gone from every page at once, its photos (and their files) deleted by the worker in
     # batches: one request whatever the family's size.
