@@ -18,6 +18,7 @@ from django_q.models import Schedule
 from gallery.files import StorageUnavailable, file_removals_process, photo_image
 from gallery.images import ImageBusy
 from gallery.models import Family, Membership, Photo
+from gallery.selectors import photos_of_families_being_deleted
 from gallery.services import family_deletions_resume, photos_display_sweep, photos_embedded_sweep, photos_place_sweep
 from search import leases
 from search.duplicates import duplicates_find
@@ -86,8 +87,10 @@ def model_state_record(*, name: str, embedder: Embedder | None = None, error: st
 
 
 def _claimable() -> Q:
-    # Waiting photos, and photos left "processing" by a worker that died: nobody renews their lease any more.
-    return Q(status=Photo.Status.PENDING) | (Q(status=Photo.Status.PROCESSING) & ~leases.live_lease(leases.EMBED))
+    # Waiting photos, and photos left "processing" by a worker that died: nobody renews their lease any more. Not
+    # those of a family being deleted.
+    waiting = Q(status=Photo.Status.PENDING) | (Q(status=Photo.Status.PROCESSING) & ~leases.live_lease(leases.EMBED))
+    return waiting & ~photos_of_families_being_deleted()
 
 
 @transaction.atomic
@@ -386,7 +389,8 @@ def embed_missing() -> int:
     except ModelUnavailable:
         return 0  # nothing to gain from queueing work that can't run; photos wait as pending
     pending = list(
-        Photo.objects.filter(status=Photo.Status.PENDING).order_by("uploaded_at")
+        Photo.objects.filter(status=Photo.Status.PENDING).exclude(photos_of_families_being_deleted())
+        .order_by("uploaded_at")
         .values_list("pk", flat=True)[: settings.EMBED_SWEEP_LIMIT]
     )
     photos_enqueue(pending)
