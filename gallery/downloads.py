@@ -222,8 +222,9 @@ def zip_stream(photos: list[Photo], names: list[str] | None = None, *, gone: int
             yield from _nonempty(sink.take())
         notes = []
         if gone:
-            notes.append(f"{gone} of the photos selected {'is' if gone == 1 else 'are'} no longer there ({GONE_SINCE}), "
-                         f"so {'it is' if gone == 1 else 'they are'} not in this archive.\n")
+            one = gone == 1
+            notes.append(f"{gone} of the photos selected {'is' if one else 'are'} no longer there ({GONE_SINCE}), "
+                         f"so {'it is' if one else 'they are'} not in this archive.\n")
         if missing:
             notes.append("These photos' original files could not be read, so they are not in this archive:\n"
                          + "\n".join(missing) + "\n")

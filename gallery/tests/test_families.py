@@ -420,12 +420,14 @@ def test_deleting_a_big_family_is_one_short_request_and_it_is_gone_for_everyone_
             run_queued_tasks()  # the worker: 3, 3, then the last one with the row (files removed after each)
     finally:
         services.FAMILY_DELETE_BATCH = batch
-    assert not Family.objects.filter(pk=family.pk).exists() and not Photo.all_objects.filter(family_id=family.pk).exists()
+    assert not Family.objects.filter(pk=family.pk).exists()
+    assert not Photo.all_objects.filter(family_id=family.pk).exists()
     assert not any(default_storage.exists(name) for name in files)
     assert Photo.objects.filter(pk=theirs.pk).exists()
 
 
-def test_a_family_deletion_a_killed_worker_left_is_finished_by_the_sweep(family, alice, django_capture_on_commit_callbacks):
+def test_a_family_deletion_a_killed_worker_left_is_finished_by_the_sweep(family, alice,
+                                                                        django_capture_on_commit_callbacks):
     from gallery import services
     from gallery.services import family_delete_continue, family_delete_start, family_deletions_resume
 

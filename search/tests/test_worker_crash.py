@@ -359,7 +359,7 @@ def test_a_sigterm_to_the_workers_whole_process_group_stops_it_within_seconds(to
         try:
             worker.wait(timeout=10)
         except subprocess.TimeoutExpired:
-            raise AssertionError("manage.py %s still runs 10 s after a SIGTERM to its process group" % command) from None
+            raise AssertionError(f"manage.py {command} still runs 10 s after a SIGTERM to its process group") from None
         _wait_for(lambda: not [p for p in psutil.process_iter(["pid"]) if _in_group(p, worker.pid)], 5,
                   "the cluster's processes to end")
         assert time.monotonic() - started < 10
