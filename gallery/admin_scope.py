@@ -65,8 +65,23 @@ class FamilyScopedAdmin(FamilyChoices, admin.ModelAdmin):
     def get_queryset(self, request):
         queryset = super().get_queryset(request)
         if request.user.is_superuser:
-            return queryset
+            # A family being deleted (gallery.services.family_delete_start) is gone for everyone, here too: nothing
+            # of it to change while the worker deletes it. (Staff lost it with its memberships.)
+            path = self._deleting_path()
+            return queryset.exclude(**{path: False}) if path else queryset
         return queryset.filter(self.scope_q(request))
+
+    def _deleting_path(self) -> str | None:
+        """The lookup of the row's family's `deleting_since__isnull`, or None for rows of a person (scope_q's own)."""
+        model = self.model
+        for name in self.family_path.split("__") if self.family_path else ():
+            field = next((f for f in model._meta.get_fields() if f.name == name and f.is_relation), None)
+            if field is None:
+                return None
+            model = field.related_model
+        if model is not Family and not issubclass(model, Family):
+            return None
+        return f"{self.family_path}__deleting_since__isnull" if self.family_path else "deleting_since__isnull"
 
     def _in_scope(self, request, obj, *, changing: bool) -> bool:
         if request.user.is_superuser or (obj is None and not changing):

@@ -26,6 +26,8 @@ from gallery.text import id_from_text
 
 CHUNK = 1024 * 1024
 MISSING_NOTE = "not-included.txt"
+# Why photos chosen on a page are not in what it downloads (another family's ids read the same: never named).
+GONE_SINCE = "moved to the trash or deleted since the page was shown"
 # What an archive reads of each photo.
 DOWNLOAD_FIELDS = ("pk", "original", "original_filename", "mime_type", "file_size", "taken_at", "taken_tz")
 
@@ -84,10 +86,11 @@ def album_archive(*, album: Album, ids: list[int], part: str | None,
     return zip_response(photos, album_archive_name(album, number, len(parts)), names)
 
 
-def zip_response(photos: list[Photo], filename: str, names: list[str] | None = None) -> StreamingHttpResponse:
+def zip_response(photos: list[Photo], filename: str, names: list[str] | None = None, *,
+                 gone: int = 0) -> StreamingHttpResponse:
     """The originals of `photos` as one ZIP download named `filename` (zip_stream; `names`: the entries' names,
-    zip_names by default)."""
-    response = StreamingHttpResponse(zip_stream(photos, names), content_type="application/zip")
+    zip_names by default; `gone`: how many photos chosen are no longer there, said in the archive's note)."""
+    response = StreamingHttpResponse(zip_stream(photos, names, gone=gone), content_type="application/zip")
     response["Content-Disposition"] = content_disposition_header(True, filename)
     response["Cache-Control"] = "private, no-store"
     response["X-Content-Type-Options"] = "nosniff"
@@ -199,9 +202,10 @@ def _entry(name: str, photo: Photo) -> zipfile.ZipInfo:
     return info
 
 
-def zip_stream(photos: list[Photo], names: list[str] | None = None) -> Iterator[bytes]:
+def zip_stream(photos: list[Photo], names: list[str] | None = None, *, gone: int = 0) -> Iterator[bytes]:
     """The ZIP of these photos' originals, chunk by chunk, each under its name of `names` (zip_names by default).
-    An original missing from storage is left out and named in not-included.txt inside the archive."""
+    An original missing from storage is left out and named in not-included.txt inside the archive, which also counts
+    the `gone` photos chosen that are no longer there."""
     sink = _Sink()
     missing = []
     with zipfile.ZipFile(sink, "w", compression=zipfile.ZIP_STORED, allowZip64=True) as archive:
@@ -216,9 +220,16 @@ def zip_stream(photos: list[Photo], names: list[str] | None = None) -> Iterator[
                     entry.write(chunk)
                     yield from _nonempty(sink.take())
             yield from _nonempty(sink.take())
+        notes = []
+        if gone:
+            one = gone == 1
+            notes.append(f"{gone} of the photos selected {'is' if one else 'are'} no longer there ({GONE_SINCE}), "
+                         f"so {'it is' if one else 'they are'} not in this archive.\n")
         if missing:
-            archive.writestr(MISSING_NOTE, "These photos' original files could not be read, so they are not in "
-                                           "this archive:\n" + "\n".join(missing) + "\n")
+            notes.append("These photos' original files could not be read, so they are not in this archive:\n"
+                         + "\n".join(missing) + "\n")
+        if notes:
+            archive.writestr(MISSING_NOTE, "\n".join(notes))
     yield from _nonempty(sink.take())
 
 

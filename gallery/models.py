@@ -22,6 +22,9 @@ class Family(models.Model):
     # Moved on after each change to its photos that lists kept a while show (gallery.services.photos_version_bump):
     # the timeline's month counts are cached per version, so a change shows at once in every process.
     photos_version = models.PositiveBigIntegerField(default=0, db_default=0, editable=False)
+    # Set when its deletion began (gallery.services.family_delete_start): it has no members any more, nothing shows
+    # it, and the worker deletes its photos in batches, then the row.
+    deleting_since = models.DateTimeField(null=True, blank=True, editable=False)
 
     class Meta:
         ordering = ["name"]

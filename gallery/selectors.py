@@ -16,6 +16,13 @@ from django.http import Http404
 from gallery.models import Family, Favourite, Membership, Photo, PhotoTag, Tag, TagSuggestion
 
 
+def photos_of_families_being_deleted() -> Q:
+    """For the worker's queries of photos (no user): those of a family being deleted (gallery.services.
+    family_delete_start), whose photos go in batches, are nothing to index or read. A subquery, not a join: a
+    SELECT … FOR UPDATE with it locks no family row."""
+    return Q(family_id__in=Family.objects.filter(deleting_since__isnull=False).values("pk"))
+
+
 def family_list(*, user: AbstractBaseUser, with_counts: bool = False, with_members: bool = False) -> QuerySet[Family]:
     """The user's families, by name; `with_counts`: each with `photo_count` (not in the trash; the families page
     and API show it); `with_members`: each one's memberships (with their users, by username) fetched in one more

@@ -6,6 +6,7 @@ import hashlib
 import json
 import logging
 import os
+import time
 import unicodedata
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
@@ -839,7 +840,7 @@ def _upload_hold(family: Family, uploaded_by: AbstractBaseUser | None) -> None:
     """The family and the uploader's membership, checked when the request came in, held until the photo is stored:
     a family deleted or a member removed meanwhile stores nothing, and the delete or the removal waits for an
     upload being stored (then takes its photo along)."""
-    if not rows_key_share(Family.objects.filter(pk=family.pk).values_list("pk")):
+    if not rows_key_share(Family.objects.filter(pk=family.pk, deleting_since__isnull=True).values_list("pk")):
         raise ValidationError(f"The family {family} no longer exists.")
     if uploaded_by is not None and not rows_key_share(
             Membership.objects.filter(family=family, user_id=uploaded_by.pk).values_list("pk")):
@@ -1123,11 +1124,82 @@ def photos_delete(*, photos: QuerySet[Photo], remember: bool = True) -> int:
 
 @transaction.atomic
 def family_delete(*, family: Family) -> None:
-    """Delete a family with everything in it, its trash too; the files of its photos go through the removal queue.
-    Locked first: what is being added to it meanwhile (an upload being stored) commits before the delete collects."""
+    """Delete a family with everything in it, its trash too, in one transaction; the files of its photos go through
+    the removal queue. Locked first: what is being added to it meanwhile (an upload being stored) commits before the
+    delete collects. For a family of any size, family_delete_start (the request) and family_delete_continue (the
+    worker) instead: this is their last step, once the photos are gone."""
     family_lock(family_id=family.pk)
     photos_delete(photos=Photo.all_objects.filter(family=family), remember=False)
     family.delete()
+
+
+# Advisory lock class of the worker deleting a family (second key: the family's id): one deletion per family at once.
+FAMILY_DELETE_LOCK_CLASS = 0x4D534644  # "MSFD"
+FAMILY_DELETE_BATCH = 500  # photos a transaction: each locks only these rows, briefly
+
+
+@transaction.atomic
+def family_delete_start(*, family: Family) -> int:
+    """Begin deleting a family (its only member on its page, the site administrator in the Django admin): at once,
+    nobody is in it any more (every page, search, API call and media URL goes by membership), its open invitation
+    and share links stop working, and it is marked (`deleting_since`: uploads, imports and the admin refuse it);
+    the worker then deletes its photos in batches, files too, and the row (family_delete_continue, resumed by the
+    sweep if the worker dies). One short transaction whatever the family's size. How many photos go, its trash's
+    too."""
+    family_lock(family_id=family.pk)
+    now = timezone.now()
+    Family.objects.filter(pk=family.pk, deleting_since__isnull=True).update(deleting_since=now)
+    Invite.objects.filter(family=family, used_at__isnull=True, revoked_at__isnull=True).update(revoked_at=now)
+    AlbumShare.objects.filter(album__family=family, revoked_at__isnull=True).update(revoked_at=now)
+    Membership.objects.filter(family=family).delete()  # the guard of 0035 lets a family being deleted lose its admins
+    family_id = family.pk
+    transaction.on_commit(lambda: family_delete_later(family_id=family_id))
+    return Photo.all_objects.filter(family_id=family_id).count()
+
+
+def family_delete_later(*, family_id: int) -> None:
+    """Queue the worker's part of a family's deletion (family_delete_continue)."""
+    from django_q.tasks import async_task
+
+    async_task("gallery.tasks.family_delete_task", family_id, q_options={"timeout": settings.Q_CLUSTER["timeout"]})
+
+
+def family_delete_continue(*, family_id: int, seconds: float) -> bool:
+    """The worker's part of deleting a family marked by family_delete_start: its photos a batch a transaction (their
+    files removed after each commit), then what is left with the row (family_delete). Stops after about `seconds`
+    (a task's time is bounded), a batch done at least: True when it is done (or the family gone, or another worker
+    on it), False when it should be called again."""
+    deadline = time.monotonic() + seconds
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_try_advisory_lock(%s, %s)", [FAMILY_DELETE_LOCK_CLASS, family_id])
+        if not cursor.fetchone()[0]:
+            return True  # another worker deletes it (a task queued again by the sweep while the first still runs)
+    try:
+        while True:
+            family = Family.objects.filter(pk=family_id, deleting_since__isnull=False).first()
+            if family is None:
+                return True
+            batch = list(Photo.all_objects.filter(family_id=family_id).order_by("pk")
+                         .values_list("pk", flat=True)[:FAMILY_DELETE_BATCH])
+            if len(batch) < FAMILY_DELETE_BATCH:
+                family_delete(family=family)  # the last few, and any an upload in flight added, with the row
+                logger.info("family %s deleted", family_id)
+                return True
+            photos_delete(photos=Photo.all_objects.filter(pk__in=batch), remember=False)
+            if time.monotonic() >= deadline:
+                return False
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_unlock(%s, %s)", [FAMILY_DELETE_LOCK_CLASS, family_id])
+
+
+def family_deletions_resume() -> int:
+    """Queue again the deletion of every family still being deleted (the sweep): a worker killed meanwhile, a task
+    lost (Redis). One more task for a deletion under way finds it taken and ends. How many were queued."""
+    ids = list(Family.objects.filter(deleting_since__isnull=False).values_list("pk", flat=True))
+    for family_id in ids:
+        family_delete_later(family_id=family_id)
+    return len(ids)
 
 
 @transaction.atomic
@@ -1145,9 +1217,7 @@ def family_delete_by_member(*, family: Family, user: AbstractBaseUser, name: str
         raise ValidationError(f"Only an admin of {family} can delete it.")
     if one_line(name).casefold() != family.name.casefold():
         raise ValidationError(f"Type its name, “{family.name}”, to delete the family: nothing was deleted.")
-    count = Photo.all_objects.filter(family=family).count()
-    family_delete(family=family)
-    return count
+    return family_delete_start(family=family)
 
 
 @transaction.atomic

@@ -20,3 +20,22 @@ def orphan_files_remove_task() -> int:
     names = list(orphan_files(older_than=timedelta(hours=24)))
     files_remove(names=names)  # what storage refuses waits in the removal queue
     return len(names)
+
+
+# How long one run of a family's deletion goes on before it queues the rest: a worker asked to stop (a restart)
+# finishes the task it runs first, and must do so within its stop time (mediasearch.cluster.STOP_SECONDS).
+FAMILY_DELETE_SLICE_SECONDS = 15
+
+
+def family_delete_task(family_id: int, requeue: bool = True) -> bool:
+    """Delete a family marked for deletion, a batch of photos at a time, for FAMILY_DELETE_SLICE_SECONDS (at most
+    half the task timeout); queued again with what is left. True while some is left."""
+    from django.conf import settings
+
+    from gallery.services import family_delete_continue, family_delete_later
+
+    seconds = min(FAMILY_DELETE_SLICE_SECONDS, settings.Q_CLUSTER["timeout"] / 2)
+    done = family_delete_continue(family_id=family_id, seconds=seconds)
+    if not done and requeue:
+        family_delete_later(family_id=family_id)
+    return not done

@@ -7,6 +7,11 @@ the process that holds the model), it takes the lock with it; the worker started
 forever, and the cluster looks alive but never runs a task again (django-q2 issue #23, open upstream). A pusher or
 monitor killed while writing or reading a queue does the same.
 
+Stopping is bounded too (BoundedStopCluster): a SIGTERM sent to every process of the worker at once (systemd's default
+KillMode, `kill -TERM -PGID`, a container stopping) kills the sentinel while it waits on the stop event between its
+rounds, and django-q2's handler in the main process then sets that event, which waits for the sleepers it wakes to say
+so: a dead one never does, and the worker hung there for ever.
+
 So a process that died without django-q2 stopping it ends the sentinel instead; the cluster's other processes die
 with it (mediasearch.processes.die_with_parent_at_every_fork), `manage.py worker` then exits, and whatever runs it
 (`serve`, systemd's Restart=) starts a fresh cluster with fresh queues. Tasks it had taken come back: embedding by
@@ -17,6 +22,8 @@ from __future__ import annotations
 
 import logging
 import os
+import threading
+import time
 
 from django_q import cluster
 
@@ -42,3 +49,41 @@ def use_restarting_sentinel() -> None:
     """Make clusters started from now on in this process use RestartingSentinel (django-q2's Cluster.start names its
     sentinel class at module level, and has no setting for it)."""
     cluster.Sentinel = RestartingSentinel
+
+
+# How long an orderly stop (each worker finishes the task it runs, the queues are drained) may take before what is
+# left of the cluster is killed: within `serve`'s 30 s and the README units' TimeoutStopSec=45.
+STOP_SECONDS = 25
+
+
+class BoundedStopCluster(cluster.Cluster):
+    """django-q2's Cluster, stopped without ever blocking the main process. Its SIGTERM/SIGINT handler asks the
+    sentinel to stop from a thread of its own (Cluster.stop: set the stop event, wait for the sentinel), so the main
+    process goes on watching: it ends once the sentinel has (`multiprocessing.active_children()`, as the worker's
+    heartbeat loop waits), whether the sentinel stopped in order or died with everyone else of a process group, in
+    which case setting the event may wait for ever on the dead one (a daemon thread: it does not hold the exit up).
+    A stop that takes longer than STOP_SECONDS kills the sentinel (its processes die with it): `kill_if_overdue`."""
+
+    stop_asked_at: float | None = None
+
+    def sig_handler(self, signum, frame):
+        logger.info("worker got signal %s: stopping the cluster", signum)
+        if self.stop_asked_at is not None:
+            return  # already stopping (a second signal, or the same one sent to the group and passed on)
+        self.stop_asked_at = time.monotonic()
+        threading.Thread(target=self._stop_quietly, name="cluster-stop", daemon=True).start()
+
+    def _stop_quietly(self) -> None:
+        try:
+            self.stop()
+        except Exception:  # noqa: BLE001 - e.g. the sentinel gone between the check and the join: nothing to stop
+            logger.warning("stopping the cluster", exc_info=True)
+
+    def kill_if_overdue(self) -> None:
+        """Called while the main process waits for the sentinel: kill it when a stop asked for takes too long."""
+        if self.stop_asked_at is None or time.monotonic() - self.stop_asked_at < STOP_SECONDS:
+            return
+        sentinel = self.sentinel
+        if sentinel is not None and sentinel.is_alive():
+            logger.error("the cluster did not stop within %s s; killing it (a task it ran comes back)", STOP_SECONDS)
+            sentinel.kill()

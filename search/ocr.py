@@ -23,6 +23,7 @@ from django.db.models import F, Q
 
 from gallery.files import StorageUnavailable, photo_image
 from gallery.models import Photo
+from gallery.selectors import photos_of_families_being_deleted
 from search import leases
 from search.embedder import ModelUnavailable, get_embedder
 from search.metadata import documents_refresh
@@ -192,7 +193,7 @@ def _yield_to_embedding() -> None:
 
 
 def _claimable() -> Q:
-    return Q(status=Photo.Status.READY) & (
+    return Q(status=Photo.Status.READY) & ~photos_of_families_being_deleted() & (
         Q(ocr_status=Photo.OcrStatus.PENDING)
         | (Q(ocr_status=Photo.OcrStatus.PROCESSING) & ~leases.live_lease(leases.OCR)))
 

@@ -18,7 +18,8 @@ from django_q.models import Schedule
 from gallery.files import StorageUnavailable, file_removals_process, photo_image
 from gallery.images import ImageBusy
 from gallery.models import Family, Membership, Photo
-from gallery.services import photos_display_sweep, photos_embedded_sweep, photos_place_sweep
+from gallery.selectors import photos_of_families_being_deleted
+from gallery.services import family_deletions_resume, photos_display_sweep, photos_embedded_sweep, photos_place_sweep
 from search import leases
 from search.duplicates import duplicates_find
 from search.embedder import Embedder, ModelUnavailable, get_embedder
@@ -86,8 +87,10 @@ def model_state_record(*, name: str, embedder: Embedder | None = None, error: st
 
 
 def _claimable() -> Q:
-    # Waiting photos, and photos left "processing" by a worker that died: nobody renews their lease any more.
-    return Q(status=Photo.Status.PENDING) | (Q(status=Photo.Status.PROCESSING) & ~leases.live_lease(leases.EMBED))
+    # Waiting photos, and photos left "processing" by a worker that died: nobody renews their lease any more. Not
+    # those of a family being deleted.
+    waiting = Q(status=Photo.Status.PENDING) | (Q(status=Photo.Status.PROCESSING) & ~leases.live_lease(leases.EMBED))
+    return waiting & ~photos_of_families_being_deleted()
 
 
 @transaction.atomic
@@ -366,6 +369,7 @@ def embed_missing() -> int:
     photos lacking one their display rendition (which the worker then embeds from). Returns how many were queued."""
     name = active_model_name()
     file_removals_process()  # the gallery's queue of files whose photos are gone: retried here too
+    family_deletions_resume()  # families whose deletion a worker left (killed, or its task lost)
     photos_display_sweep()  # photos stored before display renditions existed, a batch at a time
     photos_place_sweep()  # places for photos with GPS stored before places existed, a batch at a time
     photos_embedded_sweep()  # embedded keywords, title, description, zone of photos stored before they were read
@@ -385,7 +389,8 @@ def embed_missing() -> int:
     except ModelUnavailable:
         return 0  # nothing to gain from queueing work that can't run; photos wait as pending
     pending = list(
-        Photo.objects.filter(status=Photo.Status.PENDING).order_by("uploaded_at")
+        Photo.objects.filter(status=Photo.Status.PENDING).exclude(photos_of_families_being_deleted())
+        .order_by("uploaded_at")
         .values_list("pk", flat=True)[: settings.EMBED_SWEEP_LIMIT]
     )
     photos_enqueue(pending)

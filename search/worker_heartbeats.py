@@ -9,6 +9,7 @@ import multiprocessing
 import os
 import socket
 import time
+from collections.abc import Callable
 from datetime import timedelta
 
 from django.conf import settings
@@ -44,10 +45,10 @@ def workers_alive(cluster: str | None = None) -> int:
     return (alive if cluster is None else alive.filter(cluster=cluster)).count()
 
 
-def beat_while_cluster_runs(cluster: str) -> None:
+def beat_while_cluster_runs(cluster: str, *, tick: Callable[[], None] | None = None) -> None:
     """Run in a worker's main process once its cluster has started: beat every WORKER_HEARTBEAT_SECONDS for as long
     as the cluster's sentinel (this process's child) lives, then forget this worker. A failed beat (the database
-    restarting) is logged and tried again at the next one."""
+    restarting) is logged and tried again at the next one. `tick` is called at every turn (twice a second at most)."""
     host, pid = socket.gethostname(), os.getpid()
     interval = settings.WORKER_HEARTBEAT_SECONDS
     next_beat = 0.0
@@ -60,6 +61,8 @@ def beat_while_cluster_runs(cluster: str) -> None:
                 except Exception:  # noqa: BLE001 - a database blip must not stop the worker
                     logger.warning("worker heartbeat failed; trying again in %s s", interval, exc_info=True)
                     connections.close_all()
+            if tick is not None:
+                tick()
             time.sleep(min(0.5, interval))
     finally:
         try:

@@ -12,9 +12,9 @@ def family_from_option(key: str) -> Family:
     """The family `key` names (an id, or a name, any case), or a CommandError saying what to type instead."""
     key = key.strip()
     if (family_id := id_from_text(key)) is not None:
-        found = list(Family.objects.filter(pk=family_id))
-    else:
-        found = list(Family.objects.filter(name__iexact=key).order_by("pk"))
+        found = list(Family.objects.filter(pk=family_id, deleting_since__isnull=True))
+    else:  # a family being deleted is no more (gallery.services.family_delete_start)
+        found = list(Family.objects.filter(name__iexact=key, deleting_since__isnull=True).order_by("pk"))
     if not found:
         raise CommandError(f"No family called “{key}”.")
     if len(found) > 1:

@@ -254,3 +254,13 @@ def test_staff_outside_every_family_see_no_family_data(world, staff):
     Membership.objects.filter(user=world.sam).delete()
     for model in (Family, Tag, Photo):
         assert listed(staff.get(url(model))) == set()
+
+
+def test_a_staff_family_admin_without_the_right_to_delete_photos_cannot_delete_a_family_of_photos(world, staff):
+    """The family delete page counts what goes (it no longer collects every row); the rights Django asked of what
+    goes along still apply: without "delete photo", a family with photos is not theirs to delete."""
+    world.sam.user_permissions.remove(Permission.objects.get(codename="delete_photo"))
+    page = staff.get(url(Family, "delete", world.smiths.pk)).content.decode()
+    assert "Cannot delete" in page and "photo" in page
+    staff.post(url(Family, "delete", world.smiths.pk), {"post": "yes"})
+    assert Family.objects.get(pk=world.smiths.pk).deleting_since is None

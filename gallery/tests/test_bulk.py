@@ -366,7 +366,10 @@ def test_download_streams_the_originals_with_unique_names_and_only_my_photos(cli
     archive = _zip(client_for(alice).post(reverse("gallery:photos_download"),
                                           {"photos": [first.pk, second.pk, theirs.pk, missing_id(), third.pk]}))
 
-    assert archive.namelist() == ["IMG_0001.JPG", "img_0001 (2).jpg", "pass_wd.jpg"]
+    assert archive.namelist() == ["IMG_0001.JPG", "img_0001 (2).jpg", "pass_wd.jpg", "not-included.txt"]
+    # Another family's photo reads as one deleted since: counted, never named.
+    assert archive.read("not-included.txt").decode().startswith("2 of the photos selected are no longer there")
+    assert "secret" not in archive.read("not-included.txt").decode()
     for name, photo in zip(archive.namelist(), (first, second, third)):
         with photo.original.open("rb") as stored:
             assert archive.read(name) == stored.read()
@@ -404,7 +407,33 @@ def test_download_of_only_foreign_or_missing_ids_gives_no_archive(client_for, fa
                                       follow=True)
 
     assert not getattr(response, "streaming", False)
+    assert "The photos selected are no longer there" in response.content.decode()
+    response = client_for(alice).post(reverse("gallery:photos_download"), {}, follow=True)
     assert "Select the photos to download first." in response.content.decode()
+
+
+def test_a_stale_selections_download_says_what_is_no_longer_there(client_for, family, alice):
+    """A selection made on a page shown before some of its photos were moved to the trash or deleted (by another
+    member, the trash's purge): the ZIP left them out without a word, and with none left the page said "Select the
+    photos to download first." to someone who had. Both say what happened now."""
+    from gallery.services import photos_delete
+    from gallery.trash_services import photos_trash
+
+    kept, binned, deleted = (photo_factory(family=family, user=alice, filename=f"{n}.jpg") for n in ("a", "b", "c"))
+    photos_trash(user=alice, photo_ids=[binned.pk])
+    photos_delete(photos=Photo.all_objects.filter(pk=deleted.pk))
+    client = client_for(alice)
+
+    archive = _zip(client.post(reverse("gallery:photos_download"), {"photos": [kept.pk, binned.pk, deleted.pk]}))
+    assert archive.namelist() == ["a.jpg", "not-included.txt"]
+    assert archive.read("not-included.txt").decode() == (
+        "2 of the photos selected are no longer there (moved to the trash or deleted since the page was shown), so "
+        "they are not in this archive.\n")
+
+    response = client.post(reverse("gallery:photos_download"), {"photos": [binned.pk, deleted.pk]}, follow=True)
+    assert not getattr(response, "streaming", False)
+    assert ("The photos selected are no longer there (moved to the trash or deleted since the page was shown): "
+            "nothing to download." in response.content.decode())
 
 
 def test_download_needs_sign_in(client, family, alice):
@@ -662,7 +691,7 @@ def test_download_leaves_out_photos_in_the_trash(client_for, family, alice):
 
     archive = _zip(client_for(alice).post(reverse("gallery:photos_download"), {"photos": [kept.pk, binned.pk]}))
 
-    assert archive.namelist() == ["kept.jpg"]
+    assert archive.namelist() == ["kept.jpg", "not-included.txt"]  # which says one is no longer there
 
 
 def test_an_album_page_has_the_selection_bar_and_boxes(client_for, family, alice):

@@ -3,12 +3,16 @@ from __future__ import annotations
 import pytest
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
+from django.core.files.storage import default_storage
 from django.core.management import CommandError, call_command
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from gallery.models import Family, Membership, Photo
 from tests.factories import MembershipFactory, UserFactory, photo_factory
+from tests.queue import run_queued_tasks
 
 pytestmark = pytest.mark.django_db
 
@@ -320,7 +324,8 @@ def test_the_last_admin_who_leaves_is_told_what_to_do(client_for, family, alice,
     assert _roles(family) == {"alice": "admin"}
 
 
-def test_the_only_member_deletes_the_family_naming_it(client_for, family, alice, bob, other_family, mallory):
+def test_the_only_member_deletes_the_family_naming_it(client_for, family, alice, bob, other_family, mallory,
+                                                     django_capture_on_commit_callbacks):
     """The only member could not delete their family (only the site administrator could, in the Django admin). Its
     page offers it to them alone, naming how many photos go for good (the trash's too: no family, no trash), and the
     family's name must be typed: nothing goes by a stray click."""
@@ -343,9 +348,11 @@ def test_the_only_member_deletes_the_family_naming_it(client_for, family, alice,
     wrong = client_for(alice).post(delete, {"name": "Smith"}, follow=True).content.decode()
     assert "Type its name" in wrong and Family.objects.filter(pk=family.pk).exists()
 
-    response = client_for(alice).post(delete, {"name": " smiths "}, follow=True)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client_for(alice).post(delete, {"name": " smiths "}, follow=True)
     assert response.redirect_chain[-1][0] == reverse("gallery:families")
-    assert "Deleted the family Smiths and its 2 photos." in response.content.decode()
+    assert "Deleting the family Smiths and its 2 photos: it is gone from your pages now" in response.content.decode()
+    run_queued_tasks()  # the worker
     assert not Family.objects.filter(pk=family.pk).exists()
     assert not Photo.all_objects.filter(pk__in=[kept.pk, binned.pk]).exists()
     assert Photo.objects.filter(pk=theirs.pk).exists() and Family.objects.filter(pk=other_family.pk).exists()
@@ -354,8 +361,90 @@ def test_the_only_member_deletes_the_family_naming_it(client_for, family, alice,
     empty = client_for(bob).post(reverse("gallery:families"), {"name": "Camping"}, follow=True).content.decode()
     assert "it holds no photos" in empty and "0 photo" not in empty and "Delete Camping</button>" in empty
     camping = Family.objects.get(name="Camping")
-    done = client_for(bob).post(reverse("gallery:family_delete", args=[camping.pk]), {"name": "Camping"}, follow=True)
-    assert "Deleted the family Camping." in done.content.decode()
+    with django_capture_on_commit_callbacks(execute=True):
+        done = client_for(bob).post(reverse("gallery:family_delete", args=[camping.pk]), {"name": "Camping"},
+                                    follow=True)
+    assert "Deleting the family Camping: it is gone from your pages now" in done.content.decode()
+    run_queued_tasks()
+    assert not Family.objects.filter(pk=camping.pk).exists()
+
+
+def test_deleting_a_big_family_is_one_short_request_and_it_is_gone_for_everyone_at_once(
+        client_for, family, alice, other_family, mallory, django_capture_on_commit_callbacks, settings, tmp_path):
+    """Deleting a family deleted every photo in the request, in one transaction that locked every photo row: a
+    family of 100,000 photos timed out, or held its locks for minutes. The request now only takes everyone out of
+    the family, withdraws its links and marks it; from that instant nothing shows it (pages, API, media, share and
+    invitation links, the Django admin), and the worker deletes its photos in batches, their files too."""
+    from gallery import services
+    from gallery.account_services import invite_create
+    from gallery.album_services import album_add_photos, album_create, share_create
+    from tests.factories import api_token_key
+
+    photos = [photo_factory(family=family, user=alice) for _ in range(7)]
+    files = [photo.original.name for photo in photos]
+    album = album_create(user=alice, family=family, name="Summer")
+    album_add_photos(user=alice, album=album, photo_ids=[photos[0].pk])
+    link = share_create(user=alice, album=album, days=7, allow_download=True).token
+    invitation = invite_create(family=family, created_by=alice).token
+    token = api_token_key(alice)
+    theirs = photo_factory(family=other_family, user=mallory)
+    with django_capture_on_commit_callbacks(execute=True), CaptureQueriesContext(connection) as queries:
+        response = client_for(alice).post(reverse("gallery:family_delete", args=[family.pk]), {"name": "Smiths"})
+    assert response.status_code == 302
+    # One short request: no photo row touched (the photos are the worker's), whatever their number.
+    assert not [q for q in queries.captured_queries if "gallery_photo" in q["sql"] and
+                ("DELETE" in q["sql"] or "FOR UPDATE" in q["sql"])]
+    assert Photo.all_objects.filter(family=family).count() == 7  # still there, for the worker
+
+    client = client_for(alice)
+    assert client.get(family.get_absolute_url()).status_code == 404
+    assert "Smiths" not in client.get(reverse("gallery:families")).content.decode()
+    assert client.get(photos[1].get_absolute_url()).status_code == 404
+    assert client.get(photos[1].original_url).status_code == 404
+    assert client.get(reverse("gallery:timeline")).content.decode().count("/photos/") == 0
+    assert client.get(f"/shared/{link}/").status_code == 404
+    assert "Smiths" not in Client().get(f"/invite/{invitation}/").content.decode()
+    api = Client(HTTP_AUTHORIZATION=f"Token {token}")
+    assert api.get("/api/v1/photos/").json()["count"] == 0
+    assert api.get(f"/api/v1/photos/{photos[1].pk}/").status_code == 404
+    root = UserFactory(username="root", is_staff=True, is_superuser=True)
+    admin_page = client_for(root).get(reverse("admin:gallery_photo_changelist")).content.decode()
+    assert f"/admin/gallery/photo/{photos[1].pk}/" not in admin_page
+    assert client_for(root).get(reverse("admin:gallery_family_change", args=[family.pk])).status_code in (302, 404)
+    with pytest.raises(CommandError, match="No family"):
+        call_command("import_photos", str(tmp_path), "--family", str(family.pk), "--user", "root")
+
+    services.FAMILY_DELETE_BATCH, batch = 3, services.FAMILY_DELETE_BATCH
+    try:
+        with django_capture_on_commit_callbacks(execute=True):
+            run_queued_tasks()  # the worker: 3, 3, then the last one with the row (files removed after each)
+    finally:
+        services.FAMILY_DELETE_BATCH = batch
+    assert not Family.objects.filter(pk=family.pk).exists()
+    assert not Photo.all_objects.filter(family_id=family.pk).exists()
+    assert not any(default_storage.exists(name) for name in files)
+    assert Photo.objects.filter(pk=theirs.pk).exists()
+
+
+def test_a_family_deletion_a_killed_worker_left_is_finished_by_the_sweep(family, alice,
+                                                                        django_capture_on_commit_callbacks):
+    from gallery import services
+    from gallery.services import family_delete_continue, family_delete_start, family_deletions_resume
+
+    for _ in range(5):
+        photo_factory(family=family, user=alice)
+    with django_capture_on_commit_callbacks(execute=False):
+        assert family_delete_start(family=family) == 5  # its task lost (a worker killed before it ran)
+    services.FAMILY_DELETE_BATCH, batch = 2, services.FAMILY_DELETE_BATCH
+    try:
+        assert family_delete_continue(family_id=family.pk, seconds=0.0) is False  # one batch, then its time is up
+        assert Photo.all_objects.filter(family=family).count() == 3
+        assert family_deletions_resume() == 1  # the sweep
+        run_queued_tasks()
+    finally:
+        services.FAMILY_DELETE_BATCH = batch
+    assert not Family.objects.filter(pk=family.pk).exists() and not Photo.all_objects.exists()
+    assert family_deletions_resume() == 0
 
 
 def test_an_admin_demoted_meanwhile_is_told_so_not_shown_a_404(client_for, family, alice, bob):
@@ -402,3 +491,24 @@ def test_two_families_of_the_same_name_are_told_apart_in_menus_and_pickers(clien
     for url in (reverse("search:quality", args=[family.pk]), reverse("search:indexing")):
         page = client.get(url).content.decode()
         assert mine in page and theirs in page, url
+
+
+def test_the_worker_deletes_a_family_in_short_tasks_that_a_restart_does_not_wait_long_for(
+        family, alice, django_capture_on_commit_callbacks, monkeypatch):
+    """One task deleted a whole family for up to half Q_TIMEOUT (5 minutes): a worker asked to stop (a restart)
+    finishes its running task first, so it waited that long, or was killed at its stop time. Each run now stops after
+    FAMILY_DELETE_SLICE_SECONDS (a batch at least) and queues the rest."""
+    from gallery import services, tasks
+    from gallery.services import family_delete_start
+
+    from mediasearch.cluster import STOP_SECONDS
+
+    assert tasks.FAMILY_DELETE_SLICE_SECONDS < STOP_SECONDS
+    for _ in range(4):
+        photo_factory(family=family, user=alice)
+    monkeypatch.setattr(services, "FAMILY_DELETE_BATCH", 2)
+    monkeypatch.setattr(tasks, "FAMILY_DELETE_SLICE_SECONDS", 0)
+    with django_capture_on_commit_callbacks(execute=True):
+        family_delete_start(family=family)
+    assert run_queued_tasks() == 3  # 2 photos, 2 photos, then the row
+    assert not Family.objects.filter(pk=family.pk).exists()

@@ -24,6 +24,7 @@ from gallery.trash_services import photos_trash
 from tests import images
 from tests.disk import disk_full_past
 from tests.factories import photo_factory
+from tests.queue import run_queued_tasks
 
 pytestmark = pytest.mark.django_db
 
@@ -185,6 +186,8 @@ def test_deleting_photos_in_the_django_admin_trashes_them_and_deleting_families_
 
     with django_capture_on_commit_callbacks(execute=True):
         response = client.post(reverse("admin:gallery_family_delete", args=[other_family.pk]), {"post": "yes"})
+    with django_capture_on_commit_callbacks(execute=True):
+        run_queued_tasks()  # the worker deletes its photos, files too (gallery.services.family_delete_start)
     assert response.status_code == 302
     assert not Family.objects.filter(pk=other_family.pk).exists()
     assert not (media / theirs.original.name).exists() and not (media / theirs.thumbnail.name).exists()

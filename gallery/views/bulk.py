@@ -16,7 +16,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from gallery.bulk import BULK_ACTIONS, BULK_MAX_PHOTOS, BulkResult, bulk_albums, photos_bulk_apply
-from gallery.downloads import photos_for_download, zip_response
+from gallery.downloads import GONE_SINCE, photos_for_download, zip_response
 from gallery.models import Photo
 from gallery.selectors import tag_list
 from gallery.services import parse_tags, tags_clean
@@ -151,6 +151,9 @@ def photos_download(request: HttpRequest) -> HttpResponse:
         return _back(request)
     photos = photos_for_download(user=request.user, photo_ids=ids)
     if not photos:
-        messages.error(request, "Select the photos to download first.")
+        # A selection of a page shown before its photos went (another member, the trash's purge): told so.
+        messages.error(request, f"The photos selected are no longer there ({GONE_SINCE}): nothing to download." if ids
+                       else "Select the photos to download first.")
         return _back(request)
-    return zip_response(photos, f"photos-{timezone.localdate():%Y-%m-%d}.zip")
+    chosen = {pk for pk in ids if 0 < pk < 2**63}  # ids a photo may have (a form's junk is not "gone")
+    return zip_response(photos, f"photos-{timezone.localdate():%Y-%m-%d}.zip", gone=len(chosen) - len(photos))

@@ -185,6 +185,8 @@ def family_delete_view(request: HttpRequest, family_id: int) -> HttpResponse:
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
         return redirect(family)
-    photos = f" and its {count} photo{'s' if count != 1 else ''}" if count else ""
-    messages.success(request, f"Deleted the family {name}{photos}.")
+    photos = f" and its {count:,} photo{'s' if count != 1 else ''}" if count else ""
+    messages.success(request, f"Deleting the family {name}{photos}: it is gone from your pages now, and "
+                              f"{'its photos and their files are' if count else 'what was in it is'} being deleted in "
+                              "the background.")
     return redirect("gallery:families")

@@ -267,3 +267,30 @@ def test_a_model_that_cannot_load_says_what_to_do_and_the_index_page_does_not_pr
     assert "re-reads the photos" not in index  # it reads nothing while it can't load
     assert "can&#x27;t be loaded" in index or "can't be loaded" in index
     reset_embedder()
+
+
+def test_the_photos_of_a_family_being_deleted_are_not_embedded_or_read(toy_model, add_shape, family, other_family,
+                                                                      mallory, django_capture_on_commit_callbacks):
+    """A family deleted right after a big import (the wrong family) kept the worker embedding its photos, every
+    queued task of them ahead of its deletion: with a real model, hours of work on photos being deleted. Its photos
+    are no longer claimed (embedding, text reading) nor queued by the sweep; another family's are."""
+    from gallery.services import family_delete_start
+    from search import ocr
+    from search.services import embed_photos
+
+    read = add_shape("yellow", "circle")
+    embed_photos(photo_ids=[read.pk])
+    Photo.objects.filter(pk=read.pk).update(ocr_status=Photo.OcrStatus.PENDING)
+    doomed = [add_shape("red", "circle"), add_shape("blue", "square")]
+    kept = add_shape("green", "triangle", target_family=other_family, user=mallory)
+    with django_capture_on_commit_callbacks(execute=False):
+        family_delete_start(family=family)
+    OrmQ.objects.all().delete()
+    report = embed_photos(photo_ids=[p.pk for p in doomed] + [kept.pk], fill_to=10)
+    assert set(report.ready_ids) == {kept.pk}
+    assert set(Photo.objects.filter(pk__in=[p.pk for p in doomed]).values_list("status", flat=True)) == {"pending"}
+    assert ocr._claim(photo_id=read.pk, owner="test") is None
+    OrmQ.objects.all().delete()
+    embed_missing()
+    queued = " ".join(str(task.task["args"]) for task in OrmQ.objects.all() if "embed_photos" in str(task.task["func"]))
+    assert not any(str(p.pk) in queued for p in doomed), queued

@@ -340,6 +340,33 @@ def test_the_readmes_worker_units_stop_the_worker_by_its_main_process(toy_model)
         stop_process_group(worker)
 
 
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("command", ["worker", "ocr_worker"])
+def test_a_sigterm_to_the_workers_whole_process_group_stops_it_within_seconds(toy_model, command):
+    """A SIGTERM to every process of the worker at once (systemd's default KillMode, `kill -TERM -PGID`, a container
+    stopping) killed the cluster's sentinel (its SIGTERM is the default action) while it waited on the stop event, as
+    it does between its rounds, while the main process's handler set that event: setting it waits for the sleepers it
+    wakes to say so, and a dead one never does. `manage.py worker` hung there for ever (a systemd stop took
+    TimeoutStopSec, then SIGKILL). It ends within seconds now, leaving no process behind, whichever way it is asked."""
+    worker = subprocess.Popen([sys.executable, str(ROOT / "manage.py"), command], cwd=ROOT, env=_env(toy_model),
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    try:
+        _wait_for(lambda: len(psutil.Process(worker.pid).children(recursive=True)) >= 4, 60, "the cluster to start")
+        time.sleep(1)  # the sentinel in its guard loop, waiting on the stop event between rounds
+        started = time.monotonic()
+        os.killpg(worker.pid, signal.SIGTERM)
+        try:
+            worker.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            raise AssertionError(f"manage.py {command} still runs 10 s after a SIGTERM to its process group") from None
+        _wait_for(lambda: not [p for p in psutil.process_iter(["pid"]) if _in_group(p, worker.pid)], 5,
+                  "the cluster's processes to end")
+        assert time.monotonic() - started < 10
+    finally:
+        stop_process_group(worker, grace=1)
+
+
 def _in_group(process, group: int) -> bool:
     try:
         return os.getpgid(process.pid) == group

@@ -351,3 +351,27 @@ def test_a_panorama_keeps_the_viewers_steps_reachable(live_server, browser, arti
         page.locator("[data-viewer-step=next]").click()
         page.wait_for_url(f"**/photos/{last.pk}/**")
         context.close()
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("options", [DESKTOP, PHONE], ids=["desktop", "phone"])
+def test_a_stale_download_original_shows_why_instead_of_saving_an_error_page(live_server, browser, artifacts, options):
+    """"Download original" on a photo page shown before the photo was deleted for good (by another member, the trash's
+    purge) carried the download attribute: Chromium saved the 404 page silently as the photo. It navigates now (the
+    original is an attachment by its own header): a live one still downloads, a stale one shows the error page."""
+    from gallery.services import photos_delete
+
+    family, photos, _ = _gallery(count=2)
+    context, page = _page(browser, live_server, options)
+    page.goto(live_server.url + f"/photos/{photos[1].pk}/")
+    with page.expect_download() as download:
+        page.get_by_role("link", name="Download original").click()
+    assert download.value.suggested_filename.endswith(".png")
+    page.goto(live_server.url + f"/photos/{photos[0].pk}/")
+    photos_delete(photos=Photo.all_objects.filter(pk=photos[0].pk))
+    page.get_by_role("link", name="Download original").click()
+    page.get_by_role("heading", name="Not found").wait_for()
+    assert "/original/" in page.url
+    page.screenshot(path=artifacts / f"viewer-stale-download-{options['viewport']['width']}.png", full_page=True)
+    assert page.js_errors == []
+    context.close()

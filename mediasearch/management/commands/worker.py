@@ -4,12 +4,15 @@ alive (search.worker_heartbeats) for `/health/`."""
 
 from __future__ import annotations
 
+import os
+
+from django.conf import settings
 from django.core.management.base import CommandError
 from django.db import connections
 from django_q.conf import Conf
 from django_q.management.commands.qcluster import Command as QclusterCommand
 
-from mediasearch.cluster import use_restarting_sentinel
+from mediasearch.cluster import BoundedStopCluster, use_restarting_sentinel
 from mediasearch.health import unapplied_migrations
 from mediasearch.processes import die_with_parent_at_every_fork
 from search.services import embed_sweep_now
@@ -38,7 +41,20 @@ class Command(QclusterCommand):
             connections[alias].close_pool()
         die_with_parent_at_every_fork()
         use_restarting_sentinel()
-        super().handle(*args, **options)  # returns once the cluster runs (its sentinel is our child process)
-        # The main process only waited for the sentinel until now; it beats while it waits instead. A SIGTERM still
-        # reaches the cluster's own handler, which stops the sentinel; the loop then ends.
-        beat_while_cluster_runs(Conf.CLUSTER_NAME)
+        # qcluster's own handle, with a cluster whose stop never blocks this process (mediasearch.cluster).
+        settings.SECRET_KEY  # noqa: B018 - as qcluster: the queue's messages are signed with it
+        if options.get("cluster_name"):
+            os.environ["Q_CLUSTER_NAME"] = options["cluster_name"]
+        q = BoundedStopCluster()
+        try:
+            q.start()  # returns once the cluster runs (its sentinel is our child process)
+        except RuntimeError:
+            if q.stop_asked_at is None:
+                raise
+            return  # stopped while starting (its sentinel killed with the rest of the process group): nothing runs
+        if options.get("run_once"):
+            q.stop()
+            return
+        # The main process only waited for the sentinel until now; it beats while it waits instead. A SIGTERM or
+        # SIGINT reaches the cluster's handler, which stops the sentinel without blocking; the loop then ends.
+        beat_while_cluster_runs(Conf.CLUSTER_NAME, tick=q.kill_if_overdue)
