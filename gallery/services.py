@@ -1151,7 +1151,9 @@ def family_delete_start(*, family: Family) -> int:
     Family.objects.filter(pk=family.pk, deleting_since__isnull=True).update(deleting_since=now)
     Invite.objects.filter(family=family, used_at__isnull=True, revoked_at__isnull=True).update(revoked_at=now)
     AlbumShare.objects.filter(album__family=family, revoked_at__isnull=True).update(revoked_at=now)
-    Membership.objects.filter(family=family).delete()  # the guard of 0035 lets a family being deleted lose its admins
+    # Not memberships_end: nobody leaves a family that stays (no fit to withdraw or redo, every link of it withdrawn
+    # above). The guard of 0036 lets a family being deleted lose its admins.
+    Membership.objects.filter(family=family).delete()
     family_id = family.pk
     transaction.on_commit(lambda: family_delete_later(family_id=family_id))
     return Photo.all_objects.filter(family_id=family_id).count()

@@ -43,7 +43,7 @@ $$;
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('gallery', '0034_family_photos_version'),
+        ('gallery', '0035_date_from_a_folder_name'),
     ]
 
     operations = [
