@@ -192,14 +192,14 @@ def family_places(*, family_ids: list[int], version: tuple | None = None) -> dic
     if cached is not None and cached[0] == version:
         return cached[1]
     places: dict[str, KnownPlace] = {}
-    for city, region, code in FamilyPlace.objects.filter(family_id__in=key).order_by("pk").values_list(
-            "city", "region", "country_code"):
-        for name in (city, region):
-            if name and normalise(name):
-                places.setdefault(normalise(name), KnownPlace(name, code))
-        for name in (city, region):
-            for spelling in _spellings(normalise(name)) if name else ():
-                places.setdefault(spelling, KnownPlace(name, code))
+    stored = [(name, code) for city, region, code in FamilyPlace.objects.filter(family_id__in=key).order_by("pk")
+              .values_list("city", "region", "country_code") for name in (city, region) if name and normalise(name)]
+    for name, code in stored:
+        places.setdefault(normalise(name), KnownPlace(name, code))
+    # Then the other ways people type them, where no stored name is spelt so ("london" is London, not "City of London").
+    for name, code in stored:
+        for spelling in _spellings(normalise(name)):
+            places.setdefault(spelling, KnownPlace(name, code))
     with _places_lock:
         if len(_places_cache) >= _PLACES_CACHE_SIZE:
             _places_cache.clear()

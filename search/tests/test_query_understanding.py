@@ -569,6 +569,21 @@ def test_a_region_named_state_of_is_known_by_its_name_too(toy_model, family, ali
     assert places["berlin"] == places["state of berlin"]
 
 
+def test_a_places_own_name_wins_over_another_places_other_spelling(family, alice):
+    # Other spellings were added row by row with the names: "City of London" stored first took "london", so a search of
+    # "London" filtered to the City of London (the place filter matches whole names) and missed every other London
+    # photo. A stored name is always itself; another place's spelling only fills what no name holds.
+    FamilyPlace.objects.bulk_create([
+        FamilyPlace(family=family, city="City of London", region="England", country="United Kingdom",
+                    country_code="GB"),
+        FamilyPlace(family=family, city="London", region="England", country="United Kingdom", country_code="GB"),
+        FamilyPlace(family=family, city="Region of Murcia", region="Murcia", country="Spain", country_code="ES"),
+    ])
+    places = parser_context(family_ids=[family.pk], query="x").places
+    assert places["london"].name == "London" and places["city of london"].name == "City of London"
+    assert places["murcia"].name == "Murcia"
+
+
 def test_a_place_is_known_as_people_type_it_without_hyphens_and_with_st_for_saint(family, alice):
     # "Stratford upon Avon", "St Petersburg", "Saint Ives" found no place stored as "Stratford-upon-Avon",
     # "Saint Petersburg", "St. Ives": the words were searched instead, and every photo came back.
