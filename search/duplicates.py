@@ -240,7 +240,7 @@ def duplicate_groups(*, user: AbstractBaseUser, family: Family) -> DuplicateGrou
     # .jpg": the edit is the version the family chose, often re-encoded smaller), then larger, then earlier taken (as
     # seconds: parsing thousands of timestamps took longer than the statement), then the id. Out of the trash: the
     # live manager.
-    keys = {pk: (edited_original(name) is None, -(width * height), -size, taken, pk)
+    keys = {pk: (_edit_of(name) is None, -(width * height), -size, taken, pk)
             for pk, name, width, height, size, taken in
             Photo.objects.filter(Q(pk__in=paired.values("photo_a_id")) | Q(pk__in=paired.values("photo_b_id")),
                                  family=family)
@@ -294,11 +294,24 @@ def _grouped_pairs(family: Family):
 
 
 def _is_original_of(photo: Photo, edit: Photo) -> bool:
-    """Whether `photo` is the original `edit` is an edited copy of, by their names ("IMG_0042.jpg" of
-    "IMG_0042-edited.jpg", in the account's language; sidecars.edited_original)."""
-    original = edited_original(edit.original_filename)
-    return original is not None and unicodedata.normalize("NFC", original).casefold() == \
-        unicodedata.normalize("NFC", photo.original_filename).casefold()
+    """Whether `photo` is the original `edit` is an edited copy of, by their names: "IMG_0042.jpg" or "IMG_0042.HEIC"
+    of "IMG_0042-edited.jpg" (in the account's language; an edit is saved as a JPEG whatever the original was)."""
+    original = _edit_of(edit.original_filename)
+    return original is not None and original == _stem(photo.original_filename)
+
+
+def _edit_of(name: str) -> str | None:
+    """The original's name without its extension (to compare: NFC, case folded) when `name` is a member's edited copy
+    (sidecars.edited_original); None for any other name, and for Google's own "-effects" creations (a stylised copy
+    nobody asked for is no version to prefer)."""
+    original = edited_original(name)
+    if original is None or _stem(name).endswith("-effects"):
+        return None
+    return _stem(original)
+
+
+def _stem(name: str) -> str:
+    return unicodedata.normalize("NFC", name.rpartition(".")[0] or name).casefold()
 
 
 def _closeness(pair: DuplicatePair | _Pair) -> tuple:

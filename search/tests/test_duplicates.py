@@ -414,7 +414,7 @@ def test_an_edited_copy_is_kept_and_its_original_is_not_ticked_for_the_trash(fam
     from tests.factories import photo_factory
 
     original = photo_factory(family=family, user=alice, data=images.jpeg(colour=(200, 40, 90), size=(120, 80)),
-                             filename="IMG_0042.jpg")
+                             filename="IMG_0042.HEIC")  # (an edit is saved as a JPEG whatever the original was)
     edited = photo_factory(family=family, user=alice, data=images.jpeg(colour=(190, 40, 90), size=(96, 64)),
                            filename="IMG_0042-bearbeitet.jpg")
     other = photo_factory(family=family, user=alice, data=images.jpeg(colour=(180, 40, 90), size=(96, 64)),
@@ -429,3 +429,19 @@ def test_an_edited_copy_is_kept_and_its_original_is_not_ticked_for_the_trash(fam
     body = client_for(alice).get(reverse("search:duplicates", args=[family.pk])).content.decode()
     assert re.findall(r'<input type="checkbox" name="photo" value="(\d+)" checked>', body) == [str(other.pk)]
     assert "edited copy" in body
+
+
+def test_google_photos_own_effects_copy_is_no_edit_to_prefer(family, alice):
+    """"-effects" copies are Google Photos' own creations (a stylised copy nobody asked for): the larger photo stays
+    the keeper."""
+    from tests import images
+    from tests.factories import photo_factory
+
+    original = photo_factory(family=family, user=alice, data=images.jpeg(colour=(200, 40, 90), size=(120, 80)),
+                             filename="IMG_0042.jpg")
+    effects = photo_factory(family=family, user=alice, data=images.jpeg(colour=(190, 40, 90), size=(96, 64)),
+                            filename="IMG_0042-EFFECTS.jpg")
+    DuplicatePair.objects.create(family=family, photo_a=original, photo_b=effects, hash_distance=2)
+    [group] = duplicate_groups(user=alice, family=family)
+    assert [(m.photo.pk, m.keep, m.trash) for m in group.members] == [(original.pk, True, False),
+                                                                     (effects.pk, False, True)]
