@@ -44,11 +44,13 @@ class Migration(migrations.Migration):
         ('search', '0022_duplicate_dismissals'),
     ]
 
+    # The judgments' queries first: the new column's ACCESS EXCLUSIVE lock on the fits (which every search reads) is
+    # then held only from its ALTER to the commit, not through the data step.
     operations = [
+        migrations.RunPython(queries_straighten, migrations.RunPython.noop, elidable=True),
         migrations.AddField(
             model_name='searchcalibration',
             name='judges',
             field=django.contrib.postgres.fields.ArrayField(base_field=models.BigIntegerField(), blank=True, help_text='The users whose judgments it was made from (null: fitted before this was kept).', null=True, size=None),
         ),
-        migrations.RunPython(queries_straighten, migrations.RunPython.noop, elidable=True),
     ]
