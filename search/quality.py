@@ -30,7 +30,7 @@ from django.utils import timezone
 from scipy.optimize import minimize
 
 from gallery.models import Membership, Photo
-from gallery.services import family_lock
+from gallery.services import family_lock, on_commit_collected
 from search import evaluation
 from search.calibration import (DEFAULT, KINDS, TYPO, Calibration, MetaCalibration, active_calibrations, fuse,
                                 match_features, sigmoid)
@@ -541,10 +541,16 @@ def family_quality(*, user: AbstractBaseUser, family_id: int, budget: EncodeBudg
 
 
 def calibration_fit_request(*, family_id: int) -> None:
-    """Fit the family's calibration in the worker, once the current transaction commits."""
+    """Fit the family's calibration in the worker, once the current transaction commits: once per family, however
+    many times one transaction asks (two members taken out in one save of the admin)."""
+    on_commit_collected("calibration_fit", [family_id], _calibration_fits_queue, robust=False)
+
+
+def _calibration_fits_queue(family_ids: set[int]) -> None:
     from django_q.tasks import async_task
 
-    transaction.on_commit(lambda: async_task("search.tasks.calibration_fit_task", family_id, group="calibration"))
+    for family_id in sorted(family_ids):
+        async_task("search.tasks.calibration_fit_task", family_id, group="calibration")
 
 
 def suggested_weights(*, family_id: int) -> tuple[float, float] | None:

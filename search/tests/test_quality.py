@@ -908,3 +908,18 @@ def test_a_leaver_who_judged_queues_a_fit_of_those_who_remain_even_with_no_fit_i
     with django_capture_on_commit_callbacks(execute=True):
         membership_remove(family=family, user=bob)
     assert [(t["func"], t["args"]) for t in queued_tasks()] == [("search.tasks.calibration_fit_task", (family.pk,))]
+
+
+def test_one_transaction_asking_for_a_fit_many_times_queues_one_per_family(family, other_family,
+                                                                           django_capture_on_commit_callbacks):
+    # Two members taken out in one save of the admin asked for two identical fits of the family.
+    from django.db import transaction
+
+    from search.quality import calibration_fit_request
+    from tests.queue import queued_tasks
+
+    with django_capture_on_commit_callbacks(execute=True):
+        with transaction.atomic():
+            for family_id in (family.pk, family.pk, other_family.pk, family.pk):
+                calibration_fit_request(family_id=family_id)
+    assert sorted(t["args"] for t in queued_tasks()) == sorted([(family.pk,), (other_family.pk,)])
