@@ -92,6 +92,8 @@ COUNTRY_ALIASES = {  # (the everyday names of gallery.places.EVERYDAY_COUNTRY_NA
     "the bahamas": "BS", "the gambia": "GM", "the philippines": "PH", "the united states": "US",
     "the united kingdom": "GB",
 }
+# Words before "the us" that make it the country ("in the us", "to the us"; "all of the us kids" is the word).
+US_PLACE_WORDS = PLACE_WORDS | {"to", "across", "visiting", "visit"}
 # Words before "30s" that make it an age, not a decade ("in her 30s", "under 10s").
 AGE_WORDS = frozenset({"her", "his", "their", "my", "our", "your", "under", "over", "aged"})
 DECADE_PARTS = {"early": (0, 3), "mid": (4, 6), "late": (7, 9)}  # years of a decade: "late 80s" is 1987 to 1989
@@ -548,9 +550,24 @@ class _Parser:
         return None
 
     def _said_as_us(self, start: int, end: int) -> bool:
-        """Whether "us" at `start` is the country: typed "US" (or "U.S."), or "the us"; not the word ("photos of us")."""
-        return (end == start + 1 and self.norms[start] == "us"
-                and (self.tokens[start].strip(EDGE_PUNCT) in ("US", "U.S") or (start > 0 and self.norms[start - 1] == "the")))
+        """Whether "us" at `start` is the country, not the word ("photos of us"; "U.S." is no stopword): "US" typed so
+        in a query not all in capitals ("US beach"; in "PHOTOS OF US AT THE BEACH" the case says nothing), or "the us"
+        said of a place: "the" begins the query or follows a place word ("in the us", "to the us"; "all of the us
+        kids" is the word), or, in capitals, "IN US", "FROM US"."""
+        if end != start + 1 or self.norms[start] != "us":
+            return False
+        typed = self.tokens[start].strip(EDGE_PUNCT)
+        before = self.norms[start - 1] if start > 0 else ""
+        if typed == "US" and not self._in_capitals(start):
+            return True
+        if before == "the":
+            return start == 1 or self.norms[start - 2] in US_PLACE_WORDS
+        return typed == "US" and before in ("in", "from")
+
+    def _in_capitals(self, i: int) -> bool:
+        """Whether the query is typed all in capitals: some word besides the one at `i` has letters, none lower case."""
+        others = [token for at, token in enumerate(self.tokens) if at != i and any(ch.isalpha() for ch in token)]
+        return bool(others) and not any(ch.islower() for token in others for ch in token)
 
     def _known(self, start: int, end: int) -> KnownPlace | None:
         name = " ".join(self.norms[start:end])

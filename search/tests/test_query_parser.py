@@ -56,6 +56,20 @@ def test_the_us_said_as_a_country_is_one_and_us_the_word_is_not():
         assert parse_query(query, ctx(places={})).countries == (), query
 
 
+def test_us_in_a_query_typed_all_in_capitals_is_the_word_unless_said_as_a_place():
+    # "PHOTOS OF US AT THE BEACH" was a United States chip and lost the word "us": in capitals throughout, "US" says
+    # nothing by its case, so it reads as "us" typed in lower case would, but for a place word just before it.
+    for query in ("PHOTOS OF US AT THE BEACH", "LOOK AT US", "ALL OF THE US KIDS", "all of the us kids",
+                  "THE WORLD AROUND US", "us kids", "photos of the us kids"):
+        parsed = parse_query(query, ctx(places={}))
+        assert parsed.countries == () and "us" in parsed.text.lower().split(), (query, parsed)
+    for query in ("BEACH IN THE US", "ROAD TRIP TO THE US", "BEACH IN US", "PHOTOS FROM US", "US", "U.S.", "US 2023",
+                  "U.S. BEACH", "the us road trip", "trip to the us", "beach photos of US", "US beach", "usa"):
+        # (right after "in" or "from" it is the country in capitals too: "LOVE FROM US" is, the price of "PHOTOS FROM
+        # US"; "at", "near", "around" are left out: "LOOK AT US", "THE WORLD AROUND US")
+        assert parse_query(query, ctx(places={})).countries == ("US",), query
+
+
 def test_places_are_case_and_accent_insensitive_and_multiword():
     assert parse_query("SAO PAULO", ctx()).places == ("São Paulo",)
     assert parse_query("São Paulo", ctx()).places == ("São Paulo",)
