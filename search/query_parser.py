@@ -581,7 +581,7 @@ class _Parser:
         if found:
             return self._chip(i, found[0], found[1], key_start=i)
         if self.norms[i] in DATE_WORDS and i + 1 < len(self.norms):  # "in 2023", "from june 2021"
-            found = self._date_range(i + 1) or self._date_atom(i + 1)
+            found = self._date_range(i + 1) or self._date_atom(i + 1, led=self.norms[i] != "of")
             if found:
                 return self._chip(i, found[0], found[1], key_start=i + 1)
         return None
@@ -598,14 +598,14 @@ class _Parser:
     def _date_range(self, i: int):
         word = self.norms[i]
         if word in ("between", "from") and i + 1 < len(self.norms):
-            first = self._date_atom(i + 1)
+            first = self._date_atom(i + 1, led=True)
             if first and first[0] < len(self.norms) and self.norms[first[0]] in ("and", "to", "until", "till", *DASHES):
-                second = self._date_atom(first[0] + 1)
+                second = self._date_atom(first[0] + 1, led=True)
                 if second:
                     return second[0], hull(first[1], second[1])
             return None
         if word in ("since", "after", "before", "until", "till") and i + 1 < len(self.norms):
-            atom = self._date_atom(i + 1) or self._latest(i + 1)
+            atom = self._date_atom(i + 1, led=True) or self._latest(i + 1)
             if atom is None:
                 return None
             begin, finish = atom[1]
@@ -623,7 +623,7 @@ class _Parser:
         date of one word; an ISO day's own dashes are not that)."""
         first = self._date_atom(i)
         if first and first[0] + 1 < len(self.norms) and self.norms[first[0]] in DASHES:
-            second = self._date_atom(first[0] + 1)
+            second = self._date_atom(first[0] + 1, led=True)
             if second:
                 return second[0], hull(first[1], second[1])
         word = self.norms[i]
@@ -664,8 +664,10 @@ class _Parser:
         atom = _Parser(self.tokens, (*self.norms[:i], word, *self.norms[i + 1:]), self.context)._date_atom(i)
         return atom[1] if atom and atom[0] == i + 1 else None
 
-    def _date_atom(self, i: int):
-        """A date expression at token i: (index after it, (first day, last day))."""
+    def _date_atom(self, i: int, *, led: bool = False):
+        """A date expression at token i: (index after it, (first day, last day)). `led`: a date word ("in", "since",
+        "between"…, not "of") or the date a range begins with comes just before, so a bare year with an apostrophe is
+        one ("in '87"; "'57 chevy", "class of '87" are words: a year there only when the query is nothing else)."""
         if i >= len(self.norms):
             return None
         word = self.norms[i]
@@ -692,6 +694,8 @@ class _Parser:
         if decade:  # (before the year: "1990's" reads "1990" once its 's is dropped)
             return decade
         year = self._year_at(i)
+        if year and not (led or self._year(self.norms[i]) or len(self.tokens) == 1):
+            year = None  # "dad's '65 mustang": a car's year, not the photos'
         if year:
             # the year first ("2021 june", as "2021年6月" and Hungarian write it), unless the month has its own year
             after = self.norms[i + 1] if i + 1 < len(self.norms) else ""

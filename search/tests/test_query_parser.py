@@ -404,14 +404,27 @@ def test_a_numeric_day_that_shows_its_order_says_it_for_the_others_of_the_query(
     ("summer '21", date(2021, 6, 1), date(2021, 8, 31)),
     ("christmas ’25", date(2025, 12, 23), date(2025, 12, 27)),
     ("june '98", date(1998, 6, 1), date(1998, 6, 30)),
-    ("'87", date(1987, 1, 1), date(1987, 12, 31)),
+    ("in '87", date(1987, 1, 1), date(1987, 12, 31)),
     ("5 june '21", date(2021, 6, 5), date(2021, 6, 5)),
     ("since '19", date(2019, 1, 1), None),
+    ("between '19 and '21", date(2019, 1, 1), date(2021, 12, 31)),
 ])
 def test_a_year_written_with_an_apostrophe(query, after, before):
     parsed = parse_query(f"beach {query}", ctx())
     assert (parsed.taken_after, parsed.taken_before) == (after, before), parsed
     assert parsed.text == "beach" and [chip.kind for chip in parsed.chips] == ["date"]
+
+
+def test_a_bare_year_with_an_apostrophe_is_a_year_only_after_a_date_word_or_alone():
+    # "dad's '65 mustang" was a 1965 filter (every photo of other years hidden) and "'57 chevy" one of 1957: alone or
+    # before a noun, two digits with an apostrophe are a car's, a vintage's, a class's; after a month, season, holiday
+    # or a date word ("in '87", "since '99") they are the year, and so is a query of the year alone.
+    for query in ("dad's '65 mustang", "'57 chevy", "beach '87", "class of '87", "'87 reunion"):
+        parsed = parse_query(query, ctx())
+        assert parsed.chips == () and parsed.text == query, (query, parsed)
+    alone = parse_query("'87", ctx())
+    assert (alone.taken_after, alone.taken_before) == (date(1987, 1, 1), date(1987, 12, 31))
+    assert parse_query("-'87 beach", ctx()).not_dates == ()  # (as before: an exclusion's, not a year)
 
 
 @pytest.mark.parametrize("query, after, before", [
