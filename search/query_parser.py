@@ -728,6 +728,8 @@ class _Parser:
         if day:
             return i + 1, (day, day)
         iso = re.fullmatch(r"(\d{4})([-/.])(\d{1,2})(?:\2(\d{1,2}))?", word)
+        if iso and iso[2] == "." and iso[4] is None:
+            iso = None  # "1999.5" is a number: a year and month with a dot are no month (a whole day is: "2021.06.14")
         if iso and self._year(iso[1]) and 1 <= int(iso[3]) <= 12:
             if iso[4] is None:
                 return i + 1, month_span(int(iso[1]), int(iso[3]))

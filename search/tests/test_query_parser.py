@@ -388,6 +388,14 @@ def test_an_ambiguous_numeric_day_is_read_as_the_familys_country_writes_it_and_s
         assert parse_query(query, ctx()).chips == (), query
 
 
+def test_a_year_and_a_decimal_are_no_month():
+    # "1999.5" was May 1999 (the year-month form took "." as "2021-06" and "2021/06" take theirs): a decimal, words.
+    for query in ("1999.5", "2021.06", "rating 2019.10"):
+        assert parse_query(query, ctx()).chips == (), query
+    assert parse_query("2021.06.14", ctx()).taken_after == date(2021, 6, 14)  # a whole day with dots still is one
+    assert parse_query("2021-06", ctx()).taken_after == date(2021, 6, 1)
+
+
 def test_a_numeric_day_that_shows_its_order_says_it_for_the_others_of_the_query():
     # "05/06/2021-14/06/2021" in a US family was 6 May to 14 June: the 14 says the day comes first in this query.
     spanned = parse_query("beach 05/06/2021-14/06/2021", ctx(month_first=True))
