@@ -310,8 +310,8 @@ def _numeric_order(query: str) -> bool | None:
     for token in tokenize(query):
         word = token.strip(EDGE_PUNCT + "-")
         for part in (word, *re.split(r"[-–—]", word)):  # ("05/06/2021-14/06/2021": a range's two sides)
-            found = re.fullmatch(r"(\d{1,2})([/.-])(\d{1,2})\2(?:\d{4}|\d{2})", part)
-            if found and (int(found[1]) > 12) != (int(found[3]) > 12):
+            found = _numeric_date(part)  # (not with dots: those are the day first everywhere, whatever the query's)
+            if found and found[2] != "." and (int(found[1]) > 12) != (int(found[3]) > 12):
                 orders.add(int(found[3]) > 12)
     return orders.pop() if len(orders) == 1 else None
 
@@ -741,9 +741,12 @@ class _Parser:
     def _numeric_day(self, word: str) -> date | None:
         """A day in numbers, the year last: "14/06/2021", "6/14/2021", "14.06.2021", "14-06-2021", "14/06/21". A day
         or month above 12 says the order; when both orders make a day ("05/06/2021"), the family's country's way
-        (`ParserContext.month_first`; the chip shows the day understood). A two-digit year is the latest such year
-        not after this one ("21" is 2021, "98" 1998)."""
-        found = re.fullmatch(r"(\d{1,2})([/.-])(\d{1,2})\2(\d{4}|\d{2})", word)
+        (`ParserContext.month_first`; the chip shows the day understood), but with dots the day first everywhere (no
+        country writes the month first with them: "05.06.2021" is 5 June in the US too). A two-digit year is the
+        latest such year not after this one ("21" is 2021, "98" 1998), and only after slashes ("14/06/21"): with
+        dots or dashes it is no year ("firmware 1.2.10", "10.10.10", a code "1-2-10", "21-06-14" written year first);
+        a date missed is its words searched, a wrong one would hide every photo of other days."""
+        found = _numeric_date(word)
         if not found:
             return None
         year = int(found[4])
@@ -752,7 +755,8 @@ class _Parser:
         if not self._year(str(year)):
             return None
         first, second = int(found[1]), int(found[3])
-        orders = ((second, first), (first, second)) if self.context.month_first else ((first, second), (second, first))
+        month_first = self.context.month_first and found[2] != "."
+        orders = ((second, first), (first, second)) if month_first else ((first, second), (second, first))
         days = (day_or_none(year, month, day) for day, month in orders if 1 <= month <= 12)
         return next((day for day in days if day), None)
 
@@ -891,6 +895,13 @@ class _Parser:
 
     def _year(self, word: str) -> bool:
         return len(word) == 4 and word.isdecimal() and EARLIEST_YEAR <= int(word) <= self.context.today.year + 1
+
+
+def _numeric_date(word: str) -> re.Match | None:
+    """`word` as a day in numbers, the year last (day, separator, month, year; or month and day): a four-digit year
+    after "/", "." or "-", a two-digit one after "/" only (_Parser._numeric_day)."""
+    found = re.fullmatch(r"(\d{1,2})([/.-])(\d{1,2})\2(\d{4}|\d{2})", word)
+    return found if found and (len(found[4]) == 4 or found[2] == "/") else None
 
 
 def _day_number(word: str) -> int | None:

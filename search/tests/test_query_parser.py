@@ -350,7 +350,6 @@ def test_a_month_alone_after_since_is_the_latest_begun_and_a_day_that_is_none_is
     # Two-digit years: the latest such year not after this one (TODAY is 2026: "21" is 2021, "98" 1998).
     ("14/06/21", date(2021, 6, 14)),
     ("6/14/21", date(2021, 6, 14)),
-    ("14.6.98", date(1998, 6, 14)),
     ("25/12/26", date(2026, 12, 25)),
     ("25/12/27", date(1927, 12, 25)),
 ])
@@ -371,7 +370,10 @@ def test_an_ambiguous_numeric_day_is_read_as_the_familys_country_writes_it_and_s
     month_first = parse_query("05/06/2021", ctx(month_first=True))
     assert (month_first.taken_after, month_first.taken_before) == (date(2021, 5, 6), date(2021, 5, 6))
     assert month_first.chips[0].range_label == "6 May 2021"
-    assert parse_query("5.6.21", ctx(month_first=True)).taken_after == date(2021, 5, 6)
+    # Dots are the day first in every country (none writes the month first with them): "05.06.2021" in a US family is
+    # 5 June, not 6 May as its "05/06/2021" is.
+    assert parse_query("05.06.2021", ctx(month_first=True)).taken_after == date(2021, 6, 5)
+    assert parse_query("beach 5.6.2021", ctx(month_first=True)).chips[0].range_label == "5 Jun 2021"
     # the year first is year, month, day everywhere
     assert parse_query("2021/05/06", ctx(month_first=True)).taken_after == date(2021, 5, 6)
     # ranges and negations of numeric days, with a dash as before
@@ -386,6 +388,24 @@ def test_an_ambiguous_numeric_day_is_read_as_the_familys_country_writes_it_and_s
     # numbers that are no day stay words
     for query in ("1/2", "3/4 cup", "2/3/4", "10/11/123", "1/2/3/2021"):
         assert parse_query(query, ctx()).chips == (), query
+
+
+def test_a_dotted_day_says_nothing_of_how_the_query_writes_its_days_with_slashes():
+    mixed = parse_query("14.06.2021 or 05/06/2021", ctx(month_first=True))  # (dots are the day first everywhere)
+    assert [c.after for c in mixed.chips] == [date(2021, 6, 14), date(2021, 5, 6)]
+
+
+def test_a_two_digit_year_is_read_only_after_slashes():
+    # "firmware 1.2.10" was 1 February 2010 and "10.10.10" 10 October 2010: a version number hid every photo of other
+    # days. With dots (version numbers, "1.2.10") or dashes (codes, scores, and "21-06-14" written year first) two
+    # digits are no year; with slashes they are ("14/06/21"), and a four-digit year is read with any of the three.
+    for query in ("firmware 1.2.10", "10.10.10", "version 14.06.21", "14.06.21", "5.6.21", "1-2-10", "14-06-21",
+                  "1.2.10.3", "app 3.11.4"):
+        assert parse_query(query, ctx()).chips == (), query
+        assert parse_query(query, ctx(month_first=True)).chips == (), query
+    for query, day in (("14/06/21", date(2021, 6, 14)), ("14.06.2021", date(2021, 6, 14)),
+                       ("14-06-2021", date(2021, 6, 14))):
+        assert parse_query(query, ctx()).taken_after == day, query
 
 
 def test_a_year_and_a_decimal_are_no_month():
