@@ -96,6 +96,10 @@ COUNTRY_ALIASES = {  # (the everyday names of gallery.places.EVERYDAY_COUNTRY_NA
 US_PLACE_WORDS = PLACE_WORDS | {"to", "across", "visiting", "visit"}
 # Words before "30s" that make it an age, not a decade ("in her 30s", "under 10s").
 AGE_WORDS = frozenset({"her", "his", "their", "my", "our", "your", "under", "over", "aged"})
+# Words before "40s" that make it a count, a chart or a size, not a decade ("top 40s hits", "size 10s", "two 20s"; a
+# number before it too: "3 20s").
+COUNT_WORDS = frozenset({"top", "size", "sizes", "number", "no", "pair", "pack", "few", "several", "two", "three",
+                         "four", "five", "six", "seven", "eight", "nine", "ten"})
 DECADE_PARTS = {"early": (0, 3), "mid": (4, 6), "late": (7, 9)}  # years of a decade: "late 80s" is 1987 to 1989
 EARLIEST_YEAR = 1826  # the oldest surviving photograph
 MAX_PHRASE = 6
@@ -771,11 +775,12 @@ class _Parser:
         if hyphened:  # "mid-80s"
             part, typed = hyphened[1], hyphened[2]
         before = i - 1 - (i >= 1 and self.norms[i - 1] in DECADE_PARTS)
-        age = before >= 0 and self.norms[before] in AGE_WORDS  # "in her (late) 30s", "under 10s"
+        # "in her (late) 30s", "under 10s" are ages, "top 40s", "two 20s" counts
+        age = before >= 0 and (self.norms[before] in AGE_WORDS | COUNT_WORDS or self.norms[before].isdecimal())
         found = (re.fullmatch(r"(\d{3}0)s", typed if hyphened else self.norms[at])  # ("-1990s": norm without dash)
                  or re.fullmatch(r"(\d{3}0)['’]s", typed)
                  # two digits: "the 90s", "80s party" (a chip, un-chipped with a click for a party of that theme),
-                 # never an age
+                 # never an age nor a count
                  or (not age and (re.fullmatch(r"(\d0)s", typed if hyphened else self.norms[at])
                                   or re.fullmatch(r"['’]?(\d0)['’]?s", typed))))
         if not found:

@@ -299,6 +299,16 @@ def test_a_weekend_said_on_a_weekend():
     assert parse_query("mum in her late 30s", ctx()).chips == ()
 
 
+def test_two_digits_and_an_s_after_a_word_that_makes_them_a_count_are_no_decade():
+    # "top 40s hits" was the 1940s (every photo of other years hidden): after "top", "size", a number… two digits are
+    # a chart, a size, banknotes ("two 20s"), no decade. (A four-digit decade is one whatever is before: "top 1980s".)
+    for query in ("top 40s hits", "the top 40s", "size 10s shoes", "two 20s", "3 20s and a 10", "number 10s"):
+        assert parse_query(query, ctx()).chips == () and parse_query(query, ctx()).text == query, query
+    for query, first in (("80s", 1980), ("the 80s", 1980), ("late 80s", 1987), ("1980s", 1980), ("80s party", 1980),
+                         ("top 1980s songs", 1980)):
+        assert parse_query(query, ctx()).taken_after == date(first, 1, 1), query
+
+
 def test_last_summer_in_the_southern_hemisphere_is_december_to_february():
     parsed = parse_query("beach last summer", ctx(southern=True))
     assert (parsed.taken_after, parsed.taken_before) == (date(2025, 12, 1), date(2026, 2, 28))
