@@ -701,10 +701,15 @@ class _Parser:
         if year and not (led or self._year(self.norms[i]) or len(self.tokens) == 1):
             year = None  # "dad's '65 mustang": a car's year, not the photos'
         if year:
-            # the year first ("2021 june", as "2021年6月" and Hungarian write it), unless the month has its own year
+            # the year first ("2021 june", "1987 july 4", as "2021年6月" and Hungarian write it), unless the month has its
+            # own year
             after = self.norms[i + 1] if i + 1 < len(self.norms) else ""
             if (after in MONTH_NAMES or after in SEASONS) and not self._year_at(i + 2) and not (
                     i + 2 < len(self.norms) and self.norms[i + 2] == "of"):
+                number = _day_number(self.norms[i + 2]) if after in MONTH_NAMES and i + 2 < len(self.norms) else None
+                day = day_or_none(year, MONTH_NAMES[after], number) if number else None
+                if day:  # and the day after it: "1987 july 4"
+                    return i + 3, (day, day)
                 return i + 2, (month_span(year, MONTH_NAMES[after]) if after in MONTH_NAMES
                                else self._season_span(after, year))
             return i + 1, year_span(year)

@@ -482,6 +482,18 @@ def test_a_month_and_its_year_the_year_first_or_in_one_word(query, after, before
     assert parsed.text == "beach" and [chip.kind for chip in parsed.chips] == ["date"]
 
 
+def test_the_year_first_then_the_month_then_the_day_is_that_day():
+    # "1987 july 4" was July 1987 and the word "4" searched (every photo carrying a 4): the day is taken too.
+    for query, day in (("1987 july 4", date(1987, 7, 4)), ("2021 june 14th", date(2021, 6, 14)),
+                       ("beach 2021 Sept 1 sunset", date(2021, 9, 1))):
+        parsed = parse_query(query, ctx())
+        assert (parsed.taken_after, parsed.taken_before) == (day, day), (query, parsed)
+        assert [c.kind for c in parsed.chips] == ["date"] and parsed.text in ("", "beach sunset"), query
+    no_such_day = parse_query("2021 june 31", ctx())  # June has 30 days: the month, and "31" as words
+    assert (no_such_day.taken_after, no_such_day.text) == (date(2021, 6, 1), "31")
+    assert parse_query("2019 june 2020", ctx()).taken_after == date(2019, 1, 1)  # (as before: the month has its year)
+
+
 def test_a_date_as_chinese_and_japanese_write_it():
     # "2021年6月5日" (a phone's Chinese or Japanese keyboard) was a word that matched nothing
     for query, after, before in (("2021年6月5日", date(2021, 6, 5), date(2021, 6, 5)),
