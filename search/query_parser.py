@@ -92,8 +92,14 @@ COUNTRY_ALIASES = {  # (the everyday names of gallery.places.EVERYDAY_COUNTRY_NA
     "the bahamas": "BS", "the gambia": "GM", "the philippines": "PH", "the united states": "US",
     "the united kingdom": "GB",
 }
+# Words before "the us" that make it the country ("in the us", "to the us"; "all of the us kids" is the word).
+US_PLACE_WORDS = PLACE_WORDS | {"to", "across", "visiting", "visit"}
 # Words before "30s" that make it an age, not a decade ("in her 30s", "under 10s").
 AGE_WORDS = frozenset({"her", "his", "their", "my", "our", "your", "under", "over", "aged"})
+# Words before "40s" that make it a count, a chart or a size, not a decade ("top 40s hits", "size 10s", "two 20s"; a
+# number before it too: "3 20s").
+COUNT_WORDS = frozenset({"top", "size", "sizes", "number", "no", "pair", "pack", "few", "several", "two", "three",
+                         "four", "five", "six", "seven", "eight", "nine", "ten"})
 DECADE_PARTS = {"early": (0, 3), "mid": (4, 6), "late": (7, 9)}  # years of a decade: "late 80s" is 1987 to 1989
 EARLIEST_YEAR = 1826  # the oldest surviving photograph
 MAX_PHRASE = 6
@@ -308,8 +314,8 @@ def _numeric_order(query: str) -> bool | None:
     for token in tokenize(query):
         word = token.strip(EDGE_PUNCT + "-")
         for part in (word, *re.split(r"[-–—]", word)):  # ("05/06/2021-14/06/2021": a range's two sides)
-            found = re.fullmatch(r"(\d{1,2})([/.-])(\d{1,2})\2(?:\d{4}|\d{2})", part)
-            if found and (int(found[1]) > 12) != (int(found[3]) > 12):
+            found = _numeric_date(part)  # (not with dots: those are the day first everywhere, whatever the query's)
+            if found and found[2] != "." and (int(found[1]) > 12) != (int(found[3]) > 12):
                 orders.add(int(found[3]) > 12)
     return orders.pop() if len(orders) == 1 else None
 
@@ -548,9 +554,24 @@ class _Parser:
         return None
 
     def _said_as_us(self, start: int, end: int) -> bool:
-        """Whether "us" at `start` is the country: typed "US" (or "U.S."), or "the us"; not the word ("photos of us")."""
-        return (end == start + 1 and self.norms[start] == "us"
-                and (self.tokens[start].strip(EDGE_PUNCT) in ("US", "U.S") or (start > 0 and self.norms[start - 1] == "the")))
+        """Whether "us" at `start` is the country, not the word ("photos of us"; "U.S." is no stopword): "US" typed so
+        in a query not all in capitals ("US beach"; in "PHOTOS OF US AT THE BEACH" the case says nothing), or "the us"
+        said of a place: "the" begins the query or follows a place word ("in the us", "to the us"; "all of the us
+        kids" is the word), or, in capitals, "IN US", "FROM US"."""
+        if end != start + 1 or self.norms[start] != "us":
+            return False
+        typed = self.tokens[start].strip(EDGE_PUNCT)
+        before = self.norms[start - 1] if start > 0 else ""
+        if typed == "US" and not self._in_capitals(start):
+            return True
+        if before == "the":
+            return start == 1 or self.norms[start - 2] in US_PLACE_WORDS
+        return typed == "US" and before in ("in", "from")
+
+    def _in_capitals(self, i: int) -> bool:
+        """Whether the query is typed all in capitals: some word besides the one at `i` has letters, none lower case."""
+        others = [token for at, token in enumerate(self.tokens) if at != i and any(ch.isalpha() for ch in token)]
+        return bool(others) and not any(ch.islower() for token in others for ch in token)
 
     def _known(self, start: int, end: int) -> KnownPlace | None:
         name = " ".join(self.norms[start:end])
@@ -564,7 +585,7 @@ class _Parser:
         if found:
             return self._chip(i, found[0], found[1], key_start=i)
         if self.norms[i] in DATE_WORDS and i + 1 < len(self.norms):  # "in 2023", "from june 2021"
-            found = self._date_range(i + 1) or self._date_atom(i + 1)
+            found = self._date_range(i + 1) or self._date_atom(i + 1, led=self.norms[i] != "of")
             if found:
                 return self._chip(i, found[0], found[1], key_start=i + 1)
         return None
@@ -581,14 +602,14 @@ class _Parser:
     def _date_range(self, i: int):
         word = self.norms[i]
         if word in ("between", "from") and i + 1 < len(self.norms):
-            first = self._date_atom(i + 1)
+            first = self._date_atom(i + 1, led=True)
             if first and first[0] < len(self.norms) and self.norms[first[0]] in ("and", "to", "until", "till", *DASHES):
-                second = self._date_atom(first[0] + 1)
+                second = self._date_atom(first[0] + 1, led=True)
                 if second:
                     return second[0], hull(first[1], second[1])
             return None
         if word in ("since", "after", "before", "until", "till") and i + 1 < len(self.norms):
-            atom = self._date_atom(i + 1) or self._latest(i + 1)
+            atom = self._date_atom(i + 1, led=True) or self._latest(i + 1)
             if atom is None:
                 return None
             begin, finish = atom[1]
@@ -606,7 +627,7 @@ class _Parser:
         date of one word; an ISO day's own dashes are not that)."""
         first = self._date_atom(i)
         if first and first[0] + 1 < len(self.norms) and self.norms[first[0]] in DASHES:
-            second = self._date_atom(first[0] + 1)
+            second = self._date_atom(first[0] + 1, led=True)
             if second:
                 return second[0], hull(first[1], second[1])
         word = self.norms[i]
@@ -647,8 +668,10 @@ class _Parser:
         atom = _Parser(self.tokens, (*self.norms[:i], word, *self.norms[i + 1:]), self.context)._date_atom(i)
         return atom[1] if atom and atom[0] == i + 1 else None
 
-    def _date_atom(self, i: int):
-        """A date expression at token i: (index after it, (first day, last day))."""
+    def _date_atom(self, i: int, *, led: bool = False):
+        """A date expression at token i: (index after it, (first day, last day)). `led`: a date word ("in", "since",
+        "between"…, not "of") or the date a range begins with comes just before, so a bare year with an apostrophe is
+        one ("in '87"; "'57 chevy", "class of '87" are words: a year there only when the query is nothing else)."""
         if i >= len(self.norms):
             return None
         word = self.norms[i]
@@ -675,11 +698,18 @@ class _Parser:
         if decade:  # (before the year: "1990's" reads "1990" once its 's is dropped)
             return decade
         year = self._year_at(i)
+        if year and not (led or self._year(self.norms[i]) or len(self.tokens) == 1):
+            year = None  # "dad's '65 mustang": a car's year, not the photos'
         if year:
-            # the year first ("2021 june", as "2021年6月" and Hungarian write it), unless the month has its own year
+            # the year first ("2021 june", "1987 july 4", as "2021年6月" and Hungarian write it), unless the month has its
+            # own year
             after = self.norms[i + 1] if i + 1 < len(self.norms) else ""
             if (after in MONTH_NAMES or after in SEASONS) and not self._year_at(i + 2) and not (
                     i + 2 < len(self.norms) and self.norms[i + 2] == "of"):
+                number = _day_number(self.norms[i + 2]) if after in MONTH_NAMES and i + 2 < len(self.norms) else None
+                day = day_or_none(year, MONTH_NAMES[after], number) if number else None
+                if day:  # and the day after it: "1987 july 4"
+                    return i + 3, (day, day)
                 return i + 2, (month_span(year, MONTH_NAMES[after]) if after in MONTH_NAMES
                                else self._season_span(after, year))
             return i + 1, year_span(year)
@@ -707,6 +737,8 @@ class _Parser:
         if day:
             return i + 1, (day, day)
         iso = re.fullmatch(r"(\d{4})([-/.])(\d{1,2})(?:\2(\d{1,2}))?", word)
+        if iso and iso[2] == "." and iso[4] is None:
+            iso = None  # "1999.5" is a number: a year and month with a dot are no month (a whole day is: "2021.06.14")
         if iso and self._year(iso[1]) and 1 <= int(iso[3]) <= 12:
             if iso[4] is None:
                 return i + 1, month_span(int(iso[1]), int(iso[3]))
@@ -718,9 +750,12 @@ class _Parser:
     def _numeric_day(self, word: str) -> date | None:
         """A day in numbers, the year last: "14/06/2021", "6/14/2021", "14.06.2021", "14-06-2021", "14/06/21". A day
         or month above 12 says the order; when both orders make a day ("05/06/2021"), the family's country's way
-        (`ParserContext.month_first`; the chip shows the day understood). A two-digit year is the latest such year
-        not after this one ("21" is 2021, "98" 1998)."""
-        found = re.fullmatch(r"(\d{1,2})([/.-])(\d{1,2})\2(\d{4}|\d{2})", word)
+        (`ParserContext.month_first`; the chip shows the day understood), but with dots the day first everywhere (no
+        country writes the month first with them: "05.06.2021" is 5 June in the US too). A two-digit year is the
+        latest such year not after this one ("21" is 2021, "98" 1998), and only after slashes ("14/06/21"): with
+        dots or dashes it is no year ("firmware 1.2.10", "10.10.10", a code "1-2-10", "21-06-14" written year first);
+        a date missed is its words searched, a wrong one would hide every photo of other days."""
+        found = _numeric_date(word)
         if not found:
             return None
         year = int(found[4])
@@ -729,7 +764,8 @@ class _Parser:
         if not self._year(str(year)):
             return None
         first, second = int(found[1]), int(found[3])
-        orders = ((second, first), (first, second)) if self.context.month_first else ((first, second), (second, first))
+        month_first = self.context.month_first and found[2] != "."
+        orders = ((second, first), (first, second)) if month_first else ((first, second), (second, first))
         days = (day_or_none(year, month, day) for day, month in orders if 1 <= month <= 12)
         return next((day for day in days if day), None)
 
@@ -744,11 +780,12 @@ class _Parser:
         if hyphened:  # "mid-80s"
             part, typed = hyphened[1], hyphened[2]
         before = i - 1 - (i >= 1 and self.norms[i - 1] in DECADE_PARTS)
-        age = before >= 0 and self.norms[before] in AGE_WORDS  # "in her (late) 30s", "under 10s"
+        # "in her (late) 30s", "under 10s" are ages, "top 40s", "two 20s" counts
+        age = before >= 0 and (self.norms[before] in AGE_WORDS | COUNT_WORDS or self.norms[before].isdecimal())
         found = (re.fullmatch(r"(\d{3}0)s", typed if hyphened else self.norms[at])  # ("-1990s": norm without dash)
                  or re.fullmatch(r"(\d{3}0)['’]s", typed)
                  # two digits: "the 90s", "80s party" (a chip, un-chipped with a click for a party of that theme),
-                 # never an age
+                 # never an age nor a count
                  or (not age and (re.fullmatch(r"(\d0)s", typed if hyphened else self.norms[at])
                                   or re.fullmatch(r"['’]?(\d0)['’]?s", typed))))
         if not found:
@@ -868,6 +905,13 @@ class _Parser:
 
     def _year(self, word: str) -> bool:
         return len(word) == 4 and word.isdecimal() and EARLIEST_YEAR <= int(word) <= self.context.today.year + 1
+
+
+def _numeric_date(word: str) -> re.Match | None:
+    """`word` as a day in numbers, the year last (day, separator, month, year; or month and day): a four-digit year
+    after "/", "." or "-", a two-digit one after "/" only (_Parser._numeric_day)."""
+    found = re.fullmatch(r"(\d{1,2})([/.-])(\d{1,2})\2(\d{4}|\d{2})", word)
+    return found if found and (len(found[4]) == 4 or found[2] == "/") else None
 
 
 def _day_number(word: str) -> int | None:

@@ -56,6 +56,20 @@ def test_the_us_said_as_a_country_is_one_and_us_the_word_is_not():
         assert parse_query(query, ctx(places={})).countries == (), query
 
 
+def test_us_in_a_query_typed_all_in_capitals_is_the_word_unless_said_as_a_place():
+    # "PHOTOS OF US AT THE BEACH" was a United States chip and lost the word "us": in capitals throughout, "US" says
+    # nothing by its case, so it reads as "us" typed in lower case would, but for a place word just before it.
+    for query in ("PHOTOS OF US AT THE BEACH", "LOOK AT US", "ALL OF THE US KIDS", "all of the us kids",
+                  "THE WORLD AROUND US", "us kids", "photos of the us kids"):
+        parsed = parse_query(query, ctx(places={}))
+        assert parsed.countries == () and "us" in parsed.text.lower().split(), (query, parsed)
+    for query in ("BEACH IN THE US", "ROAD TRIP TO THE US", "BEACH IN US", "PHOTOS FROM US", "US", "U.S.", "US 2023",
+                  "U.S. BEACH", "the us road trip", "trip to the us", "beach photos of US", "US beach", "usa"):
+        # (right after "in" or "from" it is the country in capitals too: "LOVE FROM US" is, the price of "PHOTOS FROM
+        # US"; "at", "near", "around" are left out: "LOOK AT US", "THE WORLD AROUND US")
+        assert parse_query(query, ctx(places={})).countries == ("US",), query
+
+
 def test_places_are_case_and_accent_insensitive_and_multiword():
     assert parse_query("SAO PAULO", ctx()).places == ("São Paulo",)
     assert parse_query("São Paulo", ctx()).places == ("São Paulo",)
@@ -285,6 +299,16 @@ def test_a_weekend_said_on_a_weekend():
     assert parse_query("mum in her late 30s", ctx()).chips == ()
 
 
+def test_two_digits_and_an_s_after_a_word_that_makes_them_a_count_are_no_decade():
+    # "top 40s hits" was the 1940s (every photo of other years hidden): after "top", "size", a number… two digits are
+    # a chart, a size, banknotes ("two 20s"), no decade. (A four-digit decade is one whatever is before: "top 1980s".)
+    for query in ("top 40s hits", "the top 40s", "size 10s shoes", "two 20s", "3 20s and a 10", "number 10s"):
+        assert parse_query(query, ctx()).chips == () and parse_query(query, ctx()).text == query, query
+    for query, first in (("80s", 1980), ("the 80s", 1980), ("late 80s", 1987), ("1980s", 1980), ("80s party", 1980),
+                         ("top 1980s songs", 1980)):
+        assert parse_query(query, ctx()).taken_after == date(first, 1, 1), query
+
+
 def test_last_summer_in_the_southern_hemisphere_is_december_to_february():
     parsed = parse_query("beach last summer", ctx(southern=True))
     assert (parsed.taken_after, parsed.taken_before) == (date(2025, 12, 1), date(2026, 2, 28))
@@ -336,7 +360,6 @@ def test_a_month_alone_after_since_is_the_latest_begun_and_a_day_that_is_none_is
     # Two-digit years: the latest such year not after this one (TODAY is 2026: "21" is 2021, "98" 1998).
     ("14/06/21", date(2021, 6, 14)),
     ("6/14/21", date(2021, 6, 14)),
-    ("14.6.98", date(1998, 6, 14)),
     ("25/12/26", date(2026, 12, 25)),
     ("25/12/27", date(1927, 12, 25)),
 ])
@@ -357,7 +380,10 @@ def test_an_ambiguous_numeric_day_is_read_as_the_familys_country_writes_it_and_s
     month_first = parse_query("05/06/2021", ctx(month_first=True))
     assert (month_first.taken_after, month_first.taken_before) == (date(2021, 5, 6), date(2021, 5, 6))
     assert month_first.chips[0].range_label == "6 May 2021"
-    assert parse_query("5.6.21", ctx(month_first=True)).taken_after == date(2021, 5, 6)
+    # Dots are the day first in every country (none writes the month first with them): "05.06.2021" in a US family is
+    # 5 June, not 6 May as its "05/06/2021" is.
+    assert parse_query("05.06.2021", ctx(month_first=True)).taken_after == date(2021, 6, 5)
+    assert parse_query("beach 5.6.2021", ctx(month_first=True)).chips[0].range_label == "5 Jun 2021"
     # the year first is year, month, day everywhere
     assert parse_query("2021/05/06", ctx(month_first=True)).taken_after == date(2021, 5, 6)
     # ranges and negations of numeric days, with a dash as before
@@ -372,6 +398,32 @@ def test_an_ambiguous_numeric_day_is_read_as_the_familys_country_writes_it_and_s
     # numbers that are no day stay words
     for query in ("1/2", "3/4 cup", "2/3/4", "10/11/123", "1/2/3/2021"):
         assert parse_query(query, ctx()).chips == (), query
+
+
+def test_a_dotted_day_says_nothing_of_how_the_query_writes_its_days_with_slashes():
+    mixed = parse_query("14.06.2021 or 05/06/2021", ctx(month_first=True))  # (dots are the day first everywhere)
+    assert [c.after for c in mixed.chips] == [date(2021, 6, 14), date(2021, 5, 6)]
+
+
+def test_a_two_digit_year_is_read_only_after_slashes():
+    # "firmware 1.2.10" was 1 February 2010 and "10.10.10" 10 October 2010: a version number hid every photo of other
+    # days. With dots (version numbers, "1.2.10") or dashes (codes, scores, and "21-06-14" written year first) two
+    # digits are no year; with slashes they are ("14/06/21"), and a four-digit year is read with any of the three.
+    for query in ("firmware 1.2.10", "10.10.10", "version 14.06.21", "14.06.21", "5.6.21", "1-2-10", "14-06-21",
+                  "1.2.10.3", "app 3.11.4"):
+        assert parse_query(query, ctx()).chips == (), query
+        assert parse_query(query, ctx(month_first=True)).chips == (), query
+    for query, day in (("14/06/21", date(2021, 6, 14)), ("14.06.2021", date(2021, 6, 14)),
+                       ("14-06-2021", date(2021, 6, 14))):
+        assert parse_query(query, ctx()).taken_after == day, query
+
+
+def test_a_year_and_a_decimal_are_no_month():
+    # "1999.5" was May 1999 (the year-month form took "." as "2021-06" and "2021/06" take theirs): a decimal, words.
+    for query in ("1999.5", "2021.06", "rating 2019.10"):
+        assert parse_query(query, ctx()).chips == (), query
+    assert parse_query("2021.06.14", ctx()).taken_after == date(2021, 6, 14)  # a whole day with dots still is one
+    assert parse_query("2021-06", ctx()).taken_after == date(2021, 6, 1)
 
 
 def test_a_numeric_day_that_shows_its_order_says_it_for_the_others_of_the_query():
@@ -390,14 +442,27 @@ def test_a_numeric_day_that_shows_its_order_says_it_for_the_others_of_the_query(
     ("summer '21", date(2021, 6, 1), date(2021, 8, 31)),
     ("christmas ’25", date(2025, 12, 23), date(2025, 12, 27)),
     ("june '98", date(1998, 6, 1), date(1998, 6, 30)),
-    ("'87", date(1987, 1, 1), date(1987, 12, 31)),
+    ("in '87", date(1987, 1, 1), date(1987, 12, 31)),
     ("5 june '21", date(2021, 6, 5), date(2021, 6, 5)),
     ("since '19", date(2019, 1, 1), None),
+    ("between '19 and '21", date(2019, 1, 1), date(2021, 12, 31)),
 ])
 def test_a_year_written_with_an_apostrophe(query, after, before):
     parsed = parse_query(f"beach {query}", ctx())
     assert (parsed.taken_after, parsed.taken_before) == (after, before), parsed
     assert parsed.text == "beach" and [chip.kind for chip in parsed.chips] == ["date"]
+
+
+def test_a_bare_year_with_an_apostrophe_is_a_year_only_after_a_date_word_or_alone():
+    # "dad's '65 mustang" was a 1965 filter (every photo of other years hidden) and "'57 chevy" one of 1957: alone or
+    # before a noun, two digits with an apostrophe are a car's, a vintage's, a class's; after a month, season, holiday
+    # or a date word ("in '87", "since '99") they are the year, and so is a query of the year alone.
+    for query in ("dad's '65 mustang", "'57 chevy", "beach '87", "class of '87", "'87 reunion"):
+        parsed = parse_query(query, ctx())
+        assert parsed.chips == () and parsed.text == query, (query, parsed)
+    alone = parse_query("'87", ctx())
+    assert (alone.taken_after, alone.taken_before) == (date(1987, 1, 1), date(1987, 12, 31))
+    assert parse_query("-'87 beach", ctx()).not_dates == ()  # (as before: an exclusion's, not a year)
 
 
 @pytest.mark.parametrize("query, after, before", [
@@ -415,6 +480,18 @@ def test_a_month_and_its_year_the_year_first_or_in_one_word(query, after, before
     parsed = parse_query(f"beach {query}", ctx())
     assert (parsed.taken_after, parsed.taken_before) == (after, before), parsed
     assert parsed.text == "beach" and [chip.kind for chip in parsed.chips] == ["date"]
+
+
+def test_the_year_first_then_the_month_then_the_day_is_that_day():
+    # "1987 july 4" was July 1987 and the word "4" searched (every photo carrying a 4): the day is taken too.
+    for query, day in (("1987 july 4", date(1987, 7, 4)), ("2021 june 14th", date(2021, 6, 14)),
+                       ("beach 2021 Sept 1 sunset", date(2021, 9, 1))):
+        parsed = parse_query(query, ctx())
+        assert (parsed.taken_after, parsed.taken_before) == (day, day), (query, parsed)
+        assert [c.kind for c in parsed.chips] == ["date"] and parsed.text in ("", "beach sunset"), query
+    no_such_day = parse_query("2021 june 31", ctx())  # June has 30 days: the month, and "31" as words
+    assert (no_such_day.taken_after, no_such_day.text) == (date(2021, 6, 1), "31")
+    assert parse_query("2019 june 2020", ctx()).taken_after == date(2019, 1, 1)  # (as before: the month has its year)
 
 
 def test_a_date_as_chinese_and_japanese_write_it():
