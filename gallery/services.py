@@ -42,6 +42,7 @@ from gallery.images import (
 from gallery.models import (AlbumShare, DeletedPhoto, Family, Favourite, Invite, Membership, Photo, PhotoTag,
                             RemovedTag, SidecarStar, Tag)
 from gallery.places import country_code_for, country_name, place_for
+from gallery.selectors import photos_worked_on
 from gallery.signals import members_joined, members_leaving, photos_added, photos_changed
 from gallery.text import (
     control_characters_refuse, one_line, tag_name_clean, text_from_file, text_from_os, without_controls, without_nul,
@@ -1286,7 +1287,7 @@ class RenditionReport:
 
 def photos_lacking_display():
     """Photos stored before display renditions existed (or whose rendition could not be made yet)."""
-    return Photo.objects.filter(display="").order_by("pk")
+    return photos_worked_on().filter(display="").order_by("pk")
 
 
 def photo_display_make(*, photo: Photo) -> Photo:
@@ -1378,7 +1379,7 @@ def photos_lacking_place(*, again: bool = False):
     """Photos with a GPS position not yet looked up (stored before places existed); `again`: and those looked up that
     named no place (stored before a position far from any town was named by its country)."""
     unplaced = Q(place_checked=False) | Q(place_source=Photo.PlaceSource.NONE) if again else Q(place_checked=False)
-    return Photo.objects.filter(unplaced, latitude__isnull=False, longitude__isnull=False).order_by("pk")
+    return photos_worked_on().filter(unplaced, latitude__isnull=False, longitude__isnull=False).order_by("pk")
 
 
 PLACE_FIELDS = ("place_city", "place_region", "place_country", "place_country_code", "place_checked", "place_source")
@@ -1436,7 +1437,7 @@ EMBEDDED_FIELDS = ("title", "title_source", "description", "description_source",
 
 def photos_lacking_embedded():
     """Photos whose file's embedded metadata has not been read (stored before it was)."""
-    return Photo.objects.filter(embedded_checked=False).order_by("pk")
+    return photos_worked_on().filter(embedded_checked=False).order_by("pk")
 
 
 def photo_embedded_read(*, photo: Photo) -> Photo:

@@ -512,3 +512,31 @@ def test_the_worker_deletes_a_family_in_short_tasks_that_a_restart_does_not_wait
         family_delete_start(family=family)
     assert run_queued_tasks() == 3  # 2 photos, 2 photos, then the row
     assert not Family.objects.filter(pk=family.pk).exists()
+
+
+def test_the_sweeps_and_the_trash_purge_leave_a_family_being_deleted_to_its_deletion(
+        family, alice, other_family, mallory, django_capture_on_commit_callbacks):
+    """The worker's deletion of a family takes its photos a batch at a time: meanwhile the sweeps (renditions,
+    places, embedded metadata) still worked on them, and the trash's purge deleted its old trash under the family's
+    final deletion (each waiting for the other's locks). They are left to the deletion now; another family's go on."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from gallery.services import (family_delete_start, photos_lacking_display, photos_lacking_embedded,
+                                  photos_lacking_place)
+    from gallery.trash_services import trash_purge_expired
+
+    lacking = {"display": "", "latitude": 51.5, "longitude": -0.12, "place_checked": False, "embedded_checked": False}
+    long_ago = timezone.now() - timedelta(days=365)
+    doomed, doomed_trash = (photo_factory(family=family, user=alice) for _ in range(2))
+    kept, kept_trash = (photo_factory(family=other_family, user=mallory) for _ in range(2))
+    Photo.all_objects.filter(pk__in=[doomed.pk, kept.pk]).update(**lacking)
+    Photo.all_objects.filter(pk__in=[doomed_trash.pk, kept_trash.pk]).update(trashed_at=long_ago)
+    with django_capture_on_commit_callbacks(execute=False):
+        family_delete_start(family=family)
+    for lacking_photos in (photos_lacking_display(), photos_lacking_place(), photos_lacking_place(again=True),
+                           photos_lacking_embedded()):
+        assert set(lacking_photos.values_list("pk", flat=True)) == {kept.pk}
+    assert trash_purge_expired() == 1
+    assert set(Photo.all_objects.values_list("pk", flat=True)) == {doomed.pk, doomed_trash.pk, kept.pk}
