@@ -293,3 +293,21 @@ def test_deleting_a_family_asks_the_right_to_delete_every_kind_that_goes_with_it
     assert _rights_lacking(staff, world.smiths) == ["search calibration"]
     staff.post(url(Family, "delete", world.smiths.pk), {"post": "yes"})
     assert Family.objects.get(pk=world.smiths.pk).deleting_since is None
+
+
+def test_a_family_being_deleted_is_no_choice_and_no_filter_for_a_superuser_either(world, root):
+    """A family being deleted is gone from the superuser's lists, but its name was still offered in every family
+    dropdown (a tag or invitation could be added to it) and every family filter."""
+    from gallery.services import family_delete_start
+
+    browns = FamilyFactory(name="Browns")  # a filter of one family is not shown
+    photo_factory(family=browns, tags=["browntag"])
+    family_delete_start(family=world.joneses)
+    form = root.get(url(Tag, "add")).content.decode()
+    assert f'<option value="{world.smiths.pk}">' in form and f'<option value="{world.joneses.pk}">' not in form
+    response = root.post(url(Tag, "add"), {"name": "late", "family": world.joneses.pk})
+    assert response.status_code == 200 and not Tag.objects.filter(name="late").exists()
+    for model in (Photo, Tag):
+        page = root.get(url(model)).content.decode()
+        assert f"family__id__exact={world.smiths.pk}" in page, model
+        assert f"family__id__exact={world.joneses.pk}" not in page, model
