@@ -1171,17 +1171,21 @@ def family_delete_continue(*, family_id: int, seconds: float) -> bool:
     """The worker's part of deleting a family marked by family_delete_start: its photos a batch a transaction (their
     files removed after each commit), then what is left with the row (family_delete). Stops after about `seconds`
     (a task's time is bounded), a batch done at least: True when it is done (or the family gone, or another worker
-    on it), False when it should be called again."""
+    on it), False when it should be called again. Refused inside a transaction (RuntimeError): each batch commits."""
     deadline = time.monotonic() + seconds
     with connection.cursor() as cursor:
         cursor.execute("SELECT pg_try_advisory_lock(%s, %s)", [FAMILY_DELETE_LOCK_CLASS, family_id])
         if not cursor.fetchone()[0]:
             return True  # another worker deletes it (a task queued again by the sweep while the first still runs)
     try:
-        while True:
+        # Durable: refused, before any statement, inside a caller's transaction, whose rollback would bring back the
+        # batches reported deleted, and whose abort by a failing batch would fail the unlock below over the error.
+        # Read once: under the lock, nobody else deletes the family, and nothing unmarks it.
+        with transaction.atomic(durable=True):
             family = Family.objects.filter(pk=family_id, deleting_since__isnull=False).first()
-            if family is None:
-                return True
+        if family is None:
+            return True
+        while True:
             batch = list(Photo.all_objects.filter(family_id=family_id).order_by("pk")
                          .values_list("pk", flat=True)[:FAMILY_DELETE_BATCH])
             if len(batch) < FAMILY_DELETE_BATCH:
