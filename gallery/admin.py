@@ -1,5 +1,8 @@
 from __future__ import annotations
 
+from functools import reduce
+from operator import or_
+
 from django import forms
 from django.conf import settings
 from django.contrib import admin, messages
@@ -9,7 +12,8 @@ from django.contrib.admin.widgets import FilteredSelectMultiple
 from django.contrib.auth import get_user_model
 from django.contrib.auth.admin import UserAdmin
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db.models import Count, Exists, OuterRef, Q, Value
+from django.db.models import CASCADE, Count, Exists, Model, OuterRef, Q, Value
+from django.db.models.deletion import get_candidate_relations_to_delete
 from django.db.models.functions import Lower
 from django.http import Http404
 from django.shortcuts import render
@@ -175,6 +179,21 @@ class ProgramRowsGoAlong:
         return deleted, counts, {name for name in perms_needed if str(name) not in kept}, protected
 
 
+def rows_going_along(model: type[Model], *, to: str = "", through: tuple = ()) -> dict[type[Model], list[str]]:
+    """Every kind of row a delete of `model`'s rows takes along (on_delete CASCADE, as Django's collector follows it,
+    related_name="+" ones too), each with its lookups to those rows ("photo__family", "family", …)."""
+    kinds: dict[type[Model], list[str]] = {}
+    for relation in get_candidate_relations_to_delete(model._meta):
+        kind = relation.related_model
+        if relation.on_delete is not CASCADE or kind in through:
+            continue
+        lookup = f"{relation.field.name}__{to}" if to else relation.field.name
+        kinds.setdefault(kind, []).append(lookup)
+        for deeper, lookups in rows_going_along(kind, to=lookup, through=(*through, model)).items():
+            kinds.setdefault(deeper, []).extend(lookups)
+    return kinds
+
+
 class FamilyForm(forms.ModelForm):
     """A family's name by the rules of the family page (family_name_clean): one line, and no second family of that
     name among the editor's own. `editor` is set per request by FamilyAdmin.get_form."""
@@ -190,7 +209,7 @@ class FamilyForm(forms.ModelForm):
 
 
 @admin.register(Family)
-class FamilyAdmin(ProgramRowsGoAlong, FamilyScopedAdmin):
+class FamilyAdmin(FamilyScopedAdmin):
     form = FamilyForm
     family_path = ""
     change_roles = (Membership.Role.ADMIN,)
@@ -209,29 +228,28 @@ class FamilyAdmin(ProgramRowsGoAlong, FamilyScopedAdmin):
         return request.user.is_superuser and super().has_add_permission(request)
 
     def get_deleted_objects(self, objs, request):
-        """What the delete page lists: each family, and how many of what go with it, counted. Django's own collects
-        every row the delete takes along (each photo's tags, embedding, suggestions, …) to list them one by one,
-        on the page and again on its POST: minutes for a family of 100,000 photos, which the worker deletes later."""
+        """What the delete page lists: each family, and how many of each kind of row go with it, counted (one COUNT
+        a kind). Django's own collects every row the delete takes along (each photo's tags, embedding, suggestions,
+        …) to list them one by one, on the page and again on its POST: minutes for a family of 100,000 photos, which
+        the worker deletes later. As Django's, it asks the right to delete each kind that goes along and has a list
+        in the admin, but the program's own read-only lists (tag suggestions, judgments: ProgramRowsGoAlong)."""
         families = list(objs)
         if not families:
             return [], {}, set(), []
         listed = [format_html('{}: <a href="{}">{}</a>', Family._meta.verbose_name.capitalize(),
                               reverse("admin:gallery_family_change", args=[family.pk]), family) for family in families]
-        counted = {
-            "families": (Family, len(families)),
-            "memberships": (Membership, Membership.objects.filter(family__in=families).count()),
-            "photos (their trash's too)": (Photo, Photo.all_objects.filter(family__in=families).count()),
-            "tag suggestions": (TagSuggestion, TagSuggestion.objects.filter(photo__family__in=families).count()),
-            "tags": (Tag, Tag.objects.filter(family__in=families).count()),
-            "albums": (Album, Album.objects.filter(family__in=families).count()),
-        }
-        # As Django's: the right to delete the rows of each kind that goes along, where the admin has a list of them
-        # (those of the program's own read-only lists go with their family: ProgramRowsGoAlong).
-        perms_needed = {model._meta.verbose_name for model, n in counted.values()
-                        if n and model is not Family and (model_admin := self.admin_site._registry.get(model))
-                        and not isinstance(model_admin, ReadOnlyModelAdmin)
-                        and not model_admin.has_delete_permission(request)}
-        return listed, {name: n for name, (_, n) in counted.items() if n}, perms_needed, []
+        ids = [family.pk for family in families]
+        counted, perms_needed = {Family._meta.verbose_name_plural: len(families)}, set()
+        for kind, lookups in rows_going_along(Family).items():
+            rows = kind._base_manager.filter(reduce(or_, (Q(**{f"{lookup}__in": ids}) for lookup in lookups))).count()
+            if not rows:
+                continue
+            counted["photos (their trash's too)" if kind is Photo else kind._meta.verbose_name_plural] = rows
+            model_admin = self.admin_site._registry.get(kind)
+            if model_admin and not isinstance(model_admin, ReadOnlyModelAdmin) \
+                    and not model_admin.has_delete_permission(request):
+                perms_needed.add(kind._meta.verbose_name)
+        return listed, counted, perms_needed, []
 
     # Through the service: gone from every page at once, its photos (and their files) deleted by the worker in
     # batches: one request whatever the family's size.

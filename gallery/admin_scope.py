@@ -19,8 +19,23 @@ from django.db.models import Q, QuerySet
 from gallery.models import Family, Membership
 
 
+def families_live() -> QuerySet[Family]:
+    """The families that are not being deleted (gallery.services.family_delete_start): gone for everyone, superusers
+    too, so no family choice or filter of the admin offers one."""
+    return Family.objects.filter(deleting_since__isnull=True)
+
+
 def families_of(user) -> QuerySet[Family]:
-    return Family.objects.filter(memberships__user=user)
+    return families_live().filter(memberships__user=user)
+
+
+class LiveFamiliesFilter(admin.RelatedFieldListFilter):
+    """A superuser's filter by family (staff's is RelatedOnlyFieldListFilter, of the rows in their reach): every
+    family but those being deleted."""
+
+    def field_choices(self, field, request, model_admin):
+        ordering = self.field_admin_ordering(field, request, model_admin) or ("name", "pk")
+        return [(family.pk, str(family)) for family in families_live().order_by(*ordering)]
 
 
 def people_of(user) -> QuerySet:
@@ -34,11 +49,10 @@ class FamilyChoices:
     another family's id is "not a valid choice", whatever the widget offered."""
 
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
-        if not request.user.is_superuser:
-            if db_field.related_model is Family:
-                kwargs["queryset"] = families_of(request.user)
-            elif db_field.related_model is get_user_model():
-                kwargs["queryset"] = people_of(request.user)
+        if db_field.related_model is Family:
+            kwargs["queryset"] = families_live() if request.user.is_superuser else families_of(request.user)
+        elif db_field.related_model is get_user_model() and not request.user.is_superuser:
+            kwargs["queryset"] = people_of(request.user)
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
 
@@ -107,18 +121,19 @@ class FamilyScopedAdmin(FamilyChoices, admin.ModelAdmin):
     def get_list_filter(self, request):
         """Related filters list only what the rows in reach point to: the plain ones list every family."""
         filters = super().get_list_filter(request)
-        if request.user.is_superuser:
-            return filters
-        return [self._related_only(spec) for spec in filters]
+        return [self._choices_in_reach(spec, superuser=request.user.is_superuser) for spec in filters]
 
-    def _related_only(self, spec):
+    def _choices_in_reach(self, spec, *, superuser: bool):
+        """Staff: the choices of the rows in reach. Superusers: every family but those being deleted."""
         name = spec[0] if isinstance(spec, tuple) else spec
         if not isinstance(name, str) or "__" in name:
             return spec
         field = self.model._meta.get_field(name)
-        if field.is_relation and (not isinstance(spec, tuple) or spec[1] is admin.RelatedFieldListFilter):
-            return (name, admin.RelatedOnlyFieldListFilter)
-        return spec
+        if not field.is_relation or (isinstance(spec, tuple) and spec[1] is not admin.RelatedFieldListFilter):
+            return spec
+        if superuser:
+            return (name, LiveFamiliesFilter) if field.related_model is Family else spec
+        return (name, admin.RelatedOnlyFieldListFilter)
 
 
 class SuperuserOnly:

@@ -23,6 +23,14 @@ def photos_of_families_being_deleted() -> Q:
     return Q(family_id__in=Family.objects.filter(deleting_since__isnull=False).values("pk"))
 
 
+def photos_worked_on(rows: QuerySet | None = None) -> QuerySet:
+    """What the worker's tasks and sweeps go through (no user): `rows` (Photo.objects unless given; any rows with a
+    `family_id`, e.g. embeddings) without those of a family being deleted. Its deletion takes them a batch at a time:
+    read, filled or purged meanwhile, they cost work for nothing, a wait on what never comes (text reading gives way
+    to photos waiting to be embedded) or a deadlock with its last step."""
+    return (Photo.objects.all() if rows is None else rows).exclude(photos_of_families_being_deleted())
+
+
 def family_list(*, user: AbstractBaseUser, with_counts: bool = False, with_members: bool = False) -> QuerySet[Family]:
     """The user's families, by name; `with_counts`: each with `photo_count` (not in the trash; the families page
     and API show it); `with_members`: each one's memberships (with their users, by username) fetched in one more

@@ -42,6 +42,7 @@ from gallery.images import (
 from gallery.models import (AlbumShare, DeletedPhoto, Family, Favourite, Invite, Membership, Photo, PhotoTag,
                             RemovedTag, SidecarStar, Tag)
 from gallery.places import country_code_for, country_name, place_for
+from gallery.selectors import photos_worked_on
 from gallery.signals import members_joined, members_leaving, photos_added, photos_changed
 from gallery.text import (
     control_characters_refuse, one_line, tag_name_clean, text_from_file, text_from_os, without_controls, without_nul,
@@ -1170,17 +1171,21 @@ def family_delete_continue(*, family_id: int, seconds: float) -> bool:
     """The worker's part of deleting a family marked by family_delete_start: its photos a batch a transaction (their
     files removed after each commit), then what is left with the row (family_delete). Stops after about `seconds`
     (a task's time is bounded), a batch done at least: True when it is done (or the family gone, or another worker
-    on it), False when it should be called again."""
+    on it), False when it should be called again. Refused inside a transaction (RuntimeError): each batch commits."""
     deadline = time.monotonic() + seconds
     with connection.cursor() as cursor:
         cursor.execute("SELECT pg_try_advisory_lock(%s, %s)", [FAMILY_DELETE_LOCK_CLASS, family_id])
         if not cursor.fetchone()[0]:
             return True  # another worker deletes it (a task queued again by the sweep while the first still runs)
     try:
-        while True:
+        # Durable: refused, before any statement, inside a caller's transaction, whose rollback would bring back the
+        # batches reported deleted, and whose abort by a failing batch would fail the unlock below over the error.
+        # Read once: under the lock, nobody else deletes the family, and nothing unmarks it.
+        with transaction.atomic(durable=True):
             family = Family.objects.filter(pk=family_id, deleting_since__isnull=False).first()
-            if family is None:
-                return True
+        if family is None:
+            return True
+        while True:
             batch = list(Photo.all_objects.filter(family_id=family_id).order_by("pk")
                          .values_list("pk", flat=True)[:FAMILY_DELETE_BATCH])
             if len(batch) < FAMILY_DELETE_BATCH:
@@ -1286,7 +1291,7 @@ class RenditionReport:
 
 def photos_lacking_display():
     """Photos stored before display renditions existed (or whose rendition could not be made yet)."""
-    return Photo.objects.filter(display="").order_by("pk")
+    return photos_worked_on().filter(display="").order_by("pk")
 
 
 def photo_display_make(*, photo: Photo) -> Photo:
@@ -1378,7 +1383,7 @@ def photos_lacking_place(*, again: bool = False):
     """Photos with a GPS position not yet looked up (stored before places existed); `again`: and those looked up that
     named no place (stored before a position far from any town was named by its country)."""
     unplaced = Q(place_checked=False) | Q(place_source=Photo.PlaceSource.NONE) if again else Q(place_checked=False)
-    return Photo.objects.filter(unplaced, latitude__isnull=False, longitude__isnull=False).order_by("pk")
+    return photos_worked_on().filter(unplaced, latitude__isnull=False, longitude__isnull=False).order_by("pk")
 
 
 PLACE_FIELDS = ("place_city", "place_region", "place_country", "place_country_code", "place_checked", "place_source")
@@ -1436,7 +1441,7 @@ EMBEDDED_FIELDS = ("title", "title_source", "description", "description_source",
 
 def photos_lacking_embedded():
     """Photos whose file's embedded metadata has not been read (stored before it was)."""
-    return Photo.objects.filter(embedded_checked=False).order_by("pk")
+    return photos_worked_on().filter(embedded_checked=False).order_by("pk")
 
 
 def photo_embedded_read(*, photo: Photo) -> Photo:

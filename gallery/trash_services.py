@@ -23,6 +23,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from gallery.models import Family, Favourite, Membership, Photo
+from gallery.selectors import photos_worked_on
 from gallery.services import photos_delete, photos_version_bump, rows_key_share
 from gallery.signals import photos_restored, photos_trashed
 
@@ -174,16 +175,17 @@ def purge_at(photo: Photo) -> datetime:
 
 def trash_purge_expired(*, now: datetime | None = None) -> int:
     """The scheduled purge: delete for good the photos in the trash longer than TRASH_DAYS, in batches that each
-    commit on their own (files go after each commit). Returns how many."""
+    commit on their own (files go after each commit). Returns how many. Not those of a family being deleted: its
+    deletion takes them (purged under its last step, each would wait for the other's locks)."""
     cutoff = trash_expiry(now=now)
+    expired = photos_worked_on(Photo.all_objects.filter(trashed_at__lt=cutoff))
     purged = 0
     while True:
         with transaction.atomic():
-            batch = list(Photo.all_objects.filter(trashed_at__lt=cutoff).order_by("trashed_at", "pk")
-                         .values_list("pk", flat=True)[:PURGE_BATCH])
+            batch = list(expired.order_by("trashed_at", "pk").values_list("pk", flat=True)[:PURGE_BATCH])
             if not batch:
                 return purged
-            locked = _lock_trashed(Photo.all_objects.filter(pk__in=batch, trashed_at__lt=cutoff))
+            locked = _lock_trashed(expired.filter(pk__in=batch))
             purged += photos_delete(photos=Photo.all_objects.filter(pk__in=locked))
 
 

@@ -65,13 +65,29 @@ class BoundedStopCluster(cluster.Cluster):
     A stop that takes longer than STOP_SECONDS kills the sentinel (its processes die with it): `kill_if_overdue`."""
 
     stop_asked_at: float | None = None
+    stopping: threading.Thread | None = None  # the thread that stops the sentinel, once there is one to stop
 
     def sig_handler(self, signum, frame):
         logger.info("worker got signal %s: stopping the cluster", signum)
         if self.stop_asked_at is not None:
             return  # already stopping (a second signal, or the same one sent to the group and passed on)
         self.stop_asked_at = time.monotonic()
-        threading.Thread(target=self._stop_quietly, name="cluster-stop", daemon=True).start()
+        if self.sentinel is not None and self.sentinel.pid is not None:
+            self._stop_in_background()
+        # else asked before start() started the sentinel (a SIGTERM as the worker starts): start() stops it
+
+    def start(self) -> int:
+        pid = super().start()
+        if self.stop_asked_at is not None and self.stopping is None:
+            # The stop asked for found no sentinel, and django-q2 started the cluster all the same: stopped in order
+            # now, its STOP_SECONDS counted from here (it would otherwise run on until killed mid-task).
+            self.stop_asked_at = time.monotonic()
+            self._stop_in_background()
+        return pid
+
+    def _stop_in_background(self) -> None:
+        self.stopping = threading.Thread(target=self._stop_quietly, name="cluster-stop", daemon=True)
+        self.stopping.start()
 
     def _stop_quietly(self) -> None:
         try:

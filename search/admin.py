@@ -7,7 +7,7 @@ from django.db.models import Q
 from django.utils.html import format_html
 
 from gallery.admin import ReadOnlyModelAdmin
-from gallery.admin_scope import FamilyScopedAdmin
+from gallery.admin_scope import FamilyScopedAdmin, LiveFamiliesFilter
 from gallery.models import Membership
 from gallery.selectors import family_status_counts
 from search.models import (
@@ -361,7 +361,7 @@ class SearchCalibrationAdmin(admin.ModelAdmin):
     form = SearchCalibrationForm
 
     list_display = ("family", "model_name", "created_at", "judgments", "judged_queries", "applied")
-    list_filter = ("applied", "family")
+    list_filter = ("applied", ("family", LiveFamiliesFilter))
     fields = ("family", "model_name", "created_at", "judgments", "judged_queries", "semantic_scale", "semantic_bias",
               "metadata", "suggested_semantic_weight", "suggested_metadata_weight", "metrics", "applied")
     readonly_fields = tuple(f for f in fields if f != "applied")

@@ -23,7 +23,7 @@ from django.db.models import F, Q
 
 from gallery.files import StorageUnavailable, photo_image
 from gallery.models import Photo
-from gallery.selectors import photos_of_families_being_deleted
+from gallery.selectors import photos_of_families_being_deleted, photos_worked_on
 from search import leases
 from search.embedder import ModelUnavailable, get_embedder
 from search.metadata import documents_refresh
@@ -183,7 +183,8 @@ def photos_read_text(*, photo_ids: Sequence[int]) -> OcrReport:
 
 
 def _embedding_waits() -> bool:
-    return Photo.objects.filter(status__in=[Photo.Status.PENDING, Photo.Status.PROCESSING]).exists()
+    # Not a family's being deleted: its photos are never embedded (search.services._claimable), so never stop waiting.
+    return photos_worked_on().filter(status__in=[Photo.Status.PENDING, Photo.Status.PROCESSING]).exists()
 
 
 def _yield_to_embedding() -> None:
@@ -254,7 +255,7 @@ def ocr_missing() -> int:
     if not settings.OCR_ENABLED:
         return 0
     _release_abandoned()
-    waiting = list(Photo.objects.filter(status=Photo.Status.READY, ocr_status=Photo.OcrStatus.PENDING)
+    waiting = list(photos_worked_on().filter(status=Photo.Status.READY, ocr_status=Photo.OcrStatus.PENDING)
                    .order_by("pk").values_list("pk", flat=True)[: settings.EMBED_SWEEP_LIMIT])
     if not waiting or ocr_queue_size():
         return 0
@@ -275,7 +276,7 @@ def ocr_recover() -> int:
 def _release_abandoned() -> list[int]:
     """Photos whose OCR worker died (their lease ran out) back to pending, or failed after OCR_MAX_ATTEMPTS; returns
     the ids now pending."""
-    stuck = leases.leases_abandoned(Photo.objects.filter(ocr_status=Photo.OcrStatus.PROCESSING), kind=leases.OCR,
+    stuck = leases.leases_abandoned(photos_worked_on().filter(ocr_status=Photo.OcrStatus.PROCESSING), kind=leases.OCR,
                                     attempts="ocr_attempts")
     retry = [pk for pk, n in stuck if n < settings.OCR_MAX_ATTEMPTS]
     Photo.objects.filter(pk__in=retry).update(ocr_status=Photo.OcrStatus.PENDING)

@@ -18,7 +18,7 @@ from django_q.models import Schedule
 from gallery.files import StorageUnavailable, file_removals_process, photo_image
 from gallery.images import ImageBusy
 from gallery.models import Family, Membership, Photo
-from gallery.selectors import photos_of_families_being_deleted
+from gallery.selectors import photos_of_families_being_deleted, photos_worked_on
 from gallery.services import family_deletions_resume, photos_display_sweep, photos_embedded_sweep, photos_place_sweep
 from search import leases
 from search.duplicates import duplicates_find
@@ -341,7 +341,7 @@ def photos_recover() -> int:
 def _photos_release_abandoned() -> list[int]:
     """Put photos whose worker died back to pending, or to failed when dying on them is a habit (a photo that
     crashes the worker, e.g. out of memory, would otherwise loop forever). Returns the ids now pending."""
-    abandoned = leases.leases_abandoned(Photo.objects.filter(status=Photo.Status.PROCESSING), kind=leases.EMBED,
+    abandoned = leases.leases_abandoned(photos_worked_on().filter(status=Photo.Status.PROCESSING), kind=leases.EMBED,
                                         attempts="embed_attempts")
     retry = [pk for pk, attempts in abandoned if attempts < max_attempts()]
     give_up = [pk for pk, attempts in abandoned if attempts >= max_attempts()]
@@ -382,15 +382,14 @@ def embed_missing() -> int:
         logger.exception("could not drop the vector indexes of deleted families")
     _photos_release_abandoned()
     with transaction.atomic():
-        lacking = Photo.objects.filter(status=Photo.Status.READY).exclude(embeddings__model_name=name)
+        lacking = photos_worked_on().filter(status=Photo.Status.READY).exclude(embeddings__model_name=name)
         lacking.update(status=Photo.Status.PENDING, embed_attempts=0, status_changed_at=timezone.now())
     try:
         load_embedder()  # also (re)records whether the model is usable, for the banner
     except ModelUnavailable:
         return 0  # nothing to gain from queueing work that can't run; photos wait as pending
     pending = list(
-        Photo.objects.filter(status=Photo.Status.PENDING).exclude(photos_of_families_being_deleted())
-        .order_by("uploaded_at")
+        photos_worked_on().filter(status=Photo.Status.PENDING).order_by("uploaded_at")
         .values_list("pk", flat=True)[: settings.EMBED_SWEEP_LIMIT]
     )
     photos_enqueue(pending)

@@ -22,6 +22,7 @@ from django.db import transaction
 from django.db.models import Q
 
 from gallery.models import Photo
+from gallery.selectors import photos_worked_on
 from gallery.suggestions import photos_suggestions_replace
 from search.embedder import Embedder, ModelUnavailable, get_embedder
 from search.models import PhotoEmbedding, TagConcept
@@ -106,7 +107,7 @@ def suggestions_recompute(*, family_id: int | None = None, progress=None) -> int
     if not settings.TAG_SUGGESTIONS_ENABLED:
         return 0
     embedder = get_embedder()
-    photos = PhotoEmbedding.objects.filter(model_name=embedder.model_name)
+    photos = photos_worked_on(PhotoEmbedding.objects.filter(model_name=embedder.model_name))
     if family_id is not None:
         photos = photos.filter(family_id=family_id)
     ids = list(photos.order_by("photo_id").values_list("photo_id", flat=True))
@@ -135,7 +136,7 @@ def suggestions_missing(*, limit: int | None = None) -> int:
         return 0
     model = settings.SEARCH_MODEL
     limit = settings.EMBED_SWEEP_LIMIT if limit is None else limit
-    waiting = list(Photo.objects.filter(status=Photo.Status.READY, embeddings__model_name=model)
+    waiting = list(photos_worked_on().filter(status=Photo.Status.READY, embeddings__model_name=model)
                    .exclude(suggestions_model=model).order_by("pk").values_list("pk", flat=True)[:limit])
     scored = 0
     for start in range(0, len(waiting), RECOMPUTE_CHUNK):

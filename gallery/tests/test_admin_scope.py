@@ -4,6 +4,7 @@ admin (the program's own queues, tokens, groups, the task queue) is for superuse
 
 from __future__ import annotations
 
+import html
 import re
 from dataclasses import dataclass
 
@@ -260,7 +261,53 @@ def test_a_staff_family_admin_without_the_right_to_delete_photos_cannot_delete_a
     """The family delete page counts what goes (it no longer collects every row); the rights Django asked of what
     goes along still apply: without "delete photo", a family with photos is not theirs to delete."""
     world.sam.user_permissions.remove(Permission.objects.get(codename="delete_photo"))
-    page = staff.get(url(Family, "delete", world.smiths.pk)).content.decode()
-    assert "Cannot delete" in page and "photo" in page
+    assert _rights_lacking(staff, world.smiths) == ["photo"]
     staff.post(url(Family, "delete", world.smiths.pk), {"post": "yes"})
     assert Family.objects.get(pk=world.smiths.pk).deleting_since is None
+
+
+def _rights_lacking(client: Client, family: Family) -> list[str]:
+    """The kinds the family's delete page says the account may not delete ([]: it offers the delete)."""
+    page = client.get(url(Family, "delete", family.pk)).content.decode()
+    if "doesn’t have permission to delete" not in page and "doesn't have permission to delete" not in page:
+        return []
+    return re.findall(r"<li>([^<]*)</li>", re.search(r'<ul id="deleted-objects">(.*?)</ul>', page, re.S).group(1))
+
+
+def test_deleting_a_family_asks_the_right_to_delete_every_kind_that_goes_with_it(world, staff):
+    """fb47866 asked it for the kinds the page counted (memberships, photos, suggestions, tags, albums) only:
+    staff without the right to delete invitations, or to the search fits (superusers' alone), could delete a family
+    holding them, which Django's own page refused. Every kind the delete takes along is counted, and asked for."""
+    from search.models import SearchCalibration
+
+    assert _rights_lacking(staff, world.smiths) == []
+    page = html.unescape(staff.get(url(Family, "delete", world.smiths.pk)).content.decode())
+    summary = re.search(r"<h2>Summary</h2>(.*?)</ul>", page, re.S).group(1)
+    summary = dict(re.findall(r"<li>([^<:]*): (\d+)</li>", summary))
+    assert summary["Photos (their trash's too)"] == "1" and summary["Memberships"] == "2", summary
+    invite_create(family=world.smiths, created_by=world.sam)
+    world.sam.user_permissions.remove(Permission.objects.get(codename="delete_invite"))
+    assert _rights_lacking(staff, world.smiths) == ["invite"]
+    world.sam.user_permissions.add(Permission.objects.get(codename="delete_invite"))
+    SearchCalibration.objects.create(family=world.smiths, model_name="m", semantic_scale=1.0, semantic_bias=0.0)
+    assert _rights_lacking(staff, world.smiths) == ["search calibration"]
+    staff.post(url(Family, "delete", world.smiths.pk), {"post": "yes"})
+    assert Family.objects.get(pk=world.smiths.pk).deleting_since is None
+
+
+def test_a_family_being_deleted_is_no_choice_and_no_filter_for_a_superuser_either(world, root):
+    """A family being deleted is gone from the superuser's lists, but its name was still offered in every family
+    dropdown (a tag or invitation could be added to it) and every family filter."""
+    from gallery.services import family_delete_start
+
+    browns = FamilyFactory(name="Browns")  # a filter of one family is not shown
+    photo_factory(family=browns, tags=["browntag"])
+    family_delete_start(family=world.joneses)
+    form = root.get(url(Tag, "add")).content.decode()
+    assert f'<option value="{world.smiths.pk}">' in form and f'<option value="{world.joneses.pk}">' not in form
+    response = root.post(url(Tag, "add"), {"name": "late", "family": world.joneses.pk})
+    assert response.status_code == 200 and not Tag.objects.filter(name="late").exists()
+    for model in (Photo, Tag):
+        page = root.get(url(model)).content.decode()
+        assert f"family__id__exact={world.smiths.pk}" in page, model
+        assert f"family__id__exact={world.joneses.pk}" not in page, model

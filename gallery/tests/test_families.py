@@ -512,3 +512,57 @@ def test_the_worker_deletes_a_family_in_short_tasks_that_a_restart_does_not_wait
         family_delete_start(family=family)
     assert run_queued_tasks() == 3  # 2 photos, 2 photos, then the row
     assert not Family.objects.filter(pk=family.pk).exists()
+
+
+def test_the_sweeps_and_the_trash_purge_leave_a_family_being_deleted_to_its_deletion(
+        family, alice, other_family, mallory, django_capture_on_commit_callbacks):
+    """The worker's deletion of a family takes its photos a batch at a time: meanwhile the sweeps (renditions,
+    places, embedded metadata) still worked on them, and the trash's purge deleted its old trash under the family's
+    final deletion (each waiting for the other's locks). They are left to the deletion now; another family's go on."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from gallery.services import (family_delete_start, photos_lacking_display, photos_lacking_embedded,
+                                  photos_lacking_place)
+    from gallery.trash_services import trash_purge_expired
+
+    lacking = {"display": "", "latitude": 51.5, "longitude": -0.12, "place_checked": False, "embedded_checked": False}
+    long_ago = timezone.now() - timedelta(days=365)
+    doomed, doomed_trash = (photo_factory(family=family, user=alice) for _ in range(2))
+    kept, kept_trash = (photo_factory(family=other_family, user=mallory) for _ in range(2))
+    Photo.all_objects.filter(pk__in=[doomed.pk, kept.pk]).update(**lacking)
+    Photo.all_objects.filter(pk__in=[doomed_trash.pk, kept_trash.pk]).update(trashed_at=long_ago)
+    with django_capture_on_commit_callbacks(execute=False):
+        family_delete_start(family=family)
+    for lacking_photos in (photos_lacking_display(), photos_lacking_place(), photos_lacking_place(again=True),
+                           photos_lacking_embedded()):
+        assert set(lacking_photos.values_list("pk", flat=True)) == {kept.pk}
+    assert trash_purge_expired() == 1
+    assert set(Photo.all_objects.values_list("pk", flat=True)) == {doomed.pk, doomed_trash.pk, kept.pk}
+
+
+def test_the_worker_s_deletion_of_a_family_reads_its_row_once_and_is_refused_inside_a_transaction(
+        family, alice, django_capture_on_commit_callbacks, monkeypatch):
+    """Each batch commits on its own: called inside a transaction, a failing batch aborted it and the advisory unlock
+    in its `finally` failed in turn, hiding the error (and a rollback would bring back what was reported deleted). It
+    is refused there now, before anything is deleted. And the family's row was read again before every batch."""
+    from django.db import transaction
+
+    from gallery import services
+    from gallery.services import family_delete_continue, family_delete_start
+
+    for _ in range(5):
+        photo_factory(family=family, user=alice)
+    with django_capture_on_commit_callbacks(execute=False):
+        family_delete_start(family=family)
+    with pytest.raises(RuntimeError), transaction.atomic():
+        family_delete_continue(family_id=family.pk, seconds=60.0)
+    assert Photo.all_objects.filter(family=family).count() == 5
+    monkeypatch.setattr(services, "FAMILY_DELETE_BATCH", 2)
+    with CaptureQueriesContext(connection) as queries:
+        assert family_delete_continue(family_id=family.pk, seconds=60.0) is True
+    family_reads = [q["sql"] for q in queries.captured_queries
+                    if q["sql"].startswith("SELECT") and 'FROM "gallery_family"' in q["sql"] and "FOR" not in q["sql"]]
+    assert len(family_reads) == 1, family_reads
+    assert not Family.objects.filter(pk=family.pk).exists()

@@ -294,3 +294,35 @@ def test_the_photos_of_a_family_being_deleted_are_not_embedded_or_read(toy_model
     embed_missing()
     queued = " ".join(str(task.task["args"]) for task in OrmQ.objects.all() if "embed_photos" in str(task.task["func"]))
     assert not any(str(p.pk) in queued for p in doomed), queued
+
+
+def test_the_worker_s_other_paths_leave_the_photos_of_a_family_being_deleted_alone(
+        toy_model, add_shape, family, other_family, mallory, settings, django_capture_on_commit_callbacks):
+    """f12c214 left them out of the claims and the embedding sweep only: text reading still waited (up to 120 s a
+    photo) while any of them was pending, which none would stop being until the deletion ended, and the OCR and
+    suggestion sweeps, a recompute and the release of abandoned photos still took them."""
+    from gallery.services import family_delete_start
+    from search import ocr
+    from search.models import WorkLease
+    from search.services import _photos_release_abandoned, embed_photos
+    from search.suggestions import suggestions_missing, suggestions_recompute
+
+    settings.OCR_ENABLED = settings.TAG_SUGGESTIONS_ENABLED = True
+    read = [add_shape("yellow", "circle"), add_shape("red", "square")]
+    embed_photos(photo_ids=[p.pk for p in read])
+    pending = add_shape("blue", "circle")
+    stuck = add_shape("green", "square")
+    Photo.objects.filter(pk=stuck.pk).update(status=Photo.Status.PROCESSING)
+    Photo.objects.filter(pk__in=[p.pk for p in read]).update(ocr_status=Photo.OcrStatus.PENDING, suggestions_model="")
+    WorkLease.objects.all().delete()
+    with django_capture_on_commit_callbacks(execute=False):
+        family_delete_start(family=family)
+    OrmQ.objects.all().delete()
+    assert Photo.objects.filter(pk=pending.pk, status=Photo.Status.PENDING).exists()
+    assert not ocr._embedding_waits()
+    assert ocr.ocr_missing() == 0 and not OrmQ.objects.exists()
+    assert suggestions_missing() == 0 and suggestions_recompute(family_id=family.pk) == 0
+    assert _photos_release_abandoned() == []
+    assert Photo.objects.get(pk=stuck.pk).status == Photo.Status.PROCESSING
+    add_shape("purple", "circle", target_family=other_family, user=mallory)
+    assert ocr._embedding_waits()  # another family's photo waiting: text reading gives way to it

@@ -391,3 +391,40 @@ def test_a_sigterm_that_make_passes_on_is_not_a_second_stop(monkeypatch):
     time.sleep(serve.SIGTERM_ECHO_SECONDS + 0.1)
     with pytest.raises(KeyboardInterrupt):
         serve._raise_keyboard_interrupt(signal.SIGTERM, None)  # asked again, later: kill now
+
+
+def test_a_sigterm_before_the_cluster_has_a_sentinel_stops_it_once_it_has(monkeypatch):
+    """A SIGTERM landing in `manage.py worker` before its cluster's start() made the sentinel: the stop thread found
+    none to stop (it failed on None), start() brought the cluster up all the same, and 25 s later kill_if_overdue
+    killed it mid-task. The stop asked for is made, in order, once the sentinel runs. (No process: django-q2's
+    Cluster is stood in for.)"""
+    from django_q import cluster
+
+    from mediasearch.cluster import BoundedStopCluster
+
+    class Sentinel:
+        pid = 4242
+
+        def is_alive(self) -> bool:
+            return True
+
+    stopped = []
+
+    def stop(self) -> bool:
+        stopped.append(self.sentinel.pid)  # as django-q2's: self.sentinel.is_alive() first
+        return True
+
+    monkeypatch.setattr(cluster.Cluster, "__init__", lambda self, broker=None: setattr(self, "sentinel", None))
+    monkeypatch.setattr(cluster.Cluster, "start", lambda self: setattr(self, "sentinel", Sentinel()) or 1)
+    monkeypatch.setattr(cluster.Cluster, "stop", stop)
+    q = BoundedStopCluster()
+    q.sig_handler(signal.SIGTERM, None)  # before start(): no sentinel yet
+    time.sleep(0.2)  # the stop thread, as it was, ran and failed here
+    q.start()
+    deadline = time.monotonic() + 5
+    while not stopped and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert stopped == [4242]
+    q.sig_handler(signal.SIGTERM, None)  # a second signal is the same stop
+    time.sleep(0.2)
+    assert stopped == [4242]
