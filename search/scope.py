@@ -15,6 +15,7 @@ from psycopg import sql
 
 from gallery.date_words import SOUTHERN_COUNTRIES
 from gallery.models import Family, Favourite, Photo, Tag
+from gallery.selectors import last_day_bound
 from gallery.timezones import ZONE_SPREAD
 
 PHOTOS = Photo._meta.db_table
@@ -57,12 +58,11 @@ class Scope:
             object.__setattr__(self, name, tuple(value for value in getattr(self, name) if value))
         if len(self.other_side_not_dates) != len(self.not_dates):  # (item for item, or the same days)
             object.__setattr__(self, "other_side_not_dates", ())
-        if self.taken_before == date.max:
-            # Nothing is taken after the last day a date can name, and the bound is "before the next day", which
-            # no date can name: no bound.
-            object.__setattr__(self, "taken_before", None)
-        if self.other_side is not None and self.other_side[1] == date.max:
-            object.__setattr__(self, "other_side", (self.other_side[0], None))
+        # Nothing is taken after the last day a date can name, and the bound is "before the next day", which no
+        # date can name: no bound (as the photo list's filter reads it).
+        object.__setattr__(self, "taken_before", last_day_bound(self.taken_before))
+        if self.other_side is not None:
+            object.__setattr__(self, "other_side", (self.other_side[0], last_day_bound(self.other_side[1])))
 
     @property
     def empty(self) -> bool:

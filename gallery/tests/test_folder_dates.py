@@ -223,6 +223,9 @@ def test_the_photo_lists_date_filter_takes_a_month_or_a_year_only_when_it_holds_
     assert listed(taken_after="2003-07-02") == ["day.jpg", "month.jpg"]
     assert listed(taken_before="2003-12-30") == ["day.jpg", "month.jpg"]
     assert listed(taken_before="2003-12-31") == ["day.jpg", "month.jpg", "year.jpg"]
+    # The last day a date can name: no upper bound (it was a 500, its next day overflowing), as search.scope reads it
+    assert listed(taken_before="9999-12-31") == ["day.jpg", "month.jpg", "year.jpg"]
+    assert listed(taken_after="2003-08-01", taken_before="9999-12-31") == ["day.jpg", "month.jpg"]
 
 
 def test_the_date_correction_form_offers_a_folders_day_without_a_time_nobody_said(tmp_path, family, alice, client_for):
