@@ -12,7 +12,7 @@ import pytest
 from django.core.management import call_command
 from PIL import Image
 
-from gallery.filename_dates import DAY, MONTH, YEAR, date_in_folders
+from gallery.filename_dates import DAY, MONTH, YEAR, date_in_folders, is_a_date_folder
 from gallery.memories import memories
 from gallery.models import Photo
 from gallery.sidecars import is_a_year_folder
@@ -55,12 +55,49 @@ def exif_with(**tags) -> Image.Exif:
     (["07"], None, None),
     (["2019-13"], None, None),
     (["2099-01"], None, None),  # in the future: no date taken
+    # The date must start the name: one inside it may be anything (a backup's, an export's day)
+    (["iPhone backup 2021-03-04"], None, None),
+    (["Export 2022-12-31 from Lightroom"], None, None),
+    (["Old photos", "Export 2022-12-31 from Lightroom"], None, None),
+    (["Party 2019-07"], None, None),
+    # A name with a time is a moment something was made: a Takeout zip unpacked in a folder of its name, an export
+    (["takeout-20230105T101010Z-001"], None, None),
+    (["20230105T101010Z-001"], None, None),
+    (["2023-01-05 10.10.10 export"], None, None),
+    (["2019", "takeout-20230105T101010Z-001"], date(2019, 1, 1), YEAR),
+    # A school year, a season: "2010-11" (its second number the next year's last two digits) is no November
+    (["2010-11 school year"], None, None),
+    (["2011-12"], None, None),
+    (["2005_06 season"], None, None),
+    (["2010-12 school trip"], date(2010, 12, 1), MONTH),
+    # "12 days" after a year is no December
+    (["2019 12 days"], None, None),
+    (["2019 07 Italy"], None, None),
+    (["2019 07"], date(2019, 7, 1), MONTH),
+    (["2019.07 - Rome"], date(2019, 7, 1), MONTH),
+    (["1987-07-04 Beach day"], date(1987, 7, 4), DAY),
+    (["1987-07-04 000123"], date(1987, 7, 4), DAY),  # (a scanner's counter: no time)
+    (["1987", "07", "04"], date(1987, 7, 4), DAY),
+    (["19870704"], date(1987, 7, 4), DAY),
+    (["1987-07 Italy"], date(1987, 7, 1), MONTH),
+    (["July 1987"], date(1987, 7, 1), MONTH),
+    (["1987"], date(1987, 1, 1), YEAR),
+    (["Photos from 1987"], date(1987, 1, 1), YEAR),
 ])
 def test_only_folder_names_that_can_mean_nothing_else_tell_a_date(parts, when, precision):
     found = date_in_folders(parts, year_folder=is_a_year_folder)
     assert (found.when.date(), found.precision) == (when, precision) if when else found is None
     if found:
         assert found.when.hour == 12  # noon: the day stays the day in any zone it is shown in
+
+
+@pytest.mark.parametrize("name, by_date", [
+    ("2019", True), ("2019-07", True), ("2019 07", True), ("08", True), ("2019-07-14", True), ("20190714", True),
+    ("2010-11", False),  # a school year or a season: an album of its own with --album-per-folder
+    ("2019-07 Italy", False),
+])
+def test_a_folder_by_date_is_one_named_by_a_date_alone(name, by_date):
+    assert is_a_date_folder(name) is by_date
 
 
 def _import(root: Path) -> str:
