@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import json
 import logging
-import math
 import os
 import re
 import unicodedata
@@ -31,6 +30,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from gallery.embedded import DESCRIPTION_MAX, TAG_MAX
+from gallery.places import gps_position
 from gallery.text import TAG_SEPARATOR, one_line, text_from_file
 
 logger = logging.getLogger(__name__)
@@ -300,9 +300,7 @@ def _position(value) -> tuple[float, float] | None:
         latitude, longitude = float(value.get("latitude")), float(value.get("longitude"))
     except (TypeError, ValueError):
         return None
-    if not (math.isfinite(latitude) and math.isfinite(longitude)) or (latitude, longitude) == (0.0, 0.0):
-        return None
-    return (latitude, longitude) if -90 <= latitude <= 90 and -180 <= longitude <= 180 else None
+    return gps_position(latitude, longitude)
 
 
 def _people(value) -> tuple[str, ...]:
