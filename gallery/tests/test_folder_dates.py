@@ -174,6 +174,30 @@ def test_a_photo_imported_before_with_a_guessed_date_is_dated_by_its_folder_on_t
     assert "already there 2," in _import(root)  # and only once
 
 
+def test_a_re_run_locks_and_reads_no_photo_whose_date_its_folder_cannot_change(tmp_path, family, alice, monkeypatch):
+    """digiKam's 2019/07/14 layout of camera photos, scans already dated by their folder: a re-run asks nothing of
+    them (photo_folder_date_fill locks the photo's row, and an EXIF photo's file is parsed for its dates)."""
+    from gallery.management.commands import import_photos
+
+    root = write(tmp_path / "Library", {"2019/07/14/camera.jpg": picture(exif=exif_with(taken="2019:07:14 10:00:00")),
+                                        "2003/08/scan.jpg": picture(), "Unsorted/guess.jpg": picture()})
+    _import(root)
+    assert photo_named("scan.jpg").taken_at_source == "folder_month"
+    calls = []
+    fill = import_photos.photo_folder_date_fill
+    monkeypatch.setattr(import_photos, "photo_folder_date_fill",
+                        lambda **kwargs: calls.append(kwargs) or fill(**kwargs))
+
+    assert "already there 3," in _import(root)
+    assert calls == []
+
+    (root / "2004").mkdir()
+    (root / "Unsorted" / "guess.jpg").rename(root / "2004" / "guess.jpg")  # a guess meets a folder: dated
+    out = _import(root)
+    assert len(calls) == 1 and photo_named("guess.jpg").taken_at_source == "folder_year"
+    assert "1 dated now by the name of its folder" in out
+
+
 def test_a_modified_time_in_the_folders_month_or_year_says_more_and_stays(tmp_path, family, alice):
     import os
 
