@@ -43,6 +43,7 @@ from pathlib import Path
 from django.conf import settings
 
 from gallery.embedded_reader import MAX_VALUE
+from gallery.places import gps_position
 from gallery.text import tag_names_from_file, text_from_file
 
 logger = logging.getLogger(__name__)
@@ -338,7 +339,7 @@ def _position(fields: dict, problems: list[str]) -> tuple[float | None, float | 
     if latitude is None or longitude is None or abs(latitude) > 90 or abs(longitude) > 180:
         problems.append(f"Xmp.exif.GPS: no position: {str(raw[0])[:40]!r}, {str(raw[1])[:40]!r}")
         return None, None
-    return latitude, longitude
+    return gps_position(latitude, longitude) or (None, None)  # (0, 0: a camera without a fix, as EXIF's)
 
 
 def _coordinate(value: str, hemispheres: str) -> float | None:

@@ -105,8 +105,11 @@ DAY, MONTH, YEAR = "day", "month", "year"
 _MONTH_NAMES = ("january", "february", "march", "april", "may", "june", "july", "august", "september", "october",
                 "november", "december")
 _MONTH_WORD = r"(?P<name>" + "|".join(f"{m[:3]}(?:{m[3:]})?" for m in _MONTH_NAMES) + r")\.?"
-# "2019-07 Italy", "2019_07", "2019.07 - Rome": a year and its month, then no more digits (no day: "2019-07-14").
-_YEAR_MONTH = re.compile(r"(?P<year>(?:19|20)\d\d)[-_. ](?P<month>0[1-9]|1[0-2])(?![-_.]?\d)(?:\b.*)?", re.IGNORECASE)
+# "2019-07 Italy", "2019_07", "2019.07 - Rome": a year and its month, then no more digits (no day: "2019-07-14");
+# split by a space only when nothing follows ("2019 07": "2019 12 days" is no December). A second number that reads
+# as the next year's last two digits is a school year or a season ("2010-11", "2005_06"), no month: _month_of.
+_YEAR_MONTH = re.compile(r"(?P<year>(?:19|20)\d\d)(?:[-_.](?P<month>0[1-9]|1[0-2])(?![-_.]?\d)(?:\b.*)?"
+                         r"| (?P<month2>0[1-9]|1[0-2]))", re.IGNORECASE)
 # "July 2019", "Jul 2019", "2019 July": a month's English name and a year, nothing else but words after.
 _NAMED_MONTH = re.compile(rf"(?:{_MONTH_WORD}[\s,]+(?P<year>(?:19|20)\d\d)|(?P<year2>(?:19|20)\d\d)[\s,]+{_MONTH_WORD.replace('name', 'name2')})"
                           r"(?!\d)(?:\b.*)?", re.IGNORECASE)
@@ -151,14 +154,14 @@ def is_a_date_folder(name: str) -> bool:
     name = " ".join(name.split())
     if not re.fullmatch(r"[\d\-_. ]+", name):
         return False
-    return (date_in_filename(name) is not None or _YEAR_MONTH.fullmatch(name) is not None
+    return (date_in_filename(name) is not None or _month_of(name) is not None
             or _YEAR.fullmatch(name) is not None or _DAY_NUMBER.fullmatch(name) is not None)
 
 
 def _folder_date(name: str, outer: list[str], *, year_folder=None) -> FolderDate | None:
     """The date one folder's name tells (with the folders around it for a bare day or month number)."""
-    if (named := date_in_filename(name)) is not None:
-        return FolderDate(datetime.combine(named.when.date(), NOON), DAY)
+    if (day := _day_of(name)) is not None:
+        return FolderDate(datetime.combine(day, NOON), DAY)
     if (month := _month_of(name)) is not None:
         return FolderDate(datetime.combine(month, NOON), MONTH)
     if (year := _year_of(name, year_folder=year_folder)) is not None:
@@ -178,6 +181,21 @@ def _folder_date(name: str, outer: list[str], *, year_folder=None) -> FolderDate
     return None
 
 
+def _day_of(name: str) -> date | None:
+    """The day a folder's name starts with ("1987-07-04 Beach day", "19870704"), as a file's name tells it, or None.
+    A date further in is no folder's date (the day of a backup or an export: "iPhone backup 2021-03-04"), nor one
+    with a time (when something was made: "takeout-20230105T101010Z-001", a Takeout zip unpacked in a folder of its
+    name, would date the whole export)."""
+    start = _DATE.match(name)
+    named = date_in_filename(name) if start is not None else None
+    if named is None or not named.day_only:
+        return None
+    day = named.when.date()
+    # (the name's first date that is one must be the one it starts with: "2019-02-30 2019-03-01" tells none)
+    return day if (day.year, day.month, day.day) == (int(start["year"]), int(start["month"]), int(start["day"])) \
+        else None
+
+
 def _month_number(name: str) -> re.Match | None:
     """A folder named by a month's number, alone or with that month's name ("07", "07 - July"), below a year."""
     match = _MONTH_NUMBER.fullmatch(name)
@@ -189,7 +207,9 @@ def _month_number(name: str) -> re.Match | None:
 def _month_of(name: str) -> date | None:
     """The month a folder's name tells with its year ("2019-07 Italy", "July 2019"), or None."""
     if (match := _YEAR_MONTH.fullmatch(name)) is not None:
-        year, month = int(match["year"]), int(match["month"])
+        year, month = int(match["year"]), int(match["month"] or match["month2"])
+        if month == (year + 1) % 100:  # "2010-11 school year", "2005_06 season": no month
+            return None
     elif (match := _NAMED_MONTH.fullmatch(name)) is not None:
         year = int(match["year"] or match["year2"])
         month = next(n for n, m in enumerate(_MONTH_NAMES, 1) if m.startswith((match["name"] or match["name2"]).lower()))

@@ -23,6 +23,7 @@ from django.utils import timezone
 from PIL import Image, UnidentifiedImageError
 
 from gallery.decode_slots import DecodeSlotsBusy, decode_slot
+from gallery.places import gps_position
 from gallery.text import text_from_file
 from gallery.timezones import offset_name
 
@@ -573,11 +574,7 @@ def _gps_position(exif: Image.Exif) -> tuple[float | None, float | None]:
         lon = _dms_to_degrees(gps[4], gps[3])
     except (KeyError, TypeError, ValueError, ZeroDivisionError, IndexError):
         return None, None
-    if not (-90 <= lat <= 90 and -180 <= lon <= 180):
-        return None, None
-    if (lat, lon) == (0.0, 0.0):  # what a phone or camera without a fix writes (as Google Takeout's "no position")
-        return None, None
-    return lat, lon
+    return gps_position(lat, lon) or (None, None)  # (0, 0: what a phone or camera without a fix writes)
 
 
 def _dms_to_degrees(dms, ref) -> float:

@@ -33,6 +33,17 @@ ANTARCTIC = -60.0  # south of this latitude is the Antarctic Treaty's: no countr
 NEIGHBOURS = 16
 
 
+def gps_position(latitude: float, longitude: float) -> tuple[float, float] | None:
+    """A position a file or a sidecar gives (EXIF GPS, XMP exif:GPS, a Takeout sidecar's geoData), or None when it is
+    none: out of range, not a number, or 0°, 0°, what a camera or a phone without a fix writes (and Google Takeout's
+    "no position"). The one rule of every reader."""
+    if not (math.isfinite(latitude) and math.isfinite(longitude)):
+        return None
+    if not (-90 <= latitude <= 90 and -180 <= longitude <= 180) or (latitude, longitude) == (0.0, 0.0):
+        return None
+    return latitude, longitude
+
+
 def place_label(city: str, region: str, country: str) -> str:
     """"Lisbon, Portugal": city, region, country as far as known, each distinct name once (GeoNames often names
     the region after its city: Lisbon in Lisbon). The one place a place's label is made; matching (search's

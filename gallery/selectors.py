@@ -105,6 +105,13 @@ def _open_suggestions() -> Prefetch:
     return Prefetch("tag_suggestions", to_attr="open_suggestions", queryset=open_suggestions())
 
 
+def last_day_bound(before: date | None) -> date | None:
+    """A "taken until `before` inclusive" bound as the filters read it: the last day a date can name (date.max, as
+    ?taken_before=9999-12-31) is no bound: nothing is taken after it, and the bound's next day, which no date can
+    name, would overflow. (search.scope.Scope reads its own the same way.)"""
+    return None if before == date.max else before
+
+
 def whole_periods_only(qs: QuerySet[Photo], *, after: date | None, before: date | None) -> QuerySet[Photo]:
     """Of photos dated only by the month or the year a folder's name tells (Photo.DAYLESS_DATES: its first day stands
     for it), those whose whole month or year is within `after`..`before` (inclusive, None: open): a scan of "2003" is
@@ -113,6 +120,7 @@ def whole_periods_only(qs: QuerySet[Photo], *, after: date | None, before: date 
     if after is not None:
         year &= Q(period_year__gte=after)
         month &= Q(period_month__gte=after)
+    before = last_day_bound(before)
     if before is not None:  # (the first day of the last year, and month, that end by `before`)
         next_day = before + timedelta(days=1)
         year &= Q(period_year__lte=date(next_day.year - 1, 1, 1))
@@ -147,6 +155,7 @@ def photo_list(
         qs = qs.filter(family_id=family_id)
     if status:
         qs = qs.filter(status=status)
+    taken_before = last_day_bound(taken_before)
     if taken_after is not None:
         qs = qs.filter(taken_day__gte=taken_after)
     if taken_before is not None:

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import json
 import logging
-import math
 import os
 import re
 import unicodedata
@@ -31,6 +30,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from gallery.embedded import DESCRIPTION_MAX, TAG_MAX
+from gallery.places import gps_position
 from gallery.text import TAG_SEPARATOR, one_line, text_from_file
 
 logger = logging.getLogger(__name__)
@@ -174,14 +174,21 @@ def _cut_json_names(folder: Path) -> tuple[tuple[str, str], ...]:
     return tuple((name, _CUT_NUMBERED.match(name)["stem"]) for name in longest_first if _units(name) >= NAME_LIMIT - 5)
 
 
+def files_named(folder: Path, extension: str) -> frozenset[str]:
+    """The names of a folder's sidecars by their extension (".json", ".xmp", in any case): files, or links to one.
+    A FIFO, a device or a folder so named is none (opening a FIFO waits for a writer for ever); an unreadable folder
+    has none. (Each kind's reader keeps what it listed: an import walks folder by folder.)"""
+    try:
+        return frozenset(entry.name for entry in os.scandir(folder)
+                         if entry.name.lower().endswith(extension) and entry.is_file())
+    except OSError:
+        return frozenset()
+
+
 @lru_cache(maxsize=8)
 def _json_names(folder: Path) -> frozenset[str]:
     """The names of the JSON files in a folder (an import walks folder by folder: each is listed once)."""
-    try:
-        return frozenset(entry.name for entry in os.scandir(folder)
-                         if entry.name.lower().endswith(".json") and entry.is_file())
-    except OSError:
-        return frozenset()
+    return files_named(folder, ".json")
 
 
 def read_sidecar(path: Path) -> Sidecar | None:
@@ -300,9 +307,7 @@ def _position(value) -> tuple[float, float] | None:
         latitude, longitude = float(value.get("latitude")), float(value.get("longitude"))
     except (TypeError, ValueError):
         return None
-    if not (math.isfinite(latitude) and math.isfinite(longitude)) or (latitude, longitude) == (0.0, 0.0):
-        return None
-    return (latitude, longitude) if -90 <= latitude <= 90 and -180 <= longitude <= 180 else None
+    return gps_position(latitude, longitude)
 
 
 def _people(value) -> tuple[str, ...]:

@@ -18,11 +18,11 @@ skipped with a log line; its photo is imported all the same.
 from __future__ import annotations
 
 import logging
-import os
 from functools import lru_cache
 from pathlib import Path
 
 from gallery.embedded import Embedded, read_embedded
+from gallery.sidecars import files_named
 from gallery.text import text_shown_from_os
 
 logger = logging.getLogger(__name__)
@@ -49,12 +49,8 @@ def xmp_sidecar_path(path: Path) -> Path | None:
 @lru_cache(maxsize=4096)
 def _xmp_names(folder: Path) -> dict[str, frozenset[str]]:
     """The names of a folder's .xmp files, by their lower-cased name (one listing per folder and import)."""
-    try:
-        names = [entry.name for entry in os.scandir(folder) if entry.name.lower().endswith(EXTENSION)]
-    except OSError:
-        return {}
     found: dict[str, set[str]] = {}
-    for name in names:
+    for name in files_named(folder, EXTENSION):  # (files only: a FIFO so named would hang the import)
         found.setdefault(name.lower(), set()).add(name)
     return {key: frozenset(value) for key, value in found.items()}
 
@@ -84,4 +80,7 @@ def read_xmp_sidecar(path: Path) -> Embedded:
     if len(data) > MAX_BYTES:
         logger.warning("%s: skipped: larger than %d MB, no sidecar is", label, MAX_BYTES // (1024 * 1024))
         return Embedded(problems=("too large",))
+    if not is_an_xmp_sidecar(data):  # (a JPEG renamed .xmp: exiv2 would read its EXIF and IPTC as the photo's)
+        logger.warning("%s: skipped: no XMP file", label)
+        return Embedded(problems=("no XMP",))
     return read_embedded(data, label=label)

@@ -15,6 +15,7 @@ from psycopg import sql
 
 from gallery.date_words import SOUTHERN_COUNTRIES
 from gallery.models import Family, Favourite, Photo, Tag
+from gallery.selectors import last_day_bound
 from gallery.timezones import ZONE_SPREAD
 
 PHOTOS = Photo._meta.db_table
@@ -57,12 +58,11 @@ class Scope:
             object.__setattr__(self, name, tuple(value for value in getattr(self, name) if value))
         if len(self.other_side_not_dates) != len(self.not_dates):  # (item for item, or the same days)
             object.__setattr__(self, "other_side_not_dates", ())
-        if self.taken_before == date.max:
-            # Nothing is taken after the last day a date can name, and the bound is "before the next day", which
-            # no date can name: no bound.
-            object.__setattr__(self, "taken_before", None)
-        if self.other_side is not None and self.other_side[1] == date.max:
-            object.__setattr__(self, "other_side", (self.other_side[0], None))
+        # Nothing is taken after the last day a date can name, and the bound is "before the next day", which no
+        # date can name: no bound (as the photo list's filter reads it).
+        object.__setattr__(self, "taken_before", last_day_bound(self.taken_before))
+        if self.other_side is not None:
+            object.__setattr__(self, "other_side", (self.other_side[0], last_day_bound(self.other_side[1])))
 
     @property
     def empty(self) -> bool:
@@ -130,13 +130,13 @@ class Scope:
             clauses.append(sql.SQL(
                 "NOT EXISTS (SELECT 1 FROM unnest(%(scope_not_after)s::date[], %(scope_not_before)s::date[], "
                 "%(scope_other_not_after)s::date[], %(scope_other_not_before)s::date[]) AS d(a, b, oa, ob) "
-                "WHERE CASE WHEN " + _OTHER_SIDE + " THEN " + _IN_DAYS.format(after="d.oa", before="d.ob")
-                + " ELSE " + _IN_DAYS.format(after="d.a", before="d.b") + " END)"
+                "WHERE CASE WHEN " + _OTHER_SIDE + " THEN " + _IN_PERIOD.format(after="d.oa", before="d.ob")
+                + " ELSE " + _IN_PERIOD.format(after="d.a", before="d.b") + " END)"
             ).format(p=p))
         elif self.not_dates:
             clauses.append(sql.SQL(
                 "NOT EXISTS (SELECT 1 FROM unnest(%(scope_not_after)s::date[], %(scope_not_before)s::date[]) AS d(a, b) "
-                "WHERE " + _IN_DAYS.format(after="d.a", before="d.b") + ")"
+                "WHERE " + _IN_PERIOD.format(after="d.a", before="d.b") + ")"
             ).format(p=p))
         # The local day decides; the instant, within the widest spread of zones, keeps taken_at's index of use.
         if self.other_side is not None:
@@ -197,9 +197,10 @@ class Scope:
             values["scope_after"] = self.taken_after
         if self.taken_before and self.other_side is None:
             values["scope_before"] = self.taken_before
-        if first or last:
+        if first or last or self.not_dates:
             values["scope_dayless"] = [str(source) for source in Photo.DAYLESS_DATES]
             values["scope_folder_year"] = str(Photo.DateSource.FOLDER_YEAR)
+        if first or last:
             values["scope_first"], values["scope_last"] = first, last
         if first:
             values["scope_after_at"] = _day_start(first, -ZONE_SPREAD)
@@ -227,15 +228,19 @@ _OTHER_SIDE = ("(CASE WHEN {p}.latitude IS NOT NULL THEN {p}.latitude < 0 WHEN {
                "AND upper(sf.default_country) = ANY(%(scope_southern_countries)s::text[])) END) <> %(scope_southern)s")
 # A photo dated only by the month or the year its folder's name tells (Photo.DAYLESS_DATES: its first day stands for
 # it) is in a date filter only when the filter holds that whole month or year: a scan of "2003" is no January photo.
-_PERIOD_START = ("date_trunc(CASE {p}.taken_at_source WHEN %(scope_folder_year)s THEN 'year' ELSE 'month' END, "
-                 "{p}.taken_day::timestamp)")
-_WHOLE_PERIOD = (
-    "({p}.taken_at_source <> ALL(%(scope_dayless)s::text[]) OR ("
-    + _PERIOD_START + "::date >= coalesce(%(scope_first)s::date, '-infinity') AND ("
-    + _PERIOD_START + " + CASE {p}.taken_at_source WHEN %(scope_folder_year)s THEN interval '1 year' "
-    "ELSE interval '1 month' END - interval '1 day')::date <= coalesce(%(scope_last)s::date, 'infinity')))")
+# A negated date ("not in june 2003") leaves such a photo out only when it holds its whole month or year too.
+_PERIOD_START = ("date_trunc(CASE {{p}}.taken_at_source WHEN %(scope_folder_year)s THEN 'year' ELSE 'month' END, "
+                 "{{p}}.taken_day::timestamp)")
+_WHOLE_PERIOD_IN = (  # (`after`, `before`: the first and last day, NULL: open)
+    "({{p}}.taken_at_source <> ALL(%(scope_dayless)s::text[]) OR ("
+    + _PERIOD_START + "::date >= coalesce({after}, '-infinity') AND ("
+    + _PERIOD_START + " + CASE {{p}}.taken_at_source WHEN %(scope_folder_year)s THEN interval '1 year' "
+    "ELSE interval '1 month' END - interval '1 day')::date <= coalesce({before}, 'infinity')))")
+_WHOLE_PERIOD = _WHOLE_PERIOD_IN.format(after="%(scope_first)s::date", before="%(scope_last)s::date")
 # Taken on one of the days from `after` to `before` (NULL: open).
 _IN_DAYS = "({{p}}.taken_day >= coalesce({after}, '-infinity') AND {{p}}.taken_day <= coalesce({before}, 'infinity'))"
+# …and, dated by a folder's month or year alone, in them for its whole period (what a negated date leaves out).
+_IN_PERIOD = "(" + _IN_DAYS + " AND " + _WHOLE_PERIOD_IN + ")"
 
 # The box names whole places, as photos store them: "York" is not "New York", "Niger" not "Nigeria". `names`: a text[]
 # parameter; `{p}`: the photo.

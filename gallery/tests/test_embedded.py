@@ -514,3 +514,17 @@ def test_an_xmp_gps_position_is_read_and_nonsense_is_not(latitude, longitude, ex
         assert (read.latitude, read.longitude) == (None, None) and read.problems
     else:
         assert (round(read.latitude, 4), round(read.longitude, 4)) == expected
+
+
+@pytest.mark.parametrize("latitude, longitude", [("0,0N", "0,0E"), ("0,0.0S", "0,0W")])
+def test_an_xmp_gps_position_of_0_0_is_none_as_exifs_and_takeouts(latitude, longitude):
+    """0°, 0° is what a camera or a phone without a fix writes: no position (as the EXIF and the Takeout readers take
+    it, one rule: gallery.places.gps_position), and no problem to log."""
+    from gallery.embedded import interpret
+    from gallery.places import gps_position
+
+    read = interpret({"Xmp.exif.GPSLatitude": [latitude], "Xmp.exif.GPSLongitude": [longitude]})
+
+    assert (read.latitude, read.longitude, read.problems) == (None, None, ())
+    assert gps_position(0.0, -0.0) is None and gps_position(0.0, 9.5) == (0.0, 9.5)
+    assert gps_position(float("nan"), 1.0) is None and gps_position(91.0, 1.0) is None

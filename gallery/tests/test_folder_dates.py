@@ -12,7 +12,7 @@ import pytest
 from django.core.management import call_command
 from PIL import Image
 
-from gallery.filename_dates import DAY, MONTH, YEAR, date_in_folders
+from gallery.filename_dates import DAY, MONTH, YEAR, date_in_folders, is_a_date_folder
 from gallery.memories import memories
 from gallery.models import Photo
 from gallery.sidecars import is_a_year_folder
@@ -55,12 +55,49 @@ def exif_with(**tags) -> Image.Exif:
     (["07"], None, None),
     (["2019-13"], None, None),
     (["2099-01"], None, None),  # in the future: no date taken
+    # The date must start the name: one inside it may be anything (a backup's, an export's day)
+    (["iPhone backup 2021-03-04"], None, None),
+    (["Export 2022-12-31 from Lightroom"], None, None),
+    (["Old photos", "Export 2022-12-31 from Lightroom"], None, None),
+    (["Party 2019-07"], None, None),
+    # A name with a time is a moment something was made: a Takeout zip unpacked in a folder of its name, an export
+    (["takeout-20230105T101010Z-001"], None, None),
+    (["20230105T101010Z-001"], None, None),
+    (["2023-01-05 10.10.10 export"], None, None),
+    (["2019", "takeout-20230105T101010Z-001"], date(2019, 1, 1), YEAR),
+    # A school year, a season: "2010-11" (its second number the next year's last two digits) is no November
+    (["2010-11 school year"], None, None),
+    (["2011-12"], None, None),
+    (["2005_06 season"], None, None),
+    (["2010-12 school trip"], date(2010, 12, 1), MONTH),
+    # "12 days" after a year is no December
+    (["2019 12 days"], None, None),
+    (["2019 07 Italy"], None, None),
+    (["2019 07"], date(2019, 7, 1), MONTH),
+    (["2019.07 - Rome"], date(2019, 7, 1), MONTH),
+    (["1987-07-04 Beach day"], date(1987, 7, 4), DAY),
+    (["1987-07-04 000123"], date(1987, 7, 4), DAY),  # (a scanner's counter: no time)
+    (["1987", "07", "04"], date(1987, 7, 4), DAY),
+    (["19870704"], date(1987, 7, 4), DAY),
+    (["1987-07 Italy"], date(1987, 7, 1), MONTH),
+    (["July 1987"], date(1987, 7, 1), MONTH),
+    (["1987"], date(1987, 1, 1), YEAR),
+    (["Photos from 1987"], date(1987, 1, 1), YEAR),
 ])
 def test_only_folder_names_that_can_mean_nothing_else_tell_a_date(parts, when, precision):
     found = date_in_folders(parts, year_folder=is_a_year_folder)
     assert (found.when.date(), found.precision) == (when, precision) if when else found is None
     if found:
         assert found.when.hour == 12  # noon: the day stays the day in any zone it is shown in
+
+
+@pytest.mark.parametrize("name, by_date", [
+    ("2019", True), ("2019-07", True), ("2019 07", True), ("08", True), ("2019-07-14", True), ("20190714", True),
+    ("2010-11", False),  # a school year or a season: an album of its own with --album-per-folder
+    ("2019-07 Italy", False),
+])
+def test_a_folder_by_date_is_one_named_by_a_date_alone(name, by_date):
+    assert is_a_date_folder(name) is by_date
 
 
 def _import(root: Path) -> str:
@@ -135,6 +172,30 @@ def test_a_photo_imported_before_with_a_guessed_date_is_dated_by_its_folder_on_t
     assert photo_named("camera.jpg").taken_at_source == "exif"  # its own date stays
     assert "already there 2 (1 dated now by the name of its folder)" in out
     assert "already there 2," in _import(root)  # and only once
+
+
+def test_a_re_run_locks_and_reads_no_photo_whose_date_its_folder_cannot_change(tmp_path, family, alice, monkeypatch):
+    """digiKam's 2019/07/14 layout of camera photos, scans already dated by their folder: a re-run asks nothing of
+    them (photo_folder_date_fill locks the photo's row, and an EXIF photo's file is parsed for its dates)."""
+    from gallery.management.commands import import_photos
+
+    root = write(tmp_path / "Library", {"2019/07/14/camera.jpg": picture(exif=exif_with(taken="2019:07:14 10:00:00")),
+                                        "2003/08/scan.jpg": picture(), "Unsorted/guess.jpg": picture()})
+    _import(root)
+    assert photo_named("scan.jpg").taken_at_source == "folder_month"
+    calls = []
+    fill = import_photos.photo_folder_date_fill
+    monkeypatch.setattr(import_photos, "photo_folder_date_fill",
+                        lambda **kwargs: calls.append(kwargs) or fill(**kwargs))
+
+    assert "already there 3," in _import(root)
+    assert calls == []
+
+    (root / "2004").mkdir()
+    (root / "Unsorted" / "guess.jpg").rename(root / "2004" / "guess.jpg")  # a guess meets a folder: dated
+    out = _import(root)
+    assert len(calls) == 1 and photo_named("guess.jpg").taken_at_source == "folder_year"
+    assert "1 dated now by the name of its folder" in out
 
 
 def test_a_modified_time_in_the_folders_month_or_year_says_more_and_stays(tmp_path, family, alice):
@@ -223,6 +284,9 @@ def test_the_photo_lists_date_filter_takes_a_month_or_a_year_only_when_it_holds_
     assert listed(taken_after="2003-07-02") == ["day.jpg", "month.jpg"]
     assert listed(taken_before="2003-12-30") == ["day.jpg", "month.jpg"]
     assert listed(taken_before="2003-12-31") == ["day.jpg", "month.jpg", "year.jpg"]
+    # The last day a date can name: no upper bound (it was a 500, its next day overflowing), as search.scope reads it
+    assert listed(taken_before="9999-12-31") == ["day.jpg", "month.jpg", "year.jpg"]
+    assert listed(taken_after="2003-08-01", taken_before="9999-12-31") == ["day.jpg", "month.jpg"]
 
 
 def test_the_date_correction_form_offers_a_folders_day_without_a_time_nobody_said(tmp_path, family, alice, client_for):

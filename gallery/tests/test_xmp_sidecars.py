@@ -182,12 +182,14 @@ def test_a_sidecar_found_later_adds_what_it_says_but_never_over_a_members_edit(t
     assert "1 photo was already there and given now what its sidecar added" in out
 
 
-@pytest.mark.parametrize("hostile", [
-    pytest.param(b"\x00\x01not xml at all\xff", id="garbage"),
-    pytest.param(images.xmp_entity_bomb(), id="entity bomb"),
-    pytest.param(sidecar_xml(subject=["ok"]).replace(b"<rdf:RDF", b"<rdf:RDF \xff\xfe"), id="bad utf-8"),
+@pytest.mark.parametrize("hostile, said", [
+    pytest.param(b"\x00\x01not xml at all\xff", "skipped: no XMP file", id="garbage"),
+    pytest.param(images.xmp_entity_bomb(), "embedded metadata skipped", id="entity bomb"),
+    pytest.param(sidecar_xml(subject=["ok"]).replace(b"<rdf:RDF", b"<rdf:RDF \xff\xfe"), "embedded metadata skipped",
+                 id="bad utf-8"),
 ])
-def test_a_hostile_sidecar_is_skipped_with_a_log_line_and_its_photo_stored(tmp_path, family, alice, caplog, hostile):
+def test_a_hostile_sidecar_is_skipped_with_a_log_line_and_its_photo_stored(tmp_path, family, alice, caplog, hostile,
+                                                                           said):
     root = write(tmp_path / "Library", {"IMG_0001.jpg": picture(), "IMG_0001.jpg.xmp": hostile})
 
     with caplog.at_level(logging.WARNING):
@@ -195,7 +197,7 @@ def test_a_hostile_sidecar_is_skipped_with_a_log_line_and_its_photo_stored(tmp_p
 
     photo = photo_named("IMG_0001.jpg")
     assert sources(photo) == {} and "Imported 1," in out
-    assert "IMG_0001.jpg.xmp (XMP sidecar): embedded metadata skipped" in caplog.text
+    assert f"IMG_0001.jpg.xmp (XMP sidecar): {said}" in caplog.text
 
 
 def test_a_sidecar_too_large_to_be_one_is_not_read(tmp_path, family, alice, caplog, monkeypatch):
@@ -244,3 +246,48 @@ def test_a_position_set_in_darktable_or_digikam_is_read_from_the_sidecar(tmp_pat
     assert (tokyo.place_country_code, tokyo.taken_tz, tokyo.taken_at_local.hour) == ("JP", "Asia/Tokyo", 18)
     assert amsterdam.place_country_code == "NL"
     assert "1 photo was already there and given now what its sidecar added" in out
+
+
+def test_a_fifo_named_as_a_sidecar_or_a_link_to_one_is_none_and_the_import_goes_on(tmp_path, family, alice):
+    """Opening a FIFO waits for a writer for ever: a `.xmp` that is no file (or a link to none) is no sidecar, as a
+    Takeout `.json` that is none (one listing for both: gallery.sidecars.files_named)."""
+    import os
+    import signal
+
+    root = write(tmp_path / "Library", {"IMG_0001.jpg": picture(), "IMG_0002.jpg": picture(),
+                                        "IMG_0003.jpg": picture(), "IMG_0003.jpg.xmp": sidecar_xml(subject=["kite"])})
+    os.mkfifo(root / "IMG_0001.jpg.xmp")
+    (root / "IMG_0002.xmp").symlink_to(root / "IMG_0001.jpg.xmp")
+
+    class Hung(BaseException):  # (no OSError, which the reader would take for a file it could not read)
+        pass
+
+    def hung(signum, frame):
+        raise Hung("the import waited on a FIFO")
+
+    previous = signal.signal(signal.SIGALRM, hung)
+    signal.alarm(20)
+    try:
+        out = _import(root)
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)
+
+    assert "Imported 3," in out and "XMP sidecars read: 1 " in out
+    assert sources(photo_named("IMG_0003.jpg")) == {"kite": "embedded"}
+
+
+def test_a_file_named_xmp_that_is_no_xmp_is_not_read(tmp_path, family, alice, caplog):
+    """A JPEG renamed `.xmp` carries EXIF and IPTC that exiv2 reads as well as XMP: it is no sidecar, and nothing
+    of it is applied to the photo beside it (it is imported as the photo it is, by what it holds)."""
+    renamed = picture(iptc={"Iptc.Application2.Keywords": ["stolen"], "Iptc.Application2.Caption": "Not this"},
+                      xmp={"Xmp.dc.subject": ["borrowed"]})
+    root = write(tmp_path / "Library", {"IMG_0001.jpg": picture(), "IMG_0001.xmp": renamed})
+
+    with caplog.at_level(logging.WARNING):
+        out = _import(root)
+
+    photo = photo_named("IMG_0001.jpg")
+    assert sources(photo) == {} and photo.description == "" and "Imported 2," in out
+    assert "IMG_0001.xmp (XMP sidecar): skipped: no XMP file" in caplog.text
+    assert "1 could not be read" in out

@@ -137,3 +137,7 @@ def test_a_photo_dated_only_by_its_folders_month_or_year_is_in_a_date_filter_onl
     assert _ids(api, taken_after="2000-01-01") == {day.pk, month.pk, year.pk}
     assert _ids(api, taken_before="2003-06-30") == {day.pk, month.pk}
     assert _ids(api, q="photo june 2003") == {day.pk, month.pk}
+    # A negated date leaves a photo out only when it holds the photo's whole month or year: a scan of "2003" may be
+    # of any month but June
+    assert _ids(api, q="beach not in june 2003") == {year.pk}
+    assert _ids(api, q="beach not in 2003") == set()

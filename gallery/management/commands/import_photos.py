@@ -4,7 +4,7 @@ import logging
 import mimetypes
 from collections import Counter
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from datetime import timezone as dt_timezone
 from pathlib import Path
 
@@ -108,6 +108,7 @@ class Command(BaseCommand):
             self._albums = _Albums(files, family_obj, uploader, root=root, every=album, per_folder=album_per_folder)
             self._root, self._folder_dates = root, {}
             known, trashed, undated, lacking, deleted = _family_hashes(family_obj, include_deleted=include_deleted)
+            self._folder_datable = _folder_datable(family_obj)
         except KeyboardInterrupt:
             raise CommandError("Interrupted while listing the files: nothing was imported. Run the same command "
                                "again to import them.", returncode=CTRL_C) from None
@@ -288,10 +289,13 @@ class Command(BaseCommand):
             self._albums.put(path, photo_id=known[digest], stored=False)
             result = _already_there(name, data, digest, family, uploader, known, undated, lacking,
                                     sidecar=read_sidecar(found) if found is not None else None)
-            if result.outcome == UploadResult.DUPLICATE and (folder_date := self._folder_date(path)) is not None \
-                    and (digest in undated or (digest in lacking and lacking[digest].exif)) \
+            # (only a photo whose date its folder may change: not one the folder's day, month or year holds)
+            if result.outcome == UploadResult.DUPLICATE and (day := self._folder_datable.get(digest)) is not None \
+                    and (folder_date := self._folder_date(path)) is not None and not folder_date.holds(day) \
                     and photo_folder_date_fill(photo_id=known[digest], folder_date=folder_date,
-                                               date_of_change=digest in lacking and exif_dates(data)[3]):
+                                               date_of_change=digest in lacking and lacking[digest].exif
+                                               and exif_dates(data)[3]):
+                del self._folder_datable[digest]
                 result = UploadResult(name, FOLDER_REDATED)
             if xmp_found is not None:  # (appeared, or changed, since the photo was stored: what it adds)
                 xmp_sidecar = read_xmp_sidecar(xmp_found)
@@ -326,6 +330,8 @@ class Command(BaseCommand):
                 return result
             self._albums.put(path, photo_id=photo.pk, stored=result.outcome == UploadResult.SAVED)
             known[photo.sha256] = photo.pk
+            if photo.taken_at_source in FOLDER_MAY_REDATE and photo.taken_at is not None:  # (a copy further on)
+                self._folder_datable[photo.sha256] = photo.taken_at_local.date()
             if sidecar_may_date(photo.taken_at_source, photo.original_filename):  # (a copy further on may have
                 undated.add(photo.sha256)                                          # its sidecar)
             # (a copy further on may have a sidecar, or another: two members' exports unzipped side by side)
@@ -343,6 +349,19 @@ def _walk(root: Path) -> tuple[list[Path], list[Path]]:
                                                   for part in p.relative_to(root).parts)]
     files = sorted(p for p in found if p.is_file() or (p.is_symlink() and not p.exists()))
     return files, sorted(p for p in found if p.is_symlink() and p.is_dir())
+
+
+# The dates a folder's name may replace on a photo already there (services.photo_folder_date_fill): a guess, and EXIF
+# DateTime alone (a scanner's: its file is read to tell).
+FOLDER_MAY_REDATE = (Photo.DateSource.FILE, Photo.DateSource.UPLOAD, Photo.DateSource.EXIF)
+
+
+def _folder_datable(family: Family) -> dict[str, date]:
+    """The family's photos (by hash) whose date a folder's name may replace, each with its day: a re-run calls
+    photo_folder_date_fill (which locks the photo, and reads an EXIF photo's file) for no other, nor for one whose
+    day is in the folder's (digiKam's 2019/07/14 layout of camera photos: nothing to do)."""
+    return dict(Photo.objects.filter(family=family, taken_at_source__in=FOLDER_MAY_REDATE, taken_day__isnull=False)
+                .values_list("sha256", "taken_day"))
 
 
 def _family_hashes(family: Family, *, include_deleted: bool) -> tuple[dict[str, int], set[str], set[str], dict,
