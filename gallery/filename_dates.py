@@ -107,9 +107,13 @@ _MONTH_NAMES = ("january", "february", "march", "april", "may", "june", "july", 
 _MONTH_WORD = r"(?P<name>" + "|".join(f"{m[:3]}(?:{m[3:]})?" for m in _MONTH_NAMES) + r")\.?"
 # "2019-07 Italy", "2019_07", "2019.07 - Rome": a year and its month, then no more digits (no day: "2019-07-14");
 # split by a space only when nothing follows ("2019 07": "2019 12 days" is no December). A second number that reads
-# as the next year's last two digits is a school year or a season ("2010-11", "2005_06"), no month: _month_of.
+# as the next year's last two digits, alone or before a school year's or a season's word, is a span ("2010-11",
+# "2005_06 season"), no month: _month_of, _SPAN.
 _YEAR_MONTH = re.compile(r"(?P<year>(?:19|20)\d\d)(?:[-_.](?P<month>0[1-9]|1[0-2])(?![-_.]?\d)(?:\b.*)?"
                          r"| (?P<month2>0[1-9]|1[0-2]))", re.IGNORECASE)
+# What follows a year and the next year's last two digits when they are a span, no month: nothing, or a school year's
+# or a season's word ("2010-11", "2010-11 school year", "2005_06 season", "2010-11 Ski").
+_SPAN = re.compile(r"\s*[-_.]?\s*(?:$|(?:school|academic|season|year|term|ski|winter|fy)\b)", re.IGNORECASE)
 # "July 2019", "Jul 2019", "2019 July": a month's English name and a year, nothing else but words after.
 _NAMED_MONTH = re.compile(rf"(?:{_MONTH_WORD}[\s,]+(?P<year>(?:19|20)\d\d)|(?P<year2>(?:19|20)\d\d)[\s,]+{_MONTH_WORD.replace('name', 'name2')})"
                           r"(?!\d)(?:\b.*)?", re.IGNORECASE)
@@ -208,8 +212,8 @@ def _month_of(name: str) -> date | None:
     """The month a folder's name tells with its year ("2019-07 Italy", "July 2019"), or None."""
     if (match := _YEAR_MONTH.fullmatch(name)) is not None:
         year, month = int(match["year"]), int(match["month"] or match["month2"])
-        if month == (year + 1) % 100:  # "2010-11 school year", "2005_06 season": no month
-            return None
+        if month == (year + 1) % 100 and _SPAN.match(name, match.end("month") if match["month"] else len(name)):
+            return None  # "2010-11", "2010-11 school year", "2005_06 season": no month ("2005-06 Italy" is June)
     elif (match := _NAMED_MONTH.fullmatch(name)) is not None:
         year = int(match["year"] or match["year2"])
         month = next(n for n, m in enumerate(_MONTH_NAMES, 1) if m.startswith((match["name"] or match["name2"]).lower()))

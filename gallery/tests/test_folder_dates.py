@@ -70,6 +70,10 @@ def exif_with(**tags) -> Image.Exif:
     (["2011-12"], None, None),
     (["2005_06 season"], None, None),
     (["2010-12 school trip"], date(2010, 12, 1), MONTH),
+    (["2010-11 Ski season"], None, None),
+    # ... but with words of its own it is the month, as "2019-07 Italy" (a year from 2000 to 2011 is no school year)
+    (["2005-06 Italy"], date(2005, 6, 1), MONTH),
+    (["2010-11 Paris"], date(2010, 11, 1), MONTH),
     # "12 days" after a year is no December
     (["2019 12 days"], None, None),
     (["2019 07 Italy"], None, None),
