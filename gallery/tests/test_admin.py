@@ -12,6 +12,7 @@ from PIL import Image
 from gallery.models import Photo, Tag
 from gallery.services import MAX_TAGS, photo_update
 from tests.factories import photo_factory
+from tests.files import admin_change_form_data, admin_inline_row
 from tests.queue import run_queued_tasks
 
 pytestmark = pytest.mark.django_db
@@ -208,29 +209,11 @@ def test_tag_and_family_admin_show_their_data(admin, photos, family):
 # --- a family always keeps an admin -------------------------------------------------------------
 
 
-def _change_form_data(response) -> dict:
-    """What the browser would post back from an admin change page, unchanged."""
-    data = {}
-    forms = [response.context["adminform"].form]
-    for inline in response.context["inline_admin_formsets"]:
-        forms += [inline.formset.management_form, *inline.formset.forms]
-    for form in forms:
-        for name in form.fields:
-            value = form[name].value()
-            if value not in (None, False):
-                data[form.add_prefix(name)] = value
-    return data
-
-
-def _inline_index(data: dict, user) -> str:
-    return next(key.split("-")[1] for key, value in data.items() if key.endswith("-user") and value == user.pk)
-
-
 @pytest.mark.parametrize("change", ["demote", "delete"])
 def test_admin_membership_inline_cannot_leave_a_family_without_an_admin(admin, family, alice, bob, change):
     url = reverse("admin:gallery_family_change", args=[family.pk])
-    data = _change_form_data(admin.get(url))
-    index = _inline_index(data, alice)
+    data = admin_change_form_data(admin.get(url))
+    index = admin_inline_row(data, alice)
     if change == "demote":
         data[f"memberships-{index}-role"] = "member"
     else:
@@ -243,7 +226,7 @@ def test_admin_membership_inline_cannot_leave_a_family_without_an_admin(admin, f
     assert dict(family.memberships.values_list("user__username", "role")) == {"alice": "admin", "bob": "member"}
 
     # Promoting bob in the same save makes it fine.
-    data[f"memberships-{_inline_index(data, bob)}-role"] = "admin"
+    data[f"memberships-{admin_inline_row(data, bob)}-role"] = "admin"
     assert admin.post(url, data).status_code == 302
     assert family.memberships.filter(role="admin").get().user == bob
 
@@ -504,8 +487,8 @@ def test_someone_taken_out_in_the_admin_is_announced_as_leaving(admin, family, a
     members_leaving.connect(listen, dispatch_uid="test.admin_leavers")
     try:
         url = reverse("admin:gallery_family_change", args=[family.pk])
-        data = _change_form_data(admin.get(url))
-        data[f"memberships-{_inline_index(data, bob)}-DELETE"] = "on"
+        data = admin_change_form_data(admin.get(url))
+        data[f"memberships-{admin_inline_row(data, bob)}-DELETE"] = "on"
         assert admin.post(url, data).status_code == 302
     finally:
         members_leaving.disconnect(dispatch_uid="test.admin_leavers")

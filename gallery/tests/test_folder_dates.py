@@ -18,6 +18,7 @@ from gallery.models import Photo
 from gallery.sidecars import is_a_year_folder
 from gallery.timeline import TimelineFilters
 from tests import images
+from tests.files import write
 
 pytestmark = pytest.mark.django_db
 
@@ -109,14 +110,6 @@ def _import(root: Path) -> str:
     call_command("import_photos", str(root), "--family", "Smiths", "--user", "alice", "--no-progress", stdout=out,
                  stderr=io.StringIO())
     return out.getvalue()
-
-
-def write(root: Path, files: dict[str, bytes]) -> Path:
-    for name, data in files.items():
-        path = root / name
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(data)
-    return root
 
 
 def photo_named(name: str) -> Photo:

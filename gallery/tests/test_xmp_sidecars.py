@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import io
 import logging
-from pathlib import Path
 
 import pytest
 from django.core.management import call_command
@@ -15,6 +14,7 @@ from gallery import xmp_sidecars
 from gallery.models import Photo, PhotoTag
 from gallery.services import photo_update
 from tests import images
+from tests.files import write
 
 pytestmark = pytest.mark.django_db
 
@@ -64,14 +64,6 @@ def _import(directory, *args) -> str:
     call_command("import_photos", str(directory), "--family", "Smiths", "--user", "alice", *args, "--no-progress",
                  stdout=out, stderr=io.StringIO())
     return out.getvalue()
-
-
-def write(root: Path, files: dict[str, bytes]) -> Path:
-    for name, data in files.items():
-        path = root / name
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(data)
-    return root
 
 
 def sources(photo: Photo) -> dict[str, str]:

@@ -24,6 +24,7 @@ from search.quality import (DEFAULT_WEIGHTS, IMPROVEMENT, MIN_JUDGMENTS, MIN_QUE
                             calibrations_fit_due, family_quality, judged_data)
 from search.tests.conftest import TOY_MODEL
 from search.embedder import reset_embedder
+from tests.files import admin_change_form_data, admin_inline_row
 from tests.queue import run_queued_tasks
 
 pytestmark = pytest.mark.django_db
@@ -585,21 +586,7 @@ def _admin_client(db):
 
 def _admin_form(client, family) -> dict:
     """What the browser posts back from the family's admin page, unchanged."""
-    response = client.get(reverse("admin:gallery_family_change", args=[family.pk]))
-    data = {}
-    forms = [response.context["adminform"].form]
-    for inline in response.context["inline_admin_formsets"]:
-        forms += [inline.formset.management_form, *inline.formset.forms]
-    for form in forms:
-        for name in form.fields:
-            value = form[name].value()
-            if value not in (None, False):
-                data[form.add_prefix(name)] = value
-    return data
-
-
-def _admin_row(data: dict, user) -> str:
-    return next(key.split("-")[1] for key, value in data.items() if key.endswith("-user") and value == user.pk)
+    return admin_change_form_data(client.get(reverse("admin:gallery_family_change", args=[family.pk])))
 
 
 @pytest.mark.parametrize("path", ["family page", "leave", "account deleted", "admin: row deleted",
@@ -642,7 +629,7 @@ def test_every_way_a_member_leaves_withdraws_their_links_and_fits_and_queues_a_n
         else:
             root = _admin_client(None)
             data = _admin_form(root, family)
-            row = _admin_row(data, bob)
+            row = admin_inline_row(data, bob)
             if path == "admin: row deleted":
                 data[f"memberships-{row}-DELETE"] = "on"
             else:
@@ -692,7 +679,7 @@ def test_a_member_who_comes_back_with_enough_judgments_queues_a_fit(toy_model, f
                 carol = UserFactory(username="carol")
                 Membership.objects.create(family=family, user=carol)
                 data = _admin_form(root, family)
-                data[f"memberships-{_admin_row(data, carol)}-user"] = bob.pk
+                data[f"memberships-{admin_inline_row(data, carol)}-user"] = bob.pk
             assert root.post(reverse("admin:gallery_family_change", args=[family.pk]), data).status_code == 302
     assert Membership.objects.filter(family=family, user=bob).exists()
     assert [(t["func"], t["args"]) for t in queued_tasks()] == [("search.tasks.calibration_fit_task", (family.pk,))]
