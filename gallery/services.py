@@ -308,12 +308,15 @@ def memberships_begun(*, family_id: int, user_ids: Iterable[int]) -> None:
 def users_delete_problems(*, users: Iterable[AbstractBaseUser]) -> list[str]:
     """Why these accounts can't be deleted together: the families they would leave without an admin.
 
-    Inside a transaction it locks those families (as family_lock does), so the answer holds until commit."""
+    Inside a transaction it locks every family they are in (as family_lock does, in id order: their deletion leaves
+    each of them, and two deletions locking them in different orders would deadlock), so the answer holds until
+    commit."""
     user_ids = [user.pk for user in users]
     admin_of = Membership.objects.filter(user_id__in=user_ids, role=Membership.Role.ADMIN)
     family_ids = sorted(set(admin_of.values_list("family_id", flat=True)))
     if transaction.get_connection().in_atomic_block:
-        for family_id in family_ids:
+        for family_id in sorted(set(Membership.objects.filter(user_id__in=user_ids)
+                                    .values_list("family_id", flat=True))):
             family_lock(family_id=family_id)
     problems = []
     for family_id in family_ids:

@@ -202,6 +202,33 @@ def test_a_deleted_accounts_open_links_stop_working(family, alice, bob):
     assert theirs.created_by is None and theirs.state() == Invite.State.REVOKED
 
 
+
+def test_deleting_accounts_locks_their_families_in_one_order_first():
+    """users_delete locked the families the accounts administer (in id order), then, leaving each family, every family
+    they are in: one account admin of family 9 and a member of family 3 locked 9, then 3; another, admin of 3 and a
+    member of 9, deleted at the same moment locked 3, then 9: a deadlock. Every family they are in is locked first, in
+    one order."""
+    import re as regex
+
+    from django.test.utils import CaptureQueriesContext
+
+    from gallery.models import Family
+    from gallery.services import users_delete
+
+    first, second = FamilyFactory(), FamilyFactory()  # first.pk < second.pk
+    leaving, other_admin = UserFactory(), UserFactory()
+    MembershipFactory(family=second, user=leaving, role=Membership.Role.ADMIN)  # admin of the later family
+    MembershipFactory(family=first, user=leaving, role=Membership.Role.MEMBER)  # a member of the earlier one
+    for family in (first, second):
+        MembershipFactory(family=family, user=other_admin, role=Membership.Role.ADMIN)
+    with CaptureQueriesContext(connection) as captured:
+        users_delete(users=User.objects.filter(pk=leaving.pk))
+    table = Family._meta.db_table
+    locked = [int(regex.search(r'"id" = (\d+)', q["sql"])[1]) for q in captured.captured_queries
+              if "FOR UPDATE" in q["sql"] and f'FROM "{table}"' in q["sql"] and regex.search(r'"id" = (\d+)', q["sql"])]
+    assert list(dict.fromkeys(locked)) == [first.pk, second.pk], locked
+
+
 # --- opening a link ------------------------------------------------------------------------------
 
 
