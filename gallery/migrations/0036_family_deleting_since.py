@@ -9,10 +9,11 @@
 
 from django.db import migrations, models
 
-KEEPS_AN_ADMIN = """
+# The guard's function (0004's): `{live}` leaves out a family being deleted (it may lose its admins), or nothing (before).
+_KEEPS_AN_ADMIN = """
 CREATE OR REPLACE FUNCTION gallery_family_keeps_an_admin() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-    PERFORM 1 FROM gallery_family WHERE id = OLD.family_id AND deleting_since IS NULL FOR UPDATE;
+    PERFORM 1 FROM gallery_family WHERE id = OLD.family_id{live} FOR UPDATE;
     IF FOUND AND NOT EXISTS (
         SELECT 1 FROM gallery_membership WHERE family_id = OLD.family_id AND role = 'admin'
     ) THEN
@@ -23,21 +24,8 @@ BEGIN
 END
 $$;
 """
-
-KEEPS_AN_ADMIN_BEFORE = """
-CREATE OR REPLACE FUNCTION gallery_family_keeps_an_admin() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN
-    PERFORM 1 FROM gallery_family WHERE id = OLD.family_id FOR UPDATE;
-    IF FOUND AND NOT EXISTS (
-        SELECT 1 FROM gallery_membership WHERE family_id = OLD.family_id AND role = 'admin'
-    ) THEN
-        RAISE EXCEPTION 'family % would be left without an admin', OLD.family_id
-            USING ERRCODE = 'integrity_constraint_violation', CONSTRAINT = 'family_keeps_an_admin';
-    END IF;
-    RETURN NULL;
-END
-$$;
-"""
+KEEPS_AN_ADMIN = _KEEPS_AN_ADMIN.replace("{live}", " AND deleting_since IS NULL")
+KEEPS_AN_ADMIN_BEFORE = _KEEPS_AN_ADMIN.replace("{live}", "")
 
 
 class Migration(migrations.Migration):
