@@ -12,6 +12,8 @@ overrides `scope_q` for rows that belong to a person rather than a family.
 
 from __future__ import annotations
 
+from functools import cached_property
+
 from django.contrib import admin
 from django.contrib.auth import get_user_model
 from django.db.models import Q, QuerySet
@@ -81,12 +83,14 @@ class FamilyScopedAdmin(FamilyChoices, admin.ModelAdmin):
         if request.user.is_superuser:
             # A family being deleted (gallery.services.family_delete_start) is gone for everyone, here too: nothing
             # of it to change while the worker deletes it. (Staff lost it with its memberships.)
-            path = self._deleting_path()
+            path = self._deleting_path
             return queryset.exclude(**{path: False}) if path else queryset
         return queryset.filter(self.scope_q(request))
 
+    @cached_property
     def _deleting_path(self) -> str | None:
-        """The lookup of the row's family's `deleting_since__isnull`, or None for rows of a person (scope_q's own)."""
+        """The lookup of the row's family's `deleting_since__isnull`, or None for rows of a person (scope_q's own):
+        read from the models once per admin, not on every list and change page."""
         model = self.model
         for name in self.family_path.split("__") if self.family_path else ():
             field = next((f for f in model._meta.get_fields() if f.name == name and f.is_relation), None)
