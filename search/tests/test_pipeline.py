@@ -326,3 +326,21 @@ def test_the_worker_s_other_paths_leave_the_photos_of_a_family_being_deleted_alo
     assert Photo.objects.get(pk=stuck.pk).status == Photo.Status.PROCESSING
     add_shape("purple", "circle", target_family=other_family, user=mallory)
     assert ocr._embedding_waits()  # another family's photo waiting: text reading gives way to it
+
+
+def test_the_documents_sweep_leaves_the_photos_of_a_family_being_deleted_alone(
+        add_shape, family, other_family, mallory, django_capture_on_commit_callbacks):
+    """The sweep that builds missing or outdated search documents still rebuilt the photos of a family being deleted
+    (a batch of 5,000 at a time: work for nothing, on rows its deletion is taking away). Another family's it builds."""
+    from gallery.services import family_delete_start
+    from search.metadata import documents_outdated_refresh
+    from search.models import PhotoDocument
+
+    doomed = add_shape("red", "circle")
+    kept = add_shape("green", "triangle", target_family=other_family, user=mallory)
+    PhotoDocument.objects.filter(photo_id__in=[doomed.pk, kept.pk]).delete()
+    with django_capture_on_commit_callbacks(execute=False):
+        family_delete_start(family=family)
+    assert documents_outdated_refresh() == 1
+    assert set(PhotoDocument.objects.filter(photo_id__in=[doomed.pk, kept.pk]).values_list("photo_id", flat=True)) \
+        == {kept.pk}
