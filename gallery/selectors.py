@@ -56,7 +56,7 @@ def family_list(*, user: AbstractBaseUser, with_counts: bool = False, with_membe
     return families
 
 
-def rows_count(photos: QuerySet[Photo]) -> Coalesce:
+def rows_count(photos: QuerySet) -> Coalesce:
     """The number of rows of a correlated queryset, as an annotation."""
     return Coalesce(Subquery(photos.order_by().values(one=Value(1)).annotate(n=Func(Value(1), function="COUNT"))
                              .values("n")), 0)

@@ -12,9 +12,10 @@ from django.db import connection
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 
 from gallery.models import Family, Membership, Photo
-from gallery.selectors import family_list
+from gallery.selectors import family_list, rows_count
 from gallery.trash_services import admin_family_ids
 from search.expansion import SYNONYMS_VERSION_SQL
+from search.judgment_selectors import family_judgments
 from search.models import EmbeddingModel, ModelSwitch, PhotoEmbedding, SearchCalibration, SearchPreferences
 
 
@@ -299,9 +300,10 @@ def failed_photos(*, user: AbstractBaseUser, limit: int = 200, text: bool = Fals
 
 
 def family_most_judged(*, user: AbstractBaseUser) -> Family | None:
-    """The user's family with the most judgments, then the first by name (the quality page to open). Only judgments
-    are joined: with the family list's photo count too, the join would pair every photo with every judgment."""
-    return (Family.objects.filter(memberships__user=user).annotate(judged=Count("judgments"))
+    """The user's family with the most judgments that speak for it (its members' now: family_judgments, as its
+    quality page counts them), then the first by name: the quality page to open."""
+    judged = family_judgments().filter(family_id=OuterRef("pk"))
+    return (Family.objects.filter(memberships__user=user).annotate(judged=rows_count(judged))
             .order_by("-judged", "name", "pk").first())
 
 

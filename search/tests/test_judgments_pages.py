@@ -119,6 +119,31 @@ def test_the_quality_link_opens_the_family_that_has_judgments_not_the_first_by_n
     assert client.get(reverse("search:quality_index"))["Location"] == reverse("search:quality", args=[family.pk])
 
 
+def test_the_quality_link_counts_only_the_judgments_of_the_family_s_members_now(
+        client_for, alice, bob, shapes, family, add_shape, django_capture_on_commit_callbacks):
+    """It counted every judgment a family ever had: one whose judging member left (their judgments are out of its
+    fits and figures, family_judgments) still won over the family whose members judge, and the link opened a page of
+    none."""
+    from django.urls import reverse
+
+    from gallery.models import Membership
+    from search.judgment_services import judgment_record
+    from tests.factories import FamilyFactory
+
+    left = FamilyFactory(name="Aardvarks")
+    Membership.objects.create(family=left, user=alice, role=Membership.Role.ADMIN)
+    Membership.objects.create(family=left, user=bob, role=Membership.Role.MEMBER)
+    with django_capture_on_commit_callbacks(execute=True):
+        theirs = [add_shape(colour, "circle", target_family=left, user=bob) for colour in ("red", "blue")]
+    for photo in theirs:
+        judgment_record(user=bob, photo=photo, query="red shape", relevant=True)
+    judgment_record(user=alice, photo=shapes["red circle"], query="red shape", relevant=True)
+    client = client_for(alice)
+    assert client.get(reverse("search:quality_index"))["Location"] == reverse("search:quality", args=[left.pk])
+    Membership.objects.filter(family=left, user=bob).delete()
+    assert client.get(reverse("search:quality_index"))["Location"] == reverse("search:quality", args=[family.pk])
+
+
 def test_a_refine_link_whose_photos_are_all_foreign_does_not_say_it_refined(client_for, alice, mallory, shapes,
                                                                               other_family, add_shape,
                                                                               django_capture_on_commit_callbacks):
