@@ -121,10 +121,10 @@ def whole_periods_only(qs: QuerySet[Photo], *, after: date | None, before: date 
         year &= Q(period_year__gte=after)
         month &= Q(period_month__gte=after)
     before = last_day_bound(before)
-    if before is not None:  # (the first day of the last year, and month, that end by `before`)
+    if before is not None:  # (a year, a month, that ends by `before` starts before the one its next day is in)
         next_day = before + timedelta(days=1)
-        year &= Q(period_year__lte=date(next_day.year - 1, 1, 1))
-        month &= Q(period_month__lte=(next_day.replace(day=1) - timedelta(days=1)).replace(day=1))
+        year &= Q(period_year__lt=date(next_day.year, 1, 1))
+        month &= Q(period_month__lt=next_day.replace(day=1))
     return qs.alias(period_year=TruncYear("taken_day"), period_month=TruncMonth("taken_day")).filter(
         ~Q(taken_at_source__in=Photo.DAYLESS_DATES) | year | month)
 

@@ -286,6 +286,23 @@ def test_the_photo_lists_date_filter_takes_a_month_or_a_year_only_when_it_holds_
     assert listed(taken_after="2003-08-01", taken_before="9999-12-31") == ["day.jpg", "month.jpg"]
 
 
+def test_the_photo_lists_date_filter_takes_a_last_day_in_year_one(tmp_path, family, alice, client_for):
+    """GET /api/v1/photos/?taken_before=0001-06-01 was a 500 (ValueError: year 0 is out of range): the whole-period
+    filter named the start of the year before the bound's next day's year, and for 0001-01-15 the month before
+    January of year 1 (OverflowError). Nothing is dated then: an empty list, as search reads the same bound."""
+    from django.urls import reverse
+
+    write(tmp_path / "Scans", {"2003/year.jpg": picture(), "2003/08/month.jpg": picture()})
+    _import(tmp_path / "Scans")
+
+    for before in ("0001-06-01", "0001-01-15", "0001-01-01"):
+        response = client_for(alice).get(reverse("api_photos"), {"taken_before": before})
+        assert response.status_code == 200, before
+        assert response.json()["results"] == []
+    response = client_for(alice).get(reverse("api_photos"), {"taken_after": "0001-01-01", "taken_before": "2003-12-31"})
+    assert sorted(photo["original_filename"] for photo in response.json()["results"]) == ["month.jpg", "year.jpg"]
+
+
 def test_the_date_correction_form_offers_a_folders_day_without_a_time_nobody_said(tmp_path, family, alice, client_for):
     import re
 
