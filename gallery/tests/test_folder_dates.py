@@ -153,6 +153,25 @@ def test_a_photo_that_tells_no_date_is_dated_by_its_folders_name(tmp_path, famil
     assert "4 Jul 1987 12:00" not in page
 
 
+def test_the_folder_imported_dates_its_photos_however_it_is_named(tmp_path, family, alice, monkeypatch):
+    """`import_photos .` run inside "1987-07-04 Beach day" took the name of `Path(".")`, which is empty, and dated
+    nothing by it; importing "1990/08" alone never saw the "1990" around it, so "08" told no month (review29)."""
+    write(tmp_path, {"1987-07-04 Beach day/scan001.jpg": picture(), "1990/08/scan002.jpg": picture(),
+                     "1990/08/09/scan003.jpg": picture()})
+    monkeypatch.chdir(tmp_path / "1987-07-04 Beach day")
+    _import(Path("."))
+    monkeypatch.chdir(tmp_path / "1990" / "08")
+    _import(Path("..") / "08")
+
+    def dated(name):
+        photo = photo_named(name)
+        return photo.taken_at_local.date(), photo.taken_at_source
+
+    assert dated("scan001.jpg") == (date(1987, 7, 4), "folder_day")
+    assert dated("scan002.jpg") == (date(1990, 8, 1), "folder_month")
+    assert dated("scan003.jpg") == (date(1990, 8, 9), "folder_day")
+
+
 def test_a_photo_imported_before_with_a_guessed_date_is_dated_by_its_folder_on_the_next_run(tmp_path, family, alice):
     root = write(tmp_path / "Scans", {"Unsorted/scan001.jpg": picture(), "Unsorted/camera.jpg": picture(
         exif=exif_with(taken="2001:02:03 10:00:00"))})

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import logging
 import mimetypes
+import os
 from collections import Counter
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -246,11 +247,14 @@ class Command(BaseCommand):
         ))
 
     def _folder_date(self, path: Path) -> FolderDate | None:
-        """The date the names of the folders the file at `path` is in tell (the folder imported is one of them: "import
-        '2019-07-14 Beach day'"), once per folder."""
+        """The date the names of the folders the file at `path` is in tell, once per folder. The folder imported and
+        those around it are among them, however it was named: "import '2019-07-14 Beach day'", "import ." from inside
+        it, "import 2019/07" (the "2019" tells the year of "07"); the innermost that tells a date speaks."""
         folder = path.parent
         if folder not in self._folder_dates:
-            parts = [self._root.name, *folder.relative_to(self._root).parts]
+            # (The absolute path, ".." taken lexically, not through symlinks: the names as the user sees them.)
+            around = Path(os.path.abspath(self._root)).parts[1:]
+            parts = [*around, *folder.relative_to(self._root).parts]
             self._folder_dates[folder] = date_in_folders([text_from_os(part) for part in parts],
                                                          year_folder=is_a_year_folder)
         return self._folder_dates[folder]
