@@ -251,6 +251,9 @@ def membership_add(
     if role not in Membership.Role.values:
         raise ValidationError(f"Unknown role “{role}”.")
     family_lock(family_id=family.pk)
+    # Read under the lock: a deletion that committed while we waited for it took every membership, none comes back.
+    if Family.objects.filter(pk=family.pk, deleting_since__isnull=False).exists():
+        raise ValidationError(f"The family {family} is being deleted.")
     membership, created = Membership.objects.get_or_create(family=family, user=user, defaults={"role": role})
     if created:
         memberships_begun(family_id=family.pk, user_ids=[user.pk])

@@ -542,6 +542,21 @@ def test_the_sweeps_and_the_trash_purge_leave_a_family_being_deleted_to_its_dele
     assert set(Photo.all_objects.values_list("pk", flat=True)) == {doomed.pk, doomed_trash.pk, kept.pk}
 
 
+def test_no_one_is_added_to_a_family_being_deleted(family, alice, bob, django_capture_on_commit_callbacks):
+    """membership_add did not look whether the family is being deleted: an admin's change of a member's role that
+    waited on the family's lock while a superuser deleted the family in the Django admin made that member's
+    membership again once the deletion committed, and they saw the family until the worker had deleted it
+    (review29). It is refused now, whoever asks."""
+    from gallery.services import family_delete_start, membership_add
+
+    with django_capture_on_commit_callbacks(execute=False):
+        family_delete_start(family=family)
+    for user, role in ((bob, Membership.Role.MEMBER), (alice, Membership.Role.ADMIN)):
+        with pytest.raises(ValidationError, match="being deleted"):
+            membership_add(family=family, user=user, role=role)
+    assert not Membership.objects.filter(family=family).exists()
+
+
 def test_the_worker_s_deletion_of_a_family_reads_its_row_once_and_is_refused_inside_a_transaction(
         family, alice, django_capture_on_commit_callbacks, monkeypatch):
     """Each batch commits on its own: called inside a transaction, a failing batch aborted it and the advisory unlock
