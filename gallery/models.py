@@ -223,6 +223,9 @@ class Photo(models.Model):
     # Whether the file's embedded metadata (XMP, IPTC, EXIF text) has been read: read_embedded and the sweep skip these.
     embedded_checked = models.BooleanField(default=False)
     sha256 = models.CharField(max_length=64)
+    # The SHA-256 of the XMP sidecar last read with the photo (import_photos; gallery.xmp_sidecars), "" when none was:
+    # a re-run reads no sidecar whose bytes are these again.
+    xmp_sidecar_sha256 = models.CharField(max_length=64, blank=True, default="", db_default="", editable=False)
     phash = models.CharField(max_length=16, blank=True)
     # Degrees clockwise a member turned the photo, on top of the original's EXIF orientation (0, 90, 180, 270):
     # the thumbnail, the display rendition and the embedding show it turned; the original stays as it was.

@@ -18,10 +18,12 @@ skipped with a log line; its photo is imported all the same.
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
 from gallery.embedded import Embedded, read_embedded
+from gallery.images import sha256_of
 from gallery.sidecars import files_named
 from gallery.text import text_shown_from_os
 
@@ -67,20 +69,39 @@ def is_an_xmp_sidecar(data: bytes) -> bool:
     return head.startswith((b"<?xpacket", b"<x:xmpmeta")) or (head.startswith(b"<?xml") and b"<x:xmpmeta" in head)
 
 
-def read_xmp_sidecar(path: Path) -> Embedded:
+@dataclass(frozen=True)
+class XmpSidecar:
+    """An XMP sidecar as read_xmp_sidecar found it."""
+
+    embedded: Embedded | None  # what it says; None when its bytes are those read before (not read again)
+    sha256: str = ""  # of its bytes, when it was read whole and understood: what a later import compares with
+
+    @property
+    def unreadable(self) -> bool:
+        return self.embedded is not None and bool(self.embedded.problems) and not self.embedded
+
+
+def read_xmp_sidecar(path: Path, *, read_before: str = "") -> XmpSidecar:
     """What the XMP sidecar at `path` says (gallery.embedded.Embedded); empty, with a log line, when it can't be
-    read, is too large or is no XMP. Never raises."""
+    read, is too large or is no XMP; not read at all when its bytes' SHA-256 is `read_before` (that of the one read
+    with its photo before: Photo.xmp_sidecar_sha256). Never raises."""
     label = text_shown_from_os(f"{path.name} (XMP sidecar)")
     try:
         with path.open("rb") as stream:
             data = stream.read(MAX_BYTES + 1)
     except OSError as exc:
         logger.warning("%s: not read: %s", label, exc)
-        return Embedded(problems=(str(exc),))
+        return XmpSidecar(Embedded(problems=(str(exc),)))
     if len(data) > MAX_BYTES:
         logger.warning("%s: skipped: larger than %d MB, no sidecar is", label, MAX_BYTES // (1024 * 1024))
-        return Embedded(problems=("too large",))
+        return XmpSidecar(Embedded(problems=("too large",)))
+    digest = sha256_of(data)
+    if read_before and digest == read_before:
+        return XmpSidecar(None, digest)
     if not is_an_xmp_sidecar(data):  # (a JPEG renamed .xmp: exiv2 would read its EXIF and IPTC as the photo's)
         logger.warning("%s: skipped: no XMP file", label)
-        return Embedded(problems=("no XMP",))
-    return read_embedded(data, label=label)
+        return XmpSidecar(Embedded(problems=("no XMP",)))
+    embedded = read_embedded(data, label=label)
+    # (One that could not be understood is no sidecar read: the next import tries it again, the reader may have
+    # timed out on a loaded machine.)
+    return XmpSidecar(embedded, "" if embedded.problems and not embedded else digest)

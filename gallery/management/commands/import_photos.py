@@ -18,7 +18,6 @@ from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
 from gallery.album_services import MAX_DESCRIPTION, MAX_NAME, album_add_photos, album_create, album_text_clean
-from gallery.embedded import Embedded
 from gallery.files import files_remove, photo_file_names
 from gallery.filename_dates import FolderDate, date_in_folders, is_a_date_folder
 from gallery.images import (NOT_AN_IMAGE, ImageRejected, exif_dates, names_an_image_format, read_limited, sha256_of,
@@ -29,11 +28,12 @@ from gallery.models import Album, DeletedPhoto, Family, Photo, PhotoTag
 from gallery.services import (UploadResult, photo_create_from_bytes, photo_folder_date_fill, photo_sidecar_complete,
                               photo_sidecar_fill, photo_sidecar_star, photo_xmp_sidecar_read, sidecar_may_date,
                               tags_clean)
-from gallery.sidecars import (Sidecar, TakeoutAlbum, is_a_sidecar_file, is_a_year_folder, json_names_forget,
-                              read_sidecar, read_takeout_album, sidecar_path)
+from gallery.sidecars import (Sidecar, TakeoutAlbum, is_a_sidecar, is_a_sidecar_file, is_a_year_folder,
+                              json_names_forget, read_sidecar, read_takeout_album, sidecar_path)
 from gallery.trash_services import photos_trash
 from gallery.text import one_line, text_from_file, text_from_os, text_shown_from_os
-from gallery.xmp_sidecars import read_xmp_sidecar, xmp_names_forget, xmp_sidecar_path
+from gallery.xmp_sidecars import (EXTENSION, XmpSidecar, is_an_xmp_sidecar, read_xmp_sidecar, xmp_names_forget,
+                                  xmp_sidecar_path)
 
 
 logger = logging.getLogger(__name__)
@@ -50,6 +50,7 @@ TRASHED = "trashed"  # imported (and counted so), then put in the trash: it was 
 NOT_A_PHOTO = "not_a_photo"  # no image, and named as something else (a sidecar, a video, notes): counted by kind
 XMP_READ = "xmp_read"  # XMP sidecars read (darktable's, digiKam's, Lightroom's, …), with a new photo or one there
 XMP_SKIPPED = "xmp_skipped"  # XMP sidecars that could not be read (too large, no XMP, hostile): named in the log
+XMP_UNCHANGED = "xmp_unchanged"  # XMP sidecars whose bytes are those read with their photo before: not read again
 XMP_GAVE = "xmp_gave"  # photos already there that their XMP sidecar gave something (it appeared or changed since)
 FOLDER_DATED = "folder_dated"  # imported, dated by the name of a folder it is in (no date in the file nor its name)
 FOLDER_REDATED = "folder_redated"  # already there, dated by a guess: dated now by its folder's name
@@ -110,6 +111,7 @@ class Command(BaseCommand):
             self._root, self._folder_dates = root, {}
             known, trashed, undated, lacking, deleted = _family_hashes(family_obj, include_deleted=include_deleted)
             self._folder_datable = _folder_datable(family_obj)
+            self._xmp_read_before = _xmp_read_before(family_obj)
         except KeyboardInterrupt:
             raise CommandError("Interrupted while listing the files: nothing was imported. Run the same command "
                                "again to import them.", returncode=CTRL_C) from None
@@ -210,6 +212,9 @@ class Command(BaseCommand):
                 + (f"; {counts[XMP_GAVE]} photo{' was' if counts[XMP_GAVE] == 1 else 's were'} already there and "
                    f"given now what {'its sidecar' if counts[XMP_GAVE] == 1 else 'their sidecars'} added"
                    if counts[XMP_GAVE] else ""))
+        if counts[XMP_UNCHANGED]:
+            self.stdout.write(f"XMP sidecars unchanged since they were last read: {counts[XMP_UNCHANGED]} (not read "
+                              "again)")
         if counts[FOLDER_DATED]:
             self.stdout.write(f"Dated by the name of their folder: {counts[FOLDER_DATED]} (no date in the file nor in "
                               "its name: \"2019-07-14 Beach day\" gives the day, \"2019-07 Italy\" the month, \"2019\" "
@@ -246,6 +251,13 @@ class Command(BaseCommand):
             f" (of {total} files) into {family}."
         ))
 
+    def _xmp_remember(self, photo_id: int, digest: str, sidecar: XmpSidecar) -> None:
+        """Remember the sidecar just read with the photo `photo_id` (file hash `digest`), when it was read whole: the
+        next import reads it again only if it changed."""
+        if sidecar.sha256 and self._xmp_read_before.get(digest) != sidecar.sha256:
+            Photo.all_objects.filter(pk=photo_id).update(xmp_sidecar_sha256=sidecar.sha256)
+            self._xmp_read_before[digest] = sidecar.sha256
+
     def _folder_date(self, path: Path) -> FolderDate | None:
         """The date the names of the folders the file at `path` is in tell, once per folder. The folder imported and
         those around it are among them, however it was named: "import '2019-07-14 Beach day'", "import ." from inside
@@ -281,6 +293,8 @@ class Command(BaseCommand):
             return UploadResult(name, UploadResult.REJECTED, reason=str(exc))
         except (OSError, ImageRejected) as exc:
             return UploadResult(name, UploadResult.REJECTED, reason=str(exc))
+        if _is_a_sidecar_itself(path, data):  # (read beside its photo; a library has one beside each photo)
+            return UploadResult(name, UploadResult.REJECTED, reason=NOT_AN_IMAGE)
         found = sidecar_path(path) if _may_be_a_photo(path) else None
         if found is not None:  # a Takeout sidecar: not a file left out, whatever becomes of its photo
             sidecars.add(found)
@@ -302,9 +316,12 @@ class Command(BaseCommand):
                 del self._folder_datable[digest]
                 result = UploadResult(name, FOLDER_REDATED)
             if xmp_found is not None:  # (appeared, or changed, since the photo was stored: what it adds)
-                xmp_sidecar = read_xmp_sidecar(xmp_found)
+                xmp_sidecar = read_xmp_sidecar(xmp_found, read_before=self._xmp_read_before.get(digest, ""))
                 counts[_xmp_read(xmp_sidecar)] += 1
-                counts[XMP_GAVE] += photo_xmp_sidecar_read(photo_id=known[digest], data=data, sidecar=xmp_sidecar)
+                if xmp_sidecar.embedded is not None:
+                    counts[XMP_GAVE] += photo_xmp_sidecar_read(photo_id=known[digest], data=data,
+                                                               sidecar=xmp_sidecar.embedded)
+                    self._xmp_remember(known[digest], digest, xmp_sidecar)
             return result
         if digest in trashed:
             return UploadResult(name, IN_TRASH)
@@ -315,14 +332,17 @@ class Command(BaseCommand):
         sidecar = read_sidecar(found) if found is not None else None
         xmp_sidecar = read_xmp_sidecar(xmp_found) if xmp_found is not None else None
         result = photo_create_from_bytes(family=family, uploaded_by=uploader, data=data, filename=name, tags=tags,
-                                         modified_at=_modified(stat), sidecar=sidecar, xmp_sidecar=xmp_sidecar,
+                                         modified_at=_modified(stat), sidecar=sidecar,
+                                         xmp_sidecar=xmp_sidecar.embedded if xmp_sidecar is not None else None,
                                          folder_date=self._folder_date(path))
         if result.outcome == UploadResult.SAVED and result.photo.taken_at_source in Photo.FOLDER_DATES:
             counts[FOLDER_DATED] += 1
         if xmp_sidecar is not None and result.photo is not None:
             counts[_xmp_read(xmp_sidecar)] += 1
             if result.outcome != UploadResult.SAVED:  # (stored by another import meanwhile: given what it adds)
-                counts[XMP_GAVE] += photo_xmp_sidecar_read(photo_id=result.photo.pk, data=data, sidecar=xmp_sidecar)
+                counts[XMP_GAVE] += photo_xmp_sidecar_read(photo_id=result.photo.pk, data=data,
+                                                           sidecar=xmp_sidecar.embedded)
+            self._xmp_remember(result.photo.pk, digest, xmp_sidecar)
         if result.photo is not None:
             photo = result.photo
             if sidecar is not None and sidecar.trashed and result.outcome == UploadResult.SAVED:
@@ -366,6 +386,12 @@ def _folder_datable(family: Family) -> dict[str, date]:
     day is in the folder's (digiKam's 2019/07/14 layout of camera photos: nothing to do)."""
     return dict(Photo.objects.filter(family=family, taken_at_source__in=FOLDER_MAY_REDATE, taken_day__isnull=False)
                 .values_list("sha256", "taken_day"))
+
+
+def _xmp_read_before(family: Family) -> dict[str, str]:
+    """The SHA-256 of the XMP sidecar read with each of the family's photos (by the photo's hash), where one was."""
+    return dict(Photo.all_objects.filter(family=family).exclude(xmp_sidecar_sha256="")
+                .values_list("sha256", "xmp_sidecar_sha256"))
 
 
 def _family_hashes(family: Family, *, include_deleted: bool) -> tuple[dict[str, int], set[str], set[str], dict,
@@ -542,9 +568,10 @@ def _sidecar_note(counts: Counter[str]) -> str:
     return f" ({', '.join(notes)})" if notes else ""
 
 
-def _xmp_read(sidecar: Embedded) -> str:
-    """How an XMP sidecar counts: read, or skipped when it could not be (nothing read, a problem logged)."""
-    return XMP_SKIPPED if sidecar.problems and not sidecar else XMP_READ
+def _xmp_read(sidecar: XmpSidecar) -> str:
+    """How an XMP sidecar counts: read, skipped when it could not be (nothing read, a problem logged), or unchanged
+    since it was read with its photo (not read again)."""
+    return XMP_UNCHANGED if sidecar.embedded is None else XMP_SKIPPED if sidecar.unreadable else XMP_READ
 
 
 def _modified(stat) -> datetime | None:
@@ -562,6 +589,14 @@ def _may_be_a_photo(path: Path) -> bool:
     extension = path.suffix[1:].lower()
     return names_an_image_format(extension) or (extension not in SIDECARS and extension not in VIDEOS
                                                 and mimetypes.guess_type(f"x.{extension}")[0] is None)
+
+
+def _is_a_sidecar_itself(path: Path, data: bytes) -> bool:
+    """Whether the file is a sidecar as both its name and its bytes say: an XMP packet named .xmp, a Takeout record
+    named .json. No image to look for in it (a decode and the upload's checks of the family and the uploader, per
+    sidecar): it is left out as one, without them. (A photo renamed .xmp or .json is still tried as one.)"""
+    extension = path.suffix.lower()
+    return (extension == EXTENSION and is_an_xmp_sidecar(data)) or (extension == ".json" and is_a_sidecar(data))
 
 
 def _no_photo(path: Path, result: UploadResult) -> bool:
