@@ -22,6 +22,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
+from django.conf import settings
+
 from gallery.embedded import Embedded, read_embedded
 from gallery.images import sha256_of
 from gallery.sidecars import files_named
@@ -103,5 +105,6 @@ def read_xmp_sidecar(path: Path, *, read_before: str = "") -> XmpSidecar:
         return XmpSidecar(Embedded(problems=("no XMP",)))
     embedded = read_embedded(data, label=label)
     # (One that could not be understood is no sidecar read: the next import tries it again, the reader may have
-    # timed out on a loaded machine.)
-    return XmpSidecar(embedded, "" if embedded.problems and not embedded else digest)
+    # timed out on a loaded machine; nor is one while reading metadata is off, EMBEDDED_METADATA.)
+    understood = settings.EMBEDDED_METADATA and not (embedded.problems and not embedded)
+    return XmpSidecar(embedded, digest if understood else "")

@@ -204,6 +204,16 @@ def test_a_re_run_reads_no_sidecar_that_did_not_change_since_it_was_read(tmp_pat
     assert "XMP sidecars unchanged since they were last read: 2 " in _import(root) and len(reads) == 1
 
 
+def test_a_sidecar_imported_while_reading_metadata_was_off_is_read_once_it_is_on(tmp_path, family, alice, settings):
+    settings.EMBEDDED_METADATA = False
+    root = write(tmp_path / "Library", {"IMG_0001.jpg": picture(), "IMG_0001.jpg.xmp": sidecar_xml(subject=["kite"])})
+    _import(root)
+    assert sources(photo_named("IMG_0001.jpg")) == {}
+    settings.EMBEDDED_METADATA = True
+    assert "1 photo was already there and given now what its sidecar added" in _import(root)
+    assert sources(photo_named("IMG_0001.jpg")) == {"kite": "embedded"}
+
+
 def test_a_re_run_over_photos_and_their_sidecars_costs_no_query_per_photo(tmp_path, family, alice):
     """Each sidecar file also went through the upload's path as a photo that might be one (a decode, the checks of
     the family and the uploader, 2.8 ms), once the sidecar of a photo: a file named .xmp or .json whose bytes are an
