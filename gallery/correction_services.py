@@ -50,6 +50,17 @@ def _check_taken(value: datetime) -> None:
         raise ValidationError(f"A date taken lies between 1826 and today; {value:%Y-%m-%d} does not.")
 
 
+def _shifted(value: datetime, delta: timedelta) -> datetime:
+    """`value` moved by `delta`; a ValidationError, as for any date out of 1826 to today, when that leaves the years
+    1 to 9999 Python's dates hold (a photo dated at the calendar's end, as a camera whose clock was never set wrote
+    it): an OverflowError was a 500."""
+    try:
+        return value + delta
+    except OverflowError:
+        raise ValidationError(f"A date taken lies between 1826 and today; {value:%Y-%m-%d} moved by this shift "
+                              "is no date at all.") from None
+
+
 def _editable(user: AbstractBaseUser, ids: list[int]) -> dict[int, Photo]:
     """The photos of `ids` (not in the trash) in the user's families, locked for this transaction."""
     if not ids or not user.is_authenticated:
@@ -92,7 +103,7 @@ def photos_shift_dates(*, user: AbstractBaseUser, photo_ids: Iterable, delta: ti
             results.append(PhotoResult(pk, False, NOT_FOUND))
             continue
         try:
-            _check_taken(photo.taken_at + delta)
+            _check_taken(_shifted(photo.taken_at, delta))
         except ValidationError as exc:
             results.append(PhotoResult(pk, False, exc.messages[0]))
             continue
