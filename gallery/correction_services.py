@@ -25,7 +25,9 @@ from django.db import transaction
 from django.utils import timezone
 
 from gallery.files import file_removals_process, files_remove, photo_files_write, stored_open
-from gallery.images import decode_upright, encode_display, make_thumbnail, turned
+from gallery.images import (
+    EARLIEST_TAKEN, MAX_CLOCK_ERROR, decode_upright, encode_display, make_thumbnail, turned,
+)
 from gallery.models import FileRemoval, Membership, Photo
 from gallery.places import Place, place_for
 from gallery.services import photo_lock, photo_zone_move
@@ -35,10 +37,9 @@ from gallery.trash_services import NOT_FOUND, PhotoResult, _ids
 
 logger = logging.getLogger(__name__)
 
-# The first photograph that survives was taken in 1826; a date before is a typing mistake.
-EARLIEST_TAKEN = datetime(1826, 1, 1, tzinfo=dt_timezone.utc)
-# A camera's clock may be off by years (never set, a dead battery), not by centuries.
-MAX_SHIFT = timedelta(days=100 * 366)
+# A date before 1826 is a typing mistake; a camera's clock is off by years, never by centuries (gallery.images, which
+# reads a camera's date by the same two rules).
+MAX_SHIFT = MAX_CLOCK_ERROR
 MAX_SHIFT_PHOTOS = 500
 
 
