@@ -509,9 +509,9 @@ EARLIEST_TAKEN = datetime(1826, 1, 1, tzinfo=dt_timezone.utc)
 MAX_CLOCK_ERROR = timedelta(days=100 * 366)
 
 
-def _possible_date(naive: datetime) -> bool:
-    """Whether a camera's date (its wall clock, or the GPS receiver's UTC) is one a photo can have: from 1826 to a
-    century ahead of today. Another (the year 1 or 9999 of a clock never set) is no date taken: read in the photo's
+def possible_date(naive: datetime) -> bool:
+    """Whether a date a file tells (a camera's wall clock, the GPS receiver's UTC, a Takeout sidecar's) is one a photo
+    can have: from 1826 to a century ahead of today. Another (the year 1 or 9999 of a clock never set) is no date taken: read in the photo's
     zone or in UTC it could leave the years the database and Python hold, failing the upload."""
     latest = timezone.now().replace(tzinfo=None) + MAX_CLOCK_ERROR
     return EARLIEST_TAKEN.replace(tzinfo=None) <= naive <= latest
@@ -558,7 +558,7 @@ def _taken_local(exif: Image.Exif) -> tuple[datetime | None, str]:
         naive = datetime.strptime(str(raw).strip("\x00 ").strip(), "%Y:%m:%d %H:%M:%S")
     except ValueError:
         return None, ""
-    if not _possible_date(naive):
+    if not possible_date(naive):
         return None, ""
     if isinstance(offset, bytes):
         offset = offset.decode("ascii", "replace")
@@ -580,7 +580,7 @@ def _gps_utc(exif: Image.Exif) -> datetime | None:
         if not (0 <= hours < 24 and 0 <= minutes < 60 and 0 <= seconds < 61):
             return None
         moment = day + timedelta(hours=int(hours), minutes=int(minutes), seconds=int(seconds))
-        return moment.replace(tzinfo=dt_timezone.utc) if _possible_date(moment) else None
+        return moment.replace(tzinfo=dt_timezone.utc) if possible_date(moment) else None
     except (TypeError, ValueError, ZeroDivisionError, UnicodeDecodeError, OverflowError):
         return None
 
