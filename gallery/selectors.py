@@ -122,9 +122,12 @@ def whole_periods_only(qs: QuerySet[Photo], *, after: date | None, before: date 
         month &= Q(period_month__gte=after)
     before = last_day_bound(before)
     if before is not None:  # (the first day of the last year, and month, that end by `before`)
-        next_day = before + timedelta(days=1)
-        year &= Q(period_year__lte=date(next_day.year - 1, 1, 1))
-        month &= Q(period_month__lte=(next_day.replace(day=1) - timedelta(days=1)).replace(day=1))
+        next_day, nothing = before + timedelta(days=1), Q(pk__in=[])
+        # None in the year 1, before which no year (nor month) ended: its year 0 was a 500.
+        year &= Q(period_year__lte=date(next_day.year - 1, 1, 1)) if next_day.year > date.min.year else nothing
+        month_start = next_day.replace(day=1)
+        month &= (Q(period_month__lte=(month_start - timedelta(days=1)).replace(day=1)) if month_start > date.min
+                  else nothing)
     return qs.alias(period_year=TruncYear("taken_day"), period_month=TruncMonth("taken_day")).filter(
         ~Q(taken_at_source__in=Photo.DAYLESS_DATES) | year | month)
 
