@@ -17,6 +17,7 @@ from gallery import smart_albums
 from gallery.album_services import share_token_hash, share_token_matches
 from gallery.models import Album, AlbumPhoto, AlbumShare, Photo
 from gallery.photo_lists import ListContext, Neighbours, PhotoListKind
+from gallery.selectors import family_list
 from gallery.text import id_from_text
 
 # What an album's tile and grid show of a photo (as the timeline's tiles).
@@ -32,6 +33,24 @@ def album_list(*, user: AbstractBaseUser, family_id: int | None = None) -> Query
     if family_id is not None:
         albums = albums.filter(family_id=family_id)
     return albums.select_related("family", "created_by").order_by(*Album._meta.ordering)
+
+
+def albums_with_family_labels(*, user: AbstractBaseUser, albums: list[Album], families=None) -> list[Album]:
+    """`albums`, each with its family as family_list reads it (`families`, the user's, when the caller has them), so
+    that `album.family.label` names the family by its admins too when the user is in two of that name ("Smiths ·
+    admin: alice"), as every menu and picker of families does: two "Beach" albums, one in each, read alike. Without
+    `families`, they are read (one query) only when two of the albums' families have one name."""
+    if families is None:
+        ids_by_name: dict[str, set[int]] = {}
+        for album in albums:
+            ids_by_name.setdefault(album.family.name.lower(), set()).add(album.family_id)
+        if all(len(ids) < 2 for ids in ids_by_name.values()):
+            return albums
+        families = family_list(user=user)
+    by_pk = {family.pk: family for family in families}
+    for album in albums:
+        album.family = by_pk.get(album.family_id, album.family)
+    return albums
 
 
 def album_get(*, user: AbstractBaseUser, album_id: int) -> Album:

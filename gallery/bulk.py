@@ -20,7 +20,7 @@ from django.db.models import Q, Value
 from django.db.models.functions import Lower
 from django.http import Http404
 
-from gallery.album_selectors import album_get, album_list
+from gallery.album_selectors import album_get, album_list, albums_with_family_labels
 from gallery.album_services import album_add_photos, album_remove_photos
 from gallery.correction_services import MAX_SHIFT, photos_shift_dates
 from gallery.models import Album, Favourite, Photo, PhotoTag
@@ -212,8 +212,9 @@ def _remove_from_album(*, user: AbstractBaseUser, data: BulkInput) -> list[BulkR
 
 
 def bulk_albums(*, user: AbstractBaseUser) -> list:
-    """The albums the selection bar offers to add to: the plain albums of the user's families."""
-    return list(album_list(user=user).filter(kind=Album.Kind.MANUAL))
+    """The albums the selection bar offers to add to: the plain albums of the user's families (each family named as
+    its pickers name it: Family.label)."""
+    return albums_with_family_labels(user=user, albums=list(album_list(user=user).filter(kind=Album.Kind.MANUAL)))
 
 
 # --- favourites and the trash (gallery.trash_services checks each photo's family and the user's rights) -----------

@@ -25,7 +25,9 @@ from django.db import transaction
 from django.utils import timezone
 
 from gallery.files import file_removals_process, files_remove, photo_files_write, stored_open
-from gallery.images import decode_upright, encode_display, make_thumbnail, turned
+from gallery.images import (
+    EARLIEST_TAKEN, MAX_CLOCK_ERROR, decode_upright, encode_display, make_thumbnail, turned,
+)
 from gallery.models import FileRemoval, Membership, Photo
 from gallery.places import Place, place_for
 from gallery.services import photo_lock, photo_zone_move
@@ -35,10 +37,9 @@ from gallery.trash_services import NOT_FOUND, PhotoResult, _ids
 
 logger = logging.getLogger(__name__)
 
-# The first photograph that survives was taken in 1826; a date before is a typing mistake.
-EARLIEST_TAKEN = datetime(1826, 1, 1, tzinfo=dt_timezone.utc)
-# A camera's clock may be off by years (never set, a dead battery), not by centuries.
-MAX_SHIFT = timedelta(days=100 * 366)
+# A date before 1826 is a typing mistake; a camera's clock is off by years, never by centuries (gallery.images, which
+# reads a camera's date by the same two rules).
+MAX_SHIFT = MAX_CLOCK_ERROR
 MAX_SHIFT_PHOTOS = 500
 
 
@@ -48,6 +49,17 @@ def _check_taken(value: datetime) -> None:
     latest = timezone.now() + timedelta(days=1)
     if not EARLIEST_TAKEN <= value <= latest:
         raise ValidationError(f"A date taken lies between 1826 and today; {value:%Y-%m-%d} does not.")
+
+
+def _shifted(value: datetime, delta: timedelta) -> datetime:
+    """`value` moved by `delta`; a ValidationError, as for any date out of 1826 to today, when that leaves the years
+    1 to 9999 Python's dates hold (a photo dated at the calendar's end, as a camera whose clock was never set wrote
+    it): an OverflowError was a 500."""
+    try:
+        return value + delta
+    except OverflowError:
+        raise ValidationError(f"A date taken lies between 1826 and today; {value:%Y-%m-%d} moved by this shift "
+                              "is no date at all.") from None
 
 
 def _editable(user: AbstractBaseUser, ids: list[int]) -> dict[int, Photo]:
@@ -92,7 +104,7 @@ def photos_shift_dates(*, user: AbstractBaseUser, photo_ids: Iterable, delta: ti
             results.append(PhotoResult(pk, False, NOT_FOUND))
             continue
         try:
-            _check_taken(photo.taken_at + delta)
+            _check_taken(_shifted(photo.taken_at, delta))
         except ValidationError as exc:
             results.append(PhotoResult(pk, False, exc.messages[0]))
             continue

@@ -501,6 +501,22 @@ def _short(exc: Exception) -> str:
     return text[:120]
 
 
+# The first photograph that survives was taken in 1826: an earlier date is a typing mistake, or a camera's clock
+# that was never set (which may write the year 1 as well as 1970).
+EARLIEST_TAKEN = datetime(1826, 1, 1, tzinfo=dt_timezone.utc)
+# A camera's clock may be off by years (never set, a dead battery), not by centuries: the most "shift dates" moves a
+# photo (gallery.correction_services), and the furthest ahead of today a camera's date is still read as one.
+MAX_CLOCK_ERROR = timedelta(days=100 * 366)
+
+
+def possible_date(naive: datetime) -> bool:
+    """Whether a date a file tells (a camera's wall clock, the GPS receiver's UTC, a Takeout sidecar's) is one a photo
+    can have: from 1826 to a century ahead of today. Another (the year 1 or 9999 of a clock never set) is no date taken: read in the photo's
+    zone or in UTC it could leave the years the database and Python hold, failing the upload."""
+    latest = timezone.now().replace(tzinfo=None) + MAX_CLOCK_ERROR
+    return EARLIEST_TAKEN.replace(tzinfo=None) <= naive <= latest
+
+
 def _exif_text(exif: Image.Exif, tag: int) -> str:
     value = exif.get(tag)
     if isinstance(value, bytes):
@@ -542,6 +558,8 @@ def _taken_local(exif: Image.Exif) -> tuple[datetime | None, str]:
         naive = datetime.strptime(str(raw).strip("\x00 ").strip(), "%Y:%m:%d %H:%M:%S")
     except ValueError:
         return None, ""
+    if not possible_date(naive):
+        return None, ""
     if isinstance(offset, bytes):
         offset = offset.decode("ascii", "replace")
     return naive, offset_name(str(offset) if offset else "")
@@ -561,8 +579,8 @@ def _gps_utc(exif: Image.Exif) -> datetime | None:
         hours, minutes, seconds = (float(part) for part in clock)
         if not (0 <= hours < 24 and 0 <= minutes < 60 and 0 <= seconds < 61):
             return None
-        return (day + timedelta(hours=int(hours), minutes=int(minutes), seconds=int(seconds))).replace(
-            tzinfo=dt_timezone.utc)
+        moment = day + timedelta(hours=int(hours), minutes=int(minutes), seconds=int(seconds))
+        return moment.replace(tzinfo=dt_timezone.utc) if possible_date(moment) else None
     except (TypeError, ValueError, ZeroDivisionError, UnicodeDecodeError, OverflowError):
         return None
 

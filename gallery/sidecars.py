@@ -30,6 +30,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from gallery.embedded import DESCRIPTION_MAX, TAG_MAX
+from gallery.images import possible_date
 from gallery.places import gps_position
 from gallery.text import TAG_SEPARATOR, one_line, text_from_file
 
@@ -288,15 +289,16 @@ _TAKEOUT_FIELDS = frozenset({"photoTakenTime", "creationTime", "geoData", "geoDa
 
 
 def _taken(value) -> datetime | None:
-    """photoTakenTime's (or creationTime's) timestamp (seconds, as text); 0 is no date, and so is one past the year
-    9999."""
+    """photoTakenTime's (or creationTime's) timestamp (seconds, as text); 0 is no date, and so is one no photo can
+    have (gallery.images.possible_date: before 1826, or the year 9999, which is the year 10000 in Tokyo)."""
     if not isinstance(value, dict):
         return None
     try:
         seconds = int(str(value.get("timestamp")))
-        return datetime.fromtimestamp(seconds, tz=dt_timezone.utc) if seconds else None
+        moment = datetime.fromtimestamp(seconds, tz=dt_timezone.utc) if seconds else None
     except (TypeError, ValueError, OverflowError, OSError):
         return None
+    return moment if moment is not None and possible_date(moment.replace(tzinfo=None)) else None
 
 
 def _position(value) -> tuple[float, float] | None:

@@ -160,9 +160,15 @@ def text_shown_from_os(value: str) -> str:
                    for ch in text_from_os(value))
 
 
+_INVISIBLE_OR_SPACE = "".join(INVISIBLE_IN_FILES) + " "
+
+
 def one_line(value: str) -> str:
-    """A name as stored: whitespace runs (tabs and line breaks too) one space, no NUL, ends trimmed."""
-    return " ".join(without_nul(value or "").split())
+    """A name as stored: whitespace runs (tabs and line breaks too) one space, no NUL, ends trimmed; "" when it is
+    nothing but invisible marks (a zero-width space pasted alone, a byte-order mark: INVISIBLE_IN_FILES), which
+    would show as nothing, as a name of spaces alone."""
+    line = " ".join(without_nul(value or "").split())
+    return line if line.strip(_INVISIBLE_OR_SPACE) else ""
 
 
 @deconstructible

@@ -115,6 +115,29 @@ def test_a_shift_out_of_range_is_refused_for_that_photo_and_a_huge_one_at_all(fa
     assert _fresh(photo).taken_at_source == Photo.DateSource.EXIF
 
 
+@pytest.mark.parametrize("taken_at, delta", [
+    (datetime(9999, 12, 31, 12, tzinfo=dt_timezone.utc), timedelta(days=1)),
+    (datetime(1, 1, 1, 12, tzinfo=dt_timezone.utc), timedelta(days=-1)),
+])
+def test_a_shift_past_the_calendars_end_is_refused_for_that_photo_not_a_500(family, alice, client_for, api_client,
+                                                                            taken_at, delta):
+    """A photo dated at the calendar's end (a camera clock never set, stored as the file said) shifted past it
+    overflowed Python's datetime: a 500 on the photo page's Shift and on the API (and the selection bar's), where a
+    shift out of 1826 to today is refused for that photo with the reason."""
+    photo = _gps_photo(family, alice)
+    Photo.objects.filter(pk=photo.pk).update(taken_at=taken_at)
+    [result] = photos_shift_dates(user=alice, photo_ids=[photo.pk], delta=delta)
+    assert not result.ok and "between 1826 and today" in result.reason
+    response = client_for(alice).post(reverse("gallery:photo_shift", args=[photo.pk]),
+                                      {"days": str(delta.days), "scope": "photo"})
+    assert response.status_code == 302
+    response = api_client.post("/api/v1/photos/shift-dates/",
+                               {"photos": [photo.pk], "seconds": int(delta.total_seconds())},
+                               content_type="application/json")
+    assert response.status_code == 200 and response.json()["results"][0]["ok"] is False
+    assert _fresh(photo).taken_at == taken_at
+
+
 def _with_camera(*photos: Photo) -> None:
     Photo.objects.filter(pk__in=[p.pk for p in photos]).update(camera_make="Canon", camera_model="EOS 80D")
 

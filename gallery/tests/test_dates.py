@@ -192,6 +192,43 @@ def test_a_bad_gps_time_is_no_date_not_a_failure(family, alice, stamp, clock):
     assert photo.taken_at_source == "upload"
 
 
+@pytest.mark.parametrize("taken, offset, gps", [
+    ("9999:12:31 23:00:00", "-05:00", None),  # the year 10000 in UTC: a 500 on upload
+    ("0001:01:01 01:00:00", "+05:00", None),  # the year 0 in UTC: a 500 on upload
+    ("0001:01:01 00:00:00", None, None),      # stored, then no zone west of UTC could show it
+    ("1800:01:01 12:00:00", None, None),      # before the oldest photograph
+    ("2999:01:01 12:00:00", None, None),      # further ahead than a camera's clock is wrong by (a century)
+    (None, None, "9999:12:31 23:59:59"),      # the GPS receiver's time, the same
+])
+def test_a_camera_date_no_photo_can_have_is_no_date_not_a_failure(family, alice, settings, client_for, taken, offset,
+                                                                  gps):
+    """A camera whose clock was never set may write any year, 0001 or 9999: read as the date taken, such a date
+    overflowed the years the database and Python hold once in UTC or the photo's zone (the upload a 500), or
+    stood as the photo's date although a member may set none before 1826 or after today. The file tells no date
+    then, as for a date that is not a date at all ("0000:00:00"): the upload dates it."""
+    settings.TIME_ZONE = "UTC"
+    exif = Image.Exif()
+    if taken:
+        exif.get_ifd(0x8769)[0x9003] = taken
+    if offset:
+        exif.get_ifd(0x8769)[0x9011] = offset
+    if gps:
+        gps_clock(exif, gps)
+    data = images.jpeg(colour=(7, 39, 9), exif=exif)
+    before = datetime.now(dt_timezone.utc)
+    photo = upload(family, alice, data)
+    assert photo.taken_at_source == "upload" and photo.taken_at >= before
+    assert client_for(alice).get(photo.get_absolute_url()).status_code == 200
+
+
+def test_a_camera_a_few_years_ahead_keeps_its_date_for_a_shift_to_bring_back(family, alice, settings):
+    settings.TIME_ZONE = "UTC"
+    exif = Image.Exif()
+    exif.get_ifd(0x8769)[0x9003] = f"{date.today().year + 3}:06:01 12:00:00"
+    photo = upload(family, alice, images.jpeg(colour=(7, 49, 9), exif=exif))
+    assert photo.taken_at_source == "exif" and photo.taken_at.year == date.today().year + 3
+
+
 def test_the_admin_shows_and_filters_the_local_time(family, alice, settings, client):
     settings.TIME_ZONE = "UTC"
     los_angeles = upload(family, alice, camera("2023:12:31 23:30:00", position=LOS_ANGELES))

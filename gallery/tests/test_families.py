@@ -493,6 +493,31 @@ def test_two_families_of_the_same_name_are_told_apart_in_menus_and_pickers(clien
         assert mine in page and theirs in page, url
 
 
+def test_albums_of_two_families_of_the_same_name_are_told_apart_by_their_family_too(client_for, family, alice,
+                                                                                    other_family, mallory):
+    """The albums page's tiles and the selection bar's "Add to album" named an album's family by its name alone: two
+    "Beach" albums, one in each "Smiths", read "Beach (Smiths)" twice, and a selection went to whichever was
+    picked. They name the family as every other picker does then."""
+    from gallery.album_services import album_create
+
+    Family.objects.filter(pk=other_family.pk).update(name="smiths")
+    Membership.objects.filter(family=other_family, user=mallory).update(role=Membership.Role.ADMIN)
+    MembershipFactory(family=other_family, user=alice)
+    album_create(user=alice, family=family, name="Beach")
+    theirs_beach = album_create(user=mallory, family=other_family, name="Beach")
+    photo_factory(family=family, user=alice)  # (the timeline shows the selection bar with a photo to tick)
+    client = client_for(alice)
+    mine, theirs = "Smiths · admin: alice", "smiths · admin: mallory"
+    bar = client.get(reverse("gallery:timeline")).content.decode()
+    assert f"Beach ({mine})" in bar and f"Beach ({theirs})" in bar
+    tiles = client.get(reverse("gallery:albums")).content.decode()
+    assert f"0 photos · {mine}" in tiles and f"0 photos · {theirs}" in tiles
+    # The upload page's albums by family, and the family an album's "Upload into it" picks.
+    upload = client.get(reverse("gallery:upload"), {"album": theirs_beach.pk}).content.decode()
+    assert f'<optgroup label="{mine}">' in upload and f'<optgroup label="{theirs}">' in upload
+    assert f'<strong id="upload-target">{theirs}</strong>' in upload
+
+
 def test_the_worker_deletes_a_family_in_short_tasks_that_a_restart_does_not_wait_long_for(
         family, alice, django_capture_on_commit_callbacks, monkeypatch):
     """One task deleted a whole family for up to half Q_TIMEOUT (5 minutes): a worker asked to stop (a restart)

@@ -303,6 +303,9 @@ def test_the_photo_lists_date_filter_takes_a_month_or_a_year_only_when_it_holds_
     # The last day a date can name: no upper bound (it was a 500, its next day overflowing), as search.scope reads it
     assert listed(taken_before="9999-12-31") == ["day.jpg", "month.jpg", "year.jpg"]
     assert listed(taken_after="2003-08-01", taken_before="9999-12-31") == ["day.jpg", "month.jpg"]
+    # A last day in the year 1: no year (nor, in its January, month) ends by it; the one before it was a 500 (year 0).
+    assert listed(taken_before="0001-01-01") == listed(taken_before="0001-03-15") == []
+    assert listed(taken_after="0001-01-01", taken_before="0001-12-30") == []
 
 
 def test_the_photo_lists_date_filter_takes_a_last_day_in_year_one(tmp_path, family, alice, client_for):

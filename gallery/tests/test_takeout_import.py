@@ -134,7 +134,16 @@ def test_sidecars_are_found_by_every_name_takeout_gives_them(tmp_path, family, a
                  "people": [{"name": "\x00"}, "Tom", {"name": None}], "geoData": {"latitude": 91.0, "longitude": 0.5}}),
      True),
     ("x" * 3_000_000, False),  # no sidecar is megabytes
-], ids=["broken", "list", "wrong-types", "far-future", "zero", "odd-values", "huge"])
+    # The last second of the year 9999 in Tokyo is the year 10000 there, the first of the year 1 in New York the year
+    # 0: the photo's local day overflowed and the import stopped with a traceback. No photo has such dates, nor one
+    # before 1826.
+    (json.dumps({"photoTakenTime": {"timestamp": "253402300799"}, "geoData": {"latitude": 35.68, "longitude": 139.69}}),
+     False),
+    (json.dumps({"photoTakenTime": {"timestamp": "-62135596800"}, "geoData": {"latitude": 40.7, "longitude": -74.0}}),
+     False),
+    (json.dumps({"photoTakenTime": {"timestamp": "-5364662400"}}), False),  # 1800
+], ids=["broken", "list", "wrong-types", "far-future", "zero", "odd-values", "huge", "year-9999-in-tokyo",
+        "year-1-in-new-york", "before-1826"])
 def test_a_sidecar_that_makes_no_sense_costs_nothing_but_itself(tmp_path, family, alice, content, dated):
     _write(tmp_path, "scan.jpg", images.jpeg(colour=(90, 90, 90)))
     _write(tmp_path, "scan.jpg.json", content)

@@ -161,6 +161,20 @@ def test_albums_refuse_control_characters_on_the_page_and_the_api(api, client_fo
     assert not Album.objects.filter(name__contains=BELL).exists()
 
 
+@pytest.mark.parametrize("name", ["\u200b", "\ufeff \u2060", "\u202e\u00ad"])
+def test_a_name_of_nothing_but_invisible_marks_is_no_name(api, client_for, family, alice, name):
+    """A zero-width space pasted alone (or a byte-order mark, a direction override) made a family, an album or a tag
+    whose name shows as nothing: its link on the families page was not there to click. It is blank, as spaces are."""
+    page = client_for(alice).post(reverse("gallery:families"), {"name": name})
+    assert "A family needs a name." in page.content.decode()
+    assert Family.objects.count() == 1
+    response = api.post("/api/v1/albums/", {"family": family.pk, "name": name}, content_type="application/json")
+    assert response.status_code == 400 and not Album.objects.exists()
+    photo = photo_factory(family=family, user=alice)
+    photo_update(photo=photo, tags=["beach", name])
+    assert list(PhotoTag.objects.filter(photo=photo).values_list("tag__name", flat=True)) == ["beach"]
+
+
 def test_usernames_with_control_characters_are_refused():
     from django.core.exceptions import ValidationError
 

@@ -16,7 +16,7 @@ from django.views.decorators.vary import vary_on_headers
 from gallery import smart_albums
 from gallery.album_selectors import (
     AlbumList, album_cover_id, album_get, album_list, album_tiles, album_page, album_page_of, album_page_url, album_photo_ids,
-    share_get, share_list,
+    albums_with_family_labels, share_get, share_list,
 )
 from gallery.album_services import (
     album_add_photos, album_can_manage, album_create, album_delete, album_move_photo, album_remove_photos,
@@ -53,7 +53,8 @@ def album_index(request: HttpRequest) -> HttpResponse:
         else:
             messages.success(request, f"Created the album “{album}”. Add photos to it below.")
             return redirect(album)
-    albums = list(album_list(user=request.user))
+    albums = albums_with_family_labels(user=request.user, albums=list(album_list(user=request.user)),
+                                       families=families)
     tiles = album_tiles(albums=albums, smart_counts=False)  # the plain albums' in one query
     return render(request, "gallery/albums.html", {
         "albums": [(album, tiles[album.pk]) for album in albums], "form": form, "families": families,

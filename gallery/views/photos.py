@@ -14,7 +14,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from django.views.decorators.vary import vary_on_headers
 
 from gallery.forms import PhotoDateForm, PhotoEditForm, PhotoPlaceForm, PhotoShiftForm, TimelineForm, UploadForm
-from gallery.album_selectors import album_list
+from gallery.album_selectors import album_list, albums_with_family_labels
 from gallery.album_services import album_add_uploaded, upload_album
 from gallery.models import Album, Family
 from gallery.photo_lists import photo_viewer
@@ -223,8 +223,8 @@ def upload(request: HttpRequest) -> HttpResponse:
     context["chosen_family"] = _upload_family_default(request, families)
     # The albums the photos may go into (plain ones), by family; `?album=` (an album page's "Upload photos") picks
     # one, and its family.
-    albums = list(album_list(user=request.user).filter(kind=Album.Kind.MANUAL).order_by("family__name", "family_id",
-                                                                                         "name", "pk"))
+    albums = albums_with_family_labels(user=request.user, families=families, albums=list(
+        album_list(user=request.user).filter(kind=Album.Kind.MANUAL).order_by("family__name", "family_id", "name", "pk")))
     wanted = id_from_text(request.POST.get("album") or request.GET.get("album") or "")
     chosen = next((album for album in albums if album.pk == wanted), None)
     if chosen is not None:
