@@ -175,7 +175,9 @@ class PhotoOutputSerializer(serializers.Serializer):
                                                       'folder_day, folder_month, folder_year (no date in the file, '
                                                       'imported: the day, month or year a folder\'s name tells, '
                                                       '"2019-07-14 Beach day", "2019-07 Italy", "2019"; a month or '
-                                                      'year is dated its first day at noon) or '
+                                                      'year is dated its first day at noon), xmp (no EXIF date: the '
+                                                      'date taken in its XMP metadata, the file\'s or its XMP '
+                                                      'sidecar\'s, photoshop:DateCreated or exif:DateTimeOriginal) or '
                                                       'member (edited; '
                                                       're-reading the file keeps it)')
     taken_at_local = serializers.SerializerMethodField(

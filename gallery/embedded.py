@@ -38,12 +38,15 @@ import tempfile
 import threading
 import time
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 
 from django.conf import settings
 
 from gallery.embedded_reader import MAX_VALUE
+from gallery.images import possible_date
 from gallery.places import gps_position
+from gallery.timezones import offset_name
 from gallery.text import tag_names_from_file, text_from_file
 
 logger = logging.getLogger(__name__)
@@ -75,11 +78,16 @@ class Embedded:
     country: str = ""
     latitude: float | None = None  # XMP's GPS position (both or neither)
     longitude: float | None = None
+    # XMP's date taken (exif:DateTimeOriginal, else photoshop:DateCreated): the wall-clock time, and its offset when
+    # it tells one ("+05:30", else ""). For a file whose EXIF tells none (an iPhone screenshot, a file dated in
+    # digiKam or darktable); a day alone is its noon.
+    taken_local: datetime | None = None
+    taken_offset: str = ""
     problems: tuple[str, ...] = field(default=(), compare=False)  # what was skipped, as logged
 
     def __bool__(self) -> bool:
         return bool(self.keywords or self.title or self.description or self.city or self.region or self.country
-                    or self.latitude is not None)
+                    or self.latitude is not None or self.taken_local is not None)
 
 
 def read_embedded(data: bytes, *, label: str = "") -> Embedded:
@@ -283,7 +291,9 @@ def interpret(fields: dict[str, list[str]], *, skipped: list[str] = ()) -> Embed
                                   "Exif.Image.XPComment", "Exif.Photo.UserComment"), limit=DESCRIPTION_MAX,
                          problems=problems)
     latitude, longitude = _position(fields, problems)
+    taken_local, taken_offset = _taken(fields, problems)
     return Embedded(
+        taken_local=taken_local, taken_offset=taken_offset,
         keywords=tuple(keywords.values()),
         latitude=latitude, longitude=longitude,
         title=title,
@@ -310,19 +320,47 @@ def _internal(raw: str) -> bool:
 
 def embedded_merged(first: Embedded, then: Embedded) -> Embedded:
     """What two sources of embedded metadata say together (a file's own, then its XMP sidecar's): the keywords of
-    both, once each case-insensitively (`first`'s spelling); for the title, the description and the place (city,
-    region and country as one), `first`'s when it has one, else `then`'s."""
+    both, once each case-insensitively (`first`'s spelling); for the title, the description, the place (city,
+    region and country as one), the position and the date taken, `first`'s when it has one, else `then`'s."""
     keywords = {name.lower(): name for name in reversed((*first.keywords, *then.keywords))}
     place = first if (first.city or first.region or first.country) else then
     position = first if first.latitude is not None else then
+    dated = first if first.taken_local is not None else then
     return Embedded(
         keywords=tuple(reversed(keywords.values())),
         title=first.title or then.title,
         description=first.description or then.description,
         city=place.city, region=place.region, country=place.country,
         latitude=position.latitude, longitude=position.longitude,
+        taken_local=dated.taken_local, taken_offset=dated.taken_offset,
         problems=(*first.problems, *then.problems),
     )
+
+
+# XMP's dates: ISO 8601 ("2021-05-04T10:33:05.250+05:30", "2021-05-04T10:33Z", "2021-05-04"), or EXIF's own way of
+# writing them ("2019:07:14 10:11:12.000", as darktable writes its sidecars). A month or a year alone tells no day.
+_XMP_DATE = re.compile(r"\s*(\d{4})[-:](\d{2})[-:](\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.\d+)?)?"
+                       r"\s*(Z|[+-]\d{2}:?\d{2})?)?\s*")
+
+
+def _taken(fields: dict, problems: list[str]) -> tuple[datetime | None, str]:
+    """The date taken XMP gives (exif:DateTimeOriginal, else photoshop:DateCreated) and its offset, or (None, "");
+    one that is no date a photo can have (gallery.images.possible_date: a clock never set) is said in `problems`."""
+    for key in ("Xmp.exif.DateTimeOriginal", "Xmp.photoshop.DateCreated"):
+        raw = str((fields.get(key) or [""])[0])
+        if not raw.strip():
+            continue
+        match = _XMP_DATE.fullmatch(raw)
+        try:
+            year, month, day, hour, minute, second = (int(part) if part else None for part in match.groups()[:6])
+            when = datetime(year, month, day, 12 if hour is None else hour, minute or 0, second or 0)
+        except (AttributeError, TypeError, ValueError):  # (no match; no such day or time)
+            when = None
+        if when is None or not possible_date(when):
+            problems.append(f"{key}: no date taken: {raw[:40]!r}")
+            continue
+        return when, offset_name(match[7])
+    return None, ""
 
 
 # XMP's GPS coordinate: degrees, then minutes with a fraction or minutes and seconds, then the hemisphere.

@@ -22,7 +22,7 @@ import sys
 KEYS = (
     "Xmp.dc.subject", "Xmp.dc.title", "Xmp.dc.description", "Xmp.lr.hierarchicalSubject", "Xmp.digiKam.TagsList",
     "Xmp.photoshop.City", "Xmp.photoshop.State", "Xmp.photoshop.Country", "Xmp.photoshop.Headline",
-    "Xmp.exif.GPSLatitude", "Xmp.exif.GPSLongitude",
+    "Xmp.exif.GPSLatitude", "Xmp.exif.GPSLongitude", "Xmp.exif.DateTimeOriginal", "Xmp.photoshop.DateCreated",
     "Iptc.Envelope.CharacterSet", "Iptc.Application2.Keywords", "Iptc.Application2.Caption",
     "Iptc.Application2.Headline", "Iptc.Application2.City", "Iptc.Application2.ProvinceState",
     "Iptc.Application2.CountryName",

@@ -138,6 +138,10 @@ class Photo(models.Model):
 
     class DateSource(models.TextChoices):
         EXIF = "exif", "EXIF date taken"
+        # No EXIF date, but a date taken in the file's XMP (photoshop:DateCreated, exif:DateTimeOriginal: an iPhone
+        # screenshot's, one set in digiKam or darktable), or in its XMP sidecar's (an import's): better than a guess,
+        # after the file's name, a Takeout sidecar and a folder's name (a sidecar's date may be the file's own guess).
+        XMP = "xmp", "Date taken in the XMP metadata"
         # No date in the file but one in its name (a chat app's copy, a phone's screenshot, a scan named by its day):
         # a wall-clock time, as EXIF's is (gallery.filename_dates).
         FILENAME = "filename", "Date in the file name"
@@ -347,7 +351,7 @@ class Photo(models.Model):
         """Whether the camera's date (or its file name's) is read in TIME_ZONE only because neither its offset nor a
         position (nor a member's known place) told the zone (the photo page says so: the time shown is the camera's
         clock, the instant a guess)."""
-        return (self.taken_at_source in self.DATES_OF_THE_FILE and self.latitude is None
+        return (self.taken_at_source in (*self.DATES_OF_THE_FILE, self.DateSource.XMP) and self.latitude is None
                 and self.taken_tz in ("", settings.TIME_ZONE))
 
     @property

@@ -609,13 +609,20 @@ def photo_zone_move(photo: Photo, zone: str) -> None:
 
 
 # The dates a sidecar's date replaces, by what it is: the date taken, or only the day it was added to Google Photos.
-_DATES_A_SIDECAR_REPLACES = {Photo.DateSource.SIDECAR: (*Photo.GUESSED_DATES, *Photo.FOLDER_DATES),
+_DATES_A_SIDECAR_REPLACES = {Photo.DateSource.SIDECAR: (*Photo.GUESSED_DATES, *Photo.FOLDER_DATES,
+                                                          Photo.DateSource.XMP),
                              Photo.DateSource.GOOGLE: (Photo.DateSource.FILE, Photo.DateSource.UPLOAD)}
 
 
 # The dates a file name's date replaces when the photo's file is read again (as an upload ranks them: a name's date
 # comes after EXIF's, before a sidecar's, and beats EXIF DateTime alone).
-_DATES_A_NAME_REPLACES = (*Photo.GUESSED_DATES, *Photo.FOLDER_DATES, Photo.DateSource.SIDECAR, Photo.DateSource.EXIF)
+_DATES_A_NAME_REPLACES = (*Photo.GUESSED_DATES, *Photo.FOLDER_DATES, Photo.DateSource.SIDECAR, Photo.DateSource.EXIF,
+                          Photo.DateSource.XMP)
+# The dates the XMP metadata's date taken replaces (Photo.DateSource.XMP): a guess, and its own read again.
+_DATES_XMP_REPLACES = (*Photo.GUESSED_DATES, Photo.DateSource.XMP)
+# The dates a folder's name replaces (and EXIF DateTime alone): a guess, or the XMP metadata's date (which may be its
+# program's guess: for a file without a date, the file's modified time it wrote into the sidecar).
+FOLDER_REPLACES = (Photo.DateSource.FILE, Photo.DateSource.UPLOAD, Photo.DateSource.XMP)
 # The source of a date a folder's name tells, by its precision (gallery.filename_dates.date_in_folders).
 FOLDER_DATE_SOURCES = {DAY: Photo.DateSource.FOLDER_DAY, MONTH: Photo.DateSource.FOLDER_MONTH,
                        YEAR: Photo.DateSource.FOLDER_YEAR}
@@ -627,7 +634,7 @@ def sidecar_may_date(source: str, filename: str) -> bool:
     the time)."""
     if source == Photo.DateSource.FILENAME:
         return (named := date_in_filename(filename)) is not None and named.day_only
-    return source in Photo.GUESSED_DATES or source in Photo.FOLDER_DATES
+    return source in Photo.GUESSED_DATES or source in Photo.FOLDER_DATES or source == Photo.DateSource.XMP
 
 
 @transaction.atomic
@@ -637,7 +644,7 @@ def photo_folder_date_fill(*, photo_id: int, folder_date: FolderDate, date_of_ch
     import of a new photo would be; so is one dated by EXIF DateTime alone (`date_of_change`: its file read now says
     so). Whether it was (any other date stays: the file's date taken, its name's, a sidecar's, a member's)."""
     photo = Photo.objects.select_for_update().filter(pk=photo_id).first()
-    if photo is None or not (photo.taken_at_source in (Photo.DateSource.FILE, Photo.DateSource.UPLOAD)
+    if photo is None or not (photo.taken_at_source in FOLDER_REPLACES
                              or (photo.taken_at_source == Photo.DateSource.EXIF and date_of_change)):
         return False
     taken_at, zone = when_taken(local=folder_date.when, latitude=photo.latitude, longitude=photo.longitude,
@@ -673,6 +680,14 @@ def _file_date(*, local: datetime | None, offset: str, utc: datetime | None, is_
                                               place_zone=place_zone)
             return _FileDate(named_at, named_zone, Photo.DateSource.FILENAME, named)
     return _FileDate(taken_at, zone, Photo.DateSource.EXIF if taken_at else None)
+
+
+def _xmp_date(embedded: Embedded, *, latitude: float | None, longitude: float | None,
+              place_zone: str = "") -> tuple[datetime, str]:
+    """The XMP metadata's date taken (Embedded.taken_local) and the zone it was taken in: its offset, else its
+    position's zone, else TIME_ZONE, as EXIF's (gallery.timezones.when_taken)."""
+    return when_taken(local=embedded.taken_local, offset=embedded.taken_offset, latitude=latitude,
+                      longitude=longitude, place_zone=place_zone)
 
 
 def _name_gives_way(named: NamedDate, sidecar_taken_at: datetime | None, zone: str) -> bool:
@@ -816,6 +831,13 @@ def _photo_store(*, family, uploaded_by, data, filename, info, tags, description
         guess = taken_at or modified_at  # (a guess in the folder's month or year says more: it stays)
         if guess is None or not folder_date.holds(local(guess, folder_zone).date()):
             taken_at, zone, source = folder_at, folder_zone, FOLDER_DATE_SOURCES[folder_date.precision]
+    # Then the date taken in the XMP metadata (the file's, else its sidecar's: an iPhone screenshot, a scan dated in
+    # digiKam), before the file's modified time and the upload, and before EXIF DateTime alone and the day the photo
+    # was added to Google Photos; not before a folder's date (a sidecar's date may be its program's guess).
+    if embedded.taken_local is not None and (source in (None, Photo.DateSource.GOOGLE) or (
+            source == Photo.DateSource.EXIF and info.taken_is_a_change)):
+        (taken_at, zone), source = _xmp_date(embedded, latitude=latitude, longitude=longitude,
+                                             place_zone=place_zone), Photo.DateSource.XMP
     photo.taken_at = taken_at or modified_at or timezone.now()
     photo.taken_at_source = source or (Photo.DateSource.FILE if modified_at else Photo.DateSource.UPLOAD)
     photo.taken_tz = zone
@@ -1512,15 +1534,25 @@ def _photo_embedded_apply(*, photo_id: int, read: tuple[Embedded, tuple],
         dated = _file_date(local=taken_local, offset=offset, utc=taken_utc, is_a_change=is_a_change,
                            filename=fresh.original_filename, latitude=fresh.latitude, longitude=fresh.longitude,
                            place_zone=_place_zone(fresh))
+        # The XMP metadata's date taken (the file's, or its sidecar's with it) replaces a guess, as at upload, and
+        # EXIF DateTime alone; the file's name's comes first.
+        xmp = embedded.taken_local is not None and dated.source != Photo.DateSource.FILENAME and (
+            fresh.taken_at_source in _DATES_XMP_REPLACES
+            or (fresh.taken_at_source == Photo.DateSource.EXIF and is_a_change))
         if fresh.taken_at_source in Photo.FOLDER_DATES:  # a wall-clock day its file can't tell again: kept, in the zone
             fresh.taken_at = aware(local(fresh.taken_at, fresh.taken_tz).replace(tzinfo=None), dated.zone)
-        fresh.taken_tz = dated.zone
-        if dated.source == fresh.taken_at_source:  # the same date, read again (in its zone now)
-            fresh.taken_at = dated.taken_at
-        elif dated.source == Photo.DateSource.FILENAME and fresh.taken_at_source in _DATES_A_NAME_REPLACES \
-                and not _name_gives_way(dated.named, fresh.taken_at if fresh.taken_at_source
-                                        == Photo.DateSource.SIDECAR else None, dated.zone):
-            fresh.taken_at, fresh.taken_at_source = dated.taken_at, Photo.DateSource.FILENAME
+        if xmp:
+            (fresh.taken_at, fresh.taken_tz), fresh.taken_at_source = _xmp_date(
+                embedded, latitude=fresh.latitude, longitude=fresh.longitude,
+                place_zone=_place_zone(fresh)), Photo.DateSource.XMP
+        elif fresh.taken_at_source != Photo.DateSource.XMP:  # (one its sidecar told, which a read of the file alone
+            fresh.taken_tz = dated.zone                     # lacks: kept as it is, in its zone)
+            if dated.source == fresh.taken_at_source:  # the same date, read again (in its zone now)
+                fresh.taken_at = dated.taken_at
+            elif dated.source == Photo.DateSource.FILENAME and fresh.taken_at_source in _DATES_A_NAME_REPLACES \
+                    and not _name_gives_way(dated.named, fresh.taken_at if fresh.taken_at_source
+                                            == Photo.DateSource.SIDECAR else None, dated.zone):
+                fresh.taken_at, fresh.taken_at_source = dated.taken_at, Photo.DateSource.FILENAME
     changed = [getattr(fresh, name) for name in EMBEDDED_FIELDS] != before
     if changed or save_always:
         fresh.save(update_fields=EMBEDDED_FIELDS)

@@ -5,6 +5,7 @@ the local time zone comes from the camera's offset or the GPS position; hostile 
 from __future__ import annotations
 
 import io
+import itertools
 import logging
 from datetime import datetime, timezone as dt_timezone
 
@@ -23,14 +24,14 @@ from tests import images
 
 pytestmark = pytest.mark.django_db
 
-_colours = iter(range(3, 250, 7))
+_colours = itertools.count(3, 7)  # (7 is prime to 256: 256 different colours)
 
 LISBON = (38.7223, -9.1393)
 
 
 def picture(fmt: str = "JPEG", *, exif: Image.Exif | None = None) -> bytes:
     n = next(_colours)
-    return images.image_bytes(fmt, colour=(n, 255 - n, (n * 5) % 256), size=(64, 48), exif=exif)
+    return images.image_bytes(fmt, colour=(n % 256, (255 - n) % 256, (n * 5) % 256), size=(64, 48), exif=exif)
 
 
 LIGHTROOM = {
@@ -528,3 +529,63 @@ def test_an_xmp_gps_position_of_0_0_is_none_as_exifs_and_takeouts(latitude, long
     assert (read.latitude, read.longitude, read.problems) == (None, None, ())
     assert gps_position(0.0, -0.0) is None and gps_position(0.0, 9.5) == (0.0, 9.5)
     assert gps_position(float("nan"), 1.0) is None and gps_position(91.0, 1.0) is None
+
+
+@pytest.mark.parametrize("fields, expected", [
+    ({"Xmp.photoshop.DateCreated": ["2021-05-04T10:33:05"]}, (datetime(2021, 5, 4, 10, 33, 5), "")),
+    ({"Xmp.photoshop.DateCreated": ["2021-05-04T10:33:05.250+05:30"]}, (datetime(2021, 5, 4, 10, 33, 5), "+05:30")),
+    ({"Xmp.exif.DateTimeOriginal": ["2021-05-04T10:33Z"]}, (datetime(2021, 5, 4, 10, 33), "+00:00")),
+    ({"Xmp.exif.DateTimeOriginal": ["2019:07:14 10:11:12.000"]}, (datetime(2019, 7, 14, 10, 11, 12), "")),  # darktable
+    ({"Xmp.photoshop.DateCreated": ["2019-07-14"]}, (datetime(2019, 7, 14, 12), "")),  # a day: its noon
+    # The date taken before the day its content was made, when both are there.
+    ({"Xmp.photoshop.DateCreated": ["2001-01-01"], "Xmp.exif.DateTimeOriginal": ["2019-07-14T10:11:12"]},
+     (datetime(2019, 7, 14, 10, 11, 12), "")),
+    ({"Xmp.photoshop.DateCreated": ["2019-07"]}, (None, "")),  # a month or a year alone: no date taken
+    ({"Xmp.photoshop.DateCreated": ["2019"]}, (None, "")),
+    ({"Xmp.photoshop.DateCreated": ["0001-01-01T00:00:00"]}, (None, "")),  # a clock never set
+    ({"Xmp.photoshop.DateCreated": ["9999-12-31T23:59:59-05:00"]}, (None, "")),
+    ({"Xmp.photoshop.DateCreated": ["2019-02-30T10:00:00"]}, (None, "")),
+    ({"Xmp.photoshop.DateCreated": ["yesterday"]}, (None, "")),
+    ({"Xmp.photoshop.DateCreated": ["2019-07-14T10:11:12+25:00"]}, (datetime(2019, 7, 14, 10, 11, 12), "")),  # (as EXIF's)
+])
+def test_the_date_taken_an_xmp_packet_tells_is_read_and_nonsense_is_not(fields, expected):
+    """iPhone screenshots (PNG) and files dated in digiKam, darktable or Lightroom tell their date in XMP alone
+    (photoshop:DateCreated, exif:DateTimeOriginal), in ISO 8601 or EXIF's own way of writing it."""
+    from gallery.embedded import interpret
+
+    read = interpret(fields)
+    assert (read.taken_local, read.taken_offset) == expected
+    assert bool(read) is (expected[0] is not None)
+
+
+def test_a_file_whose_date_is_in_its_xmp_alone_is_dated_by_it_over_the_upload_time(family, alice, client_for):
+    """An iPhone screenshot (PNG, named IMG_1234.PNG) has no EXIF date: its date taken is photoshop:DateCreated in its
+    XMP, and it was dated by the upload. A date in EXIF, in the file's name, or a folder's comes first."""
+    screenshot = upload(family, alice, images.with_metadata(picture("PNG"), xmp={
+        "Xmp.photoshop.DateCreated": "2021-05-04T10:33:05", "Xmp.exif.UserComment": "Screenshot"}),
+        filename="IMG_1234.PNG")
+    assert screenshot.taken_at_source == "xmp"
+    assert screenshot.taken_at_local.replace(tzinfo=None) == datetime(2021, 5, 4, 10, 33, 5)
+    page = client_for(alice).get(screenshot.get_absolute_url()).content.decode()
+    assert "4 May 2021 10:33" in page and "(no EXIF date: the date taken in its XMP metadata)" in page
+
+    camera = upload(family, alice, images.with_metadata(picture(exif=exif_when("2020:01:02 03:04:05")), xmp={
+        "Xmp.photoshop.DateCreated": "2021-05-04T10:33:05"}))
+    assert (camera.taken_at_source, camera.taken_at_local.replace(tzinfo=None)) == ("exif", datetime(2020, 1, 2, 3, 4, 5))
+    named = upload(family, alice, images.with_metadata(picture(), xmp={
+        "Xmp.photoshop.DateCreated": "2021-05-04T10:33:05"}), filename="IMG-20200102-WA0001.jpg")
+    assert named.taken_at_source == "filename"
+
+
+def test_reading_the_files_of_photos_stored_before_dates_those_dated_by_a_guess(family, alice, settings):
+    from gallery.services import photos_embedded_sweep
+
+    settings.EMBEDDED_METADATA = False
+    photo = upload(family, alice, images.with_metadata(picture(), xmp={
+        "Xmp.exif.DateTimeOriginal": "2021-05-04T10:33:05+02:00"}))
+    assert photo.taken_at_source == "upload"
+    settings.EMBEDDED_METADATA = True
+    assert photos_embedded_sweep() == 1
+    photo.refresh_from_db()
+    assert photo.taken_at_source == "xmp"
+    assert photo.taken_at == datetime(2021, 5, 4, 8, 33, 5, tzinfo=dt_timezone.utc)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 import logging
+from datetime import datetime
 
 import pytest
 from django.core.management import call_command
@@ -348,3 +349,36 @@ def test_a_file_named_xmp_that_is_no_xmp_is_not_read(tmp_path, family, alice, ca
     assert sources(photo) == {} and photo.description == "" and "Imported 2," in out
     assert "IMG_0001.xmp (XMP sidecar): skipped: no XMP file" in caplog.text
     assert "1 could not be read" in out
+
+
+def test_a_sidecars_date_taken_dates_a_file_that_tells_none_after_a_folders(tmp_path, family, alice):
+    """darktable and digiKam write the date taken into the sidecar (exif:DateTimeOriginal; every sidecar_xml here says
+    2019-07-14 10:11:12): a scan with no date of its own is dated by it rather than by its file's modified time, and
+    so is one imported before, on the next run. A folder's date comes first: a sidecar's may be its program's guess."""
+    root = write(tmp_path / "Library", {
+        "Unsorted/scan001.jpg": picture(), "Unsorted/scan001.jpg.xmp": sidecar_xml(subject=["scan"]),
+        "Unsorted/camera.jpg": picture(exif={"Exif.Photo.DateTimeOriginal": "2001:02:03 04:05:06"}),
+        "Unsorted/camera.jpg.xmp": sidecar_xml(),
+        "1987-07-04 Beach/scan002.jpg": picture(), "1987-07-04 Beach/scan002.jpg.xmp": sidecar_xml(),
+        "Later/scan003.jpg": picture(),
+    })
+    _import(root)
+
+    def dated(name):
+        photo = photo_named(name)
+        return photo.taken_at_local.replace(tzinfo=None), photo.taken_at_source
+
+    assert dated("scan001.jpg") == (datetime(2019, 7, 14, 10, 11, 12), "xmp")
+    assert dated("camera.jpg") == (datetime(2001, 2, 3, 4, 5, 6), "exif")  # the file's own first
+    assert dated("scan002.jpg")[1] == "folder_day"
+    assert dated("scan003.jpg")[1] == "file"
+
+    write(root, {"Later/scan003.jpg.xmp": sidecar_xml()})  # dated in darktable since
+    _import(root)
+    assert dated("scan003.jpg") == (datetime(2019, 7, 14, 10, 11, 12), "xmp")
+    # Filed later in a folder named by its day: the folder's date replaces the sidecar's, as on a first import.
+    (root / "1987-07-05 Picnic").mkdir()
+    for name in ("scan003.jpg", "scan003.jpg.xmp"):
+        (root / "Later" / name).rename(root / "1987-07-05 Picnic" / name)
+    _import(root)
+    assert dated("scan003.jpg") == (datetime(1987, 7, 5, 12), "folder_day")

@@ -25,9 +25,9 @@ from gallery.images import (NOT_AN_IMAGE, ImageRejected, exif_dates, names_an_im
 from gallery.management.backfill import progress_bar
 from gallery.management.families import family_from_option
 from gallery.models import Album, DeletedPhoto, Family, Photo, PhotoTag
-from gallery.services import (UploadResult, photo_create_from_bytes, photo_folder_date_fill, photo_sidecar_complete,
-                              photo_sidecar_fill, photo_sidecar_star, photo_xmp_sidecar_read, sidecar_may_date,
-                              tags_clean)
+from gallery.services import (FOLDER_REPLACES, UploadResult, photo_create_from_bytes, photo_folder_date_fill,
+                              photo_sidecar_complete, photo_sidecar_fill, photo_sidecar_star, photo_xmp_sidecar_read,
+                              sidecar_may_date, tags_clean)
 from gallery.sidecars import (Sidecar, TakeoutAlbum, is_a_sidecar, is_a_sidecar_file, is_a_year_folder,
                               json_names_forget, read_sidecar, read_takeout_album, sidecar_path)
 from gallery.trash_services import photos_trash
@@ -375,9 +375,9 @@ def _walk(root: Path) -> tuple[list[Path], list[Path]]:
     return files, sorted(p for p in found if p.is_symlink() and p.is_dir())
 
 
-# The dates a folder's name may replace on a photo already there (services.photo_folder_date_fill): a guess, and EXIF
-# DateTime alone (a scanner's: its file is read to tell).
-FOLDER_MAY_REDATE = (Photo.DateSource.FILE, Photo.DateSource.UPLOAD, Photo.DateSource.EXIF)
+# The dates a folder's name may replace on a photo already there (services.photo_folder_date_fill): a guess, the XMP
+# metadata's, and EXIF DateTime alone (a scanner's: its file is read to tell).
+FOLDER_MAY_REDATE = (*FOLDER_REPLACES, Photo.DateSource.EXIF)
 
 
 def _folder_datable(family: Family) -> dict[str, date]:
