@@ -801,3 +801,23 @@ def test_two_exports_unzipped_into_one_folder_give_a_photo_both_sidecars_in_one_
     assert photo.description == "Grandma's 80th" and list(photo.tags.values_list("name", flat=True)) == ["Grandma"]
     assert "Imported 1, already there 1 (1 given its people, caption or place by its Takeout sidecar)" in out
     assert "Imported 0, already there 2, unreadable 0" in again
+
+
+def test_a_photo_dated_by_its_xmp_is_dated_by_its_takeout_sidecar_when_found_later(tmp_path, family, alice):
+    """An iPhone screenshot uploaded from the phone is dated by the date in its XMP; its Google Photos record, found
+    by an import later, comes first, as when the two are imported together (a Takeout sidecar's date is what Google
+    Photos knew, its members' edits included)."""
+    from gallery.services import UploadResult, photo_create_from_bytes
+
+    data = images.with_metadata(images.image_bytes("PNG", colour=(40, 50, 60), size=(64, 48)),
+                                xmp={"Xmp.photoshop.DateCreated": "2016-08-13T09:00:00"})
+    result = photo_create_from_bytes(family=family, uploaded_by=alice, data=data, filename="IMG_1234.PNG")
+    assert result.outcome == UploadResult.SAVED and result.photo.taken_at_source == Photo.DateSource.XMP
+    folder = tmp_path / "Takeout" / "Google Photos" / "Photos from 2016"
+    _write(folder, "IMG_1234.PNG", data)
+    _write(folder, "IMG_1234.PNG.json", _sidecar("IMG_1234.PNG"))
+
+    _import(tmp_path / "Takeout")
+
+    result.photo.refresh_from_db()
+    assert (result.photo.taken_at, result.photo.taken_at_source) == (TAKEN, Photo.DateSource.SIDECAR)
