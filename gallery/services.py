@@ -965,7 +965,7 @@ def tags_clean(names: Iterable[str]) -> list[str]:
 def _names_clean(names: Iterable[str]) -> list[str]:
     cleaned: dict[str, str] = {}
     for name in names:
-        name = tag_name_clean(name)[:64].strip()
+        name = tag_name_clean(name)
         if name:
             cleaned.setdefault(name.lower(), name)
     return list(cleaned.values())

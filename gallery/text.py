@@ -96,6 +96,7 @@ def refusal(request: HttpRequest, status: int, message: str) -> HttpResponse:
 
 MULTILINE_ALLOWED = "\t\n\r"
 TAG_SEPARATOR = ","
+TAG_NAME_MAX = 64  # (Tag.name's max_length)
 TAG_COMMA_REFUSED = ("A tag name can't contain a comma (commas separate tags where they are typed): “{name}”. "
                      "Write it as two tags, or without the comma.")
 
@@ -188,11 +189,16 @@ class NoControlCharacters:
 def tag_name_clean(name: str) -> str:
     """A tag name as a person gives it (web, API, admin, an accepted suggestion's concept), as stored: one line
     (whitespace collapsed, no NUL); refused (ValidationError) with a control character or a comma in it, as the
-    comma-separated tag fields could never give it back. "" stays "" (the caller drops or refuses it)."""
+    comma-separated tag fields could never give it back, or longer than a tag holds (TAG_NAME_MAX: cut short, two
+    names alike in their first 64 characters were one tag). "" stays "" (the caller drops or refuses it). (Keywords
+    read from files longer than that are left out where they are read: gallery.embedded, gallery.sidecars.)"""
     name = one_line(str(name))
     control_characters_refuse(name, what="A tag name")
     if TAG_SEPARATOR in name:
         raise ValidationError(TAG_COMMA_REFUSED.format(name=name), code="tag_comma")
+    if len(name) > TAG_NAME_MAX:
+        raise ValidationError(f"A tag name has at most {TAG_NAME_MAX} characters; “{name[:40]}…” has {len(name)}. "
+                              "Write it shorter.", code="tag_too_long")
     return name
 
 

@@ -62,6 +62,19 @@ def test_403_has_the_menu(client_for, family, alice, bob):
     assert "Only the album" in body and _has_menu(body, "bob")
 
 
+def test_a_403_is_one_line_in_the_log_not_a_traceback(client_for, family, alice, bob, caplog):
+    """Django logs a refusal (PermissionDenied: a member on an admin's form, the album's share page) with the
+    exception's whole traceback, at WARNING: every such click put 20 lines in the log of a site that works as meant,
+    where an administrator looks for tracebacks to find what broke. The line stays; the traceback goes. A 500
+    keeps its own."""
+    album = album_create(user=alice, family=family, name="Holidays")
+    with caplog.at_level("WARNING", logger="django.request"):
+        assert client_for(bob).get(reverse("gallery:album_shares", args=[album.pk])).status_code == 403
+    [record] = [r for r in caplog.records if r.name == "django.request"]
+    assert "Forbidden (Permission denied)" in record.getMessage() and record.exc_info is None
+    assert "Traceback" not in caplog.text
+
+
 def _failing(request, exc: Exception, handler):
     """Call a handler as Django does: inside the `except` block of the exception it answers."""
     try:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import pytest
 from django.contrib.auth import get_user_model
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
 from gallery.models import Album, Family, Photo, PhotoTag, Tag
@@ -68,6 +69,26 @@ def test_the_upload_api_and_bulk_api_refuse_nothing_typed_comma_separated(api, f
                         content_type="application/json")
     assert response.status_code == 400 and "comma" in str(response.json())
     assert names(photo) == set()
+
+
+def test_a_tag_name_over_64_characters_is_refused_everywhere_not_cut_short(api, client_for, family, alice):
+    """The API refused a tag name of more than 64 characters (a tag holds 64), but the photo page, the upload page's
+    tags, the upload API and the selection bar cut it to its first 64 without a word: two long names alike in their
+    first 64 characters became one tag. They refuse it too, saying so, and change nothing."""
+    long = "Grandma's 80th birthday party at the lake house with all the cousins"  # 68 characters
+    photo = photo_factory(family=family, user=alice, tags=["keep"])
+    page = client_for(alice).post(reverse("gallery:photo_edit", args=[photo.pk]),
+                                  {"title": "t", "description": "", "tags": f"keep, {long}"})
+    assert "at most 64 characters" in page.content.decode()
+    assert names(photo) == {"keep"}
+    response = api.post("/api/v1/photos/bulk/", {"action": "add_tags", "photos": [photo.pk], "tags": [long]},
+                        content_type="application/json")
+    assert response.status_code == 400 and "64 characters" in str(response.json())  # (the serializer's words)
+    response = api.post("/api/v1/photos/", {"family": family.pk, "tags": long,
+                                            "file": SimpleUploadedFile("a.jpg", images.jpeg(colour=(1, 2, 3)))})
+    assert response.status_code == 400 and "at most 64 characters" in str(response.json())
+    assert names(photo) == {"keep"} and not Tag.objects.filter(name__startswith="Grandma").exists()
+    assert Photo.objects.count() == 1
 
 
 def test_the_admin_refuses_a_tag_name_with_a_comma(root, family, alice):
