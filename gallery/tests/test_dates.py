@@ -309,3 +309,34 @@ def test_a_photo_dated_by_a_guess_has_no_season_nor_holiday_words(family, alice,
 
     photo_date_set(photo=Photo.objects.get(pk=scan.pk), taken_at=datetime(1955, 12, 25, 10, tzinfo=dt_timezone.utc))
     assert {"december", "winter", "1955", "christmas"} <= set(words(Photo.objects.get(pk=scan.pk)))
+
+
+@pytest.mark.parametrize("stored, zone", [
+    ("9999-12-31 23:00:00-05", "America/New_York"),  # the year 10000 in UTC: the database holds it, Python can't
+    ("0001-01-01 01:00:00+05", "+05:00"),  # the year 0 in UTC
+    ("1700-06-01 12:00:00+00", "UTC"),  # before any photograph
+])
+def test_photos_stored_before_with_a_date_no_photo_can_have_are_dated_by_their_upload(
+        family, alice, settings, client_for, stored, zone):
+    """Before 2b2eb2e a camera's date at the calendar's end was stored as it was: such a photo's page, and every list
+    that read its row, was a 500 (psycopg can't read the year 10000 back), as was setting a position on it. The
+    migration (gallery 0039) dates them by their upload, as an upload does now; their search documents are rebuilt."""
+    from django.db import connection
+
+    from search.metadata import documents_outdated_refresh
+    from search.models import PhotoDocument
+
+    settings.TIME_ZONE = "UTC"
+    photo = upload(family, alice, camera("2023:12:31 23:30:00"))
+    kept = upload(family, alice, camera("2021:06:01 10:00:00"))
+    with connection.cursor() as cursor:
+        cursor.execute("UPDATE gallery_photo SET taken_at = %s, taken_tz = %s, taken_day = '9999-12-31' WHERE id = %s",
+                       [stored, zone, photo.pk])
+    importlib.import_module("gallery.migrations.0039_undate_impossible_dates").undate_impossible(apps, None)
+
+    photo = Photo.objects.get(pk=photo.pk)
+    assert (photo.taken_at, photo.taken_at_source) == (photo.uploaded_at, "upload")
+    assert photo.taken_day == photo.taken_at_local.date()
+    assert Photo.objects.get(pk=kept.pk).taken_at_source == "exif"
+    assert not PhotoDocument.objects.filter(photo=photo).exists() and documents_outdated_refresh() == 1
+    assert client_for(alice).get(photo.get_absolute_url()).status_code == 200
