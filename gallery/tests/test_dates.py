@@ -5,6 +5,7 @@ date changes (upload, a member's date, a shift), across DST changes and midnight
 from __future__ import annotations
 
 import importlib
+import itertools
 import re
 from datetime import date, datetime, timedelta, timezone as dt_timezone
 
@@ -25,7 +26,7 @@ pytestmark = pytest.mark.django_db
 LOS_ANGELES = (34.0522, -118.2437)
 SYDNEY = (-33.8688, 151.2093)
 LISBON = (38.7223, -9.1393)
-_colours = iter(range(5, 250, 11))
+_colours = itertools.count(5, 11)  # (11 is prime to 256: 256 different colours)
 
 
 def upload(family, user, data: bytes) -> Photo:
@@ -45,7 +46,7 @@ def camera(taken: str | None, *, offset: str | None = None, position: tuple[floa
         latitude, longitude = position
         exif.get_ifd(0x8825).update({1: "N" if latitude >= 0 else "S", 2: images._dms(latitude),
                                      3: "E" if longitude >= 0 else "W", 4: images._dms(longitude)})
-    return images.jpeg(colour=(n, 255 - n, (n * 3) % 256), exif=exif)
+    return images.jpeg(colour=(n % 256, (255 - n) % 256, (n * 3) % 256), exif=exif)
 
 
 def words(photo: Photo) -> list[str]:
