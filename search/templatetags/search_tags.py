@@ -49,3 +49,10 @@ def log_loss(value) -> str:
     from search.quality import log_loss_text
 
     return "" if value is None else log_loss_text(float(value))
+
+
+@register.filter
+def possessive(name) -> str:
+    """A name's possessive, as English writes it: "Alice's trash", and "The Smiths' trash" for a name ending in s."""
+    text = str(name)
+    return f"{text}'" if text[-1:] in ("s", "S") else f"{text}'s"
