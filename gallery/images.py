@@ -588,19 +588,24 @@ def _gps_utc(exif: Image.Exif) -> datetime | None:
 def _gps_position(exif: Image.Exif) -> tuple[float | None, float | None]:
     gps = exif.get_ifd(GPS_IFD)
     try:
-        lat = _dms_to_degrees(gps[2], gps[1])
-        lon = _dms_to_degrees(gps[4], gps[3])
+        lat = _dms_to_degrees(gps[2], gps[1], hemispheres="NS")
+        lon = _dms_to_degrees(gps[4], gps[3], hemispheres="EW")
     except (KeyError, TypeError, ValueError, ZeroDivisionError, IndexError):
         return None, None
     return gps_position(lat, lon) or (None, None)  # (0, 0: what a phone or camera without a fix writes)
 
 
-def _dms_to_degrees(dms, ref) -> float:
+def _dms_to_degrees(dms, ref, *, hemispheres: str) -> float:
+    """A GPS coordinate in degrees, negative in the second of its `hemispheres` ("NS", "EW"). A reference that names
+    neither ("X", a longitude's "N") makes it nonsense (ValueError); none written (empty) reads as the first."""
     degrees, minutes, seconds = (float(part) for part in dms)
     value = degrees + minutes / 60 + seconds / 3600
     if isinstance(ref, bytes):
-        ref = ref.decode()
-    return -value if str(ref).upper().startswith(("S", "W")) else value
+        ref = ref.decode("ascii", "replace")
+    ref = str(ref).strip("\x00 ").upper()
+    if ref and ref[0] not in hemispheres:
+        raise ValueError(f"GPS reference {ref[:8]!r} names no hemisphere of {hemispheres}")
+    return -value if ref[:1] == hemispheres[1] else value
 
 
 def too_large(limit: int) -> str:

@@ -9,6 +9,7 @@ from django.urls import reverse
 from gallery.models import Photo
 from gallery.places import place_for
 from gallery.services import UploadResult, family_create, photo_create_from_bytes, photos_place_sweep
+from tests import images
 from tests.images import gps_jpeg
 
 pytestmark = pytest.mark.django_db
@@ -82,6 +83,28 @@ def test_a_gps_position_of_0_0_is_no_position(family, alice, client_for):
     assert (photo.latitude, photo.longitude, photo.place_source) == (None, None, "")
     api = client_for(alice).get(reverse("api_photo_detail", args=[photo.pk])).json()
     assert (api["latitude"], api["longitude"], api["place"]) == (None, None, None)
+
+
+@pytest.mark.parametrize("latitude_ref, longitude_ref, expected", [
+    ("S", "W", (-22.9068, -43.1729)),
+    ("s ", "w\x00", (-22.9068, -43.1729)),  # (a lower case, a pad after it)
+    ("", "\x00", (22.9068, 43.1729)),  # no hemisphere written: north and east, as before
+    ("X", "W", None),  # a letter that names no hemisphere of a latitude: the position is nonsense
+    ("S", "N", None),
+])
+def test_a_gps_reference_that_names_no_hemisphere_of_its_coordinate_is_no_position(family, alice, latitude_ref,
+                                                                                  longitude_ref, expected):
+    """GPSLatitudeRef "X" (or a longitude's "N") was read as north (east): a photo of Rio placed in the Sahara or
+    the Indian Ocean (trial29). A reference must name a hemisphere of its own coordinate."""
+    from PIL import Image
+
+    exif = Image.Exif()
+    exif.get_ifd(0x8825).update({1: latitude_ref, 2: images._dms(22.9068), 3: longitude_ref, 4: images._dms(43.1729)})
+    photo = store(family, alice, images.jpeg(colour=(70, 20, 140), exif=exif))
+
+    photo.refresh_from_db()
+    position = None if photo.latitude is None else (round(photo.latitude, 4), round(photo.longitude, 4))
+    assert position == expected
 
 
 def test_countries_are_named_as_people_say_them_and_known_by_either_name(family, alice, client_for):
