@@ -6,6 +6,7 @@ import hashlib
 import json
 import logging
 import os
+import re
 import time
 import unicodedata
 from collections.abc import Callable, Iterable
@@ -436,9 +437,10 @@ XMP_SIDECAR_UPLOADED = ("An XMP sidecar, not a photo: the keywords, title and de
 
 def upload_filename(filename: str | None) -> str:
     """The name an uploaded or imported file is stored under: its last part, as text (bytes of another encoding
-    become U+FFFD), without control characters (NUL, a line break), as text read from files loses them, at most 255
-    characters."""
-    name = text_from_os(os.path.basename(filename or ""))
+    become U+FFFD), at most 255 characters, without control characters (NUL, a bell), as text read from files loses
+    them, but for a tab or a line break, which is a space (it parts words: the title made from the name keeps them
+    apart)."""
+    name = re.sub(r"[\t\n\r\v\f]", " ", text_from_os(os.path.basename(filename or "")))
     name = "".join(ch for ch in name if unicodedata.category(ch) != "Cc").strip()
     return name[:255] or UNNAMED_FILE
 

@@ -209,6 +209,10 @@ def test_a_file_name_with_control_characters_gives_a_clean_title(family, alice):
     photo = photo_factory(family=family, user=alice, filename=f"beach{BELL}day.jpg")
     assert Photo.objects.get(pk=photo.pk).title == "beachday"
     assert PhotoTag.objects.filter(photo=photo).count() == 0
+    # A tab or a line break in the name parts its words, as a space would (trial29: "beachday").
+    for n, name in enumerate(("beach\tday.jpg", "beach\nday.jpg", "beach\r\n day.jpg")):
+        photo = photo_factory(family=family, user=alice, filename=name)
+        assert Photo.objects.get(pk=photo.pk).title == "beach day"
 
 
 # --- b. re-uploading a photo that is in the trash -------------------------------------------------------------------
