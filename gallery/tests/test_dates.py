@@ -35,13 +35,16 @@ def upload(family, user, data: bytes) -> Photo:
     return Photo.objects.get(pk=result.photo.pk)
 
 
-def camera(taken: str | None, *, offset: str | None = None, position: tuple[float, float] | None = None) -> bytes:
+def camera(taken: str | None, *, offset: str | None = None, position: tuple[float, float] | None = None,
+           gps_utc: str | None = None) -> bytes:
     n = next(_colours)
     exif = Image.Exif()
     if taken:
         exif.get_ifd(0x8769)[0x9003] = taken
     if offset:
         exif.get_ifd(0x8769)[0x9011] = offset
+    if gps_utc:
+        gps_clock(exif, gps_utc)
     if position:
         latitude, longitude = position
         exif.get_ifd(0x8825).update({1: "N" if latitude >= 0 else "S", 2: images._dms(latitude),
@@ -208,14 +211,7 @@ def test_a_camera_date_no_photo_can_have_is_no_date_not_a_failure(family, alice,
     stood as the photo's date although a member may set none before 1826 or after today. The file tells no date
     then, as for a date that is not a date at all ("0000:00:00"): the upload dates it."""
     settings.TIME_ZONE = "UTC"
-    exif = Image.Exif()
-    if taken:
-        exif.get_ifd(0x8769)[0x9003] = taken
-    if offset:
-        exif.get_ifd(0x8769)[0x9011] = offset
-    if gps:
-        gps_clock(exif, gps)
-    data = images.jpeg(colour=(7, 39, 9), exif=exif)
+    data = camera(taken, offset=offset, gps_utc=gps)
     before = datetime.now(dt_timezone.utc)
     photo = upload(family, alice, data)
     assert photo.taken_at_source == "upload" and photo.taken_at >= before
