@@ -116,6 +116,12 @@ def photo_named(name: str) -> Photo:
     return Photo.objects.get(original_filename=name)
 
 
+def dated(name: str) -> tuple[date, str]:
+    """The local day of the photo imported from the file `name`, and where its date came from."""
+    photo = photo_named(name)
+    return photo.taken_at_local.date(), photo.taken_at_source
+
+
 def test_a_photo_that_tells_no_date_is_dated_by_its_folders_name(tmp_path, family, alice, client_for):
     root = write(tmp_path / "Scans", {
         "1987-07-04 Beach day/scan001.jpg": picture(),
@@ -128,10 +134,6 @@ def test_a_photo_that_tells_no_date_is_dated_by_its_folders_name(tmp_path, famil
     })
 
     out = _import(root)
-
-    def dated(name):
-        photo = photo_named(name)
-        return photo.taken_at_local.date(), photo.taken_at_source
 
     assert dated("scan001.jpg") == (date(1987, 7, 4), "folder_day")
     assert dated("scan002.jpg") == (date(1987, 7, 4), "folder_day")
@@ -162,10 +164,6 @@ def test_the_folder_imported_dates_its_photos_however_it_is_named(tmp_path, fami
     _import(Path("."))
     monkeypatch.chdir(tmp_path / "1990" / "08")
     _import(Path("..") / "08")
-
-    def dated(name):
-        photo = photo_named(name)
-        return photo.taken_at_local.date(), photo.taken_at_source
 
     assert dated("scan001.jpg") == (date(1987, 7, 4), "folder_day")
     assert dated("scan002.jpg") == (date(1990, 8, 1), "folder_month")
