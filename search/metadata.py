@@ -32,11 +32,13 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 from django.db import connection
+from django.db.models import Q
 from psycopg import sql
 
 from gallery.date_words import MONTHS, date_words
 from gallery.timezones import zone_info
-from gallery.models import Family, Photo, PhotoTag, Tag, TagSuggestion
+from gallery.models import Photo, PhotoTag, Tag, TagSuggestion
+from gallery.selectors import photos_worked_on
 from search.models import PhotoDocument, SearchWord
 from search.scope import Scope, id_array
 
@@ -89,7 +91,6 @@ DOCUMENT_VERSION = 9
 DOCUMENTS = PhotoDocument._meta.db_table
 WORDS = SearchWord._meta.db_table
 PHOTOS = Photo._meta.db_table
-FAMILIES = Family._meta.db_table
 PHOTO_TAGS = Photo.tags.through._meta.db_table
 TAGS = Tag._meta.db_table
 SUGGESTIONS = TagSuggestion._meta.db_table
@@ -222,15 +223,9 @@ def documents_outdated_refresh(limit: int = 5000) -> int:
     """Build documents for photos that have none (photos from before this feature, or a lost hook) or whose
     document has an older layout (DOCUMENT_VERSION); not those of a family being deleted (gallery.selectors.
     photos_worked_on), whose deletion takes them away."""
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"SELECT p.id FROM {PHOTOS} p LEFT JOIN {DOCUMENTS} d ON d.photo_id = p.id "
-            "WHERE (d.photo_id IS NULL OR d.version < %s) AND p.trashed_at IS NULL "
-            f"AND NOT EXISTS (SELECT FROM {FAMILIES} f WHERE f.id = p.family_id AND f.deleting_since IS NOT NULL) "
-            "LIMIT %s",
-            [DOCUMENT_VERSION, limit],
-        )
-        ids = [row[0] for row in cursor.fetchall()]
+    outdated = Q(search_document__isnull=True) | Q(search_document__version__lt=DOCUMENT_VERSION)
+    # (Out of the trash: the live manager. Any of them: no order to sort them all by.)
+    ids = list(photos_worked_on().filter(outdated).order_by().values_list("pk", flat=True)[:limit])
     documents_refresh(ids)
     return len(ids)
 
