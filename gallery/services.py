@@ -636,7 +636,7 @@ def sidecar_may_date(source: str, filename: str) -> bool:
     the time)."""
     if source == Photo.DateSource.FILENAME:
         return (named := date_in_filename(filename)) is not None and named.day_only
-    return source in Photo.GUESSED_DATES or source in Photo.FOLDER_DATES or source == Photo.DateSource.XMP
+    return source in _DATES_A_SIDECAR_REPLACES[Photo.DateSource.SIDECAR]
 
 
 @transaction.atomic
