@@ -18,7 +18,7 @@ skipped with a log line; its photo is imported all the same.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 from pathlib import Path
 
@@ -103,8 +103,7 @@ def read_xmp_sidecar(path: Path, *, read_before: str = "") -> XmpSidecar:
     if not is_an_xmp_sidecar(data):  # (a JPEG renamed .xmp: exiv2 would read its EXIF and IPTC as the photo's)
         logger.warning("%s: skipped: no XMP file", label)
         return XmpSidecar(Embedded(problems=("no XMP",)))
-    embedded = read_embedded(data, label=label)
+    sidecar = XmpSidecar(read_embedded(data, label=label))
     # (One that could not be understood is no sidecar read: the next import tries it again, the reader may have
     # timed out on a loaded machine; nor is one while reading metadata is off, EMBEDDED_METADATA.)
-    understood = settings.EMBEDDED_METADATA and not (embedded.problems and not embedded)
-    return XmpSidecar(embedded, digest if understood else "")
+    return replace(sidecar, sha256=digest) if settings.EMBEDDED_METADATA and not sidecar.unreadable else sidecar
