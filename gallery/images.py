@@ -511,8 +511,9 @@ MAX_CLOCK_ERROR = timedelta(days=100 * 366)
 
 def possible_date(naive: datetime) -> bool:
     """Whether a date a file tells (a camera's wall clock, the GPS receiver's UTC, a Takeout sidecar's) is one a photo
-    can have: from 1826 to a century ahead of today. Another (the year 1 or 9999 of a clock never set) is no date taken: read in the photo's
-    zone or in UTC it could leave the years the database and Python hold, failing the upload."""
+    can have: from 1826 to a century ahead of today. Another (the year 1 or 9999 of a clock never set) is no date
+    taken: read in the photo's zone or in UTC it could leave the years the database and Python hold, failing the
+    upload."""
     latest = timezone.now().replace(tzinfo=None) + MAX_CLOCK_ERROR
     return EARLIEST_TAKEN.replace(tzinfo=None) <= naive <= latest
 

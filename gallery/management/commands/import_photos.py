@@ -108,7 +108,9 @@ class Command(BaseCommand):
         try:  # (listing a NAS share of 100,000 files takes a while: Ctrl-C may come now)
             files, linked = _walk(root)
             self._albums = _Albums(files, family_obj, uploader, root=root, every=album, per_folder=album_per_folder)
-            self._root, self._folder_dates = root, {}
+            # (The folders around it by their absolute path, ".." taken lexically, not through symlinks: the names as
+            # the user sees them, for _folder_date.)
+            self._root, self._around, self._folder_dates = root, Path(os.path.abspath(root)).parts[1:], {}
             known, trashed, undated, lacking, deleted = _family_hashes(family_obj, include_deleted=include_deleted)
             self._folder_datable = _folder_datable(family_obj)
             self._xmp_read_before = _xmp_read_before(family_obj)
@@ -264,9 +266,7 @@ class Command(BaseCommand):
         it, "import 2019/07" (the "2019" tells the year of "07"); the innermost that tells a date speaks."""
         folder = path.parent
         if folder not in self._folder_dates:
-            # (The absolute path, ".." taken lexically, not through symlinks: the names as the user sees them.)
-            around = Path(os.path.abspath(self._root)).parts[1:]
-            parts = [*around, *folder.relative_to(self._root).parts]
+            parts = [*self._around, *folder.relative_to(self._root).parts]
             self._folder_dates[folder] = date_in_folders([text_from_os(part) for part in parts],
                                                          year_folder=is_a_year_folder)
         return self._folder_dates[folder]
