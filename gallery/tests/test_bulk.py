@@ -762,6 +762,15 @@ def test_download_of_ids_past_the_database_range_is_no_archive_not_an_error(clie
     assert junk.status_code == 200 and "Select the photos to download first." in junk.content.decode()
 
 
+def test_download_with_one_junk_id_still_holds_the_photos_selected(client_for, family, alice):
+    # A tampered or stale form: one value that is no id must not cost the photos that were selected.
+    photo = photo_factory(family=family, user=alice, filename="mine.jpg")
+
+    archive = _zip(client_for(alice).post(reverse("gallery:photos_download"), {"photos": [photo.pk, "abc"]}))
+
+    assert archive.namelist() == ["mine.jpg"]
+
+
 # --- shifting dates (a camera with a wrong clock) ------------------------------------------------------------------
 
 

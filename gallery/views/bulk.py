@@ -20,6 +20,7 @@ from gallery.downloads import GONE_SINCE, photos_for_download, zip_response
 from gallery.models import Photo
 from gallery.selectors import tag_list
 from gallery.services import parse_tags, tags_clean
+from gallery.text import id_from_text
 from gallery.views import redirect_back
 
 
@@ -140,10 +141,8 @@ def bulk_summary(action: str, results: list[BulkResult]) -> str:
 def photos_download(request: HttpRequest) -> HttpResponse:
     """The ticked photos' originals as one ZIP, streamed; only photos the user may see, at most DOWNLOAD_MAX_PHOTOS
     (more is refused with a message rather than cut short without a word)."""
-    try:
-        ids = [int(value) for value in request.POST.getlist("photos")]
-    except ValueError:
-        ids = []
+    ids = [photo_id for value in request.POST.getlist("photos")
+           if (photo_id := id_from_text(value.strip())) is not None]
     cap = settings.DOWNLOAD_MAX_PHOTOS
     if len(set(ids)) > cap:
         messages.error(request, f"A download holds at most {cap} photos; {len(set(ids))} were selected. "
@@ -155,5 +154,5 @@ def photos_download(request: HttpRequest) -> HttpResponse:
         messages.error(request, f"The photos selected are no longer there ({GONE_SINCE}): nothing to download." if ids
                        else "Select the photos to download first.")
         return _back(request)
-    chosen = {pk for pk in ids if 0 < pk < 2**63}  # ids a photo may have (a form's junk is not "gone")
-    return zip_response(photos, f"photos-{timezone.localdate():%Y-%m-%d}.zip", gone=len(chosen) - len(photos))
+    # A form's junk (not an id a photo may have) is left out, and not counted as "gone".
+    return zip_response(photos, f"photos-{timezone.localdate():%Y-%m-%d}.zip", gone=len(set(ids)) - len(photos))
