@@ -56,6 +56,12 @@ def family_list(*, user: AbstractBaseUser, with_counts: bool = False, with_membe
     return families
 
 
+def family_labelled(*, user: AbstractBaseUser, family: Family) -> Family:
+    """`family` as family_list reads it, so that its `label` names its admins too when the user is in two families of
+    that name (a page's header or row naming one family); as given when the user is not in it."""
+    return next((mine for mine in family_list(user=user) if mine.pk == family.pk), family)
+
+
 def rows_count(photos: QuerySet) -> Coalesce:
     """The number of rows of a correlated queryset, as an annotation."""
     return Coalesce(Subquery(photos.order_by().values(one=Value(1)).annotate(n=Func(Value(1), function="COUNT"))

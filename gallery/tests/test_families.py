@@ -518,6 +518,26 @@ def test_albums_of_two_families_of_the_same_name_are_told_apart_by_their_family_
     assert f'<strong id="upload-target">{theirs}</strong>' in upload
 
 
+def test_an_album_page_and_a_photo_page_tell_two_families_of_the_same_name_apart(client_for, family, alice,
+                                                                                 other_family, mallory):
+    """The album page's header and the photo page's Family row named the family by its name alone, so for someone in
+    two "Smiths" they read alike; they name it as every menu and picker does then."""
+    from gallery.album_services import album_create
+
+    Family.objects.filter(pk=other_family.pk).update(name="smiths")
+    Membership.objects.filter(family=other_family, user=mallory).update(role=Membership.Role.ADMIN)
+    MembershipFactory(family=other_family, user=alice)
+    album = album_create(user=mallory, family=other_family, name="Beach")
+    photo = photo_factory(family=other_family, user=mallory)
+    client = client_for(alice)
+    theirs = "smiths · admin: mallory"
+
+    assert f"0 photos</span> · {theirs}" in client.get(album.get_absolute_url()).content.decode()
+    assert f"<dt>Family</dt><dd>{theirs}</dd>" in client.get(photo.get_absolute_url()).content.decode()
+    # Someone in one family of that name reads the name alone.
+    assert "<dt>Family</dt><dd>smiths</dd>" in client_for(mallory).get(photo.get_absolute_url()).content.decode()
+
+
 def test_the_worker_deletes_a_family_in_short_tasks_that_a_restart_does_not_wait_long_for(
         family, alice, django_capture_on_commit_callbacks, monkeypatch):
     """One task deleted a whole family for up to half Q_TIMEOUT (5 minutes): a worker asked to stop (a restart)

@@ -24,7 +24,7 @@ from gallery.album_services import (
 )
 from gallery.downloads import album_archive, album_parts
 from gallery.forms import AlbumArrangeForm, AlbumCreateForm, AlbumForm, AlbumPhotosForm, ShareForm
-from gallery.selectors import family_get, family_list, photo_get, photo_list
+from gallery.selectors import family_get, family_labelled, family_list, photo_get, photo_list
 from gallery.text import id_from_text
 from gallery.views import wants_partial
 from gallery.views.bulk import ALBUM_ACTIONS, LIST_ACTIONS, selection_context
@@ -104,6 +104,7 @@ def _page_context(request: HttpRequest, album, *, reuse: bool = False) -> dict:
 
 
 def _album_context(request: HttpRequest, album, *, edit_form=None) -> dict:
+    album.family = family_labelled(user=request.user, family=album.family)
     page_context = _page_context(request, album)
     return {
         **page_context,

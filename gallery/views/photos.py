@@ -19,7 +19,8 @@ from gallery.album_services import album_add_uploaded, upload_album
 from gallery.models import Album, Family
 from gallery.photo_lists import photo_viewer
 from gallery.selectors import (
-    family_get, family_is_admin, family_known_places, family_list, last_upload_family_id, photo_get, trash_photo_get,
+    family_get, family_is_admin, family_known_places, family_labelled, family_list, last_upload_family_id, photo_get,
+    trash_photo_get,
 )
 from gallery.services import (
     UploadResult,
@@ -128,6 +129,7 @@ def _detail_context(request: HttpRequest, photo, form: PhotoEditForm | None = No
                         "place_form": PhotoPlaceForm(places=family_known_places(family_id=photo.family_id),
                                                      current=photo.place_label)})
     if full_page:  # the viewer chrome: previous/next in the list the photo was opened from, and back to it
+        photo.family = family_labelled(user=request.user, family=photo.family)  # its Family row
         context["viewer"] = photo_viewer(user=request.user, photo=photo, data=request.GET)
         context["albums"] = album_list(user=request.user, family_id=photo.family_id).filter(kind=Album.Kind.MANUAL)
     return context
