@@ -11,7 +11,7 @@ from django.contrib.auth import get_user_model
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
-from gallery.models import Album, Family, Photo, PhotoTag, Tag
+from gallery.models import Album, Family, Membership, Photo, PhotoTag, Tag
 from gallery.services import family_create, photo_update
 from search.models import TagConcept
 from tests import images
@@ -194,6 +194,45 @@ def test_a_name_of_nothing_but_invisible_marks_is_no_name(api, client_for, famil
     photo = photo_factory(family=family, user=alice)
     photo_update(photo=photo, tags=["beach", name])
     assert list(PhotoTag.objects.filter(photo=photo).values_list("tag__name", flat=True)) == ["beach"]
+
+
+def test_names_of_nothing_but_invisible_marks_stored_before_are_named_again(client_for, family, alice):
+    """A family or album named only with invisible marks before they counted as blank (a6083cb) showed as nothing,
+    and its "type its name to confirm" could not be typed: a family could not be deleted without renaming it first.
+    Migration 0040 names them by their number; such a tag goes, and such a title is empty (the file's name shows)."""
+    import importlib
+
+    from django.apps import apps
+
+    from search.metadata import documents_outdated_refresh
+    from search.models import PhotoDocument
+
+    hidden = Family.objects.create(name="\u200b")
+    Family.objects.filter(pk=family.pk).update(name="Smiths\u200b")  # a mark among letters: kept as it is
+    album = Album.objects.create(family=family, name="\ufeff \u2060", created_by=alice)
+    photo = photo_factory(family=family, user=alice, filename="beach.jpg")
+    photo_update(photo=photo, tags=["beach"])
+    blank_tag = Tag.objects.create(family=family, name="\u202e\u00ad")
+    PhotoTag.objects.create(photo=photo, tag=blank_tag)
+    Photo.objects.filter(pk=photo.pk).update(title="\u200b", title_source="member")
+    PhotoDocument.objects.filter(photo=photo).delete()
+    documents_outdated_refresh()
+    assert PhotoDocument.objects.filter(photo=photo).exists()
+
+    importlib.import_module("gallery.migrations.0040_name_invisible_names").name_invisible_names(apps, None)
+
+    assert Family.objects.get(pk=hidden.pk).name == f"Family {hidden.pk}"
+    assert Family.objects.get(pk=family.pk).name == "Smiths\u200b"
+    assert Album.objects.get(pk=album.pk).name == f"Album {album.pk}"
+    assert list(PhotoTag.objects.filter(photo=photo).values_list("tag__name", flat=True)) == ["beach"]
+    assert not Tag.objects.filter(pk=blank_tag.pk).exists()
+    photo.refresh_from_db()
+    assert (photo.title, photo.title_source) == ("", "")
+    assert not PhotoDocument.objects.filter(photo=photo).exists() and documents_outdated_refresh() == 1
+    # The family can now be deleted by typing its name.
+    Membership.objects.create(family=hidden, user=alice, role=Membership.Role.ADMIN)
+    client_for(alice).post(reverse("gallery:family_delete", args=[hidden.pk]), {"name": f"Family {hidden.pk}"})
+    assert Family.objects.get(pk=hidden.pk).deleting_since is not None
 
 
 def test_usernames_with_control_characters_are_refused():
