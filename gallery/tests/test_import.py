@@ -518,3 +518,22 @@ def test_a_file_name_with_terminal_codes_is_printed_with_them_escaped(photo_dir,
     assert "\x1b" not in out and "\x07" not in out
     assert "skipped bad\\x1b]0;owned\\x07\\x1b[2J\\nImported 99.jpg: Not an image file" in out
     assert Photo.objects.filter(original_filename="ok[31m.jpg").exists()
+
+
+def test_invisible_marks_in_a_file_name_are_not_kept_by_an_import_as_upload_drops_them(tmp_path, family, alice):
+    """A folder's file named "שלום\u202egpj.jpg" (a right-to-left override) was imported under that name and
+    titled with it, so its photo page showed the name reversed and the override turned the text after the title
+    around too ("Already in Smiths as “…”" on the upload page), while the same file uploaded lost the mark (the
+    browser's name goes through Django's upload parser). A name is text read from the file system, and loses the
+    invisible marks text read from files loses (text_from_file: the overrides, a byte-order mark, a zero-width
+    space), its accents composed as a macOS folder's decomposed "e" + U+0301 is the "é" people type."""
+    root = tmp_path / "Pictures"
+    root.mkdir()
+    (root / "שלום\u202egpj.jpg").write_bytes(RED)
+    (root / "\ufeffbeach\u200b day.jpg").write_bytes(GREEN)
+    (root / "E\u0301cole.jpg").write_bytes(BLUE)
+
+    _import(root, "--family", "Smiths", "--user", "alice")
+
+    stored = sorted(Photo.objects.filter(family=family).values_list("original_filename", "title"))
+    assert stored == [("beach day.jpg", "beach day"), ("\u00c9cole.jpg", "\u00c9cole"), ("שלוםgpj.jpg", "שלוםgpj")]
