@@ -537,3 +537,16 @@ def test_invisible_marks_in_a_file_name_are_not_kept_by_an_import_as_upload_drop
 
     stored = sorted(Photo.objects.filter(family=family).values_list("original_filename", "title"))
     assert stored == [("beach day.jpg", "beach day"), ("\u00c9cole.jpg", "\u00c9cole"), ("שלוםgpj.jpg", "שלוםgpj")]
+
+
+def test_an_empty_folder_argument_is_refused_not_read_as_the_current_folder(tmp_path, family, alice, monkeypatch):
+    """`import_photos "$PHOTOS"` with the variable unset (a cron line's typo) passes an empty argument, which pathlib
+    reads as ".": the import walked the folder it was run in, the application's own, and put its test pictures and
+    icons in the family."""
+    (tmp_path / "icon.png").write_bytes(GREEN)
+    monkeypatch.chdir(tmp_path)
+
+    with pytest.raises(CommandError, match="No folder given"):
+        _import("", "--family", "Smiths", "--user", "alice")
+
+    assert not Photo.objects.filter(family=family).exists()

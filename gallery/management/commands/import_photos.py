@@ -91,6 +91,8 @@ class Command(BaseCommand):
                **options):
         json_names_forget()  # (folders listed by an earlier import in this process may have changed)
         xmp_names_forget()
+        if not directory:  # (pathlib reads "" as ".": an unset "$PHOTOS" imported the folder the command ran in)
+            raise CommandError("No folder given: the folder to import is an empty argument (an unset variable?).")
         root = Path(directory).expanduser()
         if not root.is_dir():
             raise CommandError(f"Not a directory: {root}")
