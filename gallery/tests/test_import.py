@@ -550,3 +550,27 @@ def test_an_empty_folder_argument_is_refused_not_read_as_the_current_folder(tmp_
         _import("", "--family", "Smiths", "--user", "alice")
 
     assert not Photo.objects.filter(family=family).exists()
+
+
+def test_the_galleries_own_photo_storage_is_not_imported(tmp_path, family, alice, settings):
+    """`import_photos ~` (or /srv) where the application lives walked into its media folder too and imported every
+    stored original and rendition as photos of the family: other families' photos as well, each three times over. The
+    storage is left out, and the summary says so; asked to import the storage itself, or a folder in it, it refuses."""
+    settings.MEDIA_ROOT = tmp_path / "app" / "var" / "media"  # (the storage writes there: a real stored photo)
+    settings.STORAGES = {**settings.STORAGES, "default": {"BACKEND": "gallery.storage.MediaFileSystemStorage",
+                                                          "OPTIONS": {"location": settings.MEDIA_ROOT}}}
+    from tests.factories import photo_factory
+    other = UserFactory(username="olga")
+    from gallery.services import family_create
+    photo_factory(family=family_create(name="Others", admin=other), user=other, data=BLUE)
+    assert len([p for p in settings.MEDIA_ROOT.rglob("*") if p.is_file()]) == 3
+    (tmp_path / "Pictures").mkdir()
+    (tmp_path / "Pictures" / "beach.jpg").write_bytes(RED)
+
+    out = _import(tmp_path, "--family", "Smiths", "--user", "alice")
+
+    assert list(Photo.objects.filter(family=family).values_list("original_filename", flat=True)) == ["beach.jpg"]
+    assert "left out: app/var/media, the gallery's own photo storage (MEDIA_ROOT)" in out
+    for inside in (settings.MEDIA_ROOT, settings.MEDIA_ROOT / "originals"):
+        with pytest.raises(CommandError, match="the gallery's own photo storage"):
+            _import(inside, "--family", "Smiths", "--user", "alice")
