@@ -8,7 +8,6 @@ import logging
 import os
 import re
 import time
-import unicodedata
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from datetime import datetime
@@ -437,12 +436,12 @@ XMP_SIDECAR_UPLOADED = ("An XMP sidecar, not a photo: the keywords, title and de
 
 def upload_filename(filename: str | None) -> str:
     """The name an uploaded or imported file is stored under: its last part, as text (bytes of another encoding
-    become U+FFFD), at most 255 characters, without control characters (NUL, a bell), as text read from files loses
-    them, but for a tab or a line break, which is a space (it parts words: the title made from the name keeps them
-    apart)."""
+    become U+FFFD), at most 255 characters, as text read from files (text_from_file): without control characters (NUL,
+    a bell) but for a tab or a line break, which is a space (it parts words: the title made from the name keeps them
+    apart), without invisible marks (a right-to-left override in a folder's "שלום\u202egpj.jpg" turned its name and the
+    text after it around on every page; a browser's upload loses them on the way), its accents composed."""
     name = re.sub(r"[\t\n\r\v\f]", " ", text_from_os(os.path.basename(filename or "")))
-    name = "".join(ch for ch in name if unicodedata.category(ch) != "Cc").strip()
-    return name[:255] or UNNAMED_FILE
+    return text_from_file(name).strip()[:255] or UNNAMED_FILE
 
 
 def photo_create_from_bytes(

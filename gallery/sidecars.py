@@ -218,10 +218,13 @@ def _read_json(path: Path) -> dict:
 
 
 def _json_object(raw: bytes) -> dict:
-    """The JSON object in a file's first bytes (ValueError when there is none, or too much)."""
+    """The JSON object in a file's first bytes (ValueError when there is none, or too much, or nested too deep)."""
     if len(raw) > MAX_BYTES:
         raise ValueError(f"over {MAX_BYTES:,} bytes")
-    data = json.loads(raw.decode("utf-8-sig"))
+    try:
+        data = json.loads(raw.decode("utf-8-sig"))
+    except RecursionError:  # (a few hundred kilobytes of "[[[[": no ValueError, it stopped an import, failed an upload)
+        raise ValueError("nested deeper than a sidecar is") from None
     if not isinstance(data, dict):
         raise ValueError("no JSON object")
     return data

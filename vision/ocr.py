@@ -15,6 +15,13 @@ _lock = threading.Lock()
 # as "口", "mouth", at confidence 0.6-0.8): alone on a line they are a shape, not text. (In words, "出口", they stay.)
 SHAPE_GLYPHS = frozenset("口囗ロ〇 ")
 
+# The recogniser scales an image up until its short side is 30 pixels, pads one wider than 8:1 to a quarter of its
+# width, then scales its short side up to 736: a 1600×1 strip (a 65000×2 banner's display rendition) became
+# 48000×12000, 15 GB. An image is read on a canvas at least 32 pixels and an eighth of its long side across (white,
+# under and beside it: the lines' positions stay), which those steps never grow past 5888×736.
+MAX_ASPECT = 8
+MIN_SIDE = 32
+
 
 def get_reader():
     """The process's RapidOCR reader (loaded once; onnxruntime sessions are safe to share between threads)."""
@@ -36,7 +43,7 @@ def read_text(image: Image.Image, *, min_confidence: float = 0.5) -> str:
     triangle is read as "■" or "▼", surely, and says nothing a search could use; and lines of nothing but
     SHAPE_GLYPHS, the letters a square or ring is read as ("口")."""
     rgb = image if image.mode == "RGB" else image.convert("RGB")
-    result, _ = get_reader()(np.asarray(rgb))
+    result, _ = get_reader()(np.asarray(_padded(rgb)))
     lines = []
     for box, text, confidence in result or []:
         text = " ".join(str(text).split())
@@ -47,3 +54,14 @@ def read_text(image: Image.Image, *, min_confidence: float = 0.5) -> str:
             lines.append((top, left, text))
     lines.sort()
     return "\n".join(text for _, _, text in lines)
+
+
+def _padded(image: Image.Image) -> Image.Image:
+    """`image` on a white canvas no thinner than MIN_SIDE and than 1/MAX_ASPECT of its long side, at its top left."""
+    width, height = image.size
+    least = max(MIN_SIDE, -(-max(width, height) // MAX_ASPECT))
+    if width >= least and height >= least:
+        return image
+    canvas = Image.new("RGB", (max(width, least), max(height, least)), "white")
+    canvas.paste(image, (0, 0))
+    return canvas

@@ -518,3 +518,59 @@ def test_a_file_name_with_terminal_codes_is_printed_with_them_escaped(photo_dir,
     assert "\x1b" not in out and "\x07" not in out
     assert "skipped bad\\x1b]0;owned\\x07\\x1b[2J\\nImported 99.jpg: Not an image file" in out
     assert Photo.objects.filter(original_filename="ok[31m.jpg").exists()
+
+
+def test_invisible_marks_in_a_file_name_are_not_kept_by_an_import_as_upload_drops_them(tmp_path, family, alice):
+    """A folder's file named "שלום\u202egpj.jpg" (a right-to-left override) was imported under that name and
+    titled with it, so its photo page showed the name reversed and the override turned the text after the title
+    around too ("Already in Smiths as “…”" on the upload page), while the same file uploaded lost the mark (the
+    browser's name goes through Django's upload parser). A name is text read from the file system, and loses the
+    invisible marks text read from files loses (text_from_file: the overrides, a byte-order mark, a zero-width
+    space), its accents composed as a macOS folder's decomposed "e" + U+0301 is the "é" people type."""
+    root = tmp_path / "Pictures"
+    root.mkdir()
+    (root / "שלום\u202egpj.jpg").write_bytes(RED)
+    (root / "\ufeffbeach\u200b day.jpg").write_bytes(GREEN)
+    (root / "E\u0301cole.jpg").write_bytes(BLUE)
+
+    _import(root, "--family", "Smiths", "--user", "alice")
+
+    stored = sorted(Photo.objects.filter(family=family).values_list("original_filename", "title"))
+    assert stored == [("beach day.jpg", "beach day"), ("\u00c9cole.jpg", "\u00c9cole"), ("שלוםgpj.jpg", "שלוםgpj")]
+
+
+def test_an_empty_folder_argument_is_refused_not_read_as_the_current_folder(tmp_path, family, alice, monkeypatch):
+    """`import_photos "$PHOTOS"` with the variable unset (a cron line's typo) passes an empty argument, which pathlib
+    reads as ".": the import walked the folder it was run in, the application's own, and put its test pictures and
+    icons in the family."""
+    (tmp_path / "icon.png").write_bytes(GREEN)
+    monkeypatch.chdir(tmp_path)
+
+    with pytest.raises(CommandError, match="No folder given"):
+        _import("", "--family", "Smiths", "--user", "alice")
+
+    assert not Photo.objects.filter(family=family).exists()
+
+
+def test_the_galleries_own_photo_storage_is_not_imported(tmp_path, family, alice, settings):
+    """`import_photos ~` (or /srv) where the application lives walked into its media folder too and imported every
+    stored original and rendition as photos of the family: other families' photos as well, each three times over. The
+    storage is left out, and the summary says so; asked to import the storage itself, or a folder in it, it refuses."""
+    settings.MEDIA_ROOT = tmp_path / "app" / "var" / "media"  # (the storage writes there: a real stored photo)
+    settings.STORAGES = {**settings.STORAGES, "default": {"BACKEND": "gallery.storage.MediaFileSystemStorage",
+                                                          "OPTIONS": {"location": settings.MEDIA_ROOT}}}
+    from tests.factories import photo_factory
+    other = UserFactory(username="olga")
+    from gallery.services import family_create
+    photo_factory(family=family_create(name="Others", admin=other), user=other, data=BLUE)
+    assert len([p for p in settings.MEDIA_ROOT.rglob("*") if p.is_file()]) == 3
+    (tmp_path / "Pictures").mkdir()
+    (tmp_path / "Pictures" / "beach.jpg").write_bytes(RED)
+
+    out = _import(tmp_path, "--family", "Smiths", "--user", "alice")
+
+    assert list(Photo.objects.filter(family=family).values_list("original_filename", flat=True)) == ["beach.jpg"]
+    assert "left out: app/var/media, the gallery's own photo storage (MEDIA_ROOT)" in out
+    for inside in (settings.MEDIA_ROOT, settings.MEDIA_ROOT / "originals"):
+        with pytest.raises(CommandError, match="the gallery's own photo storage"):
+            _import(inside, "--family", "Smiths", "--user", "alice")

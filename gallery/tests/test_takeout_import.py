@@ -142,8 +142,10 @@ def test_sidecars_are_found_by_every_name_takeout_gives_them(tmp_path, family, a
     (json.dumps({"photoTakenTime": {"timestamp": "-62135596800"}, "geoData": {"latitude": 40.7, "longitude": -74.0}}),
      False),
     (json.dumps({"photoTakenTime": {"timestamp": "-5364662400"}}), False),  # 1800
+    # Nested deeper than Python's parser recurses (200 KB): a RecursionError, no ValueError, stopped the import.
+    ('{"photoTakenTime": ' + "[" * 100_000 + "]" * 100_000 + "}", False),
 ], ids=["broken", "list", "wrong-types", "far-future", "zero", "odd-values", "huge", "year-9999-in-tokyo",
-        "year-1-in-new-york", "before-1826"])
+        "year-1-in-new-york", "before-1826", "nested-too-deep"])
 def test_a_sidecar_that_makes_no_sense_costs_nothing_but_itself(tmp_path, family, alice, content, dated):
     _write(tmp_path, "scan.jpg", images.jpeg(colour=(90, 90, 90)))
     _write(tmp_path, "scan.jpg.json", content)

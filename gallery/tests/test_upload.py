@@ -194,6 +194,10 @@ def test_a_google_takeout_sidecar_chosen_with_its_photo_is_named_as_one_and_the_
     assert "dated by its own file, else by the date in its name, else by the upload time" in body
     result = photo_upload(family=family, uploaded_by=alice, stream=io.BytesIO(b'{"name": "x"}'), filename="a.json")
     assert result.reason == NOT_AN_IMAGE
+    # A JSON file nested deeper than Python's parser recurses was a 500 (RecursionError asking whether it is a sidecar).
+    nested = b"[" * 100_000 + b"]" * 100_000
+    result = photo_upload(family=family, uploaded_by=alice, stream=io.BytesIO(nested), filename="deep.json")
+    assert result.reason == NOT_AN_IMAGE
 
 
 def test_an_xmp_sidecar_chosen_with_its_photo_is_named_as_one_and_the_import_that_reads_it(client_for, family, alice):

@@ -334,3 +334,36 @@ def test_a_shape_read_as_a_symbol_is_no_text():
     # a photo of a red square said "Text in photo: 口".
     for colour, seed in (("red", 7), ("purple", 4), ("blue", 8)):
         assert read_text(draw_shape(colour, "square", size=640, rng=random.Random(seed))) == "", (colour, seed)
+
+
+# Read in a process of its own whose address space is limited, so that the test fails with an error rather than
+# taking the machine's memory (the OCR worker took 15 GB, and the kernel's out-of-memory killer, over a 65000×2 PNG).
+_READ_STRIPS = """
+import resource, sys
+from PIL import Image, ImageDraw, ImageFont
+resource.setrlimit(resource.RLIMIT_AS, (3 << 30, 3 << 30))
+from vision.ocr import read_text
+print(repr(read_text(Image.new("RGB", (1600, 1), "white"))))
+print(repr(read_text(Image.new("RGB", (1, 1600), "white"))))
+print(repr(read_text(Image.new("RGB", (1600, 3), "white"))))
+strip = Image.new("RGB", (1600, 60), "white")
+ImageDraw.Draw(strip).text((20, 5), "HARBOUR", fill="black", font=ImageFont.load_default(size=44))
+print(repr(read_text(strip)))
+"""
+
+
+@pytest.mark.slow
+def test_a_photo_a_few_pixels_thin_is_read_in_bounded_memory():
+    """A 65000×2 PNG (a banner, a divider) is stored with a 1600×1 display rendition, which the recogniser scaled
+    up until its short side was 30 pixels and then padded to a quarter of its long side, 48000×12000: the OCR
+    worker grew to 15 GB and the kernel killed it (and would have killed it again at each redelivery). The image
+    read now is never thinner than the recogniser reads without scaling, one side at most 8 times the other."""
+    import subprocess
+    import sys
+
+    from django.conf import settings
+
+    done = subprocess.run([sys.executable, "-c", _READ_STRIPS], cwd=settings.BASE_DIR, capture_output=True,
+                          text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.split("\n")[:4] == ["''", "''", "''", "'HARBOUR'"]

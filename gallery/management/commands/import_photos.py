@@ -91,9 +91,15 @@ class Command(BaseCommand):
                **options):
         json_names_forget()  # (folders listed by an earlier import in this process may have changed)
         xmp_names_forget()
+        if not directory:  # (pathlib reads "" as ".": an unset "$PHOTOS" imported the folder the command ran in)
+            raise CommandError("No folder given: the folder to import is an empty argument (an unset variable?).")
         root = Path(directory).expanduser()
         if not root.is_dir():
             raise CommandError(f"Not a directory: {root}")
+        storage = Path(settings.MEDIA_ROOT)
+        if root.resolve() == storage or storage in root.resolve().parents:
+            raise CommandError(f"{root} is the gallery's own photo storage (MEDIA_ROOT): its files are the photos "
+                               "stored already, with their thumbnails.")
         family_obj = family_from_option(family)
         uploader = get_user_model().objects.filter(username=user).first()
         if uploader is None:
@@ -106,7 +112,7 @@ class Command(BaseCommand):
             raise CommandError(" ".join(exc.messages)) from None
 
         try:  # (listing a NAS share of 100,000 files takes a while: Ctrl-C may come now)
-            files, linked = _walk(root)
+            files, linked = _walk(root, storage=self._storage_below(root))
             self._albums = _Albums(files, family_obj, uploader, root=root, every=album, per_folder=album_per_folder)
             # (The folders around it by their absolute path, ".." taken lexically, not through symlinks: the names as
             # the user sees them, for _folder_date.)
@@ -187,6 +193,13 @@ class Command(BaseCommand):
             raise
         return counts, problems, left_out, sidecars, stopped
 
+    @staticmethod
+    def _storage_below(root: Path) -> tuple[str, ...]:
+        """The parts of the path from `root` to the gallery's own photo storage when it is inside it: `import_photos ~`
+        where the application lives would import every family's stored photos and their renditions."""
+        storage, top = Path(settings.MEDIA_ROOT), root.resolve()
+        return storage.relative_to(top).parts if storage.is_relative_to(top) and storage.is_dir() else ()
+
     def _report(self, root: Path, linked: list[Path], problems: list[tuple[Path, str]], counts: Counter[str],
                 total: int, family: Family, left_out: list[Path], sidecars: set[Path]) -> None:
         not_photos = [path for path in left_out if path not in sidecars and path not in self._albums.files]
@@ -194,6 +207,9 @@ class Command(BaseCommand):
         for path in linked:
             self.stdout.write(text_shown_from_os(f"not followed: {path.relative_to(root)} is a link to a folder; "
                                                  f"import {path.resolve()} on its own"))
+        if storage := self._storage_below(root):
+            self.stdout.write(text_shown_from_os(f"left out: {Path(*storage)}, the gallery's own photo storage "
+                                                 "(MEDIA_ROOT)"))
         for path, reason in problems:
             self.stdout.write(text_shown_from_os(f"skipped {path.relative_to(root)}: {reason}"))
         kinds = sorted(Counter(path.suffix.lower() or "(no extension)" for path in not_photos).items())
@@ -365,12 +381,14 @@ class Command(BaseCommand):
         return result
 
 
-def _walk(root: Path) -> tuple[list[Path], list[Path]]:
+def _walk(root: Path, *, storage: tuple[str, ...] = ()) -> tuple[list[Path], list[Path]]:
     """The files below `root` to import, in name order, and the links to folders the walk did not go into (a link back
-    up would never end: named in the summary, not passed over). Hidden folders and a NAS's own are left out; a link
-    to a missing file (a drive not mounted) is among the files, to be named among the skipped."""
-    found = [p for p in root.rglob("*") if not any(part.startswith(".") or part in NOT_PHOTO_FOLDERS
-                                                  for part in p.relative_to(root).parts)]
+    up would never end: named in the summary, not passed over). Hidden folders, a NAS's own and the gallery's own
+    photo storage (`storage`: its path's parts from `root`) are left out; a link to a missing file (a drive not
+    mounted) is among the files, to be named among the skipped."""
+    found = [p for p in root.rglob("*")
+             if not any(part.startswith(".") or part in NOT_PHOTO_FOLDERS for part in p.relative_to(root).parts)
+             and not (storage and p.relative_to(root).parts[:len(storage)] == storage)]
     files = sorted(p for p in found if p.is_file() or (p.is_symlink() and not p.exists()))
     return files, sorted(p for p in found if p.is_symlink() and p.is_dir())
 
