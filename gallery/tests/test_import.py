@@ -552,11 +552,13 @@ def test_an_empty_folder_argument_is_refused_not_read_as_the_current_folder(tmp_
     assert not Photo.objects.filter(family=family).exists()
 
 
-def test_the_galleries_own_photo_storage_is_not_imported(tmp_path, family, alice, settings):
+@pytest.mark.parametrize("media", ["app/var/media", "app/bin/../var/media"])  # (as set, not resolved: the same)
+def test_the_galleries_own_photo_storage_is_not_imported(tmp_path, family, alice, settings, media):
     """`import_photos ~` (or /srv) where the application lives walked into its media folder too and imported every
     stored original and rendition as photos of the family: other families' photos as well, each three times over. The
     storage is left out, and the summary says so; asked to import the storage itself, or a folder in it, it refuses."""
-    settings.MEDIA_ROOT = tmp_path / "app" / "var" / "media"  # (the storage writes there: a real stored photo)
+    (tmp_path / "app" / "bin").mkdir(parents=True)
+    settings.MEDIA_ROOT = tmp_path / media  # (the storage writes there: a real stored photo)
     settings.STORAGES = {**settings.STORAGES, "default": {"BACKEND": "gallery.storage.MediaFileSystemStorage",
                                                           "OPTIONS": {"location": settings.MEDIA_ROOT}}}
     from tests.factories import photo_factory

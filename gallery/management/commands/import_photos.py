@@ -96,7 +96,7 @@ class Command(BaseCommand):
         root = Path(directory).expanduser()
         if not root.is_dir():
             raise CommandError(f"Not a directory: {root}")
-        storage = Path(settings.MEDIA_ROOT)
+        storage = Path(settings.MEDIA_ROOT).resolve()
         if root.resolve() == storage or storage in root.resolve().parents:
             raise CommandError(f"{root} is the gallery's own photo storage (MEDIA_ROOT): its files are the photos "
                                "stored already, with their thumbnails.")
@@ -197,7 +197,7 @@ class Command(BaseCommand):
     def _storage_below(root: Path) -> tuple[str, ...]:
         """The parts of the path from `root` to the gallery's own photo storage when it is inside it: `import_photos ~`
         where the application lives would import every family's stored photos and their renditions."""
-        storage, top = Path(settings.MEDIA_ROOT), root.resolve()
+        storage, top = Path(settings.MEDIA_ROOT).resolve(), root.resolve()
         return storage.relative_to(top).parts if storage.is_relative_to(top) and storage.is_dir() else ()
 
     def _report(self, root: Path, linked: list[Path], problems: list[tuple[Path, str]], counts: Counter[str],
