@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import TextIO
@@ -105,11 +106,16 @@ def judgments_import(*, lines: Iterable[str], family: Family | None = None, user
             report.skipped.append(f"line {number}: not a judgment (longer than {LINE_MAX_CHARS:,} characters: an "
                                   "exported row is a few thousand)")
             continue
+        refused = ""
         try:
-            row = json.loads(line, parse_constant=_no_constant)
+            row = json.loads(line, parse_constant=_no_constant, parse_float=_finite_float, parse_int=_float_sized_int)
+        except _NumberRefused as exc:
+            row, refused = None, str(exc)
         except (ValueError, RecursionError):  # RecursionError: nested deeper than any export writes
             row = None
-        if not isinstance(row, dict):
+        if refused:
+            outcome = f"not a judgment ({refused})"
+        elif not isinstance(row, dict):
             outcome = "not a judgment (each line is one JSON object, as `judgments export` writes)"
         elif _holds_nul(row):
             outcome = "not a judgment (it holds a NUL character, which the database can't store)"
@@ -179,8 +185,30 @@ def _import_row(row: dict, *, family: Family | None, user: AbstractBaseUser | No
     return "created" if created else "updated"
 
 
+class _NumberRefused(ValueError):
+    pass
+
+
 def _no_constant(name: str):
-    raise ValueError(f"{name} is no number JSON allows")  # NaN, Infinity: Python writes them, jsonb refuses them
+    raise _NumberRefused(f"{name} is no number JSON allows")  # NaN, Infinity: Python writes them, jsonb refuses them
+
+
+def _finite_float(text: str) -> float:
+    # 1e400 reads as infinity, which jsonb refuses like the word Infinity.
+    value = float(text)
+    if not math.isfinite(value):
+        raise _NumberRefused(f"{text} is a number too large for a score")
+    return value
+
+
+def _float_sized_int(text: str) -> int:
+    # jsonb holds a 400-digit integer, but every reader of a score makes it a float (photo_report: OverflowError).
+    value = int(text)
+    try:
+        float(value)
+    except OverflowError:
+        raise _NumberRefused(f"{text[:20]}… is a number too large for a score") from None
+    return value
 
 
 def _holds_nul(value) -> bool:

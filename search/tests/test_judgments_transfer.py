@@ -250,3 +250,22 @@ def test_judgments_imported_after_a_fit_make_the_family_due_for_the_nightly_fit(
     assert calibrations_fit_due() == [family.pk]
     imported = Judgment.objects.get(query="query 0")
     assert imported.created_at.isoformat() == next(r["created_at"] for r in rows if r["query"] == "query 0")
+
+
+def test_a_number_too_large_for_a_float_is_skipped_with_a_reason(tmp_path, judged, alice):
+    """1e400 read as Python's infinity, which jsonb refuses: the import stopped on a DataError traceback, the rows
+    after it never read. A 400-digit integer was stored, and the photo's report (`photo_report`, the photo's
+    profile page) was then an OverflowError turning it into a float."""
+    good = export(tmp_path)[0]
+    huge = "1" + "0" * 400
+    lines = [json.dumps({**good, "query": "float"})[:-1] + ', "components": {"score": 1e400}}',
+             json.dumps({**good, "query": "integer"})[:-1] + f', "components": {{"score": {huge}}}}}',
+             json.dumps({**good, "query": "a good one"})]
+    path = tmp_path / "huge-numbers.jsonl"
+    path.write_text("\n".join(lines) + "\n")
+    out, err = load(path)
+    assert "Imported 1 new and 0 updated judgment; skipped 2." in out
+    assert err.count("too large") == 2, err
+    assert not Judgment.objects.filter(query__in=["float", "integer"]).exists()
+    call_command("photo_report", str(good["photo"]), stdout=io.StringIO())
+
