@@ -6,6 +6,7 @@ import json
 import math
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import TextIO
 
 from django.contrib.auth import get_user_model
@@ -14,6 +15,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.http import Http404
 from django.utils.dateparse import parse_datetime
+from django.utils.timezone import is_aware, make_aware
 
 from gallery.models import Family, Membership, Photo
 from gallery.services import rows_key_share
@@ -172,6 +174,9 @@ def _import_row(row: dict, *, family: Family | None, user: AbstractBaseUser | No
     model_name = str(row.get("model_name") or "")
     if len(model_name) > MODEL_NAME_MAX:
         return f"“model_name” is longer than {MODEL_NAME_MAX} characters"
+    given = parse_datetime(str(row["created_at"])) if row.get("created_at") else None
+    if given is not None and not _readable_back(given):
+        return f"“created_at” {row['created_at']} is before the year 1 or after 9999 in UTC"
     with transaction.atomic():
         judgment, created = Judgment.objects.update_or_create(
             user=judge, photo=photo, query=query,
@@ -179,7 +184,6 @@ def _import_row(row: dict, *, family: Family | None, user: AbstractBaseUser | No
                       "components": components})
         # When the verdict was given stays; updated_at is now, this row's write here: the nightly fit takes in
         # judgments newer than the family's latest fit, and an imported set is new to it whatever its age.
-        given = parse_datetime(str(row["created_at"])) if row.get("created_at") else None
         if given is not None:
             Judgment.objects.filter(pk=judgment.pk).update(created_at=given)
     return "created" if created else "updated"
@@ -209,6 +213,16 @@ def _float_sized_int(text: str) -> int:
     except OverflowError:
         raise _NumberRefused(f"{text[:20]}… is a number too large for a score") from None
     return value
+
+
+def _readable_back(given: datetime) -> bool:
+    # PostgreSQL stores "0001-01-01T00:00+05:00" as year 0 in UTC (and 9999's last hours west of it as 10000),
+    # which psycopg can't read back: every list of judgments was then a DataError.
+    try:
+        (given if is_aware(given) else make_aware(given)).astimezone(UTC)
+    except OverflowError:
+        return False
+    return True
 
 
 def _holds_nul(value) -> bool:

@@ -269,3 +269,16 @@ def test_a_number_too_large_for_a_float_is_skipped_with_a_reason(tmp_path, judge
     assert not Judgment.objects.filter(query__in=["float", "integer"]).exists()
     call_command("photo_report", str(good["photo"]), stdout=io.StringIO())
 
+
+@pytest.mark.parametrize("given", ["0001-01-01T00:00:00+05:00", "9999-12-31T23:00:00-05:00"])
+def test_a_date_before_year_1_or_after_9999_in_utc_is_skipped(tmp_path, judged, given):
+    """A created_at in year 1 east of UTC (or in 9999 west of it) was stored as year 0 (10000) in UTC, which
+    PostgreSQL holds and psycopg can't read back: the next export, the API's list of judgments and the admin's were
+    a DataError."""
+    good = export(tmp_path)[0]
+    path = tmp_path / "dates.jsonl"
+    path.write_text(json.dumps({**good, "query": "odd date", "created_at": given}) + "\n")
+    out, err = load(path)
+    assert "skipped 1" in out and "created_at" in err, err
+    assert not Judgment.objects.filter(query="odd date").exists()
+    assert len(export(tmp_path)) == 4
