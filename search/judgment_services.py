@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import TextIO
 
 from django.contrib.auth import get_user_model
@@ -13,6 +15,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.http import Http404
 from django.utils.dateparse import parse_datetime
+from django.utils.timezone import is_aware, make_aware
 
 from gallery.models import Family, Membership, Photo
 from gallery.services import rows_key_share
@@ -105,11 +108,16 @@ def judgments_import(*, lines: Iterable[str], family: Family | None = None, user
             report.skipped.append(f"line {number}: not a judgment (longer than {LINE_MAX_CHARS:,} characters: an "
                                   "exported row is a few thousand)")
             continue
+        refused = ""
         try:
-            row = json.loads(line, parse_constant=_no_constant)
+            row = json.loads(line, parse_constant=_no_constant, parse_float=_finite_float, parse_int=_float_sized_int)
+        except _NumberRefused as exc:
+            row, refused = None, str(exc)
         except (ValueError, RecursionError):  # RecursionError: nested deeper than any export writes
             row = None
-        if not isinstance(row, dict):
+        if refused:
+            outcome = f"not a judgment ({refused})"
+        elif not isinstance(row, dict):
             outcome = "not a judgment (each line is one JSON object, as `judgments export` writes)"
         elif _holds_nul(row):
             outcome = "not a judgment (it holds a NUL character, which the database can't store)"
@@ -166,6 +174,9 @@ def _import_row(row: dict, *, family: Family | None, user: AbstractBaseUser | No
     model_name = str(row.get("model_name") or "")
     if len(model_name) > MODEL_NAME_MAX:
         return f"“model_name” is longer than {MODEL_NAME_MAX} characters"
+    given = parse_datetime(str(row["created_at"])) if row.get("created_at") else None
+    if given is not None and not _readable_back(given):
+        return f"“created_at” {row['created_at']} is before the year 1 or after 9999 in UTC"
     with transaction.atomic():
         judgment, created = Judgment.objects.update_or_create(
             user=judge, photo=photo, query=query,
@@ -173,14 +184,45 @@ def _import_row(row: dict, *, family: Family | None, user: AbstractBaseUser | No
                       "components": components})
         # When the verdict was given stays; updated_at is now, this row's write here: the nightly fit takes in
         # judgments newer than the family's latest fit, and an imported set is new to it whatever its age.
-        given = parse_datetime(str(row["created_at"])) if row.get("created_at") else None
         if given is not None:
             Judgment.objects.filter(pk=judgment.pk).update(created_at=given)
     return "created" if created else "updated"
 
 
+class _NumberRefused(ValueError):
+    pass
+
+
 def _no_constant(name: str):
-    raise ValueError(f"{name} is no number JSON allows")  # NaN, Infinity: Python writes them, jsonb refuses them
+    raise _NumberRefused(f"{name} is no number JSON allows")  # NaN, Infinity: Python writes them, jsonb refuses them
+
+
+def _finite_float(text: str) -> float:
+    # 1e400 reads as infinity, which jsonb refuses like the word Infinity.
+    value = float(text)
+    if not math.isfinite(value):
+        raise _NumberRefused(f"{text} is a number too large for a score")
+    return value
+
+
+def _float_sized_int(text: str) -> int:
+    # jsonb holds a 400-digit integer, but every reader of a score makes it a float (photo_report: OverflowError).
+    value = int(text)
+    try:
+        float(value)
+    except OverflowError:
+        raise _NumberRefused(f"{text[:20]}… is a number too large for a score") from None
+    return value
+
+
+def _readable_back(given: datetime) -> bool:
+    # PostgreSQL stores "0001-01-01T00:00+05:00" as year 0 in UTC (and 9999's last hours west of it as 10000),
+    # which psycopg can't read back: every list of judgments was then a DataError.
+    try:
+        (given if is_aware(given) else make_aware(given)).astimezone(UTC)
+    except OverflowError:
+        return False
+    return True
 
 
 def _holds_nul(value) -> bool:

@@ -27,7 +27,7 @@ Rules (issue 9, point 6):
   down. A negated place ("not in Lisbon", "without Portugal", "-Lisbon") is a filter instead, as a place is: the
   photos taken there are left out (those with no known place stay). So is a negated date ("not in 2023", "-2023", "except
   summer 2021"): the photos taken then are left out. A negation runs over a list of its kind joined by "or", "nor",
-  "and" (a comma too, for dates): "not in Lisbon or Porto" leaves out both (`_Parser.listed`).
+  "and" or a comma: "not in Lisbon or Porto" leaves out both (`_Parser.listed`).
 - A chip whose key is in `removed` (the user un-chipped it) stays plain text.
 """
 
@@ -435,15 +435,25 @@ class _Parser:
     def listed(self, i: int, previous: Chip) -> _Match | None:
         """The next item of a list whose first item was negated: "not in Lisbon or Porto", "without 2019, 2020 and
         2021", "without dogs or cats" leave out (or lower) every item, not the first alone. An item follows "or",
-        "nor", "and" (or, for dates, a comma) and is of the first one's kind; anything else ends the list and is
-        read as usual ("not in Lisbon 2023": the 2023 photos not taken in Lisbon). A list of places to search in
-        ("in Lisbon or Porto") reads its items as places too, though the family tags them."""
+        "nor", "and" or a comma and is of the first one's kind; anything else ends the list and is read as usual
+        ("not in Lisbon 2023": the 2023 photos not taken in Lisbon). After a comma, an item that is no date is one
+        only where the list goes on after it ("without dogs, cats or birds"; "without dogs, sunset" searches the
+        sunset). A list of places to search in ("in Lisbon or Porto") reads its items as places too, though the
+        family tags them."""
         joined = self.norms[i] in LIST_WORDS
-        if not joined and not (previous.kind == "not_date" and self.tokens[i - 1].endswith(",")):
+        if not joined and not self.tokens[i - 1].endswith(","):
             return None
         first = i + 1 if joined else i
         if first >= len(self.tokens):
             return None
+        item = self._listed_item(i, first, previous)
+        if item is None or joined or previous.kind == "not_date":
+            return item
+        goes_on = self.tokens[item.end - 1].endswith(",") or (
+            item.end < len(self.tokens) and self.norms[item.end] in LIST_WORDS)
+        return item if goes_on else None
+
+    def _listed_item(self, i: int, first: int, previous: Chip) -> _Match | None:
         if previous.kind == "exclusion":
             return self._excluded_phrase(i, first, self.tokens[first])
         if previous.kind == "place":

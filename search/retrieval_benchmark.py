@@ -152,7 +152,7 @@ def _karpathy(path: Path, directory: Path, split: str) -> tuple[str, list[tuple[
     try:
         data = json.loads(path.read_text(encoding="utf-8-sig"))  # -sig: a byte order mark (Windows editors) too
         entries = data["images"]
-    except (ValueError, KeyError, TypeError) as exc:
+    except (ValueError, KeyError, TypeError, RecursionError) as exc:  # RecursionError: nested beyond any split file
         raise DatasetError(f"{path.name} is not a Karpathy split file (a JSON object with “images”).") from exc
     pairs, number = [], 0
     try:
@@ -186,15 +186,20 @@ def _image_path(directory: Path, subfolder: str, filename: str) -> Path:
 def _tab_separated(path: Path, directory: Path) -> tuple[str, list[tuple[Path, str]]]:
     pairs = []
     with path.open(newline="", encoding="utf-8-sig") as stream:  # -sig: a byte order mark (Windows editors) too
-        for number, row in enumerate(csv.reader(stream, delimiter="\t", quoting=csv.QUOTE_NONE), start=1):
-            if not row or not "".join(row).strip():
-                continue
-            if len(row) < 2 or not row[1].strip():
-                raise DatasetError(f"{path.name}, line {number}: expected “image<TAB>caption”.")
-            filename = row[0].strip().split("#", 1)[0]  # Flickr's results_20130124.token: image.jpg#0
-            if number == 1 and filename.lower() in ("image", "filename", "file"):
-                continue  # a header line
-            pairs.append((_image_path(directory, "", filename), row[1].strip()))
+        rows = csv.reader(stream, delimiter="\t", quoting=csv.QUOTE_NONE)
+        try:
+            for number, row in enumerate(rows, start=1):
+                if not row or not "".join(row).strip():
+                    continue
+                if len(row) < 2 or not row[1].strip():
+                    raise DatasetError(f"{path.name}, line {number}: expected “image<TAB>caption”.")
+                filename = row[0].strip().split("#", 1)[0]  # Flickr's results_20130124.token: image.jpg#0
+                if number == 1 and filename.lower() in ("image", "filename", "file"):
+                    continue  # a header line
+                pairs.append((_image_path(directory, "", filename), row[1].strip()))
+        except csv.Error as exc:  # a field longer than csv's limit (131,072 characters): no caption is
+            raise DatasetError(f"{path.name}, line {rows.line_num}: expected “image<TAB>caption” ({exc}).") \
+                from None
     return _dataset_name(directory.name), pairs
 
 

@@ -163,3 +163,19 @@ def test_a_caption_that_is_no_text_says_so(toy_model, karpathy, raw):
     split_file.write_text(json.dumps(data))
     with pytest.raises(CommandError, match=r"dataset_flickr30k\.json.*entry 4"):
         run(karpathy)
+
+
+def test_a_captions_line_longer_than_any_caption_says_so(toy_model, tmp_path):
+    """A line of more than 131,072 characters (a file that is no captions list, saved as captions.txt) ended the
+    command in a traceback: _csv.Error: field larger than field limit."""
+    _draw(tmp_path, "a.jpg", "red", "circle", seed=1)
+    (tmp_path / "captions.txt").write_text("a.jpg\ta red circle\na.jpg\t" + "x" * 200_000 + "\n")
+    with pytest.raises(CommandError, match=r"captions.txt, line 2"):
+        run(tmp_path)
+
+
+def test_a_split_file_nested_deeper_than_json_can_read_says_so(toy_model, tmp_path):
+    """Arrays nested 100,000 deep ended the command in a traceback: RecursionError while decoding."""
+    (tmp_path / "dataset_coco.json").write_text('{"images": ' + "[" * 100_000 + "]" * 100_000 + "}")
+    with pytest.raises(CommandError, match="dataset_coco.json is not a Karpathy split file"):
+        run(tmp_path)

@@ -250,3 +250,35 @@ def test_judgments_imported_after_a_fit_make_the_family_due_for_the_nightly_fit(
     assert calibrations_fit_due() == [family.pk]
     imported = Judgment.objects.get(query="query 0")
     assert imported.created_at.isoformat() == next(r["created_at"] for r in rows if r["query"] == "query 0")
+
+
+def test_a_number_too_large_for_a_float_is_skipped_with_a_reason(tmp_path, judged, alice):
+    """1e400 read as Python's infinity, which jsonb refuses: the import stopped on a DataError traceback, the rows
+    after it never read. A 400-digit integer was stored, and the photo's report (`photo_report`, the photo's
+    profile page) was then an OverflowError turning it into a float."""
+    good = export(tmp_path)[0]
+    huge = "1" + "0" * 400
+    lines = [json.dumps({**good, "query": "float"})[:-1] + ', "components": {"score": 1e400}}',
+             json.dumps({**good, "query": "integer"})[:-1] + f', "components": {{"score": {huge}}}}}',
+             json.dumps({**good, "query": "a good one"})]
+    path = tmp_path / "huge-numbers.jsonl"
+    path.write_text("\n".join(lines) + "\n")
+    out, err = load(path)
+    assert "Imported 1 new and 0 updated judgment; skipped 2." in out
+    assert err.count("too large") == 2, err
+    assert not Judgment.objects.filter(query__in=["float", "integer"]).exists()
+    call_command("photo_report", str(good["photo"]), stdout=io.StringIO())
+
+
+@pytest.mark.parametrize("given", ["0001-01-01T00:00:00+05:00", "9999-12-31T23:00:00-05:00"])
+def test_a_date_before_year_1_or_after_9999_in_utc_is_skipped(tmp_path, judged, given):
+    """A created_at in year 1 east of UTC (or in 9999 west of it) was stored as year 0 (10000) in UTC, which
+    PostgreSQL holds and psycopg can't read back: the next export, the API's list of judgments and the admin's were
+    a DataError."""
+    good = export(tmp_path)[0]
+    path = tmp_path / "dates.jsonl"
+    path.write_text(json.dumps({**good, "query": "odd date", "created_at": given}) + "\n")
+    out, err = load(path)
+    assert "skipped 1" in out and "created_at" in err, err
+    assert not Judgment.objects.filter(query="odd date").exists()
+    assert len(export(tmp_path)) == 4

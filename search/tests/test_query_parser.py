@@ -757,6 +757,28 @@ def test_a_negation_runs_over_a_list_of_concepts_and_stops_where_the_list_does()
     assert first_undone.text == "beach not in Lisbon"
 
 
+@pytest.mark.parametrize("query, excluded, not_places, places", [
+    ("beach without dogs, cats or birds", ("dogs", "cats", "birds"), (), ()),
+    ("beach without dogs, cats, or birds", ("dogs", "cats", "birds"), (), ()),
+    ("beach -dog, cat or bird", ("dog", "cat", "bird"), (), ()),
+    ("beach not in Lisbon, São Paulo or Orange", (), ("Lisbon", "São Paulo", "Orange"), ()),
+    ("beach in Lisbon, São Paulo or Orange", (), (), ("Lisbon", "São Paulo", "Orange")),
+])
+def test_a_list_written_with_commas_is_one_list_of_any_kind(query, excluded, not_places, places):
+    """"beach without dogs, cats or birds" left out the dogs alone and searched for "cats or birds" (the photos of
+    cats came first: the opposite of what was asked); "not in Lisbon, São Paulo or Orange" searched the last two as
+    words. A comma joined the items of a list of dates only."""
+    parsed = parse_query(query, ctx())
+    assert (parsed.excluded, parsed.not_places, parsed.places, parsed.text) == (excluded, not_places, places, "beach")
+
+
+def test_a_comma_after_a_negation_ends_it_when_no_list_goes_on():
+    # "without dogs, sunset": the dogs are left out and the sunset searched, as before.
+    assert parse_query("beach without dogs, sunset", ctx()).text == "beach sunset"
+    assert parse_query("beach without dogs, at sunset", ctx()).excluded == ("dogs",)
+    assert parse_query("not in Lisbon, red circle", ctx()).text == "red circle"
+
+
 def test_the_word_joining_two_dates_to_search_in_is_not_searched_for():
     """"red 2023 or 2024" searched both years but kept "or" as words: the image search looked for "red or"."""
     for query in ("red 2023 or 2024", "red in 2023 or 2024", "red 2023 and 2024", "red in june 2023 or july 2024"):

@@ -330,12 +330,14 @@ def test_how_a_refined_search_scored_is_the_refined_search(shapes, alice, client
 
 def test_photo_report_of_a_photo_in_the_trash_says_so(toy_model, add_shape, alice, family):
     """"No photo 36." for a photo that sits in the family's trash sent the operator looking for a photo deleted for
-    good (QA). The command names the trash, and how to get its profile back."""
+    good (QA). The command names the trash, and how to get its profile back: "Smiths' trash", as the pages write
+    it since 97e6ea6 (it said "Smiths's trash")."""
     from gallery.trash_services import photos_trash
 
     photo = add_shape("red", "circle")
     photos_trash(user=alice, photo_ids=[photo.pk])
-    with pytest.raises(CommandError, match=f"Photo {photo.pk} is in {family.name}'s trash: restore it"):
+    assert family.name == "Smiths"
+    with pytest.raises(CommandError, match=f"Photo {photo.pk} is in Smiths' trash: restore it"):
         command("photo_report", photo.pk)
 
 

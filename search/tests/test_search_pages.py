@@ -652,3 +652,19 @@ def test_someone_in_no_family_is_told_so_not_to_try_other_words(client_for, db):
         assert "Nothing matches" not in body and "Save as smart album" not in body
     # Nor a "Search quality" link to a page that is a 404 for them (the quality of no family's search).
     assert reverse("search:quality_index") not in body
+
+
+def test_the_search_form_shows_no_template_comment(shapes, client_for, alice):
+    """A {# … #} comment written over two lines is no comment to Django: the search form showed its words ("{# A
+    checkbox searches on its own; …") above "Favourites only", on every search page. No template may hold one."""
+    from pathlib import Path
+
+    from django.conf import settings
+
+    body = client_for(alice).get(reverse("search:search"), {"q": "red"}).content.decode()
+    assert "{#" not in body and "#}" not in body
+    unclosed = [f"{path.relative_to(settings.BASE_DIR)}:{number}"
+                for path in Path(settings.BASE_DIR, "templates").rglob("*.html")
+                for number, line in enumerate(path.read_text().splitlines(), start=1)
+                if "{#" in line and "#}" not in line.split("{#", 1)[1]]
+    assert unclosed == []

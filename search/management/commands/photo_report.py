@@ -6,6 +6,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from gallery.models import Membership, Photo
 from search.reports import photo_report, photo_report_lines
+from search.templatetags.search_tags import possessive
 
 
 class Command(BaseCommand):
@@ -23,8 +24,8 @@ class Command(BaseCommand):
         if photo is None:
             raise CommandError(f"No photo {photo_id}.")
         if photo.trashed_at is not None:  # no search shows it, so it has no profile; it is not gone either
-            raise CommandError(f"Photo {photo_id} is in {photo.family.name}'s trash: restore it (its family's trash "
-                               "page) to see its profile.")
+            raise CommandError(f"Photo {photo_id} is in {possessive(photo.family.name)} trash: restore it (its "
+                               "family's trash page) to see its profile.")
         # An operator's command: read as a member of the photo's family would (the report's selector checks that).
         membership = Membership.objects.filter(family_id=photo.family_id).select_related("user").order_by("pk").first()
         if membership is None:
