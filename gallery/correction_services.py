@@ -87,14 +87,16 @@ def photo_date_set(*, photo: Photo, taken_at: datetime) -> Photo:
 
 
 @transaction.atomic
-def photos_shift_dates(*, user: AbstractBaseUser, photo_ids: Iterable, delta: timedelta) -> list[PhotoResult]:
+def photos_shift_dates(*, user: AbstractBaseUser, photo_ids: Iterable, delta: timedelta,
+                       most: int | None = MAX_SHIFT_PHOTOS) -> list[PhotoResult]:
     """Move the date taken of each photo by `delta` (a camera whose clock was off): one result per id, in the order
     given; a photo of another family or a missing one gets `NOT_FOUND`, one the shift would take outside 1826 to
-    today a reason of its own. Raises ValidationError for a shift of more than 100 years or over 500 photos."""
+    today a reason of its own. Raises ValidationError for a shift of more than 100 years or over `most` photos (the
+    ids a request names; None for a set the server chose: every photo of a camera's day, and its undo)."""
     if abs(delta) > MAX_SHIFT:
         raise ValidationError("A shift is at most 100 years.")
     ids = _ids(photo_ids)
-    if len(ids) > MAX_SHIFT_PHOTOS:
+    if most is not None and len(ids) > most:
         raise ValidationError(f"At most {MAX_SHIFT_PHOTOS} photos at a time.")
     photos = _editable(user, ids)
     results, chosen = [], []

@@ -346,7 +346,8 @@ def family_known_places(*, family_id: int, limit: int = 500):
 
 def photos_same_camera_day(*, user: AbstractBaseUser, photo: Photo) -> list[int]:
     """The ids of the photos of `photo`'s family taken with the same camera on the same local day (the photo's
-    zone): the set a wrong camera clock got wrong together. `photo` came from a selector."""
+    zone): the set a wrong camera clock got wrong together, all of it (a wedding's day is often more than 500).
+    `photo` came from a selector."""
     from datetime import datetime, time, timedelta
 
     day = photo.taken_at_local.date()
@@ -354,4 +355,4 @@ def photos_same_camera_day(*, user: AbstractBaseUser, photo: Photo) -> list[int]
     return list(Photo.objects.filter(
         family_id=photo.family_id, family__memberships__user=user, camera_make=photo.camera_make,
         camera_model=photo.camera_model, taken_at__gte=start, taken_at__lt=start + timedelta(days=1),
-    ).order_by("pk").values_list("pk", flat=True)[:500])
+    ).order_by("pk").values_list("pk", flat=True))

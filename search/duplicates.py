@@ -284,7 +284,9 @@ def duplicates_dismiss(*, user: AbstractBaseUser, family: Family, photo_ids: Ite
     return len(made)
 
 
-DISMISS_MAX_PHOTOS = 100  # photos one "not duplicates" may name (a group is a handful)
+# Photos one "not duplicates" may name: a whole group, which a burst or a time-lapse chains into hundreds (the pairs
+# among them are read in one statement); as many as the page's "Move ticked to trash" takes.
+DISMISS_MAX_PHOTOS = 500
 
 
 def _grouped_pairs(family: Family):

@@ -23,7 +23,7 @@ from gallery.trash_services import admin_family_ids, photo_may_manage, photos_tr
 from gallery.views import wants_partial
 from gallery.views.bulk import selection_context
 from gallery.views.trash import results_message
-from search.duplicates import duplicate_groups, duplicates_dismiss
+from search.duplicates import DISMISS_MAX_PHOTOS, duplicate_groups, duplicates_dismiss
 from search.engine import (
     MAX_LIMIT, MAX_QUERY_CHARS, PAGE_SIZE, SearchParams, SearchResponse, preferences_for, search_photos, similar_photos,
 )
@@ -598,7 +598,12 @@ def model_comparison_view(request: HttpRequest, family_id: int) -> HttpResponse:
 def duplicates_dismiss_view(request: HttpRequest, family_id: int) -> HttpResponse:
     """"Not duplicates: keep all" on a group: its photos' pairs are no longer grouped (any member of the family)."""
     family = family_get(user=request.user, family_id=family_id)
-    ids = [pk for pk in (id_from_text(value) for value in request.POST.getlist("member")) if pk is not None]
+    ids = list(dict.fromkeys(pk for pk in (id_from_text(value) for value in request.POST.getlist("member"))
+                             if pk is not None))
+    if len(ids) > DISMISS_MAX_PHOTOS:  # said, rather than keeping a part of the group and saying "all"
+        messages.error(request, f"A group of {len(ids)} photos is more than “Not duplicates” keeps at once "
+                                f"({DISMISS_MAX_PHOTOS}): nothing was changed.")
+        return _back_to_duplicates(request, family)
     count = duplicates_dismiss(user=request.user, family=family, photo_ids=ids)
     if count:
         messages.success(request, f"Kept all {len(ids)}: they are no longer shown as near-duplicates of each other.")

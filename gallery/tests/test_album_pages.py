@@ -51,6 +51,32 @@ def test_a_member_creates_an_album_and_adds_photos_through_the_pages(client_for,
     assert "Picnic" in listing and "3 photos" in listing
 
 
+def test_the_picker_reaches_photos_older_than_its_first_page(client_for, family, alice):
+    """"Add photos" showed the family's 200 newest photos not in the album and nothing else: an older photo could not
+    be picked there, and the page did not say it held only part of them. Its pages go on to the oldest."""
+    from datetime import datetime, timedelta, timezone as dt_timezone
+
+    from gallery.models import Photo
+
+    stored = [photo_factory(family=family, user=alice, filename=f"p{n}.jpg") for n in range(203)]
+    for n, photo in enumerate(stored):  # p0 the oldest
+        Photo.objects.filter(pk=photo.pk).update(taken_at=datetime(2020, 1, 1, tzinfo=dt_timezone.utc)
+                                                 + timedelta(hours=n))
+    album = album_create(user=alice, family=family, name="Old days")
+    album_add_photos(user=alice, album=album, photo_ids=[stored[-1].pk])
+    client = client_for(alice)
+    first = client.get(reverse("gallery:album_add", args=[album.pk])).content.decode()
+    shown = [int(pk) for pk in re.findall(r'name="photos" value="(\d+)"', first)]
+    assert shown == [p.pk for p in reversed(stored[1:-1])][:200]
+    older = _href(first, 'rel="next"')
+    assert older is not None
+    second = client.get(reverse("gallery:album_add", args=[album.pk]) + older).content.decode()
+    assert [int(pk) for pk in re.findall(r'name="photos" value="(\d+)"', second)] == [stored[1].pk, stored[0].pk]
+    assert _href(second, 'rel="next"') is None and _href(second, 'rel="prev"') is not None
+    client.post(reverse("gallery:album_add", args=[album.pk]), {"photos": [stored[0].pk]})
+    assert album_photo_ids(album=album) == [stored[-1].pk, stored[0].pk]
+
+
 def test_adding_a_photo_already_in_the_album_says_so_instead_of_added_0_photos(client_for, bob, album, photos):
     client = client_for(bob)
     from_page = client.post(reverse("gallery:album_add_photo"), {"album": album.pk, "photos": photos[0].pk},

@@ -158,6 +158,26 @@ def test_the_page_shifts_every_photo_of_that_camera_that_day(family, alice, clie
     assert "Give a shift in days, hours or minutes" in response.content.decode()
 
 
+def test_every_photo_of_that_camera_that_day_is_every_one_of_a_day_of_more_than_500(family, alice, client_for):
+    """A wedding's or a holiday's day from one camera is often more than 500 photos: "every photo from this camera
+    that day" shifted the 500 first stored, said "Shifted the date taken of 500 photos." and left the rest on the
+    wrong clock (and its undo would have been refused: "At most 500 photos at a time")."""
+    day = [photo_factory(family=family, user=alice, data=images.jpeg(colour=(n % 256, 90, 90), size=(20 + n % 23, 20 + n // 23)))
+           for n in range(503)]
+    start = datetime(2023, 7, 14, 8, 0, tzinfo=dt_timezone.utc)
+    for n, photo in enumerate(day):
+        Photo.objects.filter(pk=photo.pk).update(taken_at=start + timedelta(minutes=n), taken_tz="UTC",
+                                                 camera_make="Canon", camera_model="EOS 80D")
+    client = client_for(alice)
+    response = client.post(reverse("gallery:photo_shift", args=[day[0].pk]), {"hours": "-2", "scope": "camera_day"},
+                           follow=True)
+    assert "Shifted the date taken of 503 photos." in response.content.decode()
+    assert [_fresh(p).taken_at for p in day] == [start + timedelta(minutes=n, hours=-2) for n in range(503)]
+    response = client.post(reverse("gallery:photo_shift_undo", args=[day[0].pk]), follow=True)
+    assert "Undid the shift: 503 photos back" in response.content.decode()
+    assert [_fresh(p).taken_at for p in day] == [start + timedelta(minutes=n) for n in range(503)]
+
+
 def test_undoing_a_camera_day_shift_moves_back_exactly_the_photos_it_moved(family, alice, client_for):
     """Shifting back by hand ("every photo from this camera that day", the opposite offset) would take the photos
     that were on the day they moved to, and never moved: the page's undo moves back exactly the ones it moved."""

@@ -6,6 +6,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
@@ -216,10 +217,11 @@ def album_add(request: HttpRequest, album_id: int) -> HttpResponse:
         return redirect(album)
     if request.method == "POST":
         return _add_posted(request, album, back=album.get_absolute_url())
-    present = set(album_photo_ids(album=album))
-    candidates = [p for p in photo_list(user=request.user, family_id=album.family_id)
-                  .select_related(None).prefetch_related(None)[:PICKER_SIZE + len(present)] if p.pk not in present]
-    return render(request, "gallery/album_add.html", {"album": album, "candidates": candidates[:PICKER_SIZE]})
+    # A page at a time, newest first: the family's photos not in the album yet (older ones on the following pages).
+    candidates = (photo_list(user=request.user, family_id=album.family_id).exclude(album_entries__album=album)
+                  .select_related(None).prefetch_related(None))
+    page = Paginator(candidates, PICKER_SIZE).get_page(request.GET.get("page"))
+    return render(request, "gallery/album_add.html", {"album": album, "candidates": page.object_list, "page": page})
 
 
 @require_POST

@@ -65,8 +65,8 @@ def photo_shift(request: HttpRequest, photo_id: int) -> HttpResponse:
         return _back(photo)
     ids = [photo.pk] if form.cleaned_data["scope"] == "photo" else photos_same_camera_day(user=request.user,
                                                                                           photo=photo)
-    try:
-        results = photos_shift_dates(user=request.user, photo_ids=ids, delta=form.delta())
+    try:  # (the camera's day, however many: the server chose them)
+        results = photos_shift_dates(user=request.user, photo_ids=ids, delta=form.delta(), most=None)
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages), extra_tags=WHERE)
         return _back(photo)
@@ -102,7 +102,8 @@ def photo_shift_undo(request: HttpRequest, photo_id: int) -> HttpResponse:
         messages.error(request, "There is no shift of this photo's dates to undo.", extra_tags=WHERE)
         return _back(photo)
     del request.session[SHIFT_UNDO_KEY]
-    results = photos_shift_dates(user=request.user, photo_ids=undo["ids"], delta=-timedelta(seconds=undo["seconds"]))
+    results = photos_shift_dates(user=request.user, photo_ids=undo["ids"], delta=-timedelta(seconds=undo["seconds"]),
+                                 most=None)
     back = sum(result.ok for result in results)
     messages.success(request, f"Undid the shift: {back} photo{'s' if back != 1 else ''} back to the date taken "
                               "they had.", extra_tags=WHERE)

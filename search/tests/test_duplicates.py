@@ -385,6 +385,41 @@ def test_the_api_dismisses_a_group_and_ignores_other_families_photos(trio, famil
     assert list(DuplicateDismissal.objects.values_list("family_id", "dismissed_by__username")) == [(family.pk, "alice")]
 
 
+def test_not_duplicates_keeps_all_of_a_group_of_more_than_a_hundred(family, alice, client_for, api):
+    """A burst or a time-lapse chains into one group of hundreds (a group is every photo linked by a chain of pairs):
+    "Not duplicates: keep all" said "Kept all 130" but dismissed only the pairs among the first 100 photos named, and
+    the group stayed on the page, 31 photos strong; the API refused the group with a 400."""
+    from tests import images
+    from tests.factories import photo_factory
+
+    burst = [photo_factory(family=family, user=alice, data=images.jpeg(colour=(n, 40, 90), size=(24 + n % 13, 16 + n // 13)))
+             for n in range(130)]
+    DuplicatePair.objects.bulk_create([DuplicatePair(family=family, photo_a=a, photo_b=b, hash_distance=2)
+                                       for a, b in zip(burst, burst[1:])])
+    client = client_for(alice)
+    page = client.get(reverse("search:duplicates", args=[family.pk])).content.decode()
+    members = re.findall(r'<input type="hidden" name="member" value="(\d+)">', page)
+    assert len(members) == 130
+    # More than it keeps at once (DISMISS_MAX_PHOTOS) is said, and changes nothing, rather than keeping a part.
+    too_many = members + [str(10**9 + n) for n in range(371)]
+    body = client.post(reverse("search:duplicates_dismiss", args=[family.pk]), {"member": too_many},
+                       follow=True).content.decode()
+    assert "A group of 501 photos is more than" in body and "nothing was changed" in body
+    assert len(duplicate_groups(user=alice, family=family)) == 1
+    body = client.post(reverse("search:duplicates_dismiss", args=[family.pk]), {"member": members},
+                       follow=True).content.decode()
+    assert "Kept all 130" in body and "No near-duplicates found" in body
+    assert len(duplicate_groups(user=alice, family=family)) == 0
+
+    from search.models import DuplicateDismissal
+
+    DuplicateDismissal.objects.all().delete()
+    response = api.post("/api/v1/duplicates/dismiss/", {"family": family.pk, "photos": [p.pk for p in burst]},
+                        content_type="application/json")
+    assert response.status_code == 200 and response.json() == {"dismissed": 129}
+    assert len(duplicate_groups(user=alice, family=family)) == 0
+
+
 def test_a_chain_of_look_alikes_ticks_for_the_trash_only_what_matches_the_keeper(family, alice, client_for):
     """A group is every photo linked by a chain of near-duplicate pairs (a burst drifts: A~B, B~C), so its far end
     may be another picture altogether; all but the keeper were ticked for the trash, and one click trashed them
