@@ -171,7 +171,9 @@ def _import_row(row: dict, *, family: Family | None, user: AbstractBaseUser | No
     components = row.get("components") or {}
     if not isinstance(components, dict):
         return "components must be an object"
-    model_name = str(row.get("model_name") or "")
+    if not isinstance(row.get("model_name") or "", str):  # str() of an object would be a model nobody ran
+        return "“model_name” must be text"
+    model_name = row.get("model_name") or ""
     if len(model_name) > MODEL_NAME_MAX:
         return f"“model_name” is longer than {MODEL_NAME_MAX} characters"
     given = parse_datetime(str(row["created_at"])) if row.get("created_at") else None
@@ -240,7 +242,7 @@ def _photo_for(row: dict, family_id: int) -> Photo | None:
     # fell through to the perceptual hash, i.e. to another photo that looks alike.
     photos = Photo.all_objects.filter(family_id=family_id)
     sha, phash, photo_id = str(row.get("sha256") or ""), str(row.get("phash") or ""), row.get("photo")
-    if isinstance(photo_id, int) and 0 < photo_id < 2**63:
+    if type(photo_id) is int and 0 < photo_id < 2**63:  # (not a JSON true, which Python reads as 1)
         same = photos.filter(pk=photo_id).first()
         if same is not None and (not sha or same.sha256 == sha):
             return same

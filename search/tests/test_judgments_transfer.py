@@ -282,3 +282,29 @@ def test_a_date_before_year_1_or_after_9999_in_utc_is_skipped(tmp_path, judged, 
     assert "skipped 1" in out and "created_at" in err, err
     assert not Judgment.objects.filter(query="odd date").exists()
     assert len(export(tmp_path)) == 4
+
+
+def test_a_photo_or_model_given_as_another_kind_of_value_is_not_read_as_one(tmp_path, judged, family, alice):
+    """`"photo": true` was read as photo 1 (a JSON true is Python's 1), and a `model_name` given as an object was
+    stored as its Python text ("{'a': 1}")."""
+    from django.db import connection
+
+    good = export(tmp_path)[0]
+    if not Photo.all_objects.filter(pk=1).exists():  # the family holds photo 1, which `true` was read as
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT setval(pg_get_serial_sequence('gallery_photo', 'id'), 1, false)")
+        try:
+            photo_factory(family=family, user=alice)
+        finally:
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT setval(pg_get_serial_sequence('gallery_photo', 'id'), "
+                               "(SELECT max(id) FROM gallery_photo))")
+    assert Photo.all_objects.get(pk=1).family_id == family.pk
+    rows = [{**good, "query": "true photo", "photo": True, "sha256": "", "phash": ""},
+            {**good, "query": "object model", "model_name": {"a": 1}}]
+    path = tmp_path / "kinds.jsonl"
+    path.write_text("".join(json.dumps(row) + "\n" for row in rows))
+    out, err = load(path)
+    assert "Imported 0 new and 0 updated judgments; skipped 2." in out, (out, err)
+    assert "“model_name” must be text" in err
+    assert not Judgment.objects.filter(query__in=["true photo", "object model"]).exists()
