@@ -361,7 +361,9 @@ def username_validate(username: str) -> None:
 def user_create(*, username: str, password: str, email: str = "", is_superuser: bool = False) -> AbstractBaseUser:
     from django.contrib.auth.password_validation import validate_password
 
-    username = username.strip()
+    # As Django stores it (create_user normalises by NFKC): checked as typed, "ＢＯＢ" was no "bob" here, then stored
+    # as "BOB" beside "bob", and "ｂｏｂ" met bob's unique index (a 500).
+    username = User.normalize_username(username.strip())
     if not username:
         raise ValidationError("A username is required.")
     username_validate(username)

@@ -292,8 +292,13 @@ def test_an_unknown_link_is_404_with_a_plain_message(client, alice, token):
         ({"email": "not-an-email"}, "Enter a valid email address."),
         # Longer than the account's email column (254): the form said nothing and the insert was a 500.
         ({"email": "x" * 300 + "@example.com"}, "at most 254 characters"),
+        # Full-width letters are the username NFKC makes of them, as Django stores it: "ａｌｉｃｅ" was a 500 (the
+        # insert met "alice"'s unique index) and "ＡＬＩＣＥ" a second account "ALICE" beside "alice".
+        ({"username": "ａｌｉｃｅ"}, "The username “alice” is taken."),
+        ({"username": "ＡＬＩＣＥ"}, "The username “ALICE” is taken."),
     ],
-    ids=["weak", "differ", "taken", "bad-username", "slash-username", "long-username", "bad-email", "long-email"],
+    ids=["weak", "differ", "taken", "bad-username", "slash-username", "long-username", "bad-email", "long-email",
+         "full-width-username", "full-width-capitals"],
 )
 def test_bad_signups_say_why_and_keep_the_link(client_for, family, alice, data, message):
     path = _make_link(client_for(alice), family)
