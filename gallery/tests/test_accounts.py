@@ -77,7 +77,7 @@ def test_the_family_page_lists_links_with_their_state(client_for, family, alice,
 
     body = client_for(alice).get(family.get_absolute_url()).content.decode()
 
-    assert 'class="invite-pending"' in body and "Used by bob" in body
+    assert 'class="invite-pending"' in body and 'Used by <span class="username">bob</span>' in body
     assert "Withdrawn" in body and "Expired" in body
     # Only the pending link can be withdrawn.
     assert reverse("gallery:invite_revoke", args=[family.pk, pending.pk]) in body
