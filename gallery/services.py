@@ -1241,17 +1241,24 @@ def family_deletions_resume() -> int:
     return len(ids)
 
 
+def family_others_problem(*, family: Family, user: AbstractBaseUser) -> str:
+    """Why `user` may not delete `family` for the others in it, in one sentence ("" when they are its only member)."""
+    others = list(Membership.objects.filter(family=family).exclude(user=user)
+                  .order_by("user__username").values_list("user__username", flat=True))
+    if not others:
+        return ""
+    return (f"{family} has other members ({', '.join(others[:5])}{', …' if len(others) > 5 else ''}), whose photos "
+            "are in it too: only a family's only member can delete it.")
+
+
 @transaction.atomic
 def family_delete_by_member(*, family: Family, user: AbstractBaseUser, name: str) -> int:
     """The family's only member (its admin, then) deletes it, typing its name (any case) to confirm: with every photo
     in it, its trash too, for good (no family, no trash to keep them in). How many photos went. Refused with the
     reason while anyone else belongs to it (their photos are in it too) or for another name."""
     family_lock(family_id=family.pk)  # no one joins, and no admin changes, meanwhile
-    others = list(Membership.objects.filter(family=family).exclude(user=user)
-                  .order_by("user__username").values_list("user__username", flat=True))
-    if others:
-        raise ValidationError(f"{family} has other members ({', '.join(others[:5])}{', …' if len(others) > 5 else ''}),"
-                              " whose photos are in it too: only a family's only member can delete it.")
+    if problem := family_others_problem(family=family, user=user):
+        raise ValidationError(problem)
     if not Membership.objects.filter(family=family, user=user, role=Membership.Role.ADMIN).exists():
         raise ValidationError(f"Only an admin of {family} can delete it.")
     if one_line(name).casefold() != family.name.casefold():
