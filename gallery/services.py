@@ -328,8 +328,11 @@ def users_delete_problems(*, users: Iterable[AbstractBaseUser]) -> list[str]:
         if not family_keeps_an_admin(family_id=family_id, losing=losing.values_list("pk", flat=True)):
             names = ", ".join(sorted(str(m.user) for m in losing.select_related("user")))
             family = Family.objects.get(pk=family_id)
-            problems.append(f"{names} {'is' if losing.count() == 1 else 'are'} the last admin of {family}: "
-                            "make someone else an admin of it first.")
+            # No one else in it: there is no one to make its admin (the advice was that all the same).
+            alone = not Membership.objects.filter(family_id=family_id).exclude(user_id__in=user_ids).exists()
+            advice = (", and no one else stays in it: delete the family first (its photos go with it), or invite someone "
+                      "and make them an admin." if alone else ": make someone else an admin of it first.")
+            problems.append(f"{names} {'is' if losing.count() == 1 else 'are'} the last admin of {family}{advice}")
     return problems
 
 
