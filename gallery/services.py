@@ -46,7 +46,8 @@ from gallery.places import country_code_for, country_name, place_for
 from gallery.selectors import photos_worked_on
 from gallery.signals import members_joined, members_leaving, photos_added, photos_changed
 from gallery.text import (
-    control_characters_refuse, one_line, tag_name_clean, text_from_file, text_from_os, without_controls, without_nul,
+    control_characters_refuse, name_key, one_line, tag_name_clean, text_from_file, text_from_os, without_controls,
+    without_nul,
 )
 from gallery.timezones import aware, country_zone, local, offset_name, when_taken, zone_at
 from gallery.upload_limits import UNNAMED_FILE
@@ -70,12 +71,18 @@ def family_name_clean(name: str, *, user: AbstractBaseUser, family: Family | Non
         raise ValidationError(f"A family's name has at most {longest} characters.")
     # Names are not unique across the site (nor may a name taken elsewhere reveal that family): only among the
     # families of one person, so that they can tell their own apart.
-    others = Family.objects.filter(name__iexact=name, memberships__user=user)
-    if family is not None:
-        others = others.exclude(pk=family.pk)
-    if others.exists():
+    if families_named_as(name, user=user, besides=family):
         raise ValidationError(f"You already have a family called “{name}”: choose another name.")
     return name
+
+
+def families_named_as(name: str, *, user: AbstractBaseUser, besides: Family | None = None) -> list[Family]:
+    """`user`'s families whose name reads as `name` (name_key: any case, invisible marks aside, full-width letters as
+    plain ones), but `besides`. Compared in Python: a person has a few families, and no SQL collation drops the
+    marks."""
+    key = name_key(name)
+    families = Family.objects.filter(memberships__user=user).exclude(pk=besides.pk if besides else None)
+    return [other for other in families.order_by("pk") if name_key(other.name) == key]
 
 
 @transaction.atomic
@@ -237,12 +244,13 @@ def shares_withdraw_made_by(*, user_ids: Iterable[int], family_id: int | None = 
 
 
 def family_lookalike(*, family: Family, user: AbstractBaseUser) -> Family | None:
-    """Another of `user`'s families named as `family` is (any case), when `family` is not theirs yet: joining it by
-    a link would give them two families alike on every page (family_name_clean keeps names unique among one person's
-    families; the site administrator's create_family and Django admin may still put someone in two of one name)."""
+    """Another of `user`'s families whose name reads as `family`'s (families_named_as), when `family` is not theirs
+    yet: joining it by a link would give them two families alike on every page (family_name_clean keeps names unique
+    among one person's families; the site administrator's create_family and Django admin may still put someone in two
+    of one name)."""
     if Membership.objects.filter(family=family, user=user).exists():
         return None
-    return Family.objects.filter(name__iexact=family.name, memberships__user=user).exclude(pk=family.pk).first()
+    return next(iter(families_named_as(family.name, user=user, besides=family)), None)
 
 
 @transaction.atomic

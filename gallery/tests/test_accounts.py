@@ -345,6 +345,26 @@ def test_a_link_to_a_family_named_as_one_of_yours_is_not_joined_so_two_never_loo
     assert Invite.objects.get().state() == Invite.State.PENDING
 
 
+@pytest.mark.parametrize("name", ["Smiths\u200b", "\u2060smiths", "Ｓｍｉｔｈｓ"],
+                         ids=["zero-width-space", "word-joiner", "full-width"])
+def test_a_family_named_as_one_of_yours_but_for_invisible_marks_or_full_width_letters_is_no_other(
+        client_for, family, alice, mallory, name):
+    """The guard above compared names letter for letter (any case): a stranger's "Smiths" with a zero-width space
+    after it, or in full-width letters, read as alice's on every page, and her joining put the two side by side all
+    the same. Nor may she make or rename one of hers so."""
+    from gallery.services import family_create
+
+    lookalike = family_create(name=name, admin=mallory)
+    path = _make_link(client_for(mallory), lookalike)
+    client = client_for(alice)
+    response = client.post(path, follow=True)
+    assert response.status_code == 409 and "already in a family called" in response.content.decode()
+    assert set(alice.memberships.values_list("family__name", flat=True)) == {"Smiths"}
+    response = client.post(reverse("gallery:families"), {"name": name})
+    assert "You already have a family called" in response.content.decode()
+    assert alice.memberships.count() == 1
+
+
 def test_a_member_opening_a_link_to_their_own_family_leaves_it_unused(client_for, family, alice, bob):
     path = _make_link(client_for(alice), family, role="admin")
     client = client_for(bob)
