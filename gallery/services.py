@@ -338,8 +338,8 @@ def users_delete_problems(*, users: Iterable[AbstractBaseUser]) -> list[str]:
             family = Family.objects.get(pk=family_id)
             # No one else in it: there is no one to make its admin (the advice was that all the same).
             alone = not Membership.objects.filter(family_id=family_id).exclude(user_id__in=user_ids).exists()
-            advice = (", and no one else stays in it: delete the family first (its photos go with it), or invite someone "
-                      "and make them an admin." if alone else ": make someone else an admin of it first.")
+            advice = (", and no one else stays in it: delete the family first (its photos go with it), or invite "
+                      "someone and make them an admin." if alone else ": make someone else an admin of it first.")
             problems.append(f"{names} {'is' if losing.count() == 1 else 'are'} the last admin of {family}{advice}")
     return problems
 

@@ -28,8 +28,8 @@ urlpatterns = [
     path("health/", health, name="health"),
     path("setup/", first_run, name="setup"),
     # Someone already signed in (a bookmark of this page, the back button) goes on to where the link leads.
-    path("accounts/login/", auth_views.LoginView.as_view(authentication_form=SignInForm, redirect_authenticated_user=True),
-         name="login"),
+    path("accounts/login/",
+         auth_views.LoginView.as_view(authentication_form=SignInForm, redirect_authenticated_user=True), name="login"),
     path("accounts/logout/", SignOutView.as_view(), name="logout"),
     path("accounts/password/", CheckedPasswordChangeView.as_view(), name="password_change"),
     path("accounts/password/done/",
