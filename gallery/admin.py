@@ -31,6 +31,7 @@ from gallery.services import (
     family_delete_start,
     family_lock,
     family_name_clean,
+    family_others_problem,
     invites_withdraw_made_by,
     memberships_begun,
     memberships_end,
@@ -249,7 +250,11 @@ class FamilyAdmin(FamilyScopedAdmin):
             if model_admin and not isinstance(model_admin, ReadOnlyModelAdmin) \
                     and not model_admin.has_delete_permission(request):
                 perms_needed.add(kind._meta.verbose_name)
-        return listed, counted, perms_needed, []
+        # Staff delete a family as on its page (family_delete_by_member): only as its only member, since the others'
+        # photos are in it too. "Protected" is how the admin says "this deletion can't happen" on both delete pages.
+        protected = [] if request.user.is_superuser else [
+            problem for family in families if (problem := family_others_problem(family=family, user=request.user))]
+        return listed, counted, perms_needed, protected
 
     # Through the service: gone from every page at once, its photos (and their files) deleted by the worker in
     # batches: one request whatever the family's size.

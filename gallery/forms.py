@@ -88,9 +88,19 @@ class UsernameField(forms.CharField):
         self.validators = [*(v for v in self.validators if not isinstance(v, MaxLengthValidator)), username_validate]
 
 
+class AccountEmailField(forms.EmailField):
+    """A new account's email address, at most as long as the account holds (254 characters): a longer one passed
+    Django's EmailField and was a 500 on the insert."""
+
+    def __init__(self, **kwargs):
+        from django.contrib.auth import get_user_model
+
+        super().__init__(max_length=get_user_model()._meta.get_field("email").max_length, **kwargs)
+
+
 class FirstAdminForm(NewPasswordMixin, forms.Form):
     username = UsernameField()
-    email = forms.EmailField(required=False)
+    email = AccountEmailField(required=False)
     password = forms.CharField(widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}), strip=False)
     password_again = forms.CharField(widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
                                      strip=False, label="Password (again)")
@@ -129,7 +139,7 @@ class InviteSignupForm(NewPasswordMixin, forms.Form):
     """The invitee's own account: they pick the username and the password."""
 
     username = UsernameField()
-    email = forms.EmailField(required=False, help_text="Optional.")
+    email = AccountEmailField(required=False, help_text="Optional.")
     password = forms.CharField(widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}), strip=False)
     password_again = forms.CharField(widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
                                      strip=False, label="Password (again)")

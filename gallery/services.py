@@ -45,7 +45,8 @@ from gallery.places import country_code_for, country_name, place_for
 from gallery.selectors import photos_worked_on
 from gallery.signals import members_joined, members_leaving, photos_added, photos_changed
 from gallery.text import (
-    control_characters_refuse, one_line, tag_name_clean, text_from_file, text_from_os, without_controls, without_nul,
+    control_characters_refuse, name_key, one_line, tag_name_clean, text_from_file, text_from_os, without_controls,
+    without_nul,
 )
 from gallery.timezones import aware, country_zone, local, offset_name, when_taken, zone_at
 from gallery.upload_limits import UNNAMED_FILE
@@ -69,12 +70,18 @@ def family_name_clean(name: str, *, user: AbstractBaseUser, family: Family | Non
         raise ValidationError(f"A family's name has at most {longest} characters.")
     # Names are not unique across the site (nor may a name taken elsewhere reveal that family): only among the
     # families of one person, so that they can tell their own apart.
-    others = Family.objects.filter(name__iexact=name, memberships__user=user)
-    if family is not None:
-        others = others.exclude(pk=family.pk)
-    if others.exists():
+    if families_named_as(name, user=user, besides=family):
         raise ValidationError(f"You already have a family called “{name}”: choose another name.")
     return name
+
+
+def families_named_as(name: str, *, user: AbstractBaseUser, besides: Family | None = None) -> list[Family]:
+    """`user`'s families whose name reads as `name` (name_key: any case, invisible marks aside, full-width letters as
+    plain ones), but `besides`. Compared in Python: a person has a few families, and no SQL collation drops the
+    marks."""
+    key = name_key(name)
+    families = Family.objects.filter(memberships__user=user).exclude(pk=besides.pk if besides else None)
+    return [other for other in families.order_by("pk") if name_key(other.name) == key]
 
 
 @transaction.atomic
@@ -236,12 +243,13 @@ def shares_withdraw_made_by(*, user_ids: Iterable[int], family_id: int | None = 
 
 
 def family_lookalike(*, family: Family, user: AbstractBaseUser) -> Family | None:
-    """Another of `user`'s families named as `family` is (any case), when `family` is not theirs yet: joining it by
-    a link would give them two families alike on every page (family_name_clean keeps names unique among one person's
-    families; the site administrator's create_family and Django admin may still put someone in two of one name)."""
+    """Another of `user`'s families whose name reads as `family`'s (families_named_as), when `family` is not theirs
+    yet: joining it by a link would give them two families alike on every page (family_name_clean keeps names unique
+    among one person's families; the site administrator's create_family and Django admin may still put someone in two
+    of one name)."""
     if Membership.objects.filter(family=family, user=user).exists():
         return None
-    return Family.objects.filter(name__iexact=family.name, memberships__user=user).exclude(pk=family.pk).first()
+    return next(iter(families_named_as(family.name, user=user, besides=family)), None)
 
 
 @transaction.atomic
@@ -327,8 +335,11 @@ def users_delete_problems(*, users: Iterable[AbstractBaseUser]) -> list[str]:
         if not family_keeps_an_admin(family_id=family_id, losing=losing.values_list("pk", flat=True)):
             names = ", ".join(sorted(str(m.user) for m in losing.select_related("user")))
             family = Family.objects.get(pk=family_id)
-            problems.append(f"{names} {'is' if losing.count() == 1 else 'are'} the last admin of {family}: "
-                            "make someone else an admin of it first.")
+            # No one else in it: there is no one to make its admin (the advice was that all the same).
+            alone = not Membership.objects.filter(family_id=family_id).exclude(user_id__in=user_ids).exists()
+            advice = (", and no one else stays in it: delete the family first (its photos go with it), or invite "
+                      "someone and make them an admin." if alone else ": make someone else an admin of it first.")
+            problems.append(f"{names} {'is' if losing.count() == 1 else 'are'} the last admin of {family}{advice}")
     return problems
 
 
@@ -360,7 +371,9 @@ def username_validate(username: str) -> None:
 def user_create(*, username: str, password: str, email: str = "", is_superuser: bool = False) -> AbstractBaseUser:
     from django.contrib.auth.password_validation import validate_password
 
-    username = username.strip()
+    # As Django stores it (create_user normalises by NFKC): checked as typed, "ＢＯＢ" was no "bob" here, then stored
+    # as "BOB" beside "bob", and "ｂｏｂ" met bob's unique index (a 500).
+    username = User.normalize_username(username.strip())
     if not username:
         raise ValidationError("A username is required.")
     username_validate(username)
@@ -1238,17 +1251,24 @@ def family_deletions_resume() -> int:
     return len(ids)
 
 
+def family_others_problem(*, family: Family, user: AbstractBaseUser) -> str:
+    """Why `user` may not delete `family` for the others in it, in one sentence ("" when they are its only member)."""
+    others = list(Membership.objects.filter(family=family).exclude(user=user)
+                  .order_by("user__username").values_list("user__username", flat=True))
+    if not others:
+        return ""
+    return (f"{family} has other members ({', '.join(others[:5])}{', …' if len(others) > 5 else ''}), whose photos "
+            "are in it too: only a family's only member can delete it.")
+
+
 @transaction.atomic
 def family_delete_by_member(*, family: Family, user: AbstractBaseUser, name: str) -> int:
     """The family's only member (its admin, then) deletes it, typing its name (any case) to confirm: with every photo
     in it, its trash too, for good (no family, no trash to keep them in). How many photos went. Refused with the
     reason while anyone else belongs to it (their photos are in it too) or for another name."""
     family_lock(family_id=family.pk)  # no one joins, and no admin changes, meanwhile
-    others = list(Membership.objects.filter(family=family).exclude(user=user)
-                  .order_by("user__username").values_list("user__username", flat=True))
-    if others:
-        raise ValidationError(f"{family} has other members ({', '.join(others[:5])}{', …' if len(others) > 5 else ''}),"
-                              " whose photos are in it too: only a family's only member can delete it.")
+    if problem := family_others_problem(family=family, user=user):
+        raise ValidationError(problem)
     if not Membership.objects.filter(family=family, user=user, role=Membership.Role.ADMIN).exists():
         raise ValidationError(f"Only an admin of {family} can delete it.")
     if one_line(name).casefold() != family.name.casefold():

@@ -172,6 +172,13 @@ def one_line(value: str) -> str:
     return line if line.strip(_INVISIBLE_OR_SPACE) else ""
 
 
+def name_key(name: str) -> str:
+    """What a name reads as, to tell two apart: its invisible marks (INVISIBLE_IN_FILES) left out, full-width and other
+    compatibility letters as their plain ones (NFKC), any case. "Smiths" with a zero-width space, or in full-width
+    letters, reads as "smiths"."""
+    return unicodedata.normalize("NFKC", "".join(ch for ch in name if ch not in INVISIBLE_IN_FILES)).casefold()
+
+
 @deconstructible
 class NoControlCharacters:
     """The model fields' validator (the admin's forms run it): control_characters_refuse."""

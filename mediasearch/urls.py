@@ -27,7 +27,9 @@ urlpatterns = [
     # For load balancers and orchestrators: no sign-in, no session, no first-run redirect (gallery.middleware).
     path("health/", health, name="health"),
     path("setup/", first_run, name="setup"),
-    path("accounts/login/", auth_views.LoginView.as_view(authentication_form=SignInForm), name="login"),
+    # Someone already signed in (a bookmark of this page, the back button) goes on to where the link leads.
+    path("accounts/login/",
+         auth_views.LoginView.as_view(authentication_form=SignInForm, redirect_authenticated_user=True), name="login"),
     path("accounts/logout/", SignOutView.as_view(), name="logout"),
     path("accounts/password/", CheckedPasswordChangeView.as_view(), name="password_change"),
     path("accounts/password/done/",

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django import forms
 from django.core.exceptions import NON_FIELD_ERRORS
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.db.models import Q
 from django.utils.html import format_html
 
@@ -276,9 +276,19 @@ class TagConceptAdmin(FamilyScopedAdmin):
         super().delete_queryset(request, queryset)
         self._rescore(family_ids)
 
-    @admin.action(description="Score every photo again with the selected concepts' families' vocabularies")
+    # As changing the vocabulary: for those who may change it (a family's admins), of their own families. A global
+    # concept's rescoring is every family's on the site, a superuser's call.
+    @admin.action(description="Score every photo again with the selected concepts' families' vocabularies",
+                  permissions=["change"])
     def rescore(self, request, queryset):
-        self._rescore(set(queryset.values_list("family_id", flat=True)))
+        if not request.user.is_superuser:
+            queryset = queryset.filter(self.scope_q(request, changing=True))
+        family_ids = set(queryset.values_list("family_id", flat=True))
+        if not family_ids:
+            self.message_user(request, "Nothing was scored again: the concepts every family shares are rescored by "
+                                       "the site administrator.", messages.WARNING)
+            return
+        self._rescore(family_ids)
         self.message_user(request, "The photos are being scored again in the background.")
 
     @staticmethod

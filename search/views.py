@@ -245,8 +245,9 @@ def preferences(request: HttpRequest) -> HttpResponse:
         "min_score": prefs.min_score, "expansion_enabled": prefs.expansion_enabled,
         "default_sort": prefs.default_sort,
     })
-    # The preview's search goes with the form (Enter in its box submits it): kept, and previewed with what was saved.
-    preview_query = (request.POST or request.GET).get("preview_q", "")
+    # The preview's search goes with the form (Enter in its box submits it): kept, and previewed with what was saved;
+    # as much of it as a search reads (a long text pasted would make the address past what a redirect may be).
+    preview_query = (request.POST or request.GET).get("preview_q", "")[:MAX_QUERY_CHARS]
     if request.method == "POST" and form.is_valid():
         preferences_update(user=request.user, **form.cleaned_data)
         messages.success(request, "Search preferences saved.")

@@ -22,7 +22,7 @@ MENU = ('<nav aria-label="Main">', 'href="/albums/"', 'href="/upload/"')
 
 
 def _has_menu(body: str, username: str) -> bool:
-    return all(part in body for part in MENU) and f'<span class="who">{username}</span>' in body
+    return all(part in body for part in MENU) and f'<span class="who" title="{username}">{username}</span>' in body
 
 
 def test_404_for_a_signed_in_person_has_the_menu(client_for, alice):

@@ -77,7 +77,7 @@ def test_the_family_page_lists_links_with_their_state(client_for, family, alice,
 
     body = client_for(alice).get(family.get_absolute_url()).content.decode()
 
-    assert 'class="invite-pending"' in body and "Used by bob" in body
+    assert 'class="invite-pending"' in body and 'Used by <span class="username">bob</span>' in body
     assert "Withdrawn" in body and "Expired" in body
     # Only the pending link can be withdrawn.
     assert reverse("gallery:invite_revoke", args=[family.pk, pending.pk]) in body
@@ -290,8 +290,15 @@ def test_an_unknown_link_is_404_with_a_plain_message(client, alice, token):
         ({"username": "a b/c"}, "Enter a valid username"),
         ({"username": "x" * 151}, "at most 150 characters"),
         ({"email": "not-an-email"}, "Enter a valid email address."),
+        # Longer than the account's email column (254): the form said nothing and the insert was a 500.
+        ({"email": "x" * 300 + "@example.com"}, "at most 254 characters"),
+        # Full-width letters are the username NFKC makes of them, as Django stores it: "ａｌｉｃｅ" was a 500 (the
+        # insert met "alice"'s unique index) and "ＡＬＩＣＥ" a second account "ALICE" beside "alice".
+        ({"username": "ａｌｉｃｅ"}, "The username “alice” is taken."),
+        ({"username": "ＡＬＩＣＥ"}, "The username “ALICE” is taken."),
     ],
-    ids=["weak", "differ", "taken", "bad-username", "slash-username", "long-username", "bad-email"],
+    ids=["weak", "differ", "taken", "bad-username", "slash-username", "long-username", "bad-email", "long-email",
+         "full-width-username", "full-width-capitals"],
 )
 def test_bad_signups_say_why_and_keep_the_link(client_for, family, alice, data, message):
     path = _make_link(client_for(alice), family)
@@ -336,6 +343,26 @@ def test_a_link_to_a_family_named_as_one_of_yours_is_not_joined_so_two_never_loo
     assert response.status_code == 409 and "already in a family called" in page, page[:3000]
     assert set(alice.memberships.values_list("family__name", flat=True)) == {"Smiths"}
     assert Invite.objects.get().state() == Invite.State.PENDING
+
+
+@pytest.mark.parametrize("name", ["Smiths\u200b", "\u2060smiths", "Ｓｍｉｔｈｓ"],
+                         ids=["zero-width-space", "word-joiner", "full-width"])
+def test_a_family_named_as_one_of_yours_but_for_invisible_marks_or_full_width_letters_is_no_other(
+        client_for, family, alice, mallory, name):
+    """The guard above compared names letter for letter (any case): a stranger's "Smiths" with a zero-width space
+    after it, or in full-width letters, read as alice's on every page, and her joining put the two side by side all
+    the same. Nor may she make or rename one of hers so."""
+    from gallery.services import family_create
+
+    lookalike = family_create(name=name, admin=mallory)
+    path = _make_link(client_for(mallory), lookalike)
+    client = client_for(alice)
+    response = client.post(path, follow=True)
+    assert response.status_code == 409 and "already in a family called" in response.content.decode()
+    assert set(alice.memberships.values_list("family__name", flat=True)) == {"Smiths"}
+    response = client.post(reverse("gallery:families"), {"name": name})
+    assert "You already have a family called" in response.content.decode()
+    assert alice.memberships.count() == 1
 
 
 def test_a_member_opening_a_link_to_their_own_family_leaves_it_unused(client_for, family, alice, bob):

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import html
 import io
 import re
 
@@ -248,6 +249,23 @@ def test_admin_cannot_delete_the_account_of_a_familys_last_admin(admin, family, 
 
     assert admin.post(reverse("admin:auth_user_delete", args=[bob.pk]), {"post": "yes"}).status_code == 302
     assert not get_user_model().objects.filter(pk=bob.pk).exists()
+
+
+def test_deleting_the_account_of_a_familys_only_member_says_to_delete_the_family_first(admin, family, alice, bob,
+                                                                                       other_family, mallory):
+    """mallory is alone in the Joneses: the delete page told the site administrator to "make someone else an admin of
+    it first", of a family with no one else in it. So did deleting alice and bob together, the Smiths' only members.
+    It says what can be done: delete the family first (its photos with it), or invite someone to take it over."""
+    page = html.unescape(admin.get(reverse("admin:auth_user_delete", args=[mallory.pk])).content.decode())
+    assert "mallory is the last admin of Joneses, and no one else stays in it: delete the family first" in page
+    assert "make someone else an admin" not in page
+    bulk = html.unescape(admin.post(reverse("admin:auth_user_changelist"), {
+        "action": "delete_selected", ACTION_CHECKBOX_NAME: [alice.pk, bob.pk]}).content.decode())
+    assert "alice is the last admin of Smiths, and no one else stays in it: delete the family first" in bulk
+    # With someone staying, the advice is as before.
+    alone = html.unescape(admin.get(reverse("admin:auth_user_delete", args=[alice.pk])).content.decode())
+    assert "alice is the last admin of Smiths: make someone else an admin of it first." in alone
+    assert get_user_model().objects.filter(pk__in=[alice.pk, bob.pk, mallory.pk]).count() == 3
 
 
 # --- tags edited in the admin keep the search documents and the family rule -----------------------------

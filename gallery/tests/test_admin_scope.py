@@ -266,6 +266,23 @@ def test_a_staff_family_admin_without_the_right_to_delete_photos_cannot_delete_a
     assert Family.objects.get(pk=world.smiths.pk).deleting_since is None
 
 
+def test_a_staff_family_admin_deletes_a_family_only_as_its_only_member_as_on_its_page(world, staff, root):
+    """On the family page only a family's only member deletes it (the others' photos are in it too), but a family
+    admin made staff deleted a family of several members in the Django admin, their photos with it, for good: its
+    delete page and "Delete selected" went ahead. They refuse as the family page does; the superuser's delete stays."""
+    page = html.unescape(staff.get(url(Family, "delete", world.smiths.pk)).content.decode())
+    assert "Smiths has other members (alice)" in page and 'name="post"' not in page
+    staff.post(url(Family, "delete", world.smiths.pk), {"post": "yes"})
+    staff.post(url(Family), {"action": "delete_selected", ACTION_CHECKBOX_NAME: [world.smiths.pk], "post": "yes"})
+    assert Family.objects.get(pk=world.smiths.pk).deleting_since is None
+
+    Membership.objects.filter(user=world.alice).delete()  # alice left: sam is its only member (her photo stays)
+    assert 'name="post"' in staff.get(url(Family, "delete", world.smiths.pk)).content.decode()
+    assert 'name="post"' in root.get(url(Family, "delete", world.joneses.pk)).content.decode()
+    staff.post(url(Family, "delete", world.smiths.pk), {"post": "yes"})
+    assert Family.objects.get(pk=world.smiths.pk).deleting_since is not None
+
+
 def _rights_lacking(client: Client, family: Family) -> list[str]:
     """The kinds the family's delete page says the account may not delete ([]: it offers the delete)."""
     page = client.get(url(Family, "delete", family.pk)).content.decode()
@@ -280,11 +297,12 @@ def test_deleting_a_family_asks_the_right_to_delete_every_kind_that_goes_with_it
     holding them, which Django's own page refused. Every kind the delete takes along is counted, and asked for."""
     from search.models import SearchCalibration
 
+    Membership.objects.filter(user=world.alice).delete()  # sam's alone now (a family admin's delete: its only member)
     assert _rights_lacking(staff, world.smiths) == []
     page = html.unescape(staff.get(url(Family, "delete", world.smiths.pk)).content.decode())
     summary = re.search(r"<h2>Summary</h2>(.*?)</ul>", page, re.S).group(1)
     summary = dict(re.findall(r"<li>([^<:]*): (\d+)</li>", summary))
-    assert summary["Photos (their trash's too)"] == "1" and summary["Memberships"] == "2", summary
+    assert summary["Photos (their trash's too)"] == "1" and summary["Memberships"] == "1", summary
     invite_create(family=world.smiths, created_by=world.sam)
     world.sam.user_permissions.remove(Permission.objects.get(codename="delete_invite"))
     assert _rights_lacking(staff, world.smiths) == ["invite"]

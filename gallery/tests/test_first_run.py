@@ -136,6 +136,16 @@ def test_weak_password_shows_why_and_creates_nothing(client, password, message):
     assert client.get("/")["Location"] == reverse("setup")
 
 
+def test_an_email_address_longer_than_an_account_holds_is_a_form_error(client):
+    """An address of more than 254 characters (the account's column) passed the form and was a 500 on the insert."""
+    response = client.post(reverse("setup"), {**SETUP, "email": "x" * 300 + "@example.org"})
+
+    assert response.status_code == 200
+    assert "at most 254 characters" in " ".join(response.context["form"].errors["email"])
+    assert 'maxlength="254"' in response.content.decode()
+    assert not User.objects.exists() and not Family.objects.exists()
+
+
 def test_missing_family_name_is_required(client):
     response = client.post(reverse("setup"), {**SETUP, "family_name": ""})
     assert response.status_code == 200

@@ -302,3 +302,17 @@ def test_the_admins_change_password_page_is_the_sites_own_with_its_lockout(alice
     assert posted.status_code == 302 and posted["Location"] == reverse("password_change")  # nothing checked there
     alice.refresh_from_db()
     assert alice.check_password(PASSWORD)
+
+
+def test_the_sign_in_page_opened_while_signed_in_goes_on_to_where_it_leads(alice, client_for):
+    """A signed-in person opening the sign-in page (a bookmark of it, the back button after signing in, a link with
+    ?next=) was shown an empty sign-in form under a menu saying they were signed in. They go on to the page the link
+    leads to, or to the photos; a next that leads off the site is not followed."""
+    client = client_for(alice)
+    response = client.get(reverse("login"))
+    assert response.status_code == 302 and response["Location"] == reverse("gallery:timeline")
+    response = client.get(reverse("login"), {"next": reverse("gallery:families")})
+    assert response.status_code == 302 and response["Location"] == reverse("gallery:families")
+    response = client.get(reverse("login"), {"next": "https://elsewhere.example/"})
+    assert response.status_code == 302 and response["Location"] == reverse("gallery:timeline")
+    assert Client().get(reverse("login")).status_code == 200  # signed out: the form

@@ -189,3 +189,37 @@ def test_judgment_admin_lists_newest_first_in_the_same_few_queries(world, staff,
         cursor.execute("SELECT indexdef FROM pg_indexes WHERE indexname = 'judgment_recent'")
         assert "updated_at DESC, id DESC" in cursor.fetchone()[0]
     assert len(made) == count
+
+
+def test_the_rescore_action_scores_again_only_the_families_whose_vocabulary_staff_may_change(
+        world, staff, django_capture_on_commit_callbacks):
+    """"Score every photo again" on a global concept queued a scoring of every family on the site, and the action was
+    offered to any staff member who could see the list, a plain member of a family included: one family's staff
+    re-scored every other family's photos. As changing the vocabulary: a family admin's own families only."""
+    from django.contrib.auth.models import Permission
+    from django.test import Client
+
+    from gallery.models import Membership
+    from tests.factories import MembershipFactory, UserFactory
+    from tests.queue import queued_tasks
+
+    shared = TagConcept.objects.create(family=None, name="zebu herd", prompt="a zebu")
+    ours = TagConcept.objects.create(family=world.smiths, name="nan", prompt="grandma")
+    theirs = TagConcept.objects.create(family=world.joneses, name="jonesy", prompt="a secret")
+
+    def rescored(client, *concepts) -> list:
+        queued_tasks()
+        with django_capture_on_commit_callbacks(execute=True):
+            client.post(url(TagConcept), {"action": "rescore", "_selected_action": [c.pk for c in concepts]})
+        return [task["args"] for task in queued_tasks() if task["func"] == "search.tasks.suggestions_recompute_task"]
+
+    assert rescored(staff, shared, ours, theirs) == [(world.smiths.pk,)]
+    assert rescored(staff, shared) == []  # every family's: a superuser's call
+
+    stan = UserFactory(username="stan", is_staff=True)  # staff, and an ordinary member of the Smiths
+    stan.user_permissions.set(Permission.objects.all())
+    MembershipFactory(family=world.smiths, user=stan, role=Membership.Role.MEMBER)
+    member = Client()
+    member.force_login(stan)
+    assert 'value="rescore"' not in member.get(url(TagConcept)).content.decode()
+    assert rescored(member, shared, ours) == []

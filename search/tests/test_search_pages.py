@@ -338,6 +338,24 @@ def test_saving_with_a_preview_search_typed_keeps_it_and_previews_it(shapes, cli
     assert _input_value(invalid, "preview_q") == "green birthday"
 
 
+def test_saving_with_a_pasted_text_in_the_preview_box_saves_and_comes_back(client_for, alice):
+    """A long text pasted into the preview box (20,000 characters) was saved with the preferences, then the page
+    answered "Bad request": the address it came back to, keeping the text, was past Django's 16,384 characters for a
+    redirect. It keeps what a search reads of it (MAX_QUERY_CHARS)."""
+    from search.engine import MAX_QUERY_CHARS
+    from search.models import SearchPreferences
+
+    client = client_for(alice)
+    saved = client.post(reverse("search:preferences"), {
+        "semantic_weight": "0.3", "metadata_weight": "0.7", "min_score": "0", "expansion_enabled": "on",
+        "default_sort": "relevance", "preview_q": "birthday " * 2500})
+    assert saved.status_code == 302
+    assert SearchPreferences.objects.get(user=alice).semantic_weight == 0.3
+    body = client.get(saved["Location"]).content.decode()
+    assert "Search preferences saved." in body
+    assert len(_input_value(body, "preview_q")) <= MAX_QUERY_CHARS
+
+
 def _preview(client, semantic_weight: float, metadata_weight: float) -> tuple[list[int], list[str], str]:
     response = client.get(reverse("search:preferences_preview"), {
         "preview_q": "green birthday", "semantic_weight": str(semantic_weight), "metadata_weight": str(metadata_weight),

@@ -149,3 +149,50 @@ def test_the_invitation_links_read_whole_words_on_a_phone(browser, live_server, 
     assert page.evaluate(OVERFLOW, PHONE["viewport"]["width"]) == []
     assert page.evaluate(SMALL_TARGETS) == []
     context.close()
+
+
+EMAIL_NAME = "christopher.montgomery-richardson@family-photos.example.com"  # usernames may be email addresses
+LONGEST_NAME = ("Wolfgang.Amadeus.Mozart_" * 7)[:150]  # Django's longest username, one word
+
+
+@pytest.mark.parametrize(("prefix", "options"), [("desktop", DESKTOP), ("mobile", PHONE)], ids=["desktop", "mobile"])
+def test_a_long_username_leaves_the_menu_and_the_familys_links_in_place(browser, live_server, artifacts, prefix,
+                                                                         options):
+    """A username is up to 150 characters of one word. Signed in as an email address of 59, the top bar's links
+    stacked into three rows at 1280 px (a column of seven at 1024), and as one of 150 the page ran 1,900 px wide,
+    Sign out off the screen; on the phone the name ran out of the open menu. The admin's family page then listed the
+    link that person used as "Used by <the name>" in one line past the card."""
+    from gallery.account_services import invite_accept_new_account, invite_create
+
+    width = options["viewport"]["width"]
+    family = FamilyFactory(name="The Hendersons")
+    grandma = UserFactory(username="grandma")
+    MembershipFactory(family=family, user=grandma, role=Membership.Role.ADMIN)
+    for name in (EMAIL_NAME, LONGEST_NAME):
+        invite = invite_create(family=family, created_by=grandma, note="Cousin Ann")
+        invite_accept_new_account(token=invite.token, username=name, password=NEW_PASSWORD)
+
+    for name in (EMAIL_NAME, LONGEST_NAME):
+        context, page = new_page(browser, **options)
+        sign_in(page, live_server, name, NEW_PASSWORD)
+        _open_menu(page, prefix)
+        _check(page, f"long-username-{len(name)}", artifacts, prefix, width)
+        who = page.locator(".who")
+        box = who.bounding_box()
+        assert box["x"] >= 0 and box["x"] + box["width"] <= width, box
+        if prefix == "desktop":  # the menu's links in one row, as with a short name
+            tops = {round(link.bounding_box()["y"]) for link in page.locator("nav[aria-label=Main] a").all()}
+            assert len(tops) == 1, tops
+        assert who.get_attribute("title") == name  # the whole of it, where the bar shows a part
+        context.close()
+
+    context, page = new_page(browser, **options)
+    sign_in(page, live_server, "grandma")
+    page.goto(live_server.url + family.get_absolute_url())
+    page.get_by_text("Used by " + EMAIL_NAME).wait_for()
+    _check(page, "long-username-links", artifacts, prefix, width)
+    card = page.locator("#invites").bounding_box()
+    table = page.locator("table.invites").bounding_box()
+    assert table["x"] + table["width"] <= card["x"] + card["width"], (table, card)
+    assert page.evaluate(WORDS_BROKEN, ".invites tbody td:first-child") == []  # "Cousin Ann" stays whole
+    context.close()
