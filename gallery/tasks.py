@@ -22,6 +22,16 @@ def orphan_files_remove_task() -> int:
     return len(names)
 
 
+def sessions_clear_task() -> None:
+    """Delete the expired sessions (the daily schedule; `manage.py clearsessions` does the same): Django deletes one
+    only when its browser comes back, so every sign-in never seen again kept its row for good."""
+    from importlib import import_module
+
+    from django.conf import settings
+
+    import_module(settings.SESSION_ENGINE).SessionStore.clear_expired()
+
+
 # How long one run of a family's deletion goes on before it queues the rest: a worker asked to stop (a restart)
 # finishes the task it runs first, and must do so within its stop time (mediasearch.cluster.STOP_SECONDS).
 FAMILY_DELETE_SLICE_SECONDS = 15

@@ -316,3 +316,27 @@ def test_the_sign_in_page_opened_while_signed_in_goes_on_to_where_it_leads(alice
     response = client.get(reverse("login"), {"next": "https://elsewhere.example/"})
     assert response.status_code == 302 and response["Location"] == reverse("gallery:timeline")
     assert Client().get(reverse("login")).status_code == 200  # signed out: the form
+
+
+def test_a_daily_task_clears_expired_sessions(alice, bob):
+    """Nothing ran `clearsessions`, so every sign-in left a row in django_session for good (Django deletes an
+    expired session only when its own browser comes back). A daily task deletes the expired ones; live ones stay."""
+    from datetime import timedelta
+
+    from django.contrib.sessions.models import Session
+    from django.utils import timezone
+    from django_q.models import Schedule
+
+    from gallery.tasks import sessions_clear_task
+
+    for user in (alice, bob):
+        Client().force_login(user)
+    assert Session.objects.count() == 2
+    expired = Session.objects.order_by("pk").first()
+    Session.objects.filter(pk=expired.pk).update(expire_date=timezone.now() - timedelta(seconds=1))
+
+    sessions_clear_task()
+
+    assert Session.objects.count() == 1 and not Session.objects.filter(pk=expired.pk).exists()
+    schedule = Schedule.objects.get(func="gallery.tasks.sessions_clear_task")
+    assert schedule.repeats < 0 and schedule.schedule_type == Schedule.DAILY
