@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import unicodedata
 
 from django.contrib.auth import authenticate
 from drf_spectacular.utils import OpenApiResponse, extend_schema
@@ -31,6 +32,10 @@ class TokenObtainInputSerializer(serializers.Serializer):
     label = serializers.CharField(max_length=LABEL_MAX, required=False, allow_blank=True,
                                   help_text="What the token is for (shown in the token list); the client's "
                                             "User-Agent when left out.")
+
+    def validate_username(self, value: str) -> str:
+        # As the sign-in page reads it (Django's UsernameField) and accounts are stored: "ａｌｉｃｅ" is alice.
+        return unicodedata.normalize("NFKC", value)
 
 
 class TokenObtainOutputSerializer(serializers.Serializer):

@@ -39,6 +39,13 @@ def test_a_token_made_without_a_label_is_labelled_with_the_client(alice):
     assert ApiToken.objects.get(user=alice).label == "photo-sync/2.1"
 
 
+def test_a_username_in_full_width_letters_buys_a_token_as_it_signs_in(alice):
+    """The sign-in page reads a username as Django stores them (NFKC: "ａｌｉｃｅ" is alice); the token endpoint
+    compared it as typed, so the same name and password were refused there."""
+    response = Client().post(reverse("api_token"), {"username": "ａｌｉｃｅ", "password": PASSWORD})
+    assert response.status_code == 201 and ApiToken.objects.get(user=alice)
+
+
 def test_a_label_is_kept_as_one_line_without_control_characters(alice):
     """Labels are shown in the token list: a typed one with an escape code or a line break is kept as one line."""
     Client().post(reverse("api_token"), {"username": "alice", "password": PASSWORD,
