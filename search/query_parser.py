@@ -437,31 +437,44 @@ class _Parser:
         2021", "without dogs or cats" leave out (or lower) every item, not the first alone. An item follows "or",
         "nor", "and" or a comma and is of the first one's kind; anything else ends the list and is read as usual
         ("not in Lisbon 2023": the 2023 photos not taken in Lisbon). After a comma, an item that is no date is one
-        only where the list goes on after it ("without dogs, cats or birds"; "without dogs, sunset" searches the
-        sunset). A list of places to search in ("in Lisbon or Porto") reads its items as places too, though the
-        family tags them."""
+        only where the commas run on to "or", "nor", "and" ("without dogs, cats or birds"; "without dogs, sunset" and
+        "without dogs, cats, birds" leave out the dogs alone), and is read as a place only where a place would be
+        read anyway ("in Lisbon, turkey and wine" is no trip to Turkey). A list of places to search in ("in Lisbon
+        or Porto") reads the items after "or" as places, though the family tags them."""
         joined = self.norms[i] in LIST_WORDS
         if not joined and not self.tokens[i - 1].endswith(","):
             return None
         first = i + 1 if joined else i
         if first >= len(self.tokens):
             return None
-        item = self._listed_item(i, first, previous)
+        item = self._listed_item(i, first, previous, joined=joined)
         if item is None or joined or previous.kind == "not_date":
             return item
-        goes_on = self.tokens[item.end - 1].endswith(",") or (
-            item.end < len(self.tokens) and self.norms[item.end] in LIST_WORDS)
-        return item if goes_on else None
+        return item if self._commas_run_to_a_list_word(item.end, previous) else None
 
-    def _listed_item(self, i: int, first: int, previous: Chip) -> _Match | None:
+    def _commas_run_to_a_list_word(self, end: int, previous: Chip) -> bool:
+        """Whether the items after the one ending at `end`, each after a comma, end in "or", "nor", "and" and one
+        more: "dogs, cats, or birds" and "dogs, cats or birds" are one list, "dogs, cats, birds" none."""
+        while end < len(self.tokens):
+            if self.norms[end] in LIST_WORDS:
+                return True
+            if not self.tokens[end - 1].endswith(","):
+                return False
+            following = self._listed_item(end, end, previous, joined=False)
+            if following is None:
+                return False
+            end = following.end
+        return False
+
+    def _listed_item(self, i: int, first: int, previous: Chip, *, joined: bool) -> _Match | None:
         if previous.kind == "exclusion":
             return self._excluded_phrase(i, first, self.tokens[first])
         if previous.kind == "place":
-            place = self._place(first, listed=True)
+            place = self._place(first, listed=joined)
             return None if place is None else _Match(end=place.end, chip=replace(place.chip, start=first))
         said = previous.label.split()[0]  # the negation as it was said: "not", "without", "except"
         if previous.kind == "not_place":
-            place = self._place(first, listed=True)  # a place's list: "Lisbon" is one though the family tags it
+            place = self._place(first, listed=joined)  # a place's list: "Lisbon" is one though the family tags it
             if place is None:
                 return None
             said = previous.label[: -len(previous.place)].strip() or said  # "not in", "without"

@@ -779,6 +779,23 @@ def test_a_comma_after_a_negation_ends_it_when_no_list_goes_on():
     assert parse_query("not in Lisbon, red circle", ctx()).text == "red circle"
 
 
+def test_a_comma_list_is_one_list_only_when_it_ends_in_a_list_word_and_reads_no_word_as_a_place():
+    """Review of 5047823: an item after a comma was read as a place the way one after "or" is, so a word that is a
+    country or a town too became a filter ("dinner in Lisbon, turkey and wine" filtered to Turkey); and a list of
+    commas alone was cut after its last comma ("without dogs, cats, birds" searched the birds)."""
+    turkey = parse_query("dinner in Lisbon, turkey and wine", ctx())
+    assert turkey.places == ("Lisbon",) and turkey.countries == () and "turkey" in turkey.text.split()
+    china = parse_query("plates in Portugal, china or glass", ctx())
+    assert china.countries == ("PT",) and "china" in china.text.split()
+    for query in ("flowers in Lisbon, orange and red", "flowers not in Lisbon, orange and red"):
+        parsed = parse_query(query, ctx())
+        assert "orange" in parsed.text.split() and "Orange" not in parsed.places + parsed.not_places, query
+    # Commas alone: no list goes on to "or", "nor", "and", so only the first item is negated.
+    assert parse_query("beach without dogs, cats, birds", ctx()).excluded == ("dogs",)
+    sunset = parse_query("kids without dogs, sunset, beach", ctx())
+    assert sunset.excluded == ("dogs",) and sunset.text == "kids sunset, beach"
+
+
 def test_the_word_joining_two_dates_to_search_in_is_not_searched_for():
     """"red 2023 or 2024" searched both years but kept "or" as words: the image search looked for "red or"."""
     for query in ("red 2023 or 2024", "red in 2023 or 2024", "red 2023 and 2024", "red in june 2023 or july 2024"):
