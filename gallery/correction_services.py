@@ -97,7 +97,7 @@ def photos_shift_dates(*, user: AbstractBaseUser, photo_ids: Iterable, delta: ti
         raise ValidationError("A shift is at most 100 years.")
     ids = _ids(photo_ids)
     if most is not None and len(ids) > most:
-        raise ValidationError(f"At most {MAX_SHIFT_PHOTOS} photos at a time.")
+        raise ValidationError(f"At most {most} photos at a time.")
     photos = _editable(user, ids)
     results, chosen = [], []
     for pk in ids:
@@ -117,7 +117,9 @@ def photos_shift_dates(*, user: AbstractBaseUser, photo_ids: Iterable, delta: ti
         for photo in shifted:
             photo.taken_at += delta
             photo.taken_at_source = Photo.DateSource.MEMBER
-        Photo.objects.bulk_update(shifted, ["taken_at", "taken_at_source"])  # (and taken_day: PhotoQuerySet)
+        # (And taken_day: PhotoQuerySet. In batches: one UPDATE's CASE of a whole camera's day, thousands of photos,
+        # is compared row by row against every branch.)
+        Photo.objects.bulk_update(shifted, ["taken_at", "taken_at_source"], batch_size=MAX_SHIFT_PHOTOS)
         photos_changed.send(sender=Photo, photo_ids=chosen)
     return results
 
