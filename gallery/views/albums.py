@@ -7,7 +7,6 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -215,13 +214,40 @@ def album_add(request: HttpRequest, album_id: int) -> HttpResponse:
     if album.is_smart:
         messages.error(request, "A smart album's photos come from its search.")
         return redirect(album)
+    if request.method == "POST" and request.POST.get("go") in ("older", "newer"):
+        return _picker_turn(request, album)
     if request.method == "POST":
         return _add_posted(request, album, back=album.get_absolute_url())
-    # A page at a time, newest first: the family's photos not in the album yet (older ones on the following pages).
+    # PICKER_SIZE at a time from `start`, newest first: the family's photos not in the album yet.
     candidates = (photo_list(user=request.user, family_id=album.family_id).exclude(album_entries__album=album)
                   .select_related(None).prefetch_related(None))
-    page = Paginator(candidates, PICKER_SIZE).get_page(request.GET.get("page"))
-    return render(request, "gallery/album_add.html", {"album": album, "candidates": page.object_list, "page": page})
+    total = candidates.count()
+    album.family = family_labelled(user=request.user, family=album.family)  # "Every photo of Smiths · admin: …"
+    start = min(_picker_start(request.GET.get("start")), max(total - 1, 0))
+    shown = list(candidates[start:start + PICKER_SIZE])
+    return render(request, "gallery/album_add.html", {
+        "album": album, "candidates": shown, "total": total, "start": start, "first": start + 1,
+        "last": start + len(shown), "newer": start > 0, "older": start + len(shown) < total})
+
+
+def _picker_start(value) -> int:
+    number = id_from_text(value or "")  # (a whole number, else the first photos)
+    return number if number is not None and number < 2**31 else 0
+
+
+def _picker_turn(request: HttpRequest, album) -> HttpResponse:
+    """"Older photos" / "Newer photos" of the picker: the photos ticked on the page are added first (not lost), then
+    the picker goes on from the photos after (or before) those it showed. The ones added are no candidates any more,
+    so the older photos begin that many places sooner."""
+    start = _picker_start(request.POST.get("start"))
+    added = 0
+    if request.POST.getlist("photos"):
+        added = _add_ticked(request, album)
+    if request.POST["go"] == "older":
+        start = max(start + PICKER_SIZE - added, 0)
+    else:
+        start = max(start - PICKER_SIZE, 0)
+    return redirect(f"{reverse('gallery:album_add', args=[album.pk])}?start={start}")
 
 
 @require_POST
@@ -240,15 +266,21 @@ def album_add_photo(request: HttpRequest) -> HttpResponse:
 
 
 def _add_posted(request: HttpRequest, album, *, back: str) -> HttpResponse:
+    _add_ticked(request, album)
+    return redirect(back)
+
+
+def _add_ticked(request: HttpRequest, album) -> int:
+    """Add the photos posted, saying what happened in a message; how many were added."""
     form = AlbumPhotosForm(request.POST)
     if not form.is_valid():
         messages.error(request, "Choose at least one photo.")
-        return redirect(back)
+        return 0
     try:
         outcomes = album_add_photos(user=request.user, album=album, photo_ids=form.cleaned_data["photos"])
     except (ValidationError, PermissionDenied) as exc:
         messages.error(request, _problem(exc))
-        return redirect(back)
+        return 0
     added = sum(1 for outcome in outcomes if outcome.ok and not outcome.reason)
     already = sum(1 for outcome in outcomes if outcome.ok and outcome.reason)
     refused = [outcome for outcome in outcomes if not outcome.ok]
@@ -259,7 +291,7 @@ def _add_posted(request: HttpRequest, album, *, back: str) -> HttpResponse:
                 + (f" {already} {'was' if already == 1 else 'were'} already in it." if already else "")
                 + (f" {len(refused)} could not be added: {refused[0].reason}" if refused else ""))
     messages.success(request, text)
-    return redirect(back)
+    return added
 
 
 # --- share links ----------------------------------------------------------------------------------
