@@ -15,7 +15,8 @@ from rest_framework.views import APIView
 
 from gallery.apis import DATE_ERRORS, LOCATION, PhotoOutputSerializer, api_errors, created, photo_response
 from gallery.selectors import family_filter, family_get, photo_get
-from search.duplicates import DISMISS_MAX_PHOTOS, duplicate_groups, duplicates_dismiss
+from search.duplicates import (DISMISS_MAX_PHOTOS, GroupChanged, duplicate_groups, duplicates_dismiss,
+                               duplicates_dismiss_group, group_key_valid)
 from search.engine import (
     MAX_LIMIT, MAX_QUERY_CHARS, PAGE_SIZE, SORTS, SearchParams, preferences_for, search_photos, similar_photos,
 )
@@ -399,6 +400,8 @@ class DuplicateGroupSerializer(serializers.Serializer):
     signals = serializers.ListField(child=serializers.ChoiceField(choices=["hash", "embedding"]),
                                     help_text="what grouped them: perceptual hash distance and/or embedding cosine")
     keep = serializers.IntegerField(source="keep.pk", help_text="the photo suggested to keep")
+    key = serializers.CharField(help_text="the group as it is now (its smallest photo id and a fingerprint of its "
+                                          "members), for POST /api/v1/duplicates/dismiss/")
     photos = DuplicatePhotoSerializer(source="members", many=True, help_text="the keeper first")
 
 
@@ -424,23 +427,47 @@ class DuplicatesApi(APIView):
 
 
 class DuplicatesDismissApi(APIView):
-    """"Not duplicates": the pairs among these photos of the family are no longer grouped (any member; ids of other
-    families' photos are ignored; another family is 404)."""
+    """"Not duplicates": a group (by its `key`, as GET /api/v1/duplicates/ gives it: 409 when the group changed
+    since, nothing changed) or the pairs among these photos of the family (`photos`) are no longer grouped (any
+    member; ids of other families' photos are ignored; another family is 404)."""
 
     class DismissInputSerializer(serializers.Serializer):
         family = serializers.IntegerField(help_text="family id")
+        group = serializers.CharField(required=False, max_length=64,
+                                      help_text="a group's key (GET /api/v1/duplicates/): all of it, whatever its size")
         photos = serializers.ListField(child=serializers.IntegerField(min_value=1, max_value=2**63 - 1),
-                                       min_length=2, max_length=DISMISS_MAX_PHOTOS,
-                                       help_text="the photos of a group (its members' ids)")
+                                       min_length=2, max_length=DISMISS_MAX_PHOTOS, required=False,
+                                       help_text="or the photos of a group (its members' ids)")
 
-    @extend_schema(request=DismissInputSerializer, responses=inline_serializer(
-        "DuplicatesDismissed", {"dismissed": serializers.IntegerField(help_text="pairs no longer grouped")}))
+        def validate_group(self, value: str) -> str:
+            if not group_key_valid(value):
+                raise serializers.ValidationError("Not a group's key (the `key` of GET /api/v1/duplicates/).")
+            return value
+
+        def validate(self, data):
+            if ("group" in data) == ("photos" in data):
+                raise serializers.ValidationError("Give either `group` or `photos`.")
+            return data
+
+    @extend_schema(request=DismissInputSerializer, responses={
+        200: inline_serializer("DuplicatesDismissed",
+                               {"dismissed": serializers.IntegerField(help_text="pairs no longer grouped")}),
+        409: inline_serializer("DuplicatesGroupChanged", {"detail": serializers.CharField(),
+                                                          "photos": serializers.IntegerField(
+                                                              help_text="the group's photos now (0: none)")})})
     def post(self, request):
         data = self.DismissInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         family = family_get(user=request.user, family_id=data.validated_data["family"])
-        return Response({"dismissed": duplicates_dismiss(user=request.user, family=family,
-                                                         photo_ids=data.validated_data["photos"])})
+        if "photos" in data.validated_data:
+            return Response({"dismissed": duplicates_dismiss(user=request.user, family=family,
+                                                             photo_ids=data.validated_data["photos"])})
+        try:
+            _, dismissed = duplicates_dismiss_group(user=request.user, family=family,
+                                                    key=data.validated_data["group"])
+            return Response({"dismissed": dismissed})
+        except GroupChanged as changed:
+            return Response({"detail": changed.message, "photos": changed.photos}, status=status.HTTP_409_CONFLICT)
 
 
 class PreferencesSerializer(serializers.Serializer):

@@ -16,6 +16,8 @@ over the whole family. `duplicates_scan` finds them for photos stored before (co
 
 from __future__ import annotations
 
+import hashlib
+import re
 import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -160,6 +162,7 @@ class DuplicateMember:
 class DuplicateGroup:
     members: list[DuplicateMember]
     signals: list[str] = field(default_factory=list)  # "hash", "embedding"
+    key: str = ""  # group_key of its members: what "Not duplicates: keep all" posts
 
     @property
     def keep(self) -> Photo:
@@ -224,8 +227,45 @@ class DuplicateGroups(Sequence):
                               f"it. {reason}")
                 members.append(DuplicateMember(photo, index == 0, reason, trash=index > 0 and not version and (
                     min(keeper.pk, photo.pk), max(keeper.pk, photo.pk)) in self.paired))
-            built.append(DuplicateGroup(members=members, signals=sorted({why[0] for _, why in whys})))
+            built.append(DuplicateGroup(members=members, signals=sorted({why[0] for _, why in whys}),
+                                        key=group_key(photo.pk for photo, _ in whys) if whys else ""))
         return built
+
+    def with_photo(self, photo_id: int) -> list[int] | None:
+        """The ids of the group this photo is in, if any."""
+        return next((group for group in self.groups if photo_id in group), None)
+
+
+def group_key(photo_ids: Iterable[int]) -> str:
+    """A group's key, "<its smallest photo id>-<a fingerprint of its members' ids>": what "Not duplicates: keep all"
+    posts, one field whatever the group's size (a burst's hundreds of ids passed Django's
+    DATA_UPLOAD_MAX_NUMBER_FIELDS), and what tells a group changed since it was shown (duplicates_dismiss_group)."""
+    ids = sorted({int(pk) for pk in photo_ids})
+    return f"{ids[0]}-{hashlib.sha256(','.join(map(str, ids)).encode()).hexdigest()[:16]}"
+
+
+_KEY = re.compile(r"([1-9][0-9]{0,18})-[0-9a-f]{16}")
+
+
+def group_key_valid(key: str) -> bool:
+    return bool(_KEY.fullmatch(key))
+
+
+class GroupChanged(Exception):
+    """The group a key names is not the family's group now: `photos` is how many its smallest photo's group holds
+    now (0: that photo is in no group, kept or trashed since, or not of this family)."""
+
+    def __init__(self, photos: int) -> None:
+        super().__init__(photos)
+        self.photos = photos
+
+    @property
+    def message(self) -> str:
+        if self.photos:
+            return (f"This group changed since the page was shown (it now holds {self.photos} photos): nothing was "
+                    "changed.")
+        return ("That group is no longer shown (kept or moved to the trash since the page was drawn): nothing was "
+                "changed.")
 
 
 def duplicate_groups(*, user: AbstractBaseUser, family: Family) -> DuplicateGroups:
@@ -271,11 +311,26 @@ def duplicate_groups(*, user: AbstractBaseUser, family: Family) -> DuplicateGrou
                            {(min(p.photo_a_id, p.photo_b_id), max(p.photo_a_id, p.photo_b_id)) for p in pairs})
 
 
+def duplicates_dismiss_group(*, user: AbstractBaseUser, family: Family, key: str) -> tuple[int, int]:
+    """"Not duplicates: keep all" on the family's group that `key` (group_key) names, as it was shown: raises
+    GroupChanged, changing nothing, when the family has no such group now (its photos changed since, or the key is
+    another family's). `family` must come from a selector that checked the user's membership. Returns how many photos
+    the group holds and how many pairs were dismissed."""
+    match = _KEY.fullmatch(key)
+    group = duplicate_groups(user=user, family=family).with_photo(int(match.group(1))) if match else None
+    if group is None or group_key(group) != key:
+        raise GroupChanged(len(group or []))
+    return len(group), _dismiss(user, family, group)
+
+
 def duplicates_dismiss(*, user: AbstractBaseUser, family: Family, photo_ids: Iterable[int]) -> int:
     """"Not duplicates": the pairs found among these photos of the family are no longer grouped (any member may say
     so, as any member curates; ids of other families' photos are ignored). `family` must come from a selector that
     checked the user's membership. Returns how many pairs were dismissed."""
-    ids = sorted({int(pk) for pk in photo_ids})[:DISMISS_MAX_PHOTOS]
+    return _dismiss(user, family, sorted({int(pk) for pk in photo_ids})[:DISMISS_MAX_PHOTOS])
+
+
+def _dismiss(user: AbstractBaseUser, family: Family, ids: list[int]) -> int:
     pairs = list(_grouped_pairs(family).filter(photo_a_id__in=ids, photo_b_id__in=ids)
                  .values_list("photo_a_id", "photo_b_id"))
     made = DuplicateDismissal.objects.bulk_create(
@@ -284,8 +339,8 @@ def duplicates_dismiss(*, user: AbstractBaseUser, family: Family, photo_ids: Ite
     return len(made)
 
 
-# Photos one "not duplicates" may name: a whole group, which a burst or a time-lapse chains into hundreds (the pairs
-# among them are read in one statement); as many as the page's "Move ticked to trash" takes.
+# Photos one "not duplicates" by ids (the API's `photos`) may name: a group, which a burst or a time-lapse chains into
+# hundreds; a larger group is named by its key (duplicates_dismiss_group), as the page does.
 DISMISS_MAX_PHOTOS = 500
 
 

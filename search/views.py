@@ -23,7 +23,7 @@ from gallery.trash_services import admin_family_ids, photo_may_manage, photos_tr
 from gallery.views import wants_partial
 from gallery.views.bulk import selection_context
 from gallery.views.trash import results_message
-from search.duplicates import DISMISS_MAX_PHOTOS, duplicate_groups, duplicates_dismiss
+from search.duplicates import GroupChanged, duplicate_groups, duplicates_dismiss_group
 from search.engine import (
     MAX_LIMIT, MAX_QUERY_CHARS, PAGE_SIZE, SearchParams, SearchResponse, preferences_for, search_photos, similar_photos,
 )
@@ -597,29 +597,34 @@ def model_comparison_view(request: HttpRequest, family_id: int) -> HttpResponse:
 @require_POST
 @login_required
 def duplicates_dismiss_view(request: HttpRequest, family_id: int) -> HttpResponse:
-    """"Not duplicates: keep all" on a group: its photos' pairs are no longer grouped (any member of the family)."""
+    """"Not duplicates: keep all" on a group: its photos' pairs are no longer grouped (any member of the family). The
+    form posts the group's key, not its members' ids (a burst's hundreds passed DATA_UPLOAD_MAX_NUMBER_FIELDS)."""
     family = family_get(user=request.user, family_id=family_id)
-    ids = list(dict.fromkeys(pk for pk in (id_from_text(value) for value in request.POST.getlist("member"))
-                             if pk is not None))
-    if len(ids) > DISMISS_MAX_PHOTOS:  # said, rather than keeping a part of the group and saying "all"
-        messages.error(request, f"A group of {len(ids)} photos is more than “Not duplicates” keeps at once "
-                                f"({DISMISS_MAX_PHOTOS}): nothing was changed.")
-        return _back_to_duplicates(request, family)
-    count = duplicates_dismiss(user=request.user, family=family, photo_ids=ids)
-    if count:
-        messages.success(request, f"Kept all {len(ids)}: they are no longer shown as near-duplicates of each other.")
+    try:
+        count, _ = duplicates_dismiss_group(user=request.user, family=family, key=request.POST.get("group", ""))
+    except GroupChanged as changed:
+        messages.error(request, changed.message)
     else:
-        messages.info(request, "Nothing to change: those photos were not grouped as near-duplicates.")
+        messages.success(request, f"Kept all {count}: they are no longer shown as near-duplicates of each other.")
     return _back_to_duplicates(request, family)
+
+
+# Ticked photos one "Move ticked to trash" moves (the trash service checks each): the rest are said, still ticked.
+DUPLICATES_TRASH_MAX = 500
 
 
 @require_POST
 @login_required
 def duplicates_trash(request: HttpRequest, family_id: int) -> HttpResponse:
-    """Move the ticked photos of a group to the trash (the trash service checks each against the user's rights)."""
+    """Move the ticked photos of a group to the trash (the trash service checks each against the user's rights), at
+    most DUPLICATES_TRASH_MAX a click."""
     family = family_get(user=request.user, family_id=family_id)
-    results_message(request, photos_trash(user=request.user, photo_ids=request.POST.getlist("photo")[:500]), "Moved",
+    ticked = list(dict.fromkeys(request.POST.getlist("photo")))
+    results_message(request, photos_trash(user=request.user, photo_ids=ticked[:DUPLICATES_TRASH_MAX]), "Moved",
                     where=" to the trash", empty="No photo was ticked: nothing moved to the trash.")
+    if len(ticked) > DUPLICATES_TRASH_MAX:
+        messages.warning(request, f"{len(ticked) - DUPLICATES_TRASH_MAX} more ticked photos were not moved: at most "
+                                  f"{DUPLICATES_TRASH_MAX} go to the trash at once. Move them with another click.")
     return _back_to_duplicates(request, family)
 
 

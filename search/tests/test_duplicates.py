@@ -15,7 +15,7 @@ from rest_framework.pagination import PageNumberPagination
 from gallery.models import Photo
 from gallery.services import UploadResult, photo_create_from_bytes
 from gallery.trash_services import photos_restore
-from search.duplicates import duplicate_groups, duplicates_find, duplicates_scan
+from search.duplicates import duplicate_groups, duplicates_find, duplicates_scan, group_key
 from search.models import DuplicatePair
 from search.tests.conftest import shape_png
 from tests.queue import run_queued_tasks
@@ -347,13 +347,14 @@ def test_a_member_says_a_group_is_not_duplicates_and_it_stays_apart(trio, family
     assert "Not duplicates: keep all" in page
     # Another family: 404, and nothing changes.
     assert client_for(mallory).post(reverse("search:duplicates_dismiss", args=[family.pk]),
-                                    {"member": pair}).status_code == 404
+                                    {"group": group_key(pair)}).status_code == 404
     assert client_for(mallory).post("/api/v1/duplicates/dismiss/", {"family": family.pk, "photos": pair},
                                     content_type="application/json").status_code == 404
     assert len(duplicate_groups(user=alice, family=family)) == 1
 
-    response = client_for(bob).post(reverse("search:duplicates_dismiss", args=[family.pk]), {"member": pair},
-                                    follow=True)
+    [keep] = re.findall(r'data-group="(\d+)"', page)
+    response = _post_form(client_for(bob), reverse("search:duplicates_dismiss", args=[family.pk]),
+                          _form_of(page, int(keep)))
     body = response.content.decode()
     assert "Kept all 2: they are no longer shown as near-duplicates" in body and "No near-duplicates found" in body
     assert Photo.objects.filter(pk__in=pair).count() == 2
@@ -398,16 +399,9 @@ def test_not_duplicates_keeps_all_of_a_group_of_more_than_a_hundred(family, alic
                                        for a, b in zip(burst, burst[1:])])
     client = client_for(alice)
     page = client.get(reverse("search:duplicates", args=[family.pk])).content.decode()
-    members = re.findall(r'<input type="hidden" name="member" value="(\d+)">', page)
-    assert len(members) == 130
-    # More than it keeps at once (DISMISS_MAX_PHOTOS) is said, and changes nothing, rather than keeping a part.
-    too_many = members + [str(10**9 + n) for n in range(371)]
-    body = client.post(reverse("search:duplicates_dismiss", args=[family.pk]), {"member": too_many},
-                       follow=True).content.decode()
-    assert "A group of 501 photos is more than" in body and "nothing was changed" in body
-    assert len(duplicate_groups(user=alice, family=family)) == 1
-    body = client.post(reverse("search:duplicates_dismiss", args=[family.pk]), {"member": members},
-                       follow=True).content.decode()
+    [keep] = re.findall(r'data-group="(\d+)"', page)
+    body = _post_form(client, reverse("search:duplicates_dismiss", args=[family.pk]),
+                      _form_of(page, int(keep))).content.decode()
     assert "Kept all 130" in body and "No near-duplicates found" in body
     assert len(duplicate_groups(user=alice, family=family)) == 0
 
@@ -418,6 +412,11 @@ def test_not_duplicates_keeps_all_of_a_group_of_more_than_a_hundred(family, alic
                         content_type="application/json")
     assert response.status_code == 200 and response.json() == {"dismissed": 129}
     assert len(duplicate_groups(user=alice, family=family)) == 0
+    # By ids, at most DISMISS_MAX_PHOTOS (a larger group is named by its key), said rather than keeping a part.
+    response = api.post("/api/v1/duplicates/dismiss/",
+                        {"family": family.pk, "photos": [p.pk for p in burst] + list(range(10**9, 10**9 + 371))},
+                        content_type="application/json")
+    assert response.status_code == 400 and "photos" in response.json()
 
 
 def test_a_chain_of_look_alikes_ticks_for_the_trash_only_what_matches_the_keeper(family, alice, client_for):
@@ -480,3 +479,166 @@ def test_google_photos_own_effects_copy_is_no_edit_to_prefer(family, alice):
     [group] = duplicate_groups(user=alice, family=family)
     assert [(m.photo.pk, m.keep, m.trash) for m in group.members] == [(original.pk, True, False),
                                                                      (effects.pk, False, True)]
+
+
+def _burst(family, user, count: int, *, star: bool = False) -> list[Photo]:
+    """A burst of `count` photos grouped as one (a chain of pairs, or every one paired with the first: a star), as
+    the worker stores them. One real upload, the rest its rows (the same file, other bytes' hashes): 600 uploads
+    took a minute."""
+    from tests.factories import photo_factory
+
+    first = photo_factory(family=family, user=user, filename="burst-000.jpg")
+    rows = []
+    for n in range(1, count):
+        row = Photo.objects.get(pk=first.pk)
+        row.pk, row.sha256, row.original_filename, row.title = None, f"{n:064x}", f"burst-{n:03}.jpg", ""
+        rows.append(row)
+    burst = [first, *Photo.objects.bulk_create(rows)]
+    pairs = [(burst[0], b) for b in burst[1:]] if star else list(zip(burst, burst[1:]))
+    DuplicatePair.objects.bulk_create([DuplicatePair(family=family, photo_a=a, photo_b=b, hash_distance=2)
+                                       for a, b in pairs])
+    return burst
+
+
+def _form_of(body: str, keep: int) -> list[tuple[str, str]]:
+    """What the browser posts from a group's form: its hidden fields and ticked boxes."""
+    section = re.search(rf'<section [^>]*data-group="{keep}">(.*?)</section>', body, re.S).group(1)
+    fields = []
+    for attrs in re.findall(r"<input ([^>]*)>", section):
+        kind, name, value = (re.search(rf'{a}="([^"]*)"', attrs) for a in ("type", "name", "value"))
+        if kind.group(1) == "hidden" or (kind.group(1) == "checkbox" and " checked" in attrs):
+            fields.append((name.group(1), value.group(1) if value else "on"))
+    return fields
+
+
+GONE = "That group is no longer shown (kept or moved to the trash since the page was drawn): nothing was changed."
+
+
+def _dismissed() -> bool:
+    from search.models import DuplicateDismissal
+
+    return DuplicateDismissal.objects.exists()
+
+
+def _post_form(client, url: str, fields: list[tuple[str, str]]):
+    from urllib.parse import urlencode
+
+    return client.post(url, urlencode(fields), content_type="application/x-www-form-urlencoded", follow=True)
+
+
+def test_keep_all_and_move_to_trash_work_on_a_group_of_six_hundred(family, alice, client_for, settings):
+    """A burst chains into a group of hundreds. The group's form posted every member's id, and a group of about
+    500 posted more fields than Django takes (DATA_UPLOAD_MAX_NUMBER_FIELDS): both buttons answered a bare 400, and
+    the group could not be kept or trashed at all. "Keep all" posts the group's key (one field, whatever its size),
+    and the trash moves at most DUPLICATES_TRASH_MAX ticked photos a click, saying so for the rest."""
+    burst = _burst(family, alice, 600, star=True)  # every photo pairs with the keeper: all 599 ticked
+    client = client_for(alice)
+    url = reverse("search:duplicates", args=[family.pk])
+    body = client.get(url).content.decode()
+    [keep] = re.findall(r'data-group="(\d+)"', body)
+    fields = _form_of(body, int(keep))
+    assert len(fields) < settings.DATA_UPLOAD_MAX_NUMBER_FIELDS
+    assert sum(name == "photo" for name, _ in fields) == 599
+
+    response = _post_form(client, reverse("search:duplicates_trash", args=[family.pk]), fields)
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert "Moved 500 photos to the trash." in page
+    assert "99 more ticked photos were not moved: at most 500 go to the trash at once." in page
+    assert Photo.objects.filter(pk__in=[p.pk for p in burst]).count() == 100
+    fields = _form_of(page, int(keep))
+    assert sum(name == "photo" for name, _ in fields) == 99  # the rest, still ticked, a click away
+    assert "Moved 99 photos" in _post_form(client, reverse("search:duplicates_trash", args=[family.pk]),
+                                           fields).content.decode()
+    assert list(Photo.objects.filter(pk__in=[p.pk for p in burst])) == [burst[0]]
+
+
+def test_not_duplicates_keeps_all_of_a_group_of_six_hundred(family, alice, client_for, api, settings):
+    burst = _burst(family, alice, 600)
+    client = client_for(alice)
+    body = client.get(reverse("search:duplicates", args=[family.pk])).content.decode()
+    [keep] = re.findall(r'data-group="(\d+)"', body)
+    fields = _form_of(body, int(keep))
+    assert len(fields) < settings.DATA_UPLOAD_MAX_NUMBER_FIELDS
+    response = _post_form(client, reverse("search:duplicates_dismiss", args=[family.pk]), fields)
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert "Kept all 600: they are no longer shown as near-duplicates" in page and "No near-duplicates found" in page
+    assert Photo.objects.filter(pk__in=[p.pk for p in burst]).count() == 600
+
+    # The API says the group by the key its list gives.
+    from search.models import DuplicateDismissal
+
+    DuplicateDismissal.objects.all().delete()
+    [group] = api.get("/api/v1/duplicates/", {"family": family.pk}).json()["results"]
+    assert len(group["photos"]) == 600 and group["key"] == dict(fields)["group"]
+    response = api.post("/api/v1/duplicates/dismiss/", {"family": family.pk, "group": group["key"]},
+                        content_type="application/json")
+    assert response.status_code == 200 and response.json() == {"dismissed": 599}
+    assert len(duplicate_groups(user=alice, family=family)) == 0
+    # One of the two, never both nor neither.
+    for data in ({"family": family.pk}, {"family": family.pk, "group": group["key"], "photos": [1, 2]},
+                 {"family": family.pk, "group": "not a key"}):
+        assert api.post("/api/v1/duplicates/dismiss/", data, content_type="application/json").status_code == 400
+
+
+def test_a_group_changed_since_the_page_was_drawn_is_not_kept(family, alice, bob, client_for, api):
+    """"Keep all" says which group by its smallest photo and a fingerprint of its members: a group that changed
+    since the page was drawn (a photo trashed, one more found) is refused, saying so, rather than keeping photos the
+    member never saw."""
+    from gallery.trash_services import photos_trash
+    from tests.factories import photo_factory
+
+    burst = _burst(family, alice, 5)
+    client = client_for(alice)
+    url = reverse("search:duplicates", args=[family.pk])
+    body = client.get(url).content.decode()
+    fields = _form_of(body, burst[0].pk)
+    key = dict(fields)["group"]
+    late = photo_factory(family=family, user=bob, filename="late.jpg")
+    DuplicatePair.objects.create(family=family, photo_a=burst[-1], photo_b=late, hash_distance=1)
+
+    page = _post_form(client, reverse("search:duplicates_dismiss", args=[family.pk]), fields).content.decode()
+    assert "This group changed since the page was shown (it now holds 6 photos): nothing was changed." in page
+    [group] = duplicate_groups(user=alice, family=family)
+    assert len(group.members) == 6
+    response = api.post("/api/v1/duplicates/dismiss/", {"family": family.pk, "group": key},
+                        content_type="application/json")
+    assert response.status_code == 409 and "changed" in response.json()["detail"]
+    assert len(duplicate_groups(user=alice, family=family)[0].members) == 6
+
+    # A photo trashed since: the same.
+    photos_trash(user=alice, photo_ids=[late.pk, burst[1].pk])  # (the chain splits: 0 alone, 2-4)
+    page = _post_form(client, reverse("search:duplicates_dismiss", args=[family.pk]), fields).content.decode()
+    assert GONE in page
+    assert not _dismissed()
+    # Kept once by another member: nothing more to keep.
+    body = client.get(url).content.decode()
+    fields = _form_of(body, burst[2].pk)
+    assert "Kept all 3" in _post_form(client_for(bob), reverse("search:duplicates_dismiss", args=[family.pk]),
+                                      fields).content.decode()
+    page = _post_form(client_for(alice), reverse("search:duplicates_dismiss", args=[family.pk]),
+                      fields).content.decode()
+    assert GONE in page
+
+
+def test_another_familys_group_key_does_nothing(family, other_family, alice, mallory, client_for, api):
+    """A key names a group of the family posted to only: another family's key, posted to our family, finds nothing
+    and changes nothing in either; posted to their family by us, 404."""
+    ours = _burst(family, alice, 3)
+    theirs = _burst(other_family, mallory, 3)
+    their_page = client_for(mallory).get(reverse("search:duplicates", args=[other_family.pk])).content.decode()
+    their_key = dict(_form_of(their_page, theirs[0].pk))["group"]
+    page = _post_form(client_for(alice), reverse("search:duplicates_dismiss", args=[family.pk]),
+                      [("group", their_key)]).content.decode()
+    assert GONE in page
+    response = api.post("/api/v1/duplicates/dismiss/", {"family": family.pk, "group": their_key},
+                        content_type="application/json")
+    assert response.status_code == 409
+    assert api.post("/api/v1/duplicates/dismiss/", {"family": other_family.pk, "group": their_key},
+                    content_type="application/json").status_code == 404
+    assert client_for(alice).post(reverse("search:duplicates_dismiss", args=[other_family.pk]),
+                                  {"group": their_key}).status_code == 404
+    assert not _dismissed()
+    assert len(duplicate_groups(user=mallory, family=other_family)) == 1
+    assert len(duplicate_groups(user=alice, family=family)[0].members) == len(ours)
