@@ -308,3 +308,27 @@ def test_a_photo_or_model_given_as_another_kind_of_value_is_not_read_as_one(tmp_
     assert "Imported 0 new and 0 updated judgments; skipped 2." in out, (out, err)
     assert "“model_name” must be text" in err
     assert not Judgment.objects.filter(query__in=["true photo", "object model"]).exists()
+
+
+def test_judgments_imported_before_with_dates_or_numbers_nothing_can_read_are_repaired(tmp_path, judged):
+    """Rows imported before 6bfe3ea and 4390219 (a date of year 0 or 10000 in UTC, a score too large for a float)
+    kept the export, the API's list of judgments and the admin's failing. Migration search 0024 dates such a row by
+    its import and drops the components nothing can read; the verdict stays."""
+    import importlib
+
+    from django.apps import apps
+    from django.db import connection
+
+    year_zero, huge = Judgment.objects.order_by("pk")[:2]
+    with connection.cursor() as cursor:
+        cursor.execute("UPDATE search_judgment SET created_at = '0001-01-01 00:00:00+05' WHERE id = %s",
+                       [year_zero.pk])
+        cursor.execute("UPDATE search_judgment SET components = %s::jsonb WHERE id = %s",
+                       ['{"score": 1' + "0" * 400 + "}", huge.pk])
+    importlib.import_module("search.migrations.0024_repair_unreadable_judgments").repair(apps, None)
+
+    repaired = Judgment.objects.get(pk=year_zero.pk)
+    assert repaired.created_at == repaired.updated_at and repaired.relevant == year_zero.relevant
+    assert Judgment.objects.get(pk=huge.pk).components == {}
+    assert len(export(tmp_path)) == Judgment.objects.count()
+    call_command("photo_report", str(huge.photo_id), stdout=io.StringIO())
