@@ -523,6 +523,7 @@ def test_an_album_page_and_a_photo_page_tell_two_families_of_the_same_name_apart
     """The album page's header and the photo page's Family row named the family by its name alone, so for someone in
     two "Smiths" they read alike; they name it as every menu and picker does then."""
     from gallery.album_services import album_create
+    from gallery.models import TagSuggestion
 
     Family.objects.filter(pk=other_family.pk).update(name="smiths")
     Membership.objects.filter(family=other_family, user=mallory).update(role=Membership.Role.ADMIN)
@@ -533,7 +534,14 @@ def test_an_album_page_and_a_photo_page_tell_two_families_of_the_same_name_apart
     theirs = "smiths · admin: mallory"
 
     assert f"0 photos</span> · {theirs}" in client.get(album.get_absolute_url()).content.decode()
-    assert f"<dt>Family</dt><dd>{theirs}</dd>" in client.get(photo.get_absolute_url()).content.decode()
+    TagSuggestion.objects.create(photo=photo, name="sky", probability=0.9, model_name="toy")
+    suggestion = TagSuggestion.objects.create(photo=photo, name="sea", probability=0.9, model_name="toy")
+    page = client.get(photo.get_absolute_url()).content.decode()
+    assert f"<dt>Family</dt><dd>{theirs}</dd>" in page and f"All suggestions in {theirs}</a>" in page
+    # The suggestions card again after a suggestion is dismissed (HTMX).
+    card = client.post(reverse("gallery:suggestion_dismiss", args=[photo.pk, suggestion.pk]),
+                       headers={"HX-Request": "true"})
+    assert f"All suggestions in {theirs}</a>" in card.content.decode()
     # Someone in one family of that name reads the name alone.
     assert "<dt>Family</dt><dd>smiths</dd>" in client_for(mallory).get(photo.get_absolute_url()).content.decode()
 

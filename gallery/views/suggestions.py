@@ -12,8 +12,8 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from gallery.forms import AcceptAboveForm
 from gallery.selectors import (
-    family_get, family_is_admin, family_suggestion_summary, family_suggestions_on_full_photos, photo_get,
-    suggestion_get,
+    family_get, family_is_admin, family_labelled, family_suggestion_summary, family_suggestions_on_full_photos,
+    photo_get, suggestion_get,
 )
 from gallery.services import MAX_TAGS
 from gallery.suggestions import suggestion_dismiss, suggestions_accept, suggestions_accept_above
@@ -46,6 +46,7 @@ def _after(request: HttpRequest, photo_id: int, *, done: str = "", error: str = 
     """HTMX: the suggestions card again, with the photo's tags for an out-of-band swap; else back to the page."""
     photo = photo_get(user=request.user, photo_id=photo_id)  # fresh tags and suggestions
     if request.htmx:
+        photo.family = family_labelled(user=request.user, family=photo.family)  # "All suggestions in …"
         context = {"photo": photo, "suggestion_note": done, "suggestion_error": error, "with_meta": True,
                    "suggestions_enabled": settings.TAG_SUGGESTIONS_ENABLED}
         return render(request, "gallery/photo_suggestions.html", context, status=422 if error else 200)
