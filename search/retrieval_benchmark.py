@@ -183,6 +183,10 @@ def _image_path(directory: Path, subfolder: str, filename: str) -> Path:
     return next((c for c in candidates if c.is_file()), candidates[0])
 
 
+# Longer is no caption (Flickr30k's and COCO's longest are a few hundred characters): a file that is no captions list.
+CAPTION_MAX_CHARS = 10_000
+
+
 def _tab_separated(path: Path, directory: Path) -> tuple[str, list[tuple[Path, str]]]:
     pairs = []
     with path.open(newline="", encoding="utf-8-sig") as stream:  # -sig: a byte order mark (Windows editors) too
@@ -193,6 +197,9 @@ def _tab_separated(path: Path, directory: Path) -> tuple[str, list[tuple[Path, s
                     continue
                 if len(row) < 2 or not row[1].strip():
                     raise DatasetError(f"{path.name}, line {number}: expected “image<TAB>caption”.")
+                if len(row[1]) > CAPTION_MAX_CHARS:  # (csv's own limit is the process's: another package may lift it)
+                    raise DatasetError(f"{path.name}, line {number}: expected “image<TAB>caption”, not a caption of "
+                                       f"{len(row[1]):,} characters.")
                 filename = row[0].strip().split("#", 1)[0]  # Flickr's results_20130124.token: image.jpg#0
                 if number == 1 and filename.lower() in ("image", "filename", "file"):
                     continue  # a header line
