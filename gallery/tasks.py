@@ -23,13 +23,11 @@ def orphan_files_remove_task() -> int:
 
 
 def sessions_clear_task() -> None:
-    """Delete the expired sessions (the daily schedule; `manage.py clearsessions` does the same): Django deletes one
-    only when its browser comes back, so every sign-in never seen again kept its row for good."""
-    from importlib import import_module
+    """Delete the expired sessions (the daily schedule: Django's `clearsessions`): Django deletes one only when its
+    browser comes back, so every sign-in never seen again kept its row for good."""
+    from django.core.management import call_command
 
-    from django.conf import settings
-
-    import_module(settings.SESSION_ENGINE).SessionStore.clear_expired()
+    call_command("clearsessions")
 
 
 # How long one run of a family's deletion goes on before it queues the rest: a worker asked to stop (a restart)
