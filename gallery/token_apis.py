@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import math
-import unicodedata
 
-from django.contrib.auth import authenticate
+from django.contrib.auth import authenticate, get_user_model
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import exceptions, serializers, status
 from rest_framework.permissions import AllowAny
@@ -35,7 +34,7 @@ class TokenObtainInputSerializer(serializers.Serializer):
 
     def validate_username(self, value: str) -> str:
         # As the sign-in page reads it (Django's UsernameField) and accounts are stored: "ａｌｉｃｅ" is alice.
-        return unicodedata.normalize("NFKC", value)
+        return get_user_model().normalize_username(value)
 
 
 class TokenObtainOutputSerializer(serializers.Serializer):
