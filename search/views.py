@@ -17,6 +17,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from django.views.decorators.vary import vary_on_headers
 
 from gallery.album_services import album_create
+from gallery.middleware import many_fields
 from gallery.selectors import family_get, family_is_admin, family_list, favourite_ids, photo_get, photo_list, tag_list
 from gallery.text import NUL, id_from_text
 from gallery.trash_services import admin_family_ids, photo_may_manage, photos_trash
@@ -611,10 +612,15 @@ def duplicates_dismiss_view(request: HttpRequest, family_id: int) -> HttpRespons
 
 # Ticked photos one "Move ticked to trash" moves (the trash service checks each): the rest are said, still ticked.
 DUPLICATES_TRASH_MAX = 500
+# Fields its form may post. A group is as large as the burst or time-lapse that chained into it, all but the keeper
+# ticked: past Django's 1000 the whole form was refused with a bare 400 (the CSRF check could not read its token).
+# 10,000 short fields (about 120 kB) read in milliseconds; past that the page says so (gallery.middleware).
+DUPLICATES_TRASH_FIELDS = 10_000
 
 
 @require_POST
 @login_required
+@many_fields(DUPLICATES_TRASH_FIELDS)
 def duplicates_trash(request: HttpRequest, family_id: int) -> HttpResponse:
     """Move the ticked photos of a group to the trash (the trash service checks each against the user's rights), at
     most DUPLICATES_TRASH_MAX a click."""

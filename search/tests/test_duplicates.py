@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 import re
+from urllib.parse import urlencode
 
 import pytest
 from django.urls import reverse
@@ -580,6 +581,69 @@ def test_not_duplicates_keeps_all_of_a_group_of_six_hundred(family, alice, clien
     for data in ({"family": family.pk}, {"family": family.pk, "group": group["key"], "photos": [1, 2]},
                  {"family": family.pk, "group": "not a key"}):
         assert api.post("/api/v1/duplicates/dismiss/", data, content_type="application/json").status_code == 400
+
+
+def test_move_to_trash_works_on_a_thousand_ticked_photos(family, alice, settings):
+    """A time-lapse chains into a group of more than a thousand photos, all but the keeper ticked: the form posted
+    more fields than Django reads (DATA_UPLOAD_MAX_NUMBER_FIELDS, 1000), the CSRF check could not read the token, and
+    the member got a bare 400 page. The trash form reads up to DUPLICATES_TRASH_FIELDS: 500 go, the rest stay ticked."""
+    from django.test import Client
+
+    burst = _burst(family, alice, 1100, star=True)
+    client = Client(enforce_csrf_checks=True)  # as a browser: the token is read from the posted form
+    client.force_login(alice)
+    body = client.get(reverse("search:duplicates", args=[family.pk])).content.decode()
+    fields = _form_of(body, burst[0].pk)
+    assert sum(name == "photo" for name, _ in fields) == 1099 > settings.DATA_UPLOAD_MAX_NUMBER_FIELDS
+
+    response = _post_form(client, reverse("search:duplicates_trash", args=[family.pk]), fields)
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert "Moved 500 photos to the trash." in page
+    assert "599 more ticked photos were not moved: at most 500 go to the trash at once." in page
+    assert Photo.objects.filter(pk__in=[p.pk for p in burst]).count() == 600
+
+
+def test_a_form_past_the_fields_read_is_refused_on_the_page(family, alice, settings):
+    """Past what a form may post (a group's form past DUPLICATES_TRASH_FIELDS, any other form past Django's 1000):
+    the page it came from says why and nothing changes, instead of a bare 400."""
+    from django.test import Client
+
+    from search.views import DUPLICATES_TRASH_FIELDS
+
+    burst = _burst(family, alice, 3, star=True)
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(alice)
+    url = reverse("search:duplicates", args=[family.pk])
+    fields = _form_of(client.get(url).content.decode(), burst[0].pk)
+    too_many = fields + [("photo", str(burst[1].pk))] * DUPLICATES_TRASH_FIELDS
+    response = client.post(reverse("search:duplicates_trash", args=[family.pk]),
+                           urlencode(too_many),
+                           content_type="application/x-www-form-urlencoded", HTTP_REFERER="http://testserver" + url)
+    assert response.status_code == 302 and response["Location"] == url
+    page = client.get(url).content.decode()
+    assert (f"Nothing was done: the form sent more than {DUPLICATES_TRASH_FIELDS:,} fields, more than this page "
+            "reads at once (too many photos ticked?).") in page
+    assert Photo.objects.filter(pk__in=[p.pk for p in burst]).count() == 3
+
+    # The gallery's forms that post photo ids (the selection bar, the trash page) say the same past Django's limit.
+    many = [("csrfmiddlewaretoken", dict(fields)["csrfmiddlewaretoken"]), ("action", "trash")]
+    many += [("photos", str(burst[1].pk))] * settings.DATA_UPLOAD_MAX_NUMBER_FIELDS
+    timeline = reverse("gallery:timeline")
+    response = client.post(reverse("gallery:photos_bulk"), urlencode(many),
+                           content_type="application/x-www-form-urlencoded", HTTP_REFERER="http://testserver" + timeline)
+    assert response.status_code == 302 and response["Location"] == timeline
+    assert f"more than {settings.DATA_UPLOAD_MAX_NUMBER_FIELDS:,} fields" in client.get(timeline).content.decode()
+    # An htmx request (the selection bar) gets the reason in plain text, which the page's problem bar shows.
+    response = client.post(reverse("gallery:photos_bulk"), urlencode(many),
+                           content_type="application/x-www-form-urlencoded", HTTP_HX_REQUEST="true")
+    assert response.status_code == 400 and response["Content-Type"].startswith("text/plain")
+    assert response.content.decode().startswith("Nothing was done: the form sent more than")
+    # Another site's page as the referrer: back to the home page, never there.
+    response = client.post(reverse("gallery:photos_bulk"), urlencode(many),
+                           content_type="application/x-www-form-urlencoded", HTTP_REFERER="https://evil.example/x")
+    assert response.status_code == 302 and response["Location"] == "/"
+    assert Photo.objects.filter(pk__in=[p.pk for p in burst]).count() == 3
 
 
 def test_a_group_changed_since_the_page_was_drawn_is_not_kept(family, alice, bob, client_for, api):
