@@ -144,6 +144,10 @@ class InterpretedSerializer(serializers.Serializer):
                   "country); null when no season makes them differ")
     excluded = serializers.ListField(child=serializers.CharField(), help_text="concepts q excludes (-dog, not dog)")
     text = serializers.CharField(allow_blank=True, help_text="what remained of q for semantic and metadata search")
+    date_notes = serializers.ListField(
+        child=serializers.CharField(),
+        help_text="dates q names that no photo can have, left as words, and why (\"summer 9999\": \"No photo is from "
+                  "9999 yet: …\"; \"31 february\": \"There is no 31 February: …\")")
 
 
 # A sort that is none of them says which there are (DRF's own message names none).

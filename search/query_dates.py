@@ -184,3 +184,113 @@ def phrase_for_range(after: date | None, before: date | None) -> str:
     if before:
         return f"until {before.isoformat()}"
     return ""
+
+
+EARLIEST_YEAR = 1826  # the oldest surviving photograph
+
+
+def dates_no_photo_has(tokens: tuple[str, ...], norms: tuple[str, ...], covered: set[int], today: date, *,
+                       month_first: bool = False) -> tuple[str, ...]:
+    """What the query says of dates no photo can have, which the parser leaves as words: a year before photography or
+    past next year after a month, season, holiday or "year" ("summer 9999", "christmas 1800", "year 10000", "june 0"),
+    a day its month has not ("31 february", "2021-02-29", "30/02/2021"). `covered`: the indexes of words a chip
+    took. Other numbers say nothing ("christmas 2", "route 66 in june": only 0 or three digits and more are years)."""
+    notes = []
+    for i, word in enumerate(norms):
+        if i in covered:
+            continue
+        note = _year_no_photo_has(tokens, norms, covered, i, today) or _day_no_month_has(tokens, norms, covered, i,
+                                                                                          month_first=month_first)
+        if note:
+            notes.append(note)
+    return tuple(dict.fromkeys(notes))
+
+
+def _year_no_photo_has(tokens, norms, covered, i: int, today: date) -> str:
+    word = norms[i]
+    if not re.fullmatch(r"\d{1,12}", word) or (len(word) < 3 and int(word) != 0):
+        return ""
+    year = int(word)
+    if EARLIEST_YEAR <= year <= today.year + 1:
+        return ""
+    last = i - 2 if i >= 2 and norms[i - 1] == "of" else i - 1  # "christmas of 1800"
+    leads = [start for start in range(max(0, last - 2), last + 1)
+             if not covered & set(range(start, i)) and _names_a_time(" ".join(norms[start:last + 1]))]
+    if not leads:
+        return ""
+    said = " ".join(tokens[leads[0]:i + 1])
+    if year > today.year:
+        return f"No photo is from {year} yet: “{said}” is searched as words."
+    return (f"No photo is from {'the year ' if year == 0 else ''}{year}: the oldest surviving photograph is from "
+            f"{EARLIEST_YEAR}. “{said}” is searched as words.")
+
+
+def _names_a_time(words: str) -> bool:
+    return words == "year" or (is_date_word(words) and words not in ("last", "this"))
+
+
+def _day_no_month_has(tokens, norms, covered, i: int, *, month_first: bool) -> str:
+    """A day its month has not: "31 february", "february 30th" (a year after either: "31 april 2021"), or written in
+    figures ("2021-02-29", "30/02/2021")."""
+    found = _numeric_day_parts(norms[i], month_first=month_first)
+    if found:
+        return _no_such_day(*found, said=tokens[i], whole=True)
+    day = _day_of(norms[i])
+    if day is None:
+        return ""
+    month_at = i + 2 if i + 2 < len(norms) and norms[i + 1] == "of" else i + 1  # "31st of february"
+    if month_at < len(norms) and norms[month_at] in MONTH_NAMES:
+        end = month_at
+    elif i >= 1 and norms[i - 1] in MONTH_NAMES and i - 1 not in covered:  # "february 30th"
+        month_at, end = i - 1, i
+    else:
+        return ""
+    year_word = norms[end + 1] if end + 1 < len(norms) else ""
+    year = int(year_word) if re.fullmatch(r"\d{4}", year_word) and int(year_word) >= EARLIEST_YEAR else None
+    start = min(i, month_at)
+    said = " ".join(tokens[start:end + 1 + (year is not None)])
+    whole = not covered & set(range(start, end + 1 + (year is not None)))
+    return _no_such_day(year, MONTH_NAMES[norms[month_at]], day, said=said, whole=whole)
+
+
+def _day_of(word: str) -> int | None:
+    found = re.fullmatch(r"(\d{1,2})(?:st|nd|rd|th)?", word)
+    return int(found[1]) if found and 1 <= int(found[1]) <= 31 else None
+
+
+def _numeric_day_parts(word: str, *, month_first: bool) -> tuple[int, int, int] | None:
+    """(year, month, day) of a day in figures that names a month but a day it has not: "2021-02-29", "30/02/2021"."""
+    iso = re.fullmatch(r"(\d{4})-(\d{1,2})-(\d{1,2})", word)
+    if iso:
+        readings = [(int(iso[1]), int(iso[2]), int(iso[3]))]
+    else:
+        numeric = re.fullmatch(r"(\d{1,2})([/.-])(\d{1,2})\2(\d{4})", word)
+        if not numeric:
+            return None
+        first, second, year = int(numeric[1]), int(numeric[3]), int(numeric[4])
+        readings = [(year, first, second), (year, second, first)]
+        if not month_first:
+            readings.reverse()
+    if any(day_or_none(*reading) for reading in readings if reading[1] in range(1, 13)):
+        return None  # a day after all: the parser reads it
+    for year, month, day in readings:
+        if EARLIEST_YEAR <= year and 1 <= month <= 12 and 1 <= day <= 31:
+            return year, month, day
+    return None
+
+
+def _no_such_day(year: int | None, month: int, day: int, *, said: str, whole: bool) -> str:
+    name = MONTHS[month - 1].title()
+    if year is None:
+        most = 29 if month == 2 else calendar.monthrange(2024, month)[1]
+        if day <= most:
+            return ""
+        said_days = f"{name} has at most {most} days" if month == 2 else f"{name} has {most} days"
+        which = name
+    else:
+        days = calendar.monthrange(year, month)[1]
+        if day <= days:
+            return ""
+        which = f"{name} {year}"
+        said_days = f"{which} has {days} days" if month == 2 else f"{name} has {days} days"
+    return f"There is no {day} {which}: {said_days}." + (f" “{said}” is searched as words." if whole else "")

@@ -44,9 +44,11 @@ from typing import Literal
 from gallery.date_words import SOUTHERN_COUNTRIES
 from gallery.places import country_name, geonames_country_names
 from search.query_dates import (
+    EARLIEST_YEAR,
     HOLIDAY_WORDS,
     MONTH_NAMES,
     SEASONS,
+    dates_no_photo_has,
     day_or_none,
     holiday_span,
     hull,
@@ -101,7 +103,6 @@ AGE_WORDS = frozenset({"her", "his", "their", "my", "our", "your", "under", "ove
 COUNT_WORDS = frozenset({"top", "size", "sizes", "number", "no", "pair", "pack", "few", "several", "two", "three",
                          "four", "five", "six", "seven", "eight", "nine", "ten"})
 DECADE_PARTS = {"early": (0, 3), "mid": (4, 6), "late": (7, 9)}  # years of a decade: "late 80s" is 1987 to 1989
-EARLIEST_YEAR = 1826  # the oldest surviving photograph
 MAX_PHRASE = 6
 
 
@@ -171,6 +172,8 @@ class ParsedQuery:
     southern: bool = False
     other_side: tuple[date | None, date | None] | None = None
     other_side_not_dates: tuple[tuple[date | None, date | None], ...] = ()
+    # Dates typed that no photo can have, left as words, and why: "No photo is from 9999 yet: …" (dates_no_photo_has)
+    date_notes: tuple[str, ...] = ()
 
     @property
     def place_names(self) -> list[str]:
@@ -304,7 +307,10 @@ def _parse(query: str, context: ParserContext, removed: frozenset[str]) -> Parse
     if (southern, country) != (context.southern, context.holiday_country):
         context = replace(context, southern=southern, holiday_country=country)
         parsed = _parse_with(query, context, removed)
-    return _across_the_equator(parsed, query, context, removed)
+    covered = {i for chip in parsed.chips for i in range(chip.start, chip.end)}
+    notes = dates_no_photo_has(parsed.tokens, tuple(normalise(token) for token in parsed.tokens), covered,
+                               context.today, month_first=context.month_first)
+    return _across_the_equator(replace(parsed, date_notes=notes), query, context, removed)
 
 
 def _numeric_order(query: str) -> bool | None:

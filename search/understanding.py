@@ -109,6 +109,7 @@ class Understanding:
                               for after, before in self.params.other_side_not_dates]},
             "excluded": list(self.parsed.excluded),
             "text": self.parsed.text,
+            "date_notes": list(self.parsed.date_notes),
         }
 
 

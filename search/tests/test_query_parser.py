@@ -886,3 +886,35 @@ def test_any_text_parses(query):
     parsed = parse_query(query, ctx())
     assert isinstance(parsed.text, str)
     assert normalise(query) is not None
+
+
+# --- dates no photo can have ----------------------------------------------------------------------------------
+
+@pytest.mark.parametrize(("query", "note"), [
+    ("summer 9999", "No photo is from 9999 yet: “summer 9999” is searched as words."),
+    ("beach in summer 99999", "No photo is from 99999 yet: “summer 99999” is searched as words."),
+    ("june 0", "No photo is from the year 0: the oldest surviving photograph is from 1826. “june 0” is searched as "
+               "words."),
+    ("year 10000", "No photo is from 10000 yet: “year 10000” is searched as words."),
+    ("christmas 1800", "No photo is from 1800: the oldest surviving photograph is from 1826. “christmas 1800” is "
+                       "searched as words."),
+    ("christmas eve of 1700", "No photo is from 1700: the oldest surviving photograph is from 1826. “christmas eve of "
+                              "1700” is searched as words."),
+    ("31 february", "There is no 31 February: February has at most 29 days. “31 february” is searched as words."),
+    ("february 30th", "There is no 30 February: February has at most 29 days. “february 30th” is searched as words."),
+    ("31 april 2021", "There is no 31 April 2021: April has 30 days."),
+    ("2021-02-29", "There is no 29 February 2021: February 2021 has 28 days. “2021-02-29” is searched as words."),
+    ("30/02/2021", "There is no 30 February 2021: February 2021 has 28 days. “30/02/2021” is searched as words."),
+])
+def test_a_date_no_photo_can_have_is_said(query, note):
+    """A date typed that no photo can have (a year past next year or before photography, a day the month has not)
+    was left as words without a word of why: "summer 9999" searched summer photos of any year, silently."""
+    parsed = parse_query(query, ctx())
+    assert any(said.startswith(note) for said in parsed.date_notes), parsed.date_notes
+
+
+@pytest.mark.parametrize("query", ["summer 2023", "june 14", "christmas 2", "top 100 photos", "june 2021", "1826",
+                                   "year 5 class photo", "29 february 2024", "31 december", "route 66 in june",
+                                   "summer 2027", "2021-02-28"])
+def test_dates_a_photo_can_have_and_other_numbers_say_nothing(query):
+    assert parse_query(query, ctx()).date_notes == ()

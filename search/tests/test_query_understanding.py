@@ -70,7 +70,7 @@ def _ids(body) -> list[int]:
 def test_red_circle_in_lisbon_2023_makes_two_chips_and_filters(trip, api, alice, client_for):
     body = _api(api, q="red circle in Lisbon 2023")
     assert body["interpreted"] == {"places": ["Lisbon"], "not_places": [], "not_dates": [], "taken_after": "2023-01-01", "taken_before": "2023-12-31", "other_hemisphere": None,
-                                   "excluded": [], "text": "red circle"}
+                                   "excluded": [], "text": "red circle", "date_notes": []}
     assert _ids(body)[0] == trip["lisbon 2023"].pk
     assert set(_ids(body)) == {trip["lisbon 2023"].pk, trip["blue lisbon 2023"].pk}
     assert body["query"] == "red circle"
@@ -81,6 +81,18 @@ def test_red_circle_in_lisbon_2023_makes_two_chips_and_filters(trip, api, alice,
     assert f'href="{trip["lisbon 2023"].get_absolute_url()}' in page
     assert f'href="{trip["london 2023"].get_absolute_url()}' not in page
     assert f'href="{trip["lisbon 2022"].get_absolute_url()}' not in page
+
+
+def test_a_date_no_photo_can_have_is_said_on_the_page_and_in_the_api(trip, api, alice, client_for):
+    """"summer 9999" searched summer photos of any year without a word: the page and the API say the year is no
+    photo's, and that its words are searched as they are."""
+    note = "No photo is from 9999 yet: “summer 9999” is searched as words."
+    body = _api(api, q="summer 9999")
+    assert body["interpreted"]["date_notes"] == [note] and body["interpreted"]["taken_after"] is None
+    page = client_for(alice).get(reverse("search:search"), {"q": "summer 9999"}).content.decode()
+    assert note in page
+    partial = client_for(alice).get(reverse("search:search"), {"q": "31 february"}, HTTP_HX_REQUEST="true")
+    assert "There is no 31 February: February has at most 29 days." in partial.content.decode()
 
 
 def test_a_country_chip_and_exclusions_in_the_api(trip, api):
@@ -391,7 +403,7 @@ def test_the_openapi_schema_documents_interpreted_and_plain(client, alice):
     assert {"plain", "place", "country"} <= {p["name"] for p in search["parameters"]}
     interpreted = schema["components"]["schemas"]["Interpreted"]
     assert set(interpreted["properties"]) == {"places", "not_places", "not_dates", "taken_after", "taken_before", "excluded",
-                                               "text", "other_hemisphere"}
+                                               "text", "other_hemisphere", "date_notes"}
     output = search["responses"]["200"]["content"]["application/json"]["schema"]["$ref"].rsplit("/", 1)[1]
     assert {"interpreted", "message"} <= set(schema["components"]["schemas"][output]["properties"])
 
