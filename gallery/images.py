@@ -13,6 +13,7 @@ import io
 import math
 import mimetypes
 import warnings
+import zipfile
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone as dt_timezone
 from typing import BinaryIO
@@ -94,6 +95,33 @@ INCOMPLETE = "The file is incomplete (cut off)"
 INCOMPLETE_ADVICE = "A copy or download of it was probably interrupted: upload it again from the original."
 DAMAGED = "The image data is damaged or incomplete: it could not be decoded. Upload it again from the original."
 NOT_AN_IMAGE = "Not an image file we can read (JPEG, PNG, WebP, GIF, TIFF or HEIC expected)."
+# What an archive's first bytes are (tar's "ustar" sits at byte 257), by the name people know the kind by.
+ARCHIVE_SIGNATURES = ((0, b"PK\x03\x04", "ZIP"), (0, b"PK\x05\x06", "ZIP"), (0, b"PK\x07\x08", "ZIP"),
+                      (0, b"7z\xbc\xaf\x27\x1c", "7-Zip"), (0, b"Rar!\x1a\x07", "RAR"), (257, b"ustar", "TAR"),
+                      (0, b"\x1f\x8b", "gzip"), (0, b"BZh", "bzip2"), (0, b"\xfd7zXZ\x00", "xz"),
+                      (0, b"\x28\xb5\x2f\xfd", "Zstandard"))
+# Files inside a ZIP that make it a document (Office's .docx, OpenDocument, EPUB), not an archive of photos.
+_DOCUMENT_MEMBERS = ("[Content_Types].xml", "mimetype")
+
+
+def archive_kind(data: bytes) -> str:
+    """The kind of archive `data` is ("ZIP", "TAR", "7-Zip", "RAR", "gzip", …), by its bytes; "" when it is none."""
+    kind = next((name for offset, magic, name in ARCHIVE_SIGNATURES if data[offset:offset + len(magic)] == magic), "")
+    if kind == "ZIP":
+        try:
+            with zipfile.ZipFile(io.BytesIO(data)) as archive:  # reads the directory only
+                if any(name in _DOCUMENT_MEMBERS for name in archive.namelist()):
+                    return ""
+        except (zipfile.BadZipFile, ValueError, OSError):
+            pass  # a part cut off, or of a split archive: still what it says it is
+    return kind
+
+
+def archive_refusal(kind: str) -> str:
+    return (f"An archive ({kind}), not a photo: uploading does not open archives. Unpack it first (on most computers, "
+            "double-click it) and upload the photos in it; a Google Photos export is better unpacked into one folder "
+            "and imported (python manage.py import_photos, see the README's “Import a folder”), which also reads "
+            "the dates, places and captions beside its photos.")
 # Pillow refuses a PNG text chunk or colour profile that unpacks to more than PngImagePlugin.MAX_TEXT_CHUNK (1 MB) or
 # text chunks over MAX_TEXT_MEMORY: a bomb guard, kept, but the picture itself is whole.
 EMBEDDED_TOO_LARGE = ("The file's embedded text or colour profile is too large to read safely (over 1 MB unpacked; "

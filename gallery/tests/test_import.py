@@ -576,3 +576,21 @@ def test_the_galleries_own_photo_storage_is_not_imported(tmp_path, family, alice
     for inside in (settings.MEDIA_ROOT, settings.MEDIA_ROOT / "originals"):
         with pytest.raises(CommandError, match="the gallery's own photo storage"):
             _import(inside, "--family", "Smiths", "--user", "alice")
+
+
+def test_an_archive_in_the_folder_is_said_to_be_left_unopened(photo_dir, family, alice):
+    """A Takeout part or a folder sent zipped, left beside the photos: counted with the files that are no photos, as
+    before, and said to be unopened, with what to do (the upload page says the same of one chosen there)."""
+    import zipfile
+
+    (photo_dir / "2021").mkdir()
+    with zipfile.ZipFile(photo_dir / "2021" / "takeout-20230105T101010Z-001.zip", "w") as archive:
+        archive.writestr("Takeout/Google Photos/IMG_0001.jpg", images.jpeg(colour=(9, 9, 9)))
+    (photo_dir / "2021" / "old.7z").write_bytes(b"7z\xbc\xaf\x27\x1c\x00\x04" + b"\0" * 40)
+
+    out = _import(photo_dir, "--family", "Smiths", "--user", "alice")
+
+    assert "not photos, left out: 1 .7z, 1 .txt, 1 .zip" in out
+    assert ("Archives are not opened: 2 (2021/old.7z, 2021/takeout-20230105T101010Z-001.zip). Unpack them into the "
+            "folder, then import it again: the photos already imported are recognised and left as they are.") in out
+    assert Photo.objects.filter(family=family).count() == 3

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import gzip
 import io
 
 import pytest
@@ -216,6 +217,54 @@ def test_an_xmp_sidecar_chosen_with_its_photo_is_named_as_one_and_the_import_tha
     assert body.count("An XMP sidecar, not a photo") == 2 and "import_photos" in body
     result = photo_upload(family=family, uploaded_by=alice, stream=io.BytesIO(b"not xmp"), filename="a.xmp")
     assert result.reason == NOT_AN_IMAGE
+
+
+def _zip(names: dict[str, bytes]) -> bytes:
+    import zipfile
+
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as archive:
+        for name, data in names.items():
+            archive.writestr(name, data)
+    return out.getvalue()
+
+
+def _tar() -> bytes:
+    import tarfile
+
+    out = io.BytesIO()
+    with tarfile.open(fileobj=out, mode="w") as archive:
+        data = images.jpeg(colour=(1, 2, 3))
+        info = tarfile.TarInfo("IMG_0001.jpg")
+        info.size = len(data)
+        archive.addfile(info, io.BytesIO(data))
+    return out.getvalue()
+
+
+def test_an_archive_is_refused_as_one_with_the_advice_to_unpack_it(client_for, family, alice):
+    """A .zip (a Google Takeout part, a folder a phone sent zipped), .tar, .7z or .rar chosen on the upload page was
+    "Not an image file we can read", as if the photos in it were unreadable: uploading does not open archives, and the
+    row says so, and to unpack it first. Told by its bytes, not its name; a document that is a ZIP inside (.docx) is
+    no archive of photos."""
+    photo = images.jpeg(colour=(4, 5, 6))
+    archives = {"takeout-20230105T101010Z-001.zip": _zip({"Takeout/Google Photos/IMG_0001.jpg": photo}),
+                "photos.tar": _tar(), "photos.tar.gz": gzip.compress(_tar()),
+                "photos.7z": b"7z\xbc\xaf\x27\x1c\x00\x04" + b"\x00" * 40,
+                "photos.rar": b"Rar!\x1a\x07\x01\x00" + b"\x00" * 40, "renamed.jpg": _zip({"a.jpg": photo})}
+    files = [SimpleUploadedFile(name, data) for name, data in archives.items()]
+    files.append(SimpleUploadedFile("letter.docx", _zip({"[Content_Types].xml": b"<Types/>", "word/document.xml": b""})))
+
+    body = client_for(alice).post(reverse("gallery:upload"), {"family": family.pk, "files": files}).content.decode()
+
+    assert body.count('data-outcome="rejected"') == 7 and not Photo.objects.exists()
+    assert body.count("not a photo: uploading does not open archives. Unpack it first") == 6
+    for kind in ("ZIP", "TAR", "gzip", "7-Zip", "RAR"):
+        assert f"An archive ({kind}" in body
+    result = photo_upload(family=family, uploaded_by=alice, stream=io.BytesIO(archives["photos.7z"]), filename="x")
+    assert result.reason.startswith("An archive (7-Zip), not a photo")
+    docx = photo_upload(family=family, uploaded_by=alice, stream=io.BytesIO(_zip({"[Content_Types].xml": b"<Types/>"})),
+                        filename="letter.docx")
+    assert docx.reason == NOT_AN_IMAGE
 
 
 def test_upload_script_request_gets_only_the_result_rows(client_for, family, alice):

@@ -59,6 +59,8 @@ SIDECARS = frozenset({"xmp", "aae", "ini", "db", "nomedia"})
 # Videos the mimetypes table does not know: a Pixel's motion photos, "PXL_….MP" (or ".MV") beside "PXL_….MP.jpg" in
 # a Google Takeout export; a camcorder's AVCHD clips.
 VIDEOS = frozenset({"mp", "mv", "m2ts"})
+# Archives the summary says are left unopened (a Takeout part, a folder sent zipped), as the upload page does.
+ARCHIVES = frozenset({".zip", ".7z", ".rar", ".tar", ".tgz", ".gz", ".bz2", ".xz", ".zst"})
 
 
 class Command(BaseCommand):
@@ -216,6 +218,12 @@ class Command(BaseCommand):
         if kinds:
             self.stdout.write(text_shown_from_os("not photos, left out: "
                                                  + ", ".join(f"{n} {kind}" for kind, n in kinds)))
+        archives = sorted(str(path.relative_to(root)) for path in not_photos if path.suffix.lower() in ARCHIVES)
+        if archives:
+            self.stdout.write(text_shown_from_os(
+                f"Archives are not opened: {len(archives)} ({', '.join(archives[:10])}"
+                f"{', …' if len(archives) > 10 else ''}). Unpack them into the folder, then import it again: the "
+                "photos already imported are recognised and left as they are."))
         takeout = {path for path in sidecars if path.suffix.lower() == ".json"}
         if takeout:
             self.stdout.write(f"Google Takeout sidecars: {len(takeout)}, beside their photos (what a new photo's "
