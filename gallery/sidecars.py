@@ -192,13 +192,18 @@ def _json_names(folder: Path) -> frozenset[str]:
     return files_named(folder, ".json")
 
 
+class SidecarUnreadable(Exception):
+    """A sidecar's file could not be read as JSON: cut off, another encoding, too large, gone. The message says why."""
+
+
 def read_sidecar(path: Path) -> Sidecar | None:
-    """A sidecar's values that make sense (None when it can't be read or is no Takeout sidecar). Never raises."""
+    """A sidecar's values that make sense (None when it holds none: no Takeout sidecar). SidecarUnreadable when the
+    file can't be read (logged here), for the import to count apart from those it used."""
     try:
         data = _read_json(path)
     except (OSError, ValueError) as exc:  # (UnicodeDecodeError and JSONDecodeError are ValueErrors)
         logger.warning("%s: not read as a Google Takeout sidecar: %s", path, exc)
-        return None
+        raise SidecarUnreadable(str(exc)) from exc
     latitude, longitude = _position(data.get("geoData")) or _position(data.get("geoDataExif")) or (None, None)
     description = data.get("description")
     description = text_from_file(description, multiline=True).strip()[:DESCRIPTION_MAX] \

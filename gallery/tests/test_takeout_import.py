@@ -823,3 +823,23 @@ def test_a_photo_dated_by_its_xmp_is_dated_by_its_takeout_sidecar_when_found_lat
 
     result.photo.refresh_from_db()
     assert (result.photo.taken_at, result.photo.taken_at_source) == (TAKEN, Photo.DateSource.SIDECAR)
+
+
+def test_the_summary_counts_the_sidecars_read_and_says_how_many_could_not_be(tmp_path, family, alice):
+    """The summary's "Google Takeout sidecars: N" counted every sidecar found beside a photo, the ones that could not
+    be read (cut off, not JSON, another encoding) too, so a broken export read as fully used. It counts those read,
+    and says how many could not be, whose photos were imported without them."""
+    _write(tmp_path, "IMG_0001.jpg", images.jpeg(colour=(10, 20, 30)))
+    _write(tmp_path, "IMG_0001.jpg.json", _sidecar("IMG_0001.jpg"))
+    _write(tmp_path, "IMG_0002.jpg", images.jpeg(colour=(30, 20, 10)))
+    _write(tmp_path, "IMG_0002.jpg.json", '{"title": "IMG_0002.jpg", "photoTakenTime": {"timest')  # cut off
+    _write(tmp_path, "IMG_0003.jpg", images.jpeg(colour=(90, 20, 10)))
+    _write(tmp_path, "IMG_0003.jpg.json", b'{"title": "IMG_0003.jpg", "description": "\xff\xfe caf\xe9"}')
+
+    out = _import(tmp_path)
+
+    assert Photo.objects.filter(family=family).count() == 3
+    assert ("Google Takeout sidecars: 1, beside their photos (what a new photo's file lacks is read from its sidecar: "
+            "date, place, caption, people); 2 could not be read (IMG_0002.jpg.json, IMG_0003.jpg.json: their photos "
+            "were imported without them, the log says why)") in out
+    assert "Google Takeout sidecars: 1," in _import(tmp_path)  # a re-run reads them again: the same

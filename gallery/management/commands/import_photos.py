@@ -28,8 +28,8 @@ from gallery.models import Album, DeletedPhoto, Family, Photo, PhotoTag
 from gallery.services import (FOLDER_REPLACES, UploadResult, photo_create_from_bytes, photo_folder_date_fill,
                               photo_sidecar_complete, photo_sidecar_fill, photo_sidecar_star, photo_xmp_sidecar_read,
                               sidecar_may_date, tags_clean)
-from gallery.sidecars import (Sidecar, TakeoutAlbum, is_a_sidecar, is_a_sidecar_file, is_a_year_folder,
-                              json_names_forget, read_sidecar, read_takeout_album, sidecar_path)
+from gallery.sidecars import (Sidecar, SidecarUnreadable, TakeoutAlbum, is_a_sidecar, is_a_sidecar_file,
+                              is_a_year_folder, json_names_forget, read_sidecar, read_takeout_album, sidecar_path)
 from gallery.trash_services import photos_trash
 from gallery.text import one_line, text_from_file, text_from_os, text_shown_from_os
 from gallery.xmp_sidecars import (EXTENSION, XmpSidecar, is_an_xmp_sidecar, read_xmp_sidecar, xmp_names_forget,
@@ -122,6 +122,7 @@ class Command(BaseCommand):
             known, trashed, undated, lacking, deleted = _family_hashes(family_obj, include_deleted=include_deleted)
             self._folder_datable = _folder_datable(family_obj)
             self._xmp_read_before = _xmp_read_before(family_obj)
+            self._takeout_read, self._takeout_unreadable = set(), set()  # Takeout sidecars (paths), for the summary
         except KeyboardInterrupt:
             raise CommandError("Interrupted while listing the files: nothing was imported. Run the same command "
                                "again to import them.", returncode=CTRL_C) from None
@@ -224,10 +225,16 @@ class Command(BaseCommand):
                 f"Archives are not opened: {len(archives)} ({', '.join(archives[:10])}"
                 f"{', …' if len(archives) > 10 else ''}). Unpack them into the folder, then import it again: the "
                 "photos already imported are recognised and left as they are."))
-        takeout = {path for path in sidecars if path.suffix.lower() == ".json"}
-        if takeout:
-            self.stdout.write(f"Google Takeout sidecars: {len(takeout)}, beside their photos (what a new photo's "
-                              "file lacks is read from its sidecar: date, place, caption, people)")
+        read, unreadable = self._takeout_read, sorted(self._takeout_unreadable - self._takeout_read)
+        if read or unreadable:
+            named = ", ".join(str(path.relative_to(root)) for path in unreadable[:10]) + (
+                ", …" if len(unreadable) > 10 else "")
+            whose = "its photo was imported without it" if len(unreadable) == 1 else \
+                "their photos were imported without them"
+            self.stdout.write(text_shown_from_os(
+                f"Google Takeout sidecars: {len(read)}, beside their photos (what a new photo's file lacks is read from "
+                "its sidecar: date, place, caption, people)"
+                + (f"; {len(unreadable)} could not be read ({named}: {whose}, the log says why)" if unreadable else "")))
         if counts[XMP_READ] or counts[XMP_SKIPPED]:
             self.stdout.write(
                 f"XMP sidecars read: {counts[XMP_READ]} (their keywords, title, description, place and position, as "
@@ -330,7 +337,7 @@ class Command(BaseCommand):
         if digest in known:
             self._albums.put(path, photo_id=known[digest], stored=False)
             result = _already_there(name, data, digest, family, uploader, known, undated, lacking,
-                                    sidecar=read_sidecar(found) if found is not None else None)
+                                    sidecar=self._takeout_sidecar(found))
             # (only a photo whose date its folder may change: not one the folder's day, month or year holds)
             if result.outcome == UploadResult.DUPLICATE and (day := self._folder_datable.get(digest)) is not None \
                     and (folder_date := self._folder_date(path)) is not None and not folder_date.holds(day) \
@@ -353,7 +360,7 @@ class Command(BaseCommand):
             return UploadResult(name, DELETED)
         # A file that tells no date (a scan, a chat app's copy) is dated by its name's, else its Takeout sidecar's,
         # else by its modified time, not the import's.
-        sidecar = read_sidecar(found) if found is not None else None
+        sidecar = self._takeout_sidecar(found)
         xmp_sidecar = read_xmp_sidecar(xmp_found) if xmp_found is not None else None
         result = photo_create_from_bytes(family=family, uploaded_by=uploader, data=data, filename=name, tags=tags,
                                          modified_at=_modified(stat), sidecar=sidecar,
@@ -387,6 +394,20 @@ class Command(BaseCommand):
                                            bool(sidecar and sidecar.people),
                                            exif=photo.taken_at_source == Photo.DateSource.EXIF)
         return result
+
+
+    def _takeout_sidecar(self, found: Path | None) -> Sidecar | None:
+        """What the Takeout sidecar found beside a photo says (None when none was found, it holds nothing, or it can't
+        be read), its path counted for the summary as read or unreadable."""
+        if found is None:
+            return None
+        try:
+            sidecar = read_sidecar(found)
+        except SidecarUnreadable:  # (logged with its reason)
+            self._takeout_unreadable.add(found)
+            return None
+        self._takeout_read.add(found)
+        return sidecar
 
 
 def _walk(root: Path, *, storage: tuple[str, ...] = ()) -> tuple[list[Path], list[Path]]:
