@@ -594,3 +594,27 @@ def test_an_archive_in_the_folder_is_said_to_be_left_unopened(photo_dir, family,
     assert ("Archives are not opened: 2 (2021/old.7z, 2021/takeout-20230105T101010Z-001.zip). Unpack them into the "
             "folder, then import it again: the photos already imported are recognised and left as they are.") in out
     assert Photo.objects.filter(family=family).count() == 3
+
+
+def test_the_apps_own_folder_is_not_imported(tmp_path, family, alice, settings):
+    """`import_photos ~` where the application itself lives (~/mediasearch) imported its static icons and its test
+    fixture pictures as the family's photos. The app's folder (BASE_DIR) is left out as the photo storage is, and the
+    summary says so; asked to import it, or a folder in it, it refuses."""
+    app = tmp_path / "home" / "mediasearch"
+    for name in ("static/root/apple-touch-icon.png", "tests/fixtures/red-circle.jpg", "static/favicon.png"):
+        (app / name).parent.mkdir(parents=True, exist_ok=True)
+    (app / "static" / "root" / "apple-touch-icon.png").write_bytes(images.image_bytes("PNG"))
+    (app / "tests" / "fixtures" / "red-circle.jpg").write_bytes(BLUE)
+    settings.BASE_DIR = app
+    (tmp_path / "home" / "Pictures").mkdir()
+    (tmp_path / "home" / "Pictures" / "beach.jpg").write_bytes(RED)
+
+    out = _import(tmp_path / "home", "--family", "Smiths", "--user", "alice")
+
+    assert list(Photo.objects.filter(family=family).values_list("original_filename", flat=True)) == ["beach.jpg"]
+    assert "left out: mediasearch, the app's own folder (BASE_DIR: its icons and test pictures)" in out
+    assert "Imported 1, already there 0, unreadable 0 (of 1 " in out
+    for inside in (app, app / "tests" / "fixtures", app / "static" / ".." / "tests"):
+        with pytest.raises(CommandError, match=r"inside the app's own folder \(BASE_DIR\)"):
+            _import(inside, "--family", "Smiths", "--user", "alice")
+    assert Photo.objects.filter(family=family).count() == 1

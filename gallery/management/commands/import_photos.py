@@ -102,6 +102,10 @@ class Command(BaseCommand):
         if root.resolve() == storage or storage in root.resolve().parents:
             raise CommandError(f"{root} is the gallery's own photo storage (MEDIA_ROOT): its files are the photos "
                                "stored already, with their thumbnails.")
+        app = Path(settings.BASE_DIR).resolve()
+        if root.resolve() == app or app in root.resolve().parents:
+            raise CommandError(f"{root} is inside the app's own folder (BASE_DIR), {app}: its pictures are the app's "
+                               "icons and test pictures, not a family's photos.")
         family_obj = family_from_option(family)
         uploader = get_user_model().objects.filter(username=user).first()
         if uploader is None:
@@ -114,7 +118,7 @@ class Command(BaseCommand):
             raise CommandError(" ".join(exc.messages)) from None
 
         try:  # (listing a NAS share of 100,000 files takes a while: Ctrl-C may come now)
-            files, linked = _walk(root, storage=self._storage_below(root))
+            files, linked = _walk(root, left_out=[parts for parts, _ in self._left_out_below(root)])
             self._albums = _Albums(files, family_obj, uploader, root=root, every=album, per_folder=album_per_folder)
             # (The folders around it by their absolute path, ".." taken lexically, not through symlinks: the names as
             # the user sees them, for _folder_date.)
@@ -197,11 +201,15 @@ class Command(BaseCommand):
         return counts, problems, left_out, sidecars, stopped
 
     @staticmethod
-    def _storage_below(root: Path) -> tuple[str, ...]:
-        """The parts of the path from `root` to the gallery's own photo storage when it is inside it: `import_photos ~`
-        where the application lives would import every family's stored photos and their renditions."""
-        storage, top = Path(settings.MEDIA_ROOT).resolve(), root.resolve()
-        return storage.relative_to(top).parts if storage.is_relative_to(top) and storage.is_dir() else ()
+    def _left_out_below(root: Path) -> list[tuple[tuple[str, ...], str]]:
+        """The folders inside `root` the walk leaves out, as the parts of their path from `root`, each with what the
+        summary calls it: `import_photos ~` where the application lives would import every family's stored photos and
+        their renditions (MEDIA_ROOT), and the app's own icons and test fixture pictures (BASE_DIR)."""
+        top = root.resolve()
+        folders = ((Path(settings.MEDIA_ROOT).resolve(), "the gallery's own photo storage (MEDIA_ROOT)"),
+                   (Path(settings.BASE_DIR).resolve(), "the app's own folder (BASE_DIR: its icons and test pictures)"))
+        return [(folder.relative_to(top).parts, what) for folder, what in folders
+                if folder != top and folder.is_relative_to(top) and folder.is_dir()]
 
     def _report(self, root: Path, linked: list[Path], problems: list[tuple[Path, str]], counts: Counter[str],
                 total: int, family: Family, left_out: list[Path], sidecars: set[Path]) -> None:
@@ -210,9 +218,8 @@ class Command(BaseCommand):
         for path in linked:
             self.stdout.write(text_shown_from_os(f"not followed: {path.relative_to(root)} is a link to a folder; "
                                                  f"import {path.resolve()} on its own"))
-        if storage := self._storage_below(root):
-            self.stdout.write(text_shown_from_os(f"left out: {Path(*storage)}, the gallery's own photo storage "
-                                                 "(MEDIA_ROOT)"))
+        for parts, what in self._left_out_below(root):
+            self.stdout.write(text_shown_from_os(f"left out: {Path(*parts)}, {what}"))
         for path, reason in problems:
             self.stdout.write(text_shown_from_os(f"skipped {path.relative_to(root)}: {reason}"))
         kinds = sorted(Counter(path.suffix.lower() or "(no extension)" for path in not_photos).items())
@@ -410,14 +417,14 @@ class Command(BaseCommand):
         return sidecar
 
 
-def _walk(root: Path, *, storage: tuple[str, ...] = ()) -> tuple[list[Path], list[Path]]:
+def _walk(root: Path, *, left_out: list[tuple[str, ...]] = ()) -> tuple[list[Path], list[Path]]:
     """The files below `root` to import, in name order, and the links to folders the walk did not go into (a link back
-    up would never end: named in the summary, not passed over). Hidden folders, a NAS's own and the gallery's own
-    photo storage (`storage`: its path's parts from `root`) are left out; a link to a missing file (a drive not
-    mounted) is among the files, to be named among the skipped."""
+    up would never end: named in the summary, not passed over). Hidden folders, a NAS's own, the gallery's own photo
+    storage and the app's own folder (`left_out`: their paths' parts from `root`) are left out; a link to a missing
+    file (a drive not mounted) is among the files, to be named among the skipped."""
     found = [p for p in root.rglob("*")
              if not any(part.startswith(".") or part in NOT_PHOTO_FOLDERS for part in p.relative_to(root).parts)
-             and not (storage and p.relative_to(root).parts[:len(storage)] == storage)]
+             and not any(p.relative_to(root).parts[:len(parts)] == parts for parts in left_out)]
     files = sorted(p for p in found if p.is_file() or (p.is_symlink() and not p.exists()))
     return files, sorted(p for p in found if p.is_symlink() and p.is_dir())
 
