@@ -613,7 +613,7 @@ def test_the_apps_own_folder_is_not_imported(tmp_path, family, alice, settings):
 
     assert list(Photo.objects.filter(family=family).values_list("original_filename", flat=True)) == ["beach.jpg"]
     assert "left out: mediasearch, the app's own folder (BASE_DIR: its icons and test pictures)" in out
-    assert "Imported 1, already there 0, unreadable 0 (of 1 " in out
+    assert "Imported 1, already there 0, unreadable 0 (of 1 file) into Smiths." in out  # (not "1 files")
     for inside in (app, app / "tests" / "fixtures", app / "static" / ".." / "tests"):
         with pytest.raises(CommandError, match=r"inside the app's own folder \(BASE_DIR\)"):
             _import(inside, "--family", "Smiths", "--user", "alice")

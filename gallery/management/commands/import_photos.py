@@ -288,7 +288,7 @@ class Command(BaseCommand):
             + (f"restored from the trash {counts[UploadResult.RESTORED]}, " if counts[UploadResult.RESTORED] else "") +
             f"unreadable {counts[UploadResult.REJECTED]}"
             + (f", not photos {counts[NOT_A_PHOTO]}" if counts[NOT_A_PHOTO] else "") +
-            f" (of {total} files) into {family}."
+            f" (of {total} file{'' if total == 1 else 's'}) into {family}."
         ))
 
     def _xmp_remember(self, photo_id: int, digest: str, sidecar: XmpSidecar) -> None:
