@@ -104,7 +104,8 @@ class Command(BaseCommand):
                                "stored already, with their thumbnails.")
         app = Path(settings.BASE_DIR).resolve()
         if root.resolve() == app or app in root.resolve().parents:
-            raise CommandError(f"{root} is inside the app's own folder (BASE_DIR), {app}: its pictures are the app's "
+            where = "is" if root.resolve() == app else "is inside"
+            raise CommandError(f"{root} {where} the app's own folder (BASE_DIR), {app}: its pictures are the app's "
                                "icons and test pictures, not a family's photos.")
         family_obj = family_from_option(family)
         uploader = get_user_model().objects.filter(username=user).first()
