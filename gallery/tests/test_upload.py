@@ -252,7 +252,8 @@ def test_an_archive_is_refused_as_one_with_the_advice_to_unpack_it(client_for, f
                 "photos.7z": b"7z\xbc\xaf\x27\x1c\x00\x04" + b"\x00" * 40,
                 "photos.rar": b"Rar!\x1a\x07\x01\x00" + b"\x00" * 40, "renamed.jpg": _zip({"a.jpg": photo})}
     files = [SimpleUploadedFile(name, data) for name, data in archives.items()]
-    files.append(SimpleUploadedFile("letter.docx", _zip({"[Content_Types].xml": b"<Types/>", "word/document.xml": b""})))
+    files.append(SimpleUploadedFile("letter.docx",
+                                    _zip({"[Content_Types].xml": b"<Types/>", "word/document.xml": b""})))
 
     body = client_for(alice).post(reverse("gallery:upload"), {"family": family.pk, "files": files}).content.decode()
 

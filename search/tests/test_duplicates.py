@@ -631,7 +631,8 @@ def test_a_form_past_the_fields_read_is_refused_on_the_page(family, alice, setti
     many += [("photos", str(burst[1].pk))] * settings.DATA_UPLOAD_MAX_NUMBER_FIELDS
     timeline = reverse("gallery:timeline")
     response = client.post(reverse("gallery:photos_bulk"), urlencode(many),
-                           content_type="application/x-www-form-urlencoded", HTTP_REFERER="http://testserver" + timeline)
+                           content_type="application/x-www-form-urlencoded",
+                           HTTP_REFERER="http://testserver" + timeline)
     assert response.status_code == 302 and response["Location"] == timeline
     assert f"more than {settings.DATA_UPLOAD_MAX_NUMBER_FIELDS:,} fields" in client.get(timeline).content.decode()
     # An htmx request (the selection bar) gets the reason in plain text, which the page's problem bar shows.

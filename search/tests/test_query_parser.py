@@ -898,10 +898,11 @@ def test_any_text_parses(query):
     ("year 10000", "No photo is from 10000 yet: “year 10000” is searched as words."),
     ("christmas 1800", "No photo is from 1800: the oldest surviving photograph is from 1826. “christmas 1800” is "
                        "searched as words."),
-    ("christmas eve of 1700", "No photo is from 1700: the oldest surviving photograph is from 1826. “christmas eve of "
-                              "1700” is searched as words."),
+    ("christmas eve of 1700", "No photo is from 1700: the oldest surviving photograph is from 1826. “christmas eve "
+                              "of 1700” is searched as words."),
     ("31 february", "There is no 31 February: February has at most 29 days. “31 february” is searched as words."),
-    ("february 30th", "There is no 30 February: February has at most 29 days. “february 30th” is searched as words."),
+    ("february 30th", "There is no 30 February: February has at most 29 days. “february 30th” is searched as "
+                      "words."),
     ("31 april 2021", "There is no 31 April 2021: April has 30 days."),
     ("2021-02-29", "There is no 29 February 2021: February 2021 has 28 days. “2021-02-29” is searched as words."),
     ("30/02/2021", "There is no 30 February 2021: February 2021 has 28 days. “30/02/2021” is searched as words."),

@@ -240,9 +240,10 @@ class Command(BaseCommand):
             whose = "its photo was imported without it" if len(unreadable) == 1 else \
                 "their photos were imported without them"
             self.stdout.write(text_shown_from_os(
-                f"Google Takeout sidecars: {len(read)}, beside their photos (what a new photo's file lacks is read from "
-                "its sidecar: date, place, caption, people)"
-                + (f"; {len(unreadable)} could not be read ({named}: {whose}, the log says why)" if unreadable else "")))
+                f"Google Takeout sidecars: {len(read)}, beside their photos (what a new photo's file lacks is read "
+                "from its sidecar: date, place, caption, people)"
+                + (f"; {len(unreadable)} could not be read ({named}: {whose}, the log says why)" if unreadable
+                   else "")))
         if counts[XMP_READ] or counts[XMP_SKIPPED]:
             self.stdout.write(
                 f"XMP sidecars read: {counts[XMP_READ]} (their keywords, title, description, place and position, as "
