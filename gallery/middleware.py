@@ -133,7 +133,8 @@ def _too_many_fields(request, limit: int) -> HttpResponse:
     message = (f"Nothing was done: the form sent more than {limit:,} fields, more than this page reads at once "
                "(too many photos ticked?). Select fewer and try again.")
     if request.path.startswith("/api/"):
-        return JsonResponse({"detail": message}, status=400)
+        return JsonResponse({"detail": f"Nothing was done: the request sent more than {limit:,} form fields, more "
+                                       "than are read at once. Send fewer, or send them as JSON."}, status=400)
     if getattr(request, "htmx", False):
         return HttpResponse(message, status=400, content_type="text/plain; charset=utf-8")  # site.js shows it
     messages.error(request, message)

@@ -604,7 +604,7 @@ def test_move_to_trash_works_on_a_thousand_ticked_photos(family, alice, settings
     assert Photo.objects.filter(pk__in=[p.pk for p in burst]).count() == 600
 
 
-def test_a_form_past_the_fields_read_is_refused_on_the_page(family, alice, settings):
+def test_a_form_past_the_fields_read_is_refused_on_the_page(family, alice, settings, api):
     """Past what a form may post (a group's form past DUPLICATES_TRASH_FIELDS, any other form past Django's 1000):
     the page it came from says why and nothing changes, instead of a bare 400."""
     from django.test import Client
@@ -644,6 +644,12 @@ def test_a_form_past_the_fields_read_is_refused_on_the_page(family, alice, setti
     response = client.post(reverse("gallery:photos_bulk"), urlencode(many),
                            content_type="application/x-www-form-urlencoded", HTTP_REFERER="https://evil.example/x")
     assert response.status_code == 302 and response["Location"] == "/"
+    # The API, form-encoded: its own error shape, not the site's 400 page.
+    response = api.post(reverse("api_photos_bulk"), urlencode(many[1:]),
+                        content_type="application/x-www-form-urlencoded")
+    assert response.status_code == 400 and response.json()["detail"] == (
+        "Nothing was done: the request sent more than 1,000 form fields, more than are read at once. Send fewer, or "
+        "send them as JSON.")
     assert Photo.objects.filter(pk__in=[p.pk for p in burst]).count() == 3
 
 
