@@ -127,7 +127,9 @@ class SearchReport:
                          f"{other.get('taken_before') or '…'}")
         if i.get("excluded"):
             parts.append(f"without {', '.join(i['excluded'])}")
-        return parts + ([f"looking for “{i['text']}”"] if i.get("text") else [])
+        # (a date no photo can have, left as words: why, in the page's and the API's words)
+        notes = [note.removesuffix(".") for note in i.get("date_notes") or ()]
+        return parts + ([f"looking for “{i['text']}”"] if i.get("text") else []) + notes
 
     @property
     def result_rows(self) -> list[tuple]:
@@ -403,6 +405,7 @@ def search_report_lines(report: SearchReport) -> list[str]:
                          f"{other.get('taken_before') or '…'}")
         if excluded:
             lines.append(f"excluded: {', '.join(excluded)}")
+        lines += [f"date: {note}" for note in report.interpreted.get("date_notes") or ()]
     if report.model_name is None:
         return lines + [f"semantic search is off: {report.message}", ""] + _results_lines(report)
     lines += [f"model: {report.model_name}; {report.indexed} indexed photo(s)", _calibration_line(report), ""]

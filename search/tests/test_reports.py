@@ -208,6 +208,11 @@ def test_report_of_a_family_with_nothing_indexed_says_so_instead_of_zero_figures
         "/search/report/", {"q": "between 2019 and 2021"}).content.decode()
     output = command("search_report", "red", "--user", "alice")
     assert "min +0.0000" not in output and "no photo of Smiths is indexed yet" in output
+    # A date no photo can have is said there too, as on the search page.
+    assert "Understood: looking for “summer 9999”; No photo is from 9999 yet: “summer 9999” is searched as words." \
+        in client_for(alice).get("/search/report/", {"q": "summer 9999"}).content.decode()
+    assert "date: No photo is from 9999 yet: “summer 9999” is searched as words." in command(
+        "search_report", "summer 9999", "--user", "alice")
 
 
 def test_the_report_page_of_someone_in_no_family_says_so(db, client_for):
