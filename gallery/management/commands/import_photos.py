@@ -422,13 +422,23 @@ class Command(BaseCommand):
 def _walk(root: Path, *, left_out: list[tuple[str, ...]] = ()) -> tuple[list[Path], list[Path]]:
     """The files below `root` to import, in name order, and the links to folders the walk did not go into (a link back
     up would never end: named in the summary, not passed over). Hidden folders, a NAS's own, the gallery's own photo
-    storage and the app's own folder (`left_out`: their paths' parts from `root`) are left out; a link to a missing
-    file (a drive not mounted) is among the files, to be named among the skipped."""
-    found = [p for p in root.rglob("*")
-             if not any(part.startswith(".") or part in NOT_PHOTO_FOLDERS for part in p.relative_to(root).parts)
-             and not any(p.relative_to(root).parts[:len(parts)] == parts for parts in left_out)]
-    files = sorted(p for p in found if p.is_file() or (p.is_symlink() and not p.exists()))
-    return files, sorted(p for p in found if p.is_symlink() and p.is_dir())
+    storage and the app's own folder (`left_out`: their paths' parts from `root`) are left out, and not listed: a NAS
+    share's thumbnail caches hold five files a photo, an app's .venv thousands. A link to a missing file (a drive not
+    mounted) is among the files, to be named among the skipped. (os.walk, which can leave a folder unread; pathlib's
+    rglob lists everything first.)"""
+    files, linked, skipped = [], [], set(left_out)
+    for folder, folders, names in os.walk(root):  # (not into links to folders: followlinks is off)
+        here, parts = Path(folder), Path(folder).relative_to(root).parts
+        kept = [name for name in folders if not _left_out(name) and (*parts, name) not in skipped]
+        linked += [here / name for name in kept if (here / name).is_symlink()]
+        folders[:] = [name for name in kept if not (here / name).is_symlink()]
+        files += [path for path in (here / name for name in names if not _left_out(name))
+                  if path.is_file() or (path.is_symlink() and not path.exists())]
+    return sorted(files), sorted(linked)
+
+
+def _left_out(name: str) -> bool:
+    return name.startswith(".") or name in NOT_PHOTO_FOLDERS
 
 
 # The dates a folder's name may replace on a photo already there (services.photo_folder_date_fill): a guess, the XMP
