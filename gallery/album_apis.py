@@ -23,6 +23,7 @@ from gallery.album_services import (
 )
 from gallery.downloads import album_parts
 from gallery.forms import ShareForm
+from gallery.api_fields import NumberField
 from gallery.apis import DATE_ERRORS, LOCATION, PhotoOutputSerializer, api_errors, created
 from gallery.models import Album, AlbumShare
 from gallery.selectors import family_filter, family_get, photo_list
@@ -44,8 +45,8 @@ class SmartSearchSerializer(serializers.Serializer):
                                   error_messages=DATE_ERRORS)
     before = serializers.DateField(required=False, allow_null=True, help_text="Taken on or before",
                                    error_messages=DATE_ERRORS)
-    min_score = serializers.FloatField(required=False, min_value=0, max_value=1,
-                                       help_text="Results below it are left out; default: the owner's minimum now")
+    min_score = NumberField(required=False, min_value=0, max_value=1,
+                            help_text="Results below it are left out; default: the owner's minimum now")
     plain = serializers.ListField(child=serializers.CharField(max_length=200), required=False,
                                   help_text="Phrases of q searched as plain words, not as a place, date or exclusion")
     weights = serializers.JSONField(

@@ -25,6 +25,7 @@ from rest_framework.views import APIView
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from gallery.album_services import album_add_uploaded, upload_album
+from gallery.api_fields import NumberField
 from gallery.bulk import BULK_ACTIONS, BULK_MAX_PHOTOS, photos_bulk_apply
 from gallery.models import Membership, Photo, PhotoTag
 from gallery.forms import DESCRIPTION_MAX_CHARS, AcceptAboveForm
@@ -485,10 +486,10 @@ class PhotoDetailApi(APIView):
             required=False, help_text="A member's date taken (taken_at_source becomes \"member\"); without an offset "
                                       "it is read in the zone the photo was taken in (taken_tz), as the photo page "
                                       "reads it")
-        latitude = serializers.FloatField(required=False, allow_null=True, min_value=-90, max_value=90,
-                                          help_text="With longitude: a position, reverse-geocoded offline; both "
-                                                    "null clear the place")
-        longitude = serializers.FloatField(required=False, allow_null=True, min_value=-180, max_value=180)
+        latitude = NumberField(required=False, allow_null=True, min_value=-90, max_value=90,
+                                help_text="With longitude: a position, reverse-geocoded offline; both null clear "
+                                          "the place")
+        longitude = NumberField(required=False, allow_null=True, min_value=-180, max_value=180)
         place = PlaceInputSerializer(required=False, help_text="One of the family's known places (GET "
                                                                "/api/v1/families/{id}/places/, or a photo's `place`); "
                                                                "the position is cleared")
@@ -862,8 +863,8 @@ class FamilySuggestionsApi(APIView):
     pagination_class = PageNumberPagination
 
     class SuggestionFilterSerializer(serializers.Serializer):
-        min_probability = serializers.FloatField(required=False, default=0.9, min_value=0, max_value=1,
-                                                 help_text=MIN_PROBABILITY_HELP)
+        min_probability = NumberField(required=False, default=0.9, min_value=0, max_value=1,
+                                      help_text=MIN_PROBABILITY_HELP)
 
     @extend_schema(parameters=[SuggestionFilterSerializer], responses=FamilySuggestionSerializer(many=True))
     def get(self, request, family_id: int):
@@ -888,8 +889,8 @@ class FamilySuggestionsAcceptApi(APIView):
     "suggestion"). For the family's admins, as on its "Suggested tags" page."""
 
     class AcceptAboveInputSerializer(serializers.Serializer):
-        min_probability = serializers.FloatField(required=False, default=0.9, min_value=0, max_value=1,
-                                                 help_text=MIN_PROBABILITY_HELP)
+        min_probability = NumberField(required=False, default=0.9, min_value=0, max_value=1,
+                                      help_text=MIN_PROBABILITY_HELP)
 
     @extend_schema(request=AcceptAboveInputSerializer, responses=SuggestionsAcceptedSerializer)
     def post(self, request, family_id: int):

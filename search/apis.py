@@ -13,6 +13,7 @@ from rest_framework.pagination import PageNumberPagination
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from gallery.api_fields import NumberField
 from gallery.apis import DATE_ERRORS, LOCATION, PhotoOutputSerializer, api_errors, created, photo_response
 from gallery.selectors import family_filter, family_get, photo_get
 from search.duplicates import (DISMISS_MAX_PHOTOS, GroupChanged, duplicate_groups, duplicates_dismiss,
@@ -166,7 +167,7 @@ class SearchApi(APIView):
         taken_before = serializers.DateField(required=False, error_messages=DATE_ERRORS)
         sort = serializers.ChoiceField(choices=list(SORTS), required=False, error_messages=SORT_ERRORS)
         limit = serializers.IntegerField(required=False, min_value=1, max_value=MAX_LIMIT, default=PAGE_SIZE)
-        min_score = serializers.FloatField(required=False, min_value=0, max_value=1)
+        min_score = NumberField(required=False, min_value=0, max_value=1)
         favourite = serializers.BooleanField(required=False, default=False, help_text="1: your favourites only")
         plain = serializers.ListField(
             child=serializers.CharField(max_length=200), required=False, max_length=MAX_PLAIN,
@@ -473,12 +474,12 @@ class DuplicatesDismissApi(APIView):
 class PreferencesSerializer(serializers.Serializer):
     """Your search preferences (what the search preferences page sets); each user has their own."""
 
-    semantic_weight = serializers.FloatField(min_value=0, max_value=1,
-                                             help_text="How much the image match counts, 0 to 1 (weights are "
-                                                       "normalised to sum 1; at least one above 0)")
-    metadata_weight = serializers.FloatField(min_value=0, max_value=1,
-                                             help_text="How much tags, titles, places… count, 0 to 1")
-    min_score = serializers.FloatField(min_value=0, max_value=1, help_text="Results scoring below it are hidden")
+    semantic_weight = NumberField(min_value=0, max_value=1,
+                                  help_text="How much the image match counts, 0 to 1 (weights are normalised to sum "
+                                            "1; at least one above 0)")
+    metadata_weight = NumberField(min_value=0, max_value=1,
+                                  help_text="How much tags, titles, places… count, 0 to 1")
+    min_score = NumberField(min_value=0, max_value=1, help_text="Results scoring below it are hidden")
     expansion_enabled = serializers.BooleanField(help_text="Expand queries with synonyms")
     default_sort = serializers.ChoiceField(choices=SearchPreferences.Sort.choices, error_messages=SORT_ERRORS,
                                            help_text="The order of results when a search names none")

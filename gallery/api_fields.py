@@ -1,0 +1,20 @@
+"""Fields of the API's input serializers that read JSON as a script or another app sends it."""
+
+from __future__ import annotations
+
+from rest_framework import serializers
+
+NOT_A_BOOLEAN = "A number is required, not true or false."
+
+
+class NumberField(serializers.FloatField):
+    """DRF's FloatField (which refuses NaN and Infinity, in JSON or as text), refusing true and false too: Python's
+    bool is an int, so DRF read `"min_score": true` as 1.0 (every result hidden) and false as 0.0. Every fractional
+    number the API takes is one of these."""
+
+    default_error_messages = {"boolean": NOT_A_BOOLEAN}
+
+    def to_internal_value(self, data) -> float:
+        if isinstance(data, bool):
+            self.fail("boolean")
+        return super().to_internal_value(data)
