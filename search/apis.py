@@ -9,6 +9,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema, extend_schema_field, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.exceptions import ValidationError
+from rest_framework.utils import html
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -21,7 +22,7 @@ from search.duplicates import (DISMISS_MAX_PHOTOS, GroupChanged, duplicate_group
 from search.engine import (
     MAX_LIMIT, MAX_QUERY_CHARS, PAGE_SIZE, SORTS, SearchParams, preferences_for, search_photos, similar_photos,
 )
-from search.forms import MAX_PLAIN, PreferencesForm, photo_ids
+from search.forms import MAX_PLAIN, PreferencesForm, photo_ids, refine_text
 from search.judgment_selectors import judgment_get, judgment_list, judgment_verdicts
 from search.judgment_services import judgment_delete, judgment_record
 from search.models import SearchPreferences
@@ -101,7 +102,13 @@ class SearchResultSerializer(PhotoRefSerializer):
 
 
 class PhotoIdsField(serializers.CharField):
-    """Photo ids separated by commas ("12,15"), as the search page's URL carries them."""
+    """Photo ids separated by commas ("12,15"), as the search page's URL carries them; a repeated parameter gives
+    each value's ("like=12&like=15"), as the page reads it."""
+
+    def get_value(self, dictionary):
+        if html.is_html_input(dictionary) and self.field_name in dictionary:
+            return refine_text(dictionary, self.field_name)
+        return super().get_value(dictionary)
 
     def to_internal_value(self, data) -> tuple[int, ...]:
         try:

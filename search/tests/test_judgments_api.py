@@ -141,6 +141,19 @@ def test_search_api_refines_with_like_and_unlike_and_ignores_foreign_ids(api, sh
     assert bad.status_code == 400 and "separated by commas" in str(bad.json())
 
 
+def test_a_repeated_like_or_unlike_refines_with_every_id_as_the_page_does(api, client_for, alice, shapes):
+    """`like=1&like=2` (how most HTTP libraries send a list) refined by the last id alone, on the page and the API
+    alike: the first photo marked right was dropped without a word. Each value counts, as the ids of one value do."""
+    red_square, red_circle, blue = (shapes[name].pk for name in ("red square", "red circle", "blue circle"))
+    query = f"q=red+shape&min_score=0&like={red_square}&like={red_circle}&unlike={blue}&unlike=,"
+    body = api.get(f"/api/v1/search/?{query}").json()
+    assert body["like"] == [red_square, red_circle] and body["unlike"] == [blue]
+    page = client_for(alice).get(f"/search/?{query}").content.decode()
+    assert "Refined: more like 2 photos, fewer like 1 photo." in page
+    bad = api.get(f"/api/v1/search/?q=red&like={red_square}&like=two")
+    assert bad.status_code == 400 and "separated by commas" in str(bad.json())
+
+
 def test_openapi_schema_has_the_judgments(api):
     schema = api.get("/api/v1/schema/")
     assert schema.status_code == 200
