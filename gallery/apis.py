@@ -5,7 +5,7 @@ from __future__ import annotations
 from contextlib import contextmanager
 from datetime import timedelta
 
-from django.core.exceptions import NON_FIELD_ERRORS
+from django.core.exceptions import NON_FIELD_ERRORS, RequestDataTooBig, TooManyFieldsSent
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.conf import settings
@@ -17,7 +17,7 @@ from django.utils.http import quote_etag
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_field, inline_serializer
 from rest_framework import serializers, status
-from rest_framework.exceptions import APIException, PermissionDenied, Throttled, ValidationError
+from rest_framework.exceptions import APIException, ParseError, PermissionDenied, Throttled, ValidationError
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
@@ -36,7 +36,7 @@ from gallery.selectors import (
 from gallery.correction_services import (photo_date_set, photo_place_set, photos_shift_dates, rotation_apply,
                                          rotation_staged)
 from gallery.files import ORIGINAL_MISSING, StorageFailed, StorageUnavailable
-from gallery.images import ImageBusy, ImageRejected, too_large
+from gallery.images import ImageBusy, ImageRejected, human_size, too_large
 from gallery.services import (
     MAX_TAGS, UploadResult, parse_tags, photo_api_version, photo_api_version_check, photo_embedded_read, photo_update,
     photo_upload, tags_clean,
@@ -94,15 +94,26 @@ def api_errors(exc: DjangoValidationError) -> dict[str, list[str]]:
             for field, messages in exc.message_dict.items()}
 
 
+class BodyTooLarge(APIException):
+    status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
+
+
 def exception_handler(exc, context):
     """DRF's handler (settings.REST_FRAMEWORK), which also answers a service's refusals: a Django ValidationError is a
     400 in api_errors' shape, a Django PermissionDenied a 403 that keeps its message (DRF's own says only "You do not
     have permission"). A view maps a refusal to a field of its own where it knows better; nothing refused becomes
-    a 500."""
+    a 500. A body past Django's limits, which reading request.data raises, is a 413 or 400 in JSON too (left to
+    Django, it was the site's HTML "Bad request" page)."""
     if isinstance(exc, DjangoValidationError):
         exc = ValidationError(api_errors(exc))
     elif isinstance(exc, DjangoPermissionDenied) and str(exc):
         exc = PermissionDenied(str(exc))
+    elif isinstance(exc, RequestDataTooBig):
+        exc = BodyTooLarge(f"The request's body is over {human_size(settings.DATA_UPLOAD_MAX_MEMORY_SIZE)}, the most "
+                           "this server reads (DATA_UPLOAD_MAX_MEMORY_SIZE): send less at once.")
+    elif isinstance(exc, TooManyFieldsSent):
+        exc = ParseError(f"The request has more than {settings.DATA_UPLOAD_MAX_NUMBER_FIELDS} fields, the most this "
+                         "server reads (DATA_UPLOAD_MAX_NUMBER_FIELDS): send JSON, or fewer at once.")
     return drf_exception_handler(exc, context)
 
 

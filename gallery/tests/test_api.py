@@ -333,3 +333,25 @@ def test_the_schema_says_which_answers_carry_a_location(client, alice):
     paths = client.get("/api/v1/schema/", {"format": "json"}).json()["paths"]
     for path in ("/api/v1/photos/", "/api/v1/albums/", "/api/v1/search/judgments/"):
         assert "Location" in paths[path]["post"]["responses"]["201"]["headers"], path
+
+
+def test_a_body_too_large_or_of_too_many_fields_is_answered_in_json_and_changes_nothing(api, family, alice, settings):
+    """A JSON body over DATA_UPLOAD_MAX_MEMORY_SIZE (2.5 MB), or a form body of more fields than
+    DATA_UPLOAD_MAX_NUMBER_FIELDS, was answered with the site's HTML "Bad request" page: a script parsing the answer as
+    JSON failed on it, and nothing said what was wrong. The API answers 413 (the schema's, for every body) and 400,
+    each with its `detail` in JSON."""
+    photo = photo_factory(family=family, user=alice)
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 1000
+    too_large = api.patch(f"/api/v1/photos/{photo.pk}/", {"title": "x" * 2000}, content_type="application/json")
+    assert too_large.status_code == 413 and too_large["Content-Type"] == "application/json"
+    assert too_large.json() == {"detail": "The request's body is over 1000 bytes, the most this server reads "
+                                          "(DATA_UPLOAD_MAX_MEMORY_SIZE): send less at once."}
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
+    settings.DATA_UPLOAD_MAX_NUMBER_FIELDS = 10
+    many = api.post("/api/v1/photos/bulk/", "&".join(["action=favourite"] + [f"photos={photo.pk}"] * 20),
+                    content_type="application/x-www-form-urlencoded")
+    assert many.status_code == 400 and many["Content-Type"] == "application/json"
+    assert many.json() == {"detail": "The request has more than 10 fields, the most this server reads "
+                                     "(DATA_UPLOAD_MAX_NUMBER_FIELDS): send JSON, or fewer at once."}
+    photo.refresh_from_db()
+    assert photo.title != "x" * 2000 and not photo.favourites.exists()
