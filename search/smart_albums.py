@@ -135,9 +135,9 @@ class SmartAlbumSearch:
         cleaned["min_score"] = (prefs.min_score if min_score in (None, "")
                                 else _number(min_score, "min_score", low=0, high=1))
         plain = search.get("plain") or []
-        if not isinstance(plain, list):
+        if not isinstance(plain, list) or not all(isinstance(phrase, str) for phrase in plain):
             raise ValidationError("“plain” must be a list of phrases.")
-        cleaned["plain"] = [_text(p, 200, "plain") for p in plain[:MAX_PLAIN] if isinstance(p, str) and p.strip()]
+        cleaned["plain"] = [_text(p, 200, "plain") for p in plain[:MAX_PLAIN] if p.strip()]
         weights = search.get("weights", "saved")
         if weights == LIVE:
             cleaned["weights"] = LIVE

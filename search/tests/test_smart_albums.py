@@ -105,6 +105,9 @@ def test_live_weights_are_the_owners_only_while_they_are_in_the_albums_family(to
     ({"q": "dog", "uploader": 1.7}, "“uploader” must be a user's id."),
     ({"q": "dog", "weights": {"semantic": 0.5, "metadata": 0.5, "expansion": "false"}},
      "“weights.expansion” must be true or false."),
+    # A phrase that is no text was dropped without a word (the album searched "1999" as a date).
+    ({"q": "dog 1999", "plain": [1999]}, "“plain” must be a list of phrases."),
+    ({"q": "dog", "plain": ["beach", None]}, "“plain” must be a list of phrases."),
     ({"q": "dog", "country": "Portugal"}, "country"),
     ("dog", "must be an object"),
     # A NUL character is refused, never dropped (that would save a search for other words than were typed).
