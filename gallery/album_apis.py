@@ -23,7 +23,7 @@ from gallery.album_services import (
 )
 from gallery.downloads import album_parts
 from gallery.forms import ShareForm
-from gallery.api_fields import NumberField
+from gallery.api_fields import NumberField, QuerySerializer
 from gallery.apis import DATE_ERRORS, LOCATION, PhotoOutputSerializer, api_errors, created
 from gallery.models import Album, AlbumShare
 from gallery.selectors import family_filter, family_get, photo_list
@@ -108,7 +108,7 @@ class AlbumListApi(APIView):
 
     pagination_class = PageNumberPagination  # also tells the schema the list is a paginated object
 
-    class AlbumFilterSerializer(serializers.Serializer):
+    class AlbumFilterSerializer(QuerySerializer):
         family = serializers.IntegerField(required=False, min_value=1, max_value=2**63 - 1)
 
     class AlbumCreateInputSerializer(serializers.Serializer):

@@ -18,3 +18,19 @@ class NumberField(serializers.FloatField):
         if isinstance(data, bool):
             self.fail("boolean")
         return super().to_internal_value(data)
+
+
+class QuerySerializer(serializers.Serializer):
+    """A query string's parameters. One that takes a single value and comes more than once (`family=1&family=2`, how
+    most HTTP libraries send a list) is refused by name: DRF read the last alone, answering for one family where a
+    script asked for two without a word. A ListField, or a field that reads every value (`repeatable`), takes
+    several."""
+
+    def to_internal_value(self, data):
+        if hasattr(data, "getlist"):
+            repeated = {name: [f"Give “{name}” once: it takes one value."] for name, field in self.fields.items()
+                        if not isinstance(field, serializers.ListField) and not getattr(field, "repeatable", False)
+                        and len(data.getlist(name)) > 1}
+            if repeated:
+                raise serializers.ValidationError(repeated)
+        return super().to_internal_value(data)

@@ -25,7 +25,7 @@ from rest_framework.views import APIView
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from gallery.album_services import album_add_uploaded, upload_album
-from gallery.api_fields import NumberField
+from gallery.api_fields import NumberField, QuerySerializer
 from gallery.bulk import BULK_ACTIONS, BULK_MAX_PHOTOS, photos_bulk_apply
 from gallery.models import Membership, Photo, PhotoTag
 from gallery.forms import DESCRIPTION_MAX_CHARS, AcceptAboveForm
@@ -315,7 +315,7 @@ class MemoriesOutputSerializer(serializers.Serializer):
     memories = MemoryOutputSerializer(many=True, help_text="Newest year first; [] when no earlier year has photos")
 
 
-class TimelineFilterSerializer(serializers.Serializer):
+class TimelineFilterSerializer(QuerySerializer):
     """The filters of the photo lists (the timeline's): a family, a tag, the user's favourites."""
 
     family = serializers.IntegerField(required=False)
@@ -706,7 +706,7 @@ class TrashListApi(APIView):
 
     pagination_class = PageNumberPagination
 
-    class FilterSerializer(serializers.Serializer):
+    class FilterSerializer(QuerySerializer):
         family = serializers.IntegerField(required=False)
 
     @extend_schema(parameters=[FilterSerializer], responses=TrashedPhotoSerializer(many=True))
@@ -741,7 +741,7 @@ class TrashEmptyApi(APIView):
     """Empty a family's trash: every photo in it deleted for good (family admins). The family is named in the body
     (`{"family": id}`) or in the query string (`?family=id`, as before)."""
 
-    class FilterSerializer(serializers.Serializer):
+    class FilterSerializer(QuerySerializer):
         family = serializers.IntegerField(required=False, min_value=1, max_value=2**63 - 1,
                                           help_text="The family whose trash to empty (or in the body)")
 
@@ -873,7 +873,7 @@ class FamilySuggestionsApi(APIView):
 
     pagination_class = PageNumberPagination
 
-    class SuggestionFilterSerializer(serializers.Serializer):
+    class SuggestionFilterSerializer(QuerySerializer):
         min_probability = NumberField(required=False, default=0.9, min_value=0, max_value=1,
                                       help_text=MIN_PROBABILITY_HELP)
 

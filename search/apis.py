@@ -14,7 +14,7 @@ from rest_framework.pagination import PageNumberPagination
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from gallery.api_fields import NumberField
+from gallery.api_fields import NumberField, QuerySerializer
 from gallery.apis import DATE_ERRORS, LOCATION, PhotoOutputSerializer, api_errors, created, photo_response
 from gallery.selectors import family_filter, family_get, photo_get
 from search.duplicates import (DISMISS_MAX_PHOTOS, GroupChanged, duplicate_groups, duplicates_dismiss,
@@ -105,6 +105,8 @@ class PhotoIdsField(serializers.CharField):
     """Photo ids separated by commas ("12,15"), as the search page's URL carries them; a repeated parameter gives
     each value's ("like=12&like=15"), as the page reads it."""
 
+    repeatable = True  # (QuerySerializer)
+
     def get_value(self, dictionary):
         if html.is_html_input(dictionary) and self.field_name in dictionary:
             return refine_text(dictionary, self.field_name)
@@ -159,7 +161,7 @@ SORT_ERRORS = {"invalid_choice": "“{input}” is no order of results: " + " or
 
 
 class SearchApi(APIView):
-    class InputSerializer(serializers.Serializer):
+    class InputSerializer(QuerySerializer):
         q = serializers.CharField(required=False, allow_blank=True, default="", trim_whitespace=True)
         family = serializers.IntegerField(required=False)
         uploader = serializers.IntegerField(required=False)
@@ -247,7 +249,7 @@ SIMILAR_DEFAULT, SIMILAR_MAX = 12, 60
 class SimilarApi(APIView):
     """The photos that look most like this one, most alike first: at most `limit` (a bounded list, not a page)."""
 
-    class SimilarFilterSerializer(serializers.Serializer):
+    class SimilarFilterSerializer(QuerySerializer):
         limit = serializers.IntegerField(required=False, min_value=1, max_value=SIMILAR_MAX, default=SIMILAR_DEFAULT,
                                          help_text=f"How many at most (default {SIMILAR_DEFAULT}, up to {SIMILAR_MAX})")
 
@@ -275,7 +277,7 @@ class JudgmentSerializer(serializers.Serializer):
 class JudgmentListApi(APIView):
     pagination_class = PageNumberPagination
 
-    class FilterSerializer(serializers.Serializer):
+    class FilterSerializer(QuerySerializer):
         family = serializers.IntegerField(required=False)
         query = serializers.CharField(required=False, max_length=MAX_QUERY_CHARS * 2)
 
@@ -364,7 +366,7 @@ class QualitySerializer(serializers.Serializer):
 class QualityApi(APIView):
     """A family's search quality on its judged queries (the quality page's figures)."""
 
-    class InputSerializer(serializers.Serializer):
+    class InputSerializer(QuerySerializer):
         family = serializers.IntegerField(help_text="the family's id (one of yours)")
 
     @extend_schema(parameters=[InputSerializer], responses=QualitySerializer)
@@ -413,7 +415,7 @@ class DuplicateGroupSerializer(serializers.Serializer):
     photos = DuplicatePhotoSerializer(source="members", many=True, help_text="the keeper first")
 
 
-class DuplicatesQuerySerializer(serializers.Serializer):
+class DuplicatesQuerySerializer(QuerySerializer):
     family = serializers.IntegerField(help_text="family id")
 
 

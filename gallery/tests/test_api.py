@@ -355,3 +355,31 @@ def test_a_body_too_large_or_of_too_many_fields_is_answered_in_json_and_changes_
                                      "(DATA_UPLOAD_MAX_NUMBER_FIELDS): send JSON, or fewer at once."}
     photo.refresh_from_db()
     assert photo.title != "x" * 2000 and not photo.favourites.exists()
+
+
+@pytest.mark.parametrize("path, query", [
+    ("/api/v1/photos/", "family={family}&family={second}"),
+    ("/api/v1/memories/", "family={family}&family={second}"),
+    ("/api/v1/trash/", "family={family}&family={second}"),
+    ("/api/v1/albums/", "family={family}&family={second}"),
+    ("/api/v1/search/", "q=beach&family={family}&family={second}"),
+    ("/api/v1/search/judgments/", "family={family}&family={second}"),
+    ("/api/v1/search/quality/", "family={family}&family={second}"),
+    ("/api/v1/duplicates/", "family={family}&family={second}"),
+    ("/api/v1/photos/", "taken_after=2020-01-01&taken_after=2021-01-01"),
+    ("/api/v1/search/", "q=beach&q=dog"),
+    ("/api/v1/families/{family}/suggestions/", "min_probability=0.5&min_probability=0.9"),
+    ("/api/v1/photos/{photo}/similar/", "limit=3&limit=30"),
+])
+def test_a_parameter_that_takes_one_value_given_twice_is_refused_by_name(api, family, alice, other_family, path,
+                                                                         query):
+    """`family=1&family=2` (how most HTTP libraries send a list) was read as its last value alone: the photos of one
+    family where a script asked for two, without a word. A parameter that takes one value answers 400 naming it
+    when it comes more than once; `plain`, `like` and `unlike` take several."""
+    MembershipFactory(family=other_family, user=alice)
+    photo = photo_factory(family=family, user=alice)
+    ids = {"family": family.pk, "second": other_family.pk, "photo": photo.pk}
+    response = api.get(f"{path.format(**ids)}?{query.format(**ids)}")
+    name = query.split("&")[-1].split("=")[0]
+    assert response.status_code == 400, response.content
+    assert response.json() == {name: [f"Give “{name}” once: it takes one value."]}
