@@ -20,11 +20,12 @@ class NumberField(serializers.FloatField):
         return super().to_internal_value(data)
 
 
-class QuerySerializer(serializers.Serializer):
-    """A query string's parameters. One that takes a single value and comes more than once (`family=1&family=2`, how
-    most HTTP libraries send a list) is refused by name: DRF read the last alone, answering for one family where a
-    script asked for two without a word. A ListField, or a field that reads every value (`repeatable`), takes
-    several."""
+class ParamsSerializer(serializers.Serializer):
+    """What a query string or a form body (the API takes one beside JSON) carries. A field that takes a single value
+    and comes more than once (`family=1&family=2`, how most HTTP libraries send a list) is refused by name: DRF read
+    the last alone, answering for one family where a script asked for two, or uploading to the second, without a
+    word. A ListField, or a field that reads every value (`repeatable`), takes several. Every serializer of a
+    request's query string or body is one of these."""
 
     def to_internal_value(self, data):
         if hasattr(data, "getlist"):

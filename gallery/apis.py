@@ -25,7 +25,7 @@ from rest_framework.views import APIView
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from gallery.album_services import album_add_uploaded, upload_album
-from gallery.api_fields import NumberField, QuerySerializer
+from gallery.api_fields import NumberField, ParamsSerializer
 from gallery.bulk import BULK_ACTIONS, BULK_MAX_PHOTOS, photos_bulk_apply
 from gallery.models import Membership, Photo, PhotoTag
 from gallery.forms import DESCRIPTION_MAX_CHARS, AcceptAboveForm
@@ -315,7 +315,7 @@ class MemoriesOutputSerializer(serializers.Serializer):
     memories = MemoryOutputSerializer(many=True, help_text="Newest year first; [] when no earlier year has photos")
 
 
-class TimelineFilterSerializer(QuerySerializer):
+class TimelineFilterSerializer(ParamsSerializer):
     """The filters of the photo lists (the timeline's): a family, a tag, the user's favourites."""
 
     family = serializers.IntegerField(required=False)
@@ -377,7 +377,7 @@ class PhotoListApi(APIView):
                 raise ValidationError({"taken_before": ["The last day comes before the first (taken_after)."]})
             return data
 
-    class UploadInputSerializer(serializers.Serializer):
+    class UploadInputSerializer(ParamsSerializer):
         file = serializers.FileField()
         family = serializers.IntegerField()
         tags = serializers.CharField(required=False, allow_blank=True, help_text="Comma separated")
@@ -487,7 +487,7 @@ class PlaceInputSerializer(serializers.Serializer):
 
 
 class PhotoDetailApi(APIView):
-    class UpdateInputSerializer(serializers.Serializer):
+    class UpdateInputSerializer(ParamsSerializer):
         title = serializers.CharField(required=False, allow_blank=True, max_length=255, validators=[TITLE_TEXT])
         description = serializers.CharField(required=False, allow_blank=True,
                                             max_length=DESCRIPTION_MAX_CHARS,
@@ -706,7 +706,7 @@ class TrashListApi(APIView):
 
     pagination_class = PageNumberPagination
 
-    class FilterSerializer(QuerySerializer):
+    class FilterSerializer(ParamsSerializer):
         family = serializers.IntegerField(required=False)
 
     @extend_schema(parameters=[FilterSerializer], responses=TrashedPhotoSerializer(many=True))
@@ -741,11 +741,11 @@ class TrashEmptyApi(APIView):
     """Empty a family's trash: every photo in it deleted for good (family admins). The family is named in the body
     (`{"family": id}`) or in the query string (`?family=id`, as before)."""
 
-    class FilterSerializer(QuerySerializer):
+    class FilterSerializer(ParamsSerializer):
         family = serializers.IntegerField(required=False, min_value=1, max_value=2**63 - 1,
                                           help_text="The family whose trash to empty (or in the body)")
 
-    class TrashEmptyInputSerializer(serializers.Serializer):
+    class TrashEmptyInputSerializer(ParamsSerializer):
         family = serializers.IntegerField(required=False, min_value=1, max_value=2**63 - 1,
                                           help_text="The family whose trash to empty (or in the query string)")
 
@@ -773,7 +773,7 @@ class PhotoResultSerializer(serializers.Serializer):
                                                                  "missing one get the same answer")
 
 
-class ShiftDatesInputSerializer(serializers.Serializer):
+class ShiftDatesInputSerializer(ParamsSerializer):
     photos = serializers.ListField(child=serializers.IntegerField(), min_length=1, max_length=500)
     seconds = serializers.IntegerField(min_value=-100 * 366 * 86400, max_value=100 * 366 * 86400,
                                        help_text="the offset: negative for earlier")
@@ -822,7 +822,7 @@ class PhotoBulkApi(APIView):
     """Do one action to many photos. Each photo is checked on its own: the answer has one result per distinct id, in
     the order sent; a photo of another family and an id that names no photo both answer ok=false, "No such photo."."""
 
-    class BulkInputSerializer(serializers.Serializer):
+    class BulkInputSerializer(ParamsSerializer):
         action = serializers.ChoiceField(
             choices=list(BULK_ACTIONS),
             help_text="add_tags and remove_tags need `tags`, add_to_album and remove_from_album need `album` (a plain "
@@ -873,7 +873,7 @@ class FamilySuggestionsApi(APIView):
 
     pagination_class = PageNumberPagination
 
-    class SuggestionFilterSerializer(QuerySerializer):
+    class SuggestionFilterSerializer(ParamsSerializer):
         min_probability = NumberField(required=False, default=0.9, min_value=0, max_value=1,
                                       help_text=MIN_PROBABILITY_HELP)
 
@@ -899,7 +899,7 @@ class FamilySuggestionsAcceptApi(APIView):
     """Accept every open suggestion of the family's photos at or above a probability: each becomes a tag (source
     "suggestion"). For the family's admins, as on its "Suggested tags" page."""
 
-    class AcceptAboveInputSerializer(serializers.Serializer):
+    class AcceptAboveInputSerializer(ParamsSerializer):
         min_probability = NumberField(required=False, default=0.9, min_value=0, max_value=1,
                                       help_text=MIN_PROBABILITY_HELP)
 

@@ -14,7 +14,7 @@ from rest_framework.pagination import PageNumberPagination
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from gallery.api_fields import NumberField, QuerySerializer
+from gallery.api_fields import NumberField, ParamsSerializer
 from gallery.apis import DATE_ERRORS, LOCATION, PhotoOutputSerializer, api_errors, created, photo_response
 from gallery.selectors import family_filter, family_get, photo_get
 from search.duplicates import (DISMISS_MAX_PHOTOS, GroupChanged, duplicate_groups, duplicates_dismiss,
@@ -105,7 +105,7 @@ class PhotoIdsField(serializers.CharField):
     """Photo ids separated by commas ("12,15"), as the search page's URL carries them; a repeated parameter gives
     each value's ("like=12&like=15"), as the page reads it."""
 
-    repeatable = True  # (QuerySerializer)
+    repeatable = True  # (ParamsSerializer)
 
     def get_value(self, dictionary):
         if html.is_html_input(dictionary) and self.field_name in dictionary:
@@ -161,7 +161,7 @@ SORT_ERRORS = {"invalid_choice": "“{input}” is no order of results: " + " or
 
 
 class SearchApi(APIView):
-    class InputSerializer(QuerySerializer):
+    class InputSerializer(ParamsSerializer):
         q = serializers.CharField(required=False, allow_blank=True, default="", trim_whitespace=True)
         family = serializers.IntegerField(required=False)
         uploader = serializers.IntegerField(required=False)
@@ -249,7 +249,7 @@ SIMILAR_DEFAULT, SIMILAR_MAX = 12, 60
 class SimilarApi(APIView):
     """The photos that look most like this one, most alike first: at most `limit` (a bounded list, not a page)."""
 
-    class SimilarFilterSerializer(QuerySerializer):
+    class SimilarFilterSerializer(ParamsSerializer):
         limit = serializers.IntegerField(required=False, min_value=1, max_value=SIMILAR_MAX, default=SIMILAR_DEFAULT,
                                          help_text=f"How many at most (default {SIMILAR_DEFAULT}, up to {SIMILAR_MAX})")
 
@@ -277,11 +277,11 @@ class JudgmentSerializer(serializers.Serializer):
 class JudgmentListApi(APIView):
     pagination_class = PageNumberPagination
 
-    class FilterSerializer(QuerySerializer):
+    class FilterSerializer(ParamsSerializer):
         family = serializers.IntegerField(required=False)
         query = serializers.CharField(required=False, max_length=MAX_QUERY_CHARS * 2)
 
-    class InputSerializer(serializers.Serializer):
+    class InputSerializer(ParamsSerializer):
         query = serializers.CharField(max_length=MAX_QUERY_CHARS * 2, help_text="the search the result came from")
         photo = serializers.IntegerField(min_value=1, max_value=2**63 - 1)
         relevant = serializers.BooleanField(help_text="true: right for the query; false: wrong")
@@ -366,7 +366,7 @@ class QualitySerializer(serializers.Serializer):
 class QualityApi(APIView):
     """A family's search quality on its judged queries (the quality page's figures)."""
 
-    class InputSerializer(QuerySerializer):
+    class InputSerializer(ParamsSerializer):
         family = serializers.IntegerField(help_text="the family's id (one of yours)")
 
     @extend_schema(parameters=[InputSerializer], responses=QualitySerializer)
@@ -415,7 +415,7 @@ class DuplicateGroupSerializer(serializers.Serializer):
     photos = DuplicatePhotoSerializer(source="members", many=True, help_text="the keeper first")
 
 
-class DuplicatesQuerySerializer(QuerySerializer):
+class DuplicatesQuerySerializer(ParamsSerializer):
     family = serializers.IntegerField(help_text="family id")
 
 
@@ -441,7 +441,7 @@ class DuplicatesDismissApi(APIView):
     since, nothing changed) or the pairs among these photos of the family (`photos`) are no longer grouped (any
     member; ids of other families' photos are ignored; another family is 404)."""
 
-    class DismissInputSerializer(serializers.Serializer):
+    class DismissInputSerializer(ParamsSerializer):
         family = serializers.IntegerField(help_text="family id")
         group = serializers.CharField(required=False, max_length=64,
                                       help_text="a group's key (GET /api/v1/duplicates/): all of it, whatever its size")
@@ -480,7 +480,7 @@ class DuplicatesDismissApi(APIView):
             return Response({"detail": changed.message, "photos": changed.photos}, status=status.HTTP_409_CONFLICT)
 
 
-class PreferencesSerializer(serializers.Serializer):
+class PreferencesSerializer(ParamsSerializer):
     """Your search preferences (what the search preferences page sets); each user has their own."""
 
     semantic_weight = NumberField(min_value=0, max_value=1,
@@ -543,7 +543,7 @@ class PhotosRetryApi(APIView):
     """Index again every photo of your families (or of one) that could not be indexed (the indexing page's "Retry
     all")."""
 
-    class RetryAllInputSerializer(serializers.Serializer):
+    class RetryAllInputSerializer(ParamsSerializer):
         family = serializers.IntegerField(required=False, min_value=1, max_value=2**63 - 1,
                                           help_text="Only this family's (one of yours); all of them when left out")
 

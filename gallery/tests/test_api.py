@@ -383,3 +383,23 @@ def test_a_parameter_that_takes_one_value_given_twice_is_refused_by_name(api, fa
     name = query.split("&")[-1].split("=")[0]
     assert response.status_code == 400, response.content
     assert response.json() == {name: [f"Give “{name}” once: it takes one value."]}
+
+
+def test_a_form_field_that_takes_one_value_given_twice_is_refused_and_changes_nothing(api, family, alice, other_family):
+    """Form bodies (the API takes them beside JSON) read a repeated field by its last value too: an upload naming two
+    families was stored in the second, `family=1&family=2` emptied the second family's trash. Refused by name, as in
+    a query string; nothing is stored or deleted."""
+    from gallery.trash_services import photos_trash
+
+    MembershipFactory(family=other_family, user=alice, role=Membership.Role.ADMIN)
+    trashed = photo_factory(family=other_family, user=alice)
+    photos_trash(user=alice, photo_ids=[trashed.pk])
+    emptied = api.post("/api/v1/trash/empty/", f"family={family.pk}&family={other_family.pk}",
+                       content_type="application/x-www-form-urlencoded")
+    upload = api.post("/api/v1/photos/", {"file": SimpleUploadedFile("a.jpg", images.jpeg(), "image/jpeg"),
+                                          "family": [family.pk, other_family.pk]})
+    once = "Give “family” once: it takes one value."
+    assert (emptied.status_code, emptied.json()) == (400, {"family": [once]})
+    assert (upload.status_code, upload.json()) == (400, {"family": [once]})
+    assert Photo.all_objects.filter(pk=trashed.pk).exists()
+    assert list(Photo.all_objects.values_list("pk", flat=True)) == [trashed.pk]
