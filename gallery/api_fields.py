@@ -24,14 +24,17 @@ class ParamsSerializer(serializers.Serializer):
     """What a query string or a form body (the API takes one beside JSON) carries. A field that takes a single value
     and comes more than once (`family=1&family=2`, how most HTTP libraries send a list) is refused by name: DRF read
     the last alone, answering for one family where a script asked for two, or uploading to the second, without a
-    word. A ListField, or a field that reads every value (`repeatable`), takes several. Every serializer of a
-    request's query string or body is one of these."""
+    word; so is one sent as a list (`family[]=1`, which DRF ignored). A ListField, or a field that reads every value
+    (`repeatable`), takes several. Every serializer of a request's query string or body is one of these."""
 
     def to_internal_value(self, data):
         if hasattr(data, "getlist"):
-            repeated = {name: [f"Give “{name}” once: it takes one value."] for name, field in self.fields.items()
-                        if not isinstance(field, serializers.ListField) and not getattr(field, "repeatable", False)
-                        and len(data.getlist(name)) > 1}
+            single = {name for name, field in self.fields.items()
+                      if not isinstance(field, serializers.ListField) and not getattr(field, "repeatable", False)}
+            # (a list as jQuery and axios write one, family[]=1 or family[0]=1, is a name of no field: DRF ignored it)
+            repeated = {name for name in single if len(data.getlist(name)) > 1} | {
+                key.split("[", 1)[0] for key in data if key.endswith("]") and key.split("[", 1)[0] in single}
             if repeated:
-                raise serializers.ValidationError(repeated)
+                raise serializers.ValidationError({name: [f"Give “{name}” once: it takes one value."]
+                                                   for name in sorted(repeated)})
         return super().to_internal_value(data)
