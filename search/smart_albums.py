@@ -137,7 +137,9 @@ class SmartAlbumSearch:
         plain = search.get("plain") or []
         if not isinstance(plain, list) or not all(isinstance(phrase, str) for phrase in plain):
             raise ValidationError("“plain” must be a list of phrases.")
-        cleaned["plain"] = [_text(p, 200, "plain") for p in plain[:MAX_PLAIN] if p.strip()]
+        if len(plain) > MAX_PLAIN:
+            raise ValidationError(f"“plain” holds at most {MAX_PLAIN} phrases.")
+        cleaned["plain"] = [_text(p, 200, "plain") for p in plain if p.strip()]
         weights = search.get("weights", "saved")
         if weights == LIVE:
             cleaned["weights"] = LIVE

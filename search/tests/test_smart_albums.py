@@ -108,6 +108,8 @@ def test_live_weights_are_the_owners_only_while_they_are_in_the_albums_family(to
     # A phrase that is no text was dropped without a word (the album searched "1999" as a date).
     ({"q": "dog 1999", "plain": [1999]}, "“plain” must be a list of phrases."),
     ({"q": "dog", "plain": ["beach", None]}, "“plain” must be a list of phrases."),
+    # Past the search's own limit the phrases were dropped without a word (the search API refuses them too).
+    ({"q": "dog", "plain": [f"p{n}" for n in range(21)]}, "“plain” holds at most 20 phrases."),
     ({"q": "dog", "country": "Portugal"}, "country"),
     ("dog", "must be an object"),
     # A NUL character is refused, never dropped (that would save a search for other words than were typed).
