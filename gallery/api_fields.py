@@ -28,13 +28,22 @@ class ParamsSerializer(serializers.Serializer):
     (`repeatable`), takes several. Every serializer of a request's query string or body is one of these."""
 
     def to_internal_value(self, data):
-        if hasattr(data, "getlist"):
-            single = {name for name, field in self.fields.items()
-                      if not isinstance(field, serializers.ListField) and not getattr(field, "repeatable", False)}
-            # (a list as jQuery and axios write one, family[]=1 or family[0]=1, is a name of no field: DRF ignored it)
-            repeated = {name for name in single if len(data.getlist(name)) > 1} | {
-                key.split("[", 1)[0] for key in data if key.endswith("]") and key.split("[", 1)[0] in single}
-            if repeated:
-                raise serializers.ValidationError({name: [f"Give “{name}” once: it takes one value."]
-                                                   for name in sorted(repeated)})
+        if hasattr(data, "getlist") and (errors := self._repeats(data)):
+            raise serializers.ValidationError(errors)
         return super().to_internal_value(data)
+
+    def _repeats(self, data) -> dict[str, list[str]]:
+        single = {name for name, field in self.fields.items()
+                  if not isinstance(field, serializers.ListField) and not getattr(field, "repeatable", False)}
+        errors = {name: [f"Give “{name}” once: it takes one value."] for name in single if len(data.getlist(name)) > 1}
+        # A list as jQuery and axios write one, family[]=1 or like[0]=1, is a name of no field: DRF ignored it (but
+        # for a ListField's own plain[0]=…).
+        for key in data:
+            name, bracket, index = key.partition("[")
+            if not bracket or name not in self.fields or errors.get(name):
+                continue
+            if name in single:
+                errors[name] = [f"“{name}” takes one value: {name}=…, without brackets."]
+            elif not (isinstance(self.fields[name], serializers.ListField) and index[:1].isdigit()):
+                errors[name] = [f"Repeat “{name}” for each value ({name}=…&{name}=…), without brackets."]
+        return dict(sorted(errors.items()))

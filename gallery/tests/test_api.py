@@ -385,7 +385,8 @@ def test_a_parameter_that_takes_one_value_given_twice_is_refused_by_name(api, fa
     response = api.get(f"{path.format(**ids)}?{query.format(**ids)}")
     name = query.split("&")[-1].split("=")[0].split("[")[0]
     assert response.status_code == 400, response.content
-    assert response.json() == {name: [f"Give “{name}” once: it takes one value."]}
+    assert response.json() == {name: [f"“{name}” takes one value: {name}=…, without brackets." if "[" in query else
+                                      f"Give “{name}” once: it takes one value."]}
 
 
 def test_a_form_field_that_takes_one_value_given_twice_is_refused_and_changes_nothing(api, family, alice, other_family):
@@ -406,3 +407,13 @@ def test_a_form_field_that_takes_one_value_given_twice_is_refused_and_changes_no
     assert (upload.status_code, upload.json()) == (400, {"family": [once]})
     assert Photo.all_objects.filter(pk=trashed.pk).exists()
     assert list(Photo.all_objects.values_list("pk", flat=True)) == [trashed.pk]
+
+
+def test_a_list_parameter_sent_with_brackets_is_refused_rather_than_ignored(api, family, alice):
+    """`like[]=12&like[]=15` (jQuery's and axios' way) named no parameter: the search was answered unrefined, as if
+    nothing had been marked. A parameter that takes several says how to send them."""
+    photo = photo_factory(family=family, user=alice)
+    for name in ("like", "unlike", "plain"):
+        response = api.get(f"/api/v1/search/?q=beach&{name}[]={photo.pk}&{name}[]={photo.pk}")
+        assert response.status_code == 400, name
+        assert response.json() == {name: [f"Repeat “{name}” for each value ({name}=…&{name}=…), without brackets."]}
