@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from rest_framework import serializers
+from rest_framework.fields import empty
 
 NOT_A_BOOLEAN = "A number is required, not true or false."
 
@@ -25,7 +26,16 @@ class ParamsSerializer(serializers.Serializer):
     and comes more than once (`family=1&family=2`, how most HTTP libraries send a list) is refused by name: DRF read
     the last alone, answering for one family where a script asked for two, or uploading to the second, without a
     word; so is one sent as a list (`family[]=1`, which DRF ignored). A ListField, or a field that reads every value
-    (`repeatable`), takes several. Every serializer of a request's query string or body is one of these."""
+    (`repeatable`), takes several. A required true/false missing from a form body is missing, not false. Every
+    serializer of a request's query string or body is one of these."""
+
+    def get_fields(self) -> dict[str, serializers.Field]:
+        fields = super().get_fields()
+        for field in fields.values():
+            if isinstance(field, serializers.BooleanField) and field.required:
+                # DRF reads one missing from a form body as an unticked checkbox, false: it is required, as in JSON
+                field.default_empty_html = empty
+        return fields
 
     def to_internal_value(self, data):
         if hasattr(data, "getlist") and (errors := self._repeats(data)):

@@ -109,6 +109,15 @@ def test_delete_is_204_and_anothers_is_404(api, shapes, bob, mallory):
     assert not Judgment.objects.exists()
 
 
+def test_a_form_body_without_a_verdict_is_refused_not_read_as_wrong(api, shapes):
+    """A form body (curl -d query=red -d photo=12) without `relevant` recorded the photo as wrong for the query: DRF
+    reads a boolean missing from a form as an unticked checkbox, false. The verdict is required there as in JSON."""
+    response = api.post(URL, f"query=red&photo={shapes['red square'].pk}",
+                        content_type="application/x-www-form-urlencoded")
+    assert (response.status_code, response.json()) == (400, {"relevant": ["This field is required."]})
+    assert not Judgment.objects.exists()
+
+
 def test_another_familys_photo_is_404_and_bad_input_400(api, toy_model, add_shape, other_family, mallory):
     foreign = add_shape("red", "square", target_family=other_family, user=mallory)
     response = api.post(URL, {"query": "red", "photo": foreign.pk, "relevant": True}, content_type="application/json")
