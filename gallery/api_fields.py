@@ -1,4 +1,5 @@
-"""Fields of the API's input serializers that read JSON as a script or another app sends it."""
+"""What the API's input serializers are made of, to read JSON, query strings and form bodies as a script or another
+app sends them: numbers that are no true or false, parameters that come once."""
 
 from __future__ import annotations
 
