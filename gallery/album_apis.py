@@ -23,6 +23,7 @@ from gallery.album_services import (
 )
 from gallery.downloads import album_parts
 from gallery.forms import ShareForm
+from gallery.api_fields import NumberField, ParamsSerializer
 from gallery.apis import DATE_ERRORS, LOCATION, PhotoOutputSerializer, api_errors, created
 from gallery.models import Album, AlbumShare
 from gallery.selectors import family_filter, family_get, photo_list
@@ -44,8 +45,8 @@ class SmartSearchSerializer(serializers.Serializer):
                                   error_messages=DATE_ERRORS)
     before = serializers.DateField(required=False, allow_null=True, help_text="Taken on or before",
                                    error_messages=DATE_ERRORS)
-    min_score = serializers.FloatField(required=False, min_value=0, max_value=1,
-                                       help_text="Results below it are left out; default: the owner's minimum now")
+    min_score = NumberField(required=False, min_value=0, max_value=1,
+                            help_text="Results below it are left out; default: the owner's minimum now")
     plain = serializers.ListField(child=serializers.CharField(max_length=200), required=False,
                                   help_text="Phrases of q searched as plain words, not as a place, date or exclusion")
     weights = serializers.JSONField(
@@ -107,10 +108,10 @@ class AlbumListApi(APIView):
 
     pagination_class = PageNumberPagination  # also tells the schema the list is a paginated object
 
-    class AlbumFilterSerializer(serializers.Serializer):
+    class AlbumFilterSerializer(ParamsSerializer):
         family = serializers.IntegerField(required=False, min_value=1, max_value=2**63 - 1)
 
-    class AlbumCreateInputSerializer(serializers.Serializer):
+    class AlbumCreateInputSerializer(ParamsSerializer):
         name = serializers.CharField(max_length=100, validators=[NAME_TEXT])
         family = serializers.IntegerField(min_value=1, max_value=2**63 - 1)
         description = serializers.CharField(required=False, allow_blank=True, max_length=5000,
@@ -144,7 +145,7 @@ class AlbumListApi(APIView):
 
 
 class AlbumDetailApi(APIView):
-    class AlbumUpdateInputSerializer(serializers.Serializer):
+    class AlbumUpdateInputSerializer(ParamsSerializer):
         name = serializers.CharField(required=False, max_length=100, validators=[NAME_TEXT])
         description = serializers.CharField(required=False, allow_blank=True, max_length=5000,
                                             validators=[DESCRIPTION_TEXT])
@@ -204,7 +205,7 @@ class AlbumPhotosApi(APIView):
 
     pagination_class = PageNumberPagination  # for GET; also tells the schema the list is a paginated object
 
-    class AlbumPhotosInputSerializer(serializers.Serializer):
+    class AlbumPhotosInputSerializer(ParamsSerializer):
         photos = serializers.ListField(child=serializers.IntegerField(min_value=1, max_value=2**63 - 1),
                                        allow_empty=False, max_length=MAX_PHOTOS_PER_CALL)
 
@@ -288,7 +289,7 @@ class AlbumSharesApi(APIView):
 
     pagination_class = PageNumberPagination
 
-    class ShareCreateInputSerializer(serializers.Serializer):
+    class ShareCreateInputSerializer(ParamsSerializer):
         days = serializers.IntegerField(required=False, min_value=1, max_value=SHARE_MAX_DAYS,
                                         help_text=f"How long it works (default SHARE_DAYS, at most {SHARE_MAX_DAYS})")
         password = serializers.CharField(required=False, allow_blank=True, max_length=128, trim_whitespace=False,

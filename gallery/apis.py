@@ -5,7 +5,7 @@ from __future__ import annotations
 from contextlib import contextmanager
 from datetime import timedelta
 
-from django.core.exceptions import NON_FIELD_ERRORS
+from django.core.exceptions import NON_FIELD_ERRORS, RequestDataTooBig, TooManyFieldsSent
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.conf import settings
@@ -17,7 +17,7 @@ from django.utils.http import quote_etag
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_field, inline_serializer
 from rest_framework import serializers, status
-from rest_framework.exceptions import APIException, PermissionDenied, Throttled, ValidationError
+from rest_framework.exceptions import APIException, ParseError, PermissionDenied, Throttled, ValidationError
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
@@ -25,6 +25,7 @@ from rest_framework.views import APIView
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from gallery.album_services import album_add_uploaded, upload_album
+from gallery.api_fields import NumberField, ParamsSerializer
 from gallery.bulk import BULK_ACTIONS, BULK_MAX_PHOTOS, photos_bulk_apply
 from gallery.models import Membership, Photo, PhotoTag
 from gallery.forms import DESCRIPTION_MAX_CHARS, AcceptAboveForm
@@ -35,7 +36,7 @@ from gallery.selectors import (
 from gallery.correction_services import (photo_date_set, photo_place_set, photos_shift_dates, rotation_apply,
                                          rotation_staged)
 from gallery.files import ORIGINAL_MISSING, StorageFailed, StorageUnavailable
-from gallery.images import ImageBusy, ImageRejected, too_large
+from gallery.images import ImageBusy, ImageRejected, human_size, too_large
 from gallery.services import (
     MAX_TAGS, UploadResult, parse_tags, photo_api_version, photo_api_version_check, photo_embedded_read, photo_update,
     photo_upload, tags_clean,
@@ -93,15 +94,26 @@ def api_errors(exc: DjangoValidationError) -> dict[str, list[str]]:
             for field, messages in exc.message_dict.items()}
 
 
+class BodyTooLarge(APIException):
+    status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
+
+
 def exception_handler(exc, context):
     """DRF's handler (settings.REST_FRAMEWORK), which also answers a service's refusals: a Django ValidationError is a
     400 in api_errors' shape, a Django PermissionDenied a 403 that keeps its message (DRF's own says only "You do not
     have permission"). A view maps a refusal to a field of its own where it knows better; nothing refused becomes
-    a 500."""
+    a 500. A body past Django's limits, which reading request.data raises, is a 413 or 400 in JSON too (left to
+    Django, it was the site's HTML "Bad request" page)."""
     if isinstance(exc, DjangoValidationError):
         exc = ValidationError(api_errors(exc))
     elif isinstance(exc, DjangoPermissionDenied) and str(exc):
         exc = PermissionDenied(str(exc))
+    elif isinstance(exc, RequestDataTooBig):
+        exc = BodyTooLarge(f"The request's body is over {human_size(settings.DATA_UPLOAD_MAX_MEMORY_SIZE)}, the most "
+                           "this server reads (DATA_UPLOAD_MAX_MEMORY_SIZE): send less at once.")
+    elif isinstance(exc, TooManyFieldsSent):
+        exc = ParseError(f"The request has more than {settings.DATA_UPLOAD_MAX_NUMBER_FIELDS} fields, the most this "
+                         "server reads (DATA_UPLOAD_MAX_NUMBER_FIELDS): send JSON, or fewer at once.")
     return drf_exception_handler(exc, context)
 
 
@@ -303,7 +315,7 @@ class MemoriesOutputSerializer(serializers.Serializer):
     memories = MemoryOutputSerializer(many=True, help_text="Newest year first; [] when no earlier year has photos")
 
 
-class TimelineFilterSerializer(serializers.Serializer):
+class TimelineFilterSerializer(ParamsSerializer):
     """The filters of the photo lists (the timeline's): a family, a tag, the user's favourites."""
 
     family = serializers.IntegerField(required=False)
@@ -365,7 +377,7 @@ class PhotoListApi(APIView):
                 raise ValidationError({"taken_before": ["The last day comes before the first (taken_after)."]})
             return data
 
-    class UploadInputSerializer(serializers.Serializer):
+    class UploadInputSerializer(ParamsSerializer):
         file = serializers.FileField()
         family = serializers.IntegerField()
         tags = serializers.CharField(required=False, allow_blank=True, help_text="Comma separated")
@@ -475,7 +487,7 @@ class PlaceInputSerializer(serializers.Serializer):
 
 
 class PhotoDetailApi(APIView):
-    class UpdateInputSerializer(serializers.Serializer):
+    class UpdateInputSerializer(ParamsSerializer):
         title = serializers.CharField(required=False, allow_blank=True, max_length=255, validators=[TITLE_TEXT])
         description = serializers.CharField(required=False, allow_blank=True,
                                             max_length=DESCRIPTION_MAX_CHARS,
@@ -485,10 +497,10 @@ class PhotoDetailApi(APIView):
             required=False, help_text="A member's date taken (taken_at_source becomes \"member\"); without an offset "
                                       "it is read in the zone the photo was taken in (taken_tz), as the photo page "
                                       "reads it")
-        latitude = serializers.FloatField(required=False, allow_null=True, min_value=-90, max_value=90,
-                                          help_text="With longitude: a position, reverse-geocoded offline; both "
-                                                    "null clear the place")
-        longitude = serializers.FloatField(required=False, allow_null=True, min_value=-180, max_value=180)
+        latitude = NumberField(required=False, allow_null=True, min_value=-90, max_value=90,
+                                help_text="With longitude: a position, reverse-geocoded offline; both null clear "
+                                          "the place")
+        longitude = NumberField(required=False, allow_null=True, min_value=-180, max_value=180)
         place = PlaceInputSerializer(required=False, help_text="One of the family's known places (GET "
                                                                "/api/v1/families/{id}/places/, or a photo's `place`); "
                                                                "the position is cleared")
@@ -694,7 +706,7 @@ class TrashListApi(APIView):
 
     pagination_class = PageNumberPagination
 
-    class FilterSerializer(serializers.Serializer):
+    class FilterSerializer(ParamsSerializer):
         family = serializers.IntegerField(required=False)
 
     @extend_schema(parameters=[FilterSerializer], responses=TrashedPhotoSerializer(many=True))
@@ -729,11 +741,11 @@ class TrashEmptyApi(APIView):
     """Empty a family's trash: every photo in it deleted for good (family admins). The family is named in the body
     (`{"family": id}`) or in the query string (`?family=id`, as before)."""
 
-    class FilterSerializer(serializers.Serializer):
+    class FilterSerializer(ParamsSerializer):
         family = serializers.IntegerField(required=False, min_value=1, max_value=2**63 - 1,
                                           help_text="The family whose trash to empty (or in the body)")
 
-    class TrashEmptyInputSerializer(serializers.Serializer):
+    class TrashEmptyInputSerializer(ParamsSerializer):
         family = serializers.IntegerField(required=False, min_value=1, max_value=2**63 - 1,
                                           help_text="The family whose trash to empty (or in the query string)")
 
@@ -761,7 +773,7 @@ class PhotoResultSerializer(serializers.Serializer):
                                                                  "missing one get the same answer")
 
 
-class ShiftDatesInputSerializer(serializers.Serializer):
+class ShiftDatesInputSerializer(ParamsSerializer):
     photos = serializers.ListField(child=serializers.IntegerField(), min_length=1, max_length=500)
     seconds = serializers.IntegerField(min_value=-100 * 366 * 86400, max_value=100 * 366 * 86400,
                                        help_text="the offset: negative for earlier")
@@ -810,7 +822,7 @@ class PhotoBulkApi(APIView):
     """Do one action to many photos. Each photo is checked on its own: the answer has one result per distinct id, in
     the order sent; a photo of another family and an id that names no photo both answer ok=false, "No such photo."."""
 
-    class BulkInputSerializer(serializers.Serializer):
+    class BulkInputSerializer(ParamsSerializer):
         action = serializers.ChoiceField(
             choices=list(BULK_ACTIONS),
             help_text="add_tags and remove_tags need `tags`, add_to_album and remove_from_album need `album` (a plain "
@@ -861,9 +873,9 @@ class FamilySuggestionsApi(APIView):
 
     pagination_class = PageNumberPagination
 
-    class SuggestionFilterSerializer(serializers.Serializer):
-        min_probability = serializers.FloatField(required=False, default=0.9, min_value=0, max_value=1,
-                                                 help_text=MIN_PROBABILITY_HELP)
+    class SuggestionFilterSerializer(ParamsSerializer):
+        min_probability = NumberField(required=False, default=0.9, min_value=0, max_value=1,
+                                      help_text=MIN_PROBABILITY_HELP)
 
     @extend_schema(parameters=[SuggestionFilterSerializer], responses=FamilySuggestionSerializer(many=True))
     def get(self, request, family_id: int):
@@ -887,9 +899,9 @@ class FamilySuggestionsAcceptApi(APIView):
     """Accept every open suggestion of the family's photos at or above a probability: each becomes a tag (source
     "suggestion"). For the family's admins, as on its "Suggested tags" page."""
 
-    class AcceptAboveInputSerializer(serializers.Serializer):
-        min_probability = serializers.FloatField(required=False, default=0.9, min_value=0, max_value=1,
-                                                 help_text=MIN_PROBABILITY_HELP)
+    class AcceptAboveInputSerializer(ParamsSerializer):
+        min_probability = NumberField(required=False, default=0.9, min_value=0, max_value=1,
+                                      help_text=MIN_PROBABILITY_HELP)
 
     @extend_schema(request=AcceptAboveInputSerializer, responses=SuggestionsAcceptedSerializer)
     def post(self, request, family_id: int):

@@ -12,6 +12,7 @@ from rest_framework.response import Response
 from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
+from gallery.api_fields import ParamsSerializer
 from gallery.apis import LOCATION, created
 from gallery.signin import client_ip
 from gallery.tokens import LABEL_MAX, api_token_create, api_token_revoke, api_tokens_of
@@ -25,7 +26,7 @@ class AddressRateThrottle(ScopedRateThrottle):
         return client_ip(request) or ""
 
 
-class TokenObtainInputSerializer(serializers.Serializer):
+class TokenObtainInputSerializer(ParamsSerializer):
     username = serializers.CharField(max_length=150)
     password = serializers.CharField(max_length=4096, trim_whitespace=False, style={"input_type": "password"})
     label = serializers.CharField(max_length=LABEL_MAX, required=False, allow_blank=True,

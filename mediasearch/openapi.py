@@ -46,7 +46,7 @@ DESCRIPTIONS = {
     "401": "No valid credentials (send `Authorization: Token <key>`).",
     "403": "Signed in, but not allowed to do this.",
     "404": "Not found, or not in one of your families (the two read alike).",
-    "413": "The upload is over the size or file-count limits.",
+    "413": "The upload is over the size or file-count limits, or a JSON body over DATA_UPLOAD_MAX_MEMORY_SIZE.",
     "429": "Too many requests, or the server is busy: try again later (see `Retry-After`).",
     "503": "The database is out of reach (restarting or failing over): try again in a few seconds (see `Retry-After`).",
 }

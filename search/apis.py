@@ -9,10 +9,12 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema, extend_schema_field, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.exceptions import ValidationError
+from rest_framework.utils import html
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from gallery.api_fields import NumberField, ParamsSerializer
 from gallery.apis import DATE_ERRORS, LOCATION, PhotoOutputSerializer, api_errors, created, photo_response
 from gallery.selectors import family_filter, family_get, photo_get
 from search.duplicates import (DISMISS_MAX_PHOTOS, GroupChanged, duplicate_groups, duplicates_dismiss,
@@ -20,7 +22,7 @@ from search.duplicates import (DISMISS_MAX_PHOTOS, GroupChanged, duplicate_group
 from search.engine import (
     MAX_LIMIT, MAX_QUERY_CHARS, PAGE_SIZE, SORTS, SearchParams, preferences_for, search_photos, similar_photos,
 )
-from search.forms import MAX_PLAIN, PreferencesForm, photo_ids
+from search.forms import MAX_PLAIN, PreferencesForm, photo_ids, refine_text
 from search.judgment_selectors import judgment_get, judgment_list, judgment_verdicts
 from search.judgment_services import judgment_delete, judgment_record
 from search.models import SearchPreferences
@@ -100,7 +102,15 @@ class SearchResultSerializer(PhotoRefSerializer):
 
 
 class PhotoIdsField(serializers.CharField):
-    """Photo ids separated by commas ("12,15"), as the search page's URL carries them."""
+    """Photo ids separated by commas ("12,15"), as the search page's URL carries them; a repeated parameter gives
+    each value's ("like=12&like=15"), as the page reads it."""
+
+    repeatable = True  # (ParamsSerializer)
+
+    def get_value(self, dictionary):
+        if html.is_html_input(dictionary) and self.field_name in dictionary:
+            return refine_text(dictionary, self.field_name)
+        return super().get_value(dictionary)
 
     def to_internal_value(self, data) -> tuple[int, ...]:
         try:
@@ -155,7 +165,7 @@ SORT_ERRORS = {"invalid_choice": "“{input}” is no order of results: " + " or
 
 
 class SearchApi(APIView):
-    class InputSerializer(serializers.Serializer):
+    class InputSerializer(ParamsSerializer):
         q = serializers.CharField(required=False, allow_blank=True, default="", trim_whitespace=True)
         family = serializers.IntegerField(required=False)
         uploader = serializers.IntegerField(required=False)
@@ -170,7 +180,7 @@ class SearchApi(APIView):
         taken_before = serializers.DateField(required=False, error_messages=DATE_ERRORS)
         sort = serializers.ChoiceField(choices=list(SORTS), required=False, error_messages=SORT_ERRORS)
         limit = serializers.IntegerField(required=False, min_value=1, max_value=MAX_LIMIT, default=PAGE_SIZE)
-        min_score = serializers.FloatField(required=False, min_value=0, max_value=1)
+        min_score = NumberField(required=False, min_value=0, max_value=1)
         favourite = serializers.BooleanField(required=False, default=False, help_text="1: your favourites only")
         plain = serializers.ListField(
             child=serializers.CharField(max_length=200), required=False, max_length=MAX_PLAIN,
@@ -243,7 +253,7 @@ SIMILAR_DEFAULT, SIMILAR_MAX = 12, 60
 class SimilarApi(APIView):
     """The photos that look most like this one, most alike first: at most `limit` (a bounded list, not a page)."""
 
-    class SimilarFilterSerializer(serializers.Serializer):
+    class SimilarFilterSerializer(ParamsSerializer):
         limit = serializers.IntegerField(required=False, min_value=1, max_value=SIMILAR_MAX, default=SIMILAR_DEFAULT,
                                          help_text=f"How many at most (default {SIMILAR_DEFAULT}, up to {SIMILAR_MAX})")
 
@@ -271,11 +281,11 @@ class JudgmentSerializer(serializers.Serializer):
 class JudgmentListApi(APIView):
     pagination_class = PageNumberPagination
 
-    class FilterSerializer(serializers.Serializer):
+    class FilterSerializer(ParamsSerializer):
         family = serializers.IntegerField(required=False)
         query = serializers.CharField(required=False, max_length=MAX_QUERY_CHARS * 2)
 
-    class InputSerializer(serializers.Serializer):
+    class InputSerializer(ParamsSerializer):
         query = serializers.CharField(max_length=MAX_QUERY_CHARS * 2, help_text="the search the result came from")
         photo = serializers.IntegerField(min_value=1, max_value=2**63 - 1)
         relevant = serializers.BooleanField(help_text="true: right for the query; false: wrong")
@@ -360,7 +370,7 @@ class QualitySerializer(serializers.Serializer):
 class QualityApi(APIView):
     """A family's search quality on its judged queries (the quality page's figures)."""
 
-    class InputSerializer(serializers.Serializer):
+    class InputSerializer(ParamsSerializer):
         family = serializers.IntegerField(help_text="the family's id (one of yours)")
 
     @extend_schema(parameters=[InputSerializer], responses=QualitySerializer)
@@ -409,7 +419,7 @@ class DuplicateGroupSerializer(serializers.Serializer):
     photos = DuplicatePhotoSerializer(source="members", many=True, help_text="the keeper first")
 
 
-class DuplicatesQuerySerializer(serializers.Serializer):
+class DuplicatesQuerySerializer(ParamsSerializer):
     family = serializers.IntegerField(help_text="family id")
 
 
@@ -435,7 +445,7 @@ class DuplicatesDismissApi(APIView):
     since, nothing changed) or the pairs among these photos of the family (`photos`) are no longer grouped (any
     member; ids of other families' photos are ignored; another family is 404)."""
 
-    class DismissInputSerializer(serializers.Serializer):
+    class DismissInputSerializer(ParamsSerializer):
         family = serializers.IntegerField(help_text="family id")
         group = serializers.CharField(required=False, max_length=64,
                                       help_text="a group's key (GET /api/v1/duplicates/): all of it, whatever its size")
@@ -474,15 +484,15 @@ class DuplicatesDismissApi(APIView):
             return Response({"detail": changed.message, "photos": changed.photos}, status=status.HTTP_409_CONFLICT)
 
 
-class PreferencesSerializer(serializers.Serializer):
+class PreferencesSerializer(ParamsSerializer):
     """Your search preferences (what the search preferences page sets); each user has their own."""
 
-    semantic_weight = serializers.FloatField(min_value=0, max_value=1,
-                                             help_text="How much the image match counts, 0 to 1 (weights are "
-                                                       "normalised to sum 1; at least one above 0)")
-    metadata_weight = serializers.FloatField(min_value=0, max_value=1,
-                                             help_text="How much tags, titles, places… count, 0 to 1")
-    min_score = serializers.FloatField(min_value=0, max_value=1, help_text="Results scoring below it are hidden")
+    semantic_weight = NumberField(min_value=0, max_value=1,
+                                  help_text="How much the image match counts, 0 to 1 (weights are normalised to sum "
+                                            "1; at least one above 0)")
+    metadata_weight = NumberField(min_value=0, max_value=1,
+                                  help_text="How much tags, titles, places… count, 0 to 1")
+    min_score = NumberField(min_value=0, max_value=1, help_text="Results scoring below it are hidden")
     expansion_enabled = serializers.BooleanField(help_text="Expand queries with synonyms")
     default_sort = serializers.ChoiceField(choices=SearchPreferences.Sort.choices, error_messages=SORT_ERRORS,
                                            help_text="The order of results when a search names none")
@@ -537,7 +547,7 @@ class PhotosRetryApi(APIView):
     """Index again every photo of your families (or of one) that could not be indexed (the indexing page's "Retry
     all")."""
 
-    class RetryAllInputSerializer(serializers.Serializer):
+    class RetryAllInputSerializer(ParamsSerializer):
         family = serializers.IntegerField(required=False, min_value=1, max_value=2**63 - 1,
                                           help_text="Only this family's (one of yours); all of them when left out")
 

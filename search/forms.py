@@ -15,6 +15,20 @@ NUL_ERROR = ProhibitNullCharactersValidator.code
 NUL_MESSAGE = str(ProhibitNullCharactersValidator.message)  # "Null characters are not allowed."
 
 
+def refine_text(data, name: str) -> str | None:
+    """A refine parameter (like, unlike) of a query string as one text of ids: each value of a repeated one counts
+    (`like=1&like=2`, how most HTTP libraries send a list; the last alone was read, dropping the first without a word),
+    as the ids of one value do ("1,2"). None when it is not there."""
+    values = data.getlist(name) if hasattr(data, "getlist") else [data.get(name)]
+    values = [value for value in values if value is not None]
+    return ",".join(values) if values else None
+
+
+class RefineInput(forms.HiddenInput):
+    def value_from_datadict(self, data, files, name):
+        return refine_text(data, name)
+
+
 def photo_ids(text: str | None, *, strict: bool = False) -> tuple[int, ...]:
     """Photo ids separated by commas ("12,15"), as refine's like/unlike carry them. What is not an id is dropped
     (a page never fails on a hand-edited URL), or with `strict` (the API) raises ValueError."""
@@ -43,8 +57,8 @@ class SearchForm(forms.Form):
     show_hidden = forms.BooleanField(required=False)
     favourite = forms.BooleanField(required=False, label="Favourites only")
     # Refine: results marked right (like) and wrong (unlike) in this search, "12,15"; unreadable ids are dropped.
-    like = forms.CharField(required=False, max_length=2000, widget=forms.HiddenInput, label="Marked right")
-    unlike = forms.CharField(required=False, max_length=2000, widget=forms.HiddenInput, label="Marked wrong")
+    like = forms.CharField(required=False, max_length=2000, widget=RefineInput, label="Marked right")
+    unlike = forms.CharField(required=False, max_length=2000, widget=RefineInput, label="Marked wrong")
     # How many results the page shows: its "Show more" link asks for the next page's worth too.
     limit = forms.IntegerField(required=False, min_value=1, max_value=MAX_LIMIT, widget=forms.HiddenInput)
 

@@ -21,7 +21,7 @@ from django.core.validators import ProhibitNullCharactersValidator
 from django.db.models import Exists, Q
 
 from gallery.models import Album, Family, Membership, Photo
-from gallery.text import NUL
+from gallery.text import NUL, id_from_text
 from search.engine import MAX_QUERY_CHARS, SearchParams, preferences_for, search_photos
 from search.models import PhotoEmbedding, SearchPreferences
 from search.query_parser import has_words
@@ -60,6 +60,8 @@ def _day(value, name: str) -> str:
 
 
 def _number(value, name: str, *, low: float, high: float) -> float:
+    if isinstance(value, bool):  # a JSON true is Python's 1 (as NumberField refuses it in the API's serializers)
+        raise ValidationError(f"“{name}” must be a number.")
     try:
         number = float(value)
     except (TypeError, ValueError) as exc:
@@ -67,6 +69,22 @@ def _number(value, name: str, *, low: float, high: float) -> float:
     if not low <= number <= high:
         raise ValidationError(f"“{name}” must be between {low:g} and {high:g}.")
     return number
+
+
+def _user_id(value, name: str) -> int | None:
+    """A user's id as JSON gives it (a whole number, not true) or a page's URL does ("3"); None when not given."""
+    if value in (None, ""):
+        return None
+    user_id = value if type(value) is int and 0 < value < 2**63 else id_from_text(value)
+    if user_id is None:
+        raise ValidationError(f"“{name}” must be a user's id.")
+    return user_id
+
+
+def _flag(value, name: str) -> bool:
+    if not isinstance(value, bool):  # bool("false") is True
+        raise ValidationError(f"“{name}” must be true or false.")
+    return value
 
 
 def _known_keys(search: dict) -> None:
@@ -105,9 +123,7 @@ class SmartAlbumSearch:
         if country and not (len(country) == 2 and country.isalpha()):
             raise ValidationError("“country” must be a two-letter country code.")
         cleaned["country"] = country
-        uploader = search.get("uploader")
-        cleaned["uploader"] = int(_number(uploader, "uploader", low=1, high=2**63 - 1)) if uploader not in (
-            None, "") else None
+        cleaned["uploader"] = _user_id(search.get("uploader"), "uploader")
         if cleaned["uploader"] is not None and _family_account(family.pk, cleaned["uploader"]) is None:
             # Any other account, of another family or none, alike: the album would always be empty.
             raise ValidationError("“uploader” must be a member of the album's family or someone whose photos are in "
@@ -119,9 +135,11 @@ class SmartAlbumSearch:
         cleaned["min_score"] = (prefs.min_score if min_score in (None, "")
                                 else _number(min_score, "min_score", low=0, high=1))
         plain = search.get("plain") or []
-        if not isinstance(plain, list):
+        if not isinstance(plain, list) or not all(isinstance(phrase, str) for phrase in plain):
             raise ValidationError("“plain” must be a list of phrases.")
-        cleaned["plain"] = [_text(p, 200, "plain") for p in plain[:MAX_PLAIN] if isinstance(p, str) and p.strip()]
+        if len(plain) > MAX_PLAIN:
+            raise ValidationError(f"“plain” holds at most {MAX_PLAIN} phrases.")
+        cleaned["plain"] = [_text(p, 200, "plain") for p in plain if p.strip()]
         weights = search.get("weights", "saved")
         if weights == LIVE:
             cleaned["weights"] = LIVE
@@ -131,7 +149,7 @@ class SmartAlbumSearch:
         elif isinstance(weights, dict):
             cleaned["weights"] = {"semantic": _number(weights.get("semantic"), "weights.semantic", low=0, high=1),
                                   "metadata": _number(weights.get("metadata"), "weights.metadata", low=0, high=1),
-                                  "expansion": bool(weights.get("expansion", True))}
+                                  "expansion": _flag(weights.get("expansion", True), "weights.expansion")}
             if cleaned["weights"]["semantic"] == cleaned["weights"]["metadata"] == 0:
                 raise ValidationError("At least one weight must be above zero.")
         else:

@@ -30,7 +30,8 @@ from search.engine import (
 )
 from search.expansion import also_searched_as
 from search.forms import (
-    NUL_MESSAGE, ChipEditForm, JudgeForm, PreferencesForm, SearchForm, SearchReportForm, photo_ids, search_form,
+    NUL_MESSAGE, ChipEditForm, JudgeForm, PreferencesForm, SearchForm, SearchReportForm, photo_ids, refine_text,
+    search_form,
 )
 from search.judgment_selectors import judgment_refine_ids, judgment_verdicts
 from search.judgment_services import judgment_record, judgment_withdraw
@@ -128,7 +129,7 @@ _REFINE_PARAMS = {"like", "unlike"}
 def _refine_used(request: HttpRequest, search: QueryDict) -> tuple[list[int], list[int]]:
     """The photos of a search's like/unlike the user may see (what refines it; a foreign id is ignored), for a
     refine bar drawn without the search's response (after a verdict)."""
-    like, unlike = (photo_ids(search.get(name)) for name in ("like", "unlike"))
+    like, unlike = (photo_ids(refine_text(search, name)) for name in ("like", "unlike"))
     visible = set(photo_list(user=request.user).filter(pk__in=like + unlike).values_list("pk", flat=True))
     return [i for i in like if i in visible and i not in unlike], [i for i in unlike if i in visible]
 
@@ -156,7 +157,7 @@ def _judge_context(request: HttpRequest, query: str, search: QueryDict,
         refine["like"] = ",".join(map(str, like))
     if unlike:
         refine["unlike"] = ",".join(map(str, unlike))
-    current = (search.get("like", ""), search.get("unlike", ""))
+    current = (refine_text(search, "like") or "", refine_text(search, "unlike") or "")
     used = used if used is not None else _refine_used(request, search)
     return {"query": query, "search": search.urlencode(), "right": len(like), "wrong": len(unlike),
             "refine_url": f"{reverse('search:search')}?{refine.urlencode()}" if like or unlike else "",

@@ -333,3 +333,87 @@ def test_the_schema_says_which_answers_carry_a_location(client, alice):
     paths = client.get("/api/v1/schema/", {"format": "json"}).json()["paths"]
     for path in ("/api/v1/photos/", "/api/v1/albums/", "/api/v1/search/judgments/"):
         assert "Location" in paths[path]["post"]["responses"]["201"]["headers"], path
+
+
+def test_a_body_too_large_or_of_too_many_fields_is_answered_in_json_and_changes_nothing(api, family, alice, settings):
+    """A JSON body over DATA_UPLOAD_MAX_MEMORY_SIZE (2.5 MB), or a form body of more fields than
+    DATA_UPLOAD_MAX_NUMBER_FIELDS, was answered with the site's HTML "Bad request" page: a script parsing the answer as
+    JSON failed on it, and nothing said what was wrong. The API answers 413 (the schema's, for every body) and 400,
+    each with its `detail` in JSON."""
+    photo = photo_factory(family=family, user=alice)
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 1000
+    too_large = api.patch(f"/api/v1/photos/{photo.pk}/", {"title": "x" * 2000}, content_type="application/json")
+    assert too_large.status_code == 413 and too_large["Content-Type"] == "application/json"
+    assert too_large.json() == {"detail": "The request's body is over 1000 bytes, the most this server reads "
+                                          "(DATA_UPLOAD_MAX_MEMORY_SIZE): send less at once."}
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
+    settings.DATA_UPLOAD_MAX_NUMBER_FIELDS = 10
+    many = api.post("/api/v1/photos/bulk/", "&".join(["action=favourite"] + [f"photos={photo.pk}"] * 20),
+                    content_type="application/x-www-form-urlencoded")
+    assert many.status_code == 400 and many["Content-Type"] == "application/json"
+    assert many.json() == {"detail": "The request has more than 10 fields, the most this server reads "
+                                     "(DATA_UPLOAD_MAX_NUMBER_FIELDS): send JSON, or fewer at once."}
+    photo.refresh_from_db()
+    assert photo.title != "x" * 2000 and not photo.favourites.exists()
+
+
+@pytest.mark.parametrize("path, query", [
+    ("/api/v1/photos/", "family={family}&family={second}"),
+    ("/api/v1/memories/", "family={family}&family={second}"),
+    ("/api/v1/trash/", "family={family}&family={second}"),
+    ("/api/v1/albums/", "family={family}&family={second}"),
+    ("/api/v1/search/", "q=beach&family={family}&family={second}"),
+    ("/api/v1/search/judgments/", "family={family}&family={second}"),
+    ("/api/v1/search/quality/", "family={family}&family={second}"),
+    ("/api/v1/duplicates/", "family={family}&family={second}"),
+    ("/api/v1/photos/", "taken_after=2020-01-01&taken_after=2021-01-01"),
+    ("/api/v1/search/", "q=beach&q=dog"),
+    ("/api/v1/families/{family}/suggestions/", "min_probability=0.5&min_probability=0.9"),
+    ("/api/v1/photos/{photo}/similar/", "limit=3&limit=30"),
+    # A list as jQuery and axios write one: the filter was ignored, the photos of every family answered.
+    ("/api/v1/photos/", "family[]={family}&family[]={second}"),
+    ("/api/v1/search/", "q=beach&family[0]={family}"),
+])
+def test_a_parameter_that_takes_one_value_given_twice_is_refused_by_name(api, family, alice, other_family, path,
+                                                                         query):
+    """`family=1&family=2` (how most HTTP libraries send a list) was read as its last value alone: the photos of one
+    family where a script asked for two, without a word. A parameter that takes one value answers 400 naming it
+    when it comes more than once; `plain`, `like` and `unlike` take several."""
+    MembershipFactory(family=other_family, user=alice)
+    photo = photo_factory(family=family, user=alice)
+    ids = {"family": family.pk, "second": other_family.pk, "photo": photo.pk}
+    response = api.get(f"{path.format(**ids)}?{query.format(**ids)}")
+    name = query.split("&")[-1].split("=")[0].split("[")[0]
+    assert response.status_code == 400, response.content
+    assert response.json() == {name: [f"“{name}” takes one value: {name}=…, without brackets." if "[" in query else
+                                      f"Give “{name}” once: it takes one value."]}
+
+
+def test_a_form_field_that_takes_one_value_given_twice_is_refused_and_changes_nothing(api, family, alice, other_family):
+    """Form bodies (the API takes them beside JSON) read a repeated field by its last value too: an upload naming two
+    families was stored in the second, `family=1&family=2` emptied the second family's trash. Refused by name, as in
+    a query string; nothing is stored or deleted."""
+    from gallery.trash_services import photos_trash
+
+    MembershipFactory(family=other_family, user=alice, role=Membership.Role.ADMIN)
+    trashed = photo_factory(family=other_family, user=alice)
+    photos_trash(user=alice, photo_ids=[trashed.pk])
+    emptied = api.post("/api/v1/trash/empty/", f"family={family.pk}&family={other_family.pk}",
+                       content_type="application/x-www-form-urlencoded")
+    upload = api.post("/api/v1/photos/", {"file": SimpleUploadedFile("a.jpg", images.jpeg(), "image/jpeg"),
+                                          "family": [family.pk, other_family.pk]})
+    once = "Give “family” once: it takes one value."
+    assert (emptied.status_code, emptied.json()) == (400, {"family": [once]})
+    assert (upload.status_code, upload.json()) == (400, {"family": [once]})
+    assert Photo.all_objects.filter(pk=trashed.pk).exists()
+    assert list(Photo.all_objects.values_list("pk", flat=True)) == [trashed.pk]
+
+
+def test_a_list_parameter_sent_with_brackets_is_refused_rather_than_ignored(api, family, alice):
+    """`like[]=12&like[]=15` (jQuery's and axios' way) named no parameter: the search was answered unrefined, as if
+    nothing had been marked. A parameter that takes several says how to send them."""
+    photo = photo_factory(family=family, user=alice)
+    for name in ("like", "unlike", "plain"):
+        response = api.get(f"/api/v1/search/?q=beach&{name}[]={photo.pk}&{name}[]={photo.pk}")
+        assert response.status_code == 400, name
+        assert response.json() == {name: [f"Repeat “{name}” for each value ({name}=…&{name}=…), without brackets."]}

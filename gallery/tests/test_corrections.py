@@ -406,6 +406,8 @@ def test_patch_corrects_date_position_place_and_rotation(family, alice, api_clie
     ({"taken_at": "yesterday"}, "taken_at"),
     ({"taken_at": "1700-01-01T00:00:00Z"}, "taken_at"),
     ({"latitude": 100, "longitude": 0}, "latitude"),
+    ({"latitude": True, "longitude": 10}, "latitude"),  # a JSON true was read as 1.0: a place at sea off Africa
+    ({"latitude": 10, "longitude": False}, "longitude"),
     ({"latitude": 10}, "non_field_errors"),
     ({"place": {"city": "Atlantis", "country_code": "XX"}}, "place"),
     ({"rotation": 45}, "rotation"),

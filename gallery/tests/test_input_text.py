@@ -270,3 +270,14 @@ def test_api_json_nested_past_the_parser_s_depth_is_a_400_that_says_so(api, open
     response = api.generic("POST", reverse("api_judgments"), body, content_type="application/json")
     assert response.status_code == 400
     assert "nested" in response.json()["detail"]
+
+
+def test_api_json_with_a_number_of_thousands_of_digits_is_a_400_in_the_clients_terms(api):
+    """Python refuses to read an integer of more than 4,300 digits, and DRF passed its message on: "use
+    sys.set_int_max_str_digits() to increase the limit", advice to the server's code given to the API's client.
+    The 400 says what was wrong with the JSON sent."""
+    response = api.generic("POST", reverse("api_judgments"), '{"photo": ' + "9" * 5000 + "}",
+                           content_type="application/json")
+    assert response.status_code == 400
+    assert response.json() == {"detail": "JSON parse error - a number of more than 4300 digits: no id or value "
+                                         "is that long."}

@@ -55,7 +55,9 @@ def test_an_admin_accepts_every_suggestion_above_a_probability(suggested, family
     refused = _api(bob).post(url, {"min_probability": 0.9}, content_type="application/json")
     assert refused.status_code == 403 and "admins" in refused.json()["detail"]
     api = _api(alice)
-    for bad in ({"min_probability": "lots"}, {"min_probability": 1.5}, ["x"]):
+    # A JSON true is no probability (DRF's FloatField read it as 1.0, false as 0: every suggestion accepted).
+    for bad in ({"min_probability": "lots"}, {"min_probability": 1.5}, ["x"], {"min_probability": True},
+                {"min_probability": False}):
         assert api.post(url, bad, content_type="application/json").status_code == 400, bad
     assert not TagSuggestion.objects.filter(state=TagSuggestion.State.ACCEPTED).exists()
 

@@ -109,6 +109,15 @@ def test_delete_is_204_and_anothers_is_404(api, shapes, bob, mallory):
     assert not Judgment.objects.exists()
 
 
+def test_a_form_body_without_a_verdict_is_refused_not_read_as_wrong(api, shapes):
+    """A form body (curl -d query=red -d photo=12) without `relevant` recorded the photo as wrong for the query: DRF
+    reads a boolean missing from a form as an unticked checkbox, false. The verdict is required there as in JSON."""
+    response = api.post(URL, f"query=red&photo={shapes['red square'].pk}",
+                        content_type="application/x-www-form-urlencoded")
+    assert (response.status_code, response.json()) == (400, {"relevant": ["This field is required."]})
+    assert not Judgment.objects.exists()
+
+
 def test_another_familys_photo_is_404_and_bad_input_400(api, toy_model, add_shape, other_family, mallory):
     foreign = add_shape("red", "square", target_family=other_family, user=mallory)
     response = api.post(URL, {"query": "red", "photo": foreign.pk, "relevant": True}, content_type="application/json")
@@ -138,6 +147,19 @@ def test_search_api_refines_with_like_and_unlike_and_ignores_foreign_ids(api, sh
     assert body["results"][0]["id"] == shapes["red square"].pk
     assert foreign.pk not in [r["id"] for r in body["results"]]
     bad = api.get("/api/v1/search/", {"q": "red", "like": "1,two"})
+    assert bad.status_code == 400 and "separated by commas" in str(bad.json())
+
+
+def test_a_repeated_like_or_unlike_refines_with_every_id_as_the_page_does(api, client_for, alice, shapes):
+    """`like=1&like=2` (how most HTTP libraries send a list) refined by the last id alone, on the page and the API
+    alike: the first photo marked right was dropped without a word. Each value counts, as the ids of one value do."""
+    red_square, red_circle, blue = (shapes[name].pk for name in ("red square", "red circle", "blue circle"))
+    query = f"q=red+shape&min_score=0&like={red_square}&like={red_circle}&unlike={blue}&unlike=,"
+    body = api.get(f"/api/v1/search/?{query}").json()
+    assert body["like"] == [red_square, red_circle] and body["unlike"] == [blue]
+    page = client_for(alice).get(f"/search/?{query}").content.decode()
+    assert "Refined: more like 2 photos, fewer like 1 photo." in page
+    bad = api.get(f"/api/v1/search/?q=red&like={red_square}&like=two")
     assert bad.status_code == 400 and "separated by commas" in str(bad.json())
 
 

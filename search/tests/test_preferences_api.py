@@ -53,6 +53,10 @@ def test_a_patch_changes_only_what_it_names_and_only_ones_own(alice, bob):
     ({"default_sort": "random"}, {"default_sort": ["“random” is no order of results: relevance or date."]}),
     ({"expansion_enabled": "perhaps"}, {"expansion_enabled": ["Must be a valid boolean."]}),
     ({"metadata_weight": "NaN"}, {"metadata_weight": ["A valid number is required."]}),
+    # A JSON true is no number: DRF's FloatField read it as 1.0 (a minimum score hiding every result), false as 0.
+    ({"min_score": True}, {"min_score": ["A number is required, not true or false."]}),
+    ({"semantic_weight": False}, {"semantic_weight": ["A number is required, not true or false."]}),
+    ({"metadata_weight": True}, {"metadata_weight": ["A number is required, not true or false."]}),
     ({"semantic_weight": 0, "metadata_weight": 0}, {"non_field_errors": ["At least one weight must be above zero."]}),
     (["min_score", 0.3], {"non_field_errors": ["Invalid data. Expected a dictionary, but got list."]}),
 ])

@@ -96,6 +96,20 @@ def test_live_weights_are_the_owners_only_while_they_are_in_the_albums_family(to
     ({"q": "dog", "after": "yesterday"}, "must be a date"),
     ({"q": "dog", "after": "2024-05-01", "before": "2024-01-01"}, "must not be later"),
     ({"q": "dog", "weights": "sometimes"}, "weights"),
+    # A JSON true is no number (float(True) is 1.0: a minimum score hiding everything, user 1 as the uploader), a
+    # fraction no user, and the text "false" no false (bool("false") is True).
+    ({"q": "dog", "min_score": True}, "“min_score” must be a number."),
+    ({"q": "dog", "weights": {"semantic": True, "metadata": 0.5}}, "“weights.semantic” must be a number."),
+    ({"q": "dog", "weights": {"semantic": 0.5, "metadata": False}}, "“weights.metadata” must be a number."),
+    ({"q": "dog", "uploader": True}, "“uploader” must be a user's id."),
+    ({"q": "dog", "uploader": 1.7}, "“uploader” must be a user's id."),
+    ({"q": "dog", "weights": {"semantic": 0.5, "metadata": 0.5, "expansion": "false"}},
+     "“weights.expansion” must be true or false."),
+    # A phrase that is no text was dropped without a word (the album searched "1999" as a date).
+    ({"q": "dog 1999", "plain": [1999]}, "“plain” must be a list of phrases."),
+    ({"q": "dog", "plain": ["beach", None]}, "“plain” must be a list of phrases."),
+    # Past the search's own limit the phrases were dropped without a word (the search API refuses them too).
+    ({"q": "dog", "plain": [f"p{n}" for n in range(21)]}, "“plain” holds at most 20 phrases."),
     ({"q": "dog", "country": "Portugal"}, "country"),
     ("dog", "must be an object"),
     # A NUL character is refused, never dropped (that would save a search for other words than were typed).

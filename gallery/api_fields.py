@@ -1,0 +1,60 @@
+"""What the API's input serializers are made of, to read JSON, query strings and form bodies as a script or another
+app sends them: numbers that are no true or false, parameters that come once."""
+
+from __future__ import annotations
+
+from rest_framework import serializers
+from rest_framework.fields import empty
+
+NOT_A_BOOLEAN = "A number is required, not true or false."
+
+
+class NumberField(serializers.FloatField):
+    """DRF's FloatField (which refuses NaN and Infinity, in JSON or as text), refusing true and false too: Python's
+    bool is an int, so DRF read `"min_score": true` as 1.0 (every result hidden) and false as 0.0. Every fractional
+    number the API takes is one of these."""
+
+    default_error_messages = {"boolean": NOT_A_BOOLEAN}
+
+    def to_internal_value(self, data) -> float:
+        if isinstance(data, bool):
+            self.fail("boolean")
+        return super().to_internal_value(data)
+
+
+class ParamsSerializer(serializers.Serializer):
+    """What a query string or a form body (the API takes one beside JSON) carries. A field that takes a single value
+    and comes more than once (`family=1&family=2`, how most HTTP libraries send a list) is refused by name: DRF read
+    the last alone, answering for one family where a script asked for two, or uploading to the second, without a
+    word; so is one sent as a list (`family[]=1`, which DRF ignored). A ListField, or a field that reads every value
+    (`repeatable`), takes several. A required true/false missing from a form body is missing, not false. Every
+    serializer of a request's query string or body is one of these."""
+
+    def get_fields(self) -> dict[str, serializers.Field]:
+        fields = super().get_fields()
+        for field in fields.values():
+            if isinstance(field, serializers.BooleanField) and field.required:
+                # DRF reads one missing from a form body as an unticked checkbox, false: it is required, as in JSON
+                field.default_empty_html = empty
+        return fields
+
+    def to_internal_value(self, data):
+        if hasattr(data, "getlist") and (errors := self._repeats(data)):
+            raise serializers.ValidationError(errors)
+        return super().to_internal_value(data)
+
+    def _repeats(self, data) -> dict[str, list[str]]:
+        single = {name for name, field in self.fields.items()
+                  if not isinstance(field, serializers.ListField) and not getattr(field, "repeatable", False)}
+        errors = {name: [f"Give “{name}” once: it takes one value."] for name in single if len(data.getlist(name)) > 1}
+        # A list as jQuery and axios write one, family[]=1 or like[0]=1, is a name of no field: DRF ignored it (but
+        # for a ListField's own plain[0]=…).
+        for key in data:
+            name, bracket, index = key.partition("[")
+            if not bracket or name not in self.fields or errors.get(name):
+                continue
+            if name in single:
+                errors[name] = [f"“{name}” takes one value: {name}=…, without brackets."]
+            elif not (isinstance(self.fields[name], serializers.ListField) and index[:1].isdigit()):
+                errors[name] = [f"Repeat “{name}” for each value ({name}=…&{name}=…), without brackets."]
+        return dict(sorted(errors.items()))
