@@ -375,3 +375,32 @@ def test_a_stale_download_original_shows_why_instead_of_saving_an_error_page(liv
     page.screenshot(path=artifacts / f"viewer-stale-download-{options['viewport']['width']}.png", full_page=True)
     assert page.js_errors == []
     context.close()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_viewers_script_only_buttons_are_not_offered_where_they_do_nothing(live_server, browser, settings):
+    """Slideshow and Full screen carry `hidden` until viewer.js shows them, and Slideshow stays hidden on the list's
+    last photo; the selection bar's Clear is hidden until something is ticked. app.css gave every button
+    `display: inline-flex`, which beat the `hidden` attribute: without JavaScript the photo page offered Slideshow and
+    Full screen and the timeline's bar a Clear that did nothing, and the last photo offered a Slideshow with nothing
+    to show. Hidden now means not shown."""
+    family, photos, foreign = _gallery(count=3)
+    context, page = new_page(browser, java_script_enabled=False, **PHONE)
+    sign_in(page, live_server, "grandma")
+    assert page.locator("#bulk-form").is_visible()  # the plain form at the foot of the timeline
+    assert not page.get_by_role("button", name="Clear").is_visible()
+    page.goto(live_server.url + photos[1].get_absolute_url() + "?from=timeline")
+    assert page.locator(".viewer-next").count() == 1
+    for name in ("Slideshow", "Full screen"):
+        assert not page.get_by_role("button", name=name).is_visible()
+    context.close()
+
+    context, page = _page(browser, live_server, DESKTOP)
+    page.goto(live_server.url + photos[1].get_absolute_url() + "?from=timeline")
+    assert page.get_by_role("button", name="Slideshow", exact=True).is_visible()
+    assert page.get_by_role("button", name="Full screen").is_visible()
+    page.goto(live_server.url + photos[-1].get_absolute_url() + "?from=timeline")  # the oldest: nothing after it
+    page.get_by_role("button", name="Full screen").wait_for()
+    assert not page.get_by_role("button", name="Slideshow", exact=True).is_visible()
+    assert page.js_errors == []
+    context.close()
