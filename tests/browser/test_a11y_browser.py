@@ -370,3 +370,36 @@ def test_keyboard_only_menu_on_a_phone(live_server, browser):
         page.wait_for_url(live_server.url + "/albums/")
     finally:
         context.close()
+
+
+SWAPS = """() => { window.swaps = 0; document.addEventListener('htmx:afterSettle', () => { window.swaps += 1; }); }"""
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_index_pages_refresh_leaves_the_keyboards_focus_where_it_was(live_server, browser):
+    """The Index page redraws its panel every 2 s while photos wait (15 s when idle). A keyboard user who had Tabbed to
+    a failed photo's link or its Retry lost the focus to the page's start at the next redraw, before Enter: the
+    controls were new elements. They keep their place now."""
+    smiths = FamilyFactory(name="Smiths")
+    alice = UserFactory(username="alice")
+    MembershipFactory(family=smiths, user=alice, role=Membership.Role.ADMIN)
+    failed = _add_shape(smiths, alice, "red", "circle", seed=1)
+    _add_shape(smiths, alice, "blue", "square", seed=2)  # pending (no worker here): the panel redraws every 2 s
+    Photo.objects.filter(pk=failed.pk).update(status=Photo.Status.FAILED, status_reason="The file could not be read.")
+    context, page = new_page(browser, **WIDTHS["phone"])
+    try:
+        sign_in(page, live_server, "alice")
+        page.goto(live_server.url + "/indexing/")
+        page.evaluate(SWAPS)
+        for selector in (f"#status-panel td a[href='{failed.get_absolute_url()}']",
+                         "#status-panel section.card > form > button",  # Retry all
+                         "#status-panel td form button"):  # Retry, the photo's own
+            _tab_to(page, selector)
+            swaps = page.evaluate("() => window.swaps")
+            page.wait_for_function(f"() => window.swaps > {swaps}", timeout=5000)  # redrawn
+            assert page.evaluate(FOCUSED, selector), f"the redraw took the focus off {selector}"
+        with page.expect_navigation():
+            page.keyboard.press("Enter")  # still Retry: it posts
+        assert "Queued 1 photo for another try." in page.locator(".messages").inner_text()
+    finally:
+        context.close()
