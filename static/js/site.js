@@ -124,10 +124,11 @@
     if (tile) tile.focus();
   });
 
-  // A region swapped whole (data-keep-focus: the photo page's tag suggestions) while a button of it had the focus: the
-  // button went with it (an accepted suggestion leaves the list) and the focus fell to the page's start. It goes to the
-  // button now in the same place (the next suggestion's Accept), else to the region's line saying what was done
-  // ([data-swap-note], tabindex=-1), which a screen reader then reads.
+  // A region swapped whole (data-keep-focus: the photo page's tag suggestions, the search results) while a button or
+  // link of it had the focus: it went with it (an accepted suggestion leaves the list, a chip's × its chip) and the
+  // focus fell to the page's start. It goes to the button now in the same place (the next suggestion's Accept), else
+  // to the region's line saying what was done or found ([data-swap-note], tabindex=-1), which a screen reader reads.
+  // (A control with an id is given the focus back by htmx itself: the judge buttons, the hearts.)
   let keptFocus = null;
   document.addEventListener("htmx:beforeRequest", (e) => {
     const region = e.detail.target && e.detail.target.closest && e.detail.target.closest("[data-keep-focus]");
