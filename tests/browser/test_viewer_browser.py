@@ -404,3 +404,26 @@ def test_the_viewers_script_only_buttons_are_not_offered_where_they_do_nothing(l
     assert not page.get_by_role("button", name="Slideshow", exact=True).is_visible()
     assert page.js_errors == []
     context.close()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_on_a_phone_shift_tab_up_the_timeline_keeps_the_focus_clear_of_the_jump(live_server, browser):
+    """On a phone "Jump to" sticks to the top of the screen. Going back up the timeline with Shift+Tab (a keyboard
+    on a tablet or phone, a switch control), the browser scrolled each tile's heart and box just into view: under the
+    jump, where the focus could not be seen (WCAG 2.4.11). It stops below it now."""
+    family, photos, foreign = _gallery(count=22)
+    context, page = _page(browser, live_server, PHONE)
+    _scroll_to_the_end(page)
+    page.locator("#grid .tile").last.focus()
+    hidden = []
+    for _ in range(60):
+        page.keyboard.press("Shift+Tab")
+        hidden += page.evaluate("""() => {
+          const focused = document.activeElement, jump = document.querySelector('.jump').getBoundingClientRect();
+          if (!focused.closest('#grid')) return [];
+          const box = focused.getBoundingClientRect();
+          return box.top < jump.bottom - 1 ? [`${focused.outerHTML.slice(0, 60)} at ${box.top}, the jump ends at ${jump.bottom}`] : [];
+        }""")
+    assert hidden == []
+    assert page.js_errors == []
+    context.close()
