@@ -59,9 +59,16 @@
   }, true); // "toggle" does not bubble
 
   // The folded menu, an open explanation and a search chip's "change" box close when a tap or click lands outside
-  // them, and on Esc.
+  // them, when the focus goes elsewhere, and on Esc.
   const openPanels = () => document.querySelectorAll("details.menu[open], details.explain[open], details.chip-edit[open]");
   document.addEventListener("click", (e) => {
+    openPanels().forEach((panel) => {
+      if (!panel.contains(e.target)) panel.open = false;
+    });
+  });
+  // The focus leaving one (Tab on past the menu's Sign out) closes it too: else the panel stays over what has the
+  // focus now (the search box under the menu), where nobody can see it.
+  document.addEventListener("focusin", (e) => {
     openPanels().forEach((panel) => {
       if (!panel.contains(e.target)) panel.open = false;
     });
