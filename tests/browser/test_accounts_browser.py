@@ -49,6 +49,11 @@ def test_invite_sign_up_and_change_password(browser, live_server, artifacts, pre
     admin.get_by_role("button", name="Make an invitation link").click()
     link = admin.locator("#new-invite-link").input_value()
     assert link.startswith(base + "/invite/")
+    # The link, shown this once, has the focus (a screen reader reads it with its label) and is on the screen: the
+    # page used to come back at its top, the link below the fold on a phone, where it was easily left unsent.
+    assert admin.evaluate("() => document.activeElement.id") == "new-invite-link"
+    box = admin.locator("#new-invite-link").bounding_box()
+    assert 0 <= box["y"] and box["y"] + box["height"] <= options["viewport"]["height"]
     admin.get_by_role("button", name="Copy link").click()
     admin.get_by_role("button", name="Copied").wait_for()  # the clipboard answers asynchronously
     _check(admin, "invite-made", artifacts, prefix, width)
