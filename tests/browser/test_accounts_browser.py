@@ -201,3 +201,39 @@ def test_a_long_username_leaves_the_menu_and_the_familys_links_in_place(browser,
     assert table["x"] + table["width"] <= card["x"] + card["width"], (table, card)
     assert page.evaluate(WORDS_BROKEN, ".invites tbody td:first-child") == []  # "Cousin Ann" stays whole
     context.close()
+
+
+
+DANGLING = """() => Array.from(document.querySelectorAll('[aria-describedby], [aria-labelledby]')).flatMap((el) =>
+  ['aria-describedby', 'aria-labelledby'].flatMap((attr) => (el.getAttribute(attr) || '').split(/\\s+/)
+    .filter((id) => id && !document.getElementById(id)).map((id) => `${el.id || el.name} ${attr} ${id}`)))"""
+
+
+def test_every_forms_help_text_is_read_with_its_field(browser, live_server):
+    """Django points each field with a help text at it (aria-describedby="id_note_helptext"), but our pages write the
+    help text themselves, without that id: on the invitation, family, suggestions, share, password and photo pages a
+    screen reader read the field without what the page says beside it ("Letters, digits and @ . + - _ only.", the
+    password rules, "comma separated"). Each reference now finds its text."""
+    from gallery.account_services import invite_create
+    from gallery.album_services import album_create
+    from tests.factories import photo_factory
+
+    family = FamilyFactory(name="Smiths")
+    grandma, ann = UserFactory(username="grandma"), UserFactory(username="ann")
+    MembershipFactory(family=family, user=grandma, role=Membership.Role.ADMIN)
+    MembershipFactory(family=family, user=ann)
+    album = album_create(user=grandma, family=family, name="Summer")
+    photo = photo_factory(family=family, user=grandma)
+    token = invite_create(family=family, created_by=grandma).token
+    context, page = new_page(browser, **PHONE)
+    found = []
+    page.goto(live_server.url + f"/invite/{token}/")
+    found += page.evaluate(DANGLING)
+    sign_in(page, live_server, "grandma")
+    for path in (family.get_absolute_url(), f"/families/{family.pk}/suggestions/", f"/albums/{album.pk}/shares/",
+                 "/accounts/password/", f"/families/{family.pk}/members/{ann.pk}/password/",
+                 f"/photos/{photo.pk}/edit/"):
+        page.goto(live_server.url + path)
+        found += [f"{path}: {problem}" for problem in page.evaluate(DANGLING)]
+    assert found == []
+    context.close()
