@@ -193,3 +193,12 @@ document.addEventListener("click", (e) => {
     done();
   }
 });
+
+// A page drawn again with a form's errors (a full-page post: the family's new name, an invitation's note, a new
+// album) starts at its top, where on a phone the field to fix may be screens away, and nothing is read out: it looks
+// as if nothing happened. The first field with an error (Django marks it aria-invalid and links its message by
+// aria-describedby) takes the focus, in view and read with its message. A field the page focuses itself wins.
+if (!document.querySelector("[autofocus]")) {
+  const invalid = document.querySelector("main [aria-invalid=true]");
+  if (invalid) invalid.focus();
+}

@@ -203,6 +203,34 @@ def test_a_long_username_leaves_the_menu_and_the_familys_links_in_place(browser,
     context.close()
 
 
+@pytest.mark.parametrize(("form", "field", "value", "message"), [
+    ("form[action$='/name/']", "#id_family_name", "Smiths\u0007", "control character"),
+    ("form.invite-form", "#id_note", "Cousin\u0007Ann", "control character"),
+])
+def test_a_refused_family_form_on_a_phone_puts_the_focus_on_the_field_to_fix(browser, live_server, artifacts, form,
+                                                                             field, value, message):
+    """A family page form sent with a mistake (the family's new name, an invitation's note) came back as the page
+    again, at its top: on a phone the field and its message were screens below, and nothing was read out, so it
+    looked as if nothing had happened. The first field with an error takes the focus (in view, read with its
+    message)."""
+    family = FamilyFactory(name="Smiths")
+    grandma = UserFactory(username="grandma")
+    MembershipFactory(family=family, user=grandma, role=Membership.Role.ADMIN)
+    context, page = new_page(browser, **PHONE)
+    sign_in(page, live_server, "grandma")
+    page.goto(live_server.url + family.get_absolute_url())
+    page.locator(f"{form} input[type=text]").first.fill(value)
+    page.locator(f"{form} button[type=submit]").click()
+    page.wait_for_load_state()
+    assert page.evaluate(f"() => document.activeElement.matches('{field}')")
+    box = page.locator(field).bounding_box()
+    assert 0 <= box["y"] and box["y"] + box["height"] <= PHONE["viewport"]["height"]
+    described = page.evaluate("() => document.activeElement.getAttribute('aria-describedby').split(' ')"
+                              ".map((id) => document.getElementById(id).textContent).join(' ')")
+    assert message in described
+    page.screenshot(path=artifacts / f"accounts-refused-{field[4:]}-mobile.png")
+    context.close()
+
 
 DANGLING = """() => Array.from(document.querySelectorAll('[aria-describedby], [aria-labelledby]')).flatMap((el) =>
   ['aria-describedby', 'aria-labelledby'].flatMap((attr) => (el.getAttribute(attr) || '').split(/\\s+/)
