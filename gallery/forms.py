@@ -159,6 +159,15 @@ class PhotoEditForm(forms.Form):
     # is then said, not done silently.
     seen = forms.CharField(required=False, max_length=64, widget=forms.HiddenInput)
 
+    def add_error(self, field, error) -> None:
+        super().add_error(field, error)
+        # Sent back with an error (its own, or the service's added by the view): the focus goes to the first field to
+        # fix, whose error a screen reader then reads (Django links it by aria-describedby), not to the title.
+        invalid = [name for name in self.fields if name in self._errors and name != "seen"]
+        if invalid:
+            self.fields["title"].widget.attrs.pop("autofocus", None)
+            self.fields[invalid[0]].widget.attrs["autofocus"] = True
+
 
 class TimelineFilterForm(forms.Form):
     """The timeline's GET parameters. An invalid one (not a number, a NUL, too long) is dropped, as on the

@@ -313,6 +313,25 @@ class VerdictFilter(admin.SimpleListFilter):
         return queryset
 
 
+class JudgmentModelFilter(admin.SimpleListFilter):
+    """The models the listed judgments were made with. A verdict on a result found by its tags before the photo was
+    indexed has none: Django's own filter listed that as a link with no text, so it is named here."""
+
+    title = "model name"
+    parameter_name = "model_name"
+    NONE = "-"  # the empty name in the address (a hub id or a directory is never a bare hyphen)
+
+    def lookups(self, request, model_admin):
+        names = model_admin.get_queryset(request).order_by("model_name").values_list("model_name", flat=True)
+        return [(name or self.NONE, name or "no model: judged before the photo was indexed")
+                for name in names.distinct()]
+
+    def queryset(self, request, queryset):
+        if self.value():
+            return queryset.filter(model_name="" if self.value() == self.NONE else self.value())
+        return queryset
+
+
 @admin.register(Judgment)
 class JudgmentAdmin(FamilyScopedAdmin, ReadOnlyModelAdmin):
     """Members' right/wrong verdicts on search results, which the family's calibration is fitted from. Made only from
@@ -322,7 +341,7 @@ class JudgmentAdmin(FamilyScopedAdmin, ReadOnlyModelAdmin):
     can_delete = True
     change_roles = (Membership.Role.ADMIN,)
     list_display = ["query", "verdict", "photo", "user", "family", "model_name", "updated_at"]
-    list_filter = [VerdictFilter, "family", "model_name"]
+    list_filter = [VerdictFilter, "family", JudgmentModelFilter]
     search_fields = ["query", "user__username"]
     list_select_related = ["user", "family", "photo"]
     date_hierarchy = "updated_at"

@@ -164,6 +164,27 @@ def test_judgment_admin_deletes_only_as_a_family_admin(world):
     assert Judgment.objects.filter(pk=mine.pk).exists()
 
 
+def test_judgment_admin_names_the_model_filters_choice_for_judgments_made_before_indexing(world, staff):
+    """A verdict on a result found by its tags before the photo was indexed has no model. The model filter listed
+    that empty name as a link with no text (a screen reader reads "link", a finger finds nothing to tap; axe:
+    link-name). It is named, and it filters."""
+    import re
+
+    from search.models import Judgment
+
+    indexed = Judgment.objects.create(user=world.alice, family=world.smiths, photo=world.smith_photo, query="beach",
+                                      relevant=True, model_name="google/siglip-base-patch16-224")
+    before = Judgment.objects.create(user=world.sam, family=world.smiths, photo=world.smith_photo, query="dog",
+                                     relevant=False, model_name="")
+    body = listed_text(staff.get(url(Judgment)))
+    assert re.findall(r'<a href="\?[^"]*">\s*</a>', body) == []
+    choice = re.search(r'<a href="(\?model_name=[^"]*)">no model: judged before the photo was indexed</a>', body)
+    assert choice, "the filter names the judgments without a model"
+    assert listed(staff.get(url(Judgment) + choice.group(1).replace("&amp;", "&"))) == {before.pk}
+    named = re.search(r'<a href="(\?model_name=[^"]*)">google/siglip-base-patch16-224</a>', body)
+    assert listed(staff.get(url(Judgment) + named.group(1).replace("&amp;", "&"))) == {indexed.pk}
+
+
 def listed_text(response) -> str:
     assert response.status_code == 200
     return response.content.decode()

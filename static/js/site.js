@@ -59,9 +59,16 @@
   }, true); // "toggle" does not bubble
 
   // The folded menu, an open explanation and a search chip's "change" box close when a tap or click lands outside
-  // them, and on Esc.
+  // them, when the focus goes elsewhere, and on Esc.
   const openPanels = () => document.querySelectorAll("details.menu[open], details.explain[open], details.chip-edit[open]");
   document.addEventListener("click", (e) => {
+    openPanels().forEach((panel) => {
+      if (!panel.contains(e.target)) panel.open = false;
+    });
+  });
+  // The focus leaving one (Tab on past the menu's Sign out) closes it too: else the panel stays over what has the
+  // focus now (the search box under the menu), where nobody can see it.
+  document.addEventListener("focusin", (e) => {
     openPanels().forEach((panel) => {
       if (!panel.contains(e.target)) panel.open = false;
     });
@@ -124,10 +131,11 @@
     if (tile) tile.focus();
   });
 
-  // A region swapped whole (data-keep-focus: the photo page's tag suggestions) while a button of it had the focus: the
-  // button went with it (an accepted suggestion leaves the list) and the focus fell to the page's start. It goes to the
-  // button now in the same place (the next suggestion's Accept), else to the region's line saying what was done
-  // ([data-swap-note], tabindex=-1), which a screen reader then reads.
+  // A region swapped whole (data-keep-focus: the photo page's tag suggestions, the search results) while a button or
+  // link of it had the focus: it went with it (an accepted suggestion leaves the list, a chip's × its chip) and the
+  // focus fell to the page's start. It goes to the button now in the same place (the next suggestion's Accept), else
+  // to the region's line saying what was done or found ([data-swap-note], tabindex=-1), which a screen reader reads.
+  // (A control with an id is given the focus back by htmx itself: the judge buttons, the hearts.)
   let keptFocus = null;
   document.addEventListener("htmx:beforeRequest", (e) => {
     const region = e.detail.target && e.detail.target.closest && e.detail.target.closest("[data-keep-focus]");
@@ -185,3 +193,12 @@ document.addEventListener("click", (e) => {
     done();
   }
 });
+
+// A page drawn again with a form's errors (a full-page post: the family's new name, an invitation's note, a new
+// album) starts at its top, where on a phone the field to fix may be screens away, and nothing is read out: it looks
+// as if nothing happened. The first field with an error (Django marks it aria-invalid and links its message by
+// aria-describedby) takes the focus, in view and read with its message. A field the page focuses itself wins.
+if (!document.querySelector("[autofocus]")) {
+  const invalid = document.querySelector("main [aria-invalid=true]");
+  if (invalid) invalid.focus();
+}

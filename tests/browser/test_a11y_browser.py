@@ -370,3 +370,76 @@ def test_keyboard_only_menu_on_a_phone(live_server, browser):
         page.wait_for_url(live_server.url + "/albums/")
     finally:
         context.close()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_on_a_phone_tabbing_out_of_the_menu_or_an_explanation_closes_it(live_server, browser, toy_model):
+    """The folded menu and a search result's explanation are panels over the page. Tabbing on past the menu's last
+    link (Sign out), or out of an open explanation, left the panel open over what now had the focus: the search box
+    under the menu, a tile under the explanation, where nobody could see it (WCAG 2.4.11). Leaving a panel closes it,
+    as a tap outside or Esc does."""
+    smiths = FamilyFactory(name="Smiths")
+    alice = UserFactory(username="alice")
+    MembershipFactory(family=smiths, user=alice, role=Membership.Role.ADMIN)
+    for n, colour in enumerate(("red", "red", "red", "blue")):
+        _add_shape(smiths, alice, colour, "circle", seed=n)
+    run_queued_tasks()
+    context, page = new_page(browser, **WIDTHS["phone"])
+    try:
+        sign_in(page, live_server, "alice")
+        page.goto(live_server.url + "/search/?q=red+circle")
+        _tab_to(page, "details.menu summary")
+        page.keyboard.press("Enter")
+        _tab_to(page, "header form.signout button")
+        page.keyboard.press("Tab")
+        assert page.evaluate(FOCUSED, "#search-form input[name=q]")
+        assert page.locator("details.menu").get_attribute("open") is None
+        assert page.evaluate(FOCUS_SHOWN)
+
+        first = "#results .result:first-child details.explain"
+        _tab_to(page, first + " summary")
+        page.keyboard.press("Enter")
+        assert page.locator(first).get_attribute("open") is not None
+        inside = f"() => document.querySelector('{first}').contains(document.activeElement)"
+        for _ in range(10):  # through the panel's own controls, then on out of it
+            page.keyboard.press("Tab")
+            if not page.evaluate(inside):
+                break
+        assert not page.evaluate(inside)
+        assert page.locator(first).get_attribute("open") is None
+        assert page.js_errors == []
+    finally:
+        context.close()
+
+
+SWAPS = """() => { window.swaps = 0; document.addEventListener('htmx:afterSettle', () => { window.swaps += 1; }); }"""
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_index_pages_refresh_leaves_the_keyboards_focus_where_it_was(live_server, browser):
+    """The Index page redraws its panel every 2 s while photos wait (15 s when idle). A keyboard user who had Tabbed to
+    a failed photo's link or its Retry lost the focus to the page's start at the next redraw, before Enter: the
+    controls were new elements. They keep their place now."""
+    smiths = FamilyFactory(name="Smiths")
+    alice = UserFactory(username="alice")
+    MembershipFactory(family=smiths, user=alice, role=Membership.Role.ADMIN)
+    failed = _add_shape(smiths, alice, "red", "circle", seed=1)
+    _add_shape(smiths, alice, "blue", "square", seed=2)  # pending (no worker here): the panel redraws every 2 s
+    Photo.objects.filter(pk=failed.pk).update(status=Photo.Status.FAILED, status_reason="The file could not be read.")
+    context, page = new_page(browser, **WIDTHS["phone"])
+    try:
+        sign_in(page, live_server, "alice")
+        page.goto(live_server.url + "/indexing/")
+        page.evaluate(SWAPS)
+        for selector in (f"#status-panel td a[href='{failed.get_absolute_url()}']",
+                         "#status-panel section.card > form > button",  # Retry all
+                         "#status-panel td form button"):  # Retry, the photo's own
+            _tab_to(page, selector)
+            swaps = page.evaluate("() => window.swaps")
+            page.wait_for_function(f"() => window.swaps > {swaps}", timeout=5000)  # redrawn
+            assert page.evaluate(FOCUSED, selector), f"the redraw took the focus off {selector}"
+        with page.expect_navigation():
+            page.keyboard.press("Enter")  # still Retry: it posts
+        assert "Queued 1 photo for another try." in page.locator(".messages").inner_text()
+    finally:
+        context.close()

@@ -49,6 +49,11 @@ def test_invite_sign_up_and_change_password(browser, live_server, artifacts, pre
     admin.get_by_role("button", name="Make an invitation link").click()
     link = admin.locator("#new-invite-link").input_value()
     assert link.startswith(base + "/invite/")
+    # The link, shown this once, has the focus (a screen reader reads it with its label) and is on the screen: the
+    # page used to come back at its top, the link below the fold on a phone, where it was easily left unsent.
+    assert admin.evaluate("() => document.activeElement.id") == "new-invite-link"
+    box = admin.locator("#new-invite-link").bounding_box()
+    assert 0 <= box["y"] and box["y"] + box["height"] <= options["viewport"]["height"]
     admin.get_by_role("button", name="Copy link").click()
     admin.get_by_role("button", name="Copied").wait_for()  # the clipboard answers asynchronously
     _check(admin, "invite-made", artifacts, prefix, width)
@@ -195,4 +200,68 @@ def test_a_long_username_leaves_the_menu_and_the_familys_links_in_place(browser,
     table = page.locator("table.invites").bounding_box()
     assert table["x"] + table["width"] <= card["x"] + card["width"], (table, card)
     assert page.evaluate(WORDS_BROKEN, ".invites tbody td:first-child") == []  # "Cousin Ann" stays whole
+    context.close()
+
+
+@pytest.mark.parametrize(("form", "field", "value", "message"), [
+    ("form[action$='/name/']", "#id_family_name", "Smiths\u0007", "control character"),
+    ("form.invite-form", "#id_note", "Cousin\u0007Ann", "control character"),
+])
+def test_a_refused_family_form_on_a_phone_puts_the_focus_on_the_field_to_fix(browser, live_server, artifacts, form,
+                                                                             field, value, message):
+    """A family page form sent with a mistake (the family's new name, an invitation's note) came back as the page
+    again, at its top: on a phone the field and its message were screens below, and nothing was read out, so it
+    looked as if nothing had happened. The first field with an error takes the focus (in view, read with its
+    message)."""
+    family = FamilyFactory(name="Smiths")
+    grandma = UserFactory(username="grandma")
+    MembershipFactory(family=family, user=grandma, role=Membership.Role.ADMIN)
+    context, page = new_page(browser, **PHONE)
+    sign_in(page, live_server, "grandma")
+    page.goto(live_server.url + family.get_absolute_url())
+    page.locator(f"{form} input[type=text]").first.fill(value)
+    page.locator(f"{form} button[type=submit]").click()
+    page.wait_for_load_state()
+    assert page.evaluate(f"() => document.activeElement.matches('{field}')")
+    box = page.locator(field).bounding_box()
+    assert 0 <= box["y"] and box["y"] + box["height"] <= PHONE["viewport"]["height"]
+    described = page.evaluate("() => document.activeElement.getAttribute('aria-describedby').split(' ')"
+                              ".map((id) => document.getElementById(id).textContent).join(' ')")
+    assert message in described
+    page.screenshot(path=artifacts / f"accounts-refused-{field[4:]}-mobile.png")
+    context.close()
+
+
+DANGLING = """() => Array.from(document.querySelectorAll('[aria-describedby], [aria-labelledby]')).flatMap((el) =>
+  ['aria-describedby', 'aria-labelledby'].flatMap((attr) => (el.getAttribute(attr) || '').split(/\\s+/)
+    .filter((id) => id && !document.getElementById(id)).map((id) => `${el.id || el.name} ${attr} ${id}`)))"""
+
+
+def test_every_forms_help_text_is_read_with_its_field(browser, live_server):
+    """Django points each field with a help text at it (aria-describedby="id_note_helptext"), but our pages write the
+    help text themselves, without that id: on the invitation, family, suggestions, share, password and photo pages a
+    screen reader read the field without what the page says beside it ("Letters, digits and @ . + - _ only.", the
+    password rules, "comma separated"). Each reference now finds its text."""
+    from gallery.account_services import invite_create
+    from gallery.album_services import album_create
+    from tests.factories import photo_factory
+
+    family = FamilyFactory(name="Smiths")
+    grandma, ann = UserFactory(username="grandma"), UserFactory(username="ann")
+    MembershipFactory(family=family, user=grandma, role=Membership.Role.ADMIN)
+    MembershipFactory(family=family, user=ann)
+    album = album_create(user=grandma, family=family, name="Summer")
+    photo = photo_factory(family=family, user=grandma)
+    token = invite_create(family=family, created_by=grandma).token
+    context, page = new_page(browser, **PHONE)
+    found = []
+    page.goto(live_server.url + f"/invite/{token}/")
+    found += page.evaluate(DANGLING)
+    sign_in(page, live_server, "grandma")
+    for path in (family.get_absolute_url(), f"/families/{family.pk}/suggestions/", f"/albums/{album.pk}/shares/",
+                 "/accounts/password/", f"/families/{family.pk}/members/{ann.pk}/password/",
+                 f"/photos/{photo.pk}/edit/"):
+        page.goto(live_server.url + path)
+        found += [f"{path}: {problem}" for problem in page.evaluate(DANGLING)]
+    assert found == []
     context.close()

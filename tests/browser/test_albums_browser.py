@@ -262,6 +262,7 @@ def test_share_an_album_and_open_the_link_signed_out(live_server, browser, artif
     page.check("#id_allow_download")
     page.get_by_role("button", name="Make a link").click()
     link = page.locator("input.share-link").input_value()
+    assert page.evaluate("() => document.activeElement.id") == "new-share-link"  # read out, as the invitation's is
     # Shown only once: a button copies it, as the family page's invitation link does (a long link in a narrow
     # read-only box is hard to select whole on a phone).
     page.get_by_role("button", name="Copy link").click()

@@ -34,6 +34,11 @@ def test_a_refused_edit_says_why_and_a_fixed_one_saves(live_server, browser, art
         page.get_by_role("button", name="Save").click()
         page.get_by_text("At most 50 tags per photo.").wait_for()
         assert page.locator("#photo-meta input[name=title]").input_value() == "Beach day"  # what was typed stays
+        # The keyboard's focus is on the field to fix, whose error a screen reader then reads; it was on the title.
+        assert page.evaluate("() => document.activeElement.matches('#photo-meta input[name=tags]')")
+        assert "At most 50 tags" in page.evaluate(
+            "() => document.getElementById(document.activeElement.getAttribute('aria-describedby').split(' ').pop())"
+            ".textContent")
         page.screenshot(path=artifacts / f"photo-edit-refused-{width}.png", full_page=True)
         assert Photo.objects.get(pk=photo.pk).title != "Beach day"
 

@@ -242,6 +242,43 @@ def test_show_more_from_the_keyboard_moves_the_focus_to_the_first_photo_it_added
     assert page.js_errors == []
 
 
+@pytest.mark.django_db(transaction=True)
+def test_links_that_redraw_the_results_from_the_keyboard_leave_the_focus_on_what_they_found(live_server, page,
+                                                                                           toy_model):
+    """A chip's ×, "More like these" and "Show the search without refining" redraw the results they sit in, and go
+    with them: the focus fell back to the page's start, and a keyboard user had to Tab from the menu down through the
+    search form again. It goes to the line saying what was found now, which a screen reader reads."""
+    from search.judgment_services import judgment_record
+
+    smiths, alice = FamilyFactory(name="Smiths"), UserFactory(username="alice")
+    MembershipFactory(family=smiths, user=alice, role=Membership.Role.ADMIN)
+    photos = [_add_shape(smiths, alice, colour, "circle", seed=n) for n, colour in enumerate(("red", "red", "blue"))]
+    run_queued_tasks()
+    judgment_record(user=alice, photo=photos[0], query="red circle", relevant=True)
+    sign_in(page, live_server, "alice")
+    summary = "() => document.activeElement && document.activeElement.matches('#results .summary')"
+
+    page.goto(live_server.url + "/search/?" + urlencode({"q": "red circle in 2024"}))
+    page.locator("#results .chip-remove").focus()
+    page.keyboard.press("Enter")
+    page.wait_for_url(re.compile(r"plain="))
+    page.wait_for_function(summary)
+    assert "for “red circle in 2024”" in page.evaluate("document.activeElement.textContent")
+
+    page.goto(live_server.url + "/search/?" + urlencode({"q": "red circle"}))
+    page.locator("#refine a", has_text="More like these").focus()
+    page.keyboard.press("Enter")
+    page.wait_for_url(re.compile(r"like="))
+    page.wait_for_function(summary)
+    page.locator("#refine a", has_text="without refining").focus()
+    page.keyboard.press("Enter")
+    page.wait_for_url(re.compile(r"/search/\?q=red\+circle$"))
+    page.wait_for_function(summary)
+    page.keyboard.press("Tab")  # on from there: the summary's own link
+    assert page.evaluate("document.activeElement.textContent") == "How this search scored"
+    assert page.js_errors == []
+
+
 def _query_of(url: str) -> str:
     from urllib.parse import parse_qs, urlparse
 

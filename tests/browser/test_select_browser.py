@@ -174,6 +174,11 @@ def test_phone_long_press_tap_and_download_the_zip(live_server, browser, artifac
     page.evaluate("() => window.scrollTo(0, 0)")
     page.wait_for_timeout(200)  # the boxes fade in
     page.screenshot(path=artifacts / "select-timeline-phone.png")
+    # Each box is a target of at least 24 × 24 px (it sits on the tile's own link, so no spacing makes up for less):
+    # they were 21.6 px.
+    sizes = page.evaluate("() => Array.from(document.querySelectorAll('.pick-box'))"
+                          ".map((box) => [box.getBoundingClientRect().width, box.getBoundingClientRect().height])")
+    assert min(min(size) for size in sizes) >= 24, sizes
 
     with page.expect_download() as download:
         page.get_by_role("button", name="Download").tap()

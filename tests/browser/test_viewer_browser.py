@@ -375,3 +375,55 @@ def test_a_stale_download_original_shows_why_instead_of_saving_an_error_page(liv
     page.screenshot(path=artifacts / f"viewer-stale-download-{options['viewport']['width']}.png", full_page=True)
     assert page.js_errors == []
     context.close()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_viewers_script_only_buttons_are_not_offered_where_they_do_nothing(live_server, browser, settings):
+    """Slideshow and Full screen carry `hidden` until viewer.js shows them, and Slideshow stays hidden on the list's
+    last photo; the selection bar's Clear is hidden until something is ticked. app.css gave every button
+    `display: inline-flex`, which beat the `hidden` attribute: without JavaScript the photo page offered Slideshow and
+    Full screen and the timeline's bar a Clear that did nothing, and the last photo offered a Slideshow with nothing
+    to show. Hidden now means not shown."""
+    family, photos, foreign = _gallery(count=3)
+    context, page = new_page(browser, java_script_enabled=False, **PHONE)
+    sign_in(page, live_server, "grandma")
+    assert page.locator("#bulk-form").is_visible()  # the plain form at the foot of the timeline
+    assert not page.get_by_role("button", name="Clear").is_visible()
+    page.goto(live_server.url + photos[1].get_absolute_url() + "?from=timeline")
+    assert page.locator(".viewer-next").count() == 1
+    for name in ("Slideshow", "Full screen"):
+        assert not page.get_by_role("button", name=name).is_visible()
+    context.close()
+
+    context, page = _page(browser, live_server, DESKTOP)
+    page.goto(live_server.url + photos[1].get_absolute_url() + "?from=timeline")
+    assert page.get_by_role("button", name="Slideshow", exact=True).is_visible()
+    assert page.get_by_role("button", name="Full screen").is_visible()
+    page.goto(live_server.url + photos[-1].get_absolute_url() + "?from=timeline")  # the oldest: nothing after it
+    page.get_by_role("button", name="Full screen").wait_for()
+    assert not page.get_by_role("button", name="Slideshow", exact=True).is_visible()
+    assert page.js_errors == []
+    context.close()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_on_a_phone_shift_tab_up_the_timeline_keeps_the_focus_clear_of_the_jump(live_server, browser):
+    """On a phone "Jump to" sticks to the top of the screen. Going back up the timeline with Shift+Tab (a keyboard
+    on a tablet or phone, a switch control), the browser scrolled each tile's heart and box just into view: under the
+    jump, where the focus could not be seen (WCAG 2.4.11). It stops below it now."""
+    family, photos, foreign = _gallery(count=22)
+    context, page = _page(browser, live_server, PHONE)
+    _scroll_to_the_end(page)
+    page.locator("#grid .tile").last.focus()
+    hidden = []
+    for _ in range(60):
+        page.keyboard.press("Shift+Tab")
+        hidden += page.evaluate("""() => {
+          const focused = document.activeElement, jump = document.querySelector('.jump').getBoundingClientRect();
+          if (!focused.closest('#grid')) return [];
+          const box = focused.getBoundingClientRect();
+          return box.top < jump.bottom - 1 ? [`${focused.outerHTML.slice(0, 60)} at ${box.top}, the jump ends at ${jump.bottom}`] : [];
+        }""")
+    assert hidden == []
+    assert page.js_errors == []
+    context.close()
