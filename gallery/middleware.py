@@ -7,7 +7,7 @@ from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import TooManyFieldsSent
-from django.http import HttpResponse, JsonResponse, QueryDict
+from django.http import HttpResponse, QueryDict
 from django.shortcuts import redirect, resolve_url
 from django.urls import reverse
 from django_htmx.http import HttpResponseClientRedirect
@@ -84,7 +84,8 @@ class FormFieldsMiddleware:
     """A form posting more fields than are read (DATA_UPLOAD_MAX_NUMBER_FIELDS, 1000; a view's own limit, many_fields)
     failed in the CSRF check, which reads the form for its token: a bare 400 page, with no word of why. Placed before
     CsrfViewMiddleware, this reads the form first (a view's urlencoded form up to its own limit) and refuses a form past
-    it, changing nothing: the page it came from says why (or the problem bar, for htmx; JSON under /api/).
+    it, changing nothing: the page it came from says why (or the problem bar, for htmx). The API says it in its own
+    shape (gallery.apis.exception_handler: its views are exempt from this CSRF check, and read the form themselves).
 
     The limit stays Django's everywhere else: raised site-wide, any anonymous request could make every view parse that
     many fields before the CSRF check refuses it. The body itself stays held to DATA_UPLOAD_MAX_MEMORY_SIZE."""
@@ -96,7 +97,7 @@ class FormFieldsMiddleware:
         return self.get_response(request)
 
     def process_view(self, request, view_func, view_args, view_kwargs):
-        if request.method != "POST":
+        if request.method != "POST" or request.path.startswith("/api/"):
             return None
         limit = getattr(view_func, "form_max_fields", None) or settings.DATA_UPLOAD_MAX_NUMBER_FIELDS
         try:
@@ -132,9 +133,6 @@ def _form_read(request, limit: int) -> QueryDict:
 def _too_many_fields(request, limit: int) -> HttpResponse:
     message = (f"Nothing was done: the form sent more than {limit:,} fields, more than this page reads at once "
                "(too many photos ticked?). Select fewer and try again.")
-    if request.path.startswith("/api/"):
-        return JsonResponse({"detail": f"Nothing was done: the request sent more than {limit:,} form fields, more "
-                                       "than are read at once. Send fewer, or send them as JSON."}, status=400)
     if getattr(request, "htmx", False):
         return HttpResponse(message, status=400, content_type="text/plain; charset=utf-8")  # site.js shows it
     messages.error(request, message)

@@ -648,8 +648,8 @@ def test_a_form_past_the_fields_read_is_refused_on_the_page(family, alice, setti
     response = api.post(reverse("api_photos_bulk"), urlencode(many[1:]),
                         content_type="application/x-www-form-urlencoded")
     assert response.status_code == 400 and response.json()["detail"] == (
-        "Nothing was done: the request sent more than 1,000 form fields, more than are read at once. Send fewer, or "
-        "send them as JSON.")
+        "The request has more than 1000 fields, the most this server reads (DATA_UPLOAD_MAX_NUMBER_FIELDS): send "
+        "JSON, or fewer at once.")
     assert Photo.objects.filter(pk__in=[p.pk for p in burst]).count() == 3
 
 
