@@ -8,6 +8,8 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.http import urlencode
 from django.views.decorators.http import require_http_methods, require_POST
 
 from gallery.forms import AcceptAboveForm
@@ -73,7 +75,13 @@ def family_suggestions(request: HttpRequest, family_id: int) -> HttpResponse:
     family = family_get(user=request.user, family_id=family_id)
     is_admin = family_is_admin(user=request.user, family=family)
     form = AcceptAboveForm(request.POST or request.GET or None)
-    if request.method == "POST":
+    if request.method == "POST" and "count" in request.POST:
+        # "Count them": posted, so the form's CSRF token stays out of the address (history, logs, Referer); the count
+        # is the page of the threshold alone.
+        if form.is_valid():
+            query = urlencode({"min_probability": form.cleaned_data["min_probability"]})
+            return redirect(f"{reverse('gallery:family_suggestions', args=[family.pk])}?{query}")
+    elif request.method == "POST":
         if not is_admin:
             raise no_longer_admin(family)
         if form.is_valid():

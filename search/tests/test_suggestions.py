@@ -4,6 +4,8 @@ family page, the admin and the API, never across families."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from django.core.management import call_command
 
@@ -281,6 +283,23 @@ def test_the_family_page_accepts_every_suggestion_above_what_the_admin_types(emb
     assert set(photos[0].tags.values_list("name", flat=True)) == {"red"}
     assert set(photos[1].tags.values_list("name", flat=True)) == {"blue"}
     assert not photos[2].tags.exists() and "green" in open_suggestions(photos[2])
+
+
+def test_count_them_leaves_the_forms_csrf_token_out_of_the_address(embedded, alice, client_for, family):
+    """"Count them" sent the bulk-accept form as a GET: its CSRF token went into the address, and with it into the
+    browser's history, the server's access log and any Referer. It posts (the form's token stays in the body), and the
+    page of the count is an address of the threshold alone; accepting nothing on the way."""
+    photo = embedded("red", "circle")
+    client = client_for(alice)
+    page = client.get(f"/families/{family.pk}/suggestions/").content.decode()
+    count_button = re.search(r"<button[^>]*>Count them</button>", page)[0]
+    assert "formmethod" not in count_button and 'name="count"' in count_button
+    counted = client.post(f"/families/{family.pk}/suggestions/", {"min_probability": "0.5", "count": "1"})
+    assert counted.status_code == 302
+    assert counted["Location"] == f"/families/{family.pk}/suggestions/?min_probability=0.5"
+    assert not photo.tags.exists()
+    bad = client.post(f"/families/{family.pk}/suggestions/", {"min_probability": "lots", "count": "1"})
+    assert bad.status_code == 422 and "Type a number from 0 to 1" in bad.content.decode()
 
 
 def test_the_admin_action_accepts_in_bulk(embedded, admin_client):
