@@ -1049,7 +1049,8 @@ def photo_update(
     an edit over someone else's change saved meanwhile is refused (code "edit_conflict", saying what the photo reads
     now) instead of silently replacing it; without it the later edit stands. A title is one line; text with a
     control character in it is refused (ValidationError), not changed behind the member's back."""
-    fresh = photo_edit_check(photo_id=photo.pk, seen=seen)
+    tags = None if tags is None else list(tags)  # (read twice: by the check, then by the save)
+    fresh = photo_edit_check(photo_id=photo.pk, seen=seen, title=title, description=description, tags=tags)
     photo.title, photo.title_source = fresh.title, fresh.title_source
     photo.description, photo.description_source = fresh.description, fresh.description_source
     fields = []
@@ -1103,13 +1104,32 @@ def photo_lock(*, photo_id: int) -> Photo:
     return fresh
 
 
-def photo_edit_check(*, photo_id: int, seen: str = "") -> Photo:
+def photo_edit_check(*, photo_id: int, seen: str = "", title: str | None = None, description: str | None = None,
+                     tags: Iterable[str] | None = None) -> Photo:
     """photo_lock, for an edit made from a form that showed `seen` (photo_edit_version; "": no check): refused (code
-    "edit_conflict", saying what the photo reads now) when someone else saved the photo since."""
+    "edit_conflict", saying what the photo reads now) when someone else saved the photo since. An edit that would
+    leave the photo's title, description and tags (None: not edited) as they read now replaces nobody's change: no
+    conflict (the same form sent twice: a double click without JavaScript, Back then Save again, two tabs). None of
+    the three given: the edit is not known here, and a change since `seen` is a conflict."""
     fresh = photo_lock(photo_id=photo_id)
-    if seen and seen != photo_edit_version(fresh):
+    edit = (title, description, tags)
+    if seen and seen != photo_edit_version(fresh) and (edit == (None, None, None)
+                                                       or not _edit_leaves_as_is(fresh, *edit)):
         raise photo_edit_conflict(fresh)
     return fresh
+
+
+def _edit_leaves_as_is(photo: Photo, title: str | None, description: str | None, tags: Iterable[str] | None) -> bool:
+    """Whether photo_update with these would leave what the edit form shows of `photo` as it is (tags in any case,
+    as tags_get_or_create finds them)."""
+    if title is not None and one_line(title)[:255].strip() != photo.title:
+        return False
+    if description is not None and without_nul(description).strip() != photo.description:
+        return False
+    if tags is None:
+        return True
+    have = PhotoTag.objects.filter(photo_id=photo.pk).values_list("tag__name", flat=True)
+    return {name.lower() for name in _names_clean(tags)} == {name.lower() for name in have}
 
 
 def photo_api_version_check(*, photo: Photo, if_match: str | None, lock: bool = True) -> None:

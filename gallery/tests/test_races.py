@@ -566,6 +566,33 @@ def test_two_saves_from_the_same_form_at_once_the_second_is_told(smiths):
     assert photo.title == "Alice's" and _tag_names(photo) == ["kids"]
 
 
+@pytest.mark.parametrize("htmx", [True, False])
+def test_the_same_edit_sent_twice_saves_once_and_the_second_is_not_told_of_a_conflict(smiths, htmx):
+    """A double click without JavaScript, Back then Save again, the same form in two tabs: the second post carried
+    the version the first one replaced, and its sender was told "Someone else saved this photo while you were
+    editing it" (422), about their own save, though nothing of anyone's would be lost. A save that leaves the photo
+    as it reads now is no conflict: it is saved as the first one was."""
+    from django.test import Client
+    from django.urls import reverse
+
+    family, alice, bob = smiths
+    photo = photo_factory(family=family, user=alice, tags=["kids"])
+    alices = Client()
+    alices.force_login(alice)
+    url = reverse("gallery:photo_edit", args=[photo.pk])
+    form = {**_edit_form(alices, photo), "title": "Grandma's birthday", "tags": "kids, cake",
+            "description": "At the lake"}
+    headers = {"HTTP_HX_REQUEST": "true"} if htmx else {}
+
+    first, second = alices.post(url, form, **headers), alices.post(url, form, **headers)
+
+    assert first.status_code == second.status_code == (200 if htmx else 302)
+    assert "Someone else" not in second.content.decode()
+    photo.refresh_from_db()
+    assert (photo.title, photo.description, _tag_names(photo)) == ("Grandma's birthday", "At the lake",
+                                                                   ["cake", "kids"])
+
+
 # --- a suggestion decided while the worker scores the photo again --------------------------------
 
 
