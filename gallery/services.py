@@ -402,6 +402,7 @@ class UploadResult:
     reason: str = ""
     resend: bool = False  # rejected for what the request said (its tags), not for the file: send it again once fixed
     storage_failed: bool = False  # rejected as the storage refused to write it (full, read-only), not for the file
+    family_refused: bool = False  # rejected as the family was deleted, or the uploader left it, since the request
 
     SAVED = "saved"
     DUPLICATE = "duplicate"
@@ -503,7 +504,8 @@ def photo_create_from_bytes(
     except StorageFailed as exc:
         return UploadResult(filename, UploadResult.REJECTED, reason=str(exc), storage_failed=True)
     except ValidationError as exc:
-        return UploadResult(filename, UploadResult.REJECTED, reason=" ".join(exc.messages))
+        return UploadResult(filename, UploadResult.REJECTED, reason=" ".join(exc.messages),
+                            family_refused=getattr(exc, "code", None) == FAMILY_REFUSED)
     except IntegrityError as exc:
         if _constraint_name(exc) != PHOTO_BYTES_CONSTRAINT:
             raise
@@ -879,15 +881,19 @@ def _photo_store(*, family, uploaded_by, data, filename, info, tags, description
     return photo
 
 
+# The code of _upload_hold's refusals: so would every next file of the same upload or import be refused.
+FAMILY_REFUSED = "family_refused"
+
+
 def _upload_hold(family: Family, uploaded_by: AbstractBaseUser | None) -> None:
     """The family and the uploader's membership, checked when the request came in, held until the photo is stored:
-    a family deleted or a member removed meanwhile stores nothing, and the delete or the removal waits for an
-    upload being stored (then takes its photo along)."""
+    a family deleted or a member removed meanwhile stores nothing (code FAMILY_REFUSED), and the delete or the
+    removal waits for an upload being stored (then takes its photo along)."""
     if not rows_key_share(Family.objects.filter(pk=family.pk, deleting_since__isnull=True).values_list("pk")):
-        raise ValidationError(f"The family {family} no longer exists.")
+        raise ValidationError(f"The family {family} no longer exists.", code=FAMILY_REFUSED)
     if uploaded_by is not None and not rows_key_share(
             Membership.objects.filter(family=family, user_id=uploaded_by.pk).values_list("pk")):
-        raise ValidationError(f"You are no longer a member of {family}.")
+        raise ValidationError(f"You are no longer a member of {family}.", code=FAMILY_REFUSED)
 
 
 def _title_from_filename(stem: str) -> str:

@@ -464,6 +464,41 @@ def test_an_upload_to_a_family_deleted_meanwhile_is_refused_plainly(smiths):
 # --- a share link made while its album is deleted; a suggestion accepted while its photo is deleted ---------
 
 
+@pytest.mark.parametrize("meanwhile", ["family deleted", "member removed"])
+def test_an_import_whose_family_is_deleted_or_whose_member_is_removed_meanwhile_stops_and_says_why(
+        smiths, tmp_path, meanwhile):
+    """The import went on through every file left, reading, decoding and storing each one only to have it refused
+    ("The family Smiths no longer exists." once per file: a night's work for an export of 50,000 photos, and as
+    many lines), then ended as if it had done its work. It stops at the first refusal and says why, as when the
+    storage is full."""
+    import io
+
+    from django.core.management import CommandError, call_command
+
+    from gallery.services import family_delete_start
+
+    family, alice, bob = smiths
+    for n in range(3):
+        (tmp_path / f"IMG_{n}.jpg").write_bytes(images.jpeg(colour=(30 * n, 90, 9)))
+    out = io.StringIO()
+    change = {"family deleted": lambda: family_delete_start(family=family),
+              "member removed": lambda: membership_remove(family=family, user=bob)}[meanwhile]
+
+    run = first_holds_then_second(change, lambda: call_command(
+        "import_photos", str(tmp_path), "--family", "Smiths", "--user", "bob", "--no-progress", stdout=out,
+        stderr=io.StringIO()))
+
+    assert not _fails(run.first), run
+    assert run.second_waited  # the first file's storing waited for the change, then was refused
+    assert isinstance(run.second, CommandError), run
+    why = {"family deleted": "The family Smiths no longer exists.",
+           "member removed": "You are no longer a member of Smiths."}[meanwhile]
+    assert str(run.second).startswith(f"Stopped at IMG_0.jpg: {why}"), run.second
+    assert "the files after it were not read" in str(run.second)
+    assert out.getvalue().count(why) <= 1, out.getvalue()
+    assert not Photo.all_objects.exists()
+
+
 @pytest.mark.parametrize("order", ["share first", "delete first"])
 def test_a_share_link_made_while_its_album_is_deleted_never_fails(smiths, order):
     family, alice, bob = smiths
