@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import json
 import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
@@ -134,18 +135,40 @@ def album_create(*, user: AbstractBaseUser, family: Family, name: str, descripti
 
 @transaction.atomic
 def album_update(*, user: AbstractBaseUser, album: Album, name: str | None = None, description: str | None = None,
-                 search: dict | None = None) -> Album:
-    """Rename, describe, or change a smart album's search (the creator or a family admin)."""
+                 search: dict | None = None, seen: str = "") -> Album:
+    """Rename, describe, or change a smart album's search (the creator or a family admin). With `seen`
+    (album_edit_version of what the member's form showed), a rename over someone else's saved meanwhile is refused
+    (code "edit_conflict", saying what the album reads now) instead of silently replacing it; one that leaves the
+    album as it reads now (the same form sent twice) is no conflict."""
     _require_manager(user, album)
     album = _lock(album)
-    album.name, album.description = album_text_clean(album.name if name is None else name,
-                                                     album.description if description is None else description)
+    cleaned = album_text_clean(album.name if name is None else name,
+                               album.description if description is None else description)
+    if seen and seen != album_edit_version(album) and cleaned != (album.name, album.description):
+        raise album_edit_conflict(album)
+    album.name, album.description = cleaned
     if search is not None:
         if not album.is_smart:
             raise ValidationError({"search": "Only a smart album has a search."})
         album.search = _clean_search(search=search, family=album.family, owner=user)
     album.save()
     return album
+
+
+def album_edit_version(album: Album) -> str:
+    """A digest of what the rename form shows of the album (its name and description): the form carries it, and
+    album_update(seen=...) compares it with the album's when saving."""
+    return hashlib.sha256(json.dumps([album.name, album.description]).encode()).hexdigest()[:32]
+
+
+def album_edit_conflict(album: Album) -> ValidationError:
+    """What a member is told when their save would replace someone else's rename saved since their form showed
+    `album` (as it reads now)."""
+    now = f"name “{album.name}”, " + (f"description “{album.description[:600]}”" if album.description
+                                      else "no description")
+    return ValidationError(
+        f"Someone else saved this album while you were editing it. It now reads: {now}. Your changes are still in "
+        "the form: save again to put them in place of that, or reload the page to keep it.", code="edit_conflict")
 
 
 @transaction.atomic

@@ -266,6 +266,11 @@ class AlbumForm(forms.Form):
                                   validators=[DESCRIPTION_TEXT])
 
 
+class AlbumEditForm(AlbumForm):
+    # What the form showed (album_edit_version): a save over someone else's rename made meanwhile is said, not done.
+    seen = forms.CharField(required=False, max_length=64, widget=forms.HiddenInput)
+
+
 class AlbumCreateForm(AlbumForm):
     family = forms.TypedChoiceField(coerce=int, label="Family")
 

@@ -192,6 +192,53 @@ def test_a_rename_refused_for_rights_says_why(client_for, family, bob, album):
     assert album.name == "Holidays"
 
 
+def _album_edit_form(client, album) -> dict:
+    """The album's rename form as its page serves it: its fields' values, the hidden one too."""
+    return _album_edit_form_from(client.get(album.get_absolute_url()).content.decode(), album)
+
+
+def _album_edit_form_from(html: str, album) -> dict:
+    form = html[html.index('action="' + reverse("gallery:album_edit", args=[album.pk])):]
+    form = form[:form.index("</form>")]
+    values = {name: unescape(value) for name, value in re.findall(r'<input type="(?:text|hidden)" name="(\w+)"[^>]*'
+                                                                   r'value="([^"]*)"', form)}
+    values["description"] = unescape(re.search(r'<textarea name="description"[^>]*>\s*([^<]*)</textarea>',
+                                               form).group(1))
+    values.pop("csrfmiddlewaretoken", None)
+    return values
+
+
+def test_an_album_saved_over_anothers_edit_made_meanwhile_is_told_and_keeps_what_they_typed(
+        client_for, family, alice, bob, photos):
+    """Bob (its creator) and Alice (an admin) open the album's rename form; Bob saves a description; Alice renames
+    it: her form still held the old description, and Bob's was gone without a word. Now Alice is told what the album
+    reads now, keeps her typing, and saving again is her decision. The same form sent twice is no conflict."""
+    album = album_create(user=bob, family=family, name="Holidays", description="Summer 2019")
+    alices, bobs = client_for(alice), client_for(bob)
+    url = reverse("gallery:album_edit", args=[album.pk])
+    alice_form, bob_form = _album_edit_form(alices, album), _album_edit_form(bobs, album)
+    assert alice_form["seen"] and alice_form["seen"] == bob_form["seen"]
+
+    bob_saves = {**bob_form, "description": "Summer 2019, at Grandma's"}
+    assert bobs.post(url, bob_saves).status_code == 302
+    assert bobs.post(url, bob_saves).status_code == 302  # (a double click: nothing of anyone's lost)
+    response = alices.post(url, {**alice_form, "name": "Lake holidays"})
+
+    assert response.status_code == 422
+    page = response.content.decode()
+    assert "Someone else saved this album while you were editing it" in page
+    assert "Summer 2019, at Grandma&#x27;s" in page
+    assert 'value="Lake holidays"' in page  # her typing is still in the form
+    album.refresh_from_db()
+    assert (album.name, album.description) == ("Holidays", "Summer 2019, at Grandma's")
+
+    again = _album_edit_form_from(page, album)
+    assert again["seen"] != alice_form["seen"]
+    assert alices.post(url, {**again, "name": "Lake holidays"}).status_code == 302
+    album.refresh_from_db()
+    assert (album.name, album.description) == ("Lake holidays", "Summer 2019")
+
+
 def test_another_familys_album_is_a_404_on_every_page(client_for, mallory, album, photos):
     client = client_for(mallory)
     for name in ("album_detail", "album_add", "album_shares"):
