@@ -34,6 +34,7 @@ MAX_PHOTOS_PER_CALL = 500
 SHARE_MAX_DAYS = 365
 NOT_FOUND = "No such photo."
 OTHER_FAMILY = "This photo belongs to another family than the album."
+IN_TRASH = "This photo is in the trash: restore it first."
 ALREADY = "Already in the album."
 NOT_IN_ALBUM = "Not in the album."
 
@@ -182,8 +183,9 @@ def album_delete(*, user: AbstractBaseUser, album: Album) -> None:
 @transaction.atomic
 def album_add_photos(*, user: AbstractBaseUser, album: Album, photo_ids: Iterable[int]) -> list[PhotoOutcome]:
     """Add photos at the end of the album, in the order given. Each id is checked: a photo the user can't see
-    (another family's, or missing) is answered "No such photo." either way; one of the user's other families
-    can't go into this family's album. Adding a photo already there changes nothing and is ok."""
+    (another family's, or missing) is answered "No such photo." either way; one of the user's families in the trash
+    says so (moved there since the page showed it); one of the user's other families can't go into this family's
+    album. Adding a photo already there changes nothing and is ok."""
     _require_member(user, album.family_id)
     _require_manual(album)
     ids = _ids(photo_ids)
@@ -193,12 +195,14 @@ def album_add_photos(*, user: AbstractBaseUser, album: Album, photo_ids: Iterabl
     # Held until the entries are in: a photo deleted for good meanwhile waits, then takes its entry along.
     held = set(rows_key_share(Photo.objects.filter(pk__in=families).order_by("pk").values_list("pk")))
     families = {pk: family_id for pk, family_id in families.items() if pk in held}
+    trashed = set(Photo.all_objects.filter(pk__in=set(ids) - set(families), family__memberships__user=user,
+                                           trashed_at__isnull=False).values_list("pk", flat=True))
     present = set(album.entries.filter(photo_id__in=ids).values_list("photo_id", flat=True))
     position = (album.entries.aggregate(top=Max("position"))["top"] or 0) + 1
     outcomes, rows = [], []
     for photo_id in ids:
         if photo_id not in families:
-            outcomes.append(PhotoOutcome(photo_id, False, NOT_FOUND))
+            outcomes.append(PhotoOutcome(photo_id, False, IN_TRASH if photo_id in trashed else NOT_FOUND))
         elif families[photo_id] != album.family_id:
             outcomes.append(PhotoOutcome(photo_id, False, OTHER_FAMILY))
         elif photo_id in present:

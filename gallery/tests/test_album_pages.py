@@ -9,8 +9,9 @@ import pytest
 from django.urls import reverse
 
 from gallery.album_selectors import album_photo_ids
-from gallery.album_services import album_add_photos, album_create
+from gallery.album_services import album_add_photos, album_create, album_delete
 from gallery.models import Album
+from gallery.trash_services import photos_trash
 from tests.factories import photo_factory
 
 pytestmark = pytest.mark.django_db
@@ -26,6 +27,10 @@ def album(family, alice, photos):
     album = album_create(user=alice, family=family, name="Holidays")
     album_add_photos(user=alice, album=album, photo_ids=[p.pk for p in photos])
     return album
+
+
+def _text(response) -> str:
+    return unescape(response.content.decode())
 
 
 def _href(body: str, marker: str) -> str | None:
@@ -237,6 +242,38 @@ def test_an_album_saved_over_anothers_edit_made_meanwhile_is_told_and_keeps_what
     assert alices.post(url, {**again, "name": "Lake holidays"}).status_code == 302
     album.refresh_from_db()
     assert (album.name, album.description) == ("Lake holidays", "Summer 2019")
+
+
+def test_adding_from_a_photo_page_to_an_album_deleted_meanwhile_goes_back_to_the_photo_and_says_so(
+        client_for, family, alice, bob, photos):
+    """Bob picks an album on a photo's page; Alice deletes the album before he clicks Add: he got the bare "Not found"
+    page, his photo page gone. He is back on the photo, told the album is gone and nothing was added."""
+    album = album_create(user=alice, family=family, name="Picnic")
+    page = client_for(bob).get(photos[0].get_absolute_url()).content.decode()
+    assert f'<option value="{album.pk}">Picnic</option>' in page
+    album_id = album.pk
+    album_delete(user=alice, album=album)
+
+    response = client_for(bob).post(reverse("gallery:album_add_photo"), {"album": album_id, "photos": photos[0].pk},
+                                    follow=True)
+
+    assert response.redirect_chain == [(photos[0].get_absolute_url(), 302)]
+    assert "That album no longer exists (someone deleted it): the photo was not added." in _text(response)
+
+
+def test_adding_from_a_photo_page_a_photo_moved_to_the_trash_meanwhile_says_so(client_for, family, alice, bob,
+                                                                                 photos):
+    """Bob is on a photo's page; Alice moves the photo to the trash before he clicks Add: he got the bare "Not found"
+    page (the API said "No such photo."). He is taken to the album, told the photo is in the trash; it is not added."""
+    album = album_create(user=bob, family=family, name="Picnic")
+    photos_trash(user=alice, photo_ids=[photos[0].pk])
+
+    response = client_for(bob).post(reverse("gallery:album_add_photo"), {"album": album.pk, "photos": photos[0].pk},
+                                    follow=True)
+
+    assert response.redirect_chain == [(album.get_absolute_url(), 302)]
+    assert "1 could not be added: This photo is in the trash: restore it first." in _text(response)
+    assert album_photo_ids(album=album) == []
 
 
 def test_another_familys_album_is_a_404_on_every_page(client_for, mallory, album, photos):

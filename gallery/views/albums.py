@@ -7,7 +7,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -258,16 +258,26 @@ def _picker_turn(request: HttpRequest, album) -> HttpResponse:
 @require_POST
 @login_required
 def album_add_photo(request: HttpRequest) -> HttpResponse:
-    """From a photo's page: add it to one of its family's albums (`album`, `photos`)."""
+    """From a photo's page: add it to one of its family's albums (`album`, `photos`). Back to the photo; to the album
+    when the photo is gone meanwhile (in the trash: the album's page says so), and to the photo, saying so, when
+    the album is."""
     album_id = id_from_text(request.POST.get("album", ""))
     if album_id is None:
         messages.error(request, "Choose an album.")
         return redirect("gallery:albums")
-    album = album_get(user=request.user, album_id=album_id)
     photo_id = id_from_text(request.POST.get("photos", ""))
-    back = photo_get(user=request.user, photo_id=photo_id).get_absolute_url() if photo_id else (
-        album.get_absolute_url())
-    return _add_posted(request, album, back=back)
+    try:
+        photo = photo_get(user=request.user, photo_id=photo_id) if photo_id else None
+    except Http404:  # (moved to the trash or deleted meanwhile: the album's page says which)
+        photo = None
+    try:
+        album = album_get(user=request.user, album_id=album_id)
+    except Http404:
+        if photo is None:
+            raise
+        messages.error(request, "That album no longer exists (someone deleted it): the photo was not added.")
+        return redirect(photo)
+    return _add_posted(request, album, back=(photo or album).get_absolute_url())
 
 
 def _add_posted(request: HttpRequest, album, *, back: str) -> HttpResponse:
