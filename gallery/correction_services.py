@@ -88,17 +88,25 @@ def photo_date_set(*, photo: Photo, taken_at: datetime) -> Photo:
 
 @transaction.atomic
 def photos_shift_dates(*, user: AbstractBaseUser, photo_ids: Iterable, delta: timedelta,
-                       most: int | None = MAX_SHIFT_PHOTOS) -> list[PhotoResult]:
+                       most: int | None = MAX_SHIFT_PHOTOS, seen: tuple[int, str] | None = None) -> list[PhotoResult]:
     """Move the date taken of each photo by `delta` (a camera whose clock was off): one result per id, in the order
     given; a photo of another family or a missing one gets `NOT_FOUND`, one the shift would take outside 1826 to
     today a reason of its own. Raises ValidationError for a shift of more than 100 years or over `most` photos (the
-    ids a request names; None for a set the server chose: every photo of a camera's day, and its undo)."""
+    ids a request names; None for a set the server chose: every photo of a camera's day, and its undo). `seen`: (a
+    photo of `photo_ids`, its photo_date_version as the member's page showed it): when its date changed since (a shift
+    made twice: by two members at once, or the same form sent again), nothing moves (ValidationError, code
+    "shift_conflict", saying what it reads now)."""
     if abs(delta) > MAX_SHIFT:
         raise ValidationError("A shift is at most 100 years.")
     ids = _ids(photo_ids)
     if most is not None and len(ids) > most:
         raise ValidationError(f"At most {most} photos at a time.")
     photos = _editable(user, ids)
+    if seen is not None and (shown := photos.get(seen[0])) is not None and photo_date_version(shown) != seen[1]:
+        raise ValidationError(
+            f"The date taken of this photo was changed since this page was drawn: it now reads "
+            f"{shown.taken_at_local:%d %b %Y %H:%M}. Nothing was shifted: check it, then shift again if it still "
+            "needs it.", code="shift_conflict")
     results, chosen = [], []
     for pk in ids:
         photo = photos.get(pk)
@@ -122,6 +130,11 @@ def photos_shift_dates(*, user: AbstractBaseUser, photo_ids: Iterable, delta: ti
         Photo.objects.bulk_update(shifted, ["taken_at", "taken_at_source"], batch_size=MAX_SHIFT_PHOTOS)
         photos_changed.send(sender=Photo, photo_ids=chosen)
     return results
+
+
+def photo_date_version(photo: Photo) -> str:
+    """The photo's date taken as a page showed it: its shift form carries it (photos_shift_dates(seen=...))."""
+    return photo.taken_at.isoformat()
 
 
 def taken_days_refresh(ids: list[int]) -> None:

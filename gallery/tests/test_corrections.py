@@ -158,6 +158,45 @@ def test_the_page_shifts_every_photo_of_that_camera_that_day(family, alice, clie
     assert "Give a shift in days, hours or minutes" in response.content.decode()
 
 
+def _shift_form(client, photo) -> dict:
+    """The photo page's shift form as the page serves it: its hidden field's value."""
+    import re
+
+    html = client.get(photo.get_absolute_url()).content.decode()
+    form = html[html.index('action="' + reverse("gallery:photo_shift", args=[photo.pk])):]
+    return dict(re.findall(r'<input type="hidden" name="(seen)" value="([^"]*)"', form[:form.index("</form>")]))
+
+
+def test_a_shift_made_twice_from_pages_drawn_before_the_first_is_refused_the_second_time(family, alice, bob,
+                                                                                        client_for):
+    """Alice and Bob both see the camera's day an hour early and both shift it by an hour (or Alice goes Back and
+    sends the form again): the photos moved two hours, each told "Shifted". The form carries the date it showed;
+    a shift of a photo whose date changed since is refused, saying what it reads now, and nothing moves."""
+    same_day = [_gps_photo(family, alice, taken=f"2023:07:14 {9 + n:02d}:00:00") for n in range(2)]
+    _with_camera(*same_day)
+    before = {p.pk: _fresh(p).taken_at for p in same_day}
+    alices, bobs = client_for(alice), client_for(bob)
+    alice_form, bob_form = _shift_form(alices, same_day[0]), _shift_form(bobs, same_day[0])
+    assert alice_form["seen"] and alice_form == bob_form
+    url = reverse("gallery:photo_shift", args=[same_day[0].pk])
+    shift = {"hours": "1", "scope": "camera_day"}
+
+    first = alices.post(url, {**alice_form, **shift}, follow=True)
+    second = bobs.post(url, {**bob_form, **shift}, follow=True)
+    again = alices.post(url, {**alice_form, **shift}, follow=True)  # Back, then Shift again
+
+    assert "Shifted the date taken of 2 photos." in first.content.decode()
+    for response in (second, again):
+        page = response.content.decode()
+        assert "Shifted" not in page
+        assert ("The date taken of this photo was changed since this page was drawn: it now reads 14 Jul 2023 "
+                "10:00. Nothing was shifted: check it, then shift again if it still needs it.") in page
+    assert {p.pk: _fresh(p).taken_at for p in same_day} == {pk: at + timedelta(hours=1) for pk, at in before.items()}
+    # The page drawn now carries the new date: a further shift is the member's to make.
+    assert bobs.post(url, {**_shift_form(bobs, same_day[0]), "hours": "-1", "scope": "photo"}).status_code == 302
+    assert _fresh(same_day[0]).taken_at == before[same_day[0].pk]
+
+
 def test_every_photo_of_that_camera_that_day_is_every_one_of_a_day_of_more_than_500(family, alice, client_for):
     """A wedding's or a holiday's day from one camera is often more than 500 photos: "every photo from this camera
     that day" shifted the 500 first stored, said "Shifted the date taken of 500 photos." and left the rest on the

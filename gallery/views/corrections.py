@@ -66,7 +66,8 @@ def photo_shift(request: HttpRequest, photo_id: int) -> HttpResponse:
     ids = [photo.pk] if form.cleaned_data["scope"] == "photo" else photos_same_camera_day(user=request.user,
                                                                                           photo=photo)
     try:  # (the camera's day, however many: the server chose them)
-        results = photos_shift_dates(user=request.user, photo_ids=ids, delta=form.delta(), most=None)
+        results = photos_shift_dates(user=request.user, photo_ids=ids, delta=form.delta(), most=None,
+                                     seen=(photo.pk, form.cleaned_data["seen"]) if form.cleaned_data["seen"] else None)
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages), extra_tags=WHERE)
         return _back(photo)
