@@ -195,12 +195,18 @@ def _known_place_zone(family_id: int, place: Place) -> str:
     return zone_at(latitude=there[0], longitude=there[1]) if there else country_zone(place.country_code)
 
 
-def photo_rotate(*, photo: Photo, quarter_turns: int) -> Photo:
+def photo_rotate(*, photo: Photo, quarter_turns: int, seen: int | None = None) -> Photo:
     """Turn a photo by `quarter_turns` × 90° clockwise (negative: anticlockwise): new thumbnail and display
     rendition from the original (decoded with bounded memory in a decode slot, outside any transaction), the old
     ones queued for removal, and the photo queued to be embedded again as it now looks. Raises ImageRejected
-    (ImageBusy when no decode slot came free), StorageUnavailable, StorageFailed, FileNotFoundError."""
+    (ImageBusy when no decode slot came free), StorageUnavailable, StorageFailed, FileNotFoundError. `seen`: the
+    rotation the member's page showed: a photo turned since (two members turning it at once, or the same click sent
+    again) is not turned a second time (ValidationError, saying how it is turned now)."""
     start = photo.rotation
+    if seen is not None and seen != start:
+        now = f"it is turned {start}° clockwise now" if start else "it is as its file has it now"
+        raise ValidationError(f"This photo was turned since this page was drawn ({now}): look at it, then turn it "
+                              "again if it still needs it.")
     rotation = (start + 90 * int(quarter_turns)) % 360
     if rotation == start:
         return photo

@@ -361,6 +361,39 @@ def test_turning_a_photo_renders_it_turned_re_embeds_it_and_leaves_the_original(
     assert (_fresh(photo).rotation, _fresh(photo).width) == (0, 80)
 
 
+def test_a_turn_made_twice_from_pages_drawn_before_the_first_is_refused_the_second_time(family, alice, bob,
+                                                                                      client_for):
+    """Alice and Bob both see the photo lying on its side and both click "Turn right" (or Alice goes Back and clicks
+    it again): it was turned twice, upside down, each told "Turned.". The form carries the rotation it showed; a
+    turn of a photo turned since is refused, saying so, and the photo stays as the first turn left it."""
+    photo = photo_factory(family=family, user=alice, data=images.jpeg(size=(80, 40)))
+    alices, bobs = client_for(alice), client_for(bob)
+    alice_page, bob_page = (c.get(photo.get_absolute_url()).content.decode() for c in (alices, bobs))
+    url = reverse("gallery:photo_turn", args=[photo.pk])
+
+    def form(page: str) -> dict:
+        import re
+
+        turn = page[page.index(f'action="{url}"'):]
+        return dict(re.findall(r'<input type="hidden" name="(seen)" value="([^"]*)"', turn[:turn.index("</form>")]))
+
+    assert form(alice_page) == form(bob_page) == {"seen": "0"}
+    first = alices.post(url, {**form(alice_page), "turn": "right"}, follow=True)
+    second = bobs.post(url, {**form(bob_page), "turn": "right"}, follow=True)
+    again = alices.post(url, {**form(alice_page), "turn": "right"}, follow=True)  # Back, then Turn right again
+
+    assert "Turned." in first.content.decode()
+    for response in (second, again):
+        page = response.content.decode()
+        assert "Turned." not in page
+        assert ("This photo was turned since this page was drawn (it is turned 90° clockwise now): look at it, then "
+                "turn it again if it still needs it.") in page
+    assert _fresh(photo).rotation == 90
+    assert bobs.post(url, {**form(bobs.get(photo.get_absolute_url()).content.decode()), "turn": "left"},
+                     follow=True).status_code == 200
+    assert _fresh(photo).rotation == 0
+
+
 def test_a_bad_turn_is_a_plain_message(family, alice, client_for):
     photo = photo_factory(family=family, user=alice)
     response = client_for(alice).post(reverse("gallery:photo_turn", args=[photo.pk]), {"turn": "up"}, follow=True)

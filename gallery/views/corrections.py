@@ -147,8 +147,10 @@ def photo_turn(request: HttpRequest, photo_id: int) -> HttpResponse:
     if turns is None:
         messages.error(request, "Turn the photo left or right.", extra_tags=WHERE)
         return _back(photo)
+    # The rotation the page showed (no form before it carried one: none, no check).
+    seen = {str(degrees): degrees for degrees in (0, 90, 180, 270)}.get(request.POST.get("seen", ""))
     try:
-        photo_rotate(photo=photo, quarter_turns=turns)
+        photo_rotate(photo=photo, quarter_turns=turns, seen=seen)
     except ImageBusy:
         messages.error(request, "The server is busy with other pictures: try again in a moment.", extra_tags=WHERE)
     except StorageUnavailable:
