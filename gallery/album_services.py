@@ -22,6 +22,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
+from django.utils.http import parse_etags, quote_etag
 
 from gallery import smart_albums
 from gallery.models import Album, AlbumPhoto, AlbumShare, Family, Membership, Photo
@@ -162,11 +163,34 @@ def album_edit_version(album: Album) -> str:
     return hashlib.sha256(json.dumps([album.name, album.description]).encode()).hexdigest()[:32]
 
 
-def album_edit_conflict(album: Album) -> ValidationError:
-    """What a member is told when their save would replace someone else's rename saved since their form showed
-    `album` (as it reads now)."""
+def album_api_version(album: Album) -> str:
+    """A digest of everything an API PATCH can change (name, description, a smart album's search, the cover): the
+    album's ETag, which a PATCH's If-Match is compared with."""
+    return hashlib.sha256(json.dumps([album_edit_version(album), album.search, album.cover_id],
+                                     sort_keys=True).encode()).hexdigest()[:32]
+
+
+def album_api_version_check(*, album: Album, if_match: str | None) -> None:
+    """Refuse (code "edit_conflict", saying what the album reads now) when `if_match` (an If-Match header: "*" or
+    strong ETags) names none of the album's current album_api_version; no header, no check. Locks the album's row
+    until the caller's transaction ends, so that no other change lands between the check and the caller's save."""
+    if not if_match:
+        return
+    fresh = _lock(album)
+    tags = parse_etags(if_match)
+    if "*" not in tags and quote_etag(album_api_version(fresh)) not in tags:
+        raise album_edit_conflict(fresh, form=False)
+
+
+def album_edit_conflict(album: Album, *, form: bool = True) -> ValidationError:
+    """What a member is told when their save would replace someone else's change saved since their form (or, with
+    form=False, their API client) read `album` (as it reads now)."""
     now = f"name “{album.name}”, " + (f"description “{album.description[:600]}”" if album.description
                                       else "no description")
+    if not form:
+        return ValidationError(
+            f"Someone else saved this album since you read it (If-Match names an older version). It now reads: "
+            f"{now}. Read it again (GET, for its ETag) and send your change with the new one.", code="edit_conflict")
     return ValidationError(
         f"Someone else saved this album while you were editing it. It now reads: {now}. Your changes are still in "
         "the form: save again to put them in place of that, or reload the page to keep it.", code="edit_conflict")
