@@ -531,6 +531,29 @@ def test_a_suggestion_accepted_while_its_photo_is_deleted_for_good_goes_with_the
     assert not Photo.all_objects.exists() and not PhotoTag.objects.exists() and not TagSuggestion.objects.exists()
 
 
+@pytest.mark.parametrize("change", ["trash", "purge"])
+def test_a_suggestion_dismissed_while_its_photo_goes_to_the_trash_or_for_good_is_refused_plainly(smiths, change):
+    """Dismiss read the suggestion's row after the photo's deletion committed: "TagSuggestion matching query does not
+    exist", a 500; a photo moved to the trash meanwhile had its suggestion dismissed and the member told it was not
+    there. Both are refused, saying so, and a trashed photo's suggestion stays open."""
+    from gallery.suggestions import suggestion_dismiss
+
+    family, alice, bob = smiths
+    photo = photo_factory(family=family, user=bob)
+    suggestion = TagSuggestion.objects.create(photo=photo, name="beach", probability=0.9, model_name="toy")
+    changes = {"trash": lambda: photos_trash(user=bob, photo_ids=[photo.pk]),
+               "purge": lambda: _trash_and_purge(photo, bob)}
+
+    run = first_holds_then_second(changes[change], lambda: suggestion_dismiss(suggestion=suggestion, user=alice))
+
+    assert not _fails(run.first), run
+    assert run.second_waited
+    assert isinstance(run.second, ValidationError), run
+    assert run.second.messages == ["This photo is no longer there: it was moved to the trash or deleted meanwhile."]
+    assert list(TagSuggestion.objects.values_list("state", flat=True)) == (
+        [TagSuggestion.State.OPEN] if change == "trash" else [])
+
+
 # --- two members editing one photo from their own pages (lost update) ---------------------------
 
 
