@@ -11,6 +11,8 @@ search document is rebuilt through `photos_changed` in the same transaction.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
@@ -88,14 +90,16 @@ def photo_date_set(*, photo: Photo, taken_at: datetime) -> Photo:
 
 @transaction.atomic
 def photos_shift_dates(*, user: AbstractBaseUser, photo_ids: Iterable, delta: timedelta,
-                       most: int | None = MAX_SHIFT_PHOTOS, seen: tuple[int, str] | None = None) -> list[PhotoResult]:
+                       most: int | None = MAX_SHIFT_PHOTOS, seen: tuple[int, str] | None = None,
+                       seen_all: str | None = None) -> list[PhotoResult]:
     """Move the date taken of each photo by `delta` (a camera whose clock was off): one result per id, in the order
     given; a photo of another family or a missing one gets `NOT_FOUND`, one the shift would take outside 1826 to
     today a reason of its own. Raises ValidationError for a shift of more than 100 years or over `most` photos (the
     ids a request names; None for a set the server chose: every photo of a camera's day, and its undo). `seen`: (a
     photo of `photo_ids`, its photo_date_version as the member's page showed it): when its date changed since (a shift
     made twice: by two members at once, or the same form sent again), nothing moves (ValidationError, code
-    "shift_conflict", saying what it reads now)."""
+    "shift_conflict", saying what it reads now). `seen_all`: photos_dates_version of all of them as they were left
+    (an undo's): when any changed since, or went to the trash, nothing moves (the same ValidationError)."""
     if abs(delta) > MAX_SHIFT:
         raise ValidationError("A shift is at most 100 years.")
     ids = _ids(photo_ids)
@@ -107,6 +111,10 @@ def photos_shift_dates(*, user: AbstractBaseUser, photo_ids: Iterable, delta: ti
             f"The date taken of this photo was changed since this page was drawn: it now reads "
             f"{shown.taken_at_local:%d %b %Y %H:%M}. Nothing was shifted: check it, then shift again if it still "
             "needs it.", code="shift_conflict")
+    if seen_all is not None and _dates_digest(photos.values()) != seen_all:
+        raise ValidationError(
+            "The dates of some of these photos were changed since the shift (by someone else, or from another page): "
+            "nothing was undone. Set them by hand if they still need it.", code="shift_conflict")
     results, chosen = [], []
     for pk in ids:
         photo = photos.get(pk)
@@ -135,6 +143,17 @@ def photos_shift_dates(*, user: AbstractBaseUser, photo_ids: Iterable, delta: ti
 def photo_date_version(photo: Photo) -> str:
     """The photo's date taken as a page showed it: its shift form carries it (photos_shift_dates(seen=...))."""
     return photo.taken_at.isoformat()
+
+
+def photos_dates_version(*, photo_ids: Iterable[int]) -> str:
+    """A digest of these photos' dates taken as they are now (those in the trash left out): a shift's undo carries
+    it (photos_shift_dates(seen_all=...))."""
+    return _dates_digest(Photo.objects.filter(pk__in=list(photo_ids)).only("pk", "taken_at"))
+
+
+def _dates_digest(photos: Iterable[Photo]) -> str:
+    dates = sorted((photo.pk, photo.taken_at.isoformat()) for photo in photos)
+    return hashlib.sha256(json.dumps(dates).encode()).hexdigest()[:32]
 
 
 def taken_days_refresh(ids: list[int]) -> None:

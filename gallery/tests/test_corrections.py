@@ -197,6 +197,28 @@ def test_a_shift_made_twice_from_pages_drawn_before_the_first_is_refused_the_sec
     assert _fresh(same_day[0]).taken_at == before[same_day[0].pk]
 
 
+def test_undoing_a_shift_after_someone_set_one_of_its_photos_dates_undoes_nothing(family, alice, bob, client_for):
+    """Alice shifts a camera's day by an hour; Bob then sets one of its photos to the right time; Alice clicks "Undo
+    the last shift": his date was moved an hour back with the others, without a word. An undo of photos whose dates
+    changed since the shift moves nothing and says so."""
+    moved = [_gps_photo(family, alice, taken=f"2023:07:14 {9 + n:02d}:00:00") for n in range(2)]
+    _with_camera(*moved)
+    alices = client_for(alice)
+    alices.post(reverse("gallery:photo_shift", args=[moved[0].pk]), {"hours": "1", "scope": "camera_day"})
+    shifted = {p.pk: _fresh(p).taken_at for p in moved}
+    bobs_date = datetime(2023, 7, 14, 12, 30, tzinfo=dt_timezone.utc)
+    photo_date_set(photo=_fresh(moved[1]), taken_at=bobs_date)
+
+    response = alices.post(reverse("gallery:photo_shift_undo", args=[moved[0].pk]), follow=True)
+
+    page = response.content.decode()
+    assert "Undid the shift" not in page
+    assert ("The dates of some of these photos were changed since the shift (by someone else, or from another page): "
+            "nothing was undone. Set them by hand if they still need it.") in page
+    assert (_fresh(moved[0]).taken_at, _fresh(moved[1]).taken_at) == (shifted[moved[0].pk], bobs_date)
+    assert "Undo the last shift" not in page
+
+
 def test_every_photo_of_that_camera_that_day_is_every_one_of_a_day_of_more_than_500(family, alice, client_for):
     """A wedding's or a holiday's day from one camera is often more than 500 photos: "every photo from this camera
     that day" shifted the 500 first stored, said "Shifted the date taken of 500 photos." and left the rest on the

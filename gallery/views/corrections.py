@@ -12,7 +12,9 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.views.decorators.http import require_POST
 
-from gallery.correction_services import photo_date_set, photo_place_set, photo_rotate, photos_shift_dates
+from gallery.correction_services import (
+    photo_date_set, photo_place_set, photo_rotate, photos_dates_version, photos_shift_dates,
+)
 from gallery.forms import PhotoDateForm, PhotoPlaceForm, PhotoShiftForm
 from gallery.files import ORIGINAL_MISSING, StorageFailed, StorageUnavailable
 from gallery.images import ImageBusy, ImageRejected
@@ -77,8 +79,10 @@ def photo_shift(request: HttpRequest, photo_id: int) -> HttpResponse:
                          extra_tags=WHERE)
         # Its undo moves back exactly these photos: shifting back "every photo from this camera that day" would
         # pick the photos on the day they now share, with others that never moved, and miss any moved off it.
+        # With their dates as the shift left them: an undo after someone set one of them moves nothing.
         request.session[SHIFT_UNDO_KEY] = {"photo": photo.pk, "ids": moved,
-                                           "seconds": int(form.delta().total_seconds())}
+                                           "seconds": int(form.delta().total_seconds()),
+                                           "dates": photos_dates_version(photo_ids=moved)}
     for reason in dict.fromkeys(result.reason for result in results if not result.ok):
         messages.error(request, reason, extra_tags=WHERE)
     return _back(photo)
@@ -103,8 +107,12 @@ def photo_shift_undo(request: HttpRequest, photo_id: int) -> HttpResponse:
         messages.error(request, "There is no shift of this photo's dates to undo.", extra_tags=WHERE)
         return _back(photo)
     del request.session[SHIFT_UNDO_KEY]
-    results = photos_shift_dates(user=request.user, photo_ids=undo["ids"], delta=-timedelta(seconds=undo["seconds"]),
-                                 most=None)
+    try:
+        results = photos_shift_dates(user=request.user, photo_ids=undo["ids"],
+                                     delta=-timedelta(seconds=undo["seconds"]), most=None, seen_all=undo.get("dates"))
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages), extra_tags=WHERE)
+        return _back(photo)
     back = sum(result.ok for result in results)
     messages.success(request, f"Undid the shift: {back} photo{'s' if back != 1 else ''} back to the date taken "
                               "they had.", extra_tags=WHERE)
