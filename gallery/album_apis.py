@@ -6,7 +6,12 @@ from __future__ import annotations
 from django.conf import settings
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.urls import reverse
-from drf_spectacular.utils import extend_schema, extend_schema_field
+from django.http import Http404
+from django.utils.http import quote_etag
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import (
+    OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_field, inline_serializer,
+)
 from django.db import transaction
 from rest_framework import serializers, status
 from rest_framework.exceptions import PermissionDenied, ValidationError
@@ -18,13 +23,14 @@ from gallery.album_selectors import (
     AlbumTile, album_get, album_list, album_photo_ids, album_tiles, share_get, share_list,
 )
 from gallery.album_services import (
-    MAX_PHOTOS_PER_CALL, SHARE_MAX_DAYS, album_add_photos, album_can_manage, album_create, album_delete,
-    album_remove_photos, album_reorder, album_set_cover, album_update, member_roles, share_create, share_revoke,
+    MAX_PHOTOS_PER_CALL, SHARE_MAX_DAYS, album_add_photos, album_api_version, album_api_version_check,
+    album_can_manage, album_create, album_delete, album_remove_photos, album_reorder, album_set_cover, album_update,
+    member_roles, share_create, share_revoke,
 )
 from gallery.downloads import album_parts
 from gallery.forms import ShareForm
 from gallery.api_fields import NumberField, ParamsSerializer
-from gallery.apis import DATE_ERRORS, LOCATION, PhotoOutputSerializer, api_errors, created
+from gallery.apis import DATE_ERRORS, LOCATION, PhotoOutputSerializer, PreconditionFailed, api_errors, created
 from gallery.models import Album, AlbumShare
 from gallery.selectors import family_filter, family_get, photo_list
 from gallery.text import DESCRIPTION_TEXT, NAME_TEXT
@@ -144,6 +150,24 @@ class AlbumListApi(APIView):
                        view_name="api_album_detail", pk=album.pk)
 
 
+# Optimistic concurrency of an album's PATCH (RFC 9110 §13.1), as a photo's: its GET's ETag, sent back as If-Match.
+ALBUM_IF_MATCH = OpenApiParameter("If-Match", OpenApiTypes.STR, OpenApiParameter.HEADER, required=False,
+                                  description="The album's ETag from your last GET: the PATCH is refused (412, saving "
+                                              "nothing) when someone else saved the album since. Without it the "
+                                              "PATCH applies whatever changed meanwhile.")
+
+
+def _precondition(*, album: Album, if_match: str | None) -> None:
+    """A PATCH's If-Match (album_api_version_check, under the row's lock in the caller's transaction): 412 when
+    someone saved the album since, 404 when it was deleted meanwhile."""
+    try:
+        album_api_version_check(album=album, if_match=if_match)
+    except DjangoValidationError as exc:
+        if getattr(exc, "code", None) != "edit_conflict":  # deleted since album_get: as if it had never been
+            raise Http404 from None
+        raise PreconditionFailed(exc.messages[0]) from None
+
+
 class AlbumDetailApi(APIView):
     class AlbumUpdateInputSerializer(ParamsSerializer):
         name = serializers.CharField(required=False, max_length=100, validators=[NAME_TEXT])
@@ -154,12 +178,20 @@ class AlbumDetailApi(APIView):
             required=False, allow_null=True, min_value=1, max_value=2**63 - 1,
             help_text="The photo its tile shows (one of its photos; any member may pick it); null: its first photo")
 
-    @extend_schema(responses=AlbumOutputSerializer)
+    @extend_schema(responses=AlbumOutputSerializer,
+                   description="The `ETag` header is the version of what a PATCH can change; send it back as "
+                               "`If-Match` so that a PATCH never overwrites someone else's change made since.")
     def get(self, request, album_id: int):
         album = album_get(user=request.user, album_id=album_id)
-        return Response(AlbumOutputSerializer(album, context={"request": request}).data)
+        return Response(AlbumOutputSerializer(album, context={"request": request}).data,
+                        headers={"ETag": quote_etag(album_api_version(album))})
 
-    @extend_schema(request=AlbumUpdateInputSerializer, responses=AlbumOutputSerializer)
+    @extend_schema(request=AlbumUpdateInputSerializer, responses={
+        200: AlbumOutputSerializer,
+        412: OpenApiResponse(inline_serializer("AlbumPreconditionFailed", {"detail": serializers.CharField()}),
+                             description="If-Match names an older version: someone saved the album since; nothing "
+                                         "was saved (`detail` says what it reads now)")},
+                   parameters=[ALBUM_IF_MATCH])
     def patch(self, request, album_id: int):
         album = album_get(user=request.user, album_id=album_id)
         data = self.AlbumUpdateInputSerializer(data=request.data)
@@ -167,6 +199,7 @@ class AlbumDetailApi(APIView):
         values = dict(data.validated_data)
         cover = values.pop("cover", _UNSET)
         with transaction.atomic():  # a refused cover leaves the name and description as they were too
+            _precondition(album=album, if_match=request.headers.get("If-Match"))
             if values:
                 album_update(user=request.user, album=album, **values)
             if cover is not _UNSET:
@@ -175,7 +208,8 @@ class AlbumDetailApi(APIView):
                 except DjangoValidationError as exc:
                     raise ValidationError({"cover": exc.messages}) from None
         album = album_get(user=request.user, album_id=album_id)
-        return Response(AlbumOutputSerializer(album, context={"request": request}).data)
+        return Response(AlbumOutputSerializer(album, context={"request": request}).data,
+                        headers={"ETag": quote_etag(album_api_version(album))})
 
     @extend_schema(responses={204: None})
     def delete(self, request, album_id: int):

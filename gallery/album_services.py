@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import json
 import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
@@ -21,6 +22,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
+from django.utils.http import parse_etags, quote_etag
 
 from gallery import smart_albums
 from gallery.models import Album, AlbumPhoto, AlbumShare, Family, Membership, Photo
@@ -33,6 +35,7 @@ MAX_PHOTOS_PER_CALL = 500
 SHARE_MAX_DAYS = 365
 NOT_FOUND = "No such photo."
 OTHER_FAMILY = "This photo belongs to another family than the album."
+IN_TRASH = "This photo is in the trash: restore it first."
 ALREADY = "Already in the album."
 NOT_IN_ALBUM = "Not in the album."
 
@@ -134,18 +137,63 @@ def album_create(*, user: AbstractBaseUser, family: Family, name: str, descripti
 
 @transaction.atomic
 def album_update(*, user: AbstractBaseUser, album: Album, name: str | None = None, description: str | None = None,
-                 search: dict | None = None) -> Album:
-    """Rename, describe, or change a smart album's search (the creator or a family admin)."""
+                 search: dict | None = None, seen: str = "") -> Album:
+    """Rename, describe, or change a smart album's search (the creator or a family admin). With `seen`
+    (album_edit_version of what the member's form showed), a rename over someone else's saved meanwhile is refused
+    (code "edit_conflict", saying what the album reads now) instead of silently replacing it; one that leaves the
+    album as it reads now (the same form sent twice) is no conflict."""
     _require_manager(user, album)
     album = _lock(album)
-    album.name, album.description = album_text_clean(album.name if name is None else name,
-                                                     album.description if description is None else description)
+    cleaned = album_text_clean(album.name if name is None else name,
+                               album.description if description is None else description)
+    if seen and seen != album_edit_version(album) and cleaned != (album.name, album.description):
+        raise album_edit_conflict(album)
+    album.name, album.description = cleaned
     if search is not None:
         if not album.is_smart:
             raise ValidationError({"search": "Only a smart album has a search."})
         album.search = _clean_search(search=search, family=album.family, owner=user)
     album.save()
     return album
+
+
+def album_edit_version(album: Album) -> str:
+    """A digest of what the rename form shows of the album (its name and description): the form carries it, and
+    album_update(seen=...) compares it with the album's when saving."""
+    return hashlib.sha256(json.dumps([album.name, album.description]).encode()).hexdigest()[:32]
+
+
+def album_api_version(album: Album) -> str:
+    """A digest of everything an API PATCH can change (name, description, a smart album's search, the cover): the
+    album's ETag, which a PATCH's If-Match is compared with."""
+    return hashlib.sha256(json.dumps([album_edit_version(album), album.search, album.cover_id],
+                                     sort_keys=True).encode()).hexdigest()[:32]
+
+
+def album_api_version_check(*, album: Album, if_match: str | None) -> None:
+    """Refuse (code "edit_conflict", saying what the album reads now) when `if_match` (an If-Match header: "*" or
+    strong ETags) names none of the album's current album_api_version; no header, no check. Locks the album's row
+    until the caller's transaction ends, so that no other change lands between the check and the caller's save."""
+    if not if_match:
+        return
+    fresh = _lock(album)
+    tags = parse_etags(if_match)
+    if "*" not in tags and quote_etag(album_api_version(fresh)) not in tags:
+        raise album_edit_conflict(fresh, form=False)
+
+
+def album_edit_conflict(album: Album, *, form: bool = True) -> ValidationError:
+    """What a member is told when their save would replace someone else's change saved since their form (or, with
+    form=False, their API client) read `album` (as it reads now)."""
+    now = f"name “{album.name}”, " + (f"description “{album.description[:600]}”" if album.description
+                                      else "no description")
+    if not form:
+        return ValidationError(
+            f"Someone else saved this album since you read it (If-Match names an older version). It now reads: "
+            f"{now}. Read it again (GET, for its ETag) and send your change with the new one.", code="edit_conflict")
+    return ValidationError(
+        f"Someone else saved this album while you were editing it. It now reads: {now}. Your changes are still in "
+        "the form: save again to put them in place of that, or reload the page to keep it.", code="edit_conflict")
 
 
 @transaction.atomic
@@ -159,8 +207,9 @@ def album_delete(*, user: AbstractBaseUser, album: Album) -> None:
 @transaction.atomic
 def album_add_photos(*, user: AbstractBaseUser, album: Album, photo_ids: Iterable[int]) -> list[PhotoOutcome]:
     """Add photos at the end of the album, in the order given. Each id is checked: a photo the user can't see
-    (another family's, or missing) is answered "No such photo." either way; one of the user's other families
-    can't go into this family's album. Adding a photo already there changes nothing and is ok."""
+    (another family's, or missing) is answered "No such photo." either way; one of the user's families in the trash
+    says so (moved there since the page showed it); one of the user's other families can't go into this family's
+    album. Adding a photo already there changes nothing and is ok."""
     _require_member(user, album.family_id)
     _require_manual(album)
     ids = _ids(photo_ids)
@@ -170,12 +219,14 @@ def album_add_photos(*, user: AbstractBaseUser, album: Album, photo_ids: Iterabl
     # Held until the entries are in: a photo deleted for good meanwhile waits, then takes its entry along.
     held = set(rows_key_share(Photo.objects.filter(pk__in=families).order_by("pk").values_list("pk")))
     families = {pk: family_id for pk, family_id in families.items() if pk in held}
+    trashed = set(Photo.all_objects.filter(pk__in=set(ids) - set(families), family__memberships__user=user,
+                                           trashed_at__isnull=False).values_list("pk", flat=True))
     present = set(album.entries.filter(photo_id__in=ids).values_list("photo_id", flat=True))
     position = (album.entries.aggregate(top=Max("position"))["top"] or 0) + 1
     outcomes, rows = [], []
     for photo_id in ids:
         if photo_id not in families:
-            outcomes.append(PhotoOutcome(photo_id, False, NOT_FOUND))
+            outcomes.append(PhotoOutcome(photo_id, False, IN_TRASH if photo_id in trashed else NOT_FOUND))
         elif families[photo_id] != album.family_id:
             outcomes.append(PhotoOutcome(photo_id, False, OTHER_FAMILY))
         elif photo_id in present:

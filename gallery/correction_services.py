@@ -11,6 +11,8 @@ search document is rebuilt through `photos_changed` in the same transaction.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
@@ -88,17 +90,31 @@ def photo_date_set(*, photo: Photo, taken_at: datetime) -> Photo:
 
 @transaction.atomic
 def photos_shift_dates(*, user: AbstractBaseUser, photo_ids: Iterable, delta: timedelta,
-                       most: int | None = MAX_SHIFT_PHOTOS) -> list[PhotoResult]:
+                       most: int | None = MAX_SHIFT_PHOTOS, seen: tuple[int, str] | None = None,
+                       seen_all: str | None = None) -> list[PhotoResult]:
     """Move the date taken of each photo by `delta` (a camera whose clock was off): one result per id, in the order
     given; a photo of another family or a missing one gets `NOT_FOUND`, one the shift would take outside 1826 to
     today a reason of its own. Raises ValidationError for a shift of more than 100 years or over `most` photos (the
-    ids a request names; None for a set the server chose: every photo of a camera's day, and its undo)."""
+    ids a request names; None for a set the server chose: every photo of a camera's day, and its undo). `seen`: (a
+    photo of `photo_ids`, its photo_date_version as the member's page showed it): when its date changed since (a shift
+    made twice: by two members at once, or the same form sent again), nothing moves (ValidationError, code
+    "shift_conflict", saying what it reads now). `seen_all`: photos_dates_version of all of them as they were left
+    (an undo's): when any changed since, or went to the trash, nothing moves (the same ValidationError)."""
     if abs(delta) > MAX_SHIFT:
         raise ValidationError("A shift is at most 100 years.")
     ids = _ids(photo_ids)
     if most is not None and len(ids) > most:
         raise ValidationError(f"At most {most} photos at a time.")
     photos = _editable(user, ids)
+    if seen is not None and (shown := photos.get(seen[0])) is not None and photo_date_version(shown) != seen[1]:
+        raise ValidationError(
+            f"The date taken of this photo was changed since this page was drawn: it now reads "
+            f"{shown.taken_at_local:%d %b %Y %H:%M}. Nothing was shifted: check it, then shift again if it still "
+            "needs it.", code="shift_conflict")
+    if seen_all is not None and _dates_digest(photos.values()) != seen_all:
+        raise ValidationError(
+            "The dates of some of these photos were changed since the shift (by someone else, or from another page): "
+            "nothing was undone. Set them by hand if they still need it.", code="shift_conflict")
     results, chosen = [], []
     for pk in ids:
         photo = photos.get(pk)
@@ -122,6 +138,22 @@ def photos_shift_dates(*, user: AbstractBaseUser, photo_ids: Iterable, delta: ti
         Photo.objects.bulk_update(shifted, ["taken_at", "taken_at_source"], batch_size=MAX_SHIFT_PHOTOS)
         photos_changed.send(sender=Photo, photo_ids=chosen)
     return results
+
+
+def photo_date_version(photo: Photo) -> str:
+    """The photo's date taken as a page showed it: its shift form carries it (photos_shift_dates(seen=...))."""
+    return photo.taken_at.isoformat()
+
+
+def photos_dates_version(*, photo_ids: Iterable[int]) -> str:
+    """A digest of these photos' dates taken as they are now (those in the trash left out): a shift's undo carries
+    it (photos_shift_dates(seen_all=...))."""
+    return _dates_digest(Photo.objects.filter(pk__in=list(photo_ids)).only("pk", "taken_at"))
+
+
+def _dates_digest(photos: Iterable[Photo]) -> str:
+    dates = sorted((photo.pk, photo.taken_at.isoformat()) for photo in photos)
+    return hashlib.sha256(json.dumps(dates).encode()).hexdigest()[:32]
 
 
 def taken_days_refresh(ids: list[int]) -> None:
@@ -182,12 +214,18 @@ def _known_place_zone(family_id: int, place: Place) -> str:
     return zone_at(latitude=there[0], longitude=there[1]) if there else country_zone(place.country_code)
 
 
-def photo_rotate(*, photo: Photo, quarter_turns: int) -> Photo:
+def photo_rotate(*, photo: Photo, quarter_turns: int, seen: int | None = None) -> Photo:
     """Turn a photo by `quarter_turns` × 90° clockwise (negative: anticlockwise): new thumbnail and display
     rendition from the original (decoded with bounded memory in a decode slot, outside any transaction), the old
     ones queued for removal, and the photo queued to be embedded again as it now looks. Raises ImageRejected
-    (ImageBusy when no decode slot came free), StorageUnavailable, StorageFailed, FileNotFoundError."""
+    (ImageBusy when no decode slot came free), StorageUnavailable, StorageFailed, FileNotFoundError. `seen`: the
+    rotation the member's page showed: a photo turned since (two members turning it at once, or the same click sent
+    again) is not turned a second time (ValidationError, saying how it is turned now)."""
     start = photo.rotation
+    if seen is not None and seen != start:
+        now = f"it is turned {start}° clockwise now" if start else "it is as its file has it now"
+        raise ValidationError(f"This photo was turned since this page was drawn ({now}): look at it, then turn it "
+                              "again if it still needs it.")
     rotation = (start + 90 * int(quarter_turns)) % 360
     if rotation == start:
         return photo

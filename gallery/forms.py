@@ -275,6 +275,11 @@ class AlbumForm(forms.Form):
                                   validators=[DESCRIPTION_TEXT])
 
 
+class AlbumEditForm(AlbumForm):
+    # What the form showed (album_edit_version): a save over someone else's rename made meanwhile is said, not done.
+    seen = forms.CharField(required=False, max_length=64, widget=forms.HiddenInput)
+
+
 class AlbumCreateForm(AlbumForm):
     family = forms.TypedChoiceField(coerce=int, label="Family")
 
@@ -337,6 +342,9 @@ class PhotoShiftForm(forms.Form):
     hours = forms.IntegerField(required=False, min_value=-10000, max_value=10000)
     minutes = forms.IntegerField(required=False, min_value=-100000, max_value=100000)
     scope = forms.ChoiceField(choices=SCOPES, initial="photo")
+    # The photo's date as the page showed it (photo_date_version): a shift made twice (two members, Back and again)
+    # is refused the second time.
+    seen = forms.CharField(required=False, max_length=64, widget=forms.HiddenInput)
 
     def __init__(self, *args, camera: bool = True, **kwargs):
         """`camera`: whether the photo names its camera; without one, "this camera" means nothing (every other

@@ -278,10 +278,11 @@ def tag_list(*, user: AbstractBaseUser) -> QuerySet[Tag]:
 
 
 def suggestion_get(*, user: AbstractBaseUser, photo_id: int, suggestion_id: int) -> TagSuggestion:
-    """One tag suggestion of a photo the user may see (any state); another photo's or family's is a 404."""
+    """One tag suggestion of a photo the user may see (any state); another photo's or family's is a 404, and so is
+    one of a photo in the trash (nothing of it is decided there, as nothing else of it is edited)."""
     if not user.is_authenticated:
         raise Http404("No such suggestion.")
-    suggestion = (TagSuggestion.objects.filter(pk=suggestion_id, photo_id=photo_id,
+    suggestion = (TagSuggestion.objects.filter(pk=suggestion_id, photo_id=photo_id, photo__trashed_at__isnull=True,
                                                photo__family__memberships__user=user)
                   .select_related("photo__family").first())
     if suggestion is None:

@@ -402,6 +402,7 @@ class UploadResult:
     reason: str = ""
     resend: bool = False  # rejected for what the request said (its tags), not for the file: send it again once fixed
     storage_failed: bool = False  # rejected as the storage refused to write it (full, read-only), not for the file
+    family_refused: bool = False  # rejected as the family was deleted, or the uploader left it, since the request
 
     SAVED = "saved"
     DUPLICATE = "duplicate"
@@ -505,7 +506,8 @@ def photo_create_from_bytes(
     except StorageFailed as exc:
         return UploadResult(filename, UploadResult.REJECTED, reason=str(exc), storage_failed=True)
     except ValidationError as exc:
-        return UploadResult(filename, UploadResult.REJECTED, reason=" ".join(exc.messages))
+        return UploadResult(filename, UploadResult.REJECTED, reason=" ".join(exc.messages),
+                            family_refused=getattr(exc, "code", None) == FAMILY_REFUSED)
     except IntegrityError as exc:
         if _constraint_name(exc) != PHOTO_BYTES_CONSTRAINT:
             raise
@@ -881,15 +883,19 @@ def _photo_store(*, family, uploaded_by, data, filename, info, tags, description
     return photo
 
 
+# The code of _upload_hold's refusals: so would every next file of the same upload or import be refused.
+FAMILY_REFUSED = "family_refused"
+
+
 def _upload_hold(family: Family, uploaded_by: AbstractBaseUser | None) -> None:
     """The family and the uploader's membership, checked when the request came in, held until the photo is stored:
-    a family deleted or a member removed meanwhile stores nothing, and the delete or the removal waits for an
-    upload being stored (then takes its photo along)."""
+    a family deleted or a member removed meanwhile stores nothing (code FAMILY_REFUSED), and the delete or the
+    removal waits for an upload being stored (then takes its photo along)."""
     if not rows_key_share(Family.objects.filter(pk=family.pk, deleting_since__isnull=True).values_list("pk")):
-        raise ValidationError(f"The family {family} no longer exists.")
+        raise ValidationError(f"The family {family} no longer exists.", code=FAMILY_REFUSED)
     if uploaded_by is not None and not rows_key_share(
             Membership.objects.filter(family=family, user_id=uploaded_by.pk).values_list("pk")):
-        raise ValidationError(f"You are no longer a member of {family}.")
+        raise ValidationError(f"You are no longer a member of {family}.", code=FAMILY_REFUSED)
 
 
 def _title_from_filename(stem: str) -> str:
@@ -1051,7 +1057,8 @@ def photo_update(
     an edit over someone else's change saved meanwhile is refused (code "edit_conflict", saying what the photo reads
     now) instead of silently replacing it; without it the later edit stands. A title is one line; text with a
     control character in it is refused (ValidationError), not changed behind the member's back."""
-    fresh = photo_edit_check(photo_id=photo.pk, seen=seen)
+    tags = None if tags is None else list(tags)  # (read twice: by the check, then by the save)
+    fresh = photo_edit_check(photo_id=photo.pk, seen=seen, title=title, description=description, tags=tags)
     photo.title, photo.title_source = fresh.title, fresh.title_source
     photo.description, photo.description_source = fresh.description, fresh.description_source
     fields = []
@@ -1105,13 +1112,32 @@ def photo_lock(*, photo_id: int) -> Photo:
     return fresh
 
 
-def photo_edit_check(*, photo_id: int, seen: str = "") -> Photo:
+def photo_edit_check(*, photo_id: int, seen: str = "", title: str | None = None, description: str | None = None,
+                     tags: Iterable[str] | None = None) -> Photo:
     """photo_lock, for an edit made from a form that showed `seen` (photo_edit_version; "": no check): refused (code
-    "edit_conflict", saying what the photo reads now) when someone else saved the photo since."""
+    "edit_conflict", saying what the photo reads now) when someone else saved the photo since. An edit that would
+    leave the photo's title, description and tags (None: not edited) as they read now replaces nobody's change: no
+    conflict (the same form sent twice: a double click without JavaScript, Back then Save again, two tabs). None of
+    the three given: the edit is not known here, and a change since `seen` is a conflict."""
     fresh = photo_lock(photo_id=photo_id)
-    if seen and seen != photo_edit_version(fresh):
+    edit = (title, description, tags)
+    if seen and seen != photo_edit_version(fresh) and (edit == (None, None, None)
+                                                       or not _edit_leaves_as_is(fresh, *edit)):
         raise photo_edit_conflict(fresh)
     return fresh
+
+
+def _edit_leaves_as_is(photo: Photo, title: str | None, description: str | None, tags: Iterable[str] | None) -> bool:
+    """Whether photo_update with these would leave what the edit form shows of `photo` as it is (tags in any case,
+    as tags_get_or_create finds them)."""
+    if title is not None and one_line(title)[:255].strip() != photo.title:
+        return False
+    if description is not None and without_nul(description).strip() != photo.description:
+        return False
+    if tags is None:
+        return True
+    have = PhotoTag.objects.filter(photo_id=photo.pk).values_list("tag__name", flat=True)
+    return {name.lower() for name in _names_clean(tags)} == {name.lower() for name in have}
 
 
 def photo_api_version_check(*, photo: Photo, if_match: str | None, lock: bool = True) -> None:

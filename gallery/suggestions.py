@@ -102,7 +102,8 @@ def suggestions_accept(*, suggestions: QuerySet[TagSuggestion] | Iterable[TagSug
 
 def _accept(*, pks: list[int], user: AbstractBaseUser | None, skip_full: bool,
             kept_open: list[str] | None = None) -> int:
-    rows = list(TagSuggestion.objects.select_for_update().filter(pk__in=pks)
+    # (Locked with their photos: one moved to the trash meanwhile has nothing accepted, as nothing else is edited.)
+    rows = list(TagSuggestion.objects.select_for_update().filter(pk__in=pks, photo__trashed_at__isnull=True)
                 .exclude(state=TagSuggestion.State.ACCEPTED).select_related("photo__family").order_by("pk"))
     by_photo: dict[int, list[TagSuggestion]] = defaultdict(list)
     for row in rows:
@@ -134,11 +135,17 @@ def _photo_tags_add(photo: Photo, names: list[str], user: AbstractBaseUser | Non
     photo_tags_add(photo=photo, names=names, source=PhotoTag.Source.SUGGESTION, user=user)
 
 
+PHOTO_GONE = "This photo is no longer there: it was moved to the trash or deleted meanwhile."
+
+
 @transaction.atomic
 def suggestion_dismiss(*, suggestion: TagSuggestion, user: AbstractBaseUser | None) -> TagSuggestion:
     """Dismiss an open suggestion: it is no longer shown nor searched, and never suggested again for this photo.
-    An accepted one is a tag by now: remove the tag instead."""
-    row = TagSuggestion.objects.select_for_update().get(pk=suggestion.pk)
+    An accepted one is a tag by now: remove the tag instead. One whose photo went to the trash or was deleted
+    meanwhile is refused (the photo's row is locked with it: a trash or a delete under way is waited for)."""
+    row = TagSuggestion.objects.select_for_update().filter(pk=suggestion.pk, photo__trashed_at__isnull=True).first()
+    if row is None:
+        raise ValidationError(PHOTO_GONE)
     if row.state == TagSuggestion.State.ACCEPTED:
         raise ValidationError(f"“{row.name}” was accepted and is a tag of this photo now: remove the tag instead.")
     if row.state == TagSuggestion.State.OPEN:

@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 from django.contrib.auth.models import AbstractBaseUser
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
@@ -368,12 +369,19 @@ def _calibration_store(*, family_id: int, data: JudgedData, calibration: Calibra
 
 
 @transaction.atomic
-def calibration_rollback(*, family_id: int) -> SearchCalibration | None:
+def calibration_rollback(*, family_id: int, seen: int | None = None) -> SearchCalibration | None:
     """Withdraw the family's calibration in force (that of the model search uses for it: a fit is per model): the one
-    applied before it (or the defaults) is used again."""
+    applied before it (or the defaults) is used again. `seen`: the id of the fit the admin's page showed in force:
+    when another is in force now (rolled back meanwhile: by another admin, or the same form sent again), nothing is
+    withdrawn (ValidationError): each click withdraws the fit it was shown, never the one before it too. Rollbacks of
+    one family take turns (its row's lock)."""
+    family_lock(family_id=family_id)
     latest = (SearchCalibration.objects
               .filter(family_id=family_id, model_name=family_search_model(family_id=family_id), applied=True)
               .order_by("-created_at", "-id").first())
+    if seen is not None and (latest is None or latest.pk != seen):
+        raise ValidationError("The fit this page showed in force was rolled back meanwhile: nothing more was "
+                              "withdrawn. Look at what is in force now, then roll back again if you still want to.")
     if latest is not None:
         latest.applied = False
         # Said on the quality page: a fit withdrawn by an admin is not one that lost on held-out queries.

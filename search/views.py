@@ -486,7 +486,11 @@ def quality_rollback(request: HttpRequest, family_id: int) -> HttpResponse:
     family = family_get(user=request.user, family_id=family_id)
     if not family_is_admin(user=request.user, family=family):
         raise PermissionDenied("Only the family's admins can roll its calibration back.")
-    withdrawn = calibration_rollback(family_id=family.pk)
+    try:  # (the fit the page showed in force: a click sent twice withdraws one fit, not the one before it too)
+        withdrawn = calibration_rollback(family_id=family.pk, seen=id_from_text(request.POST.get("fit", "")))
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+        return redirect("search:quality", family_id=family.pk)
     messages.success(request, "The calibration in force was withdrawn: the one before it applies again."
                      if withdrawn else "Nothing to roll back: the defaults are in force.")
     return redirect("search:quality", family_id=family.pk)

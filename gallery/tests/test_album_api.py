@@ -44,6 +44,38 @@ def test_create_list_read_rename_delete(family, alice, bob, photos):
     assert not Album.objects.exists()
 
 
+def test_an_album_patch_with_an_out_of_date_if_match_is_refused_and_saves_nothing(family, alice, bob, photos):
+    """Two clients renaming and describing one album: the later PATCH silently replaced what the other had saved
+    since it read the album (the page's rename form says so now). The album's GET gives an ETag; a PATCH with it as
+    If-Match is refused with 412 (saving nothing, saying what the album reads now) when someone saved it since, as
+    a photo's PATCH is; without If-Match the later PATCH stands."""
+    album = album_create(user=bob, family=family, name="Trip", description="Hills")
+    url = f"/api/v1/albums/{album.pk}/"
+    alices, bobs = _client(alice), _client(bob)
+    etag = alices.get(url).headers["ETag"]
+    assert etag and bobs.get(url).headers["ETag"] == etag
+
+    saved = bobs.patch(url, {"description": "Hills and lakes"}, content_type="application/json", headers={
+        "If-Match": etag})
+    assert saved.status_code == 200 and saved.headers["ETag"] != etag
+    refused = alices.patch(url, {"name": "Hill trip", "description": "Hills", "cover": photos[0].pk},
+                           content_type="application/json", headers={"If-Match": etag})
+
+    assert refused.status_code == 412, refused.content
+    assert refused.json()["detail"].startswith(
+        "Someone else saved this album since you read it (If-Match names an older version). It now reads: "
+        "name “Trip”, description “Hills and lakes”.")
+    album.refresh_from_db()
+    assert (album.name, album.description, album.cover_id) == ("Trip", "Hills and lakes", None)
+    again = alices.patch(url, {"name": "Hill trip"}, content_type="application/json",
+                         headers={"If-Match": saved.headers["ETag"]})
+    assert again.status_code == 200 and again.json()["name"] == "Hill trip"
+    assert alices.patch(url, {"name": "Trip"}, content_type="application/json",
+                        headers={"If-Match": "garbage"}).status_code == 412
+    assert alices.patch(url, {"name": "Trip"}, content_type="application/json",
+                        headers={"If-Match": "*"}).status_code == 200
+
+
 def test_photos_in_order_and_a_mix_of_own_and_foreign_ids(family, alice, photos, other_family, mallory):
     theirs = photo_factory(family=other_family, user=mallory)
     api = _client(alice)

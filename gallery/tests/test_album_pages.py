@@ -9,8 +9,9 @@ import pytest
 from django.urls import reverse
 
 from gallery.album_selectors import album_photo_ids
-from gallery.album_services import album_add_photos, album_create
+from gallery.album_services import album_add_photos, album_create, album_delete
 from gallery.models import Album
+from gallery.trash_services import photos_trash
 from tests.factories import photo_factory
 
 pytestmark = pytest.mark.django_db
@@ -26,6 +27,10 @@ def album(family, alice, photos):
     album = album_create(user=alice, family=family, name="Holidays")
     album_add_photos(user=alice, album=album, photo_ids=[p.pk for p in photos])
     return album
+
+
+def _text(response) -> str:
+    return unescape(response.content.decode())
 
 
 def _href(body: str, marker: str) -> str | None:
@@ -190,6 +195,85 @@ def test_a_rename_refused_for_rights_says_why(client_for, family, bob, album):
     assert "Only the album&#x27;s creator or a family admin can do that." in page.content.decode()
     album.refresh_from_db()
     assert album.name == "Holidays"
+
+
+def _album_edit_form(client, album) -> dict:
+    """The album's rename form as its page serves it: its fields' values, the hidden one too."""
+    return _album_edit_form_from(client.get(album.get_absolute_url()).content.decode(), album)
+
+
+def _album_edit_form_from(html: str, album) -> dict:
+    form = html[html.index('action="' + reverse("gallery:album_edit", args=[album.pk])):]
+    form = form[:form.index("</form>")]
+    values = {name: unescape(value) for name, value in re.findall(r'<input type="(?:text|hidden)" name="(\w+)"[^>]*'
+                                                                   r'value="([^"]*)"', form)}
+    values["description"] = unescape(re.search(r'<textarea name="description"[^>]*>\s*([^<]*)</textarea>',
+                                               form).group(1))
+    values.pop("csrfmiddlewaretoken", None)
+    return values
+
+
+def test_an_album_saved_over_anothers_edit_made_meanwhile_is_told_and_keeps_what_they_typed(
+        client_for, family, alice, bob, photos):
+    """Bob (its creator) and Alice (an admin) open the album's rename form; Bob saves a description; Alice renames
+    it: her form still held the old description, and Bob's was gone without a word. Now Alice is told what the album
+    reads now, keeps her typing, and saving again is her decision. The same form sent twice is no conflict."""
+    album = album_create(user=bob, family=family, name="Holidays", description="Summer 2019")
+    alices, bobs = client_for(alice), client_for(bob)
+    url = reverse("gallery:album_edit", args=[album.pk])
+    alice_form, bob_form = _album_edit_form(alices, album), _album_edit_form(bobs, album)
+    assert alice_form["seen"] and alice_form["seen"] == bob_form["seen"]
+
+    bob_saves = {**bob_form, "description": "Summer 2019, at Grandma's"}
+    assert bobs.post(url, bob_saves).status_code == 302
+    assert bobs.post(url, bob_saves).status_code == 302  # (a double click: nothing of anyone's lost)
+    response = alices.post(url, {**alice_form, "name": "Lake holidays"})
+
+    assert response.status_code == 422
+    page = response.content.decode()
+    assert "Someone else saved this album while you were editing it" in page
+    assert "Summer 2019, at Grandma&#x27;s" in page
+    assert 'value="Lake holidays"' in page  # her typing is still in the form
+    album.refresh_from_db()
+    assert (album.name, album.description) == ("Holidays", "Summer 2019, at Grandma's")
+
+    again = _album_edit_form_from(page, album)
+    assert again["seen"] != alice_form["seen"]
+    assert alices.post(url, {**again, "name": "Lake holidays"}).status_code == 302
+    album.refresh_from_db()
+    assert (album.name, album.description) == ("Lake holidays", "Summer 2019")
+
+
+def test_adding_from_a_photo_page_to_an_album_deleted_meanwhile_goes_back_to_the_photo_and_says_so(
+        client_for, family, alice, bob, photos):
+    """Bob picks an album on a photo's page; Alice deletes the album before he clicks Add: he got the bare "Not found"
+    page, his photo page gone. He is back on the photo, told the album is gone and nothing was added."""
+    album = album_create(user=alice, family=family, name="Picnic")
+    page = client_for(bob).get(photos[0].get_absolute_url()).content.decode()
+    assert f'<option value="{album.pk}">Picnic</option>' in page
+    album_id = album.pk
+    album_delete(user=alice, album=album)
+
+    response = client_for(bob).post(reverse("gallery:album_add_photo"), {"album": album_id, "photos": photos[0].pk},
+                                    follow=True)
+
+    assert response.redirect_chain == [(photos[0].get_absolute_url(), 302)]
+    assert "That album no longer exists (someone deleted it): the photo was not added." in _text(response)
+
+
+def test_adding_from_a_photo_page_a_photo_moved_to_the_trash_meanwhile_says_so(client_for, family, alice, bob,
+                                                                                 photos):
+    """Bob is on a photo's page; Alice moves the photo to the trash before he clicks Add: he got the bare "Not found"
+    page (the API said "No such photo."). He is taken to the album, told the photo is in the trash; it is not added."""
+    album = album_create(user=bob, family=family, name="Picnic")
+    photos_trash(user=alice, photo_ids=[photos[0].pk])
+
+    response = client_for(bob).post(reverse("gallery:album_add_photo"), {"album": album.pk, "photos": photos[0].pk},
+                                    follow=True)
+
+    assert response.redirect_chain == [(album.get_absolute_url(), 302)]
+    assert "1 could not be added: This photo is in the trash: restore it first." in _text(response)
+    assert album_photo_ids(album=album) == []
 
 
 def test_another_familys_album_is_a_404_on_every_page(client_for, mallory, album, photos):

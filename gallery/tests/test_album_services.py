@@ -8,8 +8,8 @@ from django.http import Http404
 
 from gallery.album_selectors import album_get, album_list, album_photo_ids, album_cover_id
 from gallery.album_services import (
-    ALREADY, NOT_FOUND, NOT_IN_ALBUM, OTHER_FAMILY, album_add_photos, album_create, album_delete, album_move_photo,
-    album_remove_photos, album_reorder, album_set_cover, album_update,
+    ALREADY, IN_TRASH, NOT_FOUND, NOT_IN_ALBUM, OTHER_FAMILY, album_add_photos, album_create, album_delete,
+    album_move_photo, album_remove_photos, album_reorder, album_set_cover, album_update,
 )
 from gallery.models import Album, Membership
 from tests.factories import FamilyFactory, MembershipFactory, UserFactory, photo_factory
@@ -140,7 +140,7 @@ def test_a_photo_in_the_trash_leaves_the_album_and_comes_back_in_its_place(famil
     a, b, c, d = (p.pk for p in photos)
     photos_trash(user=alice, photo_ids=[b])
     assert album_photo_ids(album=album) == [a, c, d]
-    assert album_add_photos(user=alice, album=album, photo_ids=[b]) == [(b, False, NOT_FOUND)]
+    assert album_add_photos(user=alice, album=album, photo_ids=[b]) == [(b, False, IN_TRASH)]  # (said, not hidden)
     album_set_cover(user=alice, album=album, photo_id=c)
     # Moves count the photos the album shows: d one step up lands before c, not before the hidden b.
     album_move_photo(user=alice, album=album, photo_id=d, to=2)

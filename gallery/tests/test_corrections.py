@@ -158,6 +158,67 @@ def test_the_page_shifts_every_photo_of_that_camera_that_day(family, alice, clie
     assert "Give a shift in days, hours or minutes" in response.content.decode()
 
 
+def _shift_form(client, photo) -> dict:
+    """The photo page's shift form as the page serves it: its hidden field's value."""
+    import re
+
+    html = client.get(photo.get_absolute_url()).content.decode()
+    form = html[html.index('action="' + reverse("gallery:photo_shift", args=[photo.pk])):]
+    return dict(re.findall(r'<input type="hidden" name="(seen)" value="([^"]*)"', form[:form.index("</form>")]))
+
+
+def test_a_shift_made_twice_from_pages_drawn_before_the_first_is_refused_the_second_time(family, alice, bob,
+                                                                                        client_for):
+    """Alice and Bob both see the camera's day an hour early and both shift it by an hour (or Alice goes Back and
+    sends the form again): the photos moved two hours, each told "Shifted". The form carries the date it showed;
+    a shift of a photo whose date changed since is refused, saying what it reads now, and nothing moves."""
+    same_day = [_gps_photo(family, alice, taken=f"2023:07:14 {9 + n:02d}:00:00") for n in range(2)]
+    _with_camera(*same_day)
+    before = {p.pk: _fresh(p).taken_at for p in same_day}
+    alices, bobs = client_for(alice), client_for(bob)
+    alice_form, bob_form = _shift_form(alices, same_day[0]), _shift_form(bobs, same_day[0])
+    assert alice_form["seen"] and alice_form == bob_form
+    url = reverse("gallery:photo_shift", args=[same_day[0].pk])
+    shift = {"hours": "1", "scope": "camera_day"}
+
+    first = alices.post(url, {**alice_form, **shift}, follow=True)
+    second = bobs.post(url, {**bob_form, **shift}, follow=True)
+    again = alices.post(url, {**alice_form, **shift}, follow=True)  # Back, then Shift again
+
+    assert "Shifted the date taken of 2 photos." in first.content.decode()
+    for response in (second, again):
+        page = response.content.decode()
+        assert "Shifted" not in page
+        assert ("The date taken of this photo was changed since this page was drawn: it now reads 14 Jul 2023 "
+                "10:00. Nothing was shifted: check it, then shift again if it still needs it.") in page
+    assert {p.pk: _fresh(p).taken_at for p in same_day} == {pk: at + timedelta(hours=1) for pk, at in before.items()}
+    # The page drawn now carries the new date: a further shift is the member's to make.
+    assert bobs.post(url, {**_shift_form(bobs, same_day[0]), "hours": "-1", "scope": "photo"}).status_code == 302
+    assert _fresh(same_day[0]).taken_at == before[same_day[0].pk]
+
+
+def test_undoing_a_shift_after_someone_set_one_of_its_photos_dates_undoes_nothing(family, alice, bob, client_for):
+    """Alice shifts a camera's day by an hour; Bob then sets one of its photos to the right time; Alice clicks "Undo
+    the last shift": his date was moved an hour back with the others, without a word. An undo of photos whose dates
+    changed since the shift moves nothing and says so."""
+    moved = [_gps_photo(family, alice, taken=f"2023:07:14 {9 + n:02d}:00:00") for n in range(2)]
+    _with_camera(*moved)
+    alices = client_for(alice)
+    alices.post(reverse("gallery:photo_shift", args=[moved[0].pk]), {"hours": "1", "scope": "camera_day"})
+    shifted = {p.pk: _fresh(p).taken_at for p in moved}
+    bobs_date = datetime(2023, 7, 14, 12, 30, tzinfo=dt_timezone.utc)
+    photo_date_set(photo=_fresh(moved[1]), taken_at=bobs_date)
+
+    response = alices.post(reverse("gallery:photo_shift_undo", args=[moved[0].pk]), follow=True)
+
+    page = response.content.decode()
+    assert "Undid the shift" not in page
+    assert ("The dates of some of these photos were changed since the shift (by someone else, or from another page): "
+            "nothing was undone. Set them by hand if they still need it.") in page
+    assert (_fresh(moved[0]).taken_at, _fresh(moved[1]).taken_at) == (shifted[moved[0].pk], bobs_date)
+    assert "Undo the last shift" not in page
+
+
 def test_every_photo_of_that_camera_that_day_is_every_one_of_a_day_of_more_than_500(family, alice, client_for):
     """A wedding's or a holiday's day from one camera is often more than 500 photos: "every photo from this camera
     that day" shifted the 500 first stored, said "Shifted the date taken of 500 photos." and left the rest on the
@@ -320,6 +381,39 @@ def test_turning_a_photo_renders_it_turned_re_embeds_it_and_leaves_the_original(
     # Back to where it was: left.
     photo_rotate(photo=_fresh(photo), quarter_turns=-1)
     assert (_fresh(photo).rotation, _fresh(photo).width) == (0, 80)
+
+
+def test_a_turn_made_twice_from_pages_drawn_before_the_first_is_refused_the_second_time(family, alice, bob,
+                                                                                      client_for):
+    """Alice and Bob both see the photo lying on its side and both click "Turn right" (or Alice goes Back and clicks
+    it again): it was turned twice, upside down, each told "Turned.". The form carries the rotation it showed; a
+    turn of a photo turned since is refused, saying so, and the photo stays as the first turn left it."""
+    photo = photo_factory(family=family, user=alice, data=images.jpeg(size=(80, 40)))
+    alices, bobs = client_for(alice), client_for(bob)
+    alice_page, bob_page = (c.get(photo.get_absolute_url()).content.decode() for c in (alices, bobs))
+    url = reverse("gallery:photo_turn", args=[photo.pk])
+
+    def form(page: str) -> dict:
+        import re
+
+        turn = page[page.index(f'action="{url}"'):]
+        return dict(re.findall(r'<input type="hidden" name="(seen)" value="([^"]*)"', turn[:turn.index("</form>")]))
+
+    assert form(alice_page) == form(bob_page) == {"seen": "0"}
+    first = alices.post(url, {**form(alice_page), "turn": "right"}, follow=True)
+    second = bobs.post(url, {**form(bob_page), "turn": "right"}, follow=True)
+    again = alices.post(url, {**form(alice_page), "turn": "right"}, follow=True)  # Back, then Turn right again
+
+    assert "Turned." in first.content.decode()
+    for response in (second, again):
+        page = response.content.decode()
+        assert "Turned." not in page
+        assert ("This photo was turned since this page was drawn (it is turned 90° clockwise now): look at it, then "
+                "turn it again if it still needs it.") in page
+    assert _fresh(photo).rotation == 90
+    assert bobs.post(url, {**form(bobs.get(photo.get_absolute_url()).content.decode()), "turn": "left"},
+                     follow=True).status_code == 200
+    assert _fresh(photo).rotation == 0
 
 
 def test_a_bad_turn_is_a_plain_message(family, alice, client_for):

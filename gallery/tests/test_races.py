@@ -464,6 +464,41 @@ def test_an_upload_to_a_family_deleted_meanwhile_is_refused_plainly(smiths):
 # --- a share link made while its album is deleted; a suggestion accepted while its photo is deleted ---------
 
 
+@pytest.mark.parametrize("meanwhile", ["family deleted", "member removed"])
+def test_an_import_whose_family_is_deleted_or_whose_member_is_removed_meanwhile_stops_and_says_why(
+        smiths, tmp_path, meanwhile):
+    """The import went on through every file left, reading, decoding and storing each one only to have it refused
+    ("The family Smiths no longer exists." once per file: a night's work for an export of 50,000 photos, and as
+    many lines), then ended as if it had done its work. It stops at the first refusal and says why, as when the
+    storage is full."""
+    import io
+
+    from django.core.management import CommandError, call_command
+
+    from gallery.services import family_delete_start
+
+    family, alice, bob = smiths
+    for n in range(3):
+        (tmp_path / f"IMG_{n}.jpg").write_bytes(images.jpeg(colour=(30 * n, 90, 9)))
+    out = io.StringIO()
+    change = {"family deleted": lambda: family_delete_start(family=family),
+              "member removed": lambda: membership_remove(family=family, user=bob)}[meanwhile]
+
+    run = first_holds_then_second(change, lambda: call_command(
+        "import_photos", str(tmp_path), "--family", "Smiths", "--user", "bob", "--no-progress", stdout=out,
+        stderr=io.StringIO()))
+
+    assert not _fails(run.first), run
+    assert run.second_waited  # the first file's storing waited for the change, then was refused
+    assert isinstance(run.second, CommandError), run
+    why = {"family deleted": "The family Smiths no longer exists.",
+           "member removed": "You are no longer a member of Smiths."}[meanwhile]
+    assert str(run.second).startswith(f"Stopped at IMG_0.jpg: {why}"), run.second
+    assert "the files after it were not read" in str(run.second)
+    assert out.getvalue().count(why) <= 1, out.getvalue()
+    assert not Photo.all_objects.exists()
+
+
 @pytest.mark.parametrize("order", ["share first", "delete first"])
 def test_a_share_link_made_while_its_album_is_deleted_never_fails(smiths, order):
     family, alice, bob = smiths
@@ -494,6 +529,29 @@ def test_a_suggestion_accepted_while_its_photo_is_deleted_for_good_goes_with_the
     assert not _fails(run.first) and not _fails(run.second), run
     assert run.first == 1
     assert not Photo.all_objects.exists() and not PhotoTag.objects.exists() and not TagSuggestion.objects.exists()
+
+
+@pytest.mark.parametrize("change", ["trash", "purge"])
+def test_a_suggestion_dismissed_while_its_photo_goes_to_the_trash_or_for_good_is_refused_plainly(smiths, change):
+    """Dismiss read the suggestion's row after the photo's deletion committed: "TagSuggestion matching query does not
+    exist", a 500; a photo moved to the trash meanwhile had its suggestion dismissed and the member told it was not
+    there. Both are refused, saying so, and a trashed photo's suggestion stays open."""
+    from gallery.suggestions import suggestion_dismiss
+
+    family, alice, bob = smiths
+    photo = photo_factory(family=family, user=bob)
+    suggestion = TagSuggestion.objects.create(photo=photo, name="beach", probability=0.9, model_name="toy")
+    changes = {"trash": lambda: photos_trash(user=bob, photo_ids=[photo.pk]),
+               "purge": lambda: _trash_and_purge(photo, bob)}
+
+    run = first_holds_then_second(changes[change], lambda: suggestion_dismiss(suggestion=suggestion, user=alice))
+
+    assert not _fails(run.first), run
+    assert run.second_waited
+    assert isinstance(run.second, ValidationError), run
+    assert run.second.messages == ["This photo is no longer there: it was moved to the trash or deleted meanwhile."]
+    assert list(TagSuggestion.objects.values_list("state", flat=True)) == (
+        [TagSuggestion.State.OPEN] if change == "trash" else [])
 
 
 # --- two members editing one photo from their own pages (lost update) ---------------------------
@@ -564,6 +622,33 @@ def test_two_saves_from_the_same_form_at_once_the_second_is_told(smiths):
     assert isinstance(run.second, DjangoValidationError) and run.second.code == "edit_conflict", run
     photo.refresh_from_db()
     assert photo.title == "Alice's" and _tag_names(photo) == ["kids"]
+
+
+@pytest.mark.parametrize("htmx", [True, False])
+def test_the_same_edit_sent_twice_saves_once_and_the_second_is_not_told_of_a_conflict(smiths, htmx):
+    """A double click without JavaScript, Back then Save again, the same form in two tabs: the second post carried
+    the version the first one replaced, and its sender was told "Someone else saved this photo while you were
+    editing it" (422), about their own save, though nothing of anyone's would be lost. A save that leaves the photo
+    as it reads now is no conflict: it is saved as the first one was."""
+    from django.test import Client
+    from django.urls import reverse
+
+    family, alice, bob = smiths
+    photo = photo_factory(family=family, user=alice, tags=["kids"])
+    alices = Client()
+    alices.force_login(alice)
+    url = reverse("gallery:photo_edit", args=[photo.pk])
+    form = {**_edit_form(alices, photo), "title": "Grandma's birthday", "tags": "kids, cake",
+            "description": "At the lake"}
+    headers = {"HTTP_HX_REQUEST": "true"} if htmx else {}
+
+    first, second = alices.post(url, form, **headers), alices.post(url, form, **headers)
+
+    assert first.status_code == second.status_code == (200 if htmx else 302)
+    assert "Someone else" not in second.content.decode()
+    photo.refresh_from_db()
+    assert (photo.title, photo.description, _tag_names(photo)) == ("Grandma's birthday", "At the lake",
+                                                                   ["cake", "kids"])
 
 
 # --- a suggestion decided while the worker scores the photo again --------------------------------

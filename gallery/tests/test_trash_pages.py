@@ -234,3 +234,32 @@ def test_a_trashed_photo_whose_uploader_is_gone_names_only_the_admins(client_for
     for url in (reverse("gallery:family_trash", args=[family.pk]), reverse("gallery:photo_detail", args=[photo.pk])):
         body = " ".join(client.get(url).content.decode().split())
         assert "Only a family admin can restore it." in body and "its uploader" not in body and "carol or" not in body
+
+
+@pytest.mark.parametrize("decide", ["accept", "dismiss"])
+@pytest.mark.parametrize("how", ["page", "api"])
+def test_a_suggestion_decided_after_its_photo_went_to_the_trash_is_refused_and_stays_open(
+        client_for, family, alice, bob, decide, how):
+    """Bob's photo page shows a suggestion; Alice moves the photo to the trash; Bob clicks Accept: the tag was added
+    to the photo in the trash, then the answer said the photo was not there any more (a 404), so he was told it
+    failed when it had been done. Now nothing is decided, as for any other change of a photo in the trash."""
+    from django.test import Client
+
+    from gallery.models import TagSuggestion
+    from tests.factories import api_token_key
+
+    photo = photo_factory(family=family, user=alice, tags=["kids"])
+    suggestion = TagSuggestion.objects.create(photo=photo, name="beach", probability=0.9, model_name="toy")
+    photos_trash(user=alice, photo_ids=[photo.pk])
+
+    if how == "page":
+        response = client_for(bob).post(reverse(f"gallery:suggestion_{decide}", args=[photo.pk, suggestion.pk]),
+                                        HTTP_HX_REQUEST="true")
+    else:
+        response = Client().post(f"/api/v1/photos/{photo.pk}/suggestions/{suggestion.pk}/{decide}/",
+                                 HTTP_AUTHORIZATION=f"Token {api_token_key(bob)}")
+
+    assert response.status_code == 404
+    suggestion.refresh_from_db()
+    assert suggestion.state == TagSuggestion.State.OPEN
+    assert list(photo.tags.values_list("name", flat=True)) == ["kids"]

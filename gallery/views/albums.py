@@ -7,7 +7,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -20,10 +20,10 @@ from gallery.album_selectors import (
 )
 from gallery.album_services import (
     album_add_photos, album_can_manage, album_create, album_delete, album_move_photo, album_remove_photos,
-    album_reorder, album_set_cover, album_update, share_create, share_revoke,
+    album_edit_version, album_reorder, album_set_cover, album_update, share_create, share_revoke,
 )
 from gallery.downloads import album_archive, album_parts
-from gallery.forms import AlbumArrangeForm, AlbumCreateForm, AlbumForm, AlbumPhotosForm, ShareForm
+from gallery.forms import AlbumArrangeForm, AlbumCreateForm, AlbumEditForm, AlbumPhotosForm, ShareForm
 from gallery.selectors import family_get, family_labelled, family_list, photo_get, photo_list
 from gallery.text import id_from_text
 from gallery.views import wants_partial
@@ -109,7 +109,8 @@ def _album_context(request: HttpRequest, album, *, edit_form=None) -> dict:
     return {
         **page_context,
         "can_manage": album_can_manage(user=request.user, album=album),
-        "edit_form": edit_form or AlbumForm(initial={"name": album.name, "description": album.description}),
+        "edit_form": edit_form or AlbumEditForm(initial={"name": album.name, "description": album.description,
+                                                         "seen": album_edit_version(album)}),
         "smart_description": smart_albums.engine().describe(album=album) if album.is_smart else "",
         "limit": settings.ALBUM_MAX_PHOTOS,
         "download_parts": album_parts(page_context["page"].total),
@@ -122,16 +123,20 @@ def _album_context(request: HttpRequest, album, *, edit_form=None) -> dict:
 @login_required
 def album_edit(request: HttpRequest, album_id: int) -> HttpResponse:
     album = album_get(user=request.user, album_id=album_id)
-    form = AlbumForm(request.POST)
+    form = AlbumEditForm(request.POST)
     if form.is_valid():
         try:
             album_update(user=request.user, album=album, name=form.cleaned_data["name"],
-                         description=form.cleaned_data["description"])
+                         description=form.cleaned_data["description"], seen=form.cleaned_data["seen"])
         except PermissionDenied as exc:
             # Their form is drawn for managers only (they may have been one when they opened it): say it above.
             messages.error(request, str(exc))
             return redirect(album)
         except ValidationError as exc:
+            if getattr(exc, "code", None) == "edit_conflict":  # seen now: the next save is theirs to make
+                album = album_get(user=request.user, album_id=album_id)
+                form = AlbumEditForm({**request.POST.dict(), "seen": album_edit_version(album)})
+                form.is_valid()
             form.add_error(None, _problem(exc))
         else:
             messages.success(request, "Saved.")
@@ -253,16 +258,26 @@ def _picker_turn(request: HttpRequest, album) -> HttpResponse:
 @require_POST
 @login_required
 def album_add_photo(request: HttpRequest) -> HttpResponse:
-    """From a photo's page: add it to one of its family's albums (`album`, `photos`)."""
+    """From a photo's page: add it to one of its family's albums (`album`, `photos`). Back to the photo; to the album
+    when the photo is gone meanwhile (in the trash: the album's page says so), and to the photo, saying so, when
+    the album is."""
     album_id = id_from_text(request.POST.get("album", ""))
     if album_id is None:
         messages.error(request, "Choose an album.")
         return redirect("gallery:albums")
-    album = album_get(user=request.user, album_id=album_id)
     photo_id = id_from_text(request.POST.get("photos", ""))
-    back = photo_get(user=request.user, photo_id=photo_id).get_absolute_url() if photo_id else (
-        album.get_absolute_url())
-    return _add_posted(request, album, back=back)
+    try:
+        photo = photo_get(user=request.user, photo_id=photo_id) if photo_id else None
+    except Http404:  # (moved to the trash or deleted meanwhile: the album's page says which)
+        photo = None
+    try:
+        album = album_get(user=request.user, album_id=album_id)
+    except Http404:
+        if photo is None:
+            raise
+        messages.error(request, "That album no longer exists (someone deleted it): the photo was not added.")
+        return redirect(photo)
+    return _add_posted(request, album, back=(photo or album).get_absolute_url())
 
 
 def _add_posted(request: HttpRequest, album, *, back: str) -> HttpResponse:

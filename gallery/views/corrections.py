@@ -12,7 +12,9 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.views.decorators.http import require_POST
 
-from gallery.correction_services import photo_date_set, photo_place_set, photo_rotate, photos_shift_dates
+from gallery.correction_services import (
+    photo_date_set, photo_place_set, photo_rotate, photos_dates_version, photos_shift_dates,
+)
 from gallery.forms import PhotoDateForm, PhotoPlaceForm, PhotoShiftForm
 from gallery.files import ORIGINAL_MISSING, StorageFailed, StorageUnavailable
 from gallery.images import ImageBusy, ImageRejected
@@ -66,7 +68,8 @@ def photo_shift(request: HttpRequest, photo_id: int) -> HttpResponse:
     ids = [photo.pk] if form.cleaned_data["scope"] == "photo" else photos_same_camera_day(user=request.user,
                                                                                           photo=photo)
     try:  # (the camera's day, however many: the server chose them)
-        results = photos_shift_dates(user=request.user, photo_ids=ids, delta=form.delta(), most=None)
+        results = photos_shift_dates(user=request.user, photo_ids=ids, delta=form.delta(), most=None,
+                                     seen=(photo.pk, form.cleaned_data["seen"]) if form.cleaned_data["seen"] else None)
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages), extra_tags=WHERE)
         return _back(photo)
@@ -76,8 +79,10 @@ def photo_shift(request: HttpRequest, photo_id: int) -> HttpResponse:
                          extra_tags=WHERE)
         # Its undo moves back exactly these photos: shifting back "every photo from this camera that day" would
         # pick the photos on the day they now share, with others that never moved, and miss any moved off it.
+        # With their dates as the shift left them: an undo after someone set one of them moves nothing.
         request.session[SHIFT_UNDO_KEY] = {"photo": photo.pk, "ids": moved,
-                                           "seconds": int(form.delta().total_seconds())}
+                                           "seconds": int(form.delta().total_seconds()),
+                                           "dates": photos_dates_version(photo_ids=moved)}
     for reason in dict.fromkeys(result.reason for result in results if not result.ok):
         messages.error(request, reason, extra_tags=WHERE)
     return _back(photo)
@@ -102,8 +107,12 @@ def photo_shift_undo(request: HttpRequest, photo_id: int) -> HttpResponse:
         messages.error(request, "There is no shift of this photo's dates to undo.", extra_tags=WHERE)
         return _back(photo)
     del request.session[SHIFT_UNDO_KEY]
-    results = photos_shift_dates(user=request.user, photo_ids=undo["ids"], delta=-timedelta(seconds=undo["seconds"]),
-                                 most=None)
+    try:
+        results = photos_shift_dates(user=request.user, photo_ids=undo["ids"],
+                                     delta=-timedelta(seconds=undo["seconds"]), most=None, seen_all=undo.get("dates"))
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages), extra_tags=WHERE)
+        return _back(photo)
     back = sum(result.ok for result in results)
     messages.success(request, f"Undid the shift: {back} photo{'s' if back != 1 else ''} back to the date taken "
                               "they had.", extra_tags=WHERE)
@@ -146,8 +155,10 @@ def photo_turn(request: HttpRequest, photo_id: int) -> HttpResponse:
     if turns is None:
         messages.error(request, "Turn the photo left or right.", extra_tags=WHERE)
         return _back(photo)
+    # The rotation the page showed (no form before it carried one: none, no check).
+    seen = {str(degrees): degrees for degrees in (0, 90, 180, 270)}.get(request.POST.get("seen", ""))
     try:
-        photo_rotate(photo=photo, quarter_turns=turns)
+        photo_rotate(photo=photo, quarter_turns=turns, seen=seen)
     except ImageBusy:
         messages.error(request, "The server is busy with other pictures: try again in a moment.", extra_tags=WHERE)
     except StorageUnavailable:

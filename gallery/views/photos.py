@@ -16,6 +16,7 @@ from django.views.decorators.vary import vary_on_headers
 from gallery.forms import PhotoDateForm, PhotoEditForm, PhotoPlaceForm, PhotoShiftForm, TimelineForm, UploadForm
 from gallery.album_selectors import album_list, albums_with_family_labels
 from gallery.album_services import album_add_uploaded, upload_album
+from gallery.correction_services import photo_date_version
 from gallery.models import Album, Family
 from gallery.photo_lists import photo_viewer
 from gallery.selectors import (
@@ -124,7 +125,8 @@ def _detail_context(request: HttpRequest, photo, form: PhotoEditForm | None = No
         initial = {"date": taken.date()} | ({} if photo.taken_at_source in photo.FOLDER_DATES  # (its noon: no time)
                                            else {"time": taken.strftime("%H:%M")})
         context.update({"date_form": PhotoDateForm(initial=initial if known else None),
-                        "shift_form": PhotoShiftForm(camera=photo.has_camera),
+                        "shift_form": PhotoShiftForm(camera=photo.has_camera,
+                                                     initial={"seen": photo_date_version(photo)}),
                         "shift_undo": shift_undo_offer(request, photo),
                         "place_form": PhotoPlaceForm(places=family_known_places(family_id=photo.family_id),
                                                      current=photo.place_label)})

@@ -910,3 +910,35 @@ def test_one_transaction_asking_for_a_fit_many_times_queues_one_per_family(famil
             for family_id in (family.pk, family.pk, other_family.pk, family.pk):
                 calibration_fit_request(family_id=family_id)
     assert sorted(t["args"] for t in queued_tasks()) == sorted([(family.pk,), (other_family.pk,)])
+
+
+def test_a_rollback_sent_twice_from_pages_drawn_before_the_first_withdraws_one_fit(family, alice, bob, client_for):
+    """Two admins on the quality page both click "Roll back the fit in force" (or one clicks it again after Back):
+    each click withdrew the fit in force when it arrived, so the second took the earlier, good fit along too. The
+    form carries the fit the page showed; a rollback of a fit no longer in force withdraws nothing and says so."""
+    from gallery.models import Membership
+    from search.selectors import family_search_model
+
+    Membership.objects.filter(family=family, user=bob).update(role=Membership.Role.ADMIN)
+    model_name = family_search_model(family_id=family.pk)
+    older, latest = (SearchCalibration.objects.create(family=family, model_name=model_name, semantic_scale=10.0 + n,
+                                                      semantic_bias=-5.0, applied=True) for n in range(2))
+    url = reverse("search:quality_rollback", args=[family.pk])
+    alices, bobs = client_for(alice), client_for(bob)
+
+    def form(client) -> dict:
+        import re
+
+        page = client.get(reverse("search:quality", args=[family.pk])).content.decode()
+        rollback = page[page.index(f'action="{url}"'):]
+        return dict(re.findall(r'<input type="hidden" name="(fit)" value="([^"]*)"',
+                               rollback[:rollback.index("</form>")]))
+
+    alice_form, bob_form = form(alices), form(bobs)
+    assert alice_form == bob_form == {"fit": str(latest.pk)}
+
+    assert "The calibration in force was withdrawn" in alices.post(url, alice_form, follow=True).content.decode()
+    for client, sent in ((bobs, bob_form), (alices, alice_form)):  # Bob's stale page; Alice's Back and again
+        page = client.post(url, sent, follow=True).content.decode()
+        assert "The fit this page showed in force was rolled back meanwhile: nothing more was withdrawn." in page
+    assert list(SearchCalibration.objects.filter(applied=True).values_list("pk", flat=True)) == [older.pk]

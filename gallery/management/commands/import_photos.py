@@ -137,7 +137,9 @@ class Command(BaseCommand):
         sidecars: set[Path] = set()  # Takeout and XMP sidecars found beside photos
         # Commit every COMMIT_EVERY files: progress survives an interruption, and each commit hands
         # its new photos to the embedding queue in one go rather than one task per photo.
-        stopped = None  # (file, why) when storage refused a photo: full or read-only, so would it every next one
+        # (file, why, the family's refusal) when storage refused a photo (full or read-only), or the family did
+        # (deleted, or the member removed from it, meanwhile): so would they every next one
+        stopped = None
         try:
             with progress_bar(self, len(files), no_progress=no_progress, unit="file", dynamic_ncols=True) as bar:
                 for start in range(0, len(files), COMMIT_EVERY):
@@ -158,16 +160,17 @@ class Command(BaseCommand):
                 returncode=CTRL_C) from None
         self._report(root, linked, problems, counts, len(files), family_obj, left_out, sidecars)
         if stopped:
-            path, reason = stopped
-            raise CommandError(text_shown_from_os(
-                f"Stopped at {path.relative_to(root)}: {reason} Run the same command again to go on: the files "
-                "already imported are skipped."))
+            path, reason, family_refused = stopped
+            then = ("Nothing more is imported: the files after it were not read." if family_refused else
+                    "Run the same command again to go on: the files already imported are skipped.")
+            raise CommandError(text_shown_from_os(f"Stopped at {path.relative_to(root)}: {reason} {then}"))
 
     def _import_batch(self, paths: list[Path], family: Family, uploader, tags: list[str],
                       hashes: tuple[dict[str, int], set[str], set[str], set[str], dict], bar):
         """Import these files in one transaction: what they counted, their problems, the files that are no photos,
-        the Takeout sidecars found, and (file, why) if storage refused to write a photo (it is full or read-only:
-        the files before it are committed, the rest not tried). When it is rolled back (Ctrl-C), the files stored
+        the Takeout sidecars found, and (file, why, whether the family refused it) if storage refused to write a photo
+        (it is full or read-only), or the family did (deleted, or the member removed from it, meanwhile): the files
+        before it are committed, the rest not tried. When it is rolled back (Ctrl-C), the files stored
         for its new photos are removed too: no row points at them."""
         counts: Counter[str] = Counter()
         problems: list[tuple[Path, str]] = []
@@ -181,8 +184,8 @@ class Command(BaseCommand):
                     bar.set_postfix_str(text_shown_from_os(path.name)[-30:], refresh=False)
                     result = self._import_one(path, family, uploader, tags, *hashes, sidecars=sidecars,
                                               counts=counts)
-                    if result.storage_failed:
-                        stopped = (path, result.reason)
+                    if result.storage_failed or result.family_refused:
+                        stopped = (path, result.reason, result.family_refused)
                         break
                     if _no_photo(path, result):  # counted by kind (the extension) in the report, not named one by one
                         left_out.append(path)
