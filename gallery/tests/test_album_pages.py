@@ -261,6 +261,25 @@ def test_adding_from_a_photo_page_to_an_album_deleted_meanwhile_goes_back_to_the
     assert "That album no longer exists (someone deleted it): the photo was not added." in _text(response)
 
 
+def test_the_album_picker_of_an_album_deleted_meanwhile_says_so_and_adds_nothing(client_for, family, alice, bob,
+                                                                                photos):
+    """Bob ticks photos on an album's "Add photos" picker; Alice deletes the album before he clicks Add (or Older
+    photos): he got the bare "Not found" page, his ticks gone without a word. He is on the albums page, told the album
+    is gone and that the photos he ticked were not added."""
+    album = album_create(user=alice, family=family, name="Picnic")
+    url = reverse("gallery:album_add", args=[album.pk])
+    assert client_for(bob).get(url).status_code == 200
+    album_delete(user=alice, album=album)
+
+    for extra in ({}, {"go": "older", "start": "0"}):
+        response = client_for(bob).post(url, {"photos": [photos[0].pk, photos[1].pk], **extra}, follow=True)
+
+        assert response.redirect_chain == [(reverse("gallery:albums"), 302)]
+        assert ("That album no longer exists (someone deleted it): the 2 photos you ticked were not added."
+                in _text(response))
+    assert client_for(bob).get(url).status_code == 404  # (looked at, it is simply not there)
+
+
 def test_adding_from_a_photo_page_a_photo_moved_to_the_trash_meanwhile_says_so(client_for, family, alice, bob,
                                                                                  photos):
     """Bob is on a photo's page; Alice moves the photo to the trash before he clicks Add: he got the bare "Not found"

@@ -22,6 +22,7 @@ from gallery.album_services import (
     album_add_photos, album_can_manage, album_create, album_delete, album_move_photo, album_remove_photos,
     album_edit_version, album_reorder, album_set_cover, album_update, share_create, share_revoke,
 )
+from gallery.bulk import BULK_MAX_PHOTOS
 from gallery.downloads import album_archive, album_parts
 from gallery.forms import AlbumArrangeForm, AlbumCreateForm, AlbumEditForm, AlbumPhotosForm, ShareForm
 from gallery.selectors import family_get, family_labelled, family_list, photo_get, photo_list
@@ -215,7 +216,19 @@ def album_order(request: HttpRequest, album_id: int) -> HttpResponse:
 def album_add(request: HttpRequest, album_id: int) -> HttpResponse:
     """Pick photos of the album's family to add (checkboxes; newest first). The selection of the timeline and
     search pages adds through the same service."""
-    album = album_get(user=request.user, album_id=album_id)
+    try:
+        album = album_get(user=request.user, album_id=album_id)
+    except Http404:
+        # Deleted while the picker was open, the member's own photos ticked: the ticks are not lost without a word.
+        # (Anything else, another family's album among them, is simply not there.)
+        ids = [i for i in map(id_from_text, request.POST.getlist("photos")) if i is not None][:BULK_MAX_PHOTOS]
+        ticked = photo_list(user=request.user).filter(pk__in=ids).count() if request.method == "POST" else 0
+        if not ticked:
+            raise
+        messages.error(request, f"That album no longer exists (someone deleted it): the {ticked} "
+                                f"photo{'s' if ticked != 1 else ''} you ticked {'were' if ticked != 1 else 'was'} "
+                                "not added.")
+        return redirect("gallery:albums")
     if album.is_smart:
         messages.error(request, "A smart album's photos come from its search.")
         return redirect(album)
