@@ -22,11 +22,10 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
-from django.utils.http import parse_etags, quote_etag
 
 from gallery import smart_albums
 from gallery.models import Album, AlbumPhoto, AlbumShare, Family, Membership, Photo
-from gallery.services import rows_key_share
+from gallery.services import if_match_names, rows_key_share
 from gallery.text import control_characters_refuse, one_line, without_nul
 
 MAX_NAME = 100
@@ -177,8 +176,7 @@ def album_api_version_check(*, album: Album, if_match: str | None) -> None:
     if not if_match:
         return
     fresh = _lock(album)
-    tags = parse_etags(if_match)
-    if "*" not in tags and quote_etag(album_api_version(fresh)) not in tags:
+    if not if_match_names(if_match, album_api_version(fresh)):
         raise album_edit_conflict(fresh, form=False)
 
 

@@ -1148,9 +1148,14 @@ def photo_api_version_check(*, photo: Photo, if_match: str | None, lock: bool = 
     if not if_match:
         return
     fresh = photo_lock(photo_id=photo.pk) if lock else photo
-    tags = parse_etags(if_match)
-    if "*" not in tags and quote_etag(photo_api_version(fresh)) not in tags:
+    if not if_match_names(if_match, photo_api_version(fresh)):
         raise photo_edit_conflict(fresh, form=False)
+
+
+def if_match_names(if_match: str, version: str) -> bool:
+    """Whether an If-Match header ("*" or strong ETags, RFC 9110 §13.1.1) names `version` (a photo's or an album's)."""
+    tags = parse_etags(if_match)
+    return "*" in tags or quote_etag(version) in tags
 
 
 def photo_edit_conflict(photo: Photo, *, form: bool = True) -> ValidationError:
