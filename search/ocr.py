@@ -24,6 +24,7 @@ from django.db.models import F, Q
 from gallery.files import StorageUnavailable, photo_image
 from gallery.models import Photo
 from gallery.selectors import photos_of_families_being_deleted, photos_worked_on
+from mediasearch.cluster import cluster_stopping
 from search import leases
 from search.embedder import ModelUnavailable, get_embedder
 from search.metadata import documents_refresh
@@ -160,7 +161,7 @@ def photos_read_text(*, photo_ids: Sequence[int]) -> OcrReport:
     with leases.LeaseHeartbeat(owner=owner, seconds=settings.LEASE_SECONDS):
         for photo_id in photo_ids:
             _yield_to_embedding()
-            if time.monotonic() > stop_at:
+            if time.monotonic() > stop_at or cluster_stopping():  # the rest stay pending: the sweep queues them
                 break
             photo = _claim(photo_id=photo_id, owner=owner)
             if photo is None:
@@ -189,7 +190,7 @@ def _embedding_waits() -> bool:
 
 def _yield_to_embedding() -> None:
     deadline = time.monotonic() + YIELD_SECONDS
-    while time.monotonic() < deadline and _embedding_waits():
+    while time.monotonic() < deadline and _embedding_waits() and not cluster_stopping():
         time.sleep(YIELD_POLL)
 
 

@@ -20,6 +20,7 @@ from gallery.images import ImageBusy
 from gallery.models import Family, Membership, Photo
 from gallery.selectors import photos_of_families_being_deleted, photos_worked_on
 from gallery.services import family_deletions_resume, photos_display_sweep, photos_embedded_sweep, photos_place_sweep
+from mediasearch.cluster import cluster_stopping
 from search import leases
 from search.duplicates import duplicates_find
 from search.embedder import Embedder, ModelUnavailable, get_embedder
@@ -137,6 +138,9 @@ def embed_photos(*, photo_ids: Sequence[int], fill_to: int | None = None) -> Emb
         with ThreadPoolExecutor(max_workers=1) as pool:
             pending = pool.submit(_prepare, embedder, chunks[0]) if chunks else None
             for index in range(len(chunks)):
+                if cluster_stopping():  # the worker is stopping: the batch being embedded was the last
+                    _photos_hand_back([photo for chunk in chunks[index:] for photo in chunk], owner=owner)
+                    break
                 prepared = pending.result()
                 if index + 1 < len(chunks):
                     pending = pool.submit(_prepare, embedder, chunks[index + 1])
@@ -146,6 +150,18 @@ def embed_photos(*, photo_ids: Sequence[int], fill_to: int | None = None) -> Emb
             pool.submit(connections.close_all).result()
     _after_embedding(report.ready_ids)
     return report
+
+
+def _photos_hand_back(photos: list[Photo], *, owner: str) -> None:
+    """Photos claimed but not embedded, because the worker is stopping: waiting again with the try given back, their
+    leases released, and queued (taken up when a worker runs again)."""
+    held = leases.leases_held(kind=leases.EMBED, owner=owner, object_ids=[photo.pk for photo in photos])
+    with transaction.atomic():
+        Photo.objects.filter(pk__in=held, status=Photo.Status.PROCESSING).update(
+            status=Photo.Status.PENDING, status_changed_at=timezone.now(), embed_attempts=F("embed_attempts") - 1)
+        leases.leases_release(owner=owner, kind=leases.EMBED, object_ids=held)
+        transaction.on_commit(lambda: photos_enqueue(sorted(held)))
+    logger.info("the worker is stopping: %d photos handed back to the queue", len(held))
 
 
 def _after_embedding(photo_ids: list[int]) -> None:

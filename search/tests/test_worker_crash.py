@@ -367,6 +367,52 @@ def test_a_sigterm_to_the_workers_whole_process_group_stops_it_within_seconds(to
         stop_process_group(worker, grace=1)
 
 
+@pytest.mark.django_db(transaction=True)
+def test_a_stopped_worker_stops_between_batches_and_hands_back_the_photos_it_had_not_embedded(toy_model, add_shape):
+    """Ctrl-C on `make run` while the worker embedded a few hundred photos: the cluster ran the whole task it had
+    taken (64 photos), then the one in its task queue and the one its pusher held, before it stopped, so the stop took
+    minutes with a real model and ended in "the cluster did not stop within 25 s; killing it", leaving the photo
+    batch being embedded "processing", with a try counted, until its leases ran out. Now a stop asked for ends the
+    task after the batch being embedded: the rest go back to waiting, no try counted, and come back on the next
+    start."""
+    from django_q.models import OrmQ
+    from django_q.tasks import async_task
+
+    from search.models import WorkLease
+
+    photos = [add_shape(("red", "blue", "green")[i % 3], ("circle", "square")[i % 2]) for i in range(40)]
+    OrmQ.objects.all().delete()  # one task holding them all, as the sweep queues a few hundred waiting photos
+    async_task("search.tasks.embed_photos_task", [p.pk for p in photos], q_options={"timeout": 300})
+    env = _env(toy_model, SEARCH_BATCH_SIZE="1", Q_TIMEOUT="300", Q_RETRY="400", LEASE_SECONDS="60")
+    ready = lambda: Photo.objects.filter(status=Photo.Status.READY).count()  # noqa: E731
+
+    worker = subprocess.Popen([sys.executable, str(ROOT / "manage.py"), "worker"], cwd=ROOT, env=env,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    try:
+        _wait_for(lambda: ready() >= 2, 120, "the first photos to be embedded")
+        started = time.monotonic()
+        worker.send_signal(signal.SIGTERM)  # as serve and the README's units stop it
+        worker.wait(timeout=60)
+        took = time.monotonic() - started
+    finally:
+        stop_process_group(worker, grace=1)
+
+    assert took < 10, f"the worker took {took:.1f} s to stop"
+    assert ready() < len(photos), "the worker embedded every photo of its task before it stopped"
+    assert not Photo.objects.filter(status=Photo.Status.PROCESSING).exists()
+    assert set(Photo.objects.exclude(status=Photo.Status.READY).values_list("status", "embed_attempts")) == {
+        (Photo.Status.PENDING, 0)}
+    assert not WorkLease.objects.exists()
+
+    worker = subprocess.Popen([sys.executable, str(ROOT / "manage.py"), "worker"], cwd=ROOT, env=env,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    try:
+        _wait_for(lambda: ready() == len(photos), 120, "the photos handed back to be embedded on the next start")
+    finally:
+        stop_process_group(worker)
+    assert PhotoEmbedding.objects.count() == len(photos)
+
+
 def _in_group(process, group: int) -> bool:
     try:
         return os.getpgid(process.pid) == group
