@@ -117,11 +117,11 @@ def ocr_after_embedding(photo_ids: Sequence[int]) -> int:
 
 def ocr_enqueue(photo_ids: Sequence[int]) -> int:
     """Queue OCR tasks on the OCR cluster's own queue, OCR_TASK_SIZE photos each; returns how many tasks."""
-    from django_q.tasks import async_task
+    from mediasearch.task_queue import enqueue
 
     ids, chunk = list(photo_ids), settings.OCR_TASK_SIZE
     for start in range(0, len(ids), chunk):
-        async_task("search.tasks.read_text_task", ids[start:start + chunk],
+        enqueue("search.tasks.read_text_task", ids[start:start + chunk],
                    q_options={"group": "ocr", "cluster": settings.OCR_CLUSTER, "timeout": settings.Q_CLUSTER["timeout"]})
     return (len(ids) + chunk - 1) // chunk
 

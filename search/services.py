@@ -315,21 +315,21 @@ def _mark_failed(photos: Iterable[Photo], reason: str, report: EmbedReport) -> N
 
 def photos_enqueue(photo_ids: Sequence[int]) -> int:
     """Queue embedding tasks for these photos, in model-sized chunks. Returns the number of tasks."""
-    from django_q.tasks import async_task
+    from mediasearch.task_queue import enqueue
 
     chunk = settings.EMBED_TASK_SIZE
     ids = list(photo_ids)
     for start in range(0, len(ids), chunk):
-        async_task("search.tasks.embed_photos_task", ids[start:start + chunk], group="embed", q_options={"timeout": settings.Q_CLUSTER["timeout"]})
+        enqueue("search.tasks.embed_photos_task", ids[start:start + chunk], group="embed", q_options={"timeout": settings.Q_CLUSTER["timeout"]})
     return (len(ids) + chunk - 1) // chunk
 
 
 def family_indexes_drop_later(*, family_id: int) -> None:
     """Queue the dropping of a deleted family's HNSW indexes for the worker (DROP INDEX CONCURRENTLY, outside any
     transaction); the sweep drops any a lost task left (vector_index.drop_orphaned_indexes)."""
-    from django_q.tasks import async_task
+    from mediasearch.task_queue import enqueue
 
-    async_task("search.tasks.family_indexes_drop_task", family_id, q_options={"timeout": settings.Q_CLUSTER["timeout"]})
+    enqueue("search.tasks.family_indexes_drop_task", family_id, q_options={"timeout": settings.Q_CLUSTER["timeout"]})
 
 
 @transaction.atomic
