@@ -127,6 +127,10 @@ def embed_photos(*, photo_ids: Sequence[int], fill_to: int | None = None) -> Emb
         # Recorded once on the model; the photos simply stay pending until the model is back.
         report.model_error = str(exc)
         return report
+    embedder.compile_images()  # the first batch's compile (tens of seconds), before any photo is claimed
+    if cluster_stopping():  # the worker was asked to stop meanwhile: the photos wait for its next start
+        photos_enqueue(list(photo_ids))
+        return report
     batch = embedder.batch_size
     owner = leases.lease_owner()
     # The heartbeat keeps this run's leases alive while it works, and releases them when it ends.

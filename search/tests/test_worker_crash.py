@@ -413,6 +413,41 @@ def test_a_stopped_worker_stops_between_batches_and_hands_back_the_photos_it_had
     assert PhotoEmbedding.objects.count() == len(photos)
 
 
+@pytest.mark.django_db(transaction=True)
+def test_a_worker_stopped_while_it_compiles_the_model_leaves_no_photo_half_done(toy_model, add_shape):
+    """The first batch a worker embeds compiles the vision tower (SEARCH_COMPILE, bf16 CPUs): about 40 s for the toy
+    model on 2 busy cores without inductor's cache, minutes for a real one, and nothing stops a compile half way. Its
+    photos were claimed before it (processing, a try counted), so a stop then ended in the kill after 25 s with them
+    left so until their leases ran out, a try lost each time. The model is compiled before any photo is claimed now:
+    a stop or kill meanwhile leaves them waiting, no try counted."""
+    from django_q.models import OrmQ
+    from django_q.tasks import async_task
+
+    from search.models import WorkLease
+
+    photos = [add_shape("red", "circle") for _ in range(4)]
+    OrmQ.objects.all().delete()
+    async_task("search.tasks.embed_photos_task", [p.pk for p in photos], q_options={"timeout": 300})
+    env = _env(toy_model, SEARCH_DTYPE="bfloat16", SEARCH_COMPILE="on", Q_TIMEOUT="300", Q_RETRY="400",
+               LEASE_SECONDS="120", TORCHINDUCTOR_FORCE_DISABLE_CACHES="1")  # a first compile, as on a new machine
+    worker = subprocess.Popen([sys.executable, str(ROOT / "manage.py"), "worker"], cwd=ROOT, env=env,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    try:
+        _wait_for(lambda: OrmQ.objects.filter(lock__isnull=False).exists(), 120, "the worker to take the task")
+        time.sleep(10)  # loading the model (a few seconds), then compiling it
+        worker.send_signal(signal.SIGTERM)
+        worker.wait(timeout=60)
+    finally:
+        stop_process_group(worker, grace=1)
+
+    from django_q.models import Task
+
+    assert not Task.objects.filter(success=False).exists(), "the task failed"
+    assert not Photo.objects.filter(status=Photo.Status.READY).exists(), "compiled before the stop: proves nothing"
+    assert set(Photo.objects.values_list("status", "embed_attempts")) == {(Photo.Status.PENDING, 0)}
+    assert not WorkLease.objects.exists()
+
+
 def _in_group(process, group: int) -> bool:
     try:
         return os.getpgid(process.pid) == group
