@@ -122,7 +122,7 @@ def ocr_enqueue(photo_ids: Sequence[int]) -> int:
     ids, chunk = list(photo_ids), settings.OCR_TASK_SIZE
     for start in range(0, len(ids), chunk):
         enqueue("search.tasks.read_text_task", ids[start:start + chunk],
-                   q_options={"group": "ocr", "cluster": settings.OCR_CLUSTER, "timeout": settings.Q_CLUSTER["timeout"]})
+                q_options={"group": "ocr", "cluster": settings.OCR_CLUSTER, "timeout": settings.Q_CLUSTER["timeout"]})
     return (len(ids) + chunk - 1) // chunk
 
 

@@ -448,6 +448,37 @@ def test_a_worker_stopped_while_it_compiles_the_model_leaves_no_photo_half_done(
     assert not WorkLease.objects.exists()
 
 
+@pytest.mark.django_db(transaction=True)
+def test_a_stopped_ocr_worker_waiting_for_embedding_stops_within_seconds(toy_model, add_shape):
+    """The OCR worker gives way while photos wait to be embedded, up to 120 s before each photo it reads. Stopped
+    then (Ctrl-C on `make run` with photos still embedding), its cluster sat out that wait and was killed after 25 s.
+    It stops within seconds now; the photo it had not read yet waits for it."""
+    from django_q.models import OrmQ
+
+    from search.ocr import ocr_enqueue
+
+    to_read, waiting = add_shape("red", "circle"), add_shape("blue", "square")
+    OrmQ.objects.all().delete()
+    Photo.objects.filter(pk=to_read.pk).update(status=Photo.Status.READY, ocr_status=Photo.OcrStatus.PENDING)
+    Photo.objects.filter(pk=waiting.pk).update(status=Photo.Status.PENDING)  # no embedding worker runs
+    ocr_enqueue([to_read.pk])
+    env = _env(toy_model, OCR_GATE="off", Q_TIMEOUT="300", Q_RETRY="400")
+    worker = subprocess.Popen([sys.executable, str(ROOT / "manage.py"), "ocr_worker"], cwd=ROOT, env=env,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    try:
+        _wait_for(lambda: OrmQ.objects.filter(lock__isnull=False).exists(), 120, "the OCR worker to take the task")
+        time.sleep(2)  # giving way to the embedding
+        started = time.monotonic()
+        worker.send_signal(signal.SIGTERM)
+        worker.wait(timeout=60)
+        took = time.monotonic() - started
+    finally:
+        stop_process_group(worker, grace=1)
+
+    assert took < 10, f"the OCR worker took {took:.1f} s to stop"
+    assert Photo.objects.get(pk=to_read.pk).ocr_status == Photo.OcrStatus.PENDING
+
+
 def _in_group(process, group: int) -> bool:
     try:
         return os.getpgid(process.pid) == group
