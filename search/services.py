@@ -324,7 +324,8 @@ def photos_enqueue(photo_ids: Sequence[int]) -> int:
     chunk = settings.EMBED_TASK_SIZE
     ids = list(photo_ids)
     for start in range(0, len(ids), chunk):
-        enqueue("search.tasks.embed_photos_task", ids[start:start + chunk], group="embed", q_options={"timeout": settings.Q_CLUSTER["timeout"]})
+        enqueue("search.tasks.embed_photos_task", ids[start:start + chunk], group="embed",
+                q_options={"timeout": settings.Q_CLUSTER["timeout"]})
     return (len(ids) + chunk - 1) // chunk
 
 

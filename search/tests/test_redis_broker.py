@@ -200,3 +200,15 @@ report(page=response.status_code, api=api.status_code)
     result = run_child(code, env=_env(toy_model, dead))
     assert result == {"page": 200, "api": 201}
     assert Photo.objects.filter(status=Photo.Status.PENDING).count() == 2
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_worker_started_while_redis_does_not_answer_says_so_in_one_line(toy_model, tmp_path):
+    """It ended in two tracebacks (the cluster's sentinel's and "RuntimeError: Q Cluster … failed to start") under
+    django-q2's "Can not connect to Redis server.", at every restart while Redis was down."""
+    dead = f"redis://127.0.0.1:{free_port()}/0"
+    done = subprocess.run([sys.executable, str(ROOT / "manage.py"), "worker"], cwd=ROOT, env=_env(toy_model, dead),
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode != 0
+    assert "the task queue's Redis server (Q_BROKER) does not answer" in done.stderr, done.stderr
+    assert "Traceback" not in done.stderr, done.stderr
