@@ -1237,9 +1237,9 @@ def family_delete_start(*, family: Family) -> int:
 
 def family_delete_later(*, family_id: int) -> None:
     """Queue the worker's part of a family's deletion (family_delete_continue)."""
-    from django_q.tasks import async_task
+    from mediasearch.task_queue import enqueue
 
-    async_task("gallery.tasks.family_delete_task", family_id, q_options={"timeout": settings.Q_CLUSTER["timeout"]})
+    enqueue("gallery.tasks.family_delete_task", family_id, q_options={"timeout": settings.Q_CLUSTER["timeout"]})
 
 
 def family_delete_continue(*, family_id: int, seconds: float) -> bool:

@@ -33,7 +33,24 @@ RECYCLED = -2  # django-q2's timer value of a worker that stopped after Q_RECYCL
 TIMED_OUT = 0  # its timer value of a worker whose task ran past Q_TIMEOUT: the sentinel stops it itself
 
 
+# The stop event of the cluster this process belongs to (set in its sentinel, inherited by the workers it forks).
+_stop_event = None
+
+
+def cluster_stopping() -> bool:
+    """Whether the cluster running this task has been asked to stop. django-q2 lets a stopping cluster's workers run
+    every task they hold (the one running, the one in their queue, the one the pusher fetched) before they stop: a
+    long task checks this between its steps and hands back what it has not done, so a stop takes seconds. False
+    outside a cluster."""
+    return _stop_event is not None and _stop_event.is_set()
+
+
 class RestartingSentinel(cluster.Sentinel):
+    def __init__(self, stop_event, *args, **kwargs):
+        global _stop_event
+        _stop_event = stop_event  # before the workers are forked (django-q2 starts them from __init__)
+        super().__init__(stop_event, *args, **kwargs)
+
     def reincarnate(self, process):
         if process in self.pool and process.timer.value in (TIMED_OUT, RECYCLED):
             # Stopped by django-q2 itself, outside any queue operation (running a task, or done with them).

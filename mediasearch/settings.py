@@ -62,6 +62,10 @@ SECRET_KEY = runtime.secret_key()
 DEBUG = env_bool("DEBUG", False)
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", "")
+# Where `manage.py serve` listens and how many gunicorn workers it starts (its --host, --port, --web-workers win).
+SERVE_HOST = os.environ.get("HOST", "").strip() or "127.0.0.1"
+SERVE_PORT = env_int("PORT", 8000)
+WEB_WORKERS = env_int("WEB_WORKERS", 2)
 
 INSTALLED_APPS = [
     "mediasearch.admin_site.MediaSearchAdminConfig",  # django.contrib.admin with family-scoped pages

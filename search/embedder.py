@@ -300,6 +300,15 @@ class Embedder:
             batches.append(self._embed_images(inputs))
         return self._stack(batches)
 
+    def compile_images(self) -> None:
+        """Compile the vision tower now, on one blank image, when it is to be compiled and is not yet. The worker
+        does this before it claims any photo: a compile can't be stopped half way, so a stop (or kill) meanwhile
+        then leaves no photo claimed."""
+        if self.compile and self.compile_seconds is None:
+            from PIL import Image
+
+            self.encode_images([Image.new("RGB", (32, 32))])
+
     def prepare_images(self, images: list[Image.Image]) -> Any:
         """The model inputs for one batch of photos: CPU-only work that touches no model state,
         so a worker thread can prepare the next batch while the model runs on this one."""

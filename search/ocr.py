@@ -24,6 +24,7 @@ from django.db.models import F, Q
 from gallery.files import StorageUnavailable, photo_image
 from gallery.models import Photo
 from gallery.selectors import photos_of_families_being_deleted, photos_worked_on
+from mediasearch.cluster import cluster_stopping
 from search import leases
 from search.embedder import ModelUnavailable, get_embedder
 from search.metadata import documents_refresh
@@ -116,12 +117,12 @@ def ocr_after_embedding(photo_ids: Sequence[int]) -> int:
 
 def ocr_enqueue(photo_ids: Sequence[int]) -> int:
     """Queue OCR tasks on the OCR cluster's own queue, OCR_TASK_SIZE photos each; returns how many tasks."""
-    from django_q.tasks import async_task
+    from mediasearch.task_queue import enqueue
 
     ids, chunk = list(photo_ids), settings.OCR_TASK_SIZE
     for start in range(0, len(ids), chunk):
-        async_task("search.tasks.read_text_task", ids[start:start + chunk],
-                   q_options={"group": "ocr", "cluster": settings.OCR_CLUSTER, "timeout": settings.Q_CLUSTER["timeout"]})
+        enqueue("search.tasks.read_text_task", ids[start:start + chunk],
+                q_options={"group": "ocr", "cluster": settings.OCR_CLUSTER, "timeout": settings.Q_CLUSTER["timeout"]})
     return (len(ids) + chunk - 1) // chunk
 
 
@@ -160,7 +161,7 @@ def photos_read_text(*, photo_ids: Sequence[int]) -> OcrReport:
     with leases.LeaseHeartbeat(owner=owner, seconds=settings.LEASE_SECONDS):
         for photo_id in photo_ids:
             _yield_to_embedding()
-            if time.monotonic() > stop_at:
+            if time.monotonic() > stop_at or cluster_stopping():  # the rest stay pending: the sweep queues them
                 break
             photo = _claim(photo_id=photo_id, owner=owner)
             if photo is None:
@@ -189,7 +190,7 @@ def _embedding_waits() -> bool:
 
 def _yield_to_embedding() -> None:
     deadline = time.monotonic() + YIELD_SECONDS
-    while time.monotonic() < deadline and _embedding_waits():
+    while time.monotonic() < deadline and _embedding_waits() and not cluster_stopping():
         time.sleep(YIELD_POLL)
 
 

@@ -555,10 +555,10 @@ def calibration_fit_request(*, family_id: int) -> None:
 
 
 def _calibration_fits_queue(family_ids: set[int]) -> None:
-    from django_q.tasks import async_task
+    from mediasearch.task_queue import enqueue
 
     for family_id in sorted(family_ids):
-        async_task("search.tasks.calibration_fit_task", family_id, group="calibration")
+        enqueue("search.tasks.calibration_fit_task", family_id, group="calibration")
 
 
 def suggested_weights(*, family_id: int) -> tuple[float, float] | None:

@@ -20,6 +20,7 @@ from gallery.images import ImageBusy
 from gallery.models import Family, Membership, Photo
 from gallery.selectors import photos_of_families_being_deleted, photos_worked_on
 from gallery.services import family_deletions_resume, photos_display_sweep, photos_embedded_sweep, photos_place_sweep
+from mediasearch.cluster import cluster_stopping
 from search import leases
 from search.duplicates import duplicates_find
 from search.embedder import Embedder, ModelUnavailable, get_embedder
@@ -126,6 +127,10 @@ def embed_photos(*, photo_ids: Sequence[int], fill_to: int | None = None) -> Emb
         # Recorded once on the model; the photos simply stay pending until the model is back.
         report.model_error = str(exc)
         return report
+    embedder.compile_images()  # the first batch's compile (tens of seconds), before any photo is claimed
+    if cluster_stopping():  # the worker was asked to stop meanwhile: the photos wait for its next start
+        photos_enqueue(list(photo_ids))
+        return report
     batch = embedder.batch_size
     owner = leases.lease_owner()
     # The heartbeat keeps this run's leases alive while it works, and releases them when it ends.
@@ -137,6 +142,9 @@ def embed_photos(*, photo_ids: Sequence[int], fill_to: int | None = None) -> Emb
         with ThreadPoolExecutor(max_workers=1) as pool:
             pending = pool.submit(_prepare, embedder, chunks[0]) if chunks else None
             for index in range(len(chunks)):
+                if cluster_stopping():  # the worker is stopping: the batch being embedded was the last
+                    _photos_hand_back([photo for chunk in chunks[index:] for photo in chunk], owner=owner)
+                    break
                 prepared = pending.result()
                 if index + 1 < len(chunks):
                     pending = pool.submit(_prepare, embedder, chunks[index + 1])
@@ -146,6 +154,18 @@ def embed_photos(*, photo_ids: Sequence[int], fill_to: int | None = None) -> Emb
             pool.submit(connections.close_all).result()
     _after_embedding(report.ready_ids)
     return report
+
+
+def _photos_hand_back(photos: list[Photo], *, owner: str) -> None:
+    """Photos claimed but not embedded, because the worker is stopping: waiting again with the try given back, their
+    leases released, and queued (taken up when a worker runs again)."""
+    held = leases.leases_held(kind=leases.EMBED, owner=owner, object_ids=[photo.pk for photo in photos])
+    with transaction.atomic():
+        Photo.objects.filter(pk__in=held, status=Photo.Status.PROCESSING).update(
+            status=Photo.Status.PENDING, status_changed_at=timezone.now(), embed_attempts=F("embed_attempts") - 1)
+        leases.leases_release(owner=owner, kind=leases.EMBED, object_ids=held)
+        transaction.on_commit(lambda: photos_enqueue(sorted(held)))
+    logger.info("the worker is stopping: %d photos handed back to the queue", len(held))
 
 
 def _after_embedding(photo_ids: list[int]) -> None:
@@ -299,21 +319,22 @@ def _mark_failed(photos: Iterable[Photo], reason: str, report: EmbedReport) -> N
 
 def photos_enqueue(photo_ids: Sequence[int]) -> int:
     """Queue embedding tasks for these photos, in model-sized chunks. Returns the number of tasks."""
-    from django_q.tasks import async_task
+    from mediasearch.task_queue import enqueue
 
     chunk = settings.EMBED_TASK_SIZE
     ids = list(photo_ids)
     for start in range(0, len(ids), chunk):
-        async_task("search.tasks.embed_photos_task", ids[start:start + chunk], group="embed", q_options={"timeout": settings.Q_CLUSTER["timeout"]})
+        enqueue("search.tasks.embed_photos_task", ids[start:start + chunk], group="embed",
+                q_options={"timeout": settings.Q_CLUSTER["timeout"]})
     return (len(ids) + chunk - 1) // chunk
 
 
 def family_indexes_drop_later(*, family_id: int) -> None:
     """Queue the dropping of a deleted family's HNSW indexes for the worker (DROP INDEX CONCURRENTLY, outside any
     transaction); the sweep drops any a lost task left (vector_index.drop_orphaned_indexes)."""
-    from django_q.tasks import async_task
+    from mediasearch.task_queue import enqueue
 
-    async_task("search.tasks.family_indexes_drop_task", family_id, q_options={"timeout": settings.Q_CLUSTER["timeout"]})
+    enqueue("search.tasks.family_indexes_drop_task", family_id, q_options={"timeout": settings.Q_CLUSTER["timeout"]})
 
 
 @transaction.atomic

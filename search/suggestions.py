@@ -123,9 +123,9 @@ def suggestions_recompute(*, family_id: int | None = None, progress=None) -> int
 def suggestions_recompute_enqueue(*, family_id: int | None = None) -> None:
     """Queue a background recompute (of one family, or of all for a global change) once the current transaction
     commits. The task is cheap (no image model run): it goes on the main queue, between embedding tasks."""
-    from django_q.tasks import async_task
+    from mediasearch.task_queue import enqueue
 
-    transaction.on_commit(lambda: async_task("search.tasks.suggestions_recompute_task", family_id, group="suggest",
+    transaction.on_commit(lambda: enqueue("search.tasks.suggestions_recompute_task", family_id, group="suggest",
                                              q_options={"timeout": settings.Q_CLUSTER["timeout"]}))
 
 

@@ -63,14 +63,14 @@ class EncodeBudget:
         """Queue the deferred terms not already queued (by this or an earlier request) for the worker, once the
         current transaction commits."""
         from django.db import transaction
-        from django_q.tasks import async_task
+        from mediasearch.task_queue import enqueue
 
         for model_name, terms in self.deferred.items():
             claimed = [term for term in terms
                        if cache.add(f"text-embeddings:{model_name}:{cache_key(term)}", True, DEFER_CLAIM_SECONDS)]
             for start in range(0, len(claimed), WORKER_TERMS_PER_TASK):
                 chunk = claimed[start:start + WORKER_TERMS_PER_TASK]
-                transaction.on_commit(lambda chunk=chunk, model_name=model_name: async_task(
+                transaction.on_commit(lambda chunk=chunk, model_name=model_name: enqueue(
                     "search.tasks.text_embeddings_task", model_name, chunk, group="text embeddings"))
 
 

@@ -478,3 +478,17 @@ def test_serve_asks_a_warming_web_server_once_whether_it_answers_not_every_poll(
                 signal.signal(sig, handler)
     assert "MediaSearch is running at" in out.getvalue()
     assert len(requests) == 1, f"{len(requests)} requests reached the web server"
+
+
+def test_serve_takes_a_blank_port_as_the_default_and_names_a_port_that_is_no_number(tmp_path):
+    """README: "A blank value is the default". `PORT= manage.py serve` (an environment file's empty line) and
+    `PORT=80a` ended in a ValueError traceback from serve's argument parser; WEB_WORKERS the same."""
+    for name in ("PORT", "WEB_WORKERS"):
+        done = subprocess.run([sys.executable, "manage.py", "serve", "--help"], cwd=ROOT,
+                              env=_env(tmp_path / "var", **{name: ""}), capture_output=True, text=True, timeout=120)
+        assert done.returncode == 0, done.stderr
+        done = subprocess.run([sys.executable, "manage.py", "serve", "--help"], cwd=ROOT,
+                              env=_env(tmp_path / "var", **{name: "80a"}), capture_output=True, text=True, timeout=120)
+        assert done.returncode != 0
+        assert f"{name}='80a' is not a whole number" in done.stderr, done.stderr
+        assert "ValueError" not in done.stderr

@@ -174,3 +174,41 @@ def test_with_redis_a_killed_workers_lost_tasks_are_recovered_by_the_sweep_nothi
 
     assert PhotoEmbedding.objects.count() == count
     assert not OrmQ.objects.exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_upload_while_redis_does_not_answer_is_stored_and_waits_for_the_sweep(toy_model, family, alice, tmp_path):
+    """Redis restarted (or down) under a running site: every upload was a 500 (the photos stored all the same,
+    queuing their embedding raised on commit), and so was anything else that queues a task. The upload now succeeds,
+    the photo waits (pending) and the sweep queues it once Redis answers."""
+    from tests.memory import run_child
+
+    dead = f"redis://127.0.0.1:{free_port()}/0"  # nobody listens there
+    code = f"""
+from django.contrib.auth import get_user_model
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.test import Client
+from search.tests.conftest import shape_png
+client = Client(HTTP_HOST="localhost")
+client.force_login(get_user_model().objects.get(username={alice.username!r}))
+response = client.post("/upload/", {{"family": {family.pk}, "files": [
+    SimpleUploadedFile("IMG_0001.png", shape_png("red", "circle", seed=1), content_type="image/png")]}})
+api = client.post("/api/v1/photos/", {{"family": {family.pk}, "file":
+    SimpleUploadedFile("IMG_0002.png", shape_png("blue", "square", seed=2), content_type="image/png")}})
+report(page=response.status_code, api=api.status_code)
+"""
+    result = run_child(code, env=_env(toy_model, dead))
+    assert result == {"page": 200, "api": 201}
+    assert Photo.objects.filter(status=Photo.Status.PENDING).count() == 2
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_worker_started_while_redis_does_not_answer_says_so_in_one_line(toy_model, tmp_path):
+    """It ended in two tracebacks (the cluster's sentinel's and "RuntimeError: Q Cluster … failed to start") under
+    django-q2's "Can not connect to Redis server.", at every restart while Redis was down."""
+    dead = f"redis://127.0.0.1:{free_port()}/0"
+    done = subprocess.run([sys.executable, str(ROOT / "manage.py"), "worker"], cwd=ROOT, env=_env(toy_model, dead),
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode != 0
+    assert "the task queue's Redis server (Q_BROKER) does not answer" in done.stderr, done.stderr
+    assert "Traceback" not in done.stderr, done.stderr

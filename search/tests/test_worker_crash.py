@@ -367,6 +367,118 @@ def test_a_sigterm_to_the_workers_whole_process_group_stops_it_within_seconds(to
         stop_process_group(worker, grace=1)
 
 
+@pytest.mark.django_db(transaction=True)
+def test_a_stopped_worker_stops_between_batches_and_hands_back_the_photos_it_had_not_embedded(toy_model, add_shape):
+    """Ctrl-C on `make run` while the worker embedded a few hundred photos: the cluster ran the whole task it had
+    taken (64 photos), then the one in its task queue and the one its pusher held, before it stopped, so the stop took
+    minutes with a real model and ended in "the cluster did not stop within 25 s; killing it", leaving the photo
+    batch being embedded "processing", with a try counted, until its leases ran out. Now a stop asked for ends the
+    task after the batch being embedded: the rest go back to waiting, no try counted, and come back on the next
+    start."""
+    from django_q.models import OrmQ
+    from django_q.tasks import async_task
+
+    from search.models import WorkLease
+
+    photos = [add_shape(("red", "blue", "green")[i % 3], ("circle", "square")[i % 2]) for i in range(40)]
+    OrmQ.objects.all().delete()  # one task holding them all, as the sweep queues a few hundred waiting photos
+    async_task("search.tasks.embed_photos_task", [p.pk for p in photos], q_options={"timeout": 300})
+    env = _env(toy_model, SEARCH_BATCH_SIZE="1", Q_TIMEOUT="300", Q_RETRY="400", LEASE_SECONDS="60")
+    ready = lambda: Photo.objects.filter(status=Photo.Status.READY).count()  # noqa: E731
+
+    worker = subprocess.Popen([sys.executable, str(ROOT / "manage.py"), "worker"], cwd=ROOT, env=env,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    try:
+        _wait_for(lambda: ready() >= 2, 120, "the first photos to be embedded")
+        started = time.monotonic()
+        worker.send_signal(signal.SIGTERM)  # as serve and the README's units stop it
+        worker.wait(timeout=60)
+        took = time.monotonic() - started
+    finally:
+        stop_process_group(worker, grace=1)
+
+    assert took < 10, f"the worker took {took:.1f} s to stop"
+    assert ready() < len(photos), "the worker embedded every photo of its task before it stopped"
+    assert not Photo.objects.filter(status=Photo.Status.PROCESSING).exists()
+    assert set(Photo.objects.exclude(status=Photo.Status.READY).values_list("status", "embed_attempts")) == {
+        (Photo.Status.PENDING, 0)}
+    assert not WorkLease.objects.exists()
+
+    worker = subprocess.Popen([sys.executable, str(ROOT / "manage.py"), "worker"], cwd=ROOT, env=env,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    try:
+        _wait_for(lambda: ready() == len(photos), 120, "the photos handed back to be embedded on the next start")
+    finally:
+        stop_process_group(worker)
+    assert PhotoEmbedding.objects.count() == len(photos)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_worker_stopped_while_it_compiles_the_model_leaves_no_photo_half_done(toy_model, add_shape):
+    """The first batch a worker embeds compiles the vision tower (SEARCH_COMPILE, bf16 CPUs): about 40 s for the toy
+    model on 2 busy cores without inductor's cache, minutes for a real one, and nothing stops a compile half way. Its
+    photos were claimed before it (processing, a try counted), so a stop then ended in the kill after 25 s with them
+    left so until their leases ran out, a try lost each time. The model is compiled before any photo is claimed now:
+    a stop or kill meanwhile leaves them waiting, no try counted."""
+    from django_q.models import OrmQ
+    from django_q.tasks import async_task
+
+    from search.models import WorkLease
+
+    photos = [add_shape("red", "circle") for _ in range(4)]
+    OrmQ.objects.all().delete()
+    async_task("search.tasks.embed_photos_task", [p.pk for p in photos], q_options={"timeout": 300})
+    env = _env(toy_model, SEARCH_DTYPE="bfloat16", SEARCH_COMPILE="on", Q_TIMEOUT="300", Q_RETRY="400",
+               LEASE_SECONDS="120", TORCHINDUCTOR_FORCE_DISABLE_CACHES="1")  # a first compile, as on a new machine
+    worker = subprocess.Popen([sys.executable, str(ROOT / "manage.py"), "worker"], cwd=ROOT, env=env,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    try:
+        _wait_for(lambda: OrmQ.objects.filter(lock__isnull=False).exists(), 120, "the worker to take the task")
+        time.sleep(10)  # loading the model (a few seconds), then compiling it
+        worker.send_signal(signal.SIGTERM)
+        worker.wait(timeout=60)
+    finally:
+        stop_process_group(worker, grace=1)
+
+    from django_q.models import Task
+
+    assert not Task.objects.filter(success=False).exists(), "the task failed"
+    assert not Photo.objects.filter(status=Photo.Status.READY).exists(), "compiled before the stop: proves nothing"
+    assert set(Photo.objects.values_list("status", "embed_attempts")) == {(Photo.Status.PENDING, 0)}
+    assert not WorkLease.objects.exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_stopped_ocr_worker_waiting_for_embedding_stops_within_seconds(toy_model, add_shape):
+    """The OCR worker gives way while photos wait to be embedded, up to 120 s before each photo it reads. Stopped
+    then (Ctrl-C on `make run` with photos still embedding), its cluster sat out that wait and was killed after 25 s.
+    It stops within seconds now; the photo it had not read yet waits for it."""
+    from django_q.models import OrmQ
+
+    from search.ocr import ocr_enqueue
+
+    to_read, waiting = add_shape("red", "circle"), add_shape("blue", "square")
+    OrmQ.objects.all().delete()
+    Photo.objects.filter(pk=to_read.pk).update(status=Photo.Status.READY, ocr_status=Photo.OcrStatus.PENDING)
+    Photo.objects.filter(pk=waiting.pk).update(status=Photo.Status.PENDING)  # no embedding worker runs
+    ocr_enqueue([to_read.pk])
+    env = _env(toy_model, OCR_GATE="off", Q_TIMEOUT="300", Q_RETRY="400")
+    worker = subprocess.Popen([sys.executable, str(ROOT / "manage.py"), "ocr_worker"], cwd=ROOT, env=env,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    try:
+        _wait_for(lambda: OrmQ.objects.filter(lock__isnull=False).exists(), 120, "the OCR worker to take the task")
+        time.sleep(2)  # giving way to the embedding
+        started = time.monotonic()
+        worker.send_signal(signal.SIGTERM)
+        worker.wait(timeout=60)
+        took = time.monotonic() - started
+    finally:
+        stop_process_group(worker, grace=1)
+
+    assert took < 10, f"the OCR worker took {took:.1f} s to stop"
+    assert Photo.objects.get(pk=to_read.pk).ocr_status == Photo.OcrStatus.PENDING
+
+
 def _in_group(process, group: int) -> bool:
     try:
         return os.getpgid(process.pid) == group

@@ -19,6 +19,23 @@ from search.services import embed_sweep_now
 from search.worker_heartbeats import beat_while_cluster_runs
 
 
+def broker_unreachable() -> str:
+    """What to say when the task queue's broker does not answer (a Redis down or restarting); empty when it does (the
+    database broker answers whenever the migrations check above could run)."""
+    from django_q.brokers import get_broker
+
+    try:
+        from redis.exceptions import RedisError
+    except ImportError:  # no Redis client: the database broker
+        return ""
+    try:
+        get_broker().ping()
+    except RedisError as exc:
+        return (f"the task queue's Redis server (Q_BROKER) does not answer ({str(exc).rstrip('.')}): start it, or "
+                "check Q_BROKER.")
+    return ""
+
+
 class Command(QclusterCommand):
     help = ("Run the task worker (django-q2's qcluster) so that if any of its processes dies, everything it "
             "started dies too: no orphaned sentinel, pusher or worker keeps taking tasks. `serve` runs this.")
@@ -29,6 +46,8 @@ class Command(QclusterCommand):
             # the cluster would fail on every table it reads, in tracebacks, and its pusher would end it.
             raise CommandError(f"{missing} migration(s) of this code are not applied to the database yet: run "
                                "`manage.py migrate` (with the site's environment) first, then start the worker.")
+        if problem := broker_unreachable():
+            raise CommandError(problem)  # one line, rather than the cluster's tracebacks at every restart
         # What waits for the embedding sweep (photos after a model switch, photos whose tasks were lost while no
         # worker ran) starts now rather than at the sweep's next turn, up to 5 minutes away.
         embed_sweep_now()
