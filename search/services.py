@@ -95,11 +95,11 @@ def _claimable() -> Q:
 
 
 @transaction.atomic
-def photos_claim(*, photo_ids: Sequence[int], owner: str, fill_to: int = 0) -> list[Photo]:
+def photos_claim(*, photo_ids: Sequence[int], owner: str, fill_to: int = 0, count_try: bool = True) -> list[Photo]:
     """Lease photos to `owner`, mark them processing (skipping rows another worker holds) and return them.
 
     With `fill_to`, other waiting photos join the batch, so that many small tasks still make
-    full batches for the model."""
+    full batches for the model. `count_try=False`: no try is counted yet (photos_try_count, batch by batch)."""
     claimable = Photo.objects.select_for_update(skip_locked=True).filter(_claimable())
     candidates = list(claimable.filter(pk__in=list(photo_ids)).order_by("pk"))
     if fill_to > len(candidates):
@@ -111,11 +111,17 @@ def photos_claim(*, photo_ids: Sequence[int], owner: str, fill_to: int = 0) -> l
     claimed = [photo for photo in candidates if photo.pk in won]
     if claimed:
         Photo.objects.filter(pk__in=[p.pk for p in claimed]).update(
-            status=Photo.Status.PROCESSING, status_changed_at=timezone.now(), embed_attempts=F("embed_attempts") + 1
-        )
-        for photo in claimed:
-            photo.embed_attempts += 1
+            status=Photo.Status.PROCESSING, status_changed_at=timezone.now())
+        if count_try:
+            photos_try_count(claimed)
     return claimed
+
+
+def photos_try_count(photos: list[Photo]) -> None:
+    """A try counted for each photo (a worker dying on a photo three times fails it: _photos_release_abandoned)."""
+    Photo.objects.filter(pk__in=[p.pk for p in photos]).update(embed_attempts=F("embed_attempts") + 1)
+    for photo in photos:
+        photo.embed_attempts += 1
 
 
 def embed_photos(*, photo_ids: Sequence[int], fill_to: int | None = None) -> EmbedReport:
@@ -135,18 +141,25 @@ def embed_photos(*, photo_ids: Sequence[int], fill_to: int | None = None) -> Emb
     owner = leases.lease_owner()
     # The heartbeat keeps this run's leases alive while it works, and releases them when it ends.
     with leases.LeaseHeartbeat(owner=owner, seconds=settings.LEASE_SECONDS):
-        claimed = photos_claim(photo_ids=photo_ids, owner=owner, fill_to=batch if fill_to is None else fill_to)
+        # A try is counted for a chunk when its decoding starts, not for the whole task when it is claimed: a
+        # worker killed on its first chunk (out of memory, kill -9) fails no photo it never came to.
+        claimed = photos_claim(photo_ids=photo_ids, owner=owner, fill_to=batch if fill_to is None else fill_to,
+                               count_try=False)
         chunks = [claimed[i:i + batch] for i in range(0, len(claimed), batch)]
         # Decode and preprocess the next chunk while the model runs on this one (the forward pass
         # releases the GIL), so this thread does little but run the model.
         with ThreadPoolExecutor(max_workers=1) as pool:
-            pending = pool.submit(_prepare, embedder, chunks[0]) if chunks else None
+            if chunks:
+                photos_try_count(chunks[0])
+                pending = pool.submit(_prepare, embedder, chunks[0])
             for index in range(len(chunks)):
                 if cluster_stopping():  # the worker is stopping: the batch being embedded was the last
-                    _photos_hand_back([photo for chunk in chunks[index:] for photo in chunk], owner=owner)
+                    _photos_hand_back(chunks[index], [photo for chunk in chunks[index + 1:] for photo in chunk],
+                                      owner=owner)
                     break
                 prepared = pending.result()
                 if index + 1 < len(chunks):
+                    photos_try_count(chunks[index + 1])
                     pending = pool.submit(_prepare, embedder, chunks[index + 1])
                 _embed_prepared(embedder, prepared, report, owner=owner)
             # Decoding an original takes a decode slot, i.e. a database session of the pool's thread: end it
@@ -156,13 +169,14 @@ def embed_photos(*, photo_ids: Sequence[int], fill_to: int | None = None) -> Emb
     return report
 
 
-def _photos_hand_back(photos: list[Photo], *, owner: str) -> None:
-    """Photos claimed but not embedded, because the worker is stopping: waiting again with the try given back, their
-    leases released, and queued (taken up when a worker runs again)."""
-    held = leases.leases_held(kind=leases.EMBED, owner=owner, object_ids=[photo.pk for photo in photos])
+def _photos_hand_back(tried: list[Photo], untried: list[Photo], *, owner: str) -> None:
+    """Photos claimed but not embedded, because the worker is stopping: waiting again (those `tried`, decoded, with
+    their try given back), their leases released, and queued (taken up when a worker runs again)."""
+    held = leases.leases_held(kind=leases.EMBED, owner=owner, object_ids=[photo.pk for photo in tried + untried])
     with transaction.atomic():
-        Photo.objects.filter(pk__in=held, status=Photo.Status.PROCESSING).update(
-            status=Photo.Status.PENDING, status_changed_at=timezone.now(), embed_attempts=F("embed_attempts") - 1)
+        waiting = Photo.objects.filter(pk__in=held, status=Photo.Status.PROCESSING)
+        waiting.filter(pk__in=[photo.pk for photo in tried]).update(embed_attempts=F("embed_attempts") - 1)
+        waiting.update(status=Photo.Status.PENDING, status_changed_at=timezone.now())
         leases.leases_release(owner=owner, kind=leases.EMBED, object_ids=held)
         transaction.on_commit(lambda: photos_enqueue(sorted(held)))
     logger.info("the worker is stopping: %d photos handed back to the queue", len(held))

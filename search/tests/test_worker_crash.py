@@ -85,6 +85,36 @@ def test_killing_the_worker_mid_batch_loses_nothing_and_duplicates_nothing(toy_m
 
 
 @pytest.mark.django_db(transaction=True)
+def test_a_killed_worker_counts_a_try_only_for_the_photos_it_was_embedding(toy_model, add_shape):
+    """A task claims up to EMBED_TASK_SIZE photos (64) at once, and a try was counted for each when it was claimed:
+    a worker killed (kill -9, the kernel's OOM killer, serve's kill after 25 s) during its first batch counted one for
+    all 64, and three such kills failed photos the model had never seen ("The worker stopped while embedding this
+    photo, 3 times"). A try is counted for a batch when the worker starts on it (decoding it, then the model)."""
+    from django_q.models import OrmQ
+    from django_q.tasks import async_task
+
+    photos = [add_shape(("red", "blue", "green")[i % 3], ("circle", "square")[i % 2]) for i in range(30)]
+    OrmQ.objects.all().delete()  # one task holding them all, as the sweep queues a few hundred waiting photos
+    async_task("search.tasks.embed_photos_task", [p.pk for p in photos], q_options={"timeout": 300})
+    env = _env(toy_model, SEARCH_BATCH_SIZE="1", Q_TIMEOUT="300", Q_RETRY="400", LEASE_SECONDS="60")
+    ready = lambda: Photo.objects.filter(status=Photo.Status.READY).count()  # noqa: E731
+
+    worker = subprocess.Popen([sys.executable, str(ROOT / "manage.py"), "worker"], cwd=ROOT, env=env,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    try:
+        _wait_for(lambda: ready() >= 2, 120, "the first photos to be embedded")
+    finally:
+        os.killpg(worker.pid, signal.SIGKILL)  # no goodbye
+        worker.wait()
+
+    waiting = Photo.objects.exclude(status=Photo.Status.READY)
+    assert waiting.count() > 4, "the worker embedded nearly every photo before it was killed; the test proves nothing"
+    # The batch being embedded and the one being decoded beside it (a batch is one photo here): no more.
+    assert waiting.filter(embed_attempts__gt=0).count() <= 2
+    assert not waiting.filter(embed_attempts__gt=1).exists()
+
+
+@pytest.mark.django_db(transaction=True)
 def test_a_started_worker_sweeps_at_once_not_at_the_sweeps_next_turn(toy_model, add_shape, tmp_path):
     """After a model switch (SEARCH_MODEL changed, the worker restarted), or photos stored while no worker ran and
     their tasks lost, the photos wait for the embedding sweep: up to 5 minutes after the start. A worker that starts
