@@ -7,6 +7,7 @@ client is (its address behind N proxies) and how a refusal reads: the sign-in pa
 from __future__ import annotations
 
 import ipaddress
+import logging
 import math
 from datetime import datetime
 
@@ -16,6 +17,8 @@ from django.db.models import Q
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.utils import timezone
+
+logger = logging.getLogger(__name__)
 
 
 def client_ip(request: HttpRequest) -> str | None:
@@ -28,7 +31,29 @@ def client_ip(request: HttpRequest) -> str | None:
         forwarded = [part.strip() for part in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",") if part.strip()]
         if len(forwarded) >= proxies and _is_address(forwarded[-proxies]):
             return forwarded[-proxies]
+    elif not _proxy_warned and request.META.get("HTTP_X_FORWARDED_FOR"):
+        _proxy_warn(request.META.get("REMOTE_ADDR") or "")
     return request.META.get("REMOTE_ADDR")
+
+
+_proxy_warned = False  # (once a process)
+
+
+def _proxy_warn(remote: str) -> None:
+    """Behind a proxy with SIGNIN_PROXY_COUNT left at 0, every client is the proxy's address and shares its lockout:
+    said once, when a request is forwarded by a proxy on this machine or network (from the internet, X-Forwarded-For
+    is whatever the client sent, and says nothing)."""
+    global _proxy_warned
+    try:
+        nearby = ipaddress.ip_address(remote).is_private
+    except ValueError:
+        return
+    if nearby:
+        _proxy_warned = True
+        logger.warning("A request came through a proxy (X-Forwarded-For, from %s) but SIGNIN_PROXY_COUNT is 0: every "
+                       "client is counted as that proxy's address, so a few wrong passwords anywhere lock everyone "
+                       "out. Set SIGNIN_PROXY_COUNT to the number of proxies in front of the app (README, "
+                       "Configuration).", remote)
 
 
 def _is_address(text: str) -> bool:

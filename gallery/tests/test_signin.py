@@ -211,6 +211,40 @@ def test_behind_a_proxy_the_forwarded_address_is_the_one_locked(alice, bob, sett
     assert other.status_code == 302
 
 
+def test_a_proxy_in_front_while_signin_proxy_count_is_0_is_said_in_the_log_once(alice, settings, caplog,
+                                                                                   monkeypatch):
+    """Behind nginx with SIGNIN_PROXY_COUNT left at 0 (the README says to set it; nothing said when it was not), every
+    client signs in "from 127.0.0.1" and shares one lockout: five wrong passwords anywhere lock the whole family out.
+    A request forwarded by a proxy on this machine or network (X-Forwarded-For from a loopback or private address)
+    while the count is 0 is said once, as a warning naming the setting."""
+    import gallery.signin
+
+    monkeypatch.setattr(gallery.signin, "_proxy_warned", False)
+    settings.SIGNIN_PROXY_COUNT = 0
+    with caplog.at_level("WARNING", logger="gallery.signin"):
+        Client().post(reverse("login"), {"username": "alice", "password": "wrong"}, REMOTE_ADDR="81.2.69.142",
+                      HTTP_X_FORWARDED_FOR="10.9.9.9")  # a client on the internet sends what it likes: no proxy
+        assert not ours(caplog)
+        for _ in range(2):
+            Client().post(reverse("login"), {"username": "alice", "password": "wrong"}, REMOTE_ADDR="127.0.0.1",
+                          HTTP_X_FORWARDED_FOR="198.51.100.7")
+    assert ours(caplog) == [
+        "A request came through a proxy (X-Forwarded-For, from 127.0.0.1) but SIGNIN_PROXY_COUNT is 0: every client "
+        "is counted as that proxy's address, so a few wrong passwords anywhere lock everyone out. Set "
+        "SIGNIN_PROXY_COUNT to the number of proxies in front of the app (README, Configuration)."]
+    caplog.clear()
+    monkeypatch.setattr(gallery.signin, "_proxy_warned", False)
+    settings.SIGNIN_PROXY_COUNT = 1
+    with caplog.at_level("WARNING", logger="gallery.signin"):
+        Client().post(reverse("login"), {"username": "alice", "password": "wrong"}, REMOTE_ADDR="127.0.0.1",
+                      HTTP_X_FORWARDED_FOR="198.51.100.7")
+    assert not ours(caplog)
+
+
+def ours(caplog) -> list[str]:
+    return [record.getMessage() for record in caplog.records if record.name == "gallery.signin"]
+
+
 @pytest.mark.parametrize("forwarded", ["999.1.1.1", "unknown", "10.0.0.1:443", "_hidden"])
 def test_a_forwarded_entry_that_is_no_address_counts_as_the_proxys_not_a_500(alice, settings, forwarded):
     """What a proxy forwards is not always an address ("unknown", a port, an obfuscated name: RFC 7239 allows them),
