@@ -58,6 +58,23 @@ def _wait_for(predicate, timeout: float, what: str):
     raise AssertionError(f"timed out waiting for {what}")
 
 
+def _one_task_of(toy_model: str, add_shape, count: int) -> tuple[dict, list[Photo]]:
+    """`count` photos queued as one embedding task (as the sweep queues a few hundred waiting photos), and the
+    environment of a worker that embeds them one by one, with time to spare."""
+    from django_q.models import OrmQ
+    from django_q.tasks import async_task
+
+    photos = [add_shape(("red", "blue", "green")[i % 3], ("circle", "square")[i % 2]) for i in range(count)]
+    OrmQ.objects.all().delete()  # (the tasks each add queued)
+    async_task("search.tasks.embed_photos_task", [p.pk for p in photos], q_options={"timeout": 300})
+    return _env(toy_model, SEARCH_BATCH_SIZE="1", Q_TIMEOUT="300", Q_RETRY="400", LEASE_SECONDS="60"), photos
+
+
+def _start_worker(env: dict) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, str(ROOT / "manage.py"), "worker"], cwd=ROOT, env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+
+
 @pytest.mark.django_db(transaction=True)
 def test_killing_the_worker_mid_batch_loses_nothing_and_duplicates_nothing(toy_model, add_shape, tmp_path):
     # Each add commits on its own, so the search app queues one task per photo, as for uploads.
@@ -90,17 +107,10 @@ def test_a_killed_worker_counts_a_try_only_for_the_photos_it_was_embedding(toy_m
     a worker killed (kill -9, the kernel's OOM killer, serve's kill after 25 s) during its first batch counted one for
     all 64, and three such kills failed photos the model had never seen ("The worker stopped while embedding this
     photo, 3 times"). A try is counted for a batch when the worker starts on it (decoding it, then the model)."""
-    from django_q.models import OrmQ
-    from django_q.tasks import async_task
-
-    photos = [add_shape(("red", "blue", "green")[i % 3], ("circle", "square")[i % 2]) for i in range(30)]
-    OrmQ.objects.all().delete()  # one task holding them all, as the sweep queues a few hundred waiting photos
-    async_task("search.tasks.embed_photos_task", [p.pk for p in photos], q_options={"timeout": 300})
-    env = _env(toy_model, SEARCH_BATCH_SIZE="1", Q_TIMEOUT="300", Q_RETRY="400", LEASE_SECONDS="60")
+    env, photos = _one_task_of(toy_model, add_shape, 30)
     ready = lambda: Photo.objects.filter(status=Photo.Status.READY).count()  # noqa: E731
 
-    worker = subprocess.Popen([sys.executable, str(ROOT / "manage.py"), "worker"], cwd=ROOT, env=env,
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    worker = _start_worker(env)
     try:
         _wait_for(lambda: ready() >= 2, 120, "the first photos to be embedded")
     finally:
@@ -131,8 +141,7 @@ def test_a_started_worker_sweeps_at_once_not_at_the_sweeps_next_turn(toy_model, 
         "next_run": timezone.now() + timedelta(minutes=5)})
 
     env = _env(toy_model, Q_TIMEOUT="60", Q_RETRY="90")  # (the sweep loads the model: more than 3 s on 2 cores)
-    worker = subprocess.Popen([sys.executable, str(ROOT / "manage.py"), "worker"], cwd=ROOT, env=env,
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    worker = _start_worker(env)
     try:
         # The sweep's first step marks the photo as waiting for the model in force and queues it (embedding it then
         # takes the model's load, a minute on a busy machine: not waited for).
@@ -405,19 +414,12 @@ def test_a_stopped_worker_stops_between_batches_and_hands_back_the_photos_it_had
     batch being embedded "processing", with a try counted, until its leases ran out. Now a stop asked for ends the
     task after the batch being embedded: the rest go back to waiting, no try counted, and come back on the next
     start."""
-    from django_q.models import OrmQ
-    from django_q.tasks import async_task
-
     from search.models import WorkLease
 
-    photos = [add_shape(("red", "blue", "green")[i % 3], ("circle", "square")[i % 2]) for i in range(40)]
-    OrmQ.objects.all().delete()  # one task holding them all, as the sweep queues a few hundred waiting photos
-    async_task("search.tasks.embed_photos_task", [p.pk for p in photos], q_options={"timeout": 300})
-    env = _env(toy_model, SEARCH_BATCH_SIZE="1", Q_TIMEOUT="300", Q_RETRY="400", LEASE_SECONDS="60")
+    env, photos = _one_task_of(toy_model, add_shape, 40)
     ready = lambda: Photo.objects.filter(status=Photo.Status.READY).count()  # noqa: E731
 
-    worker = subprocess.Popen([sys.executable, str(ROOT / "manage.py"), "worker"], cwd=ROOT, env=env,
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    worker = _start_worker(env)
     try:
         _wait_for(lambda: ready() >= 2, 120, "the first photos to be embedded")
         started = time.monotonic()
@@ -434,8 +436,7 @@ def test_a_stopped_worker_stops_between_batches_and_hands_back_the_photos_it_had
         (Photo.Status.PENDING, 0)}
     assert not WorkLease.objects.exists()
 
-    worker = subprocess.Popen([sys.executable, str(ROOT / "manage.py"), "worker"], cwd=ROOT, env=env,
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    worker = _start_worker(env)
     try:
         _wait_for(lambda: ready() == len(photos), 120, "the photos handed back to be embedded on the next start")
     finally:
@@ -460,8 +461,7 @@ def test_a_worker_stopped_while_it_compiles_the_model_leaves_no_photo_half_done(
     async_task("search.tasks.embed_photos_task", [p.pk for p in photos], q_options={"timeout": 300})
     env = _env(toy_model, SEARCH_DTYPE="bfloat16", SEARCH_COMPILE="on", Q_TIMEOUT="300", Q_RETRY="400",
                LEASE_SECONDS="120", TORCHINDUCTOR_FORCE_DISABLE_CACHES="1")  # a first compile, as on a new machine
-    worker = subprocess.Popen([sys.executable, str(ROOT / "manage.py"), "worker"], cwd=ROOT, env=env,
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    worker = _start_worker(env)
     try:
         _wait_for(lambda: OrmQ.objects.filter(lock__isnull=False).exists(), 120, "the worker to take the task")
         time.sleep(10)  # loading the model (a few seconds), then compiling it
