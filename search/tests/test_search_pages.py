@@ -539,7 +539,7 @@ def test_a_search_with_more_matches_than_a_page_says_so_and_shows_the_next_ones_
     client = client_for(alice)
     body = client.get(reverse("search:search"), {"q": "red circle", "limit": 2}).content.decode()
     assert len(_result_blocks(body)) == 2
-    summary = _text(re.search(r'<p class="summary muted">(.*?)</p>', body, re.S).group(1))
+    summary = _text(re.search(r'<p class="summary muted"[^>]*>(.*?)</p>', body, re.S).group(1))
     assert summary.startswith("The best 2 photos for “red circle”")
     more = re.search(r'<p class="more-note">(.*?)</p>', body, re.S).group(1)
     raw_href = re.search(r'href="([^"]+)"', more).group(1)
