@@ -235,7 +235,7 @@ def _day_no_month_has(tokens, norms, covered, i: int, *, month_first: bool) -> s
     found = _numeric_day_parts(norms[i], month_first=month_first)
     if found:
         return _no_such_day(*found, said=tokens[i], whole=True)
-    day = _day_of(norms[i])
+    day = day_number(norms[i])
     if day is None:
         return ""
     month_at = i + 2 if i + 2 < len(norms) and norms[i + 1] == "of" else i + 1  # "31st of february"
@@ -253,7 +253,8 @@ def _day_no_month_has(tokens, norms, covered, i: int, *, month_first: bool) -> s
     return _no_such_day(year, MONTH_NAMES[norms[month_at]], day, said=said, whole=whole)
 
 
-def _day_of(word: str) -> int | None:
+def day_number(word: str) -> int | None:
+    """A day of a month as written: "14", "14th", "1st" (1 to 31), else None."""
     found = re.fullmatch(r"(\d{1,2})(?:st|nd|rd|th)?", word)
     return int(found[1]) if found and 1 <= int(found[1]) <= 31 else None
 

@@ -49,6 +49,7 @@ from search.query_dates import (
     MONTH_NAMES,
     SEASONS,
     dates_no_photo_has,
+    day_number,
     day_or_none,
     holiday_span,
     hull,
@@ -683,9 +684,9 @@ class _Parser:
             start, end = MONTH_NAMES[first], MONTH_NAMES[second]
             return (at + 1 if self._year_at(at) else at + 2), (
                 month_span(year - (start > end), start)[0], month_span(year, end)[1])
-        if _day_number(first) and _day_number(second) and at < len(self.norms) and self.norms[at] in MONTH_NAMES:
+        if day_number(first) and day_number(second) and at < len(self.norms) and self.norms[at] in MONTH_NAMES:
             year, month = self._year_at(at + 1), MONTH_NAMES[self.norms[at]]
-            days = [day_or_none(year, month, _day_number(word)) for word in (first, second)] if year else [None]
+            days = [day_or_none(year, month, day_number(word)) for word in (first, second)] if year else [None]
             if all(days):
                 return at + 2, (min(days), max(days))
         return None
@@ -735,7 +736,7 @@ class _Parser:
             after = self.norms[i + 1] if i + 1 < len(self.norms) else ""
             if (after in MONTH_NAMES or after in SEASONS) and not self._year_at(i + 2) and not (
                     i + 2 < len(self.norms) and self.norms[i + 2] == "of"):
-                number = _day_number(self.norms[i + 2]) if after in MONTH_NAMES and i + 2 < len(self.norms) else None
+                number = day_number(self.norms[i + 2]) if after in MONTH_NAMES and i + 2 < len(self.norms) else None
                 day = day_or_none(year, MONTH_NAMES[after], number) if number else None
                 if day:  # and the day after it: "1987 july 4"
                     return i + 3, (day, day)
@@ -830,10 +831,10 @@ class _Parser:
     def _day(self, i: int):
         """A day with its month and year, either way round: "14 june 2021", "14th of june 2021", "june 14, 2021",
         "june 14th 2021". A day its month lacks ("june 31") is none."""
-        if _day_number(self.norms[i]) and i + 2 < len(self.norms):  # the day first
-            number, month_at = _day_number(self.norms[i]), i + (2 if self.norms[i + 1] == "of" else 1)
-        elif self.norms[i] in MONTH_NAMES and i + 1 < len(self.norms) and _day_number(self.norms[i + 1]):
-            number, month_at = _day_number(self.norms[i + 1]), i
+        if day_number(self.norms[i]) and i + 2 < len(self.norms):  # the day first
+            number, month_at = day_number(self.norms[i]), i + (2 if self.norms[i + 1] == "of" else 1)
+        elif self.norms[i] in MONTH_NAMES and i + 1 < len(self.norms) and day_number(self.norms[i + 1]):
+            number, month_at = day_number(self.norms[i + 1]), i
         else:
             return None
         if month_at >= len(self.norms) or self.norms[month_at] not in MONTH_NAMES:
@@ -941,12 +942,6 @@ def _numeric_date(word: str) -> re.Match | None:
     after "/", "." or "-", a two-digit one after "/" only (_Parser._numeric_day)."""
     found = re.fullmatch(r"(\d{1,2})([/.-])(\d{1,2})\2(\d{4}|\d{2})", word)
     return found if found and (len(found[4]) == 4 or found[2] == "/") else None
-
-
-def _day_number(word: str) -> int | None:
-    """A day of a month as written: "14", "14th", "1st" (1 to 31), else None."""
-    found = re.fullmatch(r"(\d{1,2})(?:st|nd|rd|th)?", word)
-    return int(found[1]) if found and 1 <= int(found[1]) <= 31 else None
 
 
 def replace_chip(parsed: ParsedQuery, key: str, words: str) -> str:
