@@ -1063,16 +1063,15 @@ def photo_update(
     photo.description, photo.description_source = fresh.description, fresh.description_source
     fields = []
     if title is not None:
-        title = one_line(title)[:255].strip()
+        title = _title_saved(title)
         control_characters_refuse(title, what="A title")
     if description is not None:
-        description = without_nul(description)
-        control_characters_refuse(description, what="A description", multiline=True)
-        if description.strip() != photo.description:
+        control_characters_refuse(without_nul(description), what="A description", multiline=True)
+        if _description_saved(description) != photo.description:
             # The member wrote it (even empty): embedded metadata never replaces it.
             photo.description_source = Photo.FieldSource.MEMBER
             fields.append("description_source")
-        photo.description = description.strip()
+        photo.description = _description_saved(description)
         fields.append("description")
     if title is not None:
         if title != photo.title:
@@ -1127,12 +1126,21 @@ def photo_edit_check(*, photo_id: int, seen: str = "", title: str | None = None,
     return fresh
 
 
+def _title_saved(title: str) -> str:
+    """A title as photo_update saves it: one line, at most 255 characters."""
+    return one_line(title)[:255].strip()
+
+
+def _description_saved(description: str) -> str:
+    return without_nul(description).strip()
+
+
 def _edit_leaves_as_is(photo: Photo, title: str | None, description: str | None, tags: Iterable[str] | None) -> bool:
     """Whether photo_update with these would leave what the edit form shows of `photo` as it is (tags in any case,
     as tags_get_or_create finds them)."""
-    if title is not None and one_line(title)[:255].strip() != photo.title:
+    if title is not None and _title_saved(title) != photo.title:
         return False
-    if description is not None and without_nul(description).strip() != photo.description:
+    if description is not None and _description_saved(description) != photo.description:
         return False
     if tags is None:
         return True
