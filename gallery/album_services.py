@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import json
 import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
@@ -25,7 +24,7 @@ from django.utils import timezone
 
 from gallery import smart_albums
 from gallery.models import Album, AlbumPhoto, AlbumShare, Family, Membership, Photo
-from gallery.services import if_match_names, rows_key_share
+from gallery.services import if_match_names, rows_key_share, version_digest
 from gallery.text import control_characters_refuse, one_line, without_nul
 
 MAX_NAME = 100
@@ -159,14 +158,13 @@ def album_update(*, user: AbstractBaseUser, album: Album, name: str | None = Non
 def album_edit_version(album: Album) -> str:
     """A digest of what the rename form shows of the album (its name and description): the form carries it, and
     album_update(seen=...) compares it with the album's when saving."""
-    return hashlib.sha256(json.dumps([album.name, album.description]).encode()).hexdigest()[:32]
+    return version_digest([album.name, album.description])
 
 
 def album_api_version(album: Album) -> str:
     """A digest of everything an API PATCH can change (name, description, a smart album's search, the cover): the
     album's ETag, which a PATCH's If-Match is compared with."""
-    return hashlib.sha256(json.dumps([album_edit_version(album), album.search, album.cover_id],
-                                     sort_keys=True).encode()).hexdigest()[:32]
+    return version_digest([album_edit_version(album), album.search, album.cover_id])
 
 
 def album_api_version_check(*, album: Album, if_match: str | None) -> None:

@@ -11,8 +11,6 @@ search document is rebuilt through `photos_changed` in the same transaction.
 
 from __future__ import annotations
 
-import hashlib
-import json
 import logging
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
@@ -32,7 +30,7 @@ from gallery.images import (
 )
 from gallery.models import FileRemoval, Membership, Photo
 from gallery.places import Place, place_for
-from gallery.services import photo_lock, photo_zone_move
+from gallery.services import photo_lock, photo_zone_move, version_digest
 from gallery.signals import photos_changed, photos_rotated
 from gallery.timezones import country_zone, zone_at
 from gallery.trash_services import NOT_FOUND, PhotoResult, _ids
@@ -153,7 +151,7 @@ def photos_dates_version(*, photo_ids: Iterable[int]) -> str:
 
 def _dates_digest(photos: Iterable[Photo]) -> str:
     dates = sorted((photo.pk, photo.taken_at.isoformat()) for photo in photos)
-    return hashlib.sha256(json.dumps(dates).encode()).hexdigest()[:32]
+    return version_digest(dates)
 
 
 def taken_days_refresh(ids: list[int]) -> None:

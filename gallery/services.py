@@ -1091,7 +1091,7 @@ def photo_edit_version(photo: Photo) -> str:
     """A digest of what the edit form shows of the photo (title, description, tags): the form carries it, and
     photo_update(seen=...) compares it with the photo's when saving."""
     tags = sorted(PhotoTag.objects.filter(photo_id=photo.pk).values_list("tag__name", flat=True), key=str.lower)
-    return hashlib.sha256(json.dumps([photo.title, photo.description, tags]).encode()).hexdigest()[:32]
+    return version_digest([photo.title, photo.description, tags])
 
 
 def photo_api_version(photo: Photo) -> str:
@@ -1099,7 +1099,12 @@ def photo_api_version(photo: Photo) -> str:
     the place and the rotation): the photo's ETag, which a PATCH's If-Match is compared with."""
     when = [photo.taken_at.isoformat(), photo.taken_tz, photo.latitude, photo.longitude, photo.place_city,
             photo.place_region, photo.place_country_code, photo.rotation]
-    return hashlib.sha256(json.dumps([photo_edit_version(photo), *when]).encode()).hexdigest()[:32]
+    return version_digest([photo_edit_version(photo), *when])
+
+
+def version_digest(value) -> str:
+    """A short digest of `value` (what JSON holds): a version a form or an ETag carries, compared when saving."""
+    return hashlib.sha256(json.dumps(value, sort_keys=True).encode()).hexdigest()[:32]
 
 
 def photo_lock(*, photo_id: int) -> Photo:
