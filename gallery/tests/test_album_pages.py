@@ -182,7 +182,10 @@ def test_an_arrow_clicked_twice_from_the_same_page_moves_the_photo_once(client_f
     alices_step = alices.post(arrange, {**form, "action": "down"}, follow=True)  # her page, drawn before
 
     assert "moved since" not in _text(first)
+    assert first.redirect_chain[-1][0].endswith(f"#photo-{photos[0].pk}")
     for response in (again, alices_step):
+        # At the top of the page, where the message is: on a phone the photo's tile is screens below it.
+        assert "#photo-" not in response.redirect_chain[-1][0]
         assert ("This photo was moved since you saw it: it is now photo 2 of 3 in the album. Nothing was moved: look "
                 "again, then move it if it still needs it.") in _text(response)
     assert album_photo_ids(album=album) == [photos[1].pk, photos[0].pk, photos[2].pk]
