@@ -106,7 +106,7 @@ def bulk_input_clean(*, action: str, photo_ids: Iterable, tags: Iterable[str] = 
             raise ValidationError("A shift is at most 100 years.")
     return entry, BulkInput(photo_ids=ids, tags=cleaned_tags, album_id=album_id if entry.needs_album else None,
                             seconds=seconds if entry.needs_seconds else None,
-                            seen={pk: at for pk, at in (seen or {}).items() if pk in set(ids)})
+                            seen={pk: (seen or {})[pk] for pk in ids if pk in (seen or {})})
 
 
 def _photo_ids(values: Iterable) -> list[int]:
