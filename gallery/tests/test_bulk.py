@@ -1021,3 +1021,31 @@ def test_the_bar_keeps_the_dates_it_shifted_so_the_next_shift_of_the_same_photos
 
     assert "Dates of 2 photos shifted." in second.content.decode()
     assert [Photo.objects.get(pk=p.pk).taken_at for p in photos] == [p.taken_at + timedelta(hours=2) for p in photos]
+
+
+def test_after_a_refused_shift_the_bar_carries_the_dates_it_named_so_shifting_again_is_the_members_own(
+        client_for, family, alice, bob):
+    """The refusal says what the dates read now and "shift again if they still need it"; with JavaScript the page
+    stays, and its tiles still carried the dates from before: every further click was refused the same way until a
+    reload. As the photo's edit form after a conflict, the bar now carries what it told (bulk-done's taken_at_seen)."""
+    from datetime import datetime, timedelta
+
+    from gallery.correction_services import photo_date_set
+    photos = [titled(dated(photo_factory(family=family, user=alice)), name) for name in ("Beach", "Cake")]
+    ids = [p.pk for p in photos]
+    alices = client_for(alice)
+    seen = _bar_dates_seen(alices, ids)
+    bobs_date = datetime.fromisoformat("2023-07-14T12:30:00+00:00")
+    photo_date_set(photo=Photo.objects.get(pk=photos[1].pk), taken_at=bobs_date)
+    shift = {"action": "shift_dates", "photos": ids, "shift_amount": "1", "shift_unit": "hours"}
+    url = reverse("gallery:photos_bulk")
+
+    refused = alices.post(url, {**shift, "taken_at_seen": seen}, headers={"HX-Request": "true"})
+    told = json.loads(refused["HX-Trigger"])["bulk-done"]
+    again = alices.post(url, {**shift, "taken_at_seen": list(told["taken_at_seen"].values())},
+                        headers={"HX-Request": "true"})
+
+    assert "Nothing was shifted" in html.unescape(refused.content.decode()) and told["ok"] == []
+    assert "Dates of 2 photos shifted." in again.content.decode()
+    assert [Photo.objects.get(pk=p.pk).taken_at for p in photos] == [photos[0].taken_at + timedelta(hours=1),
+                                                                     bobs_date + timedelta(hours=1)]
