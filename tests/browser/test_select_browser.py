@@ -615,3 +615,26 @@ def test_the_bars_shift_sends_the_ticked_dates_keeps_them_and_refuses_a_shift_ov
     assert Photo.objects.get(pk=photos[1].pk).taken_at == datetime(2024, 5, 20, 10, tzinfo=dt_timezone.utc)
     assert page.js_errors == []
     context.close()
+
+
+def test_back_after_a_shift_without_javascript_leaves_no_tick_on_a_photo_the_member_did_not_tick(live_server, browser):
+    """Without JavaScript, Back after "Shift dates" draws the timeline again (no-store) in its new order, and the
+    browser put the ticks back where they were on the page, now other photos' tiles: sending the bar again shifted
+    photos nobody ticked. The boxes (and the dates carried, which some browsers restore too) are the page's own."""
+    photos, foreign, album = _gallery(count=6)
+    context, page = new_page(browser, java_script_enabled=False, **DESKTOP)
+    sign_in(page, live_server, "grandma")
+    page.check(_box(photos[0]))
+    page.fill("input[name=shift_amount]", "-30")
+    page.select_option("select[name=shift_unit]", "days")
+    page.get_by_role("button", name="Shift dates").click()
+    page.wait_for_load_state()
+    assert "Dates of 1 photo shifted." in page.content()
+    page.go_back()
+    page.wait_for_load_state()
+    assert page.locator("input[data-select-box]:checked").count() == 0
+    fresh = {p.pk: Photo.objects.get(pk=p.pk).taken_at.isoformat() for p in photos}
+    carried = [page.locator("input[name=taken_at_seen]").nth(n).input_value()
+               for n in range(page.locator("input[name=taken_at_seen]").count())]
+    assert sorted(carried) == sorted(f"{pk}:{at}" for pk, at in fresh.items())
+    context.close()
