@@ -406,7 +406,11 @@ class PhotoAdminForm(forms.ModelForm):
         if self.instance.pk:
             # Locked until the admin's save ends (the change view is one transaction): no edit lands in between.
             try:
-                photo_edit_check(photo_id=self.instance.pk, seen=cleaned.get("seen", ""))
+                # With what it would save: the same form saved twice (a double click, Back and Save) is no conflict.
+                tags = cleaned.get("photo_tags")
+                photo_edit_check(photo_id=self.instance.pk, seen=cleaned.get("seen", ""), title=cleaned.get("title"),
+                                 description=cleaned.get("description"),
+                                 tags=None if tags is None else [tag.name for tag in tags])
             except ValidationError as exc:
                 if exc.code == "edit_conflict":  # the admin has seen it now: the next save is theirs to make
                     self.data = self.data.copy()

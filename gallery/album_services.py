@@ -294,10 +294,12 @@ def album_remove_photos(*, user: AbstractBaseUser, album: Album, photo_ids: Iter
 
 
 @transaction.atomic
-def album_move_photo(*, user: AbstractBaseUser, album: Album, photo_id: int, to: int) -> None:
+def album_move_photo(*, user: AbstractBaseUser, album: Album, photo_id: int, to: int, seen: int | None = None) -> None:
     """Move a photo to 1-based position `to` among the photos the album shows (clamped), shifting the others;
     positions are renumbered 1..n. Photos it does not show (in the trash) keep their place among the others, so a
-    restored photo comes back where it was."""
+    restored photo comes back where it was. `seen`: the position the member's page showed it at (a step counted from
+    there): when it is elsewhere now (the same arrow clicked twice, Back and again, two members), nothing moves
+    (ValidationError, code "move_conflict", saying where it is)."""
     _require_member(user, album.family_id)
     _require_manual(album)
     album = _lock(album)
@@ -305,8 +307,13 @@ def album_move_photo(*, user: AbstractBaseUser, album: Album, photo_id: int, to:
     shown = set(Photo.objects.filter(family_id=album.family_id, pk__in=order).values_list("pk", flat=True))
     if photo_id not in shown:
         raise ValidationError(NOT_IN_ALBUM)
-    order.remove(photo_id)
     visible = [pk for pk in order if pk in shown]
+    if seen is not None and (now := visible.index(photo_id) + 1) != seen:
+        raise ValidationError(f"This photo was moved since you saw it: it is now photo {now} of {len(visible)} in the "
+                              "album. Nothing was moved: look again, then move it if it still needs it.",
+                              code="move_conflict")
+    order.remove(photo_id)
+    visible.remove(photo_id)
     target = min(max(int(to), 1), len(visible) + 1) - 1
     if target < len(visible):
         order.insert(order.index(visible[target]), photo_id)

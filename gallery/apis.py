@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from contextlib import contextmanager
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.core.exceptions import NON_FIELD_ERRORS, RequestDataTooBig, TooManyFieldsSent
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
@@ -49,7 +49,7 @@ from gallery.suggestions import suggestion_dismiss, suggestions_accept, suggesti
 from gallery.memories import MEMORY_PHOTOS, memories
 from gallery.timeline import TimelineFilters
 from gallery.upload_limits import upload_report
-from gallery.text import DESCRIPTION_TEXT, TITLE_TEXT
+from gallery.text import DESCRIPTION_TEXT, TITLE_TEXT, id_from_text
 from mediasearch.parsers import JSONParser
 
 
@@ -773,26 +773,69 @@ class PhotoResultSerializer(serializers.Serializer):
                                                                  "missing one get the same answer")
 
 
+def taken_at_seen_field() -> serializers.DictField:
+    """A shift's optional record of the dates read: photo id → its taken_at as the client read it."""
+    return serializers.DictField(
+        child=serializers.DateTimeField(), required=False,
+        help_text="Each photo's taken_at as you read it (id → taken_at, as GET answers it): when any of them changed "
+                  "since (someone re-dated it, or this same shift was sent before), nothing is shifted (409, saying "
+                  "what they read now). Without it the shift applies to the dates as they are.")
+
+
+def taken_at_seen(data: dict) -> dict[int, datetime]:
+    """`taken_at_seen` of a request's validated data, by photo id (400 for a key that is no id)."""
+    seen = {}
+    for key, at in data.get("taken_at_seen", {}).items():
+        if (photo_id := id_from_text(key)) is None:
+            raise ValidationError({"taken_at_seen": [f"“{key}” is not a photo id."]})
+        seen[photo_id] = at
+    return seen
+
+
+class ShiftConflict(APIException):
+    status_code = status.HTTP_409_CONFLICT
+    default_detail = "The dates of these photos changed since you read them."
+    default_code = "shift_conflict"
+
+
+@contextmanager
+def _shift_conflicts():
+    """A shift refused over dates changed since they were read: 409, in the words the pages use."""
+    try:
+        yield
+    except DjangoValidationError as exc:
+        if getattr(exc, "code", None) == "shift_conflict":
+            raise ShiftConflict(" ".join(exc.messages)) from None
+        raise
+
+
 class ShiftDatesInputSerializer(ParamsSerializer):
     photos = serializers.ListField(child=serializers.IntegerField(), min_length=1, max_length=500)
     seconds = serializers.IntegerField(min_value=-100 * 366 * 86400, max_value=100 * 366 * 86400,
                                        help_text="the offset: negative for earlier")
+    taken_at_seen = taken_at_seen_field()
 
 
 class ShiftDatesOutputSerializer(serializers.Serializer):
     results = PhotoResultSerializer(many=True)
 
 
+SHIFT_CONFLICT = OpenApiResponse(inline_serializer("ShiftConflict", {"detail": serializers.CharField()}),
+                                 description="taken_at_seen names a date that changed since: nothing was shifted")
+
+
 class ShiftDatesApi(APIView):
     """Move the date taken of photos by an offset (a camera whose clock was wrong); each is marked as edited."""
 
-    @extend_schema(request=ShiftDatesInputSerializer, responses=ShiftDatesOutputSerializer)
+    @extend_schema(request=ShiftDatesInputSerializer, responses={200: ShiftDatesOutputSerializer, 409: SHIFT_CONFLICT})
     def post(self, request):
         data = ShiftDatesInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         try:
-            results = photos_shift_dates(user=request.user, photo_ids=data.validated_data["photos"],
-                                         delta=timedelta(seconds=data.validated_data["seconds"]))
+            with _shift_conflicts():
+                results = photos_shift_dates(user=request.user, photo_ids=data.validated_data["photos"],
+                                             delta=timedelta(seconds=data.validated_data["seconds"]),
+                                             seen=taken_at_seen(data.validated_data))
         except DjangoValidationError as exc:
             raise ValidationError({"seconds": exc.messages}) from None
         return Response(ShiftDatesOutputSerializer({"results": [r._asdict() for r in results]}).data)
@@ -837,6 +880,7 @@ class PhotoBulkApi(APIView):
         seconds = serializers.IntegerField(required=False, min_value=-100 * 366 * 86400, max_value=100 * 366 * 86400,
                                            help_text="For shift_dates: the offset of the dates taken, negative for "
                                                      "earlier")
+        taken_at_seen = taken_at_seen_field()
 
     class BulkResultSerializer(serializers.Serializer):
         id = serializers.IntegerField()
@@ -845,14 +889,18 @@ class PhotoBulkApi(APIView):
                                                  'else why it needed nothing ("Already in the album.", "It had these '
                                                  'tags already.", "It had none of these tags.")')
 
-    @extend_schema(request=BulkInputSerializer, responses=inline_serializer(
-        "PhotoBulkOutput", {"results": BulkResultSerializer(many=True)}))
+    @extend_schema(request=BulkInputSerializer, responses={200: inline_serializer(
+        "PhotoBulkOutput", {"results": BulkResultSerializer(many=True)}), 409: SHIFT_CONFLICT})
     def post(self, request):
         data = self.BulkInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        results = photos_bulk_apply(user=request.user, action=data.validated_data["action"],
-                                    photo_ids=data.validated_data["photos"], tags=data.validated_data.get("tags", ()),
-                                    album_id=data.validated_data.get("album"), seconds=data.validated_data.get("seconds"))
+        with _shift_conflicts():
+            results = photos_bulk_apply(user=request.user, action=data.validated_data["action"],
+                                        photo_ids=data.validated_data["photos"],
+                                        tags=data.validated_data.get("tags", ()),
+                                        album_id=data.validated_data.get("album"),
+                                        seconds=data.validated_data.get("seconds"),
+                                        seen=taken_at_seen(data.validated_data))
         body = [{"id": r.id, "ok": r.ok, "reason": r.reason} for r in results]
         return Response({"results": self.BulkResultSerializer(body, many=True).data})
 

@@ -9,9 +9,9 @@ someone else's photo to the trash) is ok=False with the reason.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
@@ -52,6 +52,8 @@ class BulkInput:
     tags: list[str] = field(default_factory=list)
     album_id: int | None = None
     seconds: int | None = None  # shift_dates: the offset, negative for earlier
+    # shift_dates: photo id → its date taken as the member saw it (a date changed since refuses the whole shift)
+    seen: dict[int, datetime] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -80,7 +82,8 @@ def bulk_action(name: str, *, label: str, needs_tags: bool = False, needs_album:
 
 
 def bulk_input_clean(*, action: str, photo_ids: Iterable, tags: Iterable[str] = (),
-                     album_id: int | None = None, seconds: int | None = None) -> tuple[BulkAction, BulkInput]:
+                     album_id: int | None = None, seconds: int | None = None,
+                     seen: Mapping[int, datetime] | None = None) -> tuple[BulkAction, BulkInput]:
     """The action and its input, or ValidationError with a plain sentence (unknown action, no photos, too many,
     tags, album or offset missing for an action that needs them, an offset of nothing or over 100 years)."""
     entry = BULK_ACTIONS.get(action)
@@ -102,7 +105,8 @@ def bulk_input_clean(*, action: str, photo_ids: Iterable, tags: Iterable[str] = 
         if abs(seconds) > MAX_SHIFT.total_seconds():
             raise ValidationError("A shift is at most 100 years.")
     return entry, BulkInput(photo_ids=ids, tags=cleaned_tags, album_id=album_id if entry.needs_album else None,
-                            seconds=seconds if entry.needs_seconds else None)
+                            seconds=seconds if entry.needs_seconds else None,
+                            seen={pk: (seen or {})[pk] for pk in ids if pk in (seen or {})})
 
 
 def _photo_ids(values: Iterable) -> list[int]:
@@ -120,13 +124,15 @@ def _photo_ids(values: Iterable) -> list[int]:
 
 @transaction.atomic
 def photos_bulk_apply(*, user: AbstractBaseUser, action: str, photo_ids: Iterable, tags: Iterable[str] = (),
-                      album_id: int | None = None, seconds: int | None = None) -> list[BulkResult]:
+                      album_id: int | None = None, seconds: int | None = None,
+                      seen: Mapping[int, datetime] | None = None) -> list[BulkResult]:
     """Do `action` to each photo the user may do it to; one result per distinct id, in the order given.
 
-    Raises ValidationError for a request that can't be done at all (see bulk_input_clean); a photo that can't be
-    done is a result with ok=False, never an error, so one photo never costs the others."""
+    Raises ValidationError for a request that can't be done at all (see bulk_input_clean; a shift over dates changed
+    since `seen`, code "shift_conflict"); a photo that can't be done is a result with ok=False, never an error, so one
+    photo never costs the others."""
     entry, data = bulk_input_clean(action=action, photo_ids=photo_ids, tags=tags, album_id=album_id,
-                                   seconds=seconds)
+                                   seconds=seconds, seen=seen)
     results = {result.id: result for result in entry.run(user=user, data=data)}
     return [results.get(photo_id, BulkResult(photo_id, False, NOT_FOUND)) for photo_id in data.photo_ids]
 
@@ -260,6 +266,8 @@ def _restore(*, user: AbstractBaseUser, data: BulkInput) -> list[BulkResult]:
 @bulk_action("shift_dates", label="Dates of {photos} shifted.", needs_seconds=True)
 def _shift_dates(*, user: AbstractBaseUser, data: BulkInput) -> list[BulkResult]:
     """Move each photo's date taken by the offset (a camera whose clock was wrong); a shift that would take a photo
-    outside 1826 to today answers why."""
+    outside 1826 to today answers why. One over a date changed since the member saw it (`seen`: two members, or the
+    same bar sent again) moves none (photos_shift_dates raises)."""
     delta = timedelta(seconds=data.seconds)
-    return [BulkResult(*result) for result in photos_shift_dates(user=user, photo_ids=data.photo_ids, delta=delta)]
+    return [BulkResult(*result) for result in photos_shift_dates(user=user, photo_ids=data.photo_ids, delta=delta,
+                                                                 seen=data.seen)]

@@ -12,7 +12,7 @@ search document is rebuilt through `photos_changed` in the same transaction.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -23,6 +23,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 
 from gallery.files import file_removals_process, files_remove, photo_files_write, stored_open
 from gallery.images import (
@@ -68,7 +69,8 @@ def _editable(user: AbstractBaseUser, ids: list[int]) -> dict[int, Photo]:
         return {}
     families = Membership.objects.filter(user=user).values("family_id")
     photos = Photo.objects.filter(pk__in=ids, family_id__in=families).order_by("pk").select_for_update(of=("self",))
-    return {photo.pk: photo for photo in photos.only("pk", "family_id", "taken_at", "taken_tz")}
+    return {photo.pk: photo for photo in photos.only("pk", "family_id", "taken_at", "taken_tz", "title",
+                                                     "original_filename")}
 
 
 @transaction.atomic
@@ -88,27 +90,26 @@ def photo_date_set(*, photo: Photo, taken_at: datetime) -> Photo:
 
 @transaction.atomic
 def photos_shift_dates(*, user: AbstractBaseUser, photo_ids: Iterable, delta: timedelta,
-                       most: int | None = MAX_SHIFT_PHOTOS, seen: tuple[int, str] | None = None,
+                       most: int | None = MAX_SHIFT_PHOTOS, seen: Mapping[int, datetime] | None = None,
                        seen_all: str | None = None) -> list[PhotoResult]:
     """Move the date taken of each photo by `delta` (a camera whose clock was off): one result per id, in the order
     given; a photo of another family or a missing one gets `NOT_FOUND`, one the shift would take outside 1826 to
     today a reason of its own. Raises ValidationError for a shift of more than 100 years or over `most` photos (the
-    ids a request names; None for a set the server chose: every photo of a camera's day, and its undo). `seen`: (a
-    photo of `photo_ids`, its photo_date_version as the member's page showed it): when its date changed since (a shift
-    made twice: by two members at once, or the same form sent again), nothing moves (ValidationError, code
-    "shift_conflict", saying what it reads now). `seen_all`: photos_dates_version of all of them as they were left
-    (an undo's): when any changed since, or went to the trash, nothing moves (the same ValidationError)."""
+    ids a request names; None for a set the server chose: every photo of a camera's day, and its undo). `seen`: photos
+    of `photo_ids` → their date taken as the member's page (or an API client) showed it (date_seen of a form's
+    photo_date_version): when any changed since (a shift made twice: by two members at once, or the same form sent
+    again), nothing moves (ValidationError, code "shift_conflict", saying what they read now). `seen_all`:
+    photos_dates_version of all of them as they were left (an undo's): when any changed since, or went to the trash,
+    nothing moves (the same ValidationError)."""
     if abs(delta) > MAX_SHIFT:
         raise ValidationError("A shift is at most 100 years.")
     ids = _ids(photo_ids)
     if most is not None and len(ids) > most:
         raise ValidationError(f"At most {most} photos at a time.")
     photos = _editable(user, ids)
-    if seen is not None and (shown := photos.get(seen[0])) is not None and photo_date_version(shown) != seen[1]:
-        raise ValidationError(
-            f"The date taken of this photo was changed since this page was drawn: it now reads "
-            f"{shown.taken_at_local:%d %b %Y %H:%M}. Nothing was shifted: check it, then shift again if it still "
-            "needs it.", code="shift_conflict")
+    seen = {pk: at for pk, at in (seen or {}).items() if pk in photos}  # (a page's others, unticked, are no matter)
+    if seen and (changed := [photos[pk] for pk in ids if pk in seen and photos[pk].taken_at != seen[pk]]):
+        raise _shift_conflict(changed, of=len(seen))
     if seen_all is not None and _dates_digest(photos.values()) != seen_all:
         raise ValidationError(
             "The dates of some of these photos were changed since the shift (by someone else, or from another page): "
@@ -138,9 +139,39 @@ def photos_shift_dates(*, user: AbstractBaseUser, photo_ids: Iterable, delta: ti
     return results
 
 
+def _shift_conflict(changed: list[Photo], *, of: int) -> ValidationError:
+    """What a member is told when the dates of `changed` (of the `of` photos whose dates they saw) changed since."""
+    if of == 1:
+        return ValidationError(
+            f"The date taken of this photo was changed since you saw it: it now reads "
+            f"{changed[0].taken_at_local:%d %b %Y %H:%M}. Nothing was shifted: check it, then shift again if it still "
+            "needs it.", code="shift_conflict")
+    named = [f"“{photo}” {'now reads ' if not n else ''}{photo.taken_at_local:%d %b %Y %H:%M}"
+             for n, photo in enumerate(changed[:SHIFT_CONFLICT_NAMED])]
+    more = len(changed) - SHIFT_CONFLICT_NAMED
+    return ValidationError(
+        f"The date taken of {len(changed)} of the {of} photos selected was changed since you saw them: "
+        f"{', '.join(named)}{f' and {more} more' if more > 0 else ''}. Nothing was shifted: check them, then shift "
+        "again if they still need it.", code="shift_conflict")
+
+
+SHIFT_CONFLICT_NAMED = 5  # photos named by a refused shift's message (a camera's whole day: the count says the rest)
+
+
 def photo_date_version(photo: Photo) -> str:
-    """The photo's date taken as a page showed it: its shift form carries it (photos_shift_dates(seen=...))."""
+    """The photo's date taken as a page showed it: its shift form carries it (date_seen reads it back for
+    photos_shift_dates(seen=...))."""
     return photo.taken_at.isoformat()
+
+
+def date_seen(text: str | None) -> datetime | None:
+    """A date taken a form carried (photo_date_version, ISO 8601 with its offset), as the instant it names; None for
+    anything else (no check is then made)."""
+    try:
+        value = parse_datetime((text or "").strip())
+    except ValueError:  # well formed, but no day of the calendar
+        return None
+    return value if value is not None and timezone.is_aware(value) else None
 
 
 def photos_dates_version(*, photo_ids: Iterable[int]) -> str:

@@ -298,6 +298,9 @@ class AlbumArrangeForm(forms.Form):
                                         ("cover", "Make cover"), ("remove", "Remove")])
     photo = forms.IntegerField(min_value=1, max_value=2**63 - 1)
     position = forms.IntegerField(required=False, min_value=1, max_value=10**6)
+    # The photo's position as the page showed it (static/js/albums.js keeps it in step after a drag or a removal):
+    # a step of a photo that moved since (the same arrow clicked twice, Back and again) is refused.
+    at = forms.IntegerField(required=False, min_value=1, max_value=10**6, widget=forms.HiddenInput)
 
 
 class AlbumPhotosForm(forms.Form):

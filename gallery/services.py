@@ -16,7 +16,7 @@ from typing import BinaryIO
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
-from django.core.exceptions import EmptyResultSet, ValidationError
+from django.core.exceptions import EmptyResultSet, PermissionDenied, ValidationError
 from django.db import IntegrityError, connection, transaction
 from django.db.models import F, Q, QuerySet, Value
 from django.db.models.functions import Lower
@@ -893,9 +893,14 @@ def _upload_hold(family: Family, uploaded_by: AbstractBaseUser | None) -> None:
     removal waits for an upload being stored (then takes its photo along)."""
     if not rows_key_share(Family.objects.filter(pk=family.pk, deleting_since__isnull=True).values_list("pk")):
         raise ValidationError(f"The family {family} no longer exists.", code=FAMILY_REFUSED)
-    if uploaded_by is not None and not rows_key_share(
-            Membership.objects.filter(family=family, user_id=uploaded_by.pk).values_list("pk")):
+    if uploaded_by is not None and not membership_hold(family_id=family.pk, user=uploaded_by):
         raise ValidationError(f"You are no longer a member of {family}.", code=FAMILY_REFUSED)
+
+
+def membership_hold(*, family_id: int, user: AbstractBaseUser) -> bool:
+    """Whether `user` is a member of the family, their membership held (FOR KEY SHARE) until the transaction ends:
+    a removal meanwhile waits for what they are saving (then goes through), and one that came first is seen."""
+    return bool(rows_key_share(Membership.objects.filter(family_id=family_id, user_id=user.pk).values_list("pk")))
 
 
 def _title_from_filename(stem: str) -> str:
@@ -1056,8 +1061,13 @@ def photo_update(
     never insert the same photo-tag pair twice. With `seen` (photo_edit_version of what the member's form showed),
     an edit over someone else's change saved meanwhile is refused (code "edit_conflict", saying what the photo reads
     now) instead of silently replacing it; without it the later edit stands. A title is one line; text with a
-    control character in it is refused (ValidationError), not changed behind the member's back."""
+    control character in it is refused (ValidationError), not changed behind the member's back. `user` (the member
+    editing; not a superuser, who edits any family's photos in the admin) must still be a member of the photo's
+    family: one removed since their page was drawn is refused (PermissionDenied), nothing saved."""
     tags = None if tags is None else list(tags)  # (read twice: by the check, then by the save)
+    # Before the photo's row: a removal deletes the membership first, then waits for nothing of the photo's.
+    if user is not None and not user.is_superuser and not membership_hold(family_id=photo.family_id, user=user):
+        raise PermissionDenied(f"You are no longer a member of {photo.family}: nothing was saved.")
     fresh = photo_edit_check(photo_id=photo.pk, seen=seen, title=title, description=description, tags=tags)
     photo.title, photo.title_source = fresh.title, fresh.title_source
     photo.description, photo.description_source = fresh.description, fresh.description_source

@@ -511,3 +511,21 @@ def test_someone_taken_out_in_the_admin_is_announced_as_leaving(admin, family, a
     finally:
         members_leaving.disconnect(dispatch_uid="test.admin_leavers")
     assert heard == [(family.pk, [bob.pk])]
+
+
+def test_the_same_admin_change_form_saved_twice_is_saved_and_not_called_someone_elses(admin, photos):
+    """A double click on Save, or Back and Save again: the second post carried the version the first one replaced,
+    and the admin was told "Someone else saved this photo while you were editing it" about their own save. A save
+    that leaves the photo as it reads now replaces nobody's change: it is saved as the first one was."""
+    photo = photos["beach"]
+    url = reverse("admin:gallery_photo_change", args=[photo.pk])
+    seen = re.search(r'name="seen" value="([0-9a-f]+)"', admin.get(url).content.decode()).group(1)
+    sea = Tag.objects.get(family=photo.family, name="Sea")
+    form = {"title": "Beach day", "description": "sunny beach, at last", "photo_tags": [sea.pk], "seen": seen}
+
+    first, second = admin.post(url, form), admin.post(url, form)
+
+    assert first.status_code == second.status_code == 302
+    photo.refresh_from_db()
+    assert (photo.title, photo.description) == ("Beach day", "sunny beach, at last")
+    assert list(photo.tags.values_list("name", flat=True)) == ["Sea"]

@@ -161,6 +161,42 @@ def test_move_buttons_cover_and_remove_work_without_javascript(client_for, bob, 
     assert response.status_code == 302  # a plain message, never a 500
 
 
+def _arrange_form(client, album, photo) -> dict:
+    """A tile's arranging form as the album's page serves it: its hidden fields (the photo, the position shown)."""
+    body = client.get(album.get_absolute_url()).content.decode()
+    form = re.search(rf'<input type="hidden" name="photo" value="{photo.pk}">(.*?)</form>', body, re.S).group(1)
+    return {"photo": str(photo.pk), **dict(re.findall(r'<input type="hidden" name="(at)" value="([^"]*)"', form))}
+
+
+def test_an_arrow_clicked_twice_from_the_same_page_moves_the_photo_once(client_for, alice, bob, album, photos):
+    """A double click on "→" (or Back, then "→" again; or two members each moving it a step) moved the photo two
+    steps: each move was counted from where the photo was when the click arrived. The form carries the position the
+    page showed; a move of a photo that has moved since moves nothing and says where it is now."""
+    bobs, alices = client_for(bob), client_for(alice)
+    arrange = reverse("gallery:album_arrange", args=[album.pk])
+    form = _arrange_form(bobs, album, photos[0])
+    assert form["at"] == "1" and _arrange_form(alices, album, photos[0]) == form
+
+    first = bobs.post(arrange, {**form, "action": "down"}, follow=True)
+    again = bobs.post(arrange, {**form, "action": "down"}, follow=True)  # the double click
+    alices_step = alices.post(arrange, {**form, "action": "down"}, follow=True)  # her page, drawn before
+
+    assert "moved since" not in _text(first)
+    assert first.redirect_chain[-1][0].endswith(f"#photo-{photos[0].pk}")
+    for response in (again, alices_step):
+        # At the top of the page, where the message is: on a phone the photo's tile is screens below it.
+        assert "#photo-" not in response.redirect_chain[-1][0]
+        assert ("This photo was moved since you saw it: it is now photo 2 of 3 in the album. Nothing was moved: look "
+                "again, then move it if it still needs it.") in _text(response)
+    assert album_photo_ids(album=album) == [photos[1].pk, photos[0].pk, photos[2].pk]
+    # The page drawn now carries the new position: the next step is the member's own.
+    bobs.post(arrange, {**_arrange_form(bobs, album, photos[0]), "action": "down"})
+    assert album_photo_ids(album=album) == [photos[1].pk, photos[2].pk, photos[0].pk]
+    # A form without the position (a page from before this change) moves as it did.
+    bobs.post(arrange, {"photo": photos[0].pk, "action": "up"})
+    assert album_photo_ids(album=album) == [photos[1].pk, photos[0].pk, photos[2].pk]
+
+
 def test_drag_and_drop_order_is_posted_as_a_list(client_for, bob, album, photos):
     response = client_for(bob).post(reverse("gallery:album_order", args=[album.pk]),
                                     {"photos": [photos[2].pk, photos[0].pk, photos[1].pk]})

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import io
 import json
 import os
@@ -900,3 +901,151 @@ def test_bulk_page_shift_says_plainly_what_is_wrong(client_for, family, alice, a
     assert message in response.content.decode()
     assert json.loads(response["HX-Trigger"])["bulk-done"]["ok"] == []
     assert Photo.objects.get(pk=photo.pk).taken_at == photo.taken_at
+
+
+def titled(photo: Photo, title: str) -> Photo:
+    Photo.objects.filter(pk=photo.pk).update(title=title)
+    photo.refresh_from_db()
+    return photo
+
+
+def _bar_dates_seen(client, ids) -> list[str]:
+    """The selection bar's record of the dates the page showed, for the photos ticked (`ids`): what a browser sends."""
+    page = client.get(reverse("gallery:timeline")).content.decode()
+    seen = re.findall(r'<input type="hidden" name="taken_at_seen" value="(\d+):([^"]*)"[^>]*form="bulk-form"', page)
+    return [f"{pk}:{at}" for pk, at in seen if int(pk) in ids]
+
+
+@pytest.mark.parametrize("htmx", [False, True])
+def test_the_bars_shift_made_twice_from_pages_drawn_before_the_first_is_refused_the_second_time(
+        client_for, family, alice, bob, htmx):
+    """Alice and Bob both tick the same photos a camera dated an hour early and both shift them by an hour (or Alice
+    double-clicks, or goes Back and sends the bar again): the photos moved two hours, each told "Dates of 2 photos
+    shifted.". The bar carries the dates its page showed; a shift over a date changed since moves nothing and says
+    which photo reads what now."""
+    from datetime import timedelta
+    photos = [titled(dated(photo_factory(family=family, user=alice)), name) for name in ("Beach", "Cake")]
+    ids = [p.pk for p in photos]
+    alices, bobs = client_for(alice), client_for(bob)
+    alice_seen, bob_seen = _bar_dates_seen(alices, ids), _bar_dates_seen(bobs, ids)
+    assert len(alice_seen) == 2 and alice_seen == bob_seen
+    headers = {"headers": {"HX-Request": "true"}} if htmx else {"follow": True}
+    shift = {"action": "shift_dates", "photos": ids, "shift_amount": "1", "shift_unit": "hours", "next": "/"}
+    url = reverse("gallery:photos_bulk")
+
+    first = alices.post(url, {**shift, "taken_at_seen": alice_seen}, **headers)
+    second = bobs.post(url, {**shift, "taken_at_seen": bob_seen}, **headers)
+    again = alices.post(url, {**shift, "taken_at_seen": alice_seen}, **headers)  # Back, then Shift dates again
+
+    assert "Dates of 2 photos shifted." in first.content.decode()
+    for response in (second, again):
+        body = html.unescape(response.content.decode())
+        assert "shifted." not in body
+        assert ("The date taken of 2 of the 2 photos selected was changed since you saw them: “Beach” now reads "
+                "14 Jul 2023 11:00, “Cake” 14 Jul 2023 11:00. Nothing was shifted: check them, then shift again if "
+                "they still need it.") in body
+        if htmx:
+            assert json.loads(response["HX-Trigger"])["bulk-done"]["ok"] == []
+    assert [Photo.objects.get(pk=p.pk).taken_at for p in photos] == [p.taken_at + timedelta(hours=1) for p in photos]
+    # The page drawn now carries the new dates: a further shift is the member's to make.
+    bobs.post(url, {**shift, "shift_amount": "-1", "taken_at_seen": _bar_dates_seen(bobs, ids)})
+    assert [Photo.objects.get(pk=p.pk).taken_at for p in photos] == [p.taken_at for p in photos]
+
+
+def test_the_bars_shift_of_photos_one_of_which_someone_redated_moves_none_and_names_it(client_for, family, alice,
+                                                                                      bob):
+    from datetime import datetime
+
+    from gallery.correction_services import photo_date_set
+    photos = [titled(dated(photo_factory(family=family, user=alice)), name) for name in ("Beach", "Cake", "Dog")]
+    ids = [p.pk for p in photos]
+    alices = client_for(alice)
+    seen = _bar_dates_seen(alices, ids)
+    photo_date_set(photo=Photo.objects.get(pk=photos[1].pk), taken_at=datetime.fromisoformat("2023-07-14T12:30:00+00:00"))
+
+    response = alices.post(reverse("gallery:photos_bulk"), {
+        "action": "shift_dates", "photos": ids, "shift_amount": "1", "shift_unit": "hours", "taken_at_seen": seen},
+        follow=True)
+
+    assert ("The date taken of 1 of the 3 photos selected was changed since you saw them: “Cake” now reads 14 Jul "
+            "2023 12:30. Nothing was shifted") in html.unescape(response.content.decode())
+    assert [Photo.objects.get(pk=p.pk).taken_at for p in photos] == [
+        photos[0].taken_at, datetime.fromisoformat("2023-07-14T12:30:00+00:00"), photos[2].taken_at]
+
+
+@pytest.mark.parametrize("endpoint", ["shift-dates", "bulk"])
+def test_api_shift_dates_with_the_dates_read_is_refused_over_a_change_made_since_and_without_them_applies(
+        api, family, alice, endpoint):
+    """A script sending the same shift twice (a retry after a timeout) moved the photos twice. With `taken_at_seen`
+    (each photo's taken_at as read) a shift over a date changed since is refused with 409 in the page's words,
+    nothing moved; without it the shift applies, as before."""
+    from datetime import timedelta
+    photo = titled(dated(photo_factory(family=family, user=alice)), "Beach")
+    read = api.get(reverse("api_photo_detail", args=[photo.pk])).json()["taken_at"]
+    url, body = ((reverse("api_photos_shift_dates"), {"photos": [photo.pk], "seconds": 3600}) if endpoint == "shift-dates"
+                 else (reverse("api_photos_bulk"), {"action": "shift_dates", "photos": [photo.pk], "seconds": 3600}))
+    body["taken_at_seen"] = {str(photo.pk): read}
+
+    first = api.post(url, body, content_type="application/json")
+    again = api.post(url, body, content_type="application/json")
+
+    assert first.status_code == 200, first.content
+    assert again.status_code == 409, again.content
+    assert again.json() == {"detail": "The date taken of this photo was changed since you saw it: it now reads 14 Jul "
+                                      "2023 11:00. Nothing was shifted: check it, then shift again if it still needs it."}
+    assert Photo.objects.get(pk=photo.pk).taken_at == photo.taken_at + timedelta(hours=1)
+    del body["taken_at_seen"]
+    assert api.post(url, body, content_type="application/json").status_code == 200
+    assert Photo.objects.get(pk=photo.pk).taken_at == photo.taken_at + timedelta(hours=2)
+    body["taken_at_seen"] = {str(photo.pk): "yesterday"}
+    bad = api.post(url, body, content_type="application/json")
+    assert bad.status_code == 400 and "taken_at_seen" in bad.json()
+
+
+def test_the_bar_keeps_the_dates_it_shifted_so_the_next_shift_of_the_same_photos_is_the_members_own(
+        client_for, family, alice):
+    """With JavaScript the page stays after a shift: the dates its tiles carried are the old ones, and shifting the
+    same photos once more (another hour, on purpose) would be refused as a change made since. The answer names the
+    photos' new dates (bulk-done's taken_at_seen, which select.js puts on the tiles)."""
+    from datetime import timedelta
+    photos = [dated(photo_factory(family=family, user=alice)) for _ in range(2)]
+    ids = [p.pk for p in photos]
+    alices = client_for(alice)
+    shift = {"action": "shift_dates", "photos": ids, "shift_amount": "1", "shift_unit": "hours"}
+    url = reverse("gallery:photos_bulk")
+
+    first = alices.post(url, {**shift, "taken_at_seen": _bar_dates_seen(alices, ids)}, headers={"HX-Request": "true"})
+    now = json.loads(first["HX-Trigger"])["bulk-done"]["taken_at_seen"]
+    assert sorted(now.values()) == sorted(_bar_dates_seen(alices, ids))  # what a page drawn now carries
+    second = alices.post(url, {**shift, "taken_at_seen": list(now.values())}, headers={"HX-Request": "true"})
+
+    assert "Dates of 2 photos shifted." in second.content.decode()
+    assert [Photo.objects.get(pk=p.pk).taken_at for p in photos] == [p.taken_at + timedelta(hours=2) for p in photos]
+
+
+def test_after_a_refused_shift_the_bar_carries_the_dates_it_named_so_shifting_again_is_the_members_own(
+        client_for, family, alice, bob):
+    """The refusal says what the dates read now and "shift again if they still need it"; with JavaScript the page
+    stays, and its tiles still carried the dates from before: every further click was refused the same way until a
+    reload. As the photo's edit form after a conflict, the bar now carries what it told (bulk-done's taken_at_seen)."""
+    from datetime import datetime, timedelta
+
+    from gallery.correction_services import photo_date_set
+    photos = [titled(dated(photo_factory(family=family, user=alice)), name) for name in ("Beach", "Cake")]
+    ids = [p.pk for p in photos]
+    alices = client_for(alice)
+    seen = _bar_dates_seen(alices, ids)
+    bobs_date = datetime.fromisoformat("2023-07-14T12:30:00+00:00")
+    photo_date_set(photo=Photo.objects.get(pk=photos[1].pk), taken_at=bobs_date)
+    shift = {"action": "shift_dates", "photos": ids, "shift_amount": "1", "shift_unit": "hours"}
+    url = reverse("gallery:photos_bulk")
+
+    refused = alices.post(url, {**shift, "taken_at_seen": seen}, headers={"HX-Request": "true"})
+    told = json.loads(refused["HX-Trigger"])["bulk-done"]
+    again = alices.post(url, {**shift, "taken_at_seen": list(told["taken_at_seen"].values())},
+                        headers={"HX-Request": "true"})
+
+    assert "Nothing was shifted" in html.unescape(refused.content.decode()) and told["ok"] == []
+    assert "Dates of 2 photos shifted." in again.content.decode()
+    assert [Photo.objects.get(pk=p.pk).taken_at for p in photos] == [photos[0].taken_at + timedelta(hours=1),
+                                                                     bobs_date + timedelta(hours=1)]

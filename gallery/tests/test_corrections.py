@@ -189,7 +189,7 @@ def test_a_shift_made_twice_from_pages_drawn_before_the_first_is_refused_the_sec
     for response in (second, again):
         page = response.content.decode()
         assert "Shifted" not in page
-        assert ("The date taken of this photo was changed since this page was drawn: it now reads 14 Jul 2023 "
+        assert ("The date taken of this photo was changed since you saw it: it now reads 14 Jul 2023 "
                 "10:00. Nothing was shifted: check it, then shift again if it still needs it.") in page
     assert {p.pk: _fresh(p).taken_at for p in same_day} == {pk: at + timedelta(hours=1) for pk, at in before.items()}
     # The page drawn now carries the new date: a further shift is the member's to make.

@@ -697,3 +697,75 @@ def test_an_account_deleted_while_its_upload_is_stored_waits_and_the_photo_stays
     assert run.second_waited
     assert not get_user_model().objects.filter(username="bob").exists()
     assert list(Photo.objects.values_list("original_filename", "uploaded_by")) == [("bob.jpg", None)]
+
+
+# --- an edit by a member removed from the family meanwhile ---------------------------------------
+
+
+def test_an_edit_by_a_member_removed_meanwhile_is_refused_and_saves_nothing(smiths):
+    """Bob opened the photo's edit form; an admin removed him from the family; he pressed Save: the edit was saved,
+    by someone who may no longer see the photo. The save holds his membership: refused, nothing saved."""
+    from django.core.exceptions import PermissionDenied
+
+    family, alice, bob = smiths
+    photo = photo_factory(family=family, user=alice, tags=["kids"])
+
+    run = first_holds_then_second(
+        lambda: membership_remove(family=family, user=bob),
+        lambda: photo_update(photo=Photo.objects.get(pk=photo.pk), title="Bob's", tags=["kids", "cake"], user=bob))
+
+    assert not _fails(run.first), run
+    assert isinstance(run.second, PermissionDenied), run
+    assert str(run.second) == "You are no longer a member of Smiths: nothing was saved."
+    photo.refresh_from_db()
+    assert photo.title != "Bob's" and _tag_names(photo) == ["kids"]
+
+
+@pytest.mark.parametrize("way", ["page", "htmx", "api"])
+def test_a_member_removed_after_opening_the_edit_form_is_told_when_saving(smiths, way):
+    """The page (and the API) checked the membership when the request came in (photo_get); the removal committed
+    before the save: it saved all the same. Now the page says why nothing was saved (the problem bar for htmx), and the
+    API answers 403 in the same words."""
+    from django.test import Client
+    from django.urls import reverse
+
+    family, alice, bob = smiths
+    photo = photo_factory(family=family, user=alice, tags=["kids"])
+    bobs = Client()
+    bobs.force_login(bob)
+    form = {**_edit_form(bobs, photo), "title": "Bob's", "tags": "kids, cake"}
+    if way == "api":
+        save = lambda: bobs.patch(reverse("api_photo_detail", args=[photo.pk]), {"title": "Bob's"},  # noqa: E731
+                                  content_type="application/json")
+    else:
+        headers = {"HTTP_HX_REQUEST": "true"} if way == "htmx" else {}
+        save = lambda: bobs.post(reverse("gallery:photo_edit", args=[photo.pk]), form, follow=way == "page",  # noqa: E731
+                                 **headers)
+
+    run = first_holds_then_second(lambda: membership_remove(family=family, user=bob), save)
+
+    assert not _fails(run.first) and not _fails(run.second), run
+    said = "You are no longer a member of Smiths: nothing was saved."
+    if way == "api":
+        assert (run.second.status_code, run.second.json()) == (403, {"detail": said})
+    elif way == "htmx":
+        assert (run.second.status_code, run.second.content.decode()) == (403, said)
+    else:
+        assert run.second.status_code == 200 and said in run.second.content.decode()
+    photo.refresh_from_db()
+    assert photo.title != "Bob's" and _tag_names(photo) == ["kids"]
+
+
+def test_a_member_removed_while_their_edit_is_being_saved_waits_for_it(smiths):
+    """The other way round: the removal waits for an edit being saved, then goes through."""
+    family, alice, bob = smiths
+    photo = photo_factory(family=family, user=alice)
+
+    run = first_holds_then_second(
+        lambda: photo_update(photo=Photo.objects.get(pk=photo.pk), title="Bob's", user=bob),
+        lambda: membership_remove(family=family, user=bob))
+
+    assert not _fails(run.first) and not _fails(run.second), run
+    assert run.second_waited
+    photo.refresh_from_db()
+    assert photo.title == "Bob's" and not family.memberships.filter(user=bob).exists()

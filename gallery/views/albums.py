@@ -168,22 +168,28 @@ def album_arrange(request: HttpRequest, album_id: int) -> HttpResponse:
         messages.error(request, "That change could not be read; the album is unchanged.")
         return redirect(album)
     action, photo_id = form.cleaned_data["action"], form.cleaned_data["photo"]
+    refused = False
     try:
-        _arrange(request, album, action, photo_id, form.cleaned_data["position"])
+        _arrange(request, album, action, photo_id, form.cleaned_data["position"], form.cleaned_data["at"])
     except (ValidationError, PermissionDenied) as exc:
         messages.error(request, _problem(exc))
-    # Back to the page the photo is on now (a move can take it to the next or previous page).
+        refused = True
+    # Back to the page the photo is on now (a move can take it to the next or previous page), at the photo; when
+    # refused, at the top, where the reason is (on a phone the photo's tile is screens below it).
     number = album_page_of(album=album, photo_id=photo_id, size=settings.GALLERY_PAGE_SIZE)
-    return redirect(album_page_url(album=album, number=number, photo_id=photo_id))
+    return redirect(album_page_url(album=album, number=number, photo_id=None if refused else photo_id))
 
 
-def _arrange(request: HttpRequest, album, action: str, photo_id: int, position: int | None) -> None:
+def _arrange(request: HttpRequest, album, action: str, photo_id: int, position: int | None, at: int | None) -> None:
     if action == "cover":
         album_set_cover(user=request.user, album=album, photo_id=photo_id)
         messages.success(request, "The album's cover is changed.")
     elif action == "remove":
         album_remove_photos(user=request.user, album=album, photo_ids=[photo_id])
         messages.success(request, "Taken out of the album (the photo is still in the family).")
+    elif at is not None and action in ("up", "down"):  # a step from where the page showed it (checked there)
+        step = 1 if action == "down" else -1
+        album_move_photo(user=request.user, album=album, photo_id=photo_id, to=max(1, at + step), seen=at)
     else:
         order = album_photo_ids(album=album)
         if photo_id not in order:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
+from datetime import datetime
 
 from django.conf import settings
 from django.contrib import messages
@@ -16,9 +17,10 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from gallery.bulk import BULK_ACTIONS, BULK_MAX_PHOTOS, BulkResult, bulk_albums, photos_bulk_apply
+from gallery.correction_services import date_seen, photo_date_version
 from gallery.downloads import GONE_SINCE, photos_for_download, zip_response
 from gallery.models import Photo
-from gallery.selectors import tag_list
+from gallery.selectors import photo_list, tag_list
 from gallery.services import parse_tags, tags_clean
 from gallery.text import id_from_text
 from gallery.views import redirect_back
@@ -74,6 +76,17 @@ def _shift_seconds(amount: str | None, unit: str | None) -> int | None:
     return number * SHIFT_UNITS[unit] if unit in SHIFT_UNITS else None
 
 
+def _dates_seen(values: list[str]) -> dict[int, datetime]:
+    """The dates taken the page showed (gallery/_select_box.html: "id:photo_date_version" each), by photo id; what is
+    not one is left out (that photo's shift is then unchecked)."""
+    seen = {}
+    for value in values:
+        pk, _, version = value.partition(":")
+        if (photo_id := id_from_text(pk)) is not None and (at := date_seen(version)) is not None:
+            seen[photo_id] = at
+    return seen
+
+
 @require_POST
 @login_required
 def photos_bulk(request: HttpRequest) -> HttpResponse:
@@ -89,10 +102,13 @@ def photos_bulk(request: HttpRequest) -> HttpResponse:
                                     tags=tags,
                                     album_id=_album_id(album),
                                     seconds=_shift_seconds(request.POST.get("shift_amount"),
-                                                           request.POST.get("shift_unit")))
+                                                           request.POST.get("shift_unit")),
+                                    seen=_dates_seen(request.POST.getlist("taken_at_seen")))
     except ValidationError as exc:
         results, summary, problem = [], " ".join(exc.messages), True
+        conflict = getattr(exc, "code", None) == "shift_conflict"
     else:
+        conflict = False
         summary, problem = bulk_summary(action, results), not any(result.ok for result in results)
     if not request.htmx:
         (messages.error if problem else messages.success)(request, summary)
@@ -103,6 +119,14 @@ def photos_bulk(request: HttpRequest) -> HttpResponse:
         context.update(hearts=Photo.objects.filter(pk__in=done).only("pk", "title", "original_filename"),
                        hearts_on=HEART_ACTIONS[action])
     detail = {"action": action, "ok": done, "remove": action in REMOVES_FROM_LIST}
+    if action == "shift_dates" and (done or conflict):
+        # The dates the tiles carry (gallery/_select_box.html), as they are now: the page stays, and shifting the same
+        # photos again (after a shift, or a refusal that said what they read now) is the member's own
+        # (static/js/select.js puts them on the tiles). Those the member sees only.
+        ticked = [pk for value in request.POST.getlist("photos") if (pk := id_from_text(value)) is not None]
+        shown = photo_list(user=request.user).filter(pk__in=done or ticked[:BULK_MAX_PHOTOS])
+        detail["taken_at_seen"] = {photo.pk: f"{photo.pk}:{photo_date_version(photo)}"
+                                   for photo in shown.select_related(None).only("pk", "taken_at")}
     if action == "remove_tags" and done:
         # The tags taken off, as stored and lower-cased: a list of one of them (data-select-removes-tag) lets go of
         # the photos done, which match it no longer.

@@ -13,7 +13,7 @@ from django.shortcuts import redirect
 from django.views.decorators.http import require_POST
 
 from gallery.correction_services import (
-    photo_date_set, photo_place_set, photo_rotate, photos_dates_version, photos_shift_dates,
+    date_seen, photo_date_set, photo_place_set, photo_rotate, photos_dates_version, photos_shift_dates,
 )
 from gallery.forms import PhotoDateForm, PhotoPlaceForm, PhotoShiftForm
 from gallery.files import ORIGINAL_MISSING, StorageFailed, StorageUnavailable
@@ -57,6 +57,12 @@ def photo_date(request: HttpRequest, photo_id: int) -> HttpResponse:
     return _back(photo)
 
 
+def _seen(photo, version: str) -> dict | None:
+    """The photo's date as the form showed it, for photos_shift_dates(seen=...); None: the form carried none."""
+    at = date_seen(version)
+    return None if at is None else {photo.pk: at}
+
+
 @require_POST
 @login_required
 def photo_shift(request: HttpRequest, photo_id: int) -> HttpResponse:
@@ -69,7 +75,7 @@ def photo_shift(request: HttpRequest, photo_id: int) -> HttpResponse:
                                                                                           photo=photo)
     try:  # (the camera's day, however many: the server chose them)
         results = photos_shift_dates(user=request.user, photo_ids=ids, delta=form.delta(), most=None,
-                                     seen=(photo.pk, form.cleaned_data["seen"]) if form.cleaned_data["seen"] else None)
+                                     seen=_seen(photo, form.cleaned_data["seen"]))
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages), extra_tags=WHERE)
         return _back(photo)

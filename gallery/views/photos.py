@@ -6,7 +6,7 @@ from urllib.parse import urlencode
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
@@ -153,6 +153,11 @@ def photo_edit(request: HttpRequest, photo_id: int) -> HttpResponse:
         try:
             photo_update(photo=photo, title=form.cleaned_data["title"], description=form.cleaned_data["description"],
                          tags=parse_tags(form.cleaned_data["tags"]), user=request.user, seen=form.cleaned_data["seen"])
+        except PermissionDenied as exc:  # removed from the family since the form was drawn: the photo is not theirs
+            if request.htmx:
+                return refusal(request, 403, str(exc))  # (site.js says it in the problem bar)
+            messages.error(request, str(exc))
+            return redirect("gallery:timeline")
         except ValidationError as exc:
             conflict = getattr(exc, "code", None) == "edit_conflict"  # a list of errors has no code
             if conflict:  # the member has seen it now: the next save is theirs to make

@@ -1,9 +1,26 @@
 // An album page's drag and drop: drop a tile before another, and the new order is posted to the album's order URL
 // (data-album-order on the grid). Without this script, the buttons under each tile move photos one step at a time.
-// Both it and the selection bar (photos taken out or trashed) keep the "Cover" badge where the album's cover is.
+// Both it and the selection bar (photos taken out or trashed) keep the "Cover" badge where the album's cover is, and
+// the position each tile's arrows carry where the tile is.
 (function () {
   const grid = document.querySelector("[data-album-order]");
-  if (!grid || !grid.dataset.albumOrder) return;
+  if (!grid) return;
+
+  // Each tile's arrows carry the position the page shows it at (input[name=at]), which the server checks a step
+  // against (a photo moved since is not moved again: an arrow clicked twice, Back and again). The grid's tiles follow
+  // each other from the page's first one, so after a drag or photos taken off the grid they are counted again from it.
+  const firstAt = grid.querySelector(".album-item input[name=at]");
+  const start = firstAt ? Number(firstAt.value) : 1;
+  function renumber() {
+    grid.querySelectorAll(".album-item").forEach((item, index) => {
+      const at = item.querySelector("input[name=at]");
+      if (at) at.value = String(start + index);
+    });
+  }
+  // (After every listener of the event: select.js takes the photos off the grid.)
+  document.addEventListener("bulk-done", (e) => { if (((e.detail || {}).ok || []).length) setTimeout(renumber); });
+
+  if (!grid.dataset.albumOrder) return;
   let dragged = null;
 
   // The buttons under each tile post a plain form, and the page comes back at the photo (#photo-N), where the browser
@@ -102,6 +119,7 @@
   // photo when none was chosen), "Cover" is offered on the others, and ← / → are off at the album's two ends only.
   // `ends`: the album's first and last photo when they are known otherwise (only the first, after photos left).
   function settle(saved, ends) {
+    renumber();
     const ids = (saved.photos || []).map(String);
     const { first, last } = ends || { first: ids[0], last: ids[ids.length - 1] };
     cover = saved.cover == null ? null : String(saved.cover);

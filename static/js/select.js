@@ -9,6 +9,7 @@
 //    (a day of the timeline: the day's photos loaded so far).
 //  - Long-press on a tile (touch) ticks it; once something is ticked, a tap or click on a tile ticks it instead of
 //    opening the photo (Ctrl/Cmd-click still opens it).
+//  - An input[data-select-with="<a box's value>"] of the bar's form is sent only while that box is ticked.
 //  - After an action the server's `bulk-done` event names the photos done: they are unticked, and after "Move to
 //    trash" (and "Restore" on the trash page, "Take out of this album", or an action the bar or the list shown names
 //    in data-select-removes: "Unfavourite" on the favourites, timeline or search results; "Remove tags" of the tag a
@@ -38,6 +39,13 @@
     all.forEach((box) => {
       const item = box.closest("[data-select-item]");
       if (item) item.classList.toggle("selected", box.checked);
+    });
+    // What goes with a tile's box (input[data-select-with="<its value>"]: the date the page showed, which a shift of
+    // the dates is checked against) is sent with the ticked boxes only: a timeline scrolled through thousands of
+    // photos would otherwise send a field for each.
+    const tickedIds = new Set(ticked.map((box) => box.value));
+    document.querySelectorAll(`input[data-select-with][form="${form.id}"]`).forEach((input) => {
+      input.disabled = !tickedIds.has(input.dataset.selectWith);
     });
     root.classList.toggle("selecting", count > 0);
     form.classList.toggle("active", count > 0);
@@ -244,6 +252,12 @@
     // The button pressed is disabled now (nothing is ticked): the keyboard's focus moves to the bar's Close.
     const focusInBar = form && form.contains(document.activeElement);
     if (form) form.classList.add("reporting"); // the bar stays to show what happened until closed or used again
+    // After a shift of the dates, what the tiles carry is their new date (a shift of them again is no conflict).
+    Object.entries(detail.taken_at_seen || {}).forEach(([id, value]) => {
+      document.querySelectorAll(`input[data-select-with="${id}"][name=taken_at_seen]`).forEach((input) => {
+        input.value = value;
+      });
+    });
     if (detail.action === "add_tags" || detail.action === "remove_tags") {
       const tags = bar() && bar().querySelector("input[name=tags]");
       if (tags && done.size) tags.value = "";

@@ -435,3 +435,36 @@ def test_a_stale_download_button_shows_the_links_own_message_and_a_live_one_stil
     page.get_by_role("heading", name="This photo is not in this shared album").wait_for()
     assert page.js_errors == []
     context.close()
+
+
+def test_the_arrows_carry_where_the_tile_is_after_a_drag_and_after_photos_leave_the_grid(live_server, browser,
+                                                                                          artifacts):
+    """Each tile's arrows carry the position the page showed (the server refuses a step of a photo moved since: an
+    arrow clicked twice). After a drag, or photos taken out of the album with the selection bar, the page stays: the
+    positions carried follow the tiles, so the next arrow is a plain step, not a refusal."""
+    from gallery.album_selectors import album_photo_ids
+
+    album, photos, context, page = _album_of_three(live_server, browser)
+    item = lambda photo: f'.album-item[data-photo="{photo.pk}"]'  # noqa: E731
+    carried = "() => Array.from(document.querySelectorAll('#grid .album-item')).map((i) => " \
+              "[Number(i.dataset.photo), Number(i.querySelector('input[name=at]').value)])"
+    _drag_last_before_first(page, photos)
+    page.wait_for_function(f"() => document.querySelector('{item(photos[2])} button[value=up]').disabled")
+    assert page.evaluate(carried) == [[photos[2].pk, 1], [photos[0].pk, 2], [photos[1].pk, 3]]
+    page.click(f"{item(photos[0])} button[value=down]")  # 2nd → 3rd
+    page.wait_for_load_state()
+    assert "moved since" not in page.content()
+    assert album_photo_ids(album=album) == [photos[2].pk, photos[1].pk, photos[0].pk]
+
+    page.check(f"{item(photos[2])} input[data-select-box]", force=True)
+    with page.expect_response(lambda response: response.request.method == "POST"):
+        page.get_by_role("button", name="Take out of this album").click()
+    page.wait_for_function("() => document.querySelectorAll('#grid .album-item').length === 2")
+    assert page.evaluate(carried) == [[photos[1].pk, 1], [photos[0].pk, 2]]
+    page.click(f"{item(photos[0])} button[value=up]")  # 2nd → 1st
+    page.wait_for_load_state()
+    assert "moved since" not in page.content()
+    assert album_photo_ids(album=album) == [photos[0].pk, photos[1].pk]
+    page.screenshot(path=artifacts / "albums-arrows-in-step-desktop.png", full_page=True)
+    assert page.js_errors == []
+    context.close()

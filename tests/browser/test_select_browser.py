@@ -569,3 +569,72 @@ def test_the_bar_never_covers_the_end_of_the_page(live_server, browser, artifact
     assert seen["last"] <= seen["bar"], f"while reporting: {seen}"
     assert page.js_errors == []
     context.close()
+
+
+@pytest.mark.parametrize("size", ["desktop", "phone"])
+def test_the_bars_shift_sends_the_ticked_dates_keeps_them_and_refuses_a_shift_over_someone_elses(live_server, browser,
+                                                                                                 artifacts, size):
+    """The bar's "Shift dates" sends the dates the page showed for the ticked photos only (a timeline scrolled far
+    sent none for the others), takes their new dates from the answer (shifting them once more is the member's own),
+    and refuses, moving none, a shift over a date someone else set meanwhile."""
+    from gallery.correction_services import photo_date_set
+
+    photos, foreign, album = _gallery(count=6)
+    context, page = new_page(browser, **(DESKTOP if size == "desktop" else PHONE))
+    sign_in(page, live_server, "grandma")
+    before = {p.pk: p.taken_at for p in photos}
+    page.locator(f"#photo-{photos[0].pk}").scroll_into_view_if_needed()
+    page.check(_box(photos[0]), force=True)
+    page.check(_box(photos[1]), force=True)
+    _wait_count(page, 2)
+    sent = page.evaluate("() => Array.from(new FormData(document.getElementById('bulk-form')).getAll('taken_at_seen'))")
+    assert sorted(int(value.split(":")[0]) for value in sent) == sorted([photos[0].pk, photos[1].pk])
+
+    def shift(expect: str) -> None:
+        page.fill("input[name=shift_amount]", "1")
+        with page.expect_response(lambda response: response.request.method == "POST"):
+            page.get_by_role("button", name="Shift dates").click()
+        page.wait_for_function(f"() => document.querySelector('#bulk-status').textContent.includes({expect!r})")
+
+    shift("Dates of 2 photos shifted.")
+    page.check(_box(photos[0]), force=True)
+    page.check(_box(photos[1]), force=True)
+    shift("Dates of 2 photos shifted.")
+    assert [Photo.objects.get(pk=p.pk).taken_at for p in photos[:2]] == [before[p.pk] + timedelta(hours=2)
+                                                                         for p in photos[:2]]
+    photo_date_set(photo=Photo.objects.get(pk=photos[1].pk), taken_at=datetime(2024, 5, 20, 9, tzinfo=dt_timezone.utc))
+    page.check(_box(photos[0]), force=True)
+    page.check(_box(photos[1]), force=True)
+    shift("Nothing was shifted")
+    status = page.locator("#bulk-status").text_content()
+    assert "The date taken of 1 of the 2 photos selected was changed since you saw them: “shape 1” now reads" in status
+    assert Photo.objects.get(pk=photos[0].pk).taken_at == before[photos[0].pk] + timedelta(hours=2)
+    page.screenshot(path=artifacts / f"select-shift-refused-{size}.png")
+    # Told what they read now, the member may shift them all the same: the bar carries what it told.
+    shift("Dates of 2 photos shifted.")
+    assert Photo.objects.get(pk=photos[1].pk).taken_at == datetime(2024, 5, 20, 10, tzinfo=dt_timezone.utc)
+    assert page.js_errors == []
+    context.close()
+
+
+def test_back_after_a_shift_without_javascript_leaves_no_tick_on_a_photo_the_member_did_not_tick(live_server, browser):
+    """Without JavaScript, Back after "Shift dates" draws the timeline again (no-store) in its new order, and the
+    browser put the ticks back where they were on the page, now other photos' tiles: sending the bar again shifted
+    photos nobody ticked. The boxes (and the dates carried, which some browsers restore too) are the page's own."""
+    photos, foreign, album = _gallery(count=6)
+    context, page = new_page(browser, java_script_enabled=False, **DESKTOP)
+    sign_in(page, live_server, "grandma")
+    page.check(_box(photos[0]))
+    page.fill("input[name=shift_amount]", "-30")
+    page.select_option("select[name=shift_unit]", "days")
+    page.get_by_role("button", name="Shift dates").click()
+    page.wait_for_load_state()
+    assert "Dates of 1 photo shifted." in page.content()
+    page.go_back()
+    page.wait_for_load_state()
+    assert page.locator("input[data-select-box]:checked").count() == 0
+    fresh = {p.pk: Photo.objects.get(pk=p.pk).taken_at.isoformat() for p in photos}
+    carried = [page.locator("input[name=taken_at_seen]").nth(n).input_value()
+               for n in range(page.locator("input[name=taken_at_seen]").count())]
+    assert sorted(carried) == sorted(f"{pk}:{at}" for pk, at in fresh.items())
+    context.close()
