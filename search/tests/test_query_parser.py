@@ -914,6 +914,38 @@ def test_a_date_no_photo_can_have_is_said(query, note):
     assert any(said.startswith(note) for said in parsed.date_notes), parsed.date_notes
 
 
+@pytest.mark.parametrize(("query", "note", "text"), [
+    ("since 9999", "No photo is from 9999 yet: “since 9999” is searched as words.", "since 9999"),
+    ("before 1700", "No photo is from 1700: the oldest surviving photograph is from 1826. “before 1700” is searched as "
+                    "words.", "before 1700"),
+    ("after 3000", "No photo is from 3000 yet: “after 3000” is searched as words.", "after 3000"),
+    ("until 0", "No photo is from the year 0: the oldest surviving photograph is from 1826. “until 0” is searched as "
+                "words.", "until 0"),
+    ("till 10000", "No photo is from 10000 yet: “till 10000” is searched as words.", "till 10000"),
+    ("from 2030 to 2040", "No photo is from 2030 yet: “from 2030 to 2040” is searched as words.", "from 2030 to 2040"),
+    ("beach between 2019 and 2040", "No photo is from 2040 yet: “between 2019 and 2040” is searched as words.",
+     "beach between 2019 and 2040"),
+    ("from june 2021 to june 9999", "No photo is from 9999 yet: “from june 2021 to june 9999” is searched as words.",
+     "from june 2021 to june 9999"),
+    ("since june 9999", "No photo is from 9999 yet: “since june 9999” is searched as words.", "since june 9999"),
+    ("kids since 2019 until 2040", "No photo is from 2040 yet: “until 2040” is searched as words.", "kids until 2040"),
+    ("not since 9999", "No photo is from 9999 yet: “since 9999” is searched as words.", "not since 9999"),
+])
+def test_a_date_no_photo_can_have_after_a_direction_word_is_said(query, note, text):
+    """"since 9999", "before 1700", "from 2030 to 2040" were left as words without a note, as "summer 9999" has one;
+    "from 2019 to 2040" searched 2019 alone, and "since june 9999" every photo since this June, the year dropped."""
+    parsed = parse_query(query, ctx())
+    assert parsed.date_notes == (note,)
+    assert parsed.text == text
+
+
+@pytest.mark.parametrize("query", ["since 2019", "before 2024", "after 1900", "until 2027", "from 2019 to 2021",
+                                   "between 1990 and 2000", "after 500 miles", "before 100 guests", "from 0 to 100",
+                                   "since june", "until 12", "after 2 pm"])
+def test_a_date_a_photo_can_have_after_a_direction_word_says_nothing(query):
+    assert parse_query(query, ctx()).date_notes == ()
+
+
 @pytest.mark.parametrize("query", ["summer 2023", "june 14", "christmas 2", "top 100 photos", "june 2021", "1826",
                                    "year 5 class photo", "29 february 2024", "31 december", "route 66 in june",
                                    "summer 2027", "2021-02-28"])
