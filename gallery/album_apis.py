@@ -34,6 +34,7 @@ from gallery.apis import DATE_ERRORS, LOCATION, PhotoOutputSerializer, Precondit
 from gallery.models import Album, AlbumShare
 from gallery.selectors import family_filter, family_get, photo_list
 from gallery.text import DESCRIPTION_TEXT, NAME_TEXT
+from mediasearch.parsers import MergePatchParser
 
 
 _UNSET = object()
@@ -169,6 +170,8 @@ def _precondition(*, album: Album, if_match: str | None) -> None:
 
 
 class AlbumDetailApi(APIView):
+    parser_classes = [*APIView.parser_classes, MergePatchParser]
+
     class AlbumUpdateInputSerializer(ParamsSerializer):
         name = TextField(required=False, max_length=100, validators=[NAME_TEXT])
         description = TextField(required=False, allow_blank=True, max_length=5000,
@@ -258,7 +261,7 @@ class AlbumPhotosApi(APIView):
     def post(self, request, album_id: int):
         return self._change(request, album_id, album_add_photos)
 
-    @extend_schema(request=AlbumPhotosInputSerializer, responses=PhotoOutcomesSerializer)
+    @extend_schema(request=AlbumPhotosInputSerializer, responses={200: PhotoOutcomesSerializer})
     def delete(self, request, album_id: int):
         return self._change(request, album_id, album_remove_photos)
 

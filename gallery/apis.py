@@ -50,7 +50,7 @@ from gallery.memories import MEMORY_PHOTOS, memories
 from gallery.timeline import TimelineFilters
 from gallery.upload_limits import upload_report
 from gallery.text import DESCRIPTION_TEXT, TITLE_TEXT
-from mediasearch.parsers import JSONParser
+from mediasearch.parsers import JSONParser, MergePatchParser
 
 
 # For the schema of an operation answering created(...).
@@ -487,6 +487,8 @@ class PlaceInputSerializer(serializers.Serializer):
 
 
 class PhotoDetailApi(APIView):
+    parser_classes = [*APIView.parser_classes, MergePatchParser]
+
     class UpdateInputSerializer(ParamsSerializer):
         title = TextField(required=False, allow_blank=True, max_length=255, validators=[TITLE_TEXT])
         description = TextField(required=False, allow_blank=True,
@@ -666,7 +668,7 @@ class PhotoFavouriteApi(APIView):
     def post(self, request, photo_id: int):
         return self._set(request, photo_id, on=True)
 
-    @extend_schema(request=None, responses=FavouriteOutputSerializer)
+    @extend_schema(request=None, responses={200: FavouriteOutputSerializer})
     def delete(self, request, photo_id: int):
         return self._set(request, photo_id, on=False)
 

@@ -28,6 +28,7 @@ from search.judgment_services import judgment_delete, judgment_record
 from search.models import SearchPreferences
 from search.quality import family_quality
 from search.ocr import OCR_OFF, photos_text_request
+from mediasearch.parsers import MergePatchParser
 from search.selectors import failed_photo_ids
 from search.services import photos_retry, preferences_lock, preferences_reset, preferences_update
 from search.text_embeddings import EncodeBudget
@@ -501,6 +502,8 @@ class PreferencesSerializer(ParamsSerializer):
 class PreferencesApi(APIView):
     """Your own search preferences: read them, change some (PATCH: the fields left out keep their values; the same
     rules as the preferences page), or go back to the defaults (DELETE)."""
+
+    parser_classes = [*APIView.parser_classes, MergePatchParser]
 
     @extend_schema(responses=PreferencesSerializer)
     def get(self, request):

@@ -498,3 +498,38 @@ def test_every_text_an_input_serializer_takes_refuses_a_json_number():
     found = [(where, field) for cls in every(ParamsSerializer) for where, field in text_fields(cls(), cls.__qualname__)]
     assert len(found) > 20
     assert [where for where, field in found if not isinstance(field, TextField)] == []
+
+
+def test_a_json_merge_patch_is_read_as_the_json_patch_it_is(api, family, alice):
+    """`Content-Type: application/merge-patch+json` (RFC 7396: what such clients send for PATCH) was a 415; our
+    PATCH merges already (what is left out stays), so it is read as JSON on every PATCH endpoint."""
+    from gallery.album_services import album_create
+
+    photo = photo_factory(family=family, user=alice, tags=["old"])
+    album = album_create(user=alice, family=family, name="Holidays")
+    merge = "application/merge-patch+json"
+
+    patched = api.patch(f"/api/v1/photos/{photo.pk}/", {"title": "Beach"}, content_type=merge)
+    renamed = api.patch(f"/api/v1/albums/{album.pk}/", {"name": "Summer"}, content_type=merge)
+    prefs = api.patch("/api/v1/search/preferences/", {"min_score": 0.4}, content_type=merge)
+    wrong = api.patch(f"/api/v1/photos/{photo.pk}/", {"title": 5}, content_type=merge)
+
+    assert (patched.status_code, patched.json()["title"], patched.json()["tags"]) == (200, "Beach", ["old"])
+    assert (renamed.status_code, renamed.json()["name"]) == (200, "Summer")
+    assert (prefs.status_code, prefs.json()["min_score"]) == (200, 0.4)
+    assert wrong.status_code == 400 and "title" in wrong.json()
+
+
+def test_a_delete_with_a_body_too_large_is_the_documented_413(api, family, alice, settings):
+    from gallery.album_services import album_add_photos, album_create
+
+    photo = photo_factory(family=family, user=alice)
+    album = album_create(user=alice, family=family, name="Holidays")
+    album_add_photos(user=alice, album=album, photo_ids=[photo.pk])
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 1000
+
+    response = api.delete(f"/api/v1/albums/{album.pk}/photos/", {"photos": [photo.pk] * 500},
+                          content_type="application/json")
+
+    assert response.status_code == 413 and "DATA_UPLOAD_MAX_MEMORY_SIZE" in response.json()["detail"]
+    assert list(album.photos.values_list("pk", flat=True)) == [photo.pk]
