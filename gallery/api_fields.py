@@ -6,6 +6,8 @@ from __future__ import annotations
 from rest_framework import serializers
 from rest_framework.fields import empty
 
+from gallery.forms import once_message
+
 NOT_A_BOOLEAN = "A number is required, not true or false."
 
 
@@ -64,7 +66,7 @@ class ParamsSerializer(serializers.Serializer):
     def _repeats(self, data) -> dict[str, list[str]]:
         single = {name for name, field in self.fields.items()
                   if not isinstance(field, serializers.ListField) and not getattr(field, "repeatable", False)}
-        errors = {name: [f"Give “{name}” once: it takes one value."] for name in single if len(data.getlist(name)) > 1}
+        errors = {name: [once_message(name)] for name in single if len(data.getlist(name)) > 1}
         # A list as jQuery and axios write one, family[]=1 or like[0]=1, is a name of no field: DRF ignored it (but
         # for a ListField's own plain[0]=…).
         for key in data:
