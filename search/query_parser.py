@@ -68,7 +68,7 @@ NEGATED_KINDS = frozenset({"not_place", "not_date", "exclusion"})
 LIST_KINDS = NEGATED_KINDS | {"place"}  # chips that head a list of their kind ("in Lisbon or Porto")
 
 PLACE_WORDS = frozenset({"in", "at", "near", "from", "around"})
-DATE_WORDS = frozenset({"in", "during", "of", "from"})
+DATE_WORDS = frozenset({"in", "during", "of", "from", "on"})  # ("on": a day's, "on june 3 2021")
 NEGATIONS = frozenset({"not", "without", "except", "excluding"})
 LIST_WORDS = frozenset({"or", "nor", "and", "&"})  # join the items a negation runs over ("not in Lisbon or Porto")
 ARTICLES = frozenset({"a", "an", "the", "any"})
@@ -627,9 +627,11 @@ class _Parser:
         if found:
             return self._chip(i, found[0], found[1], key_start=i)
         if self.norms[i] in DATE_WORDS and i + 1 < len(self.norms):  # "in 2023", "from june 2021"
-            found = self._date_range(i + 1) or self._date_atom(i + 1, led=self.norms[i] != "of")
+            at = i + 2 if self.norms[i + 1] == "the" and day_number(self.norms[min(i + 2, len(self.norms) - 1)]) \
+                else i + 1  # "on the 3rd of june 2021"
+            found = self._date_range(at) or self._date_atom(at, led=self.norms[i] != "of")
             if found:
-                return self._chip(i, found[0], found[1], key_start=i + 1)
+                return self._chip(i, found[0], found[1], key_start=at)
         return None
 
     def _chip(self, start: int, end: int, span: tuple[date | None, date | None], key_start: int) -> _Match:

@@ -494,6 +494,17 @@ def test_the_year_first_then_the_month_then_the_day_is_that_day():
     assert parse_query("2019 june 2020", ctx()).taken_after == date(2019, 1, 1)  # (as before: the month has its year)
 
 
+@pytest.mark.parametrize("query", ["2021 june 3 kids", "june 3 2021 kids", "3 june 2021 kids", "2021-06-03 kids",
+                                   "kids on 2021 june 3", "kids on june 3 2021", "kids on 3 june 2021",
+                                   "kids on 2021-06-03", "on the 3rd of june 2021 kids"])
+def test_a_day_in_any_order_and_after_on_is_that_day_and_the_rest_words(query):
+    """"kids on june 3 2021" searched "on kids": "on", the word English puts before a day, was left to the words as
+    "in" before a year is not."""
+    parsed = parse_query(query, ctx())
+    assert (parsed.taken_after, parsed.taken_before) == (date(2021, 6, 3), date(2021, 6, 3)), parsed
+    assert [c.kind for c in parsed.chips] == ["date"] and parsed.text == "kids", parsed
+
+
 def test_a_date_as_chinese_and_japanese_write_it():
     # "2021年6月5日" (a phone's Chinese or Japanese keyboard) was a word that matched nothing
     for query, after, before in (("2021年6月5日", date(2021, 6, 5), date(2021, 6, 5)),
