@@ -30,11 +30,11 @@ class TextField(serializers.CharField):
     value of another field. A query string or a form body (multipart too) holds text only, so "5" there is text as
     ever. Every text the API takes is one of these."""
 
-    default_error_messages = {"number": "Text is required, not a number: send it as a JSON string (\"5\")."}
+    default_error_messages = {"number": "Text is required, not a number: send it as a JSON string (\"{value}\")."}
 
     def to_internal_value(self, data) -> str:
         if isinstance(data, (int, float)) and not isinstance(data, bool):
-            self.fail("number")
+            self.fail("number", value=data)
         return super().to_internal_value(data)
 
 

@@ -452,7 +452,7 @@ def test_a_number_sent_where_text_is_expected_is_refused_by_name(api, family, al
 
     assert response.status_code == 400, response.content
     assert field in response.json(), response.json()
-    assert "text" in str(response.json()[field]).lower(), response.json()
+    assert "text is required, not a number" in str(response.json()[field]).lower(), response.json()
     photo.refresh_from_db()
     album.refresh_from_db()
     assert [t.name for t in photo.tags.all()] == ["old"] and photo.title != "5" and album.description == ""
@@ -463,11 +463,13 @@ def test_numbers_in_a_form_body_are_text_as_every_value_there_is(api, family, al
     """A form body carries text only: "5" stays a title there, and tags typed as digits are tags."""
     photo = photo_factory(family=family, user=alice)
 
+    said = api.patch(f"/api/v1/photos/{photo.pk}/", {"title": 2024}, content_type="application/json").json()
     response = api.patch(f"/api/v1/photos/{photo.pk}/", "title=5&description=2024",
                          content_type="application/x-www-form-urlencoded")
     upload = api.post("/api/v1/photos/", {"file": SimpleUploadedFile("a.jpg", images.jpeg(), "image/jpeg"),
                                           "family": family.pk, "tags": "1, 2", "description": "42"})
 
+    assert said == {"title": ['Text is required, not a number: send it as a JSON string ("2024").']}
     assert response.status_code == 200, response.content
     assert (response.json()["title"], response.json()["description"]) == ("5", "2024")
     assert upload.status_code == 201, upload.content
