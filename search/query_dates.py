@@ -291,18 +291,25 @@ def _day_no_month_has(tokens, norms, covered, i: int, *, month_first: bool) -> s
     if day is None:
         return ""
     month_at = i + 2 if i + 2 < len(norms) and norms[i + 1] == "of" else i + 1  # "31st of february"
+    year_first = i >= 2 and norms[i - 1] in MONTH_NAMES and {i - 2, i - 1} <= covered and _is_year(norms[i - 2])
     if month_at < len(norms) and norms[month_at] in MONTH_NAMES:
         end = month_at
-    elif i >= 1 and norms[i - 1] in MONTH_NAMES and i - 1 not in covered:  # "february 30th"
+    elif i >= 1 and norms[i - 1] in MONTH_NAMES and (i - 1 not in covered or year_first):  # "february 30th"
         month_at, end = i - 1, i
     else:
         return ""
+    if year_first:  # "2021 june 31": the month is a chip, the day's number words
+        return _no_such_day(int(norms[i - 2]), MONTH_NAMES[norms[month_at]], day, said="", whole=False)
     year_word = norms[end + 1] if end + 1 < len(norms) else ""
-    year = int(year_word) if re.fullmatch(r"\d{4}", year_word) and int(year_word) >= EARLIEST_YEAR else None
+    year = int(year_word) if _is_year(year_word) else None
     start = min(i, month_at)
     said = " ".join(tokens[start:end + 1 + (year is not None)])
     whole = not covered & set(range(start, end + 1 + (year is not None)))
     return _no_such_day(year, MONTH_NAMES[norms[month_at]], day, said=said, whole=whole)
+
+
+def _is_year(word: str) -> bool:
+    return bool(re.fullmatch(r"\d{4}", word)) and int(word) >= EARLIEST_YEAR
 
 
 def day_number(word: str) -> int | None:

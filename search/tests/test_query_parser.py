@@ -917,6 +917,9 @@ def test_any_text_parses(query):
     ("31 april 2021", "There is no 31 April 2021: April has 30 days."),
     ("2021-02-29", "There is no 29 February 2021: February 2021 has 28 days. “2021-02-29” is searched as words."),
     ("30/02/2021", "There is no 30 February 2021: February 2021 has 28 days. “30/02/2021” is searched as words."),
+    # the year first: the month is searched ("2021 june"), the day's number as a word, and that is said
+    ("2021 june 31 kids", "There is no 31 June 2021: June has 30 days."),
+    ("2023 february 29th", "There is no 29 February 2023: February 2023 has 28 days."),
 ])
 def test_a_date_no_photo_can_have_is_said(query, note):
     """A date typed that no photo can have (a year past next year or before photography, a day the month has not)
