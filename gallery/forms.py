@@ -19,6 +19,14 @@ def once_message(name: str) -> str:
     return f"Give “{name}” once: it takes one value."
 
 
+def given_twice(data, names) -> dict[str, str]:
+    """Which of `names`, parameters of one value each, `data` (a QueryDict) gives more than once, by name → what to
+    say of it."""
+    if not hasattr(data, "getlist"):
+        return {}
+    return {name: once_message(name) for name in names if len(data.getlist(name)) > 1}
+
+
 class OneValueEach:
     """A page's form of query parameters: one that takes a single value and comes more than once (`family=1&family=2`,
     a hand-edited link or a script's list) is an error of its field (code GIVEN_TWICE), as the API refuses it by name
@@ -30,8 +38,7 @@ class OneValueEach:
     def given_twice(self) -> dict[str, str]:
         """The parameters of one value given more than once, by name → what to say of it."""
         if not hasattr(self, "_given_twice"):
-            self._given_twice = {name: once_message(name) for name in self.fields if name not in self.several
-                                 and hasattr(self.data, "getlist") and len(self.data.getlist(name)) > 1}
+            self._given_twice = given_twice(self.data, [name for name in self.fields if name not in self.several])
         return self._given_twice
 
     def full_clean(self):
