@@ -29,11 +29,12 @@ from gallery.album_services import (
 )
 from gallery.downloads import album_parts
 from gallery.forms import ShareForm
-from gallery.api_fields import NumberField, ParamsSerializer
+from gallery.api_fields import NumberField, ParamsSerializer, TextField
 from gallery.apis import DATE_ERRORS, LOCATION, PhotoOutputSerializer, PreconditionFailed, api_errors, created
 from gallery.models import Album, AlbumShare
 from gallery.selectors import family_filter, family_get, photo_list
 from gallery.text import DESCRIPTION_TEXT, NAME_TEXT
+from mediasearch.parsers import MergePatchParser
 
 
 _UNSET = object()
@@ -42,18 +43,18 @@ _UNSET = object()
 class SmartSearchSerializer(serializers.Serializer):
     """A smart album's saved search (for the schema; the search app checks it)."""
 
-    q = serializers.CharField(help_text="What to search for, as typed in the search box (places and dates in it work)")
-    tag = serializers.CharField(required=False, allow_blank=True)
+    q = TextField(help_text="What to search for, as typed in the search box (places and dates in it work)")
+    tag = TextField(required=False, allow_blank=True)
     uploader = serializers.IntegerField(required=False, allow_null=True, help_text="A user id")
-    country = serializers.CharField(required=False, allow_blank=True, help_text="ISO 3166 two-letter code")
-    place = serializers.CharField(required=False, allow_blank=True, help_text="Part of a city, region or country")
+    country = TextField(required=False, allow_blank=True, help_text="ISO 3166 two-letter code")
+    place = TextField(required=False, allow_blank=True, help_text="Part of a city, region or country")
     after = serializers.DateField(required=False, allow_null=True, help_text="Taken on or after",
                                   error_messages=DATE_ERRORS)
     before = serializers.DateField(required=False, allow_null=True, help_text="Taken on or before",
                                    error_messages=DATE_ERRORS)
     min_score = NumberField(required=False, min_value=0, max_value=1,
                             help_text="Results below it are left out; default: the owner's minimum now")
-    plain = serializers.ListField(child=serializers.CharField(max_length=200), required=False,
+    plain = serializers.ListField(child=TextField(max_length=200), required=False,
                                   help_text="Phrases of q searched as plain words, not as a place, date or exclusion")
     weights = serializers.JSONField(
         required=False,
@@ -118,10 +119,10 @@ class AlbumListApi(APIView):
         family = serializers.IntegerField(required=False, min_value=1, max_value=2**63 - 1)
 
     class AlbumCreateInputSerializer(ParamsSerializer):
-        name = serializers.CharField(max_length=100, validators=[NAME_TEXT])
+        name = TextField(max_length=100, validators=[NAME_TEXT])
         family = serializers.IntegerField(min_value=1, max_value=2**63 - 1)
-        description = serializers.CharField(required=False, allow_blank=True, max_length=5000,
-                                            validators=[DESCRIPTION_TEXT])
+        description = TextField(required=False, allow_blank=True, max_length=5000,
+                                validators=[DESCRIPTION_TEXT])
         search = serializers.JSONField(required=False, help_text="Makes it a smart album: see SmartSearch")
 
     @extend_schema(parameters=[AlbumFilterSerializer], responses=AlbumOutputSerializer(many=True))
@@ -169,10 +170,12 @@ def _precondition(*, album: Album, if_match: str | None) -> None:
 
 
 class AlbumDetailApi(APIView):
+    parser_classes = [*APIView.parser_classes, MergePatchParser]
+
     class AlbumUpdateInputSerializer(ParamsSerializer):
-        name = serializers.CharField(required=False, max_length=100, validators=[NAME_TEXT])
-        description = serializers.CharField(required=False, allow_blank=True, max_length=5000,
-                                            validators=[DESCRIPTION_TEXT])
+        name = TextField(required=False, max_length=100, validators=[NAME_TEXT])
+        description = TextField(required=False, allow_blank=True, max_length=5000,
+                                validators=[DESCRIPTION_TEXT])
         search = serializers.JSONField(required=False, help_text="A smart album's new search")
         cover = serializers.IntegerField(
             required=False, allow_null=True, min_value=1, max_value=2**63 - 1,
@@ -258,7 +261,7 @@ class AlbumPhotosApi(APIView):
     def post(self, request, album_id: int):
         return self._change(request, album_id, album_add_photos)
 
-    @extend_schema(request=AlbumPhotosInputSerializer, responses=PhotoOutcomesSerializer)
+    @extend_schema(request=AlbumPhotosInputSerializer, responses={200: PhotoOutcomesSerializer})
     def delete(self, request, album_id: int):
         return self._change(request, album_id, album_remove_photos)
 
@@ -326,10 +329,10 @@ class AlbumSharesApi(APIView):
     class ShareCreateInputSerializer(ParamsSerializer):
         days = serializers.IntegerField(required=False, min_value=1, max_value=SHARE_MAX_DAYS,
                                         help_text=f"How long it works (default SHARE_DAYS, at most {SHARE_MAX_DAYS})")
-        password = serializers.CharField(required=False, allow_blank=True, max_length=128, trim_whitespace=False,
-                                         help_text="Optional: visitors must type it")
+        password = TextField(required=False, allow_blank=True, max_length=128, trim_whitespace=False,
+                             help_text="Optional: visitors must type it")
         allow_download = serializers.BooleanField(required=False, default=False)
-        note = serializers.CharField(required=False, allow_blank=True, max_length=100, help_text="Who it is for")
+        note = TextField(required=False, allow_blank=True, max_length=100, help_text="Who it is for")
 
     @extend_schema(responses=ShareOutputSerializer(many=True))
     def get(self, request, album_id: int):

@@ -1,10 +1,12 @@
 """What the API's input serializers are made of, to read JSON, query strings and form bodies as a script or another
-app sends them: numbers that are no true or false, parameters that come once."""
+app sends them: numbers that are no true or false, text that is no number, parameters that come once."""
 
 from __future__ import annotations
 
 from rest_framework import serializers
 from rest_framework.fields import empty
+
+from gallery.forms import once_message
 
 NOT_A_BOOLEAN = "A number is required, not true or false."
 
@@ -20,6 +22,24 @@ class NumberField(serializers.FloatField):
         if isinstance(data, bool):
             self.fail("boolean")
         return super().to_internal_value(data)
+
+
+class TextField(serializers.CharField):
+    """DRF's CharField (which refuses true, false, lists and objects), refusing a JSON number too: DRF took
+    `"tags": [1, 2]` for the tags "1" and "2" and `"title": 5` for the title "5", where a script had sent ids or the
+    value of another field. A query string or a form body (multipart too) holds text only, so "5" there is text as
+    ever. Every text the API takes is one of these."""
+
+    default_error_messages = {"number": "Text is required, not a number: send it as a JSON string (\"{value}\")."}
+
+    def to_internal_value(self, data) -> str:
+        if isinstance(data, (int, float)) and not isinstance(data, bool):
+            self.fail("number", value=data)
+        return super().to_internal_value(data)
+
+
+class TextRegexField(TextField, serializers.RegexField):
+    """DRF's RegexField, refusing a JSON number as TextField does."""
 
 
 class ParamsSerializer(serializers.Serializer):
@@ -46,7 +66,7 @@ class ParamsSerializer(serializers.Serializer):
     def _repeats(self, data) -> dict[str, list[str]]:
         single = {name for name, field in self.fields.items()
                   if not isinstance(field, serializers.ListField) and not getattr(field, "repeatable", False)}
-        errors = {name: [f"Give “{name}” once: it takes one value."] for name in single if len(data.getlist(name)) > 1}
+        errors = {name: [once_message(name)] for name in single if len(data.getlist(name)) > 1}
         # A list as jQuery and axios write one, family[]=1 or like[0]=1, is a name of no field: DRF ignored it (but
         # for a ListField's own plain[0]=…).
         for key in data:

@@ -25,7 +25,7 @@ from rest_framework.views import APIView
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from gallery.album_services import album_add_uploaded, upload_album
-from gallery.api_fields import NumberField, ParamsSerializer
+from gallery.api_fields import NumberField, ParamsSerializer, TextField, TextRegexField
 from gallery.bulk import BULK_ACTIONS, BULK_MAX_PHOTOS, photos_bulk_apply
 from gallery.models import Membership, Photo, PhotoTag
 from gallery.forms import DESCRIPTION_MAX_CHARS, AcceptAboveForm
@@ -50,7 +50,7 @@ from gallery.memories import MEMORY_PHOTOS, memories
 from gallery.timeline import TimelineFilters
 from gallery.upload_limits import upload_report
 from gallery.text import DESCRIPTION_TEXT, TITLE_TEXT, id_from_text
-from mediasearch.parsers import JSONParser
+from mediasearch.parsers import JSONParser, MergePatchParser
 
 
 # For the schema of an operation answering created(...).
@@ -319,13 +319,13 @@ class TimelineFilterSerializer(ParamsSerializer):
     """The filters of the photo lists (the timeline's): a family, a tag, the user's favourites."""
 
     family = serializers.IntegerField(required=False)
-    tag = serializers.CharField(required=False)
+    tag = TextField(required=False)
     favourite = serializers.BooleanField(required=False, default=False, help_text="1: your favourites only")
-    city = serializers.CharField(required=False, max_length=200,
-                                 help_text="Taken in the city of that name (any case), as the timeline's ?city=")
-    country = serializers.RegexField(r"^[A-Za-z]{2}$", required=False,
-                                     error_messages={"invalid": "A country's two-letter ISO code: PT, GB, US."},
-                                     help_text="Taken in the country of that ISO code (PT)")
+    city = TextField(required=False, max_length=200,
+                     help_text="Taken in the city of that name (any case), as the timeline's ?city=")
+    country = TextRegexField(r"^[A-Za-z]{2}$", required=False,
+                             error_messages={"invalid": "A country's two-letter ISO code: PT, GB, US."},
+                             help_text="Taken in the country of that ISO code (PT)")
 
     def timeline_filters(self) -> TimelineFilters:
         data = self.validated_data
@@ -380,10 +380,10 @@ class PhotoListApi(APIView):
     class UploadInputSerializer(ParamsSerializer):
         file = serializers.FileField()
         family = serializers.IntegerField()
-        tags = serializers.CharField(required=False, allow_blank=True, help_text="Comma separated")
-        description = serializers.CharField(required=False, allow_blank=True,
-                                            max_length=DESCRIPTION_MAX_CHARS,
-                                            validators=[DESCRIPTION_TEXT])
+        tags = TextField(required=False, allow_blank=True, help_text="Comma separated")
+        description = TextField(required=False, allow_blank=True,
+                                max_length=DESCRIPTION_MAX_CHARS,
+                                validators=[DESCRIPTION_TEXT])
         album = serializers.IntegerField(required=False, min_value=1, max_value=2**63 - 1,
                                          help_text="A plain album of the family to put the photo in (a duplicate's "
                                                    "photo too)")
@@ -481,18 +481,20 @@ class LocalDateTimeField(serializers.DateTimeField):
 
 
 class PlaceInputSerializer(serializers.Serializer):
-    city = serializers.CharField(allow_blank=True, default="", max_length=200)
-    region = serializers.CharField(allow_blank=True, default="", max_length=200)
-    country_code = serializers.CharField(allow_blank=True, default="", max_length=2)
+    city = TextField(allow_blank=True, default="", max_length=200)
+    region = TextField(allow_blank=True, default="", max_length=200)
+    country_code = TextField(allow_blank=True, default="", max_length=2)
 
 
 class PhotoDetailApi(APIView):
+    parser_classes = [*APIView.parser_classes, MergePatchParser]
+
     class UpdateInputSerializer(ParamsSerializer):
-        title = serializers.CharField(required=False, allow_blank=True, max_length=255, validators=[TITLE_TEXT])
-        description = serializers.CharField(required=False, allow_blank=True,
-                                            max_length=DESCRIPTION_MAX_CHARS,
-                                            validators=[DESCRIPTION_TEXT])
-        tags = serializers.ListField(child=serializers.CharField(max_length=64), required=False, max_length=50)
+        title = TextField(required=False, allow_blank=True, max_length=255, validators=[TITLE_TEXT])
+        description = TextField(required=False, allow_blank=True,
+                                max_length=DESCRIPTION_MAX_CHARS,
+                                validators=[DESCRIPTION_TEXT])
+        tags = serializers.ListField(child=TextField(max_length=64), required=False, max_length=50)
         taken_at = LocalDateTimeField(
             required=False, help_text="A member's date taken (taken_at_source becomes \"member\"); without an offset "
                                       "it is read in the zone the photo was taken in (taken_tz), as the photo page "
@@ -666,7 +668,7 @@ class PhotoFavouriteApi(APIView):
     def post(self, request, photo_id: int):
         return self._set(request, photo_id, on=True)
 
-    @extend_schema(request=None, responses=FavouriteOutputSerializer)
+    @extend_schema(request=None, responses={200: FavouriteOutputSerializer})
     def delete(self, request, photo_id: int):
         return self._set(request, photo_id, on=False)
 
@@ -874,7 +876,7 @@ class PhotoBulkApi(APIView):
         photos = serializers.ListField(child=serializers.IntegerField(min_value=1, max_value=2**63 - 1),
                                        min_length=1, max_length=BULK_MAX_PHOTOS,
                                        help_text=f"Photo ids, at most {BULK_MAX_PHOTOS}")
-        tags = serializers.ListField(child=serializers.CharField(max_length=64), required=False,
+        tags = serializers.ListField(child=TextField(max_length=64), required=False,
                                      max_length=MAX_TAGS, help_text="For add_tags and remove_tags")
         album = serializers.IntegerField(required=False, min_value=1, help_text="For add_to_album")
         seconds = serializers.IntegerField(required=False, min_value=-100 * 366 * 86400, max_value=100 * 366 * 86400,

@@ -11,6 +11,47 @@ from gallery.models import Membership
 from gallery.text import DESCRIPTION_TEXT, NAME_TEXT, TITLE_TEXT, NoControlCharacters, id_from_text
 
 
+GIVEN_TWICE = "given_twice"  # the error code of a parameter of one value given more than once
+
+
+def once_message(name: str) -> str:
+    """What a page and the API say of a parameter of one value given more than once."""
+    return f"Give “{name}” once: it takes one value."
+
+
+def given_twice(data, names) -> dict[str, str]:
+    """Which of `names`, parameters of one value each, `data` (a QueryDict) gives more than once, by name → what to
+    say of it."""
+    if not hasattr(data, "getlist"):
+        return {}
+    return {name: once_message(name) for name in names if len(data.getlist(name)) > 1}
+
+
+class OneValueEach:
+    """A page's form of query parameters: one that takes a single value and comes more than once (`family=1&family=2`,
+    a hand-edited link or a script's list) is an error of its field (code GIVEN_TWICE), as the API refuses it by name
+    (gallery.api_fields.ParamsSerializer): Django's form read the last value alone, the page showing one family where
+    two were asked, without a word. `several`: the fields that take several values."""
+
+    several: frozenset[str] = frozenset()
+
+    def given_twice(self) -> dict[str, str]:
+        """The parameters of one value given more than once, by name → what to say of it."""
+        if not hasattr(self, "_given_twice"):
+            self._given_twice = given_twice(self.data, [name for name in self.fields if name not in self.several])
+        return self._given_twice
+
+    def full_clean(self):
+        twice = self.given_twice()
+        super().full_clean()
+        for name, message in twice.items():
+            self.add_error(name, forms.ValidationError(message, code=GIVEN_TWICE))
+        if twice:  # its field shows none of the values (a select showed the last, as if it had been read)
+            self.data = self.data.copy()
+            for name in twice:
+                self.data.pop(name)
+
+
 class NewPasswordMixin:
     """`password` typed twice, checked against the site's password validators for the account it will belong to
     (its `username` and `email`, so "alice" can't be Alice's password)."""
@@ -169,9 +210,9 @@ class PhotoEditForm(forms.Form):
             self.fields[invalid[0]].widget.attrs["autofocus"] = True
 
 
-class TimelineFilterForm(forms.Form):
-    """The timeline's GET parameters. An invalid one (not a number, a NUL, too long) is dropped, as on the
-    search page: the page still answers."""
+class TimelineFilterForm(OneValueEach, forms.Form):
+    """The timeline's GET parameters. An invalid one (not a number, a NUL, too long, or given twice) is dropped, as on
+    the search page: the page still answers."""
 
     family = forms.IntegerField(required=False, min_value=1, max_value=2**63 - 1)  # an id, or no filter
     tag = forms.CharField(required=False, max_length=64)
@@ -234,8 +275,11 @@ class TimelineForm(TimelineFilterForm):
         return Start()
 
     def problem(self) -> str:
-        """A plain sentence about a broken position ("" when there is none); bad filters are just dropped."""
+        """A plain sentence about a parameter given twice or a broken position ("" when there is none); other bad
+        filters are just dropped."""
         self.is_valid()
+        if self.given_twice():
+            return " ".join(self.given_twice().values()) + " Here are the newest photos without it."
         for name in ("after", "before", "month", "near"):
             if name in self.errors:
                 message = self.errors[name][0] if name in ("after", "before", "month") else \

@@ -12,7 +12,7 @@ from rest_framework.response import Response
 from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
-from gallery.api_fields import ParamsSerializer
+from gallery.api_fields import ParamsSerializer, TextField
 from gallery.apis import LOCATION, created
 from gallery.signin import client_ip
 from gallery.tokens import LABEL_MAX, api_token_create, api_token_revoke, api_tokens_of
@@ -27,10 +27,10 @@ class AddressRateThrottle(ScopedRateThrottle):
 
 
 class TokenObtainInputSerializer(ParamsSerializer):
-    username = serializers.CharField(max_length=150)
-    password = serializers.CharField(max_length=4096, trim_whitespace=False, style={"input_type": "password"})
-    label = serializers.CharField(max_length=LABEL_MAX, required=False, allow_blank=True,
-                                  help_text="What the token is for (shown in the token list); the client's "
+    username = TextField(max_length=150)
+    password = TextField(max_length=4096, trim_whitespace=False, style={"input_type": "password"})
+    label = TextField(max_length=LABEL_MAX, required=False, allow_blank=True,
+                      help_text="What the token is for (shown in the token list); the client's "
                                             "User-Agent when left out.")
 
     def validate_username(self, value: str) -> str:

@@ -45,3 +45,11 @@ class JSONParser(parsers.JSONParser):
             raise ParseError("JSON parse error - a string holds a lone surrogate (\\ud800 to \\udfff), which is no "
                              "character: send text as UTF-8.")
         return data
+
+
+class MergePatchParser(JSONParser):
+    """A JSON Merge Patch (RFC 7396), `application/merge-patch+json`, as such clients send a PATCH: read as the JSON it
+    is. Every PATCH endpoint merges already (a member left out keeps its value; null clears what may be cleared: a
+    position, an album's cover); a nested object (an album's `search`) is replaced whole, as with application/json."""
+
+    media_type = "application/merge-patch+json"

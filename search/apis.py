@@ -14,7 +14,7 @@ from rest_framework.pagination import PageNumberPagination
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from gallery.api_fields import NumberField, ParamsSerializer
+from gallery.api_fields import NumberField, ParamsSerializer, TextField, TextRegexField
 from gallery.apis import DATE_ERRORS, LOCATION, PhotoOutputSerializer, api_errors, created, photo_response
 from gallery.selectors import family_filter, family_get, photo_get
 from search.duplicates import (DISMISS_MAX_PHOTOS, GroupChanged, duplicate_groups, duplicates_dismiss,
@@ -28,6 +28,7 @@ from search.judgment_services import judgment_delete, judgment_record
 from search.models import SearchPreferences
 from search.quality import family_quality
 from search.ocr import OCR_OFF, photos_text_request
+from mediasearch.parsers import MergePatchParser
 from search.selectors import failed_photo_ids
 from search.services import photos_retry, preferences_lock, preferences_reset, preferences_update
 from search.text_embeddings import EncodeBudget
@@ -101,7 +102,7 @@ class SearchResultSerializer(PhotoRefSerializer):
         return self.context.get("verdicts", {}).get(result.photo.pk)
 
 
-class PhotoIdsField(serializers.CharField):
+class PhotoIdsField(TextField):
     """Photo ids separated by commas ("12,15"), as the search page's URL carries them; a repeated parameter gives
     each value's ("like=12&like=15"), as the page reads it."""
 
@@ -166,13 +167,13 @@ SORT_ERRORS = {"invalid_choice": "“{input}” is no order of results: " + " or
 
 class SearchApi(APIView):
     class InputSerializer(ParamsSerializer):
-        q = serializers.CharField(required=False, allow_blank=True, default="", trim_whitespace=True)
+        q = TextField(required=False, allow_blank=True, default="", trim_whitespace=True)
         family = serializers.IntegerField(required=False)
         uploader = serializers.IntegerField(required=False)
-        tag = serializers.CharField(required=False, max_length=64)
-        country = serializers.RegexField(r"^[A-Za-z]{2}$", required=False, help_text="ISO 3166 code of the photo's place",
-                                         error_messages={"invalid": "A country is a two-letter code, like PT."})
-        place = serializers.CharField(
+        tag = TextField(required=False, max_length=64)
+        country = TextRegexField(r"^[A-Za-z]{2}$", required=False, help_text="ISO 3166 code of the photo's place",
+                                 error_messages={"invalid": "A country is a two-letter code, like PT."})
+        place = TextField(
             required=False, max_length=100,
             help_text="the photo's city, region or country, or their start, from the beginning of a word (\"lisb\" finds "
                       "Lisbon; \"nice\" never Venice)")
@@ -183,7 +184,7 @@ class SearchApi(APIView):
         min_score = NumberField(required=False, min_value=0, max_value=1)
         favourite = serializers.BooleanField(required=False, default=False, help_text="1: your favourites only")
         plain = serializers.ListField(
-            child=serializers.CharField(max_length=200), required=False, max_length=MAX_PLAIN,
+            child=TextField(max_length=200), required=False, max_length=MAX_PLAIN,
             help_text="phrases of q to search as plain words, not as a place, date or exclusion (repeat the parameter)")
         like = PhotoIdsField(required=False, allow_blank=True, max_length=2000,
                              help_text="refine: ids of results that are right (\"12,15\"); the query moves towards "
@@ -283,10 +284,10 @@ class JudgmentListApi(APIView):
 
     class FilterSerializer(ParamsSerializer):
         family = serializers.IntegerField(required=False)
-        query = serializers.CharField(required=False, max_length=MAX_QUERY_CHARS * 2)
+        query = TextField(required=False, max_length=MAX_QUERY_CHARS * 2)
 
     class InputSerializer(ParamsSerializer):
-        query = serializers.CharField(max_length=MAX_QUERY_CHARS * 2, help_text="the search the result came from")
+        query = TextField(max_length=MAX_QUERY_CHARS * 2, help_text="the search the result came from")
         photo = serializers.IntegerField(min_value=1, max_value=2**63 - 1)
         relevant = serializers.BooleanField(help_text="true: right for the query; false: wrong")
 
@@ -447,8 +448,8 @@ class DuplicatesDismissApi(APIView):
 
     class DismissInputSerializer(ParamsSerializer):
         family = serializers.IntegerField(help_text="family id")
-        group = serializers.CharField(required=False, max_length=64,
-                                      help_text="a group's key (GET /api/v1/duplicates/): all of it, whatever its size")
+        group = TextField(required=False, max_length=64,
+                          help_text="a group's key (GET /api/v1/duplicates/): all of it, whatever its size")
         photos = serializers.ListField(child=serializers.IntegerField(min_value=1, max_value=2**63 - 1),
                                        min_length=2, max_length=DISMISS_MAX_PHOTOS, required=False,
                                        help_text="or the photos of a group (its members' ids)")
@@ -501,6 +502,8 @@ class PreferencesSerializer(ParamsSerializer):
 class PreferencesApi(APIView):
     """Your own search preferences: read them, change some (PATCH: the fields left out keep their values; the same
     rules as the preferences page), or go back to the defaults (DELETE)."""
+
+    parser_classes = [*APIView.parser_classes, MergePatchParser]
 
     @extend_schema(responses=PreferencesSerializer)
     def get(self, request):

@@ -5,6 +5,7 @@ import functools
 from django import forms
 from django.core.validators import ProhibitNullCharactersValidator
 
+from gallery.forms import GIVEN_TWICE, OneValueEach
 from gallery.text import NUL, id_from_text
 from search.engine import MAX_LIMIT, PAGE_SIZE, SearchParams
 from search.models import SearchPreferences
@@ -42,8 +43,11 @@ def photo_ids(text: str | None, *, strict: bool = False) -> tuple[int, ...]:
     return tuple(dict.fromkeys(ids))
 
 
-class SearchForm(forms.Form):
-    """The search page's GET parameters. Invalid filters are dropped, never a 500."""
+class SearchForm(OneValueEach, forms.Form):
+    """The search page's GET parameters. Invalid filters are dropped, never a 500; one of one value given twice is
+    refused (refused())."""
+
+    several = frozenset({"like", "unlike"})  # (refine_text reads each value)
 
     q = forms.CharField(required=False, strip=True, label="Search")
     family = forms.TypedChoiceField(required=False, coerce=int, empty_value=None)
@@ -100,14 +104,16 @@ class SearchForm(forms.Form):
 
     def refused(self) -> dict[str, str]:
         """The text the search can't take, by parameter → the message: a NUL character in any text field (Django's
-        CharField refuses it) or in a `plain` phrase. Unlike an invalid filter, which is dropped, such text is said
-        and nothing is searched: dropping or mangling it would search for something else than was typed."""
+        CharField refuses it) or in a `plain` phrase, and a parameter of one value given twice (`family=1&family=2`,
+        of which the last alone was read). Unlike an invalid filter, which is dropped, such text is said and nothing
+        is searched: dropping or mangling it would search for something else than was asked."""
         if not self.is_bound:
             return {}
         self.is_valid()
-        refused = {name: " ".join(message for error in errors if error.code == NUL_ERROR for message in error.messages)
+        codes = (NUL_ERROR, GIVEN_TWICE)
+        refused = {name: " ".join(message for error in errors if error.code in codes for message in error.messages)
                    for name, errors in self.errors.as_data().items()
-                   if any(error.code == NUL_ERROR for error in errors)}
+                   if any(error.code in codes for error in errors)}
         if hasattr(self.data, "getlist") and any(NUL in value for value in self.data.getlist("plain")):
             refused["plain"] = NUL_MESSAGE
         return refused

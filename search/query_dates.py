@@ -187,6 +187,48 @@ def phrase_for_range(after: date | None, before: date | None) -> str:
 
 
 EARLIEST_YEAR = 1826  # the oldest surviving photograph
+DASHES = ("-", "–", "—")  # between two dates, a range: "2021-06-14 – 2021-06-20"
+RANGE_JOINS = ("and", "to", "until", "till", *DASHES)  # "between 2019 and 2021", "from june 2020 to may 2021"
+DIRECTIONS = frozenset({"since", "after", "before", "until", "till"})  # "since 2019": one end of a range
+
+
+def unread_range_end(norms: tuple[str, ...], i: int, today: date) -> tuple[int, int] | None:
+    """A date with a direction word that names a year no photo can have, which the parser leaves as words whole (the
+    range it begins is no range of days): "since 9999", "before 1700", "until 0", "from 2030 to 2040", "between 2019
+    and 2040", "since june 9999". (the index after it, the first such year), else None. A number alone after the
+    word is a year with four digits or more, or 0 ("after 500 miles", "from 0 to 100" say nothing of dates)."""
+    if i >= len(norms) or (norms[i] not in DIRECTIONS and norms[i] not in ("from", "between")):
+        return None
+    first = _year_said_at(norms, i + 1, today, alone_too=norms[i] in DIRECTIONS)
+    if first is None:
+        return None
+    end, year = first
+    if norms[i] in DIRECTIONS:
+        return (end, year) if year is not None else None
+    if end >= len(norms) or norms[end] not in RANGE_JOINS:
+        return None
+    second = _year_said_at(norms, end + 1, today, alone_too=False)
+    if second is None or (year is None and second[1] is None):
+        return None
+    return second[0], year if year is not None else second[1]
+
+
+def _year_said_at(norms: tuple[str, ...], i: int, today: date, *, alone_too: bool) -> tuple[int, int | None] | None:
+    """A date ending in a year at `i` ("2021", "june 9999", "christmas eve of 1700"): (the index after it, the year when
+    no photo can have it, else None), or None when the words there are no such date. A year alone has four digits or
+    more (or, `alone_too`, is 0); after a month, season, holiday or "year", three or more, as dates_no_photo_has
+    reads one."""
+    for at in range(i, min(len(norms), i + 5)):
+        if not norms[at].isdecimal():
+            continue
+        said = norms[i:at - 1] if at - i >= 2 and norms[at - 1] == "of" else norms[i:at]
+        if said and not _names_a_time(" ".join(said)):
+            return None
+        word = norms[at]
+        if len(word) < (3 if said else 4) and not (int(word) == 0 and (said or alone_too)):
+            return None
+        return at + 1, None if EARLIEST_YEAR <= int(word) <= today.year + 1 else int(word)
+    return None
 
 
 def dates_no_photo_has(tokens: tuple[str, ...], norms: tuple[str, ...], covered: set[int], today: date, *,
@@ -194,10 +236,17 @@ def dates_no_photo_has(tokens: tuple[str, ...], norms: tuple[str, ...], covered:
     """What the query says of dates no photo can have, which the parser leaves as words: a year before photography or
     past next year after a month, season, holiday or "year" ("summer 9999", "christmas 1800", "year 10000", "june 0"),
     a day its month has not ("31 february", "2021-02-29", "30/02/2021"). `covered`: the indexes of words a chip
-    took. Other numbers say nothing ("christmas 2", "route 66 in june": only 0 or three digits and more are years)."""
-    notes = []
+    took. Other numbers say nothing ("christmas 2", "route 66 in june": only 0 or three digits and more are years).
+    So is a year no photo can have at either end of a range, which is left as words whole: "since 9999", "from 2030
+    to 2040" (unread_range_end)."""
+    notes, said = [], set()
+    for i in range(len(norms)):
+        unread = unread_range_end(norms, i, today) if i not in said else None
+        if unread and not covered & set(range(i, unread[0])):
+            notes.append(_no_photo_from(unread[1], " ".join(tokens[i:unread[0]]), today))
+            said |= set(range(i, unread[0]))
     for i, word in enumerate(norms):
-        if i in covered:
+        if i in covered or i in said:
             continue
         note = _year_no_photo_has(tokens, norms, covered, i, today) or _day_no_month_has(tokens, norms, covered, i,
                                                                                           month_first=month_first)
@@ -218,7 +267,10 @@ def _year_no_photo_has(tokens, norms, covered, i: int, today: date) -> str:
              if not covered & set(range(start, i)) and _names_a_time(" ".join(norms[start:last + 1]))]
     if not leads:
         return ""
-    said = " ".join(tokens[leads[0]:i + 1])
+    return _no_photo_from(year, " ".join(tokens[leads[0]:i + 1]), today)
+
+
+def _no_photo_from(year: int, said: str, today: date) -> str:
     if year > today.year:
         return f"No photo is from {year} yet: “{said}” is searched as words."
     return (f"No photo is from {'the year ' if year == 0 else ''}{year}: the oldest surviving photograph is from "
@@ -239,18 +291,25 @@ def _day_no_month_has(tokens, norms, covered, i: int, *, month_first: bool) -> s
     if day is None:
         return ""
     month_at = i + 2 if i + 2 < len(norms) and norms[i + 1] == "of" else i + 1  # "31st of february"
+    year_first = i >= 2 and norms[i - 1] in MONTH_NAMES and {i - 2, i - 1} <= covered and _is_year(norms[i - 2])
     if month_at < len(norms) and norms[month_at] in MONTH_NAMES:
         end = month_at
-    elif i >= 1 and norms[i - 1] in MONTH_NAMES and i - 1 not in covered:  # "february 30th"
+    elif i >= 1 and norms[i - 1] in MONTH_NAMES and (i - 1 not in covered or year_first):  # "february 30th"
         month_at, end = i - 1, i
     else:
         return ""
+    if year_first:  # "2021 june 31": the month is a chip, the day's number words
+        return _no_such_day(int(norms[i - 2]), MONTH_NAMES[norms[month_at]], day, said="", whole=False)
     year_word = norms[end + 1] if end + 1 < len(norms) else ""
-    year = int(year_word) if re.fullmatch(r"\d{4}", year_word) and int(year_word) >= EARLIEST_YEAR else None
+    year = int(year_word) if _is_year(year_word) else None
     start = min(i, month_at)
     said = " ".join(tokens[start:end + 1 + (year is not None)])
     whole = not covered & set(range(start, end + 1 + (year is not None)))
     return _no_such_day(year, MONTH_NAMES[norms[month_at]], day, said=said, whole=whole)
+
+
+def _is_year(word: str) -> bool:
+    return bool(re.fullmatch(r"\d{4}", word)) and int(word) >= EARLIEST_YEAR
 
 
 def day_number(word: str) -> int | None:

@@ -44,7 +44,9 @@ from typing import Literal
 from gallery.date_words import SOUTHERN_COUNTRIES
 from gallery.places import country_name, geonames_country_names
 from search.query_dates import (
+    DASHES,
     EARLIEST_YEAR,
+    RANGE_JOINS,
     HOLIDAY_WORDS,
     MONTH_NAMES,
     SEASONS,
@@ -57,6 +59,7 @@ from search.query_dates import (
     month_span,
     range_label,
     season_span,
+    unread_range_end,
     year_span,
 )
 
@@ -65,9 +68,8 @@ NEGATED_KINDS = frozenset({"not_place", "not_date", "exclusion"})
 LIST_KINDS = NEGATED_KINDS | {"place"}  # chips that head a list of their kind ("in Lisbon or Porto")
 
 PLACE_WORDS = frozenset({"in", "at", "near", "from", "around"})
-DATE_WORDS = frozenset({"in", "during", "of", "from"})
+DATE_WORDS = frozenset({"in", "during", "of", "from", "on"})  # ("on": a day's, "on june 3 2021")
 NEGATIONS = frozenset({"not", "without", "except", "excluding"})
-DASHES = ("-", "–", "—")  # between two dates, a range: "2021-06-14 – 2021-06-20"
 LIST_WORDS = frozenset({"or", "nor", "and", "&"})  # join the items a negation runs over ("not in Lisbon or Porto")
 ARTICLES = frozenset({"a", "an", "the", "any"})
 STOPWORDS = frozenset({
@@ -427,7 +429,14 @@ class _Parser:
         self.tokens, self.norms, self.context = tokens, norms, context
 
     def match_at(self, i: int) -> _Match | None:
-        return self._exclusion(i) or self._date_chip(i) or self._place(i)
+        return self._unread_range(i) or self._exclusion(i) or self._date_chip(i) or self._place(i)
+
+    def _unread_range(self, i: int) -> _Match | None:
+        """A range with a year no photo can have at one end stays words whole, as the note says (dates_no_photo_has):
+        not its other end as a chip ("from 2019 to 2040" searched 2019 alone), nor its month alone ("since june 9999"
+        was since this June)."""
+        unread = unread_range_end(self.norms, i, self.context.today)
+        return _Match(end=unread[0], chip=None) if unread else None
 
     def joins(self, i: int, previous: Chip, removed: frozenset[str]) -> bool:
         """Whether the word at `i` joins the date chip before it to another date chip after it ("2023 or 2024"),
@@ -522,6 +531,9 @@ class _Parser:
                 words = " ".join(self.tokens[i + 1:dated.end])
                 return self._not_date(" ".join(self.norms[i + 1:dated.end]), f"{norm} {words}".strip(EDGE_PUNCT),
                                       (dated.chip.after, dated.chip.before), start=i, end=dated.end)
+            unread = self._unread_range(i + 1)
+            if unread is not None:
+                return unread  # "not since 9999": words, as its note says
             if self.norms[i + 1] in PLACE_WORDS:
                 return _Match(end=i + 2, chip=None)  # "not in Xanadu": text
             first = i + 2 if self.norms[i + 1] in ARTICLES and i + 2 < len(self.tokens) else i + 1
@@ -615,9 +627,11 @@ class _Parser:
         if found:
             return self._chip(i, found[0], found[1], key_start=i)
         if self.norms[i] in DATE_WORDS and i + 1 < len(self.norms):  # "in 2023", "from june 2021"
-            found = self._date_range(i + 1) or self._date_atom(i + 1, led=self.norms[i] != "of")
+            at = i + 2 if self.norms[i + 1] == "the" and day_number(self.norms[min(i + 2, len(self.norms) - 1)]) \
+                else i + 1  # "on the 3rd of june 2021"
+            found = self._date_range(at) or self._date_atom(at, led=self.norms[i] != "of")
             if found:
-                return self._chip(i, found[0], found[1], key_start=i + 1)
+                return self._chip(i, found[0], found[1], key_start=at)
         return None
 
     def _chip(self, start: int, end: int, span: tuple[date | None, date | None], key_start: int) -> _Match:
@@ -633,7 +647,7 @@ class _Parser:
         word = self.norms[i]
         if word in ("between", "from") and i + 1 < len(self.norms):
             first = self._date_atom(i + 1, led=True)
-            if first and first[0] < len(self.norms) and self.norms[first[0]] in ("and", "to", "until", "till", *DASHES):
+            if first and first[0] < len(self.norms) and self.norms[first[0]] in RANGE_JOINS:
                 second = self._date_atom(first[0] + 1, led=True)
                 if second:
                     return second[0], hull(first[1], second[1])

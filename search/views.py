@@ -89,9 +89,10 @@ def search(request: HttpRequest) -> HttpResponse:
                "dates_reversed": bool(understood.params.taken_after and understood.params.taken_before
                                       and understood.params.taken_after > understood.params.taken_before),
                "indexing_shown": INDEXING_SHOWN, "no_photos": _no_photos(response)}
+    status = 400 if form.given_twice() else 200  # (said in the refused notice; nothing is searched)
     if wants_partial(request):
-        return render(request, "search/search.html#results", {**context, "partial": True})
-    return render(request, "search/search.html", {**context, **selection_context(user=request.user)})
+        return render(request, "search/search.html#results", {**context, "partial": True}, status=status)
+    return render(request, "search/search.html", {**context, **selection_context(user=request.user)}, status=status)
 
 
 def _indexing(response: SearchResponse) -> int:
@@ -531,14 +532,15 @@ def search_report_view(request: HttpRequest) -> HttpResponse:
         filters = _filters_described(form, params)
         report = search_report(user=request.user, query=params.query, family_id=params.family_id,
                                removed=form.removed(), like=params.like, unlike=params.unlike, filters=params)
-    elif "family" in form.errors and request.GET.get("family"):
+    elif "family" in form.errors and request.GET.get("family") and "family" not in form.given_twice():
         raise Http404("No such family.")  # not one of theirs: the same answer as a missing one
     refined = _refined_text((report.response.liked, report.response.unliked)) if report and report.response else ""
     kept = [(name, value) for name in _REPORT_KEEPS for value in request.GET.getlist(name) if value]
     return render(request, "search/search_report.html", {"form": form, "report": report, "families": families,
                                                          "plain": sorted(form.removed()), "refined": refined,
                                                          "filters": filters, "kept": kept,
-                                                         "refused_notice": form.refused_labels()})
+                                                         "refused_notice": form.refused_labels()},
+                  status=400 if form.given_twice() else 200)
 
 
 # What the report page's own form sends again besides the query and the family: the search page's filters, refine.

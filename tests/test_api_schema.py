@@ -93,3 +93,25 @@ def test_every_operation_without_credentials_answers_the_documented_401(api_sche
             assert response.status_code == 401, (method, url)
             assert set(response.json()) == {"detail"}, (method, url)
             assert "401" in op["responses"], (method, path)
+
+
+@pytest.mark.parametrize("path", ["/api/v1/photos/{photo_id}/", "/api/v1/albums/{album_id}/",
+                                  "/api/v1/search/preferences/"])
+def test_every_patch_takes_a_json_merge_patch(api_schema, path):
+    """RFC 7396 clients send a PATCH as `application/merge-patch+json`: it was a 415, which the schema named nowhere."""
+    assert "application/merge-patch+json" in operation(api_schema, path, "patch")["requestBody"]["content"]
+
+
+def test_a_delete_that_reads_a_body_documents_it_its_answer_and_its_413(api_schema):
+    """DELETE /api/v1/albums/{id}/photos/ reads the photos to take out of its body, and a body over 2.5 MB is a 413:
+    the schema showed no body, no 413, and "204 No response body" for its 200 with the results (so did the
+    favourite's DELETE, which answers 200 with the photo's state)."""
+    remove = operation(api_schema, "/api/v1/albums/{album_id}/photos/", "delete")
+    assert "application/json" in remove["requestBody"]["content"]
+    assert {"200", "400", "413"} <= set(remove["responses"]) and "204" not in remove["responses"]
+    unfavourite = operation(api_schema, "/api/v1/photos/{photo_id}/favourite/", "delete")
+    assert "200" in unfavourite["responses"] and "204" not in unfavourite["responses"]
+    for path, methods in api_schema["paths"].items():
+        for method, op in methods.items():
+            if "requestBody" in op:
+                assert "413" in op["responses"], (method, path)

@@ -155,3 +155,15 @@ def test_a_locked_or_withdrawn_link_downloads_nothing(album, alice):
     gone = visitor.get(reverse("shared_download", args=[token]))
     assert gone.status_code == 404 and "doesn’t work any more" in gone.content.decode()
     assert not re.search(r"smith|Wedding", gone.content.decode())
+
+
+def test_a_part_given_twice_is_said_not_the_last_one_downloaded(client_for, album, alice, settings):
+    """`?part=1&part=2` downloaded the second part alone, without a word: a script asking for two got one."""
+    settings.DOWNLOAD_MAX_PHOTOS = 2
+    api = Client(HTTP_AUTHORIZATION=f"Token {api_token_key(alice)}")
+
+    answered = api.get(_download(album) + "?part=1&part=2")
+    page = client_for(alice).get(_download(album) + "?part=1&part=2", follow=True)
+
+    assert (answered.status_code, answered.json()) == (400, {"part": ["Give “part” once: it takes one value."]})
+    assert page.redirect_chain and "Give “part” once: it takes one value." in page.content.decode()

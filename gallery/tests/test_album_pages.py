@@ -526,3 +526,19 @@ def test_the_album_list_counts_and_covers_only_photos_it_shows(client_for, famil
     assert f'src="{reverse("gallery:photo_thumbnail", args=[photos[0].pk])}"' in body
     assert f'photo_thumbnail", args=[photos[-1].pk]' not in body and "2 photos" in body and "0 photos" in body
     assert empty.name in body and album.name in body
+
+
+@pytest.mark.parametrize("query", ["page=1&page=2", "after={first}&after={second}"])
+def test_a_position_given_twice_is_said_and_the_album_shows_from_its_start(client_for, alice, album, photos, settings,
+                                                                           query):
+    """`?page=1&page=2` showed the second page without a word, as the timeline read `family=1&family=2`: the page
+    says so (400) and shows the album from its first photo."""
+    settings.GALLERY_PAGE_SIZE = 2
+    url = reverse("gallery:album_detail", args=[album.pk])
+
+    response = client_for(alice).get(f"{url}?{query.format(first=photos[0].pk, second=photos[1].pk)}")
+
+    name = query.split("=")[0]
+    assert response.status_code == 400
+    assert f"Give “{name}” once: it takes one value." in _text(response)
+    assert f'id="photo-{photos[0].pk}"' in _text(response)

@@ -417,3 +417,121 @@ def test_a_list_parameter_sent_with_brackets_is_refused_rather_than_ignored(api,
         response = api.get(f"/api/v1/search/?q=beach&{name}[]={photo.pk}&{name}[]={photo.pk}")
         assert response.status_code == 400, name
         assert response.json() == {name: [f"Repeat “{name}” for each value ({name}=…&{name}=…), without brackets."]}
+
+
+@pytest.mark.parametrize(("method", "path", "body", "field"), [
+    ("patch", "/api/v1/photos/{photo}/", {"title": 5}, "title"),
+    ("patch", "/api/v1/photos/{photo}/", {"description": 1.5}, "description"),
+    ("patch", "/api/v1/photos/{photo}/", {"tags": [1, 2]}, "tags"),
+    ("patch", "/api/v1/photos/{photo}/", {"place": {"city": 5, "country_code": "PT"}}, "place"),
+    ("post", "/api/v1/photos/bulk/", {"action": "add_tags", "photos": ["{photo}"], "tags": [7]}, "tags"),
+    ("post", "/api/v1/albums/", {"family": "{family}", "name": 2024}, "name"),
+    ("patch", "/api/v1/albums/{album}/", {"description": 5}, "description"),
+    ("post", "/api/v1/albums/{album}/shares/", {"note": 5}, "note"),
+    ("post", "/api/v1/search/judgments/", {"query": 5, "photo": "{photo}", "relevant": True}, "query"),
+    ("post", "/api/v1/duplicates/dismiss/", {"family": "{family}", "group": 12}, "group"),
+])
+def test_a_number_sent_where_text_is_expected_is_refused_by_name(api, family, alice, method, path, body, field):
+    """DRF's CharField took a JSON number for its text: `"tags": [1, 2]` stored the tags "1" and "2", `"title": 5` the
+    title "5", where a script had sent ids or a value of the wrong field. Refused as true, false and lists were,
+    naming the field; nothing is stored."""
+    from gallery.album_services import album_create
+
+    photo = photo_factory(family=family, user=alice, tags=["old"])
+    album = album_create(user=alice, family=family, name="Holidays")
+    ids = {"photo": photo.pk, "family": family.pk, "album": album.pk}
+
+    def filled(value):
+        if isinstance(value, dict):
+            return {key: filled(item) for key, item in value.items()}
+        if isinstance(value, list):
+            return [filled(item) for item in value]
+        return int(value.format(**ids)) if isinstance(value, str) and value.startswith("{") else value
+
+    response = getattr(api, method)(path.format(**ids), filled(body), content_type="application/json")
+
+    assert response.status_code == 400, response.content
+    assert field in response.json(), response.json()
+    assert "text is required, not a number" in str(response.json()[field]).lower(), response.json()
+    photo.refresh_from_db()
+    album.refresh_from_db()
+    assert [t.name for t in photo.tags.all()] == ["old"] and photo.title != "5" and album.description == ""
+    assert not album.shares.exists()
+
+
+def test_numbers_in_a_form_body_are_text_as_every_value_there_is(api, family, alice):
+    """A form body carries text only: "5" stays a title there, and tags typed as digits are tags."""
+    photo = photo_factory(family=family, user=alice)
+
+    said = api.patch(f"/api/v1/photos/{photo.pk}/", {"title": 2024}, content_type="application/json").json()
+    response = api.patch(f"/api/v1/photos/{photo.pk}/", "title=5&description=2024",
+                         content_type="application/x-www-form-urlencoded")
+    upload = api.post("/api/v1/photos/", {"file": SimpleUploadedFile("a.jpg", images.jpeg(), "image/jpeg"),
+                                          "family": family.pk, "tags": "1, 2", "description": "42"})
+
+    assert said == {"title": ['Text is required, not a number: send it as a JSON string ("2024").']}
+    assert response.status_code == 200, response.content
+    assert (response.json()["title"], response.json()["description"]) == ("5", "2024")
+    assert upload.status_code == 201, upload.content
+    assert sorted(upload.json()["tags"]) == ["1", "2"] and upload.json()["description"] == "42"
+
+
+def test_every_text_an_input_serializer_takes_refuses_a_json_number():
+    """Every serializer of a request's body or query string (gallery.api_fields.ParamsSerializer), with those nested
+    in it and its lists' items, reads text with TextField: a CharField added later would take 5 for "5" again."""
+    from rest_framework import serializers
+
+    from gallery.api_fields import ParamsSerializer, TextField
+    from mediasearch import urls  # noqa: F401 - every API module imported, its serializers defined
+
+    def every(cls):
+        for sub in cls.__subclasses__():
+            yield sub
+            yield from every(sub)
+
+    def text_fields(serializer, where):
+        for name, field in serializer.fields.items():
+            field = field.child if isinstance(field, serializers.ListField) else field
+            if isinstance(field, serializers.Serializer):
+                yield from text_fields(field, f"{where}.{name}")
+            elif isinstance(field, serializers.CharField):
+                yield f"{where}.{name}", field
+
+    found = [(where, field) for cls in every(ParamsSerializer) for where, field in text_fields(cls(), cls.__qualname__)]
+    assert len(found) > 20
+    assert [where for where, field in found if not isinstance(field, TextField)] == []
+
+
+def test_a_json_merge_patch_is_read_as_the_json_patch_it_is(api, family, alice):
+    """`Content-Type: application/merge-patch+json` (RFC 7396: what such clients send for PATCH) was a 415; our
+    PATCH merges already (what is left out stays), so it is read as JSON on every PATCH endpoint."""
+    from gallery.album_services import album_create
+
+    photo = photo_factory(family=family, user=alice, tags=["old"])
+    album = album_create(user=alice, family=family, name="Holidays")
+    merge = "application/merge-patch+json"
+
+    patched = api.patch(f"/api/v1/photos/{photo.pk}/", {"title": "Beach"}, content_type=merge)
+    renamed = api.patch(f"/api/v1/albums/{album.pk}/", {"name": "Summer"}, content_type=merge)
+    prefs = api.patch("/api/v1/search/preferences/", {"min_score": 0.4}, content_type=merge)
+    wrong = api.patch(f"/api/v1/photos/{photo.pk}/", {"title": 5}, content_type=merge)
+
+    assert (patched.status_code, patched.json()["title"], patched.json()["tags"]) == (200, "Beach", ["old"])
+    assert (renamed.status_code, renamed.json()["name"]) == (200, "Summer")
+    assert (prefs.status_code, prefs.json()["min_score"]) == (200, 0.4)
+    assert wrong.status_code == 400 and "title" in wrong.json()
+
+
+def test_a_delete_with_a_body_too_large_is_the_documented_413(api, family, alice, settings):
+    from gallery.album_services import album_add_photos, album_create
+
+    photo = photo_factory(family=family, user=alice)
+    album = album_create(user=alice, family=family, name="Holidays")
+    album_add_photos(user=alice, album=album, photo_ids=[photo.pk])
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 1000
+
+    response = api.delete(f"/api/v1/albums/{album.pk}/photos/", {"photos": [photo.pk] * 500},
+                          content_type="application/json")
+
+    assert response.status_code == 413 and "DATA_UPLOAD_MAX_MEMORY_SIZE" in response.json()["detail"]
+    assert list(album.photos.values_list("pk", flat=True)) == [photo.pk]

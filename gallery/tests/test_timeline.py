@@ -435,3 +435,24 @@ def test_many_photos_stored_in_one_transaction_move_their_familys_version_with_o
     assert after[family.pk] == before[family.pk] + 1 and after[other_family.pk] == before[other_family.pk] + 1
     bumps = [q["sql"] for q in queries.captured_queries if "photos_version" in q["sql"]]
     assert len(bumps) == 1, bumps
+
+
+@pytest.mark.parametrize(("path", "query", "name"), [
+    ("gallery:timeline", "family={family}&family={other}", "family"),
+    ("gallery:timeline", "tag=beach&tag=sea", "tag"),
+    ("gallery:timeline", "country=PT&country=ES", "country"),
+    ("gallery:timeline", "month=2023-07&month=2023-08", "month"),
+    ("gallery:explore", "family={family}&family={other}", "family"),
+])
+def test_a_parameter_of_one_value_given_twice_is_said_on_the_page(client_for, family, alice, other_family, summer,
+                                                                   path, query, name):
+    """`?family=1&family=2` showed the second family's photos alone, without a word (the API answers 400 naming the
+    parameter). The page says so, with a 400: the filter is not applied, and the photos of every family show."""
+    from tests.factories import MembershipFactory
+
+    MembershipFactory(family=other_family, user=alice)
+
+    response = client_for(alice).get(f"{reverse(path)}?{query.format(family=family.pk, other=other_family.pk)}")
+
+    assert response.status_code == 400
+    assert f"Give “{name}” once: it takes one value." in unescape(response.content.decode())

@@ -24,7 +24,7 @@ from gallery.album_services import (
 )
 from gallery.bulk import BULK_MAX_PHOTOS
 from gallery.downloads import album_archive, album_parts
-from gallery.forms import AlbumArrangeForm, AlbumCreateForm, AlbumEditForm, AlbumPhotosForm, ShareForm
+from gallery.forms import AlbumArrangeForm, AlbumCreateForm, AlbumEditForm, AlbumPhotosForm, ShareForm, given_twice
 from gallery.selectors import family_get, family_labelled, family_list, photo_get, photo_list
 from gallery.text import id_from_text
 from gallery.views import wants_partial
@@ -70,10 +70,14 @@ def album_detail(request: HttpRequest, album_id: int) -> HttpResponse:
     """The album's photos a page at a time, as the timeline: the first page in full, the following ones as bare
     partials appended under it by HTMX (infinite scroll), or as whole pages through the plain link."""
     album = album_get(user=request.user, album_id=album_id)
+    twice = given_twice(request.GET, POSITION_PARAMS)  # said, and the album shown from its start (_page_context)
     if wants_partial(request):
         # The next page as it is scrolled: a smart album's list as its page searched it.
-        return render(request, "gallery/album_detail.html#grid-page", _page_context(request, album, reuse=True))
-    return render(request, "gallery/album_detail.html", _album_context(request, album))
+        return render(request, "gallery/album_detail.html#grid-page", _page_context(request, album, reuse=True),
+                      status=400 if twice else 200)
+    for message in twice.values():
+        messages.error(request, f"{message} Here is the album from its start.")
+    return render(request, "gallery/album_detail.html", _album_context(request, album), status=400 if twice else 200)
 
 
 @require_GET
@@ -82,6 +86,11 @@ def album_download(request: HttpRequest, album_id: int) -> HttpResponse:
     """The album's originals as a ZIP (`?part=N` of an album bigger than one download: album_parts), for any
     member of its family, in the album's order."""
     album = album_get(user=request.user, album_id=album_id)
+    if twice := given_twice(request.GET, ("part",)):  # not the last alone: a script asking for two would get one
+        if "HTTP_AUTHORIZATION" in request.META:
+            return JsonResponse({name: [message] for name, message in twice.items()}, status=400)
+        messages.error(request, twice["part"])
+        return redirect(album)
     response = album_archive(album=album, ids=album_photo_ids(album=album, reuse=True),
                              part=request.GET.get("part"))
     if response is None:
@@ -92,9 +101,13 @@ def album_download(request: HttpRequest, album_id: int) -> HttpResponse:
     return response
 
 
+POSITION_PARAMS = ("page", "after")  # where an album's page starts
+
+
 def _page_context(request: HttpRequest, album, *, reuse: bool = False) -> dict:
-    page = album_page(album=album, number=request.GET.get("page"), size=settings.GALLERY_PAGE_SIZE, reuse=reuse,
-                      after=request.GET.get("after"))
+    position = {} if given_twice(request.GET, POSITION_PARAMS) else request.GET
+    page = album_page(album=album, number=position.get("page"), size=settings.GALLERY_PAGE_SIZE, reuse=reuse,
+                      after=position.get("after"))
     return {
         "album": album,
         "page": page,

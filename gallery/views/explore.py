@@ -21,8 +21,11 @@ def explore_page(request: HttpRequest) -> HttpResponse:
     """Places, countries and tags of the user's photos (`?family=`: of one family), each a card opening the
     timeline filtered to it (the most photos first; the rest listed by name)."""
     families = list(family_list(user=request.user))
-    family_id = TimelineFilterForm(request.GET).filters()["family"]
+    form = TimelineFilterForm(request.GET)
+    family_id = form.filters()["family"]
     problem = ""
+    if form.given_twice():  # `family=1&family=2`: said, and what all the families hold shown
+        problem = f"{' '.join(form.given_twice().values())} Here is what all your families hold."
     if family_id is not None and family_id not in {family.pk for family in families}:
         family_id, problem = None, "None of your families has that number: here is what all your families hold."
     found = explore(user=request.user, family_id=family_id, families=families)
@@ -40,4 +43,4 @@ def explore_page(request: HttpRequest) -> HttpResponse:
     return render(request, "gallery/explore.html", {
         "families": families, "selected_family": family_id, "sections": sections, "empty": found.empty,
         "problem": problem,
-    })
+    }, status=400 if form.given_twice() else 200)

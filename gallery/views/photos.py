@@ -69,8 +69,9 @@ def timeline(request: HttpRequest) -> HttpResponse:
         "photo_query": list_context.query,
         "base_query": urlencode(list_context.params),
     }
+    status = 400 if form.given_twice() else 200  # said (problem), and the page shows what it can
     if partial:
-        return render(request, "gallery/timeline.html#grid-page", context)
+        return render(request, "gallery/timeline.html#grid-page", context, status=status)
     context.update({
         "families": families,
         "years": timeline_months(user=request.user, filters=filters),
@@ -91,7 +92,7 @@ def timeline(request: HttpRequest) -> HttpResponse:
         if start == Start() and families and not (filters.tag or filters.city or filters.country) else [],
         **selection_context(user=request.user),
     })
-    return render(request, "gallery/timeline.html", context)
+    return render(request, "gallery/timeline.html", context, status=status)
 
 
 @require_GET

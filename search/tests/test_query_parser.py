@@ -494,6 +494,17 @@ def test_the_year_first_then_the_month_then_the_day_is_that_day():
     assert parse_query("2019 june 2020", ctx()).taken_after == date(2019, 1, 1)  # (as before: the month has its year)
 
 
+@pytest.mark.parametrize("query", ["2021 june 3 kids", "june 3 2021 kids", "3 june 2021 kids", "2021-06-03 kids",
+                                   "kids on 2021 june 3", "kids on june 3 2021", "kids on 3 june 2021",
+                                   "kids on 2021-06-03", "on the 3rd of june 2021 kids"])
+def test_a_day_in_any_order_and_after_on_is_that_day_and_the_rest_words(query):
+    """"kids on june 3 2021" searched "on kids": "on", the word English puts before a day, was left to the words as
+    "in" before a year is not."""
+    parsed = parse_query(query, ctx())
+    assert (parsed.taken_after, parsed.taken_before) == (date(2021, 6, 3), date(2021, 6, 3)), parsed
+    assert [c.kind for c in parsed.chips] == ["date"] and parsed.text == "kids", parsed
+
+
 def test_a_date_as_chinese_and_japanese_write_it():
     # "2021年6月5日" (a phone's Chinese or Japanese keyboard) was a word that matched nothing
     for query, after, before in (("2021年6月5日", date(2021, 6, 5), date(2021, 6, 5)),
@@ -906,12 +917,47 @@ def test_any_text_parses(query):
     ("31 april 2021", "There is no 31 April 2021: April has 30 days."),
     ("2021-02-29", "There is no 29 February 2021: February 2021 has 28 days. “2021-02-29” is searched as words."),
     ("30/02/2021", "There is no 30 February 2021: February 2021 has 28 days. “30/02/2021” is searched as words."),
+    # the year first: the month is searched ("2021 june"), the day's number as a word, and that is said
+    ("2021 june 31 kids", "There is no 31 June 2021: June has 30 days."),
+    ("2023 february 29th", "There is no 29 February 2023: February 2023 has 28 days."),
 ])
 def test_a_date_no_photo_can_have_is_said(query, note):
     """A date typed that no photo can have (a year past next year or before photography, a day the month has not)
     was left as words without a word of why: "summer 9999" searched summer photos of any year, silently."""
     parsed = parse_query(query, ctx())
     assert any(said.startswith(note) for said in parsed.date_notes), parsed.date_notes
+
+
+@pytest.mark.parametrize(("query", "note", "text"), [
+    ("since 9999", "No photo is from 9999 yet: “since 9999” is searched as words.", "since 9999"),
+    ("before 1700", "No photo is from 1700: the oldest surviving photograph is from 1826. “before 1700” is searched as "
+                    "words.", "before 1700"),
+    ("after 3000", "No photo is from 3000 yet: “after 3000” is searched as words.", "after 3000"),
+    ("until 0", "No photo is from the year 0: the oldest surviving photograph is from 1826. “until 0” is searched as "
+                "words.", "until 0"),
+    ("till 10000", "No photo is from 10000 yet: “till 10000” is searched as words.", "till 10000"),
+    ("from 2030 to 2040", "No photo is from 2030 yet: “from 2030 to 2040” is searched as words.", "from 2030 to 2040"),
+    ("beach between 2019 and 2040", "No photo is from 2040 yet: “between 2019 and 2040” is searched as words.",
+     "beach between 2019 and 2040"),
+    ("from june 2021 to june 9999", "No photo is from 9999 yet: “from june 2021 to june 9999” is searched as words.",
+     "from june 2021 to june 9999"),
+    ("since june 9999", "No photo is from 9999 yet: “since june 9999” is searched as words.", "since june 9999"),
+    ("kids since 2019 until 2040", "No photo is from 2040 yet: “until 2040” is searched as words.", "kids until 2040"),
+    ("not since 9999", "No photo is from 9999 yet: “since 9999” is searched as words.", "not since 9999"),
+])
+def test_a_date_no_photo_can_have_after_a_direction_word_is_said(query, note, text):
+    """"since 9999", "before 1700", "from 2030 to 2040" were left as words without a note, as "summer 9999" has one;
+    "from 2019 to 2040" searched 2019 alone, and "since june 9999" every photo since this June, the year dropped."""
+    parsed = parse_query(query, ctx())
+    assert parsed.date_notes == (note,)
+    assert parsed.text == text
+
+
+@pytest.mark.parametrize("query", ["since 2019", "before 2024", "after 1900", "until 2027", "from 2019 to 2021",
+                                   "between 1990 and 2000", "after 500 miles", "before 100 guests", "from 0 to 100",
+                                   "since june", "until 12", "after 2 pm"])
+def test_a_date_a_photo_can_have_after_a_direction_word_says_nothing(query):
+    assert parse_query(query, ctx()).date_notes == ()
 
 
 @pytest.mark.parametrize("query", ["summer 2023", "june 14", "christmas 2", "top 100 photos", "june 2021", "1826",

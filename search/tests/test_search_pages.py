@@ -686,3 +686,42 @@ def test_the_search_form_shows_no_template_comment(shapes, client_for, alice):
                 for number, line in enumerate(path.read_text().splitlines(), start=1)
                 if "{#" in line and "#}" not in line.split("{#", 1)[1]]
     assert unclosed == []
+
+
+@pytest.mark.parametrize(("path", "query", "name"), [
+    ("search:search", "q=red+circle&family={family}&family={other}", "family"),
+    ("search:search", "q=red+circle&q=blue+square", "q"),
+    ("search:search", "q=red+circle&tag=a&tag=b", "tag"),
+    ("search:search", "q=red+circle&after=2020-01-01&after=2021-01-01", "after"),
+    ("search:search", "q=red+circle&sort=newest&sort=oldest", "sort"),
+    ("search:search_report", "q=red+circle&family={family}&family={other}", "family"),
+    ("search:search_report", "q=red+circle&family={family}&uploader=1&uploader=2", "uploader"),
+])
+@pytest.mark.parametrize("headers", [{}, HTMX])
+def test_a_parameter_of_one_value_given_twice_is_said_on_the_page(shapes, client_for, alice, family, other_family,
+                                                                   path, query, name, headers):
+    """`?family=1&family=2` (a hand-edited link, a script's list) was read as its last value alone: the page searched
+    one family where two were asked, without a word, where the API answers 400 naming the parameter. The page says
+    so (400), and searches nothing rather than another search than was asked."""
+    from tests.factories import MembershipFactory
+
+    MembershipFactory(family=other_family, user=alice)
+    url = f"{reverse(path)}?{query.format(family=family.pk, other=other_family.pk)}"
+
+    response = client_for(alice).get(url, headers=headers)
+
+    assert response.status_code == 400
+    page = unescape(response.content.decode())
+    assert f"Give “{name}” once: it takes one value." in page
+    assert 'class="tile"' not in page
+    assert f'<option value="{other_family.pk}" selected>' not in page  # (the last value, shown as if it were read)
+
+
+def test_refine_and_plain_words_still_take_several_values(shapes, client_for, alice):
+    photos = list(Photo.objects.filter(family__name="Smiths").values_list("pk", flat=True)[:2])
+    query = "q=red+circle&plain=red&plain=circle&" + "&".join(f"like={pk}" for pk in photos)
+
+    response = client_for(alice).get(f"{reverse('search:search')}?{query}")
+
+    assert response.status_code == 200
+    assert "once: it takes one value" not in unescape(response.content.decode())
