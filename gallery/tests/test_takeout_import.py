@@ -866,6 +866,9 @@ def test_a_names_time_is_read_in_the_zone_of_the_sidecars_position(tmp_path, fam
     assert (photo.taken_tz, photo.place_city) == ("America/New_York", "New York City")
     assert photo.taken_at == datetime(2021, 6, 3, 18, 15, tzinfo=dt_timezone.utc)
     assert photo.taken_day.isoformat() == "2021-06-03"
+    call_command("read_embedded", "--all", "--no-progress", stdout=io.StringIO())  # the file alone, read again
+    photo.refresh_from_db()
+    assert (photo.taken_tz, photo.taken_at) == ("America/New_York", datetime(2021, 6, 3, 18, 15, tzinfo=dt_timezone.utc))
 
 
 @pytest.mark.parametrize("sidecar_of", [
