@@ -7,6 +7,15 @@ from django.db import connections
 
 # What the first migrations create (gallery 0001): the extension, and the oldest version the code works with.
 EXTENSIONS = {"vector": ("pgvector", (0, 8)), "pg_trgm": ("pg_trgm", None), "unaccent": ("unaccent", None)}
+# Where each comes from. Debian 12's own packages have no pgvector at all (the PostgreSQL project's apt repository,
+# PGDG, has it for every major version), Debian 13's has 0.8; pg_trgm and unaccent ship with the server.
+INSTALL = {
+    "pgvector": ("Debian 13 or newer: apt-get install postgresql-<major version>-pgvector; Debian 12 and Ubuntu: "
+                 "the same package from the PostgreSQL project's own apt repository (PGDG), as their own packages "
+                 "have none or one older than 0.8; elsewhere build it from source"),
+}
+CONTRIB = ("it ships with PostgreSQL: Debian/Ubuntu's postgresql-<major version> package has it, other systems' "
+           "postgresql-contrib")
 
 
 def _version(text: str) -> tuple[int, ...]:
@@ -29,8 +38,8 @@ def extension_problems(cursor, required: dict[str, tuple[str, tuple[int, ...] | 
         at_least = f" {'.'.join(map(str, oldest))} or newer" if oldest else ""
         if name not in found:
             problems.append(f"the extension {known_as} (“{name}”) is not installed on the PostgreSQL server: "
-                            f"install {known_as}{at_least} there (Debian/Ubuntu: the "
-                            f"postgresql-<major version>-{known_as} package, or build it from source)")
+                            f"install {known_as}{at_least} there ({INSTALL.get(known_as, CONTRIB)}), then, as a "
+                            f"superuser, in this database run CREATE EXTENSION IF NOT EXISTS {name};")
             continue
         default, installed = found[name]
         if oldest and _version(installed or default) < oldest:

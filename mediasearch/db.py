@@ -261,9 +261,16 @@ def _forget_dead_holders(server) -> None:
             _write_started(server, kept)
 
 
-def database_url(*, socket_dir: str, name: str) -> str:
-    """A URL for a database on a server reached through its Unix socket directory."""
-    return f"postgres://postgres@{quote(socket_dir, safe='')}/{name}"
+def database_url(db: dict, *, name: str | None = None, user: str | None = None, password: str = "") -> str:
+    """A URL for the database `name` (default: `db`'s own) on the server of Django's connection settings `db`: the
+    embedded server through its Unix socket directory, or DATABASE_URL's server, its host, port and, unless another
+    `user` (with `password`) is named, its role and password."""
+    if user is None:
+        user, password = db.get("USER") or "postgres", db.get("PASSWORD") or ""
+    secret = f":{quote(password, safe='')}" if password else ""
+    port = f":{db['PORT']}" if db.get("PORT") else ""
+    return (f"postgres://{quote(user, safe='')}{secret}@{quote(db.get('HOST') or '', safe='')}{port}/"
+            f"{quote(name or db['NAME'], safe='')}")
 
 
 def _ensure_database(server, uri: str) -> None:

@@ -60,7 +60,7 @@ def child_env(**extra: str) -> dict[str, str]:
         **os.environ,
         "PYTHONPATH": str(ROOT),
         "DJANGO_SETTINGS_MODULE": "mediasearch.settings",
-        "DATABASE_URL": database_url(socket_dir=db["HOST"], name=db["NAME"]),
+        "DATABASE_URL": database_url(db),
         "MEDIA_ROOT": str(settings.STORAGES["default"]["OPTIONS"]["location"]),
         "LOG_LEVEL": "WARNING",
         **extra,

@@ -161,7 +161,7 @@ def test_the_answer_is_cached_for_a_few_seconds(client, settings):
 def _worker_env(**overrides: str) -> dict:
     db = connection.settings_dict
     return {**os.environ,
-            "DATABASE_URL": database_url(socket_dir=db["HOST"], name=db["NAME"]),
+            "DATABASE_URL": database_url(db),
             "MEDIA_ROOT": str(django_settings.STORAGES["default"]["OPTIONS"]["location"]),
             "WORKER_HEARTBEAT_SECONDS": "1", "Q_WORKERS": "1", **overrides}
 

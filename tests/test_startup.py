@@ -154,7 +154,7 @@ print("ok")
 
 @pytest.mark.django_db
 def test_the_connection_pool_hands_out_no_dead_connection_after_a_database_restart():
-    url = database_url(socket_dir=connection.settings_dict["HOST"], name=connection.settings_dict["NAME"])
+    url = database_url(connection.settings_dict)
     env = _env(DATABASE_URL=url, SECRET_KEY="s" * 50, DATABASE_POOL="2")
     done = _python(f"URL = {url!r}\n" + POOL_AFTER_RESTART, env)
     assert done.returncode == 0 and done.stdout.strip() == "ok", done.stderr[-3000:]
@@ -221,7 +221,7 @@ print(sorted(k for k in ("orm", "redis") if k in settings.Q_CLUSTER), settings.Q
 
 @pytest.mark.django_db
 def test_q_broker_picks_the_database_queue_by_default_a_redis_url_or_refuses_anything_else(tmp_path):
-    url = database_url(socket_dir=connection.settings_dict["HOST"], name=connection.settings_dict["NAME"])
+    url = database_url(connection.settings_dict)
     env = _env(tmp_path / "var", SECRET_KEY="s" * 50, DATABASE_URL=url)  # (the ORM broker connects at once)
     done = _python(BROKER, env)
     assert done.stdout.split() == ["['orm']", "None", "ORM"], done.stderr[-3000:]
@@ -347,14 +347,14 @@ def database_without_extensions():
     whose administrator did not create them (or whose server lacks pgvector, which only a superuser may create)."""
     import psycopg
 
-    admin_url = database_url(socket_dir=connection.settings_dict["HOST"], name="postgres")
+    admin_url = database_url(connection.settings_dict, name="postgres")
     with psycopg.connect(admin_url, autocommit=True) as admin:
         admin.execute(f'DROP DATABASE IF EXISTS "{NO_EXTENSIONS_DB}" WITH (FORCE)')
         admin.execute(f"DROP ROLE IF EXISTS {NO_EXTENSIONS_ROLE}")
-        admin.execute(f"CREATE ROLE {NO_EXTENSIONS_ROLE} LOGIN")
-        admin.execute(f'CREATE DATABASE "{NO_EXTENSIONS_DB}" OWNER {NO_EXTENSIONS_ROLE}')
-    yield database_url(socket_dir=connection.settings_dict["HOST"], name=NO_EXTENSIONS_DB).replace(
-        "postgres://postgres@", f"postgres://{NO_EXTENSIONS_ROLE}@", 1)
+        admin.execute(f"CREATE ROLE {NO_EXTENSIONS_ROLE} LOGIN PASSWORD '{NO_EXTENSIONS_ROLE}'")  # (a server of one's
+        admin.execute(f'CREATE DATABASE "{NO_EXTENSIONS_DB}" OWNER {NO_EXTENSIONS_ROLE}')  # own asks for one)
+    yield database_url(connection.settings_dict, name=NO_EXTENSIONS_DB, user=NO_EXTENSIONS_ROLE,
+                       password=NO_EXTENSIONS_ROLE)
     with psycopg.connect(admin_url, autocommit=True) as admin:
         admin.execute(f'DROP DATABASE IF EXISTS "{NO_EXTENSIONS_DB}" WITH (FORCE)')
         admin.execute(f"DROP ROLE IF EXISTS {NO_EXTENSIONS_ROLE}")
@@ -372,6 +372,22 @@ def test_an_extension_the_server_lacks_or_has_too_old_is_named_with_what_to_inst
     assert "pgfoo (“no_such_extension”) is not installed on the PostgreSQL server" in missing[0]
     assert old == [f"pgvector {old[0].split()[1]} is too old: 99.0 or newer is needed"]
     assert fine == []
+
+
+@pytest.mark.django_db
+def test_a_missing_extension_is_named_with_where_debian_has_it():
+    """On Debian 12 (PostgreSQL 15) the message said to install "the postgresql-<major version>-pgvector package":
+    Debian 12 has none (apt: "Unable to locate package postgresql-15-pgvector"), and pg_trgm and unaccent come with
+    the server's own package, never one of their own."""
+    from mediasearch.checks import extension_problems
+
+    with connection.cursor() as cursor:
+        (pgvector,) = extension_problems(cursor, {"no_such_extension": ("pgvector", (0, 8))})
+        (trigrams,) = extension_problems(cursor, {"no_such_extension": ("pg_trgm", None)})
+    assert "Debian 13 or newer: apt-get install postgresql-<major version>-pgvector" in pgvector
+    assert "Debian 12 and Ubuntu" in pgvector and "PGDG" in pgvector
+    assert "CREATE EXTENSION IF NOT EXISTS no_such_extension;" in pgvector  # (only a superuser may: the next step)
+    assert "postgresql-<major version>-pg_trgm" not in trigrams and "postgresql-contrib" in trigrams
 
 
 def test_migrate_and_serve_on_a_database_without_pgvector_say_so_instead_of_a_traceback(

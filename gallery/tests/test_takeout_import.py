@@ -843,3 +843,50 @@ def test_the_summary_counts_the_sidecars_read_and_says_how_many_could_not_be(tmp
             "date, place, caption, people); 2 could not be read (IMG_0002.jpg.json, IMG_0003.jpg.json: their photos "
             "were imported without them, the log says why)") in out
     assert "Google Takeout sidecars: 1," in _import(tmp_path)  # a re-run reads them again: the same
+
+
+NEW_YORK = (40.7128, -74.0060)
+
+
+@pytest.mark.parametrize("sidecar_of", [
+    lambda title: _without_taken(title, uploaded=UPLOADED, where=NEW_YORK),  # no date taken: only geoData tells
+    lambda title: _sidecar(title, taken=datetime(2021, 6, 3, 18, 15, tzinfo=dt_timezone.utc), where=NEW_YORK),
+])
+def test_a_names_time_is_read_in_the_zone_of_the_sidecars_position(tmp_path, family, alice, sidecar_of, settings):
+    """IMG_20210603_141500.jpg, no EXIF date: its name tells the time on the phone's clock, where it was taken. With
+    the sidecar's position (New York) that is 14:15 in New York, 18:15 UTC, not 14:15 in TIME_ZONE."""
+    settings.TIME_ZONE = "Europe/Berlin"
+    _write(tmp_path, "IMG_20210603_141500.jpg", images.jpeg(colour=(30, 90, 200)))
+    _write(tmp_path, "IMG_20210603_141500.jpg.json", sidecar_of("IMG_20210603_141500.jpg"))
+
+    _import(tmp_path)
+
+    photo = Photo.objects.get(family=family)
+    assert photo.taken_at_source == Photo.DateSource.FILENAME
+    assert (photo.taken_tz, photo.place_city) == ("America/New_York", "New York City")
+    assert photo.taken_at == datetime(2021, 6, 3, 18, 15, tzinfo=dt_timezone.utc)
+    assert photo.taken_day.isoformat() == "2021-06-03"
+    call_command("read_embedded", "--all", "--no-progress", stdout=io.StringIO())  # the file alone, read again
+    photo.refresh_from_db()
+    assert (photo.taken_tz, photo.taken_at) == ("America/New_York", datetime(2021, 6, 3, 18, 15, tzinfo=dt_timezone.utc))
+
+
+@pytest.mark.parametrize("sidecar_of", [
+    lambda title: _without_taken(title, uploaded=UPLOADED, where=NEW_YORK),
+    lambda title: _sidecar(title, taken=datetime(2021, 6, 3, 18, 15, tzinfo=dt_timezone.utc), where=NEW_YORK),
+])
+def test_a_names_time_moves_to_the_zone_of_its_sidecars_position_found_later(tmp_path, family, alice, sidecar_of,
+                                                                             settings):
+    """Imported part by part, the photo first came without its sidecar (its name's time read in TIME_ZONE): the
+    sidecar's position found later reads it again, where it was taken."""
+    settings.TIME_ZONE = "Europe/Berlin"
+    _write(tmp_path, "IMG_20210603_141500.jpg", images.jpeg(colour=(30, 90, 200)))
+    _import(tmp_path)
+    assert Photo.objects.get(family=family).taken_at == datetime(2021, 6, 3, 12, 15, tzinfo=dt_timezone.utc)
+    _write(tmp_path, "IMG_20210603_141500.jpg.json", sidecar_of("IMG_20210603_141500.jpg"))
+
+    _import(tmp_path)
+
+    photo = Photo.objects.get(family=family)
+    assert (photo.taken_at_source, photo.taken_tz) == (Photo.DateSource.FILENAME, "America/New_York")
+    assert photo.taken_at == datetime(2021, 6, 3, 18, 15, tzinfo=dt_timezone.utc)

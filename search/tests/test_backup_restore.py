@@ -31,7 +31,7 @@ TABLES = ["auth_user", "gallery_family", "gallery_membership", "gallery_photo", 
 
 
 def _url(name: str) -> str:
-    return database_url(socket_dir=connection.settings_dict["HOST"], name=name)
+    return database_url(connection.settings_dict, name=name)
 
 
 @pytest.fixture
@@ -258,8 +258,9 @@ def test_backup_and_restore_reach_the_server_a_database_url_names_in_its_query_s
     /tmp/.s.PGSQL.5432 failed", or, where a PostgreSQL answers there, another server's database of that name."""
     from urllib.parse import quote
 
-    socket_dir = connection.settings_dict["HOST"]
-    url = f"postgres://postgres@/{RESTORED_DB}?host={quote(socket_dir, safe='')}&port=5432"
+    db = connection.settings_dict  # (the embedded server's socket folder; DATABASE_URL's host when tests run on one)
+    user = quote(db["USER"] or "postgres", safe="") + (f":{quote(db['PASSWORD'], safe='')}" if db["PASSWORD"] else "")
+    url = f"postgres://{user}@/{RESTORED_DB}?host={quote(db['HOST'], safe='')}&port={db['PORT'] or 5432}"
     _migrate_back_up_and_restore(url, tmp_path)
 
 
@@ -357,7 +358,7 @@ def owner_database():
         admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         admin.execute(f"DROP ROLE IF EXISTS {role}")
         admin.execute(f"DROP ROLE IF EXISTS {role}_worker")
-        admin.execute(f"CREATE ROLE {role} LOGIN")
+        admin.execute(f"CREATE ROLE {role} LOGIN PASSWORD '{role}'")  # (a server of one's own asks for one)
         admin.execute(f"CREATE ROLE {role}_worker LOGIN")
         admin.execute(f"GRANT {role}_worker TO {role}")
         admin.execute(f'CREATE DATABASE "{name}" OWNER {role}')
@@ -365,9 +366,7 @@ def owner_database():
         for extension in ("vector", "pg_trgm", "unaccent"):
             admin.execute(f"CREATE EXTENSION IF NOT EXISTS {extension}")
         admin.execute(f"GRANT USAGE, CREATE ON SCHEMA public TO {role}, {role}_worker")
-    socket_dir = connection.settings_dict["HOST"]
-    from urllib.parse import quote
-    yield f"postgres://{role}@{quote(socket_dir, safe='')}/{name}"
+    yield database_url(connection.settings_dict, name=name, user=role, password=role)
     with psycopg.connect(_url("postgres"), autocommit=True) as admin:
         admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         admin.execute(f"DROP ROLE IF EXISTS {role}")
