@@ -443,3 +443,79 @@ def test_the_index_pages_refresh_leaves_the_keyboards_focus_where_it_was(live_se
         assert "Queued 1 photo for another try." in page.locator(".messages").inner_text()
     finally:
         context.close()
+
+
+# Controls under 24 × 24 CSS px (WCAG 2.2, 2.5.8 target size, minimum), one line each. A link inside a sentence is
+# exempt (WCAG's "inline" exception): an inline link whose block has words of its own outside any control. A checkbox or
+# radio button's target is its label too (a click on the label ticks it): it counts when the label is large enough.
+SMALL_TARGETS = """(where) => {
+  const controls = 'a[href], button, summary, input:not([type=hidden]), select, textarea';
+  const inSentence = (el) => {
+    if (el.tagName !== 'A' || getComputedStyle(el).display !== 'inline') return false;
+    let block = el.parentElement;
+    while (block && getComputedStyle(block).display.startsWith('inline')) block = block.parentElement;
+    const words = [];
+    const walker = document.createTreeWalker(block, NodeFilter.SHOW_TEXT);
+    for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+      if (!node.parentElement.closest(controls)) words.push(node.textContent);
+    }
+    return /[\\p{L}\\p{N}]/u.test(words.join(' '));
+  };
+  const big = (r) => r.width >= 23.99 && r.height >= 23.99;
+  const labelled = (el) => Array.from(el.labels || []).some((label) => big(label.getBoundingClientRect()));
+  const small = [];
+  for (const el of document.querySelectorAll(controls)) {
+    if (!el.checkVisibility({ visibilityProperty: true, opacityProperty: true })) continue;
+    if (el.closest('.visually-hidden, .skip-link')) continue;  // off the screen until focused
+    if (getComputedStyle(el).clipPath === 'inset(50%)') continue;  // shown by another element (select2's box)
+    const r = el.getBoundingClientRect();
+    if (r.width === 0 || r.height === 0) continue;
+    if (big(r) || inSentence(el) || labelled(el)) continue;
+    const name = (el.getAttribute('aria-label') || el.innerText || el.value || el.name || el.type || '').trim();
+    const kind = el.tagName.toLowerCase() + (el.type && el.tagName === 'INPUT' ? `[${el.type}]` : '')
+      + (el.className && typeof el.className === 'string' ? '.' + el.className.trim().split(/\\s+/).join('.') : '');
+    const size = `${r.width.toFixed(1)} × ${r.height.toFixed(1)} px`;
+    small.push(`${where}: ${kind} "${name.replace(/\\s+/g, ' ').slice(0, 40)}" is ${size}`);
+  }
+  return small;
+}"""
+
+
+def _small_targets(page, url: str | None, where: str, artifacts) -> list[str]:
+    if url:
+        page.goto(url)
+    page.screenshot(path=artifacts / f"targets-{where}.png", full_page=True)
+    return page.evaluate(SMALL_TARGETS, where)
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("width", list(WIDTHS))
+def test_every_control_a_member_uses_is_at_least_24_px_each_way(live_server, browser, artifacts, toy_model, width):
+    """WCAG 2.2's minimum target (2.5.8): every link, button, summary and field is 24 × 24 CSS px or more, at a phone's
+    and a desktop's width (a link inside a sentence is exempt). At 1280 px a search result's "Explain", the search
+    page's links to the preferences and to the quality page and others were 19-23 px tall."""
+    found = []
+    context, page = new_page(browser, **WIDTHS[width])
+    try:
+        found += _small_targets(page, live_server.url + "/setup/", f"setup-{width}", artifacts)
+        world = _world()
+        failed = _add_shape(world["family"], world["photos"][0].uploaded_by, "red", "square", seed=60)  # Index's list
+        Photo.objects.filter(pk=failed.pk).update(status=Photo.Status.FAILED, status_reason="It could not be read.")
+        found += _small_targets(page, live_server.url + "/accounts/login/", f"login-{width}", artifacts)
+        found += _small_targets(page, live_server.url + f"/invite/{world['invite'].token}/", f"invite-{width}",
+                                artifacts)
+        found += _small_targets(page, live_server.url + f"/shared/{world['share'].token}/", f"shared-{width}",
+                                artifacts)
+        sign_in(page, live_server, "alice")
+        if width == "phone":  # the folded menu, open
+            page.locator("details.menu summary").click()
+            found += _small_targets(page, None, "menu-phone", artifacts)
+        for name, url in _member_pages(world):
+            found += _small_targets(page, live_server.url + url, f"{name}-{width}", artifacts)
+            if name == "search":  # an explanation open
+                page.locator("#results .result details.explain summary").first.click()
+                found += _small_targets(page, None, f"search-explain-{width}", artifacts)
+    finally:
+        context.close()
+    assert not found, f"{len(found)} controls under 24 px:\n" + "\n".join(found)
+
