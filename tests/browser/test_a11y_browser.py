@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 
 import pytest
+from django.contrib.auth.models import Permission
 from PIL import Image
 from axe_playwright_python.sync_playwright import Axe
 
@@ -518,4 +519,68 @@ def test_every_control_a_member_uses_is_at_least_24_px_each_way(live_server, bro
     finally:
         context.close()
     assert not found, f"{len(found)} controls under 24 px:\n" + "\n".join(found)
+
+
+NAME_RULES = ["label", "select-name", "button-name", "link-name", "input-button-name", "image-alt",
+              "aria-input-field-name", "aria-toggle-field-name"]
+
+
+def _unnamed(page, where: str) -> list[str]:
+    """axe-core's findings of controls, links and images with no accessible name, whatever their impact."""
+    results = AXE.run(page, options={"runOnly": {"type": "rule", "values": NAME_RULES},
+                                     "resultTypes": ["violations", "passes"]}).response
+    assert results["passes"], f"{where}: axe reported no passing rule: it did not really run"
+    return [f"{where}: {v['id']} {v['help']}: " + ", ".join(str(n["target"]) for n in v["nodes"][:8])
+            for v in results["violations"]]
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("width", list(WIDTHS))
+def test_the_admins_curation_pages_name_every_control_and_are_finger_sized_on_a_phone(live_server, browser, artifacts,
+                                                                                       toy_model, width):
+    """Members curate in the Django admin. A family's change page listed its members in Django's tabular inline, whose
+    role selects and "Delete?" checkboxes have no label a screen reader can read (the column's heading is not one), and
+    at 390 px its links were 14-16 px tall. On the family, photo, judgment, vocabulary and suggestion pages every
+    control has a name, and on a phone every link and control is 24 × 24 px or more."""
+    world = _world()
+    alice = Membership.objects.get(user__username="alice").user
+    alice.is_staff = True  # a family admin curating, as the site administrator lets them (no superuser)
+    alice.save(update_fields=["is_staff"])
+    alice.user_permissions.set(Permission.objects.all())
+    family, photo = world["family"], world["photos"][0]
+    judgment = Judgment.objects.get(photo=photo)
+    concept = TagConcept.objects.create(family=family, name="grandma's hat", prompt="a straw hat")
+    suggestion = photo.tag_suggestions.first()
+    assert suggestion is not None
+    pages = [("admin-family", f"/admin/gallery/family/{family.pk}/change/"),
+             ("admin-families", "/admin/gallery/family/"),
+             ("admin-photos", "/admin/gallery/photo/"),
+             ("admin-photo", f"/admin/gallery/photo/{photo.pk}/change/"),
+             ("admin-judgments", "/admin/search/judgment/"),
+             ("admin-judgment", f"/admin/search/judgment/{judgment.pk}/change/"),
+             ("admin-vocabulary", "/admin/search/tagconcept/"),
+             ("admin-concept", f"/admin/search/tagconcept/{concept.pk}/change/"),
+             ("admin-suggestions", "/admin/gallery/tagsuggestion/"),
+             ("admin-suggestion", f"/admin/gallery/tagsuggestion/{suggestion.pk}/change/"),
+             ("admin-index", "/admin/")]
+    found = []
+    context, page = new_page(browser, **WIDTHS[width])
+    try:
+        sign_in(page, live_server, "alice")
+        for name, url in pages:
+            response = page.goto(live_server.url + url)
+            assert response.status == 200, f"{name}: {response.status}"
+            found += _unnamed(page, f"{name}-{width}")
+            if width == "phone":
+                found += _small_targets(page, None, f"{name}-{width}", artifacts)
+            else:
+                page.screenshot(path=artifacts / f"targets-{name}-{width}.png", full_page=True)
+        # The membership inline's controls read as what they are, row by row.
+        page.goto(live_server.url + f"/admin/gallery/family/{family.pk}/change/")
+        for role, name in (("combobox", "Role of bob"), ("checkbox", "Delete bob's membership")):
+            if page.get_by_role(role, name=name, exact=True).count() != 1:
+                found.append(f"admin-family-{width}: no {role} named “{name}”")
+    finally:
+        context.close()
+    assert not found, f"{len(found)} problems:\n" + "\n".join(found)
 
