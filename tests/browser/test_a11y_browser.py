@@ -18,7 +18,7 @@ from gallery.trash_services import photos_trash
 from search.judgment_services import judgment_record
 from search.models import Judgment, TagConcept
 from search.tests.conftest import shape_png, toy_model  # noqa: F401 - toy_model is a fixture
-from tests.browser.conftest import CHROMIUM, HAVE_CHROMIUM, new_page, sign_in
+from tests.browser.conftest import CHROMIUM, HAVE_CHROMIUM, new_page, photo_edit_open, sign_in
 from tests.factories import FamilyFactory, MembershipFactory, UserFactory
 from tests.queue import run_queued_tasks
 
@@ -584,3 +584,82 @@ def test_the_admins_curation_pages_name_every_control_and_are_finger_sized_on_a_
         context.close()
     assert not found, f"{len(found)} problems:\n" + "\n".join(found)
 
+
+# What a screen reader's user finds their way by: every control, link and image named, headings in order from one h1,
+# content in landmarks. axe-core's rules for those, whatever their impact (the audit above keeps serious and critical).
+STRUCTURE_RULES = [*NAME_RULES, "heading-order", "page-has-heading-one", "empty-heading", "landmark-one-main",
+                   "region", "list", "listitem", "definition-list", "dlitem", "duplicate-id-aria", "label-title-only",
+                   "empty-table-header", "th-has-data-cells", "td-headers-attr", "frame-title", "document-title",
+                   "html-has-lang", "image-redundant-alt", "landmark-unique", "landmark-no-duplicate-main"]
+
+
+def _axe_structure(page, where: str) -> list[str]:
+    results = AXE.run(page, options={"runOnly": {"type": "rule", "values": STRUCTURE_RULES},
+                                     "resultTypes": ["violations", "passes"]}).response
+    assert results["passes"], f"{where}: axe reported no passing rule: it did not really run"
+    return [f"{where}: {v['id']} ({v['impact']}) {v['help']}: " + ", ".join(str(n["target"]) for n in v["nodes"][:5])
+            for v in results["violations"]]
+
+
+# Disclosures (summary) and groups of controls that share one name on a page: in a screen reader's list of a page's
+# controls, five results' "Explain" read alike, and which photo each opened was not said.
+REPEATED_NAMES = """() => {
+  const seen = new Map();
+  for (const node of document.querySelectorAll('summary, [role=group]')) {
+    if (!node.checkVisibility()) continue;
+    const name = (node.getAttribute('aria-label') || node.textContent).replace(/\\s+/g, ' ').trim();
+    seen.set(name, (seen.get(name) || 0) + 1);
+  }
+  return Array.from(seen).filter(([, count]) => count > 1).map(([name, count]) => `“${name}” ${count} times`);
+}"""
+
+
+def _structure(page, where: str) -> list[str]:
+    return _axe_structure(page, where) + [f"{where}: {line}" for line in page.evaluate(REPEATED_NAMES)]
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("width", list(WIDTHS))
+def test_every_page_names_its_controls_and_orders_its_headings(live_server, browser, toy_model, width):
+    """axe-core's rules for names, headings and landmarks, at every impact, on every page a member reaches and in
+    the states that add controls; and no two disclosures or groups of controls on a page named alike: each result's
+    "Explain" and its Right/Wrong group read "Explain" and "Is this a right result for …?" on every tile."""
+    found = []
+    context, page = new_page(browser, **WIDTHS[width])
+    try:
+        page.goto(live_server.url + "/setup/")
+        found += _structure(page, f"setup-{width}")
+        world = _world()
+        for name, url in (("login", "/accounts/login/"), ("invite", f"/invite/{world['invite'].token}/"),
+                          ("shared", f"/shared/{world['share'].token}/")):
+            page.goto(live_server.url + url)
+            found += _structure(page, f"{name}-{width}")
+        sign_in(page, live_server, "alice")
+        for name, url in _member_pages(world):
+            page.goto(live_server.url + url)
+            found += _structure(page, f"{name}-{width}")
+            if name == "search":  # an explanation open, then the selection bar up
+                page.locator("#results .result details.explain summary").first.click()
+                found += _structure(page, f"search-explain-{width}")
+                page.keyboard.press("Escape")
+                page.locator("#results .result .pick-box").first.check(force=True)
+                found += _structure(page, f"search-selecting-{width}")
+            elif name == "photo":  # its edit form open
+                photo_edit_open(page)
+                found += _structure(page, f"photo-edit-{width}")
+            elif name == "upload":  # a file chosen
+                page.set_input_files("#file-input", files=[{"name": "beach.png", "mimeType": "image/png",
+                                                            "buffer": shape_png("blue", "circle", seed=8)}])
+                found += _structure(page, f"upload-chosen-{width}")
+            elif name == "password":  # sent with a wrong current password: the errors named with their fields
+                page.fill("#id_old_password", "not my password")
+                page.fill("#id_new_password1", "a new one for the garden")
+                page.fill("#id_new_password2", "a new one for the garden")
+                with page.expect_navigation():
+                    page.locator("main button[type=submit]").click()
+                found += _structure(page, f"password-refused-{width}")
+        page.goto(live_server.url + "/photos/999999/")  # the not-found page
+        found += _structure(page, f"not-found-{width}")
+    finally:
+        context.close()
+    assert not found, f"{len(found)} problems:\n" + "\n".join(found)
