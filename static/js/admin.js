@@ -16,6 +16,8 @@
       shown.setAttribute("aria-labelledby", name.id);
     });
   };
-  window.addEventListener("load", () => nameBoxes(document)); // after Django's autocomplete.js made the boxes
+  // After Django's autocomplete.js made the boxes: in jQuery's ready handlers, after its own (registered first, this
+  // script being deferred); a page without jQuery has no boxes.
+  if (window.django && window.django.jQuery) window.django.jQuery(() => nameBoxes(document));
   document.addEventListener("formset:added", (event) => nameBoxes(event.target));
 })();
