@@ -100,6 +100,18 @@ class FamilyAwareUserAdmin(FamilyScopedAdmin, UserAdmin):
 
 
 class MembershipFormSet(forms.BaseInlineFormSet):
+    def add_fields(self, form, index):
+        """Django's tabular inline heads each column once ("User", "Role", "Delete?") and labels no control in its rows:
+        a screen reader read "combo box" for every role, "check box" for every Delete. Each names its row's member."""
+        super().add_fields(form, index)
+        who = form.instance.user.username if form.instance.pk else None
+        names = {"user": f"Person of {who}'s membership" if who else "Person to add",
+                 "role": f"Role of {who}" if who else "Role of the person to add",
+                 "DELETE": f"Delete {who}'s membership" if who else "Delete this row"}
+        for name, label in names.items():
+            if name in form.fields:
+                form.fields[name].widget.attrs["aria-label"] = label
+
     def clean(self):
         super().clean()
         if self.instance.pk is None or any(self.errors):
@@ -151,6 +163,9 @@ class MembershipInline(FamilyChoices, admin.TabularInline):
     formset = MembershipFormSet
     extra = 1
     autocomplete_fields = ["user"]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("user")  # each row's controls name its member
 
     # Who is in a family is changed by its admins (and superusers), as on the family page.
     def _family_admin(self, request, obj) -> bool:
@@ -436,9 +451,6 @@ class PhotoAdminForm(forms.ModelForm):
 
 @admin.register(Photo)
 class PhotoAdmin(ProgramRowsGoAlong, FamilyScopedAdmin):
-    class Media:
-        css = {"all": ["css/admin.css"]}  # the thumbnails' sizes: a stylesheet, as the CSP allows no style attribute
-
     list_display = ["thumb", "title", "family", "uploaded_by", "taken", "status", "tag_list"]
     list_display_links = ["thumb", "title"]
     # Dates as the photo's own local day (Photo.taken_day), whatever the server's TIME_ZONE.

@@ -189,7 +189,8 @@ def judge(request: HttpRequest) -> HttpResponse:
         return redirect(target if url_has_allowed_host_and_scheme(target, allowed_hosts=None) else "search:search")
     verdict = judgment_verdicts(user=request.user, query=data["q"], photo_ids=[photo.pk]).get(photo.pk)
     return render(request, "search/search.html#judged", {
-        "photo_id": photo.pk, "verdict": verdict, "judge": _judge_context(request, data["q"], search)})
+        "photo_id": photo.pk, "photo_name": photo, "verdict": verdict,
+        "judge": _judge_context(request, data["q"], search)})
 
 
 def _with(request: HttpRequest, **changes) -> str:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 
 import pytest
+from django.contrib.auth.models import Permission
 from PIL import Image
 from axe_playwright_python.sync_playwright import Axe
 
@@ -17,7 +18,7 @@ from gallery.trash_services import photos_trash
 from search.judgment_services import judgment_record
 from search.models import Judgment, TagConcept
 from search.tests.conftest import shape_png, toy_model  # noqa: F401 - toy_model is a fixture
-from tests.browser.conftest import CHROMIUM, HAVE_CHROMIUM, new_page, sign_in
+from tests.browser.conftest import CHROMIUM, HAVE_CHROMIUM, new_page, photo_edit_open, sign_in
 from tests.factories import FamilyFactory, MembershipFactory, UserFactory
 from tests.queue import run_queued_tasks
 
@@ -443,3 +444,222 @@ def test_the_index_pages_refresh_leaves_the_keyboards_focus_where_it_was(live_se
         assert "Queued 1 photo for another try." in page.locator(".messages").inner_text()
     finally:
         context.close()
+
+
+# Controls under 24 × 24 CSS px (WCAG 2.2, 2.5.8 target size, minimum), one line each. A link inside a sentence is
+# exempt (WCAG's "inline" exception): an inline link whose block has words of its own outside any control. A checkbox or
+# radio button's target is its label too (a click on the label ticks it): it counts when the label is large enough.
+SMALL_TARGETS = """(where) => {
+  const controls = 'a[href], button, summary, input:not([type=hidden]), select, textarea';
+  const inSentence = (el) => {
+    if (el.tagName !== 'A' || getComputedStyle(el).display !== 'inline') return false;
+    let block = el.parentElement;
+    while (block && getComputedStyle(block).display.startsWith('inline')) block = block.parentElement;
+    const words = [];
+    const walker = document.createTreeWalker(block, NodeFilter.SHOW_TEXT);
+    for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+      if (!node.parentElement.closest(controls)) words.push(node.textContent);
+    }
+    return /[\\p{L}\\p{N}]/u.test(words.join(' '));
+  };
+  const big = (r) => r.width >= 23.99 && r.height >= 23.99;
+  const labelled = (el) => Array.from(el.labels || []).some((label) => big(label.getBoundingClientRect()));
+  const small = [];
+  for (const el of document.querySelectorAll(controls)) {
+    if (!el.checkVisibility({ visibilityProperty: true, opacityProperty: true })) continue;
+    if (el.closest('.visually-hidden, .skip-link')) continue;  // off the screen until focused
+    if (getComputedStyle(el).clipPath === 'inset(50%)') continue;  // shown by another element (select2's box)
+    const r = el.getBoundingClientRect();
+    if (r.width === 0 || r.height === 0) continue;
+    if (big(r) || inSentence(el) || labelled(el)) continue;
+    const name = (el.getAttribute('aria-label') || el.innerText || el.value || el.name || el.type || '').trim();
+    const kind = el.tagName.toLowerCase() + (el.type && el.tagName === 'INPUT' ? `[${el.type}]` : '')
+      + (el.className && typeof el.className === 'string' ? '.' + el.className.trim().split(/\\s+/).join('.') : '');
+    const size = `${r.width.toFixed(1)} × ${r.height.toFixed(1)} px`;
+    small.push(`${where}: ${kind} "${name.replace(/\\s+/g, ' ').slice(0, 40)}" is ${size}`);
+  }
+  return small;
+}"""
+
+
+def _small_targets(page, url: str | None, where: str, artifacts) -> list[str]:
+    if url:
+        page.goto(url)
+    page.screenshot(path=artifacts / f"targets-{where}.png", full_page=True)
+    return page.evaluate(SMALL_TARGETS, where)
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("width", list(WIDTHS))
+def test_every_control_a_member_uses_is_at_least_24_px_each_way(live_server, browser, artifacts, toy_model, width):
+    """WCAG 2.2's minimum target (2.5.8): every link, button, summary and field is 24 × 24 CSS px or more, at a phone's
+    and a desktop's width (a link inside a sentence is exempt). At 1280 px a search result's "Explain", the search
+    page's links to the preferences and to the quality page and others were 19-23 px tall."""
+    found = []
+    context, page = new_page(browser, **WIDTHS[width])
+    try:
+        found += _small_targets(page, live_server.url + "/setup/", f"setup-{width}", artifacts)
+        world = _world()
+        failed = _add_shape(world["family"], world["photos"][0].uploaded_by, "red", "square", seed=60)  # Index's list
+        Photo.objects.filter(pk=failed.pk).update(status=Photo.Status.FAILED, status_reason="It could not be read.")
+        found += _small_targets(page, live_server.url + "/accounts/login/", f"login-{width}", artifacts)
+        found += _small_targets(page, live_server.url + f"/invite/{world['invite'].token}/", f"invite-{width}",
+                                artifacts)
+        found += _small_targets(page, live_server.url + f"/shared/{world['share'].token}/", f"shared-{width}",
+                                artifacts)
+        sign_in(page, live_server, "alice")
+        if width == "phone":  # the folded menu, open
+            page.locator("details.menu summary").click()
+            found += _small_targets(page, None, "menu-phone", artifacts)
+        for name, url in _member_pages(world):
+            found += _small_targets(page, live_server.url + url, f"{name}-{width}", artifacts)
+            if name == "search":  # an explanation open
+                page.locator("#results .result details.explain summary").first.click()
+                found += _small_targets(page, None, f"search-explain-{width}", artifacts)
+    finally:
+        context.close()
+    assert not found, f"{len(found)} controls under 24 px:\n" + "\n".join(found)
+
+
+NAME_RULES = ["label", "select-name", "button-name", "link-name", "input-button-name", "image-alt",
+              "aria-input-field-name", "aria-toggle-field-name"]
+
+
+def _unnamed(page, where: str) -> list[str]:
+    """axe-core's findings of controls, links and images with no accessible name, whatever their impact."""
+    results = AXE.run(page, options={"runOnly": {"type": "rule", "values": NAME_RULES},
+                                     "resultTypes": ["violations", "passes"]}).response
+    assert results["passes"], f"{where}: axe reported no passing rule: it did not really run"
+    return [f"{where}: {v['id']} {v['help']}: " + ", ".join(str(n["target"]) for n in v["nodes"][:8])
+            for v in results["violations"]]
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("width", list(WIDTHS))
+def test_the_admins_curation_pages_name_every_control_and_are_finger_sized_on_a_phone(live_server, browser, artifacts,
+                                                                                       toy_model, width):
+    """Members curate in the Django admin. A family's change page listed its members in Django's tabular inline, whose
+    role selects and "Delete?" checkboxes have no label a screen reader can read (the column's heading is not one), and
+    at 390 px its links were 14-16 px tall. On the family, photo, judgment, vocabulary and suggestion pages every
+    control has a name, and on a phone every link and control is 24 × 24 px or more."""
+    world = _world()
+    alice = Membership.objects.get(user__username="alice").user
+    alice.is_staff = True  # a family admin curating, as the site administrator lets them (no superuser)
+    alice.save(update_fields=["is_staff"])
+    alice.user_permissions.set(Permission.objects.all())
+    family, photo = world["family"], world["photos"][0]
+    judgment = Judgment.objects.get(photo=photo)
+    concept = TagConcept.objects.create(family=family, name="grandma's hat", prompt="a straw hat")
+    suggestion = photo.tag_suggestions.first()
+    assert suggestion is not None
+    pages = [("admin-family", f"/admin/gallery/family/{family.pk}/change/"),
+             ("admin-families", "/admin/gallery/family/"),
+             ("admin-photos", "/admin/gallery/photo/"),
+             ("admin-photo", f"/admin/gallery/photo/{photo.pk}/change/"),
+             ("admin-judgments", "/admin/search/judgment/"),
+             ("admin-judgment", f"/admin/search/judgment/{judgment.pk}/change/"),
+             ("admin-vocabulary", "/admin/search/tagconcept/"),
+             ("admin-concept", f"/admin/search/tagconcept/{concept.pk}/change/"),
+             ("admin-suggestions", "/admin/gallery/tagsuggestion/"),
+             ("admin-suggestion", f"/admin/gallery/tagsuggestion/{suggestion.pk}/change/"),
+             ("admin-index", "/admin/")]
+    found = []
+    context, page = new_page(browser, **WIDTHS[width])
+    try:
+        sign_in(page, live_server, "alice")
+        for name, url in pages:
+            response = page.goto(live_server.url + url)
+            assert response.status == 200, f"{name}: {response.status}"
+            found += _unnamed(page, f"{name}-{width}")
+            if width == "phone":
+                found += _small_targets(page, None, f"{name}-{width}", artifacts)
+            else:
+                page.screenshot(path=artifacts / f"targets-{name}-{width}.png", full_page=True)
+        # The membership inline's controls read as what they are, row by row.
+        page.goto(live_server.url + f"/admin/gallery/family/{family.pk}/change/")
+        for role, name in (("combobox", "Role of bob"), ("checkbox", "Delete bob's membership")):
+            if page.get_by_role(role, name=name, exact=True).count() != 1:
+                found.append(f"admin-family-{width}: no {role} named “{name}”")
+    finally:
+        context.close()
+    assert not found, f"{len(found)} problems:\n" + "\n".join(found)
+
+
+# What a screen reader's user finds their way by: every control, link and image named, headings in order from one h1,
+# content in landmarks. axe-core's rules for those, whatever their impact (the audit above keeps serious and critical).
+STRUCTURE_RULES = [*NAME_RULES, "heading-order", "page-has-heading-one", "empty-heading", "landmark-one-main",
+                   "region", "list", "listitem", "definition-list", "dlitem", "duplicate-id-aria", "label-title-only",
+                   "empty-table-header", "th-has-data-cells", "td-headers-attr", "frame-title", "document-title",
+                   "html-has-lang", "image-redundant-alt", "landmark-unique", "landmark-no-duplicate-main"]
+
+
+def _axe_structure(page, where: str) -> list[str]:
+    results = AXE.run(page, options={"runOnly": {"type": "rule", "values": STRUCTURE_RULES},
+                                     "resultTypes": ["violations", "passes"]}).response
+    assert results["passes"], f"{where}: axe reported no passing rule: it did not really run"
+    return [f"{where}: {v['id']} ({v['impact']}) {v['help']}: " + ", ".join(str(n["target"]) for n in v["nodes"][:5])
+            for v in results["violations"]]
+
+
+# Disclosures (summary) and groups of controls that share one name on a page: in a screen reader's list of a page's
+# controls, five results' "Explain" read alike, and which photo each opened was not said.
+REPEATED_NAMES = """() => {
+  const seen = new Map();
+  for (const node of document.querySelectorAll('summary, [role=group]')) {
+    if (!node.checkVisibility()) continue;
+    const name = (node.getAttribute('aria-label') || node.textContent).replace(/\\s+/g, ' ').trim();
+    seen.set(name, (seen.get(name) || 0) + 1);
+  }
+  return Array.from(seen).filter(([, count]) => count > 1).map(([name, count]) => `“${name}” ${count} times`);
+}"""
+
+
+def _structure(page, where: str) -> list[str]:
+    return _axe_structure(page, where) + [f"{where}: {line}" for line in page.evaluate(REPEATED_NAMES)]
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("width", list(WIDTHS))
+def test_every_page_names_its_controls_and_orders_its_headings(live_server, browser, toy_model, width):
+    """axe-core's rules for names, headings and landmarks, at every impact, on every page a member reaches and in
+    the states that add controls; and no two disclosures or groups of controls on a page named alike: each result's
+    "Explain" and its Right/Wrong group read "Explain" and "Is this a right result for …?" on every tile."""
+    found = []
+    context, page = new_page(browser, **WIDTHS[width])
+    try:
+        page.goto(live_server.url + "/setup/")
+        found += _structure(page, f"setup-{width}")
+        world = _world()
+        for name, url in (("login", "/accounts/login/"), ("invite", f"/invite/{world['invite'].token}/"),
+                          ("shared", f"/shared/{world['share'].token}/")):
+            page.goto(live_server.url + url)
+            found += _structure(page, f"{name}-{width}")
+        sign_in(page, live_server, "alice")
+        for name, url in _member_pages(world):
+            page.goto(live_server.url + url)
+            found += _structure(page, f"{name}-{width}")
+            if name == "search":  # an explanation open, then the selection bar up
+                page.locator("#results .result details.explain summary").first.click()
+                found += _structure(page, f"search-explain-{width}")
+                page.keyboard.press("Escape")
+                page.locator("#results .result .pick-box").first.check(force=True)
+                found += _structure(page, f"search-selecting-{width}")
+            elif name == "photo":  # its edit form open
+                photo_edit_open(page)
+                found += _structure(page, f"photo-edit-{width}")
+            elif name == "upload":  # a file chosen
+                page.set_input_files("#file-input", files=[{"name": "beach.png", "mimeType": "image/png",
+                                                            "buffer": shape_png("blue", "circle", seed=8)}])
+                found += _structure(page, f"upload-chosen-{width}")
+            elif name == "password":  # sent with a wrong current password: the errors named with their fields
+                page.fill("#id_old_password", "not my password")
+                page.fill("#id_new_password1", "a new one for the garden")
+                page.fill("#id_new_password2", "a new one for the garden")
+                with page.expect_navigation():
+                    page.locator("main button[type=submit]").click()
+                found += _structure(page, f"password-refused-{width}")
+        page.goto(live_server.url + "/photos/999999/")  # the not-found page
+        found += _structure(page, f"not-found-{width}")
+    finally:
+        context.close()
+    assert not found, f"{len(found)} problems:\n" + "\n".join(found)
