@@ -903,6 +903,26 @@ def membership_hold(*, family_id: int, user: AbstractBaseUser) -> bool:
     return bool(rows_key_share(Membership.objects.filter(family_id=family_id, user_id=user.pk).values_list("pk")))
 
 
+def member_hold(*, family: Family, user: AbstractBaseUser | None) -> None:
+    """A member's write to one of `family`'s photos: `user` must still be a member, their membership held until the
+    transaction ends (membership_hold; before the photo's row: a removal deletes the membership first, then waits for
+    nothing of the photo's). One removed since their page was drawn is refused (PermissionDenied), nothing saved.
+    None (the system) and superusers (the admin, any family) are not checked."""
+    if user is not None and not user.is_superuser and not membership_hold(family_id=family.pk, user=user):
+        raise PermissionDenied(f"You are no longer a member of {family}: nothing was saved.")
+
+
+def member_family_ids_hold(*, user: AbstractBaseUser, photo_ids: Iterable[int]) -> list[int]:
+    """A member's write over many photos: the families of `photo_ids` (in the trash or not) that `user` is a member
+    of, each membership held as membership_hold holds it. The photos of a family they were removed from meanwhile are
+    then not theirs ("No such photo."), as they are once the removal has committed."""
+    if not user.is_authenticated:
+        return []
+    families = Photo.all_objects.filter(pk__in=list(photo_ids)).values("family_id")
+    return rows_key_share(Membership.objects.filter(user_id=user.pk, family_id__in=families).order_by("pk")
+                          .values_list("family_id"))
+
+
 def _title_from_filename(stem: str) -> str:
     title = without_controls(stem.replace("_", " ").replace("-", " "))
     return " ".join(title.split())[:255].strip()
@@ -1065,9 +1085,7 @@ def photo_update(
     editing; not a superuser, who edits any family's photos in the admin) must still be a member of the photo's
     family: one removed since their page was drawn is refused (PermissionDenied), nothing saved."""
     tags = None if tags is None else list(tags)  # (read twice: by the check, then by the save)
-    # Before the photo's row: a removal deletes the membership first, then waits for nothing of the photo's.
-    if user is not None and not user.is_superuser and not membership_hold(family_id=photo.family_id, user=user):
-        raise PermissionDenied(f"You are no longer a member of {photo.family}: nothing was saved.")
+    member_hold(family=photo.family, user=user)
     fresh = photo_edit_check(photo_id=photo.pk, seen=seen, title=title, description=description, tags=tags)
     photo.title, photo.title_source = fresh.title, fresh.title_source
     photo.description, photo.description_source = fresh.description, fresh.description_source

@@ -769,3 +769,90 @@ def test_a_member_removed_while_their_edit_is_being_saved_waits_for_it(smiths):
     assert run.second_waited
     photo.refresh_from_db()
     assert photo.title == "Bob's" and not family.memberships.filter(user=bob).exists()
+
+
+# --- corrections and other writes by a member removed from the family meanwhile ------------------
+
+REMOVED = "You are no longer a member of Smiths: nothing was saved."
+
+
+def _corrected(photo: Photo) -> tuple:
+    photo = Photo.all_objects.get(pk=photo.pk)
+    return photo.taken_at, photo.taken_at_source, photo.place_source, photo.latitude, photo.rotation
+
+
+CORRECTIONS = {  # how: (page's url name, its form) or ("api", the PATCH's body)
+    "date": ("gallery:photo_date", {"date": "2001-02-03", "time": "10:00"}),
+    "shift": ("gallery:photo_shift", {"hours": "2", "scope": "photo"}),
+    "place": ("gallery:photo_place", {"latitude": "38.7223", "longitude": "-9.1393"}),
+    "clear place": ("gallery:photo_place", {"clear": "1"}),
+    "turn": ("gallery:photo_turn", {"turn": "right"}),
+    "api date": ("api", {"taken_at": "2001-02-03T10:00:00Z"}),
+    "api position": ("api", {"latitude": 38.7223, "longitude": -9.1393}),
+    "api place": ("api", {"place": {"city": "Lisbon", "region": "Lisbon", "country_code": "PT"}}),
+    "api rotation": ("api", {"rotation": 90}),
+}
+
+
+@pytest.mark.parametrize("way", list(CORRECTIONS))
+def test_a_correction_by_a_member_removed_meanwhile_is_refused_and_saves_nothing(smiths, way):
+    """Bob opened the photo's page; an admin removed him from the family; he corrected the date, the place or the
+    rotation: it was saved (only photo_update held his membership), by someone who can no longer see the photo. Each
+    correction holds it the same way: the page says why nothing was saved, the API answers 403 in the same words."""
+    from django.test import Client
+    from django.urls import reverse
+
+    family, alice, bob = smiths
+    photo = photo_factory(family=family, user=alice)
+    photo_factory(family=family, user=alice)  # (a known place for "api place")
+    Photo.objects.filter(pk__gt=photo.pk).update(latitude=38.72, longitude=-9.14, place_city="Lisbon",
+                                                 place_region="Lisbon", place_country="Portugal",
+                                                 place_country_code="PT")
+    Photo.objects.filter(pk=photo.pk).update(latitude=1.0, longitude=1.0)
+    before = _corrected(photo)
+    bobs = Client()
+    bobs.force_login(bob)
+    where, body = CORRECTIONS[way]
+    if where == "api":
+        save = lambda: bobs.patch(reverse("api_photo_detail", args=[photo.pk]), body,  # noqa: E731
+                                  content_type="application/json")
+    else:
+        if way == "shift":
+            page = bobs.get(photo.get_absolute_url()).content.decode()
+            body = {**body, "seen": re.search(r'name="seen" value="([^"]*)"', page).group(1)}
+        save = lambda: bobs.post(reverse(where, args=[photo.pk]), body, follow=True)  # noqa: E731
+
+    run = first_holds_then_second(lambda: membership_remove(family=family, user=bob), save)
+
+    assert not _fails(run.first) and not _fails(run.second), run
+    if where == "api":
+        assert (run.second.status_code, run.second.json()) == (403, {"detail": REMOVED})
+    else:
+        assert run.second.status_code == 200 and REMOVED in run.second.content.decode()
+    assert _corrected(photo) == before
+
+
+@pytest.mark.parametrize("write", ["trash", "favourite", "shift", "add_tags", "add_to_album"])
+def test_a_many_photo_write_by_a_member_removed_meanwhile_changes_nothing(smiths, write):
+    """The selection bar's and the API's writes over many photos read the member's families when they ran, unlocked:
+    a removal that committed before their save left it saved. They hold the memberships too: the family's photos are
+    no longer the member's, each "No such photo.", nothing changed."""
+    from gallery.album_services import album_create
+
+    family, alice, bob = smiths
+    photos = [photo_factory(family=family, user=bob) for _ in range(2)]
+    album = album_create(user=alice, family=family, name="Beach")
+    ids = [photo.pk for photo in photos]
+    before = sorted(Photo.all_objects.filter(pk__in=ids).values_list("pk", "taken_at", "trashed_at"))
+    extra = {"add_tags": {"tags": ["bob"]}, "add_to_album": {"album_id": album.pk}, "shift": {"seconds": 3600}}
+    action = {"trash": "trash", "favourite": "favourite", "shift": "shift_dates"}.get(write, write)
+
+    run = first_holds_then_second(lambda: membership_remove(family=family, user=bob),
+                                  lambda: photos_bulk_apply(user=bob, action=action, photo_ids=ids,
+                                                            **extra.get(write, {})))
+
+    assert not _fails(run.first), run
+    assert _fails(run.second) or not any(result.ok for result in run.second), run
+    assert sorted(Photo.all_objects.filter(pk__in=ids).values_list("pk", "taken_at", "trashed_at")) == before
+    assert not Favourite.objects.exists() and not PhotoTag.objects.filter(photo_id__in=ids).exists()
+    assert not AlbumPhoto.objects.exists()
