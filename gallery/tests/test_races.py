@@ -856,3 +856,54 @@ def test_a_many_photo_write_by_a_member_removed_meanwhile_changes_nothing(smiths
     assert sorted(Photo.all_objects.filter(pk__in=ids).values_list("pk", "taken_at", "trashed_at")) == before
     assert not Favourite.objects.exists() and not PhotoTag.objects.filter(photo_id__in=ids).exists()
     assert not AlbumPhoto.objects.exists()
+
+
+@pytest.mark.parametrize("decide", ["accept", "dismiss", "accept above"])
+def test_a_suggestion_decided_by_a_member_removed_meanwhile_is_refused_and_stays_open(smiths, decide):
+    """Accepting a suggestion gives the photo a tag the family sees, dismissing one hides it from them: a removal that
+    committed after the page's check (suggestion_get) left the decision made all the same. The decision holds the
+    member's membership (member_hold): refused in the same words, the suggestion still open."""
+    from django.core.exceptions import PermissionDenied
+
+    from gallery.suggestions import suggestion_dismiss, suggestions_accept_above
+
+    family, alice, bob = smiths
+    Membership.objects.filter(user=bob).update(role=Membership.Role.ADMIN)  # (accepting above: the admins' button)
+    photo = photo_factory(family=family, user=alice)
+    suggestion = TagSuggestion.objects.create(photo=photo, name="beach", probability=0.9, model_name="toy")
+    fetched = TagSuggestion.objects.select_related("photo__family").get(pk=suggestion.pk)
+    ways = {"accept": lambda: suggestions_accept(suggestions=[fetched], user=bob),
+            "dismiss": lambda: suggestion_dismiss(suggestion=fetched, user=bob),
+            "accept above": lambda: suggestions_accept_above(family=family, min_probability=0.5, user=bob)}
+
+    run = first_holds_then_second(lambda: membership_remove(family=family, user=bob), ways[decide])
+
+    assert not _fails(run.first), run
+    assert isinstance(run.second, PermissionDenied) and str(run.second) == REMOVED, run
+    assert list(TagSuggestion.objects.values_list("state", flat=True)) == [TagSuggestion.State.OPEN]
+    assert not PhotoTag.objects.filter(photo=photo).exists()
+
+
+@pytest.mark.parametrize("way", ["page", "htmx"])
+def test_a_member_removed_after_opening_the_photo_is_told_when_deciding_a_suggestion(smiths, way):
+    """The page said nothing useful: its answer read the photo again for a member no longer in its family (a 404)."""
+    from django.test import Client
+    from django.urls import reverse
+
+    family, alice, bob = smiths
+    photo = photo_factory(family=family, user=alice)
+    suggestion = TagSuggestion.objects.create(photo=photo, name="beach", probability=0.9, model_name="toy")
+    bobs = Client()
+    bobs.force_login(bob)
+    url = reverse("gallery:suggestion_accept", args=[photo.pk, suggestion.pk])
+    headers = {"HTTP_HX_REQUEST": "true"} if way == "htmx" else {}
+
+    run = first_holds_then_second(lambda: membership_remove(family=family, user=bob),
+                                  lambda: bobs.post(url, follow=way == "page", **headers))
+
+    assert not _fails(run.first) and not _fails(run.second), run
+    if way == "htmx":
+        assert (run.second.status_code, run.second.content.decode()) == (403, REMOVED)
+    else:
+        assert run.second.status_code == 200 and REMOVED in run.second.content.decode()
+    assert list(TagSuggestion.objects.values_list("state", flat=True)) == [TagSuggestion.State.OPEN]
