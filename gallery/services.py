@@ -900,7 +900,18 @@ def _upload_hold(family: Family, uploaded_by: AbstractBaseUser | None) -> None:
 def membership_hold(*, family_id: int, user: AbstractBaseUser) -> bool:
     """Whether `user` is a member of the family, their membership held (FOR KEY SHARE) until the transaction ends:
     a removal meanwhile waits for what they are saving (then goes through), and one that came first is seen."""
-    return bool(rows_key_share(Membership.objects.filter(family_id=family_id, user_id=user.pk).values_list("pk")))
+    return family_id in member_families_hold(user=user, family_ids=[family_id])
+
+
+def member_families_hold(*, user: AbstractBaseUser, family_ids) -> list[int]:
+    """Those of `family_ids` (ids, or a values("pk") subquery) that `user` is a member of, the families' rows and the
+    memberships held (FOR KEY SHARE) until the transaction ends. The families' rows first, as a removal takes them
+    (family_lock, FOR UPDATE) before it deletes the membership: held after the membership alone, a removal coming
+    between would wait for the membership while the save, making a row of the family's (a new tag: its foreign key
+    takes the family's row at commit), waited for the removal: a deadlock."""
+    rows_key_share(Family.objects.filter(pk__in=family_ids).order_by("pk").values_list("pk"))
+    return rows_key_share(Membership.objects.filter(user_id=user.pk, family_id__in=family_ids).order_by("pk")
+                          .values_list("family_id"))
 
 
 def member_hold(*, family: Family, user: AbstractBaseUser | None) -> None:
@@ -918,9 +929,8 @@ def member_family_ids_hold(*, user: AbstractBaseUser, photo_ids: Iterable[int]) 
     then not theirs ("No such photo."), as they are once the removal has committed."""
     if not user.is_authenticated:
         return []
-    families = Photo.all_objects.filter(pk__in=list(photo_ids)).values("family_id")
-    return rows_key_share(Membership.objects.filter(user_id=user.pk, family_id__in=families).order_by("pk")
-                          .values_list("family_id"))
+    return member_families_hold(user=user, family_ids=Photo.all_objects.filter(pk__in=list(photo_ids))
+                                .values("family_id"))
 
 
 def _title_from_filename(stem: str) -> str:

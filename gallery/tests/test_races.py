@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from django.contrib import admin
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import connection, transaction
 
 from gallery.admin import TagAdmin
 from gallery.album_selectors import album_photo_ids
@@ -907,3 +907,64 @@ def test_a_member_removed_after_opening_the_photo_is_told_when_deciding_a_sugges
     else:
         assert run.second.status_code == 200 and REMOVED in run.second.content.decode()
     assert list(TagSuggestion.objects.values_list("state", flat=True)) == [TagSuggestion.State.OPEN]
+
+
+@pytest.mark.parametrize("hold", ["one photo's", "many photos'"])
+def test_a_removal_between_a_members_hold_and_their_new_tag_waits_instead_of_deadlocking(smiths, hold):
+    """Were member_hold to hold the membership alone, a removal coming next would take the family's row (family_lock,
+    FOR UPDATE) and wait for the membership, while the member's save went on to make a tag of the family (its foreign
+    key takes the family's row, KEY SHARE, at commit) and waited for the removal: a deadlock, one of them ended by
+    PostgreSQL (a 500): so it was for the many-photo writes' hold (member_family_ids_hold), and the one-photo hold was
+    spared only by Membership's ordering, whose join locked the family's row too. Both hold the family's row first,
+    as the upload's hold does: the removal waits at the family's row for the save, then goes on."""
+    import threading
+
+    from gallery.services import member_family_ids_hold, member_hold
+    from tests.races import _until_blocked_or_done
+
+    family, alice, bob = smiths
+    photo = photo_factory(family=family, user=alice)
+    held, go, results, pids = threading.Event(), threading.Event(), {}, {}
+
+    def save():
+        try:
+            with transaction.atomic():
+                connection.ensure_connection()
+                pids["save"] = connection.connection.info.backend_pid
+                if hold == "one photo's":
+                    member_hold(family=family, user=bob)
+                else:  # (the selection bar's add_tags, whose new tags are the family's too)
+                    assert member_family_ids_hold(user=bob, photo_ids=[photo.pk]) == [family.pk]
+                held.set()
+                go.wait(30)
+                Tag.objects.create(family=family, name="new")  # what photo_update does next for a tag not seen yet
+            results["save"] = "saved"
+        except Exception as exc:  # noqa: BLE001
+            results["save"] = exc
+        finally:
+            held.set()
+            connection.close()
+
+    def remove():
+        try:
+            connection.ensure_connection()
+            pids["remove"] = connection.connection.info.backend_pid
+            results["remove"] = membership_remove(family=family, user=bob)
+        except Exception as exc:  # noqa: BLE001
+            results["remove"] = exc
+        finally:
+            connection.close()
+
+    saving, removing = threading.Thread(target=save), threading.Thread(target=remove)
+    saving.start()
+    held.wait(30)
+    removing.start()
+    while "remove" not in pids and removing.is_alive():
+        pass
+    assert _until_blocked_or_done(removing, pids.get("remove"), pids["save"], 30)  # the removal waits for the save
+    go.set()
+    saving.join(30)
+    removing.join(30)
+
+    assert results == {"save": "saved", "remove": (0, 0)}, results
+    assert Tag.objects.filter(family=family, name="new").exists() and not family.memberships.filter(user=bob).exists()
