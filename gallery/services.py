@@ -915,9 +915,10 @@ def member_families_hold(*, user: AbstractBaseUser, family_ids) -> list[int]:
 
 
 def member_hold(*, family: Family, user: AbstractBaseUser | None) -> None:
-    """A member's write to one of `family`'s photos: `user` must still be a member, their membership held until the
-    transaction ends (membership_hold; before the photo's row: a removal deletes the membership first, then waits for
-    nothing of the photo's). One removed since their page was drawn is refused (PermissionDenied), nothing saved.
+    """A member's write to one of `family`'s photos: `user` must still be a member, the family's row and their
+    membership held until the transaction ends (membership_hold; taken before the photo's row, as a removal takes the
+    family's then the membership, and waits for nothing of the photo's). One removed since their page was drawn is
+    refused (PermissionDenied), nothing saved.
     None (the system) and superusers (the admin, any family) are not checked."""
     if user is not None and not user.is_superuser and not membership_hold(family_id=family.pk, user=user):
         raise PermissionDenied(f"You are no longer a member of {family}: nothing was saved.")
