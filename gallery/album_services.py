@@ -24,7 +24,7 @@ from django.utils import timezone
 
 from gallery import smart_albums
 from gallery.models import Album, AlbumPhoto, AlbumShare, Family, Membership, Photo
-from gallery.services import if_match_names, rows_key_share, version_digest
+from gallery.services import if_match_names, membership_hold, rows_key_share, version_digest
 from gallery.text import control_characters_refuse, one_line, without_nul
 
 MAX_NAME = 100
@@ -67,7 +67,9 @@ def album_can_manage(*, user: AbstractBaseUser, album: Album, roles: dict[int, s
 
 
 def _require_member(user: AbstractBaseUser, family_id: int) -> None:
-    if _member_role(user, family_id) is None:
+    """The user's membership held until the transaction ends (membership_hold): one removed since their page was
+    drawn changes nothing of the family's albums."""
+    if not user.is_authenticated or not membership_hold(family_id=family_id, user=user):
         raise PermissionDenied("Only members of the album's family can change it.")
 
 

@@ -38,8 +38,8 @@ from gallery.correction_services import (photo_date_set, photo_place_set, photos
 from gallery.files import ORIGINAL_MISSING, StorageFailed, StorageUnavailable
 from gallery.images import ImageBusy, ImageRejected, human_size, too_large
 from gallery.services import (
-    MAX_TAGS, UploadResult, parse_tags, photo_api_version, photo_api_version_check, photo_embedded_read, photo_update,
-    photo_upload, tags_clean,
+    MAX_TAGS, UploadResult, member_hold, parse_tags, photo_api_version, photo_api_version_check, photo_embedded_read,
+    photo_update, photo_upload, tags_clean,
 )
 from gallery.trash_services import (
     admin_family_ids, photo_may_manage, photos_favourite, photos_purge, photos_restore, photos_trash, purge_at,
@@ -549,6 +549,7 @@ class PhotoDetailApi(APIView):
         # date or rotation leaves the title and tags of the same request unsaved (and no rendition file behind).
         with _rotation_errors(), rotation_staged(photo=photo, rotation=photo.rotation if rotation is None else rotation) \
                 as renditions, transaction.atomic():
+            member_hold(family=photo.family, user=request.user)  # (every change below: removed since, none is saved)
             _precondition(photo=photo, if_match=if_match)
             if values:
                 try:

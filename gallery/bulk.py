@@ -24,7 +24,9 @@ from gallery.album_selectors import album_get, album_list, albums_with_family_la
 from gallery.album_services import album_add_photos, album_remove_photos
 from gallery.correction_services import MAX_SHIFT, photos_shift_dates
 from gallery.models import Album, Favourite, Photo, PhotoTag
-from gallery.services import MAX_TAGS, photos_tags_add_many, tags_clean, tags_removed_remember
+from gallery.services import (
+    MAX_TAGS, member_family_ids_hold, photos_tags_add_many, tags_clean, tags_removed_remember,
+)
 from gallery.signals import photos_changed
 from gallery.trash_services import photos_favourite, photos_restore, photos_trash
 
@@ -138,10 +140,12 @@ def photos_bulk_apply(*, user: AbstractBaseUser, action: str, photo_ids: Iterabl
 
 
 def _visible(*, user: AbstractBaseUser, photo_ids: Sequence[int]) -> dict[int, Photo]:
-    """The photos among `photo_ids` in the user's families, locked for this transaction, by id."""
+    """The photos among `photo_ids` in the user's families, locked for this transaction (and the user's memberships
+    held: member_family_ids_hold), by id."""
     if not user.is_authenticated:
         return {}
-    rows = (Photo.objects.filter(pk__in=photo_ids, family__memberships__user=user)
+    families = member_family_ids_hold(user=user, photo_ids=photo_ids)
+    rows = (Photo.objects.filter(pk__in=photo_ids, family_id__in=families)
             .select_related("family").select_for_update(of=("self",)).order_by("pk"))
     return {photo.pk: photo for photo in rows}
 

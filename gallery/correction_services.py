@@ -29,9 +29,9 @@ from gallery.files import file_removals_process, files_remove, photo_files_write
 from gallery.images import (
     EARLIEST_TAKEN, MAX_CLOCK_ERROR, decode_upright, encode_display, make_thumbnail, turned,
 )
-from gallery.models import FileRemoval, Membership, Photo
+from gallery.models import Family, FileRemoval, Photo
 from gallery.places import Place, place_for
-from gallery.services import photo_lock, photo_zone_move, version_digest
+from gallery.services import member_family_ids_hold, member_hold, photo_lock, photo_zone_move, version_digest
 from gallery.signals import photos_changed, photos_rotated
 from gallery.timezones import country_zone, zone_at
 from gallery.trash_services import NOT_FOUND, PhotoResult, _ids
@@ -64,19 +64,22 @@ def _shifted(value: datetime, delta: timedelta) -> datetime:
 
 
 def _editable(user: AbstractBaseUser, ids: list[int]) -> dict[int, Photo]:
-    """The photos of `ids` (not in the trash) in the user's families, locked for this transaction."""
+    """The photos of `ids` (not in the trash) in the user's families, locked for this transaction (and the user's
+    memberships held: member_family_ids_hold)."""
     if not ids or not user.is_authenticated:
         return {}
-    families = Membership.objects.filter(user=user).values("family_id")
+    families = member_family_ids_hold(user=user, photo_ids=ids)
     photos = Photo.objects.filter(pk__in=ids, family_id__in=families).order_by("pk").select_for_update(of=("self",))
     return {photo.pk: photo for photo in photos.only("pk", "family_id", "taken_at", "taken_tz", "title",
                                                      "original_filename")}
 
 
 @transaction.atomic
-def photo_date_set(*, photo: Photo, taken_at: datetime) -> Photo:
+def photo_date_set(*, photo: Photo, taken_at: datetime, user: AbstractBaseUser | None = None) -> Photo:
     """A member's date taken for one photo (checked by the selector that fetched it): marked as the member's, so
-    re-reading the file keeps it. A naive `taken_at` is read in the zone the photo was taken in."""
+    re-reading the file keeps it. A naive `taken_at` is read in the zone the photo was taken in. `user`: the member
+    setting it, refused (PermissionDenied) when removed from the family since (member_hold)."""
+    member_hold(family=photo.family, user=user)
     if timezone.is_naive(taken_at):
         # As an instant (UTC): a wall-clock time the clocks skipped there (01:30 when they went from 01:00 to 02:00)
         # then reads as what it is stored as (02:30), never as typed.
@@ -91,7 +94,7 @@ def photo_date_set(*, photo: Photo, taken_at: datetime) -> Photo:
 @transaction.atomic
 def photos_shift_dates(*, user: AbstractBaseUser, photo_ids: Iterable, delta: timedelta,
                        most: int | None = MAX_SHIFT_PHOTOS, seen: Mapping[int, datetime] | None = None,
-                       seen_all: str | None = None) -> list[PhotoResult]:
+                       seen_all: str | None = None, family: Family | None = None) -> list[PhotoResult]:
     """Move the date taken of each photo by `delta` (a camera whose clock was off): one result per id, in the order
     given; a photo of another family or a missing one gets `NOT_FOUND`, one the shift would take outside 1826 to
     today a reason of its own. Raises ValidationError for a shift of more than 100 years or over `most` photos (the
@@ -100,7 +103,10 @@ def photos_shift_dates(*, user: AbstractBaseUser, photo_ids: Iterable, delta: ti
     photo_date_version): when any changed since (a shift made twice: by two members at once, or the same form sent
     again), nothing moves (ValidationError, code "shift_conflict", saying what they read now). `seen_all`:
     photos_dates_version of all of them as they were left (an undo's): when any changed since, or went to the trash,
-    nothing moves (the same ValidationError)."""
+    nothing moves (the same ValidationError). `family`: that of the photo whose page asked (its shift, its undo): a
+    member removed from it since is told so (PermissionDenied, member_hold) rather than that its photos are missing."""
+    if family is not None:
+        member_hold(family=family, user=user)
     if abs(delta) > MAX_SHIFT:
         raise ValidationError("A shift is at most 100 years.")
     ids = _ids(photo_ids)
@@ -201,7 +207,7 @@ def _check_position(latitude: float, longitude: float) -> None:
 
 @transaction.atomic
 def photo_place_set(*, photo: Photo, place: Place | None = None, latitude: float | None = None,
-                    longitude: float | None = None) -> Photo:
+                    longitude: float | None = None, user: AbstractBaseUser | None = None) -> Photo:
     """A member's place for one photo: one of the family's known places (`place`: the position is dropped, it was
     what was wrong), or a position (reverse-geocoded offline; at sea it names no place), or neither to clear it.
     Marked as the member's: geocoding and re-reading the file leave it alone.
@@ -209,7 +215,9 @@ def photo_place_set(*, photo: Photo, place: Place | None = None, latitude: float
     The zone it was taken in follows the new position, as on upload (gallery.timezones.when_taken): the zone at the
     position, or for a known place the zone at the position of another of the family's photos there. A camera's own
     offset stays (it said where its clock was); the wall-clock time the camera or a member gave stays too, now read
-    in the new zone, while a photo dated by its upload keeps that moment."""
+    in the new zone, while a photo dated by its upload keeps that moment. `user`: the member setting it, refused
+    (PermissionDenied) when removed from the family since (member_hold)."""
+    member_hold(family=photo.family, user=user)
     if place is not None and (latitude is not None or longitude is not None):
         raise ValidationError("Choose a place or type a position, not both.")
     if (latitude is None) != (longitude is None):
@@ -243,13 +251,15 @@ def _known_place_zone(family_id: int, place: Place) -> str:
     return zone_at(latitude=there[0], longitude=there[1]) if there else country_zone(place.country_code)
 
 
-def photo_rotate(*, photo: Photo, quarter_turns: int, seen: int | None = None) -> Photo:
+def photo_rotate(*, photo: Photo, quarter_turns: int, seen: int | None = None,
+                 user: AbstractBaseUser | None = None) -> Photo:
     """Turn a photo by `quarter_turns` × 90° clockwise (negative: anticlockwise): new thumbnail and display
     rendition from the original (decoded with bounded memory in a decode slot, outside any transaction), the old
     ones queued for removal, and the photo queued to be embedded again as it now looks. Raises ImageRejected
     (ImageBusy when no decode slot came free), StorageUnavailable, StorageFailed, FileNotFoundError. `seen`: the
     rotation the member's page showed: a photo turned since (two members turning it at once, or the same click sent
-    again) is not turned a second time (ValidationError, saying how it is turned now)."""
+    again) is not turned a second time (ValidationError, saying how it is turned now). `user`: the member turning it,
+    refused (PermissionDenied) when removed from the family since (member_hold), the renditions made for it removed."""
     start = photo.rotation
     if seen is not None and seen != start:
         now = f"it is turned {start}° clockwise now" if start else "it is as its file has it now"
@@ -259,6 +269,7 @@ def photo_rotate(*, photo: Photo, quarter_turns: int, seen: int | None = None) -
     if rotation == start:
         return photo
     with rotation_staged(photo=photo, rotation=rotation) as renditions, transaction.atomic():
+        member_hold(family=photo.family, user=user)
         # Only over the rotation we started from: two members turning at once don't both apply.
         turned_now = rotation_apply(photo=photo, renditions=renditions, start=start)
     if not turned_now:

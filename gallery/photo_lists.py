@@ -14,13 +14,14 @@ Without a (known) context the list is the whole timeline, and the photo URL stay
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from urllib.parse import urlencode
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.http import QueryDict
 from django.urls import reverse
 
+from gallery.forms import given_twice
 from gallery.models import Photo
 
 LIST_PARAM = "from"
@@ -74,6 +75,7 @@ class PhotoListKind:
 
     name: str = ""
     params: tuple[str, ...] = ()
+    several: frozenset[str] = frozenset()  # those of `params` that take several values (search's `plain`)
 
     def label(self, *, user: AbstractBaseUser, params: dict[str, str]) -> str:
         """What the list is, after "Back to": "photos", "search results"."""
@@ -117,13 +119,21 @@ def list_kind(name: str) -> PhotoListKind:
 def list_context_from(data: QueryDict) -> ListContext:
     """The list context in a photo page's query string; the timeline when there is none or it is unknown."""
     kind = _KINDS.get(data.get(LIST_PARAM) or DEFAULT_KIND) or _KINDS[DEFAULT_KIND]
+    twice = list_params_given_twice(data)  # (left out: photo_viewer says so)
     params = []
-    for name in kind.params:
+    for name in (name for name in kind.params if name not in twice):
         for value in data.getlist(name)[:MAX_PARAM_VALUES]:  # a parameter may repeat (search's `plain`)
             value = value.replace("\x00", "")[:MAX_PARAM_CHARS]
             if value:
                 params.append((name, value))
     return ListContext(kind.name, tuple(params))
+
+
+def list_params_given_twice(data: QueryDict) -> dict[str, str]:
+    """The list's parameters of one value that a photo page's query string gives more than once (`family=1&family=2`),
+    by name → what to say of it (gallery.forms.given_twice, as the list pages' OneValueEach)."""
+    kind = _KINDS.get(data.get(LIST_PARAM) or DEFAULT_KIND) or _KINDS[DEFAULT_KIND]
+    return given_twice(data, [name for name in kind.params if name not in kind.several])
 
 
 @dataclass(frozen=True)
@@ -135,6 +145,8 @@ class Viewer:
     back_url: str
     back_label: str
     neighbours: Neighbours
+    # The list's parameters of one value given more than once, by name → what to say: the list is walked without them.
+    given_twice: dict[str, str] = field(default_factory=dict)
 
     @property
     def previous_url(self) -> str | None:
@@ -170,6 +182,7 @@ def photo_viewer(*, user: AbstractBaseUser, photo: Photo, data: QueryDict) -> Vi
         back_url=f"{kind.list_url(user=user, photo=photo, params=params, neighbours=found)}#photo-{photo.pk}",
         back_label=kind.label(user=user, params=params),
         neighbours=neighbours,
+        given_twice=list_params_given_twice(data),
     )
 
 

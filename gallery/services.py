@@ -900,7 +900,38 @@ def _upload_hold(family: Family, uploaded_by: AbstractBaseUser | None) -> None:
 def membership_hold(*, family_id: int, user: AbstractBaseUser) -> bool:
     """Whether `user` is a member of the family, their membership held (FOR KEY SHARE) until the transaction ends:
     a removal meanwhile waits for what they are saving (then goes through), and one that came first is seen."""
-    return bool(rows_key_share(Membership.objects.filter(family_id=family_id, user_id=user.pk).values_list("pk")))
+    return family_id in member_families_hold(user=user, family_ids=[family_id])
+
+
+def member_families_hold(*, user: AbstractBaseUser, family_ids) -> list[int]:
+    """Those of `family_ids` (ids, or a values("pk") subquery) that `user` is a member of, the families' rows and the
+    memberships held (FOR KEY SHARE) until the transaction ends. The families' rows first, as a removal takes them
+    (family_lock, FOR UPDATE) before it deletes the membership: held after the membership alone, a removal coming
+    between would wait for the membership while the save, making a row of the family's (a new tag: its foreign key
+    takes the family's row at commit), waited for the removal: a deadlock."""
+    rows_key_share(Family.objects.filter(pk__in=family_ids).order_by("pk").values_list("pk"))
+    return rows_key_share(Membership.objects.filter(user_id=user.pk, family_id__in=family_ids).order_by("pk")
+                          .values_list("family_id"))
+
+
+def member_hold(*, family: Family, user: AbstractBaseUser | None) -> None:
+    """A member's write to one of `family`'s photos: `user` must still be a member, the family's row and their
+    membership held until the transaction ends (membership_hold; taken before the photo's row, as a removal takes the
+    family's then the membership, and waits for nothing of the photo's). One removed since their page was drawn is
+    refused (PermissionDenied), nothing saved.
+    None (the system) and superusers (the admin, any family) are not checked."""
+    if user is not None and not user.is_superuser and not membership_hold(family_id=family.pk, user=user):
+        raise PermissionDenied(f"You are no longer a member of {family}: nothing was saved.")
+
+
+def member_family_ids_hold(*, user: AbstractBaseUser, photo_ids: Iterable[int]) -> list[int]:
+    """A member's write over many photos: the families of `photo_ids` (in the trash or not) that `user` is a member
+    of, each membership held as membership_hold holds it. The photos of a family they were removed from meanwhile are
+    then not theirs ("No such photo."), as they are once the removal has committed."""
+    if not user.is_authenticated:
+        return []
+    return member_families_hold(user=user, family_ids=Photo.all_objects.filter(pk__in=list(photo_ids))
+                                .values("family_id"))
 
 
 def _title_from_filename(stem: str) -> str:
@@ -1065,9 +1096,7 @@ def photo_update(
     editing; not a superuser, who edits any family's photos in the admin) must still be a member of the photo's
     family: one removed since their page was drawn is refused (PermissionDenied), nothing saved."""
     tags = None if tags is None else list(tags)  # (read twice: by the check, then by the save)
-    # Before the photo's row: a removal deletes the membership first, then waits for nothing of the photo's.
-    if user is not None and not user.is_superuser and not membership_hold(family_id=photo.family_id, user=user):
-        raise PermissionDenied(f"You are no longer a member of {photo.family}: nothing was saved.")
+    member_hold(family=photo.family, user=user)
     fresh = photo_edit_check(photo_id=photo.pk, seen=seen, title=title, description=description, tags=tags)
     photo.title, photo.title_source = fresh.title, fresh.title_source
     photo.description, photo.description_source = fresh.description, fresh.description_source

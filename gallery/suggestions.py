@@ -16,7 +16,7 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from gallery.models import Family, Photo, PhotoTag, TagSuggestion
-from gallery.services import MAX_TAGS, photo_tags_add
+from gallery.services import MAX_TAGS, member_hold, photo_tags_add
 from gallery.signals import photos_changed
 
 
@@ -96,8 +96,13 @@ def suggestions_accept(*, suggestions: QuerySet[TagSuggestion] | Iterable[TagSug
     are left as they are; dismissed ones are accepted after all (a member changed their mind). Returns how many
     were accepted now. A photo that would pass the tag limit raises ValidationError (nothing is accepted then), or
     with `skip_full` keeps its suggestions open while the other photos' are accepted, and is named in `kept_open`
-    (when given) with the reason, for the caller to say."""
-    return _accept(pks=[s.pk for s in suggestions], user=user, skip_full=skip_full, kept_open=kept_open)
+    (when given) with the reason, for the caller to say. `user` (the member deciding; None: the system) must still be
+    a member of the photos' families (member_hold: PermissionDenied, nothing accepted)."""
+    pks = [s.pk for s in suggestions]
+    if user is not None:
+        for family in Family.objects.filter(photos__tag_suggestions__pk__in=pks).distinct().order_by("pk"):
+            member_hold(family=family, user=user)
+    return _accept(pks=pks, user=user, skip_full=skip_full, kept_open=kept_open)
 
 
 def _accept(*, pks: list[int], user: AbstractBaseUser | None, skip_full: bool,
@@ -142,7 +147,9 @@ PHOTO_GONE = "This photo is no longer there: it was moved to the trash or delete
 def suggestion_dismiss(*, suggestion: TagSuggestion, user: AbstractBaseUser | None) -> TagSuggestion:
     """Dismiss an open suggestion: it is no longer shown nor searched, and never suggested again for this photo.
     An accepted one is a tag by now: remove the tag instead. One whose photo went to the trash or was deleted
-    meanwhile is refused (the photo's row is locked with it: a trash or a delete under way is waited for)."""
+    meanwhile is refused (the photo's row is locked with it: a trash or a delete under way is waited for), and so is
+    one by a member removed from the family since (member_hold: PermissionDenied)."""
+    member_hold(family=suggestion.photo.family, user=user)
     row = TagSuggestion.objects.select_for_update().filter(pk=suggestion.pk, photo__trashed_at__isnull=True).first()
     if row is None:
         raise ValidationError(PHOTO_GONE)
@@ -160,7 +167,8 @@ def suggestions_accept_above(*, family: Family, min_probability: float, user: Ab
                              kept_open: list[str] | None = None) -> int:
     """Accept every open suggestion of the family's photos at or above `min_probability` (the family page's
     "accept all above 0.9"). Photos at the tag limit keep theirs open (each named in `kept_open`, when given, with
-    the reason); returns how many were accepted."""
+    the reason); returns how many were accepted. `user`: refused (PermissionDenied) when no longer a member."""
+    member_hold(family=family, user=user)
     if not 0.0 <= min_probability <= 1.0:
         raise ValidationError("The probability is a number from 0 to 1, e.g. 0.9.")
     pks = list(TagSuggestion.objects.filter(photo__family=family, state=TagSuggestion.State.OPEN,

@@ -24,7 +24,7 @@ from django.utils import timezone
 
 from gallery.models import Family, Favourite, Membership, Photo
 from gallery.selectors import photos_worked_on
-from gallery.services import photos_delete, photos_version_bump, rows_key_share
+from gallery.services import member_family_ids_hold, photos_delete, photos_version_bump, rows_key_share
 from gallery.signals import photos_restored, photos_trashed
 
 
@@ -56,10 +56,11 @@ def _ids(photo_ids: Iterable) -> list[int]:
 
 
 def _visible(user: AbstractBaseUser, ids: list[int], *, lock: bool = True) -> dict[int, Photo]:
-    """The photos of `ids` in the user's families, trashed or not, locked for this transaction."""
+    """The photos of `ids` in the user's families, trashed or not, locked for this transaction (`lock`; the user's
+    memberships held either way: member_family_ids_hold)."""
     if not ids or not user.is_authenticated:
         return {}
-    family_ids = Membership.objects.filter(user=user).values("family_id")
+    family_ids = member_family_ids_hold(user=user, photo_ids=ids)
     photos = Photo.all_objects.filter(pk__in=ids, family_id__in=family_ids).order_by("pk")
     if lock:
         photos = photos.select_for_update(of=("self",))

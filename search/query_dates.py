@@ -300,6 +300,8 @@ def _day_no_month_has(tokens, norms, covered, i: int, *, month_first: bool) -> s
         return ""
     if year_first:  # "2021 june 31": the month is a chip, the day's number words
         return _no_such_day(int(norms[i - 2]), MONTH_NAMES[norms[month_at]], day, said="", whole=False)
+    if month_at > i and i >= 1 and i - 1 in covered and _is_year(norms[i - 1]):  # "2021 31 june": the year a chip
+        return _no_such_day(int(norms[i - 1]), MONTH_NAMES[norms[month_at]], day, said="", whole=False)
     year_word = norms[end + 1] if end + 1 < len(norms) else ""
     year = int(year_word) if _is_year(year_word) else None
     start = min(i, month_at)

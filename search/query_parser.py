@@ -748,6 +748,9 @@ class _Parser:
             # the year first ("2021 june", "1987 july 4", as "2021年6月" and Hungarian write it), unless the month has its
             # own year
             after = self.norms[i + 1] if i + 1 < len(self.norms) else ""
+            day = self._year_day_month(i, year)
+            if day:  # "2021 3 june", "2021 3rd of june"
+                return day
             if (after in MONTH_NAMES or after in SEASONS) and not self._year_at(i + 2) and not (
                     i + 2 < len(self.norms) and self.norms[i + 2] == "of"):
                 number = day_number(self.norms[i + 2]) if after in MONTH_NAMES and i + 2 < len(self.norms) else None
@@ -790,6 +793,18 @@ class _Parser:
             if day:
                 return i + 1, (day, day)
         return None
+
+    def _year_day_month(self, i: int, year: int):
+        """The year at i, then a day and its month ("2021 3 june", "2021 3rd of june"): (index after it, (the day, the
+        day)), unless the month has its own year ("2021 3 june 2022") or has no such day (left to the words, and the
+        note of a day no month has)."""
+        number = day_number(self.norms[i + 1]) if i + 1 < len(self.norms) else None
+        month_at = i + 3 if i + 3 < len(self.norms) and self.norms[i + 2] == "of" else i + 2
+        if number is None or month_at >= len(self.norms) or self.norms[month_at] not in MONTH_NAMES \
+                or self._year_at(month_at + 1):
+            return None
+        day = day_or_none(year, MONTH_NAMES[self.norms[month_at]], number)
+        return (month_at + 1, (day, day)) if day else None
 
     def _numeric_day(self, word: str) -> date | None:
         """A day in numbers, the year last: "14/06/2021", "6/14/2021", "14.06.2021", "14-06-2021", "14/06/21". A day

@@ -23,6 +23,7 @@ from search.understanding import understand_search
 class SearchList(PhotoListKind):
     name = "search"
     params = (*SearchForm.base_fields, "plain")  # the search page's parameters, in the form's order, and un-chipped words
+    several = SearchForm.several | {"plain"}
 
     @classmethod
     def context(cls, data: QueryDict) -> ListContext:

@@ -17,6 +17,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from django.views.decorators.vary import vary_on_headers
 
 from gallery.album_services import album_create
+from gallery.forms import given_twice
 from gallery.middleware import many_fields
 from gallery.selectors import family_get, family_is_admin, family_list, favourite_ids, photo_get, photo_list, tag_list
 from gallery.text import NUL, id_from_text
@@ -251,18 +252,20 @@ def preferences(request: HttpRequest) -> HttpResponse:
     })
     # The preview's search goes with the form (Enter in its box submits it): kept, and previewed with what was saved;
     # as much of it as a search reads (a long text pasted would make the address past what a redirect may be).
-    preview_query = (request.POST or request.GET).get("preview_q", "")[:MAX_QUERY_CHARS]
+    twice = given_twice(request.POST or request.GET, ("preview_q",))  # said, and nothing previewed (as search does)
+    preview_query = "" if twice else (request.POST or request.GET).get("preview_q", "")[:MAX_QUERY_CHARS]
     if request.method == "POST" and form.is_valid():
         preferences_update(user=request.user, **form.cleaned_data)
         messages.success(request, "Search preferences saved.")
         return redirect(reverse("search:preferences") + (f"?{urlencode({'preview_q': preview_query})}"
                                                          if preview_query else ""))
     return render(request, "search/preferences.html", {
-        "form": form, "preview_q": preview_query, "preview_refused": _refused_text(preview_query),
+        "form": form, "preview_q": preview_query,
+        "preview_refused": twice.get("preview_q") or _refused_text(preview_query), "preview_twice": bool(twice),
         "preview_nothing": _nothing_to_search(preview_query),
         "preview": _preview(request, preview_query, prefs.semantic_weight, prefs.metadata_weight, prefs.min_score,
                             prefs.expansion_enabled),
-    })
+    }, status=400 if twice else 200)
 
 
 @require_POST
@@ -281,15 +284,17 @@ def preferences_preview(request: HttpRequest) -> HttpResponse:
     form.is_valid()
     data = form.cleaned_data
     prefs = preferences_for(request.user)
+    twice = given_twice(request.GET, ("preview_q",))  # said, and nothing previewed (as search does)
+    preview_query = "" if twice else request.GET.get("preview_q", "")
     preview = _preview(
-        request, request.GET.get("preview_q", ""),
+        request, preview_query,
         data.get("semantic_weight", prefs.semantic_weight), data.get("metadata_weight", prefs.metadata_weight),
         data.get("min_score", prefs.min_score), data.get("expansion_enabled", False),
     )
-    preview_query = request.GET.get("preview_q", "")
     return render(request, "search/preferences.html#preview", {
-        "preview": preview, "form": form, "preview_q": preview_query, "preview_refused": _refused_text(preview_query),
-        "preview_nothing": _nothing_to_search(preview_query)})
+        "preview": preview, "form": form, "preview_q": preview_query,
+        "preview_refused": twice.get("preview_q") or _refused_text(preview_query), "preview_twice": bool(twice),
+        "preview_nothing": _nothing_to_search(preview_query)}, status=400 if twice else 200)
 
 
 def _nothing_to_search(text: str) -> bool:
@@ -437,15 +442,20 @@ def duplicates(request: HttpRequest, family_id: int) -> HttpResponse:
     family = family_get(user=request.user, family_id=family_id)
     admin_of = admin_family_ids(request.user) & {family.pk}
     all_groups = duplicate_groups(user=request.user, family=family)
-    page = Paginator(all_groups, settings.DUPLICATE_GROUPS_PAGE_SIZE).get_page(request.GET.get("page"))
+    twice = given_twice(request.GET, ("page",))  # `page=1&page=2`: said, and the first page shown (not the last's)
+    page = Paginator(all_groups, settings.DUPLICATE_GROUPS_PAGE_SIZE).get_page(
+        None if twice else request.GET.get("page"))
     may_trash = {member.photo.pk for group in page.object_list for member in group.members
                  if photo_may_manage(photo=member.photo, user=request.user, admin_of=admin_of)}
     groups = [(group, any(member.photo.pk in may_trash for member in group.members[1:])) for group in page]
     context = {"family": family, "groups": groups, "page": page, "total": len(all_groups), "may_trash": may_trash}
+    status = 400 if twice else 200
     if wants_partial(request):
-        return render(request, "search/duplicates.html#groups-page", context)
+        return render(request, "search/duplicates.html#groups-page", context, status=status)
+    for message in twice.values():
+        messages.error(request, f"{message} Here are the groups from the first page.")
     return render(request, "search/duplicates.html", {**context, "hash_distance": settings.DUPLICATE_HASH_DISTANCE,
-                                                      "cosine": settings.DUPLICATE_COSINE})
+                                                      "cosine": settings.DUPLICATE_COSINE}, status=status)
 
 
 @require_POST

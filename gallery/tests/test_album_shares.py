@@ -442,3 +442,22 @@ def test_the_right_password_gives_the_visitor_a_new_session_key(album, alice, se
     assert visitor.cookies[settings.SESSION_COOKIE_NAME].value != planted
     assert "Wedding" in visitor.get(url).content.decode()
     assert "Wedding" not in planted_visitor.get(url).content.decode()
+
+
+def test_a_page_or_part_given_twice_is_said_on_the_shared_album(album, alice, photos, settings):
+    """`?page=1&page=2` showed the second page, `?part=1&part=2` downloaded the second part alone, without a word, as
+    the members' album page did (given_twice): said, the album shown from its start, nothing downloaded."""
+    from html import unescape
+
+    settings.GALLERY_PAGE_SIZE = 1
+    settings.DOWNLOAD_MAX_PHOTOS = 1
+    share, token = _share(album, alice, allow_download=True)
+    visitor = Client()
+
+    paged = visitor.get(reverse("shared_album", args=[token]) + "?page=1&page=2")
+    download = visitor.get(reverse("shared_download", args=[token]) + "?part=1&part=2", follow=True)
+
+    assert paged.status_code == 400 and "Give “page” once: it takes one value." in unescape(paged.content.decode())
+    assert re.findall(r"/shared/[^/]+/photos/(\d+)/", paged.content.decode())[0] == str(photos[0].pk)
+    assert download.redirect_chain and download["Content-Type"].startswith("text/html")
+    assert "Give “part” once: it takes one value." in unescape(download.content.decode())

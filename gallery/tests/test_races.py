@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from django.contrib import admin
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import connection, transaction
 
 from gallery.admin import TagAdmin
 from gallery.album_selectors import album_photo_ids
@@ -769,3 +769,202 @@ def test_a_member_removed_while_their_edit_is_being_saved_waits_for_it(smiths):
     assert run.second_waited
     photo.refresh_from_db()
     assert photo.title == "Bob's" and not family.memberships.filter(user=bob).exists()
+
+
+# --- corrections and other writes by a member removed from the family meanwhile ------------------
+
+REMOVED = "You are no longer a member of Smiths: nothing was saved."
+
+
+def _corrected(photo: Photo) -> tuple:
+    photo = Photo.all_objects.get(pk=photo.pk)
+    return photo.taken_at, photo.taken_at_source, photo.place_source, photo.latitude, photo.rotation
+
+
+CORRECTIONS = {  # how: (page's url name, its form) or ("api", the PATCH's body)
+    "date": ("gallery:photo_date", {"date": "2001-02-03", "time": "10:00"}),
+    "shift": ("gallery:photo_shift", {"hours": "2", "scope": "photo"}),
+    "place": ("gallery:photo_place", {"latitude": "38.7223", "longitude": "-9.1393"}),
+    "clear place": ("gallery:photo_place", {"clear": "1"}),
+    "turn": ("gallery:photo_turn", {"turn": "right"}),
+    "api date": ("api", {"taken_at": "2001-02-03T10:00:00Z"}),
+    "api position": ("api", {"latitude": 38.7223, "longitude": -9.1393}),
+    "api place": ("api", {"place": {"city": "Lisbon", "region": "Lisbon", "country_code": "PT"}}),
+    "api rotation": ("api", {"rotation": 90}),
+}
+
+
+@pytest.mark.parametrize("way", list(CORRECTIONS))
+def test_a_correction_by_a_member_removed_meanwhile_is_refused_and_saves_nothing(smiths, way):
+    """Bob opened the photo's page; an admin removed him from the family; he corrected the date, the place or the
+    rotation: it was saved (only photo_update held his membership), by someone who can no longer see the photo. Each
+    correction holds it the same way: the page says why nothing was saved, the API answers 403 in the same words."""
+    from django.test import Client
+    from django.urls import reverse
+
+    family, alice, bob = smiths
+    photo = photo_factory(family=family, user=alice)
+    photo_factory(family=family, user=alice)  # (a known place for "api place")
+    Photo.objects.filter(pk__gt=photo.pk).update(latitude=38.72, longitude=-9.14, place_city="Lisbon",
+                                                 place_region="Lisbon", place_country="Portugal",
+                                                 place_country_code="PT")
+    Photo.objects.filter(pk=photo.pk).update(latitude=1.0, longitude=1.0)
+    before = _corrected(photo)
+    bobs = Client()
+    bobs.force_login(bob)
+    where, body = CORRECTIONS[way]
+    if where == "api":
+        save = lambda: bobs.patch(reverse("api_photo_detail", args=[photo.pk]), body,  # noqa: E731
+                                  content_type="application/json")
+    else:
+        if way == "shift":
+            page = bobs.get(photo.get_absolute_url()).content.decode()
+            body = {**body, "seen": re.search(r'name="seen" value="([^"]*)"', page).group(1)}
+        save = lambda: bobs.post(reverse(where, args=[photo.pk]), body, follow=True)  # noqa: E731
+
+    run = first_holds_then_second(lambda: membership_remove(family=family, user=bob), save)
+
+    assert not _fails(run.first) and not _fails(run.second), run
+    if where == "api":
+        assert (run.second.status_code, run.second.json()) == (403, {"detail": REMOVED})
+    else:
+        assert run.second.status_code == 200 and REMOVED in run.second.content.decode()
+    assert _corrected(photo) == before
+
+
+@pytest.mark.parametrize("write", ["trash", "favourite", "shift", "add_tags", "add_to_album"])
+def test_a_many_photo_write_by_a_member_removed_meanwhile_changes_nothing(smiths, write):
+    """The selection bar's and the API's writes over many photos read the member's families when they ran, unlocked:
+    a removal that committed before their save left it saved. They hold the memberships too: the family's photos are
+    no longer the member's, each "No such photo.", nothing changed."""
+    from gallery.album_services import album_create
+
+    family, alice, bob = smiths
+    photos = [photo_factory(family=family, user=bob) for _ in range(2)]
+    album = album_create(user=alice, family=family, name="Beach")
+    ids = [photo.pk for photo in photos]
+    before = sorted(Photo.all_objects.filter(pk__in=ids).values_list("pk", "taken_at", "trashed_at"))
+    extra = {"add_tags": {"tags": ["bob"]}, "add_to_album": {"album_id": album.pk}, "shift": {"seconds": 3600}}
+    action = {"trash": "trash", "favourite": "favourite", "shift": "shift_dates"}.get(write, write)
+
+    run = first_holds_then_second(lambda: membership_remove(family=family, user=bob),
+                                  lambda: photos_bulk_apply(user=bob, action=action, photo_ids=ids,
+                                                            **extra.get(write, {})))
+
+    assert not _fails(run.first), run
+    assert _fails(run.second) or not any(result.ok for result in run.second), run
+    assert sorted(Photo.all_objects.filter(pk__in=ids).values_list("pk", "taken_at", "trashed_at")) == before
+    assert not Favourite.objects.exists() and not PhotoTag.objects.filter(photo_id__in=ids).exists()
+    assert not AlbumPhoto.objects.exists()
+
+
+@pytest.mark.parametrize("decide", ["accept", "dismiss", "accept above"])
+def test_a_suggestion_decided_by_a_member_removed_meanwhile_is_refused_and_stays_open(smiths, decide):
+    """Accepting a suggestion gives the photo a tag the family sees, dismissing one hides it from them: a removal that
+    committed after the page's check (suggestion_get) left the decision made all the same. The decision holds the
+    member's membership (member_hold): refused in the same words, the suggestion still open."""
+    from django.core.exceptions import PermissionDenied
+
+    from gallery.suggestions import suggestion_dismiss, suggestions_accept_above
+
+    family, alice, bob = smiths
+    Membership.objects.filter(user=bob).update(role=Membership.Role.ADMIN)  # (accepting above: the admins' button)
+    photo = photo_factory(family=family, user=alice)
+    suggestion = TagSuggestion.objects.create(photo=photo, name="beach", probability=0.9, model_name="toy")
+    fetched = TagSuggestion.objects.select_related("photo__family").get(pk=suggestion.pk)
+    ways = {"accept": lambda: suggestions_accept(suggestions=[fetched], user=bob),
+            "dismiss": lambda: suggestion_dismiss(suggestion=fetched, user=bob),
+            "accept above": lambda: suggestions_accept_above(family=family, min_probability=0.5, user=bob)}
+
+    run = first_holds_then_second(lambda: membership_remove(family=family, user=bob), ways[decide])
+
+    assert not _fails(run.first), run
+    assert isinstance(run.second, PermissionDenied) and str(run.second) == REMOVED, run
+    assert list(TagSuggestion.objects.values_list("state", flat=True)) == [TagSuggestion.State.OPEN]
+    assert not PhotoTag.objects.filter(photo=photo).exists()
+
+
+@pytest.mark.parametrize("way", ["page", "htmx"])
+def test_a_member_removed_after_opening_the_photo_is_told_when_deciding_a_suggestion(smiths, way):
+    """The page said nothing useful: its answer read the photo again for a member no longer in its family (a 404)."""
+    from django.test import Client
+    from django.urls import reverse
+
+    family, alice, bob = smiths
+    photo = photo_factory(family=family, user=alice)
+    suggestion = TagSuggestion.objects.create(photo=photo, name="beach", probability=0.9, model_name="toy")
+    bobs = Client()
+    bobs.force_login(bob)
+    url = reverse("gallery:suggestion_accept", args=[photo.pk, suggestion.pk])
+    headers = {"HTTP_HX_REQUEST": "true"} if way == "htmx" else {}
+
+    run = first_holds_then_second(lambda: membership_remove(family=family, user=bob),
+                                  lambda: bobs.post(url, follow=way == "page", **headers))
+
+    assert not _fails(run.first) and not _fails(run.second), run
+    if way == "htmx":
+        assert (run.second.status_code, run.second.content.decode()) == (403, REMOVED)
+    else:
+        assert run.second.status_code == 200 and REMOVED in run.second.content.decode()
+    assert list(TagSuggestion.objects.values_list("state", flat=True)) == [TagSuggestion.State.OPEN]
+
+
+@pytest.mark.parametrize("hold", ["one photo's", "many photos'"])
+def test_a_removal_between_a_members_hold_and_their_new_tag_waits_instead_of_deadlocking(smiths, hold):
+    """Were member_hold to hold the membership alone, a removal coming next would take the family's row (family_lock,
+    FOR UPDATE) and wait for the membership, while the member's save went on to make a tag of the family (its foreign
+    key takes the family's row, KEY SHARE, at commit) and waited for the removal: a deadlock, one of them ended by
+    PostgreSQL (a 500): so it was for the many-photo writes' hold (member_family_ids_hold), and the one-photo hold was
+    spared only by Membership's ordering, whose join locked the family's row too. Both hold the family's row first,
+    as the upload's hold does: the removal waits at the family's row for the save, then goes on."""
+    import threading
+
+    from gallery.services import member_family_ids_hold, member_hold
+    from tests.races import _until_blocked_or_done
+
+    family, alice, bob = smiths
+    photo = photo_factory(family=family, user=alice)
+    held, go, results, pids = threading.Event(), threading.Event(), {}, {}
+
+    def save():
+        try:
+            with transaction.atomic():
+                connection.ensure_connection()
+                pids["save"] = connection.connection.info.backend_pid
+                if hold == "one photo's":
+                    member_hold(family=family, user=bob)
+                else:  # (the selection bar's add_tags, whose new tags are the family's too)
+                    assert member_family_ids_hold(user=bob, photo_ids=[photo.pk]) == [family.pk]
+                held.set()
+                go.wait(30)
+                Tag.objects.create(family=family, name="new")  # what photo_update does next for a tag not seen yet
+            results["save"] = "saved"
+        except Exception as exc:  # noqa: BLE001
+            results["save"] = exc
+        finally:
+            held.set()
+            connection.close()
+
+    def remove():
+        try:
+            connection.ensure_connection()
+            pids["remove"] = connection.connection.info.backend_pid
+            results["remove"] = membership_remove(family=family, user=bob)
+        except Exception as exc:  # noqa: BLE001
+            results["remove"] = exc
+        finally:
+            connection.close()
+
+    saving, removing = threading.Thread(target=save), threading.Thread(target=remove)
+    saving.start()
+    held.wait(30)
+    removing.start()
+    while "remove" not in pids and removing.is_alive():
+        pass
+    assert _until_blocked_or_done(removing, pids.get("remove"), pids["save"], 30)  # the removal waits for the save
+    go.set()
+    saving.join(30)
+    removing.join(30)
+
+    assert results == {"save": "saved", "remove": (0, 0)}, results
+    assert Tag.objects.filter(family=family, name="new").exists() and not family.memberships.filter(user=bob).exists()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from html import unescape
 
 import pytest
 from django.urls import reverse
@@ -263,3 +264,17 @@ def test_a_suggestion_decided_after_its_photo_went_to_the_trash_is_refused_and_s
     suggestion.refresh_from_db()
     assert suggestion.state == TagSuggestion.State.OPEN
     assert list(photo.tags.values_list("name", flat=True)) == ["kids"]
+
+
+def test_a_page_given_twice_is_said_and_the_trash_shown_from_its_first_page(client_for, family, alice, settings):
+    """`?page=1&page=2` showed the second page without a word, as the album page did (given_twice)."""
+    settings.GALLERY_PAGE_SIZE = 2
+    photos = [photo_factory(family=family, user=alice) for _ in range(3)]
+    photos_trash(user=alice, photo_ids=[p.pk for p in photos])
+
+    response = client_for(alice).get(reverse("gallery:family_trash", args=[family.pk]) + "?page=1&page=2")
+
+    body = response.content.decode()
+    assert response.status_code == 400
+    assert "Give “page” once: it takes one value." in unescape(body)
+    assert "1–2 below" in body and '?page=2" rel="next"' in body

@@ -205,3 +205,20 @@ def test_moving_the_photo_to_the_trash_from_the_viewer_goes_on_to_the_next_photo
         f"{reverse('gallery:timeline')}?tag=beach&near={march[1].pk}#photo-{march[1].pk}")
     assert client.post(reverse("gallery:photo_delete", args=[march[1].pk]), {"next": "https://evil.example/"}
                        )["Location"] == reverse("gallery:timeline")
+
+
+@pytest.mark.parametrize("kind", ["timeline", "search"])
+def test_a_list_parameter_of_one_value_given_twice_is_said_and_the_list_walked_without_it(client_for, alice, march,
+                                                                                         family, other_family, kind):
+    """`?family=1&family=2` on the viewer's list went to the list's parameters as given: the timeline kind walked the
+    last family's photos (or all, without a word), the steps and "Back" carried both to pages that refuse them. As the
+    list pages (OneValueEach), the photo page says so (400) and walks the list without it."""
+    MembershipFactory(family=other_family, user=alice)
+    context = f"?from={kind}&family={family.pk}&family={other_family.pk}" + ("&q=beach" if kind == "search" else "")
+
+    response = client_for(alice).get(march[4].get_absolute_url() + context)
+
+    body = response.content.decode()
+    assert response.status_code == 400
+    assert "Give “family” once: it takes one value." in unescape(body)
+    assert not any("family=" in (link or "") for link in _walk(body)), _walk(body)

@@ -7,7 +7,7 @@ from datetime import datetime, time, timedelta
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.views.decorators.http import require_POST
@@ -36,6 +36,13 @@ def _back(photo) -> HttpResponse:
     return redirect(photo.get_absolute_url() + "#corrections")
 
 
+def _removed(request: HttpRequest, exc: PermissionDenied) -> HttpResponse:
+    """Removed from the photo's family since the page was drawn (member_hold): nothing saved, and the photo is no
+    longer theirs to come back to (as photo_edit answers it)."""
+    messages.error(request, str(exc))
+    return redirect("gallery:timeline")
+
+
 @require_POST
 @login_required
 def photo_date(request: HttpRequest, photo_id: int) -> HttpResponse:
@@ -46,7 +53,9 @@ def photo_date(request: HttpRequest, photo_id: int) -> HttpResponse:
         return _back(photo)
     taken = datetime.combine(form.cleaned_data["date"], form.cleaned_data["time"] or time(12, 0))
     try:
-        photo_date_set(photo=photo, taken_at=taken)
+        photo_date_set(photo=photo, taken_at=taken, user=request.user)
+    except PermissionDenied as exc:
+        return _removed(request, exc)
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages), extra_tags=WHERE)
     else:
@@ -75,7 +84,9 @@ def photo_shift(request: HttpRequest, photo_id: int) -> HttpResponse:
                                                                                           photo=photo)
     try:  # (the camera's day, however many: the server chose them)
         results = photos_shift_dates(user=request.user, photo_ids=ids, delta=form.delta(), most=None,
-                                     seen=_seen(photo, form.cleaned_data["seen"]))
+                                     seen=_seen(photo, form.cleaned_data["seen"]), family=photo.family)
+    except PermissionDenied as exc:
+        return _removed(request, exc)
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages), extra_tags=WHERE)
         return _back(photo)
@@ -115,7 +126,10 @@ def photo_shift_undo(request: HttpRequest, photo_id: int) -> HttpResponse:
     del request.session[SHIFT_UNDO_KEY]
     try:
         results = photos_shift_dates(user=request.user, photo_ids=undo["ids"],
-                                     delta=-timedelta(seconds=undo["seconds"]), most=None, seen_all=undo.get("dates"))
+                                     delta=-timedelta(seconds=undo["seconds"]), most=None, seen_all=undo.get("dates"),
+                                     family=photo.family)
+    except PermissionDenied as exc:
+        return _removed(request, exc)
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages), extra_tags=WHERE)
         return _back(photo)
@@ -132,7 +146,10 @@ def photo_shift_undo(request: HttpRequest, photo_id: int) -> HttpResponse:
 def photo_place(request: HttpRequest, photo_id: int) -> HttpResponse:
     photo = photo_get(user=request.user, photo_id=photo_id)
     if request.POST.get("clear"):
-        photo_place_set(photo=photo)
+        try:
+            photo_place_set(photo=photo, user=request.user)
+        except PermissionDenied as exc:
+            return _removed(request, exc)
         messages.success(request, "Place cleared.", extra_tags=WHERE)
         return _back(photo)
     form = PhotoPlaceForm(request.POST, places=family_known_places(family_id=photo.family_id))
@@ -142,7 +159,9 @@ def photo_place(request: HttpRequest, photo_id: int) -> HttpResponse:
     zone = photo.taken_tz
     try:
         photo_place_set(photo=photo, place=form.place(), latitude=form.cleaned_data.get("latitude"),
-                        longitude=form.cleaned_data.get("longitude"))
+                        longitude=form.cleaned_data.get("longitude"), user=request.user)
+    except PermissionDenied as exc:
+        return _removed(request, exc)
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages), extra_tags=WHERE)
     else:
@@ -164,7 +183,9 @@ def photo_turn(request: HttpRequest, photo_id: int) -> HttpResponse:
     # The rotation the page showed (no form before it carried one: none, no check).
     seen = {str(degrees): degrees for degrees in (0, 90, 180, 270)}.get(request.POST.get("seen", ""))
     try:
-        photo_rotate(photo=photo, quarter_turns=turns, seen=seen)
+        photo_rotate(photo=photo, quarter_turns=turns, seen=seen, user=request.user)
+    except PermissionDenied as exc:
+        return _removed(request, exc)
     except ImageBusy:
         messages.error(request, "The server is busy with other pictures: try again in a moment.", extra_tags=WHERE)
     except StorageUnavailable:

@@ -108,7 +108,10 @@ def photo_detail(request: HttpRequest, photo_id: int) -> HttpResponse:
         return render(request, "gallery/photo_trashed.html", {
             "photo": trashed, "purge_at": purge_at(trashed),
             "can_manage": photo_may_manage(photo=trashed, user=request.user, admin_of=admin_of)}, status=404)
-    return render(request, "gallery/photo_detail.html", _detail_context(request, photo, full_page=True))
+    context = _detail_context(request, photo, full_page=True)
+    for message in context["viewer"].given_twice.values():  # (the list is walked without it)
+        messages.error(request, f"{message} Previous and next go through the list without it.")
+    return render(request, "gallery/photo_detail.html", context, status=400 if context["viewer"].given_twice else 200)
 
 
 def _detail_context(request: HttpRequest, photo, form: PhotoEditForm | None = None, *, full_page: bool = False) -> dict:

@@ -11,6 +11,7 @@ from __future__ import annotations
 from functools import wraps
 
 from django.conf import settings
+from django.contrib import messages
 from django.contrib.auth.hashers import check_password
 from django.core.cache import cache
 from django.core.paginator import Paginator
@@ -24,7 +25,7 @@ from django_htmx.http import HttpResponseClientRedirect
 
 from gallery.album_selectors import share_photo_get, share_photo_ids, share_resolve
 from gallery.downloads import album_archive, album_parts, numbered_name
-from gallery.forms import SharePasswordForm
+from gallery.forms import SharePasswordForm, given_twice
 from gallery.models import AlbumShare, Photo
 from gallery.signin import client_ip
 from gallery.views import wants_partial
@@ -133,12 +134,16 @@ def _password_page(request: HttpRequest, share: AlbumShare, token: str) -> HttpR
 def shared_album(request: HttpRequest, share: AlbumShare, token: str) -> HttpResponse:
     """The album's photos a page at a time, loaded as the members' album page loads them."""
     ids = share_photo_ids(share=share)
-    page = Paginator(ids, settings.GALLERY_PAGE_SIZE).get_page(request.GET.get("page"))
+    twice = given_twice(request.GET, ("page",))  # `page=1&page=2`: said, and the album shown from its start
+    page = Paginator(ids, settings.GALLERY_PAGE_SIZE).get_page(None if twice else request.GET.get("page"))
     context = {"album": share.album, "share": share, "token": token, "total": len(ids), "page": page,
                "download_parts": album_parts(len(ids)) if share.allow_download else []}
+    status = 400 if twice else 200
     if wants_partial(request):
-        return render(request, "gallery/shared_album.html#grid-page", context)
-    return render(request, "gallery/shared_album.html", context)
+        return render(request, "gallery/shared_album.html#grid-page", context, status=status)
+    for message in twice.values():
+        messages.error(request, f"{message} Here is the album from its start.")
+    return render(request, "gallery/shared_album.html", context, status=status)
 
 
 @require_GET
@@ -198,6 +203,9 @@ def shared_download(request: HttpRequest, share: AlbumShare, token: str) -> Http
     the single originals are, never by their file names."""
     if not share.allow_download:
         raise Http404("Originals are not shared through this link.")
+    if twice := given_twice(request.GET, ("part",)):  # not the last alone: a script asking for two would get one
+        messages.error(request, twice["part"])
+        return redirect("shared_album", token)
     response = album_archive(album=share.album, ids=share_photo_ids(share=share), numbered=True,
                              part=request.GET.get("part"))
     if response is None:

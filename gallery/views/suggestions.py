@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -19,6 +19,7 @@ from gallery.selectors import (
 )
 from gallery.services import MAX_TAGS
 from gallery.suggestions import suggestion_dismiss, suggestions_accept, suggestions_accept_above
+from gallery.text import refusal
 from gallery.views.families import no_longer_admin
 
 
@@ -28,6 +29,8 @@ def suggestion_accept(request: HttpRequest, photo_id: int, suggestion_id: int) -
     suggestion = suggestion_get(user=request.user, photo_id=photo_id, suggestion_id=suggestion_id)
     try:
         suggestions_accept(suggestions=[suggestion], user=request.user)
+    except PermissionDenied as exc:
+        return _removed(request, exc)
     except ValidationError as exc:
         return _after(request, photo_id, error=" ".join(exc.messages))
     return _after(request, photo_id, done=f"Added the tag “{suggestion.name}”.")
@@ -39,9 +42,20 @@ def suggestion_dismiss_view(request: HttpRequest, photo_id: int, suggestion_id: 
     suggestion = suggestion_get(user=request.user, photo_id=photo_id, suggestion_id=suggestion_id)
     try:
         suggestion_dismiss(suggestion=suggestion, user=request.user)
+    except PermissionDenied as exc:
+        return _removed(request, exc)
     except ValidationError as exc:
         return _after(request, photo_id, error=" ".join(exc.messages))
     return _after(request, photo_id, done=f"Dismissed “{suggestion.name}”: it won't be suggested again.")
+
+
+def _removed(request: HttpRequest, exc: PermissionDenied) -> HttpResponse:
+    """Removed from the photo's family since the page was drawn (member_hold): nothing decided, and the photo no
+    longer theirs to come back to (as photo_edit answers it)."""
+    if request.htmx:
+        return refusal(request, 403, str(exc))  # (site.js says it in the problem bar)
+    messages.error(request, str(exc))
+    return redirect("gallery:timeline")
 
 
 def _after(request: HttpRequest, photo_id: int, *, done: str = "", error: str = "") -> HttpResponse:
@@ -86,8 +100,11 @@ def family_suggestions(request: HttpRequest, family_id: int) -> HttpResponse:
             raise no_longer_admin(family)
         if form.is_valid():
             kept_open: list[str] = []
-            count = suggestions_accept_above(family=family, min_probability=form.cleaned_data["min_probability"],
-                                             user=request.user, kept_open=kept_open)
+            try:
+                count = suggestions_accept_above(family=family, min_probability=form.cleaned_data["min_probability"],
+                                                 user=request.user, kept_open=kept_open)
+            except PermissionDenied as exc:
+                return _removed(request, exc)
             messages.success(request, f"Accepted {count} suggestion{'s' if count != 1 else ''}: they are tags now.")
             _say_kept_open(request, kept_open)
             return redirect("gallery:family_suggestions", family_id=family.pk)

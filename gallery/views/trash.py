@@ -13,6 +13,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
+from gallery.forms import given_twice
 from gallery.selectors import family_get, family_is_admin, photo_get, trash_list
 from gallery.trash_services import (
     PhotoResult, photo_may_manage, photos_favourite, photos_purge, photos_restore, purge_at, trash_empty,
@@ -28,13 +29,16 @@ def family_trash(request: HttpRequest, family_id: int) -> HttpResponse:
     admin_of = {family.pk} if is_admin else set()
     # A page at a time: a family's trash may hold thousands of photos (rendering them all took seconds).
     paginator = Paginator(trash_list(user=request.user, family_id=family.pk), settings.GALLERY_PAGE_SIZE)
-    page = paginator.get_page(request.GET.get("page"))
+    twice = given_twice(request.GET, ("page",))  # `page=1&page=2`: said, and the first page shown (not the last's)
+    for message in twice.values():
+        messages.error(request, f"{message} Here is the trash from its first page.")
+    page = paginator.get_page(None if twice else request.GET.get("page"))
     entries = [{"photo": photo, "purge_at": purge_at(photo),
                 "can_manage": photo_may_manage(photo=photo, user=request.user, admin_of=admin_of)}
                for photo in page.object_list]
     return render(request, "gallery/trash.html", {"family": family, "entries": entries, "is_admin": is_admin,
                                                   "page": page, "total": paginator.count,
-                                                  "trash_days": settings.TRASH_DAYS})
+                                                  "trash_days": settings.TRASH_DAYS}, status=400 if twice else 200)
 
 
 def _posted_ids(request: HttpRequest) -> list[str]:

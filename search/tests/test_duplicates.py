@@ -8,6 +8,8 @@ import io
 import re
 from urllib.parse import urlencode
 
+from html import unescape
+
 import pytest
 from django.urls import reverse
 from PIL import Image
@@ -713,3 +715,20 @@ def test_another_familys_group_key_does_nothing(family, other_family, alice, mal
     assert not _dismissed()
     assert len(duplicate_groups(user=mallory, family=other_family)) == 1
     assert len(duplicate_groups(user=alice, family=family)[0].members) == len(ours)
+
+
+@pytest.mark.parametrize("headers", [{}, {"HX-Request": "true"}])
+def test_a_page_given_twice_is_said_and_the_groups_shown_from_the_first(family, alice, client_for, settings, headers):
+    """`?page=1&page=2` showed the second page without a word, as the album page did (given_twice)."""
+    settings.DUPLICATE_GROUPS_PAGE_SIZE = 2
+    _pairs(family, alice, 3)
+    order = [group.keep.pk for group in duplicate_groups(user=alice, family=family)]
+
+    response = client_for(alice).get(reverse("search:duplicates", args=[family.pk]) + "?page=1&page=2",
+                                     headers=headers)
+
+    body = response.content.decode()
+    assert response.status_code == 400
+    assert [int(pk) for pk in re.findall(r'data-group="(\d+)"', body)] == order[:2]
+    if not headers:
+        assert "Give “page” once: it takes one value." in unescape(body)

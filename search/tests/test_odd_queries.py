@@ -3,6 +3,8 @@ never SQL run from the query, and metadata search keeps working when the model i
 
 from __future__ import annotations
 
+from html import unescape
+
 import pytest
 from django.db import connection
 from django.urls import reverse
@@ -362,3 +364,16 @@ def test_curly_quotes_from_a_phone_keyboard_search_as_straight_ones_do(photos, a
         body = api.get(reverse("api_search"), {"q": query}).json()
         assert [r["id"] for r in body["results"]][:1] == [photos[0].pk], query
         assert body["terms"][0] == "red circle" and not any('"' in term or "”" in term for term in body["terms"]), query
+
+
+def test_a_preview_search_given_twice_is_said_and_nothing_is_previewed(photos, client_for, alice):
+    """`?preview_q=birthday&preview_q=cake` previewed the last search alone, without a word, where the search page
+    says so (OneValueEach): the preferences page and its preview say it (400) and preview nothing."""
+    client = client_for(alice)
+    sliders = {"semantic_weight": "0.6", "metadata_weight": "0.4", "min_score": "0"}
+    for url in (reverse("search:preferences"), reverse("search:preferences_preview")):
+        response = client.get(url, {"preview_q": ["cake", "birthday"], **sliders})
+        body = unescape(response.content.decode())
+        assert response.status_code == 400, url
+        assert "Give “preview_q” once: it takes one value." in body, url
+        assert 'class="preview-list"' not in body and 'value="birthday"' not in body, url

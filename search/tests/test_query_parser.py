@@ -496,10 +496,12 @@ def test_the_year_first_then_the_month_then_the_day_is_that_day():
 
 @pytest.mark.parametrize("query", ["2021 june 3 kids", "june 3 2021 kids", "3 june 2021 kids", "2021-06-03 kids",
                                    "kids on 2021 june 3", "kids on june 3 2021", "kids on 3 june 2021",
-                                   "kids on 2021-06-03", "on the 3rd of june 2021 kids"])
+                                   "kids on 2021-06-03", "on the 3rd of june 2021 kids",
+                                   "2021 3 june kids", "kids on 2021 3 june", "2021 3rd of june kids"])
 def test_a_day_in_any_order_and_after_on_is_that_day_and_the_rest_words(query):
     """"kids on june 3 2021" searched "on kids": "on", the word English puts before a day, was left to the words as
-    "in" before a year is not."""
+    "in" before a year is not. "2021 3 june kids" (the year, the day, its month) was 2021 and the words "3 june
+    kids"."""
     parsed = parse_query(query, ctx())
     assert (parsed.taken_after, parsed.taken_before) == (date(2021, 6, 3), date(2021, 6, 3)), parsed
     assert [c.kind for c in parsed.chips] == ["date"] and parsed.text == "kids", parsed
@@ -920,6 +922,7 @@ def test_any_text_parses(query):
     # the year first: the month is searched ("2021 june"), the day's number as a word, and that is said
     ("2021 june 31 kids", "There is no 31 June 2021: June has 30 days."),
     ("2023 february 29th", "There is no 29 February 2023: February 2023 has 28 days."),
+    ("2021 31 june kids", "There is no 31 June 2021: June has 30 days."),  # (the year, then the day and its month)
 ])
 def test_a_date_no_photo_can_have_is_said(query, note):
     """A date typed that no photo can have (a year past next year or before photography, a day the month has not)
