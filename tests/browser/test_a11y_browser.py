@@ -525,12 +525,12 @@ NAME_RULES = ["label", "select-name", "button-name", "link-name", "input-button-
               "aria-input-field-name", "aria-toggle-field-name"]
 
 
-def _unnamed(page, where: str) -> list[str]:
-    """axe-core's findings of controls, links and images with no accessible name, whatever their impact."""
-    results = AXE.run(page, options={"runOnly": {"type": "rule", "values": NAME_RULES},
+def _axe(page, where: str, rules: list[str]) -> list[str]:
+    """axe-core's findings of `rules` on the page, whatever their impact."""
+    results = AXE.run(page, options={"runOnly": {"type": "rule", "values": rules},
                                      "resultTypes": ["violations", "passes"]}).response
     assert results["passes"], f"{where}: axe reported no passing rule: it did not really run"
-    return [f"{where}: {v['id']} {v['help']}: " + ", ".join(str(n["target"]) for n in v["nodes"][:8])
+    return [f"{where}: {v['id']} ({v['impact']}) {v['help']}: " + ", ".join(str(n["target"]) for n in v["nodes"][:8])
             for v in results["violations"]]
 
 
@@ -570,7 +570,7 @@ def test_the_admins_curation_pages_name_every_control_and_are_finger_sized_on_a_
         for name, url in pages:
             response = page.goto(live_server.url + url)
             assert response.status == 200, f"{name}: {response.status}"
-            found += _unnamed(page, f"{name}-{width}")
+            found += _axe(page, f"{name}-{width}", NAME_RULES)
             if width == "phone":
                 found += _small_targets(page, None, f"{name}-{width}", artifacts)
             else:
@@ -593,14 +593,6 @@ STRUCTURE_RULES = [*NAME_RULES, "heading-order", "page-has-heading-one", "empty-
                    "html-has-lang", "image-redundant-alt", "landmark-unique", "landmark-no-duplicate-main"]
 
 
-def _axe_structure(page, where: str) -> list[str]:
-    results = AXE.run(page, options={"runOnly": {"type": "rule", "values": STRUCTURE_RULES},
-                                     "resultTypes": ["violations", "passes"]}).response
-    assert results["passes"], f"{where}: axe reported no passing rule: it did not really run"
-    return [f"{where}: {v['id']} ({v['impact']}) {v['help']}: " + ", ".join(str(n["target"]) for n in v["nodes"][:5])
-            for v in results["violations"]]
-
-
 # Disclosures (summary) and groups of controls that share one name on a page: in a screen reader's list of a page's
 # controls, five results' "Explain" read alike, and which photo each opened was not said.
 REPEATED_NAMES = """() => {
@@ -615,7 +607,7 @@ REPEATED_NAMES = """() => {
 
 
 def _structure(page, where: str) -> list[str]:
-    return _axe_structure(page, where) + [f"{where}: {line}" for line in page.evaluate(REPEATED_NAMES)]
+    return _axe(page, where, STRUCTURE_RULES) + [f"{where}: {line}" for line in page.evaluate(REPEATED_NAMES)]
 
 
 @pytest.mark.django_db(transaction=True)
