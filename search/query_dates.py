@@ -192,12 +192,48 @@ RANGE_JOINS = ("and", "to", "until", "till", *DASHES)  # "between 2019 and 2021"
 DIRECTIONS = frozenset({"since", "after", "before", "until", "till"})  # "since 2019": one end of a range
 
 
+def open_year_range(norms: tuple[str, ...], i: int, today: date) -> tuple[int, tuple[date | None, date | None]] | None:
+    """A range of years, a direction word's or "from"/"between"'s, with an end past the years photos can have but days
+    photos can have inside it: "before 2030", "until 2040" (every photo so far), "since 1700", "after 1800" (every
+    photo), "from 2019 to 2040", "between 1700 and 1900". (the index after it, (first day, last day), None for an end
+    left open; an end past photos' years is the last or first day of theirs: next year's end, 1 January 1826), else
+    None. Only years written alone with four digits: a month's or a holiday's stay unread_range_end's
+    ("before june 9999" is words, as its note says)."""
+    if i + 1 >= len(norms) or (norms[i] not in DIRECTIONS and norms[i] not in ("from", "between")):
+        return None
+    first, last = EARLIEST_YEAR, today.year + 1
+    word = norms[i]
+    a = _four_digits(norms[i + 1])
+    if a is None:
+        return None
+    # The end past photos' years is the last (or first) day a photo can have: what is searched, and what the chip says.
+    if word in DIRECTIONS:
+        if word in ("before", "until", "till") and a > last:
+            return i + 2, (None, date(last, 12, 31))
+        if word in ("since", "after") and a < first:
+            return i + 2, (date(first, 1, 1), None)
+        return None
+    if i + 3 >= len(norms) or norms[i + 2] not in RANGE_JOINS or (b := _four_digits(norms[i + 3])) is None:
+        return None
+    low, high = min(a, b), max(a, b)
+    if (first <= low and high <= last) or low > last or high < first:
+        return None  # all of it photos' years (the parser's own range), or none of it (unread_range_end's note)
+    return i + 4, (date(max(low, first), 1, 1), date(min(high, last), 12, 31))
+
+
+def _four_digits(word: str) -> int | None:
+    return int(word) if len(word) == 4 and word.isdecimal() and int(word) > 0 else None
+
+
 def unread_range_end(norms: tuple[str, ...], i: int, today: date) -> tuple[int, int] | None:
     """A date with a direction word that names a year no photo can have, which the parser leaves as words whole (the
-    range it begins is no range of days): "since 9999", "before 1700", "until 0", "from 2030 to 2040", "between 2019
-    and 2040", "since june 9999". (the index after it, the first such year), else None. A number alone after the
-    word is a year with four digits or more, or 0 ("after 500 miles", "from 0 to 100" say nothing of dates)."""
+    range it begins is no range of days): "since 9999", "before 1700", "until 0", "from 2030 to 2040", "since june
+    9999". (the index after it, the first such year), else None. A number alone after the word is a year with four
+    digits or more, or 0 ("after 500 miles", "from 0 to 100" say nothing of dates). A range that holds days photos
+    can have is no such date ("before 2030", "from 2019 to 2040": open_year_range)."""
     if i >= len(norms) or (norms[i] not in DIRECTIONS and norms[i] not in ("from", "between")):
+        return None
+    if open_year_range(norms, i, today):
         return None
     first = _year_said_at(norms, i + 1, today, alone_too=norms[i] in DIRECTIONS)
     if first is None:

@@ -58,6 +58,7 @@ from search.query_dates import (
     is_date_word,
     month_span,
     range_label,
+    open_year_range,
     season_span,
     unread_range_end,
     year_span,
@@ -644,6 +645,8 @@ class _Parser:
                                          after=span[0], before=span[1]))
 
     def _date_range(self, i: int):
+        if opened := open_year_range(self.norms, i, self.context.today):  # "before 2030", "from 2019 to 2040"
+            return opened
         word = self.norms[i]
         if word in ("between", "from") and i + 1 < len(self.norms):
             first = self._date_atom(i + 1, led=True)

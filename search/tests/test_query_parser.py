@@ -940,12 +940,13 @@ def test_a_date_no_photo_can_have_is_said(query, note):
                 "words.", "until 0"),
     ("till 10000", "No photo is from 10000 yet: “till 10000” is searched as words.", "till 10000"),
     ("from 2030 to 2040", "No photo is from 2030 yet: “from 2030 to 2040” is searched as words.", "from 2030 to 2040"),
-    ("beach between 2019 and 2040", "No photo is from 2040 yet: “between 2019 and 2040” is searched as words.",
-     "beach between 2019 and 2040"),
+    ("beach between 2030 and 2040", "No photo is from 2030 yet: “between 2030 and 2040” is searched as words.",
+     "beach between 2030 and 2040"),
+    ("from 1700 to 1800", "No photo is from 1700: the oldest surviving photograph is from 1826. “from 1700 to 1800” is "
+                          "searched as words.", "from 1700 to 1800"),
     ("from june 2021 to june 9999", "No photo is from 9999 yet: “from june 2021 to june 9999” is searched as words.",
      "from june 2021 to june 9999"),
     ("since june 9999", "No photo is from 9999 yet: “since june 9999” is searched as words.", "since june 9999"),
-    ("kids since 2019 until 2040", "No photo is from 2040 yet: “until 2040” is searched as words.", "kids until 2040"),
     ("not since 9999", "No photo is from 9999 yet: “since 9999” is searched as words.", "not since 9999"),
 ])
 def test_a_date_no_photo_can_have_after_a_direction_word_is_said(query, note, text):
@@ -961,6 +962,24 @@ def test_a_date_no_photo_can_have_after_a_direction_word_is_said(query, note, te
                                    "since june", "until 12", "after 2 pm"])
 def test_a_date_a_photo_can_have_after_a_direction_word_says_nothing(query):
     assert parse_query(query, ctx()).date_notes == ()
+
+
+@pytest.mark.parametrize(("query", "after", "before"), [
+    ("before 2030", None, date(TODAY.year + 1, 12, 31)),  # (the last day a photo can have: next year's)
+    ("until 9999", None, date(TODAY.year + 1, 12, 31)),
+    ("since 1700", date(1826, 1, 1), None),  # (the first: the oldest surviving photograph's year)
+    ("after 1800", date(1826, 1, 1), None),
+    ("from 2019 to 2040", date(2019, 1, 1), date(TODAY.year + 1, 12, 31)),
+    ("between 1700 and 1900", date(1826, 1, 1), date(1900, 12, 31)),
+    ("kids since 2019 until 2040", date(2019, 1, 1), date(TODAY.year + 1, 12, 31)),
+])
+def test_a_range_past_the_years_photos_can_have_that_still_holds_some_is_read(query, after, before):
+    """"before 2030" is every photo so far, "from 2019 to 2040" every one since 2019: they were searched as words
+    (matching nothing) with a note that no photo is from 2030, as if they asked for that year alone."""
+    parsed = parse_query(query, ctx())
+    assert parsed.date_notes == ()
+    assert (parsed.taken_after, parsed.taken_before) == (after, before)
+    assert parsed.text == ("kids" if query.startswith("kids") else "")
 
 
 @pytest.mark.parametrize("query", ["summer 2023", "june 14", "christmas 2", "top 100 photos", "june 2021", "1826",

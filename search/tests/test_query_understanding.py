@@ -162,6 +162,12 @@ def test_a_query_of_only_a_long_span_lists_its_old_photos_too(toy_model, family,
         assert set(_ids(body)) == {old.pk, new.pk}, query
         assert all(r["explanation"]["probability_metadata"] == pytest.approx(0.5) for r in body["results"]), query
     assert _ids(_api(api, q="since 1960")) == [new.pk]  # the span still filters
+    # An end past the years photos can have: every photo up to it ("before 2030", "since 1700"), not the words.
+    for query in ("before 2030", "since 1700", "from 1950 to 2040", "between 1000 and 9999"):
+        body = api.get(reverse("api_search"), {"q": query}).json()
+        assert set(_ids(body)) == {old.pk, new.pk}, query
+        assert body["interpreted"]["date_notes"] == [], query
+    assert _ids(_api(api, q="from 1960 to 2040")) == [new.pk]
 
 
 def test_a_query_of_only_a_filter_is_named_as_typed_not_by_its_browse_words(trip, alice, client_for):
