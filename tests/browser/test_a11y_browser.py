@@ -97,6 +97,16 @@ def _member_pages(world) -> list[tuple[str, str]]:
     ]
 
 
+def _search_states(page):
+    """The search page's states that add controls, one after the other, each named as it is reached: an
+    explanation open, then the selection bar up."""
+    page.locator("#results .result details.explain summary").first.click()
+    yield "search-explain"
+    page.keyboard.press("Escape")
+    page.locator("#results .result .pick-box").first.check(force=True)
+    yield "search-selecting"
+
+
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.parametrize("width", list(WIDTHS))
 def test_no_serious_or_critical_violation_on_any_page(live_server, browser, artifacts, toy_model, width):
@@ -119,12 +129,9 @@ def test_no_serious_or_critical_violation_on_any_page(live_server, browser, arti
             found += _audit(page, "menu-phone")
         for name, url in _member_pages(world):
             found += _visit(page, live_server.url + url, f"{name}-{width}", artifacts)
-            if name == "search":  # an explanation open, then the selection bar up
-                page.locator("#results .result details.explain summary").first.click()
-                found += _audit(page, f"search-explain-{width}")
-                page.keyboard.press("Escape")
-                page.locator("#results .result .pick-box").first.check(force=True)
-                found += _audit(page, f"search-selecting-{width}")
+            if name == "search":
+                for state in _search_states(page):
+                    found += _audit(page, f"{state}-{width}")
                 page.screenshot(path=artifacts / f"a11y-search-selecting-{width}.png", full_page=True)
     finally:
         context.close()
@@ -630,12 +637,9 @@ def test_every_page_names_its_controls_and_orders_its_headings(live_server, brow
         for name, url in _member_pages(world):
             page.goto(live_server.url + url)
             found += _structure(page, f"{name}-{width}")
-            if name == "search":  # an explanation open, then the selection bar up
-                page.locator("#results .result details.explain summary").first.click()
-                found += _structure(page, f"search-explain-{width}")
-                page.keyboard.press("Escape")
-                page.locator("#results .result .pick-box").first.check(force=True)
-                found += _structure(page, f"search-selecting-{width}")
+            if name == "search":
+                for state in _search_states(page):
+                    found += _structure(page, f"{state}-{width}")
             elif name == "photo":  # its edit form open
                 photo_edit_open(page)
                 found += _structure(page, f"photo-edit-{width}")
