@@ -87,18 +87,22 @@ def album_download(request: HttpRequest, album_id: int) -> HttpResponse:
     member of its family, in the album's order."""
     album = album_get(user=request.user, album_id=album_id)
     if twice := given_twice(request.GET, ("part",)):  # not the last alone: a script asking for two would get one
-        if "HTTP_AUTHORIZATION" in request.META:
-            return JsonResponse({name: [message] for name, message in twice.items()}, status=400)
-        messages.error(request, twice["part"])
-        return redirect(album)
+        return _download_refused(request, album, 400, {"part": [twice["part"]]}, twice["part"])
     response = album_archive(album=album, ids=album_photo_ids(album=album, reuse=True),
                              part=request.GET.get("part"))
     if response is None:
-        if "HTTP_AUTHORIZATION" in request.META:  # an API client: its answer, as the API gives them, not a page
-            return JsonResponse({"detail": "That part of the album holds no photos (any more)."}, status=404)
-        messages.error(request, "There is nothing to download there: the album has fewer photos now.")
-        return redirect(album)
+        return _download_refused(request, album, 404, {"detail": "That part of the album holds no photos (any more)."},
+                                 "There is nothing to download there: the album has fewer photos now.")
     return response
+
+
+def _download_refused(request: HttpRequest, album, status: int, body: dict, message: str) -> HttpResponse:
+    """An album download refused: an API client (a token) gets `body` as the API answers, not a page; a browser the
+    album's page with `message`."""
+    if "HTTP_AUTHORIZATION" in request.META:
+        return JsonResponse(body, status=status)
+    messages.error(request, message)
+    return redirect(album)
 
 
 POSITION_PARAMS = ("page", "after")  # where an album's page starts
