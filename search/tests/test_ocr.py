@@ -291,6 +291,16 @@ def test_words_the_recogniser_ran_together_are_found_in_the_text_only(ocr_settin
     assert [r.photo.pk for r in search(mallory, "bakery").results] == [theirs.pk]
 
 
+def test_a_word_the_recogniser_ran_into_a_number_is_that_word(ocr_settings, upload, alice):
+    # A receipt read as "BREAD2.50 MILK1.20 TEA3": "milk" found it only among the first five vocabulary words
+    # holding "milk" (glued words), and "tea", three letters, not at all. Each word is that word, shown as read.
+    receipt = _with_text(upload(rendered(["A"]), name="IMG_0001.jpg"), "BREAD2.50 MILK1.20 TEA3")
+    for word, read in (("bread", "BREAD2"), ("milk", "MILK1"), ("tea", "TEA3")):
+        found = search(alice, word)
+        assert [r.photo.pk for r in found.results] == [receipt.pk], word
+        assert f"text in photo: “{read}”" in found.results[0].explanation.meta_fields, found.results[0].explanation
+
+
 def test_a_web_address_or_e_mail_read_in_a_photo_is_found_as_typed(ocr_settings, upload, alice, mallory,
                                                                     other_family):
     # The text read in a photo is indexed as its words ("WWW EXAMPLE COM SHOP"), while PostgreSQL reads a typed
