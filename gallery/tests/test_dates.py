@@ -257,6 +257,10 @@ def test_a_bad_gps_time_is_no_date_not_a_failure(family, alice, stamp, clock):
     ("1800:01:01 12:00:00", None, None),      # before the oldest photograph
     ("2999:01:01 12:00:00", None, None),      # further ahead than a camera's clock is wrong by (a century)
     (None, None, "9999:12:31 23:59:59"),      # the GPS receiver's time, the same
+    ("1970:01:01 00:00:00", None, None),      # a clock that counts from the Unix epoch, never set: 1 January 1970
+    ("1970:01:01 00:03:12", "+00:00", None),  # …three minutes after it started
+    ("1969:12:31 19:00:05", "-05:00", None),  # …in New York
+    (None, None, "1970:01:01 00:00:00"),      # a GPS receiver's the same
 ])
 def test_a_camera_date_no_photo_can_have_is_no_date_not_a_failure(family, alice, settings, client_for, taken, offset,
                                                                   gps):
@@ -270,6 +274,19 @@ def test_a_camera_date_no_photo_can_have_is_no_date_not_a_failure(family, alice,
     photo = upload(family, alice, data)
     assert photo.taken_at_source == "upload" and photo.taken_at >= before
     assert client_for(alice).get(photo.get_absolute_url()).status_code == 200
+
+
+def test_a_clock_never_set_leaves_the_date_to_the_files_name(family, alice, settings, client_for):
+    """A phone or an action camera whose clock was never set counts from 1 January 1970: the photo stood on the
+    timeline in 1970 (and came up for "1970s", "new year" and on every 1 January's memories) where its name,
+    IMG_20150704_101500.jpg, tells when it was taken."""
+    settings.TIME_ZONE = "UTC"
+    result = photo_create_from_bytes(family=family, uploaded_by=alice, data=camera("1970:01:01 00:00:00"),
+                                     filename="IMG_20150704_101500.jpg")
+    photo = Photo.objects.get(pk=result.photo.pk)
+    assert (photo.taken_at_source, photo.taken_day) == ("filename", date(2015, 7, 4))
+    assert "1970" not in words(photo)
+    assert "4 Jul 2015 10:15" in client_for(alice).get(photo.get_absolute_url()).content.decode()
 
 
 def test_a_camera_a_few_years_ahead_keeps_its_date_for_a_shift_to_bring_back(family, alice, settings):
