@@ -496,6 +496,25 @@ def test_patch_corrects_date_position_place_and_rotation(family, alice, api_clie
     assert body["place"] is None and body["place_source"] == "member"
 
 
+def test_patch_of_a_day_alone_is_its_noon_as_the_photo_page_sets_it(family, alice, api_client):
+    """The API reads a date without an offset "as the photo page reads it", and the page takes a day alone (a scan)
+    as its noon; the API took its midnight, an hour from the day before wherever the clocks are set back at 00:00."""
+    photo = _gps_photo(family, alice, position=LISBON)
+    body = _patch(api_client, photo, {"taken_at": "1987-06-14"}).json()
+    assert body["taken_at_local"] == "1987-06-14T12:00:00+01:00" and body["taken_at_source"] == "member"
+
+
+@pytest.mark.parametrize("value", ["2021-02-30T10:00", "2021-02-29", "2021-13-01T10:00:00Z"])
+def test_patch_of_a_day_the_calendar_has_not_says_so(family, alice, api_client, value):
+    """A well-formed date of no day ("30 February") was answered "Datetime has wrong format", naming formats the
+    client had followed."""
+    photo = _gps_photo(family, alice)
+    response = _patch(api_client, photo, {"taken_at": value})
+    assert response.status_code == 400
+    assert response.json()["taken_at"] == [f"{value[:10]} is no day of the calendar."]
+    assert _fresh(photo).taken_at_source == Photo.DateSource.EXIF
+
+
 @pytest.mark.parametrize("body, field", [
     ({"taken_at": "yesterday"}, "taken_at"),
     ({"taken_at": "1700-01-01T00:00:00Z"}, "taken_at"),
