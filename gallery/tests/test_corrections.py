@@ -72,6 +72,20 @@ def test_a_time_the_clocks_skipped_is_said_as_it_is_stored(family, alice, client
     assert _fresh(photo).taken_at_local.strftime("%d %b %Y %H:%M") == "26 Mar 2023 02:30"
 
 
+def test_a_time_the_clocks_showed_twice_is_said_to_be_the_first(family, alice, client_for):
+    """01:30 on 29 October 2023 came twice in Lisbon (at 02:00 summer time the clocks went back to 01:00): the page
+    set the first without a word, where the one a member meant may have been the second (the API takes that one,
+    "2023-10-29T01:30:00+00:00")."""
+    photo = _gps_photo(family, alice, position=LISBON)
+
+    response = client_for(alice).post(reverse("gallery:photo_date", args=[photo.pk]),
+                                      {"date": "2023-10-29", "time": "01:30"}, follow=True)
+
+    assert ("Date taken set to 29 Oct 2023 01:30 (01:30 came twice there that day, as the clocks went back: this is "
+            "the first, at UTC+01:00)." in response.content.decode())
+    assert _fresh(photo).taken_at == datetime(2023, 10, 29, 0, 30, tzinfo=dt_timezone.utc)
+
+
 def test_a_bad_date_is_a_plain_message_not_an_error(family, alice, client_for):
     photo = photo_factory(family=family, user=alice)
     client = client_for(alice)
