@@ -831,7 +831,9 @@ def _shift_conflicts():
 class ShiftDatesInputSerializer(ParamsSerializer):
     photos = serializers.ListField(child=serializers.IntegerField(), min_length=1, max_length=500)
     seconds = serializers.IntegerField(min_value=-100 * 366 * 86400, max_value=100 * 366 * 86400,
-                                       help_text="the offset: negative for earlier")
+                                       help_text="the offset: negative for earlier; each whole 86,400 seconds a day of "
+                                                 "the calendar where each photo was taken (its clock time stays "
+                                                 "across a DST change), the rest time gone by")
     taken_at_seen = taken_at_seen_field()
 
 
@@ -898,7 +900,8 @@ class PhotoBulkApi(APIView):
         album = serializers.IntegerField(required=False, min_value=1, help_text="For add_to_album")
         seconds = serializers.IntegerField(required=False, min_value=-100 * 366 * 86400, max_value=100 * 366 * 86400,
                                            help_text="For shift_dates: the offset of the dates taken, negative for "
-                                                     "earlier")
+                                                     "earlier; each whole 86,400 seconds a day of the calendar where "
+                                                     "each photo was taken, the rest time gone by")
         taken_at_seen = taken_at_seen_field()
 
     class BulkResultSerializer(serializers.Serializer):
