@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from contextlib import contextmanager
-from datetime import datetime, timedelta
+import re
+from datetime import date, datetime, time, timedelta
 
 from django.core.exceptions import NON_FIELD_ERRORS, RequestDataTooBig, TooManyFieldsSent
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
@@ -474,7 +475,22 @@ def _upload_refused(request) -> Response | None:
 
 
 class LocalDateTimeField(serializers.DateTimeField):
-    """A date and time that stays naive when it comes without an offset: the service reads it in the photo's zone."""
+    """A date and time that stays naive when it comes without an offset: the service reads it in the photo's zone. A
+    day alone ("1987-06-14", a scan) is its noon, as the photo page sets it; a day the calendar has not ("2021-02-30")
+    is said as such, not as a format the client had followed."""
+
+    default_error_messages = {"no_day": "{day} is no day of the calendar."}
+    _DAY = re.compile(r"(\d{4})-(\d{1,2})-(\d{1,2})(?=$|[T ])")
+
+    def to_internal_value(self, value):
+        if isinstance(value, str) and (match := self._DAY.match(value.strip())):
+            try:
+                day = date(*(int(part) for part in match.groups()))
+            except ValueError:
+                self.fail("no_day", day=match.group(0))
+            if match.group(0) == value.strip():
+                value = datetime.combine(day, time(12, 0))
+        return super().to_internal_value(value)
 
     def enforce_timezone(self, value):
         return value if timezone.is_naive(value) else super().enforce_timezone(value)
@@ -498,7 +514,7 @@ class PhotoDetailApi(APIView):
         taken_at = LocalDateTimeField(
             required=False, help_text="A member's date taken (taken_at_source becomes \"member\"); without an offset "
                                       "it is read in the zone the photo was taken in (taken_tz), as the photo page "
-                                      "reads it")
+                                      "reads it; a day alone is its noon")
         latitude = NumberField(required=False, allow_null=True, min_value=-90, max_value=90,
                                 help_text="With longitude: a position, reverse-geocoded offline; both null clear "
                                           "the place")
@@ -815,7 +831,9 @@ def _shift_conflicts():
 class ShiftDatesInputSerializer(ParamsSerializer):
     photos = serializers.ListField(child=serializers.IntegerField(), min_length=1, max_length=500)
     seconds = serializers.IntegerField(min_value=-100 * 366 * 86400, max_value=100 * 366 * 86400,
-                                       help_text="the offset: negative for earlier")
+                                       help_text="the offset: negative for earlier; each whole 86,400 seconds a day of "
+                                                 "the calendar where each photo was taken (its clock time stays "
+                                                 "across a DST change), the rest time gone by")
     taken_at_seen = taken_at_seen_field()
 
 
@@ -882,7 +900,8 @@ class PhotoBulkApi(APIView):
         album = serializers.IntegerField(required=False, min_value=1, help_text="For add_to_album")
         seconds = serializers.IntegerField(required=False, min_value=-100 * 366 * 86400, max_value=100 * 366 * 86400,
                                            help_text="For shift_dates: the offset of the dates taken, negative for "
-                                                     "earlier")
+                                                     "earlier; each whole 86,400 seconds a day of the calendar where "
+                                                     "each photo was taken, the rest time gone by")
         taken_at_seen = taken_at_seen_field()
 
     class BulkResultSerializer(serializers.Serializer):

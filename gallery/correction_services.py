@@ -52,15 +52,32 @@ def _check_taken(value: datetime) -> None:
         raise ValidationError(f"A date taken lies between 1826 and today; {value:%Y-%m-%d} does not.")
 
 
-def _shifted(value: datetime, delta: timedelta) -> datetime:
-    """`value` moved by `delta`; a ValidationError, as for any date out of 1826 to today, when that leaves the years
-    1 to 9999 Python's dates hold (a photo dated at the calendar's end, as a camera whose clock was never set wrote
-    it): an OverflowError was a 500."""
+def _shifted(photo: Photo, delta: timedelta) -> datetime:
+    """The photo's date taken moved by `delta`: its whole days as days of the calendar where it was taken (the clock
+    time stays across a DST change: 23:30 the night the clocks go forward, a day on, is 23:30 the next day, not 00:30
+    the day after), the rest as time gone by. Earlier, the time first, then the days, so a shift's undo lands on the
+    moment it started from. A ValidationError, as for any date out of 1826 to today, when that leaves the years 1 to
+    9999 Python's dates hold (a photo dated at the calendar's end, as a camera whose clock was never set wrote it): an
+    OverflowError was a 500."""
+    later = delta >= timedelta(0)
+    days = timedelta(days=abs(delta).days)
+    rest = abs(delta) - days
     try:
-        return value + delta
-    except OverflowError:
-        raise ValidationError(f"A date taken lies between 1826 and today; {value:%Y-%m-%d} moved by this shift "
-                              "is no date at all.") from None
+        if later:
+            return _calendar_days_on(photo, photo.taken_at, days) + rest
+        return _calendar_days_on(photo, photo.taken_at - rest, -days)
+    except (OverflowError, ValueError):
+        raise ValidationError(f"A date taken lies between 1826 and today; {photo.taken_at:%Y-%m-%d} moved by this "
+                              "shift is no date at all.") from None
+
+
+def _calendar_days_on(photo: Photo, moment: datetime, days: timedelta) -> datetime:
+    """`moment` the same clock time `days` later in the zone the photo was taken in (read as photo_date_set reads a
+    member's time: one the clocks skipped is the moment it names, an hour on)."""
+    if not days:
+        return moment
+    wall = moment.astimezone(photo.taken_zone).replace(tzinfo=None) + days
+    return timezone.make_aware(wall, photo.taken_zone).astimezone(dt_timezone.utc)
 
 
 def _editable(user: AbstractBaseUser, ids: list[int]) -> dict[int, Photo]:
@@ -95,7 +112,8 @@ def photo_date_set(*, photo: Photo, taken_at: datetime, user: AbstractBaseUser |
 def photos_shift_dates(*, user: AbstractBaseUser, photo_ids: Iterable, delta: timedelta,
                        most: int | None = MAX_SHIFT_PHOTOS, seen: Mapping[int, datetime] | None = None,
                        seen_all: str | None = None, family: Family | None = None) -> list[PhotoResult]:
-    """Move the date taken of each photo by `delta` (a camera whose clock was off): one result per id, in the order
+    """Move the date taken of each photo by `delta` (a camera whose clock was off; its days are days of the calendar
+    where each photo was taken: _shifted): one result per id, in the order
     given; a photo of another family or a missing one gets `NOT_FOUND`, one the shift would take outside 1826 to
     today a reason of its own. Raises ValidationError for a shift of more than 100 years or over `most` photos (the
     ids a request names; None for a set the server chose: every photo of a camera's day, and its undo). `seen`: photos
@@ -120,28 +138,28 @@ def photos_shift_dates(*, user: AbstractBaseUser, photo_ids: Iterable, delta: ti
         raise ValidationError(
             "The dates of some of these photos were changed since the shift (by someone else, or from another page): "
             "nothing was undone. Set them by hand if they still need it.", code="shift_conflict")
-    results, chosen = [], []
+    results, chosen = [], {}
     for pk in ids:
         photo = photos.get(pk)
         if photo is None:
             results.append(PhotoResult(pk, False, NOT_FOUND))
             continue
         try:
-            _check_taken(_shifted(photo.taken_at, delta))
+            _check_taken(moved := _shifted(photo, delta))
         except ValidationError as exc:
             results.append(PhotoResult(pk, False, exc.messages[0]))
             continue
         results.append(PhotoResult(pk, True))
-        chosen.append(pk)
+        chosen[pk] = moved
     if chosen and delta:
         shifted = [photos[pk] for pk in chosen]  # locked: what was read is what they hold
         for photo in shifted:
-            photo.taken_at += delta
+            photo.taken_at = chosen[photo.pk]
             photo.taken_at_source = Photo.DateSource.MEMBER
         # (And taken_day: PhotoQuerySet. In batches: one UPDATE's CASE of a whole camera's day, thousands of photos,
         # is compared row by row against every branch.)
         Photo.objects.bulk_update(shifted, ["taken_at", "taken_at_source"], batch_size=MAX_SHIFT_PHOTOS)
-        photos_changed.send(sender=Photo, photo_ids=chosen)
+        photos_changed.send(sender=Photo, photo_ids=list(chosen))
     return results
 
 

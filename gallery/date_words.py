@@ -38,11 +38,14 @@ def season(*, day: date, latitude: float | None, country_code: str = "") -> str:
 
 
 def holiday_names(*, day: date, country_code: str) -> list[str]:
-    """The public holidays of this country on this day, e.g. ["christmas day"]; [] for an unknown country."""
+    """The public holidays of this country on this day, as a photo's words name them, e.g. ["christmas"]; [] for an
+    unknown country. Without the word "day", which most of their names end with ("Christmas Day", "Thanksgiving
+    Day"): it tells one holiday from no other, and searched it made every holiday's photos a match of "christmas day"
+    or "a day at the zoo" (the query parser's names of holidays drop it too: search.query_dates._holiday_key)."""
     calendar = _calendar(country_code.upper(), day.year) if country_code else None
     if calendar is None:
         return []
-    return [name.lower() for name in calendar.get_list(day)]
+    return [" ".join(word for word in name.lower().split() if word != "day") for name in calendar.get_list(day)]
 
 
 def holiday_calendar(*, country_code: str, year: int) -> list[tuple[date, str]]:
@@ -54,7 +57,7 @@ def holiday_calendar(*, country_code: str, year: int) -> list[tuple[date, str]]:
 
 
 def date_words(*, day: date, latitude: float | None, country_code: str) -> list[str]:
-    """Words for a photo taken on `day` (its local date): "december winter 2023 christmas day"."""
+    """Words for a photo taken on `day` (its local date): "december winter 2023 christmas"."""
     words = [MONTHS[day.month - 1], season(day=day, latitude=latitude, country_code=country_code)]
     if day.year >= 1:
         words.append(str(day.year))

@@ -15,7 +15,7 @@ import mimetypes
 import warnings
 import zipfile
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone as dt_timezone
+from datetime import date, datetime, timedelta, timezone as dt_timezone
 from typing import BinaryIO
 
 import imagehash
@@ -535,15 +535,19 @@ EARLIEST_TAKEN = datetime(1826, 1, 1, tzinfo=dt_timezone.utc)
 # A camera's clock may be off by years (never set, a dead battery), not by centuries: the most "shift dates" moves a
 # photo (gallery.correction_services), and the furthest ahead of today a camera's date is still read as one.
 MAX_CLOCK_ERROR = timedelta(days=100 * 366)
+# The day a clock counting from the Unix epoch starts on, in UTC and in zones behind it.
+UNIX_EPOCH_DAYS = frozenset({date(1969, 12, 31), date(1970, 1, 1)})
 
 
 def possible_date(naive: datetime) -> bool:
     """Whether a date a file tells (a camera's wall clock, the GPS receiver's UTC, a Takeout sidecar's) is one a photo
     can have: from 1826 to a century ahead of today. Another (the year 1 or 9999 of a clock never set) is no date
     taken: read in the photo's zone or in UTC it could leave the years the database and Python hold, failing the
-    upload."""
+    upload. Nor is the first day of a clock that counts from the Unix epoch and was never set (a phone, an action
+    camera, a dashcam): 1 January 1970, or 31 December 1969 where it runs behind UTC (no digital photo was taken
+    then; its name, or the upload, tells better)."""
     latest = timezone.now().replace(tzinfo=None) + MAX_CLOCK_ERROR
-    return EARLIEST_TAKEN.replace(tzinfo=None) <= naive <= latest
+    return EARLIEST_TAKEN.replace(tzinfo=None) <= naive <= latest and naive.date() not in UNIX_EPOCH_DAYS
 
 
 def _exif_text(exif: Image.Exif, tag: int) -> str:

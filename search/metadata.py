@@ -85,9 +85,9 @@ FIELD_INDEX = {f.key: n for n, f in enumerate(FIELDS, start=1)}  # PostgreSQL ar
 _FIELD = {f.key: f for f in FIELDS}
 # Documents built by an older layout of FIELDS (or older date words: 6 gives a photo without a position its
 # country's season; 7 counts each word of a place once; 8 adds the decade, "1950s"; 9 gives a photo dated by a guess
-# no season nor holiday; 10 adds the parts of a word glued to a number in the text read and the file name) are
-# rebuilt by the sweep (documents_outdated_refresh).
-DOCUMENT_VERSION = 10
+# no season nor holiday; 10 adds the parts of a word glued to a number in the text read and the file name; 11 names
+# holidays without the word "day") are rebuilt by the sweep (documents_outdated_refresh).
+DOCUMENT_VERSION = 11
 
 DOCUMENTS = PhotoDocument._meta.db_table
 WORDS = SearchWord._meta.db_table

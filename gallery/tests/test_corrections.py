@@ -72,6 +72,20 @@ def test_a_time_the_clocks_skipped_is_said_as_it_is_stored(family, alice, client
     assert _fresh(photo).taken_at_local.strftime("%d %b %Y %H:%M") == "26 Mar 2023 02:30"
 
 
+def test_a_time_the_clocks_showed_twice_is_said_to_be_the_first(family, alice, client_for):
+    """01:30 on 29 October 2023 came twice in Lisbon (at 02:00 summer time the clocks went back to 01:00): the page
+    set the first without a word, where the one a member meant may have been the second (the API takes that one,
+    "2023-10-29T01:30:00+00:00")."""
+    photo = _gps_photo(family, alice, position=LISBON)
+
+    response = client_for(alice).post(reverse("gallery:photo_date", args=[photo.pk]),
+                                      {"date": "2023-10-29", "time": "01:30"}, follow=True)
+
+    assert ("Date taken set to 29 Oct 2023 01:30 (01:30 came twice there that day, as the clocks went back: this is "
+            "the first, at UTC+01:00)." in response.content.decode())
+    assert _fresh(photo).taken_at == datetime(2023, 10, 29, 0, 30, tzinfo=dt_timezone.utc)
+
+
 def test_a_bad_date_is_a_plain_message_not_an_error(family, alice, client_for):
     photo = photo_factory(family=family, user=alice)
     client = client_for(alice)
@@ -494,6 +508,25 @@ def test_patch_corrects_date_position_place_and_rotation(family, alice, api_clie
     assert body["rotation"] == 270 and body["status"] == "pending"
     body = _patch(api_client, photo, {"latitude": None, "longitude": None}).json()
     assert body["place"] is None and body["place_source"] == "member"
+
+
+def test_patch_of_a_day_alone_is_its_noon_as_the_photo_page_sets_it(family, alice, api_client):
+    """The API reads a date without an offset "as the photo page reads it", and the page takes a day alone (a scan)
+    as its noon; the API took its midnight, an hour from the day before wherever the clocks are set back at 00:00."""
+    photo = _gps_photo(family, alice, position=LISBON)
+    body = _patch(api_client, photo, {"taken_at": "1987-06-14"}).json()
+    assert body["taken_at_local"] == "1987-06-14T12:00:00+01:00" and body["taken_at_source"] == "member"
+
+
+@pytest.mark.parametrize("value", ["2021-02-30T10:00", "2021-02-29", "2021-13-01T10:00:00Z"])
+def test_patch_of_a_day_the_calendar_has_not_says_so(family, alice, api_client, value):
+    """A well-formed date of no day ("30 February") was answered "Datetime has wrong format", naming formats the
+    client had followed."""
+    photo = _gps_photo(family, alice)
+    response = _patch(api_client, photo, {"taken_at": value})
+    assert response.status_code == 400
+    assert response.json()["taken_at"] == [f"{value[:10]} is no day of the calendar."]
+    assert _fresh(photo).taken_at_source == Photo.DateSource.EXIF
 
 
 @pytest.mark.parametrize("body, field", [

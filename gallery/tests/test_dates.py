@@ -94,6 +94,60 @@ def test_a_dst_change_is_read_in_the_offset_of_that_day(family, alice, settings)
     assert after.taken_at_local.isoformat() == "2023-03-26T02:30:00+01:00"
 
 
+BERLIN = (52.52, 13.405)
+
+
+@pytest.mark.parametrize("taken, shift, local, day", [
+    # 23:30 on the day before the clocks go forward (28 March 2021), a day later: the 28th at 23:30. A shift of 24 hours
+    # went to 00:30 on the 29th, two days on.
+    ("2021:03:27 23:30:00", {"days": "1"}, "2021-03-28 23:30", date(2021, 3, 28)),
+    # …and before they go back (31 October 2021): 23:30 on the 31st, where 24 hours came to 22:30 on the 31st.
+    ("2021:10:30 23:30:00", {"days": "1"}, "2021-10-31 23:30", date(2021, 10, 31)),
+    ("2021:03:29 00:30:00", {"days": "-1"}, "2021-03-28 00:30", date(2021, 3, 28)),
+    # Hours are hours gone by: 01:30 on the 28th, an hour on, is 03:30 (02:30 is no time there that day).
+    ("2021:03:28 01:30:00", {"hours": "1"}, "2021-03-28 03:30", date(2021, 3, 28)),
+    ("2021:03:27 23:30:00", {"days": "1", "hours": "1"}, "2021-03-29 00:30", date(2021, 3, 29)),
+])
+def test_a_shift_by_days_keeps_the_clock_time_across_a_dst_change(family, alice, client_for, settings, taken, shift,
+                                                                  local, day):
+    """A camera whose date was a day off: shifted by a day, it shows the same time the next day where it was taken,
+    whatever the clocks did that night (days are days of the calendar there, hours and minutes time gone by)."""
+    settings.TIME_ZONE = "UTC"
+    photo = upload(family, alice, camera(taken, position=BERLIN))
+    client = client_for(alice)
+    before = photo.taken_at
+
+    client.post(reverse("gallery:photo_shift", args=[photo.pk]), {**shift, "scope": "photo"})
+    photo.refresh_from_db()
+    assert (f"{photo.taken_at_local:%Y-%m-%d %H:%M}", photo.taken_day) == (local, day)
+
+    # Its undo brings it back to the very moment it had.
+    client.post(reverse("gallery:photo_shift_undo", args=[photo.pk]))
+    photo.refresh_from_db()
+    assert photo.taken_at == before
+
+
+def test_the_selection_bar_and_the_api_shift_by_days_of_each_photos_own_calendar(family, alice, client_for, settings):
+    settings.TIME_ZONE = "UTC"
+    berlin = upload(family, alice, camera("2021:03:27 23:30:00", position=BERLIN))
+    los_angeles = upload(family, alice, camera("2021:03:13 23:30:00", position=LOS_ANGELES))  # (forward on the 14th)
+    [result] = photos_shift_dates(user=alice, photo_ids=[los_angeles.pk], delta=timedelta(days=1))
+    assert result.ok
+    los_angeles.refresh_from_db()
+    assert f"{los_angeles.taken_at_local:%Y-%m-%d %H:%M}" == "2021-03-14 23:30"
+
+    client = client_for(alice)
+    client.post(reverse("gallery:photos_bulk"), {"action": "shift_dates", "photos": [berlin.pk],
+                                                 "shift_amount": "1", "shift_unit": "days"})
+    berlin.refresh_from_db()
+    assert f"{berlin.taken_at_local:%Y-%m-%d %H:%M}" == "2021-03-28 23:30"
+    response = client.post("/api/v1/photos/shift-dates/", {"photos": [berlin.pk], "seconds": -86400},
+                           content_type="application/json")
+    assert response.status_code == 200, response.content
+    berlin.refresh_from_db()
+    assert f"{berlin.taken_at_local:%Y-%m-%d %H:%M}" == "2021-03-27 23:30"
+
+
 def test_a_members_date_and_a_shift_move_the_local_day_and_the_date_words(family, alice, settings):
     settings.TIME_ZONE = "Asia/Tokyo"
     los_angeles = upload(family, alice, camera("2023:12:31 23:30:00", position=LOS_ANGELES))
@@ -203,6 +257,10 @@ def test_a_bad_gps_time_is_no_date_not_a_failure(family, alice, stamp, clock):
     ("1800:01:01 12:00:00", None, None),      # before the oldest photograph
     ("2999:01:01 12:00:00", None, None),      # further ahead than a camera's clock is wrong by (a century)
     (None, None, "9999:12:31 23:59:59"),      # the GPS receiver's time, the same
+    ("1970:01:01 00:00:00", None, None),      # a clock that counts from the Unix epoch, never set: 1 January 1970
+    ("1970:01:01 00:03:12", "+00:00", None),  # …three minutes after it started
+    ("1969:12:31 19:00:05", "-05:00", None),  # …in New York
+    (None, None, "1970:01:01 00:00:00"),      # a GPS receiver's the same
 ])
 def test_a_camera_date_no_photo_can_have_is_no_date_not_a_failure(family, alice, settings, client_for, taken, offset,
                                                                   gps):
@@ -216,6 +274,19 @@ def test_a_camera_date_no_photo_can_have_is_no_date_not_a_failure(family, alice,
     photo = upload(family, alice, data)
     assert photo.taken_at_source == "upload" and photo.taken_at >= before
     assert client_for(alice).get(photo.get_absolute_url()).status_code == 200
+
+
+def test_a_clock_never_set_leaves_the_date_to_the_files_name(family, alice, settings, client_for):
+    """A phone or an action camera whose clock was never set counts from 1 January 1970: the photo stood on the
+    timeline in 1970 (and came up for "1970s", "new year" and on every 1 January's memories) where its name,
+    IMG_20150704_101500.jpg, tells when it was taken."""
+    settings.TIME_ZONE = "UTC"
+    result = photo_create_from_bytes(family=family, uploaded_by=alice, data=camera("1970:01:01 00:00:00"),
+                                     filename="IMG_20150704_101500.jpg")
+    photo = Photo.objects.get(pk=result.photo.pk)
+    assert (photo.taken_at_source, photo.taken_day) == ("filename", date(2015, 7, 4))
+    assert "1970" not in words(photo)
+    assert "4 Jul 2015 10:15" in client_for(alice).get(photo.get_absolute_url()).content.decode()
 
 
 def test_a_camera_a_few_years_ahead_keeps_its_date_for_a_shift_to_bring_back(family, alice, settings):

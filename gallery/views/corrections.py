@@ -60,10 +60,22 @@ def photo_date(request: HttpRequest, photo_id: int) -> HttpResponse:
         messages.error(request, " ".join(exc.messages), extra_tags=WHERE)
     else:
         stored = photo.taken_at_local
-        skipped = (f" ({taken:%H:%M} does not exist there that day: the clocks went forward)"
-                   if stored.replace(tzinfo=None, second=0, microsecond=0) != taken else "")
-        messages.success(request, f"Date taken set to {stored:%d %b %Y %H:%M}{skipped}.", extra_tags=WHERE)
+        messages.success(request, f"Date taken set to {stored:%d %b %Y %H:%M}{_clock_change(taken, stored)}.",
+                         extra_tags=WHERE)
     return _back(photo)
+
+
+def _clock_change(typed: datetime, stored: datetime) -> str:
+    """What a member is told when the time they typed is not one moment there that day: one the clocks skipped (set
+    as the moment it names, an hour on), or one they showed twice (set as the first: the page can't tell which was
+    meant; the API takes either, with its offset)."""
+    if stored.replace(tzinfo=None, second=0, microsecond=0) != typed:
+        return f" ({typed:%H:%M} does not exist there that day: the clocks went forward)"
+    second = typed.replace(tzinfo=stored.tzinfo, fold=1)
+    if second.utcoffset() != stored.utcoffset():
+        return (f" ({typed:%H:%M} came twice there that day, as the clocks went back: this is the first, at "
+                f"UTC{stored.isoformat()[-6:]})")  # (its offset, "+01:00")
+    return ""
 
 
 def _seen(photo, version: str) -> dict | None:

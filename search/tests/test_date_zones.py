@@ -141,3 +141,17 @@ def test_a_photo_dated_only_by_its_folders_month_or_year_is_in_a_date_filter_onl
     # of any month but June
     assert _ids(api, q="beach not in june 2003") == {year.pk}
     assert _ids(api, q="beach not in 2003") == set()
+
+
+NEW_YORK = (40.7128, -74.0060)
+
+
+def test_the_word_day_of_a_holidays_name_matches_no_other_holiday(toy_model, store, family, alice, api):
+    """A photo's date words carry its country's holidays, most named "… Day": "christmas day" found every photo of
+    Thanksgiving Day and Independence Day by their date, and "a day at the zoo" every photo taken on a holiday."""
+    thanksgiving = store(family, alice, *NEW_YORK, taken="2021:11:25 12:00:00")
+    independence = store(family, alice, *NEW_YORK, taken="2021:07:04 12:00:00")
+    assert _date_matches(api, "christmas day") == set()
+    assert _date_matches(api, "a day at the zoo") == set()
+    assert _date_matches(api, "thanksgiving day") == {thanksgiving.pk}
+    assert _date_matches(api, "independence day") == {independence.pk}
