@@ -85,7 +85,7 @@ FIELD_INDEX = {f.key: n for n, f in enumerate(FIELDS, start=1)}  # PostgreSQL ar
 _FIELD = {f.key: f for f in FIELDS}
 # Documents built by an older layout of FIELDS (or older date words: 6 gives a photo without a position its
 # country's season; 7 counts each word of a place once; 8 adds the decade, "1950s"; 9 gives a photo dated by a guess
-# no season nor holiday; 10 adds the parts of a word glued to a number in the text read and the file name; 11 names
+# no season nor holiday; 10 adds the letters of a word glued to a number in the text read and the file name; 11 names
 # holidays without the word "day") are rebuilt by the sweep (documents_outdated_refresh).
 DOCUMENT_VERSION = 11
 
@@ -99,19 +99,19 @@ _SPLIT_WORDS = "regexp_split_to_table({}, '[^[:alnum:]]+')"
 _FILENAME_WORDS = "regexp_replace(p.original_filename, '[._-]+', ' ', 'g')"
 
 
-def _number_parts(word: str) -> str:
-    """SQL: `word` (SQL text) with a space between its letters and its digits ("beach2" → "beach 2")."""
-    return (f"regexp_replace(regexp_replace({word}, '([[:alpha:]])([[:digit:]])', '\\1 \\2', 'g'), "
-            f"'([[:digit:]])([[:alpha:]])', '\\1 \\2', 'g')")
+def _letter_runs(word: str) -> str:
+    """SQL: `word` (SQL text) with its digits as spaces ("beach2" → "beach ")."""
+    return f"regexp_replace({word}, '[[:digit:]]+', ' ', 'g')"
 
 
-def _with_number_parts(text: str) -> str:
-    """SQL: `text` (SQL text) followed by the parts of each of its words that run letters and digits together.
+def _with_letter_runs(text: str) -> str:
+    """SQL: `text` (SQL text) followed by the letters of each of its words that run letters and digits together.
 
     People number the photos they rename ("beach1.jpg" … "beach12.jpg") and OCR runs prices into words ("BREAD2.50"):
-    such a word is the word it starts with, for every photo alike. Its parts are words of the field too (and of the
-    family's vocabulary, so "red" is no typo of "red0"), next to the word as written, which still finds itself."""
-    return (f"concat_ws(' ', {text}, (SELECT string_agg({_number_parts('w')}, ' ') "
+    such a word is the word it starts with, for every photo alike. Its letters are words of the field too (and of the
+    family's vocabulary, so "red" is no typo of "red0"), next to the word as written, which still finds itself. (Not
+    its digits: a "3" of "beach3" is no more a word of the photo than of "IMG_0003".)"""
+    return (f"concat_ws(' ', {text}, (SELECT string_agg({_letter_runs('w')}, ' ') "
             f"FROM {_SPLIT_WORDS.format(text)} w WHERE w ~ '[[:alpha:]]' AND w ~ '[[:digit:]]'))")
 
 
@@ -128,10 +128,10 @@ def _field_sources() -> dict[str, str]:
         "place": "coalesce(pw.place, '')",
         "date": "coalesce(pw.date, '')",
         # Split as the vocabulary is (search words are runs of letters and digits); a word glued to a number
-        # ("BREAD2.50", "beach2.jpg") holds the word too (_with_number_parts).
-        "text": _with_number_parts("regexp_replace(coalesce(p.text_in_photo, ''), '[^[:alnum:]]+', ' ', 'g')"),
+        # ("BREAD2.50", "beach2.jpg") holds the word too (_with_letter_runs).
+        "text": _with_letter_runs("regexp_replace(coalesce(p.text_in_photo, ''), '[^[:alnum:]]+', ' ', 'g')"),
         "suggested": "coalesce(sg.names, '')",
-        "filename": _with_number_parts(_FILENAME_WORDS),
+        "filename": _with_letter_runs(_FILENAME_WORDS),
     }
 
 
@@ -443,7 +443,7 @@ _QUERIES_SQL = f"""
             SELECT DISTINCT s.word FROM {WORDS} s
             WHERE length(t.w) >= %(glued_shortest)s AND s.family_id = ANY(%(families)s)
               AND s.word LIKE '%%' || t.w || '%%' AND s.word <> t.w
-              -- (not a word that is this one glued to a number: its document holds this word; _with_number_parts)
+              -- (not a word that is this one glued to a number: its document holds this word; _with_letter_runs)
               AND s.word !~ ('(^|[0-9])' || t.w || '([0-9]|$)')
             ORDER BY s.word LIMIT %(glued_per_word)s
         ) g
@@ -620,7 +620,7 @@ _TEXT_WORDS = """
 
 def _text_words(lexemes: str) -> sql.Composable:
     return sql.SQL(_TEXT_WORDS).format(text=sql.Literal(FIELD_INDEX["text"]), photos=sql.Identifier(PHOTOS),
-                                       lexemes=sql.SQL(lexemes), parts=sql.SQL(f"w || ' ' || {_number_parts('w')}"))
+                                       lexemes=sql.SQL(lexemes), parts=sql.SQL(f"w || ' ' || {_letter_runs('w')}"))
 
 
 def _lexemes(meta: MetaQuery) -> list[str]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from django.db import connection
 
 from search.engine import SearchParams, search_photos
 from search.metadata import metadata_query
@@ -112,8 +113,13 @@ def test_a_word_with_a_number_glued_to_it_is_that_word_in_every_photo(settings, 
         assert {r.photo.pk for r in response.results} == numbered
         assert len({round(r.score, 6) for r in response.results}) == 1, [r.score for r in response.results]
         assert {tuple(r.explanation.meta_fields) for r in response.results} == {("file name",)}
-        # The file name as written is still found by itself.
+        # The file name as written is still found by itself; its number alone is no word of it ("IMG_0003" aside).
         named = search_photos(user=alice, params=SearchParams(query=f"{word}3", min_score=0.01))
         assert [r.photo.original_filename for r in named.results] == [f"{word}3.jpg"]
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT tsvector_to_array(d.document) FROM search_photodocument d "
+                           "JOIN gallery_photo p ON p.id = d.photo_id WHERE p.original_filename = %s", [f"{word}3.jpg"])
+            lexemes = set(cursor.fetchone()[0])
+        assert lexemes >= {word, f"{word}3"} and "3" not in lexemes, lexemes
     finally:
         reset_embedder()
