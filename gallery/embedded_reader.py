@@ -41,8 +41,10 @@ def limit_self(memory_bytes: int) -> None:
 
 
 def decode(raw: bytes, *, key: str, latin1_ok: bool) -> str:
-    """A value as text: UTF-8, or Latin-1 for IPTC that does not declare UTF-8 (IPTC's old default);
-    raises UnicodeDecodeError otherwise. EXIF's XP* tags are UCS-2, which exiv2 hands over as byte numbers."""
+    """A value as text: UTF-8, or for IPTC that does not declare UTF-8 (IPTC's old default, Latin-1) Windows-1252,
+    what old Windows programs wrote there: Latin-1 with ’ “ ” – … € where Latin-1 has control characters (a byte
+    Windows-1252 leaves undefined makes the value Latin-1's); raises UnicodeDecodeError otherwise. EXIF's XP* tags
+    are UCS-2, which exiv2 hands over as byte numbers."""
     if key in UCS2_KEYS:
         numbers = raw.decode("ascii").split()
         text = bytes(int(n) for n in numbers).decode("utf-16le")
@@ -52,7 +54,10 @@ def decode(raw: bytes, *, key: str, latin1_ok: bool) -> str:
         except UnicodeDecodeError:
             if not latin1_ok:
                 raise
-            text = raw.decode("latin-1")
+            try:
+                text = raw.decode("cp1252")
+            except UnicodeDecodeError:
+                text = raw.decode("latin-1")
     return text.replace("\x00", "")
 
 

@@ -436,6 +436,25 @@ def test_a_language_alternative_longer_than_the_reader_keeps_is_logged_as_such(f
             "10000") in caplog.text
 
 
+def test_iptc_text_an_old_windows_program_wrote_keeps_its_quotes_dashes_and_euro_sign(family, alice, client_for):
+    # IPTC without a declared character set is read as Latin-1, but what old Windows programs (Photoshop, ACDSee,
+    # Picasa) wrote there is the system's code page, Windows-1252, which puts ’ “ ” – … € where Latin-1 has control
+    # characters: "Grandma’s garden" was read with a control character, which text from files loses: "Grandmas garden".
+    data = images.with_metadata(picture(), iptc={
+        "Iptc.Application2.Keywords": ["Grandma’s garden", "Café"],
+        "Iptc.Application2.Caption": "Kids’ party – “best day” … 5 €",
+        "Iptc.Application2.City": "Düsseldorf",
+    }, iptc_encoding="cp1252")
+    photo = upload(family, alice, data)
+    assert sources(photo) == {"Grandma’s garden": "embedded", "Café": "embedded"}
+    assert photo.description == "Kids’ party – “best day” … 5 €"
+    assert photo.place_city == "Düsseldorf"
+    # Bytes Windows-1252 leaves undefined (0x81, 0x8D, 0x8F, 0x90, 0x9D) are Latin-1's, as before: controls, dropped.
+    latin1 = images.with_metadata(picture(), iptc={"Iptc.Application2.Caption": "Zoë\x81 at home"},
+                                  iptc_encoding="latin-1")
+    assert upload(family, alice, latin1, filename="IMG_0002.jpg").description == "Zoë at home"
+
+
 def test_invalid_utf8_in_an_exif_field_skips_that_field_only(family, alice, caplog):
     exif = Image.Exif()
     exif[0x010E] = b"caf\xe9 \xff"  # ImageDescription, not UTF-8
