@@ -98,6 +98,48 @@ def test_exif_text_fields_are_read_too(family, alice):
     assert photo.description == "Grandpa's boat"
 
 
+# What cameras and phones write into EXIF ImageDescription by themselves: Samsung's compacts and early Galaxies, a model
+# in angle brackets, the folder on the card, and Huawei's and Honor's shooting modes (HDR, night, portrait, burst),
+# which a family's phone photos carry by the thousand.
+CAMERA_DESCRIPTIONS = ("SAMSUNG CAMERA PICTURES", "SAMSUNG DIGITAL CAMERA", "<KENOX S1050 / Samsung S1050>",
+                       "<Digimax i5, Samsung #1>", "DCIM\\100OLYMP", "rhdr", "hdrpl", "oznorWO", "fbt", "mde_soft",
+                       "sdr_HDRB", "burst", "KODAK Digital Still Camera", "MOULTRIE DIGITAL GAME CAMERA")
+
+
+@pytest.mark.parametrize("junk", CAMERA_DESCRIPTIONS)
+def test_what_a_camera_or_phone_writes_by_itself_is_no_description(family, alice, junk):
+    photo = upload(family, alice, images.with_metadata(picture(), exif={"Exif.Image.ImageDescription": junk}))
+    assert (photo.description, photo.description_source) == ("", "")
+
+
+def test_a_phones_mode_is_no_description_in_exif_alone_and_a_real_one_stays(family, alice):
+    # Huawei's mode words are short: a person may write one in a caption of their own (XMP, IPTC); a camera's field
+    # that says something else is a description.
+    assert upload(family, alice, images.with_metadata(picture(), xmp={
+        "Xmp.dc.description": {'lang="x-default"': "burst"}})).description == "burst"
+    assert upload(family, alice, images.with_metadata(picture(), exif={
+        "Exif.Image.ImageDescription": "Samsung party at the office"})).description == "Samsung party at the office"
+
+
+def test_reading_the_file_again_takes_away_a_cameras_description_stored_before(family, alice, client_for):
+    # Stored by an earlier reader that took "SAMSUNG CAMERA PICTURES" and Huawei's "rhdr" for descriptions: reading
+    # the files again (read_embedded --all, the photo page's re-read) leaves those photos without one; a description
+    # the file does not hold (a member's, a Takeout caption) stays.
+    samsung, huawei, captioned = (
+        upload(family, alice, images.with_metadata(picture(), exif={"Exif.Image.ImageDescription": junk}))
+        for junk in ("SAMSUNG CAMERA PICTURES", "rhdr", "rhdr"))
+    Photo.objects.filter(pk=samsung.pk).update(description="SAMSUNG CAMERA PICTURES", description_source="embedded")
+    Photo.objects.filter(pk=huawei.pk).update(description="rhdr", description_source="embedded")
+    Photo.objects.filter(pk=captioned.pk).update(description="Our first flat", description_source="embedded")
+    call_command("read_embedded", "--all", "--no-progress", stdout=io.StringIO())
+    for photo in (samsung, huawei, captioned):
+        photo.refresh_from_db()
+    assert (samsung.description, samsung.description_source) == ("", "")
+    assert (huawei.description, huawei.description_source) == ("", "")
+    assert (captioned.description, captioned.description_source) == ("Our first flat", "embedded")
+    assert "rhdr" not in client_for(alice).get(huawei.get_absolute_url()).content.decode()
+
+
 def test_darktable_and_digikam_bookkeeping_tags_are_no_keywords(family, alice):
     # darktable writes the file's format and its own states under "darktable|"; their leaves ("jpg", "changed") were
     # tags of every exported photo. digiKam keeps its colour and pick labels under an internal root.
