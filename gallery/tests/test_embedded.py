@@ -98,6 +98,30 @@ def test_exif_text_fields_are_read_too(family, alice):
     assert photo.description == "Grandpa's boat"
 
 
+def user_comment(raw: bytes) -> bytes:
+    """A JPEG whose EXIF UserComment holds `raw` (its 8-byte character set, then the text) as Pillow writes it, and
+    with it the programs built on it: typed BYTE, not UNDEFINED as a camera's."""
+    exif = Image.Exif()
+    exif.get_ifd(0x8769)[0x9286] = raw
+    return picture(exif=exif)
+
+
+@pytest.mark.parametrize("raw, description", [
+    (b"ASCII\x00\x00\x00Boat trip" + b"\x00" * 12, "Boat trip"),
+    (b"UNICODE\x00" + "Zoë’s bike".encode("utf-16le"), "Zoë’s bike"),
+    (b"UNICODE\x00" + "Zoë’s bike".encode("utf-16be"), "Zoë’s bike"),
+    (b"\x00" * 8 + "Café".encode(), "Café"),  # undefined: UTF-8, as the text of files is
+    (b"JIS\x00\x00\x00\x00\x00" + "家族旅行".encode("shift_jis"), "家族旅行"),
+    (b"ASCII\x00\x00\x00" + b" " * 40, ""),  # what a camera writes when nobody wrote anything
+    (b"\x00" * 48, ""),
+])
+def test_a_user_comment_written_as_bytes_is_its_text_not_their_numbers(family, alice, raw, description):
+    # exiv2 hands a UserComment typed BYTE over as the bytes' numbers: "65 83 67 73 73 0 0 0 66 111 97 116 ..." was
+    # the photo's description, shown on its page and searched.
+    photo = upload(family, alice, user_comment(raw))
+    assert photo.description == description
+
+
 # What cameras and phones write into EXIF ImageDescription by themselves: Samsung's compacts and early Galaxies, a model
 # in angle brackets, the folder on the card, and Huawei's and Honor's shooting modes (HDR, night, portrait, burst),
 # which a family's phone photos carry by the thousand.
