@@ -17,7 +17,8 @@ What we take, first found wins for single values:
   Keywords longer than a tag can be (64 characters) are skipped with a log line; a keyword with commas is as
   many tags (as typed ones), and control and invisible characters are removed from every text (text_from_file).
 - title: XMP dc:title, IPTC Headline (or XMP photoshop:Headline), EXIF XPTitle.
-- description: XMP dc:description, IPTC Caption-Abstract, EXIF ImageDescription, XPComment, UserComment,
+- description: XMP dc:description, IPTC Caption-Abstract, EXIF ImageDescription, XPComment, UserComment (not one
+  that only repeats the title, as Windows writes its "Title" into ImageDescription too),
   leaving out the placeholders cameras write ("OLYMPUS DIGITAL CAMERA", "SAMSUNG CAMERA PICTURES"), and what only a
   camera or a phone writes into EXIF ImageDescription by itself (Huawei's shooting modes, "rhdr"; a model in angle
   brackets; the folder on its card). Reading a file again takes such a description stored before away.
@@ -99,9 +100,9 @@ class Embedded:
     taken_local: datetime | None = None
     taken_offset: str = ""
     problems: tuple[str, ...] = field(default=(), compare=False)  # what was skipped, as logged
-    # Descriptions the file holds that a camera wrote by itself (left out): one stored as the file's before this rule
-    # is taken away when the file is read again.
-    camera_descriptions: tuple[str, ...] = field(default=(), compare=False)
+    # Texts the file holds where a description goes that a camera wrote by itself (left out): one stored as the file's
+    # description before this rule is taken away when the file is read again.
+    no_descriptions: tuple[str, ...] = field(default=(), compare=False)
 
     def __bool__(self) -> bool:
         return bool(self.keywords or self.title or self.description or self.city or self.region or self.country
@@ -305,10 +306,10 @@ def interpret(fields: dict[str, list[str]], *, skipped: list[str] = ()) -> Embed
 
     title = _first(fields, ("Xmp.dc.title", "Iptc.Application2.Headline", "Xmp.photoshop.Headline",
                             "Exif.Image.XPTitle"), limit=TITLE_MAX, one_line=True, problems=problems)
-    camera_descriptions: list[str] = []
+    no_descriptions: list[str] = []
     description = _first(fields, ("Xmp.dc.description", "Iptc.Application2.Caption", "Exif.Image.ImageDescription",
                                   "Exif.Image.XPComment", "Exif.Photo.UserComment"), limit=DESCRIPTION_MAX,
-                         problems=problems, left_out=camera_descriptions)
+                         problems=problems, left_out=no_descriptions, besides=title)
     latitude, longitude = _position(fields, problems)
     taken_local, taken_offset = _taken(fields, problems)
     return Embedded(
@@ -323,7 +324,7 @@ def interpret(fields: dict[str, list[str]], *, skipped: list[str] = ()) -> Embed
                       one_line=True, problems=problems),
         country=_first(fields, ("Iptc.Application2.CountryName", "Xmp.photoshop.Country"), limit=PLACE_MAX,
                        one_line=True, problems=problems),
-        problems=tuple(problems), camera_descriptions=tuple(camera_descriptions),
+        problems=tuple(problems), no_descriptions=tuple(no_descriptions),
     )
 
 
@@ -353,7 +354,7 @@ def embedded_merged(first: Embedded, then: Embedded) -> Embedded:
         latitude=position.latitude, longitude=position.longitude,
         taken_local=dated.taken_local, taken_offset=dated.taken_offset,
         problems=(*first.problems, *then.problems),
-        camera_descriptions=(*first.camera_descriptions, *then.camera_descriptions),
+        no_descriptions=(*first.no_descriptions, *then.no_descriptions),
     )
 
 
@@ -415,9 +416,11 @@ _CHARSET_PREFIX = re.compile(r'^charset=("[^"]*"|\S+)\s?', re.IGNORECASE)
 
 
 def _first(fields: dict, keys: tuple[str, ...], *, limit: int, problems: list[str], one_line: bool = False,
-           left_out: list[str] | None = None) -> str:
-    """The first text of these keys that says something, cut to `limit` characters (said in `problems`); the
-    placeholders passed over go into `left_out`, when given."""
+           left_out: list[str] | None = None, besides: str = "") -> str:
+    """The first text of these keys that says something, and more than `besides` (a description that only repeats the
+    title: Windows writes the "Title" it is given into EXIF ImageDescription as well), cut to `limit` characters
+    (said in `problems`); the placeholders passed over go into `left_out`, when given."""
+    repeated = " ".join(besides.casefold().split()) or None
     for key in keys:
         for raw in fields.get(key) or []:
             text = _CHARSET_PREFIX.sub("", str(raw)) if key == "Exif.Photo.UserComment" else str(raw)
@@ -426,7 +429,7 @@ def _first(fields: dict, keys: tuple[str, ...], *, limit: int, problems: list[st
             if text and _placeholder(text, key=key):
                 if left_out is not None:
                     left_out.append(text)
-            elif text:
+            elif text and " ".join(text.casefold().split()) != repeated:
                 if len(text) > limit:
                     problems.append(f"{key}: {_sized('text', len(text), cut=len(str(raw)) >= VALUE_MAX)} cut to {limit}")
                 return text[:limit].strip()

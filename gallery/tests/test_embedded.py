@@ -122,6 +122,25 @@ def test_a_user_comment_written_as_bytes_is_its_text_not_their_numbers(family, a
     assert photo.description == description
 
 
+def test_a_title_windows_also_wrote_as_the_description_is_the_title_only(family, alice, client_for):
+    # Windows Explorer's "Title" goes into XMP dc:title, XPTitle and EXIF ImageDescription alike: every photo a family
+    # titled there showed its title twice, once as the description (and was searched as if it said it twice).
+    data = images.with_metadata(picture(), exif={
+        "Exif.Image.ImageDescription": "Beach day", "Exif.Image.XPTitle": "Beach day"}, xmp={
+        "Xmp.dc.title": {'lang="x-default"': "Beach day"}})
+    photo = upload(family, alice, data)
+    assert (photo.title, photo.title_source) == ("Beach day", "embedded")
+    assert (photo.description, photo.description_source) == ("", "")
+    # A description that says more than the title stays.
+    said_more = images.with_metadata(picture(), exif={
+        "Exif.Image.ImageDescription": "Beach day with Grandma", "Exif.Image.XPTitle": "beach  day"})
+    assert upload(family, alice, said_more).description == "Beach day with Grandma"
+    # Windows' "Comments" (XPComment) is then the description.
+    commented = images.with_metadata(picture(), exif={
+        "Exif.Image.ImageDescription": "Lake", "Exif.Image.XPTitle": "Lake", "Exif.Image.XPComment": "Grandma's 80th"})
+    assert upload(family, alice, commented).description == "Grandma's 80th"
+
+
 # What cameras and phones write into EXIF ImageDescription by themselves: Samsung's compacts and early Galaxies, a model
 # in angle brackets, the folder on the card, and Huawei's and Honor's shooting modes (HDR, night, portrait, burst),
 # which a family's phone photos carry by the thousand.
