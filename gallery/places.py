@@ -17,6 +17,7 @@ import json
 import math
 import sys
 import threading
+import unicodedata
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
@@ -202,7 +203,7 @@ _COUNTRY_ALIASES = {
     "usa": "US", "u.s.a.": "US", "united states of america": "US", "america": "US", "uk": "GB", "u.k.": "GB",
     "england": "GB", "scotland": "GB", "wales": "GB", "great britain": "GB", "britain": "GB",
     "korea": "KR", "czechia": "CZ", "holland": "NL", "the netherlands": "NL", "vietnam": "VN", "bolivia": "BO",
-    "venezuela": "VE", "taiwan": "TW", "macedonia": "MK",
+    "venezuela": "VE", "taiwan": "TW", "macedonia": "MK", "viet nam": "VN",
 }
 
 
@@ -232,6 +233,20 @@ def _country_codes() -> dict[str, str]:
 
 
 def country_code_for(name: str) -> str:
-    """The ISO code of a country written by name ("Portugal", "USA", "Deutschland") or code ("PT"); "" when
-    unknown."""
-    return _country_codes().get(" ".join((name or "").casefold().split()), "")
+    """The ISO code of a country written by name ("Portugal", "USA", "Deutschland", or without its accents as cameras
+    and older tools write ASCII alone: "Espana") or code ("PT"); "" when unknown."""
+    key = " ".join((name or "").casefold().split())
+    return _country_codes().get(key) or _country_codes_unaccented().get(_unaccented(key), "")
+
+
+@cache
+def _country_codes_unaccented() -> dict[str, str]:
+    """_country_codes by their names without accents, each only when it names one country so."""
+    found: dict[str, set[str]] = {}
+    for name, code in _country_codes().items():
+        found.setdefault(_unaccented(name), set()).add(code)
+    return {name: codes.pop() for name, codes in found.items() if len(codes) == 1}
+
+
+def _unaccented(text: str) -> str:
+    return "".join(char for char in unicodedata.normalize("NFKD", text) if not unicodedata.combining(char))

@@ -434,6 +434,17 @@ def iptc_place(city: str, country: str, taken: str = "2021:06:14 23:30:00") -> b
                                                                      "Iptc.Application2.CountryName": country})
 
 
+@pytest.mark.parametrize("country, code", [
+    ("Espana", "ES"), ("Osterreich", "AT"), ("Turkiye", "TR"), ("Cote d'Ivoire", "CI"),  # accents a tool left out
+    ("Viet Nam", "VN"), ("Russian Federation", "RU"), ("Iran, Islamic Republic of", "IR"),  # ISO 3166's own names
+])
+def test_a_country_written_without_its_accents_or_by_its_iso_name_is_known(family, alice, country, code):
+    # Cameras and older tools write ASCII alone ("Espana"), and others ISO 3166's names ("Viet Nam"): the photo kept
+    # the text with no country, so it was in no country's filter and had no holidays nor a country's clock.
+    photo = upload(family, alice, iptc_place("", country))
+    assert photo.place_country_code == code
+
+
 def test_a_place_the_file_names_without_a_position_gives_the_zone_of_a_country_with_one(family, alice, settings,
                                                                                         client_for):
     # An IPTC-only place set no zone: a camera's 23:30 in Berlin was read as 23:30 UTC, a day off for the search's
