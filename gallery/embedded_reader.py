@@ -23,7 +23,7 @@ KEYS = (
     "Xmp.dc.subject", "Xmp.dc.title", "Xmp.dc.description", "Xmp.lr.hierarchicalSubject", "Xmp.digiKam.TagsList",
     "Xmp.photoshop.City", "Xmp.photoshop.State", "Xmp.photoshop.Country", "Xmp.photoshop.Headline",
     "Xmp.exif.GPSLatitude", "Xmp.exif.GPSLongitude", "Xmp.exif.DateTimeOriginal", "Xmp.photoshop.DateCreated",
-    "Iptc.Envelope.CharacterSet", "Iptc.Application2.Keywords", "Iptc.Application2.Caption",
+    "Iptc.Application2.Keywords", "Iptc.Application2.Caption",
     "Iptc.Application2.Headline", "Iptc.Application2.City", "Iptc.Application2.ProvinceState",
     "Iptc.Application2.CountryName",
     "Exif.Image.ImageDescription", "Exif.Image.XPKeywords", "Exif.Image.XPTitle", "Exif.Image.XPComment",
@@ -40,7 +40,6 @@ USER_COMMENT_CHARSETS = {b"ASCII\x00\x00\x00": "utf-8", b"UNICODE\x00": "utf-16"
                          b"JIS\x00\x00\x00\x00\x00": "shift_jis", b"\x00" * 8: "utf-8"}
 MAX_VALUE = 20_000
 MAX_ITEMS = 1_000
-IPTC_UTF8 = "\x1b%G"  # the IPTC envelope's way of saying "UTF-8"
 
 
 def limit_self(memory_bytes: int) -> None:
@@ -49,10 +48,10 @@ def limit_self(memory_bytes: int) -> None:
 
 
 def decode(raw: bytes, *, key: str, latin1_ok: bool, type_name: str = "") -> str:
-    """A value as text: UTF-8, or for IPTC that does not declare UTF-8 (IPTC's old default, Latin-1)
-    Windows-1252, what old Windows programs wrote there: Latin-1 with ’ “ ” – … € where Latin-1 has control
-    characters (a byte Windows-1252 leaves undefined makes the value Latin-1's); raises UnicodeDecodeError
-    otherwise. EXIF's XP* tags are UCS-2, which exiv2 hands over as byte numbers, as it does any value typed BYTE
+    """A value as text: UTF-8, or for IPTC that is not UTF-8 (IPTC's old default is Latin-1; a file may also declare
+    UTF-8 and hold something else) Windows-1252, what old Windows programs wrote there: Latin-1 with ’ “ ” – … €
+    where Latin-1 has control characters (a byte Windows-1252 leaves undefined makes the value Latin-1's); raises
+    UnicodeDecodeError otherwise. EXIF's XP* tags are UCS-2, which exiv2 hands over as byte numbers, as it does any value typed BYTE
     (NUMBERED_TYPES): a UserComment so written is read by the character set its first bytes name."""
     if key in UCS2_KEYS:
         numbers = raw.decode("ascii").split()
@@ -122,14 +121,11 @@ def read(data: bytes) -> dict:
     wanted = [(d.get("tag", b"").decode("ascii", "replace"), d.get("value", b""), d.get("typeName", ""))
               for d in raw]
     wanted = [(key, value, type_name) for key, value, type_name in wanted if key in KEYS]
-    charset = next((value for key, value, _ in wanted if key == "Iptc.Envelope.CharacterSet"), b"")
-    iptc_latin1 = charset != IPTC_UTF8.encode()
     for key, value, type_name in wanted:
         values = value if isinstance(value, (list, tuple)) else [value]
         for item in values[:MAX_ITEMS]:
             try:
-                text = decode(item, key=key, latin1_ok=key.startswith("Iptc.") and iptc_latin1,
-                              type_name=type_name)
+                text = decode(item, key=key, latin1_ok=key.startswith("Iptc."), type_name=type_name)
             except (UnicodeDecodeError, ValueError) as exc:
                 skipped.append(f"{key}: not valid text ({type(exc).__name__})")
                 continue

@@ -549,6 +549,14 @@ def test_iptc_text_an_old_windows_program_wrote_keeps_its_quotes_dashes_and_euro
     latin1 = images.with_metadata(picture(), iptc={"Iptc.Application2.Caption": "Zoë\x81 at home"},
                                   iptc_encoding="latin-1")
     assert upload(family, alice, latin1, filename="IMG_0002.jpg").description == "Zoë at home"
+    # A file that declares UTF-8 (ESC % G) but holds Windows-1252 (a program that set the one and wrote the other) lost
+    # every keyword and caption, each "not valid text": none of it is UTF-8, so it is read as the other.
+    mislabelled = images.with_metadata(picture(), iptc={
+        "Iptc.Envelope.CharacterSet": "\x1b%G", "Iptc.Application2.Keywords": ["Müller", "Straße"],
+        "Iptc.Application2.Caption": "Oma’s Kaffee"}, iptc_encoding="cp1252")
+    photo = upload(family, alice, mislabelled, filename="IMG_0003.jpg")
+    assert sources(photo) == {"Müller": "embedded", "Straße": "embedded"}
+    assert photo.description == "Oma’s Kaffee"
 
 
 def test_invalid_utf8_in_an_exif_field_skips_that_field_only(family, alice, caplog):
