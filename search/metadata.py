@@ -102,8 +102,8 @@ _FILENAME_WORDS = "regexp_replace(p.original_filename, '[._-]+', ' ', 'g')"
 
 # The text search reads no symbol as a word: a tag "🎂" (typed, or a file's keyword) was found by no search. Each symbol
 # (an emoji: Unicode's "other symbol" category) of a tag's name is also written as one word of its own, its code point
-# ("🎂" is "u1f382"), in the photo's document and in the query alike; the modifiers and joiners an emoji is drawn with
-# are none ("👍🏽" is "👍").
+# ("🎂" is "u1f382"), in the photo's document and in the query alike (where it stands: "-🎂" leaves such photos out);
+# the marks an emoji is drawn with are none ("👍🏽" is "👍").
 SYMBOL_WORD = "u{:x}"
 
 
@@ -473,9 +473,25 @@ _QUERIES_SQL = f"""
 
 
 def _with_symbol_words(text: str) -> str:
-    """`text` and the words of its symbols (symbol_words), which a tag's symbols are found by."""
-    words = symbol_words(text)
-    return f"{text} {words}" if words else text
+    """`text` with each of its symbols as its word (symbol_words), where it stands, so that what web-search syntax
+    says of it ("-🎂", '"🎂 party"') it says of the word; the marks an emoji is drawn with (skin tones, joiners,
+    variation selectors) left out."""
+    if not symbol_words(text):
+        return text
+    out: list[str] = []
+    for char in text:
+        if unicodedata.category(char) == "So":
+            out.append(("" if not out or not out[-1][-1:].isalnum() else " ") + SYMBOL_WORD.format(ord(char)) + " ")
+        elif not _emoji_mark(char):
+            out.append(char)
+    return "".join(out)
+
+
+def _emoji_mark(char: str) -> bool:
+    """Whether `char` only changes how an emoji is drawn: a joiner, a variation selector, a keycap, a skin tone, a
+    subdivision flag's tag."""
+    code = ord(char)
+    return char in "\u200d\ufe0e\ufe0f\u20e3" or 0x1F3FB <= code <= 0x1F3FF or 0xE0020 <= code <= 0xE007F
 
 
 def _any_of(tsqueries: Sequence[str]) -> str:

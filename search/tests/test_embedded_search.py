@@ -85,6 +85,12 @@ def test_an_emoji_keyword_or_tag_is_found_by_that_emoji(toy_model, add_shape, fa
     assert ids(alice, "🎉") == [party.pk]  # a member's tag as well
     assert ids(alice, "👨‍👩‍👧") == [cake.pk]
     assert plain.pk not in ids(alice, "🎂 🎉")
+    # In web-search syntax an emoji means what a word there would: "-🎂" leaves its photos out, '"🎂"' asks for them.
+    photo_update(photo=plain, tags=["square"])
+    photo_update(photo=party, tags=["🎉", "square"])
+    run_queued_tasks()
+    assert ids(alice, "square -🎉") == [plain.pk]
+    assert ids(alice, '"🎉" square') == [party.pk]
     [result] = [r for r in search_photos(user=alice, params=SearchParams(query="🎂", min_score=0.0)).results
                 if r.photo.pk == cake.pk]
     assert result.explanation.meta_fields == ["keywords in the file or Google Photos"]
