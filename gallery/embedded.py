@@ -17,8 +17,11 @@ What we take, first found wins for single values:
   Keywords longer than a tag can be (64 characters) are skipped with a log line; a keyword with commas is as
   many tags (as typed ones), and control and invisible characters are removed from every text (text_from_file).
 - title: XMP dc:title, IPTC Headline (or XMP photoshop:Headline), EXIF XPTitle.
-- description: XMP dc:description, IPTC Caption-Abstract, EXIF ImageDescription, XPComment, UserComment,
-  leaving out the placeholders cameras write ("OLYMPUS DIGITAL CAMERA").
+- description: XMP dc:description, IPTC Caption-Abstract, EXIF ImageDescription, XPComment, UserComment (not one
+  that only repeats the title, as Windows writes its "Title" into ImageDescription too),
+  leaving out the placeholders cameras write ("OLYMPUS DIGITAL CAMERA", "SAMSUNG CAMERA PICTURES"), and what only a
+  camera or a phone writes into EXIF ImageDescription by itself (Huawei's shooting modes, "rhdr"; a model in angle
+  brackets; the folder on its card). Reading a file again takes such a description stored before away.
 - location: IPTC City / Province-State / Country (or XMP photoshop:City / State / Country).
 - position: XMP exif:GPSLatitude / GPSLongitude ("38,43.338N", "38,43,20.3N"), where darktable's map view and
   digiKam's geolocation editor write it into a sidecar (a file's EXIF GPS, read with its dates, comes first).
@@ -65,7 +68,20 @@ PLACEHOLDERS = {
     "samsung", "lg", "exif_jpeg_picture", "created with gimp", "screenshot", "jpeg", "sanyo digital camera",
     "konica minolta digital camera", "panasonic", "fujifilm", "nikon", "canon", "hpim", "my beautiful picture",
     "binary comment",  # exiv2's word for a UserComment that holds no text
+    "samsung camera pictures", "samsung digital camera", "moultrie digital game camera", "created by imlib",
+    "casio computer co.,ltd", "dvc 10.1 hdmi",
 }
+# What phones and cameras write into EXIF ImageDescription, and only there, by themselves: Huawei's and Honor's shooting
+# modes (HDR, night, portrait, burst, front camera...), which their photos carry by the thousand, and a slide scanner's
+# word; short words a person may write in a caption of their own (XMP, IPTC), where they stay. (PhotoPrism's list.)
+CAMERA_MODES = {
+    "rhdr", "hdrpl", "oznorwo", "frontbhdp", "fbt", "rbt", "ptr", "fbthdr", "btr", "mon", "nor", "dav", "mde",
+    "mde_soft", "edf", "btfmdn", "btf", "btfhdr", "frem", "oznor", "rpt", "burst", "sdr_hdrb", "cof", "qrf", "fshbty",
+    "scanner",
+}
+# Also only a camera's in ImageDescription: its model in angle brackets ("<KENOX S1050 / Samsung S1050>", "<Digimax i5,
+# Samsung #1>") and the folder on its card ("DCIM\100OLYMP").
+CAMERA_WRITTEN = re.compile(r"<[^<>]*>|DCIM[\\/]\S*", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -84,6 +100,9 @@ class Embedded:
     taken_local: datetime | None = None
     taken_offset: str = ""
     problems: tuple[str, ...] = field(default=(), compare=False)  # what was skipped, as logged
+    # Texts the file holds where a description goes that a camera wrote by itself (left out): one stored as the file's
+    # description before this rule is taken away when the file is read again.
+    no_descriptions: tuple[str, ...] = field(default=(), compare=False)
 
     def __bool__(self) -> bool:
         return bool(self.keywords or self.title or self.description or self.city or self.region or self.country
@@ -287,9 +306,10 @@ def interpret(fields: dict[str, list[str]], *, skipped: list[str] = ()) -> Embed
 
     title = _first(fields, ("Xmp.dc.title", "Iptc.Application2.Headline", "Xmp.photoshop.Headline",
                             "Exif.Image.XPTitle"), limit=TITLE_MAX, one_line=True, problems=problems)
+    no_descriptions: list[str] = []
     description = _first(fields, ("Xmp.dc.description", "Iptc.Application2.Caption", "Exif.Image.ImageDescription",
                                   "Exif.Image.XPComment", "Exif.Photo.UserComment"), limit=DESCRIPTION_MAX,
-                         problems=problems)
+                         problems=problems, left_out=no_descriptions, besides=title)
     latitude, longitude = _position(fields, problems)
     taken_local, taken_offset = _taken(fields, problems)
     return Embedded(
@@ -304,7 +324,7 @@ def interpret(fields: dict[str, list[str]], *, skipped: list[str] = ()) -> Embed
                       one_line=True, problems=problems),
         country=_first(fields, ("Iptc.Application2.CountryName", "Xmp.photoshop.Country"), limit=PLACE_MAX,
                        one_line=True, problems=problems),
-        problems=tuple(problems),
+        problems=tuple(problems), no_descriptions=tuple(no_descriptions),
     )
 
 
@@ -334,6 +354,7 @@ def embedded_merged(first: Embedded, then: Embedded) -> Embedded:
         latitude=position.latitude, longitude=position.longitude,
         taken_local=dated.taken_local, taken_offset=dated.taken_offset,
         problems=(*first.problems, *then.problems),
+        no_descriptions=(*first.no_descriptions, *then.no_descriptions),
     )
 
 
@@ -394,14 +415,21 @@ def _coordinate(value: str, hemispheres: str) -> float | None:
 _CHARSET_PREFIX = re.compile(r'^charset=("[^"]*"|\S+)\s?', re.IGNORECASE)
 
 
-def _first(fields: dict, keys: tuple[str, ...], *, limit: int, problems: list[str], one_line: bool = False) -> str:
-    """The first text of these keys that says something, cut to `limit` characters (said in `problems`)."""
+def _first(fields: dict, keys: tuple[str, ...], *, limit: int, problems: list[str], one_line: bool = False,
+           left_out: list[str] | None = None, besides: str = "") -> str:
+    """The first text of these keys that says something, and more than `besides` (a description that only repeats the
+    title: Windows writes the "Title" it is given into EXIF ImageDescription as well), cut to `limit` characters
+    (said in `problems`); the placeholders passed over go into `left_out`, when given."""
+    repeated = " ".join(besides.casefold().split()) or None
     for key in keys:
         for raw in fields.get(key) or []:
             text = _CHARSET_PREFIX.sub("", str(raw)) if key == "Exif.Photo.UserComment" else str(raw)
             text = text_from_file(text, multiline=not one_line)
             text = " ".join(text.split()) if one_line else text.strip()
-            if text and not _placeholder(text):
+            if text and _placeholder(text, key=key):
+                if left_out is not None:
+                    left_out.append(text)
+            elif text and " ".join(text.casefold().split()) != repeated:
                 if len(text) > limit:
                     problems.append(f"{key}: {_sized('text', len(text), cut=len(str(raw)) >= VALUE_MAX)} cut to {limit}")
                 return text[:limit].strip()
@@ -414,5 +442,9 @@ def _sized(what: str, length: int, *, cut: bool) -> str:
     return f"a {what} of at least {VALUE_MAX} characters" if cut else f"a {length}-character {what}"
 
 
-def _placeholder(text: str) -> bool:
-    return " ".join(text.lower().split()) in PLACEHOLDERS or not any(ch.isalnum() for ch in text)
+def _placeholder(text: str, *, key: str) -> bool:
+    """Whether `text`, read from `key`, is what a camera or a program writes when nobody wrote anything."""
+    said = " ".join(text.lower().split())
+    if key == "Exif.Image.ImageDescription" and (said in CAMERA_MODES or CAMERA_WRITTEN.fullmatch(said)):
+        return True
+    return said in PLACEHOLDERS or not any(ch.isalnum() for ch in text)

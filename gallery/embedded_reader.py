@@ -23,16 +23,23 @@ KEYS = (
     "Xmp.dc.subject", "Xmp.dc.title", "Xmp.dc.description", "Xmp.lr.hierarchicalSubject", "Xmp.digiKam.TagsList",
     "Xmp.photoshop.City", "Xmp.photoshop.State", "Xmp.photoshop.Country", "Xmp.photoshop.Headline",
     "Xmp.exif.GPSLatitude", "Xmp.exif.GPSLongitude", "Xmp.exif.DateTimeOriginal", "Xmp.photoshop.DateCreated",
-    "Iptc.Envelope.CharacterSet", "Iptc.Application2.Keywords", "Iptc.Application2.Caption",
+    "Iptc.Application2.Keywords", "Iptc.Application2.Caption",
     "Iptc.Application2.Headline", "Iptc.Application2.City", "Iptc.Application2.ProvinceState",
     "Iptc.Application2.CountryName",
     "Exif.Image.ImageDescription", "Exif.Image.XPKeywords", "Exif.Image.XPTitle", "Exif.Image.XPComment",
     "Exif.Photo.UserComment",
 )
 UCS2_KEYS = {"Exif.Image.XPKeywords", "Exif.Image.XPTitle", "Exif.Image.XPComment"}
+# exiv2 hands a value typed BYTE over as its bytes' numbers, "65 83 67 73 73 0 0 0 66 111 …": so it does a
+# UserComment that Pillow, and the programs built on it, write typed BYTE (a camera's, UNDEFINED, comes as
+# "charset=Ascii Boat trip").
+NUMBERED_TYPES = {"Byte"}
+USER_COMMENT = "Exif.Photo.UserComment"
+# A UserComment's first 8 bytes name its character set (EXIF 2.3, 4.6.5): the text's encoding, by those bytes.
+USER_COMMENT_CHARSETS = {b"ASCII\x00\x00\x00": "utf-8", b"UNICODE\x00": "utf-16",
+                         b"JIS\x00\x00\x00\x00\x00": "shift_jis", b"\x00" * 8: "utf-8"}
 MAX_VALUE = 20_000
 MAX_ITEMS = 1_000
-IPTC_UTF8 = "\x1b%G"  # the IPTC envelope's way of saying "UTF-8"
 
 
 def limit_self(memory_bytes: int) -> None:
@@ -40,20 +47,49 @@ def limit_self(memory_bytes: int) -> None:
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
 
 
-def decode(raw: bytes, *, key: str, latin1_ok: bool) -> str:
-    """A value as text: UTF-8, or Latin-1 for IPTC that does not declare UTF-8 (IPTC's old default);
-    raises UnicodeDecodeError otherwise. EXIF's XP* tags are UCS-2, which exiv2 hands over as byte numbers."""
+def decode(raw: bytes, *, key: str, latin1_ok: bool, type_name: str = "") -> str:
+    """A value as text: UTF-8, or for IPTC that is not UTF-8 (IPTC's old default is Latin-1; a file may also declare
+    UTF-8 and hold something else) Windows-1252, what old Windows programs wrote there: Latin-1 with ’ “ ” – … €
+    where Latin-1 has control characters (a byte Windows-1252 leaves undefined makes the value Latin-1's); raises
+    UnicodeDecodeError otherwise. EXIF's XP* tags are UCS-2, which exiv2 hands over as byte numbers, as it does any value typed BYTE
+    (NUMBERED_TYPES): a UserComment so written is read by the character set its first bytes name."""
     if key in UCS2_KEYS:
         numbers = raw.decode("ascii").split()
         text = bytes(int(n) for n in numbers).decode("utf-16le")
+    elif type_name in NUMBERED_TYPES and (octets := from_numbers(raw)) is not None:
+        text = user_comment(octets) if key == USER_COMMENT else octets.decode("utf-8")
     else:
         try:
             text = raw.decode("utf-8")
         except UnicodeDecodeError:
             if not latin1_ok:
                 raise
-            text = raw.decode("latin-1")
+            try:
+                text = raw.decode("cp1252")
+            except UnicodeDecodeError:
+                text = raw.decode("latin-1")
     return text.replace("\x00", "")
+
+
+def from_numbers(raw: bytes) -> bytes | None:
+    """The bytes whose numbers exiv2 wrote ("66 111 97 116"), or None when `raw` is not such a list (its own text)."""
+    numbers = raw.split()
+    if not numbers or not all(number.isdigit() and int(number) < 256 for number in numbers):
+        return None
+    return bytes(int(number) for number in numbers)
+
+
+def user_comment(octets: bytes) -> str:
+    """A UserComment's text, by the character set its first 8 bytes name (raises UnicodeDecodeError or ValueError
+    for one it does not name). UNICODE is in the file's byte order, unknown here: the one its text reads in, which
+    puts the NUL of a Latin letter's UCS-2 at the odd bytes for little-endian."""
+    charset, body = USER_COMMENT_CHARSETS.get(octets[:8]), octets[8:].rstrip(b"\x00")
+    if charset is None:
+        raise ValueError(f"no character set of a UserComment: {octets[:8]!r}")
+    if charset == "utf-16" and not body.startswith((b"\xff\xfe", b"\xfe\xff")):
+        body += b"\x00" * (len(body) % 2)
+        charset = "utf-16be" if body[0::2].count(0) > body[1::2].count(0) else "utf-16le"
+    return body.decode(charset)
 
 
 def read(data: bytes) -> dict:
@@ -85,13 +121,11 @@ def read(data: bytes) -> dict:
     wanted = [(d.get("tag", b"").decode("ascii", "replace"), d.get("value", b""), d.get("typeName", ""))
               for d in raw]
     wanted = [(key, value, type_name) for key, value, type_name in wanted if key in KEYS]
-    charset = next((value for key, value, _ in wanted if key == "Iptc.Envelope.CharacterSet"), b"")
-    iptc_latin1 = charset != IPTC_UTF8.encode()
     for key, value, type_name in wanted:
         values = value if isinstance(value, (list, tuple)) else [value]
         for item in values[:MAX_ITEMS]:
             try:
-                text = decode(item, key=key, latin1_ok=key.startswith("Iptc.") and iptc_latin1)
+                text = decode(item, key=key, latin1_ok=key.startswith("Iptc."), type_name=type_name)
             except (UnicodeDecodeError, ValueError) as exc:
                 skipped.append(f"{key}: not valid text ({type(exc).__name__})")
                 continue

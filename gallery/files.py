@@ -57,11 +57,23 @@ def stored_open(field):
     return stream
 
 
-def photo_image(photo: Photo, *, max_side: int):
+# Originals stored without loss (a screenshot, a scan saved as PNG or TIFF): their display rendition, a JPEG, blurs
+# small text, which the OCR then reads with its words run together or not at all.
+LOSSLESS_TYPES = frozenset({"image/png", "image/gif", "image/tiff"})
+
+
+def photo_image(photo: Photo, *, max_side: int, for_text: bool = False):
     """The photo as members see it, upright and as they turned it, its longer side at most `max_side`, for the
     workers (embedding, reading text): decoded from its display rendition (small: no decode slot), or, when that
     is missing or damaged in storage, from its original (bounded, in a decode slot). Raises what stored_open and
-    decode_upright raise for the original."""
+    decode_upright raise for the original. To read its text (`for_text`), an original stored lossless
+    (LOSSLESS_TYPES) is decoded itself, its rendition only when the original can't be read."""
+    if for_text and photo.mime_type in LOSSLESS_TYPES:
+        try:
+            return _original_image(photo, max_side=max_side)
+        except (FileNotFoundError, ImageRejected) as exc:
+            logger.warning("photo %s: original %s can't be read (%s); reading its display rendition", photo.pk,
+                           photo.original.name, getattr(exc, "detail", "") or exc)
     if photo.display:
         try:
             with stored_open(photo.display) as stream:
@@ -72,6 +84,10 @@ def photo_image(photo: Photo, *, max_side: int):
         except ImageRejected as exc:  # our own rendition, damaged in storage: the original may well be whole
             logger.warning("photo %s: display rendition %s is damaged (%s); decoding the original", photo.pk,
                            photo.display.name, exc.detail or exc)
+    return _original_image(photo, max_side=max_side)
+
+
+def _original_image(photo: Photo, *, max_side: int):
     with stored_open(photo.original) as stream:
         return turned(decode_upright(stream, max_side=max_side), photo.rotation)
 

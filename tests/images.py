@@ -131,9 +131,11 @@ def gps_jpeg(latitude: float | None, longitude: float | None, *, taken: str | No
     return jpeg(colour=colour, exif=exif)
 
 
-def with_metadata(data: bytes, *, xmp: dict | None = None, iptc: dict | None = None, exif: dict | None = None) -> bytes:
+def with_metadata(data: bytes, *, xmp: dict | None = None, iptc: dict | None = None, exif: dict | None = None,
+                  iptc_encoding: str = "utf-8") -> bytes:
     """`data` (an image file's bytes) with XMP, IPTC and EXIF fields written by exiv2 itself (pyexiv2), keyed as
-    exiv2 names them: {"Xmp.dc.subject": ["Lisbon"], "Iptc.Application2.Caption": "…", "Exif.Image.XPTitle": "…"}."""
+    exiv2 names them: {"Xmp.dc.subject": ["Lisbon"], "Iptc.Application2.Caption": "…", "Exif.Image.XPTitle": "…"};
+    the IPTC text in `iptc_encoding` (an old Windows program's "cp1252"), no character set declared unless given."""
     import pyexiv2
 
     image = pyexiv2.ImageData(data)
@@ -141,7 +143,7 @@ def with_metadata(data: bytes, *, xmp: dict | None = None, iptc: dict | None = N
         if exif:
             image.modify_exif(exif)
         if iptc:
-            image.modify_iptc(iptc)
+            image.modify_iptc(iptc, encoding=iptc_encoding)
         if xmp:
             image.modify_xmp(xmp)
         return image.get_bytes()

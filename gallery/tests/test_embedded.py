@@ -98,6 +98,91 @@ def test_exif_text_fields_are_read_too(family, alice):
     assert photo.description == "Grandpa's boat"
 
 
+def user_comment(raw: bytes) -> bytes:
+    """A JPEG whose EXIF UserComment holds `raw` (its 8-byte character set, then the text) as Pillow writes it, and
+    with it the programs built on it: typed BYTE, not UNDEFINED as a camera's."""
+    exif = Image.Exif()
+    exif.get_ifd(0x8769)[0x9286] = raw
+    return picture(exif=exif)
+
+
+@pytest.mark.parametrize("raw, description", [
+    (b"ASCII\x00\x00\x00Boat trip" + b"\x00" * 12, "Boat trip"),
+    (b"UNICODE\x00" + "Zoë’s bike".encode("utf-16le"), "Zoë’s bike"),
+    (b"UNICODE\x00" + "Zoë’s bike".encode("utf-16be"), "Zoë’s bike"),
+    (b"\x00" * 8 + "Café".encode(), "Café"),  # undefined: UTF-8, as the text of files is
+    (b"JIS\x00\x00\x00\x00\x00" + "家族旅行".encode("shift_jis"), "家族旅行"),
+    (b"ASCII\x00\x00\x00" + b" " * 40, ""),  # what a camera writes when nobody wrote anything
+    (b"\x00" * 48, ""),
+])
+def test_a_user_comment_written_as_bytes_is_its_text_not_their_numbers(family, alice, raw, description):
+    # exiv2 hands a UserComment typed BYTE over as the bytes' numbers: "65 83 67 73 73 0 0 0 66 111 97 116 ..." was
+    # the photo's description, shown on its page and searched.
+    photo = upload(family, alice, user_comment(raw))
+    assert photo.description == description
+
+
+def test_a_title_windows_also_wrote_as_the_description_is_the_title_only(family, alice, client_for):
+    # Windows Explorer's "Title" goes into XMP dc:title, XPTitle and EXIF ImageDescription alike: every photo a family
+    # titled there showed its title twice, once as the description (and was searched as if it said it twice).
+    data = images.with_metadata(picture(), exif={
+        "Exif.Image.ImageDescription": "Beach day", "Exif.Image.XPTitle": "Beach day"}, xmp={
+        "Xmp.dc.title": {'lang="x-default"': "Beach day"}})
+    photo = upload(family, alice, data)
+    assert (photo.title, photo.title_source) == ("Beach day", "embedded")
+    assert (photo.description, photo.description_source) == ("", "")
+    # A description that says more than the title stays.
+    said_more = images.with_metadata(picture(), exif={
+        "Exif.Image.ImageDescription": "Beach day with Grandma", "Exif.Image.XPTitle": "beach  day"})
+    assert upload(family, alice, said_more).description == "Beach day with Grandma"
+    # Windows' "Comments" (XPComment) is then the description.
+    commented = images.with_metadata(picture(), exif={
+        "Exif.Image.ImageDescription": "Lake", "Exif.Image.XPTitle": "Lake", "Exif.Image.XPComment": "Grandma's 80th"})
+    assert upload(family, alice, commented).description == "Grandma's 80th"
+
+
+# What cameras and phones write into EXIF ImageDescription by themselves: Samsung's compacts and early Galaxies, a model
+# in angle brackets, the folder on the card, and Huawei's and Honor's shooting modes (HDR, night, portrait, burst),
+# which a family's phone photos carry by the thousand.
+CAMERA_DESCRIPTIONS = ("SAMSUNG CAMERA PICTURES", "SAMSUNG DIGITAL CAMERA", "<KENOX S1050 / Samsung S1050>",
+                       "<Digimax i5, Samsung #1>", "DCIM\\100OLYMP", "rhdr", "hdrpl", "oznorWO", "fbt", "mde_soft",
+                       "sdr_HDRB", "burst", "KODAK Digital Still Camera", "MOULTRIE DIGITAL GAME CAMERA")
+
+
+@pytest.mark.parametrize("junk", CAMERA_DESCRIPTIONS)
+def test_what_a_camera_or_phone_writes_by_itself_is_no_description(family, alice, junk):
+    photo = upload(family, alice, images.with_metadata(picture(), exif={"Exif.Image.ImageDescription": junk}))
+    assert (photo.description, photo.description_source) == ("", "")
+
+
+def test_a_phones_mode_is_no_description_in_exif_alone_and_a_real_one_stays(family, alice):
+    # Huawei's mode words are short: a person may write one in a caption of their own (XMP, IPTC); a camera's field
+    # that says something else is a description.
+    assert upload(family, alice, images.with_metadata(picture(), xmp={
+        "Xmp.dc.description": {'lang="x-default"': "burst"}})).description == "burst"
+    assert upload(family, alice, images.with_metadata(picture(), exif={
+        "Exif.Image.ImageDescription": "Samsung party at the office"})).description == "Samsung party at the office"
+
+
+def test_reading_the_file_again_takes_away_a_cameras_description_stored_before(family, alice, client_for):
+    # Stored by an earlier reader that took "SAMSUNG CAMERA PICTURES" and Huawei's "rhdr" for descriptions: reading
+    # the files again (read_embedded --all, the photo page's re-read) leaves those photos without one; a description
+    # the file does not hold (a member's, a Takeout caption) stays.
+    samsung, huawei, captioned = (
+        upload(family, alice, images.with_metadata(picture(), exif={"Exif.Image.ImageDescription": junk}))
+        for junk in ("SAMSUNG CAMERA PICTURES", "rhdr", "rhdr"))
+    Photo.objects.filter(pk=samsung.pk).update(description="SAMSUNG CAMERA PICTURES", description_source="embedded")
+    Photo.objects.filter(pk=huawei.pk).update(description="rhdr", description_source="embedded")
+    Photo.objects.filter(pk=captioned.pk).update(description="Our first flat", description_source="embedded")
+    call_command("read_embedded", "--all", "--no-progress", stdout=io.StringIO())
+    for photo in (samsung, huawei, captioned):
+        photo.refresh_from_db()
+    assert (samsung.description, samsung.description_source) == ("", "")
+    assert (huawei.description, huawei.description_source) == ("", "")
+    assert (captioned.description, captioned.description_source) == ("Our first flat", "embedded")
+    assert "rhdr" not in client_for(alice).get(huawei.get_absolute_url()).content.decode()
+
+
 def test_darktable_and_digikam_bookkeeping_tags_are_no_keywords(family, alice):
     # darktable writes the file's format and its own states under "darktable|"; their leaves ("jpg", "changed") were
     # tags of every exported photo. digiKam keeps its colour and pick labels under an internal root.
@@ -349,6 +434,17 @@ def iptc_place(city: str, country: str, taken: str = "2021:06:14 23:30:00") -> b
                                                                      "Iptc.Application2.CountryName": country})
 
 
+@pytest.mark.parametrize("country, code", [
+    ("Espana", "ES"), ("Osterreich", "AT"), ("Turkiye", "TR"), ("Cote d'Ivoire", "CI"),  # accents a tool left out
+    ("Viet Nam", "VN"), ("Russian Federation", "RU"), ("Iran, Islamic Republic of", "IR"),  # ISO 3166's own names
+])
+def test_a_country_written_without_its_accents_or_by_its_iso_name_is_known(family, alice, country, code):
+    # Cameras and older tools write ASCII alone ("Espana"), and others ISO 3166's names ("Viet Nam"): the photo kept
+    # the text with no country, so it was in no country's filter and had no holidays nor a country's clock.
+    photo = upload(family, alice, iptc_place("", country))
+    assert photo.place_country_code == code
+
+
 def test_a_place_the_file_names_without_a_position_gives_the_zone_of_a_country_with_one(family, alice, settings,
                                                                                         client_for):
     # An IPTC-only place set no zone: a camera's 23:30 in Berlin was read as 23:30 UTC, a day off for the search's
@@ -434,6 +530,33 @@ def test_a_language_alternative_longer_than_the_reader_keeps_is_logged_as_such(f
     assert photo.description.startswith("word word") and len(photo.description) <= 10_000
     assert ("huge.jpg: embedded metadata skipped: Xmp.dc.description: a text of at least 20000 characters cut to "
             "10000") in caplog.text
+
+
+def test_iptc_text_an_old_windows_program_wrote_keeps_its_quotes_dashes_and_euro_sign(family, alice, client_for):
+    # IPTC without a declared character set is read as Latin-1, but what old Windows programs (Photoshop, ACDSee,
+    # Picasa) wrote there is the system's code page, Windows-1252, which puts ’ “ ” – … € where Latin-1 has control
+    # characters: "Grandma’s garden" was read with a control character, which text from files loses: "Grandmas garden".
+    data = images.with_metadata(picture(), iptc={
+        "Iptc.Application2.Keywords": ["Grandma’s garden", "Café"],
+        "Iptc.Application2.Caption": "Kids’ party – “best day” … 5 €",
+        "Iptc.Application2.City": "Düsseldorf",
+    }, iptc_encoding="cp1252")
+    photo = upload(family, alice, data)
+    assert sources(photo) == {"Grandma’s garden": "embedded", "Café": "embedded"}
+    assert photo.description == "Kids’ party – “best day” … 5 €"
+    assert photo.place_city == "Düsseldorf"
+    # Bytes Windows-1252 leaves undefined (0x81, 0x8D, 0x8F, 0x90, 0x9D) are Latin-1's, as before: controls, dropped.
+    latin1 = images.with_metadata(picture(), iptc={"Iptc.Application2.Caption": "Zoë\x81 at home"},
+                                  iptc_encoding="latin-1")
+    assert upload(family, alice, latin1, filename="IMG_0002.jpg").description == "Zoë at home"
+    # A file that declares UTF-8 (ESC % G) but holds Windows-1252 (a program that set the one and wrote the other) lost
+    # every keyword and caption, each "not valid text": none of it is UTF-8, so it is read as the other.
+    mislabelled = images.with_metadata(picture(), iptc={
+        "Iptc.Envelope.CharacterSet": "\x1b%G", "Iptc.Application2.Keywords": ["Müller", "Straße"],
+        "Iptc.Application2.Caption": "Oma’s Kaffee"}, iptc_encoding="cp1252")
+    photo = upload(family, alice, mislabelled, filename="IMG_0003.jpg")
+    assert sources(photo) == {"Müller": "embedded", "Straße": "embedded"}
+    assert photo.description == "Oma’s Kaffee"
 
 
 def test_invalid_utf8_in_an_exif_field_skips_that_field_only(family, alice, caplog):

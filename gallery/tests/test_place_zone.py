@@ -124,3 +124,20 @@ def test_a_known_places_zone_is_neither_called_assumed_nor_undone_by_reading_the
     photo_embedded_read(photo=fresh(photo))
     assert fresh(photo).taken_tz == "America/New_York"
     assert fresh(photo).taken_at_local.replace(tzinfo=None) == datetime(2023, 7, 14, 12, 0)
+
+
+@pytest.mark.parametrize("position, zone, utc_hour", [
+    ((59.75, 24.85), "Europe/Tallinn", 9),  # the Helsinki–Tallinn ferry: Rummu, Estonia, named; EEST
+    ((50.0, -0.8), "Europe/Paris", 10),  # Portsmouth–Caen, mid-Channel: Normandy, France; CEST
+    ((40.5, 1.5), "Europe/Madrid", 10),  # the Balearic ferry: Catalonia, Spain; CEST
+])
+def test_a_photo_taken_on_a_boat_off_a_coast_is_on_the_coasts_clock(family, alice, position, zone, utc_hour):
+    # Past the 12-mile limit the zone polygons name the sea's own zone ("Etc/GMT-2", no summer time): a photo taken at
+    # noon on a ferry, its place named by the coast it was off, was read an hour or two off the clock of either shore.
+    photo = gps_photo(family, alice, position)
+    assert (photo.taken_tz, photo.taken_at) == (zone, datetime(2023, 7, 14, utc_hour, 0, tzinfo=dt_timezone.utc))
+
+
+def test_a_photo_taken_far_out_at_sea_keeps_the_seas_zone(family, alice):
+    photo = gps_photo(family, alice, (30.0, -40.0))  # mid-Atlantic, 150 km and more from any town
+    assert photo.taken_tz == "Etc/GMT+3" and not photo.place_country

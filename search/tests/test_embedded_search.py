@@ -60,3 +60,37 @@ def test_the_embedded_tags_show_in_the_explanation_and_on_the_page(stored, alice
 
 def test_another_familys_embedded_words_are_never_found(stored, other_family, mallory):
     assert ids(mallory, "azulejos") == []
+
+
+def test_an_emoji_keyword_or_tag_is_found_by_that_emoji(toy_model, add_shape, family, alice, other_family, mallory,
+                                                          django_capture_on_commit_callbacks):
+    # A family tags birthdays "🎂" (in Lightroom, on a phone, or typed here): the photo showed the tag, but searching
+    # "🎂" found nothing, as the text search reads no symbol as a word.
+    from gallery.services import photo_update
+
+    with django_capture_on_commit_callbacks(execute=True):
+        cake = photo_create_from_bytes(family=family, uploaded_by=alice, filename="IMG_1.png",
+                                       data=images.with_metadata(shape_png("red", "circle", seed=5),
+                                                                 xmp={"Xmp.dc.subject": ["🎂", "👨‍👩‍👧 family"]})).photo
+        party = add_shape("blue", "square")
+        plain = add_shape("green", "square")
+        theirs = photo_create_from_bytes(family=other_family, uploaded_by=mallory, filename="IMG_2.png",
+                                         data=images.with_metadata(shape_png("red", "circle", seed=6),
+                                                                   xmp={"Xmp.dc.subject": ["🎂"]})).photo
+    photo_update(photo=party, tags=["🎉"])
+    run_queued_tasks()
+
+    assert ids(alice, "🎂") == [cake.pk]  # never the other family's cake
+    assert ids(mallory, "🎂") == [theirs.pk]
+    assert ids(alice, "🎉") == [party.pk]  # a member's tag as well
+    assert ids(alice, "👨‍👩‍👧") == [cake.pk]
+    assert plain.pk not in ids(alice, "🎂 🎉")
+    # In web-search syntax an emoji means what a word there would: "-🎂" leaves its photos out, '"🎂"' asks for them.
+    photo_update(photo=plain, tags=["square"])
+    photo_update(photo=party, tags=["🎉", "square"])
+    run_queued_tasks()
+    assert ids(alice, "square -🎉") == [plain.pk]
+    assert ids(alice, '"🎉" square') == [party.pk]
+    [result] = [r for r in search_photos(user=alice, params=SearchParams(query="🎂", min_score=0.0)).results
+                if r.photo.pk == cake.pk]
+    assert result.explanation.meta_fields == ["keywords in the file or Google Photos"]
