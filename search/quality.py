@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 from scipy.optimize import minimize
@@ -56,6 +56,7 @@ PRIOR_LOG_SCALE, PRIOR_BIAS, PRIOR_META = 0.5, 4.0, 1.5
 # Held-out log-loss must fall by this share to count as better: a new fit replaces the one in force (and new
 # weights are suggested) for a real gain, not for the noise of refitting the same judgments (about 2%).
 IMPROVEMENT = 0.05
+FIT_LOCK_CLASS = 0x4D534346  # "MSCF": the advisory lock a family's fits take turns on (its id the second key)
 # Where every fit starts, and what its prior holds it near: the model's own calibration and the default table (never a
 # fit in force, which was made from the same judgments: held near it, a fit would see its held-out queries through it).
 BASE = DEFAULT
@@ -304,9 +305,15 @@ class NotEnoughJudgments(Exception):
     pass
 
 
+@transaction.atomic
 def calibration_fit(*, family_id: int, data: JudgedData | None = None) -> SearchCalibration:
     """Fit the family's calibration from its judgments, measure it on held-out queries, and keep it; applied when
-    it lowers held-out log-loss. The weights are suggested only when they beat the default ones held out."""
+    it lowers held-out log-loss. The weights are suggested only when they beat the default ones held out.
+
+    Fits of one family take turns, from reading the fit in force to storing their own: two at once ("Fit now" in two
+    tabs, two admins, the nightly fit) each beat the calibration in force when they began and were both applied. The
+    second is measured against the first, as one asked for after it is."""
+    _fits_take_turns(family_id=family_id)
     data = data if data is not None else judged_data(family_id=family_id)
     queries = len(set(data.queries))
     if missing := needed(len(data), queries):
@@ -328,6 +335,13 @@ def calibration_fit(*, family_id: int, data: JudgedData | None = None) -> Search
                               # The calibrations compared at the same (default) weights: what the weights add is
                               # the suggestion's, which each member applies or not.
                               applied=_better(at_default, than=before))
+
+
+def _fits_take_turns(*, family_id: int) -> None:
+    # An advisory lock, held until the fit's transaction ends: the family's row lock (family_lock) would make a member
+    # leaving the family wait for the whole fit, when it need only wait for the fit's store (_calibration_store).
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [FIT_LOCK_CLASS, family_id])
 
 
 def log_loss_text(value: float) -> str:
