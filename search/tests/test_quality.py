@@ -942,3 +942,16 @@ def test_a_rollback_sent_twice_from_pages_drawn_before_the_first_withdraws_one_f
         page = client.post(url, sent, follow=True).content.decode()
         assert "The fit this page showed in force was rolled back meanwhile: nothing more was withdrawn." in page
     assert list(SearchCalibration.objects.filter(applied=True).values_list("pk", flat=True)) == [older.pk]
+
+
+def test_a_rollback_whose_fit_is_a_number_of_thousands_of_digits_is_no_server_error(family, alice, client_for):
+    """The rollback form's fit, sent as a number of 5,000 digits (a hand-made or mangled form), was a 500: Python
+    refuses to read an integer of more than 4,300 digits (ValueError), and gallery.text.id_from_text, which every view
+    reading an id from a form uses, tried. No id has more than 19 digits: it is no fit's id, as "abc" is not."""
+    from search.selectors import family_search_model
+
+    SearchCalibration.objects.create(family=family, model_name=family_search_model(family_id=family.pk),
+                                     semantic_scale=10.0, semantic_bias=-5.0, applied=True)
+    response = client_for(alice).post(reverse("search:quality_rollback", args=[family.pk]), {"fit": "9" * 5000})
+    assert response.status_code == 302
+
