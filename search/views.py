@@ -27,7 +27,8 @@ from gallery.views.bulk import selection_context
 from gallery.views.trash import results_message
 from search.duplicates import GroupChanged, duplicate_groups, duplicates_dismiss_group
 from search.engine import (
-    MAX_LIMIT, MAX_QUERY_CHARS, PAGE_SIZE, SearchParams, SearchResponse, preferences_for, search_photos, similar_photos,
+    MAX_LIMIT, MAX_QUERY_CHARS, MAX_REFINE, PAGE_SIZE, SearchParams, SearchResponse, preferences_for, search_photos,
+    similar_photos,
 )
 from search.expansion import also_searched_as
 from search.forms import (
@@ -130,8 +131,8 @@ _REFINE_PARAMS = {"like", "unlike"}
 
 def _refine_used(request: HttpRequest, search: QueryDict) -> tuple[list[int], list[int]]:
     """The photos of a search's like/unlike the user may see (what refines it; a foreign id is ignored), for a
-    refine bar drawn without the search's response (after a verdict)."""
-    like, unlike = (photo_ids(refine_text(search, name)) for name in ("like", "unlike"))
+    refine bar drawn without the search's response (after a verdict). The first MAX_REFINE of each, as the search."""
+    like, unlike = (photo_ids(refine_text(search, name))[:MAX_REFINE] for name in ("like", "unlike"))
     visible = set(photo_list(user=request.user).filter(pk__in=like + unlike).values_list("pk", flat=True))
     return [i for i in like if i in visible and i not in unlike], [i for i in unlike if i in visible]
 
