@@ -301,6 +301,13 @@ def needed(judgments: int, queries: int) -> int:
     return max(MIN_JUDGMENTS - judgments, MIN_QUERIES - queries, 0)
 
 
+def fit_judgments_needed(*, family_id: int) -> int:
+    """needed() for the family's judgments as the quality page counts them (its members', of photos not in the
+    trash), without scoring them: whether a fit asked for now can run."""
+    rows = family_judgments(family_id=family_id).filter(photo__trashed_at__isnull=True)
+    return needed(rows.count(), rows.values("query").distinct().count())
+
+
 class NotEnoughJudgments(Exception):
     pass
 

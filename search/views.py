@@ -48,7 +48,9 @@ from search.selectors import (
     families_have_photos, index_status, kept_models, photos_indexing_count,
 )
 from search.plots import quality_plots
-from search.quality import calibration_fit_request, calibration_rollback, family_quality, suggested_weights
+from search.quality import (
+    calibration_fit_request, calibration_rollback, family_quality, fit_judgments_needed, suggested_weights,
+)
 from search.services import (
     model_switch_confirm, photos_retry, preferences_reset, preferences_update, preferences_weights_update,
 )
@@ -488,6 +490,11 @@ def quality_fit(request: HttpRequest, family_id: int) -> HttpResponse:
     family = family_get(user=request.user, family_id=family_id)
     if not family_is_admin(user=request.user, family=family):
         raise PermissionDenied("Only the family's admins can fit its calibration.")
+    # (a page drawn before judgments were taken back, or their judge left: the worker would refuse it without a word)
+    if missing := fit_judgments_needed(family_id=family.pk):
+        messages.error(request, f"{missing} more judgment{pluralize(missing)} {pluralize(missing, 'is,are')} needed "
+                                "before a fit: the family's judgments changed since this page was shown.")
+        return redirect("search:quality", family_id=family.pk)
     calibration_fit_request(family_id=family.pk)
     messages.success(request, "Fitting from your family's judgments: the figures below update in a minute or so.")
     return redirect("search:quality", family_id=family.pk)

@@ -955,3 +955,21 @@ def test_a_rollback_whose_fit_is_a_number_of_thousands_of_digits_is_no_server_er
     response = client_for(alice).post(reverse("search:quality_rollback", args=[family.pk]), {"fit": "9" * 5000})
     assert response.status_code == 302
 
+
+def test_fit_now_from_a_page_drawn_with_enough_judgments_says_when_there_are_no_longer_enough(
+        toy_model, family, alice, client_for, django_capture_on_commit_callbacks):
+    """"Fit now" is offered once the family has enough judgments; sent from a page drawn before some were taken back
+    (undone in another tab, a judging member gone, a judged photo moved to the trash), it said "Fitting from your
+    family's judgments: the figures below update in a minute or so", and the worker refused the fit without a word:
+    the figures never changed. It says at once how many more are needed, and queues nothing."""
+    from tests.factories import photo_factory
+    from tests.queue import queued_tasks
+
+    photo = photo_factory(family=family, user=alice)
+    Judgment.objects.create(user=alice, family=family, photo=photo, query="red", relevant=True)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client_for(alice).post(reverse("search:quality_fit", args=[family.pk]), follow=True)
+    body = response.content.decode()
+    assert f"{MIN_JUDGMENTS - 1} more judgments are needed before a fit" in body, body
+    assert "update in a minute" not in body
+    assert queued_tasks() == []
