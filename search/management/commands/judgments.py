@@ -66,6 +66,10 @@ class Command(BaseCommand):
             report = judgments_import(lines=lines_bounded(source), **kwargs)
         for problem in report.skipped:
             self.stderr.write(f"Skipped {problem}")
+        for repeat in report.repeated:
+            self.stderr.write(f"Written again: {repeat}")
+        repeated = (f"; {len(report.repeated)} line{'s' if len(report.repeated) != 1 else ''} repeated earlier ones"
+                    if report.repeated else "")
         self.stdout.write(self.style.SUCCESS(
             f"Imported {report.created} new and {report.updated} updated judgment"
-            f"{'s' if report.created + report.updated != 1 else ''}; skipped {len(report.skipped)}."))
+            f"{'s' if report.created + report.updated != 1 else ''}{repeated}; skipped {len(report.skipped)}."))
