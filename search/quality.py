@@ -486,6 +486,7 @@ class Quality:
     per_query: list[QueryScores]
     waiting_queries: int = 0  # judged queries left out until the worker has encoded their words
     in_force_id: int | None = None  # the fit search uses now (None: the model's own calibration, default table)
+    in_force: SearchCalibration | None = None  # that fit (the latest, or an earlier one: after a rollback)
     # The weights the fit in force suggests: chosen for its calibration, they mean nothing under another (a fit that
     # did not apply, or was rolled back, suggests none).
     suggested_weights: tuple[float, float] | None = None
@@ -564,6 +565,8 @@ def family_quality(*, user: AbstractBaseUser, family_id: int, budget: EncodeBudg
                    current=figures(data, predicted), weights=weights,
                    fit=fit_row, per_query=sorted(per_query.values(), key=lambda q: q.query),
                    waiting_queries=len(data.waiting_queries), in_force_id=current.id,
+                   in_force=(fit_row if fit_row and fit_row.pk == current.id
+                             else SearchCalibration.objects.filter(pk=current.id).first() if current.id else None),
                    queries_needed=max(MIN_QUERIES - queries - len(data.waiting_queries), 0),
                    unindexed_judgments=data.unindexed_judgments,
                    suggested_weights=suggested_weights(family_id=family_id))

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 import shutil
+from datetime import UTC, datetime
 
 import numpy as np
 import pytest
@@ -825,7 +826,7 @@ def test_a_refit_measures_the_fit_in_force_on_queries_it_never_saw(judged_family
     assert not again.applied  # no better than itself
     # The page's "now" figures score the fit in force on the judgments it was made from: it says so.
     page = client_for(alice).get(reverse("search:quality", args=[family.pk])).content.decode()
-    assert "not held out: the fit in force was made from these judgments" in page.split('class="row-current"')[1]
+    assert "not held out: scored by the fit in force" in page.split('class="row-current"')[1]
 
 
 def test_small_log_losses_are_shown_with_the_digits_that_tell_them_apart(toy_model, family, alice, client_for):
@@ -973,3 +974,27 @@ def test_fit_now_from_a_page_drawn_with_enough_judgments_says_when_there_are_no_
     assert f"{MIN_JUDGMENTS - 1} more judgments are needed before a fit" in body, body
     assert "update in a minute" not in body
     assert queued_tasks() == []
+
+
+def test_the_page_says_which_fit_is_in_force_when_it_is_not_the_latest(toy_model, family, alice, client_for,
+                                                                        settings):
+    """After "Roll back the fit in force" (or a later fit that did not apply) an earlier fit applies again, and the page
+    said only "Last fit …: not applied — it did not predict held-out queries clearly better than what was in force",
+    its "Now" row "not held out: the fit in force was made from these judgments": nothing said which fit search uses,
+    made when, from how many judgments (not these: the family has judged since). It names the fit in force."""
+    from search.selectors import family_search_model
+
+    model_name = family_search_model(family_id=family.pk)
+    older = SearchCalibration.objects.create(family=family, model_name=model_name, semantic_scale=10.0,
+                                             semantic_bias=-5.0, judgments=38, judged_queries=5, applied=True)
+    SearchCalibration.objects.filter(pk=older.pk).update(created_at=datetime(2026, 11, 2, 9, 30, tzinfo=UTC))
+    SearchCalibration.objects.create(family=family, model_name=model_name, semantic_scale=11.0, semantic_bias=-5.0,
+                                     judgments=41, judged_queries=6, applied=True)
+    client = client_for(alice)
+    client.post(reverse("search:quality_rollback", args=[family.pk]))
+    settings.TIME_ZONE = "UTC"
+    body = client.get(reverse("search:quality", args=[family.pk])).content.decode()
+    assert "rolled back" in body and "an earlier fit applies again" in body
+    assert "In force: the fit of 2 Nov 2026 09:30, made from 38 judgments." in body, body
+    assert "the fit in force was made from these judgments" not in body
+    assert "not held out: scored by the fit in force, made from the family's judgments as they were then" in body
