@@ -112,6 +112,10 @@ def judgments_import(*, lines: Iterable[str], family: Family | None = None, user
             report.skipped.append(f"line {number}: not a judgment (longer than {LINE_MAX_CHARS:,} characters: an "
                                   "exported row is a few thousand)")
             continue
+        if undecoded := _undecoded_byte(line):
+            report.skipped.append(f"line {number}: not UTF-8 text (byte 0x{undecoded:02x}): save the file as UTF-8 and "
+                                  "import it again")
+            continue
         refused = ""
         try:
             row = json.loads(line, parse_constant=_no_constant, parse_float=_finite_float, parse_int=_float_sized_int)
@@ -214,6 +218,12 @@ def _import_written(row: dict, *, judge: AbstractBaseUser, photo: Photo, family_
         if given is not None:
             Judgment.objects.filter(pk=judgment.pk).update(created_at=given)
     return _Written(created=created)
+
+
+def _undecoded_byte(line: str) -> int | None:
+    """The first byte of `line` that was no UTF-8 (read with errors="surrogateescape", which keeps such a byte as a
+    lone surrogate: U+DC80-U+DCFF), else None. (A surrogate JSON escapes, "\\udc80", is six characters of text.)"""
+    return next((ord(ch) - 0xDC00 for ch in line if "\udc80" <= ch <= "\udcff"), None)
 
 
 class _NumberRefused(ValueError):

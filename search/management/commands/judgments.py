@@ -59,7 +59,11 @@ class Command(BaseCommand):
 
     def _import(self, path: str, **kwargs) -> None:
         try:
-            source = sys.stdin if path == "-" else open(path, encoding="utf-8", errors="replace")
+            # Bytes that are no UTF-8 are kept as such (surrogateescape), for the import to name their line and skip it
+            # rather than record its text with "�" in it, or stop with a traceback.
+            if path == "-" and hasattr(sys.stdin, "reconfigure"):  # (a test's StringIO holds text already)
+                sys.stdin.reconfigure(encoding="utf-8", errors="surrogateescape")
+            source = sys.stdin if path == "-" else open(path, encoding="utf-8", errors="surrogateescape")
         except OSError as exc:
             raise CommandError(f"Could not read {path}: {exc.strerror}.") from None
         with source:
