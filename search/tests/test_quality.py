@@ -998,3 +998,13 @@ def test_the_page_says_which_fit_is_in_force_when_it_is_not_the_latest(toy_model
     assert "In force: the fit of 2 Nov 2026 09:30, made from 38 judgments." in body, body
     assert "the fit in force was made from these judgments" not in body
     assert "not held out: scored by the fit in force, made from the family's judgments as they were then" in body
+
+
+def test_a_reliability_point_of_one_judgment_says_one_judgment():
+    """Each point's title (what a screen reader, or a pointer resting on it, says) read "(1 judgments)"."""
+    from search.evaluation import Bin
+    from search.plots import reliability_svg
+
+    svg = reliability_svg([("now", "now", [Bin(0.0, 0.1, 1, 0.04, 0.0), Bin(0.9, 1.0, 6, 0.97, 1.0)])], label="x")
+    assert "predicted 0.04, observed 0.00 (1 judgment)</title>" in svg
+    assert "predicted 0.97, observed 1.00 (6 judgments)</title>" in svg
