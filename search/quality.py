@@ -18,6 +18,7 @@ the metadata match. From these:
 
 from __future__ import annotations
 
+import hashlib
 import zlib
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -85,6 +86,12 @@ class JudgedData:
     # Per row: who judged and when the verdict was last given (what a fit in force could have been made from).
     users: list[int] = field(default_factory=list)
     judged_at: list = field(default_factory=list)
+
+    def fingerprint(self) -> str:
+        """Which verdicts these are (who said what of which photo for which query, under which model): two fits of the
+        same fingerprint were made from the same judgments."""
+        rows = sorted(zip(self.queries, self.photo_ids, map(bool, self.relevant), self.users))
+        return hashlib.sha256(repr((self.model_name, rows)).encode()).hexdigest()
 
     def __len__(self) -> int:
         return len(self.queries)
@@ -319,9 +326,14 @@ def calibration_fit(*, family_id: int, data: JudgedData | None = None) -> Search
 
     Fits of one family take turns, from reading the fit in force to storing their own: two at once ("Fit now" in two
     tabs, two admins, the nightly fit) each beat the calibration in force when they began and were both applied. The
-    second is measured against the first, as one asked for after it is."""
-    _fits_take_turns(family_id=family_id)
+    second is measured against the first, as one asked for after it is; or, when the first was made from the same
+    judgments, the second makes none and the first is returned: it answers both."""
+    waited_after = _fits_take_turns(family_id=family_id)
     data = data if data is not None else judged_data(family_id=family_id)
+    if waited_after is not None and (same := SearchCalibration.objects.filter(
+            family_id=family_id, model_name=data.model_name, pk__gt=waited_after,
+            metrics__judged=data.fingerprint()).first()):
+        return same
     queries = len(set(data.queries))
     if missing := needed(len(data), queries):
         raise NotEnoughJudgments(f"{missing} more judgments are needed before a fit.")
@@ -338,17 +350,24 @@ def calibration_fit(*, family_id: int, data: JudgedData | None = None) -> Search
     return _calibration_store(family_id=family_id, data=data, calibration=calibration,
                               weights=weights if weights_better else None,
                               metrics={"before": before, "after": after, "after_default_weights": at_default,
-                                       "folds": int(min(FOLDS, queries))},
+                                       "folds": int(min(FOLDS, queries)), "judged": data.fingerprint()},
                               # The calibrations compared at the same (default) weights: what the weights add is
                               # the suggestion's, which each member applies or not.
                               applied=_better(at_default, than=before))
 
 
-def _fits_take_turns(*, family_id: int) -> None:
+def _fits_take_turns(*, family_id: int) -> int | None:
+    """Wait for the family's fit being made, if any (None: there was none), and return the id of the latest fit
+    (0: none) from before the wait: those after it were made meanwhile."""
     # An advisory lock, held until the fit's transaction ends: the family's row lock (family_lock) would make a member
     # leaving the family wait for the whole fit, when it need only wait for the fit's store (_calibration_store).
+    latest = SearchCalibration.objects.filter(family_id=family_id).order_by("-pk").values_list("pk", flat=True).first()
     with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_try_advisory_xact_lock(%s, %s)", [FIT_LOCK_CLASS, family_id])
+        if cursor.fetchone()[0]:
+            return None
         cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [FIT_LOCK_CLASS, family_id])
+    return latest or 0
 
 
 def log_loss_text(value: float) -> str:

@@ -232,8 +232,9 @@ def test_two_fits_of_a_family_asked_at_once_leave_one_in_force(alice, bob, famil
     """"Fit now" pressed in two tabs (or by two admins, or with the nightly fit) ran two fits at once on two worker
     processes: each measured itself against the calibration in force when it began (the model's own, the other's not
     stored yet), both beat it, and both were stored applied: two fits in force, so "Roll back the fit in force"
-    withdrew one and the page then said the other, the same fit, applied again. Fits of one family now take turns:
-    the second is measured against the first, as a fit asked for after it would be, and is not applied."""
+    withdrew one and the page then said the other, the same fit, applied again. Fits of one family now take turns,
+    and one that waited for another made from the same judgments makes none of its own: the first is the answer to
+    both (a second, measured against the first, would be kept "not applied" and shown as the latest fit)."""
     from search.models import SearchCalibration
     from search.quality import calibration_fit
     from tests.queue import run_queued_tasks
@@ -250,5 +251,10 @@ def test_two_fits_of_a_family_asked_at_once_leave_one_in_force(alice, bob, famil
 
     assert not _fails(run.first) and not _fails(run.second), run
     assert run.first.applied, run.first.metrics  # (the shifted model's own calibration is beaten)
-    assert list(SearchCalibration.objects.filter(applied=True).values_list("pk", flat=True)) == [run.first.pk]
-    assert not run.second.applied
+    assert run.second_waited
+    assert list(SearchCalibration.objects.values_list("pk", "applied")) == [(run.first.pk, True)]
+    assert run.second.pk == run.first.pk
+
+    # A fit asked for afterwards, from the same judgments, is made and measured against it, as before.
+    again = calibration_fit(family_id=family.pk)
+    assert again.pk != run.first.pk and not again.applied
