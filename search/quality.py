@@ -320,18 +320,22 @@ class NotEnoughJudgments(Exception):
 
 
 @transaction.atomic
-def calibration_fit(*, family_id: int, data: JudgedData | None = None) -> SearchCalibration:
+def calibration_fit(*, family_id: int, data: JudgedData | None = None, asked_after: int | None = None
+                    ) -> SearchCalibration:
     """Fit the family's calibration from its judgments, measure it on held-out queries, and keep it; applied when
     it lowers held-out log-loss. The weights are suggested only when they beat the default ones held out.
 
     Fits of one family take turns, from reading the fit in force to storing their own: two at once ("Fit now" in two
     tabs, two admins, the nightly fit) each beat the calibration in force when they began and were both applied. The
     second is measured against the first, as one asked for after it is; or, when the first was made from the same
-    judgments, the second makes none and the first is returned: it answers both."""
+    judgments, the second makes none and the first is returned: it answers both. `asked_after`: the family's latest
+    fit when this one was asked for (calibration_fit_request): one made since from the same judgments answers it too
+    (two clicks queue two tasks, the worker may take the second once the first is stored)."""
     waited_after = _fits_take_turns(family_id=family_id)
+    since = asked_after if asked_after is not None else waited_after
     data = data if data is not None else judged_data(family_id=family_id)
-    if waited_after is not None and (same := SearchCalibration.objects.filter(
-            family_id=family_id, model_name=data.model_name, pk__gt=waited_after,
+    if since is not None and (same := SearchCalibration.objects.filter(
+            family_id=family_id, model_name=data.model_name, pk__gt=since,
             metrics__judged=data.fingerprint()).first()):
         return same
     queries = len(set(data.queries))
@@ -361,13 +365,19 @@ def _fits_take_turns(*, family_id: int) -> int | None:
     (0: none) from before the wait: those after it were made meanwhile."""
     # An advisory lock, held until the fit's transaction ends: the family's row lock (family_lock) would make a member
     # leaving the family wait for the whole fit, when it need only wait for the fit's store (_calibration_store).
-    latest = SearchCalibration.objects.filter(family_id=family_id).order_by("-pk").values_list("pk", flat=True).first()
+    latest = latest_fit_id(family_id=family_id)
     with connection.cursor() as cursor:
         cursor.execute("SELECT pg_try_advisory_xact_lock(%s, %s)", [FIT_LOCK_CLASS, family_id])
         if cursor.fetchone()[0]:
             return None
         cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [FIT_LOCK_CLASS, family_id])
-    return latest or 0
+    return latest
+
+
+def latest_fit_id(*, family_id: int) -> int:
+    """The id of the family's latest fit (of any model; 0: none): fits made after a moment have greater ids."""
+    fits = SearchCalibration.objects.filter(family_id=family_id).order_by("-pk")
+    return fits.values_list("pk", flat=True).first() or 0
 
 
 def log_loss_text(value: float) -> str:
@@ -601,7 +611,8 @@ def _calibration_fits_queue(family_ids: set[int]) -> None:
     from mediasearch.task_queue import enqueue
 
     for family_id in sorted(family_ids):
-        enqueue("search.tasks.calibration_fit_task", family_id, group="calibration")
+        enqueue("search.tasks.calibration_fit_task", family_id, asked_after=latest_fit_id(family_id=family_id),
+                group="calibration")
 
 
 def suggested_weights(*, family_id: int) -> tuple[float, float] | None:

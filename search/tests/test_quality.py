@@ -1008,3 +1008,21 @@ def test_a_reliability_point_of_one_judgment_says_one_judgment():
     svg = reliability_svg([("now", "now", [Bin(0.0, 0.1, 1, 0.04, 0.0), Bin(0.9, 1.0, 6, 0.97, 1.0)])], label="x")
     assert "predicted 0.04, observed 0.00 (1 judgment)</title>" in svg
     assert "predicted 0.97, observed 1.00 (6 judgments)</title>" in svg
+
+
+def test_fit_now_clicked_twice_before_the_worker_took_either_makes_one_fit(judged_family, family, alice, client_for,
+                                                                           django_capture_on_commit_callbacks):
+    """Two clicks of "Fit now" (two tabs, a double click, two admins) queued two fits; the worker ran the second after
+    the first was stored, from the same judgments: kept "not applied" (no better than its twin) and shown as the
+    family's latest fit. A fit asked for before another of the same judgments was stored makes none of its own."""
+    client = client_for(alice)
+    for _ in range(2):
+        with django_capture_on_commit_callbacks(execute=True):
+            assert client.post(reverse("search:quality_fit", args=[family.pk])).status_code == 302
+    assert run_queued_tasks() == 2
+    assert list(SearchCalibration.objects.values_list("applied", flat=True)) == [True]
+    # Asked for once that one is stored, a fit is made (and measured against it) as before.
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(reverse("search:quality_fit", args=[family.pk]))
+    run_queued_tasks()
+    assert list(SearchCalibration.objects.values_list("applied", flat=True)) == [False, True]
