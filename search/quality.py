@@ -374,6 +374,14 @@ def _fits_take_turns(*, family_id: int) -> int | None:
     return latest
 
 
+def fit_being_made(*, family_id: int) -> bool:
+    """Whether a fit of the family is being made now (by whichever process: it holds _fits_take_turns' lock)."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND granted "
+                       "AND classid = %s AND objid = %s AND objsubid = 2)", [FIT_LOCK_CLASS, family_id])
+        return cursor.fetchone()[0]
+
+
 def latest_fit_id(*, family_id: int) -> int:
     """The id of the family's latest fit (of any model; 0: none): fits made after a moment have greater ids."""
     fits = SearchCalibration.objects.filter(family_id=family_id).order_by("-pk")
@@ -516,6 +524,7 @@ class Quality:
     waiting_queries: int = 0  # judged queries left out until the worker has encoded their words
     in_force_id: int | None = None  # the fit search uses now (None: the model's own calibration, default table)
     in_force: SearchCalibration | None = None  # that fit (the latest, or an earlier one: after a rollback)
+    fit_running: bool = False  # a fit of the family is being made now
     # The weights the fit in force suggests: chosen for its calibration, they mean nothing under another (a fit that
     # did not apply, or was rolled back, suggests none).
     suggested_weights: tuple[float, float] | None = None
@@ -598,7 +607,8 @@ def family_quality(*, user: AbstractBaseUser, family_id: int, budget: EncodeBudg
                              else SearchCalibration.objects.filter(pk=current.id).first() if current.id else None),
                    queries_needed=max(MIN_QUERIES - queries - len(data.waiting_queries), 0),
                    unindexed_judgments=data.unindexed_judgments,
-                   suggested_weights=suggested_weights(family_id=family_id))
+                   suggested_weights=suggested_weights(family_id=family_id),
+                   fit_running=fit_being_made(family_id=family_id))
 
 
 def calibration_fit_request(*, family_id: int) -> None:

@@ -258,3 +258,26 @@ def test_two_fits_of_a_family_asked_at_once_leave_one_in_force(alice, bob, famil
     # A fit asked for afterwards, from the same judgments, is made and measured against it, as before.
     again = calibration_fit(family_id=family.pk)
     assert again.pk != run.first.pk and not again.applied
+
+
+def test_the_quality_page_says_a_fit_is_being_made_while_one_is(alice, family):
+    """After "Fit now" the page said "the figures below update in a minute or so", and reloaded while the worker made
+    the fit (a minute and more for a large family: every judged query is scored) it showed the figures before it, with
+    nothing to say a fit was under way: "Fit now" again queued another. While a fit of the family is being made, the
+    page says so."""
+    from django.test import Client
+    from django.urls import reverse
+
+    from search.quality import _fits_take_turns
+
+    client = Client()
+    client.force_login(alice)
+    url = reverse("search:quality", args=[family.pk])
+    assert "being made now" not in client.get(url).content.decode()
+
+    run = first_holds_then_second(lambda: _fits_take_turns(family_id=family.pk),
+                                  lambda: client.get(url).content.decode())
+
+    assert not _fails(run.first) and not _fails(run.second), run
+    assert "A fit of this family is being made now: reload the page in a minute to see it." in run.second
+    assert "being made now" not in client.get(url).content.decode()
