@@ -22,6 +22,7 @@ import hashlib
 import zlib
 from collections import defaultdict
 from dataclasses import dataclass, field
+from datetime import datetime
 
 import numpy as np
 from django.contrib.auth.models import AbstractBaseUser
@@ -29,6 +30,7 @@ from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 from scipy.optimize import minimize
 
 from gallery.models import Membership, Photo
@@ -86,6 +88,7 @@ class JudgedData:
     # Per row: who judged and when the verdict was last given (what a fit in force could have been made from).
     users: list[int] = field(default_factory=list)
     judged_at: list = field(default_factory=list)
+    read_at: datetime = field(default_factory=timezone.now)  # when the judgments were read: a fit is as new as this
 
     def fingerprint(self) -> str:
         """Which verdicts these are (who said what of which photo for which query, under which model): two fits of the
@@ -354,7 +357,8 @@ def calibration_fit(*, family_id: int, data: JudgedData | None = None, asked_aft
     return _calibration_store(family_id=family_id, data=data, calibration=calibration,
                               weights=weights if weights_better else None,
                               metrics={"before": before, "after": after, "after_default_weights": at_default,
-                                       "folds": int(min(FOLDS, queries)), "judged": data.fingerprint()},
+                                       "folds": int(min(FOLDS, queries)), "judged": data.fingerprint(),
+                                     "read_at": data.read_at.isoformat()},
                               # The calibrations compared at the same (default) weights: what the weights add is
                               # the suggestion's, which each member applies or not.
                               applied=_better(at_default, than=before))
@@ -487,17 +491,23 @@ def calibration_fit_for_joiners(*, family_id: int, user_ids: list[int]) -> bool:
 
 def calibrations_fit_due() -> list[int]:
     """Families with enough judgments and none fitted for the model search uses for them (a fit is per model: after a
-    switch, the previous model's says nothing), or judgments newer than that fit."""
+    switch, the previous model's says nothing), or judgments newer than those that fit read (a judgment given while it
+    was being made is newer than what it read, though older than the fit)."""
     from django.db.models import Count, Max
 
     rows = (family_judgments().values("family_id").annotate(n=Count("id"), newest=Max("updated_at"))
             .filter(n__gte=MIN_JUDGMENTS).order_by("family_id"))
     due = []
     for row in rows:
-        fitted = (SearchCalibration.objects
+        latest = (SearchCalibration.objects
                   .filter(family_id=row["family_id"], model_name=family_search_model(family_id=row["family_id"]))
-                  .order_by("-created_at").values_list("created_at", flat=True).first())
-        if fitted is None or row["newest"] > fitted:
+                  .order_by("-created_at").values_list("created_at", "metrics__read_at").first())
+        if latest is None:
+            due.append(row["family_id"])
+            continue
+        created_at, read_at = latest
+        # (a fit stored before fits recorded when they read the judgments: when it was stored)
+        if row["newest"] > (parse_datetime(read_at) if isinstance(read_at, str) else created_at):
             due.append(row["family_id"])
     return due
 

@@ -1026,3 +1026,18 @@ def test_fit_now_clicked_twice_before_the_worker_took_either_makes_one_fit(judge
         client.post(reverse("search:quality_fit", args=[family.pk]))
     run_queued_tasks()
     assert list(SearchCalibration.objects.values_list("applied", flat=True)) == [False, True]
+
+
+def test_a_judgment_given_while_a_fit_was_being_made_makes_the_family_due_for_the_nightly_fit(judged_family, family,
+                                                                                              alice):
+    """A member marking a result while the family's fit was being made (after it read the judgments, before it was
+    stored: a minute and more for a large family) gave a judgment older than the fit: the nightly fit, which looks for
+    judgments newer than the latest fit, never took it in until someone judged again. A fit is now as new as the
+    judgments it read."""
+    data = judged_data(family_id=family.pk)  # what the fit reads first
+    photo = Photo.objects.filter(family=family).first()
+    Judgment.objects.create(user=alice, family=family, photo=photo, query="a search judged meanwhile", relevant=True)
+    calibration_fit(family_id=family.pk, data=data)
+    assert calibrations_fit_due() == [family.pk]
+    calibration_fit(family_id=family.pk)  # the nightly fit, which reads it
+    assert calibrations_fit_due() == []
