@@ -26,9 +26,11 @@ REFUSED = "Text can't contain NUL characters (\\0). Remove them and try again."
 
 def id_from_text(value: Any) -> int | None:
     """A database id typed into a form or URL ("42"), or None: only ASCII digits, from 1 to bigint's largest.
-    (str.isdigit() is also true for "²" and "፩", which int() refuses, and digits can run past bigint.)"""
-    if isinstance(value, str) and value.isascii() and value.isdigit() and 0 < int(value) < 2**63:
-        return int(value)
+    (str.isdigit() is also true for "²" and "፩", which int() refuses, and digits can run past bigint; past 4,300 of
+    them int() refuses to read them at all, so no more than bigint's 19 are read.)"""
+    digits = value.lstrip("0") if isinstance(value, str) and value.isascii() and value.isdigit() else ""
+    if 0 < len(digits) <= 19 and int(digits) < 2**63:
+        return int(digits)
     return None
 
 

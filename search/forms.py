@@ -60,9 +60,11 @@ class SearchForm(OneValueEach, forms.Form):
     sort = forms.ChoiceField(required=False, choices=[("", "Default"), *SearchPreferences.Sort.choices])
     show_hidden = forms.BooleanField(required=False)
     favourite = forms.BooleanField(required=False, label="Favourites only")
-    # Refine: results marked right (like) and wrong (unlike) in this search, "12,15"; unreadable ids are dropped.
-    like = forms.CharField(required=False, max_length=2000, widget=RefineInput, label="Marked right")
-    unlike = forms.CharField(required=False, max_length=2000, widget=RefineInput, label="Marked wrong")
+    # Refine: results marked right (like) and wrong (unlike) in this search, "12,15"; unreadable ids are dropped. No
+    # length limit (the server's on the request line bounds it): one dropped the whole list, the first ids with it,
+    # while the search reads the first 50 of each (search.engine.MAX_REFINE).
+    like = forms.CharField(required=False, widget=RefineInput, label="Marked right")
+    unlike = forms.CharField(required=False, widget=RefineInput, label="Marked wrong")
     # How many results the page shows: its "Show more" link asks for the next page's worth too.
     limit = forms.IntegerField(required=False, min_value=1, max_value=MAX_LIMIT, widget=forms.HiddenInput)
 

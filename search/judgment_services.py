@@ -88,6 +88,7 @@ class ImportReport:
     created: int = 0
     updated: int = 0
     skipped: list[str] = field(default_factory=list)  # "line 7: no photo with these bytes in family 3"
+    repeated: list[str] = field(default_factory=list)  # "line 9 repeats line 2 (…)": written again, counted once
 
 
 def judgments_import(*, lines: Iterable[str], family: Family | None = None, user: AbstractBaseUser | None = None,
@@ -96,9 +97,12 @@ def judgments_import(*, lines: Iterable[str], family: Family | None = None, user
     matched is skipped and reported, never the end of the import. The photo is found in the row's family (or
     `family`) by its id when its bytes are the same, else by its bytes (sha256), else by its perceptual hash; the
     judge is the row's user (or `user`), who must be a member of that family. The recorded components are kept
-    (they are what the search gave then), or computed afresh with `recompute`."""
+    (they are what the search gave then), or computed afresh with `recompute`. A line repeating an earlier line's
+    judgment (same judge, photo and query: two exports joined) is written again, its verdict standing, and reported as
+    a repeat rather than counted as an update."""
     report = ImportReport()
     users: dict[str, AbstractBaseUser | None] = {}
+    lines_of: dict[tuple, int] = {}  # (judge, photo, query) → the first line that gave it
     for number, line in enumerate(lines, start=1):
         if number == 1:
             line = line.removeprefix(BYTE_ORDER_MARK)
@@ -107,6 +111,10 @@ def judgments_import(*, lines: Iterable[str], family: Family | None = None, user
         if len(line) > LINE_MAX_CHARS:
             report.skipped.append(f"line {number}: not a judgment (longer than {LINE_MAX_CHARS:,} characters: an "
                                   "exported row is a few thousand)")
+            continue
+        if undecoded := _undecoded_byte(line):
+            report.skipped.append(f"line {number}: not UTF-8 text (byte 0x{undecoded:02x}): save the file as UTF-8 and "
+                                  "import it again")
             continue
         refused = ""
         try:
@@ -123,15 +131,18 @@ def judgments_import(*, lines: Iterable[str], family: Family | None = None, user
             outcome = "not a judgment (it holds a NUL character, which the database can't store)"
         else:
             try:
-                outcome = _import_row(row, family=family, user=user, users=users, recompute=recompute)
+                outcome = _import_row(row, family=family, user=user, users=users, recompute=recompute,
+                                      line=number, lines_of=lines_of)
             except KeyError as exc:
                 outcome = f"not a judgment (it has no “{exc.args[0]}”)"
             except (ValueError, TypeError, AttributeError, ValidationError) as exc:
                 outcome = f"not a judgment ({exc})"
-        if outcome == "created":
-            report.created += 1
-        elif outcome == "updated":
-            report.updated += 1
+        if isinstance(outcome, _Written) and outcome.repeats:
+            report.repeated.append(f"line {number} repeats line {outcome.repeats} (the same judge, photo and query): "
+                                   "its verdict stands")
+        elif isinstance(outcome, _Written):
+            report.created += outcome.created
+            report.updated += not outcome.created
         else:
             report.skipped.append(f"line {number}: {outcome}")
     return report
@@ -147,8 +158,16 @@ def lines_bounded(stream: TextIO, limit: int = LINE_MAX_CHARS) -> Iterator[str]:
         yield line
 
 
+@dataclass(frozen=True)
+class _Written:
+    """A row written: a new judgment or an update, or a repeat of the judgment an earlier line of the file gave."""
+    created: bool
+    repeats: int | None = None  # that earlier line
+
+
 def _import_row(row: dict, *, family: Family | None, user: AbstractBaseUser | None, users: dict,
-                recompute: bool) -> str:
+                recompute: bool, line: int, lines_of: dict) -> _Written | str:
+    """The row written (_Written), or why it can't be (a sentence)."""
     if not isinstance(row["query"], str):  # str() of a list or null would be a query nobody made: "['a']", "None"
         return "“query” must be text"
     query, relevant = judgment_query(row["query"]), row["relevant"]
@@ -165,9 +184,19 @@ def _import_row(row: dict, *, family: Family | None, user: AbstractBaseUser | No
     photo = _photo_for(row, family_id)
     if photo is None:
         return f"no photo with these bytes in family {family_id} (photo {row.get('photo')}, sha256 {row.get('sha256')})"
+    outcome = _import_written(row, judge=judge, photo=photo, family_id=family_id, query=query, relevant=relevant,
+                              recompute=recompute)
+    if isinstance(outcome, str):
+        return outcome
+    first = lines_of.setdefault((judge.pk, photo.pk, query), line)
+    return outcome if first == line else _Written(created=False, repeats=first)
+
+
+def _import_written(row: dict, *, judge: AbstractBaseUser, photo: Photo, family_id: int, query: str, relevant: bool,
+                    recompute: bool) -> _Written | str:
     if recompute:
         _, created = judgment_record(user=judge, photo=photo, query=query, relevant=relevant)
-        return "created" if created else "updated"
+        return _Written(created=created)
     components = row.get("components") or {}
     if not isinstance(components, dict):
         return "components must be an object"
@@ -188,7 +217,13 @@ def _import_row(row: dict, *, family: Family | None, user: AbstractBaseUser | No
         # judgments newer than the family's latest fit, and an imported set is new to it whatever its age.
         if given is not None:
             Judgment.objects.filter(pk=judgment.pk).update(created_at=given)
-    return "created" if created else "updated"
+    return _Written(created=created)
+
+
+def _undecoded_byte(line: str) -> int | None:
+    """The first byte of `line` that was no UTF-8 (read with errors="surrogateescape", which keeps such a byte as a
+    lone surrogate: U+DC80-U+DCFF), else None. (A surrogate JSON escapes, "\\udc80", is six characters of text.)"""
+    return next((ord(ch) - 0xDC00 for ch in line if "\udc80" <= ch <= "\udcff"), None)
 
 
 class _NumberRefused(ValueError):

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from django.template.defaultfilters import pluralize
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 
@@ -50,7 +51,7 @@ def reliability_svg(series: Sequence[tuple[str, str, Sequence[Bin]]], *, label: 
             r = 2.5 + 5.5 * (b.count / most) ** 0.5
             parts.append(f'<circle class="plot-point {css}" cx="{_x(b.predicted):.1f}" cy="{_y(b.observed):.1f}" '
                          f'r="{r:.1f}"><title>{escape(name)}: predicted {b.predicted:.2f}, observed '
-                         f'{b.observed:.2f} ({b.count} judgments)</title></circle>')
+                         f'{b.observed:.2f} ({b.count} judgment{pluralize(b.count)})</title></circle>')
         parts.append(f'<circle class="plot-point {css}" cx="{MARGIN + 14}" cy="{26 + 16 * n}" r="5"/>'
                      f'<text class="plot-legend" x="{MARGIN + 24}" y="{30 + 16 * n}">{escape(name)}</text>')
     return _svg(parts, label, WIDTH, HEIGHT)

@@ -18,16 +18,19 @@ the metadata match. From these:
 
 from __future__ import annotations
 
+import hashlib
 import zlib
 from collections import defaultdict
 from dataclasses import dataclass, field
+from datetime import datetime
 
 import numpy as np
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 from scipy.optimize import minimize
 
 from gallery.models import Membership, Photo
@@ -56,6 +59,7 @@ PRIOR_LOG_SCALE, PRIOR_BIAS, PRIOR_META = 0.5, 4.0, 1.5
 # Held-out log-loss must fall by this share to count as better: a new fit replaces the one in force (and new
 # weights are suggested) for a real gain, not for the noise of refitting the same judgments (about 2%).
 IMPROVEMENT = 0.05
+FIT_LOCK_CLASS = 0x4D534346  # "MSCF": the advisory lock a family's fits take turns on (its id the second key)
 # Where every fit starts, and what its prior holds it near: the model's own calibration and the default table (never a
 # fit in force, which was made from the same judgments: held near it, a fit would see its held-out queries through it).
 BASE = DEFAULT
@@ -84,6 +88,13 @@ class JudgedData:
     # Per row: who judged and when the verdict was last given (what a fit in force could have been made from).
     users: list[int] = field(default_factory=list)
     judged_at: list = field(default_factory=list)
+    read_at: datetime = field(default_factory=timezone.now)  # when the judgments were read: a fit is as new as this
+
+    def fingerprint(self) -> str:
+        """Which verdicts these are (who said what of which photo for which query, under which model): two fits of the
+        same fingerprint were made from the same judgments."""
+        rows = sorted(zip(self.queries, self.photo_ids, map(bool, self.relevant), self.users))
+        return hashlib.sha256(repr((self.model_name, rows)).encode()).hexdigest()
 
     def __len__(self) -> int:
         return len(self.queries)
@@ -300,14 +311,36 @@ def needed(judgments: int, queries: int) -> int:
     return max(MIN_JUDGMENTS - judgments, MIN_QUERIES - queries, 0)
 
 
+def fit_judgments_needed(*, family_id: int) -> int:
+    """needed() for the family's judgments as the quality page counts them (its members', of photos not in the
+    trash), without scoring them: whether a fit asked for now can run."""
+    rows = family_judgments(family_id=family_id).filter(photo__trashed_at__isnull=True)
+    return needed(rows.count(), rows.values("query").distinct().count())
+
+
 class NotEnoughJudgments(Exception):
     pass
 
 
-def calibration_fit(*, family_id: int, data: JudgedData | None = None) -> SearchCalibration:
+@transaction.atomic
+def calibration_fit(*, family_id: int, data: JudgedData | None = None, asked_after: int | None = None
+                    ) -> SearchCalibration:
     """Fit the family's calibration from its judgments, measure it on held-out queries, and keep it; applied when
-    it lowers held-out log-loss. The weights are suggested only when they beat the default ones held out."""
+    it lowers held-out log-loss. The weights are suggested only when they beat the default ones held out.
+
+    Fits of one family take turns, from reading the fit in force to storing their own: two at once ("Fit now" in two
+    tabs, two admins, the nightly fit) each beat the calibration in force when they began and were both applied. The
+    second is measured against the first, as one asked for after it is; or, when the first was made from the same
+    judgments, the second makes none and the first is returned: it answers both. `asked_after`: the family's latest
+    fit when this one was asked for (calibration_fit_request): one made since from the same judgments answers it too
+    (two clicks queue two tasks, the worker may take the second once the first is stored)."""
+    waited_after = _fits_take_turns(family_id=family_id)
+    since = asked_after if asked_after is not None else waited_after
     data = data if data is not None else judged_data(family_id=family_id)
+    if since is not None and (same := SearchCalibration.objects.filter(
+            family_id=family_id, model_name=data.model_name, pk__gt=since,
+            metrics__judged=data.fingerprint()).first()):
+        return same
     queries = len(set(data.queries))
     if missing := needed(len(data), queries):
         raise NotEnoughJudgments(f"{missing} more judgments are needed before a fit.")
@@ -324,10 +357,39 @@ def calibration_fit(*, family_id: int, data: JudgedData | None = None) -> Search
     return _calibration_store(family_id=family_id, data=data, calibration=calibration,
                               weights=weights if weights_better else None,
                               metrics={"before": before, "after": after, "after_default_weights": at_default,
-                                       "folds": int(min(FOLDS, queries))},
+                                       "folds": int(min(FOLDS, queries)), "judged": data.fingerprint(),
+                                     "read_at": data.read_at.isoformat()},
                               # The calibrations compared at the same (default) weights: what the weights add is
                               # the suggestion's, which each member applies or not.
                               applied=_better(at_default, than=before))
+
+
+def _fits_take_turns(*, family_id: int) -> int | None:
+    """Wait for the family's fit being made, if any (None: there was none), and return the id of the latest fit
+    (0: none) from before the wait: those after it were made meanwhile."""
+    # An advisory lock, held until the fit's transaction ends: the family's row lock (family_lock) would make a member
+    # leaving the family wait for the whole fit, when it need only wait for the fit's store (_calibration_store).
+    latest = latest_fit_id(family_id=family_id)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_try_advisory_xact_lock(%s, %s)", [FIT_LOCK_CLASS, family_id])
+        if cursor.fetchone()[0]:
+            return None
+        cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [FIT_LOCK_CLASS, family_id])
+    return latest
+
+
+def fit_being_made(*, family_id: int) -> bool:
+    """Whether a fit of the family is being made now (by whichever process: it holds _fits_take_turns' lock)."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND granted "
+                       "AND classid = %s AND objid = %s AND objsubid = 2)", [FIT_LOCK_CLASS, family_id])
+        return cursor.fetchone()[0]
+
+
+def latest_fit_id(*, family_id: int) -> int:
+    """The id of the family's latest fit (of any model; 0: none): fits made after a moment have greater ids."""
+    fits = SearchCalibration.objects.filter(family_id=family_id).order_by("-pk")
+    return fits.values_list("pk", flat=True).first() or 0
 
 
 def log_loss_text(value: float) -> str:
@@ -429,17 +491,23 @@ def calibration_fit_for_joiners(*, family_id: int, user_ids: list[int]) -> bool:
 
 def calibrations_fit_due() -> list[int]:
     """Families with enough judgments and none fitted for the model search uses for them (a fit is per model: after a
-    switch, the previous model's says nothing), or judgments newer than that fit."""
+    switch, the previous model's says nothing), or judgments newer than those that fit read (a judgment given while it
+    was being made is newer than what it read, though older than the fit)."""
     from django.db.models import Count, Max
 
     rows = (family_judgments().values("family_id").annotate(n=Count("id"), newest=Max("updated_at"))
             .filter(n__gte=MIN_JUDGMENTS).order_by("family_id"))
     due = []
     for row in rows:
-        fitted = (SearchCalibration.objects
+        latest = (SearchCalibration.objects
                   .filter(family_id=row["family_id"], model_name=family_search_model(family_id=row["family_id"]))
-                  .order_by("-created_at").values_list("created_at", flat=True).first())
-        if fitted is None or row["newest"] > fitted:
+                  .order_by("-created_at").values_list("created_at", "metrics__read_at").first())
+        if latest is None:
+            due.append(row["family_id"])
+            continue
+        created_at, read_at = latest
+        # (a fit stored before fits recorded when they read the judgments: when it was stored)
+        if row["newest"] > (parse_datetime(read_at) if isinstance(read_at, str) else created_at):
             due.append(row["family_id"])
     return due
 
@@ -465,6 +533,8 @@ class Quality:
     per_query: list[QueryScores]
     waiting_queries: int = 0  # judged queries left out until the worker has encoded their words
     in_force_id: int | None = None  # the fit search uses now (None: the model's own calibration, default table)
+    in_force: SearchCalibration | None = None  # that fit (the latest, or an earlier one: after a rollback)
+    fit_running: bool = False  # a fit of the family is being made now
     # The weights the fit in force suggests: chosen for its calibration, they mean nothing under another (a fit that
     # did not apply, or was rolled back, suggests none).
     suggested_weights: tuple[float, float] | None = None
@@ -543,9 +613,12 @@ def family_quality(*, user: AbstractBaseUser, family_id: int, budget: EncodeBudg
                    current=figures(data, predicted), weights=weights,
                    fit=fit_row, per_query=sorted(per_query.values(), key=lambda q: q.query),
                    waiting_queries=len(data.waiting_queries), in_force_id=current.id,
+                   in_force=(fit_row if fit_row and fit_row.pk == current.id
+                             else SearchCalibration.objects.filter(pk=current.id).first() if current.id else None),
                    queries_needed=max(MIN_QUERIES - queries - len(data.waiting_queries), 0),
                    unindexed_judgments=data.unindexed_judgments,
-                   suggested_weights=suggested_weights(family_id=family_id))
+                   suggested_weights=suggested_weights(family_id=family_id),
+                   fit_running=fit_being_made(family_id=family_id))
 
 
 def calibration_fit_request(*, family_id: int) -> None:
@@ -558,7 +631,8 @@ def _calibration_fits_queue(family_ids: set[int]) -> None:
     from mediasearch.task_queue import enqueue
 
     for family_id in sorted(family_ids):
-        enqueue("search.tasks.calibration_fit_task", family_id, group="calibration")
+        enqueue("search.tasks.calibration_fit_task", family_id, asked_after=latest_fit_id(family_id=family_id),
+                group="calibration")
 
 
 def suggested_weights(*, family_id: int) -> tuple[float, float] | None:

@@ -40,15 +40,16 @@ def suggestions_recompute_task(family_id: int | None = None) -> int:
     return suggestions_recompute(family_id=family_id)
 
 
-def calibration_fit_task(family_id: int) -> dict:
-    """Fit one family's calibration from its judgments (the quality page's button)."""
+def calibration_fit_task(family_id: int, asked_after: int | None = None) -> dict:
+    """Fit one family's calibration from its judgments (the quality page's button). `asked_after`: the family's latest
+    fit when it was asked for (a task queued before it was passed, None)."""
     from gallery.models import Family
     from search.quality import NotEnoughJudgments, calibration_fit
 
     if not Family.objects.filter(pk=family_id).exists():  # deleted since it was asked for (its last member left)
         return {"family": family_id, "fitted": False, "reason": "The family no longer exists."}
     try:
-        fitted = calibration_fit(family_id=family_id)
+        fitted = calibration_fit(family_id=family_id, asked_after=asked_after)
     except NotEnoughJudgments as exc:
         return {"family": family_id, "fitted": False, "reason": str(exc)}
     return {"family": family_id, "fitted": True, "applied": fitted.applied, "id": fitted.pk}

@@ -27,7 +27,8 @@ from gallery.views.bulk import selection_context
 from gallery.views.trash import results_message
 from search.duplicates import GroupChanged, duplicate_groups, duplicates_dismiss_group
 from search.engine import (
-    MAX_LIMIT, MAX_QUERY_CHARS, PAGE_SIZE, SearchParams, SearchResponse, preferences_for, search_photos, similar_photos,
+    MAX_LIMIT, MAX_QUERY_CHARS, MAX_REFINE, PAGE_SIZE, SearchParams, SearchResponse, preferences_for, search_photos,
+    similar_photos,
 )
 from search.expansion import also_searched_as
 from search.forms import (
@@ -47,7 +48,9 @@ from search.selectors import (
     families_have_photos, index_status, kept_models, photos_indexing_count,
 )
 from search.plots import quality_plots
-from search.quality import calibration_fit_request, calibration_rollback, family_quality, suggested_weights
+from search.quality import (
+    calibration_fit_request, calibration_rollback, family_quality, fit_judgments_needed, suggested_weights,
+)
 from search.services import (
     model_switch_confirm, photos_retry, preferences_reset, preferences_update, preferences_weights_update,
 )
@@ -130,8 +133,8 @@ _REFINE_PARAMS = {"like", "unlike"}
 
 def _refine_used(request: HttpRequest, search: QueryDict) -> tuple[list[int], list[int]]:
     """The photos of a search's like/unlike the user may see (what refines it; a foreign id is ignored), for a
-    refine bar drawn without the search's response (after a verdict)."""
-    like, unlike = (photo_ids(refine_text(search, name)) for name in ("like", "unlike"))
+    refine bar drawn without the search's response (after a verdict). The first MAX_REFINE of each, as the search."""
+    like, unlike = (photo_ids(refine_text(search, name))[:MAX_REFINE] for name in ("like", "unlike"))
     visible = set(photo_list(user=request.user).filter(pk__in=like + unlike).values_list("pk", flat=True))
     return [i for i in like if i in visible and i not in unlike], [i for i in unlike if i in visible]
 
@@ -487,6 +490,11 @@ def quality_fit(request: HttpRequest, family_id: int) -> HttpResponse:
     family = family_get(user=request.user, family_id=family_id)
     if not family_is_admin(user=request.user, family=family):
         raise PermissionDenied("Only the family's admins can fit its calibration.")
+    # (a page drawn before judgments were taken back, or their judge left: the worker would refuse it without a word)
+    if missing := fit_judgments_needed(family_id=family.pk):
+        messages.error(request, f"{missing} more judgment{pluralize(missing)} {pluralize(missing, 'is,are')} needed "
+                                "before a fit: the family's judgments changed since this page was shown.")
+        return redirect("search:quality", family_id=family.pk)
     calibration_fit_request(family_id=family.pk)
     messages.success(request, "Fitting from your family's judgments: the figures below update in a minute or so.")
     return redirect("search:quality", family_id=family.pk)

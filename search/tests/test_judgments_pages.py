@@ -101,6 +101,22 @@ def test_refine_url_is_shareable_and_ignores_foreign_ids(client_for, alice, mall
     assert f"like={shapes['red square'].pk}" in page.split('class="tile" href="', 1)[1].split('"', 1)[0]
 
 
+def test_a_refine_link_naming_many_photos_refines_by_those_it_may_and_says_so_after_a_verdict_too(client_for, alice,
+                                                                                                 shapes):
+    """A refine link whose like list ran past 2,000 characters (a hand-made one, or one naming hundreds of photos: ids
+    of another family's, deleted ones) lost the whole list without a word: the search was not refined by the photos
+    it named first, and the bar a verdict then swapped in said "Refined: more like 1 photo" of a search that was
+    not. Like the API's refine, the first 50 ids of each side count, and the page and the bar say which refined it."""
+    right, wrong = shapes["red square"].pk, shapes["blue circle"].pk
+    padding = ",".join(str(10**9 + i) for i in range(300))  # 3,300 characters of ids nobody may see
+    search = f"q=red+shape&like={right},{padding}&unlike={wrong}"
+    page = client_for(alice).get(f"/search/?{search}&min_score=0").content.decode()
+    assert "Refined: more like 1 photo, fewer like 1 photo." in page
+    bar = client_for(alice).post("/search/judge/", {"photo": right, "q": "red shape", "verdict": "right",
+                                                    "search": search}, headers=HTMX).content.decode()
+    assert "Refined: more like 1 photo, fewer like 1 photo." in bar
+
+
 def test_the_quality_link_opens_the_family_that_has_judgments_not_the_first_by_name(client_for, alice, shapes,
                                                                                     family):
     """Search preferences' "Search quality" link opened the user's first family by name: one just made, with no

@@ -181,6 +181,40 @@ def test_a_file_saved_with_a_byte_order_mark_loses_no_line(tmp_path, judged):
     assert "Imported 4 new and 0 updated judgments; skipped 0." in out, err
 
 
+def test_lines_given_twice_are_said_to_repeat_not_counted_as_updates(tmp_path, judged):
+    """Two exports joined into one file (or a line pasted twice, with Windows line ends after an edit) into an empty
+    gallery read "Imported 4 new and 4 updated judgments": four judgments said updated that nobody had, and nothing
+    said the file held each twice. A line repeating an earlier line's judgment (same judge, photo and query) is said
+    to, by both line numbers; its verdict, the later one, stands."""
+    rows = export(tmp_path)
+    Judgment.objects.all().delete()
+    changed = {**rows[0], "relevant": not rows[0]["relevant"]}
+    path = tmp_path / "twice.jsonl"
+    path.write_bytes("".join(json.dumps(row) + "\r\n" for row in [*rows, *rows[1:], changed]).encode())
+    out, err = load(path)
+    assert "Imported 4 new and 0 updated judgments; 4 lines repeated earlier ones; skipped 0." in out, (out, err)
+    assert "line 5 repeats line 2 (the same judge, photo and query): its verdict stands" in err, err
+    assert "line 8 repeats line 1" in err and "Skipped" not in err
+    assert Judgment.objects.count() == 4
+    assert Judgment.objects.get(photo_id=rows[0]["photo"], user__username=rows[0]["user"],
+                                query=rows[0]["query"]).relevant is changed["relevant"]
+
+
+def test_a_line_not_in_utf_8_is_skipped_not_imported_with_its_letters_lost(tmp_path, judged):
+    """A file saved by Notepad or Excel as "ANSI" (Latin-1) holds "é" as one byte UTF-8 can't read: the import read it
+    as "�", and the query "café" was recorded as "caf� party", a search nobody made. Such a line is skipped, named,
+    with what to do; the others are imported."""
+    rows = export(tmp_path)
+    Judgment.objects.all().delete()
+    rows[1]["query"] = "café party"
+    path = tmp_path / "latin1.jsonl"
+    path.write_bytes("".join(json.dumps(row, ensure_ascii=False) + "\n" for row in rows).encode("latin-1"))
+    out, err = load(path)
+    assert "Skipped line 2: not UTF-8 text (byte 0xe9): save the file as UTF-8 and import it again" in err, err
+    assert "Imported 3 new and 0 updated judgments; skipped 1." in out
+    assert not Judgment.objects.filter(query__startswith="caf").exists()
+
+
 def test_a_query_that_is_not_text_is_skipped(tmp_path, judged):
     """A list or an object as the query was stored as its Python spelling ("['a']"), a judged query nobody made
     that then counted in the family's fit and quality figures."""

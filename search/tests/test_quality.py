@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 import shutil
+from datetime import UTC, datetime
 
 import numpy as np
 import pytest
@@ -825,7 +826,7 @@ def test_a_refit_measures_the_fit_in_force_on_queries_it_never_saw(judged_family
     assert not again.applied  # no better than itself
     # The page's "now" figures score the fit in force on the judgments it was made from: it says so.
     page = client_for(alice).get(reverse("search:quality", args=[family.pk])).content.decode()
-    assert "not held out: the fit in force was made from these judgments" in page.split('class="row-current"')[1]
+    assert "not held out: scored by the fit in force" in page.split('class="row-current"')[1]
 
 
 def test_small_log_losses_are_shown_with_the_digits_that_tell_them_apart(toy_model, family, alice, client_for):
@@ -942,3 +943,101 @@ def test_a_rollback_sent_twice_from_pages_drawn_before_the_first_withdraws_one_f
         page = client.post(url, sent, follow=True).content.decode()
         assert "The fit this page showed in force was rolled back meanwhile: nothing more was withdrawn." in page
     assert list(SearchCalibration.objects.filter(applied=True).values_list("pk", flat=True)) == [older.pk]
+
+
+def test_a_rollback_whose_fit_is_a_number_of_thousands_of_digits_is_no_server_error(family, alice, client_for):
+    """The rollback form's fit, sent as a number of 5,000 digits (a hand-made or mangled form), was a 500: Python
+    refuses to read an integer of more than 4,300 digits (ValueError), and gallery.text.id_from_text, which every view
+    reading an id from a form uses, tried. No id has more than 19 digits: it is no fit's id, as "abc" is not."""
+    from search.selectors import family_search_model
+
+    SearchCalibration.objects.create(family=family, model_name=family_search_model(family_id=family.pk),
+                                     semantic_scale=10.0, semantic_bias=-5.0, applied=True)
+    response = client_for(alice).post(reverse("search:quality_rollback", args=[family.pk]), {"fit": "9" * 5000})
+    assert response.status_code == 302
+
+
+def test_fit_now_from_a_page_drawn_with_enough_judgments_says_when_there_are_no_longer_enough(
+        toy_model, family, alice, client_for, django_capture_on_commit_callbacks):
+    """"Fit now" is offered once the family has enough judgments; sent from a page drawn before some were taken back
+    (undone in another tab, a judging member gone, a judged photo moved to the trash), it said "Fitting from your
+    family's judgments: the figures below update in a minute or so", and the worker refused the fit without a word:
+    the figures never changed. It says at once how many more are needed, and queues nothing."""
+    from tests.factories import photo_factory
+    from tests.queue import queued_tasks
+
+    photo = photo_factory(family=family, user=alice)
+    Judgment.objects.create(user=alice, family=family, photo=photo, query="red", relevant=True)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client_for(alice).post(reverse("search:quality_fit", args=[family.pk]), follow=True)
+    body = response.content.decode()
+    assert f"{MIN_JUDGMENTS - 1} more judgments are needed before a fit" in body, body
+    assert "update in a minute" not in body
+    assert queued_tasks() == []
+
+
+def test_the_page_says_which_fit_is_in_force_when_it_is_not_the_latest(toy_model, family, alice, client_for,
+                                                                        settings):
+    """After "Roll back the fit in force" (or a later fit that did not apply) an earlier fit applies again, and the page
+    said only "Last fit …: not applied — it did not predict held-out queries clearly better than what was in force",
+    its "Now" row "not held out: the fit in force was made from these judgments": nothing said which fit search uses,
+    made when, from how many judgments (not these: the family has judged since). It names the fit in force."""
+    from search.selectors import family_search_model
+
+    model_name = family_search_model(family_id=family.pk)
+    older = SearchCalibration.objects.create(family=family, model_name=model_name, semantic_scale=10.0,
+                                             semantic_bias=-5.0, judgments=38, judged_queries=5, applied=True)
+    SearchCalibration.objects.filter(pk=older.pk).update(created_at=datetime(2026, 11, 2, 9, 30, tzinfo=UTC))
+    SearchCalibration.objects.create(family=family, model_name=model_name, semantic_scale=11.0, semantic_bias=-5.0,
+                                     judgments=41, judged_queries=6, applied=True)
+    client = client_for(alice)
+    client.post(reverse("search:quality_rollback", args=[family.pk]))
+    settings.TIME_ZONE = "UTC"
+    body = client.get(reverse("search:quality", args=[family.pk])).content.decode()
+    assert "rolled back" in body and "an earlier fit applies again" in body
+    assert "In force: the fit of 2 Nov 2026 09:30, made from 38 judgments." in body, body
+    assert "the fit in force was made from these judgments" not in body
+    assert "not held out: scored by the fit in force, made from the family's judgments as they were then" in body
+
+
+def test_a_reliability_point_of_one_judgment_says_one_judgment():
+    """Each point's title (what a screen reader, or a pointer resting on it, says) read "(1 judgments)"."""
+    from search.evaluation import Bin
+    from search.plots import reliability_svg
+
+    svg = reliability_svg([("now", "now", [Bin(0.0, 0.1, 1, 0.04, 0.0), Bin(0.9, 1.0, 6, 0.97, 1.0)])], label="x")
+    assert "predicted 0.04, observed 0.00 (1 judgment)</title>" in svg
+    assert "predicted 0.97, observed 1.00 (6 judgments)</title>" in svg
+
+
+def test_fit_now_clicked_twice_before_the_worker_took_either_makes_one_fit(judged_family, family, alice, client_for,
+                                                                           django_capture_on_commit_callbacks):
+    """Two clicks of "Fit now" (two tabs, a double click, two admins) queued two fits; the worker ran the second after
+    the first was stored, from the same judgments: kept "not applied" (no better than its twin) and shown as the
+    family's latest fit. A fit asked for before another of the same judgments was stored makes none of its own."""
+    client = client_for(alice)
+    for _ in range(2):
+        with django_capture_on_commit_callbacks(execute=True):
+            assert client.post(reverse("search:quality_fit", args=[family.pk])).status_code == 302
+    assert run_queued_tasks() == 2
+    assert list(SearchCalibration.objects.values_list("applied", flat=True)) == [True]
+    # Asked for once that one is stored, a fit is made (and measured against it) as before.
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(reverse("search:quality_fit", args=[family.pk]))
+    run_queued_tasks()
+    assert list(SearchCalibration.objects.values_list("applied", flat=True)) == [False, True]
+
+
+def test_a_judgment_given_while_a_fit_was_being_made_makes_the_family_due_for_the_nightly_fit(judged_family, family,
+                                                                                              alice):
+    """A member marking a result while the family's fit was being made (after it read the judgments, before it was
+    stored: a minute and more for a large family) gave a judgment older than the fit: the nightly fit, which looks for
+    judgments newer than the latest fit, never took it in until someone judged again. A fit is now as new as the
+    judgments it read."""
+    data = judged_data(family_id=family.pk)  # what the fit reads first
+    photo = Photo.objects.filter(family=family).first()
+    Judgment.objects.create(user=alice, family=family, photo=photo, query="a search judged meanwhile", relevant=True)
+    calibration_fit(family_id=family.pk, data=data)
+    assert calibrations_fit_due() == [family.pk]
+    calibration_fit(family_id=family.pk)  # the nightly fit, which reads it
+    assert calibrations_fit_due() == []

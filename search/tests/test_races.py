@@ -15,6 +15,7 @@ from search.judgment_services import judgment_record, judgment_withdraw
 from search.models import Judgment, PhotoEmbedding, WorkLease
 from search.services import embed_photos, photos_claim
 from search.services import _store as embeddings_store
+from search.tests.test_quality import shifted_model  # noqa: F401 - a miscalibrated toy model, which a fit beats
 from tests.races import first_holds_then_second, in_threads
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -222,3 +223,61 @@ def test_two_preference_patches_of_different_fields_keep_both(alice):
     assert run.second_waited, run
     prefs = SearchPreferences.objects.get(user=alice)
     assert (prefs.min_score, prefs.expansion_enabled) == (0.3, False)
+
+
+# --- fitting a family's calibration -------------------------------------------------------------
+
+
+def test_two_fits_of_a_family_asked_at_once_leave_one_in_force(alice, bob, family, shifted_model, add_shape):
+    """"Fit now" pressed in two tabs (or by two admins, or with the nightly fit) ran two fits at once on two worker
+    processes: each measured itself against the calibration in force when it began (the model's own, the other's not
+    stored yet), both beat it, and both were stored applied: two fits in force, so "Roll back the fit in force"
+    withdrew one and the page then said the other, the same fit, applied again. Fits of one family now take turns,
+    and one that waited for another made from the same judgments makes none of its own: the first is the answer to
+    both (a second, measured against the first, would be kept "not applied" and shown as the latest fit)."""
+    from search.models import SearchCalibration
+    from search.quality import calibration_fit
+    from tests.queue import run_queued_tasks
+
+    photos = {(c, s): add_shape(c, s) for c in ("red", "green", "blue") for s in ("circle", "square", "triangle")}
+    run_queued_tasks()
+    queries = ["red", "green", "blue", "circle", "square", "red circle"]
+    Judgment.objects.bulk_create(
+        Judgment(user=judge, family=family, photo=photo, query=q, relevant=all(w in (c, s) for w in q.split()))
+        for q in queries for (c, s), photo in photos.items() for judge in (alice, bob) if judge is alice or q == "red")
+
+    run = first_holds_then_second(lambda: calibration_fit(family_id=family.pk),
+                                  lambda: calibration_fit(family_id=family.pk))
+
+    assert not _fails(run.first) and not _fails(run.second), run
+    assert run.first.applied, run.first.metrics  # (the shifted model's own calibration is beaten)
+    assert run.second_waited
+    assert list(SearchCalibration.objects.values_list("pk", "applied")) == [(run.first.pk, True)]
+    assert run.second.pk == run.first.pk
+
+    # A fit asked for afterwards, from the same judgments, is made and measured against it, as before.
+    again = calibration_fit(family_id=family.pk)
+    assert again.pk != run.first.pk and not again.applied
+
+
+def test_the_quality_page_says_a_fit_is_being_made_while_one_is(alice, family):
+    """After "Fit now" the page said "the figures below update in a minute or so", and reloaded while the worker made
+    the fit (a minute and more for a large family: every judged query is scored) it showed the figures before it, with
+    nothing to say a fit was under way: "Fit now" again queued another. While a fit of the family is being made, the
+    page says so."""
+    from django.test import Client
+    from django.urls import reverse
+
+    from search.quality import _fits_take_turns
+
+    client = Client()
+    client.force_login(alice)
+    url = reverse("search:quality", args=[family.pk])
+    assert "being made now" not in client.get(url).content.decode()
+
+    run = first_holds_then_second(lambda: _fits_take_turns(family_id=family.pk),
+                                  lambda: client.get(url).content.decode())
+
+    assert not _fails(run.first) and not _fails(run.second), run
+    assert "A fit of this family is being made now: reload the page in a minute to see it." in run.second
+    assert "being made now" not in client.get(url).content.decode()

@@ -59,13 +59,21 @@ class Command(BaseCommand):
 
     def _import(self, path: str, **kwargs) -> None:
         try:
-            source = sys.stdin if path == "-" else open(path, encoding="utf-8", errors="replace")
+            # Bytes that are no UTF-8 are kept as such (surrogateescape), for the import to name their line and skip it
+            # rather than record its text with "�" in it, or stop with a traceback.
+            if path == "-" and hasattr(sys.stdin, "reconfigure"):  # (a test's StringIO holds text already)
+                sys.stdin.reconfigure(encoding="utf-8", errors="surrogateescape")
+            source = sys.stdin if path == "-" else open(path, encoding="utf-8", errors="surrogateescape")
         except OSError as exc:
             raise CommandError(f"Could not read {path}: {exc.strerror}.") from None
         with source:
             report = judgments_import(lines=lines_bounded(source), **kwargs)
         for problem in report.skipped:
             self.stderr.write(f"Skipped {problem}")
+        for repeat in report.repeated:
+            self.stderr.write(f"Written again: {repeat}")
+        repeated = (f"; {len(report.repeated)} line{'s' if len(report.repeated) != 1 else ''} repeated earlier ones"
+                    if report.repeated else "")
         self.stdout.write(self.style.SUCCESS(
             f"Imported {report.created} new and {report.updated} updated judgment"
-            f"{'s' if report.created + report.updated != 1 else ''}; skipped {len(report.skipped)}."))
+            f"{'s' if report.created + report.updated != 1 else ''}{repeated}; skipped {len(report.skipped)}."))
