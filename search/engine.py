@@ -10,6 +10,7 @@ the families the user belongs to (and the active filters).
 
 from __future__ import annotations
 
+import unicodedata
 from collections import defaultdict
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
@@ -250,8 +251,9 @@ def _plan(*, user: AbstractBaseUser | None, params: SearchParams,
           context: SearchContext | None = None) -> tuple[Plan, SearchResponse]:
     context = context or search_context(user=user)
     prefs = context.preferences
-    # NUL can't go into PostgreSQL text; the preferences preview passes its query straight from the URL.
-    query = " ".join((params.query or "").replace("\x00", " ").split())
+    # NUL can't go into PostgreSQL text; the preferences preview passes its query straight from the URL. Composed
+    # (NFC), as the query parser reads it: "é" typed as "e" and a combining accent is the letter é for the model too.
+    query = unicodedata.normalize("NFC", " ".join((params.query or "").replace("\x00", " ").split()))
     w_sem, w_meta = normalised_weights(
         prefs.semantic_weight if params.semantic_weight is None else params.semantic_weight,
         prefs.metadata_weight if params.metadata_weight is None else params.metadata_weight,
@@ -265,8 +267,9 @@ def _plan(*, user: AbstractBaseUser | None, params: SearchParams,
         favourite_of=user.pk if params.favourite else None, southern=params.southern, other_side=params.other_side,
         other_side_not_dates=tuple(params.other_side_not_dates),
     )
-    excluded = tuple(dict.fromkeys(" ".join(term.replace("\x00", " ").split())[:MAX_QUERY_CHARS]
-                                   for term in params.excluded if term and term.strip()))
+    excluded = tuple(dict.fromkeys(
+        unicodedata.normalize("NFC", " ".join(term.replace("\x00", " ").split()))[:MAX_QUERY_CHARS]
+        for term in params.excluded if term and term.strip()))
     plan = Plan(
         query=query[:MAX_QUERY_CHARS], scope=scope, excluded=excluded[:MAX_EXCLUDED],
         semantic_weight=w_sem, metadata_weight=w_meta,

@@ -241,8 +241,9 @@ CURLY_QUOTES = str.maketrans(dict.fromkeys("“”„‟«»", '"'))
 
 def tokenize(query: str) -> tuple[str, ...]:
     """The query's words as typed (control characters and lone surrogates become spaces, curled double quotes
-    straight ones)."""
+    straight ones), composed (NFC: "é" typed as "e" and a combining accent is the letter é)."""
     cleaned = "".join(" " if unicodedata.category(ch) in ("Cc", "Cs") else ch for ch in query)  # keep ZWJ emoji
+    cleaned = unicodedata.normalize("NFC", cleaned)
     return tuple(cleaned.translate(CURLY_QUOTES).split())
 
 
