@@ -1128,7 +1128,9 @@ def photo_update(
         fields.append("description")
     if title is not None:
         if title != photo.title:
-            photo.title_source = Photo.FieldSource.MEMBER
+            # A title cleared is nobody's, as an empty one is (the file's own may fill it again); a description
+            # cleared stays the member's (above).
+            photo.title_source = Photo.FieldSource.MEMBER if title else Photo.FieldSource.NONE
             fields.append("title_source")
         photo.title = title
         fields.append("title")

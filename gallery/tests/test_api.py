@@ -527,7 +527,8 @@ def test_a_merge_patchs_null_clears_a_title_and_a_description_and_is_refused_by_
                                                                                               content_type):
     """RFC 7396: a member set to null is removed. `{"title": null}` was a 400 ("This field may not be null."), so a
     merge-patch client could not clear a title. null now clears what may be empty, a photo's title and description
-    and an album's description, as "" does (a title cleared is nobody's, as an empty one); a field that can't be
+    and an album's description, as "" does (a title cleared is nobody's, title_source "", as the API documents an
+    empty one: it was "member"); a field that can't be
     empty (tags: send [] to take them all off; a date, a rotation, a place, an album's name or search) is refused
     with a 400 that names it, nothing saved."""
     from gallery.album_services import album_create
@@ -544,11 +545,12 @@ def test_a_merge_patchs_null_clears_a_title_and_a_description_and_is_refused_by_
     assert cleared.status_code == 200, cleared.content
     assert (cleared.json()["title"], cleared.json()["description"]) == ("", "")
     photo.refresh_from_db()
-    emptied = Photo.objects.get(pk=photo_factory(family=family, user=alice).pk)  # (how "" leaves a title)
+    emptied = Photo.objects.get(pk=photo_factory(family=family, user=alice).pk)  # and as "" leaves one
     api.patch(f"/api/v1/photos/{emptied.pk}/", {"title": "x"}, content_type=content_type)
     api.patch(f"/api/v1/photos/{emptied.pk}/", {"title": ""}, content_type=content_type)
     emptied.refresh_from_db()
-    assert (photo.title, photo.title_source) == ("", emptied.title_source)
+    assert (photo.title, photo.title_source) == ("", "") == (emptied.title, emptied.title_source)
+    assert cleared.json()["title_source"] == ""
     assert (photo.description, photo.tags.count()) == ("", 1)
     assert album_cleared.status_code == 200 and album_cleared.json()["description"] == ""
 
