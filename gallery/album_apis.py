@@ -29,7 +29,7 @@ from gallery.album_services import (
 )
 from gallery.downloads import album_parts
 from gallery.forms import ShareForm
-from gallery.api_fields import NumberField, ParamsSerializer, TextField
+from gallery.api_fields import ClearableTextField, NumberField, ParamsSerializer, TextField
 from gallery.apis import DATE_ERRORS, LOCATION, PhotoOutputSerializer, PreconditionFailed, api_errors, created
 from gallery.models import Album, AlbumShare
 from gallery.selectors import family_filter, family_get, photo_list
@@ -174,8 +174,7 @@ class AlbumDetailApi(APIView):
 
     class AlbumUpdateInputSerializer(ParamsSerializer):
         name = TextField(required=False, max_length=100, validators=[NAME_TEXT])
-        description = TextField(required=False, allow_blank=True, max_length=5000,
-                                validators=[DESCRIPTION_TEXT])
+        description = ClearableTextField(required=False, max_length=5000, validators=[DESCRIPTION_TEXT])
         search = serializers.JSONField(required=False, help_text="A smart album's new search")
         cover = serializers.IntegerField(
             required=False, allow_null=True, min_value=1, max_value=2**63 - 1,

@@ -24,7 +24,9 @@ from django.utils import timezone
 
 from gallery import smart_albums
 from gallery.models import Album, AlbumPhoto, AlbumShare, Family, Membership, Photo
-from gallery.services import if_match_names, membership_hold, rows_key_share, version_digest
+from gallery.services import (
+    if_match_names, membership_hold, no_longer_member, rows_key_share, version_digest,
+)
 from gallery.text import control_characters_refuse, one_line, without_nul
 
 MAX_NAME = 100
@@ -66,11 +68,11 @@ def album_can_manage(*, user: AbstractBaseUser, album: Album, roles: dict[int, s
     return role == Membership.Role.ADMIN or (role is not None and album.created_by_id == user.pk)
 
 
-def _require_member(user: AbstractBaseUser, family_id: int) -> None:
+def _require_member(user: AbstractBaseUser, family: Family) -> None:
     """The user's membership held until the transaction ends (membership_hold): one removed since their page was
-    drawn changes nothing of the family's albums."""
-    if not user.is_authenticated or not membership_hold(family_id=family_id, user=user):
-        raise PermissionDenied("Only members of the album's family can change it.")
+    drawn changes nothing of the family's albums, and is told so in the words of the photos' writes."""
+    if not user.is_authenticated or not membership_hold(family_id=family.pk, user=user):
+        raise no_longer_member([family])
 
 
 def _require_manager(user: AbstractBaseUser, album: Album) -> None:
@@ -125,7 +127,7 @@ def album_create(*, user: AbstractBaseUser, family: Family, name: str, descripti
                  search: dict | None = None) -> Album:
     """A new album of `family` (any member). With `search`: a smart album of that saved search (its parameters are
     checked by the search app; the owner's weights are kept when it says so)."""
-    _require_member(user, family.pk)
+    _require_member(user, family)
     name, description = album_text_clean(name, description)
     kind = Album.Kind.MANUAL
     if search is not None:
@@ -208,7 +210,7 @@ def album_add_photos(*, user: AbstractBaseUser, album: Album, photo_ids: Iterabl
     (another family's, or missing) is answered "No such photo." either way; one of the user's families in the trash
     says so (moved there since the page showed it); one of the user's other families can't go into this family's
     album. Adding a photo already there changes nothing and is ok."""
-    _require_member(user, album.family_id)
+    _require_member(user, album.family)
     _require_manual(album)
     ids = _ids(photo_ids)
     album = _lock(album)
@@ -282,7 +284,7 @@ def _album_note(album: Album, outcome: PhotoOutcome) -> str:
 def album_remove_photos(*, user: AbstractBaseUser, album: Album, photo_ids: Iterable[int]) -> list[PhotoOutcome]:
     """Take photos out of the album (they stay in the family). An id not in the album is answered "Not in the
     album." (whether it exists elsewhere or not)."""
-    _require_member(user, album.family_id)
+    _require_member(user, album.family)
     _require_manual(album)
     ids = _ids(photo_ids)
     album = _lock(album)
@@ -302,7 +304,7 @@ def album_move_photo(*, user: AbstractBaseUser, album: Album, photo_id: int, to:
     restored photo comes back where it was. `seen`: the position the member's page showed it at (a step counted from
     there): when it is elsewhere now (the same arrow clicked twice, Back and again, two members), nothing moves
     (ValidationError, code "move_conflict", saying where it is)."""
-    _require_member(user, album.family_id)
+    _require_member(user, album.family)
     _require_manual(album)
     album = _lock(album)
     order = list(album.entries.order_by("position", "id").values_list("photo_id", flat=True))
@@ -328,7 +330,7 @@ def album_move_photo(*, user: AbstractBaseUser, album: Album, photo_id: int, to:
 def album_reorder(*, user: AbstractBaseUser, album: Album, photo_ids: list[int]) -> None:
     """Put the album in this order (a drag and drop's result). Ids not in the album are ignored; photos left out
     keep their relative order after those given."""
-    _require_member(user, album.family_id)
+    _require_member(user, album.family)
     _require_manual(album)
     album = _lock(album)
     current = list(album.entries.order_by("position", "id").values_list("photo_id", flat=True))
@@ -352,7 +354,7 @@ def _renumber(album: Album, order: list[int]) -> None:
 @transaction.atomic
 def album_set_cover(*, user: AbstractBaseUser, album: Album, photo_id: int | None) -> Album:
     """The photo the album's tile shows (one of its photos); None: its first photo."""
-    _require_member(user, album.family_id)
+    _require_member(user, album.family)
     album = _lock(album)
     if photo_id is not None:
         if album.is_smart:

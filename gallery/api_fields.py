@@ -38,6 +38,20 @@ class TextField(serializers.CharField):
         return super().to_internal_value(data)
 
 
+class ClearableTextField(TextField):
+    """A text that may be empty (a photo's title and description, an album's description), which null clears as ""
+    does: a JSON Merge Patch (RFC 7396) removes a member by setting it to null, and "This field may not be null." left
+    a merge-patch client no way to clear one. (Text that can't be empty keeps refusing null, by its name.)"""
+
+    def __init__(self, **kwargs):
+        super().__init__(allow_blank=True, allow_null=True, **kwargs)
+
+    def validate_empty_values(self, data):
+        if data is None:
+            return True, ""
+        return super().validate_empty_values(data)
+
+
 class TextRegexField(TextField, serializers.RegexField):
     """DRF's RegexField, refusing a JSON number as TextField does."""
 

@@ -26,7 +26,7 @@ from rest_framework.views import APIView
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from gallery.album_services import album_add_uploaded, upload_album
-from gallery.api_fields import NumberField, ParamsSerializer, TextField, TextRegexField
+from gallery.api_fields import ClearableTextField, NumberField, ParamsSerializer, TextField, TextRegexField
 from gallery.bulk import BULK_ACTIONS, BULK_MAX_PHOTOS, photos_bulk_apply
 from gallery.models import Membership, Photo, PhotoTag
 from gallery.forms import DESCRIPTION_MAX_CHARS, AcceptAboveForm
@@ -506,10 +506,9 @@ class PhotoDetailApi(APIView):
     parser_classes = [*APIView.parser_classes, MergePatchParser]
 
     class UpdateInputSerializer(ParamsSerializer):
-        title = TextField(required=False, allow_blank=True, max_length=255, validators=[TITLE_TEXT])
-        description = TextField(required=False, allow_blank=True,
-                                max_length=DESCRIPTION_MAX_CHARS,
-                                validators=[DESCRIPTION_TEXT])
+        title = ClearableTextField(required=False, max_length=255, validators=[TITLE_TEXT])
+        description = ClearableTextField(required=False, max_length=DESCRIPTION_MAX_CHARS,
+                                         validators=[DESCRIPTION_TEXT])
         tags = serializers.ListField(child=TextField(max_length=64), required=False, max_length=50)
         taken_at = LocalDateTimeField(
             required=False, help_text="A member's date taken (taken_at_source becomes \"member\"); without an offset "

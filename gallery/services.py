@@ -921,17 +921,31 @@ def member_hold(*, family: Family, user: AbstractBaseUser | None) -> None:
     refused (PermissionDenied), nothing saved.
     None (the system) and superusers (the admin, any family) are not checked."""
     if user is not None and not user.is_superuser and not membership_hold(family_id=family.pk, user=user):
-        raise PermissionDenied(f"You are no longer a member of {family}: nothing was saved.")
+        raise no_longer_member([family])
+
+
+def no_longer_member(families: Iterable[Family]) -> PermissionDenied:
+    """The refusal of a write by a member removed from `families` since their page was drawn (the same words for one
+    photo and for many)."""
+    names = " and ".join(str(family) for family in families)
+    return PermissionDenied(f"You are no longer a member of {names}: nothing was saved.")
 
 
 def member_family_ids_hold(*, user: AbstractBaseUser, photo_ids: Iterable[int]) -> list[int]:
     """A member's write over many photos: the families of `photo_ids` (in the trash or not) that `user` is a member
-    of, each membership held as membership_hold holds it. The photos of a family they were removed from meanwhile are
-    then not theirs ("No such photo."), as they are once the removal has committed."""
+    of, each membership held as membership_hold holds it. One of those families they were removed from meanwhile
+    (a member when the write began, no longer once held) refuses the whole write as member_hold does
+    (PermissionDenied, no_longer_member); a family deleted meanwhile took its photos along: they are missing."""
     if not user.is_authenticated:
         return []
-    return member_families_hold(user=user, family_ids=Photo.all_objects.filter(pk__in=list(photo_ids))
-                                .values("family_id"))
+    family_ids = Photo.all_objects.filter(pk__in=list(photo_ids)).values("family_id")
+    # Unlocked: as the write found them (a removal not yet committed is not seen, and waits for nothing here).
+    found = set(Membership.objects.filter(user_id=user.pk, family_id__in=family_ids)
+                .values_list("family_id", flat=True))
+    held = member_families_hold(user=user, family_ids=family_ids)
+    if removed := list(Family.objects.filter(pk__in=found - set(held)).order_by("name", "pk")):
+        raise no_longer_member(removed)
+    return held
 
 
 def _title_from_filename(stem: str) -> str:
@@ -1114,7 +1128,9 @@ def photo_update(
         fields.append("description")
     if title is not None:
         if title != photo.title:
-            photo.title_source = Photo.FieldSource.MEMBER
+            # A title cleared is nobody's, as an empty one is (the file's own may fill it again); a description
+            # cleared stays the member's (above).
+            photo.title_source = Photo.FieldSource.MEMBER if title else Photo.FieldSource.NONE
             fields.append("title_source")
         photo.title = title
         fields.append("title")

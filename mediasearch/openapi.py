@@ -2,8 +2,8 @@
 
 drf-spectacular documents what each view declares (its success responses, paginated lists as paginated objects
 when the view names its `pagination_class`). What no view declares, the error answers every operation shares, this
-AutoSchema adds: 400 (a field's or the request's errors), 401 (no or a bad token), 403, 404, 413 (a body over the
-upload limits), 429 (throttled, locked out, or the server busy decoding), 503 (the database out of reach, e.g.
+AutoSchema adds: 400 (a field's or the request's errors), 401 (no or a bad token), 403, 404, 413 (any request over
+the upload limits by its Content-Length; a body over them), 415 (a body of a Content-Type the operation does not read), 429 (throttled, locked out, or the server busy decoding), 503 (the database out of reach, e.g.
 restarting: mediasearch/views.py), each with its body. A view that answers
 something more (409 on an upload of a photo already there) says so in its own `extend_schema`, which wins.
 Integer path parameters get the range the URL and the database accept, so a client never builds a URL that
@@ -46,7 +46,10 @@ DESCRIPTIONS = {
     "401": "No valid credentials (send `Authorization: Token <key>`).",
     "403": "Signed in, but not allowed to do this.",
     "404": "Not found, or not in one of your families (the two read alike).",
-    "413": "The upload is over the size or file-count limits, or a JSON body over DATA_UPLOAD_MAX_MEMORY_SIZE.",
+    "413": "The request is over UPLOAD_MAX_REQUEST_BYTES by its Content-Length (any request, before it is read), an "
+           "upload over the size or file-count limits, or a JSON body over DATA_UPLOAD_MAX_MEMORY_SIZE.",
+    "415": "The body's Content-Type is none this operation reads: application/json (application/merge-patch+json "
+           "too for a PATCH; multipart/form-data for an upload).",
     "429": "Too many requests, or the server is busy: try again later (see `Retry-After`).",
     "503": "The database is out of reach (restarting or failing over): try again in a few seconds (see `Retry-After`).",
 }
@@ -88,8 +91,9 @@ class MediaSearchAutoSchema(AutoSchema):
             codes += ["401", "403"]
         if has_input and signed_in:
             codes.append("404")
+        codes.append("413")  # any request, by its Content-Length (gallery.upload_limits), before a view runs
         if has_body:
-            codes.append("413")
+            codes.append("415")
         codes += ["429", "503"]
         return codes
 

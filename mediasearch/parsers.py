@@ -50,6 +50,7 @@ class JSONParser(parsers.JSONParser):
 class MergePatchParser(JSONParser):
     """A JSON Merge Patch (RFC 7396), `application/merge-patch+json`, as such clients send a PATCH: read as the JSON it
     is. Every PATCH endpoint merges already (a member left out keeps its value; null clears what may be cleared: a
-    position, an album's cover); a nested object (an album's `search`) is replaced whole, as with application/json."""
+    position, an album's cover, a title or description: api_fields.ClearableTextField; a field that can't be empty
+    refuses null by its name); a nested object (an album's `search`) is replaced whole, as with application/json."""
 
     media_type = "application/merge-patch+json"

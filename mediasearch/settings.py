@@ -544,7 +544,7 @@ REST_FRAMEWORK = {
                                "rest_framework.parsers.MultiPartParser"],
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,
-    # drf-spectacular's, plus the error answers every operation shares (400/401/403/404/413/429, with bodies).
+    # drf-spectacular's, plus the error answers the operations share (400/401/403/404/413/415/429/503, with bodies).
     "DEFAULT_SCHEMA_CLASS": "mediasearch.openapi.MediaSearchAutoSchema",
     "DEFAULT_THROTTLE_RATES": {"api_token": API_TOKEN_RATE},
     # DRF's, answering the services' refusals (Django's ValidationError, PermissionDenied) as 400 and 403.

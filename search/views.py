@@ -22,7 +22,7 @@ from gallery.middleware import many_fields
 from gallery.selectors import family_get, family_is_admin, family_list, favourite_ids, photo_get, photo_list, tag_list
 from gallery.text import NUL, id_from_text
 from gallery.trash_services import admin_family_ids, photo_may_manage, photos_trash
-from gallery.views import wants_partial
+from gallery.views import removed_meanwhile, wants_partial
 from gallery.views.bulk import selection_context
 from gallery.views.trash import results_message
 from search.duplicates import GroupChanged, duplicate_groups, duplicates_dismiss_group
@@ -652,8 +652,12 @@ def duplicates_trash(request: HttpRequest, family_id: int) -> HttpResponse:
     most DUPLICATES_TRASH_MAX a click."""
     family = family_get(user=request.user, family_id=family_id)
     ticked = list(dict.fromkeys(request.POST.getlist("photo")))
-    results_message(request, photos_trash(user=request.user, photo_ids=ticked[:DUPLICATES_TRASH_MAX]), "Moved",
-                    where=" to the trash", empty="No photo was ticked: nothing moved to the trash.")
+    try:
+        results = photos_trash(user=request.user, photo_ids=ticked[:DUPLICATES_TRASH_MAX])
+    except PermissionDenied as exc:
+        return removed_meanwhile(request, exc)
+    results_message(request, results, "Moved", where=" to the trash",
+                    empty="No photo was ticked: nothing moved to the trash.")
     if len(ticked) > DUPLICATES_TRASH_MAX:
         messages.warning(request, f"{len(ticked) - DUPLICATES_TRASH_MAX} more ticked photos were not moved: at most "
                                   f"{DUPLICATES_TRASH_MAX} go to the trash at once. Move them with another click.")

@@ -115,3 +115,31 @@ def test_a_delete_that_reads_a_body_documents_it_its_answer_and_its_413(api_sche
         for method, op in methods.items():
             if "requestBody" in op:
                 assert "413" in op["responses"], (method, path)
+
+
+@pytest.mark.django_db
+def test_every_operation_that_reads_a_body_documents_its_415_and_every_one_its_413(api_schema, client, family, alice):
+    """A body sent as something no parser reads (text/plain, a form to a JSON-only view) is a 415, and any request
+    whose Content-Length is over UPLOAD_MAX_REQUEST_BYTES a 413 before a view runs (gallery.upload_limits): the
+    schema named no 415 anywhere, and the 413 only where it documented a body. Each operation is asked both ways,
+    signed in (ids that name nothing: a 404 there comes first and tells nothing)."""
+    token = api_token_key(alice)
+    missing = []
+    for path, methods in api_schema["paths"].items():
+        url = re.sub(r"\{[^}]+\}", "999999", path)
+        for method, op in methods.items():
+            wrong_type = client.generic(method.upper(), url, b"photos=1", content_type="text/plain",
+                                        headers={"Authorization": f"Token {token}"})
+            if wrong_type.status_code == 415:
+                assert set(wrong_type.json()) == {"detail"}, (method, path)
+                if "415" not in op["responses"]:
+                    missing.append(f"{method} {path}: 415 answered, not documented")
+            elif "requestBody" in op and wrong_type.status_code != 404:  # (404: the id was looked up first)
+                missing.append(f"{method} {path}: a text/plain body answered {wrong_type.status_code}, not 415")
+            too_large = client.generic(method.upper(), url, b"{}", content_type="application/json",
+                                       headers={"Authorization": f"Token {token}"},
+                                       CONTENT_LENGTH=str(2 * 1024**3 + 1))
+            assert too_large.status_code == 413 and set(too_large.json()) == {"detail"}, (method, path)
+            if "413" not in op["responses"]:
+                missing.append(f"{method} {path}: 413 answered, not documented")
+    assert not missing, "\n".join(missing)

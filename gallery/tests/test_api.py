@@ -522,6 +522,49 @@ def test_a_json_merge_patch_is_read_as_the_json_patch_it_is(api, family, alice):
     assert wrong.status_code == 400 and "title" in wrong.json()
 
 
+@pytest.mark.parametrize("content_type", ["application/merge-patch+json", "application/json"])
+def test_a_merge_patchs_null_clears_a_title_and_a_description_and_is_refused_by_name_elsewhere(api, family, alice,
+                                                                                              content_type):
+    """RFC 7396: a member set to null is removed. `{"title": null}` was a 400 ("This field may not be null."), so a
+    merge-patch client could not clear a title. null now clears what may be empty, a photo's title and description
+    and an album's description, as "" does (a title cleared is nobody's, title_source "", as the API documents an
+    empty one: it was "member"); a field that can't be
+    empty (tags: send [] to take them all off; a date, a rotation, a place, an album's name or search) is refused
+    with a 400 that names it, nothing saved."""
+    from gallery.album_services import album_create
+
+    photo = photo_factory(family=family, user=alice, tags=["old"])
+    Photo.objects.filter(pk=photo.pk).update(title="Beach", title_source=Photo.FieldSource.MEMBER,
+                                             description="Sunny", description_source=Photo.FieldSource.MEMBER)
+    album = album_create(user=alice, family=family, name="Holidays", description="Summer")
+
+    cleared = api.patch(f"/api/v1/photos/{photo.pk}/", {"title": None, "description": None},
+                        content_type=content_type)
+    album_cleared = api.patch(f"/api/v1/albums/{album.pk}/", {"description": None}, content_type=content_type)
+
+    assert cleared.status_code == 200, cleared.content
+    assert (cleared.json()["title"], cleared.json()["description"]) == ("", "")
+    photo.refresh_from_db()
+    emptied = Photo.objects.get(pk=photo_factory(family=family, user=alice).pk)  # and as "" leaves one
+    api.patch(f"/api/v1/photos/{emptied.pk}/", {"title": "x"}, content_type=content_type)
+    api.patch(f"/api/v1/photos/{emptied.pk}/", {"title": ""}, content_type=content_type)
+    emptied.refresh_from_db()
+    assert (photo.title, photo.title_source) == ("", "") == (emptied.title, emptied.title_source)
+    assert cleared.json()["title_source"] == ""
+    assert (photo.description, photo.tags.count()) == ("", 1)
+    assert album_cleared.status_code == 200 and album_cleared.json()["description"] == ""
+
+    for body in ({"tags": None}, {"taken_at": None}, {"rotation": None}, {"place": None}):
+        refused = api.patch(f"/api/v1/photos/{photo.pk}/", {"title": "Kept?", **body}, content_type=content_type)
+        assert refused.status_code == 400 and set(refused.json()) == set(body), (body, refused.content)
+    for body in ({"name": None}, {"search": None}):
+        refused = api.patch(f"/api/v1/albums/{album.pk}/", body, content_type=content_type)
+        assert refused.status_code == 400 and set(refused.json()) == set(body), (body, refused.content)
+    photo.refresh_from_db()
+    album.refresh_from_db()
+    assert (photo.title, list(photo.tags.values_list("name", flat=True)), album.name) == ("", ["old"], "Holidays")
+
+
 def test_a_delete_with_a_body_too_large_is_the_documented_413(api, family, alice, settings):
     from gallery.album_services import album_add_photos, album_create
 

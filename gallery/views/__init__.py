@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
-from django.http import HttpRequest, HttpResponseRedirect
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect
 from django.utils.http import url_has_allowed_host_and_scheme
+
+from gallery.text import refusal
 
 
 def wants_partial(request: HttpRequest) -> bool:
@@ -22,3 +26,13 @@ def redirect_back(request: HttpRequest, target: str, fallback) -> HttpResponseRe
                                                                   require_https=request.is_secure()):
         return HttpResponseRedirect(target)
     return redirect(fallback)
+
+
+def removed_meanwhile(request: HttpRequest, exc: PermissionDenied) -> HttpResponse:
+    """A write refused because the member was removed from the family since their page was drawn (member_hold,
+    member_family_ids_hold, services.no_longer_member): nothing saved, and that family's pages are no longer theirs to
+    come back to. HTMX gets the words in the problem bar (403, plain text: site.js), a page them on the timeline."""
+    if request.htmx:
+        return refusal(request, 403, str(exc))
+    messages.error(request, str(exc))
+    return redirect("gallery:timeline")

@@ -10,7 +10,7 @@ from datetime import datetime
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
@@ -23,7 +23,7 @@ from gallery.models import Photo
 from gallery.selectors import photo_list, tag_list
 from gallery.services import parse_tags, tags_clean
 from gallery.text import id_from_text
-from gallery.views import redirect_back
+from gallery.views import redirect_back, removed_meanwhile
 
 
 # What the bar offers on a list of photos (timeline, search results, an album); the trash page offers "restore".
@@ -104,6 +104,8 @@ def photos_bulk(request: HttpRequest) -> HttpResponse:
                                     seconds=_shift_seconds(request.POST.get("shift_amount"),
                                                            request.POST.get("shift_unit")),
                                     seen=_dates_seen(request.POST.getlist("taken_at_seen")))
+    except PermissionDenied as exc:  # removed from a family of the ticked photos since the page was drawn
+        return removed_meanwhile(request, exc)
     except ValidationError as exc:
         results, summary, problem = [], " ".join(exc.messages), True
         conflict = getattr(exc, "code", None) == "shift_conflict"

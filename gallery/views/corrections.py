@@ -19,6 +19,7 @@ from gallery.forms import PhotoDateForm, PhotoPlaceForm, PhotoShiftForm
 from gallery.files import ORIGINAL_MISSING, StorageFailed, StorageUnavailable
 from gallery.images import ImageBusy, ImageRejected
 from gallery.selectors import family_known_places, photo_get, photos_same_camera_day
+from gallery.views import removed_meanwhile
 
 
 # Every correction comes back to #corrections, far down the page: its messages carry this tag and are shown in that
@@ -36,13 +37,6 @@ def _back(photo) -> HttpResponse:
     return redirect(photo.get_absolute_url() + "#corrections")
 
 
-def _removed(request: HttpRequest, exc: PermissionDenied) -> HttpResponse:
-    """Removed from the photo's family since the page was drawn (member_hold): nothing saved, and the photo is no
-    longer theirs to come back to (as photo_edit answers it)."""
-    messages.error(request, str(exc))
-    return redirect("gallery:timeline")
-
-
 @require_POST
 @login_required
 def photo_date(request: HttpRequest, photo_id: int) -> HttpResponse:
@@ -55,7 +49,7 @@ def photo_date(request: HttpRequest, photo_id: int) -> HttpResponse:
     try:
         photo_date_set(photo=photo, taken_at=taken, user=request.user)
     except PermissionDenied as exc:
-        return _removed(request, exc)
+        return removed_meanwhile(request, exc)
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages), extra_tags=WHERE)
     else:
@@ -98,7 +92,7 @@ def photo_shift(request: HttpRequest, photo_id: int) -> HttpResponse:
         results = photos_shift_dates(user=request.user, photo_ids=ids, delta=form.delta(), most=None,
                                      seen=_seen(photo, form.cleaned_data["seen"]), family=photo.family)
     except PermissionDenied as exc:
-        return _removed(request, exc)
+        return removed_meanwhile(request, exc)
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages), extra_tags=WHERE)
         return _back(photo)
@@ -141,7 +135,7 @@ def photo_shift_undo(request: HttpRequest, photo_id: int) -> HttpResponse:
                                      delta=-timedelta(seconds=undo["seconds"]), most=None, seen_all=undo.get("dates"),
                                      family=photo.family)
     except PermissionDenied as exc:
-        return _removed(request, exc)
+        return removed_meanwhile(request, exc)
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages), extra_tags=WHERE)
         return _back(photo)
@@ -161,7 +155,7 @@ def photo_place(request: HttpRequest, photo_id: int) -> HttpResponse:
         try:
             photo_place_set(photo=photo, user=request.user)
         except PermissionDenied as exc:
-            return _removed(request, exc)
+            return removed_meanwhile(request, exc)
         messages.success(request, "Place cleared.", extra_tags=WHERE)
         return _back(photo)
     form = PhotoPlaceForm(request.POST, places=family_known_places(family_id=photo.family_id))
@@ -173,7 +167,7 @@ def photo_place(request: HttpRequest, photo_id: int) -> HttpResponse:
         photo_place_set(photo=photo, place=form.place(), latitude=form.cleaned_data.get("latitude"),
                         longitude=form.cleaned_data.get("longitude"), user=request.user)
     except PermissionDenied as exc:
-        return _removed(request, exc)
+        return removed_meanwhile(request, exc)
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages), extra_tags=WHERE)
     else:
@@ -197,7 +191,7 @@ def photo_turn(request: HttpRequest, photo_id: int) -> HttpResponse:
     try:
         photo_rotate(photo=photo, quarter_turns=turns, seen=seen, user=request.user)
     except PermissionDenied as exc:
-        return _removed(request, exc)
+        return removed_meanwhile(request, exc)
     except ImageBusy:
         messages.error(request, "The server is busy with other pictures: try again in a moment.", extra_tags=WHERE)
     except StorageUnavailable:

@@ -39,7 +39,7 @@ from gallery.images import human_size, too_large
 from gallery.views.corrections import shift_undo_offer
 from gallery.memories import memories
 from gallery.timeline import Start, TimelineFilters, TimelineList, timeline_families, timeline_months, timeline_page
-from gallery.views import redirect_back, wants_partial
+from gallery.views import redirect_back, removed_meanwhile, wants_partial
 from gallery.views.bulk import selection_context
 
 
@@ -158,10 +158,7 @@ def photo_edit(request: HttpRequest, photo_id: int) -> HttpResponse:
             photo_update(photo=photo, title=form.cleaned_data["title"], description=form.cleaned_data["description"],
                          tags=parse_tags(form.cleaned_data["tags"]), user=request.user, seen=form.cleaned_data["seen"])
         except PermissionDenied as exc:  # removed from the family since the form was drawn: the photo is not theirs
-            if request.htmx:
-                return refusal(request, 403, str(exc))  # (site.js says it in the problem bar)
-            messages.error(request, str(exc))
-            return redirect("gallery:timeline")
+            return removed_meanwhile(request, exc)
         except ValidationError as exc:
             conflict = getattr(exc, "code", None) == "edit_conflict"  # a list of errors has no code
             if conflict:  # the member has seen it now: the next save is theirs to make
@@ -191,7 +188,10 @@ def photo_remove(request: HttpRequest, photo_id: int) -> HttpResponse:
     """Delete from the photo page: the photo moves to its family's trash (restorable for TRASH_DAYS), and the page goes
     on to `next` (the following photo of the viewer's list)."""
     photo = photo_get(user=request.user, photo_id=photo_id)
-    [result] = photos_trash(user=request.user, photo_ids=[photo.pk])
+    try:
+        [result] = photos_trash(user=request.user, photo_ids=[photo.pk])
+    except PermissionDenied as exc:
+        return removed_meanwhile(request, exc)
     if not result.ok:
         messages.error(request, result.reason)
         return redirect(photo)

@@ -19,7 +19,7 @@ from gallery.selectors import (
 )
 from gallery.services import MAX_TAGS
 from gallery.suggestions import suggestion_dismiss, suggestions_accept, suggestions_accept_above
-from gallery.text import refusal
+from gallery.views import removed_meanwhile
 from gallery.views.families import no_longer_admin
 
 
@@ -30,7 +30,7 @@ def suggestion_accept(request: HttpRequest, photo_id: int, suggestion_id: int) -
     try:
         suggestions_accept(suggestions=[suggestion], user=request.user)
     except PermissionDenied as exc:
-        return _removed(request, exc)
+        return removed_meanwhile(request, exc)
     except ValidationError as exc:
         return _after(request, photo_id, error=" ".join(exc.messages))
     return _after(request, photo_id, done=f"Added the tag “{suggestion.name}”.")
@@ -43,19 +43,10 @@ def suggestion_dismiss_view(request: HttpRequest, photo_id: int, suggestion_id: 
     try:
         suggestion_dismiss(suggestion=suggestion, user=request.user)
     except PermissionDenied as exc:
-        return _removed(request, exc)
+        return removed_meanwhile(request, exc)
     except ValidationError as exc:
         return _after(request, photo_id, error=" ".join(exc.messages))
     return _after(request, photo_id, done=f"Dismissed “{suggestion.name}”: it won't be suggested again.")
-
-
-def _removed(request: HttpRequest, exc: PermissionDenied) -> HttpResponse:
-    """Removed from the photo's family since the page was drawn (member_hold): nothing decided, and the photo no
-    longer theirs to come back to (as photo_edit answers it)."""
-    if request.htmx:
-        return refusal(request, 403, str(exc))  # (site.js says it in the problem bar)
-    messages.error(request, str(exc))
-    return redirect("gallery:timeline")
 
 
 def _after(request: HttpRequest, photo_id: int, *, done: str = "", error: str = "") -> HttpResponse:
@@ -104,7 +95,7 @@ def family_suggestions(request: HttpRequest, family_id: int) -> HttpResponse:
                 count = suggestions_accept_above(family=family, min_probability=form.cleaned_data["min_probability"],
                                                  user=request.user, kept_open=kept_open)
             except PermissionDenied as exc:
-                return _removed(request, exc)
+                return removed_meanwhile(request, exc)
             messages.success(request, f"Accepted {count} suggestion{'s' if count != 1 else ''}: they are tags now.")
             _say_kept_open(request, kept_open)
             return redirect("gallery:family_suggestions", family_id=family.pk)

@@ -18,7 +18,7 @@ from gallery.selectors import family_get, family_is_admin, photo_get, trash_list
 from gallery.trash_services import (
     PhotoResult, photo_may_manage, photos_favourite, photos_purge, photos_restore, purge_at, trash_empty,
 )
-from gallery.views import redirect_back
+from gallery.views import redirect_back, removed_meanwhile
 
 
 @require_GET
@@ -61,7 +61,11 @@ def results_message(request: HttpRequest, results: list[PhotoResult], done: str,
 @login_required
 def trash_restore(request: HttpRequest, family_id: int) -> HttpResponse:
     family = family_get(user=request.user, family_id=family_id)
-    results_message(request, photos_restore(user=request.user, photo_ids=_posted_ids(request)), "Restored")
+    try:
+        results = photos_restore(user=request.user, photo_ids=_posted_ids(request))
+    except PermissionDenied as exc:
+        return removed_meanwhile(request, exc)
+    results_message(request, results, "Restored")
     # Back to the photo's own page when restored from there (gallery/photo_trashed.html), else to the trash.
     return redirect_back(request, request.POST.get("next", ""), reverse("gallery:family_trash", args=[family.pk]))
 
@@ -70,7 +74,11 @@ def trash_restore(request: HttpRequest, family_id: int) -> HttpResponse:
 @login_required
 def trash_delete(request: HttpRequest, family_id: int) -> HttpResponse:
     family = family_get(user=request.user, family_id=family_id)
-    results_message(request, photos_purge(user=request.user, photo_ids=_posted_ids(request)), "Deleted for good")
+    try:
+        results = photos_purge(user=request.user, photo_ids=_posted_ids(request))
+    except PermissionDenied as exc:
+        return removed_meanwhile(request, exc)
+    results_message(request, results, "Deleted for good")
     return redirect("gallery:family_trash", family.pk)
 
 
@@ -94,7 +102,10 @@ def photo_favourite(request: HttpRequest, photo_id: int) -> HttpResponse:
     JavaScript the form posts and comes back to the page it was on (`next`)."""
     photo = photo_get(user=request.user, photo_id=photo_id)
     on = request.POST.get("on", "1") != "0"
-    photos_favourite(user=request.user, photo_ids=[photo.pk], on=on)
+    try:
+        photos_favourite(user=request.user, photo_ids=[photo.pk], on=on)
+    except PermissionDenied as exc:  # (the heart would show what was never saved)
+        return removed_meanwhile(request, exc)
     target = request.POST.get("next", "")
     if request.htmx:
         return render(request, "gallery/_heart.html", {"photo": photo, "favourite": on, "next": target})

@@ -497,14 +497,30 @@ def test_the_year_first_then_the_month_then_the_day_is_that_day():
 @pytest.mark.parametrize("query", ["2021 june 3 kids", "june 3 2021 kids", "3 june 2021 kids", "2021-06-03 kids",
                                    "kids on 2021 june 3", "kids on june 3 2021", "kids on 3 june 2021",
                                    "kids on 2021-06-03", "on the 3rd of june 2021 kids",
-                                   "2021 3 june kids", "kids on 2021 3 june", "2021 3rd of june kids"])
+                                   "2021 3 june kids", "kids on 2021 3 june", "2021 3rd of june kids",
+                                   "2021 the 3rd of june kids", "2021 the 3rd june kids", "2021 june the 3rd kids",
+                                   "june 3rd 2021 kids", "the 3rd of june 2021 kids", "kids 2021 the 3rd of june"])
 def test_a_day_in_any_order_and_after_on_is_that_day_and_the_rest_words(query):
     """"kids on june 3 2021" searched "on kids": "on", the word English puts before a day, was left to the words as
     "in" before a year is not. "2021 3 june kids" (the year, the day, its month) was 2021 and the words "3 june
-    kids"."""
+    kids". "2021 the 3rd of june kids" (and "2021 june the 3rd kids") was 2021 (or June 2021) and the words "the 3rd
+    of june kids": a "the" before the day, which the day first takes ("the 3rd of june 2021"), is taken after the
+    year too."""
     parsed = parse_query(query, ctx())
     assert (parsed.taken_after, parsed.taken_before) == (date(2021, 6, 3), date(2021, 6, 3)), parsed
     assert [c.kind for c in parsed.chips] == ["date"] and parsed.text == "kids", parsed
+
+
+@pytest.mark.parametrize("query, keys, text", [
+    ("3rd june", [], "3rd june"), ("june 3rd", [], "june 3rd"), ("3 june", [], "3 june"), ("june 3", [], "june 3"),
+    ("the 3rd of june", [], "the 3rd of june"), ("the third", [], "the third"), ("3rd birthday", [], "3rd birthday"),
+    ("2021 the third kids", ["2021"], "the third kids"), ("2021 june the kids", ["2021 june"], "the kids")])
+def test_a_day_without_its_year_or_month_stays_words(query, keys, text):
+    """A day and month without a year name a day of every year, which no filter takes (a photo's words carry its
+    month, not its day): they stay words, as "3 june" does; an ordinal with no month next to it ("3rd birthday", "the
+    third") is a word, and a "the" after a year with no day after it stays one too."""
+    parsed = parse_query(query, ctx())
+    assert ([chip.key for chip in parsed.chips], parsed.text) == (keys, text), parsed
 
 
 def test_a_date_as_chinese_and_japanese_write_it():

@@ -77,19 +77,20 @@ def _world():
     share = share_create(user=alice, album=album, days=7)
     invite = invite_create(family=smiths, created_by=alice)
     judgment_record(user=alice, photo=photos[0], query="red circle", relevant=True)
-    return {"family": smiths, "photos": photos, "album": album, "share": share, "invite": invite}
+    return {"family": smiths, "photos": photos, "album": album, "share": share, "invite": invite, "bob": bob}
 
 
 def _member_pages(world) -> list[tuple[str, str]]:
     """Every page a signed-in family admin reaches (a plain member's are the same pages with fewer controls)."""
-    f, p, a = world["family"].pk, world["photos"][0].pk, world["album"].pk
+    f, p, a, bob = world["family"].pk, world["photos"][0].pk, world["album"].pk, world["bob"].pk
     return [
         ("timeline", "/"), ("tagged", "/?tag=party"), ("favourites", "/?favourite=1"), ("photo", f"/photos/{p}/"),
         ("album-photo", f"/photos/{p}/?from=album&album={a}"), ("search", "/search/?q=red+circle"),
         ("search-chips", "/search/?q=red+circle+in+2024"), ("upload", "/upload/"), ("albums", "/albums/"),
         ("album", f"/albums/{a}/"), ("album-add", f"/albums/{a}/add/"), ("album-shares", f"/albums/{a}/shares/"),
         ("duplicates", f"/families/{f}/duplicates/"), ("trash", f"/families/{f}/trash/"), ("families", "/families/"),
-        ("family", f"/families/{f}/"), ("suggestions", f"/families/{f}/suggestions/"),
+        ("family", f"/families/{f}/"), ("member-password", f"/families/{f}/members/{bob}/password/"),
+        ("suggestions", f"/families/{f}/suggestions/"),
         ("preferences", "/search/preferences/"), ("quality", f"/search/quality/{f}/"), ("index", "/indexing/"),
         ("search-report", "/search/report/?q=red+circle"), ("photo-report", f"/photos/{p}/profile/"),
         ("similar", f"/photos/{p}/similar/"), ("password", "/accounts/password/"), ("tokens", "/accounts/tokens/"),
@@ -613,8 +614,42 @@ REPEATED_NAMES = """() => {
 }"""
 
 
+def _labels_holding_their_help(page, where: str) -> list[str]:
+    """Fields named by a <label> that holds their description too: help written inside the label is read as part of
+    the field's name, then again as its description (aria-describedby, which Django links to the help). Names, where
+    they come from, and descriptions as Chromium's accessibility tree gives them to a screen reader."""
+    session = page.context.new_cdp_session(page)
+    try:
+        nodes = session.send("Accessibility.getFullAXTree")["nodes"]
+    finally:
+        session.detach()
+    found = []
+    for node in nodes:
+        name, description = (" ".join(str((node.get(key) or {}).get("value") or "").split())
+                             for key in ("name", "description"))
+        from_label = any(source.get("nativeSource", "").startswith("label") and "value" in source
+                         and not source.get("superseded") for source in (node.get("name") or {}).get("sources", []))
+        if not node.get("ignored") and from_label and description and description in name:
+            found.append(f"{where}: the {node['role']['value']} named “{name}” by its label holds its description")
+    return found
+
+
+def _named_and_described(page, where: str, role: str, name: str, description: str) -> list[str]:
+    """The one field of `role` named `name` exactly is described by `description`."""
+    from playwright.sync_api import expect
+
+    field = page.get_by_role(role, name=name, exact=True)
+    try:
+        expect(field).to_have_count(1, timeout=1000)
+        expect(field).to_have_accessible_description(description, timeout=1000)
+    except AssertionError as exc:
+        return [f"{where}: no {role} named “{name}” described as “{description}” ({str(exc).splitlines()[0]})"]
+    return []
+
+
 def _structure(page, where: str) -> list[str]:
-    return _axe(page, where, STRUCTURE_RULES) + [f"{where}: {line}" for line in page.evaluate(REPEATED_NAMES)]
+    return (_axe(page, where, STRUCTURE_RULES) + [f"{where}: {line}" for line in page.evaluate(REPEATED_NAMES)]
+            + _labels_holding_their_help(page, where))
 
 
 @pytest.mark.django_db(transaction=True)
@@ -622,7 +657,9 @@ def _structure(page, where: str) -> list[str]:
 def test_every_page_names_its_controls_and_orders_its_headings(live_server, browser, toy_model, width):
     """axe-core's rules for names, headings and landmarks, at every impact, on every page a member reaches and in
     the states that add controls; and no two disclosures or groups of controls on a page named alike: each result's
-    "Explain" and its Right/Wrong group read "Explain" and "Is this a right result for …?" on every tile."""
+    "Explain" and its Right/Wrong group read "Explain" and "Is this a right result for …?" on every tile. No field's
+    name holds its help: nine forms wrote it inside the <label> ("Choose a username Letters, digits and @ . + - _
+    only."), read as the name and again as the description."""
     found = []
     context, page = new_page(browser, **WIDTHS[width])
     try:
@@ -643,7 +680,9 @@ def test_every_page_names_its_controls_and_orders_its_headings(live_server, brow
             elif name == "photo":  # its edit form open
                 photo_edit_open(page)
                 found += _structure(page, f"photo-edit-{width}")
-            elif name == "upload":  # a file chosen
+            elif name == "upload":  # its fields' help is their description (it had none: it was in their names)
+                found += _named_and_described(page, f"upload-{width}", "textbox", "Tags for these photos",
+                                              "(optional, comma separated)")
                 page.set_input_files("#file-input", files=[{"name": "beach.png", "mimeType": "image/png",
                                                             "buffer": shape_png("blue", "circle", seed=8)}])
                 found += _structure(page, f"upload-chosen-{width}")

@@ -130,3 +130,73 @@ def test_mark_right_and_wrong_undo_and_refine_on_desktop_and_phone(live_server, 
     assert Judgment.objects.filter(photo=third, relevant=False).exists()
     assert phone.js_errors == []
     context.close()
+
+
+# Where a result's explanation sits: the top of its box and of its summary ("Explain"), the bottom of its own judge
+# buttons, its position; and the bottom of the screen (the phone's sheet lies along it).
+EXPLAIN_PLACE = """(photoId) => {
+  const result = document.querySelector(`#results .result[data-photo="${photoId}"]`);
+  const details = result.querySelector('details.explain');
+  const box = (el) => el.getBoundingClientRect();
+  return {top: box(details).top, summary: box(details.querySelector('summary')).top, bottom: box(details).bottom,
+          left: box(details).left, right: box(details).right, judged: box(result.querySelector('.judge')).bottom,
+          position: getComputedStyle(details).position, screen: innerHeight};
+}"""
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("width", [1280, 390])
+def test_an_explanation_opens_under_its_own_button_whatever_its_neighbour_shows(live_server, browser, artifacts,
+                                                                                toy_model, width):
+    """A result marked right shows Undo under its buttons, one row more: the grid stretched its row's other results
+    to that height, and an open explanation, placed from the bottom of its result, sat about 44 px below its own
+    "Explain" (over nothing, under the neighbour's Undo). It opens where its button is, right under the result's own
+    Right/Wrong, whatever the neighbours show; on a phone it is the sheet along the bottom of the screen either way."""
+    from tests.browser.conftest import width_options
+
+    smiths, alice = FamilyFactory(name="Smiths"), UserFactory(username="alice")
+    MembershipFactory(family=smiths, user=alice, role=Membership.Role.ADMIN)
+    for seed, (colour, shape) in enumerate([("red", "circle"), ("red", "circle"), ("red", "square"),
+                                            ("blue", "circle")]):
+        _add_shape(smiths, alice, colour, shape, seed=seed)
+    run_queued_tasks()
+
+    context, page = new_page(browser, **width_options(width))
+    try:
+        sign_in(page, live_server, "alice")
+        page.goto(live_server.url + "/search/?q=red+circle")
+        page.wait_for_selector("#results .result")
+        first, neighbour = _result_ids(page)[:2]
+        top = (lambda pk: page.locator(f'#results .result[data-photo="{pk}"]').bounding_box()["y"])
+        assert abs(top(first) - top(neighbour)) < 1, "the two first results share a row"
+
+        def opened() -> dict:
+            """Where the neighbour's explanation sits open, with where its button was just before."""
+            summary = page.locator(f'#results .result[data-photo="{neighbour}"] details.explain summary')
+            summary.scroll_into_view_if_needed()
+            closed = page.evaluate(EXPLAIN_PLACE, neighbour)
+            summary.click()
+            page.wait_for_selector(f'#results .result[data-photo="{neighbour}"] details.explain[open]')
+            place = page.evaluate(EXPLAIN_PLACE, neighbour)
+            page.keyboard.press("Escape")
+            page.wait_for_function("() => !document.querySelector('details.explain[open]')")
+            return {**place, "button was at": closed["summary"]}
+
+        alone = opened()
+        _button(page, first, "right").click()
+        page.wait_for_selector(f"#judge-{first} .judge-undo")
+        beside_undo = opened()
+        page.locator(f'#results .result[data-photo="{neighbour}"] details.explain summary').click()
+        page.screenshot(path=artifacts / f"explain-beside-undo-{width}.png")
+    finally:
+        context.close()
+
+    if width >= 800:  # it opens where its button was, right under its own judge buttons
+        for place in (alone, beside_undo):
+            assert place["position"] == "absolute", place
+            assert abs(place["summary"] - place["button was at"]) <= 1, place
+            assert 0 <= place["top"] - place["judged"] <= 8, f"{place['top'] - place['judged']:.0f} px under: {place}"
+    else:  # the sheet along the bottom of the screen, the same wherever its neighbours' buttons are
+        sheet = (lambda place: {key: round(place[key]) for key in ("top", "bottom", "left", "right")})
+        assert beside_undo["position"] == "fixed" and sheet(beside_undo) == sheet(alone), (alone, beside_undo)
+        assert 0 <= beside_undo["left"] and beside_undo["right"] <= width and beside_undo["bottom"] <= beside_undo["screen"]

@@ -391,7 +391,10 @@ class Command(BaseCommand):
             if sidecar is not None and sidecar.trashed and result.outcome == UploadResult.SAVED:
                 # In Google Photos' trash when exported: in ours, restorable for TRASH_DAYS, as it was there. A
                 # re-run (or a copy further on) leaves it there, as any photo in the trash.
-                photos_trash(user=uploader, photo_ids=[photo.pk])
+                try:
+                    photos_trash(user=uploader, photo_ids=[photo.pk])
+                except PermissionDenied as exc:  # removed from the family since the photo was stored: stop here
+                    return UploadResult(name, result.outcome, photo, str(exc), family_refused=True)
                 photo.trashed_at = timezone.now()
                 trashed.add(photo.sha256)
                 return result
