@@ -408,3 +408,43 @@ def test_photos_stored_before_with_a_date_no_photo_can_have_are_dated_by_their_u
     assert Photo.objects.get(pk=kept.pk).taken_at_source == "exif"
     assert not PhotoDocument.objects.filter(photo=photo).exists() and documents_outdated_refresh() == 1
     assert client_for(alice).get(photo.get_absolute_url()).status_code == 200
+
+
+def test_photos_stored_before_with_a_clock_never_set_are_dated_by_their_name_or_upload(family, alice, settings,
+                                                                                        client_for):
+    """A clock never set that counts from the Unix epoch is no date a file tells now (77c876e), but photos stored
+    before kept it: on the timeline on 1 January 1970 (31 December 1969 behind UTC), searched as 1970 and New Year,
+    while new uploads of the same files are dated by their name or their upload. The migration (gallery 0042) dates
+    them as an upload does now; a member's date, and a camera's on any other day, stay; their documents are rebuilt."""
+    from django.db import connection
+
+    from search.metadata import documents_outdated_refresh
+    from search.models import PhotoDocument
+
+    settings.TIME_ZONE = "UTC"
+    named = photo_create_from_bytes(family=family, uploaded_by=alice, data=camera("2015:07:04 10:15:00"),
+                                    filename="IMG_20150704_101500.jpg").photo
+    unnamed = upload(family, alice, camera("2015:07:04 10:15:00"))
+    behind = upload(family, alice, camera("2015:07:04 10:15:00"))
+    kept = upload(family, alice, camera("1970:01:02 10:00:00"))
+    members = upload(family, alice, camera("2015:07:04 10:15:00"))
+    with connection.cursor() as cursor:
+        for photo, stored, zone, day, source in (
+                (named, "1970-01-01 00:00:00+00", "UTC", "1970-01-01", "exif"),
+                (unnamed, "1970-01-01 00:03:12+00", "UTC", "1970-01-01", "exif"),
+                (behind, "1970-01-01 00:00:05+00", "America/New_York", "1969-12-31", "xmp"),
+                (members, "1970-01-01 12:00:00+00", "UTC", "1970-01-01", "member")):
+            cursor.execute("UPDATE gallery_photo SET taken_at = %s, taken_tz = %s, taken_day = %s, taken_at_source = %s "
+                           "WHERE id = %s", [stored, zone, day, source, photo.pk])
+    importlib.import_module("gallery.migrations.0042_undate_epoch_clocks").undate_epoch_clocks(apps, None)
+
+    named, unnamed, behind, kept, members = (Photo.objects.get(pk=p.pk) for p in (named, unnamed, behind, kept, members))
+    assert (named.taken_at_source, named.taken_day, named.taken_at_local.hour) == ("filename", date(2015, 7, 4), 10)
+    for photo in (unnamed, behind):
+        assert (photo.taken_at, photo.taken_at_source) == (photo.uploaded_at, "upload")
+        assert photo.taken_day == photo.taken_at_local.date()
+    assert (kept.taken_at_source, kept.taken_day) == ("exif", date(1970, 1, 2))
+    assert (members.taken_at_source, members.taken_day) == ("member", date(1970, 1, 1))
+    assert set(PhotoDocument.objects.values_list("photo_id", flat=True)) == {kept.pk, members.pk}
+    assert documents_outdated_refresh() == 3 and "1970" not in words(named)
+    assert client_for(alice).get(named.get_absolute_url()).status_code == 200
