@@ -144,6 +144,9 @@ def test_the_quality_page_shows_figures_plots_and_lets_an_admin_fit_and_a_member
     assert 'class="count-queries">19<' in body and f'class="count-judgments">{len(judged_family) * 19}<' in body
     assert "No fit yet" in body and body.count("<svg") == 2 and "Fit now" not in body  # bob is not an admin
     assert "shows how many of them members marked right" in body  # each plot says what it shows
+    # nDCG of a query with no right result is 0 (search.evaluation.ndcg_at_k), which "1 when every right result ranks
+    # above every wrong one" said otherwise of it (QA): the page says so.
+    assert "(0 for a query with no right result)" in body
     assert client_for(bob).post(reverse("search:quality_fit", args=[family.pk])).status_code == 403
 
     client = client_for(alice)
