@@ -269,12 +269,19 @@ class FamilyPlace(models.Model):
         return place_label(self.city, self.region, self.country)
 
 
+# What a query may end with as a sentence does, which searches nothing ("red circle." is "red circle").
+SENTENCE_END = ".!?…,;: "
+
+
 def judgment_query(query: str) -> str:
     """A query as judgments store and match it: as the query parser reads its words (search.query_parser.tokenize:
     control characters as spaces, so no escape code goes on to the administrator's terminal through photo_report and
-    evaluate; a phone's curled quotes straight), whitespace collapsed, case folded ("Red  Square" = "red square"), as long as the engine reads
-    (search.engine.MAX_QUERY_CHARS)."""
-    return " ".join(tokenize(query)).casefold()[:300].strip()
+    evaluate; a phone's curled quotes straight; composed), whitespace collapsed, case folded ("Red  Square" = "red
+    square"), without the punctuation it ends with as a sentence does (SENTENCE_END: one search's verdicts are one
+    judged query, which a fit never holds out and trains on at once), as long as the engine reads
+    (search.engine.MAX_QUERY_CHARS). (A search migration reads the queries stored before a change of this again.)"""
+    read = " ".join(tokenize(query)).casefold()[:300].strip()
+    return read.rstrip(SENTENCE_END) or read
 
 
 class Judgment(models.Model):

@@ -1044,3 +1044,36 @@ def test_a_judgment_given_while_a_fit_was_being_made_makes_the_family_due_for_th
     assert calibrations_fit_due() == [family.pk]
     calibration_fit(family_id=family.pk)  # the nightly fit, which reads it
     assert calibrations_fit_due() == []
+
+
+def test_the_upgrade_reads_judged_queries_as_they_are_read_now_a_full_stop_and_an_accent_aside(family, alice):
+    """"red circle." (a full stop typed at the end of a sentence) was a judged query apart from "red circle" on the
+    page, in the API and the export, so a fit's folds could hold one out while training on the other (QA); and "réd"
+    typed with a combining accent apart from "réd" (af7bb50 reads new ones composed). search 0025 stores every
+    judged query as judgment_query reads it now; two verdicts of one member on one photo for one query: the newest."""
+    import importlib
+    from datetime import timedelta
+
+    from django.apps import apps
+    from django.utils import timezone
+
+    from search.models import judgment_query
+    from tests.factories import photo_factory
+
+    assert judgment_query("Red circle.") == judgment_query("red circle") == "red circle"
+    assert judgment_query("red circle?! ") == "red circle" and judgment_query("...") == "..."
+    assert judgment_query('"hot dog".') == '"hot dog"' and judgment_query("mr. smith") == "mr. smith"
+    one = photo_factory(family=family, user=alice)
+    now = timezone.now()
+
+    def judged(query, relevant, age_days, photo=one):
+        j = Judgment.objects.create(user=alice, family=family, photo=photo, query=query, relevant=relevant)
+        Judgment.objects.filter(pk=j.pk).update(updated_at=now - timedelta(days=age_days))
+        return j.pk
+
+    older = judged("red circle", True, 5)
+    newer = judged("red circle.", False, 1)
+    decomposed = judged("re\u0301d square", True, 2)
+    importlib.import_module("search.migrations.0025_judged_queries_as_read_now").queries_as_read_now(apps, None)
+    assert dict(Judgment.objects.values_list("pk", "query")) == {newer: "red circle", decomposed: "r\u00e9d square"}
+    assert not Judgment.objects.filter(pk=older).exists()
