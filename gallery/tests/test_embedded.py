@@ -628,6 +628,8 @@ def test_the_openapi_schema_describes_tag_sources(client, alice):
     ("38,61N", "9,0W", None),
     ("nonsense", "9,0W", None),
     ("38,43.338N", "", None),  # half a position is none
+    ("38,43.338", "9,8.358W", None),  # no hemisphere: none, as an EXIF position without its reference
+    ("38,43.338N", "9,8.358", None),
 ])
 def test_an_xmp_gps_position_is_read_and_nonsense_is_not(latitude, longitude, expected):
     from gallery.embedded import interpret
