@@ -139,15 +139,18 @@ def read(data: bytes) -> dict:
 
 
 def lang_alt(text: str) -> list[str]:
-    """exiv2 writes a language alternative as 'lang="x-default" Text, lang="de-DE" Text': the default first."""
+    """exiv2 writes a language alternative as 'lang="x-default" Text, lang="de-DE" Text': each text, the default
+    first, then by language ("de-DE" before "fr-FR"; exiv2 keeps the entries in an order of its own, not the file's).
+    All of them, not the default alone: a program may leave x-default blank beside the user's language, and the
+    parent takes the first that says something."""
     import re
 
     if not text.startswith("lang="):
         return [text]
     parts = re.split(r'(?:^|, )lang="([^"]*)" ', text)[1:]
     pairs = list(zip(parts[0::2], parts[1::2]))
-    pairs.sort(key=lambda pair: pair[0] != "x-default")
-    return [content for _, content in pairs[:1]]
+    pairs.sort(key=lambda pair: (pair[0] != "x-default", pair[0]))
+    return [content for _, content in pairs[:MAX_ITEMS]]
 
 
 def main() -> int:

@@ -141,6 +141,28 @@ def test_a_title_windows_also_wrote_as_the_description_is_the_title_only(family,
     assert upload(family, alice, commented).description == "Grandma's 80th"
 
 
+def alt(name: bytes, *entries: tuple[bytes, bytes]) -> bytes:
+    """An XMP language alternative (dc:title, dc:description) of these (language, text) entries, in this order."""
+    items = b"".join(b'<rdf:li xml:lang="%s">%s</rdf:li>' % entry for entry in entries)
+    return b"<%s><rdf:Alt>%s</rdf:Alt></%s>" % (name, items, name)
+
+
+def test_a_blank_x_default_title_or_description_hides_no_other_languages(family, alice):
+    # A program that writes the user's language and leaves x-default empty (or a space) gave no title and no
+    # description, the German or Portuguese one written beside it unseen. The first alternative that says something
+    # is taken, x-default first when it does.
+    blank_default = images.with_raw_xmp(picture(), images.xmp_packet(
+        alt(b"dc:title", (b"x-default", b""), (b"de-DE", "Straßenbahn 28".encode()), (b"fr-FR", b"Tram 28"))
+        + alt(b"dc:description", (b"x-default", b"  "), (b"pt-PT", "O elétrico amarelo".encode()))))
+    photo = upload(family, alice, blank_default)
+    assert (photo.title, photo.title_source) == ("Straßenbahn 28", "embedded")
+    assert (photo.description, photo.description_source) == ("O elétrico amarelo", "embedded")
+
+    default_last = images.with_raw_xmp(picture(), images.xmp_packet(
+        alt(b"dc:title", (b"de-DE", "Straßenbahn 28".encode()), (b"x-default", b"Tram 28"))))
+    assert upload(family, alice, default_last).title == "Tram 28"
+
+
 # What cameras and phones write into EXIF ImageDescription by themselves: Samsung's compacts and early Galaxies, a model
 # in angle brackets, the folder on the card, and Huawei's and Honor's shooting modes (HDR, night, portrait, burst),
 # which a family's phone photos carry by the thousand.
