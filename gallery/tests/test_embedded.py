@@ -592,6 +592,22 @@ def test_invalid_utf8_in_an_exif_field_skips_that_field_only(family, alice, capl
     assert "Exif.Image.ImageDescription: not valid text" in caplog.text
 
 
+def test_xp_keywords_of_an_odd_byte_count_keep_their_whole_characters(family, alice, caplog):
+    # XPKeywords is UCS-2: two bytes a character. One ended by a single NUL (a program that wrote a C string's
+    # terminator) or cut a byte short was "not valid text", every keyword in it lost. The whole characters are read,
+    # the byte left over dropped with a log line.
+    exif = Image.Exif()
+    exif[0x9C9E] = "Beach;Sunset".encode("utf-16le") + b"\x00"  # XPKeywords, 25 bytes
+    exif[0x9C9B] = "Évora".encode("utf-16le") + b"\xc9"  # XPTitle, 11 bytes
+    with caplog.at_level(logging.WARNING, logger="gallery"):
+        photo = upload(family, alice, picture(exif=exif))
+    assert sources(photo) == {"Beach": "embedded", "Sunset": "embedded"}
+    assert (photo.title, photo.title_source) == ("Évora", "embedded")
+    assert "Exif.Image.XPKeywords: a byte left over after 12 UCS-2 characters, dropped" in caplog.text
+    assert "Exif.Image.XPTitle: a byte left over after 5 UCS-2 characters, dropped" in caplog.text
+    assert "not valid text" not in caplog.text
+
+
 def test_a_reader_that_crashes_or_times_out_costs_only_the_metadata(family, alice, settings, caplog):
     data = images.with_metadata(picture(), xmp=LIGHTROOM)
     settings.EMBEDDED_MAX_MEMORY = 1  # the child can't even start Python within this
