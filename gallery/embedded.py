@@ -16,7 +16,8 @@ What we take, first found wins for single values:
   digiKam's internal ones ("_Digikam_Internal_Tags_/…") are left out whole, not taken by their leaf ("nef").
   Keywords longer than a tag can be (64 characters) are skipped with a log line; a keyword with commas is as
   many tags (as typed ones), and control and invisible characters are removed from every text (text_from_file).
-- title: XMP dc:title, IPTC Headline (or XMP photoshop:Headline), EXIF XPTitle.
+- title: XMP dc:title, IPTC Headline (or XMP photoshop:Headline), EXIF XPTitle. Of XMP's language alternatives
+  (dc:title, dc:description) the first that says something: x-default, then the others by language.
 - description: XMP dc:description, IPTC Caption-Abstract, EXIF ImageDescription, XPComment, UserComment (not one
   that only repeats the title, as Windows writes its "Title" into ImageDescription too),
   leaving out the placeholders cameras write ("OLYMPUS DIGITAL CAMERA", "SAMSUNG CAMERA PICTURES"), and what only a

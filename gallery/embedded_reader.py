@@ -47,15 +47,15 @@ def limit_self(memory_bytes: int) -> None:
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
 
 
-def decode(raw: bytes, *, key: str, latin1_ok: bool, type_name: str = "") -> str:
+def decode(raw: bytes, *, key: str, latin1_ok: bool, type_name: str = "", notes: list[str] | None = None) -> str:
     """A value as text: UTF-8, or for IPTC that is not UTF-8 (IPTC's old default is Latin-1; a file may also declare
     UTF-8 and hold something else) Windows-1252, what old Windows programs wrote there: Latin-1 with ’ “ ” – … €
     where Latin-1 has control characters (a byte Windows-1252 leaves undefined makes the value Latin-1's); raises
     UnicodeDecodeError otherwise. EXIF's XP* tags are UCS-2, which exiv2 hands over as byte numbers, as it does any value typed BYTE
-    (NUMBERED_TYPES): a UserComment so written is read by the character set its first bytes name."""
+    (NUMBERED_TYPES): a UserComment so written is read by the character set its first bytes name. What is worth
+    saying about a value read all the same goes into `notes`."""
     if key in UCS2_KEYS:
-        numbers = raw.decode("ascii").split()
-        text = bytes(int(n) for n in numbers).decode("utf-16le")
+        text = ucs2(bytes(int(n) for n in raw.decode("ascii").split()), key=key, notes=notes)
     elif type_name in NUMBERED_TYPES and (octets := from_numbers(raw)) is not None:
         text = user_comment(octets) if key == USER_COMMENT else octets.decode("utf-8")
     else:
@@ -69,6 +69,16 @@ def decode(raw: bytes, *, key: str, latin1_ok: bool, type_name: str = "") -> str
             except UnicodeDecodeError:
                 text = raw.decode("latin-1")
     return text.replace("\x00", "")
+
+
+def ucs2(octets: bytes, *, key: str, notes: list[str] | None) -> str:
+    """EXIF XP* text: UCS-2, little-endian. A byte left over past the last whole character (a single NUL written as a
+    terminator, a value cut short) is dropped and said in `notes`, rather than losing every character before it."""
+    if len(octets) % 2:
+        if notes is not None:
+            notes.append(f"{key}: a byte left over after {len(octets) // 2} UCS-2 characters, dropped")
+        octets = octets[:-1]
+    return octets.decode("utf-16le")
 
 
 def from_numbers(raw: bytes) -> bytes | None:
@@ -125,7 +135,7 @@ def read(data: bytes) -> dict:
         values = value if isinstance(value, (list, tuple)) else [value]
         for item in values[:MAX_ITEMS]:
             try:
-                text = decode(item, key=key, latin1_ok=key.startswith("Iptc."), type_name=type_name)
+                text = decode(item, key=key, latin1_ok=key.startswith("Iptc."), type_name=type_name, notes=skipped)
             except (UnicodeDecodeError, ValueError) as exc:
                 skipped.append(f"{key}: not valid text ({type(exc).__name__})")
                 continue
@@ -139,15 +149,18 @@ def read(data: bytes) -> dict:
 
 
 def lang_alt(text: str) -> list[str]:
-    """exiv2 writes a language alternative as 'lang="x-default" Text, lang="de-DE" Text': the default first."""
+    """exiv2 writes a language alternative as 'lang="x-default" Text, lang="de-DE" Text': each text, the default
+    first, then by language ("de-DE" before "fr-FR"; exiv2 keeps the entries in an order of its own, not the file's).
+    All of them, not the default alone: a program may leave x-default blank beside the user's language, and the
+    parent takes the first that says something."""
     import re
 
     if not text.startswith("lang="):
         return [text]
     parts = re.split(r'(?:^|, )lang="([^"]*)" ', text)[1:]
     pairs = list(zip(parts[0::2], parts[1::2]))
-    pairs.sort(key=lambda pair: pair[0] != "x-default")
-    return [content for _, content in pairs[:1]]
+    pairs.sort(key=lambda pair: (pair[0] != "x-default", pair[0]))
+    return [content for _, content in pairs[:MAX_ITEMS]]
 
 
 def main() -> int:

@@ -630,15 +630,17 @@ def _gps_position(exif: Image.Exif) -> tuple[float | None, float | None]:
 
 def _dms_to_degrees(dms, ref, *, hemispheres: str) -> float:
     """A GPS coordinate in degrees, negative in the second of its `hemispheres` ("NS", "EW"). A reference that names
-    neither ("X", a longitude's "N") makes it nonsense (ValueError); none written (empty) reads as the first."""
+    neither ("X", a longitude's "N", or one written empty) makes it nonsense (ValueError), as a missing one does
+    (KeyError, above): a position in the wrong hemisphere is worse than none. digiKam takes no position without a
+    reference either, and an XMP coordinate without its letter is none (gallery.embedded._coordinate)."""
     degrees, minutes, seconds = (float(part) for part in dms)
     value = degrees + minutes / 60 + seconds / 3600
     if isinstance(ref, bytes):
         ref = ref.decode("ascii", "replace")
     ref = str(ref).strip("\x00 ").upper()
-    if ref and ref[0] not in hemispheres:
+    if ref[:1] not in tuple(hemispheres):
         raise ValueError(f"GPS reference {ref[:8]!r} names no hemisphere of {hemispheres}")
-    return -value if ref[:1] == hemispheres[1] else value
+    return -value if ref[0] == hemispheres[1] else value
 
 
 def too_large(limit: int) -> str:

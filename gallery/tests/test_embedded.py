@@ -141,6 +141,28 @@ def test_a_title_windows_also_wrote_as_the_description_is_the_title_only(family,
     assert upload(family, alice, commented).description == "Grandma's 80th"
 
 
+def alt(name: bytes, *entries: tuple[bytes, bytes]) -> bytes:
+    """An XMP language alternative (dc:title, dc:description) of these (language, text) entries, in this order."""
+    items = b"".join(b'<rdf:li xml:lang="%s">%s</rdf:li>' % entry for entry in entries)
+    return b"<%s><rdf:Alt>%s</rdf:Alt></%s>" % (name, items, name)
+
+
+def test_a_blank_x_default_title_or_description_hides_no_other_languages(family, alice):
+    # A program that writes the user's language and leaves x-default empty (or a space) gave no title and no
+    # description, the German or Portuguese one written beside it unseen. The first alternative that says something
+    # is taken, x-default first when it does.
+    blank_default = images.with_raw_xmp(picture(), images.xmp_packet(
+        alt(b"dc:title", (b"x-default", b""), (b"de-DE", "Straßenbahn 28".encode()), (b"fr-FR", b"Tram 28"))
+        + alt(b"dc:description", (b"x-default", b"  "), (b"pt-PT", "O elétrico amarelo".encode()))))
+    photo = upload(family, alice, blank_default)
+    assert (photo.title, photo.title_source) == ("Straßenbahn 28", "embedded")
+    assert (photo.description, photo.description_source) == ("O elétrico amarelo", "embedded")
+
+    default_last = images.with_raw_xmp(picture(), images.xmp_packet(
+        alt(b"dc:title", (b"de-DE", "Straßenbahn 28".encode()), (b"x-default", b"Tram 28"))))
+    assert upload(family, alice, default_last).title == "Tram 28"
+
+
 # What cameras and phones write into EXIF ImageDescription by themselves: Samsung's compacts and early Galaxies, a model
 # in angle brackets, the folder on the card, and Huawei's and Honor's shooting modes (HDR, night, portrait, burst),
 # which a family's phone photos carry by the thousand.
@@ -570,6 +592,22 @@ def test_invalid_utf8_in_an_exif_field_skips_that_field_only(family, alice, capl
     assert "Exif.Image.ImageDescription: not valid text" in caplog.text
 
 
+def test_xp_keywords_of_an_odd_byte_count_keep_their_whole_characters(family, alice, caplog):
+    # XPKeywords is UCS-2: two bytes a character. One ended by a single NUL (a program that wrote a C string's
+    # terminator) or cut a byte short was "not valid text", every keyword in it lost. The whole characters are read,
+    # the byte left over dropped with a log line.
+    exif = Image.Exif()
+    exif[0x9C9E] = "Beach;Sunset".encode("utf-16le") + b"\x00"  # XPKeywords, 25 bytes
+    exif[0x9C9B] = "Évora".encode("utf-16le") + b"\xc9"  # XPTitle, 11 bytes
+    with caplog.at_level(logging.WARNING, logger="gallery"):
+        photo = upload(family, alice, picture(exif=exif))
+    assert sources(photo) == {"Beach": "embedded", "Sunset": "embedded"}
+    assert (photo.title, photo.title_source) == ("Évora", "embedded")
+    assert "Exif.Image.XPKeywords: a byte left over after 12 UCS-2 characters, dropped" in caplog.text
+    assert "Exif.Image.XPTitle: a byte left over after 5 UCS-2 characters, dropped" in caplog.text
+    assert "not valid text" not in caplog.text
+
+
 def test_a_reader_that_crashes_or_times_out_costs_only_the_metadata(family, alice, settings, caplog):
     data = images.with_metadata(picture(), xmp=LIGHTROOM)
     settings.EMBEDDED_MAX_MEMORY = 1  # the child can't even start Python within this
@@ -628,6 +666,8 @@ def test_the_openapi_schema_describes_tag_sources(client, alice):
     ("38,61N", "9,0W", None),
     ("nonsense", "9,0W", None),
     ("38,43.338N", "", None),  # half a position is none
+    ("38,43.338", "9,8.358W", None),  # no hemisphere: none, as an EXIF position without its reference
+    ("38,43.338N", "9,8.358", None),
 ])
 def test_an_xmp_gps_position_is_read_and_nonsense_is_not(latitude, longitude, expected):
     from gallery.embedded import interpret

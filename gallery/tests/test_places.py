@@ -88,18 +88,25 @@ def test_a_gps_position_of_0_0_is_no_position(family, alice, client_for):
 @pytest.mark.parametrize("latitude_ref, longitude_ref, expected", [
     ("S", "W", (-22.9068, -43.1729)),
     ("s ", "w\x00", (-22.9068, -43.1729)),  # (a lower case, a pad after it)
-    ("", "\x00", (22.9068, 43.1729)),  # no hemisphere written: north and east, as before
     ("X", "W", None),  # a letter that names no hemisphere of a latitude: the position is nonsense
     ("S", "N", None),
+    ("", "\x00", None),  # no hemisphere written (empty, or a NUL): no position, as when the tags are missing
+    ("S", "", None),
+    (None, None, None),  # no reference tag at all (only GPSLatitude and GPSLongitude)
+    ("S", None, None),
 ])
 def test_a_gps_reference_that_names_no_hemisphere_of_its_coordinate_is_no_position(family, alice, latitude_ref,
                                                                                   longitude_ref, expected):
     """GPSLatitudeRef "X" (or a longitude's "N") was read as north (east): a photo of Rio placed in the Sahara or
-    the Indian Ocean (trial29). A reference must name a hemisphere of its own coordinate."""
+    the Indian Ocean (trial29). A reference must name a hemisphere of its own coordinate. One written empty was read
+    as north (east) too, while one missing gave no position: both are no position now, as digiKam reads them (a
+    photo in the wrong hemisphere is worse than one without a place), and as an XMP coordinate without its letter."""
     from PIL import Image
 
     exif = Image.Exif()
-    exif.get_ifd(0x8825).update({1: latitude_ref, 2: images._dms(22.9068), 3: longitude_ref, 4: images._dms(43.1729)})
+    refs = {1: latitude_ref, 3: longitude_ref}
+    exif.get_ifd(0x8825).update({2: images._dms(22.9068), 4: images._dms(43.1729)}
+                                | {tag: ref for tag, ref in refs.items() if ref is not None})
     photo = store(family, alice, images.jpeg(colour=(70, 20, 140), exif=exif))
 
     photo.refresh_from_db()
