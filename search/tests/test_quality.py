@@ -1044,3 +1044,29 @@ def test_a_judgment_given_while_a_fit_was_being_made_makes_the_family_due_for_th
     assert calibrations_fit_due() == [family.pk]
     calibration_fit(family_id=family.pk)  # the nightly fit, which reads it
     assert calibrations_fit_due() == []
+
+
+def test_the_quality_page_says_a_fit_waits_for_the_worker_and_offers_no_other(
+        judged_family, family, other_family, alice, client_for, django_capture_on_commit_callbacks):
+    """"Fit now" with the worker busy (embedding an import, another fit): the fit waited in the queue and the page,
+    reloaded, said nothing of it ("being made" shows only once the worker holds the fit) and offered "Fit now" again.
+    While the family's fit waits in the queue, the page says so and its "Fit now" is not offered; another family's
+    waiting fit says nothing here."""
+    from search.quality import calibration_fit_request
+
+    url = reverse("search:quality", args=[family.pk])
+    client = client_for(alice)
+    fit_now = '<button type="submit">Fit now</button>'
+    waiting = "A fit of this family is waiting for the worker"
+    body = client.get(url).content.decode()
+    assert fit_now in body and waiting not in body
+    with django_capture_on_commit_callbacks(execute=True):
+        calibration_fit_request(family_id=other_family.pk)
+    assert waiting not in client.get(url).content.decode()
+    with django_capture_on_commit_callbacks(execute=True):
+        assert client.post(reverse("search:quality_fit", args=[family.pk])).status_code == 302
+    body = client.get(url).content.decode()
+    assert waiting in body and fit_now not in body and '<button type="submit" disabled>Fit now</button>' in body
+    run_queued_tasks()
+    body = client.get(url).content.decode()
+    assert waiting not in body and fit_now in body and "in force" in body
