@@ -20,7 +20,8 @@ from gallery.selectors import family_filter, family_get, photo_get
 from search.duplicates import (DISMISS_MAX_PHOTOS, GroupChanged, duplicate_groups, duplicates_dismiss,
                                duplicates_dismiss_group, group_key_valid)
 from search.engine import (
-    MAX_LIMIT, MAX_QUERY_CHARS, PAGE_SIZE, SORTS, SearchParams, preferences_for, search_photos, similar_photos,
+    MAX_LIMIT, MAX_QUERY_CHARS, MAX_REFINE, PAGE_SIZE, SORTS, SearchParams, preferences_for, search_photos,
+    similar_photos,
 )
 from search.forms import MAX_PLAIN, PreferencesForm, photo_ids, refine_text
 from search.judgment_selectors import judgment_get, judgment_list, judgment_verdicts
@@ -29,7 +30,7 @@ from search.models import SearchPreferences
 from search.quality import family_quality
 from search.ocr import OCR_OFF, photos_text_request
 from mediasearch.parsers import MergePatchParser
-from search.selectors import failed_photo_ids
+from search.selectors import failed_photo_ids, refine_left_out
 from search.services import photos_retry, preferences_lock, preferences_reset, preferences_update
 from search.text_embeddings import EncodeBudget
 from search.query_parser import normalise
@@ -213,6 +214,9 @@ class SearchApi(APIView):
         interpreted = InterpretedSerializer(help_text="how q was understood")
         like = serializers.ListField(child=serializers.IntegerField(), help_text="the like ids that refined it")
         unlike = serializers.ListField(child=serializers.IntegerField(), help_text="the unlike ids that refined it")
+        left_out = serializers.IntegerField(help_text=f"how many photos like/unlike name (the first {MAX_REFINE} of each, each "
+                                                      "once) that are another family's, in the trash or deleted: "
+                                                      "left out of the refine")
         results = SearchResultSerializer(many=True)
 
     @extend_schema(parameters=[InputSerializer], responses=OutputSerializer)
@@ -242,6 +246,8 @@ class SearchApi(APIView):
             "interpreted": understood.interpreted(),
             "like": response.liked,
             "unlike": response.unliked,
+            "left_out": refine_left_out(user=request.user, photo_ids=[
+                *(v.get("like") or ())[:MAX_REFINE], *(v.get("unlike") or ())[:MAX_REFINE]]),
             "results": response.results,
         }
         verdicts = judgment_verdicts(user=request.user, query=v["q"], photo_ids=[r.photo.pk for r in response.results])

@@ -386,6 +386,32 @@ def fit_being_made(*, family_id: int) -> bool:
         return cursor.fetchone()[0]
 
 
+FIT_TASK = "search.tasks.calibration_fit_task"
+
+
+def fit_waiting(*, family_id: int) -> bool:
+    """Whether a fit of the family waits in the task queue for the worker to take it ("Fit now" with the worker busy
+    embedding an import, or making another fit): asked for, not started. One query of the database broker's queue,
+    its tasks not taken yet (a task's function and arguments are in its signed payload, read here); with Redis as the
+    broker, not known (False: the page then says a fit is under way only once it is being made)."""
+    from django.conf import settings
+    from django_q.brokers import get_broker
+    from django_q.models import OrmQ
+    from django_q.signing import BadSignature, SignedPackage
+
+    if settings.Q_BROKER != "orm":
+        return False
+    queued = OrmQ.objects.filter(key=get_broker().list_key, lock__lte=timezone.now()).order_by("-id")
+    for payload in queued.values_list("payload", flat=True).iterator():
+        try:
+            task = SignedPackage.loads(payload)
+        except (BadSignature, ValueError, TypeError):  # (another site's key: the worker drops it too)
+            continue
+        if task.get("func") == FIT_TASK and tuple(task.get("args") or ())[:1] == (family_id,):
+            return True
+    return False
+
+
 def latest_fit_id(*, family_id: int) -> int:
     """The id of the family's latest fit (of any model; 0: none): fits made after a moment have greater ids."""
     fits = SearchCalibration.objects.filter(family_id=family_id).order_by("-pk")
@@ -535,6 +561,7 @@ class Quality:
     in_force_id: int | None = None  # the fit search uses now (None: the model's own calibration, default table)
     in_force: SearchCalibration | None = None  # that fit (the latest, or an earlier one: after a rollback)
     fit_running: bool = False  # a fit of the family is being made now
+    fit_waiting: bool = False  # a fit of the family waits in the queue for the worker (asked for, not started)
     # The weights the fit in force suggests: chosen for its calibration, they mean nothing under another (a fit that
     # did not apply, or was rolled back, suggests none).
     suggested_weights: tuple[float, float] | None = None
@@ -618,7 +645,7 @@ def family_quality(*, user: AbstractBaseUser, family_id: int, budget: EncodeBudg
                    queries_needed=max(MIN_QUERIES - queries - len(data.waiting_queries), 0),
                    unindexed_judgments=data.unindexed_judgments,
                    suggested_weights=suggested_weights(family_id=family_id),
-                   fit_running=fit_being_made(family_id=family_id))
+                   fit_running=fit_being_made(family_id=family_id), fit_waiting=fit_waiting(family_id=family_id))
 
 
 def calibration_fit_request(*, family_id: int) -> None:
@@ -631,7 +658,7 @@ def _calibration_fits_queue(family_ids: set[int]) -> None:
     from mediasearch.task_queue import enqueue
 
     for family_id in sorted(family_ids):
-        enqueue("search.tasks.calibration_fit_task", family_id, asked_after=latest_fit_id(family_id=family_id),
+        enqueue(FIT_TASK, family_id, asked_after=latest_fit_id(family_id=family_id),
                 group="calibration")
 
 

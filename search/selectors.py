@@ -12,7 +12,7 @@ from django.db import connection
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 
 from gallery.models import Family, Membership, Photo
-from gallery.selectors import family_list, rows_count
+from gallery.selectors import family_list, photo_list, rows_count
 from gallery.trash_services import admin_family_ids
 from search.expansion import SYNONYMS_VERSION_SQL
 from search.judgment_selectors import family_judgments
@@ -344,3 +344,10 @@ def failed_photo_ids(*, user: AbstractBaseUser, photo_ids: list[int] | None = No
     if family_id is not None:
         qs = qs.filter(family_id=family_id)
     return list(qs.values_list("pk", flat=True))
+
+
+def refine_left_out(*, user: AbstractBaseUser, photo_ids: list[int]) -> int:
+    """How many of the photos a refine link names (each once) the user may not see: another family's, in the trash,
+    deleted. The search leaves them out; the page and the API say how many, naming none."""
+    named = set(photo_ids)
+    return len(named) - photo_list(user=user).filter(pk__in=named).count() if named else 0

@@ -45,7 +45,7 @@ from search.reports import photo_report, search_report
 from search.text_embeddings import EncodeBudget
 from search.selectors import (
     INDEXING_SHOWN, active_model_state, failed_photo_ids, failed_photos, family_most_judged, family_search_model,
-    families_have_photos, index_status, kept_models, photos_indexing_count,
+    families_have_photos, index_status, kept_models, photos_indexing_count, refine_left_out,
 )
 from search.plots import quality_plots
 from search.quality import (
@@ -131,10 +131,16 @@ _CHIP_PARAMS = {"q", "chip", "chip_place", "chip_after", "chip_before"}
 _REFINE_PARAMS = {"like", "unlike"}
 
 
-def _refine_used(request: HttpRequest, search: QueryDict) -> tuple[list[int], list[int]]:
+def _refine_named(search: QueryDict) -> tuple[list[int], list[int]]:
+    """The photo ids a search's like/unlike name: the first MAX_REFINE of each, as the search reads them."""
+    like, unlike = (list(photo_ids(refine_text(search, name))[:MAX_REFINE]) for name in ("like", "unlike"))
+    return like, unlike
+
+
+def _refine_used(request: HttpRequest, named: tuple[list[int], list[int]]) -> tuple[list[int], list[int]]:
     """The photos of a search's like/unlike the user may see (what refines it; a foreign id is ignored), for a
-    refine bar drawn without the search's response (after a verdict). The first MAX_REFINE of each, as the search."""
-    like, unlike = (photo_ids(refine_text(search, name))[:MAX_REFINE] for name in ("like", "unlike"))
+    refine bar drawn without the search's response (after a verdict)."""
+    like, unlike = named
     visible = set(photo_list(user=request.user).filter(pk__in=like + unlike).values_list("pk", flat=True))
     return [i for i in like if i in visible and i not in unlike], [i for i in unlike if i in visible]
 
@@ -144,6 +150,15 @@ def _refined_text(used: tuple[list[int], list[int]]) -> str:
     parts = [f"{word} like {len(ids)} photo{pluralize(len(ids))}"
              for word, ids in (("more", used[0]), ("fewer", used[1])) if ids]
     return f"Refined: {', '.join(parts)}" if parts else ""
+
+
+def _left_out_text(count: int) -> str:
+    """What the refine bar says of the photos a link names that the search left out (never which: another family's
+    ids are not theirs to learn about)."""
+    if not count:
+        return ""
+    verb = "is" if count == 1 else "are"
+    return f"{count} photo{pluralize(count)} in the link {verb} not yours to see, in the trash or deleted: left out."
 
 
 def _judge_context(request: HttpRequest, query: str, search: QueryDict,
@@ -163,10 +178,13 @@ def _judge_context(request: HttpRequest, query: str, search: QueryDict,
     if unlike:
         refine["unlike"] = ",".join(map(str, unlike))
     current = (refine_text(search, "like") or "", refine_text(search, "unlike") or "")
-    used = used if used is not None else _refine_used(request, search)
+    named = _refine_named(search)
+    used = used if used is not None else _refine_used(request, named)
+    left_out = refine_left_out(user=request.user, photo_ids=named[0] + named[1])
     return {"query": query, "search": search.urlencode(), "right": len(like), "wrong": len(unlike),
             "refine_url": f"{reverse('search:search')}?{refine.urlencode()}" if like or unlike else "",
-            "refined": _refined_text(used), "clear_url": f"{reverse('search:search')}?{base.urlencode()}",
+            "refined": _refined_text(used), "left_out": _left_out_text(left_out),
+            "clear_url": f"{reverse('search:search')}?{base.urlencode()}",
             "up_to_date": current == (refine.get("like", ""), refine.get("unlike", ""))}
 
 

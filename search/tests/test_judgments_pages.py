@@ -224,3 +224,33 @@ def test_the_explanation_of_a_refined_result_says_its_term_was_moved(client_for,
     refined = client.get("/search/", {"q": "red shape", "like": shapes["red square"].pk, "min_score": 0}).content.decode()
     assert "moved by the refine" in refined
     assert "moved by the refine" not in client.get("/search/", {"q": "red shape", "min_score": 0}).content.decode()
+
+
+def test_a_refine_link_says_how_many_of_its_photos_it_left_out(client_for, alice, mallory, other_family, add_shape,
+                                                               shapes, django_capture_on_commit_callbacks):
+    """A refine link naming photos the user may not see (another family's, one in the trash, one deleted) refined
+    by the others and left those out without a word: the bar counted only the photos that refined it. The page, the
+    bar a verdict swaps in and the API say how many were left out, naming none of them."""
+    from gallery.trash_services import photos_trash
+
+    with django_capture_on_commit_callbacks(execute=True):
+        foreign = add_shape("red", "circle", target_family=other_family, user=mallory)
+    run_queued_tasks()
+    photos_trash(user=alice, photo_ids=[shapes["red circle"].pk])
+    right, wrong = shapes["red square"].pk, shapes["blue circle"].pk
+    search = f"q=red+shape&like={right},{foreign.pk},{10**9},{right}&unlike={wrong},{shapes['red circle'].pk}"
+    said = "3 photos in the link are not yours to see, in the trash or deleted: left out."
+    page = client_for(alice).get(f"/search/?{search}&min_score=0").content.decode()
+    assert "Refined: more like 1 photo, fewer like 1 photo." in page and said in page
+    assert str(other_family) not in page
+    bar = client_for(alice).post("/search/judge/", {"photo": right, "q": "red shape", "verdict": "right",
+                                                    "search": search}, headers=HTMX).content.decode()
+    assert "Refined: more like 1 photo, fewer like 1 photo." in bar and said in bar
+    api = client_for(alice).get(f"/api/v1/search/?{search}").json()
+    assert api["like"] == [right] and api["unlike"] == [wrong] and api["left_out"] == 3
+    # Nothing left out: nothing said. One photo: said in the singular.
+    assert "left out" not in client_for(alice).get(f"/search/?q=red+shape&like={right}").content.decode()
+    assert client_for(alice).get(f"/api/v1/search/?q=red+shape&like={right}").json()["left_out"] == 0
+    theirs = client_for(mallory).get(f"/search/?q=red+shape&like={right}").content.decode()
+    assert "1 photo in the link is not yours to see, in the trash or deleted: left out." in theirs
+    assert "Refined" not in theirs

@@ -1077,3 +1077,29 @@ def test_the_upgrade_reads_judged_queries_as_they_are_read_now_a_full_stop_and_a
     importlib.import_module("search.migrations.0025_judged_queries_as_read_now").queries_as_read_now(apps, None)
     assert dict(Judgment.objects.values_list("pk", "query")) == {newer: "red circle", decomposed: "r\u00e9d square"}
     assert not Judgment.objects.filter(pk=older).exists()
+
+
+def test_the_quality_page_says_a_fit_waits_for_the_worker_and_offers_no_other(
+        judged_family, family, other_family, alice, client_for, django_capture_on_commit_callbacks):
+    """"Fit now" with the worker busy (embedding an import, another fit): the fit waited in the queue and the page,
+    reloaded, said nothing of it ("being made" shows only once the worker holds the fit) and offered "Fit now" again.
+    While the family's fit waits in the queue, the page says so and its "Fit now" is not offered; another family's
+    waiting fit says nothing here."""
+    from search.quality import calibration_fit_request
+
+    url = reverse("search:quality", args=[family.pk])
+    client = client_for(alice)
+    fit_now = '<button type="submit">Fit now</button>'
+    waiting = "A fit of this family is waiting for the worker"
+    body = client.get(url).content.decode()
+    assert fit_now in body and waiting not in body
+    with django_capture_on_commit_callbacks(execute=True):
+        calibration_fit_request(family_id=other_family.pk)
+    assert waiting not in client.get(url).content.decode()
+    with django_capture_on_commit_callbacks(execute=True):
+        assert client.post(reverse("search:quality_fit", args=[family.pk])).status_code == 302
+    body = client.get(url).content.decode()
+    assert waiting in body and fit_now not in body and '<button type="submit" disabled>Fit now</button>' in body
+    run_queued_tasks()
+    body = client.get(url).content.decode()
+    assert waiting not in body and fit_now in body and "in force" in body

@@ -94,6 +94,35 @@ def test_the_quality_page_says_which_queries_are_still_being_prepared(live_serve
 
 
 @pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("width", [1280, 390])
+def test_the_now_row_of_the_figures_reads_on_a_phone(live_server, browser, artifacts, judged_family, family, alice,
+                                                      width):
+    """With a fit in force, the figures' "Now" row carried its whole note in its heading cell ("your weights …; not
+    held out: scored by the fit in force, made from the family's judgments as they were then"): at 390 px, squeezed
+    beside four columns of figures, it ran to about 8 lines. The row's heading is its name, the note (weights
+    included) is said under the table, and every column of figures stays on the screen."""
+    assert calibration_fit(family_id=family.pk).applied
+    context, page = new_page(browser, **width_options(width))
+    try:
+        sign_in(page, live_server, "alice")
+        page.goto(live_server.url + f"/search/quality/{family.pk}/")
+        page.locator("#quality-figures").screenshot(path=artifacts / f"quality-now-row-{width}.png")
+        heading = page.locator(".row-current th")
+        # Its lines: the distinct baselines of its text (a line's small and normal text differ by a few px).
+        tops = sorted(heading.evaluate("(th) => { const r = document.createRange(); r.selectNodeContents(th); "
+                                       "return Array.from(r.getClientRects()).map((c) => c.bottom); }"))
+        lines = [b for n, b in enumerate(tops) if n == 0 or b - tops[n - 1] > 6]
+        assert len(lines) <= 2, (len(lines), heading.inner_text())
+        assert "not held out: scored by the fit in force" in page.locator("#quality-figures").inner_text()
+        assert page.evaluate("document.documentElement.scrollWidth") <= width
+        # Every column of figures on the screen: the table does not scroll sideways inside its box.
+        assert page.locator("#quality-figures .table-scroll").evaluate("(box) => box.scrollWidth <= box.clientWidth")
+        assert page.js_errors == []
+    finally:
+        context.close()
+
+
+@pytest.mark.django_db(transaction=True)
 def test_fit_now_looks_unavailable_until_there_are_enough_judgments(live_server, browser, family, alice):
     context, page = new_page(browser, viewport={"width": 390, "height": 844})
     try:
