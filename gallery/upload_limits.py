@@ -69,9 +69,13 @@ class UploadReport:
         return None
 
 
-def request_too_large_message() -> str:
-    return (f"The upload is too large: at most {human_size(settings.UPLOAD_MAX_REQUEST_BYTES)} per request. "
-            "Nothing was uploaded; send fewer files at a time.")
+def request_too_large_message(*, upload: bool = True) -> str:
+    """What a request over UPLOAD_MAX_REQUEST_BYTES is told: an upload (a multipart body) to send fewer files, any
+    other (a JSON body, a GET claiming a body) only that it is too large."""
+    most = human_size(settings.UPLOAD_MAX_REQUEST_BYTES)
+    if not upload:
+        return f"The request is too large: at most {most} per request. Nothing of it was read."
+    return f"The upload is too large: at most {most} per request. Nothing was uploaded; send fewer files at a time."
 
 
 def upload_report(request: HttpRequest) -> UploadReport:
@@ -224,7 +228,8 @@ class UploadLimitMiddleware:
         except ValueError:
             length = 0
         if length > settings.UPLOAD_MAX_REQUEST_BYTES:
-            return refusal(request, 413, request_too_large_message())
+            return refusal(request, 413, request_too_large_message(
+                upload=request.content_type == "multipart/form-data"))
         if (not length and "chunked" in request.META.get("HTTP_TRANSFER_ENCODING", "").lower()
                 and request.content_type == "multipart/form-data"):
             return refusal(request, 411, "Uploads need a Content-Length header; this one was sent without one.")

@@ -100,6 +100,21 @@ def test_a_body_over_the_request_cap_is_refused_before_a_byte_is_read(client_for
     assert not Photo.objects.exists()
 
 
+@pytest.mark.parametrize("method, url_name", [("GET", "api_photos"), ("PATCH", "api_search_preferences"),
+                                              ("POST", "search:search")])
+def test_a_request_over_the_cap_that_is_no_upload_is_not_told_about_files(client_for, alice, settings, method,
+                                                                           url_name):
+    # Any request over UPLOAD_MAX_REQUEST_BYTES by its Content-Length is refused before its body is read, and each
+    # was told "The upload is too large … send fewer files at a time": a JSON PATCH or a GET holds no files (QA).
+    settings.UPLOAD_MAX_REQUEST_BYTES = 10 * MB
+    response = client_for(alice).generic(method, reverse(url_name), b"", content_type="application/json",
+                                         **{"CONTENT_LENGTH": str(3 * 1024**3)})
+    assert response.status_code == 413
+    body = response.content.decode()
+    assert "The request is too large: at most 10.0 MB per request. Nothing of it was read." in body, body
+    assert "upload" not in body and "files" not in body
+
+
 def test_a_chunked_upload_without_a_length_is_refused_in_plain_words(client_for, alice, spool):
     stream = MeasuringStream(multipart({}, [("a.jpg", images.jpeg())]), spool)
 
