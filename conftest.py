@@ -2,6 +2,8 @@ from __future__ import annotations
 
 import shutil
 import tempfile
+import threading
+import warnings
 from pathlib import Path
 
 import pytest
@@ -27,6 +29,63 @@ def _test_settings(settings, tmp_path):
     from django.core.cache import cache
 
     cache.clear()
+
+
+class _RequestsRunning:
+    """Counts the requests a live server's threads are handling. socketserver keeps no track of the daemon threads
+    Django's ThreadedWSGIServer starts, one per connection, so the server's two steps are wrapped: a request counts
+    from its acceptance (`process_request`, in the server's own thread) until its thread is done with it."""
+
+    def __init__(self, httpd) -> None:
+        self.running = 0
+        self.changed = threading.Condition()
+        accept, handle = httpd.process_request, httpd.process_request_thread
+
+        def process_request(request, client_address):
+            with self.changed:
+                self.running += 1
+            try:
+                accept(request, client_address)
+            except BaseException:
+                self._done()
+                raise
+
+        def process_request_thread(request, client_address):
+            try:
+                handle(request, client_address)
+            finally:
+                self._done()
+
+        httpd.process_request, httpd.process_request_thread = process_request, process_request_thread
+
+    def _done(self) -> None:
+        with self.changed:
+            self.running -= 1
+            self.changed.notify_all()
+
+    def wait(self, timeout: float) -> bool:
+        with self.changed:
+            return self.changed.wait_for(lambda: self.running == 0, timeout)
+
+
+@pytest.fixture(autouse=True)
+def _live_server_requests_done(request):
+    """A test with the live server ends before the browser's last requests do: closing a page leaves the requests it
+    had started (a lazy partial, a thumbnail) running in the server's threads, where they met the database's flush
+    between tests. On a busy machine the flush failed beside them (in CI: the next test found the last one's photos
+    and failed too), and a late request read a database already handed to the next test. So the
+    flush waits until the server handles no request (the browser context is closed by then, so no thread waits on a
+    kept-alive connection), at most 30 s."""
+    if "live_server" not in request.fixturenames:
+        yield
+        return
+    request.getfixturevalue("transactional_db")  # set up before this one, so its flush runs after this teardown
+    httpd = request.getfixturevalue("live_server").thread.httpd
+    if not hasattr(httpd, "requests_running"):
+        httpd.requests_running = _RequestsRunning(httpd)
+    yield
+    if not httpd.requests_running.wait(timeout=30):
+        warnings.warn(f"the live server still handles {httpd.requests_running.running} request(s) after 30 s")
 
 
 @pytest.fixture
