@@ -421,7 +421,7 @@ def test_photo_page_loads_more_like_this_and_the_partial_lists_family_photos_by_
     page = client.get(photo.get_absolute_url()).content.decode()
     url = reverse("search:similar", args=[photo.pk])
     assert re.search(rf'<div hx-get="{url}" hx-trigger="load"', page)
-    assert f'<a href="{url}">' in page  # works without JavaScript too
+    assert f'<a class="similar-link" href="{url}">Show similar photos</a>' in page  # works without JavaScript too
 
     partial = client.get(url, headers=HTMX).content.decode()
     assert "<html" not in partial
