@@ -88,6 +88,8 @@ def judgment_withdraw(*, user: AbstractBaseUser, photo: Photo, query: str) -> No
 class ImportReport:
     created: int = 0
     updated: int = 0
+    unchanged: int = 0  # rows the database held already as the file gives them: nothing written
+    written: int = 0  # rows that wrote a judgment (new, updated, or a repeat that changed one): 0 is "nothing changed"
     skipped: list[str] = field(default_factory=list)  # "line 7: no photo with these bytes in family 3"
     repeated: list[str] = field(default_factory=list)  # "line 9 repeats line 2 (…)": written again, counted once
     no_account: Counter[str] = field(default_factory=Counter)  # username → lines skipped: no account of that name
@@ -120,9 +122,10 @@ def judgments_import(*, lines: Iterable[str], family: Family | None = None, user
     figures and fits until they join it again, so these are the same after an export and an import. Never put in a
     family the row does not say its judge judged in, nor recorded as someone else (a user with no account here is
     skipped, and counted in `no_account`). The recorded components are kept (they are what the search gave then), or
-    computed afresh with `recompute` (a member's only: the search is run as its judge). A line repeating an earlier
-    line's judgment (same judge, photo and query: two exports joined) is written again, its verdict standing, and
-    reported as a repeat rather than counted as an update."""
+    computed afresh with `recompute` (a member's only: the search is run as its judge). A row the database holds
+    already as the file gives it is left as it is (`unchanged`: an import of the same file again changes nothing). A
+    line repeating an earlier line's judgment (same judge, photo and query: two exports joined) is written again, its
+    verdict standing, and reported as a repeat rather than counted as an update."""
     report = ImportReport()
     state = _ImportState(family=family, user=user, recompute=recompute)
     for number, line in enumerate(lines, start=1):
@@ -173,13 +176,16 @@ def _tally(report: ImportReport, number: int, outcome: _Written | _NoAccount | s
         report.skipped.append(f"line {number}: {outcome}")
         return
     report.judgments[outcome.key] = outcome
+    report.written += outcome.changed
     if outcome.repeats:
         report.repeated.append(f"line {number} repeats line {outcome.repeats} (the same judge, photo and query): "
                                "its verdict stands")
     elif outcome.created:
         report.created += 1
-    else:
+    elif outcome.changed:
         report.updated += 1
+    else:
+        report.unchanged += 1
 
 
 def lines_bounded(stream: TextIO, limit: int = LINE_MAX_CHARS) -> Iterator[str]:
@@ -194,8 +200,10 @@ def lines_bounded(stream: TextIO, limit: int = LINE_MAX_CHARS) -> Iterator[str]:
 
 @dataclass(frozen=True)
 class _Written:
-    """A row written: a new judgment or an update, or a repeat of the judgment an earlier line of the file gave."""
+    """A row written (a new judgment or an update), found as the database held it already (not `changed`), or a repeat
+    of the judgment an earlier line of the file gave."""
     created: bool = False
+    changed: bool = True
     components_kept: bool = False  # the file's, though --recompute was asked (the judge can't search the family)
     key: tuple = ()  # (judge id, photo id, query)
     family_id: int = 0
@@ -288,7 +296,14 @@ def _import_written(row: dict, *, judge: AbstractBaseUser, photo: Photo, family_
     given = parse_datetime(str(row["created_at"])) if row.get("created_at") else None
     if given is not None and not _readable_back(given):
         return f"“created_at” {row['created_at']} is before the year 1 or after 9999 in UTC"
+    given = given if given is None or is_aware(given) else make_aware(given)
     with transaction.atomic():
+        held = Judgment.objects.select_for_update().filter(user=judge, photo=photo, query=query).first()
+        if held is not None and (held.family_id, held.relevant, held.model_name, held.components) == (
+                family_id, relevant, model_name, components) and given in (None, held.created_at):
+            # As the file gives it already (the same file imported again): left as it is, its updated_at too, which
+            # would make the family due for a fit from the judgments its latest fit read.
+            return _Written(changed=False)
         judgment, created = Judgment.objects.update_or_create(
             user=judge, photo=photo, query=query,
             defaults={"family_id": family_id, "relevant": relevant, "model_name": model_name,

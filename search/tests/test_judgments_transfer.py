@@ -52,7 +52,7 @@ def test_export_then_import_gives_the_same_judgments(tmp_path, judged):
     assert "Imported 4 new and 0 updated judgments; skipped 0." in out and err == ""
     assert snapshot() == before
     out, _ = load(tmp_path / "judgments.jsonl")
-    assert "0 new and 4 updated" in out and snapshot() == before
+    assert "0 new and 0 updated judgments; 4 unchanged" in out and snapshot() == before
 
 
 def test_a_photo_uploaded_again_is_found_by_its_bytes(tmp_path, judged, family, alice):
@@ -280,7 +280,7 @@ def test_judgments_imported_after_a_fit_make_the_family_due_for_the_nightly_fit(
     assert calibrations_fit_due() == []
 
     out, err = load(tmp_path / "judgments.jsonl")
-    assert f"Imported 2 new and {MIN_JUDGMENTS - 2} updated judgments; skipped 0." in out, err
+    assert f"Imported 2 new and 0 updated judgments; {MIN_JUDGMENTS - 2} unchanged" in out, err
     assert calibrations_fit_due() == [family.pk]
     imported = Judgment.objects.get(query="query 0")
     assert imported.created_at.isoformat() == next(r["created_at"] for r in rows if r["query"] == "query 0")
@@ -452,3 +452,21 @@ def test_judgments_of_people_with_no_account_here_are_said_together(tmp_path, ju
     assert ("12 judgments name 2 people with no account here (carol, dave): skipped. Create their accounts (and make "
             "them members) and import the file again") in out, out
     assert err.count("no user called “carol”") == 8
+
+
+def test_importing_the_same_file_again_changes_nothing_and_says_so(tmp_path, judged, family, settings):
+    """A second import of the same file read "Imported 0 new and 4 updated judgments": nothing had changed, but the
+    summary said otherwise, and every row was written again, dated now, which made the family due for the nightly fit
+    (judgments newer than its latest fit) though its judgments were those the fit had read."""
+    from search.models import SearchCalibration
+    from search.quality import calibrations_fit_due
+
+    export(tmp_path)
+    dates = dict(Judgment.objects.values_list("pk", "updated_at"))
+    SearchCalibration.objects.create(family=family, model_name=settings.SEARCH_MODEL, semantic_scale=10,
+                                     semantic_bias=-5, judgments=4, judged_queries=2, applied=True)
+    out, err = load(tmp_path / "judgments.jsonl")
+    assert ("Imported 0 new and 0 updated judgments; 4 unchanged (already here as the file gives them); skipped 0. "
+            "Nothing changed.") in out, (out, err)
+    assert dict(Judgment.objects.values_list("pk", "updated_at")) == dates
+    assert family.pk not in calibrations_fit_due()

@@ -17,8 +17,9 @@ IMPORT_DESCRIPTION = (
     "An import records each row as its own judge's, also when they are not a member of the family now (they left, or "
     "are not added back yet) if the row was given in that family (its id; with --family, its id or name): kept as the "
     "judgments of a member who leaves are, out of the family's figures and fits until they join it again, so these are "
-    "the same after an export and an import. A row whose judge has no account here is skipped. The summary says "
-    "how many of each.")
+    "the same after an export and an import. A row whose judge has no account here is skipped. A row already here as "
+    "the file gives it is left unchanged, so importing a file again changes nothing. The summary says how many of "
+    "each.")
 
 
 class Command(BaseCommand):
@@ -94,10 +95,11 @@ def import_summary(report: ImportReport) -> list[str]:
     """What the import did, in sentences: the counts, then per family the judgments kept of people not in it now, and
     the people the file names who have no account here."""
     written = report.created + report.updated
+    unchanged = f"; {report.unchanged} unchanged (already here as the file gives them)" if report.unchanged else ""
     repeated = (f"; {len(report.repeated)} line{'s' if len(report.repeated) != 1 else ''} repeated earlier ones"
                 if report.repeated else "")
     lines = [f"Imported {report.created} new and {report.updated} updated judgment{'s' if written != 1 else ''}"
-             f"{repeated}; skipped {len(report.skipped)}."]
+             f"{unchanged}{repeated}; skipped {len(report.skipped)}.{'' if report.written else ' Nothing changed.'}"]
     names = dict(Family.objects.filter(pk__in=report.outsiders()).values_list("pk", "name"))
     name = lambda family_id: names.get(family_id, f"family {family_id}")  # noqa: E731 (deleted meanwhile)
     kept = report.components_kept_in()
