@@ -96,6 +96,13 @@ class ImportReport:
     # (judge, photo, query) → the file's judgment as it now is in the database (its last line's, when repeated)
     judgments: dict[tuple, _Written] = field(default_factory=dict)
 
+    def models(self) -> dict[int, Counter[str]]:
+        """family id → model name ("": none) → how many of the file's judgments there were judged with it."""
+        found: dict[int, Counter[str]] = {}
+        for written in self.judgments.values():
+            found.setdefault(written.family_id, Counter())[written.model_name] += 1
+        return found
+
     def outsiders(self) -> dict[int, Counter[str]]:
         """family id → username → how many of the file's judgments were kept as given by someone not in it now."""
         found: dict[int, Counter[str]] = {}
@@ -204,6 +211,7 @@ class _Written:
     of the judgment an earlier line of the file gave."""
     created: bool = False
     changed: bool = True
+    model_name: str = ""  # the model it was judged with, as now stored
     components_kept: bool = False  # the file's, though --recompute was asked (the judge can't search the family)
     key: tuple = ()  # (judge id, photo id, query)
     family_id: int = 0
@@ -284,7 +292,7 @@ def _import_written(row: dict, *, judge: AbstractBaseUser, photo: Photo, family_
                     recompute: bool) -> _Written | str:
     if recompute:
         judgment, created = judgment_record(user=judge, photo=photo, query=query, relevant=relevant)
-        return _Written(created=created)
+        return _Written(created=created, model_name=judgment.model_name)
     components = row.get("components") or {}
     if not isinstance(components, dict):
         return "components must be an object"
@@ -303,7 +311,7 @@ def _import_written(row: dict, *, judge: AbstractBaseUser, photo: Photo, family_
                 family_id, relevant, model_name, components) and given in (None, held.created_at):
             # As the file gives it already (the same file imported again): left as it is, its updated_at too, which
             # would make the family due for a fit from the judgments its latest fit read.
-            return _Written(changed=False)
+            return _Written(changed=False, model_name=model_name)
         judgment, created = Judgment.objects.update_or_create(
             user=judge, photo=photo, query=query,
             defaults={"family_id": family_id, "relevant": relevant, "model_name": model_name,
@@ -312,7 +320,7 @@ def _import_written(row: dict, *, judge: AbstractBaseUser, photo: Photo, family_
         # judgments newer than the family's latest fit, and an imported set is new to it whatever its age.
         if given is not None:
             Judgment.objects.filter(pk=judgment.pk).update(created_at=given)
-    return _Written(created=created)
+    return _Written(created=created, model_name=model_name)
 
 
 def _undecoded_byte(line: str) -> int | None:

@@ -454,6 +454,44 @@ def test_judgments_of_people_with_no_account_here_are_said_together(tmp_path, ju
     assert err.count("no user called “carol”") == 8
 
 
+def test_rows_of_another_model_are_imported_and_the_summary_says_which_models_and_what_the_figures_use(
+        tmp_path, toy_model, add_shape, family, alice, django_capture_on_commit_callbacks):
+    """Rows carry the model they were judged with. An import of rows of another model than the family's (the point of
+    the export: keeping the labelled set across a switch) said nothing of it. The summary counts the rows per model
+    and says what the quality figures do with them: they score every judgment afresh with the model search uses."""
+    from search.quality import family_quality
+    from tests.queue import run_queued_tasks
+
+    with django_capture_on_commit_callbacks(execute=True):
+        photos = [add_shape(colour, "square") for colour in ("red", "blue", "green")]
+    run_queued_tasks()
+    for n, photo in enumerate(photos):
+        judgment_record(user=alice, photo=photo, query="red square", relevant=n == 0)
+    rows = export(tmp_path)
+    assert {row["model_name"] for row in rows} == {toy_model}
+    Judgment.objects.all().delete()
+    path = tmp_path / "switch.jsonl"
+    path.write_text("".join(json.dumps({**row, "model_name": "google/siglip-so400m-patch14-384" if n else toy_model})
+                            + "\n" for n, row in enumerate(rows)))
+    out, err = load(path)
+    assert "Imported 3 new and 0 updated judgments; skipped 0." in out, (out, err)
+    assert (f"Smiths: 2 judged with google/siglip-so400m-patch14-384, 1 with {toy_model} (the model its search uses "
+            f"now). Its quality figures and fits score every judgment of its members afresh with {toy_model}, "
+            "whichever model it was judged with.") in out, out
+    assert family_quality(user=alice, family_id=family.pk).judgments == 3
+
+    # During a switch (the previous model's embeddings kept) the summary names the comparison of the two on them.
+    from search.models import PhotoEmbedding
+
+    kept = PhotoEmbedding.objects.get(photo=photos[0])
+    PhotoEmbedding.objects.create(photo=photos[0], family=family, model_name="google/siglip-so400m-patch14-384",
+                                  vector=kept.vector)
+    out, _ = load(path)
+    assert "Imported 0 new and 0 updated judgments; 3 unchanged" in out, out
+    assert (f"During the model switch, `manage.py evaluate --family {family.pk} --compare` compares {toy_model} and "
+            "google/siglip-so400m-patch14-384 on them.") in out, out
+
+
 def test_importing_the_same_file_again_changes_nothing_and_says_so(tmp_path, judged, family, settings):
     """A second import of the same file read "Imported 0 new and 4 updated judgments": nothing had changed, but the
     summary said otherwise, and every row was written again, dated now, which made the family due for the nightly fit

@@ -4,6 +4,7 @@ import json
 import sys
 from collections import Counter
 
+from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.contrib.auth import get_user_model
 
@@ -11,15 +12,18 @@ from gallery.management.families import family_from_option
 from gallery.models import Family
 from search.judgment_selectors import judgments_export_rows
 from search.judgment_services import ImportReport, judgments_import, lines_bounded
+from search.model_comparison import previous_model
+from search.selectors import family_search_model
 
 
 IMPORT_DESCRIPTION = (
     "An import records each row as its own judge's, also when they are not a member of the family now (they left, or "
     "are not added back yet) if the row was given in that family (its id; with --family, its id or name): kept as the "
     "judgments of a member who leaves are, out of the family's figures and fits until they join it again, so these are "
-    "the same after an export and an import. A row whose judge has no account here is skipped. A row already here as "
-    "the file gives it is left unchanged, so importing a file again changes nothing. The summary says how many of "
-    "each.")
+    "the same after an export and an import. A row whose judge has no account here is skipped. Rows judged with "
+    "another model are imported: the figures and fits score every judgment afresh with the model the family's search "
+    "uses. A row already here as the file gives it is left unchanged, so importing a file again changes nothing. The "
+    "summary says all of this, with counts.")
 
 
 class Command(BaseCommand):
@@ -92,16 +96,19 @@ class Command(BaseCommand):
 
 
 def import_summary(report: ImportReport) -> list[str]:
-    """What the import did, in sentences: the counts, then per family the judgments kept of people not in it now, and
-    the people the file names who have no account here."""
+    """What the import did, in sentences: the counts, then per family the models its rows were judged with and what its
+    figures make of them, the judgments kept of people not in it now, and the people the file names who have no
+    account here."""
     written = report.created + report.updated
     unchanged = f"; {report.unchanged} unchanged (already here as the file gives them)" if report.unchanged else ""
     repeated = (f"; {len(report.repeated)} line{'s' if len(report.repeated) != 1 else ''} repeated earlier ones"
                 if report.repeated else "")
     lines = [f"Imported {report.created} new and {report.updated} updated judgment{'s' if written != 1 else ''}"
              f"{unchanged}{repeated}; skipped {len(report.skipped)}.{'' if report.written else ' Nothing changed.'}"]
-    names = dict(Family.objects.filter(pk__in=report.outsiders()).values_list("pk", "name"))
+    names = dict(Family.objects.filter(pk__in=report.models()).values_list("pk", "name"))
     name = lambda family_id: names.get(family_id, f"family {family_id}")  # noqa: E731 (deleted meanwhile)
+    for family_id, models in sorted(report.models().items(), key=lambda item: (name(item[0]), item[0])):
+        lines.append(_models_line(name(family_id), family_id, models))
     kept = report.components_kept_in()
     for family_id, people in sorted(report.outsiders().items(), key=lambda item: (name(item[0]), item[0])):
         lines.append(_outsiders_line(name(family_id), people, components_kept=family_id in kept))
@@ -113,6 +120,23 @@ def import_summary(report: ImportReport) -> list[str]:
                      f"{'them members' if people != 1 else 'them a member'}) and import the file again: what is here "
                      "already stays as it is.")
     return lines
+
+
+def _models_line(family_name: str, family_id: int, models: Counter) -> str:
+    """"Smiths: 2 judged with A, 1 with B (the model its search uses now). Its quality figures and fits score …"."""
+    searching = family_search_model(family_id=family_id)
+    counted = [f"{n} with {name or 'no model (judged before the photo was indexed)'}"
+               f"{' (the model its search uses now)' if name == searching else ''}"
+               for name, n in sorted(models.items(), key=lambda item: (-item[1], item[0]))]
+    counted[0] = counted[0].replace(" with ", " judged with ", 1)
+    now = "" if searching in models else " (the model its search uses now)"
+    line = (f"{family_name}: {', '.join(counted)}. Its quality figures and fits score every judgment of its members "
+            f"afresh with {searching}{now}, whichever model it was judged with.")
+    if previous := previous_model(family_id=family_id):  # a switch: another model's embeddings are still here
+        other = previous if searching == settings.SEARCH_MODEL else settings.SEARCH_MODEL
+        line += (f" During the model switch, `manage.py evaluate --family {family_id} --compare` compares {searching} "
+                 f"and {other} on them.")
+    return line
 
 
 def _outsiders_line(family_name: str, people: Counter, *, components_kept: bool) -> str:
