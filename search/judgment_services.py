@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import json
 import math
+from collections import Counter
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import TextIO
 
@@ -87,22 +88,53 @@ def judgment_withdraw(*, user: AbstractBaseUser, photo: Photo, query: str) -> No
 class ImportReport:
     created: int = 0
     updated: int = 0
+    unchanged: int = 0  # rows the database held already as the file gives them: nothing written
+    written: int = 0  # rows that wrote a judgment (new, updated, or a repeat that changed one): 0 is "nothing changed"
     skipped: list[str] = field(default_factory=list)  # "line 7: no photo with these bytes in family 3"
     repeated: list[str] = field(default_factory=list)  # "line 9 repeats line 2 (…)": written again, counted once
+    no_account: Counter[str] = field(default_factory=Counter)  # username → lines skipped: no account of that name
+    # (judge, photo, query) → the file's judgment as it now is in the database (its last line's, when repeated)
+    judgments: dict[tuple, _Written] = field(default_factory=dict)
+
+    def models(self) -> dict[int, Counter[str]]:
+        """family id → model name ("": none) → how many of the file's judgments there were judged with it."""
+        found: dict[int, Counter[str]] = {}
+        for written in self.judgments.values():
+            found.setdefault(written.family_id, Counter())[written.model_name] += 1
+        return found
+
+    def outsiders(self) -> dict[int, Counter[str]]:
+        """family id → username → how many of the file's judgments were kept as given by someone not in it now."""
+        found: dict[int, Counter[str]] = {}
+        for written in self.judgments.values():
+            if written.outsider:
+                found.setdefault(written.family_id, Counter())[written.outsider] += 1
+        return found
+
+    def components_kept_in(self) -> set[int]:
+        """The families where some of those keep the file's components though --recompute was asked (it searches as
+        the judge, who can't search the family)."""
+        return {written.family_id for written in self.judgments.values() if written.components_kept}
 
 
 def judgments_import(*, lines: Iterable[str], family: Family | None = None, user: AbstractBaseUser | None = None,
                      recompute: bool = False) -> ImportReport:
     """Load judgments exported by `judgments_export_rows` (JSONL), each row on its own: a row that can't be read or
     matched is skipped and reported, never the end of the import. The photo is found in the row's family (or
-    `family`) by its id when its bytes are the same, else by its bytes (sha256), else by its perceptual hash; the
-    judge is the row's user (or `user`), who must be a member of that family. The recorded components are kept
-    (they are what the search gave then), or computed afresh with `recompute`. A line repeating an earlier line's
-    judgment (same judge, photo and query: two exports joined) is written again, its verdict standing, and reported as
-    a repeat rather than counted as an update."""
+    `family`) by its id when its bytes are the same, else by its bytes (sha256), else by its perceptual hash.
+
+    The judge is the row's user (or `user`). A member of the family, or someone who is not one now (they left, or
+    have not been added back in a new installation) when the row was given in that family (its id, or its name as
+    the export wrote it): kept under them as a member's judgments are kept when they leave, out of the family's
+    figures and fits until they join it again, so these are the same after an export and an import. Never put in a
+    family the row does not say its judge judged in, nor recorded as someone else (a user with no account here is
+    skipped, and counted in `no_account`). The recorded components are kept (they are what the search gave then), or
+    computed afresh with `recompute` (a member's only: the search is run as its judge). A row the database holds
+    already as the file gives it is left as it is (`unchanged`: an import of the same file again changes nothing). A
+    line repeating an earlier line's judgment (same judge, photo and query: two exports joined) is written again, its
+    verdict standing, and reported as a repeat rather than counted as an update."""
     report = ImportReport()
-    users: dict[str, AbstractBaseUser | None] = {}
-    lines_of: dict[tuple, int] = {}  # (judge, photo, query) → the first line that gave it
+    state = _ImportState(family=family, user=user, recompute=recompute)
     for number, line in enumerate(lines, start=1):
         if number == 1:
             line = line.removeprefix(BYTE_ORDER_MARK)
@@ -116,36 +148,51 @@ def judgments_import(*, lines: Iterable[str], family: Family | None = None, user
             report.skipped.append(f"line {number}: not UTF-8 text (byte 0x{undecoded:02x}): save the file as UTF-8 and "
                                   "import it again")
             continue
-        refused = ""
-        try:
-            row = json.loads(line, parse_constant=_no_constant, parse_float=_finite_float, parse_int=_float_sized_int)
-        except _NumberRefused as exc:
-            row, refused = None, str(exc)
-        except (ValueError, RecursionError):  # RecursionError: nested deeper than any export writes
-            row = None
-        if refused:
-            outcome = f"not a judgment ({refused})"
-        elif not isinstance(row, dict):
-            outcome = "not a judgment (each line is one JSON object, as `judgments export` writes)"
-        elif _holds_nul(row):
-            outcome = "not a judgment (it holds a NUL character, which the database can't store)"
-        else:
-            try:
-                outcome = _import_row(row, family=family, user=user, users=users, recompute=recompute,
-                                      line=number, lines_of=lines_of)
-            except KeyError as exc:
-                outcome = f"not a judgment (it has no “{exc.args[0]}”)"
-            except (ValueError, TypeError, AttributeError, ValidationError) as exc:
-                outcome = f"not a judgment ({exc})"
-        if isinstance(outcome, _Written) and outcome.repeats:
-            report.repeated.append(f"line {number} repeats line {outcome.repeats} (the same judge, photo and query): "
-                                   "its verdict stands")
-        elif isinstance(outcome, _Written):
-            report.created += outcome.created
-            report.updated += not outcome.created
-        else:
-            report.skipped.append(f"line {number}: {outcome}")
+        _tally(report, number, _line_outcome(line, state=state, number=number))
     return report
+
+
+def _line_outcome(line: str, *, state: _ImportState, number: int) -> _Written | _NoAccount | str:
+    refused = ""
+    try:
+        row = json.loads(line, parse_constant=_no_constant, parse_float=_finite_float, parse_int=_float_sized_int)
+    except _NumberRefused as exc:
+        row, refused = None, str(exc)
+    except (ValueError, RecursionError):  # RecursionError: nested deeper than any export writes
+        row = None
+    if refused:
+        return f"not a judgment ({refused})"
+    if not isinstance(row, dict):
+        return "not a judgment (each line is one JSON object, as `judgments export` writes)"
+    if _holds_nul(row):
+        return "not a judgment (it holds a NUL character, which the database can't store)"
+    try:
+        return _import_row(row, state=state, line=number)
+    except KeyError as exc:
+        return f"not a judgment (it has no “{exc.args[0]}”)"
+    except (ValueError, TypeError, AttributeError, ValidationError) as exc:
+        return f"not a judgment ({exc})"
+
+
+def _tally(report: ImportReport, number: int, outcome: _Written | _NoAccount | str) -> None:
+    if isinstance(outcome, _NoAccount):
+        report.no_account[outcome.username] += 1
+        report.skipped.append(f"line {number}: no user called “{outcome.username}” here")
+        return
+    if isinstance(outcome, str):
+        report.skipped.append(f"line {number}: {outcome}")
+        return
+    report.judgments[outcome.key] = outcome
+    report.written += outcome.changed
+    if outcome.repeats:
+        report.repeated.append(f"line {number} repeats line {outcome.repeats} (the same judge, photo and query): "
+                               "its verdict stands")
+    elif outcome.created:
+        report.created += 1
+    elif outcome.changed:
+        report.updated += 1
+    else:
+        report.unchanged += 1
 
 
 def lines_bounded(stream: TextIO, limit: int = LINE_MAX_CHARS) -> Iterator[str]:
@@ -160,43 +207,92 @@ def lines_bounded(stream: TextIO, limit: int = LINE_MAX_CHARS) -> Iterator[str]:
 
 @dataclass(frozen=True)
 class _Written:
-    """A row written: a new judgment or an update, or a repeat of the judgment an earlier line of the file gave."""
-    created: bool
+    """A row written (a new judgment or an update), found as the database held it already (not `changed`), or a repeat
+    of the judgment an earlier line of the file gave."""
+    created: bool = False
+    changed: bool = True
+    model_name: str = ""  # the model it was judged with, as now stored
+    components_kept: bool = False  # the file's, though --recompute was asked (the judge can't search the family)
+    key: tuple = ()  # (judge id, photo id, query)
+    family_id: int = 0
+    outsider: str = ""  # the judge's username, when they are not a member of the family now
     repeats: int | None = None  # that earlier line
 
 
-def _import_row(row: dict, *, family: Family | None, user: AbstractBaseUser | None, users: dict,
-                recompute: bool, line: int, lines_of: dict) -> _Written | str:
-    """The row written (_Written), or why it can't be (a sentence)."""
+@dataclass(frozen=True)
+class _NoAccount:
+    """A row whose judge has no account here (deleted, or not made yet in a new installation)."""
+    username: str
+
+
+@dataclass
+class _ImportState:
+    family: Family | None  # --family
+    user: AbstractBaseUser | None  # --user
+    recompute: bool
+    users: dict[str, AbstractBaseUser | None] = field(default_factory=dict)
+    families: dict[int, Family | None] = field(default_factory=dict)
+    lines_of: dict[tuple, int] = field(default_factory=dict)  # (judge, photo, query) → the first line that gave it
+
+
+def _import_row(row: dict, *, state: _ImportState, line: int) -> _Written | _NoAccount | str:
+    """The row written (_Written), or why it can't be (_NoAccount, or a sentence)."""
     if not isinstance(row["query"], str):  # str() of a list or null would be a query nobody made: "['a']", "None"
         return "“query” must be text"
     query, relevant = judgment_query(row["query"]), row["relevant"]
     if not query or not isinstance(relevant, bool):
         return "a judgment needs a query and relevant true or false"
-    family_id = family.pk if family else id_from_text(str(row["family"]))
+    family_id = state.family.pk if state.family else id_from_text(str(row["family"]))
     if family_id is None:
         return f"“family” must be a family's id, not “{row['family']}” (or give --family)"
-    judge = user or _user_named(str(row["user"]), users)
+    if state.user is None and not isinstance(row["user"], str):  # str() of null or a list names nobody: "None"
+        return "“user” must be a username (text), or give --user"
+    judge = state.user or _user_named(row["user"], state.users)
     if judge is None:
-        return f"no user called “{row['user']}” (give --user)"
-    if not Membership.objects.filter(user_id=judge.pk, family_id=family_id).exists():
-        return f"{judge} is not a member of family {family_id}"
+        return _NoAccount(row["user"])
+    member = Membership.objects.filter(user_id=judge.pk, family_id=family_id).exists()
+    if not member and (refused := _outsider_refused(row, judge=judge, family_id=family_id, state=state)):
+        return refused
     photo = _photo_for(row, family_id)
     if photo is None:
         return f"no photo with these bytes in family {family_id} (photo {row.get('photo')}, sha256 {row.get('sha256')})"
     outcome = _import_written(row, judge=judge, photo=photo, family_id=family_id, query=query, relevant=relevant,
-                              recompute=recompute)
+                              recompute=state.recompute and member)
     if isinstance(outcome, str):
         return outcome
-    first = lines_of.setdefault((judge.pk, photo.pk, query), line)
-    return outcome if first == line else _Written(created=False, repeats=first)
+    key = (judge.pk, photo.pk, query)
+    first = state.lines_of.setdefault(key, line)
+    return replace(outcome, key=key, family_id=family_id, outsider="" if member else judge.get_username(),
+                   components_kept=state.recompute and not member, repeats=None if first == line else first)
+
+
+def _outsider_refused(row: dict, *, judge: AbstractBaseUser, family_id: int, state: _ImportState) -> str | None:
+    """Why the judgment of someone not a member of the family now can't be kept in it; None when it is kept under
+    them (as a member's judgments are when they leave). Only the row's own judge's (not --user's), and only in the
+    family the row says it was given in: its id (with --family, the id or the name the export wrote), and its name
+    when the export wrote one: never put in a family its judge may never have belonged to."""
+    if family_id not in state.families:
+        state.families[family_id] = state.family or Family.objects.filter(pk=family_id).first()
+    target = state.families[family_id]
+    if target is None:
+        return f"there is no family {family_id} (give --family)"
+    if state.user is not None:
+        return f"{judge} (--user) is not a member of {target.name} (family {target.pk})"
+    given_id, given_name = id_from_text(str(row.get("family"))), row.get("family_name")
+    given_name = given_name.strip() if isinstance(given_name, str) and given_name.strip() else None
+    same_name = given_name is not None and given_name.casefold() == target.name.strip().casefold()
+    if same_name or (given_id == target.pk and (state.family is not None or given_name is None)):
+        return None
+    given = given_name or f"family {row.get('family')}"
+    return (f"{judge} is not a member of {target.name} (family {target.pk}), and this judgment was given in {given}: "
+            "the judgment of someone who is not a member is kept only in the family it was given in")
 
 
 def _import_written(row: dict, *, judge: AbstractBaseUser, photo: Photo, family_id: int, query: str, relevant: bool,
                     recompute: bool) -> _Written | str:
     if recompute:
-        _, created = judgment_record(user=judge, photo=photo, query=query, relevant=relevant)
-        return _Written(created=created)
+        judgment, created = judgment_record(user=judge, photo=photo, query=query, relevant=relevant)
+        return _Written(created=created, model_name=judgment.model_name)
     components = row.get("components") or {}
     if not isinstance(components, dict):
         return "components must be an object"
@@ -208,7 +304,14 @@ def _import_written(row: dict, *, judge: AbstractBaseUser, photo: Photo, family_
     given = parse_datetime(str(row["created_at"])) if row.get("created_at") else None
     if given is not None and not _readable_back(given):
         return f"“created_at” {row['created_at']} is before the year 1 or after 9999 in UTC"
+    given = given if given is None or is_aware(given) else make_aware(given)
     with transaction.atomic():
+        held = Judgment.objects.select_for_update().filter(user=judge, photo=photo, query=query).first()
+        if held is not None and (held.family_id, held.relevant, held.model_name, held.components) == (
+                family_id, relevant, model_name, components) and given in (None, held.created_at):
+            # As the file gives it already (the same file imported again): left as it is, its updated_at too, which
+            # would make the family due for a fit from the judgments its latest fit read.
+            return _Written(changed=False, model_name=model_name)
         judgment, created = Judgment.objects.update_or_create(
             user=judge, photo=photo, query=query,
             defaults={"family_id": family_id, "relevant": relevant, "model_name": model_name,
@@ -217,7 +320,7 @@ def _import_written(row: dict, *, judge: AbstractBaseUser, photo: Photo, family_
         # judgments newer than the family's latest fit, and an imported set is new to it whatever its age.
         if given is not None:
             Judgment.objects.filter(pk=judgment.pk).update(created_at=given)
-    return _Written(created=created)
+    return _Written(created=created, model_name=model_name)
 
 
 def _undecoded_byte(line: str) -> int | None:

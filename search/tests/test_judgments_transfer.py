@@ -52,7 +52,7 @@ def test_export_then_import_gives_the_same_judgments(tmp_path, judged):
     assert "Imported 4 new and 0 updated judgments; skipped 0." in out and err == ""
     assert snapshot() == before
     out, _ = load(tmp_path / "judgments.jsonl")
-    assert "0 new and 4 updated" in out and snapshot() == before
+    assert "0 new and 0 updated judgments; 4 unchanged" in out and snapshot() == before
 
 
 def test_a_photo_uploaded_again_is_found_by_its_bytes(tmp_path, judged, family, alice):
@@ -280,7 +280,7 @@ def test_judgments_imported_after_a_fit_make_the_family_due_for_the_nightly_fit(
     assert calibrations_fit_due() == []
 
     out, err = load(tmp_path / "judgments.jsonl")
-    assert f"Imported 2 new and {MIN_JUDGMENTS - 2} updated judgments; skipped 0." in out, err
+    assert f"Imported 2 new and 0 updated judgments; {MIN_JUDGMENTS - 2} unchanged" in out, err
     assert calibrations_fit_due() == [family.pk]
     imported = Judgment.objects.get(query="query 0")
     assert imported.created_at.isoformat() == next(r["created_at"] for r in rows if r["query"] == "query 0")
@@ -366,3 +366,145 @@ def test_judgments_imported_before_with_dates_or_numbers_nothing_can_read_are_re
     assert Judgment.objects.get(pk=huge.pk).components == {}
     assert len(export(tmp_path)) == Judgment.objects.count()
     call_command("photo_report", str(huge.photo_id), stdout=io.StringIO())
+
+
+def test_a_former_members_judgments_come_back_under_them_and_the_figures_stay_the_same(
+        tmp_path, toy_model, add_shape, family, alice, bob, client_for, django_capture_on_commit_callbacks):
+    """Export writes every judgment of the family, a member's who has left too (kept: they count again if they come
+    back), but import refused such a row ("bob is not a member"): export, a new database, import, and the family's
+    labelled set had lost bob's part. A judge whose account exists is kept as the judge, member or not now: the
+    figures and fits read members' judgments only, so they are the same after the round trip, bob sees none of them
+    while he is out (the family is not his to see), and they count again if he comes back. The summary says so."""
+    from gallery.services import membership_add, membership_remove
+    from search.judgment_selectors import family_judgments
+    from search.quality import family_quality
+    from tests.queue import run_queued_tasks
+
+    with django_capture_on_commit_callbacks(execute=True):
+        photos = [add_shape(colour, "circle") for colour in ("red", "blue", "green")]
+    run_queued_tasks()
+    for n, photo in enumerate(photos):
+        judgment_record(user=alice, photo=photo, query="red circle", relevant=n == 0)
+        judgment_record(user=bob, photo=photo, query="circle", relevant=True)
+    with django_capture_on_commit_callbacks(execute=True):
+        membership_remove(family=family, user=bob)
+    before, figures = snapshot(), family_quality(user=alice, family_id=family.pk).as_api()
+    assert figures["judgments"] == 3
+    assert len(export(tmp_path, "--family", "Smiths")) == 6
+    Judgment.objects.all().delete()
+
+    out, err = load(tmp_path / "judgments.jsonl", "--family", "Smiths")
+    assert "Imported 6 new and 0 updated judgments; skipped 0." in out, (out, err)
+    assert ("Kept 3 judgments of 1 person who is not a member of Smiths now (bob): they count in its figures and "
+            "fits again if bob joins it again.") in out, out
+    assert err == ""
+    assert snapshot() == before
+    assert family_quality(user=alice, family_id=family.pk).as_api() == figures
+    assert client_for(bob).get("/api/v1/search/judgments/").json()["count"] == 0
+    with django_capture_on_commit_callbacks(execute=True):
+        membership_add(family=family, user=bob)
+    assert family_judgments(family_id=family.pk).filter(user=bob).count() == 3
+
+
+def test_a_former_members_judgments_keep_their_components_with_recompute(tmp_path, judged, family, bob):
+    """--recompute runs each row's search as its judge, which someone out of the family can't (judgment_record refuses
+    them as a 404): their rows keep the components the file records, and the summary says so."""
+    from gallery.services import membership_remove
+
+    export(tmp_path)
+    membership_remove(family=family, user=bob)
+    recorded = Judgment.objects.get(user=bob).components
+    Judgment.objects.all().delete()
+    out, err = load(tmp_path / "judgments.jsonl", "--recompute")
+    assert "Imported 4 new and 0 updated judgments; skipped 0." in out, (out, err)
+    assert "Kept 1 judgment of 1 person who is not a member of Smiths now (bob)" in out
+    assert "with the score components the file records" in out
+    assert Judgment.objects.get(user=bob).components == recorded
+
+
+def test_a_judge_not_in_the_family_is_kept_only_in_the_family_the_judgment_was_given_in(
+        tmp_path, judged, family, other_family, mallory):
+    """Rows name a user, the importing admin may name another family (--family): a row of someone who is not a
+    member of that family is kept only when it was given in that family (its id or its name, as the export wrote
+    them), never put in a family its judge may never have belonged to."""
+    export(tmp_path)
+    for photo in judged:
+        photo_factory(family=other_family, user=mallory, data=Photo.objects.get(pk=photo.pk).original.open("rb").read())
+    out, err = load(tmp_path / "judgments.jsonl", "--family", "Joneses")
+    assert "Imported 0 new and 0 updated judgments; skipped 4." in out, (out, err)
+    assert err.count("is not a member of Joneses") == 4, err
+    assert "this judgment was given in Smiths" in err, err
+    assert not Judgment.objects.filter(family=other_family).exists()
+    assert "not a member of Joneses now" not in out
+
+
+def test_judgments_of_people_with_no_account_here_are_said_together(tmp_path, judged):
+    """A judge whose account was deleted (or not made yet in a new installation) can't be recorded: each such line was
+    skipped as "no user called …", and the summary only counted it among the skipped. It says whose they were and
+    what to do."""
+    rows = export(tmp_path)
+    path = tmp_path / "ghosts.jsonl"
+    path.write_text("".join(json.dumps({**row, "user": name, "query": f"{name} {n}"}) + "\n"
+                            for n, row in enumerate(rows) for name in ("carol", "dave", "carol", None, ["bob"])))
+    out, err = load(path)
+    assert "Imported 0 new and 0 updated judgments; skipped 20." in out, (out, err)
+    assert err.count("“user” must be a username (text), or give --user") == 8, err  # (no account called "None")
+    assert ("12 judgments name 2 people with no account here (carol, dave): skipped. Create their accounts (and make "
+            "them members) and import the file again") in out, out
+    assert err.count("no user called “carol”") == 8
+
+
+def test_rows_of_another_model_are_imported_and_the_summary_says_which_models_and_what_the_figures_use(
+        tmp_path, toy_model, add_shape, family, alice, django_capture_on_commit_callbacks):
+    """Rows carry the model they were judged with. An import of rows of another model than the family's (the point of
+    the export: keeping the labelled set across a switch) said nothing of it. The summary counts the rows per model
+    and says what the quality figures do with them: they score every judgment afresh with the model search uses."""
+    from search.quality import family_quality
+    from tests.queue import run_queued_tasks
+
+    with django_capture_on_commit_callbacks(execute=True):
+        photos = [add_shape(colour, "square") for colour in ("red", "blue", "green")]
+    run_queued_tasks()
+    for n, photo in enumerate(photos):
+        judgment_record(user=alice, photo=photo, query="red square", relevant=n == 0)
+    rows = export(tmp_path)
+    assert {row["model_name"] for row in rows} == {toy_model}
+    Judgment.objects.all().delete()
+    path = tmp_path / "switch.jsonl"
+    path.write_text("".join(json.dumps({**row, "model_name": "google/siglip-so400m-patch14-384" if n else toy_model})
+                            + "\n" for n, row in enumerate(rows)))
+    out, err = load(path)
+    assert "Imported 3 new and 0 updated judgments; skipped 0." in out, (out, err)
+    assert (f"Smiths: 2 judged with google/siglip-so400m-patch14-384, 1 with {toy_model} (the model its search uses "
+            f"now). Its quality figures and fits score every judgment of its members afresh with {toy_model}, "
+            "whichever model it was judged with.") in out, out
+    assert family_quality(user=alice, family_id=family.pk).judgments == 3
+
+    # During a switch (the previous model's embeddings kept) the summary names the comparison of the two on them.
+    from search.models import PhotoEmbedding
+
+    kept = PhotoEmbedding.objects.get(photo=photos[0])
+    PhotoEmbedding.objects.create(photo=photos[0], family=family, model_name="google/siglip-so400m-patch14-384",
+                                  vector=kept.vector)
+    out, _ = load(path)
+    assert "Imported 0 new and 0 updated judgments; 3 unchanged" in out, out
+    assert (f"During the model switch, `manage.py evaluate --family {family.pk} --compare` compares {toy_model} and "
+            "google/siglip-so400m-patch14-384 on them.") in out, out
+
+
+def test_importing_the_same_file_again_changes_nothing_and_says_so(tmp_path, judged, family, settings):
+    """A second import of the same file read "Imported 0 new and 4 updated judgments": nothing had changed, but the
+    summary said otherwise, and every row was written again, dated now, which made the family due for the nightly fit
+    (judgments newer than its latest fit) though its judgments were those the fit had read."""
+    from search.models import SearchCalibration
+    from search.quality import calibrations_fit_due
+
+    export(tmp_path)
+    dates = dict(Judgment.objects.values_list("pk", "updated_at"))
+    SearchCalibration.objects.create(family=family, model_name=settings.SEARCH_MODEL, semantic_scale=10,
+                                     semantic_bias=-5, judgments=4, judged_queries=2, applied=True)
+    out, err = load(tmp_path / "judgments.jsonl")
+    assert ("Imported 0 new and 0 updated judgments; 4 unchanged (already here as the file gives them); skipped 0. "
+            "Nothing changed.") in out, (out, err)
+    assert dict(Judgment.objects.values_list("pk", "updated_at")) == dates
+    assert family.pk not in calibrations_fit_due()
