@@ -112,6 +112,21 @@ def test_darktable_and_lightroom_sidecars_give_their_photos_keywords_title_descr
     assert "Imported 4, already there 0, unreadable 0, not photos 1 (of 8 files)" in out
 
 
+def test_a_sidecars_title_or_description_that_holds_lang_is_read_whole(tmp_path, family, alice):
+    # As the file's own (test_embedded): a caption quoting HTML lost its tail at ', lang="en" '.
+    root = write(tmp_path / "Library", {
+        "IMG_0001.jpg": picture(),
+        "IMG_0001.jpg.xmp": sidecar_xml(title='Sign, lang="pt" Rua Augusta',
+                                        description='&lt;q lang="pt"&gt;, lang="pt" Obrigado&lt;/q&gt;, she said'),
+    })
+
+    _import(root)
+
+    photo = photo_named("IMG_0001.jpg")
+    assert photo.title == 'Sign, lang="pt" Rua Augusta'
+    assert photo.description == '<q lang="pt">, lang="pt" Obrigado</q>, she said'
+
+
 def test_the_whole_names_sidecar_wins_over_the_stems(tmp_path, family, alice):
     root = write(tmp_path / "Library", {
         "IMG_0001.jpg": picture(),
