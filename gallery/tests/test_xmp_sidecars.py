@@ -164,8 +164,10 @@ def test_a_sidecars_title_description_place_position_and_date_win_over_the_files
         "IMG_0003.jpg.xmp": sidecar_xml(subject=["kite"]),
     })
 
-    _import(root)
+    out = _import(root)
 
+    assert ("XMP sidecars read: 3 (their keywords, title, description, place, position and date, before the file's "
+            "own metadata, after the camera's GPS and date; never over a member's edit)") in out
     photo = photo_named("IMG_0001.jpg")
     assert sources(photo) == {"Tram": "embedded", "Lisbon": "embedded", "castle": "embedded"}
     assert (photo.title, photo.title_source) == ("The sidecar's title", Photo.FieldSource.EMBEDDED)
