@@ -113,18 +113,18 @@ def read(data: bytes) -> dict:
     image = pyexiv2.ImageData(data)
     try:
         raw = exiv2_data(image, skipped)
-        packet = xmp_packet(image) if needs_packet(raw) else b""
+        xmp, split = has_xmp(raw), languages_to_split(raw)
+        packet = xmp_packet(image) if split or not xmp else b""
     finally:
         image.close()
-    if packet.strip() and not any(datum.get("tag", b"").startswith(b"Xmp.") for datum in raw):
+    if packet.strip() and not xmp:
         # exiv2 (its log muted) drops an XMP packet it can't parse (bad XML, bad UTF-8, entity tricks)
         # and goes on with the rest: say so.
         skipped.append(f"xmp: a {len(packet)}-byte XMP packet exiv2 could not parse")
     wanted = [(d.get("tag", b"").decode("ascii", "replace"), d.get("value", b""), d.get("typeName", ""))
               for d in raw]
     wanted = [(key, value, type_name) for key, value, type_name in wanted if key in KEYS]
-    alternatives = packet_alternatives(packet, notes=skipped) if any(
-        type_name == "LangAlt" and key in ALTERNATIVES.values() for key, _, type_name in wanted) else None
+    alternatives = packet_alternatives(packet, notes=skipped) if split else None
     for key, value, type_name in wanted:
         values = value if isinstance(value, (list, tuple)) else [value]
         for item in values[:MAX_ITEMS]:
@@ -155,12 +155,16 @@ def exiv2_data(image, skipped: list[str]) -> list[dict]:
     return raw
 
 
-def needs_packet(raw: list[dict]) -> bool:
-    """Whether the XMP packet itself is wanted: exiv2 read no XMP (then we say why), or read a language alternative
-    we use, whose languages its text does not keep apart (language_texts)."""
-    xmp = [datum for datum in raw if datum.get("tag", b"").startswith(b"Xmp.")]
-    return not xmp or any(datum.get("typeName") == "LangAlt" and datum["tag"].decode("ascii", "replace") in
-                          ALTERNATIVES.values() for datum in xmp)
+def has_xmp(raw: list[dict]) -> bool:
+    return any(datum.get("tag", b"").startswith(b"Xmp.") for datum in raw)
+
+
+def languages_to_split(raw: list[dict]) -> bool:
+    """Whether exiv2 read a language alternative we use whose text (exiv2's, 'lang="x-default" Text, lang="de-DE"
+    Text') may not tell its languages apart: one with ', lang="' in it, so more than one language, or a text that
+    holds those words itself. Then the XMP packet is read for them (language_texts); one language alone is no puzzle."""
+    return any(datum.get("typeName") == "LangAlt" and datum.get("tag", b"").decode("ascii", "replace") in
+               ALTERNATIVES.values() and b', lang="' in bytes(datum.get("value", b"")) for datum in raw)
 
 
 def xmp_packet(image) -> bytes:
