@@ -339,10 +339,14 @@ def _internal(raw: str) -> bool:
     return bool(_INTERNAL_TAGS.match(raw))
 
 
-def embedded_merged(first: Embedded, then: Embedded) -> Embedded:
-    """What two sources of embedded metadata say together (a file's own, then its XMP sidecar's): the keywords of
-    both, once each case-insensitively (`first`'s spelling); for the title, the description, the place (city,
-    region and country as one), the position and the date taken, `first`'s when it has one, else `then`'s."""
+def embedded_merged(*, file: Embedded, sidecar: Embedded) -> Embedded:
+    """What a file's own embedded metadata and its XMP sidecar's say together. The sidecar wins: darktable, digiKam and
+    Lightroom (set to write sidecars) write a user's later edits there, never into the file (and can't into a raw
+    one), and Immich too takes a sidecar before what is embedded; so the title, the description, the place (city,
+    region and country as one), the XMP position and the XMP date taken are the sidecar's when it has one, else the
+    file's. The keywords are those of both, once each case-insensitively (the sidecar's spelling first). (The file's
+    EXIF GPS position and date taken, read apart, still come first: gallery.services._photo_store.)"""
+    first, then = sidecar, file
     keywords = {name.lower(): name for name in reversed((*first.keywords, *then.keywords))}
     place = first if (first.city or first.region or first.country) else then
     position = first if first.latitude is not None else then
@@ -354,8 +358,8 @@ def embedded_merged(first: Embedded, then: Embedded) -> Embedded:
         city=place.city, region=place.region, country=place.country,
         latitude=position.latitude, longitude=position.longitude,
         taken_local=dated.taken_local, taken_offset=dated.taken_offset,
-        problems=(*first.problems, *then.problems),
-        no_descriptions=(*first.no_descriptions, *then.no_descriptions),
+        problems=(*then.problems, *first.problems),
+        no_descriptions=(*then.no_descriptions, *first.no_descriptions),
     )
 
 

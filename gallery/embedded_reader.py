@@ -8,7 +8,9 @@ wall-clock time limit and starts a fresh one for the next file; a crash, a limit
 that file's metadata, never the upload.
 
 Only the fields we use are read and sent back, each value decoded on its own: a value that is not valid
-text is left out and named in "skipped", so one bad field never costs the others. No Django here.
+text is left out and named in "skipped", so one bad field never costs the others. The languages of a title or
+description (an XMP language alternative, which exiv2 hands over as one text that can't be split safely) are read
+from the XMP packet exiv2 serialises of what it parsed, by expat with no DTD or entity allowed. No Django here.
 """
 
 from __future__ import annotations
@@ -110,27 +112,19 @@ def read(data: bytes) -> dict:
     skipped: list[str] = []
     image = pyexiv2.ImageData(data)
     try:
-        raw = []
-        for family, reader in (("exif", image._exiv2api_image.read_exif), ("iptc", image._exiv2api_image.read_iptc),
-                               ("xmp", image._exiv2api_image.read_xmp)):
-            try:
-                raw.extend(reader())
-            except Exception as exc:  # exiv2 refused this block (e.g. XMP it can't parse): the others stay
-                skipped.append(f"{family}: {type(exc).__name__}: {str(exc)[:200]}")
-        if not any(datum.get("tag", b"").startswith(b"Xmp.") for datum in raw):
-            # exiv2 (its log muted) drops an XMP packet it can't parse (bad XML, bad UTF-8, entity tricks)
-            # and goes on with the rest: say so.
-            try:
-                packet = image._exiv2api_image.read_raw_xmp()
-            except Exception:
-                packet = b""
-            if packet.strip():
-                skipped.append(f"xmp: a {len(packet)}-byte XMP packet exiv2 could not parse")
+        raw = exiv2_data(image, skipped)
+        xmp, split = has_xmp(raw), languages_to_split(raw)
+        packet = xmp_packet(image) if split or not xmp else b""
     finally:
         image.close()
+    if packet.strip() and not xmp:
+        # exiv2 (its log muted) drops an XMP packet it can't parse (bad XML, bad UTF-8, entity tricks)
+        # and goes on with the rest: say so.
+        skipped.append(f"xmp: a {len(packet)}-byte XMP packet exiv2 could not parse")
     wanted = [(d.get("tag", b"").decode("ascii", "replace"), d.get("value", b""), d.get("typeName", ""))
               for d in raw]
     wanted = [(key, value, type_name) for key, value, type_name in wanted if key in KEYS]
+    alternatives = packet_alternatives(packet, notes=skipped) if split else None
     for key, value, type_name in wanted:
         values = value if isinstance(value, (list, tuple)) else [value]
         for item in values[:MAX_ITEMS]:
@@ -141,26 +135,140 @@ def read(data: bytes) -> dict:
                 continue
             # (cut only now: a language alternative's 'lang="x-default" ' would count against it, and the parent
             # tells a value cut here by its length)
-            texts = lang_alt(text) if type_name == "LangAlt" else [text]
+            texts = (language_texts(text, (alternatives or {}).get(key), key=key, notes=skipped)
+                     if type_name == "LangAlt" else [text])
             fields.setdefault(key, []).extend(text[:MAX_VALUE] for text in texts)
         if len(values) > MAX_ITEMS:
             skipped.append(f"{key}: {len(values) - MAX_ITEMS} values past the first {MAX_ITEMS}")
     return {"fields": fields, "skipped": skipped}
 
 
+def exiv2_data(image, skipped: list[str]) -> list[dict]:
+    """Every datum exiv2 reads of the file's EXIF, IPTC and XMP; a block exiv2 refuses is named in `skipped`."""
+    raw = []
+    for family, reader in (("exif", image._exiv2api_image.read_exif), ("iptc", image._exiv2api_image.read_iptc),
+                           ("xmp", image._exiv2api_image.read_xmp)):
+        try:
+            raw.extend(reader())
+        except Exception as exc:  # exiv2 refused this block (e.g. XMP it can't parse): the others stay
+            skipped.append(f"{family}: {type(exc).__name__}: {str(exc)[:200]}")
+    return raw
+
+
+def has_xmp(raw: list[dict]) -> bool:
+    return any(datum.get("tag", b"").startswith(b"Xmp.") for datum in raw)
+
+
+def languages_to_split(raw: list[dict]) -> bool:
+    """Whether exiv2 read a language alternative we use whose text (exiv2's, 'lang="x-default" Text, lang="de-DE"
+    Text') may not tell its languages apart: one with ', lang="' in it, so more than one language, or a text that
+    holds those words itself. Then the XMP packet is read for them (language_texts); one language alone is no puzzle."""
+    return any(datum.get("typeName") == "LangAlt" and datum.get("tag", b"").decode("ascii", "replace") in
+               ALTERNATIVES.values() and b', lang="' in bytes(datum.get("value", b"")) for datum in raw)
+
+
+def xmp_packet(image) -> bytes:
+    """The XMP packet: what exiv2 read of it, serialised again by exiv2 (Image::xmpPacket re-encodes the XMP it
+    parsed: plain RDF, a language alternative's entries as rdf:li, an empty one left out), else when it parsed none
+    the packet as the file holds it; b"" when there is none, or exiv2 won't hand it over."""
+    try:
+        return bytes(image._exiv2api_image.read_raw_xmp())
+    except Exception:
+        return b""
+
+
+# The language alternatives we read from the XMP packet itself (packet_alternatives), by their expanded XML name.
+DC = "http://purl.org/dc/elements/1.1/"
+RDF = "http://www.w3.org/1999/02/22-rdf-syntax-ns#"
+XML_LANG = "http://www.w3.org/XML/1998/namespace lang"
+ALTERNATIVES = {f"{DC} title": "Xmp.dc.title", f"{DC} description": "Xmp.dc.description"}
+
+
+class NotPlainXmp(ValueError):
+    """An XMP packet with a DTD or an entity declared: XMP has neither, and we read none."""
+
+
+def packet_alternatives(packet: bytes, *, notes: list[str]) -> dict[str, list[tuple[str, str]]] | None:
+    """The language alternatives of dc:title and dc:description in an XMP packet (xmp_packet's), by exiv2 key:
+    (language, text) of each rdf:li of their rdf:Alt, in the packet's order. Parsed by expat with no DTD at all: a
+    DOCTYPE or an entity declaration is refused (XMP has neither: no entity expansion, no external file), as is XML
+    that is not well-formed; None then, with the reason in `notes` (exiv2's own text is read instead:
+    language_texts)."""
+    from xml.parsers import expat
+
+    found: dict[str, list[tuple[str, str]]] = {}
+    stack: list[str] = []
+    item: list | None = None  # the rdf:li being read: [key, language, its text's pieces, its depth]
+
+    def start(name: str, attributes: dict[str, str]) -> None:
+        nonlocal item
+        if (item is None and name == f"{RDF} li" and stack[-1:] == [f"{RDF} Alt"] and len(stack) > 1
+                and stack[-2] in ALTERNATIVES):
+            item = [ALTERNATIVES[stack[-2]], attributes.get(XML_LANG, ""), [], len(stack)]
+        stack.append(name)
+
+    def end(name: str) -> None:
+        nonlocal item
+        stack.pop()
+        if item is not None and len(stack) == item[3]:
+            found.setdefault(item[0], []).append((item[1], "".join(item[2])))
+            item = None
+
+    def text(data: str) -> None:
+        if item is not None and len(stack) == item[3] + 1:  # (the item's own text, not a qualifier's)
+            item[2].append(data)
+
+    def refuse(*args) -> None:
+        raise NotPlainXmp("a DTD or an entity declaration")
+
+    parser = expat.ParserCreate(namespace_separator=" ")
+    parser.SetParamEntityParsing(expat.XML_PARAM_ENTITY_PARSING_NEVER)
+    parser.StartDoctypeDeclHandler = parser.EntityDeclHandler = parser.ExternalEntityRefHandler = refuse
+    parser.StartElementHandler, parser.EndElementHandler, parser.CharacterDataHandler = start, end, text
+    try:
+        parser.Parse(packet, True)
+    except (expat.ExpatError, NotPlainXmp) as exc:
+        notes.append(f"xmp: its packet is no plain XML ({str(exc)[:200]})")
+        return None
+    return found
+
+
+def language_texts(text: str, parsed: list[tuple[str, str]] | None, *, key: str, notes: list[str]) -> list[str]:
+    """A language alternative's texts, the default first, then by language ("de-DE" before "fr-FR"): all of them, not
+    the default alone: a program may leave x-default blank beside the user's language, and the parent takes the first
+    that says something. Each language's text as the XMP packet holds it (`parsed`: packet_alternatives'), when that is
+    what exiv2 read (`text`, exiv2's 'lang="x-default" Text, lang="de-DE" Text', whose texts may hold ', lang="en" '
+    themselves: a caption quoting HTML); else exiv2's text split at each ', lang="…" ' (lang_alt), said in `notes`
+    when that may cut a text."""
+    if parsed is not None and _as_exiv2_writes(parsed, text):
+        return [content for _, content in _by_language(parsed)[:MAX_ITEMS]]
+    if ', lang="' in text:
+        notes.append(f"{key}: its languages read from exiv2's text, where one holding ', lang=\"' may be cut")
+    return lang_alt(text)
+
+
+def _as_exiv2_writes(parsed: list[tuple[str, str]], text: str) -> bool:
+    """Whether exiv2's text of a language alternative holds these (language, text) entries, each as exiv2 writes one
+    (its text may hold more: an empty entry, which exiv2's packet leaves out)."""
+    return bool(parsed) and all(f'lang="{language}" {content}' in text for language, content in parsed)
+
+
+def _by_language(pairs: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    """x-default first, then by language (exiv2 keeps the entries in an order of its own, not the file's)."""
+    return sorted(pairs, key=lambda pair: (pair[0].lower() != "x-default", pair[0]))
+
+
 def lang_alt(text: str) -> list[str]:
-    """exiv2 writes a language alternative as 'lang="x-default" Text, lang="de-DE" Text': each text, the default
-    first, then by language ("de-DE" before "fr-FR"; exiv2 keeps the entries in an order of its own, not the file's).
-    All of them, not the default alone: a program may leave x-default blank beside the user's language, and the
-    parent takes the first that says something."""
+    """exiv2's text of a language alternative, 'lang="x-default" Text, lang="de-DE" Text', split at each
+    ', lang="…" ': each text, in language_texts' order. Only where the packet could not be read: a text that holds
+    ', lang="xx" ' itself is cut there."""
     import re
 
     if not text.startswith("lang="):
         return [text]
     parts = re.split(r'(?:^|, )lang="([^"]*)" ', text)[1:]
     pairs = list(zip(parts[0::2], parts[1::2]))
-    pairs.sort(key=lambda pair: (pair[0] != "x-default", pair[0]))
-    return [content for _, content in pairs[:MAX_ITEMS]]
+    return [content for _, content in _by_language(pairs)[:MAX_ITEMS]]
 
 
 def main() -> int:

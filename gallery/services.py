@@ -477,8 +477,9 @@ def photo_create_from_bytes(
     bytes already in the family are results, not exceptions. `modified_at`: the file's modified time, its date
     taken when the file tells none (an import's; an upload's is the upload time). `sidecar`: what a Google Takeout
     sidecar beside the file says (an import's), which fills what the file's own metadata lacks; `xmp_sidecar`: what
-    its XMP sidecar says (gallery.xmp_sidecars), the same way (its keywords added to the file's); `folder_date`: the
-    date the names of the folders it is in tell (an import's), for a file that tells none and has no sidecar's."""
+    its XMP sidecar says (gallery.xmp_sidecars), which comes before the file's own (embedded_merged: its keywords
+    added to the file's); `folder_date`: the date the names of the folders it is in tell (an import's), for a file
+    that tells none and has no sidecar's."""
     filename = upload_filename(filename)
     try:
         tags = tags_clean(tags)  # refused before any file is written (or a trashed photo restored)
@@ -494,8 +495,8 @@ def photo_create_from_bytes(
         info = inspect_image(data)
         # In a time- and memory-limited child process; never raises (what it skips is logged).
         embedded = read_embedded(data, label=filename) if info.has_metadata else Embedded()
-        if xmp_sidecar is not None:  # the file's own first, then its XMP sidecar's
-            embedded = embedded_merged(embedded, xmp_sidecar)
+        if xmp_sidecar is not None:  # its XMP sidecar's first (a user's later edits), then the file's own
+            embedded = embedded_merged(file=embedded, sidecar=xmp_sidecar)
         if sidecar is not None:  # the file's own caption first, then the sidecar's (its people: _photo_store)
             embedded = replace(embedded, description=embedded.description or sidecar.description)
         photo = _photo_store(family=family, uploaded_by=uploaded_by, data=data, filename=filename, info=info,
@@ -802,8 +803,8 @@ def _photo_store(*, family, uploaded_by, data, filename, info, tags, description
                  folder_date: FolderDate | None = None) -> Photo:
     stem, _ = os.path.splitext(filename)
     description = description.strip()
-    # Where: the file's GPS position, else its XMP's (its own, its XMP sidecar's), else its Takeout sidecar's; then the
-    # place it names (the position's, else the file's).
+    # Where: the file's GPS position, else its XMP's (its XMP sidecar's, else its own), else its Takeout sidecar's; then
+    # the place it names (the position's, else the file's).
     positions = ((info.latitude, info.longitude), (embedded.latitude, embedded.longitude),
                  (sidecar.latitude, sidecar.longitude) if sidecar else (None, None))
     latitude, longitude = next(((lat, lon) for lat, lon in positions if lat is not None), (None, None))
@@ -849,8 +850,8 @@ def _photo_store(*, family, uploaded_by, data, filename, info, tags, description
         guess = taken_at or modified_at  # (a guess in the folder's month or year says more: it stays)
         if guess is None or not folder_date.holds(local(guess, folder_zone).date()):
             taken_at, zone, source = folder_at, folder_zone, FOLDER_DATE_SOURCES[folder_date.precision]
-    # Then the date taken in the XMP metadata (the file's, else its sidecar's: an iPhone screenshot, a scan dated in
-    # digiKam), before the file's modified time and the upload, and before EXIF DateTime alone and the day the photo
+    # Then the date taken in the XMP metadata (its XMP sidecar's, else the file's: a scan dated in digiKam, an iPhone
+    # screenshot), before the file's modified time and the upload, and before EXIF DateTime alone and the day the photo
     # was added to Google Photos; not before a folder's date (a sidecar's date may be its program's guess).
     if embedded.taken_local is not None and (source in (None, Photo.DateSource.GOOGLE) or (
             source == Photo.DateSource.EXIF and info.taken_is_a_change)):
@@ -1610,7 +1611,7 @@ def photo_embedded_read(*, photo: Photo) -> Photo:
         data = b""
     read = _file_metadata(data, label=f"photo {photo.pk} ({photo.original_filename})")
     with transaction.atomic():
-        fresh, _ = _photo_embedded_apply(photo_id=photo.pk, read=read, save_always=True)
+        fresh, _ = _photo_embedded_apply(photo_id=photo.pk, read=read, save_always=True, file_alone=True)
         if fresh is None:
             return photo  # deleted meanwhile
         photos_changed.send(sender=Photo, photo_ids=[fresh.pk])
@@ -1619,15 +1620,16 @@ def photo_embedded_read(*, photo: Photo) -> Photo:
 
 def photo_xmp_sidecar_read(*, photo_id: int, data: bytes, sidecar: Embedded) -> bool:
     """An XMP sidecar found beside the file `data` of a photo the family already has (an import's: the sidecar
-    appeared, or changed, since the photo was stored): what it adds, as importing the two together would give it
+    appeared, or changed, since the photo was stored): what it says, as importing the two together would give it
     (photo_create_from_bytes): its keywords as tags from the file (not one a member took off), its title,
-    description and place where neither a member nor the file itself wrote one. True when that changed the photo
-    (announced then); a sidecar that adds nothing writes nothing."""
+    description and place before the file's own and over what was read before (a title edited in digiKam since), never
+    over a member's. True when that changed the photo (announced then); a sidecar that adds nothing writes nothing."""
     if not sidecar:
         return False
     embedded, dates = _file_metadata(data, label=f"photo {photo_id}")
     with transaction.atomic():
-        fresh, changed = _photo_embedded_apply(photo_id=photo_id, read=(embedded_merged(embedded, sidecar), dates))
+        fresh, changed = _photo_embedded_apply(photo_id=photo_id,
+                                               read=(embedded_merged(file=embedded, sidecar=sidecar), dates))
         if fresh is None or not changed:
             return False
         photos_changed.send(sender=Photo, photo_ids=[fresh.pk])
@@ -1640,15 +1642,17 @@ def _file_metadata(data: bytes, *, label: str) -> tuple[Embedded, tuple]:
     return embedded, exif_dates(data) if data else (None, "", None, False)
 
 
-def _photo_embedded_apply(*, photo_id: int, read: tuple[Embedded, tuple],
-                          save_always: bool = False) -> tuple[Photo | None, bool]:
-    """Apply what a photo's file says (`read`: _file_metadata's, with its XMP sidecar's merged in) in the caller's
-    transaction: the photo (None when deleted meanwhile) and whether that changed it (its row saved only then, or
-    `save_always`)."""
+def _photo_embedded_apply(*, photo_id: int, read: tuple[Embedded, tuple], save_always: bool = False,
+                          file_alone: bool = False) -> tuple[Photo | None, bool]:
+    """Apply what a photo's file says (`read`: _file_metadata's, with its XMP sidecar's merged in, or `file_alone`:
+    the stored file read again without it) in the caller's transaction: the photo (None when deleted meanwhile) and
+    whether that changed it (its row saved only then, or `save_always`)."""
     embedded, (taken_local, offset, taken_utc, is_a_change) = read
     fresh = Photo.objects.select_for_update().filter(pk=photo_id).first()
     if fresh is None:
         return None, False
+    if file_alone and fresh.xmp_sidecar_sha256:
+        embedded = _file_under_its_sidecar(fresh, embedded)
     before = [getattr(fresh, name) for name in EMBEDDED_FIELDS]
     if fresh.latitude is None and embedded.latitude is not None and fresh.place_source != Photo.PlaceSource.MEMBER:
         # (an XMP position: geotagged in darktable or digiKam, written into the sidecar alone; its zone follows below)
@@ -1686,6 +1690,22 @@ def _photo_embedded_apply(*, photo_id: int, read: tuple[Embedded, tuple],
     photo_tags_add(photo=fresh, names=embedded.keywords, source=PhotoTag.Source.EMBEDDED)
     changed = changed or set(PhotoTag.objects.filter(photo=fresh).values_list("tag_id", "source")) != tags_before
     return fresh, changed
+
+
+def _file_under_its_sidecar(photo: Photo, embedded: Embedded) -> Embedded:
+    """What a photo's file says, read again without the XMP sidecar read with it at its import: its sidecar's title,
+    description, place and XMP date came before the file's (embedded_merged), and which of the two wrote what the photo
+    holds is not known, so the file fills only what nothing wrote (its keywords are added as ever)."""
+    placed = photo.place_source == Photo.PlaceSource.EMBEDDED
+    dated = photo.taken_at_source == Photo.DateSource.XMP
+    return replace(
+        embedded,
+        title=embedded.title if photo.title_source == Photo.FieldSource.NONE else "",
+        description=embedded.description if photo.description_source == Photo.FieldSource.NONE else "",
+        city="" if placed else embedded.city, region="" if placed else embedded.region,
+        country="" if placed else embedded.country,
+        taken_local=None if dated else embedded.taken_local, taken_offset="" if dated else embedded.taken_offset,
+    )
 
 
 def _marked_embedded_tags_drop(photo: Photo) -> None:

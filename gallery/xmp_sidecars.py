@@ -9,10 +9,11 @@ the extension in any case (`.XMP`). When both are there, the whole name's wins: 
 when there is no other. A darktable duplicate's (`IMG_0001_01.jpg.xmp`) belongs to no file of its own and is left.
 
 A sidecar is read by the same exiv2 child process, with the same time and memory limits, as the XMP embedded in a
-file (gallery.embedded.read_embedded), and means the same: its keywords become tags "from the file", its title,
-description and place fill what nobody wrote, where the file's own embedded ones come first (a re-read of the
-stored file, read_embedded, then comes to the same). A sidecar larger than MAX_BYTES, unreadable or hostile is
-skipped with a log line; its photo is imported all the same.
+file (gallery.embedded.read_embedded), and means the same: its keywords become tags "from the file", and its title,
+description, place, XMP position and XMP date come before the file's own (gallery.embedded.embedded_merged: those
+programs write a user's later edits into the sidecar, not the file), never over a member's edit; a re-read of the stored
+file alone (read_embedded) then fills only what nothing wrote. A sidecar larger than MAX_BYTES, unreadable or hostile
+is skipped with a log line; its photo is imported all the same.
 """
 
 from __future__ import annotations

@@ -163,6 +163,50 @@ def test_a_blank_x_default_title_or_description_hides_no_other_languages(family,
     assert upload(family, alice, default_last).title == "Tram 28"
 
 
+def test_a_title_or_description_that_holds_lang_is_read_whole(family, alice):
+    # exiv2 hands a language alternative over as one text, 'lang="x-default" Text, lang="de-DE" Text', which the reader
+    # split at each ', lang="…" ': a caption quoting HTML lost its tail as a language of its own, and with a blank
+    # x-default that bogus language ("aa", before "de-DE") was the one taken. Each language's text is read apart.
+    quoting = 'The sign reads <span lang="pt">, lang="pt" Sé</span>'
+    data = images.with_metadata(picture(), xmp={
+        "Xmp.dc.title": {'lang="x-default"': 'Menu, lang="fr" du jour', 'lang="de-DE"': "Speisekarte"},
+        "Xmp.dc.description": {'lang="x-default"': " ", 'lang="de-DE"': f'{quoting}, lang="aa" Ende'}})
+    photo = upload(family, alice, data)
+    assert (photo.title, photo.description) == ('Menu, lang="fr" du jour', f'{quoting}, lang="aa" Ende')
+
+    # The same from a packet written by hand (entities, CDATA, a plain dc:title="…", every language in the file's
+    # order), as exiv2 reads it; still x-default first, then by language.
+    packet = images.xmp_packet(alt(b"dc:description", (b"fr-FR", b"Texte, lang=&quot;en&quot; fin"),
+                                   (b"de-DE", b'<![CDATA[Text <b lang="en">, lang="en" </b> Ende]]>'),
+                                   (b"x-default", b" ")))
+    packet = packet.replace(b'rdf:about=""', b'rdf:about="" dc:title="Plain, lang=&quot;en&quot; title"')
+    fields = read_embedded_fields(images.with_raw_xmp(picture(), packet))
+    assert fields["Xmp.dc.title"] == ['Plain, lang="en" title']
+    assert fields["Xmp.dc.description"] == [" ", 'Text <b lang="en">, lang="en" </b> Ende', 'Texte, lang="en" fin']
+
+
+def test_a_packet_with_a_dtd_gives_no_languages_and_exiv2s_text_is_read_as_before():
+    # The packet exiv2 serialises has no DTD; one that had (a bomb) is not expanded, said, and exiv2's own text read.
+    from gallery import embedded_reader
+
+    notes: list[str] = []
+    assert embedded_reader.packet_alternatives(images.xmp_entity_bomb(), notes=notes) is None
+    assert notes == ["xmp: its packet is no plain XML (a DTD or an entity declaration)"]
+    texts = embedded_reader.language_texts('lang="x-default" Tram, lang="de-DE" Bahn', None, key="Xmp.dc.title",
+                                           notes=notes)
+    assert texts == ["Tram", "Bahn"] and notes[1:] == [
+        """Xmp.dc.title: its languages read from exiv2's text, where one holding ', lang="' may be cut"""]
+
+
+def read_embedded_fields(data: bytes) -> dict:
+    """What the reader process sends back for `data`: exiv2's keys and their texts."""
+    from gallery import embedded
+
+    fields, skipped = embedded._reader.read(embedded.metadata_bytes(data))
+    assert skipped == []
+    return fields
+
+
 # What cameras and phones write into EXIF ImageDescription by themselves: Samsung's compacts and early Galaxies, a model
 # in angle brackets, the folder on the card, and Huawei's and Honor's shooting modes (HDR, night, portrait, burst),
 # which a family's phone photos carry by the thousand.

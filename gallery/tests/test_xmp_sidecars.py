@@ -1,6 +1,6 @@
 """XMP sidecar files beside the photos of a raw workflow's library (darktable, digiKam, Lightroom, Capture One): read
-by import_photos as the file's own embedded XMP is, with a new photo or with one already there, never over what a
-member or the file itself wrote; a hostile sidecar costs only its own metadata."""
+by import_photos as the file's own embedded XMP is, with a new photo or with one already there, before what the file
+itself says and never over what a member wrote; a hostile sidecar costs only its own metadata."""
 
 from __future__ import annotations
 
@@ -112,6 +112,21 @@ def test_darktable_and_lightroom_sidecars_give_their_photos_keywords_title_descr
     assert "Imported 4, already there 0, unreadable 0, not photos 1 (of 8 files)" in out
 
 
+def test_a_sidecars_title_or_description_that_holds_lang_is_read_whole(tmp_path, family, alice):
+    # As the file's own (test_embedded): a caption quoting HTML lost its tail at ', lang="en" '.
+    root = write(tmp_path / "Library", {
+        "IMG_0001.jpg": picture(),
+        "IMG_0001.jpg.xmp": sidecar_xml(title='Sign, lang="pt" Rua Augusta',
+                                        description='&lt;q lang="pt"&gt;, lang="pt" Obrigado&lt;/q&gt;, she said'),
+    })
+
+    _import(root)
+
+    photo = photo_named("IMG_0001.jpg")
+    assert photo.title == 'Sign, lang="pt" Rua Augusta'
+    assert photo.description == '<q lang="pt">, lang="pt" Obrigado</q>, she said'
+
+
 def test_the_whole_names_sidecar_wins_over_the_stems(tmp_path, family, alice):
     root = write(tmp_path / "Library", {
         "IMG_0001.jpg": picture(),
@@ -126,19 +141,90 @@ def test_the_whole_names_sidecar_wins_over_the_stems(tmp_path, family, alice):
     assert "not photos, left out: 1 .xmp" in out  # (the one not read is left out, and counted so)
 
 
-def test_a_sidecar_adds_to_the_files_own_metadata_which_comes_first(tmp_path, family, alice):
+def test_a_sidecars_title_description_place_position_and_date_win_over_the_files_own(tmp_path, family, alice):
+    """darktable, digiKam and Lightroom (set to write sidecars) write a user's later edits into the sidecar, not into
+    the file, and Immich reads a sidecar before what is embedded: the file's own title (a camera's, an earlier
+    program's) won, and the title the user gave the photo in digiKam was never seen. The sidecar's title, description,
+    place, XMP position and XMP date come first now; the keywords of both are the photo's."""
     root = write(tmp_path / "Library", {
-        "IMG_0001.jpg": picture(xmp={"Xmp.dc.subject": ["Lisbon", "tram"],
-                                     "Xmp.dc.title": {'lang="x-default"': "The file's title"}}),
+        "IMG_0001.jpg": picture(
+            xmp={"Xmp.dc.subject": ["Lisbon", "tram"], "Xmp.dc.title": {'lang="x-default"': "The file's title"},
+                 "Xmp.dc.description": {'lang="x-default"': "The file's caption"},
+                 "Xmp.photoshop.DateCreated": "2001-02-03T04:05:06",
+                 "Xmp.exif.GPSLatitude": "52,22.2N", "Xmp.exif.GPSLongitude": "4,53.4E"},  # Amsterdam
+            iptc={"Iptc.Application2.City": "Porto", "Iptc.Application2.CountryName": "Portugal",
+                  "Iptc.Application2.Headline": "The file's headline"}),
         "IMG_0001.jpg.xmp": sidecar_xml(subject=["Tram", "castle"], title="The sidecar's title",
-                                        description="The sidecar's caption"),
+                                        description="The sidecar's caption", gps=("38,43.338N", "9,8.358W")),
+        "IMG_0002.jpg": picture(iptc={"Iptc.Application2.City": "Porto", "Iptc.Application2.CountryName": "Portugal"}),
+        "IMG_0002.jpg.xmp": sidecar_xml(city="Sagres", country="Portugal"),
+        # What the sidecar does not say, the file's own still gives.
+        "IMG_0003.jpg": picture(xmp={"Xmp.dc.title": {'lang="x-default"': "The file's title"}},
+                                iptc={"Iptc.Application2.City": "Porto", "Iptc.Application2.CountryName": "Portugal"}),
+        "IMG_0003.jpg.xmp": sidecar_xml(subject=["kite"]),
     })
 
-    _import(root)
+    out = _import(root)
 
+    assert ("XMP sidecars read: 3 (their keywords, title, description, place, position and date, before the file's "
+            "own metadata, after the camera's GPS and date; never over a member's edit)") in out
     photo = photo_named("IMG_0001.jpg")
-    assert sources(photo) == {"Lisbon": "embedded", "tram": "embedded", "castle": "embedded"}
-    assert photo.title == "The file's title" and photo.description == "The sidecar's caption"
+    assert sources(photo) == {"Tram": "embedded", "Lisbon": "embedded", "castle": "embedded"}
+    assert (photo.title, photo.title_source) == ("The sidecar's title", Photo.FieldSource.EMBEDDED)
+    assert (photo.description, photo.description_source) == ("The sidecar's caption", Photo.FieldSource.EMBEDDED)
+    assert (photo.place_city, photo.place_country_code) == ("Lisbon", "PT")  # its position's
+    assert (round(photo.latitude, 3), round(photo.longitude, 3)) == (38.722, -9.139)
+    assert (photo.taken_at_local.replace(tzinfo=None), photo.taken_at_source) == (datetime(2019, 7, 14, 10, 11, 12),
+                                                                                  "xmp")
+    assert photo.taken_tz == "Europe/Lisbon"
+    placed = photo_named("IMG_0002.jpg")
+    assert (placed.place_city, placed.place_country_code, placed.place_source) == ("Sagres", "PT", "embedded")
+    filled = photo_named("IMG_0003.jpg")
+    assert filled.title == "The file's title" and filled.place_city == "Porto"
+    assert sources(filled) == {"kite": "embedded"}
+
+    # Reading the stored files again alone (read_embedded --all) comes to the same.
+    call_command("read_embedded", "--all", "--no-progress", stdout=io.StringIO())
+    photo = photo_named("IMG_0001.jpg")
+    assert (photo.title, photo.description) == ("The sidecar's title", "The sidecar's caption")
+    assert photo.taken_at_local.replace(tzinfo=None) == datetime(2019, 7, 14, 10, 11, 12)
+    assert photo.place_city == "Lisbon"
+    assert photo_named("IMG_0002.jpg").place_city == "Sagres"
+
+
+def test_a_title_edited_in_digikam_after_the_import_replaces_the_one_read_before(tmp_path, family, alice):
+    """A sidecar that changed since its photo was imported is read again (Photo.xmp_sidecar_sha256): what it says now
+    replaces what was read from the file and the sidecar before, never a member's edit; reading the stored file again
+    alone (read_embedded --all) can't tell the sidecar's from the file's and keeps them."""
+    file_says = {"xmp": {"Xmp.dc.title": {'lang="x-default"': "The camera's title"},
+                         "Xmp.dc.description": {'lang="x-default"': "The camera's caption"}},
+                 "iptc": {"Iptc.Application2.City": "Porto", "Iptc.Application2.CountryName": "Portugal"}}
+    root = write(tmp_path / "Library", {"IMG_0001.jpg": picture(**file_says), "IMG_0002.jpg": picture(**file_says)})
+    _import(root)
+    assert photo_named("IMG_0001.jpg").title == "The camera's title"
+    photo_update(photo=photo_named("IMG_0002.jpg"), user=alice, title="Our title", description="Ours")
+    write(root, {name + ".xmp": sidecar_xml(title="Edited in digiKam", description="Caption from digiKam",
+                                            city="Sagres", country="Portugal")
+                 for name in ("IMG_0001.jpg", "IMG_0002.jpg")})
+
+    out = _import(root)
+
+    edited, members = photo_named("IMG_0001.jpg"), photo_named("IMG_0002.jpg")
+    assert (edited.title, edited.description, edited.place_city) == ("Edited in digiKam", "Caption from digiKam",
+                                                                     "Sagres")
+    assert (members.title, members.description, members.place_city) == ("Our title", "Ours", "Sagres")
+    assert "2 photos were already there and given now what their sidecars added" in out
+
+    write(root, {"IMG_0001.jpg.xmp": sidecar_xml(title="Edited again", description="Caption from digiKam",
+                                                 city="Sagres", country="Portugal")})
+    out = _import(root)
+    assert photo_named("IMG_0001.jpg").title == "Edited again"
+    assert "XMP sidecars unchanged since they were last read: 1 " in out
+
+    call_command("read_embedded", "--all", "--no-progress", stdout=io.StringIO())
+    edited = photo_named("IMG_0001.jpg")
+    assert (edited.title, edited.description, edited.place_city) == ("Edited again", "Caption from digiKam", "Sagres")
+    assert (edited.title_source, edited.place_source) == (Photo.FieldSource.EMBEDDED, "embedded")
 
 
 def test_a_sidecar_found_later_adds_what_it_says_but_never_over_a_members_edit(tmp_path, family, alice):

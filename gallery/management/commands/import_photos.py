@@ -249,8 +249,8 @@ class Command(BaseCommand):
                    else "")))
         if counts[XMP_READ] or counts[XMP_SKIPPED]:
             self.stdout.write(
-                f"XMP sidecars read: {counts[XMP_READ]} (their keywords, title, description, place and position, as "
-                "a file's own: what the file and members wrote comes first)"
+                f"XMP sidecars read: {counts[XMP_READ]} (their keywords, title, description, place, position and "
+                "date, before the file's own metadata, after the camera's GPS and date; never over a member's edit)"
                 + (f"; {counts[XMP_SKIPPED]} could not be read (skipped, "
                    f"{'its photo' if counts[XMP_SKIPPED] == 1 else 'their photos'} imported: the log says why)"
                    if counts[XMP_SKIPPED] else "")
