@@ -140,7 +140,7 @@ def _refined_text(used: tuple[list[int], list[int]]) -> str:
 
 
 def _left_out_text(left_out: LeftOut, form: SearchForm) -> list[str]:
-    """What the refine bar says of the photos a link names that the search left out,
+    """What the refine bar (and a refined search's report) says of the photos a link names that the search left out,
     by why: not indexed yet, in another of the user's families than the one searched (named: they are the user's),
     or not theirs to see, in the trash or deleted (how many, never which: another family's ids are not theirs to
     learn about)."""
@@ -576,9 +576,11 @@ def search_report_view(request: HttpRequest) -> HttpResponse:
     elif "family" in form.errors and request.GET.get("family") and "family" not in form.given_twice():
         raise Http404("No such family.")  # not one of theirs: the same answer as a missing one
     refined = _refined_text((report.response.liked, report.response.unliked)) if report and report.response else ""
+    left_out = _left_out_text(report.response.left_out, form) if report and report.response else []
     kept = [(name, value) for name in _REPORT_KEEPS for value in request.GET.getlist(name) if value]
     return render(request, "search/search_report.html", {"form": form, "report": report, "families": families,
                                                          "plain": sorted(form.removed()), "refined": refined,
+                                                         "left_out": left_out,
                                                          "filters": filters, "kept": kept,
                                                          "refused_notice": form.refused_labels()},
                   status=400 if form.given_twice() else 200)
