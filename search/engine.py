@@ -347,8 +347,8 @@ class _SemanticSearch:
                 continue
             vectors, calls = term_vectors(embedder, texts + list(plan.excluded))
             response.model_calls += calls
-            if plan.like or plan.unlike:
-                vectors = _refined(response, plan, refine, embedder.calibration[0], family_ids, vectors, len(texts))
+            if plan.like or plan.unlike:  # by the photos of every family searched with this model, whatever its fit
+                vectors = _refined(response, plan, refine, embedder.calibration[0], model_name, vectors, len(texts))
             self.groups.append((model_name, embedder, replace(plan.scope, family_ids=tuple(family_ids)),
                                 vectors[: len(texts)], vectors[len(texts):], calibration))
 
@@ -430,16 +430,19 @@ def refine_of(*, user: AbstractBaseUser, params: SearchParams) -> tuple[list[int
             left_out)
 
 
-def _refined(response: SearchResponse, plan: Plan, refine: dict[int, RefinePhoto], scale: float,
-             family_ids: list[int], vectors, terms: int) -> np.ndarray:
-    """The query's term vectors moved by the refine's photos of these families (`refine`: those the user may see,
-    not in the trash, with their embedding of their family's search model, _refine_read), the excluded concepts'
-    vectors after them unchanged."""
-    rows = {i: photo.vector for i, photo in refine.items() if photo.family_id in family_ids and photo.indexed}
+def _refined(response: SearchResponse, plan: Plan, refine: dict[int, RefinePhoto], scale: float, model_name: str,
+             vectors, terms: int) -> np.ndarray:
+    """The query's term vectors moved by the refine's photos searched with `model_name` (`refine`: those the user may
+    see, not in the trash, with their embedding of their family's search model, _refine_read), the excluded concepts'
+    vectors after them unchanged. Families calibrated apart are searched with the same moved vectors (each group of
+    them adds its photos to the response once)."""
+    models = response.search_models
+    rows = {i: photo.vector for i, photo in refine.items()
+            if photo.indexed and models.get(photo.family_id) == model_name}
     right = [np.asarray(rows[i], dtype=np.float32) for i in plan.like if i in rows and i not in plan.unlike]
     wrong = [np.asarray(rows[i], dtype=np.float32) for i in plan.unlike if i in rows]
-    response.liked += [i for i in plan.like if i in rows and i not in plan.unlike]
-    response.unliked += [i for i in plan.unlike if i in rows]
+    response.liked += [i for i in plan.like if i in rows and i not in plan.unlike and i not in response.liked]
+    response.unliked += [i for i in plan.unlike if i in rows and i not in response.unliked]
     if not right and not wrong:
         return vectors
     vectors = np.array(vectors, dtype=np.float32)
