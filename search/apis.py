@@ -30,7 +30,7 @@ from search.models import SearchPreferences
 from search.quality import family_quality
 from search.ocr import OCR_OFF, photos_text_request
 from mediasearch.parsers import MergePatchParser
-from search.selectors import failed_photo_ids, refine_left_out
+from search.selectors import failed_photo_ids
 from search.services import photos_retry, preferences_lock, preferences_reset, preferences_update
 from search.text_embeddings import EncodeBudget
 from search.query_parser import normalise
@@ -215,8 +215,16 @@ class SearchApi(APIView):
         like = serializers.ListField(child=serializers.IntegerField(), help_text="the like ids that refined it")
         unlike = serializers.ListField(child=serializers.IntegerField(), help_text="the unlike ids that refined it")
         left_out = serializers.IntegerField(help_text=f"how many photos like/unlike name (the first {MAX_REFINE} of each, each "
-                                                      "once) that are another family's, in the trash or deleted: "
-                                                      "left out of the refine")
+                                                      "once) that are not yours to see (another family's), in the "
+                                                      "trash or deleted: left out of the refine")
+        left_out_other_family = serializers.ListField(
+            child=serializers.IntegerField(),
+            help_text="ids like/unlike name of your photos in another of your families than `family`: left out of the "
+                      "refine (search without `family` to refine with them)")
+        left_out_not_indexed = serializers.ListField(
+            child=serializers.IntegerField(),
+            help_text="ids like/unlike name of photos of the families searched that are not indexed yet (just "
+                      "uploaded, or the worker is behind): left out of the refine until they are")
         results = SearchResultSerializer(many=True)
 
     @extend_schema(parameters=[InputSerializer], responses=OutputSerializer)
@@ -246,8 +254,9 @@ class SearchApi(APIView):
             "interpreted": understood.interpreted(),
             "like": response.liked,
             "unlike": response.unliked,
-            "left_out": refine_left_out(user=request.user, photo_ids=[
-                *(v.get("like") or ())[:MAX_REFINE], *(v.get("unlike") or ())[:MAX_REFINE]]),
+            "left_out": response.left_out.unseen,
+            "left_out_other_family": list(response.left_out.other_families),
+            "left_out_not_indexed": response.left_out.not_indexed,
             "results": response.results,
         }
         verdicts = judgment_verdicts(user=request.user, query=v["q"], photo_ids=[r.photo.pk for r in response.results])

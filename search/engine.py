@@ -27,7 +27,7 @@ from search.embedder import ModelUnavailable, get_embedder
 from search.expansion import Term, expand
 from search.metadata import MetaMatch, MetaQuery, metadata_pass, metadata_passes, metadata_queries, metadata_query
 from search.models import PhotoEmbedding, SearchPreferences
-from search.selectors import SearchContext, family_search_model, search_context
+from search.selectors import RefinePhoto, SearchContext, family_search_model, refine_photos, search_context
 from search.text_embeddings import EncodeBudget, term_vectors, term_vectors_within
 from search.scope import Scope, id_array
 from search.vector_index import nearest_photos, semantic_hits
@@ -124,6 +124,19 @@ class SearchResult:
 
 
 @dataclass
+class LeftOut:
+    """The photos a refine names (SearchParams.like, unlike) that moved nothing, by why: the page and the API say so."""
+
+    not_indexed: list[int] = field(default_factory=list)  # of a family searched, not indexed yet (its search model's)
+    # photo id → its family: one of the user's that the search does not look in (its family filter)
+    other_families: dict[int, int] = field(default_factory=dict)
+    unseen: int = 0  # how many the user may not see (another family's, in the trash, deleted): never which
+
+    def __bool__(self) -> bool:
+        return bool(self.not_indexed or self.other_families or self.unseen)
+
+
+@dataclass
 class SearchResponse:
     query: str
     results: list[SearchResult] = field(default_factory=list)
@@ -145,9 +158,11 @@ class SearchResponse:
     other_models: bool = False  # some family may still be searched with a previous model (SearchContext)
     family_ids: tuple[int, ...] = ()  # the families searched
     search_models: dict[int, str] = field(default_factory=dict)  # family id → the model its photos were searched with
-    # Refine: the photos of `like`/`unlike` that moved the query (those the user may see, with an embedding).
+    # Refine: the photos of `like`/`unlike` that moved the query (those the user may see, with an embedding), and
+    # those it left out.
     liked: list[int] = field(default_factory=list)
     unliked: list[int] = field(default_factory=list)
+    left_out: LeftOut = field(default_factory=LeftOut)
 
 
 def preferences_for(user: AbstractBaseUser) -> SearchPreferences:
@@ -187,6 +202,7 @@ class Plan:
     calibrated: bool = True  # whether some family may have a fitted calibration in force (search.calibration)
     like: tuple[int, ...] = ()  # refine: photos marked right in this search
     unlike: tuple[int, ...] = ()  # and wrong
+    families: tuple[int, ...] = ()  # all the families searched from (the user's): a refine's photo of one left out
     query_words: int | None = None  # SearchParams.query_words
     browse: bool = False  # SearchParams.browse
 
@@ -281,7 +297,7 @@ def _plan(*, user: AbstractBaseUser | None, params: SearchParams,
         synonyms_version=context.synonyms_version if scope.family_ids == tuple(sorted(context.family_ids)) else None,
         calibrated=context.calibrated,
         like=_refine_ids(params.like), unlike=_refine_ids(params.unlike), query_words=params.query_words,
-        browse=params.browse,
+        browse=params.browse, families=tuple(context.family_ids),
     )
     response = SearchResponse(query=plan.query, query_truncated=len(query) > MAX_QUERY_CHARS, min_score=plan.min_score,
                               semantic_weight=w_sem, metadata_weight=w_meta, sort=plan.sort,
@@ -299,8 +315,11 @@ class _SemanticSearch:
     def __init__(self, response: SearchResponse, plan: Plan) -> None:
         self.response, self.plan = response, plan
         self.groups = []  # (model name, embedder, scope of its families, term vectors, excluded vectors, calibration)
-        models = {f: family_search_model(family_id=f, other_models=plan.other_models) for f in plan.scope.family_ids}
+        models = _search_models(plan)
         response.search_models = models
+        refine = {}
+        if plan.like or plan.unlike:  # one read of the refine's photos, for every model's families
+            refine, response.left_out = _refine_read(plan, models, vectors=True)
         # Families with a fitted calibration (search.calibration) are scored with it: one group per calibration.
         fitted = active_calibrations(models.items()) if plan.calibrated else {}
         by_model: dict[tuple[str, Calibration], list[int]] = defaultdict(list)
@@ -328,8 +347,8 @@ class _SemanticSearch:
                 continue
             vectors, calls = term_vectors(embedder, texts + list(plan.excluded))
             response.model_calls += calls
-            if plan.like or plan.unlike:
-                vectors = _refined(response, plan, model_name, embedder.calibration[0], family_ids, vectors, len(texts))
+            if plan.like or plan.unlike:  # by the photos of every family searched with this model, whatever its fit
+                vectors = _refined(response, plan, refine, embedder.calibration[0], model_name, vectors, len(texts))
             self.groups.append((model_name, embedder, replace(plan.scope, family_ids=tuple(family_ids)),
                                 vectors[: len(texts)], vectors[len(texts):], calibration))
 
@@ -381,18 +400,49 @@ def _refine_ids(ids) -> tuple[int, ...]:
     return tuple(kept)[:MAX_REFINE]
 
 
-def _refined(response: SearchResponse, plan: Plan, model_name: str, scale: float, family_ids: list[int], vectors,
-             terms: int) -> np.ndarray:
-    """The query's term vectors moved by the refine's photos (only those of these families, not in the trash:
-    another family's ids, or a trashed photo's, are ignored like any foreign id), the excluded concepts' vectors
-    after them unchanged."""
-    rows = dict(PhotoEmbedding.objects.filter(model_name=model_name, family_id__in=family_ids, trashed=False,
-                                              photo_id__in=plan.like + plan.unlike)
-                .values_list("photo_id", "vector"))
+def _search_models(plan: Plan) -> dict[int, str]:
+    """Each family searched → the model its photos are searched with (mid-switch, maybe the previous one)."""
+    return {f: family_search_model(family_id=f, other_models=plan.other_models) for f in plan.scope.family_ids}
+
+
+def _refine_read(plan: Plan, models: dict[int, str], *, vectors: bool) -> tuple[dict[int, RefinePhoto], LeftOut]:
+    """The refine's photos the user may see (search.selectors.refine_photos: one read), and those left out, by why:
+    not indexed yet under their family's search model, in another of the user's families than those searched, or
+    not the user's to see (counted only: another family's photo reads as a missing one)."""
+    named = list(dict.fromkeys(plan.like + plan.unlike))
+    photos = refine_photos(photo_ids=named, family_ids=list(plan.families), search_models=models, vectors=vectors)
+    seen = [i for i in named if i in photos]
+    return photos, LeftOut(
+        not_indexed=[i for i in seen if photos[i].family_id in models and not photos[i].indexed],
+        other_families={i: photos[i].family_id for i in seen if photos[i].family_id not in models},
+        unseen=len(named) - len(seen))
+
+
+def refine_of(*, user: AbstractBaseUser, params: SearchParams) -> tuple[list[int], list[int], LeftOut]:
+    """What the photos of a refine do to the search `params`, without running it (the refine bar a verdict redraws):
+    those that move its query, as its response's `liked` and `unliked` would be, and those it leaves out."""
+    plan, _ = _plan(user=user, params=params)
+    if not (plan.like or plan.unlike) or not plan.query or plan.scope.empty:
+        return [], [], LeftOut()
+    photos, left_out = _refine_read(plan, _search_models(plan), vectors=False)
+    used = {i for i, photo in photos.items() if photo.indexed}
+    return ([i for i in plan.like if i in used and i not in plan.unlike], [i for i in plan.unlike if i in used],
+            left_out)
+
+
+def _refined(response: SearchResponse, plan: Plan, refine: dict[int, RefinePhoto], scale: float, model_name: str,
+             vectors, terms: int) -> np.ndarray:
+    """The query's term vectors moved by the refine's photos searched with `model_name` (`refine`: those the user may
+    see, not in the trash, with their embedding of their family's search model, _refine_read), the excluded concepts'
+    vectors after them unchanged. Families calibrated apart are searched with the same moved vectors (each group of
+    them adds its photos to the response once)."""
+    models = response.search_models
+    rows = {i: photo.vector for i, photo in refine.items()
+            if photo.indexed and models.get(photo.family_id) == model_name}
     right = [np.asarray(rows[i], dtype=np.float32) for i in plan.like if i in rows and i not in plan.unlike]
     wrong = [np.asarray(rows[i], dtype=np.float32) for i in plan.unlike if i in rows]
-    response.liked += [i for i in plan.like if i in rows and i not in plan.unlike]
-    response.unliked += [i for i in plan.unlike if i in rows]
+    response.liked += [i for i in plan.like if i in rows and i not in plan.unlike and i not in response.liked]
+    response.unliked += [i for i in plan.unlike if i in rows and i not in response.unliked]
     if not right and not wrong:
         return vectors
     vectors = np.array(vectors, dtype=np.float32)

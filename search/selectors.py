@@ -9,10 +9,10 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import connection
-from django.db.models import Count, Exists, OuterRef, Q, QuerySet
+from django.db.models import Case, CharField, Count, Exists, OuterRef, Q, QuerySet, Subquery, Value, When
 
 from gallery.models import Family, Membership, Photo
-from gallery.selectors import family_list, photo_list, rows_count
+from gallery.selectors import family_list, rows_count
 from gallery.trash_services import admin_family_ids
 from search.expansion import SYNONYMS_VERSION_SQL
 from search.judgment_selectors import family_judgments
@@ -346,8 +346,31 @@ def failed_photo_ids(*, user: AbstractBaseUser, photo_ids: list[int] | None = No
     return list(qs.values_list("pk", flat=True))
 
 
-def refine_left_out(*, user: AbstractBaseUser, photo_ids: list[int]) -> int:
-    """How many of the photos a refine link names (each once) the user may not see: another family's, in the trash,
-    deleted. The search leaves them out; the page and the API say how many, naming none."""
-    named = set(photo_ids)
-    return len(named) - photo_list(user=user).filter(pk__in=named).count() if named else 0
+@dataclass(frozen=True)
+class RefinePhoto:
+    """One photo a refine names (search.engine._refined), as the search sees it."""
+
+    family_id: int
+    indexed: bool  # it has an embedding of its family's search model (never, for a family not searched)
+    vector: object = None  # that embedding, when asked for
+
+
+def refine_photos(*, photo_ids: list[int], family_ids: list[int], search_models: dict[int, str],
+                  vectors: bool = True) -> dict[int, RefinePhoto]:
+    """The photos of a refine's like/unlike that the user may see, in one read: of `family_ids` (the user's), not in
+    the trash, each with its family and whether (with `vectors`, with what) it is indexed under its family's search
+    model (`search_models`: each family searched → its model; a family not searched is indexed under none). A photo
+    left out of the answer is another family's, in the trash or deleted: the caller learns nothing more of it."""
+    if not photo_ids or not family_ids:
+        return {}
+    model = (Case(*(When(family_id=f, then=Value(m)) for f, m in search_models.items()), output_field=CharField())
+             if search_models else Value(None, output_field=CharField()))
+    # The embedding as search reads it (search.vector_index): of the family's search model, not marked as trashed.
+    embedding = PhotoEmbedding.objects.filter(photo_id=OuterRef("pk"), model_name=model, trashed=False)
+    # (Photo.objects: not in the trash)
+    rows = Photo.objects.filter(pk__in=photo_ids, family_id__in=family_ids).order_by()
+    if vectors:
+        rows = rows.annotate(vector=Subquery(embedding.values("vector")[:1])).values_list("pk", "family_id", "vector")
+        return {pk: RefinePhoto(family_id, vector is not None, vector) for pk, family_id, vector in rows}
+    rows = rows.annotate(indexed=Exists(embedding)).values_list("pk", "family_id", "indexed")
+    return {pk: RefinePhoto(family_id, indexed) for pk, family_id, indexed in rows}

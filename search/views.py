@@ -19,7 +19,7 @@ from django.views.decorators.vary import vary_on_headers
 from gallery.album_services import album_create
 from gallery.forms import given_twice
 from gallery.middleware import many_fields
-from gallery.selectors import family_get, family_is_admin, family_list, favourite_ids, photo_get, photo_list, tag_list
+from gallery.selectors import family_get, family_is_admin, family_list, favourite_ids, photo_get, tag_list
 from gallery.text import NUL, id_from_text
 from gallery.trash_services import admin_family_ids, photo_may_manage, photos_trash
 from gallery.views import removed_meanwhile, wants_partial
@@ -27,12 +27,12 @@ from gallery.views.bulk import selection_context
 from gallery.views.trash import results_message
 from search.duplicates import GroupChanged, duplicate_groups, duplicates_dismiss_group
 from search.engine import (
-    MAX_LIMIT, MAX_QUERY_CHARS, MAX_REFINE, PAGE_SIZE, SearchParams, SearchResponse, preferences_for, search_photos,
-    similar_photos,
+    MAX_LIMIT, MAX_QUERY_CHARS, PAGE_SIZE, LeftOut, SearchParams, SearchResponse, preferences_for, refine_of,
+    search_photos, similar_photos,
 )
 from search.expansion import also_searched_as
 from search.forms import (
-    NUL_MESSAGE, ChipEditForm, JudgeForm, PreferencesForm, SearchForm, SearchReportForm, photo_ids, refine_text,
+    NUL_MESSAGE, ChipEditForm, JudgeForm, PreferencesForm, SearchForm, SearchReportForm, refine_text,
     search_form,
 )
 from search.judgment_selectors import judgment_refine_ids, judgment_verdicts
@@ -45,7 +45,7 @@ from search.reports import photo_report, search_report
 from search.text_embeddings import EncodeBudget
 from search.selectors import (
     INDEXING_SHOWN, active_model_state, failed_photo_ids, failed_photos, family_most_judged, family_search_model,
-    families_have_photos, index_status, kept_models, photos_indexing_count, refine_left_out,
+    families_have_photos, index_status, kept_models, photos_indexing_count,
 )
 from search.plots import quality_plots
 from search.quality import (
@@ -75,7 +75,8 @@ def search(request: HttpRequest) -> HttpResponse:
                "max_query_chars": MAX_QUERY_CHARS,
                "refused": form.refused(), "refused_notice": form.refused_labels(),
                "also_searched": also_searched_as(response.terms),
-               "judge": _judge_context(request, query, request.GET, used=(response.liked, response.unliked)),
+               "judge": _judge_context(request, query, request.GET, form,
+                                      refined=(response.liked, response.unliked, response.left_out)),
                "verdicts": judgment_verdicts(user=request.user, query=query,
                                              photo_ids=[r.photo.pk for r in response.results]),
                "show_hidden_url": _with(request, show_hidden="1"), "understood": understood,
@@ -131,20 +132,6 @@ _CHIP_PARAMS = {"q", "chip", "chip_place", "chip_after", "chip_before"}
 _REFINE_PARAMS = {"like", "unlike"}
 
 
-def _refine_named(search: QueryDict) -> tuple[list[int], list[int]]:
-    """The photo ids a search's like/unlike name: the first MAX_REFINE of each, as the search reads them."""
-    like, unlike = (list(photo_ids(refine_text(search, name))[:MAX_REFINE]) for name in ("like", "unlike"))
-    return like, unlike
-
-
-def _refine_used(request: HttpRequest, named: tuple[list[int], list[int]]) -> tuple[list[int], list[int]]:
-    """The photos of a search's like/unlike the user may see (what refines it; a foreign id is ignored), for a
-    refine bar drawn without the search's response (after a verdict)."""
-    like, unlike = named
-    visible = set(photo_list(user=request.user).filter(pk__in=like + unlike).values_list("pk", flat=True))
-    return [i for i in like if i in visible and i not in unlike], [i for i in unlike if i in visible]
-
-
 def _refined_text(used: tuple[list[int], list[int]]) -> str:
     """"Refined: more like 2 photos, fewer like 1 photo" (empty when nothing refined the search)."""
     parts = [f"{word} like {len(ids)} photo{pluralize(len(ids))}"
@@ -152,22 +139,39 @@ def _refined_text(used: tuple[list[int], list[int]]) -> str:
     return f"Refined: {', '.join(parts)}" if parts else ""
 
 
-def _left_out_text(count: int) -> str:
-    """What the refine bar says of the photos a link names that the search left out (never which: another family's
-    ids are not theirs to learn about)."""
-    if not count:
-        return ""
-    verb = "is" if count == 1 else "are"
-    return f"{count} photo{pluralize(count)} in the link {verb} not yours to see, in the trash or deleted: left out."
+def _left_out_text(left_out: LeftOut, form: SearchForm) -> list[str]:
+    """What the refine bar (and a refined search's report) says of the photos a link names that the search left out,
+    by why: not indexed yet, in another of the user's families than the one searched (named: they are the user's),
+    or not theirs to see, in the trash or deleted (how many, never which: another family's ids are not theirs to
+    learn about)."""
+    said = []
+    if count := len(left_out.not_indexed):
+        said.append(f"{count} photo{pluralize(count)} in the link {pluralize(count, 'is,are')} not indexed yet: left "
+                    f"out until {pluralize(count, 'it is,they are')}.")
+    if count := len(left_out.other_families):
+        names = dict(form.fields["family"].choices)
+        theirs = [names.get(f, "") for f in dict.fromkeys(left_out.other_families.values())]
+        searched = names.get(form.params().family_id, "")
+        said.append(f"{count} photo{pluralize(count)} in the link {pluralize(count, 'is,are')} in "
+                    f"{_and(theirs)}, and this search looks only in {searched}: left out.")
+    if count := left_out.unseen:
+        said.append(f"{count} photo{pluralize(count)} in the link {pluralize(count, 'is,are')} not yours to see, in "
+                    "the trash or deleted: left out.")
+    return said
 
 
-def _judge_context(request: HttpRequest, query: str, search: QueryDict,
-                   used: tuple[list[int], list[int]] | None = None) -> dict:
+def _and(names: list[str]) -> str:
+    """"Greens", "Greens and Browns", "Greens, Browns and Smiths"."""
+    return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]}"
+
+
+def _judge_context(request: HttpRequest, query: str, search: QueryDict, form: SearchForm,
+                   refined: tuple[list[int], list[int], LeftOut] | None = None) -> dict:
     """What the page's right/wrong buttons and refine bar need: the query judged, the search's own parameters
-    (`search`, refine included: a verdict given on refined results keeps them refined), the URLs that refine the
-    search with this query's verdicts, or clear the refine, and what refined it (`used`: the photos of its
-    like/unlike that moved the query, the search's response's; a shared link's need not be the user's own marks,
-    and another family's are ignored)."""
+    (`search`, refine included: a verdict given on refined results keeps them refined; `form`, its search form), the
+    URLs that refine the search with this query's verdicts, or clear the refine, and what refined it (`refined`: the
+    photos of its like/unlike that moved the query and those left out, the search's response's, else read as the
+    search reads them; a shared link's need not be the user's own marks, and another family's are ignored)."""
     base = search.copy()
     for name in _REFINE_PARAMS:
         base.pop(name, None)
@@ -178,14 +182,14 @@ def _judge_context(request: HttpRequest, query: str, search: QueryDict,
     if unlike:
         refine["unlike"] = ",".join(map(str, unlike))
     current = (refine_text(search, "like") or "", refine_text(search, "unlike") or "")
-    named = _refine_named(search)
-    used = used if used is not None else _refine_used(request, named)
-    left_out = refine_left_out(user=request.user, photo_ids=named[0] + named[1])
+    up_to_date = current == (refine.get("like", ""), refine.get("unlike", ""))
+    liked, unliked, left_out = refined or refine_of(user=request.user, params=form.params())
     return {"query": query, "search": search.urlencode(), "right": len(like), "wrong": len(unlike),
             "refine_url": f"{reverse('search:search')}?{refine.urlencode()}" if like or unlike else "",
-            "refined": _refined_text(used), "left_out": _left_out_text(left_out),
-            "clear_url": f"{reverse('search:search')}?{base.urlencode()}",
-            "up_to_date": current == (refine.get("like", ""), refine.get("unlike", ""))}
+            "refined": _refined_text((liked, unliked)), "left_out": _left_out_text(left_out, form),
+            "clear_url": f"{reverse('search:search')}?{base.urlencode()}", "up_to_date": up_to_date,
+            # (not when the search left some of them out: fewer than all the marks refined it)
+            "all_marks": up_to_date and not left_out}
 
 
 @require_POST
@@ -212,7 +216,7 @@ def judge(request: HttpRequest) -> HttpResponse:
     verdict = judgment_verdicts(user=request.user, query=data["q"], photo_ids=[photo.pk]).get(photo.pk)
     return render(request, "search/search.html#judged", {
         "photo_id": photo.pk, "photo_name": photo, "verdict": verdict,
-        "judge": _judge_context(request, data["q"], search)})
+        "judge": _judge_context(request, data["q"], search, search_form(user=request.user, data=search))})
 
 
 def _with(request: HttpRequest, **changes) -> str:
@@ -572,9 +576,11 @@ def search_report_view(request: HttpRequest) -> HttpResponse:
     elif "family" in form.errors and request.GET.get("family") and "family" not in form.given_twice():
         raise Http404("No such family.")  # not one of theirs: the same answer as a missing one
     refined = _refined_text((report.response.liked, report.response.unliked)) if report and report.response else ""
+    left_out = _left_out_text(report.response.left_out, form) if report and report.response else []
     kept = [(name, value) for name in _REPORT_KEEPS for value in request.GET.getlist(name) if value]
     return render(request, "search/search_report.html", {"form": form, "report": report, "families": families,
                                                          "plain": sorted(form.removed()), "refined": refined,
+                                                         "left_out": left_out,
                                                          "filters": filters, "kept": kept,
                                                          "refused_notice": form.refused_labels()},
                   status=400 if form.given_twice() else 200)

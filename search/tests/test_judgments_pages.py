@@ -254,3 +254,103 @@ def test_a_refine_link_says_how_many_of_its_photos_it_left_out(client_for, alice
     theirs = client_for(mallory).get(f"/search/?q=red+shape&like={right}").content.decode()
     assert "1 photo in the link is not yours to see, in the trash or deleted: left out." in theirs
     assert "Refined" not in theirs
+
+
+def refine_bar(html: str) -> str:
+    """The refine bar of a page or of what a verdict swaps in."""
+    start = html.index('<div id="refine"')
+    return html[start:html.index("</div>", start)]
+
+
+def test_a_refine_counts_only_the_photos_the_search_has_indexed_and_says_why_one_is_left_out(
+        client_for, alice, shapes, add_shape, django_capture_on_commit_callbacks):
+    """A photo not indexed yet (just uploaded, or the worker behind: no embedding of the family's search model) moves
+    no query, yet the bar a verdict swapped in counted it: "Refined: more like 2 photos" of a search refined by 1,
+    and with every mark in the link the page said "(all your marks)" of a refine that left one out without a word
+    (as did the API's `like`). The page, the bar after a verdict and the API count the photos that refined the
+    search and say that one is left out until it is indexed."""
+    from search.models import PhotoEmbedding
+
+    with django_capture_on_commit_callbacks() as queued:
+        new = add_shape("red", "square")  # its embedding is not queued yet: the worker is behind
+    assert not PhotoEmbedding.objects.filter(photo=new).exists()
+    right = shapes["red square"].pk
+    client = client_for(alice)
+    judge(client, shapes["red square"], "right")
+    judge(client, new, "right")
+    search = f"q=red+shape&like={new.pk},{right}"  # the link "More like these" gives (the newest mark first)
+    said = "1 photo in the link is not indexed yet: left out until it is."
+    page = client.get(f"/search/?{search}&min_score=0").content.decode()
+    assert "More like these" not in refine_bar(page)  # (the link is the marks': nothing more to offer)
+    assert "Refined: more like 1 photo." in page and said in page and "all your marks" not in page
+    bar = judge(client, shapes["blue circle"], "wrong", search=search).content.decode()
+    assert "Refined: more like 1 photo." in bar and said in bar
+    api = client.get(f"/api/v1/search/?{search}").json()
+    assert api["like"] == [right] and api["left_out_not_indexed"] == [new.pk]
+    assert api["left_out"] == 0 and api["left_out_other_family"] == []
+    # Once indexed, it refines, and nothing is said.
+    for callback in queued:
+        callback()
+    run_queued_tasks()
+    page = client.get(f"/search/?{search}&min_score=0").content.decode()
+    assert "Refined: more like 2 photos." in page and "left out" not in page
+    assert client.get(f"/api/v1/search/?{search}").json()["left_out_not_indexed"] == []
+
+
+def test_a_refine_link_naming_a_photo_of_another_of_your_families_says_the_family_filter_left_it_out(
+        client_for, alice, family, shapes, add_shape, django_capture_on_commit_callbacks):
+    """Alice belongs to two families: a photo of the Greens she marked right (or a link naming it) refined nothing
+    once she filtered the search to the Smiths, without a word. The page, the bar after a verdict and the API say it
+    was left out, and why, in words she knows (the families are hers)."""
+    from gallery.models import Membership
+    from tests.factories import FamilyFactory
+
+    greens = FamilyFactory(name="Greens")
+    Membership.objects.create(family=greens, user=alice, role=Membership.Role.MEMBER)
+    with django_capture_on_commit_callbacks(execute=True):
+        theirs = add_shape("red", "square", target_family=greens)
+    run_queued_tasks()
+    right = shapes["red square"].pk
+    client = client_for(alice)
+    search = f"q=red+shape&family={family.pk}&like={theirs.pk},{right}"
+    said = "1 photo in the link is in Greens, and this search looks only in Smiths: left out."
+    page = client.get(f"/search/?{search}&min_score=0").content.decode()
+    assert "Refined: more like 1 photo." in page and said in page
+    bar = judge(client, shapes["blue circle"], "wrong", search=search).content.decode()
+    assert "Refined: more like 1 photo." in bar and said in bar
+    api = client.get(f"/api/v1/search/?{search}").json()
+    assert api["like"] == [right] and api["left_out_other_family"] == [theirs.pk]
+    assert api["left_out"] == 0 and api["left_out_not_indexed"] == []
+    # Searching all her families, it refines.
+    page = client.get(f"/search/?q=red+shape&like={theirs.pk},{right}&min_score=0").content.decode()
+    assert "Refined: more like 2 photos." in page and "left out" not in page
+
+
+def test_another_family_s_photo_in_a_refine_link_reads_exactly_as_a_missing_one(
+        client_for, alice, family, mallory, other_family, shapes, add_shape, django_capture_on_commit_callbacks):
+    """Isolation: a photo of a family Alice is not in, indexed or not, with the family filter on or off, is told
+    apart from an id no photo has by nothing: the page's refine bar, the bar after a verdict and the API answer the
+    same, and never say it is in another family or waiting to be indexed."""
+    with django_capture_on_commit_callbacks(execute=True):
+        indexed = add_shape("red", "square", target_family=other_family, user=mallory)
+    run_queued_tasks()
+    waiting = add_shape("red", "square", target_family=other_family, user=mallory)  # not indexed
+    missing = 10**12
+    right = shapes["red square"].pk
+    client = client_for(alice)
+    for extra in ("", f"&family={family.pk}"):
+        pages, bars, apis = [], [], []
+        for named in (indexed.pk, waiting.pk, missing):
+            search = f"q=red+shape{extra}&like={named},{right}"
+            pages.append(refine_bar(client.get(f"/search/?{search}&min_score=0").content.decode()))
+            verdict = {"photo": right, "q": "red shape", "verdict": "right", "search": search}
+            bars.append(refine_bar(client.post("/search/judge/", verdict, headers=HTMX).content.decode()))
+            client.post("/search/judge/", {"photo": right, "q": "red shape", "verdict": "undo", "search": search})
+            apis.append(client.get(f"/api/v1/search/?{search}").json())
+        assert pages[0] == pages[1] == pages[2], pages
+        assert bars[0] == bars[1] == bars[2], bars
+        assert apis[0] == apis[1] == apis[2]
+        assert "1 photo in the link is not yours to see, in the trash or deleted: left out." in pages[0]
+        assert "indexed" not in pages[0] and "Joneses" not in pages[0] and "looks only in" not in pages[0]
+        assert apis[0]["left_out"] == 1
+        assert apis[0]["left_out_other_family"] == apis[0]["left_out_not_indexed"] == []

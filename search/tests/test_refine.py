@@ -89,3 +89,38 @@ def test_a_photo_in_the_trash_refines_nothing(shapes, alice):
     assert refined.liked == []
     assert [(r.photo.pk, r.score) for r in refined.results] == [
         (r.photo.pk, r.score) for r in plain.results if r.photo.pk not in like]
+
+
+def test_a_photo_marked_right_in_one_family_moves_the_search_of_every_family_searched_with_its_model(
+        toy_model, add_shape, alice, family, other_family, django_capture_on_commit_callbacks):
+    """A search of two families scores each family's photos with its own fitted calibration (one group of families
+    per calibration); the refine moved each group's query only by the photos of its own families. Alice, in the
+    Smiths and the Joneses, the Joneses with a fit in force, marks a Joneses' red square right: the query for the
+    Smiths' photos stayed where it was, and the refine said "more like 1 photo" all the same. Both families are
+    searched with the same model, so the photo moves the query for both, as it does when neither has a fit, and it
+    is counted once."""
+    from search.embedder import get_embedder
+    from search.models import SearchCalibration
+    from tests.factories import MembershipFactory
+
+    MembershipFactory(family=other_family, user=alice)
+    with django_capture_on_commit_callbacks(execute=True):
+        theirs = add_shape("red", "square", target_family=other_family)
+        mine = {add_shape(colour, shape).pk: f"{colour} {shape}" for colour in COLOURS for shape in SHAPES}
+    run_queued_tasks()
+    params = dict(query="shape", min_score=0, show_hidden=True, limit=100)
+
+    def cosines(**kwargs) -> dict[int, float]:
+        response = search_photos(user=alice, params=SearchParams(**params, **kwargs))
+        return {r.photo.pk: r.explanation.cosine for r in response.results if r.photo.pk in mine}, response
+
+    unfitted, response = cosines(like=(theirs.pk,))
+    assert response.liked == [theirs.pk]
+    a, b = get_embedder().calibration
+    SearchCalibration.objects.create(family=other_family, model_name=toy_model, semantic_scale=a, semantic_bias=b - 1,
+                                     applied=True)
+    fitted, response = cosines(like=(theirs.pk,))
+    assert response.liked == [theirs.pk]
+    assert fitted == pytest.approx(unfitted)  # the Smiths' photos are scored with the moved query, as before the fit
+    plain, _ = cosines()
+    assert fitted != pytest.approx(plain)

@@ -333,6 +333,31 @@ def test_how_a_refined_search_scored_is_the_refined_search(shapes, alice, client
     assert "Refined" not in client.get("/search/report/", {"q": "red", "like": "999999"}).content.decode()
 
 
+def test_a_refined_search_s_report_says_which_of_its_photos_it_left_out_and_why(
+        shapes, alice, family, mallory, other_family, client_for, add_shape, django_capture_on_commit_callbacks):
+    """A report scores one family: "How this search scored" on results refined from all of Alice's families (the
+    Smiths and the Greens) reported the Smiths, refined by the Smiths' photos alone, and left the Greens' photo out
+    without a word; so was a photo not indexed yet. It says so as the search page does, and tells another family's
+    photo (the Joneses', not hers) by nothing but a count."""
+    from gallery.models import Membership
+    from tests.factories import FamilyFactory
+
+    greens = FamilyFactory(name="Greens")
+    Membership.objects.create(family=greens, user=alice, role=Membership.Role.MEMBER)
+    with django_capture_on_commit_callbacks(execute=True):
+        theirs = add_shape("red", "square", target_family=greens)
+        foreign = add_shape("red", "square", target_family=other_family, user=mallory)
+    run_queued_tasks()
+    waiting = add_shape("red", "circle")  # not indexed: its embedding is never queued
+    like = f"{theirs.pk},{shapes['red square'].pk},{waiting.pk},{foreign.pk}"
+    html = client_for(alice).get("/search/report/", {"q": "red", "family": family.pk, "like": like}).content.decode()
+    assert "Refined: more like 1 photo" in html
+    assert "1 photo in the link is in Greens, and this search looks only in Smiths: left out." in html
+    assert "1 photo in the link is not indexed yet: left out until it is." in html
+    assert "1 photo in the link is not yours to see, in the trash or deleted: left out." in html
+    assert "Joneses" not in html
+
+
 def test_photo_report_of_a_photo_in_the_trash_says_so(toy_model, add_shape, alice, family):
     """"No photo 36." for a photo that sits in the family's trash sent the operator looking for a photo deleted for
     good (QA). The command names the trash, and how to get its profile back: "Smiths' trash", as the pages write
