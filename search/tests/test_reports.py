@@ -449,3 +449,27 @@ def test_judged_queries_are_scored_now_with_the_familys_model_whichever_model_ju
     assert f'href="/search/quality/{family.pk}/"' in html
     assert html.index("“red square”") < html.index("“blue circle”")
     assert f"{quality['blue circle']:.3f}" in html and "0.990" not in html
+
+
+def test_judged_queries_whose_words_the_model_has_not_read_wait_for_the_worker_on_the_profile_page(
+        shapes, client_for, alice, settings, django_capture_on_commit_callbacks):
+    """Scoring a judged query now needs its words encoded: the page encodes no more than its budget (as the quality
+    page does), leaves the rest to the worker, shows those queries unscored and says how many; once the worker has
+    read them they are scored."""
+    from search import text_embeddings
+    from search.models import TextEmbedding
+
+    photo = shapes["red square"]
+    judgment_record(user=alice, photo=photo, query="red square", relevant=True)
+    judgment_record(user=alice, photo=photo, query="blue circle", relevant=False)
+    TextEmbedding.objects.all().delete()
+    text_embeddings.clear_process_cache()
+    settings.SEARCH_PAGE_ENCODE_TERMS = 0
+    url = f"/photos/{photo.pk}/profile/"
+    with django_capture_on_commit_callbacks(execute=True):
+        html = " ".join(client_for(alice).get(url).content.decode().split())
+    assert "2 not scored yet: the model is still reading their words; reload the page later." in html, html
+    assert '“red square” <span class="muted">—</span>' in html and '“blue circle” <span class="muted">—</span>' in html
+    assert run_queued_tasks() >= 1
+    html = " ".join(client_for(alice).get(url).content.decode().split())
+    assert "not scored yet" not in html and '“red square” <span class="muted">1.000</span>' in html, html
