@@ -46,6 +46,17 @@ def judgment_components(*, user: AbstractBaseUser, photo: Photo, query: str) -> 
 def judgment_record(*, user: AbstractBaseUser, photo: Photo, query: str, relevant: bool) -> tuple[Judgment, bool]:
     """Record (or replace) the user's verdict on `photo` for `query`, with the result's score components now.
     Returns the judgment and whether it is new. A photo the user may not see is a 404, like everywhere."""
+    judgment, created, _ = _judgment_write(user=user, photo=photo, query=query, relevant=relevant, keep_unchanged=False)
+    return judgment, created
+
+
+@transaction.atomic
+def _judgment_write(*, user: AbstractBaseUser, photo: Photo, query: str, relevant: bool,
+                    keep_unchanged: bool) -> tuple[Judgment, bool, bool]:
+    """judgment_record's write: the judgment, whether it is new, and whether it was written. `keep_unchanged`: a
+    judgment held already with this verdict and these components is left as it is, its updated_at too (`judgments
+    import --recompute`: a row written again, dated now, makes the family due for a fit from the judgments its latest
+    fit read)."""
     if not Membership.objects.filter(user_id=user.pk, family_id=photo.family_id).exists():
         raise Http404("No such photo.")
     # Held until the judgment is in: a photo deleted for good meanwhile waits, then takes the judgment along.
@@ -61,12 +72,16 @@ def judgment_record(*, user: AbstractBaseUser, photo: Photo, query: str, relevan
     if not components:  # the search names only what to leave out ("-dog", "not in Lisbon"): it lists nothing
         raise ValidationError({"query": "This search only says what to leave out, so it lists no results to judge: "
                                         "add what to look for."})
-    judgment, created = Judgment.objects.update_or_create(
-        user=user, photo=photo, query=normalised,
-        defaults={"family_id": photo.family_id, "relevant": bool(relevant),
-                  "model_name": components.get("model_name") or "", "components": components},
-    )
-    return judgment, created
+    written = {"family_id": photo.family_id, "relevant": bool(relevant),
+               "model_name": components.get("model_name") or "", "components": components}
+    if keep_unchanged:
+        held = Judgment.objects.select_for_update().filter(user=user, photo=photo, query=normalised).first()
+        # (The components as the database gives them back: JSON, its tuples lists.)
+        if held is not None and {name: getattr(held, name) for name in written} == {
+                **written, "components": json.loads(json.dumps(components))}:
+            return held, False, False
+    judgment, created = Judgment.objects.update_or_create(user=user, photo=photo, query=normalised, defaults=written)
+    return judgment, created, True
 
 
 @transaction.atomic
@@ -89,6 +104,7 @@ class ImportReport:
     created: int = 0
     updated: int = 0
     unchanged: int = 0  # rows the database held already as the file gives them: nothing written
+    recomputed: bool = False  # --recompute: a row is unchanged when held with its verdict and the components now
     written: int = 0  # rows that wrote a judgment (new, updated, or a repeat that changed one): 0 is "nothing changed"
     skipped: list[str] = field(default_factory=list)  # "line 7: no photo with these bytes in family 3"
     repeated: list[str] = field(default_factory=list)  # "line 9 repeats line 2 (…)": written again, counted once
@@ -130,10 +146,11 @@ def judgments_import(*, lines: Iterable[str], family: Family | None = None, user
     family the row does not say its judge judged in, nor recorded as someone else (a user with no account here is
     skipped, and counted in `no_account`). The recorded components are kept (they are what the search gave then), or
     computed afresh with `recompute` (a member's only: the search is run as its judge). A row the database holds
-    already as the file gives it is left as it is (`unchanged`: an import of the same file again changes nothing). A
-    line repeating an earlier line's judgment (same judge, photo and query: two exports joined) is written again, its
-    verdict standing, and reported as a repeat rather than counted as an update."""
-    report = ImportReport()
+    already as the file gives it (with `recompute`, its verdict with the components computed now) is left as it is
+    (`unchanged`: an import of the same file again changes nothing). A line repeating an earlier line's judgment (same
+    judge, photo and query: two exports joined) is written again, its verdict standing, and reported as a repeat rather
+    than counted as an update."""
+    report = ImportReport(recomputed=recompute)
     state = _ImportState(family=family, user=user, recompute=recompute)
     for number, line in enumerate(lines, start=1):
         if number == 1:
@@ -290,9 +307,10 @@ def _outsider_refused(row: dict, *, judge: AbstractBaseUser, family_id: int, sta
 
 def _import_written(row: dict, *, judge: AbstractBaseUser, photo: Photo, family_id: int, query: str, relevant: bool,
                     recompute: bool) -> _Written | str:
-    if recompute:
-        judgment, created = judgment_record(user=judge, photo=photo, query=query, relevant=relevant)
-        return _Written(created=created, model_name=judgment.model_name)
+    if recompute:  # left as it is when the verdict and the components computed now are those held
+        judgment, created, changed = _judgment_write(user=judge, photo=photo, query=query, relevant=relevant,
+                                                     keep_unchanged=True)
+        return _Written(created=created, changed=changed, model_name=judgment.model_name)
     components = row.get("components") or {}
     if not isinstance(components, dict):
         return "components must be an object"

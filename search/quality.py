@@ -107,15 +107,18 @@ class JudgedData:
                           excluded_meta=None if self.excluded_meta is None else self.excluded_meta[idx])
 
 
-def judged_data(*, family_id: int, budget: EncodeBudget | None = None) -> JudgedData:
+def judged_data(*, family_id: int, budget: EncodeBudget | None = None, photo_id: int | None = None) -> JudgedData:
     """Every judgment of the family, its evidence re-scored now (search.engine.judged_components: one metadata pass
     per judged query, every judged photo's vector read in one statement). With a `budget` (a web page), the
     judgments of queries whose words it cannot encode in time are left out, their queries listed in
-    `waiting_queries`, and their words noted in the budget for the worker."""
+    `waiting_queries`, and their words noted in the budget for the worker. `photo_id`: that photo's judgments only
+    (its profile, search.reports)."""
     # A photo in the trash is no result of any search (scored, it would read as a result with no evidence at all):
     # its judgments wait until it is restored.
-    rows = list(family_judgments(family_id=family_id).filter(photo__trashed_at__isnull=True)
-                .order_by("query", "photo_id", "id")
+    judgments = family_judgments(family_id=family_id).filter(photo__trashed_at__isnull=True)
+    if photo_id is not None:
+        judgments = judgments.filter(photo_id=photo_id)
+    rows = list(judgments.order_by("query", "photo_id", "id")
                 .values_list("query", "photo_id", "relevant", "user_id", "updated_at"))
     by_query: dict[str, list[int]] = defaultdict(list)
     for query, photo_id, *_ in rows:
@@ -625,9 +628,7 @@ def family_quality(*, user: AbstractBaseUser, family_id: int, budget: EncodeBudg
     """The family's judged queries scored as this user's searches score them now, and its latest fit. The caller
     has checked that the user belongs to the family. `budget`: a page's (see judged_data)."""
     data = judged_data(family_id=family_id, budget=budget)
-    prefs = preferences_for(user)
-    weights = (prefs.semantic_weight, prefs.metadata_weight)
-    current = active_calibrations([(family_id, data.model_name)]).get((family_id, data.model_name), DEFAULT)
+    current, weights = scoring_now(user=user, family_id=family_id, model_name=data.model_name)
     predicted = scores(data, current, weights) if len(data) else np.zeros(0)
     per_query: dict[str, QueryScores] = {}
     for query, p, y in zip(data.queries, predicted, data.relevant):
@@ -649,6 +650,14 @@ def family_quality(*, user: AbstractBaseUser, family_id: int, budget: EncodeBudg
                    unindexed_judgments=data.unindexed_judgments,
                    suggested_weights=suggested_weights(family_id=family_id),
                    fit_running=fit_being_made(family_id=family_id), fit_waiting=fit_waiting(family_id=family_id))
+
+
+def scoring_now(*, user: AbstractBaseUser, family_id: int, model_name: str) -> tuple[Calibration, tuple[float, float]]:
+    """What this user's searches of the family score its photos with now: the family's calibration in force for the
+    model (the default one while no fit is) and the user's weights (semantic, metadata)."""
+    prefs = preferences_for(user)
+    current = active_calibrations([(family_id, model_name)]).get((family_id, model_name), DEFAULT)
+    return current, (prefs.semantic_weight, prefs.metadata_weight)
 
 
 def calibration_fit_request(*, family_id: int) -> None:

@@ -13,6 +13,7 @@ the reports show both, and how many photos each puts above one half.
 from __future__ import annotations
 
 import re
+from collections import Counter
 from dataclasses import dataclass, field, replace
 
 import numpy as np
@@ -29,8 +30,10 @@ from search.engine import MAX_QUERY_CHARS, SearchParams, SearchResponse, search_
 from search.metadata import FIELDS
 from search.judgment_selectors import family_judgments
 from search.models import PhotoDocument, PhotoEmbedding, Synonym
+from search.quality import judged_data, scores, scoring_now
 from search.selectors import family_search_model
 from search.suggestions import vocabularies
+from search.templatetags.search_tags import possessive
 from search.text_embeddings import EncodeBudget, term_vectors, term_vectors_within
 from search.understanding import understand_search
 
@@ -156,8 +159,21 @@ class FieldWords:
 class JudgedQuery:
     query: str
     relevant: bool
-    score: float | None  # the final score the search gave the photo when it was judged
+    # The final score the reader's search gives the photo for the query now (None: not scored yet, its words or the
+    # photo wait for the model), whichever model the verdict was given with: the judgment's own stored score is that
+    # model's.
+    score: float | None
     judges: int  # members who gave this verdict for this query
+
+
+@dataclass(frozen=True)
+class JudgedScoring:
+    """What the judged queries were scored with: the family's search model, the reader's weights (semantic,
+    metadata) and the calibration in force."""
+    model_name: str
+    weights: tuple[float, float]
+    reader: str  # whose weights (the command reads as a member)
+    waiting_queries: int = 0  # not scored yet: the model has still to read their words (a page's budget)
 
 
 @dataclass
@@ -170,6 +186,7 @@ class PhotoReport:
     fields: list[FieldWords] = field(default_factory=list)
     best_queries: list[JudgedQuery] = field(default_factory=list)  # judged right, highest score first
     worst_queries: list[JudgedQuery] = field(default_factory=list)  # judged wrong, highest score first
+    judged_with: JudgedScoring | None = None
     message: str = ""
 
     @property
@@ -242,7 +259,7 @@ def photo_report(*, user: AbstractBaseUser, photo_id: int, budget: EncodeBudget 
     encoded yet are noted in it for the worker, and the profile says so."""
     photo = photo_get(user=user, photo_id=photo_id)
     report = PhotoReport(photo=photo, model_name=None, model_calibration=None, fitted_calibration=None,
-                         fields=_fields(photo), **_judged_queries(photo))
+                         fields=_fields(photo), **_judged_queries(photo, user, budget))
     model_name = family_search_model(family_id=photo.family_id)
     row = PhotoEmbedding.objects.filter(photo=photo, model_name=model_name).values_list("vector", flat=True).first()
     if row is None:
@@ -355,17 +372,21 @@ def _lexemes(tsvector: str | None) -> list[str]:
 _TSVECTOR_LEXEME = re.compile(r"'((?:[^'\\]|''|\\.)*)'(?::[0-9A-D,]+)?")
 
 
-def _judged_queries(photo: Photo) -> dict[str, list[JudgedQuery]]:
-    grouped: dict[tuple[str, bool], list[float | None]] = {}
-    for query, relevant, components in (family_judgments(family_id=photo.family_id).filter(photo=photo)
-                                        .values_list("query", "relevant", "components")):
-        score = (components or {}).get("score")
-        grouped.setdefault((query, relevant), []).append(float(score) if isinstance(score, (int, float)) else None)
-    judged = [JudgedQuery(query, relevant, max((s for s in scores if s is not None), default=None), len(scores))
-              for (query, relevant), scores in grouped.items()]
+def _judged_queries(photo: Photo, user: AbstractBaseUser, budget: EncodeBudget | None) -> dict:
+    """The queries the family's members judged the photo right and wrong for, each scored as the user's search scores
+    the photo for it now, the way the quality figures and the fit score every judgment (search.quality.judged_data:
+    the family's search model whichever model a row was judged with, one read of the photo's vector and one metadata
+    pass for them all; the calibration in force, the user's weights), highest first."""
+    data = judged_data(family_id=photo.family_id, budget=budget, photo_id=photo.pk)
+    calibration, weights = scoring_now(user=user, family_id=photo.family_id, model_name=data.model_name)
+    now = dict(zip(data.queries, scores(data, calibration, weights).tolist())) if len(data) else {}
+    verdicts = Counter(family_judgments(family_id=photo.family_id).filter(photo=photo)
+                       .values_list("query", "relevant"))
+    judged = [JudgedQuery(query, relevant, now.get(query), judges) for (query, relevant), judges in verdicts.items()]
     judged.sort(key=lambda j: (-(j.score if j.score is not None else -1.0), j.query))
     return {"best_queries": [j for j in judged if j.relevant][:JUDGED_QUERIES],
-            "worst_queries": [j for j in judged if not j.relevant][:JUDGED_QUERIES]}
+            "worst_queries": [j for j in judged if not j.relevant][:JUDGED_QUERIES],
+            "judged_with": JudgedScoring(data.model_name, weights, user.get_username(), len(data.waiting_queries))}
 
 
 # --- as text (the commands) ----------------------------------------------------------------------------------------
@@ -467,9 +488,16 @@ def photo_report_lines(report: PhotoReport) -> list[str]:
             lines += ["  …", "least probable:"] + [_concept_line(c, report) for c in report.bottom_concepts]
     lines += ["", "metadata fields (the words search matches):"]
     lines += [f"  {f.label}: {' '.join(f.words)}" for f in report.fields] or ["  (none)"]
+    scoring = report.judged_with
+    lines += ["", "judged queries, scored now as the family's search scores this photo for them (with "
+                  f"{scoring.model_name}, the calibration in force and {possessive(scoring.reader)} weights, semantic "
+                  f"{scoring.weights[0]:.2f}, metadata {scoring.weights[1]:.2f}), as the search quality figures score "
+                  "them, whichever model each was judged with:"]
+    if scoring.waiting_queries:
+        lines.append(f"  ({scoring.waiting_queries} not scored yet: the model is still reading their words)")
     for title, judged in (("judged right for", report.best_queries), ("judged wrong for", report.worst_queries)):
         lines += ["", f"{title}:"]
-        lines += [f"  “{j.query}”  score then {'—' if j.score is None else f'{j.score:.4f}'}"
+        lines += [f"  “{j.query}”  score now {'—' if j.score is None else f'{j.score:.4f}'}"
                   f"{f'  ({j.judges} members)' if j.judges > 1 else ''}" for j in judged] or ["  (no judgments)"]
     return lines
 

@@ -107,7 +107,7 @@ def test_import_into_another_family_and_user(tmp_path, judged, other_family, mal
 def test_recompute_and_plain_errors(tmp_path, judged):
     export(tmp_path)
     out, _ = load(tmp_path / "judgments.jsonl", "--recompute")
-    assert "0 new and 4 updated" in out
+    assert "0 new and 0 updated judgments; 4 unchanged" in out  # (the search gives them what they hold)
     with pytest.raises(CommandError, match="Could not read"):
         load(tmp_path / "missing.jsonl")
     with pytest.raises(CommandError, match="No family called “999999”"):
@@ -508,3 +508,45 @@ def test_importing_the_same_file_again_changes_nothing_and_says_so(tmp_path, jud
             "Nothing changed.") in out, (out, err)
     assert dict(Judgment.objects.values_list("pk", "updated_at")) == dates
     assert family.pk not in calibrations_fit_due()
+
+
+def test_a_second_recompute_import_changes_nothing_and_says_so(tmp_path, family, alice, settings):
+    """--recompute wrote every row again, dated now, even when the verdict and the components it computed were those
+    stored: a second --recompute import read "Imported 0 new and 30 updated judgments" and made the family due for the
+    nightly fit (judgments newer than its latest fit) with the very judgments that fit had read. A plain import left
+    such rows alone already (0ae6b13); --recompute compares what it computed with what is stored too."""
+    from search.models import SearchCalibration
+    from search.quality import MIN_JUDGMENTS, calibrations_fit_due
+
+    photos = [photo_factory(family=family, user=alice, tags=[tag]) for tag in ("beach", "garden")]
+    for n in range(MIN_JUDGMENTS):
+        judgment_record(user=alice, photo=photos[n % 2], query=f"beach {n}", relevant=n % 2 == 0)
+    rows = export(tmp_path)
+    other = "google/siglip-so400m-patch14-384"
+    # As judged with another model before a switch: --recompute gives them the search's components now.
+    stored = dict(Judgment.objects.values_list("pk", "components"))
+    Judgment.objects.update(model_name=other, components={"model_name": other, "score": 0.99})
+    out, err = load(tmp_path / "judgments.jsonl", "--recompute")
+    assert f"Imported 0 new and {MIN_JUDGMENTS} updated judgments; skipped 0." in out, (out, err)
+    assert dict(Judgment.objects.values_list("pk", "components")) == stored
+    dates = dict(Judgment.objects.values_list("pk", "updated_at"))
+    # The nightly fit has read them since (not applied: one in force would change the components the search gives).
+    SearchCalibration.objects.create(family=family, model_name=settings.SEARCH_MODEL, semantic_scale=10,
+                                     semantic_bias=-5, judgments=MIN_JUDGMENTS, judged_queries=MIN_JUDGMENTS,
+                                     applied=False)
+    assert calibrations_fit_due() == []
+
+    out, err = load(tmp_path / "judgments.jsonl", "--recompute")
+    assert (f"Imported 0 new and 0 updated judgments; {MIN_JUDGMENTS} unchanged (already here with the file's verdicts "
+            "and the score components the search gives them now); skipped 0. Nothing changed.") in out, (out, err)
+    assert dict(Judgment.objects.values_list("pk", "updated_at")) == dates
+    assert calibrations_fit_due() == []
+
+    # A verdict the file gives otherwise is written, and only that one: the family is due for a fit with it.
+    path = tmp_path / "changed.jsonl"
+    path.write_text("".join(json.dumps({**row, "relevant": not row["relevant"]} if n == 0 else row) + "\n"
+                            for n, row in enumerate(rows)))
+    out, err = load(path, "--recompute")
+    assert f"Imported 0 new and 1 updated judgment; {MIN_JUDGMENTS - 1} unchanged" in out, (out, err)
+    changed = [pk for pk, at in Judgment.objects.values_list("pk", "updated_at") if at != dates[pk]]
+    assert len(changed) == 1 and calibrations_fit_due() == [family.pk]

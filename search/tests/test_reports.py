@@ -4,6 +4,7 @@ over real stored photos; the pages show the same to members only."""
 from __future__ import annotations
 
 import io
+import re
 
 import pytest
 from django.core.management import CommandError, call_command
@@ -412,3 +413,88 @@ def test_a_report_of_text_the_search_cannot_take_says_so_and_reports_nothing(sha
     html = client_for(alice).get("/search/report/", {"q": "red", "tag": "a\x00b"}).content.decode()
     assert "Top results" not in html and "“” in" not in html
     assert 'role="alert"' in html and "Tag:" in html
+
+
+def test_judged_queries_are_scored_now_with_the_familys_model_whichever_model_judged_them(
+        shapes, alice, bob, family, toy_model, client_for):
+    """The profile ranked the photo's judged queries by each judgment's stored score, which for rows judged with
+    another model (imported after a model switch, or given before it) is that model's score, while the quality figures
+    and the fit score every judgment afresh with the family's search model. A row of another model that once scored
+    0.99 for "blue circle" headed "judged right for" over "red square", of the model search uses now. The profile
+    scores them now as the quality figures do (the same numbers), and says so."""
+    from search.models import Judgment
+    from search.quality import family_quality
+
+    photo = shapes["red square"]
+    judgment_record(user=alice, photo=photo, query="red square", relevant=True)
+    judgment_record(user=bob, photo=photo, query="red square", relevant=True)
+    other = "google/siglip-so400m-patch14-384"
+    for query, relevant, then in (("blue circle", True, 0.99), ("red", True, 0.02),
+                                  ("green triangle", False, 0.97), ("square", False, 0.01)):
+        Judgment.objects.create(user=alice, family=family, photo=photo, query=query, relevant=relevant,
+                                model_name=other, components={"model_name": other, "score": then, "cosine": 0.2})
+    quality = {q.query: (q.right + q.wrong)[0] for q in family_quality(user=alice, family_id=family.pk).per_query}
+
+    report = photo_report(user=alice, photo_id=photo.pk)
+    best, worst = ([(j.query, j.score) for j in judged] for judged in (report.best_queries, report.worst_queries))
+    assert [query for query, _ in best] == sorted(["red square", "blue circle", "red"], key=lambda q: -quality[q])
+    assert [query for query, _ in worst] == sorted(["green triangle", "square"], key=lambda q: -quality[q])
+    for query, score in best + worst:
+        assert score == pytest.approx(quality[query], rel=1e-9), query
+    assert best[-1][0] == "blue circle" and worst[0][0] == "square"  # (the other model's scores said the opposite)
+    assert {j.query: j.judges for j in report.best_queries}["red square"] == 2
+
+    # Scored in a few statements for them all (one read of the photo's vector, one metadata pass), not one per verdict.
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as before:
+        photo_report(user=alice, photo_id=photo.pk)
+    for query, relevant in (("blue circle", True), ("red", True), ("green triangle", False), ("square", False)):
+        Judgment.objects.create(user=bob, family=family, photo=photo, query=query, relevant=relevant,
+                                model_name=other, components={"model_name": other, "score": 0.5})
+    with CaptureQueriesContext(connection) as after:
+        again = photo_report(user=alice, photo_id=photo.pk)
+    assert len(after.captured_queries) == len(before.captured_queries)
+    assert [(j.query, j.score, j.judges) for j in again.best_queries] == [(q, s, 2) for q, s in best]
+
+    output = command("photo_report", photo.pk)
+    assert (f"judged queries, scored now as the family's search scores this photo for them (with {toy_model}, the "
+            "calibration in force and alice's weights, semantic 0.60, metadata 0.40), as the search quality figures "
+            "score them, whichever model each was judged with:") in output, output
+    right = output.split("judged right for:\n")[1].split("\n\n")[0].splitlines()
+    assert [line.split("”")[0].strip(" “") for line in right] == [query for query, _ in best], output
+    assert f"“blue circle”  score now {quality['blue circle']:.4f}" in output
+    assert "0.9900" not in output and "then" not in output
+
+    html = client_for(alice).get(f"/photos/{photo.pk}/profile/").content.decode()
+    assert ("scored now as your search scores this photo for them (with the family's search model "
+            f"{toy_model}, the calibration in force and your weights), as the search quality figures score them, "
+            "whichever model each was judged with.") in " ".join(re.sub("<[^>]+>", "", html).split()), html
+    assert f'href="/search/quality/{family.pk}/"' in html
+    assert html.index("“red square”") < html.index("“blue circle”")
+    assert f"{quality['blue circle']:.3f}" in html and "0.990" not in html
+
+
+def test_judged_queries_whose_words_the_model_has_not_read_wait_for_the_worker_on_the_profile_page(
+        shapes, client_for, alice, settings, django_capture_on_commit_callbacks):
+    """Scoring a judged query now needs its words encoded: the page encodes no more than its budget (as the quality
+    page does), leaves the rest to the worker, shows those queries unscored and says how many; once the worker has
+    read them they are scored."""
+    from search import text_embeddings
+    from search.models import TextEmbedding
+
+    photo = shapes["red square"]
+    judgment_record(user=alice, photo=photo, query="red square", relevant=True)
+    judgment_record(user=alice, photo=photo, query="blue circle", relevant=False)
+    TextEmbedding.objects.all().delete()
+    text_embeddings.clear_process_cache()
+    settings.SEARCH_PAGE_ENCODE_TERMS = 0
+    url = f"/photos/{photo.pk}/profile/"
+    with django_capture_on_commit_callbacks(execute=True):
+        html = " ".join(client_for(alice).get(url).content.decode().split())
+    assert "2 not scored yet: the model is still reading their words; reload the page later." in html, html
+    assert '“red square” <span class="muted">—</span>' in html and '“blue circle” <span class="muted">—</span>' in html
+    assert run_queued_tasks() >= 1
+    html = " ".join(client_for(alice).get(url).content.decode().split())
+    assert "not scored yet" not in html and '“red square” <span class="muted">1.000</span>' in html, html

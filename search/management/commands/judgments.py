@@ -22,8 +22,9 @@ IMPORT_DESCRIPTION = (
     "judgments of a member who leaves are, out of the family's figures and fits until they join it again, so these are "
     "the same after an export and an import. A row whose judge has no account here is skipped. Rows judged with "
     "another model are imported: the figures and fits score every judgment afresh with the model the family's search "
-    "uses. A row already here as the file gives it is left unchanged, so importing a file again changes nothing. The "
-    "summary says all of this, with counts.")
+    "uses. A row already here as the file gives it (with --recompute: its verdict, with the score components the "
+    "search gives it now) is left unchanged, so importing a file again changes nothing. The summary says all of this, "
+    "with counts.")
 
 
 class Command(BaseCommand):
@@ -44,7 +45,8 @@ class Command(BaseCommand):
         load.add_argument("--user", help="record every row as this user's (username; a member of the family) instead "
                                          "of the row's own")
         load.add_argument("--recompute", action="store_true",
-                          help="compute each result's score components afresh with the current model")
+                          help="compute each result's score components afresh with the current model (a row held "
+                               "already with its verdict and those components is left as it is)")
 
     def handle(self, *args, action, **options):
         family = family_from_option(options["family"]) if options.get("family") is not None else None
@@ -100,7 +102,9 @@ def import_summary(report: ImportReport) -> list[str]:
     figures make of them, the judgments kept of people not in it now, and the people the file names who have no
     account here."""
     written = report.created + report.updated
-    unchanged = f"; {report.unchanged} unchanged (already here as the file gives them)" if report.unchanged else ""
+    held = ("with the file's verdicts and the score components the search gives them now" if report.recomputed
+            else "as the file gives them")
+    unchanged = f"; {report.unchanged} unchanged (already here {held})" if report.unchanged else ""
     repeated = (f"; {len(report.repeated)} line{'s' if len(report.repeated) != 1 else ''} repeated earlier ones"
                 if report.repeated else "")
     lines = [f"Imported {report.created} new and {report.updated} updated judgment{'s' if written != 1 else ''}"
