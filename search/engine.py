@@ -24,7 +24,7 @@ from gallery.models import Photo
 from search.calibration import DEFAULT as DEFAULT_CALIBRATION
 from search.calibration import Calibration, active_calibrations, fuse_one, noisy_or, query_word_count
 from search.embedder import ModelUnavailable, get_embedder
-from search.expansion import Term, expand
+from search.expansion import Term, expand, synonyms_version
 from search.metadata import MetaMatch, MetaQuery, metadata_pass, metadata_passes, metadata_queries, metadata_query
 from search.models import PhotoEmbedding, SearchPreferences
 from search.selectors import RefinePhoto, SearchContext, family_search_model, refine_photos, search_context
@@ -605,13 +605,14 @@ def judged_components(*, family_id: int, model_name: str, judged: dict[str, list
         embedder = None
     asked = {}  # query: (its words, its excluded concepts, its terms, their vectors)
     found = {}
+    synonyms = synonyms_version(family_ids=[family_id]) if embedder is not None and judged else None
     for query in judged:
         understood = understand_family_search(
             family_id=family_id, params=SearchParams(query=query, family_id=family_id), facts=facts)
         text, excluded = understood.params.query, understood.params.excluded[:MAX_EXCLUDED]
         terms, vectors = [], None
         if embedder is not None:
-            terms = [term.text for term in expand(text, family_ids=[family_id])]
+            terms = [term.text for term in expand(text, family_ids=[family_id], synonyms_version=synonyms)]
             vectors = term_vectors_within(embedder, terms + list(excluded), budget)
             if vectors is None:
                 found[query] = JudgedComponents(model_name, tuple(embedder.calibration), 0, {}, {}, waiting=True)

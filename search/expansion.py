@@ -44,6 +44,14 @@ _groups_lock = threading.Lock()
 _GROUPS_CACHE_SIZE = 256
 
 
+def synonyms_version(*, family_ids: Iterable[int]) -> tuple:
+    """The version of the synonyms in scope of these families (SYNONYMS_VERSION_SQL): what synonym_groups' `version`
+    takes, read once by a caller that expands many queries of the same families."""
+    with connection.cursor() as cursor:
+        cursor.execute(SYNONYMS_VERSION_SQL.format(families="%s"), [sorted(set(family_ids))])
+        return tuple(cursor.fetchone())
+
+
 def synonym_groups(*, family_ids: Iterable[int], version: tuple | None = None) -> dict[str, list[str]]:
     """word/phrase → the other members of its group(s), most similar first (global and family entries).
 
@@ -53,11 +61,7 @@ def synonym_groups(*, family_ids: Iterable[int], version: tuple | None = None) -
     families or more of them (search_context reads it with the user's families, saving a round trip per search).
     Callers must not modify the result."""
     key = tuple(sorted(set(family_ids)))
-    if version is None:
-        with connection.cursor() as cursor:
-            cursor.execute(SYNONYMS_VERSION_SQL.format(families="%s"), [list(key)])
-            version = cursor.fetchone()
-    version = tuple(version)
+    version = tuple(synonyms_version(family_ids=key) if version is None else version)
     with _groups_lock:
         cached = _groups_cache.get(key)
     if cached is not None and cached[0] == version:

@@ -444,6 +444,23 @@ def test_the_judged_queries_are_understood_with_the_familys_facts_read_once(judg
     assert len(facts) == 1, len(facts)
 
 
+def test_the_judged_queries_read_the_familys_synonyms_version_once(judged_family, family):
+    """Expanding each judged query read the version of the family's synonyms (a count and latest change of its
+    entries) again: one more statement per judged query on the quality page, the photo profile and the fit."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from search.models import Synonym
+    from search.quality import judged_data
+
+    with CaptureQueriesContext(connection) as queries:
+        data = judged_data(family_id=family.pk)
+    assert len(set(data.queries)) > 10
+    versions = [q["sql"] for q in queries.captured_queries if f"FROM {Synonym._meta.db_table}" in q["sql"]
+                and "max(updated_at)" in q["sql"]]
+    assert len(versions) == 1, len(versions)
+
+
 def test_a_rollback_withdraws_the_fit_search_uses_not_another_models(toy_model, family, alice, client_for):
     """The rollback withdrew the family's latest applied fit of any model. After a switch to a model that was fitted
     and back (the comparison said the new one was worse), that was the other model's fit: the page said "withdrawn"
