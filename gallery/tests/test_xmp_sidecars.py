@@ -13,7 +13,7 @@ from django.core.management import call_command
 
 from gallery import xmp_sidecars
 from gallery.models import Photo, PhotoTag
-from gallery.services import photo_update
+from gallery.services import photo_tags_add, photo_update
 from tests import images
 from tests.files import write
 
@@ -260,6 +260,75 @@ def test_a_sidecar_found_later_adds_what_it_says_but_never_over_a_members_edit(t
     out = _import(root)
     assert sources(photo_named("IMG_0001.jpg")) == {"picnic": "member", "meadow": "embedded", "Grandpa": "embedded"}
     assert "1 photo was already there and given now what its sidecar added" in out
+
+
+def _words(photo: Photo) -> str:
+    from search.models import PhotoDocument
+
+    return PhotoDocument.objects.get(photo=photo).words.lower()
+
+
+# A sidecar that says nothing we read (digiKam keeps its rating there): no keyword, title, place or date.
+EMPTY_SIDECAR = (b'<x:xmpmeta xmlns:x="adobe:ns:meta/">'
+                 b'<rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#">'
+                 b'<rdf:Description rdf:about="" xmlns:xmp="http://ns.adobe.com/xap/1.0/" xmp:Rating="0"/>'
+                 b'</rdf:RDF></x:xmpmeta>')
+
+
+def test_a_keyword_removed_from_a_changed_sidecar_leaves_the_photo_but_never_a_members_tag(tmp_path, family, alice):
+    """A keyword taken off in digiKam (which rewrites the sidecar) stayed on the photo for ever as a tag "from the
+    file". A tag that came only from the file or its sidecar, and that neither gives any more, leaves the photo when
+    the changed sidecar is read (its search document with it); one a member typed or re-typed, an accepted
+    suggestion, and the file's own keywords stay. The file taking it off is no member taking it off: the keyword
+    comes back when the sidecar gives it again."""
+    root = write(tmp_path / "Library", {
+        "IMG_0001.jpg": picture(xmp={"Xmp.dc.subject": ["Lisbon"]}),
+        "IMG_0001.jpg.xmp": sidecar_xml(subject=["Holiday", "beach", "picnic", "dog"], title="Beach day"),
+        "IMG_0002.jpg": picture(),
+        "IMG_0002.jpg.xmp": sidecar_xml(subject=["kite"]),
+    })
+    _import(root)
+    photo = photo_named("IMG_0001.jpg")
+    photo_tags_add(photo=photo, names=["picnic"], source=PhotoTag.Source.MEMBER, user=alice)  # re-typed
+    photo_tags_add(photo=photo, names=["dog"], source=PhotoTag.Source.SUGGESTION, user=alice)  # accepted
+    photo_update(photo=photo_named("IMG_0001.jpg"), user=alice,
+                 tags=["Holiday", "beach", "picnic", "dog", "Lisbon", "Grandma"])  # typed one more, kept the rest
+    assert "holiday" in _words(photo_named("IMG_0001.jpg"))
+    write(root, {"IMG_0001.jpg.xmp": sidecar_xml(subject=["beach", "kite"], title="Beach day"),
+                 "IMG_0002.jpg.xmp": EMPTY_SIDECAR})  # every keyword taken off (and the rest)
+
+    out = _import(root)
+
+    photo = photo_named("IMG_0001.jpg")
+    assert sources(photo) == {"beach": "embedded", "kite": "embedded", "Lisbon": "embedded", "picnic": "member",
+                              "dog": "suggestion", "Grandma": "member"}
+    assert "holiday" not in _words(photo)
+    assert sources(photo_named("IMG_0002.jpg")) == {}
+    assert "2 photos were already there and given now what their sidecars added" in out
+
+    write(root, {"IMG_0001.jpg.xmp": sidecar_xml(subject=["beach", "kite", "Holiday"], title="Beach day")})
+    assert "1 photo was already there and given now what its sidecar added" in _import(root)
+    assert sources(photo_named("IMG_0001.jpg"))["Holiday"] == "embedded"
+
+    # Reading the stored file again alone can't tell its sidecar's keywords: they stay.
+    call_command("read_embedded", "--all", "--no-progress", stdout=io.StringIO())
+    assert set(sources(photo_named("IMG_0001.jpg"))) == {"beach", "kite", "Holiday", "Lisbon", "picnic", "dog",
+                                                          "Grandma"}
+
+
+def test_a_keyword_taken_off_one_copys_sidecar_stays_while_another_copy_gives_it(tmp_path, family, alice):
+    """The same photo in two folders, each with a sidecar of its own (a library and an older copy of it): what either
+    gives stays, whichever is read first."""
+    data = picture()
+    root = write(tmp_path / "Library", {"A/IMG_0001.jpg": data, "A/IMG_0001.jpg.xmp": sidecar_xml(subject=["beach"]),
+                                        "B/IMG_0001.jpg": data, "B/IMG_0001.jpg.xmp": sidecar_xml(subject=["kite"])})
+    _import(root)
+    assert set(sources(photo_named("IMG_0001.jpg"))) == {"beach", "kite"}
+
+    write(root, {"A/IMG_0001.jpg.xmp": sidecar_xml(subject=["beach", "sand"])})
+    _import(root)
+
+    assert set(sources(photo_named("IMG_0001.jpg"))) == {"beach", "sand", "kite"}
 
 
 def test_a_re_run_reads_no_sidecar_that_did_not_change_since_it_was_read(tmp_path, family, alice, monkeypatch):

@@ -18,6 +18,7 @@ from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
 from gallery.album_services import MAX_DESCRIPTION, MAX_NAME, album_add_photos, album_create, album_text_clean
+from gallery.embedded import Embedded
 from gallery.files import files_remove, photo_file_names
 from gallery.filename_dates import FolderDate, date_in_folders, is_a_date_folder
 from gallery.images import (NOT_AN_IMAGE, ImageRejected, exif_dates, names_an_image_format, read_limited, sha256_of,
@@ -127,6 +128,7 @@ class Command(BaseCommand):
             known, trashed, undated, lacking, deleted = _family_hashes(family_obj, include_deleted=include_deleted)
             self._folder_datable = _folder_datable(family_obj)
             self._xmp_read_before = _xmp_read_before(family_obj)
+            self._xmp_seen: set[int] = set()  # photos an XMP sidecar was found beside in this run (_xmp_apply)
             self._takeout_read, self._takeout_unreadable = set(), set()  # Takeout sidecars (paths), for the summary
         except KeyboardInterrupt:
             raise CommandError("Interrupted while listing the files: nothing was imported. Run the same command "
@@ -303,6 +305,15 @@ class Command(BaseCommand):
             Photo.all_objects.filter(pk=photo_id).update(xmp_sidecar_sha256=sidecar.sha256)
             self._xmp_read_before[digest] = sidecar.sha256
 
+    def _xmp_apply(self, photo_id: int, data: bytes, sidecar: Embedded, counts: Counter[str]) -> None:
+        """Give the photo `photo_id` (already there, its file's bytes `data`) what its XMP sidecar says now, counting
+        it when that changed it. A tag from the file that neither gives any more leaves the photo, except when this run found
+        another sidecar of the photo already (the same file in two folders, each with its own): what any of them
+        gives stays."""
+        changes = photo_xmp_sidecar_read(photo_id=photo_id, data=data, sidecar=sidecar,
+                                         keep_missing=photo_id in self._xmp_seen)
+        counts[XMP_GAVE] += bool(changes)
+
     def _folder_date(self, path: Path) -> FolderDate | None:
         """The date the names of the folders the file at `path` is in tell, once per folder. The folder imported and
         those around it are among them, however it was named: "import '2019-07-14 Beach day'", "import ." from inside
@@ -362,9 +373,9 @@ class Command(BaseCommand):
                 xmp_sidecar = read_xmp_sidecar(xmp_found, read_before=self._xmp_read_before.get(digest, ""))
                 counts[_xmp_read(xmp_sidecar)] += 1
                 if xmp_sidecar.embedded is not None:
-                    counts[XMP_GAVE] += photo_xmp_sidecar_read(photo_id=known[digest], data=data,
-                                                               sidecar=xmp_sidecar.embedded)
+                    self._xmp_apply(known[digest], data, xmp_sidecar.embedded, counts)
                     self._xmp_remember(known[digest], digest, xmp_sidecar)
+                self._xmp_seen.add(known[digest])
             return result
         if digest in trashed:
             return UploadResult(name, IN_TRASH)
@@ -383,8 +394,8 @@ class Command(BaseCommand):
         if xmp_sidecar is not None and result.photo is not None:
             counts[_xmp_read(xmp_sidecar)] += 1
             if result.outcome != UploadResult.SAVED:  # (stored by another import meanwhile: given what it adds)
-                counts[XMP_GAVE] += photo_xmp_sidecar_read(photo_id=result.photo.pk, data=data,
-                                                           sidecar=xmp_sidecar.embedded)
+                self._xmp_apply(result.photo.pk, data, xmp_sidecar.embedded, counts)
+            self._xmp_seen.add(result.photo.pk)
             self._xmp_remember(result.photo.pk, digest, xmp_sidecar)
         if result.photo is not None:
             photo = result.photo
