@@ -213,7 +213,8 @@ def test_a_title_edited_in_digikam_after_the_import_replaces_the_one_read_before
     assert (edited.title, edited.description, edited.place_city) == ("Edited in digiKam", "Caption from digiKam",
                                                                      "Sagres")
     assert (members.title, members.description, members.place_city) == ("Our title", "Ours", "Sagres")
-    assert "2 photos were already there and given now what their sidecars added" in out
+    assert ("2 photos were already there and changed by their sidecars: 1 title replaced, 1 description replaced, "
+            "2 places replaced, 2 dates replaced") in out
 
     write(root, {"IMG_0001.jpg.xmp": sidecar_xml(title="Edited again", description="Caption from digiKam",
                                                  city="Sagres", country="Portugal")})
@@ -245,7 +246,9 @@ def test_a_sidecar_found_later_adds_what_it_says_but_never_over_a_members_edit(t
     assert (photo.description, photo.description_source) == ("digiKam's caption", Photo.FieldSource.EMBEDDED)
     assert sources(photo) == {"picnic": "member", "meadow": "embedded"}  # a member's tag stays the member's
     assert sources(photo_named("IMG_0002.jpg")) == {"kite": "embedded"}
-    assert "XMP sidecars read: 2 " in out and "2 photos were already there and given now what their sidecars added" in out
+    assert "XMP sidecars read: 2 " in out
+    assert ("2 photos were already there and changed by their sidecars: 1 description given, 2 dates replaced, "
+            "2 keywords added") in out
     assert "Imported 0, already there 2," in out
 
     # A member takes a keyword off: the next run does not put it back, and a sidecar that adds nothing writes nothing.
@@ -253,13 +256,13 @@ def test_a_sidecar_found_later_adds_what_it_says_but_never_over_a_members_edit(t
     out = _import(root)
     assert sources(photo_named("IMG_0002.jpg")) == {}
     assert "XMP sidecars unchanged since they were last read: 2 (not read again)" in out
-    assert "XMP sidecars read" not in out and "already there and given" not in out
+    assert "XMP sidecars read" not in out and "already there and changed" not in out
 
     # The sidecar changes (a keyword added in darktable): the next run adds it.
     write(root, {"IMG_0001.jpg.xmp": sidecar_xml(subject=["meadow", "picnic", "Grandpa"])})
     out = _import(root)
     assert sources(photo_named("IMG_0001.jpg")) == {"picnic": "member", "meadow": "embedded", "Grandpa": "embedded"}
-    assert "1 photo was already there and given now what its sidecar added" in out
+    assert "1 photo was already there and changed by its sidecar: 1 keyword added" in out
 
 
 def _words(photo: Photo) -> str:
@@ -304,10 +307,11 @@ def test_a_keyword_removed_from_a_changed_sidecar_leaves_the_photo_but_never_a_m
                               "dog": "suggestion", "Grandma": "member"}
     assert "holiday" not in _words(photo)
     assert sources(photo_named("IMG_0002.jpg")) == {}
-    assert "2 photos were already there and given now what their sidecars added" in out
+    assert ("2 photos were already there and changed by their sidecars: 1 keyword added, 2 keywords removed"
+            in out)
 
     write(root, {"IMG_0001.jpg.xmp": sidecar_xml(subject=["beach", "kite", "Holiday"], title="Beach day")})
-    assert "1 photo was already there and given now what its sidecar added" in _import(root)
+    assert "1 photo was already there and changed by its sidecar: 1 keyword added" in _import(root)
     assert sources(photo_named("IMG_0001.jpg"))["Holiday"] == "embedded"
 
     # Reading the stored file again alone can't tell its sidecar's keywords: they stay.
@@ -329,6 +333,26 @@ def test_a_keyword_taken_off_one_copys_sidecar_stays_while_another_copy_gives_it
     _import(root)
 
     assert set(sources(photo_named("IMG_0001.jpg"))) == {"beach", "sand", "kite"}
+
+
+def test_a_sidecar_that_replaced_a_title_says_so_in_the_summary(tmp_path, family, alice):
+    root = write(tmp_path / "Library", {
+        "IMG_0001.jpg": picture(), "IMG_0001.jpg.xmp": sidecar_xml(subject=["beach"], title="Beach day"),
+        "IMG_0002.jpg": picture(), "IMG_0002.jpg.xmp": sidecar_xml(subject=["kite"], title="Kites"),
+        "IMG_0003.jpg": picture(),
+    })
+    _import(root)
+    write(root, {"IMG_0001.jpg.xmp": sidecar_xml(subject=["beach"], title="At Sagres"),
+                 "IMG_0002.jpg.xmp": sidecar_xml(subject=["kite"], title="Kites over the dunes",
+                                                 description="Windy"),
+                 "IMG_0003.jpg.xmp": sidecar_xml(title="Scan", city="Sagres", country="Portugal")})
+
+    out = _import(root)
+
+    assert photo_named("IMG_0001.jpg").title == "At Sagres"
+    assert ("3 photos were already there and changed by their sidecars: 2 titles replaced, 1 title given, "
+            "1 description given, 1 place given, 1 date replaced") in out
+    assert "given now what" not in out
 
 
 def test_a_re_run_reads_no_sidecar_that_did_not_change_since_it_was_read(tmp_path, family, alice, monkeypatch):
@@ -356,7 +380,7 @@ def test_a_re_run_reads_no_sidecar_that_did_not_change_since_it_was_read(tmp_pat
     out = _import(root)
     assert len(reads) == 1 and sources(photo_named("IMG_0002.jpg")) == {"kite": "embedded", "beach": "embedded"}
     assert "XMP sidecars read: 1 " in out and "XMP sidecars unchanged since they were last read: 1 " in out
-    assert "1 photo was already there and given now what its sidecar added" in out
+    assert "1 photo was already there and changed by its sidecar: 1 keyword added" in out
     assert "XMP sidecars unchanged since they were last read: 2 " in _import(root) and len(reads) == 1
 
 
@@ -366,7 +390,7 @@ def test_a_sidecar_imported_while_reading_metadata_was_off_is_read_once_it_is_on
     _import(root)
     assert sources(photo_named("IMG_0001.jpg")) == {}
     settings.EMBEDDED_METADATA = True
-    assert "1 photo was already there and given now what its sidecar added" in _import(root)
+    assert "1 photo was already there and changed by its sidecar: 1 date replaced, 1 keyword added" in _import(root)
     assert sources(photo_named("IMG_0001.jpg")) == {"kite": "embedded"}
 
 
@@ -458,7 +482,7 @@ def test_a_position_set_in_darktable_or_digikam_is_read_from_the_sidecar(tmp_pat
     assert (round(tokyo.latitude, 3), round(tokyo.longitude, 3)) == (35.689, 139.692)
     assert (tokyo.place_country_code, tokyo.taken_tz, tokyo.taken_at_local.hour) == ("JP", "Asia/Tokyo", 18)
     assert amsterdam.place_country_code == "NL"
-    assert "1 photo was already there and given now what its sidecar added" in out
+    assert "1 photo was already there and changed by its sidecar: 1 place given" in out
 
 
 def test_a_fifo_named_as_a_sidecar_or_a_link_to_one_is_none_and_the_import_goes_on(tmp_path, family, alice):

@@ -52,7 +52,8 @@ NOT_A_PHOTO = "not_a_photo"  # no image, and named as something else (a sidecar,
 XMP_READ = "xmp_read"  # XMP sidecars read (darktable's, digiKam's, Lightroom's, …), with a new photo or one there
 XMP_SKIPPED = "xmp_skipped"  # XMP sidecars that could not be read (too large, no XMP, hostile): named in the log
 XMP_UNCHANGED = "xmp_unchanged"  # XMP sidecars whose bytes are those read with their photo before: not read again
-XMP_GAVE = "xmp_gave"  # photos already there that their XMP sidecar gave something (it appeared or changed since)
+XMP_GAVE = "xmp_gave"  # photos already there that their XMP sidecar changed (it appeared or changed since)
+XMP_CHANGED = "xmp {} {}"  # …what it changed: ("title", "replaced"), ("keywords", "added"), counted (_xmp_apply)
 FOLDER_DATED = "folder_dated"  # imported, dated by the name of a folder it is in (no date in the file nor its name)
 FOLDER_REDATED = "folder_redated"  # already there, dated by a guess: dated now by its folder's name
 # Files beside photos that the mimetypes table does not know: metadata sidecars, Apple's edit lists, folder databases.
@@ -256,9 +257,7 @@ class Command(BaseCommand):
                 + (f"; {counts[XMP_SKIPPED]} could not be read (skipped, "
                    f"{'its photo' if counts[XMP_SKIPPED] == 1 else 'their photos'} imported: the log says why)"
                    if counts[XMP_SKIPPED] else "")
-                + (f"; {counts[XMP_GAVE]} photo{' was' if counts[XMP_GAVE] == 1 else 's were'} already there and "
-                   f"given now what {'its sidecar' if counts[XMP_GAVE] == 1 else 'their sidecars'} added"
-                   if counts[XMP_GAVE] else ""))
+                + _xmp_note(counts))
         if counts[XMP_UNCHANGED]:
             self.stdout.write(f"XMP sidecars unchanged since they were last read: {counts[XMP_UNCHANGED]} (not read "
                               "again)")
@@ -307,12 +306,15 @@ class Command(BaseCommand):
 
     def _xmp_apply(self, photo_id: int, data: bytes, sidecar: Embedded, counts: Counter[str]) -> None:
         """Give the photo `photo_id` (already there, its file's bytes `data`) what its XMP sidecar says now, counting
-        it when that changed it. A tag from the file that neither gives any more leaves the photo, except when this run found
+        what that changed. A tag from the file that neither gives any more leaves the photo, except when this run found
         another sidecar of the photo already (the same file in two folders, each with its own): what any of them
         gives stays."""
         changes = photo_xmp_sidecar_read(photo_id=photo_id, data=data, sidecar=sidecar,
                                          keep_missing=photo_id in self._xmp_seen)
         counts[XMP_GAVE] += bool(changes)
+        counts.update(XMP_CHANGED.format(what, how) for what, how in changes.fields)
+        counts[XMP_CHANGED.format("keywords", "added")] += changes.keywords_added
+        counts[XMP_CHANGED.format("keywords", "removed")] += changes.keywords_removed
 
     def _folder_date(self, path: Path) -> FolderDate | None:
         """The date the names of the folders the file at `path` is in tell, once per folder. The folder imported and
@@ -649,6 +651,23 @@ def _sidecar_note(counts: Counter[str]) -> str:
         notes.append(f"{counts[FILLED]} given {'its' if counts[FILLED] == 1 else 'their'} people, caption or place by "
                      f"{'its Takeout sidecar' if counts[FILLED] == 1 else 'their Takeout sidecars'}")
     return f" ({', '.join(notes)})" if notes else ""
+
+
+def _xmp_note(counts: Counter[str]) -> str:
+    """What the XMP sidecars read changed on photos already there, counted: "; 2 photos were already there and changed
+    by their sidecars: 1 title replaced, 1 place given, 3 keywords added, 1 keyword removed (…)"."""
+    photos = counts[XMP_GAVE]
+    if not photos:
+        return ""
+    parts = [f"{n} {what}{'' if n == 1 else 's'} {how}" for what in ("title", "description", "place", "date")
+             for how in ("replaced", "given", "removed") if (n := counts[XMP_CHANGED.format(what, how)])]
+    for how in ("added", "removed"):
+        if n := counts[XMP_CHANGED.format("keywords", how)]:
+            parts.append(f"{n} keyword{'' if n == 1 else 's'} {how}")
+    if counts[XMP_CHANGED.format("keywords", "removed")]:
+        parts[-1] += " (in neither the sidecar nor the file any more: never a member's tag)"
+    return (f"; {photos} photo{' was' if photos == 1 else 's were'} already there and changed by "
+            f"{'its sidecar' if photos == 1 else 'their sidecars'}" + (": " + ", ".join(parts) if parts else ""))
 
 
 def _xmp_read(sidecar: XmpSidecar) -> str:
