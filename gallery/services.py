@@ -1088,6 +1088,18 @@ def tags_delete(*, tags: QuerySet[Tag]) -> int:
     return len(ids)
 
 
+@transaction.atomic
+def tag_renamed(*, tag: Tag, before: str, user: AbstractBaseUser | None = None) -> None:
+    """A member renamed the tag (the admin; `before`: its name until then): every photo that carries it changes, and
+    on each it is the member's now, not one read from the file or a sidecar: no file gives that name, and reading the
+    file again (or its changed XMP sidecar) would take it off as a keyword no longer given. A change of letter case
+    alone is still the file's keyword."""
+    if before.lower() != tag.name.lower():
+        PhotoTag.objects.filter(tag=tag, source__in=PhotoTag.READ).update(
+            source=PhotoTag.Source.MEMBER, added_by=user, added_at=timezone.now())
+    photos_metadata_edited(photo_ids=tag.photos.values_list("pk", flat=True))
+
+
 def parse_tags(text: str) -> list[str]:
     """Tags typed by a person: comma separated."""
     return [part.strip() for part in (text or "").split(",") if part.strip()]

@@ -320,6 +320,28 @@ def test_a_keyword_removed_from_a_changed_sidecar_leaves_the_photo_but_never_a_m
                                                           "Grandma"}
 
 
+def test_a_tag_renamed_in_the_admin_is_no_keyword_a_changed_sidecar_takes_off(tmp_path, family, alice, client):
+    """A tag from the file renamed in the admin ("Holiday" to "Algarve 2019") carries a name no file gave: the next
+    changed sidecar took it off as a keyword no longer given, undoing the rename on the photo. A renamed tag is the
+    member's on each photo now."""
+    from django.contrib.auth import get_user_model
+    from django.urls import reverse
+
+    from gallery.models import Tag
+
+    root = write(tmp_path / "Library", {"IMG_0001.jpg": picture(),
+                                        "IMG_0001.jpg.xmp": sidecar_xml(subject=["Holiday", "beach"])})
+    _import(root)
+    client.force_login(get_user_model().objects.create_superuser("root", "root@example.org", "admin-password-123"))
+    tag = Tag.objects.get(family=family, name="Holiday")
+    assert client.post(reverse("admin:gallery_tag_change", args=[tag.pk]), {"name": "Algarve 2019"}).status_code == 302
+    write(root, {"IMG_0001.jpg.xmp": sidecar_xml(subject=["beach", "kite"])})
+
+    _import(root)
+
+    assert sources(photo_named("IMG_0001.jpg")) == {"Algarve 2019": "member", "beach": "embedded", "kite": "embedded"}
+
+
 def test_a_keyword_taken_off_one_copys_sidecar_stays_while_another_copy_gives_it(tmp_path, family, alice):
     """The same photo in two folders, each with a sidecar of its own (a library and an older copy of it): what either
     gives stays, whichever is read first."""
