@@ -40,9 +40,9 @@ from gallery.services import (
     photo_edit_version,
     photo_lock,
     photo_update,
-    photos_metadata_edited,
     photos_tag_add,
     photos_tag_remove,
+    tag_renamed,
     tags_delete,
     users_delete,
     users_delete_problems,
@@ -339,8 +339,8 @@ class TagAdmin(FamilyScopedAdmin):
 
     def save_model(self, request, obj, form, change):
         super().save_model(request, obj, form, change)
-        if change:  # a renamed tag changes every photo that carries it
-            photos_metadata_edited(photo_ids=obj.photos.values_list("pk", flat=True))
+        if change:  # a renamed tag changes every photo that carries it, and is the member's on each
+            tag_renamed(tag=obj, before=form.initial.get("name") or "", user=request.user)
 
     # A deleted tag leaves every photo that carried it: their search documents are rebuilt without it.
     def delete_model(self, request, obj):

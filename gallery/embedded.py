@@ -104,6 +104,9 @@ class Embedded:
     # Texts the file holds where a description goes that a camera wrote by itself (left out): one stored as the file's
     # description before this rule is taken away when the file is read again.
     no_descriptions: tuple[str, ...] = field(default=(), compare=False)
+    # Whether `keywords` are all the keywords the file holds (the reader answered and skipped no keyword, nor a block
+    # they are in): a tag from the file that they lack is no longer in it. Never so for a file that could not be read.
+    keywords_complete: bool = field(default=False, compare=False)
 
     def __bool__(self) -> bool:
         return bool(self.keywords or self.title or self.description or self.city or self.region or self.country
@@ -326,7 +329,14 @@ def interpret(fields: dict[str, list[str]], *, skipped: list[str] = ()) -> Embed
         country=_first(fields, ("Iptc.Application2.CountryName", "Xmp.photoshop.Country"), limit=PLACE_MAX,
                        one_line=True, problems=problems),
         problems=tuple(problems), no_descriptions=tuple(no_descriptions),
+        keywords_complete=not any(note.startswith(_KEYWORDS_LOST) for note in skipped),
     )
+
+
+# Where the reader's notes of what it skipped begin when keywords may be lost with it: a block exiv2 refused
+# ("xmp: …", "iptc: …", "exif: …"), a file it could not open, a keyword's value it could not decode or cut off.
+_KEYWORDS_LOST = ("xmp:", "iptc:", "exif:", "unreadable:", "Xmp.dc.subject:", "Xmp.lr.hierarchicalSubject:",
+                  "Xmp.digiKam.TagsList:", "Iptc.Application2.Keywords:", "Exif.Image.XPKeywords:")
 
 
 # The roots under which photo programs keep tags of their own (darktable: the file's format, "changed", "exported";
@@ -360,6 +370,7 @@ def embedded_merged(*, file: Embedded, sidecar: Embedded) -> Embedded:
         taken_local=dated.taken_local, taken_offset=dated.taken_offset,
         problems=(*then.problems, *first.problems),
         no_descriptions=(*then.no_descriptions, *first.no_descriptions),
+        keywords_complete=first.keywords_complete and then.keywords_complete,
     )
 
 

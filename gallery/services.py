@@ -1088,6 +1088,18 @@ def tags_delete(*, tags: QuerySet[Tag]) -> int:
     return len(ids)
 
 
+@transaction.atomic
+def tag_renamed(*, tag: Tag, before: str, user: AbstractBaseUser | None = None) -> None:
+    """A member renamed the tag (the admin; `before`: its name until then): every photo that carries it changes, and
+    on each it is the member's now, not one read from the file or a sidecar: no file gives that name, and reading the
+    file again (or its changed XMP sidecar) would take it off as a keyword no longer given. A change of letter case
+    alone is still the file's keyword."""
+    if before.lower() != tag.name.lower():
+        PhotoTag.objects.filter(tag=tag, source__in=PhotoTag.READ).update(
+            source=PhotoTag.Source.MEMBER, added_by=user, added_at=timezone.now())
+    photos_metadata_edited(photo_ids=tag.photos.values_list("pk", flat=True))
+
+
 def parse_tags(text: str) -> list[str]:
     """Tags typed by a person: comma separated."""
     return [part.strip() for part in (text or "").split(",") if part.strip()]
@@ -1602,7 +1614,9 @@ def photo_embedded_read(*, photo: Photo) -> Photo:
     """Read a stored photo's embedded metadata from its original and apply it as an upload would: keywords as
     embedded tags, title and description where nobody wrote one, the IPTC place where GPS names none, and the
     zone it was taken in (the EXIF date re-read in it). Idempotent: a member's edits are never overwritten,
-    tags keep their most deliberate source. The file is read outside any transaction; the row is updated in one."""
+    tags keep their most deliberate source, and a tag from the file that the file (read whole) no longer gives is
+    taken off, unless its XMP sidecar was read (_embedded_tags_apply). The file is read outside any transaction; the
+    row is updated in one."""
     try:
         with photo.original.open("rb") as stream:
             data = read_limited(stream)
@@ -1618,22 +1632,42 @@ def photo_embedded_read(*, photo: Photo) -> Photo:
     return fresh
 
 
-def photo_xmp_sidecar_read(*, photo_id: int, data: bytes, sidecar: Embedded) -> bool:
+@dataclass(frozen=True)
+class EmbeddedChanges:
+    """What reading a photo's file (with its XMP sidecar) again changed: its title, description, place and date, each
+    as (what, how): ("title", "replaced"), ("place", "given"), ("description", "removed"); the keywords added as tags
+    and the tags from the file taken off (no longer given); and whether anything else of it changed (its zone)."""
+
+    fields: tuple[tuple[str, str], ...] = ()
+    keywords_added: int = 0
+    keywords_removed: int = 0
+    other: bool = False
+
+    def __bool__(self) -> bool:
+        return bool(self.fields or self.keywords_added or self.keywords_removed or self.other)
+
+
+def photo_xmp_sidecar_read(*, photo_id: int, data: bytes, sidecar: Embedded,
+                           keep_missing: bool = False) -> EmbeddedChanges:
     """An XMP sidecar found beside the file `data` of a photo the family already has (an import's: the sidecar
     appeared, or changed, since the photo was stored): what it says, as importing the two together would give it
     (photo_create_from_bytes): its keywords as tags from the file (not one a member took off), its title,
     description and place before the file's own and over what was read before (a title edited in digiKam since), never
-    over a member's. True when that changed the photo (announced then); a sidecar that adds nothing writes nothing."""
-    if not sidecar:
-        return False
+    over a member's. A tag from the file that neither the file nor the sidecar gives any more leaves the photo (taken
+    off in digiKam), unless `keep_missing` (another copy's sidecar, read in the same import, may give it) or either
+    could not be read whole. What that changed (announced then); a sidecar that changes nothing writes nothing."""
+    if not sidecar and not sidecar.keywords_complete:  # (nothing read: no sidecar can be told to say nothing)
+        return EmbeddedChanges()
     embedded, dates = _file_metadata(data, label=f"photo {photo_id}")
+    merged = embedded_merged(file=embedded, sidecar=sidecar)
+    if keep_missing:
+        merged = replace(merged, keywords_complete=False)
     with transaction.atomic():
-        fresh, changed = _photo_embedded_apply(photo_id=photo_id,
-                                               read=(embedded_merged(file=embedded, sidecar=sidecar), dates))
-        if fresh is None or not changed:
-            return False
+        fresh, changes = _photo_embedded_apply(photo_id=photo_id, read=(merged, dates))
+        if fresh is None or not changes:
+            return EmbeddedChanges()
         photos_changed.send(sender=Photo, photo_ids=[fresh.pk])
-    return True
+    return changes
 
 
 def _file_metadata(data: bytes, *, label: str) -> tuple[Embedded, tuple]:
@@ -1643,17 +1677,18 @@ def _file_metadata(data: bytes, *, label: str) -> tuple[Embedded, tuple]:
 
 
 def _photo_embedded_apply(*, photo_id: int, read: tuple[Embedded, tuple], save_always: bool = False,
-                          file_alone: bool = False) -> tuple[Photo | None, bool]:
+                          file_alone: bool = False) -> tuple[Photo | None, EmbeddedChanges]:
     """Apply what a photo's file says (`read`: _file_metadata's, with its XMP sidecar's merged in, or `file_alone`:
     the stored file read again without it) in the caller's transaction: the photo (None when deleted meanwhile) and
-    whether that changed it (its row saved only then, or `save_always`)."""
+    what that changed (its row saved only when something did, or `save_always`)."""
     embedded, (taken_local, offset, taken_utc, is_a_change) = read
     fresh = Photo.objects.select_for_update().filter(pk=photo_id).first()
     if fresh is None:
-        return None, False
+        return None, EmbeddedChanges()
     if file_alone and fresh.xmp_sidecar_sha256:
         embedded = _file_under_its_sidecar(fresh, embedded)
     before = [getattr(fresh, name) for name in EMBEDDED_FIELDS]
+    shown = _embedded_shown(fresh)
     if fresh.latitude is None and embedded.latitude is not None and fresh.place_source != Photo.PlaceSource.MEMBER:
         # (an XMP position: geotagged in darktable or digiKam, written into the sidecar alone; its zone follows below)
         fresh.latitude, fresh.longitude = embedded.latitude, embedded.longitude
@@ -1685,11 +1720,57 @@ def _photo_embedded_apply(*, photo_id: int, read: tuple[Embedded, tuple], save_a
     changed = [getattr(fresh, name) for name in EMBEDDED_FIELDS] != before
     if changed or save_always:
         fresh.save(update_fields=EMBEDDED_FIELDS)
-    tags_before = set(PhotoTag.objects.filter(photo=fresh).values_list("tag_id", "source"))
-    _marked_embedded_tags_drop(fresh)
-    photo_tags_add(photo=fresh, names=embedded.keywords, source=PhotoTag.Source.EMBEDDED)
-    changed = changed or set(PhotoTag.objects.filter(photo=fresh).values_list("tag_id", "source")) != tags_before
-    return fresh, changed
+    fields = _embedded_shown_changes(shown, _embedded_shown(fresh))
+    added, removed = _embedded_tags_apply(fresh, embedded, file_alone=file_alone)
+    return fresh, EmbeddedChanges(fields=fields, keywords_added=added, keywords_removed=removed,
+                                  other=changed and not fields)
+
+
+def _embedded_tags_apply(photo: Photo, embedded: Embedded, *, file_alone: bool) -> tuple[int, int]:
+    """The file's keywords (and its sidecar's) as tags from the file, and the tags from the file that they no longer
+    give taken off, when they are known whole: not from a read of the stored file alone on a photo whose XMP sidecar
+    was read (the file can't tell that sidecar's keywords). A tag a member typed or kept by re-typing it, an accepted
+    suggestion, a person named in Google Photos, is no tag from the file and stays; so does one a member took off
+    (RemovedTag: the file never puts it back), and the file taking one off is no member's doing (it comes back when
+    the file gives it again). How many tags were added and taken off."""
+    links = PhotoTag.objects.filter(photo=photo)
+    before = set(links.values_list("tag_id", flat=True))
+    _marked_embedded_tags_drop(photo)
+    if embedded.keywords_complete and not (file_alone and photo.xmp_sidecar_sha256):
+        gone = links.filter(source=PhotoTag.Source.EMBEDDED).annotate(key=Lower("tag__name"))
+        # (compared with PostgreSQL's lower(), as tags_get_or_create finds a keyword's tag)
+        names = _names_clean(embedded.keywords)
+        if names:
+            gone = gone.exclude(key__in=[Lower(Value(name)) for name in names])
+        # (by their ids, and still from the file: one a member made theirs meanwhile stays)
+        links.filter(pk__in=list(gone.values_list("pk", flat=True)), source=PhotoTag.Source.EMBEDDED).delete()
+    photo_tags_add(photo=photo, names=embedded.keywords, source=PhotoTag.Source.EMBEDDED)
+    after = set(links.values_list("tag_id", flat=True))
+    return len(after - before), len(before - after)
+
+
+# What the summary of an import tells of what a photo's sidecar changed (_embedded_shown).
+_EMBEDDED_SHOWN = ("title", "description", "place", "date")
+
+
+def _embedded_shown(photo: Photo) -> dict[str, tuple]:
+    """A photo's title, description, place and date as someone reading it sees them: empty when nothing says one (a
+    title made from the file name is nobody's); the date as its wall-clock time (a zone found for it is no new date)."""
+    return {
+        "title": (photo.title if photo.title_source != Photo.FieldSource.NONE else "",),
+        "description": (photo.description,),
+        "place": (photo.place_city, photo.place_region, photo.place_country, photo.latitude, photo.longitude),
+        "date": (photo.taken_at_source, photo.taken_at_local.replace(tzinfo=None) if photo.taken_at else None),
+    }
+
+
+def _embedded_shown_changes(before: dict[str, tuple], after: dict[str, tuple]) -> tuple[tuple[str, str], ...]:
+    """Each of `_EMBEDDED_SHOWN` that changed, and how: "given" (there was none), "removed", or "replaced"."""
+    def said(values: tuple) -> bool:
+        return any(value not in ("", None) for value in values)
+
+    return tuple((what, "given" if not said(before[what]) else "removed" if not said(after[what]) else "replaced")
+                 for what in _EMBEDDED_SHOWN if before[what] != after[what])
 
 
 def _file_under_its_sidecar(photo: Photo, embedded: Embedded) -> Embedded:

@@ -11,9 +11,10 @@ when there is no other. A darktable duplicate's (`IMG_0001_01.jpg.xmp`) belongs 
 A sidecar is read by the same exiv2 child process, with the same time and memory limits, as the XMP embedded in a
 file (gallery.embedded.read_embedded), and means the same: its keywords become tags "from the file", and its title,
 description, place, XMP position and XMP date come before the file's own (gallery.embedded.embedded_merged: those
-programs write a user's later edits into the sidecar, not the file), never over a member's edit; a re-read of the stored
-file alone (read_embedded) then fills only what nothing wrote. A sidecar larger than MAX_BYTES, unreadable or hostile
-is skipped with a log line; its photo is imported all the same.
+programs write a user's later edits into the sidecar, not the file), never over a member's edit; a tag from the file
+that a changed sidecar and the file no longer give is taken off (a keyword removed in digiKam), never a member's. A
+re-read of the stored file alone (read_embedded) then fills only what nothing wrote, and takes no keyword off. A
+sidecar larger than MAX_BYTES, unreadable or hostile is skipped with a log line; its photo is imported all the same.
 """
 
 from __future__ import annotations

@@ -318,6 +318,44 @@ def test_reading_again_replaces_the_invisible_marks_an_earlier_reader_kept(famil
     assert sources(photo) == {"Easter": "embedded", "Eggs": "embedded", "zero\u200bwidth": "member"}
 
 
+def test_reading_again_takes_off_a_keyword_the_file_no_longer_gives_never_a_members_tag(family, alice, settings):
+    """A tag from the file that the file no longer gives (an earlier reader took darktable's "darktable|format|nef"
+    by its leaf, "nef") leaves the photo when the file is read again (read_embedded, the photo page's "read the
+    file again"), its search document with it; a member's tag, an accepted suggestion and what the file gives stay.
+    Nothing leaves when the file can't be read (the reader failed, the file is gone), nor from a photo whose XMP
+    sidecar was read: the file alone can't tell that sidecar's keywords."""
+    from search.models import PhotoDocument
+
+    data = images.with_metadata(picture(), xmp={"Xmp.dc.subject": ["Lisbon", "Tram"],
+                                                "Xmp.lr.hierarchicalSubject": ["darktable|format|nef"]})
+    photo = upload(family, alice, data, tags=["Grandma"])
+    photo_tags_add(photo=photo, names=["nef", "exported", "tram stop"], source=PhotoTag.Source.EMBEDDED)  # as read
+    photo_tags_add(photo=photo, names=["tram stop"], source=PhotoTag.Source.SUGGESTION, user=alice)  # accepted
+    photo_tags_add(photo=photo, names=["exported"], source=PhotoTag.Source.MEMBER, user=alice)  # re-typed
+
+    settings.EMBEDDED_MAX_MEMORY = 1  # the reader can't start: nothing is known of the file's keywords
+    photo_embedded_read(photo=Photo.objects.get(pk=photo.pk))
+    assert "nef" in sources(photo)
+    settings.EMBEDDED_MAX_MEMORY = 512 * 1024 * 1024
+
+    photo_embedded_read(photo=Photo.objects.get(pk=photo.pk))
+
+    assert sources(photo) == {"Lisbon": "embedded", "Tram": "embedded", "Grandma": "member",
+                              "tram stop": "suggestion", "exported": "member"}
+    assert "nef" not in PhotoDocument.objects.get(photo=photo).words.split()
+
+    with_sidecar = upload(family, alice, images.with_metadata(picture(), xmp={"Xmp.dc.subject": ["Lisbon"]}))
+    photo_tags_add(photo=with_sidecar, names=["castle"], source=PhotoTag.Source.EMBEDDED)  # its sidecar's
+    Photo.objects.filter(pk=with_sidecar.pk).update(xmp_sidecar_sha256="ab" * 32)
+    gone = upload(family, alice, images.with_metadata(picture(), xmp={"Xmp.dc.subject": ["Lisbon"]}),
+                  filename="IMG_0002.jpg")
+    photo_tags_add(photo=gone, names=["castle"], source=PhotoTag.Source.EMBEDDED)
+    gone.original.storage.delete(gone.original.name)
+    call_command("read_embedded", "--all", "--no-progress", stdout=io.StringIO())
+    assert sources(with_sidecar) == {"Lisbon": "embedded", "castle": "embedded"}
+    assert sources(gone) == {"Lisbon": "embedded", "castle": "embedded"}
+
+
 def test_a_gps_place_wins_over_the_iptc_location(family, alice):
     data = images.with_metadata(images.gps_jpeg(*LISBON), iptc=IPTC)
     photo = upload(family, alice, data)

@@ -13,7 +13,7 @@ from django.core.management import call_command
 
 from gallery import xmp_sidecars
 from gallery.models import Photo, PhotoTag
-from gallery.services import photo_update
+from gallery.services import photo_tags_add, photo_update
 from tests import images
 from tests.files import write
 
@@ -213,7 +213,8 @@ def test_a_title_edited_in_digikam_after_the_import_replaces_the_one_read_before
     assert (edited.title, edited.description, edited.place_city) == ("Edited in digiKam", "Caption from digiKam",
                                                                      "Sagres")
     assert (members.title, members.description, members.place_city) == ("Our title", "Ours", "Sagres")
-    assert "2 photos were already there and given now what their sidecars added" in out
+    assert ("2 photos were already there and changed by their sidecars: 1 title replaced, 1 description replaced, "
+            "2 places replaced, 2 dates replaced") in out
 
     write(root, {"IMG_0001.jpg.xmp": sidecar_xml(title="Edited again", description="Caption from digiKam",
                                                  city="Sagres", country="Portugal")})
@@ -245,7 +246,9 @@ def test_a_sidecar_found_later_adds_what_it_says_but_never_over_a_members_edit(t
     assert (photo.description, photo.description_source) == ("digiKam's caption", Photo.FieldSource.EMBEDDED)
     assert sources(photo) == {"picnic": "member", "meadow": "embedded"}  # a member's tag stays the member's
     assert sources(photo_named("IMG_0002.jpg")) == {"kite": "embedded"}
-    assert "XMP sidecars read: 2 " in out and "2 photos were already there and given now what their sidecars added" in out
+    assert "XMP sidecars read: 2 " in out
+    assert ("2 photos were already there and changed by their sidecars: 1 description given, 2 dates replaced, "
+            "2 keywords added") in out
     assert "Imported 0, already there 2," in out
 
     # A member takes a keyword off: the next run does not put it back, and a sidecar that adds nothing writes nothing.
@@ -253,13 +256,125 @@ def test_a_sidecar_found_later_adds_what_it_says_but_never_over_a_members_edit(t
     out = _import(root)
     assert sources(photo_named("IMG_0002.jpg")) == {}
     assert "XMP sidecars unchanged since they were last read: 2 (not read again)" in out
-    assert "XMP sidecars read" not in out and "already there and given" not in out
+    assert "XMP sidecars read" not in out and "already there and changed" not in out
 
     # The sidecar changes (a keyword added in darktable): the next run adds it.
     write(root, {"IMG_0001.jpg.xmp": sidecar_xml(subject=["meadow", "picnic", "Grandpa"])})
     out = _import(root)
     assert sources(photo_named("IMG_0001.jpg")) == {"picnic": "member", "meadow": "embedded", "Grandpa": "embedded"}
-    assert "1 photo was already there and given now what its sidecar added" in out
+    assert "1 photo was already there and changed by its sidecar: 1 keyword added" in out
+
+
+def _words(photo: Photo) -> str:
+    from search.models import PhotoDocument
+
+    return PhotoDocument.objects.get(photo=photo).words.lower()
+
+
+# A sidecar that says nothing we read (digiKam keeps its rating there): no keyword, title, place or date.
+EMPTY_SIDECAR = (b'<x:xmpmeta xmlns:x="adobe:ns:meta/">'
+                 b'<rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#">'
+                 b'<rdf:Description rdf:about="" xmlns:xmp="http://ns.adobe.com/xap/1.0/" xmp:Rating="0"/>'
+                 b'</rdf:RDF></x:xmpmeta>')
+
+
+def test_a_keyword_removed_from_a_changed_sidecar_leaves_the_photo_but_never_a_members_tag(tmp_path, family, alice):
+    """A keyword taken off in digiKam (which rewrites the sidecar) stayed on the photo for ever as a tag "from the
+    file". A tag that came only from the file or its sidecar, and that neither gives any more, leaves the photo when
+    the changed sidecar is read (its search document with it); one a member typed or re-typed, an accepted
+    suggestion, and the file's own keywords stay. The file taking it off is no member taking it off: the keyword
+    comes back when the sidecar gives it again."""
+    root = write(tmp_path / "Library", {
+        "IMG_0001.jpg": picture(xmp={"Xmp.dc.subject": ["Lisbon"]}),
+        "IMG_0001.jpg.xmp": sidecar_xml(subject=["Holiday", "beach", "picnic", "dog"], title="Beach day"),
+        "IMG_0002.jpg": picture(),
+        "IMG_0002.jpg.xmp": sidecar_xml(subject=["kite"]),
+    })
+    _import(root)
+    photo = photo_named("IMG_0001.jpg")
+    photo_tags_add(photo=photo, names=["picnic"], source=PhotoTag.Source.MEMBER, user=alice)  # re-typed
+    photo_tags_add(photo=photo, names=["dog"], source=PhotoTag.Source.SUGGESTION, user=alice)  # accepted
+    photo_update(photo=photo_named("IMG_0001.jpg"), user=alice,
+                 tags=["Holiday", "beach", "picnic", "dog", "Lisbon", "Grandma"])  # typed one more, kept the rest
+    assert "holiday" in _words(photo_named("IMG_0001.jpg"))
+    write(root, {"IMG_0001.jpg.xmp": sidecar_xml(subject=["beach", "kite"], title="Beach day"),
+                 "IMG_0002.jpg.xmp": EMPTY_SIDECAR})  # every keyword taken off (and the rest)
+
+    out = _import(root)
+
+    photo = photo_named("IMG_0001.jpg")
+    assert sources(photo) == {"beach": "embedded", "kite": "embedded", "Lisbon": "embedded", "picnic": "member",
+                              "dog": "suggestion", "Grandma": "member"}
+    assert "holiday" not in _words(photo)
+    assert sources(photo_named("IMG_0002.jpg")) == {}
+    assert ("2 photos were already there and changed by their sidecars: 1 keyword added, 2 keywords removed"
+            in out)
+
+    write(root, {"IMG_0001.jpg.xmp": sidecar_xml(subject=["beach", "kite", "Holiday"], title="Beach day")})
+    assert "1 photo was already there and changed by its sidecar: 1 keyword added" in _import(root)
+    assert sources(photo_named("IMG_0001.jpg"))["Holiday"] == "embedded"
+
+    # Reading the stored file again alone can't tell its sidecar's keywords: they stay.
+    call_command("read_embedded", "--all", "--no-progress", stdout=io.StringIO())
+    assert set(sources(photo_named("IMG_0001.jpg"))) == {"beach", "kite", "Holiday", "Lisbon", "picnic", "dog",
+                                                          "Grandma"}
+
+
+def test_a_tag_renamed_in_the_admin_is_no_keyword_a_changed_sidecar_takes_off(tmp_path, family, alice, client):
+    """A tag from the file renamed in the admin ("Holiday" to "Algarve 2019") carries a name no file gave: the next
+    changed sidecar took it off as a keyword no longer given, undoing the rename on the photo. A renamed tag is the
+    member's on each photo now."""
+    from django.contrib.auth import get_user_model
+    from django.urls import reverse
+
+    from gallery.models import Tag
+
+    root = write(tmp_path / "Library", {"IMG_0001.jpg": picture(),
+                                        "IMG_0001.jpg.xmp": sidecar_xml(subject=["Holiday", "beach"])})
+    _import(root)
+    client.force_login(get_user_model().objects.create_superuser("root", "root@example.org", "admin-password-123"))
+    tag = Tag.objects.get(family=family, name="Holiday")
+    assert client.post(reverse("admin:gallery_tag_change", args=[tag.pk]), {"name": "Algarve 2019"}).status_code == 302
+    write(root, {"IMG_0001.jpg.xmp": sidecar_xml(subject=["beach", "kite"])})
+
+    _import(root)
+
+    assert sources(photo_named("IMG_0001.jpg")) == {"Algarve 2019": "member", "beach": "embedded", "kite": "embedded"}
+
+
+def test_a_keyword_taken_off_one_copys_sidecar_stays_while_another_copy_gives_it(tmp_path, family, alice):
+    """The same photo in two folders, each with a sidecar of its own (a library and an older copy of it): what either
+    gives stays, whichever is read first."""
+    data = picture()
+    root = write(tmp_path / "Library", {"A/IMG_0001.jpg": data, "A/IMG_0001.jpg.xmp": sidecar_xml(subject=["beach"]),
+                                        "B/IMG_0001.jpg": data, "B/IMG_0001.jpg.xmp": sidecar_xml(subject=["kite"])})
+    _import(root)
+    assert set(sources(photo_named("IMG_0001.jpg"))) == {"beach", "kite"}
+
+    write(root, {"A/IMG_0001.jpg.xmp": sidecar_xml(subject=["beach", "sand"])})
+    _import(root)
+
+    assert set(sources(photo_named("IMG_0001.jpg"))) == {"beach", "sand", "kite"}
+
+
+def test_a_sidecar_that_replaced_a_title_says_so_in_the_summary(tmp_path, family, alice):
+    root = write(tmp_path / "Library", {
+        "IMG_0001.jpg": picture(), "IMG_0001.jpg.xmp": sidecar_xml(subject=["beach"], title="Beach day"),
+        "IMG_0002.jpg": picture(), "IMG_0002.jpg.xmp": sidecar_xml(subject=["kite"], title="Kites"),
+        "IMG_0003.jpg": picture(),
+    })
+    _import(root)
+    write(root, {"IMG_0001.jpg.xmp": sidecar_xml(subject=["beach"], title="At Sagres"),
+                 "IMG_0002.jpg.xmp": sidecar_xml(subject=["kite"], title="Kites over the dunes",
+                                                 description="Windy"),
+                 "IMG_0003.jpg.xmp": sidecar_xml(title="Scan", city="Sagres", country="Portugal")})
+
+    out = _import(root)
+
+    assert photo_named("IMG_0001.jpg").title == "At Sagres"
+    assert ("3 photos were already there and changed by their sidecars: 2 titles replaced, 1 title given, "
+            "1 description given, 1 place given, 1 date replaced") in out
+    assert "given now what" not in out
 
 
 def test_a_re_run_reads_no_sidecar_that_did_not_change_since_it_was_read(tmp_path, family, alice, monkeypatch):
@@ -287,7 +402,7 @@ def test_a_re_run_reads_no_sidecar_that_did_not_change_since_it_was_read(tmp_pat
     out = _import(root)
     assert len(reads) == 1 and sources(photo_named("IMG_0002.jpg")) == {"kite": "embedded", "beach": "embedded"}
     assert "XMP sidecars read: 1 " in out and "XMP sidecars unchanged since they were last read: 1 " in out
-    assert "1 photo was already there and given now what its sidecar added" in out
+    assert "1 photo was already there and changed by its sidecar: 1 keyword added" in out
     assert "XMP sidecars unchanged since they were last read: 2 " in _import(root) and len(reads) == 1
 
 
@@ -297,7 +412,7 @@ def test_a_sidecar_imported_while_reading_metadata_was_off_is_read_once_it_is_on
     _import(root)
     assert sources(photo_named("IMG_0001.jpg")) == {}
     settings.EMBEDDED_METADATA = True
-    assert "1 photo was already there and given now what its sidecar added" in _import(root)
+    assert "1 photo was already there and changed by its sidecar: 1 date replaced, 1 keyword added" in _import(root)
     assert sources(photo_named("IMG_0001.jpg")) == {"kite": "embedded"}
 
 
@@ -389,7 +504,7 @@ def test_a_position_set_in_darktable_or_digikam_is_read_from_the_sidecar(tmp_pat
     assert (round(tokyo.latitude, 3), round(tokyo.longitude, 3)) == (35.689, 139.692)
     assert (tokyo.place_country_code, tokyo.taken_tz, tokyo.taken_at_local.hour) == ("JP", "Asia/Tokyo", 18)
     assert amsterdam.place_country_code == "NL"
-    assert "1 photo was already there and given now what its sidecar added" in out
+    assert "1 photo was already there and changed by its sidecar: 1 place given" in out
 
 
 def test_a_fifo_named_as_a_sidecar_or_a_link_to_one_is_none_and_the_import_goes_on(tmp_path, family, alice):

@@ -18,6 +18,7 @@ from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
 from gallery.album_services import MAX_DESCRIPTION, MAX_NAME, album_add_photos, album_create, album_text_clean
+from gallery.embedded import Embedded
 from gallery.files import files_remove, photo_file_names
 from gallery.filename_dates import FolderDate, date_in_folders, is_a_date_folder
 from gallery.images import (NOT_AN_IMAGE, ImageRejected, exif_dates, names_an_image_format, read_limited, sha256_of,
@@ -51,7 +52,8 @@ NOT_A_PHOTO = "not_a_photo"  # no image, and named as something else (a sidecar,
 XMP_READ = "xmp_read"  # XMP sidecars read (darktable's, digiKam's, Lightroom's, …), with a new photo or one there
 XMP_SKIPPED = "xmp_skipped"  # XMP sidecars that could not be read (too large, no XMP, hostile): named in the log
 XMP_UNCHANGED = "xmp_unchanged"  # XMP sidecars whose bytes are those read with their photo before: not read again
-XMP_GAVE = "xmp_gave"  # photos already there that their XMP sidecar gave something (it appeared or changed since)
+XMP_GAVE = "xmp_gave"  # photos already there that their XMP sidecar changed (it appeared or changed since)
+XMP_CHANGED = "xmp {} {}"  # …what it changed: ("title", "replaced"), ("keywords", "added"), counted (_xmp_apply)
 FOLDER_DATED = "folder_dated"  # imported, dated by the name of a folder it is in (no date in the file nor its name)
 FOLDER_REDATED = "folder_redated"  # already there, dated by a guess: dated now by its folder's name
 # Files beside photos that the mimetypes table does not know: metadata sidecars, Apple's edit lists, folder databases.
@@ -127,6 +129,7 @@ class Command(BaseCommand):
             known, trashed, undated, lacking, deleted = _family_hashes(family_obj, include_deleted=include_deleted)
             self._folder_datable = _folder_datable(family_obj)
             self._xmp_read_before = _xmp_read_before(family_obj)
+            self._xmp_seen: set[int] = set()  # photos an XMP sidecar was found beside in this run (_xmp_apply)
             self._takeout_read, self._takeout_unreadable = set(), set()  # Takeout sidecars (paths), for the summary
         except KeyboardInterrupt:
             raise CommandError("Interrupted while listing the files: nothing was imported. Run the same command "
@@ -254,9 +257,7 @@ class Command(BaseCommand):
                 + (f"; {counts[XMP_SKIPPED]} could not be read (skipped, "
                    f"{'its photo' if counts[XMP_SKIPPED] == 1 else 'their photos'} imported: the log says why)"
                    if counts[XMP_SKIPPED] else "")
-                + (f"; {counts[XMP_GAVE]} photo{' was' if counts[XMP_GAVE] == 1 else 's were'} already there and "
-                   f"given now what {'its sidecar' if counts[XMP_GAVE] == 1 else 'their sidecars'} added"
-                   if counts[XMP_GAVE] else ""))
+                + _xmp_note(counts))
         if counts[XMP_UNCHANGED]:
             self.stdout.write(f"XMP sidecars unchanged since they were last read: {counts[XMP_UNCHANGED]} (not read "
                               "again)")
@@ -302,6 +303,18 @@ class Command(BaseCommand):
         if sidecar.sha256 and self._xmp_read_before.get(digest) != sidecar.sha256:
             Photo.all_objects.filter(pk=photo_id).update(xmp_sidecar_sha256=sidecar.sha256)
             self._xmp_read_before[digest] = sidecar.sha256
+
+    def _xmp_apply(self, photo_id: int, data: bytes, sidecar: Embedded, counts: Counter[str]) -> None:
+        """Give the photo `photo_id` (already there, its file's bytes `data`) what its XMP sidecar says now, counting
+        what that changed. A tag from the file that neither gives any more leaves the photo, except when this run found
+        another sidecar of the photo already (the same file in two folders, each with its own): what any of them
+        gives stays."""
+        changes = photo_xmp_sidecar_read(photo_id=photo_id, data=data, sidecar=sidecar,
+                                         keep_missing=photo_id in self._xmp_seen)
+        counts[XMP_GAVE] += bool(changes)
+        counts.update(XMP_CHANGED.format(what, how) for what, how in changes.fields)
+        counts[XMP_CHANGED.format("keywords", "added")] += changes.keywords_added
+        counts[XMP_CHANGED.format("keywords", "removed")] += changes.keywords_removed
 
     def _folder_date(self, path: Path) -> FolderDate | None:
         """The date the names of the folders the file at `path` is in tell, once per folder. The folder imported and
@@ -362,9 +375,9 @@ class Command(BaseCommand):
                 xmp_sidecar = read_xmp_sidecar(xmp_found, read_before=self._xmp_read_before.get(digest, ""))
                 counts[_xmp_read(xmp_sidecar)] += 1
                 if xmp_sidecar.embedded is not None:
-                    counts[XMP_GAVE] += photo_xmp_sidecar_read(photo_id=known[digest], data=data,
-                                                               sidecar=xmp_sidecar.embedded)
+                    self._xmp_apply(known[digest], data, xmp_sidecar.embedded, counts)
                     self._xmp_remember(known[digest], digest, xmp_sidecar)
+                self._xmp_seen.add(known[digest])
             return result
         if digest in trashed:
             return UploadResult(name, IN_TRASH)
@@ -383,8 +396,8 @@ class Command(BaseCommand):
         if xmp_sidecar is not None and result.photo is not None:
             counts[_xmp_read(xmp_sidecar)] += 1
             if result.outcome != UploadResult.SAVED:  # (stored by another import meanwhile: given what it adds)
-                counts[XMP_GAVE] += photo_xmp_sidecar_read(photo_id=result.photo.pk, data=data,
-                                                           sidecar=xmp_sidecar.embedded)
+                self._xmp_apply(result.photo.pk, data, xmp_sidecar.embedded, counts)
+            self._xmp_seen.add(result.photo.pk)
             self._xmp_remember(result.photo.pk, digest, xmp_sidecar)
         if result.photo is not None:
             photo = result.photo
@@ -638,6 +651,23 @@ def _sidecar_note(counts: Counter[str]) -> str:
         notes.append(f"{counts[FILLED]} given {'its' if counts[FILLED] == 1 else 'their'} people, caption or place by "
                      f"{'its Takeout sidecar' if counts[FILLED] == 1 else 'their Takeout sidecars'}")
     return f" ({', '.join(notes)})" if notes else ""
+
+
+def _xmp_note(counts: Counter[str]) -> str:
+    """What the XMP sidecars read changed on photos already there, counted: "; 2 photos were already there and changed
+    by their sidecars: 1 title replaced, 1 place given, 3 keywords added, 1 keyword removed (…)"."""
+    photos = counts[XMP_GAVE]
+    if not photos:
+        return ""
+    parts = [f"{n} {what}{'' if n == 1 else 's'} {how}" for what in ("title", "description", "place", "date")
+             for how in ("replaced", "given", "removed") if (n := counts[XMP_CHANGED.format(what, how)])]
+    for how in ("added", "removed"):
+        if n := counts[XMP_CHANGED.format("keywords", how)]:
+            parts.append(f"{n} keyword{'' if n == 1 else 's'} {how}")
+    if counts[XMP_CHANGED.format("keywords", "removed")]:
+        parts[-1] += " (in neither the sidecar nor the file any more: never a member's tag)"
+    return (f"; {photos} photo{' was' if photos == 1 else 's were'} already there and changed by "
+            f"{'its sidecar' if photos == 1 else 'their sidecars'}" + (": " + ", ".join(parts) if parts else ""))
 
 
 def _xmp_read(sidecar: XmpSidecar) -> str:

@@ -11,7 +11,9 @@ class Command(PhotoBackfillCommand):
     help = (
         "Read the embedded metadata (XMP, IPTC, EXIF keywords, title, description, location, time zone) of every "
         "photo stored before it was read, as an upload does: keywords become tags from the file, title and "
-        "description fill fields nobody wrote, never a member's edit (nor a tag a member removed). Each photo is saved as it is done, so an "
+        "description fill fields nobody wrote, never a member's edit (nor a tag a member removed); a tag from the file "
+        "that the file no longer gives is taken off (not on a photo whose XMP sidecar was read: it may be the "
+        "sidecar's). Each photo is saved as it is done, so an "
         "interrupted run resumes where it stopped; --all reads every photo again (idempotent). The periodic "
         "sweep does the same a batch at a time (EMBEDDED_SWEEP_LIMIT)."
     )
