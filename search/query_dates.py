@@ -32,8 +32,11 @@ USUAL_HOLIDAYS = {
     "valentines day": lambda y: date(y, 2, 14), "thanksgiving": lambda y: _nth_weekday(y, 11, 3, 4),
 }
 HOLIDAY_WINDOW = timedelta(days=2)
+# Holidays that are one day of the calendar, whatever the country: an eve is the day before, never a window around it
+# ("christmas eve 2022" is 24 December 2022).
+FIXED_HOLIDAYS = {"christmas eve": (12, 24), "new years eve": (12, 31), "new year eve": (12, 31)}
 # Words people write for a holiday's own: "xmas 2022" is Christmas 2022, looked up under that name.
-HOLIDAY_ALIASES = {"xmas": "christmas"}
+HOLIDAY_ALIASES = {"xmas": "christmas", "nye": "new years eve"}
 HOLIDAY_WORDS = frozenset(w for name in USUAL_HOLIDAYS for w in name.split()) | {"day", "eve"} | set(HOLIDAY_ALIASES)
 
 
@@ -119,6 +122,8 @@ def holiday_span(name: str, year: int, country_code: str) -> tuple[date, date] |
     if usual is None:
         return None
     day = usual(year)
+    if name in FIXED_HOLIDAYS:
+        return day, day
     return day - HOLIDAY_WINDOW, day + HOLIDAY_WINDOW
 
 

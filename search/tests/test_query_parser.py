@@ -523,6 +523,18 @@ def test_a_day_without_its_year_or_month_stays_words(query, keys, text):
     assert ([chip.key for chip in parsed.chips], parsed.text) == (keys, text), parsed
 
 
+@pytest.mark.parametrize("query, country, day", [
+    ("christmas eve 2022", "", date(2022, 12, 24)), ("xmas eve 2022", "", date(2022, 12, 24)),
+    ("christmas eve 2022", "DE", date(2022, 12, 24)), ("christmas eve 2022", "PT", date(2022, 12, 24)),
+    ("christmas eve 2022", "US", date(2022, 12, 24)), ("new year's eve 2022", "", date(2022, 12, 31)),
+    ("nye 2022", "GB", date(2022, 12, 31)), ("new years eve of 2022", "FR", date(2022, 12, 31))])
+def test_an_eve_with_a_year_is_that_day(query, country, day):
+    """"christmas eve 2022" was 22 to 26 December (the window around a holiday the family's country doesn't keep):
+    an eve is one day, the one before."""
+    parsed = parse_query(query, ctx(holiday_country=country))
+    assert (parsed.taken_after, parsed.taken_before, parsed.text) == (day, day, ""), parsed
+
+
 def test_a_date_as_chinese_and_japanese_write_it():
     # "2021年6月5日" (a phone's Chinese or Japanese keyboard) was a word that matched nothing
     for query, after, before in (("2021年6月5日", date(2021, 6, 5), date(2021, 6, 5)),
@@ -589,7 +601,7 @@ def test_holiday_with_a_year_uses_the_family_countrys_calendar():
 @pytest.mark.parametrize(("query", "country", "span"), [
     ("xmas 2022", "PT", (date(2022, 12, 25), date(2022, 12, 25))),
     ("Xmas Day 2022", "GB", (date(2022, 12, 25), date(2022, 12, 25))),
-    ("xmas eve 2022", "", (date(2022, 12, 22), date(2022, 12, 26))),
+    ("xmas eve 2022", "", (date(2022, 12, 24), date(2022, 12, 24))),  # (an eve is one day: test_an_eve_with_a_year…)
     ("xmas 2022", "", (date(2022, 12, 23), date(2022, 12, 27))),
 ])
 def test_xmas_is_christmas(query, country, span):
