@@ -168,6 +168,8 @@ def test_a_day_of_every_year_is_that_day_of_any_year_on_the_photos_own_local_day
     assert _ids(api, q="beach not on 3 june") == everyone - on_the_3rd
     assert _ids(api, q="beach -june 3") == everyone - on_the_3rd
     assert _ids(api, q="beach not on 3 june or 4 june") == {july.pk}
+    album = album_create(user=alice, family=family, name="Anna's birthdays", search={"q": "3 june", "min_score": 0})
+    assert set(album_photo_ids(album=album)) == on_the_3rd  # (a smart album reads its words as the box does)
     body = api.get(reverse("api_search"), {"q": "beach 3 june not on 4 june", "min_score": 0}).json()["interpreted"]
     assert (body["days_of_year"], body["not_days_of_year"]) == ([{"month": 6, "day": 3}], [{"month": 6, "day": 4}])
     assert (body["taken_after"], body["taken_before"], body["text"]) == (None, None, "beach")
