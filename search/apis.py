@@ -143,6 +143,14 @@ class InterpretedSerializer(serializers.Serializer):
                   "day, null: open) are left out")
     taken_after = serializers.DateField(allow_null=True, help_text="first day searched (explicit, else from q)")
     taken_before = serializers.DateField(allow_null=True, help_text="last day searched (explicit, else from q)")
+    days_of_year = serializers.ListField(
+        child=inline_serializer("DayOfYear", {"month": serializers.IntegerField(), "day": serializers.IntegerField()}),
+        help_text="days of every year q names without a year (\"3 june\", \"christmas eve\": 24 December): a photo "
+                  "taken on one of them, on its own local day, within taken_after/taken_before when those are set")
+    not_days_of_year = serializers.ListField(
+        child=inline_serializer("NotDayOfYear", {"month": serializers.IntegerField(), "day": serializers.IntegerField()}),
+        help_text="days of every year q names after a negation (\"not on 3 june\", \"-christmas eve\"): photos taken on "
+                  "them are left out")
     other_hemisphere = inline_serializer(
         "OtherHemisphere", {"taken_after": serializers.DateField(allow_null=True),
                             "taken_before": serializers.DateField(allow_null=True),

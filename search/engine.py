@@ -55,6 +55,8 @@ class SearchParams:
     not_places: tuple[str, ...] = ()  # places the query names after a negation ("not in Lisbon"): left out
     not_countries: tuple[str, ...] = ()  # ISO codes, likewise
     not_dates: tuple[tuple[date | None, date | None], ...] = ()  # (first, last day) the query negates: left out
+    days_of_year: tuple[tuple[int, int], ...] = ()  # (month, day) of every year the query names ("3 june"): any of them
+    not_days_of_year: tuple[tuple[int, int], ...] = ()  # and negates ("not on 3 june"): left out
     excluded: tuple[str, ...] = ()  # concepts the query excludes ("-dog", "without dog"): lowered, not removed
     taken_after: date | None = None
     taken_before: date | None = None
@@ -279,6 +281,7 @@ def _plan(*, user: AbstractBaseUser | None, params: SearchParams,
         uploader_id=params.uploader_id, tag=params.tag or None, country=params.country or None,
         place=params.place or None, places=tuple(params.places), not_places=tuple(params.not_places),
         not_countries=tuple(params.not_countries), not_dates=tuple(params.not_dates),
+        days_of_year=tuple(params.days_of_year), not_days_of_year=tuple(params.not_days_of_year),
         taken_after=params.taken_after, taken_before=params.taken_before,
         favourite_of=user.pk if params.favourite else None, southern=params.southern, other_side=params.other_side,
         other_side_not_dates=tuple(params.other_side_not_dates),
@@ -303,7 +306,7 @@ def _plan(*, user: AbstractBaseUser | None, params: SearchParams,
                               semantic_weight=w_sem, metadata_weight=w_meta, sort=plan.sort,
                               excluded=list(plan.excluded), other_models=plan.other_models,
                               leaves_out=bool(plan.excluded or scope.not_places or scope.not_countries
-                                              or scope.not_dates),
+                                              or scope.not_dates or scope.not_days_of_year),
                               family_ids=scope.family_ids, browse=plan.browse and not (plan.like or plan.unlike))
     return plan, response
 

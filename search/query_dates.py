@@ -32,8 +32,11 @@ USUAL_HOLIDAYS = {
     "valentines day": lambda y: date(y, 2, 14), "thanksgiving": lambda y: _nth_weekday(y, 11, 3, 4),
 }
 HOLIDAY_WINDOW = timedelta(days=2)
+# Holidays that are one day of the calendar, whatever the country: an eve is the day before, never a window around it
+# ("christmas eve 2022" is 24 December 2022), and without a year it is that day of every year (a day of the year).
+FIXED_HOLIDAYS = {"christmas eve": (12, 24), "new years eve": (12, 31), "new year eve": (12, 31)}
 # Words people write for a holiday's own: "xmas 2022" is Christmas 2022, looked up under that name.
-HOLIDAY_ALIASES = {"xmas": "christmas"}
+HOLIDAY_ALIASES = {"xmas": "christmas", "nye": "new years eve"}
 HOLIDAY_WORDS = frozenset(w for name in USUAL_HOLIDAYS for w in name.split()) | {"day", "eve"} | set(HOLIDAY_ALIASES)
 
 
@@ -119,7 +122,24 @@ def holiday_span(name: str, year: int, country_code: str) -> tuple[date, date] |
     if usual is None:
         return None
     day = usual(year)
+    if name in FIXED_HOLIDAYS:
+        return day, day
     return day - HOLIDAY_WINDOW, day + HOLIDAY_WINDOW
+
+
+def fixed_holiday(name: str) -> tuple[int, int] | None:
+    """(month, day) of a holiday that is one day of every year ("christmas eve", "nye"), else None."""
+    return FIXED_HOLIDAYS.get(_holiday_name(name))
+
+
+def day_of_year_label(month: int, day: int) -> str:
+    """"3 Jun, any year": a day of every year, as a chip names the days it searches."""
+    return f"{day} {MONTHS[month - 1][:3].title()}, any year"
+
+
+def is_day_of_year(month: int, day: int) -> bool:
+    """Whether some year has this day: 29 February does (leap years), 31 June none."""
+    return 1 <= month <= 12 and 1 <= day <= calendar.monthrange(2000, month)[1]
 
 
 def _calendar_days(name: str, year: int, country_code: str) -> list[date]:

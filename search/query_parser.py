@@ -16,7 +16,9 @@ Rules (issue 9, point 6):
   "christmas 2019"), an ISO day or month ("2023-06-14", "2023-06"), a relative phrase ("last year",
   "last summer", "this month") or a range of those ("between 2019 and 2021", "from june 2020 to may 2021",
   "2019-2021", "since 2019", "before 2020"). A month, season or holiday alone is left to metadata search (the
-  photos' documents carry those words).
+  photos' documents carry those words). A day and its month without a year ("3 june", "the 3rd of june") and the eves
+  ("christmas eve", "new year's eve") are that day of every year: a filter of its own kind (`days_of_year`, within
+  the dates said elsewhere: "3 june 2019-2021"), negated as dates are ("not on 3 june": `not_days_of_year`).
 - Seasons are meteorological and flip south of the equator (`ParserContext.southern`, unless every place the query
   searches in lies on the other side: "summer 2023 in Auckland" is Auckland's summer); a season that spans New Year
   belongs to the year of its January ("winter 2023" in the north: Dec 2022 to Feb 2023).
@@ -59,13 +61,17 @@ from search.query_dates import (
     month_span,
     range_label,
     open_year_range,
+    day_of_year_label,
+    fixed_holiday,
+    is_day_of_year,
     season_span,
     unread_range_end,
     year_span,
 )
 
-ChipKind = Literal["place", "not_place", "date", "not_date", "exclusion"]
-NEGATED_KINDS = frozenset({"not_place", "not_date", "exclusion"})
+# ("day_of_year": a day of every year, "3 june", "christmas eve": Chip.month and Chip.day)
+ChipKind = Literal["place", "not_place", "date", "not_date", "day_of_year", "not_day_of_year", "exclusion"]
+NEGATED_KINDS = frozenset({"not_place", "not_date", "not_day_of_year", "exclusion"})
 LIST_KINDS = NEGATED_KINDS | {"place"}  # chips that head a list of their kind ("in Lisbon or Porto")
 
 PLACE_WORDS = frozenset({"in", "at", "near", "from", "around"})
@@ -145,14 +151,18 @@ class Chip:
     is_country: bool = False
     after: date | None = None
     before: date | None = None
+    month: int = 0  # a day of every year's ("day_of_year", "not_day_of_year")
+    day: int = 0
 
     @property
     def range_label(self) -> str:
+        if self.kind in ("day_of_year", "not_day_of_year"):
+            return day_of_year_label(self.month, self.day)
         return range_label(self.after, self.before)
 
     @property
     def shows_range(self) -> bool:
-        return self.kind in ("date", "not_date") and self.range_label != self.label
+        return self.kind in ("date", "not_date", "day_of_year", "not_day_of_year") and self.range_label != self.label
 
 
 @dataclass(frozen=True)
@@ -164,6 +174,10 @@ class ParsedQuery:
     not_places: tuple[str, ...] = ()  # places named after a negation ("not in Lisbon"): their photos are left out
     not_countries: tuple[str, ...] = ()  # and countries
     not_dates: tuple[tuple[date | None, date | None], ...] = ()  # (first, last day) of dates negated ("not in 2023")
+    # Days of every year, (month, day): "3 june", "christmas eve" (a photo taken on any of them), and negated ("not on
+    # 3 june": none of them). Within taken_after/taken_before when the query names those too ("3 june 2019-2021").
+    days_of_year: tuple[tuple[int, int], ...] = ()
+    not_days_of_year: tuple[tuple[int, int], ...] = ()
     taken_after: date | None = None
     taken_before: date | None = None
     excluded: tuple[str, ...] = ()
@@ -390,9 +404,12 @@ def _result(tokens, kept, chips, excluded, used_removed) -> ParsedQuery:
     not_places = tuple(dict.fromkeys(c.place for c in chips if c.kind == "not_place" and not c.is_country))
     not_codes = tuple(dict.fromkeys(c.country_code for c in chips if c.kind == "not_place" and c.is_country))
     not_dates = tuple(dict.fromkeys((c.after, c.before) for c in chips if c.kind == "not_date"))
+    days = tuple(dict.fromkeys((c.month, c.day) for c in chips if c.kind == "day_of_year"))
+    not_days = tuple(dict.fromkeys((c.month, c.day) for c in chips if c.kind == "not_day_of_year"))
     after, before = _dates_span([c for c in chips if c.kind == "date"])
     return ParsedQuery(text=text, tokens=tokens, places=places, countries=codes, not_places=not_places,
-                       not_countries=not_codes, not_dates=not_dates, taken_after=after,
+                       not_countries=not_codes, not_dates=not_dates, days_of_year=days, not_days_of_year=not_days,
+                       taken_after=after,
                        taken_before=before, excluded=tuple(dict.fromkeys(excluded)), chips=tuple(chips),
                        removed=tuple(dict.fromkeys(used_removed)))
 
@@ -443,10 +460,10 @@ class _Parser:
     def joins(self, i: int, previous: Chip, removed: frozenset[str]) -> bool:
         """Whether the word at `i` joins the date chip before it to another date chip after it ("2023 or 2024"),
         both kept as chips (a list a negation or a place heads is `listed`'s)."""
-        if previous.kind != "date" or self.norms[i] not in LIST_WORDS or i + 1 >= len(self.tokens):
+        if previous.kind not in ("date", "day_of_year") or self.norms[i] not in LIST_WORDS or i + 1 >= len(self.tokens):
             return False
-        following = self.match_at(i + 1)
-        return following is not None and following.chip is not None and following.chip.kind == "date" \
+        following = self.match_at(i + 1)  # (a day of every year with another: "3 june or 5 july", either)
+        return following is not None and following.chip is not None and following.chip.kind == previous.kind \
             and following.chip.key not in removed
 
     # lists a negation runs over -----------------------------------------------------------------------------------
@@ -466,7 +483,7 @@ class _Parser:
         if first >= len(self.tokens):
             return None
         item = self._listed_item(i, first, previous, joined=joined)
-        if item is None or joined or previous.kind == "not_date":
+        if item is None or joined or previous.kind in ("not_date", "not_day_of_year"):
             return item
         return item if self._commas_run_to_a_list_word(item.end, previous) else None
 
@@ -502,7 +519,7 @@ class _Parser:
             return None
         return self._not_date(" ".join(self.norms[first:dated.end]),
                               f"{said} {' '.join(self.tokens[first:dated.end])}".strip(EDGE_PUNCT),
-                              (dated.chip.after, dated.chip.before), start=i, end=dated.end)
+                              dated.chip, start=i, end=dated.end)
 
     # exclusions ------------------------------------------------------------------------------------------------
     def _exclusion(self, i: int) -> _Match | None:
@@ -516,7 +533,16 @@ class _Parser:
         if dated is not None:  # "-2023", "-12/2023", "-yesterday": its photos are left out, as with "not"
             end, span = dated
             words = " ".join(self.tokens[i:end])[1:].strip(EDGE_PUNCT)
-            return self._not_date(" ".join(bare.norms[i:end]), f"not {words}", span, start=i, end=end)
+            return self._not_date(" ".join(bare.norms[i:end]), f"not {words}",
+                                  Chip("not_date", key="", label="", start=i, end=end, after=span[0], before=span[1]),
+                                  start=i, end=end)
+        yearly = bare._day_of_year(i) if dash else None
+        if yearly is not None and yearly[0] == i:  # "-3 june", "-christmas eve": so are those of that day every year
+            _, end, (month, day) = yearly
+            words = " ".join(self.tokens[i:end])[1:].strip(EDGE_PUNCT)
+            return self._not_date(" ".join(bare.norms[i:end]), f"not {words}",
+                                  Chip("day_of_year", key="", label="", start=i, end=end, month=month, day=day),
+                                  start=i, end=end)
         if phrase:
             # "-Lisbon", "-Sao Paulo": a place (not a concept, as a bare name is read) is left out as "not Lisbon" is.
             place = bare._place(i)
@@ -529,10 +555,10 @@ class _Parser:
                 said = "not in" if self.norms[i + 1] in PLACE_WORDS else "not"
                 return self._not_place(place, said, start=i)
             dated = self._date_chip(i + 1)
-            if dated is not None:  # "not in 2023", "except summer 2021": so are those taken then
+            if dated is not None:  # "not in 2023", "except summer 2021", "not on 3 june": so are those taken then
                 words = " ".join(self.tokens[i + 1:dated.end])
                 return self._not_date(" ".join(self.norms[i + 1:dated.end]), f"{norm} {words}".strip(EDGE_PUNCT),
-                                      (dated.chip.after, dated.chip.before), start=i, end=dated.end)
+                                      dated.chip, start=i, end=dated.end)
             unread = self._unread_range(i + 1)
             if unread is not None:
                 return unread  # "not since 9999": words, as its note says
@@ -543,10 +569,11 @@ class _Parser:
         return None
 
     @staticmethod
-    def _not_date(key: str, label: str, span: tuple[date | None, date | None], *, start: int, end: int) -> _Match:
-        """Dates left out: their chip ("not in 2023", "-12/2023"), keyed by the dates' words."""
-        return _Match(end=end, chip=Chip("not_date", key=f"-{key}", label=label, start=start, end=end,
-                                         after=span[0], before=span[1]))
+    def _not_date(key: str, label: str, dated: Chip, *, start: int, end: int) -> _Match:
+        """The dates of `dated` (a date chip, or a day of every year's) left out: their chip ("not in 2023",
+        "-12/2023", "not on 3 june"), keyed by the dates' words."""
+        kind = "not_day_of_year" if dated.kind == "day_of_year" else "not_date"
+        return _Match(end=end, chip=replace(dated, kind=kind, key=f"-{key}", label=label, start=start, end=end))
 
     @staticmethod
     def _not_place(place: _Match, said: str, *, start: int) -> _Match:
@@ -636,7 +663,46 @@ class _Parser:
             found = self._date_range(at) or self._date_atom(at, led=self.norms[i] != "of")
             if found:
                 return self._chip(i, found[0], found[1], key_start=at)
+        # a day of every year: "3 june", "the 3rd of june", "on june 3", "christmas eve"
+        yearly = self._day_of_year(i + 1 if self.norms[i] == "on" and i + 1 < len(self.norms) else i)
+        if yearly:
+            key_start, end, (month, day) = yearly
+            key = " ".join(self.norms[key_start:end])
+            return _Match(end=end, chip=Chip("day_of_year", key=key, start=i, end=end, month=month, day=day,
+                                             label=" ".join(self.tokens[key_start:end]).strip(EDGE_PUNCT) or key))
         return None
+
+    def _day_of_year(self, i: int) -> tuple[int, int, tuple[int, int]] | None:
+        """A day and month without a year, or a holiday that is one day ("3 june", "3rd of june", "the 3rd of june",
+        "june 3", "june the 3rd", "christmas eve", "new year's eve", "nye"): that day of every year, (where its words
+        start, after a "the" the day takes; the index after it; (month, day)), else None. A day no month has ("31
+        june") is none (dates_no_photo_has says so), 29 February is (leap years'); nor is one a year or a number
+        follows ("3 june 9999", "christmas eve of 1700": a date no photo can have, said as such)."""
+        start = i + 1 if self._the_day(i) else i
+        found = None
+        for end in range(min(len(self.norms), start + 3), start, -1):  # "new years eve", "christmas eve", "nye"
+            held = fixed_holiday(" ".join(self.norms[start:end]))
+            if held:
+                found = end, held
+                break
+        number = day_number(self.norms[start]) if found is None and start < len(self.norms) else None
+        if number is not None:  # "3 june", "3rd of june"
+            month_at = start + 2 if start + 2 < len(self.norms) and self.norms[start + 1] == "of" else start + 1
+            if month_at < len(self.norms) and self.norms[month_at] in MONTH_NAMES:
+                found = month_at + 1, (MONTH_NAMES[self.norms[month_at]], number)
+        elif found is None and start == i and i < len(self.norms) and self.norms[i] in MONTH_NAMES:
+            day_at = i + 2 if self._the_day(i + 1) else i + 1  # "june 3", "june the 3rd"
+            number = day_number(self.norms[day_at]) if day_at < len(self.norms) else None
+            if number is not None:
+                found = day_at + 1, (MONTH_NAMES[self.norms[i]], number)
+        if found is None or not is_day_of_year(*found[1]) or self._number_follows(found[0]):
+            return None
+        return start, found[0], found[1]
+
+    def _number_follows(self, i: int) -> bool:
+        """Whether a number (or "of" and one) comes at i: the year of the day before it, read or not."""
+        at = i + 1 if i < len(self.norms) and self.norms[i] == "of" else i
+        return at < len(self.norms) and (self.norms[at].isdecimal() or self._year_at(at) is not None)
 
     def _chip(self, start: int, end: int, span: tuple[date | None, date | None], key_start: int) -> _Match:
         key = " ".join(self.norms[key_start:end])

@@ -22,6 +22,7 @@ from django.db.models import Q
 from django.http import Http404
 from pgvector.django import CosineDistance
 
+from gallery.date_words import MONTHS
 from gallery.models import Family, Photo
 from gallery.selectors import family_get, family_list, photo_get
 from search.calibration import KIND_LABELS, active_calibrations
@@ -124,6 +125,10 @@ class SearchReport:
             parts.append(f"not taken {span['taken_after'] or '…'} to {span['taken_before'] or '…'}")
         if i.get("taken_after") or i.get("taken_before"):
             parts.append(f"taken {i.get('taken_after') or '…'} to {i.get('taken_before') or '…'}")
+        if i.get("days_of_year"):
+            parts.append(f"taken on {_days_of_year(i['days_of_year'])} of any year")
+        if i.get("not_days_of_year"):
+            parts.append(f"not taken on {_days_of_year(i['not_days_of_year'])} of any year")
         other = i.get("other_hemisphere") or {}
         if other.get("taken_after") or other.get("taken_before"):  # a season's days across the equator
             parts.append(f"across the equator taken {other.get('taken_after') or '…'} to "
@@ -420,6 +425,10 @@ def search_report_lines(report: SearchReport) -> list[str]:
             lines.append(f"not taken: {span['taken_after'] or '…'} to {span['taken_before'] or '…'}")
         if after or before:
             lines.append(f"taken: {after or '…'} to {before or '…'}")
+        if report.interpreted.get("days_of_year"):
+            lines.append(f"taken on, any year: {_days_of_year(report.interpreted['days_of_year'])}")
+        if report.interpreted.get("not_days_of_year"):
+            lines.append(f"not taken on, any year: {_days_of_year(report.interpreted['not_days_of_year'])}")
         other = report.interpreted.get("other_hemisphere") or {}
         if other.get("taken_after") or other.get("taken_before"):
             lines.append(f"taken across the equator: {other.get('taken_after') or '…'} to "
@@ -445,6 +454,11 @@ def search_report_lines(report: SearchReport) -> list[str]:
         lines.append("probability:")
         lines += histogram_lines(t.probabilities, digits=2)
     return lines + [""] + _results_lines(report)
+
+
+def _days_of_year(days: list[dict]) -> str:
+    """[{"month": 6, "day": 3}, …] (the API's `interpreted`) → "3 June or 24 December"."""
+    return " or ".join(f"{d['day']} {MONTHS[d['month'] - 1].title()}" for d in days)
 
 
 def _results_lines(report: SearchReport) -> list[str]:

@@ -42,6 +42,11 @@ class Scope:
     not_places: tuple[str, ...] = ()  # named after a negation ("not in Lisbon"): no photo whose place is one of them
     not_countries: tuple[str, ...] = ()  # ISO codes, likewise ("not in Portugal"); a photo with no place stays
     not_dates: tuple[tuple[date | None, date | None], ...] = ()  # (first, last day; None: open) negated: "not in 2023"
+    # Days of every year, (month, day), on the photo's local day (Photo.taken_day): "3 june" (taken on one of them),
+    # "not on 3 june" (on none of them). A photo dated by its folder's month or year alone has no day: never on one,
+    # never left out for one.
+    days_of_year: tuple[tuple[int, int], ...] = ()
+    not_days_of_year: tuple[tuple[int, int], ...] = ()
     taken_after: date | None = None  # inclusive: the day it was taken on where it was taken (Photo.taken_day)
     taken_before: date | None = None  # inclusive
     favourite_of: int | None = None  # a user's id: their favourites only
@@ -56,6 +61,8 @@ class Scope:
         object.__setattr__(self, "family_ids", tuple(sorted({int(f) for f in self.family_ids})))
         for name in ("places", "not_places", "not_countries", "not_dates"):
             object.__setattr__(self, name, tuple(value for value in getattr(self, name) if value))
+        for name in ("days_of_year", "not_days_of_year"):
+            object.__setattr__(self, name, tuple(dict.fromkeys((int(m), int(d)) for m, d in getattr(self, name))))
         if len(self.other_side_not_dates) != len(self.not_dates):  # (item for item, or the same days)
             object.__setattr__(self, "other_side_not_dates", ())
         # Nothing is taken after the last day a date can name, and the bound is "before the next day", which no
@@ -72,7 +79,8 @@ class Scope:
     def shape(self) -> tuple[str, ...]:
         """The filters that are set: what the SQL text of `where()` depends on."""
         return tuple(name for name in ("uploader_id", "tag", "country", "place", "places", "not_places",
-                                       "not_countries", "not_dates", "taken_after", "taken_before", "favourite_of",
+                                       "not_countries", "not_dates", "days_of_year", "not_days_of_year",
+                                       "taken_after", "taken_before", "favourite_of",
                                        "other_side", "other_side_not_dates")
                      if getattr(self, name) not in (None, "", ()))
 
@@ -89,6 +97,8 @@ class Scope:
                      place="-" if self.place else None, places=("-",) if self.places else (),
                      not_places=("-",) if self.not_places else (), not_countries=("-",) if self.not_countries else (),
                      not_dates=((None, None),) if self.not_dates else (),
+                     days_of_year=((1, 1),) if self.days_of_year else (),
+                     not_days_of_year=((1, 1),) if self.not_days_of_year else (),
                      taken_after=date.min if self.taken_after else None,
                      taken_before=date.min if self.taken_before else None,
                      favourite_of=0 if self.favourite_of is not None else None,
@@ -138,6 +148,16 @@ class Scope:
                 "NOT EXISTS (SELECT 1 FROM unnest(%(scope_not_after)s::date[], %(scope_not_before)s::date[]) AS d(a, b) "
                 "WHERE " + _IN_PERIOD.format(after="d.a", before="d.b") + ")"
             ).format(p=p))
+        if self.days_of_year:
+            # (the family, month and day first, as the "On this day" index reads them: a few rows of each family, not
+            # every photo's day compared; a photo in the trash is no search's)
+            clauses.append(sql.SQL(
+                "{p}.trashed_at IS NULL AND {p}.family_id = ANY(%(scope_year_families)s::bigint[]) "
+                "AND extract(month FROM {p}.taken_day) = ANY(%(scope_year_months)s::numeric[]) "
+                "AND extract(day FROM {p}.taken_day) = ANY(%(scope_year_days)s::numeric[]) AND "
+                + _ON_DAYS_OF_YEAR.format(codes="%(scope_year_codes)s")).format(p=p))
+        if self.not_days_of_year:
+            clauses.append(sql.SQL("NOT " + _ON_DAYS_OF_YEAR.format(codes="%(scope_not_year_codes)s")).format(p=p))
         # The local day decides; the instant, within the widest spread of zones, keeps taken_at's index of use.
         if self.other_side is not None:
             first, last = self._days_either_side()
@@ -197,7 +217,14 @@ class Scope:
             values["scope_after"] = self.taken_after
         if self.taken_before and self.other_side is None:
             values["scope_before"] = self.taken_before
-        if first or last or self.not_dates:
+        if self.days_of_year:
+            values["scope_year_families"] = list(self.family_ids)
+            values["scope_year_months"] = sorted({month for month, _ in self.days_of_year})
+            values["scope_year_days"] = sorted({day for _, day in self.days_of_year})
+            values["scope_year_codes"] = [_day_code(*day) for day in self.days_of_year]
+        if self.not_days_of_year:
+            values["scope_not_year_codes"] = [_day_code(*day) for day in self.not_days_of_year]
+        if first or last or self.not_dates or self.days_of_year or self.not_days_of_year:
             values["scope_dayless"] = [str(source) for source in Photo.DAYLESS_DATES]
             values["scope_folder_year"] = str(Photo.DateSource.FOLDER_YEAR)
         if first or last:
@@ -237,6 +264,10 @@ _WHOLE_PERIOD_IN = (  # (`after`, `before`: the first and last day, NULL: open)
     + _PERIOD_START + " + CASE {{p}}.taken_at_source WHEN %(scope_folder_year)s THEN interval '1 year' "
     "ELSE interval '1 month' END - interval '1 day')::date <= coalesce({before}, 'infinity')))")
 _WHOLE_PERIOD = _WHOLE_PERIOD_IN.format(after="%(scope_first)s::date", before="%(scope_last)s::date")
+# Taken on one of the days of every year `codes` names (an int[] parameter of _day_code's), by its own day (not dated by
+# its folder's month or year alone, whose first day stands for the month or the year).
+_ON_DAYS_OF_YEAR = ("({{p}}.taken_at_source <> ALL(%(scope_dayless)s::text[]) AND (extract(month FROM {{p}}.taken_day) "
+                    "* 100 + extract(day FROM {{p}}.taken_day))::int = ANY({codes}::int[]))")
 # Taken on one of the days from `after` to `before` (NULL: open).
 _IN_DAYS = "({{p}}.taken_day >= coalesce({after}, '-infinity') AND {{p}}.taken_day <= coalesce({before}, 'infinity'))"
 # …and, dated by a folder's month or year alone, in them for its whole period (what a negated date leaves out).
@@ -251,6 +282,11 @@ _NAMED = ("EXISTS (SELECT 1 FROM unnest({names}::text[]) AS named(name) WHERE lo
 
 # A place's text as words: lower case, without accents, each run of spaces and punctuation between words one space.
 _WORDS = "regexp_replace(lower(unaccent({})), '[-[:space:],.''’/()]+', ' ', 'g')"
+
+
+def _day_code(month: int, day: int) -> int:
+    """A day of every year as one number, month · 100 + day (3 June: 603), as _ON_DAYS_OF_YEAR compares it."""
+    return month * 100 + day
 
 
 def _day_start(day: date, shift: timedelta) -> datetime:

@@ -14,7 +14,7 @@ from django.db import connection
 from django.db.models import Count, Q
 from django.utils import timezone
 
-from gallery.date_words import SOUTHERN_COUNTRIES
+from gallery.date_words import MONTHS, SOUTHERN_COUNTRIES
 from gallery.models import Family, Membership, Photo, Tag
 from gallery.places import country_name
 from search.engine import MAX_QUERY_CHARS, SearchParams
@@ -82,7 +82,7 @@ class Understanding:
                     "in it, where, when).")
         params = self.params
         if self.query and not params.query and (params.excluded or params.not_places or params.not_countries
-                                                or params.not_dates):
+                                                or params.not_dates or params.not_days_of_year):
             return f"“{self.query}” only says what to leave out: add what you are looking for."
         return ""
 
@@ -102,6 +102,8 @@ class Understanding:
             "not_dates": [{"taken_after": after, "taken_before": before} for after, before in self.parsed.not_dates],
             "taken_after": self.params.taken_after,
             "taken_before": self.params.taken_before,
+            "days_of_year": [{"month": month, "day": day} for month, day in self.params.days_of_year],
+            "not_days_of_year": [{"month": month, "day": day} for month, day in self.params.not_days_of_year],
             "other_hemisphere": None if self.params.other_side is None and not self.params.other_side_not_dates else {
                 "taken_after": (self.params.other_side or (None, None))[0],
                 "taken_before": (self.params.other_side or (None, None))[1],
@@ -374,6 +376,7 @@ def _merged(params: SearchParams, parsed: ParsedQuery) -> SearchParams:
                                                          "query_words": _browse_word_count(parsed)}
     return replace(params, excluded=parsed.excluded, not_places=parsed.not_places, not_countries=parsed.not_countries,
                    not_dates=parsed.not_dates, other_side_not_dates=parsed.other_side_not_dates,
+                   days_of_year=parsed.days_of_year, not_days_of_year=parsed.not_days_of_year,
                    southern=parsed.southern, **where, **when, **browse)
 
 
@@ -395,6 +398,8 @@ def _browse_words(parsed: ParsedQuery) -> str:
             words += [str(year) for year in range(first, last + 1)]
         else:
             words += [decade_word(year) for year in range(first // 10 * 10, last + 1, 10)]
+    # A day of every year ("3 june"): its month, which every photo taken that day carries
+    words += dict.fromkeys(MONTHS[month - 1] for month, _ in parsed.days_of_year)
     return " ".join(words)[:MAX_QUERY_CHARS]
 
 
@@ -407,4 +412,5 @@ def _browse_word_count(parsed: ParsedQuery) -> int | None:
     not every alternative listed, which made a photo of "2019 2023" one word of five and hid it."""
     count = max((len(name.split()) for name in parsed.place_names), default=0)
     count += 1 if parsed.taken_after or parsed.taken_before else 0
+    count += 1 if parsed.days_of_year else 0  # (one month: the days' months are alternatives too)
     return count or None

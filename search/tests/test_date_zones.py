@@ -4,6 +4,8 @@ hemisphere (the photo's latitude, else its family's country)."""
 
 from __future__ import annotations
 
+import itertools
+
 import pytest
 from django.urls import reverse
 
@@ -19,7 +21,7 @@ pytestmark = pytest.mark.django_db
 LOS_ANGELES = (34.0522, -118.2437)
 SYDNEY = (-33.8688, 151.2093)
 LISBON = (38.7223, -9.1393)
-_colours = iter(range(10, 250, 9))
+_colours = itertools.cycle(range(10, 250, 9))  # (a photo's bytes differ by its date and place too)
 
 
 @pytest.fixture
@@ -141,6 +143,70 @@ def test_a_photo_dated_only_by_its_folders_month_or_year_is_in_a_date_filter_onl
     # of any month but June
     assert _ids(api, q="beach not in june 2003") == {year.pk}
     assert _ids(api, q="beach not in 2003") == set()
+
+
+def test_a_day_of_every_year_is_that_day_of_any_year_on_the_photos_own_local_day(toy_model, store, family, alice,
+                                                                                    api, settings):
+    """"3 june" was words: every June photo matched "june" by its metadata. It is the photos taken on 3 June of any
+    year, each on its own local day (23:30 on 3 June in Los Angeles is the 4th in UTC, 00:30 on 4 June in Sydney the
+    3rd), alone, with words, with a year range said elsewhere or given as the API's dates, and negated."""
+    settings.TIME_ZONE = "UTC"
+    lisbon_2019 = store(family, alice, *LISBON, taken="2019:06:03 12:00:00")
+    los_angeles_2023 = store(family, alice, *LOS_ANGELES, taken="2023:06:03 23:30:00")
+    sydney_2023 = store(family, alice, *SYDNEY, taken="2023:06:04 00:30:00")
+    july = store(family, alice, *LISBON, taken="2021:07:03 12:00:00")
+    everyone = {lisbon_2019.pk, los_angeles_2023.pk, sydney_2023.pk, july.pk}
+    on_the_3rd = {lisbon_2019.pk, los_angeles_2023.pk}
+    for query in ("3 june", "photo on 3 june", "the 3rd of june", "june 3rd photo", "photo on june 3 or 3 june"):
+        assert _ids(api, q=query) == on_the_3rd, query
+    assert _ids(api, q="3 june between 2019 and 2021") == {lisbon_2019.pk}
+    assert _ids(api, q="photo 3 june since 2020") == {los_angeles_2023.pk}
+    assert _ids(api, q="3 june", taken_after="2020-01-01") == {los_angeles_2023.pk}  # (the API's dates too)
+    assert _ids(api, q="2019 the 3rd of june photo") == {lisbon_2019.pk}
+    assert _ids(api, q="photo 3 june in Lisbon") == {lisbon_2019.pk}
+    assert _ids(api, q="photo 4 june") == {sydney_2023.pk}
+    assert _ids(api, q="beach not on 3 june") == everyone - on_the_3rd
+    assert _ids(api, q="beach -june 3") == everyone - on_the_3rd
+    assert _ids(api, q="beach not on 3 june or 4 june") == {july.pk}
+    album = album_create(user=alice, family=family, name="Anna's birthdays", search={"q": "3 june", "min_score": 0})
+    assert set(album_photo_ids(album=album)) == on_the_3rd  # (a smart album reads its words as the box does)
+    body = api.get(reverse("api_search"), {"q": "beach 3 june not on 4 june", "min_score": 0}).json()["interpreted"]
+    assert (body["days_of_year"], body["not_days_of_year"]) == ([{"month": 6, "day": 3}], [{"month": 6, "day": 4}])
+    assert (body["taken_after"], body["taken_before"], body["text"]) == (None, None, "beach")
+
+
+def test_29_february_of_every_year_is_only_leap_days(toy_model, store, family, alice, api):
+    leap = store(family, alice, *LISBON, taken="2020:02:29 12:00:00")
+    store(family, alice, *LISBON, taken="2021:02:28 12:00:00")
+    store(family, alice, *LISBON, taken="2021:03:01 12:00:00")
+    assert _ids(api, q="photo 29 february") == {leap.pk}
+    assert _ids(api, q="29th of feb") == {leap.pk}
+
+
+def test_christmas_eve_and_new_years_eve_are_their_own_days(toy_model, store, family, alice, api):
+    """"christmas eve" and "new year's eve" without a year found the holidays' photos (25 December, 1 January: the
+    date words of the photos' countries), not the eves; "christmas eve 2022" took 22 to 26 December."""
+    eve_2022 = store(family, alice, *NEW_YORK, taken="2022:12:24 19:00:00")
+    eve_2021 = store(family, alice, *LISBON, taken="2021:12:24 19:00:00")
+    christmas = store(family, alice, *NEW_YORK, taken="2022:12:25 10:00:00")
+    nye = store(family, alice, *LISBON, taken="2022:12:31 23:00:00")
+    new_year = store(family, alice, *LISBON, taken="2023:01:01 00:30:00")
+    for query in ("christmas eve", "xmas eve photo"):
+        assert _ids(api, q=query) == {eve_2022.pk, eve_2021.pk}, query
+    assert _ids(api, q="christmas eve 2022") == {eve_2022.pk}
+    for query in ("new year's eve", "new years eve photo", "NYE"):
+        assert _ids(api, q=query) == {nye.pk}, query
+    assert _ids(api, q="beach not on christmas eve") == {christmas.pk, nye.pk, new_year.pk}
+    assert _ids(api, q="beach -nye") == {eve_2022.pk, eve_2021.pk, christmas.pk, new_year.pk}
+
+
+def test_a_photo_dated_only_by_its_folders_month_is_on_no_day_of_every_year(toy_model, store, family, alice, api):
+    """A scan from a folder "2005-06" is dated 1 June 2005, the 1st standing for the month: it is no photo of "1
+    june", and "not on 1 june" keeps it (nobody knows its day), as "On this day" leaves it out."""
+    month, day = store(family, alice, taken="2005:06:01 12:00:00"), store(family, alice, taken="2006:06:01 12:00:00")
+    Photo.objects.filter(pk=month.pk).update(taken_at_source=Photo.DateSource.FOLDER_MONTH)
+    assert _ids(api, q="photo 1 june") == {day.pk}
+    assert _ids(api, q="beach not on 1 june") == {month.pk}
 
 
 NEW_YORK = (40.7128, -74.0060)

@@ -137,6 +137,21 @@ def test_the_scope_is_one_typed_value_each_module_compiles(shapes, alice, family
     assert metadata_pass(meta, scope=Scope(()), limit=10) == {}
 
 
+def test_days_of_every_year_are_filters_of_the_scope_whose_text_depends_on_their_presence_alone(family):
+    """"3 june", "not on christmas eve" (search.query_parser): the scope's own filters, compiled by where() as the
+    others are; the statement's text is the same whichever days (its cache key, skeleton(), too)."""
+    scope = Scope((family.pk,), days_of_year=((6, 3), (12, 24)), not_days_of_year=((2, 29),))
+    assert scope.shape == ("days_of_year", "not_days_of_year") and scope.filtered
+    other = Scope((family.pk,), days_of_year=((1, 5),), not_days_of_year=((7, 4), (8, 1)))
+    assert scope.skeleton() == other.skeleton() and scope.where().as_string(None) == other.where().as_string(None)
+    assert scope.skeleton() != Scope((family.pk,), days_of_year=((6, 3),)).skeleton()
+    params = scope.params()
+    assert (params["scope_year_months"], params["scope_year_days"]) == ([6, 12], [3, 24])  # (the index's columns)
+    assert (params["scope_year_codes"], params["scope_not_year_codes"]) == ([603, 1224], [229])
+    assert params["scope_dayless"]  # (a photo dated by its folder's month or year alone is on no day of them)
+    assert Scope((family.pk,), days_of_year=((6, 3), (6, 3))).days_of_year == ((6, 3),)
+
+
 def test_documents_of_an_older_layout_are_rebuilt_by_the_sweep(shapes, alice, add_shape):
     photo = add_shape("green", "square", tags=["lantern"])
     PhotoDocument.objects.filter(photo=photo).update(version=DOCUMENT_VERSION - 1, fields=None)

@@ -512,15 +512,124 @@ def test_a_day_in_any_order_and_after_on_is_that_day_and_the_rest_words(query):
 
 
 @pytest.mark.parametrize("query, keys, text", [
-    ("3rd june", [], "3rd june"), ("june 3rd", [], "june 3rd"), ("3 june", [], "3 june"), ("june 3", [], "june 3"),
-    ("the 3rd of june", [], "the 3rd of june"), ("the third", [], "the third"), ("3rd birthday", [], "3rd birthday"),
+    ("the third", [], "the third"), ("3rd birthday", [], "3rd birthday"),
     ("2021 the third kids", ["2021"], "the third kids"), ("2021 june the kids", ["2021 june"], "the kids")])
-def test_a_day_without_its_year_or_month_stays_words(query, keys, text):
-    """A day and month without a year name a day of every year, which no filter takes (a photo's words carry its
-    month, not its day): they stay words, as "3 june" does; an ordinal with no month next to it ("3rd birthday", "the
-    third") is a word, and a "the" after a year with no day after it stays one too."""
+def test_a_day_without_its_month_stays_words(query, keys, text):
+    """An ordinal with no month next to it ("3rd birthday", "the third") is a word, and a "the" after a year with no
+    day after it stays one too."""
     parsed = parse_query(query, ctx())
     assert ([chip.key for chip in parsed.chips], parsed.text) == (keys, text), parsed
+
+
+@pytest.mark.parametrize("query, text", [
+    ("3 june", ""), ("june 3", ""), ("3rd june", ""), ("june 3rd", ""), ("3rd of june", ""), ("the 3rd of june", ""),
+    ("june the 3rd", ""), ("on 3 june", ""), ("kids on june 3", "kids"), ("kids on the 3rd of june", "kids"),
+    ("beach 3 june", "beach"), ("3 June sunset", "sunset"), ("3rd June,", "")])
+def test_a_day_and_month_without_a_year_is_that_day_of_every_year(query, text):
+    """"3 june" (or "june 3", "the 3rd of june") was searched as words: every June photo matched "june" by its
+    metadata, and the day was lost. It is 3 June of any year (Anna's birthday, whichever year it was), a filter of
+    its own kind: no span of days (taken_after/taken_before stay open)."""
+    parsed = parse_query(query, ctx())
+    assert (parsed.days_of_year, parsed.text) == (((6, 3),), text), parsed
+    assert (parsed.taken_after, parsed.taken_before, parsed.not_days_of_year) == (None, None, ())
+    [chip] = parsed.chips
+    assert (chip.kind, chip.month, chip.day, chip.range_label) == ("day_of_year", 6, 3, "3 Jun, any year")
+    assert chip.shows_range
+
+
+@pytest.mark.parametrize("query, day", [
+    ("christmas eve", (12, 24)), ("Christmas Eve party", (12, 24)), ("xmas eve", (12, 24)),
+    ("new year's eve", (12, 31)), ("New Years Eve", (12, 31)), ("new year eve", (12, 31)), ("nye party", (12, 31)),
+    ("NYE", (12, 31)), ("new year’s eve", (12, 31))])
+def test_an_eve_without_a_year_is_its_day_of_every_year(query, day):
+    """"christmas eve" and "new year's eve" without a year were words, which the photos' holiday words match on the
+    holidays themselves (25 December, 1 January): the day before, the one they name, was not found."""
+    parsed = parse_query(query, ctx(holiday_country="GB"))
+    assert parsed.days_of_year == (day,), parsed
+    assert parsed.text == ("party" if query.endswith("party") else "")
+    assert [chip.kind for chip in parsed.chips] == ["day_of_year"]
+
+
+@pytest.mark.parametrize("query, country, day", [
+    ("christmas eve 2022", "", date(2022, 12, 24)), ("xmas eve 2022", "", date(2022, 12, 24)),
+    ("christmas eve 2022", "DE", date(2022, 12, 24)), ("christmas eve 2022", "PT", date(2022, 12, 24)),
+    ("christmas eve 2022", "US", date(2022, 12, 24)), ("new year's eve 2022", "", date(2022, 12, 31)),
+    ("nye 2022", "GB", date(2022, 12, 31)), ("new years eve of 2022", "FR", date(2022, 12, 31))])
+def test_an_eve_with_a_year_is_that_day(query, country, day):
+    """"christmas eve 2022" was 22 to 26 December (the window around a holiday the family's country doesn't keep):
+    an eve is one day, the one before."""
+    parsed = parse_query(query, ctx(holiday_country=country))
+    assert (parsed.taken_after, parsed.taken_before, parsed.text) == (day, day, ""), parsed
+
+
+def test_29_february_is_a_day_of_every_year_and_31_june_none():
+    assert parse_query("29 february", ctx()).days_of_year == ((2, 29),)
+    assert parse_query("feb 29th", ctx()).days_of_year == ((2, 29),)
+    for query, note in (("31 june", "There is no 31 June: June has 30 days. “31 june” is searched as words."),
+                        ("june 31", "There is no 31 June: June has 30 days. “june 31” is searched as words."),
+                        ("30 february", "There is no 30 February: February has at most 29 days. “30 february” is "
+                                        "searched as words.")):
+        parsed = parse_query(f"beach {query}", ctx())
+        assert (parsed.chips, parsed.text, parsed.date_notes) == ((), f"beach {query}", (note,)), query
+
+
+@pytest.mark.parametrize("query, text", [
+    ("3 june 9999", "3 june 9999"), ("christmas eve of 1700", "christmas eve of 1700")])
+def test_a_day_of_the_year_with_a_year_no_photo_has_stays_words_with_its_note(query, text):
+    parsed = parse_query(query, ctx())
+    assert (parsed.chips, parsed.text) == ((), text) and parsed.date_notes, parsed
+
+
+@pytest.mark.parametrize("query, days, after, before, text", [
+    # the year said elsewhere: that year's day, as one date where the box reads it so
+    ("2021 the 3rd of june kids", (), date(2021, 6, 3), date(2021, 6, 3), "kids"),
+    ("kids 2021 christmas eve", ((12, 24),), date(2021, 1, 1), date(2021, 12, 31), "kids"),
+    ("3 june 2019-2021 beach", ((6, 3),), date(2019, 1, 1), date(2021, 12, 31), "beach"),
+    ("beach 3 june between 2019 and 2021", ((6, 3),), date(2019, 1, 1), date(2021, 12, 31), "beach"),
+    ("beach on 3 june since 2020", ((6, 3),), date(2020, 1, 1), None, "beach"),
+    ("3 june or 5 july", ((6, 3), (7, 5)), None, None, ""),
+    ("christmas eve and new year's eve fireworks", ((12, 24), (12, 31)), None, None, "fireworks"),
+])
+def test_a_day_of_every_year_combines_with_words_and_other_dates(query, days, after, before, text):
+    parsed = parse_query(query, ctx())
+    assert (parsed.days_of_year, parsed.taken_after, parsed.taken_before, parsed.text) == (days, after, before, text), \
+        parsed
+
+
+def test_a_day_of_every_year_with_a_place():
+    parsed = parse_query("beach 3 june in Lisbon", ctx())
+    assert (parsed.days_of_year, parsed.places, parsed.text) == (((6, 3),), ("Lisbon",), "beach")
+
+
+@pytest.mark.parametrize("query, days, labels", [
+    ("beach not on 3 june", ((6, 3),), ["not on 3 june"]),
+    ("beach not on the 3rd of june", ((6, 3),), ["not on the 3rd of june"]),
+    ("beach -3 june", ((6, 3),), ["not 3 june"]),
+    ("beach -june 3rd", ((6, 3),), ["not june 3rd"]),
+    ("beach -christmas eve", ((12, 24),), ["not christmas eve"]),
+    ("beach except christmas eve", ((12, 24),), ["except christmas eve"]),
+    ("beach without christmas eve or new year's eve", ((12, 24), (12, 31)),
+     ["without christmas eve", "without new year's eve"]),
+])
+def test_a_negated_day_of_every_year_leaves_it_out(query, days, labels):
+    parsed = parse_query(query, ctx())
+    assert (parsed.not_days_of_year, parsed.days_of_year, parsed.text, parsed.excluded) == (days, (), "beach", ()), \
+        parsed
+    assert [(c.kind, c.label) for c in parsed.chips] == [("not_day_of_year", label) for label in labels]
+    assert (parsed.not_dates, parsed.taken_after, parsed.taken_before) == ((), None, None)
+
+
+def test_a_negation_lists_dates_and_days_of_every_year_together():
+    parsed = parse_query("beach without 2019 or christmas eve", ctx())
+    assert parsed.not_dates == ((date(2019, 1, 1), date(2019, 12, 31)),)
+    assert (parsed.not_days_of_year, parsed.text) == (((12, 24),), "beach")
+
+
+def test_a_removed_day_of_every_year_is_words_again():
+    parsed = parse_query("beach 3 june", ctx(), removed={"3 june"})
+    assert (parsed.chips, parsed.text, parsed.days_of_year, parsed.removed) == ((), "beach 3 june", (), ("3 june",))
+    negated = parse_query("beach -christmas eve", ctx(), removed={"-christmas eve"})
+    assert (negated.not_days_of_year, negated.text) == ((), "beach -christmas eve")
 
 
 def test_a_date_as_chinese_and_japanese_write_it():
@@ -589,7 +698,7 @@ def test_holiday_with_a_year_uses_the_family_countrys_calendar():
 @pytest.mark.parametrize(("query", "country", "span"), [
     ("xmas 2022", "PT", (date(2022, 12, 25), date(2022, 12, 25))),
     ("Xmas Day 2022", "GB", (date(2022, 12, 25), date(2022, 12, 25))),
-    ("xmas eve 2022", "", (date(2022, 12, 22), date(2022, 12, 26))),
+    ("xmas eve 2022", "", (date(2022, 12, 24), date(2022, 12, 24))),  # (an eve is one day: test_an_eve_with_a_year…)
     ("xmas 2022", "", (date(2022, 12, 23), date(2022, 12, 27))),
 ])
 def test_xmas_is_christmas(query, country, span):
@@ -662,7 +771,7 @@ def test_a_day_that_is_no_day_of_its_month_stays_text():
     for query in ("june 31 2021", "31st june 2021", "june 0 2021", "february 29th 2023"):
         parsed = parse_query(query, ctx())
         assert parsed.taken_after != parsed.taken_before, query  # never read as one day
-    assert parse_query("june 15th", ctx()).chips == ()  # no year: a month word and a number, left to metadata
+    assert parse_query("june 15th", ctx()).days_of_year == ((6, 15),)  # no year: that day of every year
 
 
 def test_numbers_that_are_no_year_stay_text():

@@ -70,6 +70,7 @@ def _ids(body) -> list[int]:
 def test_red_circle_in_lisbon_2023_makes_two_chips_and_filters(trip, api, alice, client_for):
     body = _api(api, q="red circle in Lisbon 2023")
     assert body["interpreted"] == {"places": ["Lisbon"], "not_places": [], "not_dates": [], "taken_after": "2023-01-01", "taken_before": "2023-12-31", "other_hemisphere": None,
+                                   "days_of_year": [], "not_days_of_year": [],
                                    "excluded": [], "text": "red circle", "date_notes": []}
     assert _ids(body)[0] == trip["lisbon 2023"].pk
     assert set(_ids(body)) == {trip["lisbon 2023"].pk, trip["blue lisbon 2023"].pk}
@@ -93,6 +94,23 @@ def test_a_date_no_photo_can_have_is_said_on_the_page_and_in_the_api(trip, api, 
     assert note in page
     partial = client_for(alice).get(reverse("search:search"), {"q": "31 february"}, HTTP_HX_REQUEST="true")
     assert "There is no 31 February: February has at most 29 days." in partial.content.decode()
+
+
+def test_a_day_of_every_year_is_a_chip_on_the_page_and_in_the_api(trip, api, alice, client_for):
+    """"14 july" (and "not on 1 august") are days of every year: a chip each on the page, the days in `interpreted`."""
+    body = _api(api, q="red circle 14 july not on 1 august")
+    assert (body["interpreted"]["days_of_year"], body["interpreted"]["not_days_of_year"]) == (
+        [{"month": 7, "day": 14}], [{"month": 8, "day": 1}])
+    assert (body["interpreted"]["taken_after"], body["interpreted"]["text"]) == (None, "red circle")
+    assert set(_ids(body)) == {trip["lisbon 2023"].pk, trip["lisbon 2022"].pk}
+    page = client_for(alice).get(reverse("search:search"), {"q": "red circle 14 july not on 1 august"}).content.decode()
+    taken = page[page.index('data-chip="14 july"'):]
+    assert '<span class="chip-kind">Taken</span>' in taken[:200] and "14 Jul, any year" in taken[:400]
+    left_out = page[page.index('<li class="chip chip-not_day_of_year" data-chip="-on 1 august"'):]
+    assert '<span class="chip-kind">Left out</span>' in left_out[:200] and "1 Aug, any year" in left_out[:400]
+    assert "Remove not on 1 august" in left_out
+    removed = client_for(alice).get(reverse("search:search"), {"q": "red circle 14 july", "plain": "14 july"})
+    assert 'data-chip="14 july"' not in removed.content.decode()
 
 
 def test_a_country_chip_and_exclusions_in_the_api(trip, api):
@@ -409,7 +427,8 @@ def test_the_openapi_schema_documents_interpreted_and_plain(client, alice):
     assert {"plain", "place", "country"} <= {p["name"] for p in search["parameters"]}
     interpreted = schema["components"]["schemas"]["Interpreted"]
     assert set(interpreted["properties"]) == {"places", "not_places", "not_dates", "taken_after", "taken_before", "excluded",
-                                               "text", "other_hemisphere", "date_notes"}
+                                               "text", "other_hemisphere", "date_notes", "days_of_year",
+                                               "not_days_of_year"}
     output = search["responses"]["200"]["content"]["application/json"]["schema"]["$ref"].rsplit("/", 1)[1]
     assert {"interpreted", "message"} <= set(schema["components"]["schemas"][output]["properties"])
 

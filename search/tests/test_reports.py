@@ -285,6 +285,18 @@ def test_the_report_page_says_what_a_negated_place_or_date_leaves_out(shapes, al
     assert "Understood" not in client_for(alice).get("/search/report/", {"q": "red square"}).content.decode()
 
 
+@pytest.mark.parametrize("query, said, line", [
+    ("red square 3 june", "taken on 3 June of any year", "taken on, any year: 3 June"),
+    ("red square not on christmas eve or 3 june", "not taken on 24 December or 3 June of any year",
+     "not taken on, any year: 24 December or 3 June")])
+def test_the_report_says_which_day_of_every_year_it_searches_or_leaves_out(shapes, alice, client_for, query, said,
+                                                                           line):
+    """"3 june" is a day of every year (search.scope.Scope.days_of_year): the report page and the command name it."""
+    html = client_for(alice).get("/search/report/", {"q": query}).content.decode()
+    assert f"Understood: {said}; looking for “red square”." in html
+    assert line in command("search_report", query, "--user", "alice").splitlines()
+
+
 def test_the_report_of_a_search_whose_chip_was_removed_keeps_its_words_as_words(shapes, alice, client_for):
     """× on a chip searches its words as plain text (`plain=` in the URL), but "How this search scored" linked the
     query alone, so the report understood the place again and scored another search than the page showed."""
