@@ -12,6 +12,7 @@ from django.http import Http404, HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import redirect, render
 from django.template.defaultfilters import pluralize
 from django.urls import reverse
+from django.utils.html import format_html
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django.views.decorators.vary import vary_on_headers
@@ -139,23 +140,34 @@ def _refined_text(used: tuple[list[int], list[int]]) -> str:
     return f"Refined: {', '.join(parts)}" if parts else ""
 
 
-def _left_out_text(left_out: LeftOut, form: SearchForm) -> list[str]:
+def _left_out_text(left_out: LeftOut, form: SearchForm, *, named: str = "in the link") -> list[str]:
     """What the refine bar (and a refined search's report) says of the photos a link names that the search left out,
-    by why: not indexed yet, in another of the user's families than the one searched (named: they are the user's),
-    or not theirs to see, in the trash or deleted (how many, never which: another family's ids are not theirs to
-    learn about)."""
+    by why: not indexed yet, could not be indexed (with the way to Retry it), smart search off, in another of the
+    user's families than the one searched (named: they are the user's), or not theirs to see, in the trash or
+    deleted (how many, never which: another family's ids are not theirs to learn about). `named`: what names the
+    photos ("in the link"; "you marked", before the refine link is followed)."""
     said = []
+
+    def photos(count: int) -> str:
+        return f"{count} photo{pluralize(count)} {named}"
+
     if count := len(left_out.not_indexed):
-        said.append(f"{count} photo{pluralize(count)} in the link {pluralize(count, 'is,are')} not indexed yet: left "
-                    f"out until {pluralize(count, 'it is,they are')}.")
+        said.append(f"{photos(count)} {pluralize(count, 'is,are')} not indexed yet: left out until "
+                    f"{pluralize(count, 'it is,they are')}.")
+    if count := len(left_out.failed):
+        said.append(format_html('{} could not be indexed: left out. <a href="{}">Retry {} on the Index page</a>.',
+                                photos(count), reverse("search:indexing"), pluralize(count, "it,them")))
+    if count := len(left_out.model_off):
+        said.append(f"{photos(count)} {pluralize(count, 'refines,refine')} nothing while smart search is off: the "
+                    "results come from tags, titles, descriptions and file names only.")
     if count := len(left_out.other_families):
         names = dict(form.fields["family"].choices)
         theirs = [names.get(f, "") for f in dict.fromkeys(left_out.other_families.values())]
         searched = names.get(form.params().family_id, "")
-        said.append(f"{count} photo{pluralize(count)} in the link {pluralize(count, 'is,are')} in "
+        said.append(f"{photos(count)} {pluralize(count, 'is,are')} in "
                     f"{_and(theirs)}, and this search looks only in {searched}: left out.")
     if count := left_out.unseen:
-        said.append(f"{count} photo{pluralize(count)} in the link {pluralize(count, 'is,are')} not yours to see, in "
+        said.append(f"{photos(count)} {pluralize(count, 'is,are')} not yours to see, in "
                     "the trash or deleted: left out.")
     return said
 
@@ -171,7 +183,9 @@ def _judge_context(request: HttpRequest, query: str, search: QueryDict, form: Se
     (`search`, refine included: a verdict given on refined results keeps them refined; `form`, its search form), the
     URLs that refine the search with this query's verdicts, or clear the refine, and what refined it (`refined`: the
     photos of its like/unlike that moved the query and those left out, the search's response's, else read as the
-    search reads them; a shared link's need not be the user's own marks, and another family's are ignored)."""
+    search reads them; a shared link's need not be the user's own marks, and another family's are ignored). Before
+    the refine link is followed, what it will use of the marks under the search's filters and what it will leave
+    out, read as the search will (refine_of), so the bar never offers what the click then takes back."""
     base = search.copy()
     for name in _REFINE_PARAMS:
         base.pop(name, None)
@@ -184,12 +198,27 @@ def _judge_context(request: HttpRequest, query: str, search: QueryDict, form: Se
     current = (refine_text(search, "like") or "", refine_text(search, "unlike") or "")
     up_to_date = current == (refine.get("like", ""), refine.get("unlike", ""))
     liked, unliked, left_out = refined or refine_of(user=request.user, params=form.params())
+    will_like, will_unlike, will_leave = (
+        refine_of(user=request.user, params=replace(form.params(), like=tuple(like), unlike=tuple(unlike)))
+        if (like or unlike) and not up_to_date else (like, unlike, LeftOut()))
     return {"query": query, "search": search.urlencode(), "right": len(like), "wrong": len(unlike),
-            "refine_url": f"{reverse('search:search')}?{refine.urlencode()}" if like or unlike else "",
+            "will_right": len(will_like), "will_wrong": len(will_unlike),
+            "will_use": _will_use_text(len(like) + len(unlike), len(will_like) + len(will_unlike), will_leave),
+            "will_leave": _left_out_text(will_leave, form, named="you marked"),
+            "refine_url": f"{reverse('search:search')}?{refine.urlencode()}" if will_like or will_unlike else "",
             "refined": _refined_text((liked, unliked)), "left_out": _left_out_text(left_out, form),
             "clear_url": f"{reverse('search:search')}?{base.urlencode()}", "up_to_date": up_to_date,
             # (not when the search left some of them out: fewer than all the marks refined it)
             "all_marks": up_to_date and not left_out}
+
+
+def _will_use_text(marks: int, used: int, left_out: LeftOut) -> str:
+    """How many of the user's marks the refine link will use, when it leaves some out (else "")."""
+    if not left_out:
+        return ""
+    if not used:
+        return "none of them can refine this search" if marks > 1 else "it cannot refine this search"
+    return f"the refine will use {used} of them"
 
 
 @require_POST
