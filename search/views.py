@@ -88,8 +88,7 @@ def search(request: HttpRequest) -> HttpResponse:
                "chips": [_chip_view(request, chip, understood) for chip in understood.parsed.chips],
                "kept_params": [(k, v) for k, values in request.GET.lists() for v in values if k not in _CHIP_PARAMS],
                "photo_query": listed.query,  # photos open in the viewer on these results
-               # Its report scores this search: the page's parameters, filters and refine included.
-               "report_url": f"{reverse('search:search_report')}?{urlencode(listed.params)}",
+               "report_url": _report_url(listed.params, response),
                "favourite_ids": favourite_ids(user=request.user, photo_ids=[r.photo.pk for r in response.results]),
                "filters_only": _filters_only(params), "indexing": _indexing(response),
                "dates_reversed": bool(understood.params.taken_after and understood.params.taken_before
@@ -99,6 +98,18 @@ def search(request: HttpRequest) -> HttpResponse:
     if wants_partial(request):
         return render(request, "search/search.html#results", {**context, "partial": True}, status=status)
     return render(request, "search/search.html", {**context, **selection_context(user=request.user)}, status=status)
+
+
+def _report_url(params: tuple[tuple[str, str], ...], response: SearchResponse) -> str:
+    """"How this search scored": its report scores this search, the page's parameters, filters and refine included.
+    A search of several families (no family filter) is scored as it ran, in all of them, with the figures of the
+    family whose photos lead its results first (the report page links the others')."""
+    params = list(params)
+    if len(response.family_ids) > 1 and not any(name == "family" for name, _ in params):
+        params.append(("all_families", "1"))
+        if response.results:
+            params.append(("family", str(response.results[0].photo.family_id)))
+    return f"{reverse('search:search_report')}?{urlencode(params)}"
 
 
 def _indexing(response: SearchResponse) -> int:
@@ -601,7 +612,8 @@ def search_report_view(request: HttpRequest) -> HttpResponse:
         params = form.params()
         filters = _filters_described(form, params)
         report = search_report(user=request.user, query=params.query, family_id=params.family_id,
-                               removed=form.removed(), like=params.like, unlike=params.unlike, filters=params)
+                               removed=form.removed(), like=params.like, unlike=params.unlike, filters=params,
+                               all_families=bool(form.cleaned_data.get("all_families")) and len(families) > 1)
     elif "family" in form.errors and request.GET.get("family") and "family" not in form.given_twice():
         raise Http404("No such family.")  # not one of theirs: the same answer as a missing one
     refined = _refined_text((report.response.liked, report.response.unliked)) if report and report.response else ""
@@ -611,8 +623,27 @@ def search_report_view(request: HttpRequest) -> HttpResponse:
                                                          "plain": sorted(form.removed()), "refined": refined,
                                                          "left_out": left_out,
                                                          "filters": filters, "kept": kept,
+                                                         "searched": _report_searched(request, report, families),
                                                          "refused_notice": form.refused_labels()},
                   status=400 if form.given_twice() else 200)
+
+
+def _report_searched(request: HttpRequest, report, families: list) -> dict | None:
+    """For the report of a search of all the user's families: the families it looked in, whether the reported one's
+    photos lead its results, and the links to the same report with each other family's figures."""
+    response = report.response if report else None
+    if response is None or len(response.family_ids) < 2:
+        return None
+    names = {f.pk: f.name for f in families}
+    lead = response.results[0].photo.family_id if response.results else None
+    others = []
+    for family_id in sorted(response.family_ids, key=lambda f: (f != lead, names.get(f, ""))):
+        if family_id != report.family.pk:
+            query = request.GET.copy()
+            query["family"] = str(family_id)
+            others.append((names.get(family_id, ""), f"{reverse('search:search_report')}?{query.urlencode()}"))
+    return {"names": _and(sorted(names.get(f, "") for f in response.family_ids)),
+            "leads": lead == report.family.pk, "others": others, "family_names": names}
 
 
 # What the report page's own form sends again besides the query and the family: the search page's filters, refine.
