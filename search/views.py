@@ -33,7 +33,7 @@ from search.engine import (
 )
 from search.expansion import also_searched_as
 from search.forms import (
-    NUL_MESSAGE, ChipEditForm, JudgeForm, PreferencesForm, SearchForm, SearchReportForm, refine_text,
+    NUL_MESSAGE, ChipEditForm, JudgeForm, PreferencesForm, SearchForm, SearchReportForm, photo_ids, refine_text,
     search_form,
 )
 from search.judgment_selectors import judgment_refine_ids, judgment_verdicts
@@ -206,8 +206,9 @@ def _judge_context(request: HttpRequest, query: str, search: QueryDict, form: Se
         refine["like"] = ",".join(map(str, like))
     if unlike:
         refine["unlike"] = ",".join(map(str, unlike))
-    current = (refine_text(search, "like") or "", refine_text(search, "unlike") or "")
-    up_to_date = current == (refine.get("like", ""), refine.get("unlike", ""))
+    # (the same photos in another order refine alike: the mean of each side)
+    up_to_date = all(set(photo_ids(refine_text(search, name))) == set(ids)
+                     for name, ids in (("like", like), ("unlike", unlike)))
     liked, unliked, left_out = refined or refine_of(user=request.user, params=form.params())
     will_like, will_unlike, will_leave = (
         refine_of(user=request.user, params=replace(form.params(), like=tuple(like), unlike=tuple(unlike)))

@@ -476,3 +476,14 @@ def test_with_smart_search_off_the_bar_says_marks_refine_nothing(
     assert "More like these" not in before
     api = client.get(f"/api/v1/search/?{search}").json()
     assert api["like"] == [] and api["left_out_model_off"] == [photos[0].pk] and not api["semantic_available"]
+
+
+def test_a_link_naming_your_marks_in_another_order_is_the_refine_they_make(client_for, alice, shapes):
+    """A link naming the same marks in another order (shared, or typed) refines as the marks do, yet the bar offered
+    "More like these" again, and said what the marks would leave out a second time beside what the link left out."""
+    client = client_for(alice)
+    judge(client, shapes["red square"], "right")
+    judge(client, shapes["red circle"], "right")
+    search = f"q=red+shape&like={shapes['red square'].pk},{shapes['red circle'].pk}"  # (the marks: newest first)
+    bar = refine_bar(client.get(f"/search/?{search}&min_score=0").content.decode())
+    assert "More like these" not in bar and "Refined: more like 2 photos (all your marks)." in bar
