@@ -642,7 +642,8 @@ def _report_searched(request: HttpRequest, report, families: list) -> dict | Non
         if family_id != report.family.pk:
             query = request.GET.copy()
             query["family"] = str(family_id)
-            others.append((names.get(family_id, ""), f"{reverse('search:search_report')}?{query.urlencode()}"))
+            others.append((names.get(family_id, ""), f"{reverse('search:search_report')}?{query.urlencode()}",
+                           family_id == lead))
     return {"names": _and(sorted(names.get(f, "") for f in response.family_ids)),
             "leads": lead == report.family.pk, "others": others, "family_names": names}
 

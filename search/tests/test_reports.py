@@ -451,7 +451,8 @@ def test_how_an_all_families_search_scored_is_that_search_with_the_leading_famil
     assert 'name="all_families"' in html  # kept when the report's own form is sent again
     # The other family's figures of the same search: the same top results, its own distributions.
     html = client.get(link.replace(f"family={lead.pk}", f"family={other.pk}")).content.decode()
-    assert f"those of {other.name}." in html and "whose photos lead" not in html
+    assert f"those of {other.name}." in html
+    assert f'family={lead.pk}">{lead.name}</a> (whose photos lead the results)' in html
     assert html[html.index("Top results"):] == top
     # A search filtered to one family links that family's report, as before.
     link = _report_link(client, {"q": "circle", "family": greens.pk})
