@@ -413,7 +413,7 @@ def _refine_read(plan: Plan, models: dict[int, str], *, vectors: bool) -> tuple[
     not indexed yet under their family's search model, or whose indexing failed (nothing indexes it until a Retry),
     indexed under a model that can't be loaded now (smart search is off: no vector is moved), in another of the
     user's families than those searched, or not the user's to see (counted only: another family's photo reads as a
-    missing one). The photos that refine are the rest: `refining`."""
+    missing one). The photos that refine are the rest: `_refining`."""
     named = list(dict.fromkeys(plan.like + plan.unlike))
     photos = refine_photos(photo_ids=named, family_ids=list(plan.families), search_models=models, vectors=vectors)
     seen = [i for i in named if i in photos]
