@@ -233,6 +233,14 @@ class SearchApi(APIView):
             child=serializers.IntegerField(),
             help_text="ids like/unlike name of photos of the families searched that are not indexed yet (just "
                       "uploaded, or the worker is behind): left out of the refine until they are")
+        left_out_failed = serializers.ListField(
+            child=serializers.IntegerField(),
+            help_text="ids like/unlike name of photos of the families searched whose indexing failed: left out of the "
+                      "refine until POST /api/v1/photos/{id}/retry/ indexes them")
+        left_out_model_off = serializers.ListField(
+            child=serializers.IntegerField(),
+            help_text="ids like/unlike name of indexed photos whose family's search model can't be loaded now "
+                      "(semantic_available is false): they refine nothing until it can")
         results = SearchResultSerializer(many=True)
 
     @extend_schema(parameters=[InputSerializer], responses=OutputSerializer)
@@ -265,6 +273,8 @@ class SearchApi(APIView):
             "left_out": response.left_out.unseen,
             "left_out_other_family": list(response.left_out.other_families),
             "left_out_not_indexed": response.left_out.not_indexed,
+            "left_out_failed": response.left_out.failed,
+            "left_out_model_off": response.left_out.model_off,
             "results": response.results,
         }
         verdicts = judgment_verdicts(user=request.user, query=v["q"], photo_ids=[r.photo.pk for r in response.results])

@@ -130,12 +130,15 @@ class LeftOut:
     """The photos a refine names (SearchParams.like, unlike) that moved nothing, by why: the page and the API say so."""
 
     not_indexed: list[int] = field(default_factory=list)  # of a family searched, not indexed yet (its search model's)
+    failed: list[int] = field(default_factory=list)  # of a family searched, whose indexing failed: waits for a Retry
+    # indexed, but their family's search model can't be loaded now (smart search is off): they move nothing
+    model_off: list[int] = field(default_factory=list)
     # photo id → its family: one of the user's that the search does not look in (its family filter)
     other_families: dict[int, int] = field(default_factory=dict)
     unseen: int = 0  # how many the user may not see (another family's, in the trash, deleted): never which
 
     def __bool__(self) -> bool:
-        return bool(self.not_indexed or self.other_families or self.unseen)
+        return bool(self.not_indexed or self.failed or self.model_off or self.other_families or self.unseen)
 
 
 @dataclass
@@ -410,15 +413,37 @@ def _search_models(plan: Plan) -> dict[int, str]:
 
 def _refine_read(plan: Plan, models: dict[int, str], *, vectors: bool) -> tuple[dict[int, RefinePhoto], LeftOut]:
     """The refine's photos the user may see (search.selectors.refine_photos: one read), and those left out, by why:
-    not indexed yet under their family's search model, in another of the user's families than those searched, or
-    not the user's to see (counted only: another family's photo reads as a missing one)."""
+    not indexed yet under their family's search model, or whose indexing failed (nothing indexes it until a Retry),
+    indexed under a model that can't be loaded now (smart search is off: no vector is moved), in another of the
+    user's families than those searched, or not the user's to see (counted only: another family's photo reads as a
+    missing one). The photos that refine are the rest: `_refining`."""
     named = list(dict.fromkeys(plan.like + plan.unlike))
     photos = refine_photos(photo_ids=named, family_ids=list(plan.families), search_models=models, vectors=vectors)
     seen = [i for i in named if i in photos]
+    searched = [i for i in seen if photos[i].family_id in models]
+    waiting = [i for i in searched if not photos[i].indexed]
+    off = {m for m in {models[photos[i].family_id] for i in searched if photos[i].indexed} if not _model_loads(m)}
     return photos, LeftOut(
-        not_indexed=[i for i in seen if photos[i].family_id in models and not photos[i].indexed],
+        not_indexed=[i for i in waiting if not photos[i].failed], failed=[i for i in waiting if photos[i].failed],
+        model_off=[i for i in searched if photos[i].indexed and models[photos[i].family_id] in off],
         other_families={i: photos[i].family_id for i in seen if photos[i].family_id not in models},
         unseen=len(named) - len(seen))
+
+
+def _refining(photos: dict[int, RefinePhoto], left_out: LeftOut) -> set[int]:
+    """The photos of a refine (_refine_read's) that move its query: those of the families searched, indexed under a
+    model that loads."""
+    return {i for i, photo in photos.items() if photo.indexed and i not in left_out.model_off
+            and i not in left_out.other_families}
+
+
+def _model_loads(model_name: str) -> bool:
+    """Whether image search can use `model_name` now (a failed load is remembered: search.embedder)."""
+    try:
+        get_embedder(model_name)
+    except ModelUnavailable:
+        return False
+    return True
 
 
 def refine_of(*, user: AbstractBaseUser, params: SearchParams) -> tuple[list[int], list[int], LeftOut]:
@@ -428,7 +453,7 @@ def refine_of(*, user: AbstractBaseUser, params: SearchParams) -> tuple[list[int
     if not (plan.like or plan.unlike) or not plan.query or plan.scope.empty:
         return [], [], LeftOut()
     photos, left_out = _refine_read(plan, _search_models(plan), vectors=False)
-    used = {i for i, photo in photos.items() if photo.indexed}
+    used = _refining(photos, left_out)
     return ([i for i in plan.like if i in used and i not in plan.unlike], [i for i in plan.unlike if i in used],
             left_out)
 

@@ -207,6 +207,9 @@ class SearchReportForm(SearchForm):
 
     q = forms.CharField(required=False, strip=True, max_length=300, label="Query")
     family = forms.TypedChoiceField(coerce=int, label="Family")
+    # The search page's search of all the user's families: scored as it ran (top results from each), with `family`'s
+    # figures (model, calibration, distributions).
+    all_families = forms.BooleanField(required=False, label="Search all my families")
 
     def __init__(self, *args, families=(), **kwargs):
         super().__init__(*args, families=families, **kwargs)

@@ -222,16 +222,19 @@ def report_family(*, user: AbstractBaseUser, family_id: int | None) -> Family:
 
 def search_report(*, user: AbstractBaseUser, query: str, family_id: int | None = None,
                   removed: frozenset[str] = frozenset(), like: tuple[int, ...] = (),
-                  unlike: tuple[int, ...] = (), filters: SearchParams | None = None) -> SearchReport:
+                  unlike: tuple[int, ...] = (), filters: SearchParams | None = None,
+                  all_families: bool = False) -> SearchReport:
     """What the search does with `query` in one of the user's families: the terms it expands to, each term's
     cosine and probability over every indexed photo of the family, and the top results with every component.
     `removed`: the chips the search page took back as words (its `plain`), understood as that page did; `like`,
     `unlike`: a refined search's photos (the top results are the refined search's; the terms' distributions are of
     the words alone); `filters`: the search page's filters (uploader, tag, place, dates, favourites), which narrow
-    the top results as they narrowed the page's (the distributions are of the whole family)."""
+    the top results as they narrowed the page's (the distributions are of the whole family); `all_families`: the
+    search of all the user's families (a search page's without a family filter: its synonyms, refine and top results
+    are those of all of them), the family's being its model, calibration and distributions."""
     family = report_family(user=user, family_id=family_id)
-    params = replace(filters or SearchParams(), query=query, family_id=family.pk, limit=TOP_RESULTS, min_score=0.0,
-                     like=like, unlike=unlike, sort=None, show_hidden=False)
+    params = replace(filters or SearchParams(), query=query, family_id=None if all_families else family.pk,
+                     limit=TOP_RESULTS, min_score=0.0, like=like, unlike=unlike, sort=None, show_hidden=False)
     understood = understand_search(user=user, params=params, removed=removed)
     response = search_photos(user=user, params=understood.params)
     # The query as typed (its words left to search may be none: "-dog", "not in 2023"; "Understood" says which).

@@ -353,13 +353,15 @@ class RefinePhoto:
     family_id: int
     indexed: bool  # it has an embedding of its family's search model (never, for a family not searched)
     vector: object = None  # that embedding, when asked for
+    failed: bool = False  # its indexing failed (the Index page's Retry queues it again)
 
 
 def refine_photos(*, photo_ids: list[int], family_ids: list[int], search_models: dict[int, str],
                   vectors: bool = True) -> dict[int, RefinePhoto]:
     """The photos of a refine's like/unlike that the user may see, in one read: of `family_ids` (the user's), not in
-    the trash, each with its family and whether (with `vectors`, with what) it is indexed under its family's search
-    model (`search_models`: each family searched → its model; a family not searched is indexed under none). A photo
+    the trash, each with its family, whether (with `vectors`, with what) it is indexed under its family's search
+    model (`search_models`: each family searched → its model; a family not searched is indexed under none), and
+    whether its indexing failed (failed_photo_ids: nothing will index it until a Retry). A photo
     left out of the answer is another family's, in the trash or deleted: the caller learns nothing more of it."""
     if not photo_ids or not family_ids:
         return {}
@@ -370,7 +372,10 @@ def refine_photos(*, photo_ids: list[int], family_ids: list[int], search_models:
     # (Photo.objects: not in the trash)
     rows = Photo.objects.filter(pk__in=photo_ids, family_id__in=family_ids).order_by()
     if vectors:
-        rows = rows.annotate(vector=Subquery(embedding.values("vector")[:1])).values_list("pk", "family_id", "vector")
-        return {pk: RefinePhoto(family_id, vector is not None, vector) for pk, family_id, vector in rows}
-    rows = rows.annotate(indexed=Exists(embedding)).values_list("pk", "family_id", "indexed")
-    return {pk: RefinePhoto(family_id, indexed) for pk, family_id, indexed in rows}
+        rows = rows.annotate(vector=Subquery(embedding.values("vector")[:1])).values_list(
+            "pk", "family_id", "vector", "status")
+        return {pk: RefinePhoto(family_id, vector is not None, vector, status == Photo.Status.FAILED)
+                for pk, family_id, vector, status in rows}
+    rows = rows.annotate(indexed=Exists(embedding)).values_list("pk", "family_id", "indexed", "status")
+    return {pk: RefinePhoto(family_id, indexed, failed=status == Photo.Status.FAILED)
+            for pk, family_id, indexed, status in rows}

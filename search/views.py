@@ -12,6 +12,7 @@ from django.http import Http404, HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import redirect, render
 from django.template.defaultfilters import pluralize
 from django.urls import reverse
+from django.utils.html import format_html
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django.views.decorators.vary import vary_on_headers
@@ -32,7 +33,7 @@ from search.engine import (
 )
 from search.expansion import also_searched_as
 from search.forms import (
-    NUL_MESSAGE, ChipEditForm, JudgeForm, PreferencesForm, SearchForm, SearchReportForm, refine_text,
+    NUL_MESSAGE, ChipEditForm, JudgeForm, PreferencesForm, SearchForm, SearchReportForm, photo_ids, refine_text,
     search_form,
 )
 from search.judgment_selectors import judgment_refine_ids, judgment_verdicts
@@ -87,8 +88,7 @@ def search(request: HttpRequest) -> HttpResponse:
                "chips": [_chip_view(request, chip, understood) for chip in understood.parsed.chips],
                "kept_params": [(k, v) for k, values in request.GET.lists() for v in values if k not in _CHIP_PARAMS],
                "photo_query": listed.query,  # photos open in the viewer on these results
-               # Its report scores this search: the page's parameters, filters and refine included.
-               "report_url": f"{reverse('search:search_report')}?{urlencode(listed.params)}",
+               "report_url": _report_url(listed.params, response),
                "favourite_ids": favourite_ids(user=request.user, photo_ids=[r.photo.pk for r in response.results]),
                "filters_only": _filters_only(params), "indexing": _indexing(response),
                "dates_reversed": bool(understood.params.taken_after and understood.params.taken_before
@@ -98,6 +98,18 @@ def search(request: HttpRequest) -> HttpResponse:
     if wants_partial(request):
         return render(request, "search/search.html#results", {**context, "partial": True}, status=status)
     return render(request, "search/search.html", {**context, **selection_context(user=request.user)}, status=status)
+
+
+def _report_url(params: tuple[tuple[str, str], ...], response: SearchResponse) -> str:
+    """"How this search scored": its report scores this search, the page's parameters, filters and refine included.
+    A search of several families (no family filter) is scored as it ran, in all of them, with the figures of the
+    family whose photos lead its results first (the report page links the others')."""
+    params = list(params)
+    if len(response.family_ids) > 1 and not any(name == "family" for name, _ in params):
+        params.append(("all_families", "1"))
+        if response.results:
+            params.append(("family", str(response.results[0].photo.family_id)))
+    return f"{reverse('search:search_report')}?{urlencode(params)}"
 
 
 def _indexing(response: SearchResponse) -> int:
@@ -139,23 +151,34 @@ def _refined_text(used: tuple[list[int], list[int]]) -> str:
     return f"Refined: {', '.join(parts)}" if parts else ""
 
 
-def _left_out_text(left_out: LeftOut, form: SearchForm) -> list[str]:
+def _left_out_text(left_out: LeftOut, form: SearchForm, *, named: str = "in the link") -> list[str]:
     """What the refine bar (and a refined search's report) says of the photos a link names that the search left out,
-    by why: not indexed yet, in another of the user's families than the one searched (named: they are the user's),
-    or not theirs to see, in the trash or deleted (how many, never which: another family's ids are not theirs to
-    learn about)."""
+    by why: not indexed yet, could not be indexed (with the way to Retry it), smart search off, in another of the
+    user's families than the one searched (named: they are the user's), or not theirs to see, in the trash or
+    deleted (how many, never which: another family's ids are not theirs to learn about). `named`: what names the
+    photos ("in the link"; "you marked", before the refine link is followed)."""
     said = []
+
+    def photos(count: int) -> str:
+        return f"{count} photo{pluralize(count)} {named}"
+
     if count := len(left_out.not_indexed):
-        said.append(f"{count} photo{pluralize(count)} in the link {pluralize(count, 'is,are')} not indexed yet: left "
-                    f"out until {pluralize(count, 'it is,they are')}.")
+        said.append(f"{photos(count)} {pluralize(count, 'is,are')} not indexed yet: left out until "
+                    f"{pluralize(count, 'it is,they are')}.")
+    if count := len(left_out.failed):
+        said.append(format_html('{} could not be indexed: left out. <a href="{}">Retry {} on the Index page</a>.',
+                                photos(count), reverse("search:indexing"), pluralize(count, "it,them")))
+    if count := len(left_out.model_off):
+        said.append(f"{photos(count)} {pluralize(count, 'refines,refine')} nothing while smart search is off: the "
+                    "results come from tags, titles, descriptions and file names only.")
     if count := len(left_out.other_families):
         names = dict(form.fields["family"].choices)
         theirs = [names.get(f, "") for f in dict.fromkeys(left_out.other_families.values())]
         searched = names.get(form.params().family_id, "")
-        said.append(f"{count} photo{pluralize(count)} in the link {pluralize(count, 'is,are')} in "
+        said.append(f"{photos(count)} {pluralize(count, 'is,are')} in "
                     f"{_and(theirs)}, and this search looks only in {searched}: left out.")
     if count := left_out.unseen:
-        said.append(f"{count} photo{pluralize(count)} in the link {pluralize(count, 'is,are')} not yours to see, in "
+        said.append(f"{photos(count)} {pluralize(count, 'is,are')} not yours to see, in "
                     "the trash or deleted: left out.")
     return said
 
@@ -171,7 +194,9 @@ def _judge_context(request: HttpRequest, query: str, search: QueryDict, form: Se
     (`search`, refine included: a verdict given on refined results keeps them refined; `form`, its search form), the
     URLs that refine the search with this query's verdicts, or clear the refine, and what refined it (`refined`: the
     photos of its like/unlike that moved the query and those left out, the search's response's, else read as the
-    search reads them; a shared link's need not be the user's own marks, and another family's are ignored)."""
+    search reads them; a shared link's need not be the user's own marks, and another family's are ignored). Before
+    the refine link is followed, what it will use of the marks under the search's filters and what it will leave
+    out, read as the search will (refine_of), so the bar never offers what the click then takes back."""
     base = search.copy()
     for name in _REFINE_PARAMS:
         base.pop(name, None)
@@ -181,15 +206,31 @@ def _judge_context(request: HttpRequest, query: str, search: QueryDict, form: Se
         refine["like"] = ",".join(map(str, like))
     if unlike:
         refine["unlike"] = ",".join(map(str, unlike))
-    current = (refine_text(search, "like") or "", refine_text(search, "unlike") or "")
-    up_to_date = current == (refine.get("like", ""), refine.get("unlike", ""))
+    # (the same photos in another order refine alike: the mean of each side)
+    up_to_date = all(set(photo_ids(refine_text(search, name))) == set(ids)
+                     for name, ids in (("like", like), ("unlike", unlike)))
     liked, unliked, left_out = refined or refine_of(user=request.user, params=form.params())
+    will_like, will_unlike, will_leave = (
+        refine_of(user=request.user, params=replace(form.params(), like=tuple(like), unlike=tuple(unlike)))
+        if (like or unlike) and not up_to_date else (like, unlike, LeftOut()))
     return {"query": query, "search": search.urlencode(), "right": len(like), "wrong": len(unlike),
-            "refine_url": f"{reverse('search:search')}?{refine.urlencode()}" if like or unlike else "",
+            "will_right": len(will_like), "will_wrong": len(will_unlike),
+            "will_use": _will_use_text(len(like) + len(unlike), len(will_like) + len(will_unlike), will_leave),
+            "will_leave": _left_out_text(will_leave, form, named="you marked"),
+            "refine_url": f"{reverse('search:search')}?{refine.urlencode()}" if will_like or will_unlike else "",
             "refined": _refined_text((liked, unliked)), "left_out": _left_out_text(left_out, form),
             "clear_url": f"{reverse('search:search')}?{base.urlencode()}", "up_to_date": up_to_date,
             # (not when the search left some of them out: fewer than all the marks refined it)
             "all_marks": up_to_date and not left_out}
+
+
+def _will_use_text(marks: int, used: int, left_out: LeftOut) -> str:
+    """How many of the user's marks the refine link will use, when it leaves some out (else "")."""
+    if not left_out:
+        return ""
+    if not used:
+        return "none of them can refine this search" if marks > 1 else "it cannot refine this search"
+    return f"the refine will use {used} of them"
 
 
 @require_POST
@@ -572,7 +613,8 @@ def search_report_view(request: HttpRequest) -> HttpResponse:
         params = form.params()
         filters = _filters_described(form, params)
         report = search_report(user=request.user, query=params.query, family_id=params.family_id,
-                               removed=form.removed(), like=params.like, unlike=params.unlike, filters=params)
+                               removed=form.removed(), like=params.like, unlike=params.unlike, filters=params,
+                               all_families=bool(form.cleaned_data.get("all_families")) and len(families) > 1)
     elif "family" in form.errors and request.GET.get("family") and "family" not in form.given_twice():
         raise Http404("No such family.")  # not one of theirs: the same answer as a missing one
     refined = _refined_text((report.response.liked, report.response.unliked)) if report and report.response else ""
@@ -582,8 +624,28 @@ def search_report_view(request: HttpRequest) -> HttpResponse:
                                                          "plain": sorted(form.removed()), "refined": refined,
                                                          "left_out": left_out,
                                                          "filters": filters, "kept": kept,
+                                                         "searched": _report_searched(request, report, families),
                                                          "refused_notice": form.refused_labels()},
                   status=400 if form.given_twice() else 200)
+
+
+def _report_searched(request: HttpRequest, report, families: list) -> dict | None:
+    """For the report of a search of all the user's families: the families it looked in, whether the reported one's
+    photos lead its results, and the links to the same report with each other family's figures."""
+    response = report.response if report else None
+    if response is None or len(response.family_ids) < 2:
+        return None
+    names = {f.pk: f.name for f in families}
+    lead = response.results[0].photo.family_id if response.results else None
+    others = []
+    for family_id in sorted(response.family_ids, key=lambda f: (f != lead, names.get(f, ""))):
+        if family_id != report.family.pk:
+            query = request.GET.copy()
+            query["family"] = str(family_id)
+            others.append((names.get(family_id, ""), f"{reverse('search:search_report')}?{query.urlencode()}",
+                           family_id == lead))
+    return {"names": _and(sorted(names.get(f, "") for f in response.family_ids)),
+            "leads": lead == report.family.pk, "others": others, "family_names": names}
 
 
 # What the report page's own form sends again besides the query and the family: the search page's filters, refine.

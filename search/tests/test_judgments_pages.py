@@ -328,29 +328,162 @@ def test_a_refine_link_naming_a_photo_of_another_of_your_families_says_the_famil
 
 def test_another_family_s_photo_in_a_refine_link_reads_exactly_as_a_missing_one(
         client_for, alice, family, mallory, other_family, shapes, add_shape, django_capture_on_commit_callbacks):
-    """Isolation: a photo of a family Alice is not in, indexed or not, with the family filter on or off, is told
-    apart from an id no photo has by nothing: the page's refine bar, the bar after a verdict and the API answer the
-    same, and never say it is in another family or waiting to be indexed."""
+    """Isolation: a photo of a family Alice is not in, indexed or not, or whose indexing failed, with the family filter
+    on or off, is told apart from an id no photo has by nothing: the page's refine bar, the bar after a verdict and
+    the API answer the same, and never say it is in another family, waiting to be indexed or failed."""
     with django_capture_on_commit_callbacks(execute=True):
         indexed = add_shape("red", "square", target_family=other_family, user=mallory)
     run_queued_tasks()
+    failed = _failed_photo(add_shape, django_capture_on_commit_callbacks, target_family=other_family, user=mallory)
     waiting = add_shape("red", "square", target_family=other_family, user=mallory)  # not indexed
     missing = 10**12
     right = shapes["red square"].pk
     client = client_for(alice)
     for extra in ("", f"&family={family.pk}"):
         pages, bars, apis = [], [], []
-        for named in (indexed.pk, waiting.pk, missing):
+        for named in (indexed.pk, waiting.pk, failed.pk, missing):
             search = f"q=red+shape{extra}&like={named},{right}"
             pages.append(refine_bar(client.get(f"/search/?{search}&min_score=0").content.decode()))
             verdict = {"photo": right, "q": "red shape", "verdict": "right", "search": search}
             bars.append(refine_bar(client.post("/search/judge/", verdict, headers=HTMX).content.decode()))
             client.post("/search/judge/", {"photo": right, "q": "red shape", "verdict": "undo", "search": search})
             apis.append(client.get(f"/api/v1/search/?{search}").json())
-        assert pages[0] == pages[1] == pages[2], pages
-        assert bars[0] == bars[1] == bars[2], bars
-        assert apis[0] == apis[1] == apis[2]
+        assert pages[0] == pages[1] == pages[2] == pages[3], pages
+        assert bars[0] == bars[1] == bars[2] == bars[3], bars
+        assert apis[0] == apis[1] == apis[2] == apis[3]
         assert "1 photo in the link is not yours to see, in the trash or deleted: left out." in pages[0]
         assert "indexed" not in pages[0] and "Joneses" not in pages[0] and "looks only in" not in pages[0]
+        assert "Retry" not in pages[0]
         assert apis[0]["left_out"] == 1
-        assert apis[0]["left_out_other_family"] == apis[0]["left_out_not_indexed"] == []
+        assert apis[0]["left_out_other_family"] == apis[0]["left_out_not_indexed"] == apis[0]["left_out_failed"] == []
+
+
+def _greens(alice):
+    """A second family of Alice's, first by name."""
+    from gallery.models import Membership
+    from tests.factories import FamilyFactory
+
+    greens = FamilyFactory(name="Greens")
+    Membership.objects.create(family=greens, user=alice, role=Membership.Role.MEMBER)
+    return greens
+
+
+def test_the_bar_says_before_the_click_which_marks_the_filtered_search_will_leave_out(
+        client_for, alice, family, shapes, add_shape, django_capture_on_commit_callbacks):
+    """Alice marked a Greens photo and a Smiths photo right in a search of all her families, then filtered it to the
+    Smiths: the bar said "You marked 2 right … More like these", and only after the click that one was left out. It
+    says before the click what the refine will use under the filter and what it will leave out, in the words the bar
+    says after it; with nothing left to refine with, it offers no refine."""
+    greens = _greens(alice)
+    with django_capture_on_commit_callbacks(execute=True):
+        theirs = add_shape("red", "square", target_family=greens)
+    run_queued_tasks()
+    client = client_for(alice)
+    judge(client, theirs, "right")
+    judge(client, shapes["red square"], "right")
+    filtered = f"q=red+shape&family={family.pk}"
+    said = "1 photo you marked is in Greens, and this search looks only in Smiths: left out."
+    bar = refine_bar(client.get(f"/search/?{filtered}&min_score=0").content.decode())
+    assert "You marked 2 right and 0 wrong for “red shape”: the refine will use 1 of them." in bar
+    assert said in bar and "More like these" in bar
+    swapped = refine_bar(judge(client, shapes["blue circle"], "wrong", search=filtered).content.decode())
+    assert "You marked 2 right and 1 wrong for “red shape”: the refine will use 2 of them." in swapped
+    assert said in swapped and "More like these, fewer like those" in swapped
+    # The click leaves out what the bar said it would.
+    link = swapped[swapped.index('href="') + 6:].split('"')[0].replace("&amp;", "&")
+    after = refine_bar(client.get(link).content.decode())
+    assert "Refined: more like 1 photo, fewer like 1 photo." in after
+    assert "1 photo in the link is in Greens, and this search looks only in Smiths: left out." in after
+    # All her families: nothing is left out, nothing said.
+    bar = refine_bar(client.get("/search/?q=red+shape&min_score=0").content.decode())
+    assert "You marked 2 right and 1 wrong for “red shape”." in bar and "left out" not in bar
+    # Only the Greens' mark left: nothing refines the Smiths' search, and no refine is offered.
+    judge(client, shapes["red square"], "undo")
+    judge(client, shapes["blue circle"], "undo")
+    bar = refine_bar(client.get(f"/search/?{filtered}&min_score=0").content.decode())
+    assert "You marked 1 right and 0 wrong for “red shape”: it cannot refine this search." in bar
+    assert said in bar and "More like these" not in bar and "like=" not in bar
+
+
+def _failed_photo(add_shape, django_capture_on_commit_callbacks, **kwargs):
+    """A photo whose indexing failed: its files vanished before the worker read it."""
+    with django_capture_on_commit_callbacks() as queued:
+        photo = add_shape("red", "square", **kwargs)
+    for field in (photo.original, photo.display):
+        field.storage.delete(field.name)
+    for callback in queued:
+        callback()
+    run_queued_tasks()
+    photo.refresh_from_db()
+    assert photo.status == Photo.Status.FAILED
+    return photo
+
+
+def test_a_photo_whose_indexing_failed_is_told_from_one_waiting_to_be_indexed(
+        client_for, alice, shapes, add_shape, django_capture_on_commit_callbacks):
+    """A photo whose indexing failed read "not indexed yet: left out until it is", which comes true only after a
+    Retry. The bar (before and after the click, and after a verdict) says it could not be indexed and links the
+    Index page, where its Retry is; the API lists it apart."""
+    failed = _failed_photo(add_shape, django_capture_on_commit_callbacks)
+    client = client_for(alice)
+    judge(client, failed, "right")
+    judge(client, shapes["red square"], "right")
+    retry = '<a href="/indexing/">Retry it on the Index page</a>.'
+    before = refine_bar(client.get("/search/?q=red+shape&min_score=0").content.decode())
+    assert "the refine will use 1 of them" in before
+    assert f"1 photo you marked could not be indexed: left out. {retry}" in before
+    search = f"q=red+shape&like={shapes['red square'].pk},{failed.pk}"
+    for bar in (refine_bar(client.get(f"/search/?{search}&min_score=0").content.decode()),
+                refine_bar(judge(client, shapes["blue circle"], "wrong", search=search).content.decode())):
+        assert "Refined: more like 1 photo." in bar
+        assert f"1 photo in the link could not be indexed: left out. {retry}" in bar
+        assert "not indexed yet" not in bar
+    api = client.get(f"/api/v1/search/?{search}").json()
+    assert api["like"] == [shapes["red square"].pk] and api["left_out_failed"] == [failed.pk]
+    assert api["left_out_not_indexed"] == []
+
+
+def test_with_smart_search_off_the_bar_says_marks_refine_nothing(
+        settings, tmp_path, client_for, alice, add_shape, django_capture_on_commit_callbacks):
+    """With the search model unavailable the search refines nothing (no query vector to move), yet the bar a verdict
+    swapped in counted the indexed photos of the link: "Refined: more like 1 photo". It says they refine nothing
+    while smart search is off, before the click and after it, and offers no refine."""
+    import shutil
+
+    from search.embedder import reset_embedder
+    from search.tests.conftest import TOY_MODEL
+
+    model = tmp_path / "siglip"
+    shutil.copytree(TOY_MODEL, model)
+    settings.SEARCH_MODEL, settings.SEARCH_DTYPE = str(model), "float32"
+    reset_embedder()
+    with django_capture_on_commit_callbacks(execute=True):
+        photos = [add_shape("red", "square"), add_shape("blue", "circle")]
+    run_queued_tasks()
+    shutil.rmtree(model)  # the model is gone (a disk swapped, an offline machine's cache cleared)
+    reset_embedder()
+    client = client_for(alice)
+    judge(client, photos[0], "right")
+    search = f"q=red+shape&like={photos[0].pk}"
+    off = "1 photo {} refines nothing while smart search is off"
+    page = client.get(f"/search/?{search}&min_score=0").content.decode()
+    assert "Smart search is off" in page
+    for bar in (refine_bar(page), refine_bar(judge(client, photos[1], "right", search=search).content.decode())):
+        assert "Refined" not in bar and off.format("in the link") in bar
+    before = refine_bar(client.get("/search/?q=red+shape&min_score=0").content.decode())
+    assert "You marked 2 right and 0 wrong for “red shape”: none of them can refine this search." in before
+    assert "2 photos you marked refine nothing while smart search is off" in before
+    assert "More like these" not in before
+    api = client.get(f"/api/v1/search/?{search}").json()
+    assert api["like"] == [] and api["left_out_model_off"] == [photos[0].pk] and not api["semantic_available"]
+
+
+def test_a_link_naming_your_marks_in_another_order_is_the_refine_they_make(client_for, alice, shapes):
+    """A link naming the same marks in another order (shared, or typed) refines as the marks do, yet the bar offered
+    "More like these" again, and said what the marks would leave out a second time beside what the link left out."""
+    client = client_for(alice)
+    judge(client, shapes["red square"], "right")
+    judge(client, shapes["red circle"], "right")
+    search = f"q=red+shape&like={shapes['red square'].pk},{shapes['red circle'].pk}"  # (the marks: newest first)
+    bar = refine_bar(client.get(f"/search/?{search}&min_score=0").content.decode())
+    assert "More like these" not in bar and "Refined: more like 2 photos (all your marks)." in bar

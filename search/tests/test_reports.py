@@ -510,3 +510,53 @@ def test_judged_queries_whose_words_the_model_has_not_read_wait_for_the_worker_o
     assert run_queued_tasks() >= 1
     html = " ".join(client_for(alice).get(url).content.decode().split())
     assert "not scored yet" not in html and '“red square” <span class="muted">1.000</span>' in html, html
+
+
+def test_how_an_all_families_search_scored_is_that_search_with_the_leading_family_s_figures_first(
+        shapes, alice, family, mallory, other_family, client_for, add_shape, django_capture_on_commit_callbacks):
+    """"How this search scored" on a search of all Alice's families opened the report of the first family by name,
+    the Greens: a refined search's report left the Smiths' photo of the link out ("in Smiths, and this search looks
+    only in Greens") and its top results were the Greens' alone, another search than the page showed. The link
+    scores the search the page ran, in all her families (its top results from each, refined by both photos), with
+    the figures of the family whose photos lead its results first, says so, and links the other family's figures."""
+    from gallery.models import Membership
+    from tests.factories import FamilyFactory
+
+    greens = FamilyFactory(name="Greens")
+    Membership.objects.create(family=greens, user=alice, role=Membership.Role.MEMBER)
+    with django_capture_on_commit_callbacks(execute=True):
+        theirs = add_shape("blue", "circle", target_family=greens)
+    run_queued_tasks()
+    client = client_for(alice)
+    like = f"{theirs.pk},{shapes['red square'].pk}"
+    search = {"q": "red", "like": like}
+    page = client.get("/search/", search).content.decode()
+    first = int(page[page.index('data-photo="') + len('data-photo="'):].split('"')[0])
+    lead, other = (greens, family) if first == theirs.pk else (family, greens)
+    link = _report_link(client, search)
+    assert "all_families=1" in link and f"family={lead.pk}" in link
+    html = client.get(link).content.decode()
+    assert "Refined: more like 2 photos" in html and "left out" not in html
+    assert "“red” in all your families" in html
+    assert "The top results below are the search's own, from Greens and Smiths" in html
+    assert (f"The model, calibration and terms' distributions are those of {lead.name}, whose photos lead the "
+            "results") in html
+    top = html[html.index("Top results"):]
+    assert f"/photos/{theirs.pk}/" in top and f"/photos/{shapes['red square'].pk}/" in top
+    others = html[html.index("report-families"):]
+    others = others[:others.index("</p>")]
+    assert f"family={other.pk}" in others and other.name in others and f"family={lead.pk}" not in others
+    assert 'name="all_families"' in html  # kept when the report's own form is sent again
+    # The other family's figures of the same search: the same top results, its own distributions.
+    html = client.get(link.replace(f"family={lead.pk}", f"family={other.pk}")).content.decode()
+    assert f"those of {other.name}." in html
+    assert f'family={lead.pk}">{lead.name}</a> (whose photos lead the results)' in html
+    assert html[html.index("Top results"):] == top
+    # A search filtered to one family links that family's report, as before.
+    link = _report_link(client, {"q": "circle", "family": greens.pk})
+    assert f"family={greens.pk}" in link and "all_families" not in link
+    assert "all your families" not in client.get(link).content.decode()
+    # Another family than hers is no family of the report, all families or not.
+    assert client.get("/search/report/", {"q": "red", "all_families": "1",
+                                          "family": other_family.pk}).status_code == 404
+    assert str(other_family) not in html
