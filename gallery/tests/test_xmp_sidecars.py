@@ -320,6 +320,44 @@ def test_a_keyword_removed_from_a_changed_sidecar_leaves_the_photo_but_never_a_m
                                                           "Grandma"}
 
 
+# What digiKam leaves of a sidecar once its keywords, title and rating are all taken off: no property at all.
+BARE_SIDECAR = (b'<?xml version="1.0" encoding="UTF-8"?>\n<x:xmpmeta xmlns:x="adobe:ns:meta/" x:xmptk="XMP Core 4.4.0-Exiv2">'
+                b'\n <rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#">\n  <rdf:Description rdf:about=""/>'
+                b'\n </rdf:RDF>\n</x:xmpmeta>\n')
+
+
+@pytest.mark.parametrize("bare", [
+    pytest.param(BARE_SIDECAR, id="empty description"),
+    pytest.param(BARE_SIDECAR.replace(b'<rdf:Description rdf:about=""/>', b""), id="no description"),
+    pytest.param(b'<?xpacket begin="\xef\xbb\xbf" id="W5M0MpCehiHzreSzNTczkc9d"?>' + BARE_SIDECAR[39:]
+                 + b'<?xpacket end="w"?>', id="xpacket"),
+])
+def test_a_sidecar_with_no_property_left_is_read_as_saying_nothing(tmp_path, family, alice, caplog, bare):
+    """A sidecar emptied of every property (`<rdf:Description rdf:about=""/>`) was "could not be read" on every run
+    (exiv2 reads no property of it, which looked like a packet it could not parse), and the keywords it no longer gave
+    stayed on the photo. It says nothing: its photo loses the tags from the file it gave, as with a sidecar emptied of
+    its keywords alone, and a re-run does not read it again. One that is no XML stays unreadable."""
+    root = write(tmp_path / "Library", {"IMG_0001.jpg": picture(xmp={"Xmp.dc.subject": ["Lisbon"]}),
+                                        "IMG_0001.jpg.xmp": sidecar_xml(subject=["beach", "kite"], title="Beach day"),
+                                        "IMG_0002.jpg": picture(), "IMG_0002.jpg.xmp": sidecar_xml(subject=["dog"])})
+    _import(root)
+    write(root, {"IMG_0001.jpg.xmp": bare,
+                 "IMG_0002.jpg.xmp": BARE_SIDECAR.replace(b"</rdf:RDF>", b"")})  # cut short: no XML
+
+    with caplog.at_level(logging.WARNING):
+        out = _import(root)
+
+    assert sources(photo_named("IMG_0001.jpg")) == {"Lisbon": "embedded"}
+    assert sources(photo_named("IMG_0002.jpg")) == {"dog": "embedded"}  # unreadable: nothing taken off
+    assert "XMP sidecars read: 1 " in out and "1 could not be read" in out
+    assert "2 keywords removed" in out
+    assert "IMG_0001.jpg.xmp" not in caplog.text and "IMG_0002.jpg.xmp (XMP sidecar): embedded metadata skipped" \
+        in caplog.text
+    again = _import(root)
+    assert "XMP sidecars unchanged since they were last read: 1 (not read again)" in again
+    assert "changed by" not in again
+
+
 def test_a_tag_renamed_in_the_admin_is_no_keyword_a_changed_sidecar_takes_off(tmp_path, family, alice, client):
     """A tag from the file renamed in the admin ("Holiday" to "Algarve 2019") carries a name no file gave: the next
     changed sidecar took it off as a keyword no longer given, undoing the rename on the photo. A renamed tag is the
