@@ -395,6 +395,80 @@ def test_a_keyword_taken_off_one_copys_sidecar_stays_while_another_copy_gives_it
     assert set(sources(photo_named("IMG_0001.jpg"))) == {"beach", "sand", "kite"}
 
 
+def test_a_photo_in_two_folders_with_sidecars_of_their_own_changes_only_when_one_of_them_does(
+        tmp_path, family, alice, monkeypatch):
+    """The same file in two folders, each with a sidecar of its own (beach, kite): one sidecar hash was kept per photo,
+    so each run read both again, the first taking off the other's keyword and the second putting it back (tag rows
+    recreated, the search document rebuilt twice, "1 keyword added, 1 keyword removed" every run). Each sidecar's
+    hash is kept by its path: a re-run reads neither, and a change in either is read, taking off only what no
+    sidecar of the photo gives any more."""
+    from search.models import PhotoDocument
+
+    data = picture()
+    root = write(tmp_path / "Library", {"A/IMG_0001.jpg": data, "A/IMG_0001.jpg.xmp": sidecar_xml(subject=["beach"]),
+                                        "B/IMG_0001.jpg": data, "B/IMG_0001.jpg.xmp": sidecar_xml(subject=["kite"])})
+    _import(root)
+    photo = photo_named("IMG_0001.jpg")
+    links = set(PhotoTag.objects.filter(photo=photo).values_list("pk", flat=True))
+    built = PhotoDocument.objects.get(photo=photo).updated_at
+    reads = []
+    real_read = xmp_sidecars.read_embedded
+    monkeypatch.setattr(xmp_sidecars, "read_embedded", lambda data, **kw: reads.append(data) or real_read(data, **kw))
+
+    for _ in range(2):
+        out = _import(root)
+        assert reads == [] and "XMP sidecars unchanged since they were last read: 2 (not read again)" in out
+        assert "changed by" not in out and "XMP sidecars read" not in out
+    assert set(PhotoTag.objects.filter(photo=photo).values_list("pk", flat=True)) == links
+    assert PhotoDocument.objects.get(photo=photo).updated_at == built
+
+    write(root, {"A/IMG_0001.jpg.xmp": sidecar_xml(subject=["sand"])})  # beach taken off, sand given, in A
+    out = _import(root)
+    assert sources(photo_named("IMG_0001.jpg")) == {"sand": "embedded", "kite": "embedded"}
+    assert len(reads) == 1 and "XMP sidecars unchanged since they were last read: 1 " in out
+    assert "1 photo was already there and changed by its sidecar: 1 keyword added, 1 keyword removed" in out
+    assert "changed by" not in _import(root) and len(reads) == 1
+
+    write(root, {"B/IMG_0001.jpg.xmp": sidecar_xml(subject=["sand"])})  # kite taken off in B
+    assert "1 keyword removed" in _import(root)
+    assert sources(photo_named("IMG_0001.jpg")) == {"sand": "embedded"}
+
+
+def test_a_sidecar_read_through_another_path_to_the_same_folder_is_the_same_sidecar(tmp_path, family, alice):
+    """A library imported once by its path and once through a link to it (or another mount of the share): the
+    sidecar read before under the other path keeps no keyword its own change took off."""
+    root = write(tmp_path / "Library", {"IMG_0001.jpg": picture(),
+                                        "IMG_0001.jpg.xmp": sidecar_xml(subject=["beach", "kite"])})
+    _import(root)
+    (tmp_path / "Link").symlink_to(root)
+    write(root, {"IMG_0001.jpg.xmp": sidecar_xml(subject=["beach"])})
+
+    assert "1 keyword removed" in _import(tmp_path / "Link")
+    assert sources(photo_named("IMG_0001.jpg")) == {"beach": "embedded"}
+
+
+def test_a_photos_sidecar_hash_kept_before_each_path_had_its_own_still_spares_a_read(tmp_path, family, alice,
+                                                                                      monkeypatch):
+    """A photo imported before the hashes were kept by path holds the one hash of its sidecar: a re-run does not read
+    that sidecar again while it is unchanged, and reads it once it changed."""
+    from gallery.models import PhotoXmpSidecar
+
+    root = write(tmp_path / "Library", {"IMG_0001.jpg": picture(),
+                                        "IMG_0001.jpg.xmp": sidecar_xml(subject=["beach", "kite"])})
+    _import(root)
+    PhotoXmpSidecar.objects.all().delete()  # as the photos of the earlier version are
+    assert photo_named("IMG_0001.jpg").xmp_sidecar_sha256
+    reads = []
+    real_read = xmp_sidecars.read_embedded
+    monkeypatch.setattr(xmp_sidecars, "read_embedded", lambda data, **kw: reads.append(data) or real_read(data, **kw))
+
+    assert "XMP sidecars unchanged since they were last read: 1 " in _import(root)
+    assert "XMP sidecars unchanged since they were last read: 1 " in _import(root)
+    write(root, {"IMG_0001.jpg.xmp": sidecar_xml(subject=["beach"])})
+    assert "1 keyword removed" in _import(root) and len(reads) == 1
+    assert sources(photo_named("IMG_0001.jpg")) == {"beach": "embedded"}
+
+
 def test_a_sidecar_that_replaced_a_title_says_so_in_the_summary(tmp_path, family, alice):
     root = write(tmp_path / "Library", {
         "IMG_0001.jpg": picture(), "IMG_0001.jpg.xmp": sidecar_xml(subject=["beach"], title="Beach day"),

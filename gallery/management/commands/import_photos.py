@@ -25,7 +25,7 @@ from gallery.images import (NOT_AN_IMAGE, ImageRejected, exif_dates, names_an_im
                             too_large)
 from gallery.management.backfill import progress_bar
 from gallery.management.families import family_from_option
-from gallery.models import Album, DeletedPhoto, Family, Photo, PhotoTag
+from gallery.models import Album, DeletedPhoto, Family, Photo, PhotoTag, PhotoXmpSidecar
 from gallery.services import (FOLDER_REPLACES, UploadResult, photo_create_from_bytes, photo_folder_date_fill,
                               photo_sidecar_complete, photo_sidecar_fill, photo_sidecar_star, photo_xmp_sidecar_read,
                               sidecar_may_date, tags_clean)
@@ -128,8 +128,7 @@ class Command(BaseCommand):
             self._root, self._around, self._folder_dates = root, Path(os.path.abspath(root)).parts[1:], {}
             known, trashed, undated, lacking, deleted = _family_hashes(family_obj, include_deleted=include_deleted)
             self._folder_datable = _folder_datable(family_obj)
-            self._xmp_read_before = _xmp_read_before(family_obj)
-            self._xmp_seen: set[int] = set()  # photos an XMP sidecar was found beside in this run (_xmp_apply)
+            self._xmp_read_before, self._xmp_by_path = _xmp_read_before(family_obj)
             self._takeout_read, self._takeout_unreadable = set(), set()  # Takeout sidecars (paths), for the summary
         except KeyboardInterrupt:
             raise CommandError("Interrupted while listing the files: nothing was imported. Run the same command "
@@ -297,20 +296,33 @@ class Command(BaseCommand):
             f" (of {total} file{'' if total == 1 else 's'}) into {family}."
         ))
 
-    def _xmp_remember(self, photo_id: int, digest: str, sidecar: XmpSidecar) -> None:
-        """Remember the sidecar just read with the photo `photo_id` (file hash `digest`), when it was read whole: the
-        next import reads it again only if it changed."""
-        if sidecar.sha256 and self._xmp_read_before.get(digest) != sidecar.sha256:
+    def _xmp_before(self, digest: str, key: str) -> str:
+        """The SHA-256 of the sidecar at `key` when it was read with the photo of file hash `digest`; for a photo whose
+        sidecars were never kept by path (imported before they were), the one its sidecar had."""
+        by_path = self._xmp_by_path.get(digest, {})
+        return by_path.get(key) or ("" if by_path else self._xmp_read_before.get(digest, ""))
+
+    def _xmp_remember(self, photo_id: int, digest: str, key: str, sidecar: XmpSidecar) -> None:
+        """Remember the sidecar at `key` just read with the photo `photo_id` (file hash `digest`), or found unchanged,
+        when it was read whole: the next import reads it again only if it changed, and a change in another sidecar of
+        the photo takes off none of its keywords."""
+        if not sidecar.sha256 or self._xmp_by_path.get(digest, {}).get(key) == sidecar.sha256:
+            return
+        embedded = sidecar.embedded  # (not known when unread, or when a keyword block was skipped)
+        keywords = list(embedded.keywords) if embedded is not None and embedded.keywords_complete else None
+        PhotoXmpSidecar.objects.update_or_create(photo_id=photo_id, path=key, defaults={
+            "sha256": sidecar.sha256, "keywords": keywords, "read_at": timezone.now()})
+        self._xmp_by_path.setdefault(digest, {})[key] = sidecar.sha256
+        if self._xmp_read_before.get(digest) != sidecar.sha256:
             Photo.all_objects.filter(pk=photo_id).update(xmp_sidecar_sha256=sidecar.sha256)
             self._xmp_read_before[digest] = sidecar.sha256
 
-    def _xmp_apply(self, photo_id: int, data: bytes, sidecar: Embedded, counts: Counter[str]) -> None:
-        """Give the photo `photo_id` (already there, its file's bytes `data`) what its XMP sidecar says now, counting
-        what that changed. A tag from the file that neither gives any more leaves the photo, except when this run found
-        another sidecar of the photo already (the same file in two folders, each with its own): what any of them
-        gives stays."""
+    def _xmp_apply(self, photo_id: int, data: bytes, sidecar: Embedded, counts: Counter[str], *, key: str) -> None:
+        """Give the photo `photo_id` (already there, its file's bytes `data`) what its XMP sidecar at `key` says now,
+        counting what that changed. A tag from the file that neither gives any more leaves the photo, except one
+        another sidecar of the photo gave when it was read (the same file in two folders, each with its own)."""
         changes = photo_xmp_sidecar_read(photo_id=photo_id, data=data, sidecar=sidecar,
-                                         keep_missing=photo_id in self._xmp_seen)
+                                         also_given=_xmp_given_elsewhere(photo_id, key))
         counts[XMP_GAVE] += bool(changes)
         counts.update(XMP_CHANGED.format(what, how) for what, how in changes.fields)
         counts[XMP_CHANGED.format("keywords", "added")] += changes.keywords_added
@@ -372,12 +384,12 @@ class Command(BaseCommand):
                 del self._folder_datable[digest]
                 result = UploadResult(name, FOLDER_REDATED)
             if xmp_found is not None:  # (appeared, or changed, since the photo was stored: what it adds)
-                xmp_sidecar = read_xmp_sidecar(xmp_found, read_before=self._xmp_read_before.get(digest, ""))
+                key = _xmp_key(xmp_found)
+                xmp_sidecar = read_xmp_sidecar(xmp_found, read_before=self._xmp_before(digest, key))
                 counts[_xmp_read(xmp_sidecar)] += 1
                 if xmp_sidecar.embedded is not None:
-                    self._xmp_apply(known[digest], data, xmp_sidecar.embedded, counts)
-                    self._xmp_remember(known[digest], digest, xmp_sidecar)
-                self._xmp_seen.add(known[digest])
+                    self._xmp_apply(known[digest], data, xmp_sidecar.embedded, counts, key=key)
+                self._xmp_remember(known[digest], digest, key, xmp_sidecar)
             return result
         if digest in trashed:
             return UploadResult(name, IN_TRASH)
@@ -396,9 +408,8 @@ class Command(BaseCommand):
         if xmp_sidecar is not None and result.photo is not None:
             counts[_xmp_read(xmp_sidecar)] += 1
             if result.outcome != UploadResult.SAVED:  # (stored by another import meanwhile: given what it adds)
-                self._xmp_apply(result.photo.pk, data, xmp_sidecar.embedded, counts)
-            self._xmp_seen.add(result.photo.pk)
-            self._xmp_remember(result.photo.pk, digest, xmp_sidecar)
+                self._xmp_apply(result.photo.pk, data, xmp_sidecar.embedded, counts, key=_xmp_key(xmp_found))
+            self._xmp_remember(result.photo.pk, digest, _xmp_key(xmp_found), xmp_sidecar)
         if result.photo is not None:
             photo = result.photo
             if sidecar is not None and sidecar.trashed and result.outcome == UploadResult.SAVED:
@@ -473,10 +484,49 @@ def _folder_datable(family: Family) -> dict[str, date]:
                 .values_list("sha256", "taken_day"))
 
 
-def _xmp_read_before(family: Family) -> dict[str, str]:
-    """The SHA-256 of the XMP sidecar read with each of the family's photos (by the photo's hash), where one was."""
+def _xmp_read_before(family: Family) -> tuple[dict[str, str], dict[str, dict[str, str]]]:
+    """The XMP sidecars read with the family's photos (by the photo's hash): the SHA-256 of the last one read with
+    each, and each one's by its path (_xmp_key)."""
+    by_path: dict[str, dict[str, str]] = {}
+    for digest, key, sha256 in PhotoXmpSidecar.objects.filter(photo__family=family).values_list(
+            "photo__sha256", "path", "sha256"):
+        by_path.setdefault(digest, {})[key] = sha256
     return dict(Photo.all_objects.filter(family=family).exclude(xmp_sidecar_sha256="")
-                .values_list("sha256", "xmp_sidecar_sha256"))
+                .values_list("sha256", "xmp_sidecar_sha256")), by_path
+
+
+def _xmp_key(path: Path) -> str:
+    """The path an XMP sidecar is kept by (PhotoXmpSidecar.path): absolute, as named (".." taken lexically, not
+    through links), a byte that is no UTF-8 as "\\xff" (PostgreSQL takes no lone surrogate)."""
+    return os.fsencode(os.path.abspath(path)).decode("utf-8", "backslashreplace")
+
+
+def _xmp_another_there(key: str, this: str) -> bool:
+    """Whether the sidecar kept by `key` is still where it was read, and is not the one at `this` under another name
+    (a link, another mount of the share). A path that was no UTF-8 is taken to be another, still there."""
+    if "\\x" in key:
+        return True
+    if not os.path.isfile(key):
+        return False
+    try:
+        return "\\x" in this or not os.path.samefile(key, this)
+    except OSError:  # (the one just read is gone meanwhile)
+        return True
+
+
+def _xmp_given_elsewhere(photo_id: int, key: str) -> tuple[str, ...] | None:
+    """The keywords the photo's other XMP sidecars (those still there) gave when they were read, which a change in the
+    one at `key` takes off none of; None when one of them is not known (kept from before sidecars were by path, or
+    read without a keyword block)."""
+    given: list[str] = []
+    for path, keywords in PhotoXmpSidecar.objects.filter(photo_id=photo_id).exclude(path=key).values_list(
+            "path", "keywords"):
+        if not _xmp_another_there(path, key):  # (its copy moved or removed: it speaks no more)
+            continue
+        if keywords is None:
+            return None
+        given.extend(keywords)
+    return tuple(given)
 
 
 def _family_hashes(family: Family, *, include_deleted: bool) -> tuple[dict[str, int], set[str], set[str], dict,
