@@ -432,6 +432,7 @@ def test_a_photo_in_two_folders_with_sidecars_of_their_own_changes_only_when_one
     write(root, {"B/IMG_0001.jpg.xmp": sidecar_xml(subject=["sand"])})  # kite taken off in B
     assert "1 keyword removed" in _import(root)
     assert sources(photo_named("IMG_0001.jpg")) == {"sand": "embedded"}
+    assert "gone since" not in _import(root / "A")  # (B's sidecar is not below the folder imported: not gone)
 
 
 def test_a_sidecar_read_through_another_path_to_the_same_folder_is_the_same_sidecar(tmp_path, family, alice):
@@ -467,6 +468,30 @@ def test_a_photos_sidecar_hash_kept_before_each_path_had_its_own_still_spares_a_
     write(root, {"IMG_0001.jpg.xmp": sidecar_xml(subject=["beach"])})
     assert "1 keyword removed" in _import(root) and len(reads) == 1
     assert sources(photo_named("IMG_0001.jpg")) == {"beach": "embedded"}
+
+
+def test_a_sidecar_deleted_since_it_was_read_leaves_what_it_gave_and_the_summary_says_so(tmp_path, family, alice,
+                                                                                          settings):
+    """Deleting a sidecar is no statement about keywords (darktable's "reset" deletes it, digiKam may stop writing
+    them; both keep the keywords in their own database): what it gave stays on the photo, the summary says once that
+    it is gone, and reading the stored file again takes none of it off either."""
+    root = write(tmp_path / "Library", {"IMG_0001.jpg": picture(), "IMG_0002.jpg": picture(),
+                                        "IMG_0001.jpg.xmp": sidecar_xml(subject=["beach"], title="Beach day"),
+                                        "IMG_0002.jpg.xmp": sidecar_xml(subject=["kite"])})
+    _import(root)
+    (root / "IMG_0001.jpg.xmp").unlink()
+
+    out = _import(root)
+
+    assert ("XMP sidecars gone since they were last read: 1 (what they gave stays on their photos: take a tag off on "
+            "the photo's page)") in out
+    assert sources(photo_named("IMG_0001.jpg")) == {"beach": "embedded"}
+    assert photo_named("IMG_0001.jpg").title == "Beach day"
+    assert "gone since" not in _import(root)
+    call_command("read_embedded", "--all", "--no-progress", stdout=io.StringIO())
+    assert sources(photo_named("IMG_0001.jpg")) == {"beach": "embedded"}
+    settings.UPLOAD_MAX_BYTES = 100  # photos that can't be read now: their sidecars are not gone
+    assert "gone since" not in _import(root)
 
 
 def test_a_sidecar_that_replaced_a_title_says_so_in_the_summary(tmp_path, family, alice):

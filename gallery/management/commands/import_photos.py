@@ -52,6 +52,7 @@ NOT_A_PHOTO = "not_a_photo"  # no image, and named as something else (a sidecar,
 XMP_READ = "xmp_read"  # XMP sidecars read (darktable's, digiKam's, Lightroom's, …), with a new photo or one there
 XMP_SKIPPED = "xmp_skipped"  # XMP sidecars that could not be read (too large, no XMP, hostile): named in the log
 XMP_UNCHANGED = "xmp_unchanged"  # XMP sidecars whose bytes are those read with their photo before: not read again
+XMP_GONE = "xmp_gone"  # XMP sidecars read before (below the folder imported) and found no more: what they gave stays
 XMP_GAVE = "xmp_gave"  # photos already there that their XMP sidecar changed (it appeared or changed since)
 XMP_CHANGED = "xmp {} {}"  # …what it changed: ("title", "replaced"), ("keywords", "added"), counted (_xmp_apply)
 FOLDER_DATED = "folder_dated"  # imported, dated by the name of a folder it is in (no date in the file nor its name)
@@ -129,6 +130,7 @@ class Command(BaseCommand):
             known, trashed, undated, lacking, deleted = _family_hashes(family_obj, include_deleted=include_deleted)
             self._folder_datable = _folder_datable(family_obj)
             self._xmp_read_before, self._xmp_by_path = _xmp_read_before(family_obj)
+            self._xmp_found: set[str] = set()  # the XMP sidecars found beside photos in this run (_xmp_key)
             self._takeout_read, self._takeout_unreadable = set(), set()  # Takeout sidecars (paths), for the summary
         except KeyboardInterrupt:
             raise CommandError("Interrupted while listing the files: nothing was imported. Run the same command "
@@ -154,6 +156,8 @@ class Command(BaseCommand):
                     sidecars.update(batch_sidecars)
                     if stopped:
                         break
+            if not stopped:  # (every file was looked at: a sidecar not found is gone)
+                counts[XMP_GONE] = self._xmp_forget_gone(root)
         except KeyboardInterrupt:
             self._report(root, linked, problems, counts, len(files), family_obj, left_out, sidecars)
             raise CommandError(
@@ -260,6 +264,9 @@ class Command(BaseCommand):
         if counts[XMP_UNCHANGED]:
             self.stdout.write(f"XMP sidecars unchanged since they were last read: {counts[XMP_UNCHANGED]} (not read "
                               "again)")
+        if counts[XMP_GONE]:
+            self.stdout.write(f"XMP sidecars gone since they were last read: {counts[XMP_GONE]} (what they gave stays "
+                              "on their photos: take a tag off on the photo's page)")
         if counts[FOLDER_DATED]:
             self.stdout.write(f"Dated by the name of their folder: {counts[FOLDER_DATED]} (no date in the file nor in "
                               "its name: \"2019-07-14 Beach day\" gives the day, \"2019-07 Italy\" the month, \"2019\" "
@@ -317,6 +324,22 @@ class Command(BaseCommand):
             Photo.all_objects.filter(pk=photo_id).update(xmp_sidecar_sha256=sidecar.sha256)
             self._xmp_read_before[digest] = sidecar.sha256
 
+    def _xmp_forget_gone(self, root: Path) -> int:
+        """Forget the XMP sidecars read before below `root` that this run found no more (deleted, or their copy of the
+        photo removed): what they gave stays on their photos (a deleted sidecar is no statement about keywords:
+        darktable's reset deletes it, and both darktable and digiKam keep the keywords in their own database), and
+        no longer keeps a keyword that another sidecar of the photo drops. How many."""
+        below = _xmp_key(root).rstrip(os.sep) + os.sep
+        gone = [key for paths in self._xmp_by_path.values() for key in paths
+                if key.startswith(below) and key not in self._xmp_found]
+        if not gone:
+            return 0
+        PhotoXmpSidecar.objects.filter(photo__family=self._albums.family, path__in=gone).delete()
+        for paths in self._xmp_by_path.values():
+            for key in set(gone) & set(paths):
+                del paths[key]
+        return len(gone)
+
     def _xmp_apply(self, photo_id: int, data: bytes, sidecar: Embedded, counts: Counter[str], *, key: str) -> None:
         """Give the photo `photo_id` (already there, its file's bytes `data`) what its XMP sidecar at `key` says now,
         counting what that changed. A tag from the file that neither gives any more leaves the photo, except one
@@ -348,6 +371,9 @@ class Command(BaseCommand):
         Takeout and XMP sidecars found beside photos, to which this file's are added; `counts`: the batch's, where
         the XMP sidecars read (and what they gave photos already there) are counted."""
         name = path.name
+        xmp_found = xmp_sidecar_path(path) if _may_be_a_photo(path) else None
+        if xmp_found is not None:  # (not gone, whatever becomes of its photo: one that can't be read now)
+            self._xmp_found.add(_xmp_key(xmp_found))
         try:
             stat = path.stat()
             if stat.st_size > settings.UPLOAD_MAX_BYTES:  # (a phone's videos: not read 50 MB to be refused)
@@ -366,7 +392,6 @@ class Command(BaseCommand):
         found = sidecar_path(path) if _may_be_a_photo(path) else None
         if found is not None:  # a Takeout sidecar: not a file left out, whatever becomes of its photo
             sidecars.add(found)
-        xmp_found = xmp_sidecar_path(path) if _may_be_a_photo(path) else None
         if xmp_found is not None:  # (the same)
             sidecars.add(xmp_found)
         # Resume cheaply: files already imported are recognised by hash without decoding them again.
