@@ -236,9 +236,9 @@ def packet_alternatives(packet: bytes, *, notes: list[str]) -> dict[str, list[tu
 
 def says_nothing(packet: bytes) -> bool:
     """Whether an XMP packet is plain XML that holds no property: an x:xmpmeta (or a bare rdf:RDF) whose
-    rdf:Description elements, if any, carry no attribute but rdf:about and hold nothing, as digiKam leaves a sidecar once
-    every keyword, the title and the rating are taken off (`<rdf:Description rdf:about=""/>`). exiv2 reads no datum
-    of it, as of a packet it could not parse; this one says nothing (its keywords are known: none)."""
+    rdf:Description elements, if any, carry no attribute but rdf:about and hold nothing, as digiKam leaves a sidecar
+    once every keyword, the title and the rating are taken off (`<rdf:Description rdf:about=""/>`). exiv2 reads no
+    datum of it, as of a packet it could not parse; this one says nothing (its keywords are known: none)."""
     from xml.parsers import expat
 
     stack: list[str] = []

@@ -321,9 +321,10 @@ def test_a_keyword_removed_from_a_changed_sidecar_leaves_the_photo_but_never_a_m
 
 
 # What digiKam leaves of a sidecar once its keywords, title and rating are all taken off: no property at all.
-BARE_SIDECAR = (b'<?xml version="1.0" encoding="UTF-8"?>\n<x:xmpmeta xmlns:x="adobe:ns:meta/" x:xmptk="XMP Core 4.4.0-Exiv2">'
-                b'\n <rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#">\n  <rdf:Description rdf:about=""/>'
-                b'\n </rdf:RDF>\n</x:xmpmeta>\n')
+BARE_SIDECAR = (b'<?xml version="1.0" encoding="UTF-8"?>\n'
+                b'<x:xmpmeta xmlns:x="adobe:ns:meta/" x:xmptk="XMP Core 4.4.0-Exiv2">\n'
+                b' <rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#">\n'
+                b'  <rdf:Description rdf:about=""/>\n </rdf:RDF>\n</x:xmpmeta>\n')
 
 
 @pytest.mark.parametrize("bare", [
