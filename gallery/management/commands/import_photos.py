@@ -157,7 +157,7 @@ class Command(BaseCommand):
                     if stopped:
                         break
             if not stopped:  # (every file was looked at: a sidecar not found is gone)
-                counts[XMP_GONE] = self._xmp_forget_gone(root)
+                counts[XMP_GONE] = self._xmp_forget_gone(root, family_obj)
         except KeyboardInterrupt:
             self._report(root, linked, problems, counts, len(files), family_obj, left_out, sidecars)
             raise CommandError(
@@ -324,7 +324,7 @@ class Command(BaseCommand):
             Photo.all_objects.filter(pk=photo_id).update(xmp_sidecar_sha256=sidecar.sha256)
             self._xmp_read_before[digest] = sidecar.sha256
 
-    def _xmp_forget_gone(self, root: Path) -> int:
+    def _xmp_forget_gone(self, root: Path, family: Family) -> int:
         """Forget the XMP sidecars read before below `root` that this run found no more (deleted, or their copy of the
         photo removed): what they gave stays on their photos (a deleted sidecar is no statement about keywords:
         darktable's reset deletes it, and both darktable and digiKam keep the keywords in their own database), and
@@ -334,7 +334,7 @@ class Command(BaseCommand):
                 if key.startswith(below) and key not in self._xmp_found]
         if not gone:
             return 0
-        PhotoXmpSidecar.objects.filter(photo__family=self._albums.family, path__in=gone).delete()
+        PhotoXmpSidecar.objects.filter(photo__family=family, path__in=gone).delete()
         for paths in self._xmp_by_path.values():
             for key in set(gone) & set(paths):
                 del paths[key]
