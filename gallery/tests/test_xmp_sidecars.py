@@ -433,6 +433,10 @@ def test_a_photo_in_two_folders_with_sidecars_of_their_own_changes_only_when_one
     write(root, {"B/IMG_0001.jpg.xmp": sidecar_xml(subject=["sand"])})  # kite taken off in B
     assert "1 keyword removed" in _import(root)
     assert sources(photo_named("IMG_0001.jpg")) == {"sand": "embedded"}
+
+    write(root, {"A/IMG_0001.jpg.xmp": sidecar_xml(subject=["sand", "dune"]),  # both changed: one photo changed
+                 "B/IMG_0001.jpg.xmp": sidecar_xml(subject=["sand", "kite"])})
+    assert "1 photo was already there and changed by its sidecar: 2 keywords added" in _import(root)
     assert "gone since" not in _import(root / "A")  # (B's sidecar is not below the folder imported: not gone)
 
 

@@ -131,6 +131,7 @@ class Command(BaseCommand):
             self._folder_datable = _folder_datable(family_obj)
             self._xmp_read_before, self._xmp_by_path = _xmp_read_before(family_obj)
             self._xmp_found: set[str] = set()  # the XMP sidecars found beside photos in this run (_xmp_key)
+            self._xmp_changed: set[int] = set()  # the photos their XMP sidecars changed in this run (counted once)
             self._takeout_read, self._takeout_unreadable = set(), set()  # Takeout sidecars (paths), for the summary
         except KeyboardInterrupt:
             raise CommandError("Interrupted while listing the files: nothing was imported. Run the same command "
@@ -346,7 +347,9 @@ class Command(BaseCommand):
         another sidecar of the photo gave when it was read (the same file in two folders, each with its own)."""
         changes = photo_xmp_sidecar_read(photo_id=photo_id, data=data, sidecar=sidecar,
                                          also_given=_xmp_given_elsewhere(photo_id, key))
-        counts[XMP_GAVE] += bool(changes)
+        counts[XMP_GAVE] += bool(changes) and photo_id not in self._xmp_changed  # (two copies' sidecars: one photo)
+        if changes:
+            self._xmp_changed.add(photo_id)
         counts.update(XMP_CHANGED.format(what, how) for what, how in changes.fields)
         counts[XMP_CHANGED.format("keywords", "added")] += changes.keywords_added
         counts[XMP_CHANGED.format("keywords", "removed")] += changes.keywords_removed
