@@ -623,6 +623,22 @@ def test_the_summary_counts_a_sidecar_that_could_not_be_read_apart(tmp_path, fam
     assert "1 could not be read (skipped, its photo imported: the log says why)" in out
 
 
+def test_an_empty_sidecar_file_is_a_sidecar_that_could_not_be_read_not_a_photo_that_could_not(tmp_path, family, alice):
+    """A sidecar file of no bytes (a write cut short, a sync tool's placeholder) was also tried as a photo: the summary
+    named it "skipped IMG_0001.jpg.xmp: The file is empty." and counted it unreadable beside its photo. It is a
+    sidecar that could not be read (nothing taken off its photo), as one that is no XMP."""
+    root = write(tmp_path / "Library", {"IMG_0001.jpg": picture(), "IMG_0001.jpg.xmp": sidecar_xml(subject=["kite"]),
+                                        "IMG_0002.jpg": picture(), "IMG_0002.jpg.json": b""})
+    _import(root)
+    write(root, {"IMG_0001.jpg.xmp": b""})
+
+    out = _import(root)
+
+    assert "skipped IMG" not in out and "1 could not be read (skipped, its photo imported" in out
+    assert "Imported 0, already there 2, unreadable 0 (of 4 files)" in out
+    assert sources(photo_named("IMG_0001.jpg")) == {"kite": "embedded"}
+
+
 def test_a_position_set_in_darktable_or_digikam_is_read_from_the_sidecar(tmp_path, family, alice):
     """darktable's map view and digiKam's geolocation editor write the position into the sidecar alone: the photo
     has its place (and the zone its camera's clock is read in), with a new photo or one already there; a position in

@@ -773,9 +773,13 @@ def _may_be_a_photo(path: Path) -> bool:
 
 def _is_a_sidecar_itself(path: Path, data: bytes) -> bool:
     """Whether the file is a sidecar as both its name and its bytes say: an XMP packet named .xmp, a Takeout record
-    named .json. No image to look for in it (a decode and the upload's checks of the family and the uploader, per
-    sidecar): it is left out as one, without them. (A photo renamed .xmp or .json is still tried as one.)"""
+    named .json, or a file so named that holds nothing (a write cut short: no photo either; beside a photo, its sidecar
+    that could not be read). No image to look for in it (a decode and the upload's checks of the family and the
+    uploader, per sidecar): it is left out as one, without them. (A photo renamed .xmp or .json is still tried as
+    one.)"""
     extension = path.suffix.lower()
+    if extension in (EXTENSION, ".json") and not data:
+        return True
     return (extension == EXTENSION and is_an_xmp_sidecar(data)) or (extension == ".json" and is_a_sidecar(data))
 
 
