@@ -8,7 +8,7 @@ Writes `--photos` small distinct JPEGs into two folders of a temp dir, one with 
 beside each photo (keywords, title, a date taken) and one without, imports both (into two families of a throwaway
 database, with a temp media dir), then times `--runs` re-runs of each, which find nothing new. Prints the median
 re-run of each, per photo, and their ratio: the sidecars' cost when nothing changed (what a sidecar whose bytes were
-read before, Photo.xmp_sidecar_sha256, and a sidecar file not tried as a photo save), and the first imports' times.
+read before at its path, PhotoXmpSidecar, and a sidecar file not tried as a photo save), and the first imports' times.
 """
 
 from __future__ import annotations

@@ -117,9 +117,9 @@ def read(data: bytes) -> dict:
         packet = xmp_packet(image) if split or not xmp else b""
     finally:
         image.close()
-    if packet.strip() and not xmp:
+    if packet.strip() and not xmp and not says_nothing(packet):
         # exiv2 (its log muted) drops an XMP packet it can't parse (bad XML, bad UTF-8, entity tricks)
-        # and goes on with the rest: say so.
+        # and goes on with the rest: say so. (One it parsed that holds no property gives no datum either.)
         skipped.append(f"xmp: a {len(packet)}-byte XMP packet exiv2 could not parse")
     wanted = [(d.get("tag", b"").decode("ascii", "replace"), d.get("value", b""), d.get("typeName", ""))
               for d in raw]
@@ -181,6 +181,7 @@ def xmp_packet(image) -> bytes:
 DC = "http://purl.org/dc/elements/1.1/"
 RDF = "http://www.w3.org/1999/02/22-rdf-syntax-ns#"
 XML_LANG = "http://www.w3.org/XML/1998/namespace lang"
+X_XMPMETA = "adobe:ns:meta/ xmpmeta"
 ALTERNATIVES = {f"{DC} title": "Xmp.dc.title", f"{DC} description": "Xmp.dc.description"}
 
 
@@ -231,6 +232,45 @@ def packet_alternatives(packet: bytes, *, notes: list[str]) -> dict[str, list[tu
         notes.append(f"xmp: its packet is no plain XML ({str(exc)[:200]})")
         return None
     return found
+
+
+def says_nothing(packet: bytes) -> bool:
+    """Whether an XMP packet is plain XML that holds no property: an x:xmpmeta (or a bare rdf:RDF) whose
+    rdf:Description elements, if any, carry no attribute but rdf:about and hold nothing, as digiKam leaves a sidecar
+    once every keyword, the title and the rating are taken off (`<rdf:Description rdf:about=""/>`). exiv2 reads no
+    datum of it, as of a packet it could not parse; this one says nothing (its keywords are known: none)."""
+    from xml.parsers import expat
+
+    stack: list[str] = []
+    said = False
+    description = f"{RDF} Description"
+
+    def start(name: str, attributes: dict[str, str]) -> None:
+        nonlocal said
+        if not stack and name not in (X_XMPMETA, f"{RDF} RDF"):
+            said = True  # no XMP at all
+        elif f"{RDF} RDF" in stack and not (stack[-1] == f"{RDF} RDF" and name == description
+                                            and set(attributes) <= {f"{RDF} about"}):
+            said = True  # a property (an element or an attribute), or a typed node, which is one
+        stack.append(name)
+
+    def text(data: str) -> None:
+        nonlocal said
+        said = said or (bool(data.strip()) and f"{RDF} RDF" in stack)
+
+    def refuse(*args) -> None:
+        raise NotPlainXmp("a DTD or an entity declaration")
+
+    parser = expat.ParserCreate(namespace_separator=" ")
+    parser.SetParamEntityParsing(expat.XML_PARAM_ENTITY_PARSING_NEVER)
+    parser.StartDoctypeDeclHandler = parser.EntityDeclHandler = parser.ExternalEntityRefHandler = refuse
+    parser.StartElementHandler, parser.CharacterDataHandler = start, text
+    parser.EndElementHandler = lambda name: stack.pop()
+    try:
+        parser.Parse(packet, True)
+    except (expat.ExpatError, NotPlainXmp):
+        return False
+    return not said
 
 
 def language_texts(text: str, parsed: list[tuple[str, str]] | None, *, key: str, notes: list[str]) -> list[str]:

@@ -3,7 +3,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 from django.db.models import F
-from django.db.models.functions import ExtractDay, ExtractMonth, Lower
+from django.db.models.functions import MD5, ExtractDay, ExtractMonth, Lower
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.functional import cached_property
@@ -228,7 +228,9 @@ class Photo(models.Model):
     embedded_checked = models.BooleanField(default=False)
     sha256 = models.CharField(max_length=64)
     # The SHA-256 of the XMP sidecar last read with the photo (import_photos; gallery.xmp_sidecars), "" when none was:
-    # a re-run reads no sidecar whose bytes are these again.
+    # whether a sidecar was ever read with it (a read of the file alone then takes no keyword off). Each sidecar's
+    # own is kept by its path (PhotoXmpSidecar); a photo imported before those were holds this one alone, whose
+    # sidecar a re-run does not read again while it is unchanged.
     xmp_sidecar_sha256 = models.CharField(max_length=64, blank=True, default="", db_default="", editable=False)
     phash = models.CharField(max_length=16, blank=True)
     # Degrees clockwise a member turned the photo, on top of the original's EXIF orientation (0, 90, 180, 270):
@@ -434,6 +436,28 @@ class RemovedTag(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} off photo {self.photo_id}"
+
+
+class PhotoXmpSidecar(models.Model):
+    """An XMP sidecar import_photos read whole with a photo, by its path (a photo may be in several folders, each copy
+    with a sidecar of its own): the SHA-256 of its bytes, so that a re-run reads none that did not change, and the
+    keywords it gave, which a change in another sidecar of the photo does not take off."""
+
+    photo = models.ForeignKey(Photo, on_delete=models.CASCADE, related_name="+")
+    # Its absolute path as the import named it (not through links; a byte that is no UTF-8 as "\xff")
+    path = models.TextField()
+    sha256 = models.CharField(max_length=64)
+    # Its keywords as read; None when not known (taken over from Photo.xmp_sidecar_sha256 unread: none is taken off
+    # while it speaks)
+    keywords = models.JSONField(null=True, default=None)
+    read_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        # (a path may be longer than an index entry can be: unique by its digest)
+        constraints = [models.UniqueConstraint(MD5("path"), "photo", name="xmp_sidecar_once_per_photo_path")]
+
+    def __str__(self) -> str:
+        return f"{self.path} of photo {self.photo_id}"
 
 
 class Favourite(models.Model):

@@ -1648,22 +1648,23 @@ class EmbeddedChanges:
 
 
 def photo_xmp_sidecar_read(*, photo_id: int, data: bytes, sidecar: Embedded,
-                           keep_missing: bool = False) -> EmbeddedChanges:
+                           also_given: tuple[str, ...] | None = ()) -> EmbeddedChanges:
     """An XMP sidecar found beside the file `data` of a photo the family already has (an import's: the sidecar
     appeared, or changed, since the photo was stored): what it says, as importing the two together would give it
     (photo_create_from_bytes): its keywords as tags from the file (not one a member took off), its title,
     description and place before the file's own and over what was read before (a title edited in digiKam since), never
     over a member's. A tag from the file that neither the file nor the sidecar gives any more leaves the photo (taken
-    off in digiKam), unless `keep_missing` (another copy's sidecar, read in the same import, may give it) or either
-    could not be read whole. What that changed (announced then); a sidecar that changes nothing writes nothing."""
+    off in digiKam), unless another sidecar of the photo gives it (`also_given`: the keywords the photo's other copies'
+    sidecars gave; None when one of them is not known: nothing is taken off) or either could not be read whole. What
+    that changed (announced then); a sidecar that changes nothing writes nothing."""
     if not sidecar and not sidecar.keywords_complete:  # (nothing read: no sidecar can be told to say nothing)
         return EmbeddedChanges()
     embedded, dates = _file_metadata(data, label=f"photo {photo_id}")
     merged = embedded_merged(file=embedded, sidecar=sidecar)
-    if keep_missing:
+    if also_given is None:
         merged = replace(merged, keywords_complete=False)
     with transaction.atomic():
-        fresh, changes = _photo_embedded_apply(photo_id=photo_id, read=(merged, dates))
+        fresh, changes = _photo_embedded_apply(photo_id=photo_id, read=(merged, dates), keep=also_given or ())
         if fresh is None or not changes:
             return EmbeddedChanges()
         photos_changed.send(sender=Photo, photo_ids=[fresh.pk])
@@ -1677,10 +1678,11 @@ def _file_metadata(data: bytes, *, label: str) -> tuple[Embedded, tuple]:
 
 
 def _photo_embedded_apply(*, photo_id: int, read: tuple[Embedded, tuple], save_always: bool = False,
-                          file_alone: bool = False) -> tuple[Photo | None, EmbeddedChanges]:
+                          file_alone: bool = False, keep: tuple[str, ...] = ()) -> tuple[Photo | None, EmbeddedChanges]:
     """Apply what a photo's file says (`read`: _file_metadata's, with its XMP sidecar's merged in, or `file_alone`:
     the stored file read again without it) in the caller's transaction: the photo (None when deleted meanwhile) and
-    what that changed (its row saved only when something did, or `save_always`)."""
+    what that changed (its row saved only when something did, or `save_always`). `keep`: keywords given elsewhere
+    (another sidecar of the photo), whose tags from the file stay."""
     embedded, (taken_local, offset, taken_utc, is_a_change) = read
     fresh = Photo.objects.select_for_update().filter(pk=photo_id).first()
     if fresh is None:
@@ -1721,25 +1723,27 @@ def _photo_embedded_apply(*, photo_id: int, read: tuple[Embedded, tuple], save_a
     if changed or save_always:
         fresh.save(update_fields=EMBEDDED_FIELDS)
     fields = _embedded_shown_changes(shown, _embedded_shown(fresh))
-    added, removed = _embedded_tags_apply(fresh, embedded, file_alone=file_alone)
+    added, removed = _embedded_tags_apply(fresh, embedded, file_alone=file_alone, keep=keep)
     return fresh, EmbeddedChanges(fields=fields, keywords_added=added, keywords_removed=removed,
                                   other=changed and not fields)
 
 
-def _embedded_tags_apply(photo: Photo, embedded: Embedded, *, file_alone: bool) -> tuple[int, int]:
+def _embedded_tags_apply(photo: Photo, embedded: Embedded, *, file_alone: bool,
+                         keep: tuple[str, ...] = ()) -> tuple[int, int]:
     """The file's keywords (and its sidecar's) as tags from the file, and the tags from the file that they no longer
     give taken off, when they are known whole: not from a read of the stored file alone on a photo whose XMP sidecar
     was read (the file can't tell that sidecar's keywords). A tag a member typed or kept by re-typing it, an accepted
     suggestion, a person named in Google Photos, is no tag from the file and stays; so does one a member took off
     (RemovedTag: the file never puts it back), and the file taking one off is no member's doing (it comes back when
-    the file gives it again). How many tags were added and taken off."""
+    the file gives it again), nor one `keep` names (given elsewhere: another sidecar of the photo). How many tags were
+    added and taken off."""
     links = PhotoTag.objects.filter(photo=photo)
     before = set(links.values_list("tag_id", flat=True))
     _marked_embedded_tags_drop(photo)
     if embedded.keywords_complete and not (file_alone and photo.xmp_sidecar_sha256):
         gone = links.filter(source=PhotoTag.Source.EMBEDDED).annotate(key=Lower("tag__name"))
         # (compared with PostgreSQL's lower(), as tags_get_or_create finds a keyword's tag)
-        names = _names_clean(embedded.keywords)
+        names = _names_clean((*embedded.keywords, *keep))
         if names:
             gone = gone.exclude(key__in=[Lower(Value(name)) for name in names])
         # (by their ids, and still from the file: one a member made theirs meanwhile stays)

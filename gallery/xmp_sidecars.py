@@ -12,7 +12,8 @@ A sidecar is read by the same exiv2 child process, with the same time and memory
 file (gallery.embedded.read_embedded), and means the same: its keywords become tags "from the file", and its title,
 description, place, XMP position and XMP date come before the file's own (gallery.embedded.embedded_merged: those
 programs write a user's later edits into the sidecar, not the file), never over a member's edit; a tag from the file
-that a changed sidecar and the file no longer give is taken off (a keyword removed in digiKam), never a member's. A
+that a changed sidecar and the file no longer give is taken off (a keyword removed in digiKam), never a member's, nor
+one another sidecar of the photo gave (the same file in two folders); a sidecar deleted takes nothing off. A
 re-read of the stored file alone (read_embedded) then fills only what nothing wrote, and takes no keyword off. A
 sidecar larger than MAX_BYTES, unreadable or hostile is skipped with a log line; its photo is imported all the same.
 """
@@ -88,7 +89,7 @@ class XmpSidecar:
 def read_xmp_sidecar(path: Path, *, read_before: str = "") -> XmpSidecar:
     """What the XMP sidecar at `path` says (gallery.embedded.Embedded); empty, with a log line, when it can't be
     read, is too large or is no XMP; not read at all when its bytes' SHA-256 is `read_before` (that of the one read
-    with its photo before: Photo.xmp_sidecar_sha256). Never raises."""
+    at its path with its photo before: PhotoXmpSidecar.sha256). Never raises."""
     label = text_shown_from_os(f"{path.name} (XMP sidecar)")
     try:
         with path.open("rb") as stream:

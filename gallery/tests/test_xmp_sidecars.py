@@ -320,6 +320,45 @@ def test_a_keyword_removed_from_a_changed_sidecar_leaves_the_photo_but_never_a_m
                                                           "Grandma"}
 
 
+# What digiKam leaves of a sidecar once its keywords, title and rating are all taken off: no property at all.
+BARE_SIDECAR = (b'<?xml version="1.0" encoding="UTF-8"?>\n'
+                b'<x:xmpmeta xmlns:x="adobe:ns:meta/" x:xmptk="XMP Core 4.4.0-Exiv2">\n'
+                b' <rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#">\n'
+                b'  <rdf:Description rdf:about=""/>\n </rdf:RDF>\n</x:xmpmeta>\n')
+
+
+@pytest.mark.parametrize("bare", [
+    pytest.param(BARE_SIDECAR, id="empty description"),
+    pytest.param(BARE_SIDECAR.replace(b'<rdf:Description rdf:about=""/>', b""), id="no description"),
+    pytest.param(b'<?xpacket begin="\xef\xbb\xbf" id="W5M0MpCehiHzreSzNTczkc9d"?>' + BARE_SIDECAR[39:]
+                 + b'<?xpacket end="w"?>', id="xpacket"),
+])
+def test_a_sidecar_with_no_property_left_is_read_as_saying_nothing(tmp_path, family, alice, caplog, bare):
+    """A sidecar emptied of every property (`<rdf:Description rdf:about=""/>`) was "could not be read" on every run
+    (exiv2 reads no property of it, which looked like a packet it could not parse), and the keywords it no longer gave
+    stayed on the photo. It says nothing: its photo loses the tags from the file it gave, as with a sidecar emptied of
+    its keywords alone, and a re-run does not read it again. One that is no XML stays unreadable."""
+    root = write(tmp_path / "Library", {"IMG_0001.jpg": picture(xmp={"Xmp.dc.subject": ["Lisbon"]}),
+                                        "IMG_0001.jpg.xmp": sidecar_xml(subject=["beach", "kite"], title="Beach day"),
+                                        "IMG_0002.jpg": picture(), "IMG_0002.jpg.xmp": sidecar_xml(subject=["dog"])})
+    _import(root)
+    write(root, {"IMG_0001.jpg.xmp": bare,
+                 "IMG_0002.jpg.xmp": BARE_SIDECAR.replace(b"</rdf:RDF>", b"")})  # cut short: no XML
+
+    with caplog.at_level(logging.WARNING):
+        out = _import(root)
+
+    assert sources(photo_named("IMG_0001.jpg")) == {"Lisbon": "embedded"}
+    assert sources(photo_named("IMG_0002.jpg")) == {"dog": "embedded"}  # unreadable: nothing taken off
+    assert "XMP sidecars read: 1 " in out and "1 could not be read" in out
+    assert "2 keywords removed" in out
+    assert "IMG_0001.jpg.xmp" not in caplog.text and "IMG_0002.jpg.xmp (XMP sidecar): embedded metadata skipped" \
+        in caplog.text
+    again = _import(root)
+    assert "XMP sidecars unchanged since they were last read: 1 (not read again)" in again
+    assert "changed by" not in again
+
+
 def test_a_tag_renamed_in_the_admin_is_no_keyword_a_changed_sidecar_takes_off(tmp_path, family, alice, client):
     """A tag from the file renamed in the admin ("Holiday" to "Algarve 2019") carries a name no file gave: the next
     changed sidecar took it off as a keyword no longer given, undoing the rename on the photo. A renamed tag is the
@@ -355,6 +394,109 @@ def test_a_keyword_taken_off_one_copys_sidecar_stays_while_another_copy_gives_it
     _import(root)
 
     assert set(sources(photo_named("IMG_0001.jpg"))) == {"beach", "sand", "kite"}
+
+
+def test_a_photo_in_two_folders_with_sidecars_of_their_own_changes_only_when_one_of_them_does(
+        tmp_path, family, alice, monkeypatch):
+    """The same file in two folders, each with a sidecar of its own (beach, kite): one sidecar hash was kept per photo,
+    so each run read both again, the first taking off the other's keyword and the second putting it back (tag rows
+    recreated, the search document rebuilt twice, "1 keyword added, 1 keyword removed" every run). Each sidecar's
+    hash is kept by its path: a re-run reads neither, and a change in either is read, taking off only what no
+    sidecar of the photo gives any more."""
+    from search.models import PhotoDocument
+
+    data = picture()
+    root = write(tmp_path / "Library", {"A/IMG_0001.jpg": data, "A/IMG_0001.jpg.xmp": sidecar_xml(subject=["beach"]),
+                                        "B/IMG_0001.jpg": data, "B/IMG_0001.jpg.xmp": sidecar_xml(subject=["kite"])})
+    _import(root)
+    photo = photo_named("IMG_0001.jpg")
+    links = set(PhotoTag.objects.filter(photo=photo).values_list("pk", flat=True))
+    built = PhotoDocument.objects.get(photo=photo).updated_at
+    reads = []
+    real_read = xmp_sidecars.read_embedded
+    monkeypatch.setattr(xmp_sidecars, "read_embedded", lambda data, **kw: reads.append(data) or real_read(data, **kw))
+
+    for _ in range(2):
+        out = _import(root)
+        assert reads == [] and "XMP sidecars unchanged since they were last read: 2 (not read again)" in out
+        assert "changed by" not in out and "XMP sidecars read" not in out
+    assert set(PhotoTag.objects.filter(photo=photo).values_list("pk", flat=True)) == links
+    assert PhotoDocument.objects.get(photo=photo).updated_at == built
+
+    write(root, {"A/IMG_0001.jpg.xmp": sidecar_xml(subject=["sand"])})  # beach taken off, sand given, in A
+    out = _import(root)
+    assert sources(photo_named("IMG_0001.jpg")) == {"sand": "embedded", "kite": "embedded"}
+    assert len(reads) == 1 and "XMP sidecars unchanged since they were last read: 1 " in out
+    assert "1 photo was already there and changed by its sidecar: 1 keyword added, 1 keyword removed" in out
+    assert "changed by" not in _import(root) and len(reads) == 1
+
+    write(root, {"B/IMG_0001.jpg.xmp": sidecar_xml(subject=["sand"])})  # kite taken off in B
+    assert "1 keyword removed" in _import(root)
+    assert sources(photo_named("IMG_0001.jpg")) == {"sand": "embedded"}
+
+    write(root, {"A/IMG_0001.jpg.xmp": sidecar_xml(subject=["sand", "dune"]),  # both changed: one photo changed
+                 "B/IMG_0001.jpg.xmp": sidecar_xml(subject=["sand", "kite"])})
+    assert "1 photo was already there and changed by its sidecar: 2 keywords added" in _import(root)
+    assert "gone since" not in _import(root / "A")  # (B's sidecar is not below the folder imported: not gone)
+
+
+def test_a_sidecar_read_through_another_path_to_the_same_folder_is_the_same_sidecar(tmp_path, family, alice):
+    """A library imported once by its path and once through a link to it (or another mount of the share): the
+    sidecar read before under the other path keeps no keyword its own change took off."""
+    root = write(tmp_path / "Library", {"IMG_0001.jpg": picture(),
+                                        "IMG_0001.jpg.xmp": sidecar_xml(subject=["beach", "kite"])})
+    _import(root)
+    (tmp_path / "Link").symlink_to(root)
+    write(root, {"IMG_0001.jpg.xmp": sidecar_xml(subject=["beach"])})
+
+    assert "1 keyword removed" in _import(tmp_path / "Link")
+    assert sources(photo_named("IMG_0001.jpg")) == {"beach": "embedded"}
+
+
+def test_a_photos_sidecar_hash_kept_before_each_path_had_its_own_still_spares_a_read(tmp_path, family, alice,
+                                                                                      monkeypatch):
+    """A photo imported before the hashes were kept by path holds the one hash of its sidecar: a re-run does not read
+    that sidecar again while it is unchanged, and reads it once it changed."""
+    from gallery.models import PhotoXmpSidecar
+
+    root = write(tmp_path / "Library", {"IMG_0001.jpg": picture(),
+                                        "IMG_0001.jpg.xmp": sidecar_xml(subject=["beach", "kite"])})
+    _import(root)
+    PhotoXmpSidecar.objects.all().delete()  # as the photos of the earlier version are
+    assert photo_named("IMG_0001.jpg").xmp_sidecar_sha256
+    reads = []
+    real_read = xmp_sidecars.read_embedded
+    monkeypatch.setattr(xmp_sidecars, "read_embedded", lambda data, **kw: reads.append(data) or real_read(data, **kw))
+
+    assert "XMP sidecars unchanged since they were last read: 1 " in _import(root)
+    assert "XMP sidecars unchanged since they were last read: 1 " in _import(root)
+    write(root, {"IMG_0001.jpg.xmp": sidecar_xml(subject=["beach"])})
+    assert "1 keyword removed" in _import(root) and len(reads) == 1
+    assert sources(photo_named("IMG_0001.jpg")) == {"beach": "embedded"}
+
+
+def test_a_sidecar_deleted_since_it_was_read_leaves_what_it_gave_and_the_summary_says_so(tmp_path, family, alice,
+                                                                                          settings):
+    """Deleting a sidecar is no statement about keywords (darktable's "reset" deletes it, digiKam may stop writing
+    them; both keep the keywords in their own database): what it gave stays on the photo, the summary says once that
+    it is gone, and reading the stored file again takes none of it off either."""
+    root = write(tmp_path / "Library", {"IMG_0001.jpg": picture(), "IMG_0002.jpg": picture(),
+                                        "IMG_0001.jpg.xmp": sidecar_xml(subject=["beach"], title="Beach day"),
+                                        "IMG_0002.jpg.xmp": sidecar_xml(subject=["kite"])})
+    _import(root)
+    (root / "IMG_0001.jpg.xmp").unlink()
+
+    out = _import(root)
+
+    assert ("XMP sidecars gone since they were last read: 1 (what they gave stays on their photos: take a tag off on "
+            "the photo's page)") in out
+    assert sources(photo_named("IMG_0001.jpg")) == {"beach": "embedded"}
+    assert photo_named("IMG_0001.jpg").title == "Beach day"
+    assert "gone since" not in _import(root)
+    call_command("read_embedded", "--all", "--no-progress", stdout=io.StringIO())
+    assert sources(photo_named("IMG_0001.jpg")) == {"beach": "embedded"}
+    settings.UPLOAD_MAX_BYTES = 100  # photos that can't be read now: their sidecars are not gone
+    assert "gone since" not in _import(root)
 
 
 def test_a_sidecar_that_replaced_a_title_says_so_in_the_summary(tmp_path, family, alice):
@@ -479,6 +621,22 @@ def test_the_summary_counts_a_sidecar_that_could_not_be_read_apart(tmp_path, fam
 
     assert "XMP sidecars read: 1 " in out
     assert "1 could not be read (skipped, its photo imported: the log says why)" in out
+
+
+def test_an_empty_sidecar_file_is_a_sidecar_that_could_not_be_read_not_a_photo_that_could_not(tmp_path, family, alice):
+    """A sidecar file of no bytes (a write cut short, a sync tool's placeholder) was also tried as a photo: the summary
+    named it "skipped IMG_0001.jpg.xmp: The file is empty." and counted it unreadable beside its photo. It is a
+    sidecar that could not be read (nothing taken off its photo), as one that is no XMP."""
+    root = write(tmp_path / "Library", {"IMG_0001.jpg": picture(), "IMG_0001.jpg.xmp": sidecar_xml(subject=["kite"]),
+                                        "IMG_0002.jpg": picture(), "IMG_0002.jpg.json": b""})
+    _import(root)
+    write(root, {"IMG_0001.jpg.xmp": b""})
+
+    out = _import(root)
+
+    assert "skipped IMG" not in out and "1 could not be read (skipped, its photo imported" in out
+    assert "Imported 0, already there 2, unreadable 0 (of 4 files)" in out
+    assert sources(photo_named("IMG_0001.jpg")) == {"kite": "embedded"}
 
 
 def test_a_position_set_in_darktable_or_digikam_is_read_from_the_sidecar(tmp_path, family, alice):

@@ -25,7 +25,7 @@ from gallery.images import (NOT_AN_IMAGE, ImageRejected, exif_dates, names_an_im
                             too_large)
 from gallery.management.backfill import progress_bar
 from gallery.management.families import family_from_option
-from gallery.models import Album, DeletedPhoto, Family, Photo, PhotoTag
+from gallery.models import Album, DeletedPhoto, Family, Photo, PhotoTag, PhotoXmpSidecar
 from gallery.services import (FOLDER_REPLACES, UploadResult, photo_create_from_bytes, photo_folder_date_fill,
                               photo_sidecar_complete, photo_sidecar_fill, photo_sidecar_star, photo_xmp_sidecar_read,
                               sidecar_may_date, tags_clean)
@@ -52,6 +52,7 @@ NOT_A_PHOTO = "not_a_photo"  # no image, and named as something else (a sidecar,
 XMP_READ = "xmp_read"  # XMP sidecars read (darktable's, digiKam's, Lightroom's, …), with a new photo or one there
 XMP_SKIPPED = "xmp_skipped"  # XMP sidecars that could not be read (too large, no XMP, hostile): named in the log
 XMP_UNCHANGED = "xmp_unchanged"  # XMP sidecars whose bytes are those read with their photo before: not read again
+XMP_GONE = "xmp_gone"  # XMP sidecars read before (below the folder imported) and found no more: what they gave stays
 XMP_GAVE = "xmp_gave"  # photos already there that their XMP sidecar changed (it appeared or changed since)
 XMP_CHANGED = "xmp {} {}"  # …what it changed: ("title", "replaced"), ("keywords", "added"), counted (_xmp_apply)
 FOLDER_DATED = "folder_dated"  # imported, dated by the name of a folder it is in (no date in the file nor its name)
@@ -128,8 +129,9 @@ class Command(BaseCommand):
             self._root, self._around, self._folder_dates = root, Path(os.path.abspath(root)).parts[1:], {}
             known, trashed, undated, lacking, deleted = _family_hashes(family_obj, include_deleted=include_deleted)
             self._folder_datable = _folder_datable(family_obj)
-            self._xmp_read_before = _xmp_read_before(family_obj)
-            self._xmp_seen: set[int] = set()  # photos an XMP sidecar was found beside in this run (_xmp_apply)
+            self._xmp_read_before, self._xmp_by_path = _xmp_read_before(family_obj)
+            self._xmp_found: set[str] = set()  # the XMP sidecars found beside photos in this run (_xmp_key)
+            self._xmp_changed: set[int] = set()  # the photos their XMP sidecars changed in this run (counted once)
             self._takeout_read, self._takeout_unreadable = set(), set()  # Takeout sidecars (paths), for the summary
         except KeyboardInterrupt:
             raise CommandError("Interrupted while listing the files: nothing was imported. Run the same command "
@@ -155,6 +157,8 @@ class Command(BaseCommand):
                     sidecars.update(batch_sidecars)
                     if stopped:
                         break
+            if not stopped:  # (every file was looked at: a sidecar not found is gone)
+                counts[XMP_GONE] = self._xmp_forget_gone(root, family_obj)
         except KeyboardInterrupt:
             self._report(root, linked, problems, counts, len(files), family_obj, left_out, sidecars)
             raise CommandError(
@@ -261,6 +265,9 @@ class Command(BaseCommand):
         if counts[XMP_UNCHANGED]:
             self.stdout.write(f"XMP sidecars unchanged since they were last read: {counts[XMP_UNCHANGED]} (not read "
                               "again)")
+        if counts[XMP_GONE]:
+            self.stdout.write(f"XMP sidecars gone since they were last read: {counts[XMP_GONE]} (what they gave stays "
+                              "on their photos: take a tag off on the photo's page)")
         if counts[FOLDER_DATED]:
             self.stdout.write(f"Dated by the name of their folder: {counts[FOLDER_DATED]} (no date in the file nor in "
                               "its name: \"2019-07-14 Beach day\" gives the day, \"2019-07 Italy\" the month, \"2019\" "
@@ -297,21 +304,52 @@ class Command(BaseCommand):
             f" (of {total} file{'' if total == 1 else 's'}) into {family}."
         ))
 
-    def _xmp_remember(self, photo_id: int, digest: str, sidecar: XmpSidecar) -> None:
-        """Remember the sidecar just read with the photo `photo_id` (file hash `digest`), when it was read whole: the
-        next import reads it again only if it changed."""
-        if sidecar.sha256 and self._xmp_read_before.get(digest) != sidecar.sha256:
+    def _xmp_before(self, digest: str, key: str) -> str:
+        """The SHA-256 of the sidecar at `key` when it was read with the photo of file hash `digest`; for a photo whose
+        sidecars were never kept by path (imported before they were), the one its sidecar had."""
+        by_path = self._xmp_by_path.get(digest, {})
+        return by_path.get(key) or ("" if by_path else self._xmp_read_before.get(digest, ""))
+
+    def _xmp_remember(self, photo_id: int, digest: str, key: str, sidecar: XmpSidecar) -> None:
+        """Remember the sidecar at `key` just read with the photo `photo_id` (file hash `digest`), or found unchanged,
+        when it was read whole: the next import reads it again only if it changed, and a change in another sidecar of
+        the photo takes off none of its keywords."""
+        if not sidecar.sha256 or self._xmp_by_path.get(digest, {}).get(key) == sidecar.sha256:
+            return
+        embedded = sidecar.embedded  # (not known when unread, or when a keyword block was skipped)
+        keywords = list(embedded.keywords) if embedded is not None and embedded.keywords_complete else None
+        PhotoXmpSidecar.objects.update_or_create(photo_id=photo_id, path=key, defaults={
+            "sha256": sidecar.sha256, "keywords": keywords, "read_at": timezone.now()})
+        self._xmp_by_path.setdefault(digest, {})[key] = sidecar.sha256
+        if self._xmp_read_before.get(digest) != sidecar.sha256:
             Photo.all_objects.filter(pk=photo_id).update(xmp_sidecar_sha256=sidecar.sha256)
             self._xmp_read_before[digest] = sidecar.sha256
 
-    def _xmp_apply(self, photo_id: int, data: bytes, sidecar: Embedded, counts: Counter[str]) -> None:
-        """Give the photo `photo_id` (already there, its file's bytes `data`) what its XMP sidecar says now, counting
-        what that changed. A tag from the file that neither gives any more leaves the photo, except when this run found
-        another sidecar of the photo already (the same file in two folders, each with its own): what any of them
-        gives stays."""
+    def _xmp_forget_gone(self, root: Path, family: Family) -> int:
+        """Forget the XMP sidecars read before below `root` that this run found no more (deleted, or their copy of the
+        photo removed): what they gave stays on their photos (a deleted sidecar is no statement about keywords:
+        darktable's reset deletes it, and both darktable and digiKam keep the keywords in their own database), and
+        no longer keeps a keyword that another sidecar of the photo drops. How many."""
+        below = _xmp_key(root).rstrip(os.sep) + os.sep
+        gone = [key for paths in self._xmp_by_path.values() for key in paths
+                if key.startswith(below) and key not in self._xmp_found]
+        if not gone:
+            return 0
+        PhotoXmpSidecar.objects.filter(photo__family=family, path__in=gone).delete()
+        for paths in self._xmp_by_path.values():
+            for key in set(gone) & set(paths):
+                del paths[key]
+        return len(gone)
+
+    def _xmp_apply(self, photo_id: int, data: bytes, sidecar: Embedded, counts: Counter[str], *, key: str) -> None:
+        """Give the photo `photo_id` (already there, its file's bytes `data`) what its XMP sidecar at `key` says now,
+        counting what that changed. A tag from the file that neither gives any more leaves the photo, except one
+        another sidecar of the photo gave when it was read (the same file in two folders, each with its own)."""
         changes = photo_xmp_sidecar_read(photo_id=photo_id, data=data, sidecar=sidecar,
-                                         keep_missing=photo_id in self._xmp_seen)
-        counts[XMP_GAVE] += bool(changes)
+                                         also_given=_xmp_given_elsewhere(photo_id, key))
+        counts[XMP_GAVE] += bool(changes) and photo_id not in self._xmp_changed  # (two copies' sidecars: one photo)
+        if changes:
+            self._xmp_changed.add(photo_id)
         counts.update(XMP_CHANGED.format(what, how) for what, how in changes.fields)
         counts[XMP_CHANGED.format("keywords", "added")] += changes.keywords_added
         counts[XMP_CHANGED.format("keywords", "removed")] += changes.keywords_removed
@@ -336,6 +374,9 @@ class Command(BaseCommand):
         Takeout and XMP sidecars found beside photos, to which this file's are added; `counts`: the batch's, where
         the XMP sidecars read (and what they gave photos already there) are counted."""
         name = path.name
+        xmp_found = xmp_sidecar_path(path) if _may_be_a_photo(path) else None
+        if xmp_found is not None:  # (not gone, whatever becomes of its photo: one that can't be read now)
+            self._xmp_found.add(_xmp_key(xmp_found))
         try:
             stat = path.stat()
             if stat.st_size > settings.UPLOAD_MAX_BYTES:  # (a phone's videos: not read 50 MB to be refused)
@@ -354,7 +395,6 @@ class Command(BaseCommand):
         found = sidecar_path(path) if _may_be_a_photo(path) else None
         if found is not None:  # a Takeout sidecar: not a file left out, whatever becomes of its photo
             sidecars.add(found)
-        xmp_found = xmp_sidecar_path(path) if _may_be_a_photo(path) else None
         if xmp_found is not None:  # (the same)
             sidecars.add(xmp_found)
         # Resume cheaply: files already imported are recognised by hash without decoding them again.
@@ -372,12 +412,12 @@ class Command(BaseCommand):
                 del self._folder_datable[digest]
                 result = UploadResult(name, FOLDER_REDATED)
             if xmp_found is not None:  # (appeared, or changed, since the photo was stored: what it adds)
-                xmp_sidecar = read_xmp_sidecar(xmp_found, read_before=self._xmp_read_before.get(digest, ""))
+                key = _xmp_key(xmp_found)
+                xmp_sidecar = read_xmp_sidecar(xmp_found, read_before=self._xmp_before(digest, key))
                 counts[_xmp_read(xmp_sidecar)] += 1
                 if xmp_sidecar.embedded is not None:
-                    self._xmp_apply(known[digest], data, xmp_sidecar.embedded, counts)
-                    self._xmp_remember(known[digest], digest, xmp_sidecar)
-                self._xmp_seen.add(known[digest])
+                    self._xmp_apply(known[digest], data, xmp_sidecar.embedded, counts, key=key)
+                self._xmp_remember(known[digest], digest, key, xmp_sidecar)
             return result
         if digest in trashed:
             return UploadResult(name, IN_TRASH)
@@ -396,9 +436,8 @@ class Command(BaseCommand):
         if xmp_sidecar is not None and result.photo is not None:
             counts[_xmp_read(xmp_sidecar)] += 1
             if result.outcome != UploadResult.SAVED:  # (stored by another import meanwhile: given what it adds)
-                self._xmp_apply(result.photo.pk, data, xmp_sidecar.embedded, counts)
-            self._xmp_seen.add(result.photo.pk)
-            self._xmp_remember(result.photo.pk, digest, xmp_sidecar)
+                self._xmp_apply(result.photo.pk, data, xmp_sidecar.embedded, counts, key=_xmp_key(xmp_found))
+            self._xmp_remember(result.photo.pk, digest, _xmp_key(xmp_found), xmp_sidecar)
         if result.photo is not None:
             photo = result.photo
             if sidecar is not None and sidecar.trashed and result.outcome == UploadResult.SAVED:
@@ -473,10 +512,49 @@ def _folder_datable(family: Family) -> dict[str, date]:
                 .values_list("sha256", "taken_day"))
 
 
-def _xmp_read_before(family: Family) -> dict[str, str]:
-    """The SHA-256 of the XMP sidecar read with each of the family's photos (by the photo's hash), where one was."""
+def _xmp_read_before(family: Family) -> tuple[dict[str, str], dict[str, dict[str, str]]]:
+    """The XMP sidecars read with the family's photos (by the photo's hash): the SHA-256 of the last one read with
+    each, and each one's by its path (_xmp_key)."""
+    by_path: dict[str, dict[str, str]] = {}
+    for digest, key, sha256 in PhotoXmpSidecar.objects.filter(photo__family=family).values_list(
+            "photo__sha256", "path", "sha256"):
+        by_path.setdefault(digest, {})[key] = sha256
     return dict(Photo.all_objects.filter(family=family).exclude(xmp_sidecar_sha256="")
-                .values_list("sha256", "xmp_sidecar_sha256"))
+                .values_list("sha256", "xmp_sidecar_sha256")), by_path
+
+
+def _xmp_key(path: Path) -> str:
+    """The path an XMP sidecar is kept by (PhotoXmpSidecar.path): absolute, as named (".." taken lexically, not
+    through links), a byte that is no UTF-8 as "\\xff" (PostgreSQL takes no lone surrogate)."""
+    return os.fsencode(os.path.abspath(path)).decode("utf-8", "backslashreplace")
+
+
+def _xmp_another_there(key: str, this: str) -> bool:
+    """Whether the sidecar kept by `key` is still where it was read, and is not the one at `this` under another name
+    (a link, another mount of the share). A path that was no UTF-8 is taken to be another, still there."""
+    if "\\x" in key:
+        return True
+    if not os.path.isfile(key):
+        return False
+    try:
+        return "\\x" in this or not os.path.samefile(key, this)
+    except OSError:  # (the one just read is gone meanwhile)
+        return True
+
+
+def _xmp_given_elsewhere(photo_id: int, key: str) -> tuple[str, ...] | None:
+    """The keywords the photo's other XMP sidecars (those still there) gave when they were read, which a change in the
+    one at `key` takes off none of; None when one of them is not known (kept from before sidecars were by path, or
+    read without a keyword block)."""
+    given: list[str] = []
+    for path, keywords in PhotoXmpSidecar.objects.filter(photo_id=photo_id).exclude(path=key).values_list(
+            "path", "keywords"):
+        if not _xmp_another_there(path, key):  # (its copy moved or removed: it speaks no more)
+            continue
+        if keywords is None:
+            return None
+        given.extend(keywords)
+    return tuple(given)
 
 
 def _family_hashes(family: Family, *, include_deleted: bool) -> tuple[dict[str, int], set[str], set[str], dict,
@@ -695,9 +773,13 @@ def _may_be_a_photo(path: Path) -> bool:
 
 def _is_a_sidecar_itself(path: Path, data: bytes) -> bool:
     """Whether the file is a sidecar as both its name and its bytes say: an XMP packet named .xmp, a Takeout record
-    named .json. No image to look for in it (a decode and the upload's checks of the family and the uploader, per
-    sidecar): it is left out as one, without them. (A photo renamed .xmp or .json is still tried as one.)"""
+    named .json, or a file so named that holds nothing (a write cut short: no photo either; beside a photo, its sidecar
+    that could not be read). No image to look for in it (a decode and the upload's checks of the family and the
+    uploader, per sidecar): it is left out as one, without them. (A photo renamed .xmp or .json is still tried as
+    one.)"""
     extension = path.suffix.lower()
+    if extension in (EXTENSION, ".json") and not data:
+        return True
     return (extension == EXTENSION and is_an_xmp_sidecar(data)) or (extension == ".json" and is_a_sidecar(data))
 
 
