@@ -115,13 +115,54 @@ def _controls(value: str, *, multiline: bool) -> list[str]:
 
 
 def control_characters_refuse(value: str, *, what: str, multiline: bool = False, field: str | None = None) -> None:
-    """Raise ValidationError when `value` holds a control character (other than whitespace), naming it (under
-    `field`, when given, for the form or the API to show it there)."""
+    """Raise ValidationError when `value` holds a control character (other than whitespace), or a direction code
+    that would turn letters around (direction_codes_loose), naming it (under `field`, when given, for the form or the
+    API to show it there)."""
+    error = None
     if bad := _controls(value or "", multiline=multiline):
         codes = ", ".join(f"U+{ord(ch):04X}" for ch in bad)
         error = ValidationError(f"{what} can't contain control characters (invisible codes; here {codes}). "
                                 "Remove them and try again.", code="control_characters")
+    elif one_line(value) and (loose := direction_codes_loose(value)):  # (nothing but marks: blank, its own rule)
+        codes = ", ".join(f"U+{ord(ch):04X}" for ch in dict.fromkeys(value[i] for i in loose))
+        error = ValidationError(f"{what} can't contain direction overrides, nor direction codes opened and not "
+                                f"closed (invisible codes that turn letters around on the page; here {codes}). "
+                                "Remove them and try again.", code="direction_codes")
+    if error:
         raise ValidationError({field: error}) if field else error
+
+
+# Direction codes (Unicode's explicit directional formatting characters). Right-to-left writers need the marks
+# (LRM U+200E, RLM U+200F, ALM U+061C: not here, always kept), and text pasted from chat apps wraps names in
+# isolates (U+2066-U+2068 … U+2069); embeddings (U+202A, U+202B … U+202C) come from older tools. Closed where
+# they open, these only lay out the text they hold. An override (U+202D, U+202E) shows letters in the order it
+# says, not as typed: "\u202eevil" shows as "live", the spoofing tool, and nothing a person writes needs one. A
+# code opened and not closed (or a closing one with nothing open) reaches past the text into the page around it.
+DIRECTION_OVERRIDES = frozenset("\u202d\u202e")
+DIRECTION_OPENERS = {"\u202a": "\u202c", "\u202b": "\u202c", "\u2066": "\u2069", "\u2067": "\u2069", "\u2068": "\u2069"}
+DIRECTION_CODES = frozenset({*DIRECTION_OVERRIDES, *DIRECTION_OPENERS, "\u202c", "\u2069"})
+_PARAGRAPH_ENDS = frozenset("\n\r\x1c\x1d\x1e\x85\u2029")  # where Unicode's bidi algorithm closes every code
+
+
+def direction_codes_loose(value: str) -> list[int]:
+    """The positions in `value` of its overrides and of its direction codes not closed where they open (in
+    nesting order, in the same line or paragraph), or closing nothing: what may not be typed."""
+    loose: list[int] = []
+    open_: list[int] = []
+    for i, ch in enumerate(value):
+        if ch in _PARAGRAPH_ENDS:
+            loose += open_
+            open_ = []
+        elif ch in DIRECTION_OVERRIDES:
+            loose.append(i)
+        elif ch in DIRECTION_OPENERS:
+            open_.append(i)
+        elif ch in DIRECTION_CODES:  # a closing code: it closes the innermost code open, if it is its kind
+            if open_ and DIRECTION_OPENERS[value[open_[-1]]] == ch:
+                open_.pop()
+            else:
+                loose.append(i)
+    return sorted(loose + open_)
 
 
 def without_controls(value: str, *, multiline: bool = False) -> str:

@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import pytest
 from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
+from gallery.album_services import album_add_photos, album_create
 from gallery.models import Album, Family, Membership, Photo, PhotoTag, Tag
 from gallery.services import family_create, photo_update
 from search.models import TagConcept
@@ -334,3 +336,42 @@ def test_a_form_without_what_it_showed_still_saves_everything_typed(client_for, 
                            {"title": "New", "description": "d", "tags": "sea"})
     photo = Photo.objects.get(pk=photo.pk)
     assert (photo.title, photo.description, names(photo)) == ("New", "d", {"sea"})
+
+
+# --- direction codes: no override typed, none shown, nothing spilling into the page ------------------------------
+
+RLO = "\u202e"  # right-to-left override: "\u202eevil" shows as "live"
+
+
+def test_a_typed_direction_override_is_refused_with_its_code_on_every_path(api, client_for, family, alice):
+    photo = photo_factory(family=family, user=alice, tags=["keep"])
+    page = client_for(alice).post(reverse("gallery:photo_edit", args=[photo.pk]),
+                                  {"title": f"{RLO}evil", "description": "", "tags": "keep"})
+    assert page.status_code == 200 and "direction overrides" in page.content.decode()
+    assert "U+202E" in page.content.decode()
+    response = api.patch(f"/api/v1/photos/{photo.pk}/", {"description": f"see {RLO}txt.exe"},
+                         content_type="application/json")
+    assert response.status_code == 400 and "U+202E" in str(response.json()["description"])
+    response = api.post("/api/v1/albums/", {"family": family.pk, "name": f"Trip{RLO}"},
+                        content_type="application/json")
+    assert response.status_code == 400 and "direction" in str(response.json())
+    page = client_for(alice).post(reverse("gallery:families"), {"name": f"{RLO}shtimS"})
+    assert "U+202E" in page.content.decode()
+    with pytest.raises(ValidationError, match="U\\+202E"):
+        photo_update(photo=photo, tags=[f"{RLO}gat"])
+    assert not Album.objects.exists() and not Family.objects.filter(name__contains=RLO).exists()
+    photo.refresh_from_db()
+    assert RLO not in photo.title + photo.description and names(photo) == {"keep"}
+
+
+def test_an_isolate_left_open_is_refused_and_one_closed_is_kept_as_are_the_marks(family, alice):
+    """Right-to-left writers need the marks (RLM), and chat apps paste names wrapped in isolates: closed, they lay out
+    only what they hold. Left open, one reaches past the title into the page."""
+    photo = photo_factory(family=family, user=alice)
+    with pytest.raises(ValidationError, match="not closed.*U\\+2067"):
+        photo_update(photo=photo, title="Trip with \u2067דוד")
+    with pytest.raises(ValidationError, match="U\\+2069"):
+        family_create(name="Smiths\u2069", admin=alice)
+    photo_update(photo=photo, title="Trip with \u2067דוד\u2069 \u200f(2)")
+    photo.refresh_from_db()
+    assert photo.title == "Trip with \u2067דוד\u2069 \u200f(2)"
