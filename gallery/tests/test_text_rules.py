@@ -6,6 +6,8 @@ person's text with one is refused with the codes named; text read from a file lo
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
@@ -341,6 +343,7 @@ def test_a_form_without_what_it_showed_still_saves_everything_typed(client_for, 
 # --- direction codes: no override typed, none shown, nothing spilling into the page ------------------------------
 
 RLO = "\u202e"  # right-to-left override: "\u202eevil" shows as "live"
+FSI, PDI = "\u2068", "\u2069"  # first-strong isolate … pop directional isolate: what <bdi> does
 
 
 def test_a_typed_direction_override_is_refused_with_its_code_on_every_path(api, client_for, family, alice):
@@ -375,3 +378,24 @@ def test_an_isolate_left_open_is_refused_and_one_closed_is_kept_as_are_the_marks
     photo_update(photo=photo, title="Trip with \u2067דוד\u2069 \u200f(2)")
     photo.refresh_from_db()
     assert photo.title == "Trip with \u2067דוד\u2069 \u200f(2)"
+
+
+def test_text_stored_with_an_override_before_shows_isolated_without_it(client_for, family, alice):
+    """A title, album or tag name stored before overrides were refused: each page shows it without its override and
+    inside an isolate, so "· 1 photo" and the sentences quoting it read in order after it."""
+    photo = photo_factory(family=family, user=alice, tags=["sea"])
+    Photo.objects.filter(pk=photo.pk).update(title=f"{RLO}evil")
+    Tag.objects.filter(name="sea").update(name=f"{RLO}aes")
+    album = album_create(user=alice, family=family, name="Trip")
+    album_add_photos(user=alice, album=album, photo_ids=[photo.pk])
+    Album.objects.filter(pk=album.pk).update(name=f"{RLO}pirT")
+    client = client_for(alice)
+    pages = {"photo": client.get(reverse("gallery:photo_detail", args=[photo.pk])).content.decode(),
+             "album": client.get(album.get_absolute_url()).content.decode(),
+             "albums": client.get(reverse("gallery:albums")).content.decode()}
+    for name, html in pages.items():  # (an edit form's field holds the text as stored: saved, it says the code)
+        assert RLO not in re.sub(r'value="[^"]*"', "", html), name
+    assert f"{FSI}evil{PDI}" in pages["photo"] and f"{FSI}aes{PDI}" in pages["photo"]
+    assert f"<h1>{FSI}pirT{PDI}</h1>" in pages["album"] and f"{FSI}pirT{PDI}</a>" in pages["albums"]
+    trashed = client.post(reverse("gallery:photo_delete", args=[photo.pk]), follow=True).content.decode()
+    assert f"Moved “{FSI}evil{PDI}” to the trash" in trashed and RLO not in trashed
