@@ -230,11 +230,30 @@ def one_line(value: str) -> str:
     return line if line.strip(_INVISIBLE_OR_SPACE) else ""
 
 
+# Cyrillic and Greek letters that show as Latin ones in the fonts pages use, each case (PostgreSQL's lower() leaves
+# them be under the C collation) as the Latin letter its lower case or capital looks like: "Smіths" with a Cyrillic
+# і, "Ѕmiths" with a Cyrillic Ѕ. Not the whole of Unicode's confusables (UTS #39), the ones a family name meets.
+LATIN_LOOKALIKES = {
+    **dict.fromkeys("Аа", "a"), **dict.fromkeys("Вв", "b"), **dict.fromkeys("Ее", "e"), **dict.fromkeys("Кк", "k"),
+    **dict.fromkeys("Мм", "m"), **dict.fromkeys("Нн", "h"), **dict.fromkeys("Оо", "o"), **dict.fromkeys("Рр", "p"),
+    **dict.fromkeys("Сс", "c"), **dict.fromkeys("Тт", "t"), **dict.fromkeys("Уу", "y"), **dict.fromkeys("Хх", "x"),
+    **dict.fromkeys("Іі", "i"), **dict.fromkeys("Јј", "j"), **dict.fromkeys("Ѕѕ", "s"), **dict.fromkeys("Үү", "y"),
+    **dict.fromkeys("Һһ", "h"), **dict.fromkeys("Ԁԁ", "d"), **dict.fromkeys("Ԛԛ", "q"), **dict.fromkeys("Ԝԝ", "w"),
+    **dict.fromkeys("Ӏӏ", "l"),
+    **dict.fromkeys("Αα", "a"), **dict.fromkeys("Ββ", "b"), **dict.fromkeys("Εε", "e"), **dict.fromkeys("Ζζ", "z"),
+    **dict.fromkeys("Ιι", "i"), **dict.fromkeys("Κκ", "k"), **dict.fromkeys("Νν", "v"), **dict.fromkeys("Οο", "o"),
+    **dict.fromkeys("Ρρ", "p"), **dict.fromkeys("Ττ", "t"), **dict.fromkeys("Υυ", "u"), **dict.fromkeys("Χχ", "x"),
+}
+_LATIN_LOOKALIKES_TABLE = str.maketrans(LATIN_LOOKALIKES)
+
+
 def name_key(name: str) -> str:
     """What a name reads as, to tell two apart: its invisible marks (INVISIBLE_IN_FILES) left out, full-width and other
-    compatibility letters as their plain ones (NFKC), any case. "Smiths" with a zero-width space, or in full-width
-    letters, reads as "smiths"."""
-    return unicodedata.normalize("NFKC", "".join(ch for ch in name if ch not in INVISIBLE_IN_FILES)).casefold()
+    compatibility letters as their plain ones (NFKC), any case, Cyrillic and Greek letters that look Latin as those
+    (LATIN_LOOKALIKES). "Smiths" with a zero-width space, in full-width letters or with a Cyrillic і reads as
+    "smiths". (gallery.selectors.name_key_sql reads it in SQL.)"""
+    plain = unicodedata.normalize("NFKC", "".join(ch for ch in name if ch not in INVISIBLE_IN_FILES))
+    return plain.casefold().translate(_LATIN_LOOKALIKES_TABLE)
 
 
 @deconstructible
