@@ -9,11 +9,12 @@ from datetime import date, timedelta
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.contrib.postgres.aggregates import StringAgg
-from django.db.models import Count, Exists, Func, Max, OuterRef, Prefetch, Q, QuerySet, Subquery, Value, Window
+from django.db.models import Count, Exists, F, Func, Max, OuterRef, Prefetch, Q, QuerySet, Subquery, Value, Window
 from django.db.models.functions import Coalesce, Lower, TruncMonth, TruncYear
 from django.http import Http404
 
 from gallery.models import Family, Favourite, Membership, Photo, PhotoTag, Tag, TagSuggestion
+from gallery.text import INVISIBLE_IN_FILES, LATIN_LOOKALIKES
 
 
 def photos_of_families_being_deleted() -> Q:
@@ -40,7 +41,7 @@ def family_list(*, user: AbstractBaseUser, with_counts: bool = False, with_membe
     families = Family.objects.filter(memberships__user=user).order_by("name", "pk").annotate(
         # Family.label: two of one's families of the same name (one made, the other joined) are told apart by
         # their admins in every menu and picker.
-        name_twins=Window(Count("pk"), partition_by=[Lower("name")]),
+        name_twins=Window(Count("pk"), partition_by=[name_key_sql("name")]),
         admin_names=Subquery(Membership.objects.filter(family_id=OuterRef("pk"), role=Membership.Role.ADMIN)
                              .order_by().values("family_id")
                              .annotate(names=StringAgg("user__username", ", ", order_by="user__username"))
@@ -54,6 +55,15 @@ def family_list(*, user: AbstractBaseUser, with_counts: bool = False, with_membe
             "memberships", queryset=Membership.objects.select_related("user").order_by("user__username"),
             to_attr="membership_list"))
     return families
+
+
+def name_key_sql(field: str) -> Func:
+    """gallery.text.name_key in SQL, for a name column: invisible marks out, NFKC, lower case, look-alike letters as
+    the Latin ones."""
+    visible = Func(F(field), Value("".join(sorted(INVISIBLE_IN_FILES))), Value(""), function="translate")
+    lowered = Lower(Func(visible, template="normalize(%(expressions)s, NFKC)"))
+    return Func(lowered, Value("".join(LATIN_LOOKALIKES)), Value("".join(LATIN_LOOKALIKES.values())),
+                function="translate")
 
 
 def family_labelled(*, user: AbstractBaseUser, family: Family) -> Family:

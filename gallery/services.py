@@ -70,7 +70,11 @@ def family_name_clean(name: str, *, user: AbstractBaseUser, family: Family | Non
         raise ValidationError(f"A family's name has at most {longest} characters.")
     # Names are not unique across the site (nor may a name taken elsewhere reveal that family): only among the
     # families of one person, so that they can tell their own apart.
-    if families_named_as(name, user=user, besides=family):
+    if twins := families_named_as(name, user=user, besides=family):
+        if twins[0].name.casefold() != name.casefold():  # the same letters in another script: say which family
+            raise ValidationError(f"You already have a family called “{twins[0].name}”, which “{name}” looks the "
+                                  "same as (look-alike letters of another alphabet or width, or invisible marks): "
+                                  "choose another name.")
         raise ValidationError(f"You already have a family called “{name}”: choose another name.")
     return name
 

@@ -115,13 +115,69 @@ def _controls(value: str, *, multiline: bool) -> list[str]:
 
 
 def control_characters_refuse(value: str, *, what: str, multiline: bool = False, field: str | None = None) -> None:
-    """Raise ValidationError when `value` holds a control character (other than whitespace), naming it (under
-    `field`, when given, for the form or the API to show it there)."""
+    """Raise ValidationError when `value` holds a control character (other than whitespace), or a direction code
+    that would turn letters around (direction_codes_loose), naming it (under `field`, when given, for the form or the
+    API to show it there)."""
+    error = None
     if bad := _controls(value or "", multiline=multiline):
         codes = ", ".join(f"U+{ord(ch):04X}" for ch in bad)
         error = ValidationError(f"{what} can't contain control characters (invisible codes; here {codes}). "
                                 "Remove them and try again.", code="control_characters")
+    elif one_line(value) and (loose := direction_codes_loose(value)):  # (nothing but marks: blank, its own rule)
+        codes = ", ".join(f"U+{ord(ch):04X}" for ch in dict.fromkeys(value[i] for i in loose))
+        error = ValidationError(f"{what} can't contain direction overrides, nor direction codes opened and not "
+                                f"closed (invisible codes that turn letters around on the page; here {codes}). "
+                                "Remove them and try again.", code="direction_codes")
+    if error:
         raise ValidationError({field: error}) if field else error
+
+
+# Direction codes (Unicode's explicit directional formatting characters). Right-to-left writers need the marks
+# (LRM U+200E, RLM U+200F, ALM U+061C: not here, always kept), and text pasted from chat apps wraps names in
+# isolates (U+2066-U+2068 … U+2069); embeddings (U+202A, U+202B … U+202C) come from older tools. Closed where
+# they open, these only lay out the text they hold. An override (U+202D, U+202E) shows letters in the order it
+# says, not as typed: "\u202eevil" shows as "live", the spoofing tool, and nothing a person writes needs one. A
+# code opened and not closed (or a closing one with nothing open) reaches past the text into the page around it.
+DIRECTION_OVERRIDES = frozenset("\u202d\u202e")
+DIRECTION_OPENERS = {"\u202a": "\u202c", "\u202b": "\u202c", "\u2066": "\u2069", "\u2067": "\u2069", "\u2068": "\u2069"}
+DIRECTION_CODES = frozenset({*DIRECTION_OVERRIDES, *DIRECTION_OPENERS, "\u202c", "\u2069"})
+_PARAGRAPH_ENDS = frozenset("\n\r\x1c\x1d\x1e\x85\u2029")  # where Unicode's bidi algorithm closes every code
+
+
+def direction_codes_loose(value: str) -> list[int]:
+    """The positions in `value` of its overrides and of its direction codes not closed where they open (in
+    nesting order, in the same line or paragraph), or closing nothing: what may not be typed, and what
+    text_isolated leaves out of text stored before."""
+    loose: list[int] = []
+    open_: list[int] = []
+    for i, ch in enumerate(value):
+        if ch in _PARAGRAPH_ENDS:
+            loose += open_
+            open_ = []
+        elif ch in DIRECTION_OVERRIDES:
+            loose.append(i)
+        elif ch in DIRECTION_OPENERS:
+            open_.append(i)
+        elif ch in DIRECTION_CODES:  # a closing code: it closes the innermost code open, if it is its kind
+            if open_ and DIRECTION_OPENERS[value[open_[-1]]] == ch:
+                open_.pop()
+            else:
+                loose.append(i)
+    return sorted(loose + open_)
+
+
+def text_isolated(value: Any) -> str:
+    """People's text as a page shows it (the `isolated` template filter), so it can't lay out the page around it:
+    text with a right-to-left letter or a direction code in it is wrapped in a first-strong isolate (U+2068 …
+    U+2069, what HTML's <bdi> does, and it works in an attribute, an <option> and a <title> too), without its
+    overrides and its codes opened and not closed (direction_codes_loose: stored before they were refused), which
+    would reverse the letters or break out of the isolate. "Hebrew name · 3 photos" keeps its "· 3 photos" after
+    the name. Left-to-right text without codes is returned as it is: it changes nothing around it."""
+    text = "" if value is None else str(value)
+    if not any(ch in DIRECTION_CODES or unicodedata.bidirectional(ch) in ("R", "AL") for ch in text):
+        return text
+    loose = set(direction_codes_loose(text))
+    return "\u2068" + "".join(ch for i, ch in enumerate(text) if i not in loose) + "\u2069"
 
 
 def without_controls(value: str, *, multiline: bool = False) -> str:
@@ -174,11 +230,30 @@ def one_line(value: str) -> str:
     return line if line.strip(_INVISIBLE_OR_SPACE) else ""
 
 
+# Cyrillic and Greek letters that show as Latin ones in the fonts pages use, each case (PostgreSQL's lower() leaves
+# them be under the C collation) as the Latin letter its lower case or capital looks like: "Smіths" with a Cyrillic
+# і, "Ѕmiths" with a Cyrillic Ѕ. Not the whole of Unicode's confusables (UTS #39), the ones a family name meets.
+LATIN_LOOKALIKES = {
+    **dict.fromkeys("Аа", "a"), **dict.fromkeys("Вв", "b"), **dict.fromkeys("Ее", "e"), **dict.fromkeys("Кк", "k"),
+    **dict.fromkeys("Мм", "m"), **dict.fromkeys("Нн", "h"), **dict.fromkeys("Оо", "o"), **dict.fromkeys("Рр", "p"),
+    **dict.fromkeys("Сс", "c"), **dict.fromkeys("Тт", "t"), **dict.fromkeys("Уу", "y"), **dict.fromkeys("Хх", "x"),
+    **dict.fromkeys("Іі", "i"), **dict.fromkeys("Јј", "j"), **dict.fromkeys("Ѕѕ", "s"), **dict.fromkeys("Үү", "y"),
+    **dict.fromkeys("Һһ", "h"), **dict.fromkeys("Ԁԁ", "d"), **dict.fromkeys("Ԛԛ", "q"), **dict.fromkeys("Ԝԝ", "w"),
+    **dict.fromkeys("Ӏӏ", "l"),
+    **dict.fromkeys("Αα", "a"), **dict.fromkeys("Ββ", "b"), **dict.fromkeys("Εε", "e"), **dict.fromkeys("Ζζ", "z"),
+    **dict.fromkeys("Ιι", "i"), **dict.fromkeys("Κκ", "k"), **dict.fromkeys("Νν", "v"), **dict.fromkeys("Οο", "o"),
+    **dict.fromkeys("Ρρ", "p"), **dict.fromkeys("Ττ", "t"), **dict.fromkeys("Υυ", "u"), **dict.fromkeys("Χχ", "x"),
+}
+_LATIN_LOOKALIKES_TABLE = str.maketrans(LATIN_LOOKALIKES)
+
+
 def name_key(name: str) -> str:
     """What a name reads as, to tell two apart: its invisible marks (INVISIBLE_IN_FILES) left out, full-width and other
-    compatibility letters as their plain ones (NFKC), any case. "Smiths" with a zero-width space, or in full-width
-    letters, reads as "smiths"."""
-    return unicodedata.normalize("NFKC", "".join(ch for ch in name if ch not in INVISIBLE_IN_FILES)).casefold()
+    compatibility letters as their plain ones (NFKC), any case, Cyrillic and Greek letters that look Latin as those
+    (LATIN_LOOKALIKES). "Smiths" with a zero-width space, in full-width letters or with a Cyrillic і reads as
+    "smiths". (gallery.selectors.name_key_sql reads it in SQL.)"""
+    plain = unicodedata.normalize("NFKC", "".join(ch for ch in name if ch not in INVISIBLE_IN_FILES))
+    return plain.casefold().translate(_LATIN_LOOKALIKES_TABLE)
 
 
 @deconstructible

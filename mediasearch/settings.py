@@ -180,7 +180,7 @@ TEMPLATES = [
                 "gallery.context_processors.navigation",
                 "search.context_processors.model_banner",
             ],
-            "builtins": ["template_partials.templatetags.partials"],
+            "builtins": ["template_partials.templatetags.partials", "gallery.templatetags.user_text"],
         },
     },
 ]

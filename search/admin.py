@@ -10,6 +10,7 @@ from gallery.admin import ReadOnlyModelAdmin
 from gallery.admin_scope import FamilyScopedAdmin, LiveFamiliesFilter
 from gallery.models import Membership
 from gallery.selectors import family_status_counts
+from gallery.text import control_characters_refuse
 from search.models import (
     DuplicateDismissal, EmbeddingModel, IndexedFamily, IndexedPhoto, Judgment, SearchCalibration, SearchPreferences,
     Synonym, TagConcept, WorkerHeartbeat, WorkLease,
@@ -134,12 +135,15 @@ class SynonymForm(UniqueInFamilyForm):
             self.initial["related"] = ", ".join(self.instance.related)
 
     def clean_term(self) -> str:
-        return " ".join(self.cleaned_data["term"].split())
+        term = " ".join(self.cleaned_data["term"].split())
+        control_characters_refuse(term, what="A term")  # shown on the search page, as every name (gallery.text)
+        return term
 
     def clean_related(self) -> list[str]:
         related, seen = [], set()
         for part in self.cleaned_data["related"].split(","):
             text = " ".join(part.split())
+            control_characters_refuse(text, what="A related term")
             if text and text.lower() not in seen:
                 seen.add(text.lower())
                 related.append(text)

@@ -21,7 +21,7 @@ from gallery.album_services import album_create
 from gallery.forms import given_twice
 from gallery.middleware import many_fields
 from gallery.selectors import family_get, family_is_admin, family_list, favourite_ids, photo_get, tag_list
-from gallery.text import NUL, id_from_text
+from gallery.text import NUL, id_from_text, text_isolated
 from gallery.trash_services import admin_family_ids, photo_may_manage, photos_trash
 from gallery.views import removed_meanwhile, wants_partial
 from gallery.views.bulk import selection_context
@@ -295,7 +295,7 @@ def _chip_edited(request: HttpRequest, understood: Understanding, *, params: Sea
             query["q"] = replace_chip(understood.parsed, chip.key, words)
             if chip.kind == "place" and words and _place_chips(understood) > _place_chips(
                     understand_search(user=request.user, params=replace(params, query=query["q"]), removed=removed)):
-                messages.info(request, f"“{words}” is not a country nor a place where your photos were taken: "
+                messages.info(request, f"“{text_isolated(words)}” is not a country nor a place where your photos were taken: "
                                        "it is searched as words.")
     else:
         messages.error(request, "That change could not be read (a date is written like 2023-06-14); "
@@ -543,7 +543,7 @@ def smart_album_save(request: HttpRequest) -> HttpResponse:
     except (ValidationError, PermissionDenied) as exc:
         messages.error(request, " ".join(getattr(exc, "messages", [str(exc)])) + " The smart album was not saved.")
         return redirect(back)
-    messages.success(request, f"Saved the smart album “{album}”: new photos that match appear in it by themselves.")
+    messages.success(request, f"Saved the smart album “{text_isolated(album)}”: new photos that match appear in it by themselves.")
     return redirect(album)
 
 

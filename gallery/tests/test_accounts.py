@@ -345,13 +345,15 @@ def test_a_link_to_a_family_named_as_one_of_yours_is_not_joined_so_two_never_loo
     assert Invite.objects.get().state() == Invite.State.PENDING
 
 
-@pytest.mark.parametrize("name", ["Smiths\u200b", "\u2060smiths", "Ｓｍｉｔｈｓ"],
-                         ids=["zero-width-space", "word-joiner", "full-width"])
+@pytest.mark.parametrize("name", ["Smiths\u200b", "\u2060smiths", "Ｓｍｉｔｈｓ", "Sm\u0456ths", "\u0405mith\u0455",
+                                  "Sm\u03b9ths"],
+                         ids=["zero-width-space", "word-joiner", "full-width", "cyrillic-i", "cyrillic-s", "greek-iota"])
 def test_a_family_named_as_one_of_yours_but_for_invisible_marks_or_full_width_letters_is_no_other(
         client_for, family, alice, mallory, name):
     """The guard above compared names letter for letter (any case): a stranger's "Smiths" with a zero-width space
     after it, or in full-width letters, read as alice's on every page, and her joining put the two side by side all
-    the same. Nor may she make or rename one of hers so."""
+    the same. Nor may she make or rename one of hers so. (Later: nor with a Cyrillic і or ѕ, or a Greek ι, which read
+    as the Latin letters on every page.)"""
     from gallery.services import family_create
 
     lookalike = family_create(name=name, admin=mallory)

@@ -493,6 +493,19 @@ def test_two_families_of_the_same_name_are_told_apart_in_menus_and_pickers(clien
         assert mine in page and theirs in page, url
 
 
+def test_a_family_whose_name_only_looks_like_another_is_told_apart_by_its_admins(client_for, family, alice,
+                                                                                 other_family, mallory):
+    """Joined by invitation (nobody could refuse that name), a family named "Smіths" with a Cyrillic і read as alice's
+    own "Smiths" in every picker. It is a twin of it as "smiths" is: each names its admins."""
+    Family.objects.filter(pk=other_family.pk).update(name="Sm\u0456ths")
+    Membership.objects.filter(family=other_family, user=mallory).update(role=Membership.Role.ADMIN)
+    MembershipFactory(family=other_family, user=alice)
+    mine, theirs = "Smiths · admin: alice", "Sm\u0456ths · admin: mallory"
+    for url in (reverse("gallery:timeline"), reverse("gallery:upload"), reverse("search:search") + "?q=x"):
+        body = client_for(alice).get(url).content.decode()
+        assert mine in body and theirs in body, url
+
+
 def test_albums_of_two_families_of_the_same_name_are_told_apart_by_their_family_too(client_for, family, alice,
                                                                                     other_family, mallory):
     """The albums page's tiles and the selection bar's "Add to album" named an album's family by its name alone: two

@@ -209,3 +209,15 @@ def test_the_pages_that_make_an_account_keep_a_phone_from_capitalising_the_usern
         username = re.search(r'<input[^>]*name="username"[^>]*>', page).group(0)
         assert 'autocapitalize="none"' in username and 'autocomplete="username"' in username
         assert len(re.findall(r'<input[^>]*autocomplete="new-password"[^>]*>', page)) == 2
+
+
+def test_a_family_name_that_only_looks_like_another_of_ones_own_is_refused(client_for, family, alice):
+    """"Smіths" with a Cyrillic і (or a Greek ο, a Cyrillic С) reads as "Smiths" on every page: made beside alice's
+    Smiths, her switcher, upload target and search filter showed two families she could not tell apart."""
+    for lookalike in ("Sm\u0456ths", "\u0405miths", "Smith\u0455", "SM\u0406THS"):
+        response = client_for(alice).post(reverse("gallery:families"), {"name": lookalike})
+        assert "You already have a family called" in response.content.decode(), lookalike
+    with pytest.raises(ValidationError, match="Smiths"):
+        family_create(name="Sm\u0456ths", admin=alice)
+    assert Family.objects.count() == 1
+    assert family_create(name="Смитс", admin=alice).name == "Смитс"  # Russian for it reads otherwise: it is no twin

@@ -6,11 +6,15 @@ person's text with one is refused with the codes named; text read from a file lo
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
+from gallery.album_services import album_add_photos, album_create
 from gallery.models import Album, Family, Membership, Photo, PhotoTag, Tag
 from gallery.services import family_create, photo_update
 from search.models import TagConcept
@@ -334,3 +338,64 @@ def test_a_form_without_what_it_showed_still_saves_everything_typed(client_for, 
                            {"title": "New", "description": "d", "tags": "sea"})
     photo = Photo.objects.get(pk=photo.pk)
     assert (photo.title, photo.description, names(photo)) == ("New", "d", {"sea"})
+
+
+# --- direction codes: no override typed, none shown, nothing spilling into the page ------------------------------
+
+RLO = "\u202e"  # right-to-left override: "\u202eevil" shows as "live"
+FSI, PDI = "\u2068", "\u2069"  # first-strong isolate … pop directional isolate: what <bdi> does
+
+
+def test_a_typed_direction_override_is_refused_with_its_code_on_every_path(api, client_for, family, alice):
+    photo = photo_factory(family=family, user=alice, tags=["keep"])
+    page = client_for(alice).post(reverse("gallery:photo_edit", args=[photo.pk]),
+                                  {"title": f"{RLO}evil", "description": "", "tags": "keep"})
+    assert page.status_code == 200 and "direction overrides" in page.content.decode()
+    assert "U+202E" in page.content.decode()
+    response = api.patch(f"/api/v1/photos/{photo.pk}/", {"description": f"see {RLO}txt.exe"},
+                         content_type="application/json")
+    assert response.status_code == 400 and "U+202E" in str(response.json()["description"])
+    response = api.post("/api/v1/albums/", {"family": family.pk, "name": f"Trip{RLO}"},
+                        content_type="application/json")
+    assert response.status_code == 400 and "direction" in str(response.json())
+    page = client_for(alice).post(reverse("gallery:families"), {"name": f"{RLO}shtimS"})
+    assert "U+202E" in page.content.decode()
+    with pytest.raises(ValidationError, match="U\\+202E"):
+        photo_update(photo=photo, tags=[f"{RLO}gat"])
+    assert not Album.objects.exists() and not Family.objects.filter(name__contains=RLO).exists()
+    photo.refresh_from_db()
+    assert RLO not in photo.title + photo.description and names(photo) == {"keep"}
+
+
+def test_an_isolate_left_open_is_refused_and_one_closed_is_kept_as_are_the_marks(family, alice):
+    """Right-to-left writers need the marks (RLM), and chat apps paste names wrapped in isolates: closed, they lay out
+    only what they hold. Left open, one reaches past the title into the page."""
+    photo = photo_factory(family=family, user=alice)
+    with pytest.raises(ValidationError, match="not closed.*U\\+2067"):
+        photo_update(photo=photo, title="Trip with \u2067דוד")
+    with pytest.raises(ValidationError, match="U\\+2069"):
+        family_create(name="Smiths\u2069", admin=alice)
+    photo_update(photo=photo, title="Trip with \u2067דוד\u2069 \u200f(2)")
+    photo.refresh_from_db()
+    assert photo.title == "Trip with \u2067דוד\u2069 \u200f(2)"
+
+
+def test_text_stored_with_an_override_before_shows_isolated_without_it(client_for, family, alice):
+    """A title, album or tag name stored before overrides were refused: each page shows it without its override and
+    inside an isolate, so "· 1 photo" and the sentences quoting it read in order after it."""
+    photo = photo_factory(family=family, user=alice, tags=["sea"])
+    Photo.objects.filter(pk=photo.pk).update(title=f"{RLO}evil")
+    Tag.objects.filter(name="sea").update(name=f"{RLO}aes")
+    album = album_create(user=alice, family=family, name="Trip")
+    album_add_photos(user=alice, album=album, photo_ids=[photo.pk])
+    Album.objects.filter(pk=album.pk).update(name=f"{RLO}pirT")
+    client = client_for(alice)
+    pages = {"photo": client.get(reverse("gallery:photo_detail", args=[photo.pk])).content.decode(),
+             "album": client.get(album.get_absolute_url()).content.decode(),
+             "albums": client.get(reverse("gallery:albums")).content.decode()}
+    for name, html in pages.items():  # (an edit form's field holds the text as stored: saved, it says the code)
+        assert RLO not in re.sub(r'value="[^"]*"', "", html), name
+    assert f"{FSI}evil{PDI}" in pages["photo"] and f"{FSI}aes{PDI}" in pages["photo"]
+    assert f"<h1>{FSI}pirT{PDI}</h1>" in pages["album"] and f"{FSI}pirT{PDI}</a>" in pages["albums"]
+    trashed = client.post(reverse("gallery:photo_delete", args=[photo.pk]), follow=True).content.decode()
+    assert f"Moved “{FSI}evil{PDI}” to the trash" in trashed and RLO not in trashed

@@ -29,6 +29,7 @@ from gallery.account_services import (
 )
 from gallery.forms import CheckedPasswordChangeForm, InviteForm, InviteSignupForm
 from gallery.models import Invite, Membership
+from gallery.text import text_isolated
 from gallery.tokens import api_token_revoke, api_tokens_of
 from gallery.views.families import admin_family, family_context, family_member
 
@@ -94,7 +95,7 @@ def invite_open(request: HttpRequest, token: str) -> HttpResponse:
             form.add_error(None, exc)
         else:
             if membership is not None:
-                messages.success(request, f"Welcome to {membership.family}! You are {_role_words(membership)}.")
+                messages.success(request, f"Welcome to {text_isolated(membership.family)}! You are {_role_words(membership)}.")
                 return redirect(membership.family)
     already = signed_in and Membership.objects.filter(family=invite.family, user=request.user).exists()
     status = 422 if form is not None and form.is_bound else 200
@@ -136,7 +137,7 @@ def member_password(request: HttpRequest, family_id: int, user_id: int) -> HttpR
         except ValidationError as exc:
             form.add_error("new_password1", exc)
         else:
-            messages.success(request, f"New password set for {member}. Tell them, and ask them to change it "
+            messages.success(request, f"New password set for {text_isolated(member)}. Tell them, and ask them to change it "
                                       "from their account menu.")
             return redirect(family)
     return render(request, "gallery/member_password.html", context | {"form": form},

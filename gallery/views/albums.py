@@ -26,7 +26,7 @@ from gallery.bulk import BULK_MAX_PHOTOS
 from gallery.downloads import album_archive, album_parts
 from gallery.forms import AlbumArrangeForm, AlbumCreateForm, AlbumEditForm, AlbumPhotosForm, ShareForm, given_twice
 from gallery.selectors import family_get, family_labelled, family_list, photo_get, photo_list
-from gallery.text import id_from_text
+from gallery.text import id_from_text, text_isolated
 from gallery.views import wants_partial
 from gallery.views.bulk import ALBUM_ACTIONS, LIST_ACTIONS, selection_context
 from gallery.views.media import login_or_token_required
@@ -52,7 +52,7 @@ def album_index(request: HttpRequest) -> HttpResponse:
         except (ValidationError, PermissionDenied) as exc:
             form.add_error(None, _problem(exc))
         else:
-            messages.success(request, f"Created the album “{album}”. Add photos to it below.")
+            messages.success(request, f"Created the album “{text_isolated(album)}”. Add photos to it below.")
             return redirect(album)
     albums = albums_with_family_labels(user=request.user, albums=list(album_list(user=request.user)),
                                        families=families)
@@ -171,7 +171,7 @@ def album_remove(request: HttpRequest, album_id: int) -> HttpResponse:
     except PermissionDenied as exc:
         messages.error(request, str(exc))
         return redirect(album)
-    messages.success(request, f"Deleted the album “{album}”. Its photos are still in the family.")
+    messages.success(request, f"Deleted the album “{text_isolated(album)}”. Its photos are still in the family.")
     return redirect("gallery:albums")
 
 

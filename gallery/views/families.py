@@ -19,6 +19,7 @@ from gallery.services import (
     family_create, family_default_country_set, family_delete_by_member, family_rename, membership_add,
     membership_remove,
 )
+from gallery.text import text_isolated
 
 
 @require_http_methods(["GET", "POST"])
@@ -31,7 +32,7 @@ def family_index(request: HttpRequest) -> HttpResponse:
         except ValidationError as exc:
             form.add_error("name", exc)
         else:
-            messages.success(request, f"Created the family “{family}”. You are its admin.")
+            messages.success(request, f"Created the family “{text_isolated(family)}”. You are its admin.")
             return redirect(family)
     return render(request, "gallery/families.html", {"families": family_list(user=request.user, with_counts=True), "form": form})
 
@@ -108,7 +109,7 @@ def member_role(request: HttpRequest, family_id: int, user_id: int) -> HttpRespo
         messages.error(request, " ".join(exc.messages))
     else:
         role = "an admin" if membership.role == Membership.Role.ADMIN else "a member"
-        messages.success(request, f"{user} is now {role} of {family}.")
+        messages.success(request, f"{text_isolated(user)} is now {role} of {text_isolated(family)}.")
     return redirect(family)
 
 
@@ -123,7 +124,7 @@ def family_name_set(request: HttpRequest, family_id: int) -> HttpResponse:
         except ValidationError as exc:
             form.add_error("name", exc)
         else:
-            messages.success(request, f"Renamed the family “{family}”.")
+            messages.success(request, f"Renamed the family “{text_isolated(family)}”.")
             return redirect(family)
     return render(request, "gallery/family_detail.html", family_context(request, family, name_form=form), status=422)
 
@@ -135,7 +136,7 @@ def default_country_set(request: HttpRequest, family_id: int) -> HttpResponse:
     form = DefaultCountryForm(request.POST)
     if form.is_valid():
         family_default_country_set(family=family, country_code=form.cleaned_data["default_country"])
-        messages.success(request, f"Saved the default country of {family}.")
+        messages.success(request, f"Saved the default country of {text_isolated(family)}.")
         return redirect(family)
     return render(request, "gallery/family_detail.html", family_context(request, family, country_form=form), status=422)
 
@@ -152,7 +153,7 @@ def member_remove(request: HttpRequest, family_id: int, user_id: int) -> HttpRes
         return redirect(family)  # still in it, whoever it was
     made = [f"{n} {kind} link{'s' if n != 1 else ''}" for n, kind in ((invites, "invitation"), (shares, "share")) if n]
     links = f" (and withdrew the {' and the '.join(made)} they had made)" if made else ""
-    messages.success(request, f"Removed {user} from {family}{links}.")
+    messages.success(request, f"Removed {text_isolated(user)} from {text_isolated(family)}{links}.")
     return redirect("gallery:families" if user == request.user else family)
 
 
@@ -169,7 +170,7 @@ def family_leave(request: HttpRequest, family_id: int) -> HttpResponse:
     made = [f"the {n} {kind} link{'s' if n != 1 else ''} you made {what}"
             for n, kind, what in ((invites, "invitation", "for it"), (shares, "share", "of its albums")) if n]
     one = invites + shares == 1
-    messages.success(request, f"You left {family}. The photos you added stay with it"
+    messages.success(request, f"You left {text_isolated(family)}. The photos you added stay with it"
                      + (f"; {' and '.join(made)} no longer work{'s' if one else ''}." if made else "."))
     return redirect("gallery:families")
 
@@ -186,7 +187,7 @@ def family_delete_view(request: HttpRequest, family_id: int) -> HttpResponse:
         messages.error(request, " ".join(exc.messages))
         return redirect(family)
     photos = f" and its {count:,} photo{'s' if count != 1 else ''}" if count else ""
-    messages.success(request, f"Deleting the family {name}{photos}: it is gone from your pages now, and "
+    messages.success(request, f"Deleting the family {text_isolated(name)}{photos}: it is gone from your pages now, and "
                               f"{'its photos and their files are' if count else 'what was in it is'} being deleted in "
                               "the background.")
     return redirect("gallery:families")

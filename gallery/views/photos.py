@@ -32,7 +32,7 @@ from gallery.services import (
     photo_upload,
     tags_clean,
 )
-from gallery.text import id_from_text, refusal
+from gallery.text import id_from_text, refusal, text_isolated
 from gallery.trash_services import photo_may_manage, photos_trash, purge_at
 from gallery.upload_limits import upload_report
 from gallery.images import human_size, too_large
@@ -195,7 +195,7 @@ def photo_remove(request: HttpRequest, photo_id: int) -> HttpResponse:
     if not result.ok:
         messages.error(request, result.reason)
         return redirect(photo)
-    messages.success(request, f"Moved “{photo}” to the trash of {photo.family}: it can be restored from there for "
+    messages.success(request, f"Moved “{text_isolated(photo)}” to the trash of {text_isolated(photo.family)}: it can be restored from there for "
                               f"{settings.TRASH_DAYS} days.")
     # On to the next photo of the list the viewer walked (the form's `next`), else the timeline.
     return redirect_back(request, request.POST.get("next", ""), "gallery:timeline")

@@ -61,6 +61,16 @@ def test_the_admin_lists_global_and_family_entries_and_refuses_a_duplicate(admin
     assert response.status_code == 200 and "at least one related term" in response.content.decode()
 
 
+def test_the_admin_refuses_a_synonym_with_a_control_character_or_a_direction_override(admin_client, family):
+    """A term or related term is shown on the search page ("also searched as") and in the search's report: it follows
+    the rule of every name (gallery.text), refused with the code named."""
+    for term, related in (("zor\u202ebly", "wibble"), ("zorbly", "wib\x07ble"), ("zorbly", "ok, \u2067flumph")):
+        response = admin_client.post(reverse("admin:search_synonym_add"), {"family": family.pk, "term": term,
+                                                                            "related": related})
+        assert response.status_code == 200 and "U+" in response.content.decode(), (term, related)
+    assert not Synonym.objects.filter(term__startswith="zor").exists()
+
+
 def test_another_familys_entries_never_expand_my_queries(family, other_family):
     Synonym.objects.create(family=other_family, term="zorbly", related=["wibble"])
     assert texts("zorbly", family) == ["zorbly"]
