@@ -319,11 +319,29 @@ def _year_no_photo_has(tokens, norms, covered, i: int, today: date) -> str:
     if EARLIEST_YEAR <= year <= today.year + 1:
         return ""
     last = i - 2 if i >= 2 and norms[i - 1] == "of" else i - 1  # "christmas of 1800"
-    leads = [start for start in range(max(0, last - 2), last + 1)
-             if not covered & set(range(start, i)) and _names_a_time(" ".join(norms[start:last + 1]))]
+    day = _day_and_month_before(norms, last)  # "3 june 9999", "june 3 9999": the whole day, in either order
+    leads = [start for start in ([day] if day is not None else range(max(0, last - 2), last + 1))
+             if not covered & set(range(start, i)) and (start == day or _names_a_time(" ".join(norms[start:last + 1])))]
     if not leads:
         return ""
     return _no_photo_from(year, " ".join(tokens[leads[0]:i + 1]), today)
+
+
+def _day_and_month_before(norms: tuple[str, ...], last: int) -> int | None:
+    """Where a day and its month that end at `last` start, in any order the parser reads them ("3 june", "3rd of
+    june", "the 3rd of june", "june 3", "june the 3rd"), else None."""
+    if last < 1:
+        return None
+    if norms[last] in MONTH_NAMES:  # the day first
+        at = last - 2 if last >= 2 and norms[last - 1] == "of" else last - 1
+    elif day_number(norms[last]) is not None:  # the month first
+        at = last - 2 if last >= 2 and norms[last - 1] == "the" else last - 1
+        return at if norms[at] in MONTH_NAMES else None
+    else:
+        return None
+    if day_number(norms[at]) is None:
+        return None
+    return at - 1 if at >= 1 and norms[at - 1] == "the" else at
 
 
 def _no_photo_from(year: int, said: str, today: date) -> str:

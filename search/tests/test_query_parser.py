@@ -580,6 +580,21 @@ def test_a_day_of_the_year_with_a_year_no_photo_has_stays_words_with_its_note(qu
     assert (parsed.chips, parsed.text) == ((), text) and parsed.date_notes, parsed
 
 
+@pytest.mark.parametrize("query", [
+    "june 3 9999", "june 3rd 9999", "june the 3rd 9999", "june 3, 9999", "june 3rd of 9999", "on june 3 9999",
+    "3 june 9999", "3rd of june 9999", "the 3rd of june 9999", "on the 3rd of june 9999"])
+def test_a_day_and_month_with_a_year_no_photo_has_says_so_in_every_order(query):
+    """"june 3 9999" was searched as words without a note, while "3 june 9999" had one (naming "june 9999" alone):
+    every order of a day and its month says the same, naming the whole date."""
+    parsed = parse_query(f"beach {query}", ctx())
+    said = query.removeprefix("on ")
+    assert (parsed.chips, parsed.text) == ((), f"beach {query}"), parsed
+    assert parsed.date_notes == (f"No photo is from 9999 yet: “{said}” is searched as words.",), parsed.date_notes
+    assert parse_query(query.replace("9999", "1700"), ctx()).date_notes == (
+        "No photo is from 1700: the oldest surviving photograph is from 1826. "
+        f"“{said.replace('9999', '1700')}” is searched as words.",)
+
+
 @pytest.mark.parametrize("query, days, after, before, text", [
     # the year said elsewhere: that year's day, as one date where the box reads it so
     ("2021 the 3rd of june kids", (), date(2021, 6, 3), date(2021, 6, 3), "kids"),
