@@ -96,6 +96,33 @@ def test_a_date_no_photo_can_have_is_said_on_the_page_and_in_the_api(trip, api, 
     assert "There is no 31 February: February has at most 29 days." in partial.content.decode()
 
 
+def test_a_year_ahead_some_photo_of_the_family_is_dated_in_is_searched_not_said_to_be_no_photos(
+        trip, api, alice, client_for, family, other_family, mallory):
+    """A camera set ahead dated a photo in June, five years from now: "june <that year>" said "No photo is from <that
+    year> yet" (reckoned from today) and searched its words, though the photo is there. The years a date can name run
+    to the family's latest photo when it is later than next year; another family's photos move nothing."""
+    from django.utils import timezone
+
+    ahead = timezone.localdate().year + 5
+    dated = shape_photo(family, alice, "red", "circle", LISBON, f"{ahead}:06:10 12:00:00", seed=21)
+    embed_photos(photo_ids=[dated.pk])
+    body = _api(api, q=f"red circle june {ahead}")
+    assert body["interpreted"]["date_notes"] == [], body["interpreted"]
+    assert (body["interpreted"]["taken_after"], body["interpreted"]["taken_before"]) == (
+        f"{ahead}-06-01", f"{ahead}-06-30")
+    assert _ids(body) == [dated.pk]
+    page = client_for(alice).get(reverse("search:search"), {"q": f"red circle june {ahead}"}).content.decode()
+    assert f'data-chip="june {ahead}"' in page and "No photo is from" not in page
+    later = _api(api, q=f"red circle june {ahead + 1}")  # (past the latest photo: said, as before)
+    assert later["interpreted"]["date_notes"] == [
+        f"No photo is from {ahead + 1} yet: “june {ahead + 1}” is searched as words."]
+    # Mallory's family has no such photo: the year is still no photo's there.
+    shape_photo(other_family, mallory, "red", "circle", LISBON, "2023:07:14 12:00:00", seed=22)
+    assert parser_context(family_ids=[other_family.pk], query=f"june {ahead}").latest_year == \
+        timezone.localdate().year + 1
+    assert parser_context(family_ids=[family.pk], query=f"june {ahead}").latest_year == ahead
+
+
 def test_a_day_of_every_year_is_a_chip_on_the_page_and_in_the_api(trip, api, alice, client_for):
     """"14 july" (and "not on 1 august") are days of every year: a chip each on the page, the days in `interpreted`."""
     body = _api(api, q="red circle 14 july not on 1 august")
