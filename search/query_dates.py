@@ -206,6 +206,18 @@ def phrase_for_range(after: date | None, before: date | None) -> str:
     return ""
 
 
+def phrase_for_day(month: int, day: int, year: int | None = None) -> str:
+    """Words the parser reads back as this day of every year ("3 june"), or, with `year`, as that one day ("3 june
+    2021") (used when a day of every year's chip is edited)."""
+    return f"{day} {MONTHS[month - 1]}" + (f" {year}" if year is not None else "")
+
+
+def note_reason(note: str) -> str:
+    """A note of dates_no_photo_has without its "“…” is searched as words.": why, where the words were not searched
+    (a chip's edit refused, the search left as it was)."""
+    return re.sub(r"[:.]? “[^”]*” is searched as words\.$", ".", note)
+
+
 EARLIEST_YEAR = 1826  # the oldest surviving photograph
 DASHES = ("-", "–", "—")  # between two dates, a range: "2021-06-14 – 2021-06-20"
 RANGE_JOINS = ("and", "to", "until", "till", *DASHES)  # "between 2019 and 2021", "from june 2020 to may 2021"

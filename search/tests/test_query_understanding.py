@@ -302,6 +302,53 @@ def test_a_chip_changed_to_a_place_of_no_photo_of_yours_says_it_is_searched_as_w
     assert 'data-chip="london"' in page and "is searched as words" not in page
 
 
+def test_a_day_of_every_year_chip_is_changed_to_another_day_or_that_day_of_one_year(trip, alice, client_for):
+    """The chip of "14 july" (a day of every year) had × alone, while the other date chips have ✎: it has its own form
+    now, a day and a month (that day of every year) and a year (left empty: any year; given: that one day). What can't
+    be a day is said, and the search stays as it was."""
+    client = client_for(alice)
+    search = reverse("search:search")
+    page = client.get(search, {"q": "red circle 14 july not on 1 august"}).content.decode()
+    chip = page[page.index('data-chip="14 july"'):]
+    chip = chip[:chip.index("</li>")]
+    assert 'aria-label="Change 14 july"' in chip
+    assert 'name="chip_day" value="14"' in chip and '<option value="7" selected>July</option>' in chip
+    assert 'name="chip_year" value=""' in chip and 'name="chip_after"' not in chip
+    left_out = page[page.index('data-chip="-on 1 august"'):]
+    assert "Change" not in left_out[:left_out.index("</li>")]  # (a negated chip has × alone, as a negated date's)
+
+    response = client.get(search, {"q": "red circle 14 july", "sort": "date", "chip": "14 july", "chip_day": "14",
+                                   "chip_month": "7", "chip_year": "2023"})
+    assert response.status_code == 302
+    assert parse_qs(urlsplit(response.url).query) == {"q": ["red circle 14 july 2023"], "sort": ["date"]}
+    page = client.get(response.url + "&show_hidden=1").content.decode()
+    assert 'data-chip="14 july 2023"' in page
+    assert f'href="{trip["lisbon 2023"].get_absolute_url()}' in page
+    assert f'href="{trip["lisbon 2022"].get_absolute_url()}' not in page
+
+    response = client.get(search, {"q": "red circle on the 14th of july", "chip": "14th of july", "chip_day": "2",
+                                   "chip_month": "5", "chip_year": ""})
+    assert parse_qs(urlsplit(response.url).query)["q"] == ["red circle 2 may"]
+    page = client.get(response.url + "&show_hidden=1").content.decode()
+    assert 'data-chip="2 may"' in page and f'href="{trip["london 2023"].get_absolute_url()}' in page
+    # nothing changed: the words stay as typed
+    response = client.get(search, {"q": "christmas eve kids", "chip": "christmas eve", "chip_day": "24",
+                                   "chip_month": "12", "chip_year": ""})
+    assert parse_qs(urlsplit(response.url).query)["q"] == ["christmas eve kids"]
+
+    for change, said in (({"chip_day": "31", "chip_month": "6"}, "There is no 31 June: June has 30 days."),
+                         ({"chip_day": "29", "chip_month": "2", "chip_year": "2023"},
+                          "There is no 29 February 2023: February 2023 has 28 days."),
+                         ({"chip_day": "14", "chip_month": "7", "chip_year": "9999"}, "No photo is from 9999 yet"),
+                         ({"chip_day": "x", "chip_month": "7"}, "could not be read"),
+                         ({"chip_day": "14", "chip_month": "13"}, "could not be read")):
+        response = client.get(search, {"q": "red circle 14 july", "chip": "14 july", **change})
+        assert response.status_code == 302 and parse_qs(urlsplit(response.url).query)["q"] == ["red circle 14 july"]
+        page = client.get(response.url).content.decode()
+        assert said in page and "search is unchanged" in page, change
+        assert 'data-chip="14 july"' in page
+
+
 def test_another_familys_places_never_make_chips(trip, api, alice, client_for, other_family, mallory):
     shape_photo(other_family, mallory, "red", "circle", SYDNEY, "2023:07:14 12:00:00", seed=9)
     assert FamilyPlace.objects.filter(family=other_family, city="Sydney").exists()
