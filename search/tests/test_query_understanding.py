@@ -97,7 +97,7 @@ def test_a_date_no_photo_can_have_is_said_on_the_page_and_in_the_api(trip, api, 
 
 
 def test_a_year_ahead_some_photo_of_the_family_is_dated_in_is_searched_not_said_to_be_no_photos(
-        trip, api, alice, client_for, family, other_family, mallory):
+        trip, api, alice, client_for, family, other_family, mallory, django_capture_on_commit_callbacks):
     """A camera set ahead dated a photo in June, five years from now: "june <that year>" said "No photo is from <that
     year> yet" (reckoned from today) and searched its words, though the photo is there. The years a date can name run
     to the family's latest photo when it is later than next year; another family's photos move nothing."""
@@ -121,6 +121,13 @@ def test_a_year_ahead_some_photo_of_the_family_is_dated_in_is_searched_not_said_
     assert parser_context(family_ids=[other_family.pk], query=f"june {ahead}").latest_year == \
         timezone.localdate().year + 1
     assert parser_context(family_ids=[family.pk], query=f"june {ahead}").latest_year == ahead
+    # The camera's clock put right (the photo dated 2023 now): the year is no photo's again.
+    from gallery.correction_services import photo_date_set
+
+    with django_capture_on_commit_callbacks(execute=True):
+        photo_date_set(photo=Photo.objects.get(pk=dated.pk), taken_at=trip["lisbon 2023"].taken_at)
+    assert _api(api, q=f"red circle june {ahead}")["interpreted"]["date_notes"] == [
+        f"No photo is from {ahead} yet: “june {ahead}” is searched as words."]
 
 
 def test_a_day_of_every_year_is_a_chip_on_the_page_and_in_the_api(trip, api, alice, client_for):
