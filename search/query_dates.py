@@ -283,15 +283,16 @@ def unread_range_end(norms: tuple[str, ...], i: int, last_year: int) -> tuple[in
 
 
 def _year_said_at(norms: tuple[str, ...], i: int, last_year: int, *, alone_too: bool) -> tuple[int, int | None] | None:
-    """A date ending in a year at `i` ("2021", "june 9999", "christmas eve of 1700"): (the index after it, the year when
-    no photo can have it, else None), or None when the words there are no such date. A year alone has four digits or
-    more (or, `alone_too`, is 0); after a month, season, holiday or "year", three or more, as dates_no_photo_has
-    reads one."""
-    for at in range(i, min(len(norms), i + 5)):
+    """A date ending in a year at `i` ("2021", "june 9999", "june 3 9999", "christmas eve of 1700"): (the index after
+    it, the year when no photo can have it, else None), or None when the words there are no such date. A year alone
+    has four digits or more (or, `alone_too`, is 0); after a month, a day and its month, season, holiday or "year",
+    three or more, as dates_no_photo_has reads one."""
+    day_end = _day_and_month_end(norms, i)  # "june 3 9999", "the 3rd of june 9999": the year after the day's number
+    for at in range(day_end if day_end is not None else i, min(len(norms), max(i + 5, (day_end or 0) + 2))):
         if not norms[at].isdecimal():
             continue
         said = norms[i:at - 1] if at - i >= 2 and norms[at - 1] == "of" else norms[i:at]
-        if said and not _names_a_time(" ".join(said)):
+        if said and not _names_a_time(" ".join(said)) and i + len(said) != day_end:
             return None
         word = norms[at]
         if len(word) < (3 if said else 4) and not (int(word) == 0 and (said or alone_too)):
@@ -332,7 +333,9 @@ def _year_no_photo_has(tokens, norms, covered, i: int, last_year: int) -> str:
     if EARLIEST_YEAR <= year <= last_year:
         return ""
     last = i - 2 if i >= 2 and norms[i - 1] == "of" else i - 1  # "christmas of 1800"
-    day = _day_and_month_before(norms, last)  # "3 june 9999", "june 3 9999": the whole day, in either order
+    # "3 june 9999", "june 3 9999": the whole day, in either order
+    day = next((start for start in range(max(0, last - 3), last + 1) if _day_and_month_end(norms, start) == last + 1),
+               None)
     leads = [start for start in ([day] if day is not None else range(max(0, last - 2), last + 1))
              if not covered & set(range(start, i)) and (start == day or _names_a_time(" ".join(norms[start:last + 1])))]
     if not leads:
@@ -340,21 +343,17 @@ def _year_no_photo_has(tokens, norms, covered, i: int, last_year: int) -> str:
     return _no_photo_from(year, " ".join(tokens[leads[0]:i + 1]), last_year)
 
 
-def _day_and_month_before(norms: tuple[str, ...], last: int) -> int | None:
-    """Where a day and its month that end at `last` start, in any order the parser reads them ("3 june", "3rd of
-    june", "the 3rd of june", "june 3", "june the 3rd"), else None."""
-    if last < 1:
-        return None
-    if norms[last] in MONTH_NAMES:  # the day first
-        at = last - 2 if last >= 2 and norms[last - 1] == "of" else last - 1
-    elif day_number(norms[last]) is not None:  # the month first
-        at = last - 2 if last >= 2 and norms[last - 1] == "the" else last - 1
-        return at if norms[at] in MONTH_NAMES else None
-    else:
-        return None
-    if day_number(norms[at]) is None:
-        return None
-    return at - 1 if at >= 1 and norms[at - 1] == "the" else at
+def _day_and_month_end(norms: tuple[str, ...], i: int) -> int | None:
+    """The index after a day and its month at `i`, in any order the parser reads them ("3 june", "3rd of june", "the
+    3rd of june", "june 3", "june the 3rd"), else None."""
+    at = i + 1 if i < len(norms) and norms[i] == "the" else i
+    if at < len(norms) and day_number(norms[at]) is not None:  # the day first
+        month_at = at + 2 if at + 1 < len(norms) and norms[at + 1] == "of" else at + 1
+        return month_at + 1 if month_at < len(norms) and norms[month_at] in MONTH_NAMES else None
+    if at == i and i < len(norms) and norms[i] in MONTH_NAMES:  # the month first
+        day_at = i + 2 if i + 1 < len(norms) and norms[i + 1] == "the" else i + 1
+        return day_at + 1 if day_at < len(norms) and day_number(norms[day_at]) is not None else None
+    return None
 
 
 def _no_photo_from(year: int, said: str, last_year: int) -> str:

@@ -1088,6 +1088,12 @@ def test_a_date_no_photo_can_have_is_said(query, note):
      "from june 2021 to june 9999"),
     ("since june 9999", "No photo is from 9999 yet: “since june 9999” is searched as words.", "since june 9999"),
     ("not since 9999", "No photo is from 9999 yet: “since 9999” is searched as words.", "not since 9999"),
+    # a day and its month, either way round, as a month is ("since june 3 9999" was since this June, "3 9999" words)
+    ("since june 3 9999", "No photo is from 9999 yet: “since june 3 9999” is searched as words.", "since june 3 9999"),
+    ("since the 3rd of june 9999", "No photo is from 9999 yet: “since the 3rd of june 9999” is searched as words.",
+     "since the 3rd of june 9999"),
+    ("from june 3 2021 to june 3 9999", "No photo is from 9999 yet: “from june 3 2021 to june 3 9999” is searched as "
+                                        "words.", "from june 3 2021 to june 3 9999"),
 ])
 def test_a_date_no_photo_can_have_after_a_direction_word_is_said(query, note, text):
     """"since 9999", "before 1700", "from 2030 to 2040" were left as words without a note, as "summer 9999" has one;
