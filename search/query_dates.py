@@ -325,7 +325,19 @@ def dates_no_photo_has(tokens: tuple[str, ...], norms: tuple[str, ...], covered:
     return tuple(dict.fromkeys(notes))
 
 
+def impossible_date_end(norms: tuple[str, ...], i: int, last_year: int) -> int | None:
+    """The index after a date at `i` that names a month, a day, a season or a holiday and ends in a year no photo can
+    have ("june 9999", "june 3 9999", "christmas 1700"), else None: words whole, as its note says, also negated ("not
+    june 9999")."""
+    if i >= len(norms) or norms[i].isdecimal():
+        return None
+    said = _year_said_at(norms, i, last_year, alone_too=False)
+    return said[0] if said is not None and said[1] is not None else None
+
+
 def _year_no_photo_has(tokens, norms, covered, i: int, last_year: int) -> str:
+    # (a word's "-" is an exclusion's: "-june 9999" names June all the same)
+    norms = tuple(word[1:] if word.startswith("-") and len(word) > 1 else word for word in norms)
     word = norms[i]
     if not re.fullmatch(r"\d{1,12}", word) or (len(word) < 3 and int(word) != 0):
         return ""

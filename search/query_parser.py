@@ -57,6 +57,7 @@ from search.query_dates import (
     day_or_none,
     holiday_span,
     hull,
+    impossible_date_end,
     is_date_word,
     month_span,
     range_label,
@@ -551,6 +552,9 @@ class _Parser:
             return self._not_date(" ".join(bare.norms[i:end]), f"not {words}",
                                   Chip("day_of_year", key="", label="", start=i, end=end, month=month, day=day),
                                   start=i, end=end)
+        impossible = impossible_date_end(bare.norms, i, self.context.latest_year) if dash else None
+        if impossible is not None:
+            return _Match(end=impossible, chip=None)  # "-june 9999": words, as its note says
         if phrase:
             # "-Lisbon", "-Sao Paulo": a place (not a concept, as a bare name is read) is left out as "not Lisbon" is.
             place = bare._place(i)
@@ -570,6 +574,9 @@ class _Parser:
             unread = self._unread_range(i + 1)
             if unread is not None:
                 return unread  # "not since 9999": words, as its note says
+            impossible = impossible_date_end(self.norms, i + 1, self.context.latest_year)
+            if impossible is not None:
+                return _Match(end=impossible, chip=None)  # "not june 9999": so is this
             if self.norms[i + 1] in PLACE_WORDS:
                 return _Match(end=i + 2, chip=None)  # "not in Xanadu": text
             first = i + 2 if self.norms[i + 1] in ARTICLES and i + 2 < len(self.tokens) else i + 1

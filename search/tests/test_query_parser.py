@@ -1071,6 +1071,21 @@ def test_a_date_no_photo_can_have_is_said(query, note):
     assert any(said.startswith(note) for said in parsed.date_notes), parsed.date_notes
 
 
+@pytest.mark.parametrize(("query", "said"), [
+    ("beach not june 9999", "june 9999"), ("beach -june 9999", "june 9999"), ("beach not june 3 9999", "june 3 9999"),
+    ("beach -june 3 9999", "june 3 9999"), ("beach not 3 june 9999", "3 june 9999"),
+    ("beach without christmas 1700", "christmas 1700")])
+def test_a_negated_date_no_photo_can_have_stays_words_with_its_note(query, said):
+    """"not june 9999" lowered the photos of June (an exclusion of the word "june") and searched "9999", without a
+    note, while "not 3 june 9999" said the year is no photo's: a negated date no photo can have stays words whole,
+    with its note, as it does unnegated."""
+    parsed = parse_query(query, ctx())
+    assert (parsed.chips, parsed.text) == ((), query), parsed
+    year = said.split()[-1]
+    assert any(f"{said}” is searched as words." in note and year in note for note in parsed.date_notes), \
+        parsed.date_notes
+
+
 @pytest.mark.parametrize(("query", "note", "text"), [
     ("since 9999", "No photo is from 9999 yet: “since 9999” is searched as words.", "since 9999"),
     ("before 1700", "No photo is from 1700: the oldest surviving photograph is from 1826. “before 1700” is searched as "
