@@ -356,14 +356,12 @@ def family_known_places(*, family_id: int, limit: int = 500):
 
 
 def photos_same_camera_day(*, user: AbstractBaseUser, photo: Photo) -> list[int]:
-    """The ids of the photos of `photo`'s family taken with the same camera on the same local day (the photo's
-    zone): the set a wrong camera clock got wrong together, all of it (a wedding's day is often more than 500).
-    `photo` came from a selector."""
-    from datetime import datetime, time, timedelta
-
-    day = photo.taken_at_local.date()
-    start = datetime.combine(day, time.min, tzinfo=photo.taken_zone)
+    """The ids of the photos of `photo`'s family taken with the same camera on the same local day: the set a wrong
+    camera clock got wrong together, all of it (a wedding's day is often more than 500). On a trip across zones
+    "that day" is the clicked photo's day where it was taken, matched against each photo's own day where it was
+    taken (Photo.taken_day), as date filters read a day: not the clicked photo's midnight to midnight, which took a
+    photo of the evening before elsewhere and missed one of that evening. `photo` came from a selector."""
     return list(Photo.objects.filter(
         family_id=photo.family_id, family__memberships__user=user, camera_make=photo.camera_make,
-        camera_model=photo.camera_model, taken_at__gte=start, taken_at__lt=start + timedelta(days=1),
+        camera_model=photo.camera_model, taken_day=photo.taken_day,
     ).order_by("pk").values_list("pk", flat=True))

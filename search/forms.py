@@ -146,12 +146,17 @@ class JudgeForm(forms.Form):
 
 
 class ChipEditForm(forms.Form):
-    """A chip changed on the search page: its key and the new place name or date range."""
+    """A chip changed on the search page: its key and the new place name, date range, or day and month (a day of
+    every year's chip: "3 june"; with a year, that one day)."""
 
     chip = forms.CharField(max_length=300)
     chip_place = forms.CharField(required=False, max_length=100, strip=True)
     chip_after = forms.DateField(required=False)
     chip_before = forms.DateField(required=False)
+    chip_day = forms.IntegerField(required=False, min_value=1, max_value=31)
+    chip_month = forms.IntegerField(required=False, min_value=1, max_value=12)
+    # (any number: one no photo can be from is the parser's to say, as in the box: "No photo is from 9999 yet")
+    chip_year = forms.IntegerField(required=False, min_value=0, max_value=10**6)
 
 
 def search_form(*, user, data, form_class: type[SearchForm] = SearchForm, families=None) -> SearchForm:

@@ -206,22 +206,35 @@ def phrase_for_range(after: date | None, before: date | None) -> str:
     return ""
 
 
+def phrase_for_day(month: int, day: int, year: int | None = None) -> str:
+    """Words the parser reads back as this day of every year ("3 june"), or, with `year`, as that one day ("3 june
+    2021") (used when a day of every year's chip is edited)."""
+    return f"{day} {MONTHS[month - 1]}" + (f" {year}" if year is not None else "")
+
+
+def note_reason(note: str) -> str:
+    """A note of dates_no_photo_has without its "“…” is searched as words.": why, where the words were not searched
+    (a chip's edit refused, the search left as it was)."""
+    return re.sub(r"[:.]? “[^”]*” is searched as words\.$", ".", note)
+
+
 EARLIEST_YEAR = 1826  # the oldest surviving photograph
 DASHES = ("-", "–", "—")  # between two dates, a range: "2021-06-14 – 2021-06-20"
 RANGE_JOINS = ("and", "to", "until", "till", *DASHES)  # "between 2019 and 2021", "from june 2020 to may 2021"
 DIRECTIONS = frozenset({"since", "after", "before", "until", "till"})  # "since 2019": one end of a range
 
 
-def open_year_range(norms: tuple[str, ...], i: int, today: date) -> tuple[int, tuple[date | None, date | None]] | None:
+def open_year_range(norms: tuple[str, ...], i: int, last_year: int) -> tuple[int, tuple[date | None, date | None]] | None:
     """A range of years, a direction word's or "from"/"between"'s, with an end past the years photos can have but days
     photos can have inside it: "before 2030", "until 2040" (every photo so far), "since 1700", "after 1800" (every
     photo), "from 2019 to 2040", "between 1700 and 1900". (the index after it, (first day, last day), None for an end
-    left open; an end past photos' years is the last or first day of theirs: next year's end, 1 January 1826), else
-    None. Only years written alone with four digits: a month's or a holiday's stay unread_range_end's
-    ("before june 9999" is words, as its note says)."""
+    left open; an end past photos' years is the last or first day of theirs: 31 December of `last_year`, next year or
+    the families' latest photo's (ParserContext.latest_year), 1 January 1826), else None. Only years written alone
+    with four digits: a month's or a holiday's stay unread_range_end's ("before june 9999" is words, as its note
+    says)."""
     if i + 1 >= len(norms) or (norms[i] not in DIRECTIONS and norms[i] not in ("from", "between")):
         return None
-    first, last = EARLIEST_YEAR, today.year + 1
+    first, last = EARLIEST_YEAR, last_year
     word = norms[i]
     a = _four_digits(norms[i + 1])
     if a is None:
@@ -245,7 +258,7 @@ def _four_digits(word: str) -> int | None:
     return int(word) if len(word) == 4 and word.isdecimal() and int(word) > 0 else None
 
 
-def unread_range_end(norms: tuple[str, ...], i: int, today: date) -> tuple[int, int] | None:
+def unread_range_end(norms: tuple[str, ...], i: int, last_year: int) -> tuple[int, int] | None:
     """A date with a direction word that names a year no photo can have, which the parser leaves as words whole (the
     range it begins is no range of days): "since 9999", "before 1700", "until 0", "from 2030 to 2040", "since june
     9999". (the index after it, the first such year), else None. A number alone after the word is a year with four
@@ -253,9 +266,9 @@ def unread_range_end(norms: tuple[str, ...], i: int, today: date) -> tuple[int, 
     can have is no such date ("before 2030", "from 2019 to 2040": open_year_range)."""
     if i >= len(norms) or (norms[i] not in DIRECTIONS and norms[i] not in ("from", "between")):
         return None
-    if open_year_range(norms, i, today):
+    if open_year_range(norms, i, last_year):
         return None
-    first = _year_said_at(norms, i + 1, today, alone_too=norms[i] in DIRECTIONS)
+    first = _year_said_at(norms, i + 1, last_year, alone_too=norms[i] in DIRECTIONS)
     if first is None:
         return None
     end, year = first
@@ -263,71 +276,100 @@ def unread_range_end(norms: tuple[str, ...], i: int, today: date) -> tuple[int, 
         return (end, year) if year is not None else None
     if end >= len(norms) or norms[end] not in RANGE_JOINS:
         return None
-    second = _year_said_at(norms, end + 1, today, alone_too=False)
+    second = _year_said_at(norms, end + 1, last_year, alone_too=False)
     if second is None or (year is None and second[1] is None):
         return None
     return second[0], year if year is not None else second[1]
 
 
-def _year_said_at(norms: tuple[str, ...], i: int, today: date, *, alone_too: bool) -> tuple[int, int | None] | None:
-    """A date ending in a year at `i` ("2021", "june 9999", "christmas eve of 1700"): (the index after it, the year when
-    no photo can have it, else None), or None when the words there are no such date. A year alone has four digits or
-    more (or, `alone_too`, is 0); after a month, season, holiday or "year", three or more, as dates_no_photo_has
-    reads one."""
-    for at in range(i, min(len(norms), i + 5)):
+def _year_said_at(norms: tuple[str, ...], i: int, last_year: int, *, alone_too: bool) -> tuple[int, int | None] | None:
+    """A date ending in a year at `i` ("2021", "june 9999", "june 3 9999", "christmas eve of 1700"): (the index after
+    it, the year when no photo can have it, else None), or None when the words there are no such date. A year alone
+    has four digits or more (or, `alone_too`, is 0); after a month, a day and its month, season, holiday or "year",
+    three or more, as dates_no_photo_has reads one."""
+    day_end = _day_and_month_end(norms, i)  # "june 3 9999", "the 3rd of june 9999": the year after the day's number
+    for at in range(day_end if day_end is not None else i, min(len(norms), max(i + 5, (day_end or 0) + 2))):
         if not norms[at].isdecimal():
             continue
         said = norms[i:at - 1] if at - i >= 2 and norms[at - 1] == "of" else norms[i:at]
-        if said and not _names_a_time(" ".join(said)):
+        if said and not _names_a_time(" ".join(said)) and i + len(said) != day_end:
             return None
         word = norms[at]
         if len(word) < (3 if said else 4) and not (int(word) == 0 and (said or alone_too)):
             return None
-        return at + 1, None if EARLIEST_YEAR <= int(word) <= today.year + 1 else int(word)
+        return at + 1, None if EARLIEST_YEAR <= int(word) <= last_year else int(word)
     return None
 
 
-def dates_no_photo_has(tokens: tuple[str, ...], norms: tuple[str, ...], covered: set[int], today: date, *,
+def dates_no_photo_has(tokens: tuple[str, ...], norms: tuple[str, ...], covered: set[int], last_year: int, *,
                        month_first: bool = False) -> tuple[str, ...]:
     """What the query says of dates no photo can have, which the parser leaves as words: a year before photography or
-    past next year after a month, season, holiday or "year" ("summer 9999", "christmas 1800", "year 10000", "june 0"),
-    a day its month has not ("31 february", "2021-02-29", "30/02/2021"). `covered`: the indexes of words a chip
-    took. Other numbers say nothing ("christmas 2", "route 66 in june": only 0 or three digits and more are years).
-    So is a year no photo can have at either end of a range, which is left as words whole: "since 9999", "from 2030
+    past `last_year` (next year, or the families' latest photo's when later: ParserContext.latest_year) after a
+    month, season, holiday or "year" ("summer 9999", "christmas 1800", "year 10000", "june 0"), a day its month has
+    not ("31 february", "2021-02-29", "30/02/2021"). `covered`: the indexes of words a chip took. Other numbers say
+    nothing ("christmas 2", "route 66 in june": only 0 or three digits and more are years). So is a year no photo can have at either end of a range, which is left as words whole: "since 9999", "from 2030
     to 2040" (unread_range_end)."""
     notes, said = [], set()
     for i in range(len(norms)):
-        unread = unread_range_end(norms, i, today) if i not in said else None
+        unread = unread_range_end(norms, i, last_year) if i not in said else None
         if unread and not covered & set(range(i, unread[0])):
-            notes.append(_no_photo_from(unread[1], " ".join(tokens[i:unread[0]]), today))
+            notes.append(_no_photo_from(unread[1], " ".join(tokens[i:unread[0]]), last_year))
             said |= set(range(i, unread[0]))
     for i, word in enumerate(norms):
         if i in covered or i in said:
             continue
-        note = _year_no_photo_has(tokens, norms, covered, i, today) or _day_no_month_has(tokens, norms, covered, i,
+        note = _year_no_photo_has(tokens, norms, covered, i, last_year) or _day_no_month_has(tokens, norms, covered, i,
                                                                                           month_first=month_first)
         if note:
             notes.append(note)
     return tuple(dict.fromkeys(notes))
 
 
-def _year_no_photo_has(tokens, norms, covered, i: int, today: date) -> str:
+def impossible_date_end(norms: tuple[str, ...], i: int, last_year: int) -> int | None:
+    """The index after a date at `i` that names a month, a day, a season or a holiday and ends in a year no photo can
+    have ("june 9999", "june 3 9999", "christmas 1700"), else None: words whole, as its note says, also negated ("not
+    june 9999")."""
+    if i >= len(norms) or norms[i].isdecimal():
+        return None
+    said = _year_said_at(norms, i, last_year, alone_too=False)
+    return said[0] if said is not None and said[1] is not None else None
+
+
+def _year_no_photo_has(tokens, norms, covered, i: int, last_year: int) -> str:
+    # (a word's "-" is an exclusion's: "-june 9999" names June all the same)
+    norms = tuple(word[1:] if word.startswith("-") and len(word) > 1 else word for word in norms)
     word = norms[i]
     if not re.fullmatch(r"\d{1,12}", word) or (len(word) < 3 and int(word) != 0):
         return ""
     year = int(word)
-    if EARLIEST_YEAR <= year <= today.year + 1:
+    if EARLIEST_YEAR <= year <= last_year:
         return ""
     last = i - 2 if i >= 2 and norms[i - 1] == "of" else i - 1  # "christmas of 1800"
-    leads = [start for start in range(max(0, last - 2), last + 1)
-             if not covered & set(range(start, i)) and _names_a_time(" ".join(norms[start:last + 1]))]
+    # "3 june 9999", "june 3 9999": the whole day, in either order
+    day = next((start for start in range(max(0, last - 3), last + 1) if _day_and_month_end(norms, start) == last + 1),
+               None)
+    leads = [start for start in ([day] if day is not None else range(max(0, last - 2), last + 1))
+             if not covered & set(range(start, i)) and (start == day or _names_a_time(" ".join(norms[start:last + 1])))]
     if not leads:
         return ""
-    return _no_photo_from(year, " ".join(tokens[leads[0]:i + 1]), today)
+    return _no_photo_from(year, " ".join(tokens[leads[0]:i + 1]), last_year)
 
 
-def _no_photo_from(year: int, said: str, today: date) -> str:
-    if year > today.year:
+def _day_and_month_end(norms: tuple[str, ...], i: int) -> int | None:
+    """The index after a day and its month at `i`, in any order the parser reads them ("3 june", "3rd of june", "the
+    3rd of june", "june 3", "june the 3rd"), else None."""
+    at = i + 1 if i < len(norms) and norms[i] == "the" else i
+    if at < len(norms) and day_number(norms[at]) is not None:  # the day first
+        month_at = at + 2 if at + 1 < len(norms) and norms[at + 1] == "of" else at + 1
+        return month_at + 1 if month_at < len(norms) and norms[month_at] in MONTH_NAMES else None
+    if at == i and i < len(norms) and norms[i] in MONTH_NAMES:  # the month first
+        day_at = i + 2 if i + 1 < len(norms) and norms[i + 1] == "the" else i + 1
+        return day_at + 1 if day_at < len(norms) and day_number(norms[day_at]) is not None else None
+    return None
+
+
+def _no_photo_from(year: int, said: str, last_year: int) -> str:
+    if year > last_year:
         return f"No photo is from {year} yet: “{said}” is searched as words."
     return (f"No photo is from {'the year ' if year == 0 else ''}{year}: the oldest surviving photograph is from "
             f"{EARLIEST_YEAR}. “{said}” is searched as words.")

@@ -57,6 +57,7 @@ from search.query_dates import (
     day_or_none,
     holiday_span,
     hull,
+    impossible_date_end,
     is_date_word,
     month_span,
     range_label,
@@ -137,6 +138,14 @@ class ParserContext:
     # How the family's country writes a day in numbers when both orders make one ("05/06/2021"): the month first
     # (the US), else the day first (search.query_dates.writes_month_first).
     month_first: bool = False
+    # The latest year some photo of the families is dated in, when later than next year (a camera set ahead dated
+    # one 2031): the years a date can name run to it ("june 2031" finds that photo). 0: none is.
+    photos_until: int = 0
+
+    @property
+    def latest_year(self) -> int:
+        """The latest year a photo can be from: next year, or the families' latest photo's when later."""
+        return max(self.today.year + 1, self.photos_until)
 
 
 @dataclass(frozen=True)
@@ -328,7 +337,7 @@ def _parse(query: str, context: ParserContext, removed: frozenset[str]) -> Parse
         parsed = _parse_with(query, context, removed)
     covered = {i for chip in parsed.chips for i in range(chip.start, chip.end)}
     notes = dates_no_photo_has(parsed.tokens, tuple(normalise(token) for token in parsed.tokens), covered,
-                               context.today, month_first=context.month_first)
+                               context.latest_year, month_first=context.month_first)
     return _across_the_equator(replace(parsed, date_notes=notes), query, context, removed)
 
 
@@ -454,7 +463,7 @@ class _Parser:
         """A range with a year no photo can have at one end stays words whole, as the note says (dates_no_photo_has):
         not its other end as a chip ("from 2019 to 2040" searched 2019 alone), nor its month alone ("since june 9999"
         was since this June)."""
-        unread = unread_range_end(self.norms, i, self.context.today)
+        unread = unread_range_end(self.norms, i, self.context.latest_year)
         return _Match(end=unread[0], chip=None) if unread else None
 
     def joins(self, i: int, previous: Chip, removed: frozenset[str]) -> bool:
@@ -543,6 +552,9 @@ class _Parser:
             return self._not_date(" ".join(bare.norms[i:end]), f"not {words}",
                                   Chip("day_of_year", key="", label="", start=i, end=end, month=month, day=day),
                                   start=i, end=end)
+        impossible = impossible_date_end(bare.norms, i, self.context.latest_year) if dash else None
+        if impossible is not None:
+            return _Match(end=impossible, chip=None)  # "-june 9999": words, as its note says
         if phrase:
             # "-Lisbon", "-Sao Paulo": a place (not a concept, as a bare name is read) is left out as "not Lisbon" is.
             place = bare._place(i)
@@ -562,6 +574,9 @@ class _Parser:
             unread = self._unread_range(i + 1)
             if unread is not None:
                 return unread  # "not since 9999": words, as its note says
+            impossible = impossible_date_end(self.norms, i + 1, self.context.latest_year)
+            if impossible is not None:
+                return _Match(end=impossible, chip=None)  # "not june 9999": so is this
             if self.norms[i + 1] in PLACE_WORDS:
                 return _Match(end=i + 2, chip=None)  # "not in Xanadu": text
             first = i + 2 if self.norms[i + 1] in ARTICLES and i + 2 < len(self.tokens) else i + 1
@@ -714,7 +729,7 @@ class _Parser:
                                          after=span[0], before=span[1]))
 
     def _date_range(self, i: int):
-        if opened := open_year_range(self.norms, i, self.context.today):  # "before 2030", "from 2019 to 2040"
+        if opened := open_year_range(self.norms, i, self.context.latest_year):  # "before 2030", "from 2019 to 2040"
             return opened
         word = self.norms[i]
         if word in ("between", "from") and i + 1 < len(self.norms):
@@ -1041,7 +1056,7 @@ class _Parser:
         return None
 
     def _year(self, word: str) -> bool:
-        return len(word) == 4 and word.isdecimal() and EARLIEST_YEAR <= int(word) <= self.context.today.year + 1
+        return len(word) == 4 and word.isdecimal() and EARLIEST_YEAR <= int(word) <= self.context.latest_year
 
 
 def _numeric_date(word: str) -> re.Match | None:

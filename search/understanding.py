@@ -139,7 +139,25 @@ def parser_context(*, family_ids: list[int], query: str, today: date | None = No
         holiday_country=(defaults[0] if defaults else _usual_country(facts)) if years else "",
         # (a day in numbers both orders make, "05/06/2021": as most of the families' countries write it)
         month_first=sum(map(writes_month_first, defaults)) * 2 > len(defaults),
+        photos_until=_photos_until(facts) if _names_a_year_ahead(query, today) else 0,
     )
+
+
+def _names_a_year_ahead(query: str, today: date) -> bool:
+    """Whether the query holds a number past next year (as "2031" or "june 2031" write one): only then does the
+    parser need the families' latest photo's year."""
+    return any(int(number) > today.year + 1 for number in re.findall(r"\d{4,12}", query))
+
+
+def _photos_until(facts: _Facts) -> int:
+    """The year of the latest day any live photo of these families was taken on (0: none): a camera set ahead can
+    date one past next year. Read once per version of their photos (_per_version: a date set or shifted moves it on)."""
+    def latest_year() -> int:
+        latest = (Photo.objects.filter(family_id__in=facts.family_ids).order_by("-taken_day")
+                  .values_list("taken_day", flat=True).first())
+        return latest.year if latest else 0
+
+    return _per_version("photos_until", facts, latest_year)
 
 
 _places_cache: dict[tuple[int, ...], tuple[tuple, dict[str, KnownPlace]]] = {}

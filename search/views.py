@@ -18,6 +18,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from django.views.decorators.vary import vary_on_headers
 
 from gallery.album_services import album_create
+from gallery.date_words import MONTHS
 from gallery.forms import given_twice
 from gallery.middleware import many_fields
 from gallery.selectors import family_get, family_is_admin, family_list, favourite_ids, photo_get, tag_list
@@ -40,8 +41,8 @@ from search.judgment_selectors import judgment_refine_ids, judgment_verdicts
 from search.judgment_services import judgment_record, judgment_withdraw
 from search.ocr import OCR_OFF, photos_text_request
 from search.model_comparison import PRECISION_KS, family_model_comparison, previous_model
-from search.query_dates import phrase_for_range
-from search.query_parser import Chip, has_words, replace_chip
+from search.query_dates import note_reason, phrase_for_day, phrase_for_range
+from search.query_parser import Chip, has_words, normalise, replace_chip
 from search.reports import photo_report, search_report
 from search.text_embeddings import EncodeBudget
 from search.selectors import (
@@ -86,6 +87,7 @@ def search(request: HttpRequest) -> HttpResponse:
                # A query of only places and dates is searched by its filter's words ("2021 2022 2023"): name it as typed.
                "query_shown": understood.shown(response.query),
                "chips": [_chip_view(request, chip, understood) for chip in understood.parsed.chips],
+               "months": CHIP_MONTHS,  # (a day of every year's chip is changed to a day and a month)
                "kept_params": [(k, v) for k, values in request.GET.lists() for v in values if k not in _CHIP_PARAMS],
                "photo_query": listed.query,  # photos open in the viewer on these results
                "report_url": _report_url(listed.params, response),
@@ -140,7 +142,8 @@ def _filters_only(params: SearchParams) -> dict | None:
     return {"tag": params.tag, "favourite": params.favourite, "timeline_url": url}
 
 
-_CHIP_PARAMS = {"q", "chip", "chip_place", "chip_after", "chip_before"}
+CHIP_MONTHS = tuple((number, name.title()) for number, name in enumerate(MONTHS, start=1))
+_CHIP_PARAMS = {"q", "chip", "chip_place", "chip_after", "chip_before", "chip_day", "chip_month", "chip_year"}
 _REFINE_PARAMS = {"like", "unlike"}
 
 
@@ -278,9 +281,9 @@ def _chip_view(request: HttpRequest, chip: Chip, understood: Understanding) -> d
 
 def _chip_edited(request: HttpRequest, understood: Understanding, *, params: SearchParams,
                  removed: frozenset[str]) -> HttpResponse:
-    """A chip's new place or dates: rewrite its words in the query and show that search (the box stays the
-    one source of truth, so the edit survives further typing). A new place the box does not know (no country,
-    no photo of theirs taken there) is searched as words: said, as the chip goes."""
+    """A chip's new place, dates, or day of every year: rewrite its words in the query and show that search (the box
+    stays the one source of truth, so the edit survives further typing). A new place the box does not know (no
+    country, no photo of theirs taken there) is searched as words: said, as the chip goes."""
     edit = ChipEditForm(request.GET)
     query = request.GET.copy()
     for name in _CHIP_PARAMS - {"q"}:
@@ -288,7 +291,9 @@ def _chip_edited(request: HttpRequest, understood: Understanding, *, params: Sea
     if edit.is_valid():
         data = edit.cleaned_data
         chip = next((c for c in understood.parsed.chips if c.key == data["chip"]), None)
-        if chip is not None:
+        if chip is not None and chip.kind == "day_of_year":
+            query["q"] = _day_edited(request, understood, chip, data, params=params, removed=removed)
+        elif chip is not None:
             words = (data["chip_place"] if chip.kind == "place"
                      else phrase_for_range(data["chip_after"], data["chip_before"]) if chip.kind == "date"
                      else chip.label)
@@ -298,9 +303,32 @@ def _chip_edited(request: HttpRequest, understood: Understanding, *, params: Sea
                 messages.info(request, f"“{text_isolated(words)}” is not a country nor a place where your photos were taken: "
                                        "it is searched as words.")
     else:
-        messages.error(request, "That change could not be read (a date is written like 2023-06-14); "
-                                "the search is unchanged.")
+        said = ("a day of the month is 1 to 31, a month 1 to 12, a year a number"
+                if {"chip_day", "chip_month", "chip_year"} & set(edit.errors) else "a date is written like 2023-06-14")
+        messages.error(request, f"That change could not be read ({said}); the search is unchanged.")
     return redirect(f"{request.path}?{query.urlencode()}")
+
+
+def _day_edited(request: HttpRequest, understood: Understanding, chip: Chip, data: dict, *, params: SearchParams,
+                removed: frozenset[str]) -> str:
+    """The query with a day of every year's chip changed to the day and month given (still of every year), or to that
+    day of the year given: "3 june" → "5 july", "3 june 2021". A day the box can't read as one (31 June, 29 February
+    2023, a year no photo can be from) leaves the query as it was, saying why."""
+    day, month, year = data["chip_day"], data["chip_month"], data["chip_year"]
+    if day is None or month is None:
+        messages.error(request, "That change could not be read (a day of the month and a month); the search is "
+                                "unchanged.")
+        return request.GET.get("q", "")
+    if (month, day, year) == (chip.month, chip.day, None):
+        return request.GET.get("q", "")  # (as typed: "christmas eve" stays so)
+    words = phrase_for_day(month, day, year)
+    changed = replace_chip(understood.parsed, chip.key, words)
+    again = understand_search(user=request.user, params=replace(params, query=changed), removed=removed)
+    if any(c.key == normalise(words) and c.kind in ("date", "day_of_year") for c in again.parsed.chips):
+        return changed
+    why = [note_reason(note) for note in again.parsed.date_notes if note not in understood.parsed.date_notes]
+    messages.error(request, " ".join(why or [f"“{words}” can't be read as a day."]) + " The search is unchanged.")
+    return request.GET.get("q", "")
 
 
 def _place_chips(understood: Understanding) -> int:

@@ -618,3 +618,28 @@ def test_a_client_reads_the_familys_places_and_patches_one_of_them(family, alice
     assert body["place"] == places[0] and body["place_source"] == "member"
     for family_id in (other_family.pk, other_family.pk + 1000):
         assert api_client.get(f"/api/v1/families/{family_id}/places/").status_code == 404
+
+
+NEW_YORK = (40.7128, -74.0060)
+
+
+def test_every_photo_of_that_camera_that_day_is_each_photos_own_local_day(family, alice, client_for):
+    """A trip across zones: "every photo from this camera that day" took the clicked photo's local day as one span of
+    time (midnight to midnight in Lisbon), so the camera's photo taken at 22:00 on 14 July in New York (the 15th in
+    Lisbon) was left on the wrong clock, and the one taken at 21:00 on the 13th there (the 14th in Lisbon) was moved
+    with a day it is not of. That day is the clicked photo's local day, matched against each photo's own
+    (Photo.taken_day, the day where it was taken)."""
+    lisbon = _gps_photo(family, alice, LISBON, taken="2023:07:14 12:00:00")
+    new_york_that_day = _gps_photo(family, alice, NEW_YORK, taken="2023:07:14 22:00:00")
+    new_york_day_before = _gps_photo(family, alice, NEW_YORK, taken="2023:07:13 21:00:00")
+    _with_camera(lisbon, new_york_that_day, new_york_day_before)
+    assert str(_fresh(new_york_that_day).taken_zone) == "America/New_York"
+    before = {p.pk: _fresh(p).taken_at for p in (lisbon, new_york_that_day, new_york_day_before)}
+
+    response = client_for(alice).post(reverse("gallery:photo_shift", args=[lisbon.pk]),
+                                      {"hours": "1", "scope": "camera_day"}, follow=True)
+
+    assert "Shifted the date taken of 2 photos." in response.content.decode()
+    assert _fresh(lisbon).taken_at == before[lisbon.pk] + timedelta(hours=1)
+    assert _fresh(new_york_that_day).taken_at == before[new_york_that_day.pk] + timedelta(hours=1)
+    assert _fresh(new_york_day_before).taken_at == before[new_york_day_before.pk]

@@ -580,6 +580,21 @@ def test_a_day_of_the_year_with_a_year_no_photo_has_stays_words_with_its_note(qu
     assert (parsed.chips, parsed.text) == ((), text) and parsed.date_notes, parsed
 
 
+@pytest.mark.parametrize("query", [
+    "june 3 9999", "june 3rd 9999", "june the 3rd 9999", "june 3, 9999", "june 3rd of 9999", "on june 3 9999",
+    "3 june 9999", "3rd of june 9999", "the 3rd of june 9999", "on the 3rd of june 9999"])
+def test_a_day_and_month_with_a_year_no_photo_has_says_so_in_every_order(query):
+    """"june 3 9999" was searched as words without a note, while "3 june 9999" had one (naming "june 9999" alone):
+    every order of a day and its month says the same, naming the whole date."""
+    parsed = parse_query(f"beach {query}", ctx())
+    said = query.removeprefix("on ")
+    assert (parsed.chips, parsed.text) == ((), f"beach {query}"), parsed
+    assert parsed.date_notes == (f"No photo is from 9999 yet: “{said}” is searched as words.",), parsed.date_notes
+    assert parse_query(query.replace("9999", "1700"), ctx()).date_notes == (
+        "No photo is from 1700: the oldest surviving photograph is from 1826. "
+        f"“{said.replace('9999', '1700')}” is searched as words.",)
+
+
 @pytest.mark.parametrize("query, days, after, before, text", [
     # the year said elsewhere: that year's day, as one date where the box reads it so
     ("2021 the 3rd of june kids", (), date(2021, 6, 3), date(2021, 6, 3), "kids"),
@@ -1056,6 +1071,21 @@ def test_a_date_no_photo_can_have_is_said(query, note):
     assert any(said.startswith(note) for said in parsed.date_notes), parsed.date_notes
 
 
+@pytest.mark.parametrize(("query", "said"), [
+    ("beach not june 9999", "june 9999"), ("beach -june 9999", "june 9999"), ("beach not june 3 9999", "june 3 9999"),
+    ("beach -june 3 9999", "june 3 9999"), ("beach not 3 june 9999", "3 june 9999"),
+    ("beach without christmas 1700", "christmas 1700")])
+def test_a_negated_date_no_photo_can_have_stays_words_with_its_note(query, said):
+    """"not june 9999" lowered the photos of June (an exclusion of the word "june") and searched "9999", without a
+    note, while "not 3 june 9999" said the year is no photo's: a negated date no photo can have stays words whole,
+    with its note, as it does unnegated."""
+    parsed = parse_query(query, ctx())
+    assert (parsed.chips, parsed.text) == ((), query), parsed
+    year = said.split()[-1]
+    assert any(f"{said}” is searched as words." in note and year in note for note in parsed.date_notes), \
+        parsed.date_notes
+
+
 @pytest.mark.parametrize(("query", "note", "text"), [
     ("since 9999", "No photo is from 9999 yet: “since 9999” is searched as words.", "since 9999"),
     ("before 1700", "No photo is from 1700: the oldest surviving photograph is from 1826. “before 1700” is searched as "
@@ -1073,6 +1103,12 @@ def test_a_date_no_photo_can_have_is_said(query, note):
      "from june 2021 to june 9999"),
     ("since june 9999", "No photo is from 9999 yet: “since june 9999” is searched as words.", "since june 9999"),
     ("not since 9999", "No photo is from 9999 yet: “since 9999” is searched as words.", "not since 9999"),
+    # a day and its month, either way round, as a month is ("since june 3 9999" was since this June, "3 9999" words)
+    ("since june 3 9999", "No photo is from 9999 yet: “since june 3 9999” is searched as words.", "since june 3 9999"),
+    ("since the 3rd of june 9999", "No photo is from 9999 yet: “since the 3rd of june 9999” is searched as words.",
+     "since the 3rd of june 9999"),
+    ("from june 3 2021 to june 3 9999", "No photo is from 9999 yet: “from june 3 2021 to june 3 9999” is searched as "
+                                        "words.", "from june 3 2021 to june 3 9999"),
 ])
 def test_a_date_no_photo_can_have_after_a_direction_word_is_said(query, note, text):
     """"since 9999", "before 1700", "from 2030 to 2040" were left as words without a note, as "summer 9999" has one;

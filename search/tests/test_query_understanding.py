@@ -96,6 +96,40 @@ def test_a_date_no_photo_can_have_is_said_on_the_page_and_in_the_api(trip, api, 
     assert "There is no 31 February: February has at most 29 days." in partial.content.decode()
 
 
+def test_a_year_ahead_some_photo_of_the_family_is_dated_in_is_searched_not_said_to_be_no_photos(
+        trip, api, alice, client_for, family, other_family, mallory, django_capture_on_commit_callbacks):
+    """A camera set ahead dated a photo in June, five years from now: "june <that year>" said "No photo is from <that
+    year> yet" (reckoned from today) and searched its words, though the photo is there. The years a date can name run
+    to the family's latest photo when it is later than next year; another family's photos move nothing."""
+    from django.utils import timezone
+
+    ahead = timezone.localdate().year + 5
+    dated = shape_photo(family, alice, "red", "circle", LISBON, f"{ahead}:06:10 12:00:00", seed=21)
+    embed_photos(photo_ids=[dated.pk])
+    body = _api(api, q=f"red circle june {ahead}")
+    assert body["interpreted"]["date_notes"] == [], body["interpreted"]
+    assert (body["interpreted"]["taken_after"], body["interpreted"]["taken_before"]) == (
+        f"{ahead}-06-01", f"{ahead}-06-30")
+    assert _ids(body) == [dated.pk]
+    page = client_for(alice).get(reverse("search:search"), {"q": f"red circle june {ahead}"}).content.decode()
+    assert f'data-chip="june {ahead}"' in page and "No photo is from" not in page
+    later = _api(api, q=f"red circle june {ahead + 1}")  # (past the latest photo: said, as before)
+    assert later["interpreted"]["date_notes"] == [
+        f"No photo is from {ahead + 1} yet: “june {ahead + 1}” is searched as words."]
+    # Mallory's family has no such photo: the year is still no photo's there.
+    shape_photo(other_family, mallory, "red", "circle", LISBON, "2023:07:14 12:00:00", seed=22)
+    assert parser_context(family_ids=[other_family.pk], query=f"june {ahead}").latest_year == \
+        timezone.localdate().year + 1
+    assert parser_context(family_ids=[family.pk], query=f"june {ahead}").latest_year == ahead
+    # The camera's clock put right (the photo dated 2023 now): the year is no photo's again.
+    from gallery.correction_services import photo_date_set
+
+    with django_capture_on_commit_callbacks(execute=True):
+        photo_date_set(photo=Photo.objects.get(pk=dated.pk), taken_at=trip["lisbon 2023"].taken_at)
+    assert _api(api, q=f"red circle june {ahead}")["interpreted"]["date_notes"] == [
+        f"No photo is from {ahead} yet: “june {ahead}” is searched as words."]
+
+
 def test_a_day_of_every_year_is_a_chip_on_the_page_and_in_the_api(trip, api, alice, client_for):
     """"14 july" (and "not on 1 august") are days of every year: a chip each on the page, the days in `interpreted`."""
     body = _api(api, q="red circle 14 july not on 1 august")
@@ -273,6 +307,53 @@ def test_a_chip_changed_to_a_place_of_no_photo_of_yours_says_it_is_searched_as_w
     page = client.get(reverse("search:search"), {"q": "red circle in Lisbon 2023", "chip": "lisbon",
                                                   "chip_place": "London"}, follow=True).content.decode()
     assert 'data-chip="london"' in page and "is searched as words" not in page
+
+
+def test_a_day_of_every_year_chip_is_changed_to_another_day_or_that_day_of_one_year(trip, alice, client_for):
+    """The chip of "14 july" (a day of every year) had × alone, while the other date chips have ✎: it has its own form
+    now, a day and a month (that day of every year) and a year (left empty: any year; given: that one day). What can't
+    be a day is said, and the search stays as it was."""
+    client = client_for(alice)
+    search = reverse("search:search")
+    page = client.get(search, {"q": "red circle 14 july not on 1 august"}).content.decode()
+    chip = page[page.index('data-chip="14 july"'):]
+    chip = chip[:chip.index("</li>")]
+    assert 'aria-label="Change 14 july"' in chip
+    assert 'name="chip_day" value="14"' in chip and '<option value="7" selected>July</option>' in chip
+    assert 'name="chip_year" value=""' in chip and 'name="chip_after"' not in chip
+    left_out = page[page.index('data-chip="-on 1 august"'):]
+    assert "Change" not in left_out[:left_out.index("</li>")]  # (a negated chip has × alone, as a negated date's)
+
+    response = client.get(search, {"q": "red circle 14 july", "sort": "date", "chip": "14 july", "chip_day": "14",
+                                   "chip_month": "7", "chip_year": "2023"})
+    assert response.status_code == 302
+    assert parse_qs(urlsplit(response.url).query) == {"q": ["red circle 14 july 2023"], "sort": ["date"]}
+    page = client.get(response.url + "&show_hidden=1").content.decode()
+    assert 'data-chip="14 july 2023"' in page
+    assert f'href="{trip["lisbon 2023"].get_absolute_url()}' in page
+    assert f'href="{trip["lisbon 2022"].get_absolute_url()}' not in page
+
+    response = client.get(search, {"q": "red circle on the 14th of july", "chip": "14th of july", "chip_day": "2",
+                                   "chip_month": "5", "chip_year": ""})
+    assert parse_qs(urlsplit(response.url).query)["q"] == ["red circle 2 may"]
+    page = client.get(response.url + "&show_hidden=1").content.decode()
+    assert 'data-chip="2 may"' in page and f'href="{trip["london 2023"].get_absolute_url()}' in page
+    # nothing changed: the words stay as typed
+    response = client.get(search, {"q": "christmas eve kids", "chip": "christmas eve", "chip_day": "24",
+                                   "chip_month": "12", "chip_year": ""})
+    assert parse_qs(urlsplit(response.url).query)["q"] == ["christmas eve kids"]
+
+    for change, said in (({"chip_day": "31", "chip_month": "6"}, "There is no 31 June: June has 30 days."),
+                         ({"chip_day": "29", "chip_month": "2", "chip_year": "2023"},
+                          "There is no 29 February 2023: February 2023 has 28 days."),
+                         ({"chip_day": "14", "chip_month": "7", "chip_year": "9999"}, "No photo is from 9999 yet"),
+                         ({"chip_day": "x", "chip_month": "7"}, "could not be read"),
+                         ({"chip_day": "14", "chip_month": "13"}, "could not be read")):
+        response = client.get(search, {"q": "red circle 14 july", "chip": "14 july", **change})
+        assert response.status_code == 302 and parse_qs(urlsplit(response.url).query)["q"] == ["red circle 14 july"]
+        page = client.get(response.url).content.decode()
+        assert said in page and "search is unchanged" in page, change
+        assert 'data-chip="14 july"' in page
 
 
 def test_another_familys_places_never_make_chips(trip, api, alice, client_for, other_family, mallory):

@@ -117,3 +117,44 @@ def test_a_chips_words_stay_whole_on_a_narrow_phone(live_server, browser, artifa
         assert page.evaluate(SMALL_TARGETS) == []
     finally:
         narrow.close()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_day_of_every_years_chip_is_changed_with_its_own_form(live_server, page, browser, artifacts, toy_model):
+    """"14 july" (a day of every year) had × alone: its ✎ opens a day, a month and a year, given a year it is that
+    one day; it fits a 390 px phone, whose buttons are big enough for a finger."""
+    smiths, alice = FamilyFactory(name="Smiths"), UserFactory(username="alice")
+    MembershipFactory(family=smiths, user=alice, role=Membership.Role.ADMIN)
+    lisbon_2023 = shape_photo(smiths, alice, "red", "circle", LISBON, "2023:07:14 12:00:00", seed=1)
+    lisbon_2022 = shape_photo(smiths, alice, "red", "circle", LISBON, "2022:07:14 12:00:00", seed=2)
+    run_queued_tasks()
+
+    sign_in(page, live_server, "alice")
+    page.goto(live_server.url + "/search/?q=red+circle+on+the+14th+of+july")
+    page.wait_for_function(f"() => ({CHIP_KEYS})().join() === '14th of july'")
+    assert set(page.evaluate(RESULT_IDS)) == {lisbon_2023.pk, lisbon_2022.pk}
+    chip = page.locator('#results .chip[data-chip="14th of july"]')
+    chip.locator(".chip-edit summary").click()
+    assert chip.locator("select[name=chip_month]").input_value() == "7"
+    chip.locator("input[name=chip_year]").fill("2022")
+    page.screenshot(path=artifacts / "chips-day-edit.png", full_page=False)
+    chip.locator("button[type=submit]").click()
+    page.wait_for_function(f"() => ({CHIP_KEYS})().join() === '14 july 2022'")
+    assert page.locator("#search-form input[name=q]").input_value() == "red circle 14 july 2022"
+    assert page.evaluate(RESULT_IDS) == [lisbon_2022.pk]
+    assert page.js_errors == []
+
+    phone = browser.new_context(**PHONE)
+    try:
+        mobile = phone.new_page()
+        sign_in(mobile, live_server, "alice")
+        mobile.goto(live_server.url + "/search/?q=red+circle+14+july")
+        mobile.wait_for_function(f"() => ({CHIP_KEYS})().length === 1")
+        mobile.locator("#results .chip-day_of_year .chip-edit summary").click()
+        mobile.screenshot(path=artifacts / "chips-day-edit-mobile.png", full_page=False)
+        assert mobile.evaluate(OVERFLOW, PHONE_WIDTH) == []
+        assert mobile.evaluate(SMALL_TARGETS) == []
+        form = mobile.locator("#results .chip-day_of_year .chip-form").bounding_box()
+        assert form["x"] >= 0 and form["x"] + form["width"] <= PHONE_WIDTH
+    finally:
+        phone.close()
