@@ -174,6 +174,11 @@ class InterpretedSerializer(serializers.Serializer):
 SORT_ERRORS = {"invalid_choice": "“{input}” is no order of results: " + " or ".join(SORTS) + "."}
 
 
+def _ids(help_text: str) -> serializers.ListField:
+    """A list of photo ids in a response (the refine's photos left out, by why)."""
+    return serializers.ListField(child=serializers.IntegerField(), help_text=help_text)
+
+
 class SearchApi(APIView):
     class InputSerializer(ParamsSerializer):
         q = TextField(required=False, allow_blank=True, default="", trim_whitespace=True)
@@ -225,22 +230,18 @@ class SearchApi(APIView):
         left_out = serializers.IntegerField(help_text=f"how many photos like/unlike name (the first {MAX_REFINE} of each, each "
                                                       "once) that are not yours to see (another family's), in the "
                                                       "trash or deleted: left out of the refine")
-        left_out_other_family = serializers.ListField(
-            child=serializers.IntegerField(),
-            help_text="ids like/unlike name of your photos in another of your families than `family`: left out of the "
-                      "refine (search without `family` to refine with them)")
-        left_out_not_indexed = serializers.ListField(
-            child=serializers.IntegerField(),
-            help_text="ids like/unlike name of photos of the families searched that are not indexed yet (just "
-                      "uploaded, or the worker is behind): left out of the refine until they are")
-        left_out_failed = serializers.ListField(
-            child=serializers.IntegerField(),
-            help_text="ids like/unlike name of photos of the families searched whose indexing failed: left out of the "
-                      "refine until POST /api/v1/photos/{id}/retry/ indexes them")
-        left_out_model_off = serializers.ListField(
-            child=serializers.IntegerField(),
-            help_text="ids like/unlike name of indexed photos whose family's search model can't be loaded now "
-                      "(semantic_available is false): they refine nothing until it can")
+        left_out_other_family = _ids(
+            "ids like/unlike name of your photos in another of your families than `family`: left out of the "
+            "refine (search without `family` to refine with them)")
+        left_out_not_indexed = _ids(
+            "ids like/unlike name of photos of the families searched that are not indexed yet (just "
+            "uploaded, or the worker is behind): left out of the refine until they are")
+        left_out_failed = _ids(
+            "ids like/unlike name of photos of the families searched whose indexing failed: left out of the "
+            "refine until POST /api/v1/photos/{id}/retry/ indexes them")
+        left_out_model_off = _ids(
+            "ids like/unlike name of indexed photos whose family's search model can't be loaded now "
+            "(semantic_available is false): they refine nothing until it can")
         results = SearchResultSerializer(many=True)
 
     @extend_schema(parameters=[InputSerializer], responses=OutputSerializer)
