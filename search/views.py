@@ -176,8 +176,9 @@ def _left_out_text(left_out: LeftOut, form: SearchForm, *, named: str = "in the 
                     "results come from tags, titles, descriptions and file names only.")
     if count := len(left_out.other_families):
         names = dict(form.fields["family"].choices)
-        theirs = [names.get(f, "") for f in dict.fromkeys(left_out.other_families.values())]
-        searched = names.get(form.params().family_id, "")
+        # (people's names, isolated: a right-to-left one must not turn the words after it around)
+        theirs = [text_isolated(names.get(f, "")) for f in dict.fromkeys(left_out.other_families.values())]
+        searched = text_isolated(names.get(form.params().family_id, ""))
         said.append(f"{photos(count)} {pluralize(count, 'is,are')} in "
                     f"{_and(theirs)}, and this search looks only in {searched}: left out.")
     if count := left_out.unseen:

@@ -326,6 +326,25 @@ def test_a_refine_link_naming_a_photo_of_another_of_your_families_says_the_famil
     assert "Refined: more like 2 photos." in page and "left out" not in page
 
 
+def test_the_refine_bar_isolates_the_family_names_it_quotes(
+        client_for, alice, family, shapes, add_shape, django_capture_on_commit_callbacks):
+    """The bar's "… is in Greens, and this search looks only in Smiths" quoted the families' names as they are: a
+    right-to-left name (a Hebrew family's) laid out the words after it backwards, as the page's other people's text
+    no longer does (gallery.text.text_isolated). Each name is isolated."""
+    from gallery.models import Membership
+    from gallery.text import text_isolated
+    from tests.factories import FamilyFactory
+
+    hebrew = FamilyFactory(name="\u05de\u05e9\u05e4\u05d7\u05d4")
+    Membership.objects.create(family=hebrew, user=alice, role=Membership.Role.MEMBER)
+    with django_capture_on_commit_callbacks(execute=True):
+        theirs = add_shape("red", "square", target_family=hebrew)
+    run_queued_tasks()
+    search = f"q=red+shape&family={family.pk}&like={theirs.pk},{shapes['red square'].pk}"
+    page = client_for(alice).get(f"/search/?{search}&min_score=0").content.decode()
+    assert f"1 photo in the link is in {text_isolated(hebrew.name)}, and this search looks only in Smiths" in page
+
+
 def test_another_family_s_photo_in_a_refine_link_reads_exactly_as_a_missing_one(
         client_for, alice, family, mallory, other_family, shapes, add_shape, django_capture_on_commit_callbacks):
     """Isolation: a photo of a family Alice is not in, indexed or not, or whose indexing failed, with the family filter
