@@ -593,6 +593,8 @@ def _pass_sql(shape: Scope, glued: bool, corrections: int, excluded: bool, exclu
         excluded_ranks=excluded_ranks, typo=typo, typo_hits=sql.SQL(", ").join(fixes),
         documents=sql.Identifier(DOCUMENTS),
         join=sql.SQL("JOIN {} p ON p.id = d.photo_id").format(sql.Identifier(PHOTOS)) if shape.filtered else sql.SQL(""),
+        order_columns=sql.SQL(", p.taken_at") if shape.filtered else sql.SQL(""),
+        ties=sql.SQL(_TIES if shape.filtered else "m.photo_id DESC"),
         scope=shape.where("p") if shape.filtered else sql.SQL("TRUE"),
         match=sql.SQL(" OR ").join(tests + fixes + also_excluded),
         only=sql.SQL(" AND d.photo_id = ANY(%(also)s::bigint[])") if only_also else sql.SQL(""),
@@ -638,18 +640,23 @@ def _rank(vector: sql.Composable, query: sql.Composable) -> sql.Composable:
     return sql.SQL("CASE WHEN {v} @@ {q} THEN ts_rank_cd('{{1,1,1,1}}', {v}, {q}) ELSE 0 END").format(v=vector, q=query)
 
 
+# Matches that rank alike, past the limit: the newest first, as the page lists them (engine._page: score, then when
+# taken), where the photo is read (a filter: always so for a query of only places and dates, whose photos all rank
+# alike); else the last uploaded. The oldest uploads came first before, so "2023" in a library of thousands of
+# photos from 2023 listed the newest of the first 200 uploaded, not the newest of 2023.
+_TIES = "m.taken_at DESC, m.photo_id DESC"
 _LEXEME = re.compile(r"'((?:[^']|'')+)'")  # a lexeme in a tsquery's text form
 _PASS_SQL = """
     WITH q AS (SELECT %(tsq)s::tsquery AS tsq, %(glued)s::tsquery AS glued, %(lexemes)s::text[] AS lexemes),
     matched AS (
         SELECT d.photo_id, d.fields,
                CASE WHEN d.document @@ q.tsq THEN ts_rank_cd(d.document, q.tsq) ELSE 0 END{glued_s} AS s,
-               {typo} AS typo, ARRAY[{typo_hits}]::boolean[] AS typo_hits
+               {typo} AS typo, ARRAY[{typo_hits}]::boolean[] AS typo_hits{order_columns}
         FROM {documents} d {join} CROSS JOIN q
         WHERE d.family_id = ANY(%(families)s) AND {scope} AND ({match}){only}
     ), best AS (
         SELECT * FROM matched m WHERE m.s > 0 OR m.typo > 0
-        ORDER BY greatest(m.s / (m.s + 1), m.typo * %(typo_weight)s) DESC, m.photo_id LIMIT %(limit)s
+        ORDER BY greatest(m.s / (m.s + 1), m.typo * %(typo_weight)s) DESC, {ties} LIMIT %(limit)s
     ), kept AS (
         SELECT * FROM best
         UNION ALL

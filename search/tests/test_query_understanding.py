@@ -736,3 +736,14 @@ def test_show_more_on_a_query_of_only_places_and_dates_goes_on_past_the_metadata
     assert len(first["results"]) == 2 and first["more"]
     everything = _api(api, q="Lisbon", limit=3)
     assert set(_ids(everything)) == lisbon and not everything["more"]
+
+
+def test_a_query_of_only_dates_lists_the_newest_photos_in_them_first_past_the_metadata_candidates(trip, api, settings):
+    # Photos of a year match its browse words alike, and the metadata pass kept the first SEARCH_CANDIDATES of them
+    # by id (its tie-break): "2023" in a library of thousands of photos from 2023 listed the newest of the ones
+    # uploaded first, not the newest of 2023 (ids grow as photos are uploaded, rarely as they were taken).
+    settings.SEARCH_CANDIDATES = 2
+    newest = trip["blue lisbon 2023"]  # 1 August: uploaded last
+    assert newest.pk == max(p.pk for p in trip.values())
+    assert _ids(_api(api, q="2023", limit=1)) == [newest.pk]
+    assert _ids(_api(api, q="2023", limit=2)) == [newest.pk, trip["lisbon 2023"].pk]
