@@ -152,7 +152,7 @@ class Scope:
             # (the family, month and day first, as the "On this day" index reads them: a few rows of each family, not
             # every photo's day compared; a photo in the trash is no search's)
             clauses.append(sql.SQL(
-                "{p}.trashed_at IS NULL AND {p}.family_id = ANY(%(scope_year_families)s::bigint[]) "
+                "{p}.trashed_at IS NULL AND {p}.family_id = ANY(%(scope_families)s::bigint[]) "
                 "AND extract(month FROM {p}.taken_day) = ANY(%(scope_year_months)s::numeric[]) "
                 "AND extract(day FROM {p}.taken_day) = ANY(%(scope_year_days)s::numeric[]) AND "
                 + _ON_DAYS_OF_YEAR.format(codes="%(scope_year_codes)s")).format(p=p))
@@ -176,7 +176,9 @@ class Scope:
             clauses.append(sql.SQL("{p}.taken_at < %(scope_before_at)s AND {p}.taken_day <= %(scope_before)s"
                                    ).format(p=p))
         if any(self._days_either_side()):
-            clauses.append(sql.SQL(_WHOLE_PERIOD).format(p=p))
+            # (the family too, for its timeline index (photo_family_days) to find the period's photos: by the day
+            # alone the planner reads the period's photos of every family, then joins away the others')
+            clauses.append(sql.SQL("{p}.family_id = ANY(%(scope_families)s::bigint[]) AND " + _WHOLE_PERIOD).format(p=p))
         if self.favourite_of is not None:
             clauses.append(sql.SQL(
                 "EXISTS (SELECT 1 FROM {favourites} f WHERE f.photo_id = {p}.id AND f.user_id = %(scope_favourite)s)"
@@ -217,8 +219,9 @@ class Scope:
             values["scope_after"] = self.taken_after
         if self.taken_before and self.other_side is None:
             values["scope_before"] = self.taken_before
+        if self.days_of_year or first or last:
+            values["scope_families"] = list(self.family_ids)
         if self.days_of_year:
-            values["scope_year_families"] = list(self.family_ids)
             values["scope_year_months"] = sorted({month for month, _ in self.days_of_year})
             values["scope_year_days"] = sorted({day for _, day in self.days_of_year})
             values["scope_year_codes"] = [_day_code(*day) for day in self.days_of_year]

@@ -131,7 +131,9 @@ def test_the_scope_is_one_typed_value_each_module_compiles(shapes, alice, family
     assert set(scope.params()) == {"scope_uploader", "scope_tag", "scope_country", "scope_places", "scope_after",
                                    "scope_after_at", "scope_before", "scope_before_at",
                                    # (a month or a year a folder's name tells: in a date filter only whole)
-                                   "scope_dayless", "scope_folder_year", "scope_first", "scope_last"}
+                                   "scope_dayless", "scope_folder_year", "scope_first", "scope_last",
+                                   # (the families again, for the timeline index to find a period's photos)
+                                   "scope_families"}
     assert not Scope((family.pk,), uploader_id=0).skeleton() == Scope((family.pk,)).skeleton()
     meta = metadata_query(query="red", family_ids=[family.pk])
     assert metadata_pass(meta, scope=Scope(()), limit=10) == {}
