@@ -54,7 +54,7 @@ from gallery.embedded_reader import FACE_NAMES, MAX_VALUE
 from gallery.images import possible_date
 from gallery.places import gps_position
 from gallery.timezones import offset_name
-from gallery.text import tag_names_from_file, text_from_file
+from gallery.text import TAG_SEPARATOR, tag_names_from_file, text_from_file
 
 logger = logging.getLogger(__name__)
 
@@ -311,7 +311,10 @@ def interpret(fields: dict[str, list[str]], *, skipped: list[str] = ()) -> Embed
         for part in raw.split(";"):
             keyword(part, "Exif.Image.XPKeywords")
     for raw in values(FACE_NAMES):  # the people named in face regions (a keyword path's leaf names them the same)
-        keyword(raw, FACE_NAMES)
+        # A person is one tag whatever their name holds ("Smith, John" is "Smith John", as a Google Photos person
+        # is); the names digiKam gives faces nobody named are nobody's.
+        if raw.strip().casefold() not in UNNAMED_FACES:
+            keyword(raw.replace(TAG_SEPARATOR, " "), FACE_NAMES)
 
     title = _first(fields, ("Xmp.dc.title", "Iptc.Application2.Headline", "Xmp.photoshop.Headline",
                             "Exif.Image.XPTitle"), limit=TITLE_MAX, one_line=True, problems=problems)
@@ -336,6 +339,10 @@ def interpret(fields: dict[str, list[str]], *, skipped: list[str] = ()) -> Embed
         problems=tuple(problems), no_descriptions=tuple(no_descriptions),
         keywords_complete=not any(note.startswith(_KEYWORDS_LOST) for note in skipped),
     )
+
+
+# What digiKam names the faces it found that nobody named or confirmed (its "People" tags of its own): no person.
+UNNAMED_FACES = frozenset({"unknown", "unconfirmed", "ignored"})
 
 
 # Where the reader's notes of what it skipped begin when keywords may be lost with it: a block exiv2 refused

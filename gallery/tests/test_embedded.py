@@ -303,6 +303,15 @@ def test_a_person_named_as_a_face_and_as_a_keyword_path_is_one_tag(family, alice
                                                      "Carol": "embedded"}
 
 
+def test_a_face_named_last_name_first_is_one_person_and_digikams_unnamed_faces_are_nobody(family, alice):
+    """Lightroom and Picasa users often name people "Smith, John": a keyword's commas make as many tags, so the person
+    became two tags "Smith" and "John"; a person is one tag, "Smith John", as a Google Photos person is. digiKam names
+    the faces nobody named or confirmed "Unknown", "Unconfirmed" or "Ignored": no person of the family."""
+    data = images.with_metadata(picture(), xmp=images.face_regions(
+        "Smith, John", "Unknown", "unconfirmed", "Ignored", microsoft=("Doe, Jane",)))
+    assert sources(upload(family, alice, data)) == {"Smith John": "embedded", "Doe Jane": "embedded"}
+
+
 def test_reading_the_files_again_gives_photos_stored_before_the_people_their_faces_name(family, alice):
     # Photos read by the earlier reader, which read no face region: `read_embedded --all` reads them again.
     photo = upload(family, alice, images.with_metadata(picture(), xmp={
