@@ -370,6 +370,30 @@ def test_the_people_named_in_face_regions_are_tags_from_the_file_and_a_name_digi
     assert "carol" not in _words(photo_named("IMG_0001.jpg"))
     assert "1 photo was already there and changed by its sidecar: 2 keywords removed" in out
 
+def test_a_sidecar_the_earlier_reader_read_is_read_once_more_and_gives_the_people_its_faces_name(tmp_path, family,
+                                                                                                    alice):
+    """An import skips a sidecar whose bytes it read before, so a library imported before face regions were read kept
+    its sidecars' people out for good (re-running the import said "unchanged", and read_embedded reads the stored file
+    alone). What an earlier reader read is told apart (xmp_sidecars.READER_VERSION): the next import reads it once more,
+    and the one after that skips it again."""
+    from gallery.images import sha256_of
+    from gallery.models import PhotoXmpSidecar
+
+    xmp = sidecar_xml(subject=["beach"], faces=["Alice"])
+    root = write(tmp_path / "Library", {"IMG_0001.jpg": picture(), "IMG_0001.jpg.xmp": xmp})
+    _import(root)
+    photo = photo_named("IMG_0001.jpg")
+    # As the import before this reader left it: the sidecar's keywords, no people, and its bytes' SHA-256.
+    PhotoTag.objects.filter(photo=photo, tag__name="Alice").delete()
+    assert PhotoXmpSidecar.objects.filter(photo=photo).update(sha256=sha256_of(xmp)) == 1
+    Photo.all_objects.filter(pk=photo.pk).update(xmp_sidecar_sha256=sha256_of(xmp))
+
+    _import(root)
+
+    assert sources(photo_named("IMG_0001.jpg")) == {"beach": "embedded", "Alice": "embedded"}
+    assert "unchanged since they were last read: 1" in _import(root)
+
+
 # What digiKam leaves of a sidecar once its keywords, title and rating are all taken off: no property at all.
 BARE_SIDECAR = (b'<?xml version="1.0" encoding="UTF-8"?>\n'
                 b'<x:xmpmeta xmlns:x="adobe:ns:meta/" x:xmptk="XMP Core 4.4.0-Exiv2">\n'
