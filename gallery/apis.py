@@ -154,9 +154,10 @@ class TagSuggestionSerializer(serializers.Serializer):
 class TagDetailSerializer(serializers.Serializer):
     name = serializers.CharField()
     source = serializers.ChoiceField(choices=PhotoTag.Source.choices,
-                                     help_text="member (typed by a member), embedded (from the file's metadata), "
-                                               "sidecar (a person named in Google Photos, from the photo's Google "
-                                               "Takeout sidecar), suggestion (an accepted tag suggestion)")
+                                     help_text="member (typed by a member), embedded (from the file's metadata: a "
+                                               "keyword, or a person named in a face region), sidecar (a person "
+                                               "named in Google Photos, from the photo's Google Takeout sidecar), "
+                                               "suggestion (an accepted tag suggestion)")
 
 
 class PhotoOutputSerializer(serializers.Serializer):

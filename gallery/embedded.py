@@ -14,6 +14,9 @@ What we take, first found wins for single values:
   path ("People/Grandma"), IPTC Keywords, EXIF XPKeywords (";"-separated); deduplicated case-insensitively.
   The programs' own bookkeeping is no keyword: darktable's tags ("darktable|format|nef", "darktable|changed") and
   digiKam's internal ones ("_Digikam_Internal_Tags_/…") are left out whole, not taken by their leaf ("nef").
+  The people a photo program recognised are keywords too: the name of each MWG face region (Lightroom, digiKam,
+  Picasa, Apple Photos; a region of type Face, not a pet or the focus point) and of each Microsoft Photo region
+  (Windows Live Photo Gallery, digiKam), so a person digiKam also writes as "People/Alice" is one tag "Alice".
   Keywords longer than a tag can be (64 characters) are skipped with a log line; a keyword with commas is as
   many tags (as typed ones), and control and invisible characters are removed from every text (text_from_file).
 - title: XMP dc:title, IPTC Headline (or XMP photoshop:Headline), EXIF XPTitle. Of XMP's language alternatives
@@ -47,11 +50,11 @@ from pathlib import Path
 
 from django.conf import settings
 
-from gallery.embedded_reader import MAX_VALUE
+from gallery.embedded_reader import FACE_NAMES, MAX_VALUE
 from gallery.images import possible_date
 from gallery.places import gps_position
 from gallery.timezones import offset_name
-from gallery.text import tag_names_from_file, text_from_file
+from gallery.text import TAG_SEPARATOR, tag_names_from_file, text_from_file
 
 logger = logging.getLogger(__name__)
 
@@ -307,6 +310,11 @@ def interpret(fields: dict[str, list[str]], *, skipped: list[str] = ()) -> Embed
     for raw in values("Exif.Image.XPKeywords"):
         for part in raw.split(";"):
             keyword(part, "Exif.Image.XPKeywords")
+    for raw in values(FACE_NAMES):  # the people named in face regions (a keyword path's leaf names them the same)
+        # A person is one tag whatever their name holds ("Smith, John" is "Smith John", as a Google Photos person
+        # is); the names digiKam gives faces nobody named are nobody's.
+        if raw.strip().casefold() not in UNNAMED_FACES:
+            keyword(raw.replace(TAG_SEPARATOR, " "), FACE_NAMES)
 
     title = _first(fields, ("Xmp.dc.title", "Iptc.Application2.Headline", "Xmp.photoshop.Headline",
                             "Exif.Image.XPTitle"), limit=TITLE_MAX, one_line=True, problems=problems)
@@ -333,10 +341,14 @@ def interpret(fields: dict[str, list[str]], *, skipped: list[str] = ()) -> Embed
     )
 
 
+# What digiKam names the faces it found that nobody named or confirmed (its "People" tags of its own): no person.
+UNNAMED_FACES = frozenset({"unknown", "unconfirmed", "ignored"})
+
+
 # Where the reader's notes of what it skipped begin when keywords may be lost with it: a block exiv2 refused
 # ("xmp: …", "iptc: …", "exif: …"), a file it could not open, a keyword's value it could not decode or cut off.
 _KEYWORDS_LOST = ("xmp:", "iptc:", "exif:", "unreadable:", "Xmp.dc.subject:", "Xmp.lr.hierarchicalSubject:",
-                  "Xmp.digiKam.TagsList:", "Iptc.Application2.Keywords:", "Exif.Image.XPKeywords:")
+                  "Xmp.digiKam.TagsList:", "Iptc.Application2.Keywords:", "Exif.Image.XPKeywords:", f"{FACE_NAMES}:")
 
 
 # The roots under which photo programs keep tags of their own (darktable: the file's format, "changed", "exported";

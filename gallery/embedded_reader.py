@@ -8,7 +8,8 @@ wall-clock time limit and starts a fresh one for the next file; a crash, a limit
 that file's metadata, never the upload.
 
 Only the fields we use are read and sent back, each value decoded on its own: a value that is not valid
-text is left out and named in "skipped", so one bad field never costs the others. The languages of a title or
+text is left out and named in "skipped", so one bad field never costs the others. The people named in face regions
+(MWG's of type Face, Microsoft Photo's) come back as one list of names, FACE_NAMES. The languages of a title or
 description (an XMP language alternative, which exiv2 hands over as one text that can't be split safely) are read
 from the XMP packet exiv2 serialises of what it parsed, by expat with no DTD or entity allowed. No Django here.
 """
@@ -16,6 +17,7 @@ from the XMP packet exiv2 serialises of what it parsed, by expat with no DTD or 
 from __future__ import annotations
 
 import json
+import re
 import resource
 import sys
 
@@ -42,6 +44,18 @@ USER_COMMENT_CHARSETS = {b"ASCII\x00\x00\x00": "utf-8", b"UNICODE\x00": "utf-16"
                          b"JIS\x00\x00\x00\x00\x00": "shift_jis", b"\x00" * 8: "utf-8"}
 MAX_VALUE = 20_000
 MAX_ITEMS = 1_000
+
+# The people a photo program recognised, named in face regions: MWG regions (Lightroom, digiKam, Picasa, Apple Photos),
+# each a name and a type, of which only faces count ("Face", not "Pet", "Focus" or "BarCode"); Microsoft Photo regions
+# (Windows Live Photo Gallery, digiKam), which have no type, each a person's display name. exiv2 names each field of a
+# region by the region's place in its list. Their names come back under FACE_NAMES, at most MAX_ITEMS regions read.
+FACE_REGION = re.compile(r"(?P<list>Xmp\.mwg-rs\.Regions/mwg-rs:RegionList|Xmp\.MP\.RegionInfo/MPRI:Regions)"
+                         r"\[(?P<index>\d{1,9})\]/(?P<field>mwg-rs:Name|mwg-rs:Type|MPReg:PersonDisplayName)")
+MWG_LIST = "Xmp.mwg-rs.Regions/mwg-rs:RegionList"
+FACE_LISTS = (MWG_LIST, "Xmp.MP.RegionInfo/MPRI:Regions")
+FACE_NAMES = "face regions"
+# exiv2's value of a structure or an array (where a region's name should be text): 'type="Struct"', 'type="Bag"'.
+CONTAINER = re.compile(rb'type="(?:Struct|Bag|Seq|Alt)"')
 
 
 def limit_self(memory_bytes: int) -> None:
@@ -121,9 +135,8 @@ def read(data: bytes) -> dict:
         # exiv2 (its log muted) drops an XMP packet it can't parse (bad XML, bad UTF-8, entity tricks)
         # and goes on with the rest: say so. (One it parsed that holds no property gives no datum either.)
         skipped.append(f"xmp: a {len(packet)}-byte XMP packet exiv2 could not parse")
-    wanted = [(d.get("tag", b"").decode("ascii", "replace"), d.get("value", b""), d.get("typeName", ""))
-              for d in raw]
-    wanted = [(key, value, type_name) for key, value, type_name in wanted if key in KEYS]
+    datums = [(d.get("tag", b"").decode("ascii", "replace"), d.get("value", b""), d.get("typeName", "")) for d in raw]
+    wanted = [(key, value, type_name) for key, value, type_name in datums if key in KEYS]
     alternatives = packet_alternatives(packet, notes=skipped) if split else None
     for key, value, type_name in wanted:
         values = value if isinstance(value, (list, tuple)) else [value]
@@ -140,7 +153,51 @@ def read(data: bytes) -> dict:
             fields.setdefault(key, []).extend(text[:MAX_VALUE] for text in texts)
         if len(values) > MAX_ITEMS:
             skipped.append(f"{key}: {len(values) - MAX_ITEMS} values past the first {MAX_ITEMS}")
+    if names := face_names(datums, notes=skipped):
+        fields[FACE_NAMES] = names
     return {"fields": fields, "skipped": skipped}
+
+
+def face_names(datums: list[tuple[str, object, str]], *, notes: list[str]) -> list[str]:
+    """The names of the people in a file's face regions (FACE_REGION), the MWG list's first: of each MWG region of type
+    Face and each Microsoft Photo region, those that have one. A name or type that is no text (a list, a structure, a
+    language alternative, bytes that don't decode) and the regions past the first MAX_ITEMS are left out, said in
+    `notes`."""
+    regions: dict[tuple[bool, int], dict[str, tuple[str, object, str]]] = {}
+    past: set[tuple[bool, int]] = set()  # the regions after the first MAX_ITEMS exiv2 gives: counted, not kept
+    for key, value, type_name in datums:
+        if key.startswith(FACE_LISTS) and (match := FACE_REGION.fullmatch(key)):
+            place = (match["list"] != MWG_LIST, int(match["index"]))
+            if place in regions or len(regions) < MAX_ITEMS:
+                regions.setdefault(place, {})[match["field"]] = (key, value, type_name)
+            else:
+                past.add(place)
+    if past:
+        notes.append(f"{FACE_NAMES}: {len(past)} past the first {MAX_ITEMS}")
+    names = []
+    for place in sorted(regions):
+        region = regions[place]
+        if not place[0] and region_text(region.get("mwg-rs:Type"), notes=notes).strip().casefold() != "face":
+            continue  # (a pet, the focus point, a region of no type: no person)
+        if name := region_text(region.get("mwg-rs:Name") or region.get("MPReg:PersonDisplayName"), notes=notes):
+            names.append(name[:MAX_VALUE])
+    return names
+
+
+def region_text(datum: tuple[str, object, str] | None, *, notes: list[str]) -> str:
+    """A face region's name or type as text; "" when it has none, or when it is no text (said in `notes`)."""
+    if datum is None:
+        return ""
+    key, value, type_name = datum
+    if type_name != "XmpText" or not isinstance(value, bytes) or CONTAINER.fullmatch(value):
+        shape = "a structure" if isinstance(value, bytes) and CONTAINER.fullmatch(value) else type_name or "no value"
+        notes.append(f"{FACE_NAMES}: {key}: not a text ({shape})")
+        return ""
+    try:
+        return decode(value, key=key, latin1_ok=False)
+    except (UnicodeDecodeError, ValueError) as exc:
+        notes.append(f"{FACE_NAMES}: {key}: not valid text ({type(exc).__name__})")
+        return ""
 
 
 def exiv2_data(image, skipped: list[str]) -> list[dict]:

@@ -79,17 +79,29 @@ class XmpSidecar:
     """An XMP sidecar as read_xmp_sidecar found it."""
 
     embedded: Embedded | None  # what it says; None when its bytes are those read before (not read again)
-    sha256: str = ""  # of its bytes, when it was read whole and understood: what a later import compares with
+    sha256: str = ""  # its fingerprint, when it was read whole and understood: what a later import compares with
 
     @property
     def unreadable(self) -> bool:
         return self.embedded is not None and bool(self.embedded.problems) and not self.embedded
 
 
+# What the reader takes from a sidecar, as a number: raised when it takes something more (2: the people named in face
+# regions), so that the next import reads each sidecar read before once more, as a sidecar changed since (its stored
+# fingerprint no longer matches), and gives its photo what only the new reader sees.
+READER_VERSION = 2
+
+
+def sidecar_fingerprint(data: bytes) -> str:
+    """What tells a sidecar already read from one to read: the SHA-256 of its bytes as READER_VERSION reads them (the
+    first reader's was of its bytes alone)."""
+    return sha256_of(data) if READER_VERSION == 1 else sha256_of(b"xmp sidecar reader %d\n" % READER_VERSION + data)
+
+
 def read_xmp_sidecar(path: Path, *, read_before: str = "") -> XmpSidecar:
     """What the XMP sidecar at `path` says (gallery.embedded.Embedded); empty, with a log line, when it can't be
-    read, is too large or is no XMP; not read at all when its bytes' SHA-256 is `read_before` (that of the one read
-    at its path with its photo before: PhotoXmpSidecar.sha256). Never raises."""
+    read, is too large or is no XMP; not read at all when its fingerprint is `read_before` (that of the one read at its
+    path with its photo before, by this reader: PhotoXmpSidecar.sha256, sidecar_fingerprint). Never raises."""
     label = text_shown_from_os(f"{path.name} (XMP sidecar)")
     try:
         with path.open("rb") as stream:
@@ -100,7 +112,7 @@ def read_xmp_sidecar(path: Path, *, read_before: str = "") -> XmpSidecar:
     if len(data) > MAX_BYTES:
         logger.warning("%s: skipped: larger than %d MB, no sidecar is", label, MAX_BYTES // (1024 * 1024))
         return XmpSidecar(Embedded(problems=("too large",)))
-    digest = sha256_of(data)
+    digest = sidecar_fingerprint(data)
     if read_before and digest == read_before:
         return XmpSidecar(None, digest)
     if not is_an_xmp_sidecar(data):  # (a JPEG renamed .xmp: exiv2 would read its EXIF and IPTC as the photo's)

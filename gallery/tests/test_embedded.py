@@ -262,6 +262,102 @@ def test_darktable_and_digikam_bookkeeping_tags_are_no_keywords(family, alice):
     assert sources(photo) == {"beach": "embedded", "Sagres": "embedded", "Grandma": "embedded"}
 
 
+# --- people named in face regions ----------------------------------------------------------------------------------
+
+
+def test_the_people_named_in_a_files_mwg_face_regions_are_tags_from_the_file(family, alice, client_for):
+    """Lightroom, digiKam, Picasa and Apple write the people they recognised as MWG face regions: a family's years of
+    face tagging were lost on upload, as only keywords were read. Each face's name is a tag from the file now, shown
+    as one on the photo page; a region of another type (a pet, the focus point), one without a type, and a face
+    without a name give none."""
+    data = images.with_metadata(picture(), xmp=images.face_regions(
+        "Alice Smith", ("Rex", "Pet"), ("Centre", "Focus"), ("", "Face"), ("Tom", "face"), ("Nobody", "")))
+
+    response = client_for(alice).post(reverse("gallery:upload"), {
+        "family": family.pk, "files": [SimpleUploadedFile("IMG_0001.jpg", data)]})
+
+    assert response.status_code == 200
+    photo = Photo.objects.get(family=family, original_filename="IMG_0001.jpg")
+    assert sources(photo) == {"Alice Smith": "embedded", "Tom": "embedded"}
+    page = client_for(alice).get(photo.get_absolute_url()).content.decode()
+    assert "Alice Smith" in page and "from the file" in page
+
+
+def test_the_people_named_in_a_files_microsoft_photo_regions_are_tags_from_the_file(family, alice):
+    # Windows Live Photo Gallery's people tags (digiKam writes them too): regions without a type, each a person's
+    # display name; one it found a face in but nobody named has no name.
+    data = images.with_metadata(picture(), xmp=images.face_regions(microsoft=("Grandma Rosa", "", "Uncle Tom")))
+    assert sources(upload(family, alice, data)) == {"Grandma Rosa": "embedded", "Uncle Tom": "embedded"}
+
+
+def test_a_person_named_as_a_face_and_as_a_keyword_path_is_one_tag(family, alice):
+    """digiKam writes a person as the tag path "People/Alice" in TagsList and as the face region "Alice", Lightroom as
+    "People|Bob" in lr:hierarchicalSubject and as a face: a keyword path gives its leaf, so the two are one tag, once
+    whatever the case (the keyword's spelling first); digiKam's MP copy of the same faces adds nothing."""
+    data = images.with_metadata(picture(), xmp={
+        "Xmp.digiKam.TagsList": ["People/Alice", "Places/Sagres"],
+        "Xmp.lr.hierarchicalSubject": ["People|Bob"],
+        **images.face_regions("Alice", "bob", "Carol", microsoft=("Alice", "BOB", "Carol")),
+    })
+    assert sources(upload(family, alice, data)) == {"Alice": "embedded", "Bob": "embedded", "Sagres": "embedded",
+                                                     "Carol": "embedded"}
+
+
+def test_a_face_named_last_name_first_is_one_person_and_digikams_unnamed_faces_are_nobody(family, alice):
+    """Lightroom and Picasa users often name people "Smith, John": a keyword's commas make as many tags, so the person
+    became two tags "Smith" and "John"; a person is one tag, "Smith John", as a Google Photos person is. digiKam names
+    the faces nobody named or confirmed "Unknown", "Unconfirmed" or "Ignored": no person of the family."""
+    data = images.with_metadata(picture(), xmp=images.face_regions(
+        "Smith, John", "Unknown", "unconfirmed", "Ignored", microsoft=("Doe, Jane",)))
+    assert sources(upload(family, alice, data)) == {"Smith John": "embedded", "Doe Jane": "embedded"}
+
+
+def test_reading_the_files_again_gives_photos_stored_before_the_people_their_faces_name(family, alice):
+    # Photos read by the earlier reader, which read no face region: `read_embedded --all` reads them again.
+    photo = upload(family, alice, images.with_metadata(picture(), xmp={
+        "Xmp.dc.subject": ["beach"], **images.face_regions("Grandma Rosa")}))
+    PhotoTag.objects.filter(photo=photo, tag__name="Grandma Rosa").delete()  # as the earlier reader left it
+    call_command("read_embedded", "--all", "--no-progress", stdout=io.StringIO())
+    assert sources(photo) == {"beach": "embedded", "Grandma Rosa": "embedded"}
+
+def test_face_names_are_cleaned_as_keywords_and_a_hostile_region_list_is_limited_with_log_lines(
+        family, alice, caplog):
+    """A face's name follows a keyword's rules (gallery.text): invisible marks and control characters are dropped,
+    one longer than a tag is left out with a log line. A name that is no text (a list, a structure, a language
+    alternative) is left out with a log line, and so are the regions past the first thousand: a sidecar or a file
+    naming thousands of faces costs its own names past the limit, never the photo nor its other metadata."""
+    from gallery.embedded_reader import MAX_ITEMS
+
+    odd = images.xmp_packet(
+        b'<mwg-rs:Regions xmlns:mwg-rs="http://www.metadataworkinggroup.com/schemas/regions/" rdf:parseType="Resource">'
+        b"<mwg-rs:RegionList><rdf:Bag>"
+        b'<rdf:li><rdf:Description mwg-rs:Name="Gran\xe2\x80\x8bdma Ro\xc2\xadsa" mwg-rs:Type="Face"/></rdf:li>'
+        b'<rdf:li><rdf:Description mwg-rs:Name="' + b"L" * 80 + b'" mwg-rs:Type="Face"/></rdf:li>'
+        b'<rdf:li rdf:parseType="Resource"><mwg-rs:Name><rdf:Bag><rdf:li>Ann</rdf:li><rdf:li>Bo</rdf:li></rdf:Bag>'
+        b"</mwg-rs:Name><mwg-rs:Type>Face</mwg-rs:Type></rdf:li>"
+        b'<rdf:li rdf:parseType="Resource"><mwg-rs:Name rdf:parseType="Resource"><mwg-rs:X>1</mwg-rs:X></mwg-rs:Name>'
+        b"<mwg-rs:Type>Face</mwg-rs:Type></rdf:li>"
+        b"</rdf:Bag></mwg-rs:RegionList></mwg-rs:Regions><dc:subject><rdf:Bag><rdf:li>beach</rdf:li></rdf:Bag>"
+        b"</dc:subject>")
+    with caplog.at_level(logging.WARNING, logger="gallery"):
+        photo = upload(family, alice, images.with_raw_xmp(picture(), odd))
+    assert sources(photo) == {"Grandma Rosa": "embedded", "beach": "embedded"}
+    assert "a 80-character keyword (tags hold 64): LLLL" in caplog.text
+    assert caplog.text.count("mwg-rs:Name: not a text") == 2
+
+    crowd = images.xmp_packet(
+        b'<mwg-rs:Regions xmlns:mwg-rs="http://www.metadataworkinggroup.com/schemas/regions/" rdf:parseType="Resource">'
+        b"<mwg-rs:RegionList><rdf:Bag>" + b"".join(
+            b'<rdf:li><rdf:Description mwg-rs:Name="Person %d" mwg-rs:Type="Face"/></rdf:li>' % n
+            for n in range(MAX_ITEMS + 500)) + b"</rdf:Bag></mwg-rs:RegionList></mwg-rs:Regions>")
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="gallery"):
+        embedded = read_embedded(crowd, label="crowd.xmp")
+    assert len(embedded.keywords) == MAX_ITEMS and embedded.keywords[:2] == ("Person 0", "Person 1")
+    assert not embedded.keywords_complete  # (what was left out may be a name: no tag is taken off for lacking it)
+    assert f"crowd.xmp: embedded metadata skipped: face regions: 500 past the first {MAX_ITEMS}" in caplog.text
+
+
 def test_invisible_characters_in_a_files_text_are_dropped_so_its_tags_are_the_ones_people_type(family, alice):
     # A byte-order mark before a keyword or caption (tools that write UTF-8 or UTF-16 with one), a zero-width space
     # or a soft hyphen made "\ufeffEaster" a tag of its own beside "Easter", looking the same and never found by

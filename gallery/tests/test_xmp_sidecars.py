@@ -29,8 +29,10 @@ def picture(**metadata) -> bytes:
 
 
 def sidecar_xml(*, subject=(), hierarchical=(), tags_list=(), title="", description="", city="", country="",
-                declaration=True, gps: tuple[str, str] | None = None) -> bytes:
-    """An XMP sidecar as darktable and digiKam write one (darktable's own keys and history included)."""
+                declaration=True, gps: tuple[str, str] | None = None, faces=(), microsoft_faces=()) -> bytes:
+    """An XMP sidecar as darktable and digiKam write one (darktable's own keys and history included); `faces` are MWG
+    face regions as digiKam writes them (a name, or a (name, type) pair), `microsoft_faces` its Microsoft Photo
+    regions' names."""
     def bag(name, items):
         if not items:
             return ""
@@ -42,6 +44,20 @@ def sidecar_xml(*, subject=(), hierarchical=(), tags_list=(), title="", descript
     place = (f' photoshop:City="{city}"' if city else "") + (f' photoshop:Country="{country}"' if country else "")
     if gps:  # as darktable's map view and digiKam's geolocation editor write a position: "38,43.338N"
         place += f' exif:GPSLatitude="{gps[0]}" exif:GPSLongitude="{gps[1]}" exif:GPSVersionID="2.2.0.0"'
+    regions = ""
+    if faces:
+        regions += ('<mwg-rs:Regions rdf:parseType="Resource"><mwg-rs:AppliedToDimensions stDim:w="4000" stDim:h="3000"'
+                    ' stDim:unit="pixel"/><mwg-rs:RegionList><rdf:Bag>')
+        for face in faces:
+            name, kind = (face, "Face") if isinstance(face, str) else face
+            regions += (f'<rdf:li><rdf:Description mwg-rs:Name="{name}" mwg-rs:Type="{kind}"><mwg-rs:Area'
+                        ' stArea:x="0.5" stArea:y="0.4" stArea:w="0.1" stArea:h="0.2" stArea:unit="normalized"/>'
+                        "</rdf:Description></rdf:li>")
+        regions += "</rdf:Bag></mwg-rs:RegionList></mwg-rs:Regions>"
+    if microsoft_faces:
+        regions += "<MP:RegionInfo rdf:parseType=\"Resource\"><MPRI:Regions><rdf:Bag>" + "".join(
+            f'<rdf:li MPReg:PersonDisplayName="{name}" MPReg:Rectangle="0.45, 0.3, 0.1, 0.2"/>'
+            for name in microsoft_faces) + "</rdf:Bag></MPRI:Regions></MP:RegionInfo>"
     xml = (
         ('<?xml version="1.0" encoding="UTF-8"?>\n' if declaration else "")
         + '<x:xmpmeta xmlns:x="adobe:ns:meta/" x:xmptk="XMP Core 4.4.0-Exiv2">\n'
@@ -50,9 +66,14 @@ def sidecar_xml(*, subject=(), hierarchical=(), tags_list=(), title="", descript
         ' xmlns:lr="http://ns.adobe.com/lightroom/1.0/" xmlns:digiKam="http://www.digikam.org/ns/1.0/"'
         ' xmlns:photoshop="http://ns.adobe.com/photoshop/1.0/" xmlns:darktable="http://darktable.sf.net/"'
         ' xmlns:exif="http://ns.adobe.com/exif/1.0/" exif:DateTimeOriginal="2019:07:14 10:11:12"'
+        ' xmlns:mwg-rs="http://www.metadataworkinggroup.com/schemas/regions/"'
+        ' xmlns:stDim="http://ns.adobe.com/xap/1.0/sType/Dimensions#"'
+        ' xmlns:stArea="http://ns.adobe.com/xmp/sType/Area#"'
+        ' xmlns:MP="http://ns.microsoft.com/photo/1.2/" xmlns:MPRI="http://ns.microsoft.com/photo/1.2/t/RegionInfo#"'
+        ' xmlns:MPReg="http://ns.microsoft.com/photo/1.2/t/Region#"'
         f' darktable:xmp_version="5" darktable:auto_presets_applied="1"{place}>\n'
         + bag("dc:subject", subject) + bag("lr:hierarchicalSubject", hierarchical)
-        + bag("digiKam:TagsList", tags_list) + alt("dc:title", title) + alt("dc:description", description)
+        + bag("digiKam:TagsList", tags_list) + alt("dc:title", title) + alt("dc:description", description) + regions
         + '<darktable:history><rdf:Seq><rdf:li darktable:operation="exposure" darktable:enabled="1"'
         ' darktable:params="0000000000000000"/></rdf:Seq></darktable:history>'
         "</rdf:Description></rdf:RDF></x:xmpmeta>\n"
@@ -318,6 +339,59 @@ def test_a_keyword_removed_from_a_changed_sidecar_leaves_the_photo_but_never_a_m
     call_command("read_embedded", "--all", "--no-progress", stdout=io.StringIO())
     assert set(sources(photo_named("IMG_0001.jpg"))) == {"beach", "kite", "Holiday", "Lisbon", "picnic", "dog",
                                                           "Grandma"}
+
+
+def test_the_people_named_in_face_regions_are_tags_from_the_file_and_a_name_digikam_drops_leaves(tmp_path, family,
+                                                                                                alice):
+    """The people digiKam, Lightroom or Picasa recognised, written as face regions into a photo or its XMP sidecar,
+    were lost on import. Their names are tags from the file as keywords are: the file's and its sidecar's together,
+    only faces (not a pet), one tag for a person digiKam also writes as "People/Alice"; a name taken off in digiKam
+    leaves the photo on the next import, never a tag a member typed, and the file's own names stay."""
+    root = write(tmp_path / "Library", {
+        "IMG_0001.jpg": picture(xmp=images.face_regions("Grandma Rosa")),
+        "IMG_0001.jpg.xmp": sidecar_xml(tags_list=["People/Alice"], faces=["Alice", "Bob", "Dora", ("Rex", "Pet")],
+                                        microsoft_faces=["Alice", "Carol"]),
+        "IMG_0002.jpg": picture(xmp=images.face_regions(microsoft=("Dan",))),  # no sidecar
+    })
+
+    _import(root)
+
+    photo = photo_named("IMG_0001.jpg")
+    assert sources(photo) == {"Grandma Rosa": "embedded", "Alice": "embedded", "Bob": "embedded",
+                              "Carol": "embedded", "Dora": "embedded"}
+    assert sources(photo_named("IMG_0002.jpg")) == {"Dan": "embedded"}
+    photo_tags_add(photo=photo, names=["Bob"], source=PhotoTag.Source.MEMBER, user=alice)  # re-typed: the member's
+    write(root, {"IMG_0001.jpg.xmp": sidecar_xml(tags_list=["People/Alice"], faces=["Alice", ("Rex", "Pet")])})
+
+    out = _import(root)
+
+    assert sources(photo_named("IMG_0001.jpg")) == {"Grandma Rosa": "embedded", "Alice": "embedded",
+                                                    "Bob": "member"}
+    assert "carol" not in _words(photo_named("IMG_0001.jpg"))
+    assert "1 photo was already there and changed by its sidecar: 2 keywords removed" in out
+
+def test_a_sidecar_the_earlier_reader_read_is_read_once_more_and_gives_the_people_its_faces_name(tmp_path, family,
+                                                                                                    alice):
+    """An import skips a sidecar whose bytes it read before, so a library imported before face regions were read kept
+    its sidecars' people out for good (re-running the import said "unchanged", and read_embedded reads the stored file
+    alone). What an earlier reader read is told apart (xmp_sidecars.READER_VERSION): the next import reads it once more,
+    and the one after that skips it again."""
+    from gallery.images import sha256_of
+    from gallery.models import PhotoXmpSidecar
+
+    xmp = sidecar_xml(subject=["beach"], faces=["Alice"])
+    root = write(tmp_path / "Library", {"IMG_0001.jpg": picture(), "IMG_0001.jpg.xmp": xmp})
+    _import(root)
+    photo = photo_named("IMG_0001.jpg")
+    # As the import before this reader left it: the sidecar's keywords, no people, and its bytes' SHA-256.
+    PhotoTag.objects.filter(photo=photo, tag__name="Alice").delete()
+    assert PhotoXmpSidecar.objects.filter(photo=photo).update(sha256=sha256_of(xmp)) == 1
+    Photo.all_objects.filter(pk=photo.pk).update(xmp_sidecar_sha256=sha256_of(xmp))
+
+    _import(root)
+
+    assert sources(photo_named("IMG_0001.jpg")) == {"beach": "embedded", "Alice": "embedded"}
+    assert "unchanged since they were last read: 1" in _import(root)
 
 
 # What digiKam leaves of a sidecar once its keywords, title and rating are all taken off: no property at all.

@@ -20,7 +20,8 @@ def stored(toy_model, add_shape, family, alice, django_capture_on_commit_callbac
     """A red circle whose file names it in words no pixel shows, beside plain shapes with nothing embedded."""
     data = images.with_metadata(
         shape_png("red", "circle", seed=99),
-        xmp={"Xmp.dc.subject": ["Grandma", "Azulejos"], "Xmp.lr.hierarchicalSubject": ["Places|Portugal|Sintra"]},
+        xmp={"Xmp.dc.subject": ["Grandma", "Azulejos"], "Xmp.lr.hierarchicalSubject": ["Places|Portugal|Sintra"],
+             **images.face_regions("Aunt Matilde")},  # a person Lightroom or digiKam recognised
         iptc={"Iptc.Application2.Keywords": ["Quinta"], "Iptc.Application2.Caption": "Picnic at the palace garden"},
     )
     with django_capture_on_commit_callbacks(execute=True):
@@ -38,7 +39,7 @@ def ids(user, query: str) -> list[int]:
     return [result.photo.pk for result in response.results if result.explanation.meta_score > 0]
 
 
-@pytest.mark.parametrize("query", ["grandma", "azulejos", "sintra", "quinta", "picnic palace"])
+@pytest.mark.parametrize("query", ["grandma", "azulejos", "sintra", "quinta", "picnic palace", "matilde"])
 def test_embedded_keywords_and_caption_are_found_by_search(stored, alice, query):
     tagged, _ = stored
     assert ids(alice, query) == [tagged.pk]
@@ -50,12 +51,16 @@ def test_the_embedded_tags_show_in_the_explanation_and_on_the_page(stored, alice
                 if r.photo.pk == tagged.pk]
     assert result.explanation.meta_fields == ["keywords in the file or Google Photos"]
     assert result.explanation.meta_ranks == {"keywords": 1.0}
+    [face] = [r for r in search_photos(user=alice, params=SearchParams(query="aunt matilde", min_score=0.0)).results
+              if r.photo.pk == tagged.pk]
+    assert face.explanation.meta_fields == ["keywords in the file or Google Photos"]
     # Keywords weigh as a description does: below a tag a member typed, above a place or a date.
     caption = [r for r in search_photos(user=alice, params=SearchParams(query="palace", min_score=0.0)).results
                if r.photo.pk == tagged.pk][0].explanation
     assert caption.meta_fields == ["description"] and caption.meta_score == pytest.approx(result.explanation.meta_score)
     body = client_for(alice).get(tagged.get_absolute_url()).content.decode()
     assert "Azulejos" in body and "Picnic at the palace garden" in body and "from the file" in body
+    assert "Aunt Matilde" in body
 
 
 def test_another_familys_embedded_words_are_never_found(stored, other_family, mallory):
