@@ -356,6 +356,18 @@ def test_a_day_of_every_year_chip_is_changed_to_another_day_or_that_day_of_one_y
         assert 'data-chip="14 july"' in page
 
 
+def test_may_and_march_before_a_number_say_under_their_chip_that_x_searches_the_words(trip, alice, client_for):
+    client = client_for(alice)
+    page = client.get(reverse("search:search"), {"q": "red circle march 4"}).content.decode()
+    assert 'data-chip="march 4"' in page
+    note = "“march 4” is read as a day, 4 March of every year: × on its chip searches the words instead."
+    assert f'<p class="muted small chips-note">{note}</p>' in page
+    page = client.get(reverse("search:search"), {"q": "red circle march 4", "plain": "march 4"}).content.decode()
+    assert 'data-chip="march 4"' not in page and "is read as a day" not in page
+    page = client.get(reverse("search:search"), {"q": "red circle on march 4"}).content.decode()
+    assert 'data-chip="march 4"' in page and "is read as a day" not in page
+
+
 def test_a_chip_changed_to_words_turned_back_into_words_before_becomes_their_chip(trip, alice, client_for):
     """× on "14 july" keeps its words as text: `plain=14 july` goes on in the address and in every chip's form (while
     typing on, "red circle 2 may"). A chip changed to 14 July then was refused with "“14 july” can't be read as a day"
