@@ -195,3 +195,31 @@ def test_a_message_about_a_chip_goes_with_the_results_it_spoke_of(live_server, b
         assert page.js_errors == []
     finally:
         context.close()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_place_chips_change_box_keeps_its_name_on_a_page_back_from_history(live_server, page, artifacts, toy_model):
+    """Back to a search from before a chip's × (htmx restores the page from its history cache) put every text box of
+    a GET form back to its value in the address: the place chip's ✎ box too, which no address names, so it was
+    emptied, and "Change" then took "in Lisbon" out of the query. The chip's box keeps the chip's name."""
+    smiths, alice = FamilyFactory(name="Smiths"), UserFactory(username="alice")
+    MembershipFactory(family=smiths, user=alice, role=Membership.Role.ADMIN)
+    lisbon_2023 = shape_photo(smiths, alice, "red", "circle", LISBON, "2023:07:14 12:00:00", seed=1)
+    run_queued_tasks()
+    sign_in(page, live_server, "alice")
+    page.goto(live_server.url + "/search/?q=red+circle+in+Lisbon+2023")
+    page.wait_for_function(f"() => ({CHIP_KEYS})().join() === 'lisbon,2023'")
+    page.locator('#results .chip[data-chip="2023"] .chip-remove').click()
+    page.wait_for_function(f"() => ({CHIP_KEYS})().join() === 'lisbon'")
+    page.go_back()
+    page.wait_for_function(f"() => ({CHIP_KEYS})().join() === 'lisbon,2023'")
+    assert page.locator("#search-form input[name=q]").input_value() == "red circle in Lisbon 2023"
+    chip = page.locator('#results .chip[data-chip="lisbon"]')
+    chip.locator(".chip-edit summary").click()
+    assert chip.locator("input[name=chip_place]").input_value() == "Lisbon"
+    page.screenshot(path=artifacts / "chips-back-edit.png", full_page=False)
+    chip.locator("button[type=submit]").click()
+    page.wait_for_function(f"() => ({CHIP_KEYS})().join() === 'lisbon,2023'")
+    assert page.locator("#search-form input[name=q]").input_value() == "red circle in Lisbon 2023"
+    assert page.evaluate(RESULT_IDS) == [lisbon_2023.pk]
+    assert page.js_errors == []
