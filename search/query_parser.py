@@ -224,7 +224,7 @@ class ParsedQuery:
             if chip.kind == "day_of_year" and len(words) == 2 and words[0] in MONTHS_ALSO_WORDS \
                     and words[1].isdecimal() and normalise(self.tokens[chip.start]) == words[0]:
                 notes.append(f"“{chip.key}” is read as a day, {chip.day} {MONTHS[chip.month - 1].title()} of every year: "
-                             "× on its chip searches the words instead.")
+                             "remove its chip (×) to search the words instead.")
         return tuple(dict.fromkeys(notes))
 
     @property

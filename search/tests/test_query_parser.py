@@ -552,8 +552,8 @@ def test_may_and_march_before_a_days_number_are_the_day_and_say_that_the_words_a
     parsed = parse_query(query, ctx())
     assert (parsed.days_of_year, parsed.text) == ((day,), text), parsed
     month = {5: "May", 3: "March", 6: "June"}[day[0]]
-    assert parsed.day_word_notes == ((f"“{said}” is read as a day, {day[1]} {month} of every year: × on its chip "
-                                      "searches the words instead.",) if said else ()), query
+    assert parsed.day_word_notes == ((f"“{said}” is read as a day, {day[1]} {month} of every year: remove its "
+                                      "chip (×) to search the words instead.",) if said else ()), query
 
 
 def test_may_and_march_with_a_year_or_no_day_are_no_day_of_every_year():

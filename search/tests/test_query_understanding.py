@@ -360,7 +360,7 @@ def test_may_and_march_before_a_number_say_under_their_chip_that_x_searches_the_
     client = client_for(alice)
     page = client.get(reverse("search:search"), {"q": "red circle march 4"}).content.decode()
     assert 'data-chip="march 4"' in page
-    note = "“march 4” is read as a day, 4 March of every year: × on its chip searches the words instead."
+    note = "“march 4” is read as a day, 4 March of every year: remove its chip (×) to search the words instead."
     assert f'<p class="muted small chips-note">{note}</p>' in page
     page = client.get(reverse("search:search"), {"q": "red circle march 4", "plain": "march 4"}).content.decode()
     assert 'data-chip="march 4"' not in page and "is read as a day" not in page
