@@ -133,7 +133,12 @@ class SearchForm(OneValueEach, forms.Form):
 def plain_phrases(data) -> frozenset[str]:
     """The `plain` phrases (repeated) of a search's GET parameters, normalised as chip keys are."""
     values = data.getlist("plain") if hasattr(data, "getlist") else []
-    return frozenset(normalise(value[:200]) for value in values[:MAX_PLAIN] if normalise(value[:200]))
+    return frozenset(plain_key(value) for value in values[:MAX_PLAIN] if plain_key(value))
+
+
+def plain_key(value: str) -> str:
+    """The chip key a `plain` value names (normalised as chip keys are)."""
+    return normalise(value[:200])
 
 
 class JudgeForm(forms.Form):

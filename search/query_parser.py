@@ -43,7 +43,7 @@ from datetime import date, timedelta
 from functools import cache
 from typing import Literal
 
-from gallery.date_words import SOUTHERN_COUNTRIES
+from gallery.date_words import MONTHS, SOUTHERN_COUNTRIES
 from gallery.places import country_name, geonames_country_names
 from search.query_dates import (
     DASHES,
@@ -113,6 +113,9 @@ AGE_WORDS = frozenset({"her", "his", "their", "my", "our", "your", "under", "ove
 # number before it too: "3 20s").
 COUNT_WORDS = frozenset({"top", "size", "sizes", "number", "no", "pair", "pack", "few", "several", "two", "three",
                          "four", "five", "six", "seven", "eight", "nine", "ten"})
+# Months whose names are everyday words too ("kids march 4 peace", "may be"): before a day's number they are still
+# that day of every year (nothing around them tells "march 4" from a march), and the page says so (day_word_notes).
+MONTHS_ALSO_WORDS = frozenset({"may", "march"})
 DECADE_PARTS = {"early": (0, 3), "mid": (4, 6), "late": (7, 9)}  # years of a decade: "late 80s" is 1987 to 1989
 MAX_PHRASE = 6
 
@@ -209,6 +212,20 @@ class ParsedQuery:
     @property
     def not_place_names(self) -> list[str]:
         return [chip.place for chip in self.chips if chip.kind == "not_place"]
+
+    @property
+    def day_word_notes(self) -> tuple[str, ...]:
+        """For a day of every year written as a month that is a word too and a number ("may 5", "march 4"), what it was
+        read as and how to have its words searched instead; not when the query says it is a day ("on march 4",
+        "march 4th", "4 march")."""
+        notes = []
+        for chip in self.chips:
+            words = chip.key.split()
+            if chip.kind == "day_of_year" and len(words) == 2 and words[0] in MONTHS_ALSO_WORDS \
+                    and words[1].isdecimal() and normalise(self.tokens[chip.start]) == words[0]:
+                notes.append(f"“{chip.key}” is read as a day, {chip.day} {MONTHS[chip.month - 1].title()} of every year: "
+                             "remove its chip (×) to search the words instead.")
+        return tuple(dict.fromkeys(notes))
 
     @property
     def dates_span(self) -> str:

@@ -34,8 +34,8 @@ from search.engine import (
 )
 from search.expansion import also_searched_as
 from search.forms import (
-    NUL_MESSAGE, ChipEditForm, JudgeForm, PreferencesForm, SearchForm, SearchReportForm, photo_ids, refine_text,
-    search_form,
+    NUL_MESSAGE, ChipEditForm, JudgeForm, PreferencesForm, SearchForm, SearchReportForm, photo_ids, plain_key,
+    refine_text, search_form,
 )
 from search.judgment_selectors import judgment_refine_ids, judgment_verdicts
 from search.judgment_services import judgment_record, judgment_withdraw
@@ -284,52 +284,77 @@ def _chip_edited(request: HttpRequest, understood: Understanding, *, params: Sea
                  removed: frozenset[str]) -> HttpResponse:
     """A chip's new place, dates, or day of every year: rewrite its words in the query and show that search (the box
     stays the one source of truth, so the edit survives further typing). A new place the box does not know (no
-    country, no photo of theirs taken there) is searched as words: said, as the chip goes."""
+    country, no photo of theirs taken there) is searched as words: said, as the chip goes. The change is what the user
+    asks now: words an earlier × turned back into words (`plain`, kept in the address and every chip's form since),
+    the chip's own (its page drawn before the ×: a second tab, the back button) or those it is changed to, are its
+    chip again, no longer listed as plain."""
     edit = ChipEditForm(request.GET)
     query = request.GET.copy()
     for name in _CHIP_PARAMS - {"q"}:
         query.pop(name, None)
-    if edit.is_valid():
-        data = edit.cleaned_data
-        chip = next((c for c in understood.parsed.chips if c.key == data["chip"]), None)
-        if chip is not None and chip.kind == "day_of_year":
-            query["q"] = _day_edited(request, understood, chip, data, params=params, removed=removed)
-        elif chip is not None:
-            words = (data["chip_place"] if chip.kind == "place"
-                     else phrase_for_range(data["chip_after"], data["chip_before"]) if chip.kind == "date"
-                     else chip.label)
-            query["q"] = replace_chip(understood.parsed, chip.key, words)
-            if chip.kind == "place" and words and _place_chips(understood) > _place_chips(
-                    understand_search(user=request.user, params=replace(params, query=query["q"]), removed=removed)):
-                messages.info(request, f"“{text_isolated(words)}” is not a country nor a place where your photos were taken: "
-                                       "it is searched as words.")
-    else:
+    if not edit.is_valid():
         said = ("a day of the month is 1 to 31, a month 1 to 12, a year a number"
                 if {"chip_day", "chip_month", "chip_year"} & set(edit.errors) else "a date is written like 2023-06-14")
         messages.error(request, f"That change could not be read ({said}); the search is unchanged.")
+        return redirect(f"{request.path}?{query.urlencode()}")
+    data = edit.cleaned_data
+    key = normalise(data["chip"])
+    if key in removed and all(c.key != key for c in understood.parsed.chips):
+        understood = understand_search(user=request.user, params=params, removed=removed - {key})
+    chip = next((c for c in understood.parsed.chips if c.key == key), None)
+    if chip is None:  # (a page drawn for other words: what it changes is not in the search any more)
+        messages.error(request, f"“{text_isolated(data['chip'])}” is no longer in this search: nothing was changed.")
+        return redirect(f"{request.path}?{query.urlencode()}")
+    words = _chip_words(request, chip, data)
+    wanted = {key, normalise(words or "")}  # (the words now the chip's, as the parser keys them)
+    changed = None if words is None else _chip_changed(request, understood, chip, words, params=params,
+                                                        removed=removed - wanted)
+    if changed is not None:
+        query["q"] = changed
+        query.setlist("plain", [value for value in query.getlist("plain") if plain_key(value) not in wanted])
     return redirect(f"{request.path}?{query.urlencode()}")
 
 
-def _day_edited(request: HttpRequest, understood: Understanding, chip: Chip, data: dict, *, params: SearchParams,
-                removed: frozenset[str]) -> str:
-    """The query with a day of every year's chip changed to the day and month given (still of every year), or to that
-    day of the year given: "3 june" → "5 july", "3 june 2021". A day the box can't read as one (31 June, 29 February
-    2023, a year no photo can be from) leaves the query as it was, saying why."""
+def _chip_words(request: HttpRequest, chip: Chip, data: dict) -> str | None:
+    """The words a chip is changed to (a place's name, a range's, a day's), or None when a day of every year's day
+    or month is missing (said)."""
+    if chip.kind == "place":
+        return data["chip_place"]
+    if chip.kind == "date":
+        return phrase_for_range(data["chip_after"], data["chip_before"])
+    if chip.kind != "day_of_year":
+        return chip.label
     day, month, year = data["chip_day"], data["chip_month"], data["chip_year"]
     if day is None or month is None:
         messages.error(request, "That change could not be read (a day of the month and a month); the search is "
                                 "unchanged.")
-        return request.GET.get("q", "")
+        return None
     if (month, day, year) == (chip.month, chip.day, None):
-        return request.GET.get("q", "")  # (as typed: "christmas eve" stays so)
-    words = phrase_for_day(month, day, year)
+        return chip.key  # (as typed: "christmas eve" stays so)
+    return phrase_for_day(month, day, year)
+
+
+def _chip_changed(request: HttpRequest, understood: Understanding, chip: Chip, words: str, *, params: SearchParams,
+                  removed: frozenset[str]) -> str | None:
+    """The query with the chip's words replaced by `words`, or None when the search stays as it was: a day of every
+    year changed to a day the box can't read as one (31 June, 29 February 2023, a year no photo can be from), said.
+    A place the box does not know is said to be searched as words."""
+    if chip.kind == "day_of_year" and words == chip.key:
+        return request.GET.get("q", "")
     changed = replace_chip(understood.parsed, chip.key, words)
+    if chip.kind not in ("day_of_year", "place") or not words:
+        return changed
     again = understand_search(user=request.user, params=replace(params, query=changed), removed=removed)
+    if chip.kind == "place":
+        if _place_chips(understood) > _place_chips(again):
+            messages.info(request, f"“{text_isolated(words)}” is not a country nor a place where your photos were "
+                                   "taken: it is searched as words.")
+        return changed
     if any(c.key == normalise(words) and c.kind in ("date", "day_of_year") for c in again.parsed.chips):
         return changed
     why = [note_reason(note) for note in again.parsed.date_notes if note not in understood.parsed.date_notes]
     messages.error(request, " ".join(why or [f"“{words}” can't be read as a day."]) + " The search is unchanged.")
-    return request.GET.get("q", "")
+    return None
 
 
 def _place_chips(understood: Understanding) -> int:

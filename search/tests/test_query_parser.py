@@ -537,6 +537,32 @@ def test_a_day_and_month_without_a_year_is_that_day_of_every_year(query, text):
     assert chip.shows_range
 
 
+@pytest.mark.parametrize("query, day, text, said", [
+    ("may 5", (5, 5), "", "may 5"), ("march 4", (3, 4), "", "march 4"), ("Kids March 4 peace", (3, 4), "Kids peace",
+                                                                          "march 4"),
+    ("the march 2 the sea", (3, 2), "the the sea", "march 2"), ("beach may 05", (5, 5), "beach", "may 05"),
+    # said as a day, or with a month that is no word: no note
+    ("on march 4", (3, 4), "", ""), ("march 4th", (3, 4), "", ""), ("may the 5th", (5, 5), "", ""),
+    ("4 march", (3, 4), "", ""), ("3 may", (5, 3), "", ""), ("june 3", (6, 3), "", ""), ("mar 4", (3, 4), "", ""),
+    ("kids on the 5th of may", (5, 5), "kids", "")])
+def test_may_and_march_before_a_days_number_are_the_day_and_say_that_the_words_are_a_click_away(query, day, text, said):
+    """"may" and "march" are words too ("kids march 4 peace"), but nothing around them tells a family's "march 4" or
+    "the may 5 party" from a march: they stay that day of every year, and the page says how to search the words
+    instead (×). Written as a day ("on march 4", "march 4th", "4 march"), or with another month, it says nothing."""
+    parsed = parse_query(query, ctx())
+    assert (parsed.days_of_year, parsed.text) == ((day,), text), parsed
+    month = {5: "May", 3: "March", 6: "June"}[day[0]]
+    assert parsed.day_word_notes == ((f"“{said}” is read as a day, {day[1]} {month} of every year: remove its "
+                                      "chip (×) to search the words instead.",) if said else ()), query
+
+
+def test_may_and_march_with_a_year_or_no_day_are_no_day_of_every_year():
+    assert parse_query("may 5 2021", ctx()).day_word_notes == ()
+    assert (parse_query("may 5 2021", ctx()).taken_after, parse_query("may 32", ctx()).chips) == (date(2021, 5, 5), ())
+    assert parse_query("march 4", ctx(), removed={"march 4"}).day_word_notes == ()  # (×: words again, no note)
+    assert parse_query("not on march 4", ctx()).day_word_notes == ()
+
+
 @pytest.mark.parametrize("query, day", [
     ("christmas eve", (12, 24)), ("Christmas Eve party", (12, 24)), ("xmas eve", (12, 24)),
     ("new year's eve", (12, 31)), ("New Years Eve", (12, 31)), ("new year eve", (12, 31)), ("nye party", (12, 31)),

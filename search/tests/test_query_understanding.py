@@ -356,6 +356,68 @@ def test_a_day_of_every_year_chip_is_changed_to_another_day_or_that_day_of_one_y
         assert 'data-chip="14 july"' in page
 
 
+def test_may_and_march_before_a_number_say_under_their_chip_that_x_searches_the_words(trip, alice, client_for):
+    client = client_for(alice)
+    page = client.get(reverse("search:search"), {"q": "red circle march 4"}).content.decode()
+    assert 'data-chip="march 4"' in page
+    note = "“march 4” is read as a day, 4 March of every year: remove its chip (×) to search the words instead."
+    assert f'<p class="muted small chips-note">{note}</p>' in page
+    page = client.get(reverse("search:search"), {"q": "red circle march 4", "plain": "march 4"}).content.decode()
+    assert 'data-chip="march 4"' not in page and "is read as a day" not in page
+    page = client.get(reverse("search:search"), {"q": "red circle on march 4"}).content.decode()
+    assert 'data-chip="march 4"' in page and "is read as a day" not in page
+
+
+def test_a_chip_changed_to_words_turned_back_into_words_before_becomes_their_chip(trip, alice, client_for):
+    """× on "14 july" keeps its words as text: `plain=14 july` goes on in the address and in every chip's form (while
+    typing on, "red circle 2 may"). A chip changed to 14 July then was refused with "“14 july” can't be read as a day"
+    (it can), a place changed to London said London "is not a country nor a place where your photos were taken" (it
+    is), a date changed to June 2022 was searched as words without a word. The change is what the user asks now: the
+    chip is made, and its words are no longer listed as plain."""
+    client = client_for(alice)
+    search = reverse("search:search")
+    for asked, q in (({"q": "red circle 2 may", "plain": "14 july", "chip": "2 may", "chip_day": "14",
+                       "chip_month": "7", "chip_year": ""}, "red circle 14 july"),
+                     ({"q": "red circle in Lisbon", "plain": ["london", "blue"], "chip": "lisbon",
+                       "chip_place": "London"}, "red circle in London"),
+                     ({"q": "red circle 2023", "plain": "june 2022", "chip": "2023", "chip_after": "2022-06-01",
+                       "chip_before": "2022-06-30"}, "red circle june 2022")):
+        response = client.get(search, asked)
+        assert response.status_code == 302
+        target = parse_qs(urlsplit(response.url).query)
+        assert target["q"] == [q] and target.get("plain", []) == (["blue"] if "blue" in asked["plain"] else [])
+        page = client.get(response.url).content.decode()
+        assert f'data-chip="{q.removeprefix("red circle ").removeprefix("in ").lower()}"' in page, asked
+        assert 'class="messages"' not in page, asked
+
+
+def test_a_chip_turned_back_into_words_since_its_page_was_drawn_is_changed_all_the_same(trip, alice, client_for):
+    """A chip's ✎ on a page from before its × (a second tab, a page kept by the back button) names a chip that the
+    address's `plain` now turns into words: the change asked is made (it was silently dropped, the search unchanged).
+    A chip whose words are no longer in the query at all is said to be gone; nothing is changed."""
+    client = client_for(alice)
+    search = reverse("search:search")
+    response = client.get(search, {"q": "red circle 14 july", "plain": "14 july", "chip": "14 july",
+                                   "chip_day": "2", "chip_month": "5", "chip_year": ""})
+    assert parse_qs(urlsplit(response.url).query) == {"q": ["red circle 2 may"]}
+    assert 'data-chip="2 may"' in client.get(response.url).content.decode()
+    response = client.get(search, {"q": "red circle 14 july", "plain": "14 july", "chip": "14 july",
+                                   "chip_day": "14", "chip_month": "7", "chip_year": ""})  # the same day: its chip back
+    assert parse_qs(urlsplit(response.url).query) == {"q": ["red circle 14 july"]}
+    # refused as ever, and the words stay words
+    response = client.get(search, {"q": "red circle 14 july", "plain": "14 july", "chip": "14 july",
+                                   "chip_day": "31", "chip_month": "6", "chip_year": ""})
+    assert parse_qs(urlsplit(response.url).query) == {"q": ["red circle 14 july"], "plain": ["14 july"]}
+    page = client.get(response.url).content.decode()
+    assert "There is no 31 June: June has 30 days. The search is unchanged." in page
+    assert 'data-chip="14 july"' not in page
+
+    response = client.get(search, {"q": "red circle blue", "chip": "14 july", "chip_day": "2", "chip_month": "5"})
+    assert parse_qs(urlsplit(response.url).query) == {"q": ["red circle blue"]}
+    page = client.get(response.url).content.decode()
+    assert "“14 july” is no longer in this search: nothing was changed." in page
+
+
 def test_another_familys_places_never_make_chips(trip, api, alice, client_for, other_family, mallory):
     shape_photo(other_family, mallory, "red", "circle", SYDNEY, "2023:07:14 12:00:00", seed=9)
     assert FamilyPlace.objects.filter(family=other_family, city="Sydney").exists()

@@ -154,10 +154,12 @@
   });
 
   // Back/Forward: htmx restores the page from its history cache, where a text box holds whatever it held when
-  // the snapshot was taken. The address is the truth: put each text box of a GET form back to its value there.
+  // the snapshot was taken. The address is the truth: put each text box of a GET form back to its value there. Not
+  // a search chip's ✎ box (its place's name, which no address holds): emptied, its "Change" took the place out.
   document.addEventListener("htmx:historyRestore", () => {
     const params = new URLSearchParams(location.search);
-    document.querySelectorAll("form[method=get] input[type=search], form[method=get] input[type=text]").forEach((input) => {
+    const boxes = "form[method=get]:not(.chip-form) input[type=search], form[method=get]:not(.chip-form) input[type=text]";
+    document.querySelectorAll(boxes).forEach((input) => {
       if (input.name) input.value = params.get(input.name) || "";
     });
   });

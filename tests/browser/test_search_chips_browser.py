@@ -12,7 +12,7 @@ import pytest
 from gallery.models import Membership, Photo
 from search.tests.conftest import toy_model  # noqa: F401 - toy_model is a fixture
 from search.tests.test_query_understanding import LISBON, LONDON, shape_photo
-from tests.browser.conftest import CHROMIUM, HAVE_CHROMIUM, sign_in
+from tests.browser.conftest import CHROMIUM, HAVE_CHROMIUM, new_page, sign_in, width_options
 from tests.browser.test_mobile import OVERFLOW, PHONE, PHONE_WIDTH, SMALL_TARGETS
 from tests.factories import FamilyFactory, MembershipFactory, UserFactory
 from tests.queue import run_queued_tasks
@@ -158,3 +158,68 @@ def test_a_day_of_every_years_chip_is_changed_with_its_own_form(live_server, pag
         assert form["x"] >= 0 and form["x"] + form["width"] <= PHONE_WIDTH
     finally:
         phone.close()
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("width", [1280, 390])
+def test_a_message_about_a_chip_goes_with_the_results_it_spoke_of(live_server, browser, artifacts, toy_model, width):
+    """"14 july" changed to 31 June is refused: "There is no 31 June …" heads the page. × on the chip then redrew the
+    results for "red circle 14 july" as words, and the message stayed over them, though what it spoke of was gone. A
+    message goes with the results it came with (as on a page loaded whole), at 1280 px and on a 390 px phone."""
+    smiths, alice = FamilyFactory(name="Smiths"), UserFactory(username="alice")
+    MembershipFactory(family=smiths, user=alice, role=Membership.Role.ADMIN)
+    shape_photo(smiths, alice, "red", "circle", LISBON, "2023:07:14 12:00:00", seed=1)
+    shape_photo(smiths, alice, "red", "circle", LISBON, "2022:07:14 12:00:00", seed=2)
+    run_queued_tasks()
+    context, page = new_page(browser, **width_options(width))
+    try:
+        sign_in(page, live_server, "alice")
+        page.goto(live_server.url + "/search/?q=red+circle+14+july")
+        page.wait_for_function(f"() => ({CHIP_KEYS})().join() === '14 july'")
+        chip = page.locator('#results .chip[data-chip="14 july"]')
+        chip.locator(".chip-edit summary").click()
+        chip.locator("input[name=chip_day]").fill("31")
+        chip.locator("select[name=chip_month]").select_option("6")
+        chip.locator("button[type=submit]").click()
+        page.wait_for_selector(".messages")
+        assert "There is no 31 June: June has 30 days." in page.locator(".messages").inner_text()
+        page.screenshot(path=artifacts / f"chips-message-{width}.png", full_page=True)
+
+        page.locator('#results .chip[data-chip="14 july"] .chip-remove').click()
+        page.wait_for_function(f"() => ({CHIP_KEYS})().length === 0")
+        page.wait_for_function(IDLE)
+        assert "31 June" not in page.locator("main").inner_text()
+        assert page.locator(".messages").count() == 0
+        page.screenshot(path=artifacts / f"chips-message-gone-{width}.png", full_page=True)
+        assert page.evaluate(OVERFLOW, width) == []
+        assert page.js_errors == []
+    finally:
+        context.close()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_place_chips_change_box_keeps_its_name_on_a_page_back_from_history(live_server, page, artifacts, toy_model):
+    """Back to a search from before a chip's × (htmx restores the page from its history cache) put every text box of
+    a GET form back to its value in the address: the place chip's ✎ box too, which no address names, so it was
+    emptied, and "Change" then took "in Lisbon" out of the query. The chip's box keeps the chip's name."""
+    smiths, alice = FamilyFactory(name="Smiths"), UserFactory(username="alice")
+    MembershipFactory(family=smiths, user=alice, role=Membership.Role.ADMIN)
+    lisbon_2023 = shape_photo(smiths, alice, "red", "circle", LISBON, "2023:07:14 12:00:00", seed=1)
+    run_queued_tasks()
+    sign_in(page, live_server, "alice")
+    page.goto(live_server.url + "/search/?q=red+circle+in+Lisbon+2023")
+    page.wait_for_function(f"() => ({CHIP_KEYS})().join() === 'lisbon,2023'")
+    page.locator('#results .chip[data-chip="2023"] .chip-remove').click()
+    page.wait_for_function(f"() => ({CHIP_KEYS})().join() === 'lisbon'")
+    page.go_back()
+    page.wait_for_function(f"() => ({CHIP_KEYS})().join() === 'lisbon,2023'")
+    assert page.locator("#search-form input[name=q]").input_value() == "red circle in Lisbon 2023"
+    chip = page.locator('#results .chip[data-chip="lisbon"]')
+    chip.locator(".chip-edit summary").click()
+    assert chip.locator("input[name=chip_place]").input_value() == "Lisbon"
+    page.screenshot(path=artifacts / "chips-back-edit.png", full_page=False)
+    chip.locator("button[type=submit]").click()
+    page.wait_for_function(f"() => ({CHIP_KEYS})().join() === 'lisbon,2023'")
+    assert page.locator("#search-form input[name=q]").input_value() == "red circle in Lisbon 2023"
+    assert page.evaluate(RESULT_IDS) == [lisbon_2023.pk]
+    assert page.js_errors == []
