@@ -267,7 +267,16 @@ class NoControlCharacters:
         control_characters_refuse(str(value), what=self.what, multiline=self.multiline)
 
     def __eq__(self, other) -> bool:
-        return isinstance(other, NoControlCharacters) and (self.what, self.multiline) == (other.what, other.multiline)
+        return type(other) is type(self) and (self.what, self.multiline) == (other.what, other.multiline)
+
+
+@deconstructible
+class EachNoControlCharacters(NoControlCharacters):
+    """NoControlCharacters for each text of a list (a JSON list field, such as a synonym's related terms)."""
+
+    def __call__(self, value) -> None:
+        for text in value if isinstance(value, list) else [value]:
+            super().__call__(text)
 
 
 def tag_name_clean(name: str) -> str:
