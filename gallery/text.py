@@ -176,8 +176,13 @@ def text_isolated(value: Any) -> str:
     text = "" if value is None else str(value)
     if not any(ch in DIRECTION_CODES or unicodedata.bidirectional(ch) in ("R", "AL") for ch in text):
         return text
+    return "\u2068" + without_loose_direction_codes(text) + "\u2069"
+
+
+def without_loose_direction_codes(text: str) -> str:
+    """`text` without its overrides and its direction codes not closed where they open (direction_codes_loose)."""
     loose = set(direction_codes_loose(text))
-    return "\u2068" + "".join(ch for i, ch in enumerate(text) if i not in loose) + "\u2069"
+    return "".join(ch for i, ch in enumerate(text) if i not in loose) if loose else text
 
 
 def without_controls(value: str, *, multiline: bool = False) -> str:

@@ -473,3 +473,34 @@ def test_direction_codes_stored_before_they_were_refused_are_taken_out_by_the_mi
     client_for(alice).post(reverse("gallery:photo_edit", args=[one.pk]),
                            {"title": one.title, "description": "d", "tags": "sea"})
     assert Photo.objects.get(pk=one.pk).description == "d"
+
+
+def test_the_admin_shows_text_without_the_codes_that_turn_it_around(root, family, alice):
+    """The Django admin printed stored text as it is: a title "\u202eevil" read "live" in the change list, and a tag
+    list "beach, \u202eaes, 海" turned around after the override ("beach, 海 ,sea"); a file name (no rule covers
+    it) likewise, and the page's title ("evil | Change photo | …" reversed whole). Each cell of a change list shows its
+    text without the overrides and unclosed codes (text_isolated's rule: a cell is a paragraph of its own, so it
+    reaches no other column), and the page title and heading naming the object isolate it."""
+    photo = photo_factory(family=family, user=alice, tags=["beach", "sea", "海"])
+    named = photo_factory(family=family, user=alice)
+    hebrew = photo_factory(family=family, user=alice)
+    Photo.objects.filter(pk=photo.pk).update(title=f"{RLO}evil")
+    Photo.objects.filter(pk=named.pk).update(original_filename=f"IMG{RLO}gpj.exe.jpg", title="")
+    Photo.objects.filter(pk=hebrew.pk).update(title="טיול \u2067דוד\u2069 (2)")
+    Tag.objects.filter(name="sea").update(name=f"{RLO}aes")
+
+    def results(name: str) -> str:
+        page = root.get(reverse(f"admin:{name}_changelist")).content.decode()
+        start = page.index('<table id="result_list">')
+        return page[start:page.index("</table>", start)]
+
+    rows = results("gallery_photo")
+    assert ">evil</a>" in rows and "beach, aes, 海" in rows and RLO not in rows
+    assert "טיול \u2067דוד\u2069 (2)" in rows  # closed codes are the writer's: kept
+    rows = results("search_indexedphoto")
+    assert "IMGgpj.exe.jpg" in rows and RLO not in rows
+    rows = results("gallery_tag")
+    assert ">aes</a>" in rows and RLO not in rows
+
+    page = root.get(reverse("admin:gallery_photo_change", args=[photo.pk])).content.decode()
+    assert f"<title>{FSI}evil{PDI} | Change photo |" in page and f"<h2>{FSI}evil{PDI}</h2>" in page
