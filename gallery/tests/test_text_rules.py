@@ -477,8 +477,8 @@ def test_direction_codes_stored_before_they_were_refused_are_taken_out_by_the_mi
 
 def test_the_admin_shows_text_without_the_codes_that_turn_it_around(root, family, alice):
     """The Django admin printed stored text as it is: a title "\u202eevil" read "live" in the change list, and a tag
-    list "beach, \u202eaes, 海" turned around after the override ("beach, 海 ,sea"); a file name (no rule covers
-    it) likewise, and the page's title ("evil | Change photo | …" reversed whole). Each cell of a change list shows its
+    list "beach, \u202eaes, 海" turned around after the override ("beach, 海 ,sea"); a file name imported before
+    e253975 likewise, and the page's title ("evil | Change photo | …" reversed whole). Each cell of a change list shows its
     text without the overrides and unclosed codes (text_isolated's rule: a cell is a paragraph of its own, so it
     reaches no other column), and the page title and heading naming the object isolate it."""
     photo = photo_factory(family=family, user=alice, tags=["beach", "sea", "海"])
