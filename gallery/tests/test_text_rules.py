@@ -504,3 +504,14 @@ def test_the_admin_shows_text_without_the_codes_that_turn_it_around(root, family
 
     page = root.get(reverse("admin:gallery_photo_change", args=[photo.pk])).content.decode()
     assert f"<title>{FSI}evil{PDI} | Change photo |" in page and f"<h2>{FSI}evil{PDI}</h2>" in page
+
+
+def test_a_file_name_stored_with_an_override_before_shows_isolated_without_it(client_for, family, alice):
+    """A file's name loses its direction codes since e253975, but one imported before keeps them: the photo page showed
+    it raw, as its heading when it has no title and beside "File", so "IMG<U+202E>1234.jpg" read "IMGgpj.4321" and
+    turned around what came after it. It is shown as every other text of people's is (the `isolated` filter)."""
+    photo = photo_factory(family=family, user=alice)
+    Photo.objects.filter(pk=photo.pk).update(original_filename=f"IMG{RLO}1234.jpg", title="")
+    html = client_for(alice).get(reverse("gallery:photo_detail", args=[photo.pk])).content.decode()
+    assert RLO not in re.sub(r'value="[^"]*"', "", html)
+    assert f'<h1 class="photo-title">{FSI}IMG1234.jpg{PDI}</h1>' in html and f"<dd>{FSI}IMG1234.jpg{PDI}</dd>" in html
