@@ -176,8 +176,13 @@ def text_isolated(value: Any) -> str:
     text = "" if value is None else str(value)
     if not any(ch in DIRECTION_CODES or unicodedata.bidirectional(ch) in ("R", "AL") for ch in text):
         return text
+    return "\u2068" + without_loose_direction_codes(text) + "\u2069"
+
+
+def without_loose_direction_codes(text: str) -> str:
+    """`text` without its overrides and its direction codes not closed where they open (direction_codes_loose)."""
     loose = set(direction_codes_loose(text))
-    return "\u2068" + "".join(ch for i, ch in enumerate(text) if i not in loose) + "\u2069"
+    return "".join(ch for i, ch in enumerate(text) if i not in loose) if loose else text
 
 
 def without_controls(value: str, *, multiline: bool = False) -> str:
@@ -267,7 +272,16 @@ class NoControlCharacters:
         control_characters_refuse(str(value), what=self.what, multiline=self.multiline)
 
     def __eq__(self, other) -> bool:
-        return isinstance(other, NoControlCharacters) and (self.what, self.multiline) == (other.what, other.multiline)
+        return type(other) is type(self) and (self.what, self.multiline) == (other.what, other.multiline)
+
+
+@deconstructible
+class EachNoControlCharacters(NoControlCharacters):
+    """NoControlCharacters for each text of a list (a JSON list field, such as a synonym's related terms)."""
+
+    def __call__(self, value) -> None:
+        for text in value if isinstance(value, list) else [value]:
+            super().__call__(text)
 
 
 def tag_name_clean(name: str) -> str:

@@ -11,6 +11,7 @@ from pgvector.django import VectorField
 
 from gallery.models import Family, Photo
 from gallery.places import place_label
+from gallery.text import EachNoControlCharacters, NoControlCharacters
 from search.query_parser import tokenize
 
 
@@ -86,8 +87,11 @@ class Synonym(models.Model):
 
     family = models.ForeignKey(Family, on_delete=models.CASCADE, null=True, blank=True, related_name="synonyms",
                                help_text="Empty for an entry every family uses.")
-    term = models.CharField(max_length=100)
-    related = models.JSONField(default=list, help_text="Related terms, most similar first.")
+    # Shown on the search page ("also searched as"): the rule of every name (gallery.text), for what a shell or any
+    # form built on the model saves too (the admin's form says it first, in the same words).
+    term = models.CharField(max_length=100, validators=[NoControlCharacters("A term")])
+    related = models.JSONField(default=list, help_text="Related terms, most similar first.",
+                               validators=[EachNoControlCharacters("A related term")])
     # Every process keeps the groups it built until an entry in scope changes (search.expansion).
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -111,7 +115,8 @@ class TagConcept(models.Model):
 
     family = models.ForeignKey(Family, on_delete=models.CASCADE, null=True, blank=True, related_name="tag_concepts",
                                help_text="Empty for a concept every family uses.")
-    name = models.CharField(max_length=64, help_text="The tag it suggests, as members should see it.")
+    name = models.CharField(max_length=64, help_text="The tag it suggests, as members should see it.",
+                            validators=[NoControlCharacters("A tag name")])  # it becomes a tag: a tag name's rule
     prompt = models.CharField(max_length=200, blank=True,
                               help_text="What the image model is asked about (through the search prompt templates, "
                                         "e.g. “a photo of {}.”); empty: the tag name.")

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import re
+
 from django import template
 
-from gallery.text import text_isolated
+from gallery.text import text_isolated, without_loose_direction_codes
 
 register = template.Library()
 
@@ -14,3 +16,18 @@ def isolated(value) -> str:
     """People's text, so it can't lay out the page around it: gallery.text.text_isolated. Not for a form field's
     `value` (what is sent back would hold the isolate) nor data the scripts read."""
     return text_isolated(value)
+
+
+_EDITABLE_FIELD = re.compile(r'name="form-\d+-')  # (list_editable: the change list's formset, prefix "form")
+
+
+@register.filter(is_safe=True)
+def admin_cell_isolated(cell) -> str:
+    """A cell of the Django admin's change list (templates/admin/change_list_results.html: Django renders each as
+    `<td class="field-title">…</td>`, the values escaped) without the overrides and unclosed direction codes
+    text_isolated leaves out: a title of an override (U+202E) and "evil" reads "evil", not "live", and the tags listed
+    after such a tag read in order. A cell is a paragraph of its own (a table cell is a block), so nothing in it lays
+    out another column. Codes are no markup: taking them out of the cell's HTML leaves it whole. A cell holding a field
+    to edit (list_editable) is left as it is: a field holds the text as stored."""
+    html = str(cell)
+    return cell if _EDITABLE_FIELD.search(html) else without_loose_direction_codes(html)

@@ -399,3 +399,119 @@ def test_text_stored_with_an_override_before_shows_isolated_without_it(client_fo
     assert f"<h1>{FSI}pirT{PDI}</h1>" in pages["album"] and f"{FSI}pirT{PDI}</a>" in pages["albums"]
     trashed = client.post(reverse("gallery:photo_delete", args=[photo.pk]), follow=True).content.decode()
     assert f"Moved “{FSI}evil{PDI}” to the trash" in trashed and RLO not in trashed
+
+
+def test_direction_codes_stored_before_they_were_refused_are_taken_out_by_the_migration(client_for, family, alice):
+    """Text stored before overrides and unclosed codes were refused showed reversed in its own edit field (a form input
+    can't be isolated), and saving the form refused it until the member found the invisible code. Migration 0044
+    takes out what the rule refuses (direction_codes_loose) from every field the rule covers, and keeps the codes a
+    person may type (closed isolates, the marks): two tags that become one name are merged, as 0020 merged names
+    with commas, and the changed photos' search documents go for the sweep to rebuild."""
+    import importlib
+    from datetime import timedelta
+
+    from django.apps import apps
+    from django.utils import timezone
+
+    from gallery.models import AlbumShare, Invite, RemovedTag, TagSuggestion
+    from gallery.text import control_characters_refuse
+    from search.metadata import documents_outdated_refresh
+    from search.models import PhotoDocument
+
+    one = photo_factory(family=family, user=alice, tags=["sea", "\u2067דוד\u2069"])
+    two = photo_factory(family=family, user=alice)
+    blank = photo_factory(family=family, user=alice)
+    kept = photo_factory(family=family, user=alice, tags=["kept"])
+    Photo.objects.filter(pk=one.pk).update(title=f"{RLO}evil", title_source="member",
+                                           description=f"Line {RLO}one\nwith \u2066x\u2069 and \u202b\u05d0")
+    Photo.objects.filter(pk=blank.pk).update(title=f"{RLO} \u2069", title_source="member")
+    Photo.objects.filter(pk=kept.pk).update(title="Trip with \u2067דוד\u2069 \u200f(2)", title_source="member")
+    dirty = Tag.objects.create(family=family, name=f"{RLO}Sea")  # "sea" once the override goes: one tag
+    PhotoTag.objects.create(photo=one, tag=dirty)
+    PhotoTag.objects.create(photo=two, tag=dirty)
+    lone = Tag.objects.create(family=family, name=f"{RLO}aes  \u2066")
+    PhotoTag.objects.create(photo=two, tag=lone)
+    RemovedTag.objects.create(photo=two, name=f"{RLO}x")
+    TagSuggestion.objects.create(photo=one, name="Dog", probability=0.9, model_name="m")
+    TagSuggestion.objects.create(photo=one, name=f"{RLO}dog", probability=0.8, model_name="m")
+    TagSuggestion.objects.create(photo=two, name=f"cat{RLO}", probability=0.8, model_name="m")
+    Family.objects.filter(pk=family.pk).update(name=f"{RLO}shtimS")
+    hidden = Family.objects.create(name="\u2066 \u202d")
+    album = album_create(user=alice, family=family, name="Trip")
+    Album.objects.filter(pk=album.pk).update(name=f"Trip\u2067", description=f"{RLO}sey\n\u2068ok\u2069")
+    week = timezone.now() + timedelta(days=7)
+    invite = Invite.objects.create(family=family, note=f"{RLO}nimda", token_hash="a" * 64, expires_at=week)
+    share = AlbumShare.objects.create(album=album, note=f"Gran\u202c", token_hash="b" * 64, expires_at=week)
+    PhotoDocument.objects.all().delete()
+    documents_outdated_refresh()
+
+    importlib.import_module("gallery.migrations.0044_direction_codes_stored_before").direction_codes_out(apps, None)
+
+    one.refresh_from_db(), blank.refresh_from_db(), kept.refresh_from_db()
+    assert (one.title, one.title_source) == ("evil", "member")
+    assert one.description == "Line one\nwith \u2066x\u2069 and \u05d0"
+    assert (blank.title, blank.title_source) == ("", "")
+    assert kept.title == "Trip with \u2067דוד\u2069 \u200f(2)"  # closed isolates and marks are the writer's
+    assert names(one) == {"sea", "\u2067דוד\u2069"} and names(two) == {"sea", "aes"}
+    assert not Tag.objects.filter(pk=dirty.pk).exists() and Tag.objects.get(pk=lone.pk).name == "aes"
+    assert list(RemovedTag.objects.filter(photo=two).values_list("name", flat=True)) == ["x"]
+    assert sorted(TagSuggestion.objects.values_list("photo_id", "name")) == [(one.pk, "Dog"), (two.pk, "cat")]
+    assert Family.objects.get(pk=family.pk).name == "shtimS"
+    assert Family.objects.get(pk=hidden.pk).name == f"Family {hidden.pk}"
+    album.refresh_from_db()
+    assert (album.name, album.description) == ("Trip", "sey\n\u2068ok\u2069")
+    assert Invite.objects.get(pk=invite.pk).note == "nimda" and AlbumShare.objects.get(pk=share.pk).note == "Gran"
+    # What is left passes the rule the pages apply.
+    for text in [one.title, kept.title, album.name, *Tag.objects.values_list("name", flat=True),
+                 *Family.objects.values_list("name", flat=True)]:
+        control_characters_refuse(text, what="A name")
+    control_characters_refuse(one.description, what="A description", multiline=True)
+    # The changed photos' documents go, for the sweep to rebuild them; the others stay.
+    assert set(PhotoDocument.objects.values_list("photo_id", flat=True)) == {kept.pk}
+    assert documents_outdated_refresh() == 3
+    # The photo's own edit form saves as it shows it now.
+    client_for(alice).post(reverse("gallery:photo_edit", args=[one.pk]),
+                           {"title": one.title, "description": "d", "tags": "sea"})
+    assert Photo.objects.get(pk=one.pk).description == "d"
+
+
+def test_the_admin_shows_text_without_the_codes_that_turn_it_around(root, family, alice):
+    """The Django admin printed stored text as it is: a title "\u202eevil" read "live" in the change list, and a tag
+    list "beach, \u202eaes, 海" turned around after the override ("beach, 海 ,sea"); a file name imported before
+    e253975 likewise, and the page's title ("evil | Change photo | …" reversed whole). Each cell of a change list shows its
+    text without the overrides and unclosed codes (text_isolated's rule: a cell is a paragraph of its own, so it
+    reaches no other column), and the page title and heading naming the object isolate it."""
+    photo = photo_factory(family=family, user=alice, tags=["beach", "sea", "海"])
+    named = photo_factory(family=family, user=alice)
+    hebrew = photo_factory(family=family, user=alice)
+    Photo.objects.filter(pk=photo.pk).update(title=f"{RLO}evil")
+    Photo.objects.filter(pk=named.pk).update(original_filename=f"IMG{RLO}gpj.exe.jpg", title="")
+    Photo.objects.filter(pk=hebrew.pk).update(title="טיול \u2067דוד\u2069 (2)")
+    Tag.objects.filter(name="sea").update(name=f"{RLO}aes")
+
+    def results(name: str) -> str:
+        page = root.get(reverse(f"admin:{name}_changelist")).content.decode()
+        start = page.index('<table id="result_list">')
+        return page[start:page.index("</table>", start)]
+
+    rows = results("gallery_photo")
+    assert ">evil</a>" in rows and "beach, aes, 海" in rows and RLO not in rows
+    assert "טיול \u2067דוד\u2069 (2)" in rows  # closed codes are the writer's: kept
+    rows = results("search_indexedphoto")
+    assert "IMGgpj.exe.jpg" in rows and RLO not in rows
+    rows = results("gallery_tag")
+    assert ">aes</a>" in rows and RLO not in rows
+
+    page = root.get(reverse("admin:gallery_photo_change", args=[photo.pk])).content.decode()
+    assert f"<title>{FSI}evil{PDI} | Change photo |" in page and f"<h2>{FSI}evil{PDI}</h2>" in page
+
+
+def test_a_file_name_stored_with_an_override_before_shows_isolated_without_it(client_for, family, alice):
+    """A file's name loses its direction codes since e253975, but one imported before keeps them: the photo page showed
+    it raw, as its heading when it has no title and beside "File", so "IMG<U+202E>1234.jpg" read "IMGgpj.4321" and
+    turned around what came after it. It is shown as every other text of people's is (the `isolated` filter)."""
+    photo = photo_factory(family=family, user=alice)
+    Photo.objects.filter(pk=photo.pk).update(original_filename=f"IMG{RLO}1234.jpg", title="")
+    html = client_for(alice).get(reverse("gallery:photo_detail", args=[photo.pk])).content.decode()
+    assert RLO not in re.sub(r'value="[^"]*"', "", html)
+    assert f'<h1 class="photo-title">{FSI}IMG1234.jpg{PDI}</h1>' in html and f"<dd>{FSI}IMG1234.jpg{PDI}</dd>" in html

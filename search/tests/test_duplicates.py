@@ -98,6 +98,15 @@ def test_the_review_page_shows_the_group_side_by_side_and_trashes_the_rest_in_on
     assert len(duplicate_groups(user=alice, family=family)) == 1
 
 
+def test_the_review_page_shows_a_file_name_stored_with_an_override_isolated_without_it(trio, family, client_for,
+                                                                                      alice):
+    """A file's name imported before e253975 may hold a direction override: the page printed it raw under the title,
+    "IMG<U+202E>1234.jpg" as "IMGgpj.4321". It is shown as people's text is (the `isolated` filter)."""
+    Photo.objects.filter(pk=trio["original"].pk).update(original_filename="IMG\u202e1234.jpg")
+    html = client_for(alice).get(reverse("search:duplicates", args=[family.pk])).content.decode()
+    assert "\u202e" not in html and '<small class="muted">\u2068IMG1234.jpg\u2069</small>' in html
+
+
 def test_a_plain_member_can_not_trash_others_uploads(trio, family, client_for, bob):
     client = client_for(bob)
     html = client.get(reverse("search:duplicates", args=[family.pk])).content.decode()

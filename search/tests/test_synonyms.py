@@ -71,6 +71,72 @@ def test_the_admin_refuses_a_synonym_with_a_control_character_or_a_direction_ove
     assert not Synonym.objects.filter(term__startswith="zor").exists()
 
 
+REFUSED_DIRECTION = ("can&#x27;t contain direction overrides, nor direction codes opened and not closed (invisible "
+                     "codes that turn letters around on the page; here U+202E). Remove them and try again.")
+
+
+def test_synonyms_and_concepts_hold_the_rule_in_the_model_as_the_admin_says_it(admin_client, family):
+    """Synonym and TagConcept had no validators of their own: only the admin's forms refused, so what a shell, a script
+    or any other form built on the models saved (full_clean) could hold what the pages refuse. The fields hold the rule
+    now (gallery.text), and the admin says it in the words of the pages."""
+    from django.core.exceptions import ValidationError
+
+    from search.models import TagConcept
+
+    for entry, field in ((Synonym(family=family, term="zor\u202ebly", related=["wibble"]), "term"),
+                         (Synonym(family=family, term="zorbly", related=["ok", "\u2067flumph"]), "related"),
+                         (Synonym(family=family, term="zorbly", related=["wib\x07ble"]), "related"),
+                         (TagConcept(family=family, name="\u202ehcaeb"), "name")):
+        with pytest.raises(ValidationError) as refused:
+            entry.full_clean()
+        assert list(refused.value.message_dict) == [field] and "U+" in str(refused.value), (entry, field)
+    Synonym(family=family, term="zorbly", related=["\u2067דוד\u2069", "wibble"]).full_clean()  # closed: kept
+
+    response = admin_client.post(reverse("admin:search_synonym_add"),
+                                 {"family": family.pk, "term": "zor\u202ebly", "related": "wibble"})
+    assert response.status_code == 200 and f"A term {REFUSED_DIRECTION}" in response.content.decode()
+    response = admin_client.post(reverse("admin:search_tagconcept_add"),
+                                 {"family": family.pk, "name": "\u202ehcaeb", "prompt": "", "enabled": "on"})
+    assert response.status_code == 200 and f"A tag name {REFUSED_DIRECTION}" in response.content.decode()
+    assert not Synonym.objects.filter(term__contains="\u202e").exists()
+    assert not TagConcept.objects.filter(name__contains="\u202e").exists()
+
+
+def test_synonyms_and_concepts_stored_with_direction_codes_before_lose_them(family, other_family):
+    """Search 0026, after gallery 0044: a term, related term or concept name stored with an override or an unclosed
+    code before they were refused loses them; an entry that becomes one already there is merged into it (its related
+    terms added), a concept that does is left to the one there, and what shows nothing goes."""
+    import importlib
+
+    from django.apps import apps
+
+    from search.models import TagConcept
+
+    dog = Synonym.objects.create(family=family, term="zdog", related=["puppy"])
+    Synonym.objects.create(family=family, term="\u202ezdog", related=["hound", "\u202ePuppy"])
+    cat = Synonym.objects.create(family=other_family, term="zcat\u2066", related=["kitty\u202c", "\u2067חתול\u2069"])
+    Synonym.objects.create(family=family, term="zbird", related=["\u202e", " \u2069"])
+    beach = TagConcept.objects.create(family=family, name="zbeach", prompt="a beach")
+    TagConcept.objects.create(family=family, name="\u202eZbeach", prompt="a hcaeb")
+    sunset = TagConcept.objects.create(family=None, name="zsunset\u202e", prompt="the sun going down")
+    before = dog.updated_at
+
+    importlib.import_module("search.migrations.0026_direction_codes_stored_before").direction_codes_out(apps, None)
+
+    assert sorted(Synonym.objects.exclude(family=None).values_list("term", "related")) == [
+        ("zcat", ["kitty", "\u2067חתול\u2069"]), ("zdog", ["puppy", "hound"])]
+    assert Synonym.objects.get(pk=dog.pk).updated_at > before  # every process builds its groups again
+    assert Synonym.objects.get(pk=cat.pk).family == other_family
+    assert sorted(TagConcept.objects.filter(name__istartswith="zbeach").values_list("pk", "name", "prompt")) == [
+        (beach.pk, "zbeach", "a beach")]
+    assert sorted(TagConcept.objects.filter(family=None, name__startswith="z").values_list("pk", "name", "prompt")) == [
+        (sunset.pk, "zsunset", "the sun going down")]
+    for entry in Synonym.objects.all():
+        entry.full_clean()
+    for concept in TagConcept.objects.all():
+        concept.full_clean()
+
+
 def test_another_familys_entries_never_expand_my_queries(family, other_family):
     Synonym.objects.create(family=other_family, term="zorbly", related=["wibble"])
     assert texts("zorbly", family) == ["zorbly"]
