@@ -29,7 +29,6 @@ from search.calibration import KIND_LABELS, active_calibrations
 from search.embedder import Embedder, ModelUnavailable, get_embedder
 from search.engine import MAX_QUERY_CHARS, SearchParams, SearchResponse, search_photos, sigmoid
 from search.metadata import FIELDS
-from search.judgment_selectors import family_judgments
 from search.models import PhotoDocument, PhotoEmbedding, Synonym
 from search.quality import judged_data, scores, scoring_now
 from search.selectors import family_search_model
@@ -383,13 +382,12 @@ _TSVECTOR_LEXEME = re.compile(r"'((?:[^'\\]|''|\\.)*)'(?::[0-9A-D,]+)?")
 def _judged_queries(photo: Photo, user: AbstractBaseUser, budget: EncodeBudget | None) -> dict:
     """The queries the family's members judged the photo right and wrong for, each scored as the user's search scores
     the photo for it now, the way the quality figures and the fit score every judgment (search.quality.judged_data:
-    the family's search model whichever model a row was judged with, one read of the photo's vector and one metadata
-    pass for them all; the calibration in force, the user's weights), highest first."""
+    the family's search model whichever model a row was judged with, one read of the photo's judgments and of its
+    vector and one metadata pass for them all; the calibration in force, the user's weights), highest first."""
     data = judged_data(family_id=photo.family_id, budget=budget, photo_id=photo.pk)
     calibration, weights = scoring_now(user=user, family_id=photo.family_id, model_name=data.model_name)
     now = dict(zip(data.queries, scores(data, calibration, weights).tolist())) if len(data) else {}
-    verdicts = Counter(family_judgments(family_id=photo.family_id).filter(photo=photo)
-                       .values_list("query", "relevant"))
+    verdicts = Counter(data.verdicts)  # (the rows judged_data read: not read again)
     judged = [JudgedQuery(query, relevant, now.get(query), judges) for (query, relevant), judges in verdicts.items()]
     judged.sort(key=lambda j: (-(j.score if j.score is not None else -1.0), j.query))
     return {"best_queries": [j for j in judged if j.relevant][:JUDGED_QUERIES],

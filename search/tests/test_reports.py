@@ -560,3 +560,27 @@ def test_how_an_all_families_search_scored_is_that_search_with_the_leading_famil
     assert client.get("/search/report/", {"q": "red", "all_families": "1",
                                           "family": other_family.pk}).status_code == 404
     assert str(other_family) not in html
+
+
+def test_a_photo_s_profile_reads_its_judgments_once(shapes, alice, bob, family):
+    """The profile read the photo's judgments twice: once to score its judged queries (search.quality.judged_data)
+    and again, the same rows, to count each verdict's judges. One read serves both; the queries it lists, their
+    scores and their judges are the same, those still waiting for the model to read their words too."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from search.models import Judgment
+
+    photo = shapes["red square"]
+    judgment_record(user=alice, photo=photo, query="red square", relevant=True)
+    judgment_record(user=bob, photo=photo, query="red square", relevant=True)
+    judgment_record(user=alice, photo=photo, query="blue circle", relevant=False)
+    judgment_record(user=alice, photo=shapes["red circle"], query="red square", relevant=True)  # another photo's
+    with CaptureQueriesContext(connection) as captured:
+        report = photo_report(user=alice, photo_id=photo.pk)
+    table = f'FROM "{Judgment._meta.db_table}"'
+    reads = [q["sql"] for q in captured.captured_queries if table in q["sql"]]
+    assert len(reads) == 1, reads
+    assert [(j.query, j.judges, j.relevant) for j in report.best_queries] == [("red square", 2, True)]
+    assert [(j.query, j.judges, j.relevant) for j in report.worst_queries] == [("blue circle", 1, False)]
+    assert all(j.score is not None for j in report.best_queries + report.worst_queries)
