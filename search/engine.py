@@ -23,7 +23,7 @@ from django.db import connection, transaction
 from gallery.models import Photo
 from search.calibration import DEFAULT as DEFAULT_CALIBRATION
 from search.calibration import Calibration, active_calibrations, fuse_one, noisy_or, query_word_count
-from search.embedder import ModelUnavailable, get_embedder
+from search.embedder import ModelUnavailable, get_embedder, model_load_failed
 from search.expansion import Term, expand, synonyms_version
 from search.metadata import MetaMatch, MetaQuery, metadata_pass, metadata_passes, metadata_queries, metadata_query
 from search.models import PhotoEmbedding, SearchPreferences
@@ -416,13 +416,16 @@ def _refine_read(plan: Plan, models: dict[int, str], *, vectors: bool) -> tuple[
     not indexed yet under their family's search model, or whose indexing failed (nothing indexes it until a Retry),
     indexed under a model that can't be loaded now (smart search is off: no vector is moved), in another of the
     user's families than those searched, or not the user's to see (counted only: another family's photo reads as a
-    missing one). The photos that refine are the rest: `_refining`."""
+    missing one). The photos that refine are the rest: `_refining`. With `vectors` (the search itself, which loads
+    its models anyway) a model not loaded yet is loaded to tell; without (the refine bar of a verdict, which must not
+    wait for a load), one this process failed to load is off and any other is taken to load."""
     named = list(dict.fromkeys(plan.like + plan.unlike))
     photos = refine_photos(photo_ids=named, family_ids=list(plan.families), search_models=models, vectors=vectors)
     seen = [i for i in named if i in photos]
     searched = [i for i in seen if photos[i].family_id in models]
     waiting = [i for i in searched if not photos[i].indexed]
-    off = {m for m in {models[photos[i].family_id] for i in searched if photos[i].indexed} if not _model_loads(m)}
+    loads = _model_loads if vectors else (lambda model_name: not model_load_failed(model_name))
+    off = {m for m in {models[photos[i].family_id] for i in searched if photos[i].indexed} if not loads(m)}
     return photos, LeftOut(
         not_indexed=[i for i in waiting if not photos[i].failed], failed=[i for i in waiting if photos[i].failed],
         model_off=[i for i in searched if photos[i].indexed and models[photos[i].family_id] in off],

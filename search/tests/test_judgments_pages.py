@@ -506,3 +506,30 @@ def test_a_link_naming_your_marks_in_another_order_is_the_refine_they_make(clien
     search = f"q=red+shape&like={shapes['red square'].pk},{shapes['red circle'].pk}"  # (the marks: newest first)
     bar = refine_bar(client.get(f"/search/?{search}&min_score=0").content.decode())
     assert "More like these" not in bar and "Refined: more like 2 photos (all your marks)." in bar
+
+
+def test_a_verdict_never_waits_for_the_model_to_load(client_for, alice, shapes, monkeypatch):
+    """A verdict's refine bar asked whether the model of each photo of the link loads (search.engine._model_loads),
+    and in a web process that had not loaded it yet (a fresh one: a restart, another gunicorn worker) that loaded it,
+    seconds of it, for a click that searches nothing. The bar takes what this process knows: a model whose load
+    failed refines nothing (the test with smart search off), any other does; the search the refine link opens loads
+    it, as every search does."""
+    from transformers import AutoModel
+
+    from search.embedder import reset_embedder
+
+    right, wrong = shapes["red square"], shapes["blue circle"]
+    client = client_for(alice)
+    judge(client, wrong, "wrong")
+    search = f"q=red+shape&like={right.pk}"
+    reset_embedder()  # a web process that has not loaded the model yet
+    loads = []
+    original = AutoModel.from_pretrained.__func__
+    monkeypatch.setattr(AutoModel, "from_pretrained",
+                        classmethod(lambda cls, *args, **kwargs: loads.append(args) or original(cls, *args, **kwargs)))
+    bar = refine_bar(judge(client, wrong, "undo", search=search).content.decode())
+    assert loads == []
+    assert "Refined: more like 1 photo." in bar and "left out" not in bar
+    # The search does load it, and refines with the photo.
+    page = client.get(f"/search/?{search}&min_score=0").content.decode()
+    assert len(loads) == 1 and "Refined: more like 1 photo." in refine_bar(page)
