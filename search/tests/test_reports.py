@@ -584,3 +584,40 @@ def test_a_photo_s_profile_reads_its_judgments_once(shapes, alice, bob, family):
     assert [(j.query, j.judges, j.relevant) for j in report.best_queries] == [("red square", 2, True)]
     assert [(j.query, j.judges, j.relevant) for j in report.worst_queries] == [("blue circle", 1, False)]
     assert all(j.score is not None for j in report.best_queries + report.worst_queries)
+
+
+def test_search_report_command_scores_a_search_of_all_the_user_s_families(
+        shapes, alice, family, add_shape, django_capture_on_commit_callbacks):
+    """The report page scores a search of all Alice's families as it ran (4bb35d5), but `manage.py search_report` had
+    no such option: with two families it asked for one with --family, and scored another search than the page's.
+    `--all-families` scores the search of all her families: its top results from each, each naming its family, with
+    the figures (model, calibration, distributions) of the family whose photos lead the results, or of --family's."""
+    from gallery.models import Membership
+    from tests.factories import FamilyFactory
+
+    greens = FamilyFactory(name="Greens")
+    Membership.objects.create(family=greens, user=alice, role=Membership.Role.MEMBER)
+    with django_capture_on_commit_callbacks(execute=True):
+        theirs = add_shape("red", "square", target_family=greens)
+    run_queued_tasks()
+    with pytest.raises(CommandError, match="pick one with --family, or search them all with --all-families"):
+        command("search_report", "red square", "--user", "alice")
+    output = command("search_report", "red square", "--user", "alice", "--all-families")
+    lines = output.splitlines()
+    assert lines[0] == "Search report for “red square” in all alice's families: Greens and Smiths"
+    top = output.split("top ")[1]
+    assert f"photo {theirs.pk} “{theirs}” (Greens)" in top and f"photo {shapes['red square'].pk} “" in top
+    first = int(top.splitlines()[1].split("photo ")[1].split()[0])
+    lead = greens if first == theirs.pk else family
+    assert (f"model, calibration and term distributions: those of {lead.name}, whose photos lead the results"
+            in output), output
+    assert f"{'1' if lead == greens else '5'} indexed photo(s)" in output
+    # The other family's figures of the same search: the same top results.
+    other = family if lead == greens else greens
+    again = command("search_report", "red square", "--user", "alice", "--all-families", "--family", other.name)
+    assert f"model, calibration and term distributions: those of {other.name}\n" in again, again
+    assert again.split("top ")[1] == top
+    # One family's report, as before: no family named on its results.
+    single = command("search_report", "red square", "--user", "alice", "--family", "greens")
+    assert single.splitlines()[0] == "Search report for “red square” in Greens"
+    assert "(Greens)" not in single.split("top ")[1] and f"photo {shapes['red square'].pk} " not in single
