@@ -426,15 +426,7 @@ def get_embedder(model_name: str | None = None, *, allow_download: bool = False)
     ``allow_download``: a page view never waits on the network (offline, a hub lookup takes
     half a minute to fail); it uses what the worker or ``download_model`` put in the cache.
     """
-    from django.conf import settings
-
-    key: _Key = (
-        model_name or str(getattr(settings, "SEARCH_MODEL", DEFAULT_MODEL)),
-        str(getattr(settings, "SEARCH_DEVICE", "auto")),
-        str(getattr(settings, "SEARCH_DTYPE", "auto")),
-        int(getattr(settings, "SEARCH_BATCH_SIZE", 32)),
-        str(getattr(settings, "SEARCH_COMPILE", "auto")),
-    )
+    key = _key(model_name)
     with _lock:  # also serialises loading: two threads never load the same model twice
         if key in _embedders:
             return _embedders[key]
@@ -450,6 +442,26 @@ def get_embedder(model_name: str | None = None, *, allow_download: bool = False)
         _failures.pop(key, None)
         _embedders[key] = embedder
         return embedder
+
+
+def _key(model_name: str | None) -> _Key:
+    from django.conf import settings
+
+    return (
+        model_name or str(getattr(settings, "SEARCH_MODEL", DEFAULT_MODEL)),
+        str(getattr(settings, "SEARCH_DEVICE", "auto")),
+        str(getattr(settings, "SEARCH_DTYPE", "auto")),
+        int(getattr(settings, "SEARCH_BATCH_SIZE", 32)),
+        str(getattr(settings, "SEARCH_COMPILE", "auto")),
+    )
+
+
+def model_load_failed(model_name: str | None = None) -> bool:
+    """Whether this process's latest attempt to load ``model_name`` failed (none succeeded since), without trying one:
+    what a request that must not wait for a load (a verdict) can know of the model. False when no load was tried."""
+    key = _key(model_name)
+    with _lock:
+        return key in _failures and key not in _embedders
 
 
 def reset_embedder() -> None:

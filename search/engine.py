@@ -23,7 +23,7 @@ from django.db import connection, transaction
 from gallery.models import Photo
 from search.calibration import DEFAULT as DEFAULT_CALIBRATION
 from search.calibration import Calibration, active_calibrations, fuse_one, noisy_or, query_word_count
-from search.embedder import ModelUnavailable, get_embedder
+from search.embedder import ModelUnavailable, get_embedder, model_load_failed
 from search.expansion import Term, expand, synonyms_version
 from search.metadata import MetaMatch, MetaQuery, metadata_pass, metadata_passes, metadata_queries, metadata_query
 from search.models import PhotoEmbedding, SearchPreferences
@@ -168,6 +168,8 @@ class SearchResponse:
     liked: list[int] = field(default_factory=list)
     unliked: list[int] = field(default_factory=list)
     left_out: LeftOut = field(default_factory=LeftOut)
+    # What the search was planned as (its families, models, preferences): refine_read reuses it, planning nothing.
+    plan: Plan | None = field(default=None, repr=False, compare=False)
 
 
 def preferences_for(user: AbstractBaseUser) -> SearchPreferences:
@@ -310,7 +312,8 @@ def _plan(*, user: AbstractBaseUser | None, params: SearchParams,
                               excluded=list(plan.excluded), other_models=plan.other_models,
                               leaves_out=bool(plan.excluded or scope.not_places or scope.not_countries
                                               or scope.not_dates or scope.not_days_of_year),
-                              family_ids=scope.family_ids, browse=plan.browse and not (plan.like or plan.unlike))
+                              family_ids=scope.family_ids, browse=plan.browse and not (plan.like or plan.unlike),
+                              plan=plan)
     return plan, response
 
 
@@ -416,13 +419,16 @@ def _refine_read(plan: Plan, models: dict[int, str], *, vectors: bool) -> tuple[
     not indexed yet under their family's search model, or whose indexing failed (nothing indexes it until a Retry),
     indexed under a model that can't be loaded now (smart search is off: no vector is moved), in another of the
     user's families than those searched, or not the user's to see (counted only: another family's photo reads as a
-    missing one). The photos that refine are the rest: `_refining`."""
+    missing one). The photos that refine are the rest: `_refining`. With `vectors` (the search itself, which loads
+    its models anyway) a model not loaded yet is loaded to tell; without (the refine bar, which a verdict redraws and
+    must not wait for a load), one this process failed to load is off and any other is taken to load."""
     named = list(dict.fromkeys(plan.like + plan.unlike))
     photos = refine_photos(photo_ids=named, family_ids=list(plan.families), search_models=models, vectors=vectors)
     seen = [i for i in named if i in photos]
     searched = [i for i in seen if photos[i].family_id in models]
     waiting = [i for i in searched if not photos[i].indexed]
-    off = {m for m in {models[photos[i].family_id] for i in searched if photos[i].indexed} if not _model_loads(m)}
+    loads = _model_loads if vectors else (lambda model_name: not model_load_failed(model_name))
+    off = {m for m in {models[photos[i].family_id] for i in searched if photos[i].indexed} if not loads(m)}
     return photos, LeftOut(
         not_indexed=[i for i in waiting if not photos[i].failed], failed=[i for i in waiting if photos[i].failed],
         model_off=[i for i in searched if photos[i].indexed and models[photos[i].family_id] in off],
@@ -446,16 +452,44 @@ def _model_loads(model_name: str) -> bool:
     return True
 
 
-def refine_of(*, user: AbstractBaseUser, params: SearchParams) -> tuple[list[int], list[int], LeftOut]:
-    """What the photos of a refine do to the search `params`, without running it (the refine bar a verdict redraws):
-    those that move its query, as its response's `liked` and `unliked` would be, and those it leaves out."""
-    plan, _ = _plan(user=user, params=params)
+@dataclass
+class RefineRead:
+    """Photos as the refine of a search reads them (refine_read): those the user may see and those left out, by why.
+    What a photo does to the search depends on the photo and the search alone, not on which list names it."""
+
+    searched: bool  # the search has something to refine (a query, a family to look in)
+    photos: dict[int, RefinePhoto] = field(default_factory=dict)
+    left_out: LeftOut = field(default_factory=LeftOut)
+
+    def of(self, like, unlike) -> tuple[list[int], list[int], LeftOut]:
+        """What the photos `like` and `unlike` (all of them read) do as the search's refine: those that move its query,
+        as its response's `liked` and `unliked` would be, and those it leaves out."""
+        like, unlike = _refine_ids(like), _refine_ids(unlike)
+        if not self.searched or not (like or unlike):
+            return [], [], LeftOut()
+        named, out = set(like) | set(unlike), self.left_out
+        used = _refining(self.photos, out)
+        return ([i for i in like if i in used and i not in unlike], [i for i in unlike if i in used], LeftOut(
+            not_indexed=[i for i in out.not_indexed if i in named], failed=[i for i in out.failed if i in named],
+            model_off=[i for i in out.model_off if i in named],
+            other_families={i: f for i, f in out.other_families.items() if i in named},
+            unseen=sum(1 for i in named if i not in self.photos)))
+
+
+def refine_read(*, user: AbstractBaseUser, params: SearchParams,
+                also: tuple[tuple[int, ...], tuple[int, ...]] = ((), ()),
+                response: SearchResponse | None = None) -> RefineRead:
+    """The photos of the refine of the search `params` (its like and unlike) and of `also` (other photos marked right
+    and wrong: the refine bar's marks) as that search reads them, without running it, in one read (no model is loaded:
+    _refine_read). `response`: the search that ran as `params` (its plan serves; none is made again)."""
+    ran = response.plan if response is not None else None
+    plan = replace(ran or _plan(user=user, params=params)[0],
+                   like=tuple(dict.fromkeys(_refine_ids(params.like) + _refine_ids(also[0]))),
+                   unlike=tuple(dict.fromkeys(_refine_ids(params.unlike) + _refine_ids(also[1]))))
     if not (plan.like or plan.unlike) or not plan.query or plan.scope.empty:
-        return [], [], LeftOut()
-    photos, left_out = _refine_read(plan, _search_models(plan), vectors=False)
-    used = _refining(photos, left_out)
-    return ([i for i in plan.like if i in used and i not in plan.unlike], [i for i in plan.unlike if i in used],
-            left_out)
+        return RefineRead(searched=bool(plan.query) and not plan.scope.empty)
+    photos, left_out = _refine_read(plan, response.search_models if ran else _search_models(plan), vectors=False)
+    return RefineRead(True, photos, left_out)
 
 
 def _refined(response: SearchResponse, plan: Plan, refine: dict[int, RefinePhoto], scale: float, model_name: str,

@@ -89,6 +89,9 @@ class JudgedData:
     users: list[int] = field(default_factory=list)
     judged_at: list = field(default_factory=list)
     read_at: datetime = field(default_factory=timezone.now)  # when the judgments were read: a fit is as new as this
+    # Every judgment read, as (query, verdict), those left out above (waiting for the model) too: a photo's profile
+    # counts each verdict's judges from them instead of reading the rows again.
+    verdicts: list[tuple[str, bool]] = field(default_factory=list)
 
     def fingerprint(self) -> str:
         """Which verdicts these are (who said what of which photo for which query, under which model): two fits of the
@@ -124,7 +127,7 @@ def judged_data(*, family_id: int, budget: EncodeBudget | None = None, photo_id:
     for query, photo_id, *_ in rows:
         by_query[query].append(photo_id)
     model_name = family_search_model(family_id=family_id)
-    data = JudgedData(model_name, None)
+    data = JudgedData(model_name, None, verdicts=[(query, relevant) for query, _, relevant, *_ in rows])
     components = {}
     facts = family_facts(family_id=family_id) if by_query else None  # read once for every judged query
     judged = judged_components(family_id=family_id, judged={q: sorted(set(ids)) for q, ids in by_query.items()},

@@ -29,7 +29,6 @@ from search.calibration import KIND_LABELS, active_calibrations
 from search.embedder import Embedder, ModelUnavailable, get_embedder
 from search.engine import MAX_QUERY_CHARS, SearchParams, SearchResponse, search_photos, sigmoid
 from search.metadata import FIELDS
-from search.judgment_selectors import family_judgments
 from search.models import PhotoDocument, PhotoEmbedding, Synonym
 from search.quality import judged_data, scores, scoring_now
 from search.selectors import family_search_model
@@ -109,6 +108,10 @@ class SearchReport:
     interpreted: dict = field(default_factory=dict)
     response: SearchResponse | None = None
     message: str = ""  # why the semantic part is missing, when it is
+    # A search of all the user's families (all_families): those it looked in, by name; `family` is the one whose
+    # figures (model, calibration, distributions) are shown, and `leads` whether its photos lead the results.
+    searched_families: dict[int, str] = field(default_factory=dict)  # id → name, by name
+    leads: bool = False
 
     @property
     def calibration(self) -> Calibration | None:
@@ -231,16 +234,21 @@ def search_report(*, user: AbstractBaseUser, query: str, family_id: int | None =
     the words alone); `filters`: the search page's filters (uploader, tag, place, dates, favourites), which narrow
     the top results as they narrowed the page's (the distributions are of the whole family); `all_families`: the
     search of all the user's families (a search page's without a family filter: its synonyms, refine and top results
-    are those of all of them), the family's being its model, calibration and distributions."""
-    family = report_family(user=user, family_id=family_id)
+    are those of all of them), the family's being its model, calibration and distributions (with no `family_id`, the
+    family whose photos lead its results, as the search page's link to its report names it)."""
+    family = report_family(user=user, family_id=family_id) if family_id is not None or not all_families else None
     params = replace(filters or SearchParams(), query=query, family_id=None if all_families else family.pk,
                      limit=TOP_RESULTS, min_score=0.0, like=like, unlike=unlike, sort=None, show_hidden=False)
     understood = understand_search(user=user, params=params, removed=removed)
     response = search_photos(user=user, params=understood.params)
+    lead = response.results[0].photo.family_id if response.results else None
+    family = family or report_family(user=user, family_id=lead)
     # The query as typed (its words left to search may be none: "-dog", "not in 2023"; "Understood" says which).
     report = SearchReport(query=" ".join(query.split())[:MAX_QUERY_CHARS], family=family, model_name=None, indexed=0,
                           model_calibration=None, fitted_calibration=None, interpreted=understood.interpreted(), response=response,
-                          message=response.semantic_message)
+                          message=response.semantic_message, leads=lead == family.pk)
+    if all_families:
+        report.searched_families = {f.pk: f.name for f in family_list(user=user) if f.pk in response.family_ids}
     model_name = family_search_model(family_id=family.pk)
     try:
         embedder = get_embedder(model_name)
@@ -383,13 +391,12 @@ _TSVECTOR_LEXEME = re.compile(r"'((?:[^'\\]|''|\\.)*)'(?::[0-9A-D,]+)?")
 def _judged_queries(photo: Photo, user: AbstractBaseUser, budget: EncodeBudget | None) -> dict:
     """The queries the family's members judged the photo right and wrong for, each scored as the user's search scores
     the photo for it now, the way the quality figures and the fit score every judgment (search.quality.judged_data:
-    the family's search model whichever model a row was judged with, one read of the photo's vector and one metadata
-    pass for them all; the calibration in force, the user's weights), highest first."""
+    the family's search model whichever model a row was judged with, one read of the photo's judgments and of its
+    vector and one metadata pass for them all; the calibration in force, the user's weights), highest first."""
     data = judged_data(family_id=photo.family_id, budget=budget, photo_id=photo.pk)
     calibration, weights = scoring_now(user=user, family_id=photo.family_id, model_name=data.model_name)
     now = dict(zip(data.queries, scores(data, calibration, weights).tolist())) if len(data) else {}
-    verdicts = Counter(family_judgments(family_id=photo.family_id).filter(photo=photo)
-                       .values_list("query", "relevant"))
+    verdicts = Counter(data.verdicts)  # (the rows judged_data read: not read again)
     judged = [JudgedQuery(query, relevant, now.get(query), judges) for (query, relevant), judges in verdicts.items()]
     judged.sort(key=lambda j: (-(j.score if j.score is not None else -1.0), j.query))
     return {"best_queries": [j for j in judged if j.relevant][:JUDGED_QUERIES],
@@ -415,8 +422,16 @@ def _calibration_line(report: SearchReport | PhotoReport) -> str:
     return line + f"; fitted from the family's judgments a' = {fitted.scale:.2f}, b' = {fitted.bias:.2f} (in force)"
 
 
-def search_report_lines(report: SearchReport) -> list[str]:
-    lines = [f"Search report for “{report.query}” in {report.family.name}"]
+def search_report_lines(report: SearchReport, *, reader: str = "your") -> list[str]:
+    """The report as text; `reader`: whose families a search of all of them names ("alice's": the command's)."""
+    if len(report.searched_families) > 1:  # (the top results below are the search's own, from every family)
+        names = sorted(report.searched_families.values())
+        names = f"{', '.join(names[:-1])} and {names[-1]}"
+        lines = [f"Search report for “{report.query}” in all {reader} families: {names}",
+                 f"model, calibration and term distributions: those of {report.family.name}"
+                 + (", whose photos lead the results" if report.leads else "")]
+    else:
+        lines = [f"Search report for “{report.query}” in {report.family.name}"]
     if report.interpreted:
         places, excluded = report.interpreted.get("places"), report.interpreted.get("excluded")
         after, before = report.interpreted.get("taken_after"), report.interpreted.get("taken_before")
@@ -467,8 +482,10 @@ def _days_of_year(days: list[dict]) -> str:
 def _results_lines(report: SearchReport) -> list[str]:
     results = report.response.results if report.response else []
     lines = [f"top {len(results)} result(s):"]
+    names = report.searched_families if len(report.searched_families) > 1 else {}
     for n, result in enumerate(results, start=1):
-        lines.append(f"{n:3}. photo {result.photo.pk} “{result.photo}”  score {result.score:.4f}")
+        family = f" ({names[result.photo.family_id]})" if result.photo.family_id in names else ""
+        lines.append(f"{n:3}. photo {result.photo.pk} “{result.photo}”{family}  score {result.score:.4f}")
         for name, value in explanation_items(result.explanation):
             lines.append(f"       {name}: {value}")
     return lines

@@ -29,8 +29,8 @@ from gallery.views.bulk import selection_context
 from gallery.views.trash import results_message
 from search.duplicates import GroupChanged, duplicate_groups, duplicates_dismiss_group
 from search.engine import (
-    MAX_LIMIT, MAX_QUERY_CHARS, PAGE_SIZE, LeftOut, SearchParams, SearchResponse, preferences_for, refine_of,
-    search_photos, similar_photos,
+    MAX_LIMIT, MAX_QUERY_CHARS, MAX_REFINE, PAGE_SIZE, LeftOut, SearchParams, SearchResponse, preferences_for,
+    refine_read, search_photos, similar_photos,
 )
 from search.expansion import also_searched_as
 from search.forms import (
@@ -77,8 +77,7 @@ def search(request: HttpRequest) -> HttpResponse:
                "max_query_chars": MAX_QUERY_CHARS,
                "refused": form.refused(), "refused_notice": form.refused_labels(),
                "also_searched": also_searched_as(response.terms),
-               "judge": _judge_context(request, query, request.GET, form,
-                                      refined=(response.liked, response.unliked, response.left_out)),
+               "judge": _judge_context(request, query, request.GET, form, response=response),
                "verdicts": judgment_verdicts(user=request.user, query=query,
                                              photo_ids=[r.photo.pk for r in response.results]),
                "show_hidden_url": _with(request, show_hidden="1"), "understood": understood,
@@ -154,35 +153,44 @@ def _refined_text(used: tuple[list[int], list[int]]) -> str:
     return f"Refined: {', '.join(parts)}" if parts else ""
 
 
-def _left_out_text(left_out: LeftOut, form: SearchForm, *, named: str = "in the link") -> list[str]:
+def _left_out_text(left_out: LeftOut, form: SearchForm, *, marked: LeftOut | None = None) -> list[str]:
     """What the refine bar (and a refined search's report) says of the photos a link names that the search left out,
     by why: not indexed yet, could not be indexed (with the way to Retry it), smart search off, in another of the
     user's families than the one searched (named: they are the user's), or not theirs to see, in the trash or
-    deleted (how many, never which: another family's ids are not theirs to learn about). `named`: what names the
-    photos ("in the link"; "you marked", before the refine link is followed)."""
+    deleted (how many, never which: another family's ids are not theirs to learn about). `marked`: the user's marks
+    the link does not name (all of them, with no link), left out by the refine the bar offers before its link is
+    followed: said with the link's of the same why, so that each photo is said once ("1 photo in the link and 1 you
+    marked could not be indexed")."""
+    marked = marked or LeftOut()
     said = []
 
-    def photos(count: int) -> str:
-        return f"{count} photo{pluralize(count)} {named}"
+    def photos(count: int, mine: int) -> str:
+        if count and mine:
+            return f"{count} photo{pluralize(count)} in the link and {mine} you marked"
+        return f"{count} photo{pluralize(count)} in the link" if count else f"{mine} photo{pluralize(mine)} you marked"
 
-    if count := len(left_out.not_indexed):
-        said.append(f"{photos(count)} {pluralize(count, 'is,are')} not indexed yet: left out until "
-                    f"{pluralize(count, 'it is,they are')}.")
-    if count := len(left_out.failed):
+    if count := len(left_out.not_indexed) + len(marked.not_indexed):
+        said.append(f"{photos(len(left_out.not_indexed), len(marked.not_indexed))} {pluralize(count, 'is,are')} not "
+                    f"indexed yet: left out until {pluralize(count, 'it is,they are')}.")
+    if count := len(left_out.failed) + len(marked.failed):
         said.append(format_html('{} could not be indexed: left out. <a href="{}">Retry {} on the Index page</a>.',
-                                photos(count), reverse("search:indexing"), pluralize(count, "it,them")))
-    if count := len(left_out.model_off):
-        said.append(f"{photos(count)} {pluralize(count, 'refines,refine')} nothing while smart search is off: the "
-                    "results come from tags, titles, descriptions and file names only.")
-    if count := len(left_out.other_families):
+                                photos(len(left_out.failed), len(marked.failed)), reverse("search:indexing"),
+                                pluralize(count, "it,them")))
+    if count := len(left_out.model_off) + len(marked.model_off):
+        said.append(f"{photos(len(left_out.model_off), len(marked.model_off))} {pluralize(count, 'refines,refine')} "
+                    "nothing while smart search is off: the results come from tags, titles, descriptions and file "
+                    "names only.")
+    if count := len(left_out.other_families) + len(marked.other_families):
         names = dict(form.fields["family"].choices)
         # (people's names, isolated: a right-to-left one must not turn the words after it around)
-        theirs = [text_isolated(names.get(f, "")) for f in dict.fromkeys(left_out.other_families.values())]
+        families = [*left_out.other_families.values(), *marked.other_families.values()]
+        theirs = [text_isolated(names.get(f, "")) for f in dict.fromkeys(families)]
         searched = text_isolated(names.get(form.params().family_id, ""))
-        said.append(f"{photos(count)} {pluralize(count, 'is,are')} in "
-                    f"{_and(theirs)}, and this search looks only in {searched}: left out.")
-    if count := left_out.unseen:
-        said.append(f"{photos(count)} {pluralize(count, 'is,are')} not yours to see, in "
+        said.append(f"{photos(len(left_out.other_families), len(marked.other_families))} "
+                    f"{pluralize(count, 'is,are')} in {_and(theirs)}, and this search looks only in {searched}: "
+                    "left out.")
+    if count := left_out.unseen + marked.unseen:
+        said.append(f"{photos(left_out.unseen, marked.unseen)} {pluralize(count, 'is,are')} not yours to see, in "
                     "the trash or deleted: left out.")
     return said
 
@@ -193,14 +201,16 @@ def _and(names: list[str]) -> str:
 
 
 def _judge_context(request: HttpRequest, query: str, search: QueryDict, form: SearchForm,
-                   refined: tuple[list[int], list[int], LeftOut] | None = None) -> dict:
+                   response: SearchResponse | None = None) -> dict:
     """What the page's right/wrong buttons and refine bar need: the query judged, the search's own parameters
     (`search`, refine included: a verdict given on refined results keeps them refined; `form`, its search form), the
-    URLs that refine the search with this query's verdicts, or clear the refine, and what refined it (`refined`: the
-    photos of its like/unlike that moved the query and those left out, the search's response's, else read as the
-    search reads them; a shared link's need not be the user's own marks, and another family's are ignored). Before
-    the refine link is followed, what it will use of the marks under the search's filters and what it will leave
-    out, read as the search will (refine_of), so the bar never offers what the click then takes back."""
+    URLs that refine the search with this query's verdicts, or clear the refine, and what refined it (the photos of
+    its like/unlike that moved the query and those left out: the search's `response`'s, else read as the search reads
+    them; a shared link's need not be the user's own marks, and another family's are ignored). Before the refine
+    link is followed, what it will use of the marks under the search's filters and what it will leave out, read as
+    the search will (search.engine.refine_read: the response's plan, else one plan and one read for the link's
+    photos and the marks'), so the bar never offers what the click then takes back. Each photo is said once: a mark
+    the link names too does to the offered refine what it does to the link's."""
     base = search.copy()
     for name in _REFINE_PARAMS:
         base.pop(name, None)
@@ -211,26 +221,37 @@ def _judge_context(request: HttpRequest, query: str, search: QueryDict, form: Se
     if unlike:
         refine["unlike"] = ",".join(map(str, unlike))
     # (the same photos in another order refine alike: the mean of each side)
-    up_to_date = all(set(photo_ids(refine_text(search, name))) == set(ids)
-                     for name, ids in (("like", like), ("unlike", unlike)))
-    liked, unliked, left_out = refined or refine_of(user=request.user, params=form.params())
-    will_like, will_unlike, will_leave = (
-        refine_of(user=request.user, params=replace(form.params(), like=tuple(like), unlike=tuple(unlike)))
-        if (like or unlike) and not up_to_date else (like, unlike, LeftOut()))
+    link = {name: photo_ids(refine_text(search, name)) for name in ("like", "unlike")}
+    up_to_date = all(set(link[name]) == set(ids) for name, ids in (("like", like), ("unlike", unlike)))
+    # The marks the link does not name (of those it refines with: MAX_REFINE a side) are read apart; those it names
+    # do to the offered refine what they do to the link's (a photo's part in a refine is the search's, not its list's).
+    named = {*link["like"][:MAX_REFINE], *link["unlike"][:MAX_REFINE]}
+    others = ((), ()) if up_to_date else tuple(tuple(i for i in ids if i not in named) for ids in (like, unlike))
+    if response is not None:
+        liked, unliked, left_out = response.liked, response.unliked, response.left_out
+        read = refine_read(user=request.user, params=replace(form.params(), like=others[0], unlike=others[1]),
+                           response=response) if any(others) else None
+    else:
+        read = refine_read(user=request.user, params=form.params(), also=others)
+        liked, unliked, left_out = read.of(link["like"], link["unlike"])
+    others_liked, others_unliked, others_left_out = read.of(*others) if read else ([], [], LeftOut())
+    used = {*liked, *unliked, *others_liked, *others_unliked}
+    will_like, will_unlike = (([i for i in like if i in used], [i for i in unlike if i in used])
+                              if not up_to_date else (like, unlike))
     return {"query": query, "search": search.urlencode(), "right": len(like), "wrong": len(unlike),
             "will_right": len(will_like), "will_wrong": len(will_unlike),
-            "will_use": _will_use_text(len(like) + len(unlike), len(will_like) + len(will_unlike), will_leave),
-            "will_leave": _left_out_text(will_leave, form, named="you marked"),
+            "will_use": _will_use_text(len(like) + len(unlike), len(will_like) + len(will_unlike)),
             "refine_url": f"{reverse('search:search')}?{refine.urlencode()}" if will_like or will_unlike else "",
-            "refined": _refined_text((liked, unliked)), "left_out": _left_out_text(left_out, form),
+            "refined": _refined_text((liked, unliked)),
+            "left_out": _left_out_text(left_out, form, marked=others_left_out),
             "clear_url": f"{reverse('search:search')}?{base.urlencode()}", "up_to_date": up_to_date,
             # (not when the search left some of them out: fewer than all the marks refined it)
             "all_marks": up_to_date and not left_out}
 
 
-def _will_use_text(marks: int, used: int, left_out: LeftOut) -> str:
+def _will_use_text(marks: int, used: int) -> str:
     """How many of the user's marks the refine link will use, when it leaves some out (else "")."""
-    if not left_out:
+    if used == marks:
         return ""
     if not used:
         return "none of them can refine this search" if marks > 1 else "it cannot refine this search"

@@ -487,8 +487,11 @@ def test_with_smart_search_off_the_bar_says_marks_refine_nothing(
     off = "1 photo {} refines nothing while smart search is off"
     page = client.get(f"/search/?{search}&min_score=0").content.decode()
     assert "Smart search is off" in page
-    for bar in (refine_bar(page), refine_bar(judge(client, photos[1], "right", search=search).content.decode())):
-        assert "Refined" not in bar and off.format("in the link") in bar
+    assert "Refined" not in refine_bar(page) and off.format("in the link") in refine_bar(page)
+    bar = refine_bar(judge(client, photos[1], "right", search=search).content.decode())
+    # (her new mark too, once: search.views._left_out_text)
+    assert "Refined" not in bar
+    assert "1 photo in the link and 1 you marked refine nothing while smart search is off" in bar
     before = refine_bar(client.get("/search/?q=red+shape&min_score=0").content.decode())
     assert "You marked 2 right and 0 wrong for “red shape”: none of them can refine this search." in before
     assert "2 photos you marked refine nothing while smart search is off" in before
@@ -506,3 +509,100 @@ def test_a_link_naming_your_marks_in_another_order_is_the_refine_they_make(clien
     search = f"q=red+shape&like={shapes['red square'].pk},{shapes['red circle'].pk}"  # (the marks: newest first)
     bar = refine_bar(client.get(f"/search/?{search}&min_score=0").content.decode())
     assert "More like these" not in bar and "Refined: more like 2 photos (all your marks)." in bar
+
+
+def test_a_verdict_never_waits_for_the_model_to_load(client_for, alice, shapes, monkeypatch):
+    """A verdict's refine bar asked whether the model of each photo of the link loads (search.engine._model_loads),
+    and in a web process that had not loaded it yet (a fresh one: a restart, another gunicorn worker) that loaded it,
+    seconds of it, for a click that searches nothing. The bar takes what this process knows: a model whose load
+    failed refines nothing (the test with smart search off), any other does; the search the refine link opens loads
+    it, as every search does."""
+    from transformers import AutoModel
+
+    from search.embedder import reset_embedder
+
+    right, wrong = shapes["red square"], shapes["blue circle"]
+    client = client_for(alice)
+    judge(client, wrong, "wrong")
+    search = f"q=red+shape&like={right.pk}"
+    reset_embedder()  # a web process that has not loaded the model yet
+    loads = []
+    original = AutoModel.from_pretrained.__func__
+    monkeypatch.setattr(AutoModel, "from_pretrained",
+                        classmethod(lambda cls, *args, **kwargs: loads.append(args) or original(cls, *args, **kwargs)))
+    bar = refine_bar(judge(client, wrong, "undo", search=search).content.decode())
+    assert loads == []
+    assert "Refined: more like 1 photo." in bar and "left out" not in bar
+    # The search does load it, and refines with the photo.
+    page = client.get(f"/search/?{search}&min_score=0").content.decode()
+    assert len(loads) == 1 and "Refined: more like 1 photo." in refine_bar(page)
+
+
+def test_a_shared_refine_link_and_your_own_marks_say_each_photo_once(
+        client_for, alice, bob, shapes, add_shape, django_capture_on_commit_callbacks):
+    """Alice shared a refined link naming a photo whose indexing failed; Bob, of the same family, had marked it right
+    too, with another photo that failed and one not indexed yet. The bar said the link's notes and the marks' notes
+    one after the other: "1 photo you marked could not be indexed: left out. Retry it on the Index page." then "1
+    photo in the link could not be indexed: left out. Retry it on the Index page.", the same photo twice, and two
+    Retry links. It says each photo once, one note for each reason (the link's photos, then Bob's others), on the
+    page and in the bar a verdict swaps in; what the refine will use of his marks is counted as before."""
+    failed = _failed_photo(add_shape, django_capture_on_commit_callbacks)
+    also_failed = _failed_photo(add_shape, django_capture_on_commit_callbacks)
+    with django_capture_on_commit_callbacks():
+        waiting = add_shape("red", "circle")  # not indexed yet
+    red_square, red_circle = shapes["red square"].pk, shapes["red circle"].pk
+    link = f"q=red+shape&like={red_square},{failed.pk}"  # Alice's "More like these"
+    client = client_for(bob)
+    for photo in (failed, also_failed, waiting, shapes["red circle"]):
+        judge(client, photo, "right")
+    page = refine_bar(client.get(f"/search/?{link}&min_score=0").content.decode())
+    swapped = refine_bar(judge(client, shapes["blue circle"], "wrong", search=link).content.decode())
+    for bar, marks in ((page, "You marked 4 right and 0 wrong for “red shape”: the refine will use 1 of them."),
+                       (swapped, "You marked 4 right and 1 wrong for “red shape”: the refine will use 2 of them.")):
+        text = " ".join(bar.split())
+        assert marks in text, text
+        assert "More like these" in text and "Refined: more like 1 photo." in text
+        assert ('1 photo in the link and 1 you marked could not be indexed: left out. '
+                '<a href="/indexing/">Retry them on the Index page</a>.') in text, text
+        assert text.count("could not be indexed") == 1 and text.count("Retry") == 1
+        assert "1 photo you marked is not indexed yet: left out until it is." in text
+        assert text.count("not indexed yet") == 1
+    # Bob's marks alone (no link): said as before.
+    alone = " ".join(refine_bar(client.get("/search/?q=red+shape&min_score=0").content.decode()).split())
+    assert "2 photos you marked could not be indexed: left out." in alone and "in the link" not in alone
+    # The link alone (Alice's marks are the link): said as before.
+    theirs = " ".join(refine_bar(client_for(alice).get(f"/search/?{link}&min_score=0").content.decode()).split())
+    assert "1 photo in the link could not be indexed: left out." in theirs and "you marked" not in theirs
+
+
+def _search_context_reads(captured) -> int:
+    """The statements that plan a search (search.selectors.search_context's one read)."""
+    return sum("sp.default_sort" in q["sql"] for q in captured.captured_queries)
+
+
+def test_the_refine_bar_plans_no_search_of_its_own(client_for, alice, bob, shapes):
+    """With a refine link other than the viewer's marks, the bar asked what the marks would refine (refine_of), which
+    planned the search again (its search_context read) on the page that had just run it, and planned it twice after a
+    verdict (once for the link, once for the marks), each time reading the photos apart. The page reuses its search's
+    plan; a verdict plans once and reads the link's photos and the marks' in one statement (refine_read)."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    client = client_for(bob)
+    judge(client, shapes["red circle"], "right")
+    mine = f"q=red+shape&like={shapes['red circle'].pk}"  # his marks' own link: no offer to compute
+    link = f"q=red+shape&like={shapes['red square'].pk}"  # Alice's
+    plans = []
+    for search in (mine, link):
+        with CaptureQueriesContext(connection) as captured:
+            page = client.get(f"/search/?{search}&min_score=0").content.decode()
+        plans.append(_search_context_reads(captured))
+    assert "More like these" in refine_bar(page)
+    assert plans[0] == plans[1] >= 1, plans
+    with CaptureQueriesContext(connection) as captured:
+        bar = refine_bar(judge(client, shapes["blue circle"], "undo", search=link).content.decode())
+    assert "More like these" in bar and "Refined: more like 1 photo." in bar
+    assert _search_context_reads(captured) == 1
+    refine_reads = [q["sql"] for q in captured.captured_queries
+                    if 'FROM "gallery_photo"' in q["sql"] and '"search_photoembedding"' in q["sql"]]
+    assert len(refine_reads) == 1, refine_reads

@@ -560,3 +560,64 @@ def test_how_an_all_families_search_scored_is_that_search_with_the_leading_famil
     assert client.get("/search/report/", {"q": "red", "all_families": "1",
                                           "family": other_family.pk}).status_code == 404
     assert str(other_family) not in html
+
+
+def test_a_photo_s_profile_reads_its_judgments_once(shapes, alice, bob, family):
+    """The profile read the photo's judgments twice: once to score its judged queries (search.quality.judged_data)
+    and again, the same rows, to count each verdict's judges. One read serves both; the queries it lists, their
+    scores and their judges are the same, those still waiting for the model to read their words too."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from search.models import Judgment
+
+    photo = shapes["red square"]
+    judgment_record(user=alice, photo=photo, query="red square", relevant=True)
+    judgment_record(user=bob, photo=photo, query="red square", relevant=True)
+    judgment_record(user=alice, photo=photo, query="blue circle", relevant=False)
+    judgment_record(user=alice, photo=shapes["red circle"], query="red square", relevant=True)  # another photo's
+    with CaptureQueriesContext(connection) as captured:
+        report = photo_report(user=alice, photo_id=photo.pk)
+    table = f'FROM "{Judgment._meta.db_table}"'
+    reads = [q["sql"] for q in captured.captured_queries if table in q["sql"]]
+    assert len(reads) == 1, reads
+    assert [(j.query, j.judges, j.relevant) for j in report.best_queries] == [("red square", 2, True)]
+    assert [(j.query, j.judges, j.relevant) for j in report.worst_queries] == [("blue circle", 1, False)]
+    assert all(j.score is not None for j in report.best_queries + report.worst_queries)
+
+
+def test_search_report_command_scores_a_search_of_all_the_user_s_families(
+        shapes, alice, family, add_shape, django_capture_on_commit_callbacks):
+    """The report page scores a search of all Alice's families as it ran (4bb35d5), but `manage.py search_report` had
+    no such option: with two families it asked for one with --family, and scored another search than the page's.
+    `--all-families` scores the search of all her families: its top results from each, each naming its family, with
+    the figures (model, calibration, distributions) of the family whose photos lead the results, or of --family's."""
+    from gallery.models import Membership
+    from tests.factories import FamilyFactory
+
+    greens = FamilyFactory(name="Greens")
+    Membership.objects.create(family=greens, user=alice, role=Membership.Role.MEMBER)
+    with django_capture_on_commit_callbacks(execute=True):
+        theirs = add_shape("red", "square", target_family=greens)
+    run_queued_tasks()
+    with pytest.raises(CommandError, match="pick one with --family, or search them all with --all-families"):
+        command("search_report", "red square", "--user", "alice")
+    output = command("search_report", "red square", "--user", "alice", "--all-families")
+    lines = output.splitlines()
+    assert lines[0] == "Search report for “red square” in all alice's families: Greens and Smiths"
+    top = output.split("top ")[1]
+    assert f"photo {theirs.pk} “{theirs}” (Greens)" in top and f"photo {shapes['red square'].pk} “" in top
+    first = int(top.splitlines()[1].split("photo ")[1].split()[0])
+    lead = greens if first == theirs.pk else family
+    assert (f"model, calibration and term distributions: those of {lead.name}, whose photos lead the results"
+            in output), output
+    assert f"{'1' if lead == greens else '5'} indexed photo(s)" in output
+    # The other family's figures of the same search: the same top results.
+    other = family if lead == greens else greens
+    again = command("search_report", "red square", "--user", "alice", "--all-families", "--family", other.name)
+    assert f"model, calibration and term distributions: those of {other.name}\n" in again, again
+    assert again.split("top ")[1] == top
+    # One family's report, as before: no family named on its results.
+    single = command("search_report", "red square", "--user", "alice", "--family", "greens")
+    assert single.splitlines()[0] == "Search report for “red square” in Greens"
+    assert "(Greens)" not in single.split("top ")[1] and f"photo {shapes['red square'].pk} " not in single

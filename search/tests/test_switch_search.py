@@ -125,3 +125,41 @@ def test_mid_switch_only_photos_the_previous_model_never_saw_are_said_to_be_inde
     embed_photos(photo_ids=[new.pk], fill_to=0)  # the new model reads it: the previous one, searched, never will
     assert family_search_model(family_id=family.pk) == toy_model
     assert _indexing_notice(client, "lighthouse") == "1"
+
+
+def test_the_refine_bar_mid_switch_tells_photos_by_the_model_the_family_searches_with(
+        toy_model, add_shape, settings, worse_model, client_for, alice, family,  # noqa: F811
+        django_capture_on_commit_callbacks):
+    """A photo's "failed" is its status under the active model, while mid-switch the family is searched with the
+    previous one. The bar describes each photo by what the search does with it: one the new model failed on but the
+    previous one indexed refines (its previous vector is searched); one that failed under the previous model before
+    the switch could not be indexed (a Retry is what indexes it); one uploaded mid-switch, which only the new model
+    read, is not indexed yet for this search (it refines once the switch completes)."""
+    from search.tests.test_judgments_pages import _failed_photo, refine_bar
+
+    vector_index._ensured.clear()
+    failed_before = _failed_photo(add_shape, django_capture_on_commit_callbacks)
+    with django_capture_on_commit_callbacks(execute=True):
+        photos = [add_shape("red", "square"), add_shape("red", "circle"), add_shape("blue", "circle")]
+    run_queued_tasks()
+    settings.SEARCH_MODEL = worse_model
+    reset_embedder()
+    embed_missing()  # the switch: the photos wait for the new model
+    failed_now = photos[0]
+    for field in (failed_now.original, failed_now.display):
+        field.storage.delete(field.name)
+    embed_photos(photo_ids=[failed_now.pk], fill_to=0)  # the new model can't read it
+    with django_capture_on_commit_callbacks():
+        new = add_shape("red", "square")
+    embed_photos(photo_ids=[new.pk], fill_to=0)  # read by the new model alone (the others still wait for it)
+    failed_now.refresh_from_db()
+    assert failed_now.status == "failed" and family_search_model(family_id=family.pk) == toy_model
+    assert PhotoEmbedding.objects.filter(photo=new, model_name=worse_model).exists()
+    search = f"q=red+shape&like={failed_now.pk},{failed_before.pk},{new.pk}"
+    bar = " ".join(refine_bar(client_for(alice).get(f"/search/?{search}&min_score=0").content.decode()).split())
+    assert "Refined: more like 1 photo." in bar, bar
+    assert "1 photo in the link is not indexed yet: left out until it is." in bar
+    assert "1 photo in the link could not be indexed: left out." in bar
+    api = client_for(alice).get(f"/api/v1/search/?{search}").json()
+    assert api["like"] == [failed_now.pk] and api["left_out_failed"] == [failed_before.pk]
+    assert api["left_out_not_indexed"] == [new.pk]
