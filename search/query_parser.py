@@ -481,7 +481,7 @@ def _union(periods: list[tuple[date, date]]) -> list[tuple[date, date]]:
     """The days in any of `periods`, as periods in order: those that meet or overlap made one."""
     joined: list[tuple[date, date]] = []
     for after, before in sorted(periods):
-        if joined and after <= joined[-1][1] + timedelta(days=1):
+        if joined and (after - joined[-1][1]).days <= 1:  # (no day after the last a date can name is computed)
             joined[-1] = (joined[-1][0], max(joined[-1][1], before))
         else:
             joined.append((after, before))
