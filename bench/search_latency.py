@@ -369,7 +369,8 @@ def time_browse(user, repeats: int) -> tuple[float, float, float, float]:
     with component_timers(totals):
         for p in params:
             search_photos(user=user, params=p)
-    either, span = (understand_search(user=user, params=SearchParams(query=q)).params for q in (EITHER_QUERY, SPAN_QUERY))
+    either, span = (understand_search(user=user, params=SearchParams(query=q)).params
+                    for q in (EITHER_QUERY, SPAN_QUERY))
     assert either.periods and not span.periods, (either, span)
     timed = {id(either): [], id(span): []}
     for _ in range(max(repeats, 5)):
