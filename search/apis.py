@@ -143,6 +143,14 @@ class InterpretedSerializer(serializers.Serializer):
                   "day, null: open) are left out")
     taken_after = serializers.DateField(allow_null=True, help_text="first day searched (explicit, else from q)")
     taken_before = serializers.DateField(allow_null=True, help_text="last day searched (explicit, else from q)")
+    periods = serializers.ListField(
+        child=inline_serializer("Period", {"taken_after": serializers.DateField(),
+                                           "taken_before": serializers.DateField()}),
+        help_text="several dates q names, searched as either of them (\"2019 or 2024\": a photo taken in 2019 or in "
+                  "2024, not between): the first and last day of each, in order, within taken_after/taken_before "
+                  "(the first and last day of them all); empty when the dates searched are one span (one date, "
+                  "\"2023 or 2024\", a start and an end, explicit dates, or a season among them that names other "
+                  "days across the equator: the span that covers them)")
     days_of_year = serializers.ListField(
         child=inline_serializer("DayOfYear", {"month": serializers.IntegerField(), "day": serializers.IntegerField()}),
         help_text="days of every year q names without a year (\"3 june\", \"christmas eve\": 24 December): a photo "

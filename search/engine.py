@@ -60,6 +60,8 @@ class SearchParams:
     excluded: tuple[str, ...] = ()  # concepts the query excludes ("-dog", "without dog"): lowered, not removed
     taken_after: date | None = None
     taken_before: date | None = None
+    # Several dates searched as either of them, within taken_after/taken_before (search.scope.Scope.periods).
+    periods: tuple[tuple[date, date], ...] = ()
     # A season's days across the equator (search.scope.Scope.other_side): photos taken there are searched in these.
     southern: bool = False
     other_side: tuple[date | None, date | None] | None = None
@@ -287,7 +289,7 @@ def _plan(*, user: AbstractBaseUser | None, params: SearchParams,
         place=params.place or None, places=tuple(params.places), not_places=tuple(params.not_places),
         not_countries=tuple(params.not_countries), not_dates=tuple(params.not_dates),
         days_of_year=tuple(params.days_of_year), not_days_of_year=tuple(params.not_days_of_year),
-        taken_after=params.taken_after, taken_before=params.taken_before,
+        taken_after=params.taken_after, taken_before=params.taken_before, periods=tuple(params.periods),
         favourite_of=user.pk if params.favourite else None, southern=params.southern, other_side=params.other_side,
         other_side_not_dates=tuple(params.other_side_not_dates),
     )

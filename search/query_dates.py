@@ -186,6 +186,26 @@ def range_label(after: date | None, before: date | None) -> str:
     return ""
 
 
+def periods_label(periods) -> str:
+    """Periods a photo may be taken in any of, as a note says them: "in 2019 or 2024", "on 25 Dec 2019 or 25 Dec
+    2020", "1 Jun – 31 Dec 2019 or in 2021" (a year or a month in, a day on, a span as range_label writes it)."""
+    said = []
+    for after, before in periods:
+        if (after.month, after.day, before.month, before.day) == (1, 1, 12, 31) and after.year == before.year:
+            said.append(("in", str(after.year)))
+        elif after.day == 1 and before == month_span(after.year, after.month)[1]:
+            said.append(("in", f"{MONTHS[after.month - 1][:3].title()} {after.year}"))
+        elif after == before:
+            said.append(("on", range_label(after, before)))
+        else:
+            said.append(("", range_label(after, before)))
+    if len({word for word, _ in said}) == 1:
+        words = [label for _, label in said]
+        return " ".join(filter(None, (said[0][0], ", ".join(words[:-1]) + " or " + words[-1])))
+    words = [" ".join(filter(None, part)) for part in said]
+    return ", ".join(words[:-1]) + " or " + words[-1]
+
+
 def phrase_for_range(after: date | None, before: date | None) -> str:
     """Words the parser reads back as this range (used when a date chip is edited)."""
     if after and before and after > before:

@@ -41,7 +41,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from functools import cache
-from typing import Literal
+from typing import Literal, NamedTuple
 
 from gallery.date_words import MONTHS, SOUTHERN_COUNTRIES
 from gallery.places import country_name, geonames_country_names
@@ -58,6 +58,7 @@ from search.query_dates import (
     holiday_span,
     hull,
     impossible_date_end,
+    periods_label,
     is_date_word,
     month_span,
     range_label,
@@ -192,6 +193,12 @@ class ParsedQuery:
     not_days_of_year: tuple[tuple[int, int], ...] = ()
     taken_after: date | None = None
     taken_before: date | None = None
+    # Several dates, each with both ends ("2019 or 2024", "christmas 2019", "between 2010 and 2012"), are searched
+    # as either of them: the (first, last day) of each, in order, those that meet or overlap made one and cut by the
+    # bounds said apart ("since june 2019"), when gaps lie between them; taken_after/taken_before are then the first
+    # and last day of them all. () for one span (one date, "2023 or 2024", a start and an end) and when a season is
+    # among them that names other days across the equator (other_side: the span that covers them, as before).
+    periods: tuple[tuple[date, date], ...] = ()
     excluded: tuple[str, ...] = ()
     chips: tuple[Chip, ...] = ()
     removed: tuple[str, ...] = ()  # keys of un-chipped phrases that occur in this query
@@ -229,7 +236,7 @@ class ParsedQuery:
 
     @property
     def dates_span(self) -> str:
-        """With several dates, the range they are searched as ("1 Jan 2019 – 31 Dec 2023": the span that covers
+        """With several dates searched as one span, that span ("1 Jan 2019 – 31 Dec 2023": the span that covers
         them all, so the photos between show too); "" with one or none."""
         if sum(chip.kind == "date" for chip in self.chips) < 2:
             return ""
@@ -237,13 +244,16 @@ class ParsedQuery:
 
     @property
     def dates_note(self) -> str:
-        """With several dates, how they are searched together: the span that covers them ("2019 2023"), the days
-        between a start and an end said apart ("since 2020 until 2022"), or that no day is in them all."""
+        """With several dates, how they are searched together: either of them ("2019 or 2024"), the span that
+        covers them ("2023 or 2024", or with a season across the equator), the days between a start and an end said
+        apart ("since 2020 until 2022"), or that no day is in them all."""
         dated = [chip for chip in self.chips if chip.kind == "date"]
         if len(dated) < 2:
             return ""
-        after, before = _within(dated)
-        if after and before and after > before:
+        if self.periods:
+            either = "either" if len(self.periods) == 2 else "any"
+            return f"Taken {periods_label(self.periods)}: {either} of the dates you named, not the days between."
+        if not _dates_searched(dated).met:
             labels = [chip.label for chip in dated]
             named = (f"both {labels[0]} and {labels[1]}" if len(labels) == 2
                      else f"in all of {', '.join(labels[:-1])} and {labels[-1]}")
@@ -380,9 +390,12 @@ def _across_the_equator(parsed: ParsedQuery, query: str, context: ParserContext,
     if [(c.kind, c.key) for c in other.chips] != [(c.kind, c.key) for c in parsed.chips]:
         return replace(parsed, southern=context.southern)  # (read otherwise there: cannot happen, but never mixed)
     spans = (other.taken_after, other.taken_before)
-    if spans == (parsed.taken_after, parsed.taken_before) and other.not_dates == parsed.not_dates:
+    if spans == (parsed.taken_after, parsed.taken_before) and other.not_dates == parsed.not_dates \
+            and other.periods == parsed.periods:
         return replace(parsed, southern=context.southern)
-    return replace(parsed, southern=context.southern, other_side=spans, other_side_not_dates=other.not_dates)
+    # (each side's periods are not searched: dates with such a season are the span that covers them on each side)
+    return replace(parsed, southern=context.southern, other_side=spans, other_side_not_dates=other.not_dates,
+                   periods=())
 
 
 def _parse_with(query: str, context: ParserContext, removed: frozenset[str]) -> ParsedQuery:
@@ -432,33 +445,47 @@ def _result(tokens, kept, chips, excluded, used_removed) -> ParsedQuery:
     not_dates = tuple(dict.fromkeys((c.after, c.before) for c in chips if c.kind == "not_date"))
     days = tuple(dict.fromkeys((c.month, c.day) for c in chips if c.kind == "day_of_year"))
     not_days = tuple(dict.fromkeys((c.month, c.day) for c in chips if c.kind == "not_day_of_year"))
-    after, before = _dates_span([c for c in chips if c.kind == "date"])
+    searched = _dates_searched([c for c in chips if c.kind == "date"])
     return ParsedQuery(text=text, tokens=tokens, places=places, countries=codes, not_places=not_places,
                        not_countries=not_codes, not_dates=not_dates, days_of_year=days, not_days_of_year=not_days,
-                       taken_after=after,
-                       taken_before=before, excluded=tuple(dict.fromkeys(excluded)), chips=tuple(chips),
+                       taken_after=searched.after, taken_before=searched.before, periods=searched.periods,
+                       excluded=tuple(dict.fromkeys(excluded)), chips=tuple(chips),
                        removed=tuple(dict.fromkeys(used_removed)))
 
 
-def _dates_span(dated: list[Chip]) -> tuple[date | None, date | None]:
-    """Several dates: the days between the bounds said apart ("since 2020 until 2022": both; "before 2024 since june
-    2021"), within the span that covers those with both ends ("2019 or 2021": either); where no day is in them all
-    ("since 2024 until 2020"), the span that covers them all."""
-    after, before = _within(dated)
-    if after and before and after > before:
-        return _covering(dated)
-    return after, before
+class _Searched(NamedTuple):
+    after: date | None
+    before: date | None
+    periods: tuple[tuple[date, date], ...]  # (ParsedQuery.periods)
+    met: bool  # some day is in the dates named (False: "since 2024 until 2020")
 
 
-def _within(dated: list[Chip]) -> tuple[date | None, date | None]:
-    after, before = _covering([c for c in dated if c.after is not None and c.before is not None])
+def _dates_searched(dated: list[Chip]) -> _Searched:
+    """Several dates: either of those with both ends ("2019 or 2024": their union, the periods that meet or overlap
+    made one), within the bounds said apart ("since 2020 until 2022": the days between; "2019 or 2021 since june
+    2019": from June 2019); where no day is in them all ("since 2024 until 2020", "2019 since 2021 until 2022"), the
+    span that covers them all."""
     starts = [c.after for c in dated if c.before is None and c.after is not None]
     ends = [c.before for c in dated if c.after is None and c.before is not None]
-    if starts:
-        after = max([*starts, *([after] if after else [])])
-    if ends:
-        before = min([*ends, *([before] if before else [])])
-    return after, before
+    first, last = max(starts, default=None), min(ends, default=None)
+    closed = [(c.after, c.before) for c in dated if c.after is not None and c.before is not None]
+    periods = [(max(a, first) if first else a, min(b, last) if last else b) for a, b in _union(closed)] \
+        or [(first, last)]
+    periods = [(a, b) for a, b in periods if not (a and b and a > b)]
+    if not periods:
+        return _Searched(*_covering(dated), periods=(), met=False)
+    return _Searched(periods[0][0], periods[-1][1], periods=tuple(periods) if len(periods) > 1 else (), met=True)
+
+
+def _union(periods: list[tuple[date, date]]) -> list[tuple[date, date]]:
+    """The days in any of `periods`, as periods in order: those that meet or overlap made one."""
+    joined: list[tuple[date, date]] = []
+    for after, before in sorted(periods):
+        if joined and (after - joined[-1][1]).days <= 1:  # (no day after the last a date can name is computed)
+            joined[-1] = (joined[-1][0], max(joined[-1][1], before))
+        else:
+            joined.append((after, before))
+    return joined
 
 
 def _covering(dated: list[Chip]) -> tuple[date | None, date | None]:

@@ -126,7 +126,10 @@ class SearchReport:
             parts.append(f"not in {', '.join(i['not_places'])}")
         for span in i.get("not_dates") or ():
             parts.append(f"not taken {span['taken_after'] or '…'} to {span['taken_before'] or '…'}")
-        if i.get("taken_after") or i.get("taken_before"):
+        if i.get("periods"):  # several dates searched as either of them
+            parts.append("taken " + " or ".join(f"{span['taken_after']} to {span['taken_before']}"
+                                                for span in i["periods"]))
+        elif i.get("taken_after") or i.get("taken_before"):
             parts.append(f"taken {i.get('taken_after') or '…'} to {i.get('taken_before') or '…'}")
         if i.get("days_of_year"):
             parts.append(f"taken on {_days_of_year(i['days_of_year'])} of any year")
@@ -441,7 +444,10 @@ def search_report_lines(report: SearchReport, *, reader: str = "your") -> list[s
             lines.append(f"not in: {', '.join(report.interpreted['not_places'])}")
         for span in report.interpreted.get("not_dates") or ():
             lines.append(f"not taken: {span['taken_after'] or '…'} to {span['taken_before'] or '…'}")
-        if after or before:
+        if report.interpreted.get("periods"):
+            lines.append("taken: " + " or ".join(f"{span['taken_after']} to {span['taken_before']}"
+                                                  for span in report.interpreted["periods"]))
+        elif after or before:
             lines.append(f"taken: {after or '…'} to {before or '…'}")
         if report.interpreted.get("days_of_year"):
             lines.append(f"taken on, any year: {_days_of_year(report.interpreted['days_of_year'])}")

@@ -49,6 +49,9 @@ class Scope:
     not_days_of_year: tuple[tuple[int, int], ...] = ()
     taken_after: date | None = None  # inclusive: the day it was taken on where it was taken (Photo.taken_day)
     taken_before: date | None = None  # inclusive
+    # Several dates searched as either of them ("2019 or 2024": search.query_parser.ParsedQuery.periods): the (first,
+    # last day) of each, within taken_after/taken_before, which cover them all (and keep taken_at's index of use).
+    periods: tuple[tuple[date, date], ...] = ()
     favourite_of: int | None = None  # a user's id: their favourites only
     # A season names other days across the equator (search.query_parser.ParsedQuery.other_side): the dates above
     # (and not_dates) are `southern`'s side's; a photo taken on the other side (by its latitude, else its country;
@@ -63,6 +66,9 @@ class Scope:
             object.__setattr__(self, name, tuple(value for value in getattr(self, name) if value))
         for name in ("days_of_year", "not_days_of_year"):
             object.__setattr__(self, name, tuple(dict.fromkeys((int(m), int(d)) for m, d in getattr(self, name))))
+        if self.other_side is not None:  # (a season's dates across the equator are the span that covers them)
+            object.__setattr__(self, "periods", ())
+        object.__setattr__(self, "periods", tuple(tuple(period) for period in self.periods))
         if len(self.other_side_not_dates) != len(self.not_dates):  # (item for item, or the same days)
             object.__setattr__(self, "other_side_not_dates", ())
         # Nothing is taken after the last day a date can name, and the bound is "before the next day", which no
@@ -80,7 +86,7 @@ class Scope:
         """The filters that are set: what the SQL text of `where()` depends on."""
         return tuple(name for name in ("uploader_id", "tag", "country", "place", "places", "not_places",
                                        "not_countries", "not_dates", "days_of_year", "not_days_of_year",
-                                       "taken_after", "taken_before", "favourite_of",
+                                       "taken_after", "taken_before", "periods", "favourite_of",
                                        "other_side", "other_side_not_dates")
                      if getattr(self, name) not in (None, "", ()))
 
@@ -101,6 +107,7 @@ class Scope:
                      not_days_of_year=((1, 1),) if self.not_days_of_year else (),
                      taken_after=date.min if self.taken_after else None,
                      taken_before=date.min if self.taken_before else None,
+                     periods=((date.min, date.min),) if self.periods else (),
                      favourite_of=0 if self.favourite_of is not None else None,
                      other_side=(date.min if self.other_side[0] else None, date.min if self.other_side[1] else None)
                      if self.other_side is not None else None,
@@ -175,6 +182,11 @@ class Scope:
         if self.taken_before and self.other_side is None:
             clauses.append(sql.SQL("{p}.taken_at < %(scope_before_at)s AND {p}.taken_day <= %(scope_before)s"
                                    ).format(p=p))
+        if self.periods:
+            # (a photo dated by its folder's month or year alone is in one only for its whole period, as in any filter)
+            clauses.append(sql.SQL(
+                "EXISTS (SELECT 1 FROM unnest(%(scope_period_after)s::date[], %(scope_period_before)s::date[]) "
+                "AS d(a, b) WHERE " + _IN_PERIOD.format(after="d.a", before="d.b") + ")").format(p=p))
         if any(self._days_either_side()):
             # (the family too, for its timeline index (photo_family_days) to find the period's photos: by the day
             # alone the planner reads the period's photos of every family, then joins away the others')
@@ -219,6 +231,9 @@ class Scope:
             values["scope_after"] = self.taken_after
         if self.taken_before and self.other_side is None:
             values["scope_before"] = self.taken_before
+        if self.periods:
+            values["scope_period_after"] = [after for after, _ in self.periods]
+            values["scope_period_before"] = [before for _, before in self.periods]
         if self.days_of_year or first or last:
             values["scope_families"] = list(self.family_ids)
         if self.days_of_year:
@@ -227,7 +242,7 @@ class Scope:
             values["scope_year_codes"] = [_day_code(*day) for day in self.days_of_year]
         if self.not_days_of_year:
             values["scope_not_year_codes"] = [_day_code(*day) for day in self.not_days_of_year]
-        if first or last or self.not_dates or self.days_of_year or self.not_days_of_year:
+        if first or last or self.periods or self.not_dates or self.days_of_year or self.not_days_of_year:
             values["scope_dayless"] = [str(source) for source in Photo.DAYLESS_DATES]
             values["scope_folder_year"] = str(Photo.DateSource.FOLDER_YEAR)
         if first or last:

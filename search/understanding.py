@@ -102,6 +102,7 @@ class Understanding:
             "not_dates": [{"taken_after": after, "taken_before": before} for after, before in self.parsed.not_dates],
             "taken_after": self.params.taken_after,
             "taken_before": self.params.taken_before,
+            "periods": [{"taken_after": after, "taken_before": before} for after, before in self.params.periods],
             "days_of_year": [{"month": month, "day": day} for month, day in self.params.days_of_year],
             "not_days_of_year": [{"month": month, "day": day} for month, day in self.params.not_days_of_year],
             "other_hemisphere": None if self.params.other_side is None and not self.params.other_side_not_dates else {
@@ -389,7 +390,8 @@ def _merged(params: SearchParams, parsed: ParsedQuery) -> SearchParams:
             where = {"places": (*parsed.places, *dict.fromkeys(names))}
     when = {}
     if params.taken_after is None and params.taken_before is None:
-        when = {"taken_after": parsed.taken_after, "taken_before": parsed.taken_before, "other_side": parsed.other_side}
+        when = {"taken_after": parsed.taken_after, "taken_before": parsed.taken_before, "periods": parsed.periods,
+                "other_side": parsed.other_side}
     browse = {"query": parsed.text} if parsed.text else {"query": _browse_words(parsed), "browse": True,
                                                          "query_words": _browse_word_count(parsed)}
     return replace(params, excluded=parsed.excluded, not_places=parsed.not_places, not_countries=parsed.not_countries,
@@ -401,8 +403,9 @@ def _merged(params: SearchParams, parsed: ParsedQuery) -> SearchParams:
 def _browse_words(parsed: ParsedQuery) -> str:
     """A query of only places and dates ("Lisbon 2023") leaves no text, and the engine answers an empty text
     with nothing. Until it lists a filter's photos by itself, ask it for the words every photo in the filter
-    carries in its metadata document: the place names and the years covered, or, for a span longer than
-    BROWSE_YEARS, its decades (every photo carries its decade too: search.metadata.decade_word)."""
+    carries in its metadata document: the place names and the years covered (of each date searched as either of
+    them: "2019 or 2024" is 2019 and 2024, not the years between), or, for more than BROWSE_YEARS, their decades
+    (every photo carries its decade too: search.metadata.decade_word)."""
     words = list(parsed.place_names)
     if parsed.taken_after or parsed.taken_before:
         # (a season's days across the equator too: "summer 2023" is December 2022 to February 2023 in the south)
@@ -412,10 +415,12 @@ def _browse_words(parsed: ParsedQuery) -> str:
             befores.append(parsed.other_side[1])
         first = (date(EARLIEST_YEAR, 1, 1) if None in afters else min(afters)).year
         last = (timezone.localdate() if None in befores else max(befores)).year
-        if last - first < BROWSE_YEARS:
-            words += [str(year) for year in range(first, last + 1)]
+        spans = [(after.year, before.year) for after, before in parsed.periods] or [(first, last)]
+        years = sorted({year for start, end in spans for year in range(start, end + 1)})
+        if len(years) <= BROWSE_YEARS:
+            words += [str(year) for year in years]
         else:
-            words += [decade_word(year) for year in range(first // 10 * 10, last + 1, 10)]
+            words += dict.fromkeys(decade_word(year) for year in years)
     # A day of every year ("3 june"): its month, which every photo taken that day carries
     words += dict.fromkeys(MONTHS[month - 1] for month, _ in parsed.days_of_year)
     return " ".join(words)[:MAX_QUERY_CHARS]

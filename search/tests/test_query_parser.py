@@ -713,6 +713,66 @@ def test_a_start_and_an_end_said_apart_make_one_span(query, after, before):
     assert [chip.kind for chip in parsed.chips] == ["date", "date"]
 
 
+Y = lambda year: (date(year, 1, 1), date(year, 12, 31))  # noqa: E731 - a year's (first, last day)
+
+
+@pytest.mark.parametrize("query, periods", [
+    ("2019 or 2024", (Y(2019), Y(2024))),
+    ("beach 2024 or 2019", (Y(2019), Y(2024))),
+    ("christmas 2019 or christmas 2020", ((date(2019, 12, 25),) * 2, (date(2020, 12, 25),) * 2)),
+    ("june 2023 or july 2024", ((date(2023, 6, 1), date(2023, 6, 30)), (date(2024, 7, 1), date(2024, 7, 31)))),
+    ("between 2010 and 2012 or 2020", ((date(2010, 1, 1), date(2012, 12, 31)), Y(2020))),
+    ("2019, 2021 or 2024", (Y(2019), Y(2021), Y(2024))),
+    ("2019 or june 2019 or 2024", (Y(2019), Y(2024))),  # (June 2019 is in 2019)
+    ("2019 or 2021 since june 2019", ((date(2019, 6, 1), date(2019, 12, 31)), Y(2021))),  # the union cut by the bound
+    ("2019 or 2021 or 2024 before 2023", (Y(2019), Y(2021))),
+])
+def test_dates_joined_by_or_search_either_of_them_not_the_span_between(query, periods):
+    # "2019 or 2024" searched 1 Jan 2019 to 31 Dec 2024, the span that covers both: 2020 to 2023 showed too, and
+    # "christmas 2019 or christmas 2020" a whole year of photos. The family asked for those two years, those two days.
+    # taken_after/taken_before stay the outer bounds (what the API's fields always meant); `periods` the days searched.
+    parsed = parse_query(query, ctx(holiday_country="PT"))
+    assert parsed.periods == periods
+    assert (parsed.taken_after, parsed.taken_before) == (periods[0][0], periods[-1][1])
+
+
+@pytest.mark.parametrize("query, after, before", [
+    ("2023 or 2024", date(2023, 1, 1), date(2024, 12, 31)),  # adjacent: one span, as before
+    ("june 2023 or july 2023", date(2023, 6, 1), date(2023, 7, 31)),
+    ("2019 or june 2019", date(2019, 1, 1), date(2019, 12, 31)),  # one inside the other
+    ("2019 or 2024 until 2020", date(2019, 1, 1), date(2019, 12, 31)),  # the bound leaves one of them
+    ("2019 or 2024 since 2021 until 2022", None, None),  # no day of them is within the bounds: the span that
+    # covers them all (open at both ends here), as where no day is in all the dates named ("since 2024 until 2020")
+])
+def test_dates_that_meet_or_that_the_bounds_cut_to_one_are_one_span(query, after, before):
+    parsed = parse_query(query, ctx())
+    assert parsed.periods == ()
+    assert (parsed.taken_after, parsed.taken_before) == (after, before)
+
+
+def test_the_note_under_dates_joined_by_or_names_each_of_them():
+    assert parse_query("2019 or 2024", ctx()).dates_note == (
+        "Taken in 2019 or 2024: either of the dates you named, not the days between.")
+    assert parse_query("christmas 2019, christmas 2020 or 2024", ctx(holiday_country="PT")).dates_note == (
+        "Taken on 25 Dec 2019, on 25 Dec 2020 or in 2024: any of the dates you named, not the days between.")
+    assert parse_query("june 2023 or july 2024", ctx()).dates_note == (
+        "Taken in Jun 2023 or Jul 2024: either of the dates you named, not the days between.")
+    assert parse_query("2019 or 2021 since june 2019", ctx()).dates_note == (
+        "Taken 1 Jun – 31 Dec 2019 or in 2021: either of the dates you named, not the days between.")
+    # One span: as before.
+    assert parse_query("2023 or 2024", ctx()).dates_note == (
+        "Taken 1 Jan 2023 – 31 Dec 2024: the span that covers all the dates you named.")
+
+
+def test_a_season_among_several_dates_keeps_the_span_that_covers_them():
+    # A season names other days across the equator, searched by each photo's side (other_side); the union of each
+    # side's periods is not searched: such dates keep the span that covers them, and the note says so.
+    parsed = parse_query("summer 2019 or summer 2024", ctx())
+    assert parsed.periods == () and parsed.other_side is not None
+    assert (parsed.taken_after, parsed.taken_before) == (date(2019, 6, 1), date(2024, 8, 31))
+    assert parsed.dates_note == "Taken 1 Jun 2019 – 31 Aug 2024: the span that covers all the dates you named."
+
+
 def test_today_is_injected():
     parsed = parse_query("last summer", ParserContext(today=date(2027, 7, 15)))
     assert (parsed.taken_after, parsed.taken_before) == (date(2026, 6, 1), date(2026, 8, 31))

@@ -70,7 +70,7 @@ def _ids(body) -> list[int]:
 def test_red_circle_in_lisbon_2023_makes_two_chips_and_filters(trip, api, alice, client_for):
     body = _api(api, q="red circle in Lisbon 2023")
     assert body["interpreted"] == {"places": ["Lisbon"], "not_places": [], "not_dates": [], "taken_after": "2023-01-01", "taken_before": "2023-12-31", "other_hemisphere": None,
-                                   "days_of_year": [], "not_days_of_year": [],
+                                   "periods": [], "days_of_year": [], "not_days_of_year": [],
                                    "excluded": [], "text": "red circle", "date_notes": []}
     assert _ids(body)[0] == trip["lisbon 2023"].pk
     assert set(_ids(body)) == {trip["lisbon 2023"].pk, trip["blue lisbon 2023"].pk}
@@ -178,7 +178,8 @@ def test_a_query_of_only_dates_scores_each_photo_in_them_as_one_year_does(trip, 
 
     one_year = metadata(_api(api, q="2022"))
     assert set(one_year) == {trip["lisbon 2022"].pk} and one_year[trip["lisbon 2022"].pk] == pytest.approx(0.5)
-    for query in ("2019 2023", "between 2018 and 2023", "since 2020"):
+    # ("2019 2023" was a range here; it is either year now, and "2019 2022 2023" holds every photo: 2019, and 2022-2023)
+    for query in ("2019 2022 2023", "between 2018 and 2023", "since 2020"):
         body = api.get(reverse("api_search"), {"q": query}).json()  # the default minimum score
         assert set(_ids(body)) == {photo.pk for photo in trip.values()}, (query, body["hidden_count"])
         assert list(metadata(body).values()) == pytest.approx([0.5] * len(trip)), query
@@ -571,7 +572,8 @@ def test_the_openapi_schema_documents_interpreted_and_plain(client, alice):
     interpreted = schema["components"]["schemas"]["Interpreted"]
     assert set(interpreted["properties"]) == {"places", "not_places", "not_dates", "taken_after", "taken_before", "excluded",
                                                "text", "other_hemisphere", "date_notes", "days_of_year",
-                                               "not_days_of_year"}
+                                               "not_days_of_year", "periods"}
+    assert "either of them" in interpreted["properties"]["periods"]["description"]
     output = search["responses"]["200"]["content"]["application/json"]["schema"]["$ref"].rsplit("/", 1)[1]
     assert {"interpreted", "message"} <= set(schema["components"]["schemas"][output]["properties"])
 
@@ -590,13 +592,57 @@ def test_no_query_makes_an_error_page(family, alice, client_for, api, query, pla
     assert api.get(reverse("api_search"), {"q": query, "plain": plain}).status_code in (200, 400)
 
 
-def test_several_dates_say_they_are_searched_as_the_span_that_covers_them(trip, alice, client_for):
-    """"2019 2023" makes a chip per year, yet the filter is 2019 to 2023 (a 2021 photo shows): the page says so."""
+def test_several_dates_say_they_are_searched_as_either_of_them(trip, alice, client_for):
+    """"2019 2023" makes a chip per year. It was searched as 2019 to 2023 (the 2022 photo showed) and the note said
+    "the span that covers all the dates you named"; it is either year now, and the note says so. Dates that meet are
+    one span still, and say it."""
     page = client_for(alice).get(reverse("search:search"), {"q": "2019 2023"}).content.decode()
     assert page.count('class="chip chip-date"') == 2
-    assert "Taken 1 Jan 2019 – 31 Dec 2023: the span that covers all the dates you named." in page
+    assert "Taken in 2019 or 2023: either of the dates you named, not the days between." in page
+    assert f'href="{trip["lisbon 2022"].get_absolute_url()}' not in page
+    assert f'href="{trip["lisbon 2023"].get_absolute_url()}' in page
+    assert "the span that covers" not in page
+    met = client_for(alice).get(reverse("search:search"), {"q": "2022 or 2023"}).content.decode()
+    assert "Taken 1 Jan 2022 – 31 Dec 2023: the span that covers all the dates you named." in met
     one = client_for(alice).get(reverse("search:search"), {"q": "2022"}).content.decode()
-    assert "the span that covers" not in one
+    assert "the span that covers" not in one and "dates you named" not in one
+
+
+def test_dates_joined_by_or_find_the_photos_of_either_not_those_between(trip, api, alice):
+    """"red july 2022 or august 2023" searched July 2022 to August 2023 whole (the May and July 2023 photos showed);
+    a family asking for two months wants those."""
+    body = _api(api, q="red july 2022 or august 2023")
+    assert set(_ids(body)) == {trip["lisbon 2022"].pk, trip["blue lisbon 2023"].pk}
+    interpreted = body["interpreted"]
+    assert (interpreted["taken_after"], interpreted["taken_before"]) == ("2022-07-01", "2023-08-31")  # outer bounds
+    assert interpreted["periods"] == [{"taken_after": "2022-07-01", "taken_before": "2022-07-31"},
+                                      {"taken_after": "2023-08-01", "taken_before": "2023-08-31"}]
+    # The union cut by a bound said apart: from June 2023, May is out and August in.
+    cut = _api(api, q="red 2022 or 2023 or 2025 since august 2023")
+    assert set(_ids(cut)) == {trip["blue lisbon 2023"].pk}
+    assert [p["taken_after"] for p in cut["interpreted"]["periods"]] == ["2023-08-01", "2025-01-01"]
+    # A query of only dates lists the photos of either, browsed by their own years (not the years between).
+    from search.engine import SearchParams
+    from search.understanding import understand_search
+    understood = understand_search(user=alice, params=SearchParams(query="2018 or 2022"))
+    assert understood.params.browse and understood.params.query == "2018 2022"
+    assert set(_ids(_api(api, q="2018 or 2022"))) == {trip["lisbon 2022"].pk}
+    # Explicit dates replace the query's, periods and all.
+    explicit = _api(api, q="red july 2022 or august 2023", taken_after="2022-01-01", taken_before="2023-12-31")
+    assert explicit["interpreted"]["periods"] == [] and len(_ids(explicit)) == 4
+
+
+def test_dates_joined_by_or_take_a_photo_dated_by_its_folder_only_when_one_holds_its_whole_month_or_year(
+        trip, api):
+    """The rule of every date filter (search.scope._IN_PERIOD) holds in each period: a scan from a "2023/06" folder
+    (dated 1 May 2023) is in "may 2023 or 2025", not in "1 to 20 May 2023 or 2025", which the span covering them held
+    whole; from a "2022" folder, in "2022 or 2025", not in "2021 or 2023"."""
+    Photo.objects.filter(pk=trip["london 2023"].pk).update(taken_at_source=Photo.DateSource.FOLDER_MONTH)
+    Photo.objects.filter(pk=trip["lisbon 2022"].pk).update(taken_at_source=Photo.DateSource.FOLDER_YEAR)
+    assert trip["london 2023"].pk in _ids(_api(api, q="red may 2023 or 2025"))
+    assert trip["london 2023"].pk not in _ids(_api(api, q="red between 2023-05-01 and 2023-05-20 or 2025"))
+    assert trip["lisbon 2022"].pk in _ids(_api(api, q="red 2022 or 2025"))
+    assert trip["lisbon 2022"].pk not in _ids(_api(api, q="red 2021 or 2023"))
 
 
 def test_a_start_and_an_end_say_the_days_between_them_or_that_none_is_in_both(trip, alice, client_for, api):

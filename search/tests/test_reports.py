@@ -297,6 +297,16 @@ def test_the_report_says_which_day_of_every_year_it_searches_or_leaves_out(shape
     assert line in command("search_report", query, "--user", "alice").splitlines()
 
 
+def test_the_report_names_each_of_the_dates_joined_by_or_not_the_span_between(shapes, alice, client_for):
+    """"2019 or 2024" is either year (search.query_parser.ParsedQuery.periods): the report said "taken 2019-01-01 to
+    2024-12-31", the span the search no longer takes."""
+    html = client_for(alice).get("/search/report/", {"q": "red square 2019 or 2024"}).content.decode()
+    assert ("Understood: taken 2019-01-01 to 2019-12-31 or 2024-01-01 to 2024-12-31; looking for “red square”."
+            in html)
+    assert "taken: 2019-01-01 to 2019-12-31 or 2024-01-01 to 2024-12-31" in command(
+        "search_report", "red square 2019 or 2024", "--user", "alice").splitlines()
+
+
 def test_the_report_of_a_search_whose_chip_was_removed_keeps_its_words_as_words(shapes, alice, client_for):
     """× on a chip searches its words as plain text (`plain=` in the URL), but "How this search scored" linked the
     query alone, so the report understood the place again and scored another search than the page showed."""

@@ -136,6 +136,19 @@ def test_a_smart_album_until_the_last_day_a_date_can_name_shows_its_photos_and_i
         assert client.get(url).status_code == 200, url
 
 
+def test_a_smart_album_of_dates_joined_by_or_shows_the_photos_of_either_not_those_between(
+        toy_model, family, alice, add_shape, indexed):
+    """A smart album keeps its query and reads it again each time: "red circle 2019 or 2024" shows the circles of
+    either year, and no longer those of the years between (the span that covered both)."""
+    circles = {year: indexed(add_shape, "red", "circle") for year in (2019, 2021, 2024)}
+    for year, photo in circles.items():
+        photo.taken_at = photo.taken_at.replace(year=year, month=6, day=15)
+        photo.save(update_fields=["taken_at"])
+    album = album_create(user=alice, family=family, name="Then", search={"q": "red circle 2019 or 2024",
+                                                                        "min_score": 0})
+    assert set(album_photo_ids(album=album)) == {circles[2019].pk, circles[2024].pk}
+
+
 def test_a_smart_albums_photos_are_not_added_by_hand(family, alice):
     album = album_create(user=alice, family=family, name="Smart", search={"q": "dog"})
     with pytest.raises(ValidationError, match="come from its search"):
