@@ -120,6 +120,34 @@ def test_a_chips_words_stay_whole_on_a_narrow_phone(live_server, browser, artifa
 
 
 @pytest.mark.django_db(transaction=True)
+def test_a_long_chips_change_and_remove_buttons_wrap_together_on_a_phone(live_server, browser, artifacts, toy_model):
+    """At 390 px "since june 2019" with its range filled its line up to the ✎, and the × wrapped to a line of its own
+    at the chip's left, reading as a chip of nothing. The two buttons are one group: they wrap together, at the right."""
+    smiths, alice = FamilyFactory(name="Smiths"), UserFactory(username="alice")
+    MembershipFactory(family=smiths, user=alice, role=Membership.Role.ADMIN)
+    shape_photo(smiths, alice, "red", "circle", LISBON, "2019:07:14 12:00:00", seed=1)
+    run_queued_tasks()
+    phone = browser.new_context(**PHONE)
+    try:
+        page = phone.new_page()
+        sign_in(page, live_server, "alice")
+        page.goto(live_server.url + "/search/?q=circle+2019+or+2024+since+june+2019")
+        page.wait_for_function(f"() => ({CHIP_KEYS})().length === 3")
+        page.screenshot(path=artifacts / "chips-long-390.png", full_page=True)
+        apart = page.evaluate("""() => Array.from(document.querySelectorAll('#results .chip')).filter((chip) => {
+            const edit = chip.querySelector('.chip-edit summary'), remove = chip.querySelector('.chip-remove');
+            if (!edit) return false;
+            const e = edit.getBoundingClientRect(), r = remove.getBoundingClientRect();
+            return Math.abs((e.top + e.bottom) / 2 - (r.top + r.bottom) / 2) > 2 || r.left < e.right;
+        }).map((chip) => chip.dataset.chip)""")
+        assert apart == []
+        assert page.evaluate(OVERFLOW, PHONE_WIDTH) == []
+        assert page.evaluate(SMALL_TARGETS) == []
+    finally:
+        phone.close()
+
+
+@pytest.mark.django_db(transaction=True)
 def test_a_day_of_every_years_chip_is_changed_with_its_own_form(live_server, page, browser, artifacts, toy_model):
     """"14 july" (a day of every year) had × alone: its ✎ opens a day, a month and a year, given a year it is that
     one day; it fits a 390 px phone, whose buttons are big enough for a finger."""
