@@ -551,6 +551,24 @@ def test_every_control_a_member_uses_is_at_least_24_px_each_way(live_server, bro
     assert not found, f"{len(found)} controls under 24 px:\n" + "\n".join(found)
 
 
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("width", list(WIDTHS))
+def test_a_refined_searchs_links_are_at_least_24_px_tall(live_server, browser, artifacts, toy_model, width):
+    """A search refined by the results marked right ("More like these") offers "Show the search without refining"
+    beside its note: at 1280 px that link was 23 px tall (only a phone's rule gave the refine bar's links their
+    height), and a member who shared the refined search with another opens it too."""
+    world = _world()
+    context, page = new_page(browser, **WIDTHS[width])
+    try:
+        sign_in(page, live_server, "alice")
+        url = live_server.url + f"/search/?q=red+circle&like={world['photos'][0].pk}"
+        found = _small_targets(page, url, f"search-refined-{width}", artifacts)
+        assert page.get_by_role("link", name="Show the search without refining").is_visible()
+    finally:
+        context.close()
+    assert not found, f"{len(found)} controls under 24 px:\n" + "\n".join(found)
+
+
 NAME_RULES = ["label", "select-name", "button-name", "link-name", "input-button-name", "image-alt",
               "aria-input-field-name", "aria-toggle-field-name"]
 
