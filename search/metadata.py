@@ -589,7 +589,8 @@ def _pass_sql(shape: Scope, glued: bool, corrections: int, excluded: bool, exclu
     excluded_ranks = _field_ranks(sql.SQL("%(excluded)s::tsquery"), sql.SQL("%(excluded_glued)s::tsquery")
                                   if excluded_glued else None, excluded=True) if excluded else sql.SQL("NULL::real[]")
     return sql.SQL(_PASS_SQL).format(
-        glued_s=glued_s, ranks=_field_ranks(sql.SQL("q.tsq"), sql.SQL("q.glued") if glued else None),
+        glued_s=glued_s, ranks=_field_ranks(sql.SQL("q.tsq"), sql.SQL("q.glued") if glued else None,
+                                            lexemes=sql.SQL("q.lexemes")),
         excluded_ranks=excluded_ranks, typo=typo, typo_hits=sql.SQL(", ").join(fixes),
         documents=sql.Identifier(DOCUMENTS),
         join=sql.SQL("JOIN {} p ON p.id = d.photo_id").format(sql.Identifier(PHOTOS)) if shape.filtered else sql.SQL(""),
@@ -611,13 +612,16 @@ def _glued_score(glued: sql.Composable) -> sql.Composable:
 
 
 def _field_ranks(tsq: sql.Composable, glued: sql.Composable | None, *, excluded: bool = False,
-                 glued_if: sql.Composable | None = None) -> sql.Composable:
+                 glued_if: sql.Composable | None = None, lexemes: sql.Composable | None = None) -> sql.Composable:
     """Each field's rank of the document row `k` for `tsq`, plus for `glued` in GLUED_FIELDS (only where `glued_if`
     holds, when given), as a real[] with one element per field, written out: unnesting the fields and aggregating
     them back cost more than the ranking (0.6 ms of the pass at 100,000 photos). `excluded`: each capped at 1 (how
-    surely the field holds an excluded concept); the excluded words rank as the query's do."""
+    surely the field holds an excluded concept); the excluded words rank as the query's do. `lexemes` (the query's,
+    a text[]): a field's rank for `tsq` is at most the number of them it holds (_distinct_cap)."""
     def rank(f: Field) -> sql.Composable:
         own = _rank(_field("k", f.key), tsq)
+        if lexemes is not None:
+            own = _distinct_cap(own, _field("k", f.key), lexemes)
         if glued is None or f.key not in GLUED_FIELDS:
             return own
         extra = _rank(_field("k", f.key), glued)
@@ -627,6 +631,15 @@ def _field_ranks(tsq: sql.Composable, glued: sql.Composable | None, *, excluded:
 
     return sql.SQL("ARRAY[{}]::real[]").format(sql.SQL(", ").join(
         sql.SQL("least(1.0, {})").format(rank(f)) if excluded else rank(f) for f in FIELDS))
+
+
+def _distinct_cap(rank: sql.Composable, vector: sql.Composable, lexemes: sql.Composable) -> sql.Composable:
+    """`rank` (ts_rank_cd of an OR-ed query: one for each occurrence of a query word) at most the number of the
+    query's lexemes `vector` holds (at least 1: a phrase is one match of several lexemes). A word named twice counts
+    once: "Maria Parker" matched "Tom Parker, Lucy Parker" as fully as Maria's own tag (match_features reads the rank
+    against the query's words), so a family's last name found everyone in it."""
+    return sql.SQL("least({rank}, greatest(1, cardinality(ARRAY(SELECT unnest(tsvector_to_array({v})) "
+                   "INTERSECT SELECT unnest({lexemes})))))").format(rank=rank, v=vector, lexemes=lexemes)
 
 
 def _field(alias: str, key: str) -> sql.Composable:
@@ -721,7 +734,8 @@ def _passes_sql() -> str:
     """metadata_passes' statement: metadata_pass's (only_also) with each query's parts read from its row (`a`, `k`)."""
     return sql.SQL(_PASSES_SQL).format(
         glued_s=_glued_score(sql.SQL("a.glued")), documents=sql.Identifier(DOCUMENTS),
-        ranks=_field_ranks(sql.SQL("k.tsq"), sql.SQL("k.glued"), glued_if=sql.SQL("k.has_glued")),
+        ranks=_field_ranks(sql.SQL("k.tsq"), sql.SQL("k.glued"), glued_if=sql.SQL("k.has_glued"),
+                           lexemes=sql.SQL("k.lexemes")),
         excluded_ranks=_field_ranks(sql.SQL("k.excluded"), sql.SQL("k.excluded_glued"), excluded=True,
                                     glued_if=sql.SQL("k.has_excluded_glued")),
         text_words=_text_words("k.lexemes"),
