@@ -569,6 +569,29 @@ def test_a_refined_searchs_links_are_at_least_24_px_tall(live_server, browser, a
     assert not found, f"{len(found)} controls under 24 px:\n" + "\n".join(found)
 
 
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("width", list(WIDTHS))
+def test_explores_list_of_the_rest_is_at_least_24_px_tall_at_every_width(live_server, browser, artifacts, toy_model,
+                                                                         width):
+    """A family whose photos carry more than 24 tags (the model's suggestions accepted in bulk, a week in) finds the
+    rest behind Explore's "N more tags": at 1280 px that summary was 23 px tall (only a phone's rule padded it)."""
+    from gallery.models import PhotoTag
+    from gallery.services import photo_tags_add
+
+    world = _world()
+    photo_tags_add(photo=world["photos"][0], names=[f"cousin {n:02d}" for n in range(30)],
+                   source=PhotoTag.Source.MEMBER)
+    context, page = new_page(browser, **WIDTHS[width])
+    try:
+        sign_in(page, live_server, "alice")
+        page.goto(live_server.url + "/explore/")
+        page.locator("details.explore-rest > summary").click()
+        found = _small_targets(page, None, f"explore-rest-{width}", artifacts)
+    finally:
+        context.close()
+    assert not found, f"{len(found)} controls under 24 px:\n" + "\n".join(found)
+
+
 NAME_RULES = ["label", "select-name", "button-name", "link-name", "input-button-name", "image-alt",
               "aria-input-field-name", "aria-toggle-field-name"]
 
