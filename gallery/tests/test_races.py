@@ -639,6 +639,28 @@ def test_a_field_the_second_member_left_as_it_was_keeps_the_first_members_edit_w
     assert _tag_names(photo) == ["kids", "sea"]
 
 
+def test_a_member_told_of_anothers_edit_is_shown_the_description_it_has_now(smiths):
+    """Alice rewrote the description while Bob rewrote it too: the conflict named the photo's title and tags as they
+    read now, never its description, so Bob's second save replaced a description he had not been shown."""
+    from django.test import Client
+    from django.urls import reverse
+
+    family, alice, bob = smiths
+    photo = photo_factory(family=family, user=alice, tags=["kids"])
+    alices, bobs = Client(), Client()
+    alices.force_login(alice)
+    bobs.force_login(bob)
+    url = reverse("gallery:photo_edit", args=[photo.pk])
+    alice_form, bob_form = _edit_form(alices, photo), _edit_form(bobs, photo)
+    assert alices.post(url, {**alice_form, "description": "Grandpa's boat, summer 1987"},
+                       HTTP_HX_REQUEST="true").status_code == 200
+    response = bobs.post(url, {**bob_form, "description": "At the lake"}, HTTP_HX_REQUEST="true")
+
+    assert response.status_code == 422
+    message = re.search(r"Someone else saved this photo[^<]*", response.content.decode()).group(0)
+    assert "description “Grandpa&#x27;s boat, summer 1987”" in message
+
+
 def test_two_saves_from_the_same_form_at_once_the_second_is_told(smiths):
     from django.core.exceptions import ValidationError as DjangoValidationError
 
