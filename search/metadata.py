@@ -619,9 +619,7 @@ def _field_ranks(tsq: sql.Composable, glued: sql.Composable | None, *, excluded:
     surely the field holds an excluded concept); the excluded words rank as the query's do. `lexemes` (the query's,
     a text[]): a field's rank for `tsq` is at most the number of them it holds (_distinct_cap)."""
     def rank(f: Field) -> sql.Composable:
-        own = _rank(_field("k", f.key), tsq)
-        if lexemes is not None:
-            own = _distinct_cap(own, _field("k", f.key), lexemes)
+        own = _rank(_field("k", f.key), tsq, lexemes=lexemes)
         if glued is None or f.key not in GLUED_FIELDS:
             return own
         extra = _rank(_field("k", f.key), glued)
@@ -633,24 +631,24 @@ def _field_ranks(tsq: sql.Composable, glued: sql.Composable | None, *, excluded:
         sql.SQL("least(1.0, {})").format(rank(f)) if excluded else rank(f) for f in FIELDS))
 
 
-def _distinct_cap(rank: sql.Composable, vector: sql.Composable, lexemes: sql.Composable) -> sql.Composable:
-    """`rank` (ts_rank_cd of an OR-ed query: one for each occurrence of a query word) at most the number of the
-    query's lexemes `vector` holds (at least 1: a phrase is one match of several lexemes). A word named twice counts
-    once: "Maria Parker" matched "Tom Parker, Lucy Parker" as fully as Maria's own tag (match_features reads the rank
-    against the query's words), so a family's last name found everyone in it."""
-    return sql.SQL("least({rank}, greatest(1, cardinality(ARRAY(SELECT unnest(tsvector_to_array({v})) "
-                   "INTERSECT SELECT unnest({lexemes})))))").format(rank=rank, v=vector, lexemes=lexemes)
-
-
 def _field(alias: str, key: str) -> sql.Composable:
     """A field's own tsvector in a document row (PostgreSQL arrays count from 1)."""
     return sql.SQL("{}.fields[{}]").format(sql.Identifier(alias), sql.Literal(FIELD_INDEX[key]))
 
 
-def _rank(vector: sql.Composable, query: sql.Composable) -> sql.Composable:
+def _rank(vector: sql.Composable, query: sql.Composable, *, lexemes: sql.Composable | None = None) -> sql.Composable:
     """How well `vector` matches `query`, 0 when it does not: every occurrence counts the same (the field's weight
-    is applied by whoever adds the ranks up)."""
-    return sql.SQL("CASE WHEN {v} @@ {q} THEN ts_rank_cd('{{1,1,1,1}}', {v}, {q}) ELSE 0 END").format(v=vector, q=query)
+    is applied by whoever adds the ranks up). With the query's `lexemes` (a text[]), at most the number of them the
+    field holds (at least 1: a phrase is one match of several lexemes): ts_rank_cd of an OR-ed query counts each
+    occurrence, so a word named twice counted twice, and "Maria Parker" matched "Tom Parker, Lucy Parker" as fully as
+    Maria's own tag (match_features reads the rank against the query's words): a family's last name found everyone
+    in it."""
+    rank = sql.SQL("ts_rank_cd('{{1,1,1,1}}', {v}, {q})").format(v=vector, q=query)
+    if lexemes is not None:
+        # (how many of them it holds: its distinct lexemes less those left once they are deleted)
+        rank = sql.SQL("least({rank}, greatest(1, length({v}) - length(ts_delete({v}, {lexemes}))))").format(
+            rank=rank, v=vector, lexemes=lexemes)
+    return sql.SQL("CASE WHEN {v} @@ {q} THEN {rank} ELSE 0 END").format(v=vector, q=query, rank=rank)
 
 
 # Matches that rank alike, past the limit: the newest first, as the page lists them (engine._page: score, then when
