@@ -199,12 +199,19 @@ class PhotoEditForm(forms.Form):
     # What the form showed (gallery.services.photo_edit_version): a save over someone else's edit made meanwhile
     # is then said, not done silently.
     seen = forms.CharField(required=False, max_length=64, widget=forms.HiddenInput)
+    # What each field showed when the form was drawn: after someone else's edit, a field the member left as it was
+    # takes what the photo reads now (gallery.views.photos), so saving again puts back none of what they replaced.
+    shown_title = forms.CharField(required=False, max_length=255, widget=forms.HiddenInput)
+    shown_tags = forms.CharField(required=False, max_length=20000, widget=forms.HiddenInput)
+    shown_description = forms.CharField(required=False, max_length=DESCRIPTION_MAX_CHARS, widget=forms.HiddenInput)
+
+    EDITED = ("title", "tags", "description")
 
     def add_error(self, field, error) -> None:
         super().add_error(field, error)
         # Sent back with an error (its own, or the service's added by the view): the focus goes to the first field to
         # fix, whose error a screen reader then reads (Django links it by aria-describedby), not to the title.
-        invalid = [name for name in self.fields if name in self._errors and name != "seen"]
+        invalid = [name for name in self.EDITED if name in self._errors]
         if invalid:
             self.fields["title"].widget.attrs.pop("autofocus", None)
             self.fields[invalid[0]].widget.attrs["autofocus"] = True

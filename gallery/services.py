@@ -22,6 +22,7 @@ from django.db.models import F, Q, QuerySet, Value
 from django.db.models.functions import Lower
 from django.utils import timezone
 from django.utils.http import parse_etags, quote_etag
+from django.utils.text import Truncator
 
 from gallery.files import (
     StorageFailed,
@@ -1249,6 +1250,9 @@ def photo_edit_conflict(photo: Photo, *, form: bool = True) -> ValidationError:
     tags = sorted(PhotoTag.objects.filter(photo_id=photo.pk).values_list("tag__name", flat=True), key=str.lower)
     now = f"title “{photo.title}”" if photo.title else "no title"
     now += f", tags {', '.join(tags)}" if tags else ", no tags"
+    # (the description too: a member saving again would replace one they were never shown)
+    description = " ".join(photo.description.split())
+    now += f", description “{Truncator(description).chars(200)}”" if description else ", no description"
     if not form:
         return ValidationError(
             f"Someone else saved this photo since you read it (If-Match names an older version). It now reads: "

@@ -589,7 +589,8 @@ def _pass_sql(shape: Scope, glued: bool, corrections: int, excluded: bool, exclu
     excluded_ranks = _field_ranks(sql.SQL("%(excluded)s::tsquery"), sql.SQL("%(excluded_glued)s::tsquery")
                                   if excluded_glued else None, excluded=True) if excluded else sql.SQL("NULL::real[]")
     return sql.SQL(_PASS_SQL).format(
-        glued_s=glued_s, ranks=_field_ranks(sql.SQL("q.tsq"), sql.SQL("q.glued") if glued else None),
+        glued_s=glued_s, ranks=_field_ranks(sql.SQL("q.tsq"), sql.SQL("q.glued") if glued else None,
+                                            lexemes=sql.SQL("q.lexemes")),
         excluded_ranks=excluded_ranks, typo=typo, typo_hits=sql.SQL(", ").join(fixes),
         documents=sql.Identifier(DOCUMENTS),
         join=sql.SQL("JOIN {} p ON p.id = d.photo_id").format(sql.Identifier(PHOTOS)) if shape.filtered else sql.SQL(""),
@@ -611,13 +612,14 @@ def _glued_score(glued: sql.Composable) -> sql.Composable:
 
 
 def _field_ranks(tsq: sql.Composable, glued: sql.Composable | None, *, excluded: bool = False,
-                 glued_if: sql.Composable | None = None) -> sql.Composable:
+                 glued_if: sql.Composable | None = None, lexemes: sql.Composable | None = None) -> sql.Composable:
     """Each field's rank of the document row `k` for `tsq`, plus for `glued` in GLUED_FIELDS (only where `glued_if`
     holds, when given), as a real[] with one element per field, written out: unnesting the fields and aggregating
     them back cost more than the ranking (0.6 ms of the pass at 100,000 photos). `excluded`: each capped at 1 (how
-    surely the field holds an excluded concept); the excluded words rank as the query's do."""
+    surely the field holds an excluded concept); the excluded words rank as the query's do. `lexemes` (the query's,
+    a text[]): a field's rank for `tsq` is at most the number of them it holds (_distinct_cap)."""
     def rank(f: Field) -> sql.Composable:
-        own = _rank(_field("k", f.key), tsq)
+        own = _rank(_field("k", f.key), tsq, lexemes=lexemes)
         if glued is None or f.key not in GLUED_FIELDS:
             return own
         extra = _rank(_field("k", f.key), glued)
@@ -634,10 +636,19 @@ def _field(alias: str, key: str) -> sql.Composable:
     return sql.SQL("{}.fields[{}]").format(sql.Identifier(alias), sql.Literal(FIELD_INDEX[key]))
 
 
-def _rank(vector: sql.Composable, query: sql.Composable) -> sql.Composable:
+def _rank(vector: sql.Composable, query: sql.Composable, *, lexemes: sql.Composable | None = None) -> sql.Composable:
     """How well `vector` matches `query`, 0 when it does not: every occurrence counts the same (the field's weight
-    is applied by whoever adds the ranks up)."""
-    return sql.SQL("CASE WHEN {v} @@ {q} THEN ts_rank_cd('{{1,1,1,1}}', {v}, {q}) ELSE 0 END").format(v=vector, q=query)
+    is applied by whoever adds the ranks up). With the query's `lexemes` (a text[]), at most the number of them the
+    field holds (at least 1: a phrase is one match of several lexemes): ts_rank_cd of an OR-ed query counts each
+    occurrence, so a word named twice counted twice, and "Maria Parker" matched "Tom Parker, Lucy Parker" as fully as
+    Maria's own tag (match_features reads the rank against the query's words): a family's last name found everyone
+    in it."""
+    rank = sql.SQL("ts_rank_cd('{{1,1,1,1}}', {v}, {q})").format(v=vector, q=query)
+    if lexemes is not None:
+        # (how many of them it holds: its distinct lexemes less those left once they are deleted)
+        rank = sql.SQL("least({rank}, greatest(1, length({v}) - length(ts_delete({v}, {lexemes}))))").format(
+            rank=rank, v=vector, lexemes=lexemes)
+    return sql.SQL("CASE WHEN {v} @@ {q} THEN {rank} ELSE 0 END").format(v=vector, q=query, rank=rank)
 
 
 # Matches that rank alike, past the limit: the newest first, as the page lists them (engine._page: score, then when
@@ -721,7 +732,8 @@ def _passes_sql() -> str:
     """metadata_passes' statement: metadata_pass's (only_also) with each query's parts read from its row (`a`, `k`)."""
     return sql.SQL(_PASSES_SQL).format(
         glued_s=_glued_score(sql.SQL("a.glued")), documents=sql.Identifier(DOCUMENTS),
-        ranks=_field_ranks(sql.SQL("k.tsq"), sql.SQL("k.glued"), glued_if=sql.SQL("k.has_glued")),
+        ranks=_field_ranks(sql.SQL("k.tsq"), sql.SQL("k.glued"), glued_if=sql.SQL("k.has_glued"),
+                           lexemes=sql.SQL("k.lexemes")),
         excluded_ranks=_field_ranks(sql.SQL("k.excluded"), sql.SQL("k.excluded_glued"), excluded=True,
                                     glued_if=sql.SQL("k.has_excluded_glued")),
         text_words=_text_words("k.lexemes"),

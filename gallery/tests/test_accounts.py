@@ -256,6 +256,23 @@ def test_a_new_person_signs_up_through_the_link_and_lands_in_the_family(client_f
     assert not User.objects.filter(username="dave").exists()
 
 
+def test_a_member_who_opens_their_used_link_again_is_sent_to_the_family_not_told_to_ask_for_a_new_one(
+        client_for, family, alice):
+    """People open the invitation in their mail again to reach the gallery: the member who joined with it was told
+    "This invitation link has already been used. Ask alice for a new one." though they need none. A member of the
+    link's family who opens it used, withdrawn or expired lands on the family's page, told they are in it."""
+    path = _make_link(client_for(alice), family)
+    carol = Client()
+    assert carol.post(path, SIGNUP).status_code == 302
+
+    response = carol.get(path)
+
+    assert response.status_code == 302 and response["Location"] == family.get_absolute_url()
+    page = carol.get(response["Location"]).content.decode()
+    assert "You are in Smiths already: this invitation was used." in page
+    assert Client().get(path).status_code == 410  # anyone else: the link is used
+
+
 def test_an_admin_link_makes_an_admin(client_for, family, alice):
     path = _make_link(client_for(alice), family, role="admin")
     Client().post(path, SIGNUP)

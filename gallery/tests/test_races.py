@@ -557,12 +557,16 @@ def test_a_suggestion_dismissed_while_its_photo_goes_to_the_trash_or_for_good_is
 # --- two members editing one photo from their own pages (lost update) ---------------------------
 
 
+# A text or hidden field and its value as a browser sends it (an empty one, which Django writes without a value, too).
+FORM_INPUT = r'<input type="(?:text|hidden)" name="(\w+)"(?: value="([^"]*)")?'
+
+
 def _edit_form(client, photo) -> dict:
     """The photo's edit form as the page serves it: its fields' values, the hidden one too."""
     from django.urls import reverse
 
     html = client.get(reverse("gallery:photo_edit", args=[photo.pk]), HTTP_HX_REQUEST="true").content.decode()
-    values = dict(re.findall(r'<input type="(?:text|hidden)" name="(\w+)" value="([^"]*)"', html))
+    values = dict(re.findall(FORM_INPUT, html))
     values["description"] = re.search(r'<textarea name="description"[^>]*>\s*([^<]*)</textarea>', html).group(1)
     values.pop("csrfmiddlewaretoken", None)
     return values
@@ -601,6 +605,60 @@ def test_a_member_saving_over_anothers_edit_made_meanwhile_is_told_and_keeps_wha
                      HTTP_HX_REQUEST="true").status_code == 200
     photo.refresh_from_db()
     assert photo.title == "Beach day" and _tag_names(photo) == ["kids", "sea"]
+
+
+def test_a_field_the_second_member_left_as_it_was_keeps_the_first_members_edit_when_they_save_again(smiths):
+    """Alice gives the photo a title while Bob, whose form showed none, adds a tag. Bob is told and saves again: his
+    form still held the empty title he never touched, and his second save wiped Alice's title. A field he left as the
+    form first showed it now shows (and keeps) what the photo reads now; the fields he changed are his."""
+    from django.test import Client
+    from django.urls import reverse
+
+    family, alice, bob = smiths
+    photo = photo_factory(family=family, user=alice, tags=["kids"])
+    alices, bobs = Client(), Client()
+    alices.force_login(alice)
+    bobs.force_login(bob)
+    url = reverse("gallery:photo_edit", args=[photo.pk])
+    alice_form, bob_form = _edit_form(alices, photo), _edit_form(bobs, photo)
+
+    assert alices.post(url, {**alice_form, "title": "Grandma's birthday", "description": "At the lake"},
+                       HTTP_HX_REQUEST="true").status_code == 200
+    response = bobs.post(url, {**bob_form, "tags": "kids, sea"}, HTTP_HX_REQUEST="true")
+
+    assert response.status_code == 422
+    page = response.content.decode()
+    again = dict(re.findall(FORM_INPUT, page))
+    assert again["title"] == "Grandma&#x27;s birthday"  # hers, in the field he left alone
+    assert again["tags"] == "kids, sea"  # his typing
+    assert re.search(r'<textarea name="description"[^>]*>\s*At the lake</textarea>', page)
+    again["title"], again["description"] = "Grandma's birthday", "At the lake"
+    assert bobs.post(url, again, HTTP_HX_REQUEST="true").status_code == 200
+    photo.refresh_from_db()
+    assert photo.title == "Grandma's birthday" and photo.description == "At the lake"
+    assert _tag_names(photo) == ["kids", "sea"]
+
+
+def test_a_member_told_of_anothers_edit_is_shown_the_description_it_has_now(smiths):
+    """Alice rewrote the description while Bob rewrote it too: the conflict named the photo's title and tags as they
+    read now, never its description, so Bob's second save replaced a description he had not been shown."""
+    from django.test import Client
+    from django.urls import reverse
+
+    family, alice, bob = smiths
+    photo = photo_factory(family=family, user=alice, tags=["kids"])
+    alices, bobs = Client(), Client()
+    alices.force_login(alice)
+    bobs.force_login(bob)
+    url = reverse("gallery:photo_edit", args=[photo.pk])
+    alice_form, bob_form = _edit_form(alices, photo), _edit_form(bobs, photo)
+    assert alices.post(url, {**alice_form, "description": "Grandpa's boat, summer 1987"},
+                       HTTP_HX_REQUEST="true").status_code == 200
+    response = bobs.post(url, {**bob_form, "description": "At the lake"}, HTTP_HX_REQUEST="true")
+
+    assert response.status_code == 422
+    message = re.search(r"Someone else saved this photo[^<]*", response.content.decode()).group(0)
+    assert "description “Grandpa&#x27;s boat, summer 1987”" in message
 
 
 def test_two_saves_from_the_same_form_at_once_the_second_is_told(smiths):

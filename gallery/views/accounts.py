@@ -71,9 +71,14 @@ def invite_withdraw(request: HttpRequest, family_id: int, invite_id: int) -> Htt
 def invite_open(request: HttpRequest, token: str) -> HttpResponse:
     """The invitee's page: sign up (or, signed in, join with this account) into the family of the link."""
     invite = Invite.objects.select_related("family", "created_by").filter(token_hash=invite_token_hash(token)).first()
-    if problem := invite_problem(invite):
-        return _invite_gone(request, problem)
     signed_in = request.user.is_authenticated
+    if problem := invite_problem(invite):
+        if signed_in and Membership.objects.filter(family=invite.family, user=request.user).exists():
+            # The invitation in their mail, opened again to reach the gallery: they need no new link.
+            messages.info(request, f"You are in {text_isolated(invite.family)} already: this invitation "
+                                   f"{_UNUSABLE_WORDS.get(problem.state, 'no longer works')}.")
+            return redirect(invite.family)
+        return _invite_gone(request, problem)
     form = None if signed_in else InviteSignupForm(request.POST or None)
     if request.method == "POST":
         try:
@@ -113,6 +118,10 @@ def _accept_with_new_account(request: HttpRequest, token: str, form: InviteSignu
 
 def _role_words(membership: Membership) -> str:
     return "one of its admins" if membership.is_admin else "a member"
+
+
+_UNUSABLE_WORDS = {Invite.State.USED: "was used", Invite.State.REVOKED: "was withdrawn",
+                   Invite.State.EXPIRED: "has expired"}
 
 
 def _invite_gone(request: HttpRequest, problem: InviteUnusable) -> HttpResponse:

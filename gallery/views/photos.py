@@ -149,9 +149,7 @@ def photo_edit(request: HttpRequest, photo_id: int) -> HttpResponse:
     if request.method == "GET":
         if request.GET.get("cancel"):
             return _render_meta(request, photo)
-        initial = {"title": photo.title, "description": photo.description,
-                   "tags": ", ".join(tag.name for tag in photo.tags.all()), "seen": photo_edit_version(photo)}
-        return _render_meta(request, photo, PhotoEditForm(initial=initial))
+        return _render_meta(request, photo, PhotoEditForm(initial=_edit_initial(photo)))
     form = PhotoEditForm(request.POST)
     if form.is_valid():
         try:
@@ -163,7 +161,7 @@ def photo_edit(request: HttpRequest, photo_id: int) -> HttpResponse:
             conflict = getattr(exc, "code", None) == "edit_conflict"  # a list of errors has no code
             if conflict:  # the member has seen it now: the next save is theirs to make
                 photo = photo_get(user=request.user, photo_id=photo_id)
-                form = PhotoEditForm({**request.POST.dict(), "seen": photo_edit_version(photo)})
+                form = PhotoEditForm(_edit_after_conflict(form, photo))
                 form.is_valid()
             form.add_error(None if conflict or hasattr(exc, "error_dict") else "tags", exc)
         else:
@@ -173,6 +171,34 @@ def photo_edit(request: HttpRequest, photo_id: int) -> HttpResponse:
                 return redirect(photo)
             return _render_meta(request, photo)
     return _render_meta(request, photo, form, status=422 if request.htmx else 200)
+
+
+def _edit_initial(photo) -> dict:
+    """The edit form's values for `photo` as it reads now, and what it shows (`seen`, `shown_*`) to compare with."""
+    values = {"title": photo.title, "description": photo.description,
+              "tags": ", ".join(tag.name for tag in photo.tags.all())}
+    return {**values, **{f"shown_{name}": value for name, value in values.items()}, "seen": photo_edit_version(photo)}
+
+
+def _edit_after_conflict(form: PhotoEditForm, photo) -> dict:
+    """The form sent back after someone else saved `photo` while it was open: the fields the member changed as they
+    typed them; a field they left as the form showed it reads as the photo does now (their second save would put
+    back what the other member replaced: a tag added wiped a title written meanwhile), and the form shows the photo
+    as it is now, the next save being theirs. (A form drawn before `shown_*` existed keeps all it sent.)"""
+    now = _edit_initial(photo)
+    data = {**form.data.dict(), **{key: value for key, value in now.items() if key not in PhotoEditForm.EDITED}}
+    for name in PhotoEditForm.EDITED:
+        shown = form.data.get(f"shown_{name}")
+        if shown is not None and _edit_value(name, form.cleaned_data[name]) == _edit_value(name, shown):
+            data[name] = now[name]
+    return data
+
+
+def _edit_value(name: str, text: str):
+    """A field's value as a save reads it: tags as their set (order and spacing aside), text without its outer
+    spaces, whatever line breaks the browser sent."""
+    text = (text or "").replace("\r\n", "\n").strip()
+    return sorted({tag.casefold() for tag in parse_tags(text)}) if name == "tags" else text
 
 
 def _render_meta(request, photo, form=None, status=200):

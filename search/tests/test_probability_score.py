@@ -57,6 +57,18 @@ def test_a_tag_typed_as_a_phrase_or_with_a_hyphen_is_the_whole_query(shapes, ali
     assert top.score >= 0.8
 
 
+def test_a_word_of_the_query_named_twice_counts_once_against_a_photo_that_names_every_word(shapes, alice, add_shape):
+    """A family shares its last name. "Maria Parker" found the photo of Tom Parker and Lucy Parker as surely as
+    Maria's own (both 0.78): a field's rank counted each occurrence of a query word, so "parker" twice weighed as
+    much as "maria" and "parker" once each. A word counts once in a field, however often it is there."""
+    maria = add_shape("green", "square", tags=["Maria Parker"])
+    others = add_shape("green", "square", tags=["Tom Parker", "Lucy Parker"])
+    results = {r.photo.pk: r for r in search(alice, "Maria Parker", min_score=0, show_hidden=True, limit=100).results}
+    half = DEFAULT.meta.probability(MetaMatch(ranks={"tags": 1.0}), query_words=2)  # one word of two
+    assert results[others.pk].explanation.meta_probabilities["tags"] == pytest.approx(half)
+    assert results[maria.pk].score > results[others.pk].score
+
+
 def test_a_photo_with_neither_an_image_match_nor_metadata_reads_at_most_0_05(shapes, alice):
     response = search(alice, "red circle", min_score=0, show_hidden=True, limit=100)
     for result, label in zip(response.results, labels(response, shapes)):

@@ -551,6 +551,47 @@ def test_every_control_a_member_uses_is_at_least_24_px_each_way(live_server, bro
     assert not found, f"{len(found)} controls under 24 px:\n" + "\n".join(found)
 
 
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("width", list(WIDTHS))
+def test_a_refined_searchs_links_are_at_least_24_px_tall(live_server, browser, artifacts, toy_model, width):
+    """A search refined by the results marked right ("More like these") offers "Show the search without refining"
+    beside its note: at 1280 px that link was 23 px tall (only a phone's rule gave the refine bar's links their
+    height), and a member who shared the refined search with another opens it too."""
+    world = _world()
+    context, page = new_page(browser, **WIDTHS[width])
+    try:
+        sign_in(page, live_server, "alice")
+        url = live_server.url + f"/search/?q=red+circle&like={world['photos'][0].pk}"
+        found = _small_targets(page, url, f"search-refined-{width}", artifacts)
+        assert page.get_by_role("link", name="Show the search without refining").is_visible()
+    finally:
+        context.close()
+    assert not found, f"{len(found)} controls under 24 px:\n" + "\n".join(found)
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("width", list(WIDTHS))
+def test_explores_list_of_the_rest_is_at_least_24_px_tall_at_every_width(live_server, browser, artifacts, toy_model,
+                                                                         width):
+    """A family whose photos carry more than 24 tags (the model's suggestions accepted in bulk, a week in) finds the
+    rest behind Explore's "N more tags": at 1280 px that summary was 23 px tall (only a phone's rule padded it)."""
+    from gallery.models import PhotoTag
+    from gallery.services import photo_tags_add
+
+    world = _world()
+    photo_tags_add(photo=world["photos"][0], names=[f"cousin {n:02d}" for n in range(30)],
+                   source=PhotoTag.Source.MEMBER)
+    context, page = new_page(browser, **WIDTHS[width])
+    try:
+        sign_in(page, live_server, "alice")
+        page.goto(live_server.url + "/explore/")
+        page.locator("details.explore-rest > summary").click()
+        found = _small_targets(page, None, f"explore-rest-{width}", artifacts)
+    finally:
+        context.close()
+    assert not found, f"{len(found)} controls under 24 px:\n" + "\n".join(found)
+
+
 NAME_RULES = ["label", "select-name", "button-name", "link-name", "input-button-name", "image-alt",
               "aria-input-field-name", "aria-toggle-field-name"]
 

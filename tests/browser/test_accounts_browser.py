@@ -79,9 +79,10 @@ def test_invite_sign_up_and_change_password(browser, live_server, artifacts, pre
     assert invitee.locator(".who").text_content() == "ann"
     _check(invitee, "invite-joined", artifacts, prefix, width)
 
-    # The link is spent: opening it again says so.
+    # The link is spent: opening it again (the invitation in her mail, to reach the gallery) takes her to the family.
     invitee.goto(link)
-    invitee.get_by_text("This invitation link has already been used.").wait_for()
+    invitee.wait_for_url(base + family.get_absolute_url())
+    invitee.get_by_text(f"You are in {family.name} already: this invitation was used.").wait_for()
 
     # Ann changes her password from the account menu.
     invitee.goto(base + "/")
