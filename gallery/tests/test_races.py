@@ -572,9 +572,8 @@ def _edit_form(client, photo) -> dict:
     return values
 
 
-def test_a_member_saving_over_anothers_edit_made_meanwhile_is_told_and_keeps_what_they_typed(smiths):
-    """Alice and Bob open the edit form; Alice saves; Bob's save used to replace her title and tags without a word.
-    Now Bob is shown what the photo reads now, keeps his typing, and a second save is his decision."""
+def _two_editors(smiths):
+    """A photo of Alice's tagged "kids", its edit URL, and Alice's and Bob's clients with the edit form each opened."""
     from django.test import Client
     from django.urls import reverse
 
@@ -583,8 +582,14 @@ def test_a_member_saving_over_anothers_edit_made_meanwhile_is_told_and_keeps_wha
     alices, bobs = Client(), Client()
     alices.force_login(alice)
     bobs.force_login(bob)
-    url = reverse("gallery:photo_edit", args=[photo.pk])
-    alice_form, bob_form = _edit_form(alices, photo), _edit_form(bobs, photo)
+    return (photo, reverse("gallery:photo_edit", args=[photo.pk]), (alices, _edit_form(alices, photo)),
+            (bobs, _edit_form(bobs, photo)))
+
+
+def test_a_member_saving_over_anothers_edit_made_meanwhile_is_told_and_keeps_what_they_typed(smiths):
+    """Alice and Bob open the edit form; Alice saves; Bob's save used to replace her title and tags without a word.
+    Now Bob is shown what the photo reads now, keeps his typing, and a second save is his decision."""
+    photo, url, (alices, alice_form), (bobs, bob_form) = _two_editors(smiths)
     assert alice_form["seen"] and alice_form["seen"] == bob_form["seen"]
 
     assert alices.post(url, {**alice_form, "title": "Grandma's birthday", "tags": "kids, cake"},
@@ -611,16 +616,7 @@ def test_a_field_the_second_member_left_as_it_was_keeps_the_first_members_edit_w
     """Alice gives the photo a title while Bob, whose form showed none, adds a tag. Bob is told and saves again: his
     form still held the empty title he never touched, and his second save wiped Alice's title. A field he left as the
     form first showed it now shows (and keeps) what the photo reads now; the fields he changed are his."""
-    from django.test import Client
-    from django.urls import reverse
-
-    family, alice, bob = smiths
-    photo = photo_factory(family=family, user=alice, tags=["kids"])
-    alices, bobs = Client(), Client()
-    alices.force_login(alice)
-    bobs.force_login(bob)
-    url = reverse("gallery:photo_edit", args=[photo.pk])
-    alice_form, bob_form = _edit_form(alices, photo), _edit_form(bobs, photo)
+    photo, url, (alices, alice_form), (bobs, bob_form) = _two_editors(smiths)
 
     assert alices.post(url, {**alice_form, "title": "Grandma's birthday", "description": "At the lake"},
                        HTTP_HX_REQUEST="true").status_code == 200
@@ -642,16 +638,7 @@ def test_a_field_the_second_member_left_as_it_was_keeps_the_first_members_edit_w
 def test_a_member_told_of_anothers_edit_is_shown_the_description_it_has_now(smiths):
     """Alice rewrote the description while Bob rewrote it too: the conflict named the photo's title and tags as they
     read now, never its description, so Bob's second save replaced a description he had not been shown."""
-    from django.test import Client
-    from django.urls import reverse
-
-    family, alice, bob = smiths
-    photo = photo_factory(family=family, user=alice, tags=["kids"])
-    alices, bobs = Client(), Client()
-    alices.force_login(alice)
-    bobs.force_login(bob)
-    url = reverse("gallery:photo_edit", args=[photo.pk])
-    alice_form, bob_form = _edit_form(alices, photo), _edit_form(bobs, photo)
+    photo, url, (alices, alice_form), (bobs, bob_form) = _two_editors(smiths)
     assert alices.post(url, {**alice_form, "description": "Grandpa's boat, summer 1987"},
                        HTTP_HX_REQUEST="true").status_code == 200
     response = bobs.post(url, {**bob_form, "description": "At the lake"}, HTTP_HX_REQUEST="true")
