@@ -32,6 +32,11 @@ CITY_KM = 30.0
 REGION_KM = 150.0
 ANTARCTIC = -60.0  # south of this latitude is the Antarctic Treaty's: no country's
 NEIGHBOURS = 16
+# Big places are looked at apart too: GeoNames lists a big city's quarters as places of their own, so many (Berlin's,
+# Tokyo's) that the city itself was not among the NEIGHBOURS nearest a position at its centre (Tokyo station was
+# "Akihabara"). The BIG_NEIGHBOURS nearest places of at least BIG_POPULATION people join them (_pick decides).
+BIG_POPULATION = 100_000
+BIG_NEIGHBOURS = 4
 
 
 def gps_position(latitude: float, longitude: float) -> tuple[float, float] | None:
@@ -82,14 +87,19 @@ class _Gazetteer:
         self.populations = np.array(populations, dtype=np.float64)
         lat, lon = np.radians(lat), np.radians(lon)
         # Unit vectors: the nearest by chord is the nearest on the globe (plain lat/lon distances are not).
-        self.tree = cKDTree(np.column_stack([np.cos(lat) * np.cos(lon), np.cos(lat) * np.sin(lon), np.sin(lat)]))
+        points = np.column_stack([np.cos(lat) * np.cos(lon), np.cos(lat) * np.sin(lon), np.sin(lat)])
+        self.tree = cKDTree(points)
+        self.big = np.flatnonzero(self.populations >= BIG_POPULATION)
+        self.big_tree = cKDTree(points[self.big])
 
     def lookup(self, latitude: float, longitude: float) -> Place | None:
         lat, lon = math.radians(latitude), math.radians(longitude)
         point = (math.cos(lat) * math.cos(lon), math.cos(lat) * math.sin(lon), math.sin(lat))
         chords, indices = self.tree.query(point, k=NEIGHBOURS)
+        big_chords, big = self.big_tree.query(point, k=BIG_NEIGHBOURS)
+        chords, indices = np.concatenate([chords, big_chords]), np.concatenate([indices, self.big[big]])
         distances_km = 2 * EARTH_KM * np.arcsin(np.minimum(1.0, chords / 2))
-        nearest_km = float(distances_km[0])
+        nearest_km = float(distances_km[0])  # (the nearest place of all comes first; a big one again changes nothing)
         index = self._pick(distances_km, indices)
         code = self.codes[index]
         if nearest_km > CITY_KM:

@@ -33,6 +33,19 @@ def test_positions_are_named_like_a_person_would():
     assert place_for(latitude=None, longitude=None) is None
 
 
+def test_a_city_geonames_lists_in_many_quarters_is_named_by_its_own_name():
+    """GeoNames lists Berlin's and Tokyo's quarters as places of their own, so many that the city itself was not among
+    the places looked at near its centre: a photo at the Berlin TV tower was "Mitte" ("Prenzlauer Berg"), one at
+    Tokyo station "Akihabara", and searching "Berlin" found it only by its region. The big places near a position are
+    looked at too; a town beside a big city still stays that town, a quarter far out stays that quarter."""
+    assert place_for(latitude=52.5208, longitude=13.4094).city == "Berlin"  # the TV tower
+    assert place_for(latitude=52.5163, longitude=13.3777).city == "Berlin"  # the Brandenburg Gate
+    assert place_for(latitude=35.6812, longitude=139.7671).city == "Tokyo"  # Tokyo station
+    assert place_for(latitude=52.3906, longitude=13.0645).city == "Potsdam"  # beside Berlin
+    assert place_for(latitude=51.6565, longitude=-0.3903).city == "Watford"  # beside London
+    assert place_for(latitude=38.7223, longitude=-9.1393).city == "Lisbon"
+
+
 def test_a_position_far_from_any_town_is_named_by_the_country_it_lies_in():
     # No town within 150 km (a desert, a boat off an empty coast) named no place at all: no country, no holidays.
     # The country is the one whose time zone the position lies in (timezonefinder's polygons, which reach into the
