@@ -5,6 +5,7 @@ Screenshots: test-artifacts/chips-*.png."""
 
 from __future__ import annotations
 
+import contextlib
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -21,6 +22,17 @@ pytestmark = [
     pytest.mark.browser,
     pytest.mark.skipif(not HAVE_CHROMIUM, reason=f"chromium is not installed (looked for {CHROMIUM})"),
 ]
+
+@contextlib.contextmanager
+def _alice_page(browser, live_server, **options):
+    """alice signed in, on a page of a browser context of its own (new_page's options), closed afterwards."""
+    context, page = new_page(browser, **options)
+    try:
+        sign_in(page, live_server, "alice")
+        yield page
+    finally:
+        context.close()
+
 
 CHIP_KEYS = "() => Array.from(document.querySelectorAll('#results .chips .chip')).map((c) => c.dataset.chip)"
 IDLE = "() => !document.querySelector('.htmx-request')"
@@ -77,10 +89,7 @@ def test_chips_show_remove_and_change(live_server, page, browser, artifacts, toy
     assert page.js_errors == []
 
     # A phone: the chips wrap inside 390 px, their buttons are big enough for a finger, the editor fits.
-    phone = browser.new_context(**PHONE)
-    try:
-        mobile = phone.new_page()
-        sign_in(mobile, live_server, "alice")
+    with _alice_page(browser, live_server, **PHONE) as mobile:
         mobile.goto(live_server.url + "/search/?q=red+circle+in+Lisbon+between+2022-06-01+and+2023-12-31")
         mobile.wait_for_function(f"() => ({CHIP_KEYS})().length === 2")
         mobile.screenshot(path=artifacts / "chips-mobile.png", full_page=True)
@@ -89,8 +98,6 @@ def test_chips_show_remove_and_change(live_server, page, browser, artifacts, toy
         mobile.locator("#results .chip-date .chip-edit summary").click()
         mobile.screenshot(path=artifacts / "chips-mobile-edit.png", full_page=False)
         assert mobile.evaluate(OVERFLOW, PHONE_WIDTH) == []
-    finally:
-        phone.close()
 
 
 @pytest.mark.django_db(transaction=True)
@@ -102,10 +109,7 @@ def test_a_chips_words_stay_whole_on_a_narrow_phone(live_server, browser, artifa
     MembershipFactory(family=smiths, user=alice, role=Membership.Role.ADMIN)
     shape_photo(smiths, alice, "red", "circle", LISBON, "2019:07:14 12:00:00", seed=1)
     run_queued_tasks()
-    narrow = browser.new_context(**{**PHONE, "viewport": {"width": 320, "height": 700}})
-    try:
-        page = narrow.new_page()
-        sign_in(page, live_server, "alice")
+    with _alice_page(browser, live_server, **{**PHONE, "viewport": {"width": 320, "height": 700}}) as page:
         page.goto(live_server.url + "/search/?q=red+circle+in+Lisbon+in+2019")
         page.wait_for_function(f"() => ({CHIP_KEYS})().length === 2")
         page.screenshot(path=artifacts / "chips-320.png", full_page=True)
@@ -115,8 +119,6 @@ def test_a_chips_words_stay_whole_on_a_narrow_phone(live_server, browser, artifa
         assert broken == []
         assert page.evaluate(OVERFLOW, 320) == []
         assert page.evaluate(SMALL_TARGETS) == []
-    finally:
-        narrow.close()
 
 
 @pytest.mark.django_db(transaction=True)
@@ -127,10 +129,7 @@ def test_a_long_chips_change_and_remove_buttons_wrap_together_on_a_phone(live_se
     MembershipFactory(family=smiths, user=alice, role=Membership.Role.ADMIN)
     shape_photo(smiths, alice, "red", "circle", LISBON, "2019:07:14 12:00:00", seed=1)
     run_queued_tasks()
-    phone = browser.new_context(**PHONE)
-    try:
-        page = phone.new_page()
-        sign_in(page, live_server, "alice")
+    with _alice_page(browser, live_server, **PHONE) as page:
         page.goto(live_server.url + "/search/?q=circle+2019+or+2024+since+june+2019")
         page.wait_for_function(f"() => ({CHIP_KEYS})().length === 3")
         page.screenshot(path=artifacts / "chips-long-390.png", full_page=True)
@@ -143,8 +142,6 @@ def test_a_long_chips_change_and_remove_buttons_wrap_together_on_a_phone(live_se
         assert apart == []
         assert page.evaluate(OVERFLOW, PHONE_WIDTH) == []
         assert page.evaluate(SMALL_TARGETS) == []
-    finally:
-        phone.close()
 
 
 @pytest.mark.django_db(transaction=True)
@@ -172,10 +169,7 @@ def test_a_day_of_every_years_chip_is_changed_with_its_own_form(live_server, pag
     assert page.evaluate(RESULT_IDS) == [lisbon_2022.pk]
     assert page.js_errors == []
 
-    phone = browser.new_context(**PHONE)
-    try:
-        mobile = phone.new_page()
-        sign_in(mobile, live_server, "alice")
+    with _alice_page(browser, live_server, **PHONE) as mobile:
         mobile.goto(live_server.url + "/search/?q=red+circle+14+july")
         mobile.wait_for_function(f"() => ({CHIP_KEYS})().length === 1")
         mobile.locator("#results .chip-day_of_year .chip-edit summary").click()
@@ -184,8 +178,6 @@ def test_a_day_of_every_years_chip_is_changed_with_its_own_form(live_server, pag
         assert mobile.evaluate(SMALL_TARGETS) == []
         form = mobile.locator("#results .chip-day_of_year .chip-form").bounding_box()
         assert form["x"] >= 0 and form["x"] + form["width"] <= PHONE_WIDTH
-    finally:
-        phone.close()
 
 
 @pytest.mark.django_db(transaction=True)
@@ -199,9 +191,7 @@ def test_a_message_about_a_chip_goes_with_the_results_it_spoke_of(live_server, b
     shape_photo(smiths, alice, "red", "circle", LISBON, "2023:07:14 12:00:00", seed=1)
     shape_photo(smiths, alice, "red", "circle", LISBON, "2022:07:14 12:00:00", seed=2)
     run_queued_tasks()
-    context, page = new_page(browser, **width_options(width))
-    try:
-        sign_in(page, live_server, "alice")
+    with _alice_page(browser, live_server, **width_options(width)) as page:
         page.goto(live_server.url + "/search/?q=red+circle+14+july")
         page.wait_for_function(f"() => ({CHIP_KEYS})().join() === '14 july'")
         chip = page.locator('#results .chip[data-chip="14 july"]')
@@ -221,8 +211,6 @@ def test_a_message_about_a_chip_goes_with_the_results_it_spoke_of(live_server, b
         page.screenshot(path=artifacts / f"chips-message-gone-{width}.png", full_page=True)
         assert page.evaluate(OVERFLOW, width) == []
         assert page.js_errors == []
-    finally:
-        context.close()
 
 
 @pytest.mark.django_db(transaction=True)
