@@ -94,8 +94,8 @@ READER_VERSION = 2
 
 def sidecar_fingerprint(data: bytes) -> str:
     """What tells a sidecar already read from one to read: the SHA-256 of its bytes as READER_VERSION reads them (the
-    first reader's was of its bytes alone)."""
-    return sha256_of(data) if READER_VERSION == 1 else sha256_of(b"xmp sidecar reader %d\n" % READER_VERSION + data)
+    first reader's, before there was a version, was of its bytes alone: none of those matches)."""
+    return sha256_of(b"xmp sidecar reader %d\n" % READER_VERSION + data)
 
 
 def read_xmp_sidecar(path: Path, *, read_before: str = "") -> XmpSidecar:
