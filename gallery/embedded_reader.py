@@ -189,8 +189,9 @@ def region_text(datum: tuple[str, object, str] | None, *, notes: list[str]) -> s
     if datum is None:
         return ""
     key, value, type_name = datum
-    if type_name != "XmpText" or not isinstance(value, bytes) or CONTAINER.fullmatch(value):
-        shape = "a structure" if isinstance(value, bytes) and CONTAINER.fullmatch(value) else type_name or "no value"
+    container = isinstance(value, bytes) and CONTAINER.fullmatch(value)
+    if type_name != "XmpText" or not isinstance(value, bytes) or container:
+        shape = "a structure" if container else type_name or "no value"
         notes.append(f"{FACE_NAMES}: {key}: not a text ({shape})")
         return ""
     try:
@@ -246,6 +247,21 @@ class NotPlainXmp(ValueError):
     """An XMP packet with a DTD or an entity declared: XMP has neither, and we read none."""
 
 
+def plain_xml_parser(start, end, text):
+    """An expat parser (namespaces joined by a space) calling `start`, `end` and `text`, that refuses a DTD and any
+    entity declaration (XMP has neither: no entity expansion, no external file) by raising NotPlainXmp."""
+    from xml.parsers import expat
+
+    def refuse(*args) -> None:
+        raise NotPlainXmp("a DTD or an entity declaration")
+
+    parser = expat.ParserCreate(namespace_separator=" ")
+    parser.SetParamEntityParsing(expat.XML_PARAM_ENTITY_PARSING_NEVER)
+    parser.StartDoctypeDeclHandler = parser.EntityDeclHandler = parser.ExternalEntityRefHandler = refuse
+    parser.StartElementHandler, parser.EndElementHandler, parser.CharacterDataHandler = start, end, text
+    return parser
+
+
 def packet_alternatives(packet: bytes, *, notes: list[str]) -> dict[str, list[tuple[str, str]]] | None:
     """The language alternatives of dc:title and dc:description in an XMP packet (xmp_packet's), by exiv2 key:
     (language, text) of each rdf:li of their rdf:Alt, in the packet's order. Parsed by expat with no DTD at all: a
@@ -276,13 +292,7 @@ def packet_alternatives(packet: bytes, *, notes: list[str]) -> dict[str, list[tu
         if item is not None and len(stack) == item[3] + 1:  # (the item's own text, not a qualifier's)
             item[2].append(data)
 
-    def refuse(*args) -> None:
-        raise NotPlainXmp("a DTD or an entity declaration")
-
-    parser = expat.ParserCreate(namespace_separator=" ")
-    parser.SetParamEntityParsing(expat.XML_PARAM_ENTITY_PARSING_NEVER)
-    parser.StartDoctypeDeclHandler = parser.EntityDeclHandler = parser.ExternalEntityRefHandler = refuse
-    parser.StartElementHandler, parser.EndElementHandler, parser.CharacterDataHandler = start, end, text
+    parser = plain_xml_parser(start, end, text)
     try:
         parser.Parse(packet, True)
     except (expat.ExpatError, NotPlainXmp) as exc:
@@ -315,14 +325,7 @@ def says_nothing(packet: bytes) -> bool:
         nonlocal said
         said = said or (bool(data.strip()) and f"{RDF} RDF" in stack)
 
-    def refuse(*args) -> None:
-        raise NotPlainXmp("a DTD or an entity declaration")
-
-    parser = expat.ParserCreate(namespace_separator=" ")
-    parser.SetParamEntityParsing(expat.XML_PARAM_ENTITY_PARSING_NEVER)
-    parser.StartDoctypeDeclHandler = parser.EntityDeclHandler = parser.ExternalEntityRefHandler = refuse
-    parser.StartElementHandler, parser.CharacterDataHandler = start, text
-    parser.EndElementHandler = lambda name: stack.pop()
+    parser = plain_xml_parser(start, lambda name: stack.pop(), text)
     try:
         parser.Parse(packet, True)
     except (expat.ExpatError, NotPlainXmp):
@@ -359,8 +362,6 @@ def lang_alt(text: str) -> list[str]:
     """exiv2's text of a language alternative, 'lang="x-default" Text, lang="de-DE" Text', split at each
     ', lang="…" ': each text, in language_texts' order. Only where the packet could not be read: a text that holds
     ', lang="xx" ' itself is cut there."""
-    import re
-
     if not text.startswith("lang="):
         return [text]
     parts = re.split(r'(?:^|, )lang="([^"]*)" ', text)[1:]
