@@ -174,6 +174,8 @@ def text_isolated(value: Any) -> str:
     would reverse the letters or break out of the isolate. "Hebrew name · 3 photos" keeps its "· 3 photos" after
     the name. Left-to-right text without codes is returned as it is: it changes nothing around it."""
     text = "" if value is None else str(value)
+    if text.isascii():  # (no right-to-left letter nor direction code: most names, at no per-character cost)
+        return text
     if not any(ch in DIRECTION_CODES or unicodedata.bidirectional(ch) in ("R", "AL") for ch in text):
         return text
     return "\u2068" + without_loose_direction_codes(text) + "\u2069"
