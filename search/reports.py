@@ -20,6 +20,7 @@ import numpy as np
 from django.contrib.auth.models import AbstractBaseUser
 from django.db.models import Q
 from django.http import Http404
+from django.utils.text import get_text_list
 from pgvector.django import CosineDistance
 
 from gallery.date_words import MONTHS
@@ -428,8 +429,7 @@ def _calibration_line(report: SearchReport | PhotoReport) -> str:
 def search_report_lines(report: SearchReport, *, reader: str = "your") -> list[str]:
     """The report as text; `reader`: whose families a search of all of them names ("alice's": the command's)."""
     if len(report.searched_families) > 1:  # (the top results below are the search's own, from every family)
-        names = sorted(report.searched_families.values())
-        names = f"{', '.join(names[:-1])} and {names[-1]}"
+        names = get_text_list(sorted(report.searched_families.values()), "and")
         lines = [f"Search report for “{report.query}” in all {reader} families: {names}",
                  f"model, calibration and term distributions: those of {report.family.name}"
                  + (", whose photos lead the results" if report.leads else "")]

@@ -14,6 +14,7 @@ from django.template.defaultfilters import pluralize
 from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.text import get_text_list
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django.views.decorators.vary import vary_on_headers
 
@@ -187,17 +188,12 @@ def _left_out_text(left_out: LeftOut, form: SearchForm, *, marked: LeftOut | Non
         theirs = [text_isolated(names.get(f, "")) for f in dict.fromkeys(families)]
         searched = text_isolated(names.get(form.params().family_id, ""))
         said.append(f"{photos(len(left_out.other_families), len(marked.other_families))} "
-                    f"{pluralize(count, 'is,are')} in {_and(theirs)}, and this search looks only in {searched}: "
+                    f"{pluralize(count, 'is,are')} in {get_text_list(theirs, 'and')}, and this search looks only in {searched}: "
                     "left out.")
     if count := left_out.unseen + marked.unseen:
         said.append(f"{photos(left_out.unseen, marked.unseen)} {pluralize(count, 'is,are')} not yours to see, in "
                     "the trash or deleted: left out.")
     return said
-
-
-def _and(names: list[str]) -> str:
-    """"Greens", "Greens and Browns", "Greens, Browns and Smiths"."""
-    return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]}"
 
 
 def _judge_context(request: HttpRequest, query: str, search: QueryDict, form: SearchForm,
@@ -719,7 +715,7 @@ def _report_searched(request: HttpRequest, report, families: list) -> dict | Non
             query["family"] = str(family_id)
             others.append((names.get(family_id, ""), f"{reverse('search:search_report')}?{query.urlencode()}",
                            family_id == lead))
-    return {"names": _and(sorted(names.get(f, "") for f in response.family_ids)),
+    return {"names": get_text_list(sorted(names.get(f, "") for f in response.family_ids), "and"),
             "leads": lead == report.family.pk, "others": others, "family_names": names}
 
 
