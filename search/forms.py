@@ -133,7 +133,7 @@ class SearchForm(OneValueEach, forms.Form):
 def plain_phrases(data) -> frozenset[str]:
     """The `plain` phrases (repeated) of a search's GET parameters, normalised as chip keys are."""
     values = data.getlist("plain") if hasattr(data, "getlist") else []
-    return frozenset(plain_key(value) for value in values[:MAX_PLAIN] if plain_key(value))
+    return frozenset(key for value in values[:MAX_PLAIN] if (key := plain_key(value)))
 
 
 def plain_key(value: str) -> str:

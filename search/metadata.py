@@ -617,7 +617,7 @@ def _field_ranks(tsq: sql.Composable, glued: sql.Composable | None, *, excluded:
     holds, when given), as a real[] with one element per field, written out: unnesting the fields and aggregating
     them back cost more than the ranking (0.6 ms of the pass at 100,000 photos). `excluded`: each capped at 1 (how
     surely the field holds an excluded concept); the excluded words rank as the query's do. `lexemes` (the query's,
-    a text[]): a field's rank for `tsq` is at most the number of them it holds (_distinct_cap)."""
+    a text[]): a field's rank for `tsq` is at most the number of them it holds (_rank)."""
     def rank(f: Field) -> sql.Composable:
         own = _rank(_field("k", f.key), tsq, lexemes=lexemes)
         if glued is None or f.key not in GLUED_FIELDS:

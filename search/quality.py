@@ -124,8 +124,8 @@ def judged_data(*, family_id: int, budget: EncodeBudget | None = None, photo_id:
     rows = list(judgments.order_by("query", "photo_id", "id")
                 .values_list("query", "photo_id", "relevant", "user_id", "updated_at"))
     by_query: dict[str, list[int]] = defaultdict(list)
-    for query, photo_id, *_ in rows:
-        by_query[query].append(photo_id)
+    for query, judged, *_ in rows:
+        by_query[query].append(judged)
     model_name = family_search_model(family_id=family_id)
     data = JudgedData(model_name, None, verdicts=[(query, relevant) for query, _, relevant, *_ in rows])
     components = {}
@@ -144,8 +144,8 @@ def judged_data(*, family_id: int, budget: EncodeBudget | None = None, photo_id:
     # A photo the model has not read yet (pending, processing: a new install's import, a fresh upload) has no cosine,
     # which would read as "no image match": its judgments wait until it is indexed. Failed photos stay in, scored as
     # search scores them (metadata only).
-    unread = {photo_id for query, photo_id, *_ in rows
-              if data.model_calibration is not None and photo_id not in components[query].cosines}
+    unread = {judged for query, judged, *_ in rows
+              if data.model_calibration is not None and judged not in components[query].cosines}
     if unread:
         waiting = (Photo.Status.PENDING, Photo.Status.PROCESSING)
         unread &= set(Photo.all_objects.filter(pk__in=unread, status__in=waiting)
@@ -155,15 +155,15 @@ def judged_data(*, family_id: int, budget: EncodeBudget | None = None, photo_id:
         data.unindexed_judgments = sum(1 for row in rows if row[1] in unread)
         rows = [row for row in rows if row[1] not in unread]
     cosines, meta, excluded_cosines, excluded_meta = [], [], [], []
-    for query, photo_id, *_ in rows:
+    for query, judged, *_ in rows:
         found = components[query]
         data.queries.append(query)
-        data.photo_ids.append(photo_id)
-        cosines.append(found.cosines.get(photo_id, np.nan))
-        x = match_features(found.meta[photo_id], found.query_words) if photo_id in found.meta else {}
+        data.photo_ids.append(judged)
+        cosines.append(found.cosines.get(judged, np.nan))
+        x = match_features(found.meta[judged], found.query_words) if judged in found.meta else {}
         meta.append([x.get(kind, np.nan) for kind in KINDS])
-        excluded_cosines.append(found.excluded_cosines.get(photo_id, np.nan))
-        excluded_meta.append(found.meta[photo_id].excluded if photo_id in found.meta else 0.0)
+        excluded_cosines.append(found.excluded_cosines.get(judged, np.nan))
+        excluded_meta.append(found.meta[judged].excluded if judged in found.meta else 0.0)
     data.relevant = np.array([row[2] for row in rows], dtype=bool)
     data.users, data.judged_at = [row[3] for row in rows], [row[4] for row in rows]
     data.judges = sorted(set(data.users))

@@ -139,7 +139,12 @@ def day_of_year_label(month: int, day: int) -> str:
 
 def is_day_of_year(month: int, day: int) -> bool:
     """Whether some year has this day: 29 February does (leap years), 31 June none."""
-    return 1 <= month <= 12 and 1 <= day <= calendar.monthrange(2000, month)[1]
+    return 1 <= month <= 12 and 1 <= day <= most_days(month)
+
+
+def most_days(month: int) -> int:
+    """The most days `month` has in any year (February's 29: 2000 was a leap year)."""
+    return calendar.monthrange(2000, month)[1]
 
 
 def _calendar_days(name: str, year: int, country_code: str) -> list[date]:
@@ -335,10 +340,12 @@ def dates_no_photo_has(tokens: tuple[str, ...], norms: tuple[str, ...], covered:
         if unread and not covered & set(range(i, unread[0])):
             notes.append(_no_photo_from(unread[1], " ".join(tokens[i:unread[0]]), last_year))
             said |= set(range(i, unread[0]))
+    # (a word's "-" is an exclusion's: "-june 9999" names June all the same)
+    bare = tuple(word[1:] if word.startswith("-") and len(word) > 1 else word for word in norms)
     for i, word in enumerate(norms):
         if i in covered or i in said:
             continue
-        note = _year_no_photo_has(tokens, norms, covered, i, last_year) or _day_no_month_has(tokens, norms, covered, i,
+        note = _year_no_photo_has(tokens, bare, covered, i, last_year) or _day_no_month_has(tokens, norms, covered, i,
                                                                                           month_first=month_first)
         if note:
             notes.append(note)
@@ -356,8 +363,7 @@ def impossible_date_end(norms: tuple[str, ...], i: int, last_year: int) -> int |
 
 
 def _year_no_photo_has(tokens, norms, covered, i: int, last_year: int) -> str:
-    # (a word's "-" is an exclusion's: "-june 9999" names June all the same)
-    norms = tuple(word[1:] if word.startswith("-") and len(word) > 1 else word for word in norms)
+    """(`norms` without their exclusions' "-")"""
     word = norms[i]
     if not re.fullmatch(r"\d{1,12}", word) or (len(word) < 3 and int(word) != 0):
         return ""
@@ -462,7 +468,7 @@ def _numeric_day_parts(word: str, *, month_first: bool) -> tuple[int, int, int] 
 def _no_such_day(year: int | None, month: int, day: int, *, said: str, whole: bool) -> str:
     name = MONTHS[month - 1].title()
     if year is None:
-        most = 29 if month == 2 else calendar.monthrange(2024, month)[1]
+        most = most_days(month)
         if day <= most:
             return ""
         said_days = f"{name} has at most {most} days" if month == 2 else f"{name} has {most} days"

@@ -66,9 +66,9 @@ class Scope:
             object.__setattr__(self, name, tuple(value for value in getattr(self, name) if value))
         for name in ("days_of_year", "not_days_of_year"):
             object.__setattr__(self, name, tuple(dict.fromkeys((int(m), int(d)) for m, d in getattr(self, name))))
-        if self.other_side is not None:  # (a season's dates across the equator are the span that covers them)
-            object.__setattr__(self, "periods", ())
-        object.__setattr__(self, "periods", tuple(tuple(period) for period in self.periods))
+        # (a season's dates across the equator are the span that covers them: no periods)
+        object.__setattr__(self, "periods", () if self.other_side is not None
+                           else tuple(tuple(period) for period in self.periods))
         if len(self.other_side_not_dates) != len(self.not_dates):  # (item for item, or the same days)
             object.__setattr__(self, "other_side_not_dates", ())
         # Nothing is taken after the last day a date can name, and the bound is "before the next day", which no
