@@ -177,6 +177,21 @@ class Chip:
     def shows_range(self) -> bool:
         return self.kind in ("date", "not_date", "day_of_year", "not_day_of_year") and self.range_label != self.label
 
+    @property
+    def kind_label(self) -> str:
+        """What the chip does, as the page names it: the place searched in, the dates taken, what is left out, or
+        (an exclusion) what is lowered."""
+        if self.kind == "place":
+            return "Country" if self.is_country else "Place"
+        if self.kind in ("not_place", "not_date", "not_day_of_year"):
+            return "Left out"
+        return "Taken" if self.kind in ("date", "day_of_year") else "Lowered"
+
+    @property
+    def editable(self) -> bool:
+        """Whether the chip has a form of its own to change it (✎): a place, dates, a day of every year."""
+        return self.kind in ("place", "date", "day_of_year")
+
 
 @dataclass(frozen=True)
 class ParsedQuery:
