@@ -374,9 +374,11 @@ class Command(BaseCommand):
         Takeout and XMP sidecars found beside photos, to which this file's are added; `counts`: the batch's, where
         the XMP sidecars read (and what they gave photos already there) are counted."""
         name = path.name
-        xmp_found = xmp_sidecar_path(path) if _may_be_a_photo(path) else None
+        may_be_a_photo = _may_be_a_photo(path)
+        xmp_found = xmp_sidecar_path(path) if may_be_a_photo else None
+        xmp_key = _xmp_key(xmp_found) if xmp_found is not None else ""
         if xmp_found is not None:  # (not gone, whatever becomes of its photo: one that can't be read now)
-            self._xmp_found.add(_xmp_key(xmp_found))
+            self._xmp_found.add(xmp_key)
         try:
             stat = path.stat()
             if stat.st_size > settings.UPLOAD_MAX_BYTES:  # (a phone's videos: not read 50 MB to be refused)
@@ -392,7 +394,7 @@ class Command(BaseCommand):
             return UploadResult(name, UploadResult.REJECTED, reason=str(exc))
         if _is_a_sidecar_itself(path, data):  # (read beside its photo; a library has one beside each photo)
             return UploadResult(name, UploadResult.REJECTED, reason=NOT_AN_IMAGE)
-        found = sidecar_path(path) if _may_be_a_photo(path) else None
+        found = sidecar_path(path) if may_be_a_photo else None
         if found is not None:  # a Takeout sidecar: not a file left out, whatever becomes of its photo
             sidecars.add(found)
         if xmp_found is not None:  # (the same)
@@ -412,12 +414,11 @@ class Command(BaseCommand):
                 del self._folder_datable[digest]
                 result = UploadResult(name, FOLDER_REDATED)
             if xmp_found is not None:  # (appeared, or changed, since the photo was stored: what it adds)
-                key = _xmp_key(xmp_found)
-                xmp_sidecar = read_xmp_sidecar(xmp_found, read_before=self._xmp_before(digest, key))
+                xmp_sidecar = read_xmp_sidecar(xmp_found, read_before=self._xmp_before(digest, xmp_key))
                 counts[_xmp_read(xmp_sidecar)] += 1
                 if xmp_sidecar.embedded is not None:
-                    self._xmp_apply(known[digest], data, xmp_sidecar.embedded, counts, key=key)
-                self._xmp_remember(known[digest], digest, key, xmp_sidecar)
+                    self._xmp_apply(known[digest], data, xmp_sidecar.embedded, counts, key=xmp_key)
+                self._xmp_remember(known[digest], digest, xmp_key, xmp_sidecar)
             return result
         if digest in trashed:
             return UploadResult(name, IN_TRASH)
@@ -436,8 +437,8 @@ class Command(BaseCommand):
         if xmp_sidecar is not None and result.photo is not None:
             counts[_xmp_read(xmp_sidecar)] += 1
             if result.outcome != UploadResult.SAVED:  # (stored by another import meanwhile: given what it adds)
-                self._xmp_apply(result.photo.pk, data, xmp_sidecar.embedded, counts, key=_xmp_key(xmp_found))
-            self._xmp_remember(result.photo.pk, digest, _xmp_key(xmp_found), xmp_sidecar)
+                self._xmp_apply(result.photo.pk, data, xmp_sidecar.embedded, counts, key=xmp_key)
+            self._xmp_remember(result.photo.pk, digest, xmp_key, xmp_sidecar)
         if result.photo is not None:
             photo = result.photo
             if sidecar is not None and sidecar.trashed and result.outcome == UploadResult.SAVED:
