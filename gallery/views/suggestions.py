@@ -79,7 +79,8 @@ def family_suggestions(request: HttpRequest, family_id: int) -> HttpResponse:
     """The family's open suggestions by tag; its admins accept every one above a probability they type."""
     family = family_get(user=request.user, family_id=family_id)
     is_admin = family_is_admin(user=request.user, family=family)
-    form = AcceptAboveForm(request.POST or request.GET or None)
+    # (the address binds the form only with a threshold: a link carrying anything else is the default's page)
+    form = AcceptAboveForm(request.POST or (request.GET if "min_probability" in request.GET else None))
     if request.method == "POST" and "count" in request.POST:
         # "Count them": posted, so the form's CSRF token stays out of the address (history, logs, Referer); the count
         # is the page of the threshold alone.

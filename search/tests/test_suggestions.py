@@ -441,3 +441,18 @@ def test_an_open_suggestion_is_searchable_below_a_tag_and_named_suggested_in_exp
     again = search_photos(user=alice, params=SearchParams(query="red", semantic_weight=0, metadata_weight=1,
                                                           min_score=0, show_hidden=True))
     assert suggested.pk not in {r.photo.pk for r in again.results if r.explanation.meta_score > 0}
+
+
+def test_the_family_page_ignores_what_is_not_its_threshold_in_the_address(embedded, alice, client_for, family):
+    """A link to the family's suggestions carrying anything but a threshold (a search's ?q=…, a tracking parameter)
+    bound the form to nothing and answered 422 "This field is required." above the page. The page is the default
+    threshold's, as without the parameter; a bad threshold in the address is still told."""
+    embedded("red", "circle")
+    client = client_for(alice)
+    page = client.get(f"/families/{family.pk}/suggestions/", {"q": "red", "utm_source": "mail"})
+    body = page.content.decode()
+    assert page.status_code == 200 and "This field is required" not in body
+    assert body.count("(at least 0.9)") == client.get(f"/families/{family.pk}/suggestions/").content.decode().count(
+        "(at least 0.9)")
+    bad = client.get(f"/families/{family.pk}/suggestions/", {"min_probability": "lots", "q": "red"})
+    assert bad.status_code == 422 and "Type a number from 0 to 1" in bad.content.decode()
