@@ -18,15 +18,19 @@ id the file's `[Contacts2]` lacks (older versions kept names only in Picasa's ow
 log line. The file is kept by its path in PhotoXmpSidecar, as a sidecar of each photo of its folder, with the
 fingerprint of its bytes: an import reads it again only when it changed.
 
-Read with configparser, interpolation off ("%" is text), strict off (a section or key twice: one, its last value),
-"=" its only delimiter, no `[DEFAULT]` section (its keys would be every file's), lines that are no `key=value` left out
-with a log line; a file larger than MAX_BYTES or unreadable is skipped with a log line; one that is no UTF-8 (as
-Picasa wrote it) is read as Windows-1252, with a log line. Never raises: its photos are imported all the same.
+Read by a small line reader rather than configparser, which keeps a section object and every key of every section
+(a 4 MB file of empty sections took it 17 s and 900 MB) and has rules Picasa's files don't (interpolation, a
+`[DEFAULT]` whose keys are every section's, continuation lines): here a line is a `[section]`, a `key=value` (the
+first "=" splits; "%" is text), a comment or blank; only the keys read are kept (`faces`, `keywords`, `star`, and
+[Contacts2]'s); a section or key twice is one, its last value winning (as configparser with strict off); lines before
+the first section are no photo's; other lines are left out, counted in a log line. A file larger than MAX_BYTES or
+unreadable is skipped with a log line; one that is no UTF-8 (as Picasa wrote it) is read as Windows-1252, with a log
+line. Never raises: its photos are imported all the same.
 """
 
 from __future__ import annotations
 
-import configparser
+import io
 import logging
 import unicodedata
 from dataclasses import dataclass, field
@@ -35,7 +39,7 @@ from pathlib import Path
 from gallery.embedded import TAG_MAX, Embedded
 from gallery.images import sha256_of
 from gallery.sidecars import files_named
-from gallery.text import TAG_SEPARATOR, one_line, tag_names_from_file, text_shown_from_os
+from gallery.text import TAG_SEPARATOR, tag_names_from_file, text_shown_from_os
 
 logger = logging.getLogger(__name__)
 
@@ -45,11 +49,9 @@ MAX_BYTES = 4 * 1024 * 1024
 MAX_NAMES = 1000  # people and keywords a photo takes from the file (as the face regions of an XMP file)
 UNNAMED_FACE = "ffffffffffffffff"
 CONTACTS = "contacts2"
+READ = frozenset({"faces", "keywords", "star"})  # the keys of a photo's section this reader uses
 # The reader, as a number: raised when it reads more, so that the next import reads each file once more.
 READER_VERSION = 1
-# (No section is configparser's default: a "[DEFAULT]" in a file is a section as any other, naming no photo.)
-_NO_DEFAULT = "\x00no default"
-_TOP = "\x00top"  # (a section before the first: what a file says before any section header is no photo's)
 
 
 @dataclass(frozen=True)
@@ -72,7 +74,9 @@ class PicasaIni:
     path: Path
     sha256: str = ""
     data: bytes = field(default=b"", repr=False)
-    _entries: dict[str, PicasaEntry] | None = field(default=None, repr=False)
+    _sections: dict[str, dict[str, str]] | None = field(default=None, repr=False)  # (_sections; [Contacts2] apart)
+    _contacts: dict[str, str] = field(default_factory=dict, repr=False)
+    _entries: dict[str, PicasaEntry | None] = field(default_factory=dict, repr=False)  # (each photo's, once)
 
     @property
     def unreadable(self) -> bool:
@@ -80,14 +84,21 @@ class PicasaIni:
 
     @property
     def parsed(self) -> bool:
-        return self._entries is not None
+        return self._sections is not None
 
     def entry(self, name: str) -> PicasaEntry | None:
-        """What the file says of the photo named `name` (in any case); None when it names none so."""
-        if self._entries is None:
-            self._entries = _entries(self.data, label=_label(self.path)) if self.sha256 else {}
+        """What the file says of the photo named `name` (in any case); None when it names none so. (The file is
+        parsed once, a photo's section read when asked: a file of sections no photo has costs no more.)"""
+        label = _label(self.path)
+        if self._sections is None:
+            self._sections = _sections(_text(self.data, label=label), label=label) if self.sha256 else {}
+            self._contacts = {key: value.split(";", 1)[0] for key, value in self._sections.pop(CONTACTS, {}).items()}
             self.data = b""  # (read: not kept in memory)
-        return self._entries.get(_name_key(name))
+        if name not in self._entries:
+            keys = self._sections.get(_name_key(name))
+            self._entries[name] = None if keys is None else _entry(
+                keys, self._contacts, label=f"{label} [{text_shown_from_os(name)}]")
+        return self._entries[name]
 
 
 def picasa_ini_path(folder: Path) -> Path | None:
@@ -161,48 +172,58 @@ def _text(data: bytes, *, label: str) -> str:
 
 
 def _sections(text: str, *, label: str) -> dict[str, dict[str, str]]:
-    """The file's sections by their lower-cased name, each its keys (lower-cased) and values; a section or a key
-    twice is one, its last value winning."""
-    parser = configparser.ConfigParser(
-        interpolation=None, strict=False, allow_no_value=True, delimiters=("=",), comment_prefixes=("#", ";"),
-        inline_comment_prefixes=None, empty_lines_in_values=False, default_section=_NO_DEFAULT)
-    try:
-        parser.read_string(f"[{_TOP}]\n{text}", source=label)
-    except configparser.Error as exc:  # (lines that are no key=value: the rest is read)
-        logger.warning("%s: lines left out: %s", label, one_line(str(exc))[:300])
-    sections: dict[str, dict[str, str]] = {}
-    for name in parser.sections():
-        if name != _TOP:
-            sections.setdefault(_name_key(name.strip()), {}).update(
-                (key, value or "") for key, value in parser.items(name, raw=True))
+    """The file's sections by their name (_name_key), each the keys of it this reader uses (READ, lower-cased) and
+    their values, [Contacts2]'s all; a section or a key twice is one, its last value winning. Lines before the first
+    section, comments (`#`, `;`) and blank lines are no photo's; a line that is neither a section nor `key=value` is
+    left out, counted in one log line."""
+    sections: dict[str, dict[str, str]] = {}  # (only those with a key read: a file of empty sections costs nothing)
+    name: str | None = None
+    left_out = 0
+    for line in io.StringIO(text):  # (lines end at "\n" alone: a name may hold U+2028 or U+0085)
+        line = line.strip()
+        if not line or line.startswith(("#", ";")):
+            continue
+        if line.startswith("[") and line.endswith("]"):
+            name = _name_key(line[1:-1].strip())
+        elif "=" in line:
+            key, value = line.split("=", 1)
+            key = key.strip().lower()
+            if name is not None and key and (name == CONTACTS or key in READ):
+                sections.setdefault(name, {})[key] = value.strip()
+        else:
+            left_out += 1
+    if left_out:
+        logger.warning("%s: %d line%s neither a [section] nor key=value, left out", label, left_out,
+                       "" if left_out == 1 else "s")
     return sections
 
 
-def _entries(data: bytes, *, label: str) -> dict[str, PicasaEntry]:
-    """What a Picasa file's bytes say of each photo, by its lower-cased name."""
-    sections = _sections(_text(data, label=label), label=label)
-    contacts = {key.strip().lower(): value.split(";", 1)[0] for key, value in sections.pop(CONTACTS, {}).items()}
-    entries = {}
-    for name, keys in sections.items():
-        people = _people(keys.get("faces", ""), contacts, label=f"{label} [{name}]")
-        # (a person is one tag whatever the name holds; a keyword list splits at its commas)
-        keywords = [*(person.replace(TAG_SEPARATOR, " ") for person in people), keys.get("keywords", "")]
-        entries[name] = PicasaEntry(keywords=_names(keywords, label=f"{label} [{name}]"),
-                                    starred=keys.get("star", "").strip().lower() == "yes")
-    return entries
+def _entry(keys: dict[str, str], contacts: dict[str, str], *, label: str) -> PicasaEntry:
+    """What a photo's section says (its keys read), with the names of its file's [Contacts2]."""
+    people = _people(keys.get("faces", ""), contacts, label=label)
+    # (a person is one tag whatever the name holds; a keyword list splits at its commas, read up to what MAX_NAMES
+    # tags can hold)
+    keywords = keys.get("keywords", "")[:MAX_NAMES * (TAG_MAX + 1)]
+    return PicasaEntry(keywords=_names([*(person.replace(TAG_SEPARATOR, " ") for person in people), keywords],
+                                       label=label),
+                       starred=keys.get("star", "").strip().lower() == "yes")
 
 
 def _people(faces: str, contacts: dict[str, str], *, label: str) -> list[str]:
-    """The names of a photo's faces (`rect64(…),<contact id>` each, `;` between): those its [Contacts2] names."""
-    people = []
+    """The names of a photo's faces (`rect64(…),<contact id>` each, `;` between): those its [Contacts2] names; the
+    others (older versions kept names in Picasa's own contacts.xml alone) in one log line."""
+    people, unknown = [], []
     for face in faces.split(";"):
         contact = face.rsplit(",", 1)[-1].strip().lower() if "," in face else ""
         if not contact or contact == UNNAMED_FACE:
             continue
-        if contact not in contacts:
-            logger.info("%s: face of contact %s, not in its [Contacts2]: no tag", label, contact[:40])
-            continue
-        people.append(contacts[contact])
+        if contact in contacts:
+            people.append(contacts[contact])
+        else:
+            unknown.append(text_shown_from_os(contact[:40]))  # (the file's text: no terminal escapes in a log)
+    if unknown:
+        logger.info("%s: %d face%s of contacts not in its [Contacts2], no tag: %s", label, len(unknown),
+                    "" if len(unknown) == 1 else "s", ", ".join(unknown[:5]) + (", …" if len(unknown) > 5 else ""))
     return people
 
 
@@ -210,14 +231,16 @@ def _names(raw: list[str], *, label: str) -> tuple[str, ...]:
     """Tag names from what the file says (tag_names_from_file: cleaned, a keyword list split at its commas), each once
     whatever its case; one longer than a tag, and those past MAX_NAMES, left out with a log line."""
     names: dict[str, str] = {}
-    for value in raw:
-        for name in tag_names_from_file(value):
-            if len(name) > TAG_MAX:
-                logger.warning("%s: a name longer than a tag (%d characters) left out: %s…", label, TAG_MAX,
-                               name[:40])
-            elif len(names) >= MAX_NAMES:
-                logger.warning("%s: names past the first %d left out", label, MAX_NAMES)
-                return tuple(names.values())
-            else:
-                names.setdefault(name.lower(), name)
+    too_long: list[str] = []
+    for name in (name for value in raw for name in tag_names_from_file(value)):
+        if len(name) > TAG_MAX:
+            too_long.append(name)
+        elif len(names) >= MAX_NAMES:
+            logger.warning("%s: names past the first %d left out", label, MAX_NAMES)
+            break
+        else:
+            names.setdefault(name.lower(), name)
+    if too_long:
+        logger.warning("%s: %d name%s longer than a tag (%d characters) left out: %s…", label, len(too_long),
+                       "" if len(too_long) == 1 else "s", TAG_MAX, too_long[0][:40])
     return tuple(names.values())

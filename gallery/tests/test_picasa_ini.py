@@ -6,6 +6,7 @@ file costs only what it says."""
 from __future__ import annotations
 
 import io
+import itertools
 import logging
 import os
 
@@ -14,11 +15,21 @@ from django.core.management import call_command
 
 from gallery import picasa_ini
 from gallery.models import Favourite, Photo, PhotoTag, PhotoXmpSidecar
-from gallery.services import photo_tags_add, photo_update
-from gallery.tests.test_xmp_sidecars import picture, sidecar_xml
+from gallery.services import MAX_TAGS, photo_tags_add, photo_update
+from gallery.tests.test_xmp_sidecars import sidecar_xml
+from tests import images
 from tests.files import write
 
 pytestmark = pytest.mark.django_db
+
+_colours = itertools.count()
+
+
+def picture(**metadata) -> bytes:
+    """A JPEG of its own colour (no two the same photo), with the file's own metadata (images.with_metadata)."""
+    n = next(_colours)
+    data = images.jpeg(colour=(n % 256, (n // 256 * 37) % 256, (n * 7 + 100) % 256), size=(48, 32))
+    return images.with_metadata(data, **metadata) if metadata else data
 
 JOHN, MARY, LONG = "e54a1b8b4c2d5e34", "8e62398ebda8c1a5", "d736528ba71f2254"
 UNNAMED = "ffffffffffffffff"
@@ -298,3 +309,21 @@ def test_a_re_run_over_a_picasa_library_costs_no_query_per_photo(tmp_path, famil
     write(root, library(6))
     _import(root)
     assert queries() == few
+
+
+def test_a_picasa_ini_of_countless_sections_and_names_is_read_within_bounds(tmp_path, family, alice, caplog):
+    """configparser kept an object for every section and every key: a 4 MB file of empty sections took it 17 s and
+    900 MB. The reader keeps only the keys it reads; a photo's names are read up to MAX_NAMES, a face's unknown
+    contact logged once, escaped (the file's text on a terminal)."""
+    spam = b"".join(b"[%d.jpg]\n" % n for n in range(200_000))
+    root = write(tmp_path / "Pictures", {"IMG_0001.JPG": picture(), ".picasa.ini": spam + (
+        b"[IMG_0001.JPG]\nkeywords=" + b",".join(b"k%d" % n for n in range(3000)) + b"\nfaces="
+        + b";".join(b"rect64(1),\x1b[2J%d" % n for n in range(3000)) + b"\n")})
+
+    with caplog.at_level(logging.INFO):
+        assert "Imported 1," in _import(root)
+
+    assert len(tags("IMG_0001.JPG")) == MAX_TAGS  # (the tag limit, with a log line, as for any keywords read)
+    assert caplog.text.count("3000 faces") == 1
+    assert "3000 faces of contacts not in its [Contacts2], no tag: \\x1b[2j0" in caplog.text
+    assert "\x1b" not in caplog.text
