@@ -872,7 +872,7 @@ class _Picasa:
                                                                                     (removed, "removed")) if n]
             lines.append(
                 f"Picasa files read: {len(self.read)} (.picasa.ini: the people named in Picasa and its keywords, as "
-                "tags from the file; a photo starred there, your favourite)"
+                "tags from the file; a photo starred there, a favourite of the member importing)"
                 + (f"; {photos} photo{' was' if photos == 1 else 's were'} already there and changed by "
                    f"{'its Picasa file' if photos == 1 else 'their Picasa files'}: " + ", ".join(changed)
                    + (" (given there no more: never a member's tag)" if removed else "") if photos else ""))
