@@ -1656,7 +1656,7 @@ class EmbeddedChanges:
 
 
 def photo_xmp_sidecar_read(*, photo_id: int, data: bytes, sidecar: Embedded,
-                           also_given: tuple[str, ...] | None = ()) -> EmbeddedChanges:
+                           also_given: tuple[str, ...] | None = (), keywords_only: bool = False) -> EmbeddedChanges:
     """An XMP sidecar found beside the file `data` of a photo the family already has (an import's: the sidecar
     appeared, or changed, since the photo was stored): what it says, as importing the two together would give it
     (photo_create_from_bytes): its keywords as tags from the file (not one a member took off), its title,
@@ -1664,11 +1664,15 @@ def photo_xmp_sidecar_read(*, photo_id: int, data: bytes, sidecar: Embedded,
     over a member's. A tag from the file that neither the file nor the sidecar gives any more leaves the photo (taken
     off in digiKam), unless another sidecar of the photo gives it (`also_given`: the keywords the photo's other copies'
     sidecars gave; None when one of them is not known: nothing is taken off) or either could not be read whole. What
-    that changed (announced then); a sidecar that changes nothing writes nothing."""
+    that changed (announced then); a sidecar that changes nothing writes nothing. `keywords_only`: a sidecar that
+    speaks of keywords alone (a Picasa file's people and keywords: gallery.picasa_ini), whose reading leaves the
+    photo's title, description, place and date to whoever gave them (an XMP sidecar's title is not the file's again)."""
     if not sidecar and not sidecar.keywords_complete:  # (nothing read: no sidecar can be told to say nothing)
         return EmbeddedChanges()
     embedded, dates = _file_metadata(data, label=f"photo {photo_id}")
     merged = embedded_merged(file=embedded, sidecar=sidecar)
+    if keywords_only:
+        merged = Embedded(keywords=merged.keywords, keywords_complete=merged.keywords_complete)
     if also_given is None:
         merged = replace(merged, keywords_complete=False)
     with transaction.atomic():

@@ -18,7 +18,7 @@ from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
 from gallery.album_services import MAX_DESCRIPTION, MAX_NAME, album_add_photos, album_create, album_text_clean
-from gallery.embedded import Embedded
+from gallery.embedded import Embedded, embedded_merged
 from gallery.files import files_remove, photo_file_names
 from gallery.filename_dates import FolderDate, date_in_folders, is_a_date_folder
 from gallery.images import (NOT_AN_IMAGE, ImageRejected, exif_dates, names_an_image_format, read_limited, sha256_of,
@@ -26,6 +26,7 @@ from gallery.images import (NOT_AN_IMAGE, ImageRejected, exif_dates, names_an_im
 from gallery.management.backfill import progress_bar
 from gallery.management.families import family_from_option
 from gallery.models import Album, DeletedPhoto, Family, Photo, PhotoTag, PhotoXmpSidecar
+from gallery.picasa_ini import PicasaEntry, PicasaIni, PicasaInis, is_a_picasa_ini
 from gallery.services import (FOLDER_REPLACES, UploadResult, photo_create_from_bytes, photo_folder_date_fill,
                               photo_sidecar_complete, photo_sidecar_fill, photo_sidecar_star, photo_xmp_sidecar_read,
                               sidecar_may_date, tags_clean)
@@ -54,6 +55,9 @@ XMP_SKIPPED = "xmp_skipped"  # XMP sidecars that could not be read (too large, n
 XMP_UNCHANGED = "xmp_unchanged"  # XMP sidecars whose bytes are those read with their photo before: not read again
 XMP_GONE = "xmp_gone"  # XMP sidecars read before (below the folder imported) and found no more: what they gave stays
 XMP_GAVE = "xmp_gave"  # photos already there that their XMP sidecar changed (it appeared or changed since)
+PICASA_GONE = "picasa_gone"  # Picasa files read before (below the folder imported) and found no more
+PICASA_GAVE = "picasa_gave"  # photos already there that their Picasa file changed
+PICASA_CHANGED = "picasa keywords {}"  # …the tags it added and took off ("added", "removed")
 XMP_CHANGED = "xmp {} {}"  # …what it changed: ("title", "replaced"), ("keywords", "added"), counted (_xmp_apply)
 FOLDER_DATED = "folder_dated"  # imported, dated by the name of a folder it is in (no date in the file nor its name)
 FOLDER_REDATED = "folder_redated"  # already there, dated by a guess: dated now by its folder's name
@@ -74,7 +78,8 @@ class Command(BaseCommand):
         "whose photo it deleted for good is left out (--include-deleted imports it again). A Google Takeout "
         "export's JSON sidecars give their photos the date, place, caption and people the files lack; XMP "
         "sidecars (IMG_0001.jpg.xmp, IMG_0001.xmp: darktable, digiKam, Lightroom, Capture One) their keywords, "
-        "title, description and place."
+        "title, description and place; a Picasa library's .picasa.ini files the people and keywords Picasa kept "
+        "there."
     )
 
     def add_arguments(self, parser):
@@ -133,6 +138,7 @@ class Command(BaseCommand):
             self._xmp_found: set[str] = set()  # the XMP sidecars found beside photos in this run (_xmp_key)
             self._xmp_changed: set[int] = set()  # the photos their XMP sidecars changed in this run (counted once)
             self._takeout_read, self._takeout_unreadable = set(), set()  # Takeout sidecars (paths), for the summary
+            self._picasa = _Picasa()
         except KeyboardInterrupt:
             raise CommandError("Interrupted while listing the files: nothing was imported. Run the same command "
                                "again to import them.", returncode=CTRL_C) from None
@@ -158,7 +164,9 @@ class Command(BaseCommand):
                     if stopped:
                         break
             if not stopped:  # (every file was looked at: a sidecar not found is gone)
-                counts[XMP_GONE] = self._xmp_forget_gone(root, family_obj)
+                gone = self._xmp_forget_gone(root, family_obj)
+                picasa_gone = [key for key in gone if is_a_picasa_ini(key)]  # (one of them for each of its photos)
+                counts[XMP_GONE], counts[PICASA_GONE] = len(gone) - len(picasa_gone), len(set(picasa_gone))
         except KeyboardInterrupt:
             self._report(root, linked, problems, counts, len(files), family_obj, left_out, sidecars)
             raise CommandError(
@@ -268,6 +276,8 @@ class Command(BaseCommand):
         if counts[XMP_GONE]:
             self.stdout.write(f"XMP sidecars gone since they were last read: {counts[XMP_GONE]} (what they gave stays "
                               "on their photos: take a tag off on the photo's page)")
+        for line in self._picasa.summary(counts):
+            self.stdout.write(line)
         if counts[FOLDER_DATED]:
             self.stdout.write(f"Dated by the name of their folder: {counts[FOLDER_DATED]} (no date in the file nor in "
                               "its name: \"2019-07-14 Beach day\" gives the day, \"2019-07 Italy\" the month, \"2019\" "
@@ -325,21 +335,21 @@ class Command(BaseCommand):
             Photo.all_objects.filter(pk=photo_id).update(xmp_sidecar_sha256=sidecar.sha256)
             self._xmp_read_before[digest] = sidecar.sha256
 
-    def _xmp_forget_gone(self, root: Path, family: Family) -> int:
+    def _xmp_forget_gone(self, root: Path, family: Family) -> list[str]:
         """Forget the XMP sidecars read before below `root` that this run found no more (deleted, or their copy of the
         photo removed): what they gave stays on their photos (a deleted sidecar is no statement about keywords:
         darktable's reset deletes it, and both darktable and digiKam keep the keywords in their own database), and
-        no longer keeps a keyword that another sidecar of the photo drops. How many."""
+        no longer keeps a keyword that another sidecar of the photo drops. Their paths, one for each photo."""
         below = _xmp_key(root).rstrip(os.sep) + os.sep
         gone = [key for paths in self._xmp_by_path.values() for key in paths
                 if key.startswith(below) and key not in self._xmp_found]
         if not gone:
-            return 0
+            return []
         PhotoXmpSidecar.objects.filter(photo__family=family, path__in=gone).delete()
         for paths in self._xmp_by_path.values():
             for key in set(gone) & set(paths):
                 del paths[key]
-        return len(gone)
+        return gone
 
     def _xmp_apply(self, photo_id: int, data: bytes, sidecar: Embedded, counts: Counter[str], *, key: str) -> None:
         """Give the photo `photo_id` (already there, its file's bytes `data`) what its XMP sidecar at `key` says now,
@@ -353,6 +363,30 @@ class Command(BaseCommand):
         counts.update(XMP_CHANGED.format(what, how) for what, how in changes.fields)
         counts[XMP_CHANGED.format("keywords", "added")] += changes.keywords_added
         counts[XMP_CHANGED.format("keywords", "removed")] += changes.keywords_removed
+
+    def _picasa_read(self, picasa: PicasaIni, path: Path, photo_id: int, digest: str, data: bytes, uploader,
+                     counts: Counter[str], *, given: bool = False) -> None:
+        """Give the photo `photo_id` (its file at `path`, its bytes `data`) what its folder's Picasa file says of it,
+        when the file changed since it was read with the photo (gallery.picasa_ini): its people and keywords as tags
+        from the file (`given`: with the new photo already), the tags from the file that neither it, the photo's file
+        nor another sidecar of it gives any more taken off, its star the importing member's heart; and remember the
+        file, as an XMP sidecar of the photo, by its path and fingerprint (_xmp_remember)."""
+        key = _xmp_key(picasa.path)
+        if picasa.unreadable or self._xmp_by_path.get(digest, {}).get(key) == picasa.sha256:
+            self._picasa.count(picasa)  # (one that can't be read takes nothing off)
+            return
+        entry = picasa.entry(path.name)
+        self._picasa.count(picasa)
+        said = entry or PicasaEntry()
+        if not given and (entry is not None or key in self._xmp_by_path.get(digest, {})):  # (it said, or says, some)
+            changes = photo_xmp_sidecar_read(photo_id=photo_id, data=data, sidecar=said.embedded(),
+                                             also_given=_xmp_given_elsewhere(photo_id, key), keywords_only=True)
+            counts[PICASA_GAVE] += bool(changes.keywords_added or changes.keywords_removed)
+            counts[PICASA_CHANGED.format("added")] += changes.keywords_added
+            counts[PICASA_CHANGED.format("removed")] += changes.keywords_removed
+        if said.starred:  # (once for each member and photo: a heart taken off stays off)
+            photo_sidecar_star(photo_id=photo_id, sidecar=Sidecar(path=picasa.path, favourite=True), importer=uploader)
+        self._xmp_remember(photo_id, digest, key, XmpSidecar(said.embedded(), picasa.sha256))
 
     def _folder_date(self, path: Path) -> FolderDate | None:
         """The date the names of the folders the file at `path` is in tell, once per folder. The folder imported and
@@ -379,6 +413,7 @@ class Command(BaseCommand):
         xmp_key = _xmp_key(xmp_found) if xmp_found is not None else ""
         if xmp_found is not None:  # (not gone, whatever becomes of its photo: one that can't be read now)
             self._xmp_found.add(xmp_key)
+        picasa = self._picasa.beside(path, found=self._xmp_found, sidecars=sidecars) if may_be_a_photo else None
         try:
             stat = path.stat()
             if stat.st_size > settings.UPLOAD_MAX_BYTES:  # (a phone's videos: not read 50 MB to be refused)
@@ -419,6 +454,8 @@ class Command(BaseCommand):
                 if xmp_sidecar.embedded is not None:
                     self._xmp_apply(known[digest], data, xmp_sidecar.embedded, counts, key=xmp_key)
                 self._xmp_remember(known[digest], digest, xmp_key, xmp_sidecar)
+            if picasa is not None:  # (appeared, or changed, since: the people and keywords it gives now)
+                self._picasa_read(picasa, path, known[digest], digest, data, uploader, counts)
             return result
         if digest in trashed:
             return UploadResult(name, IN_TRASH)
@@ -430,7 +467,8 @@ class Command(BaseCommand):
         xmp_sidecar = read_xmp_sidecar(xmp_found) if xmp_found is not None else None
         result = photo_create_from_bytes(family=family, uploaded_by=uploader, data=data, filename=name, tags=tags,
                                          modified_at=_modified(stat), sidecar=sidecar,
-                                         xmp_sidecar=xmp_sidecar.embedded if xmp_sidecar is not None else None,
+                                         xmp_sidecar=self._picasa.with_entry(
+                                             xmp_sidecar.embedded if xmp_sidecar is not None else None, picasa, path),
                                          folder_date=self._folder_date(path))
         if result.outcome == UploadResult.SAVED and result.photo.taken_at_source in Photo.FOLDER_DATES:
             counts[FOLDER_DATED] += 1
@@ -439,6 +477,9 @@ class Command(BaseCommand):
             if result.outcome != UploadResult.SAVED:  # (stored by another import meanwhile: given what it adds)
                 self._xmp_apply(result.photo.pk, data, xmp_sidecar.embedded, counts, key=xmp_key)
             self._xmp_remember(result.photo.pk, digest, xmp_key, xmp_sidecar)
+        if picasa is not None and result.photo is not None:  # (given with it; or stored by another import meanwhile)
+            self._picasa_read(picasa, path, result.photo.pk, digest, data, uploader, counts,
+                              given=result.outcome == UploadResult.SAVED)
         if result.photo is not None:
             photo = result.photo
             if sidecar is not None and sidecar.trashed and result.outcome == UploadResult.SAVED:
@@ -792,3 +833,55 @@ def _no_photo(path: Path, result: UploadResult) -> bool:
                                                                          too_large(settings.UPLOAD_MAX_BYTES)):
         return False
     return not _may_be_a_photo(path)
+
+
+class _Picasa:
+    """The Picasa files beside an import's photos (gallery.picasa_ini), and what became of them, for the summary."""
+
+    def __init__(self) -> None:
+        self.inis = PicasaInis()
+        self.read: set[Path] = set()  # read (parsed) in this run
+        self.unchanged: set[Path] = set()  # found as read before with their photos (not read again)
+        self.unreadable: set[Path] = set()
+
+    def beside(self, path: Path, *, found: set[str], sidecars: set[Path]) -> PicasaIni | None:
+        """The Picasa file of the folder of the photo at `path` (None when none), noted as found (not gone, whatever
+        becomes of the photo) and as a sidecar (a `Picasa.ini`, which the walk lists, is no file left out)."""
+        picasa = self.inis.beside(path)
+        if picasa is not None:
+            found.add(_xmp_key(picasa.path))
+            sidecars.add(picasa.path)
+        return picasa
+
+    def with_entry(self, xmp: Embedded | None, picasa: PicasaIni | None, path: Path) -> Embedded | None:
+        """What a new photo's XMP sidecar says (`xmp`), with the people and keywords its Picasa file gives it."""
+        entry = picasa.entry(path.name) if picasa is not None and not picasa.unreadable else None
+        if entry is None or not entry.keywords:
+            return xmp
+        return entry.embedded() if xmp is None else embedded_merged(file=entry.embedded(), sidecar=xmp)
+
+    def count(self, picasa: PicasaIni) -> None:
+        (self.unreadable if picasa.unreadable else self.read if picasa.parsed else self.unchanged).add(picasa.path)
+
+    def summary(self, counts: Counter[str]) -> list[str]:
+        lines = []
+        if self.read:
+            photos, added, removed = (counts[PICASA_GAVE], counts[PICASA_CHANGED.format("added")],
+                                      counts[PICASA_CHANGED.format("removed")])
+            changed = [f"{n} keyword{'' if n == 1 else 's'} {how}" for n, how in ((added, "added"),
+                                                                                    (removed, "removed")) if n]
+            lines.append(
+                f"Picasa files read: {len(self.read)} (.picasa.ini: the people named in Picasa and its keywords, as "
+                "tags from the file; a photo starred there, a favourite of the member importing)"
+                + (f"; {photos} photo{' was' if photos == 1 else 's were'} already there and changed by "
+                   f"{'its Picasa file' if photos == 1 else 'their Picasa files'}: " + ", ".join(changed)
+                   + (" (given there no more: never a member's tag)" if removed else "") if photos else ""))
+        if unchanged := self.unchanged - self.read:
+            lines.append(f"Picasa files unchanged since they were last read: {len(unchanged)} (not read again)")
+        if counts[PICASA_GONE]:
+            lines.append(f"Picasa files gone since they were last read: {counts[PICASA_GONE]} (what they gave stays on "
+                         "their photos: take a tag off on the photo's page)")
+        if self.unreadable:
+            lines.append(f"Picasa files that could not be read: {len(self.unreadable)} (skipped, their photos "
+                         "imported: the log says why)")
+        return lines

@@ -1,0 +1,246 @@
+"""Picasa's `.picasa.ini` files, read by import_photos: the people, keywords and stars of a library curated in Picasa
+(2002-2016).
+
+Picasa never wrote the names of the faces it was told into the photos: it kept them in a hidden `.picasa.ini` in each
+folder (versions before 3: `Picasa.ini`), with the keywords and captions of files it could not write into (raw files;
+a JPEG's went into its IPTC, which the file's own reader reads) and the stars. The format, as reverse-engineered by
+Franz Buchinger for Picasa 3.8 (gist fbuchinger/1073823) and read by EagleEye's PicasaIniParser (its `Contacts2` and
+`faces`): an INI file, one section per file of the folder, named as the file (matched here whatever the case);
+`[Contacts2]` maps a contact's id to a name, `e54a1b8b4c2d5e34=John Smith;;` (the name ends at the first `;`);
+a file's `faces=rect64(3f845bcb59418507),e54a1b8b4c2d5e34;rect64(…),ffffffffffffffff` names its faces by contact
+id (`ffffffffffffffff`: a face nobody named), `keywords=beach,summer 2009` its keywords, `star=yes` its star.
+
+What it says is what an XMP sidecar's keywords and face names say (gallery.xmp_sidecars): each person and keyword a
+tag "from the file", under the same rules (the text cleaned, a person one tag whatever the name holds, one longer than
+a tag left out with a log line, taken off when the changed file no longer gives it, never a member's tag); a starred
+photo is the importing member's favourite, once (as Google Photos' star: services.photo_sidecar_star). A face whose
+id the file's `[Contacts2]` lacks (older versions kept names only in Picasa's own contacts.xml) gives no tag, with a
+log line. The file is kept by its path in PhotoXmpSidecar, as a sidecar of each photo of its folder, with the
+fingerprint of its bytes: an import reads it again only when it changed.
+
+Read by a small line reader rather than configparser, which keeps a section object and every key of every section
+(a 4 MB file of empty sections took it 17 s and 900 MB) and has rules Picasa's files don't (interpolation, a
+`[DEFAULT]` whose keys are every section's, continuation lines): here a line is a `[section]`, a `key=value` (the
+first "=" splits; "%" is text), a comment or blank; only the keys read are kept (`faces`, `keywords`, `star`, and
+[Contacts2]'s); a section or key twice is one, its last value winning (as configparser with strict off); lines before
+the first section are no photo's; other lines are left out, counted in a log line. A file larger than MAX_BYTES or
+unreadable is skipped with a log line; one that is no UTF-8 (as Picasa wrote it) is read as Windows-1252, with a log
+line. Never raises: its photos are imported all the same.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+import unicodedata
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from gallery.embedded import TAG_MAX, Embedded
+from gallery.images import sha256_of
+from gallery.sidecars import files_named
+from gallery.text import TAG_SEPARATOR, tag_names_from_file, text_shown_from_os
+
+logger = logging.getLogger(__name__)
+
+NAMES = (".picasa.ini", "picasa.ini")  # Picasa 3's, then the older versions' (lower-cased)
+# A folder of 5,000 photos with faces and keywords has a file of about 1 MB.
+MAX_BYTES = 4 * 1024 * 1024
+MAX_NAMES = 1000  # people and keywords a photo takes from the file (as the face regions of an XMP file)
+UNNAMED_FACE = "ffffffffffffffff"
+CONTACTS = "contacts2"
+READ = frozenset({"faces", "keywords", "star"})  # the keys of a photo's section this reader uses
+# The reader, as a number: raised when it reads more, so that the next import reads each file once more.
+READER_VERSION = 1
+
+
+@dataclass(frozen=True)
+class PicasaEntry:
+    """What a Picasa file says of one photo: its people and keywords (tag names, cleaned) and its star."""
+
+    keywords: tuple[str, ...] = ()
+    starred: bool = False
+
+    def embedded(self) -> Embedded:
+        """As embedded metadata whose keywords are known whole (gallery.embedded.Embedded)."""
+        return Embedded(keywords=self.keywords, keywords_complete=True)
+
+
+@dataclass
+class PicasaIni:
+    """A folder's Picasa file as read: its fingerprint ("" when it could not be read), and what it says of each photo
+    (parsed when first asked, once)."""
+
+    path: Path
+    sha256: str = ""
+    data: bytes = field(default=b"", repr=False)
+    _sections: dict[str, dict[str, str]] | None = field(default=None, repr=False)  # (_sections; [Contacts2] apart)
+    _contacts: dict[str, str] = field(default_factory=dict, repr=False)
+    _entries: dict[str, PicasaEntry | None] = field(default_factory=dict, repr=False)  # (each photo's, once)
+
+    @property
+    def unreadable(self) -> bool:
+        return not self.sha256
+
+    @property
+    def parsed(self) -> bool:
+        return self._sections is not None
+
+    def entry(self, name: str) -> PicasaEntry | None:
+        """What the file says of the photo named `name` (in any case); None when it names none so. (The file is
+        parsed once, a photo's section read when asked: a file of sections no photo has costs no more.)"""
+        label = _label(self.path)
+        if self._sections is None:
+            self._sections = _sections(_text(self.data, label=label), label=label) if self.sha256 else {}
+            self._contacts = {key: value.split(";", 1)[0] for key, value in self._sections.pop(CONTACTS, {}).items()}
+            self.data = b""  # (read: not kept in memory)
+        if name not in self._entries:
+            keys = self._sections.get(_name_key(name))
+            self._entries[name] = None if keys is None else _entry(
+                keys, self._contacts, label=f"{label} [{text_shown_from_os(name)}]")
+        return self._entries[name]
+
+
+def picasa_ini_path(folder: Path) -> Path | None:
+    """The folder's Picasa file: `.picasa.ini`, else `Picasa.ini`, in any case; files only (a folder or a FIFO so
+    named is none)."""
+    found: dict[str, str] = {}
+    for name in sorted(files_named(folder, ".ini")):  # (two names in different cases: the first in order)
+        found.setdefault(name.lower(), name)
+    return next((folder / found[name] for name in NAMES if name in found), None)
+
+
+def is_a_picasa_ini(path: str | Path) -> bool:
+    """Whether the file at `path` is named as a Picasa file."""
+    return Path(path).name.lower() in NAMES
+
+
+def read_picasa_ini(path: Path) -> PicasaIni:
+    """The Picasa file at `path`, its bytes read (not yet parsed). Never raises: one too large or unreadable is a
+    PicasaIni without a fingerprint, with a log line."""
+    label = _label(path)
+    try:
+        with path.open("rb") as stream:
+            data = stream.read(MAX_BYTES + 1)
+    except OSError as exc:
+        logger.warning("%s: not read: %s", label, exc)
+        return PicasaIni(path)
+    if len(data) > MAX_BYTES:
+        logger.warning("%s: skipped: larger than %d MB, no Picasa file is", label, MAX_BYTES // (1024 * 1024))
+        return PicasaIni(path)
+    return PicasaIni(path, sha256_of(b"picasa ini reader %d\n" % READER_VERSION + data), data)
+
+
+class PicasaInis:
+    """The Picasa files beside an import's photos: each folder's found and read once while the walk is in it (the
+    files come folder by folder; a few folders are kept, as a folder's photos and its subfolder's interleave)."""
+
+    KEPT = 8
+
+    def __init__(self) -> None:
+        self._by_folder: dict[Path, PicasaIni | None] = {}
+
+    def beside(self, path: Path) -> PicasaIni | None:
+        """The Picasa file of the folder of the photo at `path`; None when it has none."""
+        folder = path.parent
+        if folder not in self._by_folder:
+            if len(self._by_folder) >= self.KEPT:
+                del self._by_folder[next(iter(self._by_folder))]
+            found = picasa_ini_path(folder)
+            self._by_folder[folder] = read_picasa_ini(found) if found is not None else None
+        return self._by_folder[folder]
+
+
+def _name_key(name: str) -> str:
+    """A file's name as a section is matched to it: in any case, its accents composed (a Mac's file names are
+    decomposed, Picasa for Windows wrote them composed)."""
+    return unicodedata.normalize("NFC", name).lower()
+
+
+def _label(path: Path) -> str:
+    return text_shown_from_os(f"{path.parent.name}/{path.name}")
+
+
+def _text(data: bytes, *, label: str) -> str:
+    """A Picasa file's text: UTF-8 as Picasa wrote it, else Windows-1252 (an older version's, or an edit in Notepad)."""
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        logger.warning("%s: not UTF-8, read as Windows-1252", label)
+        text = data.decode("cp1252", errors="replace")
+    return text.replace("\x00", "")
+
+
+def _sections(text: str, *, label: str) -> dict[str, dict[str, str]]:
+    """The file's sections by their name (_name_key), each the keys of it this reader uses (READ, lower-cased) and
+    their values, [Contacts2]'s all; a section or a key twice is one, its last value winning. Lines before the first
+    section, comments (`#`, `;`) and blank lines are no photo's; a line that is neither a section nor `key=value` is
+    left out, counted in one log line."""
+    sections: dict[str, dict[str, str]] = {}  # (only those with a key read: a file of empty sections costs nothing)
+    name: str | None = None
+    left_out = 0
+    for line in io.StringIO(text):  # (lines end at "\n" alone: a name may hold U+2028 or U+0085)
+        line = line.strip()
+        if not line or line.startswith(("#", ";")):
+            continue
+        if line.startswith("[") and line.endswith("]"):
+            name = _name_key(line[1:-1].strip())
+        elif "=" in line:
+            key, value = line.split("=", 1)
+            key = key.strip().lower()
+            if name is not None and key and (name == CONTACTS or key in READ):
+                sections.setdefault(name, {})[key] = value.strip()
+        else:
+            left_out += 1
+    if left_out:
+        logger.warning("%s: %d line%s neither a [section] nor key=value, left out", label, left_out,
+                       "" if left_out == 1 else "s")
+    return sections
+
+
+def _entry(keys: dict[str, str], contacts: dict[str, str], *, label: str) -> PicasaEntry:
+    """What a photo's section says (its keys read), with the names of its file's [Contacts2]."""
+    people = _people(keys.get("faces", ""), contacts, label=label)
+    # (a person is one tag whatever the name holds; a keyword list splits at its commas, read up to what MAX_NAMES
+    # tags can hold)
+    keywords = keys.get("keywords", "")[:MAX_NAMES * (TAG_MAX + 1)]
+    return PicasaEntry(keywords=_names([*(person.replace(TAG_SEPARATOR, " ") for person in people), keywords],
+                                       label=label),
+                       starred=keys.get("star", "").strip().lower() == "yes")
+
+
+def _people(faces: str, contacts: dict[str, str], *, label: str) -> list[str]:
+    """The names of a photo's faces (`rect64(…),<contact id>` each, `;` between): those its [Contacts2] names; the
+    others (older versions kept names in Picasa's own contacts.xml alone) in one log line."""
+    people, unknown = [], []
+    for face in faces.split(";"):
+        contact = face.rsplit(",", 1)[-1].strip().lower() if "," in face else ""
+        if not contact or contact == UNNAMED_FACE:
+            continue
+        if contact in contacts:
+            people.append(contacts[contact])
+        else:
+            unknown.append(text_shown_from_os(contact[:40]))  # (the file's text: no terminal escapes in a log)
+    if unknown:
+        logger.info("%s: %d face%s of contacts not in its [Contacts2], no tag: %s", label, len(unknown),
+                    "" if len(unknown) == 1 else "s", ", ".join(unknown[:5]) + (", …" if len(unknown) > 5 else ""))
+    return people
+
+
+def _names(raw: list[str], *, label: str) -> tuple[str, ...]:
+    """Tag names from what the file says (tag_names_from_file: cleaned, a keyword list split at its commas), each once
+    whatever its case; one longer than a tag, and those past MAX_NAMES, left out with a log line."""
+    names: dict[str, str] = {}
+    too_long: list[str] = []
+    for name in (name for value in raw for name in tag_names_from_file(value)):
+        if len(name) > TAG_MAX:
+            too_long.append(name)
+        elif len(names) >= MAX_NAMES:
+            logger.warning("%s: names past the first %d left out", label, MAX_NAMES)
+            break
+        else:
+            names.setdefault(name.lower(), name)
+    if too_long:
+        logger.warning("%s: %d name%s longer than a tag (%d characters) left out: %s…", label, len(too_long),
+                       "" if len(too_long) == 1 else "s", TAG_MAX, too_long[0][:40])
+    return tuple(names.values())

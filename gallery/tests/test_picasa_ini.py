@@ -1,0 +1,329 @@
+"""Picasa's `.picasa.ini` (older versions: `Picasa.ini`) in each folder of an old family library: the people Picasa's
+face recognition was told (it never wrote their names into the photos) and the keywords and stars of files it could
+not write into, read by import_photos as tags "from the file" under the rules of every keyword; a hostile or broken
+file costs only what it says."""
+
+from __future__ import annotations
+
+import io
+import itertools
+import logging
+import os
+
+import pytest
+from django.core.management import call_command
+
+from gallery import picasa_ini
+from gallery.models import Favourite, Photo, PhotoTag, PhotoXmpSidecar
+from gallery.services import MAX_TAGS, photo_tags_add, photo_update
+from gallery.tests.test_xmp_sidecars import sidecar_xml
+from tests import images
+from tests.files import write
+
+pytestmark = pytest.mark.django_db
+
+_colours = itertools.count()
+
+
+def picture(**metadata) -> bytes:
+    """A JPEG of its own colour (no two the same photo), with the file's own metadata (images.with_metadata)."""
+    n = next(_colours)
+    data = images.jpeg(colour=(n % 256, (n // 256 * 37) % 256, (n * 7 + 100) % 256), size=(48, 32))
+    return images.with_metadata(data, **metadata) if metadata else data
+
+JOHN, MARY, LONG = "e54a1b8b4c2d5e34", "8e62398ebda8c1a5", "d736528ba71f2254"
+UNNAMED = "ffffffffffffffff"
+
+
+def ini(*, contacts: dict[str, str] | None = None, photos: dict[str, dict[str, str]] | None = None) -> bytes:
+    """A `.picasa.ini` as Picasa 3.9 writes one: its album section, [Contacts2] (id=name;;), a section per file."""
+    lines = ["[Picasa]", "name=Summer 2009", "P2category=Folders on Disk"]
+    if contacts:
+        lines += ["[Contacts2]", *(f"{key}={name};;" for key, name in contacts.items())]
+    for name, values in (photos or {}).items():
+        lines += [f"[{name}]", *(f"{key}={value}" for key, value in values.items())]
+    return ("\r\n".join(lines) + "\r\n").encode()
+
+
+def faces(*ids: str) -> str:
+    return ";".join(f"rect64(3f845bcb59418507),{face}" for face in ids)
+
+
+def _import(directory, *args) -> str:
+    out = io.StringIO()
+    call_command("import_photos", str(directory), "--family", "Smiths", "--user", "alice", *args, "--no-progress",
+                 stdout=out, stderr=io.StringIO())
+    return out.getvalue()
+
+
+def tags(name: str) -> dict[str, str]:
+    return {link.tag.name: link.source
+            for link in PhotoTag.objects.filter(photo__original_filename=name).select_related("tag")}
+
+
+def test_the_people_named_in_picasa_and_its_keywords_are_tags_from_the_file(tmp_path, family, alice, caplog):
+    root = write(tmp_path / "Pictures", {
+        "2009 Beach/IMG_0001.JPG": picture(),
+        "2009 Beach/img_0002.jpg": picture(),
+        "2009 Beach/IMG_0003.JPG": picture(),  # no section: nothing
+        "2009 Beach/Zoe\u0308.jpg": picture(),  # (a Mac's decomposed name; Picasa for Windows wrote it composed)
+        "2009 Beach/.picasa.ini": ini(contacts={JOHN: "John Smith", MARY: "Smith, Mary", LONG: "x" * 70}, photos={
+            # (the section's name in another case than the file's; an unnamed face; one not in Contacts2)
+            "img_0001.jpg": {"faces": faces(JOHN, UNNAMED, "0123456789abcdef"), "keywords": "beach,summer 2009"},
+            "IMG_0002.JPG": {"faces": faces(MARY, LONG, JOHN), "backuphash": "4097"},
+            "Zo\u00eb.jpg": {"keywords": "Zoë"},
+        }),
+        "2005/IMG_0004.JPG": picture(),  # an older Picasa's file name
+        "2005/Picasa.ini": ini(contacts={JOHN: "John Smith"}, photos={"IMG_0004.JPG": {"faces": faces(JOHN)}}),
+    })
+
+    with caplog.at_level(logging.INFO):
+        out = _import(root)
+
+    assert Photo.objects.filter(family=family).count() == 5
+    assert tags("Zo\u00eb.jpg") == {"Zoë": "embedded"}
+    assert tags("IMG_0001.JPG") == {"John Smith": "embedded", "beach": "embedded", "summer 2009": "embedded"}
+    # (a person is one tag whatever the name holds; a name longer than a tag is left out, with a log line)
+    assert tags("img_0002.jpg") == {"Smith Mary": "embedded", "John Smith": "embedded"}
+    assert tags("IMG_0003.JPG") == {} and tags("IMG_0004.JPG") == {"John Smith": "embedded"}
+    assert "0123456789abcdef" in caplog.text and "not in its [Contacts2]" in caplog.text
+    assert "longer than a tag" in caplog.text
+    assert "Picasa files read: 2 (" in out and "not photos" not in out  # (Picasa.ini is no file left out)
+
+
+def test_a_re_run_reads_no_unchanged_picasa_ini_and_a_changed_one_takes_off_what_it_no_longer_gives(
+        tmp_path, family, alice):
+    root = write(tmp_path / "Pictures", {
+        "IMG_0001.JPG": picture(),
+        ".picasa.ini": ini(contacts={JOHN: "John Smith", MARY: "Mary"},
+                           photos={"IMG_0001.JPG": {"faces": faces(JOHN, MARY), "keywords": "beach,picnic"}}),
+    })
+    assert "Picasa files read: 1 (" in _import(root)
+    photo = Photo.objects.get(original_filename="IMG_0001.JPG")
+    fingerprint = PhotoXmpSidecar.objects.get(photo=photo, path=os.path.abspath(root / ".picasa.ini")).sha256
+
+    out = _import(root)  # unchanged: not read again
+    assert "Picasa files unchanged since they were last read: 1 (not read again)" in out
+    assert "Picasa files read" not in out
+    assert PhotoXmpSidecar.objects.get(photo=photo).sha256 == fingerprint
+
+    # A member re-typed "picnic" (theirs now) and took "beach" off; Mary's name and "picnic" leave Picasa's file.
+    photo_tags_add(photo=photo, names=["picnic"], source=PhotoTag.Source.MEMBER, user=alice)
+    photo_update(photo=Photo.objects.get(pk=photo.pk), user=alice, tags=["John Smith", "Mary", "picnic"])
+    write(root, {".picasa.ini": ini(contacts={JOHN: "John Smith", MARY: "Mary"},
+                                    photos={"IMG_0001.JPG": {"faces": faces(JOHN), "keywords": "beach"}})})
+    out = _import(root)
+
+    assert "Picasa files read: 1 (" in out and "1 keyword removed" in out
+    assert tags("IMG_0001.JPG") == {"John Smith": "embedded", "picnic": "member"}
+    assert PhotoXmpSidecar.objects.get(photo=photo).sha256 != fingerprint
+
+    # The file taking a name off is no member taking it off: it comes back when the file gives it again.
+    write(root, {".picasa.ini": ini(contacts={JOHN: "John Smith", MARY: "Mary"},
+                                    photos={"IMG_0001.JPG": {"faces": faces(JOHN, MARY)}})})
+    assert "1 keyword added" in _import(root)
+    assert tags("IMG_0001.JPG") == {"John Smith": "embedded", "picnic": "member", "Mary": "embedded"}
+
+
+def test_a_picasa_ini_found_after_the_photo_was_imported_gives_it_its_people(tmp_path, family, alice):
+    root = write(tmp_path / "Pictures", {"IMG_0001.JPG": picture()})
+    _import(root)
+    write(root, {".picasa.ini": ini(contacts={JOHN: "John"}, photos={"IMG_0001.JPG": {"faces": faces(JOHN)}})})
+
+    out = _import(root)
+
+    assert tags("IMG_0001.JPG") == {"John": "embedded"}
+    assert "1 photo was already there and changed by its Picasa file: 1 keyword added" in out
+
+
+def test_a_photos_xmp_sidecar_and_picasa_ini_both_give_it_keywords_and_neither_takes_off_the_others(
+        tmp_path, family, alice):
+    root = write(tmp_path / "Pictures", {
+        "IMG_0001.JPG": picture(xmp={"Xmp.dc.subject": ["Lisbon"], "Xmp.dc.title": {'lang="x-default"': "The file's"}},
+                                iptc={"Iptc.Application2.City": "Porto", "Iptc.Application2.CountryName": "Portugal"}),
+        "IMG_0001.JPG.xmp": sidecar_xml(subject=["kite"], title="Kite day", city="Sagres", country="Portugal"),
+        ".picasa.ini": ini(contacts={JOHN: "John"}, photos={"IMG_0001.JPG": {"faces": faces(JOHN)}}),
+    })
+    _import(root)
+    assert tags("IMG_0001.JPG") == {"Lisbon": "embedded", "kite": "embedded", "John": "embedded"}
+
+    write(root, {".picasa.ini": ini(contacts={JOHN: "John", MARY: "Mary"},
+                                    photos={"IMG_0001.JPG": {"faces": faces(MARY)}})})
+    _import(root)
+    photo = Photo.objects.get(original_filename="IMG_0001.JPG")
+    assert tags("IMG_0001.JPG") == {"Lisbon": "embedded", "kite": "embedded", "Mary": "embedded"}
+    # (the sidecar's title and place: the Picasa file says none, and the file's own are not put back over them)
+    assert (photo.title, photo.place_city) == ("Kite day", "Sagres")
+
+    write(root, {"IMG_0001.JPG.xmp": sidecar_xml(subject=["beach"], title="Kite day")})
+    _import(root)
+    assert tags("IMG_0001.JPG") == {"Lisbon": "embedded", "beach": "embedded", "Mary": "embedded"}
+
+
+def test_a_photo_starred_in_picasa_is_the_importing_members_favourite_once(tmp_path, family, alice):
+    root = write(tmp_path / "Pictures", {
+        "IMG_0001.JPG": picture(), "IMG_0002.JPG": picture(),
+        ".picasa.ini": ini(photos={"IMG_0001.JPG": {"star": "yes"}, "IMG_0002.JPG": {"star": "no"}}),
+    })
+    _import(root)
+    photo = Photo.objects.get(original_filename="IMG_0001.JPG")
+    assert list(Favourite.objects.values_list("user", "photo")) == [(alice.pk, photo.pk)]
+
+    Favourite.objects.all().delete()  # the heart taken off stays off when the changed file is read again
+    write(root, {".picasa.ini": ini(photos={"IMG_0001.JPG": {"star": "yes", "keywords": "kite"}})})
+    _import(root)
+    assert tags("IMG_0001.JPG") == {"kite": "embedded"} and not Favourite.objects.exists()
+
+
+@pytest.mark.parametrize("content", [
+    pytest.param(b"faces=rect64(1),e54a1b8b4c2d5e34\r\nkeywords=beach\r\n", id="no sections"),
+    pytest.param(b"\x00\x01\xff\xfe[IMG_0001.JPG\r\n=\r\n]]]\r\n[[", id="garbage"),
+    pytest.param(b"[DEFAULT]\r\nkeywords=everywhere\r\n[IMG_0002.JPG]\r\nstar=yes\r\n", id="a DEFAULT section"),
+    pytest.param(b"[IMG_0001.JPG]\r\nkeywords=%(x)s\r\n  indented\r\nkeywords\r\n[Contacts2]\r\n=;;\r\n",
+                 id="interpolation, continuation and empty keys"),
+])
+def test_a_broken_picasa_ini_costs_only_what_it_says(tmp_path, family, alice, content):
+    root = write(tmp_path / "Pictures", {"IMG_0001.JPG": picture(), "IMG_0002.JPG": picture(),
+                                         ".picasa.ini": content + b"\r\n[IMG_0002.JPG]\r\nkeywords=kite\r\n"})
+
+    out = _import(root)
+
+    assert "Imported 2," in out
+    assert tags("IMG_0002.JPG") == {"kite": "embedded"}  # (what can be read is)
+    assert "everywhere" not in tags("IMG_0001.JPG")
+    assert set(tags("IMG_0001.JPG")) <= {"%(x)s indented", "%(x)s"}
+
+
+def test_duplicate_sections_and_keys_are_read_as_picasa_would_the_last_key_winning(tmp_path, family, alice):
+    root = write(tmp_path / "Pictures", {"IMG_0001.JPG": picture(), ".picasa.ini": (
+        b"[Contacts2]\r\ne54a1b8b4c2d5e34=John;;\r\n[IMG_0001.JPG]\r\nkeywords=old\r\nkeywords=beach\r\n"
+        b"[img_0001.jpg]\r\nfaces=rect64(3f845bcb59418507),e54a1b8b4c2d5e34\r\n"
+        b"[Contacts2]\r\n8e62398ebda8c1a5=Mary;;\r\n")})
+
+    assert "Imported 1," in _import(root)
+
+    assert tags("IMG_0001.JPG") == {"beach": "embedded", "John": "embedded"}
+
+
+def test_a_picasa_ini_in_windows_1252_is_read_as_such_with_a_log_line(tmp_path, family, alice, caplog):
+    root = write(tmp_path / "Pictures", {"IMG_0001.JPG": picture(), ".picasa.ini": (
+        "[Contacts2]\r\ne54a1b8b4c2d5e34=Zoë Müller;;\r\n[IMG_0001.JPG]\r\n"
+        "faces=rect64(3f845bcb59418507),e54a1b8b4c2d5e34\r\nkeywords=Grandma’s garden\r\n").encode("cp1252")})
+
+    with caplog.at_level(logging.WARNING):
+        _import(root)
+
+    assert tags("IMG_0001.JPG") == {"Zoë Müller": "embedded", "Grandma’s garden": "embedded"}
+    assert ".picasa.ini: not UTF-8, read as Windows-1252" in caplog.text
+
+
+def test_a_picasa_ini_too_large_unreadable_or_a_folder_is_skipped_and_every_photo_stored(
+        tmp_path, family, alice, caplog, monkeypatch):
+    monkeypatch.setattr(picasa_ini, "MAX_BYTES", 200)
+    root = write(tmp_path / "Pictures", {
+        "big/IMG_0001.JPG": picture(),
+        "big/.picasa.ini": ini(photos={"IMG_0001.JPG": {"keywords": "x" * 300}}),
+        "dir/IMG_0002.JPG": picture(),
+        "dir/.picasa.ini/IMG_0003.JPG": picture(),  # (hidden: not imported)
+        "io/IMG_0004.JPG": picture(),
+    })
+    (root / "io" / ".picasa.ini").symlink_to("/proc/self/mem")  # (a read fails: EIO)
+
+    with caplog.at_level(logging.WARNING):
+        out = _import(root)
+
+    assert "Imported 3," in out
+    assert tags("IMG_0001.JPG") == tags("IMG_0002.JPG") == tags("IMG_0004.JPG") == {}
+    assert "big/.picasa.ini: skipped: larger than" in caplog.text
+    assert "io/.picasa.ini: not read:" in caplog.text
+    assert "Picasa files that could not be read: 2 (skipped, their photos imported: the log says why)" in out
+
+    # One that can't be read takes nothing off what it gave before.
+    monkeypatch.setattr(picasa_ini, "MAX_BYTES", 10_000)
+    write(root, {"big/.picasa.ini": ini(photos={"IMG_0001.JPG": {"keywords": "kite"}})})
+    _import(root)
+    write(root, {"big/.picasa.ini": ini(photos={"IMG_0001.JPG": {"keywords": "y" * 20_000}})})
+    _import(root)
+    assert tags("IMG_0001.JPG") == {"kite": "embedded"}
+
+
+def test_reading_the_stored_file_again_alone_keeps_the_people_its_picasa_file_named(tmp_path, family, alice):
+    root = write(tmp_path / "Pictures", {"IMG_0001.JPG": picture(xmp={"Xmp.dc.subject": ["Lisbon"]})})
+    _import(root)
+    write(root, {".picasa.ini": ini(contacts={JOHN: "John"}, photos={"IMG_0001.JPG": {"faces": faces(JOHN)}})})
+    _import(root)
+
+    call_command("read_embedded", "--all", "--no-progress", stdout=io.StringIO())
+
+    assert tags("IMG_0001.JPG") == {"Lisbon": "embedded", "John": "embedded"}
+
+
+def test_a_name_taken_off_one_copys_picasa_file_stays_while_another_copy_gives_it(tmp_path, family, alice):
+    data = picture()
+    both = ini(contacts={JOHN: "John", MARY: "Mary"}, photos={"IMG_0001.JPG": {"faces": faces(JOHN, MARY)}})
+    root = write(tmp_path / "Pictures", {"A/IMG_0001.JPG": data, "A/.picasa.ini": both,
+                                         "B/IMG_0001.JPG": data, "B/.picasa.ini": both})
+    _import(root)
+    write(root, {"A/.picasa.ini": ini(contacts={JOHN: "John"}, photos={"IMG_0001.JPG": {"faces": faces(JOHN)}})})
+
+    _import(root)
+
+    assert tags("IMG_0001.JPG") == {"John": "embedded", "Mary": "embedded"}
+    write(root, {"B/.picasa.ini": ini(contacts={JOHN: "John"}, photos={"IMG_0001.JPG": {"faces": faces(JOHN)}})})
+    _import(root)
+    assert tags("IMG_0001.JPG") == {"John": "embedded"}
+
+
+def test_a_picasa_file_deleted_since_it_was_read_leaves_what_it_gave_and_the_summary_says_so(tmp_path, family,
+                                                                                            alice):
+    root = write(tmp_path / "Pictures", {"IMG_0001.JPG": picture(), "IMG_0002.JPG": picture(),
+                                         ".picasa.ini": ini(photos={"IMG_0001.JPG": {"keywords": "kite"}})})
+    _import(root)
+    (root / ".picasa.ini").unlink()
+
+    out = _import(root)
+
+    assert "Picasa files gone since they were last read: 1 (what they gave stays" in out
+    assert "XMP sidecars gone" not in out
+    assert tags("IMG_0001.JPG") == {"kite": "embedded"} and not PhotoXmpSidecar.objects.exists()
+
+
+def test_a_re_run_over_a_picasa_library_costs_no_query_per_photo(tmp_path, family, alice):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    def library(n: int) -> dict[str, bytes]:
+        return {f"IMG_{i:04}.JPG": picture() for i in range(n)} | {".picasa.ini": ini(
+            contacts={JOHN: "John"}, photos={f"IMG_{i:04}.JPG": {"faces": faces(JOHN)} for i in range(0, n, 2)})}
+
+    root = write(tmp_path / "Pictures", library(2))
+    _import(root)
+
+    def queries() -> int:
+        with CaptureQueriesContext(connection) as run:
+            out = _import(root)
+        assert "Imported 0, already there " in out and "Picasa files unchanged since they were last read: 1 " in out
+        return len(run.captured_queries)
+
+    few = queries()
+    write(root, library(6))
+    _import(root)
+    assert queries() == few
+
+
+def test_a_picasa_ini_of_countless_sections_and_names_is_read_within_bounds(tmp_path, family, alice, caplog):
+    """configparser kept an object for every section and every key: a 4 MB file of empty sections took it 17 s and
+    900 MB. The reader keeps only the keys it reads; a photo's names are read up to MAX_NAMES, a face's unknown
+    contact logged once, escaped (the file's text on a terminal)."""
+    spam = b"".join(b"[%d.jpg]\n" % n for n in range(200_000))
+    root = write(tmp_path / "Pictures", {"IMG_0001.JPG": picture(), ".picasa.ini": spam + (
+        b"[IMG_0001.JPG]\nkeywords=" + b",".join(b"k%d" % n for n in range(3000)) + b"\nfaces="
+        + b";".join(b"rect64(1),\x1b[2J%d" % n for n in range(3000)) + b"\n")})
+
+    with caplog.at_level(logging.INFO):
+        assert "Imported 1," in _import(root)
+
+    assert len(tags("IMG_0001.JPG")) == MAX_TAGS  # (the tag limit, with a log line, as for any keywords read)
+    assert caplog.text.count("3000 faces") == 1
+    assert "3000 faces of contacts not in its [Contacts2], no tag: \\x1b[2j0" in caplog.text
+    assert "\x1b" not in caplog.text
