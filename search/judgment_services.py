@@ -32,31 +32,33 @@ LINE_MAX_CHARS = 1_000_000  # an exported row with its score components is a few
 BYTE_ORDER_MARK = "\ufeff"  # how Windows editors (Notepad) start a UTF-8 file
 
 
-def judgment_components(*, user: AbstractBaseUser, photo: Photo, query: str) -> dict:
+def judgment_components(*, user: AbstractBaseUser, photo: Photo, query: str, load_model: bool = True) -> dict:
     """Every score component the search for `query` (understood as the search page understands it) gives `photo`,
     searched in the photo's family: Explanation.as_dict(). Always the query's own components, also when the
     verdict was given on a refined search: a refined cosine is not a text-image one, and calibrations are
-    fitted from these."""
+    fitted from these. Without `load_model`, a model this process has not loaded is not loaded (explain_photo)."""
     understood = understand_search(user=user, params=SearchParams(query=query, family_id=photo.family_id))
-    explanation = explain_photo(user=user, params=understood.params, photo_id=photo.pk)
+    explanation = explain_photo(user=user, params=understood.params, photo_id=photo.pk, load_model=load_model)
     return explanation.as_dict() if explanation else {}
 
 
 @transaction.atomic
 def judgment_record(*, user: AbstractBaseUser, photo: Photo, query: str, relevant: bool) -> tuple[Judgment, bool]:
     """Record (or replace) the user's verdict on `photo` for `query`, with the result's score components now.
-    Returns the judgment and whether it is new. A photo the user may not see is a 404, like everywhere."""
-    judgment, created, _ = _judgment_write(user=user, photo=photo, query=query, relevant=relevant, keep_unchanged=False)
+    Returns the judgment and whether it is new. A photo the user may not see is a 404, like everywhere. A click: the
+    model is never loaded for it (judgment_components), the search that showed the result has cached its words."""
+    judgment, created, _ = _judgment_write(user=user, photo=photo, query=query, relevant=relevant, keep_unchanged=False,
+                                           load_model=False)
     return judgment, created
 
 
 @transaction.atomic
 def _judgment_write(*, user: AbstractBaseUser, photo: Photo, query: str, relevant: bool,
-                    keep_unchanged: bool) -> tuple[Judgment, bool, bool]:
+                    keep_unchanged: bool, load_model: bool) -> tuple[Judgment, bool, bool]:
     """judgment_record's write: the judgment, whether it is new, and whether it was written. `keep_unchanged`: a
     judgment held already with this verdict and these components is left as it is, its updated_at too (`judgments
     import --recompute`: a row written again, dated now, makes the family due for a fit from the judgments its latest
-    fit read)."""
+    fit read). `load_model`: whether the model may be loaded for the components (judgment_components)."""
     if not Membership.objects.filter(user_id=user.pk, family_id=photo.family_id).exists():
         raise Http404("No such photo.")
     # Held until the judgment is in: a photo deleted for good meanwhile waits, then takes the judgment along.
@@ -68,7 +70,7 @@ def _judgment_write(*, user: AbstractBaseUser, photo: Photo, query: str, relevan
     if not has_words(normalised):
         raise ValidationError({"query": "This search has no word to search for (only punctuation), so it lists no "
                                         "results to judge."})
-    components = judgment_components(user=user, photo=photo, query=" ".join(query.split()))
+    components = judgment_components(user=user, photo=photo, query=" ".join(query.split()), load_model=load_model)
     if not components:  # the search names only what to leave out ("-dog", "not in Lisbon"): it lists nothing
         raise ValidationError({"query": "This search only says what to leave out, so it lists no results to judge: "
                                         "add what to look for."})
@@ -309,7 +311,7 @@ def _import_written(row: dict, *, judge: AbstractBaseUser, photo: Photo, family_
                     recompute: bool) -> _Written | str:
     if recompute:  # left as it is when the verdict and the components computed now are those held
         judgment, created, changed = _judgment_write(user=judge, photo=photo, query=query, relevant=relevant,
-                                                     keep_unchanged=True)
+                                                     keep_unchanged=True, load_model=True)
         return _Written(created=created, changed=changed, model_name=judgment.model_name)
     components = row.get("components") or {}
     if not isinstance(components, dict):

@@ -23,6 +23,24 @@ def active_model_state() -> EmbeddingModel | None:
     return EmbeddingModel.objects.filter(name=settings.SEARCH_MODEL).first()
 
 
+@dataclass(frozen=True)
+class StoredModel:
+    """What a load of a model recorded of it (EmbeddingModel), for a process that has not loaded it: its name, size
+    and own calibration (a, b), enough to score stored vectors with cached text embeddings, never to encode."""
+
+    model_name: str
+    dim: int
+    calibration: tuple[float, float]
+
+
+def stored_model(*, model_name: str) -> StoredModel | None:
+    """The model as some process's load recorded it; None when no load of it succeeded anywhere yet."""
+    row = (EmbeddingModel.objects.filter(name=model_name, dim__isnull=False, calibration_scale__isnull=False,
+                                         calibration_bias__isnull=False)
+           .values_list("dim", "calibration_scale", "calibration_bias").first())
+    return None if row is None else StoredModel(model_name, row[0], (row[1], row[2]))
+
+
 def family_covered(*, family_id: int, model_name: str) -> bool:
     """Whether every photo of the family that can be embedded (all but the failed) has an embedding of the model."""
     embeddable = Photo.objects.filter(family_id=family_id).exclude(status=Photo.Status.FAILED)
