@@ -13,7 +13,7 @@ from typing import TextIO
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.http import Http404
 from django.utils.dateparse import parse_datetime
 from django.utils.timezone import is_aware, make_aware
@@ -76,14 +76,30 @@ def _judgment_write(*, user: AbstractBaseUser, photo: Photo, query: str, relevan
                                         "add what to look for."})
     written = {"family_id": photo.family_id, "relevant": bool(relevant),
                "model_name": components.get("model_name") or "", "components": components}
-    if keep_unchanged:
-        held = Judgment.objects.select_for_update().filter(user=user, photo=photo, query=normalised).first()
-        # (The components as the database gives them back: JSON, its tuples lists.)
-        if held is not None and {name: getattr(held, name) for name in written} == {
-                **written, "components": json.loads(json.dumps(components))}:
-            return held, False, False
-    judgment, created = Judgment.objects.update_or_create(user=user, photo=photo, query=normalised, defaults=written)
+    held = Judgment.objects.select_for_update().filter(user=user, photo=photo, query=normalised).first()
+    # (The components as the database gives them back: JSON, its tuples lists.)
+    if keep_unchanged and held is not None and {name: getattr(held, name) for name in written} == {
+            **written, "components": json.loads(json.dumps(components))}:
+        return held, False, False
+    judgment, created = _judgment_put(held, user=user, photo=photo, query=normalised, values=written)
     return judgment, created, True
+
+
+def _judgment_put(held: Judgment | None, *, user: AbstractBaseUser, photo: Photo, query: str,
+                  values: dict) -> tuple[Judgment, bool]:
+    """Write `values` into the judgment of (user, photo, query), `held` being that row as this transaction read and
+    locked it (select_for_update; None: there was none), without reading it again: update_or_create's work after a
+    read. Returns the judgment and whether it is new."""
+    if held is not None:
+        for name, value in values.items():
+            setattr(held, name, value)
+        held.save(update_fields=[*values, "updated_at"])
+        return held, False
+    try:
+        with transaction.atomic():
+            return Judgment.objects.create(user=user, photo=photo, query=query, **values), True
+    except IntegrityError:  # a concurrent click made it meanwhile (there was no row to lock): it is replaced
+        return Judgment.objects.update_or_create(user=user, photo=photo, query=query, defaults=values)[0], False
 
 
 @transaction.atomic
@@ -332,10 +348,8 @@ def _import_written(row: dict, *, judge: AbstractBaseUser, photo: Photo, family_
             # As the file gives it already (the same file imported again): left as it is, its updated_at too, which
             # would make the family due for a fit from the judgments its latest fit read.
             return _Written(changed=False, model_name=model_name)
-        judgment, created = Judgment.objects.update_or_create(
-            user=judge, photo=photo, query=query,
-            defaults={"family_id": family_id, "relevant": relevant, "model_name": model_name,
-                      "components": components})
+        judgment, created = _judgment_put(held, user=judge, photo=photo, query=query, values={
+            "family_id": family_id, "relevant": relevant, "model_name": model_name, "components": components})
         # When the verdict was given stays; updated_at is now, this row's write here: the nightly fit takes in
         # judgments newer than the family's latest fit, and an imported set is new to it whatever its age.
         if given is not None:
