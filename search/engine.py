@@ -334,6 +334,7 @@ class _SemanticSearch:
         refine = {}
         if plan.like or plan.unlike:  # one read of the refine's photos, for every model's families
             refine, response.left_out = _refine_read(plan, models, vectors=True)
+            response.liked, response.unliked = _moving(plan.like, plan.unlike, _refining(refine, response.left_out))
         # Families with a fitted calibration (search.calibration) are scored with it: one group per calibration.
         fitted = active_calibrations(models.items()) if plan.calibrated else {}
         by_model: dict[tuple[str, Calibration], list[int]] = defaultdict(list)
@@ -459,6 +460,12 @@ def _refining(photos: dict[int, RefinePhoto], left_out: LeftOut) -> set[int]:
             and i not in left_out.other_families}
 
 
+def _moving(like, unlike, used: set[int]) -> tuple[list[int], list[int]]:
+    """The photos of a refine's `like` and `unlike` that move its query (`used`: _refining's), in their order: a
+    photo marked both ways counts as wrong."""
+    return [i for i in like if i in used and i not in unlike], [i for i in unlike if i in used]
+
+
 def _model_known(model_name: str) -> Embedder | StoredModel:
     """`model_name` as this process knows it without loading it: its embedder when loaded, else what its load
     recorded (search.selectors.stored_model). ModelUnavailable when this process failed to load it or none loaded it."""
@@ -496,8 +503,7 @@ class RefineRead:
         if not self.searched or not (like or unlike):
             return [], [], LeftOut()
         named, out = set(like) | set(unlike), self.left_out
-        used = _refining(self.photos, out)
-        return ([i for i in like if i in used and i not in unlike], [i for i in unlike if i in used], LeftOut(
+        return (*_moving(like, unlike, _refining(self.photos, out)), LeftOut(
             not_indexed=[i for i in out.not_indexed if i in named], failed=[i for i in out.failed if i in named],
             model_off=[i for i in out.model_off if i in named],
             other_families={i: f for i, f in out.other_families.items() if i in named},
@@ -524,15 +530,13 @@ def _refined(response: SearchResponse, plan: Plan, refine: dict[int, RefinePhoto
              vectors, terms: int) -> np.ndarray:
     """The query's term vectors moved by the refine's photos searched with `model_name` (`refine`: those the user may
     see, not in the trash, with their embedding of their family's search model, _refine_read), the excluded concepts'
-    vectors after them unchanged. Families calibrated apart are searched with the same moved vectors (each group of
-    them adds its photos to the response once)."""
+    vectors after them unchanged. Families calibrated apart are searched with the same moved vectors (which photos
+    moved them, the response's liked and unliked, is worked out once for every group: _moving)."""
     models = response.search_models
     rows = {i: photo.vector for i, photo in refine.items()
             if photo.indexed and models.get(photo.family_id) == model_name}
     right = [np.asarray(rows[i], dtype=np.float32) for i in plan.like if i in rows and i not in plan.unlike]
     wrong = [np.asarray(rows[i], dtype=np.float32) for i in plan.unlike if i in rows]
-    response.liked += [i for i in plan.like if i in rows and i not in plan.unlike and i not in response.liked]
-    response.unliked += [i for i in plan.unlike if i in rows and i not in response.unliked]
     if not right and not wrong:
         return vectors
     vectors = np.array(vectors, dtype=np.float32)
