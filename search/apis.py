@@ -176,6 +176,12 @@ class InterpretedSerializer(serializers.Serializer):
         child=serializers.CharField(),
         help_text="dates q names that no photo can have, left as words, and why (\"summer 9999\": \"No photo is from "
                   "9999 yet: …\"; \"31 february\": \"There is no 31 February: …\")")
+    day_word_notes = serializers.ListField(
+        child=serializers.CharField(),
+        help_text="days of every year q names as a month that is a word too and a number (\"may 5\", \"march 4\"), read "
+                  "as that day, and how to have the words searched instead (\"“march 4” is read as a day, 4 March of "
+                  "every year: remove its chip (×) to search the words instead.\"; the API's `plain`); none when q "
+                  "says it is a day (\"on march 4\", \"march 4th\", \"4 march\")")
 
 
 # A sort that is none of them says which there are (DRF's own message names none).

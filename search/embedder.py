@@ -456,6 +456,20 @@ def _key(model_name: str | None) -> _Key:
     )
 
 
+def loaded_embedder(model_name: str | None = None) -> Embedder | None:
+    """The process's embedder for ``model_name`` when it has loaded it, None when it has tried no load: never loads
+    (a verdict must not wait seconds for one). ModelUnavailable, with the reason remembered, when its latest load
+    failed."""
+    key = _key(model_name)
+    with _lock:
+        if key in _embedders:
+            return _embedders[key]
+        failure = _failures.get(key)
+    if failure is not None:
+        raise ModelUnavailable(failure[1])
+    return None
+
+
 def model_load_failed(model_name: str | None = None) -> bool:
     """Whether this process's latest attempt to load ``model_name`` failed (none succeeded since), without trying one:
     what a request that must not wait for a load (a verdict) can know of the model. False when no load was tried."""

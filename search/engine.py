@@ -23,12 +23,13 @@ from django.db import connection, transaction
 from gallery.models import Photo
 from search.calibration import DEFAULT as DEFAULT_CALIBRATION
 from search.calibration import Calibration, active_calibrations, fuse_one, noisy_or, query_word_count
-from search.embedder import ModelUnavailable, get_embedder, model_load_failed
+from search.embedder import Embedder, ModelUnavailable, get_embedder, loaded_embedder, model_load_failed
 from search.expansion import Term, expand, synonyms_version
 from search.metadata import MetaMatch, MetaQuery, metadata_pass, metadata_passes, metadata_queries, metadata_query
 from search.models import PhotoEmbedding, SearchPreferences
-from search.selectors import RefinePhoto, SearchContext, family_search_model, refine_photos, search_context
-from search.text_embeddings import EncodeBudget, term_vectors, term_vectors_within
+from search.selectors import (RefinePhoto, SearchContext, StoredModel, family_search_model, refine_photos,
+                              search_context, stored_model)
+from search.text_embeddings import EncodeBudget, cached_term_vectors, term_vectors, term_vectors_within
 from search.scope import Scope, id_array
 from search.vector_index import nearest_photos, semantic_hits
 
@@ -323,7 +324,9 @@ class _SemanticSearch:
     """The image half of a search, per search model (families mid-switch keep their previous model): the query's
     walk of each family's index, then scores for photos found by metadata alone."""
 
-    def __init__(self, response: SearchResponse, plan: Plan) -> None:
+    def __init__(self, response: SearchResponse, plan: Plan, *, load: bool = True) -> None:
+        """`load`: whether a model this process has not loaded is loaded (a search); without (a verdict's components,
+        explain_photo), it is scored from what its load recorded and the query's cached vectors (_model_known)."""
         self.response, self.plan = response, plan
         self.groups = []  # (model name, embedder, scope of its families, term vectors, excluded vectors, calibration)
         models = _search_models(plan)
@@ -331,6 +334,7 @@ class _SemanticSearch:
         refine = {}
         if plan.like or plan.unlike:  # one read of the refine's photos, for every model's families
             refine, response.left_out = _refine_read(plan, models, vectors=True)
+            response.liked, response.unliked = _moving(plan.like, plan.unlike, _refining(refine, response.left_out))
         # Families with a fitted calibration (search.calibration) are scored with it: one group per calibration.
         fitted = active_calibrations(models.items()) if plan.calibrated else {}
         by_model: dict[tuple[str, Calibration], list[int]] = defaultdict(list)
@@ -347,21 +351,32 @@ class _SemanticSearch:
         texts = [term.text for term in response.terms]
         for (model_name, calibration), family_ids in by_model.items():
             try:
-                embedder = get_embedder(model_name)
+                embedder = get_embedder(model_name) if load else _model_known(model_name)
+                vectors = self._vectors(embedder, texts + list(plan.excluded)) if self.scores else None
             except ModelUnavailable as exc:
                 # Image search is off for these families' photos; families with none (a new family while the
                 # others are searched with the previous model during a switch) lose nothing, and say nothing.
                 if Photo.objects.filter(family_id__in=family_ids).exists():
                     response.semantic_available, response.semantic_message = False, str(exc)
                 continue
-            if not self.scores:
+            if vectors is None:
                 continue
-            vectors, calls = term_vectors(embedder, texts + list(plan.excluded))
-            response.model_calls += calls
             if plan.like or plan.unlike:  # by the photos of every family searched with this model, whatever its fit
                 vectors = _refined(response, plan, refine, embedder.calibration[0], model_name, vectors, len(texts))
             self.groups.append((model_name, embedder, replace(plan.scope, family_ids=tuple(family_ids)),
                                 vectors[: len(texts)], vectors[len(texts):], calibration))
+
+    def _vectors(self, embedder: Embedder | StoredModel, terms: list[str]) -> np.ndarray:
+        """The terms' vectors: encoded where missing by a loaded model, else all cached or ModelUnavailable."""
+        if isinstance(embedder, StoredModel):
+            vectors = cached_term_vectors(embedder.model_name, terms)
+            if vectors is None:
+                raise ModelUnavailable("The search model is not loaded in this process and the words of this search "
+                                       "were never encoded: no image match is known without it.")
+            return vectors
+        vectors, calls = term_vectors(embedder, terms)
+        self.response.model_calls += calls
+        return vectors
 
     def walk(self) -> dict[int, SemanticMatch]:
         return self._hits(walk=True, also_ids=()) if self.sees else {}
@@ -445,6 +460,24 @@ def _refining(photos: dict[int, RefinePhoto], left_out: LeftOut) -> set[int]:
             and i not in left_out.other_families}
 
 
+def _moving(like, unlike, used: set[int]) -> tuple[list[int], list[int]]:
+    """The photos of a refine's `like` and `unlike` that move its query (`used`: _refining's), in their order: a
+    photo marked both ways counts as wrong."""
+    return [i for i in like if i in used and i not in unlike], [i for i in unlike if i in used]
+
+
+def _model_known(model_name: str) -> Embedder | StoredModel:
+    """`model_name` as this process knows it without loading it: its embedder when loaded, else what its load
+    recorded (search.selectors.stored_model). ModelUnavailable when this process failed to load it or none loaded it."""
+    embedder = loaded_embedder(model_name)
+    if embedder is not None:
+        return embedder
+    stored = stored_model(model_name=model_name)
+    if stored is None:
+        raise ModelUnavailable(f"The search model {model_name} has not been loaded yet.")
+    return stored
+
+
 def _model_loads(model_name: str) -> bool:
     """Whether image search can use `model_name` now (a failed load is remembered: search.embedder)."""
     try:
@@ -470,8 +503,7 @@ class RefineRead:
         if not self.searched or not (like or unlike):
             return [], [], LeftOut()
         named, out = set(like) | set(unlike), self.left_out
-        used = _refining(self.photos, out)
-        return ([i for i in like if i in used and i not in unlike], [i for i in unlike if i in used], LeftOut(
+        return (*_moving(like, unlike, _refining(self.photos, out)), LeftOut(
             not_indexed=[i for i in out.not_indexed if i in named], failed=[i for i in out.failed if i in named],
             model_off=[i for i in out.model_off if i in named],
             other_families={i: f for i, f in out.other_families.items() if i in named},
@@ -498,15 +530,13 @@ def _refined(response: SearchResponse, plan: Plan, refine: dict[int, RefinePhoto
              vectors, terms: int) -> np.ndarray:
     """The query's term vectors moved by the refine's photos searched with `model_name` (`refine`: those the user may
     see, not in the trash, with their embedding of their family's search model, _refine_read), the excluded concepts'
-    vectors after them unchanged. Families calibrated apart are searched with the same moved vectors (each group of
-    them adds its photos to the response once)."""
+    vectors after them unchanged. Families calibrated apart are searched with the same moved vectors (which photos
+    moved them, the response's liked and unliked, is worked out once for every group: _moving)."""
     models = response.search_models
     rows = {i: photo.vector for i, photo in refine.items()
             if photo.indexed and models.get(photo.family_id) == model_name}
     right = [np.asarray(rows[i], dtype=np.float32) for i in plan.like if i in rows and i not in plan.unlike]
     wrong = [np.asarray(rows[i], dtype=np.float32) for i in plan.unlike if i in rows]
-    response.liked += [i for i in plan.like if i in rows and i not in plan.unlike and i not in response.liked]
-    response.unliked += [i for i in plan.unlike if i in rows and i not in response.unliked]
     if not right and not wrong:
         return vectors
     vectors = np.array(vectors, dtype=np.float32)
@@ -579,17 +609,21 @@ def _explanation(response: SearchResponse, c: _Candidate) -> Explanation:
     )
 
 
-def explain_photo(*, user: AbstractBaseUser, params: SearchParams, photo_id: int) -> Explanation | None:
+def explain_photo(*, user: AbstractBaseUser, params: SearchParams, photo_id: int,
+                  load_model: bool = True) -> Explanation | None:
     """How the search `params` scores one photo, every component as a result's explain shows it, without walking
     any index: the same plan, expansion, scoring and fusion as `search_photos`, for that photo alone (what a
-    judgment records). The caller has checked the user may see the photo; None when the query is empty."""
+    judgment records). The caller has checked the user may see the photo; None when the query is empty. Without
+    `load_model` (a verdict, which must not wait seconds for a load) a model this process has not loaded scores
+    from what its load recorded and the query's cached vectors; with none cached, the photo has no image half and
+    says so as with smart search off (model_name None)."""
     plan, response = _plan(user=user, params=params)
     if not plan.query or plan.scope.empty:
         return None
     response.terms = expand(plan.query, family_ids=list(plan.scope.family_ids), enabled=plan.expansion)
     meta_query = metadata_query(query=plan.query, family_ids=plan.scope.family_ids, excluded=plan.excluded)
     with transaction.atomic():
-        semantic = _SemanticSearch(response, plan)
+        semantic = _SemanticSearch(response, plan, load=load_model)
         found = semantic.score([photo_id])
         meta = metadata_pass(meta_query, scope=plan.scope, limit=0, also_ids=[photo_id])
     if not response.semantic_available:

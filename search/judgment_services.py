@@ -13,7 +13,7 @@ from typing import TextIO
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.http import Http404
 from django.utils.dateparse import parse_datetime
 from django.utils.timezone import is_aware, make_aware
@@ -32,31 +32,33 @@ LINE_MAX_CHARS = 1_000_000  # an exported row with its score components is a few
 BYTE_ORDER_MARK = "\ufeff"  # how Windows editors (Notepad) start a UTF-8 file
 
 
-def judgment_components(*, user: AbstractBaseUser, photo: Photo, query: str) -> dict:
+def judgment_components(*, user: AbstractBaseUser, photo: Photo, query: str, load_model: bool = True) -> dict:
     """Every score component the search for `query` (understood as the search page understands it) gives `photo`,
     searched in the photo's family: Explanation.as_dict(). Always the query's own components, also when the
     verdict was given on a refined search: a refined cosine is not a text-image one, and calibrations are
-    fitted from these."""
+    fitted from these. Without `load_model`, a model this process has not loaded is not loaded (explain_photo)."""
     understood = understand_search(user=user, params=SearchParams(query=query, family_id=photo.family_id))
-    explanation = explain_photo(user=user, params=understood.params, photo_id=photo.pk)
+    explanation = explain_photo(user=user, params=understood.params, photo_id=photo.pk, load_model=load_model)
     return explanation.as_dict() if explanation else {}
 
 
 @transaction.atomic
 def judgment_record(*, user: AbstractBaseUser, photo: Photo, query: str, relevant: bool) -> tuple[Judgment, bool]:
     """Record (or replace) the user's verdict on `photo` for `query`, with the result's score components now.
-    Returns the judgment and whether it is new. A photo the user may not see is a 404, like everywhere."""
-    judgment, created, _ = _judgment_write(user=user, photo=photo, query=query, relevant=relevant, keep_unchanged=False)
+    Returns the judgment and whether it is new. A photo the user may not see is a 404, like everywhere. A click: the
+    model is never loaded for it (judgment_components), the search that showed the result has cached its words."""
+    judgment, created, _ = _judgment_write(user=user, photo=photo, query=query, relevant=relevant, keep_unchanged=False,
+                                           load_model=False)
     return judgment, created
 
 
 @transaction.atomic
 def _judgment_write(*, user: AbstractBaseUser, photo: Photo, query: str, relevant: bool,
-                    keep_unchanged: bool) -> tuple[Judgment, bool, bool]:
+                    keep_unchanged: bool, load_model: bool) -> tuple[Judgment, bool, bool]:
     """judgment_record's write: the judgment, whether it is new, and whether it was written. `keep_unchanged`: a
     judgment held already with this verdict and these components is left as it is, its updated_at too (`judgments
     import --recompute`: a row written again, dated now, makes the family due for a fit from the judgments its latest
-    fit read)."""
+    fit read). `load_model`: whether the model may be loaded for the components (judgment_components)."""
     if not Membership.objects.filter(user_id=user.pk, family_id=photo.family_id).exists():
         raise Http404("No such photo.")
     # Held until the judgment is in: a photo deleted for good meanwhile waits, then takes the judgment along.
@@ -68,20 +70,36 @@ def _judgment_write(*, user: AbstractBaseUser, photo: Photo, query: str, relevan
     if not has_words(normalised):
         raise ValidationError({"query": "This search has no word to search for (only punctuation), so it lists no "
                                         "results to judge."})
-    components = judgment_components(user=user, photo=photo, query=" ".join(query.split()))
+    components = judgment_components(user=user, photo=photo, query=" ".join(query.split()), load_model=load_model)
     if not components:  # the search names only what to leave out ("-dog", "not in Lisbon"): it lists nothing
         raise ValidationError({"query": "This search only says what to leave out, so it lists no results to judge: "
                                         "add what to look for."})
     written = {"family_id": photo.family_id, "relevant": bool(relevant),
                "model_name": components.get("model_name") or "", "components": components}
-    if keep_unchanged:
-        held = Judgment.objects.select_for_update().filter(user=user, photo=photo, query=normalised).first()
-        # (The components as the database gives them back: JSON, its tuples lists.)
-        if held is not None and {name: getattr(held, name) for name in written} == {
-                **written, "components": json.loads(json.dumps(components))}:
-            return held, False, False
-    judgment, created = Judgment.objects.update_or_create(user=user, photo=photo, query=normalised, defaults=written)
+    held = Judgment.objects.select_for_update().filter(user=user, photo=photo, query=normalised).first()
+    # (The components as the database gives them back: JSON, its tuples lists.)
+    if keep_unchanged and held is not None and {name: getattr(held, name) for name in written} == {
+            **written, "components": json.loads(json.dumps(components))}:
+        return held, False, False
+    judgment, created = _judgment_put(held, user=user, photo=photo, query=normalised, values=written)
     return judgment, created, True
+
+
+def _judgment_put(held: Judgment | None, *, user: AbstractBaseUser, photo: Photo, query: str,
+                  values: dict) -> tuple[Judgment, bool]:
+    """Write `values` into the judgment of (user, photo, query), `held` being that row as this transaction read and
+    locked it (select_for_update; None: there was none), without reading it again: update_or_create's work after a
+    read. Returns the judgment and whether it is new."""
+    if held is not None:
+        for name, value in values.items():
+            setattr(held, name, value)
+        held.save(update_fields=[*values, "updated_at"])
+        return held, False
+    try:
+        with transaction.atomic():
+            return Judgment.objects.create(user=user, photo=photo, query=query, **values), True
+    except IntegrityError:  # a concurrent click made it meanwhile (there was no row to lock): it is replaced
+        return Judgment.objects.update_or_create(user=user, photo=photo, query=query, defaults=values)[0], False
 
 
 @transaction.atomic
@@ -309,7 +327,7 @@ def _import_written(row: dict, *, judge: AbstractBaseUser, photo: Photo, family_
                     recompute: bool) -> _Written | str:
     if recompute:  # left as it is when the verdict and the components computed now are those held
         judgment, created, changed = _judgment_write(user=judge, photo=photo, query=query, relevant=relevant,
-                                                     keep_unchanged=True)
+                                                     keep_unchanged=True, load_model=True)
         return _Written(created=created, changed=changed, model_name=judgment.model_name)
     components = row.get("components") or {}
     if not isinstance(components, dict):
@@ -330,10 +348,8 @@ def _import_written(row: dict, *, judge: AbstractBaseUser, photo: Photo, family_
             # As the file gives it already (the same file imported again): left as it is, its updated_at too, which
             # would make the family due for a fit from the judgments its latest fit read.
             return _Written(changed=False, model_name=model_name)
-        judgment, created = Judgment.objects.update_or_create(
-            user=judge, photo=photo, query=query,
-            defaults={"family_id": family_id, "relevant": relevant, "model_name": model_name,
-                      "components": components})
+        judgment, created = _judgment_put(held, user=judge, photo=photo, query=query, values={
+            "family_id": family_id, "relevant": relevant, "model_name": model_name, "components": components})
         # When the verdict was given stays; updated_at is now, this row's write here: the nightly fit takes in
         # judgments newer than the family's latest fit, and an imported set is new to it whatever its age.
         if given is not None:

@@ -110,13 +110,18 @@ class SearchReport:
     response: SearchResponse | None = None
     message: str = ""  # why the semantic part is missing, when it is
     # A search of all the user's families (all_families): those it looked in, by name; `family` is the one whose
-    # figures (model, calibration, distributions) are shown, and `leads` whether its photos lead the results.
+    # figures (model, calibration, distributions) are shown, and `lead` the one whose photos lead the results.
     searched_families: dict[int, str] = field(default_factory=dict)  # id → name, by name
-    leads: bool = False
+    lead: int | None = None  # None: no result
 
     @property
     def calibration(self) -> Calibration | None:
         return self.fitted_calibration or self.model_calibration
+
+    @property
+    def leads(self) -> bool:
+        """Whether the photos of the family whose figures are shown lead the results."""
+        return self.lead == self.family.pk
 
     @property
     def understood(self) -> list[str]:
@@ -250,7 +255,7 @@ def search_report(*, user: AbstractBaseUser, query: str, family_id: int | None =
     # The query as typed (its words left to search may be none: "-dog", "not in 2023"; "Understood" says which).
     report = SearchReport(query=" ".join(query.split())[:MAX_QUERY_CHARS], family=family, model_name=None, indexed=0,
                           model_calibration=None, fitted_calibration=None, interpreted=understood.interpreted(), response=response,
-                          message=response.semantic_message, leads=lead == family.pk)
+                          message=response.semantic_message, lead=lead)
     if all_families:
         report.searched_families = {f.pk: f.name for f in family_list(user=user) if f.pk in response.family_ids}
     model_name = family_search_model(family_id=family.pk)

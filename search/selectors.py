@@ -9,7 +9,8 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import connection
-from django.db.models import Case, CharField, Count, Exists, OuterRef, Q, QuerySet, Subquery, Value, When
+from django.db.models import (BooleanField, Case, CharField, Count, Exists, ExpressionWrapper, OuterRef, Q, QuerySet,
+                              Subquery, Value, When)
 
 from gallery.models import Family, Membership, Photo
 from gallery.selectors import family_list, rows_count
@@ -21,6 +22,24 @@ from search.models import EmbeddingModel, ModelSwitch, PhotoEmbedding, SearchCal
 
 def active_model_state() -> EmbeddingModel | None:
     return EmbeddingModel.objects.filter(name=settings.SEARCH_MODEL).first()
+
+
+@dataclass(frozen=True)
+class StoredModel:
+    """What a load of a model recorded of it (EmbeddingModel), for a process that has not loaded it: its name, size
+    and own calibration (a, b), enough to score stored vectors with cached text embeddings, never to encode."""
+
+    model_name: str
+    dim: int
+    calibration: tuple[float, float]
+
+
+def stored_model(*, model_name: str) -> StoredModel | None:
+    """The model as some process's load recorded it; None when no load of it succeeded anywhere yet."""
+    row = (EmbeddingModel.objects.filter(name=model_name, dim__isnull=False, calibration_scale__isnull=False,
+                                         calibration_bias__isnull=False)
+           .values_list("dim", "calibration_scale", "calibration_bias").first())
+    return None if row is None else StoredModel(model_name, row[0], (row[1], row[2]))
 
 
 def family_covered(*, family_id: int, model_name: str) -> bool:
@@ -361,7 +380,7 @@ def refine_photos(*, photo_ids: list[int], family_ids: list[int], search_models:
     """The photos of a refine's like/unlike that the user may see, in one read: of `family_ids` (the user's), not in
     the trash, each with its family, whether (with `vectors`, with what) it is indexed under its family's search
     model (`search_models`: each family searched → its model; a family not searched is indexed under none), and
-    whether its indexing failed (failed_photo_ids: nothing will index it until a Retry). A photo
+    whether its indexing failed (_failed, as failed_photo_ids: nothing will index it until a Retry). A photo
     left out of the answer is another family's, in the trash or deleted: the caller learns nothing more of it."""
     if not photo_ids or not family_ids:
         return {}
@@ -370,12 +389,13 @@ def refine_photos(*, photo_ids: list[int], family_ids: list[int], search_models:
     # The embedding as search reads it (search.vector_index): of the family's search model, not marked as trashed.
     embedding = PhotoEmbedding.objects.filter(photo_id=OuterRef("pk"), model_name=model, trashed=False)
     # (Photo.objects: not in the trash)
-    rows = Photo.objects.filter(pk__in=photo_ids, family_id__in=family_ids).order_by()
+    # Failed as the Index page's Retry list has it (failed_photo_ids).
+    rows = (Photo.objects.filter(pk__in=photo_ids, family_id__in=family_ids).order_by()
+            .annotate(failed=ExpressionWrapper(_failed(text=False), output_field=BooleanField())))
     if vectors:
         rows = rows.annotate(vector=Subquery(embedding.values("vector")[:1])).values_list(
-            "pk", "family_id", "vector", "status")
-        return {pk: RefinePhoto(family_id, vector is not None, vector, status == Photo.Status.FAILED)
-                for pk, family_id, vector, status in rows}
-    rows = rows.annotate(indexed=Exists(embedding)).values_list("pk", "family_id", "indexed", "status")
-    return {pk: RefinePhoto(family_id, indexed, failed=status == Photo.Status.FAILED)
-            for pk, family_id, indexed, status in rows}
+            "pk", "family_id", "vector", "failed")
+        return {pk: RefinePhoto(family_id, vector is not None, vector, failed)
+                for pk, family_id, vector, failed in rows}
+    rows = rows.annotate(indexed=Exists(embedding)).values_list("pk", "family_id", "indexed", "failed")
+    return {pk: RefinePhoto(family_id, indexed, failed=failed) for pk, family_id, indexed, failed in rows}

@@ -32,6 +32,14 @@ def term_vectors(embedder: Embedder, terms: list[str]) -> tuple[np.ndarray, int]
     return _vectors(embedder, terms, None)
 
 
+def cached_term_vectors(model_name: str, terms: list[str]) -> np.ndarray | None:
+    """term_vectors' vectors of `model_name` without the model: None unless every term is cached (in this process or
+    the database: the search that showed a result stored its terms' vectors for every process)."""
+    keys = [cache_key(term) for term in terms]
+    found = _cached(model_name, keys)
+    return np.stack([found[key] for key in keys]) if all(key in found for key in keys) else None
+
+
 # Pages that need the words of many queries at once (the quality and model comparison pages, a photo's profile) must
 # not run the text model for all of them inside one web request: after a model switch or an import of judgments none
 # is cached, and encoding hundreds of terms takes minutes with a real SigLIP on a CPU, far past a web server's

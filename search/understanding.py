@@ -113,6 +113,7 @@ class Understanding:
             "excluded": list(self.parsed.excluded),
             "text": self.parsed.text,
             "date_notes": list(self.parsed.date_notes),
+            "day_word_notes": list(self.parsed.day_word_notes),
         }
 
 

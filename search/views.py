@@ -695,28 +695,28 @@ def search_report_view(request: HttpRequest) -> HttpResponse:
                                                          "plain": sorted(form.removed()), "refined": refined,
                                                          "left_out": left_out,
                                                          "filters": filters, "kept": kept,
-                                                         "searched": _report_searched(request, report, families),
+                                                         "searched": _report_searched(request, report),
                                                          "refused_notice": form.refused_labels()},
                   status=400 if form.given_twice() else 200)
 
 
-def _report_searched(request: HttpRequest, report, families: list) -> dict | None:
-    """For the report of a search of all the user's families: the families it looked in, whether the reported one's
-    photos lead its results, and the links to the same report with each other family's figures."""
-    response = report.response if report else None
-    if response is None or len(response.family_ids) < 2:
+def _report_searched(request: HttpRequest, report) -> dict | None:
+    """For the report of a search of all the user's families: the families it looked in (the report's own, by name,
+    each isolated as a page shows people's text), whether the reported one's photos lead its results, and the links
+    to the same report with each other family's figures."""
+    if report is None or len(report.searched_families) < 2:
         return None
-    names = {f.pk: f.name for f in families}
-    lead = response.results[0].photo.family_id if response.results else None
+    names = {family_id: text_isolated(name) for family_id, name in report.searched_families.items()}
     others = []
-    for family_id in sorted(response.family_ids, key=lambda f: (f != lead, names.get(f, ""))):
+    for family_id in sorted(names, key=lambda f: (f != report.lead, report.searched_families[f])):
         if family_id != report.family.pk:
             query = request.GET.copy()
             query["family"] = str(family_id)
-            others.append((names.get(family_id, ""), f"{reverse('search:search_report')}?{query.urlencode()}",
-                           family_id == lead))
-    return {"names": get_text_list(sorted(names.get(f, "") for f in response.family_ids), "and"),
-            "leads": lead == report.family.pk, "others": others, "family_names": names}
+            others.append((names[family_id], f"{reverse('search:search_report')}?{query.urlencode()}",
+                           family_id == report.lead))
+    by_name = sorted(names, key=report.searched_families.get)
+    return {"names": get_text_list([names[f] for f in by_name], "and"), "leads": report.leads, "others": others,
+            "family_names": names}
 
 
 # What the report page's own form sends again besides the query and the family: the search page's filters, refine.

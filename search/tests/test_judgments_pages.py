@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from gallery.models import Photo
@@ -511,14 +513,23 @@ def test_a_link_naming_your_marks_in_another_order_is_the_refine_they_make(clien
     assert "More like these" not in bar and "Refined: more like 2 photos (all your marks)." in bar
 
 
+def _model_loads(monkeypatch) -> list:
+    """The model loads from now on (each one a call of transformers' loader, which every load goes through)."""
+    from transformers import AutoModel
+
+    loads = []
+    original = AutoModel.from_pretrained.__func__
+    monkeypatch.setattr(AutoModel, "from_pretrained",
+                        classmethod(lambda cls, *args, **kwargs: loads.append(args) or original(cls, *args, **kwargs)))
+    return loads
+
+
 def test_a_verdict_never_waits_for_the_model_to_load(client_for, alice, shapes, monkeypatch):
     """A verdict's refine bar asked whether the model of each photo of the link loads (search.engine._model_loads),
     and in a web process that had not loaded it yet (a fresh one: a restart, another gunicorn worker) that loaded it,
     seconds of it, for a click that searches nothing. The bar takes what this process knows: a model whose load
     failed refines nothing (the test with smart search off), any other does; the search the refine link opens loads
     it, as every search does."""
-    from transformers import AutoModel
-
     from search.embedder import reset_embedder
 
     right, wrong = shapes["red square"], shapes["blue circle"]
@@ -526,16 +537,57 @@ def test_a_verdict_never_waits_for_the_model_to_load(client_for, alice, shapes, 
     judge(client, wrong, "wrong")
     search = f"q=red+shape&like={right.pk}"
     reset_embedder()  # a web process that has not loaded the model yet
-    loads = []
-    original = AutoModel.from_pretrained.__func__
-    monkeypatch.setattr(AutoModel, "from_pretrained",
-                        classmethod(lambda cls, *args, **kwargs: loads.append(args) or original(cls, *args, **kwargs)))
+    loads = _model_loads(monkeypatch)
     bar = refine_bar(judge(client, wrong, "undo", search=search).content.decode())
     assert loads == []
     assert "Refined: more like 1 photo." in bar and "left out" not in bar
     # The search does load it, and refines with the photo.
     page = client.get(f"/search/?{search}&min_score=0").content.decode()
     assert len(loads) == 1 and "Refined: more like 1 photo." in refine_bar(page)
+
+
+def test_a_verdict_never_loads_the_model_and_records_what_the_search_gave(client_for, alice, shapes, monkeypatch):
+    """Right / wrong recorded the result's score components through explain_photo, which encoded the query with the
+    model, so a web process that had not loaded it (a restart, another gunicorn worker) loaded it, seconds of it with
+    a real SigLIP, for one click. The query's vectors are those the search that showed the result cached (in the
+    database, for every process) and the model's own (a, b) and size are what its load recorded: the verdict records
+    the same components from them, and the model stays unloaded."""
+    from search import text_embeddings
+    from search.embedder import reset_embedder
+    from search.judgment_services import judgment_components
+
+    client = client_for(alice)
+    photo = shapes["red square"]
+    text_embeddings.clear_process_cache()  # (what earlier tests cached here: this database has never held it)
+    client.get("/search/?q=red+shape&min_score=0")  # the search that showed it (another process, maybe)
+    loaded = judgment_components(user=alice, photo=photo, query="red shape")
+    assert loaded["model_name"] and loaded["cosine"] is not None
+    reset_embedder()  # a web process that has not loaded the model yet
+    text_embeddings.clear_process_cache()
+    loads = _model_loads(monkeypatch)
+    assert judge(client, photo, "right").status_code == 200
+    assert loads == []
+    judgment = Judgment.objects.get()
+    assert judgment.components == json.loads(json.dumps(loaded)) and judgment.model_name == loaded["model_name"]
+
+
+def test_a_verdict_on_words_never_encoded_is_recorded_without_the_image_half(client_for, alice, shapes, monkeypatch):
+    """A verdict on a query whose words no process has encoded (an API client judging a search it never ran) can't
+    have its image half without the model: it is recorded all the same, at once, with the metadata half, and says no
+    model scored it (a blank model_name, no cosine), as a judgment given while smart search is off does."""
+    from search import text_embeddings
+    from search.embedder import reset_embedder
+
+    client = client_for(alice)
+    reset_embedder()
+    text_embeddings.clear_process_cache()
+    loads = _model_loads(monkeypatch)
+    assert judge(client, shapes["red square"], "right", q="crimson block").status_code == 200
+    assert loads == []
+    judgment = Judgment.objects.get()
+    assert judgment.model_name == "" and judgment.components["model_name"] is None
+    assert judgment.components["cosine"] is None and judgment.components["probability_semantic"] == 0
+    assert judgment.components["semantic_weight"] == 0 and judgment.components["metadata_weight"] == 1
 
 
 def test_a_shared_refine_link_and_your_own_marks_say_each_photo_once(

@@ -546,3 +546,30 @@ def test_a_second_recompute_import_changes_nothing_and_says_so(tmp_path, family,
     assert f"Imported 0 new and 1 updated judgment; {MIN_JUDGMENTS - 1} unchanged" in out, (out, err)
     changed = [pk for pk, at in Judgment.objects.values_list("pk", "updated_at") if at != dates[pk]]
     assert len(changed) == 1 and calibrations_fit_due() == [family.pk]
+
+
+def _judgment_reads(queries) -> list[str]:
+    return [q["sql"] for q in queries.captured_queries
+            if q["sql"].startswith("SELECT") and 'FROM "search_judgment"' in q["sql"]]
+
+
+def test_an_import_reads_each_held_judgment_once(tmp_path, judged):
+    """The importer (and --recompute's writer) locked the held judgment to compare it with the row, then
+    update_or_create read it again to write it: two reads a row. The held row read and locked once is the one
+    written; a judgment not held yet is inserted without another read. The judgments are as before."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    rows = export(tmp_path)
+    flipped, given = tmp_path / "flipped.jsonl", tmp_path / "judgments.jsonl"
+    flipped.write_text("".join(json.dumps({**row, "relevant": not row["relevant"]}) + "\n" for row in rows))
+    for path, args, said in ((flipped, (), "0 new and 4 updated"), (given, ("--recompute",), "0 new and 4 updated")):
+        with CaptureQueriesContext(connection) as queries:
+            out, _ = load(path, *args)
+        assert said in out and len(_judgment_reads(queries)) == 4, (args, _judgment_reads(queries))
+    assert sorted(Judgment.objects.values_list("relevant", flat=True)) == sorted(row["relevant"] for row in rows)
+    Judgment.objects.all().delete()
+    with CaptureQueriesContext(connection) as queries:
+        out, _ = load(given)
+    assert "4 new and 0 updated" in out and len(_judgment_reads(queries)) == 4
+    assert sorted(Judgment.objects.values_list("relevant", flat=True)) == sorted(row["relevant"] for row in rows)

@@ -71,7 +71,8 @@ def test_red_circle_in_lisbon_2023_makes_two_chips_and_filters(trip, api, alice,
     body = _api(api, q="red circle in Lisbon 2023")
     assert body["interpreted"] == {"places": ["Lisbon"], "not_places": [], "not_dates": [], "taken_after": "2023-01-01", "taken_before": "2023-12-31", "other_hemisphere": None,
                                    "periods": [], "days_of_year": [], "not_days_of_year": [],
-                                   "excluded": [], "text": "red circle", "date_notes": []}
+                                   "excluded": [], "text": "red circle", "date_notes": [],
+                                   "day_word_notes": []}
     assert _ids(body)[0] == trip["lisbon 2023"].pk
     assert set(_ids(body)) == {trip["lisbon 2023"].pk, trip["blue lisbon 2023"].pk}
     assert body["query"] == "red circle"
@@ -369,6 +370,17 @@ def test_may_and_march_before_a_number_say_under_their_chip_that_x_searches_the_
     assert 'data-chip="march 4"' in page and "is read as a day" not in page
 
 
+def test_may_and_march_before_a_number_say_so_in_the_api_too(trip, api):
+    """The page's note under the chip of "march 4" (read as a day; remove the chip to search the words) was not in
+    the API's `interpreted`, where the other notes are: a client saw 4 March of every year searched and never why, nor
+    how to have the words. It is `interpreted.day_word_notes`, [] when the query says it is a day or the chip is
+    plain words."""
+    note = "“march 4” is read as a day, 4 March of every year: remove its chip (×) to search the words instead."
+    assert _api(api, q="red circle march 4")["interpreted"]["day_word_notes"] == [note]
+    assert _api(api, q="red circle march 4", plain="march 4")["interpreted"]["day_word_notes"] == []
+    assert _api(api, q="red circle on march 4")["interpreted"]["day_word_notes"] == []
+
+
 def test_a_chip_changed_to_words_turned_back_into_words_before_becomes_their_chip(trip, alice, client_for):
     """× on "14 july" keeps its words as text: `plain=14 july` goes on in the address and in every chip's form (while
     typing on, "red circle 2 may"). A chip changed to 14 July then was refused with "“14 july” can't be read as a day"
@@ -572,8 +584,9 @@ def test_the_openapi_schema_documents_interpreted_and_plain(client, alice):
     interpreted = schema["components"]["schemas"]["Interpreted"]
     assert set(interpreted["properties"]) == {"places", "not_places", "not_dates", "taken_after", "taken_before", "excluded",
                                                "text", "other_hemisphere", "date_notes", "days_of_year",
-                                               "not_days_of_year", "periods"}
+                                               "not_days_of_year", "periods", "day_word_notes"}
     assert "either of them" in interpreted["properties"]["periods"]["description"]
+    assert "march 4" in interpreted["properties"]["day_word_notes"]["description"]
     output = search["responses"]["200"]["content"]["application/json"]["schema"]["$ref"].rsplit("/", 1)[1]
     assert {"interpreted", "message"} <= set(schema["components"]["schemas"][output]["properties"])
 

@@ -631,3 +631,29 @@ def test_search_report_command_scores_a_search_of_all_the_user_s_families(
     single = command("search_report", "red square", "--user", "alice", "--family", "greens")
     assert single.splitlines()[0] == "Search report for “red square” in Greens"
     assert "(Greens)" not in single.split("top ")[1] and f"photo {shapes['red square'].pk} " not in single
+
+
+def test_a_report_of_all_families_isolates_the_family_names_it_says(
+        shapes, alice, family, client_for, add_shape, django_capture_on_commit_callbacks):
+    """The report of a search of all one's families named them ("from … and …", the links to each other family's
+    figures, the family beside each top result) from names the view looked up again, and unisolated: a Hebrew family
+    name turned the sentence around it. The names are the report's own (SearchReport.searched_families, and the
+    family whose photos lead), each through the isolated filter, as everywhere else on the page."""
+    from gallery.models import Membership
+    from tests.factories import FamilyFactory
+
+    hebrew = FamilyFactory(name="משפחת כהן")
+    Membership.objects.create(family=hebrew, user=alice, role=Membership.Role.MEMBER)
+    with django_capture_on_commit_callbacks(execute=True):
+        theirs = add_shape("red", "circle", target_family=hebrew)
+    run_queued_tasks()
+    client = client_for(alice)
+    isolated = f"\u2068{hebrew.name}\u2069"
+    for shown in (family, hebrew):  # the other family's link, then her own figures with the Hebrew one's link
+        html = client.get("/search/report/", {"q": "red", "all_families": "1", "family": shown.pk}).content.decode()
+        said = html[html.index("report-families"):]
+        said = said[:said.index("</p>")]
+        assert f"from {isolated} and Smiths." in said or f"from Smiths and {isolated}." in said
+        assert hebrew.name not in said.replace(isolated, "")
+        top = html[html.index("Top results"):]
+        assert f"/photos/{theirs.pk}/" in top and f"({isolated})" in top and f"({hebrew.name})" not in top
