@@ -346,7 +346,9 @@ UNNAMED_FACES = frozenset({"unknown", "unconfirmed", "ignored"})
 
 
 # Where the reader's notes of what it skipped begin when keywords may be lost with it: a block exiv2 refused
-# ("xmp: …", "iptc: …", "exif: …"), a file it could not open, a keyword's value it could not decode or cut off.
+# ("xmp: …", "iptc: …", "exif: …"), a file it could not open, a keyword's value it could not decode or cut off. A note
+# about other values begins with their keys ("Xmp.dc.title, Xmp.dc.description: its packet is no plain XML"): the
+# keywords are known whole all the same.
 _KEYWORDS_LOST = ("xmp:", "iptc:", "exif:", "unreadable:", "Xmp.dc.subject:", "Xmp.lr.hierarchicalSubject:",
                   "Xmp.digiKam.TagsList:", "Iptc.Application2.Keywords:", "Exif.Image.XPKeywords:", f"{FACE_NAMES}:")
 

@@ -298,7 +298,8 @@ def packet_alternatives(packet: bytes, *, notes: list[str]) -> dict[str, list[tu
     try:
         parser.Parse(packet, True)
     except (expat.ExpatError, NotPlainXmp) as exc:
-        notes.append(f"xmp: its packet is no plain XML ({str(exc)[:200]})")
+        # (named by the keys it costs, as a value's note is: "xmp:" says the XMP block was lost, keywords with it)
+        notes.append(f"{', '.join(ALTERNATIVES.values())}: its packet is no plain XML ({str(exc)[:200]})")
         return None
     return found
 

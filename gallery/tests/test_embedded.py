@@ -185,13 +185,28 @@ def test_a_title_or_description_that_holds_lang_is_read_whole(family, alice):
     assert fields["Xmp.dc.description"] == [" ", 'Text <b lang="en">, lang="en" </b> Ende', 'Texte, lang="en" fin']
 
 
+def test_a_note_about_the_languages_of_a_title_leaves_the_files_keywords_known_whole():
+    """Only what the reader skipped of keywords makes them not known whole (Embedded.keywords_complete: then no tag from
+    the file is taken off for lacking). Its note that the packet read for the languages of a title or a description is
+    no plain XML began "xmp:", as a whole XMP block lost does, and so kept a keyword taken off the file on the photo."""
+    from gallery import embedded_reader
+    from gallery.embedded import interpret
+
+    notes: list[str] = []
+    embedded_reader.packet_alternatives(images.xmp_entity_bomb(), notes=notes)
+    assert notes and interpret({"Xmp.dc.subject": ["beach"]}, skipped=notes).keywords_complete
+
+    lost = embedded_reader.read(images.with_raw_xmp(picture(), images.xmp_entity_bomb()))["skipped"]
+    assert lost and not interpret({}, skipped=lost).keywords_complete  # (the XMP exiv2 could not parse)
+
+
 def test_a_packet_with_a_dtd_gives_no_languages_and_exiv2s_text_is_read_as_before():
     # The packet exiv2 serialises has no DTD; one that had (a bomb) is not expanded, said, and exiv2's own text read.
     from gallery import embedded_reader
 
     notes: list[str] = []
     assert embedded_reader.packet_alternatives(images.xmp_entity_bomb(), notes=notes) is None
-    assert notes == ["xmp: its packet is no plain XML (a DTD or an entity declaration)"]
+    assert notes == ["Xmp.dc.title, Xmp.dc.description: its packet is no plain XML (a DTD or an entity declaration)"]
     texts = embedded_reader.language_texts('lang="x-default" Tram, lang="de-DE" Bahn', None, key="Xmp.dc.title",
                                            notes=notes)
     assert texts == ["Tram", "Bahn"] and notes[1:] == [
