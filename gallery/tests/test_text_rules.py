@@ -475,6 +475,51 @@ def test_direction_codes_stored_before_they_were_refused_are_taken_out_by_the_mi
     assert Photo.objects.get(pk=one.pk).description == "d"
 
 
+def test_file_names_stored_before_they_were_cleaned_are_cleaned_by_the_migration(family, alice):
+    """A file's name loses its control characters and invisible marks (overrides, isolates, a byte-order mark, a
+    zero-width space) and has its accents composed since e253975 (services.upload_filename), but a name stored before
+    kept them: shown isolated, never cleaned, so "IMG\u202egpj.exe" still read turned around wherever a page could not
+    isolate it (a form's field, a download's name). Migration 0045 puts every stored name through upload_filename, the
+    photos in the trash too; the title made from a name (nobody's) follows it, a title someone wrote stays; the changed
+    photos' search documents go for the sweep to rebuild them."""
+    import importlib
+
+    from django.apps import apps
+    from django.utils import timezone
+
+    from gallery.services import upload_filename
+    from search.metadata import documents_outdated_refresh
+    from search.models import PhotoDocument
+
+    rlo = photo_factory(family=family, user=alice)
+    marks = photo_factory(family=family, user=alice)
+    written = photo_factory(family=family, user=alice)
+    trashed = photo_factory(family=family, user=alice)
+    clean = photo_factory(family=family, user=alice)
+    Photo.objects.filter(pk=rlo.pk).update(original_filename=f"IMG{RLO}gpj.exe.jpg", title=f"IMG{RLO}gpj.exe",
+                                           title_source="")
+    Photo.objects.filter(pk=marks.pk).update(original_filename="\ufeffbeach\u200b day\x07.jpg",
+                                             title="\ufeffbeach\u200b day", title_source="")
+    Photo.objects.filter(pk=written.pk).update(original_filename="E\u0301cole\u2066.jpg", title="Our school",
+                                               title_source="member")
+    Photo.all_objects.filter(pk=trashed.pk).update(original_filename=f"{RLO}old.jpg", title="",
+                                                   trashed_at=timezone.now())
+    Photo.objects.filter(pk=clean.pk).update(original_filename="IMG_0001.jpg", title="IMG 0001", title_source="")
+    PhotoDocument.objects.all().delete()
+    documents_outdated_refresh()
+
+    importlib.import_module("gallery.migrations.0045_file_names_stored_before_cleaned").file_names_cleaned(apps, None)
+
+    stored = {pk: (name, title, source) for pk, name, title, source in Photo.all_objects.values_list(
+        "pk", "original_filename", "title", "title_source")}
+    assert stored == {rlo.pk: ("IMGgpj.exe.jpg", "IMGgpj.exe", ""), marks.pk: ("beach day.jpg", "beach day", ""),
+                      written.pk: ("\u00c9cole.jpg", "Our school", "member"), trashed.pk: ("old.jpg", "", ""),
+                      clean.pk: ("IMG_0001.jpg", "IMG 0001", "")}
+    assert all(upload_filename(name) == name for name, _, _ in stored.values())  # as new input is stored
+    assert set(PhotoDocument.objects.values_list("photo_id", flat=True)) == {clean.pk}
+    assert documents_outdated_refresh() == 3  # (the one in the trash has none)
+
+
 def test_the_admin_shows_text_without_the_codes_that_turn_it_around(root, family, alice):
     """The Django admin printed stored text as it is: a title "\u202eevil" read "live" in the change list, and a tag
     list "beach, \u202eaes, 海" turned around after the override ("beach, 海 ,sea"); a file name imported before
