@@ -551,6 +551,49 @@ def test_the_admin_shows_text_without_the_codes_that_turn_it_around(root, family
     assert f"<title>{FSI}evil{PDI} | Change photo |" in page and f"<h2>{FSI}evil{PDI}</h2>" in page
 
 
+def test_the_admin_names_an_object_isolated_in_its_breadcrumbs_delete_pages_messages_and_recent_actions(
+        root, family, alice):
+    """Beyond its change lists and page titles, the Django admin printed the names of objects as stored: a tag
+    "\u202eaes" read "sea" turned around (and turned what followed) in the breadcrumbs of its change, history and
+    delete pages, in "Are you sure you want to delete the tag …?" and the list of what goes with it, in the bulk delete's
+    list, in "The tag … was deleted successfully." and in the index's "Recent actions", whose entries keep the name as
+    it was at the time (LogEntry.object_repr). Each names it isolated (the `isolated` filter), or, alone on its line
+    (a list's item, a message), without the codes that turn it around, as the change list's cells do."""
+    from django.contrib.admin.models import LogEntry
+
+    photo = photo_factory(family=family, user=alice, tags=["sea", "sky"])
+    Photo.objects.filter(pk=photo.pk).update(title=f"{RLO}evil")
+    Family.objects.filter(pk=family.pk).update(name=f"{RLO}shtimS")
+    sea, sky = Tag.objects.get(name="sea"), Tag.objects.get(name="sky")
+    Tag.objects.filter(pk=sea.pk).update(name=f"{RLO}aes")
+    Tag.objects.filter(pk=sky.pk).update(name=f"{RLO}yks")
+
+    def breadcrumbs(url: str) -> str:
+        page = root.get(url).content.decode()
+        start = page.index('<div class="breadcrumbs">')
+        return page[start:page.index("</div>", start)]
+
+    for view, pk, shown in (("gallery_photo", photo.pk, "evil"), ("gallery_family", family.pk, "shtimS"),
+                            ("gallery_tag", sea.pk, "aes")):
+        for kind in ("change", "history", "delete"):
+            crumbs = breadcrumbs(reverse(f"admin:{view}_{kind}", args=[pk]))
+            assert f"{FSI}{shown}{PDI}" in crumbs and RLO not in crumbs, (view, kind)
+
+    page = root.get(reverse("admin:gallery_tag_delete", args=[sea.pk])).content.decode()
+    assert f"delete the tag \"{FSI}aes{PDI}\"?" in page and RLO not in page
+    assert ">aes</a>" in page  # the list of what goes with it
+    page = root.post(reverse("admin:gallery_tag_changelist"), {
+        "action": "delete_selected", "_selected_action": [sky.pk]}).content.decode()
+    assert ">yks</a>" in page and RLO not in page
+
+    page = root.post(reverse("admin:gallery_tag_delete", args=[sea.pk]), {"post": "yes"}, follow=True)
+    assert "The tag “aes” was deleted successfully." in page.content.decode()
+    assert RLO not in page.content.decode()
+    assert LogEntry.objects.get(object_id=str(sea.pk)).object_repr == f"{RLO}aes"  # (as Django keeps it)
+    page = root.get(reverse("admin:index")).content.decode()
+    assert f"{FSI}aes{PDI}" in page and RLO not in page
+
+
 def test_a_file_name_stored_with_an_override_before_shows_isolated_without_it(client_for, family, alice):
     """A file's name loses its direction codes since e253975, but one imported before keeps them: the photo page showed
     it raw, as its heading when it has no title and beside "File", so "IMG<U+202E>1234.jpg" read "IMGgpj.4321" and
