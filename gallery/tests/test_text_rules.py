@@ -118,6 +118,19 @@ def test_a_suggestion_concept_named_with_a_comma_is_refused(root, family):
     assert not TagConcept.objects.filter(name__contains=",").exists()
 
 
+def test_a_suggestion_concepts_prompt_is_checked_as_other_typed_text(root, family):
+    """A concept's prompt (what the image model is asked, shown in the admin's list) took any text: a control character
+    or a direction override ("\u202egod" shows as "dog") was kept. It follows the rule of every text people type: refused
+    with its code named, nothing saved; a line break is a space as before."""
+    for prompt, code in (("a dog\x07", "U+0007"), ("a \u202egod", "U+202E")):
+        response = root.post(reverse("admin:search_tagconcept_add"), {"name": "pup", "prompt": prompt,
+                                                                       "enabled": "on"})
+        assert response.status_code == 200 and code in response.content.decode()
+    assert not TagConcept.objects.filter(name="pup").exists()
+    root.post(reverse("admin:search_tagconcept_add"), {"name": "pup", "prompt": "a small\ndog", "enabled": "on"})
+    assert TagConcept.objects.get(name="pup").prompt == "a small dog"
+
+
 def test_embedded_keywords_with_commas_are_as_many_tags_and_lose_control_characters(family, alice):
     data = images.with_metadata(images.jpeg(colour=(9, 99, 199)), iptc={
         "Iptc.Application2.Keywords": ["Beach, Summer", f"Grand{BELL}ma"],
