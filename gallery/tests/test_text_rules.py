@@ -607,6 +607,27 @@ def test_the_admin_names_an_object_isolated_in_its_breadcrumbs_delete_pages_mess
     assert f"{FSI}aes{PDI}" in page and RLO not in page
 
 
+def test_the_admins_change_and_history_pages_name_related_objects_without_the_codes_that_turn_them_around(
+        root, family, alice):
+    """A tag's change page showed its family, read-only, as stored ("\u202eshtimS" read "Smiths"), a family's page each
+    membership's row as "alice in \u202eshtimS (admin)", and a history page its title "Change history: \u202eaes" (the
+    page's <title> and heading) reversed after the colon. A read-only value and an inline's row name (each a block of
+    its own) lose the codes that turn text around, as a change list's cell does; the title is isolated."""
+    tag = Tag.objects.create(family=family, name="sea")
+    Family.objects.filter(pk=family.pk).update(name=f"{RLO}shtimS")
+    Tag.objects.filter(pk=tag.pk).update(name=f"{RLO}aes")
+
+    def shown(url: str) -> str:  # (a form's fields hold the text as stored: not shown text)
+        return re.sub(r'value="[^"]*"', "", root.get(url).content.decode())
+
+    page = shown(reverse("admin:gallery_tag_change", args=[tag.pk]))
+    assert ">shtimS</a></div>" in page and RLO not in page
+    page = shown(reverse("admin:gallery_family_change", args=[family.pk]))
+    assert "alice in shtimS (admin)" in page and RLO not in page
+    page = shown(reverse("admin:gallery_tag_history", args=[tag.pk]))
+    assert f"<h1>{FSI}Change history: aes{PDI}</h1>" in page and RLO not in page
+
+
 def test_a_file_name_stored_with_an_override_before_shows_isolated_without_it(client_for, family, alice):
     """A file's name loses its direction codes since e253975, but one imported before keeps them: the photo page showed
     it raw, as its heading when it has no title and beside "File", so "IMG<U+202E>1234.jpg" read "IMGgpj.4321" and
