@@ -628,6 +628,15 @@ def test_the_admins_change_and_history_pages_name_related_objects_without_the_co
     assert f"<h1>{FSI}Change history: aes{PDI}</h1>" in page and RLO not in page
 
 
+def test_the_admins_choices_of_a_family_name_it_isolated(root, family, alice):
+    """The family picker of the admin's add forms (a tag, a suggestion concept) offered "\u202eshtimS", which reads
+    "Smiths": an <option> names its object isolated, as the gallery's pickers do."""
+    Family.objects.filter(pk=family.pk).update(name=f"{RLO}shtimS")
+    for url in (reverse("admin:gallery_tag_add"), reverse("admin:search_tagconcept_add")):
+        page = root.get(url).content.decode()
+        assert f'<option value="{family.pk}">{FSI}shtimS{PDI}</option>' in page and RLO not in page
+
+
 def test_a_file_name_stored_with_an_override_before_shows_isolated_without_it(client_for, family, alice):
     """A file's name loses its direction codes since e253975, but one imported before keeps them: the photo page showed
     it raw, as its heading when it has no title and beside "File", so "IMG<U+202E>1234.jpg" read "IMGgpj.4321" and
