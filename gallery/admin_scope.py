@@ -17,8 +17,10 @@ from functools import cached_property
 from django.contrib import admin
 from django.contrib.auth import get_user_model
 from django.db.models import Q, QuerySet
+from django.forms import ModelChoiceField
 
 from gallery.models import Family, Membership
+from gallery.text import text_isolated
 
 
 def families_live() -> QuerySet[Family]:
@@ -48,14 +50,19 @@ def people_of(user) -> QuerySet:
 
 class FamilyChoices:
     """Choices of families and people in forms (inlines included) limited to the user's own: a POST naming
-    another family's id is "not a valid choice", whatever the widget offered."""
+    another family's id is "not a valid choice", whatever the widget offered. Each choice is named isolated, as the
+    gallery's pickers name them (a family named before overrides were refused: "\u202eshtimS" read "Smiths")."""
 
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
         if db_field.related_model is Family:
             kwargs["queryset"] = families_live() if request.user.is_superuser else families_of(request.user)
         elif db_field.related_model is get_user_model() and not request.user.is_superuser:
             kwargs["queryset"] = people_of(request.user)
-        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+        field = super().formfield_for_foreignkey(db_field, request, **kwargs)
+        if isinstance(field, ModelChoiceField):
+            named = field.label_from_instance
+            field.label_from_instance = lambda obj: text_isolated(named(obj))
+        return field
 
 
 class FamilyScopedAdmin(FamilyChoices, admin.ModelAdmin):

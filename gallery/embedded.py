@@ -15,8 +15,8 @@ What we take, first found wins for single values:
   The programs' own bookkeeping is no keyword: darktable's tags ("darktable|format|nef", "darktable|changed") and
   digiKam's internal ones ("_Digikam_Internal_Tags_/…") are left out whole, not taken by their leaf ("nef").
   The people a photo program recognised are keywords too: the name of each MWG face region (Lightroom, digiKam,
-  Picasa, Apple Photos; a region of type Face, not a pet or the focus point) and of each Microsoft Photo region
-  (Windows Live Photo Gallery, digiKam), so a person digiKam also writes as "People/Alice" is one tag "Alice".
+  Picasa, Apple Photos; a region of type Face or of none, not a pet or the focus point) and of each Microsoft Photo
+  region (Windows Live Photo Gallery, digiKam), so a person digiKam also writes as "People/Alice" is one tag "Alice".
   Keywords longer than a tag can be (64 characters) are skipped with a log line; a keyword with commas is as
   many tags (as typed ones), and control and invisible characters are removed from every text (text_from_file).
 - title: XMP dc:title, IPTC Headline (or XMP photoshop:Headline), EXIF XPTitle. Of XMP's language alternatives
@@ -346,7 +346,9 @@ UNNAMED_FACES = frozenset({"unknown", "unconfirmed", "ignored"})
 
 
 # Where the reader's notes of what it skipped begin when keywords may be lost with it: a block exiv2 refused
-# ("xmp: …", "iptc: …", "exif: …"), a file it could not open, a keyword's value it could not decode or cut off.
+# ("xmp: …", "iptc: …", "exif: …"), a file it could not open, a keyword's value it could not decode or cut off. A note
+# about other values begins with their keys ("Xmp.dc.title, Xmp.dc.description: its packet is no plain XML"): the
+# keywords are known whole all the same.
 _KEYWORDS_LOST = ("xmp:", "iptc:", "exif:", "unreadable:", "Xmp.dc.subject:", "Xmp.lr.hierarchicalSubject:",
                   "Xmp.digiKam.TagsList:", "Iptc.Application2.Keywords:", "Exif.Image.XPKeywords:", f"{FACE_NAMES}:")
 

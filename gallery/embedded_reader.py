@@ -46,7 +46,8 @@ MAX_VALUE = 20_000
 MAX_ITEMS = 1_000
 
 # The people a photo program recognised, named in face regions: MWG regions (Lightroom, digiKam, Picasa, Apple Photos),
-# each a name and a type, of which only faces count ("Face", not "Pet", "Focus" or "BarCode"); Microsoft Photo regions
+# each a name and a type, of which only faces count ("Face", not "Pet", "Focus" or "BarCode"; MWG makes the type
+# optional, and a named region without one is a person, as Immich reads it); Microsoft Photo regions
 # (Windows Live Photo Gallery, digiKam), which have no type, each a person's display name. exiv2 names each field of a
 # region by the region's place in its list. Their names come back under FACE_NAMES, at most MAX_ITEMS regions read.
 FACE_REGION = re.compile(r"(?P<list>Xmp\.mwg-rs\.Regions/mwg-rs:RegionList|Xmp\.MP\.RegionInfo/MPRI:Regions)"
@@ -160,9 +161,9 @@ def read(data: bytes) -> dict:
 
 def face_names(datums: list[tuple[str, object, str]], *, notes: list[str]) -> list[str]:
     """The names of the people in a file's face regions (FACE_REGION), the MWG list's first: of each MWG region of type
-    Face and each Microsoft Photo region, those that have one. A name or type that is no text (a list, a structure, a
-    language alternative, bytes that don't decode) and the regions past the first MAX_ITEMS are left out, said in
-    `notes`."""
+    Face or of none (a type blank or missing) and each Microsoft Photo region, those that have one. A name that is no
+    text (a list, a structure, a language alternative, bytes that don't decode), a region whose type is no text, and
+    the regions past the first MAX_ITEMS are left out, said in `notes`."""
     regions: dict[tuple[bool, int], dict[str, tuple[str, object, str]]] = {}
     past: set[tuple[bool, int]] = set()  # the regions after the first MAX_ITEMS exiv2 gives: counted, not kept
     for key, value, type_name in datums:
@@ -177,15 +178,16 @@ def face_names(datums: list[tuple[str, object, str]], *, notes: list[str]) -> li
     names = []
     for place in sorted(regions):
         region = regions[place]
-        if not place[0] and region_text(region.get("mwg-rs:Type"), notes=notes).strip().casefold() != "face":
-            continue  # (a pet, the focus point, a region of no type: no person)
+        kind = "" if place[0] else region_text(region.get("mwg-rs:Type"), notes=notes)
+        if kind is None or kind.strip().casefold() not in ("", "face"):
+            continue  # (a pet, the focus point, a barcode, a type that is no text: no person)
         if name := region_text(region.get("mwg-rs:Name") or region.get("MPReg:PersonDisplayName"), notes=notes):
             names.append(name[:MAX_VALUE])
     return names
 
 
-def region_text(datum: tuple[str, object, str] | None, *, notes: list[str]) -> str:
-    """A face region's name or type as text; "" when it has none, or when it is no text (said in `notes`)."""
+def region_text(datum: tuple[str, object, str] | None, *, notes: list[str]) -> str | None:
+    """A face region's name or type as text; "" when it has none; None when it is no text (said in `notes`)."""
     if datum is None:
         return ""
     key, value, type_name = datum
@@ -193,12 +195,12 @@ def region_text(datum: tuple[str, object, str] | None, *, notes: list[str]) -> s
     if type_name != "XmpText" or not isinstance(value, bytes) or container:
         shape = "a structure" if container else type_name or "no value"
         notes.append(f"{FACE_NAMES}: {key}: not a text ({shape})")
-        return ""
+        return None
     try:
         return decode(value, key=key, latin1_ok=False)
     except (UnicodeDecodeError, ValueError) as exc:
         notes.append(f"{FACE_NAMES}: {key}: not valid text ({type(exc).__name__})")
-        return ""
+        return None
 
 
 def exiv2_data(image, skipped: list[str]) -> list[dict]:
@@ -296,7 +298,8 @@ def packet_alternatives(packet: bytes, *, notes: list[str]) -> dict[str, list[tu
     try:
         parser.Parse(packet, True)
     except (expat.ExpatError, NotPlainXmp) as exc:
-        notes.append(f"xmp: its packet is no plain XML ({str(exc)[:200]})")
+        # (named by the keys it costs, as a value's note is: "xmp:" says the XMP block was lost, keywords with it)
+        notes.append(f"{', '.join(ALTERNATIVES.values())}: its packet is no plain XML ({str(exc)[:200]})")
         return None
     return found
 

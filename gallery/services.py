@@ -1623,7 +1623,7 @@ def photo_embedded_read(*, photo: Photo) -> Photo:
     embedded tags, title and description where nobody wrote one, the IPTC place where GPS names none, and the
     zone it was taken in (the EXIF date re-read in it). Idempotent: a member's edits are never overwritten,
     tags keep their most deliberate source, and a tag from the file that the file (read whole) no longer gives is
-    taken off, unless its XMP sidecar was read (_embedded_tags_apply). The file is read outside any transaction; the
+    taken off, unless its XMP sidecar was read (_file_under_its_sidecar). The file is read outside any transaction; the
     row is updated in one."""
     try:
         with photo.original.open("rb") as stream:
@@ -1735,16 +1735,15 @@ def _photo_embedded_apply(*, photo_id: int, read: tuple[Embedded, tuple], save_a
     if changed or save_always:
         fresh.save(update_fields=EMBEDDED_FIELDS)
     fields = _embedded_shown_changes(shown, _embedded_shown(fresh))
-    added, removed = _embedded_tags_apply(fresh, embedded, file_alone=file_alone, keep=keep)
+    added, removed = _embedded_tags_apply(fresh, embedded, keep=keep)
     return fresh, EmbeddedChanges(fields=fields, keywords_added=added, keywords_removed=removed,
                                   other=changed and not fields)
 
 
-def _embedded_tags_apply(photo: Photo, embedded: Embedded, *, file_alone: bool,
-                         keep: tuple[str, ...] = ()) -> tuple[int, int]:
+def _embedded_tags_apply(photo: Photo, embedded: Embedded, *, keep: tuple[str, ...] = ()) -> tuple[int, int]:
     """The file's keywords (and its sidecar's) as tags from the file, and the tags from the file that they no longer
-    give taken off, when they are known whole: not from a read of the stored file alone on a photo whose XMP sidecar
-    was read (the file can't tell that sidecar's keywords). A tag a member typed or kept by re-typing it, an accepted
+    give taken off, when they are known whole (not from a read of the stored file alone on a photo whose XMP sidecar
+    was read: _file_under_its_sidecar). A tag a member typed or kept by re-typing it, an accepted
     suggestion, a person named in Google Photos, is no tag from the file and stays; so does one a member took off
     (RemovedTag: the file never puts it back), and the file taking one off is no member's doing (it comes back when
     the file gives it again), nor one `keep` names (given elsewhere: another sidecar of the photo). How many tags were
@@ -1752,7 +1751,7 @@ def _embedded_tags_apply(photo: Photo, embedded: Embedded, *, file_alone: bool,
     links = PhotoTag.objects.filter(photo=photo)
     before = set(links.values_list("tag_id", flat=True))
     _marked_embedded_tags_drop(photo)
-    if embedded.keywords_complete and not (file_alone and photo.xmp_sidecar_sha256):
+    if embedded.keywords_complete:
         gone = links.filter(source=PhotoTag.Source.EMBEDDED).annotate(key=Lower("tag__name"))
         # (compared with PostgreSQL's lower(), as tags_get_or_create finds a keyword's tag)
         names = _names_clean((*embedded.keywords, *keep))
@@ -1792,7 +1791,8 @@ def _embedded_shown_changes(before: dict[str, tuple], after: dict[str, tuple]) -
 def _file_under_its_sidecar(photo: Photo, embedded: Embedded) -> Embedded:
     """What a photo's file says, read again without the XMP sidecar read with it at its import: its sidecar's title,
     description, place and XMP date came before the file's (embedded_merged), and which of the two wrote what the photo
-    holds is not known, so the file fills only what nothing wrote (its keywords are added as ever)."""
+    holds is not known, so the file fills only what nothing wrote; its keywords are added as ever, but are not all the
+    photo's (the file can't tell the sidecar's), so no tag from the file is taken off for lacking among them."""
     placed = photo.place_source == Photo.PlaceSource.EMBEDDED
     dated = photo.taken_at_source == Photo.DateSource.XMP
     return replace(
@@ -1802,6 +1802,7 @@ def _file_under_its_sidecar(photo: Photo, embedded: Embedded) -> Embedded:
         city="" if placed else embedded.city, region="" if placed else embedded.region,
         country="" if placed else embedded.country,
         taken_local=None if dated else embedded.taken_local, taken_offset="" if dated else embedded.taken_offset,
+        keywords_complete=False,
     )
 
 

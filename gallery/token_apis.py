@@ -15,6 +15,7 @@ from rest_framework.views import APIView
 from gallery.api_fields import ParamsSerializer, TextField
 from gallery.apis import LOCATION, created
 from gallery.signin import client_ip
+from gallery.text import NoControlCharacters
 from gallery.tokens import LABEL_MAX, api_token_create, api_token_revoke, api_tokens_of
 
 
@@ -29,7 +30,7 @@ class AddressRateThrottle(ScopedRateThrottle):
 class TokenObtainInputSerializer(ParamsSerializer):
     username = TextField(max_length=150)
     password = TextField(max_length=4096, trim_whitespace=False, style={"input_type": "password"})
-    label = TextField(max_length=LABEL_MAX, required=False, allow_blank=True,
+    label = TextField(max_length=LABEL_MAX, required=False, allow_blank=True, validators=[NoControlCharacters("A label")],
                       help_text="What the token is for (shown in the token list); the client's "
                                             "User-Agent when left out.")
 

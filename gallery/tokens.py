@@ -19,7 +19,7 @@ from knox.settings import knox_settings
 from rest_framework import exceptions
 
 from gallery.models import ApiToken
-from gallery.text import one_line, without_controls
+from gallery.text import one_line, without_controls, without_loose_direction_codes
 
 LABEL_MAX = ApiToken._meta.get_field("label").max_length
 
@@ -61,8 +61,10 @@ def api_token_create(*, user: AbstractBaseUser, label: str = "") -> tuple[ApiTok
     Beyond API_TOKEN_MAX tokens the user's least recently used ones are revoked: a script written for the old
     one-token-per-user API asks for a token on every run, and must not pile up thousands of them (knox also
     walks all of a user's tokens on each request)."""
-    # (a label is typed or is the client's User-Agent: shown in a list, one line, no control characters)
-    token, key = ApiToken.objects.create(user=user, label=one_line(without_controls(label or ""))[:LABEL_MAX])
+    # (a label is typed, checked as typed text is (token_apis), or is the client's User-Agent, which nobody typed: shown
+    # in a list, one line, without control characters nor the direction codes that turn it around)
+    label = one_line(without_loose_direction_codes(without_controls(label or "")))
+    token, key = ApiToken.objects.create(user=user, label=label[:LABEL_MAX])
     keep = (ApiToken.objects.filter(user=user)
             .order_by(Coalesce("last_used", "created").desc(), "-id")[:settings.API_TOKEN_MAX].values("pk"))
     ApiToken.objects.filter(user=user).exclude(pk__in=keep).delete()

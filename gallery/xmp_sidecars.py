@@ -87,9 +87,10 @@ class XmpSidecar:
 
 
 # What the reader takes from a sidecar, as a number: raised when it takes something more (2: the people named in face
-# regions), so that the next import reads each sidecar read before once more, as a sidecar changed since (its stored
-# fingerprint no longer matches), and gives its photo what only the new reader sees.
-READER_VERSION = 2
+# regions; 3: those named in MWG regions without a type), so that the next import reads each sidecar read before
+# once more, as a sidecar changed since (its stored fingerprint no longer matches), and gives its photo what only the
+# new reader sees.
+READER_VERSION = 3
 
 
 def sidecar_fingerprint(data: bytes) -> str:

@@ -185,13 +185,28 @@ def test_a_title_or_description_that_holds_lang_is_read_whole(family, alice):
     assert fields["Xmp.dc.description"] == [" ", 'Text <b lang="en">, lang="en" </b> Ende', 'Texte, lang="en" fin']
 
 
+def test_a_note_about_the_languages_of_a_title_leaves_the_files_keywords_known_whole():
+    """Only what the reader skipped of keywords makes them not known whole (Embedded.keywords_complete: then no tag from
+    the file is taken off for lacking). Its note that the packet read for the languages of a title or a description is
+    no plain XML began "xmp:", as a whole XMP block lost does, and so kept a keyword taken off the file on the photo."""
+    from gallery import embedded_reader
+    from gallery.embedded import interpret
+
+    notes: list[str] = []
+    embedded_reader.packet_alternatives(images.xmp_entity_bomb(), notes=notes)
+    assert notes and interpret({"Xmp.dc.subject": ["beach"]}, skipped=notes).keywords_complete
+
+    lost = embedded_reader.read(images.with_raw_xmp(picture(), images.xmp_entity_bomb()))["skipped"]
+    assert lost and not interpret({}, skipped=lost).keywords_complete  # (the XMP exiv2 could not parse)
+
+
 def test_a_packet_with_a_dtd_gives_no_languages_and_exiv2s_text_is_read_as_before():
     # The packet exiv2 serialises has no DTD; one that had (a bomb) is not expanded, said, and exiv2's own text read.
     from gallery import embedded_reader
 
     notes: list[str] = []
     assert embedded_reader.packet_alternatives(images.xmp_entity_bomb(), notes=notes) is None
-    assert notes == ["xmp: its packet is no plain XML (a DTD or an entity declaration)"]
+    assert notes == ["Xmp.dc.title, Xmp.dc.description: its packet is no plain XML (a DTD or an entity declaration)"]
     texts = embedded_reader.language_texts('lang="x-default" Tram, lang="de-DE" Bahn', None, key="Xmp.dc.title",
                                            notes=notes)
     assert texts == ["Tram", "Bahn"] and notes[1:] == [
@@ -268,10 +283,10 @@ def test_darktable_and_digikam_bookkeeping_tags_are_no_keywords(family, alice):
 def test_the_people_named_in_a_files_mwg_face_regions_are_tags_from_the_file(family, alice, client_for):
     """Lightroom, digiKam, Picasa and Apple write the people they recognised as MWG face regions: a family's years of
     face tagging were lost on upload, as only keywords were read. Each face's name is a tag from the file now, shown
-    as one on the photo page; a region of another type (a pet, the focus point), one without a type, and a face
-    without a name give none."""
+    as one on the photo page; a region of another type (a pet, the focus point) and a face without a name give none
+    (a named region without a type is a face: test_a_named_mwg_region_without_a_type_is_a_person)."""
     data = images.with_metadata(picture(), xmp=images.face_regions(
-        "Alice Smith", ("Rex", "Pet"), ("Centre", "Focus"), ("", "Face"), ("Tom", "face"), ("Nobody", "")))
+        "Alice Smith", ("Rex", "Pet"), ("Centre", "Focus"), ("", "Face"), ("Tom", "face")))
 
     response = client_for(alice).post(reverse("gallery:upload"), {
         "family": family.pk, "files": [SimpleUploadedFile("IMG_0001.jpg", data)]})
@@ -281,6 +296,28 @@ def test_the_people_named_in_a_files_mwg_face_regions_are_tags_from_the_file(fam
     assert sources(photo) == {"Alice Smith": "embedded", "Tom": "embedded"}
     page = client_for(alice).get(photo.get_absolute_url()).content.decode()
     assert "Alice Smith" in page and "from the file" in page
+
+
+def test_a_named_mwg_region_without_a_type_is_a_person(family, alice):
+    """MWG makes a region's type optional (mwg-rs:Type), and Immich reads a named region without one as a person: such
+    a region (or one whose type is blank) named nobody here, so the people a program wrote that way were lost. It is
+    a face now, under every rule of a face's name (the comma, digiKam's unnamed faces); a pet, the focus point and a
+    barcode still name nobody, nor does a type that is no text."""
+    data = images.with_metadata(picture(), xmp=images.face_regions(
+        ("Grandma Rosa", ""), ("Smith, John", ""), ("Unknown", ""), ("Ignored", ""), ("", ""), ("Rex", "Pet"),
+        ("Centre", "Focus"), ("4006381333931", "BarCode"), ("Tom", " ")))
+    assert sources(upload(family, alice, data)) == {"Grandma Rosa": "embedded", "Smith John": "embedded",
+                                                     "Tom": "embedded"}
+
+    odd = images.xmp_packet(
+        b'<mwg-rs:Regions xmlns:mwg-rs="http://www.metadataworkinggroup.com/schemas/regions/" rdf:parseType="Resource">'
+        b"<mwg-rs:RegionList><rdf:Bag>"
+        b'<rdf:li><rdf:Description mwg-rs:Name="Ann"/></rdf:li>'
+        b'<rdf:li rdf:parseType="Resource"><mwg-rs:Name>Bo</mwg-rs:Name><mwg-rs:Type><rdf:Bag><rdf:li>Pet</rdf:li>'
+        b"</rdf:Bag></mwg-rs:Type></rdf:li>"
+        b"</rdf:Bag></mwg-rs:RegionList></mwg-rs:Regions>")
+    assert sources(upload(family, alice, images.with_raw_xmp(picture(), odd), filename="IMG_0002.jpg")) == {
+        "Ann": "embedded"}
 
 
 def test_the_people_named_in_a_files_microsoft_photo_regions_are_tags_from_the_file(family, alice):

@@ -118,6 +118,19 @@ def test_a_suggestion_concept_named_with_a_comma_is_refused(root, family):
     assert not TagConcept.objects.filter(name__contains=",").exists()
 
 
+def test_a_suggestion_concepts_prompt_is_checked_as_other_typed_text(root, family):
+    """A concept's prompt (what the image model is asked, shown in the admin's list) took any text: a control character
+    or a direction override ("\u202egod" shows as "dog") was kept. It follows the rule of every text people type: refused
+    with its code named, nothing saved; a line break is a space as before."""
+    for prompt, code in (("a dog\x07", "U+0007"), ("a \u202egod", "U+202E")):
+        response = root.post(reverse("admin:search_tagconcept_add"), {"name": "pup", "prompt": prompt,
+                                                                       "enabled": "on"})
+        assert response.status_code == 200 and code in response.content.decode()
+    assert not TagConcept.objects.filter(name="pup").exists()
+    root.post(reverse("admin:search_tagconcept_add"), {"name": "pup", "prompt": "a small\ndog", "enabled": "on"})
+    assert TagConcept.objects.get(name="pup").prompt == "a small dog"
+
+
 def test_embedded_keywords_with_commas_are_as_many_tags_and_lose_control_characters(family, alice):
     data = images.with_metadata(images.jpeg(colour=(9, 99, 199)), iptc={
         "Iptc.Application2.Keywords": ["Beach, Summer", f"Grand{BELL}ma"],
@@ -475,6 +488,51 @@ def test_direction_codes_stored_before_they_were_refused_are_taken_out_by_the_mi
     assert Photo.objects.get(pk=one.pk).description == "d"
 
 
+def test_file_names_stored_before_they_were_cleaned_are_cleaned_by_the_migration(family, alice):
+    """A file's name loses its control characters and invisible marks (overrides, isolates, a byte-order mark, a
+    zero-width space) and has its accents composed since e253975 (services.upload_filename), but a name stored before
+    kept them: shown isolated, never cleaned, so "IMG\u202egpj.exe" still read turned around wherever a page could not
+    isolate it (a form's field, a download's name). Migration 0045 puts every stored name through upload_filename, the
+    photos in the trash too; the title made from a name (nobody's) follows it, a title someone wrote stays; the changed
+    photos' search documents go for the sweep to rebuild them."""
+    import importlib
+
+    from django.apps import apps
+    from django.utils import timezone
+
+    from gallery.services import upload_filename
+    from search.metadata import documents_outdated_refresh
+    from search.models import PhotoDocument
+
+    rlo = photo_factory(family=family, user=alice)
+    marks = photo_factory(family=family, user=alice)
+    written = photo_factory(family=family, user=alice)
+    trashed = photo_factory(family=family, user=alice)
+    clean = photo_factory(family=family, user=alice)
+    Photo.objects.filter(pk=rlo.pk).update(original_filename=f"IMG{RLO}gpj.exe.jpg", title=f"IMG{RLO}gpj.exe",
+                                           title_source="")
+    Photo.objects.filter(pk=marks.pk).update(original_filename="\ufeffbeach\u200b day\x07.jpg",
+                                             title="\ufeffbeach\u200b day", title_source="")
+    Photo.objects.filter(pk=written.pk).update(original_filename="E\u0301cole\u2066.jpg", title="Our school",
+                                               title_source="member")
+    Photo.all_objects.filter(pk=trashed.pk).update(original_filename=f"{RLO}old.jpg", title="",
+                                                   trashed_at=timezone.now())
+    Photo.objects.filter(pk=clean.pk).update(original_filename="IMG_0001.jpg", title="IMG 0001", title_source="")
+    PhotoDocument.objects.all().delete()
+    documents_outdated_refresh()
+
+    importlib.import_module("gallery.migrations.0045_file_names_stored_before_cleaned").file_names_cleaned(apps, None)
+
+    stored = {pk: (name, title, source) for pk, name, title, source in Photo.all_objects.values_list(
+        "pk", "original_filename", "title", "title_source")}
+    assert stored == {rlo.pk: ("IMGgpj.exe.jpg", "IMGgpj.exe", ""), marks.pk: ("beach day.jpg", "beach day", ""),
+                      written.pk: ("\u00c9cole.jpg", "Our school", "member"), trashed.pk: ("old.jpg", "", ""),
+                      clean.pk: ("IMG_0001.jpg", "IMG 0001", "")}
+    assert all(upload_filename(name) == name for name, _, _ in stored.values())  # as new input is stored
+    assert set(PhotoDocument.objects.values_list("photo_id", flat=True)) == {clean.pk}
+    assert documents_outdated_refresh() == 3  # (the one in the trash has none)
+
+
 def test_the_admin_shows_text_without_the_codes_that_turn_it_around(root, family, alice):
     """The Django admin printed stored text as it is: a title "\u202eevil" read "live" in the change list, and a tag
     list "beach, \u202eaes, 海" turned around after the override ("beach, 海 ,sea"); a file name imported before
@@ -504,6 +562,79 @@ def test_the_admin_shows_text_without_the_codes_that_turn_it_around(root, family
 
     page = root.get(reverse("admin:gallery_photo_change", args=[photo.pk])).content.decode()
     assert f"<title>{FSI}evil{PDI} | Change photo |" in page and f"<h2>{FSI}evil{PDI}</h2>" in page
+
+
+def test_the_admin_names_an_object_isolated_in_its_breadcrumbs_delete_pages_messages_and_recent_actions(
+        root, family, alice):
+    """Beyond its change lists and page titles, the Django admin printed the names of objects as stored: a tag
+    "\u202eaes" read "sea" turned around (and turned what followed) in the breadcrumbs of its change, history and
+    delete pages, in "Are you sure you want to delete the tag …?" and the list of what goes with it, in the bulk delete's
+    list, in "The tag … was deleted successfully." and in the index's "Recent actions", whose entries keep the name as
+    it was at the time (LogEntry.object_repr). Each names it isolated (the `isolated` filter), or, alone on its line
+    (a list's item, a message), without the codes that turn it around, as the change list's cells do."""
+    from django.contrib.admin.models import LogEntry
+
+    photo = photo_factory(family=family, user=alice, tags=["sea", "sky"])
+    Photo.objects.filter(pk=photo.pk).update(title=f"{RLO}evil")
+    Family.objects.filter(pk=family.pk).update(name=f"{RLO}shtimS")
+    sea, sky = Tag.objects.get(name="sea"), Tag.objects.get(name="sky")
+    Tag.objects.filter(pk=sea.pk).update(name=f"{RLO}aes")
+    Tag.objects.filter(pk=sky.pk).update(name=f"{RLO}yks")
+
+    def breadcrumbs(url: str) -> str:
+        page = root.get(url).content.decode()
+        start = page.index('<div class="breadcrumbs">')
+        return page[start:page.index("</div>", start)]
+
+    for view, pk, shown in (("gallery_photo", photo.pk, "evil"), ("gallery_family", family.pk, "shtimS"),
+                            ("gallery_tag", sea.pk, "aes")):
+        for kind in ("change", "history", "delete"):
+            crumbs = breadcrumbs(reverse(f"admin:{view}_{kind}", args=[pk]))
+            assert f"{FSI}{shown}{PDI}" in crumbs and RLO not in crumbs, (view, kind)
+
+    page = root.get(reverse("admin:gallery_tag_delete", args=[sea.pk])).content.decode()
+    assert f"delete the tag \"{FSI}aes{PDI}\"?" in page and RLO not in page
+    assert ">aes</a>" in page  # the list of what goes with it
+    page = root.post(reverse("admin:gallery_tag_changelist"), {
+        "action": "delete_selected", "_selected_action": [sky.pk]}).content.decode()
+    assert ">yks</a>" in page and RLO not in page
+
+    page = root.post(reverse("admin:gallery_tag_delete", args=[sea.pk]), {"post": "yes"}, follow=True)
+    assert "The tag “aes” was deleted successfully." in page.content.decode()
+    assert RLO not in page.content.decode()
+    assert LogEntry.objects.get(object_id=str(sea.pk)).object_repr == f"{RLO}aes"  # (as Django keeps it)
+    page = root.get(reverse("admin:index")).content.decode()
+    assert f"{FSI}aes{PDI}" in page and RLO not in page
+
+
+def test_the_admins_change_and_history_pages_name_related_objects_without_the_codes_that_turn_them_around(
+        root, family, alice):
+    """A tag's change page showed its family, read-only, as stored ("\u202eshtimS" read "Smiths"), a family's page each
+    membership's row as "alice in \u202eshtimS (admin)", and a history page its title "Change history: \u202eaes" (the
+    page's <title> and heading) reversed after the colon. A read-only value and an inline's row name (each a block of
+    its own) lose the codes that turn text around, as a change list's cell does; the title is isolated."""
+    tag = Tag.objects.create(family=family, name="sea")
+    Family.objects.filter(pk=family.pk).update(name=f"{RLO}shtimS")
+    Tag.objects.filter(pk=tag.pk).update(name=f"{RLO}aes")
+
+    def shown(url: str) -> str:  # (a form's fields hold the text as stored: not shown text)
+        return re.sub(r'value="[^"]*"', "", root.get(url).content.decode())
+
+    page = shown(reverse("admin:gallery_tag_change", args=[tag.pk]))
+    assert ">shtimS</a></div>" in page and RLO not in page
+    page = shown(reverse("admin:gallery_family_change", args=[family.pk]))
+    assert "alice in shtimS (admin)" in page and RLO not in page
+    page = shown(reverse("admin:gallery_tag_history", args=[tag.pk]))
+    assert f"<h1>{FSI}Change history: aes{PDI}</h1>" in page and RLO not in page
+
+
+def test_the_admins_choices_of_a_family_name_it_isolated(root, family, alice):
+    """The family picker of the admin's add forms (a tag, a suggestion concept) offered "\u202eshtimS", which reads
+    "Smiths": an <option> names its object isolated, as the gallery's pickers do."""
+    Family.objects.filter(pk=family.pk).update(name=f"{RLO}shtimS")
+    for url in (reverse("admin:gallery_tag_add"), reverse("admin:search_tagconcept_add")):
+        page = root.get(url).content.decode()
+        assert f'<option value="{family.pk}">{FSI}shtimS{PDI}</option>' in page and RLO not in page
 
 
 def test_a_file_name_stored_with_an_override_before_shows_isolated_without_it(client_for, family, alice):

@@ -46,11 +46,26 @@ def test_a_username_in_full_width_letters_buys_a_token_as_it_signs_in(alice):
     assert response.status_code == 201 and ApiToken.objects.get(user=alice)
 
 
-def test_a_label_is_kept_as_one_line_without_control_characters(alice):
-    """Labels are shown in the token list: a typed one with an escape code or a line break is kept as one line."""
-    Client().post(reverse("api_token"), {"username": "alice", "password": PASSWORD,
-                                         "label": "laptop\x1b[31m\nbackup"}, content_type="application/json")
-    assert ApiToken.objects.get(user=alice).label == "laptop[31m backup"
+def test_a_typed_label_is_checked_as_other_typed_text_and_the_clients_name_cleaned(alice):
+    """Labels are shown in the token list. A typed one follows the rule of every name people type (gallery.text's
+    control_characters_refuse): a line break is a space, but a control character (an escape code) or a direction
+    override, which turns the label around ("\u202epot" shows as "top"), is refused with its code named, where it was
+    silently cut out of the label (the override kept); nothing is made. The client's User-Agent, which nobody typed,
+    loses them instead."""
+    def made(label: str, **headers):
+        return Client(headers=headers).post(reverse("api_token"), {"username": "alice", "password": PASSWORD,
+                                                                   "label": label}, content_type="application/json")
+
+    response = made("laptop\x1b[31m backup")
+    assert response.status_code == 400 and "U+001B" in response.json()["detail"]
+    response = made("\u202epot laptop")
+    assert response.status_code == 400 and "U+202E" in response.json()["detail"]
+    assert not ApiToken.objects.exists()
+
+    assert made("laptop\nbackup").status_code == 201
+    assert made("", **{"User-Agent": "sync\x1b[2J/\u202e1.2"}).status_code == 201
+    assert sorted(ApiToken.objects.filter(user=alice).values_list("label", flat=True)) == [
+        "laptop backup", "sync[2J/1.2"]
 
 
 def test_the_owner_lists_their_tokens_without_the_secrets(alice, bob):

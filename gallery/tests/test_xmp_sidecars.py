@@ -31,8 +31,8 @@ def picture(**metadata) -> bytes:
 def sidecar_xml(*, subject=(), hierarchical=(), tags_list=(), title="", description="", city="", country="",
                 declaration=True, gps: tuple[str, str] | None = None, faces=(), microsoft_faces=()) -> bytes:
     """An XMP sidecar as darktable and digiKam write one (darktable's own keys and history included); `faces` are MWG
-    face regions as digiKam writes them (a name, or a (name, type) pair), `microsoft_faces` its Microsoft Photo
-    regions' names."""
+    face regions as digiKam writes them (a name, or a (name, type) pair; a type of "" writes none), `microsoft_faces`
+    its Microsoft Photo regions' names."""
     def bag(name, items):
         if not items:
             return ""
@@ -50,7 +50,8 @@ def sidecar_xml(*, subject=(), hierarchical=(), tags_list=(), title="", descript
                     ' stDim:unit="pixel"/><mwg-rs:RegionList><rdf:Bag>')
         for face in faces:
             name, kind = (face, "Face") if isinstance(face, str) else face
-            regions += (f'<rdf:li><rdf:Description mwg-rs:Name="{name}" mwg-rs:Type="{kind}"><mwg-rs:Area'
+            typed = f' mwg-rs:Type="{kind}"' if kind else ""
+            regions += (f'<rdf:li><rdf:Description mwg-rs:Name="{name}"{typed}><mwg-rs:Area'
                         ' stArea:x="0.5" stArea:y="0.4" stArea:w="0.1" stArea:h="0.2" stArea:unit="normalized"/>'
                         "</rdf:Description></rdf:li>")
         regions += "</rdf:Bag></mwg-rs:RegionList></mwg-rs:Regions>"
@@ -387,6 +388,30 @@ def test_a_sidecar_the_earlier_reader_read_is_read_once_more_and_gives_the_peopl
     PhotoTag.objects.filter(photo=photo, tag__name="Alice").delete()
     assert PhotoXmpSidecar.objects.filter(photo=photo).update(sha256=sha256_of(xmp)) == 1
     Photo.all_objects.filter(pk=photo.pk).update(xmp_sidecar_sha256=sha256_of(xmp))
+
+    _import(root)
+
+    assert sources(photo_named("IMG_0001.jpg")) == {"beach": "embedded", "Alice": "embedded"}
+    assert "unchanged since they were last read: 1" in _import(root)
+
+
+def test_a_sidecar_read_before_named_regions_without_a_type_were_faces_is_read_once_more(tmp_path, family, alice):
+    """A named MWG region without a type is a person (gallery.embedded_reader.face_names); a sidecar the reader before
+    that (READER_VERSION 2) read gave its photo no such person, and an unchanged sidecar is not read again: the next
+    import reads it once more, and the one after that skips it again."""
+    from gallery.images import sha256_of
+    from gallery.models import PhotoXmpSidecar
+
+    xmp = sidecar_xml(subject=["beach"], faces=[("Alice", ""), ("Rex", "Pet")])
+    root = write(tmp_path / "Library", {"IMG_0001.jpg": picture(), "IMG_0001.jpg.xmp": xmp})
+    _import(root)
+    photo = photo_named("IMG_0001.jpg")
+    assert sources(photo) == {"beach": "embedded", "Alice": "embedded"}
+    # As the import by the reader before left it: the sidecar's keywords, no Alice, its version 2 fingerprint.
+    PhotoTag.objects.filter(photo=photo, tag__name="Alice").delete()
+    before = sha256_of(b"xmp sidecar reader 2\n" + xmp)
+    assert PhotoXmpSidecar.objects.filter(photo=photo).update(sha256=before) == 1
+    Photo.all_objects.filter(pk=photo.pk).update(xmp_sidecar_sha256=before)
 
     _import(root)
 

@@ -331,6 +331,9 @@ class Command(BaseCommand):
         PhotoXmpSidecar.objects.update_or_create(photo_id=photo_id, path=key, defaults={
             "sha256": sidecar.sha256, "keywords": keywords, "read_at": timezone.now()})
         self._xmp_by_path.setdefault(digest, {})[key] = sidecar.sha256
+        # (Photo.xmp_sidecar_sha256 still decides, beside the per-path rows: a read of the stored file alone takes no
+        # keyword off a photo whose sidecar was ever read, one since deleted too, whose row _xmp_forget_gone drops;
+        # and a photo without rows, imported before them, is told unchanged by it: _xmp_before.)
         if self._xmp_read_before.get(digest) != sidecar.sha256:
             Photo.all_objects.filter(pk=photo_id).update(xmp_sidecar_sha256=sidecar.sha256)
             self._xmp_read_before[digest] = sidecar.sha256
