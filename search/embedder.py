@@ -427,7 +427,10 @@ def get_embedder(model_name: str | None = None, *, allow_download: bool = False)
     half a minute to fail); it uses what the worker or ``download_model`` put in the cache.
     """
     key = _key(model_name)
-    with _lock:  # also serialises loading: two threads never load the same model twice
+    embedder = _embedders.get(key)  # (one loaded is handed out without the lock, which a load holds for seconds)
+    if embedder is not None:
+        return embedder
+    with _lock:  # serialises loading: two threads never load the same model twice
         if key in _embedders:
             return _embedders[key]
         failure = _failures.get(key)
@@ -461,10 +464,11 @@ def loaded_embedder(model_name: str | None = None) -> Embedder | None:
     (a verdict must not wait seconds for one). ModelUnavailable, with the reason remembered, when its latest load
     failed."""
     key = _key(model_name)
-    with _lock:
-        if key in _embedders:
-            return _embedders[key]
-        failure = _failures.get(key)
+    # (without the lock, which a load of another model holds for seconds: an embedder is published loaded, whole)
+    embedder = _embedders.get(key)
+    if embedder is not None:
+        return embedder
+    failure = _failures.get(key)
     if failure is not None:
         raise ModelUnavailable(failure[1])
     return None
@@ -474,8 +478,7 @@ def model_load_failed(model_name: str | None = None) -> bool:
     """Whether this process's latest attempt to load ``model_name`` failed (none succeeded since), without trying one:
     what a request that must not wait for a load (a verdict) can know of the model. False when no load was tried."""
     key = _key(model_name)
-    with _lock:
-        return key in _failures and key not in _embedders
+    return key in _failures and key not in _embedders  # (without the lock, as loaded_embedder)
 
 
 def reset_embedder() -> None:

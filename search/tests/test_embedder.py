@@ -22,7 +22,8 @@ from transformers import AutoModel, AutoProcessor
 from scripts.shapes import draw_shape
 from search import embedder as embedder_module
 from search.embedder import (
-    Embedder, ModelUnavailable, _resolve_compile, cpu_supports_bf16, get_embedder, model_status, reset_embedder,
+    Embedder, ModelUnavailable, _resolve_compile, cpu_supports_bf16, get_embedder, loaded_embedder,
+    model_load_failed, model_status, reset_embedder,
 )
 
 FIXTURE = Path(__file__).resolve().parents[2] / "tests" / "fixtures" / "toy-siglip"
@@ -359,3 +360,27 @@ def test_download_model_on_a_local_directory_says_whether_the_model_in_it_loads(
     shutil.copy(toy / "config.json", broken / "config.json")
     with pytest.raises(CommandError, match=r"Could not load model from directory .*model\.safetensors"):
         call_command("download_model", str(broken))
+
+
+def test_a_loaded_model_is_handed_out_while_another_one_loads(settings, _fresh_singleton, tmp_path):
+    """The lock that keeps two threads from loading one model twice was taken to hand out a model already loaded too:
+    mid-switch, a search of the active model, a verdict (loaded_embedder) and the refine bar (model_load_failed) in a
+    web process waited, seconds with a real SigLIP, while another of its threads loaded the previous model. What is
+    loaded (or failed) is handed out at once; only loads wait for each other."""
+    import threading
+
+    settings.SEARCH_MODEL, settings.SEARCH_DTYPE = str(FIXTURE), "float32"
+    active = get_embedder()
+    answers = {}
+
+    def meanwhile():
+        answers.update(search=get_embedder(), verdict=loaded_embedder(), failed=model_load_failed())
+
+    with embedder_module._lock:  # (another thread loading the previous model holds it for as long as the load)
+        thread = threading.Thread(target=meanwhile)
+        thread.start()
+        thread.join(5)
+        waited = thread.is_alive()
+    thread.join()
+    assert not waited, "handing out a loaded model waited for another model's load"
+    assert answers == {"search": active, "verdict": active, "failed": False}
