@@ -14,7 +14,7 @@ from django.db.models.functions import Coalesce, Lower, TruncMonth, TruncYear
 from django.http import Http404
 
 from gallery.models import Family, Favourite, Membership, Photo, PhotoTag, Tag, TagSuggestion
-from gallery.text import INVISIBLE_IN_FILES, LATIN_LOOKALIKES
+from gallery.text import INVISIBLE_IN_FILES, LATIN_LOOKALIKES, LOWER_CASE_FOLDS
 
 
 def photos_of_families_being_deleted() -> Q:
@@ -58,10 +58,12 @@ def family_list(*, user: AbstractBaseUser, with_counts: bool = False, with_membe
 
 
 def name_key_sql(field: str) -> Func:
-    """gallery.text.name_key in SQL, for a name column: invisible marks out, NFKC, lower case, look-alike letters as
-    the Latin ones."""
+    """gallery.text.name_key in SQL, for a name column: invisible marks out, NFKC, lower case, LOWER_CASE_FOLDS,
+    look-alike letters as the Latin ones."""
     visible = Func(F(field), Value("".join(sorted(INVISIBLE_IN_FILES))), Value(""), function="translate")
     lowered = Lower(Func(visible, template="normalize(%(expressions)s, NFKC)"))
+    for letters, folded in LOWER_CASE_FOLDS.items():
+        lowered = Func(lowered, Value(letters), Value(folded), function="replace")
     return Func(lowered, Value("".join(LATIN_LOOKALIKES)), Value("".join(LATIN_LOOKALIKES.values())),
                 function="translate")
 
