@@ -70,7 +70,8 @@ def search(request: HttpRequest) -> HttpResponse:
     params = form.params() if request.GET else SearchParams()
     understood = understand_search(user=request.user, params=params, removed=form.removed())
     if "chip" in request.GET:
-        return _chip_edited(request, understood, params=params, removed=form.removed())
+        return _chip_edited(request, understood, params=params, removed=form.removed(), refused=_chip_edit_refused(
+            request, form))
     response = search_photos(user=request.user, params=understood.params)
     query = form.cleaned_data.get("q", "") if form.is_valid() else request.GET.get("q", "")
     listed = SearchList.context(request.GET)  # the search's own parameters, for its photos' links and its report
@@ -297,8 +298,20 @@ def _chip_view(request: HttpRequest, chip: Chip, understood: Understanding) -> d
     return {"chip": chip, "remove_url": "?" + query.urlencode(), "replaced_by": understood.replaced_by(chip)}
 
 
+def _chip_edit_refused(request: HttpRequest, form: SearchForm) -> str:
+    """Why a chip's change can't be made at all, said as the search page says it of its box: a NUL character in the
+    search (its query, a filter, a `plain` phrase) or in the change itself (the page's forms send none: a hand-made
+    request), or a parameter given twice; else "". (Read on, the query refused was no chip's: "no longer in this
+    search", and a change's NUL was "could not be read (a date is written like 2023-06-14)".)"""
+    refused = form.refused_labels()
+    if not refused and any(NUL in value for name in _CHIP_PARAMS - {"q"} for value in request.GET.getlist(name)):
+        refused = [("The change", NUL_MESSAGE)]
+    said = " ".join(f"{label}: {message}" for label, message in refused)
+    return f"{said} Remove them and try again; nothing was changed." if said else ""
+
+
 def _chip_edited(request: HttpRequest, understood: Understanding, *, params: SearchParams,
-                 removed: frozenset[str]) -> HttpResponse:
+                 removed: frozenset[str], refused: str) -> HttpResponse:
     """A chip's new place, dates, or day of every year: rewrite its words in the query and show that search (the box
     stays the one source of truth, so the edit survives further typing). A new place the box does not know (no
     country, no photo of theirs taken there) is searched as words: said, as the chip goes. The change is what the user
@@ -309,6 +322,9 @@ def _chip_edited(request: HttpRequest, understood: Understanding, *, params: Sea
     query = request.GET.copy()
     for name in _CHIP_PARAMS - {"q"}:
         query.pop(name, None)
+    if refused:
+        messages.error(request, refused)
+        return redirect(f"{request.path}?{query.urlencode()}")
     if not edit.is_valid():
         said = ("a day of the month is 1 to 31, a month 1 to 12, a year a number"
                 if {"chip_day", "chip_month", "chip_year"} & set(edit.errors) else "a date is written like 2023-06-14")

@@ -419,6 +419,31 @@ def test_a_chip_turned_back_into_words_since_its_page_was_drawn_is_changed_all_t
     assert "“14 july” is no longer in this search: nothing was changed." in page
 
 
+@pytest.mark.parametrize("sent, said", [
+    ({"q": "red circle in Lis\x00bon 2023", "chip": "lisbon", "chip_place": "London"}, "Search"),
+    ({"q": "red circle in Lisbon 2023", "chip": "lisbon", "chip_place": "Lon\x00don"}, "The change"),
+    ({"q": "red circle in Lisbon 2023", "chip": "lis\x00bon", "chip_place": "London"}, "The change"),
+    ({"q": "red circle 2023", "chip": "2023", "chip_after": "2022-06-01\x00", "chip_before": ""}, "The change"),
+    ({"q": "red circle 14 july", "chip": "14 july", "chip_day": "2", "chip_month": "5\x00"}, "The change"),
+    ({"q": "red circle in Lisbon 2023", "plain": "lis\x00bon", "chip": "2023", "chip_after": "2022-06-01"},
+     "Searched as plain words")])
+def test_a_nul_character_in_a_chips_change_is_said_not_taken_for_a_chip_gone(trip, alice, client_for, sent, said):
+    """A chip's ✎ sent by hand with a NUL character in the query read "“lisbon” is no longer in this search" (the
+    query refused, nothing understood, no chip found), and one in the new place "could not be read (a date is
+    written like 2023-06-14)". Either says, as the search page does for a NUL in the box, that the text holds a
+    character that can't be searched; nothing is changed, and the address keeps no chip's change."""
+    client = client_for(alice)
+    for headers in ({}, {"HX-Request": "true"}):
+        response = client.get(reverse("search:search"), sent, headers=headers)
+        assert response.status_code == 302, response.status_code
+        target = parse_qs(urlsplit(response.url).query)
+        assert target["q"] == [sent["q"]] and not {"chip", "chip_place", "chip_after", "chip_month"} & set(target)
+        page = client.get(response.url).content.decode()
+        assert (f"{said}: Null characters are not allowed. Remove them and try again; nothing was changed."
+                in page), page[page.find("messages"):][:600]
+        assert "no longer in this search" not in page and "could not be read" not in page
+
+
 def test_another_familys_places_never_make_chips(trip, api, alice, client_for, other_family, mallory):
     shape_photo(other_family, mallory, "red", "circle", SYDNEY, "2023:07:14 12:00:00", seed=9)
     assert FamilyPlace.objects.filter(family=other_family, city="Sydney").exists()
