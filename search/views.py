@@ -317,7 +317,8 @@ def _chip_edited(request: HttpRequest, understood: Understanding, *, params: Sea
     country, no photo of theirs taken there) is searched as words: said, as the chip goes. The change is what the user
     asks now: words an earlier × turned back into words (`plain`, kept in the address and every chip's form since),
     the chip's own (its page drawn before the ×: a second tab, the back button) or those it is changed to, are its
-    chip again, no longer listed as plain."""
+    chip again, no longer listed as plain. A box emptied asks for no place (no dates): the chip goes as its × takes it,
+    its words kept, searched as plain words, and said (they were taken out of the query without a word)."""
     edit = ChipEditForm(request.GET)
     query = request.GET.copy()
     for name in _CHIP_PARAMS - {"q"}:
@@ -339,6 +340,12 @@ def _chip_edited(request: HttpRequest, understood: Understanding, *, params: Sea
         messages.error(request, f"“{text_isolated(data['chip'])}” is no longer in this search: nothing was changed.")
         return redirect(f"{request.path}?{query.urlencode()}")
     words = _chip_words(request, chip, data)
+    if words == "":  # its box emptied (a place's name, a range's two days): the chip goes as its × takes it
+        if chip.key not in query.getlist("plain"):
+            query.appendlist("plain", chip.key)
+        messages.info(request, f"“{text_isolated(chip.label)}” is no longer a filter: its words are searched as plain "
+                               "words, as its × does. To search without them, take them out of the search box.")
+        return redirect(f"{request.path}?{query.urlencode()}")
     wanted = {key, normalise(words or "")}  # (the words now the chip's, as the parser keys them)
     changed = None if words is None else _chip_changed(request, understood, chip, words, params=params,
                                                         removed=removed - wanted)
@@ -375,7 +382,7 @@ def _chip_changed(request: HttpRequest, understood: Understanding, chip: Chip, w
     if chip.kind == "day_of_year" and words == chip.key:
         return request.GET.get("q", "")
     changed = replace_chip(understood.parsed, chip.key, words)
-    if chip.kind not in ("day_of_year", "place") or not words:
+    if chip.kind not in ("day_of_year", "place"):
         return changed
     again = understand_search(user=request.user, params=replace(params, query=changed), removed=removed)
     if chip.kind == "place":

@@ -310,6 +310,27 @@ def test_a_chip_changed_to_a_place_of_no_photo_of_yours_says_it_is_searched_as_w
     assert 'data-chip="london"' in page and "is searched as words" not in page
 
 
+@pytest.mark.parametrize("change, key, label", [
+    ({"chip": "lisbon", "chip_place": ""}, "lisbon", "Lisbon"), ({"chip": "lisbon", "chip_place": "   "}, "lisbon",
+                                                                  "Lisbon"),
+    ({"chip": "2023", "chip_after": "", "chip_before": ""}, "2023", "2023")])
+def test_a_chip_whose_change_box_is_emptied_goes_as_its_x_takes_it_and_its_words_stay(trip, alice, client_for,
+                                                                                      change, key, label):
+    """A place chip's ✎ box emptied (or a date chip's two days), "Change" took its words out of the query: "red circle
+    in Lisbon 2023" became "red circle 2023", "Lisbon" lost from the box without a word. The place goes as its ×
+    takes it: the words stay in the box, searched as plain words, and the page says so and how to leave them out."""
+    client = client_for(alice)
+    for headers in ({}, {"HX-Request": "true"}):
+        response = client.get(reverse("search:search"), {"q": "red circle in Lisbon 2023", **change}, headers=headers)
+        assert response.status_code == 302
+        assert parse_qs(urlsplit(response.url).query) == {"q": ["red circle in Lisbon 2023"], "plain": [key]}
+        page = client.get(response.url).content.decode()
+        assert f'data-chip="{key}"' not in page and page.count('data-chip="') == 1, page.count('data-chip="')
+        assert (f"“{label}” is no longer a filter: its words are searched as plain words, as its × does. To search "
+                "without them, take them out of the search box." in page)
+        assert 'value="red circle in Lisbon 2023"' in page
+
+
 def test_a_day_of_every_year_chip_is_changed_to_another_day_or_that_day_of_one_year(trip, alice, client_for):
     """The chip of "14 july" (a day of every year) had × alone, while the other date chips have ✎: it has its own form
     now, a day and a month (that day of every year) and a year (left empty: any year; given: that one day). What can't
