@@ -299,15 +299,16 @@ def _chip_view(request: HttpRequest, chip: Chip, understood: Understanding) -> d
 
 
 def _chip_edit_refused(request: HttpRequest, form: SearchForm) -> str:
-    """Why a chip's change can't be made at all, said as the search page says it of its box: a NUL character in the
-    search (its query, a filter, a `plain` phrase) or in the change itself (the page's forms send none: a hand-made
-    request), or a parameter given twice; else "". (Read on, the query refused was no chip's: "no longer in this
-    search", and a change's NUL was "could not be read (a date is written like 2023-06-14)".)"""
-    refused = form.refused_labels()
-    if not refused and any(NUL in value for name in _CHIP_PARAMS - {"q"} for value in request.GET.getlist(name)):
-        refused = [("The change", NUL_MESSAGE)]
-    said = " ".join(f"{label}: {message}" for label, message in refused)
-    return f"{said} Remove them and try again; nothing was changed." if said else ""
+    """Why a chip's change can't be made at all: the search refused (a NUL character in its query, a filter or a
+    `plain` phrase, a parameter given twice: the page says which, as for its box), or a NUL character in the change
+    itself (the page's forms send none: a hand-made request), said as the page says it; else "". (Read on, the
+    query refused was no chip's: "no longer in this search", and a change's NUL "could not be read (a date is
+    written like 2023-06-14)".)"""
+    if form.refused():  # (the page it goes back to says what, above its results: said once)
+        return "Nothing was changed: the search itself can't be run as it is (said below)."
+    if any(NUL in value for name in _CHIP_PARAMS - {"q"} for value in request.GET.getlist(name)):
+        return f"The change: {NUL_MESSAGE} Remove them and try again; nothing was changed."
+    return ""
 
 
 def _chip_edited(request: HttpRequest, understood: Understanding, *, params: SearchParams,
