@@ -11,6 +11,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.contrib.postgres.aggregates import StringAgg
 from django.db.models import Count, Exists, F, Func, Max, OuterRef, Prefetch, Q, QuerySet, Subquery, Value, Window
 from django.db.models.functions import Coalesce, Lower, TruncMonth, TruncYear
+from django.db.models.lookups import Exact
 from django.http import Http404
 
 from gallery.models import Family, Favourite, Membership, Photo, PhotoTag, Tag, TagSuggestion
@@ -68,6 +69,14 @@ def name_key_sql(field: str) -> Func:
                 function="translate")
 
 
+def same_name(field: str, name) -> Exact:
+    """The name column `field` (a tag's, a concept's) read as `name` (text, or an expression: OuterRef("name")) is, as
+    their unique indexes compare names: PostgreSQL's lower() of each. What the family's tags count as one tag
+    (tags_get_or_create) is what a tag filter finds and a removal takes off; `__iexact` compares upper(), which reads
+    some names otherwise ("οδος" is "ΟΔΟΣ" to it, not to the index; "istanbul" is "İstanbul" to the index, not to it)."""
+    return Exact(Lower(field), Lower(name if hasattr(name, "resolve_expression") else Value(name)))
+
+
 def family_labelled(*, user: AbstractBaseUser, family: Family) -> Family:
     """`family` as family_list reads it, so that its `label` names its admins too when the user is in two families of
     that name (a page's header or row naming one family); as given when the user is not in it."""
@@ -112,7 +121,7 @@ def _tags_in_display_order() -> QuerySet[Tag]:
 def open_suggestions() -> QuerySet[TagSuggestion]:
     """Open tag suggestions, most probable first, except those a member has meanwhile given the photo as a tag
     (the next scoring removes them; until then they would only repeat the tag)."""
-    tagged = PhotoTag.objects.filter(photo_id=OuterRef("photo_id"), tag__name__iexact=OuterRef("name"))
+    tagged = PhotoTag.objects.filter(same_name("tag__name", OuterRef("name")), photo_id=OuterRef("photo_id"))
     return (TagSuggestion.objects.filter(state=TagSuggestion.State.OPEN, photo__trashed_at__isnull=True)
             .filter(~Exists(tagged))
             .order_by("-probability", "name"))
@@ -183,7 +192,7 @@ def photo_list(
     if uploaded_by_id is not None:
         qs = qs.filter(uploaded_by_id=uploaded_by_id)
     if tag:
-        qs = qs.filter(tags__name__iexact=tag)
+        qs = qs.filter(same_name("tags__name", tag))
     if city:
         qs = qs.filter(place_city__iexact=city)
     if country:
