@@ -11,10 +11,11 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.contrib.postgres.aggregates import StringAgg
 from django.db.models import Count, Exists, F, Func, Max, OuterRef, Prefetch, Q, QuerySet, Subquery, Value, Window
 from django.db.models.functions import Coalesce, Lower, TruncMonth, TruncYear
+from django.db.models.lookups import Exact
 from django.http import Http404
 
 from gallery.models import Family, Favourite, Membership, Photo, PhotoTag, Tag, TagSuggestion
-from gallery.text import INVISIBLE_IN_FILES, LATIN_LOOKALIKES
+from gallery.text import INVISIBLE_IN_FILES, LATIN_LOOKALIKES, LOWER_CASE_FOLDS
 
 
 def photos_of_families_being_deleted() -> Q:
@@ -58,12 +59,22 @@ def family_list(*, user: AbstractBaseUser, with_counts: bool = False, with_membe
 
 
 def name_key_sql(field: str) -> Func:
-    """gallery.text.name_key in SQL, for a name column: invisible marks out, NFKC, lower case, look-alike letters as
-    the Latin ones."""
+    """gallery.text.name_key in SQL, for a name column: invisible marks out, NFKC, lower case, LOWER_CASE_FOLDS,
+    look-alike letters as the Latin ones."""
     visible = Func(F(field), Value("".join(sorted(INVISIBLE_IN_FILES))), Value(""), function="translate")
     lowered = Lower(Func(visible, template="normalize(%(expressions)s, NFKC)"))
+    for letters, folded in LOWER_CASE_FOLDS.items():
+        lowered = Func(lowered, Value(letters), Value(folded), function="replace")
     return Func(lowered, Value("".join(LATIN_LOOKALIKES)), Value("".join(LATIN_LOOKALIKES.values())),
                 function="translate")
+
+
+def same_name(field: str, name) -> Exact:
+    """The name column `field` (a tag's, a concept's) read as `name` (text, or an expression: OuterRef("name")) is, as
+    their unique indexes compare names: PostgreSQL's lower() of each. What the family's tags count as one tag
+    (tags_get_or_create) is what a tag filter finds and a removal takes off; `__iexact` compares upper(), which reads
+    some names otherwise ("οδος" is "ΟΔΟΣ" to it, not to the index; "istanbul" is "İstanbul" to the index, not to it)."""
+    return Exact(Lower(field), Lower(name if hasattr(name, "resolve_expression") else Value(name)))
 
 
 def family_labelled(*, user: AbstractBaseUser, family: Family) -> Family:
@@ -110,7 +121,7 @@ def _tags_in_display_order() -> QuerySet[Tag]:
 def open_suggestions() -> QuerySet[TagSuggestion]:
     """Open tag suggestions, most probable first, except those a member has meanwhile given the photo as a tag
     (the next scoring removes them; until then they would only repeat the tag)."""
-    tagged = PhotoTag.objects.filter(photo_id=OuterRef("photo_id"), tag__name__iexact=OuterRef("name"))
+    tagged = PhotoTag.objects.filter(same_name("tag__name", OuterRef("name")), photo_id=OuterRef("photo_id"))
     return (TagSuggestion.objects.filter(state=TagSuggestion.State.OPEN, photo__trashed_at__isnull=True)
             .filter(~Exists(tagged))
             .order_by("-probability", "name"))
@@ -181,7 +192,7 @@ def photo_list(
     if uploaded_by_id is not None:
         qs = qs.filter(uploaded_by_id=uploaded_by_id)
     if tag:
-        qs = qs.filter(tags__name__iexact=tag)
+        qs = qs.filter(same_name("tags__name", tag))
     if city:
         qs = qs.filter(place_city__iexact=city)
     if country:

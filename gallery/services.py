@@ -43,7 +43,7 @@ from gallery.images import (
 from gallery.models import (AlbumShare, DeletedPhoto, Family, Favourite, Invite, Membership, Photo, PhotoTag,
                             RemovedTag, SidecarStar, Tag)
 from gallery.places import country_code_for, country_name, place_for
-from gallery.selectors import photos_worked_on
+from gallery.selectors import photos_worked_on, same_name
 from gallery.signals import members_joined, members_leaving, photos_added, photos_changed
 from gallery.text import (
     control_characters_refuse, name_key, one_line, tag_name_clean, text_from_file, text_from_os, without_controls,
@@ -1441,7 +1441,7 @@ def photos_tag_add(*, photos: Iterable[Photo], name: str, user: AbstractBaseUser
 def photos_tag_remove(*, photos: Iterable[Photo], name: str, user: AbstractBaseUser | None = None) -> int:
     """A member takes one tag (any case) off many photos; how many had it. Each removal is remembered: the file's
     keywords never put it back (tags_removed_remember)."""
-    links = PhotoTag.objects.filter(photo_id__in=[photo.pk for photo in photos], tag__name__iexact=name.strip())
+    links = PhotoTag.objects.filter(same_name("tag__name", name.strip()), photo_id__in=[photo.pk for photo in photos])
     removed = list(links.values_list("photo_id", "tag__name"))
     tags_removed_remember(removed)
     links.delete()

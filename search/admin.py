@@ -9,7 +9,7 @@ from django.utils.html import format_html
 from gallery.admin import ReadOnlyModelAdmin
 from gallery.admin_scope import FamilyScopedAdmin, LiveFamiliesFilter
 from gallery.models import Membership
-from gallery.selectors import family_status_counts
+from gallery.selectors import family_status_counts, same_name
 from gallery.text import control_characters_refuse
 from search.models import (
     DuplicateDismissal, EmbeddingModel, IndexedFamily, IndexedPhoto, Judgment, SearchCalibration, SearchPreferences,
@@ -103,8 +103,8 @@ class UniqueInFamilyForm(forms.ModelForm):
     def validate_unique(self) -> None:
         super().validate_unique()
         clash = self._meta.model.objects.filter(
+            same_name(self.unique_name, self.cleaned_data.get(self.unique_name, "")),
             family=self.cleaned_data.get("family"),
-            **{f"{self.unique_name}__iexact": self.cleaned_data.get(self.unique_name, "")},
         ).exclude(pk=self.instance.pk)
         if clash.exists():
             # Said once, plainly, by the field: Django's own messages for the same clash ("Constraint

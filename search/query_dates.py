@@ -381,17 +381,33 @@ def _year_no_photo_has(tokens, norms, covered, i: int, last_year: int) -> str:
     return _no_photo_from(year, " ".join(tokens[leads[0]:i + 1]), last_year)
 
 
-def _day_and_month_end(norms: tuple[str, ...], i: int) -> int | None:
-    """The index after a day and its month at `i`, in any order the parser reads them ("3 june", "3rd of june", "the
-    3rd of june", "june 3", "june the 3rd"), else None."""
-    at = i + 1 if i < len(norms) and norms[i] == "the" else i
-    if at < len(norms) and day_number(norms[at]) is not None:  # the day first
-        month_at = at + 2 if at + 1 < len(norms) and norms[at + 1] == "of" else at + 1
-        return month_at + 1 if month_at < len(norms) and norms[month_at] in MONTH_NAMES else None
-    if at == i and i < len(norms) and norms[i] in MONTH_NAMES:  # the month first
-        day_at = i + 2 if i + 1 < len(norms) and norms[i + 1] == "the" else i + 1
-        return day_at + 1 if day_at < len(norms) and day_number(norms[day_at]) is not None else None
+def day_and_month(norms: tuple[str, ...], i: int) -> tuple[int, int, tuple[int, int]] | None:
+    """A day and its month at `i`, in any order the parser reads them ("3 june", "3rd of june", "the 3rd of june",
+    "june 3", "june the 3rd"): (where its words start, after a "the" the day takes; the index after it; (month,
+    day)), else None. The day may be one its month has not ("31 june": dates_no_photo_has says so); whether a year
+    follows is the caller's to see. One reader for the parser's day of every year and the notes' dates no photo has."""
+    start = i + 1 if the_day(norms, i) else i
+    if start < len(norms) and (number := day_number(norms[start])) is not None:  # the day first
+        month_at = start + 2 if start + 2 < len(norms) and norms[start + 1] == "of" else start + 1
+        if month_at < len(norms) and norms[month_at] in MONTH_NAMES:
+            return start, month_at + 1, (MONTH_NAMES[norms[month_at]], number)
+        return None
+    if start == i and i < len(norms) and norms[i] in MONTH_NAMES:  # the month first
+        day_at = i + 2 if the_day(norms, i + 1) else i + 1
+        if day_at < len(norms) and (number := day_number(norms[day_at])) is not None:
+            return start, day_at + 1, (MONTH_NAMES[norms[i]], number)
     return None
+
+
+def the_day(norms: tuple[str, ...], i: int) -> bool:
+    """Whether the word at i is a "the" before a day's number ("the 3rd"), which then belongs to the day."""
+    return i + 1 < len(norms) and norms[i] == "the" and day_number(norms[i + 1]) is not None
+
+
+def _day_and_month_end(norms: tuple[str, ...], i: int) -> int | None:
+    """The index after a day and its month at `i` (day_and_month), else None."""
+    found = day_and_month(norms, i)
+    return found[1] if found else None
 
 
 def _no_photo_from(year: int, said: str, last_year: int) -> str:

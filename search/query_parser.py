@@ -53,6 +53,7 @@ from search.query_dates import (
     MONTH_NAMES,
     SEASONS,
     dates_no_photo_has,
+    day_and_month,
     day_number,
     day_or_none,
     holiday_span,
@@ -67,6 +68,7 @@ from search.query_dates import (
     fixed_holiday,
     is_day_of_year,
     season_span,
+    the_day,
     unread_range_end,
     year_span,
 )
@@ -729,7 +731,7 @@ class _Parser:
         found = self._date_range(i) or self._date_atom(i)
         if found:
             return self._chip(i, found[0], found[1], key_start=i)
-        if self._the_day(i) and (found := self._day(i + 1)):  # "the 3rd of june 2021 kids": the "the" is the day's
+        if the_day(self.norms, i) and (found := self._day(i + 1)):  # "the 3rd of june 2021 kids": the day's "the"
             return self._chip(i, found[0], found[1], key_start=i + 1)
         if self.norms[i] in DATE_WORDS and i + 1 < len(self.norms):  # "in 2023", "from june 2021"
             at = i + 2 if self.norms[i + 1] == "the" and day_number(self.norms[min(i + 2, len(self.norms) - 1)]) \
@@ -752,26 +754,19 @@ class _Parser:
         start, after a "the" the day takes; the index after it; (month, day)), else None. A day no month has ("31
         june") is none (dates_no_photo_has says so), 29 February is (leap years'); nor is one a year or a number
         follows ("3 june 9999", "christmas eve of 1700": a date no photo can have, said as such)."""
-        start = i + 1 if self._the_day(i) else i
-        found = None
-        for end in range(min(len(self.norms), start + 3), start, -1):  # "new years eve", "christmas eve", "nye"
-            held = fixed_holiday(" ".join(self.norms[start:end]))
-            if held:
-                found = end, held
-                break
-        number = day_number(self.norms[start]) if found is None and start < len(self.norms) else None
-        if number is not None:  # "3 june", "3rd of june"
-            month_at = start + 2 if start + 2 < len(self.norms) and self.norms[start + 1] == "of" else start + 1
-            if month_at < len(self.norms) and self.norms[month_at] in MONTH_NAMES:
-                found = month_at + 1, (MONTH_NAMES[self.norms[month_at]], number)
-        elif found is None and start == i and i < len(self.norms) and self.norms[i] in MONTH_NAMES:
-            day_at = i + 2 if self._the_day(i + 1) else i + 1  # "june 3", "june the 3rd"
-            number = day_number(self.norms[day_at]) if day_at < len(self.norms) else None
-            if number is not None:
-                found = day_at + 1, (MONTH_NAMES[self.norms[i]], number)
-        if found is None or not is_day_of_year(*found[1]) or self._number_follows(found[0]):
+        found = self._fixed_holiday(i) or day_and_month(self.norms, i)
+        if found is None or not is_day_of_year(*found[2]) or self._number_follows(found[1]):
             return None
-        return start, found[0], found[1]
+        return found
+
+    def _fixed_holiday(self, i: int) -> tuple[int, int, tuple[int, int]] | None:
+        """A holiday that is one day of every year at i ("christmas eve", "new years eve", "nye"): (i, the index after
+        it, (month, day)), else None."""
+        for end in range(min(len(self.norms), i + 3), i, -1):
+            held = fixed_holiday(" ".join(self.norms[i:end]))
+            if held:
+                return i, end, held
+        return None
 
     def _number_follows(self, i: int) -> bool:
         """Whether a number (or "of" and one) comes at i: the year of the day before it, read or not."""
@@ -899,7 +894,7 @@ class _Parser:
                 return day
             if (after in MONTH_NAMES or after in SEASONS) and not self._year_at(i + 2) and not (
                     i + 2 < len(self.norms) and self.norms[i + 2] == "of"):
-                day_at = i + 3 if self._the_day(i + 2) else i + 2  # "2021 june the 3rd"
+                day_at = i + 3 if the_day(self.norms, i + 2) else i + 2  # "2021 june the 3rd"
                 number = day_number(self.norms[day_at]) if after in MONTH_NAMES and day_at < len(self.norms) else None
                 day = day_or_none(year, MONTH_NAMES[after], number) if number else None
                 if day:  # and the day after it: "1987 july 4"
@@ -945,7 +940,7 @@ class _Parser:
         """The year at i, then a day and its month ("2021 3 june", "2021 3rd of june"): (index after it, (the day, the
         day)), unless the month has its own year ("2021 3 june 2022") or has no such day (left to the words, and the
         note of a day no month has)."""
-        day_at = i + 2 if self._the_day(i + 1) else i + 1  # "2021 the 3rd of june"
+        day_at = i + 2 if the_day(self.norms, i + 1) else i + 1  # "2021 the 3rd of june"
         number = day_number(self.norms[day_at]) if day_at < len(self.norms) else None
         month_at = day_at + 2 if day_at + 2 < len(self.norms) and self.norms[day_at + 1] == "of" else day_at + 1
         if number is None or month_at >= len(self.norms) or self.norms[month_at] not in MONTH_NAMES \
@@ -953,10 +948,6 @@ class _Parser:
             return None
         day = day_or_none(year, MONTH_NAMES[self.norms[month_at]], number)
         return (month_at + 1, (day, day)) if day else None
-
-    def _the_day(self, i: int) -> bool:
-        """Whether the word at i is a "the" before a day's number ("the 3rd"), which then belongs to the day."""
-        return i + 1 < len(self.norms) and self.norms[i] == "the" and day_number(self.norms[i + 1]) is not None
 
     def _numeric_day(self, word: str) -> date | None:
         """A day in numbers, the year last: "14/06/2021", "6/14/2021", "14.06.2021", "14-06-2021", "14/06/21". A day

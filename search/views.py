@@ -70,7 +70,8 @@ def search(request: HttpRequest) -> HttpResponse:
     params = form.params() if request.GET else SearchParams()
     understood = understand_search(user=request.user, params=params, removed=form.removed())
     if "chip" in request.GET:
-        return _chip_edited(request, understood, params=params, removed=form.removed())
+        return _chip_edited(request, understood, params=params, removed=form.removed(), refused=_chip_edit_refused(
+            request, form))
     response = search_photos(user=request.user, params=understood.params)
     query = form.cleaned_data.get("q", "") if form.is_valid() else request.GET.get("q", "")
     listed = SearchList.context(request.GET)  # the search's own parameters, for its photos' links and its report
@@ -297,18 +298,35 @@ def _chip_view(request: HttpRequest, chip: Chip, understood: Understanding) -> d
     return {"chip": chip, "remove_url": "?" + query.urlencode(), "replaced_by": understood.replaced_by(chip)}
 
 
+def _chip_edit_refused(request: HttpRequest, form: SearchForm) -> str:
+    """Why a chip's change can't be made at all: the search refused (a NUL character in its query, a filter or a
+    `plain` phrase, a parameter given twice: the page says which, as for its box), or a NUL character in the change
+    itself (the page's forms send none: a hand-made request), said as the page says it; else "". (Read on, the
+    query refused was no chip's: "no longer in this search", and a change's NUL "could not be read (a date is
+    written like 2023-06-14)".)"""
+    if form.refused():  # (the page it goes back to says what, above its results: said once)
+        return "Nothing was changed: the search itself can't be run as it is (said below)."
+    if any(NUL in value for name in _CHIP_PARAMS - {"q"} for value in request.GET.getlist(name)):
+        return f"The change: {NUL_MESSAGE} Remove them and try again; nothing was changed."
+    return ""
+
+
 def _chip_edited(request: HttpRequest, understood: Understanding, *, params: SearchParams,
-                 removed: frozenset[str]) -> HttpResponse:
+                 removed: frozenset[str], refused: str) -> HttpResponse:
     """A chip's new place, dates, or day of every year: rewrite its words in the query and show that search (the box
     stays the one source of truth, so the edit survives further typing). A new place the box does not know (no
     country, no photo of theirs taken there) is searched as words: said, as the chip goes. The change is what the user
     asks now: words an earlier × turned back into words (`plain`, kept in the address and every chip's form since),
     the chip's own (its page drawn before the ×: a second tab, the back button) or those it is changed to, are its
-    chip again, no longer listed as plain."""
+    chip again, no longer listed as plain. A box emptied asks for no place (no dates): the chip goes as its × takes it,
+    its words kept, searched as plain words, and said (they were taken out of the query without a word)."""
     edit = ChipEditForm(request.GET)
     query = request.GET.copy()
     for name in _CHIP_PARAMS - {"q"}:
         query.pop(name, None)
+    if refused:
+        messages.error(request, refused)
+        return redirect(f"{request.path}?{query.urlencode()}")
     if not edit.is_valid():
         said = ("a day of the month is 1 to 31, a month 1 to 12, a year a number"
                 if {"chip_day", "chip_month", "chip_year"} & set(edit.errors) else "a date is written like 2023-06-14")
@@ -323,6 +341,12 @@ def _chip_edited(request: HttpRequest, understood: Understanding, *, params: Sea
         messages.error(request, f"“{text_isolated(data['chip'])}” is no longer in this search: nothing was changed.")
         return redirect(f"{request.path}?{query.urlencode()}")
     words = _chip_words(request, chip, data)
+    if words == "":  # its box emptied (a place's name, a range's two days): the chip goes as its × takes it
+        if chip.key not in query.getlist("plain"):
+            query.appendlist("plain", chip.key)
+        messages.info(request, f"“{text_isolated(chip.label)}” is no longer a filter: its words are searched as plain "
+                               "words, as its × does. To search without them, take them out of the search box.")
+        return redirect(f"{request.path}?{query.urlencode()}")
     wanted = {key, normalise(words or "")}  # (the words now the chip's, as the parser keys them)
     changed = None if words is None else _chip_changed(request, understood, chip, words, params=params,
                                                         removed=removed - wanted)
@@ -359,7 +383,7 @@ def _chip_changed(request: HttpRequest, understood: Understanding, chip: Chip, w
     if chip.kind == "day_of_year" and words == chip.key:
         return request.GET.get("q", "")
     changed = replace_chip(understood.parsed, chip.key, words)
-    if chip.kind not in ("day_of_year", "place") or not words:
+    if chip.kind not in ("day_of_year", "place"):
         return changed
     again = understand_search(user=request.user, params=replace(params, query=changed), removed=removed)
     if chip.kind == "place":

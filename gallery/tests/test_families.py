@@ -200,6 +200,22 @@ def test_create_family_command_creates_the_family_and_is_safe_to_rerun(db, capsy
     assert "Family “Millers” exists; uma is an admin." in out
 
 
+@pytest.mark.parametrize("first, again", [("Straße", "STRASSE"), ("ΟΔΟΣ", "οδος"), ("İnan", "Inan")])
+def test_rerunning_create_family_finds_the_family_by_the_name_it_reads_as(db, capsys, first, again):
+    """A rerun looked the family up by PostgreSQL's upper case ("STRASSE" is not "Straße" there) while the family it
+    would make is refused as a twin of that one: "create_family STRASSE" beside "Straße" stopped with "You already have
+    a family called". It finds the family as the refusal reads names (name_key) and adds the members."""
+    UserFactory(username="uma")
+    UserFactory(username="vic")
+    call_command("create_family", first, "--admin", "uma")
+
+    call_command("create_family", again, "--admin", "uma", "--member", "vic")
+
+    family = Family.objects.get(name=first)
+    assert _roles(family) == {"uma": "admin", "vic": "member"} and Family.objects.count() == 1
+    assert f"Family “{first}” exists; uma is an admin." in capsys.readouterr().out
+
+
 def test_rerunning_create_family_never_demotes_an_admin_named_as_a_member(db, capsys):
     """The README's `create_family "The Smiths" --admin alice --member bob`, run again once bob had been made an
     admin on the family page, made him a plain member (withdrawing his links) and printed "Added bob as a member"."""
@@ -504,6 +520,25 @@ def test_a_family_whose_name_only_looks_like_another_is_told_apart_by_its_admins
     for url in (reverse("gallery:timeline"), reverse("gallery:upload"), reverse("search:search") + "?q=x"):
         body = client_for(alice).get(url).content.decode()
         assert mine in body and theirs in body, url
+
+
+@pytest.mark.parametrize("mine, theirs", [("Straße", "STRASSE"), ("ΟΔΟΣ", "οδος"), ("İnan", "Inan"),
+                                          ("\ufb01nns", "FINNS"), ("Smiths", "SMITHS")])
+def test_a_name_refused_as_one_of_yours_is_one_the_pickers_tell_apart(client_for, family, alice, other_family,
+                                                                    mallory, mine, theirs):
+    """A family's name was compared case-folded where a new name is refused (Python) and lowered where two of one's
+    families are told apart (SQL): "STRASSE" was refused beside alice's "Straße", and a "STRASSE" she joined showed
+    as a second, unexplained "STRASSE"-alike in every picker; "Inan" beside "İnan" the other way round. Both read a
+    name alike: twins are refused, and told apart by their admins when joined."""
+    Family.objects.filter(pk=family.pk).update(name=mine)
+    refused = client_for(alice).post(reverse("gallery:families"), {"name": theirs})
+    assert refused.status_code == 200 and "You already have a family called" in refused.content.decode(), theirs
+    assert not Family.objects.filter(name=theirs).exists()
+    Family.objects.filter(pk=other_family.pk).update(name=theirs)
+    Membership.objects.filter(family=other_family, user=mallory).update(role=Membership.Role.ADMIN)
+    MembershipFactory(family=other_family, user=alice)
+    body = client_for(alice).get(reverse("gallery:timeline")).content.decode()
+    assert f"{mine} · admin: alice" in body and f"{theirs} · admin: mallory" in body, (mine, theirs)
 
 
 def test_albums_of_two_families_of_the_same_name_are_told_apart_by_their_family_too(client_for, family, alice,

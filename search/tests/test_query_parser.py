@@ -8,7 +8,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from search.query_dates import phrase_for_range, range_label
+from search.query_dates import day_and_month, phrase_for_range, range_label
 from search.query_parser import (
     KnownPlace,
     ParserContext,
@@ -619,6 +619,25 @@ def test_a_day_and_month_with_a_year_no_photo_has_says_so_in_every_order(query):
     assert parse_query(query.replace("9999", "1700"), ctx()).date_notes == (
         "No photo is from 1700: the oldest surviving photograph is from 1826. "
         f"“{said.replace('9999', '1700')}” is searched as words.",)
+
+
+@pytest.mark.parametrize("words, found", [
+    ("3 june", (0, 2, (6, 3))), ("3rd of june", (0, 3, (6, 3))), ("the 3rd of june", (1, 4, (6, 3))),
+    ("june 3", (0, 2, (6, 3))), ("june the 3rd", (0, 3, (6, 3))), ("jun 3rd 9999", (0, 2, (6, 3))),
+    ("31 june", (0, 2, (6, 31))), ("the june 3", None), ("june the", None), ("3rd of", None), ("of june 3", None),
+    ("32 june", None), ("june", None)])
+def test_one_reader_of_a_day_and_its_month_serves_the_chips_and_the_notes(words, found):
+    """The parser's day of every year and the notes' dates no photo has read "3 june" / "june the 3rd" with one
+    reader (they had two copies of it): where the words start (after the day's "the"), where they end, and the
+    (month, day), a day its month has not included (the note says so; the chip is refused)."""
+    norms = tuple(words.split())
+    assert day_and_month(norms, 0) == found
+    if found and found[2] == (6, 3):
+        parsed = parse_query(f"beach {words}", ctx())
+        assert parsed.days_of_year == (() if "9999" in words else ((6, 3),)), parsed
+        said = " ".join(norms[:found[1]])
+        assert parse_query(f"beach {said} 9999", ctx()).date_notes == (
+            f"No photo is from 9999 yet: “{said} 9999” is searched as words.",)
 
 
 @pytest.mark.parametrize("query, days, after, before, text", [

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import random
+from html import unescape
 from datetime import date
 from urllib.parse import parse_qs, urlsplit
 
@@ -311,6 +312,27 @@ def test_a_chip_changed_to_a_place_of_no_photo_of_yours_says_it_is_searched_as_w
     assert 'data-chip="london"' in page and "is searched as words" not in page
 
 
+@pytest.mark.parametrize("change, key, label", [
+    ({"chip": "lisbon", "chip_place": ""}, "lisbon", "Lisbon"), ({"chip": "lisbon", "chip_place": "   "}, "lisbon",
+                                                                  "Lisbon"),
+    ({"chip": "2023", "chip_after": "", "chip_before": ""}, "2023", "2023")])
+def test_a_chip_whose_change_box_is_emptied_goes_as_its_x_takes_it_and_its_words_stay(trip, alice, client_for,
+                                                                                      change, key, label):
+    """A place chip's ✎ box emptied (or a date chip's two days), "Change" took its words out of the query: "red circle
+    in Lisbon 2023" became "red circle 2023", "Lisbon" lost from the box without a word. The place goes as its ×
+    takes it: the words stay in the box, searched as plain words, and the page says so and how to leave them out."""
+    client = client_for(alice)
+    for headers in ({}, {"HX-Request": "true"}):
+        response = client.get(reverse("search:search"), {"q": "red circle in Lisbon 2023", **change}, headers=headers)
+        assert response.status_code == 302
+        assert parse_qs(urlsplit(response.url).query) == {"q": ["red circle in Lisbon 2023"], "plain": [key]}
+        page = client.get(response.url).content.decode()
+        assert f'data-chip="{key}"' not in page and page.count('data-chip="') == 1, page.count('data-chip="')
+        assert (f"“{label}” is no longer a filter: its words are searched as plain words, as its × does. To search "
+                "without them, take them out of the search box." in page)
+        assert 'value="red circle in Lisbon 2023"' in page
+
+
 def test_a_day_of_every_year_chip_is_changed_to_another_day_or_that_day_of_one_year(trip, alice, client_for):
     """The chip of "14 july" (a day of every year) had × alone, while the other date chips have ✎: it has its own form
     now, a day and a month (that day of every year) and a year (left empty: any year; given: that one day). What can't
@@ -429,6 +451,35 @@ def test_a_chip_turned_back_into_words_since_its_page_was_drawn_is_changed_all_t
     assert parse_qs(urlsplit(response.url).query) == {"q": ["red circle blue"]}
     page = client.get(response.url).content.decode()
     assert "“14 july” is no longer in this search: nothing was changed." in page
+
+
+@pytest.mark.parametrize("sent, said", [
+    ({"q": "red circle in Lis\x00bon 2023", "chip": "lisbon", "chip_place": "London"}, "Search"),
+    ({"q": "red circle in Lisbon 2023", "chip": "lisbon", "chip_place": "Lon\x00don"}, "The change"),
+    ({"q": "red circle in Lisbon 2023", "chip": "lis\x00bon", "chip_place": "London"}, "The change"),
+    ({"q": "red circle 2023", "chip": "2023", "chip_after": "2022-06-01\x00", "chip_before": ""}, "The change"),
+    ({"q": "red circle 14 july", "chip": "14 july", "chip_day": "2", "chip_month": "5\x00"}, "The change"),
+    ({"q": "red circle in Lisbon 2023", "plain": "lis\x00bon", "chip": "2023", "chip_after": "2022-06-01"},
+     "Searched as plain words")])
+def test_a_nul_character_in_a_chips_change_is_said_not_taken_for_a_chip_gone(trip, alice, client_for, sent, said):
+    """A chip's ✎ sent by hand with a NUL character in the query read "“lisbon” is no longer in this search" (the
+    query refused, nothing understood, no chip found), and one in the new place "could not be read (a date is
+    written like 2023-06-14)". Either says, as the search page does for a NUL in the box, that the text holds a
+    character that can't be searched; nothing is changed, and the address keeps no chip's change."""
+    client = client_for(alice)
+    for headers in ({}, {"HX-Request": "true"}):
+        response = client.get(reverse("search:search"), sent, headers=headers)
+        assert response.status_code == 302, response.status_code
+        target = parse_qs(urlsplit(response.url).query)
+        assert target["q"] == [sent["q"]] and not {"chip", "chip_place", "chip_after", "chip_month"} & set(target)
+        page = unescape(client.get(response.url).content.decode())
+        if said == "The change":
+            assert ("The change: Null characters are not allowed. Remove them and try again; nothing was changed."
+                    in page), page[page.find("messages"):][:600]
+        else:  # the search itself refused: the page says which text, above its results, and the message that it
+            assert "Nothing was changed: the search itself can't be run as it is (said below)." in page
+            assert f"{said}: Null characters are not allowed. Remove them and search again." in page
+        assert "no longer in this search" not in page and "could not be read" not in page
 
 
 def test_another_familys_places_never_make_chips(trip, api, alice, client_for, other_family, mallory):

@@ -109,6 +109,31 @@ def test_tag_filter_is_case_insensitive(shapes, api):
     assert _ids(_search(api, q="red circle", tag="nowhere")) == []
 
 
+@pytest.mark.parametrize("tagged, typed", [
+    ("ΟΔΟΣ", "οδος"), ("ΟΔΟΣ", "οδοσ"), ("İstanbul", "istanbul"), ("İstanbul", "İSTANBUL"), ("Straße", "STRASSE"),
+    ("Straße", "STRASSE".lower()), ("Orchard", "oRCHARD")])
+def test_a_tag_filter_finds_what_the_tags_unique_name_calls_that_tag_on_every_page(
+        shapes, api, alice, client_for, family, tagged, typed):
+    """A tag filter read a name by upper case on the timeline (page and photos API) and by lower case in search (page
+    and API), while a family's tags are one per lower-cased name (its unique index, tags_get_or_create): "οδος" found
+    the photo tagged "ΟΔΟΣ" on the timeline and not in search, "istanbul" the one tagged "İstanbul" in search and not
+    on the timeline. Every filter finds a tag by the name the family's tags read as one: the tag `typed` would be."""
+    from gallery.services import photo_update, tags_get_or_create
+
+    photo = shapes["red circle"]
+    photo_update(photo=photo, user=alice, tags=[tagged])
+    run_queued_tasks()
+    same_tag = [tag.pk for tag in tags_get_or_create(family=family, names=[typed])] == [photo.tags.get().pk]
+    wanted = {photo.pk} if same_tag else set()
+    searched = set(_ids(_search(api, q="red circle", tag=typed)))
+    listed = {row["id"] for row in api.get(reverse("api_photos"), {"tag": typed}).json()["results"]}
+    assert (searched, listed) == (wanted, wanted), same_tag
+    client = client_for(alice)
+    timeline = client.get(reverse("gallery:timeline"), {"tag": typed}).content.decode()
+    page = client.get(reverse("search:search"), {"q": "red circle", "tag": typed, "show_hidden": "1"}).content.decode()
+    assert (f'id="photo-{photo.pk}"' in timeline, f'data-photo="{photo.pk}"' in page) == (same_tag, same_tag)
+
+
 def test_date_filters_include_both_days(shapes, api):
     # Days taken: red circle 1, by bob 2, blue square 3, green triangle 4, grandparents' 5 (July 2020).
     between = _search(api, q="red circle", taken_after="2020-07-02", taken_before="2020-07-04")

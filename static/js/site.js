@@ -155,7 +155,7 @@
 
   // Back/Forward: htmx restores the page from its history cache, where a text box holds whatever it held when
   // the snapshot was taken. The address is the truth: put each text box of a GET form back to its value there. Not
-  // a search chip's ✎ box (its place's name, which no address holds): emptied, its "Change" took the place out.
+  // a search chip's ✎ box (its place's name, which no address holds): emptied, its "Change" takes the place off.
   document.addEventListener("htmx:historyRestore", () => {
     const params = new URLSearchParams(location.search);
     const boxes = "form[method=get]:not(.chip-form) input[type=search], form[method=get]:not(.chip-form) input[type=text]";

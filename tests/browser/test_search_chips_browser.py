@@ -239,3 +239,33 @@ def test_a_place_chips_change_box_keeps_its_name_on_a_page_back_from_history(liv
     assert page.locator("#search-form input[name=q]").input_value() == "red circle in Lisbon 2023"
     assert page.evaluate(RESULT_IDS) == [lisbon_2023.pk]
     assert page.js_errors == []
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("width", [1280, 390])
+def test_a_place_chips_box_emptied_takes_the_place_off_and_keeps_its_words(live_server, browser, artifacts,
+                                                                            toy_model, width):
+    """The place chip's ✎ box emptied, "Change" took "in Lisbon" out of the query without a word: the search box
+    read "red circle 2023". The chip goes as its × takes it, its words stay in the box as plain words, and the page
+    says so and how to search without them, at 1280 px and on a 390 px phone."""
+    smiths, alice = FamilyFactory(name="Smiths"), UserFactory(username="alice")
+    MembershipFactory(family=smiths, user=alice, role=Membership.Role.ADMIN)
+    shape_photo(smiths, alice, "red", "circle", LISBON, "2023:07:14 12:00:00", seed=1)
+    shape_photo(smiths, alice, "red", "circle", LONDON, "2023:05:02 12:00:00", seed=3)
+    run_queued_tasks()
+    with _alice_page(browser, live_server, **width_options(width)) as page:
+        page.goto(live_server.url + "/search/?q=red+circle+in+Lisbon+2023")
+        page.wait_for_function(f"() => ({CHIP_KEYS})().join() === 'lisbon,2023'")
+        chip = page.locator('#results .chip[data-chip="lisbon"]')
+        chip.locator(".chip-edit summary").click()
+        chip.locator("input[name=chip_place]").fill("")
+        page.screenshot(path=artifacts / f"chips-place-emptied-{width}.png", full_page=False)
+        chip.locator("button[type=submit]").click()
+        page.wait_for_function(f"() => ({CHIP_KEYS})().join() === '2023'")
+        assert page.locator("#search-form input[name=q]").input_value() == "red circle in Lisbon 2023"
+        assert "“Lisbon” is no longer a filter: its words are searched as plain words" in page.locator(
+            ".messages").inner_text()
+        assert parse_qs(urlsplit(page.url).query)["plain"] == ["lisbon"]
+        page.screenshot(path=artifacts / f"chips-place-emptied-after-{width}.png", full_page=True)
+        assert page.evaluate(OVERFLOW, width) == []
+        assert page.js_errors == []

@@ -3,8 +3,9 @@ from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
-from gallery.models import Family, Membership
-from gallery.services import family_create, membership_add
+from gallery.models import Membership
+from gallery.services import families_named_as, family_create, membership_add
+from gallery.text import one_line
 
 
 class Command(BaseCommand):
@@ -24,7 +25,8 @@ class Command(BaseCommand):
             raise CommandError(f"No such user: {', '.join(unknown)}.")
         admin_user, members = found[admin], [found[username] for username in member]
         # Names are not unique on the site: a rerun updates the family of that name the admin is already in.
-        family = Family.objects.filter(name__iexact=name.strip(), memberships__user=admin_user).order_by("pk").first()
+        # (read as family_create's refusal reads it, families_named_as: "STRASSE" is the admin's "Straße")
+        family = next(iter(families_named_as(one_line(name), user=admin_user)), None)
         try:
             if family is None:
                 family = family_create(name=name, admin=admin_user)
