@@ -29,7 +29,7 @@ from search.metadata import MetaMatch, MetaQuery, metadata_pass, metadata_passes
 from search.models import PhotoEmbedding, SearchPreferences
 from search.selectors import (RefinePhoto, SearchContext, StoredModel, family_search_model, refine_photos,
                               search_context, stored_model)
-from search.text_embeddings import EncodeBudget, cached_term_vectors, term_vectors, term_vectors_within
+from search.text_embeddings import EncodeBudget, term_vectors, term_vectors_within
 from search.scope import Scope, id_array
 from search.vector_index import nearest_photos, semantic_hits
 
@@ -368,11 +368,12 @@ class _SemanticSearch:
 
     def _vectors(self, embedder: Embedder | StoredModel, terms: list[str]) -> np.ndarray:
         """The terms' vectors: encoded where missing by a loaded model, else all cached or ModelUnavailable."""
-        if isinstance(embedder, StoredModel):
-            vectors = cached_term_vectors(embedder.model_name, terms)
+        if isinstance(embedder, StoredModel):  # (encodes nothing: the words not cached are queued for the worker)
+            with EncodeBudget(terms=0) as budget:
+                vectors = term_vectors_within(embedder, terms, budget)
             if vectors is None:
-                raise ModelUnavailable("The search model is not loaded in this process and the words of this search "
-                                       "were never encoded: no image match is known without it.")
+                raise ModelUnavailable("The search model is not loaded in this process and some words of this search "
+                                       "are not encoded yet: no image match is known without them.")
             return vectors
         vectors, calls = term_vectors(embedder, terms)
         self.response.model_calls += calls
@@ -610,7 +611,7 @@ def _explanation(response: SearchResponse, c: _Candidate) -> Explanation:
 
 
 def explain_photo(*, user: AbstractBaseUser, params: SearchParams, photo_id: int,
-                  load_model: bool = True) -> Explanation | None:
+                  load_model: bool) -> Explanation | None:
     """How the search `params` scores one photo, every component as a result's explain shows it, without walking
     any index: the same plan, expansion, scoring and fusion as `search_photos`, for that photo alone (what a
     judgment records). The caller has checked the user may see the photo; None when the query is empty. Without

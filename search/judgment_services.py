@@ -32,7 +32,7 @@ LINE_MAX_CHARS = 1_000_000  # an exported row with its score components is a few
 BYTE_ORDER_MARK = "\ufeff"  # how Windows editors (Notepad) start a UTF-8 file
 
 
-def judgment_components(*, user: AbstractBaseUser, photo: Photo, query: str, load_model: bool = True) -> dict:
+def judgment_components(*, user: AbstractBaseUser, photo: Photo, query: str, load_model: bool) -> dict:
     """Every score component the search for `query` (understood as the search page understands it) gives `photo`,
     searched in the photo's family: Explanation.as_dict(). Always the query's own components, also when the
     verdict was given on a refined search: a refined cosine is not a text-image one, and calibrations are

@@ -35,9 +35,10 @@ class StoredModel:
 
 
 def stored_model(*, model_name: str) -> StoredModel | None:
-    """The model as some process's load recorded it; None when no load of it succeeded anywhere yet."""
-    row = (EmbeddingModel.objects.filter(name=model_name, dim__isnull=False, calibration_scale__isnull=False,
-                                         calibration_bias__isnull=False)
+    """The model as some process's load recorded it; None when no load of it succeeded anywhere yet, or the latest
+    failed (a worker's failed load marks it unavailable, keeping its old figures)."""
+    row = (EmbeddingModel.objects.filter(name=model_name, available=True, dim__isnull=False,
+                                         calibration_scale__isnull=False, calibration_bias__isnull=False)
            .values_list("dim", "calibration_scale", "calibration_bias").first())
     return None if row is None else StoredModel(model_name, row[0], (row[1], row[2]))
 

@@ -9,6 +9,7 @@ import hashlib
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 from django.conf import settings
@@ -16,6 +17,9 @@ from django.core.cache import cache
 
 from search.embedder import Embedder
 from search.models import TextEmbedding
+
+if TYPE_CHECKING:
+    from search.selectors import StoredModel
 
 _CACHE_SIZE = 4096
 _cache: OrderedDict[tuple[str, str], np.ndarray] = OrderedDict()
@@ -30,14 +34,6 @@ def cache_key(term: str) -> str:
 def term_vectors(embedder: Embedder, terms: list[str]) -> tuple[np.ndarray, int]:
     """(len(terms), dim) unit vectors, and how many terms needed the model (0 when all were cached)."""
     return _vectors(embedder, terms, None)
-
-
-def cached_term_vectors(model_name: str, terms: list[str]) -> np.ndarray | None:
-    """term_vectors' vectors of `model_name` without the model: None unless every term is cached (in this process or
-    the database: the search that showed a result stored its terms' vectors for every process)."""
-    keys = [cache_key(term) for term in terms]
-    found = _cached(model_name, keys)
-    return np.stack([found[key] for key in keys]) if all(key in found for key in keys) else None
 
 
 # Pages that need the words of many queries at once (the quality and model comparison pages, a photo's profile) must
@@ -82,14 +78,15 @@ class EncodeBudget:
                     "search.tasks.text_embeddings_task", model_name, chunk, group="text embeddings"))
 
 
-def term_vectors_within(embedder: Embedder, terms: list[str], budget: EncodeBudget | None) -> np.ndarray | None:
+def term_vectors_within(embedder: Embedder | StoredModel, terms: list[str], budget: EncodeBudget | None) -> np.ndarray | None:
     """term_vectors' vectors when every term is cached or the budget can still encode the missing ones; otherwise
     None, with the missing terms noted in the budget for the worker (see EncodeBudget). No budget: always encode
-    (the worker, commands)."""
+    (the worker, commands). A model this process has not loaded (StoredModel: a verdict's) goes with a budget of 0."""
     return _vectors(embedder, terms, budget)[0]
 
 
-def _vectors(embedder: Embedder, terms: list[str], budget: EncodeBudget | None) -> tuple[np.ndarray | None, int]:
+def _vectors(embedder: Embedder | StoredModel, terms: list[str],
+             budget: EncodeBudget | None) -> tuple[np.ndarray | None, int]:
     """The terms' vectors (None when a `budget` can't encode the missing ones) and how many terms the model encoded."""
     keys = [cache_key(term) for term in terms]
     found = _cached(embedder.model_name, keys)

@@ -560,7 +560,7 @@ def test_a_verdict_never_loads_the_model_and_records_what_the_search_gave(client
     photo = shapes["red square"]
     text_embeddings.clear_process_cache()  # (what earlier tests cached here: this database has never held it)
     client.get("/search/?q=red+shape&min_score=0")  # the search that showed it (another process, maybe)
-    loaded = judgment_components(user=alice, photo=photo, query="red shape")
+    loaded = judgment_components(user=alice, photo=photo, query="red shape", load_model=True)
     assert loaded["model_name"] and loaded["cosine"] is not None
     reset_embedder()  # a web process that has not loaded the model yet
     text_embeddings.clear_process_cache()
@@ -571,10 +571,12 @@ def test_a_verdict_never_loads_the_model_and_records_what_the_search_gave(client
     assert judgment.components == json.loads(json.dumps(loaded)) and judgment.model_name == loaded["model_name"]
 
 
-def test_a_verdict_on_words_never_encoded_is_recorded_without_the_image_half(client_for, alice, shapes, monkeypatch):
+def test_a_verdict_on_words_never_encoded_is_recorded_without_the_image_half(client_for, alice, shapes, monkeypatch,
+                                                                            django_capture_on_commit_callbacks):
     """A verdict on a query whose words no process has encoded (an API client judging a search it never ran) can't
     have its image half without the model: it is recorded all the same, at once, with the metadata half, and says no
-    model scored it (a blank model_name, no cosine), as a judgment given while smart search is off does."""
+    model scored it (a blank model_name, no cosine), as a judgment given while smart search is off does; its words go
+    to the worker to encode, as a page's that can't encode them all do."""
     from search import text_embeddings
     from search.embedder import reset_embedder
 
@@ -582,12 +584,22 @@ def test_a_verdict_on_words_never_encoded_is_recorded_without_the_image_half(cli
     reset_embedder()
     text_embeddings.clear_process_cache()
     loads = _model_loads(monkeypatch)
-    assert judge(client, shapes["red square"], "right", q="crimson block").status_code == 200
+    with django_capture_on_commit_callbacks(execute=True):
+        assert judge(client, shapes["red square"], "right", q="crimson block").status_code == 200
     assert loads == []
     judgment = Judgment.objects.get()
     assert judgment.model_name == "" and judgment.components["model_name"] is None
     assert judgment.components["cosine"] is None and judgment.components["probability_semantic"] == 0
     assert judgment.components["semantic_weight"] == 0 and judgment.components["metadata_weight"] == 1
+    # Its words were queued for the worker (which has the model), so the next verdict on them has its image half.
+    assert run_queued_tasks() == 1
+    reset_embedder()
+    text_embeddings.clear_process_cache()
+    loads = _model_loads(monkeypatch)
+    assert judge(client, shapes["red square"], "wrong", q="crimson block").status_code == 200
+    assert loads == []
+    judgment = Judgment.objects.get()
+    assert judgment.model_name and judgment.components["cosine"] is not None and not judgment.relevant
 
 
 def test_a_shared_refine_link_and_your_own_marks_say_each_photo_once(
@@ -658,3 +670,23 @@ def test_the_refine_bar_plans_no_search_of_its_own(client_for, alice, bob, shape
     refine_reads = [q["sql"] for q in captured.captured_queries
                     if 'FROM "gallery_photo"' in q["sql"] and '"search_photoembedding"' in q["sql"]]
     assert len(refine_reads) == 1, refine_reads
+
+
+def test_a_verdict_does_not_score_with_a_model_whose_latest_load_failed(client_for, alice, shapes, monkeypatch):
+    """A worker whose load of the model failed marks it unavailable and keeps its old size and calibration: a verdict
+    in a process without the model scored the photo with them all the same, while search showed smart search off.
+    It is recorded with its metadata half, as search would score it."""
+    from search import text_embeddings
+    from search.embedder import reset_embedder
+    from search.models import EmbeddingModel
+
+    client = client_for(alice)
+    client.get("/search/?q=red+shape&min_score=0")  # its words encoded and stored
+    assert EmbeddingModel.objects.filter(available=True).update(available=False) == 1
+    reset_embedder()
+    text_embeddings.clear_process_cache()
+    loads = _model_loads(monkeypatch)
+    assert judge(client, shapes["red square"], "right").status_code == 200
+    assert loads == []
+    judgment = Judgment.objects.get()
+    assert judgment.model_name == "" and judgment.components["cosine"] is None

@@ -748,7 +748,7 @@ def _browsed(alice, query: str, **extra) -> list[tuple]:
     params = understand_search(user=alice, params=SearchParams(query=query, min_score=0, **extra)).params
     rows = []
     for result in search_photos(user=alice, params=params).results:
-        alone = explain_photo(user=alice, params=params, photo_id=result.photo.pk)
+        alone = explain_photo(user=alice, params=params, photo_id=result.photo.pk, load_model=True)
         rows.append((result.photo.pk, round(result.score, 9), result.explanation.as_dict(), alone.as_dict()))
     return rows
 
