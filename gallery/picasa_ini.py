@@ -132,10 +132,9 @@ def read_picasa_ini(path: Path) -> PicasaIni:
 
 
 class PicasaInis:
-    """The Picasa files beside an import's photos: each folder's found and read once while the walk is in it (the
-    files come folder by folder; a few folders are kept, as a folder's photos and its subfolder's interleave)."""
-
-    KEPT = 8
+    """The Picasa files beside an import's photos: each folder's found and read once while the walk is in it. The
+    walk's order puts a folder's files on both sides of its subfolders' (IMG_0001.JPG, Party/…, img_0002.jpg): the
+    files of the folder the walk is in and of the folders around it are kept, no others (as deep as the folders go)."""
 
     def __init__(self) -> None:
         self._by_folder: dict[Path, PicasaIni | None] = {}
@@ -144,8 +143,7 @@ class PicasaInis:
         """The Picasa file of the folder of the photo at `path`; None when it has none."""
         folder = path.parent
         if folder not in self._by_folder:
-            if len(self._by_folder) >= self.KEPT:
-                del self._by_folder[next(iter(self._by_folder))]
+            self._by_folder = {kept: picasa for kept, picasa in self._by_folder.items() if kept in folder.parents}
             found = picasa_ini_path(folder)
             self._by_folder[folder] = read_picasa_ini(found) if found is not None else None
         return self._by_folder[folder]

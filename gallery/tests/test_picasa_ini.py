@@ -49,9 +49,9 @@ def faces(*ids: str) -> str:
     return ";".join(f"rect64(3f845bcb59418507),{face}" for face in ids)
 
 
-def _import(directory, *args) -> str:
+def _import(directory, *args, user: str = "alice") -> str:
     out = io.StringIO()
-    call_command("import_photos", str(directory), "--family", "Smiths", "--user", "alice", *args, "--no-progress",
+    call_command("import_photos", str(directory), "--family", "Smiths", "--user", user, *args, "--no-progress",
                  stdout=out, stderr=io.StringIO())
     return out.getvalue()
 
@@ -173,6 +173,20 @@ def test_a_photo_starred_in_picasa_is_the_importing_members_favourite_once(tmp_p
     write(root, {".picasa.ini": ini(photos={"IMG_0001.JPG": {"star": "yes", "keywords": "kite"}})})
     _import(root)
     assert tags("IMG_0001.JPG") == {"kite": "embedded"} and not Favourite.objects.exists()
+
+
+def test_a_folders_picasa_file_is_read_once_however_many_subfolders_come_between_its_photos(
+        tmp_path, family, alice, caplog):
+    files = {f"A/m{n}/IMG_{n}.JPG": picture() for n in range(10)}
+    root = write(tmp_path / "Pictures", files | {
+        "A/a.jpg": picture(), "A/z.jpg": picture(),
+        "A/.picasa.ini": "[a.jpg]\r\nkeywords=Zoë\r\n[z.jpg]\r\nkeywords=Zoë\r\n".encode("cp1252")})
+
+    with caplog.at_level(logging.WARNING):
+        assert "Imported 12," in _import(root)
+
+    assert tags("a.jpg") == tags("z.jpg") == {"Zoë": "embedded"}
+    assert caplog.text.count("A/.picasa.ini: not UTF-8") == 1
 
 
 @pytest.mark.parametrize("content", [
