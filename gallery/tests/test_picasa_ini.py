@@ -175,6 +175,23 @@ def test_a_photo_starred_in_picasa_is_the_importing_members_favourite_once(tmp_p
     assert tags("IMG_0001.JPG") == {"kite": "embedded"} and not Favourite.objects.exists()
 
 
+def test_a_change_to_a_picasa_file_takes_off_no_keyword_of_a_photo_it_says_nothing_new_of(tmp_path, family, alice):
+    """P's deleted XMP sidecar gave "sunset"; a star given to Q in the folder's Picasa file says nothing of P."""
+    root = write(tmp_path / "Pictures", {"P.jpg": picture(), "P.jpg.xmp": sidecar_xml(subject=["sunset"]),
+                                         "Q.jpg": picture(), ".picasa.ini": ini(photos={"Q.jpg": {"keywords": "kite"}})})
+    _import(root)
+    (root / "P.jpg.xmp").unlink()
+    _import(root)
+    fingerprint = PhotoXmpSidecar.objects.get(photo__original_filename="P.jpg").sha256
+
+    write(root, {".picasa.ini": ini(photos={"Q.jpg": {"keywords": "kite", "star": "yes"}})})
+    out = _import(root)
+
+    assert tags("P.jpg") == {"sunset": "embedded"}
+    assert "Picasa files read: 1 (" in out
+    assert PhotoXmpSidecar.objects.get(photo__original_filename="P.jpg").sha256 != fingerprint  # (remembered)
+
+
 def test_a_folders_picasa_file_is_read_once_however_many_subfolders_come_between_its_photos(
         tmp_path, family, alice, caplog):
     files = {f"A/m{n}/IMG_{n}.JPG": picture() for n in range(10)}

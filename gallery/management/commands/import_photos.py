@@ -134,7 +134,7 @@ class Command(BaseCommand):
             self._root, self._around, self._folder_dates = root, Path(os.path.abspath(root)).parts[1:], {}
             known, trashed, undated, lacking, deleted = _family_hashes(family_obj, include_deleted=include_deleted)
             self._folder_datable = _folder_datable(family_obj)
-            self._xmp_read_before, self._xmp_by_path = _xmp_read_before(family_obj)
+            self._xmp_read_before, self._xmp_by_path, self._xmp_keywords = _xmp_read_before(family_obj)
             self._xmp_found: set[str] = set()  # the XMP sidecars found beside photos in this run (_xmp_key)
             self._xmp_changed: set[int] = set()  # the photos their XMP sidecars changed in this run (counted once)
             self._takeout_read, self._takeout_unreadable = set(), set()  # Takeout sidecars (paths), for the summary
@@ -331,6 +331,7 @@ class Command(BaseCommand):
         PhotoXmpSidecar.objects.update_or_create(photo_id=photo_id, path=key, defaults={
             "sha256": sidecar.sha256, "keywords": keywords, "read_at": timezone.now()})
         self._xmp_by_path.setdefault(digest, {})[key] = sidecar.sha256
+        self._xmp_keywords.setdefault(digest, {})[key] = keywords
         if self._xmp_read_before.get(digest) != sidecar.sha256:
             Photo.all_objects.filter(pk=photo_id).update(xmp_sidecar_sha256=sidecar.sha256)
             self._xmp_read_before[digest] = sidecar.sha256
@@ -346,7 +347,7 @@ class Command(BaseCommand):
         if not gone:
             return []
         PhotoXmpSidecar.objects.filter(photo__family=family, path__in=gone).delete()
-        for paths in self._xmp_by_path.values():
+        for paths in (*self._xmp_by_path.values(), *self._xmp_keywords.values()):
             for key in set(gone) & set(paths):
                 del paths[key]
         return gone
@@ -370,15 +371,18 @@ class Command(BaseCommand):
         when the file changed since it was read with the photo (gallery.picasa_ini): its people and keywords as tags
         from the file (`given`: with the new photo already), the tags from the file that neither it, the photo's file
         nor another sidecar of it gives any more taken off, its star the importing member's heart; and remember the
-        file, as an XMP sidecar of the photo, by its path and fingerprint (_xmp_remember)."""
+        file, as an XMP sidecar of the photo, by its path and fingerprint (_xmp_remember). The photo is read again
+        only when what the file says of it changed (a star given to another photo of the folder changes the file, not
+        what it says of this one, nor takes off what a sidecar deleted since gave it)."""
         key = _xmp_key(picasa.path)
-        if picasa.unreadable or self._xmp_by_path.get(digest, {}).get(key) == picasa.sha256:
+        if picasa.unreadable or self._xmp_before(digest, key) == picasa.sha256:
             self._picasa.count(picasa)  # (one that can't be read takes nothing off)
             return
         entry = picasa.entry(path.name)
         self._picasa.count(picasa)
         said = entry or PicasaEntry()
-        if not given and (entry is not None or key in self._xmp_by_path.get(digest, {})):  # (it said, or says, some)
+        before = self._xmp_keywords.get(digest, {}).get(key, ())  # (None: not known; (): it said nothing of it)
+        if not given and (before is None or sorted(before) != sorted(said.keywords)):
             changes = photo_xmp_sidecar_read(photo_id=photo_id, data=data, sidecar=said.embedded(),
                                              also_given=_xmp_given_elsewhere(photo_id, key), keywords_only=True)
             counts[PICASA_GAVE] += bool(changes.keywords_added or changes.keywords_removed)
@@ -554,15 +558,18 @@ def _folder_datable(family: Family) -> dict[str, date]:
                 .values_list("sha256", "taken_day"))
 
 
-def _xmp_read_before(family: Family) -> tuple[dict[str, str], dict[str, dict[str, str]]]:
+def _xmp_read_before(family: Family) -> tuple[dict[str, str], dict[str, dict[str, str]],
+                                              dict[str, dict[str, list[str] | None]]]:
     """The XMP sidecars read with the family's photos (by the photo's hash): the SHA-256 of the last one read with
-    each, and each one's by its path (_xmp_key)."""
+    each, and each one's by its path (_xmp_key), with the keywords it gave (None when not known)."""
     by_path: dict[str, dict[str, str]] = {}
-    for digest, key, sha256 in PhotoXmpSidecar.objects.filter(photo__family=family).values_list(
-            "photo__sha256", "path", "sha256"):
+    keywords: dict[str, dict[str, list[str] | None]] = {}
+    for digest, key, sha256, given in PhotoXmpSidecar.objects.filter(photo__family=family).values_list(
+            "photo__sha256", "path", "sha256", "keywords"):
         by_path.setdefault(digest, {})[key] = sha256
+        keywords.setdefault(digest, {})[key] = given
     return dict(Photo.all_objects.filter(family=family).exclude(xmp_sidecar_sha256="")
-                .values_list("sha256", "xmp_sidecar_sha256")), by_path
+                .values_list("sha256", "xmp_sidecar_sha256")), by_path, keywords
 
 
 def _xmp_key(path: Path) -> str:
