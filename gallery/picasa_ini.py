@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import io
 import logging
+import re
 import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -52,6 +53,7 @@ CONTACTS = "contacts2"
 READ = frozenset({"faces", "keywords", "star"})  # the keys of a photo's section this reader uses
 # The reader, as a number: raised when it reads more, so that the next import reads each file once more.
 READER_VERSION = 1
+_STAR = re.compile(rb"(?i)star[ \t]*=")  # (a file that may star a photo: looked for in its bytes, not parsed)
 
 
 @dataclass(frozen=True)
@@ -74,6 +76,7 @@ class PicasaIni:
     path: Path
     sha256: str = ""
     data: bytes = field(default=b"", repr=False)
+    may_star: bool = False  # whether it holds "star=" at all (an unchanged one without is never parsed)
     _sections: dict[str, dict[str, str]] | None = field(default=None, repr=False)  # (_sections; [Contacts2] apart)
     _contacts: dict[str, str] = field(default_factory=dict, repr=False)
     _entries: dict[str, PicasaEntry | None] = field(default_factory=dict, repr=False)  # (each photo's, once)
@@ -128,7 +131,8 @@ def read_picasa_ini(path: Path) -> PicasaIni:
     if len(data) > MAX_BYTES:
         logger.warning("%s: skipped: larger than %d MB, no Picasa file is", label, MAX_BYTES // (1024 * 1024))
         return PicasaIni(path)
-    return PicasaIni(path, sha256_of(b"picasa ini reader %d\n" % READER_VERSION + data), data)
+    return PicasaIni(path, sha256_of(b"picasa ini reader %d\n" % READER_VERSION + data), data,
+                     may_star=_STAR.search(data) is not None)
 
 
 class PicasaInis:

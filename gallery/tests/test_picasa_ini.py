@@ -175,6 +175,21 @@ def test_a_photo_starred_in_picasa_is_the_importing_members_favourite_once(tmp_p
     assert tags("IMG_0001.JPG") == {"kite": "embedded"} and not Favourite.objects.exists()
 
 
+def test_a_photo_starred_in_picasa_is_a_favourite_of_each_member_importing_it(tmp_path, family, alice, bob):
+    """The file is unchanged when bob imports the folder alice imported: its star is his all the same."""
+    root = write(tmp_path / "Pictures", {"IMG_0001.JPG": picture(),
+                                         ".picasa.ini": ini(photos={"IMG_0001.JPG": {"star": "yes"}})})
+    _import(root)
+
+    out = _import(root, user="bob")
+
+    assert "Picasa files unchanged since they were last read: 1 (not read again)" in out
+    assert set(Favourite.objects.values_list("user__username", flat=True)) == {"alice", "bob"}
+    Favourite.objects.filter(user=bob).delete()  # (his heart taken off stays off)
+    _import(root, user="bob")
+    assert set(Favourite.objects.values_list("user__username", flat=True)) == {"alice"}
+
+
 def test_a_change_to_a_picasa_file_takes_off_no_keyword_of_a_photo_it_says_nothing_new_of(tmp_path, family, alice):
     """P's deleted XMP sidecar gave "sunset"; a star given to Q in the folder's Picasa file says nothing of P."""
     root = write(tmp_path / "Pictures", {"P.jpg": picture(), "P.jpg.xmp": sidecar_xml(subject=["sunset"]),

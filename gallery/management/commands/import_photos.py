@@ -25,7 +25,7 @@ from gallery.images import (NOT_AN_IMAGE, ImageRejected, exif_dates, names_an_im
                             too_large)
 from gallery.management.backfill import progress_bar
 from gallery.management.families import family_from_option
-from gallery.models import Album, DeletedPhoto, Family, Photo, PhotoTag, PhotoXmpSidecar
+from gallery.models import Album, DeletedPhoto, Family, Photo, PhotoTag, PhotoXmpSidecar, SidecarStar
 from gallery.picasa_ini import PicasaEntry, PicasaIni, PicasaInis, is_a_picasa_ini
 from gallery.services import (FOLDER_REPLACES, UploadResult, photo_create_from_bytes, photo_folder_date_fill,
                               photo_sidecar_complete, photo_sidecar_fill, photo_sidecar_star, photo_xmp_sidecar_read,
@@ -138,7 +138,7 @@ class Command(BaseCommand):
             self._xmp_found: set[str] = set()  # the XMP sidecars found beside photos in this run (_xmp_key)
             self._xmp_changed: set[int] = set()  # the photos their XMP sidecars changed in this run (counted once)
             self._takeout_read, self._takeout_unreadable = set(), set()  # Takeout sidecars (paths), for the summary
-            self._picasa = _Picasa()
+            self._picasa = _Picasa(family_obj, uploader)
         except KeyboardInterrupt:
             raise CommandError("Interrupted while listing the files: nothing was imported. Run the same command "
                                "again to import them.", returncode=CTRL_C) from None
@@ -365,7 +365,7 @@ class Command(BaseCommand):
         counts[XMP_CHANGED.format("keywords", "added")] += changes.keywords_added
         counts[XMP_CHANGED.format("keywords", "removed")] += changes.keywords_removed
 
-    def _picasa_read(self, picasa: PicasaIni, path: Path, photo_id: int, digest: str, data: bytes, uploader,
+    def _picasa_read(self, picasa: PicasaIni, path: Path, photo_id: int, digest: str, data: bytes,
                      counts: Counter[str], *, given: bool = False) -> None:
         """Give the photo `photo_id` (its file at `path`, its bytes `data`) what its folder's Picasa file says of it,
         when the file changed since it was read with the photo (gallery.picasa_ini): its people and keywords as tags
@@ -373,14 +373,18 @@ class Command(BaseCommand):
         nor another sidecar of it gives any more taken off, its star the importing member's heart; and remember the
         file, as an XMP sidecar of the photo, by its path and fingerprint (_xmp_remember). The photo is read again
         only when what the file says of it changed (a star given to another photo of the folder changes the file, not
-        what it says of this one, nor takes off what a sidecar deleted since gave it)."""
+        what it says of this one, nor takes off what a sidecar deleted since gave it). The star is read whether the
+        file changed or not (another member's import of the folder: their heart), once per member and photo."""
         key = _xmp_key(picasa.path)
-        if picasa.unreadable or self._xmp_before(digest, key) == picasa.sha256:
-            self._picasa.count(picasa)  # (one that can't be read takes nothing off)
+        changed = not picasa.unreadable and self._xmp_before(digest, key) != picasa.sha256
+        self._picasa.count(picasa, changed=changed)  # (one that can't be read takes nothing off)
+        if not changed and not self._picasa.may_star(picasa, photo_id):
             return
         entry = picasa.entry(path.name)
-        self._picasa.count(picasa)
         said = entry or PicasaEntry()
+        self._picasa.star(said, picasa, photo_id)
+        if not changed:
+            return
         before = self._xmp_keywords.get(digest, {}).get(key, ())  # (None: not known; (): it said nothing of it)
         if not given and (before is None or sorted(before) != sorted(said.keywords)):
             changes = photo_xmp_sidecar_read(photo_id=photo_id, data=data, sidecar=said.embedded(),
@@ -388,8 +392,6 @@ class Command(BaseCommand):
             counts[PICASA_GAVE] += bool(changes.keywords_added or changes.keywords_removed)
             counts[PICASA_CHANGED.format("added")] += changes.keywords_added
             counts[PICASA_CHANGED.format("removed")] += changes.keywords_removed
-        if said.starred:  # (once for each member and photo: a heart taken off stays off)
-            photo_sidecar_star(photo_id=photo_id, sidecar=Sidecar(path=picasa.path, favourite=True), importer=uploader)
         self._xmp_remember(photo_id, digest, key, XmpSidecar(said.embedded(), picasa.sha256))
 
     def _folder_date(self, path: Path) -> FolderDate | None:
@@ -459,7 +461,7 @@ class Command(BaseCommand):
                     self._xmp_apply(known[digest], data, xmp_sidecar.embedded, counts, key=xmp_key)
                 self._xmp_remember(known[digest], digest, xmp_key, xmp_sidecar)
             if picasa is not None:  # (appeared, or changed, since: the people and keywords it gives now)
-                self._picasa_read(picasa, path, known[digest], digest, data, uploader, counts)
+                self._picasa_read(picasa, path, known[digest], digest, data, counts)
             return result
         if digest in trashed:
             return UploadResult(name, IN_TRASH)
@@ -482,7 +484,7 @@ class Command(BaseCommand):
                 self._xmp_apply(result.photo.pk, data, xmp_sidecar.embedded, counts, key=xmp_key)
             self._xmp_remember(result.photo.pk, digest, xmp_key, xmp_sidecar)
         if picasa is not None and result.photo is not None:  # (given with it; or stored by another import meanwhile)
-            self._picasa_read(picasa, path, result.photo.pk, digest, data, uploader, counts,
+            self._picasa_read(picasa, path, result.photo.pk, digest, data, counts,
                               given=result.outcome == UploadResult.SAVED)
         if result.photo is not None:
             photo = result.photo
@@ -845,11 +847,16 @@ def _no_photo(path: Path, result: UploadResult) -> bool:
 class _Picasa:
     """The Picasa files beside an import's photos (gallery.picasa_ini), and what became of them, for the summary."""
 
-    def __init__(self) -> None:
+    def __init__(self, family: Family, uploader) -> None:
         self.inis = PicasaInis()
-        self.read: set[Path] = set()  # read (parsed) in this run
+        self.read: set[Path] = set()  # read in this run (changed since they were read with a photo)
         self.unchanged: set[Path] = set()  # found as read before with their photos (not read again)
         self.unreadable: set[Path] = set()
+        self.uploader = uploader
+        # The photos whose star (Picasa's, or a Takeout sidecar's) this member's imports have read: read once
+        # (SidecarStar), and looked for in no file again.
+        self.starred = set(SidecarStar.objects.filter(user=uploader, photo__family=family)
+                           .values_list("photo_id", flat=True))
 
     def beside(self, path: Path, *, found: set[str], sidecars: set[Path]) -> PicasaIni | None:
         """The Picasa file of the folder of the photo at `path` (None when none), noted as found (not gone, whatever
@@ -867,8 +874,21 @@ class _Picasa:
             return xmp
         return entry.embedded() if xmp is None else embedded_merged(file=entry.embedded(), sidecar=xmp)
 
-    def count(self, picasa: PicasaIni) -> None:
-        (self.unreadable if picasa.unreadable else self.read if picasa.parsed else self.unchanged).add(picasa.path)
+    def count(self, picasa: PicasaIni, *, changed: bool) -> None:
+        (self.unreadable if picasa.unreadable else self.read if changed else self.unchanged).add(picasa.path)
+
+    def may_star(self, picasa: PicasaIni, photo_id: int) -> bool:
+        """Whether the Picasa file may star the photo for the member importing (an unchanged file is parsed for
+        it only then)."""
+        return picasa.may_star and photo_id not in self.starred
+
+    def star(self, said: PicasaEntry, picasa: PicasaIni, photo_id: int) -> None:
+        """A photo starred in Picasa, the importing member's favourite: once for each member and photo (a heart taken
+        off stays off), whichever import of theirs reads it first (services.photo_sidecar_star)."""
+        if said.starred and photo_id not in self.starred:
+            photo_sidecar_star(photo_id=photo_id, sidecar=Sidecar(path=picasa.path, favourite=True),
+                               importer=self.uploader)
+            self.starred.add(photo_id)
 
     def summary(self, counts: Counter[str]) -> list[str]:
         lines = []
