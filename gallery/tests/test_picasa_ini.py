@@ -193,7 +193,8 @@ def test_a_photo_starred_in_picasa_is_a_favourite_of_each_member_importing_it(tm
 def test_a_change_to_a_picasa_file_takes_off_no_keyword_of_a_photo_it_says_nothing_new_of(tmp_path, family, alice):
     """P's deleted XMP sidecar gave "sunset"; a star given to Q in the folder's Picasa file says nothing of P."""
     root = write(tmp_path / "Pictures", {"P.jpg": picture(), "P.jpg.xmp": sidecar_xml(subject=["sunset"]),
-                                         "Q.jpg": picture(), ".picasa.ini": ini(photos={"Q.jpg": {"keywords": "kite"}})})
+                                         "Q.jpg": picture(),
+                                         ".picasa.ini": ini(photos={"Q.jpg": {"keywords": "kite"}})})
     _import(root)
     (root / "P.jpg.xmp").unlink()
     _import(root)
@@ -205,6 +206,36 @@ def test_a_change_to_a_picasa_file_takes_off_no_keyword_of_a_photo_it_says_nothi
     assert tags("P.jpg") == {"sunset": "embedded"}
     assert "Picasa files read: 1 (" in out
     assert PhotoXmpSidecar.objects.get(photo__original_filename="P.jpg").sha256 != fingerprint  # (remembered)
+
+
+def test_a_photo_moved_to_another_folder_keeps_no_keyword_for_good_from_its_old_folders_picasa_file(
+        tmp_path, family, alice):
+    root = write(tmp_path / "Pictures", {
+        "A/P.jpg": picture(), "A/R.jpg": picture(),
+        "A/.picasa.ini": ini(photos={"P.jpg": {"keywords": "beach"}, "R.jpg": {"keywords": "kite"}}),
+        "B/.picasa.ini": ini(photos={"P.jpg": {"keywords": "boat"}})})
+    _import(root)
+    (root / "A" / "P.jpg").rename(root / "B" / "P.jpg")
+    _import(root)
+    photo = Photo.objects.get(original_filename="P.jpg")
+    assert [os.path.basename(os.path.dirname(path)) for path in
+            PhotoXmpSidecar.objects.filter(photo=photo).values_list("path", flat=True)] == ["B"]
+
+    write(root, {"B/.picasa.ini": ini(photos={"P.jpg": {"keywords": "sea"}})})
+    _import(root)
+
+    assert tags("P.jpg") == {"sea": "embedded"}
+    assert tags("R.jpg") == {"kite": "embedded"}
+
+
+def test_a_photo_that_cant_be_read_now_keeps_its_picasa_file(tmp_path, family, alice, settings):
+    root = write(tmp_path / "Pictures", {"P.jpg": picture(), ".picasa.ini": ini(photos={"P.jpg": {"keywords": "sea"}})})
+    _import(root)
+    settings.UPLOAD_MAX_BYTES = 100
+
+    assert "gone since" not in _import(root)
+
+    assert PhotoXmpSidecar.objects.filter(photo__original_filename="P.jpg").count() == 1
 
 
 def test_a_folders_picasa_file_is_read_once_however_many_subfolders_come_between_its_photos(

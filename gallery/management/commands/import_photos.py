@@ -136,6 +136,9 @@ class Command(BaseCommand):
             self._folder_datable = _folder_datable(family_obj)
             self._xmp_read_before, self._xmp_by_path, self._xmp_keywords = _xmp_read_before(family_obj)
             self._xmp_found: set[str] = set()  # the XMP sidecars found beside photos in this run (_xmp_key)
+            # (A Picasa file speaks of the photos of its folder: found beside each photo, by the photo's hash; "" for
+            # any of them when one could not be read)
+            self._picasa_found: set[tuple[str, str]] = set()
             self._xmp_changed: set[int] = set()  # the photos their XMP sidecars changed in this run (counted once)
             self._takeout_read, self._takeout_unreadable = set(), set()  # Takeout sidecars (paths), for the summary
             self._picasa = _Picasa(family_obj, uploader)
@@ -165,8 +168,10 @@ class Command(BaseCommand):
                         break
             if not stopped:  # (every file was looked at: a sidecar not found is gone)
                 gone = self._xmp_forget_gone(root, family_obj)
-                picasa_gone = [key for key in gone if is_a_picasa_ini(key)]  # (one of them for each of its photos)
-                counts[XMP_GONE], counts[PICASA_GONE] = len(gone) - len(picasa_gone), len(set(picasa_gone))
+                counts[XMP_GONE] = sum(1 for _, key in gone if not is_a_picasa_ini(key))
+                # (a Picasa file still there that no longer speaks of a photo, moved to another folder: not gone)
+                counts[PICASA_GONE] = len({key for _, key in gone
+                                           if is_a_picasa_ini(key) and key not in self._xmp_found})
         except KeyboardInterrupt:
             self._report(root, linked, problems, counts, len(files), family_obj, left_out, sidecars)
             raise CommandError(
@@ -336,20 +341,29 @@ class Command(BaseCommand):
             Photo.all_objects.filter(pk=photo_id).update(xmp_sidecar_sha256=sidecar.sha256)
             self._xmp_read_before[digest] = sidecar.sha256
 
-    def _xmp_forget_gone(self, root: Path, family: Family) -> list[str]:
+    def _xmp_forget_gone(self, root: Path, family: Family) -> list[tuple[str, str]]:
         """Forget the XMP sidecars read before below `root` that this run found no more (deleted, or their copy of the
-        photo removed): what they gave stays on their photos (a deleted sidecar is no statement about keywords:
-        darktable's reset deletes it, and both darktable and digiKam keep the keywords in their own database), and
-        no longer keeps a keyword that another sidecar of the photo drops. Their paths, one for each photo."""
+        photo removed), and the Picasa files found no more beside their photo (deleted, or the photo moved to another
+        folder): what they gave stays on their photos (a deleted sidecar is no statement about keywords: darktable's
+        reset deletes it, and both darktable and digiKam keep the keywords in their own database), and no longer
+        keeps a keyword that another sidecar of the photo drops. Each (photo's hash, path) forgotten."""
         below = _xmp_key(root).rstrip(os.sep) + os.sep
-        gone = [key for paths in self._xmp_by_path.values() for key in paths
-                if key.startswith(below) and key not in self._xmp_found]
+        gone = [(digest, key) for digest, paths in self._xmp_by_path.items() for key in paths
+                if key.startswith(below) and (not {(digest, key), ("", key)} & self._picasa_found
+                                              if is_a_picasa_ini(key) else key not in self._xmp_found)]
         if not gone:
             return []
-        PhotoXmpSidecar.objects.filter(photo__family=family, path__in=gone).delete()
-        for paths in (*self._xmp_by_path.values(), *self._xmp_keywords.values()):
-            for key in set(gone) & set(paths):
-                del paths[key]
+        by_path: dict[str, list[str]] = {}
+        for digest, key in gone:
+            by_path.setdefault(key, []).append(digest)
+        rows = PhotoXmpSidecar.objects.filter(photo__family=family)
+        rows.filter(path__in=[key for key in by_path if not is_a_picasa_ini(key)]).delete()
+        for key, digests in by_path.items():  # (one query a Picasa file: a folder's photos moved together)
+            if is_a_picasa_ini(key):
+                rows.filter(path=key, photo__sha256__in=digests).delete()
+        for digest, key in gone:
+            del self._xmp_by_path[digest][key]
+            self._xmp_keywords.get(digest, {}).pop(key, None)
         return gone
 
     def _xmp_apply(self, photo_id: int, data: bytes, sidecar: Embedded, counts: Counter[str], *, key: str) -> None:
@@ -420,6 +434,7 @@ class Command(BaseCommand):
         if xmp_found is not None:  # (not gone, whatever becomes of its photo: one that can't be read now)
             self._xmp_found.add(xmp_key)
         picasa = self._picasa.beside(path, found=self._xmp_found, sidecars=sidecars) if may_be_a_photo else None
+        data = None
         try:
             stat = path.stat()
             if stat.st_size > settings.UPLOAD_MAX_BYTES:  # (a phone's videos: not read 50 MB to be refused)
@@ -433,6 +448,9 @@ class Command(BaseCommand):
             return UploadResult(name, UploadResult.REJECTED, reason=str(exc))
         except (OSError, ImageRejected) as exc:
             return UploadResult(name, UploadResult.REJECTED, reason=str(exc))
+        finally:  # (a photo that can't be read now, whichever it is: its folder's Picasa file forgets none of its own)
+            if picasa is not None and data is None:
+                self._picasa_found.add(("", _xmp_key(picasa.path)))
         if _is_a_sidecar_itself(path, data):  # (read beside its photo; a library has one beside each photo)
             return UploadResult(name, UploadResult.REJECTED, reason=NOT_AN_IMAGE)
         found = sidecar_path(path) if may_be_a_photo else None
@@ -442,6 +460,8 @@ class Command(BaseCommand):
             sidecars.add(xmp_found)
         # Resume cheaply: files already imported are recognised by hash without decoding them again.
         digest = sha256_of(data)
+        if picasa is not None:  # (its Picasa file speaks of it, whatever becomes of it: not gone)
+            self._picasa_found.add((digest, _xmp_key(picasa.path)))
         if digest in known:
             self._albums.put(path, photo_id=known[digest], stored=False)
             result = _already_there(name, data, digest, family, uploader, known, undated, lacking,
@@ -859,8 +879,8 @@ class _Picasa:
                            .values_list("photo_id", flat=True))
 
     def beside(self, path: Path, *, found: set[str], sidecars: set[Path]) -> PicasaIni | None:
-        """The Picasa file of the folder of the photo at `path` (None when none), noted as found (not gone, whatever
-        becomes of the photo) and as a sidecar (a `Picasa.ini`, which the walk lists, is no file left out)."""
+        """The Picasa file of the folder of the photo at `path` (None when none), noted as found (the file is not gone)
+        and as a sidecar (a `Picasa.ini`, which the walk lists, is no file left out)."""
         picasa = self.inis.beside(path)
         if picasa is not None:
             found.add(_xmp_key(picasa.path))
