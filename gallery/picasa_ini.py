@@ -37,10 +37,10 @@ import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from gallery.embedded import TAG_MAX, Embedded
+from gallery.embedded import TAG_MAX, Embedded, tag_names_add
 from gallery.images import sha256_of
 from gallery.sidecars import files_named
-from gallery.text import TAG_SEPARATOR, tag_names_from_file, text_shown_from_os
+from gallery.text import text_shown_from_os
 
 logger = logging.getLogger(__name__)
 
@@ -203,11 +203,8 @@ def _sections(text: str, *, label: str) -> dict[str, dict[str, str]]:
 def _entry(keys: dict[str, str], contacts: dict[str, str], *, label: str) -> PicasaEntry:
     """What a photo's section says (its keys read), with the names of its file's [Contacts2]."""
     people = _people(keys.get("faces", ""), contacts, label=label)
-    # (a person is one tag whatever the name holds; a keyword list splits at its commas, read up to what MAX_NAMES
-    # tags can hold)
-    keywords = keys.get("keywords", "")[:MAX_NAMES * (TAG_MAX + 1)]
-    return PicasaEntry(keywords=_names([*(person.replace(TAG_SEPARATOR, " ") for person in people), keywords],
-                                       label=label),
+    keywords = keys.get("keywords", "")[:MAX_NAMES * (TAG_MAX + 1)]  # (read up to what MAX_NAMES tags can hold)
+    return PicasaEntry(keywords=_names(people, keywords, label=label),
                        starred=keys.get("star", "").strip().lower() == "yes")
 
 
@@ -229,20 +226,16 @@ def _people(faces: str, contacts: dict[str, str], *, label: str) -> list[str]:
     return people
 
 
-def _names(raw: list[str], *, label: str) -> tuple[str, ...]:
-    """Tag names from what the file says (tag_names_from_file: cleaned, a keyword list split at its commas), each once
-    whatever its case; one longer than a tag, and those past MAX_NAMES, left out with a log line."""
+def _names(people: list[str], keywords: str, *, label: str) -> tuple[str, ...]:
+    """Tag names from what the file says (gallery.embedded.tag_names_add: cleaned, a person one tag, a keyword list
+    split at its commas), each once whatever its case; one longer than a tag, and those past MAX_NAMES, left out with
+    a log line."""
     names: dict[str, str] = {}
-    too_long: list[str] = []
-    for name in (name for value in raw for name in tag_names_from_file(value)):
-        if len(name) > TAG_MAX:
-            too_long.append(name)
-        elif len(names) >= MAX_NAMES:
-            logger.warning("%s: names past the first %d left out", label, MAX_NAMES)
-            break
-        else:
-            names.setdefault(name.lower(), name)
+    too_long = [name for person in people for name in tag_names_add(names, person, person=True)]
+    too_long += tag_names_add(names, keywords)
     if too_long:
         logger.warning("%s: %d name%s longer than a tag (%d characters) left out: %s…", label, len(too_long),
                        "" if len(too_long) == 1 else "s", TAG_MAX, too_long[0][:40])
-    return tuple(names.values())
+    if len(names) > MAX_NAMES:
+        logger.warning("%s: names past the first %d left out", label, MAX_NAMES)
+    return tuple(names.values())[:MAX_NAMES]

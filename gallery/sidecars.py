@@ -29,10 +29,10 @@ from datetime import datetime, timezone as dt_timezone
 from functools import lru_cache
 from pathlib import Path
 
-from gallery.embedded import DESCRIPTION_MAX, TAG_MAX
+from gallery.embedded import DESCRIPTION_MAX, tag_names_add
 from gallery.images import possible_date
 from gallery.places import gps_position
-from gallery.text import TAG_SEPARATOR, one_line, text_from_file
+from gallery.text import one_line, text_from_file
 
 logger = logging.getLogger(__name__)
 
@@ -325,13 +325,12 @@ def _people(value) -> tuple[str, ...]:
     its commas ("Smith, John" is one person, "Smith John"; no tag name holds a comma); too long a name is left out."""
     if not isinstance(value, list):
         return ()
-    names = []
+    names: dict[str, str] = {}
     for person in value[:MAX_PEOPLE]:
         name = person.get("name") if isinstance(person, dict) else None
         if isinstance(name, str):
-            name = one_line(text_from_file(name).replace(TAG_SEPARATOR, " "))
-            names += [name] if len(name) <= TAG_MAX else []
-    return tuple(dict.fromkeys(name for name in names if name))
+            tag_names_add(names, name, person=True)
+    return tuple(names.values())
 
 
 def json_names_forget() -> None:
