@@ -38,8 +38,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from gallery.embedded import TAG_MAX, Embedded, tag_names_add
-from gallery.images import sha256_of
-from gallery.sidecars import files_named
+from gallery.sidecars import files_named, reader_fingerprint, sidecar_bytes
 from gallery.text import text_shown_from_os
 
 logger = logging.getLogger(__name__)
@@ -121,17 +120,10 @@ def is_a_picasa_ini(path: str | Path) -> bool:
 def read_picasa_ini(path: Path) -> PicasaIni:
     """The Picasa file at `path`, its bytes read (not yet parsed). Never raises: one too large or unreadable is a
     PicasaIni without a fingerprint, with a log line."""
-    label = _label(path)
-    try:
-        with path.open("rb") as stream:
-            data = stream.read(MAX_BYTES + 1)
-    except OSError as exc:
-        logger.warning("%s: not read: %s", label, exc)
+    data, _ = sidecar_bytes(path, max_bytes=MAX_BYTES, label=_label(path), kind="Picasa file")
+    if data is None:
         return PicasaIni(path)
-    if len(data) > MAX_BYTES:
-        logger.warning("%s: skipped: larger than %d MB, no Picasa file is", label, MAX_BYTES // (1024 * 1024))
-        return PicasaIni(path)
-    return PicasaIni(path, sha256_of(b"picasa ini reader %d\n" % READER_VERSION + data), data,
+    return PicasaIni(path, reader_fingerprint(b"picasa ini", READER_VERSION, data), data,
                      may_star=_STAR.search(data) is not None)
 
 
