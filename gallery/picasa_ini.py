@@ -1,5 +1,5 @@
-"""Picasa's `.picasa.ini` files, read by import_photos: the people, keywords and stars of a library curated in Picasa
-(2002-2016).
+"""Picasa's `.picasa.ini` files, read by import_photos: the people, keywords, stars and albums of a library curated in
+Picasa (2002-2016).
 
 Picasa never wrote the names of the faces it was told into the photos: it kept them in a hidden `.picasa.ini` in each
 folder (versions before 3: `Picasa.ini`), with the keywords and captions of files it could not write into (raw files;
@@ -9,11 +9,15 @@ Franz Buchinger for Picasa 3.8 (gist fbuchinger/1073823) and read by EagleEye's 
 `[Contacts2]` maps a contact's id to a name, `e54a1b8b4c2d5e34=John Smith;;` (the name ends at the first `;`);
 a file's `faces=rect64(3f845bcb59418507),e54a1b8b4c2d5e34;rect64(…),ffffffffffffffff` names its faces by contact
 id (`ffffffffffffffff`: a face nobody named), `keywords=beach,summer 2009` its keywords, `star=yes` its star.
+Picasa 3 kept its albums (Chromium's PicasaAlbumsIndexer reads them so) in the file of each folder holding an album's
+photos: a section `[.album:<token>]` with the album's `name=` (and `token=`, `date=`), and each file's
+`albums=<token>,<token>`.
 
 What it says is what an XMP sidecar's keywords and face names say (gallery.xmp_sidecars): each person and keyword a
 tag "from the file", under the same rules (the text cleaned, a person one tag whatever the name holds, one longer than
 a tag left out with a log line, taken off when the changed file no longer gives it, never a member's tag); a starred
-photo is the importing member's favourite, once (as Google Photos' star: services.photo_sidecar_star). A face whose
+photo is the importing member's favourite, once (as Google Photos' star: services.photo_sidecar_star); a photo goes
+into the family's album of the name of each Picasa album it is in (import_photos' _Albums). A face whose
 id the file's `[Contacts2]` lacks (older versions kept names only in Picasa's own contacts.xml) gives no tag, with a
 log line. The file is kept by its path in PhotoXmpSidecar, as a sidecar of each photo of its folder, with the
 fingerprint of its bytes: an import reads it again only when it changed.
@@ -21,11 +25,11 @@ fingerprint of its bytes: an import reads it again only when it changed.
 Read by a small line reader rather than configparser, which keeps a section object and every key of every section
 (a 4 MB file of empty sections took it 17 s and 900 MB) and has rules Picasa's files don't (interpolation, a
 `[DEFAULT]` whose keys are every section's, continuation lines): here a line is a `[section]`, a `key=value` (the
-first "=" splits; "%" is text), a comment or blank; only the keys read are kept (`faces`, `keywords`, `star`, and
-[Contacts2]'s); a section or key twice is one, its last value winning (as configparser with strict off); lines before
-the first section are no photo's; other lines are left out, counted in a log line. A file larger than MAX_BYTES or
-unreadable is skipped with a log line; one that is no UTF-8 (as Picasa wrote it) is read as Windows-1252, with a log
-line. Never raises: its photos are imported all the same.
+first "=" splits; "%" is text), a comment or blank; only the keys read are kept (`faces`, `keywords`, `star`,
+`albums`, [Contacts2]'s and an album section's `name`); a section or key twice is one, its last value winning (as
+configparser with strict off); lines before the first section are no photo's; other lines are left out, counted in a
+log line. A file larger than MAX_BYTES or unreadable is skipped with a log line; one that is no UTF-8 (as Picasa wrote
+it) is read as Windows-1252, with a log line. Never raises: its photos are imported all the same.
 """
 
 from __future__ import annotations
@@ -39,7 +43,7 @@ from pathlib import Path
 
 from gallery.embedded import TAG_MAX, Embedded, tag_names_add
 from gallery.sidecars import files_named, reader_fingerprint, sidecar_bytes
-from gallery.text import text_shown_from_os
+from gallery.text import one_line, text_from_file, text_shown_from_os
 
 logger = logging.getLogger(__name__)
 
@@ -47,9 +51,11 @@ NAMES = (".picasa.ini", "picasa.ini")  # Picasa 3's, then the older versions' (l
 # A folder of 5,000 photos with faces and keywords has a file of about 1 MB.
 MAX_BYTES = 4 * 1024 * 1024
 MAX_NAMES = 1000  # people and keywords a photo takes from the file (as the face regions of an XMP file)
+MAX_ALBUMS = 50  # albums a photo is put in by the file (a hostile file's list of thousands: the first ones)
 UNNAMED_FACE = "ffffffffffffffff"
 CONTACTS = "contacts2"
-READ = frozenset({"faces", "keywords", "star"})  # the keys of a photo's section this reader uses
+ALBUM = ".album:"  # Picasa 3's album sections, "[.album:<token>]", named by their `name=`
+READ = frozenset({"faces", "keywords", "star", "albums"})  # the keys of a photo's section this reader uses
 # The reader, as a number: raised when it reads more, so that the next import reads each file once more.
 READER_VERSION = 1
 _STAR = re.compile(rb"(?i)star[ \t]*=")  # (a file that may star a photo: looked for in its bytes, not parsed)
@@ -61,6 +67,7 @@ class PicasaEntry:
 
     keywords: tuple[str, ...] = ()
     starred: bool = False
+    albums: tuple[str, ...] = ()  # the names of the Picasa albums it is in (cleaned, each once whatever its case)
 
     def embedded(self) -> Embedded:
         """As embedded metadata whose keywords are known whole (gallery.embedded.Embedded)."""
@@ -78,6 +85,7 @@ class PicasaIni:
     may_star: bool = False  # whether it holds "star=" at all (an unchanged one without is never parsed)
     _sections: dict[str, dict[str, str]] | None = field(default=None, repr=False)  # (_sections; [Contacts2] apart)
     _contacts: dict[str, str] = field(default_factory=dict, repr=False)
+    _albums: dict[str, str] = field(default_factory=dict, repr=False)  # (album names by token)
     _entries: dict[str, PicasaEntry | None] = field(default_factory=dict, repr=False)  # (each photo's, once)
 
     @property
@@ -95,11 +103,13 @@ class PicasaIni:
         if self._sections is None:
             self._sections = _sections(_text(self.data, label=label), label=label) if self.sha256 else {}
             self._contacts = {key: value.split(";", 1)[0] for key, value in self._sections.pop(CONTACTS, {}).items()}
+            self._albums = {name[len(ALBUM):].strip(): one_line(text_from_file(self._sections.pop(name)["name"]))
+                            for name in [name for name in self._sections if name.startswith(ALBUM)]}
             self.data = b""  # (read: not kept in memory)
         if name not in self._entries:
             keys = self._sections.get(_name_key(name))
             self._entries[name] = None if keys is None else _entry(
-                keys, self._contacts, label=f"{label} [{text_shown_from_os(name)}]")
+                keys, self._contacts, self._albums, label=f"{label} [{text_shown_from_os(name)}]")
         return self._entries[name]
 
 
@@ -167,7 +177,8 @@ def _text(data: bytes, *, label: str) -> str:
 
 def _sections(text: str, *, label: str) -> dict[str, dict[str, str]]:
     """The file's sections by their name (_name_key), each the keys of it this reader uses (READ, lower-cased) and
-    their values, [Contacts2]'s all; a section or a key twice is one, its last value winning. Lines before the first
+    their values, [Contacts2]'s all, an album section's `name`; a section or a key twice is one, its last value
+    winning. Lines before the first
     section, comments (`#`, `;`) and blank lines are no photo's; a line that is neither a section nor `key=value` is
     left out, counted in one log line."""
     sections: dict[str, dict[str, str]] = {}  # (only those with a key read: a file of empty sections costs nothing)
@@ -182,7 +193,8 @@ def _sections(text: str, *, label: str) -> dict[str, dict[str, str]]:
         elif "=" in line:
             key, value = line.split("=", 1)
             key = key.strip().lower()
-            if name is not None and key and (name == CONTACTS or key in READ):
+            wanted = key == "name" if name is not None and name.startswith(ALBUM) else name == CONTACTS or key in READ
+            if name is not None and key and wanted:
                 sections.setdefault(name, {})[key] = value.strip()
         else:
             left_out += 1
@@ -192,12 +204,33 @@ def _sections(text: str, *, label: str) -> dict[str, dict[str, str]]:
     return sections
 
 
-def _entry(keys: dict[str, str], contacts: dict[str, str], *, label: str) -> PicasaEntry:
-    """What a photo's section says (its keys read), with the names of its file's [Contacts2]."""
+def _entry(keys: dict[str, str], contacts: dict[str, str], albums: dict[str, str], *, label: str) -> PicasaEntry:
+    """What a photo's section says (its keys read), with the names of its file's [Contacts2] and album sections."""
     people = _people(keys.get("faces", ""), contacts, label=label)
     keywords = keys.get("keywords", "")[:MAX_NAMES * (TAG_MAX + 1)]  # (read up to what MAX_NAMES tags can hold)
     return PicasaEntry(keywords=_names(people, keywords, label=label),
-                       starred=keys.get("star", "").strip().lower() == "yes")
+                       starred=keys.get("star", "").strip().lower() == "yes",
+                       albums=_album_names(keys.get("albums", ""), albums, label=label))
+
+
+def _album_names(tokens: str, albums: dict[str, str], *, label: str) -> tuple[str, ...]:
+    """The names of the albums a photo's `albums=<token>,<token>` puts it in, by the file's `[.album:<token>]`
+    sections, each once whatever its case, the first MAX_ALBUMS of them; a token whose section is missing or names no
+    album (no `name=`, or one of spaces) is none, named in one log line."""
+    names: dict[str, str] = {}
+    unknown = []
+    for token in dict.fromkeys(token.strip().lower() for token in tokens.split(",") if token.strip()):
+        if not albums.get(token):
+            unknown.append(text_shown_from_os(token[:40]))  # (the file's text: no terminal escapes in a log)
+        elif len(names) < MAX_ALBUMS:
+            names.setdefault(albums[token].lower(), albums[token])
+        elif albums[token].lower() not in names:
+            logger.warning("%s: albums past the first %d left out", label, MAX_ALBUMS)
+            break
+    if unknown:
+        logger.info("%s: %d album%s without a named [.album:…] section, no album: %s", label, len(unknown),
+                    "" if len(unknown) == 1 else "s", ", ".join(unknown[:5]) + (", …" if len(unknown) > 5 else ""))
+    return tuple(names.values())
 
 
 def _people(faces: str, contacts: dict[str, str], *, label: str) -> list[str]:

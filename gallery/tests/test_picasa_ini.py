@@ -14,7 +14,8 @@ import pytest
 from django.core.management import call_command
 
 from gallery import picasa_ini
-from gallery.models import Favourite, Photo, PhotoTag, PhotoXmpSidecar
+from gallery.album_services import album_create, album_remove_photos
+from gallery.models import Album, Favourite, Photo, PhotoTag, PhotoXmpSidecar
 from gallery.services import MAX_TAGS, photo_tags_add, photo_update
 from gallery.tests.test_xmp_sidecars import sidecar_xml
 from tests import images
@@ -404,3 +405,80 @@ def test_a_picasa_ini_of_countless_sections_and_names_is_read_within_bounds(tmp_
     assert caplog.text.count("3000 faces") == 1
     assert "3000 faces of contacts not in its [Contacts2], no tag: \\x1b[2j0" in caplog.text
     assert "\x1b" not in caplog.text
+
+
+def album_ini(albums: dict[str, dict[str, str]], photos: dict[str, dict[str, str]]) -> bytes:
+    """A `.picasa.ini` with Picasa 3's album sections (`[.album:<token>]`, name=, token=, date=) before its files'."""
+    lines = ["[Picasa]", "name=2009"]
+    for token, values in albums.items():
+        lines += [f"[.album:{token}]", *(f"{key}={value}" for key, value in values.items())]
+    for name, values in photos.items():
+        lines += [f"[{name}]", *(f"{key}={value}" for key, value in values.items())]
+    return ("\r\n".join(lines) + "\r\n").encode()
+
+
+BEST = "4b5914837de8a11f7029631a2c9280f9"
+
+
+def album_photos(name: str) -> list[str]:
+    album = Album.objects.get(name=name)
+    return sorted(album.entries.values_list("photo__original_filename", flat=True))
+
+
+def test_picasas_albums_become_the_familys_albums_once_holding_their_photos(tmp_path, family, alice, caplog):
+    """An album's photos may be in several folders, each folder's file naming the album; a token no section names and
+    an album section without a name make no album, with a log line."""
+    best = {"name": "Best of 2009", "token": BEST, "date": "2009-12-31T10:00:00+01:00"}
+    root = write(tmp_path / "Pictures", {
+        "2009/IMG_0001.JPG": picture(), "2009/IMG_0002.JPG": picture(),
+        "2009/.picasa.ini": album_ini({BEST: best, "a1": {"token": "a1"}}, {
+            "IMG_0001.JPG": {"albums": f"{BEST},0123456789abcdef"}, "IMG_0002.JPG": {"albums": f"{BEST},a1"}}),
+        "2010/IMG_0003.JPG": picture(),
+        "2010/.picasa.ini": album_ini({BEST: best}, {"IMG_0003.JPG": {"albums": BEST}}),
+    })
+
+    with caplog.at_level(logging.INFO):
+        out = _import(root)
+
+    assert list(Album.objects.values_list("name", flat=True)) == ["Best of 2009"]
+    assert album_photos("Best of 2009") == ["IMG_0001.JPG", "IMG_0002.JPG", "IMG_0003.JPG"]
+    assert "Albums: Best of 2009 (3 photos put in)" in out
+    assert "[IMG_0001.JPG]: 1 album without a named [.album:…] section, no album: 0123456789abcdef" in caplog.text
+    assert "[IMG_0002.JPG]: 1 album without a named [.album:…] section, no album: a1" in caplog.text
+
+    # A member takes a photo out; a photo is added to the album in Picasa: a re-run puts in the new one alone.
+    album = Album.objects.get()
+    album_remove_photos(user=alice, album=album, photo_ids=[Photo.objects.get(original_filename="IMG_0002.JPG").pk])
+    write(root, {"2010/IMG_0004.JPG": picture(), "2010/.picasa.ini": album_ini(
+        {BEST: best}, {"IMG_0003.JPG": {"albums": BEST}, "IMG_0004.JPG": {"albums": BEST}})})
+    out = _import(root)
+
+    assert album_photos("Best of 2009") == ["IMG_0001.JPG", "IMG_0003.JPG", "IMG_0004.JPG"]
+    assert Album.objects.count() == 1 and "Albums: Best of 2009 (1 photo put in)" in out
+
+
+def test_a_photo_imported_before_its_picasa_file_was_there_goes_into_its_albums(tmp_path, family, alice):
+    """A family album of the same name (in any case) is used rather than a second one made."""
+    album_create(user=alice, family=family, name="best OF 2009")
+    root = write(tmp_path / "Pictures", {"IMG_0001.JPG": picture()})
+    _import(root)
+    write(root, {".picasa.ini": album_ini({BEST: {"name": "Best of 2009"}}, {"IMG_0001.JPG": {"albums": BEST}})})
+
+    _import(root)
+
+    assert album_photos("best OF 2009") == ["IMG_0001.JPG"] and Album.objects.count() == 1
+
+
+def test_a_hostile_album_list_puts_a_photo_in_a_bounded_number_of_albums(tmp_path, family, alice, caplog):
+    tokens = [f"{n:032x}" for n in range(3000)]
+    root = write(tmp_path / "Pictures", {"IMG_0001.JPG": picture(), ".picasa.ini": album_ini(
+        {token: {"name": f"Album {n}\x1b[2J"} for n, token in enumerate(tokens)} | {"e" * 32: {"name": "x" * 300}},
+        {"IMG_0001.JPG": {"albums": ",".join(["e" * 32, *tokens, *tokens])}})})
+
+    with caplog.at_level(logging.WARNING):
+        assert "Imported 1," in _import(root)
+
+    assert Album.objects.count() == picasa_ini.MAX_ALBUMS
+    assert Album.objects.filter(name="x" * 100).exists()  # (an album's name is at most 100 characters)
+    assert not Album.objects.filter(name__contains="\x1b").exists()
+    assert "albums past the first" in caplog.text and "\x1b" not in caplog.text

@@ -78,8 +78,8 @@ class Command(BaseCommand):
         "whose photo it deleted for good is left out (--include-deleted imports it again). A Google Takeout "
         "export's JSON sidecars give their photos the date, place, caption and people the files lack; XMP "
         "sidecars (IMG_0001.jpg.xmp, IMG_0001.xmp: darktable, digiKam, Lightroom, Capture One) their keywords, "
-        "title, description and place; a Picasa library's .picasa.ini files the people and keywords Picasa kept "
-        "there."
+        "title, description and place; a Picasa library's .picasa.ini files the people, keywords, stars and albums "
+        "Picasa kept there."
     )
 
     def add_arguments(self, parser):
@@ -388,7 +388,8 @@ class Command(BaseCommand):
         file, as an XMP sidecar of the photo, by its path and fingerprint (_xmp_remember). The photo is read again
         only when what the file says of it changed (a star given to another photo of the folder changes the file, not
         what it says of this one, nor takes off what a sidecar deleted since gave it). The star is read whether the
-        file changed or not (another member's import of the folder: their heart), once per member and photo."""
+        file changed or not (another member's import of the folder: their heart), once per member and photo. The
+        photo goes into the family's albums of the names of its Picasa albums (_Albums.put_named)."""
         key = _xmp_key(picasa.path)
         changed = not picasa.unreadable and self._xmp_before(digest, key) != picasa.sha256
         self._picasa.count(picasa, changed=changed)  # (one that can't be read takes nothing off)
@@ -399,6 +400,8 @@ class Command(BaseCommand):
         self._picasa.star(said, picasa, photo_id)
         if not changed:
             return
+        self._albums.put_named(said.albums, photo_id=photo_id, stored=given,
+                               first=key not in self._xmp_by_path.get(digest, {}))
         before = self._xmp_keywords.get(digest, {}).get(key, ())  # (None: not known; (): it said nothing of it)
         if not given and (before is None or sorted(before) != sorted(said.keywords)):
             changes = photo_xmp_sidecar_read(photo_id=photo_id, data=data, sidecar=said.embedded(),
@@ -682,10 +685,12 @@ def _already_there(name: str, data: bytes, digest: str, family: Family, uploader
 
 class _Albums:
     """The albums an import puts its photos in: `--album`'s for every photo; each folder's, named as the folder, with
-    `--album-per-folder`; and the Google Photos albums of a Takeout export (folders with an album's own JSON:
-    gallery.sidecars.read_takeout_album), named and described as there. Each is the family's album of that name, made
-    by the importing member when the family has none. A photo already in the family goes in only when this run made
-    the album: a re-run (a nightly import) does not put back what a member took out of an album."""
+    `--album-per-folder`; the Google Photos albums of a Takeout export (folders with an album's own JSON:
+    gallery.sidecars.read_takeout_album), named and described as there; and Picasa's albums, named in each folder's
+    .picasa.ini (put_named). Each is the family's album of that name, made by the importing member when the family has
+    none. A photo already in the family goes in only when this run made the album (or, for a Picasa album, when its
+    Picasa file is read with it for the first time): a re-run (a nightly import) does not put back what a member took
+    out of an album."""
 
     def __init__(self, files: list[Path], family: Family, uploader, *, root: Path, every: str | None = None,
                  per_folder: bool = False) -> None:
@@ -714,7 +719,7 @@ class _Albums:
             self.year_folders.sort()
             self.date_folders = sorted(set(self.date_folders))
         self.family, self.uploader, self.root = family, uploader, root
-        self.albums: dict[Path | None, Album | None] = {}
+        self.albums: dict[Path | str | None, Album | None] = {}  # (by folder; Picasa's by "picasa:" + name)
         self.made: set[int] = set()  # the albums this run made
         self.new: set[int] = set()  # the photos this run stored (an album's copy of one is the same photo)
         self.pending: dict[int, list[int]] = {}  # photo ids to put in each album (by id) when the batch ends
@@ -729,6 +734,18 @@ class _Albums:
             if album is not None and (photo_id in self.new or album.pk in self.made):
                 self.pending.setdefault(album.pk, []).append(photo_id)
 
+    def put_named(self, names: tuple[str, ...], *, photo_id: int, stored: bool, first: bool) -> None:
+        """Queue the photo `photo_id` (just `stored`, or already there) for the albums of these names (a Picasa file's:
+        gallery.picasa_ini), when the album is made by this run, the photo is new, or its Picasa file is read with it
+        for the first time (`first`: it appeared since the photo was imported); never one it was read with before,
+        as a member may have taken the photo out."""
+        if stored:
+            self.new.add(photo_id)
+        for name in names:
+            album = self._album(f"picasa:{name.lower()}", TakeoutAlbum(title=name, description=""))
+            if album is not None and (first or photo_id in self.new or album.pk in self.made):
+                self.pending.setdefault(album.pk, []).append(photo_id)
+
     def flush(self) -> None:
         """Put the queued photos in their albums (in the batch's transaction: counted once they are in)."""
         albums = {album.pk: album for album in self.albums.values() if album is not None}
@@ -741,11 +758,11 @@ class _Albums:
             self.filled[albums[pk].name] += sum(1 for outcome in outcomes if outcome.ok and not outcome.reason)
         self.pending = {}
 
-    def _album(self, key: Path | None, found: TakeoutAlbum | None) -> Album | None:
+    def _album(self, key: Path | str | None, found: TakeoutAlbum | None) -> Album | None:
         if found is None:
             return None
         if key not in self.albums:
-            self.albums[key] = self._find_or_make(found, folder=key if found is not self.every else None)
+            self.albums[key] = self._find_or_make(found, folder=key if isinstance(key, Path) else None)
         return self.albums[key]
 
     def _find_or_make(self, found: TakeoutAlbum, *, folder: Path | None) -> Album | None:
@@ -919,7 +936,8 @@ class _Picasa:
                                                                                     (removed, "removed")) if n]
             lines.append(
                 f"Picasa files read: {len(self.read)} (.picasa.ini: the people named in Picasa and its keywords, as "
-                "tags from the file; a photo starred there, a favourite of the member importing)"
+                "tags from the file; a photo starred there, a favourite of the member importing; Picasa's albums, "
+                "the family's albums of their names)"
                 + (f"; {photos} photo{' was' if photos == 1 else 's were'} already there and changed by "
                    f"{'its Picasa file' if photos == 1 else 'their Picasa files'}: " + ", ".join(changed)
                    + (" (given there no more: never a member's tag)" if removed else "") if photos else ""))
