@@ -8,7 +8,8 @@ Franz Buchinger for Picasa 3.8 (gist fbuchinger/1073823) and read by EagleEye's 
 `faces`): an INI file, one section per file of the folder, named as the file (matched here whatever the case);
 `[Contacts2]` maps a contact's id to a name, `e54a1b8b4c2d5e34=John Smith;;` (the name ends at the first `;`);
 a file's `faces=rect64(3f845bcb59418507),e54a1b8b4c2d5e34;rect64(…),ffffffffffffffff` names its faces by contact
-id (`ffffffffffffffff`: a face nobody named), `keywords=beach,summer 2009` its keywords, `star=yes` its star.
+id (`ffffffffffffffff`: a face nobody named), `keywords=beach,summer 2009` its keywords, `star=yes` its star,
+`caption=` its caption (a file Picasa could not write it into).
 Picasa 3 kept its albums (Chromium's PicasaAlbumsIndexer reads them so) in the file of each folder holding an album's
 photos: a section `[.album:<token>]` with the album's `name=` (and `token=`, `date=`), and each file's
 `albums=<token>,<token>`.
@@ -17,7 +18,8 @@ What it says is what an XMP sidecar's keywords and face names say (gallery.xmp_s
 tag "from the file", under the same rules (the text cleaned, a person one tag whatever the name holds, one longer than
 a tag left out with a log line, taken off when the changed file no longer gives it, never a member's tag); a starred
 photo is the importing member's favourite, once (as Google Photos' star: services.photo_sidecar_star); a photo goes
-into the family's album of the name of each Picasa album it is in (import_photos' _Albums). A face whose
+into the family's album of the name of each Picasa album it is in (import_photos' _Albums); a caption is the
+description nobody wrote (as a Takeout sidecar's: services.photo_sidecar_complete). A face whose
 id the file's `[Contacts2]` lacks (older versions kept names only in Picasa's own contacts.xml) gives no tag, with a
 log line. The file is kept by its path in PhotoXmpSidecar, as a sidecar of each photo of its folder, with the
 fingerprint of its bytes: an import reads it again only when it changed.
@@ -26,10 +28,10 @@ Read by a small line reader rather than configparser, which keeps a section obje
 (a 4 MB file of empty sections took it 17 s and 900 MB) and has rules Picasa's files don't (interpolation, a
 `[DEFAULT]` whose keys are every section's, continuation lines): here a line is a `[section]`, a `key=value` (the
 first "=" splits; "%" is text), a comment or blank; only the keys read are kept (`faces`, `keywords`, `star`,
-`albums`, [Contacts2]'s and an album section's `name`); a section or key twice is one, its last value winning (as
-configparser with strict off); lines before the first section are no photo's; other lines are left out, counted in a
-log line. A file larger than MAX_BYTES or unreadable is skipped with a log line; one that is no UTF-8 (as Picasa wrote
-it) is read as Windows-1252, with a log line. Never raises: its photos are imported all the same.
+`albums`, `caption`, [Contacts2]'s and an album section's `name`); a section or key twice is one, its last value
+winning (as configparser with strict off); lines before the first section are no photo's; other lines are left out,
+counted in a log line. A file larger than MAX_BYTES or unreadable is skipped with a log line; one that is no UTF-8
+(as Picasa wrote it) is read as Windows-1252, with a log line. Never raises: its photos are imported all the same.
 """
 
 from __future__ import annotations
@@ -41,7 +43,7 @@ import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from gallery.embedded import TAG_MAX, Embedded, tag_names_add
+from gallery.embedded import DESCRIPTION_MAX, TAG_MAX, Embedded, tag_names_add
 from gallery.sidecars import files_named, reader_fingerprint, sidecar_bytes
 from gallery.text import one_line, text_from_file, text_shown_from_os
 
@@ -55,7 +57,7 @@ MAX_ALBUMS = 50  # albums a photo is put in by the file (a hostile file's list o
 UNNAMED_FACE = "ffffffffffffffff"
 CONTACTS = "contacts2"
 ALBUM = ".album:"  # Picasa 3's album sections, "[.album:<token>]", named by their `name=`
-READ = frozenset({"faces", "keywords", "star", "albums"})  # the keys of a photo's section this reader uses
+READ = frozenset({"faces", "keywords", "star", "albums", "caption"})  # the keys of a photo's section this reader uses
 # The reader, as a number: raised when it reads more, so that the next import reads each file once more.
 READER_VERSION = 1
 _STAR = re.compile(rb"(?i)star[ \t]*=")  # (a file that may star a photo: looked for in its bytes, not parsed)
@@ -68,6 +70,7 @@ class PicasaEntry:
     keywords: tuple[str, ...] = ()
     starred: bool = False
     albums: tuple[str, ...] = ()  # the names of the Picasa albums it is in (cleaned, each once whatever its case)
+    caption: str = ""  # (cleaned, cut to a description's length)
 
     def embedded(self) -> Embedded:
         """As embedded metadata whose keywords are known whole (gallery.embedded.Embedded)."""
@@ -210,7 +213,9 @@ def _entry(keys: dict[str, str], contacts: dict[str, str], albums: dict[str, str
     keywords = keys.get("keywords", "")[:MAX_NAMES * (TAG_MAX + 1)]  # (read up to what MAX_NAMES tags can hold)
     return PicasaEntry(keywords=_names(people, keywords, label=label),
                        starred=keys.get("star", "").strip().lower() == "yes",
-                       albums=_album_names(keys.get("albums", ""), albums, label=label))
+                       albums=_album_names(keys.get("albums", ""), albums, label=label),
+                       caption=text_from_file(keys.get("caption", "")[:DESCRIPTION_MAX * 2],
+                                              multiline=True).strip()[:DESCRIPTION_MAX])
 
 
 def _album_names(tokens: str, albums: dict[str, str], *, label: str) -> tuple[str, ...]:

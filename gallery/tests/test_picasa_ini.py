@@ -482,3 +482,33 @@ def test_a_hostile_album_list_puts_a_photo_in_a_bounded_number_of_albums(tmp_pat
     assert Album.objects.filter(name="x" * 100).exists()  # (an album's name is at most 100 characters)
     assert not Album.objects.filter(name__contains="\x1b").exists()
     assert "albums past the first" in caplog.text and "\x1b" not in caplog.text
+
+
+def test_a_picasa_caption_fills_the_description_nobody_wrote(tmp_path, family, alice):
+    """Picasa kept the caption of a file it could not write into (a raw file) in its section: the photo's description
+    when neither its file nor its XMP sidecar has one, a new photo or one already there; never over a member's."""
+    root = write(tmp_path / "Pictures", {
+        "IMG_0001.JPG": picture(),
+        "IMG_0002.JPG": picture(), "IMG_0002.JPG.xmp": sidecar_xml(subject=["kite"], description="The sidecar's"),
+        "IMG_0003.JPG": picture(),
+        ".picasa.ini": ini(photos={"IMG_0001.JPG": {"caption": "Grandma\x1b[2J at 80 " + "x" * 20_000},
+                                   "IMG_0002.JPG": {"caption": "Picasa's"}}),
+    })
+    _import(root)
+
+    def description(name: str) -> tuple[str, str]:
+        photo = Photo.objects.get(original_filename=name)
+        return photo.description, photo.description_source
+
+    text, source = description("IMG_0001.JPG")
+    assert text.startswith("Grandma[2J at 80 xx") and len(text) == 10_000 and source == "embedded"
+    assert description("IMG_0002.JPG") == ("The sidecar's", "embedded")
+    assert description("IMG_0003.JPG") == ("", "")
+
+    photo_update(photo=Photo.objects.get(original_filename="IMG_0001.JPG"), user=alice, description="Ours")
+    write(root, {".picasa.ini": ini(photos={"IMG_0001.JPG": {"caption": "Another"},
+                                            "IMG_0003.JPG": {"caption": "Found later"}})})
+    _import(root)
+
+    assert description("IMG_0001.JPG") == ("Ours", "member")
+    assert description("IMG_0003.JPG") == ("Found later", "embedded")

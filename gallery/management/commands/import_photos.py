@@ -78,8 +78,8 @@ class Command(BaseCommand):
         "whose photo it deleted for good is left out (--include-deleted imports it again). A Google Takeout "
         "export's JSON sidecars give their photos the date, place, caption and people the files lack; XMP "
         "sidecars (IMG_0001.jpg.xmp, IMG_0001.xmp: darktable, digiKam, Lightroom, Capture One) their keywords, "
-        "title, description and place; a Picasa library's .picasa.ini files the people, keywords, stars and albums "
-        "Picasa kept there."
+        "title, description and place; a Picasa library's .picasa.ini files the people, keywords, stars, albums and "
+        "captions Picasa kept there."
     )
 
     def add_arguments(self, parser):
@@ -389,7 +389,8 @@ class Command(BaseCommand):
         only when what the file says of it changed (a star given to another photo of the folder changes the file, not
         what it says of this one, nor takes off what a sidecar deleted since gave it). The star is read whether the
         file changed or not (another member's import of the folder: their heart), once per member and photo. The
-        photo goes into the family's albums of the names of its Picasa albums (_Albums.put_named)."""
+        photo goes into the family's albums of the names of its Picasa albums (_Albums.put_named), and its caption
+        fills the description nobody wrote (neither its file, nor its XMP sidecar, nor a member)."""
         key = _xmp_key(picasa.path)
         changed = not picasa.unreadable and self._xmp_before(digest, key) != picasa.sha256
         self._picasa.count(picasa, changed=changed)  # (one that can't be read takes nothing off)
@@ -402,6 +403,9 @@ class Command(BaseCommand):
             return
         self._albums.put_named(said.albums, photo_id=photo_id, stored=given,
                                first=key not in self._xmp_by_path.get(digest, {}))
+        if said.caption:  # (as a Takeout sidecar's caption: a description nobody wrote, never a member's)
+            photo_sidecar_complete(family=self._picasa.family, sha256=digest,
+                                   sidecar=Sidecar(path=picasa.path, description=said.caption))
         before = self._xmp_keywords.get(digest, {}).get(key, ())  # (None: not known; (): it said nothing of it)
         if not given and (before is None or sorted(before) != sorted(said.keywords)):
             changes = photo_xmp_sidecar_read(photo_id=photo_id, data=data, sidecar=said.embedded(),
@@ -889,7 +893,7 @@ class _Picasa:
         self.read: set[Path] = set()  # read in this run (changed since they were read with a photo)
         self.unchanged: set[Path] = set()  # found as read before with their photos (not read again)
         self.unreadable: set[Path] = set()
-        self.uploader = uploader
+        self.family, self.uploader = family, uploader
         # The photos whose star (Picasa's, or a Takeout sidecar's) this member's imports have read: read once
         # (SidecarStar), and looked for in no file again.
         self.starred = set(SidecarStar.objects.filter(user=uploader, photo__family=family)
@@ -937,7 +941,7 @@ class _Picasa:
             lines.append(
                 f"Picasa files read: {len(self.read)} (.picasa.ini: the people named in Picasa and its keywords, as "
                 "tags from the file; a photo starred there, a favourite of the member importing; Picasa's albums, "
-                "the family's albums of their names)"
+                "the family's albums of their names; a caption, the description nobody wrote)"
                 + (f"; {photos} photo{' was' if photos == 1 else 's were'} already there and changed by "
                    f"{'its Picasa file' if photos == 1 else 'their Picasa files'}: " + ", ".join(changed)
                    + (" (given there no more: never a member's tag)" if removed else "") if photos else ""))
