@@ -102,18 +102,28 @@ class PicasaIni:
     def entry(self, name: str) -> PicasaEntry | None:
         """What the file says of the photo named `name` (in any case); None when it names none so. (The file is
         parsed once, a photo's section read when asked: a file of sections no photo has costs no more.)"""
-        label = _label(self.path)
+        sections = self._parsed()
+        if name not in self._entries:
+            keys = sections.get(_name_key(name))
+            self._entries[name] = None if keys is None else _entry(
+                keys, self._contacts, self._albums, label=f"{_label(self.path)} [{text_shown_from_os(name)}]")
+        return self._entries[name]
+
+    def starred(self, name: str) -> bool:
+        """Whether the file stars the photo named `name` (its star alone: nothing else of its section is read, nor
+        logged again)."""
+        return self._parsed().get(_name_key(name), {}).get("star", "").strip().lower() == "yes"
+
+    def _parsed(self) -> dict[str, dict[str, str]]:
+        """The file's photos' sections, parsed once (its [Contacts2] and album sections apart)."""
         if self._sections is None:
+            label = _label(self.path)
             self._sections = _sections(_text(self.data, label=label), label=label) if self.sha256 else {}
             self._contacts = {key: value.split(";", 1)[0] for key, value in self._sections.pop(CONTACTS, {}).items()}
             self._albums = {name[len(ALBUM):].strip(): one_line(text_from_file(self._sections.pop(name)["name"]))
                             for name in [name for name in self._sections if name.startswith(ALBUM)]}
             self.data = b""  # (read: not kept in memory)
-        if name not in self._entries:
-            keys = self._sections.get(_name_key(name))
-            self._entries[name] = None if keys is None else _entry(
-                keys, self._contacts, self._albums, label=f"{label} [{text_shown_from_os(name)}]")
-        return self._entries[name]
+        return self._sections
 
 
 def picasa_ini_path(folder: Path) -> Path | None:

@@ -512,3 +512,17 @@ def test_a_picasa_caption_fills_the_description_nobody_wrote(tmp_path, family, a
 
     assert description("IMG_0001.JPG") == ("Ours", "member")
     assert description("IMG_0003.JPG") == ("Found later", "embedded")
+
+
+def test_an_unchanged_picasa_file_read_for_its_stars_logs_nothing_of_its_photos_again(tmp_path, family, alice, bob,
+                                                                                     caplog):
+    root = write(tmp_path / "Pictures", {"IMG_0001.JPG": picture(), "IMG_0002.JPG": picture(), ".picasa.ini": ini(
+        photos={"IMG_0001.JPG": {"star": "yes"}, "IMG_0002.JPG": {"faces": faces("0123456789abcdef")}})})
+    _import(root)
+    caplog.clear()
+
+    with caplog.at_level(logging.INFO):
+        _import(root, user="bob")
+
+    assert "0123456789abcdef" not in caplog.text
+    assert set(Favourite.objects.values_list("user__username", flat=True)) == {"alice", "bob"}

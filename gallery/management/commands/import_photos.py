@@ -394,13 +394,14 @@ class Command(BaseCommand):
         key = _xmp_key(picasa.path)
         changed = not picasa.unreadable and self._xmp_before(digest, key) != picasa.sha256
         self._picasa.count(picasa, changed=changed)  # (one that can't be read takes nothing off)
-        if not changed and not self._picasa.may_star(picasa, photo_id):
+        if not changed:  # (its star alone, for a member whose import has not read it)
+            if self._picasa.may_star(picasa, photo_id) and picasa.starred(path.name):
+                self._picasa.star(picasa, photo_id)
             return
         entry = picasa.entry(path.name)
         said = entry or PicasaEntry()
-        self._picasa.star(said, picasa, photo_id)
-        if not changed:
-            return
+        if said.starred:
+            self._picasa.star(picasa, photo_id)
         self._albums.put_named(said.albums, photo_id=photo_id, stored=given,
                                first=key not in self._xmp_by_path.get(digest, {}))
         if said.caption:  # (as a Takeout sidecar's caption: a description nobody wrote, never a member's)
@@ -923,10 +924,10 @@ class _Picasa:
         it only then)."""
         return picasa.may_star and photo_id not in self.starred
 
-    def star(self, said: PicasaEntry, picasa: PicasaIni, photo_id: int) -> None:
+    def star(self, picasa: PicasaIni, photo_id: int) -> None:
         """A photo starred in Picasa, the importing member's favourite: once for each member and photo (a heart taken
         off stays off), whichever import of theirs reads it first (services.photo_sidecar_star)."""
-        if said.starred and photo_id not in self.starred:
+        if photo_id not in self.starred:
             photo_sidecar_star(photo_id=photo_id, sidecar=Sidecar(path=picasa.path, favourite=True),
                                importer=self.uploader)
             self.starred.add(photo_id)
