@@ -289,15 +289,12 @@ def interpret(fields: dict[str, list[str]], *, skipped: list[str] = ()) -> Embed
 
     keywords: dict[str, str] = {}
 
-    def keyword(raw: str, key: str) -> None:
+    def keyword(raw: str, key: str, *, person: bool = False) -> None:
         if _internal(raw):  # (a program's bookkeeping, not what the photo shows)
             return
-        for name in tag_names_from_file(raw):  # a tag name holds no comma nor control character
-            if len(name) > TAG_MAX:
-                problems.append(f"{key}: {_sized('keyword', len(name), cut=len(raw) >= VALUE_MAX)} "
-                                f"(tags hold {TAG_MAX}): {name[:40]}…")
-                continue
-            keywords.setdefault(name.lower(), name)
+        for name in tag_names_add(keywords, raw, person=person):
+            problems.append(f"{key}: {_sized('keyword', len(name), cut=len(raw) >= VALUE_MAX)} "
+                            f"(tags hold {TAG_MAX}): {name[:40]}…")
 
     for raw in values("Xmp.dc.subject"):
         keyword(raw, "Xmp.dc.subject")
@@ -311,10 +308,8 @@ def interpret(fields: dict[str, list[str]], *, skipped: list[str] = ()) -> Embed
         for part in raw.split(";"):
             keyword(part, "Exif.Image.XPKeywords")
     for raw in values(FACE_NAMES):  # the people named in face regions (a keyword path's leaf names them the same)
-        # A person is one tag whatever their name holds ("Smith, John" is "Smith John", as a Google Photos person
-        # is); the names digiKam gives faces nobody named are nobody's.
-        if raw.strip().casefold() not in UNNAMED_FACES:
-            keyword(raw.replace(TAG_SEPARATOR, " "), FACE_NAMES)
+        if raw.strip().casefold() not in UNNAMED_FACES:  # (the names digiKam gives faces nobody named: nobody's)
+            keyword(raw, FACE_NAMES, person=True)
 
     title = _first(fields, ("Xmp.dc.title", "Iptc.Application2.Headline", "Xmp.photoshop.Headline",
                             "Exif.Image.XPTitle"), limit=TITLE_MAX, one_line=True, problems=problems)
@@ -356,6 +351,21 @@ _KEYWORDS_LOST = ("xmp:", "iptc:", "exif:", "unreadable:", "Xmp.dc.subject:", "X
 # The roots under which photo programs keep tags of their own (darktable: the file's format, "changed", "exported";
 # digiKam: colour and pick labels), written into the same keyword lists as the family's.
 _INTERNAL_TAGS = re.compile(r"^\s*(?:darktable\s*\||_digikam_internal_tags_\s*[/|])", re.IGNORECASE)
+
+
+def tag_names_add(names: dict[str, str], raw: str, *, person: bool = False) -> list[str]:
+    """Add to `names` (by their lower case: a name once whatever its case, the first spelling kept) the tag names a
+    value read from a file gives: cleaned and split at its commas as typed tags are (tag_names_from_file: a tag name
+    holds no comma nor control character), or, for a `person`, one tag whatever the name holds ("Smith, John" is
+    "Smith John", in a face region, a Google Photos person or a Picasa contact alike). The names longer than a tag
+    (TAG_MAX) are left out and returned, for the caller to say so."""
+    too_long = []
+    for name in tag_names_from_file(raw.replace(TAG_SEPARATOR, " ") if person else raw):
+        if len(name) > TAG_MAX:
+            too_long.append(name)
+        else:
+            names.setdefault(name.lower(), name)
+    return too_long
 
 
 def _internal(raw: str) -> bool:

@@ -1,5 +1,5 @@
-"""Picasa's `.picasa.ini` files, read by import_photos: the people, keywords and stars of a library curated in Picasa
-(2002-2016).
+"""Picasa's `.picasa.ini` files, read by import_photos: the people, keywords, stars and albums of a library curated in
+Picasa (2002-2016).
 
 Picasa never wrote the names of the faces it was told into the photos: it kept them in a hidden `.picasa.ini` in each
 folder (versions before 3: `Picasa.ini`), with the keywords and captions of files it could not write into (raw files;
@@ -8,12 +8,18 @@ Franz Buchinger for Picasa 3.8 (gist fbuchinger/1073823) and read by EagleEye's 
 `faces`): an INI file, one section per file of the folder, named as the file (matched here whatever the case);
 `[Contacts2]` maps a contact's id to a name, `e54a1b8b4c2d5e34=John Smith;;` (the name ends at the first `;`);
 a file's `faces=rect64(3f845bcb59418507),e54a1b8b4c2d5e34;rect64(…),ffffffffffffffff` names its faces by contact
-id (`ffffffffffffffff`: a face nobody named), `keywords=beach,summer 2009` its keywords, `star=yes` its star.
+id (`ffffffffffffffff`: a face nobody named), `keywords=beach,summer 2009` its keywords, `star=yes` its star,
+`caption=` its caption (a file Picasa could not write it into).
+Picasa 3 kept its albums (Chromium's PicasaAlbumsIndexer reads them so) in the file of each folder holding an album's
+photos: a section `[.album:<token>]` with the album's `name=` (and `token=`, `date=`), and each file's
+`albums=<token>,<token>`.
 
 What it says is what an XMP sidecar's keywords and face names say (gallery.xmp_sidecars): each person and keyword a
 tag "from the file", under the same rules (the text cleaned, a person one tag whatever the name holds, one longer than
 a tag left out with a log line, taken off when the changed file no longer gives it, never a member's tag); a starred
-photo is the importing member's favourite, once (as Google Photos' star: services.photo_sidecar_star). A face whose
+photo is the importing member's favourite, once (as Google Photos' star: services.photo_sidecar_star); a photo goes
+into the family's album of the name of each Picasa album it is in (import_photos' _Albums); a caption is the
+description nobody wrote (as a Takeout sidecar's: services.photo_sidecar_complete). A face whose
 id the file's `[Contacts2]` lacks (older versions kept names only in Picasa's own contacts.xml) gives no tag, with a
 log line. The file is kept by its path in PhotoXmpSidecar, as a sidecar of each photo of its folder, with the
 fingerprint of its bytes: an import reads it again only when it changed.
@@ -21,25 +27,25 @@ fingerprint of its bytes: an import reads it again only when it changed.
 Read by a small line reader rather than configparser, which keeps a section object and every key of every section
 (a 4 MB file of empty sections took it 17 s and 900 MB) and has rules Picasa's files don't (interpolation, a
 `[DEFAULT]` whose keys are every section's, continuation lines): here a line is a `[section]`, a `key=value` (the
-first "=" splits; "%" is text), a comment or blank; only the keys read are kept (`faces`, `keywords`, `star`, and
-[Contacts2]'s); a section or key twice is one, its last value winning (as configparser with strict off); lines before
-the first section are no photo's; other lines are left out, counted in a log line. A file larger than MAX_BYTES or
-unreadable is skipped with a log line; one that is no UTF-8 (as Picasa wrote it) is read as Windows-1252, with a log
-line. Never raises: its photos are imported all the same.
+first "=" splits; "%" is text), a comment or blank; only the keys read are kept (`faces`, `keywords`, `star`,
+`albums`, `caption`, [Contacts2]'s and an album section's `name`); a section or key twice is one, its last value
+winning (as configparser with strict off); lines before the first section are no photo's; other lines are left out,
+counted in a log line. A file larger than MAX_BYTES or unreadable is skipped with a log line; one that is no UTF-8
+(as Picasa wrote it) is read as Windows-1252, with a log line. Never raises: its photos are imported all the same.
 """
 
 from __future__ import annotations
 
 import io
 import logging
+import re
 import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from gallery.embedded import TAG_MAX, Embedded
-from gallery.images import sha256_of
-from gallery.sidecars import files_named
-from gallery.text import TAG_SEPARATOR, tag_names_from_file, text_shown_from_os
+from gallery.embedded import DESCRIPTION_MAX, TAG_MAX, Embedded, tag_names_add
+from gallery.sidecars import files_named, reader_fingerprint, sidecar_bytes
+from gallery.text import one_line, text_from_file, text_shown_from_os
 
 logger = logging.getLogger(__name__)
 
@@ -47,11 +53,14 @@ NAMES = (".picasa.ini", "picasa.ini")  # Picasa 3's, then the older versions' (l
 # A folder of 5,000 photos with faces and keywords has a file of about 1 MB.
 MAX_BYTES = 4 * 1024 * 1024
 MAX_NAMES = 1000  # people and keywords a photo takes from the file (as the face regions of an XMP file)
+MAX_ALBUMS = 50  # albums a photo is put in by the file (a hostile file's list of thousands: the first ones)
 UNNAMED_FACE = "ffffffffffffffff"
 CONTACTS = "contacts2"
-READ = frozenset({"faces", "keywords", "star"})  # the keys of a photo's section this reader uses
+ALBUM = ".album:"  # Picasa 3's album sections, "[.album:<token>]", named by their `name=`
+READ = frozenset({"faces", "keywords", "star", "albums", "caption"})  # the keys of a photo's section this reader uses
 # The reader, as a number: raised when it reads more, so that the next import reads each file once more.
 READER_VERSION = 1
+_STAR = re.compile(rb"(?i)star[ \t]*=")  # (a file that may star a photo: looked for in its bytes, not parsed)
 
 
 @dataclass(frozen=True)
@@ -60,6 +69,8 @@ class PicasaEntry:
 
     keywords: tuple[str, ...] = ()
     starred: bool = False
+    albums: tuple[str, ...] = ()  # the names of the Picasa albums it is in (cleaned, each once whatever its case)
+    caption: str = ""  # (cleaned, cut to a description's length)
 
     def embedded(self) -> Embedded:
         """As embedded metadata whose keywords are known whole (gallery.embedded.Embedded)."""
@@ -74,8 +85,10 @@ class PicasaIni:
     path: Path
     sha256: str = ""
     data: bytes = field(default=b"", repr=False)
+    may_star: bool = False  # whether it holds "star=" at all (an unchanged one without is never parsed)
     _sections: dict[str, dict[str, str]] | None = field(default=None, repr=False)  # (_sections; [Contacts2] apart)
     _contacts: dict[str, str] = field(default_factory=dict, repr=False)
+    _albums: dict[str, str] = field(default_factory=dict, repr=False)  # (album names by token)
     _entries: dict[str, PicasaEntry | None] = field(default_factory=dict, repr=False)  # (each photo's, once)
 
     @property
@@ -89,16 +102,28 @@ class PicasaIni:
     def entry(self, name: str) -> PicasaEntry | None:
         """What the file says of the photo named `name` (in any case); None when it names none so. (The file is
         parsed once, a photo's section read when asked: a file of sections no photo has costs no more.)"""
-        label = _label(self.path)
+        sections = self._parsed()
+        if name not in self._entries:
+            keys = sections.get(_name_key(name))
+            self._entries[name] = None if keys is None else _entry(
+                keys, self._contacts, self._albums, label=f"{_label(self.path)} [{text_shown_from_os(name)}]")
+        return self._entries[name]
+
+    def starred(self, name: str) -> bool:
+        """Whether the file stars the photo named `name` (its star alone: nothing else of its section is read, nor
+        logged again)."""
+        return self._parsed().get(_name_key(name), {}).get("star", "").strip().lower() == "yes"
+
+    def _parsed(self) -> dict[str, dict[str, str]]:
+        """The file's photos' sections, parsed once (its [Contacts2] and album sections apart)."""
         if self._sections is None:
+            label = _label(self.path)
             self._sections = _sections(_text(self.data, label=label), label=label) if self.sha256 else {}
             self._contacts = {key: value.split(";", 1)[0] for key, value in self._sections.pop(CONTACTS, {}).items()}
+            self._albums = {name[len(ALBUM):].strip(): one_line(text_from_file(self._sections.pop(name)["name"]))
+                            for name in [name for name in self._sections if name.startswith(ALBUM)]}
             self.data = b""  # (read: not kept in memory)
-        if name not in self._entries:
-            keys = self._sections.get(_name_key(name))
-            self._entries[name] = None if keys is None else _entry(
-                keys, self._contacts, label=f"{label} [{text_shown_from_os(name)}]")
-        return self._entries[name]
+        return self._sections
 
 
 def picasa_ini_path(folder: Path) -> Path | None:
@@ -118,24 +143,17 @@ def is_a_picasa_ini(path: str | Path) -> bool:
 def read_picasa_ini(path: Path) -> PicasaIni:
     """The Picasa file at `path`, its bytes read (not yet parsed). Never raises: one too large or unreadable is a
     PicasaIni without a fingerprint, with a log line."""
-    label = _label(path)
-    try:
-        with path.open("rb") as stream:
-            data = stream.read(MAX_BYTES + 1)
-    except OSError as exc:
-        logger.warning("%s: not read: %s", label, exc)
+    data, _ = sidecar_bytes(path, max_bytes=MAX_BYTES, label=_label(path), kind="Picasa file")
+    if data is None:
         return PicasaIni(path)
-    if len(data) > MAX_BYTES:
-        logger.warning("%s: skipped: larger than %d MB, no Picasa file is", label, MAX_BYTES // (1024 * 1024))
-        return PicasaIni(path)
-    return PicasaIni(path, sha256_of(b"picasa ini reader %d\n" % READER_VERSION + data), data)
+    return PicasaIni(path, reader_fingerprint(b"picasa ini", READER_VERSION, data), data,
+                     may_star=_STAR.search(data) is not None)
 
 
 class PicasaInis:
-    """The Picasa files beside an import's photos: each folder's found and read once while the walk is in it (the
-    files come folder by folder; a few folders are kept, as a folder's photos and its subfolder's interleave)."""
-
-    KEPT = 8
+    """The Picasa files beside an import's photos: each folder's found and read once while the walk is in it. The
+    walk's order puts a folder's files on both sides of its subfolders' (IMG_0001.JPG, Party/…, img_0002.jpg): the
+    files of the folder the walk is in and of the folders around it are kept, no others (as deep as the folders go)."""
 
     def __init__(self) -> None:
         self._by_folder: dict[Path, PicasaIni | None] = {}
@@ -144,8 +162,7 @@ class PicasaInis:
         """The Picasa file of the folder of the photo at `path`; None when it has none."""
         folder = path.parent
         if folder not in self._by_folder:
-            if len(self._by_folder) >= self.KEPT:
-                del self._by_folder[next(iter(self._by_folder))]
+            self._by_folder = {kept: picasa for kept, picasa in self._by_folder.items() if kept in folder.parents}
             found = picasa_ini_path(folder)
             self._by_folder[folder] = read_picasa_ini(found) if found is not None else None
         return self._by_folder[folder]
@@ -173,7 +190,8 @@ def _text(data: bytes, *, label: str) -> str:
 
 def _sections(text: str, *, label: str) -> dict[str, dict[str, str]]:
     """The file's sections by their name (_name_key), each the keys of it this reader uses (READ, lower-cased) and
-    their values, [Contacts2]'s all; a section or a key twice is one, its last value winning. Lines before the first
+    their values, [Contacts2]'s all, an album section's `name`; a section or a key twice is one, its last value
+    winning. Lines before the first
     section, comments (`#`, `;`) and blank lines are no photo's; a line that is neither a section nor `key=value` is
     left out, counted in one log line."""
     sections: dict[str, dict[str, str]] = {}  # (only those with a key read: a file of empty sections costs nothing)
@@ -188,7 +206,8 @@ def _sections(text: str, *, label: str) -> dict[str, dict[str, str]]:
         elif "=" in line:
             key, value = line.split("=", 1)
             key = key.strip().lower()
-            if name is not None and key and (name == CONTACTS or key in READ):
+            wanted = key == "name" if name is not None and name.startswith(ALBUM) else name == CONTACTS or key in READ
+            if name is not None and key and wanted:
                 sections.setdefault(name, {})[key] = value.strip()
         else:
             left_out += 1
@@ -198,15 +217,35 @@ def _sections(text: str, *, label: str) -> dict[str, dict[str, str]]:
     return sections
 
 
-def _entry(keys: dict[str, str], contacts: dict[str, str], *, label: str) -> PicasaEntry:
-    """What a photo's section says (its keys read), with the names of its file's [Contacts2]."""
+def _entry(keys: dict[str, str], contacts: dict[str, str], albums: dict[str, str], *, label: str) -> PicasaEntry:
+    """What a photo's section says (its keys read), with the names of its file's [Contacts2] and album sections."""
     people = _people(keys.get("faces", ""), contacts, label=label)
-    # (a person is one tag whatever the name holds; a keyword list splits at its commas, read up to what MAX_NAMES
-    # tags can hold)
-    keywords = keys.get("keywords", "")[:MAX_NAMES * (TAG_MAX + 1)]
-    return PicasaEntry(keywords=_names([*(person.replace(TAG_SEPARATOR, " ") for person in people), keywords],
-                                       label=label),
-                       starred=keys.get("star", "").strip().lower() == "yes")
+    keywords = keys.get("keywords", "")[:MAX_NAMES * (TAG_MAX + 1)]  # (read up to what MAX_NAMES tags can hold)
+    return PicasaEntry(keywords=_names(people, keywords, label=label),
+                       starred=keys.get("star", "").strip().lower() == "yes",
+                       albums=_album_names(keys.get("albums", ""), albums, label=label),
+                       caption=text_from_file(keys.get("caption", "")[:DESCRIPTION_MAX * 2],
+                                              multiline=True).strip()[:DESCRIPTION_MAX])
+
+
+def _album_names(tokens: str, albums: dict[str, str], *, label: str) -> tuple[str, ...]:
+    """The names of the albums a photo's `albums=<token>,<token>` puts it in, by the file's `[.album:<token>]`
+    sections, each once whatever its case, the first MAX_ALBUMS of them; a token whose section is missing or names no
+    album (no `name=`, or one of spaces) is none, named in one log line."""
+    names: dict[str, str] = {}
+    unknown = []
+    for token in dict.fromkeys(token.strip().lower() for token in tokens.split(",") if token.strip()):
+        if not albums.get(token):
+            unknown.append(text_shown_from_os(token[:40]))  # (the file's text: no terminal escapes in a log)
+        elif len(names) < MAX_ALBUMS:
+            names.setdefault(albums[token].lower(), albums[token])
+        elif albums[token].lower() not in names:
+            logger.warning("%s: albums past the first %d left out", label, MAX_ALBUMS)
+            break
+    if unknown:
+        logger.info("%s: %d album%s without a named [.album:…] section, no album: %s", label, len(unknown),
+                    "" if len(unknown) == 1 else "s", ", ".join(unknown[:5]) + (", …" if len(unknown) > 5 else ""))
+    return tuple(names.values())
 
 
 def _people(faces: str, contacts: dict[str, str], *, label: str) -> list[str]:
@@ -227,20 +266,16 @@ def _people(faces: str, contacts: dict[str, str], *, label: str) -> list[str]:
     return people
 
 
-def _names(raw: list[str], *, label: str) -> tuple[str, ...]:
-    """Tag names from what the file says (tag_names_from_file: cleaned, a keyword list split at its commas), each once
-    whatever its case; one longer than a tag, and those past MAX_NAMES, left out with a log line."""
+def _names(people: list[str], keywords: str, *, label: str) -> tuple[str, ...]:
+    """Tag names from what the file says (gallery.embedded.tag_names_add: cleaned, a person one tag, a keyword list
+    split at its commas), each once whatever its case; one longer than a tag, and those past MAX_NAMES, left out with
+    a log line."""
     names: dict[str, str] = {}
-    too_long: list[str] = []
-    for name in (name for value in raw for name in tag_names_from_file(value)):
-        if len(name) > TAG_MAX:
-            too_long.append(name)
-        elif len(names) >= MAX_NAMES:
-            logger.warning("%s: names past the first %d left out", label, MAX_NAMES)
-            break
-        else:
-            names.setdefault(name.lower(), name)
+    too_long = [name for person in people for name in tag_names_add(names, person, person=True)]
+    too_long += tag_names_add(names, keywords)
     if too_long:
         logger.warning("%s: %d name%s longer than a tag (%d characters) left out: %s…", label, len(too_long),
                        "" if len(too_long) == 1 else "s", TAG_MAX, too_long[0][:40])
-    return tuple(names.values())
+    if len(names) > MAX_NAMES:
+        logger.warning("%s: names past the first %d left out", label, MAX_NAMES)
+    return tuple(names.values())[:MAX_NAMES]

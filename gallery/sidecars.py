@@ -29,10 +29,10 @@ from datetime import datetime, timezone as dt_timezone
 from functools import lru_cache
 from pathlib import Path
 
-from gallery.embedded import DESCRIPTION_MAX, TAG_MAX
-from gallery.images import possible_date
+from gallery.embedded import DESCRIPTION_MAX, tag_names_add
+from gallery.images import possible_date, sha256_of
 from gallery.places import gps_position
-from gallery.text import TAG_SEPARATOR, one_line, text_from_file
+from gallery.text import one_line, text_from_file
 
 logger = logging.getLogger(__name__)
 
@@ -325,13 +325,35 @@ def _people(value) -> tuple[str, ...]:
     its commas ("Smith, John" is one person, "Smith John"; no tag name holds a comma); too long a name is left out."""
     if not isinstance(value, list):
         return ()
-    names = []
+    names: dict[str, str] = {}
     for person in value[:MAX_PEOPLE]:
         name = person.get("name") if isinstance(person, dict) else None
         if isinstance(name, str):
-            name = one_line(text_from_file(name).replace(TAG_SEPARATOR, " "))
-            names += [name] if len(name) <= TAG_MAX else []
-    return tuple(dict.fromkeys(name for name in names if name))
+            tag_names_add(names, name, person=True)
+    return tuple(names.values())
+
+
+def sidecar_bytes(path: Path, *, max_bytes: int, label: str, kind: str) -> tuple[bytes | None, str]:
+    """The bytes of the file beside a photo at `path` (an XMP sidecar, a Picasa file), read up to `max_bytes` (a
+    hostile one is not read whole); (None, why) with a log line (`label` its name) when it can't be read or is larger,
+    as no `kind` is. Never raises."""
+    try:
+        with path.open("rb") as stream:
+            data = stream.read(max_bytes + 1)
+    except OSError as exc:
+        logger.warning("%s: not read: %s", label, exc)
+        return None, str(exc)
+    if len(data) > max_bytes:
+        logger.warning("%s: skipped: larger than %d MB, no %s is", label, max_bytes // (1024 * 1024), kind)
+        return None, "too large"
+    return data, ""
+
+
+def reader_fingerprint(reader: bytes, version: int, data: bytes) -> str:
+    """What tells a file beside a photo already read from one to read (PhotoXmpSidecar.sha256): the SHA-256 of its
+    bytes as version `version` of the reader named `reader` reads them, so that a reader that reads more reads each
+    file once more."""
+    return sha256_of(b"%s reader %d\n" % (reader, version) + data)
 
 
 def json_names_forget() -> None:

@@ -28,8 +28,7 @@ from pathlib import Path
 from django.conf import settings
 
 from gallery.embedded import Embedded, read_embedded
-from gallery.images import sha256_of
-from gallery.sidecars import files_named
+from gallery.sidecars import files_named, reader_fingerprint, sidecar_bytes
 from gallery.text import text_shown_from_os
 
 logger = logging.getLogger(__name__)
@@ -96,7 +95,7 @@ READER_VERSION = 3
 def sidecar_fingerprint(data: bytes) -> str:
     """What tells a sidecar already read from one to read: the SHA-256 of its bytes as READER_VERSION reads them (the
     first reader's, before there was a version, was of its bytes alone: none of those matches)."""
-    return sha256_of(b"xmp sidecar reader %d\n" % READER_VERSION + data)
+    return reader_fingerprint(b"xmp sidecar", READER_VERSION, data)
 
 
 def read_xmp_sidecar(path: Path, *, read_before: str = "") -> XmpSidecar:
@@ -104,15 +103,9 @@ def read_xmp_sidecar(path: Path, *, read_before: str = "") -> XmpSidecar:
     read, is too large or is no XMP; not read at all when its fingerprint is `read_before` (that of the one read at its
     path with its photo before, by this reader: PhotoXmpSidecar.sha256, sidecar_fingerprint). Never raises."""
     label = text_shown_from_os(f"{path.name} (XMP sidecar)")
-    try:
-        with path.open("rb") as stream:
-            data = stream.read(MAX_BYTES + 1)
-    except OSError as exc:
-        logger.warning("%s: not read: %s", label, exc)
-        return XmpSidecar(Embedded(problems=(str(exc),)))
-    if len(data) > MAX_BYTES:
-        logger.warning("%s: skipped: larger than %d MB, no sidecar is", label, MAX_BYTES // (1024 * 1024))
-        return XmpSidecar(Embedded(problems=("too large",)))
+    data, problem = sidecar_bytes(path, max_bytes=MAX_BYTES, label=label, kind="sidecar")
+    if data is None:
+        return XmpSidecar(Embedded(problems=(problem,)))
     digest = sidecar_fingerprint(data)
     if read_before and digest == read_before:
         return XmpSidecar(None, digest)

@@ -14,7 +14,8 @@ import pytest
 from django.core.management import call_command
 
 from gallery import picasa_ini
-from gallery.models import Favourite, Photo, PhotoTag, PhotoXmpSidecar
+from gallery.album_services import album_create, album_remove_photos
+from gallery.models import Album, Favourite, Photo, PhotoTag, PhotoXmpSidecar
 from gallery.services import MAX_TAGS, photo_tags_add, photo_update
 from gallery.tests.test_xmp_sidecars import sidecar_xml
 from tests import images
@@ -49,9 +50,9 @@ def faces(*ids: str) -> str:
     return ";".join(f"rect64(3f845bcb59418507),{face}" for face in ids)
 
 
-def _import(directory, *args) -> str:
+def _import(directory, *args, user: str = "alice") -> str:
     out = io.StringIO()
-    call_command("import_photos", str(directory), "--family", "Smiths", "--user", "alice", *args, "--no-progress",
+    call_command("import_photos", str(directory), "--family", "Smiths", "--user", user, *args, "--no-progress",
                  stdout=out, stderr=io.StringIO())
     return out.getvalue()
 
@@ -173,6 +174,83 @@ def test_a_photo_starred_in_picasa_is_the_importing_members_favourite_once(tmp_p
     write(root, {".picasa.ini": ini(photos={"IMG_0001.JPG": {"star": "yes", "keywords": "kite"}})})
     _import(root)
     assert tags("IMG_0001.JPG") == {"kite": "embedded"} and not Favourite.objects.exists()
+
+
+def test_a_photo_starred_in_picasa_is_a_favourite_of_each_member_importing_it(tmp_path, family, alice, bob):
+    """The file is unchanged when bob imports the folder alice imported: its star is his all the same."""
+    root = write(tmp_path / "Pictures", {"IMG_0001.JPG": picture(),
+                                         ".picasa.ini": ini(photos={"IMG_0001.JPG": {"star": "yes"}})})
+    _import(root)
+
+    out = _import(root, user="bob")
+
+    assert "Picasa files unchanged since they were last read: 1 (not read again)" in out
+    assert set(Favourite.objects.values_list("user__username", flat=True)) == {"alice", "bob"}
+    Favourite.objects.filter(user=bob).delete()  # (his heart taken off stays off)
+    _import(root, user="bob")
+    assert set(Favourite.objects.values_list("user__username", flat=True)) == {"alice"}
+
+
+def test_a_change_to_a_picasa_file_takes_off_no_keyword_of_a_photo_it_says_nothing_new_of(tmp_path, family, alice):
+    """P's deleted XMP sidecar gave "sunset"; a star given to Q in the folder's Picasa file says nothing of P."""
+    root = write(tmp_path / "Pictures", {"P.jpg": picture(), "P.jpg.xmp": sidecar_xml(subject=["sunset"]),
+                                         "Q.jpg": picture(),
+                                         ".picasa.ini": ini(photos={"Q.jpg": {"keywords": "kite"}})})
+    _import(root)
+    (root / "P.jpg.xmp").unlink()
+    _import(root)
+    fingerprint = PhotoXmpSidecar.objects.get(photo__original_filename="P.jpg").sha256
+
+    write(root, {".picasa.ini": ini(photos={"Q.jpg": {"keywords": "kite", "star": "yes"}})})
+    out = _import(root)
+
+    assert tags("P.jpg") == {"sunset": "embedded"}
+    assert "Picasa files read: 1 (" in out
+    assert PhotoXmpSidecar.objects.get(photo__original_filename="P.jpg").sha256 != fingerprint  # (remembered)
+
+
+def test_a_photo_moved_to_another_folder_keeps_no_keyword_for_good_from_its_old_folders_picasa_file(
+        tmp_path, family, alice):
+    root = write(tmp_path / "Pictures", {
+        "A/P.jpg": picture(), "A/R.jpg": picture(),
+        "A/.picasa.ini": ini(photos={"P.jpg": {"keywords": "beach"}, "R.jpg": {"keywords": "kite"}}),
+        "B/.picasa.ini": ini(photos={"P.jpg": {"keywords": "boat"}})})
+    _import(root)
+    (root / "A" / "P.jpg").rename(root / "B" / "P.jpg")
+    _import(root)
+    photo = Photo.objects.get(original_filename="P.jpg")
+    assert [os.path.basename(os.path.dirname(path)) for path in
+            PhotoXmpSidecar.objects.filter(photo=photo).values_list("path", flat=True)] == ["B"]
+
+    write(root, {"B/.picasa.ini": ini(photos={"P.jpg": {"keywords": "sea"}})})
+    _import(root)
+
+    assert tags("P.jpg") == {"sea": "embedded"}
+    assert tags("R.jpg") == {"kite": "embedded"}
+
+
+def test_a_photo_that_cant_be_read_now_keeps_its_picasa_file(tmp_path, family, alice, settings):
+    root = write(tmp_path / "Pictures", {"P.jpg": picture(), ".picasa.ini": ini(photos={"P.jpg": {"keywords": "sea"}})})
+    _import(root)
+    settings.UPLOAD_MAX_BYTES = 100
+
+    assert "gone since" not in _import(root)
+
+    assert PhotoXmpSidecar.objects.filter(photo__original_filename="P.jpg").count() == 1
+
+
+def test_a_folders_picasa_file_is_read_once_however_many_subfolders_come_between_its_photos(
+        tmp_path, family, alice, caplog):
+    files = {f"A/m{n}/IMG_{n}.JPG": picture() for n in range(10)}
+    root = write(tmp_path / "Pictures", files | {
+        "A/a.jpg": picture(), "A/z.jpg": picture(),
+        "A/.picasa.ini": "[a.jpg]\r\nkeywords=Zoë\r\n[z.jpg]\r\nkeywords=Zoë\r\n".encode("cp1252")})
+
+    with caplog.at_level(logging.WARNING):
+        assert "Imported 12," in _import(root)
+
+    assert tags("a.jpg") == tags("z.jpg") == {"Zoë": "embedded"}
+    assert caplog.text.count("A/.picasa.ini: not UTF-8") == 1
 
 
 @pytest.mark.parametrize("content", [
@@ -327,3 +405,124 @@ def test_a_picasa_ini_of_countless_sections_and_names_is_read_within_bounds(tmp_
     assert caplog.text.count("3000 faces") == 1
     assert "3000 faces of contacts not in its [Contacts2], no tag: \\x1b[2j0" in caplog.text
     assert "\x1b" not in caplog.text
+
+
+def album_ini(albums: dict[str, dict[str, str]], photos: dict[str, dict[str, str]]) -> bytes:
+    """A `.picasa.ini` with Picasa 3's album sections (`[.album:<token>]`, name=, token=, date=) before its files'."""
+    lines = ["[Picasa]", "name=2009"]
+    for token, values in albums.items():
+        lines += [f"[.album:{token}]", *(f"{key}={value}" for key, value in values.items())]
+    for name, values in photos.items():
+        lines += [f"[{name}]", *(f"{key}={value}" for key, value in values.items())]
+    return ("\r\n".join(lines) + "\r\n").encode()
+
+
+BEST = "4b5914837de8a11f7029631a2c9280f9"
+
+
+def album_photos(name: str) -> list[str]:
+    album = Album.objects.get(name=name)
+    return sorted(album.entries.values_list("photo__original_filename", flat=True))
+
+
+def test_picasas_albums_become_the_familys_albums_once_holding_their_photos(tmp_path, family, alice, caplog):
+    """An album's photos may be in several folders, each folder's file naming the album; a token no section names and
+    an album section without a name make no album, with a log line."""
+    best = {"name": "Best of 2009", "token": BEST, "date": "2009-12-31T10:00:00+01:00"}
+    root = write(tmp_path / "Pictures", {
+        "2009/IMG_0001.JPG": picture(), "2009/IMG_0002.JPG": picture(),
+        "2009/.picasa.ini": album_ini({BEST: best, "a1": {"token": "a1"}}, {
+            "IMG_0001.JPG": {"albums": f"{BEST},0123456789abcdef"}, "IMG_0002.JPG": {"albums": f"{BEST},a1"}}),
+        "2010/IMG_0003.JPG": picture(),
+        "2010/.picasa.ini": album_ini({BEST: best}, {"IMG_0003.JPG": {"albums": BEST}}),
+    })
+
+    with caplog.at_level(logging.INFO):
+        out = _import(root)
+
+    assert list(Album.objects.values_list("name", flat=True)) == ["Best of 2009"]
+    assert album_photos("Best of 2009") == ["IMG_0001.JPG", "IMG_0002.JPG", "IMG_0003.JPG"]
+    assert "Albums: Best of 2009 (3 photos put in)" in out
+    assert "[IMG_0001.JPG]: 1 album without a named [.album:…] section, no album: 0123456789abcdef" in caplog.text
+    assert "[IMG_0002.JPG]: 1 album without a named [.album:…] section, no album: a1" in caplog.text
+
+    # A member takes a photo out; a photo is added to the album in Picasa: a re-run puts in the new one alone.
+    album = Album.objects.get()
+    album_remove_photos(user=alice, album=album, photo_ids=[Photo.objects.get(original_filename="IMG_0002.JPG").pk])
+    write(root, {"2010/IMG_0004.JPG": picture(), "2010/.picasa.ini": album_ini(
+        {BEST: best}, {"IMG_0003.JPG": {"albums": BEST}, "IMG_0004.JPG": {"albums": BEST}})})
+    out = _import(root)
+
+    assert album_photos("Best of 2009") == ["IMG_0001.JPG", "IMG_0003.JPG", "IMG_0004.JPG"]
+    assert Album.objects.count() == 1 and "Albums: Best of 2009 (1 photo put in)" in out
+
+
+def test_a_photo_imported_before_its_picasa_file_was_there_goes_into_its_albums(tmp_path, family, alice):
+    """A family album of the same name (in any case) is used rather than a second one made."""
+    album_create(user=alice, family=family, name="best OF 2009")
+    root = write(tmp_path / "Pictures", {"IMG_0001.JPG": picture()})
+    _import(root)
+    write(root, {".picasa.ini": album_ini({BEST: {"name": "Best of 2009"}}, {"IMG_0001.JPG": {"albums": BEST}})})
+
+    _import(root)
+
+    assert album_photos("best OF 2009") == ["IMG_0001.JPG"] and Album.objects.count() == 1
+
+
+def test_a_hostile_album_list_puts_a_photo_in_a_bounded_number_of_albums(tmp_path, family, alice, caplog):
+    tokens = [f"{n:032x}" for n in range(3000)]
+    root = write(tmp_path / "Pictures", {"IMG_0001.JPG": picture(), ".picasa.ini": album_ini(
+        {token: {"name": f"Album {n}\x1b[2J"} for n, token in enumerate(tokens)} | {"e" * 32: {"name": "x" * 300}},
+        {"IMG_0001.JPG": {"albums": ",".join(["e" * 32, *tokens, *tokens])}})})
+
+    with caplog.at_level(logging.WARNING):
+        assert "Imported 1," in _import(root)
+
+    assert Album.objects.count() == picasa_ini.MAX_ALBUMS
+    assert Album.objects.filter(name="x" * 100).exists()  # (an album's name is at most 100 characters)
+    assert not Album.objects.filter(name__contains="\x1b").exists()
+    assert "albums past the first" in caplog.text and "\x1b" not in caplog.text
+
+
+def test_a_picasa_caption_fills_the_description_nobody_wrote(tmp_path, family, alice):
+    """Picasa kept the caption of a file it could not write into (a raw file) in its section: the photo's description
+    when neither its file nor its XMP sidecar has one, a new photo or one already there; never over a member's."""
+    root = write(tmp_path / "Pictures", {
+        "IMG_0001.JPG": picture(),
+        "IMG_0002.JPG": picture(), "IMG_0002.JPG.xmp": sidecar_xml(subject=["kite"], description="The sidecar's"),
+        "IMG_0003.JPG": picture(),
+        ".picasa.ini": ini(photos={"IMG_0001.JPG": {"caption": "Grandma\x1b[2J at 80 " + "x" * 20_000},
+                                   "IMG_0002.JPG": {"caption": "Picasa's"}}),
+    })
+    _import(root)
+
+    def description(name: str) -> tuple[str, str]:
+        photo = Photo.objects.get(original_filename=name)
+        return photo.description, photo.description_source
+
+    text, source = description("IMG_0001.JPG")
+    assert text.startswith("Grandma[2J at 80 xx") and len(text) == 10_000 and source == "embedded"
+    assert description("IMG_0002.JPG") == ("The sidecar's", "embedded")
+    assert description("IMG_0003.JPG") == ("", "")
+
+    photo_update(photo=Photo.objects.get(original_filename="IMG_0001.JPG"), user=alice, description="Ours")
+    write(root, {".picasa.ini": ini(photos={"IMG_0001.JPG": {"caption": "Another"},
+                                            "IMG_0003.JPG": {"caption": "Found later"}})})
+    _import(root)
+
+    assert description("IMG_0001.JPG") == ("Ours", "member")
+    assert description("IMG_0003.JPG") == ("Found later", "embedded")
+
+
+def test_an_unchanged_picasa_file_read_for_its_stars_logs_nothing_of_its_photos_again(tmp_path, family, alice, bob,
+                                                                                     caplog):
+    root = write(tmp_path / "Pictures", {"IMG_0001.JPG": picture(), "IMG_0002.JPG": picture(), ".picasa.ini": ini(
+        photos={"IMG_0001.JPG": {"star": "yes"}, "IMG_0002.JPG": {"faces": faces("0123456789abcdef")}})})
+    _import(root)
+    caplog.clear()
+
+    with caplog.at_level(logging.INFO):
+        _import(root, user="bob")
+
+    assert "0123456789abcdef" not in caplog.text
+    assert set(Favourite.objects.values_list("user__username", flat=True)) == {"alice", "bob"}

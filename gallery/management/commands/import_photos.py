@@ -25,7 +25,7 @@ from gallery.images import (NOT_AN_IMAGE, ImageRejected, exif_dates, names_an_im
                             too_large)
 from gallery.management.backfill import progress_bar
 from gallery.management.families import family_from_option
-from gallery.models import Album, DeletedPhoto, Family, Photo, PhotoTag, PhotoXmpSidecar
+from gallery.models import Album, DeletedPhoto, Family, Photo, PhotoTag, PhotoXmpSidecar, SidecarStar
 from gallery.picasa_ini import PicasaEntry, PicasaIni, PicasaInis, is_a_picasa_ini
 from gallery.services import (FOLDER_REPLACES, UploadResult, photo_create_from_bytes, photo_folder_date_fill,
                               photo_sidecar_complete, photo_sidecar_fill, photo_sidecar_star, photo_xmp_sidecar_read,
@@ -78,8 +78,8 @@ class Command(BaseCommand):
         "whose photo it deleted for good is left out (--include-deleted imports it again). A Google Takeout "
         "export's JSON sidecars give their photos the date, place, caption and people the files lack; XMP "
         "sidecars (IMG_0001.jpg.xmp, IMG_0001.xmp: darktable, digiKam, Lightroom, Capture One) their keywords, "
-        "title, description and place; a Picasa library's .picasa.ini files the people and keywords Picasa kept "
-        "there."
+        "title, description and place; a Picasa library's .picasa.ini files the people, keywords, stars, albums and "
+        "captions Picasa kept there."
     )
 
     def add_arguments(self, parser):
@@ -134,11 +134,14 @@ class Command(BaseCommand):
             self._root, self._around, self._folder_dates = root, Path(os.path.abspath(root)).parts[1:], {}
             known, trashed, undated, lacking, deleted = _family_hashes(family_obj, include_deleted=include_deleted)
             self._folder_datable = _folder_datable(family_obj)
-            self._xmp_read_before, self._xmp_by_path = _xmp_read_before(family_obj)
+            self._xmp_read_before, self._xmp_by_path, self._xmp_keywords = _xmp_read_before(family_obj)
             self._xmp_found: set[str] = set()  # the XMP sidecars found beside photos in this run (_xmp_key)
+            # (A Picasa file speaks of the photos of its folder: found beside each photo, by the photo's hash; "" for
+            # any of them when one could not be read)
+            self._picasa_found: set[tuple[str, str]] = set()
             self._xmp_changed: set[int] = set()  # the photos their XMP sidecars changed in this run (counted once)
             self._takeout_read, self._takeout_unreadable = set(), set()  # Takeout sidecars (paths), for the summary
-            self._picasa = _Picasa()
+            self._picasa = _Picasa(family_obj, uploader)
         except KeyboardInterrupt:
             raise CommandError("Interrupted while listing the files: nothing was imported. Run the same command "
                                "again to import them.", returncode=CTRL_C) from None
@@ -165,8 +168,10 @@ class Command(BaseCommand):
                         break
             if not stopped:  # (every file was looked at: a sidecar not found is gone)
                 gone = self._xmp_forget_gone(root, family_obj)
-                picasa_gone = [key for key in gone if is_a_picasa_ini(key)]  # (one of them for each of its photos)
-                counts[XMP_GONE], counts[PICASA_GONE] = len(gone) - len(picasa_gone), len(set(picasa_gone))
+                counts[XMP_GONE] = sum(1 for _, key in gone if not is_a_picasa_ini(key))
+                # (a Picasa file still there that no longer speaks of a photo, moved to another folder: not gone)
+                counts[PICASA_GONE] = len({key for _, key in gone
+                                           if is_a_picasa_ini(key) and key not in self._xmp_found})
         except KeyboardInterrupt:
             self._report(root, linked, problems, counts, len(files), family_obj, left_out, sidecars)
             raise CommandError(
@@ -331,6 +336,7 @@ class Command(BaseCommand):
         PhotoXmpSidecar.objects.update_or_create(photo_id=photo_id, path=key, defaults={
             "sha256": sidecar.sha256, "keywords": keywords, "read_at": timezone.now()})
         self._xmp_by_path.setdefault(digest, {})[key] = sidecar.sha256
+        self._xmp_keywords.setdefault(digest, {})[key] = keywords
         # (Photo.xmp_sidecar_sha256 still decides, beside the per-path rows: a read of the stored file alone takes no
         # keyword off a photo whose sidecar was ever read, one since deleted too, whose row _xmp_forget_gone drops;
         # and a photo without rows, imported before them, is told unchanged by it: _xmp_before.)
@@ -338,20 +344,29 @@ class Command(BaseCommand):
             Photo.all_objects.filter(pk=photo_id).update(xmp_sidecar_sha256=sidecar.sha256)
             self._xmp_read_before[digest] = sidecar.sha256
 
-    def _xmp_forget_gone(self, root: Path, family: Family) -> list[str]:
+    def _xmp_forget_gone(self, root: Path, family: Family) -> list[tuple[str, str]]:
         """Forget the XMP sidecars read before below `root` that this run found no more (deleted, or their copy of the
-        photo removed): what they gave stays on their photos (a deleted sidecar is no statement about keywords:
-        darktable's reset deletes it, and both darktable and digiKam keep the keywords in their own database), and
-        no longer keeps a keyword that another sidecar of the photo drops. Their paths, one for each photo."""
+        photo removed), and the Picasa files found no more beside their photo (deleted, or the photo moved to another
+        folder): what they gave stays on their photos (a deleted sidecar is no statement about keywords: darktable's
+        reset deletes it, and both darktable and digiKam keep the keywords in their own database), and no longer
+        keeps a keyword that another sidecar of the photo drops. Each (photo's hash, path) forgotten."""
         below = _xmp_key(root).rstrip(os.sep) + os.sep
-        gone = [key for paths in self._xmp_by_path.values() for key in paths
-                if key.startswith(below) and key not in self._xmp_found]
+        gone = [(digest, key) for digest, paths in self._xmp_by_path.items() for key in paths
+                if key.startswith(below) and (not {(digest, key), ("", key)} & self._picasa_found
+                                              if is_a_picasa_ini(key) else key not in self._xmp_found)]
         if not gone:
             return []
-        PhotoXmpSidecar.objects.filter(photo__family=family, path__in=gone).delete()
-        for paths in self._xmp_by_path.values():
-            for key in set(gone) & set(paths):
-                del paths[key]
+        by_path: dict[str, list[str]] = {}
+        for digest, key in gone:
+            by_path.setdefault(key, []).append(digest)
+        rows = PhotoXmpSidecar.objects.filter(photo__family=family)
+        rows.filter(path__in=[key for key in by_path if not is_a_picasa_ini(key)]).delete()
+        for key, digests in by_path.items():  # (one query a Picasa file: a folder's photos moved together)
+            if is_a_picasa_ini(key):
+                rows.filter(path=key, photo__sha256__in=digests).delete()
+        for digest, key in gone:
+            del self._xmp_by_path[digest][key]
+            self._xmp_keywords.get(digest, {}).pop(key, None)
         return gone
 
     def _xmp_apply(self, photo_id: int, data: bytes, sidecar: Embedded, counts: Counter[str], *, key: str) -> None:
@@ -367,28 +382,41 @@ class Command(BaseCommand):
         counts[XMP_CHANGED.format("keywords", "added")] += changes.keywords_added
         counts[XMP_CHANGED.format("keywords", "removed")] += changes.keywords_removed
 
-    def _picasa_read(self, picasa: PicasaIni, path: Path, photo_id: int, digest: str, data: bytes, uploader,
+    def _picasa_read(self, picasa: PicasaIni, path: Path, photo_id: int, digest: str, data: bytes,
                      counts: Counter[str], *, given: bool = False) -> None:
         """Give the photo `photo_id` (its file at `path`, its bytes `data`) what its folder's Picasa file says of it,
         when the file changed since it was read with the photo (gallery.picasa_ini): its people and keywords as tags
         from the file (`given`: with the new photo already), the tags from the file that neither it, the photo's file
         nor another sidecar of it gives any more taken off, its star the importing member's heart; and remember the
-        file, as an XMP sidecar of the photo, by its path and fingerprint (_xmp_remember)."""
+        file, as an XMP sidecar of the photo, by its path and fingerprint (_xmp_remember). The photo is read again
+        only when what the file says of it changed (a star given to another photo of the folder changes the file, not
+        what it says of this one, nor takes off what a sidecar deleted since gave it). The star is read whether the
+        file changed or not (another member's import of the folder: their heart), once per member and photo. The
+        photo goes into the family's albums of the names of its Picasa albums (_Albums.put_named), and its caption
+        fills the description nobody wrote (neither its file, nor its XMP sidecar, nor a member)."""
         key = _xmp_key(picasa.path)
-        if picasa.unreadable or self._xmp_by_path.get(digest, {}).get(key) == picasa.sha256:
-            self._picasa.count(picasa)  # (one that can't be read takes nothing off)
+        changed = not picasa.unreadable and self._xmp_before(digest, key) != picasa.sha256
+        self._picasa.count(picasa, changed=changed)  # (one that can't be read takes nothing off)
+        if not changed:  # (its star alone, for a member whose import has not read it)
+            if self._picasa.may_star(picasa, photo_id) and picasa.starred(path.name):
+                self._picasa.star(picasa, photo_id)
             return
         entry = picasa.entry(path.name)
-        self._picasa.count(picasa)
         said = entry or PicasaEntry()
-        if not given and (entry is not None or key in self._xmp_by_path.get(digest, {})):  # (it said, or says, some)
+        if said.starred:
+            self._picasa.star(picasa, photo_id)
+        self._albums.put_named(said.albums, photo_id=photo_id, stored=given,
+                               first=key not in self._xmp_by_path.get(digest, {}))
+        if said.caption:  # (as a Takeout sidecar's caption: a description nobody wrote, never a member's)
+            photo_sidecar_complete(family=self._picasa.family, sha256=digest,
+                                   sidecar=Sidecar(path=picasa.path, description=said.caption))
+        before = self._xmp_keywords.get(digest, {}).get(key, ())  # (None: not known; (): it said nothing of it)
+        if not given and (before is None or sorted(before) != sorted(said.keywords)):
             changes = photo_xmp_sidecar_read(photo_id=photo_id, data=data, sidecar=said.embedded(),
                                              also_given=_xmp_given_elsewhere(photo_id, key), keywords_only=True)
             counts[PICASA_GAVE] += bool(changes.keywords_added or changes.keywords_removed)
             counts[PICASA_CHANGED.format("added")] += changes.keywords_added
             counts[PICASA_CHANGED.format("removed")] += changes.keywords_removed
-        if said.starred:  # (once for each member and photo: a heart taken off stays off)
-            photo_sidecar_star(photo_id=photo_id, sidecar=Sidecar(path=picasa.path, favourite=True), importer=uploader)
         self._xmp_remember(photo_id, digest, key, XmpSidecar(said.embedded(), picasa.sha256))
 
     def _folder_date(self, path: Path) -> FolderDate | None:
@@ -417,6 +445,7 @@ class Command(BaseCommand):
         if xmp_found is not None:  # (not gone, whatever becomes of its photo: one that can't be read now)
             self._xmp_found.add(xmp_key)
         picasa = self._picasa.beside(path, found=self._xmp_found, sidecars=sidecars) if may_be_a_photo else None
+        data = None
         try:
             stat = path.stat()
             if stat.st_size > settings.UPLOAD_MAX_BYTES:  # (a phone's videos: not read 50 MB to be refused)
@@ -430,6 +459,9 @@ class Command(BaseCommand):
             return UploadResult(name, UploadResult.REJECTED, reason=str(exc))
         except (OSError, ImageRejected) as exc:
             return UploadResult(name, UploadResult.REJECTED, reason=str(exc))
+        finally:  # (a photo that can't be read now, whichever it is: its folder's Picasa file forgets none of its own)
+            if picasa is not None and data is None:
+                self._picasa_found.add(("", _xmp_key(picasa.path)))
         if _is_a_sidecar_itself(path, data):  # (read beside its photo; a library has one beside each photo)
             return UploadResult(name, UploadResult.REJECTED, reason=NOT_AN_IMAGE)
         found = sidecar_path(path) if may_be_a_photo else None
@@ -439,6 +471,8 @@ class Command(BaseCommand):
             sidecars.add(xmp_found)
         # Resume cheaply: files already imported are recognised by hash without decoding them again.
         digest = sha256_of(data)
+        if picasa is not None:  # (its Picasa file speaks of it, whatever becomes of it: not gone)
+            self._picasa_found.add((digest, _xmp_key(picasa.path)))
         if digest in known:
             self._albums.put(path, photo_id=known[digest], stored=False)
             result = _already_there(name, data, digest, family, uploader, known, undated, lacking,
@@ -458,7 +492,7 @@ class Command(BaseCommand):
                     self._xmp_apply(known[digest], data, xmp_sidecar.embedded, counts, key=xmp_key)
                 self._xmp_remember(known[digest], digest, xmp_key, xmp_sidecar)
             if picasa is not None:  # (appeared, or changed, since: the people and keywords it gives now)
-                self._picasa_read(picasa, path, known[digest], digest, data, uploader, counts)
+                self._picasa_read(picasa, path, known[digest], digest, data, counts)
             return result
         if digest in trashed:
             return UploadResult(name, IN_TRASH)
@@ -481,7 +515,7 @@ class Command(BaseCommand):
                 self._xmp_apply(result.photo.pk, data, xmp_sidecar.embedded, counts, key=xmp_key)
             self._xmp_remember(result.photo.pk, digest, xmp_key, xmp_sidecar)
         if picasa is not None and result.photo is not None:  # (given with it; or stored by another import meanwhile)
-            self._picasa_read(picasa, path, result.photo.pk, digest, data, uploader, counts,
+            self._picasa_read(picasa, path, result.photo.pk, digest, data, counts,
                               given=result.outcome == UploadResult.SAVED)
         if result.photo is not None:
             photo = result.photo
@@ -557,15 +591,18 @@ def _folder_datable(family: Family) -> dict[str, date]:
                 .values_list("sha256", "taken_day"))
 
 
-def _xmp_read_before(family: Family) -> tuple[dict[str, str], dict[str, dict[str, str]]]:
+def _xmp_read_before(family: Family) -> tuple[dict[str, str], dict[str, dict[str, str]],
+                                              dict[str, dict[str, list[str] | None]]]:
     """The XMP sidecars read with the family's photos (by the photo's hash): the SHA-256 of the last one read with
-    each, and each one's by its path (_xmp_key)."""
+    each, and each one's by its path (_xmp_key), with the keywords it gave (None when not known)."""
     by_path: dict[str, dict[str, str]] = {}
-    for digest, key, sha256 in PhotoXmpSidecar.objects.filter(photo__family=family).values_list(
-            "photo__sha256", "path", "sha256"):
+    keywords: dict[str, dict[str, list[str] | None]] = {}
+    for digest, key, sha256, given in PhotoXmpSidecar.objects.filter(photo__family=family).values_list(
+            "photo__sha256", "path", "sha256", "keywords"):
         by_path.setdefault(digest, {})[key] = sha256
+        keywords.setdefault(digest, {})[key] = given
     return dict(Photo.all_objects.filter(family=family).exclude(xmp_sidecar_sha256="")
-                .values_list("sha256", "xmp_sidecar_sha256")), by_path
+                .values_list("sha256", "xmp_sidecar_sha256")), by_path, keywords
 
 
 def _xmp_key(path: Path) -> str:
@@ -656,10 +693,12 @@ def _already_there(name: str, data: bytes, digest: str, family: Family, uploader
 
 class _Albums:
     """The albums an import puts its photos in: `--album`'s for every photo; each folder's, named as the folder, with
-    `--album-per-folder`; and the Google Photos albums of a Takeout export (folders with an album's own JSON:
-    gallery.sidecars.read_takeout_album), named and described as there. Each is the family's album of that name, made
-    by the importing member when the family has none. A photo already in the family goes in only when this run made
-    the album: a re-run (a nightly import) does not put back what a member took out of an album."""
+    `--album-per-folder`; the Google Photos albums of a Takeout export (folders with an album's own JSON:
+    gallery.sidecars.read_takeout_album), named and described as there; and Picasa's albums, named in each folder's
+    .picasa.ini (put_named). Each is the family's album of that name, made by the importing member when the family has
+    none. A photo already in the family goes in only when this run made the album (or, for a Picasa album, when its
+    Picasa file is read with it for the first time): a re-run (a nightly import) does not put back what a member took
+    out of an album."""
 
     def __init__(self, files: list[Path], family: Family, uploader, *, root: Path, every: str | None = None,
                  per_folder: bool = False) -> None:
@@ -688,7 +727,7 @@ class _Albums:
             self.year_folders.sort()
             self.date_folders = sorted(set(self.date_folders))
         self.family, self.uploader, self.root = family, uploader, root
-        self.albums: dict[Path | None, Album | None] = {}
+        self.albums: dict[Path | str | None, Album | None] = {}  # (by folder; Picasa's by "picasa:" + name)
         self.made: set[int] = set()  # the albums this run made
         self.new: set[int] = set()  # the photos this run stored (an album's copy of one is the same photo)
         self.pending: dict[int, list[int]] = {}  # photo ids to put in each album (by id) when the batch ends
@@ -703,6 +742,18 @@ class _Albums:
             if album is not None and (photo_id in self.new or album.pk in self.made):
                 self.pending.setdefault(album.pk, []).append(photo_id)
 
+    def put_named(self, names: tuple[str, ...], *, photo_id: int, stored: bool, first: bool) -> None:
+        """Queue the photo `photo_id` (just `stored`, or already there) for the albums of these names (a Picasa file's:
+        gallery.picasa_ini), when the album is made by this run, the photo is new, or its Picasa file is read with it
+        for the first time (`first`: it appeared since the photo was imported); never one it was read with before,
+        as a member may have taken the photo out."""
+        if stored:
+            self.new.add(photo_id)
+        for name in names:
+            album = self._album(f"picasa:{name.lower()}", TakeoutAlbum(title=name, description=""))
+            if album is not None and (first or photo_id in self.new or album.pk in self.made):
+                self.pending.setdefault(album.pk, []).append(photo_id)
+
     def flush(self) -> None:
         """Put the queued photos in their albums (in the batch's transaction: counted once they are in)."""
         albums = {album.pk: album for album in self.albums.values() if album is not None}
@@ -715,11 +766,11 @@ class _Albums:
             self.filled[albums[pk].name] += sum(1 for outcome in outcomes if outcome.ok and not outcome.reason)
         self.pending = {}
 
-    def _album(self, key: Path | None, found: TakeoutAlbum | None) -> Album | None:
+    def _album(self, key: Path | str | None, found: TakeoutAlbum | None) -> Album | None:
         if found is None:
             return None
         if key not in self.albums:
-            self.albums[key] = self._find_or_make(found, folder=key if found is not self.every else None)
+            self.albums[key] = self._find_or_make(found, folder=key if isinstance(key, Path) else None)
         return self.albums[key]
 
     def _find_or_make(self, found: TakeoutAlbum, *, folder: Path | None) -> Album | None:
@@ -841,15 +892,20 @@ def _no_photo(path: Path, result: UploadResult) -> bool:
 class _Picasa:
     """The Picasa files beside an import's photos (gallery.picasa_ini), and what became of them, for the summary."""
 
-    def __init__(self) -> None:
+    def __init__(self, family: Family, uploader) -> None:
         self.inis = PicasaInis()
-        self.read: set[Path] = set()  # read (parsed) in this run
+        self.read: set[Path] = set()  # read in this run (changed since they were read with a photo)
         self.unchanged: set[Path] = set()  # found as read before with their photos (not read again)
         self.unreadable: set[Path] = set()
+        self.family, self.uploader = family, uploader
+        # The photos whose star (Picasa's, or a Takeout sidecar's) this member's imports have read: read once
+        # (SidecarStar), and looked for in no file again.
+        self.starred = set(SidecarStar.objects.filter(user=uploader, photo__family=family)
+                           .values_list("photo_id", flat=True))
 
     def beside(self, path: Path, *, found: set[str], sidecars: set[Path]) -> PicasaIni | None:
-        """The Picasa file of the folder of the photo at `path` (None when none), noted as found (not gone, whatever
-        becomes of the photo) and as a sidecar (a `Picasa.ini`, which the walk lists, is no file left out)."""
+        """The Picasa file of the folder of the photo at `path` (None when none), noted as found (the file is not gone)
+        and as a sidecar (a `Picasa.ini`, which the walk lists, is no file left out)."""
         picasa = self.inis.beside(path)
         if picasa is not None:
             found.add(_xmp_key(picasa.path))
@@ -863,8 +919,21 @@ class _Picasa:
             return xmp
         return entry.embedded() if xmp is None else embedded_merged(file=entry.embedded(), sidecar=xmp)
 
-    def count(self, picasa: PicasaIni) -> None:
-        (self.unreadable if picasa.unreadable else self.read if picasa.parsed else self.unchanged).add(picasa.path)
+    def count(self, picasa: PicasaIni, *, changed: bool) -> None:
+        (self.unreadable if picasa.unreadable else self.read if changed else self.unchanged).add(picasa.path)
+
+    def may_star(self, picasa: PicasaIni, photo_id: int) -> bool:
+        """Whether the Picasa file may star the photo for the member importing (an unchanged file is parsed for
+        it only then)."""
+        return picasa.may_star and photo_id not in self.starred
+
+    def star(self, picasa: PicasaIni, photo_id: int) -> None:
+        """A photo starred in Picasa, the importing member's favourite: once for each member and photo (a heart taken
+        off stays off), whichever import of theirs reads it first (services.photo_sidecar_star)."""
+        if photo_id not in self.starred:
+            photo_sidecar_star(photo_id=photo_id, sidecar=Sidecar(path=picasa.path, favourite=True),
+                               importer=self.uploader)
+            self.starred.add(photo_id)
 
     def summary(self, counts: Counter[str]) -> list[str]:
         lines = []
@@ -875,7 +944,8 @@ class _Picasa:
                                                                                     (removed, "removed")) if n]
             lines.append(
                 f"Picasa files read: {len(self.read)} (.picasa.ini: the people named in Picasa and its keywords, as "
-                "tags from the file; a photo starred there, a favourite of the member importing)"
+                "tags from the file; a photo starred there, a favourite of the member importing; Picasa's albums, "
+                "the family's albums of their names; a caption, the description nobody wrote)"
                 + (f"; {photos} photo{' was' if photos == 1 else 's were'} already there and changed by "
                    f"{'its Picasa file' if photos == 1 else 'their Picasa files'}: " + ", ".join(changed)
                    + (" (given there no more: never a member's tag)" if removed else "") if photos else ""))
