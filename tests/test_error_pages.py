@@ -75,6 +75,29 @@ def test_a_403_is_one_line_in_the_log_not_a_traceback(client_for, family, alice,
     assert "Traceback" not in caplog.text
 
 
+
+def test_a_request_for_a_host_the_site_does_not_serve_is_one_line_in_the_log(client, settings):
+    """Behind the README's nginx, every request by the server's IP address (scanners, all day) or another name reaches
+    Django, and Django logs each refusal (django.security.DisallowedHost, a 400) at ERROR with the whole traceback of
+    the middleware that refused it: 15 lines a request, in the log where an administrator looks for tracebacks to find
+    what broke. The line stays, naming the host; the traceback goes (the site's handler leaves it out)."""
+    import io
+    import logging
+
+    [console] = [h for h in logging.getLogger().handlers if isinstance(h, logging.StreamHandler)
+                 and getattr(h.formatter, "_fmt", "") == "%(asctime)s %(levelname)s %(name)s: %(message)s"]
+    settings.ALLOWED_HOSTS = ["photos.example.org"]
+    stream = io.StringIO()
+    previous = console.setStream(stream)
+    try:
+        assert client.get("/accounts/login/", HTTP_HOST="203.0.113.7").status_code == 400
+    finally:
+        console.setStream(previous)
+    logged = stream.getvalue()
+    assert "ERROR django.security.DisallowedHost: Invalid HTTP_HOST header: '203.0.113.7'" in logged
+    assert "Traceback" not in logged, logged
+
+
 def _failing(request, exc: Exception, handler):
     """Call a handler as Django does: inside the `except` block of the exception it answers."""
     try:
