@@ -111,6 +111,37 @@ def test_a_malformed_proxy_header_setting_stops_start_up_with_a_clear_message():
     assert "SECURE_PROXY_SSL_HEADER must be HEADER,value" in result.stderr
 
 
+
+@pytest.mark.parametrize("written", ["X-Forwarded-Proto,https", "x-forwarded-proto, https", "X_FORWARDED_PROTO,https"])
+def test_the_proxy_header_may_be_named_as_the_proxy_sends_it(written):
+    """SECURE_PROXY_SSL_HEADER=X-Forwarded-Proto,https (the header as nginx's `proxy_set_header` and every HTTP tool
+    name it) was taken as written, a name no request's META has: no request counted as HTTPS, so behind nginx with
+    HTTPS=on every page redirected to itself, for ever, and `check --deploy` had nothing to say. A header's name is read
+    as Django's META key (HTTP_X_FORWARDED_PROTO) whichever way it is written."""
+    read = _settings_with(HTTPS="on", SECURE_PROXY_SSL_HEADER=written)
+    assert read["SECURE_PROXY_SSL_HEADER"] == ["HTTP_X_FORWARDED_PROTO", "https"]
+
+
+@pytest.mark.parametrize(("written", "meant"), [("https://photos.example.org", "photos.example.org"),
+                                                ("photos.example.org/", "photos.example.org"),
+                                                ("photos.example.org:443", "photos.example.org")])
+def test_allowed_hosts_given_a_url_or_a_port_stops_start_up_naming_the_host(written, meant):
+    """ALLOWED_HOSTS=https://photos.example.org (the site's address, as CSRF_TRUSTED_ORIGINS beside it wants it) or
+    photos.example.org:443 matched no request: every page answered "Bad request", and `check --deploy` said nothing."""
+    environment = {**os.environ, "ALLOWED_HOSTS": f"localhost,{written}", "DJANGO_SETTINGS_MODULE": "mediasearch.settings"}
+    result = subprocess.run([sys.executable, "-c", "import mediasearch.settings"], cwd=ROOT, env=environment,
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode != 0
+    assert f"ALLOWED_HOSTS lists {written!r}" in result.stderr and f"write {meant}" in result.stderr
+
+
+def test_allowed_hosts_takes_names_addresses_and_patterns():
+    read = subprocess.run([sys.executable, "-c", "import mediasearch.settings as s; print(s.ALLOWED_HOSTS)"], cwd=ROOT,
+                          env={**os.environ, "ALLOWED_HOSTS": "photos.example.org,.example.net,192.168.1.20,[::1],*"},
+                          capture_output=True, text=True, timeout=120)
+    assert read.returncode == 0, read.stderr
+    assert read.stdout.strip() == "['photos.example.org', '.example.net', '192.168.1.20', '[::1]', '*']"
+
 @pytest.mark.parametrize("value", ["enabled", "y", "ture", "on # behind nginx"])
 def test_a_switch_set_to_a_word_it_does_not_know_stops_start_up_instead_of_reading_as_off(value):
     """HTTPS=enabled (or a typo, or an inline comment a shell would not keep but systemd does) was read as off: the
