@@ -152,6 +152,19 @@ def test_500_from_a_view_is_the_sites_page(client_for, alice, settings):
     assert "Something went wrong" in body and _has_menu(body, "alice")
 
 
+def test_500_and_400_under_the_api_answer_json_like_every_other_api_error(client_for, alice, settings):
+    """README: every API error is {"detail": "…"}. A bug in an API view, or a request refused as suspicious (a Host the
+    site does not serve, too many fields), answered the site's HTML page, which a client reading JSON can't parse."""
+    settings.ROOT_URLCONF = "tests.error_urls"
+    client = Client(raise_request_exception=False)
+    client.force_login(alice)
+    failed = client.get("/api/v1/fail/")
+    assert failed.status_code == 500 and failed["Content-Type"] == "application/json"
+    assert failed.json() == {"detail": "The server failed to answer; the problem is logged for the site's administrator."}
+    refused = client.get("/api/v1/photos/", HTTP_HOST="not-this-site.example")
+    assert refused.status_code == 400 and refused["Content-Type"] == "application/json"
+    assert refused.json() == {"detail": "Bad request."}
+
 def test_400_has_the_menu_when_the_user_is_known(alice):
     response = _failing(_signed_in_request(alice), SuspiciousOperation("x"), bad_request)
     body = response.content.decode()
