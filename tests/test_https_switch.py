@@ -142,6 +142,7 @@ def test_allowed_hosts_takes_names_addresses_and_patterns():
     assert read.returncode == 0, read.stderr
     assert read.stdout.strip() == "['photos.example.org', '.example.net', '192.168.1.20', '[::1]', '*']"
 
+
 @pytest.mark.parametrize("value", ["enabled", "y", "ture", "on # behind nginx"])
 def test_a_switch_set_to_a_word_it_does_not_know_stops_start_up_instead_of_reading_as_off(value):
     """HTTPS=enabled (or a typo, or an inline comment a shell would not keep but systemd does) was read as off: the
@@ -192,6 +193,19 @@ def test_the_readmes_production_environment_file_passes_the_deploy_check_as_syst
     values = _settings_with(**env)  # runs check --deploy, failing at warning level
     assert values["SECURE_SSL_REDIRECT"] and values["SECURE_PROXY_SSL_HEADER"] == ["HTTP_X_FORWARDED_PROTO", "https"]
 
+
+def test_the_readmes_environment_file_lets_its_nginx_read_the_photos_it_sends():
+    """The README's environment file has nginx send the photos (MEDIA_ACCEL=x-accel), but left them 0600 in 0700
+    folders inside a 0700 data folder, the service user's only: nginx, another user, answered 403 for every photo.
+    The file makes them readable to the service's group (nginx is put in it) and the nginx section has the data
+    folder (0700 as the app creates it, fresh or not) opened to that group's search."""
+    env = _readme_env_file()
+    assert env["MEDIA_ACCEL"] == "x-accel"
+    assert int(env["MEDIA_FILE_MODE"], 8) & 0o040 and int(env["MEDIA_DIRECTORY_MODE"], 8) & 0o050 == 0o050
+    section = " ".join((ROOT / "README.md").read_text().split("### nginx, HTTPS and X-Accel-Redirect", 1)[1]
+                       .split("\n### ", 1)[0].split())
+    assert "usermod -aG mediasearch www-data" in section
+    assert "chmod g+x /srv/mediasearch /srv/mediasearch/var" in section
 
 def test_the_readmes_production_environment_file_reads_the_client_address_behind_its_nginx():
     """The README's site sits behind nginx (which appends the client to X-Forwarded-For), but its environment file
