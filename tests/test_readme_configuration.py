@@ -12,7 +12,7 @@ CODE = ["manage.py", "mediasearch", "gallery", "search", "vision"]
 # Read by the code but set by the code itself, for its own child processes: nothing for an administrator to set.
 INTERNAL = {"Q_CLUSTER_NAME"}  # the worker commands name the cluster (queue) each of their clusters serves
 READ = re.compile(r"""(?:environ|env)(?:\.get\(|\[)\s*["']([A-Z][A-Z0-9_]+)["']"""
-                  r"""|env_(?:bool|int|float|list)\(\s*["']([A-Z][A-Z0-9_]+)["']""")
+                  r"""|env_[a-z_]+\(\s*["']([A-Z][A-Z0-9_]+)["']""")
 
 
 def _read_by_the_code() -> set[str]:
