@@ -11,6 +11,8 @@ import socket
 import ssl
 import subprocess
 import time
+import urllib.error
+import urllib.parse
 import urllib.request
 from pathlib import Path
 
@@ -57,11 +59,20 @@ def _nginx_conf(folder: Path, *, https_port: int, http_port: int, upstream: str,
 
 
 def _get(url: str, *, cookie: str) -> tuple[int, dict, bytes]:
+    request = urllib.request.Request(url, headers={"Host": "photos.example.org", "Cookie": cookie})
+    with urllib.request.urlopen(request, timeout=30, context=_unverified()) as response:
+        return response.status, dict(response.headers), response.read()
+
+
+def _unverified() -> ssl.SSLContext:
     context = ssl.create_default_context()
     context.check_hostname, context.verify_mode = False, ssl.CERT_NONE
-    request = urllib.request.Request(url, headers={"Host": "photos.example.org", "Cookie": cookie})
-    with urllib.request.urlopen(request, timeout=30, context=context) as response:
-        return response.status, dict(response.headers), response.read()
+    return context
+
+
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args, **kwargs):
+        return None
 
 
 def _wait_listening(port: int, process: subprocess.Popen) -> None:
@@ -111,3 +122,38 @@ def test_a_photo_nginx_sends_for_django_keeps_djangos_security_headers(tmp_path,
     assert "X-Accel-Redirect" not in headers  # nginx sent the file itself
     missing = {name: streamed[name] for name in SECURITY_HEADERS if headers.get(name) != streamed[name]}
     assert not missing, f"nginx sent the photo without {missing}"
+
+
+def test_signing_in_through_the_readmes_nginx_on_a_port_of_its_own(tmp_path, settings, live_server, alice):
+    """A home server's HTTPS often listens on another port than 443 (8443: the router forwards it). nginx passed
+    Django the Host without its port (`proxy_set_header Host $host;`), while the browser's Origin has it: Django's
+    CSRF check refused every form, so nobody could sign in ("This form could not be sent"), with the README's
+    CSRF_TRUSTED_ORIGINS or not. The block passes the Host as the browser sent it ($http_host)."""
+    https_port = free_port()
+    site = f"photos.example.org:{https_port}"
+    settings.ALLOWED_HOSTS = ["photos.example.org"]
+    settings.CSRF_TRUSTED_ORIGINS = ["https://photos.example.org"]  # the README's environment file
+    settings.SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    conf = _nginx_conf(tmp_path, https_port=https_port, http_port=free_port(), upstream=live_server.url,
+                       media_root=Path(settings.MEDIA_ROOT))
+    nginx = subprocess.Popen([NGINX, "-p", str(tmp_path), "-c", str(conf), "-g", "daemon off;"],
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    opener = urllib.request.build_opener(urllib.request.HTTPSHandler(context=_unverified()), _NoRedirect(),
+                                         urllib.request.HTTPCookieProcessor())
+    url = f"https://127.0.0.1:{https_port}/accounts/login/"
+    try:
+        _wait_listening(https_port, nginx)
+        with opener.open(urllib.request.Request(url, headers={"Host": site}), timeout=30) as page:
+            token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page.read().decode()).group(1)
+        form = urllib.parse.urlencode({"csrfmiddlewaretoken": token, "username": "alice",
+                                       "password": "correct horse battery"}).encode()
+        signing_in = urllib.request.Request(url, data=form, headers={
+            "Host": site, "Origin": f"https://{site}", "Referer": f"https://{site}/accounts/login/"})
+        try:
+            status = opener.open(signing_in, timeout=30).status
+        except urllib.error.HTTPError as answer:
+            status = answer.code
+    finally:
+        nginx.terminate()
+        nginx.wait(timeout=10)
+    assert status == 302, f"signing in answered {status}"
