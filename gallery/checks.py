@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from django.conf import settings
 from django.core import checks
 from django.core.files.storage import FileSystemStorage, default_storage
@@ -65,16 +67,30 @@ AT_LEAST_ONE = {
     "OCR_MAX_ATTEMPTS": "OCR_MAX_ATTEMPTS", "UPLOAD_MAX_FILES": "UPLOAD_MAX_FILES",
     "DOWNLOAD_MAX_PHOTOS": "DOWNLOAD_MAX_PHOTOS", "SLIDESHOW_SECONDS": "SLIDESHOW_SECONDS", "INVITE_DAYS": "INVITE_DAYS",
     "SIGNIN_FAILURE_LIMIT": "AXES_FAILURE_LIMIT", "EMBEDDED_TIMEOUT": "EMBEDDED_TIMEOUT", "OCR_MAX_SIDE": "OCR_MAX_SIDE",
-    "TAG_SUGGESTION_LIMIT": "TAG_SUGGESTION_LIMIT",
+    "TAG_SUGGESTION_LIMIT": "TAG_SUGGESTION_LIMIT", "WEB_WORKERS": "WEB_WORKERS", "UPLOAD_MAX_BYTES": "UPLOAD_MAX_BYTES",
+    "UPLOAD_MAX_REQUEST_BYTES": "UPLOAD_MAX_REQUEST_BYTES", "UPLOAD_MAX_PIXELS": "UPLOAD_MAX_PIXELS",
+    "UPLOAD_MAX_PIXELS_JPEG": "UPLOAD_MAX_PIXELS_JPEG", "DECODE_MAX_MEMORY": "DECODE_MAX_MEMORY",
+    "EMBEDDED_MAX_MEMORY": "EMBEDDED_MAX_MEMORY", "ALBUM_MAX_PHOTOS": "ALBUM_MAX_PHOTOS", "API_TOKEN_MAX": "API_TOKEN_MAX",
+    "SHARE_PASSWORD_TRIES": "SHARE_PASSWORD_TRIES", "SHARE_PASSWORD_WINDOW": "SHARE_PASSWORD_WINDOW",
+    "DUPLICATE_NEIGHBOURS": "DUPLICATE_NEIGHBOURS",
+}
+# The same, for variables whose setting is part of another: django-q2 reads a 0 as unset (as many workers as cores,
+# no time limit), django-axes a lockout of 0 minutes as no lockout.
+AT_LEAST_ONE_WITHIN = {
+    "Q_WORKERS": lambda: settings.Q_CLUSTER.get("workers", 1),
+    "Q_TIMEOUT": lambda: settings.Q_CLUSTER.get("timeout", 1),
+    "SIGNIN_LOCKOUT_MINUTES": lambda: settings.AXES_COOLOFF_TIME / timedelta(minutes=1),
 }
 
 
 @checks.register()
 def counts_are_at_least_one(app_configs=None, **kwargs) -> list[checks.CheckMessage]:
-    return [checks.Error(f"{variable}={getattr(settings, setting)}: it must be 1 or more.",
+    values = {variable: getattr(settings, setting) for variable, setting in AT_LEAST_ONE.items()}
+    values |= {variable: read() for variable, read in AT_LEAST_ONE_WITHIN.items()}
+    return [checks.Error(f"{variable}={value:g}: it must be 1 or more.",
                          hint=f"Set {variable} to 1 or more, or unset it for the default (README, Configuration).",
                          id="gallery.E004")
-            for variable, setting in AT_LEAST_ONE.items() if getattr(settings, setting) < 1]
+            for variable, value in values.items() if value < 1]
 
 
 @checks.register()

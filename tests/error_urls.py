@@ -11,4 +11,4 @@ def fail(request):
     raise RuntimeError("a bug in a view")
 
 
-urlpatterns = [path("fail/", fail), *site_urlpatterns]
+urlpatterns = [path("fail/", fail), path("api/v1/fail/", fail), *site_urlpatterns]

@@ -75,6 +75,29 @@ def test_a_403_is_one_line_in_the_log_not_a_traceback(client_for, family, alice,
     assert "Traceback" not in caplog.text
 
 
+
+def test_a_request_for_a_host_the_site_does_not_serve_is_one_line_in_the_log(client, settings):
+    """Behind the README's nginx, every request by the server's IP address (scanners, all day) or another name reaches
+    Django, and Django logs each refusal (django.security.DisallowedHost, a 400) at ERROR with the whole traceback of
+    the middleware that refused it: 15 lines a request, in the log where an administrator looks for tracebacks to find
+    what broke. The line stays, naming the host; the traceback goes (the site's handler leaves it out)."""
+    import io
+    import logging
+
+    [console] = [h for h in logging.getLogger().handlers if isinstance(h, logging.StreamHandler)
+                 and getattr(h.formatter, "_fmt", "") == "%(asctime)s %(levelname)s %(name)s: %(message)s"]
+    settings.ALLOWED_HOSTS = ["photos.example.org"]
+    stream = io.StringIO()
+    previous = console.setStream(stream)
+    try:
+        assert client.get("/accounts/login/", HTTP_HOST="203.0.113.7").status_code == 400
+    finally:
+        console.setStream(previous)
+    logged = stream.getvalue()
+    assert "ERROR django.security.DisallowedHost: Invalid HTTP_HOST header: '203.0.113.7'" in logged
+    assert "Traceback" not in logged, logged
+
+
 def _failing(request, exc: Exception, handler):
     """Call a handler as Django does: inside the `except` block of the exception it answers."""
     try:
@@ -128,6 +151,19 @@ def test_500_from_a_view_is_the_sites_page(client_for, alice, settings):
     assert response.status_code == 500
     assert "Something went wrong" in body and _has_menu(body, "alice")
 
+
+def test_500_and_400_under_the_api_answer_json_like_every_other_api_error(client_for, alice, settings):
+    """README: every API error is {"detail": "…"}. A bug in an API view, or a request refused as suspicious (a Host the
+    site does not serve, too many fields), answered the site's HTML page, which a client reading JSON can't parse."""
+    settings.ROOT_URLCONF = "tests.error_urls"
+    client = Client(raise_request_exception=False)
+    client.force_login(alice)
+    failed = client.get("/api/v1/fail/")
+    assert failed.status_code == 500 and failed["Content-Type"] == "application/json"
+    assert failed.json() == {"detail": "The server failed to answer; the problem is logged for the site's administrator."}
+    refused = client.get("/api/v1/photos/", HTTP_HOST="not-this-site.example")
+    assert refused.status_code == 400 and refused["Content-Type"] == "application/json"
+    assert refused.json() == {"detail": "Bad request."}
 
 def test_400_has_the_menu_when_the_user_is_known(alice):
     response = _failing(_signed_in_request(alice), SuspiciousOperation("x"), bad_request)

@@ -111,6 +111,38 @@ def test_a_malformed_proxy_header_setting_stops_start_up_with_a_clear_message():
     assert "SECURE_PROXY_SSL_HEADER must be HEADER,value" in result.stderr
 
 
+
+@pytest.mark.parametrize("written", ["X-Forwarded-Proto,https", "x-forwarded-proto, https", "X_FORWARDED_PROTO,https"])
+def test_the_proxy_header_may_be_named_as_the_proxy_sends_it(written):
+    """SECURE_PROXY_SSL_HEADER=X-Forwarded-Proto,https (the header as nginx's `proxy_set_header` and every HTTP tool
+    name it) was taken as written, a name no request's META has: no request counted as HTTPS, so behind nginx with
+    HTTPS=on every page redirected to itself, for ever, and `check --deploy` had nothing to say. A header's name is read
+    as Django's META key (HTTP_X_FORWARDED_PROTO) whichever way it is written."""
+    read = _settings_with(HTTPS="on", SECURE_PROXY_SSL_HEADER=written)
+    assert read["SECURE_PROXY_SSL_HEADER"] == ["HTTP_X_FORWARDED_PROTO", "https"]
+
+
+@pytest.mark.parametrize(("written", "meant"), [("https://photos.example.org", "photos.example.org"),
+                                                ("photos.example.org/", "photos.example.org"),
+                                                ("photos.example.org:443", "photos.example.org")])
+def test_allowed_hosts_given_a_url_or_a_port_stops_start_up_naming_the_host(written, meant):
+    """ALLOWED_HOSTS=https://photos.example.org (the site's address, as CSRF_TRUSTED_ORIGINS beside it wants it) or
+    photos.example.org:443 matched no request: every page answered "Bad request", and `check --deploy` said nothing."""
+    environment = {**os.environ, "ALLOWED_HOSTS": f"localhost,{written}", "DJANGO_SETTINGS_MODULE": "mediasearch.settings"}
+    result = subprocess.run([sys.executable, "-c", "import mediasearch.settings"], cwd=ROOT, env=environment,
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode != 0
+    assert f"ALLOWED_HOSTS lists {written!r}" in result.stderr and f"write {meant}" in result.stderr
+
+
+def test_allowed_hosts_takes_names_addresses_and_patterns():
+    read = subprocess.run([sys.executable, "-c", "import mediasearch.settings as s; print(s.ALLOWED_HOSTS)"], cwd=ROOT,
+                          env={**os.environ, "ALLOWED_HOSTS": "photos.example.org,.example.net,192.168.1.20,[::1],*"},
+                          capture_output=True, text=True, timeout=120)
+    assert read.returncode == 0, read.stderr
+    assert read.stdout.strip() == "['photos.example.org', '.example.net', '192.168.1.20', '[::1]', '*']"
+
+
 @pytest.mark.parametrize("value", ["enabled", "y", "ture", "on # behind nginx"])
 def test_a_switch_set_to_a_word_it_does_not_know_stops_start_up_instead_of_reading_as_off(value):
     """HTTPS=enabled (or a typo, or an inline comment a shell would not keep but systemd does) was read as off: the
@@ -161,6 +193,19 @@ def test_the_readmes_production_environment_file_passes_the_deploy_check_as_syst
     values = _settings_with(**env)  # runs check --deploy, failing at warning level
     assert values["SECURE_SSL_REDIRECT"] and values["SECURE_PROXY_SSL_HEADER"] == ["HTTP_X_FORWARDED_PROTO", "https"]
 
+
+def test_the_readmes_environment_file_lets_its_nginx_read_the_photos_it_sends():
+    """The README's environment file has nginx send the photos (MEDIA_ACCEL=x-accel), but left them 0600 in 0700
+    folders inside a 0700 data folder, the service user's only: nginx, another user, answered 403 for every photo.
+    The file makes them readable to the service's group (nginx is put in it) and the nginx section has the data
+    folder (0700 as the app creates it, fresh or not) opened to that group's search."""
+    env = _readme_env_file()
+    assert env["MEDIA_ACCEL"] == "x-accel"
+    assert int(env["MEDIA_FILE_MODE"], 8) & 0o040 and int(env["MEDIA_DIRECTORY_MODE"], 8) & 0o050 == 0o050
+    section = " ".join((ROOT / "README.md").read_text().split("### nginx, HTTPS and X-Accel-Redirect", 1)[1]
+                       .split("\n### ", 1)[0].split())
+    assert "usermod -aG mediasearch www-data" in section
+    assert "chmod g+x /srv/mediasearch /srv/mediasearch/var" in section
 
 def test_the_readmes_production_environment_file_reads_the_client_address_behind_its_nginx():
     """The README's site sits behind nginx (which appends the client to X-Forwarded-For), but its environment file

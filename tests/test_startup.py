@@ -509,3 +509,25 @@ def test_serve_takes_a_blank_port_as_the_default_and_names_a_port_that_is_no_num
         assert done.returncode != 0
         assert f"{name}='80a' is not a whole number" in done.stderr, done.stderr
         assert "ValueError" not in done.stderr and "Traceback" not in done.stderr, done.stderr
+
+
+@pytest.mark.parametrize("allowed", [["photos.example.org"], ["photos.example.org", "localhost", "127.0.0.1"]])
+def test_serves_ready_probe_is_answered_behind_the_readmes_https_settings(live_server, settings, allowed):
+    """serve says "MediaSearch is running at …" once its web server answers a request of its own. With the README's
+    production settings that request was refused: ALLOWED_HOSTS=photos.example.org answered it 400 and logged an
+    error with a traceback at every start ("You may need to add '127.0.0.1' to ALLOWED_HOSTS"), and with 127.0.0.1
+    added, as the Health section suggests, HTTPS=on redirected it to https on a plain HTTP port: the probe asked again
+    five times a second for as long as serve ran and the line never came. It asks /health/ (never redirected) by a
+    name the site answers."""
+    from mediasearch.management.commands.serve import ReadyProbe
+
+    settings.ALLOWED_HOSTS = allowed
+    settings.SECURE_SSL_REDIRECT = True
+    settings.SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    host, port = live_server.url.removeprefix("http://").split(":")
+    probe = ReadyProbe.of_server(host, int(port))
+    deadline = time.monotonic() + 20
+    while not probe.answered() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert probe.answered(), "the probe is still asking"
+    assert probe.status == 200

@@ -62,6 +62,41 @@ def test_a_count_or_duration_below_one_is_an_error_at_start_up(settings, variabl
     assert len(errors) == 1 and errors[0].msg.startswith(f"{variable}=0")
 
 
+@pytest.mark.parametrize(("variable", "setting"), [
+    ("WEB_WORKERS", "WEB_WORKERS"), ("UPLOAD_MAX_BYTES", "UPLOAD_MAX_BYTES"),
+    ("UPLOAD_MAX_REQUEST_BYTES", "UPLOAD_MAX_REQUEST_BYTES"), ("UPLOAD_MAX_PIXELS", "UPLOAD_MAX_PIXELS"),
+    ("UPLOAD_MAX_PIXELS_JPEG", "UPLOAD_MAX_PIXELS_JPEG"), ("DECODE_MAX_MEMORY", "DECODE_MAX_MEMORY"),
+    ("EMBEDDED_MAX_MEMORY", "EMBEDDED_MAX_MEMORY"), ("ALBUM_MAX_PHOTOS", "ALBUM_MAX_PHOTOS"),
+    ("API_TOKEN_MAX", "API_TOKEN_MAX"), ("SHARE_PASSWORD_TRIES", "SHARE_PASSWORD_TRIES"),
+    ("SHARE_PASSWORD_WINDOW", "SHARE_PASSWORD_WINDOW"), ("DUPLICATE_NEIGHBOURS", "DUPLICATE_NEIGHBOURS"),
+])
+def test_a_size_or_limit_of_zero_the_readme_says_stops_start_up_does(settings, variable, setting):
+    """README, Configuration: "a value that can't work (a size, limit or time of 0 …) stops start-up". These started
+    and failed quietly: UPLOAD_MAX_BYTES=0 refused every file as too large, UPLOAD_MAX_PIXELS=0 every picture,
+    API_TOKEN_MAX=0 kept no token, ALBUM_MAX_PHOTOS=0 showed every smart album empty, SHARE_PASSWORD_WINDOW=0 counted
+    no share-link password try (guesses without end), WEB_WORKERS=0 started a web server that never answers."""
+    assert not [m for m in checks.run_checks() if m.id == "gallery.E004"]
+    setattr(settings, setting, 0)
+    errors = [m for m in checks.run_checks() if m.id == "gallery.E004"]
+    assert len(errors) == 1 and errors[0].msg.startswith(f"{variable}=0:")
+
+
+@pytest.mark.parametrize("variable", ["Q_WORKERS", "Q_TIMEOUT", "SIGNIN_LOCKOUT_MINUTES"])
+def test_a_worker_count_timeout_or_lockout_of_zero_stops_start_up(settings, variable):
+    """SIGNIN_LOCKOUT_MINUTES=0 switched the sign-in lockout off without a word (django-axes counts only the failures
+    newer than now minus the lockout: none). django-q2 reads 0 as "unset": Q_WORKERS=0 ran as many worker processes
+    as the machine has cores (each loading the model), Q_TIMEOUT=0 let a task run without a limit, so one still
+    running was delivered again after Q_RETRY (django-q2 only printed a warning)."""
+    from datetime import timedelta
+
+    assert not [m for m in checks.run_checks() if m.id == "gallery.E004"]
+    if variable == "SIGNIN_LOCKOUT_MINUTES":
+        settings.AXES_COOLOFF_TIME = timedelta(0)
+    else:
+        settings.Q_CLUSTER = {**settings.Q_CLUSTER, variable.removeprefix("Q_").lower(): 0}
+    errors = [m for m in checks.run_checks() if m.id == "gallery.E004"]
+    assert len(errors) == 1 and errors[0].msg.startswith(f"{variable}=0:")
+
 @pytest.mark.parametrize(("change", "said"), [
     ({"max_attempts": 0}, "Q_MAX_ATTEMPTS=0"),
     ({"timeout": 900, "retry": 720}, "Q_RETRY=720"),

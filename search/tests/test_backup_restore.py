@@ -349,6 +349,20 @@ def test_the_readmes_nightly_backups_run_with_the_services_environment_and_user(
     assert "%" not in cron.replace("\\%", "")  # cron ends the command at a bare %
 
 
+
+def test_the_readmes_backups_name_their_folders_down_to_the_minute():
+    """`backup` refuses a folder that is not empty. The README's manual backup (step 1 of every upgrade) and its cron
+    line named the folder by the day alone ($(date +%F)): a backup before an upgrade, on a day the nightly one had run,
+    was refused ("… is not empty"). Every backup command in the README names it by the day and the time, as the
+    timer's unit did."""
+    import re
+
+    section = (ROOT / "README.md").read_text().split("### Backups", 1)[1].split("\n### ", 1)[0]
+    # The date's format as written: systemd doubles the %, cron escapes it.
+    formats = re.findall(r"manage(?:\.py)? backup /srv/backups/mediasearch/\$\(date \+([^)]*)\)", section)
+    assert len(formats) == 3, formats  # by hand, the timer's unit, cron
+    assert [f.replace("%%", "%").replace("\\%", "%") for f in formats] == ["%F-%H%M"] * 3, formats
+
 @pytest.fixture
 def owner_database():
     """An empty database as the README's external PostgreSQL has it: owned by a role that is no superuser, the three

@@ -12,7 +12,8 @@ import pytest
 # running loop unless told that is fine (it is: the loop belongs to Playwright, not to async Django code).
 os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+# CHROMIUM_PATH: a chromium installed elsewhere (scripts/setup.sh then installs none).
+CHROMIUM = os.environ.get("CHROMIUM_PATH", "").strip() or shutil.which("chromium") or "/usr/bin/chromium"
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 HAVE_CHROMIUM = os.path.exists(CHROMIUM)
 

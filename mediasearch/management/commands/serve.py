@@ -104,7 +104,7 @@ class Command(BaseCommand):
             if refused := other_devices_refused(host, settings.ALLOWED_HOSTS):
                 self.stdout.write(self.style.WARNING(refused))
             announced = False
-            probe = ReadyProbe(f"http://{'127.0.0.1' if host == '0.0.0.0' else host}:{port}/accounts/login/")
+            probe = ReadyProbe.of_server(host, port)
             while True:
                 for child in children:
                     self._supervise(child)
@@ -226,28 +226,47 @@ class ReadyProbe:
     probe with a short timeout gave up on a request every poll, and each one left in the listen queue was answered
     (and logged, a screenful of `GET /accounts/login/`) once a worker was ready."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, *, host_header: str) -> None:
         self._answered = threading.Event()
-        threading.Thread(target=self._ask, args=(url,), name="serve-ready-probe", daemon=True).start()
+        self.status: int | None = None  # the HTTP status of the answer
+        request = urllib.request.Request(url, headers={"Host": host_header})
+        threading.Thread(target=self._ask, args=(request,), name="serve-ready-probe", daemon=True).start()
+
+    @classmethod
+    def of_server(cls, host: str, port: int) -> ReadyProbe:
+        """A probe of the web server at host:port. It asks /health/, which HTTPS=on never redirects (a redirect to
+        https on this plain HTTP port was never answered), by a name ALLOWED_HOSTS lists (any other is refused, and
+        logged as an error telling the administrator to list 127.0.0.1)."""
+        address = "127.0.0.1" if host == "0.0.0.0" else host
+        return cls(f"http://{address}:{port}/health/", host_header=_allowed_host_name(settings.ALLOWED_HOSTS, port))
 
     def answered(self) -> bool:
         return self._answered.is_set()
 
-    def _ask(self, url: str) -> None:
-        while not _answers(url, timeout=READY_WAIT):  # refused (not listening yet, a restart): ask again soon
+    def _ask(self, request: urllib.request.Request) -> None:
+        # None: refused (not listening yet, a restart): ask again soon
+        while (status := _answer_status(request, timeout=READY_WAIT)) is None:
             time.sleep(POLL)
+        self.status = status
         self._answered.set()
 
 
-def _answers(url: str, *, timeout: float) -> bool:
-    """Whether the web server answers a request within `timeout` seconds."""
+def _allowed_host_name(allowed_hosts: list[str], port: int) -> str:
+    """A Host header the site answers: the first name ALLOWED_HOSTS lists (".example.org" matches "example.org",
+    "*" anything)."""
+    name = next((entry.lstrip(".") for entry in allowed_hosts if entry.lstrip(".") not in ("", "*")), "localhost")
+    return f"{name}:{port}"
+
+
+def _answer_status(request: urllib.request.Request, *, timeout: float) -> int | None:
+    """The status the web server answers a request with within `timeout` seconds; None when it does not."""
     try:
-        with urllib.request.urlopen(url, timeout=timeout):
-            return True
-    except urllib.error.HTTPError:
-        return True  # an answer all the same (e.g. 400 when ALLOWED_HOSTS names only the public host)
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            return response.status
+    except urllib.error.HTTPError as exc:
+        return exc.code  # an answer all the same (503: /health/ finds the database or the storage down)
     except (OSError, ValueError):
-        return False
+        return None
 
 
 # `make run` passes a SIGTERM sent to its whole process group on to serve (GNU make kills its children with the
