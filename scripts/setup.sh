@@ -38,7 +38,7 @@ fi
 
 if [ "$mode" = dev ]; then
   # Debian programs the tests use, none run as a service: chromium (browser tests, driven through Playwright with no
-  # browser download) and redis-server (the Redis task-queue tests start their own). Missing ones are installed
+  # browser download) and redis-server (the Redis task-queue tests start their own); nginx below. Missing ones are installed
   # when we can (root with apt-get: CI, a fresh machine); otherwise their tests are skipped, with a reason.
   missing=""
   [ -z "${CHROMIUM_PATH:-}" ] && ! command -v chromium >/dev/null 2>&1 && missing="$missing chromium"
@@ -52,5 +52,16 @@ if [ "$mode" = dev ]; then
     else
       echo "Not installed:$missing; their tests will be skipped (sudo apt-get install$missing)" >&2
     fi
+  fi
+  # nginx and openssl: the README's nginx block is run in front of the app (tests/test_nginx_readme.py, which starts
+  # its own nginx on loopback). Not needed by anything else, so a failed install only skips that test.
+  optional=""
+  [ -x /usr/sbin/nginx ] || command -v nginx >/dev/null 2>&1 || optional="$optional nginx"
+  command -v openssl >/dev/null 2>&1 || optional="$optional openssl"
+  if [ -n "$optional" ] && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    echo "Installing$optional for the nginx test"
+    # shellcheck disable=SC2086
+    { apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $optional >/dev/null; } \
+      || echo "Could not install$optional; the nginx test will be skipped" >&2
   fi
 fi
