@@ -80,6 +80,10 @@ def test_a_visitors_photos_are_named_by_their_number_not_the_stored_files_hash(a
         disposition = response.get("Content-Disposition", "")
         assert photo.sha256 not in disposition, name
         assert disposition.startswith("inline") and f"photo-{photo.pk}.jpg" in disposition, name
+        # HEAD (a link checker's, `curl -I`) answers as GET does, no body (it was 405).
+        head = visitor.head(reverse(name, args=[token, photo.pk]))
+        assert head.status_code == 200 and head["Content-Disposition"] == disposition, name
+    assert visitor.head(reverse("shared_thumbnail", args=[token, 99999999])).status_code == 404
 
 
 def test_originals_only_when_the_link_allows_them(album, alice, photos):

@@ -287,3 +287,20 @@ def test_a_photo_of_another_family_is_the_sites_own_not_found_page(client_for, a
     assert response.status_code == 404
     body = response.content.decode()
     assert 'name="viewport"' in body and "not in any of your families" in body  # readable on a phone too
+
+
+def test_head_on_a_photo_s_media_answers_as_get_does_and_isolated(client_for, bob, mallory, smiths_photo):
+    """`curl -I`, a download manager or a link checker asks HEAD first: a member's thumbnail, display and original
+    answered 405 "Method Not Allowed". They answer as GET does (its headers, Content-Length, no body), and another
+    family's member still gets the 404 a missing photo gets."""
+    urls = [smiths_photo.thumbnail_url, reverse("gallery:photo_display", args=[smiths_photo.pk]),
+            smiths_photo.original_url, smiths_photo.original_url + "?download=1"]
+    client = client_for(bob)
+    for url in urls:
+        head, get = client.head(url), client.get(url)
+        assert head.status_code == 200, url
+        assert head["Content-Type"] == get["Content-Type"] and head.get("Content-Disposition") == get.get(
+            "Content-Disposition"), url
+        assert _body(head) == b"", url
+    for url in urls:
+        assert client_for(mallory).head(url).status_code == 404, url

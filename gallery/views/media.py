@@ -13,7 +13,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.files.storage import FileSystemStorage
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_safe
 from rest_framework.exceptions import AuthenticationFailed
 
 from gallery.downloads import download_name, numbered_name
@@ -48,7 +48,7 @@ def login_or_token_required(view):
     return wrapper
 
 
-@require_GET
+@require_safe  # (GET, and HEAD: `curl -I`, a download manager's first question)
 @login_or_token_required
 def photo_thumbnail(request: HttpRequest, photo_id: int) -> HttpResponse:
     photo = photo_get(user=request.user, photo_id=photo_id, include_trashed=True)  # the trash page shows it too
@@ -59,7 +59,7 @@ def photo_thumbnail(request: HttpRequest, photo_id: int) -> HttpResponse:
 BROWSER_TYPES = {"image/jpeg", "image/png", "image/webp", "image/gif"}
 
 
-@require_GET
+@require_safe
 @login_or_token_required
 def photo_display(request: HttpRequest, photo_id: int) -> HttpResponse:
     """The display rendition (upright JPEG). Until a photo stored before renditions existed gets one, its
@@ -92,7 +92,7 @@ def display_response(photo, *, numbered: bool = False, original: bool = True) ->
     return serve_file(photo.thumbnail, content_type="image/jpeg", **named())
 
 
-@require_GET
+@require_safe
 @login_or_token_required
 def photo_original(request: HttpRequest, photo_id: int) -> HttpResponse:
     photo = photo_get(user=request.user, photo_id=photo_id, include_trashed=True)  # the trash page shows it too

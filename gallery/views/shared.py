@@ -19,7 +19,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.crypto import constant_time_compare, salted_hmac
-from django.views.decorators.http import require_GET, require_http_methods
+from django.views.decorators.http import require_GET, require_http_methods, require_safe
 from django.views.decorators.vary import vary_on_headers
 from django_htmx.http import HttpResponseClientRedirect
 
@@ -167,7 +167,7 @@ def shared_photo(request: HttpRequest, share: AlbumShare, token: str, photo_id: 
     })
 
 
-@require_GET
+@require_safe
 @shared(MEDIA)
 def shared_thumbnail(request: HttpRequest, share: AlbumShare, token: str, photo_id: int) -> HttpResponse:
     # Named by its number: the stored file's name is the original's hash, which the link does not share.
@@ -175,14 +175,14 @@ def shared_thumbnail(request: HttpRequest, share: AlbumShare, token: str, photo_
                       download_name=f"photo-{photo_id}.jpg", inline=True)
 
 
-@require_GET
+@require_safe
 @shared(MEDIA)
 def shared_display(request: HttpRequest, share: AlbumShare, token: str, photo_id: int) -> HttpResponse:
     return display_response(share_photo_get(share=share, photo_id=photo_id), numbered=True,
                             original=share.allow_download)
 
 
-@require_GET
+@require_safe
 @shared(PAGE)  # a link a visitor follows ("Download original"), not media a page loads
 def shared_original(request: HttpRequest, share: AlbumShare, token: str, photo_id: int) -> HttpResponse:
     """The original file, as a download, when the link allows it. Named by its position, not its file name."""
