@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import timedelta
 
 from django.conf import settings
@@ -59,35 +60,27 @@ def share_days_is_a_lifetime_a_link_may_have(app_configs=None, **kwargs) -> list
     return []
 
 
-# Counts and durations none of which can be 0 (it reads like "no limit" to many): environment variable -> setting.
-AT_LEAST_ONE = {
-    "EMBED_TASK_SIZE": "EMBED_TASK_SIZE", "OCR_TASK_SIZE": "OCR_TASK_SIZE", "SEARCH_BATCH_SIZE": "SEARCH_BATCH_SIZE",
-    "THUMBNAIL_SIZE": "THUMBNAIL_SIZE", "DISPLAY_SIZE": "DISPLAY_SIZE", "LEASE_SECONDS": "LEASE_SECONDS",
-    "WORKER_HEARTBEAT_SECONDS": "WORKER_HEARTBEAT_SECONDS", "EMBED_MAX_ATTEMPTS": "EMBED_MAX_ATTEMPTS",
-    "OCR_MAX_ATTEMPTS": "OCR_MAX_ATTEMPTS", "UPLOAD_MAX_FILES": "UPLOAD_MAX_FILES",
-    "DOWNLOAD_MAX_PHOTOS": "DOWNLOAD_MAX_PHOTOS", "SLIDESHOW_SECONDS": "SLIDESHOW_SECONDS", "INVITE_DAYS": "INVITE_DAYS",
-    "SIGNIN_FAILURE_LIMIT": "AXES_FAILURE_LIMIT", "EMBEDDED_TIMEOUT": "EMBEDDED_TIMEOUT", "OCR_MAX_SIDE": "OCR_MAX_SIDE",
-    "TAG_SUGGESTION_LIMIT": "TAG_SUGGESTION_LIMIT", "WEB_WORKERS": "WEB_WORKERS", "UPLOAD_MAX_BYTES": "UPLOAD_MAX_BYTES",
-    "UPLOAD_MAX_REQUEST_BYTES": "UPLOAD_MAX_REQUEST_BYTES", "UPLOAD_MAX_PIXELS": "UPLOAD_MAX_PIXELS",
-    "UPLOAD_MAX_PIXELS_JPEG": "UPLOAD_MAX_PIXELS_JPEG", "DECODE_MAX_MEMORY": "DECODE_MAX_MEMORY",
-    "EMBEDDED_MAX_MEMORY": "EMBEDDED_MAX_MEMORY", "ALBUM_MAX_PHOTOS": "ALBUM_MAX_PHOTOS", "API_TOKEN_MAX": "API_TOKEN_MAX",
-    "SHARE_PASSWORD_TRIES": "SHARE_PASSWORD_TRIES", "SHARE_PASSWORD_WINDOW": "SHARE_PASSWORD_WINDOW",
-    "DUPLICATE_NEIGHBOURS": "DUPLICATE_NEIGHBOURS",
-}
-# The same, for variables whose setting is part of another: django-q2 reads a 0 as unset (as many workers as cores,
-# no time limit), django-axes a lockout of 0 minutes as no lockout.
-AT_LEAST_ONE_WITHIN = {
+# Counts and durations none of which can be 0 (it reads like "no limit" to many): environment variable -> its value,
+# read from the setting of the same name or, for those that are part of another, from that one (django-q2 reads a 0
+# as unset: as many workers as cores, no time limit; django-axes a lockout of 0 minutes as no lockout).
+AT_LEAST_ONE: dict[str, Callable[[], int]] = {name: (lambda name=name: getattr(settings, name)) for name in (
+    "EMBED_TASK_SIZE", "OCR_TASK_SIZE", "SEARCH_BATCH_SIZE", "THUMBNAIL_SIZE", "DISPLAY_SIZE", "LEASE_SECONDS",
+    "WORKER_HEARTBEAT_SECONDS", "EMBED_MAX_ATTEMPTS", "OCR_MAX_ATTEMPTS", "UPLOAD_MAX_FILES", "DOWNLOAD_MAX_PHOTOS",
+    "SLIDESHOW_SECONDS", "INVITE_DAYS", "EMBEDDED_TIMEOUT", "OCR_MAX_SIDE", "TAG_SUGGESTION_LIMIT", "WEB_WORKERS",
+    "UPLOAD_MAX_BYTES", "UPLOAD_MAX_REQUEST_BYTES", "UPLOAD_MAX_PIXELS", "UPLOAD_MAX_PIXELS_JPEG", "DECODE_MAX_MEMORY",
+    "EMBEDDED_MAX_MEMORY", "ALBUM_MAX_PHOTOS", "API_TOKEN_MAX", "SHARE_PASSWORD_TRIES", "SHARE_PASSWORD_WINDOW",
+    "DUPLICATE_NEIGHBOURS")} | {
+    "SIGNIN_FAILURE_LIMIT": lambda: settings.AXES_FAILURE_LIMIT,
     "Q_WORKERS": lambda: settings.Q_CLUSTER.get("workers", 1),
     "Q_TIMEOUT": lambda: settings.Q_CLUSTER.get("timeout", 1),
-    "SIGNIN_LOCKOUT_MINUTES": lambda: settings.AXES_COOLOFF_TIME / timedelta(minutes=1),
+    "SIGNIN_LOCKOUT_MINUTES": lambda: settings.AXES_COOLOFF_TIME // timedelta(minutes=1),
 }
 
 
 @checks.register()
 def counts_are_at_least_one(app_configs=None, **kwargs) -> list[checks.CheckMessage]:
-    values = {variable: getattr(settings, setting) for variable, setting in AT_LEAST_ONE.items()}
-    values |= {variable: read() for variable, read in AT_LEAST_ONE_WITHIN.items()}
-    return [checks.Error(f"{variable}={value:g}: it must be 1 or more.",
+    values = {variable: read() for variable, read in AT_LEAST_ONE.items()}
+    return [checks.Error(f"{variable}={value}: it must be 1 or more.",
                          hint=f"Set {variable} to 1 or more, or unset it for the default (README, Configuration).",
                          id="gallery.E004")
             for variable, value in values.items() if value < 1]

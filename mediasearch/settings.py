@@ -57,13 +57,19 @@ def env_host_names(name: str, default: str) -> list[str]:
     would answer "Bad request", and `check --deploy` says nothing): stop start-up naming the host meant."""
     hosts = env_list(name, default)
     for entry in hosts:
-        meant = entry.split("://", 1)[-1].split("/", 1)[0]
-        meant = meant.partition("]")[0] + "]" if meant.startswith("[") else (
-            meant.partition(":")[0] if meant.count(":") == 1 else meant)
-        if meant != entry:
+        if (meant := _host_meant(entry)) != entry:
             raise ImproperlyConfigured(f"{name} lists {entry!r}, which no request matches: it takes host names "
                                        f"without a scheme, path or port: write {meant}.")
     return hosts
+
+
+def _host_meant(entry: str) -> str:
+    """The host an ALLOWED_HOSTS entry means: without a scheme, a path or a port ("[::1]:8000" is "[::1]"; a bare
+    IPv6 address, all colons, is as written)."""
+    host = entry.split("://", 1)[-1].split("/", 1)[0]
+    if host.startswith("["):
+        return host.partition("]")[0] + "]"
+    return host.partition(":")[0] if host.count(":") == 1 else host
 
 
 # Importing these settings writes nothing and starts nothing: folders are made by what fills them, the embedded
@@ -147,7 +153,7 @@ SILENCED_SYSTEM_CHECKS = [] if SECURE_HSTS_PRELOAD else ["security.W021"]
 if _proxy_header := os.environ.get("SECURE_PROXY_SSL_HEADER", "").strip():
     _name, _sep, _value = (part.strip() for part in _proxy_header.partition(","))
     if not (_name and _value):
-        raise ValueError("SECURE_PROXY_SSL_HEADER must be HEADER,value, e.g. HTTP_X_FORWARDED_PROTO,https")
+        raise ImproperlyConfigured("SECURE_PROXY_SSL_HEADER must be HEADER,value, e.g. HTTP_X_FORWARDED_PROTO,https")
     _name = _name.upper().replace("-", "_")
     SECURE_PROXY_SSL_HEADER = (_name if _name.startswith("HTTP_") else f"HTTP_{_name}", _value)
 # Always: cookies out of reach of scripts and of other sites' requests, no MIME sniffing, no framing, and the
