@@ -82,8 +82,8 @@ def family_name_clean(name: str, *, user: AbstractBaseUser, family: Family | Non
 
 def families_named_as(name: str, *, user: AbstractBaseUser, besides: Family | None = None) -> list[Family]:
     """`user`'s families whose name reads as `name` (name_key: any case, invisible marks aside, full-width letters as
-    plain ones), but `besides`. Compared in Python: a person has a few families, and no SQL collation drops the
-    marks."""
+    plain ones), but `besides`. Compared in Python, as a person has few families (name_key_sql reads them alike in
+    SQL)."""
     key = name_key(name)
     families = Family.objects.filter(memberships__user=user).exclude(pk=besides.pk if besides else None)
     return [other for other in families.order_by("pk") if name_key(other.name) == key]
