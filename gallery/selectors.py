@@ -9,7 +9,9 @@ from datetime import date, timedelta
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.contrib.postgres.aggregates import StringAgg
-from django.db.models import Count, Exists, F, Func, Max, OuterRef, Prefetch, Q, QuerySet, Subquery, Value, Window
+from django.db.models import (
+    Count, Exists, Expression, F, Func, Max, OuterRef, Prefetch, Q, QuerySet, Subquery, Value, Window,
+)
 from django.db.models.functions import Coalesce, Lower, TruncMonth, TruncYear
 from django.db.models.lookups import Exact
 from django.http import Http404
@@ -69,9 +71,11 @@ def name_key_sql(field: str) -> Func:
                 function="translate")
 
 
-def same_name(field: str, name) -> Exact:
-    """The name column `field` (a tag's, a concept's) read as `name` (text, or an expression: OuterRef("name")) is, as
-    their unique indexes compare names: PostgreSQL's lower() of each. What the family's tags count as one tag
+def same_name(field: str, name: str | Expression | F) -> Exact:
+    """The name column `field` (a tag's, a concept's, a synonym's term) read as `name` (text, or an expression:
+    OuterRef("name")) is: PostgreSQL's lower() of each, as the unique indexes of tags and concepts compare names
+    (a synonym's unique constraints compare its `term` exactly: search.admin's check is stricter than they are, on
+    purpose, as search reads terms in lower case). What the family's tags count as one tag
     (tags_get_or_create) is what a tag filter finds and a removal takes off; `__iexact` compares upper(), which reads
     some names otherwise ("οδος" is "ΟΔΟΣ" to it, not to the index; "istanbul" is "İstanbul" to the index, not to it)."""
     return Exact(Lower(field), Lower(name if hasattr(name, "resolve_expression") else Value(name)))

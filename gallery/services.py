@@ -18,7 +18,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import EmptyResultSet, PermissionDenied, ValidationError
 from django.db import IntegrityError, connection, transaction
-from django.db.models import F, Q, QuerySet, Value
+from django.db.models import F, Q, QuerySet
 from django.db.models.functions import Lower
 from django.utils import timezone
 from django.utils.http import parse_etags, quote_etag
@@ -82,8 +82,8 @@ def family_name_clean(name: str, *, user: AbstractBaseUser, family: Family | Non
 
 def families_named_as(name: str, *, user: AbstractBaseUser, besides: Family | None = None) -> list[Family]:
     """`user`'s families whose name reads as `name` (name_key: any case, invisible marks aside, full-width letters as
-    plain ones), but `besides`. Compared in Python: a person has a few families, and no SQL collation drops the
-    marks."""
+    plain ones), but `besides`. Compared in Python, as a person has few families (name_key_sql reads them alike in
+    SQL)."""
     key = name_key(name)
     families = Family.objects.filter(memberships__user=user).exclude(pk=besides.pk if besides else None)
     return [other for other in families.order_by("pk") if name_key(other.name) == key]
@@ -1059,10 +1059,10 @@ def tags_get_or_create(*, family: Family, names: Iterable[str]) -> list[Tag]:
         return []
     # Sorted: concurrent transactions take the index entries in the same order, so they can't deadlock.
     names.sort(key=str.lower)
-    # Compared with PostgreSQL's lower(), the expression of the unique index, not Python's str.lower().
+    # Compared with PostgreSQL's lower(), the expression of the unique index, not Python's str.lower() (same_name).
     wanted = Q()
     for name in names:
-        wanted |= Q(key=Lower(Value(name)))
+        wanted |= Q(same_name("name", name))
     named = Tag.objects.filter(family=family).annotate(key=Lower("name")).filter(wanted)
     for _ in range(TAG_DELETED_RETRIES):
         Tag.objects.bulk_create([Tag(family=family, name=name) for name in names], ignore_conflicts=True)
@@ -1752,11 +1752,14 @@ def _embedded_tags_apply(photo: Photo, embedded: Embedded, *, keep: tuple[str, .
     before = set(links.values_list("tag_id", flat=True))
     _marked_embedded_tags_drop(photo)
     if embedded.keywords_complete:
-        gone = links.filter(source=PhotoTag.Source.EMBEDDED).annotate(key=Lower("tag__name"))
-        # (compared with PostgreSQL's lower(), as tags_get_or_create finds a keyword's tag)
+        gone = links.filter(source=PhotoTag.Source.EMBEDDED)
+        # (compared as tags_get_or_create finds a keyword's tag: same_name)
         names = _names_clean((*embedded.keywords, *keep))
         if names:
-            gone = gone.exclude(key__in=[Lower(Value(name)) for name in names])
+            kept = Q()
+            for name in names:
+                kept |= Q(same_name("tag__name", name))
+            gone = gone.exclude(kept)
         # (by their ids, and still from the file: one a member made theirs meanwhile stays)
         links.filter(pk__in=list(gone.values_list("pk", flat=True)), source=PhotoTag.Source.EMBEDDED).delete()
     photo_tags_add(photo=photo, names=embedded.keywords, source=PhotoTag.Source.EMBEDDED)

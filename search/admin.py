@@ -94,8 +94,10 @@ class WorkerHeartbeatAdmin(ReadOnlyModelAdmin):
 
 
 class UniqueInFamilyForm(forms.ModelForm):
-    """A row named `unique_name` once per family (and once among the rows every family shares, family null). The
-    database's unique constraints compare lower() and treat "no family" specially: say so before they refuse."""
+    """A row named `unique_name` once per family (and once among the rows every family shares, family null), in any
+    case (same_name: lower()). A concept's unique constraints compare names so and treat "no family" specially: said
+    before they refuse. A synonym's compare its `term` exactly: this check is stricter than they are, on purpose
+    (search reads terms in lower case: a "Dog" beside "dog" would be one term's second entry)."""
 
     unique_name: str
     unique_message: str

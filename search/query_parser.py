@@ -734,8 +734,7 @@ class _Parser:
         if the_day(self.norms, i) and (found := self._day(i + 1)):  # "the 3rd of june 2021 kids": the day's "the"
             return self._chip(i, found[0], found[1], key_start=i + 1)
         if self.norms[i] in DATE_WORDS and i + 1 < len(self.norms):  # "in 2023", "from june 2021"
-            at = i + 2 if self.norms[i + 1] == "the" and day_number(self.norms[min(i + 2, len(self.norms) - 1)]) \
-                else i + 1  # "on the 3rd of june 2021"
+            at = i + 2 if the_day(self.norms, i + 1) else i + 1  # "on the 3rd of june 2021"
             found = self._date_range(at) or self._date_atom(at, led=self.norms[i] != "of")
             if found:
                 return self._chip(i, found[0], found[1], key_start=at)
@@ -894,11 +893,10 @@ class _Parser:
                 return day
             if (after in MONTH_NAMES or after in SEASONS) and not self._year_at(i + 2) and not (
                     i + 2 < len(self.norms) and self.norms[i + 2] == "of"):
-                day_at = i + 3 if the_day(self.norms, i + 2) else i + 2  # "2021 june the 3rd"
-                number = day_number(self.norms[day_at]) if after in MONTH_NAMES and day_at < len(self.norms) else None
-                day = day_or_none(year, MONTH_NAMES[after], number) if number else None
+                found = day_and_month(self.norms, i + 1) if after in MONTH_NAMES else None  # "2021 june the 3rd"
+                day = day_or_none(year, *found[2]) if found else None
                 if day:  # and the day after it: "1987 july 4"
-                    return day_at + 1, (day, day)
+                    return found[1], (day, day)
                 return i + 2, (month_span(year, MONTH_NAMES[after]) if after in MONTH_NAMES
                                else self._season_span(after, year))
             return i + 1, year_span(year)
@@ -940,14 +938,12 @@ class _Parser:
         """The year at i, then a day and its month ("2021 3 june", "2021 3rd of june"): (index after it, (the day, the
         day)), unless the month has its own year ("2021 3 june 2022") or has no such day (left to the words, and the
         note of a day no month has)."""
-        day_at = i + 2 if the_day(self.norms, i + 1) else i + 1  # "2021 the 3rd of june"
-        number = day_number(self.norms[day_at]) if day_at < len(self.norms) else None
-        month_at = day_at + 2 if day_at + 2 < len(self.norms) and self.norms[day_at + 1] == "of" else day_at + 1
-        if number is None or month_at >= len(self.norms) or self.norms[month_at] not in MONTH_NAMES \
-                or self._year_at(month_at + 1):
+        found = day_and_month(self.norms, i + 1)  # (also "2021 the 3rd of june")
+        # the day first only: a month first is the caller's, whatever follows it ("2021 june 3 2022": 3 June 2021, 2022)
+        if found is None or day_number(self.norms[found[0]]) is None or self._year_at(found[1]):
             return None
-        day = day_or_none(year, MONTH_NAMES[self.norms[month_at]], number)
-        return (month_at + 1, (day, day)) if day else None
+        day = day_or_none(year, *found[2])
+        return (found[1], (day, day)) if day else None
 
     def _numeric_day(self, word: str) -> date | None:
         """A day in numbers, the year last: "14/06/2021", "6/14/2021", "14.06.2021", "14-06-2021", "14/06/21". A day

@@ -68,10 +68,9 @@ from search.worker_heartbeats import workers_alive
 def search(request: HttpRequest) -> HttpResponse:
     form = search_form(user=request.user, data=request.GET)
     params = form.params() if request.GET else SearchParams()
-    understood = understand_search(user=request.user, params=params, removed=form.removed())
     if "chip" in request.GET:
-        return _chip_edited(request, understood, params=params, removed=form.removed(), refused=_chip_edit_refused(
-            request, form))
+        return _chip_edited(request, form, params=params)
+    understood = understand_search(user=request.user, params=params, removed=form.removed())
     response = search_photos(user=request.user, params=understood.params)
     query = form.cleaned_data.get("q", "") if form.is_valid() else request.GET.get("q", "")
     listed = SearchList.context(request.GET)  # the search's own parameters, for its photos' links and its report
@@ -292,10 +291,15 @@ def _with(request: HttpRequest, **changes) -> str:
 def _chip_view(request: HttpRequest, chip: Chip, understood: Understanding) -> dict:
     """A chip, the URL that removes it (the same search with its words listed as plain text), and the form's
     filters that replace it, if any (an explicit place, or dates, win over the query's)."""
-    query = request.GET.copy()
-    if chip.key not in query.getlist("plain"):
-        query.appendlist("plain", chip.key)
-    return {"chip": chip, "remove_url": "?" + query.urlencode(), "replaced_by": understood.replaced_by(chip)}
+    return {"chip": chip, "remove_url": "?" + _with_plain(request.GET.copy(), chip.key).urlencode(),
+            "replaced_by": understood.replaced_by(chip)}
+
+
+def _with_plain(query: QueryDict, key: str) -> QueryDict:
+    """`query` with the chip `key`'s words listed as plain text (`plain`), as its × lists them; once."""
+    if key not in query.getlist("plain"):
+        query.appendlist("plain", key)
+    return query
 
 
 def _chip_edit_refused(request: HttpRequest, form: SearchForm) -> str:
@@ -306,32 +310,34 @@ def _chip_edit_refused(request: HttpRequest, form: SearchForm) -> str:
     written like 2023-06-14)".)"""
     if form.refused():  # (the page it goes back to says what, above its results: said once)
         return "Nothing was changed: the search itself can't be run as it is (said below)."
-    if any(NUL in value for name in _CHIP_PARAMS - {"q"} for value in request.GET.getlist(name)):
-        return f"The change: {NUL_MESSAGE} Remove them and try again; nothing was changed."
-    return ""
+    said = next((said for name in _CHIP_PARAMS - {"q"} for value in request.GET.getlist(name)
+                 if (said := _refused_text(value))), "")
+    return f"The change: {said} Remove them and try again; nothing was changed." if said else ""
 
 
-def _chip_edited(request: HttpRequest, understood: Understanding, *, params: SearchParams,
-                 removed: frozenset[str], refused: str) -> HttpResponse:
+def _chip_edited(request: HttpRequest, form: SearchForm, *, params: SearchParams) -> HttpResponse:
     """A chip's new place, dates, or day of every year: rewrite its words in the query and show that search (the box
     stays the one source of truth, so the edit survives further typing). A new place the box does not know (no
     country, no photo of theirs taken there) is searched as words: said, as the chip goes. The change is what the user
     asks now: words an earlier × turned back into words (`plain`, kept in the address and every chip's form since),
     the chip's own (its page drawn before the ×: a second tab, the back button) or those it is changed to, are its
     chip again, no longer listed as plain. A box emptied asks for no place (no dates): the chip goes as its × takes it,
-    its words kept, searched as plain words, and said (they were taken out of the query without a word)."""
-    edit = ChipEditForm(request.GET)
+    its words kept, searched as plain words, and said (they were taken out of the query without a word). A change
+    refused (_chip_edit_refused) or unreadable is said before the search is understood (its database reads)."""
     query = request.GET.copy()
     for name in _CHIP_PARAMS - {"q"}:
         query.pop(name, None)
-    if refused:
+    if refused := _chip_edit_refused(request, form):
         messages.error(request, refused)
         return redirect(f"{request.path}?{query.urlencode()}")
+    edit = ChipEditForm(request.GET)
     if not edit.is_valid():
         said = ("a day of the month is 1 to 31, a month 1 to 12, a year a number"
                 if {"chip_day", "chip_month", "chip_year"} & set(edit.errors) else "a date is written like 2023-06-14")
         messages.error(request, f"That change could not be read ({said}); the search is unchanged.")
         return redirect(f"{request.path}?{query.urlencode()}")
+    removed = form.removed()
+    understood = understand_search(user=request.user, params=params, removed=removed)
     data = edit.cleaned_data
     key = normalise(data["chip"])
     if key in removed and all(c.key != key for c in understood.parsed.chips):
@@ -342,8 +348,7 @@ def _chip_edited(request: HttpRequest, understood: Understanding, *, params: Sea
         return redirect(f"{request.path}?{query.urlencode()}")
     words = _chip_words(request, chip, data)
     if words == "":  # its box emptied (a place's name, a range's two days): the chip goes as its × takes it
-        if chip.key not in query.getlist("plain"):
-            query.appendlist("plain", chip.key)
+        _with_plain(query, chip.key)
         messages.info(request, f"“{text_isolated(chip.label)}” is no longer a filter: its words are searched as plain "
                                "words, as its × does. To search without them, take them out of the search box.")
         return redirect(f"{request.path}?{query.urlencode()}")

@@ -136,6 +136,22 @@ def test_commands_name_a_family_by_id_when_its_name_is_shared():
         family_from_option("Nobody")
 
 
+@pytest.mark.parametrize("name, key", [("Straße", "STRASSE"), ("ΟΔΟΣ", "οδος"), ("İnan", "Inan"),
+                                       ("Smiths", "ＳＭＩＴＨＳ"), ("Smi\u200bths", "smiths")])
+def test_a_family_option_reads_names_as_create_family_does(name, key):
+    """Every command's --family matched names by PostgreSQL's upper case (`iexact`), while create_family reads them by
+    name_key: `--family STRASSE` was "No family called" for the family "Straße" that `create_family STRASSE` finds,
+    and "Inan" missed "İnan". The option reads a name as name_key does, and two families it reads alike still ask
+    for the id."""
+    family = FamilyFactory(name=name)
+    assert family_from_option(key) == family
+    twin = FamilyFactory(name=key)
+    with pytest.raises(CommandError, match=rf"2 families are called “{key}” \(ids {family.pk}, {twin.pk}\)"):
+        family_from_option(key)
+    with pytest.raises(CommandError, match=f"No family called “{key}x”"):
+        family_from_option(f"{key}x")
+
+
 @pytest.mark.parametrize("key", ["²", "፩", "9" * 20])
 def test_a_family_option_that_only_looks_like_an_id_is_no_such_family(key):
     FamilyFactory(name="Millers")

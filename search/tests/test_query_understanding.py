@@ -10,6 +10,8 @@ from datetime import date
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -465,11 +467,15 @@ def test_a_nul_character_in_a_chips_change_is_said_not_taken_for_a_chip_gone(tri
     """A chip's ✎ sent by hand with a NUL character in the query read "“lisbon” is no longer in this search" (the
     query refused, nothing understood, no chip found), and one in the new place "could not be read (a date is
     written like 2023-06-14)". Either says, as the search page does for a NUL in the box, that the text holds a
-    character that can't be searched; nothing is changed, and the address keeps no chip's change."""
+    character that can't be searched; nothing is changed, and the address keeps no chip's change. Refused before the
+    search is understood: its places and dates were read from the database for an edit then refused."""
     client = client_for(alice)
     for headers in ({}, {"HX-Request": "true"}):
-        response = client.get(reverse("search:search"), sent, headers=headers)
+        with CaptureQueriesContext(connection) as queries:
+            response = client.get(reverse("search:search"), sent, headers=headers)
         assert response.status_code == 302, response.status_code
+        read = [query["sql"] for query in queries if FamilyPlace._meta.db_table in query["sql"]]
+        assert not read, read
         target = parse_qs(urlsplit(response.url).query)
         assert target["q"] == [sent["q"]] and not {"chip", "chip_place", "chip_after", "chip_month"} & set(target)
         page = unescape(client.get(response.url).content.decode())

@@ -26,7 +26,8 @@ class Command(BaseCommand):
         admin_user, members = found[admin], [found[username] for username in member]
         # Names are not unique on the site: a rerun updates the family of that name the admin is already in.
         # (read as family_create's refusal reads it, families_named_as: "STRASSE" is the admin's "Straße")
-        family = next(iter(families_named_as(one_line(name), user=admin_user)), None)
+        named = families_named_as(one_line(name), user=admin_user)
+        family = named[0] if named else None
         try:
             if family is None:
                 family = family_create(name=name, admin=admin_user)
