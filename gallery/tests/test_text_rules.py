@@ -131,6 +131,16 @@ def test_a_suggestion_concepts_prompt_is_checked_as_other_typed_text(root, famil
     assert TagConcept.objects.get(name="pup").prompt == "a small dog"
 
 
+def test_a_suggestion_concepts_prompt_is_checked_by_its_field_as_its_name_is(family):
+    """The rule is the model field's (NoControlCharacters, as the concept's name has), not a line of the admin's form:
+    any form made over the model checks it, with the prompt named."""
+    for prompt, code in (("a dog\x07", "U+0007"), ("a \u202egod", "U+202E")):
+        with pytest.raises(ValidationError) as refused:
+            TagConcept(family=family, name="pup", prompt=prompt).full_clean()
+        assert list(refused.value.message_dict) == ["prompt"] and code in refused.value.message_dict["prompt"][0]
+    TagConcept(family=family, name="pup", prompt="a \u2066small\u2069 dog").full_clean()
+
+
 def test_embedded_keywords_with_commas_are_as_many_tags_and_lose_control_characters(family, alice):
     data = images.with_metadata(images.jpeg(colour=(9, 99, 199)), iptc={
         "Iptc.Application2.Keywords": ["Beach, Summer", f"Grand{BELL}ma"],
