@@ -498,7 +498,8 @@ def test_direction_codes_stored_before_they_were_refused_are_taken_out_by_the_mi
     assert Photo.objects.get(pk=one.pk).description == "d"
 
 
-def test_file_names_stored_before_they_were_cleaned_are_cleaned_by_the_migration(family, alice):
+@pytest.mark.parametrize("chunk", [2000, 2])  # (2: five photos read, changed and their documents gone in three goes)
+def test_file_names_stored_before_they_were_cleaned_are_cleaned_by_the_migration(family, alice, chunk, monkeypatch):
     """A file's name loses its control characters and invisible marks (overrides, isolates, a byte-order mark, a
     zero-width space) and has its accents composed since e253975 (services.upload_filename), but a name stored before
     kept them: shown isolated, never cleaned, so "IMG\u202egpj.exe" still read turned around wherever a page could not
@@ -531,7 +532,9 @@ def test_file_names_stored_before_they_were_cleaned_are_cleaned_by_the_migration
     PhotoDocument.objects.all().delete()
     documents_outdated_refresh()
 
-    importlib.import_module("gallery.migrations.0045_file_names_stored_before_cleaned").file_names_cleaned(apps, None)
+    migration = importlib.import_module("gallery.migrations.0045_file_names_stored_before_cleaned")
+    monkeypatch.setattr(migration, "CHUNK", chunk)
+    migration.file_names_cleaned(apps, None)
 
     stored = {pk: (name, title, source) for pk, name, title, source in Photo.all_objects.values_list(
         "pk", "original_filename", "title", "title_source")}
