@@ -62,9 +62,11 @@ def api_token_create(*, user: AbstractBaseUser, label: str = "") -> tuple[ApiTok
     one-token-per-user API asks for a token on every run, and must not pile up thousands of them (knox also
     walks all of a user's tokens on each request)."""
     # (a label is typed, checked as typed text is (token_apis), or is the client's User-Agent, which nobody typed: shown
-    # in a list, one line, without control characters nor the direction codes that turn it around)
-    label = one_line(without_loose_direction_codes(without_controls(label or "")))
-    token, key = ApiToken.objects.create(user=user, label=label[:LABEL_MAX])
+    # in a list, one line, without control characters nor the direction codes that turn it around. Those are read
+    # after the cut to LABEL_MAX: an isolate closed past it is one left open in the label)
+    label = one_line(without_controls(label or ""))[:LABEL_MAX]
+    label = one_line(without_loose_direction_codes(label))
+    token, key = ApiToken.objects.create(user=user, label=label)
     keep = (ApiToken.objects.filter(user=user)
             .order_by(Coalesce("last_used", "created").desc(), "-id")[:settings.API_TOKEN_MAX].values("pk"))
     ApiToken.objects.filter(user=user).exclude(pk__in=keep).delete()

@@ -233,7 +233,6 @@ class TagConceptForm(UniqueInFamilyForm):
         return name
 
     def clean_prompt(self) -> str:
-        control_characters_refuse(self.cleaned_data["prompt"], what="A prompt")  # (typed text's rule: gallery.text)
         prompt = " ".join(self.cleaned_data["prompt"].split())
         if "{" in prompt or "}" in prompt:
             raise forms.ValidationError("Write the concept itself (e.g. “a dog on a beach”): the search prompt "

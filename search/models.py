@@ -117,7 +117,7 @@ class TagConcept(models.Model):
                                help_text="Empty for a concept every family uses.")
     name = models.CharField(max_length=64, help_text="The tag it suggests, as members should see it.",
                             validators=[NoControlCharacters("A tag name")])  # it becomes a tag: a tag name's rule
-    prompt = models.CharField(max_length=200, blank=True,
+    prompt = models.CharField(max_length=200, blank=True, validators=[NoControlCharacters("A prompt")],
                               help_text="What the image model is asked about (through the search prompt templates, "
                                         "e.g. “a photo of {}.”); empty: the tag name.")
     enabled = models.BooleanField(default=True)

@@ -529,3 +529,96 @@ def test_the_same_admin_change_form_saved_twice_is_saved_and_not_called_someone_
     photo.refresh_from_db()
     assert (photo.title, photo.description) == ("Beach day", "sunny beach, at last")
     assert list(photo.tags.values_list("name", flat=True)) == ["Sea"]
+
+
+# What our templates under templates/admin/ change in Django's own (the ones of the same name, or the block of that
+# name in them or the templates they extend): each (Django's text, ours) is the whole of a change. A full copy is keyed
+# by its name, an overridden block by "name#block"; a block that adds to Django's ({{ block.super }}) copies nothing.
+ADMIN_TEMPLATE_CHANGES = {
+    "change_list_results.html": [("{% for item in result %}{{ item }}{% endfor %}",
+                                  "{% for item in result %}{{ item|admin_cell_isolated }}{% endfor %}")],
+    "edit_inline/tabular.html": [("{{ inline_admin_form.original }}", "{{ inline_admin_form.original|isolated }}"),
+                                 ("<p>{{ field.contents }}</p>", "<p>{{ field.contents|admin_cell_isolated }}</p>")],
+    "includes/fieldset.html": [('<div class="readonly">{{ field.contents }}</div>',
+                                '<div class="readonly">{{ field.contents|admin_cell_isolated }}</div>')],
+    "base_site.html#title": [("{{ subtitle }}", "{{ subtitle|isolated }}"), ("{{ title }}", "{{ title|isolated }}")],
+    "base_site.html#content_title": [("{{ title }}", "{{ title|isolated }}")],
+    "base_site.html#content_subtitle": [("{{ subtitle }}", "{{ subtitle|isolated }}")],
+    "change_form.html#breadcrumbs": [('{{ original|truncatewords:"18" }}', '{{ original|truncatewords:"18"|isolated }}')],
+    "object_history.html#breadcrumbs": [('{{ object|truncatewords:"18" }}', '{{ object|truncatewords:"18"|isolated }}')],
+    "delete_confirmation.html#breadcrumbs": [('{{ object|truncatewords:"18" }}',
+                                              '{{ object|truncatewords:"18"|isolated }}')],
+    "delete_confirmation.html#delete_forbidden": [("escaped_object=object %}", "escaped_object=object|isolated %}")],
+    "delete_confirmation.html#delete_protected": [
+        ("escaped_object=object %}", "escaped_object=object|isolated %}"),
+        ("{{ protected|unordered_list }}", "{{ protected|unordered_list|admin_cell_isolated }}")],
+    "delete_confirmation.html#delete_confirm": [
+        ("escaped_object=object %}", "escaped_object=object|isolated %}"),
+        ("{{ deleted_objects|unordered_list }}", "{{ deleted_objects|unordered_list|admin_cell_isolated }}")],
+    "index.html#sidebar": [("{{ entry.object_repr }}", "{{ entry.object_repr|isolated }}")],
+}
+_BLOCK_TAG = re.compile(r"{%\s*(?:block\s+([\w-]+)|endblock(?:\s+[\w-]+)?)\s*%}")
+_EXTENDS = re.compile(r'{%\s*extends\s+"([^"]+)"\s*%}')
+
+
+def _blocks(text: str) -> dict[str, str]:
+    """Each block of a template by its name (nested ones too): what it holds, its inner blocks' tags included."""
+    blocks, open_ = {}, []
+    for tag in _BLOCK_TAG.finditer(text):
+        if tag.group(1):
+            open_.append((tag.group(1), tag.end()))
+        else:
+            name, start = open_.pop()
+            blocks[name] = text[start:tag.start()]
+    return blocks
+
+
+def _lines(text: str) -> list[str]:
+    """A template's lines as they matter: without comments, each stripped, the blank ones left out."""
+    return [line.strip() for line in re.sub(r"{#.*?#}", "", text).splitlines() if line.strip()]
+
+
+def test_the_admin_templates_copied_from_djangos_differ_from_them_in_the_changes_listed_alone():
+    """Where a template under templates/admin/ copies Django's (the whole file, or a block of it), a Django release
+    that changes Django's would go unnoticed, our copy serving the old markup. Each copy is Django's with the changes
+    listed in ADMIN_TEMPLATE_CHANGES and nothing else: when Django's changes, this fails; copy it again and make the
+    changes listed. A copy not listed fails too."""
+    from pathlib import Path
+
+    import django.contrib.admin
+    from django.conf import settings
+
+    django_dir = Path(django.contrib.admin.__file__).parent / "templates"
+    ours_dir = Path(settings.BASE_DIR) / "templates"
+    compared = set()
+    for path in sorted((ours_dir / "admin").rglob("*.html")):
+        name = path.relative_to(ours_dir / "admin").as_posix()
+        theirs_path = django_dir / "admin" / name
+        if not theirs_path.exists():
+            continue  # (a page of our own)
+        ours = path.read_text()
+        extends = _EXTENDS.search(ours)
+        if not extends:  # a full copy
+            parts = {name: (ours, theirs_path.read_text())}
+        else:
+            chain, parent = [], extends.group(1)
+            while parent:
+                text = (django_dir / parent).read_text()
+                chain.append(text)
+                parent = (match.group(1) if (match := _EXTENDS.search(text)) else None)
+            parts = {}
+            for block, held in _blocks(ours).items():
+                if "block.super" in held:
+                    continue  # (adds to Django's)
+                if any(block in _blocks(outer) for outer in _blocks(ours).values() if outer != held):
+                    continue  # (inside another block of ours: compared with it)
+                theirs = next(_blocks(text)[block] for text in chain if block in _blocks(text))
+                parts[f"{name}#{block}"] = (held, theirs)
+        for key, (held, theirs) in parts.items():
+            assert key in ADMIN_TEMPLATE_CHANGES, f"templates/admin/{key} copies Django's: list its changes"
+            for old, new in ADMIN_TEMPLATE_CHANGES[key]:
+                assert old in theirs, f"Django's {key} no longer holds {old}: copy it again"
+                theirs = theirs.replace(old, new)
+            assert _lines(held) == _lines(theirs), f"templates/admin/{key} is not Django's with the changes listed"
+            compared.add(key)
+    assert compared == set(ADMIN_TEMPLATE_CHANGES)

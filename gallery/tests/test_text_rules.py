@@ -131,6 +131,16 @@ def test_a_suggestion_concepts_prompt_is_checked_as_other_typed_text(root, famil
     assert TagConcept.objects.get(name="pup").prompt == "a small dog"
 
 
+def test_a_suggestion_concepts_prompt_is_checked_by_its_field_as_its_name_is(family):
+    """The rule is the model field's (NoControlCharacters, as the concept's name has), not a line of the admin's form:
+    any form made over the model checks it, with the prompt named."""
+    for prompt, code in (("a dog\x07", "U+0007"), ("a \u202egod", "U+202E")):
+        with pytest.raises(ValidationError) as refused:
+            TagConcept(family=family, name="pup", prompt=prompt).full_clean()
+        assert list(refused.value.message_dict) == ["prompt"] and code in refused.value.message_dict["prompt"][0]
+    TagConcept(family=family, name="pup", prompt="a \u2066small\u2069 dog").full_clean()
+
+
 def test_embedded_keywords_with_commas_are_as_many_tags_and_lose_control_characters(family, alice):
     data = images.with_metadata(images.jpeg(colour=(9, 99, 199)), iptc={
         "Iptc.Application2.Keywords": ["Beach, Summer", f"Grand{BELL}ma"],
@@ -488,7 +498,8 @@ def test_direction_codes_stored_before_they_were_refused_are_taken_out_by_the_mi
     assert Photo.objects.get(pk=one.pk).description == "d"
 
 
-def test_file_names_stored_before_they_were_cleaned_are_cleaned_by_the_migration(family, alice):
+@pytest.mark.parametrize("chunk", [2000, 2])  # (2: five photos read, changed and their documents gone in three goes)
+def test_file_names_stored_before_they_were_cleaned_are_cleaned_by_the_migration(family, alice, chunk, monkeypatch):
     """A file's name loses its control characters and invisible marks (overrides, isolates, a byte-order mark, a
     zero-width space) and has its accents composed since e253975 (services.upload_filename), but a name stored before
     kept them: shown isolated, never cleaned, so "IMG\u202egpj.exe" still read turned around wherever a page could not
@@ -521,7 +532,9 @@ def test_file_names_stored_before_they_were_cleaned_are_cleaned_by_the_migration
     PhotoDocument.objects.all().delete()
     documents_outdated_refresh()
 
-    importlib.import_module("gallery.migrations.0045_file_names_stored_before_cleaned").file_names_cleaned(apps, None)
+    migration = importlib.import_module("gallery.migrations.0045_file_names_stored_before_cleaned")
+    monkeypatch.setattr(migration, "CHUNK", chunk)
+    migration.file_names_cleaned(apps, None)
 
     stored = {pk: (name, title, source) for pk, name, title, source in Photo.all_objects.values_list(
         "pk", "original_filename", "title", "title_source")}

@@ -11,6 +11,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from gallery.models import ApiToken
+from gallery.tokens import LABEL_MAX, api_token_create
 from tests.factories import api_token_key, photo_factory
 
 PASSWORD = "correct horse battery"
@@ -66,6 +67,21 @@ def test_a_typed_label_is_checked_as_other_typed_text_and_the_clients_name_clean
     assert made("", **{"User-Agent": "sync\x1b[2J/\u202e1.2"}).status_code == 201
     assert sorted(ApiToken.objects.filter(user=alice).values_list("label", flat=True)) == [
         "laptop backup", "sync[2J/1.2"]
+
+
+def test_a_clients_name_cut_to_the_labels_length_keeps_no_half_of_a_closed_isolate(alice):
+    """A User-Agent longer than a label holds is cut to it: cleaned before the cut, an isolate closed in the whole
+    name but opened at character 200 and closed past it was kept, open, at the label's end (reaching into the token
+    list around it). It is cleaned after the cut: the opening code, closing nothing there, goes."""
+    token, _ = api_token_create(user=alice, label="a" * 199 + "\u2066x\u2069")
+    token.refresh_from_db()
+    assert token.label == "a" * 199
+    token, _ = api_token_create(user=alice, label="b" * 198 + "\u2066x\u2069")
+    token.refresh_from_db()
+    assert token.label == "b" * 198 + "x"
+    token, _ = api_token_create(user=alice, label=" ".join(["word"] * 50) + "  tail")
+    token.refresh_from_db()
+    assert len(token.label) < LABEL_MAX and token.label == token.label.strip()  # (the cut's last space goes)
 
 
 def test_the_owner_lists_their_tokens_without_the_secrets(alice, bob):
