@@ -137,6 +137,33 @@ def test_synonyms_and_concepts_stored_with_direction_codes_before_lose_them(fami
         concept.full_clean()
 
 
+def test_concept_prompts_stored_with_codes_before_lose_them(family):
+    """Search 0027: a concept's prompt became checked at model level (typed text's rule), and one stored before with a
+    control character or an override could not be saved again in the admin (refused for a code nobody can see). The
+    migration cleans them as 0026 cleaned names: controls become spaces, overrides and unclosed codes go, closed
+    isolates stay; a prompt that shows nothing becomes empty (the tag name is asked, as for an empty prompt)."""
+    import importlib
+
+    from django.apps import apps
+
+    from search.models import TagConcept
+
+    bad = TagConcept.objects.create(family=family, name="zpup", prompt="a \u202egod\x07 on\tgrass")
+    hebrew = TagConcept.objects.create(family=family, name="zcohen", prompt="a \u2067כלב\u2069 dog")
+    blank = TagConcept.objects.create(family=None, name="zblank", prompt="\u202e\x1b")
+    clean = TagConcept.objects.create(family=None, name="zclean", prompt="a clean prompt")
+    before = clean.updated_at
+
+    importlib.import_module("search.migrations.0027_tag_concept_prompt_checked").prompts_cleaned(apps, None)
+
+    assert TagConcept.objects.get(pk=bad.pk).prompt == "a god on grass"
+    assert TagConcept.objects.get(pk=hebrew.pk).prompt == "a \u2067כלב\u2069 dog"
+    assert TagConcept.objects.get(pk=blank.pk).prompt == ""
+    assert TagConcept.objects.get(pk=clean.pk).updated_at == before
+    for concept in TagConcept.objects.filter(name__startswith="z"):
+        concept.full_clean()
+
+
 def test_another_familys_entries_never_expand_my_queries(family, other_family):
     Synonym.objects.create(family=other_family, term="zorbly", related=["wibble"])
     assert texts("zorbly", family) == ["zorbly"]
