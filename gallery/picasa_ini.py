@@ -58,8 +58,9 @@ UNNAMED_FACE = "ffffffffffffffff"
 CONTACTS = "contacts2"
 ALBUM = ".album:"  # Picasa 3's album sections, "[.album:<token>]", named by their `name=`
 READ = frozenset({"faces", "keywords", "star", "albums", "caption"})  # the keys of a photo's section this reader uses
-# The reader, as a number: raised when it reads more, so that the next import reads each file once more.
-READER_VERSION = 1
+# The reader, as a number: raised when it reads more, so that the next import reads each file once more (2: albums
+# and captions, which files fingerprinted by 1 were never read for).
+READER_VERSION = 2
 _STAR = re.compile(rb"(?i)star[ \t]*=")  # (a file that may star a photo: looked for in its bytes, not parsed)
 
 

@@ -17,6 +17,7 @@ from gallery import picasa_ini
 from gallery.album_services import album_create, album_remove_photos
 from gallery.models import Album, Favourite, Photo, PhotoTag, PhotoXmpSidecar
 from gallery.services import MAX_TAGS, photo_tags_add, photo_update
+from gallery.sidecars import reader_fingerprint
 from gallery.tests.test_xmp_sidecars import sidecar_xml
 from tests import images
 from tests.files import write
@@ -526,3 +527,23 @@ def test_an_unchanged_picasa_file_read_for_its_stars_logs_nothing_of_its_photos_
 
     assert "0123456789abcdef" not in caplog.text
     assert set(Favourite.objects.values_list("user__username", flat=True)) == {"alice", "bob"}
+
+
+
+def test_a_picasa_file_read_by_the_first_reader_is_read_again_for_its_albums_and_captions(tmp_path, family, alice):
+    """The first reader (version 1) read neither albums nor captions: a family that imported with it gets them from
+    its unchanged files, as the reader's version is in the fingerprint."""
+    data = album_ini({BEST: {"name": "Best of 2009"}}, {"IMG_0001.JPG": {"albums": BEST, "caption": "Grandma"},
+                                                        "IMG_0002.JPG": {"albums": BEST}})
+    root = write(tmp_path / "Pictures", {"IMG_0001.JPG": picture(), "IMG_0002.JPG": picture(), ".picasa.ini": data})
+    _import(root)
+    # As the first reader left them: the file fingerprinted by version 1, no album nor caption from it.
+    Album.objects.all().delete()
+    Photo.objects.update(description="", description_source=Photo.FieldSource.NONE)
+    PhotoXmpSidecar.objects.update(sha256=reader_fingerprint(b"picasa ini", 1, data))
+
+    out = _import(root)
+
+    assert "Picasa files read: 1 " in out
+    assert album_photos("Best of 2009") == ["IMG_0001.JPG", "IMG_0002.JPG"]
+    assert Photo.objects.get(original_filename="IMG_0001.JPG").description == "Grandma"
