@@ -547,3 +547,19 @@ def test_a_picasa_file_read_by_the_first_reader_is_read_again_for_its_albums_and
     assert "Picasa files read: 1 " in out
     assert album_photos("Best of 2009") == ["IMG_0001.JPG", "IMG_0002.JPG"]
     assert Photo.objects.get(original_filename="IMG_0001.JPG").description == "Grandma"
+
+
+@pytest.mark.parametrize("elsewhere", ["copy", "bob"])
+def test_a_photo_taken_out_of_a_picasa_album_stays_out_when_its_file_is_read_at_another_path(
+        tmp_path, family, alice, bob, elsewhere):
+    """"Read for the first time" is the photo's Picasa files, not this path's: the library copied elsewhere (another
+    member's copy, a remounted disk) puts back no photo a member took out."""
+    files = {"IMG_0001.JPG": picture(), "IMG_0002.JPG": picture(), ".picasa.ini": album_ini(
+        {BEST: {"name": "Best of 2009"}}, {"IMG_0001.JPG": {"albums": BEST}, "IMG_0002.JPG": {"albums": BEST}})}
+    _import(write(tmp_path / "alice" / "Pictures", files))
+    album_remove_photos(user=alice, album=Album.objects.get(),
+                        photo_ids=[Photo.objects.get(original_filename="IMG_0002.JPG").pk])
+
+    _import(write(tmp_path / elsewhere / "Pictures", files), user="alice" if elsewhere == "copy" else "bob")
+
+    assert album_photos("Best of 2009") == ["IMG_0001.JPG"]

@@ -405,8 +405,10 @@ class Command(BaseCommand):
         said = entry or PicasaEntry()
         if said.starred:
             self._picasa.star(picasa, photo_id)
+        # (First: no Picasa file was ever read with the photo. Not this path's: the library copied elsewhere, another
+        # member's copy, a remounted disk put back no photo a member took out. Rows gone are forgotten at the end.)
         self._albums.put_named(said.albums, photo_id=photo_id, stored=given,
-                               first=key not in self._xmp_by_path.get(digest, {}))
+                               first=not any(is_a_picasa_ini(read) for read in self._xmp_by_path.get(digest, {})))
         if said.caption:  # (as a Takeout sidecar's caption: a description nobody wrote, never a member's)
             photo_sidecar_complete(family=self._picasa.family, sha256=digest,
                                    sidecar=Sidecar(path=picasa.path, description=said.caption))
