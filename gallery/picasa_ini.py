@@ -19,7 +19,7 @@ tag "from the file", under the same rules (the text cleaned, a person one tag wh
 a tag left out with a log line, taken off when the changed file no longer gives it, never a member's tag); a starred
 photo is the importing member's favourite, once (as Google Photos' star: services.photo_sidecar_star); a photo goes
 into the family's album of the name of each Picasa album it is in (import_photos' _Albums); a caption is the
-description nobody wrote (as a Takeout sidecar's: services.photo_sidecar_complete). A face whose
+description nobody wrote (services.photo_description_fill). A face whose
 id the file's `[Contacts2]` lacks (older versions kept names only in Picasa's own contacts.xml) gives no tag, with a
 log line. The file is kept by its path in PhotoXmpSidecar, as a sidecar of each photo of its folder, with the
 fingerprint of its bytes: an import reads it again only when it changed.

@@ -9,12 +9,15 @@ import io
 import itertools
 import logging
 import os
+from datetime import datetime
+from datetime import timezone as dt_timezone
 
 import pytest
 from django.core.management import call_command
 
 from gallery import picasa_ini
 from gallery.album_services import album_create, album_remove_photos
+from gallery.correction_services import photo_date_set
 from gallery.models import Album, Favourite, Photo, PhotoTag, PhotoXmpSidecar
 from gallery.services import MAX_TAGS, photo_tags_add, photo_update
 from gallery.sidecars import reader_fingerprint
@@ -529,7 +532,6 @@ def test_an_unchanged_picasa_file_read_for_its_stars_logs_nothing_of_its_photos_
     assert set(Favourite.objects.values_list("user__username", flat=True)) == {"alice", "bob"}
 
 
-
 def test_a_picasa_file_read_by_the_first_reader_is_read_again_for_its_albums_and_captions(tmp_path, family, alice):
     """The first reader (version 1) read neither albums nor captions: a family that imported with it gets them from
     its unchanged files, as the reader's version is in the fingerprint."""
@@ -563,3 +565,43 @@ def test_a_photo_taken_out_of_a_picasa_album_stays_out_when_its_file_is_read_at_
     _import(write(tmp_path / elsewhere / "Pictures", files), user="alice" if elsewhere == "copy" else "bob")
 
     assert album_photos("Best of 2009") == ["IMG_0001.JPG"]
+
+
+def test_a_picasa_caption_fills_the_description_of_a_photo_a_member_dated(tmp_path, family, alice):
+    """Takeout's rule "a member's date: nothing is given" is no rule for a caption: nobody wrote the description."""
+    root = write(tmp_path / "Pictures", {"IMG_0001.JPG": picture(), "IMG_0002.JPG": picture()})
+    _import(root)
+    for photo in Photo.objects.all():
+        photo_date_set(photo=photo, taken_at=datetime(2009, 7, 14, 12, tzinfo=dt_timezone.utc), user=alice)
+    photo_update(photo=Photo.objects.get(original_filename="IMG_0002.JPG"), user=alice, description="Ours")
+    write(root, {".picasa.ini": ini(photos={"IMG_0001.JPG": {"caption": "Grandma"},
+                                            "IMG_0002.JPG": {"caption": "Picasa's"}})})
+
+    _import(root)
+
+    assert Photo.objects.get(original_filename="IMG_0001.JPG").description_source == Photo.FieldSource.EMBEDDED
+    assert {photo.original_filename: photo.description for photo in Photo.objects.all()} == {
+        "IMG_0001.JPG": "Grandma", "IMG_0002.JPG": "Ours"}
+
+
+def test_a_changed_picasa_file_of_captioned_photos_costs_no_query_per_caption(tmp_path, family, alice):
+    """A star given to one photo changes the folder's file: the captions of the others, filled already, are not
+    written again (nor their photos locked). (A changed file is remembered again with each photo: its captions add
+    nothing to that.)"""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    def library(n: int, star: str, caption: str) -> dict[str, bytes]:
+        return {".picasa.ini": ini(photos={f"IMG_{i:04}.JPG": {"caption": f"{caption} {i}" if caption else ""}
+                                           | {"star": star if i == 0 else "no"} for i in range(n)})}
+
+    def queries(n: int, caption: str) -> int:
+        root = write(tmp_path / f"{n}{caption}", {f"IMG_{i:04}.JPG": picture() for i in range(n)}
+                     | library(n, "no", caption))
+        _import(root)
+        write(root, library(n, "yes", caption))
+        with CaptureQueriesContext(connection) as run:
+            assert "Picasa files read: 1 " in _import(root)
+        return len(run.captured_queries)
+
+    assert queries(6, "Caption") - queries(6, "") == queries(2, "Caption") - queries(2, "")

@@ -27,9 +27,9 @@ from gallery.management.backfill import progress_bar
 from gallery.management.families import family_from_option
 from gallery.models import Album, DeletedPhoto, Family, Photo, PhotoTag, PhotoXmpSidecar, SidecarStar
 from gallery.picasa_ini import PicasaEntry, PicasaIni, PicasaInis, is_a_picasa_ini
-from gallery.services import (FOLDER_REPLACES, UploadResult, photo_create_from_bytes, photo_folder_date_fill,
-                              photo_sidecar_complete, photo_sidecar_fill, photo_sidecar_star, photo_xmp_sidecar_read,
-                              sidecar_may_date, tags_clean)
+from gallery.services import (FOLDER_REPLACES, UploadResult, photo_create_from_bytes, photo_description_fill,
+                              photo_folder_date_fill, photo_sidecar_complete, photo_sidecar_fill, photo_sidecar_star,
+                              photo_xmp_sidecar_read, sidecar_may_date, tags_clean)
 from gallery.sidecars import (Sidecar, SidecarUnreadable, TakeoutAlbum, is_a_sidecar, is_a_sidecar_file,
                               is_a_year_folder, json_names_forget, read_sidecar, read_takeout_album, sidecar_path)
 from gallery.trash_services import photos_trash
@@ -409,9 +409,8 @@ class Command(BaseCommand):
         # member's copy, a remounted disk put back no photo a member took out. Rows gone are forgotten at the end.)
         self._albums.put_named(said.albums, photo_id=photo_id, stored=given,
                                first=not any(is_a_picasa_ini(read) for read in self._xmp_by_path.get(digest, {})))
-        if said.caption:  # (as a Takeout sidecar's caption: a description nobody wrote, never a member's)
-            photo_sidecar_complete(family=self._picasa.family, sha256=digest,
-                                   sidecar=Sidecar(path=picasa.path, description=said.caption))
+        if said.caption and self._picasa.may_describe(photo_id, new=given):  # (a description nobody wrote)
+            photo_description_fill(photo_id=photo_id, description=said.caption)
         before = self._xmp_keywords.get(digest, {}).get(key, ())  # (None: not known; (): it said nothing of it)
         if not given and (before is None or sorted(before) != sorted(said.keywords)):
             changes = photo_xmp_sidecar_read(photo_id=photo_id, data=data, sidecar=said.embedded(),
@@ -904,6 +903,7 @@ class _Picasa:
         # (SidecarStar), and looked for in no file again.
         self.starred = set(SidecarStar.objects.filter(user=uploader, photo__family=family)
                            .values_list("photo_id", flat=True))
+        self._undescribed: set[int] | None = None  # the photos without a description (may_describe)
 
     def beside(self, path: Path, *, found: set[str], sidecars: set[Path]) -> PicasaIni | None:
         """The Picasa file of the folder of the photo at `path` (None when none), noted as found (the file is not gone)
@@ -920,6 +920,21 @@ class _Picasa:
         if entry is None or not entry.keywords:
             return xmp
         return entry.embedded() if xmp is None else embedded_merged(file=entry.embedded(), sidecar=xmp)
+
+    def may_describe(self, photo_id: int, *, new: bool) -> bool:
+        """Whether a caption may be the photo's description: it is `new`, or had no description from anyone when this
+        run first asked (a caption is given to no other: a changed file writes none of its photos' captions again),
+        and was not asked for since. (Read once, when a caption is first found: a run without captions costs nothing.)
+        """
+        if new:
+            return True
+        if self._undescribed is None:
+            self._undescribed = set(Photo.objects.filter(family=self.family, description_source=Photo.FieldSource.NONE)
+                                    .values_list("pk", flat=True))
+        if photo_id not in self._undescribed:
+            return False
+        self._undescribed.discard(photo_id)
+        return True
 
     def count(self, picasa: PicasaIni, *, changed: bool) -> None:
         (self.unreadable if picasa.unreadable else self.read if changed else self.unchanged).add(picasa.path)
