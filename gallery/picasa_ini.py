@@ -43,7 +43,7 @@ import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from gallery.embedded import DESCRIPTION_MAX, TAG_MAX, Embedded, tag_names_add
+from gallery.embedded import DESCRIPTION_MAX, TAG_MAX, Embedded, description_from_file, tag_names_add
 from gallery.sidecars import files_named, reader_fingerprint, sidecar_bytes
 from gallery.text import one_line, text_from_file, text_shown_from_os
 
@@ -113,7 +113,7 @@ class PicasaIni:
     def starred(self, name: str) -> bool:
         """Whether the file stars the photo named `name` (its star alone: nothing else of its section is read, nor
         logged again)."""
-        return self._parsed().get(_name_key(name), {}).get("star", "").strip().lower() == "yes"
+        return _starred(self._parsed().get(_name_key(name), {}))
 
     def _parsed(self) -> dict[str, dict[str, str]]:
         """The file's photos' sections, parsed once (its [Contacts2] and album sections apart)."""
@@ -223,10 +223,14 @@ def _entry(keys: dict[str, str], contacts: dict[str, str], albums: dict[str, str
     people = _people(keys.get("faces", ""), contacts, label=label)
     keywords = keys.get("keywords", "")[:MAX_NAMES * (TAG_MAX + 1)]  # (read up to what MAX_NAMES tags can hold)
     return PicasaEntry(keywords=_names(people, keywords, label=label),
-                       starred=keys.get("star", "").strip().lower() == "yes",
+                       starred=_starred(keys),
                        albums=_album_names(keys.get("albums", ""), albums, label=label),
-                       caption=text_from_file(keys.get("caption", "")[:DESCRIPTION_MAX * 2],
-                                              multiline=True).strip()[:DESCRIPTION_MAX])
+                       caption=description_from_file(keys.get("caption", "")[:DESCRIPTION_MAX * 2]))
+
+
+def _starred(keys: dict[str, str]) -> bool:
+    """Whether a photo's section (its keys read) stars it: `star=yes`, in any case."""
+    return keys.get("star", "").strip().lower() == "yes"
 
 
 def _album_names(tokens: str, albums: dict[str, str], *, label: str) -> tuple[str, ...]:
