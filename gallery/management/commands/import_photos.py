@@ -136,9 +136,10 @@ class Command(BaseCommand):
             self._folder_datable = _folder_datable(family_obj)
             self._xmp_read_before, self._xmp_by_path, self._xmp_keywords = _xmp_read_before(family_obj)
             self._xmp_found: set[str] = set()  # the XMP sidecars found beside photos in this run (_xmp_key)
-            # (A Picasa file speaks of the photos of its folder: found beside each photo, by the photo's hash; "" for
-            # any of them when one could not be read)
+            # (A Picasa file speaks of the photos of its folder: found beside each photo, by the photo's hash; and
+            # the files beside a photo that could not be read, which may be any of theirs: _still_found)
             self._picasa_found: set[tuple[str, str]] = set()
+            self._picasa_unsure: set[str] = set()
             self._xmp_changed: set[int] = set()  # the photos their XMP sidecars changed in this run (counted once)
             self._takeout_read, self._takeout_unreadable = set(), set()  # Takeout sidecars (paths), for the summary
             self._picasa = _Picasa(family_obj, uploader)
@@ -352,8 +353,7 @@ class Command(BaseCommand):
         keeps a keyword that another sidecar of the photo drops. Each (photo's hash, path) forgotten."""
         below = _xmp_key(root).rstrip(os.sep) + os.sep
         gone = [(digest, key) for digest, paths in self._xmp_by_path.items() for key in paths
-                if key.startswith(below) and (not {(digest, key), ("", key)} & self._picasa_found
-                                              if is_a_picasa_ini(key) else key not in self._xmp_found)]
+                if key.startswith(below) and not self._still_found(digest, key)]
         if not gone:
             return []
         by_path: dict[str, list[str]] = {}
@@ -368,6 +368,13 @@ class Command(BaseCommand):
             del self._xmp_by_path[digest][key]
             self._xmp_keywords.get(digest, {}).pop(key, None)
         return gone
+
+    def _still_found(self, digest: str, key: str) -> bool:
+        """Whether this run found the sidecar kept by `key` for the photo of hash `digest`: an XMP sidecar where it was;
+        a Picasa file beside that photo, or beside a photo that could not be read now (which may be it)."""
+        if not is_a_picasa_ini(key):
+            return key in self._xmp_found
+        return (digest, key) in self._picasa_found or key in self._picasa_unsure
 
     def _xmp_apply(self, photo_id: int, data: bytes, sidecar: Embedded, counts: Counter[str], *, key: str) -> None:
         """Give the photo `photo_id` (already there, its file's bytes `data`) what its XMP sidecar at `key` says now,
@@ -462,7 +469,7 @@ class Command(BaseCommand):
             return UploadResult(name, UploadResult.REJECTED, reason=str(exc))
         finally:  # (a photo that can't be read now, whichever it is: its folder's Picasa file forgets none of its own)
             if picasa is not None and data is None:
-                self._picasa_found.add(("", _xmp_key(picasa.path)))
+                self._picasa_unsure.add(_xmp_key(picasa.path))
         if _is_a_sidecar_itself(path, data):  # (read beside its photo; a library has one beside each photo)
             return UploadResult(name, UploadResult.REJECTED, reason=NOT_AN_IMAGE)
         found = sidecar_path(path) if may_be_a_photo else None
