@@ -747,20 +747,24 @@ class _Albums:
             self.new.add(photo_id)
         for album in dict.fromkeys((self._album(None, self.every),
                                     self._album(path.parent, self.by_folder.get(path.parent)))):
-            if album is not None and (photo_id in self.new or album.pk in self.made):
-                self.pending.setdefault(album.pk, []).append(photo_id)
+            self._queue(album, photo_id)
 
     def put_named(self, names: tuple[str, ...], *, photo_id: int, stored: bool, first: bool) -> None:
         """Queue the photo `photo_id` (just `stored`, or already there) for the albums of these names (a Picasa file's:
-        gallery.picasa_ini), when the album is made by this run, the photo is new, or its Picasa file is read with it
-        for the first time (`first`: it appeared since the photo was imported); never one it was read with before,
-        as a member may have taken the photo out."""
+        gallery.picasa_ini), when the album is made by this run, the photo is new, or a Picasa file is read with it
+        for the first time (`first`: none was, at any path, since the photo was imported); never when one was read
+        with it before, as a member may have taken the photo out."""
         if stored:
             self.new.add(photo_id)
         for name in names:
-            album = self._album(f"picasa:{name.lower()}", TakeoutAlbum(title=name, description=""))
-            if album is not None and (first or photo_id in self.new or album.pk in self.made):
-                self.pending.setdefault(album.pk, []).append(photo_id)
+            self._queue(self._album(f"picasa:{name.lower()}", TakeoutAlbum(title=name, description="")), photo_id,
+                        also=first)
+
+    def _queue(self, album: Album | None, photo_id: int, *, also: bool = False) -> None:
+        """Queue the photo for the album (None: no album) when the photo is new to the family, the album was made by
+        this run, or `also` (put_named's first reading); else not: a member may have taken the photo out of it."""
+        if album is not None and (also or photo_id in self.new or album.pk in self.made):
+            self.pending.setdefault(album.pk, []).append(photo_id)
 
     def flush(self) -> None:
         """Put the queued photos in their albums (in the batch's transaction: counted once they are in)."""
