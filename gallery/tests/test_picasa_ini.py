@@ -605,3 +605,21 @@ def test_a_changed_picasa_file_of_captioned_photos_costs_no_query_per_caption(tm
         return len(run.captured_queries)
 
     assert queries(6, "Caption") - queries(6, "") == queries(2, "Caption") - queries(2, "")
+
+
+def test_a_picasa_library_read_at_another_path_reads_no_photo_again_for_the_same_keywords(tmp_path, family, alice):
+    """The library copied elsewhere (another member's copy, a remounted disk): its files are new paths, but what they
+    say of each photo another Picasa file of it said already; no photo is read again (exiv2) for its keywords."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    def queries(n: int, keywords: str) -> int:
+        files = {f"IMG_{i:04}.JPG": picture() for i in range(n)} | {".picasa.ini": ini(
+            contacts={JOHN: "John"}, photos={f"IMG_{i:04}.JPG": {"keywords": keywords} for i in range(n)})}
+        _import(write(tmp_path / f"{n}{keywords}" / "Pictures", files))
+        with CaptureQueriesContext(connection) as run:
+            _import(write(tmp_path / f"{n}{keywords}" / "Copy", files))
+        return len(run.captured_queries)
+
+    assert queries(6, "kite,beach") - queries(6, "") == queries(2, "kite,beach") - queries(2, "")
+    assert tags("IMG_0000.JPG") == {"kite": "embedded", "beach": "embedded"}

@@ -418,7 +418,7 @@ class Command(BaseCommand):
                                first=not any(is_a_picasa_ini(read) for read in self._xmp_by_path.get(digest, {})))
         if said.caption and self._picasa.may_describe(photo_id, new=given):  # (a description nobody wrote)
             photo_description_fill(photo_id=photo_id, description=said.caption)
-        before = self._xmp_keywords.get(digest, {}).get(key, ())  # (None: not known; (): it said nothing of it)
+        before = self._picasa_keywords_before(digest, key, said.keywords)
         if not given and (before is None or sorted(before) != sorted(said.keywords)):
             changes = photo_xmp_sidecar_read(photo_id=photo_id, data=data, sidecar=said.embedded(),
                                              also_given=_xmp_given_elsewhere(photo_id, key), keywords_only=True)
@@ -426,6 +426,17 @@ class Command(BaseCommand):
             counts[PICASA_CHANGED.format("added")] += changes.keywords_added
             counts[PICASA_CHANGED.format("removed")] += changes.keywords_removed
         self._xmp_remember(photo_id, digest, key, XmpSidecar(said.embedded(), picasa.sha256))
+
+    def _picasa_keywords_before(self, digest: str, key: str, keywords: tuple[str, ...]) -> list[str] | None:
+        """The keywords the Picasa file at `key` gave the photo of hash `digest` when read with it (None: not known;
+        []: it was not, or said none). A file at a new path (the library copied, a disk remounted, another member's
+        copy) that says what another Picasa file read with the photo said gave them as well: the photo has them, and
+        is not read again (exiv2) for them."""
+        kept = self._xmp_keywords.get(digest, {})
+        if key in kept:
+            return kept[key]
+        return next((list(given) for read, given in kept.items() if is_a_picasa_ini(read) and given is not None
+                     and sorted(given) == sorted(keywords)), [])
 
     def _folder_date(self, path: Path) -> FolderDate | None:
         """The date the names of the folders the file at `path` is in tell, once per folder. The folder imported and
