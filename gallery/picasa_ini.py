@@ -61,6 +61,7 @@ READ = frozenset({"faces", "keywords", "star", "albums", "caption"})  # the keys
 # The reader, as a number: raised when it reads more, so that the next import reads each file once more (2: albums
 # and captions, which files fingerprinted by 1 were never read for).
 READER_VERSION = 2
+ALBUMS_SINCE = 2  # the first version that read albums: a file read by an earlier one was never read for them
 _STAR = re.compile(rb"(?i)star[ \t]*=")  # (a file that may star a photo: looked for in its bytes, not parsed)
 
 
@@ -87,6 +88,7 @@ class PicasaIni:
     sha256: str = ""
     data: bytes = field(default=b"", repr=False)
     may_star: bool = False  # whether it holds "star=" at all (an unchanged one without is never parsed)
+    sha256_without_albums: str = ""  # its fingerprint by the reader before ALBUMS_SINCE (which read no albums)
     _sections: dict[str, dict[str, str]] | None = field(default=None, repr=False)  # (_sections; [Contacts2] apart)
     _contacts: dict[str, str] = field(default_factory=dict, repr=False)
     _albums: dict[str, str] = field(default_factory=dict, repr=False)  # (album names by token)
@@ -148,7 +150,8 @@ def read_picasa_ini(path: Path) -> PicasaIni:
     if data is None:
         return PicasaIni(path)
     return PicasaIni(path, reader_fingerprint(b"picasa ini", READER_VERSION, data), data,
-                     may_star=_STAR.search(data) is not None)
+                     may_star=_STAR.search(data) is not None,
+                     sha256_without_albums=reader_fingerprint(b"picasa ini", ALBUMS_SINCE - 1, data))
 
 
 class PicasaInis:

@@ -623,3 +623,21 @@ def test_a_picasa_library_read_at_another_path_reads_no_photo_again_for_the_same
 
     assert queries(6, "kite,beach") - queries(6, "") == queries(2, "kite,beach") - queries(2, "")
     assert tags("IMG_0000.JPG") == {"kite": "embedded", "beach": "embedded"}
+
+
+def test_a_picasa_file_read_by_the_first_reader_puts_its_photos_in_an_album_the_family_has_already(
+        tmp_path, family, alice):
+    """The first reader read no albums: a file it read was never read with its photos for their albums, so they go
+    into the family's album of the name (made by hand meanwhile, or by an earlier run from a changed file)."""
+    data = album_ini({BEST: {"name": "Best of 2009"}}, {"IMG_0001.JPG": {"albums": BEST},
+                                                        "IMG_0002.JPG": {"albums": BEST}})
+    root = write(tmp_path / "Pictures", {"IMG_0001.JPG": picture(), "IMG_0002.JPG": picture(), ".picasa.ini": data})
+    _import(root)
+    # As the first reader left them, the album made by hand since (empty).
+    album = Album.objects.get()
+    album_remove_photos(user=alice, album=album, photo_ids=list(Photo.objects.values_list("pk", flat=True)))
+    PhotoXmpSidecar.objects.update(sha256=reader_fingerprint(b"picasa ini", 1, data))
+
+    _import(root)
+
+    assert album_photos("Best of 2009") == ["IMG_0001.JPG", "IMG_0002.JPG"] and Album.objects.count() == 1

@@ -412,10 +412,7 @@ class Command(BaseCommand):
         said = entry or PicasaEntry()
         if said.starred:
             self._picasa.star(picasa, photo_id)
-        # (First: no Picasa file was ever read with the photo. Not this path's: the library copied elsewhere, another
-        # member's copy, a remounted disk put back no photo a member took out. Rows gone are forgotten at the end.)
-        self._albums.put_named(said.albums, photo_id=photo_id, stored=given,
-                               first=not any(is_a_picasa_ini(read) for read in self._xmp_by_path.get(digest, {})))
+        self._albums.put_named(said.albums, photo_id=photo_id, stored=given, first=self._picasa_first(picasa, digest))
         if said.caption and self._picasa.may_describe(photo_id, new=given):  # (a description nobody wrote)
             photo_description_fill(photo_id=photo_id, description=said.caption)
         before = self._picasa_keywords_before(digest, key, said.keywords)
@@ -426,6 +423,14 @@ class Command(BaseCommand):
             counts[PICASA_CHANGED.format("added")] += changes.keywords_added
             counts[PICASA_CHANGED.format("removed")] += changes.keywords_removed
         self._xmp_remember(photo_id, digest, key, XmpSidecar(said.embedded(), picasa.sha256))
+
+    def _picasa_first(self, picasa: PicasaIni, digest: str) -> bool:
+        """Whether no Picasa file was ever read with the photo of hash `digest` for its albums: at any path (the
+        library copied elsewhere, another member's copy, a disk remounted put back no photo a member took out; rows
+        of files gone are forgotten at the run's end), by a reader that read albums (this very file read by one that
+        did not is no reading of them)."""
+        return not any(is_a_picasa_ini(read) and sha256 != picasa.sha256_without_albums
+                       for read, sha256 in self._xmp_by_path.get(digest, {}).items())
 
     def _picasa_keywords_before(self, digest: str, key: str, keywords: tuple[str, ...]) -> list[str] | None:
         """The keywords the Picasa file at `key` gave the photo of hash `digest` when read with it (None: not known;
