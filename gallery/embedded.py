@@ -353,6 +353,12 @@ _KEYWORDS_LOST = ("xmp:", "iptc:", "exif:", "unreadable:", "Xmp.dc.subject:", "X
 _INTERNAL_TAGS = re.compile(r"^\s*(?:darktable\s*\||_digikam_internal_tags_\s*[/|])", re.IGNORECASE)
 
 
+def description_from_file(value: str) -> str:
+    """A description a file beside a photo gives (a Takeout sidecar's or album's, a Picasa file's caption): its text
+    cleaned (no control characters but line breaks and tabs), stripped, cut to a description's length."""
+    return text_from_file(value, multiline=True).strip()[:DESCRIPTION_MAX]
+
+
 def tag_names_add(names: dict[str, str], raw: str, *, person: bool = False) -> list[str]:
     """Add to `names` (by their lower case: a name once whatever its case, the first spelling kept) the tag names a
     value read from a file gives: cleaned and split at its commas as typed tags are (tag_names_from_file: a tag name

@@ -19,7 +19,7 @@ tag "from the file", under the same rules (the text cleaned, a person one tag wh
 a tag left out with a log line, taken off when the changed file no longer gives it, never a member's tag); a starred
 photo is the importing member's favourite, once (as Google Photos' star: services.photo_sidecar_star); a photo goes
 into the family's album of the name of each Picasa album it is in (import_photos' _Albums); a caption is the
-description nobody wrote (as a Takeout sidecar's: services.photo_sidecar_complete). A face whose
+description nobody wrote (services.photo_description_fill). A face whose
 id the file's `[Contacts2]` lacks (older versions kept names only in Picasa's own contacts.xml) gives no tag, with a
 log line. The file is kept by its path in PhotoXmpSidecar, as a sidecar of each photo of its folder, with the
 fingerprint of its bytes: an import reads it again only when it changed.
@@ -43,7 +43,7 @@ import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from gallery.embedded import DESCRIPTION_MAX, TAG_MAX, Embedded, tag_names_add
+from gallery.embedded import DESCRIPTION_MAX, TAG_MAX, Embedded, description_from_file, tag_names_add
 from gallery.sidecars import files_named, reader_fingerprint, sidecar_bytes
 from gallery.text import one_line, text_from_file, text_shown_from_os
 
@@ -58,8 +58,10 @@ UNNAMED_FACE = "ffffffffffffffff"
 CONTACTS = "contacts2"
 ALBUM = ".album:"  # Picasa 3's album sections, "[.album:<token>]", named by their `name=`
 READ = frozenset({"faces", "keywords", "star", "albums", "caption"})  # the keys of a photo's section this reader uses
-# The reader, as a number: raised when it reads more, so that the next import reads each file once more.
-READER_VERSION = 1
+# The reader, as a number: raised when it reads more, so that the next import reads each file once more (2: albums
+# and captions, which files fingerprinted by 1 were never read for).
+READER_VERSION = 2
+ALBUMS_SINCE = 2  # the first version that read albums: a file read by an earlier one was never read for them
 _STAR = re.compile(rb"(?i)star[ \t]*=")  # (a file that may star a photo: looked for in its bytes, not parsed)
 
 
@@ -86,6 +88,7 @@ class PicasaIni:
     sha256: str = ""
     data: bytes = field(default=b"", repr=False)
     may_star: bool = False  # whether it holds "star=" at all (an unchanged one without is never parsed)
+    sha256_without_albums: str = ""  # its fingerprint by the reader before ALBUMS_SINCE (which read no albums)
     _sections: dict[str, dict[str, str]] | None = field(default=None, repr=False)  # (_sections; [Contacts2] apart)
     _contacts: dict[str, str] = field(default_factory=dict, repr=False)
     _albums: dict[str, str] = field(default_factory=dict, repr=False)  # (album names by token)
@@ -112,7 +115,7 @@ class PicasaIni:
     def starred(self, name: str) -> bool:
         """Whether the file stars the photo named `name` (its star alone: nothing else of its section is read, nor
         logged again)."""
-        return self._parsed().get(_name_key(name), {}).get("star", "").strip().lower() == "yes"
+        return _starred(self._parsed().get(_name_key(name), {}))
 
     def _parsed(self) -> dict[str, dict[str, str]]:
         """The file's photos' sections, parsed once (its [Contacts2] and album sections apart)."""
@@ -147,7 +150,8 @@ def read_picasa_ini(path: Path) -> PicasaIni:
     if data is None:
         return PicasaIni(path)
     return PicasaIni(path, reader_fingerprint(b"picasa ini", READER_VERSION, data), data,
-                     may_star=_STAR.search(data) is not None)
+                     may_star=_STAR.search(data) is not None,
+                     sha256_without_albums=reader_fingerprint(b"picasa ini", ALBUMS_SINCE - 1, data))
 
 
 class PicasaInis:
@@ -222,10 +226,14 @@ def _entry(keys: dict[str, str], contacts: dict[str, str], albums: dict[str, str
     people = _people(keys.get("faces", ""), contacts, label=label)
     keywords = keys.get("keywords", "")[:MAX_NAMES * (TAG_MAX + 1)]  # (read up to what MAX_NAMES tags can hold)
     return PicasaEntry(keywords=_names(people, keywords, label=label),
-                       starred=keys.get("star", "").strip().lower() == "yes",
+                       starred=_starred(keys),
                        albums=_album_names(keys.get("albums", ""), albums, label=label),
-                       caption=text_from_file(keys.get("caption", "")[:DESCRIPTION_MAX * 2],
-                                              multiline=True).strip()[:DESCRIPTION_MAX])
+                       caption=description_from_file(keys.get("caption", "")[:DESCRIPTION_MAX * 2]))
+
+
+def _starred(keys: dict[str, str]) -> bool:
+    """Whether a photo's section (its keys read) stars it: `star=yes`, in any case."""
+    return keys.get("star", "").strip().lower() == "yes"
 
 
 def _album_names(tokens: str, albums: dict[str, str], *, label: str) -> tuple[str, ...]:

@@ -607,6 +607,21 @@ def photo_sidecar_complete(*, family: Family, sha256: str, sidecar: Sidecar) -> 
     return photo
 
 
+@transaction.atomic
+def photo_description_fill(*, photo_id: int, description: str) -> bool:
+    """A description read beside the photo (a Picasa file's caption) given to it when nobody gave it one: neither its
+    file, nor a sidecar, nor a member (whatever else a member changed: a date of theirs keeps it from nothing). From
+    the file, as an XMP sidecar's description. One conditional update, the photo's search document rebuilt when it
+    was given. Whether it was."""
+    if not description:
+        return False
+    filled = Photo.objects.filter(pk=photo_id, description_source=Photo.FieldSource.NONE).update(
+        description=description, description_source=Photo.FieldSource.EMBEDDED)
+    if filled:
+        photos_changed.send(sender=Photo, photo_ids=[photo_id])
+    return bool(filled)
+
+
 def _sidecar_place_and_caption(photo: Photo, sidecar: Sidecar) -> list[str]:
     """Set, in memory, the sidecar's position (then place) when the photo has none and no member placed it, and its
     caption when nobody wrote one. The fields changed."""

@@ -29,7 +29,7 @@ from datetime import datetime, timezone as dt_timezone
 from functools import lru_cache
 from pathlib import Path
 
-from gallery.embedded import DESCRIPTION_MAX, tag_names_add
+from gallery.embedded import description_from_file, tag_names_add
 from gallery.images import possible_date, sha256_of
 from gallery.places import gps_position
 from gallery.text import one_line, text_from_file
@@ -206,8 +206,7 @@ def read_sidecar(path: Path) -> Sidecar | None:
         raise SidecarUnreadable(str(exc)) from exc
     latitude, longitude = _position(data.get("geoData")) or _position(data.get("geoDataExif")) or (None, None)
     description = data.get("description")
-    description = text_from_file(description, multiline=True).strip()[:DESCRIPTION_MAX] \
-        if isinstance(description, str) else ""
+    description = description_from_file(description) if isinstance(description, str) else ""
     sidecar = Sidecar(path=path, taken_at=_taken(data.get("photoTakenTime")), added_at=_taken(data.get("creationTime")),
                       latitude=latitude, longitude=longitude, description=description,
                       people=_people(data.get("people")), favourite=data.get("favorited") is True,
@@ -272,8 +271,7 @@ def read_takeout_album(path: Path) -> TakeoutAlbum | None:
     title = one_line(text_from_file(data["title"])) or one_line(text_from_file(path.parent.name))
     year = is_a_year_folder(title) or is_a_year_folder(path.parent.name)
     description = data.get("description")
-    description = text_from_file(description, multiline=True).strip()[:DESCRIPTION_MAX] \
-        if isinstance(description, str) else ""
+    description = description_from_file(description) if isinstance(description, str) else ""
     return TakeoutAlbum(title=title, description=description, year=year) if title else None
 
 

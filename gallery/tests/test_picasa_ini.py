@@ -9,14 +9,18 @@ import io
 import itertools
 import logging
 import os
+from datetime import datetime
+from datetime import timezone as dt_timezone
 
 import pytest
 from django.core.management import call_command
 
 from gallery import picasa_ini
 from gallery.album_services import album_create, album_remove_photos
+from gallery.correction_services import photo_date_set
 from gallery.models import Album, Favourite, Photo, PhotoTag, PhotoXmpSidecar
 from gallery.services import MAX_TAGS, photo_tags_add, photo_update
+from gallery.sidecars import reader_fingerprint
 from gallery.tests.test_xmp_sidecars import sidecar_xml
 from tests import images
 from tests.files import write
@@ -526,3 +530,114 @@ def test_an_unchanged_picasa_file_read_for_its_stars_logs_nothing_of_its_photos_
 
     assert "0123456789abcdef" not in caplog.text
     assert set(Favourite.objects.values_list("user__username", flat=True)) == {"alice", "bob"}
+
+
+def test_a_picasa_file_read_by_the_first_reader_is_read_again_for_its_albums_and_captions(tmp_path, family, alice):
+    """The first reader (version 1) read neither albums nor captions: a family that imported with it gets them from
+    its unchanged files, as the reader's version is in the fingerprint."""
+    data = album_ini({BEST: {"name": "Best of 2009"}}, {"IMG_0001.JPG": {"albums": BEST, "caption": "Grandma"},
+                                                        "IMG_0002.JPG": {"albums": BEST}})
+    root = write(tmp_path / "Pictures", {"IMG_0001.JPG": picture(), "IMG_0002.JPG": picture(), ".picasa.ini": data})
+    _import(root)
+    # As the first reader left them: the file fingerprinted by version 1, no album nor caption from it.
+    Album.objects.all().delete()
+    Photo.objects.update(description="", description_source=Photo.FieldSource.NONE)
+    PhotoXmpSidecar.objects.update(sha256=reader_fingerprint(b"picasa ini", 1, data))
+
+    out = _import(root)
+
+    assert "Picasa files read: 1 " in out
+    assert album_photos("Best of 2009") == ["IMG_0001.JPG", "IMG_0002.JPG"]
+    assert Photo.objects.get(original_filename="IMG_0001.JPG").description == "Grandma"
+
+
+@pytest.mark.parametrize("elsewhere", ["copy", "bob"])
+def test_a_photo_taken_out_of_a_picasa_album_stays_out_when_its_file_is_read_at_another_path(
+        tmp_path, family, alice, bob, elsewhere):
+    """"Read for the first time" is the photo's Picasa files, not this path's: the library copied elsewhere (another
+    member's copy, a remounted disk) puts back no photo a member took out."""
+    files = {"IMG_0001.JPG": picture(), "IMG_0002.JPG": picture(), ".picasa.ini": album_ini(
+        {BEST: {"name": "Best of 2009"}}, {"IMG_0001.JPG": {"albums": BEST}, "IMG_0002.JPG": {"albums": BEST}})}
+    _import(write(tmp_path / "alice" / "Pictures", files))
+    album_remove_photos(user=alice, album=Album.objects.get(),
+                        photo_ids=[Photo.objects.get(original_filename="IMG_0002.JPG").pk])
+
+    _import(write(tmp_path / elsewhere / "Pictures", files), user="alice" if elsewhere == "copy" else "bob")
+
+    assert album_photos("Best of 2009") == ["IMG_0001.JPG"]
+
+
+def test_a_picasa_caption_fills_the_description_of_a_photo_a_member_dated(tmp_path, family, alice):
+    """Takeout's rule "a member's date: nothing is given" is no rule for a caption: nobody wrote the description."""
+    root = write(tmp_path / "Pictures", {"IMG_0001.JPG": picture(), "IMG_0002.JPG": picture()})
+    _import(root)
+    for photo in Photo.objects.all():
+        photo_date_set(photo=photo, taken_at=datetime(2009, 7, 14, 12, tzinfo=dt_timezone.utc), user=alice)
+    photo_update(photo=Photo.objects.get(original_filename="IMG_0002.JPG"), user=alice, description="Ours")
+    write(root, {".picasa.ini": ini(photos={"IMG_0001.JPG": {"caption": "Grandma"},
+                                            "IMG_0002.JPG": {"caption": "Picasa's"}})})
+
+    _import(root)
+
+    assert Photo.objects.get(original_filename="IMG_0001.JPG").description_source == Photo.FieldSource.EMBEDDED
+    assert {photo.original_filename: photo.description for photo in Photo.objects.all()} == {
+        "IMG_0001.JPG": "Grandma", "IMG_0002.JPG": "Ours"}
+
+
+def test_a_changed_picasa_file_of_captioned_photos_costs_no_query_per_caption(tmp_path, family, alice):
+    """A star given to one photo changes the folder's file: the captions of the others, filled already, are not
+    written again (nor their photos locked). (A changed file is remembered again with each photo: its captions add
+    nothing to that.)"""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    def library(n: int, star: str, caption: str) -> dict[str, bytes]:
+        return {".picasa.ini": ini(photos={f"IMG_{i:04}.JPG": {"caption": f"{caption} {i}" if caption else ""}
+                                           | {"star": star if i == 0 else "no"} for i in range(n)})}
+
+    def queries(n: int, caption: str) -> int:
+        root = write(tmp_path / f"{n}{caption}", {f"IMG_{i:04}.JPG": picture() for i in range(n)}
+                     | library(n, "no", caption))
+        _import(root)
+        write(root, library(n, "yes", caption))
+        with CaptureQueriesContext(connection) as run:
+            assert "Picasa files read: 1 " in _import(root)
+        return len(run.captured_queries)
+
+    assert queries(6, "Caption") - queries(6, "") == queries(2, "Caption") - queries(2, "")
+
+
+def test_a_picasa_library_read_at_another_path_reads_no_photo_again_for_the_same_keywords(tmp_path, family, alice):
+    """The library copied elsewhere (another member's copy, a remounted disk): its files are new paths, but what they
+    say of each photo another Picasa file of it said already; no photo is read again (exiv2) for its keywords."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    def queries(n: int, keywords: str) -> int:
+        files = {f"IMG_{i:04}.JPG": picture() for i in range(n)} | {".picasa.ini": ini(
+            contacts={JOHN: "John"}, photos={f"IMG_{i:04}.JPG": {"keywords": keywords} for i in range(n)})}
+        _import(write(tmp_path / f"{n}{keywords}" / "Pictures", files))
+        with CaptureQueriesContext(connection) as run:
+            _import(write(tmp_path / f"{n}{keywords}" / "Copy", files))
+        return len(run.captured_queries)
+
+    assert queries(6, "kite,beach") - queries(6, "") == queries(2, "kite,beach") - queries(2, "")
+    assert tags("IMG_0000.JPG") == {"kite": "embedded", "beach": "embedded"}
+
+
+def test_a_picasa_file_read_by_the_first_reader_puts_its_photos_in_an_album_the_family_has_already(
+        tmp_path, family, alice):
+    """The first reader read no albums: a file it read was never read with its photos for their albums, so they go
+    into the family's album of the name (made by hand meanwhile, or by an earlier run from a changed file)."""
+    data = album_ini({BEST: {"name": "Best of 2009"}}, {"IMG_0001.JPG": {"albums": BEST},
+                                                        "IMG_0002.JPG": {"albums": BEST}})
+    root = write(tmp_path / "Pictures", {"IMG_0001.JPG": picture(), "IMG_0002.JPG": picture(), ".picasa.ini": data})
+    _import(root)
+    # As the first reader left them, the album made by hand since (empty).
+    album = Album.objects.get()
+    album_remove_photos(user=alice, album=album, photo_ids=list(Photo.objects.values_list("pk", flat=True)))
+    PhotoXmpSidecar.objects.update(sha256=reader_fingerprint(b"picasa ini", 1, data))
+
+    _import(root)
+
+    assert album_photos("Best of 2009") == ["IMG_0001.JPG", "IMG_0002.JPG"] and Album.objects.count() == 1

@@ -27,9 +27,9 @@ from gallery.management.backfill import progress_bar
 from gallery.management.families import family_from_option
 from gallery.models import Album, DeletedPhoto, Family, Photo, PhotoTag, PhotoXmpSidecar, SidecarStar
 from gallery.picasa_ini import PicasaEntry, PicasaIni, PicasaInis, is_a_picasa_ini
-from gallery.services import (FOLDER_REPLACES, UploadResult, photo_create_from_bytes, photo_folder_date_fill,
-                              photo_sidecar_complete, photo_sidecar_fill, photo_sidecar_star, photo_xmp_sidecar_read,
-                              sidecar_may_date, tags_clean)
+from gallery.services import (FOLDER_REPLACES, UploadResult, photo_create_from_bytes, photo_description_fill,
+                              photo_folder_date_fill, photo_sidecar_complete, photo_sidecar_fill, photo_sidecar_star,
+                              photo_xmp_sidecar_read, sidecar_may_date, tags_clean)
 from gallery.sidecars import (Sidecar, SidecarUnreadable, TakeoutAlbum, is_a_sidecar, is_a_sidecar_file,
                               is_a_year_folder, json_names_forget, read_sidecar, read_takeout_album, sidecar_path)
 from gallery.trash_services import photos_trash
@@ -136,9 +136,10 @@ class Command(BaseCommand):
             self._folder_datable = _folder_datable(family_obj)
             self._xmp_read_before, self._xmp_by_path, self._xmp_keywords = _xmp_read_before(family_obj)
             self._xmp_found: set[str] = set()  # the XMP sidecars found beside photos in this run (_xmp_key)
-            # (A Picasa file speaks of the photos of its folder: found beside each photo, by the photo's hash; "" for
-            # any of them when one could not be read)
+            # (A Picasa file speaks of the photos of its folder: found beside each photo, by the photo's hash; and
+            # the files beside a photo that could not be read, which may be any of theirs: _still_found)
             self._picasa_found: set[tuple[str, str]] = set()
+            self._picasa_unsure: set[str] = set()
             self._xmp_changed: set[int] = set()  # the photos their XMP sidecars changed in this run (counted once)
             self._takeout_read, self._takeout_unreadable = set(), set()  # Takeout sidecars (paths), for the summary
             self._picasa = _Picasa(family_obj, uploader)
@@ -352,8 +353,7 @@ class Command(BaseCommand):
         keeps a keyword that another sidecar of the photo drops. Each (photo's hash, path) forgotten."""
         below = _xmp_key(root).rstrip(os.sep) + os.sep
         gone = [(digest, key) for digest, paths in self._xmp_by_path.items() for key in paths
-                if key.startswith(below) and (not {(digest, key), ("", key)} & self._picasa_found
-                                              if is_a_picasa_ini(key) else key not in self._xmp_found)]
+                if key.startswith(below) and not self._still_found(digest, key)]
         if not gone:
             return []
         by_path: dict[str, list[str]] = {}
@@ -368,6 +368,13 @@ class Command(BaseCommand):
             del self._xmp_by_path[digest][key]
             self._xmp_keywords.get(digest, {}).pop(key, None)
         return gone
+
+    def _still_found(self, digest: str, key: str) -> bool:
+        """Whether this run found the sidecar kept by `key` for the photo of hash `digest`: an XMP sidecar where it was;
+        a Picasa file beside that photo, or beside a photo that could not be read now (which may be it)."""
+        if not is_a_picasa_ini(key):
+            return key in self._xmp_found
+        return (digest, key) in self._picasa_found or key in self._picasa_unsure
 
     def _xmp_apply(self, photo_id: int, data: bytes, sidecar: Embedded, counts: Counter[str], *, key: str) -> None:
         """Give the photo `photo_id` (already there, its file's bytes `data`) what its XMP sidecar at `key` says now,
@@ -405,12 +412,10 @@ class Command(BaseCommand):
         said = entry or PicasaEntry()
         if said.starred:
             self._picasa.star(picasa, photo_id)
-        self._albums.put_named(said.albums, photo_id=photo_id, stored=given,
-                               first=key not in self._xmp_by_path.get(digest, {}))
-        if said.caption:  # (as a Takeout sidecar's caption: a description nobody wrote, never a member's)
-            photo_sidecar_complete(family=self._picasa.family, sha256=digest,
-                                   sidecar=Sidecar(path=picasa.path, description=said.caption))
-        before = self._xmp_keywords.get(digest, {}).get(key, ())  # (None: not known; (): it said nothing of it)
+        self._albums.put_named(said.albums, photo_id=photo_id, stored=given, first=self._picasa_first(picasa, digest))
+        if said.caption and self._picasa.may_describe(photo_id, new=given):  # (a description nobody wrote)
+            photo_description_fill(photo_id=photo_id, description=said.caption)
+        before = self._picasa_keywords_before(digest, key, said.keywords)
         if not given and (before is None or sorted(before) != sorted(said.keywords)):
             changes = photo_xmp_sidecar_read(photo_id=photo_id, data=data, sidecar=said.embedded(),
                                              also_given=_xmp_given_elsewhere(photo_id, key), keywords_only=True)
@@ -418,6 +423,25 @@ class Command(BaseCommand):
             counts[PICASA_CHANGED.format("added")] += changes.keywords_added
             counts[PICASA_CHANGED.format("removed")] += changes.keywords_removed
         self._xmp_remember(photo_id, digest, key, XmpSidecar(said.embedded(), picasa.sha256))
+
+    def _picasa_first(self, picasa: PicasaIni, digest: str) -> bool:
+        """Whether no Picasa file was ever read with the photo of hash `digest` for its albums: at any path (the
+        library copied elsewhere, another member's copy, a disk remounted put back no photo a member took out; rows
+        of files gone are forgotten at the run's end), by a reader that read albums (this very file read by one that
+        did not is no reading of them)."""
+        return not any(is_a_picasa_ini(read) and sha256 != picasa.sha256_without_albums
+                       for read, sha256 in self._xmp_by_path.get(digest, {}).items())
+
+    def _picasa_keywords_before(self, digest: str, key: str, keywords: tuple[str, ...]) -> list[str] | None:
+        """The keywords the Picasa file at `key` gave the photo of hash `digest` when read with it (None: not known;
+        []: it was not, or said none). A file at a new path (the library copied, a disk remounted, another member's
+        copy) that says what another Picasa file read with the photo said gave them as well: the photo has them, and
+        is not read again (exiv2) for them."""
+        kept = self._xmp_keywords.get(digest, {})
+        if key in kept:
+            return kept[key]
+        return next((list(given) for read, given in kept.items() if is_a_picasa_ini(read) and given is not None
+                     and sorted(given) == sorted(keywords)), [])
 
     def _folder_date(self, path: Path) -> FolderDate | None:
         """The date the names of the folders the file at `path` is in tell, once per folder. The folder imported and
@@ -461,7 +485,7 @@ class Command(BaseCommand):
             return UploadResult(name, UploadResult.REJECTED, reason=str(exc))
         finally:  # (a photo that can't be read now, whichever it is: its folder's Picasa file forgets none of its own)
             if picasa is not None and data is None:
-                self._picasa_found.add(("", _xmp_key(picasa.path)))
+                self._picasa_unsure.add(_xmp_key(picasa.path))
         if _is_a_sidecar_itself(path, data):  # (read beside its photo; a library has one beside each photo)
             return UploadResult(name, UploadResult.REJECTED, reason=NOT_AN_IMAGE)
         found = sidecar_path(path) if may_be_a_photo else None
@@ -739,20 +763,24 @@ class _Albums:
             self.new.add(photo_id)
         for album in dict.fromkeys((self._album(None, self.every),
                                     self._album(path.parent, self.by_folder.get(path.parent)))):
-            if album is not None and (photo_id in self.new or album.pk in self.made):
-                self.pending.setdefault(album.pk, []).append(photo_id)
+            self._queue(album, photo_id)
 
     def put_named(self, names: tuple[str, ...], *, photo_id: int, stored: bool, first: bool) -> None:
         """Queue the photo `photo_id` (just `stored`, or already there) for the albums of these names (a Picasa file's:
-        gallery.picasa_ini), when the album is made by this run, the photo is new, or its Picasa file is read with it
-        for the first time (`first`: it appeared since the photo was imported); never one it was read with before,
-        as a member may have taken the photo out."""
+        gallery.picasa_ini), when the album is made by this run, the photo is new, or a Picasa file is read with it
+        for the first time (`first`: none was, at any path, since the photo was imported); never when one was read
+        with it before, as a member may have taken the photo out."""
         if stored:
             self.new.add(photo_id)
         for name in names:
-            album = self._album(f"picasa:{name.lower()}", TakeoutAlbum(title=name, description=""))
-            if album is not None and (first or photo_id in self.new or album.pk in self.made):
-                self.pending.setdefault(album.pk, []).append(photo_id)
+            self._queue(self._album(f"picasa:{name.lower()}", TakeoutAlbum(title=name, description="")), photo_id,
+                        also=first)
+
+    def _queue(self, album: Album | None, photo_id: int, *, also: bool = False) -> None:
+        """Queue the photo for the album (None: no album) when the photo is new to the family, the album was made by
+        this run, or `also` (put_named's first reading); else not: a member may have taken the photo out of it."""
+        if album is not None and (also or photo_id in self.new or album.pk in self.made):
+            self.pending.setdefault(album.pk, []).append(photo_id)
 
     def flush(self) -> None:
         """Put the queued photos in their albums (in the batch's transaction: counted once they are in)."""
@@ -902,6 +930,7 @@ class _Picasa:
         # (SidecarStar), and looked for in no file again.
         self.starred = set(SidecarStar.objects.filter(user=uploader, photo__family=family)
                            .values_list("photo_id", flat=True))
+        self._undescribed: set[int] | None = None  # the photos without a description (may_describe)
 
     def beside(self, path: Path, *, found: set[str], sidecars: set[Path]) -> PicasaIni | None:
         """The Picasa file of the folder of the photo at `path` (None when none), noted as found (the file is not gone)
@@ -918,6 +947,21 @@ class _Picasa:
         if entry is None or not entry.keywords:
             return xmp
         return entry.embedded() if xmp is None else embedded_merged(file=entry.embedded(), sidecar=xmp)
+
+    def may_describe(self, photo_id: int, *, new: bool) -> bool:
+        """Whether a caption may be the photo's description: it is `new`, or had no description from anyone when this
+        run first asked (a caption is given to no other: a changed file writes none of its photos' captions again),
+        and was not asked for since. (Read once, when a caption is first found: a run without captions costs nothing.)
+        """
+        if new:
+            return True
+        if self._undescribed is None:
+            self._undescribed = set(Photo.objects.filter(family=self.family, description_source=Photo.FieldSource.NONE)
+                                    .values_list("pk", flat=True))
+        if photo_id not in self._undescribed:
+            return False
+        self._undescribed.discard(photo_id)
+        return True
 
     def count(self, picasa: PicasaIni, *, changed: bool) -> None:
         (self.unreadable if picasa.unreadable else self.read if changed else self.unchanged).add(picasa.path)
