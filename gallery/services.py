@@ -38,7 +38,7 @@ from gallery.filename_dates import DAY, MONTH, YEAR, FolderDate, NamedDate, date
 from gallery.sidecars import Sidecar, is_a_sidecar
 from gallery.images import (
     EXTENSIONS, NOT_AN_IMAGE, ImageBusy, ImageRejected, decode_upright, encode_display, exif_dates, inspect_image,
-    archive_kind, archive_refusal, read_limited, sha256_of, turned,
+    VIDEO_REFUSAL, archive_kind, archive_refusal, is_a_video, read_limited, sha256_of, turned,
 )
 from gallery.models import (AlbumShare, DeletedPhoto, Family, Favourite, Invite, Membership, Photo, PhotoTag,
                             RemovedTag, SidecarStar, Tag)
@@ -440,6 +440,8 @@ def photo_upload(
         return replace(result, reason=XMP_SIDECAR_UPLOADED)  # (a darktable or digiKam folder dropped whole)
     if result.outcome == UploadResult.REJECTED and result.reason == NOT_AN_IMAGE and (kind := archive_kind(data)):
         return replace(result, reason=archive_refusal(kind))  # (a Takeout part, a folder sent zipped)
+    if result.outcome == UploadResult.REJECTED and result.reason == NOT_AN_IMAGE and is_a_video(data):
+        return replace(result, reason=VIDEO_REFUSAL)  # (a phone's picker sends its videos with the photos)
     return result
 
 
