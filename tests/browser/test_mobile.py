@@ -280,3 +280,42 @@ def test_explore_lists_the_rest_by_name_in_finger_sized_rows(live_server, browse
     assert min(names.nth(n).bounding_box()["height"] for n in range(6)) >= 40
     assert page.js_errors == []
     context.close()
+
+
+# The fields on the page whose text is under 16 px, and the number fields drawn otherwise than a text field.
+SMALL_FIELDS = """() => {
+  const fields = [...document.querySelectorAll(
+    'input:not([type=hidden]):not([type=checkbox]):not([type=radio]):not([type=range]):not([type=file]), select, textarea')]
+    .filter((el) => el.checkVisibility({ visibilityProperty: true }));
+  const text = fields.find((el) => el.type === 'text');
+  const look = (el) => { const s = getComputedStyle(el); return [s.borderTopColor, s.borderRadius, s.fontFamily].join(' '); };
+  return fields.flatMap((el) => {
+    const name = `${el.tagName.toLowerCase()}[${el.type}] ${el.name}`;
+    const size = parseFloat(getComputedStyle(el).fontSize);
+    return [...(size < 16 ? [`${name}: ${size} px`] : []),
+            ...(el.type === 'number' && text && look(el) !== look(text) ? [`${name}: drawn as ${look(el)}`] : [])];
+  });
+}"""
+
+
+@pytest.mark.django_db(transaction=True)
+def test_fields_on_a_phone_are_16_px_so_tapping_one_does_not_zoom_the_page(live_server, browser, artifacts):
+    """On a phone the fields of a photo's "Correct what the camera got wrong" (day, time, shift, place, latitude,
+    longitude) and of the search filters were 13-14 px: an iPhone zooms the page in when such a field gets the focus
+    and leaves it zoomed, wider than the screen, so a grandparent correcting a date had to pinch back out after each
+    field; the number fields (shift by, latitude, longitude) were not drawn as the other fields either (the browser's
+    own smaller font and darker border). Every field reads at 16 px on a phone, and number fields look like the rest."""
+    family = FamilyFactory(name="Hendersons")
+    grandma = UserFactory(username="grandma")
+    MembershipFactory(family=family, user=grandma, role=Membership.Role.ADMIN)
+    photo = _add_shape(family, grandma, "red", "circle", seed=1)
+    context, page = _signed_in_page(browser, live_server, PHONE)
+
+    page.goto(live_server.url + f"/photos/{photo.pk}/")
+    assert page.evaluate(SMALL_FIELDS) == []
+    page.goto(live_server.url + "/search/?q=red")
+    page.locator("details.filters-fold > summary").tap()
+    assert page.evaluate(SMALL_FIELDS) == []
+    _check(page, PHONE_WIDTH, "search-filters-open", artifacts, "mobile")
+    assert page.js_errors == []
+    context.close()
