@@ -319,3 +319,32 @@ def test_fields_on_a_phone_are_16_px_so_tapping_one_does_not_zoom_the_page(live_
     _check(page, PHONE_WIDTH, "search-filters-open", artifacts, "mobile")
     assert page.js_errors == []
     context.close()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_upload_summary_names_the_files_not_kept_so_a_phone_need_not_scroll_for_them(live_server, browser,
+                                                                                         artifacts):
+    """A grandparent chose 12 photos and the 2 videos the phone's picker put among them: the summary said "14 of 14
+    done; 2 rejected (why is under each)", and which two, and why, were rows far down a list 12 screens long on a
+    phone. The summary names the files not kept (the first ten, then how many more); each row still says why."""
+    family = FamilyFactory(name="Smiths")
+    MembershipFactory(family=family, user=UserFactory(username="grandma"), role=Membership.Role.ADMIN)
+    context, page = _signed_in_page(browser, live_server, PHONE)
+    photos = [{"name": f"IMG_{n:04d}.JPG", "mimeType": "image/png", "buffer": shape_png("red", "circle", seed=n)}
+              for n in range(12)]
+    videos = [{"name": "IMG_5003.MOV", "mimeType": "video/quicktime",
+               "buffer": b"\x00\x00\x00\x14ftypqt  \x00\x00\x00\x00qt  " + b"\x00" * 40},
+              {"name": "VID_5004.mp4", "mimeType": "video/mp4",
+               "buffer": b"\x00\x00\x00\x18ftypmp42\x00\x00\x00\x00mp42isom" + b"\x00" * 40}]
+
+    page.goto(live_server.url + "/upload/")
+    page.set_input_files("#file-input", files=photos[:6] + videos[:1] + photos[6:] + videos[1:])
+    page.locator("#upload-button").tap()
+    page.wait_for_function("() => document.getElementById('upload-progress').textContent.includes('14 of 14 done')")
+
+    assert page.locator("#upload-progress").inner_text() == (
+        "14 of 14 done; 2 rejected, not kept: IMG_5003.MOV, VID_5004.mp4 (why is under each).")
+    assert page.locator("#upload-progress").bounding_box()["y"] < 844  # on the first screen, with the button
+    _check(page, PHONE_WIDTH, "upload-videos-named", artifacts, "mobile")
+    assert page.js_errors == []
+    context.close()
