@@ -43,6 +43,7 @@ from gallery.images import (
 from gallery.models import (AlbumShare, DeletedPhoto, Family, Favourite, Invite, Membership, Photo, PhotoTag,
                             RemovedTag, SidecarStar, Tag)
 from gallery.places import country_code_for, country_name, place_for
+from gallery.account_selectors import username_taken, username_taken_error
 from gallery.selectors import photos_worked_on, same_name
 from gallery.signals import members_joined, members_leaving, photos_added, photos_changed
 from gallery.text import (
@@ -385,8 +386,8 @@ def user_create(*, username: str, password: str, email: str = "", is_superuser: 
     # Two sign-ups choosing "Carol" and "carol" at once: the second waits here, then finds the name taken.
     with connection.cursor() as cursor:
         cursor.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", [f"mediasearch-username:{username.lower()}"])
-    if User.objects.filter(username__iexact=username).exists():
-        raise ValidationError(f"The username “{username}” is taken.")
+    if username_taken(username):
+        raise username_taken_error(username)
     candidate = User(username=username, email=email)
     validate_password(password, user=candidate)
     if is_superuser:
