@@ -4,11 +4,23 @@ from __future__ import annotations
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
+from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 
 from gallery.models import Family, Invite, Membership
 
 User = get_user_model()
+
+
+def username_taken(username: str) -> str:
+    """The account name `username` would be stored as (stripped, NFKC as Django stores it) when an account has it,
+    letter case aside; "" when it is free."""
+    name = User.normalize_username(username.strip())
+    return name if name and User.objects.filter(username__iexact=name).exists() else ""
+
+
+def username_taken_error(name: str) -> ValidationError:
+    return ValidationError(f"The username “{name}” is taken.", code="username_taken")
 
 
 def family_invites(*, family: Family) -> QuerySet[Invite]:

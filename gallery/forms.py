@@ -423,12 +423,24 @@ class PhotoShiftForm(forms.Form):
         return timedelta(days=data.get("days") or 0, hours=data.get("hours") or 0, minutes=data.get("minutes") or 0)
 
 
+class DecimalDegreesField(forms.FloatField):
+    """Degrees as a phone's keyboard may write them: "38,7223", with a decimal comma, is 38.7223. A text field with a
+    keyboard of digits, not a number field: one of those drops a comma its browser's language does not use (387223)."""
+
+    widget = forms.TextInput(attrs={"inputmode": "decimal", "autocomplete": "off"})
+
+    def to_python(self, value):
+        if isinstance(value, str) and value.count(",") == 1 and "." not in value:
+            value = value.replace(",", ".")
+        return super().to_python(value)
+
+
 class PhotoPlaceForm(forms.Form):
     """One of the family's known places, or a position typed in decimal degrees."""
 
     known = forms.ChoiceField(required=False)
-    latitude = forms.FloatField(required=False, min_value=-90, max_value=90)
-    longitude = forms.FloatField(required=False, min_value=-180, max_value=180)
+    latitude = DecimalDegreesField(required=False, min_value=-90, max_value=90)
+    longitude = DecimalDegreesField(required=False, min_value=-180, max_value=180)
 
     def __init__(self, *args, places=(), current: str = "", **kwargs):
         """`current`: the photo's place now, as its label says it ("" for none): the list's first line names it, so the

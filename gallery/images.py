@@ -117,6 +117,21 @@ def archive_kind(data: bytes) -> str:
     return kind
 
 
+# ISO media files (ftyp at byte 4) whose brand is an image's (HEIC, HEIF, AVIF): any other brand is a video or sound
+# (an iPhone's "qt  ", an Android phone's "mp42" or "isom", "3gp4"). Matroska/WebM and AVI are videos by their start.
+_IMAGE_BRANDS = frozenset({b"heic", b"heix", b"hevc", b"hevx", b"heim", b"heis", b"hevm", b"hevs", b"mif1", b"mif2",
+                           b"msf1", b"avif", b"avis", b"avci", b"jpeg", b"jpgs"})
+VIDEO_REFUSAL = "A video, not a photo: the gallery keeps photos only, so this file was not uploaded."
+
+
+def is_a_video(data: bytes) -> bool:
+    """Whether `data` starts as a video file does (MP4, MOV, 3GP, Matroska/WebM, AVI): a phone's picker hands its
+    videos over with the photos."""
+    if data[4:8] == b"ftyp":
+        return data[8:12] not in _IMAGE_BRANDS
+    return data[:4] == b"\x1a\x45\xdf\xa3" or (data[:4] == b"RIFF" and data[8:12] == b"AVI ")
+
+
 def archive_refusal(kind: str) -> str:
     return (f"An archive ({kind}), not a photo: uploading does not open archives. Unpack it first (on most computers, "
             "double-click it) and upload the photos in it; a Google Photos export is better unpacked into one folder "

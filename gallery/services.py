@@ -38,11 +38,12 @@ from gallery.filename_dates import DAY, MONTH, YEAR, FolderDate, NamedDate, date
 from gallery.sidecars import Sidecar, is_a_sidecar
 from gallery.images import (
     EXTENSIONS, NOT_AN_IMAGE, ImageBusy, ImageRejected, decode_upright, encode_display, exif_dates, inspect_image,
-    archive_kind, archive_refusal, read_limited, sha256_of, turned,
+    VIDEO_REFUSAL, archive_kind, archive_refusal, is_a_video, read_limited, sha256_of, turned,
 )
 from gallery.models import (AlbumShare, DeletedPhoto, Family, Favourite, Invite, Membership, Photo, PhotoTag,
                             RemovedTag, SidecarStar, Tag)
 from gallery.places import country_code_for, country_name, place_for
+from gallery.account_selectors import username_taken, username_taken_error
 from gallery.selectors import photos_worked_on, same_name
 from gallery.signals import members_joined, members_leaving, photos_added, photos_changed
 from gallery.text import (
@@ -385,8 +386,8 @@ def user_create(*, username: str, password: str, email: str = "", is_superuser: 
     # Two sign-ups choosing "Carol" and "carol" at once: the second waits here, then finds the name taken.
     with connection.cursor() as cursor:
         cursor.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", [f"mediasearch-username:{username.lower()}"])
-    if User.objects.filter(username__iexact=username).exists():
-        raise ValidationError(f"The username “{username}” is taken.")
+    if username_taken(username):
+        raise username_taken_error(username)
     candidate = User(username=username, email=email)
     validate_password(password, user=candidate)
     if is_superuser:
@@ -440,6 +441,8 @@ def photo_upload(
         return replace(result, reason=XMP_SIDECAR_UPLOADED)  # (a darktable or digiKam folder dropped whole)
     if result.outcome == UploadResult.REJECTED and result.reason == NOT_AN_IMAGE and (kind := archive_kind(data)):
         return replace(result, reason=archive_refusal(kind))  # (a Takeout part, a folder sent zipped)
+    if result.outcome == UploadResult.REJECTED and result.reason == NOT_AN_IMAGE and is_a_video(data):
+        return replace(result, reason=VIDEO_REFUSAL)  # (a phone's picker sends its videos with the photos)
     return result
 
 

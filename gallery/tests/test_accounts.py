@@ -328,6 +328,25 @@ def test_bad_signups_say_why_and_keep_the_link(client_for, family, alice, data, 
     assert Invite.objects.get().state() == Invite.State.PENDING
 
 
+def test_a_taken_username_is_said_at_its_field_with_the_other_mistakes_at_once(client_for, family, alice):
+    """A grandparent signing up on a phone chose "Alice" (taken) and mistyped the second password: the page said only
+    "The two passwords differ." and emptied both; once they were typed again, it said "The username “Alice” is taken."
+    above the form, not at the field, the focus on nothing, and both passwords had to be typed a third time. Every
+    mistake is said at once, the taken name at its field (marked invalid, so the focus goes there)."""
+    path = _make_link(client_for(alice), family)
+
+    response = Client().post(path, {**SIGNUP, "username": "Alice", "password_again": PASSWORD + "x"})
+
+    body = response.content.decode()
+    assert response.status_code == 422
+    assert "The two passwords differ." in body and "The username “Alice” is taken." in body
+    assert response.context["form"].errors["username"] == ["The username “Alice” is taken."]
+    assert 'name="username" value="Alice"' in body and 'aria-invalid="true"' in body.split('name="username"')[1][:400]
+    response = Client().post(path, {**SIGNUP, "username": "Alice"})  # the passwords right: the service's own check
+    assert response.context["form"].errors["username"] == ["The username “Alice” is taken."]
+    assert User.objects.count() == 1 and Invite.objects.get().state() == Invite.State.PENDING
+
+
 def test_a_signed_in_user_joins_with_their_existing_account(client_for, family, alice, other_family, mallory):
     path = _make_link(client_for(alice), family)
     client = client_for(mallory)

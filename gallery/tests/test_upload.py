@@ -263,9 +263,31 @@ def test_an_archive_is_refused_as_one_with_the_advice_to_unpack_it(client_for, f
         assert f"An archive ({kind}" in body
     result = photo_upload(family=family, uploaded_by=alice, stream=io.BytesIO(archives["photos.7z"]), filename="x")
     assert result.reason.startswith("An archive (7-Zip), not a photo")
+
     docx = photo_upload(family=family, uploaded_by=alice, stream=io.BytesIO(_zip({"[Content_Types].xml": b"<Types/>"})),
                         filename="letter.docx")
     assert docx.reason == NOT_AN_IMAGE
+
+
+def test_a_video_a_phone_picker_sent_with_the_photos_is_said_to_be_a_video_not_kept(client_for, family, alice):
+    """A phone's picker hands over its videos with the photos (.MOV from an iPhone, .mp4 from Android): their rows read
+    "Not an image file we can read", as if a photo were broken. They say they are videos, which the gallery does not
+    keep; the photos chosen with them are saved. Told by the bytes (ISO media, Matroska, AVI), not by the name; a
+    damaged HEIC (ISO media too) is not called a video."""
+    videos = {"IMG_5003.MOV": b"\x00\x00\x00\x14ftypqt  \x00\x00\x00\x00qt  " + b"\x00" * 40,
+              "VID_5004.mp4": b"\x00\x00\x00\x18ftypmp42\x00\x00\x00\x00mp42isom" + b"\x00" * 40,
+              "clip.webm": b"\x1a\x45\xdf\xa3" + b"\x00" * 40,
+              "old.avi": b"RIFF\x00\x00\x00\x00AVI LIST" + b"\x00" * 40,
+              "renamed.jpg": b"\x00\x00\x00\x1cftyp3gp4\x00\x00\x00\x00" + b"\x00" * 40}
+    files = [SimpleUploadedFile(name, data) for name, data in videos.items()]
+    files.append(SimpleUploadedFile("IMG_5000.HEIC", b"\x00\x00\x00\x18ftypheic\x00\x00\x00\x00mif1heic" + b"\x00" * 40))
+    files.append(SimpleUploadedFile("IMG_0001.JPG", images.jpeg()))
+
+    body = client_for(alice).post(reverse("gallery:upload"), {"family": family.pk, "files": files}).content.decode()
+
+    assert body.count('data-outcome="rejected"') == 6 and Photo.objects.count() == 1
+    assert body.count("A video, not a photo: the gallery keeps photos only, so this file was not uploaded.") == 5
+    assert body.count("Not an image file we can read") == 1  # (the HEIC)
 
 
 def test_upload_script_request_gets_only_the_result_rows(client_for, family, alice):

@@ -16,7 +16,7 @@ from django.urls import reverse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from gallery.account_selectors import member_password_problem
+from gallery.account_selectors import member_password_problem, username_taken, username_taken_error
 from gallery.account_services import (
     InviteUnusable,
     invite_accept_existing,
@@ -88,6 +88,7 @@ def invite_open(request: HttpRequest, token: str) -> HttpResponse:
                 membership = _accept_with_new_account(request, token, form)
             else:
                 membership = None
+                _say_if_username_taken(form)  # with the other mistakes, not after they are fixed
         except InviteUnusable as exc:  # used or withdrawn while the page was open
             return _invite_gone(request, exc)
         except ValidationError as exc:
@@ -97,7 +98,7 @@ def invite_open(request: HttpRequest, token: str) -> HttpResponse:
             if form is None:
                 messages.info(request, " ".join(exc.messages))
                 return redirect(invite.family)
-            form.add_error(None, exc)
+            form.add_error("username" if getattr(exc, "code", None) == "username_taken" else None, exc)
         else:
             if membership is not None:
                 messages.success(request, f"Welcome to {text_isolated(membership.family)}! You are {_role_words(membership)}.")
@@ -114,6 +115,12 @@ def _accept_with_new_account(request: HttpRequest, token: str, form: InviteSignu
                                            email=data["email"])
     login(request, membership.user, backend="django.contrib.auth.backends.ModelBackend")
     return membership
+
+
+def _say_if_username_taken(form: InviteSignupForm) -> None:
+    name = username_taken(form.cleaned_data.get("username") or "")
+    if name:
+        form.add_error("username", username_taken_error(name))
 
 
 def _role_words(membership: Membership) -> str:

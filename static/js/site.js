@@ -58,6 +58,17 @@
     document.querySelectorAll("details.explain[open]").forEach((other) => { if (other !== opened) other.open = false; });
   }, true); // "toggle" does not bubble
 
+  // A search chip's ✎ box opens with the caret in its first field, its text selected to be typed over: else what was
+  // typed next went nowhere (on a phone the box opens at the foot of the screen, far from the ✎ tapped).
+  document.addEventListener("toggle", (e) => {
+    const opened = e.target;
+    if (!opened.matches || !opened.matches("details.chip-edit") || !opened.open) return;
+    const field = opened.querySelector("input:not([type=hidden]), select");
+    if (!field) return;
+    field.focus();
+    if (field.select && field.type === "text") field.select();
+  }, true);
+
   // The folded menu, an open explanation and a search chip's "change" box close when a tap or click lands outside
   // them, when the focus goes elsewhere, and on Esc.
   const openPanels = () => document.querySelectorAll("details.menu[open], details.explain[open], details.chip-edit[open]");

@@ -28,6 +28,9 @@
   // and description, was not applied: the summary is what a screen reader hears as files finish, so it says so too).
   const counts = { total: 0, done: 0, failed: 0, rejected: 0, duplicates: 0 };
   const refused = []; // names of the files refused as soon as they were chosen (over the per-file limit)
+  // Names of the files the server rejected, in the order they finished: the summary names them, as on a phone their
+  // rows may be screens further down the list.
+  const rejectedNames = [];
   const failed = []; // sent, failed on the way (the network, the server down): each has a Retry, "Upload" sends them all
   let chosenRows = []; // the rows of the files chosen since the last "Upload", in the order chosen (top of the list)
   let inFlight = 0;
@@ -69,7 +72,11 @@
       const parts = [];
       if (counts.total) parts.push(counts.done + " of " + (counts.total + refused.length) + " done");
       if (counts.duplicates) parts.push(counts.duplicates + " already in the family (duplicate" + (counts.duplicates === 1 ? ")" : "s)"));
-      if (counts.rejected) parts.push(counts.rejected + " rejected (why is under each)");
+      if (counts.rejected) {
+        const more = rejectedNames.length - 10;
+        parts.push(counts.rejected + " rejected, not kept: " + rejectedNames.slice(0, 10).join(", ") +
+          (more > 0 ? ", and " + more + " more" : "") + (counts.rejected === 1 ? " (why is under it)" : " (why is under each)"));
+      }
       if (counts.failed) parts.push(counts.failed + " failed (use Retry)");
       if (refused.length) {
         parts.push(refused.length + " refused, over the " + form.dataset.maxSize + " limit per file: " + refused.join(", "));
@@ -215,7 +222,10 @@
           const duplicate = outcome("duplicate");
           li.replaceWith(...answer);
           counts.done += 1;
-          if (rejected) counts.rejected += 1;
+          if (rejected) {
+            counts.rejected += 1;
+            rejectedNames.push(item.file.name);
+          }
           if (duplicate) counts.duplicates += 1;
         } else {
           fail(item, reasonFor(xhr));

@@ -79,3 +79,29 @@ def test_corrections_on_a_phone(live_server, browser, artifacts, smiths):
         assert phone.js_errors == []
     finally:
         context.close()
+
+
+def test_a_position_typed_with_a_decimal_comma_on_a_phone_sets_the_place(live_server, browser, artifacts, smiths):
+    """A grandparent whose phone's keyboard writes a decimal comma typed 38,7223 and -9,1393 into Latitude and
+    Longitude: the number fields dropped the commas (387223) and the browser said "Value must be less than or equal
+    to 90", a number they never typed. The fields take a comma as the decimal point (and offer a keyboard of digits)."""
+    family, scan, trip = smiths
+    context, phone = new_page(browser, viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True,
+                              device_scale_factor=2)
+    try:
+        sign_in(phone, live_server, "bob")
+        phone.goto(live_server.url + scan.get_absolute_url())
+        corrections = phone.locator("#corrections")
+        corrections.get_by_label("Latitude").tap()
+        phone.keyboard.type("38,7223")
+        corrections.get_by_label("Longitude").tap()
+        phone.keyboard.type("-9,1393")
+        corrections.get_by_role("button", name="Set place").tap()
+        phone.get_by_text("Place set to Lisbon").wait_for()
+        assert corrections.get_by_label("Latitude").get_attribute("inputmode") == "decimal"
+        phone.screenshot(path=artifacts / "corrections-decimal-comma-390.png", full_page=True)
+        assert phone.js_errors == []
+    finally:
+        context.close()
+    scan.refresh_from_db()
+    assert (scan.place_city, round(scan.latitude, 4), round(scan.longitude, 4)) == ("Lisbon", 38.7223, -9.1393)

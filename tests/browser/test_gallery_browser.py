@@ -175,7 +175,7 @@ def test_upload_starts_on_the_last_used_family_and_uses_tags_typed_after_choosin
     page.wait_for_function("() => document.getElementById('upload-progress').textContent.includes('3 of 3 done')")
     assert page.locator('#upload-list [data-outcome="saved"]').count() == 2
     # "Done" is not "saved": the summary counts the files the server turned down.
-    assert page.locator("#upload-progress").inner_text() == "3 of 3 done; 1 rejected (why is under each)."
+    assert page.locator("#upload-progress").inner_text() == "3 of 3 done; 1 rejected, not kept: notes.jpg (why is under it)."
     assert page.js_errors == []
 
     new = Photo.objects.filter(original_filename__in=["a.jpg", "b.jpg"])

@@ -280,3 +280,71 @@ def test_explore_lists_the_rest_by_name_in_finger_sized_rows(live_server, browse
     assert min(names.nth(n).bounding_box()["height"] for n in range(6)) >= 40
     assert page.js_errors == []
     context.close()
+
+
+# The fields on the page whose text is under 16 px, and the number fields drawn otherwise than a text field.
+SMALL_FIELDS = """() => {
+  const fields = [...document.querySelectorAll(
+    'input:not([type=hidden]):not([type=checkbox]):not([type=radio]):not([type=range]):not([type=file]), select, textarea')]
+    .filter((el) => el.checkVisibility({ visibilityProperty: true }));
+  const text = fields.find((el) => el.type === 'text');
+  const look = (el) => { const s = getComputedStyle(el); return [s.borderTopColor, s.borderRadius, s.fontFamily].join(' '); };
+  return fields.flatMap((el) => {
+    const name = `${el.tagName.toLowerCase()}[${el.type}] ${el.name}`;
+    const size = parseFloat(getComputedStyle(el).fontSize);
+    return [...(size < 16 ? [`${name}: ${size} px`] : []),
+            ...(el.type === 'number' && text && look(el) !== look(text) ? [`${name}: drawn as ${look(el)}`] : [])];
+  });
+}"""
+
+
+@pytest.mark.django_db(transaction=True)
+def test_fields_on_a_phone_are_16_px_so_tapping_one_does_not_zoom_the_page(live_server, browser, artifacts):
+    """On a phone the fields of a photo's "Correct what the camera got wrong" (day, time, shift, place, latitude,
+    longitude) and of the search filters were 13-14 px: an iPhone zooms the page in when such a field gets the focus
+    and leaves it zoomed, wider than the screen, so a grandparent correcting a date had to pinch back out after each
+    field; the number fields (shift by, latitude, longitude) were not drawn as the other fields either (the browser's
+    own smaller font and darker border). Every field reads at 16 px on a phone, and number fields look like the rest."""
+    family = FamilyFactory(name="Hendersons")
+    grandma = UserFactory(username="grandma")
+    MembershipFactory(family=family, user=grandma, role=Membership.Role.ADMIN)
+    photo = _add_shape(family, grandma, "red", "circle", seed=1)
+    context, page = _signed_in_page(browser, live_server, PHONE)
+
+    page.goto(live_server.url + f"/photos/{photo.pk}/")
+    assert page.evaluate(SMALL_FIELDS) == []
+    page.goto(live_server.url + "/search/?q=red")
+    page.locator("details.filters-fold > summary").tap()
+    assert page.evaluate(SMALL_FIELDS) == []
+    _check(page, PHONE_WIDTH, "search-filters-open", artifacts, "mobile")
+    assert page.js_errors == []
+    context.close()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_upload_summary_names_the_files_not_kept_so_a_phone_need_not_scroll_for_them(live_server, browser,
+                                                                                         artifacts):
+    """A grandparent chose 12 photos and the 2 videos the phone's picker put among them: the summary said "14 of 14
+    done; 2 rejected (why is under each)", and which two, and why, were rows far down a list 12 screens long on a
+    phone. The summary names the files not kept (the first ten, then how many more); each row still says why."""
+    family = FamilyFactory(name="Smiths")
+    MembershipFactory(family=family, user=UserFactory(username="grandma"), role=Membership.Role.ADMIN)
+    context, page = _signed_in_page(browser, live_server, PHONE)
+    photos = [{"name": f"IMG_{n:04d}.JPG", "mimeType": "image/png", "buffer": shape_png("red", "circle", seed=n)}
+              for n in range(12)]
+    videos = [{"name": "IMG_5003.MOV", "mimeType": "video/quicktime",
+               "buffer": b"\x00\x00\x00\x14ftypqt  \x00\x00\x00\x00qt  " + b"\x00" * 40},
+              {"name": "VID_5004.mp4", "mimeType": "video/mp4",
+               "buffer": b"\x00\x00\x00\x18ftypmp42\x00\x00\x00\x00mp42isom" + b"\x00" * 40}]
+
+    page.goto(live_server.url + "/upload/")
+    page.set_input_files("#file-input", files=photos[:6] + videos[:1] + photos[6:] + videos[1:])
+    page.locator("#upload-button").tap()
+    page.wait_for_function("() => document.getElementById('upload-progress').textContent.includes('14 of 14 done')")
+
+    assert page.locator("#upload-progress").inner_text() == (
+        "14 of 14 done; 2 rejected, not kept: IMG_5003.MOV, VID_5004.mp4 (why is under each).")
+    assert page.locator("#upload-progress").bounding_box()["y"] < 844  # on the first screen, with the button
+    _check(page, PHONE_WIDTH, "upload-videos-named", artifacts, "mobile")
+    assert page.js_errors == []
+    context.close()

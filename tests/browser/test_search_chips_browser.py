@@ -269,3 +269,28 @@ def test_a_place_chips_box_emptied_takes_the_place_off_and_keeps_its_words(live_
         page.screenshot(path=artifacts / f"chips-place-emptied-after-{width}.png", full_page=True)
         assert page.evaluate(OVERFLOW, width) == []
         assert page.js_errors == []
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("width", [1280, 390])
+def test_a_chips_change_box_puts_the_caret_in_its_field(live_server, browser, artifacts, toy_model, width):
+    """A chip's ✎ opened its "change" box with the focus left on the ✎: a grandparent on a phone who then typed a
+    place typed into nothing (and Enter closed the box again); on a phone the box opens at the foot of the screen, far
+    from the finger. The box's first field has the focus (and the text in it is selected, to be typed over), at
+    1280 px and on a 390 px phone."""
+    smiths, alice = FamilyFactory(name="Smiths"), UserFactory(username="alice")
+    MembershipFactory(family=smiths, user=alice, role=Membership.Role.ADMIN)
+    shape_photo(smiths, alice, "red", "circle", LISBON, "2023:07:14 12:00:00", seed=1)
+    shape_photo(smiths, alice, "red", "circle", LONDON, "2023:05:02 12:00:00", seed=3)
+    run_queued_tasks()
+    with _alice_page(browser, live_server, **width_options(width)) as page:
+        page.goto(live_server.url + "/search/?q=red+circle+in+Lisbon+2023")
+        page.wait_for_function(f"() => ({CHIP_KEYS})().join() === 'lisbon,2023'")
+        chip = page.locator('#results .chip[data-chip="lisbon"]')
+        pen = chip.locator(".chip-edit summary")
+        pen.tap() if width < 500 else pen.click()
+        page.wait_for_function("() => document.activeElement && document.activeElement.name === 'chip_place'")
+        page.keyboard.type("London")
+        page.keyboard.press("Enter")
+        page.wait_for_function(f"() => ({CHIP_KEYS})().join() === 'london,2023'")
+        assert page.js_errors == []
