@@ -34,6 +34,15 @@ def _alice_page(browser, live_server, **options):
         context.close()
 
 
+def _smiths_with(*circles: tuple) -> list:
+    """alice, admin of the Smiths, and their red circles (place, EXIF date, seed each), indexed: the photos."""
+    smiths, alice = FamilyFactory(name="Smiths"), UserFactory(username="alice")
+    MembershipFactory(family=smiths, user=alice, role=Membership.Role.ADMIN)
+    photos = [shape_photo(smiths, alice, "red", "circle", place, taken, seed=seed) for place, taken, seed in circles]
+    run_queued_tasks()
+    return photos
+
+
 CHIP_KEYS = "() => Array.from(document.querySelectorAll('#results .chips .chip')).map((c) => c.dataset.chip)"
 IDLE = "() => !document.querySelector('.htmx-request')"
 RESULT_IDS = "() => Array.from(document.querySelectorAll('#results .result')).map((r) => Number(r.dataset.photo))"
@@ -42,12 +51,8 @@ RESULT_IDS = "() => Array.from(document.querySelectorAll('#results .result')).ma
 # Data made in the test body, not through the db fixtures (see test_search_browser.py for why).
 @pytest.mark.django_db(transaction=True)
 def test_chips_show_remove_and_change(live_server, page, browser, artifacts, toy_model):
-    smiths, alice = FamilyFactory(name="Smiths"), UserFactory(username="alice")
-    MembershipFactory(family=smiths, user=alice, role=Membership.Role.ADMIN)
-    lisbon_2023 = shape_photo(smiths, alice, "red", "circle", LISBON, "2023:07:14 12:00:00", seed=1)
-    lisbon_2022 = shape_photo(smiths, alice, "red", "circle", LISBON, "2022:07:14 12:00:00", seed=2)
-    london_2023 = shape_photo(smiths, alice, "red", "circle", LONDON, "2023:05:02 12:00:00", seed=3)
-    run_queued_tasks()
+    lisbon_2023, lisbon_2022, london_2023 = _smiths_with(
+        (LISBON, "2023:07:14 12:00:00", 1), (LISBON, "2022:07:14 12:00:00", 2), (LONDON, "2023:05:02 12:00:00", 3))
     assert set(Photo.objects.values_list("status", flat=True)) == {Photo.Status.READY}
 
     sign_in(page, live_server, "alice")
@@ -105,10 +110,7 @@ def test_a_chips_words_stay_whole_on_a_narrow_phone(live_server, browser, artifa
     """At 320 px (a small phone, or a larger one zoomed: the width pages must reflow to) the date chip squeezed its
     label to fit the range beside it, breaking the year inside the word: "201" over "9". The chip's parts wrap to a
     second line instead; only a word wider than the whole chip (a long place name) still breaks."""
-    smiths, alice = FamilyFactory(name="Smiths"), UserFactory(username="alice")
-    MembershipFactory(family=smiths, user=alice, role=Membership.Role.ADMIN)
-    shape_photo(smiths, alice, "red", "circle", LISBON, "2019:07:14 12:00:00", seed=1)
-    run_queued_tasks()
+    _smiths_with((LISBON, "2019:07:14 12:00:00", 1))
     with _alice_page(browser, live_server, **{**PHONE, "viewport": {"width": 320, "height": 700}}) as page:
         page.goto(live_server.url + "/search/?q=red+circle+in+Lisbon+in+2019")
         page.wait_for_function(f"() => ({CHIP_KEYS})().length === 2")
@@ -125,10 +127,7 @@ def test_a_chips_words_stay_whole_on_a_narrow_phone(live_server, browser, artifa
 def test_a_long_chips_change_and_remove_buttons_wrap_together_on_a_phone(live_server, browser, artifacts, toy_model):
     """At 390 px "since june 2019" with its range filled its line up to the ✎, and the × wrapped to a line of its own
     at the chip's left, reading as a chip of nothing. The two buttons are one group: they wrap together, at the right."""
-    smiths, alice = FamilyFactory(name="Smiths"), UserFactory(username="alice")
-    MembershipFactory(family=smiths, user=alice, role=Membership.Role.ADMIN)
-    shape_photo(smiths, alice, "red", "circle", LISBON, "2019:07:14 12:00:00", seed=1)
-    run_queued_tasks()
+    _smiths_with((LISBON, "2019:07:14 12:00:00", 1))
     with _alice_page(browser, live_server, **PHONE) as page:
         page.goto(live_server.url + "/search/?q=circle+2019+or+2024+since+june+2019")
         page.wait_for_function(f"() => ({CHIP_KEYS})().length === 3")
@@ -148,11 +147,7 @@ def test_a_long_chips_change_and_remove_buttons_wrap_together_on_a_phone(live_se
 def test_a_day_of_every_years_chip_is_changed_with_its_own_form(live_server, page, browser, artifacts, toy_model):
     """"14 july" (a day of every year) had × alone: its ✎ opens a day, a month and a year, given a year it is that
     one day; it fits a 390 px phone, whose buttons are big enough for a finger."""
-    smiths, alice = FamilyFactory(name="Smiths"), UserFactory(username="alice")
-    MembershipFactory(family=smiths, user=alice, role=Membership.Role.ADMIN)
-    lisbon_2023 = shape_photo(smiths, alice, "red", "circle", LISBON, "2023:07:14 12:00:00", seed=1)
-    lisbon_2022 = shape_photo(smiths, alice, "red", "circle", LISBON, "2022:07:14 12:00:00", seed=2)
-    run_queued_tasks()
+    lisbon_2023, lisbon_2022 = _smiths_with((LISBON, "2023:07:14 12:00:00", 1), (LISBON, "2022:07:14 12:00:00", 2))
 
     sign_in(page, live_server, "alice")
     page.goto(live_server.url + "/search/?q=red+circle+on+the+14th+of+july")
@@ -186,11 +181,7 @@ def test_a_message_about_a_chip_goes_with_the_results_it_spoke_of(live_server, b
     """"14 july" changed to 31 June is refused: "There is no 31 June …" heads the page. × on the chip then redrew the
     results for "red circle 14 july" as words, and the message stayed over them, though what it spoke of was gone. A
     message goes with the results it came with (as on a page loaded whole), at 1280 px and on a 390 px phone."""
-    smiths, alice = FamilyFactory(name="Smiths"), UserFactory(username="alice")
-    MembershipFactory(family=smiths, user=alice, role=Membership.Role.ADMIN)
-    shape_photo(smiths, alice, "red", "circle", LISBON, "2023:07:14 12:00:00", seed=1)
-    shape_photo(smiths, alice, "red", "circle", LISBON, "2022:07:14 12:00:00", seed=2)
-    run_queued_tasks()
+    _smiths_with((LISBON, "2023:07:14 12:00:00", 1), (LISBON, "2022:07:14 12:00:00", 2))
     with _alice_page(browser, live_server, **width_options(width)) as page:
         page.goto(live_server.url + "/search/?q=red+circle+14+july")
         page.wait_for_function(f"() => ({CHIP_KEYS})().join() === '14 july'")
@@ -218,10 +209,7 @@ def test_a_place_chips_change_box_keeps_its_name_on_a_page_back_from_history(liv
     """Back to a search from before a chip's × (htmx restores the page from its history cache) put every text box of
     a GET form back to its value in the address: the place chip's ✎ box too, which no address names, so it was
     emptied, and "Change" then took "in Lisbon" out of the query. The chip's box keeps the chip's name."""
-    smiths, alice = FamilyFactory(name="Smiths"), UserFactory(username="alice")
-    MembershipFactory(family=smiths, user=alice, role=Membership.Role.ADMIN)
-    lisbon_2023 = shape_photo(smiths, alice, "red", "circle", LISBON, "2023:07:14 12:00:00", seed=1)
-    run_queued_tasks()
+    [lisbon_2023] = _smiths_with((LISBON, "2023:07:14 12:00:00", 1))
     sign_in(page, live_server, "alice")
     page.goto(live_server.url + "/search/?q=red+circle+in+Lisbon+2023")
     page.wait_for_function(f"() => ({CHIP_KEYS})().join() === 'lisbon,2023'")
@@ -248,11 +236,7 @@ def test_a_place_chips_box_emptied_takes_the_place_off_and_keeps_its_words(live_
     """The place chip's ✎ box emptied, "Change" took "in Lisbon" out of the query without a word: the search box
     read "red circle 2023". The chip goes as its × takes it, its words stay in the box as plain words, and the page
     says so and how to search without them, at 1280 px and on a 390 px phone."""
-    smiths, alice = FamilyFactory(name="Smiths"), UserFactory(username="alice")
-    MembershipFactory(family=smiths, user=alice, role=Membership.Role.ADMIN)
-    shape_photo(smiths, alice, "red", "circle", LISBON, "2023:07:14 12:00:00", seed=1)
-    shape_photo(smiths, alice, "red", "circle", LONDON, "2023:05:02 12:00:00", seed=3)
-    run_queued_tasks()
+    _smiths_with((LISBON, "2023:07:14 12:00:00", 1), (LONDON, "2023:05:02 12:00:00", 3))
     with _alice_page(browser, live_server, **width_options(width)) as page:
         page.goto(live_server.url + "/search/?q=red+circle+in+Lisbon+2023")
         page.wait_for_function(f"() => ({CHIP_KEYS})().join() === 'lisbon,2023'")
@@ -278,11 +262,7 @@ def test_a_chips_change_box_puts_the_caret_in_its_field(live_server, browser, ar
     place typed into nothing (and Enter closed the box again); on a phone the box opens at the foot of the screen, far
     from the finger. The box's first field has the focus (and the text in it is selected, to be typed over), at
     1280 px and on a 390 px phone."""
-    smiths, alice = FamilyFactory(name="Smiths"), UserFactory(username="alice")
-    MembershipFactory(family=smiths, user=alice, role=Membership.Role.ADMIN)
-    shape_photo(smiths, alice, "red", "circle", LISBON, "2023:07:14 12:00:00", seed=1)
-    shape_photo(smiths, alice, "red", "circle", LONDON, "2023:05:02 12:00:00", seed=3)
-    run_queued_tasks()
+    _smiths_with((LISBON, "2023:07:14 12:00:00", 1), (LONDON, "2023:05:02 12:00:00", 3))
     with _alice_page(browser, live_server, **width_options(width)) as page:
         page.goto(live_server.url + "/search/?q=red+circle+in+Lisbon+2023")
         page.wait_for_function(f"() => ({CHIP_KEYS})().join() === 'lisbon,2023'")
