@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import re
+
 from django import forms
 from django.contrib.admin.forms import AdminAuthenticationForm
 from django.contrib.auth import authenticate
@@ -435,8 +437,15 @@ class DecimalDegreesField(forms.FloatField):
         return super().to_python(value)
 
 
+_DEGREES = r"-?\d+(?:[.,]\d+)?"
+# A position copied whole from a maps app ("38.7223, -9.1393"): two numbers apart by a comma or semicolon and a space,
+# or a space alone, or a comma between two numbers with a dot each ("38,7223" is one number: a decimal comma).
+POSITION_PAIR = re.compile(rf"\s*({_DEGREES})\s*(?:;|,\s|\s)\s*({_DEGREES})\s*|\s*(-?\d+\.\d+)\s*,\s*(-?\d+\.\d+)\s*")
+
+
 class PhotoPlaceForm(forms.Form):
-    """One of the family's known places, or a position typed in decimal degrees."""
+    """One of the family's known places, or a position typed in decimal degrees; a position pasted whole into the
+    latitude, the longitude left empty, is read as both (POSITION_PAIR)."""
 
     known = forms.ChoiceField(required=False)
     latitude = DecimalDegreesField(required=False, min_value=-90, max_value=90)
@@ -446,6 +455,11 @@ class PhotoPlaceForm(forms.Form):
         """`current`: the photo's place now, as its label says it ("" for none): the list's first line names it, so the
         list never reads as if the photo had no place (choosing nothing there still changes nothing)."""
         super().__init__(*args, **kwargs)
+        if self.is_bound and not self.data.get(self.add_prefix("longitude"), "").strip() and (
+                pair := POSITION_PAIR.fullmatch(self.data.get(self.add_prefix("latitude"), ""))):
+            latitude, longitude = (pair[1], pair[2]) if pair[1] is not None else (pair[3], pair[4])
+            self.data = self.data.copy()
+            self.data[self.add_prefix("latitude")], self.data[self.add_prefix("longitude")] = latitude, longitude
         self.places = list(places)
         self.fields["known"].choices = [("", f"— (now: {current})" if current else "—")] + [
             (str(n), p.label()) for n, p in enumerate(self.places)]

@@ -318,7 +318,23 @@ def test_a_place_is_picked_from_the_familys_places_or_typed_and_geocoded(family,
     assert (fresh.place_city, fresh.place_source, fresh.latitude) == ("Lisbon", Photo.PlaceSource.MEMBER, LISBON[0])
 
 
+@pytest.mark.parametrize("typed", ["38.7223, -9.1393", "38.7223,-9.1393", "38.7223 -9.1393", "38,7223; -9,1393",
+                                   " 38.7223 ,  -9.1393 "])
+def test_a_position_pasted_whole_into_latitude_is_split(family, alice, client_for, typed):
+    """A maps app copies a position as one pair ("38.7223, -9.1393"), and a grandparent pastes it into Latitude: it
+    was "Enter a number." and "A position needs both…". Latitude holding a pair with Longitude empty is read as both
+    (a comma between two numbers with a dot each, or a comma or semicolon and a space, or a space alone: "38,7223" is
+    still one number, its comma a decimal point)."""
+    photo = _gps_photo(family, alice, position=PORTO)
+    response = client_for(alice).post(reverse("gallery:photo_place", args=[photo.pk]),
+                                      {"latitude": typed, "longitude": ""}, follow=True)
+    assert "Place set to Lisbon" in response.content.decode(), typed
+    fresh = _fresh(photo)
+    assert (fresh.place_city, fresh.latitude, fresh.longitude) == ("Lisbon", 38.7223, -9.1393)
+
+
 @pytest.mark.parametrize("data, message", [
+    ({"latitude": "38.7223, -9.1393", "longitude": "1"}, "Enter a number."),  # a pair, and a longitude too: which?
     ({"latitude": "91", "longitude": "0"}, "less than or equal to 90"),
     ({"latitude": "nan", "longitude": "0"}, "Enter a number."),
     ({"latitude": "10"}, "both a latitude and a longitude"),
