@@ -457,7 +457,7 @@ class PhotoPlaceForm(forms.Form):
         super().__init__(*args, **kwargs)
         if self.is_bound and not self.data.get(self.add_prefix("longitude"), "").strip() and (
                 pair := POSITION_PAIR.fullmatch(self.data.get(self.add_prefix("latitude"), ""))):
-            latitude, longitude = (pair[1], pair[2]) if pair[1] is not None else (pair[3], pair[4])
+            latitude, longitude = (group for group in pair.groups() if group is not None)  # (one alternative's)
             self.data = self.data.copy()
             self.data[self.add_prefix("latitude")], self.data[self.add_prefix("longitude")] = latitude, longitude
         self.places = list(places)

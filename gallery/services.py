@@ -434,16 +434,22 @@ def photo_upload(
     result = photo_create_from_bytes(  # (which makes the name the one stored: upload_filename)
         family=family, uploaded_by=uploaded_by, data=data, filename=filename, tags=tags, description=description
     )
-    if result.outcome == UploadResult.REJECTED and result.reason == NOT_AN_IMAGE and is_a_sidecar(data):
-        # (chosen with the photos of a Google Photos export: what it holds is lost unless imported)
-        return replace(result, reason=SIDECAR_UPLOADED)
-    if result.outcome == UploadResult.REJECTED and result.reason == NOT_AN_IMAGE and is_an_xmp_sidecar(data):
-        return replace(result, reason=XMP_SIDECAR_UPLOADED)  # (a darktable or digiKam folder dropped whole)
-    if result.outcome == UploadResult.REJECTED and result.reason == NOT_AN_IMAGE and (kind := archive_kind(data)):
-        return replace(result, reason=archive_refusal(kind))  # (a Takeout part, a folder sent zipped)
-    if result.outcome == UploadResult.REJECTED and result.reason == NOT_AN_IMAGE and is_a_video(data):
-        return replace(result, reason=VIDEO_REFUSAL)  # (a phone's picker sends its videos with the photos)
-    return result
+    if result.outcome != UploadResult.REJECTED or result.reason != NOT_AN_IMAGE:
+        return result
+    return replace(result, reason=_not_an_image_reason(data) or result.reason)
+
+
+def _not_an_image_reason(data: bytes) -> str:
+    """What a file that is no image is instead, as its uploader should hear it ("" when nothing is known)."""
+    if is_a_sidecar(data):  # (chosen with the photos of a Google Photos export: what it holds is lost unless imported)
+        return SIDECAR_UPLOADED
+    if is_an_xmp_sidecar(data):  # (a darktable or digiKam folder dropped whole)
+        return XMP_SIDECAR_UPLOADED
+    if kind := archive_kind(data):  # (a Takeout part, a folder sent zipped)
+        return archive_refusal(kind)
+    if is_a_video(data):  # (a phone's picker sends its videos with the photos)
+        return VIDEO_REFUSAL
+    return ""
 
 
 SIDECAR_UPLOADED = ("A Google Takeout sidecar, not a photo: the date taken, place, caption and people Google Photos "

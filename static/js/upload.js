@@ -24,12 +24,12 @@
 
   const waiting = []; // chosen, not sent yet: {file, li}
   const queue = []; // sent or to be sent: {file, li, family, tags, album}
-  // Of the files sent (rejected: by the server; duplicates: already in the family, so what was typed with them, tags
-  // and description, was not applied: the summary is what a screen reader hears as files finish, so it says so too).
-  const counts = { total: 0, done: 0, failed: 0, rejected: 0, duplicates: 0 };
+  // Of the files sent (duplicates: already in the family, so what was typed with them, tags and description, was not
+  // applied: the summary is what a screen reader hears as files finish, so it says so too).
+  const counts = { total: 0, done: 0, failed: 0, duplicates: 0 };
   const refused = []; // names of the files refused as soon as they were chosen (over the per-file limit)
-  // Names of the files the server rejected, in the order they finished: the summary names them, as on a phone their
-  // rows may be screens further down the list.
+  // Names of the files the server rejected, in the order they finished (how many: its length): the summary names them,
+  // as on a phone their rows may be screens further down the list.
   const rejectedNames = [];
   const failed = []; // sent, failed on the way (the network, the server down): each has a Retry, "Upload" sends them all
   let chosenRows = []; // the rows of the files chosen since the last "Upload", in the order chosen (top of the list)
@@ -72,10 +72,10 @@
       const parts = [];
       if (counts.total) parts.push(counts.done + " of " + (counts.total + refused.length) + " done");
       if (counts.duplicates) parts.push(counts.duplicates + " already in the family (duplicate" + (counts.duplicates === 1 ? ")" : "s)"));
-      if (counts.rejected) {
-        const more = rejectedNames.length - 10;
-        parts.push(counts.rejected + " rejected, not kept: " + rejectedNames.slice(0, 10).join(", ") +
-          (more > 0 ? ", and " + more + " more" : "") + (counts.rejected === 1 ? " (why is under it)" : " (why is under each)"));
+      const rejected = rejectedNames.length;
+      if (rejected) {
+        parts.push(rejected + " rejected, not kept: " + rejectedNames.slice(0, 10).join(", ") +
+          (rejected > 10 ? ", and " + (rejected - 10) + " more" : "") + (rejected === 1 ? " (why is under it)" : " (why is under each)"));
       }
       if (counts.failed) parts.push(counts.failed + " failed (use Retry)");
       if (refused.length) {
@@ -223,7 +223,6 @@
           li.replaceWith(...answer);
           counts.done += 1;
           if (rejected) {
-            counts.rejected += 1;
             rejectedNames.push(item.file.name);
           }
           if (duplicate) counts.duplicates += 1;
