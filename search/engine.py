@@ -333,7 +333,7 @@ class _SemanticSearch:
         response.search_models = models
         refine = {}
         if plan.like or plan.unlike:  # one read of the refine's photos, for every model's families
-            refine, response.left_out = _refine_read(plan, models, vectors=True)
+            refine, response.left_out = _refine_read(plan, models, vectors=True, load=load)
             response.liked, response.unliked = _moving(plan.like, plan.unlike, _refining(refine, response.left_out))
         # Families with a fitted calibration (search.calibration) are scored with it: one group per calibration.
         fitted = active_calibrations(models.items()) if plan.calibrated else {}
@@ -362,7 +362,7 @@ class _SemanticSearch:
             if vectors is None:
                 continue
             if plan.like or plan.unlike:  # by the photos of every family searched with this model, whatever its fit
-                vectors = _refined(response, plan, refine, embedder.calibration[0], model_name, vectors, len(texts))
+                vectors = _refined(models, plan, refine, embedder.calibration[0], model_name, vectors, len(texts))
             self.groups.append((model_name, embedder, replace(plan.scope, family_ids=tuple(family_ids)),
                                 vectors[: len(texts)], vectors[len(texts):], calibration))
 
@@ -432,20 +432,22 @@ def _search_models(plan: Plan) -> dict[int, str]:
     return {f: family_search_model(family_id=f, other_models=plan.other_models) for f in plan.scope.family_ids}
 
 
-def _refine_read(plan: Plan, models: dict[int, str], *, vectors: bool) -> tuple[dict[int, RefinePhoto], LeftOut]:
+def _refine_read(plan: Plan, models: dict[int, str], *, vectors: bool,
+                 load: bool) -> tuple[dict[int, RefinePhoto], LeftOut]:
     """The refine's photos the user may see (search.selectors.refine_photos: one read), and those left out, by why:
     not indexed yet under their family's search model, or whose indexing failed (nothing indexes it until a Retry),
     indexed under a model that can't be loaded now (smart search is off: no vector is moved), in another of the
     user's families than those searched, or not the user's to see (counted only: another family's photo reads as a
-    missing one). The photos that refine are the rest: `_refining`. With `vectors` (the search itself, which loads
-    its models anyway) a model not loaded yet is loaded to tell; without (the refine bar, which a verdict redraws and
-    must not wait for a load), one this process failed to load is off and any other is taken to load."""
+    missing one). The photos that refine are the rest: `_refining`. `vectors`: with their embeddings. With `load` (a
+    search, which loads its models anyway) a model not loaded yet is loaded to tell; without (the refine bar, which a
+    verdict redraws, and a verdict's components: neither may wait for a load), one this process failed to load is
+    off and any other is taken to load."""
     named = list(dict.fromkeys(plan.like + plan.unlike))
     photos = refine_photos(photo_ids=named, family_ids=list(plan.families), search_models=models, vectors=vectors)
     seen = [i for i in named if i in photos]
     searched = [i for i in seen if photos[i].family_id in models]
     waiting = [i for i in searched if not photos[i].indexed]
-    loads = _model_loads if vectors else (lambda model_name: not model_load_failed(model_name))
+    loads = _model_loads if load else (lambda model_name: not model_load_failed(model_name))
     off = {m for m in {models[photos[i].family_id] for i in searched if photos[i].indexed} if not loads(m)}
     return photos, LeftOut(
         not_indexed=[i for i in waiting if not photos[i].failed], failed=[i for i in waiting if photos[i].failed],
@@ -523,21 +525,22 @@ def refine_read(*, user: AbstractBaseUser, params: SearchParams,
                    unlike=tuple(dict.fromkeys(_refine_ids(params.unlike) + _refine_ids(also[1]))))
     if not (plan.like or plan.unlike) or not plan.query or plan.scope.empty:
         return RefineRead(searched=bool(plan.query) and not plan.scope.empty)
-    photos, left_out = _refine_read(plan, response.search_models if ran else _search_models(plan), vectors=False)
+    photos, left_out = _refine_read(plan, response.search_models if ran else _search_models(plan), vectors=False,
+                                    load=False)
     return RefineRead(True, photos, left_out)
 
 
-def _refined(response: SearchResponse, plan: Plan, refine: dict[int, RefinePhoto], scale: float, model_name: str,
+def _refined(models: dict[int, str], plan: Plan, refine: dict[int, RefinePhoto], scale: float, model_name: str,
              vectors, terms: int) -> np.ndarray:
     """The query's term vectors moved by the refine's photos searched with `model_name` (`refine`: those the user may
     see, not in the trash, with their embedding of their family's search model, _refine_read), the excluded concepts'
     vectors after them unchanged. Families calibrated apart are searched with the same moved vectors (which photos
     moved them, the response's liked and unliked, is worked out once for every group: _moving)."""
-    models = response.search_models
     rows = {i: photo.vector for i, photo in refine.items()
             if photo.indexed and models.get(photo.family_id) == model_name}
-    right = [np.asarray(rows[i], dtype=np.float32) for i in plan.like if i in rows and i not in plan.unlike]
-    wrong = [np.asarray(rows[i], dtype=np.float32) for i in plan.unlike if i in rows]
+    right_ids, wrong_ids = _moving(plan.like, plan.unlike, rows.keys())
+    right = [np.asarray(rows[i], dtype=np.float32) for i in right_ids]
+    wrong = [np.asarray(rows[i], dtype=np.float32) for i in wrong_ids]
     if not right and not wrong:
         return vectors
     vectors = np.array(vectors, dtype=np.float32)
