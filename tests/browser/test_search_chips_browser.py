@@ -154,7 +154,10 @@ def test_a_day_of_every_years_chip_is_changed_with_its_own_form(live_server, pag
     page.wait_for_function(f"() => ({CHIP_KEYS})().join() === '14th of july'")
     assert set(page.evaluate(RESULT_IDS)) == {lisbon_2023.pk, lisbon_2022.pk}
     chip = page.locator('#results .chip[data-chip="14th of july"]')
+    page.wait_for_function(IDLE)
     chip.locator(".chip-edit summary").click()
+    # (the box puts the caret in its first field as it opens: typed into before, a field can lose what was typed)
+    page.wait_for_function("() => document.activeElement && document.activeElement.name === 'chip_day'")
     assert chip.locator("select[name=chip_month]").input_value() == "7"
     chip.locator("input[name=chip_year]").fill("2022")
     page.screenshot(path=artifacts / "chips-day-edit.png", full_page=False)
