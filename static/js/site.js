@@ -51,22 +51,21 @@
     if (output) output.value = Number(input.value).toFixed(2);
   });
 
-  // One explanation open at a time (on a phone each one is a sheet over the bottom of the screen).
+  // A panel opening ("toggle" does not bubble: caught on the way down):
+  // - one explanation open at a time (on a phone each one is a sheet over the bottom of the screen);
+  // - a search chip's ✎ box opens with the caret in its first field, its text selected to be typed over: else what
+  //   was typed next went nowhere (on a phone the box opens at the foot of the screen, far from the ✎ tapped).
   document.addEventListener("toggle", (e) => {
     const opened = e.target;
-    if (!opened.matches || !opened.matches("details.explain") || !opened.open) return;
-    document.querySelectorAll("details.explain[open]").forEach((other) => { if (other !== opened) other.open = false; });
-  }, true); // "toggle" does not bubble
-
-  // A search chip's ✎ box opens with the caret in its first field, its text selected to be typed over: else what was
-  // typed next went nowhere (on a phone the box opens at the foot of the screen, far from the ✎ tapped).
-  document.addEventListener("toggle", (e) => {
-    const opened = e.target;
-    if (!opened.matches || !opened.matches("details.chip-edit") || !opened.open) return;
-    const field = opened.querySelector("input:not([type=hidden]), select");
-    if (!field) return;
-    field.focus();
-    if (field.select && field.type === "text") field.select();
+    if (!opened.matches || !opened.open) return;
+    if (opened.matches("details.explain")) {
+      document.querySelectorAll("details.explain[open]").forEach((other) => { if (other !== opened) other.open = false; });
+    } else if (opened.matches("details.chip-edit")) {
+      const field = opened.querySelector("input:not([type=hidden]), select");
+      if (!field) return;
+      field.focus();
+      if (field.select && field.type === "text") field.select();
+    }
   }, true);
 
   // The folded menu, an open explanation and a search chip's "change" box close when a tap or click lands outside
