@@ -12,6 +12,7 @@ from django.shortcuts import redirect, resolve_url
 from django.urls import reverse
 from django_htmx.http import HttpResponseClientRedirect
 
+from gallery.text import API_PREFIX, is_api
 from gallery.views import redirect_back
 
 # Bumped by first_run_forget(): every middleware instance checks again on its next request.
@@ -41,7 +42,7 @@ class FirstRunMiddleware:
             self.generation = _generation
             self.has_users = get_user_model().objects.exists()
             setup_url = reverse("setup")
-            exempt = (setup_url, "/static/", "/api/")
+            exempt = (setup_url, "/static/", API_PREFIX)
             if not self.has_users and not request.path.startswith(exempt):
                 return redirect(setup_url)
         return self.get_response(request)
@@ -97,7 +98,7 @@ class FormFieldsMiddleware:
         return self.get_response(request)
 
     def process_view(self, request, view_func, view_args, view_kwargs):
-        if request.method != "POST" or request.path.startswith("/api/"):
+        if request.method != "POST" or is_api(request):
             return None
         limit = getattr(view_func, "form_max_fields", None) or settings.DATA_UPLOAD_MAX_NUMBER_FIELDS
         try:

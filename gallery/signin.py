@@ -18,6 +18,8 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.utils import timezone
 
+from gallery.text import is_api
+
 logger = logging.getLogger(__name__)
 
 
@@ -101,7 +103,7 @@ def lockout_response(request: HttpRequest, original_response: HttpResponse | Non
     """AXES_LOCKOUT_CALLABLE: the answer to a sign-in refused because of the lockout."""
     username = (credentials or {}).get("username") or request.POST.get("username")
     message, seconds = lockout_message(username=username, ip_address=client_ip(request))
-    if request.path.startswith("/api/"):
+    if is_api(request):
         response = JsonResponse({"detail": message, "retry_after": seconds}, status=429)
     else:
         # A fresh form keeping the typed username, the lockout as its only error.

@@ -80,10 +80,18 @@ class NulGuardMiddleware:
         return refusal(request, 400, REFUSED)
 
 
+API_PREFIX = "/api/"  # (mediasearch/urls.py mounts the API there)
+
+
+def is_api(request: HttpRequest) -> bool:
+    """Whether the request is the API's, which answers errors and refusals in its own JSON shape."""
+    return request.path.startswith(API_PREFIX)
+
+
 def refusal(request: HttpRequest, status: int, message: str) -> HttpResponse:
     """A refused request: JSON `{"detail": ...}` for the API, plain text for a page (upload.js shows it as is).
     Here, in a module that imports nothing of the project's, so any middleware or view can use it."""
-    if request.path.startswith("/api/"):
+    if is_api(request):
         return JsonResponse({"detail": message}, status=status)
     return HttpResponse(message, status=status, content_type="text/plain; charset=utf-8")
 

@@ -14,6 +14,8 @@ from drf_spectacular.views import SpectacularAPIView
 from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 
+from gallery.text import is_api
+
 logger = logging.getLogger(__name__)
 
 DATABASE_RETRY_SECONDS = 5
@@ -29,10 +31,10 @@ def server_error(request: HttpRequest) -> HttpResponse:
     network cut), answer 503 with Retry-After, as load balancers, clients and people can act on that; anything else
     is the site's 500 page, in the layout but drawn without the database."""
     if not isinstance(sys.exc_info()[1], (OperationalError, InterfaceError)):  # (called in Django's `except` block)
-        if _is_api(request):  # the API's error shape, as for every other API error
+        if is_api(request):  # the API's error shape, as for every other API error
             return JsonResponse({"detail": SERVER_FAILED}, status=500)
         return _error_page(request, "500.html", 500, "Something went wrong")
-    if _is_api(request):
+    if is_api(request):
         response = JsonResponse({"detail": DATABASE_GONE}, status=503)
     else:
         # No request context: its processors would ask the database for the user and the navigation.
@@ -44,7 +46,7 @@ def server_error(request: HttpRequest) -> HttpResponse:
 def page_not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
     """handler404: under /api/ the API's own error shape, {"detail": "Not found."} (a URL no route matches: a word
     where an id goes, a typo in the path), as DRF answers for a missing object; elsewhere the site's page."""
-    if _is_api(request):
+    if is_api(request):
         return JsonResponse({"detail": "Not found."}, status=404)
     return django_page_not_found(request, exception)
 
@@ -52,14 +54,9 @@ def page_not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
 def bad_request(request: HttpRequest, exception: Exception) -> HttpResponse:
     """handler400 (a bad Host header, a malformed request): the site's page. It can come before the middleware that
     knows the user ran, so it is drawn as the 500 page is. Under /api/ the API's error shape."""
-    if _is_api(request):
+    if is_api(request):
         return JsonResponse({"detail": "Bad request."}, status=400)
     return _error_page(request, "400.html", 400, "Bad request")
-
-
-def _is_api(request: HttpRequest) -> bool:
-    """Whether the request is the API's, which answers errors in its own JSON shape."""
-    return request.path.startswith("/api/")
 
 
 def _error_page(request: HttpRequest, template: str, status: int, title: str) -> HttpResponse:
