@@ -18,11 +18,13 @@ What it says is what an XMP sidecar's keywords and face names say (gallery.xmp_s
 tag "from the file", under the same rules (the text cleaned, a person one tag whatever the name holds, one longer than
 a tag left out with a log line, taken off when the changed file no longer gives it, never a member's tag); a starred
 photo is the importing member's favourite, once (as Google Photos' star: services.photo_sidecar_star); a photo goes
-into the family's album of the name of each Picasa album it is in (import_photos' _Albums); a caption is the
-description nobody wrote (services.photo_description_fill). A face whose
-id the file's `[Contacts2]` lacks (older versions kept names only in Picasa's own contacts.xml) gives no tag, with a
-log line. The file is kept by its path in PhotoXmpSidecar, as a sidecar of each photo of its folder, with the
-fingerprint of its bytes: an import reads it again only when it changed.
+into the family's album of the name of each Picasa album it is in, on its first reading and when its list gains one
+since, never one a member took it out of (import_photos' _Albums); a caption is the description nobody wrote, and
+replaces or takes off the one it wrote when changed or taken off in Picasa (services.photo_sidecar_description, as an
+XMP sidecar's dc:description). A face whose id the file's `[Contacts2]` lacks (older versions kept names only in
+Picasa's own contacts.xml) gives no tag, with a log line. The file is kept by its path in PhotoXmpSidecar, as a
+sidecar of each photo of its folder, with the fingerprint of its bytes and what it said of the photo's caption and
+albums: an import reads it again only when it changed.
 
 Read by a small line reader rather than configparser, which keeps a section object and every key of every section
 (a 4 MB file of empty sections took it 17 s and 900 MB) and has rules Picasa's files don't (interpolation, a
@@ -59,8 +61,9 @@ CONTACTS = "contacts2"
 ALBUM = ".album:"  # Picasa 3's album sections, "[.album:<token>]", named by their `name=`
 READ = frozenset({"faces", "keywords", "star", "albums", "caption"})  # the keys of a photo's section this reader uses
 # The reader, as a number: raised when it reads more, so that the next import reads each file once more (2: albums
-# and captions, which files fingerprinted by 1 were never read for).
-READER_VERSION = 2
+# and captions, which files fingerprinted by 1 were never read for; 3: what each file says of each photo's caption and
+# albums kept, PhotoXmpSidecar.description and .albums, to tell what a later change of it changed).
+READER_VERSION = 3
 ALBUMS_SINCE = 2  # the first version that read albums: a file read by an earlier one was never read for them
 _STAR = re.compile(rb"(?i)star[ \t]*=")  # (a file that may star a photo: looked for in its bytes, not parsed)
 

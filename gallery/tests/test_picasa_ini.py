@@ -18,7 +18,7 @@ from django.core.management import call_command
 from gallery import picasa_ini
 from gallery.album_services import album_create, album_remove_photos
 from gallery.correction_services import photo_date_set
-from gallery.models import Album, Favourite, Photo, PhotoTag, PhotoXmpSidecar
+from gallery.models import Album, Favourite, Photo, PhotoTag, PhotoXmpSidecar, RemovedAlbumPhoto
 from gallery.services import MAX_TAGS, photo_tags_add, photo_update
 from gallery.sidecars import reader_fingerprint
 from gallery.tests.test_xmp_sidecars import sidecar_xml
@@ -542,7 +542,7 @@ def test_a_picasa_file_read_by_the_first_reader_is_read_again_for_its_albums_and
     # As the first reader left them: the file fingerprinted by version 1, no album nor caption from it.
     Album.objects.all().delete()
     Photo.objects.update(description="", description_source=Photo.FieldSource.NONE)
-    PhotoXmpSidecar.objects.update(sha256=reader_fingerprint(b"picasa ini", 1, data))
+    PhotoXmpSidecar.objects.update(sha256=reader_fingerprint(b"picasa ini", 1, data), description=None, albums=None)
 
     out = _import(root)
 
@@ -633,11 +633,113 @@ def test_a_picasa_file_read_by_the_first_reader_puts_its_photos_in_an_album_the_
                                                         "IMG_0002.JPG": {"albums": BEST}})
     root = write(tmp_path / "Pictures", {"IMG_0001.JPG": picture(), "IMG_0002.JPG": picture(), ".picasa.ini": data})
     _import(root)
-    # As the first reader left them, the album made by hand since (empty).
-    album = Album.objects.get()
-    album_remove_photos(user=alice, album=album, photo_ids=list(Photo.objects.values_list("pk", flat=True)))
-    PhotoXmpSidecar.objects.update(sha256=reader_fingerprint(b"picasa ini", 1, data))
+    # As the first reader left them, the album made by hand since (empty: no photo was ever in it).
+    Album.objects.get().entries.all().delete()
+    PhotoXmpSidecar.objects.update(sha256=reader_fingerprint(b"picasa ini", 1, data), description=None, albums=None)
 
     _import(root)
 
     assert album_photos("Best of 2009") == ["IMG_0001.JPG", "IMG_0002.JPG"] and Album.objects.count() == 1
+
+
+def descriptions() -> dict[str, tuple[str, str]]:
+    return {photo.original_filename: (photo.description, photo.description_source) for photo in Photo.objects.all()}
+
+
+def test_a_caption_changed_in_picasa_replaces_the_one_it_wrote_and_one_taken_off_there_clears_it(
+        tmp_path, family, alice):
+    """Only a description nobody wrote was filled: a caption changed in Picasa after it had filled one was never
+    read again. The description the Picasa file wrote, nobody having edited it since, follows its caption: changed
+    there, it is replaced; taken off there, it is cleared (as an XMP sidecar's dc:description taken off clears the one
+    it wrote). A member's edit stays, and so does a description the photo's own file wrote (Picasa wrote a JPEG's
+    caption into the file: the file's section holds one only for a file it could not write into)."""
+    root = write(tmp_path / "Pictures", {
+        "IMG_0001.JPG": picture(), "IMG_0002.JPG": picture(),
+        "IMG_0003.JPG": picture(iptc={"Iptc.Application2.Caption": "The file's own"}),
+        ".picasa.ini": ini(photos={"IMG_0001.JPG": {"caption": "Grandma"}, "IMG_0002.JPG": {"caption": "Picasa's"},
+                                   "IMG_0003.JPG": {"caption": "Picasa's too"}})})
+    _import(root)
+    photo_update(photo=Photo.objects.get(original_filename="IMG_0002.JPG"), user=alice, description="Ours")
+    write(root, {".picasa.ini": ini(photos={"IMG_0001.JPG": {"caption": "Grandma at 80"},
+                                            "IMG_0002.JPG": {"caption": "Changed"},
+                                            "IMG_0003.JPG": {"caption": "Changed too"}})})
+
+    out = _import(root)
+
+    assert descriptions() == {"IMG_0001.JPG": ("Grandma at 80", "embedded"), "IMG_0002.JPG": ("Ours", "member"),
+                              "IMG_0003.JPG": ("The file's own", "embedded")}
+    assert "1 photo was already there and changed by its Picasa file: 1 caption replaced" in out
+
+    write(root, {".picasa.ini": ini(photos={"IMG_0001.JPG": {"keywords": ""}, "IMG_0002.JPG": {"keywords": ""},
+                                            "IMG_0003.JPG": {"keywords": ""}})})
+    out = _import(root)
+
+    assert descriptions() == {"IMG_0001.JPG": ("", ""), "IMG_0002.JPG": ("Ours", "member"),
+                              "IMG_0003.JPG": ("The file's own", "embedded")}
+    assert "1 photo was already there and changed by its Picasa file: 1 caption removed" in out
+    # Given again in Picasa: the description nobody wrote, filled.
+    write(root, {".picasa.ini": ini(photos={"IMG_0001.JPG": {"caption": "Grandma again"}})})
+    assert "1 caption given" in _import(root)
+    assert descriptions()["IMG_0001.JPG"] == ("Grandma again", "embedded")
+    assert "Picasa files unchanged since they were last read: 1 " in _import(root)
+
+
+TRIP = "9a8b7c6d5e4f30211203f4e5d6c7b8a9"
+
+
+def test_a_photo_added_in_picasa_to_an_album_joins_it_unless_a_member_took_it_out(tmp_path, family, alice):
+    """A photo already read with its Picasa file joined only the albums of its first reading: one added to a Picasa
+    album since (its albums= list gained it) stayed out of the family's album of that name. It joins now, unless a
+    member took it out of that album in the gallery (kept as they do it); an album listed before stays as the member
+    left it."""
+    albums = {BEST: {"name": "Best of 2009"}, TRIP: {"name": "Trip"}}
+    root = write(tmp_path / "Pictures", {f"IMG_000{n}.JPG": picture() for n in range(1, 5)} | {
+        ".picasa.ini": album_ini(albums, {"IMG_0001.JPG": {"albums": BEST}, "IMG_0002.JPG": {"albums": BEST},
+                                          "IMG_0004.JPG": {"albums": TRIP}})})
+    _import(root)
+    best, trip = Album.objects.get(name="Best of 2009"), Album.objects.get(name="Trip")
+    album_remove_photos(user=alice, album=best, photo_ids=[Photo.objects.get(original_filename="IMG_0002.JPG").pk])
+    album_remove_photos(user=alice, album=trip, photo_ids=[Photo.objects.get(original_filename="IMG_0004.JPG").pk])
+    write(root, {".picasa.ini": album_ini(albums, {
+        "IMG_0001.JPG": {"albums": f"{BEST},{TRIP}"}, "IMG_0002.JPG": {"albums": f"{BEST},{TRIP}"},
+        "IMG_0003.JPG": {"albums": BEST}, "IMG_0004.JPG": {"albums": f"{TRIP},{BEST}"}})})
+
+    out = _import(root)
+
+    assert album_photos("Best of 2009") == ["IMG_0001.JPG", "IMG_0003.JPG", "IMG_0004.JPG"]
+    assert album_photos("Trip") == ["IMG_0001.JPG", "IMG_0002.JPG"]
+    assert "Best of 2009 (2 photos put in)" in out and "Trip (2 photos put in)" in out
+
+    # Taken out again by a member; in Picasa, taken out of the album and put back: it stays out.
+    album_remove_photos(user=alice, album=trip, photo_ids=[Photo.objects.get(original_filename="IMG_0001.JPG").pk])
+    for listed in (BEST, f"{BEST},{TRIP}"):
+        write(root, {".picasa.ini": album_ini(albums, {"IMG_0001.JPG": {"albums": listed}})})
+        _import(root)
+    assert album_photos("Trip") == ["IMG_0002.JPG"]
+    assert "Picasa files unchanged since they were last read: 1 " in _import(root)
+
+
+def test_a_picasa_file_read_before_its_albums_were_kept_puts_back_no_photo_a_member_took_out(tmp_path, family, alice):
+    """A file read before what it listed was kept (read again once, as the reader's version changed): what its list
+    gained since is not known, nor which photos a member took out before that was kept: none is put in then; an
+    album its list gains after that is."""
+    files = {"IMG_0001.JPG": picture(), "IMG_0002.JPG": picture(), ".picasa.ini": album_ini(
+        {BEST: {"name": "Best of 2009"}, TRIP: {"name": "Trip"}},
+        {"IMG_0001.JPG": {"albums": BEST}, "IMG_0002.JPG": {"albums": f"{BEST},{TRIP}"}})}
+    root = write(tmp_path / "Pictures", files)
+    _import(root)
+    album_remove_photos(user=alice, album=Album.objects.get(name="Best of 2009"),
+                        photo_ids=[Photo.objects.get(original_filename="IMG_0002.JPG").pk])
+    # As the reader before left them: no list kept, the file fingerprinted by version 2, no taking out kept.
+    PhotoXmpSidecar.objects.update(albums=None, description=None,
+                                   sha256=reader_fingerprint(b"picasa ini", 2, files[".picasa.ini"]))
+    RemovedAlbumPhoto.objects.all().delete()
+
+    assert "Picasa files read: 1 " in _import(root)
+    assert album_photos("Best of 2009") == ["IMG_0001.JPG"] and album_photos("Trip") == ["IMG_0002.JPG"]
+
+    write(root, {".picasa.ini": album_ini({BEST: {"name": "Best of 2009"}, TRIP: {"name": "Trip"}}, {
+        "IMG_0001.JPG": {"albums": f"{BEST},{TRIP}"}, "IMG_0002.JPG": {"albums": f"{BEST},{TRIP}"}})})
+    _import(root)
+    assert album_photos("Best of 2009") == ["IMG_0001.JPG"] and album_photos("Trip") == ["IMG_0001.JPG",
+                                                                                       "IMG_0002.JPG"]
