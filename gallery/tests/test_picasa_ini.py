@@ -743,3 +743,108 @@ def test_a_picasa_file_read_before_its_albums_were_kept_puts_back_no_photo_a_mem
     _import(root)
     assert album_photos("Best of 2009") == ["IMG_0001.JPG"] and album_photos("Trip") == ["IMG_0001.JPG",
                                                                                        "IMG_0002.JPG"]
+
+
+def contacts_xml(contacts: dict[str, str]) -> bytes:
+    """Picasa's own contacts.xml (%LOCALAPPDATA%\\Google\\Picasa2\\contacts\\contacts.xml), as Picasa 3 writes it."""
+    return ('<?xml version="1.0" encoding="utf-8" ?>\r\n<contacts>\r\n' + "".join(
+        f' <contact id="{key}" name="{name}" display="{name.split()[0]}" modified_time="2011-02-03T10:11:12+01:00" '
+        'local_contact="1"/>\r\n' for key, name in contacts.items()) + "</contacts>\r\n").encode()
+
+
+def _import_saying(directory, *args) -> tuple[str, str]:
+    """What the import says on its output and on its errors."""
+    out, err = io.StringIO(), io.StringIO()
+    call_command("import_photos", str(directory), "--family", "Smiths", "--user", "alice", *args, "--no-progress",
+                 stdout=out, stderr=err)
+    return out.getvalue(), err.getvalue()
+
+
+def test_picasas_contacts_xml_names_the_faces_a_folders_contacts2_does_not(tmp_path, family, alice):
+    """Older Picasa versions kept the names of people in Picasa's own contacts.xml alone, not in each folder's
+    [Contacts2]: their faces gave no tag. `--picasa-contacts` reads it: a face of a contact [Contacts2] lacks is named
+    by it ([Contacts2] first). A library imported without it is read again with it (the names it gives a file are in
+    the file's fingerprint), an unchanged one with it again reads nothing, and one read without it again takes off no
+    name it gave (a face whose name is not known: the photo's people are not known whole)."""
+    root = write(tmp_path / "Pictures", {"IMG_0001.JPG": picture(), "IMG_0002.JPG": picture(), ".picasa.ini": ini(
+        contacts={JOHN: "John Smith"}, photos={"IMG_0001.JPG": {"faces": faces(JOHN, MARY)},
+                                               "IMG_0002.JPG": {"faces": faces(MARY), "keywords": "beach"}})})
+    contacts = tmp_path / "contacts.xml"
+    contacts.write_bytes(contacts_xml({MARY: "Mary Smith", JOHN: "Johnny"}))
+    _import(root)
+    assert tags("IMG_0001.JPG") == {"John Smith": "embedded"} and tags("IMG_0002.JPG") == {"beach": "embedded"}
+
+    out, err = _import_saying(root, "--picasa-contacts", str(contacts))
+
+    assert err == "" and "Picasa files read: 1 " in out and "Picasa contacts: 2 (contacts.xml" in out
+    assert tags("IMG_0001.JPG") == {"John Smith": "embedded", "Mary Smith": "embedded"}
+    assert tags("IMG_0002.JPG") == {"beach": "embedded", "Mary Smith": "embedded"}
+    assert "Picasa files unchanged since they were last read: 1 " in _import(root, "--picasa-contacts", str(contacts))
+
+    assert "Picasa files read: 1 " in _import(root)  # (without it: read again, its names kept)
+    assert tags("IMG_0002.JPG") == {"beach": "embedded", "Mary Smith": "embedded"}
+
+
+@pytest.mark.parametrize("content", [
+    pytest.param(None, id="missing"),
+    pytest.param("folder", id="a folder"),
+    pytest.param(b"", id="empty"),
+    pytest.param(b"[Contacts2]\ne54a1b8b4c2d5e34=Mary;;\n", id="no XML"),
+    pytest.param(b'<?xml version="1.0"?><contacts><contact id="8e62398ebda8c1a5" name="Mary', id="cut short"),
+    pytest.param(b'<?xml version="1.0"?><!DOCTYPE c [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;">'
+                 b'<!ENTITY c "&b;&b;&b;&b;&b;&b;&b;&b;">]><contacts><contact id="8e62398ebda8c1a5" name="&c;"/>'
+                 b'</contacts>', id="billion laughs"),
+    pytest.param(b'<?xml version="1.0"?><!DOCTYPE c [<!ENTITY x SYSTEM "file:///etc/passwd">]><contacts>'
+                 b'<contact id="8e62398ebda8c1a5" name="&x;"/></contacts>', id="external entity"),
+    pytest.param(b'<?xml version="1.0"?><contacts/>', id="no contact"),
+    pytest.param(b"<contacts>" + b'<contact id="8e62398ebda8c1a5" name="Mary"/>' * 400 + b"</contacts>",
+                 id="too large"),
+])
+def test_a_contacts_xml_that_cant_be_read_is_said_in_one_line_and_the_import_goes_on(tmp_path, family, alice,
+                                                                                      monkeypatch, content):
+    monkeypatch.setattr(picasa_ini, "CONTACTS_MAX_BYTES", 16 * 1024)
+    root = write(tmp_path / "Pictures", {"IMG_0001.JPG": picture(), ".picasa.ini": ini(
+        contacts={JOHN: "John Smith"}, photos={"IMG_0001.JPG": {"faces": faces(JOHN, MARY)}})})
+    contacts = tmp_path / "contacts.xml"
+    if content == "folder":
+        contacts.mkdir()
+    elif content is not None:
+        contacts.write_bytes(content)
+
+    out, err = _import_saying(root, "--picasa-contacts", str(contacts))
+
+    assert err.count("\n") == 1 and err.startswith(f"--picasa-contacts {contacts}: not read (")
+    assert "the import goes on without it" in err and "passwd" not in err and "root:" not in err
+    assert "Imported 1," in out and "Picasa contacts" not in out
+    assert tags("IMG_0001.JPG") == {"John Smith": "embedded"}
+
+
+@pytest.mark.parametrize("with_contacts", [False, True])
+def test_an_unchanged_library_of_captions_albums_and_contacts_costs_no_query_per_photo(tmp_path, family, alice,
+                                                                                        with_contacts):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    def library(n: int) -> dict[str, bytes]:
+        return {f"IMG_{i:04}.JPG": picture() for i in range(n)} | {".picasa.ini": album_ini(
+            {BEST: {"name": "Best of 2009"}}, {f"IMG_{i:04}.JPG": {"faces": faces(MARY), "caption": f"Photo {i}",
+                                                                  "albums": BEST} for i in range(n)})}
+
+    contacts = tmp_path / "contacts.xml"
+    contacts.write_bytes(contacts_xml({MARY: "Mary Smith"}))
+    args = ("--picasa-contacts", str(contacts)) if with_contacts else ()
+    root = write(tmp_path / "Pictures", library(2))
+    _import(root, *args)
+
+    def queries() -> int:
+        with CaptureQueriesContext(connection) as run:
+            out = _import(root, *args)
+        assert "Picasa files unchanged since they were last read: 1 " in out and "Picasa files read" not in out
+        return len(run.captured_queries)
+
+    few = queries()
+    write(root, library(6))
+    _import(root, *args)
+    assert queries() == few
+    assert Album.objects.get().entries.count() == Photo.objects.count() == 8  # (library(6) wrote 6 new photos)
+    assert tags("IMG_0005.JPG") == ({"Mary Smith": "embedded"} if with_contacts else {})

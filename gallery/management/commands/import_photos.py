@@ -27,7 +27,8 @@ from gallery.management.backfill import progress_bar
 from gallery.management.families import family_from_option
 from gallery.models import (Album, DeletedPhoto, Family, Photo, PhotoTag, PhotoXmpSidecar, RemovedAlbumPhoto,
                             SidecarStar)
-from gallery.picasa_ini import PicasaEntry, PicasaIni, PicasaInis, is_a_picasa_ini
+from gallery.picasa_ini import (PicasaContactsUnreadable, PicasaEntry, PicasaIni, PicasaInis, is_a_picasa_ini,
+                                read_picasa_contacts)
 from gallery.services import (FOLDER_REPLACES, EmbeddedChanges, UploadResult, photo_create_from_bytes,
                               photo_folder_date_fill, photo_sidecar_complete, photo_sidecar_description,
                               photo_sidecar_fill, photo_sidecar_star, photo_xmp_sidecar_read, sidecar_may_date,
@@ -99,9 +100,13 @@ class Command(BaseCommand):
                             help="put the photos of each folder in an album named as the folder (made if the "
                                  "family has none of that name); the folder given itself makes none, nor do a "
                                  "Google Photos export's year folders (\"Photos from 2019\")")
+        parser.add_argument("--picasa-contacts", metavar="FILE",
+                            help="Picasa's own contacts.xml (%%LOCALAPPDATA%%\\Google\\Picasa2\\contacts\\"
+                                 "contacts.xml): the names of the faces a folder's .picasa.ini does not name (older "
+                                 "versions kept them there alone); a file that can't be read is said, and left out")
 
     def handle(self, *args, directory, family, user, tag, no_progress, include_deleted, album, album_per_folder,
-               **options):
+               picasa_contacts=None, **options):
         json_names_forget()  # (folders listed by an earlier import in this process may have changed)
         xmp_names_forget()
         if not directory:  # (pathlib reads "" as ".": an unset "$PHOTOS" imported the folder the command ran in)
@@ -145,7 +150,7 @@ class Command(BaseCommand):
             self._picasa_unsure: set[str] = set()
             self._xmp_changed: set[int] = set()  # the photos their XMP sidecars changed in this run (counted once)
             self._takeout_read, self._takeout_unreadable = set(), set()  # Takeout sidecars (paths), for the summary
-            self._picasa = _Picasa(family_obj, uploader)
+            self._picasa = _Picasa(family_obj, uploader, contacts=self._picasa_contacts(picasa_contacts))
         except KeyboardInterrupt:
             raise CommandError("Interrupted while listing the files: nothing was imported. Run the same command "
                                "again to import them.", returncode=CTRL_C) from None
@@ -227,6 +232,18 @@ class Command(BaseCommand):
                 files_remove(names=photo_file_names(photo))
             raise
         return counts, problems, left_out, sidecars, stopped
+
+    def _picasa_contacts(self, path: str | None) -> dict[str, str]:
+        """The names of Picasa's contacts.xml given with --picasa-contacts ({} without); one that can't be read is said
+        in one line, and the import goes on without it."""
+        if path is None:
+            return {}
+        try:
+            return read_picasa_contacts(Path(path).expanduser())
+        except PicasaContactsUnreadable as exc:
+            self.stderr.write(text_shown_from_os(f"--picasa-contacts {path}: not read ({exc}); the import goes on "
+                                                 "without it: faces are named by each folder's .picasa.ini alone"))
+            return {}
 
     @staticmethod
     def _left_out_below(root: Path) -> list[tuple[tuple[str, ...], str]]:
@@ -998,8 +1015,8 @@ def _no_photo(path: Path, result: UploadResult) -> bool:
 class _Picasa:
     """The Picasa files beside an import's photos (gallery.picasa_ini), and what became of them, for the summary."""
 
-    def __init__(self, family: Family, uploader) -> None:
-        self.inis = PicasaInis()
+    def __init__(self, family: Family, uploader, *, contacts: dict[str, str] | None = None) -> None:
+        self.inis = PicasaInis(contacts=contacts)
         self.read: set[Path] = set()  # read in this run (changed since they were read with a photo)
         self.unchanged: set[Path] = set()  # found as read before with their photos (not read again)
         self.unreadable: set[Path] = set()
@@ -1075,6 +1092,9 @@ class _Picasa:
                 + (f"; {photos} photo{' was' if photos == 1 else 's were'} already there and changed by "
                    f"{'its Picasa file' if photos == 1 else 'their Picasa files'}: " + ", ".join(changed)
                    if photos else ""))
+        if self.inis.contacts:
+            lines.append(f"Picasa contacts: {len(self.inis.contacts)} (contacts.xml: the names of the faces a folder's "
+                         ".picasa.ini does not name)")
         if unchanged := self.unchanged - self.read:
             lines.append(f"Picasa files unchanged since they were last read: {len(unchanged)} (not read again)")
         if counts[PICASA_GONE]:
